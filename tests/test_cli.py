@@ -1,0 +1,47 @@
+"""The command line: info, convert, run, and clear errors."""
+from pathlib import Path
+
+import numpy as np
+
+import trajmodes
+from trajmodes.cli import main
+
+EX = Path(__file__).resolve().parents[1] / "examples"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_info_prints_summary(capsys):
+    assert main(["info", str(EX / "cu_fcc_300K.lammpstrj.gz"), "--reference", str(EX / "cu_fcc_4x4x4.data")]) == 0
+    out = capsys.readouterr().out
+    assert "frames:     200 (steps 0 .. 1990), 0.01 ps between frames" in out
+    assert "atoms:      256: Cu x 256" in out
+    T = float(out.split("temperature: ")[1].split()[0])
+    assert 280 < T < 310
+
+
+def test_convert_and_read_back(tmp_path, capsys):
+    out = tmp_path / "si.nc"
+    assert main(["convert", str(EX / "si_diamond_300K.lammpstrj.gz"), "--species", "Si", "--stride", "2",
+                 "--timestep", "0.001", "-o", str(out)]) == 0
+    back = trajmodes.read(out)
+    assert back.n_frames == 100 and set(back.species) == {"Si"}
+    assert np.isclose(back.timestep, 0.02)
+
+
+def test_run_writes_outputs(tmp_path):
+    assert main(["run", str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu", "--timestep", "0.001",
+                 "-o", str(tmp_path / "out")]) == 0
+    for name in ("trajectory.nc", "summary.nc", "summary.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def test_bad_reference_is_one_line_error(capsys):
+    rc = main(["info", str(DATA / "cu32_xu.lammpstrj"), "--reference", str(EX / "cu_fcc_4x4x4.data")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "reference has 256 atoms" in err and "Traceback" not in err
+
+
+def test_missing_file(capsys):
+    assert main(["info", "no-such-file.lammpstrj"]) == 2
+    assert "no-such-file.lammpstrj" in capsys.readouterr().err

@@ -1,0 +1,470 @@
+"""Streaming reader of LAMMPS text dumps (``custom`` and ``atom`` styles), and LAMMPS data files.
+
+Frames are located by a byte-offset index built with one compiled scan of the
+file (saved beside it and reused while size and mtime are unchanged); blocks of
+frames are then read with one system call and parsed by the compiled row
+parser, and rows are placed by atom id.  Everything is converted to metal
+units at this boundary.
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import warnings
+
+import numpy as np
+
+from .. import _fastparse
+from ..elements import masses_of
+from ..errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
+from ..units import DEFAULT_DT, conversion
+from ._files import line_number, load_index, plain_path, save_index
+from .base import FrameSource, empty_frames
+
+_STATUS = {1: "a token that is not a number", 2: "fewer columns than the ITEM: ATOMS line names",
+           3: "fewer atom lines than ITEM: NUMBER OF ATOMS says", 4: "a NaN or infinite value"}
+
+# position column families, best first: (names, scaled, unwrapped)
+_POSITION_KINDS = [(("xu", "yu", "zu"), False, True), (("xsu", "ysu", "zsu"), True, True),
+                   (("x", "y", "z"), False, False), (("xs", "ys", "zs"), True, False)]
+_VECTORS = {"velocities": ("vx", "vy", "vz"), "forces": ("fx", "fy", "fz")}
+_IMAGES = ("ix", "iy", "iz")
+
+
+class Header:
+    """One parsed frame header: atoms, box, time, and where the atom rows start."""
+
+    __slots__ = ("natoms", "cell", "origin", "time", "units", "columns", "rows_offset", "step")
+
+
+def parse_box(kind: bytes, lines: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Cell (rows a, b, c) and origin from a LAMMPS ``ITEM: BOX BOUNDS`` item."""
+    v = np.array([[float(t) for t in ln.split()] for ln in lines])
+    words = kind.split()
+    if b"abc" in words:  # general triclinic: "ax ay az ox" per line
+        return v[:, :3].copy(), v[:, 3].copy()
+    if b"xy" in words:  # restricted triclinic, bounding box given
+        xy, xz, yz = v[0, 2], v[1, 2], v[2, 2]
+        xlo = v[0, 0] - min(0.0, xy, xz, xy + xz)
+        xhi = v[0, 1] - max(0.0, xy, xz, xy + xz)
+        ylo = v[1, 0] - min(0.0, yz)
+        yhi = v[1, 1] - max(0.0, yz)
+        zlo, zhi = v[2, 0], v[2, 1]
+        cell = np.array([[xhi - xlo, 0, 0], [xy, yhi - ylo, 0], [xz, yz, zhi - zlo]])
+        return cell, np.array([xlo, ylo, zlo])
+    cell = np.diag(v[:, 1] - v[:, 0])
+    return cell, v[:, 0].copy()
+
+
+def parse_header(buf: bytes, off: int, end: int) -> Header:
+    """Parse the header items of the frame starting at ``off`` in ``buf``.
+
+    Raises ValueError with a short reason; callers add file, frame and line.
+    """
+    j = buf.find(b"ITEM: ATOMS", off, end)
+    if j < 0:
+        raise ValueError("no ITEM: ATOMS line")
+    lines = buf[off:j].split(b"\n")
+    h = Header()
+    h.natoms, h.cell, h.origin, h.time, h.units, h.step = None, None, None, None, None, None
+    i = 0
+    while i < len(lines):
+        ln = lines[i].strip()
+        if ln.startswith(b"ITEM: TIMESTEP"):
+            h.step = int(lines[i + 1]); i += 2
+        elif ln.startswith(b"ITEM: NUMBER OF ATOMS"):
+            h.natoms = int(lines[i + 1]); i += 2
+        elif ln.startswith(b"ITEM: BOX BOUNDS"):
+            h.cell, h.origin = parse_box(ln[16:], lines[i + 1:i + 4]); i += 4
+        elif ln.startswith(b"ITEM: TIME"):
+            h.time = float(lines[i + 1]); i += 2
+        elif ln.startswith(b"ITEM: UNITS"):
+            h.units = lines[i + 1].strip().decode(); i += 2
+        elif ln.startswith(b"ITEM:"):
+            i += 1  # an item we do not use
+        else:
+            i += 1
+    if h.natoms is None:
+        raise ValueError("no ITEM: NUMBER OF ATOMS item")
+    if h.cell is None:
+        raise ValueError("no ITEM: BOX BOUNDS item")
+    k = buf.find(b"\n", j, end)
+    if k < 0:
+        raise ValueError("the ITEM: ATOMS line is not terminated")
+    h.columns = buf[j + 11:k].decode().split()
+    h.rows_offset = k + 1
+    return h
+
+
+class _Layout:
+    """Where each quantity sits among the parsed columns of a dump."""
+
+    def __init__(self, columns: list[str], path: str):
+        self.columns = columns
+        pos = {c: i for i, c in enumerate(columns)}
+        if "id" not in pos:
+            raise TrajectoryFormatError(path, "the dump has no 'id' column, so atoms cannot be matched "
+                                        "between frames", frame=0,
+                                        fix="Add 'id' to the dump command's columns")
+        wanted = ["id"]
+        self.kind = None
+        for names, scaled, unwrapped in _POSITION_KINDS:
+            if all(n in pos for n in names):
+                self.kind, self.scaled, self.unwrapped = names, scaled, unwrapped
+                wanted += list(names)
+                break
+        if self.kind is None:
+            raise TrajectoryFormatError(
+                path, f"no complete set of position columns among {' '.join(columns)}", frame=0,
+                fix="Dump x y z, xu yu zu, xs ys zs or xsu ysu zsu")
+        self.images = all(n in pos for n in _IMAGES) and not self.unwrapped
+        if self.images:
+            wanted += list(_IMAGES)
+            self.unwrapped = True
+        self.fields = ["positions"]
+        for field, names in _VECTORS.items():
+            present = [n in pos for n in names]
+            if all(present):
+                self.fields.append(field)
+                wanted += list(names)
+            elif any(present):
+                raise TrajectoryFormatError(
+                    path, f"only some of the {field} columns {' '.join(names)} are present", frame=0,
+                    fix=f"Dump all three of {' '.join(names)}")
+        for extra in ("type", "mass"):
+            if extra in pos:
+                wanted.append(extra)
+        self.slot = {name: s for s, name in enumerate(wanted)}
+        self.nslots = len(wanted)
+        cmap = np.full(len(columns), -1, np.int32)
+        for name, s in self.slot.items():
+            cmap[pos[name]] = s
+        self.colmap = cmap.tobytes()
+
+    def cols(self, names) -> list[int]:
+        return [self.slot[n] for n in names]
+
+
+class LammpsDumpSource(FrameSource):
+    """Frames of one or more LAMMPS text dumps (one trajectory, in order).
+
+    Parameters
+    ----------
+    paths : str or list of str
+        Dump files (plain or gzip).  Frames whose timestep is not larger than an
+        earlier frame's (restart duplicates) are dropped.
+    units : str
+        LAMMPS unit style of the data; an ``ITEM: UNITS`` in the file is authoritative
+        (a different explicit non-default value is an error).
+    lj_scales : dict, optional
+        Physical scales for ``units="lj"``.
+    timestep : float, optional
+        MD integration time step in ps, used for frame times when the dump has no
+        ``ITEM: TIME``.  Default: LAMMPS' default for the unit style, with a warning.
+    species : dict or sequence, optional
+        Element of each LAMMPS type, ``{1: "Cu"}`` or ``["Cu"]`` (type 1 first), when the
+        dump has no ``element`` column.
+    masses : dict or sequence, optional
+        Mass in amu of each type (overrides masses from elements).
+    """
+
+    format = "lammps-dump"
+
+    def __init__(self, paths, *, units: str = "metal", lj_scales: dict | None = None,
+                 timestep: float | None = None, species=None, masses=None):
+        self.paths = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
+        if not self.paths:
+            raise ValueError("no dump files given")
+        self._plain = [plain_path(p) for p in self.paths]
+        self._stamps = [(os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in self.paths]
+        self._lj_scales = lj_scales
+        self._index_files()
+        self._read_first_frame(units, species, masses)
+        self._frame_times(timestep)
+
+    # --- indexing ---------------------------------------------------------------------------
+    def _index_files(self) -> None:
+        files, starts, ends, steps, times = [], [], [], [], []
+        for k, (orig, plain) in enumerate(zip(self.paths, self._plain)):
+            idx = index_dump(plain)
+            s, st, t = idx["starts"], idx["steps"], idx["times"]
+            size = os.path.getsize(plain)
+            if len(s) == 0:
+                raise TrajectoryFormatError(orig, "no 'ITEM: TIMESTEP' found: this is not a LAMMPS text dump",
+                                            fix="Pass format= to read it as another format")
+            bad = np.flatnonzero(st < 0)
+            if len(bad):
+                f = int(bad[0])
+                raise TrajectoryFormatError(orig, "the ITEM: TIMESTEP value is not an integer", frame=f,
+                                            line=line_number(plain, int(s[f])) + 1,
+                                            fix="Repair or remove this frame")
+            e = np.append(s[1:], size)
+            s = s.copy()
+            s[0] = 0
+            if not _frame_complete(plain, int(s[-1]), int(e[-1])):
+                warnings.warn(f"{orig}: the last frame (frame {len(s) - 1}, timestep {st[-1]}) is incomplete "
+                              "and was dropped", TruncatedFrameWarning, stacklevel=3)
+                s, e, st, t = s[:-1], e[:-1], st[:-1], t[:-1]
+            files.append(np.full(len(s), k)); starts.append(s); ends.append(e); steps.append(st); times.append(t)
+        self._file = np.concatenate(files)
+        self._start = np.concatenate(starts)
+        self._end = np.concatenate(ends)
+        steps = np.concatenate(steps)
+        times = np.concatenate(times)
+        self._local = np.concatenate([np.arange(len(s)) for s in starts])
+        prev = np.maximum.accumulate(np.concatenate([[np.iinfo(np.int64).min], steps[:-1]]))
+        keep = steps > prev
+        if not keep.all():
+            n_drop = int((~keep).sum())
+            if len(self.paths) == 1:
+                warnings.warn(f"{self.paths[0]}: {n_drop} frame(s) repeat or go back in timestep and were "
+                              "dropped (kept the first of each timestep)", UserWarning, stacklevel=3)
+            for name in ("_file", "_start", "_end", "_local"):
+                setattr(self, name, getattr(self, name)[keep])
+            steps, times = steps[keep], times[keep]
+        self.steps = steps
+        self._raw_times = times
+        self.n_frames = len(steps)
+
+    def _read_first_frame(self, units, species, masses) -> None:
+        plain, orig = self._plain[0], self.paths[0]
+        with open(plain, "rb") as f:
+            buf = f.read(int(self._end[0]) - int(self._start[0]))
+        try:
+            h = parse_header(buf, 0, len(buf))
+        except (ValueError, IndexError) as exc:
+            raise TrajectoryFormatError(orig, f"cannot read the frame header: {exc}", frame=0, line=1,
+                                        fix="Check that this is a LAMMPS text dump") from None
+        self._header_units = h.units
+        if h.units is not None and units not in ("metal", h.units):
+            raise TrajectoryFormatError(orig, f"the file says ITEM: UNITS {h.units} but units={units!r} was given",
+                                        fix=f"Drop units= or pass units={h.units!r}")
+        self.units = h.units or units
+        self._conv = conversion(self.units, self._lj_scales)
+        self._columns = h.columns
+        self._layout = _Layout(h.columns, orig)
+        self.fields = tuple(self._layout.fields)
+        self.unwrapped = self._layout.unwrapped
+        self.n_atoms = int(h.natoms)
+        rows = np.empty((self.n_atoms, self._layout.nslots))
+        self._parse_rows(buf, h, rows, 0, plain, orig)
+        ids = rows[:, self._layout.slot["id"]].astype(np.int64)
+        order = np.argsort(ids, kind="stable")
+        self.ids = ids[order]
+        if len(np.unique(self.ids)) != self.n_atoms:
+            dup = self.ids[np.flatnonzero(np.diff(self.ids) == 0)[:5]]
+            raise TrajectoryFormatError(orig, f"duplicate atom ids {dup.tolist()}", frame=0,
+                                        line=line_number(plain, h.rows_offset),
+                                        fix="Each atom must appear once per frame")
+        self._id_lo = int(self.ids[0])
+        self._contiguous = bool(self.ids[-1] - self.ids[0] == self.n_atoms - 1)
+        self._types = None
+        if "type" in self._layout.slot:
+            self._types = rows[order, self._layout.slot["type"]].astype(np.int64)
+        elements = _element_column(buf, h, self.n_atoms)
+        self.species = self._species(elements, species, order)
+        self.masses = self._masses(rows, order, masses)
+
+    def _species(self, elements, species, order) -> np.ndarray:
+        if elements is not None:
+            return np.asarray(elements)[order]
+        if species is not None and self._types is not None:
+            table = dict(species) if isinstance(species, dict) else {i + 1: s for i, s in enumerate(species)}
+            missing = sorted(set(self._types.tolist()) - set(table))
+            if missing:
+                raise ValueError(f"species= names no element for LAMMPS type(s) {missing}")
+            return np.array([table[t] for t in self._types.tolist()])
+        if self._types is not None:
+            return self._types.astype(str)
+        return np.full(self.n_atoms, "X")
+
+    def _masses(self, rows, order, masses) -> np.ndarray | None:
+        if masses is not None and self._types is not None:
+            table = dict(masses) if isinstance(masses, dict) else {i + 1: m for i, m in enumerate(masses)}
+            return np.array([float(table[t]) for t in self._types.tolist()])
+        if "mass" in self._layout.slot:
+            return rows[order, self._layout.slot["mass"]] * self._conv.mass
+        return masses_of(self.species)
+
+    def _frame_times(self, timestep) -> None:
+        if np.all(np.isfinite(self._raw_times)):
+            self.times = self._raw_times * self._conv.time
+            return
+        if timestep is None:
+            dt = DEFAULT_DT.get(self.units, 1.0) * self._conv.time
+            warnings.warn(f"{self.paths[0]}: the dump has no ITEM: TIME; frame times assume LAMMPS' default "
+                          f"time step for {self.units} units ({dt:g} ps). Pass timestep=<ps> to set it",
+                          UnitsWarning, stacklevel=4)
+        else:
+            dt = float(timestep)
+        self.times = self.steps * dt
+
+    # --- reading ----------------------------------------------------------------------------
+    def token(self) -> tuple:
+        return ("lammps-dump", tuple(os.path.abspath(p) for p in self.paths), tuple(self._stamps),
+                self.units, repr(self._lj_scales))
+
+    def read(self, frames) -> dict:
+        frames = np.asarray(frames, dtype=np.int64)
+        lay = self._layout
+        rows = np.empty((len(frames), self.n_atoms, lay.nslots))
+        cells = np.empty((len(frames), 3, 3))
+        origins = np.empty((len(frames), 3))
+        for a, b in _runs(frames, self._file, self._start, self._end):
+            k = int(self._file[frames[a]])
+            lo, hi = int(self._start[frames[a]]), int(self._end[frames[b - 1]])
+            fd = os.open(self._plain[k], os.O_RDONLY)
+            try:
+                buf = os.pread(fd, hi - lo, lo)
+            finally:
+                os.close(fd)
+            for i in range(a, b):
+                fr = frames[i]
+                off, end = int(self._start[fr]) - lo, int(self._end[fr]) - lo
+                h = self._header(buf, off, end, fr)
+                cells[i], origins[i] = h.cell, h.origin
+                self._parse_rows(buf, h, rows[i], fr, self._plain[k], self.paths[k], lo)
+                self._place(rows[i], fr)
+        return self._assemble(rows, cells, origins)
+
+    def _where(self, fr) -> tuple[str, str, int]:
+        k = int(self._file[fr])
+        return self.paths[k], self._plain[k], int(self._local[fr])
+
+    def _header(self, buf, off, end, fr) -> Header:
+        try:
+            h = parse_header(buf, off, end)
+        except (ValueError, IndexError) as exc:
+            orig, plain, local = self._where(fr)
+            raise TrajectoryFormatError(orig, f"cannot read the frame header: {exc}", frame=local,
+                                        line=line_number(plain, int(self._start[fr])),
+                                        fix="Repair or remove this frame") from None
+        if h.natoms != self.n_atoms:
+            orig, plain, local = self._where(fr)
+            raise TrajectoryFormatError(orig, f"the atom count changed from {self.n_atoms} to {h.natoms}",
+                                        frame=local, line=line_number(plain, int(self._start[fr])),
+                                        fix="trajmodes needs a fixed set of atoms; split the file where the "
+                                            "count changes")
+        if h.columns != self._columns:
+            orig, plain, local = self._where(fr)
+            raise TrajectoryFormatError(orig, f"the columns changed to '{' '.join(h.columns)}'", frame=local,
+                                        line=line_number(plain, int(self._start[fr])),
+                                        fix="Read the parts with different columns separately")
+        return h
+
+    def _parse_rows(self, buf, h, out, fr, plain, orig, base=0) -> None:
+        lay = self._layout
+        endoff, status, row, col = _fastparse.parse_rows(buf, h.rows_offset, self.n_atoms, lay.colmap,
+                                                          out, lay.nslots)
+        if status:
+            local = int(self._local[fr]) if hasattr(self, "_local") else 0
+            line = line_number(plain, base + h.rows_offset) + row
+            what = _STATUS[status]
+            if status in (1, 2, 4):
+                what += f" (column {col + 1}" + (f", '{self._columns[col]}')" if col < len(self._columns) else ")")
+            fix = {3: "The frame is cut short; remove it or rerun the dump",
+                   4: "The simulation produced non-finite values; use frames before it"}.get(
+                status, "Repair the line or remove this frame")
+            raise TrajectoryFormatError(orig, what, frame=local, line=line, fix=fix)
+
+    def _place(self, rows: np.ndarray, fr) -> None:
+        """Reorder one frame's rows into id order, in place, checking the id set."""
+        idcol = rows[:, self._layout.slot["id"]]
+        ids = idcol.astype(np.int64)
+        if np.array_equal(ids, self.ids):
+            return
+        if self._contiguous:
+            pos = ids - self._id_lo
+            ok = (pos >= 0) & (pos < self.n_atoms)
+        else:
+            pos = np.searchsorted(self.ids, ids)
+            ok = (pos < self.n_atoms) & (self.ids[np.minimum(pos, self.n_atoms - 1)] == ids)
+        counts = np.bincount(pos[ok], minlength=self.n_atoms) if ok.all() else None
+        if counts is None or (counts != 1).any():
+            orig, _, local = self._where(fr)
+            unknown = ids[~ok][:5].tolist()
+            if unknown:
+                what = f"atom ids {unknown} are not in the first frame"
+            else:
+                what = (f"atom ids {self.ids[counts == 0][:5].tolist()} are missing and "
+                        f"{self.ids[counts > 1][:5].tolist()} repeated")
+            raise TrajectoryFormatError(orig, what, frame=local, fix="Each frame must hold the same atoms once")
+        placed = np.empty_like(rows)
+        placed[pos] = rows
+        rows[:] = placed
+
+    def _assemble(self, rows, cells, origins) -> dict:
+        lay, c = self._layout, self._conv
+        out = empty_frames(0, self.n_atoms, ())
+        xyz = rows[..., lay.cols(lay.kind)]
+        if lay.scaled:
+            xyz = origins[:, None, :] + xyz @ cells
+        if lay.images:
+            xyz = xyz + rows[..., lay.cols(_IMAGES)] @ cells
+        out["positions"] = xyz * c.length if c.length != 1.0 else xyz
+        for field, names in _VECTORS.items():
+            if field in lay.fields:
+                v = rows[..., lay.cols(names)]
+                f = c.velocity if field == "velocities" else c.force
+                out[field] = v * f if f != 1.0 else np.ascontiguousarray(v)
+        out["cells"] = cells * c.length
+        out["origins"] = origins * c.length
+        return out
+
+
+def _element_column(buf, h, natoms) -> list[str] | None:
+    if "element" not in h.columns:
+        return None
+    j = h.columns.index("element")
+    lines = buf[h.rows_offset:].split(b"\n", natoms)[:natoms]
+    return [ln.split()[j].decode() for ln in lines]
+
+
+def _runs(frames, files, starts, ends):
+    """Split sorted frame indices into runs that are contiguous on disk in one file."""
+    if len(frames) == 0:
+        return []
+    f = files[frames]
+    brk = np.flatnonzero((f[1:] != f[:-1]) | (starts[frames[1:]] != ends[frames[:-1]])) + 1
+    bounds = np.concatenate([[0], brk, [len(frames)]])
+    # cap a run at ~256 MB of text so one task never reads more than that at once
+    out = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        a = int(a)
+        while a < b:
+            lim = starts[frames[a]] + (256 << 20)
+            stop = int(np.searchsorted(ends[frames[a:b]], lim, side="right")) + a
+            stop = max(stop, a + 1)
+            out.append((a, min(stop, int(b))))
+            a = min(stop, int(b))
+    return out
+
+
+def index_dump(path: str) -> dict:
+    """Byte offsets, timesteps and times (NaN if absent) of every frame of a plain-text dump."""
+    idx = load_index(path, "lammps-dump")
+    if idx is not None:
+        return idx
+    size = os.path.getsize(path)
+    if size == 0:
+        starts, steps, times = (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
+    else:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            a, b, c = _fastparse.scan_lammps(mm)
+        starts, steps, times = np.frombuffer(a, np.int64), np.frombuffer(b, np.int64), np.frombuffer(c)
+    save_index(path, "lammps-dump", starts=starts, steps=steps, times=times)
+    return {"starts": starts, "steps": steps, "times": times}
+
+
+def _frame_complete(path: str, start: int, end: int) -> bool:
+    with open(path, "rb") as f:
+        f.seek(start)
+        buf = f.read(end - start)
+    try:
+        h = parse_header(buf, 0, len(buf))
+    except (ValueError, IndexError):
+        return False
+    rest = buf[h.rows_offset:]
+    nl = rest.count(b"\n") + (1 if rest and not rest.endswith(b"\n") else 0)
+    return nl >= h.natoms and (rest.endswith(b"\n") or nl > h.natoms or len(rest.rsplit(b"\n", 1)[-1].split())
+                               >= len(h.columns))

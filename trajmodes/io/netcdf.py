@@ -1,0 +1,209 @@
+"""trajmodes' chunked netCDF4 trajectory cache: written streamed, read back as Dask arrays.
+
+Layout (format ``trajmodes-trajectory`` version 1): dimensions ``frame``, ``atom``,
+``spatial`` (x, y, z) and ``cell_vector`` (a, b, c); variables ``positions`` or
+``displacements``, ``velocities``, ``forces`` (frame, atom, spatial) float64 chunked
+about 256 frames x 512 atoms x 3, so both per-frame and per-atom (time series)
+access read few chunks; ``cells`` (frame, cell_vector, spatial), ``origins``,
+``time`` (ps), ``step``; per-atom ``atom_id``, ``species``, ``masses``; and the
+reference crystal ``reference_positions``, ``reference_cell``, ``reference_origin``.
+Every variable has a ``units`` attribute.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+from ..errors import TrajectoryFormatError
+from ..structure import Structure
+from ._files import atomic_write
+from .base import FIELD_UNITS, FIELDS, FrameSource
+
+FORMAT = "trajmodes-trajectory"
+VERSION = 1
+CHUNK = (256, 512, 3)
+#: HDF5 is not thread-safe: every netCDF4 call in this process goes through this lock
+LOCK = threading.RLock()
+
+
+def is_trajmodes_netcdf(path: str) -> bool:
+    import netCDF4
+    try:
+        with LOCK, netCDF4.Dataset(path) as ds:
+            return getattr(ds, "trajmodes_format", None) == FORMAT
+    except OSError:
+        return False
+
+
+def write_netcdf(traj, path, *, displacements: bool = False, progress: bool = False) -> None:
+    """Write a :class:`~trajmodes.Trajectory` to ``path`` (temporary name, then rename).
+
+    Frames are read, parsed and written chunk by chunk (parsing in parallel, writing
+    serialised), so memory stays bounded by a few chunks whatever the trajectory size.
+    """
+    import dask.array as da
+    import netCDF4
+    from ..trajectory import Trajectory
+    from .. import __version__
+
+    ref = traj.reference
+    step = -(-traj.chunk_frames // CHUNK[0]) * CHUNK[0]
+    t = Trajectory(traj.source, traj._frames, reference=ref, chunk_frames=step)
+    t.species, t.masses = traj.species, traj.masses
+    nf, na = t.n_frames, t.n_atoms
+    chunks = (min(CHUNK[0], max(nf, 1)), min(CHUNK[1], na), 3)
+    fields = [f for f in FIELDS if f in t.source.fields]
+    arrays = {f: getattr(t, f) for f in fields}
+    if displacements:
+        arrays["displacements"] = t.displacements()
+        del arrays["positions"]
+    if t.source.has_cell:
+        arrays["cells"] = t.cells
+    arrays["origins"] = t.origins
+
+    def write(tmp):
+        with LOCK:
+            ds = netCDF4.Dataset(tmp, "w", format="NETCDF4")
+        try:
+            with LOCK:
+                _define(ds, t, ref, arrays, chunks, __version__)
+            targets = [_Locked(ds.variables[k]) for k in arrays]
+            if progress:
+                from dask.diagnostics import ProgressBar
+                with ProgressBar(minimum=1.0):
+                    da.store(list(arrays.values()), targets, lock=False)
+            else:
+                da.store(list(arrays.values()), targets, lock=False)
+        finally:
+            with LOCK:
+                ds.close()
+
+    atomic_write(path, write)
+
+
+class _Locked:
+    """A netCDF4 variable whose writes take the global netCDF lock."""
+
+    def __init__(self, var):
+        self.var = var
+
+    def __setitem__(self, key, value):
+        with LOCK:
+            self.var[key] = value
+
+
+def _define(ds, t, ref: Structure, arrays, chunks, version) -> None:
+    nf, na = t.n_frames, t.n_atoms
+    ds.trajmodes_format = FORMAT
+    ds.trajmodes_format_version = VERSION
+    ds.trajmodes_version = version
+    ds.source = t.source.describe()
+    ds.source_units = t.source.units
+    ds.unwrapped = int(t.source.unwrapped or "displacements" in arrays)
+    ds.has_cell = int(t.source.has_cell)
+    ds.createDimension("frame", nf)
+    ds.createDimension("atom", na)
+    ds.createDimension("spatial", 3)
+    ds.createDimension("cell_vector", 3)
+    for name, arr in arrays.items():
+        if name in ("cells",):
+            v = ds.createVariable(name, "f8", ("frame", "cell_vector", "spatial"),
+                                  chunksizes=(chunks[0], 3, 3))
+        elif name == "origins":
+            v = ds.createVariable(name, "f8", ("frame", "spatial"), chunksizes=(chunks[0], 3))
+        else:
+            v = ds.createVariable(name, "f8", ("frame", "atom", "spatial"), chunksizes=chunks)
+        v.units = FIELD_UNITS[name]
+    tv = ds.createVariable("time", "f8", ("frame",))
+    tv.units = "ps"
+    tv[:] = t.times
+    sv = ds.createVariable("step", "i8", ("frame",))
+    sv.units = "1"
+    sv[:] = t.steps
+    iv = ds.createVariable("atom_id", "i8", ("atom",))
+    iv[:] = t.source.ids
+    spv = ds.createVariable("species", str, ("atom",))
+    spv[:] = np.asarray(t.species, dtype=object)
+    if t.masses is not None:
+        mv = ds.createVariable("masses", "f8", ("atom",))
+        mv.units = "amu"
+        mv[:] = t.masses
+    rp = ds.createVariable("reference_positions", "f8", ("atom", "spatial"))
+    rp.units = "Angstrom"
+    rp[:] = ref.positions
+    ro = ds.createVariable("reference_origin", "f8", ("spatial",))
+    ro.units = "Angstrom"
+    ro[:] = ref.origin
+    if ref.cell is not None:
+        rc = ds.createVariable("reference_cell", "f8", ("cell_vector", "spatial"))
+        rc.units = "Angstrom"
+        rc[:] = ref.cell
+
+
+class NetCDFSource(FrameSource):
+    """Frames of a trajmodes netCDF cache.
+
+    Attributes
+    ----------
+    reference : Structure
+        The reference crystal stored with the cache.
+    stored_displacements : bool
+        True when the cache holds displacements rather than positions.
+    """
+
+    format = "trajmodes-netcdf"
+
+    def __init__(self, path):
+        import netCDF4
+        self.paths = [os.fspath(path)]
+        st = os.stat(self.paths[0])
+        self._stamp = (st.st_size, st.st_mtime_ns)
+        with LOCK, netCDF4.Dataset(self.paths[0]) as ds:
+            if getattr(ds, "trajmodes_format", None) != FORMAT:
+                raise TrajectoryFormatError(path, "not a trajmodes netCDF cache",
+                                            fix="Read other netCDF trajectories with format='NCDF' (MDAnalysis)")
+            v = ds.variables
+            self.n_frames = len(ds.dimensions["frame"])
+            self.n_atoms = len(ds.dimensions["atom"])
+            self.times = np.asarray(v["time"][:], dtype=float)
+            self.steps = np.asarray(v["step"][:], dtype=np.int64)
+            self.ids = np.asarray(v["atom_id"][:], dtype=np.int64)
+            self.species = np.asarray(v["species"][:], dtype=str)
+            self.masses = np.asarray(v["masses"][:], dtype=float) if "masses" in v else None
+            self.stored_displacements = "displacements" in v
+            self.fields = tuple(f for f in FIELDS if f in v or (f == "positions" and self.stored_displacements))
+            self.has_cell = bool(ds.has_cell)
+            self.unwrapped = bool(ds.unwrapped)
+            self.units = "metal"
+            self._source_units = ds.source_units
+            cell = np.asarray(v["reference_cell"][:], float) if "reference_cell" in v else None
+            self.reference = Structure(np.asarray(v["reference_positions"][:], float), cell, self.species,
+                                       self.masses, np.asarray(v["reference_origin"][:], float))
+
+    def token(self) -> tuple:
+        return ("trajmodes-netcdf", os.path.abspath(self.paths[0]), self._stamp)
+
+    def read(self, frames) -> dict:
+        import netCDF4
+        frames = np.asarray(frames, dtype=np.int64)
+        if len(frames) == 0:
+            return {f: np.empty((0, self.n_atoms, 3)) for f in self.fields} | {
+                "cells": np.empty((0, 3, 3)), "origins": np.empty((0, 3))}
+        lo, hi = int(frames.min()), int(frames.max()) + 1
+        sel = frames - lo
+        dense = len(frames) * 2 >= hi - lo
+        out = {}
+        with LOCK, netCDF4.Dataset(self.paths[0]) as ds:
+            v = ds.variables
+            for name in ("positions", "displacements", "velocities", "forces", "cells", "origins"):
+                if name in v:
+                    var = v[name]
+                    data = np.asarray(var[lo:hi], float)[sel] if dense else np.asarray(var[frames.tolist()], float)
+                    out[name] = data
+        if "cells" not in out:
+            out["cells"] = np.full((len(frames), 3, 3), np.nan)
+        if self.stored_displacements:
+            out["positions"] = self.reference.positions[None] + out["displacements"]
+        return out

@@ -1,0 +1,48 @@
+"""``trajmodes.read``: one entry point for every trajectory format."""
+from __future__ import annotations
+
+from .io import open_source
+from .trajectory import Trajectory
+
+
+def read(source, *, format: str | None = None, reference=None, units: str = "metal",
+         timestep: float | None = None, chunk_frames: int | None = None, species=None, masses=None,
+         lj_scales: dict | None = None, topology=None) -> Trajectory:
+    """Open a trajectory lazily.
+
+    Parameters
+    ----------
+    source : str, path, list of paths, glob, or MDAnalysis.Universe
+        LAMMPS text dump(s) (plain or gzip; several files form one trajectory, restart
+        duplicates dropped by timestep), extended or plain XYZ, a trajmodes netCDF cache,
+        or anything MDAnalysis reads.
+    format : str, optional
+        ``"lammps"``, ``"xyz"``, ``"netcdf"``, or an MDAnalysis format name; guessed from the
+        file's content when omitted.
+    reference : None, "first", "average", path, Structure or array, optional
+        The reference crystal for displacements: the first frame (default), the streamed
+        time average, a LAMMPS data file or any structure file, or (n_atoms, 3) positions in A.
+    units : str
+        LAMMPS unit style of the data (metal, real, si, electron, lj); converted to metal.
+    timestep : float, optional
+        MD integration time step in ps (LAMMPS dumps without ``ITEM: TIME``), or the time
+        between frames in ps for formats without step numbers.
+    chunk_frames : int, optional
+        Frames per Dask chunk; default about 32 MB of float data per chunk.
+    species, masses : dict or sequence, optional
+        Element and mass (amu) of each LAMMPS type, for dumps without them.
+    lj_scales : dict, optional
+        ``{"sigma": A, "epsilon": eV, "mass": amu}`` for ``units="lj"``.
+    topology : str, optional
+        Topology file for MDAnalysis formats without atom information (DCD, XTC, ...).
+
+    Returns
+    -------
+    Trajectory
+    """
+    src = open_source(source, format=format, units=units, lj_scales=lj_scales, timestep=timestep,
+                      species=species, masses=masses, topology=topology)
+    traj = Trajectory(src, reference=reference, chunk_frames=chunk_frames)
+    if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
+        traj.reference  # validate an explicit reference now, so a mismatch is reported at read time
+    return traj

@@ -1,0 +1,56 @@
+"""A crystal structure snapshot: the reference that displacements are measured from."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Structure:
+    """Atomic positions in a periodic cell.
+
+    Attributes
+    ----------
+    positions : ndarray, shape (n_atoms, 3)
+        Cartesian positions in Angstrom, atoms in id order.
+    cell : ndarray, shape (3, 3) or None
+        Rows are the lattice vectors a, b, c in Angstrom; None for a non-periodic snapshot.
+    species : ndarray of str, shape (n_atoms,), optional
+        Element symbols, or LAMMPS type numbers as strings when elements are unknown.
+    masses : ndarray, shape (n_atoms,), optional
+        Atomic masses in amu.
+    origin : ndarray, shape (3,)
+        Cartesian origin of the cell (LAMMPS' ``xlo ylo zlo``), Angstrom.
+    """
+
+    positions: np.ndarray
+    cell: np.ndarray | None
+    species: np.ndarray | None = None
+    masses: np.ndarray | None = None
+    origin: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+    def __post_init__(self):
+        self.positions = np.asarray(self.positions, dtype=float).reshape(-1, 3)
+        if self.cell is not None:
+            self.cell = np.asarray(self.cell, dtype=float).reshape(3, 3)
+        if self.species is not None:
+            self.species = np.asarray(self.species, dtype=str)
+        if self.masses is not None:
+            self.masses = np.asarray(self.masses, dtype=float)
+        self.origin = np.asarray(self.origin, dtype=float).reshape(3)
+
+    @property
+    def n_atoms(self) -> int:
+        return len(self.positions)
+
+    @property
+    def volume(self) -> float | None:
+        """Cell volume in A^3."""
+        return None if self.cell is None else float(abs(np.linalg.det(self.cell)))
+
+    def scaled_positions(self) -> np.ndarray:
+        """Fractional coordinates relative to the cell origin."""
+        if self.cell is None:
+            raise ValueError("a structure without a cell has no fractional coordinates")
+        return (self.positions - self.origin) @ np.linalg.inv(self.cell)

@@ -1,0 +1,54 @@
+"""One-pass summary statistics of a trajectory (what ``trajmodes info`` prints)."""
+from __future__ import annotations
+
+import dask
+import numpy as np
+import xarray as xr
+
+
+def summarize(traj, *, progress: bool = False) -> xr.Dataset:
+    """Frame, box, temperature and displacement statistics in one streamed pass.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``temperature`` (frame) in K when velocities and masses are known;
+        ``msd`` (species, spatial): mean square displacement <u_a^2> in A^2;
+        ``rms_displacement`` (species) in A; ``max_displacement`` in A;
+        ``drift`` (frame, spatial): mean displacement of all atoms (centre-of-mass drift
+        for one species) in A; ``cell`` (frame 0, rows a, b, c) in A.
+    """
+    u = traj.displacements()
+    species = np.asarray(traj.species)
+    kinds = sorted(set(species.tolist()))
+    u2 = (u ** 2)
+    jobs = {"u2_atom": u2.mean(axis=0), "umax": da_norm_max(u), "drift": u.mean(axis=1)}
+    has_t = traj.velocities is not None and traj.masses is not None
+    if has_t:
+        jobs["temperature"] = traj.temperature()
+    if progress:
+        from dask.diagnostics import ProgressBar
+        with ProgressBar(minimum=1.0):
+            res = dict(zip(jobs, dask.compute(*jobs.values())))
+    else:
+        res = dict(zip(jobs, dask.compute(*jobs.values())))
+    msd = np.array([res["u2_atom"][species == k].mean(axis=0) for k in kinds])
+    ds = xr.Dataset(
+        {
+            "msd": (("species", "spatial"), msd, {"units": "Angstrom^2", "long_name": "mean square displacement"}),
+            "rms_displacement": (("species",), np.sqrt(msd.sum(axis=1)), {"units": "Angstrom"}),
+            "max_displacement": ((), float(res["umax"]), {"units": "Angstrom"}),
+            "drift": (("time", "spatial"), res["drift"], {"units": "Angstrom",
+                                                         "long_name": "mean displacement of all atoms"}),
+        },
+        coords={"species": kinds, "spatial": ["x", "y", "z"], "time": ("time", traj.times, {"units": "ps"})},
+    )
+    if has_t:
+        ds["temperature"] = (("time",), res["temperature"], {"units": "K",
+                                                            "long_name": "kinetic temperature (3N-3 dof)"})
+    return ds
+
+
+def da_norm_max(u):
+    """Largest |u| over frames and atoms (dask)."""
+    return ((u ** 2).sum(axis=2) ** 0.5).max()

@@ -1,0 +1,316 @@
+"""The Trajectory: lazy, chunked Dask arrays over any frame source, plus the reference crystal."""
+from __future__ import annotations
+
+import math
+import operator
+import warnings
+
+import dask
+import dask.array as da
+import numpy as np
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from .errors import ReferenceMismatchError
+from .io.base import FIELD_UNITS, FIELDS, FrameSource
+from .structure import Structure
+from .units import AMU_A2_PS2_EV, KB_EV
+
+#: default size of one chunk's float output (all fields), bytes
+CHUNK_BYTES = 32 << 20
+
+
+def _read(source: FrameSource, frames: np.ndarray) -> dict:
+    return source.read(frames)
+
+
+def minimum_image(delta: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Minimum-image vectors of ``delta`` (frames, atoms, 3) in the cells (frames, 3, 3).
+
+    Cells are rows a, b, c; frames whose cell is NaN (non-periodic) are returned unchanged.
+    """
+    out = np.array(delta, dtype=float, copy=True)
+    ok = np.isfinite(cells).all(axis=(1, 2))
+    if ok.any():
+        c = cells[ok]
+        frac = np.einsum("fai,fij->faj", out[ok], np.linalg.inv(c))
+        frac -= np.round(frac)
+        out[ok] = np.einsum("faj,fjk->fak", frac, c)
+    return out
+
+
+def _displace(pos: np.ndarray, cells: np.ndarray, r0: np.ndarray) -> np.ndarray:
+    return minimum_image(pos - r0[None], cells)
+
+
+class Trajectory:
+    """A molecular-dynamics trajectory as lazy Dask arrays, chunked over frames.
+
+    Created by :func:`trajmodes.read`.  Nothing is read until a computation asks
+    for it; every Dask task reads and parses its own block of frames.
+
+    Attributes
+    ----------
+    n_frames, n_atoms : int
+    species : ndarray of str (n_atoms,)
+    masses : ndarray (n_atoms,) in amu, or None if unknown
+    times : ndarray (n_frames,) in ps
+    steps : ndarray (n_frames,) MD step of each frame
+    timestep : float
+        Time between consecutive frames in ps (median spacing).
+    positions, velocities, forces : dask.array.Array or None
+        (n_frames, n_atoms, 3) float64 in Angstrom, Angstrom/ps, eV/Angstrom, atoms in id
+        order; None when the file lacks them.
+    cells : dask.array.Array or None
+        (n_frames, 3, 3), rows a, b, c in Angstrom; None for a non-periodic format.
+    """
+
+    def __init__(self, source: FrameSource, frames=None, *, reference=None, chunk_frames: int | None = None):
+        self.source = source
+        self._frames = np.arange(source.n_frames) if frames is None else np.asarray(frames, dtype=np.int64)
+        nf = max(1, len(source.fields))
+        if chunk_frames is None:
+            chunk_frames = max(1, CHUNK_BYTES // (source.n_atoms * 3 * 8 * nf))
+        self.chunk_frames = int(chunk_frames)
+        if reference is None:
+            reference = getattr(source, "reference", None)  # a cache stores its reference
+        self._reference_spec = "first" if reference is None else reference
+        self._reference: Structure | None = None
+        self.species = source.species
+        self.masses = source.masses
+        self._graph = None
+
+    # --- metadata ------------------------------------------------------------------------------
+    @property
+    def n_frames(self) -> int:
+        return len(self._frames)
+
+    @property
+    def n_atoms(self) -> int:
+        return self.source.n_atoms
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.source.times[self._frames]
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self.source.steps[self._frames]
+
+    @property
+    def timestep(self) -> float:
+        t = self.times
+        return float(np.median(np.diff(t))) if len(t) > 1 else math.nan
+
+    @property
+    def units(self) -> dict:
+        return dict(FIELD_UNITS)
+
+    def __len__(self) -> int:
+        return self.n_frames
+
+    def __repr__(self) -> str:
+        fields = ", ".join(self.source.fields)
+        return (f"<Trajectory {self.source.describe()}: {self.n_frames} frames x {self.n_atoms} atoms "
+                f"({fields}); dt = {self.timestep:g} ps; species {sorted(set(self.species.tolist()))}>")
+
+    def __getitem__(self, key) -> "Trajectory":
+        if isinstance(key, (int, np.integer)):
+            key = slice(int(key), int(key) + 1 if int(key) != -1 else None)
+        frames = self._frames[key]
+        child = Trajectory(self.source, frames, reference=self._reference_spec, chunk_frames=self.chunk_frames)
+        child._parent = self
+        child.species, child.masses = self.species, self.masses
+        return child
+
+    # --- dask arrays -----------------------------------------------------------------------------
+    def _chunks(self) -> list[np.ndarray]:
+        n, c = self.n_frames, self.chunk_frames
+        return [self._frames[i:i + c] for i in range(0, n, c)]
+
+    def _read_layer(self):
+        if self._graph is None:
+            chunks = self._chunks()
+            src_key = "trajmodes-source-" + tokenize(self.source.token())
+            name = "trajmodes-read-" + tokenize(self.source.token(), [c.tobytes() for c in chunks])
+            layer = {src_key: self.source}
+            for i, fr in enumerate(chunks):
+                layer[(name, i)] = (_read, src_key, fr)
+            self._graph = (name, layer, tuple(len(c) for c in chunks))
+        return self._graph
+
+    def _field(self, field: str, tail: tuple) -> da.Array:
+        name, layer, sizes = self._read_layer()
+        out = f"trajmodes-{field}-" + tokenize(name)
+        dsk = {(out, i) + (0,) * len(tail): (operator.getitem, (name, i), field) for i in range(len(sizes))}
+        graph = HighLevelGraph({name: layer, out: dsk}, {name: set(), out: {name}})
+        return da.Array(graph, out, chunks=(sizes,) + tuple((s,) for s in tail), dtype=np.float64)
+
+    @property
+    def positions(self) -> da.Array:
+        return self._field("positions", (self.n_atoms, 3))
+
+    @property
+    def velocities(self) -> da.Array | None:
+        return self._field("velocities", (self.n_atoms, 3)) if "velocities" in self.source.fields else None
+
+    @property
+    def forces(self) -> da.Array | None:
+        return self._field("forces", (self.n_atoms, 3)) if "forces" in self.source.fields else None
+
+    @property
+    def cells(self) -> da.Array | None:
+        return self._field("cells", (3, 3)) if self.source.has_cell else None
+
+    @property
+    def origins(self) -> da.Array:
+        return self._field("origins", (3,))
+
+    def read(self, frames=None) -> dict:
+        """Read frames eagerly into numpy arrays (the whole selection when ``frames`` is None)."""
+        sel = self._frames if frames is None else self._frames[frames]
+        return self.source.read(np.atleast_1d(sel))
+
+    # --- reference and displacements ---------------------------------------------------------------
+    @property
+    def reference(self) -> Structure:
+        """The reference crystal displacements are measured from (computed on first use)."""
+        if self._reference is None:
+            parent = getattr(self, "_parent", None)
+            if parent is not None and isinstance(self._reference_spec, str) and \
+                    self._reference_spec in ("first", "average"):
+                self._reference = parent.reference
+            else:
+                self._reference = self._resolve_reference(self._reference_spec)
+        return self._reference
+
+    def _resolve_reference(self, spec) -> Structure:
+        from .io import read_structure
+        if isinstance(spec, str) and spec == "first":
+            return self._frame_structure(0)
+        if isinstance(spec, str) and spec == "average":
+            return self._average_structure()
+        if isinstance(spec, Structure):
+            ref = spec
+            if ref is getattr(self.source, "reference", None):
+                return ref
+        elif isinstance(spec, np.ndarray) or isinstance(spec, (list, tuple)):
+            first = self._frame_structure(0)
+            ref = Structure(np.asarray(spec, float), first.cell, self.species, self.masses, first.origin)
+        elif hasattr(spec, "get_positions") and hasattr(spec, "get_cell"):  # ASE Atoms
+            ref = Structure(spec.get_positions(), np.asarray(spec.get_cell()), spec.get_chemical_symbols(),
+                            spec.get_masses())
+        elif hasattr(spec, "positions") and hasattr(spec, "cell"):
+            ref = Structure(spec.positions, spec.cell, getattr(spec, "species", None),
+                            getattr(spec, "masses", None))
+        else:
+            ref = read_structure(spec)
+        return self._check_reference(ref)
+
+    def _frame_structure(self, i: int) -> Structure:
+        d = self.source.read(self._frames[[i]])
+        cell = d["cells"][0] if self.source.has_cell else None
+        return Structure(d["positions"][0], cell, self.species, self.masses, d["origins"][0])
+
+    def _average_structure(self) -> Structure:
+        first = self._frame_structure(0)
+        parts = [self._displacements_from(first.positions).mean(axis=0)]
+        if self.source.has_cell:
+            parts += [self.cells.mean(axis=0), self.origins.mean(axis=0)]
+        res = dask.compute(*parts)
+        cell, origin = (res[1], res[2]) if self.source.has_cell else (None, np.zeros(3))
+        return Structure(first.positions + res[0], cell, self.species, self.masses, origin)
+
+    def _check_reference(self, ref: Structure) -> Structure:
+        name = self.source.describe()
+        if ref.n_atoms != self.n_atoms:
+            raise ReferenceMismatchError(
+                f"the reference has {ref.n_atoms} atoms but {name} has {self.n_atoms}; pass the reference "
+                "structure of this simulation (for example the data file it started from)")
+        known = ref.species is not None and not all(s.isdigit() for s in ref.species)
+        mine_known = not all(s.isdigit() for s in self.species)
+        if known and mine_known and not np.array_equal(ref.species, self.species):
+            i = int(np.flatnonzero(ref.species != self.species)[0])
+            raise ReferenceMismatchError(
+                f"atom {i} (id {self.source.ids[i]}) is {self.species[i]} in {name} but {ref.species[i]} in the "
+                "reference; the reference must list the same atoms in id order")
+        if known and not mine_known:
+            self.species = ref.species
+            if ref.masses is not None:
+                self.masses = ref.masses
+        elif self.masses is None and ref.masses is not None:
+            self.masses = ref.masses
+        first = self._frame_structure(0)
+        if first.cell is not None and ref.cell is not None:
+            dev = np.abs(first.cell - ref.cell).max() / np.abs(ref.cell).max()
+            if dev > 0.02:
+                raise ReferenceMismatchError(
+                    f"the reference cell differs from the first frame's cell of {name} by {100 * dev:.1f}% "
+                    f"(reference rows {np.round(ref.cell, 4).tolist()}, frame 0 {np.round(first.cell, 4).tolist()}); "
+                    "use the reference of this simulation or the same supercell")
+        if ref.cell is None and first.cell is not None:
+            ref.cell = first.cell
+        cell = ref.cell if ref.cell is not None else None
+        if cell is not None:
+            u = minimum_image((first.positions - ref.positions)[None], cell[None])[0]
+            rms = float(np.sqrt((u ** 2).sum(axis=1).mean()))
+            if rms > 1.0:
+                raise ReferenceMismatchError(
+                    f"frame 0 of {name} is {rms:.2f} A (rms) away from the reference: the atoms are not in the "
+                    "same order or not the same crystal; pass the reference this simulation started from")
+        return ref
+
+    def _displacements_from(self, r0: np.ndarray) -> da.Array:
+        pos = self.positions
+        if self.source.has_cell:
+            cells = self.cells
+        else:
+            ref_cell = self._reference.cell if self._reference is not None else None
+            c = np.full((3, 3), np.nan) if ref_cell is None else ref_cell
+            cells = da.from_array(np.broadcast_to(c, (self.n_frames, 3, 3)), chunks=(pos.chunks[0], 3, 3))
+        return da.map_blocks(_displace, pos, cells, r0, dtype=np.float64, chunks=pos.chunks)
+
+    def displacements(self) -> da.Array:
+        """Minimum-image displacements u(t) = r(t) - r0 from the reference, (n_frames, n_atoms, 3) in A.
+
+        Correct for wrapped, unwrapped and scaled coordinates and image flags: the
+        difference is mapped to the nearest periodic image in each frame's cell.
+        """
+        ref = self.reference
+        if not self.source.has_cell and ref.cell is None:
+            warnings.warn("the trajectory has no periodic cell and neither has the reference: displacements "
+                          "are plain differences (no minimum image)", UserWarning, stacklevel=2)
+        if getattr(self.source, "stored_displacements", False) and ref is getattr(self.source, "reference", None):
+            return self._field("displacements", (self.n_atoms, 3))
+        return self._displacements_from(ref.positions)
+
+    def temperature(self) -> da.Array:
+        """Kinetic temperature of every frame in K, from velocities with 3N-3 degrees of freedom (as LAMMPS)."""
+        if self.velocities is None:
+            raise ValueError(f"{self.source.describe()} has no velocities: the temperature needs vx vy vz")
+        if self.masses is None:
+            raise ValueError("the atomic masses are unknown: pass species= (elements of the LAMMPS types) or "
+                             "masses= to trajmodes.read, or a reference data file with a Masses section")
+        m = np.asarray(self.masses)
+        ke = 0.5 * (self.velocities ** 2).sum(axis=2) @ m * AMU_A2_PS2_EV
+        dof = max(3 * self.n_atoms - 3, 1)
+        return 2.0 * ke / (dof * KB_EV)
+
+    # --- output ---------------------------------------------------------------------------------
+    def to_netcdf(self, path, *, displacements: bool = False, progress: bool = False) -> None:
+        """Write the trajectory as a chunked netCDF4 cache that :func:`trajmodes.read` reads back.
+
+        Parameters
+        ----------
+        path : str
+            Output file; written under a temporary name and renamed when complete.
+        displacements : bool
+            Store displacements from the reference instead of positions.
+        progress : bool
+            Show a progress bar.
+        """
+        from .io.netcdf import write_netcdf
+        write_netcdf(self, path, displacements=displacements, progress=progress)
+
+
+__all__ = ["Trajectory", "minimum_image", "FIELDS"]

@@ -1,0 +1,86 @@
+"""Conversion of LAMMPS unit styles to trajmodes' internal units (LAMMPS ``metal``).
+
+Internal units: length Angstrom, time ps, energy eV, mass amu, velocity A/ps,
+force eV/A.  Every reader multiplies by the factors returned by
+:func:`conversion` at the boundary, so nothing downstream sees other units.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# CODATA 2018 exact / recommended values
+EV_J = 1.602176634e-19          # J per eV
+AMU_KG = 1.66053906660e-27      # kg per amu
+AVOGADRO = 6.02214076e23
+BOHR_A = 0.529177210903         # Angstrom per Bohr
+HARTREE_EV = 27.211386245988    # eV per Hartree
+KB_EV = 8.617333262e-5          # Boltzmann constant, eV/K
+KCALMOL_EV = 4184.0 / AVOGADRO / EV_J   # eV per kcal/mol
+KJMOL_EV = 1000.0 / AVOGADRO / EV_J     # eV per kJ/mol
+#: kinetic energy of 1 amu moving at 1 A/ps, in eV
+AMU_A2_PS2_EV = AMU_KG * 1e-20 / 1e-24 / EV_J
+#: time unit sqrt(amu A^2 / eV) in ps (ASE's and LAMMPS lj-type natural unit)
+NATURAL_TIME_PS = math.sqrt(AMU_KG * 1e-20 / EV_J) * 1e12
+#: LAMMPS electron style atomic time unit (Bohr sqrt(amu/Hartree)) in ps
+ELECTRON_TIME_PS = 1.03275e-15 * 1e12
+
+STYLES = ("metal", "real", "si", "electron", "lj")
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Multiplicative factors from a unit style to metal units."""
+
+    style: str
+    length: float      # -> Angstrom
+    time: float        # -> ps
+    energy: float      # -> eV
+    mass: float        # -> amu
+    velocity: float    # -> A/ps
+    force: float       # -> eV/A
+
+    @property
+    def is_identity(self) -> bool:
+        return all(v == 1.0 for v in (self.length, self.time, self.energy, self.mass,
+                                      self.velocity, self.force))
+
+
+def conversion(style: str, lj_scales: dict | None = None) -> Conversion:
+    """Factors converting quantities in a LAMMPS unit ``style`` to metal units.
+
+    Parameters
+    ----------
+    style : {"metal", "real", "si", "electron", "lj"}
+        The LAMMPS ``units`` style of the data.
+    lj_scales : dict, optional
+        Required for ``"lj"``: ``{"sigma": A, "epsilon": eV, "mass": amu}``,
+        the physical values of the reduced length, energy and mass.
+
+    Returns
+    -------
+    Conversion
+    """
+    style = str(style).lower()
+    if style == "metal":
+        return Conversion("metal", 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+    if style == "real":
+        return Conversion("real", 1.0, 1e-3, KCALMOL_EV, 1.0, 1e3, KCALMOL_EV)
+    if style == "si":
+        return Conversion("si", 1e10, 1e12, 1.0 / EV_J, 1.0 / AMU_KG, 1e10 / 1e12, 1.0 / EV_J / 1e10)
+    if style == "electron":
+        return Conversion("electron", BOHR_A, 1e-3, HARTREE_EV, 1.0, BOHR_A / ELECTRON_TIME_PS,
+                          HARTREE_EV / BOHR_A)
+    if style == "lj":
+        if not lj_scales or not {"sigma", "epsilon", "mass"} <= set(lj_scales):
+            raise ValueError(
+                "units='lj' needs the physical scales: pass lj_scales={'sigma': <Angstrom>, "
+                "'epsilon': <eV>, 'mass': <amu>}")
+        s, e, m = (float(lj_scales[k]) for k in ("sigma", "epsilon", "mass"))
+        tau = s * math.sqrt(m / e) * NATURAL_TIME_PS
+        return Conversion("lj", s, tau, e, m, s / tau, e / s)
+    raise ValueError(f"unknown unit style {style!r}: use one of {', '.join(STYLES)}")
+
+
+#: the LAMMPS default integration time step of each style, in that style's time unit
+DEFAULT_DT = {"metal": 0.001, "real": 1.0, "si": 1e-8, "electron": 0.001, "lj": 0.005}
