@@ -38,6 +38,11 @@ def sniff(path: str) -> str:
     return "mdanalysis"
 
 
+def _mda_units(units: str) -> str | None:
+    """MDAnalysis readers that declare units convert themselves; 'metal' (the default) means 'as declared'."""
+    return None if units == "metal" else units
+
+
 def _expand(source) -> list[str]:
     items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     out = []
@@ -60,7 +65,7 @@ def open_source(source, *, format: str | None = None, units: str = "metal", lj_s
         import MDAnalysis as mda
         if isinstance(source, mda.Universe):
             from .mdanalysis import MDAnalysisSource
-            return MDAnalysisSource(source, timestep=timestep)
+            return MDAnalysisSource(source, timestep=timestep, units=_mda_units(units), lj_scales=lj_scales)
     except ImportError:  # pragma: no cover
         pass
     paths = _expand(source)
@@ -86,7 +91,7 @@ def open_source(source, *, format: str | None = None, units: str = "metal", lj_s
         raise TrajectoryFormatError(paths[0], f"MDAnalysis cannot read it ({type(exc).__name__}: {exc})",
                                     fix="Pass format= (e.g. 'lammps', 'xyz', or an MDAnalysis format such as "
                                         "'DCD') and topology= for formats without atom information") from None
-    return MDAnalysisSource(u, timestep=timestep)
+    return MDAnalysisSource(u, timestep=timestep, units=_mda_units(units), lj_scales=lj_scales)
 
 
 def read_structure(path, *, units: str = "metal", species=None) -> Structure:

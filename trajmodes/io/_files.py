@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 
 
 def cache_dir() -> Path:
@@ -130,3 +130,16 @@ def line_number(path: str, offset: int) -> int:
             n += block.count(b"\n")
             done += len(block)
     return n
+
+
+def pread_all(fd: int, size: int, offset: int) -> bytes:
+    """Read exactly ``size`` bytes at ``offset`` (fewer only at end of file), looping over short reads."""
+    parts = []
+    while size > 0:
+        b = os.pread(fd, size, offset)
+        if not b:
+            break
+        parts.append(b)
+        size -= len(b)
+        offset += len(b)
+    return b"".join(parts) if len(parts) != 1 else parts[0]

@@ -1,0 +1,557 @@
+"""Reader for extended XYZ and plain XYZ trajectories.
+
+The file is indexed once with the compiled ``scan_xyz`` kernel over an mmap
+(byte offset of every frame); :meth:`XYZSource.read` then reads each
+contiguous run of frames with one ``os.pread`` and parses the atom rows with
+the compiled ``parse_rows`` kernel (GIL released).  Gzipped files are
+decompressed once into the cache directory (``$TRAJMODES_CACHE``, default
+``~/.cache/trajmodes``).
+
+Extended XYZ comment lines are ``key=value`` pairs (values may be quoted):
+``Lattice="ax ay az bx by bz cx cy cz"`` (rows a, b, c),
+``Properties=species:S:1:pos:R:3:...``, ``time=`` (in the unit style's time
+unit) and ``step=`` (also LAMMPS' plain ``Timestep: N``).  A comment without
+``Properties`` means plain XYZ columns ``symbol x y z``.
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _fastparse
+from .. import units as _units
+from ..elements import masses_of
+from ..errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
+from ._files import is_gzip, line_number, plain_path, pread_all
+from .base import FrameSource, empty_frames
+
+#: Properties names understood, mapped to their role
+_ROLES = {"species": "species", "element": "species", "elements": "species", "symbols": "species",
+          "symbol": "species", "pos": "positions", "positions": "positions",
+          "forces": "forces", "force": "forces", "vel": "velocities", "velo": "velocities",
+          "velocities": "velocities", "momenta": "momenta", "masses": "masses", "mass": "masses",
+          "id": "id"}
+_WIDTH = {"species": 1, "positions": 3, "forces": 3, "velocities": 3, "momenta": 3, "masses": 1,
+          "id": 1}
+_TYPES = {"species": "S", "id": "I"}  # the others are R
+_PLAIN_PROPERTIES = "species:S:1:pos:R:3"
+
+_KV = re.compile(r'([A-Za-z_][\w.\-]*)\s*(?:=\s*("[^"]*"|\{[^}]*\}|[^\s"]+))?')
+_LATTICE = re.compile(rb'(?<![\w])[Ll]attice\s*=\s*"([^"]*)"')
+_TIME = re.compile(rb'(?<![\w])[Tt]ime\s*=\s*"?([^\s"]+)')
+_STEP = re.compile(rb'(?<![\w])(?:[Ss]tep|[Tt]ime[Ss]tep)\s*[=:]\s*"?([^\s"]+)')
+
+_STATUS = {1: "a token that is not a number", 2: "too few columns",
+           3: "the file ends before the frame's last atom line", 4: "a NaN or infinite value"}
+#: largest byte range read by one os.pread
+_RUN_BYTES = 64 << 20
+
+
+def parse_comment(comment: str) -> dict:
+    """Key/value pairs of an extended XYZ comment line (quotes removed, keys as written)."""
+    out = {}
+    for m in _KV.finditer(comment):
+        v = m.group(2)
+        out[m.group(1)] = True if v is None else v.strip('"')
+    return out
+
+
+def _get(kv: dict, *names):
+    low = {k.lower(): v for k, v in kv.items()}
+    for n in names:
+        if n in low:
+            return low[n]
+    return None
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Which input token of an atom line holds which quantity."""
+
+    ntok: int
+    first: dict        # role -> index of its first token
+
+    def colmap(self, roles) -> tuple[bytes, dict, int]:
+        """Column map for ``parse_rows``, output slices per role and output width."""
+        cmap = np.full(self.ntok, -1, np.int32)
+        slices, col = {}, 0
+        for r in roles:
+            w = _WIDTH[r]
+            cmap[self.first[r]:self.first[r] + w] = np.arange(col, col + w)
+            slices[r] = slice(col, col + w)
+            col += w
+        return cmap.tobytes(), slices, col
+
+
+def _layout(path: str, properties: str, line: int) -> _Layout:
+    """Parse a ``Properties=name:type:ncols:...`` string."""
+    parts = properties.split(":")
+    bad = len(parts) % 3 != 0 or not all(p.isdigit() for p in parts[2::3])
+    fix = "write Properties as name:type:ncols triples, e.g. Properties=species:S:1:pos:R:3"
+    if bad:
+        raise TrajectoryFormatError(path, f"cannot read Properties={properties!r}", frame=0,
+                                    line=line, fix=fix)
+    first, tok = {}, 0
+    for name, typ, n in zip(parts[::3], parts[1::3], map(int, parts[2::3])):
+        role = _ROLES.get(name.lower())
+        if role is not None and role not in first:
+            want = _TYPES.get(role, "R")
+            if n != _WIDTH[role] or typ.upper() not in (want, "R" if want == "I" else want):
+                raise TrajectoryFormatError(
+                    path, f"Properties column {name}:{typ}:{n} should be "
+                    f"{name}:{want}:{_WIDTH[role]}", frame=0, line=line, fix=fix)
+            first[role] = tok
+        tok += n
+    if "positions" not in first:
+        raise TrajectoryFormatError(path, f"Properties={properties!r} has no pos column", frame=0,
+                                    line=line, fix="add pos:R:3 (atom positions) to Properties")
+    return _Layout(tok, first)
+
+
+def _tokens(block: bytes, nrows: int, tok: int) -> np.ndarray | None:
+    """Token ``tok`` of each of the first ``nrows`` lines of ``block`` as bytes (vectorised).
+
+    Returns None when a line has fewer than ``tok + 1`` tokens.
+    """
+    a = np.frombuffer(block, np.uint8)
+    nl = a == 10
+    ws = nl | (a == 32) | (a == 9) | (a == 13)
+    starts = np.flatnonzero(~ws & np.concatenate(([True], ws[:-1])))
+    ends = np.flatnonzero(~ws & np.concatenate((ws[1:], [True]))) + 1
+    line = np.searchsorted(np.flatnonzero(nl), starts)
+    idx = np.arange(len(starts)) - np.searchsorted(line, line)
+    sel = np.flatnonzero((idx == tok) & (line < nrows))
+    if len(sel) != nrows or not np.array_equal(line[sel], np.arange(nrows)):
+        return None
+    s, e = starts[sel], ends[sel]
+    width = int((e - s).max()) if nrows else 1
+    pos = s[:, None] + np.arange(width)
+    chars = np.where(pos < e[:, None], a[np.minimum(pos, len(a) - 1)], 0).astype(np.uint8)
+    return np.ascontiguousarray(chars).view(f"S{width}").ravel()
+
+
+def _frame_runs(frames: np.ndarray, offsets: np.ndarray):
+    """Split ascending ``frames`` into runs of consecutive frames of at most ``_RUN_BYTES``.
+
+    Yields ``(i0, i1)`` index ranges into ``frames``.
+    """
+    breaks = np.flatnonzero(np.diff(frames) != 1) + 1
+    for i0, i1 in zip(np.r_[0, breaks], np.r_[breaks, len(frames)]):
+        while i0 < i1:
+            limit = offsets[frames[i0]] + _RUN_BYTES
+            j = int(np.searchsorted(offsets[frames[i0] + 1:frames[i1 - 1] + 2], limit, "right"))
+            j = min(max(j, 1), i1 - i0)
+            yield int(i0), int(i0 + j)
+            i0 += j
+
+
+class XYZSource(FrameSource):
+    """An extended XYZ or plain XYZ trajectory (optionally gzipped).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (``.gz`` is decompressed once into the cache directory).
+    units : str
+        LAMMPS unit style of the numbers in the file (default ``"metal"``: Angstrom,
+        A/ps, eV/A); converted to metal on reading.  ``momenta`` are taken in ASE
+        units (amu A / t_ASE) whatever the style.
+    lj_scales : dict, optional
+        ``{"sigma": A, "epsilon": eV, "mass": amu}`` for ``units="lj"``.
+    timestep : float, optional
+        In ps, used when comments carry no ``time=``: the MD time step when the
+        comments carry steps (``step=``, ``Timestep=``, LAMMPS' ``Timestep: N``),
+        so that times = step * timestep; otherwise the time between frames.
+
+    Notes
+    -----
+    Atoms are ordered by the ``id`` column when there is one.  Species are
+    checked against frame 0 only for the last frame on opening; call
+    :meth:`check_species` to check others.
+    """
+
+    def __init__(self, path, *, units: str = "metal", lj_scales: dict | None = None,
+                 timestep: float | None = None):
+        self.path = os.path.abspath(os.fspath(path))
+        self.paths = [self.path]
+        if not os.path.isfile(self.path):
+            raise TrajectoryFormatError(self.path, "file does not exist",
+                                        fix="check the path and the working directory")
+        self.units = str(units).lower()
+        self.lj_scales = dict(lj_scales) if lj_scales else None
+        self._conv = _units.conversion(self.units, self.lj_scales)
+        self.timestep = None if timestep is None else float(timestep)
+        self._gz = is_gzip(self.path)
+        self._index()
+        self._header()
+        if self._unterminated:
+            self._check_unterminated()
+        self._metadata()
+        if self.n_frames > 1:
+            self.check_species([self.n_frames - 1])
+
+    # ------------------------------------------------------------------ opening
+    @property
+    def data_path(self) -> str:
+        """The plain-text file actually read (the decompressed copy of a gzipped file)."""
+        return plain_path(self.path) if self._gz else self.path
+
+    def _index(self) -> None:
+        """Frame byte offsets (``self._offsets``, n_frames + 1 values) and atom count."""
+        dp = self.data_path
+        size = os.path.getsize(dp)
+        if size == 0:
+            raise TrajectoryFormatError(self.path, "the file is empty", frame=0, line=1,
+                                        fix="check that the MD run wrote this file")
+        with open(dp, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            sb, cb, complete, bad = _fastparse.scan_xyz(mm)
+            last_newline = mm[size - 1:size] == b"\n"
+        starts = np.frombuffer(sb, np.int64)
+        counts = np.frombuffer(cb, np.int64)
+        end = size
+        changed = np.flatnonzero(counts != counts[0]) if len(counts) else []
+        if len(changed):
+            k = int(changed[0])
+            raise TrajectoryFormatError(
+                self.path, f"atom count changed from {counts[0]} to {counts[k]}", frame=k,
+                line=line_number(dp, int(starts[k])),
+                fix="trajmodes needs a fixed set of atoms; split the file where the count changes")
+        if bad >= 0:
+            raise TrajectoryFormatError(
+                self.path, "expected an atom count line (one integer)", frame=len(starts),
+                line=line_number(dp, bad), fix="check the atom count of the previous frame")
+        if not complete:
+            end = self._truncated(dp, len(starts))
+        if len(starts) == 0:
+            raise TrajectoryFormatError(self.path, "no complete frame", frame=0, line=1,
+                                        fix="an XYZ frame is a count line, a comment line and "
+                                        "that many atom lines")
+        self.n_atoms = int(counts[0])
+        self._offsets = np.append(starts, end).astype(np.int64)
+        self.n_frames = len(starts)
+        self._unterminated = not last_newline
+
+    def _truncated(self, dp: str, k: int) -> int:
+        """Warn about a truncated frame ``k``; return its byte offset (end of the data kept)."""
+        with open(dp, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            sb, _, _, _ = _fastparse.scan_xyz(mm)
+            starts = np.frombuffer(sb, np.int64)
+            # offset of the truncated frame: first non-blank byte after the last complete frame
+            pos = 0
+            if len(starts):
+                pos = int(starts[-1])
+                for _ in range(int(self._count_at(mm, pos)) + 2):
+                    pos = mm.find(b"\n", pos) + 1
+            while pos < len(mm) and mm[pos:pos + 1].isspace():
+                pos += 1
+        warnings.warn(f"{self.path}: frame {k} is incomplete (truncated file) and was dropped",
+                      TruncatedFrameWarning, stacklevel=4)
+        return pos
+
+    @staticmethod
+    def _count_at(mm, pos: int) -> int:
+        return int(mm[pos:mm.find(b"\n", pos)].split()[0])
+
+    def _check_unterminated(self) -> None:
+        """A trajectory not ending in a newline was probably cut inside its last line.
+
+        Its last frame is dropped with a warning (a cut number may still parse, so
+        parsing cannot tell); a single-frame file is kept and parsed as it is.
+        """
+        k = self.n_frames - 1
+        if k == 0:
+            return
+        warnings.warn(f"{self.path}: frame {k} was dropped: the file does not end with a newline, "
+                      "so its last line may be cut (truncated file). Add a final newline if the "
+                      "frame is complete", TruncatedFrameWarning, stacklevel=4)
+        self.n_frames -= 1
+        self._offsets = self._offsets[:-1]
+
+    def _frame0(self) -> bytes:
+        """Frame 0's text; sets ``_comment0`` and ``_rows0`` (absolute offset of its atom lines)."""
+        lo, hi = int(self._offsets[0]), int(self._offsets[1])
+        with open(self.data_path, "rb") as f:
+            buf = pread_all(f.fileno(), hi - lo, lo)
+        nl1 = buf.find(b"\n")
+        nl2 = buf.find(b"\n", nl1 + 1)
+        nl2 = len(buf) if nl2 < 0 else nl2
+        self._comment0 = buf[nl1 + 1:nl2]
+        self._rows0 = lo + nl2 + 1
+        return buf[nl2 + 1:]
+
+    def _header(self) -> None:
+        """Columns, species, masses, ids and the first cell from frame 0."""
+        rows = self._frame0()
+        line0 = line_number(self.data_path, int(self._offsets[0])) + 1
+        kv = parse_comment(self._comment0.decode("utf-8", "replace"))
+        props = _get(kv, "properties")
+        self.extended = isinstance(props, str)
+        self.format = "extxyz" if self.extended else "xyz"
+        self._layout = _layout(self.path, props if self.extended else _PLAIN_PROPERTIES, line0)
+        self._lattice0 = None
+        self.has_cell = _LATTICE.search(self._comment0) is not None
+        if self.has_cell:
+            m = _LATTICE.search(self._comment0)
+            self._lattice0 = (m.group(1), self._cell(self._comment0, 0, self._rows0 - 1))
+        self.species = self._species(rows, 0, line0 + 1)
+        self._read_ids(rows)
+        self.masses = self._masses(rows)
+        if self._perm is not None:
+            self.species = self.species[self._perm]
+            self.masses = None if self.masses is None else self.masses[self._perm]
+        f = ["positions"]
+        if "velocities" in self._layout.first or "momenta" in self._layout.first:
+            f.append("velocities")
+        if "forces" in self._layout.first:
+            f.append("forces")
+        self.fields = tuple(f)
+        if "momenta" in self._layout.first and self.masses is None:
+            raise TrajectoryFormatError(
+                self.path, "momenta need masses, but the species are not elements and there is "
+                "no masses column", frame=0, line=line0, fix="add masses:R:1 to Properties")
+
+    def _species(self, rows: bytes, k: int, line: int) -> np.ndarray:
+        tok = self._layout.first.get("species")
+        if tok is None:
+            return np.full(self.n_atoms, "X")
+        sp = _tokens(rows, self.n_atoms, tok)
+        if sp is None:
+            raise TrajectoryFormatError(self.path, "an atom line has no species column", frame=k,
+                                        line=line, fix="check the Properties of this file")
+        return sp.astype(str)
+
+    def _column(self, rows: bytes, role: str, k: int = 0, rows_at: int | None = None
+                ) -> np.ndarray:
+        """One numeric column of a frame's atom lines (``rows``), in file order."""
+        cmap, _, w = self._layout.colmap([role])
+        out = np.empty(self.n_atoms)
+        _, st, row, col = _fastparse.parse_rows(rows, 0, self.n_atoms, cmap, out, w)
+        if st:
+            self._raise_rows(k, self._rows0 if rows_at is None else rows_at, st, row, col)
+        return out
+
+    def _read_ids(self, rows: bytes) -> None:
+        self._perm = None
+        self._ids_file = None
+        if "id" not in self._layout.first:
+            self.ids = np.arange(1, self.n_atoms + 1)
+            return
+        raw = self._column(rows, "id")
+        ids = raw.astype(np.int64)
+        line = line_number(self.data_path, self._rows0)
+        if not np.array_equal(ids, raw) or len(np.unique(ids)) != len(ids):
+            raise TrajectoryFormatError(self.path, "the id column holds repeated or non-integer "
+                                        "values", frame=0, line=line,
+                                        fix="give every atom a distinct integer id")
+        self._ids_file = raw
+        self._perm = np.argsort(ids, kind="stable")
+        self.ids = ids[self._perm]
+
+    def _masses(self, rows: bytes) -> np.ndarray | None:
+        if "masses" in self._layout.first:
+            return self._column(rows, "masses") * self._conv.mass
+        uniq, inv = np.unique(self.species, return_inverse=True)
+        m = masses_of(uniq)
+        return None if m is None else m[inv]
+
+    def _metadata(self) -> None:
+        """Steps and times (ps) of every frame, from comment keys or ``timestep``."""
+        n = self.n_frames
+        c0 = self._comment0
+        times = steps = None
+        if _TIME.search(c0) or _STEP.search(c0):
+            times, steps = self._scan_keys(_TIME.search(c0) is not None,
+                                           _STEP.search(c0) is not None)
+        self.steps = steps if steps is not None else np.arange(n)
+        if times is not None:
+            self.times = times * self._conv.time
+        elif self.timestep is not None:
+            self.times = (self.steps if steps is not None else np.arange(n)) * self.timestep
+        else:
+            self.times = np.arange(n, dtype=float)
+            if n > 1:
+                warnings.warn(f"{self.path}: the time between frames is unknown (no time= in the "
+                              "comment lines); assuming 1 ps. Pass timestep=<ps between frames>",
+                              UnitsWarning, stacklevel=3)
+
+    def _scan_keys(self, want_time: bool, want_step: bool):
+        """``time=`` and ``step=`` values of every frame's comment line."""
+        n = self.n_frames
+        times = np.empty(n) if want_time else None
+        steps = np.empty(n, np.int64) if want_step else None
+        with open(self.data_path, "rb") as f, \
+                mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            for k, s in enumerate(self._offsets[:-1].tolist()):
+                a = mm.find(b"\n", s) + 1
+                c = mm[a:mm.find(b"\n", a)]
+                for rx, arr, conv in ((_TIME, times, float), (_STEP, steps, int)):
+                    if arr is None:
+                        continue
+                    m = rx.search(c)
+                    try:
+                        arr[k] = conv(m.group(1))
+                    except (AttributeError, ValueError):
+                        key = "time" if rx is _TIME else "step"
+                        raise TrajectoryFormatError(
+                            self.path, f"the comment line has no readable {key}= value",
+                            frame=k, line=line_number(self.data_path, a),
+                            fix=f"write {key}= on every frame, as on frame 0") from None
+        return times, steps
+
+    # ------------------------------------------------------------------ reading
+    def _plan(self):
+        roles = ["positions"]
+        roles += [r for r in ("velocities", "momenta", "forces", "id") if r in self._layout.first]
+        if "momenta" in roles and "velocities" in roles:
+            roles.remove("momenta")
+        return self._layout.colmap(roles)
+
+    def read(self, frames) -> dict:
+        """Read frames by index (ascending); see :meth:`FrameSource.read`.
+
+        Returns positions (A), velocities (A/ps), forces (eV/A), cells (A, rows a, b, c;
+        NaN without a Lattice) and origins (zeros), atoms in id order.
+        """
+        frames = np.asarray(frames, dtype=np.int64).ravel()
+        if len(frames) and (frames.min() < 0 or frames.max() >= self.n_frames):
+            raise IndexError(f"frames must lie in 0..{self.n_frames - 1}")
+        out = empty_frames(len(frames), self.n_atoms, self.fields)
+        if not len(frames):
+            return out
+        cmap, slices, w = self._plan()
+        raw = np.empty((len(frames), self.n_atoms, w))
+        with open(self.data_path, "rb") as f:
+            for i0, i1 in _frame_runs(frames, self._offsets):
+                lo = int(self._offsets[frames[i0]])
+                buf = pread_all(f.fileno(), int(self._offsets[frames[i1 - 1] + 1]) - lo, lo)
+                for i in range(i0, i1):
+                    off = int(self._offsets[frames[i]]) - lo
+                    self._parse_frame(buf, off, lo, int(frames[i]), raw[i], out["cells"][i],
+                                      cmap, w)
+        self._finish(raw, slices, out, frames)
+        return out
+
+    def _parse_frame(self, buf: bytes, off: int, lo: int, k: int, raw: np.ndarray,
+                     cell: np.ndarray, cmap: bytes, w: int) -> None:
+        nl1 = buf.find(b"\n", off)
+        nl2 = buf.find(b"\n", nl1 + 1)
+        nl2 = len(buf) if nl2 < 0 else nl2
+        if self.has_cell:
+            cell[:] = self._cell(buf[nl1 + 1:nl2], k, lo + nl1 + 1)
+        _, st, row, col = _fastparse.parse_rows(buf, nl2 + 1, self.n_atoms, cmap, raw, w)
+        if st:
+            self._raise_rows(k, lo + nl2 + 1, st, row, col)
+
+    def _cell(self, comment: bytes, k: int, at: int) -> np.ndarray:
+        """Cell (rows a, b, c, file units) from a comment line; cached for repeated Lattice."""
+        m = _LATTICE.search(comment)
+        if m is not None and self._lattice0 is not None and m.group(1) == self._lattice0[0]:
+            return self._lattice0[1]
+        try:
+            cell = np.array(m.group(1).split(), dtype=float)
+            if cell.size != 9 or not np.isfinite(cell).all():
+                raise ValueError
+        except (AttributeError, ValueError):
+            raise TrajectoryFormatError(
+                self.path, "the comment line has no Lattice=\"ax ay az bx by bz cx cy cz\" "
+                "(nine numbers)", frame=k, line=line_number(self.data_path, at),
+                fix="write the cell of every frame as nine numbers, rows a, b, c") from None
+        cell = cell.reshape(3, 3)
+        if self._lattice0 is None:
+            self._lattice0 = (m.group(1), cell)
+        return cell
+
+    def _raise_rows(self, k: int, rows_at: int, st: int, row: int, col: int):
+        line = line_number(self.data_path, rows_at) + row
+        with open(self.data_path, "rb") as f:
+            f.seek(rows_at)
+            text = b""
+            for _ in range(row + 1):
+                text = f.readline()
+        toks = text.split()
+        what = _STATUS.get(st, f"parse error {st}")
+        if st in (1, 4) and col < len(toks):
+            what += f" ({toks[col].decode('utf-8', 'replace')!r}, column {col + 1})"
+        if st == 2:
+            what += f" ({len(toks)} found, {self._layout.ntok} expected from Properties)"
+        raise TrajectoryFormatError(self.path, what, frame=k, line=line,
+                                    fix="the file is damaged or its Properties do not match the "
+                                    "atom lines; repair or regenerate it")
+
+    def _finish(self, raw: np.ndarray, slices: dict, out: dict, frames: np.ndarray) -> None:
+        """Unit conversion and id ordering of parsed rows."""
+        c = self._conv
+        order = self._order(raw[..., slices["id"].start] if "id" in slices else None, frames)
+        raw = raw if order is None else np.take_along_axis(raw, order[..., None], axis=1)
+        out["positions"][:] = raw[..., slices["positions"]]
+        if c.length != 1.0:
+            out["positions"] *= c.length
+            out["cells"] *= c.length
+        if "velocities" in slices:
+            out["velocities"][:] = raw[..., slices["velocities"]]
+            if c.velocity != 1.0:
+                out["velocities"] *= c.velocity
+        elif "momenta" in slices:
+            out["velocities"][:] = raw[..., slices["momenta"]] / (
+                self.masses[:, None] * _units.NATURAL_TIME_PS)
+        if "forces" in slices:
+            out["forces"][:] = raw[..., slices["forces"]]
+            if c.force != 1.0:
+                out["forces"] *= c.force
+
+    def _order(self, ids: np.ndarray | None, frames: np.ndarray) -> np.ndarray | None:
+        """Per-frame atom order (n_frames, n_atoms) placing atoms by id, or None."""
+        if ids is None:
+            return None
+        if (ids == self._ids_file).all():
+            return np.broadcast_to(self._perm, ids.shape)
+        order = np.argsort(ids, axis=1, kind="stable")
+        bad = np.flatnonzero((np.take_along_axis(ids, order, 1) != self.ids).any(axis=1))
+        if len(bad):
+            k = int(frames[bad[0]])
+            raise TrajectoryFormatError(self.path, "the atom ids differ from frame 0's", frame=k,
+                                        line=line_number(self.data_path, int(self._offsets[k])) + 2,
+                                        fix="trajmodes needs the same atoms in every frame")
+        return order
+
+    # ------------------------------------------------------------------ checks
+    def check_species(self, frames=None) -> None:
+        """Raise :class:`TrajectoryFormatError` if a frame's species differ from frame 0's.
+
+        Parameters
+        ----------
+        frames : array of int, optional
+            Frames to check (default: all).
+        """
+        frames = np.arange(self.n_frames) if frames is None else np.asarray(frames).ravel()
+        if "species" not in self._layout.first:
+            return
+        with open(self.data_path, "rb") as f:
+            for k in frames.tolist():
+                lo, hi = int(self._offsets[k]), int(self._offsets[k + 1])
+                buf = pread_all(f.fileno(), hi - lo, lo)
+                a = buf.find(b"\n", buf.find(b"\n") + 1) + 1
+                line = line_number(self.data_path, lo + a)
+                sp = self._species(buf[a:], k, line)
+                order = np.arange(self.n_atoms)
+                if self._perm is not None:
+                    order = np.argsort(self._column(buf[a:], "id", k, lo + a), kind="stable")
+                bad = np.flatnonzero(sp[order] != self.species)
+                if len(bad):
+                    i = int(order[bad[0]])
+                    raise TrajectoryFormatError(
+                        self.path, f"species changed: atom line {i + 1} of this frame is "
+                        f"{sp[i]!r}, frame 0 had {self.species[bad[0]]!r} for that atom",
+                        frame=k, line=line + i,
+                        fix="trajmodes needs the same atoms in every frame")
+
+    def token(self) -> tuple:
+        """(class name, abs path, size, mtime_ns, units, lj_scales)."""
+        st = os.stat(self.path)
+        lj = None if self.lj_scales is None else tuple(sorted(self.lj_scales.items()))
+        return (type(self).__name__, self.path, st.st_size, st.st_mtime_ns, self.units, lj)
