@@ -36,7 +36,7 @@ def test_run_writes_outputs(tmp_path):
 
 
 def test_bad_reference_is_one_line_error(capsys):
-    rc = main(["info", str(DATA / "cu32_xu.lammpstrj"), "--reference", str(EX / "cu_fcc_4x4x4.data")])
+    rc = main(["info", str(DATA / "cu32_xu.lammpstrj"), "--timestep", "0.001", "--reference", str(EX / "cu_fcc_4x4x4.data")])
     err = capsys.readouterr().err
     assert rc == 2
     assert "reference has 256 atoms" in err and "Traceback" not in err

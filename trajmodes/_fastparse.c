@@ -86,9 +86,11 @@ static inline int parse_double(const char *p, const char *end, const char **next
     if (len == 0 || len >= sizeof(tmp)) { *next = t; return ST_BADTOKEN; }
     memcpy(tmp, p, len);
     tmp[len] = 0;
+    *next = t;
+    /* strtod also reads hexadecimal ("0x1p3"); a dump never holds those, so they are bad tokens */
+    if (memchr(tmp, 'x', len) || memchr(tmp, 'X', len)) return ST_BADTOKEN;
     char *stop = NULL;
     double d = strtod(tmp, &stop);
-    *next = t;
     if (stop != tmp + len) return ST_BADTOKEN;
     if (!isfinite(d)) return ST_NONFINITE;
     *val = d;
@@ -138,8 +140,18 @@ static PyObject *scan_lammps(PyObject *self, PyObject *args)
         if (hit - base >= 2) {
             const char *q = hit - 2; /* last char of the previous line */
             while (q > base && q[-1] != '\n') q--;
-            if (q - base >= (Py_ssize_t)tlen && memcmp(q - tlen, KEY_TIME, tlen) == 0) {
-                start = (q - tlen) - base;
+            /* q: start of the value line; r: start of the line before it, which must be
+             * "ITEM: TIME" followed only by blanks (also "\r" of CRLF files) */
+            const char *r = q;
+            if (q > base) { r = q - 1; while (r > base && r[-1] != '\n') r--; }
+            int is_time = 0;
+            if (q > base && (size_t)(q - 1 - r) >= tlen - 1 && memcmp(r, KEY_TIME, tlen - 1) == 0) {
+                const char *z = r + tlen - 1;
+                while (z < q - 1 && is_space(*z)) z++;
+                is_time = (z == q - 1);
+            }
+            if (is_time) {
+                start = r - base;
                 char tmp[64];
                 size_t len = (size_t)(hit - 1 - q);
                 if (len < sizeof(tmp)) {
@@ -161,8 +173,12 @@ static PyObject *scan_lammps(PyObject *self, PyObject *args)
             if (v < end && *v == '-') { neg = 1; v++; }
             if (v < end && (unsigned)(*v - '0') < 10) {
                 ts = 0;
-                while (v < end && (unsigned)(*v - '0') < 10) { ts = ts * 10 + (*v - '0'); v++; }
+                int ndig = 0;
+                while (v < end && (unsigned)(*v - '0') < 10) { ts = ts * 10 + (*v - '0'); v++; ndig++; }
                 if (neg) ts = -ts;
+                /* only blanks may follow the number on its line (and at most 18 digits) */
+                while (v < end && is_space(*v)) v++;
+                if ((v < end && *v != '\n') || ndig > 18) ts = -1;
             }
         }
         if (n == cap) { if (grow(&starts, &cap)) { oom = 1; break; } }

@@ -12,7 +12,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from .errors import ReferenceMismatchError
-from .io.base import FIELD_UNITS, FIELDS, FrameSource
+from .io.base import FIELD_UNITS, FIELDS, FrameSource, empty_frames
 from .structure import Structure
 from .units import AMU_A2_PS2_EV, KB_EV
 
@@ -21,6 +21,8 @@ CHUNK_BYTES = 32 << 20
 
 
 def _read(source: FrameSource, frames: np.ndarray) -> dict:
+    if len(frames) == 0:
+        return empty_frames(0, source.n_atoms, source.fields)
     return source.read(frames)
 
 
@@ -116,7 +118,11 @@ class Trajectory:
 
     def __getitem__(self, key) -> "Trajectory":
         if isinstance(key, (int, np.integer)):
-            key = slice(int(key), int(key) + 1 if int(key) != -1 else None)
+            k = int(key)
+            if not -self.n_frames <= k < self.n_frames:
+                raise IndexError(f"frame {k} is out of range for a trajectory of {self.n_frames} frames")
+            k %= self.n_frames
+            key = slice(k, k + 1)
         frames = self._frames[key]
         child = Trajectory(self.source, frames, reference=self._reference_spec, chunk_frames=self.chunk_frames)
         child._parent = self
@@ -126,6 +132,8 @@ class Trajectory:
     # --- dask arrays -----------------------------------------------------------------------------
     def _chunks(self) -> list[np.ndarray]:
         n, c = self.n_frames, self.chunk_frames
+        if n == 0:
+            return [self._frames[:0]]
         return [self._frames[i:i + c] for i in range(0, n, c)]
 
     def _read_layer(self):

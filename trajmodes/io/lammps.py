@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import re
 import warnings
 
 import numpy as np
@@ -18,7 +19,7 @@ from .. import _fastparse
 from ..elements import masses_of
 from ..errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
 from ..units import DEFAULT_DT, conversion
-from ._files import line_number, load_index, plain_path, save_index
+from ._files import line_number, load_index, plain_path, pread_all, save_index
 from .base import FrameSource, empty_frames
 
 _STATUS = {1: "a token that is not a number", 2: "fewer columns than the ITEM: ATOMS line names",
@@ -29,6 +30,7 @@ _POSITION_KINDS = [(("xu", "yu", "zu"), False, True), (("xsu", "ysu", "zsu"), Tr
                    (("x", "y", "z"), False, False), (("xs", "ys", "zs"), True, False)]
 _VECTORS = {"velocities": ("vx", "vy", "vz"), "forces": ("fx", "fy", "fz")}
 _IMAGES = ("ix", "iy", "iz")
+_NONSPACE = re.compile(rb"\S")
 
 
 class Header:
@@ -86,6 +88,8 @@ def parse_header(buf: bytes, off: int, end: int) -> Header:
             i += 1
     if h.natoms is None:
         raise ValueError("no ITEM: NUMBER OF ATOMS item")
+    if h.natoms <= 0:
+        raise ValueError(f"ITEM: NUMBER OF ATOMS is {h.natoms}; a trajectory needs at least one atom")
     if h.cell is None:
         raise ValueError("no ITEM: BOX BOUNDS item")
     k = buf.find(b"\n", j, end)
@@ -99,12 +103,12 @@ def parse_header(buf: bytes, off: int, end: int) -> Header:
 class _Layout:
     """Where each quantity sits among the parsed columns of a dump."""
 
-    def __init__(self, columns: list[str], path: str):
+    def __init__(self, columns: list[str], path: str, line: int | None = None):
         self.columns = columns
         pos = {c: i for i, c in enumerate(columns)}
         if "id" not in pos:
             raise TrajectoryFormatError(path, "the dump has no 'id' column, so atoms cannot be matched "
-                                        "between frames", frame=0,
+                                        "between frames", frame=0, line=line,
                                         fix="Add 'id' to the dump command's columns")
         wanted = ["id"]
         self.kind = None
@@ -115,7 +119,7 @@ class _Layout:
                 break
         if self.kind is None:
             raise TrajectoryFormatError(
-                path, f"no complete set of position columns among {' '.join(columns)}", frame=0,
+                path, f"no complete set of position columns among {' '.join(columns)}", frame=0, line=line,
                 fix="Dump x y z, xu yu zu, xs ys zs or xsu ysu zsu")
         self.images = all(n in pos for n in _IMAGES) and not self.unwrapped
         if self.images:
@@ -129,7 +133,7 @@ class _Layout:
                 wanted += list(names)
             elif any(present):
                 raise TrajectoryFormatError(
-                    path, f"only some of the {field} columns {' '.join(names)} are present", frame=0,
+                    path, f"only some of the {field} columns {' '.join(names)} are present", frame=0, line=line,
                     fix=f"Dump all three of {' '.join(names)}")
         for extra in ("type", "mass"):
             if extra in pos:
@@ -192,19 +196,22 @@ class LammpsDumpSource(FrameSource):
             if len(s) == 0:
                 raise TrajectoryFormatError(orig, "no 'ITEM: TIMESTEP' found: this is not a LAMMPS text dump",
                                             fix="Pass format= to read it as another format")
+            e = np.append(s[1:], size)
+            s = s.copy()
+            s[0] = 0
+            # the truncation check comes first: a file cut right after "ITEM: TIMESTEP" is an
+            # incomplete last frame, not a bad timestep
+            if not _frame_complete(plain, int(s[-1]), int(e[-1])):
+                step = st[-1] if st[-1] >= 0 else "unreadable"
+                warnings.warn(f"{orig}: the last frame (frame {len(s) - 1}, timestep {step}) is incomplete "
+                              "and was dropped", TruncatedFrameWarning, stacklevel=3)
+                s, e, st, t = s[:-1], e[:-1], st[:-1], t[:-1]
             bad = np.flatnonzero(st < 0)
             if len(bad):
                 f = int(bad[0])
                 raise TrajectoryFormatError(orig, "the ITEM: TIMESTEP value is not an integer", frame=f,
-                                            line=line_number(plain, int(s[f])) + 1,
+                                            line=_timestep_line(plain, int(s[f]), int(e[f])) + 1,
                                             fix="Repair or remove this frame")
-            e = np.append(s[1:], size)
-            s = s.copy()
-            s[0] = 0
-            if not _frame_complete(plain, int(s[-1]), int(e[-1])):
-                warnings.warn(f"{orig}: the last frame (frame {len(s) - 1}, timestep {st[-1]}) is incomplete "
-                              "and was dropped", TruncatedFrameWarning, stacklevel=3)
-                s, e, st, t = s[:-1], e[:-1], st[:-1], t[:-1]
             files.append(np.full(len(s), k)); starts.append(s); ends.append(e); steps.append(st); times.append(t)
         self._file = np.concatenate(files)
         self._start = np.concatenate(starts)
@@ -212,6 +219,10 @@ class LammpsDumpSource(FrameSource):
         steps = np.concatenate(steps)
         times = np.concatenate(times)
         self._local = np.concatenate([np.arange(len(s)) for s in starts])
+        if len(self._start) == 0:
+            raise TrajectoryFormatError(self.paths[0], "no complete frame: the file is cut short inside its "
+                                        "first frame", frame=0, line=1,
+                                        fix="Rerun the dump or check that the file was copied completely")
         prev = np.maximum.accumulate(np.concatenate([[np.iinfo(np.int64).min], steps[:-1]]))
         keep = steps > prev
         if not keep.all():
@@ -242,19 +253,21 @@ class LammpsDumpSource(FrameSource):
         self.units = h.units or units
         self._conv = conversion(self.units, self._lj_scales)
         self._columns = h.columns
-        self._layout = _Layout(h.columns, orig)
+        self._layout = _Layout(h.columns, orig, line_number(plain, h.rows_offset) - 1)
         self.fields = tuple(self._layout.fields)
         self.unwrapped = self._layout.unwrapped
         self.n_atoms = int(h.natoms)
         rows = np.empty((self.n_atoms, self._layout.nslots))
         self._parse_rows(buf, h, rows, 0, plain, orig)
-        ids = rows[:, self._layout.slot["id"]].astype(np.int64)
+        ids = self._ids(rows, 0, lambda: line_number(plain, h.rows_offset))
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
         if len(np.unique(self.ids)) != self.n_atoms:
-            dup = self.ids[np.flatnonzero(np.diff(self.ids) == 0)[:5]]
+            rep = np.flatnonzero(np.diff(self.ids) == 0)
+            dup = self.ids[rep[:5]]
+            row = int(order[rep[0] + 1])
             raise TrajectoryFormatError(orig, f"duplicate atom ids {dup.tolist()}", frame=0,
-                                        line=line_number(plain, h.rows_offset),
+                                        line=line_number(plain, h.rows_offset) + row,
                                         fix="Each atom must appear once per frame")
         self._id_lo = int(self.ids[0])
         self._contiguous = bool(self.ids[-1] - self.ids[0] == self.n_atoms - 1)
@@ -315,7 +328,7 @@ class LammpsDumpSource(FrameSource):
             lo, hi = int(self._start[frames[a]]), int(self._end[frames[b - 1]])
             fd = os.open(self._plain[k], os.O_RDONLY)
             try:
-                buf = os.pread(fd, hi - lo, lo)
+                buf = pread_all(fd, hi - lo, lo)
             finally:
                 os.close(fd)
             for i in range(a, b):
@@ -323,8 +336,9 @@ class LammpsDumpSource(FrameSource):
                 off, end = int(self._start[fr]) - lo, int(self._end[fr]) - lo
                 h = self._header(buf, off, end, fr)
                 cells[i], origins[i] = h.cell, h.origin
-                self._parse_rows(buf, h, rows[i], fr, self._plain[k], self.paths[k], lo)
-                self._place(rows[i], fr)
+                self._parse_rows(buf, h, rows[i], fr, self._plain[k], self.paths[k], lo, end)
+                plain, row0 = self._plain[k], lo + h.rows_offset
+                self._place(rows[i], fr, lambda: line_number(plain, row0))
         return self._assemble(rows, cells, origins)
 
     def _where(self, fr) -> tuple[str, str, int]:
@@ -352,10 +366,21 @@ class LammpsDumpSource(FrameSource):
                                         fix="Read the parts with different columns separately")
         return h
 
-    def _parse_rows(self, buf, h, out, fr, plain, orig, base=0) -> None:
+    def _parse_rows(self, buf, h, out, fr, plain, orig, base=0, end=None) -> None:
+        """Parse the atom rows of one frame (which ends at ``end`` in ``buf``) into ``out``."""
         lay = self._layout
-        endoff, status, row, col = _fastparse.parse_rows(buf, h.rows_offset, self.n_atoms, lay.colmap,
+        end = len(buf) if end is None else end
+        view = memoryview(buf)[:end]  # never read on into the next frame
+        endoff, status, row, col = _fastparse.parse_rows(view, h.rows_offset, self.n_atoms, lay.colmap,
                                                           out, lay.nslots)
+        if status == 0:
+            m = _NONSPACE.search(buf, endoff, end)
+            if m is not None and not buf.startswith(b"ITEM:", m.start()):
+                local = int(self._local[fr]) if hasattr(self, "_local") else 0
+                raise TrajectoryFormatError(
+                    orig, f"more atom lines than ITEM: NUMBER OF ATOMS says ({h.natoms})", frame=local,
+                    line=line_number(plain, base + h.rows_offset) + self.n_atoms,
+                    fix="Repair the atom count or remove this frame")
         if status:
             local = int(self._local[fr]) if hasattr(self, "_local") else 0
             line = line_number(plain, base + h.rows_offset) + row
@@ -367,10 +392,24 @@ class LammpsDumpSource(FrameSource):
                 status, "Repair the line or remove this frame")
             raise TrajectoryFormatError(orig, what, frame=local, line=line, fix=fix)
 
-    def _place(self, rows: np.ndarray, fr) -> None:
-        """Reorder one frame's rows into id order, in place, checking the id set."""
+    def _ids(self, rows: np.ndarray, fr, row_line) -> np.ndarray:
+        """The id column of one frame as integers; ``row_line()`` is the line of its first row."""
         idcol = rows[:, self._layout.slot["id"]]
         ids = idcol.astype(np.int64)
+        if not np.array_equal(ids, idcol):
+            orig, _, local = self._where(fr) if hasattr(self, "_local") else (self.paths[0], None, 0)
+            row = int(np.flatnonzero(ids != idcol)[0])
+            raise TrajectoryFormatError(orig, f"atom id {float(idcol[row])!r} is not an integer", frame=local,
+                                        line=row_line() + row if row_line is not None else None,
+                                        fix="Repair the line or remove this frame")
+        return ids
+
+    def _place(self, rows: np.ndarray, fr, row_line=None) -> None:
+        """Reorder one frame's rows into id order, in place, checking the id set.
+
+        ``row_line()`` gives the line number of the frame's first atom row, for messages.
+        """
+        ids = self._ids(rows, fr, row_line)
         if np.array_equal(ids, self.ids):
             return
         if self._contiguous:
@@ -385,10 +424,15 @@ class LammpsDumpSource(FrameSource):
             unknown = ids[~ok][:5].tolist()
             if unknown:
                 what = f"atom ids {unknown} are not in the first frame"
+                row = int(np.flatnonzero(~ok)[0])
             else:
                 what = (f"atom ids {self.ids[counts == 0][:5].tolist()} are missing and "
                         f"{self.ids[counts > 1][:5].tolist()} repeated")
-            raise TrajectoryFormatError(orig, what, frame=local, fix="Each frame must hold the same atoms once")
+                srt = np.argsort(pos, kind="stable")
+                row = int(srt[np.flatnonzero(np.diff(pos[srt]) == 0)[0] + 1])  # second occurrence
+            line = row_line() + row if row_line is not None else None
+            raise TrajectoryFormatError(orig, what, frame=local, line=line,
+                                        fix="Each frame must hold the same atoms once")
         placed = np.empty_like(rows)
         placed[pos] = rows
         rows[:] = placed
@@ -456,15 +500,45 @@ def index_dump(path: str) -> dict:
     return {"starts": starts, "steps": steps, "times": times}
 
 
+def _timestep_line(path: str, start: int, end: int) -> int:
+    """1-based line number of the ``ITEM: TIMESTEP`` line of the frame at ``start``."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        head = f.read(min(end - start, 1 << 16))
+    k = head.find(b"ITEM: TIMESTEP")
+    return line_number(path, start) + (head.count(b"\n", 0, k) if k > 0 else 0)
+
+
+_NATOMS = re.compile(rb"ITEM: NUMBER OF ATOMS[^\n]*\n[ \t\r]*(\S*)")
+
+
 def _frame_complete(path: str, start: int, end: int) -> bool:
+    """Whether the frame at [start, end) holds all its atom lines.
+
+    Only a frame cut short (no terminated ``ITEM: ATOMS`` line, or fewer atom lines than it
+    announces) is incomplete; a complete frame with a malformed header counts as complete, so
+    that reading it reports what is wrong rather than silently dropping it.
+    """
     with open(path, "rb") as f:
         f.seek(start)
         buf = f.read(end - start)
-    try:
-        h = parse_header(buf, 0, len(buf))
-    except (ValueError, IndexError):
+    j = buf.find(b"ITEM: ATOMS")
+    if j < 0:
         return False
-    rest = buf[h.rows_offset:]
+    k = buf.find(b"\n", j)
+    if k < 0:
+        return False
+    m = _NATOMS.search(buf, 0, j)
+    if m is None:
+        return True
+    try:
+        natoms = int(m.group(1))
+    except ValueError:
+        return True
+    if natoms <= 0:
+        return True
+    ncols = len(buf[j + 11:k].split())
+    rest = buf[k + 1:]
     nl = rest.count(b"\n") + (1 if rest and not rest.endswith(b"\n") else 0)
-    return nl >= h.natoms and (rest.endswith(b"\n") or nl > h.natoms or len(rest.rsplit(b"\n", 1)[-1].split())
-                               >= len(h.columns))
+    return nl >= natoms and (rest.endswith(b"\n") or nl > natoms or len(rest.rsplit(b"\n", 1)[-1].split())
+                             >= ncols)

@@ -10,6 +10,7 @@ from ..elements import element_from_mass
 from ..errors import TrajectoryFormatError
 from ..structure import Structure
 from ..units import conversion
+from ._files import is_gzip
 
 _SECTIONS = ("Atoms", "Velocities", "Masses", "Bonds", "Angles", "Dihedrals", "Impropers",
              "Pair Coeffs", "PairIJ Coeffs", "Bond Coeffs", "Angle Coeffs", "Dihedral Coeffs",
@@ -38,7 +39,7 @@ def read_data(path: str, *, units: str = "metal", lj_scales: dict | None = None,
     Structure
         Atoms sorted by id, positions unwrapped with image flags when present.
     """
-    opener = gzip.open if open(path, "rb").read(2) == b"\x1f\x8b" else open
+    opener = gzip.open if is_gzip(path) else open
     with opener(path, "rt") as f:
         lines = f.read().split("\n")
     conv = conversion(units, lj_scales)

@@ -1,0 +1,49 @@
+"""Shared fixtures: private copies of the real test data, and a private cache folder.
+
+The readers write frame indexes beside the files they read and decompress gzip files into
+``$TRAJMODES_CACHE``; the tests work on copies in temporary folders so that neither the
+repository nor the user's cache is touched, and so that every session starts without indexes.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+DATA = TESTS / "data"
+EXAMPLES = TESTS.parent / "examples"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Point ``TRAJMODES_CACHE`` at a temporary folder for the whole session."""
+    old = os.environ.get("TRAJMODES_CACHE")
+    os.environ["TRAJMODES_CACHE"] = str(tmp_path_factory.mktemp("trajmodes-cache"))
+    yield
+    if old is None:
+        os.environ.pop("TRAJMODES_CACHE", None)
+    else:
+        os.environ["TRAJMODES_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    """A private copy of tests/data."""
+    d = tmp_path_factory.mktemp("data")
+    for p in DATA.iterdir():
+        if p.is_file() and not p.name.startswith("."):
+            shutil.copy2(p, d / p.name)
+    return d
+
+
+@pytest.fixture(scope="session")
+def examples_dir(tmp_path_factory) -> Path:
+    """A private copy of the example trajectories and data files."""
+    d = tmp_path_factory.mktemp("examples")
+    for p in EXAMPLES.iterdir():
+        if p.suffix in (".gz", ".data"):
+            shutil.copy2(p, d / p.name)
+    return d
