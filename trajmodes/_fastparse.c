@@ -4,7 +4,7 @@
  * Every function releases the GIL for its scanning/parsing loop, so Dask's
  * threaded scheduler parses different frame blocks on different cores.
  *
- *   scan_lammps(buf)                 -> (starts, timesteps, times) int64/int64/float64 bytes
+ *   scan_lammps(buf[, lo, hi])       -> (starts, timesteps, times) int64/int64/float64 bytes
  *   scan_xyz(buf)                    -> (starts, natoms, complete) as int64 bytes
  *   parse_rows(buf, offset, nrows, colmap, out, ncols_out)
  *                                    -> (end_offset, status, row, column)
@@ -121,18 +121,23 @@ static const char KEY_TIME[] = "ITEM: TIME\n";
 static PyObject *scan_lammps(PyObject *self, PyObject *args)
 {
     Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "y*", &buf)) return NULL;
+    Py_ssize_t lo = 0, hi = -1;
+    if (!PyArg_ParseTuple(args, "y*|nn", &buf, &lo, &hi)) return NULL;
     const char *base = (const char *)buf.buf, *end = base + buf.len;
+    /* only "ITEM: TIMESTEP" lines starting in [lo, hi) are reported (windowed scans) */
+    if (hi < 0 || hi > buf.len) hi = buf.len;
+    if (lo < 0) lo = 0;
+    const char *stop_at = base + hi;
     int64_t *starts = NULL, *steps = NULL;
     double *times = NULL;
     Py_ssize_t n = 0, cap = 0, cap2 = 0, cap3 = 0;
     int oom = 0;
     const size_t klen = sizeof(KEY_TS) - 1, tlen = sizeof(KEY_TIME) - 1;
     Py_BEGIN_ALLOW_THREADS
-    const char *p = base;
-    while (p < end) {
+    const char *p = base + (lo < hi ? lo : hi);
+    while (p < stop_at) {
         const char *hit = (const char *)memmem(p, (size_t)(end - p), KEY_TS, klen);
-        if (!hit) break;
+        if (!hit || hit >= stop_at) break;
         if (hit > base && hit[-1] != '\n') { p = hit + klen; continue; }
         int64_t start = hit - base;
         double tval = NAN;

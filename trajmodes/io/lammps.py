@@ -8,7 +8,6 @@ units at this boundary.
 """
 from __future__ import annotations
 
-import mmap
 import os
 import re
 import warnings
@@ -489,15 +488,38 @@ def index_dump(path: str) -> dict:
     idx = load_index(path, "lammps-dump")
     if idx is not None:
         return idx
-    size = os.path.getsize(path)
-    if size == 0:
-        starts, steps, times = (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
-    else:
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            a, b, c = _fastparse.scan_lammps(mm)
-        starts, steps, times = np.frombuffer(a, np.int64), np.frombuffer(b, np.int64), np.frombuffer(c)
+    starts, steps, times = _scan_windows(path)
     save_index(path, "lammps-dump", starts=starts, steps=steps, times=times)
     return {"starts": starts, "steps": steps, "times": times}
+
+
+#: bytes scanned per window by index_dump, and the overlap each side (look-back to ITEM: TIME)
+_WINDOW, _MARGIN = 64 << 20, 4096
+
+
+def _scan_windows(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run the compiled frame scan over ``path`` in fixed windows, so memory stays bounded.
+
+    A window reports only the ``ITEM: TIMESTEP`` lines that start inside it, but sees
+    ``_MARGIN`` bytes either side, for the preceding ``ITEM: TIME`` item and the value line.
+    """
+    size = os.path.getsize(path)
+    buf = bytearray(min(size, _WINDOW) + 2 * _MARGIN)
+    view = memoryview(buf)
+    parts = []
+    with open(path, "rb", buffering=0) as f:
+        for a in range(0, max(size, 1), _WINDOW):
+            b = min(a + _WINDOW, size)
+            lo = max(a - _MARGIN, 0)
+            f.seek(lo)
+            n = f.readinto(view[:min(b + _MARGIN, size) - lo])
+            got = _fastparse.scan_lammps(view[:n], a - lo, b - lo)
+            st, ts, tm = np.frombuffer(got[0], np.int64), np.frombuffer(got[1], np.int64), np.frombuffer(got[2])
+            parts.append((st + lo, ts, tm))
+    view.release()
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return tuple(np.concatenate(x) for x in zip(*parts))
 
 
 def _timestep_line(path: str, start: int, end: int) -> int:
