@@ -141,9 +141,9 @@ def test_positions_and_forces_parse_each_chunk_once(data_dir, monkeypatch):
     calls = []
     real = LammpsDumpSource.read
 
-    def counting(self, frames):
+    def counting(self, frames, fields=None):
         calls.append(tuple(np.asarray(frames).tolist()))
-        return real(self, frames)
+        return real(self, frames, fields)
 
     monkeypatch.setattr(LammpsDumpSource, "read", counting)
     t = read_quiet(data_dir / "cu32_xu.lammpstrj", chunk_frames=4)
@@ -153,6 +153,28 @@ def test_positions_and_forces_parse_each_chunk_once(data_dir, monkeypatch):
     calls.clear()
     dask.compute(t.positions.sum(), t.cells.mean(axis=0), scheduler="sync")
     assert len(calls) == 5
+
+
+def test_displacements_parse_only_positions(data_dir, monkeypatch):
+    asked = []
+    real = LammpsDumpSource.read
+
+    def recording(self, frames, fields=None):
+        asked.append(fields)
+        out = real(self, frames, fields)
+        asked.append(tuple(sorted(k for k in out if k not in ("cells", "origins"))))
+        return out
+
+    t = read_quiet(data_dir / "cu32_xu.lammpstrj", chunk_frames=5, species=["Cu"])
+    full = t.positions.compute()
+    ref = t.reference.positions                   # one-frame read of the reference, before recording
+    monkeypatch.setattr(LammpsDumpSource, "read", recording)
+    u = t.displacements().compute()
+    assert set(asked) == {("positions",)}
+    np.testing.assert_allclose(u, full - ref[None], rtol=0, atol=1e-12)   # unwrapped input
+    asked.clear()
+    T = t.temperature().compute()
+    assert set(asked) == {("velocities",)} and T.shape == (20,)
 
 
 def test_int_index_out_of_range(cu):

@@ -64,8 +64,11 @@ class FrameSource:
     units: str = "metal"
     format: str = ""
 
-    def read(self, frames: np.ndarray) -> dict:
+    def read(self, frames: np.ndarray, fields=None) -> dict:
         """Read frames by their index (0 .. n_frames-1, ascending).
+
+        ``fields`` (a subset of :attr:`fields`; None for all) lets a source skip the work
+        for fields nobody asked for; a source may return more than asked.
 
         Returns
         -------

@@ -139,10 +139,26 @@ class _Layout:
                 wanted.append(extra)
         self.slot = {name: s for s, name in enumerate(wanted)}
         self.nslots = len(wanted)
-        cmap = np.full(len(columns), -1, np.int32)
-        for name, s in self.slot.items():
-            cmap[pos[name]] = s
-        self.colmap = cmap.tobytes()
+        self._pos = pos
+        self.colmap = self._colmap(self.slot)
+        self._colmaps: dict[tuple, bytes] = {}
+
+    def _colmap(self, names) -> bytes:
+        cmap = np.full(len(self.columns), -1, np.int32)
+        for name in names:
+            cmap[self._pos[name]] = self.slot[name]
+        return cmap.tobytes()
+
+    def colmap_for(self, fields: tuple) -> bytes:
+        """Column map parsing only the id and the columns of ``fields`` (others are skipped unparsed)."""
+        if fields not in self._colmaps:
+            names = ["id"]
+            if "positions" in fields:
+                names += list(self.kind) + (list(_IMAGES) if self.images else [])
+            for f in fields:
+                names += list(_VECTORS.get(f, ()))
+            self._colmaps[fields] = self._colmap(names)
+        return self._colmaps[fields]
 
     def cols(self, names) -> list[int]:
         return [self.slot[n] for n in names]
@@ -316,9 +332,11 @@ class LammpsDumpSource(FrameSource):
         return ("lammps-dump", tuple(os.path.abspath(p) for p in self.paths), tuple(self._stamps),
                 self.units, repr(self._lj_scales))
 
-    def read(self, frames) -> dict:
+    def read(self, frames, fields=None) -> dict:
         frames = np.asarray(frames, dtype=np.int64)
         lay = self._layout
+        fields = self.fields if fields is None else tuple(f for f in self.fields if f in fields)
+        colmap = lay.colmap_for(fields)
         rows = np.empty((len(frames), self.n_atoms, lay.nslots))
         cells = np.empty((len(frames), 3, 3))
         origins = np.empty((len(frames), 3))
@@ -335,10 +353,10 @@ class LammpsDumpSource(FrameSource):
                 off, end = int(self._start[fr]) - lo, int(self._end[fr]) - lo
                 h = self._header(buf, off, end, fr)
                 cells[i], origins[i] = h.cell, h.origin
-                self._parse_rows(buf, h, rows[i], fr, self._plain[k], self.paths[k], lo, end)
+                self._parse_rows(buf, h, rows[i], fr, self._plain[k], self.paths[k], lo, end, colmap)
                 plain, row0 = self._plain[k], lo + h.rows_offset
                 self._place(rows[i], fr, lambda: line_number(plain, row0))
-        return self._assemble(rows, cells, origins)
+        return self._assemble(rows, cells, origins, fields)
 
     def _where(self, fr) -> tuple[str, str, int]:
         k = int(self._file[fr])
@@ -365,12 +383,13 @@ class LammpsDumpSource(FrameSource):
                                         fix="Read the parts with different columns separately")
         return h
 
-    def _parse_rows(self, buf, h, out, fr, plain, orig, base=0, end=None) -> None:
+    def _parse_rows(self, buf, h, out, fr, plain, orig, base=0, end=None, colmap=None) -> None:
         """Parse the atom rows of one frame (which ends at ``end`` in ``buf``) into ``out``."""
         lay = self._layout
+        colmap = lay.colmap if colmap is None else colmap
         end = len(buf) if end is None else end
         view = memoryview(buf)[:end]  # never read on into the next frame
-        endoff, status, row, col = _fastparse.parse_rows(view, h.rows_offset, self.n_atoms, lay.colmap,
+        endoff, status, row, col = _fastparse.parse_rows(view, h.rows_offset, self.n_atoms, colmap,
                                                           out, lay.nslots)
         if status == 0:
             m = _NONSPACE.search(buf, endoff, end)
@@ -436,17 +455,18 @@ class LammpsDumpSource(FrameSource):
         placed[pos] = rows
         rows[:] = placed
 
-    def _assemble(self, rows, cells, origins) -> dict:
+    def _assemble(self, rows, cells, origins, fields) -> dict:
         lay, c = self._layout, self._conv
         out = empty_frames(0, self.n_atoms, ())
-        xyz = rows[..., lay.cols(lay.kind)]
-        if lay.scaled:
-            xyz = origins[:, None, :] + xyz @ cells
-        if lay.images:
-            xyz = xyz + rows[..., lay.cols(_IMAGES)] @ cells
-        out["positions"] = xyz * c.length if c.length != 1.0 else xyz
+        if "positions" in fields:
+            xyz = rows[..., lay.cols(lay.kind)]
+            if lay.scaled:
+                xyz = origins[:, None, :] + xyz @ cells
+            if lay.images:
+                xyz = xyz + rows[..., lay.cols(_IMAGES)] @ cells
+            out["positions"] = xyz * c.length if c.length != 1.0 else xyz
         for field, names in _VECTORS.items():
-            if field in lay.fields:
+            if field in fields:
                 v = rows[..., lay.cols(names)]
                 f = c.velocity if field == "velocities" else c.force
                 out[field] = v * f if f != 1.0 else np.ascontiguousarray(v)

@@ -161,7 +161,7 @@ class MDAnalysisSource(FrameSource):
                           UnitsWarning, stacklevel=3)
         return t0 + frames * dt
 
-    def read(self, frames) -> dict:
+    def read(self, frames, fields=None) -> dict:
         """Read frames by index; see :meth:`FrameSource.read`.
 
         Returns positions (A), velocities (A/ps), forces (eV/A), cells (A, rows a,

@@ -185,7 +185,7 @@ class NetCDFSource(FrameSource):
     def token(self) -> tuple:
         return ("trajmodes-netcdf", os.path.abspath(self.paths[0]), self._stamp)
 
-    def read(self, frames) -> dict:
+    def read(self, frames, fields=None) -> dict:
         import netCDF4
         frames = np.asarray(frames, dtype=np.int64)
         if len(frames) == 0:
@@ -197,13 +197,16 @@ class NetCDFSource(FrameSource):
         out = {}
         with LOCK, netCDF4.Dataset(self.paths[0]) as ds:
             v = ds.variables
+            want = set(self.fields if fields is None else fields) | {"cells", "origins"}
+            if "positions" in want and self.stored_displacements:
+                want.add("displacements")
             for name in ("positions", "displacements", "velocities", "forces", "cells", "origins"):
-                if name in v:
+                if name in v and name in want:
                     var = v[name]
                     data = np.asarray(var[lo:hi], float)[sel] if dense else np.asarray(var[frames.tolist()], float)
                     out[name] = data
         if "cells" not in out:
             out["cells"] = np.full((len(frames), 3, 3), np.nan)
-        if self.stored_displacements:
+        if "displacements" in out:
             out["positions"] = self.reference.positions[None] + out["displacements"]
         return out

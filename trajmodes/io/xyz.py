@@ -411,7 +411,7 @@ class XYZSource(FrameSource):
             roles.remove("momenta")
         return self._layout.colmap(roles)
 
-    def read(self, frames) -> dict:
+    def read(self, frames, fields=None) -> dict:
         """Read frames by index (ascending); see :meth:`FrameSource.read`.
 
         Returns positions (A), velocities (A/ps), forces (eV/A), cells (A, rows a, b, c;
