@@ -3,8 +3,11 @@ from .errors import ReferenceMismatchError, TrajectoryFormatError, TruncatedFram
 from .reader import read
 from .structure import Structure
 from .trajectory import Trajectory
+from .crystal import Crystal
+from .force_constants import ForceConstants
+from .phonons import Phonons
 
 __version__ = "0.1.0"
 
 __all__ = ["read", "Trajectory", "Structure", "TrajectoryFormatError", "ReferenceMismatchError",
-           "TruncatedFrameWarning", "UnitsWarning", "__version__"]
+           "TruncatedFrameWarning", "UnitsWarning", "__version__", "Crystal", "ForceConstants", "Phonons"]

@@ -1,0 +1,114 @@
+"""ForceConstants: layouts, sum rule, permutation symmetry, phonopy and netCDF files."""
+import itertools
+
+import numpy as np
+import pytest
+
+from trajmodes import Crystal, ForceConstants
+from test_crystal import FCC, NONDIAG, supercell
+
+phonopy = pytest.importorskip("phonopy")
+
+
+def morse_fc(crystal: Crystal, D0=0.3429, alpha=1.3588, r0=2.866, cutoff=7.0, nimg=3) -> np.ndarray:
+    """Full (N, N, 3, 3) force constants (eV/A^2) of a Morse pair potential summed over all images.
+
+    The cutoff may exceed half the supercell, so Wigner-Seitz boundary pairs carry constants.
+    The acoustic sum rule and permutation symmetry hold by construction.
+    """
+    pos, A = crystal.positions, crystal.cell
+    N = len(pos)
+    T = np.array(list(itertools.product(range(-nimg, nimg + 1), repeat=3))) @ A
+    r = pos[None, :, None, :] + T[None, None] - pos[:, None, None, :]
+    d = np.linalg.norm(r, axis=-1)
+    ok = (d > 1e-8) & (d < cutoff)
+    dd = np.where(ok, d, 1.0)
+    e = np.exp(-alpha * (dd - r0))
+    d1 = 2 * D0 * alpha * (e - e * e)
+    d2 = 2 * D0 * alpha ** 2 * (2 * e * e - e)
+    u = r / dd[..., None]
+    uu = u[..., :, None] * u[..., None, :]
+    K = d2[..., None, None] * uu + (d1 / dd)[..., None, None] * (np.eye(3) - uu)
+    K = np.where(ok[..., None, None], K, 0.0).sum(axis=2)
+    fc = -K
+    fc[np.arange(N), np.arange(N)] += K.sum(axis=1)
+    return fc
+
+
+def diamond_si() -> Crystal:
+    a = 5.431
+    return Crystal(FCC / 3.615 * a, np.array([[0, 0, 0], [.25, .25, .25]]) * a, ["Si", "Si"])
+
+
+@pytest.fixture(scope="module")
+def si_fc():
+    prim = diamond_si()
+    sc = supercell(prim, np.diag([3, 3, 3]), shuffle_seed=2)
+    return ForceConstants(morse_fc(sc, D0=2.0, alpha=1.5, r0=2.35, cutoff=9.0), sc, prim)
+
+
+def test_layouts(si_fc):
+    assert si_fc.layout == "full"
+    c = ForceConstants(si_fc.compact(), si_fc.supercell, si_fc.primitive)
+    assert c.layout == "compact" and c.compact().shape == (2, 54, 3, 3)
+    assert np.abs(c.full() - si_fc.fc2).max() < 1e-12
+    assert np.abs(c._transpose() - c.fc2).max() < 1e-12
+
+
+def test_asr_and_permutation(si_fc):
+    rng = np.random.default_rng(0)
+    noisy = si_fc.fc2 + rng.normal(0, 0.05, si_fc.fc2.shape)
+    for fc in (ForceConstants(noisy, si_fc.supercell, si_fc.primitive),):
+        assert fc.asr_violation() > 0.1
+        s = fc.symmetrize_asr()
+        assert s.asr_violation() < 1e-12
+        assert np.abs(s.fc2 - s.fc2.transpose(1, 0, 3, 2)).max() < 1e-12
+        assert np.abs(s.fc2.sum(axis=0)).max() < 1e-12
+        # a projection: idempotent, leaves valid constants alone
+        assert np.abs(s.symmetrize_asr().fc2 - s.fc2).max() < 1e-12
+    assert np.abs(si_fc.symmetrize_asr().fc2 - si_fc.fc2).max() < 1e-12
+    # compact layout: same projection as the full one for translation-invariant constants
+    tr = ForceConstants(si_fc.compact() + rng.normal(0, 0.05, si_fc.compact().shape), si_fc.supercell, si_fc.primitive)
+    sc = tr.symmetrize_asr()
+    assert sc.asr_violation() < 1e-12
+    full = ForceConstants(tr.full(), tr.supercell, tr.primitive).symmetrize_asr()
+    assert np.abs(sc.full() - full.fc2).max() < 1e-12
+
+
+@pytest.mark.parametrize("fmt", ["text", "hdf5"])
+def test_phonopy_round_trip(si_fc, tmp_path, fmt):
+    si_fc.to_phonopy(tmp_path, fc_format=fmt)
+    back = ForceConstants.from_phonopy(tmp_path)
+    # phonopy's supercell order differs; compare through the maps
+    m0, m1 = si_fc.smap, back.smap
+    ours = m0.index(m1.atom, m1.lattice)
+    cols = si_fc.compact_columns(ours[back.p2s][:, None], ours[None, :])
+    assert np.abs(back.compact() - si_fc.compact()[np.arange(2)[:, None], cols]).max() < 1e-10
+    # files written by phonopy itself
+    ph = phonopy.load(str(tmp_path / "phonopy_params.yaml"), is_nac=False, log_level=0,
+                      force_constants_filename=str(tmp_path / ("FORCE_CONSTANTS" if fmt == "text" else "fc2.hdf5")))
+    from phonopy.file_IO import write_FORCE_CONSTANTS
+    d = tmp_path / "ph"
+    d.mkdir()
+    write_FORCE_CONSTANTS(ph.force_constants, filename=str(d / "FORCE_CONSTANTS"), p2s_map=ph.primitive.p2s_map)
+    ph.save(str(d / "phonopy_params.yaml"), settings={"force_constants": False})
+    again = ForceConstants.from_phonopy(d / "FORCE_CONSTANTS")
+    assert np.abs(again.compact() - np.asarray(ph.force_constants)).max() < 1e-10
+
+
+def test_from_phonopy_missing(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        ForceConstants.from_phonopy(tmp_path)
+
+
+def test_netcdf_round_trip(si_fc, tmp_path):
+    p = tmp_path / "fc.nc"
+    si_fc.to_netcdf(p)
+    back = ForceConstants.from_netcdf(p)
+    assert np.array_equal(back.fc2, si_fc.fc2) and back.layout == "full"
+    assert np.array_equal(back.supercell.species, si_fc.supercell.species)
+    assert np.array_equal(back.smap.lattice, si_fc.smap.lattice) and np.array_equal(back.p2s, si_fc.p2s)
+    import netCDF4
+    with netCDF4.Dataset(p) as ds:
+        assert ds["fc2"].units == "eV/A^2"
+    assert [f.name for f in tmp_path.iterdir()] == ["fc.nc"]

@@ -1,0 +1,83 @@
+"""Phonons against phonopy on the same force constants (off-grid q, non-diagonal supercells)."""
+import numpy as np
+import pytest
+
+from trajmodes import Crystal, ForceConstants, Phonons
+from test_crystal import FCC, NONDIAG
+from test_force_constants import diamond_si, morse_fc
+
+phonopy = pytest.importorskip("phonopy")
+
+
+def _case(prim: Crystal, S, **pot):
+    """Our ForceConstants and a phonopy object holding the same constants (phonopy's supercell)."""
+    from phonopy.structure.atoms import PhonopyAtoms
+    from trajmodes.force_constants import _crystal
+    ph = phonopy.Phonopy(PhonopyAtoms(symbols=list(prim.species), cell=prim.cell,
+                                      scaled_positions=prim.scaled_positions, masses=prim.masses),
+                         supercell_matrix=np.asarray(S).T, primitive_matrix=None)
+    sc = _crystal(ph.supercell)
+    fc = morse_fc(sc, **pot)
+    ph.force_constants = fc
+    # the same primitive basis as phonopy's, so that reduced q means the same Cartesian q
+    return ForceConstants(fc, sc, prim), ph
+
+
+CASES = {
+    "Cu-444": (Crystal(FCC, [[0, 0, 0]], ["Cu"]), np.diag([4, 4, 4]), {}),
+    "Cu-nondiag": (Crystal(FCC, [[0, 0, 0]], ["Cu"]), NONDIAG, {}),
+    "Si-333": (diamond_si(), np.diag([3, 3, 3]), dict(D0=2.0, alpha=1.5, r0=2.35, cutoff=9.0)),
+}
+
+
+def _projectors(f, e, tol=1e-4):
+    """Projector onto each mode's degenerate subspace, (nq, nb, nb, nb)."""
+    same = np.abs(f[:, :, None] - f[:, None, :]) < tol                   # (nq, s, s')
+    pp = np.einsum("qas,qbs->qsab", e, e.conj())
+    return np.einsum("qst,qtab->qsab", same.astype(float), pp)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_against_phonopy(name):
+    prim, S, pot = CASES[name]
+    fc, ph = _case(prim, S, **pot)
+    p = Phonons(fc)
+    rng = np.random.default_rng(7)
+    q = np.concatenate([[[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0, 0.5]], rng.random((300, 3)) - 0.5])
+    f, e = p.frequencies_and_eigenvectors(q)
+    ph.run_qpoints(q, with_eigenvectors=True)
+    fp, ep = ph.qpoints.frequencies, ph.qpoints.eigenvectors
+    # round-off: 1e-9 THz for finite modes; acoustic zeros at Gamma are sqrt(round-off) ~ 1e-8 THz
+    tol = np.where(np.abs(fp) < 1e-3, 1e-6, 1e-9)
+    assert (np.abs(f - fp) < tol).all()
+    assert np.abs(_projectors(f, e) - _projectors(fp, ep)).max() < 1e-6
+    assert (np.abs(p.frequencies(q) - f) < tol).all()
+    assert np.abs(_projectors(f[:5], p.eigenvectors(q[:5])) - _projectors(f[:5], e[:5])).max() < 1e-9
+    # three zero modes at Gamma, the rest away from zero
+    assert np.abs(f[0, :3]).max() < 1e-5 and (len(f[0]) == 3 or np.abs(f[0, 3:]).min() > 0.1)
+    D = p.dynamical_matrix(q[:10])
+    assert np.allclose(D, D.conj().transpose(0, 2, 1))
+
+
+def test_default_primitive_equivalent_by_symmetry():
+    """spglib's primitive basis may differ from the input's by a lattice symmetry: q in its own basis."""
+    prim, S, pot = CASES["Cu-nondiag"]
+    fc, ph = _case(prim, S, **pot)
+    auto = ForceConstants(fc.fc2, fc.supercell)
+    B = np.rint(auto.primitive.cell @ np.linalg.inv(prim.cell))          # auto = B @ prim
+    assert np.allclose(B @ prim.cell, auto.primitive.cell)
+    q = np.random.default_rng(3).random((40, 3))
+    # the same Cartesian q: q_auto = B q_prim
+    assert np.abs(Phonons(auto).frequencies(q @ B.T) - Phonons(fc).frequencies(q)).max() < 1e-9
+
+
+def test_compact_layout_and_imaginary_sign():
+    prim, S, pot = CASES["Si-333"]
+    fc, ph = _case(prim, S, **pot)
+    c = ForceConstants(fc.compact(), fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s)
+    q = np.random.default_rng(1).random((50, 3))
+    assert np.abs(Phonons(c).frequencies(q) - Phonons(fc).frequencies(q)).max() < 1e-9
+    # this pair potential leaves diamond unstable: imaginary modes come out negative, as phonopy's
+    ph.run_qpoints(q)
+    f = Phonons(c).frequencies(q)
+    assert f.min() < -1 and np.abs(f - ph.qpoints.frequencies).max() < 1e-6

@@ -1,0 +1,309 @@
+"""Crystal: a periodic cell with species and masses, its symmetry (spglib), primitive cell and supercell map."""
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .elements import masses_of
+
+__all__ = ["Crystal", "SupercellMap"]
+
+
+@contextmanager
+def quiet_spglib():
+    """spglib >= 2.5 warns about its old error handling on every call; the results are checked here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="spglib")
+        yield
+
+
+@dataclass(frozen=True)
+class SupercellMap:
+    """How the atoms of a supercell sit on the lattice of a primitive cell.
+
+    Attributes
+    ----------
+    matrix : ndarray of int, shape (3, 3)
+        Supercell matrix ``S``: ``supercell.cell = S @ primitive.cell`` (rows are lattice vectors).
+    atom : ndarray of int, shape (N,)
+        For every supercell atom, the index of its primitive atom.
+    lattice : ndarray of int, shape (N, 3)
+        For every supercell atom, its lattice vector in integer coordinates of the primitive cell.
+    distance : ndarray, shape (N,)
+        Distance in Angstrom between every supercell atom and its ideal site.
+    shift : ndarray, shape (3,)
+        Cartesian translation (Angstrom) from the primitive cell's frame to the supercell's:
+        ideal position = ``primitive.positions[atom] + lattice @ primitive.cell + shift``.
+    """
+
+    matrix: np.ndarray
+    atom: np.ndarray
+    lattice: np.ndarray
+    distance: np.ndarray
+    shift: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+    @property
+    def n_cells(self) -> int:
+        """Number of primitive cells in the supercell, ``|det S|``."""
+        return int(round(abs(np.linalg.det(self.matrix))))
+
+    def reduce(self, lattice: np.ndarray) -> np.ndarray:
+        """Integer lattice vectors (primitive coordinates) brought back into the supercell.
+
+        Two vectors that differ by a supercell lattice vector give the same result.
+        """
+        det = self.n_cells
+        adj = np.rint(np.linalg.inv(self.matrix) * det).astype(np.int64)   # S^-1 * det, integer
+        f = np.mod(np.asarray(lattice, dtype=np.int64) @ adj, det)          # frac in supercell * det
+        return (f @ self.matrix) // det
+
+    def _keys(self, atom: np.ndarray, lattice: np.ndarray) -> np.ndarray:
+        det = self.n_cells
+        adj = np.rint(np.linalg.inv(self.matrix) * det).astype(np.int64)
+        f = np.mod(np.asarray(lattice, dtype=np.int64) @ adj, det)
+        return ((np.asarray(atom, dtype=np.int64) * det + f[..., 0]) * det + f[..., 1]) * det + f[..., 2]
+
+    @cached_property
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
+        keys = self._keys(self.atom, self.lattice)
+        order = np.argsort(keys, kind="stable")
+        return keys[order], order
+
+    def index(self, atom: np.ndarray, lattice: np.ndarray) -> np.ndarray:
+        """Supercell atom index of primitive atom ``atom`` translated by ``lattice`` (any shapes that broadcast).
+
+        Raises
+        ------
+        KeyError
+            If a requested site is not in the supercell.
+        """
+        atom, lattice = np.asarray(atom), np.asarray(lattice)
+        keys = self._keys(atom, lattice)
+        skeys, order = self._lookup
+        pos = np.clip(np.searchsorted(skeys, keys), 0, len(skeys) - 1)
+        if not np.all(skeys[pos] == keys):
+            raise KeyError("site not present in the supercell")
+        return order[pos]
+
+
+class Crystal:
+    """A periodic arrangement of atoms.
+
+    Parameters
+    ----------
+    cell : array_like, shape (3, 3)
+        Rows are the lattice vectors a, b, c in Angstrom.
+    positions : array_like, shape (n_atoms, 3)
+        Cartesian positions in Angstrom.
+    species : sequence of str, shape (n_atoms,)
+        Element symbols (or any labels; then ``masses`` is required).
+    masses : array_like, shape (n_atoms,), optional
+        Atomic masses in amu; by default the standard mass of each element.
+    """
+
+    def __init__(self, cell, positions, species, masses=None):
+        self.cell = np.array(cell, dtype=float).reshape(3, 3)
+        self.positions = np.array(positions, dtype=float).reshape(-1, 3)
+        self.species = np.array(species, dtype=str).reshape(-1)
+        if len(self.species) != len(self.positions):
+            raise ValueError(f"{len(self.species)} species for {len(self.positions)} positions")
+        if masses is None:
+            masses = masses_of(self.species)
+            if masses is None:
+                bad = sorted({s for s in self.species if masses_of([s]) is None})
+                raise ValueError(f"no standard mass for species {bad}: pass masses= (amu)")
+        self.masses = np.array(masses, dtype=float).reshape(-1)
+        if len(self.masses) != len(self.positions):
+            raise ValueError(f"{len(self.masses)} masses for {len(self.positions)} positions")
+        if abs(np.linalg.det(self.cell)) < 1e-8:
+            raise ValueError("the cell is singular")
+        self._datasets: dict[float, object] = {}
+
+    @classmethod
+    def from_structure(cls, structure, masses=None) -> "Crystal":
+        """A crystal from a :class:`trajmodes.Structure` (positions taken relative to its origin)."""
+        if structure.cell is None:
+            raise ValueError("a structure without a cell is not a crystal")
+        species = structure.species
+        if species is None:
+            raise ValueError("the structure has no species: set them (element symbols) first")
+        if masses is None and structure.masses is not None:
+            masses = structure.masses
+        return cls(structure.cell, structure.positions - structure.origin, species, masses)
+
+    def __repr__(self) -> str:
+        formula = ", ".join(f"{s}{n}" for s, n in zip(*np.unique(self.species, return_counts=True)))
+        return f"Crystal({self.n_atoms} atoms: {formula}; volume {self.volume:.4g} A^3)"
+
+    # -- geometry ---------------------------------------------------------------------------
+    @property
+    def n_atoms(self) -> int:
+        return len(self.positions)
+
+    @property
+    def volume(self) -> float:
+        """Cell volume in A^3."""
+        return float(abs(np.linalg.det(self.cell)))
+
+    @property
+    def scaled_positions(self) -> np.ndarray:
+        """Fractional coordinates, shape (n_atoms, 3)."""
+        return self.positions @ np.linalg.inv(self.cell)
+
+    @property
+    def reciprocal_cell(self) -> np.ndarray:
+        """Rows are the reciprocal vectors b1, b2, b3 in 1/A, without 2 pi (``cell @ rec.T = I``)."""
+        return np.linalg.inv(self.cell).T
+
+    @property
+    def types(self) -> np.ndarray:
+        """Integer type of every atom: same species and mass, same type (spglib's numbers)."""
+        key = np.char.add(np.char.add(self.species, "|"), np.round(self.masses, 6).astype(str))
+        return np.unique(key, return_inverse=True)[1].reshape(-1) + 1
+
+    def spglib_cell(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(lattice, scaled_positions, numbers)`` as spglib wants it."""
+        return self.cell, self.scaled_positions, self.types
+
+    # -- symmetry ---------------------------------------------------------------------------
+    def symmetry(self, symprec: float = 1e-3):
+        """spglib symmetry dataset (cached per ``symprec``, Angstrom).
+
+        Raises
+        ------
+        ValueError
+            If spglib cannot find the symmetry.
+        """
+        symprec = float(symprec)
+        if symprec not in self._datasets:
+            import spglib
+            with quiet_spglib():
+                ds = spglib.get_symmetry_dataset(self.spglib_cell(), symprec=symprec)
+            if ds is None:
+                raise ValueError(f"spglib found no symmetry at symprec={symprec}")
+            self._datasets[symprec] = ds
+        return self._datasets[symprec]
+
+    @property
+    def space_group_symbol(self) -> str:
+        """International (Hermann-Mauguin) symbol at symprec 1e-3 A."""
+        return str(self.symmetry().international)
+
+    @property
+    def space_group_number(self) -> int:
+        return int(self.symmetry().number)
+
+    @property
+    def rotations(self) -> np.ndarray:
+        """Rotations of the space-group operations in fractional coordinates, shape (n_ops, 3, 3) int."""
+        return np.asarray(self.symmetry().rotations)
+
+    @property
+    def translations(self) -> np.ndarray:
+        """Fractional translations of the operations, shape (n_ops, 3)."""
+        return np.asarray(self.symmetry().translations)
+
+    # -- primitive cell and supercell map ---------------------------------------------------
+    def primitive(self, symprec: float = 1e-3) -> "Crystal":
+        """The primitive cell (spglib), in the frame and orientation of this crystal.
+
+        The lattice is the Niggli-reduced primitive lattice with the handedness of ``cell``; the
+        positions are the averages of the equivalent atoms (so thermal noise averages out),
+        wrapped into the primitive cell.
+
+        Parameters
+        ----------
+        symprec : float
+            spglib tolerance in Angstrom; raise it (1e-2 .. 1e-1) for noisy references.
+        """
+        import spglib
+        ds = self.symmetry(symprec)
+        plat = np.asarray(ds.primitive_lattice, dtype=float)
+        with quiet_spglib():
+            red = spglib.niggli_reduce(plat, eps=1e-5)
+        if red is not None:
+            plat = np.asarray(red)
+        if np.linalg.det(plat) * np.linalg.det(self.cell) < 0:
+            plat = -plat
+        S = np.rint(self.cell @ np.linalg.inv(plat))
+        plat = np.linalg.solve(S, self.cell)          # exactly commensurate
+        groups = np.asarray(ds.mapping_to_primitive)
+        n = groups.max() + 1
+        first = np.array([np.flatnonzero(groups == g)[0] for g in range(n)])
+        # displacement of every atom from its group's first atom, reduced by the primitive lattice
+        fr = self.positions @ np.linalg.inv(plat)
+        d = fr - fr[first[groups]]
+        d -= np.rint(d)
+        mean = np.zeros((n, 3))
+        np.add.at(mean, groups, d)
+        mean /= np.bincount(groups, minlength=n)[:, None]
+        pf = fr[first] + mean
+        pf -= np.floor(pf + 1e-10)
+        return Crystal(plat, pf @ plat, self.species[first], self.masses[first])
+
+    def supercell_map(self, primitive: "Crystal", tol: float = 0.5) -> SupercellMap:
+        """Map every atom of this supercell onto ``primitive``.
+
+        Parameters
+        ----------
+        primitive : Crystal
+            A primitive cell in the same Cartesian frame (for instance ``self.primitive()``); a
+            global translation between the two is found if needed.
+        tol : float
+            Largest distance in Angstrom between an atom and its ideal site (thermal noise).
+
+        Returns
+        -------
+        SupercellMap
+
+        Raises
+        ------
+        ValueError
+            If the cells are not commensurate, or atoms cannot be placed one-to-one.
+        """
+        Sf = self.cell @ np.linalg.inv(primitive.cell)
+        S = np.rint(Sf).astype(np.int64)
+        if np.abs(Sf - S).max() > 1e-4 or round(abs(np.linalg.det(S))) == 0:
+            raise ValueError(f"cell is not an integer supercell of the primitive cell (S = {np.round(Sf, 4).tolist()})")
+        det = int(round(abs(np.linalg.det(S))))
+        if self.n_atoms != det * primitive.n_atoms:
+            raise ValueError(f"{self.n_atoms} atoms, but |det S| x n_prim = {det * primitive.n_atoms}")
+        inv = np.linalg.inv(primitive.cell)
+        fs = self.positions @ inv
+        pstypes = np.char.add(primitive.species, "")
+        same = self.species[:, None] == pstypes[None, :]                # (N, n_prim)
+        pfrac = primitive.positions @ inv
+        rows = np.arange(self.n_atoms)
+        best, why = None, "no atom of a species present in the primitive cell"
+        # candidate frames: the same one, and those that put atom 0 on a primitive site of its species
+        for shift in [np.zeros(3)] + [fs[0] - pfrac[k] for k in np.flatnonzero(same[0])]:
+            for _ in range(2):                 # second pass: shift refined to the mean residual
+                shift = shift - np.rint(shift)
+                d = fs[:, None, :] - shift - pfrac[None, :, :]               # (N, n_prim, 3)
+                R = np.rint(d)
+                dist = np.where(same, np.linalg.norm((d - R) @ primitive.cell, axis=-1), np.inf)
+                atom = np.argmin(dist, axis=1)
+                resid = (d - R)[rows, atom]
+                shift = shift + resid.mean(axis=0)
+            lat = R[rows, atom].astype(np.int64)
+            dmin = dist[rows, atom]
+            if dmin.max() > tol:
+                why = f"an atom is {dmin.max():.3g} A from every primitive site (tol={tol})"
+                continue
+            m = SupercellMap(S, atom, lat, dmin, (shift - resid.mean(axis=0)) @ primitive.cell)
+            if len(np.unique(m._keys(atom, lat))) != self.n_atoms:
+                why = "two atoms map onto the same site (noise larger than half a bond?)"
+                continue
+            if best is None or dmin.max() < best.distance.max() - 1e-9:
+                best = m
+        if best is None:
+            raise ValueError(f"cannot map the supercell onto the primitive cell: {why}")
+        return best
+
+    def ideal_positions(self, primitive: "Crystal", smap: SupercellMap) -> np.ndarray:
+        """Noise-free Cartesian positions of this supercell's atoms from ``smap``, in Angstrom."""
+        return primitive.positions[smap.atom] + smap.lattice @ primitive.cell + smap.shift
