@@ -135,7 +135,8 @@ def test_gzip(tmp_path, monkeypatch):
     gz.write_bytes(gzip.compress(p.read_bytes()))
     src = XYZSource(gz)
     assert np.array_equal(src.read([0, 1, 2, 3])["velocities"], d["velocities"])
-    assert len(os.listdir(tmp_path / "cache")) == 1
+    copies = [f for f in os.listdir(tmp_path / "cache") if not f.endswith(".tmidx.npz")]
+    assert len(copies) == 1
     assert src.token()[1] == str(gz)
 
 
@@ -259,3 +260,33 @@ def test_real_lammps_plain_xyz():
         x, _, _ = _lammps_xu(DATA / "cu32_xu.lammpstrj")
         d = (pos - x) / 7.23
         assert np.allclose(d, np.round(d), atol=1e-12)
+
+
+def test_windowed_scan_equals_whole_file_scan(tmp_path):
+    """Tiny windows (frames straddling every boundary) give the one-shot scan's index."""
+    from trajmodes import _fastparse
+    from trajmodes.io.xyz import scan_xyz_windows
+    d = make_frames()
+    p = tmp_path / "t.extxyz"
+    write_extxyz(p, d)
+    text = p.read_bytes()
+    whole = _fastparse.scan_xyz(text)
+    expect = (np.frombuffer(whole[0], np.int64), np.frombuffer(whole[1], np.int64))
+    for window in (50, 333, 4096, 1 << 20):
+        st, ct, complete, bad = scan_xyz_windows(str(p), window)
+        assert np.array_equal(st, expect[0]) and np.array_equal(ct, expect[1]), window
+        assert (complete, bad) == (1, -1)
+    p.write_bytes(text[:text.rstrip(b"\n").rfind(b"\n") + 1])   # drop the last atom line
+    st, ct, complete, bad = scan_xyz_windows(str(p), 333)
+    assert complete == 0 and len(st) == len(expect[0]) - 1
+
+
+def test_index_saved_and_reused(tmp_path, monkeypatch):
+    d = make_frames()
+    p = tmp_path / "t.extxyz"
+    write_extxyz(p, d)
+    XYZSource(p)
+    assert (tmp_path / ".t.extxyz.tmidx.npz").exists()
+    import trajmodes.io.xyz as xyz
+    monkeypatch.setattr(xyz, "scan_xyz_windows", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rescan")))
+    assert np.array_equal(XYZSource(p).read([1])["positions"][0], d["positions"][1])

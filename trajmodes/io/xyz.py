@@ -1,6 +1,6 @@
 """Reader for extended XYZ and plain XYZ trajectories.
 
-The file is indexed once with the compiled ``scan_xyz`` kernel over an mmap
+The file is indexed once with the compiled ``scan_xyz`` kernel in 64 MB windows
 (byte offset of every frame); :meth:`XYZSource.read` then reads each
 contiguous run of frames with one ``os.pread`` and parses the atom rows with
 the compiled ``parse_rows`` kernel (GIL released).  Gzipped files are
@@ -15,7 +15,6 @@ unit) and ``step=`` (also LAMMPS' plain ``Timestep: N``).  A comment without
 """
 from __future__ import annotations
 
-import mmap
 import os
 import re
 import warnings
@@ -27,7 +26,7 @@ from .. import _fastparse
 from .. import units as _units
 from ..elements import masses_of
 from ..errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
-from ._files import is_gzip, line_number, plain_path, pread_all
+from ._files import is_gzip, line_number, load_index, plain_path, pread_all, save_index
 from .base import FrameSource, empty_frames
 
 #: Properties names understood, mapped to their role
@@ -150,6 +149,58 @@ def _frame_runs(frames: np.ndarray, offsets: np.ndarray):
             i0 += j
 
 
+def _comment_at(fd: int, start: int, size: int = 4096) -> bytes:
+    """The comment line (second line) of the frame starting at byte ``start``, by small preads."""
+    while True:
+        head = pread_all(fd, size, start)
+        a = head.find(b"\n") + 1
+        b = head.find(b"\n", a)
+        if (a and b >= 0) or len(head) < size:
+            return head[a:b if b >= 0 else len(head)]
+        size *= 4
+
+
+#: bytes read per window by the frame scan (grown when one frame is larger)
+_SCAN_WINDOW = 64 << 20
+
+
+def scan_xyz_windows(path: str, window: int | None = None):
+    """Frame starts and atom counts of an XYZ file, scanned in bounded windows.
+
+    Returns ``(starts, counts, complete, bad)`` like the compiled ``scan_xyz`` over the
+    whole file, but reads at most a window (or two frames, if larger) at a time, so memory
+    does not grow with the file.  Each window's last frame is re-scanned by the next.
+    """
+    window = window or _SCAN_WINDOW
+    size = os.path.getsize(path)
+    starts, counts = [], []
+    pos, complete, bad = 0, 1, -1
+    buf = bytearray(min(window, max(size, 1)))
+    with open(path, "rb", buffering=0) as f:
+        while pos < size:
+            want = min(window, size - pos)
+            if len(buf) < want:
+                buf = bytearray(want)
+            f.seek(pos)
+            view = memoryview(buf)[:f.readinto(memoryview(buf)[:want])]
+            sb, cb, comp, b = _fastparse.scan_xyz(view)
+            view.release()
+            st, ct = np.frombuffer(sb, np.int64) + pos, np.frombuffer(cb, np.int64)
+            if pos + want >= size or b >= 0:
+                starts.append(st)
+                counts.append(ct)
+                complete, bad = comp, (b + pos if b >= 0 else -1)
+                break
+            if len(st) < 2:        # fewer than two frames fit: widen the window
+                window *= 2
+                continue
+            starts.append(st[:-1])
+            counts.append(ct[:-1])
+            pos = int(st[-1])
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
+    return cat(starts), cat(counts), complete, bad
+
+
 class XYZSource(FrameSource):
     """An extended XYZ or plain XYZ trajectory (optionally gzipped).
 
@@ -208,11 +259,15 @@ class XYZSource(FrameSource):
         if size == 0:
             raise TrajectoryFormatError(self.path, "the file is empty", frame=0, line=1,
                                         fix="check that the MD run wrote this file")
-        with open(dp, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            sb, cb, complete, bad = _fastparse.scan_xyz(mm)
-            last_newline = mm[size - 1:size] == b"\n"
-        starts = np.frombuffer(sb, np.int64)
-        counts = np.frombuffer(cb, np.int64)
+        idx = load_index(dp, "xyz")
+        if idx is None:
+            idx = dict(zip(("starts", "counts", "complete", "bad"), scan_xyz_windows(dp)))
+            save_index(dp, "xyz", **idx)
+        starts, counts = idx["starts"], idx["counts"]
+        complete, bad = int(idx["complete"]), int(idx["bad"])
+        with open(dp, "rb") as f:
+            f.seek(size - 1)
+            last_newline = f.read(1) == b"\n"
         end = size
         changed = np.flatnonzero(counts != counts[0]) if len(counts) else []
         if len(changed):
@@ -226,6 +281,7 @@ class XYZSource(FrameSource):
                 self.path, "expected an atom count line (one integer)", frame=len(starts),
                 line=line_number(dp, bad), fix="check the atom count of the previous frame")
         if not complete:
+            self._scan_starts = starts
             end = self._truncated(dp, len(starts))
         if len(starts) == 0:
             raise TrajectoryFormatError(self.path, "no complete frame", frame=0, line=1,
@@ -238,24 +294,22 @@ class XYZSource(FrameSource):
 
     def _truncated(self, dp: str, k: int) -> int:
         """Warn about a truncated frame ``k``; return its byte offset (end of the data kept)."""
-        with open(dp, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            sb, _, _, _ = _fastparse.scan_xyz(mm)
-            starts = np.frombuffer(sb, np.int64)
-            # offset of the truncated frame: first non-blank byte after the last complete frame
-            pos = 0
-            if len(starts):
-                pos = int(starts[-1])
-                for _ in range(int(self._count_at(mm, pos)) + 2):
-                    pos = mm.find(b"\n", pos) + 1
-            while pos < len(mm) and mm[pos:pos + 1].isspace():
-                pos += 1
+        # offset of the truncated frame: first non-blank byte after the last complete frame
+        starts = self._scan_starts
+        pos = int(starts[-1]) if len(starts) else 0
+        with open(dp, "rb") as f:
+            f.seek(pos)
+            tail = f.read()
+        at = 0
+        if len(starts):
+            for _ in range(int(tail[:tail.find(b"\n")].split()[0]) + 2):
+                at = tail.find(b"\n", at) + 1
+        while at < len(tail) and tail[at:at + 1].isspace():
+            at += 1
+        pos += at
         warnings.warn(f"{self.path}: frame {k} is incomplete (truncated file) and was dropped",
                       TruncatedFrameWarning, stacklevel=4)
         return pos
-
-    @staticmethod
-    def _count_at(mm, pos: int) -> int:
-        return int(mm[pos:mm.find(b"\n", pos)].split()[0])
 
     def _check_unterminated(self) -> None:
         """A trajectory not ending in a newline was probably cut inside its last line.
@@ -384,11 +438,10 @@ class XYZSource(FrameSource):
         n = self.n_frames
         times = np.empty(n) if want_time else None
         steps = np.empty(n, np.int64) if want_step else None
-        with open(self.data_path, "rb") as f, \
-                mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        with open(self.data_path, "rb") as f:
+            fd = f.fileno()
             for k, s in enumerate(self._offsets[:-1].tolist()):
-                a = mm.find(b"\n", s) + 1
-                c = mm[a:mm.find(b"\n", a)]
+                c = _comment_at(fd, s)
                 for rx, arr, conv in ((_TIME, times, float), (_STEP, steps, int)):
                     if arr is None:
                         continue
@@ -536,14 +589,17 @@ class XYZSource(FrameSource):
                 lo, hi = int(self._offsets[k]), int(self._offsets[k + 1])
                 buf = pread_all(f.fileno(), hi - lo, lo)
                 a = buf.find(b"\n", buf.find(b"\n") + 1) + 1
-                line = line_number(self.data_path, lo + a)
-                sp = self._species(buf[a:], k, line)
+                try:
+                    sp = self._species(buf[a:], k, 0)
+                except TrajectoryFormatError:   # again, with the exact line (a costly count)
+                    sp = self._species(buf[a:], k, line_number(self.data_path, lo + a))
                 order = np.arange(self.n_atoms)
                 if self._perm is not None:
                     order = np.argsort(self._column(buf[a:], "id", k, lo + a), kind="stable")
                 bad = np.flatnonzero(sp[order] != self.species)
                 if len(bad):
                     i = int(order[bad[0]])
+                    line = line_number(self.data_path, lo + a)
                     raise TrajectoryFormatError(
                         self.path, f"species changed: atom line {i + 1} of this frame is "
                         f"{sp[i]!r}, frame 0 had {self.species[bad[0]]!r} for that atom",
