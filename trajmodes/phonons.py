@@ -1,4 +1,6 @@
-"""Harmonic lattice dynamics from force constants: dynamical matrix, frequencies, eigenvectors."""
+"""Harmonic lattice dynamics from force constants: dynamical matrix, frequencies, eigenvectors, group
+velocities, band structures (:mod:`trajmodes.bands`), DOS (:mod:`trajmodes.dos`) and thermodynamics
+(:mod:`trajmodes.thermal`)."""
 from __future__ import annotations
 
 import itertools
@@ -81,6 +83,8 @@ class Phonons:
         self._R = Ru.astype(float)                                   # (nR, 3)
         self._H = np.ascontiguousarray(H.transpose(0, 1, 3, 2, 4).reshape(len(Ru), -1))
         self._dpos = pf[None, :, :] - pf[:, None, :]                 # (n, n, 3)
+        self._Rcart = self._R @ P                                    # (nR, 3) A
+        self._dpos_cart = self._dpos @ P                             # (n, n, 3) A
         self.multiplicities = mult
 
     def dynamical_matrix(self, qpoints) -> np.ndarray:
@@ -104,6 +108,112 @@ class Phonons:
             out[s:s + len(qs)] = 0.5 * (D + D.conj().transpose(0, 2, 1))
         return out
 
+    def _dynmat_derivative(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """D(q) (nq, 3n, 3n) and its Cartesian gradient dD/dq (nq, 3, 3n, 3n) for one block of q.
+
+        The gradient is with respect to Cartesian q in 1/A without 2 pi (q_cart = q_red @ rec), as
+        phonopy's ``DerivativeOfDynamicalMatrix``: each term of the sum gains i 2 pi (r_k'R - r_k),
+        units eV/(A^2 amu) * A.
+        """
+        n, nq = self.fc.n_prim, len(q)
+        arg = 2 * np.pi * (q @ self._R.T)
+        c, s = np.cos(arg), np.sin(arg)
+        Rc = self._Rcart.T[:, None, :]                                   # (3, 1, nR)
+        cs = np.concatenate([c[None], s[None], c[None] * Rc, s[None] * Rc])   # (8, nq, nR)
+        S = cs.reshape(-1, len(self._R)) @ self._H
+        S = S.reshape(8, nq, n, 3, n, 3)
+        S0 = S[0] + 1j * S[1]
+        S1 = S[2:5] + 1j * S[5:8]                                        # (3, nq, n, 3, n, 3)
+        ph = np.exp(2j * np.pi * np.einsum("qx,klx->qkl", q, self._dpos))[:, :, None, :, None]
+        D = (S0 * ph).reshape(nq, 3 * n, 3 * n)
+        dpc = self._dpos_cart.transpose(2, 0, 1)[:, None, :, None, :, None]   # (3, 1, n, 1, n, 1)
+        dD = 2j * np.pi * (S1 + dpc * S0[None]) * ph[None]
+        dD = dD.reshape(3, nq, 3 * n, 3 * n).transpose(1, 0, 2, 3)
+        D = 0.5 * (D + D.conj().transpose(0, 2, 1))
+        dD = 0.5 * (dD + dD.conj().transpose(0, 1, 3, 2))
+        return D, dD
+
+    def dynamical_matrix_derivative(self, qpoints) -> np.ndarray:
+        """Gradient of the dynamical matrix with respect to Cartesian q, shape (nq, 3, 3n, 3n) complex.
+
+        Parameters
+        ----------
+        qpoints : array_like, shape (nq, 3) or (3,)
+            Reduced coordinates of the primitive reciprocal lattice (no 2 pi).
+
+        Returns
+        -------
+        ndarray
+            dD/dq_cart in eV/(A^2 amu) * A, q_cart in 1/A without 2 pi (phonopy's convention);
+            axis 1 is the Cartesian direction x, y, z.
+        """
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        n3 = self.n_branches
+        out = np.empty((len(q), 3, n3, n3), dtype=complex)
+        for s in range(0, len(q), self.chunk):
+            out[s:s + self.chunk] = self._dynmat_derivative(q[s:s + self.chunk])[1]
+        return out
+
+    def group_velocities(self, qpoints, degeneracy_tol: float = 1e-4, cutoff_frequency: float = 1e-4,
+                         direction=(1.0, 2.0, 3.0)) -> np.ndarray:
+        """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * A.
+
+        Analytic: v_s = <e_s| dD/dq |e_s> THZ^2 / (2 nu_s), from the exact gradient of the same
+        Wigner-Seitz-weighted sum as :meth:`dynamical_matrix`. 1 THz*A = 100 m/s.
+
+        Parameters
+        ----------
+        qpoints : array_like, shape (nq, 3) or (3,)
+            Reduced coordinates of the primitive reciprocal lattice (no 2 pi).
+        degeneracy_tol : float
+            Branches closer than this (THz, chained) form one degenerate subspace.  Within it the
+            modes are those that diagonalise dD/dq along ``direction`` (the one-sided limit along
+            that direction), then each Cartesian component is the diagonal element: phonopy's
+            ``GroupVelocity`` without symmetrisation.
+        cutoff_frequency : float
+            Modes with nu <= this (THz), imaginary ones included, get zero velocity (as phonopy).
+        direction : array_like, shape (3,)
+            Cartesian direction that lifts degeneracies (phonopy's default (1, 2, 3)).
+
+        Returns
+        -------
+        ndarray, shape (nq, 3n, 3)
+            Cartesian components, branches in the order of :meth:`frequencies`.
+        """
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        d = np.asarray(direction, dtype=float)
+        d = d / np.linalg.norm(d)
+        out = np.empty((len(q), self.n_branches, 3))
+        for s in range(0, len(q), self.chunk):
+            D, dD = self._dynmat_derivative(q[s:s + self.chunk])
+            w, e = np.linalg.eigh(D)
+            out[s:s + len(w)] = self._velocities(self._to_thz(w), e, dD, d, degeneracy_tol,
+                                                 cutoff_frequency)
+        return out
+
+    @staticmethod
+    def _velocities(f, e, dD, d, degeneracy_tol, cutoff_frequency) -> np.ndarray:
+        """(nq, nb, 3) from frequencies (ascending), eigenvectors and dD/dq (nq, 3, nb, nb)."""
+        nq, nb = f.shape
+        M = np.einsum("qas,qxab,qbt->qxst", e.conj(), dD, e, optimize=True)    # (nq, 3, nb, nb)
+        v = np.einsum("qxss->qsx", M).real.copy()
+        # degenerate subspaces (ascending frequencies: chained gaps below the tolerance)
+        start = np.ones((nq, nb), dtype=bool)
+        start[:, 1:] = np.diff(f, axis=1) >= degeneracy_tol
+        qi, b0 = np.nonzero(start)
+        size = np.diff(np.append(np.flatnonzero(start.reshape(-1)), nq * nb))
+        for g in np.unique(size[size > 1]):          # one batched eigh per subspace size
+            sel = size == g
+            qg, bg = qi[sel], b0[sel][:, None] + np.arange(g)                     # (m,), (m, g)
+            sub = M[qg[:, None, None], :, bg[:, :, None], bg[:, None, :]]         # (m, g, g, 3)
+            _, U = np.linalg.eigh(sub @ d)
+            rot = np.einsum("mis,mijx,mjs->msx", U.conj(), sub, U).real
+            v[qg[:, None], bg] = rot
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v *= (THZ ** 2 / (2 * f))[:, :, None]
+        v[f <= cutoff_frequency] = 0.0
+        return v
+
     @staticmethod
     def _to_thz(eig: np.ndarray) -> np.ndarray:
         return np.sign(eig) * np.sqrt(np.abs(eig)) * THZ
@@ -120,6 +230,204 @@ class Phonons:
         """Mode eigenvectors, shape (nq, 3n, 3n) complex; column s is mode s (phonopy convention),
         row 3k + a is atom k, direction a; in the order of :meth:`frequencies`."""
         return self.frequencies_and_eigenvectors(qpoints)[1]
+
+    def band_structure(self, path=None, npoints: int = 51, labels=None, with_group_velocities: bool = False,
+                       symprec: float = 1e-3):
+        """Frequencies along a path through the Brillouin zone.
+
+        Parameters
+        ----------
+        path : None, str, array_like (n, 3) or list of array_like
+            None: the default high-symmetry path of the Bravais lattice (tabulated for cF, cI, cP, hP,
+            tP, oP; other lattices fall back to lines from Gamma to zone-face centres, with a warning).
+            A string of special-point letters of that table, pieces separated by ``|`` (``"GXU|KGL"``).
+            Otherwise connected pieces of reduced q-points (primitive reciprocal basis, no 2 pi);
+            a single (n, 3) array is one piece.
+        npoints : int
+            Points per segment including both ends (joints repeated, as phonopy).
+        labels : list of str or list of list of str, optional
+            Labels of the path's nodes (flat, or one list per piece); default from the table, else none.
+        with_group_velocities : bool
+            Add ``group_velocity`` (q, branch, cartesian) in THz*A.
+        symprec : float
+            spglib tolerance (A) for finding the lattice.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``frequency`` (q, branch) in THz (imaginary negative); coordinates ``distance`` (q), the
+            cumulative path length in 1/A without 2 pi (phonopy's), ``qpoint`` (q, reduced),
+            ``segment`` (q) and ``label`` (q: '' except at segment ends); attrs ``tick_distance`` and
+            ``tick_labels`` (labels at the same distance merged as "U|K").
+        """
+        import xarray as xr
+        from . import bands
+        pieces, lab = self._path_pieces(path, symprec)
+        if labels is not None:
+            flat = [x for piece in labels for x in piece] if not isinstance(labels[0], str) else list(labels)
+            if len(flat) != sum(len(p) for p in pieces):
+                raise ValueError(f"{len(flat)} labels for {sum(len(p) for p in pieces)} path nodes")
+            it = iter(flat)
+            lab = [[next(it) for _ in p] for p in pieces]
+        cell = self.fc.primitive
+        q, dist, seg, nodes = bands.sample_path(pieces, npoints, cell.reciprocal_cell)
+        label = np.full(len(q), "", dtype=object)
+        if lab is not None:
+            for idx, p, i in nodes:
+                label[idx] = lab[p][i]
+        ticks_d, ticks_l = [], []
+        for idx, p, i in nodes:
+            if ticks_d and abs(dist[idx] - ticks_d[-1]) < 1e-12:
+                if label[idx] != ticks_l[-1]:
+                    ticks_l[-1] = f"{ticks_l[-1]}|{label[idx]}"
+            else:
+                ticks_d.append(float(dist[idx]))
+                ticks_l.append(str(label[idx]))
+        coords = dict(distance=("q", dist, {"units": "1/Angstrom", "long_name": "path length (no 2 pi)"}),
+                      qpoint=(("q", "reduced"), q, {"units": "reduced (primitive reciprocal, no 2 pi)"}),
+                      segment=("q", seg), label=("q", label.astype(str)),
+                      branch=np.arange(self.n_branches))
+        data = dict(frequency=(("q", "branch"), self.frequencies(q),
+                               {"units": "THz", "long_name": "phonon frequency (imaginary negative)"}))
+        if with_group_velocities:
+            data["group_velocity"] = (("q", "branch", "cartesian"), self.group_velocities(q),
+                                      {"units": "THz*Angstrom", "long_name": "group velocity d nu / d q"})
+            coords["cartesian"] = ["x", "y", "z"]
+        return xr.Dataset(data, coords=coords, attrs=dict(tick_distance=ticks_d, tick_labels=ticks_l,
+                                                            npoints=int(npoints)))
+
+    def mesh(self, mesh, projections: bool = False):
+        """Frequencies on a Gamma-centred mesh (phonopy's order, first index fastest).
+
+        Returns
+        -------
+        q : (N, 3) reduced; freqs : (N, 3n) THz; proj : (N, 3n, n) |e|^2 summed over x, y, z per
+        primitive atom (only with ``projections``, else None).
+        """
+        from .dos import mesh_qpoints
+        q = mesh_qpoints(mesh)
+        if not projections:
+            return q, self.frequencies(q), None
+        n = self.fc.n_prim
+        f = np.empty((len(q), 3 * n))
+        pr = np.empty((len(q), 3 * n, n))
+        for s in range(0, len(q), self.chunk):
+            f[s:s + self.chunk], e = self.frequencies_and_eigenvectors(q[s:s + self.chunk])
+            pr[s:s + self.chunk] = (np.abs(e) ** 2).reshape(len(e), n, 3, 3 * n).sum(axis=2).transpose(0, 2, 1)
+        return q, f, pr
+
+    def dos(self, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None,
+            frequencies=None, projected: bool = True):
+        """Phonon density of states, total and projected on the primitive atoms.
+
+        Parameters
+        ----------
+        mesh : (3,) int
+            Gamma-centred mesh of the primitive reciprocal cell (no symmetry reduction).
+        method : {"tetrahedron", "gaussian"}
+            Linear tetrahedron method (phonopy's) or Gaussian smearing.
+        sigma : float, optional
+            Gaussian standard deviation in THz; default (max - min) / 100 of the mesh frequencies
+            (phonopy's). Also sets the default frequency range.
+        frequencies : array_like, optional
+            Where to evaluate (THz); default phonopy's: min - 10 sigma .. max + 10 sigma, 201 points.
+        projected : bool
+            Also the DOS projected on every primitive atom (|e|^2 weights); they sum to the total.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``total`` (frequency) and ``projected`` (atom, frequency), states per THz per primitive cell
+            (the total integrates to 3n); attrs ``method``, ``mesh``, ``sigma`` (THz, gaussian).
+        """
+        import xarray as xr
+        from . import dos as _dos
+        if method not in ("tetrahedron", "gaussian"):
+            raise ValueError(f"method must be 'tetrahedron' or 'gaussian', not {method!r}")
+        mesh = np.asarray(mesh, dtype=int).reshape(3)
+        _, f, pr = self.mesh(mesh, projections=projected)
+        points, s = _dos.frequency_points(f, sigma)
+        if frequencies is not None:
+            points = np.atleast_1d(np.asarray(frequencies, dtype=float))
+        if method == "tetrahedron":
+            vert, central = _dos.tetrahedra(mesh, self.fc.primitive.reciprocal_cell)
+            total, proj = _dos.tetrahedron_dos(f, vert, central, points, pr)
+        else:
+            total, proj = _dos.gaussian_dos(f, points, s, pr)
+        unit = {"units": "1/THz", "long_name": "states per THz per primitive cell"}
+        data = dict(total=("frequency", total, unit))
+        if projected:
+            data["projected"] = (("atom", "frequency"), proj, unit)
+        attrs = dict(method=method, mesh=mesh.tolist())
+        if method == "gaussian":
+            attrs["sigma"] = s
+        return xr.Dataset(data, coords=dict(frequency=("frequency", points, {"units": "THz"}),
+                                            atom=np.arange(self.fc.n_prim),
+                                            species=("atom", self.fc.primitive.species.astype(str))),
+                          attrs=attrs)
+
+    def thermal_properties(self, temperatures, mesh=(20, 20, 20), classical: bool = False,
+                           cutoff_frequency: float = 0.0):
+        """Harmonic thermodynamics per primitive cell over temperatures, from a Gamma-centred mesh.
+
+        Parameters
+        ----------
+        temperatures : array_like, K
+        mesh : (3,) int
+            Gamma-centred mesh (no symmetry reduction).
+        classical : bool
+            Classical oscillators (equipartition: Cv = k_B per mode, no zero-point energy).
+        cutoff_frequency : float
+            Modes with nu <= this (THz), imaginary ones included, are left out. The three acoustic
+            modes at Gamma are always left out (phonopy's ``exclude_gamma_acoustic=True``).
+
+        Returns
+        -------
+        xarray.Dataset over ``temperature`` (K): ``free_energy``, ``internal_energy`` (kJ/mol of
+        primitive cells, phonopy's unit) and ``free_energy_eV``, ``internal_energy_eV`` (eV per
+        primitive cell); ``entropy``, ``heat_capacity`` (Cv) in J/(K mol); ``zero_point_energy``
+        (kJ/mol, scalar; attr ``eV``). CODATA 2018 constants (see :mod:`trajmodes.thermal`).
+        """
+        import xarray as xr
+        from .thermal import EV_KJMOL, harmonic_thermodynamics
+        T = np.atleast_1d(np.asarray(temperatures, dtype=float))
+        q, f, _ = self.mesh(mesh)
+        gamma = np.flatnonzero((np.abs(q - np.rint(q)) < 1e-12).all(axis=1))
+        for g in gamma:                                      # acoustic modes at Gamma: exactly zero
+            f[g, np.argsort(np.abs(f[g]), kind="stable")[:3]] = 0.0
+        r = harmonic_thermodynamics(f, T, classical=classical, cutoff_frequency=cutoff_frequency)
+        kj, jk = {"units": "kJ/mol"}, {"units": "J/(K mol)"}
+        data = dict(free_energy=("temperature", r["free_energy"] * EV_KJMOL, kj),
+                    internal_energy=("temperature", r["internal_energy"] * EV_KJMOL, kj),
+                    free_energy_eV=("temperature", r["free_energy"], {"units": "eV"}),
+                    internal_energy_eV=("temperature", r["internal_energy"], {"units": "eV"}),
+                    entropy=("temperature", r["entropy"] * EV_KJMOL * 1000, jk),
+                    heat_capacity=("temperature", r["heat_capacity"] * EV_KJMOL * 1000, jk),
+                    zero_point_energy=((), r["zero_point_energy"] * EV_KJMOL,
+                                       {"units": "kJ/mol", "eV": r["zero_point_energy"]}))
+        return xr.Dataset(data, coords=dict(temperature=("temperature", T, {"units": "K"})),
+                          attrs=dict(mesh=np.asarray(mesh, dtype=int).tolist(), classical=int(classical),
+                                     per="primitive cell"))
+
+    def _path_pieces(self, path, symprec):
+        from . import bands
+        if path is None:
+            return bands.default_path(self.fc.primitive, symprec)
+        if isinstance(path, str):
+            pieces, labels = bands.special_points(self.fc.primitive, symprec), []
+            out = []
+            for chunk in path.replace(",", "|").split("|"):
+                names = list(chunk.strip().replace("Γ", "G"))
+                unknown = [c for c in names if c not in pieces]
+                if unknown:
+                    raise ValueError(f"unknown special points {unknown}; known: {sorted(pieces)}")
+                out.append(np.array([pieces[c] for c in names]))
+                labels.append([bands._PRETTY.get(c, c) for c in names])
+            return out, labels
+        arr = np.asarray(path, dtype=object)
+        if arr.ndim == 2 and arr.shape[1] == 3 and np.isscalar(arr[0, 0]):
+            return [np.asarray(path, dtype=float)], None
+        return [np.asarray(p, dtype=float).reshape(-1, 3) for p in path], None
 
     def frequencies_and_eigenvectors(self, qpoints) -> tuple[np.ndarray, np.ndarray]:
         """Both at once: (nq, 3n) THz and (nq, 3n, 3n) complex."""
