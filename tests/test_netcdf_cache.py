@@ -68,3 +68,14 @@ def test_failed_write_leaves_no_file(cu, tmp_path, monkeypatch):
         cu.to_netcdf(out)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_get_the_usual_file_mode(cu, tmp_path):
+    import os
+    out = tmp_path / "mode.nc"
+    old = os.umask(0o022)
+    try:
+        cu[:5].to_netcdf(out)
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644

@@ -1,4 +1,4 @@
-"""Command-line interface: ``trajmodes info`` and ``trajmodes convert``."""
+"""Command-line interface: ``trajmodes info``, ``convert``, ``run`` and ``phonons``."""
 from __future__ import annotations
 
 import argparse
@@ -112,6 +112,98 @@ def cmd_run(args) -> int:
     return rc
 
 
+def _mesh(text: str) -> list[int]:
+    m = [int(x) for x in text.replace("x", ",").split(",") if x.strip()]
+    if len(m) == 1:
+        m *= 3
+    if len(m) != 3 or min(m) < 1:
+        raise argparse.ArgumentTypeError(f"mesh must be N or N1,N2,N3 (positive), not {text!r}")
+    return m
+
+
+def _temperatures(text: str) -> np.ndarray:
+    """'T' or 'Tmin:Tmax:step' (Tmax included, as phonopy) or 'T1,T2,...' in K."""
+    try:
+        if ":" in text:
+            lo, hi, step = (float(x) for x in text.split(":"))
+            if step <= 0 or hi < lo:
+                raise ValueError
+            return np.arange(lo, hi + 0.5 * step, step)
+        return np.array([float(x) for x in text.split(",")])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"temperatures must be TMIN:TMAX:STEP or T1,T2,... in K, "
+                                         f"not {text!r}") from None
+
+
+def load_force_constants(path: str):
+    """ForceConstants from a trajmodes ``.nc`` file or phonopy files (a folder, a yaml, FORCE_CONSTANTS)."""
+    import os
+    from .force_constants import ForceConstants
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if os.path.isfile(path) and path.endswith(".nc"):
+        return ForceConstants.from_netcdf(path)
+    return ForceConstants.from_phonopy(path)
+
+
+def cmd_phonons(args) -> int:
+    """Band structure, DOS and thermodynamics of force constants: netCDF files and figures."""
+    import os
+    from .io._files import atomic_write
+    from .phonons import Phonons
+    from .plots import plot_bands_dos, plot_thermal
+    t0 = time.perf_counter()
+    fc = load_force_constants(args.fc)
+    ph = Phonons(fc)
+    pr = fc.primitive
+    os.makedirs(args.output, exist_ok=True)
+    bands = ph.band_structure(args.path, npoints=args.npoints)
+    dos = ph.dos(args.mesh, method=args.dos)
+    thermal = ph.thermal_properties(args.temperatures, mesh=args.mesh)
+    q, f, _ = ph.mesh(args.mesh)
+    written = []
+    for name, ds in (("band.nc", bands), ("dos.nc", dos), ("thermal.nc", thermal)):
+        target = os.path.join(args.output, name)
+        atomic_write(target, lambda tmp, ds=ds: ds.to_netcdf(tmp, engine="netcdf4"))
+        written.append(target)
+    composition = ", ".join(f"{k} x {int((pr.species == k).sum())}" for k in dict.fromkeys(pr.species.tolist()))
+    title = (f"{os.path.basename(os.path.normpath(args.fc))}: {composition}, {pr.space_group_symbol} "
+             f"(No. {pr.space_group_number}), supercell {fc.smap.matrix.tolist()}")
+    fig1 = os.path.join(args.output, f"bands_dos.{args.format}")
+    plot_bands_dos(bands, dos, fig1, title=title)
+    fig2 = os.path.join(args.output, f"thermal.{args.format}")
+    plot_thermal(thermal, fig2, title=title, n_modes=ph.n_branches)
+    written += [fig1, fig2]
+    # Gamma's three acoustic modes are zero up to round-off; everything else below -tol is imaginary
+    gamma = (np.abs(q - np.rint(q)) < 1e-12).all(axis=1)
+    fm = f.copy()
+    fm[gamma, :3] = np.abs(fm[gamma, :3])
+    fb = bands.frequency.values
+    tol = args.imaginary_tol
+    n_imag = int((fm < -tol).sum())
+    lines = [f"force constants: {args.fc} ({fc.layout} layout, {fc.n_atoms}-atom supercell, matrix "
+             f"{fc.smap.matrix.tolist()}, ASR violation {fc.asr_violation():.2e} eV/A^2)",
+             f"primitive cell:  {pr.n_atoms} atoms ({composition}), space group {pr.space_group_symbol} "
+             f"(No. {pr.space_group_number})",
+             f"mesh {'x'.join(map(str, args.mesh))} ({len(q)} q): frequencies {f.min():.4f} .. {f.max():.4f} THz; "
+             f"band path {' '.join(bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz",
+             f"acoustic modes at Gamma: {', '.join(f'{x:.2e}' for x in ph.frequencies([0, 0, 0])[0][:3])} THz"]
+    if n_imag:
+        worst = q[np.unravel_index(np.argmin(fm), fm.shape)[0]]
+        lines.append(f"WARNING: {n_imag} imaginary modes on the mesh (below -{tol:g} THz), lowest "
+                     f"{fm.min():.4f} THz at q = {np.round(worst, 4).tolist()}")
+    else:
+        lines.append(f"no imaginary modes (none below -{tol:g} THz on the mesh)")
+    i300 = np.argmin(np.abs(thermal.temperature.values - 300.0))
+    lines.append(f"thermal ({dos.attrs['method']} DOS, {'x'.join(map(str, args.mesh))} mesh): zero-point energy "
+                 f"{float(thermal.zero_point_energy):.4f} kJ/mol; at {thermal.temperature.values[i300]:g} K "
+                 f"F = {float(thermal.free_energy[i300]):.4f} kJ/mol, S = {float(thermal.entropy[i300]):.4f}, "
+                 f"Cv = {float(thermal.heat_capacity[i300]):.4f} J/(K mol) per primitive cell")
+    lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
+    print("\n".join(lines))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
@@ -134,6 +226,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_read_options(pr)
     pr.add_argument("-o", "--output", default="trajmodes-out", help="output folder (default trajmodes-out)")
     pr.set_defaults(func=cmd_run)
+    pp = sub.add_parser("phonons", help="band structure, DOS and thermodynamics of force constants: "
+                                        "netCDF files and figures")
+    pp.add_argument("fc", metavar="FC_PATH", help="force constants: a phonopy folder (phonopy_params.yaml / "
+                                                  "phonopy.yaml + FORCE_CONSTANTS or fc2.hdf5), one of those "
+                                                  "files, or a trajmodes .nc file")
+    pp.add_argument("--path", help="band path as special-point letters, pieces split by '|', e.g. 'GXU|KGL' "
+                                   "(G = Gamma); default: the standard path of the Bravais lattice")
+    pp.add_argument("--npoints", type=int, default=51, help="q-points per path segment (default 51)")
+    pp.add_argument("--mesh", type=_mesh, default=[20, 20, 20], help="q mesh for DOS and thermodynamics: N or "
+                                                                    "N1,N2,N3 (default 20)")
+    pp.add_argument("--dos", choices=["tetrahedron", "gaussian"], default="tetrahedron",
+                    help="DOS method (default tetrahedron)")
+    pp.add_argument("--temperatures", type=_temperatures, default=_temperatures("0:1000:10"),
+                    help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 0:1000:10)")
+    pp.add_argument("--imaginary-tol", type=float, default=1e-2, help="modes below -TOL THz are reported as "
+                                                                      "imaginary (default 0.01)")
+    pp.add_argument("-o", "--output", default="trajmodes-phonons", help="output folder (default trajmodes-phonons)")
+    pp.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format (default png)")
+    pp.set_defaults(func=cmd_phonons)
     return p
 
 

@@ -41,10 +41,17 @@ class ForceConstants:
         first supercell atom of each primitive atom.
     symprec : float
         spglib tolerance (Angstrom) used when ``primitive`` is not given.
+    born : array_like, shape (n_prim, 3, 3), optional
+        Born effective charges of the primitive atoms in units of e, ``born[k, E, u]`` (field
+        direction E, displacement u: phonopy's BORN convention). For polar crystals; with ``epsilon``
+        they switch on the non-analytic correction in :class:`trajmodes.Phonons`.
+    epsilon : array_like, shape (3, 3), optional
+        High-frequency (electronic) dielectric tensor.
     """
 
     def __init__(self, fc2, supercell: Crystal, primitive: Crystal | None = None, *,
-                 smap: SupercellMap | None = None, p2s=None, symprec: float = 1e-3):
+                 smap: SupercellMap | None = None, p2s=None, symprec: float = 1e-3, born=None,
+                 epsilon=None):
         fc2 = np.asarray(fc2, dtype=float)
         self.supercell = supercell
         self.primitive = primitive if primitive is not None else supercell.primitive(symprec)
@@ -58,6 +65,10 @@ class ForceConstants:
         if fc2.shape not in ((N, N, 3, 3), (n, N, 3, 3)):
             raise ValueError(f"fc2 has shape {fc2.shape}; expected ({N}, {N}, 3, 3) or ({n}, {N}, 3, 3)")
         self.fc2 = fc2
+        self.born = None if born is None else np.array(born, dtype=float).reshape(n, 3, 3)
+        self.epsilon = None if epsilon is None else np.array(epsilon, dtype=float).reshape(3, 3)
+        if (self.born is None) != (self.epsilon is None):
+            raise ValueError("give both born and epsilon, or neither")
 
     # -- layouts ----------------------------------------------------------------------------
     @property
@@ -94,7 +105,8 @@ class ForceConstants:
         return self.fc2[self.smap.atom[:, None], cols]
 
     def _with(self, fc2) -> "ForceConstants":
-        return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s)
+        return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
+                              born=self.born, epsilon=self.epsilon)
 
     # -- symmetry ---------------------------------------------------------------------------
     def _transpose(self) -> np.ndarray:
@@ -241,6 +253,13 @@ class ForceConstants:
                 v = ds.createVariable("map_shift", "f8", ("xyz",))
                 v.units = "Angstrom"
                 v[:] = self.smap.shift
+                if self.born is not None:
+                    v = ds.createVariable("born", "f8", ("prim_atom", "xyz", "xyz2"))
+                    v.units = "e"
+                    v[:] = self.born
+                    v = ds.createVariable("epsilon", "f8", ("xyz", "xyz2"))
+                    v.units = "1"
+                    v[:] = self.epsilon
         atomic_write(path, write)
 
     @classmethod
@@ -257,11 +276,13 @@ class ForceConstants:
                                 np.zeros(cr["supercell"].n_atoms), get("map_shift"))
             fc2 = get("fc2")
             p2s = get("p2s")
+            born = get("born") if "born" in ds.variables else None
+            eps = get("epsilon") if "epsilon" in ds.variables else None
         sc = cr["supercell"]
         smap = SupercellMap(smap.matrix, smap.atom, smap.lattice,
                             np.linalg.norm(sc.positions - sc.ideal_positions(cr["primitive"], smap), axis=1),
                             smap.shift)
-        return cls(fc2, sc, cr["primitive"], smap=smap, p2s=p2s)
+        return cls(fc2, sc, cr["primitive"], smap=smap, p2s=p2s, born=born, epsilon=eps)
 
     def __repr__(self) -> str:
         return (f"ForceConstants({self.layout} {self.fc2.shape}, eV/A^2; {self.n_prim}-atom primitive cell, "

@@ -30,6 +30,12 @@ class Phonons:
         Length tolerance in Angstrom for equally short supercell images (Wigner-Seitz treatment).
     chunk : int
         q-points per block (bounds memory; about ``chunk * (3 n)^2 * 16`` bytes).
+    nac : None, bool or {"gonze", "wang"}
+        Non-analytic correction for polar crystals from ``fc.born`` and ``fc.epsilon`` (see
+        :mod:`trajmodes.nac`): True or "gonze" is Gonze-Lee (phonopy's default), "wang" Wang et al.
+        None (default): on ("gonze") when ``fc`` carries Born charges, else off. False: off.
+    nac_factor : float, optional
+        e^2 / (4 pi eps0) in eV*A (default :data:`trajmodes.nac.NAC_FACTOR`, = phonopy's).
 
     Notes
     -----
@@ -39,11 +45,28 @@ class Phonons:
     D(q) = e^{i 2 pi q.(p_k' - p_k)} * sum_R e^{i 2 pi q.R} H_R, R the integer lattice vectors in use.
     """
 
-    def __init__(self, fc: ForceConstants, tol: float = 1e-5, chunk: int = 4096):
+    def __init__(self, fc: ForceConstants, tol: float = 1e-5, chunk: int = 4096, nac=None,
+                 nac_factor: float | None = None):
+        from . import nac as _nac
         self.fc = fc
         self.tol = float(tol)
         self.chunk = int(chunk)
+        if nac is None:
+            nac = fc.born is not None
+        if nac is True:
+            nac = "gonze"
+        if nac not in (False, "gonze", "wang"):
+            raise ValueError(f"nac must be None, True, False, 'gonze' or 'wang', not {nac!r}")
+        if nac and (fc.born is None or fc.epsilon is None):
+            raise ValueError("nac needs Born effective charges and the dielectric tensor: "
+                             "ForceConstants(..., born=, epsilon=)")
+        self.nac = nac or None
+        self.nac_factor = float(_nac.NAC_FACTOR if nac_factor is None else nac_factor)
+        self._gl = None
         self._build()
+        if self.nac == "gonze":
+            self._gl = _nac.GonzeLee(fc.primitive, fc.born, fc.epsilon, self.nac_factor)
+            self._H = self._H - self._scatter(self._gl.supercell_constants(fc))
 
     @property
     def n_branches(self) -> int:
@@ -77,25 +100,69 @@ class Phonons:
         Ru, ridx = np.unique(R, axis=0, return_inverse=True)
         ridx = ridx.reshape(-1)
         w = 1.0 / mult[kk, jj]
-        phi = fc.compact()[kk, jj] * (w / np.sqrt(pr.masses[kk] * pr.masses[kp]))[:, None, None]
-        H = np.zeros((len(Ru), n, n, 3, 3))
-        np.add.at(H, (ridx, kk, kp), phi)
+        self._pairs = (ridx, kk, jj, kp, w / np.sqrt(pr.masses[kk] * pr.masses[kp]), len(Ru))
         self._R = Ru.astype(float)                                   # (nR, 3)
-        self._H = np.ascontiguousarray(H.transpose(0, 1, 3, 2, 4).reshape(len(Ru), -1))
+        self._H = self._scatter(fc.compact())
+        count = np.zeros((len(Ru), n, n))                            # Wigner-Seitz weights (Wang NAC)
+        np.add.at(count, (ridx, kk, kp), w)
+        self._count = count.reshape(len(Ru), n * n)
         self._dpos = pf[None, :, :] - pf[:, None, :]                 # (n, n, 3)
         self._Rcart = self._R @ P                                    # (nR, 3) A
         self._dpos_cart = self._dpos @ P                             # (n, n, 3) A
         self.multiplicities = mult
 
-    def dynamical_matrix(self, qpoints) -> np.ndarray:
+    def _scatter(self, fc_compact: np.ndarray) -> np.ndarray:
+        """H_R (nR, n*3*n*3): mass- and multiplicity-weighted constants summed per lattice vector R."""
+        ridx, kk, jj, kp, w, nR = self._pairs
+        n = self.fc.n_prim
+        H = np.zeros((nR, n, n, 3, 3))
+        np.add.at(H, (ridx, kk, kp), fc_compact[kk, jj] * w[:, None, None])
+        return np.ascontiguousarray(H.transpose(0, 1, 3, 2, 4).reshape(nR, -1))
+
+    def _directions(self, q: np.ndarray, q_direction):
+        """Cartesian q-direction per q-point (nq, 3), or None."""
+        if q_direction is None:
+            return None
+        d = np.asarray(q_direction, dtype=float)
+        return np.broadcast_to(d.reshape(-1, 3), q.shape) @ self.fc.primitive.reciprocal_cell
+
+    def _nac_block(self, qs: np.ndarray, dirs) -> np.ndarray:
+        """Non-analytic part of D for a block of q, (nq, n, 3, n, 3), mass-weighted, eV/(A^2 amu)."""
+        from . import nac as _nac
+        n, pr = self.fc.n_prim, self.fc.primitive
+        qc = qs @ pr.reciprocal_cell
+        if self.nac == "gonze":
+            C = self._gl.matrix(qc, dirs)
+        else:
+            at_gamma = np.linalg.norm(qc, axis=1) < _nac.Q_ZERO
+            qv = qc.copy()
+            if dirs is not None:
+                qv[at_gamma] = dirs[at_gamma]
+            else:
+                qv[at_gamma] = 0.0
+            C = _nac.charge_term(qv, self.fc.born, self.fc.epsilon,
+                                 self.nac_factor * 4 * np.pi / pr.volume) / self.fc.smap.n_cells
+            arg = 2 * np.pi * (qs @ self._R.T)
+            W = (np.cos(arg) @ self._count + 1j * (np.sin(arg) @ self._count)).reshape(len(qs), n, n)
+            W *= np.exp(2j * np.pi * np.einsum("qx,klx->qkl", qs, self._dpos))
+            C = C * W[:, :, None, :, None]
+        m = 1 / np.sqrt(pr.masses)
+        return C * (m[:, None, None, None] * m[None, None, :, None])
+
+    def dynamical_matrix(self, qpoints, q_direction=None) -> np.ndarray:
         """Dynamical matrices, shape (nq, 3n, 3n) complex, in eV/(A^2 amu); Hermitian.
 
         Parameters
         ----------
         qpoints : array_like, shape (nq, 3) or (3,)
             Reduced coordinates of the primitive reciprocal lattice (no 2 pi).
+        q_direction : array_like, shape (3,) or (nq, 3), optional
+            With the non-analytic correction: the direction (reduced, primitive reciprocal basis)
+            along which q -> 0 is approached, used only at q = 0 (phonopy's ``q_direction``): gives
+            the LO-TO split limit. Without it q = 0 has the analytic (TO) matrix.
         """
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        dirs = self._directions(q, q_direction) if self.nac else None
         n = self.fc.n_prim
         out = np.empty((len(q), 3 * n, 3 * n), dtype=complex)
         for s in range(0, len(q), self.chunk):
@@ -104,6 +171,8 @@ class Phonons:
             D = (np.cos(arg) @ self._H + 1j * (np.sin(arg) @ self._H)).reshape(len(qs), n, 3, n, 3)
             ph = np.exp(2j * np.pi * np.einsum("qx,klx->qkl", qs, self._dpos))
             D *= ph[:, :, None, :, None]
+            if self.nac:
+                D += self._nac_block(qs, None if dirs is None else dirs[s:s + self.chunk])
             D = D.reshape(len(qs), 3 * n, 3 * n)
             out[s:s + len(qs)] = 0.5 * (D + D.conj().transpose(0, 2, 1))
         return out
@@ -129,6 +198,15 @@ class Phonons:
         dpc = self._dpos_cart.transpose(2, 0, 1)[:, None, :, None, :, None]   # (3, 1, n, 1, n, 1)
         dD = 2j * np.pi * (S1 + dpc * S0[None]) * ph[None]
         dD = dD.reshape(3, nq, 3 * n, 3 * n).transpose(1, 0, 2, 3)
+        if self.nac:
+            # the non-analytic part by central differences (step h, 1/A), smooth away from q = 0
+            h = 1e-5
+            D = D + self._nac_block(q, None).reshape(nq, 3 * n, 3 * n)
+            inv = self.fc.primitive.cell.T                                  # q_red = q_cart @ cell.T
+            for x in range(3):
+                dq = h * inv[x]
+                diff = self._nac_block(q + dq, None) - self._nac_block(q - dq, None)
+                dD[:, x] += diff.reshape(nq, 3 * n, 3 * n) / (2 * h)
         D = 0.5 * (D + D.conj().transpose(0, 2, 1))
         dD = 0.5 * (dD + dD.conj().transpose(0, 1, 3, 2))
         return D, dD
@@ -159,7 +237,9 @@ class Phonons:
         """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * A.
 
         Analytic: v_s = <e_s| dD/dq |e_s> THZ^2 / (2 nu_s), from the exact gradient of the same
-        Wigner-Seitz-weighted sum as :meth:`dynamical_matrix`. 1 THz*A = 100 m/s.
+        Wigner-Seitz-weighted sum as :meth:`dynamical_matrix`. 1 THz*A = 100 m/s. With the
+        non-analytic correction its part of dD/dq is a central difference (step 1e-5 1/A); at q = 0
+        the correction is left out (the analytic limit).
 
         Parameters
         ----------
@@ -214,22 +294,52 @@ class Phonons:
         v[f <= cutoff_frequency] = 0.0
         return v
 
+    def sound_velocities(self, directions, dq: float = 2e-3) -> np.ndarray:
+        """Sound velocities: slopes of the three acoustic branches at q -> 0 along each direction.
+
+        v = nu(q) / |q| (q without 2 pi, so nu/q = omega/k) at |q| = dq and 2 dq (Cartesian, 1/A), then
+        Richardson-extrapolated to q = 0 (v(q) = v0 + a q^2 + ...): error O(dq^4).
+
+        Parameters
+        ----------
+        directions : array_like, (ndir, 3) or (3,)
+            Cartesian propagation directions (need not be normalised).
+        dq : float
+            Step in 1/A (no 2 pi); small against the zone (~0.3 1/A) but well above round-off.
+
+        Returns
+        -------
+        ndarray, (ndir, 3)
+            m/s (divide by 1000 for km/s), ascending per direction (two transverse, then longitudinal
+            in isotropic cases); imaginary slopes negative. With the non-analytic correction the
+            branches are those of the full D(q) (the three lowest at small q).
+        """
+        n = np.atleast_2d(np.asarray(directions, dtype=float))
+        n = n / np.linalg.norm(n, axis=1, keepdims=True)
+        cell_T = self.fc.primitive.cell.T                               # q_red = q_cart @ cell.T
+        v = [np.sort(self.frequencies((h * n) @ cell_T)[:, :3], axis=1) / h for h in (dq, 2 * dq)]
+        return (4 * v[0] - v[1]) / 3 * 100.0                            # THz*A -> m/s
+
     @staticmethod
     def _to_thz(eig: np.ndarray) -> np.ndarray:
         return np.sign(eig) * np.sqrt(np.abs(eig)) * THZ
 
-    def frequencies(self, qpoints) -> np.ndarray:
-        """Phonon frequencies nu in THz, shape (nq, 3n), ascending; imaginary modes as negative numbers."""
+    def frequencies(self, qpoints, q_direction=None) -> np.ndarray:
+        """Phonon frequencies nu in THz, shape (nq, 3n), ascending; imaginary modes as negative numbers.
+
+        ``q_direction``: see :meth:`dynamical_matrix` (LO-TO limit at q = 0 with the NAC)."""
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        dirs = _per_q(q_direction, len(q))
         out = np.empty((len(q), self.n_branches))
         for s in range(0, len(q), self.chunk):
-            out[s:s + self.chunk] = self._to_thz(np.linalg.eigvalsh(self.dynamical_matrix(q[s:s + self.chunk])))
+            out[s:s + self.chunk] = self._to_thz(np.linalg.eigvalsh(
+                self.dynamical_matrix(q[s:s + self.chunk], None if dirs is None else dirs[s:s + self.chunk])))
         return out
 
-    def eigenvectors(self, qpoints) -> np.ndarray:
+    def eigenvectors(self, qpoints, q_direction=None) -> np.ndarray:
         """Mode eigenvectors, shape (nq, 3n, 3n) complex; column s is mode s (phonopy convention),
         row 3k + a is atom k, direction a; in the order of :meth:`frequencies`."""
-        return self.frequencies_and_eigenvectors(qpoints)[1]
+        return self.frequencies_and_eigenvectors(qpoints, q_direction)[1]
 
     def band_structure(self, path=None, npoints: int = 51, labels=None, with_group_velocities: bool = False,
                        symprec: float = 1e-3):
@@ -287,7 +397,12 @@ class Phonons:
                       qpoint=(("q", "reduced"), q, {"units": "reduced (primitive reciprocal, no 2 pi)"}),
                       segment=("q", seg), label=("q", label.astype(str)),
                       branch=np.arange(self.n_branches))
-        data = dict(frequency=(("q", "branch"), self.frequencies(q),
+        qdir = None
+        if self.nac:               # Gamma on a segment: the limit along the segment (as phonopy)
+            ends = np.flatnonzero(np.diff(np.append(seg, -1)) != 0)
+            starts = np.concatenate([[0], ends[:-1] + 1])
+            qdir = (q[ends] - q[starts])[np.searchsorted(ends, np.arange(len(q)))]
+        data = dict(frequency=(("q", "branch"), self.frequencies(q, qdir),
                                {"units": "THz", "long_name": "phonon frequency (imaginary negative)"}))
         if with_group_velocities:
             data["group_velocity"] = (("q", "branch", "cartesian"), self.group_velocities(q),
@@ -429,13 +544,22 @@ class Phonons:
             return [np.asarray(path, dtype=float)], None
         return [np.asarray(p, dtype=float).reshape(-1, 3) for p in path], None
 
-    def frequencies_and_eigenvectors(self, qpoints) -> tuple[np.ndarray, np.ndarray]:
+    def frequencies_and_eigenvectors(self, qpoints, q_direction=None) -> tuple[np.ndarray, np.ndarray]:
         """Both at once: (nq, 3n) THz and (nq, 3n, 3n) complex."""
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        dirs = _per_q(q_direction, len(q))
         f = np.empty((len(q), self.n_branches))
         e = np.empty((len(q), self.n_branches, self.n_branches), dtype=complex)
         for s in range(0, len(q), self.chunk):
-            w, v = np.linalg.eigh(self.dynamical_matrix(q[s:s + self.chunk]))
+            w, v = np.linalg.eigh(self.dynamical_matrix(
+                q[s:s + self.chunk], None if dirs is None else dirs[s:s + self.chunk]))
             f[s:s + len(w)] = self._to_thz(w)
             e[s:s + len(w)] = v
         return f, e
+
+
+def _per_q(q_direction, nq: int):
+    """q_direction as (nq, 3) or None."""
+    if q_direction is None:
+        return None
+    return np.broadcast_to(np.asarray(q_direction, dtype=float).reshape(-1, 3), (nq, 3))

@@ -21,7 +21,6 @@ def plot_summary(summary, path: str, title: str = "") -> None:
     path : str
         PNG or PDF file to write.
     """
-    import matplotlib.pyplot as plt
     fig, axes = _figure(1, 3, (13, 3.8))
     t = summary.time.values
     if "temperature" in summary:
@@ -47,7 +46,101 @@ def plot_summary(summary, path: str, title: str = "") -> None:
     axes[2].legend(frameon=False)
     if title:
         fig.suptitle(title, fontsize=9)
+    _save(fig, path, dpi=120)
+
+
+def _save(fig, path: str, dpi: int = 130) -> None:
+    """Write ``fig`` atomically (format from the file's extension) and close it."""
+    import matplotlib.pyplot as plt
     from .io._files import atomic_write
-    fmt = path.rsplit(".", 1)[-1]
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format=fmt))
+    fmt = str(path).rsplit(".", 1)[-1]
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
     plt.close(fig)
+
+
+def plot_bands_dos(bands, dos, path: str, title: str = "") -> None:
+    """Phonon band structure with the DOS beside it on the same frequency axis.
+
+    Parameters
+    ----------
+    bands : xarray.Dataset
+        From :meth:`trajmodes.Phonons.band_structure` (``frequency`` (q, branch), THz; ``distance``,
+        ``segment``; attrs ``tick_distance``, ``tick_labels``).
+    dos : xarray.Dataset or None
+        From :meth:`trajmodes.Phonons.dos` (``total``, optional ``projected`` per atom), 1/THz.
+    path : str
+        PNG or PDF file to write.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2 if dos is not None else 1, figsize=(8.5 if dos is not None else 6.5, 4.8),
+                             sharey=True, squeeze=False, constrained_layout=True,
+                             gridspec_kw=dict(width_ratios=[3.2, 1] if dos is not None else [1]))
+    ax = axes[0, 0]
+    d = bands.distance.values
+    f = bands.frequency.values
+    seg = bands.segment.values
+    for s in np.unique(seg):
+        sel = seg == s
+        ax.plot(d[sel], f[sel], color="C0", lw=1.2)
+    ticks = [float(x) for x in np.atleast_1d(bands.attrs.get("tick_distance", []))]
+    labels = [str(x) for x in np.atleast_1d(bands.attrs.get("tick_labels", []))]
+    for x in ticks:
+        ax.axvline(x, color="0.6", lw=0.6)
+    ax.set_xticks(ticks, labels)
+    ax.set_xlim(d[0], d[-1])
+    lo = min(0.0, float(np.nanmin(f)))
+    hi = float(np.nanmax(f))
+    ax.set_ylim(lo - 0.03 * (hi - lo), hi + 0.05 * (hi - lo))
+    if lo < 0:
+        ax.axhline(0.0, color="k", lw=0.6)
+    ax.set(ylabel="frequency (THz)", xlabel="wave vector")
+    ax.tick_params(axis="x", length=0)
+    if dos is not None:
+        ax2 = axes[0, 1]
+        nu = dos.frequency.values
+        ax2.plot(dos.total.values, nu, color="k", lw=1.2, label="total")
+        if "projected" in dos and dos.sizes.get("atom", 1) > 1:
+            species = dos.species.values if "species" in dos.coords else dos.atom.values
+            for k in range(dos.sizes["atom"]):
+                ax2.plot(dos.projected.values[k], nu, lw=0.9, label=f"{species[k]} ({k})")
+        ax2.legend(frameon=False, fontsize=8, loc="lower right")
+        ax2.set_xlim(0, None)
+        ax2.set(xlabel="DOS (states/THz/cell)")
+        ax2.set_title(f"{dos.attrs.get('method', '')} {'x'.join(map(str, np.atleast_1d(dos.attrs.get('mesh', []))))}",
+                      fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    _save(fig, path)
+
+
+def plot_thermal(thermal, path: str, title: str = "", n_modes: int | None = None) -> None:
+    """Harmonic thermodynamics versus temperature: F and U (kJ/mol), S and Cv (J/K/mol).
+
+    Parameters
+    ----------
+    thermal : xarray.Dataset
+        From :meth:`trajmodes.Phonons.thermal_properties`.
+    path : str
+        PNG or PDF file to write.
+    n_modes : int, optional
+        3 n_prim: draws the classical (Dulong-Petit) limit of C_V, 3 n_prim R.
+    """
+    fig, axes = _figure(1, 2, (9.5, 3.8))
+    T = thermal.temperature.values
+    axes[0].plot(T, thermal.free_energy.values, label="free energy F")
+    axes[0].plot(T, thermal.internal_energy.values, label="internal energy U")
+    axes[0].set(xlabel="temperature (K)", ylabel="energy (kJ/mol)")
+    axes[0].axhline(0.0, color="0.6", lw=0.6)
+    axes[0].legend(frameon=False)
+    axes[1].plot(T, thermal.entropy.values, label="entropy S")
+    axes[1].plot(T, thermal.heat_capacity.values, label="heat capacity $C_V$")
+    if n_modes:
+        axes[1].axhline(n_modes * 8.314462618, color="0.5", ls="--", lw=0.8, label="classical limit")
+    axes[1].set(xlabel="temperature (K)", ylabel="S, $C_V$ (J/(K mol))")
+    axes[1].legend(frameon=False)
+    for ax in axes:
+        ax.set_xlim(T.min(), T.max())
+    fig.suptitle((title + "\n" if title else "") + "harmonic, per mole of primitive cells", fontsize=9)
+    _save(fig, path)

@@ -40,6 +40,9 @@ def atomic_write(target: str | os.PathLike, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)    # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
