@@ -16,7 +16,8 @@ same threads):
   with ``lang="C"`` (its OpenMP C kernel) + ``diagonalize_dynamical_matrices(lang="C")`` (NumPy
   ``eigh`` on the stack), exactly the two calls ``Mesh._set_phonon`` makes; also phonopy's default
   Rust backend (``phonors``) for information;
-* the dynamical-matrix and the diagonalisation parts separately;
+* the dynamical-matrix and the diagonalisation parts separately (trajmodes: NumPy ``eigh`` over its
+  q-blocks in its thread pool, ``Phonons.n_threads`` = ``os.cpu_count()`` by default);
 * total wall: trajmodes ``Phonons(fc)`` (Wigner-Seitz images, H_R tables) + mesh + core; phonopy
   ``Phonopy.run_mesh(mesh, with_eigenvectors=True, is_mesh_symmetry=False)`` (grid, dynamical
   matrices, diagonalisation) on an object loaded beforehand (its loading is not timed).
@@ -91,6 +92,8 @@ def main(argv=None) -> int:
     ref_f = ph_c.mesh.frequencies.copy()
     tm = trajmodes.Phonons(fc)
     tm.frequencies_and_eigenvectors(q[:4096])
+    blocks, nt = tm._blocks(len(q))
+    case.update(trajmodes_threads=nt, trajmodes_block=blocks[0].stop)
     dm_c = ph_c.dynamical_matrix
     dm_r = ph_r.dynamical_matrix
     get_dynamical_matrices_at_qpoints(dm_r, q[:4096], lang="Rust")
@@ -104,6 +107,16 @@ def main(argv=None) -> int:
         ph = trajmodes.Phonons(fc)
         return ph.frequencies_and_eigenvectors(mesh_qpoints(mesh))
 
+    def trajmodes_eigh(D):
+        """NumPy eigh over trajmodes' q-blocks in its thread pool, as frequencies_and_eigenvectors runs it."""
+        w = np.empty(D.shape[:2])
+        v = np.empty_like(D)
+
+        def block(b):
+            w[b], v[b] = np.linalg.eigh(D[b])
+        tm._map_blocks(block, len(D))
+        return w, v
+
     D_tm = tm.dynamical_matrix(q)
     D_ph = get_dynamical_matrices_at_qpoints(dm_c, q, lang="C")
     jobs = {  # core: dynamical matrices + diagonalisation (the bar); parts; total wall
@@ -113,7 +126,7 @@ def main(argv=None) -> int:
         "trajmodes_dynmat": lambda: tm.dynamical_matrix(q),
         "phonopy_c_dynmat": lambda: get_dynamical_matrices_at_qpoints(dm_c, q, lang="C"),
         "phonopy_rust_dynmat": lambda: get_dynamical_matrices_at_qpoints(dm_r, q, lang="Rust"),
-        "trajmodes_eigh": lambda: np.linalg.eigh(D_tm),
+        "trajmodes_eigh": lambda: trajmodes_eigh(D_tm),
         "phonopy_c_eigh": lambda: diagonalize_dynamical_matrices(D_ph, with_eigenvectors=True, lang="C"),
         "phonopy_rust_eigh": lambda: diagonalize_dynamical_matrices(D_ph, with_eigenvectors=True, lang="Rust"),
         "trajmodes_total": trajmodes_total,
@@ -186,7 +199,8 @@ def table(res: dict) -> str:
                     ("total", "total wall (trajmodes: Phonons(fc) + mesh + core; phonopy: run_mesh)")):
         lines.append(f"| {name} | {t['trajmodes_' + k]:.3f} | {t['phonopy_c_' + k]:.3f} | {rc[k]:.2f}x | "
                      f"{t['phonopy_rust_' + k]:.3f} | {rr[k]:.2f}x |")
-    lines += ["", f"trajmodes `Phonons(fc)` construction (Wigner-Seitz images, H_R tables): {t['trajmodes_build']:.3f} s.",
+    lines += ["", f"trajmodes threads: {case.get('trajmodes_threads')} (blocks of {case.get('trajmodes_block')} q).",
+              "", f"trajmodes `Phonons(fc)` construction (Wigner-Seitz images, H_R tables): {t['trajmodes_build']:.3f} s.",
               f"Agreement: max |dnu| = {c['max_df_core_THz']:.1e} THz (vs phonopy C, all {case['n_qpoints']} q x "
               f"{3 * case['n_prim']} branches; run_mesh: {c['max_df_vs_run_mesh_THz']:.1e}); max |dD| = "
               f"{c['max_abs_dD']:.1e} of max |D| = {c['max_abs_D']:.2f} eV/(A^2 amu); eigenvector residual "

@@ -155,3 +155,53 @@ def test_netcdf_keeps_charges(tmp_path):
     fc.to_netcdf(tmp_path / "fc.nc")
     back = ForceConstants.from_netcdf(tmp_path / "fc.nc")
     assert np.array_equal(back.born, fc.born) and np.array_equal(back.epsilon, fc.epsilon)
+
+
+def _lo_to(p_or_ph, q, dirs):
+    """Frequencies at q and at Gamma along each direction, (len(q) + len(dirs), 6) THz."""
+    if isinstance(p_or_ph, Phonons):
+        return np.concatenate([p_or_ph.frequencies(q)] + [p_or_ph.frequencies([0, 0, 0], q_direction=d)
+                                                          for d in dirs])
+    out = []
+    p_or_ph.run_qpoints(q)
+    out.append(p_or_ph.qpoints.frequencies)
+    for d in dirs:
+        p_or_ph.run_qpoints([[0, 0, 0]], nac_q_direction=d)
+        out.append(p_or_ph.qpoints.frequencies)
+    return np.concatenate(out)
+
+
+def test_phonopy_files_with_born(tmp_path):
+    """to_phonopy writes nac_params into phonopy_params.yaml and a BORN; phonopy.load of them, and our
+    from_phonopy of the yaml, of the BORN alone, give our LO-TO frequencies."""
+    fc, _ = _case(np.diag([2, 2, 2]))
+    fc.to_phonopy(tmp_path)
+    assert (tmp_path / "BORN").exists()
+    q = np.array([[0.1, 0.2, -0.05], [0.5, 0.5, 0], [0.02, 0, 0]])
+    ours = _lo_to(Phonons(fc), q, DIRS)
+    ph = phonopy.load(str(tmp_path / "phonopy_params.yaml"), log_level=0,
+                      force_constants_filename=str(tmp_path / "FORCE_CONSTANTS"))
+    assert ph.nac_params is not None
+    assert np.abs(_lo_to(ph, q, DIRS) - ours).max() < 1e-6
+    ph_born = phonopy.load(str(tmp_path / "phonopy_params.yaml"), log_level=0, born_filename=str(tmp_path / "BORN"),
+                           force_constants_filename=str(tmp_path / "FORCE_CONSTANTS"))
+    assert np.allclose(ph_born.nac_params["born"], fc.born) and np.allclose(ph_born.nac_params["dielectric"], fc.epsilon)
+    back = ForceConstants.from_phonopy(tmp_path)                     # the yaml's nac section
+    assert np.allclose(back.born, fc.born, atol=1e-12) and back.nac_factor is None   # phonopy's default, 6 decimals in the yaml
+    assert np.abs(_lo_to(Phonons(back), q, DIRS) - ours).max() < 1e-6
+    assert ForceConstants.from_phonopy(tmp_path, born=False).born is None
+    # a BORN file alone (phonopy's format: independent atoms only, here Na and Cl), found in the folder
+    d = tmp_path / "only_born"
+    d.mkdir()
+    ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s).to_phonopy(d)
+    (d / "BORN").write_text("# comment: default factor\n" + " ".join(map(str, EPS.ravel())) + "\n"
+                            + "\n".join(" ".join(map(str, z.ravel())) for z in BORN) + "\n")
+    b = ForceConstants.from_phonopy(d)
+    assert np.allclose(b.born, BORN) and np.allclose(b.epsilon, EPS) and b.nac_factor is None
+    assert np.abs(_lo_to(Phonons(b), q, DIRS) - ours).max() < 1e-6
+    # a factor on the BORN file's first line is kept and used
+    (d / "BORN").write_text("10.0\n" + "\n".join((d / "BORN").read_text().splitlines()[1:]) + "\n")
+    b = ForceConstants.from_phonopy(d / "FORCE_CONSTANTS", born=d / "BORN")
+    assert b.nac_factor == 10.0 and Phonons(b).nac_factor == 10.0
+    b.to_netcdf(d / "fc.nc")
+    assert ForceConstants.from_netcdf(d / "fc.nc").nac_factor == 10.0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from .crystal import Crystal, SupercellMap
 from .io._files import atomic_write
 
-__all__ = ["ForceConstants"]
+__all__ = ["ForceConstants", "SupercellOperations", "supercell_operations"]
 
 _PHONOPY_YAMLS = ("phonopy_params.yaml", "phonopy.yaml", "phonopy_disp.yaml")
 _FC_FILES = ("FORCE_CONSTANTS", "fc2.hdf5", "force_constants.hdf5")
@@ -47,11 +48,15 @@ class ForceConstants:
         they switch on the non-analytic correction in :class:`trajmodes.Phonons`.
     epsilon : array_like, shape (3, 3), optional
         High-frequency (electronic) dielectric tensor.
+    nac_factor : float, optional
+        e^2 / (4 pi eps0) in eV*A to use with ``born`` and ``epsilon`` when a file names its own
+        (phonopy's BORN first line or ``nac: unit_conversion_factor``); None: the default
+        :data:`trajmodes.nac.NAC_FACTOR`. :class:`trajmodes.Phonons` takes it unless told otherwise.
     """
 
     def __init__(self, fc2, supercell: Crystal, primitive: Crystal | None = None, *,
                  smap: SupercellMap | None = None, p2s=None, symprec: float = 1e-3, born=None,
-                 epsilon=None):
+                 epsilon=None, nac_factor: float | None = None):
         fc2 = np.asarray(fc2, dtype=float)
         self.supercell = supercell
         self.primitive = primitive if primitive is not None else supercell.primitive(symprec)
@@ -69,6 +74,7 @@ class ForceConstants:
         self.epsilon = None if epsilon is None else np.array(epsilon, dtype=float).reshape(3, 3)
         if (self.born is None) != (self.epsilon is None):
             raise ValueError("give both born and epsilon, or neither")
+        self.nac_factor = None if nac_factor is None else float(nac_factor)
 
     # -- layouts ----------------------------------------------------------------------------
     @property
@@ -106,7 +112,7 @@ class ForceConstants:
 
     def _with(self, fc2) -> "ForceConstants":
         return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
-                              born=self.born, epsilon=self.epsilon)
+                              born=self.born, epsilon=self.epsilon, nac_factor=self.nac_factor)
 
     # -- symmetry ---------------------------------------------------------------------------
     def _transpose(self) -> np.ndarray:
@@ -150,20 +156,120 @@ class ForceConstants:
             out = sym - r[:, None] - rt[self.smap.atom][None, :] + g
         return self._with(out)
 
+    def operations(self, symprec: float = 1e-3) -> "SupercellOperations":
+        """Space-group operations of the (ideal) supercell, as atom permutations and Cartesian rotations.
+
+        Those of the primitive cell's space group (spglib, ``symprec`` in Angstrom) that map the
+        supercell lattice onto itself; combined with the lattice translations of the supercell they
+        make its whole space group. See :func:`supercell_operations`.
+        """
+        return supercell_operations(self.primitive, self.smap, symprec)
+
+    def _translation_average(self) -> np.ndarray:
+        """Compact constants (n_prim, N, 3, 3) averaged over the lattice translations of the supercell."""
+        if self.fc2.shape[0] != self.n_atoms or self.n_atoms == self.n_prim:
+            return self.compact()
+        N, idx = self.n_atoms, np.arange(self.n_atoms)
+        cols = self.compact_columns(idx[:, None], idx[None, :])          # Phi[i, j] -> compact[atom(i), cols]
+        inv = np.empty_like(cols)
+        inv[idx[:, None], cols] = idx[None, :]                          # j of compact column c, per i
+        out = np.zeros((self.n_prim, N, 3, 3))
+        np.add.at(out, self.smap.atom, self.fc2[idx[:, None], inv])
+        return out / self.smap.n_cells
+
+    def _images(self, compact: np.ndarray, ops: "SupercellOperations", reduce: str) -> np.ndarray:
+        """R_g^T Phi[g(i), g(j)] R_g for every operation g, compact rows i = p2s: (nops, n, N, 3, 3),
+        or their mean over g (``reduce="mean"``)."""
+        rows = ops.perm[:, self.p2s]                                    # (nops, n): g(p2s_k)
+        cols = self.compact_columns(rows[:, :, None], ops.perm[:, None, :])      # (nops, n, N)
+        X = compact[self.smap.atom[rows][:, :, None], cols]             # (nops, n, N, 3, 3)
+        R = ops.rotations
+        if reduce == "mean":
+            return np.einsum("oba,oknbc,ocd->knad", R, X, R, optimize=True) / len(R)
+        return np.einsum("oba,oknbc,ocd->oknad", R, X, R, optimize=True)
+
+    def symmetry_violation(self, symprec: float = 1e-3) -> float:
+        """Largest |R^T Phi[g(i), g(j)] R - Phi[i, j]| (eV/A^2) over the supercell's space group.
+
+        Lattice translations included: a full-layout array that is not translation invariant shows.
+        """
+        c = self.compact()
+        v = float(np.abs(self._images(c, self.operations(symprec), "all") - c[None]).max())
+        if self.layout == "full":
+            v = max(v, float(np.abs(self.full_from_compact(c) - self.fc2).max()))
+        return v
+
+    def full_from_compact(self, compact: np.ndarray) -> np.ndarray:
+        """The full layout (N, N, 3, 3) of compact constants ``compact`` by lattice translation."""
+        return ForceConstants(compact, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s).full()
+
+    def symmetrize(self, symprec: float = 1e-3, tol: float = 1e-13, max_iter: int = 10) -> "ForceConstants":
+        """Copy symmetrised under the supercell's space group, with the acoustic sum rule and
+        permutation symmetry.
+
+        Phi'_ij = (1/|G|) sum_g R_g^T Phi_{g(i) g(j)} R_g over every operation g of the supercell's
+        space group (lattice translations included, :meth:`operations`), R_g its Cartesian rotation
+        and g(i) the atom it moves atom i onto; then the sum-rule and permutation projection of
+        :meth:`symmetrize_asr`. The group average is the orthogonal projection onto invariant
+        constants, and commutes with the sum-rule projection (the sum-rule and permutation
+        conditions are themselves invariant), so one pass gives both; the pair is repeated until it
+        changes nothing (``tol``, relative to the largest constant; ``max_iter`` passes at most) to
+        wash out round-off. Born charges and the dielectric tensor, when present, are averaged over
+        the same operations.
+
+        Parameters
+        ----------
+        symprec : float
+            spglib tolerance (Angstrom) for the primitive cell's space group and the atom matching.
+
+        Returns
+        -------
+        ForceConstants
+            In the layout of this one.
+        """
+        ops = self.operations(symprec)
+        c = self._translation_average()
+        fc = ForceConstants(c, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s)
+        scale = max(float(np.abs(c).max()), 1e-300)
+        for _ in range(max_iter):
+            new = fc._with(fc._images(fc.fc2, ops, "mean")).symmetrize_asr()
+            done = np.abs(new.fc2 - fc.fc2).max() <= tol * scale
+            fc = new
+            if done:
+                break
+        born, eps = self.born, self.epsilon
+        if born is not None:
+            R = ops.rotations
+            born = np.einsum("oba,okbc,ocd->kad", R, born[ops.prim_perm], R) / len(R)
+            eps = np.einsum("oba,bc,ocd->ad", R, eps, R) / len(R)
+        out = fc.fc2 if self.layout == "compact" else self.full_from_compact(fc.fc2)
+        return ForceConstants(out, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
+                              born=born, epsilon=eps, nac_factor=self.nac_factor)
+
     # -- phonopy ----------------------------------------------------------------------------
     @classmethod
-    def from_phonopy(cls, path: str | os.PathLike) -> "ForceConstants":
-        """Read phonopy force constants with their structure.
+    def from_phonopy(cls, path: str | os.PathLike, born: str | os.PathLike | bool | None = None,
+                     symprec: float = 1e-5) -> "ForceConstants":
+        """Read phonopy force constants with their structure, and the Born charges if there are any.
 
         Parameters
         ----------
         path : str or path
             A folder holding ``phonopy_params.yaml`` / ``phonopy.yaml`` / ``phonopy_disp.yaml`` and
             (unless the yaml holds them) ``FORCE_CONSTANTS`` or ``fc2.hdf5``; or one of those files.
+        born : path, bool or None
+            Non-analytic correction parameters (Born charges, dielectric tensor, factor). A path: that
+            BORN file. None (default): the yaml's ``nac`` section if it has one, else a ``BORN``
+            file in the folder if there is one, else none. False: none.
+        symprec : float
+            Tolerance (Angstrom) with which phonopy finds the symmetry-independent atoms of a BORN
+            file (it lists only those; phonopy expands and symmetrises them).
 
         Notes
         -----
-        Parsing is done by phonopy (``phonopy.load``), imported here only.
+        Parsing is done by phonopy (``phonopy.load``, ``phonopy.file_IO.parse_BORN``), imported
+        here only. The current directory is never searched (phonopy's own ``load`` would look for a
+        BORN there).
         """
         phonopy = _need_phonopy("ForceConstants.from_phonopy")
         p = Path(path)
@@ -182,13 +288,40 @@ class ForceConstants:
             raise ValueError(f"{yaml}: no force constants found (and no FORCE_CONSTANTS / fc2.hdf5 beside it)")
         sc = _crystal(ph.supercell)
         pr = _crystal(ph.primitive)
-        return cls(np.asarray(ph.force_constants), sc, pr, p2s=np.asarray(ph.primitive.p2s_map))
+        nac = None
+        if born is not False:
+            bfile = Path(born) if born not in (None, True) else None
+            if bfile is None:
+                from phonopy.interface.phonopy_yaml import PhonopyYaml
+                py = PhonopyYaml()
+                py.read(str(yaml))
+                nac = py.nac_params
+                if nac is None and (folder / "BORN").exists():
+                    bfile = folder / "BORN"
+                elif nac is None and born is True:
+                    raise FileNotFoundError(f"no nac parameters in {yaml} and no BORN in {folder}")
+            if bfile is not None:
+                from phonopy.file_IO import parse_BORN
+                nac = parse_BORN(ph.primitive, symprec=symprec, filename=str(bfile))
+        kw = {}
+        if nac is not None:
+            from .nac import NAC_FACTOR
+            factor = nac.get("factor")
+            if factor is not None and abs(factor - NAC_FACTOR) < 5e-7:      # the default, as phonopy writes it
+                factor = None
+            kw = dict(born=nac["born"], epsilon=nac["dielectric"], nac_factor=factor)
+        return cls(np.asarray(ph.force_constants), sc, pr, p2s=np.asarray(ph.primitive.p2s_map), **kw)
 
     def to_phonopy(self, folder: str | os.PathLike, fc_format: str = "text") -> None:
-        """Write ``phonopy_params.yaml`` and ``FORCE_CONSTANTS`` (or ``fc2.hdf5``) into ``folder``.
+        """Write ``phonopy_params.yaml`` and ``FORCE_CONSTANTS`` (or ``fc2.hdf5``) into ``folder``;
+        with Born charges also ``BORN``.
 
         The unit cell is the primitive cell and the supercell matrix is ``smap.matrix``, so phonopy
         rebuilds the same supercell (atoms in its own order; the constants are reordered to match).
+        Born charges, the dielectric tensor and the factor (``nac_factor`` or the default) go into
+        the yaml's ``nac`` section as they are, every atom listed; that is what ``phonopy.load``
+        and :meth:`from_phonopy` read first. ``BORN`` is for phonopy's command line: its format lists
+        only the symmetry-independent atoms, so phonopy's writer symmetrises the tensors first.
 
         Parameters
         ----------
@@ -209,6 +342,18 @@ class ForceConstants:
         cols = self.compact_columns(ours[p2s_ph][:, None], ours[None, :])
         fc = self.compact()[np.arange(self.n_prim)[:, None], cols]         # phonopy's compact layout
         ph.force_constants = fc
+        if self.born is not None:
+            from phonopy.file_IO import get_BORN_lines
+            from .nac import NAC_FACTOR
+            factor = NAC_FACTOR if self.nac_factor is None else self.nac_factor
+            ph.nac_params = {"born": self.born, "dielectric": self.epsilon, "factor": factor}
+            lines = get_BORN_lines(ph.primitive, self.born, self.epsilon)
+            lines[0] = f"{factor!r}  {lines[0]}" if self.nac_factor is not None else lines[0]
+
+            def write_born(tmp):
+                with open(tmp, "w") as f:
+                    f.write("\n".join(lines) + "\n")
+            atomic_write(folder / "BORN", write_born)
         atomic_write(folder / "phonopy_params.yaml", lambda tmp: ph.save(tmp, settings={"force_constants": False}))
         if fc_format == "hdf5":
             atomic_write(folder / "fc2.hdf5",
@@ -260,6 +405,8 @@ class ForceConstants:
                     v = ds.createVariable("epsilon", "f8", ("xyz", "xyz2"))
                     v.units = "1"
                     v[:] = self.epsilon
+                    if self.nac_factor is not None:
+                        v.nac_factor = self.nac_factor
         atomic_write(path, write)
 
     @classmethod
@@ -278,15 +425,81 @@ class ForceConstants:
             p2s = get("p2s")
             born = get("born") if "born" in ds.variables else None
             eps = get("epsilon") if "epsilon" in ds.variables else None
+            factor = getattr(ds["epsilon"], "nac_factor", None) if eps is not None else None
         sc = cr["supercell"]
         smap = SupercellMap(smap.matrix, smap.atom, smap.lattice,
                             np.linalg.norm(sc.positions - sc.ideal_positions(cr["primitive"], smap), axis=1),
                             smap.shift)
-        return cls(fc2, sc, cr["primitive"], smap=smap, p2s=p2s, born=born, epsilon=eps)
+        return cls(fc2, sc, cr["primitive"], smap=smap, p2s=p2s, born=born, epsilon=eps, nac_factor=factor)
 
     def __repr__(self) -> str:
         return (f"ForceConstants({self.layout} {self.fc2.shape}, eV/A^2; {self.n_prim}-atom primitive cell, "
                 f"supercell matrix {self.smap.matrix.tolist()})")
+
+
+@dataclass(frozen=True)
+class SupercellOperations:
+    """Space-group operations of a supercell modulo its lattice translations.
+
+    Attributes
+    ----------
+    rotations : ndarray, (nops, 3, 3)
+        Cartesian rotations R (orthogonal): the operation takes a displacement u to R u.
+    perm : ndarray of int, (nops, N)
+        Supercell atom that each operation moves every atom onto.
+    prim_perm : ndarray of int, (nops, n_prim)
+        The same for the primitive atoms.
+    fractional : ndarray of int, (nops, 3, 3)
+        The rotations in fractional coordinates of the primitive cell (spglib's).
+    """
+
+    rotations: np.ndarray
+    perm: np.ndarray
+    prim_perm: np.ndarray
+    fractional: np.ndarray
+
+
+def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float = 1e-3) -> SupercellOperations:
+    """Operations of ``primitive``'s space group that are symmetries of the supercell ``smap`` describes.
+
+    An operation x -> W x + w (fractional, primitive basis) is kept when W maps the supercell lattice
+    onto itself (S W^T S^-1 integer); it moves primitive atom k to the site of atom k' (matched
+    periodically, same species and mass, within ``symprec`` Angstrom) and supercell atom (k, L) to
+    (k', W L + t_k), reduced into the supercell. Vectorised: no loop over atoms.
+
+    Raises
+    ------
+    ValueError
+        If an atom has no image within ``symprec``.
+    """
+    ds = primitive.symmetry(symprec)
+    W = np.asarray(ds.rotations, dtype=np.int64)
+    w = np.asarray(ds.translations, dtype=float)
+    S = np.asarray(smap.matrix, dtype=float)
+    M = np.einsum("ij,ojk,kl->oil", S, W.transpose(0, 2, 1), np.linalg.inv(S))
+    keep = np.abs(M - np.rint(M)).max(axis=(1, 2)) < 1e-6
+    W, w = W[keep], w[keep]
+    P = primitive.cell
+    pf = primitive.scaled_positions
+    y = np.einsum("oab,kb->oka", W, pf) + w[:, None, :]                  # (nops, n, 3)
+    d = y[:, :, None, :] - pf[None, None, :, :]                          # (nops, n, n', 3)
+    shift = np.rint(d)
+    dist = np.linalg.norm((d - shift) @ P, axis=-1)
+    types = primitive.types
+    dist = np.where(types[:, None] == types[None, :], dist, np.inf)
+    kp = np.argmin(dist, axis=-1)                                        # (nops, n)
+    o, k = np.indices(kp.shape)
+    if dist[o, k, kp].max() > symprec:
+        raise ValueError(f"an atom has no symmetry image within symprec={symprec} A")
+    tk = shift[o, k, kp].astype(np.int64)                                # (nops, n, 3)
+    atom, L = smap.atom, smap.lattice
+    newL = np.einsum("oab,nb->ona", W, L) + tk[:, atom]                  # (nops, N, 3)
+    perm = smap.index(kp[:, atom], newL)
+    if (np.sort(perm, axis=1) != np.arange(smap.atom.size)).any():
+        raise ValueError("a symmetry operation is not a permutation of the supercell")
+    R = np.einsum("ji,ojk,kl->oil", P, W, np.linalg.inv(P).T)            # P^T W P^-T
+    U, _, Vt = np.linalg.svd(R)
+    return SupercellOperations(U @ Vt, perm, kp, W)
 
 
 def _crystal(atoms) -> Crystal:

@@ -4,6 +4,9 @@ velocities, band structures (:mod:`trajmodes.bands`), DOS (:mod:`trajmodes.dos`)
 from __future__ import annotations
 
 import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from .crystal import quiet_spglib
@@ -29,13 +32,20 @@ class Phonons:
     tol : float
         Length tolerance in Angstrom for equally short supercell images (Wigner-Seitz treatment).
     chunk : int
-        q-points per block (bounds memory; about ``chunk * (3 n)^2 * 16`` bytes).
+        Largest number of q-points per block (bounds memory: about ``chunk * (nR + 2 (3 n)^2) * 16``
+        bytes per thread, nR the lattice vectors in use).
+    n_threads : int, optional
+        Threads over which blocks of q are spread (dynamical matrices and ``eigh`` release the GIL);
+        default ``os.cpu_count()``, never more than the number of blocks. Blocks are made small
+        enough for at least two per thread (multiples of 256 q); results come back in order and do
+        not depend on the number of threads (bitwise).
     nac : None, bool or {"gonze", "wang"}
         Non-analytic correction for polar crystals from ``fc.born`` and ``fc.epsilon`` (see
         :mod:`trajmodes.nac`): True or "gonze" is Gonze-Lee (phonopy's default), "wang" Wang et al.
         None (default): on ("gonze") when ``fc`` carries Born charges, else off. False: off.
     nac_factor : float, optional
-        e^2 / (4 pi eps0) in eV*A (default :data:`trajmodes.nac.NAC_FACTOR`, = phonopy's).
+        e^2 / (4 pi eps0) in eV*A (default ``fc.nac_factor``, else :data:`trajmodes.nac.NAC_FACTOR`,
+        = phonopy's).
 
     Notes
     -----
@@ -43,14 +53,18 @@ class Phonons:
     the M shortest images r_j + T of atom j (T supercell lattice vectors), as phonopy. q in reduced
     coordinates of the primitive reciprocal lattice, without 2 pi. Precomputed once:
     D(q) = e^{i 2 pi q.(p_k' - p_k)} * sum_R e^{i 2 pi q.R} H_R, R the integer lattice vectors in use.
+    The phase is a product of per-axis factors, e^{i 2 pi (q_x R_x + q_y R_y)} e^{i 2 pi q_z R_z}, over
+    the few distinct (R_x, R_y) pairs and R_z values (no cos/sin over the whole (nq, nR) table), and
+    the sum over R is one real matrix product on the interleaved real/imaginary parts.
     """
 
     def __init__(self, fc: ForceConstants, tol: float = 1e-5, chunk: int = 4096, nac=None,
-                 nac_factor: float | None = None):
+                 nac_factor: float | None = None, n_threads: int | None = None):
         from . import nac as _nac
         self.fc = fc
         self.tol = float(tol)
         self.chunk = int(chunk)
+        self.n_threads = max(1, int(os.cpu_count() or 1) if n_threads is None else int(n_threads))
         if nac is None:
             nac = fc.born is not None
         if nac is True:
@@ -61,12 +75,15 @@ class Phonons:
             raise ValueError("nac needs Born effective charges and the dielectric tensor: "
                              "ForceConstants(..., born=, epsilon=)")
         self.nac = nac or None
+        if nac_factor is None:
+            nac_factor = getattr(fc, "nac_factor", None)
         self.nac_factor = float(_nac.NAC_FACTOR if nac_factor is None else nac_factor)
         self._gl = None
         self._build()
         if self.nac == "gonze":
             self._gl = _nac.GonzeLee(fc.primitive, fc.born, fc.epsilon, self.nac_factor)
             self._H = self._H - self._scatter(self._gl.supercell_constants(fc))
+        self._HT = np.ascontiguousarray(self._H.T)                      # (K, nR) for the lattice sums
 
     @property
     def n_branches(self) -> int:
@@ -102,14 +119,61 @@ class Phonons:
         w = 1.0 / mult[kk, jj]
         self._pairs = (ridx, kk, jj, kp, w / np.sqrt(pr.masses[kk] * pr.masses[kp]), len(Ru))
         self._R = Ru.astype(float)                                   # (nR, 3)
+        # per-axis phase tables: distinct (R_x, R_y) pairs and R_z values, and where each R finds its own
+        xy, ixy = np.unique(Ru[:, :2], axis=0, return_inverse=True)
+        ux, ix = np.unique(xy[:, 0], return_inverse=True)
+        uy, iy = np.unique(xy[:, 1], return_inverse=True)
+        uz, iz = np.unique(Ru[:, 2], return_inverse=True)
+        self._axes = (ux.astype(float), ix.reshape(-1), uy.astype(float), iy.reshape(-1),
+                      uz.astype(float), ixy.reshape(-1), iz.reshape(-1))
         self._H = self._scatter(fc.compact())
         count = np.zeros((len(Ru), n, n))                            # Wigner-Seitz weights (Wang NAC)
         np.add.at(count, (ridx, kk, kp), w)
         self._count = count.reshape(len(Ru), n * n)
+        self._countT = np.ascontiguousarray(self._count.T)
         self._dpos = pf[None, :, :] - pf[:, None, :]                 # (n, n, 3)
         self._Rcart = self._R @ P                                    # (nR, 3) A
         self._dpos_cart = self._dpos @ P                             # (n, n, 3) A
         self.multiplicities = mult
+
+    def _phase(self, q: np.ndarray) -> np.ndarray:
+        """e^{i 2 pi q.R}, shape (nR, nq) complex, from per-axis factors (R integer)."""
+        ux, ix, uy, iy, uz, ixy, iz = self._axes
+        e = lambda u, x: np.exp(2j * np.pi * np.multiply.outer(u, x))   # (n_distinct, nq)
+        exy = e(ux, q[:, 0])[ix]
+        exy *= e(uy, q[:, 1])[iy]
+        out = exy[ixy]
+        out *= e(uz, q[:, 2])[iz]
+        return out
+
+    @staticmethod
+    def _lattice_sum(MT: np.ndarray, phase: np.ndarray) -> np.ndarray:
+        """sum_R phase[R, q] M[R, :] for real M given as MT (K, nR): (nq, K) complex.
+
+        One real product on the interleaved real/imaginary parts of the phase (no copies, no
+        complex arithmetic on the real table)."""
+        nq = phase.shape[1]
+        return (MT @ phase.view(float)).view(complex).reshape(len(MT), nq).T
+
+    def _blocks(self, nq: int) -> tuple[list[slice], int]:
+        """Blocks of q (at least two per thread where there are enough q, multiples of 256 q, at most
+        ``chunk`` rounded down to a multiple of 256, 256 at least) and the thread count."""
+        # multiples of 256 q, so that every q sits at the same offset modulo the BLAS tiles whatever
+        # the number of threads: the results are then bitwise the same
+        size = min(max(self.chunk // 256, 1), max(1, nq // (2 * 256 * self.n_threads))) * 256
+        blocks = [slice(s, min(s + size, nq)) for s in range(0, nq, size)]
+        return blocks, min(self.n_threads, len(blocks))
+
+    def _map_blocks(self, fn, nq: int) -> None:
+        """Run ``fn(block_slice)`` over the blocks of ``nq`` q-points, in threads where it pays."""
+        blocks, nt = self._blocks(nq)
+        if nt <= 1:
+            for b in blocks:
+                fn(b)
+            return
+        with ThreadPoolExecutor(nt) as ex:
+            for _ in ex.map(fn, blocks):        # re-raises the first error
+                pass
 
     def _scatter(self, fc_compact: np.ndarray) -> np.ndarray:
         """H_R (nR, n*3*n*3): mass- and multiplicity-weighted constants summed per lattice vector R."""
@@ -142,8 +206,7 @@ class Phonons:
                 qv[at_gamma] = 0.0
             C = _nac.charge_term(qv, self.fc.born, self.fc.epsilon,
                                  self.nac_factor * 4 * np.pi / pr.volume) / self.fc.smap.n_cells
-            arg = 2 * np.pi * (qs @ self._R.T)
-            W = (np.cos(arg) @ self._count + 1j * (np.sin(arg) @ self._count)).reshape(len(qs), n, n)
+            W = self._lattice_sum(self._countT, self._phase(qs)).reshape(len(qs), n, n)
             W *= np.exp(2j * np.pi * np.einsum("qx,klx->qkl", qs, self._dpos))
             C = C * W[:, :, None, :, None]
         m = 1 / np.sqrt(pr.masses)
@@ -163,19 +226,23 @@ class Phonons:
         """
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         dirs = self._directions(q, q_direction) if self.nac else None
-        n = self.fc.n_prim
-        out = np.empty((len(q), 3 * n, 3 * n), dtype=complex)
-        for s in range(0, len(q), self.chunk):
-            qs = q[s:s + self.chunk]
-            arg = 2 * np.pi * (qs @ self._R.T)
-            D = (np.cos(arg) @ self._H + 1j * (np.sin(arg) @ self._H)).reshape(len(qs), n, 3, n, 3)
-            ph = np.exp(2j * np.pi * np.einsum("qx,klx->qkl", qs, self._dpos))
-            D *= ph[:, :, None, :, None]
-            if self.nac:
-                D += self._nac_block(qs, None if dirs is None else dirs[s:s + self.chunk])
-            D = D.reshape(len(qs), 3 * n, 3 * n)
-            out[s:s + len(qs)] = 0.5 * (D + D.conj().transpose(0, 2, 1))
+        out = np.empty((len(q), self.n_branches, self.n_branches), dtype=complex)
+
+        def block(b):
+            out[b] = self._dynmat_block(q[b], None if dirs is None else dirs[b])
+        self._map_blocks(block, len(q))
         return out
+
+    def _dynmat_block(self, qs: np.ndarray, dirs) -> np.ndarray:
+        """D for one block of q (reduced), ``dirs`` Cartesian q-directions or None: (nq, 3n, 3n)."""
+        n = self.fc.n_prim
+        D = self._lattice_sum(self._HT, self._phase(qs)).reshape(len(qs), n, 3, n, 3)
+        ph = np.exp(2j * np.pi * np.einsum("qx,klx->qkl", qs, self._dpos))
+        D *= ph[:, :, None, :, None]
+        if self.nac:
+            D += self._nac_block(qs, dirs)
+        D = D.reshape(len(qs), 3 * n, 3 * n)
+        return 0.5 * (D + D.conj().transpose(0, 2, 1))
 
     def _dynmat_derivative(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """D(q) (nq, 3n, 3n) and its Cartesian gradient dD/dq (nq, 3, 3n, 3n) for one block of q.
@@ -185,14 +252,12 @@ class Phonons:
         units eV/(A^2 amu) * A.
         """
         n, nq = self.fc.n_prim, len(q)
-        arg = 2 * np.pi * (q @ self._R.T)
-        c, s = np.cos(arg), np.sin(arg)
-        Rc = self._Rcart.T[:, None, :]                                   # (3, 1, nR)
-        cs = np.concatenate([c[None], s[None], c[None] * Rc, s[None] * Rc])   # (8, nq, nR)
-        S = cs.reshape(-1, len(self._R)) @ self._H
-        S = S.reshape(8, nq, n, 3, n, 3)
-        S0 = S[0] + 1j * S[1]
-        S1 = S[2:5] + 1j * S[5:8]                                        # (3, nq, n, 3, n, 3)
+        e = self._phase(q)                                               # (nR, nq)
+        # the phase and its three R-weighted copies side by side: one product for D and dD
+        cs = np.concatenate([e, e * self._Rcart[:, 0:1], e * self._Rcart[:, 1:2], e * self._Rcart[:, 2:3]], axis=1)
+        S = self._lattice_sum(self._HT, cs).reshape(4, nq, n, 3, n, 3)
+        S0 = S[0]
+        S1 = S[1:]                                                       # (3, nq, n, 3, n, 3)
         ph = np.exp(2j * np.pi * np.einsum("qx,klx->qkl", q, self._dpos))[:, :, None, :, None]
         D = (S0 * ph).reshape(nq, 3 * n, 3 * n)
         dpc = self._dpos_cart.transpose(2, 0, 1)[:, None, :, None, :, None]   # (3, 1, n, 1, n, 1)
@@ -331,9 +396,11 @@ class Phonons:
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         dirs = _per_q(q_direction, len(q))
         out = np.empty((len(q), self.n_branches))
-        for s in range(0, len(q), self.chunk):
-            out[s:s + self.chunk] = self._to_thz(np.linalg.eigvalsh(
-                self.dynamical_matrix(q[s:s + self.chunk], None if dirs is None else dirs[s:s + self.chunk])))
+        cdirs = self._directions(q, dirs) if self.nac and dirs is not None else None
+
+        def block(b):
+            out[b] = self._to_thz(np.linalg.eigvalsh(self._dynmat_block(q[b], None if cdirs is None else cdirs[b])))
+        self._map_blocks(block, len(q))
         return out
 
     def eigenvectors(self, qpoints, q_direction=None) -> np.ndarray:
@@ -550,11 +617,12 @@ class Phonons:
         dirs = _per_q(q_direction, len(q))
         f = np.empty((len(q), self.n_branches))
         e = np.empty((len(q), self.n_branches, self.n_branches), dtype=complex)
-        for s in range(0, len(q), self.chunk):
-            w, v = np.linalg.eigh(self.dynamical_matrix(
-                q[s:s + self.chunk], None if dirs is None else dirs[s:s + self.chunk]))
-            f[s:s + len(w)] = self._to_thz(w)
-            e[s:s + len(w)] = v
+        cdirs = self._directions(q, dirs) if self.nac and dirs is not None else None
+
+        def block(b):
+            w, e[b] = np.linalg.eigh(self._dynmat_block(q[b], None if cdirs is None else cdirs[b]))
+            f[b] = self._to_thz(w)
+        self._map_blocks(block, len(q))
         return f, e
 
 
