@@ -1,4 +1,5 @@
-"""Second-order force constants on a supercell: layouts, sum rule, permutation symmetry, file formats."""
+"""Second- and third-order force constants on a supercell: layouts, sum rule, permutation symmetry,
+file formats (netCDF, phonopy, phono3py)."""
 from __future__ import annotations
 
 import os
@@ -14,6 +15,14 @@ __all__ = ["ForceConstants", "SupercellOperations", "supercell_operations"]
 
 _PHONOPY_YAMLS = ("phonopy_params.yaml", "phonopy.yaml", "phonopy_disp.yaml")
 _FC_FILES = ("FORCE_CONSTANTS", "fc2.hdf5", "force_constants.hdf5")
+
+
+def _need_phono3py(what: str):
+    try:
+        import phono3py
+    except ImportError:
+        raise ImportError(f"{what} needs phono3py: pip install phono3py") from None
+    return phono3py
 
 
 def _need_phonopy(what: str):
@@ -52,11 +61,15 @@ class ForceConstants:
         e^2 / (4 pi eps0) in eV*A to use with ``born`` and ``epsilon`` when a file names its own
         (phonopy's BORN first line or ``nac: unit_conversion_factor``); None: the default
         :data:`trajmodes.nac.NAC_FACTOR`. :class:`trajmodes.Phonons` takes it unless told otherwise.
+    fc3 : array_like, shape (n_prim, N, N, 3, 3, 3) or (N, N, N, 3, 3, 3), optional
+        Third-order constants Psi[i, j, k, a, b, c] = d3U / du_ia du_jb du_kc in eV/A^3. Kept in
+        the compact layout (phono3py's): row ``k`` is supercell atom ``p2s[k]``; a full array is
+        cut down to its ``p2s`` rows. Attribute ``fc3`` (None when not given).
     """
 
     def __init__(self, fc2, supercell: Crystal, primitive: Crystal | None = None, *,
                  smap: SupercellMap | None = None, p2s=None, symprec: float = 1e-3, born=None,
-                 epsilon=None, nac_factor: float | None = None):
+                 epsilon=None, nac_factor: float | None = None, fc3=None):
         fc2 = np.asarray(fc2, dtype=float)
         self.supercell = supercell
         self.primitive = primitive if primitive is not None else supercell.primitive(symprec)
@@ -75,6 +88,15 @@ class ForceConstants:
         if (self.born is None) != (self.epsilon is None):
             raise ValueError("give both born and epsilon, or neither")
         self.nac_factor = None if nac_factor is None else float(nac_factor)
+        if fc3 is not None:
+            fc3 = np.asarray(fc3, dtype=float)
+            if fc3.shape == (N, N, N, 3, 3, 3) and N != n:
+                fc3 = fc3[self.p2s]
+            if fc3.shape != (n, N, N, 3, 3, 3):
+                raise ValueError(f"fc3 has shape {fc3.shape}; expected ({n}, {N}, {N}, 3, 3, 3) "
+                                 f"or ({N}, {N}, {N}, 3, 3, 3)")
+            fc3 = np.ascontiguousarray(fc3)
+        self.fc3 = fc3
 
     # -- layouts ----------------------------------------------------------------------------
     @property
@@ -112,7 +134,8 @@ class ForceConstants:
 
     def _with(self, fc2) -> "ForceConstants":
         return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
-                              born=self.born, epsilon=self.epsilon, nac_factor=self.nac_factor)
+                              born=self.born, epsilon=self.epsilon, nac_factor=self.nac_factor,
+                              fc3=self.fc3)
 
     # -- symmetry ---------------------------------------------------------------------------
     def _transpose(self) -> np.ndarray:
@@ -215,7 +238,7 @@ class ForceConstants:
         conditions are themselves invariant), so one pass gives both; the pair is repeated until it
         changes nothing (``tol``, relative to the largest constant; ``max_iter`` passes at most) to
         wash out round-off. Born charges and the dielectric tensor, when present, are averaged over
-        the same operations.
+        the same operations. ``fc3``, when present, is carried over unchanged.
 
         Parameters
         ----------
@@ -244,7 +267,7 @@ class ForceConstants:
             eps = np.einsum("oba,bc,ocd->ad", R, eps, R) / len(R)
         out = fc.fc2 if self.layout == "compact" else self.full_from_compact(fc.fc2)
         return ForceConstants(out, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
-                              born=born, epsilon=eps, nac_factor=self.nac_factor)
+                              born=born, epsilon=eps, nac_factor=self.nac_factor, fc3=self.fc3)
 
     # -- phonopy ----------------------------------------------------------------------------
     @classmethod
@@ -331,15 +354,9 @@ class ForceConstants:
         from phonopy.file_IO import write_force_constants_to_hdf5, write_FORCE_CONSTANTS
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        pr = self.primitive
-        ph = phonopy.Phonopy(_phonopy_atoms(pr), supercell_matrix=self.smap.matrix.T,
+        ph = phonopy.Phonopy(_phonopy_atoms(self.primitive), supercell_matrix=self.smap.matrix.T,
                              primitive_matrix=None)
-        psc = _crystal(ph.supercell)
-        pmap = psc.supercell_map(pr)
-        ours = self.smap.index(pmap.atom, pmap.lattice + np.rint(
-            (self.smap.shift - pmap.shift) @ np.linalg.inv(pr.cell)).astype(np.int64))
-        p2s_ph = np.asarray(ph.primitive.p2s_map)
-        cols = self.compact_columns(ours[p2s_ph][:, None], ours[None, :])
+        cols, p2s_ph = self._phonopy_columns(ph.supercell, ph.primitive)
         fc = self.compact()[np.arange(self.n_prim)[:, None], cols]         # phonopy's compact layout
         ph.force_constants = fc
         if self.born is not None:
@@ -362,14 +379,114 @@ class ForceConstants:
             atomic_write(folder / "FORCE_CONSTANTS",
                          lambda tmp: write_FORCE_CONSTANTS(fc, filename=tmp, p2s_map=p2s_ph))
 
+    def _phonopy_columns(self, supercell, primitive) -> tuple[np.ndarray, np.ndarray]:
+        """Compact columns ``cols`` (n_prim, N) taking our compact layout to phonopy's for the
+        supercell phonopy built (atoms in its own order), and phonopy's ``p2s_map``.
+
+        phonopy's compact[k, j'] = ours[k, cols[k, j']]; its primitive atoms are ours, in order
+        (unit cell = our primitive cell, primitive matrix the identity)."""
+        pr = self.primitive
+        psc = _crystal(supercell)
+        pmap = psc.supercell_map(pr)
+        ours = self.smap.index(pmap.atom, pmap.lattice + np.rint(
+            (self.smap.shift - pmap.shift) @ np.linalg.inv(pr.cell)).astype(np.int64))
+        p2s_ph = np.asarray(primitive.p2s_map)
+        if not np.array_equal(self.smap.atom[ours[p2s_ph]], np.arange(self.n_prim)):
+            raise RuntimeError("phonopy's primitive atoms are not ours, in order")
+        return self.compact_columns(ours[p2s_ph][:, None], ours[None, :]), p2s_ph
+
+    # -- phono3py ---------------------------------------------------------------------------
+    def to_phono3py(self, folder: str | os.PathLike, compression: str | None = "gzip") -> None:
+        """Write ``phono3py_params.yaml``, ``fc2.hdf5`` and (when ``fc3`` is set) ``fc3.hdf5`` into
+        ``folder``, in phono3py's compact layouts and its own supercell atom order.
+
+        The yaml holds the unit cell (our primitive cell), the supercell matrix (``smap.matrix``;
+        the same one for fc2 and fc3) and the identity primitive matrix, so that::
+
+            ph3 = phono3py.load(folder / "phono3py_params.yaml", fc2_filename=folder / "fc2.hdf5",
+                                fc3_filename=folder / "fc3.hdf5", symmetrize_fc=False)
+
+        rebuilds the same supercell and takes the constants as they are (phono3py looks for
+        ``fc2.hdf5`` / ``fc3.hdf5`` in the current directory unless told the file names). Born
+        charges and the dielectric tensor go into the yaml. fc2 in eV/A^2, fc3 in eV/A^3; the files
+        carry ``p2s_map``. Written with phono3py's own writers (needs ``phono3py``).
+        """
+        phono3py = _need_phono3py("ForceConstants.to_phono3py")
+        from phono3py.file_IO import write_fc2_to_hdf5, write_fc3_to_hdf5
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        ph3 = phono3py.Phono3py(_phonopy_atoms(self.primitive), supercell_matrix=self.smap.matrix.T,
+                                primitive_matrix=np.eye(3), log_level=0)
+        cols, p2s = self._phonopy_columns(ph3.supercell, ph3.primitive)
+        k = np.arange(self.n_prim)[:, None]
+        fc2 = np.ascontiguousarray(self.compact()[k, cols])
+        if self.born is not None:
+            from .nac import NAC_FACTOR
+            factor = NAC_FACTOR if self.nac_factor is None else self.nac_factor
+            ph3.nac_params = {"born": self.born, "dielectric": self.epsilon, "factor": factor}
+        atomic_write(folder / "phono3py_params.yaml", lambda tmp: ph3.save(tmp))
+        atomic_write(folder / "fc2.hdf5", lambda tmp: write_fc2_to_hdf5(
+            fc2, filename=tmp, p2s_map=p2s, physical_unit="eV/angstrom^2", compression=compression))
+        if self.fc3 is not None:
+            fc3 = np.ascontiguousarray(self.fc3[k[:, :, None], cols[:, :, None], cols[:, None, :]])
+            atomic_write(folder / "fc3.hdf5", lambda tmp: write_fc3_to_hdf5(
+                fc3, filename=tmp, p2s_map=p2s, compression=compression))
+
+    @classmethod
+    def from_phono3py(cls, path: str | os.PathLike, fc2_filename: str | os.PathLike | None = None,
+                      fc3_filename: str | os.PathLike | None = None) -> "ForceConstants":
+        """Read phono3py's fc2 (and fc3 when there is one) with the structure of its yaml.
+
+        Parameters
+        ----------
+        path : str or path
+            A folder holding ``phono3py_params.yaml`` / ``phono3py.yaml`` / ``phono3py_disp.yaml``
+            and ``fc2.hdf5`` (and ``fc3.hdf5``), or the yaml itself.
+        fc2_filename, fc3_filename : path, optional
+            The hdf5 files; default ``fc2.hdf5`` / ``fc3.hdf5`` beside the yaml.
+
+        Only one supercell is supported: a yaml with a different phonon (fc2) supercell matrix is
+        refused. The constants come in phono3py's supercell order; Born charges are read from the
+        yaml.
+        """
+        phono3py = _need_phono3py("ForceConstants.from_phono3py")
+        p = Path(path)
+        folder = p if p.is_dir() else p.parent
+        yaml = p if p.is_file() else next(
+            (folder / y for y in ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml")
+             if (folder / y).exists()), None)
+        if yaml is None:
+            raise FileNotFoundError(f"no phono3py yaml in {folder}")
+        f2 = Path(fc2_filename) if fc2_filename is not None else folder / "fc2.hdf5"
+        f3 = Path(fc3_filename) if fc3_filename is not None else folder / "fc3.hdf5"
+        if not f2.exists():
+            raise FileNotFoundError(f"{f2} not found")
+        ph3 = phono3py.load(str(yaml), fc2_filename=str(f2), fc3_filename=str(f3) if f3.exists() else None,
+                            is_nac=True, symmetrize_fc=False, produce_fc=True, log_level=0)
+        if ph3.phonon_supercell_matrix is not None and not np.array_equal(
+                ph3.phonon_supercell_matrix, ph3.supercell_matrix):
+            raise ValueError(f"{yaml}: fc2 supercell differs from the fc3 one; not supported")
+        kw = {}
+        if ph3.nac_params is not None:
+            nac = ph3.nac_params
+            kw = dict(born=nac["born"], epsilon=nac["dielectric"], nac_factor=nac.get("factor"))
+        fc3 = None if ph3.fc3 is None else np.asarray(ph3.fc3)
+        return cls(np.asarray(ph3.fc2), _crystal(ph3.supercell), _crystal(ph3.primitive),
+                   p2s=np.asarray(ph3.primitive.p2s_map), fc3=fc3, **kw)
+
     # -- netCDF -----------------------------------------------------------------------------
     def to_netcdf(self, path: str | os.PathLike) -> None:
-        """Write trajmodes' own netCDF4 file (atomic: a failed write leaves no partial file)."""
+        """Write trajmodes' own netCDF4 file (atomic: a failed write leaves no partial file).
+
+        fc2 in its layout (``fc2``, eV/A^2); fc3, when set, as variable ``fc3`` (compact
+        (n_prim, N, N, 3, 3, 3), eV/A^3, zlib-compressed, one chunk per primitive atom: 216-atom
+        diamond Si is 20 MB uncompressed)."""
         import netCDF4
 
         def write(tmp):
             with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
-                ds.title = "trajmodes second-order force constants"
+                ds.title = ("trajmodes second- and third-order force constants" if self.fc3 is not None
+                            else "trajmodes second-order force constants")
                 ds.layout = self.layout
                 ds.createDimension("row", self.fc2.shape[0])
                 ds.createDimension("atom", self.n_atoms)
@@ -398,6 +515,14 @@ class ForceConstants:
                 v = ds.createVariable("map_shift", "f8", ("xyz",))
                 v.units = "Angstrom"
                 v[:] = self.smap.shift
+                if self.fc3 is not None:
+                    ds.createDimension("atom2", self.n_atoms)
+                    ds.createDimension("xyz3", 3)
+                    v = ds.createVariable("fc3", "f8", ("prim_atom", "atom", "atom2", "xyz", "xyz2", "xyz3"),
+                                          zlib=True, chunksizes=(1, self.n_atoms, self.n_atoms, 3, 3, 3))
+                    v.units = "eV/A^3"
+                    v.layout = "compact"
+                    v[:] = self.fc3
                 if self.born is not None:
                     v = ds.createVariable("born", "f8", ("prim_atom", "xyz", "xyz2"))
                     v.units = "e"
@@ -426,14 +551,17 @@ class ForceConstants:
             born = get("born") if "born" in ds.variables else None
             eps = get("epsilon") if "epsilon" in ds.variables else None
             factor = getattr(ds["epsilon"], "nac_factor", None) if eps is not None else None
+            fc3 = get("fc3") if "fc3" in ds.variables else None
         sc = cr["supercell"]
         smap = SupercellMap(smap.matrix, smap.atom, smap.lattice,
                             np.linalg.norm(sc.positions - sc.ideal_positions(cr["primitive"], smap), axis=1),
                             smap.shift)
-        return cls(fc2, sc, cr["primitive"], smap=smap, p2s=p2s, born=born, epsilon=eps, nac_factor=factor)
+        return cls(fc2, sc, cr["primitive"], smap=smap, p2s=p2s, born=born, epsilon=eps, nac_factor=factor,
+                   fc3=fc3)
 
     def __repr__(self) -> str:
-        return (f"ForceConstants({self.layout} {self.fc2.shape}, eV/A^2; {self.n_prim}-atom primitive cell, "
+        third = "" if self.fc3 is None else f", fc3 {self.fc3.shape} eV/A^3"
+        return (f"ForceConstants({self.layout} {self.fc2.shape}, eV/A^2{third}; {self.n_prim}-atom primitive cell, "
                 f"supercell matrix {self.smap.matrix.tolist()})")
 
 

@@ -1,0 +1,408 @@
+"""Symmetry-reduced parameter basis of second- and third-order force constants (clusters and orbits).
+
+The unknowns of a force-constant fit (TDEP, hiPhive) are not the blocks ``fc[i, j]`` or
+``fc[i, j, l]`` themselves but a much smaller set of free parameters: clusters of atoms (pairs,
+triplets) within a cutoff fall into orbits under the space group, and the tensor of an orbit's
+representative is restricted by the operations that leave the cluster in place. This module builds
+the linear map ``E`` from those parameters to every Cartesian block of the compact layout.
+
+Construction (as hiPhive's ``ClusterSpace`` and TDEP):
+
+1. **Clusters.** Every atom ``i = p2s[k]`` of the compact layout's rows with the atoms ``j`` (and
+   ``l``) whose minimum-image vectors from ``i`` are within ``cutoff``; for triplets every pair of
+   the cluster, in real space (``|r_l - r_j|`` too), is within it. Degenerate clusters (``i i``,
+   ``i i j``, ``i j j``, ``i i i``) are included. Each *ordered* tuple is an entry of :attr:`IFCBasis.sites`.
+2. **Orbits.** The space group of the crystal (rotations ``R`` with their atom maps, from
+   :func:`trajmodes.force_constants.supercell_operations`, lattice translations implicit) acts on
+   the real-space cluster; together with the permutations ``s`` of the cluster's atoms it maps an
+   entry ``c`` to entries ``e`` with ``fc[e] = R^{(x)n} P_s fc[c]`` (``P_s`` transposes the
+   Cartesian indices the way ``s`` reorders the atoms). All entries reached from one representative
+   form its orbit.
+3. **Site symmetry.** The pairs ``(R, s)`` that map the representative onto itself form a group;
+   the mean of their matrices is the orthogonal projector onto the admissible tensors, and its
+   range (brought to reduced row-echelon form, so that every parameter is one Cartesian component
+   of the representative's block) is the orbit's basis. This contains the intrinsic permutation
+   symmetry ``Phi_ab^ij = Phi_ba^ji`` and the full symmetry of ``Psi``.
+4. **Acoustic sum rule.** ``sum_j fc[k, j] = 0`` (second order), ``sum_l fc[k, j, l] = 0`` (third
+   order) are linear conditions ``C p = 0`` on the raw parameters; a pivoted QR of ``C`` picks
+   ``rank C`` of them to eliminate, ``p_raw = Z p``, and ``E = E_raw Z``.
+
+The cluster images use the space group of the *crystal* (hiPhive's convention), not only the
+operations that map the supercell lattice onto itself: with the cutoff below half the shortest
+supercell lattice vector, every cluster is a unique real-space object, so the basis is exact for
+any supercell shape and every constant it produces is invariant under the supercell's own
+operations as well.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from .crystal import Crystal, SupercellMap
+
+__all__ = ["IFCBasis", "build_basis"]
+
+_CUT_TOL = 1e-5          # Angstrom added to the cutoff (shells exactly at the cutoff are in)
+_ZERO = 1e-14            # entries of E below this are round-off
+
+
+@dataclass
+class IFCBasis:
+    """Linear map from symmetry-irreducible parameters to force-constant blocks.
+
+    Attributes
+    ----------
+    order : int
+        2 or 3.
+    cutoff : float
+        Cluster cutoff in Angstrom.
+    n_prim, n_atoms : int
+        Atoms in the primitive cell and in the supercell (N).
+    p2s : ndarray of int, (n_prim,)
+        Supercell atom of each row of the compact layout (as :attr:`ForceConstants.p2s`).
+    sites : ndarray of int, (n_entries, order)
+        Column 0: primitive atom ``k``; then supercell atoms ``j`` (and ``l``). Every block
+        ``fc[k, j(, l)]`` that symmetry allows to be nonzero, both orders of ``j, l`` and the
+        self terms included, sorted lexicographically.
+    E : scipy.sparse.csr_matrix, (n_entries * 3**order, n_params)
+        ``(E @ params).reshape(n_entries, 3, 3[, 3])[e]`` is the Cartesian block of entry ``e``
+        in eV/A^order.
+    n_raw : int
+        Symmetry-irreducible parameters before the acoustic sum rule.
+    n_params : int
+        Free parameters (columns of ``E``), the sum rule included.
+    E_raw : scipy.sparse.csr_matrix, (n_entries * 3**order, n_raw)
+        The map before the sum rule (``E = E_raw @ asr_map``).
+    asr_map : scipy.sparse.csr_matrix, (n_raw, n_params)
+        Raw parameters from free ones. Free parameters are raw ones kept as they are (the
+        eliminated ones are combinations of them), so each is one Cartesian component of an orbit
+        representative's block.
+    orbit : ndarray of int, (n_entries,)
+        Orbit of every entry (orbits numbered in the order of their raw parameters).
+    raw_orbit : ndarray of int, (n_raw,)
+        Orbit of every raw parameter.
+    representatives : ndarray of int, (n_orbits, order)
+        ``sites`` row of each orbit's representative.
+    """
+
+    order: int
+    cutoff: float
+    n_prim: int
+    n_atoms: int
+    p2s: np.ndarray
+    sites: np.ndarray
+    E: sp.csr_matrix
+    n_raw: int
+    n_params: int
+    E_raw: sp.csr_matrix = field(default=None, repr=False)
+    asr_map: sp.csr_matrix = field(default=None, repr=False)
+    orbit: np.ndarray = field(default=None, repr=False)
+    raw_orbit: np.ndarray = field(default=None, repr=False)
+    representatives: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def n_entries(self) -> int:
+        return len(self.sites)
+
+    @property
+    def n_orbits(self) -> int:
+        return 0 if self.representatives is None else len(self.representatives)
+
+    def _index(self):
+        """Index tuple of the entries into the compact array."""
+        return tuple(self.sites.T)
+
+    def compact_shape(self) -> tuple:
+        return (self.n_prim,) + (self.n_atoms,) * (self.order - 1) + (3,) * self.order
+
+    def blocks(self, params) -> np.ndarray:
+        """Cartesian blocks of the entries, (n_entries, 3, ..., 3), eV/A^order."""
+        params = np.asarray(params, dtype=float)
+        if params.shape != (self.n_params,):
+            raise ValueError(f"params has shape {params.shape}; expected ({self.n_params},)")
+        return (self.E @ params).reshape((self.n_entries,) + (3,) * self.order)
+
+    def to_compact(self, params) -> np.ndarray:
+        """Force constants in the compact layout, (n_prim, N, 3, 3) or (n_prim, N, N, 3, 3, 3),
+        eV/A^order; zero outside :attr:`sites`."""
+        out = np.zeros(self.compact_shape())
+        out[self._index()] = self.blocks(params)
+        return out
+
+    def project(self, fc_compact) -> np.ndarray:
+        """Least-squares parameters whose :meth:`to_compact` is closest to ``fc_compact``.
+
+        Parameters
+        ----------
+        fc_compact : array_like
+            Compact layout (or the full one, (N, N, ...), whose rows ``p2s`` are taken). Blocks
+            outside :attr:`sites` are ignored (they are zero in every tensor of the basis).
+        """
+        fc = np.asarray(fc_compact, dtype=float)
+        if fc.shape[0] == self.n_atoms and fc.shape[0] != self.n_prim:
+            fc = fc[self.p2s]
+        if fc.shape != self.compact_shape():
+            raise ValueError(f"fc has shape {fc.shape}; expected {self.compact_shape()}")
+        b = fc[self._index()].reshape(-1)
+        G = (self.E.T @ self.E).toarray()
+        return np.linalg.lstsq(G, self.E.T @ b, rcond=None)[0]
+
+
+def _perm_matrices(order: int, perms) -> np.ndarray:
+    """P_s with vec(transpose(T, s)) = P_s vec(T), C order: (n_perms, 3^n, 3^n)."""
+    eye = np.eye(3 ** order).reshape((3 ** order,) + (3,) * order)
+    return np.stack([np.transpose(eye, (0,) + tuple(p + 1 for p in s)).reshape(3 ** order, -1).T
+                     for s in perms])
+
+
+def _kron_power(R: np.ndarray, order: int) -> np.ndarray:
+    """R (x) ... (x) R for a stack of rotations (nops, 3, 3) -> (nops, 3^n, 3^n)."""
+    out = R
+    for _ in range(order - 1):
+        out = np.einsum("oab,ocd->oacbd", out, R).reshape(len(R), out.shape[1] * 3, -1)
+    return out
+
+
+def _rref_basis(P: np.ndarray) -> np.ndarray:
+    """Basis of the range of the projector P in reduced column-echelon form: (dim, m)."""
+    w, V = np.linalg.eigh(0.5 * (P + P.T))
+    B = V[:, w > 0.5]
+    m = B.shape[1]
+    if m == 0:
+        return B
+    _, _, piv = scipy.linalg.qr(B.T, pivoting=True)
+    piv = np.sort(piv[:m])
+    B = B @ np.linalg.inv(B[piv])
+    B[np.abs(B) < _ZERO] = 0.0
+    B[piv] = np.eye(m)
+    return B
+
+
+def _shortest_lattice_vector(cell: np.ndarray) -> float:
+    import spglib
+    from .crystal import quiet_spglib
+    with quiet_spglib():
+        red = spglib.niggli_reduce(cell, eps=1e-5)
+    red = np.asarray(cell if red is None else red)
+    g = np.array([v for v in itertools.product(range(-2, 3), repeat=3) if any(v)])
+    return float(np.linalg.norm(g @ red, axis=1).min())
+
+
+def _neighbours(X: np.ndarray, cell: np.ndarray, centre: int, cutoff: float):
+    """Atoms within ``cutoff`` of atom ``centre`` (itself included) and their minimum-image vectors."""
+    inv = np.linalg.inv(cell)
+    f = (X - X[centre]) @ inv
+    f -= np.rint(f)
+    shifts = np.array(list(itertools.product((-1, 0, 1), repeat=3)))
+    cand = (f[:, None, :] + shifts[None]) @ cell                       # (N, 27, 3)
+    d = np.linalg.norm(cand, axis=-1)
+    best = np.argmin(d, axis=1)
+    rows = np.arange(len(X))
+    r, d = cand[rows, best], d[rows, best]
+    nb = np.flatnonzero(d <= cutoff + _CUT_TOL)
+    return nb, r[nb]
+
+
+def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crystal | None = None,
+                symprec: float = 1e-3, asr: bool = True) -> IFCBasis:
+    """Symmetry-reduced parameter basis of the order-``order`` force constants within ``cutoff``.
+
+    Parameters
+    ----------
+    fc_or_supercell : ForceConstants or Crystal
+        A :class:`~trajmodes.ForceConstants` (its supercell, primitive cell, map and ``p2s`` are
+        used), or the supercell (MD reference; ideal positions are used) with ``primitive``.
+    order : {2, 3}
+    cutoff : float
+        Angstrom. Pairs within it; triplets whose three pairs all are within it. Must be below
+        half the shortest lattice vector of the supercell, so that no two images of an atom lie
+        within the cutoff of one cluster.
+    primitive : Crystal, optional
+        Primitive cell for a Crystal first argument (found with spglib if not given).
+    symprec : float
+        spglib tolerance in Angstrom.
+    asr : bool
+        Impose the acoustic sum rule (default).
+
+    Returns
+    -------
+    IFCBasis
+
+    Raises
+    ------
+    ValueError
+        If the cutoff is too long for the supercell, or the order is not 2 or 3.
+    """
+    from .force_constants import ForceConstants, supercell_operations
+    if order not in (2, 3):
+        raise ValueError(f"order must be 2 or 3, not {order}")
+    if isinstance(fc_or_supercell, ForceConstants):
+        fc = fc_or_supercell
+        supercell, primitive, smap, p2s = fc.supercell, fc.primitive, fc.smap, fc.p2s
+    else:
+        supercell = fc_or_supercell
+        if primitive is None:
+            primitive = supercell.primitive(symprec)
+        smap = supercell.supercell_map(primitive)
+        p2s = np.array([np.flatnonzero(smap.atom == k)[0] for k in range(primitive.n_atoms)])
+    p2s = np.asarray(p2s, dtype=np.int64)
+    cutoff = float(cutoff)
+    n, N = primitive.n_atoms, supercell.n_atoms
+    cell = supercell.cell
+    lmin = _shortest_lattice_vector(cell)
+    if cutoff + _CUT_TOL >= 0.5 * lmin:
+        raise ValueError(
+            f"cutoff {cutoff:g} A is not below half the shortest supercell lattice vector "
+            f"({0.5 * lmin:.4g} A): two images of an atom would fall within one cluster; "
+            f"use a larger supercell or a shorter cutoff")
+    X = supercell.ideal_positions(primitive, smap)
+
+    # -- 1. entries: ordered clusters anchored on the rows p2s, with real-space vectors ----------
+    sites, vecs = [], []
+    for k in range(n):
+        nb, r = _neighbours(X, cell, p2s[k], cutoff)
+        if order == 2:
+            sites.append(np.stack([np.full(len(nb), k), nb], axis=1))
+            vecs.append(np.stack([np.zeros_like(r), r], axis=1))
+        else:
+            a, b = np.nonzero(np.linalg.norm(r[None, :, :] - r[:, None, :], axis=-1) <= cutoff + _CUT_TOL)
+            sites.append(np.stack([np.full(len(a), k), nb[a], nb[b]], axis=1))
+            vecs.append(np.stack([np.zeros((len(a), 3)), r[a], r[b]], axis=1))
+    sites = np.concatenate(sites).astype(np.int64)
+    vecs = np.concatenate(vecs)
+    keys = _keys(sites, N)
+    srt = np.argsort(keys)
+    sites, vecs, keys = sites[srt], vecs[srt], keys[srt]
+    atoms = sites.copy()
+    atoms[:, 0] = p2s[sites[:, 0]]
+    types = smap.atom[atoms]                                            # primitive atom of each
+
+    # -- 2. the crystal's space group: rotations and primitive-atom maps ----------------------
+    unit = SupercellMap(np.eye(3, dtype=np.int64), np.arange(n), np.zeros((n, 3), dtype=np.int64), np.zeros(n))
+    ops = supercell_operations(primitive, unit, symprec)
+    Rot, kp = ops.rotations, ops.prim_perm
+    perms = list(itertools.permutations(range(order)))
+    dim = 3 ** order
+    M = np.einsum("oab,sbc->osac", _kron_power(Rot, order), _perm_matrices(order, perms))
+    inv_cell = np.linalg.inv(primitive.cell)
+    L0 = smap.lattice[p2s]
+    P = primitive.positions
+    tol = max(10 * symprec, 1e-3)
+
+    def images(e):
+        """Entries that (op, perm) map entry e onto: (nops, nperms) site indices."""
+        pa = np.array(perms)
+        t = types[e][pa]                                                # (ns, n)
+        v = vecs[e][pa] - vecs[e][pa[:, :1]]                            # (ns, n, 3)
+        nt = kp[:, t]                                                   # (nops, ns, n)
+        nv = np.einsum("oab,snb->osna", Rot, v)
+        a0 = nt[..., :1]
+        frac = (nv + P[a0] - P[nt]) @ inv_cell
+        L = np.rint(frac)
+        if np.abs((frac - L) @ primitive.cell).max() > tol:
+            raise ValueError("a symmetry image of a cluster is off the lattice (symprec?)")
+        idx = smap.index(nt, L0[a0] + L.astype(np.int64))
+        idx[..., 0] = nt[..., 0]
+        ik = _keys(idx.reshape(-1, order), N)
+        pos = np.clip(np.searchsorted(keys, ik), 0, len(keys) - 1)
+        if not np.array_equal(keys[pos], ik):
+            raise ValueError("a symmetry image of a cluster is not within the cutoff (symprec?)")
+        return pos.reshape(idx.shape[:2])
+
+    # -- 3. orbits, site symmetry, expansion --------------------------------------------------
+    orbit = np.full(len(sites), -1)
+    rows, cols, vals, reps, raw_orbit = [], [], [], [], []
+    ncol = 0
+    for e in range(len(sites)):
+        if orbit[e] >= 0:
+            continue
+        img = images(e)                                                 # (nops, ns)
+        o, s = np.nonzero(img == e)
+        B = _rref_basis(M[o, s].mean(axis=0))                           # (dim, m)
+        members, first = np.unique(img.ravel(), return_index=True)
+        oi, si = np.unravel_index(first, img.shape)
+        orbit[members] = len(reps)
+        reps.append(e)
+        m = B.shape[1]
+        raw_orbit.extend([len(reps) - 1] * m)
+        if m == 0:
+            continue
+        blk = np.einsum("mab,bp->map", M[oi, si], B)                   # (n_members, dim, m)
+        blk[np.abs(blk) < _ZERO] = 0.0
+        mm, q, p = np.nonzero(blk)
+        rows.append(members[mm] * dim + q)
+        cols.append(ncol + p)
+        vals.append(blk[mm, q, p])
+        ncol += m
+    n_raw = ncol
+    raw_orbit = np.asarray(raw_orbit, dtype=np.int64)
+    rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    cols = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    vals = np.concatenate(vals) if vals else np.zeros(0)
+    # keep the entries that can be nonzero; number the orbits that have parameters
+    free_orbits = np.bincount(raw_orbit, minlength=len(reps)) > 0
+    renum = np.cumsum(free_orbits) - 1
+    representatives = sites[np.asarray(reps, dtype=np.int64)[free_orbits]]
+    raw_orbit = renum[raw_orbit]
+    keep = free_orbits[orbit]
+    new = np.cumsum(keep) - 1
+    rows = new[rows // dim] * dim + rows % dim
+    sites, orbit = sites[keep], renum[orbit[keep]]
+    ne = len(sites)
+    E_raw = sp.csr_matrix((vals, (rows, cols)), shape=(ne * dim, n_raw))
+    E_raw.sum_duplicates()
+
+    # -- 4. acoustic sum rule ------------------------------------------------------------------
+    if asr and n_raw:
+        Z = _asr_map(E_raw, sites, N, dim)
+    else:
+        Z = sp.identity(n_raw, format="csr")
+    E = (E_raw @ Z).tocsr()
+    E.data[np.abs(E.data) < _ZERO] = 0.0
+    E.eliminate_zeros()
+    return IFCBasis(order=order, cutoff=cutoff, n_prim=n, n_atoms=N, p2s=p2s, sites=sites, E=E,
+                    n_raw=n_raw, n_params=E.shape[1], E_raw=E_raw, asr_map=Z.tocsr(),
+                    orbit=orbit, raw_orbit=raw_orbit, representatives=representatives)
+
+
+def _keys(idx: np.ndarray, N: int) -> np.ndarray:
+    """Integer key of index tuples (rows), ordered as the tuples are lexicographically."""
+    idx = np.asarray(idx, dtype=np.int64)
+    key = idx[:, 0].copy()
+    for c in range(1, idx.shape[1]):
+        key = key * N + idx[:, c]
+    return key
+
+
+def _asr_map(E_raw: sp.csr_matrix, sites: np.ndarray, N: int, dim: int) -> sp.csr_matrix:
+    """Z with E_raw @ Z obeying the acoustic sum rule over the last atom index.
+
+    The sums ``sum_last fc[entry]`` grouped by the other indices are ``C p_raw``; a QR of C with
+    column pivoting names rank(C) raw parameters to eliminate (x_dep = -R11^-1 R12 x_free); the
+    others are the free parameters, in their raw order.
+    """
+    _, group = np.unique(_keys(sites[:, :-1], N), return_inverse=True)
+    group = group.reshape(-1)
+    ne = len(sites)
+    q = np.arange(dim)
+    S = sp.csr_matrix((np.ones(ne * dim), ((group[:, None] * dim + q).ravel(), np.arange(ne * dim))),
+                      shape=((group.max() + 1) * dim, ne * dim))
+    C = (S @ E_raw).toarray()
+    C = C[np.abs(C).max(axis=1) > 1e-12]
+    n_raw = E_raw.shape[1]
+    if len(C) == 0:
+        return sp.identity(n_raw, format="csr")
+    _, R, piv = scipy.linalg.qr(C, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    rank = int(np.sum(d > 1e-9 * d[0]))
+    dep, free = piv[:rank], np.sort(piv[rank:])
+    R11, R12 = R[:rank, :rank], R[:rank][:, np.argsort(piv)[free]]
+    Z = np.zeros((n_raw, len(free)))
+    Z[free, np.arange(len(free))] = 1.0
+    Z[dep] = -scipy.linalg.solve_triangular(R11, R12)
+    Z[np.abs(Z) < _ZERO] = 0.0
+    return sp.csr_matrix(Z)
