@@ -1,4 +1,4 @@
-"""Command-line interface: ``trajmodes info``, ``convert``, ``run`` and ``phonons``."""
+"""Command-line interface: ``trajmodes info``, ``convert``, ``run``, ``phonons`` and ``fit``."""
 from __future__ import annotations
 
 import argparse
@@ -204,6 +204,90 @@ def cmd_phonons(args) -> int:
     return 0
 
 
+def cmd_fit(args) -> int:
+    """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
+    import os
+    import trajmodes
+    from .fitting import EffectiveForceConstants
+    from .io._files import atomic_write
+    from .phonons import Phonons
+    from .plots import plot_dispersion_comparison
+    t0 = time.perf_counter()
+    species = args.species.split(",") if args.species else None
+    trajs = [trajmodes.read(f, format=args.format, reference=args.reference, units=args.units,
+                            timestep=args.timestep, species=species, topology=args.topology,
+                            chunk_frames=args.chunk_frames) for f in args.files]
+    est = EffectiveForceConstants(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, folds=args.folds,
+                                  stride=args.stride, n_frames=args.n_frames, symprec=args.symprec, cv=args.cv)
+    est.fit(trajs if len(trajs) > 1 else trajs[0])
+    fc = est.force_constants_
+    pr = fc.primitive
+    stem = args.output[:-3] if args.output.endswith(".nc") else args.output
+    fc.to_netcdf(args.output)
+    written = [args.output]
+    if est.fc3_ is not None and not _has_variable(args.output, "fc3"):
+        import xarray as xr
+        ds = xr.Dataset(dict(fc3=(("prim_atom", "atom", "atom2", "xyz", "xyz2", "xyz3"), est.fc3_,
+                                  {"units": "eV/Angstrom^3", "layout": "compact (n_prim, N, N, 3, 3, 3)"}),
+                             p2s=("prim_atom", fc.p2s)))
+        target = stem + ".fc3.nc"
+        atomic_write(target, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+        written.append(target)
+    scores = est.scores_.copy()
+    scores.attrs["units"] = str(scores.attrs.get("units", ""))
+    target = stem + ".scores.nc"
+    atomic_write(target, lambda tmp: scores.to_netcdf(tmp, engine="netcdf4"))
+    written.append(target)
+    composition = ", ".join(f"{k} x {int((pr.species == k).sum())}" for k in dict.fromkeys(pr.species.tolist()))
+    runs = f"{len(trajs)} trajector{'y' if len(trajs) == 1 else 'ies'}"
+    lines = [f"fit: {runs}, {fc.n_atoms}-atom supercell {fc.smap.matrix.tolist()}, primitive "
+             f"{composition} ({pr.space_group_symbol}); cutoffs r2 = {args.cutoff2:g} A"
+             + (f", r3 = {args.cutoff3:g} A" if args.cutoff3 is not None else "") + f"; {args.mode} fit",
+             est.scores_table()]
+    bands = Phonons(fc).band_structure(args.path, npoints=args.npoints)
+    ref_bands = None
+    if args.compare:
+        fc0 = load_force_constants(args.compare)
+        ref_bands = _bands_on(Phonons(fc0), bands)
+        diff = bands.frequency.values - ref_bands.frequency.values
+        i = np.unravel_index(np.argmax(np.abs(diff)), diff.shape)
+        lines.append(f"against {args.compare}: largest difference {diff[i]:+.4f} THz (branch {i[1]} at "
+                     f"q = {np.round(bands.qpoint.values[i[0]], 4).tolist()}), mean {diff.mean():+.4f} THz")
+    T = _mean_temperature(trajs)
+    label = f"effective{'' if T is None else f' ({T:.0f} K)'}"
+    fig = f"{stem}.{args.plot_format}"
+    plot_dispersion_comparison(bands, fig, ref_bands, title=f"{os.path.basename(stem)}: {composition}, "
+                               f"{args.mode} fit, r2 = {args.cutoff2:g} A", label=label,
+                               reference_label=os.path.basename(os.path.normpath(args.compare)) if args.compare
+                               else "0 K")
+    written.append(fig)
+    lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
+    print("\n".join(lines))
+    return 0
+
+
+def _bands_on(ph, bands):
+    """Frequencies of ``ph`` on the q-points of ``bands`` (same coordinates)."""
+    out = bands.copy()
+    out["frequency"] = (("q", "branch"), ph.frequencies(bands.qpoint.values), bands.frequency.attrs)
+    return out
+
+
+def _has_variable(path: str, name: str) -> bool:
+    import netCDF4
+    with netCDF4.Dataset(path) as ds:
+        return name in ds.variables
+
+
+def _mean_temperature(trajs):
+    """Mean kinetic temperature (K) over the runs, or None without velocities and masses."""
+    try:
+        vals = [float(t.temperature().mean().compute()) for t in trajs]
+    except ValueError:
+        return None
+    return float(np.mean(vals))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
@@ -245,6 +329,27 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("-o", "--output", default="trajmodes-phonons", help="output folder (default trajmodes-phonons)")
     pp.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format (default png)")
     pp.set_defaults(func=cmd_phonons)
+    pf = sub.add_parser("fit", help="effective (TDEP) 2nd- and 3rd-order force constants from MD forces: "
+                                    "scores, netCDF and the effective dispersion")
+    _add_read_options(pf)
+    pf.set_defaults(reference=None)
+    pf.add_argument("--cutoff2", type=float, default=6.0, help="pair cutoff in A (default 6)")
+    pf.add_argument("--cutoff3", type=float, help="triplet cutoff in A (default: second order only)")
+    pf.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
+                    help="sequential (TDEP: fc2 alone, then fc3 on the residual; default) or simultaneous")
+    pf.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    pf.add_argument("--cv", choices=["blocks", "interleaved"], default="blocks",
+                    help="folds as contiguous blocks of frames (default) or frame %% folds")
+    pf.add_argument("--stride", type=int, default=1, help="use every n-th frame")
+    pf.add_argument("--n-frames", type=int, help="use this many evenly spaced frames of each trajectory")
+    pf.add_argument("--symprec", type=float, default=1e-3, help="symmetry tolerance in A (default 1e-3)")
+    pf.add_argument("-o", "--output", default="fc.nc", help="force constants netCDF (default fc.nc); scores go "
+                                                            "to STEM.scores.nc, the plot to STEM.png")
+    pf.add_argument("--compare", help="0 K force constants to plot against: phonopy folder/file or trajmodes .nc")
+    pf.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
+    pf.add_argument("--npoints", type=int, default=51, help="q-points per path segment (default 51)")
+    pf.add_argument("--plot-format", choices=["png", "pdf"], default="png", help="figure format (default png)")
+    pf.set_defaults(func=cmd_fit)
     return p
 
 

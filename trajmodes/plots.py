@@ -144,3 +144,49 @@ def plot_thermal(thermal, path: str, title: str = "", n_modes: int | None = None
         ax.set_xlim(T.min(), T.max())
     fig.suptitle((title + "\n" if title else "") + "harmonic, per mole of primitive cells", fontsize=9)
     _save(fig, path)
+
+
+def plot_dispersion_comparison(bands, path: str, reference=None, title: str = "", label: str = "fit",
+                               reference_label: str = "0 K") -> None:
+    """Effective phonon dispersion, optionally over a reference one (for example the 0 K constants).
+
+    Parameters
+    ----------
+    bands : xarray.Dataset
+        From :meth:`trajmodes.Phonons.band_structure`.
+    reference : xarray.Dataset, optional
+        The same path for other force constants; drawn dashed underneath.
+    path : str
+        PNG or PDF file to write.
+    """
+    fig, axes = _figure(1, 1, (6.8, 4.6))
+    ax = axes
+    lines = []
+    for ds, style, lab in ((reference, dict(color="0.45", ls="--", lw=1.0), reference_label),
+                           (bands, dict(color="C3", lw=1.3), label)):
+        if ds is None:
+            continue
+        d, f, seg = ds.distance.values, ds.frequency.values, ds.segment.values
+        for n, s in enumerate(np.unique(seg)):
+            sel = seg == s
+            h = ax.plot(d[sel], f[sel], **style)
+            if n == 0:
+                lines.append((h[0], lab))
+    ticks = [float(x) for x in np.atleast_1d(bands.attrs.get("tick_distance", []))]
+    labels = [str(x) for x in np.atleast_1d(bands.attrs.get("tick_labels", []))]
+    for x in ticks:
+        ax.axvline(x, color="0.7", lw=0.6)
+    ax.set_xticks(ticks, labels)
+    d = bands.distance.values
+    ax.set_xlim(d[0], d[-1])
+    allf = np.concatenate([x.frequency.values.ravel() for x in (bands, reference) if x is not None])
+    lo, hi = min(0.0, float(np.nanmin(allf))), float(np.nanmax(allf))
+    ax.set_ylim(lo - 0.03 * (hi - lo), hi + 0.05 * (hi - lo))
+    if lo < 0:
+        ax.axhline(0.0, color="k", lw=0.6)
+    ax.set(ylabel="frequency (THz)", xlabel="wave vector")
+    ax.tick_params(axis="x", length=0)
+    ax.legend([h for h, _ in lines], [lab for _, lab in lines], frameon=False, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=9)
+    _save(fig, path)

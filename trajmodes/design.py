@@ -1,0 +1,260 @@
+"""Design-matrix kernels of the force-constant fit: rows of A for blocks of frames, reduced at once to the
+normal equations A'A, A'f, f'f.
+
+Model (DESIGN.md, issue 4): for every supercell atom i and frame t
+
+    f_i = - sum_j Phi_ij u_j - 1/2 sum_jl Psi_ijl u_j u_l,
+
+with Phi_ij = fc2[k(i), T_i(j)] (compact layout; k(i) the primitive atom of i, T_i the lattice translation
+that takes i onto its representative ``p2s[k(i)]``) and the compact blocks linear in the parameters,
+``fc = (E @ p).reshape(n_entries, 3, ...)`` (an :class:`IFCBasis`' sparse ``E``). The rows of A are therefore
+
+    A2[(i,a), p] = - sum_{e: k_e = k(i)} sum_b       E2[(e,a,b), p]   u[j(e,i), b]
+    A3[(i,a), p] = - 1/2 sum_{e: k_e = k(i)} sum_bc  E3[(e,a,b,c), p] u[j(e,i), b] u[l(e,i), c]
+
+where j(e, i) is the atom that the entry's column atom j'_e becomes when translated with i:
+``smap.index(atom[j'], lattice[j'] + lattice[i] - lattice[p2s[k]])``. Those partner indices are computed
+once (:class:`DesignKernel`); then, per class k of atoms and per block of frames, the gathered
+displacements (products) X[(b[,c], e), (i, t)] form one dense matrix and A_k = M_k @ X with M_k the
+class' rows of E rearranged as a sparse (3 P, 3^(o-1) n_e) matrix (rows (a, p)). Nothing loops over
+atoms or frames in Python; the per-frame cost is one gather, one sparse-dense product per order and class,
+and the rank-S update of A'A.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["DesignKernel", "NormalBlocks", "partner_indices"]
+
+#: largest gathered-displacement matrix of one class and one block of frames, in float64 elements
+BLOCK_ELEMENTS = 1 << 22
+
+
+def partner_indices(smap, p2s: np.ndarray, k: int, columns: np.ndarray, atoms: np.ndarray) -> np.ndarray:
+    """Supercell atom that compact column atom ``columns[e]`` of primitive atom ``k`` is for atom ``atoms[c]``.
+
+    Returns an int array (len(columns), len(atoms)): ``smap.index(atom[j'], lattice[j'] + lattice[i] -
+    lattice[p2s[k]])``, i.e. j' translated by the lattice vector that takes ``p2s[k]`` onto ``i``.
+    """
+    columns = np.asarray(columns, dtype=np.int64)
+    shift = smap.lattice[atoms] - smap.lattice[p2s[k]]                         # (n_c, 3)
+    lat = smap.lattice[columns][:, None, :] + shift[None, :, :]                # (n_e, n_c, 3)
+    return smap.index(np.broadcast_to(smap.atom[columns][:, None], lat.shape[:2]), lat)
+
+
+@dataclass
+class NormalBlocks:
+    """Normal equations per cross-validation fold, summed over frames.
+
+    Attributes
+    ----------
+    G : ndarray (n_folds, P, P)
+        A'A, parameters of all orders side by side (order 2 first).
+    b : ndarray (n_folds, P)
+        A'f.
+    ff : ndarray (n_folds,)
+        f'f in (eV/A)^2.
+    n_rows : ndarray (n_folds,)
+        Number of force components (rows of A).
+    n_frames : ndarray (n_folds,)
+        Number of frames.
+
+    Forces are those with the mean force of every frame (over the atoms) removed.
+    """
+
+    G: np.ndarray
+    b: np.ndarray
+    ff: np.ndarray
+    n_rows: np.ndarray
+    n_frames: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_folds: int, n_params: int) -> "NormalBlocks":
+        return cls(np.zeros((n_folds, n_params, n_params)), np.zeros((n_folds, n_params)), np.zeros(n_folds),
+                   np.zeros(n_folds, dtype=np.int64), np.zeros(n_folds, dtype=np.int64))
+
+    def __add__(self, other: "NormalBlocks") -> "NormalBlocks":
+        return NormalBlocks(self.G + other.G, self.b + other.b, self.ff + other.ff,
+                            self.n_rows + other.n_rows, self.n_frames + other.n_frames)
+
+    @property
+    def n_folds(self) -> int:
+        return len(self.ff)
+
+    def total(self) -> tuple[np.ndarray, np.ndarray, float, int]:
+        """(G, b, ff, n_rows) summed over the folds."""
+        return self.G.sum(axis=0), self.b.sum(axis=0), float(self.ff.sum()), int(self.n_rows.sum())
+
+
+class _Order:
+    """Per-order, per-class gather indices and rearranged basis matrices.
+
+    Third order: the products u_jb u_lc of entry (k, j, l) and u_lc u_jb of its mirror (k, l, j) are the
+    same numbers, so the mirror's columns of E are folded onto the entry's (component (a, c, b) onto
+    (a, b, c)) and only entries with j < l are gathered (9 products each), plus the j = l entries with
+    their 6 distinct products u_jb u_jc, b <= c. That halves the work whatever the basis.
+    """
+
+    _PAIRS = np.array([(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)])
+
+    def __init__(self, basis, smap, p2s, coef: float):
+        self.order = int(basis.order)
+        self.n_params = int(basis.n_params)
+        E = sp.coo_matrix(basis.E)
+        o = self.order
+        sites = np.asarray(basis.sites, dtype=np.int64)
+        n_prim = len(p2s)
+        entry, rem = np.divmod(E.row, 3 ** o)
+        self.classes = []
+        for k in range(n_prim):
+            ents = np.flatnonzero(sites[:, 0] == k)
+            atoms = np.flatnonzero(smap.atom == k)
+            if len(ents) == 0:
+                self.classes.append((atoms, None, None))
+                continue
+            if o == 2:
+                local = np.full(len(sites), -1, dtype=np.int64)
+                local[ents] = np.arange(len(ents))
+                sel = local[entry] >= 0
+                a, bcol = np.divmod(rem[sel], 3)
+                cols = bcol * len(ents) + local[entry[sel]]                       # (b, e)
+                shape = 3 * len(ents)
+                partners = [partner_indices(smap, p2s, k, sites[ents, 1], atoms)]
+                data, rows = E.data[sel], a * self.n_params + E.col[sel]
+            else:
+                j, l = sites[ents, 1], sites[ents, 2]
+                off, diag = ents[j < l], ents[j == l]
+                key = {(int(x), int(y)): n for n, (x, y) in enumerate(zip(sites[off, 1], sites[off, 2]))}
+                n_off, n_diag = len(off), len(diag)
+                dkey = {int(x): n for n, x in enumerate(sites[diag, 1])}
+                # every entry of class k -> (canonical index, swapped?) ; column of component (b, c)
+                col_of = np.full((len(sites), 3, 3), -1, dtype=np.int64)
+                pair6 = np.zeros((3, 3), dtype=np.int64)
+                for n, (b, c) in enumerate(self._PAIRS):
+                    pair6[b, c] = pair6[c, b] = n
+                bb, cc = np.meshgrid(np.arange(3), np.arange(3), indexing="ij")
+                for e in ents:
+                    x, y = int(sites[e, 1]), int(sites[e, 2])
+                    if x == y:
+                        col_of[e] = 9 * n_off + pair6 * n_diag + dkey[x]
+                    elif (min(x, y), max(x, y)) in key:
+                        n = key[(min(x, y), max(x, y))]
+                        col_of[e] = (bb * 3 + cc) * n_off + n if x < y else (cc * 3 + bb) * n_off + n
+                    else:                       # mirror (k, l, j) of an entry j > l is missing: gather it itself
+                        raise ValueError(f"the third-order basis lists ({k}, {x}, {y}) but not ({k}, {y}, {x})")
+                a, bc = np.divmod(rem, 9)
+                sel = col_of[entry, 0, 0] >= 0
+                cols = col_of[entry[sel], bc[sel] // 3, bc[sel] % 3]
+                rows = a[sel] * self.n_params + E.col[sel]
+                data = E.data[sel]
+                shape = 9 * n_off + 6 * n_diag
+                partners = [partner_indices(smap, p2s, k, sites[off, 1], atoms),
+                            partner_indices(smap, p2s, k, sites[off, 2], atoms),
+                            partner_indices(smap, p2s, k, sites[diag, 1], atoms)]
+            M = sp.csr_matrix((coef * data, (rows, cols)), shape=(3 * self.n_params, shape))
+            M.sum_duplicates()
+            M.eliminate_zeros()
+            dense = M.nnz > 0.3 * M.shape[0] * M.shape[1]
+            self.classes.append((atoms, partners, M.toarray() if dense else M))
+
+    def gathered(self, u3: np.ndarray, partners) -> np.ndarray:
+        """The gathered displacements (products) X, rows as the columns of M, columns (i, t)."""
+        T = u3.shape[2]
+        if self.order == 2:
+            X = u3[:, partners[0]]                                            # (3, n_e, n_c, T)
+            return X.reshape(3 * X.shape[1], -1)
+        pj, pl, pd = partners
+        n_off, n_diag, n_c = pj.shape[0], pd.shape[0], pj.shape[1]
+        X = np.empty((9 * n_off + 6 * n_diag, n_c * T))
+        if n_off:
+            np.multiply(u3[:, pj][:, None], u3[:, pl][None, :], out=X[:9 * n_off].reshape(3, 3, n_off, n_c, T))
+        if n_diag:
+            Ud = u3[:, pd]                                                    # (3, n_diag, n_c, T)
+            np.multiply(Ud[self._PAIRS[:, 0]], Ud[self._PAIRS[:, 1]],
+                        out=X[9 * n_off:].reshape(6, n_diag, n_c, T))
+        return X
+
+    def rows(self, u3: np.ndarray, partners, M) -> np.ndarray:
+        """Rows of A for one class: (3, P, n_c * T) from displacements u3 (3, N, T)."""
+        A = M @ self.gathered(u3, partners)
+        return np.asarray(A).reshape(3, self.n_params, -1)
+
+    def gathered_per_frame(self) -> int:
+        """Largest gathered matrix of one class and one frame, in elements."""
+        sizes = [M.shape[1] * p[0].shape[1] for _, p, M in self.classes if p is not None]
+        return max(sizes, default=1)
+
+
+class DesignKernel:
+    """Everything the per-chunk reduction needs: partner indices and rearranged bases of each order.
+
+    Small and picklable (it travels to every Dask task once, by key).
+
+    Parameters
+    ----------
+    bases : list of IFCBasis
+        One per order (2, then 3), same primitive atoms (``p2s``).
+    smap : SupercellMap
+        The supercell map of the trajectory's (ideal) supercell.
+    p2s : ndarray of int, optional
+        Supercell representative of every primitive atom; default the first basis' ``p2s``.
+    """
+
+    def __init__(self, bases, smap, p2s=None):
+        self.bases = list(bases)
+        self.p2s = np.asarray(self.bases[0].p2s if p2s is None else p2s, dtype=np.int64)
+        if not np.array_equal(smap.atom[self.p2s], np.arange(len(self.p2s))):
+            raise ValueError("the basis' p2s does not list the primitive atoms of the supercell map in order")
+        self.n_atoms = len(smap.atom)
+        self.orders = [_Order(b, smap, self.p2s, -1.0 if b.order == 2 else -0.5) for b in self.bases]
+        self.sizes = [o.n_params for o in self.orders]
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
+        self.n_params = int(self.offsets[-1])
+        per_frame = max(o.gathered_per_frame() for o in self.orders)
+        self.block_frames = max(1, BLOCK_ELEMENTS // per_frame)
+
+    def design(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The whole design matrix for frames ``u`` (T, N, 3): (A (T*N*3, P) rows (t, i, a), row order).
+
+        For tests and small problems; the fit itself never forms it (see :meth:`accumulate`).
+        """
+        u3 = np.ascontiguousarray(np.asarray(u, float).transpose(2, 1, 0))
+        T = u3.shape[2]
+        A = np.zeros((T, self.n_atoms, 3, self.n_params))
+        for o, off in zip(self.orders, self.offsets):
+            for atoms, partners, M in o.classes:
+                if partners is None:
+                    continue
+                R = o.rows(u3, partners, M).reshape(3, o.n_params, len(atoms), T)
+                A[:, atoms, :, off:off + o.n_params] = R.transpose(3, 2, 0, 1)
+        return A.reshape(-1, self.n_params)
+
+    def accumulate(self, u: np.ndarray, f: np.ndarray, out: NormalBlocks, fold: int) -> None:
+        """Add frames ``u``, ``f`` (T, N, 3) (f with its mean per frame already removed) to fold ``fold``."""
+        P = self.n_params
+        for s in range(0, len(u), self.block_frames):
+            ub = u[s:s + self.block_frames]
+            fb = f[s:s + self.block_frames]
+            T = len(ub)
+            u3 = np.ascontiguousarray(ub.transpose(2, 1, 0))                  # (3, N, T)
+            f3 = np.ascontiguousarray(fb.transpose(2, 1, 0))
+            for cls in range(len(self.p2s)):
+                atoms = None
+                B = None
+                for o, off in zip(self.orders, self.offsets):
+                    at, partners, M = o.classes[cls]
+                    atoms = at
+                    if B is None:
+                        B = np.zeros((3, P, len(at) * T))
+                    if partners is not None:
+                        B[:, off:off + o.n_params] = o.rows(u3, partners, M)
+                fk = f3[:, atoms].reshape(3, -1)                               # (3, n_c * T)
+                for a in range(3):
+                    out.G[fold] += B[a] @ B[a].T
+                    out.b[fold] += B[a] @ fk[a]
+                out.ff[fold] += float(np.einsum("ij,ij->", fk, fk))
+            out.n_rows[fold] += 3 * self.n_atoms * T
+            out.n_frames[fold] += T

@@ -1,0 +1,590 @@
+"""Temperature-dependent effective force constants (TDEP) fitted to MD forces, streamed over frame chunks.
+
+Model (issue 4; reference document 000, "Beyond Harmony" and TDEP)::
+
+    f_i = - sum_j Phi_ij u_j - 1/2 sum_jl Psi_ijl u_j u_l
+
+for every atom i of the MD supercell and every sampled frame; u the minimum-image displacement from the
+reference crystal, f the MD force with the mean force of the frame (over the atoms) removed. Phi and Psi
+are expressed in the symmetry-irreducible parameters of an :class:`IFCBasis` (``trajmodes.clusters``), so
+the rows of the design matrix are linear in the parameters (:mod:`trajmodes.design`).
+
+Streaming: each Dask task parses one frame chunk (positions and forces in one pass), builds its rows and
+returns only the normal equations A'A, A'f, f'f and the row and frame counts, separately per
+cross-validation fold; the tasks are summed as a tree. Memory is O(folds * P^2) whatever the number of
+frames, and a ``dask.distributed`` Client runs the same graph.
+
+Sequential and simultaneous fits (both from the same blocks, no second pass):
+
+- ``"sequential"`` (TDEP's definition, the default): Phi is the least-squares fit of the forces by a
+  harmonic model alone, Phi = argmin <|f + Phi u|^2>; then Psi is fitted to the residual f - f_harm.
+  Phi is the *effective* harmonic force constant of the temperature: it absorbs, on average, what the
+  cubic (and higher) terms do to the forces at the sampled amplitudes.
+- ``"simultaneous"`` (hiPhive, symfc): Phi and Psi minimise the same residual together. The cubic
+  terms then take over the part of the forces that correlates with u u, and whatever of that correlates
+  with u too is no longer in Phi: the two Phi differ unless the cubic design columns are orthogonal to
+  the harmonic ones (exactly so only for symmetric displacement statistics and infinitely many frames);
+  the sequential Phi is the one whose harmonic forces best match the MD forces.
+
+Scores (per order: the model truncated after that order, with the parameters of the chosen mode):
+R^2 = 1 - |f - f_model|^2 / |f|^2 (f mean-free per frame), RMSE per force component (eV/A), k-fold
+cross-validation RMSE (each fold fitted from the other folds' summed blocks, its residual evaluated
+with its own blocks, r'r = f'f - 2 p'A'f + p'A'A p), and sigma_A = sqrt(<(f - f_harm)^2> / <f^2>)
+with the estimator's Phi. Computed from the blocks, a residual sum of squares is a difference of numbers
+of the size of f'f, so RMSEs resolve down to about sqrt(eps) ~ 1.5e-8 of the force scale (R^2 to ~eps):
+an exact fit shows RMSE ~ 1e-8 rms(f), not 1e-16.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+from .crystal import Crystal
+from .design import DesignKernel, NormalBlocks
+from .force_constants import ForceConstants
+from .trajectory import minimum_image
+
+__all__ = ["EffectiveForceConstants", "fit_temperatures", "TemperatureSeries", "normal_equations", "solve_normal",
+           "fold_ids"]
+
+#: condition number (of the column-equilibrated normal matrix) above which a warning is raised
+COND_WARN = 1e12
+
+
+# ---------------------------------------------------------------------------------------------------
+# streaming
+def fold_ids(n_frames: int, folds: int, cv: str = "blocks") -> np.ndarray:
+    """Cross-validation fold of each of ``n_frames`` selected frames of one trajectory.
+
+    ``"blocks"``: ``folds`` contiguous blocks of (nearly) equal length, ``(position * folds) // n_frames``
+    (held-out frames are not the time neighbours of training frames, except at block edges: the honest
+    choice for correlated MD frames). ``"interleaved"``: ``position % folds``.
+    """
+    pos = np.arange(n_frames)
+    if folds < 1:
+        raise ValueError(f"folds must be >= 1, not {folds}")
+    if cv == "blocks":
+        return (pos * folds) // max(n_frames, 1)
+    if cv == "interleaved":
+        return pos % folds
+    raise ValueError(f"cv must be 'blocks' or 'interleaved', not {cv!r}")
+
+
+def _chunk_blocks(kernel: DesignKernel, pos, cells, forces, r0, ref_cell, folds_of, n_folds) -> NormalBlocks:
+    """One task: normal equations of one frame chunk, per fold."""
+    pos = np.asarray(pos, float)
+    if cells is None:
+        cells = np.broadcast_to(np.full((3, 3), np.nan) if ref_cell is None else ref_cell, (len(pos), 3, 3))
+    cells = np.array(cells, float)
+    if ref_cell is not None:
+        bad = ~np.isfinite(cells).all(axis=(1, 2))
+        cells[bad] = ref_cell
+    u = minimum_image(pos - r0[None], cells)
+    f = np.asarray(forces, float)
+    f = f - f.mean(axis=1, keepdims=True)
+    out = NormalBlocks.zeros(n_folds, kernel.n_params)
+    for h in np.unique(folds_of):
+        sel = folds_of == h
+        kernel.accumulate(u[sel], f[sel], out, int(h))
+    return out
+
+
+def _add(*parts):
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
+def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str = "blocks",
+                     split_every: int = 8, compute: bool = True):
+    """Normal equations of a pool of trajectories, streamed as Dask tasks over their frame chunks.
+
+    Parameters
+    ----------
+    trajectories : Trajectory or list of Trajectory
+        With forces; the same supercell (atoms in the same order). Every trajectory is split into
+        folds on its own (:func:`fold_ids`), so each fold holds a part of every run.
+    kernel : DesignKernel
+    folds : int
+    cv : {"blocks", "interleaved"}
+    split_every : int
+        Fan-in of the tree sum.
+    compute : bool
+        False: return the Dask Delayed of the result instead.
+
+    Returns
+    -------
+    NormalBlocks
+    """
+    import dask
+
+    trajs = [trajectories] if not isinstance(trajectories, (list, tuple)) else list(trajectories)
+    kern = dask.delayed(kernel, pure=True)
+    task = dask.delayed(_chunk_blocks, pure=True)
+    parts = []
+    for traj in trajs:
+        if "forces" not in traj.source.fields:
+            raise ValueError(f"{traj.source.describe()} has no forces (fx fy fz): the fit needs them")
+        ref = traj.reference
+        r0 = np.asarray(ref.positions, float)
+        lean = ("positions", "forces")
+        N = traj.n_atoms
+        pos = traj._field("positions", (N, 3), lean)
+        frc = traj._field("forces", (N, 3), lean)
+        cells = traj._field("cells", (3, 3), lean) if traj.source.has_cell else None
+        fid = fold_ids(traj.n_frames, folds, cv)
+        starts = np.concatenate([[0], np.cumsum(pos.chunks[0])])
+        pd, fd = pos.to_delayed().ravel(), frc.to_delayed().ravel()
+        cd = cells.to_delayed().ravel() if cells is not None else [None] * len(pd)
+        for c in range(len(pd)):
+            if starts[c + 1] == starts[c]:
+                continue
+            parts.append(task(kern, pd[c], cd[c], fd[c], r0, ref.cell, fid[starts[c]:starts[c + 1]], folds))
+    if not parts:
+        raise ValueError("no frames to fit")
+    while len(parts) > 1:
+        parts = [dask.delayed(_add, pure=True)(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
+    return parts[0].compute() if compute else parts[0]
+
+
+# ---------------------------------------------------------------------------------------------------
+# solving
+def solve_normal(G: np.ndarray, b: np.ndarray, rcond: float | None = None,
+                 method: str = "eigh") -> tuple[np.ndarray, float, int]:
+    """Least-squares parameters from normal equations G p = b, without regularisation.
+
+    The columns are equilibrated (G -> D G D, D = diag(G)^-1/2) and the symmetric matrix is
+    diagonalised; eigenvalues below ``rcond`` times the largest (default ``P * 4 eps``) are dropped,
+    so an under-determined system gives the minimum-norm solution (in the equilibrated parameters).
+    ``method="cholesky"`` (the cross-validation refits) solves by Cholesky instead, falling back to the
+    eigen-decomposition when the factorisation fails; its condition number is then not computed (NaN).
+
+    Returns
+    -------
+    p : ndarray (P,)
+    cond : float
+        Condition number of the equilibrated normal matrix (inf when singular).
+    rank : int
+    """
+    from scipy.linalg import eigh
+    P = len(b)
+    if P == 0:
+        return np.zeros(0), 1.0, 0
+    d = np.sqrt(np.clip(np.diag(G), 0, None))
+    d[d == 0] = 1.0
+    Gs = G / d[:, None] / d[None, :]
+    if method == "cholesky":
+        from scipy.linalg import LinAlgError, cho_factor, cho_solve
+        try:
+            c = cho_factor(Gs, check_finite=False)
+            if np.all(np.abs(np.diag(c[0])) > np.sqrt(P * 4 * np.finfo(float).eps)):
+                return cho_solve(c, b / d, check_finite=False) / d, np.nan, P
+        except LinAlgError:
+            pass
+    w, V = eigh(Gs)
+    wmax = max(float(w[-1]), 0.0)
+    tol = (P * 4 * np.finfo(float).eps if rcond is None else rcond) * wmax
+    keep = w > tol
+    y = V[:, keep] @ ((V[:, keep].T @ (b / d)) / w[keep]) if keep.any() else np.zeros(P)
+    cond = wmax / float(w[0]) if w[0] > 0 else np.inf
+    return y / d, cond, int(keep.sum())
+
+
+def _fit_params(G, b, sizes, mode, rcond=None, method="eigh"):
+    """Parameters of all orders (concatenated) and per-order (cond, rank) in ``mode``."""
+    off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    P = int(off[-1])
+    p = np.zeros(P)
+    info = []
+    if mode == "simultaneous" or len(sizes) == 1:
+        p[:], cond, rank = solve_normal(G, b, rcond, method)
+        if len(sizes) == 1 or method != "eigh":
+            return p, [(cond, rank)] * len(sizes)
+        s2 = slice(0, sizes[0])
+        c2 = solve_normal(G[s2, s2], b[s2], rcond)[1:]
+        return p, [c2, (cond, rank)]
+    for o in range(len(sizes)):
+        s = slice(off[o], off[o + 1])
+        rhs = b[s] - G[s, :off[o]] @ p[:off[o]]
+        p[s], cond, rank = solve_normal(G[s, s], rhs, rcond, method)
+        info.append((cond, rank))
+    return p, info
+
+
+def _rss(G, b, ff, p) -> float:
+    return float(ff - 2.0 * p @ b + p @ G @ p)
+
+
+def _truncated(p, sizes, o):
+    q = p.copy()
+    q[int(np.sum(sizes[:o + 1])):] = 0.0
+    return q
+
+
+# ---------------------------------------------------------------------------------------------------
+# estimator
+def _default_build_basis(fc, order, cutoff, primitive=None, symprec=1e-3):
+    from .clusters import build_basis
+    return build_basis(fc, order, cutoff, primitive=primitive, symprec=symprec, asr=True)
+
+
+class EffectiveForceConstants:
+    """Effective (temperature-dependent) 2nd- and 3rd-order force constants fitted to MD forces (TDEP).
+
+    scikit-learn style: settings here, :meth:`fit` returns the estimator, results end in ``_``.
+
+    Parameters
+    ----------
+    cutoff2 : float
+        Pair cutoff in Angstrom for the second-order constants.
+    cutoff3 : float, optional
+        Triplet cutoff in Angstrom (every pair of a triplet within it); None: second order only.
+    mode : {"sequential", "simultaneous"}
+        Sequential (TDEP, default): Phi from the forces alone, then Psi from the residual. Simultaneous
+        (hiPhive, symfc): both at once. See the module docstring for why they differ.
+    folds : int
+        Cross-validation folds (contiguous blocks of each run's selected frames; ``cv="interleaved"``
+        for frame ``% folds``). 1: no cross-validation (cv_rmse is NaN).
+    stride : int
+        Use every ``stride``-th frame.
+    n_frames : int, optional
+        Use this many frames of each trajectory, evenly spaced (after ``stride``).
+    symprec : float
+        spglib tolerance (Angstrom) for the primitive cell and the symmetry basis.
+    cv : {"blocks", "interleaved"}
+    rcond : float, optional
+        Relative eigenvalue cutoff of the solve (default ``P * 4 eps``).
+    build_basis : callable, optional
+        ``build_basis(fc, order, cutoff, primitive=, symprec=)`` -> IFCBasis; default
+        :func:`trajmodes.clusters.build_basis`.
+
+    Attributes (after :meth:`fit`)
+    ------------------------------
+    force_constants_ : ForceConstants
+        Compact fc2 (n_prim, N, 3, 3) eV/A^2 on the reference supercell; with ``cutoff3`` its ``fc3``
+        holds the compact third order.
+    fc2_ : ndarray (n_prim, N, 3, 3), eV/A^2
+    fc3_ : ndarray (n_prim, N, N, 3, 3, 3), eV/A^3, or None
+    params_ : dict order -> ndarray of the basis parameters
+    bases_ : dict order -> IFCBasis
+    scores_ : xarray.Dataset
+        Per order (dimension ``order``): ``r2``, ``rmse`` (eV/A), ``cv_rmse`` (eV/A), ``n_params``,
+        ``condition_number``; scalars ``sigma_a``, ``n_frames``, ``n_rows``.
+    blocks_ : NormalBlocks
+        The summed normal equations per fold (refit in another mode with :meth:`refit`).
+    """
+
+    def __init__(self, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",
+                 folds: int = 5, stride: int = 1, n_frames: int | None = None, symprec: float = 1e-3,
+                 cv: str = "blocks", rcond: float | None = None, build_basis=None):
+        self.cutoff2 = cutoff2
+        self.cutoff3 = cutoff3
+        self.mode = mode
+        self.folds = folds
+        self.stride = stride
+        self.n_frames = n_frames
+        self.symprec = symprec
+        self.cv = cv
+        self.rcond = rcond
+        self.build_basis = build_basis
+
+    # -- setup ---------------------------------------------------------------------------------
+    def _select(self, traj):
+        t = traj[::int(self.stride)] if int(self.stride) > 1 else traj
+        if self.n_frames is not None and self.n_frames < t.n_frames:
+            if self.n_frames < 1:
+                raise ValueError(f"n_frames must be >= 1, not {self.n_frames}")
+            idx = np.unique(np.rint(np.linspace(0, t.n_frames - 1, int(self.n_frames))).astype(np.int64))
+            t = t[idx]
+        return t
+
+    def _setup(self, supercell: Crystal):
+        primitive = supercell.primitive(self.symprec)
+        smap = supercell.supercell_map(primitive)
+        skeleton = ForceConstants(np.zeros((primitive.n_atoms, supercell.n_atoms, 3, 3)), supercell, primitive,
+                                  smap=smap)
+        build = self.build_basis or _default_build_basis
+        bases = {2: build(skeleton, 2, float(self.cutoff2), primitive=primitive, symprec=self.symprec)}
+        if self.cutoff3 is not None:
+            bases[3] = build(skeleton, 3, float(self.cutoff3), primitive=primitive, symprec=self.symprec)
+        p2s = np.asarray(bases[2].p2s, dtype=np.int64)
+        for o, b in bases.items():
+            if not np.array_equal(np.asarray(b.p2s), p2s):
+                raise ValueError(f"the order-{o} basis has other primitive representatives (p2s) than order 2")
+        return supercell, primitive, smap, p2s, bases
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, data) -> "EffectiveForceConstants":
+        """Fit to a trajectory or a list of trajectories at one temperature (pooled).
+
+        Parameters
+        ----------
+        data : Trajectory or list of Trajectory
+            With forces, on the same supercell (same atoms in the same order).
+
+        Returns
+        -------
+        self
+        """
+        if self.mode not in ("sequential", "simultaneous"):
+            raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
+        trajs = [data] if not isinstance(data, (list, tuple)) else list(data)
+        if not trajs:
+            raise ValueError("no trajectories to fit")
+        trajs = [self._select(t) for t in trajs]
+        first = trajs[0]
+        for t in trajs[1:]:
+            if t.n_atoms != first.n_atoms or not np.array_equal(t.species, first.species):
+                raise ValueError("pooled trajectories must have the same atoms in the same order")
+        ref = first.reference
+        supercell = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
+        self._prepare(supercell)
+        self.blocks_ = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv)
+        return self._solve()
+
+    def fit_arrays(self, reference, displacements, forces) -> "EffectiveForceConstants":
+        """Fit to frames held in memory (for small data and comparisons with other codes).
+
+        Parameters
+        ----------
+        reference : Crystal or Structure
+            The ideal supercell the displacements are measured from (atoms in the arrays' order).
+        displacements : array_like (n_frames, N, 3)
+            u in Angstrom.
+        forces : array_like (n_frames, N, 3)
+            eV/Angstrom (the mean force of each frame is removed here).
+
+        Returns
+        -------
+        self
+        """
+        if self.mode not in ("sequential", "simultaneous"):
+            raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
+        supercell = reference if isinstance(reference, Crystal) else Crystal.from_structure(reference)
+        u = np.asarray(displacements, float).reshape(-1, supercell.n_atoms, 3)
+        f = np.asarray(forces, float).reshape(u.shape)
+        sel = np.arange(len(u))[::int(self.stride)]
+        if self.n_frames is not None and self.n_frames < len(sel):
+            sel = sel[np.unique(np.rint(np.linspace(0, len(sel) - 1, int(self.n_frames))).astype(np.int64))]
+        u, f = u[sel], f[sel]
+        self._prepare(supercell)
+        fid = fold_ids(len(u), int(self.folds), self.cv)
+        blk = NormalBlocks.zeros(int(self.folds), self.kernel_.n_params)
+        fm = f - f.mean(axis=1, keepdims=True)
+        for h in np.unique(fid):
+            self.kernel_.accumulate(u[fid == h], fm[fid == h], blk, int(h))
+        self.blocks_ = blk
+        return self._solve()
+
+    def _prepare(self, supercell: Crystal) -> None:
+        self.supercell_, self.primitive_, self.smap_, self.p2s_, self.bases_ = self._setup(supercell)
+        self.kernel_ = DesignKernel([self.bases_[o] for o in sorted(self.bases_)], self.smap_, p2s=self.p2s_)
+
+    def refit(self, mode: str) -> "EffectiveForceConstants":
+        """Solve again from the stored blocks in another ``mode`` (no pass over the frames)."""
+        if mode not in ("sequential", "simultaneous"):
+            raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {mode!r}")
+        self.mode = mode
+        return self._solve()
+
+    def _solve(self) -> "EffectiveForceConstants":
+        import xarray as xr
+        blk = self.blocks_
+        orders = sorted(self.bases_)
+        sizes = np.array([self.bases_[o].n_params for o in orders])
+        P = int(sizes.sum())
+        G, b, ff, n = blk.total()
+        n_frames = int(blk.n_frames.sum())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p, info = _fit_params(G, b, sizes, self.mode, self.rcond)
+        off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self.params_ = {o: p[off[i]:off[i + 1]].copy() for i, o in enumerate(orders)}
+        # scores
+        r2, rmse, cv, conds = [], [], [], []
+        for i in range(len(orders)):
+            q = _truncated(p, sizes, i)
+            rss = max(_rss(G, b, ff, q), 0.0)
+            r2.append(1.0 - rss / ff if ff > 0 else np.nan)
+            rmse.append(np.sqrt(rss / n) if n else np.nan)
+            conds.append(info[i][0])
+        cv_rss = np.zeros(len(orders))
+        nf = blk.n_folds
+        held = [h for h in range(nf) if blk.n_rows[h] > 0]
+        if len(held) > 1:
+            for h in held:
+                Gt, bt, fft = G - blk.G[h], b - blk.b[h], ff - blk.ff[h]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    ph, _ = _fit_params(Gt, bt, sizes, self.mode, self.rcond, "cholesky")
+                for i in range(len(orders)):
+                    cv_rss[i] += max(_rss(blk.G[h], blk.b[h], blk.ff[h], _truncated(ph, sizes, i)), 0.0)
+            cv = list(np.sqrt(cv_rss / sum(blk.n_rows[h] for h in held)))
+        else:
+            cv = [np.nan] * len(orders)
+        harm = _truncated(p, sizes, 0)
+        sigma_a = float(np.sqrt(max(_rss(G, b, ff, harm), 0.0) / ff)) if ff > 0 else np.nan
+        self._warn(n, P, sizes, info, orders, n_frames)
+        units = {"r2": "1", "rmse": "eV/Angstrom", "cv_rmse": "eV/Angstrom", "condition_number": "1",
+                 "n_params": "1"}
+        self.scores_ = xr.Dataset(
+            dict(r2=("order", np.array(r2), {"units": "1", "long_name": "R^2 of the forces"}),
+                 rmse=("order", np.array(rmse), {"units": "eV/Angstrom", "long_name": "RMSE per force component"}),
+                 cv_rmse=("order", np.array(cv, float), {"units": "eV/Angstrom",
+                                                         "long_name": f"{nf}-fold cross-validation RMSE"}),
+                 n_params=("order", sizes.astype(np.int64), {"units": "1"}),
+                 condition_number=("order", np.array(conds, float),
+                                   {"units": "1", "long_name": "condition number of the equilibrated "
+                                                               "normal matrix solved"}),
+                 sigma_a=((), sigma_a, {"units": "1", "long_name": "anharmonicity sqrt(<(f-f_harm)^2>/<f^2>)"}),
+                 n_frames=((), n_frames, {"units": "1"}),
+                 n_rows=((), n, {"units": "1", "long_name": "force components fitted"})),
+            coords=dict(order=("order", np.array(orders))),
+            attrs=dict(mode=self.mode, folds=int(nf), cv=self.cv, cutoff2=float(self.cutoff2),
+                       cutoff3=np.nan if self.cutoff3 is None else float(self.cutoff3), units=str(units)))
+        self.fc2_ = self.bases_[2].to_compact(self.params_[2])
+        self.fc3_ = self.bases_[3].to_compact(self.params_[3]) if 3 in self.bases_ else None
+        self.force_constants_ = self._make_fc(self.fc2_, self.fc3_)
+        return self
+
+    def _make_fc(self, fc2, fc3):
+        kw = dict(smap=self.smap_, p2s=self.p2s_)
+        if fc3 is not None:
+            try:
+                fc = ForceConstants(fc2, self.supercell_, self.primitive_, fc3=fc3, **kw)
+            except TypeError:                          # a ForceConstants without third-order storage
+                fc = ForceConstants(fc2, self.supercell_, self.primitive_, **kw)
+                fc.fc3 = fc3
+            return fc
+        return ForceConstants(fc2, self.supercell_, self.primitive_, **kw)
+
+    def _warn(self, n, P, sizes, info, orders, n_frames):
+        seq = self.mode == "sequential" or len(orders) == 1
+        systems = [(f"order-{o}", s) for o, s in zip(orders, sizes)] if seq else [("simultaneous", P)]
+        for what, size in systems:
+            if n < size:
+                warnings.warn(f"under-determined fit: {n} force components ({n_frames} frames) for {size} "
+                              f"parameters ({what} system: "
+                              f"{', '.join(f'{s} of order {o}' for s, o in zip(sizes, orders))}); use more "
+                              "frames or smaller cutoffs", UserWarning, stacklevel=3)
+        checks = list(zip(info, orders, sizes)) if seq else [(info[-1], orders[-1], P)]
+        for (cond, rank), o, s in checks:
+            if rank < s or cond > COND_WARN:
+                what = f"order-{o} system" if seq else "simultaneous system"
+                warnings.warn(f"ill-conditioned fit: the {what} has condition number {cond:.3g} (rank {rank} of "
+                              f"{s}); the displacements do not determine all parameters (more or hotter frames, "
+                              "or smaller cutoffs)", UserWarning, stacklevel=3)
+
+    # -- convenience ---------------------------------------------------------------------------
+    def predict_forces(self, u: np.ndarray) -> np.ndarray:
+        """Model forces (T, N, 3) in eV/A for displacements ``u`` (T, N, 3) in A."""
+        p = np.concatenate([self.params_[o] for o in sorted(self.params_)])
+        u = np.asarray(u, float).reshape(-1, self.smap_.atom.size, 3)
+        return (self.kernel_.design(u) @ p).reshape(u.shape)
+
+    def scores_table(self) -> str:
+        """The scores as a small text table."""
+        s = self.scores_
+        lines = [f"{'order':>5} {'params':>7} {'R^2':>12} {'RMSE (eV/A)':>12} {'CV RMSE':>12} {'cond':>10}"]
+        for i, o in enumerate(s.order.values):
+            lines.append(f"{int(o):>5} {int(s.n_params[i]):>7} {float(s.r2[i]):>12.8f} {float(s.rmse[i]):>12.6f} "
+                         f"{float(s.cv_rmse[i]):>12.6f} {float(s.condition_number[i]):>10.3g}")
+        lines.append(f"sigma_A = {float(s.sigma_a):.4f} ({s.attrs['mode']}); {int(s.n_frames)} frames, "
+                     f"{int(s.n_rows)} force components, {s.attrs['folds']}-fold CV ({s.attrs['cv']})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"EffectiveForceConstants(cutoff2={self.cutoff2}, cutoff3={self.cutoff3}, mode={self.mode!r}, "
+                f"folds={self.folds})")
+
+
+# ---------------------------------------------------------------------------------------------------
+# temperature series
+class TemperatureSeries(dict):
+    """Fitted estimators by temperature (K), with frequencies versus temperature and fc2 interpolation.
+
+    A ``dict`` T -> :class:`EffectiveForceConstants`, sorted by T.
+
+    Attributes
+    ----------
+    frequencies : xarray.Dataset
+        ``frequency`` (temperature, q, branch) in THz at ``qpoint`` (q, reduced), with ``label`` (q).
+    """
+
+    def __init__(self, fits: Mapping, qpoints=None, labels=None):
+        super().__init__(sorted(((float(T), f) for T, f in fits.items()), key=lambda x: x[0]))
+        self.frequencies = self._frequencies(qpoints, labels)
+
+    @property
+    def temperatures(self) -> np.ndarray:
+        return np.array(list(self.keys()))
+
+    def _frequencies(self, qpoints, labels):
+        import xarray as xr
+        from . import bands
+        from .phonons import Phonons
+        first = next(iter(self.values())).force_constants_
+        if qpoints is None:
+            pts = bands.special_points(first.primitive)
+            labels = list(pts)
+            qpoints = np.array([pts[k] for k in labels], float)
+        qpoints = np.asarray(qpoints, float).reshape(-1, 3)
+        labels = [""] * len(qpoints) if labels is None else [str(x) for x in labels]
+        freq = np.stack([Phonons(f.force_constants_).frequencies(qpoints) for f in self.values()])
+        return xr.Dataset(
+            dict(frequency=(("temperature", "q", "branch"), freq, {"units": "THz",
+                                                                   "long_name": "effective phonon frequency"})),
+            coords=dict(temperature=("temperature", self.temperatures, {"units": "K"}),
+                        qpoint=(("q", "reduced"), qpoints), label=("q", labels),
+                        branch=np.arange(freq.shape[-1])))
+
+    def interpolate_fc2(self, T: float) -> ForceConstants:
+        """Compact fc2 linearly interpolated between the two nearest fitted temperatures (clamped at the ends).
+
+        The supercell and primitive cells (lattice parameter changes with T in NPT runs) are interpolated
+        the same way; the supercell map and representatives are those of the lower temperature.
+        """
+        Ts = self.temperatures
+        fits = list(self.values())
+        if len(Ts) == 1 or T <= Ts[0]:
+            return fits[0].force_constants_
+        if T >= Ts[-1]:
+            return fits[-1].force_constants_
+        i = int(np.searchsorted(Ts, T)) - 1
+        w = (T - Ts[i]) / (Ts[i + 1] - Ts[i])
+        a, b = fits[i], fits[i + 1]
+        if a.fc2_.shape != b.fc2_.shape:
+            raise ValueError(f"fc2 at {Ts[i]} K and {Ts[i + 1]} K have different shapes")
+
+        def mix(x, y):
+            return (1 - w) * x + w * y
+
+        def crystal(c1, c2):
+            return Crystal(mix(c1.cell, c2.cell), mix(c1.positions, c2.positions), c1.species, c1.masses)
+
+        fa, fb = a.force_constants_, b.force_constants_
+        return ForceConstants(mix(a.fc2_, b.fc2_), crystal(fa.supercell, fb.supercell),
+                              crystal(fa.primitive, fb.primitive), smap=fa.smap, p2s=fa.p2s)
+
+
+def fit_temperatures(runs: Mapping, qpoints=None, labels=None, **kw) -> TemperatureSeries:
+    """Fit every temperature of a series.
+
+    Parameters
+    ----------
+    runs : mapping T (K) -> Trajectory or list of Trajectory
+    qpoints : array_like (nq, 3), optional
+        Reduced q-points for the frequencies versus T; default the special points of the lattice.
+    labels : list of str, optional
+    **kw
+        Settings of :class:`EffectiveForceConstants`.
+
+    Returns
+    -------
+    TemperatureSeries
+    """
+    fits = {T: EffectiveForceConstants(**kw).fit(data) for T, data in runs.items()}
+    return TemperatureSeries(fits, qpoints, labels)
