@@ -31,8 +31,17 @@ def test_convert_and_read_back(tmp_path, capsys):
 def test_run_writes_outputs(tmp_path):
     assert main(["run", str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu", "--timestep", "0.001",
                  "-o", str(tmp_path / "out")]) == 0
-    for name in ("trajectory.nc", "summary.nc", "summary.png"):
+    for name in ("trajectory.nc", "summary.nc", "summary.png", "fc.nc", "fc.scores.nc", "fc.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+    fc = trajmodes.ForceConstants.from_netcdf(tmp_path / "out" / "fc.nc")
+    f = trajmodes.Phonons(fc).frequencies([[0.5, 0, 0.5]])[0]      # X of the 32-atom Cu run at ~300 K
+    assert 6.5 < f.max() < 8.5 and np.isclose(f[0], f[1], atol=1e-9)
+
+
+def test_run_without_fit(tmp_path):
+    assert main(["run", str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu", "--timestep", "0.001",
+                 "-o", str(tmp_path / "out")]) == 0              # positions only: no forces, no fit
+    assert (tmp_path / "out" / "summary.png").exists() and not (tmp_path / "out" / "fc.nc").exists()
 
 
 def test_bad_reference_is_one_line_error(capsys):

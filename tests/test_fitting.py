@@ -310,3 +310,22 @@ def test_distributed_client_identical(si_harmonic, tmp_path):
                                   local_directory=str(tmp_path)) as cluster, distributed.Client(cluster):
         blk = normal_equations(open_dump(path, sc, 4), est.kernel_, folds=3)
     assert np.array_equal(blk.G, est.blocks_.G) and np.array_equal(blk.b, est.blocks_.b)
+
+
+def test_noisy_reference_is_replaced_by_the_ideal_lattice():
+    """A snapshot reference (thermal noise) gives the same symmetry and nearly the same fit as the data file."""
+    import warnings
+    from pathlib import Path
+    import trajmodes
+    md = Path(__file__).parents[1] / "examples" / "md"
+    ideal = trajmodes.read(md / "si_300K.lammpstrj.gz", reference=md / "si_300K.data")[::6]
+    snap = trajmodes.read(md / "si_300K.lammpstrj.gz", species=["Si"])[::6]   # reference = first frame
+    a = trajmodes.EffectiveForceConstants(cutoff2=5.0).fit(ideal)
+    with pytest.warns(UserWarning, match="not an ideal crystal"):
+        b = trajmodes.EffectiveForceConstants(cutoff2=5.0).fit(snap)
+    assert b.force_constants_.primitive.n_atoms == 2
+    assert int(a.scores_.n_params.sel(order=2)) == int(b.scores_.n_params.sel(order=2))
+    q = [[0, 0, 0], [0.5, 0, 0.5], [0.5, 0.5, 0.5]]
+    fa = trajmodes.Phonons(a.force_constants_).frequencies(q)
+    fb = trajmodes.Phonons(b.force_constants_).frequencies(q)
+    assert np.abs(fa - fb).max() < 0.01

@@ -94,7 +94,8 @@ def cmd_convert(args) -> int:
 
 
 def cmd_run(args) -> int:
-    """The main job: summary, netCDF cache, summary plot (later stages extend this)."""
+    """The main job: summary, netCDF cache and summary plot; with forces also the effective (TDEP)
+    force constants at the simulated temperature and their dispersion (against ``--compare``)."""
     import os
     from .plots import plot_summary
     from .summary import summarize
@@ -109,7 +110,18 @@ def cmd_run(args) -> int:
     png = os.path.join(args.output, "summary.png")
     plot_summary(s, png, title=traj.source.describe())
     print(f"wrote {cache}, {os.path.join(args.output, 'summary.nc')}, {png}")
-    return rc
+    if traj.forces is None or args.no_fit:
+        return rc
+    ref = traj.reference
+    cutoff2 = args.cutoff2
+    if cutoff2 is None and ref.cell is not None:   # the largest pair cutoff the supercell allows, at most 6 A
+        cutoff2 = float(min(6.0, 0.49 * np.linalg.norm(ref.cell, axis=1).min()))
+    print(f"\neffective force constants at the simulated temperature (r2 = {cutoff2:g} A):")
+    fit_args = argparse.Namespace(**vars(args))
+    fit_args.__dict__.update(cutoff2=cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks",
+                             stride=1, n_frames=None, symprec=1e-3, output=os.path.join(args.output, "fc.nc"),
+                             path=None, npoints=51, plot_format="png")
+    return cmd_fit(fit_args) or rc
 
 
 def _mesh(text: str) -> list[int]:
@@ -309,6 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("run", help="the main job: summary, netCDF cache and plots in an output folder")
     _add_read_options(pr)
     pr.add_argument("-o", "--output", default="trajmodes-out", help="output folder (default trajmodes-out)")
+    pr.add_argument("--cutoff2", type=float, help="pair cutoff of the effective fit in A (default: "
+                                                  "min(6, 0.49 x the shortest supercell vector))")
+    pr.add_argument("--cutoff3", type=float, help="triplet cutoff of the effective fit in A (default: none)")
+    pr.add_argument("--compare", help="0 K force constants to plot the effective dispersion against "
+                                      "(phonopy folder/file or trajmodes .nc)")
+    pr.add_argument("--no-fit", action="store_true", help="skip the effective force constants")
     pr.set_defaults(func=cmd_run)
     pp = sub.add_parser("phonons", help="band structure, DOS and thermodynamics of force constants: "
                                         "netCDF files and figures")

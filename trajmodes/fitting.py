@@ -99,7 +99,7 @@ def _add(*parts):
 
 
 def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str = "blocks",
-                     split_every: int = 8, compute: bool = True):
+                     split_every: int = 8, compute: bool = True, r0: np.ndarray | None = None):
     """Normal equations of a pool of trajectories, streamed as Dask tasks over their frame chunks.
 
     Parameters
@@ -110,6 +110,8 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
     kernel : DesignKernel
     folds : int
     cv : {"blocks", "interleaved"}
+    r0 : ndarray (N, 3), optional
+        Ideal positions (A) the displacements are measured from; default each trajectory's reference.
     split_every : int
         Fan-in of the tree sum.
     compute : bool
@@ -129,7 +131,7 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         if "forces" not in traj.source.fields:
             raise ValueError(f"{traj.source.describe()} has no forces (fx fy fz): the fit needs them")
         ref = traj.reference
-        r0 = np.asarray(ref.positions, float)
+        origin = np.asarray(ref.positions if r0 is None else r0, float)
         lean = ("positions", "forces")
         N = traj.n_atoms
         pos = traj._field("positions", (N, 3), lean)
@@ -142,7 +144,7 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         for c in range(len(pd)):
             if starts[c + 1] == starts[c]:
                 continue
-            parts.append(task(kern, pd[c], cd[c], fd[c], r0, ref.cell, fid[starts[c]:starts[c + 1]], folds))
+            parts.append(task(kern, pd[c], cd[c], fd[c], origin, ref.cell, fid[starts[c]:starts[c + 1]], folds))
     if not parts:
         raise ValueError("no frames to fit")
     while len(parts) > 1:
@@ -231,6 +233,36 @@ def _default_build_basis(fc, order, cutoff, primitive=None, symprec=1e-3):
     return build_basis(fc, order, cutoff, primitive=primitive, symprec=symprec, asr=True)
 
 
+def symmetrize_sites(cell: np.ndarray, positions: np.ndarray, rotations, translations) -> np.ndarray:
+    """Positions made exactly invariant under a space group (the group average of each site).
+
+    Parameters
+    ----------
+    cell : (3, 3) rows a, b, c in A.
+    positions : (N, 3) Cartesian A, already periodic under the lattice translations of the group.
+    rotations, translations : the operations in fractional coordinates of ``cell`` (spglib's);
+        one representative per distinct rotation is used (the translations are already exact).
+
+    Returns
+    -------
+    (N, 3) Cartesian positions in A.
+    """
+    frac = positions @ np.linalg.inv(cell)
+    rot = np.asarray(rotations)
+    _, first = np.unique(rot.reshape(len(rot), -1), axis=0, return_index=True)
+    acc = np.zeros_like(frac)
+    for g in first:
+        y = frac @ rot[g].T + translations[g]                      # image of every atom under g
+        d = y[:, None, :] - frac[None, :, :]
+        d -= np.rint(d)
+        j = np.argmin(np.linalg.norm(d @ cell, axis=-1), axis=1)    # the site atom i is sent to
+        if len(np.unique(j)) != len(j):
+            raise ValueError("the symmetry operations do not permute the atoms; the reference is too far "
+                             "from a crystal for symprec")
+        acc[j] += frac[j] + d[np.arange(len(j)), j]
+    return (acc / len(first)) @ cell
+
+
 class EffectiveForceConstants:
     """Effective (temperature-dependent) 2nd- and 3rd-order force constants fitted to MD forces (TDEP).
 
@@ -301,15 +333,16 @@ class EffectiveForceConstants:
             t = t[idx]
         return t
 
-    def _setup(self, supercell: Crystal):
-        primitive = supercell.primitive(self.symprec)
+    def _setup(self, supercell: Crystal, symprec: float | None = None):
+        symprec = float(self.symprec if symprec is None else symprec)
+        primitive = supercell.primitive(symprec)
         smap = supercell.supercell_map(primitive)
         skeleton = ForceConstants(np.zeros((primitive.n_atoms, supercell.n_atoms, 3, 3)), supercell, primitive,
                                   smap=smap)
         build = self.build_basis or _default_build_basis
-        bases = {2: build(skeleton, 2, float(self.cutoff2), primitive=primitive, symprec=self.symprec)}
+        bases = {2: build(skeleton, 2, float(self.cutoff2), primitive=primitive, symprec=symprec)}
         if self.cutoff3 is not None:
-            bases[3] = build(skeleton, 3, float(self.cutoff3), primitive=primitive, symprec=self.symprec)
+            bases[3] = build(skeleton, 3, float(self.cutoff3), primitive=primitive, symprec=symprec)
         p2s = np.asarray(bases[2].p2s, dtype=np.int64)
         for o, b in bases.items():
             if not np.array_equal(np.asarray(b.p2s), p2s):
@@ -341,9 +374,42 @@ class EffectiveForceConstants:
                 raise ValueError("pooled trajectories must have the same atoms in the same order")
         ref = first.reference
         supercell = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
-        self._prepare(supercell)
-        self.blocks_ = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv)
+        supercell, tol = self._ideal(supercell)
+        self._prepare(supercell, tol)
+        self.blocks_ = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv,
+                                        r0=supercell.positions + ref.origin)
         return self._solve()
+
+    def _ideal(self, supercell: Crystal) -> tuple[Crystal, float]:
+        """The ideal crystal behind a reference that may be an MD snapshot (thermal noise).
+
+        When ``symprec`` finds no primitive cell smaller than the supercell, the tolerance (up to
+        0.5 A) at which spglib finds the most symmetry operations is used instead; the supercell is
+        then rebuilt on the ideal lattice sites, which the displacements are measured from, and the
+        symmetry basis uses that tolerance (the averaged sites keep ~0.01 A of noise), with a warning.
+        Returns the supercell and the tolerance to use.
+        """
+        tol = float(self.symprec)
+        primitive = supercell.primitive(tol)
+        if primitive.n_atoms < supercell.n_atoms or supercell.n_atoms == 1:
+            return supercell, tol
+        # the tolerance (up to 0.5 A) at which the snapshot shows the most symmetry operations
+        tols = tol * 2.0 ** np.arange(0, 12)
+        tols = np.append(tols[tols < 0.5], 0.5)
+        n_ops = [len(supercell.symmetry(float(t)).rotations) for t in tols]
+        tol = float(tols[int(np.argmax(n_ops))])
+        primitive = supercell.primitive(tol)
+        if primitive.n_atoms == supercell.n_atoms:
+            return supercell, float(self.symprec)
+        smap = supercell.supercell_map(primitive)
+        ideal = supercell.ideal_positions(primitive, smap)            # exact lattice translations
+        sym = supercell.symmetry(tol)
+        ideal = symmetrize_sites(supercell.cell, ideal, sym.rotations, sym.translations)
+        rms = float(np.sqrt(((ideal - supercell.positions) ** 2).sum(axis=1).mean()))
+        warnings.warn(f"the reference is not an ideal crystal (rms {rms:.3f} A from the lattice sites found with "
+                      f"symprec = {tol:g} A); fitting against the ideal sites. Pass the ideal reference (for "
+                      "example the LAMMPS data file of the run) to avoid this", UserWarning, stacklevel=3)
+        return Crystal(supercell.cell, ideal, supercell.species, supercell.masses), tol
 
     def fit_arrays(self, reference, displacements, forces) -> "EffectiveForceConstants":
         """Fit to frames held in memory (for small data and comparisons with other codes).
@@ -379,8 +445,9 @@ class EffectiveForceConstants:
         self.blocks_ = blk
         return self._solve()
 
-    def _prepare(self, supercell: Crystal) -> None:
-        self.supercell_, self.primitive_, self.smap_, self.p2s_, self.bases_ = self._setup(supercell)
+    def _prepare(self, supercell: Crystal, symprec: float | None = None) -> None:
+        self.symprec_used_ = float(self.symprec if symprec is None else symprec)
+        self.supercell_, self.primitive_, self.smap_, self.p2s_, self.bases_ = self._setup(supercell, symprec)
         self.kernel_ = DesignKernel([self.bases_[o] for o in sorted(self.bases_)], self.smap_, p2s=self.p2s_)
 
     def refit(self, mode: str) -> "EffectiveForceConstants":
