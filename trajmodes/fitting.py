@@ -292,6 +292,9 @@ class EffectiveForceConstants:
     build_basis : callable, optional
         ``build_basis(fc, order, cutoff, primitive=, symprec=)`` -> IFCBasis; default
         :func:`trajmodes.clusters.build_basis`.
+    constraints : str or tuple of {"rotational", "huang"}
+        Extra exact linear conditions on the second order (:mod:`trajmodes.constraints`):
+        rotational invariance and the Huang conditions; default none.
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -311,7 +314,7 @@ class EffectiveForceConstants:
 
     def __init__(self, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",
                  folds: int = 5, stride: int = 1, n_frames: int | None = None, symprec: float = 1e-3,
-                 cv: str = "blocks", rcond: float | None = None, build_basis=None):
+                 cv: str = "blocks", rcond: float | None = None, build_basis=None, constraints=()):
         self.cutoff2 = cutoff2
         self.cutoff3 = cutoff3
         self.mode = mode
@@ -322,6 +325,7 @@ class EffectiveForceConstants:
         self.cv = cv
         self.rcond = rcond
         self.build_basis = build_basis
+        self.constraints = tuple([constraints] if isinstance(constraints, str) else constraints)
 
     # -- setup ---------------------------------------------------------------------------------
     def _select(self, traj):
@@ -343,6 +347,9 @@ class EffectiveForceConstants:
         bases = {2: build(skeleton, 2, float(self.cutoff2), primitive=primitive, symprec=symprec)}
         if self.cutoff3 is not None:
             bases[3] = build(skeleton, 3, float(self.cutoff3), primitive=primitive, symprec=symprec)
+        if self.constraints:
+            from .constraints import constrain
+            bases[2] = constrain(bases[2], supercell, self.constraints)
         p2s = np.asarray(bases[2].p2s, dtype=np.int64)
         for o, b in bases.items():
             if not np.array_equal(np.asarray(b.p2s), p2s):
