@@ -119,7 +119,8 @@ def cmd_run(args) -> int:
     print(f"\neffective force constants at the simulated temperature (r2 = {cutoff2:g} A):")
     fit_args = argparse.Namespace(**vars(args))
     fit_args.__dict__.update(cutoff2=cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks",
-                             stride=1, n_frames=None, symprec=1e-3, output=os.path.join(args.output, "fc.nc"),
+                             stride=1, n_frames=None, symprec=1e-3, constraints=None,
+                             output=os.path.join(args.output, "fc.nc"),
                              path=None, npoints=51, plot_format="png")
     return cmd_fit(fit_args) or rc
 
@@ -230,7 +231,8 @@ def cmd_fit(args) -> int:
                             timestep=args.timestep, species=species, topology=args.topology,
                             chunk_frames=args.chunk_frames) for f in args.files]
     est = EffectiveForceConstants(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, folds=args.folds,
-                                  stride=args.stride, n_frames=args.n_frames, symprec=args.symprec, cv=args.cv)
+                                  stride=args.stride, n_frames=args.n_frames, symprec=args.symprec, cv=args.cv,
+                                  constraints=tuple(c for c in (args.constraints or "").split(",") if c))
     est.fit(trajs if len(trajs) > 1 else trajs[0])
     fc = est.force_constants_
     pr = fc.primitive
@@ -361,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--stride", type=int, default=1, help="use every n-th frame")
     pf.add_argument("--n-frames", type=int, help="use this many evenly spaced frames of each trajectory")
     pf.add_argument("--symprec", type=float, default=1e-3, help="symmetry tolerance in A (default 1e-3)")
+    pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
+                                          "rotational, huang (default none)")
     pf.add_argument("-o", "--output", default="fc.nc", help="force constants netCDF (default fc.nc); scores go "
                                                             "to STEM.scores.nc, the plot to STEM.png")
     pf.add_argument("--compare", help="0 K force constants to plot against: phonopy folder/file or trajmodes .nc")
