@@ -1,0 +1,277 @@
+"""Projection of a trajectory onto phonon normal modes: Q(q,s,t) and Q'(q,s,t), lazy and chunked.
+
+Convention (DESIGN.md, the same phase as :class:`trajmodes.Phonons`' dynamical matrix, with atom positions)::
+
+    Q(q,s,t) = N_c^{-1/2} sum_j sqrt(m_j) e^{-i 2 pi q.r0_j} e*(q,s,k_j) . u_j(t)
+
+with r0_j = p_k + R_j the ideal position of atom j in primitive fractional coordinates (q reduced in the
+primitive reciprocal lattice, without 2 pi), N_c the number of primitive cells of the MD supercell and
+e(q,s,k) the eigenvector of D(q) (row 3k+a, column s).  Q' is the same projection of the velocities.
+The inverse (:func:`back_project`) is u_j = N_c^{-1/2} m_j^{-1/2} sum_{q,s} e^{i 2 pi q.r0_j} e(q,s,k_j) Q(q,s).
+
+Cost: for every primitive atom k, the atoms of class k sit on the n_cells lattice vectors R_j, so
+S_k(q) = sum_{j in k} e^{-i 2 pi q.(R_j + p_k)} sqrt(m_j) u_j is one real matrix product
+(2 nq x n_cells) @ (n_cells x 3 frames); then Q(q,s) = N_c^{-1/2} sum_{k,a} e*(q)[3k+a, s] S_{k,a}(q) is a
+batched (nq) product.  O(nq N) per frame, memory bounded by the chunk (frames x N) and the phase
+tables (nq x N); never a (3N x 3N) projector.
+"""
+from __future__ import annotations
+
+import warnings
+
+import dask.array as da
+import numpy as np
+
+from .crystal import Crystal, SupercellMap
+from .errors import ReferenceMismatchError
+
+__all__ = ["project", "back_project", "commensurate_qpoints", "trajectory_map"]
+
+#: largest relative difference between the MD supercell and an integer multiple of the phonons' primitive cell
+LATTICE_TOL = 0.05
+
+
+def commensurate_qpoints(matrix, centred: bool = True) -> np.ndarray:
+    """All q-points commensurate with the supercell ``matrix`` S (``supercell.cell = S @ primitive.cell``).
+
+    They are q = S^-1 m (m integer: e^{i 2 pi q.T} = 1 for every supercell lattice vector T), |det S| of
+    them, in reduced coordinates of the primitive reciprocal lattice, brought into [-0.5, 0.5)
+    (``centred``) or [0, 1), sorted; the Gamma point comes first.
+    """
+    S = np.asarray(matrix, dtype=float)
+    det = int(round(abs(np.linalg.det(S))))
+    inv = np.linalg.inv(S)
+    # smallest D with D * S^-1 integer: m in [0, D)^3 then covers every class
+    D = next(d for d in range(1, det + 1) if np.allclose(inv * d, np.rint(inv * d), atol=1e-8))
+    m = np.stack(np.meshgrid(*(np.arange(D),) * 3, indexing="ij"), -1).reshape(-1, 3)
+    q = m @ inv.T
+    q = q - np.floor(q + 0.5 + 1e-9) if centred else q - np.floor(q + 1e-9)
+    key = np.rint(q * D).astype(np.int64)
+    _, first = np.unique(key, axis=0, return_index=True)
+    q = np.round(q[np.sort(first)], 12)
+    q[q == 0] = 0.0
+    if len(q) != det:
+        raise RuntimeError(f"found {len(q)} commensurate q-points, expected |det S| = {det}")
+    order = np.lexsort((q[:, 2], q[:, 1], q[:, 0], (np.abs(q) > 1e-12).any(axis=1)))
+    return q[order]
+
+
+def trajectory_map(traj, phonons) -> tuple[SupercellMap, Crystal, np.ndarray]:
+    """Map the atoms of ``traj.reference`` onto the primitive cell of ``phonons``.
+
+    The MD supercell may differ from the force constants' supercell; only the primitive cell must
+    match (the same lattice and orientation up to ``LATTICE_TOL``: thermal expansion is allowed).
+
+    Returns
+    -------
+    smap : SupercellMap
+        The MD supercell on the (strained) primitive cell.
+    primitive : Crystal
+        The phonons' primitive cell scaled onto the MD lattice (same fractional positions).
+    masses : ndarray (N,)
+        Atomic masses in amu used in the projection.
+
+    Raises
+    ------
+    ReferenceMismatchError
+        If the MD supercell is not a supercell of the phonons' primitive cell, or the atoms do not map.
+    """
+    prim = phonons.fc.primitive
+    ref = traj.reference
+    if ref.cell is None:
+        raise ReferenceMismatchError("the trajectory's reference has no periodic cell: projection needs a crystal")
+    cell = np.asarray(ref.cell, dtype=float)
+    Sf = cell @ np.linalg.inv(prim.cell)
+    S = np.rint(Sf)
+    dev = np.linalg.norm(cell - S @ prim.cell) / np.linalg.norm(cell)
+    if round(abs(np.linalg.det(S))) == 0 or dev > LATTICE_TOL:
+        raise ReferenceMismatchError(
+            "the MD supercell is not a supercell of the phonons' primitive cell: cell @ inv(primitive.cell) = "
+            f"{np.round(Sf, 4).tolist()} (relative misfit {dev:.3g} > {LATTICE_TOL}); the force constants must "
+            "describe the same crystal in the same orientation")
+    det = int(round(abs(np.linalg.det(S))))
+    if ref.n_atoms != det * prim.n_atoms:
+        raise ReferenceMismatchError(
+            f"the MD supercell holds {ref.n_atoms} atoms but |det S| x n_prim = {det} x {prim.n_atoms}: "
+            "not the crystal of the force constants")
+    plat = np.linalg.solve(S, cell)                  # the primitive lattice of the MD crystal
+    strained = Crystal(plat, prim.scaled_positions @ plat, prim.species, prim.masses)
+    masses = traj.masses if traj.masses is not None else ref.masses
+    species = np.asarray(ref.species if ref.species is not None else traj.species, dtype=str)
+    if not set(species.tolist()) <= set(prim.species.tolist()):
+        if masses is None:
+            raise ReferenceMismatchError(
+                f"the trajectory's species {sorted(set(species.tolist()))} are not those of the force constants "
+                f"{sorted(set(prim.species.tolist()))}, and its masses are unknown")
+        near = np.abs(np.asarray(masses)[:, None] - prim.masses[None, :])
+        k = np.argmin(near, axis=1)
+        if near[np.arange(len(k)), k].max() > 0.1:
+            raise ReferenceMismatchError("the trajectory's atoms (species, masses) are not those of the force constants")
+        species = prim.species[k]
+    try:
+        sc = Crystal(cell, np.asarray(ref.positions) - np.asarray(ref.origin), species, masses)
+        smap = sc.supercell_map(strained)
+    except ValueError as err:
+        raise ReferenceMismatchError(f"cannot place the trajectory's atoms on the phonons' primitive cell: {err}") \
+            from err
+    if masses is None:
+        masses = prim.masses[smap.atom]
+    masses = np.asarray(masses, dtype=float)
+    if np.abs(masses - prim.masses[smap.atom]).max() > 1e-3 * prim.masses.max():
+        warnings.warn("the trajectory's masses differ from those of the force constants: the eigenvectors are "
+                      "not normal modes of this trajectory", UserWarning, stacklevel=3)
+    return smap, strained, masses
+
+
+class _Projector:
+    """Phase tables per primitive atom and the conjugate eigenvectors; called on chunks of frames."""
+
+    def __init__(self, smap: SupercellMap, primitive: Crystal, masses, qpoints, eigvecs):
+        n, nc = primitive.n_atoms, smap.n_cells
+        self.n, self.nq = n, len(qpoints)
+        pf = primitive.scaled_positions
+        self.index, self.phase = [], []
+        for k in range(n):
+            idx = np.flatnonzero(smap.atom == k)
+            if len(idx) != nc:
+                raise ReferenceMismatchError(f"primitive atom {k} has {len(idx)} images, expected {nc}")
+            r0 = smap.lattice[idx] + pf[k]                         # (nc, 3) primitive fractional
+            ph = np.exp(-2j * np.pi * (qpoints @ r0.T)) * (np.sqrt(masses[idx]) / np.sqrt(nc))[None, :]
+            # interleaved real / imaginary rows: one real product gives both parts
+            self.index.append(idx)
+            self.phase.append(np.ascontiguousarray(np.concatenate([ph.real, ph.imag], axis=0)))
+        self.ec = np.ascontiguousarray(np.conj(eigvecs))          # (nq, 3n, 3n)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """(frames, N, 3) real -> (frames, nq, 3n) complex."""
+        f = x.shape[0]
+        nq, n = self.nq, self.n
+        S = np.empty((nq, f, n, 3), dtype=complex)
+        for k in range(n):
+            xk = np.ascontiguousarray(x[:, self.index[k], :].transpose(1, 0, 2)).reshape(-1, f * 3)
+            P = self.phase[k] @ xk                                 # (2 nq, f*3)
+            S[:, :, k, :] = (P[:nq] + 1j * P[nq:]).reshape(nq, f, 3)
+        Q = np.matmul(S.reshape(nq, f, 3 * n), self.ec)            # sum_{ka} S[q,f,ka] e*[q,ka,s]
+        return Q.transpose(1, 0, 2)
+
+    def inverse(self, Q: np.ndarray, eigvecs, N: int) -> np.ndarray:
+        """(frames, nq, 3n) complex -> (frames, N, 3) complex: the back projection."""
+        f = Q.shape[0]
+        A = np.matmul(eigvecs[None], Q[..., None])[..., 0]           # (f, nq, 3n): sum_s e[q,ka,s] Q[q,s]
+        A = A.reshape(f, self.nq, self.n, 3)
+        u = np.empty((f, N, 3), dtype=complex)
+        for k in range(self.n):
+            ph = self.phase[k][:self.nq] + 1j * self.phase[k][self.nq:]   # (nq, nc) = sqrt(m)/sqrt(nc) e^{-i..}
+            mass = np.abs(ph[0]) ** 2 * len(self.index[k])                # m_j
+            u[:, self.index[k], :] = np.einsum("qj,fqa->fja", np.conj(ph), A[:, :, k, :]) / mass[None, :, None]
+        return u
+
+
+def _block(x, projector):
+    return projector(x)
+
+
+def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
+    """Mode amplitudes Q(q,s,t) and velocities Q'(q,s,t) of a trajectory, lazy (dask-backed).
+
+    Parameters
+    ----------
+    traj : trajmodes.Trajectory
+        With a periodic reference crystal (``traj.reference``).
+    phonons : trajmodes.Phonons
+        Their primitive cell must be that of the MD crystal (the supercells may differ; a lattice
+        strain up to ``LATTICE_TOL`` is allowed, e.g. 0 K force constants for a 300 K run).
+    qpoints : array_like (nq, 3), optional
+        Reduced coordinates of the primitive reciprocal lattice. Default: all q commensurate with the
+        MD supercell (:func:`commensurate_qpoints`). Non-commensurate q are allowed but are not
+        normal modes of the MD cell.
+    chunk_frames : int, optional
+        Frames per task (default: the trajectory's chunks).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``Q`` (time, q, branch) complex128 amu^1/2 Angstrom; ``Qdot`` (time, q, branch) complex128
+        amu^1/2 Angstrom/ps (from the velocities; a centred difference of Q with a UserWarning when the
+        trajectory has none); coords ``time`` (ps), ``qpoint`` (q, reduced), ``frequency_harmonic``
+        (q, branch) THz; attrs ``units``, ``n_cells``, ``n_atoms``, ``convention``, ``lattice_matrix``
+        (S, flattened) and ``temperature_hint`` (K) when the trajectory's source carries one.
+    """
+    import xarray as xr
+    smap, prim, masses = trajectory_map(traj, phonons)
+    if qpoints is None:
+        q = commensurate_qpoints(smap.matrix)
+    else:
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        if q.shape[1] != 3:
+            raise ValueError(f"qpoints must have shape (nq, 3), not {q.shape}")
+    freqs, vecs = phonons.frequencies_and_eigenvectors(q)
+    proj = _Projector(smap, prim, masses, q, vecs)
+    nq, nb = len(q), vecs.shape[-1]
+
+    u = traj.displacements()
+    if chunk_frames is not None:
+        u = u.rechunk({0: int(chunk_frames), 1: -1, 2: -1})
+    else:
+        u = u.rechunk({1: -1, 2: -1})
+    out_chunks = (u.chunks[0], (nq,), (nb,))
+    Q = da.map_blocks(_block, u, proj, dtype=np.complex128, chunks=out_chunks)
+    v = traj.velocities
+    if v is not None:
+        v = v.rechunk({0: u.chunks[0], 1: -1, 2: -1})
+        Qdot = da.map_blocks(_block, v, proj, dtype=np.complex128, chunks=out_chunks)
+    else:
+        warnings.warn(f"{traj.source.describe()} has no velocities: Qdot is a centred difference of Q "
+                      "(biased at high frequency; write vx vy vz for exact mode velocities)", UserWarning,
+                      stacklevel=2)
+        if traj.n_frames < 2:
+            raise ValueError("a centred difference needs at least two frames")
+        Qdot = da.gradient(Q, traj.timestep, axis=0) if min(Q.chunks[0]) >= 2 else \
+            da.from_array(np.gradient(Q.compute(), traj.timestep, axis=0), chunks=Q.chunks)
+    attrs = {"units": "Q: amu^1/2 Angstrom; Qdot: amu^1/2 Angstrom/ps; time: ps; frequency: THz; "
+                      "qpoint: reduced (primitive reciprocal lattice, no 2 pi)",
+             "n_cells": smap.n_cells, "n_atoms": int(traj.n_atoms),
+             "lattice_matrix": smap.matrix.astype(np.int64).reshape(-1),
+             "convention": "Q(q,s,t) = N_c^-1/2 sum_j sqrt(m_j) exp(-i 2 pi q.r0_j) e*(q,s,k_j).u_j(t)"}
+    hint = getattr(traj, "temperature_hint", None) or getattr(traj.source, "temperature_hint", None)
+    if hint is not None:
+        attrs["temperature_hint"] = float(hint)
+    ds = xr.Dataset(
+        {"Q": (("time", "q", "branch"), Q, {"units": "amu^1/2 Angstrom"}),
+         "Qdot": (("time", "q", "branch"), Qdot, {"units": "amu^1/2 Angstrom/ps"})},
+        coords={"time": ("time", np.asarray(traj.times, float), {"units": "ps"}),
+                "qpoint": (("q", "reduced"), q, {"units": "reduced"}),
+                "frequency_harmonic": (("q", "branch"), freqs, {"units": "THz"})},
+        attrs=attrs)
+    return ds
+
+
+def back_project(modes, phonons, smap: SupercellMap, primitive: Crystal | None = None, masses=None,
+                 variable: str = "Q") -> np.ndarray:
+    """Atomic displacements (or velocities, ``variable="Qdot"``) from mode amplitudes: the inverse of :func:`project`.
+
+    Parameters
+    ----------
+    modes : xarray.Dataset
+        From :func:`project` (all commensurate q for an exact inverse).
+    phonons : Phonons
+        Those used in the projection.
+    smap : SupercellMap
+        The MD supercell on ``primitive`` (see :func:`trajectory_map`).
+    primitive : Crystal, optional
+        Default ``phonons.fc.primitive`` (only its fractional positions enter).
+    masses : ndarray (N,), optional
+        Default the primitive masses of every atom's class.
+
+    Returns
+    -------
+    ndarray (time, N, 3) float, Angstrom (or Angstrom/ps); the imaginary part, zero for a q-set closed
+    under -q, is dropped.
+    """
+    prim = phonons.fc.primitive if primitive is None else primitive
+    masses = prim.masses[smap.atom] if masses is None else np.asarray(masses, float)
+    q = np.asarray(modes["qpoint"].values)
+    _, vecs = phonons.frequencies_and_eigenvectors(q)
+    proj = _Projector(smap, prim, masses, q, vecs)
+    u = proj.inverse(np.asarray(modes[variable].values), vecs, len(smap.atom))
+    return u.real
