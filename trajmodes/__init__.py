@@ -6,9 +6,11 @@ from .energies import mode_energies
 from .errors import ReferenceMismatchError, TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
 from .fitting import EffectiveForceConstants, fit_temperatures
 from .force_constants import ForceConstants
+from .peaks import fit_peaks
 from .phonons import Phonons
 from .projection import project
 from .reader import read
+from .spectra import mode_spectra
 from .structure import Structure
 from .trajectory import Trajectory
 
@@ -16,4 +18,4 @@ __version__ = "0.1.0"
 
 __all__ = ["read", "Trajectory", "Structure", "TrajectoryFormatError", "ReferenceMismatchError",
            "TruncatedFrameWarning", "UnitsWarning", "__version__", "Crystal", "ForceConstants", "Phonons",
-           "EffectiveForceConstants", "fit_temperatures", "project", "mode_energies", "EAM", "bvk"]
+           "EffectiveForceConstants", "fit_temperatures", "project", "mode_energies", "EAM", "bvk", "mode_spectra", "fit_peaks"]

@@ -1,0 +1,252 @@
+#!/usr/bin/env python
+"""Projection benchmark (issue 5): trajmodes vs dynasor's mode projector and DynaPhoPy's FFT method.
+
+    python benchmarks/bench_projection.py [--system cu] [--repeat 3] [--out benchmarks/results] [--skip-peers]
+
+Case: fcc Cu EAM, examples/md/cu_300K (256 atoms, 4x4x4 conventional, 300 frames every 0.04 ps,
+velocities in the dump), harmonic force constants examples/fc/cu_eam (3x3x3 conventional fc
+supercell, Fourier-interpolated onto the 256 q commensurate with the MD cell).
+
+Peers (same process, same machine, same threads):
+
+* dynasor (``dynasor_reference.run_dynasor``): ``project_modes`` end to end from the .gz (its own
+  reader) and ``ModeProjector.set_u/set_v`` in memory; all 256 q x 3 branches; frames/s.
+  Bar: trajmodes >= 20x dynasor.
+* DynaPhoPy (``dynaphopy_reference.run_dynaphopy``): FFT power spectrum (algorithm 2) + Lorentzian
+  fit at Gamma, X, L, Delta_1/2; seconds per q-point and the peak frequencies / FWHM.
+  Bars: trajmodes >= 100x DynaPhoPy per q-point; |nu_trajmodes - nu_DynaPhoPy| <= 0.02 THz.
+
+The trajmodes side is the hook ``run_trajmodes(traj, phonons)`` below (marked ``HOOK``): it calls
+``trajmodes.project`` + ``mode_spectra`` + ``fit_peaks`` when they import and records whatever
+fails instead of stopping the benchmark.
+
+Writes ``<out>/projection.json`` and ``<out>/projection.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import dynaphopy_reference as dref  # noqa: E402
+
+TOL_FREQ_THZ = 0.02
+BAR_DYNASOR = 20.0
+BAR_DYNAPHOPY = 100.0
+
+
+def environment() -> dict:
+    env = dict(python=platform.python_version(), numpy=np.__version__, cores=os.cpu_count(),
+               OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS"))
+    for pkg in ("phonopy", "dynaphopy", "dynasor", "xarray", "dask"):
+        env[pkg] = dref._version(pkg)
+    try:
+        env["cpu"] = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
+                          if ln.startswith("model name"))
+        env["load_average_at_start"] = os.getloadavg()[0]
+    except Exception:
+        pass
+    return env
+
+
+# ============================================================================ HOOK: trajmodes side
+def run_trajmodes(traj, phonons, qpoints=None, resolution=0.01, repeat=3):
+    """HOOK for the trajmodes side of the benchmark.
+
+    Times ``trajmodes.project(traj, phonons)`` (forced with ``.compute()``/``.load()``: it is
+    lazy) over all commensurate q, then ``mode_spectra`` and ``fit_peaks``.  Returns a dict with
+    ``status`` ("ok" / "import-error" / "error: ..."), ``project_seconds``, ``frames_per_s``,
+    ``spectra_seconds``, ``peaks_seconds`` and, when it can be read off the peaks dataset,
+    ``peaks`` = {label: {"frequency": [...], "fwhm": [...]}} at the DynaPhoPy q-points.
+    """
+    out = dict(status="ok")
+    try:
+        import trajmodes
+        project = trajmodes.project
+        mode_spectra = trajmodes.mode_spectra
+        fit_peaks = trajmodes.fit_peaks
+    except (ImportError, AttributeError) as exc:
+        return dict(status=f"import-error: {exc!r}")
+    try:
+        times = []
+        modes = None
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            modes = project(traj, phonons)
+            modes = modes.compute() if hasattr(modes, "compute") else modes
+            times.append(time.perf_counter() - t0)
+        n_frames = int(modes.sizes.get("time", 0))
+        out.update(project_seconds=min(times), all_project_seconds=times, frames=n_frames,
+                   frames_per_s=n_frames / min(times) if n_frames else None,
+                   dims={k: int(v) for k, v in modes.sizes.items()})
+        t0 = time.perf_counter()
+        spectra = mode_spectra(modes, resolution=resolution)
+        spectra = spectra.compute() if hasattr(spectra, "compute") else spectra
+        out["spectra_seconds"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        peaks = fit_peaks(spectra, model="lorentzian")
+        out["peaks_seconds"] = time.perf_counter() - t0
+        if qpoints:
+            out["peaks"] = _peaks_at(peaks, qpoints)
+    except Exception as exc:  # the API is being written: record, do not stop the peers' numbers
+        out["status"] = f"error: {exc!r}"
+        out["traceback"] = traceback.format_exc(limit=6)
+    return out
+
+
+def _peaks_at(peaks, qpoints):
+    """Pick the fitted peaks at the given reduced q from the peaks dataset (best effort)."""
+    qcoord = None
+    for name in ("qpoint", "qpoints", "q_reduced", "q"):
+        if name in peaks.coords or name in peaks.variables:
+            arr = np.asarray(peaks[name].values)
+            if arr.ndim == 2 and arr.shape[-1] == 3:
+                qcoord = arr
+                break
+    if qcoord is None:
+        return {"_note": f"no (q, 3) coordinate found in peaks: {list(peaks.variables)}"}
+    qdim = peaks[name].dims[0]
+    res = {}
+    for label, q in qpoints.items():
+        d = qcoord - np.asarray(q)[None]
+        d -= np.round(d)
+        hit = np.flatnonzero(np.linalg.norm(d, axis=1) < 1e-6)
+        if len(hit) == 0:
+            res[label] = None
+            continue
+        sel = peaks.isel({qdim: int(hit[0])})
+        rec = {}
+        for key in ("frequency", "fwhm", "frequency_err", "fwhm_err", "status"):
+            if key in sel:
+                v = np.asarray(sel[key].values)
+                rec[key] = v.tolist() if v.dtype.kind in "fiub" else [str(x) for x in v.ravel()]
+        res[label] = rec
+    return res
+
+
+def load_trajmodes_inputs(system):
+    """(traj, phonons) for the trajmodes hook, or (None, None, reason)."""
+    try:
+        import trajmodes
+        spec = dref.SYSTEMS[system]
+        md = ROOT / "examples" / "md"
+        traj = trajmodes.read(str(md / f"{spec['run']}.lammpstrj.gz"), reference=str(md / f"{spec['run']}.data"))
+        fc = trajmodes.ForceConstants.from_phonopy(str(ROOT / "examples" / "fc" / spec["fc"]))
+        return traj, trajmodes.Phonons(fc), None
+    except Exception as exc:
+        return None, None, repr(exc)
+# ============================================================================ end HOOK
+
+
+def compare_peaks(dpp, tm):
+    """Max |nu_tm - nu_dpp| per q over non-aliased, successfully fitted branches."""
+    rows = {}
+    if not tm or not tm.get("peaks"):
+        return rows
+    for label, rec in dpp["qpoints"].items():
+        t = tm["peaks"].get(label) if isinstance(tm["peaks"], dict) else None
+        if not rec.get("commensurate") or not t or "frequency" not in t:
+            continue
+        f_d = np.asarray(rec["frequency"])
+        f_t = np.asarray(t["frequency"], dtype=float).ravel()
+        ok = ~np.asarray(rec["aliased"]) & ~np.asarray(rec["fit_failed"])
+        if len(f_t) != len(f_d) or not ok.any():
+            continue
+        rows[label] = float(np.nanmax(np.abs(f_t[ok] - f_d[ok])))
+    return rows
+
+
+def write_md(res, path):
+    env, dyn, dpp, tm = res["environment"], res.get("dynasor"), res.get("dynaphopy"), res.get("trajmodes", {})
+    L = [f"Case: {res['system']} ({dpp['info']['run'] if dpp else ''}), projection of all modes at all commensurate q; "
+         f"{env.get('cores')} cores ({env.get('cpu', '?')}), load average at start {env.get('load_average_at_start', '?')}.",
+         "", "| | peer | trajmodes | ratio | bar |", "|---|---|---|---|---|"]
+    tm_fps = tm.get("frames_per_s")
+    if dyn:
+        for key, name in (("project_modes_frames_per_s", "dynasor project_modes (from .gz), frames/s"),
+                          ("mode_projector_frames_per_s", "dynasor ModeProjector.set_u/set_v (in memory), frames/s")):
+            ratio = tm_fps / dyn[key] if tm_fps else None
+            L.append(f"| {name} | {dyn[key]:.1f} | {tm_fps if tm_fps is None else f'{tm_fps:.1f}'} | "
+                     f"{'' if ratio is None else f'{ratio:.1f}x'} | >= {BAR_DYNASOR:.0f}x "
+                     f"{'' if ratio is None else ('**pass**' if ratio >= BAR_DYNASOR else '**fail**')} |")
+    if dpp:
+        secs = [r["seconds"] for r in dpp["qpoints"].values() if r.get("commensurate")]
+        s_dpp = float(np.mean(secs))
+        s_tm = None
+        if tm.get("project_seconds") and tm.get("dims"):
+            nq = tm["dims"].get("q") or tm["dims"].get("qpoint")
+            if nq:
+                s_tm = (tm["project_seconds"] + tm.get("spectra_seconds", 0) + tm.get("peaks_seconds", 0)) / nq
+        ratio = s_dpp / s_tm if s_tm else None
+        L.append(f"| DynaPhoPy FFT + Lorentzian, s per q-point (mean over {len(secs)} q, star averaged) | "
+                 f"{s_dpp:.2f} | {'' if s_tm is None else f'{s_tm:.4f}'} | {'' if ratio is None else f'{ratio:.0f}x'} | "
+                 f">= {BAR_DYNAPHOPY:.0f}x {'' if ratio is None else ('**pass**' if ratio >= BAR_DYNAPHOPY else '**fail**')} |")
+    L += ["", f"trajmodes hook status: `{tm.get('status', 'not run')}`", ""]
+    if dpp:
+        L += [f"Peaks (THz), DynaPhoPy {dpp['info']['dynaphopy_version']} FFT (Nyquist {dpp['info']['nyquist_THz']:.1f} THz, "
+              f"native resolution {dpp['info']['native_resolution_THz']:.3f} THz):", "",
+              "| q | branch | harmonic | DynaPhoPy peak | DynaPhoPy FWHM | trajmodes peak | trajmodes FWHM | flag |",
+              "|---|---|---|---|---|---|---|---|"]
+        tpk = tm.get("peaks") or {}
+        for label, r in dpp["qpoints"].items():
+            if not r.get("commensurate"):
+                continue
+            t = tpk.get(label) or {}
+            tf, tw = t.get("frequency"), t.get("fwhm")
+            for b, (h, f, w) in enumerate(zip(r["harmonic"], r["frequency"], r["fwhm"])):
+                flag = "aliased" if r["aliased"][b] else ("fit failed" if r["fit_failed"][b] else "")
+                tfb = f"{np.ravel(tf)[b]:.4f}" if tf is not None and len(np.ravel(tf)) > b else ""
+                twb = f"{np.ravel(tw)[b]:.4f}" if tw is not None and len(np.ravel(tw)) > b else ""
+                L.append(f"| {label} | {b} | {h:.4f} | {f:.4f} | {w:.4f} | {tfb} | {twb} | {flag} |")
+        if res.get("max_peak_diff_THz"):
+            L += ["", "max |nu_trajmodes - nu_DynaPhoPy| (THz): " +
+                  ", ".join(f"{k} {v:.4f} ({'pass' if v <= TOL_FREQ_THZ else 'fail'})"
+                            for k, v in res["max_peak_diff_THz"].items())]
+    text = "\n".join(L) + "\n"
+    Path(path).write_text(text)
+    return text
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--system", default="cu", choices=list(dref.SYSTEMS))
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--out", default=str(HERE / "results"))
+    p.add_argument("--skip-peers", action="store_true", help="trajmodes hook only")
+    a = p.parse_args(argv)
+    res = dict(system=a.system, environment=environment())
+    if not a.skip_peers:
+        import dynasor_reference
+        res["dynasor"] = dynasor_reference.run_dynasor(a.system, repeat=a.repeat)
+        print(dynasor_reference.format_result(res["dynasor"]))
+        res["dynaphopy"] = dref.run_dynaphopy(a.system, full=True)
+        print(dref.format_table(res["dynaphopy"]))
+    traj, phonons, why = load_trajmodes_inputs(a.system)
+    if traj is None:
+        res["trajmodes"] = dict(status=f"inputs failed: {why}")
+    else:
+        qpts = dref.SYSTEMS[a.system]["qpoints"]
+        res["trajmodes"] = run_trajmodes(traj, phonons, qpoints=qpts, repeat=a.repeat)
+    if res.get("dynaphopy"):
+        res["max_peak_diff_THz"] = compare_peaks(res["dynaphopy"], res["trajmodes"])
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "projection.json").write_text(json.dumps(res, indent=1, default=str))
+    print(write_md(res, out / "projection.md"))
+    return res
+
+
+if __name__ == "__main__":
+    main()

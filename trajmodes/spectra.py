@@ -1,0 +1,226 @@
+"""Per-mode power spectra of projected phonon-mode amplitudes (Welch averaging, streamed with Dask).
+
+Input is the dataset of :func:`trajmodes.project`: ``Q`` and ``Qdot`` over ``(time, q, branch)``
+(complex, amu^1/2 A and amu^1/2 A/ps), coordinate ``time`` in ps (uniform step).
+
+Normalisation
+-------------
+For a segment ``x_n`` (n = 0..N-1, step dt, window w_n) the finite Fourier transform is
+``X(nu) = dt sum_n w_n x_n exp(-2 pi i nu n dt)`` and the two-sided density is
+``S(nu) = |X(nu)|^2 / (N dt <w^2>)`` so that ``sum_nu S(nu) dnu = <|x|^2>`` (Parseval; exact for the
+boxcar window, in expectation for any other). The reported ``psd`` is folded onto nu >= 0,
+``S(nu) + S(-nu)`` (a complex running-wave amplitude keeps its power at one sign of nu, a real one at
+both), and multiplied by 1/2 and the conversion amu A^2/ps^2 -> eV, so that
+``integral psd dnu = <1/2 |Qdot|^2>`` in eV: the kinetic-energy spectral density in eV/THz.
+
+Memory
+------
+Segments of ``n_seg`` frames start every ``hop`` frames. The time axis is rechunked to a multiple of
+the hop; one task per chunk computes the periodograms of the segments *starting* in its chunk (reading
+at most ``n_seg - hop`` frames of the next chunk) and returns only their sum and sum of squares over
+``(q, branch, frequency)``. Memory per task is bounded by the chunk, independent of the trajectory
+length; results do not depend on the chunking.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import dask
+import dask.array as da
+import numpy as np
+import scipy.signal
+import xarray as xr
+
+from .units import AMU_KG, EV_J
+
+# 1 amu A^2 / ps^2 in eV
+AMU_A2_PS2_EV = AMU_KG * 1e-20 / 1e-24 / EV_J
+
+__all__ = ["mode_spectra", "AMU_A2_PS2_EV"]
+
+
+def _timestep(time) -> float:
+    t = np.asarray(time, dtype=float)
+    if t.size < 2:
+        raise ValueError("need at least two frames for a spectrum")
+    steps = np.diff(t)
+    dt = float(np.median(steps))
+    if dt <= 0 or np.max(np.abs(steps - dt)) > 1e-6 * dt + 1e-12:
+        raise ValueError("the time axis must be uniform and increasing for a spectrum")
+    return dt
+
+
+def _fold(spec: np.ndarray, n: int) -> np.ndarray:
+    """Fold a two-sided spectrum (last axis in numpy fft order, length n) onto nu >= 0."""
+    nf = n // 2 + 1
+    out = spec[..., :nf].copy()
+    # negative frequency -k sits at index n-k; k = 1 .. (n-1)//2 have a distinct partner
+    k = np.arange(1, (n - 1) // 2 + 1)
+    out[..., k] += spec[..., n - k]
+    return out
+
+
+def _block_sums(x, n_seg, hop, n_starts, win, scale):
+    """Sum and sum of squares of folded periodograms of the segments starting at 0, hop, .. < n_starts*hop.
+
+    ``x`` is (time, q, branch); returns two float arrays (q, branch, n_seg//2+1) and the count.
+    """
+    nf = n_seg // 2 + 1
+    s = np.zeros(x.shape[1:] + (nf,))
+    s2 = np.zeros_like(s)
+    for j in range(n_starts):
+        seg = np.asarray(x[j * hop: j * hop + n_seg])
+        seg = np.moveaxis(seg, 0, -1) * win
+        p = _fold(np.abs(np.fft.fft(seg, axis=-1)) ** 2, n_seg) * scale
+        s += p
+        s2 += p * p
+    return s, s2, n_starts
+
+
+def mode_spectra(modes: xr.Dataset, resolution: float = 0.01, segment: float | None = None,
+                 window: str = "hann", overlap: float = 0.5, variable: str = "Qdot",
+                 full: bool = False) -> xr.Dataset:
+    """Per-mode power spectra of the projected mode velocities, Welch-averaged and streamed.
+
+    Parameters
+    ----------
+    modes : xarray.Dataset
+        From :func:`trajmodes.project`: ``variable`` over ``(time, q, branch)`` (numpy or dask),
+        coordinate ``time`` in ps with a uniform step.
+    resolution : float
+        Frequency bin width in THz; sets the segment length ``n_seg = ceil(1 / (resolution dt))``.
+    segment : float, optional
+        Segment length in ps (overrides ``resolution``).
+    window : str
+        Any window name of :func:`scipy.signal.get_window` ("hann", "boxcar", "blackman", ...).
+    overlap : float
+        Fraction of a segment shared by consecutive segments, 0 <= overlap < 1.
+    variable : str
+        "Qdot" (kinetic-energy density, eV/THz) or "Q" (then ``psd`` is 1/2 |Q|^2 per THz in amu A^2/THz).
+    full : bool
+        One periodogram over the whole series (full resolution 1/T); no segment spread is available
+        (``psd_segments_std`` is then the periodogram's own statistical spread, equal to ``psd``).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``psd`` (q, branch, frequency) in eV/THz, with ``integral psd dnu = <1/2 |Qdot|^2>``;
+        ``psd_segments_std`` (spread of one segment's spectrum across segments) and ``psd_err``
+        (= std / sqrt(n_segments), the standard error of ``psd``); ``sed`` (q, frequency) the sum over
+        branches; ``vdos`` (frequency) the sum over q and branches normalised to unit integral (1/THz).
+        Coordinate ``frequency`` in THz (>= 0); the non-time coordinates of ``modes`` are kept.
+        Attributes ``n_segments``, ``segment_length_ps``, ``hop_ps``, ``window``, ``overlap``,
+        ``resolution_thz``, ``enbw_thz`` (equivalent noise bandwidth of the window), ``variable``.
+    """
+    if variable not in modes:
+        raise KeyError(f"modes has no variable {variable!r}")
+    arr = modes[variable]
+    if arr.dims[0] != "time":
+        arr = arr.transpose("time", ...)
+    if arr.ndim != 3:
+        raise ValueError(f"{variable} must have dims (time, q, branch), got {arr.dims}")
+    dt = _timestep(modes["time"].values)
+    n_total = arr.shape[0]
+
+    if full:
+        n_seg, hop = n_total, n_total
+    else:
+        if segment is not None:
+            n_seg = int(round(segment / dt))
+        else:
+            if resolution <= 0:
+                raise ValueError("resolution must be positive (THz)")
+            n_seg = int(math.ceil(1.0 / (resolution * dt) * (1 - 1e-9)))
+        if not 0 <= overlap < 1:
+            raise ValueError("overlap must be in [0, 1)")
+        if n_seg > n_total:
+            warnings.warn(f"segment of {n_seg} frames is longer than the trajectory ({n_total}); "
+                          "using one segment over the whole series", stacklevel=2)
+            n_seg = n_total
+        n_seg = max(n_seg, 2)
+        hop = max(1, int(round(n_seg * (1.0 - overlap))))
+    n_segments = (n_total - n_seg) // hop + 1
+
+    win = scipy.signal.get_window(window, n_seg, fftbins=True).astype(float)
+    u = float(np.mean(win ** 2))
+    unit_scale = 0.5 * (AMU_A2_PS2_EV if variable == "Qdot" else 1.0)
+    scale = unit_scale * dt / (n_seg * u)        # |FFT|^2 dt^2 / (N dt U)
+    enbw = float(n_seg * np.sum(win ** 2) / np.sum(win) ** 2) / (n_seg * dt)
+
+    data = arr.data
+    nq, nb = arr.shape[1], arr.shape[2]
+    nf = n_seg // 2 + 1
+    if isinstance(data, da.Array) and full:
+        # full resolution: the whole series of one q-point at a time (memory: n_time x n_branch)
+        data = data.rechunk({0: -1, 1: 1, 2: -1})
+        parts = [dask.delayed(_block_sums)(data[:, iq:iq + 1], n_seg, hop, 1, win, scale) for iq in range(nq)]
+        results = dask.compute(*parts)
+        s = np.concatenate([r[0] for r in results], axis=0)
+        s2 = np.concatenate([r[1] for r in results], axis=0)
+        count = 1
+        rechunked = None
+    elif isinstance(data, da.Array):
+        # chunk: a multiple of the hop, at least one segment long
+        c0 = max(data.chunks[0])
+        chunk = hop * max(1, math.ceil(max(c0, n_seg) / hop))
+        data = data.rechunk({0: chunk, 1: -1, 2: -1})
+        parts = []
+        for start in range(0, n_segments * hop, chunk):
+            first = start // hop
+            n_starts = min(chunk // hop, n_segments - first)
+            stop = start + (n_starts - 1) * hop + n_seg
+            piece = data[start:stop]
+            parts.append(dask.delayed(_block_sums)(piece, n_seg, hop, n_starts, win, scale))
+        results = dask.compute(*parts)
+        s = sum(r[0] for r in results)
+        s2 = sum(r[1] for r in results)
+        count = sum(r[2] for r in results)
+        rechunked = chunk
+    else:
+        s, s2, count = _block_sums(np.asarray(data), n_seg, hop, n_segments, win, scale)
+        rechunked = None
+    assert count == n_segments
+
+    mean = s / count
+    if count > 1:
+        var = np.maximum(s2 / count - mean ** 2, 0.0) * count / (count - 1)
+        std = np.sqrt(var)
+    else:
+        std = mean.copy()       # a single periodogram bin: exponential statistics, std = mean
+    err = std / np.sqrt(count)
+
+    freq = np.arange(nf) / (n_seg * dt)
+    units = "eV/THz" if variable == "Qdot" else "amu*A^2/THz"
+    coords = {"frequency": ("frequency", freq, {"units": "THz"})}
+    for name, c in modes.coords.items():
+        if "time" not in c.dims:
+            coords[name] = c
+    dims = ("q", "branch", "frequency")
+    what = ("kinetic-energy spectral density of Qdot, folded onto nu >= 0: integral over frequency = "
+            "<1/2 |Qdot|^2>") if variable == "Qdot" else "spectral density of 1/2 |Q|^2, folded onto nu >= 0"
+    ds = xr.Dataset(
+        {
+            "psd": (dims, mean, {"units": units, "long_name": what}),
+            "psd_segments_std": (dims, std, {"units": units,
+                                             "long_name": "standard deviation of one segment's spectrum "
+                                                          "across segments"}),
+            "psd_err": (dims, err, {"units": units,
+                                    "long_name": "standard error of psd (segments std / sqrt(n_segments))"}),
+        },
+        coords=coords,
+    )
+    ds["sed"] = ds["psd"].sum("branch").assign_attrs(units=units, long_name="spectral energy density: "
+                                                                          "psd summed over branches")
+    tot = ds["psd"].sum(("q", "branch"))
+    df = 1.0 / (n_seg * dt)
+    norm = float(tot.sum()) * df
+    ds["vdos"] = (tot / norm if norm > 0 else tot).assign_attrs(
+        units="1/THz", long_name="vibrational DOS from all projected modes, unit integral")
+    ds.attrs.update(n_segments=int(n_segments), segment_length_ps=n_seg * dt, segment_frames=int(n_seg),
+                    hop_ps=hop * dt, window=str(window), overlap=float(overlap) if not full else 0.0,
+                    resolution_thz=df, enbw_thz=enbw, timestep_ps=dt, variable=variable, full=int(bool(full)),
+                    units=units)
+    if rechunked is not None:
+        ds.attrs["time_chunk_frames"] = int(rechunked)
+    return ds
