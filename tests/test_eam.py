@@ -303,3 +303,73 @@ def test_frequencies_vs_phonopy_finite_displacements():
         p2.symmetrize_force_constants()
         p2.run_qpoints(q)
         assert np.abs(p2.qpoints.frequencies - against).max() < tol, h
+
+
+# ------------------------------------------------------------------ normalisation and the one-atom cubic form
+
+@needs_pot
+@pytest.mark.parametrize("name,structure,species", [("Cu_mishin1.eam.alloy", "fcc", ["Cu"]),
+                                                    ("CuNi.eam.alloy", "l12", ["Cu", "Ni"])])
+def test_gauge_invariance_and_normalisation(name, structure, species):
+    """002 eqs. 35-40: F -> F + lam rho, phi -> phi - lam_a f - lam_b f leaves energy, forces and the
+    total force constants unchanged; pair, e1, e2 move, e3 does not. Normalised: e1 = e2 = 0 and the
+    effective pair part equals pair + e1 + e2 of any gauge."""
+    from trajmodes.eam import cubic_lattice
+    pot = EAM(POT / name)
+    a = 3.615 if structure == "fcc" else 3.55
+    sc, _ = cubic_lattice(structure, a, 2, species, masses=[1.0] * len(species))
+    x = sc.positions + np.random.default_rng(1).normal(scale=0.05, size=sc.positions.shape)
+    lam = {el: 0.4 + 0.3 * k for k, el in enumerate(pot.elements)}
+    g = pot.gauge_transformed(lam)
+    e0, f0 = pot.energy_forces(sc.cell, x, sc.species)
+    e1, f1 = g.energy_forces(sc.cell, x, sc.species)
+    assert abs(e1 - e0) < 1e-10 * abs(e0) and np.abs(f1 - f0).max() < 1e-12
+    p0, p1 = pot.force_constant_parts(sc.cell, x, sc.species), g.force_constant_parts(sc.cell, x, sc.species)
+    assert np.abs(sum(p1.values()) - sum(p0.values())).max() < 1e-12
+    for k in ("pair", "e1", "e2"):
+        assert np.abs(p1[k] - p0[k]).max() > 1e-2            # the split moves with the gauge
+    assert np.abs(p1["e3"] - p0["e3"]).max() < 1e-13         # the three-body part does not
+    assert np.abs((p1["pair"] + p1["e1"] + p1["e2"]) - (p0["pair"] + p0["e1"] + p0["e2"])).max() < 1e-12
+    # normalised at the ideal crystal: F' = 0, so everything pair-like is in the effective pair potential
+    nz = g.normalized(sc.cell, sc.positions, sc.species)
+    assert np.abs(nz._setup(sc.cell, sc.positions, sc.species)[-1][1]).max() < 1e-14
+    pn = nz.force_constant_parts(sc.cell, sc.positions, sc.species)
+    pr = pot.force_constant_parts(sc.cell, sc.positions, sc.species)
+    assert np.abs(pn["e1"]).max() < 1e-13 and np.abs(pn["e2"]).max() < 1e-13
+    assert np.abs(pn["pair"] - (pr["pair"] + pr["e1"] + pr["e2"])).max() < 1e-12
+    assert np.abs(pn["e3"] - pr["e3"]).max() < 1e-13
+    with pytest.raises(ValueError, match="different F'"):
+        pot.normalized(sc.cell, x, sc.species)
+
+
+@needs_pot
+def test_effective_pair_potential_eq43():
+    pot = EAM(POT / "Cu_mishin1.eam.alloy").gauge_transformed(0.3)
+    r = np.linspace(2.2, 5.4, 9)
+    from trajmodes.eam import _evaluate
+    z = np.array(_evaluate(pot.z2r[0][0], pot.rdr, r))
+    f = np.array(_evaluate(pot.rhor[0][0], pot.rdr, r))
+    phi = z[0] / r - 2 * 0.3 * f[0]
+    np.testing.assert_allclose(pot.effective_pair_potential(r, "Cu", "Cu", 0.7, 0.7)[0], phi + 2 * 0.7 * f[0],
+                               rtol=1e-13, atol=1e-15)
+
+
+@needs_pot
+@pytest.mark.parametrize("lattice,a,n", [("fcc", 3.615, 4), ("bcc", 2.87, 5)])
+def test_cubic_dynamical_matrix_equals_general_route(lattice, a, n):
+    """002 eqs. 44 + 48 (two lattice sums) against Phonons of the supercell force constants at q
+    commensurate with the supercell (where the supercell sum over images is the exact lattice sum)."""
+    from trajmodes.eam import cubic_dynamical_matrix, cubic_lattice
+    from trajmodes.phonons import Phonons
+    pot = EAM(POT / "Cu_mishin1.eam.alloy")
+    sc, prim = cubic_lattice(lattice, a, n, "Cu", masses=pot.masses)
+    fc = pot.force_constants(sc, prim)
+    q = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [1, 1, 0], [1 / n, 0, 0], [2 / n, 1 / n, 0], [3 / n, 2 / n, 1 / n]])
+    D, Dep, De3 = cubic_dynamical_matrix(pot, lattice, a, q, parts=True)
+    Dg = Phonons(fc).dynamical_matrix((q / a) @ prim.cell.T)
+    assert np.abs(D - Dg).max() < 1e-10
+    assert np.abs(D).max() > 0.1 and np.abs(De3).max() > 1e-4          # e3 is not negligible
+    # the e3 part alone is the Fourier sum of the e3 force constants
+    from trajmodes.force_constants import ForceConstants
+    fc3 = ForceConstants(fc.parts["e3"], fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s)
+    assert np.abs(De3 - Phonons(fc3).dynamical_matrix((q / a) @ prim.cell.T)).max() < 1e-10

@@ -1,4 +1,4 @@
-"""Command-line interface: ``trajmodes info``, ``convert``, ``run``, ``phonons`` and ``fit``."""
+"""Command-line interface: ``trajmodes info``, ``convert``, ``run``, ``phonons``, ``fit`` and ``eam``."""
 from __future__ import annotations
 
 import argparse
@@ -217,6 +217,90 @@ def cmd_phonons(args) -> int:
     return 0
 
 
+def cmd_eam(args) -> int:
+    """Analytic force constants of an EAM potential for a cubic crystal: BvK shell constants with the
+    pair / embedding breakdown, force constants netCDF, band structure and a BvK comparison plot."""
+    import os
+    from . import bvk
+    from .eam import EAM, cubic_dynamical_matrix, cubic_lattice, shell_constant_parts
+    from .io._files import atomic_write
+    from .phonons import Phonons
+    from .plots import plot_bands_dos
+    t0 = time.perf_counter()
+    pot = EAM(args.potential)
+    structure = args.structure.lower()
+    if args.element:
+        species = args.element.split(",")
+    elif structure == "l12":
+        if len(pot.elements) != 2:
+            raise ValueError("l12 needs --element A,B (A3B) with a potential of two elements")
+        species = list(pot.elements)
+    else:
+        species = pot.elements[:1]
+    masses = [float(pot.masses[pot._types([s])[0]]) for s in species]
+    os.makedirs(args.output, exist_ok=True)
+    lines = [f"potential: {pot.paths[0]} ({pot.style}, elements {', '.join(pot.elements)}, cutoff {pot.cutoff:g} A)",
+             f"crystal:   {structure} {species[0] + '3' + species[1] if structure == 'l12' else species[0]}, "
+             f"a = {args.a:g} A, {args.supercell}^3 conventional-cell supercell"]
+    written = []
+    if structure in ("fcc", "bcc"):
+        ds, fc = shell_constant_parts(pot, structure, args.a, element=species[0], supercell=args.supercell)
+        total = ds["value"].sel(part="total")
+        summed = ds["value"].sel(part="pair") + ds["value"].sel(part="e12") + ds["value"].sel(part="e3")
+        lines.append(f"BvK shell constants (N/m, = -Phi; 002 Table I), total = pair + e12 + e3 = effective_pair + e3 "
+                     f"(max |difference| {float(np.nanmax(np.abs(total - summed))):.1e}):")
+        parts = list(ds["part"].values)
+        lines.append(f"  {'const':6s}{'symbol':>10s}" + "".join(f"{p:>15s}" for p in parts))
+        for k, name in enumerate(ds["constant"].values):
+            lines.append(f"  {str(name):6s}{str(ds['paper_symbol'].values[k]):>10s}"
+                         + "".join(f"{float(ds['value'].sel(part=p).values[k]):15.4f}" for p in parts))
+        # closed form (002 eqs. 44, 48) against the supercell route at commensurate q
+        n = args.supercell
+        qc = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [1 / n, 0, 0], [2 / n, 1 / n, 0]])
+        qr = (qc / args.a) @ fc.primitive.cell.T
+        dev = np.abs(cubic_dynamical_matrix(pot, structure, args.a, qc, element=species[0])
+                     - Phonons(fc).dynamical_matrix(qr)).max()
+        lines.append(f"closed-form one-atom dynamical matrix (002 eqs. 44 + 48) vs supercell route: "
+                     f"max |dD| {dev:.1e} eV/(A^2 amu)")
+        target = os.path.join(args.output, "bvk.nc")
+        atomic_write(target, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+        written.append(target)
+        sources = {"EAM (analytic)": ds.sel(part="total")}
+        for path in args.compare or []:
+            other = load_force_constants(path)
+            sources[os.path.basename(os.path.normpath(path))] = bvk.shell_constants(other, lattice=structure)
+        fig = os.path.join(args.output, f"bvk.{args.format}")
+        bvk.plot_bvk(sources, fig, title=f"{os.path.basename(args.potential)}: {structure} a = {args.a:g} A")
+        written.append(fig)
+        if len(sources) > 1:
+            names = [str(c) for c in ds["constant"].values]
+            for label, other in list(sources.items())[1:]:
+                ov = dict(zip(map(str, other["constant"].values), other["value"].values))
+                lines.append(f"  vs {label}: " + ", ".join(f"{c} {ov.get(c, np.nan):.3f}" for c in names[:5]) + " ...")
+    else:
+        sc, prim = cubic_lattice(structure, args.a, args.supercell, species, masses=masses)
+        fc = pot.force_constants(sc, prim)
+        lines.append("BvK shell constants need a one-atom fcc/bcc crystal: skipped for " + structure)
+        if args.compare:
+            lines.append("--compare ignored (BvK comparison is for fcc/bcc)")
+    target = os.path.join(args.output, "fc.nc")
+    fc.to_netcdf(target)
+    written.append(target)
+    ph = Phonons(fc)
+    bands = ph.band_structure(args.path, npoints=args.npoints)
+    dos = ph.dos(args.mesh)
+    fb = bands.frequency.values
+    fig = os.path.join(args.output, f"bands_dos.{args.format}")
+    plot_bands_dos(bands, dos, fig, title=f"{os.path.basename(args.potential)}: {structure} a = {args.a:g} A "
+                                          f"(analytic EAM)")
+    written.append(fig)
+    lines.append(f"force constants: ASR violation {fc.asr_violation():.1e} eV/A^2; band path "
+                 f"{' '.join(bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz")
+    lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
+    print("\n".join(lines))
+    return 0
+
+
 def cmd_fit(args) -> int:
     """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
     import os
@@ -372,6 +456,22 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--npoints", type=int, default=51, help="q-points per path segment (default 51)")
     pf.add_argument("--plot-format", choices=["png", "pdf"], default="png", help="figure format (default png)")
     pf.set_defaults(func=cmd_fit)
+    pe = sub.add_parser("eam", help="analytic force constants of an EAM potential (LAMMPS eam, eam/alloy, eam/fs) "
+                                    "for a cubic crystal: BvK shell constants and their pair/embedding split, "
+                                    "netCDF and plots")
+    pe.add_argument("potential", metavar="POTENTIAL", help="LAMMPS EAM file (*.eam, *.eam.alloy, *.eam.fs)")
+    pe.add_argument("--structure", choices=["fcc", "bcc", "l12"], default="fcc", help="crystal (default fcc)")
+    pe.add_argument("--a", type=float, required=True, help="cubic lattice constant in A")
+    pe.add_argument("--element", help="element (fcc/bcc; default the potential's first) or A,B for l12 A3B")
+    pe.add_argument("--supercell", type=int, default=5, help="N x N x N conventional cells (default 5)")
+    pe.add_argument("--compare", nargs="+", metavar="FC", help="force constants to compare BvK constants with: "
+                                                               "phonopy folders/files or trajmodes .nc")
+    pe.add_argument("--path", help="band path as special-point letters (default: standard)")
+    pe.add_argument("--npoints", type=int, default=51, help="q-points per path segment (default 51)")
+    pe.add_argument("--mesh", type=_mesh, default=[16, 16, 16], help="q mesh for the DOS (default 16)")
+    pe.add_argument("-o", "--output", default="trajmodes-eam", help="output folder (default trajmodes-eam)")
+    pe.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format (default png)")
+    pe.set_defaults(func=cmd_eam)
     return p
 
 

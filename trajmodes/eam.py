@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EAM", "interpolate", "pairs_within"]
+__all__ = ["EAM", "interpolate", "pairs_within", "cubic_dynamical_matrix", "cubic_lattice",
+           "shell_constant_parts"]
 
 Z2R_CONV = 27.2 * 0.529          # LAMMPS funcfl: r*phi = 27.2*0.529 * Z_i(r) Z_j(r)
 
@@ -248,6 +249,7 @@ class EAM:
         self.rdr = 1.0 / self.dr
         self.rdrho = 1.0 / self.drho
         self.rhomax = (self.nrho - 1) * self.drho
+        self.gauge = None                                  # per-element lambda of gauge_transformed
 
     # -- LAMMPS file2array + array2spline
     def _from_setfl(self, s, fs: bool):
@@ -285,7 +287,55 @@ class EAM:
                 self.z2r[a][b] = self.z2r[b][a] = interpolate(Z2R_CONV * zr[a] * zr[b], self.dr)
 
     def __repr__(self) -> str:
-        return f"EAM({', '.join(map(str, self.paths))}, style={self.style!r}, elements={self.elements})"
+        g = "" if self.gauge is None else f", gauge={self.gauge.tolist()}"
+        return f"EAM({', '.join(map(str, self.paths))}, style={self.style!r}, elements={self.elements}{g})"
+
+    # -- normalisation (002 eqs. 35-40)
+    def gauge_transformed(self, lam) -> "EAM":
+        """The same potential in another gauge (002 eqs. 35-36 with A = -lambda)::
+
+            F_a(rho)   -> F_a(rho) + lambda_a rho
+            phi_ab(r)  -> phi_ab(r) - lambda_a f_{b->a}(r) - lambda_b f_{a->b}(r)
+
+        ``lam``: one number per element (a dict element -> lambda, a sequence, or a scalar for all).
+        Energies, forces and total force constants are unchanged (to round-off: the shift is applied
+        to the evaluated spline functions, not re-tabulated); the split of the force constants into
+        pair, e1 and e2 changes, e3 (F'' only) does not. Gauges compose additively."""
+        import copy
+        nel = len(self.elements)
+        if isinstance(lam, dict):
+            v = np.array([float(lam.get(e, 0.0)) for e in self.elements])
+        else:
+            v = np.broadcast_to(np.asarray(lam, dtype=float), (nel,)).copy()
+        out = copy.copy(self)
+        out.gauge = v if self.gauge is None else self.gauge + v
+        return out
+
+    def normalized(self, cell, positions, species, tol: float = 1e-8) -> "EAM":
+        """The normalised potential (002 eqs. 37-39): the gauge lambda_a = -F_a'(rho) at the given
+        (equilibrium) configuration, so that F' = 0 there and all pair-like interactions sit in the
+        effective pair potentials phi_bar_ab = phi_ab + F_a' f_{b->a} + F_b' f_{a->b} (eq. 43 for one
+        element: phi + 2 F' f). The gauge is per element, so every atom of an element must have the
+        same F' (bulk crystals with one site per element, e.g. fcc, bcc, L1_2); otherwise ValueError."""
+        t, *_, rho, F = self._setup(cell, positions, species)
+        lam = np.zeros(len(self.elements))
+        for a in np.unique(t):
+            fp = F[1][t == a]
+            if np.ptp(fp) > tol * max(1.0, np.abs(fp).max()):
+                raise ValueError(f"atoms of {self.elements[a]} have different F' (spread {np.ptp(fp):.3g}): "
+                                 "a per-element gauge cannot normalise this configuration")
+            lam[a] = -fp.mean()
+        return self.gauge_transformed(lam)
+
+    def effective_pair_potential(self, r, a, b, fprime_a: float, fprime_b: float):
+        """phi_bar_ab(r) = phi_ab + F_a' f_{b->a} + F_b' f_{a->b} (002 eq. 37): value and first two
+        derivatives, shape (3, len(r)); ``a``, ``b`` element names, F' the embedding slopes."""
+        r = np.atleast_1d(np.asarray(r, dtype=float))
+        t = self._types([a, b])
+        i, j = np.zeros(len(r), np.int64), np.ones(len(r), np.int64)
+        phi, f_ba = self._pair_functions(t, i, j, r)
+        f_ab = np.array(_evaluate(self.rhor[t[0]][t[1]], self.rdr, r))
+        return phi + fprime_a * f_ba + fprime_b * f_ab
 
     # -- pieces
     def _types(self, species) -> np.ndarray:
@@ -313,6 +363,11 @@ class EAM:
             phi[1, sel] = z1 * inv - z * inv * inv
             phi[2, sel] = z2 * inv - 2.0 * z1 * inv * inv + 2.0 * z * inv ** 3
             rho[:, sel] = _evaluate(self.rhor[b][a], self.rdr, rs)   # density from j (b) at i (a)
+            lam = self.gauge
+            if lam is not None and (lam[a] != 0.0 or lam[b] != 0.0):
+                # phi_ab -> phi_ab - lam_a f_{b->a} - lam_b f_{a->b}   (002 eq. 35 with A = -lam)
+                back = np.array(_evaluate(self.rhor[a][b], self.rdr, rs))           # f_{a->b}
+                phi[:, sel] -= lam[a] * rho[:, sel] + lam[b] * back
         return phi, rho
 
     def _embedding(self, t, rho):
@@ -323,6 +378,9 @@ class EAM:
             over = rho[sel] > self.rhomax                  # LAMMPS: linear extrapolation above rhomax
             if np.any(over):
                 F[0, np.flatnonzero(sel)[over]] += F[1, sel][over] * (rho[sel][over] - self.rhomax)
+            if self.gauge is not None:                     # F_a -> F_a + lam_a rho (002 eq. 36)
+                F[0, sel] += self.gauge[a] * rho[sel]
+                F[1, sel] += self.gauge[a]
         return F
 
     def _setup(self, cell, positions, species):
@@ -411,3 +469,126 @@ class EAM:
             raise ValueError(f"layout must be 'full' or 'compact', not {layout!r}")
         fc.parts = parts
         return fc
+
+
+# ------------------------------------------------------------------------------------- cubic crystals
+
+_CUBIC_BASIS = {"fcc": [[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]],
+                "bcc": [[0, 0, 0], [.5, .5, .5]],
+                "l12": [[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]]}
+
+
+def cubic_lattice(structure: str, a: float, n: int, species, masses=None):
+    """Supercell of n x n x n conventional cubes and its primitive cell, as (:class:`Crystal`,
+    :class:`Crystal`). ``structure``: ``fcc``, ``bcc`` (one species) or ``l12`` (A3B, ``species``
+    = (A, B): B at the cube corner). ``masses``: per species (default: the potential's if you pass
+    them in, else 1)."""
+    from .crystal import Crystal
+    structure = structure.lower()
+    if structure not in _CUBIC_BASIS:
+        raise ValueError(f"structure must be fcc, bcc or l12, not {structure!r}")
+    sp = [species] if isinstance(species, str) else list(species)
+    if structure == "l12":
+        if len(sp) != 2:
+            raise ValueError("l12 needs two species (A, B) for A3B")
+        basis_sp = [sp[1], sp[0], sp[0], sp[0]]
+    else:
+        basis_sp = [sp[0]] * len(_CUBIC_BASIS[structure])
+    mass_of = dict(zip(sp, masses)) if masses is not None else {s: 1.0 for s in sp}
+    basis = np.array(_CUBIC_BASIS[structure], float)
+    if structure == "l12":
+        pcell, pfrac, psp = a * np.eye(3), basis, basis_sp
+    else:
+        from .bvk import _PRIMITIVE
+        pcell, pfrac, psp = _PRIMITIVE[structure] * a, np.zeros((1, 3)), basis_sp[:1]
+    prim = Crystal(pcell, np.asarray(pfrac) @ (np.eye(3) * a if structure == "l12" else pcell), psp,
+                   [mass_of[s] for s in psp])
+    g = np.array([[i, j, k] for i in range(n) for j in range(n) for k in range(n)], float)
+    frac = (g[:, None, :] + basis[None]).reshape(-1, 3)
+    ssp = basis_sp * len(g)
+    sc = Crystal(a * n * np.eye(3), frac * a, ssp, [mass_of[s] for s in ssp])
+    return sc, prim
+
+
+def _shell_vectors(lattice: str, a: float, cutoff: float) -> np.ndarray:
+    """All lattice vectors 0 < |R| < cutoff of a one-atom fcc/bcc lattice (A)."""
+    nmax = int(np.ceil(cutoff / a)) + 1
+    g = np.array(np.meshgrid(*[np.arange(-2 * nmax, 2 * nmax + 1)] * 3, indexing="ij")).reshape(3, -1).T
+    if lattice == "fcc":
+        g = g[g.sum(axis=1) % 2 == 0]
+    elif lattice == "bcc":
+        g = g[(g % 2 == g[:, :1] % 2).all(axis=1)]
+    else:
+        raise ValueError(f"lattice must be 'fcc' or 'bcc', not {lattice!r}")
+    R = g * (a / 2)
+    r = np.linalg.norm(R, axis=1)
+    return R[(r > 0) & (r < cutoff)]
+
+
+def cubic_dynamical_matrix(eam: EAM, lattice: str, a: float, qpoints_cart, element: str | None = None,
+                           parts: bool = False):
+    """Closed-form dynamical matrix of a one-atom cubic (fcc/bcc) EAM crystal, 002 eqs. 43, 44, 48::
+
+        D(k)   = D_ep(k) + D_e3(k)
+        D_ep   = 1/M sum_R [phi_bar'/R (1 - R^R^) + phi_bar'' R^R^] (1 - cos k.R),  phi_bar = phi + 2 F' f
+        D_e3   = F''/M  s(k) s(k)^T,      s(k) = sum_R f'(R) R^ sin(k.R)
+
+    with F', F'' at the crystal's host density rho = sum_R f(R): two single lattice sums, no supercell.
+
+    ``qpoints_cart``: (nq, 3) Cartesian q in units of 1/a without 2 pi (k = 2 pi q / a), as in
+    :func:`trajmodes.bvk.bvk_dynamical_matrix` (fcc X = (1, 0, 0), L = (1/2, 1/2, 1/2)).
+    Returns (nq, 3, 3) real, eV/(A^2 amu); with ``parts=True`` the pair (D_ep) and e3 parts too.
+    """
+    el = eam.elements[0] if element is None else element
+    t = eam._types([el])
+    M = float(eam.masses[t[0]])
+    R = _shell_vectors(lattice, a, eam.cutoff)
+    r = np.linalg.norm(R, axis=1)
+    e = R / r[:, None]
+    tt = np.zeros(2, np.int64) + t[0]
+    z = np.zeros(len(r), np.int64)
+    phi, f = eam._pair_functions(tt, z, z + 1, r)
+    rho = f[0].sum()
+    F = eam._embedding(t, np.array([rho]))[:, 0]
+    pbar = phi + 2.0 * F[1] * f                                     # eq. 43 (value, d1, d2)
+    K = _K(pbar[1], pbar[2], r, e)                                  # (nR, 3, 3)
+    q = np.atleast_2d(np.asarray(qpoints_cart, float))
+    kR = 2.0 * np.pi * (q @ R.T) / a                                # (nq, nR)
+    D_ep = np.einsum("qm,mab->qab", 1.0 - np.cos(kR), K) / M        # eq. 44
+    s = np.einsum("qm,m,ma->qa", np.sin(kR), f[1], e)
+    D_e3 = F[2] * s[:, :, None] * s[:, None, :] / M                 # eq. 48
+    D = D_ep + D_e3
+    return (D, D_ep, D_e3) if parts else D
+
+
+def shell_constant_parts(eam: EAM, lattice: str, a: float, element: str | None = None, supercell: int = 5,
+                         n_shells: int = 5):
+    """BvK shell constants of a one-atom cubic EAM crystal and their breakdown (002 Tables II-III).
+
+    Parts (dimension ``part``): ``total``; the raw split of this potential file's gauge ``pair``
+    (eq. 25), ``e12`` (F' d2 rho, eqs. 32-33), ``e3`` (F'' three-body, eq. 34); and the normalised split
+    of the paper's tables ``effective_pair`` (phi_bar = phi + 2 F' f, eq. 41; = pair + e12) and ``e3``.
+    ``total = pair + e12 + e3 = effective_pair + e3`` constant by constant.
+
+    The constants come from the analytic force constants of an ``supercell``^3 cube supercell; e3
+    couples atoms up to twice the cutoff apart, so shells are free of periodic images when
+    ``supercell * a >= r_shell + 2 * cutoff`` (a warning is not raised; the default 5 suffices for Cu).
+
+    Returns (xarray.Dataset of :func:`trajmodes.bvk.shell_constants` with a ``part`` dimension,
+    :class:`ForceConstants` of the total with ``parts``).
+    """
+    import xarray as xr
+    from . import bvk
+    from .force_constants import ForceConstants
+    el = eam.elements[0] if element is None else element
+    sc, prim = cubic_lattice(lattice, a, supercell, el, masses=[float(eam.masses[eam._types([el])[0]])])
+    fc = eam.force_constants(sc, prim)
+    p = fc.parts
+    arrays = {"total": fc.fc2, "pair": p["pair"], "e12": p["e1"] + p["e2"], "e3": p["e3"],
+              "effective_pair": p["pair"] + p["e1"] + p["e2"]}
+    dss = [bvk.shell_constants(ForceConstants(v, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s),
+                               lattice=lattice, n_shells=n_shells) for v in arrays.values()]
+    ds = xr.concat(dss, dim="part", data_vars=["value", "value_ev", "residual", "relative_residual"],
+                   coords="minimal", compat="override").assign_coords(part=list(arrays))
+    ds.attrs.update(potential=str(eam.paths[0]), element=el, supercell=supercell)
+    return ds, fc
