@@ -386,6 +386,181 @@ def _mean_temperature(trajs):
     return float(np.mean(vals))
 
 
+# ----------------------------------------------------------------------------- project / lifetimes (issue 5)
+
+def _degenerate_sum(P, H, tol=1e-3):
+    """Sum spectra (q, branch, f) over branches of the same q with |harmonic| within tol (what fit_peaks fits)."""
+    from .peaks import _degenerate_groups
+    out = np.empty_like(P)
+    for iq in range(P.shape[0]):
+        for g in _degenerate_groups(H[iq], tol):
+            out[iq, g] = P[iq, g].sum(axis=0)
+    return out
+
+
+def modes_table(ds) -> str:
+    """Per-q/branch table of a ``trajmodes project`` dataset."""
+    H = ds["frequency_harmonic"].values
+    q = ds.qpoint.values
+    g = {k: ds[f"peak_{k}"].values for k in ("frequency", "frequency_err", "shift", "fwhm", "fwhm_err",
+                                            "lifetime", "status")}
+    eq = ds["equipartition"].values
+    star = ds["star"].values if "star" in ds.coords else np.arange(len(q))
+    rows = [f"{'q':>4} {'q (reduced)':>22} {'star':>4} {'br':>2} {'harm':>8} {'nu':>8} {'+-':>6} {'shift':>7} "
+            f"{'FWHM':>7} {'+-':>6} {'tau ps':>7} {'E/kT':>6}  status"]
+    for iq in range(len(q)):
+        for ib in range(H.shape[1]):
+            rows.append(f"{iq:>4} {str(np.round(q[iq], 4).tolist()) if ib == 0 else '':>22} "
+                        f"{int(star[iq]) if ib == 0 else '':>4} {ib:>2} {H[iq, ib]:8.4f} "
+                        f"{g['frequency'][iq, ib]:8.4f} {g['frequency_err'][iq, ib]:6.4f} {g['shift'][iq, ib]:+7.4f} "
+                        f"{g['fwhm'][iq, ib]:7.4f} {g['fwhm_err'][iq, ib]:6.4f} {g['lifetime'][iq, ib]:7.3f} "
+                        f"{eq[iq, ib]:6.3f}  {g['status'][iq, ib]}")
+    ok = g["status"] == "ok"
+    nt = ~ds["translation"].values
+    rows.append(f"{int(ok.sum())} of {ok.size} modes 'ok'; equipartition <E>/(k_B T) over the non-translation "
+                f"modes: mean {np.nanmean(eq[nt]):.4f}, min {np.nanmin(eq[nt]):.4f}, max {np.nanmax(eq[nt]):.4f} "
+                f"(T = {ds.attrs.get('temperature', float('nan')):.2f} K, {ds.attrs.get('temperature_source', '')}); "
+                f"<PE>/<KE> mean {np.nanmean(ds['potential'].values[nt] / ds['kinetic'].values[nt]):.4f}")
+    rows.append(f"FWHM and lifetime convention: {ds.attrs.get('peak_convention', '')}; peaks fitted with the "
+                f"{ds.attrs.get('peak_model', '')} model"
+                + (", averaged over degenerate branches and the star of q" if ds.attrs.get("star_averaged") else
+                   ", averaged over degenerate branches"))
+    return "\n".join(rows)
+
+
+def modes_dataset(modes, resolution=0.05, full=False, model="lorentzian", star=True, temperature=None,
+                  keep_q=False, window="hann", overlap=0.5):
+    """Energies, spectra and peak fits of projected modes merged into one dataset (what ``project`` writes)."""
+    import xarray as xr
+    import trajmodes
+    from .peaks import star_average
+    energies = trajmodes.mode_energies(modes, temperature=temperature)
+    spectra = trajmodes.mode_spectra(modes, resolution=resolution, full=full, window=window, overlap=overlap)
+    fitted = star_average(spectra) if star else spectra
+    peaks = trajmodes.fit_peaks(fitted, model=model)
+    H = np.asarray(spectra["frequency_harmonic"].values, float)
+    ds = spectra.copy()
+    if star:
+        ds = ds.assign_coords(star=fitted["star"], n_star=fitted["n_star"])
+    ds["psd_fitted"] = (("q", "branch", "frequency"), _degenerate_sum(fitted["psd"].values, H),
+                        dict(fitted["psd"].attrs, long_name="the spectrum the peak fit saw: psd "
+                             + ("averaged over the star of q, " if star else "") + "summed over degenerate branches"))
+    for n in ("kinetic", "potential", "total", "equipartition", "mode_temperature", "translation"):
+        ds[n] = energies[n]
+    for n, v in peaks.data_vars.items():
+        ds[f"peak_{n}"] = v
+    ds.attrs.update({f"spectra_{k}": v for k, v in spectra.attrs.items()})
+    ds.attrs.update(temperature=energies.attrs["temperature"], temperature_source=energies.attrs["temperature_source"],
+                    peak_model=model, peak_convention=peaks.attrs["convention"], star_averaged=int(bool(star)))
+    if keep_q:
+        for n in ("Q", "Qdot"):
+            a = modes[n]
+            ds[f"{n}_real"] = (a.dims, np.asarray(a.values.real), dict(a.attrs))
+            ds[f"{n}_imag"] = (a.dims, np.asarray(a.values.imag), dict(a.attrs))
+        ds = ds.assign_coords(time=modes["time"])
+    for k, v in list(ds.attrs.items()):
+        if isinstance(v, (bool, np.bool_)):
+            ds.attrs[k] = int(v)
+    return ds
+
+
+def cmd_project(args) -> int:
+    """Project a trajectory onto phonon modes: energies, spectra, peak fits in one netCDF, and the table."""
+    import trajmodes
+    from .io._files import atomic_write
+    from .phonons import Phonons
+    t0 = time.perf_counter()
+    traj = _open(args)
+    ph = Phonons(load_force_constants(args.force_constants))
+    modes = trajmodes.project(traj, ph)
+    ds = modes_dataset(modes, resolution=args.resolution, full=args.full, model=args.model, star=not args.no_star,
+                       temperature=args.temperature, keep_q=args.keep_q)
+    ds.attrs.update(source=str(traj.source.describe()), force_constants=str(args.force_constants))
+    atomic_write(args.output, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+    print(modes_table(ds))
+    print(f"{traj.n_frames} frames x {modes.sizes['q']} q x {modes.sizes['branch']} branches; spectra "
+          f"{'full resolution' if args.full else 'Welch'} ({ds.attrs['spectra_resolution_thz']:.4f} THz bins, "
+          f"{ds.attrs['spectra_n_segments']} segment(s)); wrote {args.output} in {time.perf_counter() - t0:.2f} s")
+    return 0
+
+
+def _parse_modes(text, nq, nb):
+    out = []
+    for item in text.split(","):
+        try:
+            a, b = item.split(":")
+            iq, ib = int(a), int(b)
+        except ValueError:
+            raise ValueError(f"--modes takes q:branch pairs (q index, branch index) separated by commas, "
+                             f"not {item!r}") from None
+        if not (0 <= iq < nq and 0 <= ib < nb):
+            raise ValueError(f"mode {item!r} out of range: q index 0..{nq - 1}, branch 0..{nb - 1}")
+        out.append((iq, ib))
+    return out
+
+
+def _default_modes(ds, n=6):
+    """The highest branch of the first stars with an 'ok' fit, then the lowest: up to n modes."""
+    st = ds["peak_status"].values.astype(str)
+    star = ds["star"].values if "star" in ds.coords else np.arange(st.shape[0])
+    picked, seen = [], set()
+    for ib in (st.shape[1] - 1, 0):
+        for iq in range(st.shape[0]):
+            if st[iq, ib] == "ok" and (star[iq], ib) not in seen and len(picked) < n:
+                seen.add((star[iq], ib))
+                picked.append((iq, ib))
+                if len(picked) >= (n // 2 if ib else n):
+                    break
+    return picked or [(min(1, st.shape[0] - 1), st.shape[1] - 1)]
+
+
+def cmd_lifetimes(args) -> int:
+    """Read a ``trajmodes project`` file back: the table and, with --plot, the figures."""
+    import os
+    import xarray as xr
+    from .plots import plot_linewidth_dispersion, plot_mode_fits, plot_sed
+    if not os.path.exists(args.modes_file):
+        raise FileNotFoundError(f"{args.modes_file}: no such file")
+    with xr.open_dataset(args.modes_file) as f:
+        ds = f.load()
+    if "peak_frequency" not in ds:
+        raise ValueError(f"{args.modes_file} is not a 'trajmodes project' file (no peak_frequency)")
+    print(modes_table(ds))
+    if args.plot:
+        stem = args.output or (args.modes_file[:-3] if args.modes_file.endswith(".nc") else args.modes_file)
+        nq, nb = ds["peak_frequency"].shape
+        chosen = _parse_modes(args.modes, nq, nb) if args.modes else _default_modes(ds)
+        title = os.path.basename(str(ds.attrs.get("source", args.modes_file)))
+        figs = [f"{stem}_fits.{args.format}", f"{stem}_dispersion.{args.format}", f"{stem}_sed.{args.format}"]
+        plot_mode_fits(ds, chosen, figs[0], title=title)
+        plot_linewidth_dispersion(ds, figs[1], title=title)
+        plot_sed(ds, figs[2], title=title)
+        print(f"wrote {', '.join(figs)}")
+    return 0
+
+
+def _add_modes_parsers(sub) -> None:
+    pj = sub.add_parser("project", help="project an MD trajectory onto phonon modes: mode energies, spectra, "
+                                        "peak frequencies, linewidths and lifetimes in one netCDF")
+    _add_read_options(pj)
+    pj.add_argument("--force-constants", required=True, help="force constants: phonopy folder/file or trajmodes .nc")
+    pj.add_argument("--resolution", type=float, default=0.05, help="Welch frequency bin in THz (default 0.05)")
+    pj.add_argument("--full", action="store_true", help="one periodogram over the whole run (resolution 1/T)")
+    pj.add_argument("--model", choices=["lorentzian", "dho"], default="lorentzian", help="peak model")
+    pj.add_argument("--no-star", action="store_true", help="do not average the spectra over the star of q")
+    pj.add_argument("--temperature", type=float, help="K, for the equipartition ratio (default: kinetic)")
+    pj.add_argument("--keep-q", action="store_true", help="also store the Q and Qdot time series (real/imag)")
+    pj.add_argument("-o", "--output", default="modes.nc", help="output netCDF (default modes.nc)")
+    pj.set_defaults(func=cmd_project)
+    pl = sub.add_parser("lifetimes", help="table and plots of a 'trajmodes project' file")
+    pl.add_argument("modes_file", metavar="MODES_NC")
+    pl.add_argument("--plot", action="store_true", help="spectra with fits, dispersion with FWHM bars, SED map")
+    pl.add_argument("--modes", help="modes to plot with their fit: q:branch,... (q index as in the table)")
+    pl.add_argument("-o", "--output", help="figure file prefix (default: the input without .nc)")
+    pl.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format (default png)")
+    pl.set_defaults(func=cmd_lifetimes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
@@ -472,6 +647,7 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("-o", "--output", default="trajmodes-eam", help="output folder (default trajmodes-eam)")
     pe.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format (default png)")
     pe.set_defaults(func=cmd_eam)
+    _add_modes_parsers(sub)
     return p
 
 

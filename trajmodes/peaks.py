@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import OptimizeWarning, curve_fit
 
-__all__ = ["fit_peaks", "lorentzian", "dho"]
+__all__ = ["fit_peaks", "lorentzian", "dho", "star_average"]
 
 CONVENTION = ("FWHM of the peak in the kinetic-energy spectral density of Qdot (trajmodes.mode_spectra); "
               "lifetime = 1/(2 pi FWHM)")
@@ -101,7 +101,8 @@ def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
     ys = y / scale
     p0s = [p0[0] / scale, p0[1], p0[2], p0[3] / scale]
     # relative error of one bin from the spread over segments (1 for a single periodogram)
-    if n_segments > 1 and e is not None:
+    # (a single periodogram has e = p: rel = 1; a sum over K degenerate / star modes about 1/sqrt(K))
+    if e is not None:
         es = e[sel]
         good = (es > 0) & (y > 0)
         rel = float(np.median(es[good] / y[good])) if np.any(good) else 1.0 / np.sqrt(n_segments)
@@ -260,3 +261,46 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
     )
     ds.attrs.update(model=model, convention=conv, resolution_thz=df, enbw_thz=enbw, n_segments=n_segments)
     return ds
+
+
+def star_average(spectra: xr.Dataset, decimals: int = 4) -> xr.Dataset:
+    """Average the spectra over the star of q: q-points with the same set of harmonic frequencies.
+
+    The commensurate q-points related by the point group (and q <-> -q) have the same harmonic
+    frequencies; they are grouped by the sorted |frequency_harmonic| rounded to ``decimals`` (THz), as
+    DynaPhoPy averages equivalent q. Every member gets the mean ``psd`` of its group (so
+    :func:`fit_peaks` on the result fits each star once, with degenerate branches summed as usual);
+    ``psd_err`` becomes the standard error of that mean (independent members assumed; a q and -q pair
+    of a real trajectory are not independent, so it is optimistic by up to sqrt(2)). ``sed`` and
+    ``vdos`` are kept. Coordinate ``star`` (q) labels the group, ``n_star`` (q) its size.
+    """
+    H = np.asarray(spectra["frequency_harmonic"].transpose("q", "branch").values, float)
+    key = np.round(np.sort(np.abs(H), axis=1), decimals) + 0.0
+    _, star, n_star = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    star = star.ravel()
+    psd = spectra["psd"].transpose("q", "branch", "frequency")
+    P = np.asarray(psd.values, float)
+    E = np.asarray(spectra["psd_err"].transpose("q", "branch", "frequency").values, float) \
+        if "psd_err" in spectra else P.copy()
+    nq = P.shape[0]
+    # branches of different members are matched by harmonic frequency order
+    order = np.argsort(H, axis=1)
+    Ps = np.take_along_axis(P, order[:, :, None], axis=1)
+    Es = np.take_along_axis(E, order[:, :, None], axis=1)
+    mean = np.zeros_like(P)
+    err = np.zeros_like(P)
+    for g in range(star.max() + 1):
+        m = np.flatnonzero(star == g)
+        pm = Ps[m].mean(axis=0)
+        em = np.sqrt((Es[m] ** 2).sum(axis=0)) / len(m)
+        for i in m:
+            inv = np.argsort(order[i])
+            mean[i] = pm[inv]
+            err[i] = em[inv]
+    out = spectra.copy()
+    out["psd"] = (psd.dims, mean, dict(psd.attrs, long_name=str(psd.attrs.get("long_name", "")) +
+                                      "; averaged over the star of q"))
+    out["psd_err"] = (psd.dims, err, dict(psd.attrs, long_name="standard error of the star-averaged psd"))
+    out = out.assign_coords(star=("q", star), n_star=("q", n_star[star]))
+    out.attrs["star_averaged"] = 1
+    return out

@@ -190,3 +190,100 @@ def plot_dispersion_comparison(bands, path: str, reference=None, title: str = ""
     if title:
         ax.set_title(title, fontsize=9)
     _save(fig, path)
+
+
+# ----------------------------------------------------------------------------- mode projection (issue 5)
+
+def _peak_model(name):
+    from .peaks import MODELS
+    return MODELS[name]
+
+
+def plot_mode_fits(ds, modes, path: str, title: str = "") -> None:
+    """Spectrum (what the fit saw: star- and degeneracy-summed psd) with the fitted peak, one panel per mode.
+
+    ``ds`` is the dataset written by ``trajmodes project``; ``modes`` a list of (q index, branch).
+    """
+    n = max(1, len(modes))
+    ncols = min(n, 3)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = _figure(nrows, ncols, (4.3 * ncols, 3.3 * nrows))
+    axes = np.atleast_1d(axes).ravel()
+    f = ds.frequency.values
+    func = _peak_model(ds.attrs.get("peak_model", "lorentzian"))
+    for ax, (iq, ib) in zip(axes, modes):
+        y = ds["psd_fitted"].values[iq, ib]
+        st = str(ds["peak_status"].values[iq, ib])
+        nu, fw = float(ds["peak_frequency"].values[iq, ib]), float(ds["peak_fwhm"].values[iq, ib])
+        nu_h = float(ds["frequency_harmonic"].values[iq, ib])
+        lo, hi = float(ds["peak_window_lo"].values[iq, ib]), float(ds["peak_window_hi"].values[iq, ib])
+        centre = nu if np.isfinite(nu) else nu_h
+        span = max(3 * (hi - lo) if np.isfinite(hi - lo) else 0, 2.0)
+        m = (f > centre - span / 2) & (f < centre + span / 2)
+        ax.step(f[m], y[m], where="mid", color="0.3", lw=1, label="spectrum")
+        if np.isfinite(nu):
+            xx = np.linspace(max(lo, f[1]), hi, 400)
+            ax.plot(xx, func(xx, float(ds["peak_amplitude"].values[iq, ib]), nu, fw,
+                             float(ds["peak_background"].values[iq, ib])), color="C3", lw=1.5,
+                    label=f"fit {nu:.3f} THz, FWHM {fw:.3f}")
+            ax.axvspan(lo, hi, color="C3", alpha=0.06)
+        ax.axvline(nu_h, color="C0", ls="--", lw=0.9, label=f"harmonic {nu_h:.3f}")
+        q = np.round(ds.qpoint.values[iq], 3).tolist()
+        ax.set_title(f"q{iq} {q} branch {ib}: {st}", fontsize=8)
+        ax.set(xlabel="frequency (THz)", ylabel=f"psd ({ds['psd'].attrs.get('units', 'eV/THz')})")
+        ax.legend(frameon=False, fontsize=7)
+    for ax in axes[len(modes):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    _save(fig, path)
+
+
+def plot_linewidth_dispersion(ds, path: str, title: str = "") -> None:
+    """Fitted frequency against q index (q sorted by |q|) with FWHM bars, over the harmonic reference."""
+    fig, ax = _figure(1, 1, (10, 4.2))
+    H = ds["frequency_harmonic"].values
+    F = ds["peak_frequency"].values
+    W = ds["peak_fwhm"].values
+    S = ds["peak_status"].values.astype(str)
+    q = ds.qpoint.values
+    order = np.lexsort((np.abs(H).sum(axis=1), np.linalg.norm(q, axis=1)))
+    x = np.arange(len(order))
+    for ib in range(H.shape[1]):
+        ax.plot(x, H[order, ib], "_", color="0.5", ms=7, label="harmonic" if ib == 0 else None)
+        ok = S[order, ib] == "ok"
+        ax.errorbar(x[ok], F[order, ib][ok], yerr=0.5 * W[order, ib][ok], fmt="o", ms=2.5, lw=0.7, color="C3",
+                    label="fit (bars: FWHM)" if ib == 0 else None)
+        bad = ~ok & np.isfinite(F[order, ib])
+        ax.errorbar(x[bad], F[order, ib][bad], yerr=0.5 * W[order, ib][bad], fmt="o", ms=2.5, lw=0.5,
+                    color="C1", alpha=0.6, label="fit, flagged" if ib == 0 else None)
+    ax.set(xlabel="commensurate q (sorted by |q|)", ylabel="frequency (THz)")
+    ax.legend(frameon=False, fontsize=8, ncol=3)
+    if title:
+        ax.set_title(title, fontsize=9)
+    _save(fig, path)
+
+
+def plot_sed(ds, path: str, title: str = "") -> None:
+    """Spectral energy density as a heat map: q (sorted by |q|) against frequency, log colour scale."""
+    from matplotlib.colors import LogNorm
+    fig, ax = _figure(1, 1, (10, 4.2))
+    sed = ds["sed"].values
+    H = ds["frequency_harmonic"].values
+    q = ds.qpoint.values
+    order = np.lexsort((np.abs(H).sum(axis=1), np.linalg.norm(q, axis=1)))
+    f = ds.frequency.values
+    img = sed[order].T
+    pos = img[img > 0]
+    vmin = max(float(np.percentile(pos, 5)), float(pos.max()) * 1e-6) if pos.size else 1e-12
+    im = ax.pcolormesh(np.arange(len(order) + 1) - 0.5, np.append(f, f[-1] + (f[1] - f[0])) - 0.5 * (f[1] - f[0]),
+                       np.maximum(img, vmin), norm=LogNorm(vmin=vmin, vmax=float(img.max())), shading="flat",
+                       cmap="magma")
+    for ib in range(H.shape[1]):
+        ax.plot(np.arange(len(order)), np.abs(H[order, ib]), ".", color="c", ms=1.5)
+    ax.set(xlabel="commensurate q (sorted by |q|)", ylabel="frequency (THz)",
+           ylim=(0, min(f[-1], 1.15 * np.abs(H).max())))
+    fig.colorbar(im, ax=ax, label=f"SED ({ds['sed'].attrs.get('units', 'eV/THz')})")
+    if title:
+        ax.set_title(title + "  (dots: harmonic)", fontsize=9)
+    _save(fig, path)

@@ -1,0 +1,78 @@
+"""Real MD (examples/md/cu_300K, LAMMPS EAM Cu, 12 ps): peak frequencies against DynaPhoPy's FFT method and
+equipartition (issue 5). DynaPhoPy numbers: benchmarks/dynaphopy_reference.py on the same trajectory."""
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import trajmodes
+from trajmodes.peaks import star_average
+
+ROOT = Path(__file__).resolve().parents[1]
+MD = ROOT / "examples" / "md"
+KB = 8.617333262e-5
+# DynaPhoPy 1.19 FFT + Lorentzian, star and degeneracy averaged: (transverse, longitudinal) THz
+DYNAPHOPY = {"X": ((0, 0.5, 0.5), 5.0954, 7.7692), "L": ((0.5, 0.5, 0.5), 3.2461, 7.6196),
+             "Delta_1/2": ((0, 0.25, 0.25), 3.6088, 5.3099)}
+
+
+@pytest.fixture(scope="module")
+def cu():
+    traj = trajmodes.read(str(MD / "cu_300K.lammpstrj.gz"), reference=str(MD / "cu_300K.data"))
+    ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(str(ROOT / "examples" / "fc" / "cu_eam")))
+    q = np.array([v[0] for v in DYNAPHOPY.values()], float)
+    modes = trajmodes.project(traj, ph).compute()
+    spectra = trajmodes.mode_spectra(modes, full=True)
+    return modes, spectra
+
+
+def _index(qs, q):
+    d = qs - np.asarray(q)
+    d -= np.round(d)
+    return int(np.flatnonzero(np.linalg.norm(d, axis=1) < 1e-6)[0])
+
+
+def test_segment_longer_than_run_clamps_with_warning(cu):
+    modes, _ = cu
+    with pytest.warns(UserWarning, match="longer than the trajectory"):
+        s = trajmodes.mode_spectra(modes.isel(q=slice(0, 2)), resolution=0.01)
+    assert s.attrs["n_segments"] == 1 and s.attrs["segment_frames"] == modes.sizes["time"]
+
+
+def test_transverse_peaks_match_dynaphopy(cu):
+    """Transverse (degenerate pair) peaks at X, L, Delta_1/2 within 0.02 THz of DynaPhoPy.
+
+    The longitudinal peaks are not asserted: at 12 ps (0.083 THz bins) their FWHM (0.1-0.5 THz) spans 2-6
+    bins, the fit's own 1-sigma error is 0.02-0.07 THz, and DynaPhoPy's estimator (FFT of the 'same'-mode
+    autocorrelation, interpolated on a 0.01 THz grid) differs from ours (full periodogram on native bins)
+    by 0.03-0.2 THz there (see docs/modes.md)."""
+    modes, spectra = cu
+    peaks = trajmodes.fit_peaks(star_average(spectra), model="lorentzian")
+    qs = modes.qpoint.values
+    for label, (q, nu_t, _) in DYNAPHOPY.items():
+        i = _index(qs, q)
+        f = peaks.frequency.values[i]
+        assert abs(f[0] - f[1]) < 1e-12                     # the degenerate pair is fitted together
+        assert abs(f[0] - nu_t) < 0.02, (label, f[0], nu_t)
+
+
+def test_equipartition_kinetic(cu):
+    modes, _ = cu
+    en = trajmodes.mode_energies(modes, temperature=300.0)
+    nt = ~en.translation.values
+    ke = en.kinetic.values / (0.5 * KB * 300.0)
+    # all modes: kinetic energy within 3% of k_B T / 2 at the nominal 300 K (measured 0.989)
+    assert abs(np.mean(ke[nt]) - 1) < 0.03
+    # per branch (sorted by harmonic frequency, averaged over q) only within 7% in 12 ps (0.94, 1.08, 0.95):
+    # a mode's kinetic energy fluctuates by ~100% and decorrelates only every ~1/FWHM ~ 2-10 ps
+    kb = np.array([np.mean(ke[:, b][nt[:, b]]) for b in range(3)])
+    assert np.all(np.abs(kb - 1) < 0.1), kb
+    # the potential energy with the 0 K harmonic frequencies is 6-7% high: the modes soften at 300 K
+    # (PE uses w_harmonic^2, the motion w_eff^2); rescaled by (nu_fit/nu_harm)^2 it is within 3% of KE
+    pk = trajmodes.fit_peaks(star_average(cu[1]))
+    ok = nt & np.isfinite(pk.frequency.values)
+    ratio = en.potential.values / en.kinetic.values
+    scaled = ratio * (pk.frequency.values / en.frequency_harmonic.values) ** 2
+    assert 1.03 < np.mean(ratio[ok]) < 1.10
+    assert abs(np.mean(scaled[ok]) - 1) < 0.03, np.mean(scaled[ok])
