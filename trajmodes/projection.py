@@ -209,14 +209,16 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
     proj = _Projector(smap, prim, masses, q, vecs)
     nq, nb = len(q), vecs.shape[-1]
 
-    u = traj.displacements()
+    # one read layer for positions and velocities: each chunk of the file is parsed once
+    layer = ("positions", "velocities") if "velocities" in traj.source.fields else ("positions",)
+    u = traj.displacements(layer=layer)
     if chunk_frames is not None:
         u = u.rechunk({0: int(chunk_frames), 1: -1, 2: -1})
     else:
         u = u.rechunk({1: -1, 2: -1})
     out_chunks = (u.chunks[0], (nq,), (nb,))
     Q = da.map_blocks(_block, u, proj, dtype=np.complex128, chunks=out_chunks)
-    v = traj.velocities
+    v = traj.field("velocities", layer) if "velocities" in layer else None
     if v is not None:
         v = v.rechunk({0: u.chunks[0], 1: -1, 2: -1})
         Qdot = da.map_blocks(_block, v, proj, dtype=np.complex128, chunks=out_chunks)

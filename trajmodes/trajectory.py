@@ -270,8 +270,8 @@ class Trajectory:
                     "same order or not the same crystal; pass the reference this simulation started from")
         return ref
 
-    def _displacements_from(self, r0: np.ndarray) -> da.Array:
-        lean = ("positions",)  # parse only the position columns (about 3x faster than all)
+    def _displacements_from(self, r0: np.ndarray, layer: tuple = ("positions",)) -> da.Array:
+        lean = tuple(layer)  # by default parse only the position columns (about 3x faster than all)
         pos = self._field("positions", (self.n_atoms, 3), lean)
         if self.source.has_cell:
             cells = self._field("cells", (3, 3), lean)
@@ -281,11 +281,15 @@ class Trajectory:
             cells = da.from_array(np.broadcast_to(c, (self.n_frames, 3, 3)), chunks=(pos.chunks[0], 3, 3))
         return da.map_blocks(_displace, pos, cells, r0, dtype=np.float64, chunks=pos.chunks)
 
-    def displacements(self) -> da.Array:
+    def displacements(self, layer: tuple = ("positions",)) -> da.Array:
         """Minimum-image displacements u(t) = r(t) - r0 from the reference, (n_frames, n_atoms, 3) in A.
 
         Correct for wrapped, unwrapped and scaled coordinates and image flags: the
         difference is mapped to the nearest periodic image in each frame's cell.
+
+        ``layer`` names the fields parsed by the read tasks (default positions only); pass the
+        fields of another array computed together, e.g. ``("positions", "velocities")`` with
+        :meth:`field`, so that each chunk of the file is parsed once.
         """
         ref = self.reference
         if not self.source.has_cell and ref.cell is None:
@@ -293,7 +297,13 @@ class Trajectory:
                           "are plain differences (no minimum image)", UserWarning, stacklevel=2)
         if getattr(self.source, "stored_displacements", False) and ref is getattr(self.source, "reference", None):
             return self._field("displacements", (self.n_atoms, 3))
-        return self._displacements_from(ref.positions)
+        return self._displacements_from(ref.positions, tuple(layer))
+
+    def field(self, name: str, layer: tuple | None = None) -> da.Array:
+        """One per-atom field ("positions", "velocities", "forces") read through the given layer."""
+        if name not in self.source.fields:
+            raise ValueError(f"{self.source.describe()} has no {name}")
+        return self._field(name, (self.n_atoms, 3), None if layer is None else tuple(layer))
 
     def temperature(self) -> da.Array:
         """Kinetic temperature of every frame in K, from velocities with 3N-3 degrees of freedom (as LAMMPS)."""
