@@ -54,3 +54,14 @@ def test_bad_reference_is_one_line_error(capsys):
 def test_missing_file(capsys):
     assert main(["info", "no-such-file.lammpstrj"]) == 2
     assert "no-such-file.lammpstrj" in capsys.readouterr().err
+
+
+def test_run_summarizes_once(tmp_path, monkeypatch):
+    """The main job prints and writes the same summary: one streamed pass, not two."""
+    import trajmodes.summary as summary
+    calls = []
+    real = summary.summarize
+    monkeypatch.setattr(summary, "summarize", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert main(["run", str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu", "--timestep", "0.001",
+                 "-o", str(tmp_path / "out")]) == 0
+    assert len(calls) == 1 and (tmp_path / "out" / "summary.nc").exists()

@@ -42,8 +42,13 @@ def _fmt_cell(cell) -> list[str]:
 
 
 def cmd_info(args) -> int:
+    _report(_open(args), args)
+    return 0
+
+
+def _report(traj, args):
+    """Print the summary of ``traj`` (one streamed pass) and return it as an xarray Dataset."""
     from .summary import summarize
-    traj = _open(args)
     src = traj.source
     out = [f"source:     {src.describe()}",
            f"format:     {src.format} (data in {src.units} units, shown in metal units)",
@@ -62,7 +67,7 @@ def cmd_info(args) -> int:
         out += _fmt_cell(ref.cell)
     print("\n".join(out), flush=True)
     t0 = time.perf_counter()
-    s = summarize(traj, progress=True)
+    s = summarize(traj)
     ref_name = args.reference or ("stored in the cache" if getattr(src, "reference", None) is not None else "first frame")
     lines = []
     if "temperature" in s:
@@ -78,7 +83,7 @@ def cmd_info(args) -> int:
                  f"{np.linalg.norm(s.drift.values[-1] - s.drift.values[0]):.4g} A")
     lines.append(f"(statistics streamed in {time.perf_counter() - t0:.2f} s)")
     print("\n".join(lines))
-    return 0
+    return s
 
 
 def cmd_convert(args) -> int:
@@ -86,7 +91,7 @@ def cmd_convert(args) -> int:
     if args.stride > 1 or args.start or args.stop is not None:
         traj = traj[args.start:args.stop:args.stride]
     t0 = time.perf_counter()
-    traj.to_netcdf(args.output, displacements=args.displacements, progress=True)
+    traj.to_netcdf(args.output, displacements=args.displacements)
     print(f"wrote {args.output}: {traj.n_frames} frames x {traj.n_atoms} atoms "
           f"({'displacements' if args.displacements else 'positions'}, "
           f"{', '.join(f for f in traj.source.fields if f != 'positions')}) in {time.perf_counter() - t0:.2f} s")
@@ -98,20 +103,18 @@ def cmd_run(args) -> int:
     force constants at the simulated temperature and their dispersion (against ``--compare``)."""
     import os
     from .plots import plot_summary
-    from .summary import summarize
     os.makedirs(args.output, exist_ok=True)
-    rc = cmd_info(args)
     traj = _open(args)
+    s = _report(traj, args)
     cache = os.path.join(args.output, "trajectory.nc")
-    traj.to_netcdf(cache, progress=True)
-    s = summarize(traj)
+    traj.to_netcdf(cache)
     from .io._files import atomic_write
     atomic_write(os.path.join(args.output, "summary.nc"), lambda tmp: s.to_netcdf(tmp))
     png = os.path.join(args.output, "summary.png")
     plot_summary(s, png, title=traj.source.describe())
     print(f"wrote {cache}, {os.path.join(args.output, 'summary.nc')}, {png}")
     if traj.forces is None or args.no_fit:
-        return rc
+        return 0
     ref = traj.reference
     cutoff2 = args.cutoff2
     if cutoff2 is None and ref.cell is not None:   # the largest pair cutoff the supercell allows, at most 6 A
@@ -122,7 +125,7 @@ def cmd_run(args) -> int:
                              stride=1, n_frames=None, symprec=1e-3, constraints=None,
                              output=os.path.join(args.output, "fc.nc"),
                              path=None, npoints=51, plot_format="png")
-    return cmd_fit(fit_args) or rc
+    return cmd_fit(fit_args)
 
 
 def _mesh(text: str) -> list[int]:
@@ -654,10 +657,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     from .errors import ReferenceMismatchError, TrajectoryFormatError
     args = build_parser().parse_args(argv)
+    from dask.diagnostics import ProgressBar
     fmt = warnings.formatwarning
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     try:
-        return args.func(args)
+        with ProgressBar(minimum=1.0, out=sys.stderr):   # every Dask computation longer than 1 s
+            return args.func(args)
     except (TrajectoryFormatError, ReferenceMismatchError, FileNotFoundError, ValueError) as exc:
         print(f"trajmodes: error: {exc}", file=sys.stderr)
         return 2
