@@ -1,5 +1,4 @@
 """Cluster orbits and the symmetry-reduced force-constant basis (trajmodes.clusters)."""
-import itertools
 import time
 
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 from trajmodes import Crystal, ForceConstants
 from trajmodes.clusters import build_basis
 from trajmodes.force_constants import supercell_operations
+from morse import lattice_images, morse_derivatives
 from test_crystal import FCC, NONDIAG, supercell
 from test_force_constants import diamond_si, morse_fc
 
@@ -26,17 +26,14 @@ def pair_fc3(crystal: Crystal, prim: Crystal, D0=0.3429, alpha=1.3588, r0=2.866,
     """
     fc = ForceConstants(np.zeros((prim.n_atoms, crystal.n_atoms, 3, 3)), crystal, prim)
     pos, A, N = crystal.positions, crystal.cell, crystal.n_atoms
-    T = np.array(list(itertools.product(range(-nimg, nimg + 1), repeat=3))) @ A
+    T = lattice_images(A, nimg)
     out = np.zeros((prim.n_atoms, N, N, 3, 3, 3))
     for k, i in enumerate(fc.p2s):                                     # loop over primitive atoms only
         r = pos[:, None, :] + T[None] - pos[i]                         # (N, nT, 3)
         d = np.linalg.norm(r, axis=-1)
         ok = (d > 1e-8) & (d < cutoff)
         dd = np.where(ok, d, 1.0)
-        e = np.exp(-alpha * (dd - r0))
-        v1 = 2 * D0 * alpha * (e - e * e)
-        v2 = 2 * D0 * alpha ** 2 * (2 * e * e - e)
-        v3 = 2 * D0 * alpha ** 3 * (e - 4 * e * e)
+        v1, v2, v3 = morse_derivatives(dd, D0, alpha, r0)
         h = r / dd[..., None]
         I = np.eye(3)
         a = v3 - 3 * v2 / dd + 3 * v1 / dd ** 2

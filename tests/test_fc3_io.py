@@ -5,21 +5,13 @@ summed over every periodic image (only two-atom terms exist for a pair potential
 loaded fc3 is compared with the same analytic constants evaluated on *phono3py's* supercell (its own
 atom order), so the reordering in ``to_phono3py`` is checked independently.
 """
-import itertools
 
 import numpy as np
 import pytest
 
 from trajmodes import Crystal, ForceConstants
+from morse import lattice_images, morse_derivatives
 from test_crystal import FCC, NONDIAG, supercell
-
-
-def morse_derivs(d, D0, alpha, r0):
-    e = np.exp(-alpha * (d - r0))
-    d1 = 2 * D0 * alpha * (e - e * e)
-    d2 = 2 * D0 * alpha ** 2 * (2 * e * e - e)
-    d3 = 2 * D0 * alpha ** 3 * (e - 4 * e * e)
-    return d1, d2, d3
 
 
 def pair_fc23(crystal: Crystal, D0=0.3429, alpha=1.3588, r0=2.5562, cutoff=3.0, nimg=2):
@@ -31,12 +23,12 @@ def pair_fc23(crystal: Crystal, D0=0.3429, alpha=1.3588, r0=2.5562, cutoff=3.0, 
     """
     pos, A = crystal.positions, crystal.cell
     N = len(pos)
-    T = np.array(list(itertools.product(range(-nimg, nimg + 1), repeat=3))) @ A
+    T = lattice_images(A, nimg)
     r = pos[None, :, None, :] + T[None, None] - pos[:, None, None, :]       # (i, j, img, 3)
     d = np.linalg.norm(r, axis=-1)
     ok = (d > 1e-8) & (d < cutoff)
     dd = np.where(ok, d, 1.0)
-    d1, d2, d3 = morse_derivs(dd, D0, alpha, r0)
+    d1, d2, d3 = morse_derivatives(dd, D0, alpha, r0)
     n = r / dd[..., None]
     I = np.eye(3)
     A2 = d2 - d1 / dd                                                      # phi'' - phi'/r

@@ -24,7 +24,7 @@ import trajmodes
 from trajmodes import Crystal, ForceConstants
 from trajmodes.fitting import EffectiveForceConstants
 
-from ifc_standin import open_dump, synthetic_dump
+from ifc_standin import model_forces, open_dump, synthetic_dump
 from test_clusters import CU, MORSE_SI, pair_fc3
 from test_crystal import NONDIAG, supercell
 from test_force_constants import diamond_si, morse_fc
@@ -44,13 +44,6 @@ def _full(fc, c2, c3=None):
     Phi = c2[k[:, None], cols]
     Psi = None if c3 is None else c3[k[:, None, None], cols[:, :, None], cols[:, None, :]]
     return Phi, Psi
-
-
-def _forces(u, Phi, Psi=None):
-    f = -np.einsum("ijab,tjb->tia", Phi, u, optimize=True)
-    if Psi is not None:
-        f -= 0.5 * np.einsum("ijlabc,tjb,tlc->tia", Psi, u, u, optimize=True)
-    return f
 
 
 CASES = {   # name: (primitive, supercell matrix, morse kwargs, cutoff2, fc2 morse cutoff, cutoff3, fc3 morse cutoff)
@@ -75,7 +68,7 @@ def case(request):
     u = rng.normal(0.0, sigma, (16, sc.n_atoms, 3))
     u -= u.mean(axis=1, keepdims=True)
     return dict(name=name, sc=sc, prim=prim, c2=c2, c3=c3, fc2=fc2, fc3=fc3, Phi=Phi, Psi=Psi, u=u,
-                f=_forces(u, Phi, Psi), f_harm=_forces(u, Phi))
+                f=model_forces(u, Phi, Psi), f_harm=model_forces(u, Phi))
 
 
 def _est(case, **kw):
@@ -145,7 +138,7 @@ def test_sequential_absorbs_cubic_projection(case):
     assert np.abs(est.params_[2] - (p2 + bias)).max() < 1e-8 * np.abs(p2).max()
     # antithetic frames: the odd moments cancel, the sequential fit is exact for both orders
     u2 = np.concatenate([case["u"][:8], -case["u"][:8]])
-    f2 = _forces(u2, case["Phi"], case["Psi"])
+    f2 = model_forces(u2, case["Phi"], case["Psi"])
     anti = _est(case, mode="sequential", folds=1).fit_arrays(case["sc"], u2, f2)
     assert np.abs(anti.blocks_.total()[0][:n2, n2:]).max() < 1e-10 * np.abs(G).max()
     assert _rel(anti.fc2_, case["Phi"][anti.p2s_]) < 1e-8 and _rel(anti.fc3_, case["Psi"][anti.p2s_]) < 1e-8

@@ -1,10 +1,10 @@
 """ForceConstants: layouts, sum rule, permutation symmetry, phonopy and netCDF files."""
-import itertools
 
 import numpy as np
 import pytest
 
 from trajmodes import Crystal, ForceConstants
+from morse import lattice_images, morse_derivatives
 from test_crystal import FCC, NONDIAG, supercell
 
 phonopy = pytest.importorskip("phonopy")
@@ -18,14 +18,12 @@ def morse_fc(crystal: Crystal, D0=0.3429, alpha=1.3588, r0=2.866, cutoff=7.0, ni
     """
     pos, A = crystal.positions, crystal.cell
     N = len(pos)
-    T = np.array(list(itertools.product(range(-nimg, nimg + 1), repeat=3))) @ A
+    T = lattice_images(A, nimg)
     r = pos[None, :, None, :] + T[None, None] - pos[:, None, None, :]
     d = np.linalg.norm(r, axis=-1)
     ok = (d > 1e-8) & (d < cutoff)
     dd = np.where(ok, d, 1.0)
-    e = np.exp(-alpha * (dd - r0))
-    d1 = 2 * D0 * alpha * (e - e * e)
-    d2 = 2 * D0 * alpha ** 2 * (2 * e * e - e)
+    d1, d2, _ = morse_derivatives(dd, D0, alpha, r0)
     u = r / dd[..., None]
     uu = u[..., :, None] * u[..., None, :]
     K = d2[..., None, None] * uu + (d1 / dd)[..., None, None] * (np.eye(3) - uu)

@@ -1,0 +1,17 @@
+"""The Morse pair potential V(d) = D0 (1 - e^{-alpha (d - r0)})^2 - D0, shared by the analytic test oracles."""
+import itertools
+
+import numpy as np
+
+
+def morse_derivatives(d, D0, alpha, r0):
+    """V'(d), V''(d), V'''(d) in eV/A, eV/A^2, eV/A^3."""
+    e = np.exp(-alpha * (d - r0))
+    return (2 * D0 * alpha * (e - e * e),
+            2 * D0 * alpha ** 2 * (2 * e * e - e),
+            2 * D0 * alpha ** 3 * (e - 4 * e * e))
+
+
+def lattice_images(cell, nimg):
+    """Cartesian lattice vectors n . cell for n in [-nimg, nimg]^3, shape ((2 nimg + 1)^3, 3)."""
+    return np.array(list(itertools.product(range(-nimg, nimg + 1), repeat=3))) @ cell
