@@ -239,6 +239,12 @@ def plot_mode_fits(ds, modes, path: str, title: str = "") -> None:
     _save(fig, path)
 
 
+def _q_order(ds) -> np.ndarray:
+    """Commensurate q-points sorted by |q|, ties by the sum of |harmonic frequencies|."""
+    H = ds["frequency_harmonic"].values
+    return np.lexsort((np.abs(H).sum(axis=1), np.linalg.norm(ds.qpoint.values, axis=1)))
+
+
 def plot_linewidth_dispersion(ds, path: str, title: str = "") -> None:
     """Fitted frequency against q index (q sorted by |q|) with FWHM bars, over the harmonic reference."""
     fig, ax = _figure(1, 1, (10, 4.2))
@@ -246,8 +252,7 @@ def plot_linewidth_dispersion(ds, path: str, title: str = "") -> None:
     F = ds["peak_frequency"].values
     W = ds["peak_fwhm"].values
     S = ds["peak_status"].values.astype(str)
-    q = ds.qpoint.values
-    order = np.lexsort((np.abs(H).sum(axis=1), np.linalg.norm(q, axis=1)))
+    order = _q_order(ds)
     x = np.arange(len(order))
     for ib in range(H.shape[1]):
         ax.plot(x, H[order, ib], "_", color="0.5", ms=7, label="harmonic" if ib == 0 else None)
@@ -270,8 +275,7 @@ def plot_sed(ds, path: str, title: str = "") -> None:
     fig, ax = _figure(1, 1, (10, 4.2))
     sed = ds["sed"].values
     H = ds["frequency_harmonic"].values
-    q = ds.qpoint.values
-    order = np.lexsort((np.abs(H).sum(axis=1), np.linalg.norm(q, axis=1)))
+    order = _q_order(ds)
     f = ds.frequency.values
     img = sed[order].T
     pos = img[img > 0]
