@@ -189,3 +189,21 @@ def test_empty_selection_gives_empty_arrays(cu):
     empty = cu[5:5]
     assert empty.n_frames == 0
     assert empty.positions.compute().shape == (0, 32, 3)
+
+
+def test_summary_parses_each_chunk_once(data_dir, monkeypatch):
+    """Displacement statistics and the temperature of one summary share a single read per chunk."""
+    from trajmodes.summary import summarize
+    calls = []
+    real = LammpsDumpSource.read
+
+    def counting(self, frames, fields=None):
+        calls.append(fields)
+        return real(self, frames, fields)
+
+    t = read_quiet(data_dir / "cu32_xu.lammpstrj", chunk_frames=5, species=["Cu"])
+    t.reference                                       # the one-frame reference read, before counting
+    monkeypatch.setattr(LammpsDumpSource, "read", counting)
+    s = summarize(t)
+    assert len(calls) == 4 and set(calls) == {("positions", "velocities")}
+    assert s.temperature.shape == (20,)

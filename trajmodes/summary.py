@@ -18,14 +18,15 @@ def summarize(traj, *, progress: bool = False) -> xr.Dataset:
         ``drift`` (frame, spatial): mean displacement of all atoms (centre-of-mass drift
         for one species) in A; ``cell`` (frame 0, rows a, b, c) in A.
     """
-    u = traj.displacements()
+    has_t = traj.velocities is not None and traj.masses is not None
+    layer = ("positions", "velocities") if has_t else ("positions",)   # one parse per chunk for both
+    u = traj.displacements(layer=layer)
     species = np.asarray(traj.species)
     kinds = sorted(set(species.tolist()))
     u2 = (u ** 2)
     jobs = {"u2_atom": u2.mean(axis=0), "umax": da_norm_max(u), "drift": u.mean(axis=1)}
-    has_t = traj.velocities is not None and traj.masses is not None
     if has_t:
-        jobs["temperature"] = traj.temperature()
+        jobs["temperature"] = traj.temperature(layer=layer)
     if progress:
         from dask.diagnostics import ProgressBar
         with ProgressBar(minimum=1.0):

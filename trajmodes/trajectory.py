@@ -305,15 +305,18 @@ class Trajectory:
             raise ValueError(f"{self.source.describe()} has no {name}")
         return self._field(name, (self.n_atoms, 3), None if layer is None else tuple(layer))
 
-    def temperature(self) -> da.Array:
-        """Kinetic temperature of every frame in K, from velocities with 3N-3 degrees of freedom (as LAMMPS)."""
+    def temperature(self, layer: tuple = ("velocities",)) -> da.Array:
+        """Kinetic temperature of every frame in K, from velocities with 3N-3 degrees of freedom (as LAMMPS).
+
+        ``layer``: the fields the read tasks parse (default velocities only), as in :meth:`displacements`.
+        """
         if self.velocities is None:
             raise ValueError(f"{self.source.describe()} has no velocities: the temperature needs vx vy vz")
         if self.masses is None:
             raise ValueError("the atomic masses are unknown: pass species= (elements of the LAMMPS types) or "
                              "masses= to trajmodes.read, or a reference data file with a Masses section")
         m = np.asarray(self.masses)
-        v = self._field("velocities", (self.n_atoms, 3), ("velocities",))
+        v = self._field("velocities", (self.n_atoms, 3), tuple(layer))
         ke = 0.5 * (v ** 2).sum(axis=2) @ m * AMU_A2_PS2_EV
         dof = max(3 * self.n_atoms - 3, 1)
         return 2.0 * ke / (dof * KB_EV)
