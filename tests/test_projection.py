@@ -157,6 +157,48 @@ def test_chunking_and_centred_difference(cu):
     assert np.allclose(sub.Q.values, b.Q.values[:, 3:5], atol=1e-13)
 
 
+def _supercell_of(prim, S, rng):
+    """Atoms of the supercell ``S @ prim.cell`` (any integer S), in a shuffled order."""
+    S = np.asarray(S)
+    span = np.abs(S).sum(axis=0)
+    grid = np.stack(np.meshgrid(*[np.arange(-s, s + 1) for s in span], indexing="ij"), -1).reshape(-1, 3)
+    frac = grid @ np.linalg.inv(S)
+    n = grid[np.all((frac > -1e-9) & (frac < 1 - 1e-9), axis=1)]
+    assert len(n) == round(abs(np.linalg.det(S)))
+    pos = ((n[:, None, :] + prim.scaled_positions[None]) @ prim.cell).reshape(-1, 3)
+    species = np.tile(prim.species, len(n))
+    order = rng.permutation(len(pos))
+    return pos[order], S @ prim.cell, species[order]
+
+
+@pytest.mark.parametrize("S", [[[2, 0, 0], [0, 3, 0], [0, 0, 2]], [[-2, 2, 2], [2, -2, 2], [2, 2, -2]],
+                               [[1, 2, 0], [-2, 1, 1], [0, 1, 3]], [[3, 0, 0], [1, 2, 0], [0, 0, 1]]])
+def test_grid_projector_equals_phase_matrix(si, S):
+    """The FFT over the Smith-normal-form cell grid equals the explicit phase-matrix projection for
+    diagonal and non-diagonal supercells, shuffled atom order, centred or not, and any q subset."""
+    from trajmodes.projection import _GridProjector, _Projector
+    from trajmodes.smith import smith_normal_form
+    fc, ph = si
+    prim = fc.primitive
+    rng = np.random.default_rng(7)
+    pos, cell, species = _supercell_of(prim, S, rng)
+    L, D, R = smith_normal_form(S)
+    assert np.array_equal(L @ np.asarray(S) @ R, D) and abs(round(np.linalg.det(L))) == 1
+    u = 0.05 * rng.standard_normal((3, len(pos), 3))
+    src = MemorySource(pos[None] + u, cell, species, np.full(len(pos), 28.0855))
+    traj = trajmodes.Trajectory(src, reference=Structure(pos, cell, species, src.masses))
+    smap, sprim, masses = trajectory_map(traj, ph)
+    q = commensurate_qpoints(smap.matrix, centred=bool(rng.integers(2)))
+    q = np.vstack([q, q[rng.permutation(len(q))[:5]] + 1])             # q and q + G both commensurate
+    _, vecs = ph.frequencies_and_eigenvectors(q)
+    uu = traj.displacements().compute()
+    assert _GridProjector.applies(smap, q)
+    a = _Projector(smap, sprim, masses, q, vecs)(uu)
+    b = _GridProjector(smap, sprim, masses, q, vecs)(uu)
+    assert np.abs(a - b).max() < 1e-12 * np.abs(a).max()
+    assert not _GridProjector.applies(smap, q + 0.013)                    # off the grid: phase matrix
+
+
 def test_wrong_crystal_is_refused(cu):
     traj = trajmodes.read(MD / "si_300K.lammpstrj.gz", reference=MD / "si_300K.data")
     with pytest.raises(trajmodes.ReferenceMismatchError, match="primitive|supercell|crystal"):

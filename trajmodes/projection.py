@@ -14,6 +14,12 @@ S_k(q) = sum_{j in k} e^{-i 2 pi q.(R_j + p_k)} sqrt(m_j) u_j is one real matrix
 (2 nq x n_cells) @ (n_cells x 3 frames); then Q(q,s) = N_c^{-1/2} sum_{k,a} e*(q)[3k+a, s] S_{k,a}(q) is a
 batched (nq) product.  O(nq N) per frame, memory bounded by the chunk (frames x N) and the phase
 tables (nq x N); never a (3N x 3N) projector.
+
+When every q is commensurate with the supercell (the default: all of them), S_k(q) for all q at once is
+a real-input FFT over the supercell's cell grid instead (:class:`_GridProjector`; the grid of any
+supercell, diagonal or not, comes from the Smith normal form, :mod:`trajmodes.smith`): O(N log n_cells)
+per frame and no table larger than the eigenvectors, so a 10^5-atom supercell projects in memory set
+by the chunk.  The phase-matrix path serves a few q, or q off the commensurate grid.
 """
 from __future__ import annotations
 
@@ -21,9 +27,11 @@ import warnings
 
 import dask.array as da
 import numpy as np
+import scipy.fft as sp_fft
 
 from .crystal import Crystal, SupercellMap
 from .errors import ReferenceMismatchError
+from .smith import smith_normal_form
 
 __all__ = ["project", "back_project", "commensurate_qpoints", "trajectory_map"]
 
@@ -48,7 +56,7 @@ def commensurate_qpoints(matrix, centred: bool = True) -> np.ndarray:
     q = q - np.floor(q + 0.5 + 1e-9) if centred else q - np.floor(q + 1e-9)
     key = np.rint(q * D).astype(np.int64)
     _, first = np.unique(key, axis=0, return_index=True)
-    q = np.round(q[np.sort(first)], 12)
+    q = key[np.sort(first)] / D                     # q D is integral: the correctly rounded q
     q[q == 0] = 0.0
     if len(q) != det:
         raise RuntimeError(f"found {len(q)} commensurate q-points, expected |det S| = {det}")
@@ -167,6 +175,64 @@ class _Projector:
         return u
 
 
+class _GridProjector:
+    """Projection at commensurate q by an FFT over the supercell's cell grid (Smith normal form).
+
+    The atoms of primitive class k sit on the n_cells lattice vectors n of the supercell; their grid
+    index ``m = (n @ R) mod d`` (:func:`trajmodes.smith.smith_normal_form`) turns
+    ``sum_n e^{-i 2 pi q.n} x_n`` into a real-input FFT over the grid d1 x d2 x d3 for every q
+    commensurate with the supercell at once.  Cost O(N log n_cells) per frame, memory O(N) per frame
+    plus the eigenvectors (nq x 3n x 3n): no table grows as nq x N.  Same result as :class:`_Projector`.
+    """
+
+    def __init__(self, smap: SupercellMap, primitive: Crystal, masses, qpoints, eigvecs):
+        L, D, R = smith_normal_form(smap.matrix)
+        d = np.diag(D).astype(np.int64)
+        n, nc = primitive.n_atoms, smap.n_cells
+        self.n, self.nq, self.d = n, len(qpoints), tuple(int(x) for x in d)
+        grid = np.mod(smap.lattice @ R, d)
+        flat = np.ravel_multi_index(grid.T, self.d)
+        self.perm = np.empty((n, nc), dtype=np.intp)
+        for k in range(n):
+            idx = np.flatnonzero(smap.atom == k)
+            if len(idx) != nc or len(np.unique(flat[idx])) != nc:
+                raise ReferenceMismatchError(f"primitive atom {k} does not fill the {nc} cells of the supercell")
+            self.perm[k, flat[idx]] = idx
+        self.weight = (np.sqrt(np.asarray(masses, float)[self.perm]) / np.sqrt(nc))[None, :, :, None]
+        h = np.asarray(qpoints, float) @ np.asarray(smap.matrix, float).T       # S q, integer when commensurate
+        g = np.mod(np.rint(h).astype(np.int64) @ L.T, d)                         # (nq, 3)
+        half = d[2] // 2 + 1
+        self.conj = g[:, 2] >= half                                             # read F(-g)* from the rfft half
+        g = np.where(self.conj[:, None], np.mod(-g, d), g)
+        self.gflat = np.ravel_multi_index(g.T, (self.d[0], self.d[1], half))
+        pk = np.exp(-2j * np.pi * (np.asarray(qpoints, float) @ primitive.scaled_positions.T))   # (nq, n)
+        self.pk = pk.T[None, :, :, None]                                        # (1, n, nq, 1)
+        self.ec = np.ascontiguousarray(np.conj(eigvecs))
+
+    @staticmethod
+    def applies(smap: SupercellMap, qpoints) -> bool:
+        """True when every q is commensurate with the supercell (``S q`` integer) and there are enough of them."""
+        h = np.asarray(qpoints, float) @ np.asarray(smap.matrix, float).T
+        return len(h) >= 8 and bool(np.allclose(h, np.rint(h), atol=1e-6))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """(frames, N, 3) real -> (frames, nq, 3n) complex."""
+        f, n, nq = x.shape[0], self.n, self.nq
+        X = (x[:, self.perm, :] * self.weight).reshape((f, n) + self.d + (3,))
+        F = sp_fft.rfftn(X, axes=(2, 3, 4)).reshape(f, n, -1, 3)                 # (f, n, grid/2, 3)
+        G = F[:, :, self.gflat, :]                                               # (f, n, nq, 3)
+        G[:, :, self.conj, :] = np.conj(G[:, :, self.conj, :])
+        G *= self.pk
+        S = G.transpose(2, 0, 1, 3).reshape(nq, f, 3 * n)
+        return np.matmul(S, self.ec).transpose(1, 0, 2)
+
+
+def _projector(smap: SupercellMap, primitive: Crystal, masses, qpoints, eigvecs):
+    """The FFT projector when every q is commensurate, else the phase-matrix one."""
+    cls = _GridProjector if _GridProjector.applies(smap, qpoints) else _Projector
+    return cls(smap, primitive, masses, qpoints, eigvecs)
+
+
 def _block(x, projector):
     return projector(x)
 
@@ -206,7 +272,7 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
         if q.shape[1] != 3:
             raise ValueError(f"qpoints must have shape (nq, 3), not {q.shape}")
     freqs, vecs = phonons.frequencies_and_eigenvectors(q)
-    proj = _Projector(smap, prim, masses, q, vecs)
+    proj = _projector(smap, prim, masses, q, vecs)
     nq, nb = len(q), vecs.shape[-1]
 
     # one read layer for positions and velocities: each chunk of the file is parsed once
