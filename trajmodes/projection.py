@@ -206,7 +206,7 @@ class _GridProjector:
         g = np.where(self.conj[:, None], np.mod(-g, d), g)
         self.gflat = np.ravel_multi_index(g.T, (self.d[0], self.d[1], half))
         pk = np.exp(-2j * np.pi * (np.asarray(qpoints, float) @ primitive.scaled_positions.T))   # (nq, n)
-        self.pk = pk.T[None, :, :, None]                                        # (1, n, nq, 1)
+        self.pk = pk[:, None, :, None]                                          # (nq, 1, n, 1)
         self.ec = np.ascontiguousarray(np.conj(eigvecs))
 
     @staticmethod
@@ -218,13 +218,16 @@ class _GridProjector:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """(frames, N, 3) real -> (frames, nq, 3n) complex."""
         f, n, nq = x.shape[0], self.n, self.nq
-        X = (x[:, self.perm, :] * self.weight).reshape((f, n) + self.d + (3,))
-        F = sp_fft.rfftn(X, axes=(2, 3, 4)).reshape(f, n, -1, 3)                 # (f, n, grid/2, 3)
-        G = F[:, :, self.gflat, :]                                               # (f, n, nq, 3)
-        G[:, :, self.conj, :] = np.conj(G[:, :, self.conj, :])
+        X = x[:, self.perm, :]
+        X *= self.weight
+        F = sp_fft.rfftn(X.reshape((f, n) + self.d + (3,)), axes=(2, 3, 4), overwrite_x=True)
+        del X
+        F = np.moveaxis(F.reshape(f, n, -1, 3), 2, 0)                            # (grid/2, f, n, 3) view
+        G = np.take(F, self.gflat, axis=0)                                       # (nq, f, n, 3), q-major
+        del F
+        G[self.conj] = np.conj(G[self.conj])
         G *= self.pk
-        S = G.transpose(2, 0, 1, 3).reshape(nq, f, 3 * n)
-        return np.matmul(S, self.ec).transpose(1, 0, 2)
+        return np.matmul(G.reshape(nq, f, 3 * n), self.ec).transpose(1, 0, 2)
 
 
 def _projector(smap: SupercellMap, primitive: Crystal, masses, qpoints, eigvecs):

@@ -24,6 +24,7 @@ length; results do not depend on the chunking.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 
 import dask
@@ -61,8 +62,9 @@ def _fold(spec: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _block_sums(x, n_seg, hop, n_starts, win, scale):
-    """Sum and sum of squares of folded periodograms of the segments starting at 0, hop, .. < n_starts*hop.
+def _block_sums(x, n_seg, hop, n_starts, win, scale, first=0):
+    """Sum and sum of squares of folded periodograms of the segments starting at first, first+hop, ..
+    (``n_starts`` of them).
 
     ``x`` is (time, q, branch); returns two float arrays (q, branch, n_seg//2+1) and the count.
     """
@@ -70,12 +72,59 @@ def _block_sums(x, n_seg, hop, n_starts, win, scale):
     s = np.zeros(x.shape[1:] + (nf,))
     s2 = np.zeros_like(s)
     for j in range(n_starts):
-        seg = np.asarray(x[j * hop: j * hop + n_seg])
+        a = first + j * hop
+        seg = np.asarray(x[a: a + n_seg])
         seg = np.moveaxis(seg, 0, -1) * win
         p = _fold(np.abs(np.fft.fft(seg, axis=-1)) ** 2, n_seg) * scale
         s += p
         s2 += p * p
     return s, s2, n_starts
+
+
+def _chunk_sums(carry, x, a, n_seg, hop, n_segments, win, scale):
+    """Periodogram sums of the segments that end inside the chunk ``x`` = frames [a, a + len(x)).
+
+    ``carry`` holds the frames just before ``a`` (up to n_seg - 1 of them), so segments that straddle
+    the chunk boundary are counted once, by the chunk they end in.
+    """
+    b = a + x.shape[0]
+    a0 = a - carry.shape[0]
+    j0 = max(0, (a - n_seg) // hop + 1)                                 # first j with j hop + n_seg > a
+    j1 = min(n_segments, (b - n_seg) // hop + 1) if b >= n_seg else 0   # last j with j hop + n_seg <= b
+    if j1 <= j0:
+        return None
+    block = np.concatenate([carry, x], axis=0) if carry.shape[0] else x
+    return _block_sums(block, n_seg, hop, j1 - j0, win, scale, first=j0 * hop - a0)
+
+
+def _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave: int):
+    """Welch sums over a dask (time, q, branch) array in waves of ``wave`` chunks.
+
+    Each wave is one ``dask.compute``; its partial sums are added here and the last n_seg - 1 frames
+    are carried to the next wave as numpy, so no chunk is computed twice and memory is bounded by a
+    wave of chunks whatever the trajectory length (the threaded scheduler, left to itself, runs the
+    cheap reads ahead of the reductions).
+    """
+    nf = n_seg // 2 + 1
+    s = np.zeros(data.shape[1:] + (nf,))
+    s2 = np.zeros_like(s)
+    count = 0
+    bounds = np.concatenate([[0], np.cumsum(data.chunks[0])]).astype(int)
+    carry = np.zeros((0,) + data.shape[1:], dtype=data.dtype)
+    for w0 in range(0, len(bounds) - 1, wave):
+        tasks = []
+        for c in range(w0, min(w0 + wave, len(bounds) - 1)):
+            a, b = int(bounds[c]), int(bounds[c + 1])
+            prev = carry if c == w0 else data[max(0, a - n_seg + 1):a]
+            tasks.append(dask.delayed(_chunk_sums)(prev, data[a:b], a, n_seg, hop, n_segments, win, scale))
+        tail = data[max(0, b - n_seg + 1):b]
+        *results, carry = dask.compute(*tasks, tail)
+        for r in results:
+            if r is not None:
+                s += r[0]
+                s2 += r[1]
+                count += r[2]
+    return s, s2, count
 
 
 def mode_spectra(modes: xr.Dataset, resolution: float = 0.01, segment: float | None = None,
@@ -161,21 +210,11 @@ def mode_spectra(modes: xr.Dataset, resolution: float = 0.01, segment: float | N
         count = 1
         rechunked = None
     elif isinstance(data, da.Array):
-        # chunk: a multiple of the hop, at least one segment long
-        c0 = max(data.chunks[0])
-        chunk = hop * max(1, math.ceil(max(c0, n_seg) / hop))
+        # chunks at least one segment long, computed in waves of a few chunks per worker
+        chunk = max(max(data.chunks[0]), n_seg)
         data = data.rechunk({0: chunk, 1: -1, 2: -1})
-        parts = []
-        for start in range(0, n_segments * hop, chunk):
-            first = start // hop
-            n_starts = min(chunk // hop, n_segments - first)
-            stop = start + (n_starts - 1) * hop + n_seg
-            piece = data[start:stop]
-            parts.append(dask.delayed(_block_sums)(piece, n_seg, hop, n_starts, win, scale))
-        results = dask.compute(*parts)
-        s = sum(r[0] for r in results)
-        s2 = sum(r[1] for r in results)
-        count = sum(r[2] for r in results)
+        workers = dask.config.get("num_workers", None) or os.cpu_count() or 1
+        s, s2, count = _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave=2 * workers)
         rechunked = chunk
     else:
         s, s2, count = _block_sums(np.asarray(data), n_seg, hop, n_segments, win, scale)

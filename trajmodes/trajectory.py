@@ -74,6 +74,8 @@ class Trajectory:
         if chunk_frames is None:
             chunk_frames = max(1, CHUNK_BYTES // (source.n_atoms * 3 * 8 * nf))
         self.chunk_frames = int(chunk_frames)
+        if self.chunk_frames < 1:
+            raise ValueError(f"chunk_frames must be a positive number of frames, not {chunk_frames!r}")
         if reference is None:
             reference = getattr(source, "reference", None)  # a cache stores its reference
         self._reference_spec = "first" if reference is None else reference
