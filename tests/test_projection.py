@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.io.base import FrameSource
 from trajmodes.projection import back_project, commensurate_qpoints, trajectory_map
 from trajmodes.structure import Structure
 from trajmodes.units import KB_EV
@@ -17,42 +16,11 @@ FC = ROOT / "examples" / "fc"
 MD = ROOT / "examples" / "md"
 
 
-class MemorySource(FrameSource):
-    """Frames held in memory (positions, optional velocities), one fixed cell."""
-
-    format = "memory"
-
-    def __init__(self, positions, cell, species, masses, velocities=None, dt=0.01):
-        self.positions = np.asarray(positions, float)
-        self.velocities = None if velocities is None else np.asarray(velocities, float)
-        self.cell = np.asarray(cell, float)
-        self.n_frames, self.n_atoms = self.positions.shape[:2]
-        self.species = np.asarray(species, str)
-        self.masses = np.asarray(masses, float)
-        self.ids = np.arange(1, self.n_atoms + 1)
-        self.steps = np.arange(self.n_frames)
-        self.times = self.steps * dt
-        self.fields = ("positions",) if velocities is None else ("positions", "velocities")
-        self.unwrapped = True
-        self.paths = ["<memory>"]
-
-    def token(self):
-        return ("memory", id(self), self.positions.shape)
-
-    def read(self, frames, fields=None):
-        frames = np.asarray(frames, dtype=np.int64)
-        out = {"positions": self.positions[frames], "cells": np.broadcast_to(self.cell, (len(frames), 3, 3)).copy(),
-               "origins": np.zeros((len(frames), 3))}
-        if self.velocities is not None:
-            out["velocities"] = self.velocities[frames]
-        return out
-
-
 def _trajectory(fc, u, v=None, dt=0.01, chunk_frames=7):
     sc = fc.supercell
-    src = MemorySource(sc.positions[None] + u, sc.cell, sc.species, sc.masses, v, dt)
     ref = Structure(sc.positions, sc.cell, sc.species, sc.masses)
-    return trajmodes.Trajectory(src, reference=ref, chunk_frames=chunk_frames)
+    return trajmodes.from_arrays(sc.positions[None] + u, sc.cell, sc.species, masses=sc.masses, velocities=v,
+                                 timestep=dt, reference=ref, chunk_frames=chunk_frames)
 
 
 @pytest.fixture(scope="module")
@@ -185,8 +153,9 @@ def test_grid_projector_equals_phase_matrix(si, S):
     L, D, R = smith_normal_form(S)
     assert np.array_equal(L @ np.asarray(S) @ R, D) and abs(round(np.linalg.det(L))) == 1
     u = 0.05 * rng.standard_normal((3, len(pos), 3))
-    src = MemorySource(pos[None] + u, cell, species, np.full(len(pos), 28.0855))
-    traj = trajmodes.Trajectory(src, reference=Structure(pos, cell, species, src.masses))
+    m = np.full(len(pos), 28.0855)
+    traj = trajmodes.from_arrays(pos[None] + u, cell, species, masses=m, timestep=0.01,
+                                 reference=Structure(pos, cell, species, m))
     smap, sprim, masses = trajectory_map(traj, ph)
     q = commensurate_qpoints(smap.matrix, centred=bool(rng.integers(2)))
     q = np.vstack([q, q[rng.permutation(len(q))[:5]] + 1])             # q and q + G both commensurate

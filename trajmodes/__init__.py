@@ -9,13 +9,13 @@ from .force_constants import ForceConstants
 from .peaks import fit_peaks
 from .phonons import Phonons
 from .projection import project
-from .reader import read
+from .reader import from_arrays, read
 from .spectra import mode_spectra
 from .structure import Structure
 from .trajectory import Trajectory
 
 __version__ = "0.1.0"
 
-__all__ = ["read", "Trajectory", "Structure", "TrajectoryFormatError", "ReferenceMismatchError",
+__all__ = ["read", "from_arrays", "Trajectory", "Structure", "TrajectoryFormatError", "ReferenceMismatchError",
            "TruncatedFrameWarning", "UnitsWarning", "__version__", "Crystal", "ForceConstants", "Phonons",
            "EffectiveForceConstants", "fit_temperatures", "project", "mode_energies", "EAM", "bvk", "mode_spectra", "fit_peaks"]

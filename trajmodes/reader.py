@@ -46,3 +46,40 @@ def read(source, *, format: str | None = None, reference=None, units: str = "met
     if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
         traj.reference  # validate an explicit reference now, so a mismatch is reported at read time
     return traj
+
+
+def from_arrays(positions, cell, species, *, timestep: float, masses=None, velocities=None, forces=None,
+                reference=None, chunk_frames: int | None = None, unwrapped: bool = True) -> Trajectory:
+    """A :class:`Trajectory` over frames already in memory (numpy arrays or memory maps).
+
+    Parameters
+    ----------
+    positions : array_like (n_frames, n_atoms, 3)
+        Angstrom.
+    cell : array_like (3, 3) or (n_frames, 3, 3)
+        Rows a, b, c in Angstrom.
+    species : sequence of str (n_atoms,)
+        Element symbols.
+    timestep : float
+        Time between frames in ps.
+    masses : array_like (n_atoms,), optional
+        amu (default: standard atomic weights of ``species``).
+    velocities, forces : array_like (n_frames, n_atoms, 3), optional
+        Angstrom/ps and eV/Angstrom.
+    reference, chunk_frames
+        As in :func:`read`.
+    unwrapped : bool
+        Whether positions are continuous in time.
+
+    Returns
+    -------
+    Trajectory
+        Lazy like any other: each Dask chunk copies its frames when computed.
+    """
+    from .io.memory import ArraySource
+    src = ArraySource(positions, cell, species, masses=masses, velocities=velocities, forces=forces,
+                      timestep=timestep, unwrapped=unwrapped)
+    traj = Trajectory(src, reference=reference, chunk_frames=chunk_frames)
+    if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
+        traj.reference
+    return traj

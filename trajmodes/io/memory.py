@@ -1,0 +1,89 @@
+"""Frames already in memory (numpy arrays, memory maps), e.g. from ASE or a user's own integrator."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..elements import masses_of
+from .base import FrameSource
+
+
+class ArraySource(FrameSource):
+    """A trajectory held in arrays, served through the same contract as the file readers.
+
+    Parameters
+    ----------
+    positions : array_like (n_frames, n_atoms, 3)
+        Angstrom, unwrapped (continuous in time) or wrapped into the cell.
+    cell : array_like (3, 3) or (n_frames, 3, 3)
+        Rows a, b, c in Angstrom.
+    species : sequence of str (n_atoms,)
+        Element symbols.
+    masses : array_like (n_atoms,), optional
+        amu; default the standard atomic weights of ``species``.
+    velocities, forces : array_like (n_frames, n_atoms, 3), optional
+        Angstrom/ps and eV/Angstrom.
+    timestep : float
+        Time between frames in ps.
+    unwrapped : bool
+        Whether ``positions`` are continuous in time (default True).
+
+    Any array with numpy slicing works (``np.memmap`` and h5py datasets included): frames are copied
+    chunk by chunk when a task asks for them, never all at once.
+    """
+
+    format = "memory"
+
+    def __init__(self, positions, cell, species, masses=None, velocities=None, forces=None,
+                 timestep: float = 0.001, unwrapped: bool = True):
+        if getattr(positions, "ndim", None) != 3 or positions.shape[-1] != 3:
+            positions = np.asarray(positions, dtype=float)
+            if positions.ndim != 3 or positions.shape[-1] != 3:
+                raise ValueError(f"positions must have shape (n_frames, n_atoms, 3), not {positions.shape}")
+        self.n_frames, self.n_atoms = int(positions.shape[0]), int(positions.shape[1])
+        self._data = {"positions": positions}
+        for name, arr in (("velocities", velocities), ("forces", forces)):
+            if arr is not None:
+                if tuple(arr.shape) != tuple(positions.shape):
+                    raise ValueError(f"{name} has shape {tuple(arr.shape)}, positions {tuple(positions.shape)}")
+                self._data[name] = arr
+        cell = np.asarray(cell, dtype=float)
+        if cell.shape not in ((3, 3), (self.n_frames, 3, 3)):
+            raise ValueError(f"cell must have shape (3, 3) or ({self.n_frames}, 3, 3), not {cell.shape}")
+        if not np.all(np.isfinite(cell)) or np.any(np.abs(np.linalg.det(cell)) < 1e-6):
+            raise ValueError("the cell must be finite and non-degenerate")
+        self._cell = cell
+        self.species = np.asarray(species, dtype=str)
+        if self.species.shape != (self.n_atoms,):
+            raise ValueError(f"species must list the {self.n_atoms} atoms, not shape {self.species.shape}")
+        self.masses = np.asarray(masses, float) if masses is not None else masses_of(self.species)
+        if not timestep > 0:
+            raise ValueError(f"timestep must be a positive time in ps, not {timestep!r}")
+        self.ids = np.arange(1, self.n_atoms + 1)
+        self.steps = np.arange(self.n_frames)
+        self.times = self.steps * float(timestep)
+        self.fields = tuple(f for f in ("positions", "velocities", "forces") if f in self._data)
+        self.unwrapped = bool(unwrapped)
+        self.paths = ["<memory>"]
+
+    def token(self) -> tuple:
+        return ("memory", id(self), self.n_frames, self.n_atoms)
+
+    def read(self, frames, fields=None) -> dict:
+        frames = np.asarray(frames, dtype=np.int64)
+        lo, hi = int(frames[0]), int(frames[-1]) + 1
+        contiguous = len(frames) == hi - lo and np.all(np.diff(frames) == 1)
+        out = {}
+        for name in (fields or self.fields):
+            if name not in self._data:
+                continue
+            arr = self._data[name]
+            block = np.asarray(arr[lo:hi] if contiguous else arr[frames], dtype=float)
+            if not np.all(np.isfinite(block)):
+                bad = int(frames[np.flatnonzero(~np.isfinite(block).all(axis=(1, 2)))[0]])
+                raise ValueError(f"{name} of frame {bad} (in memory) hold NaN or infinite values; "
+                                 "fix or drop that frame")
+            out[name] = block
+        cells = self._cell if self._cell.ndim == 2 else self._cell[frames]
+        out["cells"] = np.broadcast_to(cells, (len(frames), 3, 3)).copy()
+        out["origins"] = np.zeros((len(frames), 3))
+        return out
