@@ -97,6 +97,18 @@ def test_full_resolution_parseval():
                                0.5 * AMU_A2_PS2_EV * np.mean(np.abs(x) ** 2, axis=0), rtol=1e-10)
 
 
+def test_full_resolution_streams_through_a_cache(tmp_path):
+    """A lazy input goes through a netCDF cache (one q at a time) and gives the in-memory answer; the
+    cache file is removed afterwards."""
+    x = noise(2001, seed=6)
+    ds = modes_dataset(x, 0.005, chunk=333)
+    a = trajmodes.mode_spectra(ds, full=True, cache=str(tmp_path))
+    b = trajmodes.mode_spectra(ds.compute(), full=True)
+    np.testing.assert_allclose(a["psd"].values, b["psd"].values, rtol=1e-12)
+    np.testing.assert_allclose(a["psd_segments_std"].values, b["psd_segments_std"].values, rtol=1e-12)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_rejects_nonuniform_time():
     ds = modes_dataset(noise(100), 0.005)
     t = ds.time.values.copy()

@@ -97,6 +97,48 @@ def _chunk_sums(carry, x, a, n_seg, hop, n_segments, win, scale):
     return _block_sums(block, n_seg, hop, j1 - j0, win, scale, first=j0 * hop - a0)
 
 
+def _full_through_cache(data, n_seg, win, scale, cache):
+    """Full-resolution periodogram sums of a dask (time, q, branch) complex array via a netCDF cache."""
+    import tempfile
+    import threading
+
+    import netCDF4
+
+    from .io._files import cache_dir
+    nt, nq, nb = data.shape
+    folder = cache if cache is not None else cache_dir()
+    fd, path = tempfile.mkstemp(prefix="spectra-", suffix=".nc", dir=folder)
+    os.close(fd)
+    nf = n_seg // 2 + 1
+    s = np.empty((nq, nb, nf))
+    try:
+        with netCDF4.Dataset(path, "w") as nc:
+            for name, size in (("time", nt), ("q", nq), ("branch", nb)):
+                nc.createDimension(name, size)
+            ct = int(max(1, min(nt, (1 << 17) // max(nb, 1))))
+            parts = [nc.createVariable(v, "f8", ("time", "q", "branch"), chunksizes=(ct, 1, nb))
+                     for v in ("re", "im")]
+            lock = threading.Lock()
+
+            def put(block, block_info=None):
+                (t0, t1), _, _ = block_info[0]["array-location"]
+                with lock:                            # HDF5 is not thread-safe
+                    parts[0][t0:t1] = block.real
+                    parts[1][t0:t1] = block.imag
+                return np.zeros((1,) * block.ndim)
+
+            data.rechunk({1: -1, 2: -1}).map_blocks(put, chunks=(1,) * 3, dtype=float).sum().compute()
+        with netCDF4.Dataset(path) as nc:
+            nc.set_auto_mask(False)
+            re, im = nc["re"], nc["im"]
+            for iq in range(nq):
+                x = re[:, iq, :] + 1j * im[:, iq, :]
+                s[iq] = _block_sums(np.asarray(x)[:, None, :], n_seg, n_seg, 1, win, scale)[0][0]
+    finally:
+        os.unlink(path)
+    return s, s * s
+
+
 def _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave: int):
     """Welch sums over a dask (time, q, branch) array in waves of ``wave`` chunks.
 
@@ -129,7 +171,7 @@ def _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave: int):
 
 def mode_spectra(modes: xr.Dataset, resolution: float = 0.01, segment: float | None = None,
                  window: str = "hann", overlap: float = 0.5, variable: str = "Qdot",
-                 full: bool = False) -> xr.Dataset:
+                 full: bool = False, cache: str | None = None) -> xr.Dataset:
     """Per-mode power spectra of the projected mode velocities, Welch-averaged and streamed.
 
     Parameters
@@ -150,6 +192,11 @@ def mode_spectra(modes: xr.Dataset, resolution: float = 0.01, segment: float | N
     full : bool
         One periodogram over the whole series (full resolution 1/T); no segment spread is available
         (``psd_segments_std`` is then the periodogram's own statistical spread, equal to ``psd``).
+        A lazy (dask) input is streamed once into a chunked netCDF cache and read back one q-point at
+        a time, so memory stays bounded by one mode series (n_time x n_branch) and the chunk.
+    cache : str, optional
+        Folder for that cache (default ``$TRAJMODES_CACHE`` or ~/.cache/trajmodes); the file is
+        removed afterwards.  Needs 2 x 8 bytes per (frame, mode) of free disk.
 
     Returns
     -------
@@ -201,12 +248,9 @@ def mode_spectra(modes: xr.Dataset, resolution: float = 0.01, segment: float | N
     nq, nb = arr.shape[1], arr.shape[2]
     nf = n_seg // 2 + 1
     if isinstance(data, da.Array) and full:
-        # full resolution: the whole series of one q-point at a time (memory: n_time x n_branch)
-        data = data.rechunk({0: -1, 1: 1, 2: -1})
-        parts = [dask.delayed(_block_sums)(data[:, iq:iq + 1], n_seg, hop, 1, win, scale) for iq in range(nq)]
-        results = dask.compute(*parts)
-        s = np.concatenate([r[0] for r in results], axis=0)
-        s2 = np.concatenate([r[1] for r in results], axis=0)
+        # full resolution needs the whole series of each mode: the projection is streamed once into a
+        # chunked netCDF cache (time blocks x one q), then read back one q-point at a time
+        s, s2 = _full_through_cache(data, n_seg, win, scale, cache)
         count = 1
         rechunked = None
     elif isinstance(data, da.Array):
