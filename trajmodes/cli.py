@@ -432,8 +432,12 @@ def modes_table(ds) -> str:
 
 
 def modes_dataset(modes, resolution=0.05, full=False, model="lorentzian", star=True, temperature=None,
-                  keep_q=False, window="hann", overlap=0.5):
-    """Energies, spectra and peak fits of projected modes merged into one dataset (what ``project`` writes)."""
+                  keep_q=False, window="hann", overlap=0.5, phonons=None):
+    """Energies, spectra and peak fits of projected modes merged into one dataset (what ``project`` writes).
+
+    With ``phonons`` (those the modes were projected on) the dataset also holds the harmonic dispersion along
+    the default band path and the primitive cell's rotations (:func:`add_path_variables`), so that
+    ``trajmodes lifetimes --plot`` can place every q on the path."""
     import xarray as xr
     import trajmodes
     from .peaks import star_average
@@ -461,10 +465,62 @@ def modes_dataset(modes, resolution=0.05, full=False, model="lorentzian", star=T
             ds[f"{n}_real"] = (a.dims, np.asarray(a.values.real), dict(a.attrs))
             ds[f"{n}_imag"] = (a.dims, np.asarray(a.values.imag), dict(a.attrs))
         ds = ds.assign_coords(time=modes["time"])
+    if phonons is not None:
+        ds = add_path_variables(ds, phonons)
     for k, v in list(ds.attrs.items()):
         if isinstance(v, (bool, np.bool_)):
             ds.attrs[k] = int(v)
     return ds
+
+
+def add_path_variables(ds, phonons, npoints: int = 51):
+    """``ds`` with the harmonic band path of ``phonons`` and the rotations of their primitive cell.
+
+    Variables: ``path_frequency`` (path_q, branch) THz, coordinates ``path_distance``, ``path_qpoint``
+    (path_q, reduced), ``path_segment``, ``path_label``; ``rotations`` (operation, row, column), the
+    primitive cell's point-group rotations in its fractional coordinates (spglib's, x' = R x). Attrs
+    ``path_tick_distance`` and ``path_tick_labels`` (comma separated)."""
+    bands = phonons.band_structure(npoints=npoints)
+    rot = np.unique(np.asarray(phonons.fc.primitive.rotations, int), axis=0)
+    out = ds.assign(path_frequency=(("path_q", "branch"), bands.frequency.values,
+                                    {"units": "THz", "long_name": "harmonic frequency along the band path"}),
+                    rotations=(("operation", "row", "column"), rot,
+                               {"units": "1", "long_name": "point-group rotations of the primitive cell, "
+                                                          "fractional coordinates (x' = R x); q' = R^-T q"}))
+    out = out.assign_coords(path_distance=("path_q", bands.distance.values, dict(bands.distance.attrs)),
+                            path_qpoint=(("path_q", "reduced"), bands.qpoint.values, dict(bands.qpoint.attrs)),
+                            path_segment=("path_q", bands.segment.values),
+                            path_label=("path_q", bands.label.values.astype(str)))
+    out.attrs.update(path_tick_distance=np.asarray(bands.attrs["tick_distance"], float),
+                     path_tick_labels=",".join(map(str, bands.attrs["tick_labels"])))
+    return out
+
+
+def path_reference(ds, force_constants=None):
+    """(bands, rotations, note) for :func:`trajmodes.plots.plot_linewidth_dispersion` from a project file.
+
+    The path stored by ``project``; for older files without it, recomputed from ``force_constants`` (default:
+    the file's ``force_constants`` attribute) when those can be read; else (None, None, a note why)."""
+    import os
+    import xarray as xr
+    if "path_frequency" in ds and "rotations" in ds:
+        bands = xr.Dataset({"frequency": (("q", "branch"), ds["path_frequency"].values)},
+                           coords=dict(distance=("q", ds["path_distance"].values),
+                                       qpoint=(("q", "reduced"), ds["path_qpoint"].values),
+                                       segment=("q", ds["path_segment"].values),
+                                       label=("q", ds["path_label"].values.astype(str))),
+                           attrs=dict(tick_distance=[float(x) for x in np.atleast_1d(ds.attrs["path_tick_distance"])],
+                                      tick_labels=str(ds.attrs["path_tick_labels"]).split(",")))
+        return bands, ds["rotations"].values, ""
+    fc = force_constants or ds.attrs.get("force_constants")
+    if fc and os.path.exists(str(fc)):
+        from .phonons import Phonons
+        ph = Phonons(load_force_constants(str(fc)))
+        ref = add_path_variables(ds[["peak_frequency"]], ph)
+        bands, rot, _ = path_reference(ref)
+        return bands, rot, f"path from {fc}"
+    return None, None, ("no band path in this file (written before it was stored) and its force constants "
+                        f"{fc!r} not found: q by index")
 
 
 def cmd_project(args) -> int:
@@ -477,7 +533,7 @@ def cmd_project(args) -> int:
     ph = Phonons(load_force_constants(args.force_constants))
     modes = trajmodes.project(traj, ph)
     ds = modes_dataset(modes, resolution=args.resolution, full=args.full, model=args.model, star=not args.no_star,
-                       temperature=args.temperature, keep_q=args.keep_q)
+                       temperature=args.temperature, keep_q=args.keep_q, phonons=ph)
     ds.attrs.update(source=str(traj.source.describe()), force_constants=str(args.force_constants))
     atomic_write(args.output, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
     print(modes_table(ds))
@@ -536,7 +592,10 @@ def cmd_lifetimes(args) -> int:
         title = os.path.basename(str(ds.attrs.get("source", args.modes_file)))
         figs = [f"{stem}_fits.{args.format}", f"{stem}_dispersion.{args.format}", f"{stem}_sed.{args.format}"]
         plot_mode_fits(ds, chosen, figs[0], title=title)
-        plot_linewidth_dispersion(ds, figs[1], title=title)
+        bands, rotations, note = path_reference(ds, args.force_constants)
+        if note:
+            print(f"dispersion plot: {note}")
+        plot_linewidth_dispersion(ds, figs[1], title=title, bands=bands, rotations=rotations, note=note)
         plot_sed(ds, figs[2], title=title)
         print(f"wrote {', '.join(figs)}")
     return 0
@@ -549,7 +608,9 @@ def _add_modes_parsers(sub) -> None:
     pj.add_argument("--force-constants", required=True, help="force constants: phonopy folder/file or trajmodes .nc")
     pj.add_argument("--resolution", type=float, default=0.05, help="Welch frequency bin in THz (default 0.05)")
     pj.add_argument("--full", action="store_true", help="one periodogram over the whole run (resolution 1/T)")
-    pj.add_argument("--model", choices=["lorentzian", "dho"], default="lorentzian", help="peak model")
+    pj.add_argument("--model", choices=["lorentzian", "dho", "lorentzian_windowed", "dho_windowed"],
+                    default="lorentzian", help="peak model (default lorentzian); *_windowed: the expected "
+                                               "windowed periodogram of the line, for FWHM near the resolution")
     pj.add_argument("--no-star", action="store_true", help="do not average the spectra over the star of q")
     pj.add_argument("--temperature", type=float, help="K, for the equipartition ratio (default: kinetic)")
     pj.add_argument("--keep-q", action="store_true", help="also store the Q and Qdot time series (real/imag)")
@@ -561,6 +622,8 @@ def _add_modes_parsers(sub) -> None:
     pl.add_argument("--modes", help="modes to plot with their fit: q:branch,... (q index as in the table)")
     pl.add_argument("-o", "--output", help="figure file prefix (default: the input without .nc)")
     pl.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format (default png)")
+    pl.add_argument("--force-constants", help="for files written before 'project' stored the band path: the "
+                                              "force constants to draw it from (default: the path in the file)")
     pl.set_defaults(func=cmd_lifetimes)
 
 

@@ -15,6 +15,14 @@ exactly (not only for weak damping), and the peak sits at nu0 exactly. tau = 1/(
 energy relaxation time.
 
 In both models ``A`` is the peak height above the background (eV/THz).
+
+``lorentzian_windowed``, ``dho_windowed``  the same lines seen through the spectrum's window: the expected
+windowed (Welch or full) periodogram, computed from the line's autocorrelation times the window's
+autocorrelation with one FFT (:class:`WindowedLorentzian`, :class:`WindowedDHO`). A segment of length T
+broadens a line by ~1/T; these models do not count that as linewidth.
+
+Cost: each distinct spectrum is fitted once (the members of a star after :func:`star_average` share theirs);
+many distinct fits run as Dask tasks in batches, so a progress bar sees them.
 """
 from __future__ import annotations
 
@@ -24,7 +32,7 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import OptimizeWarning, curve_fit
 
-__all__ = ["fit_peaks", "lorentzian", "dho", "star_average"]
+__all__ = ["fit_peaks", "lorentzian", "dho", "WindowedLorentzian", "WindowedDHO", "peak_model", "star_average"]
 
 CONVENTION = ("FWHM of the peak in the kinetic-energy spectral density of Qdot (trajmodes.mode_spectra); "
               "lifetime = 1/(2 pi FWHM)")
@@ -42,7 +50,143 @@ def dho(nu, amplitude, nu0, fwhm, background):
     return amplitude * gn * gn / ((nu0 * nu0 - nu * nu) ** 2 + gn * gn) + background
 
 
-MODELS = {"lorentzian": lorentzian, "dho": dho}
+def _lorentzian_jac(nu, amplitude, nu0, fwhm, background):
+    """d lorentzian / d (amplitude, nu0, fwhm, background), shape (len(nu), 4)."""
+    h = 0.5 * fwhm
+    dx = nu - nu0
+    inv = 1.0 / (dx * dx + h * h)
+    shape = h * h * inv
+    out = np.empty((np.size(nu), 4))
+    out[:, 0] = shape
+    out[:, 1] = 2.0 * amplitude * shape * dx * inv
+    out[:, 2] = amplitude * h * dx * dx * inv * inv
+    out[:, 3] = 1.0
+    return out
+
+
+def _dho_jac(nu, amplitude, nu0, fwhm, background):
+    """d dho / d (amplitude, nu0, fwhm, background), shape (len(nu), 4)."""
+    gn2 = (fwhm * nu) ** 2
+    c = nu0 * nu0 - nu * nu
+    inv = 1.0 / (c * c + gn2)
+    out = np.empty((np.size(nu), 4))
+    out[:, 0] = gn2 * inv
+    out[:, 1] = -4.0 * amplitude * gn2 * nu0 * c * inv * inv
+    out[:, 2] = 2.0 * amplitude * fwhm * nu * nu * c * c * inv * inv
+    out[:, 3] = 1.0
+    return out
+
+
+class WindowedLorentzian:
+    """Expected windowed periodogram of a Lorentzian line: the ``lorentzian_windowed`` model.
+
+    A line of FWHM G at nu0 has the (real, even part of the) autocorrelation
+    C(tau) = (pi G / 2) exp(-pi G |tau|) cos(2 pi nu0 tau), whose Fourier transform is a Lorentzian of height
+    1/2 at +nu0 and at -nu0 (height 1 once folded). A segment of N samples (step dt) with window w has the
+    expected two-sided periodogram
+    E S(nu) = dt sum_{|k| < N} C(k dt) w2(k) exp(-2 pi i nu k dt), w2(k) = sum_n w_n w_{n+k} / sum_n w_n^2
+    (the normalisation of :func:`trajmodes.mode_spectra`); the model is ``amplitude`` x that spectrum folded
+    onto nu >= 0 as ``mode_spectra`` folds, + ``background``. On the bins m / (N dt) it is one FFT of
+    length N.
+    For T_seg >> 1/G it tends to :func:`lorentzian` (plus the negligible mirror line at -nu0); for G of the
+    order of 1/T_seg it is the line broadened by the window, which the plain Lorentzian mistakes for width.
+
+    Parameters
+    ----------
+    n : int
+        Segment length in frames (``segment_frames`` of the spectra).
+    dt : float
+        Time step in ps.
+    window : str
+        Window name (:func:`scipy.signal.get_window`, periodic as ``mode_spectra`` uses it).
+    """
+
+    def __init__(self, n: int, dt: float, window: str = "hann"):
+        import scipy.signal
+        self.n, self.dt, self.window = int(n), float(dt), str(window)
+        w = scipy.signal.get_window(self.window, self.n, fftbins=True).astype(float)
+        full = np.correlate(w, w, mode="full")[self.n - 1:]              # lags 0 .. n-1
+        self.w2 = full / full[0]
+        self.tau = np.arange(self.n) * self.dt
+        nf = self.n // 2 + 1
+        self.fold = np.ones(nf)
+        self.fold[1:(self.n - 1) // 2 + 1] = 2.0                           # bins with a negative partner
+
+    def __repr__(self) -> str:
+        return f"WindowedLorentzian(n={self.n}, dt={self.dt}, window={self.window!r})"
+
+    def _spectra(self, lags: np.ndarray, nu) -> np.ndarray:
+        """Folded dt (c0 + 2 sum_k c_k cos(2 pi nu k dt)) for every row of ``lags`` (r, n) at ``nu``."""
+        nu = np.asarray(nu, float)
+        m = nu * self.n * self.dt
+        mi = np.rint(m).astype(int)
+        if np.all(np.abs(m - mi) < 1e-6) and mi.min() >= 0 and mi.max() < self.fold.size:
+            two = 2.0 * np.fft.rfft(lags, axis=-1).real[:, mi] - lags[:, :1]
+            return self.dt * two * self.fold[mi]
+        arg = 2 * np.pi * np.outer(self.tau, nu)                           # off the bins (plots): direct sum
+        two = 2.0 * (lags @ np.cos(arg)) - lags[:, :1]
+        fold = np.where((mi >= 1) & (2 * mi < self.n), 2.0, 1.0) + 0 * nu
+        return self.dt * two * fold
+
+    def _parts(self, nu0, fwhm):
+        a = np.pi * fwhm
+        e = np.exp(-a * self.tau) * self.w2
+        ph = 2 * np.pi * self.tau
+        return a, e, np.cos(ph * nu0), np.sin(ph * nu0), ph
+
+    def __call__(self, nu, amplitude, nu0, fwhm, background):
+        a, e, c, _, _ = self._parts(nu0, fwhm)
+        return amplitude * self._spectra((0.5 * a * e * c)[None], nu)[0] + background
+
+    def jac(self, nu, amplitude, nu0, fwhm, background):
+        """d model / d (amplitude, nu0, fwhm, background), shape (len(nu), 4)."""
+        a, e, c, s, ph = self._parts(nu0, fwhm)
+        lags = 0.5 * np.stack([a * e * c, -a * e * s * ph, np.pi * e * c * (1.0 - a * self.tau)])
+        sp = self._spectra(lags, nu)
+        out = np.empty((np.size(nu), 4))
+        out[:, 0] = sp[0]
+        out[:, 1] = amplitude * sp[1]
+        out[:, 2] = amplitude * sp[2]
+        out[:, 3] = 1.0
+        return out
+
+
+class WindowedDHO(WindowedLorentzian):
+    """Expected windowed periodogram of a damped-oscillator line: the ``dho_windowed`` model.
+
+    As :class:`WindowedLorentzian` with the exact velocity autocorrelation of x'' = -w0^2 x - Gamma x' +
+    noise, Gamma = 2 pi G: C(tau) = (pi G / 2) exp(-pi G |tau|) [cos(2 pi nu1 tau) - G / (2 nu1)
+    sin(2 pi nu1 |tau|)], nu1 = sqrt(nu0^2 - G^2 / 4) (underdamped, G < 2 nu0), whose transform is
+    :func:`dho` (height 1 at nu0 once folded, FWHM = G exactly). Numerical Jacobian."""
+
+    jac = None
+
+    def __call__(self, nu, amplitude, nu0, fwhm, background):
+        nu1 = np.sqrt(max(nu0 * nu0 - 0.25 * fwhm * fwhm, 1e-300))
+        a = np.pi * fwhm
+        ph = 2 * np.pi * nu1 * self.tau
+        lags = 0.5 * a * np.exp(-a * self.tau) * self.w2 * (np.cos(ph) - fwhm / (2 * nu1) * np.sin(ph))
+        return amplitude * self._spectra(lags[None], nu)[0] + background
+
+
+MODELS = {"lorentzian": lorentzian, "dho": dho, "lorentzian_windowed": WindowedLorentzian,
+          "dho_windowed": WindowedDHO}
+JACOBIANS = {lorentzian: _lorentzian_jac, dho: _dho_jac}
+
+
+def peak_model(name: str, attrs=None):
+    """The model function ``f(nu, amplitude, nu0, fwhm, background)`` of ``name``; the ``*_windowed`` ones
+    are built from the spectra attributes ``segment_frames``, ``timestep_ps`` and ``window`` (``attrs``)."""
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}, got {name!r}")
+    if not name.endswith("_windowed"):
+        return MODELS[name]
+    attrs = attrs or {}
+    missing = [k for k in ("segment_frames", "timestep_ps", "window") if k not in attrs]
+    if missing:
+        raise ValueError(f"model {name!r} needs the spectra attributes {missing} (spectra from "
+                         "trajmodes.mode_spectra)")
+    return MODELS[name](int(attrs["segment_frames"]), float(attrs["timestep_ps"]), str(attrs["window"]))
 
 
 def _smooth(p):
@@ -85,7 +229,7 @@ def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
     else:
         if window is not None:
             width = window
-        elif func is dho:
+        elif func is dho or isinstance(func, WindowedDHO):
             width = max(5.0 * rough, 20.0 * df)
         else:   # a Lorentzian's centre drifts with the window on the asymmetric DHO-like tails: stay close
             width = max(1.5 * rough, 10.0 * df)
@@ -108,15 +252,16 @@ def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
         rel = float(np.median(es[good] / y[good])) if np.any(good) else 1.0 / np.sqrt(n_segments)
     else:
         rel = 1.0
+    jac = getattr(func, "jac", None) or JACOBIANS.get(func)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)
-            pars, _ = curve_fit(func, x, ys, p0=p0s, bounds=bounds, maxfev=20000)
+            pars, _ = curve_fit(func, x, ys, p0=p0s, bounds=bounds, maxfev=20000, jac=jac)
             # weighted refit: sigma of each bin = model value x relative spread (a Welch bin's error is
             # proportional to its expectation; weighting by the noisy data itself would bias the fit low)
             sigma = np.maximum(func(x, *pars), 1e-12 * np.max(ys)) * rel
             pars, pcov = curve_fit(func, x, ys, p0=pars, sigma=sigma, absolute_sigma=True, bounds=bounds,
-                                   maxfev=20000)
+                                   maxfev=20000, jac=jac)
     except (RuntimeError, ValueError):
         return _nan_result("fit did not converge", lo, hi)
     if not np.all(np.isfinite(pcov)):
@@ -136,9 +281,33 @@ def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
         out["status"] = "peak at window edge"
     elif fwhm > 0.5 * (hi - lo):
         out["status"] = "peak wider than window"
-    elif fwhm < 2.0 * enbw:
+    elif fwhm < (0.25 if isinstance(func, WindowedLorentzian) else 2.0) * enbw:
         out["status"] = "width below resolution"
     return out
+
+
+def _fit_batch(batch, f, func, window, df, enbw, n_segments):
+    return [_fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments) for p, e, nu_h in batch]
+
+
+def _run_fits(tasks, f, func, window, df, enbw, n_segments, batch: int = 16):
+    """Fit every (spectrum, error, harmonic frequency) of ``tasks``.
+
+    Many fits run as Dask tasks in batches, so Dask's progress bar (the CLI's) shows them: on an active
+    ``dask.distributed`` Client (in parallel), else on the synchronous scheduler (the fits hold the GIL
+    nearly all the time: local threads were measured slower). Results do not depend on the scheduler."""
+    args = (f, func, window, df, enbw, n_segments)
+    if len(tasks) <= 2 * batch:
+        return _fit_batch(tasks, *args)
+    import dask
+    try:
+        from distributed import default_client
+        default_client()
+        scheduler = None
+    except (ImportError, ValueError):
+        scheduler = "sync"
+    parts = [dask.delayed(_fit_batch, pure=True)(tasks[i:i + batch], *args) for i in range(0, len(tasks), batch)]
+    return [r for part in dask.compute(*parts, scheduler=scheduler) for r in part]
 
 
 def _degenerate_groups(nu_h, tol):
@@ -164,7 +333,11 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
     spectra : xarray.Dataset
         From :func:`trajmodes.mode_spectra`: ``psd`` (q, branch, frequency) and ``psd_err``; the coordinate
         ``frequency_harmonic`` (q, branch), THz, is used when present (shift, degeneracy, zero modes).
-    model : {"lorentzian", "dho"}
+    model : {"lorentzian", "dho", "lorentzian_windowed", "dho_windowed"}
+        The ``*_windowed`` models (:class:`WindowedLorentzian`, :class:`WindowedDHO`) fit the expected
+        windowed periodogram of the line (needs the ``segment_frames``, ``timestep_ps``, ``window`` attributes
+        of :func:`trajmodes.mode_spectra`); use them when the FWHM is within a few bins of the resolution.
+        Their "width below resolution" flag is FWHM < ENBW / 4 (2 ENBW for the plain models).
     window : None, float or (float, float)
         None: around the maximum of the (3-bin smoothed) spectrum, +- max(5 x rough FWHM, 20 bins) for "dho",
         +- max(1.5 x rough FWHM, 10 bins) for "lorentzian" (on the exact DHO velocity spectrum with
@@ -189,9 +362,7 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
     segments); errors are the square roots of the covariance diagonal, multiplied by sqrt(chi2_red) when the
     fit is worse than that spread explains (the larger of the two estimates).
     """
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
-    func = MODELS[model]
+    func = peak_model(model, spectra.attrs)
     psd = spectra["psd"].transpose("q", "branch", "frequency")
     P = np.asarray(psd.values, dtype=float)
     E = np.asarray(spectra["psd_err"].transpose("q", "branch", "frequency").values, dtype=float) \
@@ -210,6 +381,8 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
     out = {n: np.full((nq, nb), np.nan) for n in names}
     status = np.full((nq, nb), "", dtype=object)
     n_avg = np.ones((nq, nb), dtype=int)
+    # identical spectra (every member of a star after star_average, repeated q) are fitted once
+    tasks, index, assign = [], {}, []
     for iq in range(nq):
         if H is not None and average_degenerate:
             groups = _degenerate_groups(H[iq], degeneracy_tol)
@@ -219,12 +392,20 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
             p = P[iq, g].sum(axis=0)
             e = np.sqrt((E[iq, g] ** 2).sum(axis=0)) if E is not None else None
             nu_h = float(np.mean(H[iq, g])) if H is not None else None
-            r = _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments)
-            for ib in g:
-                for n in names:
-                    out[n][iq, ib] = r[n]
-                status[iq, ib] = r["status"]
-                n_avg[iq, ib] = len(g)
+            zero = nu_h is not None and np.isfinite(nu_h) and abs(nu_h) < 3 * df
+            key = (p.tobytes(), None if e is None else e.tobytes(), zero)
+            if key not in index:
+                index[key] = len(tasks)
+                tasks.append((p, e, nu_h))
+            assign.append((iq, g, index[key]))
+    results = _run_fits(tasks, f, func, window, df, enbw, n_segments)
+    for iq, g, k in assign:
+        r = results[k]
+        for ib in g:
+            for n in names:
+                out[n][iq, ib] = r[n]
+            status[iq, ib] = r["status"]
+            n_avg[iq, ib] = len(g)
     fwhm = out["fwhm"]
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = 1.0 / (2 * np.pi * fwhm)

@@ -194,9 +194,11 @@ def plot_dispersion_comparison(bands, path: str, reference=None, title: str = ""
 
 # ----------------------------------------------------------------------------- mode projection (issue 5)
 
-def _peak_model(name):
-    from .peaks import MODELS
-    return MODELS[name]
+def _peak_model(ds):
+    """The peak model of a ``project`` dataset (the windowed ones from its spectra_* attributes)."""
+    from .peaks import peak_model
+    attrs = {k[len("spectra_"):]: v for k, v in ds.attrs.items() if k.startswith("spectra_")}
+    return peak_model(str(ds.attrs.get("peak_model", "lorentzian")), attrs)
 
 
 def plot_mode_fits(ds, modes, path: str, title: str = "") -> None:
@@ -210,7 +212,7 @@ def plot_mode_fits(ds, modes, path: str, title: str = "") -> None:
     fig, axes = _figure(nrows, ncols, (4.3 * ncols, 3.3 * nrows))
     axes = np.atleast_1d(axes).ravel()
     f = ds.frequency.values
-    func = _peak_model(ds.attrs.get("peak_model", "lorentzian"))
+    func = _peak_model(ds)
     for ax, (iq, ib) in zip(axes, modes):
         y = ds["psd_fitted"].values[iq, ib]
         st = str(ds["peak_status"].values[iq, ib])
@@ -245,7 +247,120 @@ def _q_order(ds) -> np.ndarray:
     return np.lexsort((np.abs(H).sum(axis=1), np.linalg.norm(ds.qpoint.values, axis=1)))
 
 
-def plot_linewidth_dispersion(ds, path: str, title: str = "") -> None:
+def path_coordinates(qpoints, bands, rotations, time_reversal: bool = True, tol: float = 1e-6):
+    """Where commensurate q-points, or a point-group image of them, lie on a band path.
+
+    Parameters
+    ----------
+    qpoints : array_like, (nq, 3)
+        Reduced q (primitive reciprocal basis, no 2 pi).
+    bands : xarray.Dataset
+        A path from :meth:`trajmodes.Phonons.band_structure` (``qpoint``, ``distance``, ``segment``):
+        every segment is the straight line between its first and last sample.
+    rotations : array_like, (n_ops, 3, 3)
+        Rotations of the primitive cell in its fractional coordinates (spglib's, x' = R x). A reduced q goes
+        as q' = R^-T q (keeps q . x invariant), and q' + G for any reciprocal lattice vector G (integer
+        in these coordinates) is the same wave vector.
+    time_reversal : bool
+        Also map -q (the same frequencies; needed for groups without inversion).
+    tol : float
+        Distance in reduced coordinates below which an image counts as on a segment.
+
+    Returns
+    -------
+    list of ndarray
+        For every q the sorted path distances (``bands.distance`` units) where an image lies; empty when
+        none does. A q at a joint of two segments appears once.
+    """
+    q = np.asarray(qpoints, float).reshape(-1, 3)
+    rot = np.unique(np.rint(np.asarray(rotations, float)).astype(int).reshape(-1, 3, 3), axis=0)
+    mats = np.linalg.inv(rot).transpose(0, 2, 1)                       # q' = R^-T q
+    if time_reversal:
+        mats = np.concatenate([mats, -mats])
+    seg = bands.segment.values
+    bq = bands.qpoint.values
+    dist = bands.distance.values
+    starts = np.array([np.flatnonzero(seg == s)[0] for s in np.unique(seg)])
+    ends = np.array([np.flatnonzero(seg == s)[-1] for s in np.unique(seg)])
+    a, v = bq[starts], bq[ends] - bq[starts]                              # (ns, 3)
+    vv = np.einsum("sk,sk->s", v, v)
+    d0, d1 = dist[starts], dist[ends]
+    # reciprocal lattice vectors that can bring an image (|q'| <= ~1.5) onto a segment (|a|, |b| <= ~1.5)
+    rng = np.arange(-3, 4)
+    G = np.stack(np.meshgrid(rng, rng, rng, indexing="ij"), -1).reshape(-1, 3).astype(float)
+    out = []
+    for qi in q:
+        img = np.einsum("oij,j->oi", mats, qi)
+        img = np.unique(np.round(img - np.rint(img), 9), axis=0)        # images reduced to (-1/2, 1/2]
+        w = img[:, None, None, :] - G[None, :, None, :] - a[None, None, :, :]          # (ni, nG, ns, 3)
+        t = np.einsum("igsk,sk->igs", w, v) / np.where(vv > 0, vv, 1.0)
+        r = np.linalg.norm(w - t[..., None] * v, axis=-1)
+        hit = (r < tol) & (t > -tol) & (t < 1 + tol) & (vv > 0)
+        _, _, s_idx = np.nonzero(hit)
+        tt = np.clip(t[hit], 0.0, 1.0)
+        d = d0[s_idx] + tt * (d1[s_idx] - d0[s_idx])
+        out.append(np.unique(np.round(d, 9)))
+    return out
+
+
+def plot_linewidth_dispersion(ds, path: str, title: str = "", bands=None, rotations=None, note: str = "") -> None:
+    """Fitted peak frequencies with FWHM bars over the harmonic dispersion.
+
+    With ``bands`` (a :meth:`trajmodes.Phonons.band_structure` path of the force constants the modes were
+    projected on) and ``rotations`` (the primitive cell's, fractional): the harmonic dispersion as lines and
+    every commensurate q at the path coordinates of its star (:func:`path_coordinates`); q with no image on
+    the path are not drawn and counted in the title. Otherwise (files from before the path was stored):
+    fitted frequency against q index (q sorted by |q|) over the harmonic frequencies, with ``note`` saying so.
+    Bars are the full FWHM (peak +- FWHM/2); "ok" fits red, flagged ones orange.
+    """
+    H = ds["frequency_harmonic"].values
+    F = ds["peak_frequency"].values
+    W = ds["peak_fwhm"].values
+    S = ds["peak_status"].values.astype(str)
+    if bands is None or rotations is None:
+        _linewidth_by_index(ds, path, title, note)
+        return
+    fig, ax = _figure(1, 1, (8.5, 4.8))
+    d, f, seg = bands.distance.values, bands.frequency.values, bands.segment.values
+    for n, s in enumerate(np.unique(seg)):
+        sel = seg == s
+        lines = ax.plot(d[sel], f[sel], color="0.45", lw=1.0)
+        if n == 0:
+            lines[0].set_label("harmonic")
+    hits = path_coordinates(ds.qpoint.values, bands, rotations)
+    xs, ys, es, oks = [], [], [], []
+    for iq, dq in enumerate(hits):
+        for x in dq:
+            for ib in range(H.shape[1]):
+                if np.isfinite(F[iq, ib]):
+                    xs.append(x), ys.append(F[iq, ib]), es.append(0.5 * W[iq, ib]), oks.append(S[iq, ib] == "ok")
+    xs, ys, es, oks = map(np.asarray, (xs, ys, es, oks))
+    if xs.size:
+        ok = oks.astype(bool)
+        ax.errorbar(xs[ok], ys[ok], yerr=es[ok], fmt="o", ms=3, lw=0.8, capsize=1.5, color="C3",
+                    label="MD peak (bar: FWHM)", zorder=3)
+        ax.errorbar(xs[~ok], ys[~ok], yerr=es[~ok], fmt="o", ms=3, lw=0.6, capsize=1.5, color="C1", alpha=0.6,
+                    label="MD peak, flagged", zorder=3)
+    ticks = [float(x) for x in np.atleast_1d(bands.attrs.get("tick_distance", []))]
+    labels = [str(x) for x in np.atleast_1d(bands.attrs.get("tick_labels", []))]
+    for x in ticks:
+        ax.axvline(x, color="0.7", lw=0.6)
+    ax.set_xticks(ticks, labels)
+    ax.set_xlim(d[0], d[-1])
+    lo = min(0.0, float(np.nanmin(f)))
+    hi = max(float(np.nanmax(f)), float(np.nanmax(ys + es)) if xs.size else 0.0)
+    ax.set_ylim(lo - 0.03 * (hi - lo), hi + 0.05 * (hi - lo))
+    ax.set(ylabel="frequency (THz)", xlabel="wave vector")
+    ax.tick_params(axis="x", length=0)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    off = sum(1 for h in hits if h.size == 0)
+    head = f"{len(hits) - off} of {len(hits)} commensurate q on the path (star images)"
+    head += f"; {off} off the path, not drawn" if off else ""
+    ax.set_title((title + "\n" if title else "") + head + (f"; {note}" if note else ""), fontsize=9)
+    _save(fig, path)
+
+
+def _linewidth_by_index(ds, path: str, title: str = "", note: str = "") -> None:
     """Fitted frequency against q index (q sorted by |q|) with FWHM bars, over the harmonic reference."""
     fig, ax = _figure(1, 1, (10, 4.2))
     H = ds["frequency_harmonic"].values
@@ -264,8 +379,8 @@ def plot_linewidth_dispersion(ds, path: str, title: str = "") -> None:
                     color="C1", alpha=0.6, label="fit, flagged" if ib == 0 else None)
     ax.set(xlabel="commensurate q (sorted by |q|)", ylabel="frequency (THz)")
     ax.legend(frameon=False, fontsize=8, ncol=3)
-    if title:
-        ax.set_title(title, fontsize=9)
+    if title or note:
+        ax.set_title(title + ("\n" + note if title and note else note), fontsize=9)
     _save(fig, path)
 
 
