@@ -33,11 +33,17 @@ def minimum_image(delta: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """
     out = np.array(delta, dtype=float, copy=True)
     ok = np.isfinite(cells).all(axis=(1, 2))
-    if ok.any():
-        c = cells[ok]
-        frac = np.einsum("fai,fij->faj", out[ok], np.linalg.inv(c))
+    if ok.all() and len(cells) and np.all(cells == cells[0]):
+        # one cell for the whole block (NVT, NVE): two plain matrix products
+        flat = out.reshape(-1, 3)
+        frac = flat @ np.linalg.inv(cells[0])
         frac -= np.round(frac)
-        out[ok] = np.einsum("faj,fjk->fak", frac, c)
+        np.matmul(frac, cells[0], out=flat)
+    elif ok.any():
+        c = cells[ok]
+        frac = np.matmul(out[ok], np.linalg.inv(c))
+        frac -= np.round(frac)
+        out[ok] = np.matmul(frac, c)
     return out
 
 
