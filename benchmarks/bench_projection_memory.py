@@ -19,7 +19,7 @@ sum_{q,s} |Q|^2 = 2 K A^2 in every frame (Parseval: every other mode is at rest)
   this machine's 24 GB of RAM), projected and Welch-averaged (``mode_spectra``) in one streamed pass.
   The peak RSS is compared with that of a file 1/8 the size: bounded memory means the same RSS.
 
-Every case runs in its own subprocess (its peak RSS is ``ru_maxrss``).  Writes
+Every case runs in its own subprocess (its peak RSS is the kernel's VmHWM of that process).  Writes
 ``<out>/projection_memory.json`` and ``.md``.  Dumps go to ``--data`` (default benchmarks/data) and are
 reused when present with the same parameters.
 """
@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -41,10 +40,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def _rss_mb() -> float:
+def _rss_mb(key: str = "VmRSS") -> float:
+    """Resident memory (VmRSS) or its peak (VmHWM) of this process in MB.
+
+    VmHWM, not ``ru_maxrss``: Linux carries ``ru_maxrss`` over fork + exec, so a child would report
+    the parent's peak (here: writing the dump) instead of its own.
+    """
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -101,10 +105,12 @@ def child(case: str, cells: int, frames: int, chunk: int, n_modes: int, dt: floa
     return dict(case=case, atoms=h.n_atoms, qpoints=len(qs), modes_total=3 * len(qs), excited=len(h.q),
                 frames=frames, chunk_frames=int(traj.chunk_frames), file_gb=os.path.getsize(path) / 1e9,
                 seconds=seconds, frames_per_s=frames / seconds, rss_setup_mb=setup_rss,
-                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **res)
+                peak_rss_mb=_rss_mb("VmHWM"), **res)
 
 
 def run_child(**kw) -> dict:
+    # the dump is written here, not in the child: its peak RSS is the analysis alone
+    _dump(Path(kw["data_dir"]), kw["cells"], kw["frames"], kw["n_modes"], kw["dt"])
     cmd = [sys.executable, __file__, "_child", json.dumps(kw)]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
