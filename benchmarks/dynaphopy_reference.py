@@ -38,6 +38,8 @@ Usage::
 
     python benchmarks/dynaphopy_reference.py            # cu and si, table + JSON to stdout
     python benchmarks/dynaphopy_reference.py --system cu --json out.json
+    python benchmarks/dynaphopy_reference.py --system cu --dump RUN.lammpstrj --data RUN.data
+                                    # another trajectory of the same crystal (tests/lammps_md.py)
 
 ``run_dynaphopy(system)`` returns ``{q: (frequencies, linewidths)}`` (tuples of reduced q in the
 primitive reciprocal basis -> numpy arrays per branch, in phonopy band order);
@@ -132,16 +134,28 @@ def read_lammps_dump(path):
     return np.array(times, dtype=float), np.array(xs), np.array(vs)
 
 
-def load_system(system):
-    """Everything both references need for one system (MD arrays, cells, force constants)."""
+def load_system(system, dump=None, data=None):
+    """Everything both references need for one system (MD arrays, cells, force constants).
+
+    ``dump``/``data``: another trajectory of the same crystal (same element, basis and n x n x n
+    conventional MD cell as ``SYSTEMS[system]``, any lattice parameter, any length and frame
+    interval), e.g. the long LAMMPS run of tests/lammps_md.py; default: the committed example run."""
     spec = SYSTEMS[system]
     md = REPO / "examples" / "md"
-    cell, ref_pos, masses = read_lammps_data(md / f"{spec['run']}.data")
-    times, x, v = read_lammps_dump(md / f"{spec['run']}.lammpstrj.gz")
+    if (dump is None) != (data is None):
+        raise ValueError("give both dump and data, or neither")
+    data = Path(data) if data is not None else md / f"{spec['run']}.data"
+    dump = Path(dump) if dump is not None else md / f"{spec['run']}.lammpstrj.gz"
+    cell, ref_pos, masses = read_lammps_data(data)
+    times, x, v = read_lammps_dump(dump)
     n = spec["n"]
     a = cell[0, 0] / n
+    if not np.allclose(cell, np.eye(3) * cell[0, 0]) or len(ref_pos) != n ** 3 * len(spec["basis"]):
+        raise ValueError(f"{data}: not a cubic {n}x{n}x{n} conventional cell of {system}")
     return dict(spec=spec, name=system, md_cell=cell, ref_pos=ref_pos, masses=masses, times=times,
-                x=x, v=v, n=n, a=a, conv_cell=np.eye(3) * a)
+                x=x, v=v, n=n, a=a, conv_cell=np.eye(3) * a,
+                run=spec["run"] if dump == md / f"{spec['run']}.lammpstrj.gz" else dump.name,
+                dump=str(dump), data=str(data))
 
 
 def source_phonopy(system):
@@ -215,7 +229,13 @@ def _quiet(enabled=True):
 
 
 def run_dynaphopy(system="cu", qpoints=None, resolution=0.01, fmax=None, full=False, verbose=False,
-                  use_symmetry=True):
+                  use_symmetry=True, dump=None, data=None):
+    """DynaPhoPy FFT + Lorentzian peaks at ``qpoints`` (default: the system's table).
+
+    ``dump``/``data``: run on that trajectory instead of the committed example (see ``load_system``).
+    ``resolution`` (THz) is DynaPhoPy's frequency grid AND its segment length: its FFT method cuts the
+    series into pieces of round(1/(dt resolution)) frames (50%-ish overlap), takes the 'same'-mode
+    autocorrelation of each (lags up to half the piece), FFTs it and averages the pieces."""
     import dynaphopy
     from dynaphopy.atoms import Structure
     from dynaphopy.dynamics import Dynamics
@@ -223,7 +243,8 @@ def run_dynaphopy(system="cu", qpoints=None, resolution=0.01, fmax=None, full=Fa
     from dynaphopy.analysis import fitting
 
     t0 = time.perf_counter()
-    sysd = load_system(system)
+    sysd = load_system(system, dump=dump, data=data)
+    t_read = time.perf_counter() - t0
     spec, n = sysd["spec"], sysd["n"]
     nb = len(spec["basis"])
     ph = md_supercell_phonopy(sysd)
@@ -280,7 +301,9 @@ def run_dynaphopy(system="cu", qpoints=None, resolution=0.01, fmax=None, full=Fa
                               aliased=aliased.tolist(), fit_failed=failed.tolist(),
                               folded_harmonic=np.where(aliased, 2 * nyquist - harm, harm).tolist(),
                               seconds=t_q, seconds_power_spectrum=t_ps)
-    info = dict(system=system, run=spec["run"], fc=spec["fc"], frames=int(len(sysd["times"])),
+    info = dict(system=system, run=sysd["run"], dump=sysd["dump"], data=sysd["data"], fc=spec["fc"],
+                frames=int(len(sysd["times"])), read_seconds=t_read,
+                dynaphopy_seconds=float(sum(r.get("seconds", 0.0) for r in records.values())),
                 atoms=int(sysd["v"].shape[1]), dt_ps=dt, nyquist_THz=nyquist,
                 native_resolution_THz=1.0 / (dt * len(sysd["times"])), grid_resolution_THz=resolution,
                 setup_seconds=setup_s, use_symmetry=use_symmetry,
@@ -328,14 +351,21 @@ def format_table(result):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--system", choices=list(SYSTEMS) + ["all"], default="all")
-    p.add_argument("--resolution", type=float, default=0.01, help="frequency grid (THz) DynaPhoPy fits on")
+    p.add_argument("--resolution", type=float, default=0.01,
+                   help="frequency grid (THz) DynaPhoPy fits on; also its FFT piece length, round(1/(dt res)) frames")
+    p.add_argument("--dump", help="another LAMMPS dump (id type xu yu zu vx vy vz, ITEM: TIME) of the same "
+                   "crystal as --system, e.g. from tests/lammps_md.py; needs --data and one --system")
+    p.add_argument("--data", help="the LAMMPS data file (ideal reference crystal) of --dump")
     p.add_argument("--json", help="write the full records here")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
     systems = list(SYSTEMS) if args.system == "all" else [args.system]
+    if (args.dump or args.data) and (len(systems) != 1 or not (args.dump and args.data)):
+        p.error("--dump needs --data and a single --system")
     results = {}
     for s in systems:
-        res = run_dynaphopy(s, resolution=args.resolution, full=True, verbose=args.verbose)
+        res = run_dynaphopy(s, resolution=args.resolution, full=True, verbose=args.verbose,
+                            dump=args.dump, data=args.data)
         results[s] = res
         print(format_table(res))
         print()
