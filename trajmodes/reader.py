@@ -28,7 +28,8 @@ def read(source, *, format: str | None = None, reference=None, units: str = "met
         MD integration time step in ps (LAMMPS dumps without ``ITEM: TIME``), or the time
         between frames in ps for formats without step numbers.
     chunk_frames : int, optional
-        Frames per Dask chunk; default about 32 MB of float data per chunk.
+        Frames per Dask chunk; default about 32 MB of float data per chunk, and for short runs at
+        least one chunk per core (not below 32 frames).
     species, masses : dict or sequence, optional
         Element and mass (amu) of each LAMMPS type, for dumps without them.
     lj_scales : dict, optional

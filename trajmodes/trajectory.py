@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import warnings
 
 import dask
@@ -18,6 +19,8 @@ from .units import AMU_A2_PS2_EV, KB_EV
 
 #: default size of one chunk's float output (all fields), bytes
 CHUNK_BYTES = 32 << 20
+#: smallest default chunk when a short trajectory is spread over the cores
+MIN_CHUNK_FRAMES = 32
 
 
 def _read(source: FrameSource, frames: np.ndarray, fields: tuple) -> dict:
@@ -78,7 +81,10 @@ class Trajectory:
         self._frames = np.arange(source.n_frames) if frames is None else np.asarray(frames, dtype=np.int64)
         nf = max(1, len(source.fields))
         if chunk_frames is None:
-            chunk_frames = max(1, CHUNK_BYTES // (source.n_atoms * 3 * 8 * nf))
+            by_bytes = max(1, CHUNK_BYTES // (source.n_atoms * 3 * 8 * nf))
+            # short runs: at least one chunk per core (parsed in parallel), not below MIN_CHUNK_FRAMES
+            spread = max(MIN_CHUNK_FRAMES, -(-len(self._frames) // (os.cpu_count() or 1)))
+            chunk_frames = min(by_bytes, spread)
         self.chunk_frames = int(chunk_frames)
         if self.chunk_frames < 1:
             raise ValueError(f"chunk_frames must be a positive number of frames, not {chunk_frames!r}")
