@@ -100,39 +100,41 @@ def _chunk_sums(carry, x, a, n_seg, hop, n_segments, win, scale):
 def _full_through_cache(data, n_seg, win, scale, cache):
     """Full-resolution periodogram sums of a dask (time, q, branch) complex array via a netCDF cache."""
     import tempfile
-    import threading
 
     import netCDF4
 
     from .io._files import cache_dir
+    from .io.netcdf import LOCK                       # HDF5 is not thread-safe, also across files
     nt, nq, nb = data.shape
     folder = cache if cache is not None else cache_dir()
     fd, path = tempfile.mkstemp(prefix="spectra-", suffix=".nc", dir=folder)
     os.close(fd)
-    nf = n_seg // 2 + 1
-    s = np.empty((nq, nb, nf))
+    s = np.empty((nq, nb, n_seg // 2 + 1))
     try:
-        with netCDF4.Dataset(path, "w") as nc:
+        with LOCK:
+            nc = netCDF4.Dataset(path, "w")
             for name, size in (("time", nt), ("q", nq), ("branch", nb)):
                 nc.createDimension(name, size)
             ct = int(max(1, min(nt, (1 << 17) // max(nb, 1))))
             parts = [nc.createVariable(v, "f8", ("time", "q", "branch"), chunksizes=(ct, 1, nb))
                      for v in ("re", "im")]
-            lock = threading.Lock()
 
-            def put(block, block_info=None):
-                (t0, t1), _, _ = block_info[0]["array-location"]
-                with lock:                            # HDF5 is not thread-safe
-                    parts[0][t0:t1] = block.real
-                    parts[1][t0:t1] = block.imag
-                return np.zeros((1,) * block.ndim)
+        def put(block, block_info=None):
+            (t0, t1), _, _ = block_info[0]["array-location"]
+            with LOCK:
+                parts[0][t0:t1] = block.real
+                parts[1][t0:t1] = block.imag
+            return np.zeros((1,) * block.ndim)
 
+        try:
             data.rechunk({1: -1, 2: -1}).map_blocks(put, chunks=(1,) * 3, dtype=float).sum().compute()
-        with netCDF4.Dataset(path) as nc:
+        finally:
+            with LOCK:
+                nc.close()
+        with LOCK, netCDF4.Dataset(path) as nc:
             nc.set_auto_mask(False)
-            re, im = nc["re"], nc["im"]
             for iq in range(nq):
-                x = re[:, iq, :] + 1j * im[:, iq, :]
+                x = nc["re"][:, iq, :] + 1j * nc["im"][:, iq, :]
                 s[iq] = _block_sums(np.asarray(x)[:, None, :], n_seg, n_seg, 1, win, scale)[0][0]
     finally:
         os.unlink(path)
