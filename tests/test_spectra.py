@@ -109,6 +109,20 @@ def test_full_resolution_streams_through_a_cache(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_full_resolution_of_a_netcdf_trajectory(tmp_path):
+    """The cache is written while other threads read the trajectory's own netCDF file (one HDF5 lock)."""
+    from pathlib import Path
+    md = Path(__file__).resolve().parents[1] / "examples"
+    traj = trajmodes.read(str(md / "md" / "cu_300K.lammpstrj.gz"), reference=str(md / "md" / "cu_300K.data"))
+    traj[:120].to_netcdf(tmp_path / "run.nc")
+    ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(str(md / "fc" / "cu_eam")))
+    modes = trajmodes.project(trajmodes.read(str(tmp_path / "run.nc"), chunk_frames=17), ph)
+    a = trajmodes.mode_spectra(modes, full=True, cache=str(tmp_path))
+    b = trajmodes.mode_spectra(modes.compute(), full=True)
+    np.testing.assert_allclose(a["psd"].values, b["psd"].values, rtol=1e-12, atol=1e-30)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.nc"]
+
+
 def test_rejects_nonuniform_time():
     ds = modes_dataset(noise(100), 0.005)
     t = ds.time.values.copy()
