@@ -189,8 +189,28 @@ def peak_model(name: str, attrs=None):
     return MODELS[name](int(attrs["segment_frames"]), float(attrs["timestep_ps"]), str(attrs["window"]))
 
 
-def _smooth(p):
-    return np.convolve(np.pad(p, 1, mode="edge"), np.ones(3) / 3.0, mode="valid")
+# automatic window (fit_peaks(window=None)): see _fit_one
+SMOOTH_TARGET = 25.0      # smooth over ~ SMOOTH_TARGET x (relative error of one bin)^2 bins (at least 3) ...
+SMOOTH_MAX_THZ = 0.05     # ... but over at most this span (THz; 3 bins where bins are wider)
+MIN_HALF_WIDTH_THZ = 0.1  # the automatic window's half-width is at least this (and 10 bins)
+
+
+def _smooth(p, n: int = 3):
+    """Running mean over ``n`` (odd) bins, edges padded with the edge value."""
+    n = max(int(n) // 2 * 2 + 1, 1)
+    if n == 1:
+        return np.array(p, dtype=float)
+    return np.convolve(np.pad(p, n // 2, mode="edge"), np.ones(n) / n, mode="valid")
+
+
+def _smooth_bins(rel: float, df: float) -> int:
+    """Odd number of bins to smooth a spectrum whose bins have relative error ``rel`` before locating its peak
+    and half-maximum width: ~ SMOOTH_TARGET rel^2 (a smoothed relative error of ~ 0.2-0.3; 1 for one
+    periodogram: ~25 bins), at least 3, at most SMOOTH_MAX_THZ wide (3 where bins are wider than a third of it)."""
+    n = SMOOTH_TARGET * rel * rel
+    nmax = max(3, int(SMOOTH_MAX_THZ / df))
+    n = int(min(max(n, 3), nmax))
+    return max(n - 1 if n % 2 == 0 else n, 3)
 
 
 def _nan_result(status, lo=np.nan, hi=np.nan):
@@ -199,13 +219,32 @@ def _nan_result(status, lo=np.nan, hi=np.nan):
                 status=status)
 
 
+def _rel_error(p, e, n_segments, sel=slice(None)):
+    """Median relative error of one bin over ``sel``: from ``e`` (the standard error of ``p``), else
+    1/sqrt(n_segments). (A single periodogram has e = p: 1; a sum over K degenerate / star modes ~1/sqrt(K).)"""
+    if e is None:
+        return 1.0 / np.sqrt(n_segments)
+    es, ys = e[sel], p[sel]
+    good = (es > 0) & (ys > 0)
+    return float(np.median(es[good] / ys[good])) if np.any(good) else 1.0 / np.sqrt(n_segments)
+
+
 def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
-    """Fit one spectrum; returns a dict of results (NaN values and a reason in ``status`` on failure)."""
+    """Fit one spectrum; returns a dict of results (NaN values and a reason in ``status`` on failure).
+
+    Automatic window (``window`` None): the spectrum is smoothed over ~25 rel^2 bins (rel: the relative error
+    of one bin; at least 3 bins, at most 0.05 THz) before its maximum and the half-maximum width ("rough") are
+    read, so that on a single full-resolution periodogram (rel = 1: every bin exponentially distributed) they
+    are those of the line, not of a noise spike; the half-width is max(1.5 rough, 10 bins, 0.1 THz) for the
+    Lorentzians (max(5 rough, 20 bins, 0.1 THz) for the DHOs), and a fit whose FWHM comes out wider than half
+    the window is repeated once over +-1.5 x that FWHM (5 x for the DHOs) about the fitted centre; the refit
+    replaces the first if its chi2_red is <= 2 or at most 10% above the first's."""
     if nu_h is not None and np.isfinite(nu_h) and abs(nu_h) < 3 * df:
         return _nan_result("zero-frequency mode")
     if not np.all(np.isfinite(p)) or np.max(p[1:]) <= 0:
         return _nan_result("no peak")
-    ps = _smooth(p)
+    nsm = 3 if window is not None else _smooth_bins(_rel_error(p, e, n_segments, slice(1, None)), df)
+    ps = _smooth(p, nsm)
     ps[0] = -np.inf                                   # never take the static bin as the peak
     if isinstance(window, tuple):
         inwin = (f >= window[0]) & (f <= window[1])
@@ -230,28 +269,47 @@ def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
         if window is not None:
             width = window
         elif func is dho or isinstance(func, WindowedDHO):
-            width = max(5.0 * rough, 20.0 * df)
+            width = max(5.0 * rough, 20.0 * df, MIN_HALF_WIDTH_THZ)
         else:   # a Lorentzian's centre drifts with the window on the asymmetric DHO-like tails: stay close
-            width = max(1.5 * rough, 10.0 * df)
+            width = max(1.5 * rough, 10.0 * df, MIN_HALF_WIDTH_THZ)
         lo, hi = f[k] - width, f[k] + width
+    p0 = [max(peak - base, 1e-300), f[k], rough, None]
+    out, _ = _fit_range(f, p, e, func, lo, hi, p0, df, enbw, n_segments)
+    if window is None and np.isfinite(out["fwhm"]) and out["fwhm"] > 0.5 * (out["window_hi"] - out["window_lo"]):
+        # the rough width (smoothed half-maximum) was too narrow for the fitted line ("peak wider than window",
+        # or "no peak" when the amplitude is then lost in the background): once more over
+        # +-1.5 x the fitted FWHM (the Lorentzian's half-width rule above) about the fitted centre
+        width = 1.5 * out["fwhm"] if not (func is dho or isinstance(func, WindowedDHO)) else 5.0 * out["fwhm"]
+        nu0 = out["frequency"]
+        again, _ = _fit_range(f, p, e, func, nu0 - width, nu0 + width, [out["amplitude"], nu0, out["fwhm"],
+                                                                        out["background"]], df, enbw,
+                              n_segments)
+        # kept only if the model still describes the wider window (chi2_red <= 2, or no more than 10% above the
+        # first): on a line that is not a Lorentzian (shoulders; Welch chi2_red ~ 10) a wider window makes the
+        # centre follow the tails
+        if np.isfinite(again["frequency"]) and again["chi2_red"] <= max(2.0, 1.1 * out["chi2_red"]):
+            out = again
+    return out
+
+
+def _fit_range(f, p, e, func, lo, hi, p0, df, enbw, n_segments):
+    """Weighted fit of ``func`` to ``p`` over [lo, hi] from the start ``p0`` (amplitude, nu0, fwhm, background;
+    background None: the window's minimum); returns (result dict, fitted parameters or None)."""
     lo, hi = max(lo, f[1]), min(hi, f[-1])
     sel = (f >= lo) & (f <= hi)
     x, y = f[sel], p[sel]
     if x.size < 6:
-        return _nan_result("too few points in window", lo, hi)
-    p0 = [max(peak - base, 1e-300), f[k], rough, max(float(np.min(y)), 0.0)]
-    bounds = ([0.0, lo, 1e-3 * df, 0.0], [np.inf, hi, 4.0 * (hi - lo), np.inf])
+        return _nan_result("too few points in window", lo, hi), None
+    amp0, nu00, w0, bg0 = p0
+    if bg0 is None:
+        bg0 = max(float(np.min(y)), 0.0)
     scale = max(float(np.max(y)), 1e-300)           # fit in O(1) numbers
     ys = y / scale
-    p0s = [p0[0] / scale, p0[1], p0[2], p0[3] / scale]
+    bounds = ([0.0, lo, 1e-3 * df, 0.0], [np.inf, hi, 4.0 * (hi - lo), np.inf])
+    p0s = [max(amp0 / scale, 1e-300), min(max(nu00, lo), hi), min(max(w0, 2e-3 * df), bounds[1][2]),
+           max(bg0 / scale, 0.0)]
     # relative error of one bin from the spread over segments (1 for a single periodogram)
-    # (a single periodogram has e = p: rel = 1; a sum over K degenerate / star modes about 1/sqrt(K))
-    if e is not None:
-        es = e[sel]
-        good = (es > 0) & (y > 0)
-        rel = float(np.median(es[good] / y[good])) if np.any(good) else 1.0 / np.sqrt(n_segments)
-    else:
-        rel = 1.0
+    rel = _rel_error(p, e, n_segments, sel) if e is not None else 1.0
     jac = getattr(func, "jac", None) or JACOBIANS.get(func)
     try:
         with warnings.catch_warnings():
@@ -263,9 +321,9 @@ def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
             pars, pcov = curve_fit(func, x, ys, p0=pars, sigma=sigma, absolute_sigma=True, bounds=bounds,
                                    maxfev=20000, jac=jac)
     except (RuntimeError, ValueError):
-        return _nan_result("fit did not converge", lo, hi)
+        return _nan_result("fit did not converge", lo, hi), None
     if not np.all(np.isfinite(pcov)):
-        return _nan_result("fit did not converge", lo, hi)
+        return _nan_result("fit did not converge", lo, hi), None
     resid = (ys - func(x, *pars)) / sigma
     dof = max(x.size - 4, 1)
     chi2_red = float(np.sum(resid ** 2) / dof)
@@ -283,7 +341,7 @@ def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
         out["status"] = "peak wider than window"
     elif fwhm < (0.25 if isinstance(func, WindowedLorentzian) else 2.0) * enbw:
         out["status"] = "width below resolution"
-    return out
+    return out, pars
 
 
 def _fit_batch(batch, f, func, window, df, enbw, n_segments):
@@ -339,11 +397,18 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
         of :func:`trajmodes.mode_spectra`); use them when the FWHM is within a few bins of the resolution.
         Their "width below resolution" flag is FWHM < ENBW / 4 (2 ENBW for the plain models).
     window : None, float or (float, float)
-        None: around the maximum of the (3-bin smoothed) spectrum, +- max(5 x rough FWHM, 20 bins) for "dho",
-        +- max(1.5 x rough FWHM, 10 bins) for "lorentzian" (on the exact DHO velocity spectrum with
-        nu0 = 10, FWHM = 0.3 THz a Lorentzian centre fitted over +-5 FWHM sits 0.016 THz high, over +-1.5 FWHM
-        0.003 THz high: the velocity spectrum is not symmetric about its peak).
-        A float: that half-width in THz around the maximum. A pair: the fit range in THz for every mode.
+        None: around the maximum of the smoothed spectrum, +- max(5 x rough FWHM, 20 bins, 0.1 THz) for the DHOs,
+        +- max(1.5 x rough FWHM, 10 bins, 0.1 THz) for the Lorentzians (on the exact DHO velocity spectrum
+        with nu0 = 10, FWHM = 0.3 THz a Lorentzian centre fitted over +-5 FWHM sits 0.016 THz high, over
+        +-1.5 FWHM 0.003 THz high: the velocity spectrum is not symmetric about its peak; windows of +-0.5 THz
+        or more on MD lines follow their non-Lorentzian tails). The rough FWHM is the half-maximum width after
+        smoothing over ~25 rel^2 bins (rel: relative error of one bin, from ``psd_err``; at least 3 bins, at
+        most 0.05 THz), so that a single full-resolution periodogram (``full=True``, 100% noise per bin) gives
+        the line's width, not a noise spike's. A fit whose FWHM exceeds half the window is repeated once
+        over +- 1.5 x (DHOs: 5 x) that FWHM about its centre, kept if its chi2_red is <= 2 or at most 10%
+        above the first's (else the first fit stays, flagged "peak wider than window").
+        A float: that half-width in THz around the maximum (3-bin smoothing, no refit). A pair: the fit range
+        in THz for every mode.
     average_degenerate : bool
         Fit the summed spectrum of branches at the same q whose harmonic frequencies differ by less than
         ``degeneracy_tol`` (THz), and report the result for each of them.
