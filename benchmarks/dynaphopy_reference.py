@@ -27,12 +27,18 @@ DynaPhoPy defaults kept: ``use_symmetry=True`` (spectra averaged over the star o
 degenerate branches before fitting).  Frequencies are in THz, widths are DynaPhoPy's Lorentzian
 FWHM in THz (its ``width`` parameter is the full width at half maximum).
 
-Sampling: 0.04 ps between frames -> Nyquist 12.5 THz, 300 frames -> 12 ps -> native FFT
+Sampling: the Nyquist frequency 1/(2 dt) and the ``aliased`` flags (harmonic frequency above
+Nyquist) come from the frame interval dt of the trajectory actually read.  The committed
+examples: 0.04 ps between frames -> Nyquist 12.5 THz, 300 frames -> 12 ps -> native FFT
 resolution 1/12 ps = 0.083 THz (DynaPhoPy interpolates its spectrum onto the requested grid).
-Cu (max 7.8 THz) is fine.  SW Si optical modes (12.99-17.8 THz) lie above Nyquist: their peaks
-fold to 25 - f; they are flagged ``aliased`` and their fits are not a reference.  Si is
-therefore run at acoustic-dominated q (Delta 1/3, Delta 2/3, X); Si L is not commensurate
-with the 3x3x3 conventional MD cell.
+Cu (max 7.8 THz) is fine.  There the SW Si optical modes (12.99-17.8 THz) lie above Nyquist: their
+peaks fold to 25 - f; they are flagged ``aliased`` and their fits are not a reference.  The Si
+q-points (Delta 1/3, Delta 2/3, X; Si L is not commensurate with the 3x3x3 conventional MD cell)
+are acoustic-dominated for that reason; on a run sampled every 0.02 ps or finer (Nyquist >= 25
+THz, e.g. ``python tests/lammps_md.py DIR --system si``) nothing is flagged and every branch,
+optical included, is a reference.  SW Si lines at 300 K are very narrow (FWHM 0.003-0.025 THz on
+200 ps): give ``resolution`` <= 0.005 THz there, or DynaPhoPy's fit can fail (position and width
+0, ``fit_failed``) for a line narrower than its grid (the LA line at Delta 1/3 at 0.01 THz).
 
 Usage::
 
@@ -40,6 +46,8 @@ Usage::
     python benchmarks/dynaphopy_reference.py --system cu --json out.json
     python benchmarks/dynaphopy_reference.py --system cu --dump RUN.lammpstrj --data RUN.data
                                     # another trajectory of the same crystal (tests/lammps_md.py)
+    python benchmarks/dynaphopy_reference.py --system si --dump RUN.lammpstrj --data RUN.data --resolution 0.005
+                                    # the Si SW run of tests/lammps_md.py --system si (0.02 ps frames)
 
 ``run_dynaphopy(system)`` returns ``{q: (frequencies, linewidths)}`` (tuples of reduced q in the
 primitive reciprocal basis -> numpy arrays per branch, in phonopy band order);

