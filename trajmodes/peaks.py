@@ -333,13 +333,21 @@ def _fit_range(f, p, e, func, lo, hi, p0, df, enbw, n_segments):
     out = dict(frequency=nu0, frequency_err=perr[1], fwhm=fwhm, fwhm_err=perr[2], amplitude=amp * scale,
                amplitude_err=perr[0] * scale, background=bg * scale, chi2_red=chi2_red, window_lo=lo,
                window_hi=hi, status="ok")
-    if amp < 3.0 * perr[0]:
-        out["status"] = "no peak"
+    narrow = fwhm < (0.25 if isinstance(func, WindowedLorentzian) else 2.0) * enbw
+    # the data show a line, whatever the fit made of it: the window's maximum far above the spectrum's median
+    strong = float(np.max(y)) > 10.0 * float(np.median(p[1:]))
+    if narrow and strong:
+        # a line narrower than the resolution: its height (hence amplitude) is ill-determined, its position is not
+        out["status"] = "width below resolution"
+    elif amp < 3.0 * perr[0]:
+        # an insignificant amplitude is "no peak" only where the data show none either; a strong line whose
+        # amplitude the model cannot pin down (a split or shouldered line, not a Lorentzian) is said so
+        out["status"] = "amplitude ill-determined" if strong else "no peak"
     elif nu0 - lo < 2 * df or hi - nu0 < 2 * df:
         out["status"] = "peak at window edge"
     elif fwhm > 0.5 * (hi - lo):
         out["status"] = "peak wider than window"
-    elif fwhm < (0.25 if isinstance(func, WindowedLorentzian) else 2.0) * enbw:
+    elif narrow:
         out["status"] = "width below resolution"
     return out, pars
 
@@ -418,7 +426,8 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
     xarray.Dataset over (q, branch): ``frequency``, ``frequency_err``, ``shift`` (= frequency -
     frequency_harmonic), ``fwhm``, ``fwhm_err``, ``lifetime`` (= 1/(2 pi fwhm)), ``lifetime_err``, ``amplitude``,
     ``amplitude_err``, ``background`` (eV/THz), ``chi2_red``, ``window_lo``/``window_hi`` (THz), ``n_averaged``
-    and ``status`` ("ok" or the reason: "no peak", "fit did not converge", "peak at window edge",
+    and ``status`` ("ok" or the reason: "no peak", "amplitude ill-determined" (a strong line the model does not
+    describe: position kept, amplitude and width doubtful), "fit did not converge", "peak at window edge",
     "peak wider than window", "width below resolution", "zero-frequency mode", "too few points in window").
     Values are kept (not NaN) under "peak at window edge", "peak wider than window" and "width below
     resolution": read them only together with ``status``.
