@@ -17,6 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import trajmodes
+from trajmodes.units import KB_EV
+
 import long_md_common as common
 
 T = 300.0
@@ -113,3 +116,22 @@ def test_equipartition_per_branch(modes, ours, tdep_frequencies):
     assert np.all(np.abs(pe_tdep_b - 1) < 0.03), pe_tdep_b         # measured 1.005, 1.013, 0.995
     assert np.all((pe_peak_b > 1.0) & (pe_peak_b < 1.05)), pe_peak_b   # 1.032, 1.031, 1.008 (6 runs: 1.008-1.039)
     assert np.all(pe_harm_b > 1.03), pe_harm_b                     # measured 1.072, 1.075, 1.043
+
+
+def test_every_mode_kinetic_energy_within_its_statistics(modes):
+    """Each mode's kinetic energy is k_B T / 2 within its own statistical error (20 blocks of 20 ps).
+
+    3% per mode is out of reach: the median per-mode error at 400 ps is ~6% (a mode's energy decorrelates
+    over 1/(2 pi FWHM)); so each mode is tested against its own block error instead. Measured: z-scores
+    (mean KE / (k_B T / 2) - 1) / error over 765 modes have mean -0.10, std 1.14 (Student t with 19 dof: 1.05),
+    max |z| 5.5; 98.4% within 3 sigma."""
+    en = trajmodes.mode_energies(modes, temperature=T, time_series=True, decimate=500)
+    kt = en.kinetic_t.values / (0.5 * KB_EV * T)                      # (20 blocks, q, branch)
+    nt = ~en.translation.values
+    n = kt.shape[0]
+    assert n == 20
+    mean, err = kt.mean(axis=0)[nt], kt.std(axis=0, ddof=1)[nt] / np.sqrt(n)
+    z = (mean - 1) / err
+    assert 0.03 < np.median(err) < 0.10, np.median(err)            # why not 3% per mode (measured 0.061)
+    assert abs(z.mean()) < 0.25 and 0.8 < z.std() < 1.4, (z.mean(), z.std())
+    assert np.mean(np.abs(z) < 3) > 0.95 and np.abs(z).max() < 8, (np.mean(np.abs(z) < 3), np.abs(z).max())
