@@ -292,6 +292,46 @@ def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
     return out
 
 
+def _model_jacobian(func, jac, x, pars):
+    if jac is not None:
+        return jac(x, *pars)
+    h = 1e-7 * np.maximum(np.abs(pars), 1e-12)
+    return np.stack([(func(x, *(pars + h * (np.arange(4) == i))) - func(x, *(pars - h * (np.arange(4) == i))))
+                     / (2 * h[i]) for i in range(4)], axis=1)
+
+
+def _whittle(func, jac, x, y, p0, bounds):
+    """Parameters maximising the Whittle likelihood sum(log m + y / m) of ``y`` under the model ``m``."""
+    from scipy.optimize import minimize
+    floor = 1e-12 * max(float(np.max(y)), 1e-300)
+
+    def nll(th):
+        m = np.maximum(func(x, *th), floor)
+        return float(np.sum(np.log(m) + y / m))
+
+    def grad(th):
+        m = np.maximum(func(x, *th), floor)
+        return ((1.0 / m - y / (m * m))[:, None] * _model_jacobian(func, jac, x, th)).sum(axis=0)
+
+    start = np.clip(np.asarray(p0, float), bounds[0], bounds[1])
+    res = minimize(nll, start, jac=grad, method="L-BFGS-B", bounds=list(zip(bounds[0], bounds[1])),
+                   options=dict(maxiter=2000))
+    return res.x if np.isfinite(res.fun) and res.fun <= nll(start) else start
+
+
+def _whittle_covariance(func, jac, x, pars, rel):
+    """Inverse Fisher information of the Whittle likelihood: bins with relative spread ``rel``
+    (Gamma shape 1/rel^2) give F = sum J^T J / (rel m)^2."""
+    m = func(x, *pars)
+    if np.any(m <= 0):
+        return None
+    J = _model_jacobian(func, jac, x, pars) / (rel * m)[:, None]
+    try:
+        return np.linalg.inv(J.T @ J)
+    except np.linalg.LinAlgError:
+        return None
+
+
 def _fit_range(f, p, e, func, lo, hi, p0, df, enbw, n_segments):
     """Weighted fit of ``func`` to ``p`` over [lo, hi] from the start ``p0`` (amplitude, nu0, fwhm, background;
     background None: the window's minimum); returns (result dict, fitted parameters or None)."""
@@ -315,14 +355,15 @@ def _fit_range(f, p, e, func, lo, hi, p0, df, enbw, n_segments):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)
             pars, _ = curve_fit(func, x, ys, p0=p0s, bounds=bounds, maxfev=20000, jac=jac)
-            # weighted refit: sigma of each bin = model value x relative spread (a Welch bin's error is
-            # proportional to its expectation; weighting by the noisy data itself would bias the fit low)
+            # maximum likelihood for a spectral estimate whose bins are Gamma distributed about the model with
+            # relative spread rel (Whittle): least squares weighted by the model would let a model that sits
+            # below a sharp peak call it noise
+            pars = _whittle(func, jac, x, ys, pars, bounds)
             sigma = np.maximum(func(x, *pars), 1e-12 * np.max(ys)) * rel
-            pars, pcov = curve_fit(func, x, ys, p0=pars, sigma=sigma, absolute_sigma=True, bounds=bounds,
-                                   maxfev=20000, jac=jac)
+            pcov = _whittle_covariance(func, jac, x, pars, rel)
     except (RuntimeError, ValueError):
         return _nan_result("fit did not converge", lo, hi), None
-    if not np.all(np.isfinite(pcov)):
+    if pcov is None or not np.all(np.isfinite(pcov)):
         return _nan_result("fit did not converge", lo, hi), None
     resid = (ys - func(x, *pars)) / sigma
     dof = max(x.size - 4, 1)
