@@ -112,21 +112,23 @@ def run_trajmodes(traj, phonons, qpoints=None, resolution=0.01, repeat=3):
         out["peaks_seconds"] = time.perf_counter() - t0
         if qpoints:
             out["peaks"] = _peaks_at(peaks, qpoints)
-            # one q-point alone, as DynaPhoPy works: read + project its star, spectra, star average, fit
-            single = {}
-            for label, q in qpoints.items():
-                star = _star(phonons, q)
-                best = np.inf
-                for _ in range(repeat):
-                    t0 = time.perf_counter()
-                    m = project(traj, phonons, qpoints=star)
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")            # segment clamped to the 12 ps run
-                        sp = mode_spectra(m, resolution=resolution)
-                    fit_peaks(star_average(sp), model="lorentzian")
-                    best = min(best, time.perf_counter() - t0)
-                single[label] = dict(seconds=best, star=len(star))
-            out["single_q"] = single
+            # one q-point alone: project its star, spectra, star average, fit. DynaPhoPy's per-q time has the
+            # trajectory in memory (read once before): "single_q" likewise; "single_q_file" also reads the dump
+            for key, source in (("single_q", mem), ("single_q_file", traj)):
+                single = {}
+                for label, q in qpoints.items():
+                    star = _star(phonons, q)
+                    best = np.inf
+                    for _ in range(repeat):
+                        t0 = time.perf_counter()
+                        m = project(source, phonons, qpoints=star)
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")            # segment clamped to the 12 ps run
+                            sp = mode_spectra(m, resolution=resolution)
+                        fit_peaks(star_average(sp), model="lorentzian")
+                        best = min(best, time.perf_counter() - t0)
+                    single[label] = dict(seconds=best, star=len(star))
+                out[key] = single
     except Exception as exc:  # the API is being written: record, do not stop the peers' numbers
         out["status"] = f"error: {exc!r}"
         out["traceback"] = traceback.format_exc(limit=6)
@@ -235,12 +237,14 @@ def write_md(res, path):
                  f"all q in one pass, per q | "
                  f"{s_dpp:.2f} | {'' if s_tm is None else f'{s_tm:.4f}'} | {'' if ratio is None else f'{ratio:.0f}x'} | "
                  f">= {BAR_DYNAPHOPY:.0f}x {'' if ratio is None else ('**pass**' if ratio >= BAR_DYNAPHOPY else '**fail**')} |")
-        if tm.get("single_q"):
-            s1 = float(np.mean([r["seconds"] for r in tm["single_q"].values()]))
-            r1 = s_dpp / s1
-            L.append(f"| same, trajmodes one q-point alone (read + project its star, spectra, star average, fit) | "
-                     f"{s_dpp:.2f} | {s1:.4f} | {r1:.0f}x | >= {BAR_DYNAPHOPY:.0f}x "
-                     f"{'**pass**' if r1 >= BAR_DYNAPHOPY else '**fail**'} |")
+        for key, what in (("single_q", "one q-point alone, trajectory in memory as DynaPhoPy's (project its star, "
+                                       "spectra, star average, fit)"),
+                          ("single_q_file", "one q-point alone, also reading the dump")):
+            if tm.get(key):
+                s1 = float(np.mean([r["seconds"] for r in tm[key].values()]))
+                r1 = s_dpp / s1
+                L.append(f"| same, trajmodes {what} | {s_dpp:.2f} | {s1:.4f} | {r1:.0f}x | >= {BAR_DYNAPHOPY:.0f}x "
+                         f"{'**pass**' if r1 >= BAR_DYNAPHOPY else '**fail**'} |")
     L += ["", f"trajmodes hook status: `{tm.get('status', 'not run')}`", ""]
     if dpp:
         L += [f"Peaks (THz), DynaPhoPy {dpp['info']['dynaphopy_version']} FFT (Nyquist {dpp['info']['nyquist_THz']:.1f} THz, "
@@ -261,7 +265,11 @@ def write_md(res, path):
         if res.get("max_peak_diff_THz"):
             L += ["", "max |nu_trajmodes - nu_DynaPhoPy| (THz): " +
                   ", ".join(f"{k} {v:.4f} ({'pass' if v <= TOL_FREQ_THZ else 'fail'})"
-                            for k, v in res["max_peak_diff_THz"].items())]
+                            for k, v in res["max_peak_diff_THz"].items()),
+                  "", "This 12 ps run cannot resolve the longitudinal lines (0.083 THz bins, lines 0.04-0.12 THz "
+                  "wide): the peak agreement is tested on 400 ps (Cu) and 100 ps (Si) LAMMPS runs in "
+                  "tests/test_modes_long_md.py and tests/test_modes_long_si.py (all branches within 0.005 and "
+                  "0.008 THz)."]
     text = "\n".join(L) + "\n"
     Path(path).write_text(text)
     return text
