@@ -26,12 +26,12 @@ T = 300.0
 LONG_PS = 400.0
 QPOINTS = {"X": (0.0, 0.5, 0.5), "L": (0.5, 0.5, 0.5), "Delta_1/2": (0.0, 0.25, 0.25)}
 # our settings: the defaults -- Welch at 0.01 THz (100 ps Hann segments, 50% overlap: 7 segments, the length of
-# DynaPhoPy's own pieces at its 0.01 THz grid) and fit_peaks' automatic window (+-1.5 rough FWHM).  NOT full=True:
-# its automatic window, set from one raw periodogram's noisy half-maximum with a 10-bin floor (+-0.025 THz at
-# 400 ps), missed the X-L line on one 400 ps seed (0.030 THz off, "no peak"); with window=0.15 it agrees.  Fit
-# windows of +-0.5 THz or more do NOT agree (0.03-0.10 THz: the weighted fit follows the non-Lorentzian tails).
-# See docs/modes.md ("Long run").
-SETTINGS = {"welch 0.01 THz": (dict(resolution=0.01), dict(model="lorentzian"))}
+# DynaPhoPy's own pieces at its 0.01 THz grid) and fit_peaks' automatic window -- and one full-resolution
+# periodogram (full=True; measured max 0.0054 THz with the Whittle fit and the noise-aware window; before the
+# window change its +-0.025 THz floor missed the X-L line on one seed, 0.030 off).  Fit windows of +-0.5 THz or
+# more do NOT agree (0.03-0.10 THz: the fit follows the non-Lorentzian tails).  See docs/modes.md ("Long run").
+SETTINGS = {"welch 0.01 THz": (dict(resolution=0.01), dict(model="lorentzian")),
+            "full": (dict(full=True), dict(model="lorentzian"))}
 TIMINGS: dict[str, float] = {}
 
 
