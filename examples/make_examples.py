@@ -46,21 +46,26 @@ TESTDATA = ROOT / "tests" / "data"
 # --------------------------------------------------------------------------------------
 
 #: fcc Cu / diamond Si example trajectories (one run each, 1 MPI rank).
-CRYSTAL_IN = """\
-# {title}
-units           metal
-atom_style      atomic
-boundary        p p p
-atom_modify     map array
-lattice         {lattice} {a}
-region          box block 0 {n} 0 {n} 0 {n}
-create_box      1 box
-create_atoms    1 box
-mass            1 {mass}
-pair_style      {pair_style}
-pair_coeff      * * {potfile} {element}
-neighbor        2.0 bin
-neigh_modify    every 1 delay 0 check yes
+def crystal_setup(a: str = "a", atom_map: bool = True) -> str:
+    """The lines that build the crystal and its potential, shared by every input template here and in
+    make_md.py (str.format placeholders; the lattice parameter is the placeholder named ``a``). ``atom_map``
+    adds ``atom_modify map array``, which the committed NPT stage ran without."""
+    return ("units           metal\n"
+            "atom_style      atomic\n"
+            "boundary        p p p\n"
+            + ("atom_modify     map array\n" if atom_map else "")
+            + f"lattice         {{lattice}} {{{a}}}\n"
+            "region          box block 0 {n} 0 {n} 0 {n}\n"
+            "create_box      1 box\n"
+            "create_atoms    1 box\n"
+            "mass            1 {mass}\n"
+            "pair_style      {pair_style}\n"
+            "pair_coeff      * * {potfile} {element}\n"
+            "neighbor        2.0 bin\n"
+            "neigh_modify    every 1 delay 0 check yes\n")
+
+
+CRYSTAL_IN = "# {title}\n" + crystal_setup() + """\
 
 # reference crystal: ideal lattice, written before any velocities exist
 write_data      {data}

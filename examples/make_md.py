@@ -36,24 +36,11 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from make_examples import Lammps, _gzip_into, read_dump, stack, read_data_positions, temperature  # noqa: E402
+from make_examples import Lammps, _gzip_into, crystal_setup, read_dump, stack, read_data_positions, temperature  # noqa: E402
 
 OUT = HERE / "md"
 
-NPT_IN = """\
-# {title}: NPT at {T} K, 0 bar, to find the lattice parameter
-units           metal
-atom_style      atomic
-boundary        p p p
-lattice         {lattice} {a0}
-region          box block 0 {n} 0 {n} 0 {n}
-create_box      1 box
-create_atoms    1 box
-mass            1 {mass}
-pair_style      {pair_style}
-pair_coeff      * * {potfile} {element}
-neighbor        2.0 bin
-neigh_modify    every 1 delay 0 check yes
+NPT_IN = "# {title}: NPT at {T} K, 0 bar, to find the lattice parameter\n" + crystal_setup("a0", atom_map=False) + """\
 timestep        {dt}
 velocity        all create {T2} {seed} mom yes rot no dist gaussian
 fix             baro all npt temp {T} {T} 0.1 iso 0.0 0.0 1.0
@@ -66,21 +53,7 @@ run             {navg}
 print           "ALAT $(f_avg:%.10f)"
 """
 
-NVT_IN = """\
-# {title}: NVT at {T} K at the NPT lattice parameter a = {a} A
-units           metal
-atom_style      atomic
-boundary        p p p
-atom_modify     map array
-lattice         {lattice} {a}
-region          box block 0 {n} 0 {n} 0 {n}
-create_box      1 box
-create_atoms    1 box
-mass            1 {mass}
-pair_style      {pair_style}
-pair_coeff      * * {potfile} {element}
-neighbor        2.0 bin
-neigh_modify    every 1 delay 0 check yes
+NVT_IN = "# {title}: NVT at {T} K at the NPT lattice parameter a = {a} A\n" + crystal_setup() + """\
 
 # reference crystal: ideal lattice at a(T), written before any velocities exist
 write_data      {data}

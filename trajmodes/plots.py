@@ -58,6 +58,30 @@ def _save(fig, path: str, dpi: int = 130) -> None:
     plt.close(fig)
 
 
+def _plot_path(ax, bands, **style):
+    """Draw the frequencies of a band path segment by segment (no line across a jump); the first line drawn."""
+    d, f, seg = bands.distance.values, bands.frequency.values, bands.segment.values
+    first = None
+    for s in np.unique(seg):
+        sel = seg == s
+        lines = ax.plot(d[sel], f[sel], **style)
+        first = lines[0] if first is None else first
+    return first
+
+
+def _path_axes(ax, bands, lo: float, hi: float, line_color: str = "0.7") -> None:
+    """Band-path x axis (high-symmetry labels and separators, first to last point) and y limits [lo, hi] THz
+    with margins."""
+    ticks = [float(x) for x in np.atleast_1d(bands.attrs.get("tick_distance", []))]
+    labels = [str(x) for x in np.atleast_1d(bands.attrs.get("tick_labels", []))]
+    for x in ticks:
+        ax.axvline(x, color=line_color, lw=0.6)
+    ax.set_xticks(ticks, labels)
+    d = bands.distance.values
+    ax.set_xlim(d[0], d[-1])
+    ax.set_ylim(lo - 0.03 * (hi - lo), hi + 0.05 * (hi - lo))
+
+
 def plot_bands_dos(bands, dos, path: str, title: str = "") -> None:
     """Phonon band structure with the DOS beside it on the same frequency axis.
 
@@ -78,21 +102,11 @@ def plot_bands_dos(bands, dos, path: str, title: str = "") -> None:
                              sharey=True, squeeze=False, constrained_layout=True,
                              gridspec_kw=dict(width_ratios=[3.2, 1] if dos is not None else [1]))
     ax = axes[0, 0]
-    d = bands.distance.values
     f = bands.frequency.values
-    seg = bands.segment.values
-    for s in np.unique(seg):
-        sel = seg == s
-        ax.plot(d[sel], f[sel], color="C0", lw=1.2)
-    ticks = [float(x) for x in np.atleast_1d(bands.attrs.get("tick_distance", []))]
-    labels = [str(x) for x in np.atleast_1d(bands.attrs.get("tick_labels", []))]
-    for x in ticks:
-        ax.axvline(x, color="0.6", lw=0.6)
-    ax.set_xticks(ticks, labels)
-    ax.set_xlim(d[0], d[-1])
+    _plot_path(ax, bands, color="C0", lw=1.2)
     lo = min(0.0, float(np.nanmin(f)))
     hi = float(np.nanmax(f))
-    ax.set_ylim(lo - 0.03 * (hi - lo), hi + 0.05 * (hi - lo))
+    _path_axes(ax, bands, lo, hi, line_color="0.6")
     if lo < 0:
         ax.axhline(0.0, color="k", lw=0.6)
     ax.set(ylabel="frequency (THz)", xlabel="wave vector")
@@ -166,22 +180,10 @@ def plot_dispersion_comparison(bands, path: str, reference=None, title: str = ""
                            (bands, dict(color="C3", lw=1.3), label)):
         if ds is None:
             continue
-        d, f, seg = ds.distance.values, ds.frequency.values, ds.segment.values
-        for n, s in enumerate(np.unique(seg)):
-            sel = seg == s
-            h = ax.plot(d[sel], f[sel], **style)
-            if n == 0:
-                lines.append((h[0], lab))
-    ticks = [float(x) for x in np.atleast_1d(bands.attrs.get("tick_distance", []))]
-    labels = [str(x) for x in np.atleast_1d(bands.attrs.get("tick_labels", []))]
-    for x in ticks:
-        ax.axvline(x, color="0.7", lw=0.6)
-    ax.set_xticks(ticks, labels)
-    d = bands.distance.values
-    ax.set_xlim(d[0], d[-1])
+        lines.append((_plot_path(ax, ds, **style), lab))
     allf = np.concatenate([x.frequency.values.ravel() for x in (bands, reference) if x is not None])
     lo, hi = min(0.0, float(np.nanmin(allf))), float(np.nanmax(allf))
-    ax.set_ylim(lo - 0.03 * (hi - lo), hi + 0.05 * (hi - lo))
+    _path_axes(ax, bands, lo, hi)
     if lo < 0:
         ax.axhline(0.0, color="k", lw=0.6)
     ax.set(ylabel="frequency (THz)", xlabel="wave vector")
@@ -321,12 +323,8 @@ def plot_linewidth_dispersion(ds, path: str, title: str = "", bands=None, rotati
         _linewidth_by_index(ds, path, title, note)
         return
     fig, ax = _figure(1, 1, (8.5, 4.8))
-    d, f, seg = bands.distance.values, bands.frequency.values, bands.segment.values
-    for n, s in enumerate(np.unique(seg)):
-        sel = seg == s
-        lines = ax.plot(d[sel], f[sel], color="0.45", lw=1.0)
-        if n == 0:
-            lines[0].set_label("harmonic")
+    f = bands.frequency.values
+    _plot_path(ax, bands, color="0.45", lw=1.0).set_label("harmonic")
     hits = path_coordinates(ds.qpoint.values, bands, rotations)
     xs, ys, es, oks = [], [], [], []
     for iq, dq in enumerate(hits):
@@ -341,15 +339,9 @@ def plot_linewidth_dispersion(ds, path: str, title: str = "", bands=None, rotati
                     label="MD peak (bar: FWHM)", zorder=3)
         ax.errorbar(xs[~ok], ys[~ok], yerr=es[~ok], fmt="o", ms=3, lw=0.6, capsize=1.5, color="C1", alpha=0.6,
                     label="MD peak, flagged", zorder=3)
-    ticks = [float(x) for x in np.atleast_1d(bands.attrs.get("tick_distance", []))]
-    labels = [str(x) for x in np.atleast_1d(bands.attrs.get("tick_labels", []))]
-    for x in ticks:
-        ax.axvline(x, color="0.7", lw=0.6)
-    ax.set_xticks(ticks, labels)
-    ax.set_xlim(d[0], d[-1])
     lo = min(0.0, float(np.nanmin(f)))
     hi = max(float(np.nanmax(f)), float(np.nanmax(ys + es)) if xs.size else 0.0)
-    ax.set_ylim(lo - 0.03 * (hi - lo), hi + 0.05 * (hi - lo))
+    _path_axes(ax, bands, lo, hi)
     ax.set(ylabel="frequency (THz)", xlabel="wave vector")
     ax.tick_params(axis="x", length=0)
     ax.legend(frameon=False, fontsize=8, loc="lower right")
