@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from dumpgen import Truth, read_quiet, write_dump
+from morse import morse_derivatives
 
 
 def _distances(crystal, a, b):
@@ -129,9 +130,9 @@ def build_standin(fc, order, cutoff, primitive=None, symprec=1e-3, asr=True):
 
 
 # ---------------------------------------------------------------------------------------------------
-def morse_derivatives(r, D=0.35, alpha=1.4, r0=2.6):
-    x = np.exp(-alpha * (r - r0))
-    return (2 * alpha * D * (x - x * x), 2 * alpha ** 2 * D * (2 * x * x - x), 2 * alpha ** 3 * D * (x - 4 * x * x))
+def morse_pair(r, D=0.35, alpha=1.4, r0=2.6):
+    """The first three derivatives of the stand-in Morse pair (tests/morse.py), with its default parameters."""
+    return morse_derivatives(r, D, alpha, r0)
 
 
 def pair_constants(crystal, cutoff2, cutoff3=None, **morse):
@@ -150,7 +151,7 @@ def pair_constants(crystal, cutoff2, cutoff3=None, **morse):
             d = (fr - np.rint(fr)) @ crystal.cell
             r = np.linalg.norm(d)
             n = d / r
-            V1, V2, V3 = morse_derivatives(r, **morse)
+            V1, V2, V3 = morse_pair(r, **morse)
             nn = np.outer(n, n)
             if r <= cutoff2:
                 H = V2 * nn + V1 / r * (I - nn)

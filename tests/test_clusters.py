@@ -7,7 +7,7 @@ import pytest
 from trajmodes import Crystal, ForceConstants
 from trajmodes.clusters import build_basis
 from trajmodes.force_constants import supercell_operations
-from morse import lattice_images, morse_derivatives
+from morse import lattice_images, pair_terms
 from test_crystal import FCC, NONDIAG, supercell
 from test_force_constants import diamond_si, morse_fc
 
@@ -30,11 +30,7 @@ def pair_fc3(crystal: Crystal, prim: Crystal, D0=0.3429, alpha=1.3588, r0=2.866,
     out = np.zeros((prim.n_atoms, N, N, 3, 3, 3))
     for k, i in enumerate(fc.p2s):                                     # loop over primitive atoms only
         r = pos[:, None, :] + T[None] - pos[i]                         # (N, nT, 3)
-        d = np.linalg.norm(r, axis=-1)
-        ok = (d > 1e-8) & (d < cutoff)
-        dd = np.where(ok, d, 1.0)
-        v1, v2, v3 = morse_derivatives(dd, D0, alpha, r0)
-        h = r / dd[..., None]
+        ok, dd, h, (v1, v2, v3) = pair_terms(r, cutoff, D0, alpha, r0)
         I = np.eye(3)
         a = v3 - 3 * v2 / dd + 3 * v1 / dd ** 2
         b = v2 / dd - v1 / dd ** 2

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from trajmodes import Crystal, ForceConstants
-from morse import lattice_images, morse_derivatives
+from morse import lattice_images, pair_terms
 from test_crystal import FCC, NONDIAG, supercell
 
 
@@ -25,11 +25,7 @@ def pair_fc23(crystal: Crystal, D0=0.3429, alpha=1.3588, r0=2.5562, cutoff=3.0, 
     N = len(pos)
     T = lattice_images(A, nimg)
     r = pos[None, :, None, :] + T[None, None] - pos[:, None, None, :]       # (i, j, img, 3)
-    d = np.linalg.norm(r, axis=-1)
-    ok = (d > 1e-8) & (d < cutoff)
-    dd = np.where(ok, d, 1.0)
-    d1, d2, d3 = morse_derivatives(dd, D0, alpha, r0)
-    n = r / dd[..., None]
+    ok, dd, n, (d1, d2, d3) = pair_terms(r, cutoff, D0, alpha, r0)
     I = np.eye(3)
     A2 = d2 - d1 / dd                                                      # phi'' - phi'/r
     H = A2[..., None, None] * n[..., :, None] * n[..., None, :] + (d1 / dd)[..., None, None] * I

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from trajmodes import Crystal, ForceConstants
-from morse import lattice_images, morse_derivatives
+from morse import lattice_images, pair_terms
 from test_crystal import FCC, NONDIAG, supercell
 
 phonopy = pytest.importorskip("phonopy")
@@ -20,11 +20,7 @@ def morse_fc(crystal: Crystal, D0=0.3429, alpha=1.3588, r0=2.866, cutoff=7.0, ni
     N = len(pos)
     T = lattice_images(A, nimg)
     r = pos[None, :, None, :] + T[None, None] - pos[:, None, None, :]
-    d = np.linalg.norm(r, axis=-1)
-    ok = (d > 1e-8) & (d < cutoff)
-    dd = np.where(ok, d, 1.0)
-    d1, d2, _ = morse_derivatives(dd, D0, alpha, r0)
-    u = r / dd[..., None]
+    ok, dd, u, (d1, d2, _) = pair_terms(r, cutoff, D0, alpha, r0)
     uu = u[..., :, None] * u[..., None, :]
     K = d2[..., None, None] * uu + (d1 / dd)[..., None, None] * (np.eye(3) - uu)
     K = np.where(ok[..., None, None], K, 0.0).sum(axis=2)
