@@ -137,9 +137,8 @@ def run_trajmodes(traj, phonons, qpoints=None, resolution=0.01, repeat=3):
 
 def _star(phonons, q):
     """The star of q (reduced): its images R^-T q under the primitive cell's rotations, with -q."""
-    rot = np.unique(np.asarray(phonons.fc.primitive.rotations, int), axis=0)
-    img = np.einsum("oij,j->oi", np.linalg.inv(rot).transpose(0, 2, 1), np.asarray(q, float))
-    img = np.concatenate([img, -img])
+    from trajmodes.crystal import reciprocal_rotations
+    img = np.einsum("oij,j->oi", reciprocal_rotations(phonons.fc.primitive.rotations), np.asarray(q, float))
     img = img - np.floor(img + 0.5 + 1e-9)
     return np.unique(np.round(img, 9), axis=0)
 

@@ -10,7 +10,20 @@ import numpy as np
 
 from .elements import masses_of
 
-__all__ = ["Crystal", "SupercellMap"]
+__all__ = ["Crystal", "SupercellMap", "reciprocal_rotations"]
+
+
+def reciprocal_rotations(rotations, time_reversal: bool = True) -> np.ndarray:
+    """The point-group operations on reduced q: R^-T for every distinct rotation R of the fractional
+    coordinates (x' = R x keeps q.x when q' = R^-T q), and their negatives (q -> -q) with ``time_reversal``.
+
+    Returns
+    -------
+    ndarray of float, shape (n_ops, 3, 3) (2 n_ops with time reversal)
+    """
+    rot = np.unique(np.rint(np.asarray(rotations, float)).astype(int).reshape(-1, 3, 3), axis=0)
+    mats = np.linalg.inv(rot).transpose(0, 2, 1)
+    return np.concatenate([mats, -mats]) if time_reversal else mats
 
 
 @contextmanager

@@ -275,10 +275,8 @@ def path_coordinates(qpoints, bands, rotations, time_reversal: bool = True, tol:
         none does. A q at a joint of two segments appears once.
     """
     q = np.asarray(qpoints, float).reshape(-1, 3)
-    rot = np.unique(np.rint(np.asarray(rotations, float)).astype(int).reshape(-1, 3, 3), axis=0)
-    mats = np.linalg.inv(rot).transpose(0, 2, 1)                       # q' = R^-T q
-    if time_reversal:
-        mats = np.concatenate([mats, -mats])
+    from .crystal import reciprocal_rotations
+    mats = reciprocal_rotations(rotations, time_reversal)              # q' = R^-T q (and -q)
     seg = bands.segment.values
     bq = bands.qpoint.values
     dist = bands.distance.values
