@@ -107,6 +107,8 @@ def test_full_resolution_streams_through_a_cache(tmp_path):
     np.testing.assert_allclose(a["psd"].values, b["psd"].values, rtol=1e-12)
     np.testing.assert_allclose(a["psd_segments_std"].values, b["psd_segments_std"].values, rtol=1e-12)
     assert list(tmp_path.iterdir()) == []
+    with pytest.raises(FileNotFoundError, match="cache folder .* does not exist"):
+        trajmodes.mode_spectra(ds, full=True, cache=str(tmp_path / "missing"))
 
 
 def test_full_resolution_of_a_netcdf_trajectory(tmp_path):

@@ -107,6 +107,9 @@ def _full_through_cache(data, n_seg, win, scale, cache):
     from .io.netcdf import LOCK                       # HDF5 is not thread-safe, also across files
     nt, nq, nb = data.shape
     folder = cache if cache is not None else cache_dir()
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"mode_spectra(full=True): the cache folder {folder!r} does not exist; create it, "
+                                "or pass cache=None for $TRAJMODES_CACHE (~/.cache/trajmodes)")
     fd, path = tempfile.mkstemp(prefix="spectra-", suffix=".nc", dir=folder)
     os.close(fd)
     s = np.empty((nq, nb, n_seg // 2 + 1))
