@@ -147,7 +147,7 @@ def run_trajmodes(tr, ref, u, f, cutoffs, repeats: int) -> tuple[dict, Effective
     t_kernel, kernel_times, blk1 = _best(kernel_only, repeats)
     t_stream, stream_times, blocks = _best(lambda: normal_equations(tr, kern, folds=5), repeats)
     G, b, _, _ = blocks.total()
-    G1, b1 = blk1.G[0], blk1.b[0]
+    G1 = blk1.G[0]
     blocks_same = float(np.abs(G - G1).max() / np.abs(G1).max())
     est.blocks_ = blocks
     t_refit, refit_times, _ = _best(lambda: est.refit("simultaneous"), repeats)

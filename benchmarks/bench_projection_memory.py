@@ -78,7 +78,7 @@ def child(case: str, cells: int, frames: int, chunk: int, n_modes: int, dt: floa
     iq = [int(np.flatnonzero(np.linalg.norm((qs - q) - np.rint(qs - q), axis=1) < 1e-9)[0]) for q in h.q]
     dask.compute(da.zeros(2, chunks=1).sum())          # dask's one-time imports, outside the timing
     setup_rss = _rss_mb()
-    Q, Qd = modes.Q.data, modes.Qdot.data
+    Q = modes.Q.data
     t0 = time.perf_counter()
     with dask.config.set(scheduler="threads"):
         if case == "large-cell":

@@ -139,7 +139,6 @@ def pair_constants(crystal, cutoff2, cutoff3=None, **morse):
     """Full-layout Phi (N, N, 3, 3) and Psi (N, N, N, 3, 3, 3) of a Morse pair potential, pairs within the
     cutoffs (minimum image; cutoffs below half the cell)."""
     N = crystal.n_atoms
-    allj = np.arange(N)
     inv = np.linalg.inv(crystal.cell)
     Phi = np.zeros((N, N, 3, 3))
     Psi = None if cutoff3 is None else np.zeros((N, N, N, 3, 3, 3))

@@ -13,10 +13,9 @@ import warnings
 import numpy as np
 import pytest
 
-import trajmodes
 from trajmodes import ReferenceMismatchError, TrajectoryFormatError, TruncatedFrameWarning
 
-from dumpgen import dump_text, random_truth, read_quiet, small_dump, write_dump
+from dumpgen import random_truth, read_quiet, small_dump, write_dump
 
 NA, NF = 5, 4
 

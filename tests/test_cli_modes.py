@@ -6,7 +6,7 @@ import xarray as xr
 
 import trajmodes
 from trajmodes.projection import commensurate_qpoints
-from trajmodes.cli import cmd_lifetimes, main, modes_dataset, path_reference
+from trajmodes.cli import main, modes_dataset, path_reference
 from trajmodes.plots import path_coordinates
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,7 +6,6 @@ import pytest
 
 from trajmodes import Crystal, ForceConstants
 from trajmodes.clusters import build_basis
-from trajmodes.force_constants import supercell_operations
 from morse import lattice_images, pair_terms
 from test_crystal import FCC, NONDIAG, supercell
 from test_force_constants import diamond_si, morse_fc

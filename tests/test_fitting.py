@@ -314,7 +314,6 @@ def test_distributed_client_identical(si_harmonic, tmp_path):
 
 def test_noisy_reference_is_replaced_by_the_ideal_lattice():
     """A snapshot reference (thermal noise) gives the same symmetry and nearly the same fit as the data file."""
-    import warnings
     from pathlib import Path
     import trajmodes
     md = Path(__file__).parents[1] / "examples" / "md"

@@ -5,7 +5,7 @@ import pytest
 
 from trajmodes import Crystal, ForceConstants
 from morse import lattice_images, pair_terms
-from test_crystal import FCC, NONDIAG, supercell
+from test_crystal import FCC, supercell
 
 phonopy = pytest.importorskip("phonopy")
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -16,7 +15,6 @@ from hypothesis import strategies as st
 import trajmodes
 from trajmodes import units
 from trajmodes.io import _files
-from trajmodes.io.lammps import LammpsDumpSource
 from trajmodes.io.lammps_data import read_data
 
 from dumpgen import (FORCE_COLUMNS, IMAGE_COLUMNS, POSITION_COLUMNS, VELOCITY_COLUMNS, dump_text,

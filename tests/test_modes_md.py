@@ -1,6 +1,5 @@
 """Real MD (examples/md/cu_300K, LAMMPS EAM Cu, 12 ps): peak frequencies against DynaPhoPy's FFT method and
 equipartition (issue 5). DynaPhoPy numbers: benchmarks/dynaphopy_reference.py on the same trajectory."""
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,6 @@ DYNAPHOPY = {"X": ((0, 0.5, 0.5), 5.0954, 7.7692), "L": ((0.5, 0.5, 0.5), 3.2461
 def cu():
     traj = trajmodes.read(str(MD / "cu_300K.lammpstrj.gz"), reference=str(MD / "cu_300K.data"))
     ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(str(ROOT / "examples" / "fc" / "cu_eam")))
-    q = np.array([v[0] for v in DYNAPHOPY.values()], float)
     modes = trajmodes.project(traj, ph).compute()
     spectra = trajmodes.mode_spectra(modes, full=True)
     return modes, spectra

@@ -7,7 +7,7 @@ import xarray as xr
 from scipy.linalg import expm
 
 import trajmodes
-from trajmodes.peaks import WindowedDHO, WindowedLorentzian, _dho_jac, _lorentzian_jac, dho, lorentzian, star_average
+from trajmodes.peaks import WindowedDHO, WindowedLorentzian, _dho_jac, _lorentzian_jac, dho, lorentzian
 
 from test_spectra import modes_dataset
 

@@ -5,7 +5,6 @@ import dask
 import numpy as np
 import pytest
 
-import trajmodes
 from trajmodes.io.lammps import LammpsDumpSource
 
 from dumpgen import random_truth, read_quiet, write_dump

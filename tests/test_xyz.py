@@ -191,6 +191,8 @@ BROKEN = {  # case: (edit, frame, 1-based line)
     "count changed": (_tok(14, 0, "6"), 2, 15),
     "count not integer": (_tok(21, 0, "five"), 3, 22),
     "species": (_sub(23, "Cu", "Ag"), 3, 24),
+    "time missing in one frame": (_sub(15, "time=", "tyme="), 2, 16),
+    "step missing in one frame": (_sub(22, "step=", "stop="), 3, 23),
 }
 
 

@@ -438,7 +438,6 @@ def modes_dataset(modes, resolution=0.05, full=False, model="lorentzian", star=T
     With ``phonons`` (those the modes were projected on) the dataset also holds the harmonic dispersion along
     the default band path and the primitive cell's rotations (:func:`add_path_variables`), so that
     ``trajmodes lifetimes --plot`` can place every q on the path."""
-    import xarray as xr
     import trajmodes
     from .peaks import star_average
     energies = trajmodes.mode_energies(modes, temperature=temperature)

@@ -490,7 +490,7 @@ class EffectiveForceConstants:
         held = [h for h in range(nf) if blk.n_rows[h] > 0]
         if len(held) > 1:
             for h in held:
-                Gt, bt, fft = G - blk.G[h], b - blk.b[h], ff - blk.ff[h]
+                Gt, bt = G - blk.G[h], b - blk.b[h]
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     ph, _ = _fit_params(Gt, bt, sizes, self.mode, self.rcond, "cholesky")

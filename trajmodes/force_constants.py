@@ -143,7 +143,6 @@ class ForceConstants:
         if self.fc2.shape[0] == self.n_atoms:
             return self.fc2.transpose(1, 0, 3, 2)
         m = self.smap
-        j = np.arange(self.n_atoms)
         L0 = m.lattice[self.p2s]
         k = np.arange(self.n_prim)[:, None]
         partner = m.index(np.broadcast_to(k, (self.n_prim, self.n_atoms)),

@@ -612,7 +612,6 @@ def star_average(spectra: xr.Dataset, decimals: int = 4) -> xr.Dataset:
     P = np.asarray(psd.values, float)
     E = np.asarray(spectra["psd_err"].transpose("q", "branch", "frequency").values, float) \
         if "psd_err" in spectra else P.copy()
-    nq = P.shape[0]
     # branches of different members are matched by harmonic frequency order
     order = np.argsort(H, axis=1)
     Ps = np.take_along_axis(P, order[:, :, None], axis=1)

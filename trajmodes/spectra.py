@@ -250,7 +250,6 @@ def mode_spectra(modes: xr.Dataset, resolution: float = 0.01, segment: float | N
     enbw = float(n_seg * np.sum(win ** 2) / np.sum(win) ** 2) / (n_seg * dt)
 
     data = arr.data
-    nq, nb = arr.shape[1], arr.shape[2]
     nf = n_seg // 2 + 1
     if isinstance(data, da.Array) and full:
         # full resolution needs the whole series of each mode: the projection is streamed once into a

@@ -452,7 +452,7 @@ class XYZSource(FrameSource):
                         key = "time" if rx is _TIME else "step"
                         raise TrajectoryFormatError(
                             self.path, f"the comment line has no readable {key}= value",
-                            frame=k, line=line_number(self.data_path, a),
+                            frame=k, line=line_number(self.data_path, s) + 1,
                             fix=f"write {key}= on every frame, as on frame 0") from None
         return times, steps
 
