@@ -12,7 +12,7 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from .errors import ReferenceMismatchError
+from .errors import ReferenceMismatchError, TrajectoryFormatError
 from .io.base import FIELD_UNITS, FIELDS, FrameSource, empty_frames
 from .structure import Structure
 from .units import AMU_A2_PS2_EV, KB_EV
@@ -26,7 +26,33 @@ MIN_CHUNK_FRAMES = 32
 def _read(source: FrameSource, frames: np.ndarray, fields: tuple) -> dict:
     if len(frames) == 0:
         return empty_frames(0, source.n_atoms, fields)
-    return source.read(frames, fields)
+    return check_finite(source, frames, source.read(frames, fields))
+
+
+def check_finite(source: FrameSource, frames: np.ndarray, data: dict) -> dict:
+    """``data`` (what ``source.read(frames)`` returned) after checking that every value is finite.
+
+    One vectorised test per array and chunk; only a failure looks for the frame.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        Naming the source, the field and the first frame with a NaN or infinite value.
+    """
+    names = ["positions", "velocities", "forces", "displacements", "origins"]
+    if source.has_cell:
+        names.append("cells")
+    for name in names:
+        block = data.get(name)
+        if block is None or np.isfinite(block).all():
+            continue
+        bad = ~np.isfinite(block.reshape(len(block), -1)).all(axis=1)
+        k = int(np.asarray(frames)[np.flatnonzero(bad)[0]])
+        what = "box" if name in ("cells", "origins") else name
+        raise TrajectoryFormatError(", ".join(map(str, source.paths)), f"the {what} of frame {k} hold NaN or "
+                                    "infinite values", frame=k,
+                                    fix="Drop that frame (slice the trajectory) or fix the file that holds it")
+    return data
 
 
 def minimum_image(delta: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -137,9 +163,20 @@ class Trajectory:
                 raise IndexError(f"frame {k} is out of range for a trajectory of {self.n_frames} frames")
             k %= self.n_frames
             key = slice(k, k + 1)
-        frames = self._frames[key]
+        if isinstance(key, slice) and key.step == 0:
+            raise ValueError("the frame step of a slice cannot be zero")
+        try:
+            frames = self._frames[key]
+        except IndexError as exc:
+            raise IndexError(f"{exc} (this trajectory has {self.n_frames} frames)") from None
+        if np.ndim(frames) != 1:
+            raise TypeError(f"select frames with an int, a slice or a 1-d array of frame indices, not {key!r}")
+        child_selection = (f"[{'' if key.start is None else key.start}:{'' if key.stop is None else key.stop}"
+                           f"{'' if key.step is None else f':{key.step}'}]" if isinstance(key, slice)
+                           else "the selection") + f" of a {self.n_frames}-frame trajectory"
         child = Trajectory(self.source, frames, reference=self._reference_spec, chunk_frames=self.chunk_frames)
         child._parent = self
+        child._selection = child_selection
         child.species, child.masses = self.species, self.masses
         return child
 
@@ -196,10 +233,18 @@ class Trajectory:
         return self.source.read(np.atleast_1d(sel))
 
     # --- reference and displacements ---------------------------------------------------------------
+    def require_frames(self) -> None:
+        """Raise a clear error when this trajectory (a selection) holds no frames."""
+        if self.n_frames == 0:
+            sel = getattr(self, "_selection", None)
+            raise ValueError(f"{sel or 'this trajectory'} selects no frames ({self.source.describe()}): "
+                             "there is nothing to compute; frames are numbered from 0")
+
     @property
     def reference(self) -> Structure:
         """The reference crystal displacements are measured from (computed on first use)."""
         if self._reference is None:
+            self.require_frames()
             parent = getattr(self, "_parent", None)
             if parent is not None and isinstance(self._reference_spec, str) and \
                     self._reference_spec in ("first", "average"):
@@ -349,6 +394,7 @@ class Trajectory:
             Show a progress bar.
         """
         from .io.netcdf import write_netcdf
+        self.require_frames()
         write_netcdf(self, path, displacements=displacements, progress=progress)
 
 

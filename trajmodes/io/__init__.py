@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import glob
-import gzip
 import os
 
 from ..errors import TrajectoryFormatError
@@ -14,21 +13,75 @@ _XYZ = ("xyz", "extxyz")
 _NETCDF = ("nc", "netcdf", "trajmodes")
 
 
+_GZIP = b"\x1f\x8b"
+
+
 def _head(path: str, n: int = 4096) -> bytes:
+    """The first ``n`` bytes of the file's content, gzip decompressed.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        For an empty file, a file compressed twice, or gzip data that cannot be decompressed at all.
+    """
+    import zlib
     with open(path, "rb") as f:
-        head = f.read(n)
-    if head[:2] == b"\x1f\x8b":
-        with gzip.open(path, "rb") as f:
-            head = f.read(n)
+        raw = f.read(max(n, 1 << 16))
+    if not raw:
+        raise TrajectoryFormatError(path, "the file is empty", fix="Check that the run wrote it completely")
+    if raw[:2] != _GZIP:
+        return raw[:n]
+    d = zlib.decompressobj(wbits=31)
+    try:
+        head = d.decompress(raw, n)
+    except zlib.error as exc:
+        raise TrajectoryFormatError(path, f"the gzip data are damaged ({exc})",
+                                    fix="Copy the file again from where it was made") from None
+    if not head:
+        raise TrajectoryFormatError(path, "the gzip data hold no text (truncated or damaged)",
+                                    fix="Copy the file again from where it was made") from None
+    if head[:2] == _GZIP:
+        raise TrajectoryFormatError(path, "the file is compressed twice (gzip inside gzip)",
+                                    fix="Decompress it once: gunzip -c FILE > FILE_ONCE.gz (or rename it and "
+                                        "gunzip it once)")
     return head
 
 
+def _is_netcdf(head: bytes) -> bool:
+    return head[:3] == b"CDF" or head[:8] == b"\x89HDF\r\n\x1a\n"
+
+
+def _why_not(head: bytes) -> list[str]:
+    """Why ``head`` is none of trajmodes' own formats, one reason per format."""
+    if _is_netcdf(head):
+        return ["it is a netCDF/HDF5 file without trajmodes' format attribute, so not a trajmodes cache"]
+    text = head.lstrip()
+    first = text.split(b"\n", 1)[0].strip()[:60].decode("utf-8", "replace")
+    printable = sum(32 <= c < 127 or c in (9, 10, 13) for c in head[:512]) / max(len(head[:512]), 1)
+    if printable < 0.9:
+        return ["it is binary, not text, so not a LAMMPS dump or XYZ file",
+                "it has no netCDF/HDF5 header, so not a trajmodes netCDF cache"]
+    return [f"its first line {first!r} is not 'ITEM: TIMESTEP' (or another 'ITEM:' line), so not a LAMMPS dump",
+            "its first line is not an atom count, so not an XYZ file",
+            "it has no netCDF/HDF5 header, so not a trajmodes netCDF cache"]
+
+
 def sniff(path: str) -> str:
-    """Guess the format of ``path`` from its first bytes: lammps, xyz, netcdf or mdanalysis."""
+    """Guess the format of ``path`` from its first bytes: lammps, xyz, netcdf or mdanalysis.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        For files that no reader can take: empty, compressed twice, or damaged gzip data.
+    """
     head = _head(path)
-    if head[:3] == b"CDF" or head[:8] == b"\x89HDF\r\n\x1a\n":
-        from .netcdf import is_trajmodes_netcdf
-        return "netcdf" if is_trajmodes_netcdf(path) else "mdanalysis"
+    if _is_netcdf(head):
+        from .netcdf import netcdf_kind
+        kind = netcdf_kind(path)
+        if kind is None:
+            raise TrajectoryFormatError(path, "netCDF cannot open this netCDF/HDF5 file",
+                                        fix="It is truncated or damaged: write or copy it again")
+        return "netcdf" if kind == "trajmodes" else "mdanalysis"
     text = head.lstrip()
     if text.startswith(b"ITEM:"):
         return "lammps"
@@ -88,9 +141,13 @@ def open_source(source, *, format: str | None = None, units: str = "metal", lj_s
     try:
         u = mda.Universe(topology, *paths, **kw) if topology is not None else mda.Universe(*paths, **kw)
     except Exception as exc:  # MDAnalysis raises many types
-        raise TrajectoryFormatError(paths[0], f"MDAnalysis cannot read it ({type(exc).__name__}: {exc})",
-                                    fix="Pass format= (e.g. 'lammps', 'xyz', or an MDAnalysis format such as "
-                                        "'DCD') and topology= for formats without atom information") from None
+        why = "" if format else "; ".join(_why_not(_head(paths[0]))) + "; and "
+        raise TrajectoryFormatError(paths[0], f"{why}MDAnalysis cannot read it either ({type(exc).__name__}: "
+                                              f"{str(exc).splitlines()[0] if str(exc) else ''})",
+                                    fix="Check that the file is complete and of a trajectory format; pass "
+                                        "format= (--format: 'lammps', 'xyz', or an MDAnalysis format such as "
+                                        "'DCD') and topology= (--topology) for formats without atom "
+                                        "information") from None
     return MDAnalysisSource(u, timestep=timestep, units=_mda_units(units), lj_scales=lj_scales)
 
 

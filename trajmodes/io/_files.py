@@ -1,9 +1,11 @@
-"""File plumbing shared by the text readers: gzip, the cache folder, byte-offset indexes."""
+"""File plumbing shared by the readers and writers: gzip, the cache folder, byte-offset indexes, and writes
+that never leave a half-written file (:func:`atomic_write`, :class:`StagedOutputs`)."""
 from __future__ import annotations
 
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,13 +13,75 @@ from pathlib import Path
 import numpy as np
 
 INDEX_VERSION = 3
+#: temporary files and staging folders carry the writer's process id: ``.NAME.<pid>.<random>.part``
+_PART = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.part$")
+_STAGE = re.compile(r"^\.trajmodes-staging-(?P<pid>\d+)-[^.]+$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:          # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale(folder: str | os.PathLike, name: str | None = None) -> None:
+    """Remove temporaries left in ``folder`` by writers that were killed (their process no longer exists).
+
+    ``name``: only the temporaries of that target file; None: also stale staging folders.
+    """
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for e in entries:
+        m = _PART.match(e)
+        if m and (name is None or m.group("name") == name) and not _alive(int(m.group("pid"))):
+            try:
+                os.unlink(os.path.join(folder, e))
+            except OSError:
+                pass
+        m = _STAGE.match(e) if name is None else None
+        if m and not _alive(int(m.group("pid"))):
+            shutil.rmtree(os.path.join(folder, e), ignore_errors=True)
+
+
+class CacheFolderError(OSError):
+    """No writable folder for decompressed files and indexes."""
 
 
 def cache_dir() -> Path:
-    """Folder for decompressed files and indexes of read-only data (``$TRAJMODES_CACHE``)."""
-    d = Path(os.environ.get("TRAJMODES_CACHE", Path.home() / ".cache" / "trajmodes"))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    """Folder for decompressed files and indexes of read-only data.
+
+    ``$TRAJMODES_CACHE`` when set; else ``~/.cache/trajmodes``, or the system's temporary folder when the home
+    folder is not writable. Created on first use (never at import or when a file is only opened).
+
+    Raises
+    ------
+    CacheFolderError
+        When none of them can be created and written, naming the folders tried.
+    """
+    env = os.environ.get("TRAJMODES_CACHE")
+    candidates = [Path(env)] if env else [Path.home() / ".cache" / "trajmodes",
+                                         Path(tempfile.gettempdir()) / f"trajmodes-cache-{os.getuid()}"]
+    tried = []
+    for d in candidates:
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            if os.access(d, os.W_OK | os.X_OK):
+                return d
+            tried.append(f"{d} (not writable)")
+        except OSError as exc:
+            tried.append(f"{d} ({exc.strerror or exc})")
+    raise CacheFolderError(
+        "no writable cache folder for decompressed trajectories and frame indexes: tried " + "; ".join(tried)
+        + ". Set TRAJMODES_CACHE to a writable folder" + ("" if env else " (or decompress the file beside itself "
+                                                                         "with gunzip)"))
 
 
 def _stamp(path: str) -> tuple[int, int]:
@@ -33,10 +97,12 @@ def _hashed(path: str, suffix: str) -> Path:
 def atomic_write(target: str | os.PathLike, write) -> None:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``target``.
 
-    A failed or interrupted write leaves no half-written ``target``.
+    A failed or interrupted write (an exception, Ctrl-C) leaves no half-written ``target`` and removes its
+    temporary; temporaries of writers that were killed outright are removed by the next write of the same target.
     """
     target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    remove_stale(target.parent, target.name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent)
     os.close(fd)
     try:
         write(tmp)
@@ -50,9 +116,71 @@ def atomic_write(target: str | os.PathLike, write) -> None:
         raise
 
 
+class StagedOutputs:
+    """The files one command writes, moved into place only when the whole command has succeeded.
+
+    ``staged(target)`` returns the path to write ``target`` to: a file in a hidden staging folder
+    (``.trajmodes-staging-<pid>-...``) in the nearest existing folder above ``target``, so that the final
+    rename stays on one file system. :meth:`commit` creates the target folders and renames every staged file
+    onto its target; :meth:`discard` (on failure or interruption) removes the staging folders, so that a command
+    that fails leaves no new output folder and no partial files. Used as a context manager it commits on
+    success and discards otherwise.
+    """
+
+    def __init__(self):
+        self._files: dict[str, str] = {}
+        self._stages: dict[str, str] = {}
+
+    def __call__(self, target: str | os.PathLike) -> str:
+        target = os.path.abspath(os.fspath(target))
+        if target in self._files:
+            return self._files[target]
+        if os.path.isdir(target):
+            raise IsADirectoryError(f"{target} is a folder; give a file name")
+        parent = os.path.dirname(target)
+        while not os.path.isdir(parent):
+            parent = os.path.dirname(parent)
+        if parent not in self._stages:
+            remove_stale(parent)
+            self._stages[parent] = tempfile.mkdtemp(prefix=f".trajmodes-staging-{os.getpid()}-", dir=parent)
+        path = os.path.join(self._stages[parent], f"{len(self._files)}-{os.path.basename(target)}")
+        self._files[target] = path
+        return path
+
+    def commit(self) -> list[str]:
+        """Move every staged file that was written onto its target; returns the targets."""
+        done = []
+        for target, path in self._files.items():
+            if os.path.exists(path):
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.replace(path, target)
+                done.append(target)
+        self.discard()
+        return done
+
+    def discard(self) -> None:
+        for stage in self._stages.values():
+            shutil.rmtree(stage, ignore_errors=True)
+        self._stages.clear()
+        self._files.clear()
+
+    def __enter__(self) -> "StagedOutputs":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+
 def is_gzip(path: str) -> bool:
     with open(path, "rb") as f:
         return f.read(2) == b"\x1f\x8b"
+
+
+class _GzipDataError(Exception):
+    """The compressed stream itself is damaged (as opposed to the cache folder failing)."""
 
 
 def plain_path(path: str) -> str:
@@ -61,6 +189,8 @@ def plain_path(path: str) -> str:
     Gzip files are decompressed once (streamed) into the cache folder; the copy is
     reused while the original's size and mtime are unchanged.
     """
+    import zlib
+    from ..errors import TrajectoryFormatError
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
@@ -71,28 +201,43 @@ def plain_path(path: str) -> str:
     if not out.exists():
         def write(tmp):
             with gzip.open(path, "rb") as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst, 16 << 20)
+                while True:
+                    try:
+                        block = src.read(16 << 20)
+                    except (OSError, EOFError, zlib.error) as exc:
+                        raise _GzipDataError(exc) from None
+                    if not block:
+                        break
+                    dst.write(block)
         try:
             atomic_write(out, write)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            from ..errors import TrajectoryFormatError
-            raise TrajectoryFormatError(path, f"cannot decompress gzip data ({exc})",
-                                        fix="Check that the file is complete, or gunzip it by hand") from None
+        except _GzipDataError as exc:
+            raise TrajectoryFormatError(path, f"the gzip data cannot be decompressed ({exc})",
+                                        fix="The file is truncated or damaged: copy it again from where it was "
+                                            "made") from None
+        except OSError as exc:
+            raise CacheFolderError(
+                f"{path}: cannot write its decompressed copy into the cache folder {out.parent} "
+                f"({exc.strerror or exc}). Set TRAJMODES_CACHE to a writable folder with room for it, or gunzip "
+                "the file by hand") from None
     return str(out)
 
 
-def index_path(path: str) -> Path:
-    """Where the frame index of ``path`` lives: beside it if writable, else the cache folder."""
+def _index_candidates(path: str):
+    """Index locations, beside the file first; the cache folder only when it can be had."""
     p = Path(path)
     beside = p.with_name(f".{p.name}.tmidx.npz")
-    if os.access(p.parent, os.W_OK):
-        return beside
-    return _hashed(path, ".tmidx.npz")
+    if os.access(p.parent, os.W_OK) or beside.exists():
+        yield beside
+    try:
+        yield _hashed(path, ".tmidx.npz")
+    except CacheFolderError:
+        return
 
 
 def load_index(path: str, kind: str) -> dict | None:
     """A saved index of ``path`` if it is still valid (same size and mtime), else None."""
-    for ip in (index_path(path), _hashed(path, ".tmidx.npz")):
+    for ip in _index_candidates(path):
         if not ip.exists():
             continue
         try:
@@ -110,10 +255,11 @@ def load_index(path: str, kind: str) -> dict | None:
 def save_index(path: str, kind: str, **arrays) -> None:
     """Save an index beside ``path`` (or in the cache folder); failures only cost a rescan."""
     size, mtime = _stamp(path)
+
     def write(tmp):
         with open(tmp, "wb") as f:
             np.savez(f, version=INDEX_VERSION, kind=kind, size=size, mtime_ns=mtime, **arrays)
-    for ip in (index_path(path), _hashed(path, ".tmidx.npz")):
+    for ip in _index_candidates(path):
         try:
             atomic_write(ip, write)
             return

@@ -77,12 +77,7 @@ class ArraySource(FrameSource):
             if name not in self._data:
                 continue
             arr = self._data[name]
-            block = np.asarray(arr[lo:hi] if contiguous else arr[frames], dtype=float)
-            if not np.all(np.isfinite(block)):
-                bad = int(frames[np.flatnonzero(~np.isfinite(block).all(axis=(1, 2)))[0]])
-                raise ValueError(f"{name} of frame {bad} (in memory) hold NaN or infinite values; "
-                                 "fix or drop that frame")
-            out[name] = block
+            out[name] = np.asarray(arr[lo:hi] if contiguous else arr[frames], dtype=float)
         cells = self._cell if self._cell.ndim == 2 else self._cell[frames]
         out["cells"] = np.broadcast_to(cells, (len(frames), 3, 3)).copy()
         out["origins"] = np.zeros((len(frames), 3))

@@ -28,13 +28,14 @@ CHUNK = (256, 512, 3)
 LOCK = threading.RLock()
 
 
-def is_trajmodes_netcdf(path: str) -> bool:
+def netcdf_kind(path: str) -> str | None:
+    """``"trajmodes"`` for a trajmodes cache, ``"other"`` for another netCDF file, None if netCDF cannot open it."""
     import netCDF4
     try:
         with LOCK, netCDF4.Dataset(path) as ds:
-            return getattr(ds, "trajmodes_format", None) == FORMAT
+            return "trajmodes" if getattr(ds, "trajmodes_format", None) == FORMAT else "other"
     except OSError:
-        return False
+        return None
 
 
 def write_netcdf(traj, path, *, displacements: bool = False, progress: bool = False) -> None:
@@ -160,27 +161,57 @@ class NetCDFSource(FrameSource):
         self.paths = [os.fspath(path)]
         st = os.stat(self.paths[0])
         self._stamp = (st.st_size, st.st_mtime_ns)
-        with LOCK, netCDF4.Dataset(self.paths[0]) as ds:
-            if getattr(ds, "trajmodes_format", None) != FORMAT:
-                raise TrajectoryFormatError(path, "not a trajmodes netCDF cache",
-                                            fix="Read other netCDF trajectories with format='NCDF' (MDAnalysis)")
-            v = ds.variables
-            self.n_frames = len(ds.dimensions["frame"])
-            self.n_atoms = len(ds.dimensions["atom"])
-            self.times = np.asarray(v["time"][:], dtype=float)
-            self.steps = np.asarray(v["step"][:], dtype=np.int64)
-            self.ids = np.asarray(v["atom_id"][:], dtype=np.int64)
-            self.species = np.asarray(v["species"][:], dtype=str)
-            self.masses = np.asarray(v["masses"][:], dtype=float) if "masses" in v else None
-            self.stored_displacements = "displacements" in v
-            self.fields = tuple(f for f in FIELDS if f in v or (f == "positions" and self.stored_displacements))
-            self.has_cell = bool(ds.has_cell)
-            self.unwrapped = bool(ds.unwrapped)
-            self.units = "metal"
-            self._source_units = ds.source_units
-            cell = np.asarray(v["reference_cell"][:], float) if "reference_cell" in v else None
-            self.reference = Structure(np.asarray(v["reference_positions"][:], float), cell, self.species,
-                                       self.masses, np.asarray(v["reference_origin"][:], float))
+        try:
+            with LOCK, netCDF4.Dataset(self.paths[0]) as ds:
+                self._open(ds, path)
+        except OSError as exc:
+            raise TrajectoryFormatError(path, f"netCDF cannot open it ({exc})",
+                                        fix="The file is incomplete or damaged: write it again with "
+                                            "'trajmodes convert'") from None
+
+    def _open(self, ds, path) -> None:
+        if getattr(ds, "trajmodes_format", None) != FORMAT:
+            raise TrajectoryFormatError(path, "not a trajmodes netCDF cache",
+                                        fix="Read other netCDF trajectories with format='NCDF' (MDAnalysis)")
+        v, dims = ds.variables, ds.dimensions
+        fix = "The cache is incomplete or was not written by trajmodes: write it again with 'trajmodes convert'"
+        for d in ("frame", "atom"):
+            if d not in dims:
+                raise TrajectoryFormatError(path, f"the cache has no dimension {d!r}", fix=fix)
+        self.n_frames = len(dims["frame"])
+        self.n_atoms = len(dims["atom"])
+        shapes = {"time": (self.n_frames,), "step": (self.n_frames,), "atom_id": (self.n_atoms,),
+                  "species": (self.n_atoms,), "reference_positions": (self.n_atoms, 3), "reference_origin": (3,)}
+        if "displacements" not in v:
+            shapes["positions"] = (self.n_frames, self.n_atoms, 3)
+        for f in ("velocities", "forces", "displacements"):
+            if f in v:
+                shapes[f] = (self.n_frames, self.n_atoms, 3)
+        for name, shape in shapes.items():
+            if name not in v:
+                raise TrajectoryFormatError(path, f"the cache has no variable {name!r}", fix=fix)
+            if tuple(v[name].shape) != shape:
+                raise TrajectoryFormatError(path, f"variable {name!r} has shape {tuple(v[name].shape)}, not "
+                                                  f"{shape}", fix=fix)
+        self.times = np.asarray(v["time"][:], dtype=float)
+        self.steps = np.asarray(v["step"][:], dtype=np.int64)
+        self.ids = np.asarray(v["atom_id"][:], dtype=np.int64)
+        self.species = np.asarray(v["species"][:], dtype=str)
+        self.masses = np.asarray(v["masses"][:], dtype=float) if "masses" in v else None
+        self.stored_displacements = "displacements" in v
+        self.fields = tuple(f for f in FIELDS if f in v or (f == "positions" and self.stored_displacements))
+        self.has_cell = bool(getattr(ds, "has_cell", "cells" in v))
+        self.unwrapped = bool(getattr(ds, "unwrapped", 0))
+        self.units = "metal"
+        self._source_units = getattr(ds, "source_units", "metal")
+        cell = np.asarray(v["reference_cell"][:], float) if "reference_cell" in v else None
+        ref = np.asarray(v["reference_positions"][:], float)
+        for name, arr in (("time", self.times), ("reference_positions", ref), ("reference_cell", cell),
+                          ("masses", self.masses)):
+            if arr is not None and not np.isfinite(arr).all():
+                raise TrajectoryFormatError(path, f"variable {name!r} holds NaN or inf", fix=fix)
+        self.reference = Structure(ref, cell, self.species, self.masses,
+                                   np.asarray(v["reference_origin"][:], float))
 
     def token(self) -> tuple:
         return ("trajmodes-netcdf", os.path.abspath(self.paths[0]), self._stamp)
