@@ -7,7 +7,6 @@ complaint or a numpy traceback.
 from __future__ import annotations
 
 import gzip
-import os
 import warnings
 
 import numpy as np
