@@ -96,7 +96,7 @@ def run_trajmodes(traj, phonons, qpoints=None, resolution=0.01, repeat=3):
         # the same projection on frames already in memory (as dynasor's ModeProjector is timed)
         x, v = (np.asarray(a) for a in (traj.positions, traj.velocities))
         mem = trajmodes.from_arrays(x, np.asarray(traj.cells[0]), traj.species, masses=traj.masses, velocities=v,
-                                    timestep=float(traj.times[1] - traj.times[0]), reference=traj.reference)
+                                    frame_interval=float(traj.times[1] - traj.times[0]), reference=traj.reference)
         mtimes = []
         for _ in range(repeat):
             t0 = time.perf_counter()

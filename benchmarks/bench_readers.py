@@ -174,7 +174,7 @@ def open_source(path: str):
     from trajmodes.io.lammps import LammpsDumpSource
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return LammpsDumpSource(path, timestep=TIMESTEP)
+        return LammpsDumpSource(path, md_timestep=TIMESTEP)
 
 
 def _touch(block):
@@ -237,7 +237,7 @@ def bench_dask(path: str, repeats: int, workers: list) -> dict:
     import trajmodes
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        traj = trajmodes.read(path, timestep=TIMESTEP)
+        traj = trajmodes.read(path, md_timestep=TIMESTEP)
     graph = touch_graph(traj)
     size = os.path.getsize(path)
     expect = traj.n_frames * traj.n_atoms * 3 * 8
@@ -342,7 +342,7 @@ def child_reduce(path: str, scheduler: str, out_npy: str, fresh_index: bool) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t = time.perf_counter()
-        traj = trajmodes.read(path, timestep=TIMESTEP)
+        traj = trajmodes.read(path, md_timestep=TIMESTEP)
         u = traj.displacements()
         res["open_s"] = time.perf_counter() - t
         res["peak_rss_after_open"] = rss_now()["VmHWM"]

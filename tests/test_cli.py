@@ -25,7 +25,7 @@ def test_convert_and_read_back(tmp_path, capsys):
                  "--timestep", "0.001", "-o", str(out)]) == 0
     back = trajmodes.read(out)
     assert back.n_frames == 100 and set(back.species) == {"Si"}
-    assert np.isclose(back.timestep, 0.02)
+    assert np.isclose(back.frame_interval, 0.02)
 
 
 def test_run_writes_outputs(tmp_path):

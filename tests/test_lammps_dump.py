@@ -51,7 +51,7 @@ def test_xu_metadata(data_dir):
     assert t.source.fields == ("positions", "velocities", "forces")
     assert t.source.unwrapped and t.source.units == "metal"
     assert np.array_equal(t.source.ids, np.arange(1, 33))
-    t2 = trajmodes.read(data_dir / "cu32_xu.lammpstrj", timestep=0.002)
+    t2 = trajmodes.read(data_dir / "cu32_xu.lammpstrj", md_timestep=0.002)
     np.testing.assert_allclose(t2.times, STEPS * 0.002, rtol=1e-15)
 
 
@@ -99,7 +99,7 @@ def test_real_units_converted(data_dir, xu):
     t = trajmodes.read(path)  # ITEM: UNITS and ITEM: TIME: no warning needed
     assert t.source.units == "real"
     np.testing.assert_allclose(t.times, STEPS * 1e-3, rtol=1e-15)  # ITEM: TIME in fs -> ps
-    assert t.timestep == pytest.approx(0.01)
+    assert t.frame_interval == pytest.approx(0.01)
     raw = parse_dump_text(path)
     d = t.read()
     # the conversion factors themselves
@@ -183,7 +183,7 @@ def test_duplicate_step_in_one_file_dropped(tmp_path, data_dir):
     ("cu_fcc_300K", 256, "Cu", 63.55, 293.0), ("si_diamond_300K", 216, "Si", 28.0855, 311.0)])
 def test_examples(examples_dir, name, natoms, element, mass, tmean):
     data = {"cu_fcc_300K": "cu_fcc_4x4x4.data", "si_diamond_300K": "si_diamond_3x3x3.data"}[name]
-    t = read_quiet(examples_dir / f"{name}.lammpstrj.gz", reference=examples_dir / data, timestep=0.001)
+    t = read_quiet(examples_dir / f"{name}.lammpstrj.gz", reference=examples_dir / data, md_timestep=0.001)
     assert (t.n_frames, t.n_atoms) == (200, natoms)
     assert np.array_equal(t.steps, np.arange(0, 2000, 10))
     np.testing.assert_allclose(t.times, np.arange(0, 2000, 10) * 0.001, rtol=1e-12, atol=1e-15)
@@ -296,7 +296,7 @@ def test_random_dumps_round_trip(c):
             warnings.simplefilter("error")  # valid input: no warning expected, except the assumed dt
             warnings.simplefilter("ignore", trajmodes.UnitsWarning)
             traj = trajmodes.read(paths if len(paths) > 1 else paths[0], chunk_frames=c["chunk"],
-                                  timestep=0.004)
+                                  md_timestep=0.004)
         assert (traj.n_frames, traj.n_atoms) == (t.n_frames, t.n_atoms)
         assert np.array_equal(traj.steps, t.steps)
         assert np.array_equal(traj.source.ids, t.ids)

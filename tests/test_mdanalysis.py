@@ -61,7 +61,7 @@ def test_memory_universe():
 def test_id_order_and_timestep():
     ids = [6, 4, 2, 5, 3, 1]
     u, pos, _, _ = _memory_universe(ids=ids)
-    src = MDAnalysisSource(u, timestep=0.5)
+    src = MDAnalysisSource(u, frame_interval=0.5)
     order = np.argsort(ids)
     assert np.array_equal(src.ids, np.arange(1, 7))
     assert list(src.species) == list(np.array(["Cu", "Au"] * 3)[order])
@@ -123,7 +123,7 @@ def test_real_lammps_dump():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MDAnalysis: no dt in a dump, masses guessed
         src = MDAnalysisSource(DATA / "cu32_xu.lammpstrj", format="LAMMPSDUMP",
-                               topology_format="LAMMPSDUMP", timestep=0.01, units="metal")
+                               topology_format="LAMMPSDUMP", frame_interval=0.01, units="metal")
         out = src.read(np.arange(src.n_frames))
     assert (src.n_atoms, src.n_frames) == (32, 20) and src.masses is None
     assert np.allclose(src.times, 0.01 * np.arange(20))
@@ -135,12 +135,12 @@ def test_real_lammps_dump():
     assert np.allclose(out["forces"][0], first[:, 8:11], atol=1e-6)  # metal dump: eV/A as is
     with pytest.warns(UnitsWarning, match="units="):
         real = MDAnalysisSource(DATA / "cu32_xu.lammpstrj", format="LAMMPSDUMP",
-                                topology_format="LAMMPSDUMP", timestep=0.01)
+                                topology_format="LAMMPSDUMP", frame_interval=0.01)
     assert real.units == "metal"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         real = MDAnalysisSource(DATA / "cu32_xu.lammpstrj", format="LAMMPSDUMP",
-                                topology_format="LAMMPSDUMP", timestep=0.01, units="real")
+                                topology_format="LAMMPSDUMP", frame_interval=0.01, units="real")
         got = real.read([0])
     assert real.units == "real"
     assert np.allclose(got["velocities"][0], first[:, 5:8] * 1e3, rtol=1e-6)

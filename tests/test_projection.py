@@ -20,7 +20,7 @@ def _trajectory(fc, u, v=None, dt=0.01, chunk_frames=7):
     sc = fc.supercell
     ref = Structure(sc.positions, sc.cell, sc.species, sc.masses)
     return trajmodes.from_arrays(sc.positions[None] + u, sc.cell, sc.species, masses=sc.masses, velocities=v,
-                                 timestep=dt, reference=ref, chunk_frames=chunk_frames)
+                                 frame_interval=dt, reference=ref, chunk_frames=chunk_frames)
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +155,7 @@ def test_grid_projector_equals_phase_matrix(si, S):
     assert np.array_equal(L @ np.asarray(S) @ R, D) and abs(round(np.linalg.det(L))) == 1
     u = 0.05 * rng.standard_normal((3, len(pos), 3))
     m = np.full(len(pos), 28.0855)
-    traj = trajmodes.from_arrays(pos[None] + u, cell, species, masses=m, timestep=0.01,
+    traj = trajmodes.from_arrays(pos[None] + u, cell, species, masses=m, frame_interval=0.01,
                                  reference=Structure(pos, cell, species, m))
     smap, sprim, masses = trajectory_map(traj, ph)
     q = commensurate_qpoints(smap.matrix, centred=bool(rng.integers(2)))

@@ -117,7 +117,7 @@ def test_plain_xyz_and_timestep(tmp_path):
         lines += [f"{s} {_fmt(x)}" for s, x in zip(SPECIES, d["positions"][k])]
     p = tmp_path / "plain.xyz"
     p.write_text("\n".join(lines) + "\n")
-    src = XYZSource(p, timestep=0.01)
+    src = XYZSource(p, frame_interval=0.01)
     assert src.format == "xyz" and not src.has_cell and src.fields == ("positions",)
     out = src.read([0, 1, 2])
     assert np.array_equal(out["positions"], d["positions"]) and np.isnan(out["cells"]).all()
@@ -253,7 +253,7 @@ def test_real_lammps_extxyz():
 
 @pytest.mark.skipif(not (DATA / "cu32_plain.xyz").exists(), reason="tests/data not made")
 def test_real_lammps_plain_xyz():
-    src = XYZSource(DATA / "cu32_plain.xyz", timestep=0.001)  # "Timestep: N" gives the steps
+    src = XYZSource(DATA / "cu32_plain.xyz", md_timestep=0.001)  # "Timestep: N" gives the steps
     assert src.format == "xyz" and not src.has_cell and src.n_frames == 20
     assert np.array_equal(src.steps, 10 * np.arange(20))
     assert np.allclose(src.times, 0.01 * np.arange(20))

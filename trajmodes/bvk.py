@@ -27,17 +27,16 @@ also in eV/A^2. The cubic axes must lie along x, y, z.
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 
 from .crystal import Crystal
 from .force_constants import ForceConstants
+from .units import EV_A2_TO_N_M
 
-__all__ = ["shell_constants", "force_constants_from_bvk", "bvk_dynamical_matrix", "plot_bvk", "constant_names",
+__all__ = ["shell_constants", "force_constants_from_bvk", "bvk_dynamical_matrix", "constant_names",
            "SHELLS", "EV_A2_TO_N_M"]
 
-EV_A2_TO_N_M = 16.02176634            # 1 eV/A^2 in N/m (J/m^2)
 _UNIT_TO_EV_A2 = {"N/m": 1.0 / EV_A2_TO_N_M, "dyn/cm": 1e-3 / EV_A2_TO_N_M, "eV/A^2": 1.0}
 
 # (i, j) position of each named component in the 3x3 matrix, and the components it fills
@@ -364,45 +363,3 @@ def bvk_dynamical_matrix(constants, lattice: str, mass: float, qpoints_cart, uni
         w = 1.0 - np.cos(np.pi * q @ hs.T)                           # (nq, m)
         D += np.einsum("qm,mab->qab", w, K)
     return D / mass
-
-
-def plot_bvk(datasets: dict, path, units: str = "N/m", title: str | None = None):
-    """Bar chart comparing BvK constants from several sources (one bar group per constant).
-
-    Parameters
-    ----------
-    datasets : dict label -> xarray.Dataset
-        From :func:`shell_constants` (same lattice); constants missing from a source are skipped.
-    path : str or Path
-        Image file to write (format from the suffix).
-    units : {"N/m", "eV/A^2", "dyn/cm"}
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    scale = {"N/m": 1.0, "dyn/cm": 1e3, "eV/A^2": 1.0 / EV_A2_TO_N_M}[units]
-    names: list[str] = []
-    for ds in datasets.values():
-        names += [str(n) for n in ds["constant"].values if str(n) not in names]
-    x = np.arange(len(names))
-    width = 0.8 / max(1, len(datasets))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(names) + 2), 4))
-    for i, (label, ds) in enumerate(datasets.items()):
-        vals = dict(zip(map(str, ds["constant"].values), ds["value"].values * scale))
-        v = np.array([vals.get(n, np.nan) for n in names])
-        ax.bar(x - 0.4 + width * (i + 0.5), v, width, label=str(label))
-    ax.axhline(0, color="k", lw=0.6)
-    ax.set_xticks(x)
-    ax.set_xticklabels(names, rotation=60)
-    ax.set_ylabel(f"BvK constant ({units})")
-    if title:
-        ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(Path(path))
-    plt.close(fig)
-    return fig

@@ -1,14 +1,18 @@
-"""Matplotlib figures written by the CLI."""
+"""Matplotlib figures of trajmodes' results, written to files.
+
+Figures are made with :class:`matplotlib.figure.Figure` directly, never through ``pyplot``: writing one never
+switches the user's matplotlib backend (a notebook keeps its own) and leaves no figure open.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 
-def _figure(nrows: int, ncols: int, size):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt.subplots(nrows, ncols, figsize=size, constrained_layout=True)
+def _figure(nrows: int, ncols: int, size, **kw):
+    """A new figure and its axes (``Figure.subplots`` keywords in ``kw``), constrained layout."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.subplots(nrows, ncols, **kw)
 
 
 def plot_summary(summary, path: str, title: str = "") -> None:
@@ -50,12 +54,10 @@ def plot_summary(summary, path: str, title: str = "") -> None:
 
 
 def _save(fig, path: str, dpi: int = 130) -> None:
-    """Write ``fig`` atomically (format from the file's extension) and close it."""
-    import matplotlib.pyplot as plt
+    """Write ``fig`` atomically (format from the file's extension)."""
     from .io._files import atomic_write
     fmt = str(path).rsplit(".", 1)[-1]
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
-    plt.close(fig)
 
 
 def _plot_path(ax, bands, **style):
@@ -95,12 +97,8 @@ def plot_bands_dos(bands, dos, path: str, title: str = "") -> None:
     path : str
         PNG or PDF file to write.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2 if dos is not None else 1, figsize=(8.5 if dos is not None else 6.5, 4.8),
-                             sharey=True, squeeze=False, constrained_layout=True,
-                             gridspec_kw=dict(width_ratios=[3.2, 1] if dos is not None else [1]))
+    fig, axes = _figure(1, 2 if dos is not None else 1, (8.5 if dos is not None else 6.5, 4.8), sharey=True,
+                        squeeze=False, gridspec_kw=dict(width_ratios=[3.2, 1] if dos is not None else [1]))
     ax = axes[0, 0]
     f = bands.frequency.values
     _plot_path(ax, bands, color="C0", lw=1.2)
@@ -396,3 +394,36 @@ def plot_sed(ds, path: str, title: str = "") -> None:
     if title:
         ax.set_title(title + "  (dots: harmonic)", fontsize=9)
     _save(fig, path)
+
+
+def plot_bvk(datasets: dict, path, units: str = "N/m", title: str | None = None) -> None:
+    """Bar chart comparing Born-von-Karman constants from several sources (one bar group per constant).
+
+    Parameters
+    ----------
+    datasets : dict label -> xarray.Dataset
+        From :func:`trajmodes.bvk.shell_constants` (same lattice); constants missing from a source are skipped.
+    path : str or Path
+        Image file to write (format from the suffix).
+    units : {"N/m", "eV/A^2", "dyn/cm"}
+    """
+    from .units import EV_A2_TO_N_M
+    scale = {"N/m": 1.0, "dyn/cm": 1e3, "eV/A^2": 1.0 / EV_A2_TO_N_M}[units]
+    names: list[str] = []
+    for ds in datasets.values():
+        names += [str(n) for n in ds["constant"].values if str(n) not in names]
+    x = np.arange(len(names))
+    width = 0.8 / max(1, len(datasets))
+    fig, ax = _figure(1, 1, (max(6.0, 0.45 * len(names) + 2), 4))
+    for i, (label, ds) in enumerate(datasets.items()):
+        vals = dict(zip(map(str, ds["constant"].values), ds["value"].values * scale))
+        v = np.array([vals.get(n, np.nan) for n in names])
+        ax.bar(x - 0.4 + width * (i + 0.5), v, width, label=str(label))
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=60)
+    ax.set_ylabel(f"BvK constant ({units})")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    _save(fig, str(path))

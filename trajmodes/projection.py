@@ -297,8 +297,8 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
                       stacklevel=2)
         if traj.n_frames < 2:
             raise ValueError("a centred difference needs at least two frames")
-        Qdot = da.gradient(Q, traj.timestep, axis=0) if min(Q.chunks[0]) >= 2 else \
-            da.from_array(np.gradient(Q.compute(), traj.timestep, axis=0), chunks=Q.chunks)
+        Qdot = da.gradient(Q, traj.frame_interval, axis=0) if min(Q.chunks[0]) >= 2 else \
+            da.from_array(np.gradient(Q.compute(), traj.frame_interval, axis=0), chunks=Q.chunks)
     attrs = {"units": "Q: amu^1/2 Angstrom; Qdot: amu^1/2 Angstrom/ps; time: ps; frequency: THz; "
                       "qpoint: reduced (primitive reciprocal lattice, no 2 pi)",
              "n_cells": smap.n_cells, "n_atoms": int(traj.n_atoms),

@@ -5,9 +5,9 @@ from .io import open_source
 from .trajectory import Trajectory
 
 
-def read(source, *, format: str | None = None, reference=None, units: str = "metal",
-         timestep: float | None = None, chunk_frames: int | None = None, species=None, masses=None,
-         lj_scales: dict | None = None, topology=None) -> Trajectory:
+def read(source, *, format: str | None = None, reference=None, units: str | None = None,
+         md_timestep: float | None = None, frame_interval: float | None = None, chunk_frames: int | None = None,
+         species=None, masses=None, lj_scales: dict | None = None, topology=None, timestep=None) -> Trajectory:
     """Open a trajectory lazily.
 
     Parameters
@@ -22,11 +22,16 @@ def read(source, *, format: str | None = None, reference=None, units: str = "met
     reference : None, "first", "average", path, Structure or array, optional
         The reference crystal for displacements: the first frame (default), the streamed
         time average, a LAMMPS data file or any structure file, or (n_atoms, 3) positions in A.
-    units : str
-        LAMMPS unit style of the data (metal, real, si, electron, lj); converted to metal.
-    timestep : float, optional
-        MD integration time step in ps (LAMMPS dumps without ``ITEM: TIME``), or the time
-        between frames in ps for formats without step numbers.
+    units : str, optional
+        LAMMPS unit style of the data (metal, real, si, electron, lj); converted to metal. Default: the
+        dump's ``ITEM: UNITS``, or the ``units`` of the LAMMPS input or log beside it, else metal.
+    md_timestep : float, optional
+        The MD integration step in ps (LAMMPS' ``timestep``): frame times are MD step x md_timestep. For
+        files with MD step numbers and without times (LAMMPS dumps without ``ITEM: TIME``).
+    frame_interval : float, optional
+        The time between two frames in ps, for files without times.
+        Without either, times come from the file, else from the LAMMPS input or log beside a dump, else they
+        are assumed with a warning; ``Trajectory.time_axis`` says which (:mod:`trajmodes.io.times`).
     chunk_frames : int, optional
         Frames per Dask chunk; default about 32 MB of float data per chunk, and for short runs at
         least one chunk per core (not below 32 frames).
@@ -36,21 +41,26 @@ def read(source, *, format: str | None = None, reference=None, units: str = "met
         ``{"sigma": A, "epsilon": eV, "mass": amu}`` for ``units="lj"``.
     topology : str, optional
         Topology file for MDAnalysis formats without atom information (DCD, XTC, ...).
+    timestep
+        No longer accepted (it meant either of the two above): a TypeError says which to use.
 
     Returns
     -------
     Trajectory
     """
-    src = open_source(source, format=format, units=units, lj_scales=lj_scales, timestep=timestep,
-                      species=species, masses=masses, topology=topology)
+    from .io.times import reject_timestep
+    reject_timestep(timestep)
+    src = open_source(source, format=format, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
+                      frame_interval=frame_interval, species=species, masses=masses, topology=topology)
     traj = Trajectory(src, reference=reference, chunk_frames=chunk_frames)
     if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
         traj.reference  # validate an explicit reference now, so a mismatch is reported at read time
     return traj
 
 
-def from_arrays(positions, cell, species, *, timestep: float, masses=None, velocities=None, forces=None,
-                reference=None, chunk_frames: int | None = None, unwrapped: bool = True) -> Trajectory:
+def from_arrays(positions, cell, species, *, frame_interval: float | None = None, masses=None, velocities=None,
+                forces=None, reference=None, chunk_frames: int | None = None, unwrapped: bool = True,
+                timestep=None) -> Trajectory:
     """A :class:`Trajectory` over frames already in memory (numpy arrays or memory maps).
 
     Parameters
@@ -61,8 +71,8 @@ def from_arrays(positions, cell, species, *, timestep: float, masses=None, veloc
         Rows a, b, c in Angstrom.
     species : sequence of str (n_atoms,)
         Element symbols.
-    timestep : float
-        Time between frames in ps.
+    frame_interval : float
+        Time between frames in ps (required). ``timestep=`` is refused as ambiguous.
     masses : array_like (n_atoms,), optional
         amu (default: standard atomic weights of ``species``).
     velocities, forces : array_like (n_frames, n_atoms, 3), optional
@@ -78,8 +88,12 @@ def from_arrays(positions, cell, species, *, timestep: float, masses=None, veloc
         Lazy like any other: each Dask chunk copies its frames when computed.
     """
     from .io.memory import ArraySource
+    from .io.times import reject_timestep
+    reject_timestep(timestep)
+    if frame_interval is None:
+        raise TypeError("from_arrays needs frame_interval=<ps between frames>")
     src = ArraySource(positions, cell, species, masses=masses, velocities=velocities, forces=forces,
-                      timestep=timestep, unwrapped=unwrapped)
+                      frame_interval=frame_interval, unwrapped=unwrapped)
     traj = Trajectory(src, reference=reference, chunk_frames=chunk_frames)
     if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
         traj.reference

@@ -93,8 +93,12 @@ class Trajectory:
     masses : ndarray (n_atoms,) in amu, or None if unknown
     times : ndarray (n_frames,) in ps
     steps : ndarray (n_frames,) MD step of each frame
-    timestep : float
+    frame_interval : float
         Time between consecutive frames in ps (median spacing).
+    md_timestep : float or None
+        The MD integration step in ps, when known.
+    time_axis : str
+        Where the frame times came from (the file, values given, the LAMMPS input beside a dump, or ASSUMED).
     positions, velocities, forces : dask.array.Array or None
         (n_frames, n_atoms, 3) float64 in Angstrom, Angstrom/ps, eV/Angstrom, atoms in id
         order; None when the file lacks them.
@@ -140,9 +144,28 @@ class Trajectory:
         return self.source.steps[self._frames]
 
     @property
-    def timestep(self) -> float:
+    def frame_interval(self) -> float:
+        """Time between consecutive frames in ps (median spacing; NaN for one frame)."""
         t = self.times
         return float(np.median(np.diff(t))) if len(t) > 1 else math.nan
+
+    @property
+    def md_timestep(self) -> float | None:
+        """The MD integration step in ps, when the file or the user stated it (None otherwise)."""
+        return getattr(self.source, "md_timestep", None)
+
+    @property
+    def time_axis(self) -> str:
+        """Where the frame times came from, in words; starts with ``ASSUMED`` when nothing stated them."""
+        return getattr(self.source, "time_axis", "unknown")
+
+    @property
+    def timestep(self) -> float:
+        """Deprecated alias of :attr:`frame_interval` (the time between frames, not the MD time step)."""
+        warnings.warn("Trajectory.timestep is ambiguous and will be removed: use Trajectory.frame_interval (ps "
+                      "between frames) or Trajectory.md_timestep (the MD integration step)", FutureWarning,
+                      stacklevel=2)
+        return self.frame_interval
 
     @property
     def units(self) -> dict:
@@ -154,7 +177,7 @@ class Trajectory:
     def __repr__(self) -> str:
         fields = ", ".join(self.source.fields)
         return (f"<Trajectory {self.source.describe()}: {self.n_frames} frames x {self.n_atoms} atoms "
-                f"({fields}); dt = {self.timestep:g} ps; species {sorted(set(self.species.tolist()))}>")
+                f"({fields}); {self.frame_interval:g} ps between frames; species {sorted(set(self.species.tolist()))}>")
 
     def __getitem__(self, key) -> "Trajectory":
         if isinstance(key, (int, np.integer)):

@@ -18,6 +18,8 @@ HARTREE_EV = 27.211386245988    # eV per Hartree
 KB_EV = 8.617333262e-5          # Boltzmann constant, eV/K
 KCALMOL_EV = 4184.0 / AVOGADRO / EV_J   # eV per kcal/mol
 KJMOL_EV = 1000.0 / AVOGADRO / EV_J     # eV per kJ/mol
+#: 1 eV/A^2 in N/m (J/m^2): force constants in SI
+EV_A2_TO_N_M = EV_J / 1e-20
 #: kinetic energy of 1 amu moving at 1 A/ps, in eV
 AMU_A2_PS2_EV = AMU_KG * 1e-20 / 1e-24 / EV_J
 #: time unit sqrt(amu A^2 / eV) in ps (ASE's and LAMMPS lj-type natural unit)

@@ -91,9 +91,9 @@ def sniff(path: str) -> str:
     return "mdanalysis"
 
 
-def _mda_units(units: str) -> str | None:
-    """MDAnalysis readers that declare units convert themselves; 'metal' (the default) means 'as declared'."""
-    return None if units == "metal" else units
+def _mda_units(units: str | None) -> str | None:
+    """MDAnalysis readers that declare units convert themselves; None or 'metal' means 'as declared'."""
+    return None if units in (None, "metal") else units
 
 
 def _expand(source) -> list[str]:
@@ -111,29 +111,39 @@ def _expand(source) -> list[str]:
     return out
 
 
-def open_source(source, *, format: str | None = None, units: str = "metal", lj_scales=None,
-                timestep: float | None = None, species=None, masses=None, topology=None) -> FrameSource:
-    """A frame source for ``source`` (path, list or glob of paths, or MDAnalysis Universe)."""
+def open_source(source, *, format: str | None = None, units: str | None = None, lj_scales=None,
+                md_timestep: float | None = None, frame_interval: float | None = None, species=None,
+                masses=None, topology=None) -> FrameSource:
+    """A frame source for ``source`` (path, list or glob of paths, or MDAnalysis Universe).
+
+    ``md_timestep`` and ``frame_interval`` (ps) are described in :mod:`trajmodes.io.times`.
+    """
     try:
         import MDAnalysis as mda
         if isinstance(source, mda.Universe):
             from .mdanalysis import MDAnalysisSource
-            return MDAnalysisSource(source, timestep=timestep, units=_mda_units(units), lj_scales=lj_scales)
+            return MDAnalysisSource(source, frame_interval=frame_interval, md_timestep=md_timestep,
+                                    units=_mda_units(units), lj_scales=lj_scales)
     except ImportError:  # pragma: no cover
         pass
     paths = _expand(source)
     fmt = (format or sniff(paths[0])).lower()
     if fmt in _LAMMPS:
         from .lammps import LammpsDumpSource
-        return LammpsDumpSource(paths, units=units, lj_scales=lj_scales, timestep=timestep, species=species,
+        return LammpsDumpSource(paths, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
+                                frame_interval=frame_interval, species=species,
                                 masses=masses)
     if len(paths) > 1 and fmt not in ("mdanalysis",):
         raise ValueError(f"several files are supported for LAMMPS dumps and MDAnalysis formats, not {fmt}")
     if fmt in _XYZ:
         from .xyz import XYZSource
-        return XYZSource(paths[0], units=units, lj_scales=lj_scales, timestep=timestep)
+        return XYZSource(paths[0], units=units or "metal", lj_scales=lj_scales, md_timestep=md_timestep,
+                         frame_interval=frame_interval)
     if fmt in _NETCDF:
         from .netcdf import NetCDFSource
+        if md_timestep is not None or frame_interval is not None:
+            raise ValueError(f"{paths[0]}: a trajmodes netCDF cache stores its frame times; md_timestep= and "
+                             "frame_interval= are for files that have none")
         return NetCDFSource(paths[0])
     from .mdanalysis import MDAnalysisSource
     import MDAnalysis as mda
@@ -148,10 +158,11 @@ def open_source(source, *, format: str | None = None, units: str = "metal", lj_s
                                         "format= (--format: 'lammps', 'xyz', or an MDAnalysis format such as "
                                         "'DCD') and topology= (--topology) for formats without atom "
                                         "information") from None
-    return MDAnalysisSource(u, timestep=timestep, units=_mda_units(units), lj_scales=lj_scales)
+    return MDAnalysisSource(u, frame_interval=frame_interval, md_timestep=md_timestep, units=_mda_units(units),
+                            lj_scales=lj_scales)
 
 
-def read_structure(path, *, units: str = "metal", species=None) -> Structure:
+def read_structure(path, *, units: str | None = None, species=None) -> Structure:
     """Read one structure (a LAMMPS data file, or the first frame of any trajectory format)."""
     path = os.fspath(path)
     head = _head(path)
@@ -163,7 +174,7 @@ def read_structure(path, *, units: str = "metal", species=None) -> Structure:
                          d["origins"][0])
     if b"atoms" in head and (b"xlo xhi" in head or b"avec" in head):
         from .lammps_data import read_data
-        return read_data(path, units=units, species=species)
+        return read_data(path, units=units or "metal", species=species)
     raise TrajectoryFormatError(path, "not a structure format trajmodes knows (LAMMPS data file, LAMMPS dump, "
                                 "XYZ, trajmodes netCDF)", fix="Pass a Structure or an array of positions")
 

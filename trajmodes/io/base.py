@@ -48,6 +48,10 @@ class FrameSource:
         image flags applied) rather than wrapped into the box.
     units : str
         The unit style the file was written in (data are converted to metal).
+    md_timestep : float or None
+        The MD integration step in ps, when known (:mod:`trajmodes.io.times`).
+    time_axis : str
+        Where the frame times came from, in words (starts with ``ASSUMED`` when nothing stated them).
     """
 
     paths: list
@@ -63,6 +67,8 @@ class FrameSource:
     unwrapped: bool = False
     units: str = "metal"
     format: str = ""
+    md_timestep: float | None = None
+    time_axis: str = "unknown"
 
     def read(self, frames: np.ndarray, fields=None) -> dict:
         """Read frames by their index (0 .. n_frames-1, ascending).

@@ -172,14 +172,16 @@ class LammpsDumpSource(FrameSource):
     paths : str or list of str
         Dump files (plain or gzip).  Frames whose timestep is not larger than an
         earlier frame's (restart duplicates) are dropped.
-    units : str
-        LAMMPS unit style of the data; an ``ITEM: UNITS`` in the file is authoritative
-        (a different explicit non-default value is an error).
+    units : str, optional
+        LAMMPS unit style of the data. An ``ITEM: UNITS`` in the file is authoritative (a different value
+        given here is an error); without one, the ``units`` of the LAMMPS input or log beside the dump
+        (:func:`trajmodes.io.times.lammps_settings_beside`), else ``"metal"``.
     lj_scales : dict, optional
         Physical scales for ``units="lj"``.
-    timestep : float, optional
-        MD integration time step in ps, used for frame times when the dump has no
-        ``ITEM: TIME``.  Default: LAMMPS' default for the unit style, with a warning.
+    md_timestep, frame_interval : float, optional
+        The MD integration step and the time between frames in ps, for dumps without ``ITEM: TIME``
+        (:func:`trajmodes.io.times.frame_times`); default: the ``timestep`` of the LAMMPS input or log beside
+        the dump, else LAMMPS' default for the unit style, with a warning.
     species : dict or sequence, optional
         Element of each LAMMPS type, ``{1: "Cu"}`` or ``["Cu"]`` (type 1 first), when the
         dump has no ``element`` column.
@@ -189,8 +191,8 @@ class LammpsDumpSource(FrameSource):
 
     format = "lammps-dump"
 
-    def __init__(self, paths, *, units: str = "metal", lj_scales: dict | None = None,
-                 timestep: float | None = None, species=None, masses=None):
+    def __init__(self, paths, *, units: str | None = None, lj_scales: dict | None = None,
+                 md_timestep: float | None = None, frame_interval: float | None = None, species=None, masses=None):
         self.paths = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
         if not self.paths:
             raise ValueError("no dump files given")
@@ -199,7 +201,7 @@ class LammpsDumpSource(FrameSource):
         self._lj_scales = lj_scales
         self._index_files()
         self._read_first_frame(units, species, masses)
-        self._frame_times(timestep)
+        self._frame_times(md_timestep, frame_interval)
 
     # --- indexing ---------------------------------------------------------------------------
     def _index_files(self) -> None:
@@ -228,6 +230,9 @@ class LammpsDumpSource(FrameSource):
                                             line=_timestep_line(plain, int(s[f]), int(e[f])) + 1,
                                             fix="Repair or remove this frame")
             files.append(np.full(len(s), k)); starts.append(s); ends.append(e); steps.append(st); times.append(t)
+        order = self._file_order([st for st in steps])
+        files = [np.full(len(starts[k]), i) for i, k in enumerate(order)]
+        starts, ends, steps, times = ([x[k] for k in order] for x in (starts, ends, steps, times))
         self._file = np.concatenate(files)
         self._start = np.concatenate(starts)
         self._end = np.concatenate(ends)
@@ -242,8 +247,9 @@ class LammpsDumpSource(FrameSource):
         keep = steps > prev
         if not keep.all():
             n_drop = int((~keep).sum())
-            if len(self.paths) == 1:
-                warnings.warn(f"{self.paths[0]}: {n_drop} frame(s) repeat or go back in timestep and were "
+            # a restart repeats the frames since the restart file was written: one per junction is usual
+            if len(self.paths) == 1 or n_drop > len(self.paths) - 1:
+                warnings.warn(f"{', '.join(self.paths)}: {n_drop} frame(s) repeat or go back in timestep and were "
                               "dropped (kept the first of each timestep)", UserWarning, stacklevel=3)
             for name in ("_file", "_start", "_end", "_local"):
                 setattr(self, name, getattr(self, name)[keep])
@@ -251,6 +257,20 @@ class LammpsDumpSource(FrameSource):
         self.steps = steps
         self._raw_times = times
         self.n_frames = len(steps)
+
+    def _file_order(self, steps: list) -> list[int]:
+        """The files in the order of their first MD step (restart files given out of order are put in order,
+        with a warning); the file attributes are reordered to match."""
+        first = [int(st[0]) if len(st) else np.iinfo(np.int64).max for st in steps]
+        order = sorted(range(len(first)), key=lambda k: first[k])
+        if order != list(range(len(first))):
+            names = [os.path.basename(self.paths[k]) for k in order]
+            warnings.warn(f"the dump files were given out of time order; reading them in the order of their first "
+                          f"MD step: {', '.join(names)}", UserWarning, stacklevel=4)
+            self.paths = [self.paths[k] for k in order]
+            self._plain = [self._plain[k] for k in order]
+            self._stamps = [self._stamps[k] for k in order]
+        return order
 
     def _read_first_frame(self, units, species, masses) -> None:
         plain, orig = self._plain[0], self.paths[0]
@@ -262,10 +282,14 @@ class LammpsDumpSource(FrameSource):
             raise TrajectoryFormatError(orig, f"cannot read the frame header: {exc}", frame=0, line=1,
                                         fix="Check that this is a LAMMPS text dump") from None
         self._header_units = h.units
-        if h.units is not None and units not in ("metal", h.units):
+        if h.units is not None and units not in (None, h.units):
             raise TrajectoryFormatError(orig, f"the file says ITEM: UNITS {h.units} but units={units!r} was given",
                                         fix=f"Drop units= or pass units={h.units!r}")
-        self.units = h.units or units
+        self._input = None
+        if h.units is None and units is None or not np.all(np.isfinite(self._raw_times)):
+            from .times import lammps_settings_beside
+            self._input = lammps_settings_beside(orig)
+        self.units = h.units or units or (self._input.units if self._input and self._input.units else "metal")
         self._conv = conversion(self.units, self._lj_scales)
         self._columns = h.columns
         self._layout = _Layout(h.columns, orig, line_number(plain, h.rows_offset) - 1)
@@ -314,18 +338,22 @@ class LammpsDumpSource(FrameSource):
             return rows[order, self._layout.slot["mass"]] * self._conv.mass
         return masses_of(self.species)
 
-    def _frame_times(self, timestep) -> None:
-        if np.all(np.isfinite(self._raw_times)):
-            self.times = self._raw_times * self._conv.time
-            return
-        if timestep is None:
-            dt = DEFAULT_DT.get(self.units, 1.0) * self._conv.time
-            warnings.warn(f"{self.paths[0]}: the dump has no ITEM: TIME; frame times assume LAMMPS' default "
-                          f"time step for {self.units} units ({dt:g} ps). Pass timestep=<ps> to set it",
-                          UnitsWarning, stacklevel=4)
-        else:
-            dt = float(timestep)
-        self.times = self.steps * dt
+    def _frame_times(self, md_timestep, frame_interval) -> None:
+        from .times import frame_times
+        found = default = None
+        inp = self._input
+        if inp is not None:
+            unit_dt = DEFAULT_DT.get(inp.units or self.units, 1.0)
+            dt = (inp.md_timestep if inp.md_timestep is not None else unit_dt) * self._conv.time
+            found = (dt, os.path.basename(inp.path) + ("" if inp.md_timestep is not None else
+                                                       f" (it sets none: LAMMPS' default for {self.units} units)"))
+        default = (DEFAULT_DT.get(self.units, 1.0) * self._conv.time,
+                   f"the dump has no ITEM: TIME and no LAMMPS input or log beside it names it; LAMMPS' default "
+                   f"timestep for {self.units} units")
+        axis = frame_times(", ".join(self.paths), self.steps, self._raw_times * self._conv.time,
+                           what_in_file="ITEM: TIME", md_timestep=md_timestep, frame_interval=frame_interval,
+                           found=found, default=default, stacklevel=5)
+        self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
 
     # --- reading ----------------------------------------------------------------------------
     def token(self) -> tuple:

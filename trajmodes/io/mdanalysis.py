@@ -61,9 +61,10 @@ class MDAnalysisSource(FrameSource):
         A Universe, or the topology and trajectory file(s) to open one from.
     format : str, optional
         Trajectory format passed to ``MDAnalysis.Universe`` (e.g. ``"LAMMPSDUMP"``).
-    timestep : float, optional
-        Time between frames in ps; overrides the trajectory's ``dt`` (times
-        become ``frame * timestep``).
+    frame_interval : float, optional
+        Time between frames in ps; overrides the trajectory's ``dt`` (times become ``frame * frame_interval``).
+    md_timestep : float, optional
+        Refused: MDAnalysis gives no MD step numbers (use ``frame_interval``).
     units, lj_scales : optional
         LAMMPS unit style of the numbers when the MDAnalysis reader does not
         convert them itself (its ``units`` declare no force unit), e.g. a LAMMPS
@@ -86,7 +87,7 @@ class MDAnalysisSource(FrameSource):
     units = "metal"
 
     def __init__(self, universe_or_paths, *, format: str | None = None,
-                 timestep: float | None = None, units: str | None = None,
+                 frame_interval: float | None = None, md_timestep: float | None = None, units: str | None = None,
                  lj_scales: dict | None = None, **universe_kwargs):
         self.universe = _universe(universe_or_paths, format, universe_kwargs)
         self._lock = threading.Lock()
@@ -105,7 +106,7 @@ class MDAnalysisSource(FrameSource):
             self.fields = ("positions",) + (("velocities",) if ts.has_velocities else ()) \
                 + (("forces",) if ts.has_forces else ())
         self.steps = np.arange(self.n_frames)
-        self.times = self._times(t0, timestep)
+        self._times(t0, frame_interval, md_timestep)
 
     def _atoms(self) -> None:
         """Species, masses and ids (sorted) of the Universe's atoms."""
@@ -146,20 +147,27 @@ class MDAnalysisSource(FrameSource):
         self.units = c.style
         return c.length, c.velocity, c.force
 
-    def _times(self, t0: float, timestep: float | None) -> np.ndarray:
-        """Time of every frame in ps."""
-        frames = np.arange(self.n_frames, dtype=float)
-        if timestep is not None:
-            return frames * float(timestep)
+    def _times(self, t0: float, frame_interval: float | None, md_timestep: float | None) -> None:
+        """Time of every frame in ps, the MD time step (unknown) and where the times came from."""
+        from .times import frame_times
+        frames = np.arange(self.n_frames)
+        if frame_interval is not None or md_timestep is not None:
+            axis = frame_times(self.describe(), frames, md_timestep=md_timestep, frame_interval=frame_interval,
+                               has_steps=False)
+            self.times, self.md_timestep, self.time_axis = axis.times, None, axis.source
+            return
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             dt = float(self.universe.trajectory.dt)
-        if any("dt" in str(w.message) or "time" in str(w.message).lower() for w in caught) \
-                and self.n_frames > 1:
-            warnings.warn(f"{self.describe()}: the trajectory gives no time step; MDAnalysis "
-                          f"assumed dt={dt} ps. Pass timestep=<ps between frames>",
-                          UnitsWarning, stacklevel=3)
-        return t0 + frames * dt
+        assumed = any("dt" in str(w.message) or "time" in str(w.message).lower() for w in caught)
+        if assumed and self.n_frames > 1:
+            warnings.warn(f"{self.describe()}: the trajectory gives no time step; MDAnalysis ASSUMED dt={dt} ps. "
+                          "Give frame_interval=<ps between frames> (--frame-interval): every frequency scales with "
+                          "it", UnitsWarning, stacklevel=4)
+        self.times = t0 + frames * dt
+        self.md_timestep = None
+        self.time_axis = (f"ASSUMED: MDAnalysis' default dt {dt:g} ps between frames" if assumed else
+                          f"the trajectory's time step ({dt:g} ps between frames, read by MDAnalysis)")
 
     def read(self, frames, fields=None) -> dict:
         """Read frames by index; see :meth:`FrameSource.read`.

@@ -22,7 +22,7 @@ class ArraySource(FrameSource):
         amu; default the standard atomic weights of ``species``.
     velocities, forces : array_like (n_frames, n_atoms, 3), optional
         Angstrom/ps and eV/Angstrom.
-    timestep : float
+    frame_interval : float
         Time between frames in ps.
     unwrapped : bool
         Whether ``positions`` are continuous in time (default True).
@@ -34,7 +34,7 @@ class ArraySource(FrameSource):
     format = "memory"
 
     def __init__(self, positions, cell, species, masses=None, velocities=None, forces=None,
-                 timestep: float = 0.001, unwrapped: bool = True):
+                 frame_interval: float = 0.001, unwrapped: bool = True):
         if getattr(positions, "ndim", None) != 3 or positions.shape[-1] != 3:
             positions = np.asarray(positions, dtype=float)
             if positions.ndim != 3 or positions.shape[-1] != 3:
@@ -56,11 +56,13 @@ class ArraySource(FrameSource):
         if self.species.shape != (self.n_atoms,):
             raise ValueError(f"species must list the {self.n_atoms} atoms, not shape {self.species.shape}")
         self.masses = np.asarray(masses, float) if masses is not None else masses_of(self.species)
-        if not timestep > 0:
-            raise ValueError(f"timestep must be a positive time in ps, not {timestep!r}")
+        from .times import positive_time
+        dt = positive_time(frame_interval, "frame_interval")
         self.ids = np.arange(1, self.n_atoms + 1)
         self.steps = np.arange(self.n_frames)
-        self.times = self.steps * float(timestep)
+        self.times = self.steps * dt
+        self.md_timestep = None
+        self.time_axis = f"frame_interval {dt:g} ps (given)"
         self.fields = tuple(f for f in ("positions", "velocities", "forces") if f in self._data)
         self.unwrapped = bool(unwrapped)
         self.paths = ["<memory>"]

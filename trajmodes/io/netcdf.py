@@ -101,6 +101,9 @@ def _define(ds, t, ref: Structure, arrays, chunks, version) -> None:
     ds.trajmodes_format_version = VERSION
     ds.trajmodes_version = version
     ds.source = t.source.describe()
+    ds.time_axis = str(getattr(t.source, "time_axis", "unknown"))
+    if getattr(t.source, "md_timestep", None) is not None:
+        ds.md_timestep_ps = float(t.source.md_timestep)
     ds.source_units = t.source.units
     ds.unwrapped = int(t.source.unwrapped or "displacements" in arrays)
     ds.has_cell = int(t.source.has_cell)
@@ -204,6 +207,9 @@ class NetCDFSource(FrameSource):
         self.unwrapped = bool(getattr(ds, "unwrapped", 0))
         self.units = "metal"
         self._source_units = getattr(ds, "source_units", "metal")
+        axis = getattr(ds, "time_axis", "stored in the cache")
+        self.time_axis = axis if axis.startswith("stored in") else f"stored in the cache: {axis}"
+        self.md_timestep = float(ds.md_timestep_ps) if "md_timestep_ps" in ds.ncattrs() else None
         cell = np.asarray(v["reference_cell"][:], float) if "reference_cell" in v else None
         ref = np.asarray(v["reference_positions"][:], float)
         for name, arr in (("time", self.times), ("reference_positions", ref), ("reference_cell", cell),

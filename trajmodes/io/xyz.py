@@ -214,10 +214,10 @@ class XYZSource(FrameSource):
         units (amu A / t_ASE) whatever the style.
     lj_scales : dict, optional
         ``{"sigma": A, "epsilon": eV, "mass": amu}`` for ``units="lj"``.
-    timestep : float, optional
-        In ps, used when comments carry no ``time=``: the MD time step when the
-        comments carry steps (``step=``, ``Timestep=``, LAMMPS' ``Timestep: N``),
-        so that times = step * timestep; otherwise the time between frames.
+    md_timestep, frame_interval : float, optional
+        In ps, used when comments carry no ``time=`` (:func:`trajmodes.io.times.frame_times`): the MD time
+        step, when the comments carry steps (``step=``, ``Timestep=``, LAMMPS' ``Timestep: N``), so that
+        times = step * md_timestep; or the time between frames.
 
     Notes
     -----
@@ -227,7 +227,7 @@ class XYZSource(FrameSource):
     """
 
     def __init__(self, path, *, units: str = "metal", lj_scales: dict | None = None,
-                 timestep: float | None = None):
+                 md_timestep: float | None = None, frame_interval: float | None = None):
         self.path = os.path.abspath(os.fspath(path))
         self.paths = [self.path]
         if not os.path.isfile(self.path):
@@ -236,7 +236,7 @@ class XYZSource(FrameSource):
         self.units = str(units).lower()
         self.lj_scales = dict(lj_scales) if lj_scales else None
         self._conv = _units.conversion(self.units, self.lj_scales)
-        self.timestep = None if timestep is None else float(timestep)
+        self._given_times = (md_timestep, frame_interval)
         self._gz = is_gzip(self.path)
         self._index()
         self._header()
@@ -421,17 +421,12 @@ class XYZSource(FrameSource):
         if _TIME.search(c0) or _STEP.search(c0):
             times, steps = self._scan_keys(_TIME.search(c0) is not None,
                                            _STEP.search(c0) is not None)
+        from .times import frame_times
         self.steps = steps if steps is not None else np.arange(n)
-        if times is not None:
-            self.times = times * self._conv.time
-        elif self.timestep is not None:
-            self.times = (self.steps if steps is not None else np.arange(n)) * self.timestep
-        else:
-            self.times = np.arange(n, dtype=float)
-            if n > 1:
-                warnings.warn(f"{self.path}: the time between frames is unknown (no time= in the "
-                              "comment lines); assuming 1 ps. Pass timestep=<ps between frames>",
-                              UnitsWarning, stacklevel=3)
+        axis = frame_times(self.path, self.steps, None if times is None else times * self._conv.time,
+                           what_in_file="time=", md_timestep=self._given_times[0],
+                           frame_interval=self._given_times[1], has_steps=steps is not None, stacklevel=5)
+        self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
 
     def _scan_keys(self, want_time: bool, want_step: bool):
         """``time=`` and ``step=`` values of every frame's comment line."""

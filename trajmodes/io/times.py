@@ -1,0 +1,289 @@
+"""The time axis of a trajectory: where the time of every frame comes from, and the two time steps.
+
+Two different times are easily confused, so they have separate names everywhere in trajmodes:
+
+- ``md_timestep``: the MD integration step in ps (LAMMPS' ``timestep`` command). A frame's time is its MD
+  step number times ``md_timestep``.
+- ``frame_interval``: the time between two frames in ps (``md_timestep`` times the dump interval).
+
+:func:`frame_times` resolves them for every reader, in this order: times written in the file (LAMMPS
+``ITEM: TIME``, extended-XYZ ``time=``, the trajectory's own ``dt``), the values the user gave, the LAMMPS
+input or log beside a dump (:func:`lammps_settings_beside`), and last an assumption, which is always
+announced with a :class:`~trajmodes.errors.UnitsWarning`. The result says which, in words, so that every
+frequency computed from the trajectory can say where its time axis came from.
+"""
+from __future__ import annotations
+
+import fnmatch
+import math
+import os
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UnitsWarning
+
+#: relative disagreement tolerated between two statements of the same time
+TIME_RTOL = 1e-6
+
+
+def positive_time(value, name: str) -> float | None:
+    """``value`` as a float in ps, checked finite and positive (None stays None).
+
+    Raises
+    ------
+    ValueError
+        For zero, negative, NaN, infinite or non-numeric values.
+    """
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a time in ps, not {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a positive, finite time in ps, not {v!r}")
+    return v
+
+
+def reject_timestep(timestep) -> None:
+    """The old, ambiguous ``timestep=`` keyword: refuse it, explaining the two names that replace it."""
+    if timestep is not None:
+        raise TypeError("timestep= is ambiguous and no longer accepted: pass md_timestep=<ps> (the MD "
+                        "integration step; frame times = step number x md_timestep) or frame_interval=<ps> (the "
+                        "time between two frames)")
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """Frame times and where they came from.
+
+    Attributes
+    ----------
+    times : ndarray (n_frames,)
+        ps.
+    md_timestep : float or None
+        The MD integration step in ps, when known.
+    source : str
+        Where the times came from, in words (starts with ``ASSUMED`` when nothing stated them).
+    """
+
+    times: np.ndarray
+    md_timestep: float | None
+    source: str
+
+    @property
+    def assumed(self) -> bool:
+        return self.source.startswith("ASSUMED")
+
+
+def _stride(steps: np.ndarray) -> int | None:
+    """The common step difference between frames, or None when the frames are not evenly spaced."""
+    d = np.diff(steps)
+    return int(d[0]) if len(d) and np.all(d == d[0]) and d[0] > 0 else None
+
+
+def frame_times(name: str, steps: np.ndarray, file_times: np.ndarray | None = None, *, what_in_file: str = "",
+                md_timestep: float | None = None, frame_interval: float | None = None,
+                found: tuple[float, str] | None = None, default: tuple[float, str] | None = None,
+                has_steps: bool = True, stacklevel: int = 3) -> TimeAxis:
+    """Resolve the time of every frame.
+
+    Parameters
+    ----------
+    name : str
+        The file, for messages.
+    steps : ndarray of int (n_frames,)
+        MD step of every frame (frame indices when ``has_steps`` is False).
+    file_times : ndarray (n_frames,), optional
+        Times (ps) written in the file; NaN for frames that lack one.
+    what_in_file : str
+        What those times are called in the file (``"ITEM: TIME"``), for the description.
+    md_timestep, frame_interval : float, optional
+        Given by the user (ps).
+    found : (md_timestep, description), optional
+        The MD time step read from the simulation's own input or log.
+    default : (md_timestep, description), optional
+        The last resort (a LAMMPS unit style's default step); announced with a UnitsWarning. Without it the
+        assumption is 1 ps between frames.
+    has_steps : bool
+        Whether ``steps`` are MD step numbers.
+
+    Raises
+    ------
+    ValueError
+        When given values contradict each other or the file, or ``md_timestep`` is given for a file without
+        step numbers.
+    """
+    steps = np.asarray(steps, dtype=np.int64)
+    n = len(steps)
+    md_timestep = positive_time(md_timestep, "md_timestep")
+    frame_interval = positive_time(frame_interval, "frame_interval")
+    stride = _stride(steps) if has_steps else 1
+    if md_timestep is not None and not has_steps:
+        raise ValueError(f"{name}: md_timestep= needs MD step numbers, which this file does not have; give "
+                         "frame_interval=<ps between frames> instead")
+    if md_timestep is not None and frame_interval is not None and n > 1:
+        if stride is None or abs(stride * md_timestep - frame_interval) > TIME_RTOL * frame_interval:
+            raise ValueError(f"{name}: md_timestep={md_timestep:g} ps and frame_interval={frame_interval:g} ps "
+                             f"disagree: the frames are {stride if stride else 'unevenly many'} MD steps apart")
+    if file_times is not None:
+        ft = np.asarray(file_times, float)
+        have = np.isfinite(ft)
+        if have.all():
+            _check_given(name, steps, ft, md_timestep, frame_interval, what_in_file)
+            return TimeAxis(ft, _dt_from(steps, ft) if has_steps else None, f"{what_in_file} in the file")
+        if have.any():
+            missing = np.flatnonzero(~have)
+            dt = _dt_from(steps[have], ft[have]) if has_steps else None
+            if dt is None:
+                raise ValueError(f"{name}: {len(missing)} frame(s) lack {what_in_file} (first: frame {missing[0]}) "
+                                 f"and the others do not give one time per step to fill them in: add "
+                                 f"{what_in_file} to every frame, or drop those frames")
+            offset = float(np.median(ft[have] - steps[have] * dt))
+            out = ft.copy()
+            out[missing] = steps[missing] * dt + offset
+            warnings.warn(f"{name}: {len(missing)} frame(s) lack {what_in_file} (first: frame {int(missing[0])}); "
+                          f"their times are their MD steps x {dt:g} ps, the step the other frames give",
+                          UnitsWarning, stacklevel=stacklevel)
+            _check_given(name, steps, out, md_timestep, frame_interval, what_in_file)
+            return TimeAxis(out, dt, f"{what_in_file} in the file ({len(missing)} frame(s) without it filled in "
+                                     f"from their steps x {dt:g} ps)")
+    if md_timestep is not None:
+        return TimeAxis(steps * md_timestep, md_timestep, f"MD steps x md_timestep {md_timestep:g} ps (given)")
+    if frame_interval is not None:
+        if has_steps and n > 1:
+            if stride is None:
+                raise ValueError(f"{name}: the frames are not evenly spaced in MD steps, so frame_interval= does "
+                                 "not fix their times; give md_timestep=<ps per MD step> instead")
+            dt = frame_interval / stride
+            return TimeAxis(steps * dt, dt, f"frame_interval {frame_interval:g} ps (given), {stride} MD steps")
+        return TimeAxis((steps - steps[0]) * frame_interval if n else np.zeros(0), None,
+                        f"frame_interval {frame_interval:g} ps (given)")
+    if found is not None and has_steps:
+        dt, where = found
+        return TimeAxis(steps * dt, dt, f"MD steps x timestep {dt:g} ps from {where}")
+    if default is not None and has_steps:
+        dt, why = default
+        if n > 1:
+            warnings.warn(f"{name}: {why}; ASSUMED {dt:g} ps per MD step. Give md_timestep=<ps> "
+                          "(--md-timestep) or frame_interval=<ps> (--frame-interval) if that is not what the run "
+                          "used: every frequency scales with it", UnitsWarning, stacklevel=stacklevel)
+        return TimeAxis(steps * dt, dt, f"ASSUMED: {why}; {dt:g} ps per MD step")
+    if n > 1:
+        warnings.warn(f"{name}: the file gives no times; ASSUMED 1 ps between frames. Give frame_interval=<ps> "
+                      "(--frame-interval): every frequency scales with it", UnitsWarning, stacklevel=stacklevel)
+    return TimeAxis(np.arange(n, dtype=float), None, "ASSUMED: 1 ps between frames (the file gives no times)")
+
+
+def _dt_from(steps: np.ndarray, times: np.ndarray) -> float | None:
+    """The MD time step the frames' (step, time) pairs imply, or None if they imply none consistently."""
+    if len(steps) < 2:
+        return None
+    ds, dtimes = np.diff(steps).astype(float), np.diff(times)
+    ok = ds > 0
+    if not ok.any():
+        return None
+    dt = dtimes[ok] / ds[ok]
+    med = float(np.median(dt))
+    if med <= 0 or np.any(np.abs(dt - med) > 1e-4 * med):
+        return None
+    return med
+
+
+def _check_given(name, steps, times, md_timestep, frame_interval, what) -> None:
+    """A value the user gave must agree with the times written in the file."""
+    if len(times) < 2:
+        return
+    if md_timestep is not None:
+        dt = _dt_from(steps, times)
+        if dt is None or abs(dt - md_timestep) > 1e-4 * md_timestep:
+            raise ValueError(f"{name}: md_timestep={md_timestep:g} ps disagrees with {what} in the file "
+                             f"({'%g ps per step' % dt if dt else 'no single step'}); drop md_timestep=")
+    if frame_interval is not None:
+        fi = float(np.median(np.diff(times)))
+        if abs(fi - frame_interval) > 1e-4 * frame_interval:
+            raise ValueError(f"{name}: frame_interval={frame_interval:g} ps disagrees with {what} in the file "
+                             f"({fi:g} ps between frames); drop frame_interval=")
+
+
+# ----------------------------------------------------------------------------- LAMMPS input or log beside a dump
+#: names of LAMMPS inputs and logs looked for in the dump's folder
+LAMMPS_INPUT_PATTERNS = ("log.lammps", "log*.lammps", "*.log", "in.*", "*.in", "*.lmp", "*.lammps")
+#: only this much of each candidate is read (inputs and the echoed input at the top of a log are short)
+LAMMPS_INPUT_BYTES = 4 << 20
+
+_NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+_UNITS = re.compile(r"^\s*units\s+(\w+)", re.M)
+_TIMESTEP = re.compile(r"^\s*timestep\s+" + _NUM + r"\s*(?:#.*)?$", re.M)
+_DUMP = re.compile(r"^\s*dump\s+(\S+)\s+\S+\s+\S+\s+(\d+)\s+(\S+)", re.M)
+_EVERY = re.compile(r"^\s*dump_modify\s+(\S+)\s+.*?\bevery\s+(\d+)", re.M)
+
+
+@dataclass(frozen=True)
+class LammpsSettings:
+    """What a LAMMPS input says about one of its dumps."""
+
+    path: str
+    units: str | None
+    md_timestep: float | None      # in the input's own time unit; None: the unit style's default applies
+    every: int
+
+
+def lammps_settings_beside(dump_path: str) -> LammpsSettings | None:
+    """The ``units``, ``timestep`` and dump interval from a LAMMPS input or log in the dump's folder.
+
+    Looks at the files named by :data:`LAMMPS_INPUT_PATTERNS` (text files only, the first
+    :data:`LAMMPS_INPUT_BYTES` of each) for a ``dump`` command writing a file of this name (LAMMPS'
+    ``*`` wildcard allowed, ``.gz`` ignored on either side). The ``timestep`` is the last one given before the
+    first ``run`` after that ``dump`` (None when the input gives none: LAMMPS then uses its default). Returns
+    None when no input names the dump, or the values are not plain numbers (variables).
+    """
+    folder = os.path.dirname(os.path.abspath(dump_path))
+    base = os.path.basename(dump_path)
+    stem = base[:-3] if base.endswith(".gz") else base
+    try:
+        entries = sorted(os.listdir(folder))
+    except OSError:
+        return None
+    seen = set()
+    for pattern in LAMMPS_INPUT_PATTERNS:
+        for e in entries:
+            p = os.path.join(folder, e)
+            if e in seen or e == base or not fnmatch.fnmatch(e, pattern) or not os.path.isfile(p):
+                continue
+            seen.add(e)
+            found = _settings_in(p, stem)
+            if found is not None:
+                return found
+    return None
+
+
+def _settings_in(path: str, dump_stem: str) -> LammpsSettings | None:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(LAMMPS_INPUT_BYTES)
+    except OSError:
+        return None
+    if b"\0" in raw[:4096]:
+        return None                                      # binary: not an input or log
+    text = raw.decode("utf-8", "replace")
+    for m in _DUMP.finditer(text):
+        target = m.group(3)
+        target = target[:-3] if target.endswith(".gz") else target
+        if not fnmatch.fnmatch(dump_stem, os.path.basename(target)):
+            continue
+        every = int(m.group(2))
+        for e in _EVERY.finditer(text, m.end()):
+            if e.group(1) == m.group(1):
+                every = int(e.group(2))
+        run = re.search(r"^\s*run\s", text[m.end():], re.M)
+        upto = m.end() + run.start() if run else len(text)
+        steps = [float(t.group(1)) for t in _TIMESTEP.finditer(text, 0, upto)]
+        if re.search(r"^\s*timestep\s+\S*[$v]", text[:upto], re.M):
+            return None                                  # a variable: not ours to evaluate
+        units = _UNITS.search(text, 0, upto)
+        return LammpsSettings(path, units.group(1) if units else None, steps[-1] if steps else None, every)
+    return None
