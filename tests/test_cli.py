@@ -22,14 +22,14 @@ def test_info_prints_summary(capsys):
 def test_convert_and_read_back(tmp_path, capsys):
     out = tmp_path / "si.nc"
     assert main(["convert", str(EX / "si_diamond_300K.lammpstrj.gz"), "--species", "Si", "--stride", "2",
-                 "--timestep", "0.001", "-o", str(out)]) == 0
+                 "--md-timestep", "0.001", "-o", str(out)]) == 0
     back = trajmodes.read(out)
     assert back.n_frames == 100 and set(back.species) == {"Si"}
     assert np.isclose(back.frame_interval, 0.02)
 
 
 def test_run_writes_outputs(tmp_path):
-    assert main(["run", str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu", "--timestep", "0.001",
+    assert main(["run", str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001",
                  "-o", str(tmp_path / "out")]) == 0
     for name in ("trajectory.nc", "summary.nc", "summary.png", "fc.nc", "fc.scores.nc", "fc.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
@@ -39,13 +39,13 @@ def test_run_writes_outputs(tmp_path):
 
 
 def test_run_without_fit(tmp_path):
-    assert main(["run", str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu", "--timestep", "0.001",
+    assert main(["run", str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001",
                  "-o", str(tmp_path / "out")]) == 0              # positions only: no forces, no fit
     assert (tmp_path / "out" / "summary.png").exists() and not (tmp_path / "out" / "fc.nc").exists()
 
 
 def test_bad_reference_is_one_line_error(capsys):
-    rc = main(["info", str(DATA / "cu32_xu.lammpstrj"), "--timestep", "0.001", "--reference", str(EX / "cu_fcc_4x4x4.data")])
+    rc = main(["info", str(DATA / "cu32_xu.lammpstrj"), "--md-timestep", "0.001", "--reference", str(EX / "cu_fcc_4x4x4.data")])
     err = capsys.readouterr().err
     assert rc == 2
     assert "reference has 256 atoms" in err and "Traceback" not in err
@@ -62,6 +62,6 @@ def test_run_summarizes_once(tmp_path, monkeypatch):
     calls = []
     real = summary.summarize
     monkeypatch.setattr(summary, "summarize", lambda *a, **k: calls.append(1) or real(*a, **k))
-    assert main(["run", str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu", "--timestep", "0.001",
+    assert main(["run", str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001",
                  "-o", str(tmp_path / "out")]) == 0
     assert len(calls) == 1 and (tmp_path / "out" / "summary.nc").exists()

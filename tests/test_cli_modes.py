@@ -6,7 +6,8 @@ import xarray as xr
 
 import trajmodes
 from trajmodes.projection import commensurate_qpoints
-from trajmodes.cli import main, modes_dataset, path_reference
+from trajmodes.cli import main
+from trajmodes.workflows import modes_dataset, path_bands
 from trajmodes.plots import path_coordinates
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,7 @@ def test_modes_dataset_and_lifetimes(tmp_path, capsys):
     for k in ("fits", "dispersion", "sed"):
         assert (tmp_path / f"fig_{k}.png").stat().st_size > 10_000
     assert "dispersion plot" not in out                           # the path came from the file
-    bands, rot, note = path_reference(back)
+    bands, rot, note = path_bands(back)
     assert note == "" and bands.attrs["tick_labels"][:2] == ["Γ", "X"] and rot.shape == (48, 3, 3)
     np.testing.assert_allclose(bands.frequency.values, ph.band_structure().frequency.values)
     # a file from before the path was stored, its force constants gone: q-index plot with a note

@@ -62,7 +62,7 @@ def test_netcdf_input_pdf_user_path_and_imaginary_flag(tmp_path, capsys):
     fc = trajmodes.ForceConstants.from_phonopy(CU)
     fc.to_netcdf(tmp_path / "cu.nc")
     assert main(["phonons", str(tmp_path / "cu.nc"), "-o", str(tmp_path / "a"), "--path", "GX|LG",
-                 "--dos", "gaussian", "--format", "pdf", *FAST]) == 0
+                 "--dos", "gaussian", "--plot-format", "pdf", *FAST]) == 0
     assert (tmp_path / "a" / "bands_dos.pdf").read_bytes()[:4] == b"%PDF"
     with xr.open_dataset(tmp_path / "a" / "band.nc") as b:
         assert list(b.attrs["tick_labels"]) == ["Γ", "X|L", "Γ"]

@@ -1,37 +1,167 @@
-"""Command-line interface: ``trajmodes info``, ``convert``, ``run``, ``phonons``, ``fit`` and ``eam``."""
+"""Command-line interface: ``trajmodes info``, ``convert``, ``run``, ``fit``, ``phonons``, ``eam``, ``project`` and
+``lifetimes``.
+
+Each command reads its options, calls :mod:`trajmodes.workflows` and the library, prints a report, and writes its
+files and figures (:mod:`trajmodes.plots`). Files are staged (:class:`trajmodes.io._files.StagedOutputs`) and moved
+into place only when the whole command succeeds, so a command that fails or is interrupted leaves no new output
+folder and no partial files. Every error is one line on stderr and exit status 2 (``--debug`` shows the
+traceback); Ctrl-C gives status 130, SIGTERM 143. Heavy packages are imported when a command runs, never for
+``--help``.
+"""
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import time
 import warnings
 
-import numpy as np
+#: commands whose figures have a format; --plot-format names it everywhere
+FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
-def _add_read_options(p: argparse.ArgumentParser) -> None:
+# ----------------------------------------------------------------------------- reading trajectories
+def _add_read_options(p: argparse.ArgumentParser, reference: bool = True) -> None:
     p.add_argument("files", nargs="+", help="trajectory file(s): LAMMPS dump(s), XYZ, trajmodes .nc, or any "
                                             "MDAnalysis format")
-    p.add_argument("--format", help="lammps, xyz, netcdf, or an MDAnalysis format (default: guessed)")
-    p.add_argument("--reference", help="reference crystal: 'first' (default), 'average', or a LAMMPS data / "
-                                       "structure file")
-    p.add_argument("--units", default="metal", help="LAMMPS unit style of the data (default metal)")
-    p.add_argument("--timestep", type=float, help="MD time step in ps (dumps without ITEM: TIME)")
+    p.add_argument("--format", help="trajectory format: lammps, xyz, netcdf, or an MDAnalysis format such as DCD "
+                                    "(default: guessed from the content)")
+    if reference:
+        p.add_argument("--reference", help="reference crystal: 'first' (default), 'average', or a LAMMPS data / "
+                                           "structure file")
+    p.add_argument("--units", help="LAMMPS unit style of the data (default: the dump's ITEM: UNITS, or the LAMMPS "
+                                   "input beside it, else metal)")
+    p.add_argument("--md-timestep", type=_positive, metavar="PS",
+                   help="the MD integration time step in ps (LAMMPS' timestep): frame times are MD step x this; "
+                        "for dumps without ITEM: TIME (default: the LAMMPS input or log beside the dump)")
+    p.add_argument("--frame-interval", type=_positive, metavar="PS",
+                   help="the time between two frames in ps, for files without times")
     p.add_argument("--species", help="elements of the LAMMPS types, comma separated (type 1 first), e.g. Cu or Si,Ge")
+    p.add_argument("--masses", type=_floats, help="masses of the LAMMPS types in amu, comma separated (type 1 "
+                                                  "first), when --species is not given or to override it")
     p.add_argument("--topology", help="topology file for MDAnalysis formats such as DCD or XTC")
-    p.add_argument("--chunk-frames", type=int, help="frames per Dask chunk")
+    p.add_argument("--chunk-frames", type=_positive_int, metavar="N", help="frames per Dask chunk")
 
 
-def _open(args):
+def _read(args, files=None):
+    """One trajectory from the command's read options (several files: one run split into restarts)."""
     import trajmodes
+    files = args.files if files is None else files
     species = args.species.split(",") if args.species else None
-    src = args.files if len(args.files) > 1 else args.files[0]
-    return trajmodes.read(src, format=args.format, reference=args.reference, units=args.units,
-                          timestep=args.timestep, species=species, topology=args.topology,
-                          chunk_frames=args.chunk_frames)
+    return trajmodes.read(files if len(files) > 1 else files[0], format=args.format,
+                          reference=getattr(args, "reference", None), units=args.units,
+                          md_timestep=args.md_timestep, frame_interval=args.frame_interval, species=species,
+                          masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames)
 
 
+# ----------------------------------------------------------------------------- option types
+def _positive(text: str) -> float:
+    import math
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number, not {text!r}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text!r}")
+    return v
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text!r}")
+    return v
+
+
+def _floats(text: str) -> list[float]:
+    return [_positive(x) for x in text.split(",") if x.strip()]
+
+
+def _mesh(text: str) -> list[int]:
+    try:
+        m = [int(x) for x in text.replace("x", ",").split(",") if x.strip()]
+    except ValueError:
+        m = []
+    if len(m) == 1:
+        m *= 3
+    if len(m) != 3 or min(m) < 1:
+        raise argparse.ArgumentTypeError(f"mesh must be N or N1,N2,N3 (positive), not {text!r}")
+    return m
+
+
+def _temperatures(text: str):
+    """'T' or 'Tmin:Tmax:step' (Tmax included, as phonopy) or 'T1,T2,...' in K."""
+    import numpy as np
+    try:
+        if ":" in text:
+            lo, hi, step = (float(x) for x in text.split(":"))
+            if not step > 0 or hi < lo or lo < 0:
+                raise ValueError
+            return np.arange(lo, hi + 0.5 * step, step)
+        out = np.array([float(x) for x in text.split(",")])
+        if not np.all(np.isfinite(out)) or np.any(out < 0):
+            raise ValueError
+        return out
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"temperatures must be TMIN:TMAX:STEP or T1,T2,... in K (0 or more), "
+                                         f"not {text!r}") from None
+
+
+# ----------------------------------------------------------------------------- writing
+def _stem(path: str) -> str:
+    return path[:-3] if path.endswith(".nc") else path
+
+
+def _write_dataset(ds, target: str, out, attrs: dict) -> str:
+    """Write an xarray dataset (staged, atomic) with ``attrs`` added to its own, all made netCDF-safe."""
+    from .io._files import atomic_write
+    from .provenance import clean_attrs
+    ds = ds.copy()
+    ds.attrs = clean_attrs({**ds.attrs, **attrs})
+    atomic_write(out(target), lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+    return target
+
+
+class _Steps:
+    """One line on stderr per step of a command that can take seconds, with its time when it has taken over one."""
+
+    def __init__(self):
+        self.t0 = None
+
+    def __call__(self, label: str):
+        self.label = label
+        return self
+
+    def __enter__(self):
+        print(f"{self.label} ...", file=sys.stderr, flush=True)
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, exc_type, exc, tb):
+        dt = time.perf_counter() - self.t0
+        if exc_type is None and dt >= 1.0:
+            print(f"{self.label}: done in {dt:.1f} s", file=sys.stderr, flush=True)
+
+
+step = _Steps()
+
+
+# ----------------------------------------------------------------------------- info, convert, run
 def _fmt_cell(cell) -> list[str]:
+    import numpy as np
     lengths = np.linalg.norm(cell, axis=1)
     a, b, c = cell
     ang = [np.degrees(np.arccos(np.dot(x, y) / np.linalg.norm(x) / np.linalg.norm(y))) for x, y in
@@ -41,25 +171,21 @@ def _fmt_cell(cell) -> list[str]:
             f"volume = {abs(np.linalg.det(cell)):.4f} A^3"]
 
 
-def cmd_info(args) -> int:
-    _report(_open(args), args)
-    return 0
-
-
 def _report(traj, args):
     """Print the summary of ``traj`` (one streamed pass) and return it as an xarray Dataset."""
+    import numpy as np
     from .summary import summarize
     src = traj.source
+    kinds = sorted(set(traj.species.tolist()))
     out = [f"source:     {src.describe()}",
            f"format:     {src.format} (data in {src.units} units, shown in metal units)",
            f"frames:     {traj.n_frames} (steps {traj.steps[0]} .. {traj.steps[-1]}), "
-           f"{traj.timestep:g} ps between frames, {traj.times[-1] - traj.times[0]:g} ps in all",
-           f"atoms:      {traj.n_atoms}: " + ", ".join(f"{k} x {int((traj.species == k).sum())}"
-                                                      for k in sorted(set(traj.species.tolist()))),
-           "masses:     " + ("unknown (pass --species or a reference data file with Masses)"
+           f"{traj.frame_interval:g} ps between frames, {traj.times[-1] - traj.times[0]:g} ps in all",
+           f"time axis:  {traj.time_axis}",
+           f"atoms:      {traj.n_atoms}: " + ", ".join(f"{k} x {int((traj.species == k).sum())}" for k in kinds),
+           "masses:     " + ("unknown (give --species, --masses, or a reference data file with Masses)"
                              if traj.masses is None else
-                             ", ".join(f"{k} {traj.masses[traj.species == k][0]:.4f} amu"
-                                       for k in sorted(set(traj.species.tolist())))),
+                             ", ".join(f"{k} {float(traj.masses[traj.species == k][0]):.4f} amu" for k in kinds)),
            "fields:     " + ", ".join(src.fields) + (" (positions unwrapped)" if src.unwrapped else "")]
     ref = traj.reference
     if ref.cell is not None:
@@ -68,7 +194,8 @@ def _report(traj, args):
     print("\n".join(out), flush=True)
     t0 = time.perf_counter()
     s = summarize(traj)
-    ref_name = args.reference or ("stored in the cache" if getattr(src, "reference", None) is not None else "first frame")
+    ref_name = getattr(args, "reference", None) or ("stored in the cache" if getattr(src, "reference", None)
+                                                     is not None else "first frame")
     lines = []
     if "temperature" in s:
         T = s.temperature.values
@@ -86,132 +213,157 @@ def _report(traj, args):
     return s
 
 
-def cmd_convert(args) -> int:
-    traj = _open(args)
+def cmd_info(args, out) -> int:
+    """Frames, atoms, box, time step, temperature and displacement statistics, in one streamed pass."""
+    _report(_read(args), args)
+    return 0
+
+
+def cmd_convert(args, out) -> int:
+    """Write (part of) a trajectory as trajmodes' chunked netCDF4 cache."""
+    traj = _read(args)
+    n = traj.n_frames
+    if args.start >= n:
+        raise ValueError(f"--start {args.start} is beyond the last frame: the trajectory has {n} frames "
+                         f"(0 .. {n - 1})")
+    if args.stop is not None and args.stop <= args.start:
+        raise ValueError(f"--stop {args.stop} must be after --start {args.start}")
     if args.stride > 1 or args.start or args.stop is not None:
         traj = traj[args.start:args.stop:args.stride]
     t0 = time.perf_counter()
-    traj.to_netcdf(args.output, displacements=args.displacements)
+    with step(f"writing {args.output}"):
+        traj.to_netcdf(out(args.output), displacements=args.displacements,
+                       attrs={"setting_start": args.start, "setting_stop": args.stop, "setting_stride": args.stride})
     print(f"wrote {args.output}: {traj.n_frames} frames x {traj.n_atoms} atoms "
           f"({'displacements' if args.displacements else 'positions'}, "
           f"{', '.join(f for f in traj.source.fields if f != 'positions')}) in {time.perf_counter() - t0:.2f} s")
     return 0
 
 
-def cmd_run(args) -> int:
-    """The main job: summary, netCDF cache and summary plot; with forces also the effective (TDEP)
-    force constants at the simulated temperature and their dispersion (against ``--compare``)."""
-    import os
+def cmd_run(args, out) -> int:
+    """The main job: summary, netCDF cache and summary plot; with forces also the effective (TDEP) force
+    constants at the simulated temperature and their dispersion (against ``--compare``)."""
     from .plots import plot_summary
-    os.makedirs(args.output, exist_ok=True)
-    traj = _open(args)
+    from .provenance import provenance
+    from .workflows import default_cutoff2
+    if os.path.isfile(args.output):
+        raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
+    traj = _read(args)
     s = _report(traj, args)
+    inputs = traj.source.paths
     cache = os.path.join(args.output, "trajectory.nc")
-    traj.to_netcdf(cache)
-    from .io._files import atomic_write
-    atomic_write(os.path.join(args.output, "summary.nc"), lambda tmp: s.to_netcdf(tmp))
-    png = os.path.join(args.output, "summary.png")
-    plot_summary(s, png, title=traj.source.describe())
-    print(f"wrote {cache}, {os.path.join(args.output, 'summary.nc')}, {png}")
+    with step(f"writing the netCDF cache {cache}"):
+        traj.to_netcdf(out(cache))
+    T = float(s.temperature.values.mean()) if "temperature" in s else None
+    summary = _write_dataset(s, os.path.join(args.output, "summary.nc"), out,
+                             provenance(inputs, {"reference": args.reference or "first"}, temperature=T))
+    png = os.path.join(args.output, f"summary.{args.plot_format}")
+    plot_summary(s, out(png), title=traj.source.describe())
+    print(f"wrote {cache}, {summary}, {png}")
     if traj.forces is None or args.no_fit:
         return 0
     ref = traj.reference
-    cutoff2 = args.cutoff2
-    if cutoff2 is None and ref.cell is not None:   # the largest pair cutoff the supercell allows, at most 6 A
-        cutoff2 = float(min(6.0, 0.49 * np.linalg.norm(ref.cell, axis=1).min()))
+    cutoff2 = args.cutoff2 if args.cutoff2 is not None else default_cutoff2(ref.cell) if ref.cell is not None else 6.0
     print(f"\neffective force constants at the simulated temperature (r2 = {cutoff2:g} A):")
-    fit_args = argparse.Namespace(**vars(args))
-    fit_args.__dict__.update(cutoff2=cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks",
-                             stride=1, n_frames=None, symprec=1e-3, constraints=None,
-                             output=os.path.join(args.output, "fc.nc"),
-                             path=None, npoints=51, plot_format="png")
-    return cmd_fit(fit_args)
+    settings = dict(cutoff2=cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks", stride=1,
+                    n_frames=None, symprec=1e-3, constraints=())
+    _fit_and_write([traj], settings, os.path.join(args.output, "fc"), out, args, compare=args.compare,
+                   inputs=inputs)
+    return 0
 
 
-def _mesh(text: str) -> list[int]:
-    m = [int(x) for x in text.replace("x", ",").split(",") if x.strip()]
-    if len(m) == 1:
-        m *= 3
-    if len(m) != 3 or min(m) < 1:
-        raise argparse.ArgumentTypeError(f"mesh must be N or N1,N2,N3 (positive), not {text!r}")
-    return m
+# ----------------------------------------------------------------------------- fit
+def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, inputs=()) -> None:
+    """Fit, print the scores, write STEM.nc, STEM.scores.nc and the dispersion figure."""
+    import numpy as np
+    from .plots import plot_dispersion_comparison
+    from .provenance import provenance
+    from .workflows import fit_effective
+    with step("fitting the effective force constants"):
+        res = fit_effective(trajs, compare=compare, path=getattr(args, "path", None),
+                            npoints=getattr(args, "npoints", 51), **settings)
+    est, fc = res.estimator, res.force_constants
+    pr = fc.primitive
+    prov = provenance(inputs, dict(settings, frames=int(est.scores_.n_frames), compare=compare),
+                      temperature=res.temperature)
+    target = stem + ".nc"
+    fc.to_netcdf(out(target), attrs=prov)
+    scores = _write_dataset(est.scores_, stem + ".scores.nc", out, prov)
+    composition = ", ".join(f"{k} x {int((pr.species == k).sum())}" for k in dict.fromkeys(pr.species.tolist()))
+    runs = f"{len(trajs)} trajector{'y' if len(trajs) == 1 else 'ies'}"
+    lines = [f"fit: {runs}, {fc.n_atoms}-atom supercell {fc.smap.matrix.tolist()}, primitive "
+             f"{composition} ({pr.space_group_symbol}); cutoffs r2 = {settings['cutoff2']:g} A"
+             + (f", r3 = {settings['cutoff3']:g} A" if settings.get("cutoff3") is not None else "")
+             + f"; {settings['mode']} fit", est.scores_table()]
+    big = res.largest_difference()
+    if big is not None:
+        d, branch, q, mean = big
+        lines.append(f"against {compare}: largest difference {d:+.4f} THz (branch {branch} at "
+                     f"q = {np.round(q, 4).tolist()}), mean {mean:+.4f} THz")
+    label = "effective" + ("" if res.temperature is None else f" ({res.temperature:.0f} K)")
+    fig = f"{stem}.{args.plot_format}"
+    plot_dispersion_comparison(res.bands, out(fig), res.reference_bands,
+                               title=f"{os.path.basename(stem)}: {composition}, {settings['mode']} fit, "
+                                     f"r2 = {settings['cutoff2']:g} A", label=label,
+                               reference_label=os.path.basename(os.path.normpath(str(compare))) if compare
+                               else "0 K")
+    lines.append(f"wrote {target}, {scores}, {fig}")
+    print("\n".join(lines))
 
 
-def _temperatures(text: str) -> np.ndarray:
-    """'T' or 'Tmin:Tmax:step' (Tmax included, as phonopy) or 'T1,T2,...' in K."""
-    try:
-        if ":" in text:
-            lo, hi, step = (float(x) for x in text.split(":"))
-            if step <= 0 or hi < lo:
-                raise ValueError
-            return np.arange(lo, hi + 0.5 * step, step)
-        return np.array([float(x) for x in text.split(",")])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"temperatures must be TMIN:TMAX:STEP or T1,T2,... in K, "
-                                         f"not {text!r}") from None
+def cmd_fit(args, out) -> int:
+    """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
+    trajs = [_read(args, [f]) for f in args.files]
+    settings = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, folds=args.folds, cv=args.cv,
+                    stride=args.stride, n_frames=args.n_frames, symprec=args.symprec,
+                    constraints=tuple(c for c in (args.constraints or "").split(",") if c))
+    inputs = [p for t in trajs for p in t.source.paths]
+    _fit_and_write(trajs, settings, _stem(args.output), out, args, compare=args.compare, inputs=inputs)
+    return 0
 
 
-def load_force_constants(path: str):
-    """ForceConstants from a trajmodes ``.nc`` file or phonopy files (a folder, a yaml, FORCE_CONSTANTS)."""
-    import os
-    from .force_constants import ForceConstants
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    if os.path.isfile(path) and path.endswith(".nc"):
-        return ForceConstants.from_netcdf(path)
-    return ForceConstants.from_phonopy(path)
-
-
-def cmd_phonons(args) -> int:
+# ----------------------------------------------------------------------------- phonons, eam
+def cmd_phonons(args, out) -> int:
     """Band structure, DOS and thermodynamics of force constants: netCDF files and figures."""
-    import os
-    from .io._files import atomic_write
-    from .phonons import Phonons
+    import numpy as np
     from .plots import plot_bands_dos, plot_thermal
+    from .provenance import provenance
+    from .workflows import load_force_constants, phonon_properties
     t0 = time.perf_counter()
     fc = load_force_constants(args.fc)
-    ph = Phonons(fc)
+    with step(f"bands, DOS ({args.dos}, mesh {'x'.join(map(str, args.mesh))}) and thermodynamics"):
+        res = phonon_properties(fc, path=args.path, npoints=args.npoints, mesh=args.mesh, dos=args.dos,
+                                temperatures=args.temperatures)
     pr = fc.primitive
-    os.makedirs(args.output, exist_ok=True)
-    bands = ph.band_structure(args.path, npoints=args.npoints)
-    dos = ph.dos(args.mesh, method=args.dos)
-    thermal = ph.thermal_properties(args.temperatures, mesh=args.mesh)
-    q, f, _ = ph.mesh(args.mesh)
-    written = []
-    for name, ds in (("band.nc", bands), ("dos.nc", dos), ("thermal.nc", thermal)):
-        target = os.path.join(args.output, name)
-        atomic_write(target, lambda tmp, ds=ds: ds.to_netcdf(tmp, engine="netcdf4"))
-        written.append(target)
+    prov = provenance([args.fc], dict(path=args.path, npoints=args.npoints, mesh=args.mesh, dos=args.dos))
+    written = [_write_dataset(ds, os.path.join(args.output, name), out, prov)
+               for name, ds in (("band.nc", res.bands), ("dos.nc", res.dos), ("thermal.nc", res.thermal))]
     composition = ", ".join(f"{k} x {int((pr.species == k).sum())}" for k in dict.fromkeys(pr.species.tolist()))
     title = (f"{os.path.basename(os.path.normpath(args.fc))}: {composition}, {pr.space_group_symbol} "
              f"(No. {pr.space_group_number}), supercell {fc.smap.matrix.tolist()}")
-    fig1 = os.path.join(args.output, f"bands_dos.{args.format}")
-    plot_bands_dos(bands, dos, fig1, title=title)
-    fig2 = os.path.join(args.output, f"thermal.{args.format}")
-    plot_thermal(thermal, fig2, title=title, n_modes=ph.n_branches)
+    fig1 = os.path.join(args.output, f"bands_dos.{args.plot_format}")
+    plot_bands_dos(res.bands, res.dos, out(fig1), title=title)
+    fig2 = os.path.join(args.output, f"thermal.{args.plot_format}")
+    plot_thermal(res.thermal, out(fig2), title=title, n_modes=res.phonons.n_branches)
     written += [fig1, fig2]
-    # Gamma's three acoustic modes are zero up to round-off; everything else below -tol is imaginary
-    gamma = (np.abs(q - np.rint(q)) < 1e-12).all(axis=1)
-    fm = f.copy()
-    fm[gamma, :3] = np.abs(fm[gamma, :3])
-    fb = bands.frequency.values
-    tol = args.imaginary_tol
-    n_imag = int((fm < -tol).sum())
+    f, fb, thermal = res.mesh_frequencies, res.bands.frequency.values, res.thermal
+    n_imag, lowest, worst = res.imaginary(args.imaginary_tol)
+    mesh = "x".join(map(str, args.mesh))
     lines = [f"force constants: {args.fc} ({fc.layout} layout, {fc.n_atoms}-atom supercell, matrix "
              f"{fc.smap.matrix.tolist()}, ASR violation {fc.asr_violation():.2e} eV/A^2)",
              f"primitive cell:  {pr.n_atoms} atoms ({composition}), space group {pr.space_group_symbol} "
              f"(No. {pr.space_group_number})",
-             f"mesh {'x'.join(map(str, args.mesh))} ({len(q)} q): frequencies {f.min():.4f} .. {f.max():.4f} THz; "
-             f"band path {' '.join(bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz",
-             f"acoustic modes at Gamma: {', '.join(f'{x:.2e}' for x in ph.frequencies([0, 0, 0])[0][:3])} THz"]
+             f"mesh {mesh} ({len(res.mesh_q)} q): frequencies {f.min():.4f} .. {f.max():.4f} THz; "
+             f"band path {' '.join(res.bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz",
+             "acoustic modes at Gamma: " + ", ".join(f"{x:.2e}" for x in res.phonons.frequencies([0, 0, 0])[0][:3])
+             + " THz"]
     if n_imag:
-        worst = q[np.unravel_index(np.argmin(fm), fm.shape)[0]]
-        lines.append(f"WARNING: {n_imag} imaginary modes on the mesh (below -{tol:g} THz), lowest "
-                     f"{fm.min():.4f} THz at q = {np.round(worst, 4).tolist()}")
+        lines.append(f"WARNING: {n_imag} imaginary modes on the mesh (below -{args.imaginary_tol:g} THz), lowest "
+                     f"{lowest:.4f} THz at q = {np.round(worst, 4).tolist()}")
     else:
-        lines.append(f"no imaginary modes (none below -{tol:g} THz on the mesh)")
-    i300 = np.argmin(np.abs(thermal.temperature.values - 300.0))
-    lines.append(f"thermal ({dos.attrs['method']} DOS, {'x'.join(map(str, args.mesh))} mesh): zero-point energy "
+        lines.append(f"no imaginary modes (none below -{args.imaginary_tol:g} THz on the mesh)")
+    i300 = int(np.argmin(np.abs(thermal.temperature.values - 300.0)))
+    lines.append(f"thermal ({res.dos.attrs['method']} DOS, {mesh} mesh): zero-point energy "
                  f"{float(thermal.zero_point_energy):.4f} kJ/mol; at {thermal.temperature.values[i300]:g} K "
                  f"F = {float(thermal.free_energy[i300]):.4f} kJ/mol, S = {float(thermal.entropy[i300]):.4f}, "
                  f"Cv = {float(thermal.heat_capacity[i300]):.4f} J/(K mol) per primitive cell")
@@ -220,82 +372,69 @@ def cmd_phonons(args) -> int:
     return 0
 
 
-def cmd_eam(args) -> int:
+def cmd_eam(args, out) -> int:
     """Analytic force constants of an EAM potential for a cubic crystal: BvK shell constants with the
     pair / embedding breakdown, force constants netCDF, band structure and a BvK comparison plot."""
-    import os
+    import numpy as np
     from . import bvk
-    from .eam import EAM, cubic_dynamical_matrix, cubic_lattice, shell_constant_parts
-    from .io._files import atomic_write
+    from .eam import EAM
     from .phonons import Phonons
-    from .plots import plot_bands_dos
+    from .plots import plot_bands_dos, plot_bvk
+    from .provenance import provenance
+    from .workflows import eam_crystal, load_force_constants
     t0 = time.perf_counter()
     pot = EAM(args.potential)
     structure = args.structure.lower()
-    if args.element:
-        species = args.element.split(",")
-    elif structure == "l12":
-        if len(pot.elements) != 2:
-            raise ValueError("l12 needs --element A,B (A3B) with a potential of two elements")
-        species = list(pot.elements)
-    else:
-        species = pot.elements[:1]
-    masses = [float(pot.masses[pot._types([s])[0]]) for s in species]
-    os.makedirs(args.output, exist_ok=True)
+    species = args.element.split(",") if args.element else None
+    with step(f"analytic force constants of {os.path.basename(args.potential)} ({structure}, a = {args.a:g} A)"):
+        res = eam_crystal(pot, structure, args.a, species=species, supercell=args.supercell)
+    species = species or (list(pot.elements) if structure == "l12" else pot.elements[:1])
+    prov = provenance([args.potential], dict(structure=structure, a=args.a, element=species,
+                                             supercell=args.supercell))
     lines = [f"potential: {pot.paths[0]} ({pot.style}, elements {', '.join(pot.elements)}, cutoff {pot.cutoff:g} A)",
              f"crystal:   {structure} {species[0] + '3' + species[1] if structure == 'l12' else species[0]}, "
              f"a = {args.a:g} A, {args.supercell}^3 conventional-cell supercell"]
     written = []
-    if structure in ("fcc", "bcc"):
-        ds, fc = shell_constant_parts(pot, structure, args.a, element=species[0], supercell=args.supercell)
+    fc = res.force_constants
+    if res.shells is not None:
+        ds = res.shells
         total = ds["value"].sel(part="total")
         summed = ds["value"].sel(part="pair") + ds["value"].sel(part="e12") + ds["value"].sel(part="e3")
-        lines.append(f"BvK shell constants (N/m, = -Phi; 002 Table I), total = pair + e12 + e3 = effective_pair + e3 "
-                     f"(max |difference| {float(np.nanmax(np.abs(total - summed))):.1e}):")
+        lines.append("BvK shell constants (N/m, = -Phi; Riffe et al., Table I), total = pair + e12 + e3 = "
+                     f"effective_pair + e3 (max |difference| {float(np.nanmax(np.abs(total - summed))):.1e}):")
         parts = list(ds["part"].values)
         lines.append(f"  {'const':6s}{'symbol':>10s}" + "".join(f"{p:>15s}" for p in parts))
         for k, name in enumerate(ds["constant"].values):
             lines.append(f"  {str(name):6s}{str(ds['paper_symbol'].values[k]):>10s}"
                          + "".join(f"{float(ds['value'].sel(part=p).values[k]):15.4f}" for p in parts))
-        # closed form (002 eqs. 44, 48) against the supercell route at commensurate q
-        n = args.supercell
-        qc = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [1 / n, 0, 0], [2 / n, 1 / n, 0]])
-        qr = (qc / args.a) @ fc.primitive.cell.T
-        dev = np.abs(cubic_dynamical_matrix(pot, structure, args.a, qc, element=species[0])
-                     - Phonons(fc).dynamical_matrix(qr)).max()
-        lines.append(f"closed-form one-atom dynamical matrix (002 eqs. 44 + 48) vs supercell route: "
-                     f"max |dD| {dev:.1e} eV/(A^2 amu)")
-        target = os.path.join(args.output, "bvk.nc")
-        atomic_write(target, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
-        written.append(target)
+        lines.append("closed-form one-atom dynamical matrix (Riffe et al., eqs. 44 and 48) vs supercell route: "
+                     f"max |dD| {res.closed_form_deviation:.1e} eV/(A^2 amu)")
+        written.append(_write_dataset(ds, os.path.join(args.output, "bvk.nc"), out, prov))
         sources = {"EAM (analytic)": ds.sel(part="total")}
         for path in args.compare or []:
-            other = load_force_constants(path)
-            sources[os.path.basename(os.path.normpath(path))] = bvk.shell_constants(other, lattice=structure)
-        fig = os.path.join(args.output, f"bvk.{args.format}")
-        bvk.plot_bvk(sources, fig, title=f"{os.path.basename(args.potential)}: {structure} a = {args.a:g} A")
+            sources[os.path.basename(os.path.normpath(path))] = bvk.shell_constants(load_force_constants(path),
+                                                                                    lattice=structure)
+        fig = os.path.join(args.output, f"bvk.{args.plot_format}")
+        plot_bvk(sources, out(fig), title=f"{os.path.basename(args.potential)}: {structure} a = {args.a:g} A")
         written.append(fig)
-        if len(sources) > 1:
-            names = [str(c) for c in ds["constant"].values]
-            for label, other in list(sources.items())[1:]:
-                ov = dict(zip(map(str, other["constant"].values), other["value"].values))
-                lines.append(f"  vs {label}: " + ", ".join(f"{c} {ov.get(c, np.nan):.3f}" for c in names[:5]) + " ...")
+        names = [str(c) for c in ds["constant"].values]
+        for label, other in list(sources.items())[1:]:
+            ov = dict(zip(map(str, other["constant"].values), other["value"].values))
+            lines.append(f"  vs {label}: " + ", ".join(f"{c} {ov.get(c, np.nan):.3f}" for c in names[:5]) + " ...")
     else:
-        sc, prim = cubic_lattice(structure, args.a, args.supercell, species, masses=masses)
-        fc = pot.force_constants(sc, prim)
         lines.append("BvK shell constants need a one-atom fcc/bcc crystal: skipped for " + structure)
         if args.compare:
-            lines.append("--compare ignored (BvK comparison is for fcc/bcc)")
+            lines.append("--compare ignored (the BvK comparison is for fcc/bcc)")
     target = os.path.join(args.output, "fc.nc")
-    fc.to_netcdf(target)
+    fc.to_netcdf(out(target), attrs=prov)
     written.append(target)
     ph = Phonons(fc)
     bands = ph.band_structure(args.path, npoints=args.npoints)
     dos = ph.dos(args.mesh)
     fb = bands.frequency.values
-    fig = os.path.join(args.output, f"bands_dos.{args.format}")
-    plot_bands_dos(bands, dos, fig, title=f"{os.path.basename(args.potential)}: {structure} a = {args.a:g} A "
-                                          f"(analytic EAM)")
+    fig = os.path.join(args.output, f"bands_dos.{args.plot_format}")
+    plot_bands_dos(bands, dos, out(fig), title=f"{os.path.basename(args.potential)}: {structure} a = {args.a:g} A "
+                                               "(analytic EAM)")
     written.append(fig)
     lines.append(f"force constants: ASR violation {fc.asr_violation():.1e} eV/A^2; band path "
                  f"{' '.join(bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz")
@@ -304,105 +443,10 @@ def cmd_eam(args) -> int:
     return 0
 
 
-def cmd_fit(args) -> int:
-    """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
-    import os
-    import trajmodes
-    from .fitting import EffectiveForceConstants
-    from .io._files import atomic_write
-    from .phonons import Phonons
-    from .plots import plot_dispersion_comparison
-    t0 = time.perf_counter()
-    species = args.species.split(",") if args.species else None
-    trajs = [trajmodes.read(f, format=args.format, reference=args.reference, units=args.units,
-                            timestep=args.timestep, species=species, topology=args.topology,
-                            chunk_frames=args.chunk_frames) for f in args.files]
-    est = EffectiveForceConstants(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, folds=args.folds,
-                                  stride=args.stride, n_frames=args.n_frames, symprec=args.symprec, cv=args.cv,
-                                  constraints=tuple(c for c in (args.constraints or "").split(",") if c))
-    est.fit(trajs if len(trajs) > 1 else trajs[0])
-    fc = est.force_constants_
-    pr = fc.primitive
-    stem = args.output[:-3] if args.output.endswith(".nc") else args.output
-    fc.to_netcdf(args.output)
-    written = [args.output]
-    if est.fc3_ is not None and not _has_variable(args.output, "fc3"):
-        import xarray as xr
-        ds = xr.Dataset(dict(fc3=(("prim_atom", "atom", "atom2", "xyz", "xyz2", "xyz3"), est.fc3_,
-                                  {"units": "eV/Angstrom^3", "layout": "compact (n_prim, N, N, 3, 3, 3)"}),
-                             p2s=("prim_atom", fc.p2s)))
-        target = stem + ".fc3.nc"
-        atomic_write(target, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
-        written.append(target)
-    scores = est.scores_.copy()
-    scores.attrs["units"] = str(scores.attrs.get("units", ""))
-    target = stem + ".scores.nc"
-    atomic_write(target, lambda tmp: scores.to_netcdf(tmp, engine="netcdf4"))
-    written.append(target)
-    composition = ", ".join(f"{k} x {int((pr.species == k).sum())}" for k in dict.fromkeys(pr.species.tolist()))
-    runs = f"{len(trajs)} trajector{'y' if len(trajs) == 1 else 'ies'}"
-    lines = [f"fit: {runs}, {fc.n_atoms}-atom supercell {fc.smap.matrix.tolist()}, primitive "
-             f"{composition} ({pr.space_group_symbol}); cutoffs r2 = {args.cutoff2:g} A"
-             + (f", r3 = {args.cutoff3:g} A" if args.cutoff3 is not None else "") + f"; {args.mode} fit",
-             est.scores_table()]
-    bands = Phonons(fc).band_structure(args.path, npoints=args.npoints)
-    ref_bands = None
-    if args.compare:
-        fc0 = load_force_constants(args.compare)
-        ref_bands = _bands_on(Phonons(fc0), bands)
-        diff = bands.frequency.values - ref_bands.frequency.values
-        i = np.unravel_index(np.argmax(np.abs(diff)), diff.shape)
-        lines.append(f"against {args.compare}: largest difference {diff[i]:+.4f} THz (branch {i[1]} at "
-                     f"q = {np.round(bands.qpoint.values[i[0]], 4).tolist()}), mean {diff.mean():+.4f} THz")
-    T = _mean_temperature(trajs)
-    label = f"effective{'' if T is None else f' ({T:.0f} K)'}"
-    fig = f"{stem}.{args.plot_format}"
-    plot_dispersion_comparison(bands, fig, ref_bands, title=f"{os.path.basename(stem)}: {composition}, "
-                               f"{args.mode} fit, r2 = {args.cutoff2:g} A", label=label,
-                               reference_label=os.path.basename(os.path.normpath(args.compare)) if args.compare
-                               else "0 K")
-    written.append(fig)
-    lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
-    print("\n".join(lines))
-    return 0
-
-
-def _bands_on(ph, bands):
-    """Frequencies of ``ph`` on the q-points of ``bands`` (same coordinates)."""
-    out = bands.copy()
-    out["frequency"] = (("q", "branch"), ph.frequencies(bands.qpoint.values), bands.frequency.attrs)
-    return out
-
-
-def _has_variable(path: str, name: str) -> bool:
-    import netCDF4
-    with netCDF4.Dataset(path) as ds:
-        return name in ds.variables
-
-
-def _mean_temperature(trajs):
-    """Mean kinetic temperature (K) over the runs, or None without velocities and masses."""
-    try:
-        vals = [float(t.temperature().mean().compute()) for t in trajs]
-    except ValueError:
-        return None
-    return float(np.mean(vals))
-
-
-# ----------------------------------------------------------------------------- project / lifetimes (issue 5)
-
-def _degenerate_sum(P, H, tol=1e-3):
-    """Sum spectra (q, branch, f) over branches of the same q with |harmonic| within tol (what fit_peaks fits)."""
-    from .peaks import _degenerate_groups
-    out = np.empty_like(P)
-    for iq in range(P.shape[0]):
-        for g in _degenerate_groups(H[iq], tol):
-            out[iq, g] = P[iq, g].sum(axis=0)
-    return out
-
-
+# ----------------------------------------------------------------------------- project, lifetimes
 def modes_table(ds) -> str:
     """Per-q/branch table of a ``trajmodes project`` dataset."""
+    import numpy as np
     H = ds["frequency_harmonic"].values
     q = ds.qpoint.values
     g = {k: ds[f"peak_{k}"].values for k in ("frequency", "frequency_err", "shift", "fwhm", "fwhm_err",
@@ -431,114 +475,30 @@ def modes_table(ds) -> str:
     return "\n".join(rows)
 
 
-def modes_dataset(modes, resolution=0.05, full=False, model="lorentzian", star=True, temperature=None,
-                  keep_q=False, window="hann", overlap=0.5, phonons=None):
-    """Energies, spectra and peak fits of projected modes merged into one dataset (what ``project`` writes).
-
-    With ``phonons`` (those the modes were projected on) the dataset also holds the harmonic dispersion along
-    the default band path and the primitive cell's rotations (:func:`add_path_variables`), so that
-    ``trajmodes lifetimes --plot`` can place every q on the path."""
-    import trajmodes
-    from .peaks import star_average
-    energies = trajmodes.mode_energies(modes, temperature=temperature)
-    spectra = trajmodes.mode_spectra(modes, resolution=resolution, full=full, window=window, overlap=overlap)
-    fitted = star_average(spectra) if star else spectra
-    peaks = trajmodes.fit_peaks(fitted, model=model)
-    H = np.asarray(spectra["frequency_harmonic"].values, float)
-    ds = spectra.copy()
-    if star:
-        ds = ds.assign_coords(star=fitted["star"], n_star=fitted["n_star"])
-    ds["psd_fitted"] = (("q", "branch", "frequency"), _degenerate_sum(fitted["psd"].values, H),
-                        dict(fitted["psd"].attrs, long_name="the spectrum the peak fit saw: psd "
-                             + ("averaged over the star of q, " if star else "") + "summed over degenerate branches"))
-    for n in ("kinetic", "potential", "total", "equipartition", "mode_temperature", "translation"):
-        ds[n] = energies[n]
-    for n, v in peaks.data_vars.items():
-        ds[f"peak_{n}"] = v
-    ds.attrs.update({f"spectra_{k}": v for k, v in spectra.attrs.items()})
-    ds.attrs.update(temperature=energies.attrs["temperature"], temperature_source=energies.attrs["temperature_source"],
-                    peak_model=model, peak_convention=peaks.attrs["convention"], star_averaged=int(bool(star)))
-    if keep_q:
-        for n in ("Q", "Qdot"):
-            a = modes[n]
-            ds[f"{n}_real"] = (a.dims, np.asarray(a.values.real), dict(a.attrs))
-            ds[f"{n}_imag"] = (a.dims, np.asarray(a.values.imag), dict(a.attrs))
-        ds = ds.assign_coords(time=modes["time"])
-    if phonons is not None:
-        ds = add_path_variables(ds, phonons)
-    for k, v in list(ds.attrs.items()):
-        if isinstance(v, (bool, np.bool_)):
-            ds.attrs[k] = int(v)
-    return ds
-
-
-def add_path_variables(ds, phonons, npoints: int = 51):
-    """``ds`` with the harmonic band path of ``phonons`` and the rotations of their primitive cell.
-
-    Variables: ``path_frequency`` (path_q, branch) THz, coordinates ``path_distance``, ``path_qpoint``
-    (path_q, reduced), ``path_segment``, ``path_label``; ``rotations`` (operation, row, column), the
-    primitive cell's point-group rotations in its fractional coordinates (spglib's, x' = R x). Attrs
-    ``path_tick_distance`` and ``path_tick_labels`` (comma separated)."""
-    bands = phonons.band_structure(npoints=npoints)
-    rot = np.unique(np.asarray(phonons.fc.primitive.rotations, int), axis=0)
-    out = ds.assign(path_frequency=(("path_q", "branch"), bands.frequency.values,
-                                    {"units": "THz", "long_name": "harmonic frequency along the band path"}),
-                    rotations=(("operation", "row", "column"), rot,
-                               {"units": "1", "long_name": "point-group rotations of the primitive cell, "
-                                                          "fractional coordinates (x' = R x); q' = R^-T q"}))
-    out = out.assign_coords(path_distance=("path_q", bands.distance.values, dict(bands.distance.attrs)),
-                            path_qpoint=(("path_q", "reduced"), bands.qpoint.values, dict(bands.qpoint.attrs)),
-                            path_segment=("path_q", bands.segment.values),
-                            path_label=("path_q", bands.label.values.astype(str)))
-    out.attrs.update(path_tick_distance=np.asarray(bands.attrs["tick_distance"], float),
-                     path_tick_labels=",".join(map(str, bands.attrs["tick_labels"])))
-    return out
-
-
-def path_reference(ds, force_constants=None):
-    """(bands, rotations, note) for :func:`trajmodes.plots.plot_linewidth_dispersion` from a project file.
-
-    The path stored by ``project``; for older files without it, recomputed from ``force_constants`` (default:
-    the file's ``force_constants`` attribute) when those can be read; else (None, None, a note why)."""
-    import os
-    import xarray as xr
-    if "path_frequency" in ds and "rotations" in ds:
-        bands = xr.Dataset({"frequency": (("q", "branch"), ds["path_frequency"].values)},
-                           coords=dict(distance=("q", ds["path_distance"].values),
-                                       qpoint=(("q", "reduced"), ds["path_qpoint"].values),
-                                       segment=("q", ds["path_segment"].values),
-                                       label=("q", ds["path_label"].values.astype(str))),
-                           attrs=dict(tick_distance=[float(x) for x in np.atleast_1d(ds.attrs["path_tick_distance"])],
-                                      tick_labels=str(ds.attrs["path_tick_labels"]).split(",")))
-        return bands, ds["rotations"].values, ""
-    fc = force_constants or ds.attrs.get("force_constants")
-    if fc and os.path.exists(str(fc)):
-        from .phonons import Phonons
-        ph = Phonons(load_force_constants(str(fc)))
-        ref = add_path_variables(ds[["peak_frequency"]], ph)
-        bands, rot, _ = path_reference(ref)
-        return bands, rot, f"path from {fc}"
-    return None, None, ("no band path in this file (written before it was stored) and its force constants "
-                        f"{fc!r} not found: q by index")
-
-
-def cmd_project(args) -> int:
+def cmd_project(args, out) -> int:
     """Project a trajectory onto phonon modes: energies, spectra, peak fits in one netCDF, and the table."""
     import trajmodes
-    from .io._files import atomic_write
     from .phonons import Phonons
+    from .provenance import provenance
+    from .workflows import load_force_constants, modes_dataset
     t0 = time.perf_counter()
-    traj = _open(args)
+    traj = _read(args)
     ph = Phonons(load_force_constants(args.force_constants))
     modes = trajmodes.project(traj, ph)
-    ds = modes_dataset(modes, resolution=args.resolution, full=args.full, model=args.model, star=not args.no_star,
-                       temperature=args.temperature, keep_q=args.keep_q, phonons=ph)
-    ds.attrs.update(source=str(traj.source.describe()), force_constants=str(args.force_constants))
-    atomic_write(args.output, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+    with step(f"energies, spectra and peak fits of {modes.sizes['q'] * modes.sizes['branch']} modes"):
+        ds = modes_dataset(modes, resolution=args.resolution, full=args.full, model=args.model,
+                           star=not args.no_star, temperature=args.temperature, keep_q=args.keep_q, phonons=ph)
+    ds.attrs.update(source=str(traj.source.describe()), force_constants=str(args.force_constants),
+                    time_axis=traj.time_axis)
+    prov = provenance(list(traj.source.paths) + [args.force_constants],
+                      dict(resolution=args.resolution, full=args.full, model=args.model, star=not args.no_star,
+                           frames=traj.n_frames), temperature=ds.attrs.get("temperature"))
+    _write_dataset(ds, args.output, out, prov)
     print(modes_table(ds))
     print(f"{traj.n_frames} frames x {modes.sizes['q']} q x {modes.sizes['branch']} branches; spectra "
           f"{'full resolution' if args.full else 'Welch'} ({ds.attrs['spectra_resolution_thz']:.4f} THz bins, "
-          f"{ds.attrs['spectra_n_segments']} segment(s)); wrote {args.output} in {time.perf_counter() - t0:.2f} s")
+          f"{ds.attrs['spectra_n_segments']} segment(s)); time axis: {traj.time_axis}; wrote {args.output} in "
+          f"{time.perf_counter() - t0:.2f} s")
     return 0
 
 
@@ -559,6 +519,7 @@ def _parse_modes(text, nq, nb):
 
 def _default_modes(ds, n=6):
     """The highest branch of the first stars with an 'ok' fit, then the lowest: up to n modes."""
+    import numpy as np
     st = ds["peak_status"].values.astype(str)
     star = ds["star"].values if "star" in ds.coords else np.arange(st.shape[0])
     picked, seen = [], set()
@@ -572,11 +533,11 @@ def _default_modes(ds, n=6):
     return picked or [(min(1, st.shape[0] - 1), st.shape[1] - 1)]
 
 
-def cmd_lifetimes(args) -> int:
+def cmd_lifetimes(args, out) -> int:
     """Read a ``trajmodes project`` file back: the table and, with --plot, the figures."""
-    import os
     import xarray as xr
     from .plots import plot_linewidth_dispersion, plot_mode_fits, plot_sed
+    from .workflows import path_bands
     if not os.path.exists(args.modes_file):
         raise FileNotFoundError(f"{args.modes_file}: no such file")
     with xr.open_dataset(args.modes_file) as f:
@@ -585,151 +546,231 @@ def cmd_lifetimes(args) -> int:
         raise ValueError(f"{args.modes_file} is not a 'trajmodes project' file (no peak_frequency)")
     print(modes_table(ds))
     if args.plot:
-        stem = args.output or (args.modes_file[:-3] if args.modes_file.endswith(".nc") else args.modes_file)
+        stem = args.output or _stem(args.modes_file)
         nq, nb = ds["peak_frequency"].shape
         chosen = _parse_modes(args.modes, nq, nb) if args.modes else _default_modes(ds)
         title = os.path.basename(str(ds.attrs.get("source", args.modes_file)))
-        figs = [f"{stem}_fits.{args.format}", f"{stem}_dispersion.{args.format}", f"{stem}_sed.{args.format}"]
-        plot_mode_fits(ds, chosen, figs[0], title=title)
-        bands, rotations, note = path_reference(ds, args.force_constants)
+        figs = [f"{stem}_fits.{args.plot_format}", f"{stem}_dispersion.{args.plot_format}",
+                f"{stem}_sed.{args.plot_format}"]
+        plot_mode_fits(ds, chosen, out(figs[0]), title=title)
+        bands, rotations, note = path_bands(ds, args.force_constants)
         if note:
             print(f"dispersion plot: {note}")
-        plot_linewidth_dispersion(ds, figs[1], title=title, bands=bands, rotations=rotations, note=note)
-        plot_sed(ds, figs[2], title=title)
+        plot_linewidth_dispersion(ds, out(figs[1]), title=title, bands=bands, rotations=rotations, note=note)
+        plot_sed(ds, out(figs[2]), title=title)
         print(f"wrote {', '.join(figs)}")
     return 0
 
 
-def _add_modes_parsers(sub) -> None:
-    pj = sub.add_parser("project", help="project an MD trajectory onto phonon modes: mode energies, spectra, "
-                                        "peak frequencies, linewidths and lifetimes in one netCDF")
-    _add_read_options(pj)
-    pj.add_argument("--force-constants", required=True, help="force constants: phonopy folder/file or trajmodes .nc")
-    pj.add_argument("--resolution", type=float, default=0.05, help="Welch frequency bin in THz (default 0.05)")
-    pj.add_argument("--full", action="store_true", help="one periodogram over the whole run (resolution 1/T)")
-    pj.add_argument("--model", choices=["lorentzian", "dho", "lorentzian_windowed", "dho_windowed"],
-                    default="lorentzian", help="peak model (default lorentzian); *_windowed: the expected "
-                                               "windowed periodogram of the line, for FWHM near the resolution")
-    pj.add_argument("--no-star", action="store_true", help="do not average the spectra over the star of q")
-    pj.add_argument("--temperature", type=float, help="K, for the equipartition ratio (default: kinetic)")
-    pj.add_argument("--keep-q", action="store_true", help="also store the Q and Qdot time series (real/imag)")
-    pj.add_argument("-o", "--output", default="modes.nc", help="output netCDF (default modes.nc)")
-    pj.set_defaults(func=cmd_project)
-    pl = sub.add_parser("lifetimes", help="table and plots of a 'trajmodes project' file")
-    pl.add_argument("modes_file", metavar="MODES_NC")
-    pl.add_argument("--plot", action="store_true", help="spectra with fits, dispersion with FWHM bars, SED map")
-    pl.add_argument("--modes", help="modes to plot with their fit: q:branch,... (q index as in the table)")
-    pl.add_argument("-o", "--output", help="figure file prefix (default: the input without .nc)")
-    pl.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format (default png)")
-    pl.add_argument("--force-constants", help="for files written before 'project' stored the band path: the "
-                                              "force constants to draw it from (default: the path in the file)")
-    pl.set_defaults(func=cmd_lifetimes)
+# ----------------------------------------------------------------------------- the parser
+def _plot_format(p) -> None:
+    p.add_argument("--plot-format", choices=FIGURE_FORMATS, default="png", help="figure format (default png)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    """The parser and its subcommand parsers by name."""
     from . import __version__
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
                                                                "trajectories of crystals.")
     p.add_argument("--version", action="version", version=f"trajmodes {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
-    pi = sub.add_parser("info", help="frames, atoms, box, time step, temperature and displacement statistics")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cmds = {}
+
+    def add(name, func, help):
+        c = sub.add_parser(name, help=help, description=help)
+        c.set_defaults(func=func)
+        cmds[name] = c
+        return c
+
+    pi = add("info", cmd_info, "frames, atoms, box, time step, temperature and displacement statistics")
     _add_read_options(pi)
-    pi.set_defaults(func=cmd_info)
-    pc = sub.add_parser("convert", help="write the trajectory as a chunked netCDF4 cache (fast re-reads)")
+    pc = add("convert", cmd_convert, "write the trajectory as a chunked netCDF4 cache (fast re-reads)")
     _add_read_options(pc)
     pc.add_argument("-o", "--output", required=True, help="output .nc file")
     pc.add_argument("--displacements", action="store_true", help="store displacements from the reference "
                                                                  "instead of positions")
-    pc.add_argument("--start", type=int, default=0, help="first frame")
-    pc.add_argument("--stop", type=int, help="frame to stop before")
-    pc.add_argument("--stride", type=int, default=1, help="keep every n-th frame")
-    pc.set_defaults(func=cmd_convert)
-    pr = sub.add_parser("run", help="the main job: summary, netCDF cache and plots in an output folder")
+    pc.add_argument("--start", type=_non_negative_int, default=0, help="first frame (default 0)")
+    pc.add_argument("--stop", type=_positive_int, help="frame to stop before")
+    pc.add_argument("--stride", type=_positive_int, default=1, help="keep every n-th frame")
+    pr = add("run", cmd_run, "the main job: summary, netCDF cache, effective force constants and plots in an "
+                             "output folder")
     _add_read_options(pr)
     pr.add_argument("-o", "--output", default="trajmodes-out", help="output folder (default trajmodes-out)")
-    pr.add_argument("--cutoff2", type=float, help="pair cutoff of the effective fit in A (default: "
-                                                  "min(6, 0.49 x the shortest supercell vector))")
-    pr.add_argument("--cutoff3", type=float, help="triplet cutoff of the effective fit in A (default: none)")
+    pr.add_argument("--cutoff2", type=_positive, help="pair cutoff of the effective fit in A (default: "
+                                                      "min(6, 0.49 x the shortest supercell vector))")
+    pr.add_argument("--cutoff3", type=_positive, help="triplet cutoff of the effective fit in A (default: none)")
     pr.add_argument("--compare", help="0 K force constants to plot the effective dispersion against "
                                       "(phonopy folder/file or trajmodes .nc)")
     pr.add_argument("--no-fit", action="store_true", help="skip the effective force constants")
-    pr.set_defaults(func=cmd_run)
-    pp = sub.add_parser("phonons", help="band structure, DOS and thermodynamics of force constants: "
-                                        "netCDF files and figures")
-    pp.add_argument("fc", metavar="FC_PATH", help="force constants: a phonopy folder (phonopy_params.yaml / "
-                                                  "phonopy.yaml + FORCE_CONSTANTS or fc2.hdf5), one of those "
-                                                  "files, or a trajmodes .nc file")
-    pp.add_argument("--path", help="band path as special-point letters, pieces split by '|', e.g. 'GXU|KGL' "
-                                   "(G = Gamma); default: the standard path of the Bravais lattice")
-    pp.add_argument("--npoints", type=int, default=51, help="q-points per path segment (default 51)")
-    pp.add_argument("--mesh", type=_mesh, default=[20, 20, 20], help="q mesh for DOS and thermodynamics: N or "
-                                                                    "N1,N2,N3 (default 20)")
-    pp.add_argument("--dos", choices=["tetrahedron", "gaussian"], default="tetrahedron",
-                    help="DOS method (default tetrahedron)")
-    pp.add_argument("--temperatures", type=_temperatures, default=_temperatures("0:1000:10"),
-                    help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 0:1000:10)")
-    pp.add_argument("--imaginary-tol", type=float, default=1e-2, help="modes below -TOL THz are reported as "
-                                                                      "imaginary (default 0.01)")
-    pp.add_argument("-o", "--output", default="trajmodes-phonons", help="output folder (default trajmodes-phonons)")
-    pp.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format (default png)")
-    pp.set_defaults(func=cmd_phonons)
-    pf = sub.add_parser("fit", help="effective (TDEP) 2nd- and 3rd-order force constants from MD forces: "
-                                    "scores, netCDF and the effective dispersion")
+    _plot_format(pr)
+    pf = add("fit", cmd_fit, "effective (TDEP) 2nd- and 3rd-order force constants from MD forces: scores, "
+                             "netCDF and the effective dispersion")
     _add_read_options(pf)
-    pf.set_defaults(reference=None)
-    pf.add_argument("--cutoff2", type=float, default=6.0, help="pair cutoff in A (default 6)")
-    pf.add_argument("--cutoff3", type=float, help="triplet cutoff in A (default: second order only)")
+    pf.add_argument("--cutoff2", type=_positive, default=6.0, help="pair cutoff in A (default 6)")
+    pf.add_argument("--cutoff3", type=_positive, help="triplet cutoff in A (default: second order only)")
     pf.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
                     help="sequential (TDEP: fc2 alone, then fc3 on the residual; default) or simultaneous")
-    pf.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    pf.add_argument("--folds", type=_positive_int, default=5, help="cross-validation folds (default 5)")
     pf.add_argument("--cv", choices=["blocks", "interleaved"], default="blocks",
                     help="folds as contiguous blocks of frames (default) or frame %% folds")
-    pf.add_argument("--stride", type=int, default=1, help="use every n-th frame")
-    pf.add_argument("--n-frames", type=int, help="use this many evenly spaced frames of each trajectory")
-    pf.add_argument("--symprec", type=float, default=1e-3, help="symmetry tolerance in A (default 1e-3)")
+    pf.add_argument("--stride", type=_positive_int, default=1, help="use every n-th frame")
+    pf.add_argument("--n-frames", type=_positive_int, help="use this many evenly spaced frames of each trajectory")
+    pf.add_argument("--symprec", type=_positive, default=1e-3, help="symmetry tolerance in A (default 1e-3)")
     pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
                                           "rotational, huang (default none)")
     pf.add_argument("-o", "--output", default="fc.nc", help="force constants netCDF (default fc.nc); scores go "
                                                             "to STEM.scores.nc, the plot to STEM.png")
     pf.add_argument("--compare", help="0 K force constants to plot against: phonopy folder/file or trajmodes .nc")
     pf.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
-    pf.add_argument("--npoints", type=int, default=51, help="q-points per path segment (default 51)")
-    pf.add_argument("--plot-format", choices=["png", "pdf"], default="png", help="figure format (default png)")
-    pf.set_defaults(func=cmd_fit)
-    pe = sub.add_parser("eam", help="analytic force constants of an EAM potential (LAMMPS eam, eam/alloy, eam/fs) "
-                                    "for a cubic crystal: BvK shell constants and their pair/embedding split, "
-                                    "netCDF and plots")
+    pf.add_argument("--npoints", type=_positive_int, default=51, help="q-points per path segment (default 51)")
+    _plot_format(pf)
+    pp = add("phonons", cmd_phonons, "band structure, DOS and thermodynamics of force constants: netCDF files "
+                                     "and figures")
+    pp.add_argument("fc", metavar="FC_PATH", help="force constants: a phonopy folder (phonopy_params.yaml / "
+                                                  "phonopy.yaml + FORCE_CONSTANTS or fc2.hdf5), one of those "
+                                                  "files, or a trajmodes .nc file")
+    pp.add_argument("--path", help="band path as special-point letters, pieces split by '|', e.g. 'GXU|KGL' "
+                                   "(G = Gamma); default: the standard path of the Bravais lattice")
+    pp.add_argument("--npoints", type=_positive_int, default=51, help="q-points per path segment (default 51)")
+    pp.add_argument("--mesh", type=_mesh, default=[20, 20, 20], help="q mesh for DOS and thermodynamics: N or "
+                                                                    "N1,N2,N3 (default 20)")
+    pp.add_argument("--dos", choices=["tetrahedron", "gaussian"], default="tetrahedron",
+                    help="DOS method (default tetrahedron)")
+    pp.add_argument("--temperatures", type=_temperatures, default=None,
+                    help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 0:1000:10)")
+    pp.add_argument("--imaginary-tol", type=_positive, default=1e-2, help="modes below -TOL THz are reported as "
+                                                                          "imaginary (default 0.01)")
+    pp.add_argument("-o", "--output", default="trajmodes-phonons", help="output folder (default trajmodes-phonons)")
+    _plot_format(pp)
+    pe = add("eam", cmd_eam, "analytic force constants of an EAM potential (LAMMPS eam, eam/alloy, eam/fs) for a "
+                             "cubic crystal: BvK shell constants and their pair/embedding split, netCDF and plots")
     pe.add_argument("potential", metavar="POTENTIAL", help="LAMMPS EAM file (*.eam, *.eam.alloy, *.eam.fs)")
     pe.add_argument("--structure", choices=["fcc", "bcc", "l12"], default="fcc", help="crystal (default fcc)")
-    pe.add_argument("--a", type=float, required=True, help="cubic lattice constant in A")
+    pe.add_argument("--a", type=_positive, required=True, help="cubic lattice constant in A")
     pe.add_argument("--element", help="element (fcc/bcc; default the potential's first) or A,B for l12 A3B")
-    pe.add_argument("--supercell", type=int, default=5, help="N x N x N conventional cells (default 5)")
+    pe.add_argument("--supercell", type=_positive_int, default=5, help="N x N x N conventional cells (default 5)")
     pe.add_argument("--compare", nargs="+", metavar="FC", help="force constants to compare BvK constants with: "
                                                                "phonopy folders/files or trajmodes .nc")
     pe.add_argument("--path", help="band path as special-point letters (default: standard)")
-    pe.add_argument("--npoints", type=int, default=51, help="q-points per path segment (default 51)")
+    pe.add_argument("--npoints", type=_positive_int, default=51, help="q-points per path segment (default 51)")
     pe.add_argument("--mesh", type=_mesh, default=[16, 16, 16], help="q mesh for the DOS (default 16)")
     pe.add_argument("-o", "--output", default="trajmodes-eam", help="output folder (default trajmodes-eam)")
-    pe.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format (default png)")
-    pe.set_defaults(func=cmd_eam)
-    _add_modes_parsers(sub)
-    return p
+    _plot_format(pe)
+    pj = add("project", cmd_project, "project an MD trajectory onto phonon modes: mode energies, spectra, peak "
+                                     "frequencies, linewidths and lifetimes in one netCDF")
+    _add_read_options(pj)
+    pj.add_argument("--force-constants", required=True, help="force constants: phonopy folder/file or trajmodes .nc")
+    pj.add_argument("--resolution", type=_positive, default=0.05, help="Welch frequency bin in THz (default 0.05)")
+    pj.add_argument("--full", action="store_true", help="one periodogram over the whole run (resolution 1/T)")
+    pj.add_argument("--model", choices=["lorentzian", "dho", "lorentzian_windowed", "dho_windowed"],
+                    default="lorentzian", help="peak model (default lorentzian); *_windowed: the expected "
+                                               "windowed periodogram of the line, for FWHM near the resolution")
+    pj.add_argument("--no-star", action="store_true", help="do not average the spectra over the star of q")
+    pj.add_argument("--temperature", type=_positive, help="K, for the equipartition ratio (default: kinetic)")
+    pj.add_argument("--keep-q", action="store_true", help="also store the Q and Qdot time series (real/imag)")
+    pj.add_argument("-o", "--output", default="modes.nc", help="output netCDF (default modes.nc)")
+    pl = add("lifetimes", cmd_lifetimes, "table and plots of a 'trajmodes project' file")
+    pl.add_argument("modes_file", metavar="MODES_NC")
+    pl.add_argument("--plot", action="store_true", help="spectra with fits, dispersion with FWHM bars, SED map")
+    pl.add_argument("--modes", help="modes to plot with their fit: q:branch,... (q index as in the table)")
+    pl.add_argument("-o", "--output", help="figure file prefix (default: the input without .nc)")
+    pl.add_argument("--force-constants", help="for files written before 'project' stored the band path: the "
+                                              "force constants to draw it from (default: the path in the file)")
+    _plot_format(pl)
+    return p, cmds
+
+
+#: options that used to exist or mean something else, with what to use instead
+_RENAMED = {"--timestep": "--timestep is ambiguous and no longer accepted: give --md-timestep PS (the MD "
+                          "integration step; frame times = MD step x PS) or --frame-interval PS (the time between "
+                          "two frames)"}
+
+
+def _unknown(cmd: argparse.ArgumentParser, name: str, extra: list[str]):
+    """Report unknown arguments with the subcommand's usage (argparse would show the top-level one)."""
+    for e in extra:
+        opt = e.split("=", 1)[0]
+        if opt in _RENAMED:
+            cmd.error(_RENAMED[opt])
+        if opt == "--format" and "--plot-format" in cmd.format_help():
+            cmd.error(f"'{name}' reads no trajectory, so it has no --format: give the figure format with "
+                      "--plot-format")
+    cmd.error(f"unrecognized arguments: {' '.join(extra)}")
+
+
+class _Terminated(BaseException):
+    """SIGTERM, turned into an exception so that staged outputs and temporaries are removed."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
 
 
 def main(argv=None) -> int:
-    from .errors import ReferenceMismatchError, TrajectoryFormatError
-    args = build_parser().parse_args(argv)
-    from dask.diagnostics import ProgressBar
+    """Run one command; returns the exit status (0 success, 2 error, 130 Ctrl-C, 143 SIGTERM)."""
+    parser, cmds = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _unknown(cmds[args.command], args.command, extra)
+    if getattr(args, "format", None) in FIGURE_FORMATS:
+        cmds[args.command].error(f"--format names the trajectory format; give the figure format with "
+                                 f"--plot-format {args.format}")
+    debug = args.debug or os.environ.get("TRAJMODES_DEBUG", "") not in ("", "0")
+    from .io._files import StagedOutputs
     fmt = warnings.formatwarning
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+    out = StagedOutputs()
     try:
+        from dask.diagnostics import ProgressBar
         with ProgressBar(minimum=1.0, out=sys.stderr):   # every Dask computation longer than 1 s
-            return args.func(args)
-    except (TrajectoryFormatError, ReferenceMismatchError, FileNotFoundError, ValueError) as exc:
-        print(f"trajmodes: error: {exc}", file=sys.stderr)
+            status = args.func(args, out)
+        out.commit()
+        return status
+    except KeyboardInterrupt:
+        out.discard()
+        print("trajmodes: interrupted; no output written", file=sys.stderr)
+        return 130
+    except _Terminated:
+        out.discard()
+        print("trajmodes: terminated; no output written", file=sys.stderr)
+        return 143
+    except Exception as exc:
+        out.discard()
+        if debug:
+            raise
+        print(f"trajmodes: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     finally:
         warnings.formatwarning = fmt
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+#: exception types whose message says it all; others are prefixed with their name
+_PLAIN = (ValueError, OSError, ImportError, KeyError, TypeError)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line; what cannot be the user's input is marked as a bug."""
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, ImportError) and "pip install" not in msg:
+        name = getattr(exc, "name", None)
+        msg += f" (install it: pip install {name})" if name else ""
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({msg}): use smaller chunks (--chunk-frames), fewer frames or smaller cutoffs"
+    if isinstance(exc, KeyError):
+        return f"missing {msg}"
+    if not isinstance(exc, _PLAIN):
+        return (f"{type(exc).__name__}: {msg}. This may be a bug in trajmodes: rerun with --debug for the "
+                "traceback and report it")
+    return msg
 
 
 if __name__ == "__main__":

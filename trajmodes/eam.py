@@ -337,6 +337,10 @@ class EAM:
         f_ab = np.array(_evaluate(self.rhor[t[0]][t[1]], self.rdr, r))
         return phi + fprime_a * f_ba + fprime_b * f_ab
 
+    def mass(self, element: str) -> float:
+        """The mass in amu that the potential file gives ``element``."""
+        return float(self.masses[self._types([element])[0]])
+
     # -- pieces
     def _types(self, species) -> np.ndarray:
         species = np.asarray(species).reshape(-1)
@@ -581,7 +585,7 @@ def shell_constant_parts(eam: EAM, lattice: str, a: float, element: str | None =
     from . import bvk
     from .force_constants import ForceConstants
     el = eam.elements[0] if element is None else element
-    sc, prim = cubic_lattice(lattice, a, supercell, el, masses=[float(eam.masses[eam._types([el])[0]])])
+    sc, prim = cubic_lattice(lattice, a, supercell, el, masses=[eam.mass(el)])
     fc = eam.force_constants(sc, prim)
     p = fc.parts
     arrays = {"total": fc.fc2, "pair": p["pair"], "e12": p["e1"] + p["e2"], "e3": p["e3"],

@@ -502,8 +502,6 @@ class EffectiveForceConstants:
         harm = _truncated(p, sizes, 0)
         sigma_a = float(np.sqrt(max(_rss(G, b, ff, harm), 0.0) / ff)) if ff > 0 else np.nan
         self._warn(n, P, sizes, info, orders, n_frames)
-        units = {"r2": "1", "rmse": "eV/Angstrom", "cv_rmse": "eV/Angstrom", "condition_number": "1",
-                 "n_params": "1"}
         self.scores_ = xr.Dataset(
             dict(r2=("order", np.array(r2), {"units": "1", "long_name": "R^2 of the forces"}),
                  rmse=("order", np.array(rmse), {"units": "eV/Angstrom", "long_name": "RMSE per force component"}),
@@ -518,7 +516,7 @@ class EffectiveForceConstants:
                  n_rows=((), n, {"units": "1", "long_name": "force components fitted"})),
             coords=dict(order=("order", np.array(orders))),
             attrs=dict(mode=self.mode, folds=int(nf), cv=self.cv, cutoff2=float(self.cutoff2),
-                       cutoff3=np.nan if self.cutoff3 is None else float(self.cutoff3), units=str(units)))
+                       cutoff3=np.nan if self.cutoff3 is None else float(self.cutoff3)))
         self.fc2_ = self.bases_[2].to_compact(self.params_[2])
         self.fc3_ = self.bases_[3].to_compact(self.params_[3]) if 3 in self.bases_ else None
         self.force_constants_ = self._make_fc(self.fc2_, self.fc3_)

@@ -474,16 +474,20 @@ class ForceConstants:
                    p2s=np.asarray(ph3.primitive.p2s_map), fc3=fc3, **kw)
 
     # -- netCDF -----------------------------------------------------------------------------
-    def to_netcdf(self, path: str | os.PathLike) -> None:
+    def to_netcdf(self, path: str | os.PathLike, attrs: dict | None = None) -> None:
         """Write trajmodes' own netCDF4 file (atomic: a failed write leaves no partial file).
 
         fc2 in its layout (``fc2``, eV/A^2); fc3, when set, as variable ``fc3`` (compact
         (n_prim, N, N, 3, 3, 3), eV/A^3, zlib-compressed, one chunk per primitive atom: 216-atom
-        diamond Si is 20 MB uncompressed)."""
+        diamond Si is 20 MB uncompressed). ``attrs``: global attributes to add (the provenance of
+        :func:`trajmodes.provenance.provenance` by default, without inputs or settings)."""
         import netCDF4
+        from .provenance import clean_attrs, provenance
+        meta = clean_attrs({**provenance(), **(attrs or {})})
 
         def write(tmp):
             with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
+                ds.setncatts(meta)
                 ds.title = ("trajmodes second- and third-order force constants" if self.fc3 is not None
                             else "trajmodes second-order force constants")
                 ds.layout = self.layout

@@ -32,7 +32,8 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import OptimizeWarning, curve_fit
 
-__all__ = ["fit_peaks", "lorentzian", "dho", "WindowedLorentzian", "WindowedDHO", "peak_model", "star_average"]
+__all__ = ["fit_peaks", "lorentzian", "dho", "WindowedLorentzian", "WindowedDHO", "peak_model", "star_average",
+           "degenerate_groups", "degenerate_sum"]
 
 CONVENTION = ("FWHM of the peak in the kinetic-energy spectral density of Qdot (trajmodes.mode_spectra); "
               "lifetime = 1/(2 pi FWHM)")
@@ -448,7 +449,7 @@ def _run_fits(tasks, f, func, window, df, enbw, n_segments, batch: int = 16):
     return [r for part in dask.compute(*parts, scheduler=scheduler) for r in part]
 
 
-def _degenerate_groups(nu_h, tol):
+def degenerate_groups(nu_h, tol):
     """Groups of branch indices with chained |nu_i - nu_j| < tol (nu_h sorted or not)."""
     order = np.argsort(nu_h)
     groups, cur = [], [order[0]]
@@ -460,6 +461,17 @@ def _degenerate_groups(nu_h, tol):
             cur = [b]
     groups.append(cur)
     return groups
+
+
+def degenerate_sum(psd: np.ndarray, harmonic: np.ndarray, tol: float = 1e-3) -> np.ndarray:
+    """Spectra (q, branch, frequency) summed over the degenerate branches of each q (harmonic frequencies
+    within ``tol`` THz, chained), every member of a group holding the group's sum: what :func:`fit_peaks`
+    fits for each mode."""
+    out = np.empty_like(psd)
+    for iq in range(psd.shape[0]):
+        for g in degenerate_groups(harmonic[iq], tol):
+            out[iq, g] = psd[iq, g].sum(axis=0)
+    return out
 
 
 def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, average_degenerate: bool = True,
@@ -531,7 +543,7 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
     tasks, index, assign = [], {}, []
     for iq in range(nq):
         if H is not None and average_degenerate:
-            groups = _degenerate_groups(H[iq], degeneracy_tol)
+            groups = degenerate_groups(H[iq], degeneracy_tol)
         else:
             groups = [[ib] for ib in range(nb)]
         for g in groups:

@@ -16,7 +16,10 @@ def _figure(nrows: int, ncols: int, size, **kw):
 
 
 def plot_summary(summary, path: str, title: str = "") -> None:
-    """Temperature and displacement drift versus time, and <u^2> per species and axis.
+    """Temperature and rms displacement per species versus time, and <u^2> per species and axis.
+
+    The mean displacement of all atoms (centre-of-mass drift) is drawn only where it is visible beside the
+    rms displacement (above 1% of it): in a run with the momentum removed it is round-off.
 
     Parameters
     ----------
@@ -31,23 +34,30 @@ def plot_summary(summary, path: str, title: str = "") -> None:
         T = summary.temperature.values
         axes[0].plot(t, T, lw=1)
         axes[0].axhline(T.mean(), color="k", ls="--", lw=0.8, label=f"mean {T.mean():.1f} K")
-        axes[0].legend(frameon=False)
+        axes[0].legend(frameon=False, loc="lower right")
     else:
         axes[0].text(0.5, 0.5, "no velocities or masses", ha="center", transform=axes[0].transAxes)
     axes[0].set(xlabel="time (ps)", ylabel="kinetic temperature (K)")
-    drift = summary.drift.values
-    for k, lab in enumerate("xyz"):
-        axes[1].plot(t, drift[:, k], lw=1, label=lab)
-    axes[1].set(xlabel="time (ps)", ylabel="mean displacement (A)")
-    axes[1].legend(frameon=False)
     sp = summary.species.values
+    rms = summary.rms_time.values if "rms_time" in summary else None
+    if rms is not None:
+        for k, name in enumerate(sp):
+            axes[1].plot(t, rms[:, k], lw=1, label=f"{name} rms |u|")
+    drift = np.linalg.norm(summary.drift.values, axis=1)
+    scale = float(np.nanmax(rms)) if rms is not None and rms.size else float(drift.max())
+    if drift.max() > 0.01 * scale:
+        axes[1].plot(t, drift, lw=1, color="k", ls=":", label="|mean u| (drift)")
+    axes[1].set(xlabel="time (ps)", ylabel="displacement (A)")
+    axes[1].set_ylim(0, None)
+    axes[1].legend(frameon=False, loc="lower right", fontsize=8)
     msd = summary.msd.values
     x = np.arange(len(sp))
     for k, lab in enumerate("xyz"):
         axes[2].bar(x + (k - 1) * 0.25, msd[:, k], width=0.25, label=lab)
     axes[2].set_xticks(x, sp)
     axes[2].set(ylabel="<u^2> (A^2)")
-    axes[2].legend(frameon=False)
+    axes[2].set_ylim(0, 1.25 * float(msd.max()) if msd.size and msd.max() > 0 else 1)
+    axes[2].legend(frameon=False, ncols=3, loc="upper center", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)
     _save(fig, path, dpi=120)

@@ -15,8 +15,9 @@ def summarize(traj, *, progress: bool = False) -> xr.Dataset:
         ``temperature`` (frame) in K when velocities and masses are known;
         ``msd`` (species, spatial): mean square displacement <u_a^2> in A^2;
         ``rms_displacement`` (species) in A; ``max_displacement`` in A;
-        ``drift`` (frame, spatial): mean displacement of all atoms (centre-of-mass drift
-        for one species) in A; ``cell`` (frame 0, rows a, b, c) in A.
+        ``rms_time`` (time, species): rms |u| of each species in every frame, A;
+        ``drift`` (time, spatial): mean displacement of all atoms (centre-of-mass drift
+        for one species) in A.
     """
     has_t = traj.velocities is not None and traj.masses is not None
     layer = ("positions", "velocities") if has_t else ("positions",)   # one parse per chunk for both
@@ -24,7 +25,9 @@ def summarize(traj, *, progress: bool = False) -> xr.Dataset:
     species = np.asarray(traj.species)
     kinds = sorted(set(species.tolist()))
     u2 = (u ** 2)
-    jobs = {"u2_atom": u2.mean(axis=0), "umax": da_norm_max(u), "drift": u.mean(axis=1)}
+    onehot = (species[:, None] == np.array(kinds)[None, :]) / np.array([(species == k).sum() for k in kinds])
+    jobs = {"u2_atom": u2.mean(axis=0), "umax": da_norm_max(u), "drift": u.mean(axis=1),
+            "u2_time": u2.sum(axis=2) @ onehot}
     if has_t:
         jobs["temperature"] = traj.temperature(layer=layer)
     if progress:
@@ -41,6 +44,8 @@ def summarize(traj, *, progress: bool = False) -> xr.Dataset:
             "max_displacement": ((), float(res["umax"]), {"units": "Angstrom"}),
             "drift": (("time", "spatial"), res["drift"], {"units": "Angstrom",
                                                          "long_name": "mean displacement of all atoms"}),
+            "rms_time": (("time", "species"), np.sqrt(res["u2_time"]), {"units": "Angstrom",
+                                                                       "long_name": "rms displacement per frame"}),
         },
         coords={"species": kinds, "spatial": ["x", "y", "z"], "time": ("time", traj.times, {"units": "ps"})},
     )

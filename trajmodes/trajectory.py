@@ -404,7 +404,7 @@ class Trajectory:
         return 2.0 * ke / (dof * KB_EV)
 
     # --- output ---------------------------------------------------------------------------------
-    def to_netcdf(self, path, *, displacements: bool = False, progress: bool = False) -> None:
+    def to_netcdf(self, path, *, displacements: bool = False, progress: bool = False, attrs=None) -> None:
         """Write the trajectory as a chunked netCDF4 cache that :func:`trajmodes.read` reads back.
 
         Parameters
@@ -415,10 +415,12 @@ class Trajectory:
             Store displacements from the reference instead of positions.
         progress : bool
             Show a progress bar.
+        attrs : dict, optional
+            Global attributes to add to the provenance (:mod:`trajmodes.provenance`) every cache carries.
         """
         from .io.netcdf import write_netcdf
         self.require_frames()
-        write_netcdf(self, path, displacements=displacements, progress=progress)
+        write_netcdf(self, path, displacements=displacements, progress=progress, attrs=attrs)
 
 
 __all__ = ["Trajectory", "minimum_image", "FIELDS"]

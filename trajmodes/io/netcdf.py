@@ -38,7 +38,7 @@ def netcdf_kind(path: str) -> str | None:
         return None
 
 
-def write_netcdf(traj, path, *, displacements: bool = False, progress: bool = False) -> None:
+def write_netcdf(traj, path, *, displacements: bool = False, progress: bool = False, attrs=None) -> None:
     """Write a :class:`~trajmodes.Trajectory` to ``path`` (temporary name, then rename).
 
     Frames are read, parsed and written chunk by chunk (parsing in parallel, writing
@@ -64,11 +64,18 @@ def write_netcdf(traj, path, *, displacements: bool = False, progress: bool = Fa
         arrays["cells"] = t.cells
     arrays["origins"] = t.origins
 
+    from ..provenance import clean_attrs, provenance
+    meta = clean_attrs({**provenance(t.source.paths, {"displacements": displacements, "frames": t.n_frames,
+                                                       "first_step": int(t.steps[0]) if t.n_frames else None,
+                                                       "last_step": int(t.steps[-1]) if t.n_frames else None}),
+                        **(attrs or {})})
+
     def write(tmp):
         with LOCK:
             ds = netCDF4.Dataset(tmp, "w", format="NETCDF4")
         try:
             with LOCK:
+                ds.setncatts(meta)
                 _define(ds, t, ref, arrays, chunks, __version__)
             targets = [_Locked(ds.variables[k]) for k in arrays]
             if progress:

@@ -1,0 +1,322 @@
+"""What the command-line tools compute, callable from Python.
+
+Each function puts the library's parts together the way one ``trajmodes`` command does and returns the results
+(objects and xarray datasets); none writes a file or draws a figure (the command line does that with
+:mod:`trajmodes.plots`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["load_force_constants", "mean_temperature", "default_cutoff2", "FitResult", "fit_effective",
+           "frequencies_on", "PhononProperties", "phonon_properties", "EAMCrystal", "eam_crystal",
+           "modes_dataset", "add_path_variables", "path_bands"]
+
+
+def load_force_constants(path: str | os.PathLike):
+    """:class:`~trajmodes.ForceConstants` from a trajmodes ``.nc`` file or phonopy files (a folder, a yaml,
+    FORCE_CONSTANTS or fc2.hdf5)."""
+    from .force_constants import ForceConstants
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if os.path.isfile(path) and path.endswith(".nc"):
+        return ForceConstants.from_netcdf(path)
+    return ForceConstants.from_phonopy(path)
+
+
+def mean_temperature(trajectories) -> float | None:
+    """Mean kinetic temperature (K) over one or several runs, or None without velocities and masses."""
+    trajs = trajectories if isinstance(trajectories, (list, tuple)) else [trajectories]
+    vals = []
+    for t in trajs:
+        if t.velocities is None or t.masses is None:
+            return None
+        vals.append(float(t.temperature().mean().compute()))
+    return float(np.mean(vals))
+
+
+def default_cutoff2(cell) -> float:
+    """The largest pair cutoff a supercell allows without periodic images, at most 6 A: min(6, 0.49 x the
+    shortest supercell vector)."""
+    return float(min(6.0, 0.49 * np.linalg.norm(np.asarray(cell, float), axis=1).min()))
+
+
+def frequencies_on(phonons, bands):
+    """``bands`` (a band-structure dataset) with the frequencies of ``phonons`` at its q-points."""
+    out = bands.copy()
+    out["frequency"] = (("q", "branch"), phonons.frequencies(bands.qpoint.values), bands.frequency.attrs)
+    return out
+
+
+@dataclass
+class FitResult:
+    """The effective force constants of one temperature and their dispersion.
+
+    Attributes
+    ----------
+    estimator : EffectiveForceConstants
+        Fitted (``force_constants_``, ``scores_``, ``fc3_``, ...).
+    bands : xarray.Dataset
+        The effective dispersion along the band path (THz).
+    reference_bands : xarray.Dataset or None
+        The dispersion of the ``compare`` force constants on the same q-points.
+    temperature : float or None
+        Mean kinetic temperature of the runs (K).
+    """
+
+    estimator: object
+    bands: object
+    reference_bands: object | None
+    temperature: float | None
+
+    @property
+    def force_constants(self):
+        return self.estimator.force_constants_
+
+    def largest_difference(self) -> tuple[float, int, np.ndarray, float] | None:
+        """(difference THz, branch, q reduced, mean difference THz) of the largest |effective - reference|."""
+        if self.reference_bands is None:
+            return None
+        diff = self.bands.frequency.values - self.reference_bands.frequency.values
+        i = np.unravel_index(np.argmax(np.abs(diff)), diff.shape)
+        return float(diff[i]), int(i[1]), self.bands.qpoint.values[i[0]], float(diff.mean())
+
+
+def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",
+                  folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
+                  symprec: float = 1e-3, constraints=(), path: str | None = None, npoints: int = 51,
+                  compare=None) -> FitResult:
+    """Effective (TDEP) force constants of one temperature and their band structure (``trajmodes fit``).
+
+    Parameters
+    ----------
+    trajectories : Trajectory or list of Trajectory
+        Runs at one temperature, with forces, on the same supercell.
+    cutoff2, cutoff3, mode, folds, cv, stride, n_frames, symprec, constraints
+        Settings of :class:`~trajmodes.EffectiveForceConstants`.
+    path : str, optional
+        Band path as special-point letters (``"GXU|KGL"``); default the lattice's standard path.
+    npoints : int
+        q-points per path segment.
+    compare : ForceConstants or path, optional
+        Force constants (e.g. the 0 K ones of the potential) to evaluate on the same q-points.
+    """
+    from .fitting import EffectiveForceConstants
+    from .phonons import Phonons
+    trajs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
+    est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, mode=mode, folds=folds, stride=stride,
+                                  n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints)
+    est.fit(trajs if len(trajs) > 1 else trajs[0])
+    bands = Phonons(est.force_constants_).band_structure(path, npoints=npoints)
+    reference = None
+    if compare is not None:
+        fc0 = compare if hasattr(compare, "fc2") else load_force_constants(compare)
+        reference = frequencies_on(Phonons(fc0), bands)
+    return FitResult(est, bands, reference, mean_temperature(trajs))
+
+
+@dataclass
+class PhononProperties:
+    """Band structure, DOS and thermodynamics of one set of force constants (``trajmodes phonons``).
+
+    Attributes
+    ----------
+    phonons : Phonons
+    bands, dos, thermal : xarray.Dataset
+    mesh_q : ndarray (nq, 3)
+        The mesh's q-points (reduced).
+    mesh_frequencies : ndarray (nq, n_branches)
+        THz; imaginary modes negative.
+    """
+
+    phonons: object
+    bands: object
+    dos: object
+    thermal: object
+    mesh_q: np.ndarray
+    mesh_frequencies: np.ndarray
+
+    def imaginary(self, tol: float = 1e-2) -> tuple[int, float, np.ndarray]:
+        """(number of modes below -``tol`` THz on the mesh, the lowest frequency, its q).
+
+        The three acoustic modes at Gamma are zero up to round-off and are never counted."""
+        q, f = self.mesh_q, self.mesh_frequencies.copy()
+        gamma = (np.abs(q - np.rint(q)) < 1e-12).all(axis=1)
+        f[gamma, :3] = np.abs(f[gamma, :3])
+        worst = np.unravel_index(np.argmin(f), f.shape)
+        return int((f < -tol).sum()), float(f.min()), q[worst[0]]
+
+
+def phonon_properties(force_constants, *, path: str | None = None, npoints: int = 51, mesh=(20, 20, 20),
+                      dos: str = "tetrahedron", temperatures=None) -> PhononProperties:
+    """Bands along ``path``, the DOS (``dos`` method) and the thermodynamics at ``temperatures`` (K, default
+    0 to 1000 in steps of 10) on a ``mesh``."""
+    from .phonons import Phonons
+    fc = force_constants if hasattr(force_constants, "fc2") else load_force_constants(force_constants)
+    ph = Phonons(fc)
+    temperatures = np.arange(0.0, 1001.0, 10.0) if temperatures is None else np.asarray(temperatures, float)
+    bands = ph.band_structure(path, npoints=npoints)
+    dos_ds = ph.dos(mesh, method=dos)
+    thermal = ph.thermal_properties(temperatures, mesh=mesh)
+    q, f, _ = ph.mesh(mesh)
+    return PhononProperties(ph, bands, dos_ds, thermal, q, f)
+
+
+@dataclass
+class EAMCrystal:
+    """Analytic force constants of an EAM potential on a cubic crystal (``trajmodes eam``).
+
+    Attributes
+    ----------
+    force_constants : ForceConstants
+    shells : xarray.Dataset or None
+        Born-von-Karman shell constants with their pair / embedding breakdown (fcc and bcc).
+    closed_form_deviation : float or None
+        Largest |D| difference (eV/(A^2 amu)) between the closed-form one-atom dynamical matrix and the supercell
+        route at commensurate q (fcc and bcc).
+    """
+
+    force_constants: object
+    shells: object | None
+    closed_form_deviation: float | None
+
+
+def eam_crystal(potential, structure: str, a: float, species=None, supercell: int = 5) -> EAMCrystal:
+    """Analytic force constants of ``potential`` (an :class:`~trajmodes.EAM` or its file) for an fcc, bcc or
+    L1_2 crystal of lattice constant ``a`` (A) in an ``supercell``^3 cube of conventional cells.
+
+    ``species``: the element (fcc/bcc; default the potential's first) or the pair (A, B) of L1_2 A3B.
+    For fcc and bcc also the BvK shell constants split into pair and embedding parts (Riffe et al.) and the
+    check of the closed-form one-atom dynamical matrix against the supercell route.
+    """
+    from .eam import EAM, cubic_dynamical_matrix, cubic_lattice, shell_constant_parts
+    from .phonons import Phonons
+    pot = potential if isinstance(potential, EAM) else EAM(potential)
+    structure = structure.lower()
+    if species is None:
+        if structure == "l12" and len(pot.elements) != 2:
+            raise ValueError("l12 needs the two elements A, B (A3B) of a potential with two elements")
+        species = list(pot.elements) if structure == "l12" else pot.elements[:1]
+    species = [species] if isinstance(species, str) else list(species)
+    if structure in ("fcc", "bcc"):
+        shells, fc = shell_constant_parts(pot, structure, a, element=species[0], supercell=supercell)
+        n = supercell
+        qc = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [1 / n, 0, 0], [2 / n, 1 / n, 0]])
+        qr = (qc / a) @ fc.primitive.cell.T
+        dev = float(np.abs(cubic_dynamical_matrix(pot, structure, a, qc, element=species[0])
+                           - Phonons(fc).dynamical_matrix(qr)).max())
+        return EAMCrystal(fc, shells, dev)
+    sc, prim = cubic_lattice(structure, a, supercell, species, masses=[pot.mass(s) for s in species])
+    return EAMCrystal(pot.force_constants(sc, prim), None, None)
+
+
+# ----------------------------------------------------------------------------- modes of an MD run
+def modes_dataset(modes, resolution: float = 0.05, full: bool = False, model: str = "lorentzian", star: bool = True,
+                  temperature: float | None = None, keep_q: bool = False, window: str = "hann",
+                  overlap: float = 0.5, phonons=None):
+    """Energies, spectra and peak fits of projected modes merged into one dataset (``trajmodes project``).
+
+    Parameters
+    ----------
+    modes : xarray.Dataset
+        From :func:`trajmodes.project`.
+    resolution, full, window, overlap
+        Spectra settings (:func:`trajmodes.mode_spectra`).
+    model : str
+        Peak model (:func:`trajmodes.fit_peaks`).
+    star : bool
+        Average the spectra over the star of each q before fitting.
+    temperature : float, optional
+        K, for the equipartition ratio (default: the kinetic temperature).
+    keep_q : bool
+        Also keep the Q and Qdot time series (real and imaginary parts).
+    phonons : Phonons, optional
+        Those the modes were projected on: the dataset then also holds the harmonic dispersion along the
+        band path and the point-group rotations (:func:`add_path_variables`), so that every q can be placed on
+        the path.
+    """
+    from .energies import mode_energies
+    from .peaks import degenerate_sum, fit_peaks, star_average
+    from .spectra import mode_spectra
+    energies = mode_energies(modes, temperature=temperature)
+    spectra = mode_spectra(modes, resolution=resolution, full=full, window=window, overlap=overlap)
+    fitted = star_average(spectra) if star else spectra
+    peaks = fit_peaks(fitted, model=model)
+    H = np.asarray(spectra["frequency_harmonic"].values, float)
+    ds = spectra.copy()
+    if star:
+        ds = ds.assign_coords(star=fitted["star"], n_star=fitted["n_star"])
+    ds["psd_fitted"] = (("q", "branch", "frequency"), degenerate_sum(fitted["psd"].values, H),
+                        dict(fitted["psd"].attrs, long_name="the spectrum the peak fit saw: psd "
+                             + ("averaged over the star of q, " if star else "") + "summed over degenerate branches"))
+    for n in ("kinetic", "potential", "total", "equipartition", "mode_temperature", "translation"):
+        ds[n] = energies[n]
+    for n, v in peaks.data_vars.items():
+        ds[f"peak_{n}"] = v
+    ds.attrs.update({f"spectra_{k}": v for k, v in spectra.attrs.items()})
+    ds.attrs.update(temperature=energies.attrs["temperature"], temperature_source=energies.attrs["temperature_source"],
+                    peak_model=model, peak_convention=peaks.attrs["convention"], star_averaged=int(bool(star)))
+    if keep_q:
+        for n in ("Q", "Qdot"):
+            a = modes[n]
+            ds[f"{n}_real"] = (a.dims, np.asarray(a.values.real), dict(a.attrs))
+            ds[f"{n}_imag"] = (a.dims, np.asarray(a.values.imag), dict(a.attrs))
+        ds = ds.assign_coords(time=modes["time"])
+    if phonons is not None:
+        ds = add_path_variables(ds, phonons)
+    for k, v in list(ds.attrs.items()):
+        if isinstance(v, (bool, np.bool_)):
+            ds.attrs[k] = int(v)
+    return ds
+
+
+def add_path_variables(ds, phonons, npoints: int = 51):
+    """``ds`` with the harmonic band path of ``phonons`` and the rotations of their primitive cell.
+
+    Variables: ``path_frequency`` (path_q, branch) THz, coordinates ``path_distance``, ``path_qpoint``
+    (path_q, reduced), ``path_segment``, ``path_label``; ``rotations`` (operation, row, column), the
+    primitive cell's point-group rotations in its fractional coordinates (spglib's, x' = R x). Attrs
+    ``path_tick_distance`` and ``path_tick_labels`` (comma separated)."""
+    bands = phonons.band_structure(npoints=npoints)
+    rot = np.unique(np.asarray(phonons.fc.primitive.rotations, int), axis=0)
+    out = ds.assign(path_frequency=(("path_q", "branch"), bands.frequency.values,
+                                    {"units": "THz", "long_name": "harmonic frequency along the band path"}),
+                    rotations=(("operation", "row", "column"), rot,
+                               {"units": "1", "long_name": "point-group rotations of the primitive cell, "
+                                                          "fractional coordinates (x' = R x); q' = R^-T q"}))
+    out = out.assign_coords(path_distance=("path_q", bands.distance.values, dict(bands.distance.attrs)),
+                            path_qpoint=(("path_q", "reduced"), bands.qpoint.values, dict(bands.qpoint.attrs)),
+                            path_segment=("path_q", bands.segment.values),
+                            path_label=("path_q", bands.label.values.astype(str)))
+    out.attrs.update(path_tick_distance=np.asarray(bands.attrs["tick_distance"], float),
+                     path_tick_labels=",".join(map(str, bands.attrs["tick_labels"])))
+    return out
+
+
+def path_bands(ds, force_constants=None):
+    """(bands, rotations, note) to place the q-points of a ``trajmodes project`` dataset on the band path.
+
+    The path stored in the dataset; for files written without it, recomputed from ``force_constants`` (default:
+    the dataset's ``force_constants`` attribute) when those can be read; else (None, None, a note why)."""
+    import xarray as xr
+    if "path_frequency" in ds and "rotations" in ds:
+        bands = xr.Dataset({"frequency": (("q", "branch"), ds["path_frequency"].values)},
+                           coords=dict(distance=("q", ds["path_distance"].values),
+                                       qpoint=(("q", "reduced"), ds["path_qpoint"].values),
+                                       segment=("q", ds["path_segment"].values),
+                                       label=("q", ds["path_label"].values.astype(str))),
+                           attrs=dict(tick_distance=[float(x) for x in np.atleast_1d(ds.attrs["path_tick_distance"])],
+                                      tick_labels=str(ds.attrs["path_tick_labels"]).split(",")))
+        return bands, ds["rotations"].values, ""
+    fc = force_constants or ds.attrs.get("force_constants")
+    if fc and os.path.exists(str(fc)):
+        from .phonons import Phonons
+        ref = add_path_variables(ds[["peak_frequency"]], Phonons(load_force_constants(str(fc))))
+        bands, rot, _ = path_bands(ref)
+        return bands, rot, f"path from {fc}"
+    return None, None, ("no band path in this file (written before it was stored) and its force constants "
+                        f"{fc!r} not found: q by index")
