@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _fastparse
 from ..elements import masses_of
-from ..errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
+from ..errors import TrajectoryFormatError, TruncatedFrameWarning
 from ..units import DEFAULT_DT, conversion
 from ._files import line_number, load_index, plain_path, pread_all, save_index
 from .base import FrameSource, empty_frames

@@ -25,7 +25,7 @@ import numpy as np
 from .. import _fastparse
 from .. import units as _units
 from ..elements import masses_of
-from ..errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
+from ..errors import TrajectoryFormatError, TruncatedFrameWarning
 from ._files import is_gzip, line_number, load_index, plain_path, pread_all, save_index
 from .base import FrameSource, empty_frames
 
