@@ -49,7 +49,7 @@ def test_bad_arrays_are_refused(dumped):
         trajmodes.from_arrays(x, cells[:-1], t.species, frame_interval=0.01)
     with pytest.raises(ValueError, match="species must list"):
         trajmodes.from_arrays(x, cells, t.species[:-1], frame_interval=0.01)
-    with pytest.raises(ValueError, match="timestep"):
+    with pytest.raises(ValueError, match="frame_interval must be a positive"):
         trajmodes.from_arrays(x, cells, t.species, frame_interval=0.0)
     y = x.copy()
     y[5, 3, 1] = np.nan

@@ -114,8 +114,8 @@ def frame_times(name: str, steps: np.ndarray, file_times: np.ndarray | None = No
     Raises
     ------
     ValueError
-        When given values contradict each other or the file, or ``md_timestep`` is given for a file without
-        step numbers.
+        When the given values contradict each other, or ``md_timestep`` is given for a file without step
+        numbers. (Values that contradict the times written in the file are ignored with a warning.)
     """
     steps = np.asarray(steps, dtype=np.int64)
     n = len(steps)
@@ -194,19 +194,20 @@ def _dt_from(steps: np.ndarray, times: np.ndarray) -> float | None:
 
 
 def _check_given(name, steps, times, md_timestep, frame_interval, what) -> None:
-    """A value the user gave must agree with the times written in the file."""
+    """A value the user gave that disagrees with the times written in the file is ignored, with a warning."""
     if len(times) < 2:
         return
     if md_timestep is not None:
         dt = _dt_from(steps, times)
         if dt is None or abs(dt - md_timestep) > 1e-4 * md_timestep:
-            raise ValueError(f"{name}: md_timestep={md_timestep:g} ps disagrees with {what} in the file "
-                             f"({'%g ps per step' % dt if dt else 'no single step'}); drop md_timestep=")
+            warnings.warn(f"{name}: md_timestep={md_timestep:g} ps disagrees with {what} in the file "
+                          f"({'%g ps per step' % dt if dt else 'no single step'}); the file's times are used",
+                          UnitsWarning, stacklevel=4)
     if frame_interval is not None:
         fi = float(np.median(np.diff(times)))
         if abs(fi - frame_interval) > 1e-4 * frame_interval:
-            raise ValueError(f"{name}: frame_interval={frame_interval:g} ps disagrees with {what} in the file "
-                             f"({fi:g} ps between frames); drop frame_interval=")
+            warnings.warn(f"{name}: frame_interval={frame_interval:g} ps disagrees with {what} in the file "
+                          f"({fi:g} ps between frames); the file's times are used", UnitsWarning, stacklevel=4)
 
 
 # ----------------------------------------------------------------------------- LAMMPS input or log beside a dump
