@@ -177,17 +177,20 @@ JACOBIANS = {lorentzian: _lorentzian_jac, dho: _dho_jac}
 
 def peak_model(name: str, attrs=None):
     """The model function ``f(nu, amplitude, nu0, fwhm, background)`` of ``name``; the ``*_windowed`` ones
-    are built from the spectra attributes ``segment_frames``, ``timestep_ps`` and ``window`` (``attrs``)."""
+    are built from the spectra attributes ``segment_frames``, ``frame_interval_ps`` and ``window`` (``attrs``;
+    files written before it was named so have ``timestep_ps``)."""
     if name not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {name!r}")
     if not name.endswith("_windowed"):
         return MODELS[name]
     attrs = attrs or {}
-    missing = [k for k in ("segment_frames", "timestep_ps", "window") if k not in attrs]
+    attrs = dict(attrs)
+    attrs.setdefault("frame_interval_ps", attrs.get("timestep_ps"))
+    missing = [k for k in ("segment_frames", "frame_interval_ps", "window") if attrs.get(k) is None]
     if missing:
         raise ValueError(f"model {name!r} needs the spectra attributes {missing} (spectra from "
                          "trajmodes.mode_spectra)")
-    return MODELS[name](int(attrs["segment_frames"]), float(attrs["timestep_ps"]), str(attrs["window"]))
+    return MODELS[name](int(attrs["segment_frames"]), float(attrs["frame_interval_ps"]), str(attrs["window"]))
 
 
 # automatic window (fit_peaks(window=None)): see _fit_one
@@ -407,7 +410,8 @@ def _correlation_factor(attrs) -> float:
         df = float(attrs["resolution_thz"])
         enbw = float(attrs["enbw_thz"])
         K = int(attrs.get("n_segments", 1))
-        hop = int(round(float(attrs["hop_ps"]) / float(attrs["timestep_ps"]))) if K > 1 else n
+        dt = float(attrs.get("frame_interval_ps", attrs.get("timestep_ps")))
+        hop = int(round(float(attrs["hop_ps"]) / dt)) if K > 1 else n
         w = _window_values(str(attrs["window"]), n)
     except (KeyError, TypeError, ValueError):
         return 1.0
@@ -485,7 +489,7 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
         ``frequency_harmonic`` (q, branch), THz, is used when present (shift, degeneracy, zero modes).
     model : {"lorentzian", "dho", "lorentzian_windowed", "dho_windowed"}
         The ``*_windowed`` models (:class:`WindowedLorentzian`, :class:`WindowedDHO`) fit the expected
-        windowed periodogram of the line (needs the ``segment_frames``, ``timestep_ps``, ``window`` attributes
+        windowed periodogram of the line (needs the ``segment_frames``, ``frame_interval_ps``, ``window`` attributes
         of :func:`trajmodes.mode_spectra`); use them when the FWHM is within a few bins of the resolution.
         Their "width below resolution" flag is FWHM < ENBW / 4 (2 ENBW for the plain models).
     window : None, float or (float, float)
@@ -601,7 +605,8 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
         },
         coords={n: c for n, c in spectra.coords.items() if "frequency" not in c.dims},
     )
-    ds.attrs.update(model=model, convention=conv, resolution_thz=df, enbw_thz=enbw, n_segments=n_segments)
+    ds.attrs.update(model=model, convention=conv, resolution_thz=df, enbw_thz=enbw, n_segments=n_segments,
+                    time_axis=str(spectra.attrs.get("time_axis", "unknown")))
     return ds
 
 

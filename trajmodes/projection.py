@@ -264,7 +264,8 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
         amu^1/2 Angstrom/ps (from the velocities; a centred difference of Q with a UserWarning when the
         trajectory has none); coords ``time`` (ps), ``qpoint`` (q, reduced), ``frequency_harmonic``
         (q, branch) THz; attrs ``units``, ``n_cells``, ``n_atoms``, ``convention``, ``lattice_matrix``
-        (S, flattened) and ``temperature_hint`` (K) when the trajectory's source carries one.
+        (S, flattened), ``time_axis`` (where the frame times came from: every frequency scales with them) and
+        ``temperature_hint`` (K) when the trajectory's source carries one.
     """
     import xarray as xr
     smap, prim, masses = trajectory_map(traj, phonons)
@@ -303,7 +304,8 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
                       "qpoint: reduced (primitive reciprocal lattice, no 2 pi)",
              "n_cells": smap.n_cells, "n_atoms": int(traj.n_atoms),
              "lattice_matrix": smap.matrix.astype(np.int64).reshape(-1),
-             "convention": "Q(q,s,t) = N_c^-1/2 sum_j sqrt(m_j) exp(-i 2 pi q.r0_j) e*(q,s,k_j).u_j(t)"}
+             "convention": "Q(q,s,t) = N_c^-1/2 sum_j sqrt(m_j) exp(-i 2 pi q.r0_j) e*(q,s,k_j).u_j(t)",
+             "time_axis": traj.time_axis}
     hint = getattr(traj, "temperature_hint", None) or getattr(traj.source, "temperature_hint", None)
     if hint is not None:
         attrs["temperature_hint"] = float(hint)

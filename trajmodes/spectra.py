@@ -306,8 +306,8 @@ def mode_spectra(modes: xr.Dataset, resolution: float = 0.01, segment: float | N
         units="1/THz", long_name="vibrational DOS from all projected modes, unit integral")
     ds.attrs.update(n_segments=int(n_segments), segment_length_ps=n_seg * dt, segment_frames=int(n_seg),
                     hop_ps=hop * dt, window=str(window), overlap=float(overlap) if not full else 0.0,
-                    resolution_thz=df, enbw_thz=enbw, timestep_ps=dt, variable=variable, full=int(bool(full)),
-                    units=units)
+                    resolution_thz=df, enbw_thz=enbw, frame_interval_ps=dt, variable=variable, full=int(bool(full)),
+                    units=units, time_axis=str(modes.attrs.get("time_axis", "unknown")))
     if rechunked is not None:
         ds.attrs["time_chunk_frames"] = int(rechunked)
     return ds
