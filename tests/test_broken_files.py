@@ -131,3 +131,83 @@ def test_empty_selection_is_a_clear_error(tmp_path):
         t[::0]
     with pytest.raises(IndexError, match="has 6 frames"):
         t[[0, 9]]
+
+
+# ----------------------------------------------------------------------------- force-constant files
+CU_FC = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples" / "fc" / "cu_eam"
+
+
+def _fc_folder(tmp_path, edit):
+    import shutil
+    d = tmp_path / "fc"
+    shutil.copytree(CU_FC, d)
+    edit(d)
+    return d
+
+
+def _cut(name, keep):
+    def edit(d):
+        (d / name).write_bytes((d / name).read_bytes()[:keep])
+    return edit
+
+
+def _sub_line(name, line, new):
+    def edit(d):
+        lines = (d / name).read_text().split("\n")
+        lines[line] = new
+        (d / name).write_text("\n".join(lines))
+    return edit
+
+
+FC_CASES = {  # name: (edit of a copy of examples/fc/cu_eam, file blamed, words)
+    "cut FORCE_CONSTANTS": (_cut("FORCE_CONSTANTS", 3000), "FORCE_CONSTANTS", "cut short"),
+    "NaN in FORCE_CONSTANTS": (_sub_line("FORCE_CONSTANTS", 2, "  nan 0 0"), "FORCE_CONSTANTS", "NaN"),
+    "wrong atom count": (_sub_line("FORCE_CONSTANTS", 0, "   1  100"), "FORCE_CONSTANTS", "promises"),
+    "cut yaml": (_cut("phonopy_params.yaml", 1500), "phonopy_params.yaml", "not a readable phonopy yaml"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FC_CASES))
+def test_broken_phonopy_files(tmp_path, case):
+    from trajmodes import ForceConstants
+    from trajmodes.errors import ForceConstantsFormatError
+    edit, blamed, words = FC_CASES[case]
+    d = _fc_folder(tmp_path, edit)
+    with pytest.raises(ForceConstantsFormatError) as err:
+        ForceConstants.from_phonopy(d)
+    msg = str(err.value)
+    assert str(d / blamed) in msg and words in msg, msg
+
+
+def test_broken_fc_on_the_command_line(tmp_path, capsys):
+    from trajmodes.cli import main
+    d = _fc_folder(tmp_path, FC_CASES["cut FORCE_CONSTANTS"][0])
+    assert main(["phonons", str(d), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cut short" in err and not (tmp_path / "out").exists()
+
+
+def _fc_nc(tmp_path):
+    from trajmodes import ForceConstants
+    p = tmp_path / "fc.nc"
+    ForceConstants.from_phonopy(CU_FC).to_netcdf(p)
+    return p
+
+
+def test_broken_trajmodes_fc_files(tmp_path):
+    from trajmodes import ForceConstants
+    from trajmodes.errors import ForceConstantsFormatError
+    good = _fc_nc(tmp_path)
+    cut = tmp_path / "cut.nc"
+    cut.write_bytes(good.read_bytes()[:3000])
+    with pytest.raises(ForceConstantsFormatError, match="cut.nc: netCDF cannot open it"):
+        ForceConstants.from_netcdf(cut)
+    nan = tmp_path / "nan.nc"
+    nan.write_bytes(good.read_bytes())
+    _edit_nc(nan, lambda ds: ds["fc2"].__setitem__((0, 5, 1, 1), np.nan))
+    with pytest.raises(ForceConstantsFormatError, match="nan.nc: the fc2 force constants hold NaN"):
+        ForceConstants.from_netcdf(nan)
+    missing = tmp_path / "missing.nc"
+    _drop_variable(good, missing, "p2s")
+    with pytest.raises(ForceConstantsFormatError, match="missing.nc: it has no variable 'p2s'"):
+        ForceConstants.from_netcdf(missing)

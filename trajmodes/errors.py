@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 
 
-class TrajectoryFormatError(ValueError):
-    """A trajectory or structure file that cannot be read as it stands.
+class FileFormatError(ValueError):
+    """A file that cannot be read as it stands: what is wrong, where (file, frame, line) and what to do.
 
     Parameters
     ----------
@@ -37,6 +37,14 @@ class TrajectoryFormatError(ValueError):
         if fix:
             msg += ". " + fix
         super().__init__(msg)
+
+
+class TrajectoryFormatError(FileFormatError):
+    """A trajectory or structure file that cannot be read as it stands."""
+
+
+class ForceConstantsFormatError(FileFormatError):
+    """A force-constant file (phonopy, phono3py or trajmodes netCDF) that cannot be read as it stands."""
 
 
 class ReferenceMismatchError(ValueError):

@@ -3,12 +3,14 @@ file formats (netCDF, phonopy, phono3py)."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .crystal import Crystal, SupercellMap
+from .errors import ForceConstantsFormatError
 from .io._files import atomic_write
 
 __all__ = ["ForceConstants", "SupercellOperations", "supercell_operations"]
@@ -71,6 +73,10 @@ class ForceConstants:
                  smap: SupercellMap | None = None, p2s=None, symprec: float = 1e-3, born=None,
                  epsilon=None, nac_factor: float | None = None, fc3=None):
         fc2 = np.asarray(fc2, dtype=float)
+        for name, arr in (("fc2", fc2), ("fc3", fc3), ("born", born), ("epsilon", epsilon)):
+            if arr is not None and not np.isfinite(np.asarray(arr, dtype=float)).all():
+                raise ValueError(f"the {name} force constants hold NaN or infinite values" if name.startswith("fc")
+                                 else f"{name} holds NaN or infinite values")
         self.supercell = supercell
         self.primitive = primitive if primitive is not None else supercell.primitive(symprec)
         self.smap = smap if smap is not None else supercell.supercell_map(self.primitive)
@@ -305,9 +311,7 @@ class ForceConstants:
         kw = dict(is_nac=False, symmetrize_fc=False, log_level=0)
         if fcfile is not None:
             kw["force_constants_filename"] = str(fcfile)
-        ph = phonopy.load(str(yaml), **kw)
-        if ph.force_constants is None:
-            raise ValueError(f"{yaml}: no force constants found (and no FORCE_CONSTANTS / fc2.hdf5 beside it)")
+        ph = _load_phonopy(phonopy, yaml, fcfile, kw)
         sc = _crystal(ph.supercell)
         pr = _crystal(ph.primitive)
         nac = None
@@ -332,7 +336,8 @@ class ForceConstants:
             if factor is not None and abs(factor - NAC_FACTOR) < 5e-7:      # the default, as phonopy writes it
                 factor = None
             kw = dict(born=nac["born"], epsilon=nac["dielectric"], nac_factor=factor)
-        return cls(np.asarray(ph.force_constants), sc, pr, p2s=np.asarray(ph.primitive.p2s_map), **kw)
+        with _blamed(fcfile or yaml):
+            return cls(np.asarray(ph.force_constants), sc, pr, p2s=np.asarray(ph.primitive.p2s_map), **kw)
 
     def to_phonopy(self, folder: str | os.PathLike, fc_format: str = "text") -> None:
         """Write ``phonopy_params.yaml`` and ``FORCE_CONSTANTS`` (or ``fc2.hdf5``) into ``folder``;
@@ -460,8 +465,13 @@ class ForceConstants:
         f3 = Path(fc3_filename) if fc3_filename is not None else folder / "fc3.hdf5"
         if not f2.exists():
             raise FileNotFoundError(f"{f2} not found")
-        ph3 = phono3py.load(str(yaml), fc2_filename=str(f2), fc3_filename=str(f3) if f3.exists() else None,
-                            is_nac=True, symmetrize_fc=False, produce_fc=True, log_level=0)
+        try:
+            ph3 = phono3py.load(str(yaml), fc2_filename=str(f2), fc3_filename=str(f3) if f3.exists() else None,
+                                is_nac=True, symmetrize_fc=False, produce_fc=True, log_level=0)
+        except Exception as exc:      # phono3py, h5py and yaml raise many types
+            raise ForceConstantsFormatError(f"{yaml}, {f2}" + (f", {f3}" if f3.exists() else ""),
+                                            f"phono3py cannot read them ({type(exc).__name__}: {_first_line(exc)})",
+                                            fix=_DAMAGED) from None
         if ph3.phonon_supercell_matrix is not None and not np.array_equal(
                 ph3.phonon_supercell_matrix, ph3.supercell_matrix):
             raise ValueError(f"{yaml}: fc2 supercell differs from the fc3 one; not supported")
@@ -470,8 +480,9 @@ class ForceConstants:
             nac = ph3.nac_params
             kw = dict(born=nac["born"], epsilon=nac["dielectric"], nac_factor=nac.get("factor"))
         fc3 = None if ph3.fc3 is None else np.asarray(ph3.fc3)
-        return cls(np.asarray(ph3.fc2), _crystal(ph3.supercell), _crystal(ph3.primitive),
-                   p2s=np.asarray(ph3.primitive.p2s_map), fc3=fc3, **kw)
+        with _blamed(f"{f2}" + (f", {f3}" if f3.exists() else "")):
+            return cls(np.asarray(ph3.fc2), _crystal(ph3.supercell), _crystal(ph3.primitive),
+                       p2s=np.asarray(ph3.primitive.p2s_map), fc3=fc3, **kw)
 
     # -- netCDF -----------------------------------------------------------------------------
     def to_netcdf(self, path: str | os.PathLike, attrs: dict | None = None) -> None:
@@ -541,26 +552,41 @@ class ForceConstants:
     def from_netcdf(cls, path: str | os.PathLike) -> "ForceConstants":
         """Read a file written by :meth:`to_netcdf`."""
         import netCDF4
-        with netCDF4.Dataset(path) as ds:
-            ds.set_auto_mask(False)
-            get = lambda n: np.asarray(ds[n][:])
-            cr = {name: Crystal(get(f"{name}_cell"), get(f"{name}_positions"),
-                                np.asarray(ds[f"{name}_species"][:], dtype=str), get(f"{name}_masses"))
-                  for name in ("supercell", "primitive")}
-            smap = SupercellMap(get("supercell_matrix"), get("map_atom"), get("map_lattice"),
-                                np.zeros(cr["supercell"].n_atoms), get("map_shift"))
-            fc2 = get("fc2")
-            p2s = get("p2s")
-            born = get("born") if "born" in ds.variables else None
-            eps = get("epsilon") if "epsilon" in ds.variables else None
-            factor = getattr(ds["epsilon"], "nac_factor", None) if eps is not None else None
-            fc3 = get("fc3") if "fc3" in ds.variables else None
-        sc = cr["supercell"]
-        smap = SupercellMap(smap.matrix, smap.atom, smap.lattice,
-                            np.linalg.norm(sc.positions - sc.ideal_positions(cr["primitive"], smap), axis=1),
-                            smap.shift)
-        return cls(fc2, sc, cr["primitive"], smap=smap, p2s=p2s, born=born, epsilon=eps, nac_factor=factor,
-                   fc3=fc3)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{os.fspath(path)}: no such file")
+        try:
+            with netCDF4.Dataset(path) as ds:
+                return cls._from_dataset(ds, path)
+        except OSError as exc:
+            raise ForceConstantsFormatError(path, f"netCDF cannot open it ({exc})", fix=_DAMAGED) from None
+        except (KeyError, IndexError) as exc:
+            raise ForceConstantsFormatError(path, f"it has no variable {exc}: not a trajmodes force-constants file, "
+                                                  "or an incomplete one", fix=_DAMAGED) from None
+
+    @classmethod
+    def _from_dataset(cls, ds, path) -> "ForceConstants":
+        """The constants of an open netCDF file written by :meth:`to_netcdf`."""
+        ds.set_auto_mask(False)
+
+        def get(name, dtype=None):
+            if name not in ds.variables:
+                raise KeyError(name)
+            return np.asarray(ds[name][:], dtype=dtype)
+        cr = {name: Crystal(get(f"{name}_cell"), get(f"{name}_positions"), get(f"{name}_species", str),
+                            get(f"{name}_masses"))
+              for name in ("supercell", "primitive")}
+        born = get("born") if "born" in ds.variables else None
+        eps = get("epsilon") if "epsilon" in ds.variables else None
+        factor = getattr(ds["epsilon"], "nac_factor", None) if eps is not None else None
+        fc3 = get("fc3") if "fc3" in ds.variables else None
+        sc, pr = cr["supercell"], cr["primitive"]
+        with _blamed(path):
+            smap = SupercellMap(get("supercell_matrix"), get("map_atom"), get("map_lattice"), np.zeros(sc.n_atoms),
+                                get("map_shift"))
+            smap = SupercellMap(smap.matrix, smap.atom, smap.lattice,
+                                np.linalg.norm(sc.positions - sc.ideal_positions(pr, smap), axis=1), smap.shift)
+            return cls(get("fc2"), sc, pr, smap=smap, p2s=get("p2s"), born=born, epsilon=eps, nac_factor=factor,
+                       fc3=fc3)
 
     def __repr__(self) -> str:
         third = "" if self.fc3 is None else f", fc3 {self.fc3.shape} eV/A^3"
@@ -631,6 +657,63 @@ def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float 
     R = np.einsum("ji,ojk,kl->oil", P, W, np.linalg.inv(P).T)            # P^T W P^-T
     U, _, Vt = np.linalg.svd(R)
     return SupercellOperations(U @ Vt, perm, kp, W)
+
+
+_DAMAGED = "The file is incomplete, damaged or not what its name says: write or copy it again"
+
+
+def _first_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
+
+
+@contextmanager
+def _blamed(path):
+    """Turn a ValueError of the arrays read from ``path`` into a ForceConstantsFormatError naming the file."""
+    try:
+        yield
+    except ForceConstantsFormatError:
+        raise
+    except ValueError as exc:
+        raise ForceConstantsFormatError(path, str(exc), fix=_DAMAGED) from None
+
+
+def _fc_text_lines(path: Path) -> None:
+    """Check that a phonopy FORCE_CONSTANTS text file holds the blocks its first line promises."""
+    with open(path, "rb") as f:
+        head = f.readline().split()
+        n_lines = 1 + sum(1 for line in f if line.strip())
+    try:
+        rows, cols = (int(x) for x in head[:2]) if len(head) >= 2 else (int(head[0]), int(head[0]))
+    except (ValueError, IndexError):
+        raise ForceConstantsFormatError(path, "the first line must give the number of atoms (rows, columns)",
+                                        line=1, fix=_DAMAGED) from None
+    want = 1 + 4 * rows * cols
+    if n_lines != want:
+        raise ForceConstantsFormatError(path, f"it has {n_lines} non-empty lines but its first line ({rows} x "
+                                              f"{cols} atom pairs) promises {want}: it is cut short or damaged",
+                                        fix=_DAMAGED)
+
+
+def _load_phonopy(phonopy, yaml: Path, fcfile: Path | None, kw: dict):
+    """``phonopy.load`` with every failure named by file: the yaml, then the force constants."""
+    import yaml as pyyaml
+    from phonopy.interface.phonopy_yaml import PhonopyYaml
+    try:
+        PhonopyYaml().read(str(yaml))
+    except (pyyaml.YAMLError, KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ForceConstantsFormatError(yaml, f"not a readable phonopy yaml ({type(exc).__name__}: "
+                                              f"{_first_line(exc)})", fix=_DAMAGED) from None
+    if fcfile is not None and fcfile.name == "FORCE_CONSTANTS":
+        _fc_text_lines(fcfile)
+    try:
+        ph = phonopy.load(str(yaml), **kw)
+    except Exception as exc:          # phonopy, numpy and h5py raise many types
+        raise ForceConstantsFormatError(fcfile or yaml, f"phonopy cannot read it ({type(exc).__name__}: "
+                                                        f"{_first_line(exc)})", fix=_DAMAGED) from None
+    if ph.force_constants is None:
+        raise ForceConstantsFormatError(yaml, "no force constants in it, and no FORCE_CONSTANTS or fc2.hdf5 beside "
+                                              "it", fix="Put the force-constants file beside the yaml")
+    return ph
 
 
 def _crystal(atoms) -> Crystal:
