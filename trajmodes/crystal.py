@@ -127,8 +127,12 @@ class Crystal:
         if masses is None:
             masses = masses_of(self.species)
             if masses is None:
-                bad = sorted({s for s in self.species if masses_of([s]) is None})
-                raise ValueError(f"no standard mass for species {bad}: pass masses= (amu)")
+                bad = sorted({str(s) for s in self.species if masses_of([s]) is None})
+                types = all(b.isdigit() for b in bad)
+                raise ValueError(
+                    (f"LAMMPS type(s) {', '.join(bad)} have no element, so no mass: give the elements of the types "
+                     "(--species Cu, or species=['Cu'] to trajmodes.read) or their masses (--masses, masses=)")
+                    if types else f"no standard mass for species {', '.join(bad)}: give masses= (amu)")
         self.masses = np.array(masses, dtype=float).reshape(-1)
         if len(self.masses) != len(self.positions):
             raise ValueError(f"{len(self.masses)} masses for {len(self.positions)} positions")

@@ -44,7 +44,7 @@ import numpy as np
 from .crystal import Crystal
 from .design import DesignKernel, NormalBlocks
 from .force_constants import ForceConstants
-from .trajectory import minimum_image
+from .structure import Structure
 
 __all__ = ["EffectiveForceConstants", "fit_temperatures", "TemperatureSeries", "normal_equations", "solve_normal",
            "fold_ids"]
@@ -72,16 +72,9 @@ def fold_ids(n_frames: int, folds: int, cv: str = "blocks") -> np.ndarray:
     raise ValueError(f"cv must be 'blocks' or 'interleaved', not {cv!r}")
 
 
-def _chunk_blocks(kernel: DesignKernel, pos, cells, forces, r0, ref_cell, folds_of, n_folds) -> NormalBlocks:
-    """One task: normal equations of one frame chunk, per fold."""
-    pos = np.asarray(pos, float)
-    if cells is None:
-        cells = np.broadcast_to(np.full((3, 3), np.nan) if ref_cell is None else ref_cell, (len(pos), 3, 3))
-    cells = np.array(cells, float)
-    if ref_cell is not None:
-        bad = ~np.isfinite(cells).all(axis=(1, 2))
-        cells[bad] = ref_cell
-    u = minimum_image(pos - r0[None], cells)
+def _chunk_blocks(kernel: DesignKernel, u, forces, folds_of, n_folds) -> NormalBlocks:
+    """One task: normal equations of one frame chunk (displacements ``u`` and forces, A and eV/A), per fold."""
+    u = np.asarray(u, float)
     f = np.asarray(forces, float)
     f = f - f.mean(axis=1, keepdims=True)
     out = NormalBlocks.zeros(n_folds, kernel.n_params)
@@ -111,7 +104,9 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
     folds : int
     cv : {"blocks", "interleaved"}
     r0 : ndarray (N, 3), optional
-        Ideal positions (A) the displacements are measured from; default each trajectory's reference.
+        Ideal positions (A) the displacements are measured from, in the reference cell; default each
+        trajectory's reference. Displacements are :meth:`Trajectory.displacements` (each frame mapped onto the
+        reference cell, so NPT runs are handled).
     split_every : int
         Fan-in of the tree sum.
     compute : bool
@@ -131,20 +126,18 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         if "forces" not in traj.source.fields:
             raise ValueError(f"{traj.source.describe()} has no forces (fx fy fz): the fit needs them")
         ref = traj.reference
-        origin = np.asarray(ref.positions if r0 is None else r0, float)
+        if r0 is not None:
+            ref = Structure(np.asarray(r0, float), ref.cell, ref.species, ref.masses, ref.origin)
         lean = ("positions", "forces")
-        N = traj.n_atoms
-        pos = traj._field("positions", (N, 3), lean)
-        frc = traj._field("forces", (N, 3), lean)
-        cells = traj._field("cells", (3, 3), lean) if traj.source.has_cell else None
+        u = traj.displacements(layer=lean, reference=ref)
+        frc = traj.field("forces", lean)
         fid = fold_ids(traj.n_frames, folds, cv)
-        starts = np.concatenate([[0], np.cumsum(pos.chunks[0])])
-        pd, fd = pos.to_delayed().ravel(), frc.to_delayed().ravel()
-        cd = cells.to_delayed().ravel() if cells is not None else [None] * len(pd)
-        for c in range(len(pd)):
+        starts = np.concatenate([[0], np.cumsum(u.chunks[0])])
+        ud, fd = u.to_delayed().ravel(), frc.to_delayed().ravel()
+        for c in range(len(ud)):
             if starts[c + 1] == starts[c]:
                 continue
-            parts.append(task(kern, pd[c], cd[c], fd[c], origin, ref.cell, fid[starts[c]:starts[c + 1]], folds))
+            parts.append(task(kern, ud[c], fd[c], fid[starts[c]:starts[c + 1]], folds))
     if not parts:
         raise ValueError("no frames to fit")
     while len(parts) > 1:

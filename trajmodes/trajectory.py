@@ -76,8 +76,52 @@ def minimum_image(delta: np.ndarray, cells: np.ndarray) -> np.ndarray:
     return out
 
 
-def _displace(pos: np.ndarray, cells: np.ndarray, r0: np.ndarray) -> np.ndarray:
-    return minimum_image(pos - r0[None], cells)
+def chunk_displacements(positions: np.ndarray, cells: np.ndarray, origins: np.ndarray, reference) -> np.ndarray:
+    """Displacements of a block of frames from a reference crystal, through fractional coordinates.
+
+    Each frame is mapped onto the reference cell: s(t) = (r(t) - o(t)) H(t)^-1 with the frame's own cell H(t)
+    (rows a, b, c) and origin o(t); s0 likewise for the reference; u = [s(t) - s0 wrapped to the nearest image]
+    H_ref. A uniformly strained perfect crystal (an NPT box that breathes) therefore has zero displacement, and
+    in a fixed cell (NVT, NVE) u is the plain minimum-image difference r(t) - r0. Frames without a cell (NaN)
+    use the reference cell; without any cell u = r(t) - r0.
+
+    Parameters
+    ----------
+    positions : ndarray (frames, atoms, 3)
+        Angstrom.
+    cells : ndarray (frames, 3, 3)
+        Angstrom, rows a, b, c (NaN for frames without a cell).
+    origins : ndarray (frames, 3)
+        Angstrom, the cell origin of every frame (LAMMPS' xlo ylo zlo).
+    reference : Structure
+        The reference crystal: ``positions`` (atoms, 3), ``cell`` (3, 3) or None, ``origin`` (3,).
+
+    Returns
+    -------
+    ndarray (frames, atoms, 3)
+        Angstrom, in the reference cell's frame.
+    """
+    pos = np.asarray(positions, dtype=float)
+    H0 = reference.cell
+    if H0 is None:
+        return pos - reference.positions[None]
+    cells = np.array(cells, dtype=float)
+    origins = np.asarray(origins, dtype=float)
+    bad = ~np.isfinite(cells).all(axis=(1, 2))
+    if bad.any():
+        cells[bad] = H0
+    inv0 = np.linalg.inv(H0)
+    s0 = (reference.positions - reference.origin) @ inv0
+    if np.all(cells == H0) and np.all(origins == reference.origin):
+        # the reference cell in every frame (NVT, NVE): two plain matrix products
+        ds = (pos - reference.positions[None]).reshape(-1, 3) @ inv0
+    elif np.all(cells == cells[0]):
+        ds = ((pos - origins[:, None, :]).reshape(-1, 3) @ np.linalg.inv(cells[0])).reshape(pos.shape) - s0
+    else:
+        ds = np.matmul(pos - origins[:, None, :], np.linalg.inv(cells)) - s0
+    ds = ds.reshape(-1, 3)
+    ds -= np.round(ds)
+    return (ds @ H0).reshape(pos.shape)
 
 
 class Trajectory:
@@ -305,13 +349,17 @@ class Trajectory:
         return Structure(d["positions"][0], cell, self.species, self.masses, d["origins"][0])
 
     def _average_structure(self) -> Structure:
+        """The time average of the run: mean cell and origin, and each atom's mean fractional position (its
+        displacements from the first frame, in the first frame's cell, averaged) placed in the mean cell."""
         first = self._frame_structure(0)
-        parts = [self._displacements_from(first.positions).mean(axis=0)]
+        parts = [self._displacements_from(first).mean(axis=0)]
         if self.source.has_cell:
             parts += [self.cells.mean(axis=0), self.origins.mean(axis=0)]
         res = dask.compute(*parts)
-        cell, origin = (res[1], res[2]) if self.source.has_cell else (None, np.zeros(3))
-        return Structure(first.positions + res[0], cell, self.species, self.masses, origin)
+        if not self.source.has_cell:
+            return Structure(first.positions + res[0], None, self.species, self.masses, first.origin)
+        s = (first.positions - first.origin) @ np.linalg.inv(first.cell) + res[0] @ np.linalg.inv(first.cell)
+        return Structure(s @ res[1] + res[2], res[1], self.species, self.masses, res[2])
 
     def _check_reference(self, ref: Structure) -> Structure:
         name = self.source.describe()
@@ -352,34 +400,38 @@ class Trajectory:
                     "same order or not the same crystal; pass the reference this simulation started from")
         return ref
 
-    def _displacements_from(self, r0: np.ndarray, layer: tuple = ("positions",)) -> da.Array:
+    def _displacements_from(self, ref: Structure, layer: tuple = ("positions",)) -> da.Array:
         lean = tuple(layer)  # by default parse only the position columns (about 3x faster than all)
         pos = self._field("positions", (self.n_atoms, 3), lean)
+        origins = self._field("origins", (3,), lean)
         if self.source.has_cell:
             cells = self._field("cells", (3, 3), lean)
         else:
-            ref_cell = self._reference.cell if self._reference is not None else None
-            c = np.full((3, 3), np.nan) if ref_cell is None else ref_cell
-            cells = da.from_array(np.broadcast_to(c, (self.n_frames, 3, 3)), chunks=(pos.chunks[0], 3, 3))
-        return da.map_blocks(_displace, pos, cells, r0, dtype=np.float64, chunks=pos.chunks)
+            cells = da.full((self.n_frames, 3, 3), np.nan, chunks=(pos.chunks[0], 3, 3))
+        return da.blockwise(chunk_displacements, "tij", pos, "tij", cells, "tab", origins, "tb", ref, None,
+                            dtype=np.float64, concatenate=True)
 
-    def displacements(self, layer: tuple = ("positions",)) -> da.Array:
-        """Minimum-image displacements u(t) = r(t) - r0 from the reference, (n_frames, n_atoms, 3) in A.
+    def displacements(self, layer: tuple = ("positions",), reference: Structure | None = None) -> da.Array:
+        """Displacements u(t) from the reference crystal, (n_frames, n_atoms, 3) in A (lazy).
 
-        Correct for wrapped, unwrapped and scaled coordinates and image flags: the
-        difference is mapped to the nearest periodic image in each frame's cell.
+        Every frame is mapped onto the reference cell through fractional coordinates
+        (:func:`chunk_displacements`): correct for wrapped, unwrapped and scaled coordinates, image flags, and
+        for variable cells (NPT), where a uniformly strained perfect crystal has zero displacement. In a fixed
+        cell u is the minimum-image difference r(t) - r0. For NPT runs, use ``reference="average"`` (or the data
+        file at the mean volume) so that the reference cell is the mean cell.
 
         ``layer`` names the fields parsed by the read tasks (default positions only); pass the
         fields of another array computed together, e.g. ``("positions", "velocities")`` with
-        :meth:`field`, so that each chunk of the file is parsed once.
+        :meth:`field`, so that each chunk of the file is parsed once. ``reference``: measure from this
+        structure instead of :attr:`reference` (same atoms; e.g. the ideal lattice sites of a fit).
         """
-        ref = self.reference
+        ref = self.reference if reference is None else reference
         if not self.source.has_cell and ref.cell is None:
             warnings.warn("the trajectory has no periodic cell and neither has the reference: displacements "
                           "are plain differences (no minimum image)", UserWarning, stacklevel=2)
         if getattr(self.source, "stored_displacements", False) and ref is getattr(self.source, "reference", None):
             return self._field("displacements", (self.n_atoms, 3))
-        return self._displacements_from(ref.positions, tuple(layer))
+        return self._displacements_from(ref, tuple(layer))
 
     def field(self, name: str, layer: tuple | None = None) -> da.Array:
         """One per-atom field ("positions", "velocities", "forces") read through the given layer."""
@@ -423,4 +475,4 @@ class Trajectory:
         write_netcdf(self, path, displacements=displacements, progress=progress, attrs=attrs)
 
 
-__all__ = ["Trajectory", "minimum_image", "FIELDS"]
+__all__ = ["Trajectory", "minimum_image", "chunk_displacements", "FIELDS"]
