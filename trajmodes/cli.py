@@ -28,8 +28,9 @@ def _add_read_options(p: argparse.ArgumentParser, reference: bool = True) -> Non
     p.add_argument("--format", help="trajectory format: lammps, xyz, netcdf, or an MDAnalysis format such as DCD "
                                     "(default: guessed from the content)")
     if reference:
-        p.add_argument("--reference", help="reference crystal: 'first' (default), 'average', or a LAMMPS data / "
-                                           "structure file")
+        p.add_argument("--reference", help="reference crystal: a LAMMPS data / structure file (best: the ideal "
+                                           "crystal the run started from), 'average' (default: the time average of "
+                                           "the run, one extra pass) or 'first' (the first frame)")
     p.add_argument("--units", help="LAMMPS unit style of the data (default: the dump's ITEM: UNITS, or the LAMMPS "
                                    "input beside it, else metal)")
     p.add_argument("--md-timestep", type=_positive, metavar="PS",
@@ -49,10 +50,13 @@ def _read(args, files=None):
     import trajmodes
     files = args.files if files is None else files
     species = args.species.split(",") if args.species else None
-    return trajmodes.read(files if len(files) > 1 else files[0], format=args.format,
-                          reference=getattr(args, "reference", None), units=args.units,
-                          md_timestep=args.md_timestep, frame_interval=args.frame_interval, species=species,
-                          masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames)
+    reference = getattr(args, "reference", None)
+    traj = trajmodes.read(files if len(files) > 1 else files[0], format=args.format, reference=reference,
+                          units=args.units, md_timestep=args.md_timestep, frame_interval=args.frame_interval,
+                          species=species, masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames)
+    if reference is None and getattr(traj.source, "reference", None) is None:
+        traj = traj.with_reference("average")        # a thermal snapshot is a poor reference: the run's average
+    return traj
 
 
 # ----------------------------------------------------------------------------- option types
@@ -195,7 +199,7 @@ def _report(traj, args):
     t0 = time.perf_counter()
     s = summarize(traj)
     ref_name = getattr(args, "reference", None) or ("stored in the cache" if getattr(src, "reference", None)
-                                                     is not None else "first frame")
+                                                     is not None else "the time average of the run")
     lines = []
     if "temperature" in s:
         T = s.temperature.values
@@ -256,7 +260,7 @@ def cmd_run(args, out) -> int:
         traj.to_netcdf(out(cache))
     T = float(s.temperature.values.mean()) if "temperature" in s else None
     summary = _write_dataset(s, os.path.join(args.output, "summary.nc"), out,
-                             provenance(inputs, {"reference": args.reference or "first"}, temperature=T))
+                             provenance(inputs, {"reference": args.reference or "average"}, temperature=T))
     png = os.path.join(args.output, f"summary.{args.plot_format}")
     plot_summary(s, out(png), title=traj.source.describe())
     print(f"wrote {cache}, {summary}, {png}")

@@ -28,10 +28,20 @@ def reciprocal_rotations(rotations, time_reversal: bool = True) -> np.ndarray:
 
 @contextmanager
 def quiet_spglib():
-    """spglib >= 2.5 warns about its old error handling on every call; the results are checked here."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module="spglib")
-        yield
+    """spglib >= 2.5 warns about its old error handling on every call, and its C library prints notes such as
+    "Primitive lattice cleaning is incomplete" on stderr while it searches; the results are checked here."""
+    import os
+    old = os.environ.get("SPGLIB_WARNING")
+    os.environ["SPGLIB_WARNING"] = "OFF"
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module="spglib")
+            yield
+    finally:
+        if old is None:
+            os.environ.pop("SPGLIB_WARNING", None)
+        else:
+            os.environ["SPGLIB_WARNING"] = old
 
 
 @dataclass(frozen=True)

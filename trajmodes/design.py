@@ -216,6 +216,11 @@ class DesignKernel:
         per_frame = max(o.gathered_per_frame() for o in self.orders)
         self.block_frames = max(1, BLOCK_ELEMENTS // per_frame)
 
+    def block_rows(self) -> int:
+        """Largest number of (atom, frame) columns one class holds in one block of frames (memory estimates)."""
+        n_c = max((len(o.classes[k][0]) for o in self.orders for k in range(len(self.p2s))), default=1)
+        return n_c * self.block_frames
+
     def design(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The whole design matrix for frames ``u`` (T, N, 3): (A (T*N*3, P) rows (t, i, a), row order).
 

@@ -36,6 +36,7 @@ an exact fit shows RMSE ~ 1e-8 rms(f), not 1e-16.
 """
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping
 
@@ -92,7 +93,8 @@ def _add(*parts):
 
 
 def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str = "blocks",
-                     split_every: int = 8, compute: bool = True, r0: np.ndarray | None = None):
+                     split_every: int = 8, compute: bool = True, r0: np.ndarray | None = None,
+                     reference: Structure | None = None):
     """Normal equations of a pool of trajectories, streamed as Dask tasks over their frame chunks.
 
     Parameters
@@ -103,10 +105,12 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
     kernel : DesignKernel
     folds : int
     cv : {"blocks", "interleaved"}
+    reference : Structure, optional
+        The (ideal) crystal the displacements are measured from; default each trajectory's reference.
+        Displacements are :meth:`Trajectory.displacements` (each frame mapped onto the reference cell, so NPT
+        runs are handled).
     r0 : ndarray (N, 3), optional
-        Ideal positions (A) the displacements are measured from, in the reference cell; default each
-        trajectory's reference. Displacements are :meth:`Trajectory.displacements` (each frame mapped onto the
-        reference cell, so NPT runs are handled).
+        Ideal positions (A) in the cell of each trajectory's reference (instead of ``reference``).
     split_every : int
         Fan-in of the tree sum.
     compute : bool
@@ -125,7 +129,7 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
     for traj in trajs:
         if "forces" not in traj.source.fields:
             raise ValueError(f"{traj.source.describe()} has no forces (fx fy fz): the fit needs them")
-        ref = traj.reference
+        ref = traj.reference if reference is None else reference
         if r0 is not None:
             ref = Structure(np.asarray(r0, float), ref.cell, ref.species, ref.masses, ref.origin)
         lean = ("positions", "forces")
@@ -288,6 +292,9 @@ class EffectiveForceConstants:
     constraints : str or tuple of {"rotational", "huang"}
         Extra exact linear conditions on the second order (:mod:`trajmodes.constraints`):
         rotational invariance and the Huang conditions; default none.
+    allow_p1 : bool
+        Fit a reference in which no lattice translations are found (every atom its own primitive atom).
+        Off by default: such a reference is nearly always a noisy snapshot, and the model would be huge.
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -307,7 +314,8 @@ class EffectiveForceConstants:
 
     def __init__(self, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",
                  folds: int = 5, stride: int = 1, n_frames: int | None = None, symprec: float = 1e-3,
-                 cv: str = "blocks", rcond: float | None = None, build_basis=None, constraints=()):
+                 cv: str = "blocks", rcond: float | None = None, build_basis=None, constraints=(),
+                 allow_p1: bool = False):
         self.cutoff2 = cutoff2
         self.cutoff3 = cutoff3
         self.mode = mode
@@ -319,6 +327,7 @@ class EffectiveForceConstants:
         self.rcond = rcond
         self.build_basis = build_basis
         self.constraints = tuple([constraints] if isinstance(constraints, str) else constraints)
+        self.allow_p1 = bool(allow_p1)
 
     # -- setup ---------------------------------------------------------------------------------
     def _select(self, traj):
@@ -362,8 +371,7 @@ class EffectiveForceConstants:
         -------
         self
         """
-        if self.mode not in ("sequential", "simultaneous"):
-            raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
+        self._check_settings()
         trajs = [data] if not isinstance(data, (list, tuple)) else list(data)
         if not trajs:
             raise ValueError("no trajectories to fit")
@@ -373,12 +381,60 @@ class EffectiveForceConstants:
             if t.n_atoms != first.n_atoms or not np.array_equal(t.species, first.species):
                 raise ValueError("pooled trajectories must have the same atoms in the same order")
         ref = first.reference
+        if isinstance(first._reference_spec, str) and first._reference_spec == "first" and first.n_frames > 1:
+            # a thermal snapshot is a poor reference (0.1-0.2 A of noise hides the lattice from the symmetry
+            # search); the run's own time average is close to the ideal crystal
+            warnings.warn(f"{first.source.describe()}: no reference crystal was given, so displacements are measured "
+                          "from the time average of the run (not its first frame, a thermal snapshot); pass the "
+                          "ideal reference (the LAMMPS data file of the run) to avoid the extra pass",
+                          UserWarning, stacklevel=2)
+            ref = first.average_structure()
         supercell = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
         supercell, tol = self._ideal(supercell)
         self._prepare(supercell, tol)
-        self.blocks_ = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv,
-                                        r0=supercell.positions + ref.origin)
+        self._check_memory(len(trajs))
+        ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
+        self.blocks_ = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal)
         return self._solve()
+
+    def _check_settings(self) -> None:
+        """Refuse settings that cannot make a fit, before any work."""
+        import math
+        if self.mode not in ("sequential", "simultaneous"):
+            raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
+        for name in ("cutoff2", "cutoff3", "symprec"):
+            v = getattr(self, name)
+            if v is None and name == "cutoff3":
+                continue
+            try:
+                ok = math.isfinite(float(v)) and float(v) > 0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"{name} must be a positive distance in Angstrom, not {v!r}")
+        for name in ("folds", "stride", "n_frames"):
+            v = getattr(self, name)
+            if v is None and name == "n_frames":
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, not {v!r}")
+        if self.cv not in ("blocks", "interleaved"):
+            raise ValueError(f"cv must be 'blocks' or 'interleaved', not {self.cv!r}")
+
+    def _check_memory(self, n_runs: int) -> None:
+        """Refuse a fit whose normal equations would not fit in memory, before reading any frame."""
+        from .resources import available_memory
+        P = self.kernel_.n_params
+        workers = max(1, os.cpu_count() or 1)
+        per_task = 8 * (int(self.folds) * P * P + 3 * P * self.kernel_.block_rows())
+        need = (workers + 2) * per_task + 8 * 2 * P * P
+        have = available_memory()
+        if have is not None and need > 0.8 * have:
+            raise MemoryError(f"the fit would need about {need / 2**30:.1f} GiB ({P} parameters; {int(self.folds)} "
+                              f"cross-validation folds of {P} x {P} normal matrices per task, {workers} tasks at a "
+                              f"time) but {have / 2**30:.1f} GiB are available: use smaller cutoffs "
+                              f"(cutoff2={self.cutoff2}, cutoff3={self.cutoff3}), fewer folds, or a machine with "
+                              "more memory")
 
     def _ideal(self, supercell: Crystal) -> tuple[Crystal, float]:
         """The ideal crystal behind a reference that may be an MD snapshot (thermal noise).
@@ -400,6 +456,14 @@ class EffectiveForceConstants:
         tol = float(tols[int(np.argmax(n_ops))])
         primitive = supercell.primitive(tol)
         if primitive.n_atoms == supercell.n_atoms:
+            if not self.allow_p1:
+                raise ValueError(
+                    f"the reference crystal shows no lattice translations ({supercell.n_atoms} atoms, searched with "
+                    f"symmetry tolerances {float(self.symprec):g} to 0.5 A): it is too far from a crystal, so the fit "
+                    f"would treat all {supercell.n_atoms} atoms as independent (a model without translational "
+                    "symmetry, far more parameters and memory). Pass the ideal reference (the LAMMPS data file the "
+                    "run started from, or reference='average'), or allow_p1=True if the crystal really has no "
+                    "translational symmetry in this cell")
             return supercell, float(self.symprec)
         smap = supercell.supercell_map(primitive)
         ideal = supercell.ideal_positions(primitive, smap)            # exact lattice translations
@@ -427,8 +491,7 @@ class EffectiveForceConstants:
         -------
         self
         """
-        if self.mode not in ("sequential", "simultaneous"):
-            raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
+        self._check_settings()
         supercell = reference if isinstance(reference, Crystal) else Crystal.from_structure(reference)
         u = np.asarray(displacements, float).reshape(-1, supercell.n_atoms, 3)
         f = np.asarray(forces, float).reshape(u.shape)

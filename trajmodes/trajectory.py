@@ -1,6 +1,7 @@
 """The Trajectory: lazy, chunked Dask arrays over any frame source, plus the reference crystal."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 import os
@@ -247,6 +248,14 @@ class Trajectory:
         child.species, child.masses = self.species, self.masses
         return child
 
+    def with_reference(self, reference) -> "Trajectory":
+        """The same frames measured from another reference (as ``reference=`` of :func:`trajmodes.read`)."""
+        other = Trajectory(self.source, self._frames, reference=reference, chunk_frames=self.chunk_frames)
+        other.species, other.masses = self.species, self.masses
+        if not (isinstance(reference, str) and reference in ("first", "average")):
+            other.reference
+        return other
+
     # --- dask arrays -----------------------------------------------------------------------------
     def _chunks(self) -> list[np.ndarray]:
         n, c = self.n_frames, self.chunk_frames
@@ -325,7 +334,7 @@ class Trajectory:
         if isinstance(spec, str) and spec == "first":
             return self._frame_structure(0)
         if isinstance(spec, str) and spec == "average":
-            return self._average_structure()
+            return self.average_structure()
         if isinstance(spec, Structure):
             ref = spec
             if ref is getattr(self.source, "reference", None):
@@ -348,9 +357,10 @@ class Trajectory:
         cell = d["cells"][0] if self.source.has_cell else None
         return Structure(d["positions"][0], cell, self.species, self.masses, d["origins"][0])
 
-    def _average_structure(self) -> Structure:
-        """The time average of the run: mean cell and origin, and each atom's mean fractional position (its
-        displacements from the first frame, in the first frame's cell, averaged) placed in the mean cell."""
+    def average_structure(self) -> Structure:
+        """The time average of the run (one streamed pass): mean cell and origin, and each atom's mean fractional
+        position (its displacements from the first frame, in the first frame's cell, averaged) in the mean cell."""
+        self.require_frames()
         first = self._frame_structure(0)
         parts = [self._displacements_from(first).mean(axis=0)]
         if self.source.has_cell:
@@ -374,6 +384,8 @@ class Trajectory:
             raise ReferenceMismatchError(
                 f"atom {i} (id {self.source.ids[i]}) is {self.species[i]} in {name} but {ref.species[i]} in the "
                 "reference; the reference must list the same atoms in id order")
+        if ref.species is None:
+            ref = dataclasses.replace(ref, species=self.species)
         if known and not mine_known:
             self.species = ref.species
             if ref.masses is not None:
