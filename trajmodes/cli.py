@@ -334,7 +334,8 @@ def cmd_phonons(args, out) -> int:
     from .provenance import provenance
     from .workflows import load_force_constants, phonon_properties
     t0 = time.perf_counter()
-    fc = load_force_constants(args.fc)
+    with step(f"reading the force constants {args.fc}"):
+        fc = load_force_constants(args.fc)
     with step(f"bands, DOS ({args.dos}, mesh {'x'.join(map(str, args.mesh))}) and thermodynamics"):
         res = phonon_properties(fc, path=args.path, npoints=args.npoints, mesh=args.mesh, dos=args.dos,
                                 temperatures=args.temperatures)
@@ -346,9 +347,10 @@ def cmd_phonons(args, out) -> int:
     title = (f"{os.path.basename(os.path.normpath(args.fc))}: {composition}, {pr.space_group_symbol} "
              f"(No. {pr.space_group_number}), supercell {fc.smap.matrix.tolist()}")
     fig1 = os.path.join(args.output, f"bands_dos.{args.plot_format}")
-    plot_bands_dos(res.bands, res.dos, out(fig1), title=title)
     fig2 = os.path.join(args.output, f"thermal.{args.plot_format}")
-    plot_thermal(res.thermal, out(fig2), title=title, n_modes=res.phonons.n_branches)
+    with step("drawing the figures"):
+        plot_bands_dos(res.bands, res.dos, out(fig1), title=title)
+        plot_thermal(res.thermal, out(fig2), title=title, n_modes=res.phonons.n_branches)
     written += [fig1, fig2]
     f, fb, thermal = res.mesh_frequencies, res.bands.frequency.values, res.thermal
     n_imag, lowest, worst = res.imaginary(args.imaginary_tol)
@@ -416,8 +418,9 @@ def cmd_eam(args, out) -> int:
         written.append(_write_dataset(ds, os.path.join(args.output, "bvk.nc"), out, prov))
         sources = {"EAM (analytic)": ds.sel(part="total")}
         for path in args.compare or []:
-            sources[os.path.basename(os.path.normpath(path))] = bvk.shell_constants(load_force_constants(path),
-                                                                                    lattice=structure)
+            with step(f"BvK constants of {path}"):
+                sources[os.path.basename(os.path.normpath(path))] = bvk.shell_constants(load_force_constants(path),
+                                                                                        lattice=structure)
         fig = os.path.join(args.output, f"bvk.{args.plot_format}")
         plot_bvk(sources, out(fig), title=f"{os.path.basename(args.potential)}: {structure} a = {args.a:g} A")
         written.append(fig)
@@ -433,12 +436,14 @@ def cmd_eam(args, out) -> int:
     fc.to_netcdf(out(target), attrs=prov)
     written.append(target)
     ph = Phonons(fc)
-    bands = ph.band_structure(args.path, npoints=args.npoints)
-    dos = ph.dos(args.mesh)
+    with step(f"band structure and DOS (mesh {'x'.join(map(str, args.mesh))})"):
+        bands = ph.band_structure(args.path, npoints=args.npoints)
+        dos = ph.dos(args.mesh)
     fb = bands.frequency.values
     fig = os.path.join(args.output, f"bands_dos.{args.plot_format}")
-    plot_bands_dos(bands, dos, out(fig), title=f"{os.path.basename(args.potential)}: {structure} a = {args.a:g} A "
-                                               "(analytic EAM)")
+    with step("drawing the figures"):
+        plot_bands_dos(bands, dos, out(fig), title=f"{os.path.basename(args.potential)}: {structure} "
+                                                   f"a = {args.a:g} A (analytic EAM)")
     written.append(fig)
     lines.append(f"force constants: ASR violation {fc.asr_violation():.1e} eV/A^2; band path "
                  f"{' '.join(bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz")
@@ -577,13 +582,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
                                                                "trajectories of crystals.")
     p.add_argument("--version", action="version", version=f"trajmodes {__version__}")
-    p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error (also "
+                                                        "TRAJMODES_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cmds = {}
 
     def add(name, func, help):
         c = sub.add_parser(name, help=help, description=help)
         c.set_defaults(func=func)
+        c.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the full traceback of an error (also TRAJMODES_DEBUG=1)")
         cmds[name] = c
         return c
 
@@ -757,12 +765,16 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-#: exception types whose message says it all; others are prefixed with their name
-_PLAIN = (ValueError, OSError, ImportError, KeyError, TypeError)
+#: exception types whose message says it all (raised by trajmodes and the libraries for bad input, files,
+#: folders and missing packages)
+_PLAIN = (ValueError, OSError, ImportError)
+#: other exceptions that input, files or the machine can cause: the message says which kind
+_EXPECTED = (KeyError, MemoryError, RuntimeError)
 
 
 def _one_line(exc: BaseException) -> str:
-    """The message of ``exc`` on one line; what cannot be the user's input is marked as a bug."""
+    """The message of ``exc`` on one line; an exception no input can cause (a TypeError, AttributeError, ...)
+    is a bug, and the message says so and how to get the traceback for a report."""
     msg = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, ImportError) and "pip install" not in msg:
         name = getattr(exc, "name", None)
@@ -770,11 +782,15 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
         return f"out of memory ({msg}): use smaller chunks (--chunk-frames), fewer frames or smaller cutoffs"
     if isinstance(exc, KeyError):
-        return f"missing {msg}"
-    if not isinstance(exc, _PLAIN):
-        return (f"{type(exc).__name__}: {msg}. This may be a bug in trajmodes: rerun with --debug for the "
-                "traceback and report it")
-    return msg
+        key = str(exc.args[0]) if exc.args else "?"
+        return (f"missing entry {key!r}: the input file is incomplete, or not the kind of file it looks like "
+                "(--debug shows where it was needed)")
+    if isinstance(exc, _PLAIN):
+        return msg
+    if isinstance(exc, _EXPECTED):
+        return f"{msg} ({type(exc).__name__} from {type(exc).__module__.split('.')[0]})"
+    return (f"{type(exc).__name__}: {msg}. This is a bug in trajmodes: please report it to its developers with "
+            "the command and the traceback that --debug (or TRAJMODES_DEBUG=1) shows")
 
 
 if __name__ == "__main__":
