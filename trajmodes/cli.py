@@ -59,6 +59,22 @@ def _read(args, files=None):
     return traj
 
 
+def _inputs(traj, args) -> list[str]:
+    """The files a result from ``traj`` was computed from: the trajectory's, and a reference structure file."""
+    ref = getattr(args, "reference", None)
+    return list(traj.source.paths) + ([ref] if ref and os.path.isfile(ref) else [])
+
+
+def _read_settings(args, traj) -> dict:
+    """The read options that shape a result from ``traj`` (for its provenance): reference, units, time step,
+    species, masses."""
+    reference = getattr(args, "reference", None) or (
+        "stored in the cache" if getattr(traj.source, "reference", None) is not None else "average")
+    return dict(reference=reference, units=args.units,
+                md_timestep=args.md_timestep, frame_interval=args.frame_interval, species=args.species,
+                masses=args.masses)
+
+
 # ----------------------------------------------------------------------------- option types
 def _positive(text: str) -> float:
     import math
@@ -254,13 +270,13 @@ def cmd_run(args, out) -> int:
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
     traj = _read(args)
     s = _report(traj, args)
-    inputs = traj.source.paths
+    inputs = _inputs(traj, args)
     cache = os.path.join(args.output, "trajectory.nc")
-    with step(f"writing the netCDF cache {cache}"):
-        traj.to_netcdf(out(cache))
     T = float(s.temperature.values.mean()) if "temperature" in s else None
-    summary = _write_dataset(s, os.path.join(args.output, "summary.nc"), out,
-                             provenance(inputs, {"reference": args.reference or "average"}, temperature=T))
+    prov = provenance(inputs, _read_settings(args, traj), temperature=T)
+    with step(f"writing the netCDF cache {cache}"):
+        traj.to_netcdf(out(cache), attrs=prov)
+    summary = _write_dataset(s, os.path.join(args.output, "summary.nc"), out, prov)
     png = os.path.join(args.output, f"summary.{args.plot_format}")
     plot_summary(s, out(png), title=traj.source.describe())
     print(f"wrote {cache}, {summary}, {png}")
@@ -288,7 +304,8 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
                             npoints=getattr(args, "npoints", 51), **settings)
     est, fc = res.estimator, res.force_constants
     pr = fc.primitive
-    prov = provenance(inputs, dict(settings, frames=int(est.scores_.n_frames), compare=compare),
+    prov = provenance(inputs, dict(_read_settings(args, trajs[0]), **settings,
+                                   frames=int(est.scores_.n_frames), compare=compare),
                       temperature=res.temperature)
     target = stem + ".nc"
     fc.to_netcdf(out(target), attrs=prov)
@@ -321,7 +338,7 @@ def cmd_fit(args, out) -> int:
     settings = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, folds=args.folds, cv=args.cv,
                     stride=args.stride, n_frames=args.n_frames, symprec=args.symprec,
                     constraints=tuple(c for c in (args.constraints or "").split(",") if c))
-    inputs = [p for t in trajs for p in t.source.paths]
+    inputs = [p for t in trajs for p in _inputs(t, args)]
     _fit_and_write(trajs, settings, _stem(args.output), out, args, compare=args.compare, inputs=inputs)
     return 0
 
@@ -499,9 +516,10 @@ def cmd_project(args, out) -> int:
                            star=not args.no_star, temperature=args.temperature, keep_q=args.keep_q, phonons=ph)
     ds.attrs.update(source=str(traj.source.describe()), force_constants=str(args.force_constants),
                     time_axis=traj.time_axis)
-    prov = provenance(list(traj.source.paths) + [args.force_constants],
-                      dict(resolution=args.resolution, full=args.full, model=args.model, star=not args.no_star,
-                           frames=traj.n_frames), temperature=ds.attrs.get("temperature"))
+    prov = provenance(_inputs(traj, args) + [args.force_constants],
+                      dict(_read_settings(args, traj), resolution=args.resolution, full=args.full,
+                           model=args.model, star=not args.no_star, frames=traj.n_frames),
+                      temperature=ds.attrs.get("temperature"))
     _write_dataset(ds, args.output, out, prov)
     print(modes_table(ds))
     print(f"{traj.n_frames} frames x {modes.sizes['q']} q x {modes.sizes['branch']} branches; spectra "

@@ -3,8 +3,8 @@
 Every netCDF file written by trajmodes carries these as real netCDF attributes (numbers, strings and arrays of
 numbers, never the printed form of a Python object), so that any netCDF tool reads them:
 
-``trajmodes_version``, ``created`` (ISO 8601, UTC), ``inputs`` (the input files, ``"; "``-separated),
-``temperature_K`` where one applies, and one ``setting_<name>`` attribute per setting.
+``trajmodes_version``, ``created`` (ISO 8601, UTC), ``inputs`` (the input files as absolute paths,
+``"; "``-separated), ``temperature_K`` where one applies, and one ``setting_<name>`` attribute per setting.
 """
 from __future__ import annotations
 
@@ -19,8 +19,13 @@ import numpy as np
 def netcdf_value(value):
     """``value`` as a netCDF attribute value: str, int, float or a 1-d array of numbers.
 
-    Booleans become 0/1, paths and other objects their text, sequences of numbers arrays, sequences of
-    text lists of strings (a netCDF string array). Returns None for None (such attributes are left out).
+    Booleans become 0/1, paths their text, sequences of numbers arrays, sequences of text lists of strings
+    (a netCDF string array). Returns None for None and for empty sequences (such attributes are left out).
+
+    Raises
+    ------
+    TypeError
+        For anything else (a mapping, an arbitrary object): its printed form is no attribute value.
     """
     if value is None:
         return None
@@ -34,11 +39,19 @@ def netcdf_value(value):
         return os.fspath(value)
     if isinstance(value, Mapping):
         raise TypeError("nested settings are flattened by provenance(); pass a flat mapping")
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        raise TypeError(f"a {type(value).__name__} cannot be a netCDF attribute: give numbers, text, or "
+                        "sequences of them")
     arr = np.asarray(value)
+    if arr.size == 0:
+        return None
     if arr.dtype.kind in "biuf":
         arr = arr.astype(float if arr.dtype.kind == "f" else np.int64).ravel()
         return arr if arr.size != 1 else arr[0].item()
-    return [str(netcdf_value(v)) for v in np.ravel(arr)]
+    items = [netcdf_value(v) for v in (arr.ravel().tolist() if arr.dtype.kind != "O" else list(value))]
+    if any(isinstance(v, (list, np.ndarray)) for v in items):
+        raise TypeError("nested sequences cannot be a netCDF attribute: flatten them")
+    return [str(v) for v in items if v is not None]
 
 
 def provenance(inputs=(), settings: Mapping | None = None, temperature: float | None = None) -> dict:
@@ -62,7 +75,8 @@ def provenance(inputs=(), settings: Mapping | None = None, temperature: float | 
     from . import __version__
     out = {"trajmodes_version": __version__,
            "created": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
-           "inputs": "; ".join(os.fspath(p) for p in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs))}
+           "inputs": "; ".join(os.path.abspath(os.fspath(p))
+                               for p in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs))}
     if temperature is not None and math.isfinite(float(temperature)):
         out["temperature_K"] = float(temperature)
     for k, v in _flat(settings or {}):
