@@ -19,7 +19,7 @@ spglib, phonopy, pandas), and from one ``python -X importtime`` run of each the 
 cumulative import time.
 
 Writes ``<out>/startup.json`` (every time, the environment, the import lists) and ``<out>/startup.md``
-(the table, also printed).
+(the table, also printed); with ``--label L``, ``startup_L.json`` and ``startup_L.md``.
 """
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=15, help="fresh subprocesses per case (default 15)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="folder for startup.json/.md")
-    ap.add_argument("--label", default="", help="a name for this measurement (stored in the json)")
+    ap.add_argument("--label", default="", help="a name for this measurement: written to startup_LABEL.json/.md")
     a = ap.parse_args()
     load0 = os.getloadavg()
     for args in CASES.values():                       # warm the file cache once
@@ -126,7 +126,8 @@ def main() -> None:
     result = dict(label=a.label, repeats=a.repeats, load_average_before=load0, load_average_after=load1,
                   python=platform.python_version(), cores=os.cpu_count(), cases=summary, heavy_imports=heavy,
                   import_profile=profile, targets_s=TARGETS,
-                  command=f"python benchmarks/bench_startup.py --repeats {a.repeats}")
+                  command=f"python benchmarks/bench_startup.py --repeats {a.repeats}"
+                          + (f" --label {a.label}" if a.label else ""))
     lines = [f"Start-up of trajmodes: {a.repeats} fresh subprocesses per case, interleaved; Python "
              f"{platform.python_version()}, {os.cpu_count()} cores; load average "
              f"{' '.join(f'{x:.2f}' for x in load0)} before, {' '.join(f'{x:.2f}' for x in load1)} after.", "",
@@ -146,8 +147,9 @@ def main() -> None:
     print(text)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "startup.json").write_text(json.dumps(result, indent=1) + "\n")
-    (out / "startup.md").write_text(text + "\n")
+    stem = "startup" + (f"_{a.label}" if a.label else "")
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / f"{stem}.md").write_text(text + "\n")
 
 
 if __name__ == "__main__":
