@@ -488,9 +488,10 @@ def test_summary_shows_a_real_drift(monkeypatch):
     assert any("drift" in lab for lab in labels)
 
 
-def test_summary_legends_clear_of_the_data(monkeypatch):
-    """No legend covers a bar of the <u^2> panel."""
-    fig = _summary_figure(monkeypatch, drift=1e-10)
+@pytest.mark.parametrize("drift", [1e-10, 0.05])
+def test_summary_legends_clear_of_the_data(monkeypatch, drift):
+    """No legend covers a bar of the <u^2> panel or a point of a curve."""
+    fig = _summary_figure(monkeypatch, drift=drift)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     FigureCanvasAgg(fig).draw()
     renderer = fig.canvas.get_renderer()
@@ -501,3 +502,8 @@ def test_summary_legends_clear_of_the_data(monkeypatch):
         box = legend.get_window_extent(renderer)
         for patch in ax.patches:
             assert not box.overlaps(patch.get_window_extent(renderer)), "the legend covers a bar"
+        for line in ax.get_lines():
+            xy = ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]).astype(float))
+            inside = box.contains_points(xy) if hasattr(box, "contains_points") else \
+                [box.contains(x, y) for x, y in xy]
+            assert not np.any(inside), f"the legend covers {line.get_label()}"

@@ -33,8 +33,8 @@ def plot_summary(summary, path: str, title: str = "") -> None:
     if "temperature" in summary:
         T = summary.temperature.values
         axes[0].plot(t, T, lw=1)
-        axes[0].axhline(T.mean(), color="k", ls="--", lw=0.8, label=f"mean {T.mean():.1f} K")
-        axes[0].legend(frameon=False, loc="lower right")
+        axes[0].axhline(T.mean(), color="k", ls="--", lw=0.8)
+        axes[0].set_title(f"mean {T.mean():.1f} K (dashed)", fontsize=9)     # a legend would cover the trace
     else:
         axes[0].text(0.5, 0.5, "no velocities or masses", ha="center", transform=axes[0].transAxes)
     axes[0].set(xlabel="time (ps)", ylabel="kinetic temperature (K)")
@@ -49,15 +49,16 @@ def plot_summary(summary, path: str, title: str = "") -> None:
         axes[1].plot(t, drift, lw=1, color="k", ls=":", label="|mean u| (drift)")
     axes[1].set(xlabel="time (ps)", ylabel="displacement (A)")
     axes[1].set_ylim(0, None)
-    axes[1].legend(frameon=False, loc="lower right", fontsize=8)
+    above = dict(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, borderaxespad=0.2)
+    axes[1].legend(ncols=min(3, len(axes[1].get_lines())), **above)      # above the panel: clear of the curves
     msd = summary.msd.values
     x = np.arange(len(sp))
     for k, lab in enumerate("xyz"):
         axes[2].bar(x + (k - 1) * 0.25, msd[:, k], width=0.25, label=lab)
     axes[2].set_xticks(x, sp)
     axes[2].set(ylabel="<u^2> (A^2)")
-    axes[2].set_ylim(0, 1.25 * float(msd.max()) if msd.size and msd.max() > 0 else 1)
-    axes[2].legend(frameon=False, ncols=3, loc="upper center", fontsize=8)
+    axes[2].set_ylim(0, None)
+    axes[2].legend(ncols=3, **above)
     if title:
         fig.suptitle(title, fontsize=9)
     _save(fig, path, dpi=120)
