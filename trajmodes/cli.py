@@ -351,8 +351,7 @@ def cmd_phonons(args, out) -> int:
     from .provenance import provenance
     from .workflows import load_force_constants, phonon_properties
     t0 = time.perf_counter()
-    with step(f"reading the force constants {args.fc}"):
-        fc = load_force_constants(args.fc)
+    fc = load_force_constants(args.fc)
     with step(f"bands, DOS ({args.dos}, mesh {'x'.join(map(str, args.mesh))}) and thermodynamics"):
         res = phonon_properties(fc, path=args.path, npoints=args.npoints, mesh=args.mesh, dos=args.dos,
                                 temperatures=args.temperatures)
@@ -435,9 +434,8 @@ def cmd_eam(args, out) -> int:
         written.append(_write_dataset(ds, os.path.join(args.output, "bvk.nc"), out, prov))
         sources = {"EAM (analytic)": ds.sel(part="total")}
         for path in args.compare or []:
-            with step(f"BvK constants of {path}"):
-                sources[os.path.basename(os.path.normpath(path))] = bvk.shell_constants(load_force_constants(path),
-                                                                                        lattice=structure)
+            sources[os.path.basename(os.path.normpath(path))] = bvk.shell_constants(load_force_constants(path),
+                                                                                    lattice=structure)
         fig = os.path.join(args.output, f"bvk.{args.plot_format}")
         plot_bvk(sources, out(fig), title=f"{os.path.basename(args.potential)}: {structure} a = {args.a:g} A")
         written.append(fig)
