@@ -486,17 +486,66 @@ def modes_table(ds) -> str:
                         f"{g['frequency'][iq, ib]:8.4f} {g['frequency_err'][iq, ib]:6.4f} {g['shift'][iq, ib]:+7.4f} "
                         f"{g['fwhm'][iq, ib]:7.4f} {g['fwhm_err'][iq, ib]:6.4f} {g['lifetime'][iq, ib]:7.3f} "
                         f"{eq[iq, ib]:6.3f}  {g['status'][iq, ib]}")
-    ok = g["status"] == "ok"
+    return "\n".join(rows + _modes_footer(ds))
+
+
+def _modes_footer(ds) -> list[str]:
+    """The closing lines of the mode table and summary: fits, equipartition, conventions."""
+    import numpy as np
+    st = ds["peak_status"].values.astype(str)
+    eq = ds["equipartition"].values
+    ok = st == "ok"
     nt = ~ds["translation"].values
-    rows.append(f"{int(ok.sum())} of {ok.size} modes 'ok'; equipartition <E>/(k_B T) over the non-translation "
+    return [f"{int(ok.sum())} of {ok.size} modes 'ok'; equipartition <E>/(k_B T) over the non-translation "
                 f"modes: mean {np.nanmean(eq[nt]):.4f}, min {np.nanmin(eq[nt]):.4f}, max {np.nanmax(eq[nt]):.4f} "
                 f"(T = {ds.attrs.get('temperature', float('nan')):.2f} K, {ds.attrs.get('temperature_source', '')}); "
-                f"<PE>/<KE> mean {np.nanmean(ds['potential'].values[nt] / ds['kinetic'].values[nt]):.4f}")
-    rows.append(f"FWHM and lifetime convention: {ds.attrs.get('peak_convention', '')}; peaks fitted with the "
-                f"{ds.attrs.get('peak_model', '')} model"
-                + (", averaged over degenerate branches and the star of q" if ds.attrs.get("star_averaged") else
-                   ", averaged over degenerate branches"))
-    return "\n".join(rows)
+            f"<PE>/<KE> mean {np.nanmean(ds['potential'].values[nt] / ds['kinetic'].values[nt]):.4f}",
+            f"FWHM and lifetime convention: {ds.attrs.get('peak_convention', '')}; peaks fitted with the "
+            f"{ds.attrs.get('peak_model', '')} model"
+            + (", averaged over degenerate branches and the star of q" if ds.attrs.get("star_averaged") else
+               ", averaged over degenerate branches")]
+
+
+#: a Welch estimate resolves a line of FWHM G with segments of 2/G ps; 8 half-overlapping ones take 9/G ps
+RUN_PS_PER_INVERSE_FWHM = 9.0
+
+
+def modes_summary(ds) -> str:
+    """Per-branch summary of a ``trajmodes project`` dataset: how many modes were resolved, flagged and why,
+    median shift and FWHM, and the run length the measured lines would need."""
+    import numpy as np
+    st = ds["peak_status"].values.astype(str)
+    shift, fwhm = ds["peak_shift"].values, ds["peak_fwhm"].values
+    H = ds["frequency_harmonic"].values
+    trans = ds["translation"].values if "translation" in ds else np.zeros(st.shape, bool)
+    rows = [f"{'branch':>6} {'modes':>5} {'ok':>4} {'narrow':>6} {'aliased':>7} {'other':>5} {'harm (THz)':>14} "
+            f"{'shift med':>9} {'FWHM med':>8}  (fit status per branch; narrow: width below resolution; aliased: "
+            "above Nyquist; --table for every mode)"]
+    for b in range(st.shape[1]):
+        keep = ~trans[:, b]
+        s = st[keep, b]
+        ok = s == "ok"
+        narrow = s == "width below resolution"
+        aliased = np.char.startswith(s, "above Nyquist")
+        h = H[keep, b]
+        med_shift = f"{np.nanmedian(shift[keep, b][ok]):+9.4f}" if ok.any() else f"{'-':>9}"
+        med_fwhm = f"{np.nanmedian(fwhm[keep, b][ok]):8.4f}" if ok.any() else f"{'-':>8}"
+        rows.append(f"{b:>6} {len(s):>5} {int(ok.sum()):>4} {int(narrow.sum()):>6} {int(aliased.sum()):>7} "
+                    f"{int((~ok & ~narrow & ~aliased).sum()):>5} {h.min():6.2f}..{h.max():6.2f} {med_shift} {med_fwhm}")
+    ok, narrow = st == "ok", st == "width below resolution"
+    enbw = float(ds.attrs.get("spectra_enbw_thz", np.nan))
+    T = float(ds.attrs.get("spectra_segment_length_ps", np.nan)) * max(int(ds.attrs.get("spectra_n_segments", 1)), 1)
+    lines = ["\n".join(rows)]
+    if narrow.any():
+        lines.append(f"{int(narrow.sum())} modes have lines narrower than this run resolves ({enbw:.4f} THz): their "
+                     f"widths are upper bounds. A line of FWHM G needs about {RUN_PS_PER_INVERSE_FWHM:g}/G ps (8 "
+                     f"half-overlapping Welch segments of 2/G): at least {RUN_PS_PER_INVERSE_FWHM / enbw:.0f} ps for "
+                     f"lines this narrow, or try --full (one periodogram, resolution 1/T).")
+    if ok.any():
+        g = float(np.nanmin(fwhm[ok]))
+        lines.append(f"narrowest measured line: FWHM {g:.4f} THz (needs about {RUN_PS_PER_INVERSE_FWHM / g:.0f} ps; "
+                     f"this run's spectra span about {T:.0f} ps).")
+    return "\n".join(lines + _modes_footer(ds))
 
 
 def cmd_project(args, out) -> int:
@@ -519,7 +568,7 @@ def cmd_project(args, out) -> int:
                            model=args.model, star=not args.no_star, frames=traj.n_frames),
                       temperature=ds.attrs.get("temperature"))
     _write_dataset(ds, args.output, out, prov)
-    print(modes_table(ds))
+    print(modes_table(ds) if args.table else modes_summary(ds))
     print(f"{traj.n_frames} frames x {modes.sizes['q']} q x {modes.sizes['branch']} branches; spectra "
           f"{'full resolution' if args.full else 'Welch'} ({ds.attrs['spectra_resolution_thz']:.4f} THz bins, "
           f"{ds.attrs['spectra_n_segments']} segment(s)); time axis: {traj.time_axis}; wrote {args.output} in "
@@ -569,7 +618,7 @@ def cmd_lifetimes(args, out) -> int:
         ds = f.load()
     if "peak_frequency" not in ds:
         raise ValueError(f"{args.modes_file} is not a 'trajmodes project' file (no peak_frequency)")
-    print(modes_table(ds))
+    print(modes_table(ds) if args.table else modes_summary(ds))
     if args.plot:
         stem = args.output or _stem(args.modes_file)
         nq, nb = ds["peak_frequency"].shape
@@ -698,9 +747,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pj.add_argument("--temperature", type=_positive, help="K, for the equipartition ratio (default: kinetic)")
     pj.add_argument("--keep-q", action="store_true", help="also store the Q and Qdot time series (real/imag)")
     pj.add_argument("-o", "--output", default="modes.nc", help="output netCDF (default modes.nc)")
+    pj.add_argument("--table", action="store_true", help="print every mode (q, branch), not the per-branch summary")
     pl = add("lifetimes", cmd_lifetimes, "table and plots of a 'trajmodes project' file")
     pl.add_argument("modes_file", metavar="MODES_NC")
     pl.add_argument("--plot", action="store_true", help="spectra with fits, dispersion with FWHM bars, SED map")
+    pl.add_argument("--table", action="store_true", help="print every mode (q, branch), not the per-branch summary")
     pl.add_argument("--modes", help="modes to plot with their fit: q:branch,... (q index as in the table)")
     pl.add_argument("-o", "--output", help="figure file prefix (default: the input without .nc)")
     pl.add_argument("--force-constants", help="for files written before 'project' stored the band path: the "

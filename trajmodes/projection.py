@@ -306,6 +306,13 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
              "lattice_matrix": smap.matrix.astype(np.int64).reshape(-1),
              "convention": "Q(q,s,t) = N_c^-1/2 sum_j sqrt(m_j) exp(-i 2 pi q.r0_j) e*(q,s,k_j).u_j(t)",
              "time_axis": traj.time_axis}
+    if traj.n_frames > 1:
+        from .spectra import aliased_modes
+        mask, nyquist, message = aliased_modes(freqs, traj.frame_interval)
+        attrs["nyquist_thz"] = nyquist
+        if message:
+            warnings.warn(message, UserWarning, stacklevel=2)
+            attrs["aliasing_warned"] = 1
     hint = getattr(traj, "temperature_hint", None) or getattr(traj.source, "temperature_hint", None)
     if hint is not None:
         attrs["temperature_hint"] = float(hint)

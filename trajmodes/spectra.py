@@ -33,12 +33,49 @@ import numpy as np
 import scipy.signal
 import xarray as xr
 
-from .units import AMU_KG, EV_J
+from .units import AMU_A2_PS2_EV
 
-# 1 amu A^2 / ps^2 in eV
-AMU_A2_PS2_EV = AMU_KG * 1e-20 / 1e-24 / EV_J
+__all__ = ["mode_spectra", "aliased_modes", "ALIAS_FRACTION"]
 
-__all__ = ["mode_spectra", "AMU_A2_PS2_EV"]
+#: a mode is "above Nyquist: aliased" when its harmonic frequency reaches this fraction of the Nyquist frequency
+#: 1 / (2 x frame interval): its line (centre, width and the renormalisation shift, which can stiffen it) then
+#: reaches the Nyquist frequency, where the spectrum folds back onto lower frequencies
+ALIAS_FRACTION = 0.9
+
+
+def aliased_modes(harmonic, frame_interval: float) -> tuple[np.ndarray, float, str]:
+    """Which modes the frames sample too coarsely to resolve, the Nyquist frequency, and a warning about them.
+
+    Parameters
+    ----------
+    harmonic : array_like (q, branch)
+        Harmonic frequencies in THz.
+    frame_interval : float
+        Time between frames in ps.
+
+    Returns
+    -------
+    mask : ndarray of bool (q, branch)
+        |harmonic| >= ALIAS_FRACTION x the Nyquist frequency.
+    nyquist : float
+        1 / (2 frame_interval), THz.
+    message : str
+        Empty when no mode is aliased; else how many, the frequencies, and the frame interval that would be
+        needed (the highest frequency below 0.8 x Nyquist).
+    """
+    h = np.abs(np.asarray(harmonic, float))
+    nyquist = 0.5 / float(frame_interval)
+    mask = h >= ALIAS_FRACTION * nyquist
+    if not mask.any():
+        return mask, nyquist, ""
+    need = 0.8 / (2.0 * float(np.nanmax(h)))
+    branches = sorted({int(b) for b in np.nonzero(mask)[-1]})
+    return mask, nyquist, (
+        f"{int(mask.sum())} of {mask.size} modes (branches {', '.join(map(str, branches))}; harmonic frequencies up "
+        f"to {np.nanmax(h):.2f} THz) lie at or above {ALIAS_FRACTION:g} x the Nyquist frequency {nyquist:.2f} THz of "
+        f"frames {frame_interval:g} ps apart: their spectra fold back (alias) onto lower frequencies, so their "
+        f"peaks are not fitted (status 'above Nyquist: aliased'). Write frames at least every {need:.3g} ps to "
+        "resolve every mode")
 
 
 def _timestep(time) -> float:
@@ -310,4 +347,11 @@ def mode_spectra(modes: xr.Dataset, resolution: float = 0.01, segment: float | N
                     units=units, time_axis=str(modes.attrs.get("time_axis", "unknown")))
     if rechunked is not None:
         ds.attrs["time_chunk_frames"] = int(rechunked)
+    ds.attrs["nyquist_thz"] = 0.5 / dt
+    if "frequency_harmonic" in ds.coords or "frequency_harmonic" in ds:
+        mask, _, message = aliased_modes(ds["frequency_harmonic"].transpose("q", "branch").values, dt)
+        ds["aliased"] = (("q", "branch"), mask, {"units": "1", "long_name": f"harmonic frequency >= {ALIAS_FRACTION:g}"
+                                                                           " x the Nyquist frequency"})
+        if message and not modes.attrs.get("aliasing_warned"):
+            warnings.warn(message, UserWarning, stacklevel=2)
     return ds

@@ -245,7 +245,7 @@ def modes_dataset(modes, resolution: float = 0.05, full: bool = False, model: st
     energies = mode_energies(modes, temperature=temperature)
     spectra = mode_spectra(modes, resolution=resolution, full=full, window=window, overlap=overlap)
     fitted = star_average(spectra) if star else spectra
-    peaks = fit_peaks(fitted, model=model)
+    peaks = fit_peaks(fitted, model=model, star=False)      # averaged above when asked
     H = np.asarray(spectra["frequency_harmonic"].values, float)
     ds = spectra.copy()
     if star:

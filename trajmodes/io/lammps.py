@@ -497,7 +497,8 @@ class LammpsDumpSource(FrameSource):
             if field in fields:
                 v = rows[..., lay.cols(names)]
                 f = c.velocity if field == "velocities" else c.force
-                out[field] = v * f if f != 1.0 else np.ascontiguousarray(v)
+                with np.errstate(over="ignore"):     # out of the float range: refused by the finite check
+                    out[field] = v * f if f != 1.0 else np.ascontiguousarray(v)
         out["cells"] = cells * c.length
         out["origins"] = origins * c.length
         return out

@@ -1,0 +1,49 @@
+"""The README's chain project -> mode_spectra -> fit_peaks: equivalent modes (the star of q, degenerate branches)
+are fitted once by default, and the star-averaged numbers are those the command line reports."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import trajmodes
+import trajmodes.peaks as pk
+
+EX = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture(scope="module")
+def cu_spectra():
+    traj = trajmodes.read(EX / "md" / "cu_300K.lammpstrj.gz", reference=EX / "md" / "cu_300K.data")
+    ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(EX / "fc" / "cu_eam"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return trajmodes.mode_spectra(trajmodes.project(traj, ph), resolution=0.05)
+
+
+def _counted(monkeypatch):
+    calls = []
+    orig = pk._fit_one
+    monkeypatch.setattr(pk, "_fit_one", lambda *a, **k: calls.append(1) or orig(*a, **k))
+    return calls
+
+
+def test_each_star_and_degenerate_set_fitted_once(cu_spectra, monkeypatch):
+    calls = _counted(monkeypatch)
+    peaks = trajmodes.fit_peaks(cu_spectra)
+    n_stars = int(pk.star_average(cu_spectra)["star"].max()) + 1
+    assert peaks["frequency"].shape == (256, 3)
+    assert 0 < len(calls) <= 3 * n_stars < 100                    # 768 modes, a few dozen fits
+    star = pk.star_average(cu_spectra)["star"].values
+    f = peaks["frequency"].values
+    for s in np.unique(star):                                     # every member of a star: the same numbers
+        members = f[star == s]
+        assert np.allclose(np.sort(members, axis=1), np.sort(members[0]), equal_nan=True)
+
+
+def test_star_false_fits_every_q(cu_spectra, monkeypatch):
+    calls = _counted(monkeypatch)
+    trajmodes.fit_peaks(cu_spectra.isel(q=slice(0, 20)), star=False)
+    assert len(calls) > 3 * 10                                    # each q's own spectra (degenerate sets once)
