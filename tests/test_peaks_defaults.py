@@ -47,3 +47,23 @@ def test_star_false_fits_every_q(cu_spectra, monkeypatch):
     calls = _counted(monkeypatch)
     trajmodes.fit_peaks(cu_spectra.isel(q=slice(0, 20)), star=False)
     assert len(calls) > 3 * 10                                    # each q's own spectra (degenerate sets once)
+
+
+def test_sed_along_the_band_path(cu_spectra, tmp_path):
+    """The SED is drawn along the band path: every column of a q on the path, its brightest bin on a branch."""
+    from trajmodes.plots import path_coordinates, plot_sed, sed_columns
+    ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(EX / "fc" / "cu_eam"))
+    bands = ph.band_structure(npoints=21)
+    rot = np.unique(np.asarray(ph.fc.primitive.rotations, int), axis=0)
+    hits = path_coordinates(cu_spectra.qpoint.values, bands, rot)
+    xs, cols = sed_columns(cu_spectra["sed"].values, hits)
+    assert np.all(np.diff(xs) > 0) and len(xs) == len({round(float(x), 9) for h in hits for x in h}) >= 10
+    f = cu_spectra.frequency.values
+    nu_path = np.array([np.interp(x, bands.distance.values, bands.frequency.values[:, b]) for x in xs
+                        for b in range(3)]).reshape(len(xs), 3)
+    away = np.abs(f[np.argmax(cols, axis=1)][:, None] - nu_path).min(axis=1)
+    assert np.median(away[xs > 0.05]) < 0.3                         # THz: the bright bins follow the branches
+    out = tmp_path / "sed.png"
+    plot_sed(cu_spectra.assign(peak_frequency=cu_spectra["frequency_harmonic"]), str(out), bands=bands,
+             rotations=rot)
+    assert out.stat().st_size > 10_000

@@ -631,7 +631,7 @@ def cmd_lifetimes(args, out) -> int:
         if note:
             print(f"dispersion plot: {note}")
         plot_linewidth_dispersion(ds, out(figs[1]), title=title, bands=bands, rotations=rotations, note=note)
-        plot_sed(ds, out(figs[2]), title=title)
+        plot_sed(ds, out(figs[2]), title=title, bands=bands, rotations=rotations, note=note)
         print(f"wrote {', '.join(figs)}")
     return 0
 

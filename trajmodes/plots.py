@@ -383,27 +383,80 @@ def _linewidth_by_index(ds, path: str, title: str = "", note: str = "") -> None:
     _save(fig, path)
 
 
-def plot_sed(ds, path: str, title: str = "") -> None:
-    """Spectral energy density as a heat map: q (sorted by |q|) against frequency, log colour scale."""
+def sed_columns(sed: np.ndarray, hits) -> tuple[np.ndarray, np.ndarray]:
+    """The SED as columns along a band path.
+
+    Parameters
+    ----------
+    sed : ndarray (q, frequency)
+    hits : list of ndarray
+        :func:`path_coordinates` of the q-points.
+
+    Returns
+    -------
+    distances : ndarray (n_columns,)
+        Sorted path coordinates where some q lies.
+    columns : ndarray (n_columns, frequency)
+        The mean SED of the q-points at each coordinate.
+    """
+    cols: dict[float, list[int]] = {}
+    for iq, dq in enumerate(hits):
+        for x in dq:
+            cols.setdefault(round(float(x), 9), []).append(iq)
+    xs = np.array(sorted(cols))
+    return xs, np.array([sed[cols[x]].mean(axis=0) for x in xs]).reshape(len(xs), sed.shape[1])
+
+
+def plot_sed(ds, path: str, title: str = "", bands=None, rotations=None, note: str = "") -> None:
+    """Spectral energy density S(q, nu) as a heat map along the band path, log colour scale.
+
+    With ``bands`` and ``rotations`` (as :func:`plot_linewidth_dispersion`): every commensurate q whose star
+    touches the path is a column at its path coordinate(s) (q-points at the same coordinate averaged), each
+    column as wide as the gaps to its neighbours, with the harmonic dispersion drawn over it, the way
+    S(q, omega) is read along high-symmetry lines. Without them (files from before the path was stored): q
+    sorted by |q| on the horizontal axis, harmonic frequencies as dots, with ``note`` saying so.
+    """
     from matplotlib.colors import LogNorm
-    fig, ax = _figure(1, 1, (10, 4.2))
     sed = ds["sed"].values
     H = ds["frequency_harmonic"].values
-    order = _q_order(ds)
     f = ds.frequency.values
-    img = sed[order].T
+    df = f[1] - f[0]
+    fig, ax = _figure(1, 1, (10, 4.6))
+    if bands is not None and rotations is not None:
+        hits = path_coordinates(ds.qpoint.values, bands, rotations)
+        xs, img = sed_columns(sed, hits)
+        img = img.T if xs.size else np.zeros((len(f), 0))
+        mid = 0.5 * (xs[1:] + xs[:-1])
+        d = bands.distance.values
+        edges = np.concatenate([[d[0]], mid, [d[-1]]]) if xs.size else np.array([d[0], d[-1]])
+        hi_f = max(float(np.nanmax(bands.frequency.values)), float(np.nanmax(np.abs(H))))
+    else:
+        order = _q_order(ds)
+        img = sed[order].T
+        edges = np.arange(len(order) + 1) - 0.5
+        hi_f = float(np.abs(H).max())
     pos = img[img > 0]
     vmin = max(float(np.percentile(pos, 5)), float(pos.max()) * 1e-6) if pos.size else 1e-12
-    im = ax.pcolormesh(np.arange(len(order) + 1) - 0.5, np.append(f, f[-1] + (f[1] - f[0])) - 0.5 * (f[1] - f[0]),
-                       np.maximum(img, vmin), norm=LogNorm(vmin=vmin, vmax=float(img.max())), shading="flat",
-                       cmap="magma")
-    for ib in range(H.shape[1]):
-        ax.plot(np.arange(len(order)), np.abs(H[order, ib]), ".", color="c", ms=1.5)
-    ax.set(xlabel="commensurate q (sorted by |q|)", ylabel="frequency (THz)",
-           ylim=(0, min(f[-1], 1.15 * np.abs(H).max())))
-    fig.colorbar(im, ax=ax, label=f"SED ({ds['sed'].attrs.get('units', 'eV/THz')})")
-    if title:
-        ax.set_title(title + "  (dots: harmonic)", fontsize=9)
+    vmax = float(pos.max()) if pos.size else 1.0
+    if img.size:
+        im = ax.pcolormesh(edges, np.append(f, f[-1] + df) - 0.5 * df, np.maximum(img, vmin),
+                           norm=LogNorm(vmin=vmin, vmax=vmax), shading="flat", cmap="magma")
+        fig.colorbar(im, ax=ax, label=f"SED ({ds['sed'].attrs.get('units', 'eV/THz')})")
+    top = min(f[-1], 1.15 * hi_f)
+    if bands is not None and rotations is not None:
+        _plot_path(ax, bands, color="c", lw=0.6, alpha=0.8)
+        _path_axes(ax, bands, 0.0, top, line_color="0.85")
+        ax.set(ylabel="frequency (THz)", xlabel="wave vector")
+        ax.tick_params(axis="x", length=0)
+        off = sum(1 for h in hits if h.size == 0)
+        head = f"{len(hits) - off} of {len(hits)} commensurate q on the path (star images); lines: harmonic"
+    else:
+        for ib in range(H.shape[1]):
+            ax.plot(np.arange(len(order)), np.abs(H[order, ib]), ".", color="c", ms=1.5)
+        ax.set(xlabel="commensurate q (sorted by |q|)", ylabel="frequency (THz)")
+        head = "dots: harmonic"
+    ax.set_ylim(0, top)
+    ax.set_title((title + "\n" if title else "") + head + (f"; {note}" if note else ""), fontsize=9)
     _save(fig, path)
 
 
