@@ -2,7 +2,8 @@
 
 A block may be tagged by an HTML comment on the line before its fence (invisible when the README is
 rendered): ``<!-- ci: main-job outputs=a.nc,b.png -->`` marks the install-and-run command, ``<!-- ci:
-test-command -->`` the test command. ``python tests/readme_blocks.py main-job`` prints the main job's
+test-command -->`` the test command, ``<!-- ci: slow -->`` an example that tests/test_readme.py runs only in
+the whole suite (it takes more than a few seconds). ``python tests/readme_blocks.py main-job`` prints the main job's
 command line, ``main-job-outputs`` the output folder and the files it must write (one per line),
 ``test-command`` the test command; .ci/run runs exactly those.
 """

@@ -52,6 +52,8 @@ MD = ROOT / "examples" / "md"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from hiphive_reference import hiphive_fit  # noqa: E402
 
+pytestmark = pytest.mark.slow       # hiPhive's fit (numba compilation) and phono3py linewidths: about 10 s
+
 R2, R3 = 5.0, 4.0
 N_FRAMES = 24
 

@@ -22,6 +22,8 @@ from trajmodes.units import KB_EV
 
 import long_md_common as common
 
+pytestmark = pytest.mark.slow       # a 400 ps LAMMPS run and DynaPhoPy: about a minute
+
 T = 300.0
 LONG_PS = 400.0
 QPOINTS = {"X": (0.0, 0.5, 0.5), "L": (0.5, 0.5, 0.5), "Delta_1/2": (0.0, 0.25, 0.25)}

@@ -23,6 +23,8 @@ import pytest
 
 import long_md_common as common
 
+pytestmark = pytest.mark.slow       # a 150 ps LAMMPS run and DynaPhoPy: about 40 s
+
 T = 300.0
 LONG_PS = 100.0
 # every q-point commensurate with the 3x3x3 conventional cell along Gamma-X (L is not), Gamma for its optical line
