@@ -290,7 +290,7 @@ def test_bad_box_in_later_frame(tmp_path, valid):
     lines = text.split("\n")
     lines[14 * 2 + 5] = "0.0 seven"
     p = write(tmp_path, "box.lammpstrj", "\n".join(lines))
-    check(fails_on_compute(p), p, frame=2, line=14 * 2 + 1, match="frame header")
+    check(fails_on_compute(p), p, frame=2, line=14 * 2 + 6, match="frame header")   # the bad bounds line
 
 
 # --- not a dump at all -----------------------------------------------------------------------------

@@ -22,6 +22,8 @@ class Structure:
         Atomic masses in amu.
     origin : ndarray, shape (3,)
         Cartesian origin of the cell (LAMMPS' ``xlo ylo zlo``), Angstrom.
+    types : ndarray of int, shape (n_atoms,), optional
+        LAMMPS atom types (from a data file), to check a dump's types against.
     """
 
     positions: np.ndarray
@@ -29,6 +31,7 @@ class Structure:
     species: np.ndarray | None = None
     masses: np.ndarray | None = None
     origin: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    types: np.ndarray | None = None
 
     def __post_init__(self):
         self.positions = np.asarray(self.positions, dtype=float).reshape(-1, 3)
@@ -39,6 +42,8 @@ class Structure:
         if self.masses is not None:
             self.masses = np.asarray(self.masses, dtype=float)
         self.origin = np.asarray(self.origin, dtype=float).reshape(3)
+        if self.types is not None:
+            self.types = np.asarray(self.types, dtype=np.int64).reshape(-1)
 
     @property
     def n_atoms(self) -> int:

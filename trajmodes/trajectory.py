@@ -386,6 +386,16 @@ class Trajectory:
                 "reference; the reference must list the same atoms in id order")
         if ref.species is None:
             ref = dataclasses.replace(ref, species=self.species)
+        mine = getattr(self.source, "types", None)
+        if mine is not None and ref.types is not None and len(ref.types) == len(mine) and \
+                not np.array_equal(mine, ref.types):
+            i = int(np.flatnonzero(mine != ref.types)[0])
+            beyond = int(mine.max()) > int(ref.types.max())
+            raise ReferenceMismatchError(
+                f"atom {i} (id {int(self.source.ids[i])}) is of LAMMPS type {int(mine[i])} in {name} but of type "
+                f"{int(ref.types[i])} in the reference"
+                + (f" (the dump has types up to {int(mine.max())}, the reference only up to {int(ref.types.max())})"
+                   if beyond else "") + ": the reference must be the data file of this run, atoms in the same order")
         if known and not mine_known:
             self.species = ref.species
             if ref.masses is not None:

@@ -69,6 +69,8 @@ class FrameSource:
     format: str = ""
     md_timestep: float | None = None
     time_axis: str = "unknown"
+    #: LAMMPS atom types in id order, where the format has them (checked against a data-file reference)
+    types: np.ndarray | None = None
 
     def read(self, frames: np.ndarray, fields=None) -> dict:
         """Read frames by their index (0 .. n_frames-1, ascending).

@@ -38,12 +38,48 @@ class Header:
     __slots__ = ("natoms", "cell", "origin", "time", "units", "columns", "rows_offset", "step")
 
 
+class HeaderError(ValueError):
+    """A frame header that cannot be read; ``line_offset``: its line counted from the frame's first line."""
+
+    def __init__(self, what: str, line_offset: int = 0):
+        super().__init__(what)
+        self.line_offset = line_offset
+
+
 def parse_box(kind: bytes, lines: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """Cell (rows a, b, c) and origin from a LAMMPS ``ITEM: BOX BOUNDS`` item."""
-    v = np.array([[float(t) for t in ln.split()] for ln in lines])
+    """Cell (rows a, b, c) and origin from a LAMMPS ``ITEM: BOX BOUNDS`` item.
+
+    Raises ValueError for values that are not finite numbers, bounds whose upper value is not above the lower
+    one, and a cell of zero volume.
+    """
+    rows = []
+    for j, ln in enumerate(lines):
+        try:
+            rows.append([float(t) for t in ln.split()])
+        except ValueError:
+            raise HeaderError(f"the box bounds line {ln.decode('utf-8', 'replace').strip()!r} is not numbers",
+                              j + 1) from None
+        if len(rows[-1]) < 2:
+            raise HeaderError("a box bounds line needs at least two numbers", j + 1)
+        if not np.isfinite(rows[-1]).all():
+            raise HeaderError(f"the box bounds {rows[-1]} hold NaN or infinite values", j + 1)
+    if len(rows) != 3 or len({len(r) for r in rows}) != 1:
+        raise HeaderError("the BOX BOUNDS item needs three lines of the same numbers", 0)
+    v = np.array(rows)
+    cell, origin = _box(kind, v)
+    if abs(np.linalg.det(cell)) <= 1e-12 * max(float(np.abs(cell).max()), 1e-300) ** 3:
+        raise ValueError(f"the box has zero volume (rows {np.round(cell, 6).tolist()})")
+    return cell, origin
+
+
+def _box(kind: bytes, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     words = kind.split()
     if b"abc" in words:  # general triclinic: "ax ay az ox" per line
         return v[:, :3].copy(), v[:, 3].copy()
+    for j, (ax, (lo, hi)) in enumerate(zip("xyz", v[:, :2])):
+        if not hi > lo:
+            raise HeaderError(f"{ax}hi = {float(hi)!r} is not above {ax}lo = {float(lo)!r} in the box bounds",
+                              j + 1)
     if b"xy" in words:  # restricted triclinic, bounding box given
         xy, xz, yz = v[0, 2], v[1, 2], v[2, 2]
         xlo = v[0, 0] - min(0.0, xy, xz, xy + xz)
@@ -76,7 +112,13 @@ def parse_header(buf: bytes, off: int, end: int) -> Header:
         elif ln.startswith(b"ITEM: NUMBER OF ATOMS"):
             h.natoms = int(lines[i + 1]); i += 2
         elif ln.startswith(b"ITEM: BOX BOUNDS"):
-            h.cell, h.origin = parse_box(ln[16:], lines[i + 1:i + 4]); i += 4
+            try:
+                h.cell, h.origin = parse_box(ln[16:], lines[i + 1:i + 4])
+            except HeaderError as exc:
+                raise HeaderError(str(exc), i + exc.line_offset) from None
+            except (ValueError, IndexError) as exc:
+                raise HeaderError(str(exc), i) from None
+            i += 4
         elif ln.startswith(b"ITEM: TIME"):
             h.time = float(lines[i + 1]); i += 2
         elif ln.startswith(b"ITEM: UNITS"):
@@ -96,7 +138,25 @@ def parse_header(buf: bytes, off: int, end: int) -> Header:
         raise ValueError("the ITEM: ATOMS line is not terminated")
     h.columns = buf[j + 11:k].decode().split()
     h.rows_offset = k + 1
+    room = (end - h.rows_offset) // (2 * max(len(h.columns), 1))     # a row takes >= 2 bytes per column
+    if h.natoms > max(room, 1):
+        raise ValueError(f"ITEM: NUMBER OF ATOMS says {h.natoms}, but the {end - h.rows_offset} bytes of atom "
+                         f"lines that follow hold at most {room} rows of {len(h.columns)} columns")
     return h
+
+
+#: items that may follow a frame's atom lines before the next ``ITEM: TIMESTEP``: LAMMPS writes the next
+#: frame's ``ITEM: UNITS`` / ``ITEM: TIME`` (``dump_modify units yes time yes``) before it
+_LEADING_ITEMS = (b"ITEM: UNITS", b"ITEM: TIME")
+
+
+def _foreign_item(tail: bytes) -> str | None:
+    """The first ``ITEM:`` line of ``tail`` that is not one that may precede the next frame's TIMESTEP."""
+    for line in tail.split(b"\n"):
+        s = line.strip()
+        if s.startswith(b"ITEM:") and not any(s == it or s.startswith(it + b" ") for it in _LEADING_ITEMS):
+            return s.decode("utf-8", "replace")
+    return None
 
 
 class _Layout:
@@ -104,6 +164,11 @@ class _Layout:
 
     def __init__(self, columns: list[str], path: str, line: int | None = None):
         self.columns = columns
+        dup = sorted({c for c in columns if columns.count(c) > 1})
+        if dup:
+            raise TrajectoryFormatError(path, f"column(s) {', '.join(dup)} appear more than once in the ITEM: ATOMS "
+                                              "line", frame=0, line=line,
+                                        fix="Each column may appear once; check the dump command's column list")
         pos = {c: i for i, c in enumerate(columns)}
         if "id" not in pos:
             raise TrajectoryFormatError(path, "the dump has no 'id' column, so atoms cannot be matched "
@@ -150,9 +215,10 @@ class _Layout:
         return cmap.tobytes()
 
     def colmap_for(self, fields: tuple) -> bytes:
-        """Column map parsing only the id and the columns of ``fields`` (others are skipped unparsed)."""
+        """Column map parsing only the id (and type: each frame's types are checked) and the columns of
+        ``fields`` (others are skipped unparsed)."""
         if fields not in self._colmaps:
-            names = ["id"]
+            names = ["id"] + (["type"] if "type" in self.slot else [])
             if "positions" in fields:
                 names += list(self.kind) + (list(_IMAGES) if self.images else [])
             for f in fields:
@@ -279,8 +345,9 @@ class LammpsDumpSource(FrameSource):
         try:
             h = parse_header(buf, 0, len(buf))
         except (ValueError, IndexError) as exc:
-            raise TrajectoryFormatError(orig, f"cannot read the frame header: {exc}", frame=0, line=1,
-                                        fix="Check that this is a LAMMPS text dump") from None
+            raise TrajectoryFormatError(orig, f"cannot read the frame header: {exc}", frame=0,
+                                        line=1 + getattr(exc, "line_offset", 0),
+                                        fix="Repair the header or remove this frame") from None
         self._header_units = h.units
         if h.units is not None and units not in (None, h.units):
             raise TrajectoryFormatError(orig, f"the file says ITEM: UNITS {h.units} but units={units!r} was given",
@@ -298,7 +365,7 @@ class LammpsDumpSource(FrameSource):
         self.n_atoms = int(h.natoms)
         rows = np.empty((self.n_atoms, self._layout.nslots))
         self._parse_rows(buf, h, rows, 0, plain, orig)
-        ids = self._ids(rows, 0, lambda: line_number(plain, h.rows_offset))
+        ids = self._ids(rows, 0, lambda: line_number(plain, h.rows_offset), (buf, h.rows_offset, len(buf)))
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
         if len(np.unique(self.ids)) != self.n_atoms:
@@ -313,9 +380,34 @@ class LammpsDumpSource(FrameSource):
         self._types = None
         if "type" in self._layout.slot:
             self._types = rows[order, self._layout.slot["type"]].astype(np.int64)
+        self.types = self._types
         elements = _element_column(buf, h, self.n_atoms)
         self.species = self._species(elements, species, order)
         self.masses = self._masses(rows, order, masses)
+        if elements is not None and self.n_frames > 1:
+            self._check_last_elements()
+
+    def _check_last_elements(self) -> None:
+        """The element column of the last frame must match the first (a changed set of atoms would otherwise
+        keep the first frame's species and masses); the per-frame type check covers dumps with a type column."""
+        fr = self.n_frames - 1
+        orig, plain, local = self._where(fr)
+        with open(plain, "rb") as f:
+            f.seek(int(self._start[fr]))
+            buf = f.read(int(self._end[fr]) - int(self._start[fr]))
+        h = self._header(buf, 0, len(buf), fr)
+        rows = np.empty((self.n_atoms, self._layout.nslots))
+        self._parse_rows(buf, h, rows, fr, plain, orig, int(self._start[fr]))
+        ids = self._ids(rows, fr, None, (buf, h.rows_offset, len(buf)))
+        elements = np.asarray(_element_column(buf, h, self.n_atoms))
+        order = np.argsort(ids, kind="stable")
+        if np.array_equal(ids[order], self.ids) and not np.array_equal(elements[order], self.species):
+            i = int(np.flatnonzero(elements[order] != self.species)[0])
+            raise TrajectoryFormatError(orig, f"atom id {int(self.ids[i])} is {elements[order][i]} in this frame but "
+                                              f"{self.species[i]} in the first frame", frame=local,
+                                        line=line_number(plain, int(self._start[fr]) + h.rows_offset) + int(order[i]),
+                                        fix="trajmodes follows a fixed set of atoms, each of one species: split the "
+                                            "run where the elements change")
 
     def _species(self, elements, species, order) -> np.ndarray:
         if elements is not None:
@@ -383,7 +475,7 @@ class LammpsDumpSource(FrameSource):
                 cells[i], origins[i] = h.cell, h.origin
                 self._parse_rows(buf, h, rows[i], fr, self._plain[k], self.paths[k], lo, end, colmap)
                 plain, row0 = self._plain[k], lo + h.rows_offset
-                self._place(rows[i], fr, lambda: line_number(plain, row0))
+                self._place(rows[i], fr, lambda: line_number(plain, row0), (buf, h.rows_offset, end))
         return self._assemble(rows, cells, origins, fields)
 
     def _where(self, fr) -> tuple[str, str, int]:
@@ -396,7 +488,7 @@ class LammpsDumpSource(FrameSource):
         except (ValueError, IndexError) as exc:
             orig, plain, local = self._where(fr)
             raise TrajectoryFormatError(orig, f"cannot read the frame header: {exc}", frame=local,
-                                        line=line_number(plain, int(self._start[fr])),
+                                        line=line_number(plain, int(self._start[fr])) + getattr(exc, "line_offset", 0),
                                         fix="Repair or remove this frame") from None
         if h.natoms != self.n_atoms:
             orig, plain, local = self._where(fr)
@@ -421,12 +513,21 @@ class LammpsDumpSource(FrameSource):
                                                           out, lay.nslots)
         if status == 0:
             m = _NONSPACE.search(buf, endoff, end)
-            if m is not None and not buf.startswith(b"ITEM:", m.start()):
+            if m is not None:
                 local = int(self._local[fr]) if hasattr(self, "_local") else 0
-                raise TrajectoryFormatError(
-                    orig, f"more atom lines than ITEM: NUMBER OF ATOMS says ({h.natoms})", frame=local,
-                    line=line_number(plain, base + h.rows_offset) + self.n_atoms,
-                    fix="Repair the atom count or remove this frame")
+                line = line_number(plain, base + m.start())
+                tail = buf[m.start():end]
+                if not buf.startswith(b"ITEM:", m.start()):
+                    raise TrajectoryFormatError(
+                        orig, f"more atom lines than ITEM: NUMBER OF ATOMS says ({h.natoms})", frame=local,
+                        line=line, fix="Repair the atom count or remove this frame")
+                bad = _foreign_item(tail)
+                if bad is not None:
+                    raise TrajectoryFormatError(
+                        orig, f"after its atom lines the frame goes on with {bad!r}, which is no item of a "
+                              "LAMMPS dump frame: a damaged ITEM: TIMESTEP line would hide the next frame here",
+                        frame=local, line=line + tail[:tail.find(bad.encode())].count(b"\n"),
+                        fix="Repair that line (ITEM: TIMESTEP) or remove the frame")
         if status:
             local = int(self._local[fr]) if hasattr(self, "_local") else 0
             line = line_number(plain, base + h.rows_offset) + row
@@ -438,9 +539,17 @@ class LammpsDumpSource(FrameSource):
                 status, "Repair the line or remove this frame")
             raise TrajectoryFormatError(orig, what, frame=local, line=line, fix=fix)
 
-    def _ids(self, rows: np.ndarray, fr, row_line) -> np.ndarray:
-        """The id column of one frame as integers; ``row_line()`` is the line of its first row."""
+    def _ids(self, rows: np.ndarray, fr, row_line, text=None) -> np.ndarray:
+        """The id column of one frame as integers; ``row_line()`` is the line of its first row.
+
+        Ids are parsed with the other columns as floats, exact up to 2^53; larger ids (LAMMPS allows 64-bit
+        ids) are read again from the frame's ``text`` = (buffer, offset of the first row, end) as integers."""
         idcol = rows[:, self._layout.slot["id"]]
+        if text is not None and len(idcol) and float(np.abs(idcol).max()) >= 2.0 ** 53:
+            buf, start, end = text
+            lines = [ln for ln in bytes(buf[start:end]).split(b"\n") if ln.strip()][:len(idcol)]
+            k = self._columns.index("id")
+            return np.array([int(ln.split()[k]) for ln in lines], dtype=np.int64)
         ids = idcol.astype(np.int64)
         if not np.array_equal(ids, idcol):
             orig, _, local = self._where(fr) if hasattr(self, "_local") else (self.paths[0], None, 0)
@@ -450,13 +559,15 @@ class LammpsDumpSource(FrameSource):
                                         fix="Repair the line or remove this frame")
         return ids
 
-    def _place(self, rows: np.ndarray, fr, row_line=None) -> None:
-        """Reorder one frame's rows into id order, in place, checking the id set.
+    def _place(self, rows: np.ndarray, fr, row_line=None, text=None) -> None:
+        """Reorder one frame's rows into id order, in place, checking the id set and the atom types.
 
-        ``row_line()`` gives the line number of the frame's first atom row, for messages.
+        ``row_line()`` gives the line number of the frame's first atom row, for messages; ``text`` as in
+        :meth:`_ids`.
         """
-        ids = self._ids(rows, fr, row_line)
+        ids = self._ids(rows, fr, row_line, text)
         if np.array_equal(ids, self.ids):
+            self._check_types(rows, fr, row_line, np.arange(self.n_atoms))
             return
         if self._contiguous:
             pos = ids - self._id_lo
@@ -482,6 +593,26 @@ class LammpsDumpSource(FrameSource):
         placed = np.empty_like(rows)
         placed[pos] = rows
         rows[:] = placed
+        order = np.empty(self.n_atoms, dtype=np.int64)
+        order[pos] = np.arange(self.n_atoms)
+        self._check_types(rows, fr, row_line, order)
+
+    def _check_types(self, rows: np.ndarray, fr, row_line, file_row: np.ndarray) -> None:
+        """Every atom keeps the LAMMPS type (so the species and mass) it has in the first frame.
+
+        ``rows`` in id order; ``file_row[i]``: the row of atom i in the frame as written (for the line)."""
+        if self._types is None:
+            return
+        t = rows[:, self._layout.slot["type"]]
+        if np.array_equal(t, self._types):
+            return
+        i = int(np.flatnonzero(t != self._types)[0])
+        orig, _, local = self._where(fr)
+        raise TrajectoryFormatError(orig, f"atom id {int(self.ids[i])} is of type {int(t[i])} here but of type "
+                                          f"{int(self._types[i])} in the first frame", frame=local,
+                                    line=row_line() + int(file_row[i]) if row_line is not None else None,
+                                    fix="trajmodes follows a fixed set of atoms, each of one species: split the "
+                                        "run where the types change")
 
     def _assemble(self, rows, cells, origins, fields) -> dict:
         lay, c = self._layout, self._conv

@@ -70,6 +70,9 @@ def read_data(path: str, *, units: str = "metal", lj_scales: dict | None = None,
         i += 1
     if "natoms" not in head:
         raise TrajectoryFormatError(path, "no 'N atoms' line in the header", fix="Is this a LAMMPS data file?")
+    if head["natoms"] <= 0:
+        raise TrajectoryFormatError(path, f"the header says {head['natoms']} atoms: a reference crystal needs atoms",
+                                    fix="Pass the data file the run started from")
     if "avec" in head:
         cell = np.array([head["avec"], head["bvec"], head["cvec"]])
         origin = np.array(head.get("abc_origin", [0.0, 0.0, 0.0]))
@@ -81,8 +84,18 @@ def read_data(path: str, *, units: str = "metal", lj_scales: dict | None = None,
             raise TrajectoryFormatError(path, "the header has no complete xlo xhi / ylo yhi / zlo zhi box",
                                         fix="Write the file with write_data") from None
         xy, xz, yz = head.get("tilt", (0.0, 0.0, 0.0))
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all() and np.isfinite([xy, xz, yz]).all()):
+            raise TrajectoryFormatError(path, f"the box bounds hold NaN or infinite values (lo {lo.tolist()}, hi "
+                                              f"{hi.tolist()}, tilt {[xy, xz, yz]})", fix="Repair the header")
+        if not np.all(hi > lo):
+            ax = "xyz"[int(np.flatnonzero(~(hi > lo))[0])]
+            raise TrajectoryFormatError(path, f"{ax}hi is not above {ax}lo in the box bounds",
+                                        fix="Repair the header")
         cell = np.array([[hi[0] - lo[0], 0, 0], [xy, hi[1] - lo[1], 0], [xz, yz, hi[2] - lo[2]]])
         origin = lo
+    if not np.isfinite(cell).all() or abs(np.linalg.det(cell)) <= 1e-12:
+        raise TrajectoryFormatError(path, f"the box is not a finite cell of non-zero volume (rows "
+                                          f"{np.round(cell, 6).tolist()})", fix="Repair the header")
     sections = _sections(lines, i)
     if "Atoms" not in sections:
         raise TrajectoryFormatError(path, "no Atoms section", fix="Write the file with write_data")
@@ -95,19 +108,27 @@ def read_data(path: str, *, units: str = "metal", lj_scales: dict | None = None,
     if xcol is None:
         raise TrajectoryFormatError(path, f"atom style '{style}' is not supported", line=first - 1,
                                     fix=f"Use one of {', '.join(_X_COLUMN)}")
-    try:
-        table = np.array([r.split()[:xcol + 6] if len(r.split()) >= xcol + 6 else r.split()[:xcol + 3]
-                          for r in rows[:n]], dtype=object)
-        ids = np.array([int(t[0]) for t in table])
-        types = np.array([int(t[xcol - 2 if style == "full" else 1]) for t in table])
-        xyz = np.array([[float(v) for v in t[xcol:xcol + 3]] for t in table])
-        img = np.array([[int(v) for v in t[xcol + 3:xcol + 6]] if len(t) >= xcol + 6 else [0, 0, 0]
-                        for t in table])
-    except (ValueError, IndexError) as exc:
-        raise TrajectoryFormatError(path, f"cannot parse the Atoms section ({exc})", line=first,
-                                    fix="Check the atom style comment after 'Atoms'") from None
-    if style == "full":
-        types = np.array([int(t[2]) for t in table])
+    ids, types, xyz, img = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty((n, 3)),
+                            np.zeros((n, 3), np.int64))
+    tcol = 2 if style == "full" else 1
+    for k, r in enumerate(rows[:n]):
+        t = r.split("#")[0].split()
+        try:
+            ids[k], types[k] = int(t[0]), int(t[tcol])
+            xyz[k] = [float(v) for v in t[xcol:xcol + 3]]
+            if len(t) >= xcol + 6:
+                img[k] = [int(v) for v in t[xcol + 3:xcol + 6]]
+        except (ValueError, IndexError):
+            raise TrajectoryFormatError(path, f"cannot read this line of the Atoms section as atom style '{style or 'atomic'}': "
+                                              f"{r.strip()!r}", line=first + k,
+                                        fix="Repair the line, or check the atom style comment after 'Atoms'") from None
+        if not np.isfinite(xyz[k]).all():
+            raise TrajectoryFormatError(path, f"atom {ids[k]} has a NaN or infinite position", line=first + k,
+                                        fix="Repair the line")
+    if len(np.unique(ids)) != n:
+        dup = np.unique(ids[np.flatnonzero(np.bincount(np.unique(ids, return_inverse=True)[1]) > 1)])
+        raise TrajectoryFormatError(path, f"atom ids {dup[:5].tolist()} appear more than once in the Atoms "
+                                          "section", line=first, fix="Each atom may appear once")
     order = np.argsort(ids)
     xyz = (xyz + img @ cell)[order]
     types = types[order]
@@ -129,7 +150,7 @@ def read_data(path: str, *, units: str = "metal", lj_scales: dict | None = None,
     spec = np.array([elem_by_type.get(t, str(t)) for t in types.tolist()])
     masses = np.array([mass_by_type[t] for t in types.tolist()]) if mass_by_type else None
     return Structure(positions=xyz * conv.length, cell=cell * conv.length, species=spec, masses=masses,
-                     origin=origin * conv.length)
+                     origin=origin * conv.length, types=types)
 
 
 def _sections(lines, i) -> dict:
