@@ -8,6 +8,7 @@ units at this boundary.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import warnings
@@ -49,48 +50,47 @@ class HeaderError(ValueError):
 def parse_box(kind: bytes, lines: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """Cell (rows a, b, c) and origin from a LAMMPS ``ITEM: BOX BOUNDS`` item.
 
-    Raises ValueError for values that are not finite numbers, bounds whose upper value is not above the lower
-    one, and a cell of zero volume.
+    Raises :class:`HeaderError` (its ``line_offset`` the bad line, counted from the item's) for values that are
+    not finite numbers, bounds whose upper value is not above the lower one, and a cell of zero volume. Plain
+    Python on nine numbers: it runs for every frame.
     """
     rows = []
     for j, ln in enumerate(lines):
         try:
-            rows.append([float(t) for t in ln.split()])
+            r = [float(t) for t in ln.split()]
         except ValueError:
             raise HeaderError(f"the box bounds line {ln.decode('utf-8', 'replace').strip()!r} is not numbers",
                               j + 1) from None
-        if len(rows[-1]) < 2:
+        if len(r) < 2:
             raise HeaderError("a box bounds line needs at least two numbers", j + 1)
-        if not np.isfinite(rows[-1]).all():
-            raise HeaderError(f"the box bounds {rows[-1]} hold NaN or infinite values", j + 1)
+        if not math.isfinite(sum(r)):                   # NaN and inf propagate through the sum
+            raise HeaderError(f"the box bounds {r} hold NaN or infinite values", j + 1)
+        rows.append(r)
     if len(rows) != 3 or len({len(r) for r in rows}) != 1:
         raise HeaderError("the BOX BOUNDS item needs three lines of the same numbers", 0)
-    v = np.array(rows)
-    cell, origin = _box(kind, v)
-    if abs(np.linalg.det(cell)) <= 1e-12 * max(float(np.abs(cell).max()), 1e-300) ** 3:
-        raise ValueError(f"the box has zero volume (rows {np.round(cell, 6).tolist()})")
-    return cell, origin
-
-
-def _box(kind: bytes, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     words = kind.split()
     if b"abc" in words:  # general triclinic: "ax ay az ox" per line
-        return v[:, :3].copy(), v[:, 3].copy()
-    for j, (ax, (lo, hi)) in enumerate(zip("xyz", v[:, :2])):
-        if not hi > lo:
-            raise HeaderError(f"{ax}hi = {float(hi)!r} is not above {ax}lo = {float(lo)!r} in the box bounds",
-                              j + 1)
+        (a1, a2, a3), (b1, b2, b3), (c1, c2, c3) = (r[:3] for r in rows)
+        vol = a1 * (b2 * c3 - b3 * c2) - a2 * (b1 * c3 - b3 * c1) + a3 * (b1 * c2 - b2 * c1)
+        if not abs(vol) > 0.0:
+            raise HeaderError("the box vectors span zero volume", 1)
+        return np.array([r[:3] for r in rows]), np.array([r[3] for r in rows])
+    for j, (ax, r) in enumerate(zip("xyz", rows)):
+        if not r[1] > r[0]:
+            raise HeaderError(f"{ax}hi = {r[1]!r} is not above {ax}lo = {r[0]!r} in the box bounds", j + 1)
     if b"xy" in words:  # restricted triclinic, bounding box given
-        xy, xz, yz = v[0, 2], v[1, 2], v[2, 2]
-        xlo = v[0, 0] - min(0.0, xy, xz, xy + xz)
-        xhi = v[0, 1] - max(0.0, xy, xz, xy + xz)
-        ylo = v[1, 0] - min(0.0, yz)
-        yhi = v[1, 1] - max(0.0, yz)
-        zlo, zhi = v[2, 0], v[2, 1]
-        cell = np.array([[xhi - xlo, 0, 0], [xy, yhi - ylo, 0], [xz, yz, zhi - zlo]])
-        return cell, np.array([xlo, ylo, zlo])
-    cell = np.diag(v[:, 1] - v[:, 0])
-    return cell, v[:, 0].copy()
+        xy, xz, yz = rows[0][2], rows[1][2], rows[2][2]
+        xlo = rows[0][0] - min(0.0, xy, xz, xy + xz)
+        xhi = rows[0][1] - max(0.0, xy, xz, xy + xz)
+        ylo = rows[1][0] - min(0.0, yz)
+        yhi = rows[1][1] - max(0.0, yz)
+        zlo, zhi = rows[2][0], rows[2][1]
+        if not (xhi > xlo and yhi > ylo):
+            raise HeaderError("the tilts leave a box of zero or negative width", 1)
+        return (np.array([[xhi - xlo, 0.0, 0.0], [xy, yhi - ylo, 0.0], [xz, yz, zhi - zlo]]),
+                np.array([xlo, ylo, zlo]))
+    return (np.array([[rows[0][1] - rows[0][0], 0.0, 0.0], [0.0, rows[1][1] - rows[1][0], 0.0],
+                      [0.0, 0.0, rows[2][1] - rows[2][0]]]), np.array([rows[0][0], rows[1][0], rows[2][0]]))
 
 
 def parse_header(buf: bytes, off: int, end: int) -> Header:
@@ -476,6 +476,7 @@ class LammpsDumpSource(FrameSource):
                 self._parse_rows(buf, h, rows[i], fr, self._plain[k], self.paths[k], lo, end, colmap)
                 plain, row0 = self._plain[k], lo + h.rows_offset
                 self._place(rows[i], fr, lambda: line_number(plain, row0), (buf, h.rows_offset, end))
+        self._check_types(rows, frames)
         return self._assemble(rows, cells, origins, fields)
 
     def _where(self, fr) -> tuple[str, str, int]:
@@ -551,7 +552,7 @@ class LammpsDumpSource(FrameSource):
             k = self._columns.index("id")
             return np.array([int(ln.split()[k]) for ln in lines], dtype=np.int64)
         ids = idcol.astype(np.int64)
-        if not np.array_equal(ids, idcol):
+        if not (ids == idcol).all():
             orig, _, local = self._where(fr) if hasattr(self, "_local") else (self.paths[0], None, 0)
             row = int(np.flatnonzero(ids != idcol)[0])
             raise TrajectoryFormatError(orig, f"atom id {float(idcol[row])!r} is not an integer", frame=local,
@@ -566,8 +567,7 @@ class LammpsDumpSource(FrameSource):
         :meth:`_ids`.
         """
         ids = self._ids(rows, fr, row_line, text)
-        if np.array_equal(ids, self.ids):
-            self._check_types(rows, fr, row_line, np.arange(self.n_atoms))
+        if (ids == self.ids).all():
             return
         if self._contiguous:
             pos = ids - self._id_lo
@@ -593,24 +593,29 @@ class LammpsDumpSource(FrameSource):
         placed = np.empty_like(rows)
         placed[pos] = rows
         rows[:] = placed
-        order = np.empty(self.n_atoms, dtype=np.int64)
-        order[pos] = np.arange(self.n_atoms)
-        self._check_types(rows, fr, row_line, order)
 
-    def _check_types(self, rows: np.ndarray, fr, row_line, file_row: np.ndarray) -> None:
-        """Every atom keeps the LAMMPS type (so the species and mass) it has in the first frame.
-
-        ``rows`` in id order; ``file_row[i]``: the row of atom i in the frame as written (for the line)."""
+    def _check_types(self, rows: np.ndarray, frames: np.ndarray) -> None:
+        """Every atom keeps the LAMMPS type (so the species and mass) it has in the first frame: one vectorised
+        test for a block of frames (``rows`` in id order); only a failure looks for the frame and line."""
         if self._types is None:
             return
-        t = rows[:, self._layout.slot["type"]]
-        if np.array_equal(t, self._types):
+        t = rows[:, :, self._layout.slot["type"]]
+        bad = t != self._types[None, :]
+        if not bad.any():
             return
-        i = int(np.flatnonzero(t != self._types)[0])
-        orig, _, local = self._where(fr)
-        raise TrajectoryFormatError(orig, f"atom id {int(self.ids[i])} is of type {int(t[i])} here but of type "
+        k, i = (int(x[0]) for x in np.nonzero(bad))
+        fr = int(frames[k])
+        orig, plain, local = self._where(fr)
+        with open(plain, "rb") as f:                     # the atom's row as written (dumps need not be sorted)
+            f.seek(int(self._start[fr]))
+            buf = f.read(int(self._end[fr]) - int(self._start[fr]))
+        h = parse_header(buf, 0, len(buf))
+        raw = np.empty((self.n_atoms, self._layout.nslots))
+        self._parse_rows(buf, h, raw, fr, plain, orig, int(self._start[fr]))
+        row = int(np.flatnonzero(self._ids(raw, fr, None, (buf, h.rows_offset, len(buf))) == self.ids[i])[0])
+        raise TrajectoryFormatError(orig, f"atom id {int(self.ids[i])} is of type {int(t[k, i])} here but of type "
                                           f"{int(self._types[i])} in the first frame", frame=local,
-                                    line=row_line() + int(file_row[i]) if row_line is not None else None,
+                                    line=line_number(plain, int(self._start[fr]) + h.rows_offset) + row,
                                     fix="trajmodes follows a fixed set of atoms, each of one species: split the "
                                         "run where the types change")
 
