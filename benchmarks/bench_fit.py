@@ -1,11 +1,11 @@
 #!/usr/bin/env python
-"""Fitting benchmark (issue 4): trajmodes' streamed normal equations vs hiPhive's StructureContainer,
+"""Fitting benchmark: trajmodes' streamed normal equations vs hiPhive's StructureContainer,
 per frame, on the same real MD frames, in one run.
 
     python benchmarks/bench_fit.py [--run si_300K] [--frames 50] [--r2 6] [--r3 5] [--big-frames 10000]
                                    [--out benchmarks/results] [--no-memory] [--no-scaling]
 
-Case (the bar of the issue): diamond Si, Stillinger-Weber, 216 atoms (3x3x3 conventional), real
+Case: diamond Si, Stillinger-Weber, 216 atoms (3x3x3 conventional), real
 LAMMPS NVT frames from ``examples/md/`` (``examples/make_md.py``), r2 = 6 A, r3 = 5 A, the first
 ``--frames`` frames.
 
@@ -32,14 +32,14 @@ Timed, same process, same frames (``benchmarks/hiphive_reference.py`` for hiPhiv
   baseline: the peak must not grow with the number of frames.
 * scaling: kernel time per frame against atoms (ideal diamond supercells 2x2x2, 3x3x3, 4x4x4
   conventional = 64, 216, 512 atoms, Gaussian displacements of 0.1 A, random forces: the cost does
-  not depend on the values) at r2 = 5, r3 = 4 and at the issue's r2 = 6, r3 = 5 (not for 64 atoms:
+  not depend on the values) at r2 = 5, r3 = 4 and at r2 = 6, r3 = 5 (not for 64 atoms:
   the box is 10.9 A, half of it 5.4 A < 6), and against r3 = 4, 5, 6 A (216 atoms, real frames, r2 = 6).
 
 Checks: parameter counts (trajmodes n_raw / n_params per order vs hiPhive's dofs without / with the
-sum rule) and frequencies at Gamma, X, L of both simultaneous fits (issue: 1e-4 THz), fc2 / fc3
+sum rule) and frequencies at Gamma, X, L of both simultaneous fits (target: 1e-4 THz), fc2 / fc3
 max |difference|.
 
-Bars (issue 4): normal equations >= 20x faster per frame than hiPhive's container; solve < 1 s;
+Targets: normal equations >= 20x faster per frame than hiPhive's container; solve < 1 s;
 peak memory < 1 GB for 10^4 frames.
 
 Writes ``<out>/fit.json`` (every number and the environment) and ``<out>/fit.md`` (the tables, also
@@ -380,7 +380,7 @@ def table(res) -> str:
     L = [f"Case: {c['run']}, {c['n_atoms']} atoms, first {c['n_frames']} real MD frames, r2 = {c['cutoffs'][0]} A, "
          f"r3 = {c['cutoffs'][1]} A, simultaneous least squares; {res['env']['cores']} cores "
          f"({res['env']['cpu']}), load average at start {res['env']['loadavg_start'][0]:.2f}.", "",
-         "| | hiPhive | trajmodes | ratio | bar |", "|---|---|---|---|---|",
+         "| | hiPhive | trajmodes | ratio | target |", "|---|---|---|---|---|",
          f"| normal equations / container, s per frame (in memory) | {hh['time_per_frame_s']:.4f} "
          f"| {tm['time_per_frame_kernel_s']:.4f} | {v['speedup_kernel']:.1f}x | >= 20x {ok(v['speed_bar_20x_kernel'])} |",
          f"| same, trajmodes streamed from the .lammpstrj.gz (parse + u + rows + A'A per fold) | "
@@ -412,7 +412,7 @@ def table(res) -> str:
         m, b = res["memory"]["big"], res["memory"]["base"]
         L += ["", "Memory, `trajmodes.read(dump) -> EffectiveForceConstants(6, 5, folds=5).fit(traj)` in a fresh "
               "process (peak RSS = VmHWM):", "",
-              "| frames | dump | peak RSS | fit time | per frame | bar |", "|---|---|---|---|---|---|",
+              "| frames | dump | peak RSS | fit time | per frame | target |", "|---|---|---|---|---|---|",
               f"| {b['fitted_frames']} (real, .gz) | {b['file_MB']:.1f} MB | {b['peak_rss'] / 1e6:.0f} MB | "
               f"{b['fit_s']:.1f} s | {b['time_per_frame_s'] * 1e3:.1f} ms | |",
               f"| {m['fitted_frames']} (real cycled + noise, text) | {m['file_MB']:.0f} MB | "

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Projection benchmark (issue 5): trajmodes vs dynasor's mode projector and DynaPhoPy's FFT method.
+"""Projection benchmark: trajmodes vs dynasor's mode projector and DynaPhoPy's FFT method.
 
     python benchmarks/bench_projection.py [--system cu] [--repeat 3] [--out benchmarks/results] [--skip-peers]
 
@@ -11,10 +11,10 @@ Peers (same process, same machine, same threads):
 
 * dynasor (``dynasor_reference.run_dynasor``): ``project_modes`` end to end from the .gz (its own
   reader) and ``ModeProjector.set_u/set_v`` in memory; all 256 q x 3 branches; frames/s.
-  Bar: trajmodes >= 20x dynasor.
+  Target: trajmodes >= 20x dynasor.
 * DynaPhoPy (``dynaphopy_reference.run_dynaphopy``): FFT power spectrum (algorithm 2) + Lorentzian
   fit at Gamma, X, L, Delta_1/2; seconds per q-point and the peak frequencies / FWHM.
-  Bars: trajmodes >= 100x DynaPhoPy per q-point; |nu_trajmodes - nu_DynaPhoPy| <= 0.02 THz.
+  Targets: trajmodes >= 100x DynaPhoPy per q-point; |nu_trajmodes - nu_DynaPhoPy| <= 0.02 THz.
 
 The trajmodes side is the hook ``run_trajmodes(traj, phonons)`` below (marked ``HOOK``): it calls
 ``trajmodes.project`` + ``mode_spectra`` + ``fit_peaks`` when they import and records whatever
@@ -209,7 +209,7 @@ def write_md(res, path):
     env, dyn, dpp, tm = res["environment"], res.get("dynasor"), res.get("dynaphopy"), res.get("trajmodes", {})
     L = [f"Case: {res['system']} ({dpp['info']['run'] if dpp else ''}), projection of all modes at all commensurate q; "
          f"{env.get('cores')} cores ({env.get('cpu', '?')}), load average at start {env.get('load_average_at_start', '?')}.",
-         "", "| | peer | trajmodes | ratio | bar |", "|---|---|---|---|---|"]
+         "", "| | peer | trajmodes | ratio | target |", "|---|---|---|---|---|"]
     if dyn:
         for key, tkey, name in (
                 ("project_modes_frames_per_s", "frames_per_s",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Projection memory benchmark (issue 5): a 10^5-atom supercell, and Welch spectra of a trajectory larger than RAM.
+"""Projection memory benchmark: a 10^5-atom supercell, and Welch spectra of a trajectory larger than RAM.
 
     python benchmarks/bench_projection_memory.py large-cell [--cells 30] [--frames 48] [--chunks 4,16]
     python benchmarks/bench_projection_memory.py long-run [--size-gb 26] [--resolution 0.05]

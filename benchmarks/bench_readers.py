@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Reader benchmarks of trajmodes: the bars of the reader issue, measured in one run.
+"""Reader benchmarks of trajmodes: every reader target, measured in one run.
 
     python benchmarks/bench_readers.py [--size-gb 1] [--big-gb 5] [--out benchmarks/results]
 
@@ -52,7 +52,7 @@ if HERE not in sys.path:
 import gen_dump  # noqa: E402
 
 TIMESTEP = 0.01  # ps between frames (the generated dumps have no ITEM: TIME)
-BARS = {
+TARGETS = {
     "speedup_vs_mdanalysis": 10.0,
     "single_thread_MBps": 150.0,
     "two_thread_speedup": 1.6,
@@ -406,31 +406,31 @@ def build_table(R: dict) -> list[dict]:
     small_gb = R["files"]["small"]["bytes"] / 1e9
     big_gb = R["files"]["big"]["bytes"] / 1e9 if "big" in R["files"] else None
     where = "whole file" if not mda["prefix"] else f"{mda['bytes'] / 1e6:.0f} MB prefix"
-    rows.append(dict(bar="a", what=f"trajmodes / MDAnalysis DumpReader, 1 thread ({where}, same file)",
+    rows.append(dict(check="a", what=f"trajmodes / MDAnalysis DumpReader, 1 thread ({where}, same file)",
                      value=f"{mda['speedup']:.1f}x ({mda['trajmodes_MBps']:.0f} vs {mda['MBps']:.1f} MB/s)",
-                     target=">= 10x", ok=mda["speedup"] >= BARS["speedup_vs_mdanalysis"]))
-    rows.append(dict(bar="a", what="  same, including opening (index build / Universe)",
+                     target=">= 10x", ok=mda["speedup"] >= TARGETS["speedup_vs_mdanalysis"]))
+    rows.append(dict(check="a", what="  same, including opening (index build / Universe)",
                      value=f"{mda['speedup_incl_open']:.1f}x", target="(info)", ok=None))
-    rows.append(dict(bar="a", what=f"trajmodes 1 thread, direct read loop ({small_gb:.2f} GB dump)",
+    rows.append(dict(check="a", what=f"trajmodes 1 thread, direct read loop ({small_gb:.2f} GB dump)",
                      value=f"{a['direct']['median_rate']:.0f} MB/s (best {a['direct']['best_rate']:.0f})",
-                     target=">= 150 MB/s", ok=a["direct"]["median_rate"] >= BARS["single_thread_MBps"]))
-    rows.append(dict(bar="a", what="trajmodes 1 thread, Dask scheduler=single-threaded",
+                     target=">= 150 MB/s", ok=a["direct"]["median_rate"] >= TARGETS["single_thread_MBps"]))
+    rows.append(dict(check="a", what="trajmodes 1 thread, Dask scheduler=single-threaded",
                      value=f"{a['dask']['single']['median_rate']:.0f} MB/s (best {a['dask']['single']['best_rate']:.0f})",
-                     target=">= 150 MB/s", ok=a["dask"]["single"]["median_rate"] >= BARS["single_thread_MBps"]))
+                     target=">= 150 MB/s", ok=a["dask"]["single"]["median_rate"] >= TARGETS["single_thread_MBps"]))
     b = R["b_threads"]
-    rows.append(dict(bar="b", what=f"Dask threads, num_workers=2 vs 1 (best of {len(b['1']['seconds'])}, interleaved)",
+    rows.append(dict(check="b", what=f"Dask threads, num_workers=2 vs 1 (best of {len(b['1']['seconds'])}, interleaved)",
                      value=f"{b['speedup']:.2f}x ({b['1']['best_rate']:.0f} -> {b['2']['best_rate']:.0f} MB/s)",
-                     target=">= 1.6x", ok=b["speedup"] >= BARS["two_thread_speedup"]))
+                     target=">= 1.6x", ok=b["speedup"] >= TARGETS["two_thread_speedup"]))
     fc = max(b["2"]["foreign_cpu_s"]) if b["2"]["foreign_cpu_s"] else 0
-    rows.append(dict(bar="b", what="  same, medians (other programs used up to "
+    rows.append(dict(check="b", what="  same, medians (other programs used up to "
                                    f"{fc:.1f} CPU-s during a 2-thread run)",
                      value=f"{b['speedup_median']:.2f}x ({b['1']['median_rate']:.0f} -> {b['2']['median_rate']:.0f} MB/s)",
                      target="(info)", ok=None))
     c = R["c_index"]
-    rows.append(dict(bar="c", what="index build, fresh (index_dump incl. save)",
+    rows.append(dict(check="c", what="index build, fresh (index_dump incl. save)",
                      value=f"{c['index_dump_fresh']['median_rate']:.2f} GB/s", target=">= 1 GB/s",
-                     ok=c["index_dump_fresh"]["median_rate"] >= BARS["index_GBps"]))
-    rows.append(dict(bar="c", what="  scan_lammps kernel alone (mmap)",
+                     ok=c["index_dump_fresh"]["median_rate"] >= TARGETS["index_GBps"]))
+    rows.append(dict(check="c", what="  scan_lammps kernel alone (mmap)",
                      value=f"{c['scan_lammps_only']['median_rate']:.2f} GB/s", target="(info)", ok=None))
     d = R["d_memory"]
     for key, label in (("big", f"{big_gb:.2f} GB" if big_gb else None), ("small", f"{small_gb:.2f} GB")):
@@ -441,20 +441,20 @@ def build_table(R: dict) -> list[dict]:
             if r is None:
                 continue
             peak = r["peak_rss"] / 1e9
-            rows.append(dict(bar="d", what=f"mean displacement, {label} dump, {note}: peak RSS",
+            rows.append(dict(check="d", what=f"mean displacement, {label} dump, {note}: peak RSS",
                              value=f"{peak:.2f} GB (peak after open {r['peak_rss_after_open'] / 1e9:.2f}; "
                                    f"{r['compute_s']:.1f} s, {r['GBps']:.2f} GB/s)",
-                             target="< 1 GB", ok=peak < BARS["reduction_peak_rss_GB"]))
+                             target="< 1 GB", ok=peak < TARGETS["reduction_peak_rss_GB"]))
     if "big" in d and "small" in d:
         ratio = d["big"]["indexed"]["peak_rss"] / d["small"]["indexed"]["peak_rss"]
-        rows.append(dict(bar="d", what="peak RSS big / small (index present)", value=f"{ratio:.2f}",
+        rows.append(dict(check="d", what="peak RSS big / small (index present)", value=f"{ratio:.2f}",
                          target="about 1", ok=0.8 <= ratio <= 1.25))
     e = R.get("e_distributed")
     if e:
-        rows.append(dict(bar="e", what="LocalCluster 2x1 (processes) == threaded default, np.array_equal",
+        rows.append(dict(check="e", what="LocalCluster 2x1 (processes) == threaded default, np.array_equal",
                          value=f"{e['array_equal']} (max abs diff {e['max_abs_diff']:.1e})", target="True",
                          ok=bool(e["array_equal"])))
-        rows.append(dict(bar="e", what="  reduction time: threaded default vs LocalCluster",
+        rows.append(dict(check="e", what="  reduction time: threaded default vs LocalCluster",
                          value=f"{e['threaded_s']:.1f} s vs {e['distributed_s']:.1f} s "
                                f"(+{e['cluster_start_s']:.1f} s cluster start)",
                          target="(info)", ok=None))
@@ -463,10 +463,10 @@ def build_table(R: dict) -> list[dict]:
 
 def markdown(R: dict, rows: list[dict]) -> str:
     env = R["environment"]
-    lines = ["| bar | measurement | result | target | verdict |", "|---|---|---|---|---|"]
+    lines = ["| check | measurement | result | target | verdict |", "|---|---|---|---|---|"]
     for r in rows:
         v = "" if r["ok"] is None else verdict(r["ok"])
-        lines.append(f"| {r['bar']} | {r['what'].strip()} | {r['value']} | {r['target']} | {v} |")
+        lines.append(f"| {r['check']} | {r['what'].strip()} | {r['value']} | {r['target']} | {v} |")
     f = R["files"]["small"]
     head = (f"Machine: {env.get('model_name', '?')}, {env['cpus_usable']} cores, "
             f"{env.get('ram_GB', '?')} GB RAM; Python {env['python']}, numpy {env['numpy']}, dask {env['dask']}, "
@@ -490,7 +490,7 @@ def main(argv=None) -> int:
     p.add_argument("--thread-repeats", type=int, default=5, help="repetitions of the 1- vs 2-thread timings")
     p.add_argument("--mda-prefix-mb", type=float, default=256.0, help="MDAnalysis is timed on this prefix (MB)")
     p.add_argument("--mda-full", action="store_true", help="time MDAnalysis on the whole dump instead")
-    p.add_argument("--no-distributed", action="store_true", help="skip bar e")
+    p.add_argument("--no-distributed", action="store_true", help="skip check e")
     p.add_argument("--no-profile", action="store_true", help="skip the cProfile of the single-thread read")
     p.add_argument("--cleanup", action="store_true", help="delete generated dumps larger than 1 GB at the end")
     p.add_argument("--child-reduce", help=argparse.SUPPRESS)
@@ -506,7 +506,7 @@ def main(argv=None) -> int:
     os.makedirs(a.data, exist_ok=True)
     t_start = time.perf_counter()
     R = {"command": " ".join(["python"] + sys.argv),
-         "date": time.strftime("%Y-%m-%d %H:%M:%S"), "environment": environment(), "bars": BARS, "files": {}}
+         "date": time.strftime("%Y-%m-%d %H:%M:%S"), "environment": environment(), "targets": TARGETS, "files": {}}
     log(f"environment: {R['environment'].get('model_name')}, {R['environment']['cpus_usable']} cores")
     b0 = _busy_jiffies()
     time.sleep(2.0)

@@ -1,8 +1,8 @@
 """Reference peak frequencies and linewidths from DynaPhoPy's FFT power-spectrum method.
 
-Issue 5 asks that trajmodes' peak frequencies at commensurate q agree with DynaPhoPy's FFT
-method on the same trajectory (within 0.02 THz), and that trajmodes' projection be at least
-100x faster than DynaPhoPy per q-point.  This script is the DynaPhoPy side of both checks.
+Two checks compare trajmodes with DynaPhoPy's FFT method on the same trajectory: the peak frequencies at
+commensurate q agree (within 0.02 THz), and trajmodes' projection is at least 100x faster per q-point. This
+script is the DynaPhoPy side of both.
 
 What it does, per system (``cu`` = examples/md/cu_300K, ``si`` = examples/md/si_300K):
 
@@ -20,7 +20,7 @@ What it does, per system (``cu`` = examples/md/cu_300K, ``si`` = examples/md/si_
   matrix, those force constants) and a ``Dynamics`` from the MD velocities reordered into
   DynaPhoPy's supercell atom order (basis atom outermost, then cells with x fastest);
 * per q-point: ``Quasiparticle.set_reduced_q_vector``, power spectrum with algorithm 2
-  ("Fast Fourier transform (Numpy)"; NOT the maximum-entropy default, which issue 5 rules out),
+  ("Fast Fourier transform (Numpy)"; NOT the maximum-entropy default, which fits another lineshape),
   Lorentzian fit (fitting function 0) -> peak positions and FWHM per branch, timed.
 
 DynaPhoPy defaults kept: ``use_symmetry=True`` (spectra averaged over the star of q and over

@@ -1,6 +1,6 @@
 """Speed reference: dynasor's mode projector on the 256-atom fcc Cu trajectory, all commensurate q.
 
-Issue 5: trajmodes' projection of all modes at all commensurate q of a 256-atom fcc supercell
+trajmodes' projection of all modes at all commensurate q of a 256-atom fcc supercell
 must run at least 20x faster than dynasor's mode projector ("about 130 frames/s here").  This
 script measures dynasor's side, in two ways:
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""hiPhive as the reference for trajmodes' force-constant fitting (issue 4): same snapshots, same
+"""hiPhive as the reference for trajmodes' force-constant fitting: same snapshots, same
 cutoffs, simultaneous least squares.
 
 Needs hiphive (the ``bench`` and ``test`` extras: ``pip install -e '.[bench]'``; it brings ase,
@@ -16,7 +16,7 @@ Library use::
 
 Command line (real MD from examples/md/, made by examples/make_md.py)::
 
-    python benchmarks/hiphive_reference.py counts            # parameter counts for the issue's cases
+    python benchmarks/hiphive_reference.py counts            # parameter counts for the benchmark's cases
     python benchmarks/hiphive_reference.py time --frames 20  # 216-atom Si, r2 = 6, r3 = 5: s/frame
 
 What is timed: ``StructureContainer.add_structure`` per frame (hiPhive builds that frame's rows of
@@ -245,7 +245,7 @@ def cmd_time(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("counts", help="hiPhive's parameter counts for the issue's cases")
+    sub.add_parser("counts", help="hiPhive's parameter counts for the benchmark's cases")
     t = sub.add_parser("time", help="time hiPhive's StructureContainer on real MD frames")
     t.add_argument("--run", default="si_300K", help="examples/md run (default si_300K: 216-atom Si)")
     t.add_argument("--frames", type=int, default=20)

@@ -91,7 +91,7 @@ _COMMON = dict(dt=0.001, neq=10000, navg=10000, navg_n=100, nevery=40, nframes=3
 RUNS = {
     "cu_300K": dict(_CU, **_COMMON, T=300.0, seed=1830467, seed2=5511307),
     "cu_900K": dict(_CU, **_COMMON, T=900.0, seed=2749013, seed2=6603119),
-    # low T for comparing fitted constants with the analytic EAM ones (issue 6)
+    # low T for comparing fitted constants with the analytic EAM ones
     "cu_30K": dict(_CU, **_COMMON, T=30.0, seed=5120947, seed2=9034471),
     "si_300K": dict(_SI, **_COMMON, T=300.0, seed=3385019, seed2=7719441),
     "si_1000K": dict(_SI, **_COMMON, T=1000.0, seed=4412377, seed2=8826653),

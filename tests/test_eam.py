@@ -1,5 +1,5 @@
 """EAM potentials (trajmodes.eam): LAMMPS file readers and splines, the reference calculator against
-the real LAMMPS engine, and analytic force constants (Riffe et al., shared/reference/002, eqs. 25,
+the real LAMMPS engine, and analytic force constants (Riffe, Christensen and Wilson, J. Phys.: Condens. Matter 30 (2018), eqs. 25,
 31-34) against the sum rule, finite differences and phonopy finite displacements with LAMMPS forces."""
 from __future__ import annotations
 
@@ -311,7 +311,7 @@ def test_frequencies_vs_phonopy_finite_displacements():
 @pytest.mark.parametrize("name,structure,species", [("Cu_mishin1.eam.alloy", "fcc", ["Cu"]),
                                                     ("CuNi.eam.alloy", "l12", ["Cu", "Ni"])])
 def test_gauge_invariance_and_normalisation(name, structure, species):
-    """002 eqs. 35-40: F -> F + lam rho, phi -> phi - lam_a f - lam_b f leaves energy, forces and the
+    """Riffe et al. eqs. 35-40: F -> F + lam rho, phi -> phi - lam_a f - lam_b f leaves energy, forces and the
     total force constants unchanged; pair, e1, e2 move, e3 does not. Normalised: e1 = e2 = 0 and the
     effective pair part equals pair + e1 + e2 of any gauge."""
     from trajmodes.eam import cubic_lattice
@@ -357,7 +357,7 @@ def test_effective_pair_potential_eq43():
 @needs_pot
 @pytest.mark.parametrize("lattice,a,n", [("fcc", 3.615, 4), ("bcc", 2.87, 5)])
 def test_cubic_dynamical_matrix_equals_general_route(lattice, a, n):
-    """002 eqs. 44 + 48 (two lattice sums) against Phonons of the supercell force constants at q
+    """Riffe et al. eqs. 44 + 48 (two lattice sums) against Phonons of the supercell force constants at q
     commensurate with the supercell (where the supercell sum over images is the exact lattice sum)."""
     from trajmodes.eam import cubic_dynamical_matrix, cubic_lattice
     from trajmodes.phonons import Phonons

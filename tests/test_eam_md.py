@@ -1,4 +1,4 @@
-"""Issue 6, last check: the analytic EAM BvK shell constants (trajmodes.eam.shell_constant_parts) agree
+"""The analytic EAM BvK shell constants (trajmodes.eam.shell_constant_parts) agree
 with the effective constants fitted (TDEP, second order, cutoff2 = 6 A) to a low-temperature LAMMPS MD
 run with the same potential (examples/md/cu_30K: Mishin Cu, 256 atoms, 30 K, NVT at the NPT lattice
 parameter), within the statistical error of the fit.

@@ -85,7 +85,7 @@ def test_truth_in_span(case):
     for b, t in ((b2, case["Phi"][est.p2s_]), (b3, case["Psi"][est.p2s_])):
         assert np.abs(t).max() > 0.5
         assert np.abs(b.to_compact(b.project(t)) - t).max() < 1e-10 * np.abs(t).max()
-    if case["name"] == "fcc_cu":                                       # issue 4: 10 raw, 9 after the sum rule
+    if case["name"] == "fcc_cu":                                       # 10 raw, 9 after the sum rule
         assert (b2.n_raw, b2.n_params) == (10, 9)
 
 

@@ -1,10 +1,10 @@
-"""trajmodes' force-constant fit against hiPhive and phono3py on the same real MD snapshots (issue 4,
-"How it must be checked", oracle 2 of DESIGN.md).
+"""trajmodes' force-constant fit against hiPhive and phono3py on the same real MD snapshots (an
+established code on the same input).
 
 Same data: 24 evenly spaced frames of ``examples/md/si_300K`` (real LAMMPS, Stillinger-Weber Si, 216
 atoms, 300 K); the displacements are trajmodes' (``traj.displacements()``: minimum image from the
 ``.data`` reference) and hiPhive gets exactly those arrays with the same forces. Same model: cutoffs
-r2 = 5.0 A, r3 = 4.0 A (10 + 27 parameters after the acoustic sum rule in both codes; the issue's
+r2 = 5.0 A, r3 = 4.0 A (10 + 27 parameters after the acoustic sum rule in both codes; the benchmark's
 r2 = 6 / r3 = 5 case is in ``benchmarks/bench_fit.py``, the cutoffs here keep the test fast), both
 orders fitted at once by ordinary least squares (trajmodes ``mode="simultaneous"``; hiPhive
 ``least-squares``, ``train_size=1.0``, no regularisation). hiPhive runs through
@@ -107,7 +107,7 @@ def test_frequencies_gamma_x_l(fits):
     q = np.array([pts["G"], pts["X"], pts["L"]], float)
     w_tm = Phonons(est.force_constants_).frequencies(q)
     w_hh = Phonons(hh.force_constants).frequencies(q)
-    assert np.abs(w_tm - w_hh).max() < 1e-4                            # THz (issue's bar); observed ~1e-7
+    assert np.abs(w_tm - w_hh).max() < 1e-4                            # THz; observed ~1e-7
     assert np.abs(w_tm[0, :3]).max() < 1e-3 and 17 < w_tm[0, 3] < 18.5  # acoustic zero, SW optical ~17.7
 
 

@@ -1,5 +1,5 @@
 """Real MD (examples/md/cu_300K, LAMMPS EAM Cu, 12 ps): peak frequencies against DynaPhoPy's FFT method and
-equipartition (issue 5). DynaPhoPy numbers: benchmarks/dynaphopy_reference.py on the same trajectory."""
+equipartition. DynaPhoPy numbers: benchmarks/dynaphopy_reference.py on the same trajectory."""
 from pathlib import Path
 
 import numpy as np

@@ -2,9 +2,10 @@
 
 The BvK constants of a shell are the independent components of the 3x3 coupling between the atom
 at the origin and one representative atom of the shell, at (a/2) h with h_x >= h_y >= h_z
-(shared/reference 002, Riffe et al., eq. 49 and Table I). They are defined as *minus* the force
+(D. M. Riffe, J. D. Christensen and R. B. Wilson, J. Phys.: Condens. Matter 30 (2018), eq. 49 and
+Table I). They are defined as *minus* the force
 constants of this package: ``K(R) = -Phi[0, R]`` ("the force on the atom at the origin in x when the
-atom at R moves a unit distance in y", 002 after Table I). The couplings to the other members of
+atom at R moves a unit distance in y", Riffe et al., after Table I). The couplings to the other members of
 the shell follow by the cubic point group: ``K(g h) = g K(h) g^T``.
 
 Names follow the experimental literature (nXX, nXY, ...): for the representative h of Table I,
@@ -45,7 +46,7 @@ _COMP = {"XX": [(0, 0)], "YY": [(1, 1)], "ZZ": [(2, 2)], "XY": [(0, 1), (1, 0)],
 _PAPER = {"XX": "alpha_{k}1", "YY": "alpha_{k}2", "ZZ": "alpha_{k}3", "YZ": "beta_{k}1",
           "XZ": "beta_{k}2", "XY": "beta_{k}3"}
 
-# shell -> (representative h in units of a/2, {constant: components equal to it}), 002 Table I
+# shell -> (representative h in units of a/2, {constant: components equal to it}), Riffe et al., Table I
 SHELLS = {
     "fcc": [((1, 1, 0), {"XX": ["XX", "YY"], "ZZ": ["ZZ"], "XY": ["XY"]}),
             ((2, 0, 0), {"XX": ["XX"], "YY": ["YY", "ZZ"]}),
@@ -87,7 +88,7 @@ def _check(lattice, n_shells):
     if lattice not in SHELLS:
         raise ValueError(f"lattice must be 'fcc' or 'bcc', not {lattice!r}")
     if not 1 <= int(n_shells) <= 5:
-        raise ValueError(f"n_shells must be 1..5 (Table I of 002 stops at 5), not {n_shells}")
+        raise ValueError(f"n_shells must be 1..5 (Table I of Riffe et al. stops at 5), not {n_shells}")
 
 
 def _templates(lattice: str, k: int) -> np.ndarray:
@@ -176,7 +177,7 @@ def shell_constants(fc: ForceConstants, lattice: str | None = None, n_shells: in
     -------
     xarray.Dataset
         ``value`` (constant) N/m, ``value_ev`` (constant) eV/A^2, ``shell_of`` (constant),
-        ``paper_symbol`` (constant: alpha_k1 ... of 002 eq. 49); per shell ``distance`` (A),
+        ``paper_symbol`` (constant: alpha_k1 ... of Riffe et al. eq. 49); per shell ``distance`` (A),
         ``multiplicity``, ``direction`` (shell, xyz: h in units of a/2), ``residual`` (rms over the
         shell's members and components of -Phi minus the BvK form, N/m) and ``relative_residual``
         (residual / rms of -Phi over the shell); attrs ``lattice``, ``a`` (A), ``mass`` (amu),
@@ -262,7 +263,7 @@ def shell_constants(fc: ForceConstants, lattice: str | None = None, n_shells: in
          "relative_residual": ("shell", np.array(rel))},
         coords={"constant": names, "shell": np.arange(1, n_shells + 1), "xyz": ["x", "y", "z"]},
         attrs={"lattice": lat, "a": a, "mass": float(fc.primitive.masses[0]), "units": "N/m",
-               "sign_convention": "BvK constant = -Phi[0, R] (002, Riffe et al., after Table I)"})
+               "sign_convention": "BvK constant = -Phi[0, R] (Riffe et al., J. Phys.: Condens. Matter 30 (2018), after Table I)"})
     return ds
 
 

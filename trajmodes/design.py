@@ -1,7 +1,8 @@
 """Design-matrix kernels of the force-constant fit: rows of A for blocks of frames, reduced at once to the
 normal equations A'A, A'f, f'f.
 
-Model (DESIGN.md, issue 4): for every supercell atom i and frame t
+Model (the effective force constants of TDEP: O. Hellman, I. A. Abrikosov and S. I. Simak, Phys. Rev. B 84,
+180301(R) (2011)): for every supercell atom i and frame t
 
     f_i = - sum_j Phi_ij u_j - 1/2 sum_jl Psi_ijl u_j u_l,
 

@@ -13,7 +13,7 @@ from 4th-order finite differences) and evaluated with the same index arithmetic 
 4-point Lagrange ``file2array`` and their effective charges turned into r*phi = 27.2*0.529 Z_i Z_j.
 Energies and forces therefore agree with LAMMPS to round-off.
 
-Force constants (Riffe et al., shared/reference/002, eqs. 25 and 31-34), on a periodic supercell with
+Force constants (D. M. Riffe, J. D. Christensen and R. B. Wilson, J. Phys.: Condens. Matter 30 (2018), eqs. 25 and 31-34), on a periodic supercell with
 all periodic images summed (what finite displacements of that supercell measure)::
 
     Phi = pair + e1 + e2 + e3
@@ -290,9 +290,9 @@ class EAM:
         g = "" if self.gauge is None else f", gauge={self.gauge.tolist()}"
         return f"EAM({', '.join(map(str, self.paths))}, style={self.style!r}, elements={self.elements}{g})"
 
-    # -- normalisation (002 eqs. 35-40)
+    # -- normalisation (Riffe et al. eqs. 35-40)
     def gauge_transformed(self, lam) -> "EAM":
-        """The same potential in another gauge (002 eqs. 35-36 with A = -lambda)::
+        """The same potential in another gauge (Riffe et al. eqs. 35-36 with A = -lambda)::
 
             F_a(rho)   -> F_a(rho) + lambda_a rho
             phi_ab(r)  -> phi_ab(r) - lambda_a f_{b->a}(r) - lambda_b f_{a->b}(r)
@@ -312,7 +312,7 @@ class EAM:
         return out
 
     def normalized(self, cell, positions, species, tol: float = 1e-8) -> "EAM":
-        """The normalised potential (002 eqs. 37-39): the gauge lambda_a = -F_a'(rho) at the given
+        """The normalised potential (Riffe et al. eqs. 37-39): the gauge lambda_a = -F_a'(rho) at the given
         (equilibrium) configuration, so that F' = 0 there and all pair-like interactions sit in the
         effective pair potentials phi_bar_ab = phi_ab + F_a' f_{b->a} + F_b' f_{a->b} (eq. 43 for one
         element: phi + 2 F' f). The gauge is per element, so every atom of an element must have the
@@ -328,7 +328,7 @@ class EAM:
         return self.gauge_transformed(lam)
 
     def effective_pair_potential(self, r, a, b, fprime_a: float, fprime_b: float):
-        """phi_bar_ab(r) = phi_ab + F_a' f_{b->a} + F_b' f_{a->b} (002 eq. 37): value and first two
+        """phi_bar_ab(r) = phi_ab + F_a' f_{b->a} + F_b' f_{a->b} (Riffe et al. eq. 37): value and first two
         derivatives, shape (3, len(r)); ``a``, ``b`` element names, F' the embedding slopes."""
         r = np.atleast_1d(np.asarray(r, dtype=float))
         t = self._types([a, b])
@@ -369,7 +369,7 @@ class EAM:
             rho[:, sel] = _evaluate(self.rhor[b][a], self.rdr, rs)   # density from j (b) at i (a)
             lam = self.gauge
             if lam is not None and (lam[a] != 0.0 or lam[b] != 0.0):
-                # phi_ab -> phi_ab - lam_a f_{b->a} - lam_b f_{a->b}   (002 eq. 35 with A = -lam)
+                # phi_ab -> phi_ab - lam_a f_{b->a} - lam_b f_{a->b}   (Riffe et al. eq. 35 with A = -lam)
                 back = np.array(_evaluate(self.rhor[a][b], self.rdr, rs))           # f_{a->b}
                 phi[:, sel] -= lam[a] * rho[:, sel] + lam[b] * back
         return phi, rho
@@ -382,7 +382,7 @@ class EAM:
             over = rho[sel] > self.rhomax                  # LAMMPS: linear extrapolation above rhomax
             if np.any(over):
                 F[0, np.flatnonzero(sel)[over]] += F[1, sel][over] * (rho[sel][over] - self.rhomax)
-            if self.gauge is not None:                     # F_a -> F_a + lam_a rho (002 eq. 36)
+            if self.gauge is not None:                     # F_a -> F_a + lam_a rho (Riffe et al. eq. 36)
                 F[0, sel] += self.gauge[a] * rho[sel]
                 F[1, sel] += self.gauge[a]
         return F
@@ -531,7 +531,7 @@ def _shell_vectors(lattice: str, a: float, cutoff: float) -> np.ndarray:
 
 def cubic_dynamical_matrix(eam: EAM, lattice: str, a: float, qpoints_cart, element: str | None = None,
                            parts: bool = False):
-    """Closed-form dynamical matrix of a one-atom cubic (fcc/bcc) EAM crystal, 002 eqs. 43, 44, 48::
+    """Closed-form dynamical matrix of a one-atom cubic (fcc/bcc) EAM crystal, Riffe et al. eqs. 43, 44, 48::
 
         D(k)   = D_ep(k) + D_e3(k)
         D_ep   = 1/M sum_R [phi_bar'/R (1 - R^R^) + phi_bar'' R^R^] (1 - cos k.R),  phi_bar = phi + 2 F' f
@@ -567,7 +567,7 @@ def cubic_dynamical_matrix(eam: EAM, lattice: str, a: float, qpoints_cart, eleme
 
 def shell_constant_parts(eam: EAM, lattice: str, a: float, element: str | None = None, supercell: int = 5,
                          n_shells: int = 5):
-    """BvK shell constants of a one-atom cubic EAM crystal and their breakdown (002 Tables II-III).
+    """BvK shell constants of a one-atom cubic EAM crystal and their breakdown (Riffe et al., Tables II-III).
 
     Parts (dimension ``part``): ``total``; the raw split of this potential file's gauge ``pair``
     (eq. 25), ``e12`` (F' d2 rho, eqs. 32-33), ``e3`` (F'' three-body, eq. 34); and the normalised split

@@ -2,7 +2,7 @@
 
 E(q,s) = 1/2 |Q'|^2 + 1/2 w^2 |Q|^2, w = 2 pi nu_harmonic (1/ps), Q in amu^1/2 A, Q' in amu^1/2 A/ps;
 energies in eV (factor :data:`trajmodes.units.AMU_A2_PS2_EV`).  Classically <KE> = <PE> = k_B T / 2 and
-<E> = k_B T per mode (DESIGN.md).  For an imaginary harmonic frequency (reported negative) w^2 < 0.
+<E> = k_B T per mode (classical equipartition).  For an imaginary harmonic frequency (reported negative) w^2 < 0.
 """
 from __future__ import annotations
 

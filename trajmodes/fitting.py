@@ -1,6 +1,7 @@
 """Temperature-dependent effective force constants (TDEP) fitted to MD forces, streamed over frame chunks.
 
-Model (issue 4; reference document 000, "Beyond Harmony" and TDEP)::
+Model (TDEP: O. Hellman, I. A. Abrikosov and S. I. Simak, Phys. Rev. B 84, 180301(R) (2011); O. Hellman,
+P. Steneteg, I. A. Abrikosov and S. I. Simak, Phys. Rev. B 87, 104111 (2013))::
 
     f_i = - sum_j Phi_ij u_j - 1/2 sum_jl Psi_ijl u_j u_l
 

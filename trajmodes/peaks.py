@@ -1,6 +1,6 @@
 """Peak fits of per-mode spectra: renormalised frequency, FWHM linewidth and lifetime, with uncertainties.
 
-Conventions (DESIGN.md): frequencies are ordinary frequencies in THz; the linewidth is the FWHM of the mode's
+Conventions: frequencies are ordinary frequencies in THz; the linewidth is the FWHM of the mode's
 peak in the kinetic-energy spectral density of Qdot (:func:`trajmodes.mode_spectra`), in THz; the lifetime is
 tau = 1 / (2 pi FWHM) in ps.
 

@@ -14,7 +14,7 @@ from .force_constants import ForceConstants
 
 __all__ = ["Phonons", "THZ"]
 
-#: nu [THz] = THZ * sqrt(lambda), lambda an eigenvalue of D in eV/(A^2 amu): the DESIGN.md value
+#: nu [THz] = THZ * sqrt(lambda), lambda an eigenvalue of D in eV/(A^2 amu): phonopy's conversion factor
 #: 15.633302 to full precision as phonopy defines it (its physical constants), so that frequencies
 #: agree with phonopy's to round-off.  CODATA 2018 would give 15.6333042 (1.2e-7 relative more).
 THZ = 15.633302300230191

@@ -203,7 +203,7 @@ def plot_dispersion_comparison(bands, path: str, reference=None, title: str = ""
     _save(fig, path)
 
 
-# ----------------------------------------------------------------------------- mode projection (issue 5)
+# ----------------------------------------------------------------------------- mode projection
 
 def _peak_model(ds):
     """The peak model of a ``project`` dataset (the windowed ones from its spectra_* attributes)."""

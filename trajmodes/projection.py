@@ -1,6 +1,6 @@
 """Projection of a trajectory onto phonon normal modes: Q(q,s,t) and Q'(q,s,t), lazy and chunked.
 
-Convention (DESIGN.md, the same phase as :class:`trajmodes.Phonons`' dynamical matrix, with atom positions)::
+Convention (the same phase as :class:`trajmodes.Phonons`' dynamical matrix, with atom positions)::
 
     Q(q,s,t) = N_c^{-1/2} sum_j sqrt(m_j) e^{-i 2 pi q.r0_j} e*(q,s,k_j) . u_j(t)
 
