@@ -192,6 +192,7 @@ BROKEN = {  # case: (edit, frame, 1-based line)
     "count not integer": (_tok(21, 0, "five"), 3, 22),
     "species": (_sub(23, "Cu", "Ag"), 3, 24),
     "time missing in one frame": (_sub(15, "time=", "tyme="), 2, 16),
+    "species missing in frame 0": (lambda L: L.__setitem__(4, " ".join(L[4].split()[1:])), 0, 5),
     "step missing in one frame": (_sub(22, "step=", "stop="), 3, 23),
 }
 

@@ -352,6 +352,7 @@ class XYZSource(FrameSource):
         if self.has_cell:
             m = _LATTICE.search(self._comment0)
             self._lattice0 = (m.group(1), self._cell(self._comment0, 0, self._rows0 - 1))
+        self._check_rows0(rows)
         self.species = self._species(rows, 0, line0 + 1)
         self._read_ids(rows)
         self.masses = self._masses(rows)
@@ -368,6 +369,16 @@ class XYZSource(FrameSource):
             raise TrajectoryFormatError(
                 self.path, "momenta need masses, but the species are not elements and there is "
                 "no masses column", frame=0, line=line0, fix="add masses:R:1 to Properties")
+
+    def _check_rows0(self, rows: bytes) -> None:
+        """Frame 0's atom lines parse with every column of the Properties: a line with a token too few (a
+        missing species, say) is named here, at its own frame and line, before anything is taken from it."""
+        roles = [r for r in self._layout.first if r in _WIDTH and _TYPES.get(r) != "S"]
+        cmap, _, w = self._layout.colmap(roles)
+        out = np.empty((self.n_atoms, max(w, 1)))
+        _, st, row, col = _fastparse.parse_rows(rows, 0, self.n_atoms, cmap, out, max(w, 1))
+        if st:
+            self._raise_rows(0, self._rows0, st, row, col)
 
     def _species(self, rows: bytes, k: int, line: int) -> np.ndarray:
         tok = self._layout.first.get("species")
