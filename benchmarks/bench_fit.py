@@ -71,8 +71,8 @@ from hiphive_reference import MD, hiphive_fit  # noqa: E402
 
 import trajmodes  # noqa: E402
 from trajmodes import Crystal, EffectiveForceConstants  # noqa: E402
-from trajmodes.design import NormalBlocks  # noqa: E402
-from trajmodes.fitting import normal_equations, solve_normal  # noqa: E402
+from trajmodes.forceconstants.design import NormalBlocks  # noqa: E402
+from trajmodes.forceconstants.fit import normal_equations, solve_normal  # noqa: E402
 
 DATA = HERE / "data"
 
@@ -175,8 +175,8 @@ def run_trajmodes(tr, ref, u, f, cutoffs, repeats: int) -> tuple[dict, Effective
 
 
 def compare(est, hh) -> dict:
-    from trajmodes.bands import special_points
-    from trajmodes.phonons import Phonons
+    from trajmodes.lattice.paths import special_points
+    from trajmodes.phonons.harmonic import Phonons
     pts = special_points(est.force_constants_.primitive)
     q = np.array([pts["G"], pts["X"], pts["L"]], float)
     w_tm = Phonons(est.force_constants_).frequencies(q)

@@ -70,8 +70,8 @@ def main(argv=None) -> int:
     from phonopy.harmonic.dynamical_matrix import (diagonalize_dynamical_matrices,
                                                    get_dynamical_matrices_at_qpoints)
     import trajmodes
-    from trajmodes.dos import mesh_qpoints
-    from trajmodes.phonons import THZ
+    from trajmodes.phonons.dos import mesh_qpoints
+    from trajmodes.phonons.harmonic import THZ
 
     fcdir = Path(args.fc)
     mesh = [args.mesh] * 3

@@ -117,7 +117,7 @@ def warm(path: str) -> float:
 
 
 def remove_index(path: str) -> None:
-    from trajmodes.io._files import _hashed, index_path
+    from trajmodes.io.files import _hashed, index_path
     for ip in (index_path(path), _hashed(path, ".tmidx.npz")):
         if os.path.exists(ip):
             os.unlink(ip)
@@ -165,7 +165,7 @@ def rates(t: dict, nbytes: int, unit: float = 1e6) -> dict:
 
 
 def default_chunks(src) -> list[np.ndarray]:
-    from trajmodes.trajectory import CHUNK_BYTES
+    from trajmodes.trajectory.core import CHUNK_BYTES
     cf = max(1, CHUNK_BYTES // (src.n_atoms * 3 * 8 * max(1, len(src.fields))))
     return [np.arange(i, min(i + cf, src.n_frames)) for i in range(0, src.n_frames, cf)]
 

@@ -2,7 +2,7 @@
 
 A chosen set of normal modes (q, s) of the Cu EAM force constants (``examples/fc/cu_eam``) is excited
 with amplitude A each; every other mode is at rest.  With the projection convention of
-:mod:`trajmodes.projection` the displacement of atom j is the exact solution of the harmonic equations
+:mod:`trajmodes.modes.projection` the displacement of atom j is the exact solution of the harmonic equations
 of motion::
 
     u_j(t) = 2 Re[ A e^{i phi} e^{-i w t} e(q,s,k_j) e^{i 2 pi q.r0_j} ] / sqrt(N_c m_j)
@@ -82,7 +82,7 @@ class HarmonicCu:
 
     def __init__(self, cells: int, n_modes: int = 12, amplitude: float = 2.0, dt: float = 0.04, seed: int = 0):
         import trajmodes
-        from trajmodes.projection import commensurate_qpoints
+        from trajmodes.modes.projection import commensurate_qpoints
         fc = trajmodes.ForceConstants.from_phonopy(str(FC_DIR))
         self.phonons = trajmodes.Phonons(fc)
         prim = fc.primitive
@@ -171,7 +171,7 @@ class HarmonicCu:
 
     def reference(self):
         """The ideal crystal as a trajmodes Structure (the projection's reference)."""
-        from trajmodes.structure import Structure
+        from trajmodes.lattice.structure import Structure
         return Structure(self.positions, self.cell, np.array(["Cu"] * self.n_atoms), np.full(self.n_atoms, self.mass))
 
 

@@ -1,4 +1,4 @@
-"""Test helpers for the fit: a "no symmetry" stand-in for ``trajmodes.clusters.IFCBasis``, exact
+"""Test helpers for the fit: a "no symmetry" stand-in for ``trajmodes.forceconstants.clusters.IFCBasis``, exact
 force constants of a Morse pair potential, and synthetic dumps with forces from known constants.
 
 The stand-in has the interface of the real basis (``order, cutoff, n_prim, n_atoms, p2s, sites, E, n_raw,

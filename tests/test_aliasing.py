@@ -11,7 +11,7 @@ import pytest
 
 import trajmodes
 from trajmodes.cli import main
-from trajmodes.spectra import ALIAS_FRACTION
+from trajmodes.modes.spectra import ALIAS_FRACTION
 
 EX = Path(__file__).resolve().parents[1] / "examples"
 SI = [str(EX / "md" / "si_300K.lammpstrj.gz"), "--reference", str(EX / "md" / "si_300K.data")]

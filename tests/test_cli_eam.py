@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not (POT / "Cu_mishin1.eam.alloy").exists(), rea
 
 def test_eam_fcc_with_comparison(tmp_path, capsys):
     import xarray as xr
-    from trajmodes.force_constants import ForceConstants
+    from trajmodes.forceconstants.model import ForceConstants
     out = tmp_path / "out"
     compare = [str(ROOT / "examples" / "fc" / "cu_eam")] if (ROOT / "examples/fc/cu_eam").exists() else []
     rc = main(["eam", str(POT / "Cu_mishin1.eam.alloy"), "--structure", "fcc", "--a", "3.615", "--supercell", "4",

@@ -5,7 +5,7 @@ import numpy as np
 import xarray as xr
 
 import trajmodes
-from trajmodes.projection import commensurate_qpoints
+from trajmodes.modes.projection import commensurate_qpoints
 from trajmodes.cli import main
 from trajmodes.workflows import modes_dataset, path_bands
 from trajmodes.plots import path_coordinates

@@ -1,11 +1,11 @@
-"""Cluster orbits and the symmetry-reduced force-constant basis (trajmodes.clusters)."""
+"""Cluster orbits and the symmetry-reduced force-constant basis (trajmodes.forceconstants.clusters)."""
 import time
 
 import numpy as np
 import pytest
 
 from trajmodes import Crystal, ForceConstants
-from trajmodes.clusters import build_basis
+from trajmodes.forceconstants.clusters import build_basis
 from morse import lattice_images, pair_terms
 from test_crystal import FCC, NONDIAG, supercell
 from test_force_constants import diamond_si, morse_fc

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.constraints import constraint_matrix, residual
-from trajmodes.crystal import Crystal
+from trajmodes.forceconstants.constraints import constraint_matrix, residual
+from trajmodes.lattice.crystal import Crystal
 
 
 def _tetragonal_fcc(n=3, a=3.615, c_over_a=1.04):

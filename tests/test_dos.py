@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from trajmodes import Phonons
-from trajmodes.dos import mesh_qpoints, tetrahedra, tetrahedron_dos
+from trajmodes.phonons.dos import mesh_qpoints, tetrahedra, tetrahedron_dos
 from test_phonons import CASES, _case
 
 phonopy = pytest.importorskip("phonopy")

@@ -1,4 +1,4 @@
-"""EAM potentials (trajmodes.eam): LAMMPS file readers and splines, the reference calculator against
+"""EAM potentials (trajmodes.potentials.eam): LAMMPS file readers and splines, the reference calculator against
 the real LAMMPS engine, and analytic force constants (Riffe, Christensen and Wilson, J. Phys.: Condens. Matter 30 (2018), eqs. 25,
 31-34) against the sum rule, finite differences and phonopy finite displacements with LAMMPS forces."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trajmodes.crystal import Crystal
-from trajmodes.eam import EAM, interpolate, pairs_within
+from trajmodes.lattice.crystal import Crystal
+from trajmodes.potentials.eam import EAM, interpolate, pairs_within
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -103,7 +103,7 @@ def test_interpolate_reproduces_cubic_and_knots():
     s = interpolate(y, x[1] - x[0])
     np.testing.assert_allclose(s[:, 6], y)
     # interior knots: 4th-order slopes are exact for a cubic, so the spline is the cubic
-    from trajmodes.eam import _evaluate
+    from trajmodes.potentials.eam import _evaluate
     xs = np.linspace(0.3, 1.6, 17)
     v, d1, d2 = _evaluate(s, 1 / (x[1] - x[0]), xs)
     np.testing.assert_allclose(v, 0.3 * xs ** 3 - xs ** 2 + 2 * xs + 1, rtol=1e-12)
@@ -274,7 +274,7 @@ PHONOPY_CU = EXAMPLES / "fc" / "cu_eam"
 @pytest.mark.skipif(not (PHONOPY_CU / "phonopy_params.yaml").exists(), reason="examples/fc/cu_eam missing")
 def test_frequencies_vs_phonopy_finite_displacements():
     phonopy = pytest.importorskip("phonopy")
-    from trajmodes.phonons import Phonons
+    from trajmodes.phonons.harmonic import Phonons
     ph = phonopy.load(PHONOPY_CU / "phonopy_params.yaml", produce_fc=True, log_level=0)
     s = ph.supercell
     sc = Crystal(s.cell, s.positions, s.symbols, masses=s.masses)
@@ -314,7 +314,7 @@ def test_gauge_invariance_and_normalisation(name, structure, species):
     """Riffe et al. eqs. 35-40: F -> F + lam rho, phi -> phi - lam_a f - lam_b f leaves energy, forces and the
     total force constants unchanged; pair, e1, e2 move, e3 does not. Normalised: e1 = e2 = 0 and the
     effective pair part equals pair + e1 + e2 of any gauge."""
-    from trajmodes.eam import cubic_lattice
+    from trajmodes.potentials.eam import cubic_lattice
     pot = EAM(POT / name)
     a = 3.615 if structure == "fcc" else 3.55
     sc, _ = cubic_lattice(structure, a, 2, species, masses=[1.0] * len(species))
@@ -346,7 +346,7 @@ def test_gauge_invariance_and_normalisation(name, structure, species):
 def test_effective_pair_potential_eq43():
     pot = EAM(POT / "Cu_mishin1.eam.alloy").gauge_transformed(0.3)
     r = np.linspace(2.2, 5.4, 9)
-    from trajmodes.eam import _evaluate
+    from trajmodes.potentials.eam import _evaluate
     z = np.array(_evaluate(pot.z2r[0][0], pot.rdr, r))
     f = np.array(_evaluate(pot.rhor[0][0], pot.rdr, r))
     phi = z[0] / r - 2 * 0.3 * f[0]
@@ -359,8 +359,8 @@ def test_effective_pair_potential_eq43():
 def test_cubic_dynamical_matrix_equals_general_route(lattice, a, n):
     """Riffe et al. eqs. 44 + 48 (two lattice sums) against Phonons of the supercell force constants at q
     commensurate with the supercell (where the supercell sum over images is the exact lattice sum)."""
-    from trajmodes.eam import cubic_dynamical_matrix, cubic_lattice
-    from trajmodes.phonons import Phonons
+    from trajmodes.potentials.eam import cubic_dynamical_matrix, cubic_lattice
+    from trajmodes.phonons.harmonic import Phonons
     pot = EAM(POT / "Cu_mishin1.eam.alloy")
     sc, prim = cubic_lattice(lattice, a, n, "Cu", masses=pot.masses)
     fc = pot.force_constants(sc, prim)
@@ -370,6 +370,6 @@ def test_cubic_dynamical_matrix_equals_general_route(lattice, a, n):
     assert np.abs(D - Dg).max() < 1e-10
     assert np.abs(D).max() > 0.1 and np.abs(De3).max() > 1e-4          # e3 is not negligible
     # the e3 part alone is the Fourier sum of the e3 force constants
-    from trajmodes.force_constants import ForceConstants
+    from trajmodes.forceconstants.model import ForceConstants
     fc3 = ForceConstants(fc.parts["e3"], fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s)
     assert np.abs(De3 - Phonons(fc3).dynamical_matrix((q / a) @ prim.cell.T)).max() < 1e-10

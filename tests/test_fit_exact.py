@@ -1,4 +1,4 @@
-"""Exact recovery of known force constants with the real symmetry basis (trajmodes.clusters.build_basis,
+"""Exact recovery of known force constants with the real symmetry basis (trajmodes.forceconstants.clusters.build_basis,
 the default of EffectiveForceConstants).
 
 Truth: the analytic second (``morse_fc``) and third (``pair_fc3``) derivatives of a Morse pair potential,
@@ -22,7 +22,7 @@ import pytest
 
 import trajmodes
 from trajmodes import Crystal, ForceConstants
-from trajmodes.fitting import EffectiveForceConstants
+from trajmodes.forceconstants.fit import EffectiveForceConstants
 
 from ifc_standin import model_forces, open_dump, synthetic_dump
 from test_clusters import CU, MORSE_SI, pair_fc3

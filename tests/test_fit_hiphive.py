@@ -44,8 +44,8 @@ phono3py = pytest.importorskip("phono3py")
 
 import trajmodes  # noqa: E402
 from trajmodes import Crystal, EffectiveForceConstants  # noqa: E402
-from trajmodes.bands import special_points  # noqa: E402
-from trajmodes.phonons import Phonons  # noqa: E402
+from trajmodes.lattice.paths import special_points  # noqa: E402
+from trajmodes.phonons.harmonic import Phonons  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MD = ROOT / "examples" / "md"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.fitting import EffectiveForceConstants, TemperatureSeries
+from trajmodes.forceconstants.fit import EffectiveForceConstants, TemperatureSeries
 
 MD = Path(__file__).resolve().parents[1] / "examples" / "md"
 FC0 = Path(__file__).resolve().parents[1] / "examples" / "fc"
@@ -53,7 +53,7 @@ def _freq(series, T, label):
 
 def _f0(fc0, series, label):
     """0 K frequencies at the special point ``label`` (the 0 K cell's own coordinates)."""
-    from trajmodes import bands
+    from trajmodes.lattice import paths as bands
     return trajmodes.Phonons(fc0).frequencies([bands.special_points(fc0.primitive)[label]])[0]
 
 

@@ -3,7 +3,7 @@ against explicit design matrices, chunk-size independence, folds and cross-valid
 pooling, temperature series and the ``fit`` command.
 
 The symmetry basis is the "no symmetry" stand-in of ``ifc_standin.py`` (same interface as
-``trajmodes.clusters.IFCBasis``); forces come from the exact second and third derivatives of a Morse pair
+``trajmodes.forceconstants.clusters.IFCBasis``); forces come from the exact second and third derivatives of a Morse pair
 potential (so they satisfy every symmetry and sum rule) on Gaussian displacements, written with repr digits.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.design import NormalBlocks
-from trajmodes.fitting import EffectiveForceConstants, fit_temperatures, fold_ids, normal_equations
+from trajmodes.forceconstants.design import NormalBlocks
+from trajmodes.forceconstants.fit import EffectiveForceConstants, fit_temperatures, fold_ids, normal_equations
 
 from ifc_standin import (build_standin, diamond, fcc, model_forces, open_dump, pair_constants,
                          synthetic_dump)
@@ -278,7 +278,8 @@ def test_temperature_series(si_harmonic, tmp_path):
 
 
 def test_cli_fit(si_harmonic, tmp_path, monkeypatch, capsys):
-    from trajmodes import cli, fitting
+    from trajmodes import cli
+    from trajmodes.forceconstants import fit as fitting
     monkeypatch.setattr(fitting, "_default_build_basis", build_standin)
     sc, Phi, path, u, f = si_harmonic
     ref = tmp_path / "ref.xyz"

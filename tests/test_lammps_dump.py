@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import trajmodes
 from trajmodes import units
-from trajmodes.io import _files
+from trajmodes.io import files as _files
 from trajmodes.io.lammps_data import read_data
 
 from dumpgen import (FORCE_COLUMNS, IMAGE_COLUMNS, POSITION_COLUMNS, VELOCITY_COLUMNS, dump_text,

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from trajmodes import Crystal, ForceConstants, Phonons
-from trajmodes.nac import NAC_FACTOR, commensurate_points
+from trajmodes.phonons.nac import NAC_FACTOR, commensurate_points
 from test_crystal import FCC, NONDIAG
 from test_force_constants import morse_fc
 
@@ -21,7 +21,7 @@ def rocksalt() -> Crystal:
 def _case(S, born=BORN, eps=EPS, method="gonze"):
     """NaCl-like model: nearest-neighbour Morse bonds (stable, sum rule exact), Born charges +-1.1 e."""
     from phonopy.structure.atoms import PhonopyAtoms
-    from trajmodes.force_constants import _crystal
+    from trajmodes.forceconstants.model import _crystal
     prim = rocksalt()
     ph = phonopy.Phonopy(PhonopyAtoms(symbols=list(prim.species), cell=prim.cell,
                                       scaled_positions=prim.scaled_positions, masses=prim.masses),
@@ -70,7 +70,7 @@ def test_lyddane_sachs_teller_splitting(case):
     m = fc.primitive.masses
     mu = m[0] * m[1] / (m[0] + m[1])
     dl = NAC_FACTOR * 4 * np.pi / fc.primitive.volume * 1.1 ** 2 / 2.4 / mu     # eV/(A^2 amu)
-    from trajmodes.phonons import THZ
+    from trajmodes.phonons.harmonic import THZ
     assert abs(f[5] ** 2 - f[4] ** 2 - dl * THZ ** 2) < 1e-8 * f[5] ** 2
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes import trajectory
+from trajmodes.trajectory import core as trajectory
 
 A = 3.615
 FCC = np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]])

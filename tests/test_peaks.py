@@ -7,7 +7,7 @@ import xarray as xr
 from scipy.linalg import expm
 
 import trajmodes
-from trajmodes.peaks import WindowedDHO, WindowedLorentzian, _dho_jac, _lorentzian_jac, dho, lorentzian
+from trajmodes.modes.peaks import WindowedDHO, WindowedLorentzian, _dho_jac, _lorentzian_jac, dho, lorentzian
 
 from test_spectra import modes_dataset
 
@@ -192,7 +192,7 @@ def _no_attrs(ds):
 
 def test_identical_spectra_fitted_once(monkeypatch):
     """Star members carry the same averaged spectrum: one fit each star, the same numbers for all."""
-    import trajmodes.peaks as pk
+    import trajmodes.modes.peaks as pk
     v = langevin_velocities(8, seed=3, t_ps=100.0)
     x = np.stack([v[:, 0::2], v[:, 0::2], v[:, 1::2]], axis=1) + 0j       # q0 and q1 the same data
     ds = modes_dataset(x, DT, chunk=8000, harmonic=[[NU0, 11.0, 12.0, 13.0]] * 3)

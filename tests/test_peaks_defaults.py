@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import trajmodes
-import trajmodes.peaks as pk
+import trajmodes.modes.peaks as pk
 
 EX = Path(__file__).resolve().parents[1] / "examples"
 

@@ -12,7 +12,7 @@ phonopy = pytest.importorskip("phonopy")
 def _case(prim: Crystal, S, **pot):
     """Our ForceConstants and a phonopy object holding the same constants (phonopy's supercell)."""
     from phonopy.structure.atoms import PhonopyAtoms
-    from trajmodes.force_constants import _crystal
+    from trajmodes.forceconstants.model import _crystal
     ph = phonopy.Phonopy(PhonopyAtoms(symbols=list(prim.species), cell=prim.cell,
                                       scaled_positions=prim.scaled_positions, masses=prim.masses),
                          supercell_matrix=np.asarray(S).T, primitive_matrix=None)

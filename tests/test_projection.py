@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.projection import back_project, commensurate_qpoints, trajectory_map
-from trajmodes.structure import Structure
+from trajmodes.modes.projection import back_project, commensurate_qpoints, trajectory_map
+from trajmodes.lattice.structure import Structure
 from trajmodes.units import KB_EV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,8 +145,8 @@ def _supercell_of(prim, S, rng):
 def test_grid_projector_equals_phase_matrix(si, S):
     """The FFT over the Smith-normal-form cell grid equals the explicit phase-matrix projection for
     diagonal and non-diagonal supercells, shuffled atom order, centred or not, and any q subset."""
-    from trajmodes.projection import _GridProjector, _Projector
-    from trajmodes.smith import smith_normal_form
+    from trajmodes.modes.projection import _GridProjector, _Projector
+    from trajmodes.lattice.smith import smith_normal_form
     fc, ph = si
     prim = fc.primitive
     rng = np.random.default_rng(7)

@@ -75,7 +75,7 @@ def _check_provenance(path: Path, inputs=(), temperature=None, **settings) -> di
 # ----------------------------------------------------------------------------- the helper
 
 def test_provenance_values_are_netcdf_types():
-    from trajmodes.provenance import provenance
+    from trajmodes.io.provenance import provenance
     attrs = provenance(["examples/a.dump", Path("b.data")],
                        {"cutoff2": np.float64(6.0), "folds": np.int64(5), "star": True, "mesh": [20, 20, 20],
                         "species": ["Si", "Ge"], "stop": None, "constraints": (), "fit": {"mode": "sequential",
@@ -99,7 +99,7 @@ def test_provenance_values_are_netcdf_types():
 
 
 def test_an_object_is_not_stored_as_its_printed_form():
-    from trajmodes.provenance import provenance
+    from trajmodes.io.provenance import provenance
     with pytest.raises(TypeError):
         provenance([], {"weird": [object()]})
 

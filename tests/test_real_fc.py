@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.bands import special_points
+from trajmodes.lattice.paths import special_points
 
 phonopy = pytest.importorskip("phonopy")
 

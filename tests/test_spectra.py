@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 import trajmodes
-from trajmodes.spectra import AMU_A2_PS2_EV
+from trajmodes.modes.spectra import AMU_A2_PS2_EV
 
 
 def modes_dataset(qdot, dt, chunk=None, harmonic=None):

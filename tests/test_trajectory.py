@@ -192,7 +192,7 @@ def test_empty_selection_gives_empty_arrays(cu):
 
 def test_summary_parses_each_chunk_once(data_dir, monkeypatch):
     """Displacement statistics and the temperature of one summary share a single read per chunk."""
-    from trajmodes.summary import summarize
+    from trajmodes.trajectory.summary import summarize
     calls = []
     real = LammpsDumpSource.read
 

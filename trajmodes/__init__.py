@@ -12,23 +12,30 @@ __version__ = "0.1.0"
 
 #: public name -> module that defines it
 _LAZY = {
-    "read": ".reader", "from_arrays": ".reader", "Trajectory": ".trajectory", "Structure": ".structure",
-    "TrajectoryFormatError": ".errors", "ReferenceMismatchError": ".errors", "TruncatedFrameWarning": ".errors",
-    "UnitsWarning": ".errors", "Crystal": ".crystal", "ForceConstants": ".force_constants", "Phonons": ".phonons",
-    "EffectiveForceConstants": ".fitting", "fit_temperatures": ".fitting", "project": ".projection",
-    "mode_energies": ".energies", "mode_spectra": ".spectra", "fit_peaks": ".peaks", "EAM": ".eam",
+    "read": "trajmodes.trajectory.reading", "from_arrays": "trajmodes.trajectory.reading",
+    "Trajectory": "trajmodes.trajectory.core", "Structure": "trajmodes.lattice.structure",
+    "TrajectoryFormatError": "trajmodes.errors", "ReferenceMismatchError": "trajmodes.errors",
+    "TruncatedFrameWarning": "trajmodes.errors", "UnitsWarning": "trajmodes.errors",
+    "Crystal": "trajmodes.lattice.crystal", "ForceConstants": "trajmodes.forceconstants.model",
+    "Phonons": "trajmodes.phonons.harmonic", "EffectiveForceConstants": "trajmodes.forceconstants.fit",
+    "fit_temperatures": "trajmodes.forceconstants.fit", "project": "trajmodes.modes.projection",
+    "mode_energies": "trajmodes.modes.energies", "mode_spectra": "trajmodes.modes.spectra",
+    "fit_peaks": "trajmodes.modes.peaks", "EAM": "trajmodes.potentials.eam",
 }
-#: public submodules
-_MODULES = ("bvk", "workflows", "plots", "units", "provenance")
+#: public submodules, by the short names users know them under
+_MODULES = {"bvk": "trajmodes.potentials.bvk", "workflows": "trajmodes.workflows", "plots": "trajmodes.plots",
+            "units": "trajmodes.units", "errors": "trajmodes.errors"}
 
 __all__ = ["__version__", *_LAZY, *_MODULES]
 
 
 def __getattr__(name: str):
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-    elif name in _MODULES or (not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}")):
-        value = importlib.import_module(f".{name}", __name__)      # any submodule, as after an import
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}"):
+        value = importlib.import_module(f".{name}", __name__)      # any subpackage, as after an import
     else:
         raise AttributeError(f"module 'trajmodes' has no attribute {name!r}")
     globals()[name] = value

@@ -2,7 +2,7 @@
 ``lifetimes``.
 
 Each command reads its options, calls :mod:`trajmodes.workflows` and the library, prints a report, and writes its
-files and figures (:mod:`trajmodes.plots`). Files are staged (:class:`trajmodes.io._files.StagedOutputs`) and moved
+files and figures (:mod:`trajmodes.plots`). Files are staged (:class:`trajmodes.io.files.StagedOutputs`) and moved
 into place only when the whole command succeeds, so a command that fails or is interrupted leaves no new output
 folder and no partial files. Every error is one line on stderr and exit status 2 (``--debug`` shows the
 traceback); Ctrl-C gives status 130, SIGTERM 143. Heavy packages are imported when a command runs, never for
@@ -148,8 +148,8 @@ def _stem(path: str) -> str:
 
 def _write_dataset(ds, target: str, out, attrs: dict) -> str:
     """Write an xarray dataset (staged, atomic) with ``attrs`` added to its own, all made netCDF-safe."""
-    from .io._files import atomic_write
-    from .provenance import clean_attrs
+    from trajmodes.io.files import atomic_write
+    from trajmodes.io.provenance import clean_attrs
     ds = ds.copy()
     ds.attrs = clean_attrs({**ds.attrs, **attrs})
     atomic_write(out(target), lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
@@ -194,7 +194,7 @@ def _fmt_cell(cell) -> list[str]:
 def _report(traj, args):
     """Print the summary of ``traj`` (one streamed pass) and return it as an xarray Dataset."""
     import numpy as np
-    from .summary import summarize
+    from trajmodes.trajectory.summary import summarize
     src = traj.source
     kinds = sorted(set(traj.species.tolist()))
     out = [f"source:     {src.describe()}",
@@ -263,9 +263,9 @@ def cmd_convert(args, out) -> int:
 def cmd_run(args, out) -> int:
     """The main job: summary, netCDF cache and summary plot; with forces also the effective (TDEP) force
     constants at the simulated temperature and their dispersion (against ``--compare``)."""
-    from .plots import plot_summary
-    from .provenance import provenance
-    from .workflows import default_cutoff2
+    from trajmodes.plots import plot_summary
+    from trajmodes.io.provenance import provenance
+    from trajmodes.workflows import default_cutoff2
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
     traj = _read(args)
@@ -296,9 +296,9 @@ def cmd_run(args, out) -> int:
 def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, inputs=()) -> None:
     """Fit, print the scores, write STEM.nc, STEM.scores.nc and the dispersion figure."""
     import numpy as np
-    from .plots import plot_dispersion_comparison
-    from .provenance import provenance
-    from .workflows import fit_effective
+    from trajmodes.plots import plot_dispersion_comparison
+    from trajmodes.io.provenance import provenance
+    from trajmodes.workflows import fit_effective
     with step("fitting the effective force constants"):
         res = fit_effective(trajs, compare=compare, path=getattr(args, "path", None),
                             npoints=getattr(args, "npoints", 51), **settings)
@@ -347,9 +347,9 @@ def cmd_fit(args, out) -> int:
 def cmd_phonons(args, out) -> int:
     """Band structure, DOS and thermodynamics of force constants: netCDF files and figures."""
     import numpy as np
-    from .plots import plot_bands_dos, plot_thermal
-    from .provenance import provenance
-    from .workflows import load_force_constants, phonon_properties
+    from trajmodes.plots import plot_bands_dos, plot_thermal
+    from trajmodes.io.provenance import provenance
+    from trajmodes.workflows import load_force_constants, phonon_properties
     t0 = time.perf_counter()
     fc = load_force_constants(args.fc)
     with step(f"bands, DOS ({args.dos}, mesh {'x'.join(map(str, args.mesh))}) and thermodynamics"):
@@ -398,12 +398,12 @@ def cmd_eam(args, out) -> int:
     """Analytic force constants of an EAM potential for a cubic crystal: BvK shell constants with the
     pair / embedding breakdown, force constants netCDF, band structure and a BvK comparison plot."""
     import numpy as np
-    from . import bvk
-    from .eam import EAM
-    from .phonons import Phonons
-    from .plots import plot_bands_dos, plot_bvk
-    from .provenance import provenance
-    from .workflows import eam_crystal, load_force_constants
+    from trajmodes.potentials import bvk
+    from trajmodes.potentials.eam import EAM
+    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.plots import plot_bands_dos, plot_bvk
+    from trajmodes.io.provenance import provenance
+    from trajmodes.workflows import eam_crystal, load_force_constants
     t0 = time.perf_counter()
     pot = EAM(args.potential)
     structure = args.structure.lower()
@@ -551,9 +551,9 @@ def modes_summary(ds) -> str:
 def cmd_project(args, out) -> int:
     """Project a trajectory onto phonon modes: energies, spectra, peak fits in one netCDF, and the table."""
     import trajmodes
-    from .phonons import Phonons
-    from .provenance import provenance
-    from .workflows import load_force_constants, modes_dataset
+    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.io.provenance import provenance
+    from trajmodes.workflows import load_force_constants, modes_dataset
     t0 = time.perf_counter()
     traj = _read(args)
     ph = Phonons(load_force_constants(args.force_constants))
@@ -610,8 +610,8 @@ def _default_modes(ds, n=6):
 def cmd_lifetimes(args, out) -> int:
     """Read a ``trajmodes project`` file back: the table and, with --plot, the figures."""
     import xarray as xr
-    from .plots import plot_linewidth_dispersion, plot_mode_fits, plot_sed
-    from .workflows import path_bands
+    from trajmodes.plots import plot_linewidth_dispersion, plot_mode_fits, plot_sed
+    from trajmodes.workflows import path_bands
     if not os.path.exists(args.modes_file):
         raise FileNotFoundError(f"{args.modes_file}: no such file")
     with xr.open_dataset(args.modes_file) as f:
@@ -643,7 +643,7 @@ def _plot_format(p) -> None:
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and its subcommand parsers by name."""
-    from . import __version__
+    from trajmodes import __version__
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
                                                                "trajectories of crystals.")
     p.add_argument("--version", action="version", version=f"trajmodes {__version__}")
@@ -796,7 +796,7 @@ def main(argv=None) -> int:
         cmds[args.command].error(f"--format names the trajectory format; give the figure format with "
                                  f"--plot-format {args.format}")
     debug = args.debug or os.environ.get("TRAJMODES_DEBUG", "") not in ("", "0")
-    from .io._files import StagedOutputs
+    from trajmodes.io.files import StagedOutputs
     fmt = warnings.formatwarning
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None

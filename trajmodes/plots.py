@@ -24,7 +24,7 @@ def plot_summary(summary, path: str, title: str = "") -> None:
     Parameters
     ----------
     summary : xarray.Dataset
-        From :func:`trajmodes.summary.summarize`.
+        From :func:`trajmodes.trajectory.summary.summarize`.
     path : str
         PNG or PDF file to write.
     """
@@ -66,7 +66,7 @@ def plot_summary(summary, path: str, title: str = "") -> None:
 
 def _save(fig, path: str, dpi: int = 130) -> None:
     """Write ``fig`` atomically (format from the file's extension)."""
-    from .io._files import atomic_write
+    from trajmodes.io.files import atomic_write
     fmt = str(path).rsplit(".", 1)[-1]
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
 
@@ -207,7 +207,7 @@ def plot_dispersion_comparison(bands, path: str, reference=None, title: str = ""
 
 def _peak_model(ds):
     """The peak model of a ``project`` dataset (the windowed ones from its spectra_* attributes)."""
-    from .peaks import peak_model
+    from trajmodes.modes.peaks import peak_model
     attrs = {k[len("spectra_"):]: v for k, v in ds.attrs.items() if k.startswith("spectra_")}
     return peak_model(str(ds.attrs.get("peak_model", "lorentzian")), attrs)
 
@@ -284,7 +284,7 @@ def path_coordinates(qpoints, bands, rotations, time_reversal: bool = True, tol:
         none does. A q at a joint of two segments appears once.
     """
     q = np.asarray(qpoints, float).reshape(-1, 3)
-    from .crystal import reciprocal_rotations
+    from trajmodes.lattice.crystal import reciprocal_rotations
     mats = reciprocal_rotations(rotations, time_reversal)              # q' = R^-T q (and -q)
     seg = bands.segment.values
     bq = bands.qpoint.values
@@ -466,12 +466,12 @@ def plot_bvk(datasets: dict, path, units: str = "N/m", title: str | None = None)
     Parameters
     ----------
     datasets : dict label -> xarray.Dataset
-        From :func:`trajmodes.bvk.shell_constants` (same lattice); constants missing from a source are skipped.
+        From :func:`trajmodes.potentials.bvk.shell_constants` (same lattice); constants missing from a source are skipped.
     path : str or Path
         Image file to write (format from the suffix).
     units : {"N/m", "eV/A^2", "dyn/cm"}
     """
-    from .units import EV_A2_TO_N_M
+    from trajmodes.units import EV_A2_TO_N_M
     scale = {"N/m": 1.0, "dyn/cm": 1e3, "eV/A^2": 1.0 / EV_A2_TO_N_M}[units]
     names: list[str] = []
     for ds in datasets.values():

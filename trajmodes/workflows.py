@@ -19,7 +19,7 @@ __all__ = ["load_force_constants", "mean_temperature", "default_cutoff2", "FitRe
 def load_force_constants(path: str | os.PathLike):
     """:class:`~trajmodes.ForceConstants` from a trajmodes ``.nc`` file or phonopy files (a folder, a yaml,
     FORCE_CONSTANTS or fc2.hdf5)."""
-    from .force_constants import ForceConstants
+    from trajmodes.forceconstants.model import ForceConstants
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file or folder")
@@ -105,8 +105,8 @@ def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None =
     compare : ForceConstants or path, optional
         Force constants (e.g. the 0 K ones of the potential) to evaluate on the same q-points.
     """
-    from .fitting import EffectiveForceConstants
-    from .phonons import Phonons
+    from trajmodes.forceconstants.fit import EffectiveForceConstants
+    from trajmodes.phonons.harmonic import Phonons
     trajs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
     est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, mode=mode, folds=folds, stride=stride,
                                   n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints)
@@ -155,7 +155,7 @@ def phonon_properties(force_constants, *, path: str | None = None, npoints: int 
                       dos: str = "tetrahedron", temperatures=None) -> PhononProperties:
     """Bands along ``path``, the DOS (``dos`` method) and the thermodynamics at ``temperatures`` (K, default
     0 to 1000 in steps of 10) on a ``mesh``."""
-    from .phonons import Phonons
+    from trajmodes.phonons.harmonic import Phonons
     fc = force_constants if hasattr(force_constants, "fc2") else load_force_constants(force_constants)
     ph = Phonons(fc)
     temperatures = np.arange(0.0, 1001.0, 10.0) if temperatures is None else np.asarray(temperatures, float)
@@ -193,8 +193,8 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
     For fcc and bcc also the BvK shell constants split into pair and embedding parts (Riffe et al.) and the
     check of the closed-form one-atom dynamical matrix against the supercell route.
     """
-    from .eam import EAM, cubic_dynamical_matrix, cubic_lattice, shell_constant_parts
-    from .phonons import Phonons
+    from trajmodes.potentials.eam import EAM, cubic_dynamical_matrix, cubic_lattice, shell_constant_parts
+    from trajmodes.phonons.harmonic import Phonons
     pot = potential if isinstance(potential, EAM) else EAM(potential)
     structure = structure.lower()
     if species is None:
@@ -239,9 +239,9 @@ def modes_dataset(modes, resolution: float = 0.05, full: bool = False, model: st
         band path and the point-group rotations (:func:`add_path_variables`), so that every q can be placed on
         the path.
     """
-    from .energies import mode_energies
-    from .peaks import degenerate_sum, fit_peaks, star_average
-    from .spectra import mode_spectra
+    from trajmodes.modes.energies import mode_energies
+    from trajmodes.modes.peaks import degenerate_sum, fit_peaks, star_average
+    from trajmodes.modes.spectra import mode_spectra
     energies = mode_energies(modes, temperature=temperature)
     spectra = mode_spectra(modes, resolution=resolution, full=full, window=window, overlap=overlap)
     fitted = star_average(spectra) if star else spectra
@@ -314,7 +314,7 @@ def path_bands(ds, force_constants=None):
         return bands, ds["rotations"].values, ""
     fc = force_constants or ds.attrs.get("force_constants")
     if fc and os.path.exists(str(fc)):
-        from .phonons import Phonons
+        from trajmodes.phonons.harmonic import Phonons
         ref = add_path_variables(ds[["peak_frequency"]], Phonons(load_force_constants(str(fc))))
         bands, rot, _ = path_bands(ref)
         return bands, rot, f"path from {fc}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 import glob
 import os
 
-from ..errors import TrajectoryFormatError
-from ..structure import Structure
-from .base import FrameSource
+from trajmodes.errors import TrajectoryFormatError
+from trajmodes.lattice.structure import Structure
+from trajmodes.io.base import FrameSource
 
 _LAMMPS = ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj")
 _XYZ = ("xyz", "extxyz")
@@ -76,7 +76,7 @@ def sniff(path: str) -> str:
     """
     head = _head(path)
     if _is_netcdf(head):
-        from .netcdf import netcdf_kind
+        from trajmodes.io.netcdf import netcdf_kind
         kind = netcdf_kind(path)
         if kind is None:
             raise TrajectoryFormatError(path, "netCDF cannot open this netCDF/HDF5 file",
@@ -121,7 +121,7 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     try:
         import MDAnalysis as mda
         if isinstance(source, mda.Universe):
-            from .mdanalysis import MDAnalysisSource
+            from trajmodes.io.mdanalysis import MDAnalysisSource
             return MDAnalysisSource(source, frame_interval=frame_interval, md_timestep=md_timestep,
                                     units=_mda_units(units), lj_scales=lj_scales)
     except ImportError:  # pragma: no cover
@@ -129,23 +129,23 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     paths = _expand(source)
     fmt = (format or sniff(paths[0])).lower()
     if fmt in _LAMMPS:
-        from .lammps import LammpsDumpSource
+        from trajmodes.io.lammps import LammpsDumpSource
         return LammpsDumpSource(paths, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                                 frame_interval=frame_interval, species=species,
                                 masses=masses)
     if len(paths) > 1 and fmt not in ("mdanalysis",):
         raise ValueError(f"several files are supported for LAMMPS dumps and MDAnalysis formats, not {fmt}")
     if fmt in _XYZ:
-        from .xyz import XYZSource
+        from trajmodes.io.xyz import XYZSource
         return XYZSource(paths[0], units=units or "metal", lj_scales=lj_scales, md_timestep=md_timestep,
                          frame_interval=frame_interval)
     if fmt in _NETCDF:
-        from .netcdf import NetCDFSource
+        from trajmodes.io.netcdf import NetCDFSource
         if md_timestep is not None or frame_interval is not None:
             raise ValueError(f"{paths[0]}: a trajmodes netCDF cache stores its frame times; md_timestep= and "
                              "frame_interval= are for files that have none")
         return NetCDFSource(paths[0])
-    from .mdanalysis import MDAnalysisSource
+    from trajmodes.io.mdanalysis import MDAnalysisSource
     import MDAnalysis as mda
     kw = {} if fmt == "mdanalysis" else {"format": format}
     try:
@@ -173,7 +173,7 @@ def read_structure(path, *, units: str | None = None, species=None) -> Structure
         return Structure(d["positions"][0], d["cells"][0] if src.has_cell else None, src.species, src.masses,
                          d["origins"][0])
     if b"atoms" in head and (b"xlo xhi" in head or b"avec" in head):
-        from .lammps_data import read_data
+        from trajmodes.io.lammps_data import read_data
         return read_data(path, units=units or "metal", species=species)
     raise TrajectoryFormatError(path, "not a structure format trajmodes knows (LAMMPS data file, LAMMPS dump, "
                                 "XYZ, trajmodes netCDF)", fix="Pass a Structure or an array of positions")

@@ -15,12 +15,12 @@ import warnings
 
 import numpy as np
 
-from .. import _fastparse
-from ..elements import masses_of
-from ..errors import TrajectoryFormatError, TruncatedFrameWarning
-from ..units import DEFAULT_DT, conversion
-from ._files import line_number, load_index, plain_path, pread_all, save_index
-from .base import FrameSource, empty_frames
+from trajmodes import _fastparse
+from trajmodes.lattice.elements import masses_of
+from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
+from trajmodes.units import DEFAULT_DT, conversion
+from trajmodes.io.files import line_number, load_index, plain_path, pread_all, save_index
+from trajmodes.io.base import FrameSource, empty_frames
 
 _STATUS = {1: "a token that is not a number", 2: "fewer columns than the ITEM: ATOMS line names",
            3: "fewer atom lines than ITEM: NUMBER OF ATOMS says", 4: "a NaN or infinite value"}
@@ -354,7 +354,7 @@ class LammpsDumpSource(FrameSource):
                                         fix=f"Drop units= or pass units={h.units!r}")
         self._input = None
         if h.units is None and units is None or not np.all(np.isfinite(self._raw_times)):
-            from .times import lammps_settings_beside
+            from trajmodes.io.times import lammps_settings_beside
             self._input = lammps_settings_beside(orig)
         self.units = h.units or units or (self._input.units if self._input and self._input.units else "metal")
         self._conv = conversion(self.units, self._lj_scales)
@@ -431,7 +431,7 @@ class LammpsDumpSource(FrameSource):
         return masses_of(self.species)
 
     def _frame_times(self, md_timestep, frame_interval) -> None:
-        from .times import frame_times
+        from trajmodes.io.times import frame_times
         found = default = None
         inp = self._input
         if inp is not None:

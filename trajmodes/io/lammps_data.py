@@ -6,11 +6,11 @@ import re
 
 import numpy as np
 
-from ..elements import element_from_mass
-from ..errors import TrajectoryFormatError
-from ..structure import Structure
-from ..units import conversion
-from ._files import is_gzip
+from trajmodes.lattice.elements import element_from_mass
+from trajmodes.errors import TrajectoryFormatError
+from trajmodes.lattice.structure import Structure
+from trajmodes.units import conversion
+from trajmodes.io.files import is_gzip
 
 _SECTIONS = ("Atoms", "Velocities", "Masses", "Bonds", "Angles", "Dihedrals", "Impropers",
              "Pair Coeffs", "PairIJ Coeffs", "Bond Coeffs", "Angle Coeffs", "Dihedral Coeffs",

@@ -13,9 +13,9 @@ import warnings
 
 import numpy as np
 
-from .. import units as _units
-from ..errors import TrajectoryFormatError, UnitsWarning
-from .base import FrameSource, empty_frames
+from trajmodes import units as _units
+from trajmodes.errors import TrajectoryFormatError, UnitsWarning
+from trajmodes.io.base import FrameSource, empty_frames
 
 
 def _universe(universe_or_paths, format, kwargs):
@@ -149,7 +149,7 @@ class MDAnalysisSource(FrameSource):
 
     def _times(self, t0: float, frame_interval: float | None, md_timestep: float | None) -> None:
         """Time of every frame in ps, the MD time step (unknown) and where the times came from."""
-        from .times import frame_times
+        from trajmodes.io.times import frame_times
         frames = np.arange(self.n_frames)
         if frame_interval is not None or md_timestep is not None:
             axis = frame_times(self.describe(), frames, md_timestep=md_timestep, frame_interval=frame_interval,

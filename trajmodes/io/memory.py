@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..elements import masses_of
-from .base import FrameSource
+from trajmodes.lattice.elements import masses_of
+from trajmodes.io.base import FrameSource
 
 
 class ArraySource(FrameSource):
@@ -56,7 +56,7 @@ class ArraySource(FrameSource):
         if self.species.shape != (self.n_atoms,):
             raise ValueError(f"species must list the {self.n_atoms} atoms, not shape {self.species.shape}")
         self.masses = np.asarray(masses, float) if masses is not None else masses_of(self.species)
-        from .times import positive_time
+        from trajmodes.io.times import positive_time
         dt = positive_time(frame_interval, "frame_interval")
         self.ids = np.arange(1, self.n_atoms + 1)
         self.steps = np.arange(self.n_frames)

@@ -16,10 +16,10 @@ import threading
 
 import numpy as np
 
-from ..errors import TrajectoryFormatError
-from ..structure import Structure
-from ._files import atomic_write
-from .base import FIELD_UNITS, FIELDS, FrameSource
+from trajmodes.errors import TrajectoryFormatError
+from trajmodes.lattice.structure import Structure
+from trajmodes.io.files import atomic_write
+from trajmodes.io.base import FIELD_UNITS, FIELDS, FrameSource
 
 FORMAT = "trajmodes-trajectory"
 VERSION = 1
@@ -46,8 +46,8 @@ def write_netcdf(traj, path, *, displacements: bool = False, progress: bool = Fa
     """
     import dask.array as da
     import netCDF4
-    from ..trajectory import Trajectory
-    from .. import __version__
+    from trajmodes.trajectory.core import Trajectory
+    from trajmodes import __version__
 
     ref = traj.reference
     step = -(-traj.chunk_frames // CHUNK[0]) * CHUNK[0]
@@ -64,7 +64,7 @@ def write_netcdf(traj, path, *, displacements: bool = False, progress: bool = Fa
         arrays["cells"] = t.cells
     arrays["origins"] = t.origins
 
-    from ..provenance import clean_attrs, provenance
+    from trajmodes.io.provenance import clean_attrs, provenance
     meta = clean_attrs({**provenance(t.source.paths, {"displacements": displacements, "frames": t.n_frames,
                                                        "first_step": int(t.steps[0]) if t.n_frames else None,
                                                        "last_step": int(t.steps[-1]) if t.n_frames else None}),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UnitsWarning
+from trajmodes.errors import UnitsWarning
 
 #: relative disagreement tolerated between two statements of the same time
 TIME_RTOL = 1e-6

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _fastparse
-from .. import units as _units
-from ..elements import masses_of
-from ..errors import TrajectoryFormatError, TruncatedFrameWarning
-from ._files import is_gzip, line_number, load_index, plain_path, pread_all, save_index
-from .base import FrameSource, empty_frames
+from trajmodes import _fastparse
+from trajmodes import units as _units
+from trajmodes.lattice.elements import masses_of
+from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
+from trajmodes.io.files import is_gzip, line_number, load_index, plain_path, pread_all, save_index
+from trajmodes.io.base import FrameSource, empty_frames
 
 #: Properties names understood, mapped to their role
 _ROLES = {"species": "species", "element": "species", "elements": "species", "symbols": "species",
@@ -432,7 +432,7 @@ class XYZSource(FrameSource):
         if _TIME.search(c0) or _STEP.search(c0):
             times, steps = self._scan_keys(_TIME.search(c0) is not None,
                                            _STEP.search(c0) is not None)
-        from .times import frame_times
+        from trajmodes.io.times import frame_times
         self.steps = steps if steps is not None else np.arange(n)
         axis = frame_times(self.path, self.steps, None if times is None else times * self._conv.time,
                            what_in_file="time=", md_timestep=self._given_times[0],

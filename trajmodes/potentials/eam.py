@@ -460,7 +460,7 @@ class EAM:
         within the cutoff are summed on the supercell. The attribute ``parts`` holds the pair, e1,
         e2 and e3 contributions in the same layout (their sum is ``fc2``). ``kwargs`` go to
         :class:`ForceConstants` (``smap``, ``p2s``, ...)."""
-        from .force_constants import ForceConstants
+        from trajmodes.forceconstants.model import ForceConstants
         parts = self.force_constant_parts(supercell.cell, supercell.positions, supercell.species)
         total = parts["pair"] + parts["e1"] + parts["e2"] + parts["e3"]
         fc = ForceConstants(total, supercell, primitive, **kwargs)
@@ -487,7 +487,7 @@ def cubic_lattice(structure: str, a: float, n: int, species, masses=None):
     :class:`Crystal`). ``structure``: ``fcc``, ``bcc`` (one species) or ``l12`` (A3B, ``species``
     = (A, B): B at the cube corner). ``masses``: per species (default: the potential's if you pass
     them in, else 1)."""
-    from .crystal import Crystal
+    from trajmodes.lattice.crystal import Crystal
     structure = structure.lower()
     if structure not in _CUBIC_BASIS:
         raise ValueError(f"structure must be fcc, bcc or l12, not {structure!r}")
@@ -503,7 +503,7 @@ def cubic_lattice(structure: str, a: float, n: int, species, masses=None):
     if structure == "l12":
         pcell, pfrac, psp = a * np.eye(3), basis, basis_sp
     else:
-        from .bvk import _PRIMITIVE
+        from trajmodes.potentials.bvk import _PRIMITIVE
         pcell, pfrac, psp = _PRIMITIVE[structure] * a, np.zeros((1, 3)), basis_sp[:1]
     prim = Crystal(pcell, np.asarray(pfrac) @ (np.eye(3) * a if structure == "l12" else pcell), psp,
                    [mass_of[s] for s in psp])
@@ -540,7 +540,7 @@ def cubic_dynamical_matrix(eam: EAM, lattice: str, a: float, qpoints_cart, eleme
     with F', F'' at the crystal's host density rho = sum_R f(R): two single lattice sums, no supercell.
 
     ``qpoints_cart``: (nq, 3) Cartesian q in units of 1/a without 2 pi (k = 2 pi q / a), as in
-    :func:`trajmodes.bvk.bvk_dynamical_matrix` (fcc X = (1, 0, 0), L = (1/2, 1/2, 1/2)).
+    :func:`trajmodes.potentials.bvk.bvk_dynamical_matrix` (fcc X = (1, 0, 0), L = (1/2, 1/2, 1/2)).
     Returns (nq, 3, 3) real, eV/(A^2 amu); with ``parts=True`` the pair (D_ep) and e3 parts too.
     """
     el = eam.elements[0] if element is None else element
@@ -578,12 +578,12 @@ def shell_constant_parts(eam: EAM, lattice: str, a: float, element: str | None =
     couples atoms up to twice the cutoff apart, so shells are free of periodic images when
     ``supercell * a >= r_shell + 2 * cutoff`` (a warning is not raised; the default 5 suffices for Cu).
 
-    Returns (xarray.Dataset of :func:`trajmodes.bvk.shell_constants` with a ``part`` dimension,
+    Returns (xarray.Dataset of :func:`trajmodes.potentials.bvk.shell_constants` with a ``part`` dimension,
     :class:`ForceConstants` of the total with ``parts``).
     """
     import xarray as xr
-    from . import bvk
-    from .force_constants import ForceConstants
+    from trajmodes.potentials import bvk
+    from trajmodes.forceconstants.model import ForceConstants
     el = eam.elements[0] if element is None else element
     sc, prim = cubic_lattice(lattice, a, supercell, el, masses=[eam.mass(el)])
     fc = eam.force_constants(sc, prim)

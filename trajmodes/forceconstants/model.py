@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .crystal import Crystal, SupercellMap
-from .errors import ForceConstantsFormatError
-from .io._files import atomic_write
+from trajmodes.lattice.crystal import Crystal, SupercellMap
+from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.io.files import atomic_write
 
 __all__ = ["ForceConstants", "SupercellOperations", "supercell_operations"]
 
@@ -62,7 +62,7 @@ class ForceConstants:
     nac_factor : float, optional
         e^2 / (4 pi eps0) in eV*A to use with ``born`` and ``epsilon`` when a file names its own
         (phonopy's BORN first line or ``nac: unit_conversion_factor``); None: the default
-        :data:`trajmodes.nac.NAC_FACTOR`. :class:`trajmodes.Phonons` takes it unless told otherwise.
+        :data:`trajmodes.phonons.nac.NAC_FACTOR`. :class:`trajmodes.Phonons` takes it unless told otherwise.
     fc3 : array_like, shape (n_prim, N, N, 3, 3, 3) or (N, N, N, 3, 3, 3), optional
         Third-order constants Psi[i, j, k, a, b, c] = d3U / du_ia du_jb du_kc in eV/A^3. Kept in
         the compact layout (phono3py's): row ``k`` is supercell atom ``p2s[k]``; a full array is
@@ -331,7 +331,7 @@ class ForceConstants:
                 nac = parse_BORN(ph.primitive, symprec=symprec, filename=str(bfile))
         kw = {}
         if nac is not None:
-            from .nac import NAC_FACTOR
+            from trajmodes.phonons.nac import NAC_FACTOR
             factor = nac.get("factor")
             if factor is not None and abs(factor - NAC_FACTOR) < 5e-7:      # the default, as phonopy writes it
                 factor = None
@@ -365,7 +365,7 @@ class ForceConstants:
         ph.force_constants = fc
         if self.born is not None:
             from phonopy.file_IO import get_BORN_lines
-            from .nac import NAC_FACTOR
+            from trajmodes.phonons.nac import NAC_FACTOR
             factor = NAC_FACTOR if self.nac_factor is None else self.nac_factor
             ph.nac_params = {"born": self.born, "dielectric": self.epsilon, "factor": factor}
             lines = get_BORN_lines(ph.primitive, self.born, self.epsilon)
@@ -425,7 +425,7 @@ class ForceConstants:
         k = np.arange(self.n_prim)[:, None]
         fc2 = np.ascontiguousarray(self.compact()[k, cols])
         if self.born is not None:
-            from .nac import NAC_FACTOR
+            from trajmodes.phonons.nac import NAC_FACTOR
             factor = NAC_FACTOR if self.nac_factor is None else self.nac_factor
             ph3.nac_params = {"born": self.born, "dielectric": self.epsilon, "factor": factor}
         atomic_write(folder / "phono3py_params.yaml", lambda tmp: ph3.save(tmp))
@@ -491,9 +491,9 @@ class ForceConstants:
         fc2 in its layout (``fc2``, eV/A^2); fc3, when set, as variable ``fc3`` (compact
         (n_prim, N, N, 3, 3, 3), eV/A^3, zlib-compressed, one chunk per primitive atom: 216-atom
         diamond Si is 20 MB uncompressed). ``attrs``: global attributes to add (the provenance of
-        :func:`trajmodes.provenance.provenance` by default, without inputs or settings)."""
+        :func:`trajmodes.io.provenance.provenance` by default, without inputs or settings)."""
         import netCDF4
-        from .provenance import clean_attrs, provenance
+        from trajmodes.io.provenance import clean_attrs, provenance
         meta = clean_attrs({**provenance(), **(attrs or {})})
 
         def write(tmp):

@@ -8,7 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .elements import masses_of
+from trajmodes.lattice.elements import masses_of
 
 __all__ = ["Crystal", "SupercellMap", "reciprocal_rotations"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .units import KB_EV
+from trajmodes.units import KB_EV
 
 __all__ = ["H_EV_PS", "fibonacci_sphere", "debye_velocity", "theta_elastic", "theta_from_dos",
            "theta_moments"]

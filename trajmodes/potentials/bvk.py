@@ -31,9 +31,9 @@ import itertools
 
 import numpy as np
 
-from .crystal import Crystal
-from .force_constants import ForceConstants
-from .units import EV_A2_TO_N_M
+from trajmodes.lattice.crystal import Crystal
+from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.units import EV_A2_TO_N_M
 
 __all__ = ["shell_constants", "force_constants_from_bvk", "bvk_dynamical_matrix", "constant_names",
            "SHELLS", "EV_A2_TO_N_M"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .units import AVOGADRO, EV_J, KB_EV
+from trajmodes.units import AVOGADRO, EV_J, KB_EV
 
 __all__ = ["harmonic_thermodynamics", "H_EV_S", "THZ_EV", "EV_KJMOL"]
 

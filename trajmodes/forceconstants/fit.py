@@ -7,8 +7,8 @@ P. Steneteg, I. A. Abrikosov and S. I. Simak, Phys. Rev. B 87, 104111 (2013))::
 
 for every atom i of the MD supercell and every sampled frame; u the minimum-image displacement from the
 reference crystal, f the MD force with the mean force of the frame (over the atoms) removed. Phi and Psi
-are expressed in the symmetry-irreducible parameters of an :class:`IFCBasis` (``trajmodes.clusters``), so
-the rows of the design matrix are linear in the parameters (:mod:`trajmodes.design`).
+are expressed in the symmetry-irreducible parameters of an :class:`IFCBasis` (``trajmodes.forceconstants.clusters``), so
+the rows of the design matrix are linear in the parameters (:mod:`trajmodes.forceconstants.design`).
 
 Streaming: each Dask task parses one frame chunk (positions and forces in one pass), builds its rows and
 returns only the normal equations A'A, A'f, f'f and the row and frame counts, separately per
@@ -43,10 +43,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .crystal import Crystal
-from .design import DesignKernel, NormalBlocks
-from .force_constants import ForceConstants
-from .structure import Structure
+from trajmodes.lattice.crystal import Crystal
+from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
+from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.lattice.structure import Structure
 
 __all__ = ["EffectiveForceConstants", "fit_temperatures", "TemperatureSeries", "normal_equations", "solve_normal",
            "fold_ids"]
@@ -227,7 +227,7 @@ def _truncated(p, sizes, o):
 # ---------------------------------------------------------------------------------------------------
 # estimator
 def _default_build_basis(fc, order, cutoff, primitive=None, symprec=1e-3):
-    from .clusters import build_basis
+    from trajmodes.forceconstants.clusters import build_basis
     return build_basis(fc, order, cutoff, primitive=primitive, symprec=symprec, asr=True)
 
 
@@ -289,9 +289,9 @@ class EffectiveForceConstants:
         Relative eigenvalue cutoff of the solve (default ``P * 4 eps``).
     build_basis : callable, optional
         ``build_basis(fc, order, cutoff, primitive=, symprec=)`` -> IFCBasis; default
-        :func:`trajmodes.clusters.build_basis`.
+        :func:`trajmodes.forceconstants.clusters.build_basis`.
     constraints : str or tuple of {"rotational", "huang"}
-        Extra exact linear conditions on the second order (:mod:`trajmodes.constraints`):
+        Extra exact linear conditions on the second order (:mod:`trajmodes.forceconstants.constraints`):
         rotational invariance and the Huang conditions; default none.
     allow_p1 : bool
         Fit a reference in which no lattice translations are found (every atom its own primitive atom).
@@ -351,7 +351,7 @@ class EffectiveForceConstants:
         if self.cutoff3 is not None:
             bases[3] = build(skeleton, 3, float(self.cutoff3), primitive=primitive, symprec=symprec)
         if self.constraints:
-            from .constraints import constrain
+            from trajmodes.forceconstants.constraints import constrain
             bases[2] = constrain(bases[2], supercell, self.constraints)
         p2s = np.asarray(bases[2].p2s, dtype=np.int64)
         for o, b in bases.items():
@@ -424,7 +424,7 @@ class EffectiveForceConstants:
 
     def _check_memory(self, n_runs: int) -> None:
         """Refuse a fit whose normal equations would not fit in memory, before reading any frame."""
-        from .resources import available_memory
+        from trajmodes.resources import available_memory
         P = self.kernel_.n_params
         workers = max(1, os.cpu_count() or 1)
         per_task = 8 * (int(self.folds) * P * P + 3 * P * self.kernel_.block_rows())
@@ -653,8 +653,8 @@ class TemperatureSeries(dict):
 
     def _frequencies(self, qpoints, labels):
         import xarray as xr
-        from . import bands
-        from .phonons import Phonons
+        from trajmodes.lattice import paths as bands
+        from trajmodes.phonons.harmonic import Phonons
         first = next(iter(self.values())).force_constants_
         if qpoints is None:
             pts = bands.special_points(first.primitive)

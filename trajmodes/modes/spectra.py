@@ -33,7 +33,7 @@ import numpy as np
 import scipy.signal
 import xarray as xr
 
-from .units import AMU_A2_PS2_EV
+from trajmodes.units import AMU_A2_PS2_EV
 
 __all__ = ["mode_spectra", "aliased_modes", "ALIAS_FRACTION"]
 
@@ -140,8 +140,8 @@ def _full_through_cache(data, n_seg, win, scale, cache):
 
     import netCDF4
 
-    from .io._files import cache_dir
-    from .io.netcdf import LOCK                       # HDF5 is not thread-safe, also across files
+    from trajmodes.io.files import cache_dir
+    from trajmodes.io.netcdf import LOCK                       # HDF5 is not thread-safe, also across files
     nt, nq, nb = data.shape
     folder = cache if cache is not None else cache_dir()
     if not os.path.isdir(folder):

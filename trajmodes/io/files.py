@@ -190,7 +190,7 @@ def plain_path(path: str) -> str:
     reused while the original's size and mtime are unchanged.
     """
     import zlib
-    from ..errors import TrajectoryFormatError
+    from trajmodes.errors import TrajectoryFormatError
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")

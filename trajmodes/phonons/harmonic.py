@@ -1,6 +1,6 @@
 """Harmonic lattice dynamics from force constants: dynamical matrix, frequencies, eigenvectors, group
-velocities, band structures (:mod:`trajmodes.bands`), DOS (:mod:`trajmodes.dos`) and thermodynamics
-(:mod:`trajmodes.thermal`)."""
+velocities, band structures (:mod:`trajmodes.lattice.paths`), DOS (:mod:`trajmodes.phonons.dos`) and thermodynamics
+(:mod:`trajmodes.phonons.thermal`)."""
 from __future__ import annotations
 
 import itertools
@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .crystal import quiet_spglib
-from .force_constants import ForceConstants
+from trajmodes.lattice.crystal import quiet_spglib
+from trajmodes.forceconstants.model import ForceConstants
 
 __all__ = ["Phonons", "THZ"]
 
@@ -41,10 +41,10 @@ class Phonons:
         not depend on the number of threads (bitwise).
     nac : None, bool or {"gonze", "wang"}
         Non-analytic correction for polar crystals from ``fc.born`` and ``fc.epsilon`` (see
-        :mod:`trajmodes.nac`): True or "gonze" is Gonze-Lee (phonopy's default), "wang" Wang et al.
+        :mod:`trajmodes.phonons.nac`): True or "gonze" is Gonze-Lee (phonopy's default), "wang" Wang et al.
         None (default): on ("gonze") when ``fc`` carries Born charges, else off. False: off.
     nac_factor : float, optional
-        e^2 / (4 pi eps0) in eV*A (default ``fc.nac_factor``, else :data:`trajmodes.nac.NAC_FACTOR`,
+        e^2 / (4 pi eps0) in eV*A (default ``fc.nac_factor``, else :data:`trajmodes.phonons.nac.NAC_FACTOR`,
         = phonopy's).
 
     Notes
@@ -60,7 +60,7 @@ class Phonons:
 
     def __init__(self, fc: ForceConstants, tol: float = 1e-5, chunk: int = 4096, nac=None,
                  nac_factor: float | None = None, n_threads: int | None = None):
-        from . import nac as _nac
+        from trajmodes.phonons import nac as _nac
         self.fc = fc
         self.tol = float(tol)
         self.chunk = int(chunk)
@@ -192,7 +192,7 @@ class Phonons:
 
     def _nac_block(self, qs: np.ndarray, dirs) -> np.ndarray:
         """Non-analytic part of D for a block of q, (nq, n, 3, n, 3), mass-weighted, eV/(A^2 amu)."""
-        from . import nac as _nac
+        from trajmodes.phonons import nac as _nac
         n, pr = self.fc.n_prim, self.fc.primitive
         qc = qs @ pr.reciprocal_cell
         if self.nac == "gonze":
@@ -438,7 +438,7 @@ class Phonons:
             ``tick_labels`` (labels at the same distance merged as "U|K").
         """
         import xarray as xr
-        from . import bands
+        from trajmodes.lattice import paths as bands
         pieces, lab = self._path_pieces(path, symprec)
         if labels is not None:
             flat = [x for piece in labels for x in piece] if not isinstance(labels[0], str) else list(labels)
@@ -486,7 +486,7 @@ class Phonons:
         q : (N, 3) reduced; freqs : (N, 3n) THz; proj : (N, 3n, n) |e|^2 summed over x, y, z per
         primitive atom (only with ``projections``, else None).
         """
-        from .dos import mesh_qpoints
+        from trajmodes.phonons.dos import mesh_qpoints
         q = mesh_qpoints(mesh)
         if not projections:
             return q, self.frequencies(q), None
@@ -523,7 +523,7 @@ class Phonons:
             (the total integrates to 3n); attrs ``method``, ``mesh``, ``sigma`` (THz, gaussian).
         """
         import xarray as xr
-        from . import dos as _dos
+        from trajmodes.phonons import dos as _dos
         if method not in ("tetrahedron", "gaussian"):
             raise ValueError(f"method must be 'tetrahedron' or 'gaussian', not {method!r}")
         mesh = np.asarray(mesh, dtype=int).reshape(3)
@@ -568,10 +568,10 @@ class Phonons:
         xarray.Dataset over ``temperature`` (K): ``free_energy``, ``internal_energy`` (kJ/mol of
         primitive cells, phonopy's unit) and ``free_energy_eV``, ``internal_energy_eV`` (eV per
         primitive cell); ``entropy``, ``heat_capacity`` (Cv) in J/(K mol); ``zero_point_energy``
-        (kJ/mol, scalar; attr ``eV``). CODATA 2018 constants (see :mod:`trajmodes.thermal`).
+        (kJ/mol, scalar; attr ``eV``). CODATA 2018 constants (see :mod:`trajmodes.phonons.thermal`).
         """
         import xarray as xr
-        from .thermal import EV_KJMOL, harmonic_thermodynamics
+        from trajmodes.phonons.thermal import EV_KJMOL, harmonic_thermodynamics
         T = np.atleast_1d(np.asarray(temperatures, dtype=float))
         q, f, _ = self.mesh(mesh)
         gamma = np.flatnonzero((np.abs(q - np.rint(q)) < 1e-12).all(axis=1))
@@ -592,7 +592,7 @@ class Phonons:
                                      per="primitive cell"))
 
     def _path_pieces(self, path, symprec):
-        from . import bands
+        from trajmodes.lattice import paths as bands
         if path is None:
             return bands.default_path(self.fc.primitive, symprec)
         if isinstance(path, str):

@@ -13,10 +13,10 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from .errors import ReferenceMismatchError, TrajectoryFormatError
-from .io.base import FIELD_UNITS, FIELDS, FrameSource, empty_frames
-from .structure import Structure
-from .units import AMU_A2_PS2_EV, KB_EV
+from trajmodes.errors import ReferenceMismatchError, TrajectoryFormatError
+from trajmodes.io.base import FIELD_UNITS, FIELDS, FrameSource, empty_frames
+from trajmodes.lattice.structure import Structure
+from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
 #: default size of one chunk's float output (all fields), bytes
 CHUNK_BYTES = 32 << 20
@@ -330,7 +330,7 @@ class Trajectory:
         return self._reference
 
     def _resolve_reference(self, spec) -> Structure:
-        from .io import read_structure
+        from trajmodes.io import read_structure
         if isinstance(spec, str) and spec == "first":
             return self._frame_structure(0)
         if isinstance(spec, str) and spec == "average":
@@ -490,9 +490,9 @@ class Trajectory:
         progress : bool
             Show a progress bar.
         attrs : dict, optional
-            Global attributes to add to the provenance (:mod:`trajmodes.provenance`) every cache carries.
+            Global attributes to add to the provenance (:mod:`trajmodes.io.provenance`) every cache carries.
         """
-        from .io.netcdf import write_netcdf
+        from trajmodes.io.netcdf import write_netcdf
         self.require_frames()
         write_netcdf(self, path, displacements=displacements, progress=progress, attrs=attrs)
 

@@ -17,7 +17,7 @@ tables (nq x N); never a (3N x 3N) projector.
 
 When every q is commensurate with the supercell (the default: all of them), S_k(q) for all q at once is
 a real-input FFT over the supercell's cell grid instead (:class:`_GridProjector`; the grid of any
-supercell, diagonal or not, comes from the Smith normal form, :mod:`trajmodes.smith`): O(N log n_cells)
+supercell, diagonal or not, comes from the Smith normal form, :mod:`trajmodes.lattice.smith`): O(N log n_cells)
 per frame and no table larger than the eigenvectors, so a 10^5-atom supercell projects in memory set
 by the chunk.  The phase-matrix path serves a few q, or q off the commensurate grid.
 """
@@ -29,9 +29,9 @@ import dask.array as da
 import numpy as np
 import scipy.fft as sp_fft
 
-from .crystal import Crystal, SupercellMap
-from .errors import ReferenceMismatchError
-from .smith import smith_normal_form
+from trajmodes.lattice.crystal import Crystal, SupercellMap
+from trajmodes.errors import ReferenceMismatchError
+from trajmodes.lattice.smith import smith_normal_form
 
 __all__ = ["project", "back_project", "commensurate_qpoints", "trajectory_map"]
 
@@ -179,7 +179,7 @@ class _GridProjector:
     """Projection at commensurate q by an FFT over the supercell's cell grid (Smith normal form).
 
     The atoms of primitive class k sit on the n_cells lattice vectors n of the supercell; their grid
-    index ``m = (n @ R) mod d`` (:func:`trajmodes.smith.smith_normal_form`) turns
+    index ``m = (n @ R) mod d`` (:func:`trajmodes.lattice.smith.smith_normal_form`) turns
     ``sum_n e^{-i 2 pi q.n} x_n`` into a real-input FFT over the grid d1 x d2 x d3 for every q
     commensurate with the supercell at once.  Cost O(N log n_cells) per frame, memory O(N) per frame
     plus the eigenvectors (nq x 3n x 3n): no table grows as nq x N.  Same result as :class:`_Projector`.
@@ -307,7 +307,7 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
              "convention": "Q(q,s,t) = N_c^-1/2 sum_j sqrt(m_j) exp(-i 2 pi q.r0_j) e*(q,s,k_j).u_j(t)",
              "time_axis": traj.time_axis}
     if traj.n_frames > 1:
-        from .spectra import aliased_modes
+        from trajmodes.modes.spectra import aliased_modes
         mask, nyquist, message = aliased_modes(freqs, traj.frame_interval)
         attrs["nyquist_thz"] = nyquist
         if message:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .units import AMU_KG, EV_J
+from trajmodes.units import AMU_KG, EV_J
 
 __all__ = ["EV_A3_GPA", "bracket_tensor", "elastic_constants", "christoffel_velocities", "density",
            "huang_residual", "full_tensor", "VOIGT"]
@@ -51,7 +51,7 @@ def bracket_tensor(fc, relaxed: bool = True) -> np.ndarray:
     relaxed : bool
         Include the internal-relaxation term (multi-atom bases).
     """
-    from .phonons import Phonons
+    from trajmodes.phonons.harmonic import Phonons
     p = Phonons(fc, nac=False)
     ridx, kk, jj, kp, w, _ = p._pairs
     m = fc.primitive.masses

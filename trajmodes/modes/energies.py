@@ -9,7 +9,7 @@ from __future__ import annotations
 import dask
 import numpy as np
 
-from .units import AMU_A2_PS2_EV, KB_EV
+from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
 __all__ = ["mode_energies"]
 

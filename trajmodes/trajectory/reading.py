@@ -1,8 +1,8 @@
 """``trajmodes.read``: one entry point for every trajectory format."""
 from __future__ import annotations
 
-from .io import open_source
-from .trajectory import Trajectory
+from trajmodes.io import open_source
+from trajmodes.trajectory.core import Trajectory
 
 
 def read(source, *, format: str | None = None, reference=None, units: str | None = None,
@@ -48,7 +48,7 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
     -------
     Trajectory
     """
-    from .io.times import reject_timestep
+    from trajmodes.io.times import reject_timestep
     reject_timestep(timestep)
     src = open_source(source, format=format, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                       frame_interval=frame_interval, species=species, masses=masses, topology=topology)
@@ -87,8 +87,8 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
     Trajectory
         Lazy like any other: each Dask chunk copies its frames when computed.
     """
-    from .io.memory import ArraySource
-    from .io.times import reject_timestep
+    from trajmodes.io.memory import ArraySource
+    from trajmodes.io.times import reject_timestep
     reject_timestep(timestep)
     if frame_interval is None:
         raise TypeError("from_arrays needs frame_interval=<ps between frames>")

@@ -72,7 +72,7 @@ def provenance(inputs=(), settings: Mapping | None = None, temperature: float | 
     dict
         netCDF-ready attributes.
     """
-    from . import __version__
+    from trajmodes import __version__
     out = {"trajmodes_version": __version__,
            "created": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
            "inputs": "; ".join(os.path.abspath(os.fspath(p))

@@ -13,7 +13,7 @@ Construction (as hiPhive's ``ClusterSpace`` and TDEP):
    the cluster, in real space (``|r_l - r_j|`` too), is within it. Degenerate clusters (``i i``,
    ``i i j``, ``i j j``, ``i i i``) are included. Each *ordered* tuple is an entry of :attr:`IFCBasis.sites`.
 2. **Orbits.** The space group of the crystal (rotations ``R`` with their atom maps, from
-   :func:`trajmodes.force_constants.supercell_operations`, lattice translations implicit) acts on
+   :func:`trajmodes.forceconstants.model.supercell_operations`, lattice translations implicit) acts on
    the real-space cluster; together with the permutations ``s`` of the cluster's atoms it maps an
    entry ``c`` to entries ``e`` with ``fc[e] = R^{(x)n} P_s fc[c]`` (``P_s`` transposes the
    Cartesian indices the way ``s`` reorders the atoms). All entries reached from one representative
@@ -42,7 +42,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from .crystal import Crystal, SupercellMap
+from trajmodes.lattice.crystal import Crystal, SupercellMap
 
 __all__ = ["IFCBasis", "build_basis"]
 
@@ -184,7 +184,7 @@ def _rref_basis(P: np.ndarray) -> np.ndarray:
 
 def _shortest_lattice_vector(cell: np.ndarray) -> float:
     import spglib
-    from .crystal import quiet_spglib
+    from trajmodes.lattice.crystal import quiet_spglib
     with quiet_spglib():
         red = spglib.niggli_reduce(cell, eps=1e-5)
     red = np.asarray(cell if red is None else red)
@@ -237,7 +237,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crysta
     ValueError
         If the cutoff is too long for the supercell, or the order is not 2 or 3.
     """
-    from .force_constants import ForceConstants, supercell_operations
+    from trajmodes.forceconstants.model import ForceConstants, supercell_operations
     if order not in (2, 3):
         raise ValueError(f"order must be 2 or 3, not {order}")
     if isinstance(fc_or_supercell, ForceConstants):

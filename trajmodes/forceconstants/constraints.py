@@ -32,7 +32,7 @@ def _entry_vectors(basis, supercell) -> np.ndarray:
 
 
 def constraint_matrix(basis, supercell, kinds=KINDS) -> np.ndarray:
-    """Rows of linear conditions C @ params = 0 on an order-2 :class:`~trajmodes.clusters.IFCBasis`.
+    """Rows of linear conditions C @ params = 0 on an order-2 :class:`~trajmodes.forceconstants.clusters.IFCBasis`.
 
     Parameters
     ----------

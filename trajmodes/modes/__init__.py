@@ -1,0 +1,1 @@
+"""Phonon modes of an MD run: projection, energies, spectra and peak fits."""

@@ -1,0 +1,1 @@
+"""Interatomic potentials with analytic force constants (EAM), and Born-von-Karman shell constants."""

@@ -1,0 +1,5 @@
+"""Trajectories: the lazy, chunked frames of any reader, their reference crystal and displacements."""
+from trajmodes.trajectory.core import Trajectory, chunk_displacements, minimum_image
+from trajmodes.trajectory.reading import from_arrays, read
+
+__all__ = ["Trajectory", "chunk_displacements", "minimum_image", "read", "from_arrays"]
