@@ -117,8 +117,8 @@ def warm(path: str) -> float:
 
 
 def remove_index(path: str) -> None:
-    from trajmodes.io.files import _hashed, index_path
-    for ip in (index_path(path), _hashed(path, ".tmidx.npz")):
+    from trajmodes.io.files import index_locations
+    for ip in index_locations(path):
         if os.path.exists(ip):
             os.unlink(ip)
 

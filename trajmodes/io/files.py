@@ -223,8 +223,9 @@ def plain_path(path: str) -> str:
     return str(out)
 
 
-def _index_candidates(path: str):
-    """Index locations, beside the file first; the cache folder only when it can be had."""
+def index_locations(path: str):
+    """Where the frame index of ``path`` may be: beside the file first (when that folder is writable or the index
+    is there), then the cache folder, only when one can be had."""
     p = Path(path)
     beside = p.with_name(f".{p.name}.tmidx.npz")
     if os.access(p.parent, os.W_OK) or beside.exists():
@@ -237,7 +238,7 @@ def _index_candidates(path: str):
 
 def load_index(path: str, kind: str) -> dict | None:
     """A saved index of ``path`` if it is still valid (same size and mtime), else None."""
-    for ip in _index_candidates(path):
+    for ip in index_locations(path):
         if not ip.exists():
             continue
         try:
@@ -259,7 +260,7 @@ def save_index(path: str, kind: str, **arrays) -> None:
     def write(tmp):
         with open(tmp, "wb") as f:
             np.savez(f, version=INDEX_VERSION, kind=kind, size=size, mtime_ns=mtime, **arrays)
-    for ip in _index_candidates(path):
+    for ip in index_locations(path):
         try:
             atomic_write(ip, write)
             return
