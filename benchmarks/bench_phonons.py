@@ -71,7 +71,7 @@ def main(argv=None) -> int:
                                                    get_dynamical_matrices_at_qpoints)
     import trajmodes
     from trajmodes.phonons.dos import mesh_qpoints
-    from trajmodes.phonons.harmonic import THZ
+    from trajmodes.units import THZ
 
     fcdir = Path(args.fc)
     mesh = [args.mesh] * 3

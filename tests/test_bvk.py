@@ -15,7 +15,8 @@ import pytest
 import trajmodes
 from trajmodes import bvk
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.phonons.harmonic import THZ, Phonons
+from trajmodes.phonons.harmonic import Phonons
+from trajmodes.units import THZ
 from trajmodes.plots import plot_bvk
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.forceconstants.fit import EffectiveForceConstants, TemperatureSeries
+from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.workflows import TemperatureSeries
 
 MD = Path(__file__).resolve().parents[1] / "examples" / "md"
 FC0 = Path(__file__).resolve().parents[1] / "examples" / "fc"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from trajmodes.units import GAS_CONSTANT
+
 
 def _figure(nrows: int, ncols: int, size, **kw):
     """A new figure and its axes (``Figure.subplots`` keywords in ``kw``), constrained layout."""
@@ -160,7 +162,7 @@ def plot_thermal(thermal, path: str, title: str = "", n_modes: int | None = None
     axes[1].plot(T, thermal.entropy.values, label="entropy S")
     axes[1].plot(T, thermal.heat_capacity.values, label="heat capacity $C_V$")
     if n_modes:
-        axes[1].axhline(n_modes * 8.314462618, color="0.5", ls="--", lw=0.8, label="classical limit")
+        axes[1].axhline(n_modes * GAS_CONSTANT, color="0.5", ls="--", lw=0.8, label="classical limit")
     axes[1].set(xlabel="temperature (K)", ylabel="S, $C_V$ (J/(K mol))")
     axes[1].legend(frameon=False)
     for ax in axes:

@@ -18,8 +18,24 @@ HARTREE_EV = 27.211386245988    # eV per Hartree
 KB_EV = 8.617333262e-5          # Boltzmann constant, eV/K
 KCALMOL_EV = 4184.0 / AVOGADRO / EV_J   # eV per kcal/mol
 KJMOL_EV = 1000.0 / AVOGADRO / EV_J     # eV per kJ/mol
+PLANCK_J_S = 6.62607015e-34    # Planck constant h, J s (exact in SI 2019)
+GAS_CONSTANT = AVOGADRO * 1.380649e-23   # R, J/(K mol)
 #: 1 eV/A^2 in N/m (J/m^2): force constants in SI
 EV_A2_TO_N_M = EV_J / 1e-20
+#: Planck constant in eV s and in eV ps: h nu with nu in THz gives eV (THZ_EV)
+H_EV_S = PLANCK_J_S / EV_J
+H_EV_PS = H_EV_S * 1e12
+THZ_EV = H_EV_PS
+#: kJ/mol per eV
+EV_KJMOL = EV_J * AVOGADRO / 1000.0
+#: nu [THz] = THZ * sqrt(lambda), lambda an eigenvalue of the dynamical matrix in eV/(A^2 amu): phonopy's
+#: conversion factor 15.633302 to full precision as phonopy defines it (its physical constants), so that
+#: frequencies agree with phonopy's to round-off. CODATA 2018 would give 15.6333042 (1.2e-7 relative more).
+THZ = 15.633302300230191
+#: e^2 / (4 pi eps0) in eV * A, the value phonopy (4.x) uses for its default (VASP, eV/A) calculator,
+#: ``get_calculator_physical_units("vasp").nac_factor`` (its Hartree * Bohr), so that LO-TO frequencies
+#: agree with phonopy's to round-off. CODATA 2018 gives 14.3996454784 (4.3e-7 relative less).
+NAC_FACTOR = 14.39965172592227
 #: kinetic energy of 1 amu moving at 1 A/ps, in eV
 AMU_A2_PS2_EV = AMU_KG * 1e-20 / 1e-24 / EV_J
 #: time unit sqrt(amu A^2 / eV) in ps (ASE's and LAMMPS lj-type natural unit)

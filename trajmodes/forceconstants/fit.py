@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
 
 import numpy as np
 
@@ -48,8 +47,7 @@ from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.structure import Structure
 
-__all__ = ["EffectiveForceConstants", "fit_temperatures", "TemperatureSeries", "normal_equations", "solve_normal",
-           "fold_ids"]
+__all__ = ["EffectiveForceConstants", "normal_equations", "solve_normal", "fold_ids"]
 
 #: condition number (of the column-equilibrated normal matrix) above which a warning is raised
 COND_WARN = 1e12
@@ -628,92 +626,3 @@ class EffectiveForceConstants:
     def __repr__(self) -> str:
         return (f"EffectiveForceConstants(cutoff2={self.cutoff2}, cutoff3={self.cutoff3}, mode={self.mode!r}, "
                 f"folds={self.folds})")
-
-
-# ---------------------------------------------------------------------------------------------------
-# temperature series
-class TemperatureSeries(dict):
-    """Fitted estimators by temperature (K), with frequencies versus temperature and fc2 interpolation.
-
-    A ``dict`` T -> :class:`EffectiveForceConstants`, sorted by T.
-
-    Attributes
-    ----------
-    frequencies : xarray.Dataset
-        ``frequency`` (temperature, q, branch) in THz at ``qpoint`` (q, reduced), with ``label`` (q).
-    """
-
-    def __init__(self, fits: Mapping, qpoints=None, labels=None):
-        super().__init__(sorted(((float(T), f) for T, f in fits.items()), key=lambda x: x[0]))
-        self.frequencies = self._frequencies(qpoints, labels)
-
-    @property
-    def temperatures(self) -> np.ndarray:
-        return np.array(list(self.keys()))
-
-    def _frequencies(self, qpoints, labels):
-        import xarray as xr
-        from trajmodes.lattice import paths as bands
-        from trajmodes.phonons.harmonic import Phonons
-        first = next(iter(self.values())).force_constants_
-        if qpoints is None:
-            pts = bands.special_points(first.primitive)
-            labels = list(pts)
-            qpoints = np.array([pts[k] for k in labels], float)
-        qpoints = np.asarray(qpoints, float).reshape(-1, 3)
-        labels = [""] * len(qpoints) if labels is None else [str(x) for x in labels]
-        freq = np.stack([Phonons(f.force_constants_).frequencies(qpoints) for f in self.values()])
-        return xr.Dataset(
-            dict(frequency=(("temperature", "q", "branch"), freq, {"units": "THz",
-                                                                   "long_name": "effective phonon frequency"})),
-            coords=dict(temperature=("temperature", self.temperatures, {"units": "K"}),
-                        qpoint=(("q", "reduced"), qpoints), label=("q", labels),
-                        branch=np.arange(freq.shape[-1])))
-
-    def interpolate_fc2(self, T: float) -> ForceConstants:
-        """Compact fc2 linearly interpolated between the two nearest fitted temperatures (clamped at the ends).
-
-        The supercell and primitive cells (lattice parameter changes with T in NPT runs) are interpolated
-        the same way; the supercell map and representatives are those of the lower temperature.
-        """
-        Ts = self.temperatures
-        fits = list(self.values())
-        if len(Ts) == 1 or T <= Ts[0]:
-            return fits[0].force_constants_
-        if T >= Ts[-1]:
-            return fits[-1].force_constants_
-        i = int(np.searchsorted(Ts, T)) - 1
-        w = (T - Ts[i]) / (Ts[i + 1] - Ts[i])
-        a, b = fits[i], fits[i + 1]
-        if a.fc2_.shape != b.fc2_.shape:
-            raise ValueError(f"fc2 at {Ts[i]} K and {Ts[i + 1]} K have different shapes")
-
-        def mix(x, y):
-            return (1 - w) * x + w * y
-
-        def crystal(c1, c2):
-            return Crystal(mix(c1.cell, c2.cell), mix(c1.positions, c2.positions), c1.species, c1.masses)
-
-        fa, fb = a.force_constants_, b.force_constants_
-        return ForceConstants(mix(a.fc2_, b.fc2_), crystal(fa.supercell, fb.supercell),
-                              crystal(fa.primitive, fb.primitive), smap=fa.smap, p2s=fa.p2s)
-
-
-def fit_temperatures(runs: Mapping, qpoints=None, labels=None, **kw) -> TemperatureSeries:
-    """Fit every temperature of a series.
-
-    Parameters
-    ----------
-    runs : mapping T (K) -> Trajectory or list of Trajectory
-    qpoints : array_like (nq, 3), optional
-        Reduced q-points for the frequencies versus T; default the special points of the lattice.
-    labels : list of str, optional
-    **kw
-        Settings of :class:`EffectiveForceConstants`.
-
-    Returns
-    -------
-    TemperatureSeries
-    """
-    fits = {T: EffectiveForceConstants(**kw).fit(data) for T, data in runs.items()}
-    return TemperatureSeries(fits, qpoints, labels)

@@ -331,7 +331,7 @@ class ForceConstants:
                 nac = parse_BORN(ph.primitive, symprec=symprec, filename=str(bfile))
         kw = {}
         if nac is not None:
-            from trajmodes.phonons.nac import NAC_FACTOR
+            from trajmodes.units import NAC_FACTOR
             factor = nac.get("factor")
             if factor is not None and abs(factor - NAC_FACTOR) < 5e-7:      # the default, as phonopy writes it
                 factor = None
@@ -365,7 +365,7 @@ class ForceConstants:
         ph.force_constants = fc
         if self.born is not None:
             from phonopy.file_IO import get_BORN_lines
-            from trajmodes.phonons.nac import NAC_FACTOR
+            from trajmodes.units import NAC_FACTOR
             factor = NAC_FACTOR if self.nac_factor is None else self.nac_factor
             ph.nac_params = {"born": self.born, "dielectric": self.epsilon, "factor": factor}
             lines = get_BORN_lines(ph.primitive, self.born, self.epsilon)
@@ -425,7 +425,7 @@ class ForceConstants:
         k = np.arange(self.n_prim)[:, None]
         fc2 = np.ascontiguousarray(self.compact()[k, cols])
         if self.born is not None:
-            from trajmodes.phonons.nac import NAC_FACTOR
+            from trajmodes.units import NAC_FACTOR
             factor = NAC_FACTOR if self.nac_factor is None else self.nac_factor
             ph3.nac_params = {"born": self.born, "dielectric": self.epsilon, "factor": factor}
         atomic_write(folder / "phono3py_params.yaml", lambda tmp: ph3.save(tmp))

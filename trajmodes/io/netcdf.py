@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,37 +39,50 @@ def netcdf_kind(path: str) -> str | None:
         return None
 
 
-def write_netcdf(traj, path, *, displacements: bool = False, progress: bool = False, attrs=None) -> None:
-    """Write a :class:`~trajmodes.Trajectory` to ``path`` (temporary name, then rename).
+@dataclass
+class CacheContents:
+    """What a trajectory cache holds besides its per-frame arrays (all in metal units, atoms in id order)."""
 
-    Frames are read, parsed and written chunk by chunk (parsing in parallel, writing
-    serialised), so memory stays bounded by a few chunks whatever the trajectory size.
+    times: np.ndarray            # (frames,) ps
+    steps: np.ndarray            # (frames,)
+    ids: np.ndarray              # (atoms,)
+    species: np.ndarray          # (atoms,)
+    masses: np.ndarray | None    # (atoms,) amu
+    reference: Structure
+    source: str                  # one line naming the source
+    source_units: str
+    time_axis: str
+    md_timestep: float | None
+    unwrapped: bool
+    has_cell: bool
+
+
+#: frames per chunk of a cache (a multiple of it is the natural read size)
+CHUNK_FRAMES = CHUNK[0]
+
+
+def write_cache(path, arrays: dict, contents: CacheContents, *, attrs: dict | None = None,
+                progress: bool = False) -> None:
+    """Write a trajectory cache to ``path`` (temporary name, then rename).
+
+    Parameters
+    ----------
+    arrays : dict name -> dask array
+        ``positions`` or ``displacements``, optionally ``velocities``, ``forces`` (frames, atoms, 3), ``cells``
+        (frames, 3, 3), ``origins`` (frames, 3); computed and written chunk by chunk (parsing in parallel, writing
+        serialised), so memory stays bounded by a few chunks whatever the trajectory size.
+    contents : CacheContents
+    attrs : dict, optional
+        Global attributes (the provenance).
     """
     import dask.array as da
     import netCDF4
-    from trajmodes.trajectory.core import Trajectory
     from trajmodes import __version__
-
-    ref = traj.reference
-    step = -(-traj.chunk_frames // CHUNK[0]) * CHUNK[0]
-    t = Trajectory(traj.source, traj._frames, reference=ref, chunk_frames=step)
-    t.species, t.masses = traj.species, traj.masses
-    nf, na = t.n_frames, t.n_atoms
+    from trajmodes.io.provenance import clean_attrs
+    nf = len(contents.times)
+    na = len(contents.ids)
     chunks = (min(CHUNK[0], max(nf, 1)), min(CHUNK[1], na), 3)
-    fields = [f for f in FIELDS if f in t.source.fields]
-    arrays = {f: getattr(t, f) for f in fields}
-    if displacements:
-        arrays["displacements"] = t.displacements()
-        del arrays["positions"]
-    if t.source.has_cell:
-        arrays["cells"] = t.cells
-    arrays["origins"] = t.origins
-
-    from trajmodes.io.provenance import clean_attrs, provenance
-    meta = clean_attrs({**provenance(t.source.paths, {"displacements": displacements, "frames": t.n_frames,
-                                                       "first_step": int(t.steps[0]) if t.n_frames else None,
-                                                       "last_step": int(t.steps[-1]) if t.n_frames else None}),
-                        **(attrs or {})})
+    meta = clean_attrs(attrs or {})
 
     def write(tmp):
         with LOCK:
@@ -76,7 +90,7 @@ def write_netcdf(traj, path, *, displacements: bool = False, progress: bool = Fa
         try:
             with LOCK:
                 ds.setncatts(meta)
-                _define(ds, t, ref, arrays, chunks, __version__)
+                _define(ds, contents, arrays, chunks, __version__)
             targets = [_Locked(ds.variables[k]) for k in arrays]
             if progress:
                 from dask.diagnostics import ProgressBar
@@ -102,18 +116,19 @@ class _Locked:
             self.var[key] = value
 
 
-def _define(ds, t, ref: Structure, arrays, chunks, version) -> None:
-    nf, na = t.n_frames, t.n_atoms
+def _define(ds, c: CacheContents, arrays, chunks, version) -> None:
+    nf, na = len(c.times), len(c.ids)
+    ref = c.reference
     ds.trajmodes_format = FORMAT
     ds.trajmodes_format_version = VERSION
     ds.trajmodes_version = version
-    ds.source = t.source.describe()
-    ds.time_axis = str(getattr(t.source, "time_axis", "unknown"))
-    if getattr(t.source, "md_timestep", None) is not None:
-        ds.md_timestep_ps = float(t.source.md_timestep)
-    ds.source_units = t.source.units
-    ds.unwrapped = int(t.source.unwrapped or "displacements" in arrays)
-    ds.has_cell = int(t.source.has_cell)
+    ds.source = c.source
+    ds.time_axis = str(c.time_axis)
+    if c.md_timestep is not None:
+        ds.md_timestep_ps = float(c.md_timestep)
+    ds.source_units = c.source_units
+    ds.unwrapped = int(c.unwrapped or "displacements" in arrays)
+    ds.has_cell = int(c.has_cell)
     ds.createDimension("frame", nf)
     ds.createDimension("atom", na)
     ds.createDimension("spatial", 3)
@@ -129,18 +144,18 @@ def _define(ds, t, ref: Structure, arrays, chunks, version) -> None:
         v.units = FIELD_UNITS[name]
     tv = ds.createVariable("time", "f8", ("frame",))
     tv.units = "ps"
-    tv[:] = t.times
+    tv[:] = c.times
     sv = ds.createVariable("step", "i8", ("frame",))
     sv.units = "1"
-    sv[:] = t.steps
+    sv[:] = c.steps
     iv = ds.createVariable("atom_id", "i8", ("atom",))
-    iv[:] = t.source.ids
+    iv[:] = c.ids
     spv = ds.createVariable("species", str, ("atom",))
-    spv[:] = np.asarray(t.species, dtype=object)
-    if t.masses is not None:
+    spv[:] = np.asarray(c.species, dtype=object)
+    if c.masses is not None:
         mv = ds.createVariable("masses", "f8", ("atom",))
         mv.units = "amu"
-        mv[:] = t.masses
+        mv[:] = c.masses
     rp = ds.createVariable("reference_positions", "f8", ("atom", "spatial"))
     rp.units = "Angstrom"
     rp[:] = ref.positions

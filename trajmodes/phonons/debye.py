@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.units import KB_EV
+from trajmodes.units import H_EV_PS, KB_EV
 
-__all__ = ["H_EV_PS", "fibonacci_sphere", "debye_velocity", "theta_elastic", "theta_from_dos",
+__all__ = ["fibonacci_sphere", "debye_velocity", "theta_elastic", "theta_from_dos",
            "theta_moments"]
 
-#: Planck constant in eV*ps: h nu with nu in THz gives eV
-H_EV_PS = 4.135667696e-3
 
 
 def fibonacci_sphere(n: int) -> np.ndarray:

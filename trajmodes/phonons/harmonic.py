@@ -10,14 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from trajmodes.lattice.crystal import quiet_spglib
+from trajmodes.units import THZ
 from trajmodes.forceconstants.model import ForceConstants
 
-__all__ = ["Phonons", "THZ"]
+__all__ = ["Phonons"]
 
-#: nu [THz] = THZ * sqrt(lambda), lambda an eigenvalue of D in eV/(A^2 amu): phonopy's conversion factor
-#: 15.633302 to full precision as phonopy defines it (its physical constants), so that frequencies
-#: agree with phonopy's to round-off.  CODATA 2018 would give 15.6333042 (1.2e-7 relative more).
-THZ = 15.633302300230191
 
 _CANDIDATES = np.array(list(itertools.product(range(-2, 3), repeat=3)), dtype=float)   # (125, 3)
 
@@ -571,7 +568,8 @@ class Phonons:
         (kJ/mol, scalar; attr ``eV``). CODATA 2018 constants (see :mod:`trajmodes.phonons.thermal`).
         """
         import xarray as xr
-        from trajmodes.phonons.thermal import EV_KJMOL, harmonic_thermodynamics
+        from trajmodes.phonons.thermal import harmonic_thermodynamics
+        from trajmodes.units import EV_KJMOL
         T = np.atleast_1d(np.asarray(temperatures, dtype=float))
         q, f, _ = self.mesh(mesh)
         gamma = np.flatnonzero((np.abs(q - np.rint(q)) < 1e-12).all(axis=1))

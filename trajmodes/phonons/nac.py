@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NAC_FACTOR", "GonzeLee", "charge_term", "commensurate_points"]
+from trajmodes.units import NAC_FACTOR
 
-#: e^2 / (4 pi eps0) in eV * A, the value phonopy (4.x) uses for its default (VASP, eV/A) calculator,
-#: ``get_calculator_physical_units("vasp").nac_factor`` (its Hartree * Bohr), so that LO-TO frequencies
-#: agree with phonopy's to round-off. CODATA 2018 gives 14.3996454784 (4.3e-7 relative less).
-NAC_FACTOR = 14.39965172592227
+__all__ = ["GonzeLee", "charge_term", "commensurate_points"]
+
 
 #: |K| below this (1/A, no 2 pi) counts as q = 0 (phonopy's Q_DIRECTION_TOLERANCE)
 Q_ZERO = 1e-5

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.units import AVOGADRO, EV_J, KB_EV
+from trajmodes.units import KB_EV, THZ_EV
 
-__all__ = ["harmonic_thermodynamics", "H_EV_S", "THZ_EV", "EV_KJMOL"]
+__all__ = ["harmonic_thermodynamics"]
 
-H_EV_S = 6.62607015e-34 / EV_J           # Planck constant, eV s (exact in SI 2019)
-THZ_EV = H_EV_S * 1e12                   # eV per THz (h nu)
-EV_KJMOL = EV_J * AVOGADRO / 1000.0      # kJ/mol per eV
 
 
 def harmonic_thermodynamics(freqs, temperatures, classical: bool = False, cutoff_frequency: float = 0.0):

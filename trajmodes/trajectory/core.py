@@ -492,9 +492,29 @@ class Trajectory:
         attrs : dict, optional
             Global attributes to add to the provenance (:mod:`trajmodes.io.provenance`) every cache carries.
         """
-        from trajmodes.io.netcdf import write_netcdf
+        from trajmodes.io.netcdf import CHUNK_FRAMES, CacheContents, write_cache
+        from trajmodes.io.provenance import provenance
         self.require_frames()
-        write_netcdf(self, path, displacements=displacements, progress=progress, attrs=attrs)
+        ref = self.reference
+        step = -(-self.chunk_frames // CHUNK_FRAMES) * CHUNK_FRAMES     # whole cache chunks per task
+        t = Trajectory(self.source, self._frames, reference=ref, chunk_frames=step)
+        t.species, t.masses = self.species, self.masses
+        arrays = {f: getattr(t, f) for f in FIELDS if f in self.source.fields}
+        if displacements:
+            arrays["displacements"] = t.displacements()
+            del arrays["positions"]
+        if self.source.has_cell:
+            arrays["cells"] = t.cells
+        arrays["origins"] = t.origins
+        contents = CacheContents(times=self.times, steps=self.steps, ids=self.source.ids, species=self.species,
+                                 masses=self.masses, reference=ref, source=self.source.describe(),
+                                 source_units=self.source.units, time_axis=self.time_axis,
+                                 md_timestep=self.md_timestep, unwrapped=bool(self.source.unwrapped),
+                                 has_cell=bool(self.source.has_cell))
+        meta = {**provenance(self.source.paths, {"displacements": displacements, "frames": self.n_frames,
+                                                 "first_step": int(self.steps[0]),
+                                                 "last_step": int(self.steps[-1])}), **(attrs or {})}
+        write_cache(path, arrays, contents, attrs=meta, progress=progress)
 
 
 __all__ = ["Trajectory", "minimum_image", "chunk_displacements", "FIELDS"]
