@@ -146,7 +146,7 @@ def test_grid_projector_equals_phase_matrix(si, S):
     """The FFT over the Smith-normal-form cell grid equals the explicit phase-matrix projection for
     diagonal and non-diagonal supercells, shuffled atom order, centred or not, and any q subset."""
     from trajmodes.modes.projection import _GridProjector, _Projector
-    from trajmodes.lattice.smith import smith_normal_form
+    from trajmodes.lattice.supercell import smith_normal_form
     fc, ph = si
     prim = fc.primitive
     rng = np.random.default_rng(7)

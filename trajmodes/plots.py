@@ -286,7 +286,7 @@ def path_coordinates(qpoints, bands, rotations, time_reversal: bool = True, tol:
         none does. A q at a joint of two segments appears once.
     """
     q = np.asarray(qpoints, float).reshape(-1, 3)
-    from trajmodes.lattice.crystal import reciprocal_rotations
+    from trajmodes.lattice.symmetry import reciprocal_rotations
     mats = reciprocal_rotations(rotations, time_reversal)              # q' = R^-T q (and -q)
     seg = bands.segment.values
     bq = bands.qpoint.values

@@ -42,7 +42,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from trajmodes.lattice.crystal import Crystal, SupercellMap
+from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.supercell import SupercellMap
 
 __all__ = ["IFCBasis", "build_basis"]
 
@@ -184,7 +185,7 @@ def _rref_basis(P: np.ndarray) -> np.ndarray:
 
 def _shortest_lattice_vector(cell: np.ndarray) -> float:
     import spglib
-    from trajmodes.lattice.crystal import quiet_spglib
+    from trajmodes.lattice.symmetry import quiet_spglib
     with quiet_spglib():
         red = spglib.niggli_reduce(cell, eps=1e-5)
     red = np.asarray(cell if red is None else red)
@@ -237,7 +238,8 @@ def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crysta
     ValueError
         If the cutoff is too long for the supercell, or the order is not 2 or 3.
     """
-    from trajmodes.forceconstants.model import ForceConstants, supercell_operations
+    from trajmodes.forceconstants.model import ForceConstants
+    from trajmodes.lattice.symmetry import supercell_operations
     if order not in (2, 3):
         raise ValueError(f"order must be 2 or 3, not {order}")
     if isinstance(fc_or_supercell, ForceConstants):

@@ -43,6 +43,7 @@ import warnings
 import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.symmetry import symmetrize_sites
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.structure import Structure
@@ -227,36 +228,6 @@ def _truncated(p, sizes, o):
 def _default_build_basis(fc, order, cutoff, primitive=None, symprec=1e-3):
     from trajmodes.forceconstants.clusters import build_basis
     return build_basis(fc, order, cutoff, primitive=primitive, symprec=symprec, asr=True)
-
-
-def symmetrize_sites(cell: np.ndarray, positions: np.ndarray, rotations, translations) -> np.ndarray:
-    """Positions made exactly invariant under a space group (the group average of each site).
-
-    Parameters
-    ----------
-    cell : (3, 3) rows a, b, c in A.
-    positions : (N, 3) Cartesian A, already periodic under the lattice translations of the group.
-    rotations, translations : the operations in fractional coordinates of ``cell`` (spglib's);
-        one representative per distinct rotation is used (the translations are already exact).
-
-    Returns
-    -------
-    (N, 3) Cartesian positions in A.
-    """
-    frac = positions @ np.linalg.inv(cell)
-    rot = np.asarray(rotations)
-    _, first = np.unique(rot.reshape(len(rot), -1), axis=0, return_index=True)
-    acc = np.zeros_like(frac)
-    for g in first:
-        y = frac @ rot[g].T + translations[g]                      # image of every atom under g
-        d = y[:, None, :] - frac[None, :, :]
-        d -= np.rint(d)
-        j = np.argmin(np.linalg.norm(d @ cell, axis=-1), axis=1)    # the site atom i is sent to
-        if len(np.unique(j)) != len(j):
-            raise ValueError("the symmetry operations do not permute the atoms; the reference is too far "
-                             "from a crystal for symprec")
-        acc[j] += frac[j] + d[np.arange(len(j)), j]
-    return (acc / len(first)) @ cell
 
 
 class EffectiveForceConstants:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from trajmodes.lattice.crystal import Crystal, SupercellMap
+from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.supercell import SupercellMap
+from trajmodes.lattice.symmetry import SupercellOperations, supercell_operations
 from trajmodes.errors import ForceConstantsFormatError
 from trajmodes.io.files import atomic_write
 
-__all__ = ["ForceConstants", "SupercellOperations", "supercell_operations"]
+__all__ = ["ForceConstants"]
 
 _PHONOPY_YAMLS = ("phonopy_params.yaml", "phonopy.yaml", "phonopy_disp.yaml")
 _FC_FILES = ("FORCE_CONSTANTS", "fc2.hdf5", "force_constants.hdf5")
@@ -592,71 +593,6 @@ class ForceConstants:
         third = "" if self.fc3 is None else f", fc3 {self.fc3.shape} eV/A^3"
         return (f"ForceConstants({self.layout} {self.fc2.shape}, eV/A^2{third}; {self.n_prim}-atom primitive cell, "
                 f"supercell matrix {self.smap.matrix.tolist()})")
-
-
-@dataclass(frozen=True)
-class SupercellOperations:
-    """Space-group operations of a supercell modulo its lattice translations.
-
-    Attributes
-    ----------
-    rotations : ndarray, (nops, 3, 3)
-        Cartesian rotations R (orthogonal): the operation takes a displacement u to R u.
-    perm : ndarray of int, (nops, N)
-        Supercell atom that each operation moves every atom onto.
-    prim_perm : ndarray of int, (nops, n_prim)
-        The same for the primitive atoms.
-    fractional : ndarray of int, (nops, 3, 3)
-        The rotations in fractional coordinates of the primitive cell (spglib's).
-    """
-
-    rotations: np.ndarray
-    perm: np.ndarray
-    prim_perm: np.ndarray
-    fractional: np.ndarray
-
-
-def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float = 1e-3) -> SupercellOperations:
-    """Operations of ``primitive``'s space group that are symmetries of the supercell ``smap`` describes.
-
-    An operation x -> W x + w (fractional, primitive basis) is kept when W maps the supercell lattice
-    onto itself (S W^T S^-1 integer); it moves primitive atom k to the site of atom k' (matched
-    periodically, same species and mass, within ``symprec`` Angstrom) and supercell atom (k, L) to
-    (k', W L + t_k), reduced into the supercell. Vectorised: no loop over atoms.
-
-    Raises
-    ------
-    ValueError
-        If an atom has no image within ``symprec``.
-    """
-    ds = primitive.symmetry(symprec)
-    W = np.asarray(ds.rotations, dtype=np.int64)
-    w = np.asarray(ds.translations, dtype=float)
-    S = np.asarray(smap.matrix, dtype=float)
-    M = np.einsum("ij,ojk,kl->oil", S, W.transpose(0, 2, 1), np.linalg.inv(S))
-    keep = np.abs(M - np.rint(M)).max(axis=(1, 2)) < 1e-6
-    W, w = W[keep], w[keep]
-    P = primitive.cell
-    pf = primitive.scaled_positions
-    y = np.einsum("oab,kb->oka", W, pf) + w[:, None, :]                  # (nops, n, 3)
-    d = y[:, :, None, :] - pf[None, None, :, :]                          # (nops, n, n', 3)
-    shift = np.rint(d)
-    dist = np.linalg.norm((d - shift) @ P, axis=-1)
-    types = primitive.types
-    dist = np.where(types[:, None] == types[None, :], dist, np.inf)
-    kp = np.argmin(dist, axis=-1)                                        # (nops, n)
-    o, k = np.indices(kp.shape)
-    if dist[o, k, kp].max() > symprec:
-        raise ValueError(f"an atom has no symmetry image within symprec={symprec} A")
-    tk = shift[o, k, kp].astype(np.int64)                                # (nops, n, 3)
-    atom, L = smap.atom, smap.lattice
-    newL = np.einsum("oab,nb->ona", W, L) + tk[:, atom]                  # (nops, N, 3)
-    perm = smap.index(kp[:, atom], newL)
-    if (np.sort(perm, axis=1) != np.arange(smap.atom.size)).any():
-        raise ValueError("a symmetry operation is not a permutation of the supercell")
-    R = np.einsum("ji,ojk,kl->oil", P, W, np.linalg.inv(P).T)            # P^T W P^-T
-    U, _, Vt = np.linalg.svd(R)
-    return SupercellOperations(U @ Vt, perm, kp, W)
 
 
 _DAMAGED = "The file is incomplete, damaged or not what its name says: write or copy it again"

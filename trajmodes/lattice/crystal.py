@@ -1,116 +1,14 @@
 """Crystal: a periodic cell with species and masses, its symmetry (spglib), primitive cell and supercell map."""
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
 from trajmodes.lattice.elements import masses_of
+from trajmodes.lattice.supercell import SupercellMap
+from trajmodes.lattice.symmetry import quiet_spglib
 
-__all__ = ["Crystal", "SupercellMap", "reciprocal_rotations"]
-
-
-def reciprocal_rotations(rotations, time_reversal: bool = True) -> np.ndarray:
-    """The point-group operations on reduced q: R^-T for every distinct rotation R of the fractional
-    coordinates (x' = R x keeps q.x when q' = R^-T q), and their negatives (q -> -q) with ``time_reversal``.
-
-    Returns
-    -------
-    ndarray of float, shape (n_ops, 3, 3) (2 n_ops with time reversal)
-    """
-    rot = np.unique(np.rint(np.asarray(rotations, float)).astype(int).reshape(-1, 3, 3), axis=0)
-    mats = np.linalg.inv(rot).transpose(0, 2, 1)
-    return np.concatenate([mats, -mats]) if time_reversal else mats
-
-
-@contextmanager
-def quiet_spglib():
-    """spglib >= 2.5 warns about its old error handling on every call, and its C library prints notes such as
-    "Primitive lattice cleaning is incomplete" on stderr while it searches; the results are checked here."""
-    import os
-    old = os.environ.get("SPGLIB_WARNING")
-    os.environ["SPGLIB_WARNING"] = "OFF"
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=DeprecationWarning, module="spglib")
-            yield
-    finally:
-        if old is None:
-            os.environ.pop("SPGLIB_WARNING", None)
-        else:
-            os.environ["SPGLIB_WARNING"] = old
-
-
-@dataclass(frozen=True)
-class SupercellMap:
-    """How the atoms of a supercell sit on the lattice of a primitive cell.
-
-    Attributes
-    ----------
-    matrix : ndarray of int, shape (3, 3)
-        Supercell matrix ``S``: ``supercell.cell = S @ primitive.cell`` (rows are lattice vectors).
-    atom : ndarray of int, shape (N,)
-        For every supercell atom, the index of its primitive atom.
-    lattice : ndarray of int, shape (N, 3)
-        For every supercell atom, its lattice vector in integer coordinates of the primitive cell.
-    distance : ndarray, shape (N,)
-        Distance in Angstrom between every supercell atom and its ideal site.
-    shift : ndarray, shape (3,)
-        Cartesian translation (Angstrom) from the primitive cell's frame to the supercell's:
-        ideal position = ``primitive.positions[atom] + lattice @ primitive.cell + shift``.
-    """
-
-    matrix: np.ndarray
-    atom: np.ndarray
-    lattice: np.ndarray
-    distance: np.ndarray
-    shift: np.ndarray = field(default_factory=lambda: np.zeros(3))
-
-    @property
-    def n_cells(self) -> int:
-        """Number of primitive cells in the supercell, ``|det S|``."""
-        return int(round(abs(np.linalg.det(self.matrix))))
-
-    def reduce(self, lattice: np.ndarray) -> np.ndarray:
-        """Integer lattice vectors (primitive coordinates) brought back into the supercell.
-
-        Two vectors that differ by a supercell lattice vector give the same result.
-        """
-        det = self.n_cells
-        adj = np.rint(np.linalg.inv(self.matrix) * det).astype(np.int64)   # S^-1 * det, integer
-        f = np.mod(np.asarray(lattice, dtype=np.int64) @ adj, det)          # frac in supercell * det
-        return (f @ self.matrix) // det
-
-    def _keys(self, atom: np.ndarray, lattice: np.ndarray) -> np.ndarray:
-        det = self.n_cells
-        adj = np.rint(np.linalg.inv(self.matrix) * det).astype(np.int64)
-        f = np.mod(np.asarray(lattice, dtype=np.int64) @ adj, det)
-        return ((np.asarray(atom, dtype=np.int64) * det + f[..., 0]) * det + f[..., 1]) * det + f[..., 2]
-
-    @cached_property
-    def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
-        keys = self._keys(self.atom, self.lattice)
-        order = np.argsort(keys, kind="stable")
-        return keys[order], order
-
-    def index(self, atom: np.ndarray, lattice: np.ndarray) -> np.ndarray:
-        """Supercell atom index of primitive atom ``atom`` translated by ``lattice`` (any shapes that broadcast).
-
-        Raises
-        ------
-        KeyError
-            If a requested site is not in the supercell.
-        """
-        atom, lattice = np.asarray(atom), np.asarray(lattice)
-        keys = self._keys(atom, lattice)
-        skeys, order = self._lookup
-        pos = np.clip(np.searchsorted(skeys, keys), 0, len(skeys) - 1)
-        if not np.all(skeys[pos] == keys):
-            raise KeyError("site not present in the supercell")
-        return order[pos]
+__all__ = ["Crystal"]
 
 
 class Crystal:

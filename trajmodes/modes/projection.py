@@ -29,9 +29,10 @@ import dask.array as da
 import numpy as np
 import scipy.fft as sp_fft
 
-from trajmodes.lattice.crystal import Crystal, SupercellMap
+from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.errors import ReferenceMismatchError
-from trajmodes.lattice.smith import smith_normal_form
+from trajmodes.lattice.supercell import smith_normal_form
 
 __all__ = ["project", "back_project", "commensurate_qpoints", "trajectory_map"]
 

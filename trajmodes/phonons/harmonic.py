@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from trajmodes.lattice.crystal import quiet_spglib
+from trajmodes.lattice.symmetry import quiet_spglib
 from trajmodes.units import THZ
 from trajmodes.forceconstants.model import ForceConstants
 

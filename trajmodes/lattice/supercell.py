@@ -1,0 +1,148 @@
+"""Supercells of a primitive cell: the map of their atoms onto the primitive lattice, and the Smith normal form
+of the supercell matrix.
+
+The Smith normal form gives the cell grid of a supercell of any shape. For a supercell matrix S (``supercell.cell = S @ primitive.cell``) the primitive lattice vectors n
+(integer rows) modulo the supercell lattice (rows of S) form the finite group Z^3 / Z^3 S.  With the
+Smith normal form ``L @ S @ R = D`` (L, R unimodular, D diagonal) the map ``m = (n @ R) mod diag(D)``
+is an isomorphism onto the grid Z_d1 x Z_d2 x Z_d3, and for a commensurate q (``S @ q`` integer) the
+phase is ``exp(2 pi i q.n) = exp(2 pi i sum_j m_j g_j / d_j)`` with ``g = (L @ S @ q) mod d``: a
+discrete Fourier transform on the grid, also for non-diagonal supercells (fcc conventional cells,
+for instance, are not diagonal on the primitive cell).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+__all__ = ["SupercellMap", "smith_normal_form"]
+
+
+@dataclass(frozen=True)
+class SupercellMap:
+    """How the atoms of a supercell sit on the lattice of a primitive cell.
+
+    Attributes
+    ----------
+    matrix : ndarray of int, shape (3, 3)
+        Supercell matrix ``S``: ``supercell.cell = S @ primitive.cell`` (rows are lattice vectors).
+    atom : ndarray of int, shape (N,)
+        For every supercell atom, the index of its primitive atom.
+    lattice : ndarray of int, shape (N, 3)
+        For every supercell atom, its lattice vector in integer coordinates of the primitive cell.
+    distance : ndarray, shape (N,)
+        Distance in Angstrom between every supercell atom and its ideal site.
+    shift : ndarray, shape (3,)
+        Cartesian translation (Angstrom) from the primitive cell's frame to the supercell's:
+        ideal position = ``primitive.positions[atom] + lattice @ primitive.cell + shift``.
+    """
+
+    matrix: np.ndarray
+    atom: np.ndarray
+    lattice: np.ndarray
+    distance: np.ndarray
+    shift: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+    @property
+    def n_cells(self) -> int:
+        """Number of primitive cells in the supercell, ``|det S|``."""
+        return int(round(abs(np.linalg.det(self.matrix))))
+
+    def reduce(self, lattice: np.ndarray) -> np.ndarray:
+        """Integer lattice vectors (primitive coordinates) brought back into the supercell.
+
+        Two vectors that differ by a supercell lattice vector give the same result.
+        """
+        det = self.n_cells
+        adj = np.rint(np.linalg.inv(self.matrix) * det).astype(np.int64)   # S^-1 * det, integer
+        f = np.mod(np.asarray(lattice, dtype=np.int64) @ adj, det)          # frac in supercell * det
+        return (f @ self.matrix) // det
+
+    def _keys(self, atom: np.ndarray, lattice: np.ndarray) -> np.ndarray:
+        det = self.n_cells
+        adj = np.rint(np.linalg.inv(self.matrix) * det).astype(np.int64)
+        f = np.mod(np.asarray(lattice, dtype=np.int64) @ adj, det)
+        return ((np.asarray(atom, dtype=np.int64) * det + f[..., 0]) * det + f[..., 1]) * det + f[..., 2]
+
+    @cached_property
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
+        keys = self._keys(self.atom, self.lattice)
+        order = np.argsort(keys, kind="stable")
+        return keys[order], order
+
+    def index(self, atom: np.ndarray, lattice: np.ndarray) -> np.ndarray:
+        """Supercell atom index of primitive atom ``atom`` translated by ``lattice`` (any shapes that broadcast).
+
+        Raises
+        ------
+        KeyError
+            If a requested site is not in the supercell.
+        """
+        atom, lattice = np.asarray(atom), np.asarray(lattice)
+        keys = self._keys(atom, lattice)
+        skeys, order = self._lookup
+        pos = np.clip(np.searchsorted(skeys, keys), 0, len(skeys) - 1)
+        if not np.all(skeys[pos] == keys):
+            raise KeyError("site not present in the supercell")
+        return order[pos]
+
+
+def smith_normal_form(matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Smith normal form ``L @ A @ R = D`` of a square integer matrix.
+
+    Parameters
+    ----------
+    matrix : array_like of int, shape (n, n)
+        Non-singular integer matrix (a float matrix must hold integers).
+
+    Returns
+    -------
+    L, D, R : ndarray of int64, shape (n, n)
+        ``L`` and ``R`` unimodular (determinant +-1), ``D`` diagonal with positive entries,
+        each dividing the next.
+
+    Raises
+    ------
+    ValueError
+        If the matrix is not square, not integral or singular.
+    """
+    A0 = np.asarray(matrix)
+    if A0.ndim != 2 or A0.shape[0] != A0.shape[1]:
+        raise ValueError(f"need a square matrix, not shape {A0.shape}")
+    if not np.allclose(A0, np.rint(A0), atol=1e-8):
+        raise ValueError(f"the matrix is not integral: {A0.tolist()}")
+    A = np.rint(A0).astype(np.int64)
+    n = len(A)
+    L, R = np.eye(n, dtype=np.int64), np.eye(n, dtype=np.int64)
+    for t in range(n):
+        while True:
+            sub = np.abs(A[t:, t:])
+            if not sub.any():
+                raise ValueError(f"the matrix is singular: {A0.tolist()}")
+            sub = np.where(sub == 0, np.iinfo(np.int64).max, sub)
+            i, j = np.unravel_index(np.argmin(sub), sub.shape)
+            A[[t, t + i]], L[[t, t + i]] = A[[t + i, t]], L[[t + i, t]]
+            A[:, [t, t + j]], R[:, [t, t + j]] = A[:, [t + j, t]], R[:, [t + j, t]]
+            p, clean = A[t, t], True
+            for r in range(t + 1, n):
+                c = A[r, t] // p
+                A[r] -= c * A[t]
+                L[r] -= c * L[t]
+                clean &= A[r, t] == 0
+            for s in range(t + 1, n):
+                c = A[t, s] // p
+                A[:, s] -= c * A[:, t]
+                R[:, s] -= c * R[:, t]
+                clean &= A[t, s] == 0
+            if clean:
+                bad = np.argwhere(A[t + 1:, t + 1:] % p != 0)
+                if len(bad) == 0:
+                    break
+                r = t + 1 + bad[0][0]                 # divisibility: fold that row in and repeat
+                A[t] += A[r]
+                L[t] += L[r]
+        if A[t, t] < 0:
+            A[t], L[t] = -A[t], -L[t]
+    assert np.array_equal(L @ np.rint(A0).astype(np.int64) @ R, A), "Smith normal form failed"
+    return L, A, R

@@ -1,0 +1,142 @@
+"""Symmetry of crystals (spglib): point-group operations on q, the space group of a supercell as atom
+permutations, and positions made exactly symmetric."""
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from trajmodes.lattice.crystal import Crystal
+    from trajmodes.lattice.supercell import SupercellMap
+
+__all__ = ["quiet_spglib", "reciprocal_rotations", "SupercellOperations", "supercell_operations", "symmetrize_sites"]
+
+
+@contextmanager
+def quiet_spglib():
+    """spglib >= 2.5 warns about its old error handling on every call, and its C library prints notes such as
+    "Primitive lattice cleaning is incomplete" on stderr while it searches; the results are checked here."""
+    import os
+    old = os.environ.get("SPGLIB_WARNING")
+    os.environ["SPGLIB_WARNING"] = "OFF"
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module="spglib")
+            yield
+    finally:
+        if old is None:
+            os.environ.pop("SPGLIB_WARNING", None)
+        else:
+            os.environ["SPGLIB_WARNING"] = old
+
+
+def reciprocal_rotations(rotations, time_reversal: bool = True) -> np.ndarray:
+    """The point-group operations on reduced q: R^-T for every distinct rotation R of the fractional
+    coordinates (x' = R x keeps q.x when q' = R^-T q), and their negatives (q -> -q) with ``time_reversal``.
+
+    Returns
+    -------
+    ndarray of float, shape (n_ops, 3, 3) (2 n_ops with time reversal)
+    """
+    rot = np.unique(np.rint(np.asarray(rotations, float)).astype(int).reshape(-1, 3, 3), axis=0)
+    mats = np.linalg.inv(rot).transpose(0, 2, 1)
+    return np.concatenate([mats, -mats]) if time_reversal else mats
+
+
+@dataclass(frozen=True)
+class SupercellOperations:
+    """Space-group operations of a supercell modulo its lattice translations.
+
+    Attributes
+    ----------
+    rotations : ndarray, (nops, 3, 3)
+        Cartesian rotations R (orthogonal): the operation takes a displacement u to R u.
+    perm : ndarray of int, (nops, N)
+        Supercell atom that each operation moves every atom onto.
+    prim_perm : ndarray of int, (nops, n_prim)
+        The same for the primitive atoms.
+    fractional : ndarray of int, (nops, 3, 3)
+        The rotations in fractional coordinates of the primitive cell (spglib's).
+    """
+
+    rotations: np.ndarray
+    perm: np.ndarray
+    prim_perm: np.ndarray
+    fractional: np.ndarray
+
+
+def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float = 1e-3) -> SupercellOperations:
+    """Operations of ``primitive``'s space group that are symmetries of the supercell ``smap`` describes.
+
+    An operation x -> W x + w (fractional, primitive basis) is kept when W maps the supercell lattice
+    onto itself (S W^T S^-1 integer); it moves primitive atom k to the site of atom k' (matched
+    periodically, same species and mass, within ``symprec`` Angstrom) and supercell atom (k, L) to
+    (k', W L + t_k), reduced into the supercell. Vectorised: no loop over atoms.
+
+    Raises
+    ------
+    ValueError
+        If an atom has no image within ``symprec``.
+    """
+    ds = primitive.symmetry(symprec)
+    W = np.asarray(ds.rotations, dtype=np.int64)
+    w = np.asarray(ds.translations, dtype=float)
+    S = np.asarray(smap.matrix, dtype=float)
+    M = np.einsum("ij,ojk,kl->oil", S, W.transpose(0, 2, 1), np.linalg.inv(S))
+    keep = np.abs(M - np.rint(M)).max(axis=(1, 2)) < 1e-6
+    W, w = W[keep], w[keep]
+    P = primitive.cell
+    pf = primitive.scaled_positions
+    y = np.einsum("oab,kb->oka", W, pf) + w[:, None, :]                  # (nops, n, 3)
+    d = y[:, :, None, :] - pf[None, None, :, :]                          # (nops, n, n', 3)
+    shift = np.rint(d)
+    dist = np.linalg.norm((d - shift) @ P, axis=-1)
+    types = primitive.types
+    dist = np.where(types[:, None] == types[None, :], dist, np.inf)
+    kp = np.argmin(dist, axis=-1)                                        # (nops, n)
+    o, k = np.indices(kp.shape)
+    if dist[o, k, kp].max() > symprec:
+        raise ValueError(f"an atom has no symmetry image within symprec={symprec} A")
+    tk = shift[o, k, kp].astype(np.int64)                                # (nops, n, 3)
+    atom, L = smap.atom, smap.lattice
+    newL = np.einsum("oab,nb->ona", W, L) + tk[:, atom]                  # (nops, N, 3)
+    perm = smap.index(kp[:, atom], newL)
+    if (np.sort(perm, axis=1) != np.arange(smap.atom.size)).any():
+        raise ValueError("a symmetry operation is not a permutation of the supercell")
+    R = np.einsum("ji,ojk,kl->oil", P, W, np.linalg.inv(P).T)            # P^T W P^-T
+    U, _, Vt = np.linalg.svd(R)
+    return SupercellOperations(U @ Vt, perm, kp, W)
+
+
+def symmetrize_sites(cell: np.ndarray, positions: np.ndarray, rotations, translations) -> np.ndarray:
+    """Positions made exactly invariant under a space group (the group average of each site).
+
+    Parameters
+    ----------
+    cell : (3, 3) rows a, b, c in A.
+    positions : (N, 3) Cartesian A, already periodic under the lattice translations of the group.
+    rotations, translations : the operations in fractional coordinates of ``cell`` (spglib's);
+        one representative per distinct rotation is used (the translations are already exact).
+
+    Returns
+    -------
+    (N, 3) Cartesian positions in A.
+    """
+    frac = positions @ np.linalg.inv(cell)
+    rot = np.asarray(rotations)
+    _, first = np.unique(rot.reshape(len(rot), -1), axis=0, return_index=True)
+    acc = np.zeros_like(frac)
+    for g in first:
+        y = frac @ rot[g].T + translations[g]                      # image of every atom under g
+        d = y[:, None, :] - frac[None, :, :]
+        d -= np.rint(d)
+        j = np.argmin(np.linalg.norm(d @ cell, axis=-1), axis=1)    # the site atom i is sent to
+        if len(np.unique(j)) != len(j):
+            raise ValueError("the symmetry operations do not permute the atoms; the reference is too far "
+                             "from a crystal for symprec")
+        acc[j] += frac[j] + d[np.arange(len(j)), j]
+    return (acc / len(first)) @ cell
