@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     from phonopy.harmonic.dynamical_matrix import (diagonalize_dynamical_matrices,
                                                    get_dynamical_matrices_at_qpoints)
     import trajmodes
-    from trajmodes.phonons.dos import mesh_qpoints
+    from trajmodes.lattice.qpoints import mesh_qpoints
     from trajmodes.units import THZ
 
     fcdir = Path(args.fc)

@@ -82,7 +82,7 @@ class HarmonicCu:
 
     def __init__(self, cells: int, n_modes: int = 12, amplitude: float = 2.0, dt: float = 0.04, seed: int = 0):
         import trajmodes
-        from trajmodes.modes.projection import commensurate_qpoints
+        from trajmodes.lattice.qpoints import commensurate_qpoints
         fc = trajmodes.ForceConstants.from_phonopy(str(FC_DIR))
         self.phonons = trajmodes.Phonons(fc)
         prim = fc.primitive

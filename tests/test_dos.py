@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from trajmodes import Phonons
-from trajmodes.phonons.dos import mesh_qpoints, tetrahedra, tetrahedron_dos
+from trajmodes.lattice.qpoints import mesh_qpoints
+from trajmodes.phonons.dos import tetrahedra, tetrahedron_dos
 from test_phonons import CASES, _case
 
 phonopy = pytest.importorskip("phonopy")

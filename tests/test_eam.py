@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from trajmodes.lattice.crystal import Crystal
-from trajmodes.potentials.eam import EAM, interpolate, pairs_within
+from trajmodes.lattice.geometry import pairs_within
+from trajmodes.potentials.eam import EAM, interpolate
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -103,9 +104,9 @@ def test_interpolate_reproduces_cubic_and_knots():
     s = interpolate(y, x[1] - x[0])
     np.testing.assert_allclose(s[:, 6], y)
     # interior knots: 4th-order slopes are exact for a cubic, so the spline is the cubic
-    from trajmodes.potentials.eam import _evaluate
+    from trajmodes.potentials.eam import evaluate_spline
     xs = np.linspace(0.3, 1.6, 17)
-    v, d1, d2 = _evaluate(s, 1 / (x[1] - x[0]), xs)
+    v, d1, d2 = evaluate_spline(s, 1 / (x[1] - x[0]), xs)
     np.testing.assert_allclose(v, 0.3 * xs ** 3 - xs ** 2 + 2 * xs + 1, rtol=1e-12)
     np.testing.assert_allclose(d1, 0.9 * xs ** 2 - 2 * xs + 2, rtol=1e-11)
     np.testing.assert_allclose(d2, 1.8 * xs - 2, rtol=1e-9, atol=1e-10)
@@ -314,7 +315,7 @@ def test_gauge_invariance_and_normalisation(name, structure, species):
     """Riffe et al. eqs. 35-40: F -> F + lam rho, phi -> phi - lam_a f - lam_b f leaves energy, forces and the
     total force constants unchanged; pair, e1, e2 move, e3 does not. Normalised: e1 = e2 = 0 and the
     effective pair part equals pair + e1 + e2 of any gauge."""
-    from trajmodes.potentials.eam import cubic_lattice
+    from trajmodes.lattice.cubic import cubic_lattice
     pot = EAM(POT / name)
     a = 3.615 if structure == "fcc" else 3.55
     sc, _ = cubic_lattice(structure, a, 2, species, masses=[1.0] * len(species))
@@ -346,9 +347,9 @@ def test_gauge_invariance_and_normalisation(name, structure, species):
 def test_effective_pair_potential_eq43():
     pot = EAM(POT / "Cu_mishin1.eam.alloy").gauge_transformed(0.3)
     r = np.linspace(2.2, 5.4, 9)
-    from trajmodes.potentials.eam import _evaluate
-    z = np.array(_evaluate(pot.z2r[0][0], pot.rdr, r))
-    f = np.array(_evaluate(pot.rhor[0][0], pot.rdr, r))
+    from trajmodes.potentials.eam import evaluate_spline
+    z = np.array(evaluate_spline(pot.z2r[0][0], pot.rdr, r))
+    f = np.array(evaluate_spline(pot.rhor[0][0], pot.rdr, r))
     phi = z[0] / r - 2 * 0.3 * f[0]
     np.testing.assert_allclose(pot.effective_pair_potential(r, "Cu", "Cu", 0.7, 0.7)[0], phi + 2 * 0.7 * f[0],
                                rtol=1e-13, atol=1e-15)
@@ -359,7 +360,8 @@ def test_effective_pair_potential_eq43():
 def test_cubic_dynamical_matrix_equals_general_route(lattice, a, n):
     """Riffe et al. eqs. 44 + 48 (two lattice sums) against Phonons of the supercell force constants at q
     commensurate with the supercell (where the supercell sum over images is the exact lattice sum)."""
-    from trajmodes.potentials.eam import cubic_dynamical_matrix, cubic_lattice
+    from trajmodes.lattice.cubic import cubic_lattice
+    from trajmodes.potentials.eam_cubic import cubic_dynamical_matrix
     from trajmodes.phonons.harmonic import Phonons
     pot = EAM(POT / "Cu_mishin1.eam.alloy")
     sc, prim = cubic_lattice(lattice, a, n, "Cu", masses=pot.masses)

@@ -1,4 +1,4 @@
-"""The analytic EAM BvK shell constants (trajmodes.potentials.eam.shell_constant_parts) agree
+"""The analytic EAM BvK shell constants (trajmodes.potentials.eam_cubic.shell_constant_parts) agree
 with the effective constants fitted (TDEP, second order, cutoff2 = 6 A) to a low-temperature LAMMPS MD
 run with the same potential (examples/md/cu_30K: Mishin Cu, 256 atoms, 30 K, NVT at the NPT lattice
 parameter), within the statistical error of the fit.
@@ -45,7 +45,7 @@ def _fit_and_analytic(name):
         return _CACHE[name]
     import trajmodes
     from trajmodes import bvk
-    from trajmodes.potentials.eam import shell_constant_parts
+    from trajmodes.potentials.eam_cubic import shell_constant_parts
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     pot = _potential()
     a = json.loads((MD / "runs.json").read_text())[name]["a"]

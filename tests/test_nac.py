@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from trajmodes import Crystal, ForceConstants, Phonons
-from trajmodes.phonons.nac import commensurate_points
+from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.units import NAC_FACTOR
 from test_crystal import FCC, NONDIAG
 from test_force_constants import morse_fc
@@ -137,7 +137,7 @@ def test_nondiagonal_supercell_and_anisotropic_charges(S, aniso, tol):
 
 def test_commensurate_points_and_api():
     S = np.asarray(NONDIAG)
-    qc = commensurate_points(S)
+    qc = commensurate_qpoints(S, centred=False)
     assert len(qc) == round(abs(np.linalg.det(S)))
     assert np.allclose(np.rint(qc @ S.T), qc @ S.T)
     fc, _ = _case(np.diag([2, 2, 2]))

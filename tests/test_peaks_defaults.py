@@ -51,7 +51,8 @@ def test_star_false_fits_every_q(cu_spectra, monkeypatch):
 
 def test_sed_along_the_band_path(cu_spectra, tmp_path):
     """The SED is drawn along the band path: every column of a q on the path, its brightest bin on a branch."""
-    from trajmodes.plots import path_coordinates, plot_sed, sed_columns
+    from trajmodes.lattice.paths import path_coordinates
+    from trajmodes.plots import plot_sed, sed_columns
     ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(EX / "fc" / "cu_eam"))
     bands = ph.band_structure(npoints=21)
     rot = np.unique(np.asarray(ph.fc.primitive.rotations, int), axis=0)

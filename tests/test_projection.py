@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.modes.projection import back_project, commensurate_qpoints, trajectory_map
+from trajmodes.lattice.qpoints import commensurate_qpoints
+from trajmodes.modes.projection import back_project, trajectory_map
 from trajmodes.lattice.structure import Structure
 from trajmodes.units import KB_EV
 

@@ -15,6 +15,7 @@ import numpy as np
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.qpoints import is_gamma
 
 __all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2", "FitResult", "fit_effective",
            "frequencies_on", "PhononProperties", "phonon_properties", "EAMCrystal", "eam_crystal",
@@ -150,7 +151,7 @@ class PhononProperties:
 
         The three acoustic modes at Gamma are zero up to round-off and are never counted."""
         q, f = self.mesh_q, self.mesh_frequencies.copy()
-        gamma = (np.abs(q - np.rint(q)) < 1e-12).all(axis=1)
+        gamma = is_gamma(q)
         f[gamma, :3] = np.abs(f[gamma, :3])
         worst = np.unravel_index(np.argmin(f), f.shape)
         return int((f < -tol).sum()), float(f.min()), q[worst[0]]
@@ -198,7 +199,9 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
     For fcc and bcc also the BvK shell constants split into pair and embedding parts (Riffe et al.) and the
     check of the closed-form one-atom dynamical matrix against the supercell route.
     """
-    from trajmodes.potentials.eam import EAM, cubic_dynamical_matrix, cubic_lattice, shell_constant_parts
+    from trajmodes.lattice.cubic import cubic_lattice
+    from trajmodes.potentials.eam import EAM
+    from trajmodes.potentials.eam_cubic import cubic_dynamical_matrix, shell_constant_parts
     from trajmodes.phonons.harmonic import Phonons
     pot = potential if isinstance(potential, EAM) else EAM(potential)
     structure = structure.lower()

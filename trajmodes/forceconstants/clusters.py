@@ -43,6 +43,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.geometry import neighbours, shortest_lattice_vector
 from trajmodes.lattice.supercell import SupercellMap
 
 __all__ = ["IFCBasis", "build_basis"]
@@ -183,31 +184,6 @@ def _rref_basis(P: np.ndarray) -> np.ndarray:
     return B
 
 
-def _shortest_lattice_vector(cell: np.ndarray) -> float:
-    import spglib
-    from trajmodes.lattice.symmetry import quiet_spglib
-    with quiet_spglib():
-        red = spglib.niggli_reduce(cell, eps=1e-5)
-    red = np.asarray(cell if red is None else red)
-    g = np.array([v for v in itertools.product(range(-2, 3), repeat=3) if any(v)])
-    return float(np.linalg.norm(g @ red, axis=1).min())
-
-
-def _neighbours(X: np.ndarray, cell: np.ndarray, centre: int, cutoff: float):
-    """Atoms within ``cutoff`` of atom ``centre`` (itself included) and their minimum-image vectors."""
-    inv = np.linalg.inv(cell)
-    f = (X - X[centre]) @ inv
-    f -= np.rint(f)
-    shifts = np.array(list(itertools.product((-1, 0, 1), repeat=3)))
-    cand = (f[:, None, :] + shifts[None]) @ cell                       # (N, 27, 3)
-    d = np.linalg.norm(cand, axis=-1)
-    best = np.argmin(d, axis=1)
-    rows = np.arange(len(X))
-    r, d = cand[rows, best], d[rows, best]
-    nb = np.flatnonzero(d <= cutoff + _CUT_TOL)
-    return nb, r[nb]
-
-
 def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crystal | None = None,
                 symprec: float = 1e-3, asr: bool = True) -> IFCBasis:
     """Symmetry-reduced parameter basis of the order-``order`` force constants within ``cutoff``.
@@ -255,7 +231,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crysta
     cutoff = float(cutoff)
     n, N = primitive.n_atoms, supercell.n_atoms
     cell = supercell.cell
-    lmin = _shortest_lattice_vector(cell)
+    lmin = shortest_lattice_vector(cell)
     if cutoff + _CUT_TOL >= 0.5 * lmin:
         raise ValueError(
             f"cutoff {cutoff:g} A is not below half the shortest supercell lattice vector "
@@ -266,7 +242,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crysta
     # -- 1. entries: ordered clusters anchored on the rows p2s, with real-space vectors ----------
     sites, vecs = [], []
     for k in range(n):
-        nb, r = _neighbours(X, cell, p2s[k], cutoff)
+        nb, r = neighbours(X, cell, p2s[k], cutoff, tol=_CUT_TOL)
         if order == 2:
             sites.append(np.stack([np.full(len(nb), k), nb], axis=1))
             vecs.append(np.stack([np.zeros_like(r), r], axis=1))

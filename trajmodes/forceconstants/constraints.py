@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import null_space
 
+from trajmodes.lattice.geometry import minimum_image
+
 KINDS = ("rotational", "huang")
 
 
@@ -26,9 +28,7 @@ def _entry_vectors(basis, supercell) -> np.ndarray:
     """Minimum-image vectors r_kj (A) of every order-2 entry (k, j) of ``basis``."""
     pos = supercell.positions
     d = pos[basis.sites[:, 1]] - pos[basis.p2s[basis.sites[:, 0]]]
-    frac = d @ np.linalg.inv(supercell.cell)
-    frac -= np.rint(frac)
-    return frac @ supercell.cell
+    return minimum_image(d[None], supercell.cell[None])[0]
 
 
 def constraint_matrix(basis, supercell, kinds=KINDS) -> np.ndarray:

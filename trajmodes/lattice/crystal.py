@@ -145,13 +145,9 @@ class Crystal:
         symprec : float
             spglib tolerance in Angstrom; raise it (1e-2 .. 1e-1) for noisy references.
         """
-        import spglib
+        from trajmodes.lattice.geometry import niggli_reduce
         ds = self.symmetry(symprec)
-        plat = np.asarray(ds.primitive_lattice, dtype=float)
-        with quiet_spglib():
-            red = spglib.niggli_reduce(plat, eps=1e-5)
-        if red is not None:
-            plat = np.asarray(red)
+        plat = niggli_reduce(ds.primitive_lattice)
         if np.linalg.det(plat) * np.linalg.det(self.cell) < 0:
             plat = -plat
         S = np.rint(self.cell @ np.linalg.inv(plat))
@@ -220,7 +216,7 @@ class Crystal:
                 why = f"an atom is {dmin.max():.3g} A from every primitive site (tol={tol})"
                 continue
             m = SupercellMap(S, atom, lat, dmin, (shift - resid.mean(axis=0)) @ primitive.cell)
-            if len(np.unique(m._keys(atom, lat))) != self.n_atoms:
+            if len(np.unique(m.keys(atom, lat))) != self.n_atoms:
                 why = "two atoms map onto the same site (noise larger than half a bond?)"
                 continue
             if best is None or dmin.max() < best.distance.max() - 1e-9:

@@ -11,7 +11,9 @@ import warnings
 
 import numpy as np
 
-__all__ = ["bravais_lattice", "default_path", "sample_path", "special_points"]
+from trajmodes.lattice.symmetry import reciprocal_rotations
+
+__all__ = ["bravais_lattice", "default_path", "sample_path", "special_points", "path_coordinates"]
 
 _G = (0.0, 0.0, 0.0)
 
@@ -34,7 +36,8 @@ _TABLE = {
            [["G", "X", "S", "Y", "G", "Z", "U", "R", "T", "Z"], ["Y", "T"], ["U", "X"], ["S", "R"]]),
 }
 _FALLBACK = (dict(G=_G, X=(.5, 0, 0), Y=(0, .5, 0), Z=(0, 0, .5)), [["X", "G", "Y"], ["G", "Z"]])
-_PRETTY = {"G": "Γ"}
+#: how special-point letters are printed (G is Gamma)
+PRETTY_LABELS = {"G": "Γ"}
 
 
 def bravais_lattice(crystal, symprec: float = 1e-3) -> str:
@@ -87,7 +90,7 @@ def default_path(primitive, symprec: float = 1e-3) -> tuple[list[np.ndarray], li
                       "to the zone-face centres (1/2, 0, 0), (0, 1/2, 0), (0, 0, 1/2) of the primitive "
                       "reciprocal cell", stacklevel=3)
     pieces = [np.array([points[k] for k in piece], dtype=float) @ P for piece in path]
-    labels = [[_PRETTY.get(k, k) for k in piece] for piece in path]
+    labels = [[PRETTY_LABELS.get(k, k) for k in piece] for piece in path]
     return pieces, labels
 
 
@@ -133,3 +136,56 @@ def sample_path(pieces, npoints: int, reciprocal_cell: np.ndarray):
     step[np.diff(np.concatenate(seg)) != 0] = 0.0                 # joints and breaks: no length
     distance = np.concatenate([[0.0], np.cumsum(step)])
     return q, distance, np.concatenate(seg), nodes
+
+
+def path_coordinates(qpoints, bands, rotations, time_reversal: bool = True, tol: float = 1e-6):
+    """Where commensurate q-points, or a point-group image of them, lie on a band path.
+
+    Parameters
+    ----------
+    qpoints : array_like, (nq, 3)
+        Reduced q (primitive reciprocal basis, no 2 pi).
+    bands : xarray.Dataset
+        A path from :meth:`trajmodes.Phonons.band_structure` (``qpoint``, ``distance``, ``segment``):
+        every segment is the straight line between its first and last sample.
+    rotations : array_like, (n_ops, 3, 3)
+        Rotations of the primitive cell in its fractional coordinates (spglib's, x' = R x). A reduced q goes
+        as q' = R^-T q (keeps q . x invariant), and q' + G for any reciprocal lattice vector G (integer
+        in these coordinates) is the same wave vector.
+    time_reversal : bool
+        Also map -q (the same frequencies; needed for groups without inversion).
+    tol : float
+        Distance in reduced coordinates below which an image counts as on a segment.
+
+    Returns
+    -------
+    list of ndarray
+        For every q the sorted path distances (``bands.distance`` units) where an image lies; empty when
+        none does. A q at a joint of two segments appears once.
+    """
+    q = np.asarray(qpoints, float).reshape(-1, 3)
+    mats = reciprocal_rotations(rotations, time_reversal)              # q' = R^-T q (and -q)
+    seg = bands.segment.values
+    bq = bands.qpoint.values
+    dist = bands.distance.values
+    starts = np.array([np.flatnonzero(seg == s)[0] for s in np.unique(seg)])
+    ends = np.array([np.flatnonzero(seg == s)[-1] for s in np.unique(seg)])
+    a, v = bq[starts], bq[ends] - bq[starts]                              # (ns, 3)
+    vv = np.einsum("sk,sk->s", v, v)
+    d0, d1 = dist[starts], dist[ends]
+    # reciprocal lattice vectors that can bring an image (|q'| <= ~1.5) onto a segment (|a|, |b| <= ~1.5)
+    rng = np.arange(-3, 4)
+    G = np.stack(np.meshgrid(rng, rng, rng, indexing="ij"), -1).reshape(-1, 3).astype(float)
+    out = []
+    for qi in q:
+        img = np.einsum("oij,j->oi", mats, qi)
+        img = np.unique(np.round(img - np.rint(img), 9), axis=0)        # images reduced to (-1/2, 1/2]
+        w = img[:, None, None, :] - G[None, :, None, :] - a[None, None, :, :]          # (ni, nG, ns, 3)
+        t = np.einsum("igsk,sk->igs", w, v) / np.where(vv > 0, vv, 1.0)
+        r = np.linalg.norm(w - t[..., None] * v, axis=-1)
+        hit = (r < tol) & (t > -tol) & (t < 1 + tol) & (vv > 0)
+        _, _, s_idx = np.nonzero(hit)
+        tt = np.clip(t[hit], 0.0, 1.0)
+        d = d0[s_idx] + tt * (d1[s_idx] - d0[s_idx])
+        out.append(np.unique(np.round(d, 9)))
+    return out

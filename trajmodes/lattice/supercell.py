@@ -59,7 +59,9 @@ class SupercellMap:
         f = np.mod(np.asarray(lattice, dtype=np.int64) @ adj, det)          # frac in supercell * det
         return (f @ self.matrix) // det
 
-    def _keys(self, atom: np.ndarray, lattice: np.ndarray) -> np.ndarray:
+    def keys(self, atom: np.ndarray, lattice: np.ndarray) -> np.ndarray:
+        """One integer per site (primitive atom, lattice vector reduced into the supercell): equal keys, equal
+        supercell atom."""
         det = self.n_cells
         adj = np.rint(np.linalg.inv(self.matrix) * det).astype(np.int64)
         f = np.mod(np.asarray(lattice, dtype=np.int64) @ adj, det)
@@ -67,7 +69,7 @@ class SupercellMap:
 
     @cached_property
     def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
-        keys = self._keys(self.atom, self.lattice)
+        keys = self.keys(self.atom, self.lattice)
         order = np.argsort(keys, kind="stable")
         return keys[order], order
 
@@ -80,7 +82,7 @@ class SupercellMap:
             If a requested site is not in the supercell.
         """
         atom, lattice = np.asarray(atom), np.asarray(lattice)
-        keys = self._keys(atom, lattice)
+        keys = self.keys(atom, lattice)
         skeys, order = self._lookup
         pos = np.clip(np.searchsorted(skeys, keys), 0, len(skeys) - 1)
         if not np.all(skeys[pos] == keys):

@@ -30,39 +30,15 @@ import numpy as np
 import scipy.fft as sp_fft
 
 from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.lattice.supercell import smith_normal_form
 
-__all__ = ["project", "back_project", "commensurate_qpoints", "trajectory_map"]
+__all__ = ["project", "back_project", "trajectory_map"]
 
 #: largest relative difference between the MD supercell and an integer multiple of the phonons' primitive cell
 LATTICE_TOL = 0.05
-
-
-def commensurate_qpoints(matrix, centred: bool = True) -> np.ndarray:
-    """All q-points commensurate with the supercell ``matrix`` S (``supercell.cell = S @ primitive.cell``).
-
-    They are q = S^-1 m (m integer: e^{i 2 pi q.T} = 1 for every supercell lattice vector T), |det S| of
-    them, in reduced coordinates of the primitive reciprocal lattice, brought into [-0.5, 0.5)
-    (``centred``) or [0, 1), sorted; the Gamma point comes first.
-    """
-    S = np.asarray(matrix, dtype=float)
-    det = int(round(abs(np.linalg.det(S))))
-    inv = np.linalg.inv(S)
-    # smallest D with D * S^-1 integer: m in [0, D)^3 then covers every class
-    D = next(d for d in range(1, det + 1) if np.allclose(inv * d, np.rint(inv * d), atol=1e-8))
-    m = np.stack(np.meshgrid(*(np.arange(D),) * 3, indexing="ij"), -1).reshape(-1, 3)
-    q = m @ inv.T
-    q = q - np.floor(q + 0.5 + 1e-9) if centred else q - np.floor(q + 1e-9)
-    key = np.rint(q * D).astype(np.int64)
-    _, first = np.unique(key, axis=0, return_index=True)
-    q = key[np.sort(first)] / D                     # q D is integral: the correctly rounded q
-    q[q == 0] = 0.0
-    if len(q) != det:
-        raise RuntimeError(f"found {len(q)} commensurate q-points, expected |det S| = {det}")
-    order = np.lexsort((q[:, 2], q[:, 1], q[:, 0], (np.abs(q) > 1e-12).any(axis=1)))
-    return q[order]
 
 
 def trajectory_map(traj, phonons) -> tuple[SupercellMap, Crystal, np.ndarray]:

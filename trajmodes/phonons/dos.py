@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mesh_qpoints", "tetrahedra", "tetrahedron_dos", "gaussian_dos", "frequency_points"]
+from trajmodes.lattice.qpoints import mesh_qpoints
+
+__all__ = ["tetrahedra", "tetrahedron_dos", "gaussian_dos", "frequency_points"]
 
 _EPS = 1e-10                     # as phonopy's THM_EPSILON
 _CUBE = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]])
@@ -18,13 +20,6 @@ _DIAGONALS = {0: (0, 7, ((1, 3), (1, 5), (2, 3), (2, 6), (4, 5), (4, 6))),
               1: (1, 6, ((0, 2), (0, 4), (2, 3), (3, 7), (4, 5), (5, 7))),
               2: (2, 5, ((0, 1), (0, 4), (1, 3), (3, 7), (4, 6), (6, 7))),
               3: (3, 4, ((0, 1), (0, 2), (1, 5), (2, 6), (5, 7), (6, 7)))}
-
-
-def mesh_qpoints(mesh) -> np.ndarray:
-    """Gamma-centred mesh, reduced q (n1 n2 n3, 3) in [0, 1), first index fastest (phonopy's order)."""
-    n = np.asarray(mesh, dtype=int).reshape(3)
-    k, j, i = np.meshgrid(*(np.arange(m) for m in n[::-1]), indexing="ij")
-    return np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1) / n
 
 
 def tetrahedra(mesh, reciprocal_cell) -> np.ndarray:

@@ -52,11 +52,8 @@ def bracket_tensor(fc, relaxed: bool = True) -> np.ndarray:
         Include the internal-relaxation term (multi-atom bases).
     """
     from trajmodes.phonons.harmonic import Phonons
-    p = Phonons(fc, nac=False)
-    ridx, kk, jj, kp, w, _ = p._pairs
-    m = fc.primitive.masses
-    phi = fc.compact()[kk, jj] * (w * np.sqrt(m[kk] * m[kp]))[:, None, None]     # (npair, 3, 3)
-    x = p._Rcart[ridx] + p._dpos_cart[kk, kp]                                      # (npair, 3) A
+    kk, jj, kp, weight, x = Phonons(fc, nac=False).image_pairs()                  # x: (npair, 3) A
+    phi = fc.compact()[kk, jj] * weight[:, None, None]                            # (npair, 3, 3)
     n = fc.n_prim
     V = fc.primitive.volume
     A = -0.5 * np.einsum("pab,pc,pd->abcd", phi, x, x)

@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from trajmodes.lattice.symmetry import quiet_spglib
+from trajmodes.lattice.geometry import niggli_reduce
+from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.units import THZ
 from trajmodes.forceconstants.model import ForceConstants
 
@@ -87,7 +88,6 @@ class Phonons:
         return 3 * self.fc.n_prim
 
     def _build(self) -> None:
-        import spglib
         fc, pr, m = self.fc, self.fc.primitive, self.fc.smap
         n = pr.n_atoms
         P = pr.cell
@@ -97,9 +97,7 @@ class Phonons:
         origin = sf[fc.p2s]                                          # (n, 3)
         vec0 = sf[None, :, :] - origin[:, None, :]                   # (n, N, 3)
         A = m.matrix @ P                                             # supercell lattice
-        with quiet_spglib():
-            red = spglib.niggli_reduce(A, eps=1e-5)
-        red = A if red is None else np.asarray(red)
+        red = niggli_reduce(A)
         Bf = red @ np.linalg.inv(P)                                  # reduced supercell basis, prim frac
         x = vec0 @ np.linalg.inv(Bf)
         x -= np.rint(x)
@@ -132,6 +130,23 @@ class Phonons:
         self._Rcart = self._R @ P                                    # (nR, 3) A
         self._dpos_cart = self._dpos @ P                             # (n, n, 3) A
         self.multiplicities = mult
+
+    def image_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The atom pairs the dynamical matrix sums over, each periodic image of equal (shortest) length once.
+
+        Returns
+        -------
+        k, j, kp : ndarray of int (n_pairs,)
+            Primitive atom ``k`` (row of the compact force constants), supercell atom ``j`` (column) and its
+            primitive atom ``kp``.
+        weight : ndarray (n_pairs,)
+            1 / (number of equally short images of the pair): a pair shared by m images contributes 1/m each.
+        vectors : ndarray (n_pairs, 3)
+            The image vector r_j + R - r_k in Angstrom.
+        """
+        ridx, kk, jj, kp, w, _ = self._pairs
+        m = self.fc.primitive.masses
+        return kk, jj, kp, w * np.sqrt(m[kk] * m[kp]), self._Rcart[ridx] + self._dpos_cart[kk, kp]
 
     def _phase(self, q: np.ndarray) -> np.ndarray:
         """e^{i 2 pi q.R}, shape (nR, nq) complex, from per-axis factors (R integer)."""
@@ -483,7 +498,7 @@ class Phonons:
         q : (N, 3) reduced; freqs : (N, 3n) THz; proj : (N, 3n, n) |e|^2 summed over x, y, z per
         primitive atom (only with ``projections``, else None).
         """
-        from trajmodes.phonons.dos import mesh_qpoints
+        from trajmodes.lattice.qpoints import mesh_qpoints
         q = mesh_qpoints(mesh)
         if not projections:
             return q, self.frequencies(q), None
@@ -572,7 +587,7 @@ class Phonons:
         from trajmodes.units import EV_KJMOL
         T = np.atleast_1d(np.asarray(temperatures, dtype=float))
         q, f, _ = self.mesh(mesh)
-        gamma = np.flatnonzero((np.abs(q - np.rint(q)) < 1e-12).all(axis=1))
+        gamma = np.flatnonzero(is_gamma(q))
         for g in gamma:                                      # acoustic modes at Gamma: exactly zero
             f[g, np.argsort(np.abs(f[g]), kind="stable")[:3]] = 0.0
         r = harmonic_thermodynamics(f, T, classical=classical, cutoff_frequency=cutoff_frequency)
@@ -602,7 +617,7 @@ class Phonons:
                 if unknown:
                     raise ValueError(f"unknown special points {unknown}; known: {sorted(pieces)}")
                 out.append(np.array([pieces[c] for c in names]))
-                labels.append([bands._PRETTY.get(c, c) for c in names])
+                labels.append([bands.PRETTY_LABELS.get(c, c) for c in names])
             return out, labels
         arr = np.asarray(path, dtype=object)
         if arr.ndim == 2 and arr.shape[1] == 3 and np.isscalar(arr[0, 0]):

@@ -33,9 +33,10 @@ import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.lattice.cubic import ATOMS_PER_CUBE, PRIMITIVE_VECTORS
 from trajmodes.units import EV_A2_TO_N_M
 
-__all__ = ["shell_constants", "force_constants_from_bvk", "bvk_dynamical_matrix", "constant_names",
+__all__ = ["shell_constants", "force_constants_from_bvk", "bvk_dynamical_matrix", "shell_dynamical_matrix", "constant_names",
            "SHELLS", "EV_A2_TO_N_M"]
 
 _UNIT_TO_EV_A2 = {"N/m": 1.0 / EV_A2_TO_N_M, "dyn/cm": 1e-3 / EV_A2_TO_N_M, "eV/A^2": 1.0}
@@ -59,9 +60,6 @@ SHELLS = {
             ((3, 1, 1), {"XX": ["XX"], "YY": ["YY", "ZZ"], "YZ": ["YZ"], "XZ": ["XZ", "XY"]}),
             ((2, 2, 2), {"XX": ["XX", "YY", "ZZ"], "XY": ["XY", "XZ", "YZ"]})],
 }
-_PRIMITIVE = {"fcc": np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]], float) / 2,
-              "bcc": np.array([[-1, 1, 1], [1, -1, 1], [1, 1, -1]], float) / 2}
-_ATOMS_PER_CUBE = {"fcc": 4, "bcc": 2}
 
 
 def _cubic_group() -> np.ndarray:
@@ -135,7 +133,7 @@ def _detect(fc: ForceConstants, lattice: str | None, tol: float) -> tuple[str, f
     for lat in cands:
         if lat not in SHELLS:
             raise ValueError(f"lattice must be 'fcc', 'bcc' or None, not {lat!r}")
-        a = (prim.volume * _ATOMS_PER_CUBE[lat]) ** (1 / 3)
+        a = (prim.volume * ATOMS_PER_CUBE[lat]) ** (1 / 3)
         h = prim.cell / (a / 2)
         if np.abs(h - np.rint(h)).max() > tol:
             continue
@@ -326,10 +324,10 @@ def force_constants_from_bvk(constants, lattice: str, a: float, mass: float, sup
     if lattice not in SHELLS:
         raise ValueError(f"lattice must be 'fcc' or 'bcc', not {lattice!r}")
     c_ev = _to_ev(constants, units)
-    pcell = _PRIMITIVE[lattice] * a
+    pcell = PRIMITIVE_VECTORS[lattice] * a
     prim = Crystal(pcell, [[0.0, 0.0, 0.0]], [species], [mass])
     n = np.asarray(supercell, dtype=int).reshape(3)
-    S = np.rint(np.diag(n) @ np.linalg.inv(_PRIMITIVE[lattice])).astype(int)   # cube cells in primitive units
+    S = np.rint(np.diag(n) @ np.linalg.inv(PRIMITIVE_VECTORS[lattice])).astype(int)   # cube cells in primitive units
     scell = S @ pcell
     grid = np.array(list(itertools.product(*[range(-2 * int(x), 2 * int(x) + 1) for x in n])))
     frac = (grid @ pcell) @ np.linalg.inv(scell)
@@ -342,7 +340,7 @@ def force_constants_from_bvk(constants, lattice: str, a: float, mass: float, sup
     sc = Crystal(scell, pts @ pcell, [species] * len(pts), [mass] * len(pts))
     smap = sc.supercell_map(prim)
     compact = np.zeros((1, sc.n_atoms, 3, 3))
-    hinv = np.linalg.inv(_PRIMITIVE[lattice] * 2)                  # a/2 units -> primitive coords
+    hinv = np.linalg.inv(PRIMITIVE_VECTORS[lattice] * 2)                  # a/2 units -> primitive coords
     for hs, K in _shell_matrices(c_ev, lattice):
         L = np.rint(hs @ hinv).astype(np.int64)
         j = smap.index(np.zeros(len(L), dtype=np.int64), L)
@@ -359,8 +357,28 @@ def bvk_dynamical_matrix(constants, lattice: str, mass: float, qpoints_cart, uni
     """
     c_ev = _to_ev(constants, units)
     q = np.atleast_2d(np.asarray(qpoints_cart, float))
-    D = np.zeros((len(q), 3, 3))
-    for hs, K in _shell_matrices(c_ev, lattice):
-        w = 1.0 - np.cos(np.pi * q @ hs.T)                           # (nq, m)
-        D += np.einsum("qm,mab->qab", w, K)
-    return D / mass
+    shells = _shell_matrices(c_ev, lattice)
+    hs = np.concatenate([h for h, _ in shells]) if shells else np.zeros((0, 3))
+    K = np.concatenate([k for _, k in shells]) if shells else np.zeros((0, 3, 3))
+    return shell_dynamical_matrix(np.pi * q @ hs.T, K, mass)
+
+
+def shell_dynamical_matrix(phases: np.ndarray, K: np.ndarray, mass: float) -> np.ndarray:
+    """D(q) = (1/m) sum_R K(R) (1 - cos(q.R)) of a one-atom crystal from its pair force-constant blocks.
+
+    Parameters
+    ----------
+    phases : ndarray (nq, n_R)
+        q.R in radians for every q-point and lattice vector R.
+    K : ndarray (n_R, 3, 3)
+        The coupling of the atom at the origin and the one at R, eV/A^2 (BvK constant matrices, or the pair
+        part of a potential's second derivatives).
+    mass : float
+        amu.
+
+    Returns
+    -------
+    ndarray (nq, 3, 3)
+        eV/(A^2 amu).
+    """
+    return np.einsum("qm,mab->qab", 1.0 - np.cos(phases), K) / mass

@@ -32,8 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EAM", "interpolate", "pairs_within", "cubic_dynamical_matrix", "cubic_lattice",
-           "shell_constant_parts"]
+from trajmodes.io.eam_files import read_funcfl, read_setfl
+from trajmodes.lattice.geometry import pairs_within
+
+__all__ = ["EAM", "interpolate", "evaluate_spline", "pair_hessian"]
 
 Z2R_CONV = 27.2 * 0.529          # LAMMPS funcfl: r*phi = 27.2*0.529 * Z_i(r) Z_j(r)
 
@@ -64,7 +66,7 @@ def interpolate(f, delta: float) -> np.ndarray:
     return s
 
 
-def _evaluate(spline: np.ndarray, rdelta: float, x, lower1: bool = False):
+def evaluate_spline(spline: np.ndarray, rdelta: float, x, lower1: bool = False):
     """Value, first and second derivative of a LAMMPS spline at ``x`` (same index arithmetic as
     ``PairEAM::compute``: p = x/delta + 1, m = int(p) clipped to [1 or 0, n-1], p clipped to <= 1)."""
     x = np.asarray(x, dtype=float)
@@ -107,93 +109,9 @@ def _lagrange_resample(values, fdelta: float, delta: float, n: int) -> np.ndarra
     return out
 
 
-# ------------------------------------------------------------------------------------- readers
-
-def _read_setfl(path, fs: bool):
-    lines = Path(path).read_text().splitlines()
-    head = lines[3].split()
-    nel = int(head[0])
-    elements = head[1:1 + nel]
-    nrho, drho, nr, dr, cut = lines[4].split()[:5]
-    nrho, nr, drho, dr, cut = int(nrho), int(nr), float(drho), float(dr), float(cut)
-    frho, rhor, masses = [], [], []
-    # element blocks: a header line (number, mass, a, lattice), then numbers in any line layout
-    rest = lines[5:]
-    i = 0
-    stream: list[str] = []
-
-    def take(k):
-        nonlocal i, stream
-        while len(stream) < k:
-            stream += rest[i].split()
-            i += 1
-        out, stream = stream[:k], stream[k:]
-        return out
-
-    for _ in range(nel):
-        if stream:
-            raise ValueError(f"{path}: element block does not start on a new line")
-        hdr = rest[i].split()
-        i += 1
-        masses.append(float(hdr[1]))
-        frho.append(np.array(take(nrho), dtype=float))
-        if fs:
-            rhor.append([np.array(take(nr), dtype=float) for _ in range(nel)])
-        else:
-            rhor.append(np.array(take(nr), dtype=float))
-    z2r = {}
-    for a in range(nel):
-        for b in range(a + 1):
-            z2r[a, b] = np.array(take(nr), dtype=float)
-    return dict(elements=elements, masses=masses, nrho=nrho, drho=drho, nr=nr, dr=dr, cut=cut,
-                frho=frho, rhor=rhor, z2r=z2r)
-
-
-def _read_funcfl(path):
-    lines = Path(path).read_text().splitlines()
-    hdr = lines[1].split()
-    nrho, drho, nr, dr, cut = lines[2].split()[:5]
-    nrho, nr, drho, dr, cut = int(nrho), int(nr), float(drho), float(dr), float(cut)
-    v = np.array(" ".join(lines[3:]).split(), dtype=float)
-    if len(v) < nrho + 2 * nr:
-        raise ValueError(f"{path}: {len(v)} numbers, expected {nrho + 2 * nr}")
-    return dict(number=int(hdr[0]), mass=float(hdr[1]), nrho=nrho, drho=drho, nr=nr, dr=dr, cut=cut,
-                frho=v[:nrho], zr=v[nrho:nrho + nr], rhor=v[nrho + nr:nrho + 2 * nr])
-
-
 # ------------------------------------------------------------------------------------- neighbours
 
-def pairs_within(cell, positions, cutoff: float):
-    """All ordered pairs (i, j, image) with 0 < |x_j + R - x_i| < cutoff in a periodic cell.
-
-    Returns i, j (int arrays) and d = x_j + R - x_i (n_pairs, 3). Periodic images of the same j are
-    separate pairs, so small cells (cutoff > half the cell) are handled exactly."""
-    cell = np.asarray(cell, dtype=float)
-    x = np.asarray(positions, dtype=float)
-    inv = np.linalg.inv(cell)
-    frac = x @ inv
-    df = frac[None, :, :] - frac[:, None, :]
-    df -= np.rint(df)                                        # in [-0.5, 0.5]
-    dist = 1.0 / np.linalg.norm(inv, axis=0)                 # interplanar spacings
-    nmax = np.floor(cutoff / dist + 0.5).astype(int) + 1
-    base = df @ cell                                         # (N, N, 3)
-    ii, jj, dd = [], [], []
-    rc2 = cutoff * cutoff
-    for s0 in range(-nmax[0], nmax[0] + 1):
-        for s1 in range(-nmax[1], nmax[1] + 1):
-            for s2 in range(-nmax[2], nmax[2] + 1):
-                shift = np.array([s0, s1, s2], dtype=float) @ cell
-                d = base + shift
-                r2 = np.einsum("ijk,ijk->ij", d, d)
-                ok = (r2 < rc2) & (r2 > 1e-20)
-                i, j = np.nonzero(ok)
-                ii.append(i)
-                jj.append(j)
-                dd.append(d[i, j])
-    return np.concatenate(ii), np.concatenate(jj), np.concatenate(dd)
-
-
-def _K(d1, d2, r, e):
+def pair_hessian(d1, d2, r, e):
     """d^2 g(|x_j - x_i|) / dx_i dx_i = d2 e e^T + d1/r (1 - e e^T) for each pair: (n, 3, 3)."""
     ee = e[:, :, None] * e[:, None, :]
     return d2[:, None, None] * ee + (d1 / r)[:, None, None] * (np.eye(3) - ee)
@@ -239,11 +157,11 @@ class EAM:
         if style in ("eam/alloy", "eam/fs"):
             if len(paths) != 1:
                 raise ValueError(f"{style} takes one file")
-            self._from_setfl(_read_setfl(paths[0], fs=style == "eam/fs"), fs=style == "eam/fs")
+            self._from_setfl(read_setfl(paths[0], fs=style == "eam/fs"), fs=style == "eam/fs")
         elif style == "eam":
             if species is None:
                 species = [re.split(r"[_.]", p.name)[0] for p in paths]
-            self._from_funcfl([_read_funcfl(p) for p in paths], list(species))
+            self._from_funcfl([read_funcfl(p) for p in paths], list(species))
         else:
             raise ValueError(f"unknown EAM style {style!r}")
         self.rdr = 1.0 / self.dr
@@ -331,18 +249,18 @@ class EAM:
         """phi_bar_ab(r) = phi_ab + F_a' f_{b->a} + F_b' f_{a->b} (Riffe et al. eq. 37): value and first two
         derivatives, shape (3, len(r)); ``a``, ``b`` element names, F' the embedding slopes."""
         r = np.atleast_1d(np.asarray(r, dtype=float))
-        t = self._types([a, b])
+        t = self.type_indices([a, b])
         i, j = np.zeros(len(r), np.int64), np.ones(len(r), np.int64)
-        phi, f_ba = self._pair_functions(t, i, j, r)
-        f_ab = np.array(_evaluate(self.rhor[t[0]][t[1]], self.rdr, r))
+        phi, f_ba = self.pair_functions(t, i, j, r)
+        f_ab = np.array(evaluate_spline(self.rhor[t[0]][t[1]], self.rdr, r))
         return phi + fprime_a * f_ba + fprime_b * f_ab
 
     def mass(self, element: str) -> float:
         """The mass in amu that the potential file gives ``element``."""
-        return float(self.masses[self._types([element])[0]])
+        return float(self.masses[self.type_indices([element])[0]])
 
     # -- pieces
-    def _types(self, species) -> np.ndarray:
+    def type_indices(self, species) -> np.ndarray:
         species = np.asarray(species).reshape(-1)
         try:
             return np.array([self.elements.index(str(s)) for s in species], dtype=np.int64)
@@ -350,7 +268,7 @@ class EAM:
             raise ValueError(f"species {sorted(set(map(str, species)) - set(self.elements))} not in "
                              f"the potential's elements {self.elements}") from None
 
-    def _pair_functions(self, t, i, j, r):
+    def pair_functions(self, t, i, j, r):
         """Per ordered pair (i <- j): phi, phi', phi'' and density f_{j->i}, f', f''."""
         nel = len(self.elements)
         phi = np.empty((3, len(r)))
@@ -361,24 +279,24 @@ class EAM:
             a, b = divmod(int(k), nel)
             sel = key == k
             rs = r[sel]
-            z, z1, z2 = _evaluate(self.z2r[a][b], self.rdr, rs)
+            z, z1, z2 = evaluate_spline(self.z2r[a][b], self.rdr, rs)
             inv = 1.0 / rs
             phi[0, sel] = z * inv
             phi[1, sel] = z1 * inv - z * inv * inv
             phi[2, sel] = z2 * inv - 2.0 * z1 * inv * inv + 2.0 * z * inv ** 3
-            rho[:, sel] = _evaluate(self.rhor[b][a], self.rdr, rs)   # density from j (b) at i (a)
+            rho[:, sel] = evaluate_spline(self.rhor[b][a], self.rdr, rs)   # density from j (b) at i (a)
             lam = self.gauge
             if lam is not None and (lam[a] != 0.0 or lam[b] != 0.0):
                 # phi_ab -> phi_ab - lam_a f_{b->a} - lam_b f_{a->b}   (Riffe et al. eq. 35 with A = -lam)
-                back = np.array(_evaluate(self.rhor[a][b], self.rdr, rs))           # f_{a->b}
+                back = np.array(evaluate_spline(self.rhor[a][b], self.rdr, rs))           # f_{a->b}
                 phi[:, sel] -= lam[a] * rho[:, sel] + lam[b] * back
         return phi, rho
 
-    def _embedding(self, t, rho):
+    def embedding(self, t, rho):
         F = np.empty((3, len(rho)))
         for a in np.unique(t):
             sel = t == a
-            F[:, sel] = _evaluate(self.frho[a], self.rdrho, rho[sel], lower1=True)
+            F[:, sel] = evaluate_spline(self.frho[a], self.rdrho, rho[sel], lower1=True)
             over = rho[sel] > self.rhomax                  # LAMMPS: linear extrapolation above rhomax
             if np.any(over):
                 F[0, np.flatnonzero(sel)[over]] += F[1, sel][over] * (rho[sel][over] - self.rhomax)
@@ -388,13 +306,13 @@ class EAM:
         return F
 
     def _setup(self, cell, positions, species):
-        t = self._types(species)
+        t = self.type_indices(species)
         i, j, d = pairs_within(cell, positions, self.cutoff)
         r = np.sqrt(np.einsum("ij,ij->i", d, d))
-        phi, f = self._pair_functions(t, i, j, r)
+        phi, f = self.pair_functions(t, i, j, r)
         n = len(t)
         rho = np.bincount(i, weights=f[0], minlength=n)
-        F = self._embedding(t, rho)
+        F = self.embedding(t, rho)
         return t, i, j, d, r, phi, f, rho, F
 
     # -- calculator
@@ -433,10 +351,10 @@ class EAM:
 
         # pair: each ordered pair carries 1/2 phi; scattering it at (i,i),(j,j),(i,j),(j,i) with weight
         # 1/2 is the same as the full pair once
-        pair = four(0.5 * _K(phi[1], phi[2], r, e))
+        pair = four(0.5 * pair_hessian(phi[1], phi[2], r, e))
         Fp = F[1][i]
-        e1 = four(_K(Fp * f[1], zero, r, e))               # F' f'/r (1 - e e)
-        e2 = four(_K(zero, Fp * f[2], r, e))               # F' f'' e e
+        e1 = four(pair_hessian(Fp * f[1], zero, r, e))               # F' f'/r (1 - e e)
+        e2 = four(pair_hessian(zero, Fp * f[2], r, e))               # F' f'' e e
         # e3 = sum_i F''_i g_i g_i^T, g_i = d rho_i / d x (3N vector): G^T diag(F'') G
         v = f[1][:, None] * e                              # d rho_i / d x_j  per pair
         from scipy import sparse
@@ -476,123 +394,3 @@ class EAM:
 
 
 # ------------------------------------------------------------------------------------- cubic crystals
-
-_CUBIC_BASIS = {"fcc": [[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]],
-                "bcc": [[0, 0, 0], [.5, .5, .5]],
-                "l12": [[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]]}
-
-
-def cubic_lattice(structure: str, a: float, n: int, species, masses=None):
-    """Supercell of n x n x n conventional cubes and its primitive cell, as (:class:`Crystal`,
-    :class:`Crystal`). ``structure``: ``fcc``, ``bcc`` (one species) or ``l12`` (A3B, ``species``
-    = (A, B): B at the cube corner). ``masses``: per species (default: the potential's if you pass
-    them in, else 1)."""
-    from trajmodes.lattice.crystal import Crystal
-    structure = structure.lower()
-    if structure not in _CUBIC_BASIS:
-        raise ValueError(f"structure must be fcc, bcc or l12, not {structure!r}")
-    sp = [species] if isinstance(species, str) else list(species)
-    if structure == "l12":
-        if len(sp) != 2:
-            raise ValueError("l12 needs two species (A, B) for A3B")
-        basis_sp = [sp[1], sp[0], sp[0], sp[0]]
-    else:
-        basis_sp = [sp[0]] * len(_CUBIC_BASIS[structure])
-    mass_of = dict(zip(sp, masses)) if masses is not None else {s: 1.0 for s in sp}
-    basis = np.array(_CUBIC_BASIS[structure], float)
-    if structure == "l12":
-        pcell, pfrac, psp = a * np.eye(3), basis, basis_sp
-    else:
-        from trajmodes.potentials.bvk import _PRIMITIVE
-        pcell, pfrac, psp = _PRIMITIVE[structure] * a, np.zeros((1, 3)), basis_sp[:1]
-    prim = Crystal(pcell, np.asarray(pfrac) @ (np.eye(3) * a if structure == "l12" else pcell), psp,
-                   [mass_of[s] for s in psp])
-    g = np.array([[i, j, k] for i in range(n) for j in range(n) for k in range(n)], float)
-    frac = (g[:, None, :] + basis[None]).reshape(-1, 3)
-    ssp = basis_sp * len(g)
-    sc = Crystal(a * n * np.eye(3), frac * a, ssp, [mass_of[s] for s in ssp])
-    return sc, prim
-
-
-def _shell_vectors(lattice: str, a: float, cutoff: float) -> np.ndarray:
-    """All lattice vectors 0 < |R| < cutoff of a one-atom fcc/bcc lattice (A)."""
-    nmax = int(np.ceil(cutoff / a)) + 1
-    g = np.array(np.meshgrid(*[np.arange(-2 * nmax, 2 * nmax + 1)] * 3, indexing="ij")).reshape(3, -1).T
-    if lattice == "fcc":
-        g = g[g.sum(axis=1) % 2 == 0]
-    elif lattice == "bcc":
-        g = g[(g % 2 == g[:, :1] % 2).all(axis=1)]
-    else:
-        raise ValueError(f"lattice must be 'fcc' or 'bcc', not {lattice!r}")
-    R = g * (a / 2)
-    r = np.linalg.norm(R, axis=1)
-    return R[(r > 0) & (r < cutoff)]
-
-
-def cubic_dynamical_matrix(eam: EAM, lattice: str, a: float, qpoints_cart, element: str | None = None,
-                           parts: bool = False):
-    """Closed-form dynamical matrix of a one-atom cubic (fcc/bcc) EAM crystal, Riffe et al. eqs. 43, 44, 48::
-
-        D(k)   = D_ep(k) + D_e3(k)
-        D_ep   = 1/M sum_R [phi_bar'/R (1 - R^R^) + phi_bar'' R^R^] (1 - cos k.R),  phi_bar = phi + 2 F' f
-        D_e3   = F''/M  s(k) s(k)^T,      s(k) = sum_R f'(R) R^ sin(k.R)
-
-    with F', F'' at the crystal's host density rho = sum_R f(R): two single lattice sums, no supercell.
-
-    ``qpoints_cart``: (nq, 3) Cartesian q in units of 1/a without 2 pi (k = 2 pi q / a), as in
-    :func:`trajmodes.potentials.bvk.bvk_dynamical_matrix` (fcc X = (1, 0, 0), L = (1/2, 1/2, 1/2)).
-    Returns (nq, 3, 3) real, eV/(A^2 amu); with ``parts=True`` the pair (D_ep) and e3 parts too.
-    """
-    el = eam.elements[0] if element is None else element
-    t = eam._types([el])
-    M = float(eam.masses[t[0]])
-    R = _shell_vectors(lattice, a, eam.cutoff)
-    r = np.linalg.norm(R, axis=1)
-    e = R / r[:, None]
-    tt = np.zeros(2, np.int64) + t[0]
-    z = np.zeros(len(r), np.int64)
-    phi, f = eam._pair_functions(tt, z, z + 1, r)
-    rho = f[0].sum()
-    F = eam._embedding(t, np.array([rho]))[:, 0]
-    pbar = phi + 2.0 * F[1] * f                                     # eq. 43 (value, d1, d2)
-    K = _K(pbar[1], pbar[2], r, e)                                  # (nR, 3, 3)
-    q = np.atleast_2d(np.asarray(qpoints_cart, float))
-    kR = 2.0 * np.pi * (q @ R.T) / a                                # (nq, nR)
-    D_ep = np.einsum("qm,mab->qab", 1.0 - np.cos(kR), K) / M        # eq. 44
-    s = np.einsum("qm,m,ma->qa", np.sin(kR), f[1], e)
-    D_e3 = F[2] * s[:, :, None] * s[:, None, :] / M                 # eq. 48
-    D = D_ep + D_e3
-    return (D, D_ep, D_e3) if parts else D
-
-
-def shell_constant_parts(eam: EAM, lattice: str, a: float, element: str | None = None, supercell: int = 5,
-                         n_shells: int = 5):
-    """BvK shell constants of a one-atom cubic EAM crystal and their breakdown (Riffe et al., Tables II-III).
-
-    Parts (dimension ``part``): ``total``; the raw split of this potential file's gauge ``pair``
-    (eq. 25), ``e12`` (F' d2 rho, eqs. 32-33), ``e3`` (F'' three-body, eq. 34); and the normalised split
-    of the paper's tables ``effective_pair`` (phi_bar = phi + 2 F' f, eq. 41; = pair + e12) and ``e3``.
-    ``total = pair + e12 + e3 = effective_pair + e3`` constant by constant.
-
-    The constants come from the analytic force constants of an ``supercell``^3 cube supercell; e3
-    couples atoms up to twice the cutoff apart, so shells are free of periodic images when
-    ``supercell * a >= r_shell + 2 * cutoff`` (a warning is not raised; the default 5 suffices for Cu).
-
-    Returns (xarray.Dataset of :func:`trajmodes.potentials.bvk.shell_constants` with a ``part`` dimension,
-    :class:`ForceConstants` of the total with ``parts``).
-    """
-    import xarray as xr
-    from trajmodes.potentials import bvk
-    from trajmodes.forceconstants.model import ForceConstants
-    el = eam.elements[0] if element is None else element
-    sc, prim = cubic_lattice(lattice, a, supercell, el, masses=[eam.mass(el)])
-    fc = eam.force_constants(sc, prim)
-    p = fc.parts
-    arrays = {"total": fc.fc2, "pair": p["pair"], "e12": p["e1"] + p["e2"], "e3": p["e3"],
-              "effective_pair": p["pair"] + p["e1"] + p["e2"]}
-    dss = [bvk.shell_constants(ForceConstants(v, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s),
-                               lattice=lattice, n_shells=n_shells) for v in arrays.values()]
-    ds = xr.concat(dss, dim="part", data_vars=["value", "value_ev", "residual", "relative_residual"],
-                   coords="minimal", compat="override").assign_coords(part=list(arrays))
-    ds.attrs.update(potential=str(eam.paths[0]), element=el, supercell=supercell)
-    return ds, fc

@@ -1,5 +1,6 @@
 """Trajectories: the lazy, chunked frames of any reader, their reference crystal and displacements."""
-from trajmodes.trajectory.core import Trajectory, chunk_displacements, minimum_image
+from trajmodes.lattice.geometry import minimum_image
+from trajmodes.trajectory.core import Trajectory, chunk_displacements
 from trajmodes.trajectory.reading import from_arrays, read
 
 __all__ = ["Trajectory", "chunk_displacements", "minimum_image", "read", "from_arrays"]

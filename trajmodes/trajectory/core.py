@@ -14,6 +14,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from trajmodes.errors import ReferenceMismatchError, TrajectoryFormatError
+from trajmodes.lattice.geometry import minimum_image
 from trajmodes.io.base import FIELD_UNITS, FIELDS, FrameSource, empty_frames
 from trajmodes.lattice.structure import Structure
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
@@ -54,27 +55,6 @@ def check_finite(source: FrameSource, frames: np.ndarray, data: dict) -> dict:
                                     "infinite values", frame=k,
                                     fix="Drop that frame (slice the trajectory) or fix the file that holds it")
     return data
-
-
-def minimum_image(delta: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """Minimum-image vectors of ``delta`` (frames, atoms, 3) in the cells (frames, 3, 3).
-
-    Cells are rows a, b, c; frames whose cell is NaN (non-periodic) are returned unchanged.
-    """
-    out = np.array(delta, dtype=float, copy=True)
-    ok = np.isfinite(cells).all(axis=(1, 2))
-    if ok.all() and len(cells) and np.all(cells == cells[0]):
-        # one cell for the whole block (NVT, NVE): two plain matrix products
-        flat = out.reshape(-1, 3)
-        frac = flat @ np.linalg.inv(cells[0])
-        frac -= np.round(frac)
-        np.matmul(frac, cells[0], out=flat)
-    elif ok.any():
-        c = cells[ok]
-        frac = np.matmul(out[ok], np.linalg.inv(c))
-        frac -= np.round(frac)
-        out[ok] = np.matmul(frac, c)
-    return out
 
 
 def chunk_displacements(positions: np.ndarray, cells: np.ndarray, origins: np.ndarray, reference) -> np.ndarray:
@@ -517,4 +497,4 @@ class Trajectory:
         write_cache(path, arrays, contents, attrs=meta, progress=progress)
 
 
-__all__ = ["Trajectory", "minimum_image", "chunk_displacements", "FIELDS"]
+__all__ = ["Trajectory", "chunk_displacements", "FIELDS"]

@@ -1,0 +1,114 @@
+"""Geometry of periodic cells: lattice reduction, minimum images, neighbour pairs.
+
+The one home of the minimum image: every distance or image vector in trajmodes goes through these functions.
+Cells are rows (a, b, c) in Angstrom, positions Cartesian; fractional coordinates are rows in the cell's basis.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+__all__ = ["niggli_reduce", "minimum_image", "shortest_images", "shortest_vectors", "shortest_lattice_vector",
+           "pairs_within", "neighbours"]
+
+#: the 27 lattice shifts around the origin, fractional
+_SHIFTS = np.array(list(itertools.product((-1, 0, 1), repeat=3)), dtype=float)
+
+
+def niggli_reduce(cell) -> np.ndarray:
+    """The Niggli-reduced basis of the lattice spanned by the rows of ``cell`` (spglib); ``cell`` itself when
+    spglib cannot reduce it."""
+    import spglib
+    from trajmodes.lattice.symmetry import quiet_spglib
+    cell = np.asarray(cell, dtype=float)
+    with quiet_spglib():
+        red = spglib.niggli_reduce(cell, eps=1e-5)
+    return cell if red is None else np.asarray(red, dtype=float)
+
+
+def minimum_image(delta: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Minimum-image vectors of ``delta`` (frames, atoms, 3) in the cells (frames, 3, 3), by rounding the
+    fractional coordinates (exact for displacements below half the cell's widths).
+
+    Frames whose cell is NaN (non-periodic) are returned unchanged.
+    """
+    out = np.array(delta, dtype=float, copy=True)
+    ok = np.isfinite(cells).all(axis=(1, 2))
+    if ok.all() and len(cells) and np.all(cells == cells[0]):
+        # one cell for the whole block (NVT, NVE): two plain matrix products
+        flat = out.reshape(-1, 3)
+        frac = flat @ np.linalg.inv(cells[0])
+        frac -= np.round(frac)
+        np.matmul(frac, cells[0], out=flat)
+    elif ok.any():
+        c = cells[ok]
+        frac = np.matmul(out[ok], np.linalg.inv(c))
+        frac -= np.round(frac)
+        out[ok] = np.matmul(frac, c)
+    return out
+
+
+def shortest_images(frac: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """The image of every fractional vector ``frac`` (..., 3) (rows in the basis ``basis``) with the shortest
+    Cartesian length: rounded into [-1/2, 1/2], then the best of its 27 neighbouring images (exact for a reduced
+    basis; first of equals in a fixed order). Works in reciprocal space too (``basis`` = reciprocal cell)."""
+    f = np.asarray(frac, dtype=float)
+    f = f - np.rint(f)
+    cand = f[..., None, :] + _SHIFTS                                          # (..., 27, 3)
+    length = np.linalg.norm(cand @ np.asarray(basis, float), axis=-1) + 1e-9 * np.arange(27)
+    best = np.argmin(length, axis=-1)
+    return np.take_along_axis(cand, best[..., None, None], axis=-2)[..., 0, :]
+
+
+def shortest_vectors(delta: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """The shortest periodic images of Cartesian vectors ``delta`` (..., 3) in ``cell``, Cartesian."""
+    cell = np.asarray(cell, dtype=float)
+    return shortest_images(np.asarray(delta, float) @ np.linalg.inv(cell), cell) @ cell
+
+
+def shortest_lattice_vector(cell: np.ndarray) -> float:
+    """Length (A) of the shortest non-zero vector of the lattice spanned by ``cell``."""
+    red = niggli_reduce(cell)
+    g = np.array([v for v in itertools.product(range(-2, 3), repeat=3) if any(v)])
+    return float(np.linalg.norm(g @ red, axis=1).min())
+
+
+def neighbours(positions: np.ndarray, cell: np.ndarray, centre: int, cutoff: float, tol: float = 0.0):
+    """Atoms within ``cutoff`` (+ ``tol``) of atom ``centre`` (itself included) and their shortest image vectors.
+
+    Returns (indices, vectors (n, 3) A)."""
+    r = shortest_vectors(np.asarray(positions, float) - positions[centre], cell)
+    d = np.linalg.norm(r, axis=1)
+    nb = np.flatnonzero(d <= cutoff + tol)
+    return nb, r[nb]
+
+
+def pairs_within(cell, positions, cutoff: float):
+    """All ordered pairs (i, j, image) with 0 < |x_j + R - x_i| < cutoff in a periodic cell.
+
+    Returns i, j (int arrays) and d = x_j + R - x_i (n_pairs, 3). Periodic images of the same j are
+    separate pairs, so small cells (cutoff > half the cell) are handled exactly."""
+    cell = np.asarray(cell, dtype=float)
+    x = np.asarray(positions, dtype=float)
+    inv = np.linalg.inv(cell)
+    frac = x @ inv
+    df = frac[None, :, :] - frac[:, None, :]
+    df -= np.rint(df)                                        # in [-0.5, 0.5]
+    dist = 1.0 / np.linalg.norm(inv, axis=0)                 # interplanar spacings
+    nmax = np.floor(cutoff / dist + 0.5).astype(int) + 1
+    base = df @ cell                                         # (N, N, 3)
+    ii, jj, dd = [], [], []
+    rc2 = cutoff * cutoff
+    for s0 in range(-nmax[0], nmax[0] + 1):
+        for s1 in range(-nmax[1], nmax[1] + 1):
+            for s2 in range(-nmax[2], nmax[2] + 1):
+                shift = np.array([s0, s1, s2], dtype=float) @ cell
+                d = base + shift
+                r2 = np.einsum("ijk,ijk->ij", d, d)
+                ok = (r2 < rc2) & (r2 > 1e-20)
+                i, j = np.nonzero(ok)
+                ii.append(i)
+                jj.append(j)
+                dd.append(d[i, j])
+    return np.concatenate(ii), np.concatenate(jj), np.concatenate(dd)
