@@ -351,7 +351,7 @@ class EffectiveForceConstants:
             if t.n_atoms != first.n_atoms or not np.array_equal(t.species, first.species):
                 raise ValueError("pooled trajectories must have the same atoms in the same order")
         ref = first.reference
-        if isinstance(first._reference_spec, str) and first._reference_spec == "first" and first.n_frames > 1:
+        if isinstance(first.reference_spec, str) and first.reference_spec == "first" and first.n_frames > 1:
             # a thermal snapshot is a poor reference (0.1-0.2 A of noise hides the lattice from the symmetry
             # search); the run's own time average is close to the ideal crystal
             warnings.warn(f"{first.source.describe()}: no reference crystal was given, so displacements are measured "

@@ -153,6 +153,11 @@ class Trajectory:
 
     # --- metadata ------------------------------------------------------------------------------
     @property
+    def reference_spec(self):
+        """How the reference was asked for: ``"first"``, ``"average"``, or the structure or file given."""
+        return self._reference_spec
+
+    @property
     def n_frames(self) -> int:
         return len(self._frames)
 

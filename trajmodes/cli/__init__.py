@@ -1,0 +1,21 @@
+"""Command-line interface: ``trajmodes info``, ``convert``, ``run``, ``fit``, ``phonons``, ``eam``, ``project`` and
+``lifetimes``.
+
+Each command reads its options, calls :mod:`trajmodes.workflows` and the library, prints a report, and writes its
+files and figures (:mod:`trajmodes.plots`). Files are staged (:class:`trajmodes.io.files.StagedOutputs`) and moved
+into place only when the whole command succeeds, so a command that fails or is interrupted leaves no new output
+folder and no partial files. Every error is one line on stderr and exit status 2 (``--debug`` shows the
+traceback); Ctrl-C gives status 130, SIGTERM 143. Heavy packages are imported when a command runs, never for
+``--help``.
+
+Modules: :mod:`~trajmodes.cli.app` (the parser and ``main``), :mod:`~trajmodes.cli.options` (shared options,
+reading, writing), :mod:`~trajmodes.cli.runs` (info, convert, run, fit), :mod:`~trajmodes.cli.lattice_dynamics`
+(phonons, eam), :mod:`~trajmodes.cli.modes` (project, lifetimes).
+"""
+from trajmodes.cli.app import build_parser, main
+from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
+from trajmodes.cli.modes import cmd_lifetimes, cmd_project, modes_summary, modes_table
+from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
+
+__all__ = ["main", "build_parser", "cmd_info", "cmd_convert", "cmd_run", "cmd_fit", "cmd_phonons", "cmd_eam",
+           "cmd_project", "cmd_lifetimes", "modes_table", "modes_summary"]

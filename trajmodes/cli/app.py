@@ -1,0 +1,237 @@
+"""The ``trajmodes`` program: the parser of every command, and ``main`` with its error handling."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import warnings
+
+from trajmodes.cli.options import (FIGURE_FORMATS, add_plot_format, add_read_options, mesh, non_negative_int,
+                                     positive, positive_int, temperatures)
+
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    """The parser and its subcommand parsers by name."""
+    from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
+    from trajmodes.cli.modes import cmd_lifetimes, cmd_project
+    from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
+    from trajmodes import __version__
+    p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
+                                                               "trajectories of crystals.")
+    p.add_argument("--version", action="version", version=f"trajmodes {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error (also "
+                                                        "TRAJMODES_DEBUG=1)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cmds = {}
+
+    def add(name, func, help):
+        c = sub.add_parser(name, help=help, description=help)
+        c.set_defaults(func=func.__name__)     # looked up on trajmodes.cli when the command runs
+        c.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the full traceback of an error (also TRAJMODES_DEBUG=1)")
+        cmds[name] = c
+        return c
+
+    pi = add("info", cmd_info, "frames, atoms, box, time step, temperature and displacement statistics")
+    add_read_options(pi)
+    pc = add("convert", cmd_convert, "write the trajectory as a chunked netCDF4 cache (fast re-reads)")
+    add_read_options(pc)
+    pc.add_argument("-o", "--output", required=True, help="output .nc file")
+    pc.add_argument("--displacements", action="store_true", help="store displacements from the reference "
+                                                                 "instead of positions")
+    pc.add_argument("--start", type=non_negative_int, default=0, help="first frame (default 0)")
+    pc.add_argument("--stop", type=positive_int, help="frame to stop before")
+    pc.add_argument("--stride", type=positive_int, default=1, help="keep every n-th frame")
+    pr = add("run", cmd_run, "the main job: summary, netCDF cache, effective force constants and plots in an "
+                             "output folder")
+    add_read_options(pr)
+    pr.add_argument("-o", "--output", default="trajmodes-out", help="output folder (default trajmodes-out)")
+    pr.add_argument("--cutoff2", type=positive, help="pair cutoff of the effective fit in A (default: "
+                                                      "min(6, 0.49 x the shortest supercell vector))")
+    pr.add_argument("--cutoff3", type=positive, help="triplet cutoff of the effective fit in A (default: none)")
+    pr.add_argument("--compare", help="0 K force constants to plot the effective dispersion against "
+                                      "(phonopy folder/file or trajmodes .nc)")
+    pr.add_argument("--no-fit", action="store_true", help="skip the effective force constants")
+    add_plot_format(pr)
+    pf = add("fit", cmd_fit, "effective (TDEP) 2nd- and 3rd-order force constants from MD forces: scores, "
+                             "netCDF and the effective dispersion")
+    add_read_options(pf)
+    pf.add_argument("--cutoff2", type=positive, default=6.0, help="pair cutoff in A (default 6)")
+    pf.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
+    pf.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
+                    help="sequential (TDEP: fc2 alone, then fc3 on the residual; default) or simultaneous")
+    pf.add_argument("--folds", type=positive_int, default=5, help="cross-validation folds (default 5)")
+    pf.add_argument("--cv", choices=["blocks", "interleaved"], default="blocks",
+                    help="folds as contiguous blocks of frames (default) or frame %% folds")
+    pf.add_argument("--stride", type=positive_int, default=1, help="use every n-th frame")
+    pf.add_argument("--n-frames", type=positive_int, help="use this many evenly spaced frames of each trajectory")
+    pf.add_argument("--symprec", type=positive, default=1e-3, help="symmetry tolerance in A (default 1e-3)")
+    pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
+                                          "rotational, huang (default none)")
+    pf.add_argument("-o", "--output", default="fc.nc", help="force constants netCDF (default fc.nc); scores go "
+                                                            "to STEM.scores.nc, the plot to STEM.png")
+    pf.add_argument("--compare", help="0 K force constants to plot against: phonopy folder/file or trajmodes .nc")
+    pf.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
+    pf.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
+    add_plot_format(pf)
+    pp = add("phonons", cmd_phonons, "band structure, DOS and thermodynamics of force constants: netCDF files "
+                                     "and figures")
+    pp.add_argument("fc", metavar="FC_PATH", help="force constants: a phonopy folder (phonopy_params.yaml / "
+                                                  "phonopy.yaml + FORCE_CONSTANTS or fc2.hdf5), one of those "
+                                                  "files, or a trajmodes .nc file")
+    pp.add_argument("--path", help="band path as special-point letters, pieces split by '|', e.g. 'GXU|KGL' "
+                                   "(G = Gamma); default: the standard path of the Bravais lattice")
+    pp.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
+    pp.add_argument("--mesh", type=mesh, default=[20, 20, 20], help="q mesh for DOS and thermodynamics: N or "
+                                                                    "N1,N2,N3 (default 20)")
+    pp.add_argument("--dos", choices=["tetrahedron", "gaussian"], default="tetrahedron",
+                    help="DOS method (default tetrahedron)")
+    pp.add_argument("--temperatures", type=temperatures, default=None,
+                    help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 0:1000:10)")
+    pp.add_argument("--imaginary-tol", type=positive, default=1e-2, help="modes below -TOL THz are reported as "
+                                                                          "imaginary (default 0.01)")
+    pp.add_argument("-o", "--output", default="trajmodes-phonons", help="output folder (default trajmodes-phonons)")
+    add_plot_format(pp)
+    pe = add("eam", cmd_eam, "analytic force constants of an EAM potential (LAMMPS eam, eam/alloy, eam/fs) for a "
+                             "cubic crystal: BvK shell constants and their pair/embedding split, netCDF and plots")
+    pe.add_argument("potential", metavar="POTENTIAL", help="LAMMPS EAM file (*.eam, *.eam.alloy, *.eam.fs)")
+    pe.add_argument("--structure", choices=["fcc", "bcc", "l12"], default="fcc", help="crystal (default fcc)")
+    pe.add_argument("--a", type=positive, required=True, help="cubic lattice constant in A")
+    pe.add_argument("--element", help="element (fcc/bcc; default the potential's first) or A,B for l12 A3B")
+    pe.add_argument("--supercell", type=positive_int, default=5, help="N x N x N conventional cells (default 5)")
+    pe.add_argument("--compare", nargs="+", metavar="FC", help="force constants to compare BvK constants with: "
+                                                               "phonopy folders/files or trajmodes .nc")
+    pe.add_argument("--path", help="band path as special-point letters (default: standard)")
+    pe.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
+    pe.add_argument("--mesh", type=mesh, default=[16, 16, 16], help="q mesh for the DOS (default 16)")
+    pe.add_argument("-o", "--output", default="trajmodes-eam", help="output folder (default trajmodes-eam)")
+    add_plot_format(pe)
+    pj = add("project", cmd_project, "project an MD trajectory onto phonon modes: mode energies, spectra, peak "
+                                     "frequencies, linewidths and lifetimes in one netCDF")
+    add_read_options(pj)
+    pj.add_argument("--force-constants", required=True, help="force constants: phonopy folder/file or trajmodes .nc")
+    pj.add_argument("--resolution", type=positive, default=0.05, help="Welch frequency bin in THz (default 0.05)")
+    pj.add_argument("--full", action="store_true", help="one periodogram over the whole run (resolution 1/T)")
+    pj.add_argument("--model", choices=["lorentzian", "dho", "lorentzian_windowed", "dho_windowed"],
+                    default="lorentzian", help="peak model (default lorentzian); *_windowed: the expected "
+                                               "windowed periodogram of the line, for FWHM near the resolution")
+    pj.add_argument("--no-star", action="store_true", help="do not average the spectra over the star of q")
+    pj.add_argument("--temperature", type=positive, help="K, for the equipartition ratio (default: kinetic)")
+    pj.add_argument("--keep-q", action="store_true", help="also store the Q and Qdot time series (real/imag)")
+    pj.add_argument("-o", "--output", default="modes.nc", help="output netCDF (default modes.nc)")
+    pj.add_argument("--table", action="store_true", help="print every mode (q, branch), not the per-branch summary")
+    pl = add("lifetimes", cmd_lifetimes, "table and plots of a 'trajmodes project' file")
+    pl.add_argument("modes_file", metavar="MODES_NC")
+    pl.add_argument("--plot", action="store_true", help="spectra with fits, dispersion with FWHM bars, SED map")
+    pl.add_argument("--table", action="store_true", help="print every mode (q, branch), not the per-branch summary")
+    pl.add_argument("--modes", help="modes to plot with their fit: q:branch,... (q index as in the table)")
+    pl.add_argument("-o", "--output", help="figure file prefix (default: the input without .nc)")
+    pl.add_argument("--force-constants", help="for files written before 'project' stored the band path: the "
+                                              "force constants to draw it from (default: the path in the file)")
+    add_plot_format(pl)
+    return p, cmds
+
+
+#: options that used to exist or mean something else, with what to use instead
+_RENAMED = {"--timestep": "--timestep is ambiguous and no longer accepted: give --md-timestep PS (the MD "
+                          "integration step; frame times = MD step x PS) or --frame-interval PS (the time between "
+                          "two frames)"}
+
+
+def _unknown(cmd: argparse.ArgumentParser, name: str, extra: list[str]):
+    """Report unknown arguments with the subcommand's usage (argparse would show the top-level one)."""
+    for e in extra:
+        opt = e.split("=", 1)[0]
+        if opt in _RENAMED:
+            cmd.error(_RENAMED[opt])
+        if opt == "--format" and "--plot-format" in cmd.format_help():
+            cmd.error(f"'{name}' reads no trajectory, so it has no --format: give the figure format with "
+                      "--plot-format")
+    cmd.error(f"unrecognized arguments: {' '.join(extra)}")
+
+
+class _Terminated(BaseException):
+    """SIGTERM, turned into an exception so that staged outputs and temporaries are removed."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def main(argv=None) -> int:
+    """Run one command; returns the exit status (0 success, 2 error, 130 Ctrl-C, 143 SIGTERM)."""
+    parser, cmds = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _unknown(cmds[args.command], args.command, extra)
+    if getattr(args, "format", None) in FIGURE_FORMATS:
+        cmds[args.command].error(f"--format names the trajectory format; give the figure format with "
+                                 f"--plot-format {args.format}")
+    debug = args.debug or os.environ.get("TRAJMODES_DEBUG", "") not in ("", "0")
+    import trajmodes.cli as cli
+    from trajmodes.io.files import StagedOutputs
+    fmt = warnings.formatwarning
+    warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+    out = StagedOutputs()
+    try:
+        from dask.diagnostics import ProgressBar
+        with ProgressBar(minimum=1.0, out=sys.stderr):   # every Dask computation longer than 1 s
+            status = getattr(cli, args.func)(args, out)
+        out.commit()
+        return status
+    except KeyboardInterrupt:
+        out.discard()
+        print("trajmodes: interrupted; no output written", file=sys.stderr)
+        return 130
+    except _Terminated:
+        out.discard()
+        print("trajmodes: terminated; no output written", file=sys.stderr)
+        return 143
+    except Exception as exc:
+        out.discard()
+        if debug:
+            raise
+        print(f"trajmodes: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    finally:
+        warnings.formatwarning = fmt
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+#: exception types whose message says it all (raised by trajmodes and the libraries for bad input, files,
+#: folders and missing packages)
+_PLAIN = (ValueError, OSError, ImportError)
+
+
+#: other exceptions that input, files or the machine can cause: the message says which kind
+_EXPECTED = (KeyError, MemoryError, RuntimeError)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line; an exception no input can cause (a TypeError, AttributeError, ...)
+    is a bug, and the message says so and how to get the traceback for a report."""
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, ImportError) and "pip install" not in msg:
+        name = getattr(exc, "name", None)
+        msg += f" (install it: pip install {name})" if name else ""
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({msg}): use smaller chunks (--chunk-frames), fewer frames or smaller cutoffs"
+    if isinstance(exc, KeyError):
+        key = str(exc.args[0]) if exc.args else "?"
+        return (f"missing entry {key!r}: the input file is incomplete, or not the kind of file it looks like "
+                "(--debug shows where it was needed)")
+    if isinstance(exc, _PLAIN):
+        return msg
+    if isinstance(exc, _EXPECTED):
+        return f"{msg} ({type(exc).__name__} from {type(exc).__module__.split('.')[0]})"
+    return (f"{type(exc).__name__}: {msg}. This is a bug in trajmodes: please report it to its developers with "
+            "the command and the traceback that --debug (or TRAJMODES_DEBUG=1) shows")

@@ -1,0 +1,131 @@
+"""``trajmodes phonons`` and ``trajmodes eam``: lattice dynamics of force constants and of EAM potentials."""
+from __future__ import annotations
+
+import os
+import time
+
+from trajmodes.cli.options import step, write_dataset
+
+
+
+def cmd_phonons(args, out) -> int:
+    """Band structure, DOS and thermodynamics of force constants: netCDF files and figures."""
+    import numpy as np
+    from trajmodes.plots import plot_bands_dos, plot_thermal
+    from trajmodes.io.provenance import provenance
+    from trajmodes.workflows import load_force_constants, phonon_properties
+    t0 = time.perf_counter()
+    fc = load_force_constants(args.fc)
+    with step(f"bands, DOS ({args.dos}, mesh {'x'.join(map(str, args.mesh))}) and thermodynamics"):
+        res = phonon_properties(fc, path=args.path, npoints=args.npoints, mesh=args.mesh, dos=args.dos,
+                                temperatures=args.temperatures)
+    pr = fc.primitive
+    prov = provenance([args.fc], dict(path=args.path, npoints=args.npoints, mesh=args.mesh, dos=args.dos))
+    written = [write_dataset(ds, os.path.join(args.output, name), out, prov)
+               for name, ds in (("band.nc", res.bands), ("dos.nc", res.dos), ("thermal.nc", res.thermal))]
+    composition = ", ".join(f"{k} x {int((pr.species == k).sum())}" for k in dict.fromkeys(pr.species.tolist()))
+    title = (f"{os.path.basename(os.path.normpath(args.fc))}: {composition}, {pr.space_group_symbol} "
+             f"(No. {pr.space_group_number}), supercell {fc.smap.matrix.tolist()}")
+    fig1 = os.path.join(args.output, f"bands_dos.{args.plot_format}")
+    fig2 = os.path.join(args.output, f"thermal.{args.plot_format}")
+    with step("drawing the figures"):
+        plot_bands_dos(res.bands, res.dos, out(fig1), title=title)
+        plot_thermal(res.thermal, out(fig2), title=title, n_modes=res.phonons.n_branches)
+    written += [fig1, fig2]
+    f, fb, thermal = res.mesh_frequencies, res.bands.frequency.values, res.thermal
+    n_imag, lowest, worst = res.imaginary(args.imaginary_tol)
+    mesh = "x".join(map(str, args.mesh))
+    lines = [f"force constants: {args.fc} ({fc.layout} layout, {fc.n_atoms}-atom supercell, matrix "
+             f"{fc.smap.matrix.tolist()}, ASR violation {fc.asr_violation():.2e} eV/A^2)",
+             f"primitive cell:  {pr.n_atoms} atoms ({composition}), space group {pr.space_group_symbol} "
+             f"(No. {pr.space_group_number})",
+             f"mesh {mesh} ({len(res.mesh_q)} q): frequencies {f.min():.4f} .. {f.max():.4f} THz; "
+             f"band path {' '.join(res.bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz",
+             "acoustic modes at Gamma: " + ", ".join(f"{x:.2e}" for x in res.phonons.frequencies([0, 0, 0])[0][:3])
+             + " THz"]
+    if n_imag:
+        lines.append(f"WARNING: {n_imag} imaginary modes on the mesh (below -{args.imaginary_tol:g} THz), lowest "
+                     f"{lowest:.4f} THz at q = {np.round(worst, 4).tolist()}")
+    else:
+        lines.append(f"no imaginary modes (none below -{args.imaginary_tol:g} THz on the mesh)")
+    i300 = int(np.argmin(np.abs(thermal.temperature.values - 300.0)))
+    lines.append(f"thermal ({res.dos.attrs['method']} DOS, {mesh} mesh): zero-point energy "
+                 f"{float(thermal.zero_point_energy):.4f} kJ/mol; at {thermal.temperature.values[i300]:g} K "
+                 f"F = {float(thermal.free_energy[i300]):.4f} kJ/mol, S = {float(thermal.entropy[i300]):.4f}, "
+                 f"Cv = {float(thermal.heat_capacity[i300]):.4f} J/(K mol) per primitive cell")
+    lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_eam(args, out) -> int:
+    """Analytic force constants of an EAM potential for a cubic crystal: BvK shell constants with the
+    pair / embedding breakdown, force constants netCDF, band structure and a BvK comparison plot."""
+    import numpy as np
+    from trajmodes.potentials import bvk
+    from trajmodes.potentials.eam import EAM
+    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.plots import plot_bands_dos, plot_bvk
+    from trajmodes.io.provenance import provenance
+    from trajmodes.workflows import eam_crystal, load_force_constants
+    t0 = time.perf_counter()
+    pot = EAM(args.potential)
+    structure = args.structure.lower()
+    species = args.element.split(",") if args.element else None
+    with step(f"analytic force constants of {os.path.basename(args.potential)} ({structure}, a = {args.a:g} A)"):
+        res = eam_crystal(pot, structure, args.a, species=species, supercell=args.supercell)
+    species = species or (list(pot.elements) if structure == "l12" else pot.elements[:1])
+    prov = provenance([args.potential], dict(structure=structure, a=args.a, element=species,
+                                             supercell=args.supercell))
+    lines = [f"potential: {pot.paths[0]} ({pot.style}, elements {', '.join(pot.elements)}, cutoff {pot.cutoff:g} A)",
+             f"crystal:   {structure} {species[0] + '3' + species[1] if structure == 'l12' else species[0]}, "
+             f"a = {args.a:g} A, {args.supercell}^3 conventional-cell supercell"]
+    written = []
+    fc = res.force_constants
+    if res.shells is not None:
+        ds = res.shells
+        total = ds["value"].sel(part="total")
+        summed = ds["value"].sel(part="pair") + ds["value"].sel(part="e12") + ds["value"].sel(part="e3")
+        lines.append("BvK shell constants (N/m, = -Phi; Riffe et al., Table I), total = pair + e12 + e3 = "
+                     f"effective_pair + e3 (max |difference| {float(np.nanmax(np.abs(total - summed))):.1e}):")
+        parts = list(ds["part"].values)
+        lines.append(f"  {'const':6s}{'symbol':>10s}" + "".join(f"{p:>15s}" for p in parts))
+        for k, name in enumerate(ds["constant"].values):
+            lines.append(f"  {str(name):6s}{str(ds['paper_symbol'].values[k]):>10s}"
+                         + "".join(f"{float(ds['value'].sel(part=p).values[k]):15.4f}" for p in parts))
+        lines.append("closed-form one-atom dynamical matrix (Riffe et al., eqs. 44 and 48) vs supercell route: "
+                     f"max |dD| {res.closed_form_deviation:.1e} eV/(A^2 amu)")
+        written.append(write_dataset(ds, os.path.join(args.output, "bvk.nc"), out, prov))
+        sources = {"EAM (analytic)": ds.sel(part="total")}
+        for path in args.compare or []:
+            sources[os.path.basename(os.path.normpath(path))] = bvk.shell_constants(load_force_constants(path),
+                                                                                    lattice=structure)
+        fig = os.path.join(args.output, f"bvk.{args.plot_format}")
+        plot_bvk(sources, out(fig), title=f"{os.path.basename(args.potential)}: {structure} a = {args.a:g} A")
+        written.append(fig)
+        names = [str(c) for c in ds["constant"].values]
+        for label, other in list(sources.items())[1:]:
+            ov = dict(zip(map(str, other["constant"].values), other["value"].values))
+            lines.append(f"  vs {label}: " + ", ".join(f"{c} {ov.get(c, np.nan):.3f}" for c in names[:5]) + " ...")
+    else:
+        lines.append("BvK shell constants need a one-atom fcc/bcc crystal: skipped for " + structure)
+        if args.compare:
+            lines.append("--compare ignored (the BvK comparison is for fcc/bcc)")
+    target = os.path.join(args.output, "fc.nc")
+    fc.to_netcdf(out(target), attrs=prov)
+    written.append(target)
+    ph = Phonons(fc)
+    with step(f"band structure and DOS (mesh {'x'.join(map(str, args.mesh))})"):
+        bands = ph.band_structure(args.path, npoints=args.npoints)
+        dos = ph.dos(args.mesh)
+    fb = bands.frequency.values
+    fig = os.path.join(args.output, f"bands_dos.{args.plot_format}")
+    with step("drawing the figures"):
+        plot_bands_dos(bands, dos, out(fig), title=f"{os.path.basename(args.potential)}: {structure} "
+                                                   f"a = {args.a:g} A (analytic EAM)")
+    written.append(fig)
+    lines.append(f"force constants: ASR violation {fc.asr_violation():.1e} eV/A^2; band path "
+                 f"{' '.join(bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz")
+    lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
+    print("\n".join(lines))
+    return 0

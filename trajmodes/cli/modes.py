@@ -1,0 +1,176 @@
+"""``trajmodes project`` and ``trajmodes lifetimes``: the phonon modes of an MD run, as tables and figures."""
+from __future__ import annotations
+
+import os
+import time
+
+from trajmodes.cli.options import input_files, read_settings, read_trajectory, stem, step, write_dataset
+
+
+
+def modes_table(ds) -> str:
+    """Per-q/branch table of a ``trajmodes project`` dataset."""
+    import numpy as np
+    H = ds["frequency_harmonic"].values
+    q = ds.qpoint.values
+    g = {k: ds[f"peak_{k}"].values for k in ("frequency", "frequency_err", "shift", "fwhm", "fwhm_err",
+                                            "lifetime", "status")}
+    eq = ds["equipartition"].values
+    star = ds["star"].values if "star" in ds.coords else np.arange(len(q))
+    rows = [f"{'q':>4} {'q (reduced)':>22} {'star':>4} {'br':>2} {'harm':>8} {'nu':>8} {'+-':>6} {'shift':>7} "
+            f"{'FWHM':>7} {'+-':>6} {'tau ps':>7} {'E/kT':>6}  status"]
+    for iq in range(len(q)):
+        for ib in range(H.shape[1]):
+            rows.append(f"{iq:>4} {str(np.round(q[iq], 4).tolist()) if ib == 0 else '':>22} "
+                        f"{int(star[iq]) if ib == 0 else '':>4} {ib:>2} {H[iq, ib]:8.4f} "
+                        f"{g['frequency'][iq, ib]:8.4f} {g['frequency_err'][iq, ib]:6.4f} {g['shift'][iq, ib]:+7.4f} "
+                        f"{g['fwhm'][iq, ib]:7.4f} {g['fwhm_err'][iq, ib]:6.4f} {g['lifetime'][iq, ib]:7.3f} "
+                        f"{eq[iq, ib]:6.3f}  {g['status'][iq, ib]}")
+    return "\n".join(rows + _modes_footer(ds))
+
+
+def _modes_footer(ds) -> list[str]:
+    """The closing lines of the mode table and summary: fits, equipartition, conventions."""
+    import numpy as np
+    st = ds["peak_status"].values.astype(str)
+    eq = ds["equipartition"].values
+    ok = st == "ok"
+    nt = ~ds["translation"].values
+    return [f"{int(ok.sum())} of {ok.size} modes 'ok'; equipartition <E>/(k_B T) over the non-translation "
+                f"modes: mean {np.nanmean(eq[nt]):.4f}, min {np.nanmin(eq[nt]):.4f}, max {np.nanmax(eq[nt]):.4f} "
+                f"(T = {ds.attrs.get('temperature', float('nan')):.2f} K, {ds.attrs.get('temperature_source', '')}); "
+            f"<PE>/<KE> mean {np.nanmean(ds['potential'].values[nt] / ds['kinetic'].values[nt]):.4f}",
+            f"FWHM and lifetime convention: {ds.attrs.get('peak_convention', '')}; peaks fitted with the "
+            f"{ds.attrs.get('peak_model', '')} model"
+            + (", averaged over degenerate branches and the star of q" if ds.attrs.get("star_averaged") else
+               ", averaged over degenerate branches")]
+
+
+#: a Welch estimate resolves a line of FWHM G with segments of 2/G ps; 8 half-overlapping ones take 9/G ps
+RUN_PS_PER_INVERSE_FWHM = 9.0
+
+
+def modes_summary(ds) -> str:
+    """Per-branch summary of a ``trajmodes project`` dataset: how many modes were resolved, flagged and why,
+    median shift and FWHM, and the run length the measured lines would need."""
+    import numpy as np
+    st = ds["peak_status"].values.astype(str)
+    shift, fwhm = ds["peak_shift"].values, ds["peak_fwhm"].values
+    H = ds["frequency_harmonic"].values
+    trans = ds["translation"].values if "translation" in ds else np.zeros(st.shape, bool)
+    rows = [f"{'branch':>6} {'modes':>5} {'ok':>4} {'narrow':>6} {'aliased':>7} {'other':>5} {'harm (THz)':>14} "
+            f"{'shift med':>9} {'FWHM med':>8}  (fit status per branch; narrow: width below resolution; aliased: "
+            "above Nyquist; --table for every mode)"]
+    for b in range(st.shape[1]):
+        keep = ~trans[:, b]
+        s = st[keep, b]
+        ok = s == "ok"
+        narrow = s == "width below resolution"
+        aliased = np.char.startswith(s, "above Nyquist")
+        h = H[keep, b]
+        med_shift = f"{np.nanmedian(shift[keep, b][ok]):+9.4f}" if ok.any() else f"{'-':>9}"
+        med_fwhm = f"{np.nanmedian(fwhm[keep, b][ok]):8.4f}" if ok.any() else f"{'-':>8}"
+        rows.append(f"{b:>6} {len(s):>5} {int(ok.sum()):>4} {int(narrow.sum()):>6} {int(aliased.sum()):>7} "
+                    f"{int((~ok & ~narrow & ~aliased).sum()):>5} {h.min():6.2f}..{h.max():6.2f} {med_shift} {med_fwhm}")
+    ok, narrow = st == "ok", st == "width below resolution"
+    enbw = float(ds.attrs.get("spectra_enbw_thz", np.nan))
+    T = float(ds.attrs.get("spectra_segment_length_ps", np.nan)) * max(int(ds.attrs.get("spectra_n_segments", 1)), 1)
+    lines = ["\n".join(rows)]
+    if narrow.any():
+        lines.append(f"{int(narrow.sum())} modes have lines narrower than this run resolves ({enbw:.4f} THz): their "
+                     f"widths are upper bounds. A line of FWHM G needs about {RUN_PS_PER_INVERSE_FWHM:g}/G ps (8 "
+                     f"half-overlapping Welch segments of 2/G): at least {RUN_PS_PER_INVERSE_FWHM / enbw:.0f} ps for "
+                     f"lines this narrow, or try --full (one periodogram, resolution 1/T).")
+    if ok.any():
+        g = float(np.nanmin(fwhm[ok]))
+        lines.append(f"narrowest measured line: FWHM {g:.4f} THz (needs about {RUN_PS_PER_INVERSE_FWHM / g:.0f} ps; "
+                     f"this run's spectra span about {T:.0f} ps).")
+    return "\n".join(lines + _modes_footer(ds))
+
+
+def cmd_project(args, out) -> int:
+    """Project a trajectory onto phonon modes: energies, spectra, peak fits in one netCDF, and the table."""
+    import trajmodes
+    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.io.provenance import provenance
+    from trajmodes.workflows import load_force_constants, modes_dataset
+    t0 = time.perf_counter()
+    traj = read_trajectory(args)
+    ph = Phonons(load_force_constants(args.force_constants))
+    modes = trajmodes.project(traj, ph)
+    with step(f"energies, spectra and peak fits of {modes.sizes['q'] * modes.sizes['branch']} modes"):
+        ds = modes_dataset(modes, resolution=args.resolution, full=args.full, model=args.model,
+                           star=not args.no_star, temperature=args.temperature, keep_q=args.keep_q, phonons=ph)
+    ds.attrs.update(source=str(traj.source.describe()), force_constants=str(args.force_constants),
+                    time_axis=traj.time_axis)
+    prov = provenance(input_files(traj, args) + [args.force_constants],
+                      dict(read_settings(args, traj), resolution=args.resolution, full=args.full,
+                           model=args.model, star=not args.no_star, frames=traj.n_frames),
+                      temperature=ds.attrs.get("temperature"))
+    write_dataset(ds, args.output, out, prov)
+    print(modes_table(ds) if args.table else modes_summary(ds))
+    print(f"{traj.n_frames} frames x {modes.sizes['q']} q x {modes.sizes['branch']} branches; spectra "
+          f"{'full resolution' if args.full else 'Welch'} ({ds.attrs['spectra_resolution_thz']:.4f} THz bins, "
+          f"{ds.attrs['spectra_n_segments']} segment(s)); time axis: {traj.time_axis}; wrote {args.output} in "
+          f"{time.perf_counter() - t0:.2f} s")
+    return 0
+
+
+def _parse_modes(text, nq, nb):
+    out = []
+    for item in text.split(","):
+        try:
+            a, b = item.split(":")
+            iq, ib = int(a), int(b)
+        except ValueError:
+            raise ValueError(f"--modes takes q:branch pairs (q index, branch index) separated by commas, "
+                             f"not {item!r}") from None
+        if not (0 <= iq < nq and 0 <= ib < nb):
+            raise ValueError(f"mode {item!r} out of range: q index 0..{nq - 1}, branch 0..{nb - 1}")
+        out.append((iq, ib))
+    return out
+
+
+def _default_modes(ds, n=6):
+    """The highest branch of the first stars with an 'ok' fit, then the lowest: up to n modes."""
+    import numpy as np
+    st = ds["peak_status"].values.astype(str)
+    star = ds["star"].values if "star" in ds.coords else np.arange(st.shape[0])
+    picked, seen = [], set()
+    for ib in (st.shape[1] - 1, 0):
+        for iq in range(st.shape[0]):
+            if st[iq, ib] == "ok" and (star[iq], ib) not in seen and len(picked) < n:
+                seen.add((star[iq], ib))
+                picked.append((iq, ib))
+                if len(picked) >= (n // 2 if ib else n):
+                    break
+    return picked or [(min(1, st.shape[0] - 1), st.shape[1] - 1)]
+
+
+def cmd_lifetimes(args, out) -> int:
+    """Read a ``trajmodes project`` file back: the table and, with --plot, the figures."""
+    import xarray as xr
+    from trajmodes.plots import plot_linewidth_dispersion, plot_mode_fits, plot_sed
+    from trajmodes.workflows import path_bands
+    if not os.path.exists(args.modes_file):
+        raise FileNotFoundError(f"{args.modes_file}: no such file")
+    with xr.open_dataset(args.modes_file) as f:
+        ds = f.load()
+    if "peak_frequency" not in ds:
+        raise ValueError(f"{args.modes_file} is not a 'trajmodes project' file (no peak_frequency)")
+    print(modes_table(ds) if args.table else modes_summary(ds))
+    if args.plot:
+        prefix = args.output or stem(args.modes_file)
+        nq, nb = ds["peak_frequency"].shape
+        chosen = _parse_modes(args.modes, nq, nb) if args.modes else _default_modes(ds)
+        title = os.path.basename(str(ds.attrs.get("source", args.modes_file)))
+        figs = [f"{prefix}_fits.{args.plot_format}", f"{prefix}_dispersion.{args.plot_format}",
+                f"{prefix}_sed.{args.plot_format}"]
+        plot_mode_fits(ds, chosen, out(figs[0]), title=title)
+        bands, rotations, note = path_bands(ds, args.force_constants)
+        if note:
+            print(f"dispersion plot: {note}")
+        plot_linewidth_dispersion(ds, out(figs[1]), title=title, bands=bands, rotations=rotations, note=note)
+        plot_sed(ds, out(figs[2]), title=title, bands=bands, rotations=rotations, note=note)
+        print(f"wrote {', '.join(figs)}")
+    return 0

@@ -1,0 +1,170 @@
+"""Options shared by the commands, reading trajectories from them, and writing results (staged, with provenance)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+
+#: commands whose figures have a format; --plot-format names it everywhere
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
+def add_read_options(p: argparse.ArgumentParser, reference: bool = True) -> None:
+    p.add_argument("files", nargs="+", help="trajectory file(s): LAMMPS dump(s), XYZ, trajmodes .nc, or any "
+                                            "MDAnalysis format")
+    p.add_argument("--format", help="trajectory format: lammps, xyz, netcdf, or an MDAnalysis format such as DCD "
+                                    "(default: guessed from the content)")
+    if reference:
+        p.add_argument("--reference", help="reference crystal: a LAMMPS data / structure file (best: the ideal "
+                                           "crystal the run started from), 'average' (default: the time average of "
+                                           "the run, one extra pass) or 'first' (the first frame)")
+    p.add_argument("--units", help="LAMMPS unit style of the data (default: the dump's ITEM: UNITS, or the LAMMPS "
+                                   "input beside it, else metal)")
+    p.add_argument("--md-timestep", type=positive, metavar="PS",
+                   help="the MD integration time step in ps (LAMMPS' timestep): frame times are MD step x this; "
+                        "for dumps without ITEM: TIME (default: the LAMMPS input or log beside the dump)")
+    p.add_argument("--frame-interval", type=positive, metavar="PS",
+                   help="the time between two frames in ps, for files without times")
+    p.add_argument("--species", help="elements of the LAMMPS types, comma separated (type 1 first), e.g. Cu or Si,Ge")
+    p.add_argument("--masses", type=floats, help="masses of the LAMMPS types in amu, comma separated (type 1 "
+                                                  "first), when --species is not given or to override it")
+    p.add_argument("--topology", help="topology file for MDAnalysis formats such as DCD or XTC")
+    p.add_argument("--chunk-frames", type=positive_int, metavar="N", help="frames per Dask chunk")
+
+
+def read_trajectory(args, files=None):
+    """One trajectory from the command's read options (several files: one run split into restarts)."""
+    import trajmodes
+    files = args.files if files is None else files
+    species = args.species.split(",") if args.species else None
+    reference = getattr(args, "reference", None)
+    traj = trajmodes.read(files if len(files) > 1 else files[0], format=args.format, reference=reference,
+                          units=args.units, md_timestep=args.md_timestep, frame_interval=args.frame_interval,
+                          species=species, masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames)
+    if reference is None and getattr(traj.source, "reference", None) is None:
+        traj = traj.with_reference("average")        # a thermal snapshot is a poor reference: the run's average
+    return traj
+
+
+def input_files(traj, args) -> list[str]:
+    """The files a result from ``traj`` was computed from: the trajectory's, and a reference structure file."""
+    ref = getattr(args, "reference", None)
+    return list(traj.source.paths) + ([ref] if ref and os.path.isfile(ref) else [])
+
+
+def read_settings(args, traj) -> dict:
+    """The read options that shape a result from ``traj`` (for its provenance): reference, units, time step,
+    species, masses."""
+    reference = getattr(args, "reference", None) or (
+        "stored in the cache" if getattr(traj.source, "reference", None) is not None else "average")
+    return dict(reference=reference, units=args.units,
+                md_timestep=args.md_timestep, frame_interval=args.frame_interval, species=args.species,
+                masses=args.masses)
+
+
+def positive(text: str) -> float:
+    import math
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number, not {text!r}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text!r}")
+    return v
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text!r}")
+    return v
+
+
+def floats(text: str) -> list[float]:
+    return [positive(x) for x in text.split(",") if x.strip()]
+
+
+def mesh(text: str) -> list[int]:
+    try:
+        m = [int(x) for x in text.replace("x", ",").split(",") if x.strip()]
+    except ValueError:
+        m = []
+    if len(m) == 1:
+        m *= 3
+    if len(m) != 3 or min(m) < 1:
+        raise argparse.ArgumentTypeError(f"mesh must be N or N1,N2,N3 (positive), not {text!r}")
+    return m
+
+
+def temperatures(text: str):
+    """'T' or 'Tmin:Tmax:step' (Tmax included, as phonopy) or 'T1,T2,...' in K."""
+    import numpy as np
+    try:
+        if ":" in text:
+            lo, hi, step = (float(x) for x in text.split(":"))
+            if not step > 0 or hi < lo or lo < 0:
+                raise ValueError
+            return np.arange(lo, hi + 0.5 * step, step)
+        out = np.array([float(x) for x in text.split(",")])
+        if not np.all(np.isfinite(out)) or np.any(out < 0):
+            raise ValueError
+        return out
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"temperatures must be TMIN:TMAX:STEP or T1,T2,... in K (0 or more), "
+                                         f"not {text!r}") from None
+
+
+def stem(path: str) -> str:
+    return path[:-3] if path.endswith(".nc") else path
+
+
+def write_dataset(ds, target: str, out, attrs: dict) -> str:
+    """Write an xarray dataset (staged, atomic) with ``attrs`` added to its own, all made netCDF-safe."""
+    from trajmodes.io.files import atomic_write
+    from trajmodes.io.provenance import clean_attrs
+    ds = ds.copy()
+    ds.attrs = clean_attrs({**ds.attrs, **attrs})
+    atomic_write(out(target), lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+    return target
+
+
+class Steps:
+    """One line on stderr per step of a command that can take seconds, with its time when it has taken over one."""
+
+    def __init__(self):
+        self.t0 = None
+
+    def __call__(self, label: str):
+        self.label = label
+        return self
+
+    def __enter__(self):
+        print(f"{self.label} ...", file=sys.stderr, flush=True)
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, exc_type, exc, tb):
+        dt = time.perf_counter() - self.t0
+        if exc_type is None and dt >= 1.0:
+            print(f"{self.label}: done in {dt:.1f} s", file=sys.stderr, flush=True)
+
+
+step = Steps()
+
+
+def add_plot_format(p) -> None:
+    p.add_argument("--plot-format", choices=FIGURE_FORMATS, default="png", help="figure format (default png)")

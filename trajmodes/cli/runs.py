@@ -1,0 +1,172 @@
+"""``trajmodes info``, ``convert``, ``run`` and ``fit``: a run's summary, its cache, and its effective force constants."""
+from __future__ import annotations
+
+import os
+import time
+
+from trajmodes.cli.options import input_files, read_settings, read_trajectory, stem, step, write_dataset
+
+
+
+
+
+def _fmt_cell(cell) -> list[str]:
+    import numpy as np
+    lengths = np.linalg.norm(cell, axis=1)
+    a, b, c = cell
+    ang = [np.degrees(np.arccos(np.dot(x, y) / np.linalg.norm(x) / np.linalg.norm(y))) for x, y in
+           ((b, c), (a, c), (a, b))]
+    return [f"  a = {lengths[0]:.5f}  b = {lengths[1]:.5f}  c = {lengths[2]:.5f} A;  "
+            f"alpha = {ang[0]:.3f}  beta = {ang[1]:.3f}  gamma = {ang[2]:.3f} deg;  "
+            f"volume = {abs(np.linalg.det(cell)):.4f} A^3"]
+
+
+def _report(traj, args):
+    """Print the summary of ``traj`` (one streamed pass) and return it as an xarray Dataset."""
+    import numpy as np
+    from trajmodes.trajectory.summary import summarize
+    src = traj.source
+    kinds = sorted(set(traj.species.tolist()))
+    out = [f"source:     {src.describe()}",
+           f"format:     {src.format} (data in {src.units} units, shown in metal units)",
+           f"frames:     {traj.n_frames} (steps {traj.steps[0]} .. {traj.steps[-1]}), "
+           f"{traj.frame_interval:g} ps between frames, {traj.times[-1] - traj.times[0]:g} ps in all",
+           f"time axis:  {traj.time_axis}",
+           f"atoms:      {traj.n_atoms}: " + ", ".join(f"{k} x {int((traj.species == k).sum())}" for k in kinds),
+           "masses:     " + ("unknown (give --species, --masses, or a reference data file with Masses)"
+                             if traj.masses is None else
+                             ", ".join(f"{k} {float(traj.masses[traj.species == k][0]):.4f} amu" for k in kinds)),
+           "fields:     " + ", ".join(src.fields) + (" (positions unwrapped)" if src.unwrapped else "")]
+    ref = traj.reference
+    if ref.cell is not None:
+        out.append("box (reference):")
+        out += _fmt_cell(ref.cell)
+    print("\n".join(out), flush=True)
+    t0 = time.perf_counter()
+    s = summarize(traj)
+    ref_name = getattr(args, "reference", None) or ("stored in the cache" if getattr(src, "reference", None)
+                                                     is not None else "the time average of the run")
+    lines = []
+    if "temperature" in s:
+        T = s.temperature.values
+        lines.append(f"temperature: {T.mean():.2f} +- {T.std():.2f} K (min {T.min():.2f}, max {T.max():.2f}; "
+                     "kinetic, 3N-3 degrees of freedom)")
+    lines.append(f"displacements from the reference ({ref_name}):")
+    for k in s.species.values:
+        m = s.msd.sel(species=k).values
+        lines.append(f"  {k}: <u^2> x y z = {m[0]:.5f} {m[1]:.5f} {m[2]:.5f} A^2, rms |u| = "
+                     f"{float(s.rms_displacement.sel(species=k)):.4f} A")
+    lines.append(f"  largest |u| = {float(s.max_displacement):.4f} A; mean-displacement drift over the run = "
+                 f"{np.linalg.norm(s.drift.values[-1] - s.drift.values[0]):.4g} A")
+    lines.append(f"(statistics streamed in {time.perf_counter() - t0:.2f} s)")
+    print("\n".join(lines))
+    return s
+
+
+def cmd_info(args, out) -> int:
+    """Frames, atoms, box, time step, temperature and displacement statistics, in one streamed pass."""
+    _report(read_trajectory(args), args)
+    return 0
+
+
+def cmd_convert(args, out) -> int:
+    """Write (part of) a trajectory as trajmodes' chunked netCDF4 cache."""
+    traj = read_trajectory(args)
+    n = traj.n_frames
+    if args.start >= n:
+        raise ValueError(f"--start {args.start} is beyond the last frame: the trajectory has {n} frames "
+                         f"(0 .. {n - 1})")
+    if args.stop is not None and args.stop <= args.start:
+        raise ValueError(f"--stop {args.stop} must be after --start {args.start}")
+    if args.stride > 1 or args.start or args.stop is not None:
+        traj = traj[args.start:args.stop:args.stride]
+    t0 = time.perf_counter()
+    with step(f"writing {args.output}"):
+        traj.to_netcdf(out(args.output), displacements=args.displacements,
+                       attrs={"setting_start": args.start, "setting_stop": args.stop, "setting_stride": args.stride})
+    print(f"wrote {args.output}: {traj.n_frames} frames x {traj.n_atoms} atoms "
+          f"({'displacements' if args.displacements else 'positions'}, "
+          f"{', '.join(f for f in traj.source.fields if f != 'positions')}) in {time.perf_counter() - t0:.2f} s")
+    return 0
+
+
+def cmd_run(args, out) -> int:
+    """The main job: summary, netCDF cache and summary plot; with forces also the effective (TDEP) force
+    constants at the simulated temperature and their dispersion (against ``--compare``)."""
+    from trajmodes.plots import plot_summary
+    from trajmodes.io.provenance import provenance
+    from trajmodes.workflows import default_cutoff2
+    if os.path.isfile(args.output):
+        raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
+    traj = read_trajectory(args)
+    s = _report(traj, args)
+    inputs = input_files(traj, args)
+    cache = os.path.join(args.output, "trajectory.nc")
+    T = float(s.temperature.values.mean()) if "temperature" in s else None
+    prov = provenance(inputs, read_settings(args, traj), temperature=T)
+    with step(f"writing the netCDF cache {cache}"):
+        traj.to_netcdf(out(cache), attrs=prov)
+    summary = write_dataset(s, os.path.join(args.output, "summary.nc"), out, prov)
+    png = os.path.join(args.output, f"summary.{args.plot_format}")
+    plot_summary(s, out(png), title=traj.source.describe())
+    print(f"wrote {cache}, {summary}, {png}")
+    if traj.forces is None or args.no_fit:
+        return 0
+    ref = traj.reference
+    cutoff2 = args.cutoff2 if args.cutoff2 is not None else default_cutoff2(ref.cell) if ref.cell is not None else 6.0
+    print(f"\neffective force constants at the simulated temperature (r2 = {cutoff2:g} A):")
+    settings = dict(cutoff2=cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks", stride=1,
+                    n_frames=None, symprec=1e-3, constraints=())
+    _fit_and_write([traj], settings, os.path.join(args.output, "fc"), out, args, compare=args.compare,
+                   inputs=inputs)
+    return 0
+
+
+def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, inputs=()) -> None:
+    """Fit, print the scores, write STEM.nc, STEM.scores.nc and the dispersion figure."""
+    import numpy as np
+    from trajmodes.plots import plot_dispersion_comparison
+    from trajmodes.io.provenance import provenance
+    from trajmodes.workflows import fit_effective
+    with step("fitting the effective force constants"):
+        res = fit_effective(trajs, compare=compare, path=getattr(args, "path", None),
+                            npoints=getattr(args, "npoints", 51), **settings)
+    est, fc = res.estimator, res.force_constants
+    pr = fc.primitive
+    prov = provenance(inputs, dict(read_settings(args, trajs[0]), **settings,
+                                   frames=int(est.scores_.n_frames), compare=compare),
+                      temperature=res.temperature)
+    target = stem + ".nc"
+    fc.to_netcdf(out(target), attrs=prov)
+    scores = write_dataset(est.scores_, stem + ".scores.nc", out, prov)
+    composition = ", ".join(f"{k} x {int((pr.species == k).sum())}" for k in dict.fromkeys(pr.species.tolist()))
+    runs = f"{len(trajs)} trajector{'y' if len(trajs) == 1 else 'ies'}"
+    lines = [f"fit: {runs}, {fc.n_atoms}-atom supercell {fc.smap.matrix.tolist()}, primitive "
+             f"{composition} ({pr.space_group_symbol}); cutoffs r2 = {settings['cutoff2']:g} A"
+             + (f", r3 = {settings['cutoff3']:g} A" if settings.get("cutoff3") is not None else "")
+             + f"; {settings['mode']} fit", est.scores_table()]
+    big = res.largest_difference()
+    if big is not None:
+        d, branch, q, mean = big
+        lines.append(f"against {compare}: largest difference {d:+.4f} THz (branch {branch} at "
+                     f"q = {np.round(q, 4).tolist()}), mean {mean:+.4f} THz")
+    label = "effective" + ("" if res.temperature is None else f" ({res.temperature:.0f} K)")
+    fig = f"{stem}.{args.plot_format}"
+    plot_dispersion_comparison(res.bands, out(fig), res.reference_bands,
+                               title=f"{os.path.basename(stem)}: {composition}, {settings['mode']} fit, "
+                                     f"r2 = {settings['cutoff2']:g} A", label=label,
+                               reference_label=os.path.basename(os.path.normpath(str(compare))) if compare
+                               else "0 K")
+    lines.append(f"wrote {target}, {scores}, {fig}")
+    print("\n".join(lines))
+
+
+def cmd_fit(args, out) -> int:
+    """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
+    trajs = [read_trajectory(args, [f]) for f in args.files]
+    settings = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, folds=args.folds, cv=args.cv,
+                    stride=args.stride, n_frames=args.n_frames, symprec=args.symprec,
+                    constraints=tuple(c for c in (args.constraints or "").split(",") if c))
+    inputs = [p for t in trajs for p in input_files(t, args)]
+    _fit_and_write(trajs, settings, stem(args.output), out, args, compare=args.compare, inputs=inputs)
+    return 0
