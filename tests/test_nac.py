@@ -22,12 +22,12 @@ def rocksalt() -> Crystal:
 def _case(S, born=BORN, eps=EPS, method="gonze"):
     """NaCl-like model: nearest-neighbour Morse bonds (stable, sum rule exact), Born charges +-1.1 e."""
     from phonopy.structure.atoms import PhonopyAtoms
-    from trajmodes.forceconstants.model import _crystal
+    from trajmodes.io.fcfiles import crystal_from_phonopy
     prim = rocksalt()
     ph = phonopy.Phonopy(PhonopyAtoms(symbols=list(prim.species), cell=prim.cell,
                                       scaled_positions=prim.scaled_positions, masses=prim.masses),
                          supercell_matrix=np.asarray(S).T, primitive_matrix=None, is_symmetry=False)
-    sc = _crystal(ph.supercell)
+    sc = crystal_from_phonopy(ph.supercell)
     fc = morse_fc(sc, D0=0.5, alpha=1.2, r0=2.7, cutoff=3.5, nimg=1)
     ph.force_constants = fc
     ph.nac_params = {"born": born, "dielectric": eps, "factor": NAC_FACTOR, "method": method}

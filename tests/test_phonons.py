@@ -12,11 +12,11 @@ phonopy = pytest.importorskip("phonopy")
 def _case(prim: Crystal, S, **pot):
     """Our ForceConstants and a phonopy object holding the same constants (phonopy's supercell)."""
     from phonopy.structure.atoms import PhonopyAtoms
-    from trajmodes.forceconstants.model import _crystal
+    from trajmodes.io.fcfiles import crystal_from_phonopy
     ph = phonopy.Phonopy(PhonopyAtoms(symbols=list(prim.species), cell=prim.cell,
                                       scaled_positions=prim.scaled_positions, masses=prim.masses),
                          supercell_matrix=np.asarray(S).T, primitive_matrix=None)
-    sc = _crystal(ph.supercell)
+    sc = crystal_from_phonopy(ph.supercell)
     fc = morse_fc(sc, **pot)
     ph.force_constants = fc
     # the same primitive basis as phonopy's, so that reduced q means the same Cartesian q

@@ -3,37 +3,14 @@ file formats (netCDF, phonopy, phono3py)."""
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.lattice.symmetry import SupercellOperations, supercell_operations
-from trajmodes.errors import ForceConstantsFormatError
-from trajmodes.io.files import atomic_write
 
 __all__ = ["ForceConstants"]
-
-_PHONOPY_YAMLS = ("phonopy_params.yaml", "phonopy.yaml", "phonopy_disp.yaml")
-_FC_FILES = ("FORCE_CONSTANTS", "fc2.hdf5", "force_constants.hdf5")
-
-
-def _need_phono3py(what: str):
-    try:
-        import phono3py
-    except ImportError:
-        raise ImportError(f"{what} needs phono3py: pip install phono3py") from None
-    return phono3py
-
-
-def _need_phonopy(what: str):
-    try:
-        import phonopy
-    except ImportError:
-        raise ImportError(f"{what} needs phonopy: pip install 'phonopy>=2.20'") from None
-    return phonopy
 
 
 class ForceConstants:
@@ -275,390 +252,56 @@ class ForceConstants:
         return ForceConstants(out, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
                               born=born, epsilon=eps, nac_factor=self.nac_factor, fc3=self.fc3)
 
-    # -- phonopy ----------------------------------------------------------------------------
+    # -- files: the formats live in trajmodes.io.fcfiles ------------------------------------------
     @classmethod
     def from_phonopy(cls, path: str | os.PathLike, born: str | os.PathLike | bool | None = None,
                      symprec: float = 1e-5) -> "ForceConstants":
-        """Read phonopy force constants with their structure, and the Born charges if there are any.
-
-        Parameters
-        ----------
-        path : str or path
-            A folder holding ``phonopy_params.yaml`` / ``phonopy.yaml`` / ``phonopy_disp.yaml`` and
-            (unless the yaml holds them) ``FORCE_CONSTANTS`` or ``fc2.hdf5``; or one of those files.
-        born : path, bool or None
-            Non-analytic correction parameters (Born charges, dielectric tensor, factor). A path: that
-            BORN file. None (default): the yaml's ``nac`` section if it has one, else a ``BORN``
-            file in the folder if there is one, else none. False: none.
-        symprec : float
-            Tolerance (Angstrom) with which phonopy finds the symmetry-independent atoms of a BORN
-            file (it lists only those; phonopy expands and symmetrises them).
-
-        Notes
-        -----
-        Parsing is done by phonopy (``phonopy.load``, ``phonopy.file_IO.parse_BORN``), imported
-        here only. The current directory is never searched (phonopy's own ``load`` would look for a
-        BORN there).
-        """
-        phonopy = _need_phonopy("ForceConstants.from_phonopy")
-        p = Path(path)
-        folder = p if p.is_dir() else p.parent
-        yaml = p if p.is_file() and p.suffix in (".yaml", ".yml") else next(
-            (folder / y for y in _PHONOPY_YAMLS if (folder / y).exists()), None)
-        if yaml is None:
-            raise FileNotFoundError(f"no phonopy yaml ({', '.join(_PHONOPY_YAMLS)}) in {folder}")
-        fcfile = p if p.is_file() and p.name in _FC_FILES or p.suffix == ".hdf5" else next(
-            (folder / f for f in _FC_FILES if (folder / f).exists()), None)
-        kw = dict(is_nac=False, symmetrize_fc=False, log_level=0)
-        if fcfile is not None:
-            kw["force_constants_filename"] = str(fcfile)
-        ph = _load_phonopy(phonopy, yaml, fcfile, kw)
-        sc = _crystal(ph.supercell)
-        pr = _crystal(ph.primitive)
-        nac = None
-        if born is not False:
-            bfile = Path(born) if born not in (None, True) else None
-            if bfile is None:
-                from phonopy.interface.phonopy_yaml import PhonopyYaml
-                py = PhonopyYaml()
-                py.read(str(yaml))
-                nac = py.nac_params
-                if nac is None and (folder / "BORN").exists():
-                    bfile = folder / "BORN"
-                elif nac is None and born is True:
-                    raise FileNotFoundError(f"no nac parameters in {yaml} and no BORN in {folder}")
-            if bfile is not None:
-                from phonopy.file_IO import parse_BORN
-                nac = parse_BORN(ph.primitive, symprec=symprec, filename=str(bfile))
-        kw = {}
-        if nac is not None:
-            from trajmodes.units import NAC_FACTOR
-            factor = nac.get("factor")
-            if factor is not None and abs(factor - NAC_FACTOR) < 5e-7:      # the default, as phonopy writes it
-                factor = None
-            kw = dict(born=nac["born"], epsilon=nac["dielectric"], nac_factor=factor)
-        with _blamed(fcfile or yaml):
-            return cls(np.asarray(ph.force_constants), sc, pr, p2s=np.asarray(ph.primitive.p2s_map), **kw)
+        """Read phonopy force constants with their structure and Born charges (a folder with
+        ``phonopy_params.yaml`` / ``phonopy.yaml`` and ``FORCE_CONSTANTS`` or ``fc2.hdf5``, or one of those files);
+        see :func:`trajmodes.io.fcfiles.read_phonopy`."""
+        from trajmodes.io.fcfiles import blamed, read_phonopy
+        data, where = read_phonopy(path, born=born, symprec=symprec)
+        with blamed(where):
+            return cls(**data)
 
     def to_phonopy(self, folder: str | os.PathLike, fc_format: str = "text") -> None:
-        """Write ``phonopy_params.yaml`` and ``FORCE_CONSTANTS`` (or ``fc2.hdf5``) into ``folder``;
-        with Born charges also ``BORN``.
-
-        The unit cell is the primitive cell and the supercell matrix is ``smap.matrix``, so phonopy
-        rebuilds the same supercell (atoms in its own order; the constants are reordered to match).
-        Born charges, the dielectric tensor and the factor (``nac_factor`` or the default) go into
-        the yaml's ``nac`` section as they are, every atom listed; that is what ``phonopy.load``
-        and :meth:`from_phonopy` read first. ``BORN`` is for phonopy's command line: its format lists
-        only the symmetry-independent atoms, so phonopy's writer symmetrises the tensors first.
-
-        Parameters
-        ----------
-        fc_format : {"text", "hdf5"}
-        """
-        phonopy = _need_phonopy("ForceConstants.to_phonopy")
-        from phonopy.file_IO import write_force_constants_to_hdf5, write_FORCE_CONSTANTS
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        ph = phonopy.Phonopy(_phonopy_atoms(self.primitive), supercell_matrix=self.smap.matrix.T,
-                             primitive_matrix=None)
-        cols, p2s_ph = self._phonopy_columns(ph.supercell, ph.primitive)
-        fc = self.compact()[np.arange(self.n_prim)[:, None], cols]         # phonopy's compact layout
-        ph.force_constants = fc
-        if self.born is not None:
-            from phonopy.file_IO import get_BORN_lines
-            from trajmodes.units import NAC_FACTOR
-            factor = NAC_FACTOR if self.nac_factor is None else self.nac_factor
-            ph.nac_params = {"born": self.born, "dielectric": self.epsilon, "factor": factor}
-            lines = get_BORN_lines(ph.primitive, self.born, self.epsilon)
-            lines[0] = f"{factor!r}  {lines[0]}" if self.nac_factor is not None else lines[0]
-
-            def write_born(tmp):
-                with open(tmp, "w") as f:
-                    f.write("\n".join(lines) + "\n")
-            atomic_write(folder / "BORN", write_born)
-        atomic_write(folder / "phonopy_params.yaml", lambda tmp: ph.save(tmp, settings={"force_constants": False}))
-        if fc_format == "hdf5":
-            atomic_write(folder / "fc2.hdf5",
-                         lambda tmp: write_force_constants_to_hdf5(fc, filename=tmp, p2s_map=p2s_ph))
-        else:
-            atomic_write(folder / "FORCE_CONSTANTS",
-                         lambda tmp: write_FORCE_CONSTANTS(fc, filename=tmp, p2s_map=p2s_ph))
-
-    def _phonopy_columns(self, supercell, primitive) -> tuple[np.ndarray, np.ndarray]:
-        """Compact columns ``cols`` (n_prim, N) taking our compact layout to phonopy's for the
-        supercell phonopy built (atoms in its own order), and phonopy's ``p2s_map``.
-
-        phonopy's compact[k, j'] = ours[k, cols[k, j']]; its primitive atoms are ours, in order
-        (unit cell = our primitive cell, primitive matrix the identity)."""
-        pr = self.primitive
-        psc = _crystal(supercell)
-        pmap = psc.supercell_map(pr)
-        ours = self.smap.index(pmap.atom, pmap.lattice + np.rint(
-            (self.smap.shift - pmap.shift) @ np.linalg.inv(pr.cell)).astype(np.int64))
-        p2s_ph = np.asarray(primitive.p2s_map)
-        if not np.array_equal(self.smap.atom[ours[p2s_ph]], np.arange(self.n_prim)):
-            raise RuntimeError("phonopy's primitive atoms are not ours, in order")
-        return self.compact_columns(ours[p2s_ph][:, None], ours[None, :]), p2s_ph
-
-    # -- phono3py ---------------------------------------------------------------------------
-    def to_phono3py(self, folder: str | os.PathLike, compression: str | None = "gzip") -> None:
-        """Write ``phono3py_params.yaml``, ``fc2.hdf5`` and (when ``fc3`` is set) ``fc3.hdf5`` into
-        ``folder``, in phono3py's compact layouts and its own supercell atom order.
-
-        The yaml holds the unit cell (our primitive cell), the supercell matrix (``smap.matrix``;
-        the same one for fc2 and fc3) and the identity primitive matrix, so that::
-
-            ph3 = phono3py.load(folder / "phono3py_params.yaml", fc2_filename=folder / "fc2.hdf5",
-                                fc3_filename=folder / "fc3.hdf5", symmetrize_fc=False)
-
-        rebuilds the same supercell and takes the constants as they are (phono3py looks for
-        ``fc2.hdf5`` / ``fc3.hdf5`` in the current directory unless told the file names). Born
-        charges and the dielectric tensor go into the yaml. fc2 in eV/A^2, fc3 in eV/A^3; the files
-        carry ``p2s_map``. Written with phono3py's own writers (needs ``phono3py``).
-        """
-        phono3py = _need_phono3py("ForceConstants.to_phono3py")
-        from phono3py.file_IO import write_fc2_to_hdf5, write_fc3_to_hdf5
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        ph3 = phono3py.Phono3py(_phonopy_atoms(self.primitive), supercell_matrix=self.smap.matrix.T,
-                                primitive_matrix=np.eye(3), log_level=0)
-        cols, p2s = self._phonopy_columns(ph3.supercell, ph3.primitive)
-        k = np.arange(self.n_prim)[:, None]
-        fc2 = np.ascontiguousarray(self.compact()[k, cols])
-        if self.born is not None:
-            from trajmodes.units import NAC_FACTOR
-            factor = NAC_FACTOR if self.nac_factor is None else self.nac_factor
-            ph3.nac_params = {"born": self.born, "dielectric": self.epsilon, "factor": factor}
-        atomic_write(folder / "phono3py_params.yaml", lambda tmp: ph3.save(tmp))
-        atomic_write(folder / "fc2.hdf5", lambda tmp: write_fc2_to_hdf5(
-            fc2, filename=tmp, p2s_map=p2s, physical_unit="eV/angstrom^2", compression=compression))
-        if self.fc3 is not None:
-            fc3 = np.ascontiguousarray(self.fc3[k[:, :, None], cols[:, :, None], cols[:, None, :]])
-            atomic_write(folder / "fc3.hdf5", lambda tmp: write_fc3_to_hdf5(
-                fc3, filename=tmp, p2s_map=p2s, compression=compression))
+        """Write ``phonopy_params.yaml`` and ``FORCE_CONSTANTS`` (``fc_format="hdf5"``: ``fc2.hdf5``), with Born
+        charges also ``BORN``, into ``folder``; see :func:`trajmodes.io.fcfiles.write_phonopy`."""
+        from trajmodes.io.fcfiles import write_phonopy
+        write_phonopy(self, folder, fc_format)
 
     @classmethod
     def from_phono3py(cls, path: str | os.PathLike, fc2_filename: str | os.PathLike | None = None,
                       fc3_filename: str | os.PathLike | None = None) -> "ForceConstants":
-        """Read phono3py's fc2 (and fc3 when there is one) with the structure of its yaml.
+        """Read phono3py's fc2 (and fc3 when there is one) with the structure of its yaml; see
+        :func:`trajmodes.io.fcfiles.read_phono3py`."""
+        from trajmodes.io.fcfiles import blamed, read_phono3py
+        data, where = read_phono3py(path, fc2_filename, fc3_filename)
+        with blamed(where):
+            return cls(**data)
 
-        Parameters
-        ----------
-        path : str or path
-            A folder holding ``phono3py_params.yaml`` / ``phono3py.yaml`` / ``phono3py_disp.yaml``
-            and ``fc2.hdf5`` (and ``fc3.hdf5``), or the yaml itself.
-        fc2_filename, fc3_filename : path, optional
-            The hdf5 files; default ``fc2.hdf5`` / ``fc3.hdf5`` beside the yaml.
+    def to_phono3py(self, folder: str | os.PathLike, compression: str | None = "gzip") -> None:
+        """Write ``phono3py_params.yaml``, ``fc2.hdf5`` and (with ``fc3``) ``fc3.hdf5`` into ``folder``; see
+        :func:`trajmodes.io.fcfiles.write_phono3py`."""
+        from trajmodes.io.fcfiles import write_phono3py
+        write_phono3py(self, folder, compression)
 
-        Only one supercell is supported: a yaml with a different phonon (fc2) supercell matrix is
-        refused. The constants come in phono3py's supercell order; Born charges are read from the
-        yaml.
-        """
-        phono3py = _need_phono3py("ForceConstants.from_phono3py")
-        p = Path(path)
-        folder = p if p.is_dir() else p.parent
-        yaml = p if p.is_file() else next(
-            (folder / y for y in ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml")
-             if (folder / y).exists()), None)
-        if yaml is None:
-            raise FileNotFoundError(f"no phono3py yaml in {folder}")
-        f2 = Path(fc2_filename) if fc2_filename is not None else folder / "fc2.hdf5"
-        f3 = Path(fc3_filename) if fc3_filename is not None else folder / "fc3.hdf5"
-        if not f2.exists():
-            raise FileNotFoundError(f"{f2} not found")
-        try:
-            ph3 = phono3py.load(str(yaml), fc2_filename=str(f2), fc3_filename=str(f3) if f3.exists() else None,
-                                is_nac=True, symmetrize_fc=False, produce_fc=True, log_level=0)
-        except Exception as exc:      # phono3py, h5py and yaml raise many types
-            raise ForceConstantsFormatError(f"{yaml}, {f2}" + (f", {f3}" if f3.exists() else ""),
-                                            f"phono3py cannot read them ({type(exc).__name__}: {_first_line(exc)})",
-                                            fix=_DAMAGED) from None
-        if ph3.phonon_supercell_matrix is not None and not np.array_equal(
-                ph3.phonon_supercell_matrix, ph3.supercell_matrix):
-            raise ValueError(f"{yaml}: fc2 supercell differs from the fc3 one; not supported")
-        kw = {}
-        if ph3.nac_params is not None:
-            nac = ph3.nac_params
-            kw = dict(born=nac["born"], epsilon=nac["dielectric"], nac_factor=nac.get("factor"))
-        fc3 = None if ph3.fc3 is None else np.asarray(ph3.fc3)
-        with _blamed(f"{f2}" + (f", {f3}" if f3.exists() else "")):
-            return cls(np.asarray(ph3.fc2), _crystal(ph3.supercell), _crystal(ph3.primitive),
-                       p2s=np.asarray(ph3.primitive.p2s_map), fc3=fc3, **kw)
-
-    # -- netCDF -----------------------------------------------------------------------------
     def to_netcdf(self, path: str | os.PathLike, attrs: dict | None = None) -> None:
-        """Write trajmodes' own netCDF4 file (atomic: a failed write leaves no partial file).
-
-        fc2 in its layout (``fc2``, eV/A^2); fc3, when set, as variable ``fc3`` (compact
-        (n_prim, N, N, 3, 3, 3), eV/A^3, zlib-compressed, one chunk per primitive atom: 216-atom
-        diamond Si is 20 MB uncompressed). ``attrs``: global attributes to add (the provenance of
-        :func:`trajmodes.io.provenance.provenance` by default, without inputs or settings)."""
-        import netCDF4
-        from trajmodes.io.provenance import clean_attrs, provenance
-        meta = clean_attrs({**provenance(), **(attrs or {})})
-
-        def write(tmp):
-            with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
-                ds.setncatts(meta)
-                ds.title = ("trajmodes second- and third-order force constants" if self.fc3 is not None
-                            else "trajmodes second-order force constants")
-                ds.layout = self.layout
-                ds.createDimension("row", self.fc2.shape[0])
-                ds.createDimension("atom", self.n_atoms)
-                ds.createDimension("prim_atom", self.n_prim)
-                ds.createDimension("xyz", 3)
-                ds.createDimension("xyz2", 3)
-                v = ds.createVariable("fc2", "f8", ("row", "atom", "xyz", "xyz2"), zlib=True)
-                v.units = "eV/A^2"
-                v[:] = self.fc2
-                for name, c, dim in (("supercell", self.supercell, "atom"), ("primitive", self.primitive, "prim_atom")):
-                    v = ds.createVariable(f"{name}_cell", "f8", ("xyz", "xyz2"))
-                    v.units = "Angstrom"
-                    v[:] = c.cell
-                    v = ds.createVariable(f"{name}_positions", "f8", (dim, "xyz"))
-                    v.units = "Angstrom"
-                    v[:] = c.positions
-                    v = ds.createVariable(f"{name}_masses", "f8", (dim,))
-                    v.units = "amu"
-                    v[:] = c.masses
-                    v = ds.createVariable(f"{name}_species", str, (dim,))
-                    v[:] = np.asarray(c.species, dtype=object)
-                ds.createVariable("p2s", "i8", ("prim_atom",))[:] = self.p2s
-                ds.createVariable("supercell_matrix", "i8", ("xyz", "xyz2"))[:] = self.smap.matrix
-                ds.createVariable("map_atom", "i8", ("atom",))[:] = self.smap.atom
-                ds.createVariable("map_lattice", "i8", ("atom", "xyz"))[:] = self.smap.lattice
-                v = ds.createVariable("map_shift", "f8", ("xyz",))
-                v.units = "Angstrom"
-                v[:] = self.smap.shift
-                if self.fc3 is not None:
-                    ds.createDimension("atom2", self.n_atoms)
-                    ds.createDimension("xyz3", 3)
-                    v = ds.createVariable("fc3", "f8", ("prim_atom", "atom", "atom2", "xyz", "xyz2", "xyz3"),
-                                          zlib=True, chunksizes=(1, self.n_atoms, self.n_atoms, 3, 3, 3))
-                    v.units = "eV/A^3"
-                    v.layout = "compact"
-                    v[:] = self.fc3
-                if self.born is not None:
-                    v = ds.createVariable("born", "f8", ("prim_atom", "xyz", "xyz2"))
-                    v.units = "e"
-                    v[:] = self.born
-                    v = ds.createVariable("epsilon", "f8", ("xyz", "xyz2"))
-                    v.units = "1"
-                    v[:] = self.epsilon
-                    if self.nac_factor is not None:
-                        v.nac_factor = self.nac_factor
-        atomic_write(path, write)
+        """Write trajmodes' own netCDF4 file (atomic), with the provenance attributes ``attrs``; see
+        :func:`trajmodes.io.fcfiles.write_netcdf`."""
+        from trajmodes.io.fcfiles import write_netcdf
+        write_netcdf(self, path, attrs)
 
     @classmethod
     def from_netcdf(cls, path: str | os.PathLike) -> "ForceConstants":
         """Read a file written by :meth:`to_netcdf`."""
-        import netCDF4
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"{os.fspath(path)}: no such file")
-        try:
-            with netCDF4.Dataset(path) as ds:
-                return cls._from_dataset(ds, path)
-        except OSError as exc:
-            raise ForceConstantsFormatError(path, f"netCDF cannot open it ({exc})", fix=_DAMAGED) from None
-        except (KeyError, IndexError) as exc:
-            raise ForceConstantsFormatError(path, f"it has no variable {exc}: not a trajmodes force-constants file, "
-                                                  "or an incomplete one", fix=_DAMAGED) from None
-
-    @classmethod
-    def _from_dataset(cls, ds, path) -> "ForceConstants":
-        """The constants of an open netCDF file written by :meth:`to_netcdf`."""
-        ds.set_auto_mask(False)
-
-        def get(name, dtype=None):
-            if name not in ds.variables:
-                raise KeyError(name)
-            return np.asarray(ds[name][:], dtype=dtype)
-        cr = {name: Crystal(get(f"{name}_cell"), get(f"{name}_positions"), get(f"{name}_species", str),
-                            get(f"{name}_masses"))
-              for name in ("supercell", "primitive")}
-        born = get("born") if "born" in ds.variables else None
-        eps = get("epsilon") if "epsilon" in ds.variables else None
-        factor = getattr(ds["epsilon"], "nac_factor", None) if eps is not None else None
-        fc3 = get("fc3") if "fc3" in ds.variables else None
-        sc, pr = cr["supercell"], cr["primitive"]
-        with _blamed(path):
-            smap = SupercellMap(get("supercell_matrix"), get("map_atom"), get("map_lattice"), np.zeros(sc.n_atoms),
-                                get("map_shift"))
-            smap = SupercellMap(smap.matrix, smap.atom, smap.lattice,
-                                np.linalg.norm(sc.positions - sc.ideal_positions(pr, smap), axis=1), smap.shift)
-            return cls(get("fc2"), sc, pr, smap=smap, p2s=get("p2s"), born=born, epsilon=eps, nac_factor=factor,
-                       fc3=fc3)
+        from trajmodes.io.fcfiles import blamed, read_netcdf
+        data, where = read_netcdf(path)
+        with blamed(where):
+            return cls(**data)
 
     def __repr__(self) -> str:
         third = "" if self.fc3 is None else f", fc3 {self.fc3.shape} eV/A^3"
         return (f"ForceConstants({self.layout} {self.fc2.shape}, eV/A^2{third}; {self.n_prim}-atom primitive cell, "
                 f"supercell matrix {self.smap.matrix.tolist()})")
 
-
-_DAMAGED = "The file is incomplete, damaged or not what its name says: write or copy it again"
-
-
-def _first_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
-
-
-@contextmanager
-def _blamed(path):
-    """Turn a ValueError of the arrays read from ``path`` into a ForceConstantsFormatError naming the file."""
-    try:
-        yield
-    except ForceConstantsFormatError:
-        raise
-    except ValueError as exc:
-        raise ForceConstantsFormatError(path, str(exc), fix=_DAMAGED) from None
-
-
-def _fc_text_lines(path: Path) -> None:
-    """Check that a phonopy FORCE_CONSTANTS text file holds the blocks its first line promises."""
-    with open(path, "rb") as f:
-        head = f.readline().split()
-        n_lines = 1 + sum(1 for line in f if line.strip())
-    try:
-        rows, cols = (int(x) for x in head[:2]) if len(head) >= 2 else (int(head[0]), int(head[0]))
-    except (ValueError, IndexError):
-        raise ForceConstantsFormatError(path, "the first line must give the number of atoms (rows, columns)",
-                                        line=1, fix=_DAMAGED) from None
-    want = 1 + 4 * rows * cols
-    if n_lines != want:
-        raise ForceConstantsFormatError(path, f"it has {n_lines} non-empty lines but its first line ({rows} x "
-                                              f"{cols} atom pairs) promises {want}: it is cut short or damaged",
-                                        fix=_DAMAGED)
-
-
-def _load_phonopy(phonopy, yaml: Path, fcfile: Path | None, kw: dict):
-    """``phonopy.load`` with every failure named by file: the yaml, then the force constants."""
-    import yaml as pyyaml
-    from phonopy.interface.phonopy_yaml import PhonopyYaml
-    try:
-        PhonopyYaml().read(str(yaml))
-    except (pyyaml.YAMLError, KeyError, TypeError, ValueError, IndexError) as exc:
-        raise ForceConstantsFormatError(yaml, f"not a readable phonopy yaml ({type(exc).__name__}: "
-                                              f"{_first_line(exc)})", fix=_DAMAGED) from None
-    if fcfile is not None and fcfile.name == "FORCE_CONSTANTS":
-        _fc_text_lines(fcfile)
-    try:
-        ph = phonopy.load(str(yaml), **kw)
-    except Exception as exc:          # phonopy, numpy and h5py raise many types
-        raise ForceConstantsFormatError(fcfile or yaml, f"phonopy cannot read it ({type(exc).__name__}: "
-                                                        f"{_first_line(exc)})", fix=_DAMAGED) from None
-    if ph.force_constants is None:
-        raise ForceConstantsFormatError(yaml, "no force constants in it, and no FORCE_CONSTANTS or fc2.hdf5 beside "
-                                              "it", fix="Put the force-constants file beside the yaml")
-    return ph
-
-
-def _crystal(atoms) -> Crystal:
-    """Crystal from a PhonopyAtoms."""
-    return Crystal(np.asarray(atoms.cell), np.asarray(atoms.scaled_positions) @ np.asarray(atoms.cell),
-                   list(atoms.symbols), np.asarray(atoms.masses))
-
-
-def _phonopy_atoms(c: Crystal):
-    from phonopy.structure.atoms import PhonopyAtoms
-    return PhonopyAtoms(symbols=list(c.species), cell=c.cell, scaled_positions=c.scaled_positions,
-                        masses=c.masses)
