@@ -193,7 +193,7 @@ def bench_index(path: str, repeats: int) -> dict:
     import mmap
 
     from trajmodes import _fastparse
-    from trajmodes.io.lammps import index_dump
+    from trajmodes.io.lammps_format import index_dump
     size = os.path.getsize(path)
     warm(path)
 

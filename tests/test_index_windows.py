@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from trajmodes import _fastparse
-from trajmodes.io import lammps
+from trajmodes.io.lammps_format import scan_windows
 
 DATA = Path(__file__).parent / "data"
 EX = Path(__file__).parents[1] / "examples"
@@ -15,15 +15,13 @@ FILES = sorted(DATA.glob("cu32_*.lammpstrj")) + [EX / "cu_fcc_300K.lammpstrj.gz"
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 @pytest.mark.parametrize("window, margin", [(61, 40), (997, 64), (4096, 300)])
-def test_windows_match_single_scan(path, window, margin, tmp_path, monkeypatch):
+def test_windows_match_single_scan(path, window, margin, tmp_path):
     text = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
     plain = tmp_path / "dump.lammpstrj"
     plain.write_bytes(text)
     whole = _fastparse.scan_lammps(text)
     expect = (np.frombuffer(whole[0], np.int64), np.frombuffer(whole[1], np.int64), np.frombuffer(whole[2]))
-    monkeypatch.setattr(lammps, "_WINDOW", window)
-    monkeypatch.setattr(lammps, "_MARGIN", margin)
-    got = lammps._scan_windows(str(plain))
+    got = scan_windows(str(plain), window, margin)
     assert len(expect[0]) >= 10
     for g, e in zip(got, expect):
         assert np.array_equal(g, e, equal_nan=True)

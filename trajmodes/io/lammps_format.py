@@ -1,0 +1,334 @@
+"""The LAMMPS text dump format: frame headers (items, box bounds), the column layout of the atom lines, and the
+byte-offset index of the frames (one compiled scan of the file)."""
+from __future__ import annotations
+
+import math
+import os
+import re
+
+import numpy as np
+
+from trajmodes import _fastparse
+from trajmodes.errors import TrajectoryFormatError
+from trajmodes.io.files import line_number, load_index, save_index
+
+
+ROW_STATUS = {1: "a token that is not a number", 2: "fewer columns than the ITEM: ATOMS line names",
+           3: "fewer atom lines than ITEM: NUMBER OF ATOMS says", 4: "a NaN or infinite value"}
+
+# position column families, best first: (names, scaled, unwrapped)
+POSITION_KINDS = [(("xu", "yu", "zu"), False, True), (("xsu", "ysu", "zsu"), True, True),
+                   (("x", "y", "z"), False, False), (("xs", "ys", "zs"), True, False)]
+VECTOR_COLUMNS = {"velocities": ("vx", "vy", "vz"), "forces": ("fx", "fy", "fz")}
+IMAGE_COLUMNS = ("ix", "iy", "iz")
+NONSPACE = re.compile(rb"\S")
+
+
+class Header:
+    """One parsed frame header: atoms, box, time, and where the atom rows start."""
+
+    __slots__ = ("natoms", "cell", "origin", "time", "units", "columns", "rows_offset", "step")
+
+
+class HeaderError(ValueError):
+    """A frame header that cannot be read; ``line_offset``: its line counted from the frame's first line."""
+
+    def __init__(self, what: str, line_offset: int = 0):
+        super().__init__(what)
+        self.line_offset = line_offset
+
+
+def parse_box(kind: bytes, lines: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Cell (rows a, b, c) and origin from a LAMMPS ``ITEM: BOX BOUNDS`` item.
+
+    Raises :class:`HeaderError` (its ``line_offset`` the bad line, counted from the item's) for values that are
+    not finite numbers, bounds whose upper value is not above the lower one, and a cell of zero volume. Plain
+    Python on nine numbers: it runs for every frame.
+    """
+    rows = []
+    for j, ln in enumerate(lines):
+        try:
+            r = [float(t) for t in ln.split()]
+        except ValueError:
+            raise HeaderError(f"the box bounds line {ln.decode('utf-8', 'replace').strip()!r} is not numbers",
+                              j + 1) from None
+        if len(r) < 2:
+            raise HeaderError("a box bounds line needs at least two numbers", j + 1)
+        if not math.isfinite(sum(r)):                   # NaN and inf propagate through the sum
+            raise HeaderError(f"the box bounds {r} hold NaN or infinite values", j + 1)
+        rows.append(r)
+    if len(rows) != 3 or len({len(r) for r in rows}) != 1:
+        raise HeaderError("the BOX BOUNDS item needs three lines of the same numbers", 0)
+    words = kind.split()
+    if b"abc" in words:  # general triclinic: "ax ay az ox" per line
+        (a1, a2, a3), (b1, b2, b3), (c1, c2, c3) = (r[:3] for r in rows)
+        vol = a1 * (b2 * c3 - b3 * c2) - a2 * (b1 * c3 - b3 * c1) + a3 * (b1 * c2 - b2 * c1)
+        if not abs(vol) > 0.0:
+            raise HeaderError("the box vectors span zero volume", 1)
+        return np.array([r[:3] for r in rows]), np.array([r[3] for r in rows])
+    for j, (ax, r) in enumerate(zip("xyz", rows)):
+        if not r[1] > r[0]:
+            raise HeaderError(f"{ax}hi = {r[1]!r} is not above {ax}lo = {r[0]!r} in the box bounds", j + 1)
+    if b"xy" in words:  # restricted triclinic, bounding box given
+        xy, xz, yz = rows[0][2], rows[1][2], rows[2][2]
+        xlo = rows[0][0] - min(0.0, xy, xz, xy + xz)
+        xhi = rows[0][1] - max(0.0, xy, xz, xy + xz)
+        ylo = rows[1][0] - min(0.0, yz)
+        yhi = rows[1][1] - max(0.0, yz)
+        zlo, zhi = rows[2][0], rows[2][1]
+        if not (xhi > xlo and yhi > ylo):
+            raise HeaderError("the tilts leave a box of zero or negative width", 1)
+        return (np.array([[xhi - xlo, 0.0, 0.0], [xy, yhi - ylo, 0.0], [xz, yz, zhi - zlo]]),
+                np.array([xlo, ylo, zlo]))
+    return (np.array([[rows[0][1] - rows[0][0], 0.0, 0.0], [0.0, rows[1][1] - rows[1][0], 0.0],
+                      [0.0, 0.0, rows[2][1] - rows[2][0]]]), np.array([rows[0][0], rows[1][0], rows[2][0]]))
+
+
+def parse_header(buf: bytes, off: int, end: int) -> Header:
+    """Parse the header items of the frame starting at ``off`` in ``buf``.
+
+    Raises ValueError with a short reason; callers add file, frame and line.
+    """
+    j = buf.find(b"ITEM: ATOMS", off, end)
+    if j < 0:
+        raise ValueError("no ITEM: ATOMS line")
+    lines = buf[off:j].split(b"\n")
+    h = Header()
+    h.natoms, h.cell, h.origin, h.time, h.units, h.step = None, None, None, None, None, None
+    i = 0
+    while i < len(lines):
+        ln = lines[i].strip()
+        if ln.startswith(b"ITEM: TIMESTEP"):
+            h.step = int(lines[i + 1]); i += 2
+        elif ln.startswith(b"ITEM: NUMBER OF ATOMS"):
+            h.natoms = int(lines[i + 1]); i += 2
+        elif ln.startswith(b"ITEM: BOX BOUNDS"):
+            try:
+                h.cell, h.origin = parse_box(ln[16:], lines[i + 1:i + 4])
+            except HeaderError as exc:
+                raise HeaderError(str(exc), i + exc.line_offset) from None
+            except (ValueError, IndexError) as exc:
+                raise HeaderError(str(exc), i) from None
+            i += 4
+        elif ln.startswith(b"ITEM: TIME"):
+            h.time = float(lines[i + 1]); i += 2
+        elif ln.startswith(b"ITEM: UNITS"):
+            h.units = lines[i + 1].strip().decode(); i += 2
+        elif ln.startswith(b"ITEM:"):
+            i += 1  # an item we do not use
+        else:
+            i += 1
+    if h.natoms is None:
+        raise ValueError("no ITEM: NUMBER OF ATOMS item")
+    if h.natoms <= 0:
+        raise ValueError(f"ITEM: NUMBER OF ATOMS is {h.natoms}; a trajectory needs at least one atom")
+    if h.cell is None:
+        raise ValueError("no ITEM: BOX BOUNDS item")
+    k = buf.find(b"\n", j, end)
+    if k < 0:
+        raise ValueError("the ITEM: ATOMS line is not terminated")
+    h.columns = buf[j + 11:k].decode().split()
+    h.rows_offset = k + 1
+    room = (end - h.rows_offset) // (2 * max(len(h.columns), 1))     # a row takes >= 2 bytes per column
+    if h.natoms > max(room, 1):
+        raise ValueError(f"ITEM: NUMBER OF ATOMS says {h.natoms}, but the {end - h.rows_offset} bytes of atom "
+                         f"lines that follow hold at most {room} rows of {len(h.columns)} columns")
+    return h
+
+
+#: items that may follow a frame's atom lines before the next ``ITEM: TIMESTEP``: LAMMPS writes the next
+#: frame's ``ITEM: UNITS`` / ``ITEM: TIME`` (``dump_modify units yes time yes``) before it
+LEADING_ITEMS = (b"ITEM: UNITS", b"ITEM: TIME")
+
+
+def foreign_item(tail: bytes) -> str | None:
+    """The first ``ITEM:`` line of ``tail`` that is not one that may precede the next frame's TIMESTEP."""
+    for line in tail.split(b"\n"):
+        s = line.strip()
+        if s.startswith(b"ITEM:") and not any(s == it or s.startswith(it + b" ") for it in LEADING_ITEMS):
+            return s.decode("utf-8", "replace")
+    return None
+
+
+class DumpLayout:
+    """Where each quantity sits among the parsed columns of a dump."""
+
+    def __init__(self, columns: list[str], path: str, line: int | None = None):
+        self.columns = columns
+        dup = sorted({c for c in columns if columns.count(c) > 1})
+        if dup:
+            raise TrajectoryFormatError(path, f"column(s) {', '.join(dup)} appear more than once in the ITEM: ATOMS "
+                                              "line", frame=0, line=line,
+                                        fix="Each column may appear once; check the dump command's column list")
+        pos = {c: i for i, c in enumerate(columns)}
+        if "id" not in pos:
+            raise TrajectoryFormatError(path, "the dump has no 'id' column, so atoms cannot be matched "
+                                        "between frames", frame=0, line=line,
+                                        fix="Add 'id' to the dump command's columns")
+        wanted = ["id"]
+        self.kind = None
+        for names, scaled, unwrapped in POSITION_KINDS:
+            if all(n in pos for n in names):
+                self.kind, self.scaled, self.unwrapped = names, scaled, unwrapped
+                wanted += list(names)
+                break
+        if self.kind is None:
+            raise TrajectoryFormatError(
+                path, f"no complete set of position columns among {' '.join(columns)}", frame=0, line=line,
+                fix="Dump x y z, xu yu zu, xs ys zs or xsu ysu zsu")
+        self.images = all(n in pos for n in IMAGE_COLUMNS) and not self.unwrapped
+        if self.images:
+            wanted += list(IMAGE_COLUMNS)
+            self.unwrapped = True
+        self.fields = ["positions"]
+        for field, names in VECTOR_COLUMNS.items():
+            present = [n in pos for n in names]
+            if all(present):
+                self.fields.append(field)
+                wanted += list(names)
+            elif any(present):
+                raise TrajectoryFormatError(
+                    path, f"only some of the {field} columns {' '.join(names)} are present", frame=0, line=line,
+                    fix=f"Dump all three of {' '.join(names)}")
+        for extra in ("type", "mass"):
+            if extra in pos:
+                wanted.append(extra)
+        self.slot = {name: s for s, name in enumerate(wanted)}
+        self.nslots = len(wanted)
+        self._pos = pos
+        self.colmap = self._colmap(self.slot)
+        self._colmaps: dict[tuple, bytes] = {}
+
+    def _colmap(self, names) -> bytes:
+        cmap = np.full(len(self.columns), -1, np.int32)
+        for name in names:
+            cmap[self._pos[name]] = self.slot[name]
+        return cmap.tobytes()
+
+    def colmap_for(self, fields: tuple) -> bytes:
+        """Column map parsing only the id (and type: each frame's types are checked) and the columns of
+        ``fields`` (others are skipped unparsed)."""
+        if fields not in self._colmaps:
+            names = ["id"] + (["type"] if "type" in self.slot else [])
+            if "positions" in fields:
+                names += list(self.kind) + (list(IMAGE_COLUMNS) if self.images else [])
+            for f in fields:
+                names += list(VECTOR_COLUMNS.get(f, ()))
+            self._colmaps[fields] = self._colmap(names)
+        return self._colmaps[fields]
+
+    def cols(self, names) -> list[int]:
+        return [self.slot[n] for n in names]
+
+
+
+
+
+
+def element_column(buf, h, natoms) -> list[str] | None:
+    if "element" not in h.columns:
+        return None
+    j = h.columns.index("element")
+    lines = buf[h.rows_offset:].split(b"\n", natoms)[:natoms]
+    return [ln.split()[j].decode() for ln in lines]
+
+
+def contiguous_runs(frames, files, starts, ends):
+    """Split sorted frame indices into runs that are contiguous on disk in one file."""
+    if len(frames) == 0:
+        return []
+    f = files[frames]
+    brk = np.flatnonzero((f[1:] != f[:-1]) | (starts[frames[1:]] != ends[frames[:-1]])) + 1
+    bounds = np.concatenate([[0], brk, [len(frames)]])
+    # cap a run at ~256 MB of text so one task never reads more than that at once
+    out = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        a = int(a)
+        while a < b:
+            lim = starts[frames[a]] + (256 << 20)
+            stop = int(np.searchsorted(ends[frames[a:b]], lim, side="right")) + a
+            stop = max(stop, a + 1)
+            out.append((a, min(stop, int(b))))
+            a = min(stop, int(b))
+    return out
+
+
+def index_dump(path: str) -> dict:
+    """Byte offsets, timesteps and times (NaN if absent) of every frame of a plain-text dump."""
+    idx = load_index(path, "lammps-dump")
+    if idx is not None:
+        return idx
+    starts, steps, times = scan_windows(path)
+    save_index(path, "lammps-dump", starts=starts, steps=steps, times=times)
+    return {"starts": starts, "steps": steps, "times": times}
+
+
+def scan_windows(path: str, window: int = 64 << 20,
+                 margin: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run the compiled frame scan over ``path`` in fixed windows, so memory stays bounded.
+
+    A window of ``window`` bytes reports only the ``ITEM: TIMESTEP`` lines that start inside
+    it, but sees ``margin`` bytes either side, for the preceding ``ITEM: TIME`` item and the
+    value line.
+    """
+    size = os.path.getsize(path)
+    buf = bytearray(min(size, window) + 2 * margin)
+    view = memoryview(buf)
+    parts = []
+    with open(path, "rb", buffering=0) as f:
+        for a in range(0, max(size, 1), window):
+            b = min(a + window, size)
+            lo = max(a - margin, 0)
+            f.seek(lo)
+            n = f.readinto(view[:min(b + margin, size) - lo])
+            got = _fastparse.scan_lammps(view[:n], a - lo, b - lo)
+            st, ts, tm = np.frombuffer(got[0], np.int64), np.frombuffer(got[1], np.int64), np.frombuffer(got[2])
+            parts.append((st + lo, ts, tm))
+    view.release()
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return tuple(np.concatenate(x) for x in zip(*parts))
+
+
+def timestep_line(path: str, start: int, end: int) -> int:
+    """1-based line number of the ``ITEM: TIMESTEP`` line of the frame at ``start``."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        head = f.read(min(end - start, 1 << 16))
+    k = head.find(b"ITEM: TIMESTEP")
+    return line_number(path, start) + (head.count(b"\n", 0, k) if k > 0 else 0)
+
+
+NATOMS_ITEM = re.compile(rb"ITEM: NUMBER OF ATOMS[^\n]*\n[ \t\r]*(\S*)")
+
+
+def frame_complete(path: str, start: int, end: int) -> bool:
+    """Whether the frame at [start, end) holds all its atom lines.
+
+    Only a frame cut short (no terminated ``ITEM: ATOMS`` line, or fewer atom lines than it
+    announces) is incomplete; a complete frame with a malformed header counts as complete, so
+    that reading it reports what is wrong rather than silently dropping it.
+    """
+    with open(path, "rb") as f:
+        f.seek(start)
+        buf = f.read(end - start)
+    j = buf.find(b"ITEM: ATOMS")
+    if j < 0:
+        return False
+    k = buf.find(b"\n", j)
+    if k < 0:
+        return False
+    m = NATOMS_ITEM.search(buf, 0, j)
+    if m is None:
+        return True
+    try:
+        natoms = int(m.group(1))
+    except ValueError:
+        return True
+    if natoms <= 0:
+        return True
+    ncols = len(buf[j + 11:k].split())
+    rest = buf[k + 1:]
+    nl = rest.count(b"\n") + (1 if rest and not rest.endswith(b"\n") else 0)
+    return nl >= natoms and (rest.endswith(b"\n") or nl > natoms or len(rest.rsplit(b"\n", 1)[-1].split())
+                             >= ncols)
