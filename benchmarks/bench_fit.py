@@ -17,7 +17,7 @@ Timed, same process, same frames (``benchmarks/hiphive_reference.py`` for hiPhiv
 * trajmodes, building the normal equations (best of ``--repeats``):
   - *kernel*: ``DesignKernel.accumulate`` on the in-memory arrays (what hiPhive's container does: rows
     from displacements already in memory), mean force removed first;
-  - *streamed*: ``fitting.normal_equations(traj, kernel, folds=5)``: parse the real ``.lammpstrj.gz``
+  - *streamed*: ``normal_equations(traj, kernel, folds=5)``: parse the real ``.lammpstrj.gz``
     (decompressed to the trajmodes cache by an untimed first pass), minimum-image displacements, rows,
     A'A per fold, as Dask tasks on the local threads;
   - *fit_arrays*, *fit*: the whole estimator (basis, kernel, normal equations, solve, scores);
@@ -72,7 +72,8 @@ from hiphive_reference import MD, hiphive_fit  # noqa: E402
 import trajmodes  # noqa: E402
 from trajmodes import Crystal, EffectiveForceConstants  # noqa: E402
 from trajmodes.forceconstants.design import NormalBlocks  # noqa: E402
-from trajmodes.forceconstants.fit import normal_equations, solve_normal  # noqa: E402
+from trajmodes.forceconstants.normal import normal_equations  # noqa: E402
+from trajmodes.forceconstants.solve import solve_normal  # noqa: E402
 
 DATA = HERE / "data"
 

@@ -78,7 +78,7 @@ def run_trajmodes(traj, phonons, qpoints=None, resolution=0.01, repeat=3):
         project = trajmodes.project
         mode_spectra = trajmodes.mode_spectra
         fit_peaks = trajmodes.fit_peaks
-        from trajmodes.modes.peaks import star_average
+        from trajmodes.modes.averaging import star_average
     except (ImportError, AttributeError) as exc:
         return dict(status=f"import-error: {exc!r}")
     try:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.modes.peaks import star_average
+from trajmodes.modes.averaging import star_average
 
 ROOT = Path(__file__).resolve().parents[1]
 KB = 8.617333262e-5

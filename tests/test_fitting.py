@@ -16,7 +16,8 @@ import pytest
 
 import trajmodes
 from trajmodes.forceconstants.design import NormalBlocks
-from trajmodes.forceconstants.fit import EffectiveForceConstants, fold_ids, normal_equations
+from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.forceconstants.normal import fold_ids, normal_equations
 from trajmodes.workflows import fit_temperatures
 
 from ifc_standin import (build_standin, diamond, fcc, model_forces, open_dump, pair_constants,

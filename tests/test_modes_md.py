@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.modes.peaks import star_average
+from trajmodes.modes.averaging import star_average
 
 ROOT = Path(__file__).resolve().parents[1]
 MD = ROOT / "examples" / "md"

@@ -7,7 +7,7 @@ import xarray as xr
 from scipy.linalg import expm
 
 import trajmodes
-from trajmodes.modes.peaks import WindowedDHO, WindowedLorentzian, _dho_jac, _lorentzian_jac, dho, lorentzian
+from trajmodes.modes.lineshapes import WindowedDHO, WindowedLorentzian, dho, dho_jacobian, lorentzian, lorentzian_jacobian
 
 from test_spectra import modes_dataset
 
@@ -140,7 +140,7 @@ def _numerical_jac(func, x, p, h=1e-6):
 def test_analytic_jacobians():
     x = np.linspace(8.0, 12.0, 41)                      # on the bins of a 10 ps segment, dt = 5 fs
     p = np.array([1.3, 10.02, 0.2, 0.1])
-    for func, jac in ((lorentzian, _lorentzian_jac), (dho, _dho_jac),
+    for func, jac in ((lorentzian, lorentzian_jacobian), (dho, dho_jacobian),
                       (WindowedLorentzian(2000, DT), WindowedLorentzian(2000, DT).jac)):
         np.testing.assert_allclose(jac(x, *p), _numerical_jac(func, x, p), atol=1e-7)
 

@@ -92,9 +92,9 @@ def test_threads_bitwise_and_per_axis_phase():
     runs = [Phonons(fc, n_threads=t, chunk=c) for t, c in ((1, 4096), (2, 4096), (3, 512), (8, 256))]
     f0, e0 = runs[0].frequencies_and_eigenvectors(q)
     fv0 = runs[0].frequencies(q)                       # eigvalsh: the same to round-off, not bitwise
-    assert len(runs[2]._blocks(len(q))[0]) >= 2 * 2
+    assert len(runs[2].dm.blocks(len(q))[0]) >= 2 * 2
     for p in runs[1:]:
         f, e = p.frequencies_and_eigenvectors(q)
         assert np.array_equal(f, f0) and np.array_equal(e, e0) and np.array_equal(p.frequencies(q), fv0)
     p = runs[0]
-    assert np.abs(p._phase(q) - np.exp(2j * np.pi * p._R @ q.T)).max() < 1e-13
+    assert np.abs(p.dm.phase(q) - np.exp(2j * np.pi * p.dm.R @ q.T)).max() < 1e-13

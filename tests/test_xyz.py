@@ -268,7 +268,7 @@ def test_real_lammps_plain_xyz():
 def test_windowed_scan_equals_whole_file_scan(tmp_path):
     """Tiny windows (frames straddling every boundary) give the one-shot scan's index."""
     from trajmodes import _fastparse
-    from trajmodes.io.xyz import scan_xyz_windows
+    from trajmodes.io.xyz_format import scan_xyz_windows
     d = make_frames()
     p = tmp_path / "t.extxyz"
     write_extxyz(p, d)

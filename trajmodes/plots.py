@@ -210,7 +210,7 @@ def plot_dispersion_comparison(bands, path: str, reference=None, title: str = ""
 
 def _peak_model(ds):
     """The peak model of a ``project`` dataset (the windowed ones from its spectra_* attributes)."""
-    from trajmodes.modes.peaks import peak_model
+    from trajmodes.modes.lineshapes import peak_model
     attrs = {k[len("spectra_"):]: v for k, v in ds.attrs.items() if k.startswith("spectra_")}
     return peak_model(str(ds.attrs.get("peak_model", "lorentzian")), attrs)
 

@@ -248,7 +248,8 @@ def modes_dataset(modes, resolution: float = 0.05, full: bool = False, model: st
         the path.
     """
     from trajmodes.modes.energies import mode_energies
-    from trajmodes.modes.peaks import degenerate_sum, fit_peaks, star_average
+    from trajmodes.modes.averaging import degenerate_sum, star_average
+    from trajmodes.modes.peaks import fit_peaks
     from trajmodes.modes.spectra import mode_spectra
     energies = mode_energies(modes, temperature=temperature)
     spectra = mode_spectra(modes, resolution=resolution, full=full, window=window, overlap=overlap)

@@ -42,185 +42,18 @@ import warnings
 
 import numpy as np
 
-from trajmodes.lattice.crystal import Crystal
-from trajmodes.lattice.symmetry import symmetrize_sites
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
 from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.forceconstants.normal import fold_ids, normal_equations
+from trajmodes.forceconstants.solve import fit_params, scores
+from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.structure import Structure
 
-__all__ = ["EffectiveForceConstants", "normal_equations", "solve_normal", "fold_ids"]
+__all__ = ["EffectiveForceConstants"]
 
 #: condition number (of the column-equilibrated normal matrix) above which a warning is raised
 COND_WARN = 1e12
-
-
-# ---------------------------------------------------------------------------------------------------
-# streaming
-def fold_ids(n_frames: int, folds: int, cv: str = "blocks") -> np.ndarray:
-    """Cross-validation fold of each of ``n_frames`` selected frames of one trajectory.
-
-    ``"blocks"``: ``folds`` contiguous blocks of (nearly) equal length, ``(position * folds) // n_frames``
-    (held-out frames are not the time neighbours of training frames, except at block edges: the honest
-    choice for correlated MD frames). ``"interleaved"``: ``position % folds``.
-    """
-    pos = np.arange(n_frames)
-    if folds < 1:
-        raise ValueError(f"folds must be >= 1, not {folds}")
-    if cv == "blocks":
-        return (pos * folds) // max(n_frames, 1)
-    if cv == "interleaved":
-        return pos % folds
-    raise ValueError(f"cv must be 'blocks' or 'interleaved', not {cv!r}")
-
-
-def _chunk_blocks(kernel: DesignKernel, u, forces, folds_of, n_folds) -> NormalBlocks:
-    """One task: normal equations of one frame chunk (displacements ``u`` and forces, A and eV/A), per fold."""
-    u = np.asarray(u, float)
-    f = np.asarray(forces, float)
-    f = f - f.mean(axis=1, keepdims=True)
-    out = NormalBlocks.zeros(n_folds, kernel.n_params)
-    for h in np.unique(folds_of):
-        sel = folds_of == h
-        kernel.accumulate(u[sel], f[sel], out, int(h))
-    return out
-
-
-def _add(*parts):
-    total = parts[0]
-    for p in parts[1:]:
-        total = total + p
-    return total
-
-
-def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str = "blocks",
-                     split_every: int = 8, compute: bool = True, r0: np.ndarray | None = None,
-                     reference: Structure | None = None):
-    """Normal equations of a pool of trajectories, streamed as Dask tasks over their frame chunks.
-
-    Parameters
-    ----------
-    trajectories : Trajectory or list of Trajectory
-        With forces; the same supercell (atoms in the same order). Every trajectory is split into
-        folds on its own (:func:`fold_ids`), so each fold holds a part of every run.
-    kernel : DesignKernel
-    folds : int
-    cv : {"blocks", "interleaved"}
-    reference : Structure, optional
-        The (ideal) crystal the displacements are measured from; default each trajectory's reference.
-        Displacements are :meth:`Trajectory.displacements` (each frame mapped onto the reference cell, so NPT
-        runs are handled).
-    r0 : ndarray (N, 3), optional
-        Ideal positions (A) in the cell of each trajectory's reference (instead of ``reference``).
-    split_every : int
-        Fan-in of the tree sum.
-    compute : bool
-        False: return the Dask Delayed of the result instead.
-
-    Returns
-    -------
-    NormalBlocks
-    """
-    import dask
-
-    trajs = [trajectories] if not isinstance(trajectories, (list, tuple)) else list(trajectories)
-    kern = dask.delayed(kernel, pure=True)
-    task = dask.delayed(_chunk_blocks, pure=True)
-    parts = []
-    for traj in trajs:
-        if "forces" not in traj.source.fields:
-            raise ValueError(f"{traj.source.describe()} has no forces (fx fy fz): the fit needs them")
-        ref = traj.reference if reference is None else reference
-        if r0 is not None:
-            ref = Structure(np.asarray(r0, float), ref.cell, ref.species, ref.masses, ref.origin)
-        lean = ("positions", "forces")
-        u = traj.displacements(layer=lean, reference=ref)
-        frc = traj.field("forces", lean)
-        fid = fold_ids(traj.n_frames, folds, cv)
-        starts = np.concatenate([[0], np.cumsum(u.chunks[0])])
-        ud, fd = u.to_delayed().ravel(), frc.to_delayed().ravel()
-        for c in range(len(ud)):
-            if starts[c + 1] == starts[c]:
-                continue
-            parts.append(task(kern, ud[c], fd[c], fid[starts[c]:starts[c + 1]], folds))
-    if not parts:
-        raise ValueError("no frames to fit")
-    while len(parts) > 1:
-        parts = [dask.delayed(_add, pure=True)(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
-    return parts[0].compute() if compute else parts[0]
-
-
-# ---------------------------------------------------------------------------------------------------
-# solving
-def solve_normal(G: np.ndarray, b: np.ndarray, rcond: float | None = None,
-                 method: str = "eigh") -> tuple[np.ndarray, float, int]:
-    """Least-squares parameters from normal equations G p = b, without regularisation.
-
-    The columns are equilibrated (G -> D G D, D = diag(G)^-1/2) and the symmetric matrix is
-    diagonalised; eigenvalues below ``rcond`` times the largest (default ``P * 4 eps``) are dropped,
-    so an under-determined system gives the minimum-norm solution (in the equilibrated parameters).
-    ``method="cholesky"`` (the cross-validation refits) solves by Cholesky instead, falling back to the
-    eigen-decomposition when the factorisation fails; its condition number is then not computed (NaN).
-
-    Returns
-    -------
-    p : ndarray (P,)
-    cond : float
-        Condition number of the equilibrated normal matrix (inf when singular).
-    rank : int
-    """
-    from scipy.linalg import eigh
-    P = len(b)
-    if P == 0:
-        return np.zeros(0), 1.0, 0
-    d = np.sqrt(np.clip(np.diag(G), 0, None))
-    d[d == 0] = 1.0
-    Gs = G / d[:, None] / d[None, :]
-    if method == "cholesky":
-        from scipy.linalg import LinAlgError, cho_factor, cho_solve
-        try:
-            c = cho_factor(Gs, check_finite=False)
-            if np.all(np.abs(np.diag(c[0])) > np.sqrt(P * 4 * np.finfo(float).eps)):
-                return cho_solve(c, b / d, check_finite=False) / d, np.nan, P
-        except LinAlgError:
-            pass
-    w, V = eigh(Gs)
-    wmax = max(float(w[-1]), 0.0)
-    tol = (P * 4 * np.finfo(float).eps if rcond is None else rcond) * wmax
-    keep = w > tol
-    y = V[:, keep] @ ((V[:, keep].T @ (b / d)) / w[keep]) if keep.any() else np.zeros(P)
-    cond = wmax / float(w[0]) if w[0] > 0 else np.inf
-    return y / d, cond, int(keep.sum())
-
-
-def _fit_params(G, b, sizes, mode, rcond=None, method="eigh"):
-    """Parameters of all orders (concatenated) and per-order (cond, rank) in ``mode``."""
-    off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-    P = int(off[-1])
-    p = np.zeros(P)
-    info = []
-    if mode == "simultaneous" or len(sizes) == 1:
-        p[:], cond, rank = solve_normal(G, b, rcond, method)
-        if len(sizes) == 1 or method != "eigh":
-            return p, [(cond, rank)] * len(sizes)
-        s2 = slice(0, sizes[0])
-        c2 = solve_normal(G[s2, s2], b[s2], rcond)[1:]
-        return p, [c2, (cond, rank)]
-    for o in range(len(sizes)):
-        s = slice(off[o], off[o + 1])
-        rhs = b[s] - G[s, :off[o]] @ p[:off[o]]
-        p[s], cond, rank = solve_normal(G[s, s], rhs, rcond, method)
-        info.append((cond, rank))
-    return p, info
-
-
-def _rss(G, b, ff, p) -> float:
-    return float(ff - 2.0 * p @ b + p @ G @ p)
-
-
-def _truncated(p, sizes, o):
-    q = p.copy()
-    q[int(np.sum(sizes[:o + 1])):] = 0.0
-    return q
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -407,43 +240,8 @@ class EffectiveForceConstants:
                               "more memory")
 
     def _ideal(self, supercell: Crystal) -> tuple[Crystal, float]:
-        """The ideal crystal behind a reference that may be an MD snapshot (thermal noise).
-
-        When ``symprec`` finds no primitive cell smaller than the supercell, the tolerance (up to
-        0.5 A) at which spglib finds the most symmetry operations is used instead; the supercell is
-        then rebuilt on the ideal lattice sites, which the displacements are measured from, and the
-        symmetry basis uses that tolerance (the averaged sites keep ~0.01 A of noise), with a warning.
-        Returns the supercell and the tolerance to use.
-        """
-        tol = float(self.symprec)
-        primitive = supercell.primitive(tol)
-        if primitive.n_atoms < supercell.n_atoms or supercell.n_atoms == 1:
-            return supercell, tol
-        # the tolerance (up to 0.5 A) at which the snapshot shows the most symmetry operations
-        tols = tol * 2.0 ** np.arange(0, 12)
-        tols = np.append(tols[tols < 0.5], 0.5)
-        n_ops = [len(supercell.symmetry(float(t)).rotations) for t in tols]
-        tol = float(tols[int(np.argmax(n_ops))])
-        primitive = supercell.primitive(tol)
-        if primitive.n_atoms == supercell.n_atoms:
-            if not self.allow_p1:
-                raise ValueError(
-                    f"the reference crystal shows no lattice translations ({supercell.n_atoms} atoms, searched with "
-                    f"symmetry tolerances {float(self.symprec):g} to 0.5 A): it is too far from a crystal, so the fit "
-                    f"would treat all {supercell.n_atoms} atoms as independent (a model without translational "
-                    "symmetry, far more parameters and memory). Pass the ideal reference (the LAMMPS data file the "
-                    "run started from, or reference='average'), or allow_p1=True if the crystal really has no "
-                    "translational symmetry in this cell")
-            return supercell, float(self.symprec)
-        smap = supercell.supercell_map(primitive)
-        ideal = supercell.ideal_positions(primitive, smap)            # exact lattice translations
-        sym = supercell.symmetry(tol)
-        ideal = symmetrize_sites(supercell.cell, ideal, sym.rotations, sym.translations)
-        rms = float(np.sqrt(((ideal - supercell.positions) ** 2).sum(axis=1).mean()))
-        warnings.warn(f"the reference is not an ideal crystal (rms {rms:.3f} A from the lattice sites found with "
-                      f"symprec = {tol:g} A); fitting against the ideal sites. Pass the ideal reference (for "
-                      "example the LAMMPS data file of the run) to avoid this", UserWarning, stacklevel=3)
-        return Crystal(supercell.cell, ideal, supercell.species, supercell.masses), tol
+        """:func:`~trajmodes.lattice.ideal.ideal_crystal` of the reference with this estimator's settings."""
+        return ideal_crystal(supercell, float(self.symprec), self.allow_p1, stacklevel=3)
 
     def fit_arrays(self, reference, displacements, forces) -> "EffectiveForceConstants":
         """Fit to frames held in memory (for small data and comparisons with other codes).
@@ -491,7 +289,6 @@ class EffectiveForceConstants:
         return self._solve()
 
     def _solve(self) -> "EffectiveForceConstants":
-        import xarray as xr
         blk = self.blocks_
         orders = sorted(self.bases_)
         sizes = np.array([self.bases_[o].n_params for o in orders])
@@ -500,49 +297,11 @@ class EffectiveForceConstants:
         n_frames = int(blk.n_frames.sum())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            p, info = _fit_params(G, b, sizes, self.mode, self.rcond)
+            p, info = fit_params(G, b, sizes, self.mode, self.rcond)
         off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.params_ = {o: p[off[i]:off[i + 1]].copy() for i, o in enumerate(orders)}
-        # scores
-        r2, rmse, cv, conds = [], [], [], []
-        for i in range(len(orders)):
-            q = _truncated(p, sizes, i)
-            rss = max(_rss(G, b, ff, q), 0.0)
-            r2.append(1.0 - rss / ff if ff > 0 else np.nan)
-            rmse.append(np.sqrt(rss / n) if n else np.nan)
-            conds.append(info[i][0])
-        cv_rss = np.zeros(len(orders))
-        nf = blk.n_folds
-        held = [h for h in range(nf) if blk.n_rows[h] > 0]
-        if len(held) > 1:
-            for h in held:
-                Gt, bt = G - blk.G[h], b - blk.b[h]
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    ph, _ = _fit_params(Gt, bt, sizes, self.mode, self.rcond, "cholesky")
-                for i in range(len(orders)):
-                    cv_rss[i] += max(_rss(blk.G[h], blk.b[h], blk.ff[h], _truncated(ph, sizes, i)), 0.0)
-            cv = list(np.sqrt(cv_rss / sum(blk.n_rows[h] for h in held)))
-        else:
-            cv = [np.nan] * len(orders)
-        harm = _truncated(p, sizes, 0)
-        sigma_a = float(np.sqrt(max(_rss(G, b, ff, harm), 0.0) / ff)) if ff > 0 else np.nan
         self._warn(n, P, sizes, info, orders, n_frames)
-        self.scores_ = xr.Dataset(
-            dict(r2=("order", np.array(r2), {"units": "1", "long_name": "R^2 of the forces"}),
-                 rmse=("order", np.array(rmse), {"units": "eV/Angstrom", "long_name": "RMSE per force component"}),
-                 cv_rmse=("order", np.array(cv, float), {"units": "eV/Angstrom",
-                                                         "long_name": f"{nf}-fold cross-validation RMSE"}),
-                 n_params=("order", sizes.astype(np.int64), {"units": "1"}),
-                 condition_number=("order", np.array(conds, float),
-                                   {"units": "1", "long_name": "condition number of the equilibrated "
-                                                               "normal matrix solved"}),
-                 sigma_a=((), sigma_a, {"units": "1", "long_name": "anharmonicity sqrt(<(f-f_harm)^2>/<f^2>)"}),
-                 n_frames=((), n_frames, {"units": "1"}),
-                 n_rows=((), n, {"units": "1", "long_name": "force components fitted"})),
-            coords=dict(order=("order", np.array(orders))),
-            attrs=dict(mode=self.mode, folds=int(nf), cv=self.cv, cutoff2=float(self.cutoff2),
-                       cutoff3=np.nan if self.cutoff3 is None else float(self.cutoff3)))
+        self.scores_ = scores(blk, p, sizes, orders, info, self.mode, self.rcond, self.cv, self.cutoff2, self.cutoff3)
         self.fc2_ = self.bases_[2].to_compact(self.params_[2])
         self.fc3_ = self.bases_[3].to_compact(self.params_[3]) if 3 in self.bases_ else None
         self.force_constants_ = self._make_fc(self.fc2_, self.fc3_)

@@ -293,3 +293,41 @@ def pread_all(fd: int, size: int, offset: int) -> bytes:
         size -= len(b)
         offset += len(b)
     return b"".join(parts) if len(parts) != 1 else parts[0]
+
+
+def contiguous_runs(frames, starts, ends, files=None, max_bytes: int = 64 << 20) -> list[tuple[int, int]]:
+    """Split sorted frame indices into runs that lie back to back on disk, each at most ~``max_bytes`` long.
+
+    Parameters
+    ----------
+    frames : (n,) int
+        Frame indices, ascending.
+    starts, ends : (n_frames,) int
+        Byte range of every frame of the trajectory.
+    files : (n_frames,) int, optional
+        File of every frame (a run never crosses files); default one file.
+    max_bytes : int
+        A run is cut when it would extend more than this past its first frame's start (at least one frame).
+
+    Returns
+    -------
+    list of (a, b)
+        Index ranges into ``frames``: each is read with one contiguous read.
+    """
+    frames = np.asarray(frames)
+    if len(frames) == 0:
+        return []
+    brk = starts[frames[1:]] != ends[frames[:-1]]
+    if files is not None:
+        f = files[frames]
+        brk |= f[1:] != f[:-1]
+    bounds = np.concatenate([[0], np.flatnonzero(brk) + 1, [len(frames)]])
+    out = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        a, b = int(a), int(b)
+        while a < b:
+            lim = starts[frames[a]] + max_bytes
+            stop = max(int(np.searchsorted(ends[frames[a:b]], lim, side="right")) + a, a + 1)
+            out.append((a, min(stop, b)))
+            a = min(stop, b)
+    return out

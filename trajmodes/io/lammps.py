@@ -14,13 +14,13 @@ import numpy as np
 
 from trajmodes import _fastparse
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
-from trajmodes.io.files import line_number, plain_path, pread_all
 from trajmodes.io.base import FrameSource, empty_frames
+from trajmodes.io.files import contiguous_runs, line_number, plain_path, pread_all
+from trajmodes.io.lammps_format import (IMAGE_COLUMNS, NONSPACE, ROW_STATUS, VECTOR_COLUMNS, DumpLayout, Header,
+                                        element_column, foreign_item, frame_complete, index_dump, parse_header,
+                                        timestep_line)
 from trajmodes.lattice.elements import masses_of
 from trajmodes.units import DEFAULT_DT, conversion
-from trajmodes.io.lammps_format import (IMAGE_COLUMNS, NONSPACE, ROW_STATUS, VECTOR_COLUMNS, DumpLayout, Header,
-                                        contiguous_runs, element_column, foreign_item, frame_complete, index_dump,
-                                        parse_header, timestep_line)
 
 __all__ = ["LammpsDumpSource"]
 
@@ -255,7 +255,7 @@ class LammpsDumpSource(FrameSource):
         rows = np.empty((len(frames), self.n_atoms, lay.nslots))
         cells = np.empty((len(frames), 3, 3))
         origins = np.empty((len(frames), 3))
-        for a, b in contiguous_runs(frames, self._file, self._start, self._end):
+        for a, b in contiguous_runs(frames, self._start, self._end, self._file, max_bytes=256 << 20):
             k = int(self._file[frames[a]])
             lo, hi = int(self._start[frames[a]]), int(self._end[frames[b - 1]])
             fd = os.open(self._plain[k], os.O_RDONLY)

@@ -14,7 +14,7 @@ from trajmodes.io.files import line_number, load_index, save_index
 
 
 ROW_STATUS = {1: "a token that is not a number", 2: "fewer columns than the ITEM: ATOMS line names",
-           3: "fewer atom lines than ITEM: NUMBER OF ATOMS says", 4: "a NaN or infinite value"}
+              3: "fewer atom lines than ITEM: NUMBER OF ATOMS says", 4: "a NaN or infinite value"}
 
 # position column families, best first: (names, scaled, unwrapped)
 POSITION_KINDS = [(("xu", "yu", "zu"), False, True), (("xsu", "ysu", "zsu"), True, True),
@@ -231,26 +231,6 @@ def element_column(buf, h, natoms) -> list[str] | None:
     j = h.columns.index("element")
     lines = buf[h.rows_offset:].split(b"\n", natoms)[:natoms]
     return [ln.split()[j].decode() for ln in lines]
-
-
-def contiguous_runs(frames, files, starts, ends):
-    """Split sorted frame indices into runs that are contiguous on disk in one file."""
-    if len(frames) == 0:
-        return []
-    f = files[frames]
-    brk = np.flatnonzero((f[1:] != f[:-1]) | (starts[frames[1:]] != ends[frames[:-1]])) + 1
-    bounds = np.concatenate([[0], brk, [len(frames)]])
-    # cap a run at ~256 MB of text so one task never reads more than that at once
-    out = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        a = int(a)
-        while a < b:
-            lim = starts[frames[a]] + (256 << 20)
-            stop = int(np.searchsorted(ends[frames[a:b]], lim, side="right")) + a
-            stop = max(stop, a + 1)
-            out.append((a, min(stop, int(b))))
-            a = min(stop, int(b))
-    return out
 
 
 def index_dump(path: str) -> dict:

@@ -5,200 +5,28 @@ The file is indexed once with the compiled ``scan_xyz`` kernel in 64 MB windows
 contiguous run of frames with one ``os.pread`` and parses the atom rows with
 the compiled ``parse_rows`` kernel (GIL released).  Gzipped files are
 decompressed once into the cache directory (``$TRAJMODES_CACHE``, default
-``~/.cache/trajmodes``).
-
-Extended XYZ comment lines are ``key=value`` pairs (values may be quoted):
-``Lattice="ax ay az bx by bz cx cy cz"`` (rows a, b, c),
-``Properties=species:S:1:pos:R:3:...``, ``time=`` (in the unit style's time
-unit) and ``step=`` (also LAMMPS' plain ``Timestep: N``).  A comment without
-``Properties`` means plain XYZ columns ``symbol x y z``.
+``~/.cache/trajmodes``). The format itself (comment keys, Properties) is
+:mod:`trajmodes.io.xyz_format`.
 """
 from __future__ import annotations
 
 import os
-import re
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
 from trajmodes import _fastparse
 from trajmodes import units as _units
-from trajmodes.lattice.elements import masses_of
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
-from trajmodes.io.files import is_gzip, line_number, load_index, plain_path, pread_all, save_index
 from trajmodes.io.base import FrameSource, empty_frames
+from trajmodes.io.files import (contiguous_runs, is_gzip, line_number, load_index, plain_path, pread_all,
+                                save_index)
+from trajmodes.io.xyz_format import (LATTICE, PLAIN_PROPERTIES, ROW_STATUS, STEP, TIME, TYPES, WIDTH, column_tokens,
+                                     comment_at, comment_value, parse_comment, parse_properties, scan_xyz_windows)
+from trajmodes.lattice.elements import masses_of
 
-#: Properties names understood, mapped to their role
-_ROLES = {"species": "species", "element": "species", "elements": "species", "symbols": "species",
-          "symbol": "species", "pos": "positions", "positions": "positions",
-          "forces": "forces", "force": "forces", "vel": "velocities", "velo": "velocities",
-          "velocities": "velocities", "momenta": "momenta", "masses": "masses", "mass": "masses",
-          "id": "id"}
-_WIDTH = {"species": 1, "positions": 3, "forces": 3, "velocities": 3, "momenta": 3, "masses": 1,
-          "id": 1}
-_TYPES = {"species": "S", "id": "I"}  # the others are R
-_PLAIN_PROPERTIES = "species:S:1:pos:R:3"
-
-_KV = re.compile(r'([A-Za-z_][\w.\-]*)\s*(?:=\s*("[^"]*"|\{[^}]*\}|[^\s"]+))?')
-_LATTICE = re.compile(rb'(?<![\w])[Ll]attice\s*=\s*"([^"]*)"')
-_TIME = re.compile(rb'(?<![\w])[Tt]ime\s*=\s*"?([^\s"]+)')
-_STEP = re.compile(rb'(?<![\w])(?:[Ss]tep|[Tt]ime[Ss]tep)\s*[=:]\s*"?([^\s"]+)')
-
-_STATUS = {1: "a token that is not a number", 2: "too few columns",
-           3: "the file ends before the frame's last atom line", 4: "a NaN or infinite value"}
 #: largest byte range read by one os.pread
-_RUN_BYTES = 64 << 20
-
-
-def parse_comment(comment: str) -> dict:
-    """Key/value pairs of an extended XYZ comment line (quotes removed, keys as written)."""
-    out = {}
-    for m in _KV.finditer(comment):
-        v = m.group(2)
-        out[m.group(1)] = True if v is None else v.strip('"')
-    return out
-
-
-def _get(kv: dict, *names):
-    low = {k.lower(): v for k, v in kv.items()}
-    for n in names:
-        if n in low:
-            return low[n]
-    return None
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """Which input token of an atom line holds which quantity."""
-
-    ntok: int
-    first: dict        # role -> index of its first token
-
-    def colmap(self, roles) -> tuple[bytes, dict, int]:
-        """Column map for ``parse_rows``, output slices per role and output width."""
-        cmap = np.full(self.ntok, -1, np.int32)
-        slices, col = {}, 0
-        for r in roles:
-            w = _WIDTH[r]
-            cmap[self.first[r]:self.first[r] + w] = np.arange(col, col + w)
-            slices[r] = slice(col, col + w)
-            col += w
-        return cmap.tobytes(), slices, col
-
-
-def _layout(path: str, properties: str, line: int) -> _Layout:
-    """Parse a ``Properties=name:type:ncols:...`` string."""
-    parts = properties.split(":")
-    bad = len(parts) % 3 != 0 or not all(p.isdigit() for p in parts[2::3])
-    fix = "write Properties as name:type:ncols triples, e.g. Properties=species:S:1:pos:R:3"
-    if bad:
-        raise TrajectoryFormatError(path, f"cannot read Properties={properties!r}", frame=0,
-                                    line=line, fix=fix)
-    first, tok = {}, 0
-    for name, typ, n in zip(parts[::3], parts[1::3], map(int, parts[2::3])):
-        role = _ROLES.get(name.lower())
-        if role is not None and role not in first:
-            want = _TYPES.get(role, "R")
-            if n != _WIDTH[role] or typ.upper() not in (want, "R" if want == "I" else want):
-                raise TrajectoryFormatError(
-                    path, f"Properties column {name}:{typ}:{n} should be "
-                    f"{name}:{want}:{_WIDTH[role]}", frame=0, line=line, fix=fix)
-            first[role] = tok
-        tok += n
-    if "positions" not in first:
-        raise TrajectoryFormatError(path, f"Properties={properties!r} has no pos column", frame=0,
-                                    line=line, fix="add pos:R:3 (atom positions) to Properties")
-    return _Layout(tok, first)
-
-
-def _tokens(block: bytes, nrows: int, tok: int) -> np.ndarray | None:
-    """Token ``tok`` of each of the first ``nrows`` lines of ``block`` as bytes (vectorised).
-
-    Returns None when a line has fewer than ``tok + 1`` tokens.
-    """
-    a = np.frombuffer(block, np.uint8)
-    nl = a == 10
-    ws = nl | (a == 32) | (a == 9) | (a == 13)
-    starts = np.flatnonzero(~ws & np.concatenate(([True], ws[:-1])))
-    ends = np.flatnonzero(~ws & np.concatenate((ws[1:], [True]))) + 1
-    line = np.searchsorted(np.flatnonzero(nl), starts)
-    idx = np.arange(len(starts)) - np.searchsorted(line, line)
-    sel = np.flatnonzero((idx == tok) & (line < nrows))
-    if len(sel) != nrows or not np.array_equal(line[sel], np.arange(nrows)):
-        return None
-    s, e = starts[sel], ends[sel]
-    width = int((e - s).max()) if nrows else 1
-    pos = s[:, None] + np.arange(width)
-    chars = np.where(pos < e[:, None], a[np.minimum(pos, len(a) - 1)], 0).astype(np.uint8)
-    return np.ascontiguousarray(chars).view(f"S{width}").ravel()
-
-
-def _frame_runs(frames: np.ndarray, offsets: np.ndarray):
-    """Split ascending ``frames`` into runs of consecutive frames of at most ``_RUN_BYTES``.
-
-    Yields ``(i0, i1)`` index ranges into ``frames``.
-    """
-    breaks = np.flatnonzero(np.diff(frames) != 1) + 1
-    for i0, i1 in zip(np.r_[0, breaks], np.r_[breaks, len(frames)]):
-        while i0 < i1:
-            limit = offsets[frames[i0]] + _RUN_BYTES
-            j = int(np.searchsorted(offsets[frames[i0] + 1:frames[i1 - 1] + 2], limit, "right"))
-            j = min(max(j, 1), i1 - i0)
-            yield int(i0), int(i0 + j)
-            i0 += j
-
-
-def _comment_at(fd: int, start: int, size: int = 4096) -> bytes:
-    """The comment line (second line) of the frame starting at byte ``start``, by small preads."""
-    while True:
-        head = pread_all(fd, size, start)
-        a = head.find(b"\n") + 1
-        b = head.find(b"\n", a)
-        if (a and b >= 0) or len(head) < size:
-            return head[a:b if b >= 0 else len(head)]
-        size *= 4
-
-
-#: bytes read per window by the frame scan (grown when one frame is larger)
-_SCAN_WINDOW = 64 << 20
-
-
-def scan_xyz_windows(path: str, window: int | None = None):
-    """Frame starts and atom counts of an XYZ file, scanned in bounded windows.
-
-    Returns ``(starts, counts, complete, bad)`` like the compiled ``scan_xyz`` over the
-    whole file, but reads at most a window (or two frames, if larger) at a time, so memory
-    does not grow with the file.  Each window's last frame is re-scanned by the next.
-    """
-    window = window or _SCAN_WINDOW
-    size = os.path.getsize(path)
-    starts, counts = [], []
-    pos, complete, bad = 0, 1, -1
-    buf = bytearray(min(window, max(size, 1)))
-    with open(path, "rb", buffering=0) as f:
-        while pos < size:
-            want = min(window, size - pos)
-            if len(buf) < want:
-                buf = bytearray(want)
-            f.seek(pos)
-            view = memoryview(buf)[:f.readinto(memoryview(buf)[:want])]
-            sb, cb, comp, b = _fastparse.scan_xyz(view)
-            view.release()
-            st, ct = np.frombuffer(sb, np.int64) + pos, np.frombuffer(cb, np.int64)
-            if pos + want >= size or b >= 0:
-                starts.append(st)
-                counts.append(ct)
-                complete, bad = comp, (b + pos if b >= 0 else -1)
-                break
-            if len(st) < 2:        # fewer than two frames fit: widen the window
-                window *= 2
-                continue
-            starts.append(st[:-1])
-            counts.append(ct[:-1])
-            pos = int(st[-1])
-    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
-    return cat(starts), cat(counts), complete, bad
+RUN_BYTES = 64 << 20
 
 
 class XYZSource(FrameSource):
@@ -343,14 +171,14 @@ class XYZSource(FrameSource):
         rows = self._frame0()
         line0 = line_number(self.data_path, int(self._offsets[0])) + 1
         kv = parse_comment(self._comment0.decode("utf-8", "replace"))
-        props = _get(kv, "properties")
+        props = comment_value(kv, "properties")
         self.extended = isinstance(props, str)
         self.format = "extxyz" if self.extended else "xyz"
-        self._layout = _layout(self.path, props if self.extended else _PLAIN_PROPERTIES, line0)
+        self._layout = parse_properties(self.path, props if self.extended else PLAIN_PROPERTIES, line0)
         self._lattice0 = None
-        self.has_cell = _LATTICE.search(self._comment0) is not None
+        self.has_cell = LATTICE.search(self._comment0) is not None
         if self.has_cell:
-            m = _LATTICE.search(self._comment0)
+            m = LATTICE.search(self._comment0)
             self._lattice0 = (m.group(1), self._cell(self._comment0, 0, self._rows0 - 1))
         self._check_rows0(rows)
         self.species = self._species(rows, 0, line0 + 1)
@@ -373,7 +201,7 @@ class XYZSource(FrameSource):
     def _check_rows0(self, rows: bytes) -> None:
         """Frame 0's atom lines parse with every column of the Properties: a line with a token too few (a
         missing species, say) is named here, at its own frame and line, before anything is taken from it."""
-        roles = [r for r in self._layout.first if r in _WIDTH and _TYPES.get(r) != "S"]
+        roles = [r for r in self._layout.first if r in WIDTH and TYPES.get(r) != "S"]
         cmap, _, w = self._layout.colmap(roles)
         out = np.empty((self.n_atoms, max(w, 1)))
         _, st, row, col = _fastparse.parse_rows(rows, 0, self.n_atoms, cmap, out, max(w, 1))
@@ -384,7 +212,7 @@ class XYZSource(FrameSource):
         tok = self._layout.first.get("species")
         if tok is None:
             return np.full(self.n_atoms, "X")
-        sp = _tokens(rows, self.n_atoms, tok)
+        sp = column_tokens(rows, self.n_atoms, tok)
         if sp is None:
             raise TrajectoryFormatError(self.path, "an atom line has no species column", frame=k,
                                         line=line, fix="check the Properties of this file")
@@ -429,9 +257,9 @@ class XYZSource(FrameSource):
         n = self.n_frames
         c0 = self._comment0
         times = steps = None
-        if _TIME.search(c0) or _STEP.search(c0):
-            times, steps = self._scan_keys(_TIME.search(c0) is not None,
-                                           _STEP.search(c0) is not None)
+        if TIME.search(c0) or STEP.search(c0):
+            times, steps = self._scan_keys(TIME.search(c0) is not None,
+                                           STEP.search(c0) is not None)
         from trajmodes.io.times import frame_times
         self.steps = steps if steps is not None else np.arange(n)
         axis = frame_times(self.path, self.steps, None if times is None else times * self._conv.time,
@@ -447,15 +275,15 @@ class XYZSource(FrameSource):
         with open(self.data_path, "rb") as f:
             fd = f.fileno()
             for k, s in enumerate(self._offsets[:-1].tolist()):
-                c = _comment_at(fd, s)
-                for rx, arr, conv in ((_TIME, times, float), (_STEP, steps, int)):
+                c = comment_at(fd, s)
+                for rx, arr, conv in ((TIME, times, float), (STEP, steps, int)):
                     if arr is None:
                         continue
                     m = rx.search(c)
                     try:
                         arr[k] = conv(m.group(1))
                     except (AttributeError, ValueError):
-                        key = "time" if rx is _TIME else "step"
+                        key = "time" if rx is TIME else "step"
                         raise TrajectoryFormatError(
                             self.path, f"the comment line has no readable {key}= value",
                             frame=k, line=line_number(self.data_path, s) + 1,
@@ -485,7 +313,7 @@ class XYZSource(FrameSource):
         cmap, slices, w = self._plan()
         raw = np.empty((len(frames), self.n_atoms, w))
         with open(self.data_path, "rb") as f:
-            for i0, i1 in _frame_runs(frames, self._offsets):
+            for i0, i1 in contiguous_runs(frames, self._offsets[:-1], self._offsets[1:], max_bytes=RUN_BYTES):
                 lo = int(self._offsets[frames[i0]])
                 buf = pread_all(f.fileno(), int(self._offsets[frames[i1 - 1] + 1]) - lo, lo)
                 for i in range(i0, i1):
@@ -508,7 +336,7 @@ class XYZSource(FrameSource):
 
     def _cell(self, comment: bytes, k: int, at: int) -> np.ndarray:
         """Cell (rows a, b, c, file units) from a comment line; cached for repeated Lattice."""
-        m = _LATTICE.search(comment)
+        m = LATTICE.search(comment)
         if m is not None and self._lattice0 is not None and m.group(1) == self._lattice0[0]:
             return self._lattice0[1]
         try:
@@ -533,7 +361,7 @@ class XYZSource(FrameSource):
             for _ in range(row + 1):
                 text = f.readline()
         toks = text.split()
-        what = _STATUS.get(st, f"parse error {st}")
+        what = ROW_STATUS.get(st, f"parse error {st}")
         if st in (1, 4) and col < len(toks):
             what += f" ({toks[col].decode('utf-8', 'replace')!r}, column {col + 1})"
         if st == 2:

@@ -4,22 +4,7 @@ Conventions: frequencies are ordinary frequencies in THz; the linewidth is the F
 peak in the kinetic-energy spectral density of Qdot (:func:`trajmodes.mode_spectra`), in THz; the lifetime is
 tau = 1 / (2 pi FWHM) in ps.
 
-Models (nu in THz, B a constant background):
-
-``lorentzian``  ``A (g/2)^2 / ((nu - nu0)^2 + (g/2)^2) + B``; FWHM = g.
-
-``dho``  ``A (g nu)^2 / ((nu0^2 - nu^2)^2 + (g nu)^2) + B``: the velocity spectrum of a damped harmonic
-oscillator x'' = -w0^2 x - Gamma x' + noise with w0 = 2 pi nu0 and g = Gamma / (2 pi). Its half-maximum
-points satisfy nu0^2 - nu^2 = +-g nu, whose positive roots differ by exactly g: FWHM = g = Gamma / (2 pi)
-exactly (not only for weak damping), and the peak sits at nu0 exactly. tau = 1/(2 pi FWHM) = 1/Gamma, the
-energy relaxation time.
-
-In both models ``A`` is the peak height above the background (eV/THz).
-
-``lorentzian_windowed``, ``dho_windowed``  the same lines seen through the spectrum's window: the expected
-windowed (Welch or full) periodogram, computed from the line's autocorrelation times the window's
-autocorrelation with one FFT (:class:`WindowedLorentzian`, :class:`WindowedDHO`). A segment of length T
-broadens a line by ~1/T; these models do not count that as linewidth.
+The line shapes are in :mod:`trajmodes.modes.lineshapes`, the likelihood in :mod:`trajmodes.modes.whittle`.
 
 Cost: each distinct spectrum is fitted once (the members of a star after :func:`star_average` share theirs);
 many distinct fits run as Dask tasks in batches, so a progress bar sees them.
@@ -32,165 +17,15 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import OptimizeWarning
 
-__all__ = ["fit_peaks", "lorentzian", "dho", "WindowedLorentzian", "WindowedDHO", "peak_model", "star_average",
-           "degenerate_groups", "degenerate_sum"]
+from trajmodes.modes.averaging import degenerate_groups, degenerate_sum, star_average
+from trajmodes.modes.lineshapes import JACOBIANS, WindowedLorentzian, is_dho, peak_model
+from trajmodes.modes.windows import window_autocorrelation, window_values
+from trajmodes.modes.whittle import least_squares_start, whittle_covariance, whittle_fit
+
+__all__ = ["fit_peaks", "star_average", "degenerate_sum", "peak_model", "ALIASED"]
 
 CONVENTION = ("FWHM of the peak in the kinetic-energy spectral density of Qdot (trajmodes.mode_spectra); "
               "lifetime = 1/(2 pi FWHM)")
-
-
-def lorentzian(nu, amplitude, nu0, fwhm, background):
-    """Lorentzian of peak height ``amplitude`` above ``background`` at ``nu0`` with full width ``fwhm`` (THz)."""
-    h = 0.5 * fwhm
-    return amplitude * h * h / ((nu - nu0) ** 2 + h * h) + background
-
-
-def dho(nu, amplitude, nu0, fwhm, background):
-    """Velocity spectrum of a damped harmonic oscillator, height ``amplitude`` at ``nu0``; FWHM = ``fwhm`` exactly."""
-    gn = fwhm * nu
-    return amplitude * gn * gn / ((nu0 * nu0 - nu * nu) ** 2 + gn * gn) + background
-
-
-def _lorentzian_jac(nu, amplitude, nu0, fwhm, background):
-    """d lorentzian / d (amplitude, nu0, fwhm, background), shape (len(nu), 4)."""
-    h = 0.5 * fwhm
-    dx = nu - nu0
-    inv = 1.0 / (dx * dx + h * h)
-    shape = h * h * inv
-    out = np.empty((np.size(nu), 4))
-    out[:, 0] = shape
-    out[:, 1] = 2.0 * amplitude * shape * dx * inv
-    out[:, 2] = amplitude * h * dx * dx * inv * inv
-    out[:, 3] = 1.0
-    return out
-
-
-def _dho_jac(nu, amplitude, nu0, fwhm, background):
-    """d dho / d (amplitude, nu0, fwhm, background), shape (len(nu), 4)."""
-    gn2 = (fwhm * nu) ** 2
-    c = nu0 * nu0 - nu * nu
-    inv = 1.0 / (c * c + gn2)
-    out = np.empty((np.size(nu), 4))
-    out[:, 0] = gn2 * inv
-    out[:, 1] = -4.0 * amplitude * gn2 * nu0 * c * inv * inv
-    out[:, 2] = 2.0 * amplitude * fwhm * nu * nu * c * c * inv * inv
-    out[:, 3] = 1.0
-    return out
-
-
-class WindowedLorentzian:
-    """Expected windowed periodogram of a Lorentzian line: the ``lorentzian_windowed`` model.
-
-    A line of FWHM G at nu0 has the (real, even part of the) autocorrelation
-    C(tau) = (pi G / 2) exp(-pi G |tau|) cos(2 pi nu0 tau), whose Fourier transform is a Lorentzian of height
-    1/2 at +nu0 and at -nu0 (height 1 once folded). A segment of N samples (step dt) with window w has the
-    expected two-sided periodogram
-    E S(nu) = dt sum_{|k| < N} C(k dt) w2(k) exp(-2 pi i nu k dt), w2(k) = sum_n w_n w_{n+k} / sum_n w_n^2
-    (the normalisation of :func:`trajmodes.mode_spectra`); the model is ``amplitude`` x that spectrum folded
-    onto nu >= 0 as ``mode_spectra`` folds, + ``background``. On the bins m / (N dt) it is one FFT of
-    length N.
-    For T_seg >> 1/G it tends to :func:`lorentzian` (plus the negligible mirror line at -nu0); for G of the
-    order of 1/T_seg it is the line broadened by the window, which the plain Lorentzian mistakes for width.
-
-    Parameters
-    ----------
-    n : int
-        Segment length in frames (``segment_frames`` of the spectra).
-    dt : float
-        Time step in ps.
-    window : str
-        Window name (:func:`scipy.signal.get_window`, periodic as ``mode_spectra`` uses it).
-    """
-
-    def __init__(self, n: int, dt: float, window: str = "hann"):
-        import scipy.signal
-        self.n, self.dt, self.window = int(n), float(dt), str(window)
-        w = scipy.signal.get_window(self.window, self.n, fftbins=True).astype(float)
-        full = np.correlate(w, w, mode="full")[self.n - 1:]              # lags 0 .. n-1
-        self.w2 = full / full[0]
-        self.tau = np.arange(self.n) * self.dt
-        nf = self.n // 2 + 1
-        self.fold = np.ones(nf)
-        self.fold[1:(self.n - 1) // 2 + 1] = 2.0                           # bins with a negative partner
-
-    def __repr__(self) -> str:
-        return f"WindowedLorentzian(n={self.n}, dt={self.dt}, window={self.window!r})"
-
-    def _spectra(self, lags: np.ndarray, nu) -> np.ndarray:
-        """Folded dt (c0 + 2 sum_k c_k cos(2 pi nu k dt)) for every row of ``lags`` (r, n) at ``nu``."""
-        nu = np.asarray(nu, float)
-        m = nu * self.n * self.dt
-        mi = np.rint(m).astype(int)
-        if np.all(np.abs(m - mi) < 1e-6) and mi.min() >= 0 and mi.max() < self.fold.size:
-            two = 2.0 * np.fft.rfft(lags, axis=-1).real[:, mi] - lags[:, :1]
-            return self.dt * two * self.fold[mi]
-        arg = 2 * np.pi * np.outer(self.tau, nu)                           # off the bins (plots): direct sum
-        two = 2.0 * (lags @ np.cos(arg)) - lags[:, :1]
-        fold = np.where((mi >= 1) & (2 * mi < self.n), 2.0, 1.0) + 0 * nu
-        return self.dt * two * fold
-
-    def _parts(self, nu0, fwhm):
-        a = np.pi * fwhm
-        e = np.exp(-a * self.tau) * self.w2
-        ph = 2 * np.pi * self.tau
-        return a, e, np.cos(ph * nu0), np.sin(ph * nu0), ph
-
-    def __call__(self, nu, amplitude, nu0, fwhm, background):
-        a, e, c, _, _ = self._parts(nu0, fwhm)
-        return amplitude * self._spectra((0.5 * a * e * c)[None], nu)[0] + background
-
-    def jac(self, nu, amplitude, nu0, fwhm, background):
-        """d model / d (amplitude, nu0, fwhm, background), shape (len(nu), 4)."""
-        a, e, c, s, ph = self._parts(nu0, fwhm)
-        lags = 0.5 * np.stack([a * e * c, -a * e * s * ph, np.pi * e * c * (1.0 - a * self.tau)])
-        sp = self._spectra(lags, nu)
-        out = np.empty((np.size(nu), 4))
-        out[:, 0] = sp[0]
-        out[:, 1] = amplitude * sp[1]
-        out[:, 2] = amplitude * sp[2]
-        out[:, 3] = 1.0
-        return out
-
-
-class WindowedDHO(WindowedLorentzian):
-    """Expected windowed periodogram of a damped-oscillator line: the ``dho_windowed`` model.
-
-    As :class:`WindowedLorentzian` with the exact velocity autocorrelation of x'' = -w0^2 x - Gamma x' +
-    noise, Gamma = 2 pi G: C(tau) = (pi G / 2) exp(-pi G |tau|) [cos(2 pi nu1 tau) - G / (2 nu1)
-    sin(2 pi nu1 |tau|)], nu1 = sqrt(nu0^2 - G^2 / 4) (underdamped, G < 2 nu0), whose transform is
-    :func:`dho` (height 1 at nu0 once folded, FWHM = G exactly). Numerical Jacobian."""
-
-    jac = None
-
-    def __call__(self, nu, amplitude, nu0, fwhm, background):
-        nu1 = np.sqrt(max(nu0 * nu0 - 0.25 * fwhm * fwhm, 1e-300))
-        a = np.pi * fwhm
-        ph = 2 * np.pi * nu1 * self.tau
-        lags = 0.5 * a * np.exp(-a * self.tau) * self.w2 * (np.cos(ph) - fwhm / (2 * nu1) * np.sin(ph))
-        return amplitude * self._spectra(lags[None], nu)[0] + background
-
-
-MODELS = {"lorentzian": lorentzian, "dho": dho, "lorentzian_windowed": WindowedLorentzian,
-          "dho_windowed": WindowedDHO}
-JACOBIANS = {lorentzian: _lorentzian_jac, dho: _dho_jac}
-
-
-def peak_model(name: str, attrs=None):
-    """The model function ``f(nu, amplitude, nu0, fwhm, background)`` of ``name``; the ``*_windowed`` ones
-    are built from the spectra attributes ``segment_frames``, ``frame_interval_ps`` and ``window`` (``attrs``;
-    files written before it was named so have ``timestep_ps``)."""
-    if name not in MODELS:
-        raise ValueError(f"model must be one of {sorted(MODELS)}, got {name!r}")
-    if not name.endswith("_windowed"):
-        return MODELS[name]
-    attrs = attrs or {}
-    attrs = dict(attrs)
-    attrs.setdefault("frame_interval_ps", attrs.get("timestep_ps"))
-    missing = [k for k in ("segment_frames", "frame_interval_ps", "window") if attrs.get(k) is None]
-    if missing:
-        raise ValueError(f"model {name!r} needs the spectra attributes {missing} (spectra from "
-                         "trajmodes.mode_spectra)")
-    return MODELS[name](int(attrs["segment_frames"]), float(attrs["frame_interval_ps"]), str(attrs["window"]))
 
 
 # automatic window (fit_peaks(window=None)): see _fit_one
@@ -276,7 +111,7 @@ def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
     else:
         if window is not None:
             width = window
-        elif func is dho or isinstance(func, WindowedDHO):
+        elif is_dho(func):
             width = max(5.0 * rough, 20.0 * df, MIN_HALF_WIDTH_THZ)
         else:   # a Lorentzian's centre drifts with the window on the asymmetric DHO-like tails: stay close
             width = max(1.5 * rough, 10.0 * df, MIN_HALF_WIDTH_THZ)
@@ -287,7 +122,7 @@ def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
         # the rough width (smoothed half-maximum) was too narrow for the fitted line ("peak wider than window",
         # or "no peak" when the amplitude is then lost in the background): once more over
         # +-1.5 x the fitted FWHM (the Lorentzian's half-width rule above) about the fitted centre
-        width = 1.5 * out["fwhm"] if not (func is dho or isinstance(func, WindowedDHO)) else 5.0 * out["fwhm"]
+        width = 1.5 * out["fwhm"] if not is_dho(func) else 5.0 * out["fwhm"]
         nu0 = out["frequency"]
         again, _ = _fit_range(f, p, e, func, nu0 - width, nu0 + width, [out["amplitude"], nu0, out["fwhm"],
                                                                         out["background"]], df, enbw,
@@ -298,101 +133,6 @@ def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
         if np.isfinite(again["frequency"]) and again["chi2_red"] <= max(2.0, 1.1 * out["chi2_red"]):
             out = again
     return out
-
-
-def _model_jacobian(func, jac, x, pars):
-    if jac is not None:
-        return jac(x, *pars)
-    h = 1e-7 * np.maximum(np.abs(pars), 1e-12)
-    return np.stack([(func(x, *(pars + h * (np.arange(4) == i))) - func(x, *(pars - h * (np.arange(4) == i))))
-                     / (2 * h[i]) for i in range(4)], axis=1)
-
-
-#: function evaluations of the least-squares start of a fit (the Whittle step refines it): lines far narrower than
-#: the resolution drive the width to its bound, where trust-region least squares creeps for thousands of steps
-START_EVALUATIONS = 300
-
-
-def _least_squares_start(func, jac, x, y, p0, bounds):
-    """Least-squares parameters of ``func`` to ``y`` from ``p0`` within ``bounds``, after at most
-    :data:`START_EVALUATIONS` evaluations (the start of the Whittle fit)."""
-    from scipy.optimize import least_squares
-    j = None if jac is None else (lambda th: jac(x, *th))
-    res = least_squares(lambda th: func(x, *th) - y, np.clip(p0, bounds[0], bounds[1]),
-                        jac=j if j is not None else "2-point", bounds=bounds, method="trf",
-                        max_nfev=START_EVALUATIONS)
-    if not np.all(np.isfinite(res.x)):
-        raise RuntimeError("least squares diverged")
-    return res.x
-
-
-def _whittle(func, jac, x, y, p0, bounds, max_iter: int = 200, rtol: float = 1e-10):
-    """Parameters maximising the Whittle likelihood of ``y`` under the model ``m``: minimise sum(log m + y / m).
-
-    Fisher scoring (for Gamma-distributed bins the expected Hessian is J^T diag(1/m^2) J, the gradient
-    J^T ((m - y) / m^2)), Levenberg-damped, with a backtracking line search kept inside ``bounds``: a handful of
-    small linear solves per fit, where a general-purpose quasi-Newton minimiser took tens of iterations.
-    """
-    lo, hi = (np.asarray(b, float) for b in bounds)
-    floor = 1e-12 * max(float(np.max(y)), 1e-300)
-
-    def nll(th):
-        m = np.maximum(func(x, *th), floor)
-        return float(np.sum(np.log(m) + y / m))
-
-    start = np.clip(np.asarray(p0, float), lo, hi)
-    th, cur = start, nll(start)
-    lam = 1e-3
-    for _ in range(max_iter):
-        m = np.maximum(func(x, *th), floor)
-        J = _model_jacobian(func, jac, x, th)
-        w = 1.0 / (m * m)
-        g = J.T @ ((m - y) * w)
-        F = (J * w[:, None]).T @ J
-        d = np.diag(F).copy()
-        d[d <= 0] = 1.0
-        # parameters on a bound that the gradient pushes outwards stay there (projected Newton)
-        free = ~(((th <= lo) & (g > 0)) | ((th >= hi) & (g < 0)))
-        if not free.any():
-            break
-        Ff, gf = F[np.ix_(free, free)], g[free]
-        improved = False
-        while lam < 1e12:
-            step = np.zeros_like(th)
-            try:
-                step[free] = np.linalg.solve(Ff + lam * np.diag(d[free]), -gf)
-            except np.linalg.LinAlgError:
-                lam *= 10.0
-                continue
-            cand = np.clip(th + step, lo, hi)
-            val = nll(cand)
-            if np.isfinite(val) and val <= cur:
-                improved = True
-                break
-            lam *= 10.0
-        if not improved:
-            break
-        change, moved = abs(cur - val), np.abs(cand - th)
-        th, cur = cand, val
-        lam = max(lam / 10.0, 1e-9)
-        if change <= rtol * max(abs(cur), 1.0) and np.all(moved <= 1e-7 * np.maximum(np.abs(th), 1e-12)):
-            break
-        if change <= 1e-14 * max(abs(cur), 1.0):
-            break
-    return th if np.isfinite(cur) and cur <= nll(start) else start
-
-
-def _whittle_covariance(func, jac, x, pars, rel):
-    """Inverse Fisher information of the Whittle likelihood: bins with relative spread ``rel``
-    (Gamma shape 1/rel^2) give F = sum J^T J / (rel m)^2."""
-    m = func(x, *pars)
-    if np.any(m <= 0):
-        return None
-    J = _model_jacobian(func, jac, x, pars) / (rel * m)[:, None]
-    try:
-        return np.linalg.inv(J.T @ J)
-    except np.linalg.LinAlgError:
-        return None
 
 
 def _fit_range(f, p, e, func, lo, hi, p0, df, enbw, n_segments):
@@ -417,13 +157,13 @@ def _fit_range(f, p, e, func, lo, hi, p0, df, enbw, n_segments):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)
-            pars = _least_squares_start(func, jac, x, ys, p0s, bounds)
+            pars = least_squares_start(func, jac, x, ys, p0s, bounds)
             # maximum likelihood for a spectral estimate whose bins are Gamma distributed about the model with
             # relative spread rel (Whittle): least squares weighted by the model would let a model that sits
             # below a sharp peak call it noise
-            pars = _whittle(func, jac, x, ys, pars, bounds)
+            pars = whittle_fit(func, jac, x, ys, pars, bounds)
             sigma = np.maximum(func(x, *pars), 1e-12 * np.max(ys)) * rel
-            pcov = _whittle_covariance(func, jac, x, pars, rel)
+            pcov = whittle_covariance(func, jac, x, pars, rel)
     except (RuntimeError, ValueError):
         return _nan_result("fit did not converge", lo, hi), None
     if pcov is None or not np.all(np.isfinite(pcov)):
@@ -461,8 +201,9 @@ def _correlation_factor(attrs) -> float:
 
     Neighbouring bins of a tapered segment are correlated: there are N / ENBW-bins independent bins, not N
     (factor enbw / df: 1.5 for Hann, 1 for boxcar). Overlapping segments are correlated too: the variance of
-    their mean is larger by 1 + 2 sum_k (1 - k/K) rho(k hop)^2, rho(s) = sum_n w_n w_{n+s} / sum_n w_n^2
-    (1.06 for Hann at 50%). Missing attributes (spectra not from mode_spectra): 1.
+    their mean is larger by 1 + 2 sum_k (1 - k/K) rho(k hop)^2 with rho the window's autocorrelation
+    (:func:`~trajmodes.modes.windows.window_autocorrelation`; 1.06 for Hann at 50%). Missing attributes (spectra
+    not from mode_spectra): 1.
     """
     try:
         n = int(attrs["segment_frames"])
@@ -471,21 +212,16 @@ def _correlation_factor(attrs) -> float:
         K = int(attrs.get("n_segments", 1))
         dt = float(attrs.get("frame_interval_ps", attrs.get("timestep_ps")))
         hop = int(round(float(attrs["hop_ps"]) / dt)) if K > 1 else n
-        w = _window_values(str(attrs["window"]), n)
+        rho = window_autocorrelation(window_values(str(attrs["window"]), n))
     except (KeyError, TypeError, ValueError):
         return 1.0
     factor = max(enbw / df, 1.0)
     if K > 1 and hop < n:
-        e2 = float(np.sum(w * w))
-        extra = sum((1 - k / K) * (float(np.sum(w[:n - k * hop] * w[k * hop:])) / e2) ** 2
+        extra = sum((1 - k / K) * float(rho[k * hop]) ** 2
                     for k in range(1, min(K, -(-n // hop))))
         factor *= 1 + 2 * extra
     return factor
 
-
-def _window_values(name: str, n: int) -> np.ndarray:
-    import scipy.signal
-    return scipy.signal.get_window(name, n, fftbins=True).astype(float)
 
 
 def _fit_batch(batch, f, func, window, df, enbw, n_segments):
@@ -517,31 +253,6 @@ def _run_fits(tasks, f, func, window, df, enbw, n_segments, batch: int = 16, pro
     bar = ProgressBar(minimum=1.0) if progress and not Callback.active else contextlib.nullcontext()
     with bar:
         return [r for part in dask.compute(*parts, scheduler=scheduler) for r in part]
-
-
-def degenerate_groups(nu_h, tol):
-    """Groups of branch indices with chained |nu_i - nu_j| < tol (nu_h sorted or not)."""
-    order = np.argsort(nu_h)
-    groups, cur = [], [order[0]]
-    for a, b in zip(order[:-1], order[1:]):
-        if abs(nu_h[b] - nu_h[a]) < tol:
-            cur.append(b)
-        else:
-            groups.append(cur)
-            cur = [b]
-    groups.append(cur)
-    return groups
-
-
-def degenerate_sum(psd: np.ndarray, harmonic: np.ndarray, tol: float = 1e-3) -> np.ndarray:
-    """Spectra (q, branch, frequency) summed over the degenerate branches of each q (harmonic frequencies
-    within ``tol`` THz, chained), every member of a group holding the group's sum: what :func:`fit_peaks`
-    fits for each mode."""
-    out = np.empty_like(psd)
-    for iq in range(psd.shape[0]):
-        for g in degenerate_groups(harmonic[iq], tol):
-            out[iq, g] = psd[iq, g].sum(axis=0)
-    return out
 
 
 def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, average_degenerate: bool = True,
@@ -693,45 +404,3 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
     ds.attrs.update(model=model, convention=conv, resolution_thz=df, enbw_thz=enbw, n_segments=n_segments,
                     time_axis=str(spectra.attrs.get("time_axis", "unknown")))
     return ds
-
-
-def star_average(spectra: xr.Dataset, decimals: int = 4) -> xr.Dataset:
-    """Average the spectra over the star of q: q-points with the same set of harmonic frequencies.
-
-    The commensurate q-points related by the point group (and q <-> -q) have the same harmonic
-    frequencies; they are grouped by the sorted |frequency_harmonic| rounded to ``decimals`` (THz), as
-    DynaPhoPy averages equivalent q. Every member gets the mean ``psd`` of its group (so
-    :func:`fit_peaks` on the result fits each star once, with degenerate branches summed as usual);
-    ``psd_err`` becomes the standard error of that mean (independent members assumed; a q and -q pair
-    of a real trajectory are not independent, so it is optimistic by up to sqrt(2)). ``sed`` and
-    ``vdos`` are kept. Coordinate ``star`` (q) labels the group, ``n_star`` (q) its size.
-    """
-    H = np.asarray(spectra["frequency_harmonic"].transpose("q", "branch").values, float)
-    key = np.round(np.sort(np.abs(H), axis=1), decimals) + 0.0
-    _, star, n_star = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    star = star.ravel()
-    psd = spectra["psd"].transpose("q", "branch", "frequency")
-    P = np.asarray(psd.values, float)
-    E = np.asarray(spectra["psd_err"].transpose("q", "branch", "frequency").values, float) \
-        if "psd_err" in spectra else P.copy()
-    # branches of different members are matched by harmonic frequency order
-    order = np.argsort(H, axis=1)
-    Ps = np.take_along_axis(P, order[:, :, None], axis=1)
-    Es = np.take_along_axis(E, order[:, :, None], axis=1)
-    mean = np.zeros_like(P)
-    err = np.zeros_like(P)
-    for g in range(star.max() + 1):
-        m = np.flatnonzero(star == g)
-        pm = Ps[m].mean(axis=0)
-        em = np.sqrt((Es[m] ** 2).sum(axis=0)) / len(m)
-        for i in m:
-            inv = np.argsort(order[i])
-            mean[i] = pm[inv]
-            err[i] = em[inv]
-    out = spectra.copy()
-    out["psd"] = (psd.dims, mean, dict(psd.attrs, long_name=str(psd.attrs.get("long_name", "")) +
-                                      "; averaged over the star of q"))
-    out["psd_err"] = (psd.dims, err, dict(psd.attrs, long_name="standard error of the star-averaged psd"))
-    out = out.assign_coords(star=("q", star), n_star=("q", n_star[star]))
-    out.attrs["star_averaged"] = 1
-    return out

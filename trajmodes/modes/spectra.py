@@ -30,9 +30,9 @@ import warnings
 import dask
 import dask.array as da
 import numpy as np
-import scipy.signal
 import xarray as xr
 
+from trajmodes.modes.windows import window_values
 from trajmodes.units import AMU_A2_PS2_EV
 
 __all__ = ["mode_spectra", "aliased_modes", "ALIAS_FRACTION"]
@@ -280,7 +280,7 @@ def mode_spectra(modes: xr.Dataset, resolution: float = 0.01, segment: float | N
         hop = max(1, int(round(n_seg * (1.0 - overlap))))
     n_segments = (n_total - n_seg) // hop + 1
 
-    win = scipy.signal.get_window(window, n_seg, fftbins=True).astype(float)
+    win = window_values(window, n_seg)
     u = float(np.mean(win ** 2))
     unit_scale = 0.5 * (AMU_A2_PS2_EV if variable == "Qdot" else 1.0)
     scale = unit_scale * dt / (n_seg * u)        # |FFT|^2 dt^2 / (N dt U)

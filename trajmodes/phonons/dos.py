@@ -8,11 +8,16 @@ I_c the share of the vertex c.  Bands are taken in ascending order at every q (n
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from trajmodes.lattice.qpoints import mesh_qpoints
 
-__all__ = ["tetrahedra", "tetrahedron_dos", "gaussian_dos", "frequency_points"]
+if TYPE_CHECKING:
+    from trajmodes.phonons.harmonic import Phonons
+
+__all__ = ["phonon_dos", "tetrahedra", "tetrahedron_dos", "gaussian_dos", "frequency_points"]
 
 _EPS = 1e-10                     # as phonopy's THM_EPSILON
 _CUBE = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]])
@@ -169,3 +174,32 @@ def frequency_points(freqs, sigma=None) -> tuple[np.ndarray, float]:
     lo, hi = fmin - 10 * s, fmax + 10 * s
     d = (hi - lo) / 200.0
     return np.arange(lo, hi + d * 0.1, d), s
+
+
+def phonon_dos(phonons: Phonons, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None,
+               frequencies=None, projected: bool = True):
+    """Total and atom-projected DOS on a Gamma-centred mesh: :meth:`trajmodes.Phonons.dos`."""
+    import xarray as xr
+    if method not in ("tetrahedron", "gaussian"):
+        raise ValueError(f"method must be 'tetrahedron' or 'gaussian', not {method!r}")
+    mesh = np.asarray(mesh, dtype=int).reshape(3)
+    _, f, pr = phonons.mesh(mesh, projections=projected)
+    points, s = frequency_points(f, sigma)
+    if frequencies is not None:
+        points = np.atleast_1d(np.asarray(frequencies, dtype=float))
+    if method == "tetrahedron":
+        vert, central = tetrahedra(mesh, phonons.fc.primitive.reciprocal_cell)
+        total, proj = tetrahedron_dos(f, vert, central, points, pr)
+    else:
+        total, proj = gaussian_dos(f, points, s, pr)
+    unit = {"units": "1/THz", "long_name": "states per THz per primitive cell"}
+    data = dict(total=("frequency", total, unit))
+    if projected:
+        data["projected"] = (("atom", "frequency"), proj, unit)
+    attrs = dict(method=method, mesh=mesh.tolist())
+    if method == "gaussian":
+        attrs["sigma"] = s
+    return xr.Dataset(data, coords=dict(frequency=("frequency", points, {"units": "THz"}),
+                                        atom=np.arange(phonons.fc.n_prim),
+                                        species=("atom", phonons.fc.primitive.species.astype(str))),
+                      attrs=attrs)

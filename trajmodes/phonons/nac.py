@@ -22,6 +22,10 @@ splitting. Two schemes, both as phonopy (4.x) computes them so that the frequenc
     the usual interpolation: exact LO-TO at Gamma, smooth in between.
 
 At q = 0 without a direction both give the analytic (TO-only) matrix, as phonopy.
+
+Each scheme is a strategy of :class:`trajmodes.phonons.dynamical.DynamicalMatrix`: ``supercell_constants(fc)``
+(the dipole part to remove from the supercell constants, or None), ``prepare(dm)`` (tables from the lattice sum)
+and ``term(dm, q, dirs)`` (the correction at a block of q, not mass-weighted).
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ import numpy as np
 from trajmodes.lattice.qpoints import commensurate_qpoints, first_zone
 from trajmodes.units import NAC_FACTOR
 
-__all__ = ["GonzeLee", "charge_term"]
+__all__ = ["GonzeLee", "WangNAC", "nac_strategy", "charge_term"]
 
 
 #: |K| below this (1/A, no 2 pi) counts as q = 0 (phonopy's Q_DIRECTION_TOLERANCE)
@@ -112,6 +116,13 @@ class GonzeLee:
         C[:, np.arange(n), :, np.arange(n), :] -= self.dd_q0[:, None]
         return C * self.prefactor
 
+    def prepare(self, dm) -> None:
+        """Nothing to tabulate: the Ewald sum needs only the primitive cell."""
+
+    def term(self, dm, qs: np.ndarray, dirs) -> np.ndarray:
+        """C(q) for a block of reduced ``qs`` (``dirs``: Cartesian directions of approach, or None)."""
+        return self.matrix(qs @ self.rec, dirs)
+
     def supercell_constants(self, fc) -> np.ndarray:
         """The dipole part on the supercell, compact layout (n, N, 3, 3), eV/A^2: the inverse lattice
         Fourier transform of C(q) over the commensurate q (taken in the first Brillouin zone)."""
@@ -125,3 +136,53 @@ class GonzeLee:
         Ck = C[:, :, :, m.atom, :]                                        # (Nc, n, 3, N, 3)
         out = np.einsum("ckajb,ckj->kjab", Ck, ph, optimize=True).real
         return out / len(qc)
+
+
+class WangNAC:
+    """The constant-shift correction of Wang et al. (J. Phys.: Condens. Matter 22, 202201 (2010)), as phonopy.
+
+    Parameters as :class:`GonzeLee` (without the G-sphere).
+    """
+
+    def __init__(self, primitive, born, epsilon, factor: float = NAC_FACTOR):
+        self.born = np.asarray(born, dtype=float)
+        self.epsilon = np.asarray(epsilon, dtype=float)
+        self.rec = primitive.reciprocal_cell
+        self.prefactor = factor * 4 * np.pi / primitive.volume
+        self._countT = None
+
+    def supercell_constants(self, fc) -> None:
+        """None: the supercell constants are used as they are."""
+        return None
+
+    def prepare(self, dm) -> None:
+        """The Wigner-Seitz weights per lattice vector and pair of primitive atoms, (n*n, nR)."""
+        ridx, kk, _, kp, _, nR = dm.pairs
+        n = dm.fc.n_prim
+        count = np.zeros((nR, n, n))
+        np.add.at(count, (ridx, kk, kp), dm.weights)
+        self._countT = np.ascontiguousarray(count.reshape(nR, n * n).T)
+        self.n_cells = dm.fc.smap.n_cells
+
+    def term(self, dm, qs: np.ndarray, dirs) -> np.ndarray:
+        """f (q.Z_k)(q.Z_k')^T / (q.eps.q) / N_c interpolated as the supercell constants are, (nq, n, 3, n, 3)."""
+        n = len(self.born)
+        qc = qs @ self.rec
+        at_gamma = np.linalg.norm(qc, axis=1) < Q_ZERO
+        qv = qc.copy()
+        if dirs is not None:
+            qv[at_gamma] = dirs[at_gamma]
+        else:
+            qv[at_gamma] = 0.0
+        C = charge_term(qv, self.born, self.epsilon, self.prefactor) / self.n_cells
+        W = dm.lattice_sum(self._countT, dm.phase(qs)).reshape(len(qs), n, n)
+        W *= np.exp(2j * np.pi * np.einsum("qx,klx->qkl", qs, dm.dpos))
+        return C * W[:, :, None, :, None]
+
+
+def nac_strategy(name, fc, factor: float):
+    """The correction ``name`` ("gonze", "wang" or None) for the Born charges and dielectric tensor of ``fc``."""
+    if not name:
+        return None
+    cls = GonzeLee if name == "gonze" else WangNAC
+    return cls(fc.primitive, fc.born, fc.epsilon, factor)

@@ -6,12 +6,17 @@ by up to 1.2e-6 relative (k_B 5.8e-7, e N_A 6.1e-7).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from trajmodes.units import KB_EV, THZ_EV
+from trajmodes.lattice.qpoints import is_gamma
+from trajmodes.units import EV_KJMOL, KB_EV, THZ_EV
 
-__all__ = ["harmonic_thermodynamics"]
+if TYPE_CHECKING:
+    from trajmodes.phonons.harmonic import Phonons
 
+__all__ = ["thermal_properties", "harmonic_thermodynamics"]
 
 
 def harmonic_thermodynamics(freqs, temperatures, classical: bool = False, cutoff_frequency: float = 0.0):
@@ -59,3 +64,27 @@ def harmonic_thermodynamics(freqs, temperatures, classical: bool = False, cutoff
             U[i] = (e / 2 + e * em / om).sum(axis=1)
     return dict(free_energy=F / N, entropy=S / N, heat_capacity=C / N, internal_energy=U / N,
                 zero_point_energy=zpe / N)
+
+
+def thermal_properties(phonons: Phonons, temperatures, mesh=(20, 20, 20), classical: bool = False,
+                       cutoff_frequency: float = 0.0):
+    """Harmonic thermodynamics per primitive cell over temperatures: :meth:`trajmodes.Phonons.thermal_properties`."""
+    import xarray as xr
+    T = np.atleast_1d(np.asarray(temperatures, dtype=float))
+    q, f, _ = phonons.mesh(mesh)
+    gamma = np.flatnonzero(is_gamma(q))
+    for g in gamma:                                      # acoustic modes at Gamma: exactly zero
+        f[g, np.argsort(np.abs(f[g]), kind="stable")[:3]] = 0.0
+    r = harmonic_thermodynamics(f, T, classical=classical, cutoff_frequency=cutoff_frequency)
+    kj, jk = {"units": "kJ/mol"}, {"units": "J/(K mol)"}
+    data = dict(free_energy=("temperature", r["free_energy"] * EV_KJMOL, kj),
+                internal_energy=("temperature", r["internal_energy"] * EV_KJMOL, kj),
+                free_energy_eV=("temperature", r["free_energy"], {"units": "eV"}),
+                internal_energy_eV=("temperature", r["internal_energy"], {"units": "eV"}),
+                entropy=("temperature", r["entropy"] * EV_KJMOL * 1000, jk),
+                heat_capacity=("temperature", r["heat_capacity"] * EV_KJMOL * 1000, jk),
+                zero_point_energy=((), r["zero_point_energy"] * EV_KJMOL,
+                                   {"units": "kJ/mol", "eV": r["zero_point_energy"]}))
+    return xr.Dataset(data, coords=dict(temperature=("temperature", T, {"units": "K"})),
+                      attrs=dict(mesh=np.asarray(mesh, dtype=int).tolist(), classical=int(classical),
+                                 per="primitive cell"))

@@ -1,0 +1,177 @@
+"""The extended XYZ format: comment-line keys, the Properties column layout, and the frame scan.
+
+Extended XYZ comment lines are ``key=value`` pairs (values may be quoted):
+``Lattice="ax ay az bx by bz cx cy cz"`` (rows a, b, c),
+``Properties=species:S:1:pos:R:3:...``, ``time=`` (in the unit style's time
+unit) and ``step=`` (also LAMMPS' plain ``Timestep: N``).  A comment without
+``Properties`` means plain XYZ columns ``symbol x y z``.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from trajmodes import _fastparse
+from trajmodes.errors import TrajectoryFormatError
+from trajmodes.io.files import pread_all
+
+__all__ = ["ROLES", "WIDTH", "TYPES", "PLAIN_PROPERTIES", "LATTICE", "TIME", "STEP", "ROW_STATUS", "Layout",
+           "parse_comment", "comment_value", "parse_properties", "column_tokens", "comment_at", "scan_xyz_windows"]
+
+#: Properties names understood, mapped to their role
+ROLES = {"species": "species", "element": "species", "elements": "species", "symbols": "species",
+          "symbol": "species", "pos": "positions", "positions": "positions",
+          "forces": "forces", "force": "forces", "vel": "velocities", "velo": "velocities",
+          "velocities": "velocities", "momenta": "momenta", "masses": "masses", "mass": "masses",
+          "id": "id"}
+WIDTH = {"species": 1, "positions": 3, "forces": 3, "velocities": 3, "momenta": 3, "masses": 1,
+          "id": 1}
+TYPES = {"species": "S", "id": "I"}  # the others are R
+PLAIN_PROPERTIES = "species:S:1:pos:R:3"
+
+KEY_VALUE = re.compile(r'([A-Za-z_][\w.\-]*)\s*(?:=\s*("[^"]*"|\{[^}]*\}|[^\s"]+))?')
+LATTICE = re.compile(rb'(?<![\w])[Ll]attice\s*=\s*"([^"]*)"')
+TIME = re.compile(rb'(?<![\w])[Tt]ime\s*=\s*"?([^\s"]+)')
+STEP = re.compile(rb'(?<![\w])(?:[Ss]tep|[Tt]ime[Ss]tep)\s*[=:]\s*"?([^\s"]+)')
+
+ROW_STATUS = {1: "a token that is not a number", 2: "too few columns",
+           3: "the file ends before the frame's last atom line", 4: "a NaN or infinite value"}
+
+
+def parse_comment(comment: str) -> dict:
+    """Key/value pairs of an extended XYZ comment line (quotes removed, keys as written)."""
+    out = {}
+    for m in KEY_VALUE.finditer(comment):
+        v = m.group(2)
+        out[m.group(1)] = True if v is None else v.strip('"')
+    return out
+
+
+def comment_value(kv: dict, *names):
+    """The value of the first of ``names`` (lower case) among the comment keys, whatever their case; None if absent."""
+    low = {k.lower(): v for k, v in kv.items()}
+    for n in names:
+        if n in low:
+            return low[n]
+    return None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which input token of an atom line holds which quantity."""
+
+    ntok: int
+    first: dict        # role -> index of its first token
+
+    def colmap(self, roles) -> tuple[bytes, dict, int]:
+        """Column map for ``parse_rows``, output slices per role and output width."""
+        cmap = np.full(self.ntok, -1, np.int32)
+        slices, col = {}, 0
+        for r in roles:
+            w = WIDTH[r]
+            cmap[self.first[r]:self.first[r] + w] = np.arange(col, col + w)
+            slices[r] = slice(col, col + w)
+            col += w
+        return cmap.tobytes(), slices, col
+
+
+def parse_properties(path: str, properties: str, line: int) -> Layout:
+    """Parse a ``Properties=name:type:ncols:...`` string."""
+    parts = properties.split(":")
+    bad = len(parts) % 3 != 0 or not all(p.isdigit() for p in parts[2::3])
+    fix = "write Properties as name:type:ncols triples, e.g. Properties=species:S:1:pos:R:3"
+    if bad:
+        raise TrajectoryFormatError(path, f"cannot read Properties={properties!r}", frame=0,
+                                    line=line, fix=fix)
+    first, tok = {}, 0
+    for name, typ, n in zip(parts[::3], parts[1::3], map(int, parts[2::3])):
+        role = ROLES.get(name.lower())
+        if role is not None and role not in first:
+            want = TYPES.get(role, "R")
+            if n != WIDTH[role] or typ.upper() not in (want, "R" if want == "I" else want):
+                raise TrajectoryFormatError(
+                    path, f"Properties column {name}:{typ}:{n} should be "
+                    f"{name}:{want}:{WIDTH[role]}", frame=0, line=line, fix=fix)
+            first[role] = tok
+        tok += n
+    if "positions" not in first:
+        raise TrajectoryFormatError(path, f"Properties={properties!r} has no pos column", frame=0,
+                                    line=line, fix="add pos:R:3 (atom positions) to Properties")
+    return Layout(tok, first)
+
+
+def column_tokens(block: bytes, nrows: int, tok: int) -> np.ndarray | None:
+    """Token ``tok`` of each of the first ``nrows`` lines of ``block`` as bytes (vectorised).
+
+    Returns None when a line has fewer than ``tok + 1`` tokens.
+    """
+    a = np.frombuffer(block, np.uint8)
+    nl = a == 10
+    ws = nl | (a == 32) | (a == 9) | (a == 13)
+    starts = np.flatnonzero(~ws & np.concatenate(([True], ws[:-1])))
+    ends = np.flatnonzero(~ws & np.concatenate((ws[1:], [True]))) + 1
+    line = np.searchsorted(np.flatnonzero(nl), starts)
+    idx = np.arange(len(starts)) - np.searchsorted(line, line)
+    sel = np.flatnonzero((idx == tok) & (line < nrows))
+    if len(sel) != nrows or not np.array_equal(line[sel], np.arange(nrows)):
+        return None
+    s, e = starts[sel], ends[sel]
+    width = int((e - s).max()) if nrows else 1
+    pos = s[:, None] + np.arange(width)
+    chars = np.where(pos < e[:, None], a[np.minimum(pos, len(a) - 1)], 0).astype(np.uint8)
+    return np.ascontiguousarray(chars).view(f"S{width}").ravel()
+
+
+def comment_at(fd: int, start: int, size: int = 4096) -> bytes:
+    """The comment line (second line) of the frame starting at byte ``start``, by small preads."""
+    while True:
+        head = pread_all(fd, size, start)
+        a = head.find(b"\n") + 1
+        b = head.find(b"\n", a)
+        if (a and b >= 0) or len(head) < size:
+            return head[a:b if b >= 0 else len(head)]
+        size *= 4
+
+
+#: bytes read per window by the frame scan (grown when one frame is larger)
+SCAN_WINDOW = 64 << 20
+
+
+def scan_xyz_windows(path: str, window: int | None = None):
+    """Frame starts and atom counts of an XYZ file, scanned in bounded windows.
+
+    Returns ``(starts, counts, complete, bad)`` like the compiled ``scan_xyz`` over the
+    whole file, but reads at most a window (or two frames, if larger) at a time, so memory
+    does not grow with the file.  Each window's last frame is re-scanned by the next.
+    """
+    window = window or SCAN_WINDOW
+    size = os.path.getsize(path)
+    starts, counts = [], []
+    pos, complete, bad = 0, 1, -1
+    buf = bytearray(min(window, max(size, 1)))
+    with open(path, "rb", buffering=0) as f:
+        while pos < size:
+            want = min(window, size - pos)
+            if len(buf) < want:
+                buf = bytearray(want)
+            f.seek(pos)
+            view = memoryview(buf)[:f.readinto(memoryview(buf)[:want])]
+            sb, cb, comp, b = _fastparse.scan_xyz(view)
+            view.release()
+            st, ct = np.frombuffer(sb, np.int64) + pos, np.frombuffer(cb, np.int64)
+            if pos + want >= size or b >= 0:
+                starts.append(st)
+                counts.append(ct)
+                complete, bad = comp, (b + pos if b >= 0 else -1)
+                break
+            if len(st) < 2:        # fewer than two frames fit: widen the window
+                window *= 2
+                continue
+            starts.append(st[:-1])
+            counts.append(ct[:-1])
+            pos = int(st[-1])
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
+    return cat(starts), cat(counts), complete, bad

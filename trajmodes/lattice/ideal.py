@@ -1,0 +1,58 @@
+"""The ideal crystal behind a reference structure that may be an MD snapshot (thermal noise)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.symmetry import symmetrize_sites
+
+__all__ = ["ideal_crystal"]
+
+
+def ideal_crystal(supercell: Crystal, symprec: float = 1e-3, allow_p1: bool = False,
+                  stacklevel: int = 2) -> tuple[Crystal, float]:
+    """The ideal crystal behind a reference that may be an MD snapshot (thermal noise).
+
+    When ``symprec`` (A) finds no primitive cell smaller than the supercell, the tolerance (up to
+    0.5 A) at which spglib finds the most symmetry operations is used instead; the supercell is
+    then rebuilt on the ideal lattice sites (exact lattice translations, site symmetry imposed), with a
+    warning. Raises ValueError when no lattice translations are found at any tolerance, unless ``allow_p1``.
+
+    Returns
+    -------
+    Crystal
+        The ideal supercell (``supercell`` itself when it already is one).
+    float
+        The symmetry tolerance (A) to use with it (the averaged sites keep ~0.01 A of noise).
+    """
+    tol = float(symprec)
+    primitive = supercell.primitive(tol)
+    if primitive.n_atoms < supercell.n_atoms or supercell.n_atoms == 1:
+        return supercell, tol
+    # the tolerance (up to 0.5 A) at which the snapshot shows the most symmetry operations
+    tols = tol * 2.0 ** np.arange(0, 12)
+    tols = np.append(tols[tols < 0.5], 0.5)
+    n_ops = [len(supercell.symmetry(float(t)).rotations) for t in tols]
+    tol = float(tols[int(np.argmax(n_ops))])
+    primitive = supercell.primitive(tol)
+    if primitive.n_atoms == supercell.n_atoms:
+        if not allow_p1:
+            raise ValueError(
+                f"the reference crystal shows no lattice translations ({supercell.n_atoms} atoms, searched with "
+                f"symmetry tolerances {float(symprec):g} to 0.5 A): it is too far from a crystal, so the fit "
+                f"would treat all {supercell.n_atoms} atoms as independent (a model without translational "
+                "symmetry, far more parameters and memory). Pass the ideal reference (the LAMMPS data file the "
+                "run started from, or reference='average'), or allow_p1=True if the crystal really has no "
+                "translational symmetry in this cell")
+        return supercell, float(symprec)
+    smap = supercell.supercell_map(primitive)
+    ideal = supercell.ideal_positions(primitive, smap)            # exact lattice translations
+    sym = supercell.symmetry(tol)
+    ideal = symmetrize_sites(supercell.cell, ideal, sym.rotations, sym.translations)
+    rms = float(np.sqrt(((ideal - supercell.positions) ** 2).sum(axis=1).mean()))
+    warnings.warn(f"the reference is not an ideal crystal (rms {rms:.3f} A from the lattice sites found with "
+                  f"symprec = {tol:g} A); fitting against the ideal sites. Pass the ideal reference (for "
+                  "example the LAMMPS data file of the run) to avoid this", UserWarning, stacklevel=stacklevel + 1)
+    return Crystal(supercell.cell, ideal, supercell.species, supercell.masses), tol

@@ -1,0 +1,70 @@
+"""Group velocities (analytic, from the gradient of the dynamical matrix) and sound velocities."""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.phonons.dynamical import DynamicalMatrix, frequencies_from_eigenvalues
+from trajmodes.units import THZ
+
+__all__ = ["group_velocities", "degenerate_velocities", "sound_velocities"]
+
+
+def group_velocities(dm: DynamicalMatrix, qpoints, degeneracy_tol: float = 1e-4, cutoff_frequency: float = 1e-4,
+                     direction=(1.0, 2.0, 3.0)) -> np.ndarray:
+    """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * A.
+
+    See :meth:`trajmodes.Phonons.group_velocities` for the parameters.
+    """
+    q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+    d = np.asarray(direction, dtype=float)
+    d = d / np.linalg.norm(d)
+    out = np.empty((len(q), dm.n_branches, 3))
+    for s in range(0, len(q), dm.chunk):
+        D, dD = dm.with_derivative(q[s:s + dm.chunk])
+        w, e = np.linalg.eigh(D)
+        out[s:s + len(w)] = degenerate_velocities(frequencies_from_eigenvalues(w), e, dD, d, degeneracy_tol,
+                                                  cutoff_frequency)
+    return out
+
+
+def degenerate_velocities(f, e, dD, d, degeneracy_tol, cutoff_frequency) -> np.ndarray:
+    """Velocities (nq, nb, 3) in THz*A from frequencies (ascending, THz), eigenvectors and dD/dq (nq, 3, nb, nb).
+
+    v_s = <e_s| dD/dq |e_s> THZ^2 / (2 nu_s); within a degenerate subspace (chained gaps below
+    ``degeneracy_tol``) the modes are those that diagonalise dD/dq along the unit vector ``d``. Modes with
+    nu <= ``cutoff_frequency`` get zero.
+    """
+    nq, nb = f.shape
+    M = np.einsum("qas,qxab,qbt->qxst", e.conj(), dD, e, optimize=True)    # (nq, 3, nb, nb)
+    v = np.einsum("qxss->qsx", M).real.copy()
+    # degenerate subspaces (ascending frequencies: chained gaps below the tolerance)
+    start = np.ones((nq, nb), dtype=bool)
+    start[:, 1:] = np.diff(f, axis=1) >= degeneracy_tol
+    qi, b0 = np.nonzero(start)
+    size = np.diff(np.append(np.flatnonzero(start.reshape(-1)), nq * nb))
+    for g in np.unique(size[size > 1]):          # one batched eigh per subspace size
+        sel = size == g
+        qg, bg = qi[sel], b0[sel][:, None] + np.arange(g)                     # (m,), (m, g)
+        sub = M[qg[:, None, None], :, bg[:, :, None], bg[:, None, :]]         # (m, g, g, 3)
+        _, U = np.linalg.eigh(sub @ d)
+        rot = np.einsum("mis,mijx,mjs->msx", U.conj(), sub, U).real
+        v[qg[:, None], bg] = rot
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v *= (THZ ** 2 / (2 * f))[:, :, None]
+    v[f <= cutoff_frequency] = 0.0
+    return v
+
+
+def sound_velocities(frequencies, cell: np.ndarray, directions, dq: float = 2e-3) -> np.ndarray:
+    """Slopes of the three acoustic branches at q -> 0 along each direction, m/s, (ndir, 3) ascending.
+
+    v = nu(q) / |q| (q without 2 pi, so nu/q = omega/k) at |q| = dq and 2 dq (Cartesian, 1/A), then
+    Richardson-extrapolated to q = 0 (v(q) = v0 + a q^2 + ...): error O(dq^4). ``frequencies`` maps reduced
+    q-points (nq, 3) to frequencies (nq, nb) in THz (:meth:`trajmodes.Phonons.frequencies`), ``cell`` is the
+    primitive cell (rows, A).
+    """
+    n = np.atleast_2d(np.asarray(directions, dtype=float))
+    n = n / np.linalg.norm(n, axis=1, keepdims=True)
+    cell_T = np.asarray(cell).T                                      # q_red = q_cart @ cell.T
+    v = [np.sort(frequencies((h * n) @ cell_T)[:, :3], axis=1) / h for h in (dq, 2 * dq)]
+    return (4 * v[0] - v[1]) / 3 * 100.0                            # THz*A -> m/s
