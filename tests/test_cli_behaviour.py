@@ -460,8 +460,9 @@ def _summary_figure(monkeypatch, drift: float):
     """The figure plot_summary draws for a cubic crystal whose mean displacement is ``drift`` A."""
     import xarray as xr
     from trajmodes import plots
+    from trajmodes.plots import trajectory as summary_figures
     figs = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path, dpi=130: figs.append(fig))
+    monkeypatch.setattr(summary_figures, "save", lambda fig, path, dpi=130: figs.append(fig))
     t = np.linspace(0, 2, 200)
     rng = np.random.default_rng(1)
     s = xr.Dataset(dict(temperature=("time", 300 + 10 * rng.standard_normal(200)),

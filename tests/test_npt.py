@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import trajmodes
+from trajmodes.lattice.geometry import minimum_image
 from trajmodes.trajectory import core as trajectory
 
 A = 3.615
@@ -59,7 +60,7 @@ def test_fixed_cell_is_the_minimum_image():
     cells = np.repeat(H0[None], 5, axis=0)
     fast = trajectory.chunk_displacements(pos, cells, np.zeros((5, 3)), ref)
     general = trajectory.chunk_displacements(pos, cells * (1 + 1e-16), np.zeros((5, 3)) + 1e-300, ref)
-    old = trajectory.minimum_image(pos - ref.positions[None], cells)
+    old = minimum_image(pos - ref.positions[None], cells)
     np.testing.assert_allclose(fast, old, rtol=0, atol=1e-13)
     np.testing.assert_allclose(general, old, rtol=0, atol=1e-12)
 
@@ -112,7 +113,7 @@ def test_npt_fit_equals_nvt_at_the_mean_volume(runs, monkeypatch):
     assert np.abs(z).max() < 3 and np.abs(f_npt - f_nvt).max() < 0.03
     # the old mapping (a fixed Cartesian reference, minimum image in each frame's cell) is far off
     monkeypatch.setattr(trajectory, "chunk_displacements",
-                        lambda pos, cells, origins, ref: trajectory.minimum_image(pos - ref.positions[None], cells))
+                        lambda pos, cells, origins, ref: minimum_image(pos - ref.positions[None], cells))
     f_old, e_old = _with_error(runs["npt"])
     z_old = (f_old - f_nvt) / np.sqrt(e_old ** 2 + e_nvt ** 2)
     assert np.abs(z_old).max() > 4 and np.abs(f_old - f_nvt).max() > 0.05

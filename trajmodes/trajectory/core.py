@@ -1,7 +1,6 @@
 """The Trajectory: lazy, chunked Dask arrays over any frame source, plus the reference crystal."""
 from __future__ import annotations
 
-import dataclasses
 import math
 import operator
 import os
@@ -13,10 +12,10 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from trajmodes.errors import ReferenceMismatchError, TrajectoryFormatError
-from trajmodes.lattice.geometry import minimum_image
+from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.base import FIELD_UNITS, FIELDS, FrameSource, empty_frames
 from trajmodes.lattice.structure import Structure
+from trajmodes.trajectory.reference import reference_structure
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
 #: default size of one chunk's float output (all fields), bytes
@@ -311,33 +310,11 @@ class Trajectory:
                     self._reference_spec in ("first", "average"):
                 self._reference = parent.reference
             else:
-                self._reference = self._resolve_reference(self._reference_spec)
+                self._reference = reference_structure(self, self._reference_spec)
         return self._reference
 
-    def _resolve_reference(self, spec) -> Structure:
-        from trajmodes.io import read_structure
-        if isinstance(spec, str) and spec == "first":
-            return self._frame_structure(0)
-        if isinstance(spec, str) and spec == "average":
-            return self.average_structure()
-        if isinstance(spec, Structure):
-            ref = spec
-            if ref is getattr(self.source, "reference", None):
-                return ref
-        elif isinstance(spec, np.ndarray) or isinstance(spec, (list, tuple)):
-            first = self._frame_structure(0)
-            ref = Structure(np.asarray(spec, float), first.cell, self.species, self.masses, first.origin)
-        elif hasattr(spec, "get_positions") and hasattr(spec, "get_cell"):  # ASE Atoms
-            ref = Structure(spec.get_positions(), np.asarray(spec.get_cell()), spec.get_chemical_symbols(),
-                            spec.get_masses())
-        elif hasattr(spec, "positions") and hasattr(spec, "cell"):
-            ref = Structure(spec.positions, spec.cell, getattr(spec, "species", None),
-                            getattr(spec, "masses", None))
-        else:
-            ref = read_structure(spec)
-        return self._check_reference(ref)
-
-    def _frame_structure(self, i: int) -> Structure:
+    def frame_structure(self, i: int) -> Structure:
+        """Frame ``i`` of the selection as a Structure (positions, cell and origin in A)."""
         d = self.source.read(self._frames[[i]])
         cell = d["cells"][0] if self.source.has_cell else None
         return Structure(d["positions"][0], cell, self.species, self.masses, d["origins"][0])
@@ -346,7 +323,7 @@ class Trajectory:
         """The time average of the run (one streamed pass): mean cell and origin, and each atom's mean fractional
         position (its displacements from the first frame, in the first frame's cell, averaged) in the mean cell."""
         self.require_frames()
-        first = self._frame_structure(0)
+        first = self.frame_structure(0)
         parts = [self._displacements_from(first).mean(axis=0)]
         if self.source.has_cell:
             parts += [self.cells.mean(axis=0), self.origins.mean(axis=0)]
@@ -355,57 +332,6 @@ class Trajectory:
             return Structure(first.positions + res[0], None, self.species, self.masses, first.origin)
         s = (first.positions - first.origin) @ np.linalg.inv(first.cell) + res[0] @ np.linalg.inv(first.cell)
         return Structure(s @ res[1] + res[2], res[1], self.species, self.masses, res[2])
-
-    def _check_reference(self, ref: Structure) -> Structure:
-        name = self.source.describe()
-        if ref.n_atoms != self.n_atoms:
-            raise ReferenceMismatchError(
-                f"the reference has {ref.n_atoms} atoms but {name} has {self.n_atoms}; pass the reference "
-                "structure of this simulation (for example the data file it started from)")
-        known = ref.species is not None and not all(s.isdigit() for s in ref.species)
-        mine_known = not all(s.isdigit() for s in self.species)
-        if known and mine_known and not np.array_equal(ref.species, self.species):
-            i = int(np.flatnonzero(ref.species != self.species)[0])
-            raise ReferenceMismatchError(
-                f"atom {i} (id {self.source.ids[i]}) is {self.species[i]} in {name} but {ref.species[i]} in the "
-                "reference; the reference must list the same atoms in id order")
-        if ref.species is None:
-            ref = dataclasses.replace(ref, species=self.species)
-        mine = getattr(self.source, "types", None)
-        if mine is not None and ref.types is not None and len(ref.types) == len(mine) and \
-                not np.array_equal(mine, ref.types):
-            i = int(np.flatnonzero(mine != ref.types)[0])
-            beyond = int(mine.max()) > int(ref.types.max())
-            raise ReferenceMismatchError(
-                f"atom {i} (id {int(self.source.ids[i])}) is of LAMMPS type {int(mine[i])} in {name} but of type "
-                f"{int(ref.types[i])} in the reference"
-                + (f" (the dump has types up to {int(mine.max())}, the reference only up to {int(ref.types.max())})"
-                   if beyond else "") + ": the reference must be the data file of this run, atoms in the same order")
-        if known and not mine_known:
-            self.species = ref.species
-            if ref.masses is not None:
-                self.masses = ref.masses
-        elif self.masses is None and ref.masses is not None:
-            self.masses = ref.masses
-        first = self._frame_structure(0)
-        if first.cell is not None and ref.cell is not None:
-            dev = np.abs(first.cell - ref.cell).max() / np.abs(ref.cell).max()
-            if dev > 0.02:
-                raise ReferenceMismatchError(
-                    f"the reference cell differs from the first frame's cell of {name} by {100 * dev:.1f}% "
-                    f"(reference rows {np.round(ref.cell, 4).tolist()}, frame 0 {np.round(first.cell, 4).tolist()}); "
-                    "use the reference of this simulation or the same supercell")
-        if ref.cell is None and first.cell is not None:
-            ref.cell = first.cell
-        cell = ref.cell if ref.cell is not None else None
-        if cell is not None:
-            u = minimum_image((first.positions - ref.positions)[None], cell[None])[0]
-            rms = float(np.sqrt((u ** 2).sum(axis=1).mean()))
-            if rms > 1.0:
-                raise ReferenceMismatchError(
-                    f"frame 0 of {name} is {rms:.2f} A (rms) away from the reference: the atoms are not in the "
-                    "same order or not the same crystal; pass the reference this simulation started from")
-        return ref
 
     def _displacements_from(self, ref: Structure, layer: tuple = ("positions",)) -> da.Array:
         lean = tuple(layer)  # by default parse only the position columns (about 3x faster than all)

@@ -1,0 +1,210 @@
+"""Figures of projected phonon modes: fitted spectra, linewidths over the dispersion, spectral energy density."""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.lattice.paths import path_coordinates
+from trajmodes.plots.figures import figure, path_axes, plot_path, save
+
+__all__ = ["plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns"]
+
+
+def _peak_model(ds):
+    """The peak model of a ``project`` dataset (the windowed ones from its spectra_* attributes)."""
+    from trajmodes.modes.lineshapes import peak_model
+    attrs = {k[len("spectra_"):]: v for k, v in ds.attrs.items() if k.startswith("spectra_")}
+    return peak_model(str(ds.attrs.get("peak_model", "lorentzian")), attrs)
+
+
+def plot_mode_fits(ds, modes, path: str, title: str = "") -> None:
+    """Spectrum (what the fit saw: star- and degeneracy-summed psd) with the fitted peak, one panel per mode.
+
+    ``ds`` is the dataset written by ``trajmodes project``; ``modes`` a list of (q index, branch).
+    """
+    n = max(1, len(modes))
+    ncols = min(n, 3)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = figure(nrows, ncols, (4.3 * ncols, 3.3 * nrows))
+    axes = np.atleast_1d(axes).ravel()
+    f = ds.frequency.values
+    func = _peak_model(ds)
+    for ax, (iq, ib) in zip(axes, modes):
+        y = ds["psd_fitted"].values[iq, ib]
+        st = str(ds["peak_status"].values[iq, ib])
+        nu, fw = float(ds["peak_frequency"].values[iq, ib]), float(ds["peak_fwhm"].values[iq, ib])
+        nu_h = float(ds["frequency_harmonic"].values[iq, ib])
+        lo, hi = float(ds["peak_window_lo"].values[iq, ib]), float(ds["peak_window_hi"].values[iq, ib])
+        centre = nu if np.isfinite(nu) else nu_h
+        span = max(3 * (hi - lo) if np.isfinite(hi - lo) else 0, 2.0)
+        m = (f > centre - span / 2) & (f < centre + span / 2)
+        ax.step(f[m], y[m], where="mid", color="0.3", lw=1, label="spectrum")
+        if np.isfinite(nu):
+            xx = np.linspace(max(lo, f[1]), hi, 400)
+            ax.plot(xx, func(xx, float(ds["peak_amplitude"].values[iq, ib]), nu, fw,
+                             float(ds["peak_background"].values[iq, ib])), color="C3", lw=1.5,
+                    label=f"fit {nu:.3f} THz, FWHM {fw:.3f}")
+            ax.axvspan(lo, hi, color="C3", alpha=0.06)
+        ax.axvline(nu_h, color="C0", ls="--", lw=0.9, label=f"harmonic {nu_h:.3f}")
+        q = np.round(ds.qpoint.values[iq], 3).tolist()
+        ax.set_title(f"q{iq} {q} branch {ib}: {st}", fontsize=8)
+        ax.set(xlabel="frequency (THz)", ylabel=f"psd ({ds['psd'].attrs.get('units', 'eV/THz')})")
+        ax.legend(frameon=False, fontsize=7)
+    for ax in axes[len(modes):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    save(fig, path)
+
+
+def _q_order(ds) -> np.ndarray:
+    """Commensurate q-points sorted by |q|, ties by the sum of |harmonic frequencies|."""
+    H = ds["frequency_harmonic"].values
+    return np.lexsort((np.abs(H).sum(axis=1), np.linalg.norm(ds.qpoint.values, axis=1)))
+
+
+def plot_linewidth_dispersion(ds, path: str, title: str = "", bands=None, rotations=None, note: str = "") -> None:
+    """Fitted peak frequencies with FWHM bars over the harmonic dispersion.
+
+    With ``bands`` (a :meth:`trajmodes.Phonons.band_structure` path of the force constants the modes were
+    projected on) and ``rotations`` (the primitive cell's, fractional): the harmonic dispersion as lines and
+    every commensurate q at the path coordinates of its star (:func:`path_coordinates`); q with no image on
+    the path are not drawn and counted in the title. Otherwise (files from before the path was stored):
+    fitted frequency against q index (q sorted by |q|) over the harmonic frequencies, with ``note`` saying so.
+    Bars are the full FWHM (peak +- FWHM/2); "ok" fits red, flagged ones orange.
+    """
+    H = ds["frequency_harmonic"].values
+    F = ds["peak_frequency"].values
+    W = ds["peak_fwhm"].values
+    S = ds["peak_status"].values.astype(str)
+    if bands is None or rotations is None:
+        _linewidth_by_index(ds, path, title, note)
+        return
+    fig, ax = figure(1, 1, (8.5, 4.8))
+    f = bands.frequency.values
+    plot_path(ax, bands, color="0.45", lw=1.0).set_label("harmonic")
+    hits = path_coordinates(ds.qpoint.values, bands, rotations)
+    xs, ys, es, oks = [], [], [], []
+    for iq, dq in enumerate(hits):
+        for x in dq:
+            for ib in range(H.shape[1]):
+                if np.isfinite(F[iq, ib]):
+                    xs.append(x), ys.append(F[iq, ib]), es.append(0.5 * W[iq, ib]), oks.append(S[iq, ib] == "ok")
+    xs, ys, es, oks = map(np.asarray, (xs, ys, es, oks))
+    if xs.size:
+        ok = oks.astype(bool)
+        ax.errorbar(xs[ok], ys[ok], yerr=es[ok], fmt="o", ms=3, lw=0.8, capsize=1.5, color="C3",
+                    label="MD peak (bar: FWHM)", zorder=3)
+        ax.errorbar(xs[~ok], ys[~ok], yerr=es[~ok], fmt="o", ms=3, lw=0.6, capsize=1.5, color="C1", alpha=0.6,
+                    label="MD peak, flagged", zorder=3)
+    lo = min(0.0, float(np.nanmin(f)))
+    hi = max(float(np.nanmax(f)), float(np.nanmax(ys + es)) if xs.size else 0.0)
+    path_axes(ax, bands, lo, hi)
+    ax.set(ylabel="frequency (THz)", xlabel="wave vector")
+    ax.tick_params(axis="x", length=0)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    off = sum(1 for h in hits if h.size == 0)
+    head = f"{len(hits) - off} of {len(hits)} commensurate q on the path (star images)"
+    head += f"; {off} off the path, not drawn" if off else ""
+    ax.set_title((title + "\n" if title else "") + head + (f"; {note}" if note else ""), fontsize=9)
+    save(fig, path)
+
+
+def _linewidth_by_index(ds, path: str, title: str = "", note: str = "") -> None:
+    """Fitted frequency against q index (q sorted by |q|) with FWHM bars, over the harmonic reference."""
+    fig, ax = figure(1, 1, (10, 4.2))
+    H = ds["frequency_harmonic"].values
+    F = ds["peak_frequency"].values
+    W = ds["peak_fwhm"].values
+    S = ds["peak_status"].values.astype(str)
+    order = _q_order(ds)
+    x = np.arange(len(order))
+    for ib in range(H.shape[1]):
+        ax.plot(x, H[order, ib], "_", color="0.5", ms=7, label="harmonic" if ib == 0 else None)
+        ok = S[order, ib] == "ok"
+        ax.errorbar(x[ok], F[order, ib][ok], yerr=0.5 * W[order, ib][ok], fmt="o", ms=2.5, lw=0.7, color="C3",
+                    label="fit (bars: FWHM)" if ib == 0 else None)
+        bad = ~ok & np.isfinite(F[order, ib])
+        ax.errorbar(x[bad], F[order, ib][bad], yerr=0.5 * W[order, ib][bad], fmt="o", ms=2.5, lw=0.5,
+                    color="C1", alpha=0.6, label="fit, flagged" if ib == 0 else None)
+    ax.set(xlabel="commensurate q (sorted by |q|)", ylabel="frequency (THz)")
+    ax.legend(frameon=False, fontsize=8, ncol=3)
+    if title or note:
+        ax.set_title(title + ("\n" + note if title and note else note), fontsize=9)
+    save(fig, path)
+
+
+def sed_columns(sed: np.ndarray, hits) -> tuple[np.ndarray, np.ndarray]:
+    """The SED as columns along a band path.
+
+    Parameters
+    ----------
+    sed : ndarray (q, frequency)
+    hits : list of ndarray
+        :func:`path_coordinates` of the q-points.
+
+    Returns
+    -------
+    distances : ndarray (n_columns,)
+        Sorted path coordinates where some q lies.
+    columns : ndarray (n_columns, frequency)
+        The mean SED of the q-points at each coordinate.
+    """
+    cols: dict[float, list[int]] = {}
+    for iq, dq in enumerate(hits):
+        for x in dq:
+            cols.setdefault(round(float(x), 9), []).append(iq)
+    xs = np.array(sorted(cols))
+    return xs, np.array([sed[cols[x]].mean(axis=0) for x in xs]).reshape(len(xs), sed.shape[1])
+
+
+def plot_sed(ds, path: str, title: str = "", bands=None, rotations=None, note: str = "") -> None:
+    """Spectral energy density S(q, nu) as a heat map along the band path, log colour scale.
+
+    With ``bands`` and ``rotations`` (as :func:`plot_linewidth_dispersion`): every commensurate q whose star
+    touches the path is a column at its path coordinate(s) (q-points at the same coordinate averaged), each
+    column as wide as the gaps to its neighbours, with the harmonic dispersion drawn over it, the way
+    S(q, omega) is read along high-symmetry lines. Without them (files from before the path was stored): q
+    sorted by |q| on the horizontal axis, harmonic frequencies as dots, with ``note`` saying so.
+    """
+    from matplotlib.colors import LogNorm
+    sed = ds["sed"].values
+    H = ds["frequency_harmonic"].values
+    f = ds.frequency.values
+    df = f[1] - f[0]
+    fig, ax = figure(1, 1, (10, 4.6))
+    if bands is not None and rotations is not None:
+        hits = path_coordinates(ds.qpoint.values, bands, rotations)
+        xs, img = sed_columns(sed, hits)
+        img = img.T if xs.size else np.zeros((len(f), 0))
+        mid = 0.5 * (xs[1:] + xs[:-1])
+        d = bands.distance.values
+        edges = np.concatenate([[d[0]], mid, [d[-1]]]) if xs.size else np.array([d[0], d[-1]])
+        hi_f = max(float(np.nanmax(bands.frequency.values)), float(np.nanmax(np.abs(H))))
+    else:
+        order = _q_order(ds)
+        img = sed[order].T
+        edges = np.arange(len(order) + 1) - 0.5
+        hi_f = float(np.abs(H).max())
+    pos = img[img > 0]
+    vmin = max(float(np.percentile(pos, 5)), float(pos.max()) * 1e-6) if pos.size else 1e-12
+    vmax = float(pos.max()) if pos.size else 1.0
+    if img.size:
+        im = ax.pcolormesh(edges, np.append(f, f[-1] + df) - 0.5 * df, np.maximum(img, vmin),
+                           norm=LogNorm(vmin=vmin, vmax=vmax), shading="flat", cmap="magma")
+        fig.colorbar(im, ax=ax, label=f"SED ({ds['sed'].attrs.get('units', 'eV/THz')})")
+    top = min(f[-1], 1.15 * hi_f)
+    if bands is not None and rotations is not None:
+        plot_path(ax, bands, color="c", lw=0.6, alpha=0.8)
+        path_axes(ax, bands, 0.0, top, line_color="0.85")
+        ax.set(ylabel="frequency (THz)", xlabel="wave vector")
+        ax.tick_params(axis="x", length=0)
+        off = sum(1 for h in hits if h.size == 0)
+        head = f"{len(hits) - off} of {len(hits)} commensurate q on the path (star images); lines: harmonic"
+    else:
+        for ib in range(H.shape[1]):
+            ax.plot(np.arange(len(order)), np.abs(H[order, ib]), ".", color="c", ms=1.5)
+        ax.set(xlabel="commensurate q (sorted by |q|)", ylabel="frequency (THz)")
+        head = "dots: harmonic"
+    ax.set_ylim(0, top)
+    ax.set_title((title + "\n" if title else "") + head + (f"; {note}" if note else ""), fontsize=9)
+    save(fig, path)

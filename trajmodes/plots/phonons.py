@@ -1,0 +1,151 @@
+"""Figures of harmonic lattice dynamics: dispersion with DOS, thermodynamics, dispersion comparisons, and the
+force constants of Born-von Karman shells."""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.plots.figures import figure, path_axes, plot_path, save
+from trajmodes.units import GAS_CONSTANT
+
+__all__ = ["plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk"]
+
+
+def plot_bands_dos(bands, dos, path: str, title: str = "") -> None:
+    """Phonon band structure with the DOS beside it on the same frequency axis.
+
+    Parameters
+    ----------
+    bands : xarray.Dataset
+        From :meth:`trajmodes.Phonons.band_structure` (``frequency`` (q, branch), THz; ``distance``,
+        ``segment``; attrs ``tick_distance``, ``tick_labels``).
+    dos : xarray.Dataset or None
+        From :meth:`trajmodes.Phonons.dos` (``total``, optional ``projected`` per atom), 1/THz.
+    path : str
+        PNG or PDF file to write.
+    """
+    fig, axes = figure(1, 2 if dos is not None else 1, (8.5 if dos is not None else 6.5, 4.8), sharey=True,
+                        squeeze=False, gridspec_kw=dict(width_ratios=[3.2, 1] if dos is not None else [1]))
+    ax = axes[0, 0]
+    f = bands.frequency.values
+    plot_path(ax, bands, color="C0", lw=1.2)
+    lo = min(0.0, float(np.nanmin(f)))
+    hi = float(np.nanmax(f))
+    path_axes(ax, bands, lo, hi, line_color="0.6")
+    if lo < 0:
+        ax.axhline(0.0, color="k", lw=0.6)
+    ax.set(ylabel="frequency (THz)", xlabel="wave vector")
+    ax.tick_params(axis="x", length=0)
+    if dos is not None:
+        ax2 = axes[0, 1]
+        nu = dos.frequency.values
+        ax2.plot(dos.total.values, nu, color="k", lw=1.2, label="total")
+        if "projected" in dos and dos.sizes.get("atom", 1) > 1:
+            species = dos.species.values if "species" in dos.coords else dos.atom.values
+            for k in range(dos.sizes["atom"]):
+                ax2.plot(dos.projected.values[k], nu, lw=0.9, label=f"{species[k]} ({k})")
+        ax2.legend(frameon=False, fontsize=8, loc="lower right")
+        ax2.set_xlim(0, None)
+        ax2.set(xlabel="DOS (states/THz/cell)")
+        ax2.set_title(f"{dos.attrs.get('method', '')} {'x'.join(map(str, np.atleast_1d(dos.attrs.get('mesh', []))))}",
+                      fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    save(fig, path)
+
+
+def plot_thermal(thermal, path: str, title: str = "", n_modes: int | None = None) -> None:
+    """Harmonic thermodynamics versus temperature: F and U (kJ/mol), S and Cv (J/K/mol).
+
+    Parameters
+    ----------
+    thermal : xarray.Dataset
+        From :meth:`trajmodes.Phonons.thermal_properties`.
+    path : str
+        PNG or PDF file to write.
+    n_modes : int, optional
+        3 n_prim: draws the classical (Dulong-Petit) limit of C_V, 3 n_prim R.
+    """
+    fig, axes = figure(1, 2, (9.5, 3.8))
+    T = thermal.temperature.values
+    axes[0].plot(T, thermal.free_energy.values, label="free energy F")
+    axes[0].plot(T, thermal.internal_energy.values, label="internal energy U")
+    axes[0].set(xlabel="temperature (K)", ylabel="energy (kJ/mol)")
+    axes[0].axhline(0.0, color="0.6", lw=0.6)
+    axes[0].legend(frameon=False)
+    axes[1].plot(T, thermal.entropy.values, label="entropy S")
+    axes[1].plot(T, thermal.heat_capacity.values, label="heat capacity $C_V$")
+    if n_modes:
+        axes[1].axhline(n_modes * GAS_CONSTANT, color="0.5", ls="--", lw=0.8, label="classical limit")
+    axes[1].set(xlabel="temperature (K)", ylabel="S, $C_V$ (J/(K mol))")
+    axes[1].legend(frameon=False)
+    for ax in axes:
+        ax.set_xlim(T.min(), T.max())
+    fig.suptitle((title + "\n" if title else "") + "harmonic, per mole of primitive cells", fontsize=9)
+    save(fig, path)
+
+
+def plot_dispersion_comparison(bands, path: str, reference=None, title: str = "", label: str = "fit",
+                               reference_label: str = "0 K") -> None:
+    """Effective phonon dispersion, optionally over a reference one (for example the 0 K constants).
+
+    Parameters
+    ----------
+    bands : xarray.Dataset
+        From :meth:`trajmodes.Phonons.band_structure`.
+    reference : xarray.Dataset, optional
+        The same path for other force constants; drawn dashed underneath.
+    path : str
+        PNG or PDF file to write.
+    """
+    fig, axes = figure(1, 1, (6.8, 4.6))
+    ax = axes
+    lines = []
+    for ds, style, lab in ((reference, dict(color="0.45", ls="--", lw=1.0), reference_label),
+                           (bands, dict(color="C3", lw=1.3), label)):
+        if ds is None:
+            continue
+        lines.append((plot_path(ax, ds, **style), lab))
+    allf = np.concatenate([x.frequency.values.ravel() for x in (bands, reference) if x is not None])
+    lo, hi = min(0.0, float(np.nanmin(allf))), float(np.nanmax(allf))
+    path_axes(ax, bands, lo, hi)
+    if lo < 0:
+        ax.axhline(0.0, color="k", lw=0.6)
+    ax.set(ylabel="frequency (THz)", xlabel="wave vector")
+    ax.tick_params(axis="x", length=0)
+    ax.legend([h for h, _ in lines], [lab for _, lab in lines], frameon=False, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=9)
+    save(fig, path)
+
+
+def plot_bvk(datasets: dict, path, units: str = "N/m", title: str | None = None) -> None:
+    """Bar chart comparing Born-von-Karman constants from several sources (one bar group per constant).
+
+    Parameters
+    ----------
+    datasets : dict label -> xarray.Dataset
+        From :func:`trajmodes.potentials.bvk.shell_constants` (same lattice); constants missing from a source are skipped.
+    path : str or Path
+        Image file to write (format from the suffix).
+    units : {"N/m", "eV/A^2", "dyn/cm"}
+    """
+    from trajmodes.units import EV_A2_TO_N_M
+    scale = {"N/m": 1.0, "dyn/cm": 1e3, "eV/A^2": 1.0 / EV_A2_TO_N_M}[units]
+    names: list[str] = []
+    for ds in datasets.values():
+        names += [str(n) for n in ds["constant"].values if str(n) not in names]
+    x = np.arange(len(names))
+    width = 0.8 / max(1, len(datasets))
+    fig, ax = figure(1, 1, (max(6.0, 0.45 * len(names) + 2), 4))
+    for i, (label, ds) in enumerate(datasets.items()):
+        vals = dict(zip(map(str, ds["constant"].values), ds["value"].values * scale))
+        v = np.array([vals.get(n, np.nan) for n in names])
+        ax.bar(x - 0.4 + width * (i + 0.5), v, width, label=str(label))
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=60)
+    ax.set_ylabel(f"BvK constant ({units})")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    save(fig, str(path))
