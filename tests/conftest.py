@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).parent
-DATA = TESTS / "data"
-EXAMPLES = TESTS.parent / "examples"
+from tests.support.paths import DATA, EXAMPLES
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,3 +45,11 @@ def examples_dir(tmp_path_factory) -> Path:
         if p.suffix in (".gz", ".data"):
             shutil.copy2(p, d / p.name)
     return d
+
+
+@pytest.fixture(scope="session")
+def cu_eam_phonons():
+    """Harmonic phonons of the real fcc Cu EAM force constants shipped in examples/fc/cu_eam (phonopy finite
+    displacements with LAMMPS forces); read-only, shared by the whole session."""
+    import trajmodes
+    return trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam"))

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from readme_blocks import README, blocks, commands, output_folder, tagged
+from tests.support.paths import EXAMPLES
+from tests.support.readme_blocks import README, blocks, commands, output_folder, tagged
 
 ROOT = README.parent
 RUNNABLE = ("bash", "python")
@@ -58,7 +59,7 @@ def _trajmodes_argv(part: str) -> list[str] | None:
 @pytest.fixture(scope="module")
 def examples_copy(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("readme") / "examples"
-    shutil.copytree(ROOT / "examples", d, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    shutil.copytree(EXAMPLES, d, ignore=shutil.ignore_patterns(".*", "__pycache__"))
     return d
 
 

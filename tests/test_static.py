@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TREES = ["trajmodes", "tests", "benchmarks", "examples"]
 UNDEFINED = ("undefined name", "undefined local variable", "may be undefined")
 

@@ -122,7 +122,7 @@ class ForceConstants:
                               fc3=self.fc3)
 
     # -- symmetry ---------------------------------------------------------------------------
-    def _transpose(self) -> np.ndarray:
+    def transposed(self) -> np.ndarray:
         """Phi[j, i]^T in the layout of ``fc2``."""
         if self.fc2.shape[0] == self.n_atoms:
             return self.fc2.transpose(1, 0, 3, 2)
@@ -135,7 +135,7 @@ class ForceConstants:
 
     def symmetrize_permutation(self) -> "ForceConstants":
         """Copy with index-permutation symmetry Phi[i, j, a, b] = Phi[j, i, b, a] (average of the two)."""
-        return self._with(0.5 * (self.fc2 + self._transpose()))
+        return self._with(0.5 * (self.fc2 + self.transposed()))
 
     def asr_violation(self) -> float:
         """Largest |sum_j Phi[i, j, a, b]| in eV/A^2 (zero when the acoustic sum rule holds)."""

@@ -312,3 +312,39 @@ def frame_complete(path: str, start: int, end: int) -> bool:
     nl = rest.count(b"\n") + (1 if rest and not rest.endswith(b"\n") else 0)
     return nl >= natoms and (rest.endswith(b"\n") or nl > natoms or len(rest.rsplit(b"\n", 1)[-1].split())
                              >= ncols)
+
+
+def restricted_triclinic(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """LAMMPS' restricted triclinic form of a right-handed cell, and the rotation into it.
+
+    Parameters
+    ----------
+    cell : (3, 3)
+        Rows a, b, c in A.
+
+    Returns
+    -------
+    L : (3, 3)
+        The same lattice with a along x and b in the xy plane (rows; LAMMPS' lx, xy, xz, ly, yz, lz), A.
+    Q : (3, 3)
+        The rotation with ``cell @ Q = L``: Cartesian vectors rotate as ``v @ Q``.
+
+    Raises
+    ------
+    ValueError
+        If the cell is left-handed (LAMMPS cannot represent it without a reflection).
+    """
+    cell = np.asarray(cell, float)
+    a, b, c = cell
+    ax = np.linalg.norm(a)
+    bx = b @ a / ax
+    by = np.sqrt(b @ b - bx ** 2)
+    cx = c @ a / ax
+    cy = (b @ c - bx * cx) / by
+    cz = np.sqrt(c @ c - cx ** 2 - cy ** 2)
+    L = np.array([[ax, 0, 0], [bx, by, 0], [cx, cy, cz]])
+    L[np.abs(L) < 1e-12 * ax] = 0.0                     # orthogonal cells stay orthogonal
+    Q = np.linalg.solve(cell, L)
+    if not np.allclose(Q @ Q.T, np.eye(3), atol=1e-10):
+        raise ValueError("the cell is left-handed: swap two of its vectors for LAMMPS' restricted triclinic form")
+    return L, Q

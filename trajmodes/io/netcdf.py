@@ -90,7 +90,7 @@ def write_cache(path, arrays: dict, contents: CacheContents, *, attrs: dict | No
         try:
             with LOCK:
                 ds.setncatts(meta)
-                _define(ds, contents, arrays, chunks, __version__)
+                define_cache(ds, contents, arrays, chunks, __version__)
             targets = [_Locked(ds.variables[k]) for k in arrays]
             if progress:
                 from dask.diagnostics import ProgressBar
@@ -116,7 +116,9 @@ class _Locked:
             self.var[key] = value
 
 
-def _define(ds, c: CacheContents, arrays, chunks, version) -> None:
+def define_cache(ds, c: CacheContents, arrays, chunks, version) -> None:
+    """Define the cache's dimensions, chunked variables, metadata and reference in the open netCDF4 Dataset ``ds``
+    (nothing of the frames is written yet)."""
     nf, na = len(c.times), len(c.ids)
     ref = c.reference
     ds.trajmodes_format = FORMAT

@@ -28,7 +28,7 @@ CONVENTION = ("FWHM of the peak in the kinetic-energy spectral density of Qdot (
               "lifetime = 1/(2 pi FWHM)")
 
 
-# automatic window (fit_peaks(window=None)): see _fit_one
+# automatic window (fit_peaks(window=None)): see fit_spectrum
 SMOOTH_TARGET = 25.0      # smooth over ~ SMOOTH_TARGET x (relative error of one bin)^2 bins (at least 3) ...
 SMOOTH_MAX_THZ = 0.05     # ... but over at most this span (THz; 3 bins where bins are wider)
 MIN_HALF_WIDTH_THZ = 0.1  # the automatic window's half-width is at least this (and 10 bins)
@@ -72,7 +72,7 @@ def _rel_error(p, e, n_segments, sel=slice(None)):
     return float(np.median(es[good] / ys[good])) if np.any(good) else 1.0 / np.sqrt(n_segments)
 
 
-def _fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments):
+def fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments):
     """Fit one spectrum; returns a dict of results (NaN values and a reason in ``status`` on failure).
 
     Automatic window (``window`` None): the spectrum is smoothed over ~25 rel^2 bins (rel: the relative error
@@ -225,7 +225,7 @@ def _correlation_factor(attrs) -> float:
 
 
 def _fit_batch(batch, f, func, window, df, enbw, n_segments):
-    return [_fit_one(f, p, e, nu_h, func, window, df, enbw, n_segments) for p, e, nu_h in batch]
+    return [fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments) for p, e, nu_h in batch]
 
 
 def _run_fits(tasks, f, func, window, df, enbw, n_segments, batch: int = 16, progress: bool = True):

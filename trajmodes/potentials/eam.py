@@ -235,7 +235,7 @@ class EAM:
         effective pair potentials phi_bar_ab = phi_ab + F_a' f_{b->a} + F_b' f_{a->b} (eq. 43 for one
         element: phi + 2 F' f). The gauge is per element, so every atom of an element must have the
         same F' (bulk crystals with one site per element, e.g. fcc, bcc, L1_2); otherwise ValueError."""
-        t, *_, rho, F = self._setup(cell, positions, species)
+        t, *_, rho, F = self.local_terms(cell, positions, species)
         lam = np.zeros(len(self.elements))
         for a in np.unique(t):
             fp = F[1][t == a]
@@ -293,6 +293,7 @@ class EAM:
         return phi, rho
 
     def embedding(self, t, rho):
+        """F(rho), F'(rho), F''(rho) (3, n_atoms) of atoms of types ``t`` at host densities ``rho`` (eV)."""
         F = np.empty((3, len(rho)))
         for a in np.unique(t):
             sel = t == a
@@ -305,7 +306,17 @@ class EAM:
                 F[1, sel] += self.gauge[a]
         return F
 
-    def _setup(self, cell, positions, species):
+    def local_terms(self, cell, positions, species):
+        """Every per-atom and per-pair quantity of the potential at one configuration.
+
+        Returns
+        -------
+        tuple
+            ``(t, i, j, d, r, phi, f, rho, F)``: the type index of every atom; the ordered pairs (i <- j) within
+            the cutoff, their vectors d (A) and lengths r (A); ``phi`` and ``f`` (3, n_pairs), the pair energy and
+            the density f_{j->i} with their first and second derivatives in r (eV, eV/A, eV/A^2); the host
+            density rho of every atom; ``F`` (3, n_atoms), the embedding energy F(rho), F' and F'' (eV).
+        """
         t = self.type_indices(species)
         i, j, d = pairs_within(cell, positions, self.cutoff)
         r = np.sqrt(np.einsum("ij,ij->i", d, d))
@@ -318,7 +329,7 @@ class EAM:
     # -- calculator
     def energy_forces(self, cell, positions, species):
         """Potential energy (eV) and forces (N, 3) (eV/A) of atoms in a periodic ``cell`` (rows)."""
-        t, i, j, d, r, phi, f, rho, F = self._setup(cell, positions, species)
+        t, i, j, d, r, phi, f, rho, F = self.local_terms(cell, positions, species)
         n = len(t)
         energy = F[0].sum() + 0.5 * phi[0].sum()
         s = F[1][i] * f[1] + 0.5 * phi[1]                  # dE/dr of ordered pair (i <- j)
@@ -333,13 +344,13 @@ class EAM:
 
     def densities(self, cell, positions, species) -> np.ndarray:
         """Host electron density rho_i at every atom."""
-        return self._setup(cell, positions, species)[7]
+        return self.local_terms(cell, positions, species)[7]
 
     # -- force constants
     def force_constant_parts(self, cell, positions, species) -> dict:
         """Analytic Hessian parts (pair, e1, e2, e3), each (N, N, 3, 3) in eV/A^2 (Riffe eqs. 25,
         32, 33, 34), at the given configuration (need not be an equilibrium one)."""
-        t, i, j, d, r, phi, f, rho, F = self._setup(cell, positions, species)
+        t, i, j, d, r, phi, f, rho, F = self.local_terms(cell, positions, species)
         n = len(t)
         e = d / r[:, None]
         zero = np.zeros(len(r))

@@ -1,0 +1,1 @@
+"""Benchmarks of trajmodes against the codes users would otherwise use (scripts; see docs/benchmarks.md)."""

@@ -1,0 +1,66 @@
+"""The command line: info, convert, run, and clear errors."""
+
+import numpy as np
+
+from tests.support.paths import DATA, EXAMPLES
+import trajmodes
+from trajmodes.cli import main
+
+EX = EXAMPLES
+
+
+def test_info_prints_summary(capsys):
+    assert main(["info", str(EX / "cu_fcc_300K.lammpstrj.gz"), "--reference", str(EX / "cu_fcc_4x4x4.data")]) == 0
+    out = capsys.readouterr().out
+    assert "frames:     200 (steps 0 .. 1990), 0.01 ps between frames" in out
+    assert "atoms:      256: Cu x 256" in out
+    T = float(out.split("temperature: ")[1].split()[0])
+    assert 280 < T < 310
+
+
+def test_convert_and_read_back(tmp_path, capsys):
+    out = tmp_path / "si.nc"
+    assert main(["convert", str(EX / "si_diamond_300K.lammpstrj.gz"), "--species", "Si", "--stride", "2",
+                 "--md-timestep", "0.001", "-o", str(out)]) == 0
+    back = trajmodes.read(out)
+    assert back.n_frames == 100 and set(back.species) == {"Si"}
+    assert np.isclose(back.frame_interval, 0.02)
+
+
+def test_run_writes_outputs(tmp_path):
+    assert main(["run", str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001",
+                 "-o", str(tmp_path / "out")]) == 0
+    for name in ("trajectory.nc", "summary.nc", "summary.png", "fc.nc", "fc.scores.nc", "fc.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    fc = trajmodes.ForceConstants.from_netcdf(tmp_path / "out" / "fc.nc")
+    f = trajmodes.Phonons(fc).frequencies([[0.5, 0, 0.5]])[0]      # X of the 32-atom Cu run at ~300 K
+    assert 6.5 < f.max() < 8.5 and np.isclose(f[0], f[1], atol=1e-9)
+
+
+def test_run_without_fit(tmp_path):
+    assert main(["run", str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001",
+                 "-o", str(tmp_path / "out")]) == 0              # positions only: no forces, no fit
+    assert (tmp_path / "out" / "summary.png").exists() and not (tmp_path / "out" / "fc.nc").exists()
+
+
+def test_bad_reference_is_one_line_error(capsys):
+    rc = main(["info", str(DATA / "cu32_xu.lammpstrj"), "--md-timestep", "0.001", "--reference", str(EX / "cu_fcc_4x4x4.data")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "reference has 256 atoms" in err and "Traceback" not in err
+
+
+def test_missing_file(capsys):
+    assert main(["info", "no-such-file.lammpstrj"]) == 2
+    assert "no-such-file.lammpstrj" in capsys.readouterr().err
+
+
+def test_run_summarizes_once(tmp_path, monkeypatch):
+    """The main job prints and writes the same summary: one streamed pass, not two."""
+    import trajmodes.trajectory.summary as summary
+    calls = []
+    real = summary.summarize
+    monkeypatch.setattr(summary, "summarize", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert main(["run", str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001",
+                 "-o", str(tmp_path / "out")]) == 0
+    assert len(calls) == 1 and (tmp_path / "out" / "summary.nc").exists()

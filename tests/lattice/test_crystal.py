@@ -1,0 +1,65 @@
+"""Crystal: masses, symmetry, primitive cell and supercell map (noise-tolerant)."""
+import numpy as np
+import pytest
+
+from tests.support.crystals import A_CU, FCC, NONDIAG, supercell
+from trajmodes import Crystal, Structure
+
+def test_masses_and_symmetry():
+    c = Crystal(FCC, [[0, 0, 0]], ["Cu"])
+    assert c.masses[0] == pytest.approx(63.546, abs=1e-3)
+    assert c.space_group_number == 225 and c.space_group_symbol == "Fm-3m"
+    assert c.rotations.shape == (48, 3, 3) and c.translations.shape == (48, 3)
+    assert Crystal(FCC, [[0, 0, 0]], ["X"], masses=[10.0]).masses[0] == 10.0
+    with pytest.raises(ValueError, match="masses"):
+        Crystal(FCC, [[0, 0, 0]], ["X"])
+
+
+def test_from_structure_uses_origin():
+    s = Structure(positions=[[1.0, 1.0, 1.0]], cell=FCC, species=["Cu"], origin=[1.0, 1.0, 1.0])
+    c = Crystal.from_structure(s)
+    assert np.allclose(c.positions, 0)
+
+
+@pytest.mark.parametrize("S", [np.diag([4, 4, 4]), NONDIAG])
+def test_fcc_supercell_map(S):
+    prim = Crystal(FCC, [[0, 0, 0]], ["Cu"])
+    sc = supercell(prim, S, shuffle_seed=3)
+    p = sc.primitive()
+    assert p.n_atoms == 1 and p.volume == pytest.approx(prim.volume)
+    m = sc.supercell_map(prim)
+    assert np.array_equal(m.matrix, S) and m.n_cells == sc.n_atoms
+    assert np.allclose(sc.ideal_positions(prim, m), sc.positions)
+    # every (atom, lattice vector mod S) exactly once; index() inverts the map, modulo S
+    assert np.array_equal(m.index(m.atom, m.lattice + S[1] - 2 * S[2]), np.arange(sc.n_atoms))
+
+
+def test_diamond_primitive_and_noise():
+    a = 5.431
+    prim = Crystal(FCC / A_CU * a, np.array([[0, 0, 0], [.25, .25, .25]]) * a, ["Si", "Si"])
+    sc = supercell(prim, np.diag([3, 3, 3]), shuffle_seed=1)
+    rng = np.random.default_rng(0)
+    small = Crystal(sc.cell, sc.positions + rng.normal(0, 1e-3, sc.positions.shape), sc.species)
+    p = small.primitive(symprec=1e-2)
+    assert p.n_atoms == 2 and p.volume == pytest.approx(prim.volume, rel=1e-9)
+    assert small.symmetry(1e-2).number == 227
+    m0 = sc.supercell_map(p)
+    assert np.abs(sc.ideal_positions(p, m0) - sc.positions).max() < 5e-3   # averaged: noise / sqrt(27)
+    # thermal noise of 0.1 A per component: the map is unchanged
+    hot = Crystal(sc.cell, sc.positions + rng.normal(0, 0.1, sc.positions.shape), sc.species)
+    m = hot.supercell_map(p)
+    assert np.array_equal(m.atom, m0.atom) and np.array_equal(m.lattice, m0.lattice)
+    assert m.distance.max() < 0.6
+
+
+def test_shifted_primitive_and_errors():
+    prim = Crystal(FCC, [[0, 0, 0]], ["Cu"])
+    sc = supercell(prim, np.diag([2, 2, 2]))
+    shifted = Crystal(FCC, [[0.3, 0.1, 0.2]], ["Cu"])
+    m = sc.supercell_map(shifted)
+    assert np.allclose(m.shift, [-0.3, -0.1, -0.2])
+    assert np.allclose(sc.ideal_positions(shifted, m), sc.positions)
+    with pytest.raises(ValueError, match="integer supercell"):
+        sc.supercell_map(Crystal(FCC * 1.1, [[0, 0, 0]], ["Cu"]))
+    with pytest.raises(ValueError, match="atoms"):
+        Crystal(sc.cell, sc.positions[:-1], sc.species[:-1]).supercell_map(prim)

