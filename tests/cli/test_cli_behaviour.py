@@ -399,10 +399,10 @@ def test_figures_never_switch_the_matplotlib_backend(tmp_path):
         dos = ph.dos([4, 4, 4])
         thermal = ph.thermal_properties([100.0, 300.0], mesh=[4, 4, 4])
         t = np.linspace(0, 1, 20)
-        s = xr.Dataset(dict(temperature=("time", 300 + t), msd=(("species", "spatial"), [[0.005] * 3]),
+        s = xr.Dataset(dict(temperature=("time", 300 + t), msd=(("species", "cartesian"), [[0.005] * 3]),
                             rms_time=(("time", "species"), 0.12 + 0 * t[:, None]),
-                            drift=(("time", "spatial"), 1e-10 * np.ones((20, 3)))),
-                       coords=dict(time=t, species=["Cu"], spatial=list("xyz")))
+                            drift=(("time", "cartesian"), 1e-10 * np.ones((20, 3)))),
+                       coords=dict(time=t, species=["Cu"], cartesian=list("xyz")))
         plots.plot_summary(s, {str(tmp_path / 'a.png')!r})
         plots.plot_bands_dos(bands, dos, {str(tmp_path / 'b.png')!r})
         plots.plot_thermal(thermal, {str(tmp_path / 'c.png')!r})
@@ -466,11 +466,11 @@ def _summary_figure(monkeypatch, drift: float):
     t = np.linspace(0, 2, 200)
     rng = np.random.default_rng(1)
     s = xr.Dataset(dict(temperature=("time", 300 + 10 * rng.standard_normal(200)),
-                        msd=(("species", "spatial"), [[0.0058, 0.0053, 0.0056]]),
+                        msd=(("species", "cartesian"), [[0.0058, 0.0053, 0.0056]]),
                         rms_displacement=(("species",), [0.13]),
                         rms_time=(("time", "species"), 0.13 + 0.005 * rng.standard_normal((200, 1))),
-                        drift=(("time", "spatial"), drift * rng.standard_normal((200, 3)))),
-                   coords=dict(time=t, species=["Cu"], spatial=list("xyz")))
+                        drift=(("time", "cartesian"), drift * rng.standard_normal((200, 3)))),
+                   coords=dict(time=t, species=["Cu"], cartesian=list("xyz")))
     plots.plot_summary(s, "unused.png", title="test")
     return figs[0]
 

@@ -4,8 +4,8 @@ import netCDF4
 import numpy as np
 import pytest
 
-from tests.support.paths import EXAMPLES
 import trajmodes
+from tests.support.paths import EXAMPLES
 
 EX = EXAMPLES
 CU = EX / "cu_fcc_300K.lammpstrj.gz"
@@ -28,6 +28,36 @@ def test_round_trip_is_exact(cu, tmp_path):
     assert np.array_equal(back.reference.positions, cu.reference.positions)
     assert list(back.species) == ["Cu"] * 256 and np.allclose(back.masses, 63.55)
     assert np.array_equal(back.displacements().compute(), cu.displacements().compute())
+
+
+def test_dimensions_named_as_every_result(cu, tmp_path):
+    """Frames are the time axis (with its coordinate in ps), the Cartesian axis is "cartesian", as in every
+    trajmodes dataset; xarray reads the cache as such."""
+    import xarray as xr
+    out = tmp_path / "cu.nc"
+    cu[:10].to_netcdf(out)
+    with xr.open_dataset(out) as ds:
+        assert ds["positions"].dims == ("time", "atom", "cartesian")
+        assert ds["cells"].dims == ("time", "cell_vector", "cartesian")
+        np.testing.assert_array_equal(ds["time"].values, cu.times[:10])
+        assert ds.attrs["trajmodes_format_version"] == 2
+
+
+def test_version_1_cache_reads_the_same(cu, tmp_path):
+    """A cache written before the dimensions were renamed (frame, spatial) reads back unchanged."""
+    out = tmp_path / "cu.nc"
+    cu[:20].to_netcdf(out)
+    with netCDF4.Dataset(out, "a") as ds:
+        ds.renameDimension("time", "frame")
+        ds.renameDimension("cartesian", "spatial")
+        ds.trajmodes_format_version = 1
+    with netCDF4.Dataset(out) as ds:
+        assert set(ds.dimensions) >= {"frame", "spatial"} and "time" not in ds.dimensions
+    back = trajmodes.read(out)
+    assert back.n_frames == 20
+    for f in ("positions", "velocities", "forces", "cells"):
+        assert np.array_equal(getattr(back, f).compute(), getattr(cu[:20], f).compute()), f
+    assert np.array_equal(back.times, cu.times[:20])
 
 
 def test_layout_chunks_and_units(cu, tmp_path):

@@ -8,7 +8,7 @@ def modes_dataset(qdot, dt, chunk=None, harmonic=None):
     nt, nq, nb = qdot.shape
     data = da.from_array(qdot, chunks=(chunk or nt, nq, nb))
     coords = {"time": ("time", np.arange(nt) * dt, {"units": "ps"}),
-              "qpoint": (("q", "dim"), np.zeros((nq, 3)))}
+              "qpoint": (("q", "reduced"), np.zeros((nq, 3)))}
     if harmonic is not None:
         coords["frequency_harmonic"] = (("q", "branch"), np.asarray(harmonic, float), {"units": "THz"})
     return xr.Dataset({"Qdot": (("time", "q", "branch"), data, {"units": "amu^1/2*A/ps"}),

@@ -306,16 +306,18 @@ def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None) -> None
             ds.createDimension("row", fc.fc2.shape[0])
             ds.createDimension("atom", fc.n_atoms)
             ds.createDimension("prim_atom", fc.n_prim)
-            ds.createDimension("xyz", 3)
-            ds.createDimension("xyz2", 3)
-            v = ds.createVariable("fc2", "f8", ("row", "atom", "xyz", "xyz2"), zlib=True)
+            ds.createDimension("cartesian", 3)
+            ds.createDimension("cartesian2", 3)
+            ds.createDimension("cell_vector", 3)
+            ds.createDimension("cell_vector2", 3)
+            v = ds.createVariable("fc2", "f8", ("row", "atom", "cartesian", "cartesian2"), zlib=True)
             v.units = "eV/A^2"
             v[:] = fc.fc2
             for name, c, dim in (("supercell", fc.supercell, "atom"), ("primitive", fc.primitive, "prim_atom")):
-                v = ds.createVariable(f"{name}_cell", "f8", ("xyz", "xyz2"))
+                v = ds.createVariable(f"{name}_cell", "f8", ("cell_vector", "cartesian"))
                 v.units = "Angstrom"
                 v[:] = c.cell
-                v = ds.createVariable(f"{name}_positions", "f8", (dim, "xyz"))
+                v = ds.createVariable(f"{name}_positions", "f8", (dim, "cartesian"))
                 v.units = "Angstrom"
                 v[:] = c.positions
                 v = ds.createVariable(f"{name}_masses", "f8", (dim,))
@@ -324,25 +326,25 @@ def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None) -> None
                 v = ds.createVariable(f"{name}_species", str, (dim,))
                 v[:] = np.asarray(c.species, dtype=object)
             ds.createVariable("p2s", "i8", ("prim_atom",))[:] = fc.p2s
-            ds.createVariable("supercell_matrix", "i8", ("xyz", "xyz2"))[:] = fc.smap.matrix
+            ds.createVariable("supercell_matrix", "i8", ("cell_vector", "cell_vector2"))[:] = fc.smap.matrix
             ds.createVariable("map_atom", "i8", ("atom",))[:] = fc.smap.atom
-            ds.createVariable("map_lattice", "i8", ("atom", "xyz"))[:] = fc.smap.lattice
-            v = ds.createVariable("map_shift", "f8", ("xyz",))
+            ds.createVariable("map_lattice", "i8", ("atom", "cell_vector"))[:] = fc.smap.lattice
+            v = ds.createVariable("map_shift", "f8", ("cartesian",))
             v.units = "Angstrom"
             v[:] = fc.smap.shift
             if fc.fc3 is not None:
                 ds.createDimension("atom2", fc.n_atoms)
-                ds.createDimension("xyz3", 3)
-                v = ds.createVariable("fc3", "f8", ("prim_atom", "atom", "atom2", "xyz", "xyz2", "xyz3"),
+                ds.createDimension("cartesian3", 3)
+                v = ds.createVariable("fc3", "f8", ("prim_atom", "atom", "atom2", "cartesian", "cartesian2", "cartesian3"),
                                       zlib=True, chunksizes=(1, fc.n_atoms, fc.n_atoms, 3, 3, 3))
                 v.units = "eV/A^3"
                 v.layout = "compact"
                 v[:] = fc.fc3
             if fc.born is not None:
-                v = ds.createVariable("born", "f8", ("prim_atom", "xyz", "xyz2"))
+                v = ds.createVariable("born", "f8", ("prim_atom", "cartesian", "cartesian2"))
                 v.units = "e"
                 v[:] = fc.born
-                v = ds.createVariable("epsilon", "f8", ("xyz", "xyz2"))
+                v = ds.createVariable("epsilon", "f8", ("cartesian", "cartesian2"))
                 v.units = "1"
                 v[:] = fc.epsilon
                 if fc.nac_factor is not None:

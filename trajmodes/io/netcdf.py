@@ -1,13 +1,13 @@
 """trajmodes' chunked netCDF4 trajectory cache: written streamed, read back as Dask arrays.
 
-Layout (format ``trajmodes-trajectory`` version 1): dimensions ``frame``, ``atom``,
-``spatial`` (x, y, z) and ``cell_vector`` (a, b, c); variables ``positions`` or
-``displacements``, ``velocities``, ``forces`` (frame, atom, spatial) float64 chunked
+Layout (format ``trajmodes-trajectory`` version 2): dimensions ``time`` (the frames), ``atom``,
+``cartesian`` (x, y, z) and ``cell_vector`` (a, b, c), the names every trajmodes result uses; variables
+``positions`` or ``displacements``, ``velocities``, ``forces`` (time, atom, cartesian) float64 chunked
 about 256 frames x 512 atoms x 3, so both per-frame and per-atom (time series)
-access read few chunks; ``cells`` (frame, cell_vector, spatial), ``origins``,
-``time`` (ps), ``step``; per-atom ``atom_id``, ``species``, ``masses``; and the
+access read few chunks; ``cells`` (time, cell_vector, cartesian), ``origins``,
+``time`` (ps, the coordinate of its dimension), ``step``; per-atom ``atom_id``, ``species``, ``masses``; and the
 reference crystal ``reference_positions``, ``reference_cell``, ``reference_origin``.
-Every variable has a ``units`` attribute.
+Every variable has a ``units`` attribute. Version 1 caches (dimensions ``frame`` and ``spatial``) read the same.
 """
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from trajmodes.io.files import atomic_write
 from trajmodes.io.base import FIELD_UNITS, FIELDS, FrameSource
 
 FORMAT = "trajmodes-trajectory"
-VERSION = 1
+VERSION = 2
+#: the frame dimension of each format version
+FRAME_DIMENSION = {1: "frame", 2: "time"}
 CHUNK = (256, 512, 3)
 #: HDF5 is not thread-safe: every netCDF4 call in this process goes through this lock
 LOCK = threading.RLock()
@@ -131,23 +133,23 @@ def define_cache(ds, c: CacheContents, arrays, chunks, version) -> None:
     ds.source_units = c.source_units
     ds.unwrapped = int(c.unwrapped or "displacements" in arrays)
     ds.has_cell = int(c.has_cell)
-    ds.createDimension("frame", nf)
+    ds.createDimension("time", nf)
     ds.createDimension("atom", na)
-    ds.createDimension("spatial", 3)
+    ds.createDimension("cartesian", 3)
     ds.createDimension("cell_vector", 3)
     for name, arr in arrays.items():
         if name in ("cells",):
-            v = ds.createVariable(name, "f8", ("frame", "cell_vector", "spatial"),
+            v = ds.createVariable(name, "f8", ("time", "cell_vector", "cartesian"),
                                   chunksizes=(chunks[0], 3, 3))
         elif name == "origins":
-            v = ds.createVariable(name, "f8", ("frame", "spatial"), chunksizes=(chunks[0], 3))
+            v = ds.createVariable(name, "f8", ("time", "cartesian"), chunksizes=(chunks[0], 3))
         else:
-            v = ds.createVariable(name, "f8", ("frame", "atom", "spatial"), chunksizes=chunks)
+            v = ds.createVariable(name, "f8", ("time", "atom", "cartesian"), chunksizes=chunks)
         v.units = FIELD_UNITS[name]
-    tv = ds.createVariable("time", "f8", ("frame",))
+    tv = ds.createVariable("time", "f8", ("time",))
     tv.units = "ps"
     tv[:] = c.times
-    sv = ds.createVariable("step", "i8", ("frame",))
+    sv = ds.createVariable("step", "i8", ("time",))
     sv.units = "1"
     sv[:] = c.steps
     iv = ds.createVariable("atom_id", "i8", ("atom",))
@@ -158,14 +160,14 @@ def define_cache(ds, c: CacheContents, arrays, chunks, version) -> None:
         mv = ds.createVariable("masses", "f8", ("atom",))
         mv.units = "amu"
         mv[:] = c.masses
-    rp = ds.createVariable("reference_positions", "f8", ("atom", "spatial"))
+    rp = ds.createVariable("reference_positions", "f8", ("atom", "cartesian"))
     rp.units = "Angstrom"
     rp[:] = ref.positions
-    ro = ds.createVariable("reference_origin", "f8", ("spatial",))
+    ro = ds.createVariable("reference_origin", "f8", ("cartesian",))
     ro.units = "Angstrom"
     ro[:] = ref.origin
     if ref.cell is not None:
-        rc = ds.createVariable("reference_cell", "f8", ("cell_vector", "spatial"))
+        rc = ds.createVariable("reference_cell", "f8", ("cell_vector", "cartesian"))
         rc.units = "Angstrom"
         rc[:] = ref.cell
 
@@ -202,10 +204,11 @@ class NetCDFSource(FrameSource):
                                         fix="Read other netCDF trajectories with format='NCDF' (MDAnalysis)")
         v, dims = ds.variables, ds.dimensions
         fix = "The cache is incomplete or was not written by trajmodes: write it again with 'trajmodes convert'"
-        for d in ("frame", "atom"):
+        frame = FRAME_DIMENSION.get(int(getattr(ds, "trajmodes_format_version", VERSION)), "time")
+        for d in (frame, "atom"):
             if d not in dims:
                 raise TrajectoryFormatError(path, f"the cache has no dimension {d!r}", fix=fix)
-        self.n_frames = len(dims["frame"])
+        self.n_frames = len(dims[frame])
         self.n_atoms = len(dims["atom"])
         shapes = {"time": (self.n_frames,), "step": (self.n_frames,), "atom_id": (self.n_atoms,),
                   "species": (self.n_atoms,), "reference_positions": (self.n_atoms, 3), "reference_origin": (3,)}

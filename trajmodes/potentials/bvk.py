@@ -176,7 +176,7 @@ def shell_constants(fc: ForceConstants, lattice: str | None = None, n_shells: in
     xarray.Dataset
         ``value`` (constant) N/m, ``value_ev`` (constant) eV/A^2, ``shell_of`` (constant),
         ``paper_symbol`` (constant: alpha_k1 ... of Riffe et al. eq. 49); per shell ``distance`` (A),
-        ``multiplicity``, ``direction`` (shell, xyz: h in units of a/2), ``residual`` (rms over the
+        ``multiplicity``, ``direction`` (shell, cartesian: h in units of a/2), ``residual`` (rms over the
         shell's members and components of -Phi minus the BvK form, N/m) and ``relative_residual``
         (residual / rms of -Phi over the shell); attrs ``lattice``, ``a`` (A), ``mass`` (amu),
         ``units``, ``sign_convention``.
@@ -255,11 +255,11 @@ def shell_constants(fc: ForceConstants, lattice: str | None = None, n_shells: in
          "paper_symbol": ("constant", np.array(paper)),
          "distance": ("shell", np.array(dist), {"units": "Angstrom"}),
          "multiplicity": ("shell", np.array(mult)),
-         "direction": (("shell", "xyz"), np.array(dirs), {"units": "a/2"}),
+         "direction": (("shell", "cartesian"), np.array(dirs), {"units": "a/2"}),
          "residual": ("shell", np.array(resid), {"units": "N/m",
                                                   "long_name": "rms misfit of -Phi to the cubic BvK form"}),
          "relative_residual": ("shell", np.array(rel))},
-        coords={"constant": names, "shell": np.arange(1, n_shells + 1), "xyz": ["x", "y", "z"]},
+        coords={"constant": names, "shell": np.arange(1, n_shells + 1), "cartesian": ["x", "y", "z"]},
         attrs={"lattice": lat, "a": a, "mass": float(fc.primitive.masses[0]), "units": "N/m",
                "sign_convention": "BvK constant = -Phi[0, R] (Riffe et al., J. Phys.: Condens. Matter 30 (2018), after Table I)"})
     return ds

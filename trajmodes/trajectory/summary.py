@@ -12,11 +12,11 @@ def summarize(traj, *, progress: bool = False) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        ``temperature`` (frame) in K when velocities and masses are known;
-        ``msd`` (species, spatial): mean square displacement <u_a^2> in A^2;
+        ``temperature`` (time) in K when velocities and masses are known;
+        ``msd`` (species, cartesian): mean square displacement <u_a^2> in A^2;
         ``rms_displacement`` (species) in A; ``max_displacement`` in A;
         ``rms_time`` (time, species): rms |u| of each species in every frame, A;
-        ``drift`` (time, spatial): mean displacement of all atoms (centre-of-mass drift
+        ``drift`` (time, cartesian): mean displacement of all atoms (centre-of-mass drift
         for one species) in A.
     """
     has_t = traj.velocities is not None and traj.masses is not None
@@ -39,15 +39,15 @@ def summarize(traj, *, progress: bool = False) -> xr.Dataset:
     msd = np.array([res["u2_atom"][species == k].mean(axis=0) for k in kinds])
     ds = xr.Dataset(
         {
-            "msd": (("species", "spatial"), msd, {"units": "Angstrom^2", "long_name": "mean square displacement"}),
+            "msd": (("species", "cartesian"), msd, {"units": "Angstrom^2", "long_name": "mean square displacement"}),
             "rms_displacement": (("species",), np.sqrt(msd.sum(axis=1)), {"units": "Angstrom"}),
             "max_displacement": ((), float(res["umax"]), {"units": "Angstrom"}),
-            "drift": (("time", "spatial"), res["drift"], {"units": "Angstrom",
+            "drift": (("time", "cartesian"), res["drift"], {"units": "Angstrom",
                                                          "long_name": "mean displacement of all atoms"}),
             "rms_time": (("time", "species"), np.sqrt(res["u2_time"]), {"units": "Angstrom",
                                                                        "long_name": "rms displacement per frame"}),
         },
-        coords={"species": kinds, "spatial": ["x", "y", "z"], "time": ("time", traj.times, {"units": "ps"})},
+        coords={"species": kinds, "cartesian": ["x", "y", "z"], "time": ("time", traj.times, {"units": "ps"})},
     )
     if has_t:
         ds["temperature"] = (("time",), res["temperature"], {"units": "K",
