@@ -386,9 +386,32 @@ class EAM:
         """Analytic second-order force constants of the crystal ``supercell`` (a :class:`Crystal`,
         any structure: multi-atom basis, alloy, slab with vacuum) as a :class:`ForceConstants` in
         phonopy's ``full`` (N, N, 3, 3) or ``compact`` (n_prim, N, 3, 3) layout. Periodic images
-        within the cutoff are summed on the supercell. The attribute ``parts`` holds the pair, e1,
-        e2 and e3 contributions in the same layout (their sum is ``fc2``). ``kwargs`` go to
-        :class:`ForceConstants` (``smap``, ``p2s``, ...)."""
+        within the cutoff are summed on the supercell. ``kwargs`` go to :class:`ForceConstants`
+        (``smap``, ``p2s``, ...); :meth:`force_constant_contributions` splits them into their parts."""
+        return self._assembled(supercell, primitive, layout, kwargs)[0]
+
+    def force_constant_contributions(self, supercell, primitive=None, layout: str = "full"):
+        """The pair, e1, e2 and e3 contributions (Riffe et al. eqs. 31-34) to :meth:`force_constants`.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``pair``, ``e1``, ``e2``, ``e3`` over (row, atom, cartesian, cartesian2) in eV/A^2, in the layout
+            asked for (rows: every atom, or the primitive representatives ``p2s`` (row) for ``compact``); their sum
+            is ``force_constants(supercell, primitive, layout).fc2``.
+        """
+        import xarray as xr
+        fc, parts = self._assembled(supercell, primitive, layout, {})
+        dims = ("row", "atom", "cartesian", "cartesian2")
+        names = {"pair": "pair potential", "e1": "embedding F' f'/r, transverse", "e2": "embedding F' f'', longitudinal",
+                 "e3": "embedding F'', three-body"}
+        return xr.Dataset({k: (dims, v, {"units": "eV/Angstrom^2", "long_name": names[k]}) for k, v in parts.items()},
+                          coords=dict(p2s=("row", np.asarray(fc.p2s if layout == "compact" else
+                                                             np.arange(fc.n_atoms)))),
+                          attrs=dict(layout=layout))
+
+    def _assembled(self, supercell, primitive, layout, kwargs):
+        """(ForceConstants of the total, dict of the parts in the same layout)."""
         from trajmodes.forceconstants.model import ForceConstants
         parts = self.force_constant_parts(supercell.cell, supercell.positions, supercell.species)
         total = parts["pair"] + parts["e1"] + parts["e2"] + parts["e3"]
@@ -400,8 +423,7 @@ class EAM:
             parts = {k: v[p2s] for k, v in parts.items()}
         elif layout != "full":
             raise ValueError(f"layout must be 'full' or 'compact', not {layout!r}")
-        fc.parts = parts
-        return fc
+        return fc, parts
 
 
 # ------------------------------------------------------------------------------------- cubic crystals

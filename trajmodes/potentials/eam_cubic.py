@@ -62,17 +62,17 @@ def shell_constant_parts(eam: EAM, lattice: str, a: float, element: str | None =
     ``supercell * a >= r_shell + 2 * cutoff`` (a warning is not raised; the default 5 suffices for Cu).
 
     Returns (xarray.Dataset of :func:`trajmodes.potentials.bvk.shell_constants` with a ``part`` dimension,
-    :class:`ForceConstants` of the total with ``parts``).
+    :class:`ForceConstants` of the total).
     """
     import xarray as xr
     from trajmodes.potentials import bvk
     from trajmodes.forceconstants.model import ForceConstants
     el = eam.elements[0] if element is None else element
     sc, prim = cubic_lattice(lattice, a, supercell, el, masses=[eam.mass(el)])
-    fc = eam.force_constants(sc, prim)
-    p = fc.parts
-    arrays = {"total": fc.fc2, "pair": p["pair"], "e12": p["e1"] + p["e2"], "e3": p["e3"],
-              "effective_pair": p["pair"] + p["e1"] + p["e2"]}
+    p = eam.force_constant_contributions(sc, prim)
+    pair, e1, e2, e3 = (p[k].values for k in ("pair", "e1", "e2", "e3"))
+    fc = ForceConstants(pair + e1 + e2 + e3, sc, prim)
+    arrays = {"total": fc.fc2, "pair": pair, "e12": e1 + e2, "e3": e3, "effective_pair": pair + e1 + e2}
     dss = [bvk.shell_constants(ForceConstants(v, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s),
                                lattice=lattice, n_shells=n_shells) for v in arrays.values()]
     ds = xr.concat(dss, dim="part", data_vars=["value", "value_ev", "residual", "relative_residual"],
