@@ -1,5 +1,5 @@
-"""Embedded-atom-method (EAM) potentials: LAMMPS file readers, a reference calculator and analytic
-second-order force constants.
+"""Embedded-atom-method (EAM) potentials: LAMMPS's splines of the tabulated functions (files read by
+:mod:`trajmodes.io.eam_files`), a reference calculator and analytic second-order force constants.
 
 Energy (metal units, eV and Angstrom)::
 
