@@ -30,21 +30,9 @@ _CANDIDATES = np.array(list(itertools.product(range(-2, 3), repeat=3)), dtype=fl
 class DynamicalMatrix:
     """Dynamical matrices D(q) and their Cartesian gradients from force constants, in blocks of q.
 
-    Parameters
-    ----------
-    fc : ForceConstants
-        Carries the supercell, the primitive cell and the supercell map.
-    tol : float
-        Length tolerance in Angstrom for equally short supercell images (Wigner-Seitz treatment).
-    chunk : int
-        Largest number of q-points per block (bounds memory: about ``chunk * (nR + 2 (3 n)^2) * 16``
-        bytes per thread, nR the lattice vectors in use).
-    n_threads : int, optional
-        Threads over which blocks of q are spread (dynamical matrices and ``eigh`` release the GIL);
-        default ``os.cpu_count()``, never more than the number of blocks. Blocks are multiples of 256 q, so
-        results do not depend on the number of threads (bitwise).
-    nac : GonzeLee, WangNAC or None
-        The non-analytic correction (:mod:`trajmodes.phonons.nac`), or None.
+    ``fc``, ``tol``, ``chunk`` and ``n_threads`` as :class:`trajmodes.Phonons`, which builds this. Blocks of q are
+    multiples of 256 q, so results do not depend on the number of threads (bitwise). ``nac``: the non-analytic
+    correction (:class:`~trajmodes.phonons.nac.GonzeLee` or :class:`~trajmodes.phonons.nac.WangNAC`), or None.
     """
 
     def __init__(self, fc: ForceConstants, tol: float = 1e-5, chunk: int = 4096, n_threads: int | None = None,
