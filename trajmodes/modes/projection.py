@@ -17,7 +17,7 @@ tables (nq x N); never a (3N x 3N) projector.
 
 When every q is commensurate with the supercell (the default: all of them), S_k(q) for all q at once is
 a real-input FFT over the supercell's cell grid instead (:class:`_GridProjector`; the grid of any
-supercell, diagonal or not, comes from the Smith normal form, :mod:`trajmodes.lattice.smith`): O(N log n_cells)
+supercell, diagonal or not, comes from the Smith normal form, :func:`trajmodes.lattice.supercell.smith_normal_form`): O(N log n_cells)
 per frame and no table larger than the eigenvectors, so a 10^5-atom supercell projects in memory set
 by the chunk.  The phase-matrix path serves a few q, or q off the commensurate grid.
 """
@@ -31,9 +31,8 @@ import scipy.fft as sp_fft
 
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.qpoints import commensurate_qpoints
-from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.errors import ReferenceMismatchError
-from trajmodes.lattice.supercell import smith_normal_form
+from trajmodes.lattice.supercell import SupercellMap, smith_normal_form
 
 __all__ = ["project", "back_project", "trajectory_map"]
 
@@ -156,7 +155,7 @@ class _GridProjector:
     """Projection at commensurate q by an FFT over the supercell's cell grid (Smith normal form).
 
     The atoms of primitive class k sit on the n_cells lattice vectors n of the supercell; their grid
-    index ``m = (n @ R) mod d`` (:func:`trajmodes.lattice.smith.smith_normal_form`) turns
+    index ``m = (n @ R) mod d`` (:func:`trajmodes.lattice.supercell.smith_normal_form`) turns
     ``sum_n e^{-i 2 pi q.n} x_n`` into a real-input FFT over the grid d1 x d2 x d3 for every q
     commensurate with the supercell at once.  Cost O(N log n_cells) per frame, memory O(N) per frame
     plus the eigenvectors (nq x 3n x 3n): no table grows as nq x N.  Same result as :class:`_Projector`.
