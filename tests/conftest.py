@@ -53,3 +53,25 @@ def cu_eam_phonons():
     displacements with LAMMPS forces); read-only, shared by the whole session."""
     import trajmodes
     return trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam"))
+
+
+def _fit_md(tmp_path_factory, name: str, cutoff2: float, cutoff3: float):
+    import trajmodes
+    d = tmp_path_factory.mktemp(f"md-{name}")
+    for suffix in (".lammpstrj.gz", ".data"):
+        shutil.copy2(EXAMPLES / "md" / f"{name}{suffix}", d / f"{name}{suffix}")
+    traj = trajmodes.read(d / f"{name}.lammpstrj.gz", reference=d / f"{name}.data")
+    return trajmodes.EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3,
+                                             mode="sequential").fit(traj).force_constants_
+
+
+@pytest.fixture(scope="session")
+def si_fc3(tmp_path_factory):
+    """Effective fc2 + fc3 of diamond Si (Stillinger-Weber) at 300 K, fitted to the shipped LAMMPS run."""
+    return _fit_md(tmp_path_factory, "si_300K", 6.0, 4.0)
+
+
+@pytest.fixture(scope="session")
+def cu_fc3(tmp_path_factory):
+    """Effective fc2 + fc3 of fcc Cu (Mishin EAM) at 300 K, fitted to the shipped LAMMPS run."""
+    return _fit_md(tmp_path_factory, "cu_300K", 5.0, 3.0)

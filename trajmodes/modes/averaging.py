@@ -4,21 +4,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-__all__ = ["degenerate_groups", "degenerate_sum", "star_average"]
+from trajmodes.phonons.degeneracy import degenerate_groups
 
-
-def degenerate_groups(nu_h, tol):
-    """Groups of branch indices with chained |nu_i - nu_j| < tol (nu_h sorted or not)."""
-    order = np.argsort(nu_h)
-    groups, cur = [], [order[0]]
-    for a, b in zip(order[:-1], order[1:]):
-        if abs(nu_h[b] - nu_h[a]) < tol:
-            cur.append(b)
-        else:
-            groups.append(cur)
-            cur = [b]
-    groups.append(cur)
-    return groups
+__all__ = ["degenerate_sum", "star_average"]
 
 
 def degenerate_sum(psd: np.ndarray, harmonic: np.ndarray, tol: float = 1e-3) -> np.ndarray:

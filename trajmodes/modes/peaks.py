@@ -17,7 +17,8 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import OptimizeWarning
 
-from trajmodes.modes.averaging import degenerate_groups, degenerate_sum, star_average
+from trajmodes.modes.averaging import degenerate_sum, star_average
+from trajmodes.phonons.degeneracy import degenerate_groups
 from trajmodes.modes.lineshapes import JACOBIANS, WindowedLorentzian, is_dho, peak_model
 from trajmodes.modes.windows import window_autocorrelation, window_values
 from trajmodes.modes.whittle import least_squares_start, whittle_covariance, whittle_fit

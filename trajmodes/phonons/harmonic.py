@@ -119,7 +119,7 @@ class Phonons:
         return self.dm.derivative(qpoints)
 
     def group_velocities(self, qpoints, degeneracy_tol: float = 1e-4, cutoff_frequency: float = 1e-4,
-                         direction=(1.0, 2.0, 3.0)) -> np.ndarray:
+                         direction=(1.0, 2.0, 3.0), symmetrize: bool = False, symprec: float = 1e-5) -> np.ndarray:
         """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * A.
 
         Analytic: v_s = <e_s| dD/dq |e_s> THZ^2 / (2 nu_s), from the exact gradient of the same
@@ -140,13 +140,21 @@ class Phonons:
             Modes with nu <= this (THz), imaginary ones included, get zero velocity (as phonopy).
         direction : array_like, shape (3,)
             Cartesian direction that lifts degeneracies (phonopy's default (1, 2, 3)).
+        symmetrize : bool
+            Average every q's velocities over its little group (time reversal included), as phonopy does
+            when given the crystal's symmetry (:func:`trajmodes.phonons.velocities.symmetrize_velocities`):
+            degenerate modes then respect the symmetry of q. ``symprec`` (A) is spglib's tolerance.
 
         Returns
         -------
         ndarray, shape (nq, 3n, 3)
             Cartesian components, branches in the order of :meth:`frequencies`.
         """
-        return velocities.group_velocities(self.dm, qpoints, degeneracy_tol, cutoff_frequency, direction)
+        ops = None
+        if symmetrize:
+            from trajmodes.lattice.symmetry import reciprocal_rotations
+            ops = reciprocal_rotations(self.fc.primitive.symmetry(symprec).rotations, time_reversal=True)
+        return velocities.group_velocities(self.dm, qpoints, degeneracy_tol, cutoff_frequency, direction, ops)
 
     def sound_velocities(self, directions, dq: float = 2e-3) -> np.ndarray:
         """Sound velocities: slopes of the three acoustic branches at q -> 0 along each direction.

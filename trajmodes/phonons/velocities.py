@@ -6,14 +6,15 @@ import numpy as np
 from trajmodes.phonons.dynamical import DynamicalMatrix, frequencies_from_eigenvalues
 from trajmodes.units import THZ
 
-__all__ = ["group_velocities", "degenerate_velocities", "sound_velocities"]
+__all__ = ["group_velocities", "degenerate_velocities", "symmetrize_velocities", "sound_velocities"]
 
 
 def group_velocities(dm: DynamicalMatrix, qpoints, degeneracy_tol: float = 1e-4, cutoff_frequency: float = 1e-4,
-                     direction=(1.0, 2.0, 3.0)) -> np.ndarray:
+                     direction=(1.0, 2.0, 3.0), operations=None) -> np.ndarray:
     """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * A.
 
-    See :meth:`trajmodes.Phonons.group_velocities` for the parameters.
+    See :meth:`trajmodes.Phonons.group_velocities` for the parameters; ``operations``, the point group on
+    reduced q, switches on :func:`symmetrize_velocities`.
     """
     q = np.atleast_2d(np.asarray(qpoints, dtype=float))
     d = np.asarray(direction, dtype=float)
@@ -24,7 +25,27 @@ def group_velocities(dm: DynamicalMatrix, qpoints, degeneracy_tol: float = 1e-4,
         w, e = np.linalg.eigh(D)
         out[s:s + len(w)] = degenerate_velocities(frequencies_from_eigenvalues(w), e, dD, d, degeneracy_tol,
                                                   cutoff_frequency)
+    if operations is not None:
+        out = symmetrize_velocities(out, q, operations, dm.fc.primitive.reciprocal_cell)
     return out
+
+
+def symmetrize_velocities(v, qpoints, operations, reciprocal_cell, tol: float = 1e-5) -> np.ndarray:
+    """Velocities (nq, nb, 3) averaged over the little group of each q: (1/|G_q|) sum_r r_cart v.
+
+    ``operations`` (n, 3, 3) act on reduced q (:func:`trajmodes.lattice.symmetry.reciprocal_rotations`); an
+    operation belongs to G_q when it leaves q - rint(q) unchanged within ``tol`` (not merely up to a
+    reciprocal lattice vector: phonopy's ``GroupVelocity`` with symmetry). Cartesian form r_cart = B r B^-1,
+    B the reciprocal vectors as columns. The average restores the little group's symmetry to the
+    velocities of degenerate modes, whose basis :func:`degenerate_velocities` fixes by one direction.
+    """
+    q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+    ops = np.unique(np.rint(np.asarray(operations, dtype=float)).reshape(-1, 3, 3), axis=0)
+    B = np.asarray(reciprocal_cell, dtype=float).T
+    rc = np.einsum("ij,ojk,kl->oil", B, ops, np.linalg.inv(B))                       # (n, 3, 3)
+    qb = q - np.rint(q)
+    keep = (np.abs(qb[:, None, :] - np.einsum("oab,qb->qoa", ops, qb)) < tol).all(axis=-1)   # (nq, n)
+    return np.einsum("qo,oab,qsb->qsa", keep, rc, v, optimize=True) / keep.sum(axis=1)[:, None, None]
 
 
 def degenerate_velocities(f, e, dD, d, degeneracy_tol, cutoff_frequency) -> np.ndarray:

@@ -1,0 +1,189 @@
+"""Three-phonon linewidths, shifts, lineshapes and RTA conductivity: exact structure of the sums, and
+agreement with phono3py on the same fc2 and fc3 (effective constants fitted to real LAMMPS runs)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import trajmodes
+from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.lattice.grid import Grid
+from trajmodes.phonons.anharmonic import Anharmonic
+from trajmodes.phonons.degeneracy import degenerate_average
+from trajmodes.phonons.dos import tetrahedron_dos
+from trajmodes.phonons.tetrahedron import point_weights, tetrahedra
+
+
+def _with_fc3(fc, fc3):
+    return ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, fc3=fc3)
+
+
+def _phono3py(fc, folder, mesh, sigma):
+    """phono3py on the same constants; tetrahedron weights averaged over degenerate sets as trajmodes does
+    (``average_degenerate_weights``: without it phono3py's tetrahedron widths depend on the eigenvector basis)."""
+    phono3py = pytest.importorskip("phono3py")
+    fc.to_phono3py(folder)
+    ph3 = phono3py.load(str(folder / "phono3py_params.yaml"), fc2_filename=str(folder / "fc2.hdf5"),
+                        fc3_filename=str(folder / "fc3.hdf5"), symmetrize_fc=False, produce_fc=False, log_level=0)
+    ph3.mesh_numbers = mesh
+    ph3.sigmas = [sigma]
+    ph3.init_phph_interaction(average_degenerate_weights=True)
+    return ph3
+
+
+# -- the mesh and its triplets -----------------------------------------------------------------------
+@pytest.mark.parametrize("mesh", [(6, 6, 6), (5, 5, 5), (4, 4, 4)])
+def test_triplet_weights_cover_the_mesh(si_fc3, mesh):
+    grid = Grid(mesh, si_fc3.primitive.rotations)
+    assert grid.weights.sum() == grid.n_points
+    for q in grid.irreducible:
+        tr = grid.triplets(q)
+        assert tr.weights.sum() == grid.n_points
+        a = grid.addresses
+        assert (((a[q] + a[tr.q1] + a[tr.q2]) % grid.mesh) == 0).all()
+        assert np.array_equal(tr.shift * grid.mesh, a[q] + a[tr.q1] + a[tr.q2])
+
+
+def test_mesh_that_breaks_symmetry_is_refused(si_fc3):
+    with pytest.raises(ValueError, match="breaks the crystal's point group"):
+        Grid((4, 4, 5), si_fc3.primitive.rotations)
+
+
+def test_symmetry_reduction_changes_nothing(si_fc3):
+    """Reduced triplets (little group of q and the exchange q' <-> q'') give the full sum over the mesh."""
+    an = Anharmonic(si_fc3, 5, [300.0], smearing=0.2)
+    q = int(an.grid.irreducible[7])
+    full = an.grid.triplets(q, reduce=False)
+    red = an.grid.triplets(q)
+    assert len(red) < len(full) / 3
+    S_red = an.interaction.strength(q, red.q1, red.q2)
+    S_full = an.interaction.strength(q, full.q1, full.q2)
+    from trajmodes.phonons.selfenergy import imaginary_part, occupations
+    f = an.frequencies
+
+    def gamma(tr, S):
+        n1, n2 = occupations(f[tr.q1], [300.0]), occupations(f[tr.q2], [300.0])
+        g = imaginary_part(S, an.deltas(tr, f[q]), n1, n2, tr.weights, an.grid.n_points)[0]   # (branch, nu)
+        # the little group mixes degenerate modes: only their set's average is invariant
+        return degenerate_average(g.T[None], f[q][None])[0]
+    np.testing.assert_allclose(gamma(red, S_red), gamma(full, S_full), rtol=1e-10, atol=1e-14)
+
+
+def test_tetrahedron_point_weights_are_the_dos(cu_eam_phonons):
+    """Summed over the mesh, the per-point tetrahedron weights of delta(w - nu) are the DOS."""
+    mesh = (8, 8, 8)
+    q, f, _ = cu_eam_phonons.mesh(mesh)
+    vert, central = tetrahedra(mesh, cu_eam_phonons.fc.primitive.reciprocal_cell)
+    w = np.linspace(0.5, 7.5, 15)
+    vals = f[vert].transpose(0, 3, 1, 2)                                     # (N, nb, 24, 4)
+    mine = point_weights(vals[:, :, None], central, w[None, None, :]).sum(axis=(0, 1)) / len(q)
+    ref, _ = tetrahedron_dos(f, vert, central, w)
+    np.testing.assert_allclose(mine, ref, rtol=1e-12, atol=1e-14)
+
+
+# -- exact structure --------------------------------------------------------------------------------
+def test_zero_fc3_gives_zero_width_and_shift(si_fc3):
+    an = Anharmonic(_with_fc3(si_fc3, np.zeros_like(si_fc3.fc3)), 4, [300.0], smearing=0.1)
+    ds = an.shifts()
+    assert np.all(ds["gamma"].values == 0) and np.all(ds["frequency_shift"].values == 0)
+    assert np.isinf(ds["lifetime"].values).all()
+
+
+def test_scaling_fc3_scales_widths_and_shifts_quadratically(si_fc3):
+    a = Anharmonic(si_fc3, 4, [300.0, 700.0], smearing=0.1).shifts()
+    b = Anharmonic(_with_fc3(si_fc3, 1.7 * si_fc3.fc3), 4, [300.0, 700.0], smearing=0.1).shifts()
+    for v in ("gamma", "frequency_shift"):
+        np.testing.assert_allclose(b[v].values, 1.7 ** 2 * a[v].values, rtol=1e-12, atol=1e-15)
+    assert a["gamma"].values.max() > 1e-3
+
+
+def test_classical_widths_and_shifts_are_linear_in_temperature(cu_fc3):
+    ds = Anharmonic(cu_fc3, 6, [100.0, 300.0, 900.0], occupation="classical", smearing=0.15).shifts()
+    g, d = ds["gamma"].values, ds["frequency_shift"].values
+    np.testing.assert_allclose(g[1], 3 * g[0], rtol=1e-12)
+    np.testing.assert_allclose(g[2], 9 * g[0], rtol=1e-12)
+    np.testing.assert_allclose(d[2], 9 * d[0], rtol=1e-12, atol=1e-15)
+    q = Anharmonic(cu_fc3, 6, [100.0, 300.0, 900.0], occupation="quantum", smearing=0.15).linewidths()
+    # the quantum widths approach the classical ones from above at high temperature
+    rel = q["gamma"].values / np.where(g > 0, g, np.nan)
+    assert np.nanmax(np.abs(rel[2] - 1)) < np.nanmax(np.abs(rel[0] - 1))
+
+
+def test_lineshape_integrates_to_one(cu_fc3):
+    an = Anharmonic(cu_fc3, 8, [300.0], smearing=0.1)
+    nu = np.linspace(0.0, 12.0, 4801)
+    sf = an.spectral_function([[0.25, 0.0, 0.25], [0.5, 0.5, 0.0]], nu)
+    A = sf["spectral_function"].values[0]                                  # (q, branch, frequency)
+    area = np.trapezoid(A, nu, axis=-1)
+    np.testing.assert_allclose(area, 1.0, atol=0.02)
+    # the peak sits at the harmonic frequency plus the shift, its half width is Gamma there
+    f0 = sf["frequency_harmonic"].values
+    peak = nu[A.argmax(axis=-1)]
+    assert np.abs(peak - f0).max() < 0.1
+
+
+def test_q_off_the_mesh_is_refused(cu_fc3):
+    an = Anharmonic(cu_fc3, 4, 300.0, smearing=0.1)
+    with pytest.raises(ValueError, match="not on the"):
+        an.linewidths([[0.1, 0.0, 0.0]])
+
+
+def test_missing_fc3_is_a_clear_error(cu_eam_phonons):
+    with pytest.raises(ValueError, match="no third-order part"):
+        Anharmonic(cu_eam_phonons.fc, 4, 300.0)
+
+
+# -- against phono3py --------------------------------------------------------------------------------
+@pytest.mark.parametrize("system,mesh,sigma", [("si", 6, 0.1), ("si", 7, 0.1), ("cu", 8, 0.1), ("cu", 11, 0.1),
+                                               ("si", 5, None), ("si", 6, None), ("cu", 6, None), ("cu", 8, None)])
+def test_linewidths_and_rta_kappa_match_phono3py(request, tmp_path, system, mesh, sigma):
+    """Gaussian smearing (sigma 0.1 THz) and tetrahedra: widths to 1e-6 relative, kappa to 1e-4, two temperatures,
+    two meshes each, on effective constants fitted to real Stillinger-Weber Si and EAM Cu runs."""
+    fc = request.getfixturevalue(f"{system}_fc3")
+    T = [300.0, 800.0]
+    ph3 = _phono3py(fc, tmp_path, [mesh] * 3, sigma)
+    ph3.run_thermal_conductivity(temperatures=T, write_kappa=False)
+    tc = ph3.thermal_conductivity
+    an = Anharmonic(fc, mesh, T, smearing=sigma)
+    ds = an.thermal_conductivity(linewidths=an.linewidths(np.asarray(tc.qpoints)))
+    g3 = np.asarray(tc.gamma)[0]
+    g = ds["gamma"].values
+    big = g3 > 1e-6
+    assert big.sum() > 20
+    assert (np.abs(g - g3)[big] / g3[big]).max() < 1e-6
+    assert np.abs(g - g3)[~big].max() < 1e-12
+    np.testing.assert_allclose(ds["linewidth"].values, 2 * g3, rtol=1e-6, atol=1e-12)
+    k = ds["kappa"].values
+    k3 = np.asarray(tc.kappa)[0]
+    np.testing.assert_allclose(k[:, [0, 1, 2], [0, 1, 2]], k3[:, :3], rtol=1e-4)
+    np.testing.assert_allclose(k[:, [1, 0, 0], [2, 2, 1]], k3[:, 3:], atol=1e-4 * np.abs(k3).max())
+
+
+@pytest.mark.parametrize("system,mesh", [("si", 6), ("cu", 8)])
+def test_bubble_shifts_match_phono3py(request, tmp_path, system, mesh):
+    fc = request.getfixturevalue(f"{system}_fc3")
+    T, eps = [300.0, 800.0], 0.1
+    ph3 = _phono3py(fc, tmp_path, [mesh] * 3, eps)
+    q = np.array([[0, 0, 0], [1, 0, 0], [2, 1, 0], [mesh // 2, mesh // 2, 0], [2, 3, 1]]) / mesh
+    gps = [int(ph3.grid.get_indices_from_addresses(np.rint(x * mesh).astype(int))) for x in q]
+    _, deltas = ph3.run_real_self_energy(gps, T, frequency_points_at_bands=True, epsilons=[eps])
+    d3 = np.asarray(deltas)[0]
+    ds = Anharmonic(fc, mesh, T, smearing=eps).shifts(q)
+    d = ds["frequency_shift"].values
+    assert np.abs(d3).max() > 1e-3
+    np.testing.assert_allclose(d, d3, rtol=1e-6, atol=1e-6 * np.abs(d3).max())
+
+
+def test_symmetrized_velocities_match_phonopy(si_fc3, tmp_path):
+    """Little-group averaged velocities are phonopy's (it symmetrises with the crystal's symmetry), degenerate
+    modes on the zone boundary included; unsymmetrised ones differ there."""
+    phonopy = pytest.importorskip("phonopy")
+    si_fc3.to_phonopy(tmp_path)
+    ppy = phonopy.load(str(tmp_path / "phonopy_params.yaml"), force_constants_filename=str(tmp_path / "FORCE_CONSTANTS"),
+                       is_symmetry=True, symmetrize_fc=False, log_level=0)
+    q = np.array([[-1 / 3, 1 / 3, 1 / 6], [0.5, 0.25, 0.75], [0.1, 0.2, 0.3], [0.0, 0.5, 0.5], [-1 / 3, -0.5, 1 / 6]])
+    ppy.run_qpoints(q, with_group_velocities=True)
+    ref = ppy.get_qpoints_dict()["group_velocities"]
+    ph = trajmodes.Phonons(si_fc3)
+    np.testing.assert_allclose(ph.group_velocities(q, symmetrize=True), ref, atol=1e-9 * np.abs(ref).max())
+    assert np.abs(ph.group_velocities(q) - ref).max() > 1.0

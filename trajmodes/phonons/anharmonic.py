@@ -1,0 +1,299 @@
+"""Anharmonic lattice dynamics from second- and third-order force constants: three-phonon linewidths and
+lifetimes, frequency shifts, spectral functions (lineshapes), mode Grueneisen parameters and lattice thermal
+conductivity, on a q-mesh with the crystal's symmetry.
+
+:class:`Anharmonic` is the facade; the pieces are :mod:`trajmodes.lattice.grid` (mesh, symmetry, triplets),
+:mod:`trajmodes.phonons.interaction` (interaction strengths), :mod:`trajmodes.phonons.selfenergy` (the bubble
+self-energy), :mod:`trajmodes.phonons.gruneisen` and :mod:`trajmodes.phonons.conductivity`. Conventions:
+frequencies, linewidths and shifts in THz (ordinary frequency); linewidth = full width at half maximum =
+2 Gamma (Gamma the imaginary part of the self-energy); lifetime tau = 1 / (2 pi FWHM) in ps.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.lattice.grid import Grid
+from trajmodes.lattice.qpoints import first_zone
+from trajmodes.phonons.degeneracy import degenerate_average
+from trajmodes.phonons.interaction import Interaction
+from trajmodes.phonons.selfenergy import OCCUPATIONS, DeltaWeights, imaginary_part, occupations, real_part
+
+__all__ = ["Anharmonic"]
+
+
+class Anharmonic:
+    """Three-phonon (bubble) self-energies and what follows from them, on a Gamma-centred q-mesh.
+
+    Parameters
+    ----------
+    force_constants : ForceConstants
+        With ``fc3`` (compact layout, eV/A^3): fitted (:class:`trajmodes.EffectiveForceConstants` with
+        ``cutoff3``) or read (:meth:`ForceConstants.from_phono3py`).
+    mesh : int or (3,) int
+        The q-mesh the sums over q' run on (and the q-points of results by default); one int n is n x n x n.
+    temperatures : float or array_like
+        K.
+    occupation : {"quantum", "classical"}
+        Bose-Einstein occupations, or the classical k_B T / (h nu) with n' + n'' + 1 -> n' + n'' (for comparison
+        with classical molecular dynamics: widths and shifts then grow linearly with T).
+    smearing : float, optional
+        Gaussian smearing of the energy-conserving delta functions, standard deviation in THz. None: the
+        linear tetrahedron method.
+    phonons : Phonons, optional
+        Harmonic phonons for frequencies, eigenvectors and velocities (default ``Phonons(force_constants)``).
+    cutoff_frequency : float
+        Modes at or below this (THz), the acoustic modes at Gamma and imaginary modes, take no part.
+    degeneracy_tol : float
+        Branches closer than this (THz) are one degenerate set: results are averaged over it.
+    symprec : float
+        spglib tolerance (A) for the point group of the mesh.
+    scheduler : str or dask client, optional
+        Passed to ``dask.compute`` for the loop over q-points (default: Dask's threads).
+    """
+
+    def __init__(self, force_constants: ForceConstants, mesh, temperatures=300.0, occupation: str = "quantum",
+                 smearing: float | None = None, phonons=None, cutoff_frequency: float = 1e-4,
+                 degeneracy_tol: float = 1e-4, symprec: float = 1e-5, chunk: int = 512, scheduler=None):
+        if occupation not in OCCUPATIONS:
+            raise ValueError(f"occupation must be one of {OCCUPATIONS}, not {occupation!r}")
+        mesh = np.broadcast_to(np.asarray(mesh, dtype=int), (3,)).copy()
+        T = np.atleast_1d(np.asarray(temperatures, dtype=float))
+        if not np.isfinite(T).all() or (T < 0).any():
+            raise ValueError(f"temperatures must be finite and >= 0 K, not {T.tolist()}")
+        self.fc = force_constants
+        self.temperatures = T
+        self.occupation = occupation
+        self.smearing = smearing
+        self.degeneracy_tol = float(degeneracy_tol)
+        self.symprec = float(symprec)
+        self.scheduler = scheduler
+        self.grid = Grid(mesh, force_constants.primitive.symmetry(symprec).rotations)
+        self.interaction = Interaction(force_constants, self.grid, phonons, cutoff_frequency, chunk)
+        self.phonons = self.interaction.phonons
+        self.deltas = DeltaWeights(self.grid, self.interaction.frequencies, smearing,
+                                   force_constants.primitive.reciprocal_cell, self.degeneracy_tol)
+
+    @property
+    def mesh(self) -> np.ndarray:
+        return self.grid.mesh
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """Harmonic frequencies on every grid point, (N, 3n) THz."""
+        return self.interaction.frequencies
+
+    # -- the q-points results are given on ----------------------------------------------------------
+    def grid_points(self, qpoints=None) -> np.ndarray:
+        """Grid indices of ``qpoints``: None, the irreducible points of the mesh; else grid indices (int) or
+        reduced q (n, 3) that must lie on the mesh."""
+        if qpoints is None:
+            return self.grid.irreducible.copy()
+        q = np.asarray(qpoints)
+        if q.dtype.kind in "iu":
+            idx = q.reshape(-1)
+            if ((idx < 0) | (idx >= self.grid.n_points)).any():
+                raise ValueError(f"grid indices must lie in [0, {self.grid.n_points})")
+            return idx
+        q = np.atleast_2d(q.astype(float))
+        a = q * self.mesh
+        if np.abs(a - np.rint(a)).max() > 1e-6:
+            bad = q[np.abs(a - np.rint(a)).max(axis=1) > 1e-6][0]
+            raise ValueError(f"q = {bad.tolist()} is not on the {self.mesh.tolist()} mesh: three-phonon sums are "
+                             "taken on the mesh, so ask for q-points of it (or choose a mesh that contains them)")
+        return self.grid.index(np.rint(a).astype(np.int64))
+
+    # -- per q-point: the self-energy ------------------------------------------------------------------
+    def self_energy(self, q: int, frequencies=None, imag: bool = True, real: bool = False,
+                    epsilon: float | None = None) -> dict:
+        """Imaginary (and real) part of the bubble self-energy of every branch at grid point ``q``.
+
+        Parameters
+        ----------
+        frequencies : (nw,) THz, optional
+            Where to evaluate; None: each branch at its own harmonic frequency.
+        epsilon : float, optional
+            Broadening (THz) of the principal values of the real part; None: the Gaussian ``smearing`` or,
+            with tetrahedra, exact principal values (terms exactly on a pole dropped).
+
+        Returns
+        -------
+        dict with ``gamma`` and/or ``delta``: (nt, 3n) at own frequencies or (nt, 3n, nw), THz.
+        """
+        it = self.interaction
+        tr = self.grid.triplets(q)
+        f0 = it.frequencies[q]
+        own = frequencies is None
+        nu = f0 if own else np.atleast_1d(np.asarray(frequencies, dtype=float))
+        nt, nb, nw = len(self.temperatures), it.n_branches, len(nu)
+        gam = np.zeros((nt, nb, nw)) if imag else None
+        dlt = np.zeros((nt, nb, nw)) if real else None
+        eps = self.smearing if epsilon is None else epsilon
+        for s in range(0, len(tr), it.chunk):
+            b = slice(s, s + it.chunk)
+            sub = type(tr)(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
+            S = it.strength(q, sub.q1, sub.q2)
+            n1 = occupations(it.frequencies[sub.q1], self.temperatures, self.occupation)
+            n2 = occupations(it.frequencies[sub.q2], self.temperatures, self.occupation)
+            N = self.grid.n_points
+            if imag:
+                gam += imaginary_part(S, self.deltas(sub, nu), n1, n2, sub.weights, N, self.occupation)
+            if real:
+                dlt += real_part(S, it.frequencies[sub.q1], it.frequencies[sub.q2], n1, n2, sub.weights, N, nu,
+                                 self.occupation, eps)
+        out = {}
+        for name, arr in (("gamma", gam), ("delta", dlt)):
+            if arr is None:
+                continue
+            if own:
+                arr = np.diagonal(arr, axis1=1, axis2=2).copy()                          # (nt, nb)
+                arr = degenerate_average(arr[:, None, :], f0[None, :], self.degeneracy_tol)[:, 0]
+            out[name] = arr
+        return out
+
+    # -- over many q-points: a Dask graph, one task per block of q -----------------------------------
+    def _map(self, fn, gps, per_task: int = 1) -> list:
+        """``fn(q)`` for every grid point, as Dask tasks (threads by default; a distributed client runs them
+        on its workers, with identical numbers); results in order."""
+        import dask
+        tasks = [dask.delayed(lambda block: [fn(int(q)) for q in block])(gps[s:s + per_task])
+                 for s in range(0, len(gps), per_task)]
+        kw = {} if self.scheduler is None else {"scheduler": self.scheduler}
+        return [r for block in dask.compute(*tasks, **kw) for r in block]
+
+    def _coords(self, gps) -> dict:
+        q = self.grid.qpoints[gps]
+        q = q - np.rint(q)                                                          # components in [-0.5, 0.5]
+        q[q == 0] = 0.0
+        return dict(temperature=("temperature", self.temperatures, {"units": "K"}),
+                    qpoint=(("q", "reduced"), q, {"units": "reduced (primitive reciprocal basis, no 2 pi)"}),
+                    grid_point=("q", np.asarray(gps)),
+                    weight=("q", self.grid.weights[self.grid.irreducible_of[gps]]),
+                    frequency_harmonic=(("q", "branch"), self.frequencies[gps], {"units": "THz"}))
+
+    def _attrs(self) -> dict:
+        return dict(mesh=self.mesh.tolist(), occupation=self.occupation,
+                    method="tetrahedron" if self.smearing is None else "gaussian",
+                    smearing=float("nan") if self.smearing is None else float(self.smearing),
+                    cutoff_frequency=self.interaction.cutoff_frequency)
+
+    def linewidths(self, qpoints=None, shifts: bool = False):
+        """Three-phonon linewidths and lifetimes (and optionally frequency shifts) of every branch.
+
+        Parameters
+        ----------
+        qpoints : None, int array or (n, 3) reduced
+            None: the irreducible points of the mesh; else grid indices or q-points on the mesh.
+        shifts : bool
+            Also the real part of the self-energy (the bubble shift), from the same interaction strengths.
+
+        Returns
+        -------
+        xarray.Dataset over (temperature, q, branch): ``linewidth`` (FWHM = 2 Gamma, THz), ``gamma`` (Gamma,
+        the imaginary part of the self-energy, THz), ``lifetime`` (1 / (2 pi FWHM), ps; inf where nothing
+        scatters), with ``shifts`` also ``frequency_shift`` (THz) and ``frequency`` (harmonic + shift, THz);
+        coordinates ``qpoint``, ``grid_point``, ``weight`` (star size), ``frequency_harmonic``.
+        Degenerate branches carry their set's average.
+        """
+        import xarray as xr
+        gps = self.grid_points(qpoints)
+        res = self._map(lambda q: self.self_energy(q, real=shifts), gps)
+        gam = np.stack([r["gamma"] for r in res], axis=1)                               # (nt, nq, nb)
+        dims = ("temperature", "q", "branch")
+        with np.errstate(divide="ignore"):
+            tau = np.where(gam > 0, 1.0 / (4 * np.pi * np.where(gam > 0, gam, 1.0)), np.inf)
+        data = dict(gamma=(dims, gam, {"units": "THz", "long_name": "imaginary part of the self-energy (HWHM)"}),
+                    linewidth=(dims, 2 * gam, {"units": "THz", "long_name": "full width at half maximum"}),
+                    lifetime=(dims, tau, {"units": "ps", "long_name": "1 / (2 pi FWHM)"}))
+        if shifts:
+            d = np.stack([r["delta"] for r in res], axis=1)
+            data["frequency_shift"] = (dims, d, {"units": "THz", "long_name": "real part of the self-energy (bubble shift)"})
+            data["frequency"] = (dims, self.frequencies[gps][None] + d, {"units": "THz"})
+        return xr.Dataset(data, coords=self._coords(gps), attrs=self._attrs())
+
+    def shifts(self, qpoints=None):
+        """Bubble frequency shifts (and linewidths): :meth:`linewidths` with ``shifts=True``."""
+        return self.linewidths(qpoints, shifts=True)
+
+    def spectral_function(self, qpoints, frequencies=None, n_points: int = 401):
+        """Spectral function (lineshape) of every branch at q-points on the mesh.
+
+        A_s(nu) = (1/pi) 4 nu_s^2 Gamma_s(nu) / [(nu^2 - nu_s^2 - 2 nu_s Delta_s(nu))^2 + (2 nu_s Gamma_s(nu))^2]
+        (nu_s the harmonic frequency, Gamma and Delta the self-energy at nu): the phonon line with its
+        frequency-dependent width and shift; it integrates to one over nu > 0 (per branch) when the
+        self-energy is small against nu_s.
+
+        Parameters
+        ----------
+        qpoints : int array or (n, 3) reduced, on the mesh
+        frequencies : (nw,) THz, optional
+            Default: ``n_points`` from 0 to 1.1 x the highest harmonic frequency.
+
+        Returns
+        -------
+        xarray.Dataset: ``spectral_function`` (temperature, q, branch, frequency) 1/THz, ``gamma``, ``frequency_shift``
+        (same dims, THz).
+        """
+        import xarray as xr
+        gps = self.grid_points(qpoints)
+        if frequencies is None:
+            frequencies = np.linspace(0.0, 1.1 * float(self.frequencies.max()), n_points)
+        nu = np.atleast_1d(np.asarray(frequencies, dtype=float))
+        res = self._map(lambda q: self.self_energy(q, nu, real=True), gps)
+        gam = np.stack([r["gamma"] for r in res], axis=1)                               # (nt, nq, nb, nw)
+        dlt = np.stack([r["delta"] for r in res], axis=1)
+        f0 = self.frequencies[gps][None, :, :, None]
+        w = nu[None, None, None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            A = 4 * f0 ** 2 * gam / (np.pi * ((w ** 2 - f0 ** 2 - 2 * f0 * dlt) ** 2 + (2 * f0 * gam) ** 2))
+        A = np.where(f0 > self.interaction.cutoff_frequency, np.nan_to_num(A), 0.0)
+        dims = ("temperature", "q", "branch", "frequency")
+        coords = self._coords(gps)
+        coords["frequency"] = ("frequency", nu, {"units": "THz"})
+        return xr.Dataset(dict(spectral_function=(dims, A, {"units": "1/THz"}),
+                               gamma=(dims, gam, {"units": "THz"}), frequency_shift=(dims, dlt, {"units": "THz"})),
+                          coords=coords, attrs=self._attrs())
+
+    def thermal_conductivity(self, method: str = "rta", linewidths=None):
+        """Lattice thermal conductivity tensor from the three-phonon lifetimes on the mesh.
+
+        Parameters
+        ----------
+        method : {"rta"}
+            Relaxation-time approximation (:func:`trajmodes.phonons.conductivity.kappa_rta`).
+        linewidths : xarray.Dataset, optional
+            :meth:`linewidths` on the irreducible points, if already computed.
+
+        Returns
+        -------
+        xarray.Dataset: ``kappa`` (temperature, cartesian, cartesian2) W/(m K), ``mode_kappa`` (temperature, q,
+        branch, cartesian, cartesian2), ``heat_capacity`` (temperature, q, branch) eV/K, ``group_velocity``
+        (q, branch, cartesian) THz A, and the linewidths.
+        """
+        from trajmodes.phonons.conductivity import cartesian_rotations, kappa_rta, mode_heat_capacities
+        if method != "rta":
+            raise ValueError(f"method must be 'rta', not {method!r}")
+        lw = self.linewidths() if linewidths is None else linewidths
+        gps = np.asarray(lw["grid_point"].values)
+        if not np.array_equal(np.sort(gps), self.grid.irreducible):
+            raise ValueError("the conductivity needs the linewidths on the irreducible points of the mesh")
+        f = self.frequencies[gps]
+        cut = self.interaction.cutoff_frequency
+        # velocities at the first-zone image of each q, averaged over its little group (phonopy's convention)
+        qbz = first_zone(self.grid.qpoints[gps], self.fc.primitive.reciprocal_cell)
+        v = self.phonons.group_velocities(qbz, degeneracy_tol=self.degeneracy_tol,
+                                          cutoff_frequency=cut, symmetrize=True, symprec=self.symprec)
+        C = mode_heat_capacities(f, self.temperatures, self.occupation == "classical", cut)
+        tau = lw["lifetime"].transpose("temperature", "q", "branch").values
+        prim = self.fc.primitive
+        R = cartesian_rotations(prim.symmetry().rotations, prim.cell)
+        kappa, mode = kappa_rta(C, v, tau, self.grid.weights[self.grid.irreducible_of[gps]], prim.volume, R)
+        cart = ("cartesian", "cartesian2")
+        out = lw.copy()
+        out["kappa"] = (("temperature",) + cart, kappa, {"units": "W/(m K)"})
+        out["mode_kappa"] = (("temperature", "q", "branch") + cart, mode, {"units": "W/(m K)"})
+        out["heat_capacity"] = (("temperature", "q", "branch"), C, {"units": "eV/K"})
+        out["group_velocity"] = (("q", "branch", "cartesian"), v, {"units": "THz A (100 m/s)"})
+        out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
+        out.attrs["kappa_method"] = method
+        return out

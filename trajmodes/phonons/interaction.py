@@ -1,0 +1,192 @@
+"""Three-phonon interaction strengths |Phi(lambda, lambda', lambda'')|^2 from second- and third-order force
+constants, for q-point triplets q + q' + q'' = G on a mesh.
+
+With u(l k) = (N m_k)^-1/2 sum_q e^{i 2 pi q.r(l k)} W(k; q s) Q(q s) and Q = (hbar / 2 omega)^1/2 (a + a^+),
+the cubic Hamiltonian H3 = (1/3!) sum Psi u u u is sum Phi(lambda lambda' lambda'') A A' A'' with
+
+    Phi = N^-1/2 (1/3!) (hbar/2)^3/2 (omega omega' omega'')^-1/2 sum_{k k' k''} sum_{a b c}
+          W_a(k; lambda) W_b(k'; lambda') W_c(k''; lambda'') / sqrt(m_k m_k' m_k'')
+          e^{i 2 pi G.r(0 k)} sum_{l' l''} Psi_abc(0 k, l' k', l'' k'') e^{i 2 pi q'.(r(l'k') - r(0k))}
+                                                                    e^{i 2 pi q''.(r(l''k'') - r(0k))}
+
+(Togo, Chaput and Tanaka, Phys. Rev. B 91, 094306 (2015), Eq. (11) with the phase of Eq. (13);
+Maradudin and Fein, Phys. Rev. 128, 2589 (1962)). The lattice sums run over the supercell atoms with their
+shortest periodic images, each of m equally short images weighted 1/m (the Wigner-Seitz treatment the
+dynamical matrix uses, :mod:`trajmodes.phonons.dynamical`). Only the atoms a third-order constant
+actually couples to the centre atom enter, so the cost grows with the fc3 cutoff, not the supercell.
+
+Per triplet the lattice sum is one real matrix product over a block of triplets, then three contractions
+with eigenvectors (batched matrix products): no Python loop over triplets or atoms.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS
+
+if TYPE_CHECKING:
+    from trajmodes.forceconstants.model import ForceConstants
+    from trajmodes.lattice.grid import Grid
+    from trajmodes.phonons.harmonic import Phonons
+
+__all__ = ["Interaction", "HBAR_EV_PS"]
+
+#: reduced Planck constant, eV ps
+HBAR_EV_PS = H_EV_PS / (2 * np.pi)
+
+
+class Interaction:
+    """Interaction strengths of phonon triplets on a mesh, from ``fc.fc2`` (through ``phonons``) and ``fc.fc3``.
+
+    Parameters
+    ----------
+    fc : ForceConstants
+        With third-order constants ``fc3`` (compact layout, eV/A^3) on ``fc.supercell``.
+    grid : Grid
+        The q-mesh (:class:`trajmodes.lattice.grid.Grid`).
+    phonons : Phonons, optional
+        Harmonic phonons for frequencies and eigenvectors (default ``Phonons(fc)``); their force constants may
+        be other second-order constants of the same primitive cell (e.g. the effective ones at another T).
+    cutoff_frequency : float
+        Modes at or below this frequency (THz), imaginary ones included, take no part (their strengths are
+        zero): the acoustic modes at Gamma, and any unstable mode.
+    chunk : int
+        Triplets per block (memory about ``chunk * n_neighbours * 27 * n_prim * 16`` bytes).
+
+    Attributes
+    ----------
+    frequencies : (N, 3n) THz on every grid point, ascending.
+    eigenvectors : (N, 3n, 3n) complex; column s is mode s.
+    """
+
+    def __init__(self, fc: ForceConstants, grid: Grid, phonons: Phonons | None = None,
+                 cutoff_frequency: float = 1e-4, chunk: int = 512):
+        if fc.fc3 is None:
+            raise ValueError("these force constants have no third-order part (fc3): fit them with cutoff3= "
+                             "(EffectiveForceConstants) or read phono3py's fc3.hdf5 (ForceConstants.from_phono3py)")
+        if phonons is None:
+            from trajmodes.phonons.harmonic import Phonons
+            phonons = Phonons(fc)
+        if phonons.fc.n_prim != fc.n_prim:
+            raise ValueError(f"the phonons have {phonons.fc.n_prim} atoms per primitive cell, fc3 {fc.n_prim}")
+        self.fc, self.grid, self.phonons = fc, grid, phonons
+        self.cutoff_frequency = float(cutoff_frequency)
+        self.chunk = max(1, int(chunk))
+        self.n_branches = 3 * fc.n_prim
+        self.frequencies, self.eigenvectors = phonons.frequencies_and_eigenvectors(grid.qpoints)
+        self._prepare_lattice_sum()
+
+    # -- the real-space side, once ----------------------------------------------------------------
+    def _prepare_lattice_sum(self) -> None:
+        """Per primitive atom k: the supercell atoms fc3 couples it to, their shortest images (reduced vectors
+        and weights), and the constants on them as a (n_j 27, n_k) matrix per primitive atom of k''."""
+        from trajmodes.phonons.dynamical import DynamicalMatrix
+        fc = self.fc
+        dm = self.phonons.dm if self.phonons.fc.supercell is fc.supercell else DynamicalMatrix(fc)
+        kk, jj, _, w, vec = dm.image_pairs()
+        red = vec @ np.linalg.inv(fc.primitive.cell)                              # reduced image vectors
+        atom = fc.smap.atom
+        masses = fc.primitive.masses
+        self._centres = []
+        n = fc.n_prim
+        for k in range(n):
+            psi = fc.fc3[k]                                                        # (N, N, 3, 3, 3)
+            used = np.flatnonzero(np.abs(psi).reshape(len(psi), -1).max(axis=1) > 0)
+            used = used[np.argsort(atom[used], kind="stable")]                     # grouped by primitive atom
+            pos = np.full(fc.n_atoms, -1)
+            pos[used] = np.arange(len(used))
+            sel = (kk == k) & (pos[jj] >= 0)
+            rows, vr, wr = pos[jj[sel]], red[sel], w[sel]                          # image rows of used atoms
+            groups = np.searchsorted(atom[used], np.arange(n + 1))                # slices per primitive atom
+            # Psi[k, j, k'', a, b, c] as (j a b c, k'') per primitive atom of k'' (contiguous blocks)
+            sub = psi[np.ix_(used, used)]                                          # (nu, nu, 3, 3, 3)
+            mats = [np.ascontiguousarray(sub[:, groups[c]:groups[c + 1]].transpose(0, 2, 3, 4, 1)
+                                         .reshape(len(used) * 27, groups[c + 1] - groups[c])) for c in range(n)]
+            self._centres.append(dict(used=used, rows=rows, vec=vr, w=wr, groups=groups, mats=mats,
+                                      x=fc.primitive.scaled_positions[k]))
+        self._inv_sqrt_m = np.repeat(1 / np.sqrt(masses), 3)                        # per branch row 3k + a
+
+    def _phases(self, c: dict, q: np.ndarray) -> np.ndarray:
+        """sum over the images of each used atom of w e^{i 2 pi q.v}: (n_used, nq) complex."""
+        e = np.exp(2j * np.pi * (c["vec"] @ q.T)) * c["w"][:, None]                # (n_img, nq)
+        out = np.zeros((len(c["used"]), len(q)), dtype=complex)
+        np.add.at(out, c["rows"], e)
+        return out
+
+    def reciprocal_fc3(self, q: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
+        """Third-order constants in reciprocal space for a block of triplets, mass-weighted.
+
+        Parameters
+        ----------
+        q : (3,) reduced; q1, q2 : (T, 3) reduced, with q + q1 + q2 integral.
+
+        Returns
+        -------
+        (T, 3n, 3n, 3n) complex: e^{i 2 pi G.r0k} sum_{l'l''} Psi(0k, l'k', l''k'') e^{..q1..} e^{..q2..}
+        / sqrt(m m' m''), rows 3k + a, eV/(A^3 amu^3/2).
+        """
+        n = self.fc.n_prim
+        T = len(q1)
+        G = q[None, :] + q1 + q2
+        out = np.zeros((T, n, 3, n, 3, n, 3), dtype=complex)
+        for k, c in enumerate(self._centres):
+            nu = len(c["used"])
+            p1 = self._phases(c, q1)                                               # (nu, T)
+            p2 = self._phases(c, q2)
+            g = c["groups"]
+            pre = np.exp(2j * np.pi * (G @ c["x"]))                                # (T,)
+            for k2 in range(n):
+                if g[k2 + 1] == g[k2]:
+                    continue
+                b = p2[g[k2]:g[k2 + 1]]                                            # (nk2, T)
+                # one real product on the interleaved real/imaginary parts: (nu 27, nk2) @ (nk2, 2T)
+                y = (c["mats"][k2] @ b.view(float)).view(complex).reshape(nu, 27, T)
+                for k1 in range(n):
+                    if g[k1 + 1] == g[k1]:
+                        continue
+                    s = np.einsum("jxt,jt->tx", y[g[k1]:g[k1 + 1]], p1[g[k1]:g[k1 + 1]])
+                    out[:, k, :, k1, :, k2, :] = (s * pre[:, None]).reshape(T, 3, 3, 3)
+        m = self._inv_sqrt_m
+        out = out.reshape(T, 3 * n, 3 * n, 3 * n)
+        return out * (m[:, None, None] * m[None, :, None] * m[None, None, :])
+
+    # -- strengths ---------------------------------------------------------------------------
+    def strength(self, q: int, q1, q2) -> np.ndarray:
+        """|Phi(q s, q' s', q'' s'')|^2 for triplets of grid points, in eV^2 (without the 1/N of the q-sum).
+
+        Parameters
+        ----------
+        q : int
+            Grid index of q.
+        q1, q2 : (T,) int
+            Grid indices of q' and q'' (q + q' + q'' on the reciprocal lattice).
+
+        Returns
+        -------
+        (T, 3n, 3n, 3n) float: |N^1/2 Phi|^2, zero where any of the three modes is at or below the cutoff.
+        """
+        q1, q2 = np.atleast_1d(q1), np.atleast_1d(q2)
+        qp = self.grid.qpoints
+        out = np.empty((len(q1), self.n_branches, self.n_branches, self.n_branches))
+        for s in range(0, len(q1), self.chunk):
+            b = slice(s, s + self.chunk)
+            out[b] = self._strength_block(int(q), q1[b], q2[b], qp)
+        return out
+
+    def _strength_block(self, q: int, q1: np.ndarray, q2: np.ndarray, qp: np.ndarray) -> np.ndarray:
+        F = self.reciprocal_fc3(qp[q], qp[q1], qp[q2])                               # (T, A, B, C)
+        T, nb = len(q1), self.n_branches
+        e0, e1, e2 = self.eigenvectors[q], self.eigenvectors[q1], self.eigenvectors[q2]
+        # contract C with e'' (batched), B with e', A with e: each a batched matrix product
+        X = F.reshape(T, nb * nb, nb) @ e2                                           # (T, AB, s'')
+        X = X.reshape(T, nb, nb, nb).transpose(0, 1, 3, 2).reshape(T, nb * nb, nb) @ e1   # (T, A s'', s')
+        X = (e0.T @ X.reshape(T, nb, nb * nb)).reshape(T, nb, nb, nb).transpose(0, 1, 3, 2)  # (T, s, s', s'')
+        f0, f1, f2 = self.frequencies[q], self.frequencies[q1], self.frequencies[q2]
+        cut = self.cutoff_frequency
+        omega = lambda f: np.where(f > cut, 2 * np.pi * np.abs(f), np.inf)          # noqa: E731  (1/ps)
+        inv = 1.0 / (omega(f0)[None, :, None, None] * omega(f1)[:, None, :, None] * omega(f2)[:, None, None, :])
+        # (1/3!)^2 (hbar/2)^3 |sum|^2 / (omega omega' omega''), fc3/mass in eV/(A^3 amu^3/2): eV^2
+        scale = (HBAR_EV_PS / 2) ** 3 / 36.0 / AMU_A2_PS2_EV ** 3
+        return (X.real ** 2 + X.imag ** 2) * inv * scale

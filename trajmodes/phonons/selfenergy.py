@@ -1,0 +1,179 @@
+"""The bubble (three-phonon) self-energy of a phonon mode: imaginary part (linewidth), real part (frequency
+shift), and the spectral function, from interaction strengths on a q-mesh.
+
+In ordinary frequency (THz) and per q-point of the mesh (N points), with |Phi|^2 the strengths of
+:class:`trajmodes.phonons.interaction.Interaction` (N |Phi|^2, eV^2):
+
+    Gamma(nu) = 9 / (2 pi hbar^2 N) sum_{q' s' s''} |Phi|^2 { (n' + n'' + 1) delta(nu - nu' - nu'')
+                                             + (n' - n'') [delta(nu + nu' - nu'') - delta(nu - nu' + nu'')] }
+
+    Delta(nu) = 9 / (2 pi^2 hbar^2 N) sum |Phi|^2 { (n' + n'' + 1) [P/(nu - nu' - nu'') - P/(nu + nu' + nu'')]
+                                             + (n' - n'') [P/(nu + nu' - nu'') - P/(nu - nu' + nu'')] }
+
+Gamma is the imaginary part of the self-energy in THz, the half width of the line: its full width at half
+maximum is 2 Gamma and the lifetime tau = 1 / (2 pi FWHM) = 1 / (4 pi Gamma) (Maradudin and Fein, Phys.
+Rev. 128, 2589 (1962); Togo, Chaput and Tanaka, Phys. Rev. B 91, 094306 (2015), Eqs. (5)-(6)). Delta is its
+Kramers-Kronig partner, the frequency shift. The delta functions are normalised Gaussians of standard
+deviation sigma (THz) or linear-tetrahedron weights on the mesh (:mod:`trajmodes.phonons.tetrahedron`).
+
+Occupations are Bose-Einstein (quantum) or classical, n = k_B T / (h nu), where n' + n'' + 1 becomes
+n' + n'': the classical limit, in which every width and shift is proportional to T (the like-for-like
+comparison with classical molecular dynamics).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.lattice.grid import Grid, Triplets
+from trajmodes.phonons.degeneracy import degenerate_averager
+from trajmodes.phonons.interaction import HBAR_EV_PS
+from trajmodes.phonons.tetrahedron import point_weights, tetrahedra
+from trajmodes.units import KB_EV, THZ_EV
+
+__all__ = ["occupations", "gaussian", "DeltaWeights", "imaginary_part", "real_part", "OCCUPATIONS"]
+
+OCCUPATIONS = ("quantum", "classical")
+#: 9 / (2 pi hbar^2): Gamma in THz from N |Phi|^2 in eV^2 and delta functions in 1/THz
+GAMMA_FACTOR = 9.0 / (2 * np.pi * HBAR_EV_PS ** 2)
+
+
+def occupations(freqs, temperatures, occupation: str = "quantum") -> np.ndarray:
+    """Phonon occupations n(nu, T), shape (nt,) + freqs.shape; zero at T = 0 and for nu <= 0.
+
+    ``quantum``: 1 / (exp(h nu / k_B T) - 1); ``classical``: k_B T / (h nu).
+    """
+    f = np.asarray(freqs, dtype=float)
+    T = np.atleast_1d(np.asarray(temperatures, dtype=float)).reshape((-1,) + (1,) * f.ndim)
+    e = np.where(f > 0, f, np.inf) * THZ_EV
+    kT = KB_EV * T
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        if occupation == "classical":
+            n = kT / e
+        elif occupation == "quantum":
+            n = 1.0 / np.expm1(e / kT)
+        else:
+            raise ValueError(f"occupation must be 'quantum' or 'classical', not {occupation!r}")
+    return np.where((T > 0) & (f > 0), n, 0.0)
+
+
+def gaussian(x, sigma: float) -> np.ndarray:
+    """Normalised Gaussian of standard deviation ``sigma`` (THz) at x (THz): 1/THz."""
+    return np.exp(-0.5 * (x / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma)
+
+
+class DeltaWeights:
+    """The delta functions of the three-phonon sums, delta(nu - nu' - nu''), delta(nu + nu' - nu''),
+    delta(nu - nu' + nu''), for the triplets at one q, at frequencies nu.
+
+    Parameters
+    ----------
+    grid : Grid
+    frequencies : (N, 3n) THz on every grid point.
+    sigma : float or None
+        Gaussian standard deviation (THz); None: the linear tetrahedron method on the mesh, with the vertex
+        frequencies of imaginary modes taken as 0 and the weights averaged over the degenerate sets of q' and
+        q'' (closer than ``degeneracy_tol``, THz).
+    reciprocal_cell : (3, 3) 1/A, rows; for the tetrahedra.
+    """
+
+    def __init__(self, grid: Grid, frequencies: np.ndarray, sigma: float | None, reciprocal_cell=None,
+                 degeneracy_tol: float = 1e-4):
+        self.grid, self.frequencies = grid, frequencies
+        self.degeneracy_tol = float(degeneracy_tol)
+        self.sigma = None if sigma is None else float(sigma)
+        if self.sigma is not None and not self.sigma > 0:
+            raise ValueError(f"the smearing width sigma must be a positive frequency (THz), not {sigma}")
+        if self.sigma is None:
+            if reciprocal_cell is None:
+                raise ValueError("the tetrahedron method needs the reciprocal cell")
+            self.vertices, self.central = tetrahedra(grid.mesh, reciprocal_cell)
+
+    def __call__(self, triplets: Triplets, nu) -> np.ndarray:
+        """Weights (3, T, nw, 3n, 3n) in 1/THz for the triplets and frequencies ``nu`` (nw,) in THz:
+        [0] delta(nu - nu' - nu''), [1] delta(nu + nu' - nu''), [2] delta(nu - nu' + nu'')."""
+        nu = np.atleast_1d(np.asarray(nu, dtype=float))
+        f1 = self.frequencies[triplets.q1][:, None, :, None]                      # (T, 1, s', 1)
+        f2 = self.frequencies[triplets.q2][:, None, None, :]                      # (T, 1, 1, s'')
+        w = nu[None, :, None, None]
+        if self.sigma is not None:
+            s = self.sigma
+            return np.stack([gaussian(w - f1 - f2, s), gaussian(w + f1 - f2, s), gaussian(w - f1 + f2, s)])
+        # tetrahedra around q': vertex values f(q'_v) with q''_v = -q - q'_v (imaginary modes clamped at 0)
+        g = self.grid
+        v1 = self.vertices[triplets.q1]                                           # (T, 24, 4)
+        v2 = g.index(-g.addresses[triplets.q][None, None, None, :] - g.addresses[v1])
+        fpos = np.maximum(self.frequencies, 0.0)
+        a = fpos[v1][..., :, None]                                                # (T, 24, 4, s', 1)
+        b = fpos[v2][..., None, :]                                                # (T, 24, 4, 1, s'')
+        m1 = degenerate_averager(self.frequencies[triplets.q1], self.degeneracy_tol)     # (T, s', s')
+        m2 = degenerate_averager(self.frequencies[triplets.q2], self.degeneracy_tol)
+        out = []
+        for vals in (a + b, b - a, a - b):                                        # nu' + nu'', nu'' - nu', nu' - nu''
+            vals = np.moveaxis(vals, (1, 2), (-2, -1))                             # (T, s', s'', 24, 4)
+            w = point_weights(vals[:, None], self.central, nu[None, :, None, None])   # (T, nw, s', s'')
+            # a band's weight comes from its neighbours' frequencies, where degeneracies split: averaged over the
+            # degenerate sets at q' and q'' it no longer depends on the eigenvector basis chosen inside them
+            out.append(np.einsum("tij,twjk,tlk->twil", m1, w, m2, optimize=True))
+        return np.stack(out)
+
+
+def _factors(n1: np.ndarray, n2: np.ndarray, occupation: str) -> tuple[np.ndarray, np.ndarray]:
+    """(n' + n'' + 1, n' - n'') (quantum) or (n' + n'', n' - n'') (classical)."""
+    return (n1 + n2 + (0.0 if occupation == "classical" else 1.0)), n1 - n2
+
+
+def imaginary_part(strength, deltas, n1, n2, weights, n_points: int, occupation: str = "quantum") -> np.ndarray:
+    """Gamma (half width, THz) for the mode(s) at q, summed over triplets, per temperature and frequency.
+
+    Parameters
+    ----------
+    strength : (T, 3n, 3n, 3n) N |Phi|^2 in eV^2 (:meth:`Interaction.strength`).
+    deltas : (3, T, nw, 3n, 3n) from :class:`DeltaWeights` (nw frequency points).
+    n1, n2 : (nt, T, 3n) occupations at q' and q''.
+    weights : (T,) triplet weights.
+    n_points : the number N of q-points of the mesh.
+
+    Returns
+    -------
+    (nt, 3n, nw): the contribution of these triplets to Gamma of every branch s of q at every frequency
+    point (THz).
+    """
+    N = float(n_points)
+    a, b = _factors(n1[:, :, :, None], n2[:, :, None, :], occupation)              # (nt, T, s', s'')
+    sw = strength * (weights[:, None, None, None] / N)                               # (T, s, s', s'')
+    # (T, nw, s', s'') deltas at frequency points; combine with occupations: (nt, T, nw, s', s'')
+    d = a[:, :, None] * deltas[0][None] + b[:, :, None] * (deltas[1] - deltas[2])[None]
+    return GAMMA_FACTOR * np.einsum("tsxy,ktwxy->ksw", sw, d, optimize=True)
+
+
+def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, occupation: str = "quantum",
+              epsilon: float | None = None) -> np.ndarray:
+    """Delta (frequency shift, THz) at frequencies ``nu`` (nw,) for every branch of q, summed over triplets.
+
+    The principal values are 1/x -> x / (x^2 + epsilon^2) with ``epsilon`` in THz (None: exact 1/x, with the
+    terms at x = 0 left out).
+
+    Parameters
+    ----------
+    strength : (T, 3n, 3n, 3n) eV^2; f1, f2 : (T, 3n) THz at q', q'';
+    n1, n2 : (nt, T, 3n); weights : (T,); n_points : N.
+
+    Returns
+    -------
+    (nt, 3n, nw) THz: the contribution of these triplets.
+    """
+    N = float(n_points)
+    a, b = _factors(n1[:, :, :, None], n2[:, :, None, :], occupation)              # (nt, T, s', s'')
+    w = np.atleast_1d(np.asarray(nu, dtype=float))[None, :, None, None]             # (1, nw, 1, 1)
+    x1, x2 = f1[:, None, :, None], f2[:, None, None, :]
+
+    def pv(x):
+        if epsilon is None:
+            with np.errstate(divide="ignore"):
+                return np.where(x == 0, 0.0, 1.0 / np.where(x == 0, 1.0, x))
+        return x / (x * x + epsilon ** 2)
+    p_sum = pv(w - x1 - x2) - pv(w + x1 + x2)                                         # (T, nw, s', s'')
+    p_dif = pv(w + x1 - x2) - pv(w - x1 + x2)
+    d = a[:, :, None] * p_sum[None] + b[:, :, None] * p_dif[None]
+    sw = strength * (weights[:, None, None, None] / N)
+    return GAMMA_FACTOR / np.pi * np.einsum("tsxy,ktwxy->ksw", sw, d, optimize=True)
