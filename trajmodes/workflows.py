@@ -417,3 +417,14 @@ def fit_temperatures(runs: Mapping, qpoints=None, labels=None, **kw) -> Temperat
     """
     fits = {T: EffectiveForceConstants(**kw).fit(data) for T, data in runs.items()}
     return TemperatureSeries(fits, qpoints, labels)
+
+
+def three_phonon(fc, mesh, temperatures, occupation: str = "quantum", smearing: float | None = None,
+                 kappa: bool = True):
+    """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the RTA conductivity
+    (``kappa``): what ``trajmodes anharmonic`` computes. Returns the :class:`~trajmodes.phonons.anharmonic.Anharmonic`
+    calculator and its dataset (:meth:`~trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`)."""
+    from trajmodes.phonons.anharmonic import Anharmonic
+    an = Anharmonic(fc, mesh, temperatures, occupation=occupation, smearing=smearing)
+    lw = an.linewidths(shifts=True)
+    return an, (an.thermal_conductivity(linewidths=lw) if kappa else lw)

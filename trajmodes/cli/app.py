@@ -14,6 +14,7 @@ from trajmodes.cli.options import (FIGURE_FORMATS, add_plot_format, add_read_opt
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and its subcommand parsers by name."""
+    from trajmodes.cli.anharmonic import cmd_anharmonic
     from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
     from trajmodes.cli.modes import cmd_lifetimes, cmd_project
     from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
@@ -94,6 +95,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                                           "imaginary (default 0.01)")
     pp.add_argument("-o", "--output", default="trajmodes-phonons", help="output folder (default trajmodes-phonons)")
     add_plot_format(pp)
+    pa = add("anharmonic", cmd_anharmonic, "three-phonon linewidths, lifetimes, frequency shifts and the RTA "
+                                           "thermal conductivity of force constants with a third-order part")
+    pa.add_argument("fc", metavar="FC_PATH", help="force constants with fc3: a trajmodes .nc file (trajmodes fit "
+                                                  "--cutoff3) or a phono3py folder (fc2.hdf5 + fc3.hdf5)")
+    pa.add_argument("--mesh", type=mesh, default=[12, 12, 12], help="q mesh: N or N1,N2,N3 (default 12)")
+    pa.add_argument("--temperatures", type=temperatures, default=[300.0],
+                    help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 300)")
+    pa.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
+                    help="phonon occupations: quantum (Bose-Einstein; default) or classical (k_B T / h nu, as in "
+                         "classical MD)")
+    pa.add_argument("--smearing", type=positive, help="Gaussian smearing of the delta functions in THz "
+                                                      "(default: the tetrahedron method)")
+    pa.add_argument("-o", "--output", default="trajmodes-anharmonic", help="output folder (default "
+                                                                            "trajmodes-anharmonic)")
+    add_plot_format(pa)
     pe = add("eam", cmd_eam, "analytic force constants of an EAM potential (LAMMPS eam, eam/alloy, eam/fs) for a "
                              "cubic crystal: BvK shell constants and their pair/embedding split, netCDF and plots")
     pe.add_argument("potential", metavar="POTENTIAL", help="LAMMPS EAM file (*.eam, *.eam.alloy, *.eam.fs)")
