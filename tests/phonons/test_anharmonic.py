@@ -177,15 +177,14 @@ def test_bubble_shifts_match_phono3py(request, tmp_path, system, mesh):
 
 
 def test_symmetrized_velocities_match_phonopy(si_fc3, tmp_path):
-    """Little-group averaged velocities are phonopy's (it symmetrises with the crystal's symmetry), degenerate
+    """Little-group averaged velocities are phonopy's (GroupVelocity with the crystal's symmetry), degenerate
     modes on the zone boundary included; unsymmetrised ones differ there."""
-    phonopy = pytest.importorskip("phonopy")
-    si_fc3.to_phonopy(tmp_path)
-    ppy = phonopy.load(str(tmp_path / "phonopy_params.yaml"), force_constants_filename=str(tmp_path / "FORCE_CONSTANTS"),
-                       is_symmetry=True, symmetrize_fc=False, log_level=0)
+    from phonopy.phonon.group_velocity import GroupVelocity
+    ph3 = _phono3py(si_fc3, tmp_path, [4, 4, 4], 0.1)
     q = np.array([[-1 / 3, 1 / 3, 1 / 6], [0.5, 0.25, 0.75], [0.1, 0.2, 0.3], [0.0, 0.5, 0.5], [-1 / 3, -0.5, 1 / 6]])
-    ppy.run_qpoints(q, with_group_velocities=True)
-    ref = ppy.get_qpoints_dict()["group_velocities"]
+    gv = GroupVelocity(ph3.dynamical_matrix, symmetry=ph3.primitive_symmetry)
+    gv.run(q)
+    ref = gv.group_velocities
     ph = trajmodes.Phonons(si_fc3)
     np.testing.assert_allclose(ph.group_velocities(q, symmetrize=True), ref, atol=1e-9 * np.abs(ref).max())
     assert np.abs(ph.group_velocities(q) - ref).max() > 1.0

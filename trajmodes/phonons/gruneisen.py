@@ -2,11 +2,11 @@
 
 The mode Grueneisen parameter gamma_s(q) = -(V / omega_s) d omega_s / dV measures how a phonon frequency
 moves under a uniform (hydrostatic) change of volume. Following Fabian and Allen (Phys. Rev. Lett. 79,
-1885 (1997), their Eq. 2), the change of the dynamical matrix under a homogeneous deformation is the
-contraction of the third-order constants with the displacements that deformation gives every atom, so that
-the parameters follow from fc2 and fc3 without any strained calculation. The conventions (image vectors,
-internal relaxation of the sublattices, sign) are those of phono3py's mode Grueneisen parameters, to which
-these agree to round-off.
+1885 (1997), their expression of gamma through the cubic constants), the change of the dynamical matrix
+under a homogeneous deformation is the contraction of the third-order constants with the displacements that
+deformation gives every atom, so that the parameters follow from fc2 and fc3 without any strained
+calculation. The conventions (image vectors, internal relaxation of the sublattices, sign) are those of
+phono3py's mode Grueneisen parameters, to which these agree to round-off.
 
 With the displacement gradient eps_cd (atom M at r_M moves by eps r_M), the strain derivative of the
 harmonic constants between primitive atom k (row of the compact layout) and supercell atom j is
@@ -140,7 +140,7 @@ def mode_gruneisen(phonons: "Phonons", fc: "ForceConstants", qpoints, degeneracy
 
     gamma_s(q) = -(V / omega_s) d omega_s / dV = -<e_s| dD(q) |e_s> / (6 omega_s^2), dD the volume
     derivative of the dynamical matrix from the third-order constants with the sublattices relaxed
-    (module docstring; Fabian and Allen, Phys. Rev. Lett. 79, 1885 (1997), Eq. 2). Equal to the trace / 3
+    (module docstring; Fabian and Allen, Phys. Rev. Lett. 79, 1885 (1997)). Equal to the trace / 3
     of phono3py's mode Grueneisen tensor.
 
     Parameters
@@ -153,10 +153,13 @@ def mode_gruneisen(phonons: "Phonons", fc: "ForceConstants", qpoints, degeneracy
         Reduced coordinates of the primitive reciprocal lattice (no 2 pi).
     degeneracy_tol : float
         Branches closer than this (THz, chained) form one degenerate subspace; there the parameters are the
-        eigenvalues of the volume derivative within the subspace (degenerate perturbation theory), ascending
-        in -gamma, so that they do not depend on the basis of eigenvectors. Where the subspace is one
+        eigenvalues of the volume derivative within the subspace (degenerate perturbation theory), in
+        ascending order, so that they do not depend on the basis of eigenvectors. Where the subspace is one
         irreducible representation (all symmetry degeneracies) they are equal and agree with phono3py, which
-        takes diagonal elements in whatever basis its eigensolver returns.
+        takes diagonal elements in whatever basis its eigensolver returns. Branches split by less than the
+        tolerance without being degenerate (close to Gamma) are mixed, which moves their parameters (by
+        1.5e-6 relative for Si at q = (0.001, 0, 0)) but not their sum; 0 takes the diagonal elements in the
+        eigenbasis, as phono3py.
     cutoff_frequency : float
         Modes with nu <= this (THz), imaginary ones included, get zero; so do the three lowest branches at
         Gamma (q within 1e-5 of a reciprocal lattice vector), as phono3py. phono3py has no frequency cutoff:
@@ -195,7 +198,8 @@ def _gammas(f, M, degeneracy_tol, cutoff_frequency, gamma_point) -> np.ndarray:
     for g in np.unique(size[size > 1]):                                            # one eigvalsh per size
         sel = size == g
         qg, bg = qi[sel], b0[sel][:, None] + np.arange(g)
-        d[qg[:, None], bg] = np.linalg.eigvalsh(M[qg[:, None, None], bg[:, :, None], bg[:, None, :]])
+        sub = M[qg[:, None, None], bg[:, :, None], bg[:, None, :]]
+        d[qg[:, None], bg] = -np.linalg.eigvalsh(-sub)                            # gamma ascending
     omega2 = np.sign(f) * (f / THZ) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         gam = -d / (6 * omega2)
