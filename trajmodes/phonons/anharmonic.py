@@ -297,3 +297,19 @@ class Anharmonic:
         out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
         out.attrs["kappa_method"] = method
         return out
+
+    def gruneisen(self, qpoints=None):
+        """Mode Grueneisen parameters from fc3 (:func:`trajmodes.phonons.gruneisen.mode_gruneisen`) at any reduced
+        q-points (default: the irreducible points of the mesh): xarray Dataset ``gruneisen`` (q, branch),
+        dimensionless, with ``frequency_harmonic``."""
+        import xarray as xr
+        from trajmodes.phonons.gruneisen import mode_gruneisen
+        if qpoints is None:
+            q = self.grid.qpoints[self.grid.irreducible]
+        else:
+            q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        g = mode_gruneisen(self.phonons, self.fc, q, degeneracy_tol=self.degeneracy_tol,
+                           cutoff_frequency=self.interaction.cutoff_frequency)
+        return xr.Dataset(dict(gruneisen=(("q", "branch"), g, {"units": "1", "long_name": "mode Grueneisen parameter"}),
+                               frequency_harmonic=(("q", "branch"), self.phonons.frequencies(q), {"units": "THz"})),
+                          coords=dict(qpoint=(("q", "reduced"), q)))
