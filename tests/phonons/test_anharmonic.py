@@ -136,8 +136,13 @@ def test_missing_fc3_is_a_clear_error(cu_eam_phonons):
 
 
 # -- against phono3py --------------------------------------------------------------------------------
-@pytest.mark.parametrize("system,mesh,sigma", [("si", 6, 0.1), ("si", 7, 0.1), ("cu", 8, 0.1), ("cu", 11, 0.1),
-                                               ("si", 5, None), ("si", 6, None), ("cu", 6, None), ("cu", 8, None)])
+_slow = pytest.mark.slow
+
+
+@pytest.mark.parametrize("system,mesh,sigma", [("si", 6, 0.1), pytest.param("si", 7, 0.1, marks=_slow),
+                                               ("cu", 6, 0.1), pytest.param("cu", 11, 0.1, marks=_slow),
+                                               ("si", 5, None), ("si", 6, None), ("cu", 6, None),
+                                               pytest.param("cu", 8, None, marks=_slow)])
 def test_linewidths_and_rta_kappa_match_phono3py(request, tmp_path, system, mesh, sigma):
     """Gaussian smearing (sigma 0.1 THz) and tetrahedra: widths to 1e-6 relative, kappa to 1e-4, two temperatures,
     two meshes each, on effective constants fitted to real Stillinger-Weber Si and EAM Cu runs."""
