@@ -3,7 +3,7 @@
 
     python benchmarks/bench_anharmonic.py [--mesh 19] [--sigma 0.1] [--scaling 8 11 14] [--p3-full 8]
                                           [--p3-subset 3] [--rounds 3] [--long 20] [--threads N]
-                                          [--lang C] [--no-profile] [--quick] [--out benchmarks/results]
+                                          [--lang Rust|C] [--no-profile] [--no-blas1] [--quick] [--out benchmarks/results]
 
 Case: diamond Si, Stillinger-Weber, 2-atom primitive cell; fc2 (r2 = 6 A) and fc3 (r3 = 4 A) fitted
 sequentially from the shipped MD run (``examples/md/si_300K``, 216-atom supercell) by
@@ -14,7 +14,7 @@ sequentially from the shipped MD run (``examples/md/si_300K``, 216-atom supercel
 Timed (interleaved rounds: every round runs each job once, phono3py then trajmodes; the median is
 reported; a job whose first round takes longer than ``--long`` seconds is run once, and the table says so):
 
-* phono3py (``--lang``, default its C/OpenMP kernels): ``init_phph_interaction()`` +
+* phono3py (``--lang``, default its Rust kernels, its own default): ``init_phph_interaction(average_degenerate_weights=True)`` +
   ``run_thermal_conductivity(temperatures=[300], write_kappa=False)``: the linewidths of every irreducible q
   and the RTA kappa in one go;
 * trajmodes: ``Anharmonic(fc, mesh, temperatures=[300], smearing=...)`` (frequencies on the grid, the
@@ -40,7 +40,12 @@ imported, and as Dask's ``num_workers`` (trajmodes' loop over q-points). Peak me
 high-water mark (``VmHWM``, reset through ``/proc/self/clear_refs`` before each timed call; a psutil sampler
 where that is not allowed), for both codes.
 
-``--profile`` (default on): cProfile of ``Anharmonic.self_energy`` at one general q-point of the headline
+At the headline mesh trajmodes is also timed with BLAS limited to one thread
+(``threadpoolctl.threadpool_limits(1)`` around the call, Dask still on ``--threads`` workers), for
+information: its q-loop runs small matrix products in every Dask thread, and multithreaded BLAS inside
+them oversubscribes the cores (``--no-blas1`` skips it).
+
+The profile (default on, ``--no-profile`` skips it): cProfile of ``Anharmonic.self_energy`` at one general q-point of the headline
 mesh for each method, written to ``<out>/profile_anharmonic.txt``.
 
 Writes ``<out>/anharmonic.json`` (every time of every round, the environment, all checks) and
@@ -158,7 +163,9 @@ def run_phono3py(ph3, mesh: int, sigma, grid_points=None) -> dict:
     ph3.sigmas = [sigma]
     with contextlib.redirect_stdout(io.StringIO()):
         t0 = time.perf_counter()
-        ph3.init_phph_interaction()
+        # tetrahedron weights averaged over degenerate sets at q' and q'', as trajmodes does (without it phono3py's
+        # tetrahedron widths depend on the eigenvector basis its solver picks); no effect with Gaussian smearing
+        ph3.init_phph_interaction(average_degenerate_weights=True)
         t1 = time.perf_counter()
         ph3.run_thermal_conductivity(temperatures=[300.0], grid_points=grid_points, write_kappa=False)
         t2 = time.perf_counter()
@@ -357,8 +364,11 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--long", type=float, default=20.0, help="a job whose first round is longer runs once")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--lang", default="C", choices=("C", "Rust"), help="phono3py backend")
+    ap.add_argument("--lang", default="Rust", choices=("C", "Rust"), help="phono3py backend (default Rust, phono3py's own "
+                    "default; its C kernels cannot average tetrahedron weights over degenerate sets)")
     ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--no-blas1", action="store_true",
+                    help="skip the info run of trajmodes with BLAS limited to 1 thread at the headline mesh")
     ap.add_argument("--quick", action="store_true", help="smoke run: mesh 6, scaling 4, one round")
     ap.add_argument("--out", default=str(HERE / "results"))
     args = ap.parse_args(argv)
@@ -417,6 +427,12 @@ def main(argv=None) -> int:
                         q_sub = run_phono3py_q(ph3, m, bz[pos])
                     return run_trajmodes(fc, m, s, subset=q_sub)
                 jobs["trajmodes_subset"] = tm_subset
+            if mesh == args.mesh and not args.no_blas1:
+                def tm_blas1(m=mesh, s=s):
+                    from threadpoolctl import threadpool_limits
+                    with threadpool_limits(1):          # BLAS 1 thread inside each of the Dask workers
+                        return run_trajmodes(fc, m, s)
+                jobs["trajmodes_blas1"] = tm_blas1
             r = rounds(jobs, args.rounds, args.long, log)
             tm = r["trajmodes"]
             last = tm["last"]
@@ -479,6 +495,19 @@ def main(argv=None) -> int:
                 rows.append(dict(case=f"{label}: RTA kappa (incl. linewidths), trajmodes only", p3="-",
                                  tm=_fmt_t(tm["median_s"], one=one_tm), ratio="-",
                                  diff=f"- (kappa_xx {last['kappa'][0, 0]:.1f} W/mK)", peak=peak_tm))
+            if "trajmodes_blas1" in r:
+                b1 = r["trajmodes_blas1"]
+                entry["trajmodes_blas1_median_s"] = b1["median_s"]
+                entry["kappa_blas1_vs_default_max_abs"] = float(np.abs(b1["last"]["kappa"] - last["kappa"]).max())
+                one_b1 = b1["rounds"] == 1 and args.rounds > 1
+                ratio = f"~{p3_total / b1['median_s']:.0f}x (est.)" if p3_est else \
+                    f"{p3_total / b1['median_s']:.0f}x" if p3_total else "-"
+                rows.append(dict(case=f"{label}: RTA kappa, trajmodes with BLAS limited to 1 thread "
+                                      "(threadpoolctl; Dask still on all threads), info",
+                                 p3=_fmt_t(p3_total, est=p3_est) if p3_total else "-",
+                                 tm=_fmt_t(b1["median_s"], one=one_b1), ratio=ratio,
+                                 diff=f"{tm['median_s'] / b1['median_s']:.1f}x faster than "
+                                      "the default", peak=f"{b1['peak_MB']:.0f} (+{b1['peak_over_start_MB']:.0f})"))
             entry["phono3py_total_s"], entry["phono3py_estimated"] = p3_total, p3_est
             results[f"{mesh}_{method}"] = entry
             sc = next((x for x in scaling if x["mesh"] == mesh), None)
@@ -514,6 +543,13 @@ def main(argv=None) -> int:
         if d is not None and d > 1e-3:
             notes.append(f"{e['mesh']}^3 {e['method']}: gamma differs from phono3py by up to {100 * d:.1f}% "
                          "(relative); this method does not yet reproduce phono3py.")
+    for e in results.values():
+        if e.get("trajmodes_blas1_median_s") and e["trajmodes_blas1_median_s"] * 1.5 < \
+                e["jobs"]["trajmodes"]["median_s"]:
+            gain = e["jobs"]["trajmodes"]["median_s"] / e["trajmodes_blas1_median_s"]
+            notes.append(f"{e['mesh']}^3 {e['method']}: trajmodes is {gain:.1f}x faster with BLAS limited to one thread: its Dask "
+                         "q-loop calls small matrix products (interaction.reciprocal_fc3) from every worker thread "
+                         "with a multithreaded BLAS underneath, which oversubscribes the cores.")
     res = dict(environment=env, config=dict(mesh=args.mesh, sigma=args.sigma, scaling=args.scaling,
                                             p3_full=args.p3_full, p3_subset=args.p3_subset, rounds=args.rounds,
                                             long=args.long, threads=args.threads, lang=args.lang, quick=args.quick),
