@@ -113,8 +113,8 @@ class Anharmonic:
         frequencies : (nw,) THz, optional
             Where to evaluate; None: each branch at its own harmonic frequency.
         epsilon : float, optional
-            Broadening (THz) of the principal values of the real part; None: the Gaussian ``smearing`` or,
-            with tetrahedra, exact principal values (terms exactly on a pole dropped).
+            Broadening (THz) of the principal values of the real part, 1/x -> x / (x^2 + epsilon^2); None: the
+            Gaussian ``smearing``, or 0.05 THz with tetrahedra (phono3py's default).
 
         Returns
         -------
@@ -128,7 +128,7 @@ class Anharmonic:
         nt, nb, nw = len(self.temperatures), it.n_branches, len(nu)
         gam = np.zeros((nt, nb, nw)) if imag else None
         dlt = np.zeros((nt, nb, nw)) if real else None
-        eps = self.smearing if epsilon is None else epsilon
+        eps = epsilon if epsilon is not None else (self.smearing if self.smearing is not None else 0.05)
         for s in range(0, len(tr), it.chunk):
             b = slice(s, s + it.chunk)
             sub = type(tr)(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
