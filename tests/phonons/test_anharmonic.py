@@ -130,6 +130,12 @@ def test_q_off_the_mesh_is_refused(cu_fc3):
         an.linewidths([[0.1, 0.0, 0.0]])
 
 
+@pytest.mark.parametrize("mesh", [2.5, (4, 4), 0, (4, -4, 4)])
+def test_bad_mesh_is_a_clear_error(cu_fc3, mesh):
+    with pytest.raises(ValueError, match="mesh must be one positive integer"):
+        Anharmonic(cu_fc3, mesh, 300.0, smearing=0.1)
+
+
 def test_missing_fc3_is_a_clear_error(cu_eam_phonons):
     with pytest.raises(ValueError, match="no third-order part"):
         Anharmonic(cu_eam_phonons.fc, 4, 300.0)

@@ -1,7 +1,7 @@
 """A Gamma-centred q-mesh with the crystal's point group: irreducible points, their stars, and the triplets
 (q, q', q'') with q + q' + q'' = G that three-phonon scattering sums over.
 
-Grid points are numbered as in :func:`trajmodes.lattice.qpoints.mesh_qpoints` (first index fastest:
+Grid points are numbered as in :func:`trajmodes.lattice.qpoints.mesh_addresses` (first index fastest:
 ``i0 + n0 (i1 + n1 i2)``), reduced q = address / mesh without 2 pi. The point-group operations act on reduced
 q as q' = R^-T q (:func:`trajmodes.lattice.symmetry.reciprocal_rotations`), time reversal (q -> -q) included
 by default. The triplets at a q are reduced by the little group of q and by the exchange of q' and q''
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trajmodes.lattice.qpoints import mesh_addresses, mesh_index
 from trajmodes.lattice.symmetry import reciprocal_rotations
 
 __all__ = ["Grid", "Triplets"]
@@ -71,8 +72,7 @@ class Grid:
         if (self.mesh < 1).any():
             raise ValueError(f"a mesh needs at least one point along each axis, not {self.mesh.tolist()}")
         n = self.mesh
-        k, j, i = np.meshgrid(*(np.arange(m) for m in n[::-1]), indexing="ij")
-        self.addresses = np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1)        # (N, 3)
+        self.addresses = mesh_addresses(n)                                           # (N, 3)
         rot = np.eye(3, dtype=int)[None] if rotations is None else np.asarray(rotations)
         ops = reciprocal_rotations(rot, time_reversal)                                 # on reduced q
         # an operation on addresses: a' = mesh * R (a / mesh), which must be integral
@@ -100,9 +100,7 @@ class Grid:
 
     def index(self, addresses) -> np.ndarray:
         """Grid index of integer addresses (..., 3), taken modulo the mesh."""
-        a = np.mod(np.asarray(addresses, dtype=np.int64), self.mesh)
-        n = self.mesh
-        return a[..., 0] + n[0] * (a[..., 1] + n[1] * a[..., 2])
+        return mesh_index(addresses, self.mesh)
 
     def little_group(self, q: int) -> np.ndarray:
         """The operations (as address matrices, (m, 3, 3)) that leave grid point ``q`` where it is."""

@@ -8,7 +8,7 @@ import numpy as np
 
 from trajmodes.lattice.geometry import shortest_images
 
-__all__ = ["commensurate_qpoints", "mesh_qpoints", "is_gamma", "first_zone"]
+__all__ = ["commensurate_qpoints", "mesh_addresses", "mesh_index", "mesh_qpoints", "is_gamma", "first_zone"]
 
 
 def commensurate_qpoints(matrix, centred: bool = True) -> np.ndarray:
@@ -36,11 +36,24 @@ def commensurate_qpoints(matrix, centred: bool = True) -> np.ndarray:
     return q[order]
 
 
-def mesh_qpoints(mesh) -> np.ndarray:
-    """Gamma-centred mesh, reduced q (n1 n2 n3, 3) in [0, 1), first index fastest (phonopy's order)."""
+def mesh_addresses(mesh) -> np.ndarray:
+    """Integer addresses (n1 n2 n3, 3) of a Gamma-centred mesh, first index fastest (phonopy's order): point
+    ``i0 + n0 (i1 + n1 i2)`` is q = (i0, i1, i2) / mesh."""
     n = np.asarray(mesh, dtype=int).reshape(3)
     k, j, i = np.meshgrid(*(np.arange(m) for m in n[::-1]), indexing="ij")
-    return np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1) / n
+    return np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1)
+
+
+def mesh_index(addresses, mesh) -> np.ndarray:
+    """Mesh index of integer addresses (..., 3), taken modulo the mesh (the order of :func:`mesh_addresses`)."""
+    n = np.asarray(mesh, dtype=np.int64).reshape(3)
+    a = np.mod(np.asarray(addresses, dtype=np.int64), n)
+    return a[..., 0] + n[0] * (a[..., 1] + n[1] * a[..., 2])
+
+
+def mesh_qpoints(mesh) -> np.ndarray:
+    """Gamma-centred mesh, reduced q (n1 n2 n3, 3) in [0, 1), first index fastest (phonopy's order)."""
+    return mesh_addresses(mesh) / np.asarray(mesh, dtype=int).reshape(3)
 
 
 def is_gamma(q, tol: float = 1e-12) -> np.ndarray:

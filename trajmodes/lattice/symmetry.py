@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from trajmodes.lattice.crystal import Crystal
     from trajmodes.lattice.supercell import SupercellMap
 
-__all__ = ["quiet_spglib", "reciprocal_rotations", "SupercellOperations", "supercell_operations", "symmetrize_sites"]
+__all__ = ["quiet_spglib", "reciprocal_rotations", "cartesian_rotations", "SupercellOperations", "supercell_operations",
+           "symmetrize_sites"]
 
 
 @contextmanager
@@ -45,6 +46,13 @@ def reciprocal_rotations(rotations, time_reversal: bool = True) -> np.ndarray:
     rot = np.unique(np.rint(np.asarray(rotations, float)).astype(int).reshape(-1, 3, 3), axis=0)
     mats = np.linalg.inv(rot).transpose(0, 2, 1)
     return np.concatenate([mats, -mats]) if time_reversal else mats
+
+
+def cartesian_rotations(rotations, cell) -> np.ndarray:
+    """Rotations W (n, 3, 3) of fractional coordinates of ``cell`` (rows a, b, c; spglib's) as Cartesian ones,
+    R = A^T W A^-T, (n, 3, 3); orthogonal up to the round-off of ``cell``."""
+    A = np.asarray(cell, dtype=float)
+    return np.einsum("ji,ojk,kl->oil", A, np.asarray(rotations, dtype=float), np.linalg.inv(A).T)
 
 
 @dataclass(frozen=True)
@@ -107,8 +115,7 @@ def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float 
     perm = smap.index(kp[:, atom], newL)
     if (np.sort(perm, axis=1) != np.arange(smap.atom.size)).any():
         raise ValueError("a symmetry operation is not a permutation of the supercell")
-    R = np.einsum("ji,ojk,kl->oil", P, W, np.linalg.inv(P).T)            # P^T W P^-T
-    U, _, Vt = np.linalg.svd(R)
+    U, _, Vt = np.linalg.svd(cartesian_rotations(W, P))
     return SupercellOperations(U @ Vt, perm, kp, W)
 
 

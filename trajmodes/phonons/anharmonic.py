@@ -57,7 +57,10 @@ class Anharmonic:
                  degeneracy_tol: float = 1e-4, symprec: float = 1e-5, chunk: int = 512, scheduler=None):
         if occupation not in OCCUPATIONS:
             raise ValueError(f"occupation must be one of {OCCUPATIONS}, not {occupation!r}")
-        mesh = np.broadcast_to(np.asarray(mesh, dtype=int), (3,)).copy()
+        m = np.atleast_1d(np.asarray(mesh, dtype=float))
+        if m.size not in (1, 3) or not np.isfinite(m).all() or (m != np.rint(m)).any() or (m < 1).any():
+            raise ValueError(f"mesh must be one positive integer n (n x n x n) or three, not {mesh!r}")
+        mesh = np.broadcast_to(m.astype(int), (3,)).copy()
         T = np.atleast_1d(np.asarray(temperatures, dtype=float))
         if not np.isfinite(T).all() or (T < 0).any():
             raise ValueError(f"temperatures must be finite and >= 0 K, not {T.tolist()}")
@@ -129,18 +132,20 @@ class Anharmonic:
         gam = np.zeros((nt, nb, nw)) if imag else None
         dlt = np.zeros((nt, nb, nw)) if real else None
         eps = epsilon if epsilon is not None else (self.smearing if self.smearing is not None else 0.05)
+        if real and not eps > 0:
+            raise ValueError(f"epsilon, the broadening of the real part, must be a positive frequency (THz), not {eps}")
+        N = self.grid.n_points
         for s in range(0, len(tr), it.chunk):
             b = slice(s, s + it.chunk)
             sub = type(tr)(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
             S = it.strength(q, sub.q1, sub.q2)
             n1 = occupations(it.frequencies[sub.q1], self.temperatures, self.occupation)
             n2 = occupations(it.frequencies[sub.q2], self.temperatures, self.occupation)
-            N = self.grid.n_points
             if imag:
                 gam += imaginary_part(S, self.deltas(sub, nu), n1, n2, sub.weights, N, self.occupation)
             if real:
                 dlt += real_part(S, it.frequencies[sub.q1], it.frequencies[sub.q2], n1, n2, sub.weights, N, nu,
-                                 self.occupation, eps)
+                                 eps, self.occupation)
         out = {}
         for name, arr in (("gamma", gam), ("delta", dlt)):
             if arr is None:
@@ -275,7 +280,9 @@ class Anharmonic:
         branch, cartesian, cartesian2), ``heat_capacity`` (temperature, q, branch) eV/K, ``group_velocity``
         (q, branch, cartesian) THz A, and the linewidths.
         """
-        from trajmodes.phonons.conductivity import cartesian_rotations, kappa_rta, mode_heat_capacities
+        from trajmodes.lattice.symmetry import cartesian_rotations
+        from trajmodes.phonons.conductivity import kappa_rta
+        from trajmodes.phonons.thermal import mode_heat_capacities
         if method != "rta":
             raise ValueError(f"method must be 'rta', not {method!r}")
         lw = self.linewidths() if linewidths is None else linewidths
@@ -291,7 +298,8 @@ class Anharmonic:
         C = mode_heat_capacities(f, self.temperatures, self.occupation == "classical", cut)
         tau = lw["lifetime"].transpose("temperature", "q", "branch").values
         prim = self.fc.primitive
-        R = cartesian_rotations(prim.symmetry().rotations, prim.cell)
+        W = np.unique(np.asarray(prim.symmetry(self.symprec).rotations), axis=0)    # the point group, once each
+        R = cartesian_rotations(W, prim.cell)
         kappa, mode = kappa_rta(C, v, tau, self.grid.weights[self.grid.irreducible_of[gps]], prim.volume, R)
         cart = ("cartesian", "cartesian2")
         out = lw.copy()

@@ -11,35 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.units import EV_J, KB_EV, THZ_EV
+from trajmodes.units import EV_J
 
-__all__ = ["mode_heat_capacities", "cartesian_rotations", "kappa_rta", "KAPPA_UNIT"]
+__all__ = ["kappa_rta", "KAPPA_UNIT"]
 
 #: W/(m K) from eV/K * (THz A)^2 * ps / A^3
 KAPPA_UNIT = EV_J * (1e12 * 1e-10) ** 2 * 1e-12 / 1e-30
-
-
-def mode_heat_capacities(freqs, temperatures, classical: bool = False, cutoff_frequency: float = 1e-4) -> np.ndarray:
-    """Heat capacity of every mode, (nt,) + freqs.shape, eV/K: k_B x^2 e^x / (e^x - 1)^2 with x = h nu / k_B T
-    (quantum) or k_B (classical); zero at or below ``cutoff_frequency`` (THz) and at T = 0."""
-    f = np.asarray(freqs, dtype=float)
-    T = np.atleast_1d(np.asarray(temperatures, dtype=float)).reshape((-1,) + (1,) * f.ndim)
-    ok = (f > cutoff_frequency) & (T > 0)
-    if classical:
-        return np.where(ok, KB_EV, 0.0)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        x = np.where(ok, f * THZ_EV / (KB_EV * np.where(T > 0, T, 1.0)), 1.0)
-        em = np.exp(-x)
-        c = KB_EV * x * x * em / (-np.expm1(-x)) ** 2
-    return np.where(ok, np.nan_to_num(c), 0.0)
-
-
-def cartesian_rotations(rotations, cell) -> np.ndarray:
-    """The point group as Cartesian rotations (n, 3, 3) from fractional rotations W (spglib's) of ``cell``
-    (rows a, b, c): R = A^T W A^-T, distinct ones only."""
-    W = np.unique(np.asarray(rotations, dtype=np.int64).reshape(-1, 3, 3), axis=0)
-    A = np.asarray(cell, dtype=float)
-    return np.einsum("ji,ojk,kl->oil", A, W, np.linalg.inv(A).T)
 
 
 def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rotations=None):
@@ -56,7 +33,7 @@ def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rota
     volume : float
         Primitive-cell volume, A^3.
     rotations : (nr, 3, 3), optional
-        Cartesian point-group rotations: when the q are irreducible points the tensor of each is averaged
+        Cartesian point-group rotations (:func:`trajmodes.lattice.symmetry.cartesian_rotations`): when the q are irreducible points the tensor of each is averaged
         over them (R kappa R^T), which is the sum over the star.
 
     Returns

@@ -15,7 +15,7 @@ from trajmodes.phonons.tetrahedron import tetrahedra, vertex_weights
 if TYPE_CHECKING:
     from trajmodes.phonons.harmonic import Phonons
 
-__all__ = ["phonon_dos", "tetrahedra", "tetrahedron_dos", "gaussian_dos", "frequency_points"]
+__all__ = ["phonon_dos", "tetrahedra", "tetrahedron_dos", "gaussian", "gaussian_dos", "frequency_points"]
 
 
 def tetrahedron_dos(freqs, vertices, central, points, projections=None):
@@ -71,6 +71,11 @@ def tetrahedron_dos(freqs, vertices, central, points, projections=None):
     return out_t, out_p
 
 
+def gaussian(x, sigma: float) -> np.ndarray:
+    """Normalised Gaussian of standard deviation ``sigma`` (THz) at x (THz): 1/THz."""
+    return np.exp(-0.5 * (x / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma)
+
+
 def gaussian_dos(freqs, points, sigma, projections=None):
     """Total (and projected) DOS with normalised Gaussians of standard deviation ``sigma`` (THz)."""
     freqs = np.asarray(freqs, dtype=float)
@@ -79,8 +84,7 @@ def gaussian_dos(freqs, points, sigma, projections=None):
     proj = None if projections is None else np.zeros((projections.shape[-1], len(points)))
     step = max(1, 2 ** 22 // freqs.size)
     for s in range(0, len(points), step):
-        x = (freqs[:, :, None] - points[None, None, s:s + step]) / sigma
-        g = np.exp(-0.5 * x * x) / (np.sqrt(2 * np.pi) * sigma)          # (N, nb, nw)
+        g = gaussian(freqs[:, :, None] - points[None, None, s:s + step], sigma)   # (N, nb, nw)
         total[s:s + step] = g.sum(axis=(0, 1)) / N
         if proj is not None:
             proj[:, s:s + step] = np.einsum("knw,knm->mw", g, projections) / N

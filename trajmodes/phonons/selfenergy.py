@@ -27,10 +27,11 @@ import numpy as np
 from trajmodes.lattice.grid import Grid, Triplets
 from trajmodes.phonons.degeneracy import degenerate_averager
 from trajmodes.phonons.interaction import HBAR_EV_PS
+from trajmodes.phonons.dos import gaussian
 from trajmodes.phonons.tetrahedron import point_weights, tetrahedra
 from trajmodes.units import KB_EV, THZ_EV
 
-__all__ = ["occupations", "gaussian", "DeltaWeights", "imaginary_part", "real_part", "OCCUPATIONS"]
+__all__ = ["occupations", "DeltaWeights", "imaginary_part", "real_part", "OCCUPATIONS"]
 
 OCCUPATIONS = ("quantum", "classical")
 #: 9 / (2 pi hbar^2): Gamma in THz from N |Phi|^2 in eV^2 and delta functions in 1/THz
@@ -54,11 +55,6 @@ def occupations(freqs, temperatures, occupation: str = "quantum") -> np.ndarray:
         else:
             raise ValueError(f"occupation must be 'quantum' or 'classical', not {occupation!r}")
     return np.where((T > 0) & (f > 0), n, 0.0)
-
-
-def gaussian(x, sigma: float) -> np.ndarray:
-    """Normalised Gaussian of standard deviation ``sigma`` (THz) at x (THz): 1/THz."""
-    return np.exp(-0.5 * (x / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma)
 
 
 class DeltaWeights:
@@ -146,12 +142,11 @@ def imaginary_part(strength, deltas, n1, n2, weights, n_points: int, occupation:
     return GAMMA_FACTOR * np.einsum("tsxy,ktwxy->ksw", sw, d, optimize=True)
 
 
-def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, occupation: str = "quantum",
-              epsilon: float | None = None) -> np.ndarray:
+def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, epsilon: float,
+              occupation: str = "quantum") -> np.ndarray:
     """Delta (frequency shift, THz) at frequencies ``nu`` (nw,) for every branch of q, summed over triplets.
 
-    The principal values are 1/x -> x / (x^2 + epsilon^2) with ``epsilon`` in THz (None: exact 1/x, with the
-    terms at x = 0 left out).
+    The principal values are 1/x -> x / (x^2 + epsilon^2) with ``epsilon`` > 0 in THz.
 
     Parameters
     ----------
@@ -168,9 +163,6 @@ def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, occupation: 
     x1, x2 = f1[:, None, :, None], f2[:, None, None, :]
 
     def pv(x):
-        if epsilon is None:
-            with np.errstate(divide="ignore"):
-                return np.where(x == 0, 0.0, 1.0 / np.where(x == 0, 1.0, x))
         return x / (x * x + epsilon ** 2)
     p_sum = pv(w - x1 - x2) - pv(w + x1 + x2)                                         # (T, nw, s', s'')
     p_dif = pv(w + x1 - x2) - pv(w - x1 + x2)

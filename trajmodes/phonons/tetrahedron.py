@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.lattice.qpoints import mesh_qpoints
+from trajmodes.lattice.qpoints import mesh_addresses, mesh_index
 
 __all__ = ["tetrahedra", "vertex_weights", "point_weights"]
 
@@ -51,9 +51,7 @@ def tetrahedra(mesh, reciprocal_cell) -> np.ndarray:
                 rel.append(_CUBE[t] - _CUBE[i])
                 central.append(int(np.flatnonzero(t == i)[0]))
     rel = np.array(rel)                                              # (24, 4, 3)
-    g = np.rint(mesh_qpoints(n) * n).astype(int)                     # (N, 3) addresses
-    addr = (g[:, None, None, :] + rel[None]) % n
-    return addr[..., 0] + n[0] * (addr[..., 1] + n[1] * addr[..., 2]), np.array(central)
+    return mesh_index(mesh_addresses(n)[:, None, None, :] + rel[None], n), np.array(central)
 
 
 def _f(w, v, n, m):

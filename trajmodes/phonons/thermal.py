@@ -16,7 +16,22 @@ from trajmodes.units import EV_KJMOL, KB_EV, THZ_EV
 if TYPE_CHECKING:
     from trajmodes.phonons.harmonic import Phonons
 
-__all__ = ["thermal_properties", "harmonic_thermodynamics"]
+__all__ = ["thermal_properties", "harmonic_thermodynamics", "mode_heat_capacities"]
+
+
+def mode_heat_capacities(freqs, temperatures, classical: bool = False, cutoff_frequency: float = 1e-4) -> np.ndarray:
+    """Heat capacity of every mode, (nt,) + freqs.shape, eV/K: k_B x^2 e^x / (e^x - 1)^2 with x = h nu / k_B T
+    (quantum) or k_B (classical); zero at or below ``cutoff_frequency`` (THz) and at T = 0."""
+    f = np.asarray(freqs, dtype=float)
+    T = np.atleast_1d(np.asarray(temperatures, dtype=float)).reshape((-1,) + (1,) * f.ndim)
+    ok = (f > cutoff_frequency) & (T > 0)
+    if classical:
+        return np.where(ok, KB_EV, 0.0)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        x = np.where(ok, f * THZ_EV / (KB_EV * np.where(T > 0, T, 1.0)), 1.0)
+        em = np.exp(-x)
+        c = KB_EV * x * x * em / (-np.expm1(-x)) ** 2
+    return np.where(ok, np.nan_to_num(c), 0.0)
 
 
 def harmonic_thermodynamics(freqs, temperatures, classical: bool = False, cutoff_frequency: float = 0.0):
@@ -38,7 +53,8 @@ def harmonic_thermodynamics(freqs, temperatures, classical: bool = False, cutoff
     """
     f = np.asarray(freqs, dtype=float)
     N = len(f)
-    e = f[f > cutoff_frequency] * THZ_EV                                 # eV
+    fs = f[f > cutoff_frequency]
+    e = fs * THZ_EV                                                      # eV
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
     zpe = 0.0 if classical else 0.5 * e.sum()                           # summed over the mesh
     F, S, C, U = (np.zeros(len(T)) for _ in range(4))
@@ -60,7 +76,7 @@ def harmonic_thermodynamics(freqs, temperatures, classical: bool = False, cutoff
             om = -np.expm1(-x)                                           # 1 - e^-x, no overflow
             F[i] = (kT * np.log(om) + e / 2).sum(axis=1)
             S[i] = (KB_EV * (x * em / om - np.log(om))).sum(axis=1)
-            C[i] = (KB_EV * x ** 2 * em / om ** 2).sum(axis=1)
+            C[i] = mode_heat_capacities(fs, T[i], cutoff_frequency=-np.inf).sum(axis=1)   # fs: already selected
             U[i] = (e / 2 + e * em / om).sum(axis=1)
     return dict(free_energy=F / N, entropy=S / N, heat_capacity=C / N, internal_energy=U / N,
                 zero_point_energy=zpe / N)
