@@ -199,3 +199,15 @@ def test_symmetrized_velocities_match_phonopy(si_fc3, tmp_path):
     ph = trajmodes.Phonons(si_fc3)
     np.testing.assert_allclose(ph.group_velocities(q, symmetrize=True), ref, atol=1e-9 * np.abs(ref).max())
     assert np.abs(ph.group_velocities(q) - ref).max() > 1.0
+
+
+@pytest.mark.slow
+def test_distributed_cluster_gives_identical_numbers(cu_fc3):
+    """The loop over q is a Dask graph: worker processes of a LocalCluster give the threaded result bit for bit."""
+    distributed = pytest.importorskip("distributed")
+    local = Anharmonic(cu_fc3, 6, [300.0], smearing=0.1).shifts()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        remote = Anharmonic(cu_fc3, 6, [300.0], smearing=0.1, scheduler=client).shifts()
+    for v in ("gamma", "frequency_shift"):
+        assert np.array_equal(local[v].values, remote[v].values)

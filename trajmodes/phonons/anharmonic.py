@@ -157,12 +157,21 @@ class Anharmonic:
         return out
 
     # -- over many q-points: a Dask graph, one task per block of q -----------------------------------
-    def _map(self, fn, gps, per_task: int = 1) -> list:
-        """``fn(q)`` for every grid point, as Dask tasks (threads by default; a distributed client runs them
-        on its workers, with identical numbers); results in order."""
+    def __getstate__(self) -> dict:
+        """Pickled for Dask workers without the scheduler (a client does not travel)."""
+        return {k: v for k, v in self.__dict__.items() if k != "scheduler"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, scheduler=None)
+
+    def _map(self, gps, per_task: int = 1, **kwargs) -> list:
+        """:meth:`self_energy` (``kwargs``) at every grid point, as Dask tasks (threads by default; a distributed
+        client runs them on its workers, with identical numbers); results in order. The calculator is one node
+        of the graph, sent once to each worker."""
         import dask
         from threadpoolctl import threadpool_limits
-        tasks = [dask.delayed(lambda block: [fn(int(q)) for q in block])(gps[s:s + per_task])
+        me = dask.delayed(self, traverse=False)
+        tasks = [dask.delayed(_self_energies)(me, gps[s:s + per_task], kwargs)
                  for s in range(0, len(gps), per_task)]
         kw = {} if self.scheduler is None else {"scheduler": self.scheduler}
         # the tasks run side by side on the cores: BLAS inside each on one thread (threaded BLAS under threaded
@@ -207,7 +216,7 @@ class Anharmonic:
         """
         import xarray as xr
         gps = self.grid_points(qpoints)
-        res = self._map(lambda q: self.self_energy(q, real=shifts), gps)
+        res = self._map(gps, real=shifts)
         gam = np.stack([r["gamma"] for r in res], axis=1)                               # (nt, nq, nb)
         dims = ("temperature", "q", "branch")
         with np.errstate(divide="ignore"):
@@ -249,7 +258,7 @@ class Anharmonic:
         if frequencies is None:
             frequencies = np.linspace(0.0, 1.1 * float(self.frequencies.max()), n_points)
         nu = np.atleast_1d(np.asarray(frequencies, dtype=float))
-        res = self._map(lambda q: self.self_energy(q, nu, real=True), gps)
+        res = self._map(gps, frequencies=nu, real=True)
         gam = np.stack([r["gamma"] for r in res], axis=1)                               # (nt, nq, nb, nw)
         dlt = np.stack([r["delta"] for r in res], axis=1)
         f0 = self.frequencies[gps][None, :, :, None]
@@ -326,3 +335,8 @@ class Anharmonic:
         return xr.Dataset(dict(gruneisen=(("q", "branch"), g, {"units": "1", "long_name": "mode Grueneisen parameter"}),
                                frequency_harmonic=(("q", "branch"), self.phonons.frequencies(q), {"units": "THz"})),
                           coords=dict(qpoint=(("q", "reduced"), q)))
+
+
+def _self_energies(an: Anharmonic, block, kwargs: dict) -> list:
+    """One Dask task: :meth:`Anharmonic.self_energy` at the grid points of ``block``."""
+    return [an.self_energy(int(q), **kwargs) for q in block]
