@@ -211,3 +211,48 @@ def test_distributed_cluster_gives_identical_numbers(cu_fc3):
         remote = Anharmonic(cu_fc3, 6, [300.0], smearing=0.1, scheduler=client).shifts()
     for v in ("gamma", "frequency_shift"):
         assert np.array_equal(local[v].values, remote[v].values)
+
+
+# -- the q-grid of a molecular dynamics supercell --------------------------------------------------------
+@pytest.mark.parametrize("system,n", [("cu", 4), ("si", 3)])
+def test_supercell_grid_matches_phono3py(request, tmp_path, system, n):
+    """The grid of the MD cell itself (conventional cubic cells: not diagonal on the primitive cell) against
+    phono3py's generalised regular grid with the same grid matrix: Gaussian widths to 1e-6, RTA kappa to 1e-4."""
+    phono3py = pytest.importorskip("phono3py")
+    fc = request.getfixturevalue(f"{system}_fc3")
+    S = np.asarray(fc.smap.matrix)
+    assert not np.array_equal(S, np.diag(np.diag(S)))
+    fc.to_phono3py(tmp_path)
+    ph3 = phono3py.load(str(tmp_path / "phono3py_params.yaml"), fc2_filename=str(tmp_path / "fc2.hdf5"),
+                        fc3_filename=str(tmp_path / "fc3.hdf5"), symmetrize_fc=False, produce_fc=False, log_level=0,
+                        use_grg=True)
+    ph3.mesh_numbers = S
+    ph3.sigmas = [0.1]
+    ph3.init_phph_interaction()
+    T = [300.0, 800.0]
+    ph3.run_thermal_conductivity(temperatures=T, write_kappa=False)
+    tc = ph3.thermal_conductivity
+    an = Anharmonic(fc, S, T, smearing=0.1, occupation="quantum")
+    assert an.grid.n_points == round(abs(np.linalg.det(S)))
+    lw = an.linewidths(np.asarray(tc.qpoints))                  # phono3py's representatives of the stars
+    g, g3 = lw["gamma"].values, np.asarray(tc.gamma)[0]
+    big = g3 > 1e-6
+    assert big.sum() > 20
+    assert (np.abs(g - g3)[big] / g3[big]).max() < 1e-6
+    k = an.thermal_conductivity(linewidths=lw)["kappa"].values
+    np.testing.assert_allclose(k[:, [0, 1, 2], [0, 1, 2]], np.asarray(tc.kappa)[0][:, :3], rtol=1e-4)
+    # on our own representatives the velocities of degenerate modes at zone-boundary points are averaged over a
+    # different little group (phonopy's convention, without reciprocal lattice vectors): 0.2 % at most here
+    own = an.thermal_conductivity()["kappa"].values
+    np.testing.assert_allclose(own, k, rtol=3e-3)
+
+
+def test_supercell_grid_of_a_sheared_mesh_is_the_mesh(cu_fc3):
+    """n U with U unimodular has the regular n-mesh's q-points: the same widths and shifts to round-off."""
+    U = np.array([[1, 1, 0], [0, 1, 0], [0, 1, 1]])
+    a = Anharmonic(cu_fc3, 4, [300.0], smearing=0.1).shifts()
+    b = Anharmonic(cu_fc3, 4 * U, [300.0], smearing=0.1).shifts(a["qpoint"].values)
+    for v in ("gamma", "frequency_shift"):
+        np.testing.assert_allclose(b[v].values, a[v].values, rtol=1e-11, atol=1e-14)
+    with pytest.raises(ValueError, match="regular meshes only"):
+        Anharmonic(cu_fc3, 4 * U, [300.0])

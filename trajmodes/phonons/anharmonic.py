@@ -30,8 +30,11 @@ class Anharmonic:
     force_constants : ForceConstants
         With ``fc3`` (compact layout, eV/A^3): fitted (:class:`trajmodes.EffectiveForceConstants` with
         ``cutoff3``) or read (:meth:`ForceConstants.from_phono3py`).
-    mesh : int or (3,) int
+    mesh : int, (3,) int or (3, 3) int
         The q-mesh the sums over q' run on (and the q-points of results by default); one int n is n x n x n.
+        A 3 x 3 integer matrix is a supercell matrix S (``supercell.cell = S @ primitive.cell``): the grid of
+        the q-points commensurate with that supercell (:class:`trajmodes.lattice.grid.Grid`), which is the
+        phase space a molecular dynamics run in that supercell samples.
     temperatures : float or array_like
         K.
     occupation : {"quantum", "classical"}
@@ -58,9 +61,15 @@ class Anharmonic:
         if occupation not in OCCUPATIONS:
             raise ValueError(f"occupation must be one of {OCCUPATIONS}, not {occupation!r}")
         m = np.atleast_1d(np.asarray(mesh, dtype=float))
-        if m.size not in (1, 3) or not np.isfinite(m).all() or (m != np.rint(m)).any() or (m < 1).any():
-            raise ValueError(f"mesh must be one positive integer n (n x n x n) or three, not {mesh!r}")
-        mesh = np.broadcast_to(m.astype(int), (3,)).copy()
+        if m.shape == (3, 3):
+            if not np.isfinite(m).all() or (m != np.rint(m)).any() or abs(np.linalg.det(m)) < 0.5:
+                raise ValueError(f"a supercell matrix as mesh must be integral and non-singular, not {mesh!r}")
+            mesh = m.astype(int)
+        elif m.size not in (1, 3) or not np.isfinite(m).all() or (m != np.rint(m)).any() or (m < 1).any():
+            raise ValueError(f"mesh must be one positive integer n (n x n x n), three, or a 3 x 3 supercell matrix, "
+                             f"not {mesh!r}")
+        else:
+            mesh = np.broadcast_to(m.astype(int), (3,)).copy()
         T = np.atleast_1d(np.asarray(temperatures, dtype=float))
         if not np.isfinite(T).all() or (T < 0).any():
             raise ValueError(f"temperatures must be finite and >= 0 K, not {T.tolist()}")
@@ -98,13 +107,7 @@ class Anharmonic:
             if ((idx < 0) | (idx >= self.grid.n_points)).any():
                 raise ValueError(f"grid indices must lie in [0, {self.grid.n_points})")
             return idx
-        q = np.atleast_2d(q.astype(float))
-        a = q * self.mesh
-        if np.abs(a - np.rint(a)).max() > 1e-6:
-            bad = q[np.abs(a - np.rint(a)).max(axis=1) > 1e-6][0]
-            raise ValueError(f"q = {bad.tolist()} is not on the {self.mesh.tolist()} mesh: three-phonon sums are "
-                             "taken on the mesh, so ask for q-points of it (or choose a mesh that contains them)")
-        return self.grid.index(np.rint(a).astype(np.int64))
+        return self.grid.index(self.grid.addresses_of(q.astype(float)))
 
     # -- per q-point: the self-energy ------------------------------------------------------------------
     def self_energy(self, q: int, frequencies=None, imag: bool = True, real: bool = False,
@@ -191,7 +194,7 @@ class Anharmonic:
                     frequency_harmonic=(("q", "branch"), self.frequencies[gps], {"units": "THz"}))
 
     def _attrs(self) -> dict:
-        return dict(mesh=self.mesh.tolist(), occupation=self.occupation,
+        return dict(mesh=self.mesh.tolist(), grid_matrix=self.grid.matrix.reshape(-1).tolist(), occupation=self.occupation,
                     method="tetrahedron" if self.smearing is None else "gaussian",
                     smearing=float("nan") if self.smearing is None else float(self.smearing),
                     cutoff_frequency=self.interaction.cutoff_frequency)
@@ -273,31 +276,78 @@ class Anharmonic:
                                gamma=(dims, gam, {"units": "THz"}), frequency_shift=(dims, dlt, {"units": "THz"})),
                           coords=coords, attrs=self._attrs())
 
-    def thermal_conductivity(self, method: str = "rta", linewidths=None):
-        """Lattice thermal conductivity tensor from the three-phonon lifetimes on the mesh.
+    def thermal_conductivity(self, method: str = "rta", linewidths=None, *, reducible: bool = False,
+                             pinv_cutoff: float = 1e-8):
+        """Lattice thermal conductivity tensor from three-phonon scattering on the mesh.
 
         Parameters
         ----------
-        method : {"rta"}
-            Relaxation-time approximation (:func:`trajmodes.phonons.conductivity.kappa_rta`).
+        method : {"rta", "lbte"}
+            ``"rta"``: the relaxation-time approximation (:func:`trajmodes.phonons.conductivity.kappa_rta`).
+            ``"lbte"``: the direct solution of the linearised Boltzmann equation with the full three-phonon
+            collision matrix (:mod:`trajmodes.phonons.lbte`; Chaput, Phys. Rev. Lett. 110, 265506 (2013); Togo,
+            Chaput and Tanaka, Phys. Rev. B 91, 094306 (2015), Sec. IV), which counts the scattering back into a
+            mode that the RTA leaves out; the RTA from the same widths comes alongside. Memory: one matrix of
+            (3 x 3n x irreducible q-points)^2 doubles per temperature (a MemoryError says beforehand when it would
+            not fit); time: the strengths of every triplet once, as :meth:`linewidths`, plus one diagonalisation
+            per temperature.
         linewidths : xarray.Dataset, optional
-            :meth:`linewidths` on the irreducible points, if already computed.
+            ``"rta"`` only: :meth:`linewidths` on the irreducible points, if already computed (``"lbte"`` computes
+            the widths in the same triplet sums as the collision matrix).
+        reducible : bool
+            ``"lbte"`` only: solve on every point of the mesh without symmetry (N^2 triplets; small meshes) instead
+            of on the irreducible points in 3 x 3 Cartesian blocks. Both give the same kappa.
+        pinv_cutoff : float
+            ``"lbte"`` only: eigenvalues of the collision matrix with magnitude at or below this (THz) are left out
+            of its pseudo-inverse (phono3py's default).
 
         Returns
         -------
         xarray.Dataset: ``kappa`` (temperature, cartesian, cartesian2) W/(m K), ``mode_kappa`` (temperature, q,
         branch, cartesian, cartesian2), ``heat_capacity`` (temperature, q, branch) eV/K, ``group_velocity``
-        (q, branch, cartesian) THz A, and the linewidths.
+        (q, branch, cartesian) THz A, and the linewidths (``gamma``, ``linewidth``, ``lifetime``) on the irreducible
+        points. With ``"lbte"`` also ``kappa_rta`` and ``mode_kappa_rta`` (the RTA from the same widths) and
+        ``collision_eigenvalues`` (temperature, mode) THz; attributes ``pinv_cutoff`` and ``n_dropped`` (per
+        temperature, the eigenvalues left out).
         """
         from trajmodes.lattice.symmetry import cartesian_rotations
         from trajmodes.phonons.conductivity import kappa_rta
         from trajmodes.phonons.thermal import mode_heat_capacities
-        if method != "rta":
-            raise ValueError(f"method must be 'rta', not {method!r}")
+        if method not in ("rta", "lbte"):
+            raise ValueError(f"method must be 'rta' or 'lbte', not {method!r}")
+        cart = ("cartesian", "cartesian2")
+        if method == "lbte":
+            import xarray as xr
+            from trajmodes.phonons.lbte import lbte_conductivity
+            if linewidths is not None:
+                raise ValueError("method='lbte' computes the linewidths with the collision matrix: leave out "
+                                 "linewidths")
+            r = lbte_conductivity(self, reducible=reducible, pinv_cutoff=pinv_cutoff)
+            gam = r["gamma"]
+            dims = ("temperature", "q", "branch")
+            with np.errstate(divide="ignore"):
+                tau = np.where(gam > 0, 1.0 / (4 * np.pi * np.where(gam > 0, gam, 1.0)), np.inf)
+            out = xr.Dataset(dict(
+                gamma=(dims, gam, {"units": "THz", "long_name": "imaginary part of the self-energy (HWHM)"}),
+                linewidth=(dims, 2 * gam, {"units": "THz", "long_name": "full width at half maximum"}),
+                lifetime=(dims, tau, {"units": "ps", "long_name": "1 / (2 pi FWHM)"}),
+                kappa=(("temperature",) + cart, r["kappa"], {"units": "W/(m K)"}),
+                mode_kappa=(dims + cart, r["mode_kappa"], {"units": "W/(m K)"}),
+                kappa_rta=(("temperature",) + cart, r["kappa_rta"], {"units": "W/(m K)"}),
+                mode_kappa_rta=(dims + cart, r["mode_kappa_rta"], {"units": "W/(m K)"}),
+                heat_capacity=(dims, r["heat_capacity"], {"units": "eV/K"}),
+                group_velocity=(("q", "branch", "cartesian"), r["group_velocity"], {"units": "THz A (100 m/s)"}),
+                collision_eigenvalues=(("temperature", "mode"), r["eigenvalues"], {"units": "THz"})),
+                coords=self._coords(r["grid_points"]), attrs=self._attrs())
+            out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
+            out.attrs.update(kappa_method=method, collision_matrix="reducible" if reducible else "irreducible",
+                             pinv_cutoff=float(pinv_cutoff), n_dropped=r["n_dropped"].tolist())
+            return out
         lw = self.linewidths() if linewidths is None else linewidths
         gps = np.asarray(lw["grid_point"].values)
-        if not np.array_equal(np.sort(gps), self.grid.irreducible):
-            raise ValueError("the conductivity needs the linewidths on the irreducible points of the mesh")
+        if not np.array_equal(np.sort(self.grid.star_of[gps]), self.grid.irreducible):
+            raise ValueError("the conductivity needs the linewidths on one point of every star of the mesh "
+                             "(its irreducible points)")
         f = self.frequencies[gps]
         cut = self.interaction.cutoff_frequency
         # velocities at the first-zone image of each q, averaged over its little group (phonopy's convention)
@@ -310,7 +360,6 @@ class Anharmonic:
         W = np.unique(np.asarray(prim.symmetry(self.symprec).rotations), axis=0)    # the point group, once each
         R = cartesian_rotations(W, prim.cell)
         kappa, mode = kappa_rta(C, v, tau, self.grid.weights[self.grid.irreducible_of[gps]], prim.volume, R)
-        cart = ("cartesian", "cartesian2")
         out = lw.copy()
         out["kappa"] = (("temperature",) + cart, kappa, {"units": "W/(m K)"})
         out["mode_kappa"] = (("temperature", "q", "branch") + cart, mode, {"units": "W/(m K)"})

@@ -82,7 +82,13 @@ class DeltaWeights:
         if self.sigma is None:
             if reciprocal_cell is None:
                 raise ValueError("the tetrahedron method needs the reciprocal cell")
-            self.vertices, self.central = tetrahedra(grid.mesh, reciprocal_cell)
+            if not grid.is_regular:
+                # a supercell's grid has a cell (microzone) of lower symmetry than the crystal's point group: the
+                # tetrahedra then depend on which member of each symmetry orbit is computed
+                raise ValueError("the tetrahedron method is available on regular meshes only: on the q-grid of a "
+                                 f"supercell ({grid.matrix.tolist()}) give a Gaussian smearing (smearing=sigma in THz)")
+            self.vertices, self.central = tetrahedra(grid.mesh, reciprocal_cell, grid.microzone(reciprocal_cell),
+                                                     grid.steps)
 
     def __call__(self, triplets: Triplets, nu) -> np.ndarray:
         """Weights (3, T, nw, 3n, 3n) in 1/THz for the triplets and frequencies ``nu`` (nw,) in THz:

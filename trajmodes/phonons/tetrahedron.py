@@ -24,14 +24,19 @@ _DIAGONALS = {0: (0, 7, ((1, 3), (1, 5), (2, 3), (2, 6), (4, 5), (4, 6))),
               3: (3, 4, ((0, 1), (0, 2), (1, 5), (2, 6), (5, 7), (6, 7)))}
 
 
-def tetrahedra(mesh, reciprocal_cell) -> np.ndarray:
+def tetrahedra(mesh, reciprocal_cell, microzone=None, steps=None) -> np.ndarray:
     """Vertex mesh indices of the 24 tetrahedra around every mesh point (phonopy's construction).
 
     Parameters
     ----------
     mesh : (3,) int
+        The mesh, or the address box of a generalised grid (:class:`trajmodes.lattice.grid.Grid`).
     reciprocal_cell : (3, 3)
         Rows b1, b2, b3 (1/A); fixes the shortest main diagonal of the mesh cell.
+    microzone : (3, 3), optional
+        Cartesian edges (rows) of the grid's cell when it is not b_i / n_i (:meth:`Grid.microzone`).
+    steps : (3, 3) int, optional
+        Address step of a unit step along each microzone edge (columns; ``Grid.steps``); identity by default.
 
     Returns
     -------
@@ -40,9 +45,12 @@ def tetrahedra(mesh, reciprocal_cell) -> np.ndarray:
         Index (0..3) of the central mesh point among each tetrahedron's vertices.
     """
     n = np.asarray(mesh, dtype=int).reshape(3)
-    a, b, c = np.asarray(reciprocal_cell, dtype=float) / n[:, None]
+    a, b, c = (np.asarray(reciprocal_cell, dtype=float) / n[:, None] if microzone is None
+               else np.asarray(microzone, dtype=float))
     diag = np.array([a + b + c, -a + b + c, a - b + c, a + b - c])
-    d0, d1, pairs = _DIAGONALS[int(np.argmin((diag ** 2).sum(axis=1)))]
+    length = (diag ** 2).sum(axis=1)
+    # equal diagonals (a cubic cell) tie up to round-off: the first of them, as an exact computation would pick
+    d0, d1, pairs = _DIAGONALS[int(np.flatnonzero(length <= length.min() * (1 + 1e-9))[0])]
     six = np.sort([[d0, d1, *p] for p in pairs], axis=1)
     rel, central = [], []
     for i in range(8):
@@ -51,6 +59,8 @@ def tetrahedra(mesh, reciprocal_cell) -> np.ndarray:
                 rel.append(_CUBE[t] - _CUBE[i])
                 central.append(int(np.flatnonzero(t == i)[0]))
     rel = np.array(rel)                                              # (24, 4, 3)
+    if steps is not None:
+        rel = rel @ np.asarray(steps, dtype=np.int64).T
     return mesh_index(mesh_addresses(n)[:, None, None, :] + rel[None], n), np.array(central)
 
 
