@@ -21,7 +21,8 @@ _LAZY = {
     "fit_temperatures": "trajmodes.workflows", "project": "trajmodes.modes.projection",
     "mode_energies": "trajmodes.modes.energies", "mode_spectra": "trajmodes.modes.spectra",
     "fit_peaks": "trajmodes.modes.peaks", "EAM": "trajmodes.potentials.eam",
-    "Anharmonic": "trajmodes.phonons.anharmonic",
+    "Anharmonic": "trajmodes.phonons.anharmonic", "thermal_conductivity": "trajmodes.modes.conductivity",
+    "compare_three_phonon": "trajmodes.modes.comparison",
 }
 #: public submodules, by the short names users know them under
 _MODULES = {"bvk": "trajmodes.potentials.bvk", "workflows": "trajmodes.workflows", "plots": "trajmodes.plots",
