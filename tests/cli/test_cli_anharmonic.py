@@ -31,3 +31,32 @@ def test_anharmonic_command_refuses_harmonic_constants(tmp_path, capsys):
     assert rc == 2
     assert "no third-order part" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_compare_command_on_a_run_too_short_to_resolve_the_lines(tmp_path, capsys):
+    """The shipped 12 ps Cu run: fit fc2 + fc3, project, compare. Most of its lines are narrower than its
+    resolution: the few clean fits are compared, and the command warns that the MD conductivity misses the rest."""
+    from tests.support.paths import EXAMPLES
+    dump, data = str(EXAMPLES / "md" / "cu_300K.lammpstrj.gz"), str(EXAMPLES / "md" / "cu_300K.data")
+    fc, modes = str(tmp_path / "fc.nc"), str(tmp_path / "modes.nc")
+    assert main(["fit", dump, "--reference", data, "--cutoff2", "5", "--cutoff3", "3", "-o", fc]) == 0
+    assert main(["project", dump, "--reference", data, "--force-constants", fc, "--full", "-o", modes]) == 0
+    capsys.readouterr()
+    assert main(["compare", modes, fc, "-o", str(tmp_path / "cmp")]) == 0
+    text = capsys.readouterr().out
+    assert "modes compared" in text and "MD FWHM / three-phonon FWHM: median" in text
+    assert "warning:" in text and "lower bound" in text
+    with xr.open_dataset(tmp_path / "cmp" / "comparison.nc") as ds:
+        assert ds.attrs["n_qpoints"] == 256 and 0 < ds.attrs["n_modes_compared"] < 100
+        assert ds.attrs["kappa_md_missing_share"] > 0.5
+        assert ds["pt_fwhm"].shape == (256, 3) and float(ds["kappa_pt"][0, 0]) > 0
+        assert "trajmodes_version" in ds.attrs
+    assert (tmp_path / "cmp" / "comparison.png").stat().st_size > 10_000
+
+
+def test_compare_command_needs_cubic_constants(tmp_path, capsys):
+    from tests.support.paths import EXAMPLES
+    modes = tmp_path / "m.nc"
+    xr.Dataset(dict(peak_fwhm=(("q", "branch"), np.ones((1, 3))))).to_netcdf(modes)
+    assert main(["compare", str(modes), str(EXAMPLES / "fc" / "cu_eam"), "-o", str(tmp_path / "x")]) == 2
+    assert "no third-order part" in capsys.readouterr().err

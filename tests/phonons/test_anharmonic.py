@@ -256,3 +256,24 @@ def test_supercell_grid_of_a_sheared_mesh_is_the_mesh(cu_fc3):
         np.testing.assert_allclose(b[v].values, a[v].values, rtol=1e-11, atol=1e-14)
     with pytest.raises(ValueError, match="regular meshes only"):
         Anharmonic(cu_fc3, 4 * U, [300.0])
+
+
+@pytest.mark.parametrize("system,mesh", [("si", 6), ("cu", 6)])
+def test_isotope_scattering_in_widths_and_kappa_matches_phono3py(request, tmp_path, system, mesh):
+    """Natural isotope mass variances added to the three-phonon widths: RTA kappa against phono3py's
+    ``is_isotope`` with the same mass variances (Gaussian smearing): widths to 1e-6, kappa to 1e-4."""
+    fc = request.getfixturevalue(f"{system}_fc3")
+    an = Anharmonic(fc, mesh, [300.0], smearing=0.1, isotopes=True)
+    g2 = an.mass_variances
+    assert 1e-4 < g2.min() and g2.max() < 3e-4
+    ph3 = _phono3py(fc, tmp_path, [mesh] * 3, 0.1)
+    ph3.run_thermal_conductivity(temperatures=[300.0], is_isotope=True, mass_variances=list(g2), write_kappa=False)
+    tc = ph3.thermal_conductivity
+    lw = an.linewidths(np.asarray(tc.qpoints))
+    g3 = np.asarray(tc.gamma)[0] + np.asarray(tc.gamma_isotope)[0][None]
+    big = g3 > 1e-6
+    np.testing.assert_allclose(lw["gamma"].values[big], g3[big], rtol=1e-6)
+    np.testing.assert_allclose(lw["gamma_isotope"].values, np.asarray(tc.gamma_isotope)[0], rtol=1e-6, atol=1e-12)
+    k = an.thermal_conductivity(linewidths=lw)["kappa"].values
+    np.testing.assert_allclose(k[:, [0, 1, 2], [0, 1, 2]], np.asarray(tc.kappa)[0][:, :3], rtol=1e-4)
+    assert k[0, 0, 0] < Anharmonic(fc, mesh, [300.0], smearing=0.1).thermal_conductivity()["kappa"].values[0, 0, 0]

@@ -12,12 +12,12 @@ Modules: :mod:`~trajmodes.cli.app` (the parser and ``main``), :mod:`~trajmodes.c
 reading, writing), :mod:`~trajmodes.cli.runs` (info, convert, run, fit), :mod:`~trajmodes.cli.lattice_dynamics`
 (phonons, eam), :mod:`~trajmodes.cli.anharmonic`, :mod:`~trajmodes.cli.modes` (project, lifetimes).
 """
-from trajmodes.cli.anharmonic import cmd_anharmonic
+from trajmodes.cli.anharmonic import cmd_anharmonic, cmd_compare
 from trajmodes.cli.app import build_parser, main
 from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
 from trajmodes.cli.modes import cmd_lifetimes, cmd_project, modes_summary, modes_table
 from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
 
 __all__ = ["main", "build_parser", "cmd_info", "cmd_convert", "cmd_run", "cmd_fit", "cmd_phonons", "cmd_eam",
-           "cmd_anharmonic",
+           "cmd_anharmonic", "cmd_compare",
            "cmd_project", "cmd_lifetimes", "modes_table", "modes_summary"]

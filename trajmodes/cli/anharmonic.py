@@ -48,3 +48,56 @@ def cmd_anharmonic(args, out) -> int:
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0
+
+
+def cmd_compare(args, out) -> int:
+    """MD linewidths (``trajmodes project``) beside three-phonon theory from the run's fitted fc3: a netCDF file,
+    a figure and a table."""
+    import numpy as np
+    import xarray as xr
+    from trajmodes.io.provenance import provenance
+    from trajmodes.modes.comparison import compare_three_phonon
+    from trajmodes.plots import plot_comparison
+    from trajmodes.workflows import load_force_constants
+    t0 = time.perf_counter()
+    fc = load_force_constants(args.fc)
+    if fc.fc3 is None:
+        raise ValueError(f"{args.fc}: these force constants have no third-order part; fit them to the same run with "
+                         "--cutoff3 (trajmodes fit)")
+    with xr.open_dataset(args.modes) as f:
+        modes = f.load()
+    if "peak_fwhm" not in modes:
+        raise ValueError(f"{args.modes}: no peak fits in this file; give the output of `trajmodes project`")
+    with step(f"three-phonon widths, shifts and lineshapes on the {modes.sizes['q']} q-points of the MD cell "
+              "(classical occupations) and both conductivities"):
+        ds = compare_three_phonon(modes, fc, temperature=args.temperature, smearing=args.smearing)
+    prov = provenance([args.modes, args.fc], dict(smearing=args.smearing, temperature=args.temperature))
+    written = [write_dataset(ds, os.path.join(args.output, "comparison.nc"), out, prov)]
+    fig = os.path.join(args.output, f"comparison.{args.plot_format}")
+    with step("drawing the figure"):
+        plot_comparison(ds, out(fig), title=f"{os.path.basename(args.modes)} vs {os.path.basename(os.path.normpath(args.fc))}")
+    written.append(fig)
+    ok = np.isfinite(ds["fwhm_ratio"].values)
+    r = ds["fwhm_ratio"].values[ok]
+    k = {v: np.trace(ds[v].values) / 3 for v in ("kappa_md", "kappa_md_err", "kappa_pt")}
+    lines = [f"T = {ds.attrs['temperature']:.1f} K, classical; {ds.attrs['n_qpoints']} q-points of the MD cell; "
+             f"Gaussian smearing {ds.attrs['smearing']:.4g} THz ({ds.attrs['smearing_rule']})",
+             f"modes compared (a clean MD fit and a three-phonon decay on this grid): {int(ok.sum())} of {ok.size}"
+             + (f"; {ds.attrs['n_modes_without_decay']} have no three-phonon decay within the smearing on this grid"
+                if ds.attrs["n_modes_without_decay"] else ""),
+             (f"MD FWHM / three-phonon FWHM: median {np.median(r):.3f}, 16-84 % {np.quantile(r, 0.16):.3f}-"
+              f"{np.quantile(r, 0.84):.3f}" if ok.any() else
+              "no mode has a clean MD fit: nothing to compare (MD fit statuses: " + ", ".join(
+                  f"{n} {s}" for s, n in zip(*np.unique(ds["md_status"].values, return_counts=True)))
+              + "; lines narrower than the resolution need a longer run, see `trajmodes project --full`)"),
+             f"kappa (RTA, trace/3): MD lifetimes {k['kappa_md']:.3f} +- {k['kappa_md_err']:.3f}, three-phonon "
+             f"{k['kappa_pt']:.3f} W/(m K); modes without an MD lifetime carry "
+             f"{100 * ds.attrs['kappa_md_missing_share']:.1f} % of sum C v^2, without a three-phonon decay "
+             f"{100 * ds.attrs['kappa_pt_missing_share']:.1f} %",
+             f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s"]
+    if ds.attrs["kappa_md_missing_share"] > 0.1:
+        lines.insert(-1, f"warning: {100 * ds.attrs['kappa_md_missing_share']:.0f} % of sum C v^2 is in modes without a "
+                         "clean MD lifetime: the MD conductivity leaves them out (a lower bound); a longer run resolves "
+                         "more lines")
+    print("\n".join(lines))
+    return 0

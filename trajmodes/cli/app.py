@@ -14,7 +14,7 @@ from trajmodes.cli.options import (FIGURE_FORMATS, add_plot_format, add_read_opt
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and its subcommand parsers by name."""
-    from trajmodes.cli.anharmonic import cmd_anharmonic
+    from trajmodes.cli.anharmonic import cmd_anharmonic, cmd_compare
     from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
     from trajmodes.cli.modes import cmd_lifetimes, cmd_project
     from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
@@ -110,6 +110,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pa.add_argument("-o", "--output", default="trajmodes-anharmonic", help="output folder (default "
                                                                             "trajmodes-anharmonic)")
     add_plot_format(pa)
+    pm = add("compare", cmd_compare, "MD linewidths, shifts, lineshapes and conductivity (the peak fits of "
+                                      "`trajmodes project`) beside three-phonon theory from the run's fitted fc3")
+    pm.add_argument("modes", metavar="MODES_NC", help="output of `trajmodes project` on the MD run")
+    pm.add_argument("fc", metavar="FC_PATH", help="fc2 + fc3 fitted to the same run (trajmodes fit --cutoff3)")
+    pm.add_argument("--smearing", type=positive, help="Gaussian smearing in THz (default: half the median MD FWHM)")
+    pm.add_argument("--temperature", type=positive, help="K (default: the run's kinetic temperature)")
+    pm.add_argument("-o", "--output", default="trajmodes-compare", help="output folder (default trajmodes-compare)")
+    add_plot_format(pm)
     pe = add("eam", cmd_eam, "analytic force constants of an EAM potential (LAMMPS eam, eam/alloy, eam/fs) for a "
                              "cubic crystal: BvK shell constants and their pair/embedding split, netCDF and plots")
     pe.add_argument("potential", metavar="POTENTIAL", help="LAMMPS EAM file (*.eam, *.eam.alloy, *.eam.fs)")

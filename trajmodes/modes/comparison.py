@@ -54,7 +54,9 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     Returns
     -------
     xarray.Dataset over (q, branch): ``md_fwhm``, ``md_fwhm_err``, ``md_shift``, ``md_frequency``, ``md_status``;
-    ``pt_fwhm`` (three-phonon FWHM), ``pt_shift`` (bubble), ``fwhm_ratio`` (MD / three-phonon); with spectra
+    ``pt_fwhm`` (three-phonon FWHM), ``pt_shift`` (bubble), ``fwhm_ratio`` (MD / three-phonon; NaN where the MD fit
+    is not clean or where no three-phonon decay lies within the smearing on this grid, counted in the attribute
+    ``n_modes_without_decay``); with spectra
     ``md_lineshape`` (q, branch, frequency) and ``pt_lineshape`` (q, branch, pt_frequency), both 1/THz and of unit
     area; ``kappa_md``, ``kappa_md_err`` and ``kappa_pt`` (cartesian, cartesian2) W/(m K), both RTA with classical
     heat capacities on the MD cell's q-points. Attributes: temperature, smearing, supercell, and the medians.
@@ -86,8 +88,10 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     if f_pt.shape != fwhm.shape:
         raise ValueError(f"the MD modes have {fwhm.shape[1]} branches per q, the force constants {f_pt.shape[1]}")
     pt_fwhm = pt["linewidth"].values[0]
+    # a mode with no decay within the smearing on this grid (finite phase space) has no finite ratio
+    stranded = ok & (pt_fwhm <= 1e-3 * sigma)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(ok & (pt_fwhm > 0), fwhm / pt_fwhm, np.nan)
+        ratio = np.where(ok & ~stranded, fwhm / pt_fwhm, np.nan)
     dims = ("q", "branch")
     data = dict(
         md_fwhm=(dims, fwhm, {"units": "THz", "long_name": "MD linewidth (FWHM of the fitted peak)"}),
@@ -116,7 +120,17 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
                                 {"units": "1/THz", "long_name": "three-phonon spectral function (bubble)"})
         coords["pt_frequency"] = ("pt_frequency", w, {"units": "THz"})
     kmd = thermal_conductivity(phonons, modes, temperature=T, occupation="classical")
-    kpt = an.thermal_conductivity()
+    # three-phonon lifetimes of modes with no decay within the smearing are not finite: they are left out as the
+    # MD's modes without a clean fit are, and their share reported
+    lw = an.linewidths()
+    dead = lw["linewidth"].values <= 1e-3 * sigma
+    lw["gamma"] = lw["gamma"].where(~dead, 0.0)
+    lw["linewidth"] = lw["linewidth"].where(~dead, 0.0)
+    lw["lifetime"] = lw["lifetime"].where(~dead, np.inf)
+    kpt = an.thermal_conductivity(linewidths=lw)
+    cv2 = kpt["heat_capacity"].values * (kpt["group_velocity"].values ** 2).sum(-1)[None] \
+        * kpt["weight"].values[None, :, None]
+    pt_missing = float(cv2[dead].sum() / cv2.sum()) if cv2.sum() > 0 else 0.0
     cart = ("cartesian", "cartesian2")
     data["kappa_md"] = (cart, kmd["kappa"].values, {"units": "W/(m K)", "long_name": "RTA with the MD lifetimes"})
     data["kappa_md_err"] = (cart, kmd["kappa_err"].values, {"units": "W/(m K)", "long_name": "1 sigma"})
@@ -127,7 +141,8 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     good = np.isfinite(ratio)
     ds.attrs.update(temperature=T, smearing=sigma, occupation="classical", supercell=S.reshape(-1).tolist(),
                     n_qpoints=len(q), n_modes_compared=int(good.sum()),
+                    n_modes_without_decay=int(stranded.sum()),
                     median_fwhm_ratio=float(np.median(ratio[good])) if good.any() else float("nan"),
-                    kappa_md_missing_share=float(kmd["missing_share"]),
+                    kappa_md_missing_share=float(kmd["missing_share"]), kappa_pt_missing_share=pt_missing,
                     smearing_rule="given" if smearing is not None else "half the median MD FWHM")
     return ds

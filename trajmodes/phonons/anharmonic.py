@@ -53,11 +53,16 @@ class Anharmonic:
         spglib tolerance (A) for the point group of the mesh.
     scheduler : str or dask client, optional
         Passed to ``dask.compute`` for the loop over q-points (default: Dask's threads).
+    isotopes : None, True, float or (n_atoms,) float
+        Isotope (mass-variance) scattering added to the widths (:mod:`trajmodes.phonons.isotope`; Tamura, Phys.
+        Rev. B 27, 858 (1983)): True takes the natural abundances of the primitive cell's elements
+        (:func:`trajmodes.lattice.isotopes.mass_variances`), numbers are the mass variances g2 per atom (one for all).
     """
 
     def __init__(self, force_constants: ForceConstants, mesh, temperatures=300.0, occupation: str = "quantum",
                  smearing: float | None = None, phonons=None, cutoff_frequency: float = 1e-4,
-                 degeneracy_tol: float = 1e-4, symprec: float = 1e-5, chunk: int = 512, scheduler=None):
+                 degeneracy_tol: float = 1e-4, symprec: float = 1e-5, chunk: int = 512, scheduler=None,
+                 isotopes=None):
         if occupation not in OCCUPATIONS:
             raise ValueError(f"occupation must be one of {OCCUPATIONS}, not {occupation!r}")
         m = np.atleast_1d(np.asarray(mesh, dtype=float))
@@ -85,6 +90,27 @@ class Anharmonic:
         self.phonons = self.interaction.phonons
         self.deltas = DeltaWeights(self.grid, self.interaction.frequencies, smearing,
                                    force_constants.primitive.reciprocal_cell, self.degeneracy_tol)
+        if isotopes is None or isotopes is False:
+            self.mass_variances = None
+        elif isotopes is True:
+            from trajmodes.lattice.isotopes import mass_variances
+            self.mass_variances = mass_variances(force_constants.primitive.species)
+        else:
+            g2 = np.broadcast_to(np.asarray(isotopes, dtype=float), (force_constants.primitive.n_atoms,)).copy()
+            if not np.isfinite(g2).all() or (g2 < 0).any():
+                raise ValueError(f"isotope mass variances must be finite and >= 0, not {g2.tolist()}")
+            self.mass_variances = g2
+
+    def isotope_gamma(self, gps) -> np.ndarray:
+        """Isotope-scattering Gamma (THz, half width) of every branch at grid points ``gps``, (nq, 3n); zeros
+        without ``isotopes``."""
+        if self.mass_variances is None:
+            return np.zeros((len(gps), self.interaction.n_branches))
+        from trajmodes.phonons.isotope import isotope_gamma
+        it = self.interaction
+        return isotope_gamma(it.frequencies, it.eigenvectors, self.mass_variances, self.grid, np.asarray(gps),
+                             deltas=self.deltas, cutoff_frequency=it.cutoff_frequency,
+                             degeneracy_tol=self.degeneracy_tol)
 
     @property
     def mesh(self) -> np.ndarray:
@@ -195,6 +221,7 @@ class Anharmonic:
 
     def _attrs(self) -> dict:
         return dict(mesh=self.mesh.tolist(), grid_matrix=self.grid.matrix.reshape(-1).tolist(), occupation=self.occupation,
+                    isotope_mass_variances=[] if self.mass_variances is None else self.mass_variances.tolist(),
                     method="tetrahedron" if self.smearing is None else "gaussian",
                     smearing=float("nan") if self.smearing is None else float(self.smearing),
                     cutoff_frequency=self.interaction.cutoff_frequency)
@@ -222,11 +249,18 @@ class Anharmonic:
         res = self._map(gps, real=shifts)
         gam = np.stack([r["gamma"] for r in res], axis=1)                               # (nt, nq, nb)
         dims = ("temperature", "q", "branch")
+        extra = {}
+        if self.mass_variances is not None:
+            iso = self.isotope_gamma(gps)
+            extra["gamma_isotope"] = (("q", "branch"), iso, {"units": "THz", "long_name": "isotope scattering "
+                                                             "(half width), included in gamma"})
+            extra["gamma_phonon"] = (dims, gam, {"units": "THz", "long_name": "three-phonon part of gamma"})
+            gam = gam + iso[None]
         with np.errstate(divide="ignore"):
             tau = np.where(gam > 0, 1.0 / (4 * np.pi * np.where(gam > 0, gam, 1.0)), np.inf)
         data = dict(gamma=(dims, gam, {"units": "THz", "long_name": "imaginary part of the self-energy (HWHM)"}),
                     linewidth=(dims, 2 * gam, {"units": "THz", "long_name": "full width at half maximum"}),
-                    lifetime=(dims, tau, {"units": "ps", "long_name": "1 / (2 pi FWHM)"}))
+                    lifetime=(dims, tau, {"units": "ps", "long_name": "1 / (2 pi FWHM)"}), **extra)
         if shifts:
             d = np.stack([r["delta"] for r in res], axis=1)
             data["frequency_shift"] = (dims, d, {"units": "THz", "long_name": "real part of the self-energy (bubble shift)"})

@@ -3,10 +3,10 @@
 Every figure is built on :class:`matplotlib.figure.Figure`, never through ``pyplot``: it never switches the
 user's matplotlib backend and leaves no figure open. Saving is atomic (a temporary name, then a rename).
 """
-from trajmodes.plots.anharmonic import plot_three_phonon
+from trajmodes.plots.anharmonic import plot_comparison, plot_three_phonon
 from trajmodes.plots.modes import plot_linewidth_dispersion, plot_mode_fits, plot_sed, sed_columns
 from trajmodes.plots.phonons import plot_bands_dos, plot_bvk, plot_dispersion_comparison, plot_thermal
 from trajmodes.plots.trajectory import plot_summary
 
 __all__ = ["plot_summary", "plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk",
-           "plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns", "plot_three_phonon"]
+           "plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns", "plot_three_phonon", "plot_comparison"]

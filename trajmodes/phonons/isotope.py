@@ -1,0 +1,229 @@
+"""Phonon scattering by the random isotope masses of the sites (mass disorder), to lowest order.
+
+A site k whose isotopes i (fractions f_i, masses m_i, mean mbar) are randomly distributed perturbs the harmonic
+crystal by the mass differences; to second order (Fermi's golden rule) the mode lambda = (q s) of frequency
+nu decays at the rate (Tamura, Phys. Rev. B 27, 858 (1983): his lowest-order rate, written in ordinary frequency)
+
+    Gamma_iso(q s) = pi / (4 N) nu_s(q)^2 sum_{q' s'} delta(nu_s(q) - nu_s'(q'))
+                                          sum_k g2_k |sum_a e*_ka(q s) e_ka(q' s')|^2,
+
+with e the eigenvectors of the dynamical matrix (unit columns, rows 3k + a), g2_k = sum_i f_i (1 - m_i / mbar)^2
+the mass variance of site k (:func:`trajmodes.lattice.isotopes.mass_variances`), N the number of q' of the mesh
+and the delta function in 1/THz. Gamma_iso is, like the three-phonon Gamma, the imaginary part of the
+self-energy in THz, the half width of the line: the scattering rate 1/tau = 4 pi Gamma_iso, the full width
+2 Gamma_iso. (Tamura's 1/tau = pi/(2N) omega^2 sum g2 |e*.e'|^2 delta(omega - omega') in angular frequency:
+omega = 2 pi nu, delta(omega) = delta(nu) / (2 pi) and Gamma = 1 / (4 pi tau) give the line above.) These
+are the conventions of phono3py (Togo, Chaput and Tanaka, Phys. Rev. B 91, 094306 (2015)): with Gaussians the
+widths agree with its ``Phono3pyIsotope`` to round-off, with tetrahedra too once both take the frequencies of a
+star from one point (below).
+
+The delta functions are normalised Gaussians of standard deviation sigma, or linear-tetrahedron weights on
+the mesh (:mod:`trajmodes.phonons.tetrahedron`): the same weights a q' takes in the density of states at
+nu_s(q), from the frequencies of the branch s' at the vertices of the 24 tetrahedra around q' (imaginary
+frequencies as they are). With tetrahedra the weights of degenerate branches differ (their neighbours'
+frequencies split); as for the three-phonon widths they are averaged over the degenerate sets of q and of
+every q' (what phono3py does with ``average_degenerate_weights``). For the weights every point of a star takes
+the frequencies of the star's representative (``grid.star_of``), bit for bit. nu_s(q) is then exactly, not to
+round-off, the vertex value at every image of q; otherwise it can fall by rounding between two vertex values
+that should be equal, into a slab of zero width where the tetrahedron formulas give 0 instead of their limit,
+and the widths of about a third of the modes jump by 10-200 % with the last bits of the frequencies (phono3py's
+own tetrahedron isotope widths do; with star-equal frequencies they agree with these to 1e-7).
+
+Modes at or below the cutoff frequency (the acoustic modes at Gamma, imaginary modes) neither scatter nor are
+scattered into, and every width is averaged over the degenerate set of its branch at q.
+
+For one atom per primitive cell, every site with the same g2, and a mesh with the cubic point group, the sum
+over the star of q' makes sum_s' e(q's') e(q's')^dagger isotropic, and with Gaussians
+
+    Gamma_iso(nu) = (pi / 12) g2 nu^2 g(nu),     g(nu) = (1/N) sum_{q' s'} delta(nu - nu_s'(q'))
+
+the DOS per cell (integrating to 3): the classic result that isotope scattering follows nu^2 times the DOS.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from trajmodes.lattice.isotopes import mass_variances
+from trajmodes.phonons.degeneracy import degenerate_average, degenerate_averager
+from trajmodes.phonons.dos import gaussian
+from trajmodes.phonons.tetrahedron import tetrahedra, vertex_weights
+
+if TYPE_CHECKING:
+    from trajmodes.lattice.grid import Grid
+    from trajmodes.phonons.selfenergy import DeltaWeights
+
+__all__ = ["isotope_gamma", "mass_variances"]
+
+
+def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_points=None,
+                  smearing: float | None = None, reciprocal_cell=None, *, deltas: DeltaWeights | None = None,
+                  cutoff_frequency: float = 1e-4, degeneracy_tol: float = 1e-4,
+                  block_bytes: int = 2 ** 26) -> np.ndarray:
+    """Isotope (mass-variance) scattering Gamma_iso of every branch at grid points of a mesh.
+
+    Parameters
+    ----------
+    frequencies : (N, 3n) THz
+        Harmonic frequencies on every point of the mesh, ascending at each (``Anharmonic.frequencies``,
+        ``Phonons.frequencies_and_eigenvectors(grid.qpoints)``).
+    eigenvectors : (N, 3n, 3n) complex
+        Column s the unit eigenvector of branch s, rows 3k + a (atom k, Cartesian a), on the same points
+        (``Anharmonic.interaction.eigenvectors``). The phase convention of the dynamical matrix does not
+        matter: only |e*(q).e(q')| per atom enters.
+    mass_variances : float or (n,)
+        g2 of every atom of the primitive cell, dimensionless
+        (:func:`trajmodes.lattice.isotopes.mass_variances` of the species); one number for all.
+    grid : Grid
+        The mesh the frequencies live on (:class:`trajmodes.lattice.grid.Grid`, numbering of
+        :func:`trajmodes.lattice.qpoints.mesh_addresses`): N = ``grid.n_points`` and, for tetrahedra,
+        ``grid.mesh``.
+    grid_points : int array, optional
+        Grid indices of the q at which Gamma_iso is wanted; None: ``grid.irreducible``.
+    smearing : float or None
+        Gaussian standard deviation of the delta functions (THz); None: the linear tetrahedron method.
+    reciprocal_cell : (3, 3) 1/A, rows, optional
+        The primitive reciprocal cell, for the tetrahedra (it fixes the main diagonal they are cut along).
+    deltas : DeltaWeights, optional
+        Instead of ``smearing`` and ``reciprocal_cell``: take the smearing and the tetrahedra of these
+        three-phonon delta weights (:class:`trajmodes.phonons.selfenergy.DeltaWeights`, e.g. ``Anharmonic.deltas``).
+    cutoff_frequency : float
+        THz; modes at or below it take no part (their Gamma_iso is 0).
+    degeneracy_tol : float
+        Branches closer than this (THz) are one degenerate set.
+    block_bytes : int
+        About the largest temporary array (bytes): the sum over q' runs in blocks of q' (and the grid points in
+        groups) that fit.
+
+    Returns
+    -------
+    ndarray (len(grid_points), 3n)
+        Gamma_iso in THz: the imaginary part of the isotope self-energy, half width at half maximum (the full
+        width is 2 Gamma_iso, the lifetime 1 / (4 pi Gamma_iso) ps).
+
+    Notes
+    -----
+    Cost: O(len(grid_points) N (3n)^2 n) for the eigenvector overlaps, as batched matrix products (no Python
+    loop over q'); with tetrahedra also a sort of the 24 tetrahedra around every point (memory N 3n 24 x 40
+    bytes) and a sparse evaluation of their weights.
+    """
+    f = np.asarray(frequencies, dtype=float)
+    if f.ndim != 2 or f.shape[1] % 3:
+        raise ValueError(f"frequencies must be (N, 3n) THz, not of shape {f.shape}")
+    N, nb = f.shape
+    n = nb // 3
+    e = np.asarray(eigenvectors)
+    if e.shape != (N, nb, nb):
+        raise ValueError(f"eigenvectors must be (N, 3n, 3n) = {(N, nb, nb)} like the frequencies, not {e.shape}")
+    if N != grid.n_points:
+        raise ValueError(f"{N} frequency rows for a mesh of {grid.n_points} points")
+    g2 = np.broadcast_to(np.asarray(mass_variances, dtype=float).reshape(-1), (n,)) \
+        if np.size(mass_variances) in (1, n) else None
+    if g2 is None:
+        raise ValueError(f"mass_variances needs one value per atom ({n}) or one for all, "
+                         f"not {np.size(mass_variances)}")
+    if (g2 < 0).any() or not np.isfinite(g2).all():
+        raise ValueError("mass variances must be finite and non-negative")
+    gps = grid.irreducible if grid_points is None else np.atleast_1d(np.asarray(grid_points)).reshape(-1)
+    if gps.dtype.kind not in "iu" or ((gps < 0) | (gps >= N)).any():
+        raise ValueError(f"grid_points must be grid indices in [0, {N})")
+    sigma, tet = _delta_method(smearing, reciprocal_cell, deltas, grid)
+    cut = float(cutoff_frequency)
+
+    # q' side, once: eigenvectors as (atom, Cartesian, q' s'), which modes scatter into, tetrahedra, averagers
+    e1 = np.ascontiguousarray(e.reshape(N, n, 3, nb).transpose(1, 2, 0, 3)).reshape(n, 3, N * nb)
+    take = (f > cut).reshape(-1)
+    flat = f.reshape(-1)
+    if sigma is None:
+        # every point of a star takes the frequencies of its representative, bit for bit: the sampling frequency
+        # nu_s(q) then ties exactly, not to round-off, with the vertex values at the images of q, and no tetrahedron
+        # falls into the zero-width slab between two vertex values a rounding error apart (where the weight
+        # formulas return 0 instead of their limit, so that a width would depend on the last bit of nu)
+        fs = f[grid.star_of] if hasattr(grid, "star_of") else f
+        tv, tc = _sorted_tetrahedra(fs, *tet)
+        avg1 = degenerate_averager(f, degeneracy_tol)                                   # (N, nb, nb)
+
+    out = np.zeros((len(gps), nb))
+    group = max(1, min(len(gps), 1024 // nb))                                        # grid points per pass
+    for g0 in range(0, len(gps), group):
+        gp = gps[g0:g0 + group]
+        G, P = len(gp), len(gp) * nb                                                 # P points (q, s)
+        nu = f[gp].reshape(-1)                                                       # (P,)
+        e0h = e[gp].conj().reshape(G, n, 3, nb).transpose(1, 0, 3, 2).reshape(n, P, 3)
+        if sigma is None:
+            avg0 = degenerate_averager(f[gp], degeneracy_tol)                        # (G, nb, nb)
+        acc = np.zeros(P)
+        step = max(1, int(block_bytes) // (16 * n * P * nb))                          # q' per block
+        for b0 in range(0, N, step):
+            b1 = min(N, b0 + step)
+            cols = slice(b0 * nb, b1 * nb)
+            ov = e0h @ e1[:, :, cols]                                                # (n, P, B nb) complex
+            A = np.tensordot(g2, ov.real ** 2 + ov.imag ** 2, axes=1)                # (P, B nb)
+            if sigma is not None:
+                W = gaussian(flat[None, cols] - nu[:, None], sigma)                  # (P, B nb)
+            else:
+                W = _tetrahedron_weights(tv, tc, b0, b1, nb, fs[gp].reshape(-1))    # (B, nb, P)
+                W = avg1[b0:b1] @ W                                                  # average over sets at q'
+                W = np.einsum("bxgt,gst->bxgs", W.reshape(b1 - b0, nb, G, nb), avg0,
+                              optimize=True)                                         # ... and at q
+                W = W.reshape((b1 - b0) * nb, P).T
+            acc += (A * W) @ take[cols]
+        gam = np.pi / (4.0 * N) * nu ** 2 * acc
+        gam[nu <= cut] = 0.0
+        out[g0:g0 + G] = gam.reshape(G, nb)
+    return degenerate_average(out, f[gps], degeneracy_tol)
+
+
+def _delta_method(smearing, reciprocal_cell, deltas, grid):
+    """(sigma, None) for Gaussians, (None, (vertices, central)) for tetrahedra."""
+    if deltas is not None:
+        if deltas.sigma is not None:
+            return deltas.sigma, None
+        return None, (deltas.vertices, deltas.central)
+    if smearing is not None:
+        s = float(smearing)
+        if not s > 0:
+            raise ValueError(f"the smearing width must be a positive frequency (THz), not {smearing}")
+        return s, None
+    if reciprocal_cell is None:
+        raise ValueError("the tetrahedron method (smearing=None) needs the reciprocal cell (reciprocal_cell=)")
+    return None, tetrahedra(grid.mesh, reciprocal_cell)
+
+
+def _sorted_tetrahedra(f: np.ndarray, vertices: np.ndarray, central: np.ndarray):
+    """Vertex frequencies of the 24 tetrahedra around every (q', s'), sorted, rows (q' nb + s') 24 + t, and the
+    sorted position of the central vertex."""
+    N, nb = f.shape
+    v = f[vertices].transpose(0, 3, 1, 2).reshape(-1, 4)                            # (N nb 24, 4)
+    order = np.argsort(v, axis=-1, kind="stable")
+    v = np.take_along_axis(v, order, axis=-1)
+    cs = np.argmax(order == np.tile(np.asarray(central), N * nb)[:, None], axis=-1)
+    return v, cs
+
+
+def _tetrahedron_weights(tv, tc, b0: int, b1: int, nb: int, nu: np.ndarray, pairs: int = 2 ** 19) -> np.ndarray:
+    """Tetrahedron weights (1/THz) of the modes of q' in [b0, b1) in delta(nu_p - nu'), (b1 - b0, nb, P): only
+    the (tetrahedron, point) pairs with the point inside the tetrahedron's span are evaluated, about ``pairs`` at
+    a time."""
+    rows = slice(b0 * nb * 24, b1 * nb * 24)
+    v, cs = tv[rows], tc[rows]
+    order = np.argsort(nu, kind="stable")
+    sp = nu[order]
+    P = len(nu)
+    lo = np.searchsorted(sp, v[:, 0], side="left")                                  # first point >= v0
+    cnt = np.searchsorted(sp, v[:, 3], side="left") - lo                             # points in [v0, v3)
+    ends = np.cumsum(cnt)
+    W = np.zeros((b1 - b0) * nb * P)
+    r0 = 0
+    while r0 < len(v):                                                               # rows whose pairs fit
+        start = ends[r0] - cnt[r0]
+        r1 = max(r0 + 1, int(np.searchsorted(ends, start + pairs, side="right")))
+        c = cnt[r0:r1]
+        k = np.repeat(np.arange(r0, r1), c)
+        p = lo[k] + np.arange(len(k)) - np.repeat(np.cumsum(c) - c, c)
+        if len(k):
+            w = vertex_weights(sp[p], v[k], cs[k])
+            W += np.bincount((k // 24) * P + order[p], weights=w, minlength=len(W))
+        r0 = r1
+    return W.reshape(b1 - b0, nb, P) / 6.0
