@@ -26,7 +26,7 @@ from trajmodes.cli import main as trajmodes
 RUNS = {"cu_300K": (5.0, 3.0), "cu_900K": (5.0, 3.0), "si_300K": (6.0, 4.0), "si_1000K": (6.0, 4.0)}
 
 
-def one(name: str, runs: Path, work: Path, out: Path) -> dict:
+def one(name: str, runs: Path, work: Path, out: Path, reuse: bool = False) -> dict:
     c2, c3 = RUNS[name]
     dump, data = str(runs / f"{name}.lammpstrj"), str(runs / f"{name}.data")
     w = work / name
@@ -37,6 +37,8 @@ def one(name: str, runs: Path, work: Path, out: Path) -> dict:
               "-o", str(w / "modes.nc")],
              ["compare", str(w / "modes.nc"), str(w / "fc.nc"), "-o", str(w / "compare")]]
     for argv in steps:
+        if reuse and argv[0] in ("fit", "project") and Path(argv[-1]).exists():
+            continue
         print("trajmodes", " ".join(argv), flush=True)
         if trajmodes(argv) != 0:
             raise SystemExit(f"trajmodes {argv[0]} failed on {name}")
@@ -58,7 +60,9 @@ def one(name: str, runs: Path, work: Path, out: Path) -> dict:
                     kappa_md=float(np.trace(ds["kappa_md"].values) / 3),
                     kappa_md_err=float(np.trace(ds["kappa_md_err"].values) / 3),
                     kappa_pt=float(np.trace(ds["kappa_pt"].values) / 3),
-                    kappa_md_missing_share=float(ds.attrs["kappa_md_missing_share"]))
+                    kappa_md_missing_share=float(ds.attrs["kappa_md_missing_share"]),
+                    kappa_pt_missing_share=float(ds.attrs["kappa_pt_missing_share"]),
+                    md_status={str(k): int(v) for k, v in zip(*np.unique(ds["md_status"].values, return_counts=True))})
 
 
 def main(argv=None) -> int:
@@ -67,8 +71,9 @@ def main(argv=None) -> int:
     ap.add_argument("--work", default="/tmp/trajmodes_compare", type=Path, help="scratch folder (fits, modes)")
     ap.add_argument("--out", default=Path("docs/figures/compare"), type=Path, help="figures and summary.json")
     ap.add_argument("--only", choices=sorted(RUNS), action="append")
+    ap.add_argument("--reuse", action="store_true", help="keep fits and projections already in --work")
     args = ap.parse_args(argv)
-    rows = [one(n, args.runs, args.work, args.out) for n in (args.only or RUNS)]
+    rows = [one(n, args.runs, args.work, args.out, args.reuse) for n in (args.only or RUNS)]
     (args.out / "summary.json").write_text(json.dumps(rows, indent=1) + "\n")
     print(json.dumps(rows, indent=1))
     return 0
