@@ -342,7 +342,8 @@ class Anharmonic:
         (q, branch, cartesian) THz A, and the linewidths (``gamma``, ``linewidth``, ``lifetime``) on the irreducible
         points. With ``"lbte"`` also ``kappa_rta`` and ``mode_kappa_rta`` (the RTA from the same widths) and
         ``collision_eigenvalues`` (temperature, mode) THz; attributes ``pinv_cutoff`` and ``n_dropped`` (per
-        temperature, the eigenvalues left out).
+        temperature, the eigenvalues left out); with ``isotopes``, whose scattering goes on the diagonal of the
+        collision matrix (as phono3py), ``gamma_isotope`` and ``gamma_phonon`` as in :meth:`linewidths`.
         """
         from trajmodes.lattice.symmetry import cartesian_rotations
         from trajmodes.phonons.conductivity import kappa_rta
@@ -361,7 +362,14 @@ class Anharmonic:
             dims = ("temperature", "q", "branch")
             with np.errstate(divide="ignore"):
                 tau = np.where(gam > 0, 1.0 / (4 * np.pi * np.where(gam > 0, gam, 1.0)), np.inf)
-            out = xr.Dataset(dict(
+            extra = {}
+            if r["gamma_isotope"] is not None:
+                extra["gamma_isotope"] = (("q", "branch"), r["gamma_isotope"],
+                                          {"units": "THz", "long_name": "isotope scattering (half width), included "
+                                           "in gamma (on the diagonal of the collision matrix)"})
+                extra["gamma_phonon"] = (dims, gam - r["gamma_isotope"][None],
+                                         {"units": "THz", "long_name": "three-phonon part of gamma"})
+            out = xr.Dataset(dict(**extra,
                 gamma=(dims, gam, {"units": "THz", "long_name": "imaginary part of the self-energy (HWHM)"}),
                 linewidth=(dims, 2 * gam, {"units": "THz", "long_name": "full width at half maximum"}),
                 lifetime=(dims, tau, {"units": "ps", "long_name": "1 / (2 pi FWHM)"}),
