@@ -6,29 +6,13 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid
 from trajmodes.phonons.anharmonic import Anharmonic
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.dos import tetrahedron_dos
 from trajmodes.phonons.tetrahedron import point_weights, tetrahedra
 
-
-def _with_fc3(fc, fc3):
-    return ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, fc3=fc3)
-
-
-def _phono3py(fc, folder, mesh, sigma):
-    """phono3py on the same constants; tetrahedron weights averaged over degenerate sets as trajmodes does
-    (``average_degenerate_weights``: without it phono3py's tetrahedron widths depend on the eigenvector basis)."""
-    phono3py = pytest.importorskip("phono3py")
-    fc.to_phono3py(folder)
-    ph3 = phono3py.load(str(folder / "phono3py_params.yaml"), fc2_filename=str(folder / "fc2.hdf5"),
-                        fc3_filename=str(folder / "fc3.hdf5"), symmetrize_fc=False, produce_fc=False, log_level=0)
-    ph3.mesh_numbers = mesh
-    ph3.sigmas = [sigma]
-    ph3.init_phph_interaction(average_degenerate_weights=True)
-    return ph3
+from tests.support.phono3py_cases import phono3py_on, with_fc3
 
 
 # -- the mesh and its triplets -----------------------------------------------------------------------
@@ -83,7 +67,7 @@ def test_tetrahedron_point_weights_are_the_dos(cu_eam_phonons):
 
 # -- exact structure --------------------------------------------------------------------------------
 def test_zero_fc3_gives_zero_width_and_shift(si_fc3):
-    an = Anharmonic(_with_fc3(si_fc3, np.zeros_like(si_fc3.fc3)), 4, [300.0], smearing=0.1)
+    an = Anharmonic(with_fc3(si_fc3, np.zeros_like(si_fc3.fc3)), 4, [300.0], smearing=0.1)
     ds = an.shifts()
     assert np.all(ds["gamma"].values == 0) and np.all(ds["frequency_shift"].values == 0)
     assert np.isinf(ds["lifetime"].values).all()
@@ -91,7 +75,7 @@ def test_zero_fc3_gives_zero_width_and_shift(si_fc3):
 
 def test_scaling_fc3_scales_widths_and_shifts_quadratically(si_fc3):
     a = Anharmonic(si_fc3, 4, [300.0, 700.0], smearing=0.1).shifts()
-    b = Anharmonic(_with_fc3(si_fc3, 1.7 * si_fc3.fc3), 4, [300.0, 700.0], smearing=0.1).shifts()
+    b = Anharmonic(with_fc3(si_fc3, 1.7 * si_fc3.fc3), 4, [300.0, 700.0], smearing=0.1).shifts()
     for v in ("gamma", "frequency_shift"):
         np.testing.assert_allclose(b[v].values, 1.7 ** 2 * a[v].values, rtol=1e-12, atol=1e-15)
     assert a["gamma"].values.max() > 1e-3
@@ -154,7 +138,7 @@ def test_linewidths_and_rta_kappa_match_phono3py(request, tmp_path, system, mesh
     two meshes each, on effective constants fitted to real Stillinger-Weber Si and EAM Cu runs."""
     fc = request.getfixturevalue(f"{system}_fc3")
     T = [300.0, 800.0]
-    ph3 = _phono3py(fc, tmp_path, [mesh] * 3, sigma)
+    ph3 = phono3py_on(fc, tmp_path, [mesh] * 3, sigma)
     ph3.run_thermal_conductivity(temperatures=T, write_kappa=False)
     tc = ph3.thermal_conductivity
     an = Anharmonic(fc, mesh, T, smearing=sigma)
@@ -176,7 +160,7 @@ def test_linewidths_and_rta_kappa_match_phono3py(request, tmp_path, system, mesh
 def test_bubble_shifts_match_phono3py(request, tmp_path, system, mesh):
     fc = request.getfixturevalue(f"{system}_fc3")
     T, eps = [300.0, 800.0], 0.1
-    ph3 = _phono3py(fc, tmp_path, [mesh] * 3, eps)
+    ph3 = phono3py_on(fc, tmp_path, [mesh] * 3, eps)
     q = np.array([[0, 0, 0], [1, 0, 0], [2, 1, 0], [mesh // 2, mesh // 2, 0], [2, 3, 1]]) / mesh
     gps = [int(ph3.grid.get_indices_from_addresses(np.rint(x * mesh).astype(int))) for x in q]
     _, deltas = ph3.run_real_self_energy(gps, T, frequency_points_at_bands=True, epsilons=[eps])
@@ -191,7 +175,7 @@ def test_symmetrized_velocities_match_phonopy(si_fc3, tmp_path):
     """Little-group averaged velocities are phonopy's (GroupVelocity with the crystal's symmetry), degenerate
     modes on the zone boundary included; unsymmetrised ones differ there."""
     from phonopy.phonon.group_velocity import GroupVelocity
-    ph3 = _phono3py(si_fc3, tmp_path, [4, 4, 4], 0.1)
+    ph3 = phono3py_on(si_fc3, tmp_path, [4, 4, 4], 0.1)
     q = np.array([[-1 / 3, 1 / 3, 1 / 6], [0.5, 0.25, 0.75], [0.1, 0.2, 0.3], [0.0, 0.5, 0.5], [-1 / 3, -0.5, 1 / 6]])
     gv = GroupVelocity(ph3.dynamical_matrix, symmetry=ph3.primitive_symmetry)
     gv.run(q)
@@ -218,17 +202,10 @@ def test_distributed_cluster_gives_identical_numbers(cu_fc3):
 def test_supercell_grid_matches_phono3py(request, tmp_path, system, n):
     """The grid of the MD cell itself (conventional cubic cells: not diagonal on the primitive cell) against
     phono3py's generalised regular grid with the same grid matrix: Gaussian widths to 1e-6, RTA kappa to 1e-4."""
-    phono3py = pytest.importorskip("phono3py")
     fc = request.getfixturevalue(f"{system}_fc3")
     S = np.asarray(fc.smap.matrix)
     assert not np.array_equal(S, np.diag(np.diag(S)))
-    fc.to_phono3py(tmp_path)
-    ph3 = phono3py.load(str(tmp_path / "phono3py_params.yaml"), fc2_filename=str(tmp_path / "fc2.hdf5"),
-                        fc3_filename=str(tmp_path / "fc3.hdf5"), symmetrize_fc=False, produce_fc=False, log_level=0,
-                        use_grg=True)
-    ph3.mesh_numbers = S
-    ph3.sigmas = [0.1]
-    ph3.init_phph_interaction()
+    ph3 = phono3py_on(fc, tmp_path, S, 0.1, use_grg=True)
     T = [300.0, 800.0]
     ph3.run_thermal_conductivity(temperatures=T, write_kappa=False)
     tc = ph3.thermal_conductivity
@@ -266,7 +243,7 @@ def test_isotope_scattering_in_widths_and_kappa_matches_phono3py(request, tmp_pa
     an = Anharmonic(fc, mesh, [300.0], smearing=0.1, isotopes=True)
     g2 = an.mass_variances
     assert 1e-4 < g2.min() and g2.max() < 3e-4
-    ph3 = _phono3py(fc, tmp_path, [mesh] * 3, 0.1)
+    ph3 = phono3py_on(fc, tmp_path, [mesh] * 3, 0.1)
     ph3.run_thermal_conductivity(temperatures=[300.0], is_isotope=True, mass_variances=list(g2), write_kappa=False)
     tc = ph3.thermal_conductivity
     lw = an.linewidths(np.asarray(tc.qpoints))

@@ -6,31 +6,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid
 from trajmodes.phonons import lbte
 from trajmodes.phonons.anharmonic import Anharmonic
+
+from tests.support.phono3py_cases import phono3py_on, with_fc3
 
 _slow = pytest.mark.slow
 _DIAG = ([0, 1, 2], [0, 1, 2])
 
 
-def _phono3py_lbte(fc, folder, mesh, sigma, temperatures):
+def _phono3py_lbte(fc, folder, mesh, sigma, temperatures, use_grg=False, **options):
     """phono3py's LBTE kappa (nt, 6) on the same constants: irreducible collision matrix with the mesh symmetry,
     default pseudo-inverse; tetrahedron weights averaged over degenerate sets as trajmodes does."""
-    phono3py = pytest.importorskip("phono3py")
-    fc.to_phono3py(folder)
-    ph3 = phono3py.load(str(folder / "phono3py_params.yaml"), fc2_filename=str(folder / "fc2.hdf5"),
-                        fc3_filename=str(folder / "fc3.hdf5"), symmetrize_fc=False, produce_fc=False, log_level=0)
-    ph3.mesh_numbers = [mesh] * 3
-    ph3.sigmas = [sigma]
-    ph3.init_phph_interaction(average_degenerate_weights=True)
-    ph3.run_thermal_conductivity(is_LBTE=True, temperatures=temperatures, write_kappa=False, write_collision=False)
+    ph3 = phono3py_on(fc, folder, mesh if use_grg else [mesh] * 3, sigma, use_grg=use_grg)
+    ph3.run_thermal_conductivity(is_LBTE=True, temperatures=temperatures, write_kappa=False, write_collision=False,
+                                 **options)
     return np.asarray(ph3.thermal_conductivity.kappa)[0]
-
-
-def _with_fc3(fc, fc3):
-    return ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, fc3=fc3)
 
 
 def _rel(a, b):
@@ -125,7 +117,7 @@ def test_kappa_scales_as_one_over_fc3_squared(cu_fc3):
     """Every rate is quadratic in fc3: kappa / s^2 for fc3 s (the eigenvalues that are dropped are exact zeros)."""
     T = [300.0]
     k1 = Anharmonic(cu_fc3, 4, T, smearing=0.1).thermal_conductivity("lbte")["kappa"].values
-    k2 = Anharmonic(_with_fc3(cu_fc3, 1.7 * cu_fc3.fc3), 4, T, smearing=0.1).thermal_conductivity("lbte")
+    k2 = Anharmonic(with_fc3(cu_fc3, 1.7 * cu_fc3.fc3), 4, T, smearing=0.1).thermal_conductivity("lbte")
     np.testing.assert_allclose(k2["kappa"].values[:, _DIAG[0], _DIAG[1]] * 1.7 ** 2, k1[:, _DIAG[0], _DIAG[1]],
                                rtol=1e-10)
 
@@ -177,19 +169,10 @@ def test_bad_calls_are_clear_errors(cu_fc3, monkeypatch):
 def test_isotope_scattering_on_the_diagonal_matches_phono3py(request, tmp_path, system, mesh, sigma):
     """Natural isotope mass variances: their Gamma on the diagonal of the collision matrix, as phono3py's LBTE with
     ``is_isotope``; kappa to 1e-4, below the kappa without isotopes."""
-    phono3py = pytest.importorskip("phono3py")
     fc = request.getfixturevalue(f"{system}_fc3")
     T = [300.0, 800.0]
     an = Anharmonic(fc, mesh, T, smearing=sigma, isotopes=True)
-    fc.to_phono3py(tmp_path)
-    ph3 = phono3py.load(str(tmp_path / "phono3py_params.yaml"), fc2_filename=str(tmp_path / "fc2.hdf5"),
-                        fc3_filename=str(tmp_path / "fc3.hdf5"), symmetrize_fc=False, produce_fc=False, log_level=0)
-    ph3.mesh_numbers = [mesh] * 3
-    ph3.sigmas = [sigma]
-    ph3.init_phph_interaction()
-    ph3.run_thermal_conductivity(is_LBTE=True, temperatures=T, is_isotope=True,
-                                 mass_variances=list(an.mass_variances), write_kappa=False, write_collision=False)
-    k3 = np.asarray(ph3.thermal_conductivity.kappa)[0]
+    k3 = _phono3py_lbte(fc, tmp_path, mesh, sigma, T, is_isotope=True, mass_variances=list(an.mass_variances))
     ds = an.thermal_conductivity("lbte")
     k = ds["kappa"].values
     np.testing.assert_allclose(k[:, _DIAG[0], _DIAG[1]], k3[:, :3], rtol=1e-4)
@@ -203,19 +186,10 @@ def test_lbte_on_the_md_supercell_grid_matches_phono3py(request, tmp_path, syste
     """The q-grid of the MD cell itself (conventional cubic cell: a supercell matrix not diagonal on the primitive
     cell) against phono3py's LBTE on its generalised regular grid with the same matrix: kappa to 1e-4 (found 1.2e-6
     for Cu, 1.0e-6 for Si)."""
-    phono3py = pytest.importorskip("phono3py")
     fc = request.getfixturevalue(f"{system}_fc3")
     S = np.asarray(fc.smap.matrix)
     assert not np.array_equal(S, np.diag(np.diag(S)))
     T = [300.0, 800.0]
-    fc.to_phono3py(tmp_path)
-    ph3 = phono3py.load(str(tmp_path / "phono3py_params.yaml"), fc2_filename=str(tmp_path / "fc2.hdf5"),
-                        fc3_filename=str(tmp_path / "fc3.hdf5"), symmetrize_fc=False, produce_fc=False, log_level=0,
-                        use_grg=True)
-    ph3.mesh_numbers = S
-    ph3.sigmas = [0.1]
-    ph3.init_phph_interaction()
-    ph3.run_thermal_conductivity(is_LBTE=True, temperatures=T, write_kappa=False, write_collision=False)
-    k3 = np.asarray(ph3.thermal_conductivity.kappa)[0]
+    k3 = _phono3py_lbte(fc, tmp_path, S, 0.1, T, use_grg=True)
     k = Anharmonic(fc, S, T, smearing=0.1).thermal_conductivity("lbte")["kappa"].values
     np.testing.assert_allclose(k[:, _DIAG[0], _DIAG[1]], k3[:, :3], rtol=1e-4)

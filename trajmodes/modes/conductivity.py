@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from trajmodes.lattice.qpoints import first_zone
-from trajmodes.phonons.conductivity import KAPPA_UNIT
+from trajmodes.phonons.conductivity import KAPPA_UNIT, kappa_velocities
 from trajmodes.phonons.thermal import mode_heat_capacities
 
 __all__ = ["thermal_conductivity"]
@@ -53,7 +52,7 @@ def thermal_conductivity(phonons, lifetimes: xr.Dataset, temperature: float | No
         Fit statuses whose lifetimes are used; the other modes contribute nothing, and the share of the
         heat-capacity-weighted velocity sum they carry is reported as ``missing_share``.
     degeneracy_tol, cutoff_frequency, symprec
-        For the group velocities (THz, THz, A), as :meth:`Phonons.group_velocities` with ``symmetrize``.
+        For the group velocities (THz, THz, A): :func:`trajmodes.phonons.conductivity.kappa_velocities`.
 
     Returns
     -------
@@ -80,8 +79,7 @@ def thermal_conductivity(phonons, lifetimes: xr.Dataset, temperature: float | No
     if f.shape != tau.shape:
         raise ValueError(f"the lifetimes have {tau.shape[1]} branches per q, the phonons {f.shape[1]}: "
                          "give the phonons the modes were projected on")
-    v = phonons.group_velocities(first_zone(q, prim.reciprocal_cell), degeneracy_tol=degeneracy_tol,
-                                 cutoff_frequency=cutoff_frequency, symmetrize=True, symprec=symprec)
+    v = kappa_velocities(phonons, q, degeneracy_tol, cutoff_frequency, symprec)
     C = mode_heat_capacities(f, [T], occupation == "classical", cutoff_frequency)[0]      # (nq, nb)
     used = np.isin(status, list(accept)) & np.isfinite(tau) & (tau > 0) & (f > cutoff_frequency)
     vv = v[:, :, :, None] * v[:, :, None, :]                                               # (nq, nb, 3, 3)

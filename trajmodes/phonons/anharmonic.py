@@ -14,10 +14,9 @@ import numpy as np
 
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid
-from trajmodes.lattice.qpoints import first_zone
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.interaction import Interaction
-from trajmodes.phonons.selfenergy import OCCUPATIONS, DeltaWeights, imaginary_part, occupations, real_part
+from trajmodes.phonons.selfenergy import OCCUPATIONS, DeltaWeights, imaginary_part, lifetimes, occupations, real_part
 
 __all__ = ["Anharmonic"]
 
@@ -249,18 +248,8 @@ class Anharmonic:
         res = self._map(gps, real=shifts)
         gam = np.stack([r["gamma"] for r in res], axis=1)                               # (nt, nq, nb)
         dims = ("temperature", "q", "branch")
-        extra = {}
-        if self.mass_variances is not None:
-            iso = self.isotope_gamma(gps)
-            extra["gamma_isotope"] = (("q", "branch"), iso, {"units": "THz", "long_name": "isotope scattering "
-                                                             "(half width), included in gamma"})
-            extra["gamma_phonon"] = (dims, gam, {"units": "THz", "long_name": "three-phonon part of gamma"})
-            gam = gam + iso[None]
-        with np.errstate(divide="ignore"):
-            tau = np.where(gam > 0, 1.0 / (4 * np.pi * np.where(gam > 0, gam, 1.0)), np.inf)
-        data = dict(gamma=(dims, gam, {"units": "THz", "long_name": "imaginary part of the self-energy (HWHM)"}),
-                    linewidth=(dims, 2 * gam, {"units": "THz", "long_name": "full width at half maximum"}),
-                    lifetime=(dims, tau, {"units": "ps", "long_name": "1 / (2 pi FWHM)"}), **extra)
+        iso = None if self.mass_variances is None else self.isotope_gamma(gps)
+        data = _width_variables(gam if iso is None else gam + iso[None], iso)
         if shifts:
             d = np.stack([r["delta"] for r in res], axis=1)
             data["frequency_shift"] = (dims, d, {"units": "THz", "long_name": "real part of the self-energy (bubble shift)"})
@@ -345,9 +334,6 @@ class Anharmonic:
         temperature, the eigenvalues left out); with ``isotopes``, whose scattering goes on the diagonal of the
         collision matrix (as phono3py), ``gamma_isotope`` and ``gamma_phonon`` as in :meth:`linewidths`.
         """
-        from trajmodes.lattice.symmetry import cartesian_rotations
-        from trajmodes.phonons.conductivity import kappa_rta
-        from trajmodes.phonons.thermal import mode_heat_capacities
         if method not in ("rta", "lbte"):
             raise ValueError(f"method must be 'rta' or 'lbte', not {method!r}")
         cart = ("cartesian", "cartesian2")
@@ -358,21 +344,9 @@ class Anharmonic:
                 raise ValueError("method='lbte' computes the linewidths with the collision matrix: leave out "
                                  "linewidths")
             r = lbte_conductivity(self, reducible=reducible, pinv_cutoff=pinv_cutoff)
-            gam = r["gamma"]
             dims = ("temperature", "q", "branch")
-            with np.errstate(divide="ignore"):
-                tau = np.where(gam > 0, 1.0 / (4 * np.pi * np.where(gam > 0, gam, 1.0)), np.inf)
-            extra = {}
-            if r["gamma_isotope"] is not None:
-                extra["gamma_isotope"] = (("q", "branch"), r["gamma_isotope"],
-                                          {"units": "THz", "long_name": "isotope scattering (half width), included "
-                                           "in gamma (on the diagonal of the collision matrix)"})
-                extra["gamma_phonon"] = (dims, gam - r["gamma_isotope"][None],
-                                         {"units": "THz", "long_name": "three-phonon part of gamma"})
-            out = xr.Dataset(dict(**extra,
-                gamma=(dims, gam, {"units": "THz", "long_name": "imaginary part of the self-energy (HWHM)"}),
-                linewidth=(dims, 2 * gam, {"units": "THz", "long_name": "full width at half maximum"}),
-                lifetime=(dims, tau, {"units": "ps", "long_name": "1 / (2 pi FWHM)"}),
+            out = xr.Dataset(dict(**_width_variables(r["gamma"], r["gamma_isotope"], " (on the diagonal of the "
+                                                                                      "collision matrix)"),
                 kappa=(("temperature",) + cart, r["kappa"], {"units": "W/(m K)"}),
                 mode_kappa=(dims + cart, r["mode_kappa"], {"units": "W/(m K)"}),
                 kappa_rta=(("temperature",) + cart, r["kappa_rta"], {"units": "W/(m K)"}),
@@ -390,18 +364,8 @@ class Anharmonic:
         if not np.array_equal(np.sort(self.grid.star_of[gps]), self.grid.irreducible):
             raise ValueError("the conductivity needs the linewidths on one point of every star of the mesh "
                              "(its irreducible points)")
-        f = self.frequencies[gps]
-        cut = self.interaction.cutoff_frequency
-        # velocities at the first-zone image of each q, averaged over its little group (phonopy's convention)
-        qbz = first_zone(self.grid.qpoints[gps], self.fc.primitive.reciprocal_cell)
-        v = self.phonons.group_velocities(qbz, degeneracy_tol=self.degeneracy_tol,
-                                          cutoff_frequency=cut, symmetrize=True, symprec=self.symprec)
-        C = mode_heat_capacities(f, self.temperatures, self.occupation == "classical", cut)
-        tau = lw["lifetime"].transpose("temperature", "q", "branch").values
-        prim = self.fc.primitive
-        W = np.unique(np.asarray(prim.symmetry(self.symprec).rotations), axis=0)    # the point group, once each
-        R = cartesian_rotations(W, prim.cell)
-        kappa, mode = kappa_rta(C, v, tau, self.grid.weights[self.grid.irreducible_of[gps]], prim.volume, R)
+        C, v = self.transport(gps)
+        kappa, mode = self.kappa_rta(C, v, lw["lifetime"].transpose("temperature", "q", "branch").values, gps)
         out = lw.copy()
         out["kappa"] = (("temperature",) + cart, kappa, {"units": "W/(m K)"})
         out["mode_kappa"] = (("temperature", "q", "branch") + cart, mode, {"units": "W/(m K)"})
@@ -410,6 +374,26 @@ class Anharmonic:
         out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
         out.attrs["kappa_method"] = method
         return out
+
+    def transport(self, gps) -> tuple[np.ndarray, np.ndarray]:
+        """Mode heat capacities (nt, n, 3n) eV/K (quantum or classical, as the occupations) and group velocities
+        (n, 3n, 3) THz A (:func:`trajmodes.phonons.conductivity.kappa_velocities`) at grid points ``gps``."""
+        from trajmodes.phonons.conductivity import kappa_velocities
+        from trajmodes.phonons.thermal import mode_heat_capacities
+        cut = self.interaction.cutoff_frequency
+        C = mode_heat_capacities(self.frequencies[gps], self.temperatures, self.occupation == "classical", cut)
+        v = kappa_velocities(self.phonons, self.grid.qpoints[gps], self.degeneracy_tol, cut, self.symprec)
+        return C, v
+
+    def kappa_rta(self, C, v, tau, gps) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`trajmodes.phonons.conductivity.kappa_rta` on one point of every star (``gps``), each standing for
+        its star, the tensor averaged over the point group: kappa (nt, 3, 3) and mode_kappa, W/(m K)."""
+        from trajmodes.lattice.symmetry import cartesian_rotations
+        from trajmodes.phonons.conductivity import kappa_rta
+        prim = self.fc.primitive
+        W = np.unique(np.asarray(prim.symmetry(self.symprec).rotations), axis=0)    # the point group, once each
+        return kappa_rta(C, v, tau, self.grid.weights[self.grid.irreducible_of[gps]], prim.volume,
+                         cartesian_rotations(W, prim.cell))
 
     def gruneisen(self, qpoints=None):
         """Mode Grueneisen parameters from fc3 (:func:`trajmodes.phonons.gruneisen.mode_gruneisen`) at any reduced
@@ -426,6 +410,21 @@ class Anharmonic:
         return xr.Dataset(dict(gruneisen=(("q", "branch"), g, {"units": "1", "long_name": "mode Grueneisen parameter"}),
                                frequency_harmonic=(("q", "branch"), self.phonons.frequencies(q), {"units": "THz"})),
                           coords=dict(qpoint=(("q", "reduced"), q)))
+
+
+def _width_variables(gamma, gamma_isotope=None, isotope_note: str = "") -> dict:
+    """The width variables of a result over (temperature, q, branch): ``gamma`` (total, THz), ``linewidth``,
+    ``lifetime``, and with isotope scattering ``gamma_isotope`` (q, branch) and ``gamma_phonon``."""
+    dims = ("temperature", "q", "branch")
+    out = dict(gamma=(dims, gamma, {"units": "THz", "long_name": "imaginary part of the self-energy (HWHM)"}),
+               linewidth=(dims, 2 * gamma, {"units": "THz", "long_name": "full width at half maximum"}),
+               lifetime=(dims, lifetimes(gamma), {"units": "ps", "long_name": "1 / (2 pi FWHM)"}))
+    if gamma_isotope is not None:
+        out["gamma_isotope"] = (("q", "branch"), gamma_isotope, {"units": "THz", "long_name": "isotope scattering "
+                                                                 "(half width), included in gamma" + isotope_note})
+        out["gamma_phonon"] = (dims, gamma - gamma_isotope[None], {"units": "THz",
+                                                                  "long_name": "three-phonon part of gamma"})
+    return out
 
 
 def _self_energies(an: Anharmonic, block, kwargs: dict) -> list:

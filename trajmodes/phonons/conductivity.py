@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from trajmodes.lattice.qpoints import first_zone
 from trajmodes.units import EV_J
 
-__all__ = ["kappa_rta", "KAPPA_UNIT"]
+__all__ = ["kappa_rta", "kappa_velocities", "KAPPA_UNIT"]
 
 #: W/(m K) from eV/K * (THz A)^2 * ps / A^3
 KAPPA_UNIT = EV_J * (1e12 * 1e-10) ** 2 * 1e-12 / 1e-30
@@ -53,3 +54,13 @@ def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rota
     scale = KAPPA_UNIT / (w.sum() * volume)
     mode = (C * tau)[..., None, None] * vv[None] * (w[None, :, None, None, None] * scale)
     return mode.sum(axis=(1, 2)), mode
+
+
+def kappa_velocities(phonons, qpoints, degeneracy_tol: float = 1e-4, cutoff_frequency: float = 1e-4,
+                     symprec: float = 1e-5) -> np.ndarray:
+    """Group velocities (nq, 3n, 3) in THz A as the conductivity takes them: at the first-zone image of each
+    reduced q, averaged over its little group (phonopy's convention; :meth:`Phonons.group_velocities` with
+    ``symmetrize``)."""
+    q = first_zone(np.atleast_2d(np.asarray(qpoints, dtype=float)), phonons.fc.primitive.reciprocal_cell)
+    return phonons.group_velocities(q, degeneracy_tol=degeneracy_tol, cutoff_frequency=cutoff_frequency,
+                                    symmetrize=True, symprec=symprec)

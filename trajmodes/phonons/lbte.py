@@ -61,14 +61,14 @@ import numpy as np
 from trajmodes.lattice.grid import Grid, Triplets
 from trajmodes.phonons.conductivity import KAPPA_UNIT
 from trajmodes.phonons.degeneracy import degenerate_average, degenerate_averager
-from trajmodes.phonons.selfenergy import GAMMA_FACTOR, imaginary_part, occupations
+from trajmodes.phonons.selfenergy import GAMMA_FACTOR, imaginary_part, lifetimes, occupations
 from trajmodes.units import KB_EV, THZ_EV
 
 if TYPE_CHECKING:
     from trajmodes.phonons.anharmonic import Anharmonic
 
 __all__ = ["CollisionMatrix", "collision_matrix", "collision_row", "solve_lbte", "lbte_conductivity",
-           "mode_velocities", "pair_occupations", "triplet_map", "cartesian_operations", "collision_matrix_bytes",
+           "pair_occupations", "triplet_map", "cartesian_operations", "collision_matrix_bytes",
            "PINV_CUTOFF"]
 
 #: phono3py's default pseudo-inverse cutoff on the eigenvalues of the collision matrix (THz)
@@ -127,10 +127,7 @@ def cartesian_operations(grid: Grid, reciprocal_cell) -> np.ndarray:
     velocities, (n_ops, 3, 3): R_cart = B W B^-1 with W the operation on reduced q and B the reciprocal basis
     (columns); time reversal is -1."""
     B = np.asarray(reciprocal_cell, dtype=float).T
-    n = np.asarray(grid.mesh, dtype=float)
-    basis = getattr(grid, "basis", None)
-    basis = np.diag(1.0 / n) if basis is None else np.asarray(basis, dtype=float)
-    W = basis[None] @ grid.operations @ np.linalg.inv(basis)[None]                  # on reduced q
+    W = grid.basis[None] @ grid.operations @ np.linalg.inv(grid.basis)[None]        # on reduced q
     return B[None] @ W @ np.linalg.inv(B)[None]
 
 
@@ -340,7 +337,7 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
         rotations = cartesian_operations(grid, an.fc.primitive.reciprocal_cell)
     size = len(gps) * nb * (1 if reducible else 3)
     _check_memory(collision_matrix_bytes(len(gps), nb, nt, reducible), size, nt)
-    iso = an.isotope_gamma(gps) if getattr(an, "mass_variances", None) is not None else None
+    iso = None if an.mass_variances is None else an.isotope_gamma(gps)
     options = dict(columns=gps, rotations=rotations, weights=weights, scattering_in=scattering_in,
                    average=average_degenerate, isotope=iso)
     me = dask.delayed(an, traverse=False)
@@ -415,16 +412,6 @@ def solve_lbte(cm: CollisionMatrix, velocities, heat_capacities, volume: float, 
     return dict(kappa=mode.sum(axis=(1, 2)), mode_kappa=mode, eigenvalues=eig, n_dropped=dropped)
 
 
-def mode_velocities(an: Anharmonic, gps) -> np.ndarray:
-    """Group velocities (n, 3n, 3) THz A at grid points ``gps``: at the first-zone image of each q, averaged over its
-    little group (phonopy's convention, as for the RTA)."""
-    from trajmodes.lattice.qpoints import first_zone
-    qbz = first_zone(an.grid.qpoints[gps], an.fc.primitive.reciprocal_cell)
-    return an.phonons.group_velocities(qbz, degeneracy_tol=an.degeneracy_tol,
-                                       cutoff_frequency=an.interaction.cutoff_frequency, symmetrize=True,
-                                       symprec=an.symprec)
-
-
 def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: float = PINV_CUTOFF,
                       scattering_in: bool = True, average_degenerate: bool = True) -> dict:
     """The LBTE thermal conductivity of ``an``'s mesh and temperatures, with the RTA alongside.
@@ -440,18 +427,12 @@ def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: floa
     (nt, n_irr, 3n) eV/K; ``group_velocity`` (n_irr, 3n, 3) THz A; ``grid_points`` (n_irr,); ``eigenvalues``
     (nt, M) and ``n_dropped`` (nt,) of the collision matrix.
     """
-    from trajmodes.lattice.symmetry import cartesian_rotations
-    from trajmodes.phonons.conductivity import kappa_rta
-    from trajmodes.phonons.thermal import mode_heat_capacities
     grid = an.grid
-    cut = an.interaction.cutoff_frequency
     cm = collision_matrix(an, reducible=reducible, scattering_in=scattering_in,
                           average_degenerate=average_degenerate)
     gps = cm.grid_points
-    v = mode_velocities(an, gps)
-    C = mode_heat_capacities(an.frequencies[gps], an.temperatures, an.occupation == "classical", cut)
-    prim = an.fc.primitive
-    sol = solve_lbte(cm, v, C, prim.volume, grid.n_points, pinv_cutoff)
+    C, v = an.transport(gps)
+    sol = solve_lbte(cm, v, C, an.fc.primitive.volume, grid.n_points, pinv_cutoff)
     irr = grid.irreducible
     pos = np.searchsorted(gps, irr)                                       # the irreducible points among the rows
     if reducible:                                                         # every point's share onto its star's
@@ -461,11 +442,7 @@ def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: floa
     gamma = cm.gamma[:, pos]
     iso = None if cm.gamma_isotope is None else cm.gamma_isotope[pos]
     v, C = v[pos], C[:, pos]
-    with np.errstate(divide="ignore"):
-        tau = np.where(gamma > 0, 1.0 / (4 * np.pi * np.where(gamma > 0, gamma, 1.0)), np.inf)
-    W = np.unique(np.asarray(prim.symmetry(an.symprec).rotations), axis=0)
-    k_rta, m_rta = kappa_rta(C, v, tau, grid.weights[grid.irreducible_of[irr]], prim.volume,
-                             cartesian_rotations(W, prim.cell))
+    k_rta, m_rta = an.kappa_rta(C, v, lifetimes(gamma), irr)
     return dict(kappa=sol["kappa"], mode_kappa=sol["mode_kappa"], kappa_rta=k_rta, mode_kappa_rta=m_rta,
                 gamma=gamma, gamma_isotope=iso, heat_capacity=C, group_velocity=v, grid_points=irr,
                 eigenvalues=sol["eigenvalues"], n_dropped=sol["n_dropped"])

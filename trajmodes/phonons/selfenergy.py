@@ -31,7 +31,7 @@ from trajmodes.phonons.dos import gaussian
 from trajmodes.phonons.tetrahedron import point_weights, tetrahedra
 from trajmodes.units import KB_EV, THZ_EV
 
-__all__ = ["occupations", "DeltaWeights", "imaginary_part", "real_part", "OCCUPATIONS"]
+__all__ = ["occupations", "DeltaWeights", "imaginary_part", "real_part", "lifetimes", "OCCUPATIONS"]
 
 OCCUPATIONS = ("quantum", "classical")
 #: 9 / (2 pi hbar^2): Gamma in THz from N |Phi|^2 in eV^2 and delta functions in 1/THz
@@ -55,6 +55,14 @@ def occupations(freqs, temperatures, occupation: str = "quantum") -> np.ndarray:
         else:
             raise ValueError(f"occupation must be 'quantum' or 'classical', not {occupation!r}")
     return np.where((T > 0) & (f > 0), n, 0.0)
+
+
+def lifetimes(gamma) -> np.ndarray:
+    """Lifetimes tau = 1 / (4 pi Gamma) = 1 / (2 pi FWHM) in ps from half widths Gamma in THz; inf where nothing
+    scatters (Gamma <= 0)."""
+    g = np.asarray(gamma, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(g > 0, 1.0 / (4 * np.pi * np.where(g > 0, g, 1.0)), np.inf)
 
 
 class DeltaWeights:
