@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from scipy.integrate import trapezoid
 
 from trajmodes.modes.conductivity import _variable, thermal_conductivity
 
@@ -109,7 +110,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         psd = (modes["psd_fitted"] if "psd_fitted" in modes else modes["psd"]).transpose("q", "branch", "frequency")
         nu = np.asarray(modes["frequency"].values, float)
         p = np.clip(np.asarray(psd.values, float), 0.0, None)
-        area = np.trapezoid(p, nu, axis=-1)[..., None]
+        area = trapezoid(p, nu, axis=-1)[..., None]
         with np.errstate(divide="ignore", invalid="ignore"):
             data["md_lineshape"] = (dims + ("frequency",), np.where(area > 0, p / area, 0.0),
                                     {"units": "1/THz", "long_name": "MD spectrum of the mode, unit area"})
