@@ -84,31 +84,36 @@ def neighbours(positions: np.ndarray, cell: np.ndarray, centre: int, cutoff: flo
     return nb, r[nb]
 
 
-def pairs_within(cell, positions, cutoff: float):
+def pairs_within(cell, positions, cutoff: float, return_cells: bool = False):
     """All ordered pairs (i, j, image) with 0 < |x_j + R - x_i| < cutoff in a periodic cell.
 
     Returns i, j (int arrays) and d = x_j + R - x_i (n_pairs, 3). Periodic images of the same j are
-    separate pairs, so small cells (cutoff > half the cell) are handled exactly."""
+    separate pairs, so small cells (cutoff > half the cell) are handled exactly. With ``return_cells``
+    also the integer lattice translation n of each image (n_pairs, 3), R = n @ cell."""
     cell = np.asarray(cell, dtype=float)
     x = np.asarray(positions, dtype=float)
     inv = np.linalg.inv(cell)
     frac = x @ inv
     df = frac[None, :, :] - frac[:, None, :]
-    df -= np.rint(df)                                        # in [-0.5, 0.5]
+    wrap = np.rint(df)
+    df -= wrap                                               # in [-0.5, 0.5]
     dist = 1.0 / np.linalg.norm(inv, axis=0)                 # interplanar spacings
     nmax = np.floor(cutoff / dist + 0.5).astype(int) + 1
     base = df @ cell                                         # (N, N, 3)
-    ii, jj, dd = [], [], []
+    ii, jj, dd, nn = [], [], [], []
     rc2 = cutoff * cutoff
     for s0 in range(-nmax[0], nmax[0] + 1):
         for s1 in range(-nmax[1], nmax[1] + 1):
             for s2 in range(-nmax[2], nmax[2] + 1):
-                shift = np.array([s0, s1, s2], dtype=float) @ cell
-                d = base + shift
+                s = np.array([s0, s1, s2], dtype=float)
+                d = base + s @ cell
                 r2 = np.einsum("ijk,ijk->ij", d, d)
                 ok = (r2 < rc2) & (r2 > 1e-20)
                 i, j = np.nonzero(ok)
                 ii.append(i)
                 jj.append(j)
                 dd.append(d[i, j])
-    return np.concatenate(ii), np.concatenate(jj), np.concatenate(dd)
+                if return_cells:
+                    nn.append((s - wrap[i, j]).astype(np.int64))
+    out = np.concatenate(ii), np.concatenate(jj), np.concatenate(dd)
+    return (*out, np.concatenate(nn)) if return_cells else out
