@@ -25,6 +25,27 @@ def test_anharmonic_command_writes_dataset_and_figure(cu_fc3, tmp_path, capsys):
     assert (out / "anharmonic.png").stat().st_size > 10_000
 
 
+def test_anharmonic_command_lbte_with_isotopes(cu_fc3, tmp_path, capsys):
+    """--method lbte --isotopes: the LBTE conductivity with isotope scattering, the RTA beside it, as the API
+    gives them."""
+    fc_path = tmp_path / "cu_fc3.nc"
+    cu_fc3.to_netcdf(fc_path)
+    out = tmp_path / "lbte"
+    assert main(["anharmonic", str(fc_path), "--mesh", "4", "--temperatures", "300", "--smearing", "0.2",
+                 "--method", "lbte", "--isotopes", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "(LBTE)" in text and "isotope scattering" in text
+    ref = Anharmonic(cu_fc3, 4, [300.0], smearing=0.2, isotopes=True).thermal_conductivity(method="lbte")
+    with xr.open_dataset(out / "anharmonic.nc") as ds:
+        assert ds.attrs["kappa_method"] == "lbte"
+        np.testing.assert_allclose(ds["kappa"].values, ref["kappa"].values, rtol=1e-10)
+        np.testing.assert_allclose(ds["kappa_rta"].values, ref["kappa_rta"].values, rtol=1e-10)
+        assert (ds["gamma_isotope"].values > 0).any()
+        np.testing.assert_allclose(ds["gamma"].values, ds["gamma_phonon"].values + ds["gamma_isotope"].values,
+                                   rtol=1e-12)
+    assert (out / "anharmonic.png").stat().st_size > 10_000
+
+
 def test_anharmonic_command_refuses_harmonic_constants(tmp_path, capsys):
     from tests.support.paths import EXAMPLES
     rc = main(["anharmonic", str(EXAMPLES / "fc" / "cu_eam"), "--mesh", "4", "-o", str(tmp_path / "x")])

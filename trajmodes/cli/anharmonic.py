@@ -22,10 +22,15 @@ def cmd_anharmonic(args, out) -> int:
     mesh = "x".join(map(str, args.mesh))
     method = "tetrahedron" if args.smearing is None else f"Gaussian smearing {args.smearing:g} THz"
     T = np.atleast_1d(args.temperatures)
-    with step(f"three-phonon self-energies on the {mesh} mesh ({method}, {args.occupation} occupations, "
-              f"{len(T)} temperature(s)) and the RTA conductivity"):
-        an, ds = three_phonon(fc, args.mesh, T, args.occupation, args.smearing, kappa=True)
-    prov = provenance([args.fc], dict(mesh=args.mesh, smearing=args.smearing, occupation=args.occupation))
+    lbte = args.method == "lbte"
+    what = ("three-phonon collision matrix" if lbte else "three-phonon self-energies")
+    with step(f"{what} on the {mesh} mesh ({method}, {args.occupation} occupations"
+              f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
+              f"{'LBTE' if lbte else 'RTA'} conductivity"):
+        an, ds = three_phonon(fc, args.mesh, T, args.occupation, args.smearing, kappa=True, method=args.method,
+                              isotopes=True if args.isotopes else None)
+    prov = provenance([args.fc], dict(mesh=args.mesh, smearing=args.smearing, occupation=args.occupation,
+                                      method=args.method, isotopes=bool(args.isotopes)))
     written = [write_dataset(ds, os.path.join(args.output, "anharmonic.nc"), out, prov)]
     fig = os.path.join(args.output, f"anharmonic.{args.plot_format}")
     pr = fc.primitive
@@ -34,17 +39,25 @@ def cmd_anharmonic(args, out) -> int:
                                               f"{pr.space_group_symbol}, {pr.n_atoms}-atom primitive cell")
     written.append(fig)
     lines = [f"force constants: {args.fc} (fc3 on a {fc.n_atoms}-atom supercell); mesh {mesh}: "
-             f"{len(an.grid.irreducible)} irreducible q of {an.grid.n_points}; {method}, {args.occupation}",
-             f"{'T (K)':>8} {'kappa_xx':>10} {'kappa_yy':>10} {'kappa_zz':>10}  W/(m K) (RTA)   "
-             f"median FWHM (THz)   median shift (THz)"]
+             f"{len(an.grid.irreducible)} irreducible q of {an.grid.n_points}; {method}, {args.occupation}"
+             + (", isotope scattering" if args.isotopes else "")]
     f = ds["frequency_harmonic"].values
     ok = f > an.interaction.cutoff_frequency
+    if lbte:
+        lines.append(f"{'T (K)':>8} {'kappa_xx':>10} {'kappa_yy':>10} {'kappa_zz':>10}  W/(m K) (LBTE)   "
+                     f"RTA kappa_xx   median FWHM (THz)")
+    else:
+        lines.append(f"{'T (K)':>8} {'kappa_xx':>10} {'kappa_yy':>10} {'kappa_zz':>10}  W/(m K) (RTA)   "
+                     f"median FWHM (THz)   median shift (THz)")
     for i, t in enumerate(T):
         k = ds["kappa"].values[i]
         lw = ds["linewidth"].values[i][ok]
-        sh = ds["frequency_shift"].values[i][ok]
-        lines.append(f"{t:8.1f} {k[0, 0]:10.3f} {k[1, 1]:10.3f} {k[2, 2]:10.3f}  {'':15} {np.median(lw):12.5f}"
-                     f"{'':8}{np.median(sh):+12.5f}")
+        row = f"{t:8.1f} {k[0, 0]:10.3f} {k[1, 1]:10.3f} {k[2, 2]:10.3f}  "
+        if lbte:
+            lines.append(row + f"{'':16} {ds['kappa_rta'].values[i][0, 0]:12.3f} {np.median(lw):16.5f}")
+        else:
+            sh = ds["frequency_shift"].values[i][ok]
+            lines.append(row + f"{'':15} {np.median(lw):12.5f}{'':8}{np.median(sh):+12.5f}")
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0

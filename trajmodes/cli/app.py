@@ -95,8 +95,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                                           "imaginary (default 0.01)")
     pp.add_argument("-o", "--output", default="trajmodes-phonons", help="output folder (default trajmodes-phonons)")
     add_plot_format(pp)
-    pa = add("anharmonic", cmd_anharmonic, "three-phonon linewidths, lifetimes, frequency shifts and the RTA "
-                                           "thermal conductivity of force constants with a third-order part")
+    pa = add("anharmonic", cmd_anharmonic, "three-phonon linewidths, lifetimes, frequency shifts and the thermal "
+                                           "conductivity (RTA or LBTE) of force constants with a third-order part")
     pa.add_argument("fc", metavar="FC_PATH", help="force constants with fc3: a trajmodes .nc file (trajmodes fit "
                                                   "--cutoff3) or a phono3py folder (fc2.hdf5 + fc3.hdf5)")
     pa.add_argument("--mesh", type=mesh, default=[12, 12, 12], help="q mesh: N or N1,N2,N3 (default 12)")
@@ -107,6 +107,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                          "classical MD)")
     pa.add_argument("--smearing", type=positive, help="Gaussian smearing of the delta functions in THz "
                                                       "(default: the tetrahedron method)")
+    pa.add_argument("--method", choices=["rta", "lbte"], default="rta",
+                    help="conductivity: rta (relaxation-time approximation; default, with the bubble frequency "
+                         "shifts) or lbte (direct solution of the linearised Boltzmann equation, Chaput 2013; "
+                         "the RTA comes alongside; no shifts)")
+    pa.add_argument("--isotopes", action="store_true",
+                    help="add isotope (mass-variance) scattering of the natural abundances (Tamura 1983)")
     pa.add_argument("-o", "--output", default="trajmodes-anharmonic", help="output folder (default "
                                                                             "trajmodes-anharmonic)")
     add_plot_format(pa)

@@ -35,7 +35,10 @@ def plot_three_phonon(ds, path: str, title: str = "") -> None:
         k = ds["kappa"].values
         ax = axes[2]
         for a, lab in enumerate(("xx", "yy", "zz")):
-            ax.plot(T, k[:, a, a], "o-" if len(T) < 30 else "-", ms=4, label=f"kappa_{lab}")
+            ax.plot(T, k[:, a, a], "o-" if len(T) < 30 else "-", ms=4, color=f"C{a}", label=f"kappa_{lab}")
+            if "kappa_rta" in ds:
+                ax.plot(T, ds["kappa_rta"].values[:, a, a], "s--" if len(T) < 30 else "--", ms=3, color=f"C{a}",
+                        alpha=0.6, label=f"kappa_{lab} (RTA)")
         ax.set_xlabel("temperature (K)")
         ax.set_ylabel(f"kappa ({ds.attrs.get('kappa_method', 'rta').upper()}), W/(m K)")
         ax.set_ylim(bottom=0)
