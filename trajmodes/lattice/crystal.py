@@ -166,6 +166,31 @@ class Crystal:
         pf -= np.floor(pf + 1e-10)
         return Crystal(plat, pf @ plat, self.species[first], self.masses[first])
 
+    def supercell(self, matrix) -> "Crystal":
+        """The supercell with lattice ``matrix @ cell`` (``matrix``: an int, 3 ints for a diagonal, or a 3x3 integer
+        matrix with positive determinant). Atoms are ordered cell by cell, this crystal's atoms in order within each
+        cell, positions wrapped into the supercell."""
+        M = np.asarray(matrix)
+        M = np.diag(np.broadcast_to(M, (3,))) if M.ndim <= 1 else M
+        if M.shape != (3, 3) or not np.allclose(M, np.rint(M)) or np.linalg.det(M) < 0.5:
+            raise ValueError(f"a supercell matrix must be integer with a positive determinant, not {matrix!r}")
+        M = np.rint(M).astype(np.int64)
+        n = int(round(np.linalg.det(M)))
+        # the lattice points inside the supercell: corners of the box spanned by M's rows bound the search
+        corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)]) @ M
+        lo, hi = corners.min(axis=0), corners.max(axis=0)
+        g = np.stack(np.meshgrid(*[np.arange(a, b + 1) for a, b in zip(lo, hi)], indexing="ij"), -1).reshape(-1, 3)
+        f = g @ np.linalg.inv(M)
+        g = g[np.all((f > -1e-9) & (f < 1 - 1e-9), axis=1)]
+        if len(g) != n:                                       # pragma: no cover - guards the search above
+            raise RuntimeError(f"found {len(g)} lattice points in a supercell of {n} cells")
+        g = g[np.lexsort(g.T[::-1])]
+        cell = M @ self.cell
+        pos = (g @ self.cell)[:, None, :] + self.positions[None]
+        fr = pos.reshape(-1, 3) @ np.linalg.inv(cell)
+        fr -= np.floor(fr + 1e-12)
+        return Crystal(cell, fr @ cell, np.tile(self.species, n), np.tile(self.masses, n))
+
     def supercell_map(self, primitive: "Crystal", tol: float = 0.5) -> SupercellMap:
         """Map every atom of this supercell onto ``primitive``.
 
