@@ -21,8 +21,12 @@ _LAZY = {
     "fit_temperatures": "trajmodes.workflows", "project": "trajmodes.modes.projection",
     "mode_energies": "trajmodes.modes.energies", "mode_spectra": "trajmodes.modes.spectra",
     "fit_peaks": "trajmodes.modes.peaks", "EAM": "trajmodes.potentials.eam",
+    "LennardJones": "trajmodes.potentials.pair", "Morse": "trajmodes.potentials.pair",
+    "Buckingham": "trajmodes.potentials.pair",
+    "StillingerWeber": "trajmodes.potentials.threebody", "AxilrodTellerMuto": "trajmodes.potentials.threebody",
+    "HarmonicAngle": "trajmodes.potentials.threebody", "ExponentialAngle": "trajmodes.potentials.threebody",
     "Anharmonic": "trajmodes.phonons.anharmonic", "thermal_conductivity": "trajmodes.modes.conductivity",
-    "compare_three_phonon": "trajmodes.modes.comparison",
+    "compare_three_phonon": "trajmodes.modes.comparison", "QuasiHarmonic": "trajmodes.phonons.quasiharmonic",
 }
 #: public submodules, by the short names users know them under
 _MODULES = {"bvk": "trajmodes.potentials.bvk", "workflows": "trajmodes.workflows", "plots": "trajmodes.plots",

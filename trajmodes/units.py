@@ -22,6 +22,8 @@ PLANCK_J_S = 6.62607015e-34    # Planck constant h, J s (exact in SI 2019)
 GAS_CONSTANT = AVOGADRO * 1.380649e-23   # R, J/(K mol)
 #: 1 eV/A^2 in N/m (J/m^2): force constants in SI
 EV_A2_TO_N_M = EV_J / 1e-20
+#: 1 eV/A^3 in bar (stress and pressure; LAMMPS ``metal`` reports pressures in bar)
+EV_A3_BAR = EV_J * 1e30 / 1e5
 #: Planck constant in eV s and in eV ps: h nu with nu in THz gives eV (THZ_EV)
 H_EV_S = PLANCK_J_S / EV_J
 H_EV_PS = H_EV_S * 1e12

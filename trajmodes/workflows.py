@@ -34,6 +34,38 @@ def load_force_constants(path: str | os.PathLike):
     return ForceConstants.from_phonopy(path)
 
 
+#: pair styles ``trajmodes qha`` reads as STYLE:p1,p2,...,cutoff (LAMMPS's pair_coeff order)
+PAIR_STYLES = {"lj/cut": ("LennardJones", ("epsilon", "sigma")), "morse": ("Morse", ("D0", "alpha", "r0")),
+               "buck": ("Buckingham", ("A", "rho", "C"))}
+
+
+def load_potential(spec: str, elements=None):
+    """A pair or three-body potential from a LAMMPS Stillinger-Weber file (``*.sw``; ``elements`` in the order of
+    the crystal's species, default every element of the file) or a one-species pair potential written
+    ``STYLE:p1,p2,...,cutoff`` with LAMMPS's ``pair_coeff`` parameters in metal units: ``lj/cut:epsilon,sigma,cutoff``,
+    ``morse:D0,alpha,r0,cutoff``, ``buck:A,rho,C,cutoff``."""
+    import trajmodes.potentials.pair as pair
+    style, sep, params = str(spec).partition(":")
+    if sep and style in PAIR_STYLES:
+        cls, names = PAIR_STYLES[style]
+        try:
+            values = [float(v) for v in params.split(",")]
+        except ValueError:
+            values = []
+        if len(values) != len(names) + 1:
+            raise ValueError(f"{spec!r}: {style} takes {', '.join(names)}, cutoff (metal units), e.g. "
+                             f"{style}:{','.join('P' for _ in names)},8.0")
+        return getattr(pair, cls)(*values[:-1], cutoff=values[-1])
+    if not os.path.exists(spec):
+        raise FileNotFoundError(f"{spec}: no such potential file (give a LAMMPS .sw file, or a pair potential as "
+                                f"{' or '.join(k + ':...' for k in PAIR_STYLES)})")
+    if spec.endswith(".sw"):
+        from trajmodes.potentials.threebody import StillingerWeber
+        return StillingerWeber.from_lammps(spec, elements)
+    raise ValueError(f"{spec}: not a potential trajmodes can differentiate to third order (LAMMPS .sw files, "
+                     f"{', '.join(PAIR_STYLES)} pair potentials)")
+
+
 def mean_temperature(trajectories) -> float | None:
     """Mean kinetic temperature (K) over one or several runs, or None without velocities and masses."""
     trajs = trajectories if isinstance(trajectories, (list, tuple)) else [trajectories]

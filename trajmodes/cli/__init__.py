@@ -1,5 +1,5 @@
 """Command-line interface: ``trajmodes info``, ``convert``, ``run``, ``fit``, ``phonons``, ``eam``, ``anharmonic``,
-``project`` and ``lifetimes``.
+``project``, ``lifetimes``, ``compare`` and ``qha``.
 
 Each command reads its options, calls :mod:`trajmodes.workflows` and the library, prints a report, and writes its
 files and figures (:mod:`trajmodes.plots`). Files are staged (:class:`trajmodes.io.files.StagedOutputs`) and moved
@@ -10,14 +10,16 @@ traceback); Ctrl-C gives status 130, SIGTERM 143. Heavy packages are imported wh
 
 Modules: :mod:`~trajmodes.cli.app` (the parser and ``main``), :mod:`~trajmodes.cli.options` (shared options,
 reading, writing), :mod:`~trajmodes.cli.runs` (info, convert, run, fit), :mod:`~trajmodes.cli.lattice_dynamics`
-(phonons, eam), :mod:`~trajmodes.cli.anharmonic`, :mod:`~trajmodes.cli.modes` (project, lifetimes).
+(phonons, eam), :mod:`~trajmodes.cli.anharmonic` (anharmonic, compare), :mod:`~trajmodes.cli.modes` (project,
+lifetimes), :mod:`~trajmodes.cli.quasiharmonic` (qha).
 """
 from trajmodes.cli.anharmonic import cmd_anharmonic, cmd_compare
 from trajmodes.cli.app import build_parser, main
 from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
 from trajmodes.cli.modes import cmd_lifetimes, cmd_project, modes_summary, modes_table
+from trajmodes.cli.quasiharmonic import cmd_qha
 from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
 
 __all__ = ["main", "build_parser", "cmd_info", "cmd_convert", "cmd_run", "cmd_fit", "cmd_phonons", "cmd_eam",
-           "cmd_anharmonic", "cmd_compare",
+           "cmd_anharmonic", "cmd_compare", "cmd_qha",
            "cmd_project", "cmd_lifetimes", "modes_table", "modes_summary"]

@@ -17,6 +17,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     from trajmodes.cli.anharmonic import cmd_anharmonic, cmd_compare
     from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
     from trajmodes.cli.modes import cmd_lifetimes, cmd_project
+    from trajmodes.cli.quasiharmonic import cmd_qha
     from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
     from trajmodes import __version__
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
@@ -124,6 +125,28 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pm.add_argument("--temperature", type=positive, help="K (default: the run's kinetic temperature)")
     pm.add_argument("-o", "--output", default="trajmodes-compare", help="output folder (default trajmodes-compare)")
     add_plot_format(pm)
+    pq = add("qha", cmd_qha, "quasiharmonic free-energy minimisation with a pair or three-body potential: lattice "
+                             "parameters, thermal expansion, bulk moduli, Grueneisen parameter and C_P against T")
+    pq.add_argument("potential", metavar="POTENTIAL", help="LAMMPS Stillinger-Weber file (*.sw), or a pair potential "
+                                                          "lj/cut:epsilon,sigma,cutoff | morse:D0,alpha,r0,cutoff | "
+                                                          "buck:A,rho,C,cutoff (metal units)")
+    from trajmodes.lattice.prototypes import PROTOTYPES
+    pq.add_argument("--structure", choices=PROTOTYPES, default="diamond", help="crystal (default diamond)")
+    pq.add_argument("--species", help="element(s) of the crystal, A or A,B (default: the potential file's)")
+    pq.add_argument("--a", type=positive, required=True, help="starting lattice parameter a in A")
+    pq.add_argument("--c", type=positive, help="starting c in A (hexagonal structures; default ideal)")
+    pq.add_argument("--u", type=positive, help="starting internal coordinate u (lonsdaleite, wurtzite; default 3/8)")
+    pq.add_argument("--temperatures", type=temperatures, default=temperatures("0:1500:50"),
+                    help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 0:1500:50)")
+    pq.add_argument("--mesh", type=mesh, default=[16, 16, 16], help="q mesh: N or N1,N2,N3 (default 16)")
+    pq.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
+                    help="quantum (Bose-Einstein, zero-point energy; default) or classical (as classical MD samples)")
+    pq.add_argument("--pressure", type=float, default=0.0, help="GPa (default 0)")
+    pq.add_argument("--internal", choices=["relax", "zsisa", "fixed"], default="relax",
+                    help="internal coordinates: relax with the free energy (default), zsisa (zero static internal "
+                         "stress), or fixed fractions")
+    pq.add_argument("-o", "--output", default="trajmodes-qha", help="output folder (default trajmodes-qha)")
+    add_plot_format(pq)
     pe = add("eam", cmd_eam, "analytic force constants of an EAM potential (LAMMPS eam, eam/alloy, eam/fs) for a "
                              "cubic crystal: BvK shell constants and their pair/embedding split, netCDF and plots")
     pe.add_argument("potential", metavar="POTENTIAL", help="LAMMPS EAM file (*.eam, *.eam.alloy, *.eam.fs)")

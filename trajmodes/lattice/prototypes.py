@@ -22,11 +22,14 @@ import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
 
-__all__ = ["prototype", "PROTOTYPES"]
+__all__ = ["prototype", "PROTOTYPES", "CUBE_EDGE"]
 
 _FCC = np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]], float) / 2
 _BCC = np.array([[-1, 1, 1], [1, -1, 1], [1, 1, -1]], float) / 2
 PROTOTYPES = ("fcc", "bcc", "sc", "diamond", "zincblende", "rocksalt", "hcp", "lonsdaleite", "wurtzite")
+#: the cube edge a of the cubic structures in units of the length of their primitive vectors
+CUBE_EDGE = {"fcc": np.sqrt(2.0), "diamond": np.sqrt(2.0), "zincblende": np.sqrt(2.0), "rocksalt": np.sqrt(2.0),
+             "bcc": 2.0 / np.sqrt(3.0), "sc": 1.0}
 
 
 def _hexagonal(a: float, c: float) -> np.ndarray:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trajmodes.lattice.strain import VOIGT
 from trajmodes.units import AMU_KG, EV_J
 
 __all__ = ["EV_A3_GPA", "bracket_tensor", "elastic_constants", "christoffel_velocities", "density",
@@ -33,8 +34,6 @@ __all__ = ["EV_A3_GPA", "bracket_tensor", "elastic_constants", "christoffel_velo
 EV_A3_GPA = EV_J * 1e30 / 1e9
 #: sqrt(eV/amu) in m/s
 _V_MS = np.sqrt(EV_J / AMU_KG)
-#: Voigt pairs xx, yy, zz, yz, xz, xy
-VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
 
 def density(crystal) -> float:

@@ -1,0 +1,67 @@
+"""``trajmodes qha``: quasiharmonic lattice parameters, thermal expansion, bulk moduli, Grueneisen parameter and
+heat capacities of a crystal with a pair or three-body potential."""
+from __future__ import annotations
+
+import os
+import time
+import warnings
+
+from trajmodes.cli.options import step, write_dataset
+
+
+def cmd_qha(args, out) -> int:
+    """Minimise the quasiharmonic Gibbs energy at each temperature: a netCDF file, a figure and a table."""
+    import numpy as np
+    from trajmodes.io.provenance import provenance
+    from trajmodes.lattice.prototypes import CUBE_EDGE, prototype
+    from trajmodes.phonons.quasiharmonic import QuasiHarmonic
+    from trajmodes.plots.quasiharmonic import plot_quasiharmonic
+    from trajmodes.workflows import load_potential
+    t0 = time.perf_counter()
+    label = os.path.basename(args.potential) if os.path.exists(args.potential) else args.potential
+    species = args.species.split(",") if args.species else None
+    pot = load_potential(args.potential, elements=species)
+    if species is None:
+        species = list(getattr(pot, "elements", None) or [])
+        if not species:
+            raise ValueError("give --species for a pair potential (the element(s) of the crystal)")
+        species = species[:2] if args.structure in ("zincblende", "rocksalt", "wurtzite") else species[:1]
+    crystal = prototype(args.structure, species if len(species) > 1 else species[0], args.a, c=args.c, u=args.u)
+    T = np.atleast_1d(args.temperatures)
+    mesh = "x".join(map(str, args.mesh))
+    qh = QuasiHarmonic(pot, crystal, mesh=args.mesh, occupation=args.occupation)
+    with step(f"minimising G = Phi_stat + F_vib + pV of {args.structure} ({crystal.n_atoms} atoms) at {len(T)} "
+              f"temperature(s) on the {mesh} mesh ({args.occupation} statistics, internal coordinates: "
+              f"{args.internal})"):
+        with warnings.catch_warnings():                 # an instability is reported in the table below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ds = qh.minimize(T, pressure=args.pressure, internal=args.internal)
+    prov = provenance([args.potential] if os.path.exists(args.potential) else [],
+                      dict(potential=args.potential, structure=args.structure, a=args.a, c=args.c, u=args.u,
+                           mesh=args.mesh, occupation=args.occupation, pressure_GPa=args.pressure,
+                           internal=args.internal))
+    written = [write_dataset(ds, os.path.join(args.output, "qha.nc"), out, prov)]
+    fig = os.path.join(args.output, f"qha.{args.plot_format}")
+    with step("drawing the figure"):
+        plot_quasiharmonic(ds, out(fig), title=f"{label}: {args.structure} {'-'.join(species)}",
+                           cube_edge=CUBE_EDGE.get(args.structure))
+    written.append(fig)
+    lp = ds["lattice_parameters"].values
+    cube = CUBE_EDGE.get(args.structure)
+    cols = (f"{'a (A)':>10}" if cube else f"{'a (A)':>10} {'c (A)':>10}")
+    lines = [f"{args.structure} {'-'.join(species)}, {label}; mesh {mesh}, "
+             f"{args.occupation} statistics, p = {args.pressure:g} GPa",
+             f"{'T (K)':>8} {cols} {'V (A^3)':>10} {'alpha_V (1e-6/K)':>17} "
+             f"{'B_T (GPa)':>10} {'B_S (GPa)':>10} {'gamma':>7} {'C_P (kB/cell)':>14}"]
+    from trajmodes.units import KB_EV
+    for i, t in enumerate(ds["temperature"].values):
+        abc = f"{lp[i, 0] * cube:10.5f}" if cube else f"{lp[i, 0]:10.5f} {lp[i, 2]:10.5f}"
+        lines.append(f"{t:8.1f} {abc} {ds['volume'].values[i]:10.4f} "
+                     f"{1e6 * ds['volumetric_expansion'].values[i]:17.4f} {ds['bulk_modulus_t'].values[i]:10.3f} "
+                     f"{ds['bulk_modulus_s'].values[i]:10.3f} {ds['gruneisen'].values[i]:7.4f} "
+                     f"{ds['heat_capacity_p'].values[i] / KB_EV:14.4f}")
+    if ds.attrs["unstable"]:
+        lines.append(f"warning: {ds.attrs['unstable']}")
+    lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,869 @@
+"""Three-body potentials written as zeta(r1, r2, cos theta), with analytic derivatives up to third order.
+
+Every three-body term is a function of the two bond vectors from its vertex atom 0, d1 = x_1 - x_0 and
+d2 = x_2 - x_0, through z = (r1, r2, cos theta), r_l = |d_l|, cos theta = d1.d2 / (r1 r2) (M. B. Taylor,
+N. L. Allan, J. A. O. Bruno and G. D. Barrera, Phys. Rev. B 59, 353 (1999), eqs. 14-18). A form supplies only its
+partial derivatives in z, the Z functions of eq. 19; the geometric derivatives dz/dd, d2z/dd2, d3z/dd3 are derived
+once (:func:`triplet_coordinates`), and the chain rule (eqs. 20-21, carried to third order: Faa di Bruno's formula,
+:func:`compose`) gives the derivatives with respect to the six coordinates (d1, d2) that :class:`Terms` carries.
+
+Arithmetic on derivatives is done by :class:`Jet` (a value with its gradient, Hessian and third-derivative tensors,
+for many points at once), so a form is written as plain algebra on jets of (r1, r2, cos theta).
+
+Forms:
+
+* :class:`StillingerWeber`: LAMMPS ``pair_style sw`` (F. H. Stillinger and T. A. Weber, Phys. Rev. B 31, 5262
+  (1985); LAMMPS documentation, ``pair_style sw``), with its files (:mod:`trajmodes.io.sw_files`);
+* :class:`AxilrodTellerMuto`: LAMMPS ``pair_style atm`` (B. M. Axilrod and E. Teller, J. Chem. Phys. 11, 299 (1943);
+  Y. Muto, Proc. Phys.-Math. Soc. Jpn. 17, 629 (1943); LAMMPS documentation, ``pair_style atm``);
+* :class:`HarmonicAngle`: k_theta/2 (theta - theta0)^2 (Taylor et al. 1999, eq. 65);
+* :class:`ExponentialAngle`: k exp(-r1/R1) exp(-r2/R2) (theta - theta0)^2 (Taylor et al. 1999, eqs. 59-64).
+
+Forms in theta rather than cos theta have derivatives in cos theta that diverge at collinear triplets (Taylor et al.
+1999, remark after eq. 64). For theta0 = 180 deg (or 0) the term is smooth there, and the Z functions are taken from
+the series of arccos(-c)^2 about c = -1; for any other theta0 the energy has a cusp at a collinear triplet (its
+derivatives do not exist), and a :class:`ValueError` says so rather than returning infinities or NaN.
+"""
+from __future__ import annotations
+
+import itertools
+from math import comb
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from trajmodes.lattice.geometry import pairs_within
+from trajmodes.potentials.terms import ShortRangePotential, Terms
+
+__all__ = ["Jet", "compose", "triplet_coordinates", "zeta_derivatives", "triplets", "StillingerWeber",
+           "AxilrodTellerMuto", "HarmonicAngle", "ExponentialAngle"]
+
+
+# ----------------------------------------------------------------------------------------------- derivative algebra
+
+def _sym3(x: np.ndarray) -> np.ndarray:
+    """a_ij b_k + a_ik b_j + a_jk b_i from x[n, i, j, k] = a_ij b_k."""
+    return x + x.transpose(0, 1, 3, 2) + x.transpose(0, 3, 1, 2)
+
+
+def _per_point(c, nd: int):
+    """A constant (scalar, or one value per point, shape (n,)) shaped to broadcast against (n, k, ...) (nd axes)."""
+    c = np.asarray(c, dtype=float)
+    return c if c.ndim == 0 else c.reshape(c.shape + (1,) * nd)
+
+
+class Jet:
+    """A function's value and its derivatives with respect to k variables, up to third order, at n points.
+
+    Parameters
+    ----------
+    value : ndarray, shape (n,)
+    d1, d2, d3 : ndarray or None
+        Gradient (n, k), Hessian (n, k, k) and third derivatives (n, k, k, k) (symmetric); None above the order
+        carried. All operations keep the lowest order of their operands.
+
+    Supports ``+ - * / **`` with jets, scalars and per-point constants (shape (n,)), :meth:`exp`, :meth:`sqrt`,
+    :meth:`apply` (any univariate function given its derivatives) and :func:`compose` (multivariate chain rule).
+    """
+
+    __slots__ = ("value", "d1", "d2", "d3")
+    __array_ufunc__ = None            # ndarray (op) Jet -> Jet's reflected operator
+
+    def __init__(self, value, d1=None, d2=None, d3=None):
+        self.value = np.asarray(value, dtype=float)
+        self.d1 = d1
+        self.d2 = d2 if d1 is not None else None
+        self.d3 = d3 if self.d2 is not None else None
+
+    @property
+    def order(self) -> int:
+        """Highest derivative carried (0..3)."""
+        return 0 if self.d1 is None else 1 if self.d2 is None else 2 if self.d3 is None else 3
+
+    @classmethod
+    def variables(cls, values, order: int) -> list["Jet"]:
+        """The m independent variables with values ``values`` (n, m), as jets over those m variables."""
+        values = np.asarray(values, dtype=float)
+        n, m = values.shape
+        out = []
+        for a in range(m):
+            d1 = d2 = d3 = None
+            if order >= 1:
+                d1 = np.zeros((n, m))
+                d1[:, a] = 1.0
+            if order >= 2:
+                d2 = np.zeros((n, m, m))
+            if order >= 3:
+                d3 = np.zeros((n, m, m, m))
+            out.append(cls(values[:, a], d1, d2, d3))
+        return out
+
+    def _parts(self):
+        return [p for p in (self.value, self.d1, self.d2, self.d3) if p is not None]
+
+    # -- arithmetic
+    def __add__(self, other):
+        if isinstance(other, Jet):
+            k = min(self.order, other.order)
+            return Jet(*(a + b for a, b in zip(self._parts()[:k + 1], other._parts()[:k + 1])))
+        return Jet(self.value + other, self.d1, self.d2, self.d3)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Jet(*(-p for p in self._parts()))
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __rsub__(self, other):
+        return (-self) + other
+
+    def __mul__(self, other):
+        if not isinstance(other, Jet):
+            return Jet(*(p * _per_point(other, p.ndim - 1) for p in self._parts()))
+        f, g = self, other
+        k = min(f.order, g.order)
+        out = [f.value * g.value]
+        if k >= 1:
+            out.append(f.d1 * g.value[:, None] + f.value[:, None] * g.d1)
+        if k >= 2:
+            fg = np.einsum("ni,nj->nij", f.d1, g.d1)
+            out.append(f.d2 * g.value[:, None, None] + f.value[:, None, None] * g.d2 + fg + fg.transpose(0, 2, 1))
+        if k >= 3:
+            out.append(f.d3 * g.value[:, None, None, None] + f.value[:, None, None, None] * g.d3
+                       + _sym3(np.einsum("nij,nk->nijk", f.d2, g.d1)) + _sym3(np.einsum("nij,nk->nijk", g.d2, f.d1)))
+        return Jet(*out)
+
+    __rmul__ = __mul__
+
+    def __pow__(self, p):
+        p = np.asarray(p, dtype=float)
+        v = self.value
+        return self.apply(v ** p, p * v ** (p - 1), p * (p - 1) * v ** (p - 2), p * (p - 1) * (p - 2) * v ** (p - 3))
+
+    def __truediv__(self, other):
+        if isinstance(other, Jet):
+            return self * other ** -1.0
+        return self * (1.0 / np.asarray(other, dtype=float))
+
+    def __rtruediv__(self, other):
+        return self ** -1.0 * other
+
+    def exp(self) -> "Jet":
+        e = np.exp(self.value)
+        return self.apply(e, e, e, e)
+
+    def sqrt(self) -> "Jet":
+        s = np.sqrt(self.value)
+        return self.apply(s, 0.5 / s, -0.25 / (s * self.value), 0.375 / (s * self.value ** 2))
+
+    def apply(self, f0, f1, f2, f3) -> "Jet":
+        """h(self) for a univariate h given h, h', h'', h''' at ``self.value`` (arrays (n,) or scalars): the chain
+        rule of :func:`compose` with one inner function."""
+        n = len(self.value)
+        out = [np.array(np.broadcast_to(f0, (n,)), dtype=float)]
+        g, h, t = self.d1, self.d2, self.d3
+        if g is not None:
+            out.append(g * _per_point(f1, 1))
+        if h is not None:
+            gg = np.einsum("ni,nj->nij", g, g)
+            out.append(h * _per_point(f1, 2) + gg * _per_point(f2, 2))
+        if t is not None:
+            out.append(t * _per_point(f1, 3) + _sym3(np.einsum("nij,nk->nijk", h, g)) * _per_point(f2, 3)
+                       + np.einsum("nij,nk->nijk", gg, g) * _per_point(f3, 3))
+        return Jet(*out)
+
+
+def compose(outer: Jet, inner: Sequence[Jet]) -> Jet:
+    """The chain rule to third order (Faa di Bruno): derivatives of Z(z(x)) in x from those of Z in z and of z in x.
+
+    Parameters
+    ----------
+    outer : Jet over m variables
+        Z and its partial derivatives Z^a, Z^ab, Z^abc at z(x) (Taylor et al. 1999, eq. 19).
+    inner : sequence of m Jets over k variables
+        The m functions z_a(x) and their derivatives.
+
+    Returns
+    -------
+    Jet over k variables, to the lower of the two orders::
+
+        E_i   = Z^a z_a,i                                                       (eq. 20)
+        E_ij  = Z^a z_a,ij + Z^ab z_a,i z_b,j                                   (eq. 21)
+        E_ijk = Z^a z_a,ijk + Z^ab (z_a,ij z_b,k + z_a,ik z_b,j + z_a,jk z_b,i) + Z^abc z_a,i z_b,j z_c,k
+    """
+    k = min([outer.order] + [z.order for z in inner])
+    out = [outer.value]
+    if k >= 1:
+        g = np.stack([z.d1 for z in inner], axis=1)                        # (n, m, k)
+        out.append(np.einsum("na,nai->ni", outer.d1, g))
+    if k >= 2:
+        h = np.stack([z.d2 for z in inner], axis=1)                        # (n, m, k, k)
+        zg = np.einsum("nab,nbj->naj", outer.d2, g)                        # Z^ab z_b,j
+        out.append(np.einsum("na,naij->nij", outer.d1, h) + np.einsum("nai,naj->nij", g, zg))
+    if k >= 3:
+        third = _sym3(np.einsum("naij,nak->nijk", h, zg))
+        for a, z in enumerate(inner):                                     # Z^a z_a,ijk without stacking them
+            third += outer.d1[:, a, None, None, None] * z.d3
+        zgg = np.einsum("nabc,nbj,nck->najk", outer.d3, g, g, optimize=True)
+        out.append(third + np.einsum("nai,najk->nijk", g, zgg))
+    return Jet(*out)
+
+
+# ---------------------------------------------------------------------------------------------------- geometry
+
+def _radial(d: np.ndarray, order: int) -> Jet:
+    """r = |d| and its derivatives in the 3 components of d (n, 3): e, (1 - e e)/r,
+    -(delta_ab e_c + delta_ac e_b + delta_bc e_a - 3 e_a e_b e_c)/r^2 with e = d/r."""
+    r = np.sqrt(np.einsum("na,na->n", d, d))
+    parts = [r]
+    e = d / r[:, None]
+    eye = np.eye(3)
+    if order >= 1:
+        parts.append(e)
+    if order >= 2:
+        ee = np.einsum("na,nb->nab", e, e)
+        parts.append((eye - ee) / r[:, None, None])
+    if order >= 3:
+        de = np.einsum("ab,nc->nabc", eye, e)
+        parts.append(-(_sym3(de) - 3.0 * np.einsum("nab,nc->nabc", ee, e)) / (r * r)[:, None, None, None])
+    return Jet(*parts)
+
+
+def _embed(jet: Jet, slot: int, nslots: int = 2) -> Jet:
+    """A jet over the 3 components of one vector, as a jet over the 3 * nslots components of all vectors."""
+    k = 3 * nslots
+    s = slice(3 * slot, 3 * slot + 3)
+    n = len(jet.value)
+    out = [jet.value]
+    for q, p in enumerate(jet._parts()[1:], start=1):
+        full = np.zeros((n,) + (k,) * q)
+        full[(slice(None),) + (s,) * q] = p
+        out.append(full)
+    return Jet(*out)
+
+
+def _cosine(d1: np.ndarray, d2: np.ndarray, order: int) -> Jet:
+    """cos theta = e1.e2 (e_l = d_l / r_l) and its derivatives in the six coordinates (d1, d2), block by block.
+
+    With P_l = 1 - e_l e_l and A_l = (e_m - c e_l)/r_l (m the other bond; Taylor et al. 1999, eq. 47), each line
+    from the one before by de_l/dd_l = P_l/r_l, dr_l/dd_l = e_l, dc/dd_l = A_l::
+
+        dc/dd_l = A_l
+        H_ll = d2c/dd_l dd_l = -(e_l A_l + A_l e_l)/r_l - c P_l/r_l^2
+        H_lm = d2c/dd_l dd_m = (P_m/r_m - e_l A_m)/r_l                                    (eq. 51)
+        d3c/dd_l dd_l dd_l [abc] = -(P_ac A_b + A_a P_bc)/r^2 - (e_a H_bc + H_ac e_b)/r + (e_a A_b + A_a e_b) e_c/r^2
+                                   - P_ab A_c/r^2 + c (P_ac e_b + e_a P_bc + 2 P_ab e_c)/r^3     (all of bond l)
+        d3c/dd_l dd_l dd_m [abc] = -(e_la H_lm,bc + H_lm,ac e_lb)/r_l - P_l,ab A_mc/r_l^2
+
+    the other mixed blocks being permutations of the last (third derivatives are symmetric).
+    """
+    n = len(d1)
+    r = [np.sqrt(np.einsum("na,na->n", d, d)) for d in (d1, d2)]
+    e = [d / rr[:, None] for d, rr in zip((d1, d2), r)]
+    c = np.einsum("na,na->n", e[0], e[1])
+    parts = [c]
+    if order >= 1:
+        A = [(e[1 - l] - c[:, None] * e[l]) / r[l][:, None] for l in (0, 1)]
+        parts.append(np.concatenate(A, axis=1))
+    if order >= 2:
+        P = [np.eye(3) - np.einsum("na,nb->nab", el, el) for el in e]
+        inv = [1.0 / rr[:, None, None] for rr in r]
+        H = {}
+        for l in (0, 1):
+            m = 1 - l
+            eA = np.einsum("na,nb->nab", e[l], A[l])
+            H[l, l] = -(eA + eA.transpose(0, 2, 1)) * inv[l] - c[:, None, None] * P[l] * inv[l] ** 2
+            H[l, m] = (P[m] * inv[m] - np.einsum("na,nb->nab", e[l], A[m])) * inv[l]
+        hess = np.empty((n, 6, 6))
+        for l, m in itertools.product((0, 1), repeat=2):
+            hess[:, 3 * l:3 * l + 3, 3 * m:3 * m + 3] = H[l, m]
+        parts.append(hess)
+    if order >= 3:
+        third = np.empty((n, 6, 6, 6))
+        cc = c[:, None, None, None]
+        for l in (0, 1):
+            m = 1 - l
+            el, Al, Pl, i1 = e[l], A[l], P[l], inv[l][..., None]
+            swap = (0, 2, 1, 3)                                             # a <-> b
+            PA = np.einsum("nac,nb->nabc", Pl, Al)                          # P_ac A_b
+            eH = np.einsum("na,nbc->nabc", el, H[l, l])                     # e_a H_bc
+            eAe = np.einsum("na,nb,nc->nabc", el, Al, el)                   # e_a A_b e_c
+            Pe = np.einsum("nac,nb->nabc", Pl, el)                          # P_ac e_b
+            lll = (-(PA + PA.transpose(swap)) * i1 ** 2 - (eH + eH.transpose(swap)) * i1
+                   + (eAe + eAe.transpose(swap)) * i1 ** 2 - np.einsum("nab,nc->nabc", Pl, Al) * i1 ** 2
+                   + cc * (Pe + Pe.transpose(swap) + 2.0 * np.einsum("nab,nc->nabc", Pl, el)) * i1 ** 3)
+            eH = np.einsum("na,nbc->nabc", el, H[l, m])                     # e_la H_lm,bc
+            llm = -(eH + eH.transpose(swap)) * i1 - np.einsum("nab,nc->nabc", Pl, A[m]) * i1 ** 2
+            L, M = slice(3 * l, 3 * l + 3), slice(3 * m, 3 * m + 3)
+            third[:, L, L, L] = lll
+            third[:, L, L, M] = llm
+            third[:, L, M, L] = llm.transpose(0, 1, 3, 2)
+            third[:, M, L, L] = llm.transpose(0, 3, 1, 2)
+        parts.append(third)
+    return Jet(*parts)
+
+
+def triplet_coordinates(d1, d2, order: int = 3) -> list[Jet]:
+    """z = (r1, r2, cos theta) of triplets with bond vectors d1, d2 (n, 3) (A) from the vertex, as jets over the six
+    coordinates (d1, d2) (flattened: vector l, Cartesian a -> 3 l + a), up to ``order``.
+
+    r_l = |d_l| (:func:`_radial`: e, (1 - e e)/r, ...), cos theta by :func:`_cosine`. These are the geometric
+    derivatives dz/dd, d2z/dd2, d3z/dd3 of Taylor et al. 1999 (eqs. 46-51), in Cartesian form and to third order.
+    """
+    d1 = np.asarray(d1, dtype=float)
+    d2 = np.asarray(d2, dtype=float)
+    return [_embed(_radial(d1, order), 0), _embed(_radial(d2, order), 1), _cosine(d1, d2, order)]
+
+
+def zeta_derivatives(zeta: Callable[[Jet, Jet, Jet], Jet], d1, d2, order: int = 3) -> Jet:
+    """Value and derivatives in (d1, d2) of a three-body term zeta(r1, r2, cos theta).
+
+    Parameters
+    ----------
+    zeta : callable
+        ``zeta(r1, r2, c)`` evaluated on jets of the three variables (over those 3 variables): returns the jet of
+        zeta, i.e. its Z functions (Taylor et al. 1999, eq. 19). Parameters may be per-triplet arrays (n,).
+    d1, d2 : ndarray, shape (n, 3)
+        Bond vectors from the vertex, A.
+    order : int
+        Highest derivative wanted (0..3).
+
+    Returns
+    -------
+    Jet over the six coordinates (d1, d2): value (n,) eV, gradient (n, 6) eV/A, Hessian (n, 6, 6) eV/A^2, third
+    derivatives (n, 6, 6, 6) eV/A^3.
+    """
+    z = triplet_coordinates(d1, d2, order)
+    return compose(zeta(*Jet.variables(np.stack([q.value for q in z], axis=1), order)), z)
+
+
+def _angle_square(c: np.ndarray, theta0: float, order: int) -> list[np.ndarray]:
+    """g(c) = (arccos c - theta0)^2 and its first ``order`` derivatives in c (theta0 in radians).
+
+    Away from |c| = 1: Taylor et al. 1999, eqs. 61-63 (per unit prefactor): g' = -2 (theta - theta0)/sin theta,
+    g'' = (2 + c g')/sin^2 theta, g''' = (g' + 3 c g'')/sin^2 theta. When theta0 is 0 or pi, g is analytic in c at
+    the collinear end: g = sum_n 2^(n+1) t^n / (n^2 C(2n, n)), t = 1 -+ c, used for t < 0.1. A collinear triplet
+    with any other theta0 is a cusp of the energy: ValueError.
+    """
+    c = np.asarray(c, dtype=float)
+    theta = np.arccos(np.clip(c, -1.0, 1.0))
+    out = [(theta - theta0) ** 2]
+    end = -1.0 if abs(theta0 - np.pi) < 1e-12 else 1.0 if abs(theta0) < 1e-12 else 0.0
+    cusp = (1.0 - np.abs(c) < 1e-10) & (c * end <= 0)      # collinear, and not at the smooth end
+    if cusp.any():
+        raise ValueError(f"{int(cusp.sum())} collinear triplet(s) (theta = 0 or 180 deg): a term in "
+                         f"(theta - theta0)^2 with theta0 = {np.degrees(theta0):.6g} deg has a cusp there, its "
+                         "derivatives do not exist; use a form in cos theta (e.g. Stillinger-Weber) for such bonds")
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        s2 = 1.0 - c * c
+        g1 = -2.0 * (theta - theta0) / np.sqrt(s2)
+        g2 = (2.0 + c * g1) / s2
+        g3 = (g1 + 3.0 * c * g2) / s2
+    if end != 0.0:
+        t = 1.0 - end * c                                  # distance from the smooth end, >= 0
+        near = t < 0.1
+        if near.any():
+            tn = t[near]
+            ser = np.zeros((4, len(tn)))
+            for n in range(1, 25):
+                a = 2.0 ** (n + 1) / (n * n * comb(2 * n, n))
+                for q in range(4):
+                    if n >= q:
+                        ser[q] += a * np.prod(np.arange(n - q + 1, n + 1)) * tn ** (n - q)
+            sign = -end                                    # dt/dc = -end: d^q g/dc^q = (-end)^q d^q g/dt^q
+            out[0][near] = ser[0]
+            g1[near], g2[near], g3[near] = sign * ser[1], ser[2], sign * ser[3]
+    return out + [g1, g2, g3][:order]
+
+
+# ----------------------------------------------------------------------------------------------------- triplets
+
+def _species_index(species, elements: Sequence[str], what: str) -> np.ndarray:
+    lookup = {e: a for a, e in enumerate(elements)}
+    missing = sorted({str(s) for s in species} - set(lookup))
+    if missing:
+        raise ValueError(f"species {', '.join(missing)} not in the {what} (it has {', '.join(elements)})")
+    return np.array([lookup[str(s)] for s in species], dtype=int)
+
+
+def _neighbours(crystal, cutsq, species=None):
+    """Ordered neighbour pairs (i, j, d, n) with |d|^2 < cutsq (a scalar, or (S, S) by species of i and j, A^2)."""
+    cutsq = np.asarray(cutsq, dtype=float)
+    rmax = float(np.sqrt(cutsq.max()))
+    if rmax <= 0:
+        z = np.zeros(0, dtype=int)
+        return z, z, np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
+    i, j, d, n = pairs_within(crystal.cell, crystal.positions, rmax * (1 + 1e-12), return_cells=True)
+    r2 = np.einsum("na,na->n", d, d)
+    ok = r2 < (cutsq if cutsq.ndim == 0 else cutsq[species[i], species[j]])
+    return i[ok], j[ok], d[ok], n[ok]
+
+
+def _after(i, j, n) -> np.ndarray:
+    """Whether (atom j, cell n) comes after (atom i, cell 0): j > i, or j == i and n > 0 lexicographically. Ordering
+    the members of a cluster this way is translation invariant, so it picks each pair or triplet once."""
+    n = np.asarray(n)
+    pos = (n[:, 0] > 0) | ((n[:, 0] == 0) & ((n[:, 1] > 0) | ((n[:, 1] == 0) & (n[:, 2] > 0))))
+    return (j > i) | ((j == i) & pos)
+
+
+def _triplets_from_pairs(i, j, d, n, n_atoms: int) -> Terms:
+    """All unordered pairs of neighbours {(j, n_j), (k, n_k)} of every vertex i, from its ordered pairs."""
+    order = np.argsort(i, kind="stable")
+    i, j, d, n = i[order], j[order], d[order], n[order]
+    counts = np.bincount(i, minlength=n_atoms)
+    end = np.cumsum(counts)[i]                                  # one past the last pair of this pair's vertex
+    partners = end - np.arange(len(i)) - 1
+    first = np.repeat(np.arange(len(i)), partners)
+    offset = np.arange(len(first)) - np.repeat(np.cumsum(partners) - partners, partners)
+    second = first + 1 + offset
+    atoms = np.stack([i[first], j[first], j[second]], axis=1)
+    cells = np.stack([np.zeros_like(n[first]), n[first], n[second]], axis=1).astype(np.int64)
+    vectors = np.stack([d[first], d[second]], axis=1)
+    return Terms(atoms=atoms, cells=cells, vectors=vectors, energy=np.zeros(len(atoms)))
+
+
+def triplets(crystal, cutoff, species=None) -> Terms:
+    """Every triplet (vertex i, neighbours j and k) of a periodic crystal, each unordered pair {j, k} once.
+
+    Parameters
+    ----------
+    crystal : Crystal
+    cutoff : float or ndarray (S, S)
+        Neighbours j of i are those with |x_j + n_j @ cell - x_i| < cutoff, A; a matrix gives the cutoff by the
+        species indices of i (row) and j (column).
+    species : ndarray of int, shape (n_atoms,), optional
+        Species index of every atom (needed with a cutoff matrix).
+
+    Returns
+    -------
+    Terms
+        atoms (i, j, k), cells (0, n_j, n_k), vectors (d_j, d_k) (n, 2, 3) A; energies zero and no derivatives
+        (for a form to fill in). Periodic images of one atom are distinct neighbours.
+    """
+    i, j, d, n = _neighbours(crystal, np.square(np.asarray(cutoff, dtype=float)), species)
+    return _triplets_from_pairs(i, j, d, n, crystal.n_atoms)
+
+
+def _fill(terms: Terms, jet: Jet) -> Terms:
+    k = 3 * (terms.order - 1)
+    n = len(terms)
+    shaped = [None if p is None else p.reshape((n,) + (k,) * q) for q, p in
+              enumerate((jet.d1, jet.d2, jet.d3), start=1)]
+    return Terms(atoms=terms.atoms, cells=terms.cells, vectors=terms.vectors, energy=jet.value, gradient=shaped[0],
+                 hessian=shaped[1], third=shaped[2])
+
+
+def _select(terms: Terms, mask) -> Terms:
+    return Terms(atoms=terms.atoms[mask], cells=terms.cells[mask], vectors=terms.vectors[mask],
+                 energy=terms.energy[mask])
+
+
+def _check_order(order: int) -> int:
+    if order not in (0, 1, 2, 3):
+        raise ValueError(f"order must be 0, 1, 2 or 3, not {order!r}")
+    return int(order)
+
+
+# ------------------------------------------------------------------------------------------------ Stillinger-Weber
+
+_SW_FIELDS = ("epsilon", "sigma", "a", "lambda", "gamma", "costheta0", "A", "B", "p", "q", "tol")
+
+
+class StillingerWeber(ShortRangePotential):
+    """The Stillinger-Weber potential exactly as LAMMPS ``pair_style sw`` computes it.
+
+    E = sum_i sum_{j>i} phi2(r_ij) + sum_i sum_{j != i} sum_{k>j} phi3(r_ij, r_ik, theta_jik)::
+
+        phi2 = A_ij eps_ij (B_ij (sigma_ij/r)^p_ij - (sigma_ij/r)^q_ij) exp(sigma_ij / (r - a_ij sigma_ij))
+        phi3 = lambda_ijk eps_ijk (cos theta - cos theta0_ijk)^2
+               exp(gamma_ij sigma_ij / (r_ij - a_ij sigma_ij)) exp(gamma_ik sigma_ik / (r_ik - a_ik sigma_ik))
+
+    (F. H. Stillinger and T. A. Weber, Phys. Rev. B 31, 5262 (1985); LAMMPS documentation, ``pair_style sw``). With
+    several elements, the entry of element triplet (i, j, k) gives lambda, epsilon and cos theta0 of phi3; the
+    two-body parameters of the pair (i, j) (and gamma_ij, a_ij sigma_ij of phi3) come from the (i, j, j) entry. A pair
+    interacts (in phi2 and as a leg of phi3) when r < a sigma, shortened as LAMMPS does when ``tol`` > 0 (r < a sigma
+    + s / ln(min(tol, 0.01)), s = gamma sigma if gamma < 1 else sigma).
+
+    Parameters
+    ----------
+    parameters : mapping
+        (element i, element j, element k) -> the eleven parameters of the LAMMPS file, a sequence in the file's
+        order (epsilon eV, sigma A, a, lambda, gamma, costheta0, A, B, p, q, tol) or a mapping with those names.
+        Every triplet of the elements must be present.
+    elements : sequence of str, optional
+        The elements used (default: all in ``parameters``); entries with other elements are ignored.
+
+    Raises
+    ------
+    ValueError
+        For a missing entry, a negative parameter (as LAMMPS), a parameter set that is not symmetric where LAMMPS'
+        result would depend on its neighbour order ((i, j, j) and (j, i, i) two-body parameters; lambda epsilon and
+        cos theta0 of (i, j, k) and (i, k, j)), or a wrong number of parameters.
+    """
+
+    def __init__(self, parameters: Mapping, elements: Sequence[str] | None = None):
+        if elements is None:
+            elements = list(dict.fromkeys(e for key in parameters for e in key))
+        self.elements = [str(e) for e in elements]
+        if len(set(self.elements)) != len(self.elements):
+            raise ValueError(f"elements repeated: {self.elements}")
+        ns = len(self.elements)
+        table = np.full((ns, ns, ns, len(_SW_FIELDS)), np.nan)
+        for key, values in parameters.items():
+            if len(key) != 3:
+                raise ValueError(f"Stillinger-Weber entries are keyed by three elements, not {key!r}")
+            if not all(e in self.elements for e in key):
+                continue
+            if isinstance(values, Mapping):
+                unknown = set(values) - set(_SW_FIELDS) - {"elements", "line"}
+                if unknown or any(f not in values for f in _SW_FIELDS):
+                    raise ValueError(f"entry {key}: parameters must be {', '.join(_SW_FIELDS)}"
+                                     + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else ""))
+                values = [values[f] for f in _SW_FIELDS]
+            values = np.asarray(values, dtype=float).reshape(-1)
+            if len(values) != len(_SW_FIELDS):
+                raise ValueError(f"entry {key}: {len(values)} parameters, expected {len(_SW_FIELDS)} "
+                                 f"({', '.join(_SW_FIELDS)})")
+            if not np.all(np.isfinite(values)) or np.any(values[[0, 1, 2, 3, 4, 6, 7, 8, 9, 10]] < 0):
+                raise ValueError(f"entry {key}: illegal Stillinger-Weber parameters {values.tolist()} (all but "
+                                 "costheta0 must be finite and >= 0)")
+            table[tuple(self.elements.index(e) for e in key)] = values
+        missing = [tuple(self.elements[x] for x in idx) for idx in zip(*np.nonzero(np.isnan(table[..., 0])))]
+        if missing:
+            raise ValueError(f"Stillinger-Weber parameters missing for element triplet(s) "
+                             f"{', '.join(' '.join(m) for m in missing)}")
+        self.parameters = {(a, b, c): dict(zip(_SW_FIELDS, table[x, y, z].tolist()))
+                           for x, a in enumerate(self.elements) for y, b in enumerate(self.elements)
+                           for z, c in enumerate(self.elements)}
+        cos0 = table[..., 5]
+        pair = np.arange(ns)
+        two = table[:, pair, pair]                              # (i, j, j) entries: (S, S, 11)
+        self._eps, self._sigma, self._p, self._q = two[..., 0], two[..., 1], two[..., 8], two[..., 9]
+        self._cut = two[..., 1] * two[..., 2]                   # a sigma
+        self._sigma_gamma = two[..., 1] * two[..., 4]
+        self._c5 = two[..., 6] * two[..., 0] * two[..., 7] * two[..., 1] ** two[..., 8]   # A eps B sigma^p
+        self._c6 = two[..., 6] * two[..., 0] * two[..., 1] ** two[..., 9]                 # A eps sigma^q
+        cutsq = np.empty((ns, ns))
+        for x in range(ns):
+            for y in range(ns):
+                s, g, t = two[x, y, 1], two[x, y, 4], two[x, y, 10]
+                r = self._cut[x, y]
+                if t > 0.0:                                     # LAMMPS PairSW::setup_params
+                    t = min(t, 0.01)
+                    r = r + (g * s if g < 1.0 else s) / np.log(t)
+                cutsq[x, y] = r * r
+        self._cutsq = cutsq
+        self._lambda_eps = table[..., 3] * table[..., 0]        # lambda_ijk epsilon_ijk, (S, S, S)
+        self._cos0 = cos0
+        for x in range(ns):
+            for y in range(ns):
+                f_xy = [two[x, y, f] for f in (0, 1, 2, 6, 7, 8, 9)] + [cutsq[x, y]]
+                f_yx = [two[y, x, f] for f in (0, 1, 2, 6, 7, 8, 9)] + [cutsq[y, x]]
+                if not np.allclose(f_xy, f_yx, rtol=1e-14, atol=0):
+                    raise ValueError(f"the two-body parameters of {self.elements[x]}-{self.elements[y]} differ "
+                                     f"between entries {self.elements[x]} {self.elements[y]} {self.elements[y]} and "
+                                     f"{self.elements[y]} {self.elements[x]} {self.elements[x]}: LAMMPS' energy "
+                                     "would depend on its neighbour order")
+        asym = ~(np.isclose(self._lambda_eps, self._lambda_eps.transpose(0, 2, 1), rtol=1e-14, atol=0)
+                 & np.isclose(cos0, cos0.transpose(0, 2, 1), rtol=1e-14, atol=0))
+        if asym.any():
+            x, y, z = (int(v[0]) for v in np.nonzero(asym))
+            names = [self.elements[v] for v in (x, y, z)]
+            raise ValueError(f"lambda epsilon or costheta0 differ between entries {' '.join(names)} and "
+                             f"{names[0]} {names[2]} {names[1]}: LAMMPS' energy would depend on its neighbour order")
+        self.cutoff = float(np.sqrt(cutsq.max()))
+
+    @classmethod
+    def from_lammps(cls, path, elements: Sequence[str] | None = None) -> "StillingerWeber":
+        """The potential of a LAMMPS ``.sw`` file (as ``pair_coeff * * path elements...``).
+
+        Parameters
+        ----------
+        path : str or Path
+        elements : sequence of str, optional
+            The elements to use (default: every element of the file).
+
+        Raises
+        ------
+        ValueError
+            For a malformed file (naming file and line), an element absent from the file, a duplicate or missing
+            entry.
+        """
+        from trajmodes.io.sw_files import read_sw
+        entries = read_sw(path)
+        present = list(dict.fromkeys(e for entry in entries for e in entry["elements"]))
+        if elements is None:
+            elements = present
+        absent = [e for e in elements if e not in present]
+        if absent:
+            raise ValueError(f"{path}: no Stillinger-Weber entries for {', '.join(absent)} (the file has "
+                             f"{', '.join(present)})")
+        params: dict = {}
+        for entry in entries:
+            key = entry["elements"]
+            if all(e in elements for e in key):
+                if key in params:
+                    raise ValueError(f"{path}: line {entry['line']}: duplicate entry {' '.join(key)} (first on line "
+                                     f"{params[key]['line']})")
+                params[key] = entry
+        try:
+            return cls(params, elements)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+    def terms(self, crystal, order: int = 3) -> list[Terms]:
+        """The pair terms (each pair once) and the three-body terms (every vertex, each pair of its neighbours once),
+        with derivatives up to ``order``; energies in eV (see :class:`Terms`)."""
+        order = _check_order(order)
+        s = _species_index(crystal.species, self.elements, "Stillinger-Weber potential")
+        i, j, d, n = _neighbours(crystal, self._cutsq, s)
+        half = _after(i, j, n)
+        pi, pj = s[i[half]], s[j[half]]
+        r = _radial(d[half], order)
+        phi2 = ((self._c5[pi, pj] * r ** -self._p[pi, pj] - self._c6[pi, pj] * r ** -self._q[pi, pj])
+                * (self._sigma[pi, pj] / (r - self._cut[pi, pj])).exp())
+        pairs = Terms(atoms=np.stack([i[half], j[half]], axis=1),
+                      cells=np.stack([np.zeros_like(n[half]), n[half]], axis=1).astype(np.int64),
+                      vectors=d[half][:, None, :], energy=np.zeros(int(half.sum())))
+        trip = _triplets_from_pairs(i, j, d, n, crystal.n_atoms)
+        si, sj, sk = (s[trip.atoms[:, a]] for a in range(3))
+        lam_eps, cos0 = self._lambda_eps[si, sj, sk], self._cos0[si, sj, sk]
+        gs1, cut1 = self._sigma_gamma[si, sj], self._cut[si, sj]
+        gs2, cut2 = self._sigma_gamma[si, sk], self._cut[si, sk]
+
+        def zeta(r1, r2, c):
+            dc = c - cos0
+            return lam_eps * (dc * dc) * (gs1 / (r1 - cut1) + gs2 / (r2 - cut2)).exp()
+
+        jet = zeta_derivatives(zeta, trip.vectors[:, 0], trip.vectors[:, 1], order)
+        return [_fill(pairs, phi2), _fill(trip, jet)]
+
+
+# ------------------------------------------------------------------------------------------- Axilrod-Teller-Muto
+
+class AxilrodTellerMuto(ShortRangePotential):
+    """The Axilrod-Teller-Muto triple-dipole dispersion as LAMMPS ``pair_style atm cutoff cutoff_triple``.
+
+    E = sum over triplets, each once, of nu (1 + 3 cos g1 cos g2 cos g3) / (r12 r23 r31)^3 (B. M. Axilrod and
+    E. Teller, J. Chem. Phys. 11, 299 (1943); Y. Muto, Proc. Phys.-Math. Soc. Jpn. 17, 629 (1943)). As in LAMMPS
+    (documentation and ``PairATM::compute``), a triplet counts when all three distances are at most ``cutoff`` and
+    r12 r23 r31 <= ``cutoff_triple``^3, and triplets whose nu is zero are skipped. From the vertex with bonds d1, d2,
+    r3^2 = r1^2 + r2^2 - 2 r1 r2 cos theta, so the term is a zeta(r1, r2, cos theta)::
+
+        E = nu [ (r1^2 r2^2 r3^2) - 3 (d1.d2) (d1.d2 - r1^2) (r2^2 - d1.d2) ] / (r1^2 r2^2 r3^2)^(5/2)
+
+    Parameters
+    ----------
+    cutoff : float
+        A; no distance in a triplet may exceed it.
+    cutoff_triple : float
+        A; the product of the three distances may not exceed its cube.
+    nu : float or mapping
+        eV A^9: one value for every triplet (``pair_coeff * * * nu``), or {(A, B, C): nu} by species, symmetric under
+        permutations (any one order given; conflicting orders are an error). Species triplets absent from the
+        mapping have nu = 0.
+
+    Raises
+    ------
+    ValueError
+        For non-positive cutoffs, non-finite nu, conflicting permutations, or (in :meth:`terms`) a crystal species
+        that the mapping does not name.
+    """
+
+    def __init__(self, cutoff: float, cutoff_triple: float, nu):
+        if not (np.isfinite(cutoff) and cutoff > 0 and np.isfinite(cutoff_triple) and cutoff_triple > 0):
+            raise ValueError(f"cutoffs must be finite and positive, not {cutoff!r}, {cutoff_triple!r}")
+        self.cutoff = float(cutoff)
+        self.cutoff_triple = float(cutoff_triple)
+        if isinstance(nu, Mapping):
+            self.elements = list(dict.fromkeys(e for key in nu for e in key))
+            ns = len(self.elements)
+            table = np.full((ns, ns, ns), np.nan)
+            for key, value in nu.items():
+                if len(key) != 3 or not np.isfinite(value):
+                    raise ValueError(f"nu entries are (A, B, C) -> finite number, not {key!r} -> {value!r}")
+                idx = [self.elements.index(e) for e in key]
+                for perm in ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)):
+                    slot = tuple(idx[p] for p in perm)
+                    if np.isfinite(table[slot]) and table[slot] != value:
+                        raise ValueError(f"nu of {key} conflicts with the value {table[slot]} given for a "
+                                         "permutation of it (nu is symmetric)")
+                    table[slot] = value
+            self._nu = np.nan_to_num(table, nan=0.0)
+        else:
+            if not np.isfinite(nu):
+                raise ValueError(f"nu must be finite, not {nu!r}")
+            self.elements = None
+            self._nu = float(nu)
+
+    def terms(self, crystal, order: int = 3) -> list[Terms]:
+        """The triplet terms, each triplet once (vertex: its first atom in the order (atom index, cell)), with
+        derivatives up to ``order``."""
+        order = _check_order(order)
+        rc2 = self.cutoff * self.cutoff
+        i, j, d, n = _neighbours(crystal, rc2)
+        # LAMMPS: rij^2 <= cutoff^2 (pairs_within keeps <, a difference of measure zero)
+        trip = _triplets_from_pairs(i, j, d, n, crystal.n_atoms)
+        a, c = trip.atoms, trip.cells
+        d1, d2 = trip.vectors[:, 0], trip.vectors[:, 1]
+        d3 = d2 - d1
+        r6 = np.einsum("na,na->n", d1, d1) * np.einsum("na,na->n", d2, d2) * np.einsum("na,na->n", d3, d3)
+        t3 = self.cutoff_triple ** 3
+        keep = (_after(a[:, 0], a[:, 1], c[:, 1]) & _after(a[:, 0], a[:, 2], c[:, 2])
+                & (np.einsum("na,na->n", d3, d3) <= rc2) & (r6 <= t3 * t3))
+        if self.elements is None:
+            nu = np.full(len(a), self._nu)
+        else:
+            s = _species_index(crystal.species, self.elements, "Axilrod-Teller-Muto potential")
+            nu = self._nu[s[a[:, 0]], s[a[:, 1]], s[a[:, 2]]]
+        keep &= nu != 0.0
+        trip, nu = _select(trip, keep), nu[keep]
+
+        def zeta(r1, r2, c):
+            a2, b2 = r1 * r1, r2 * r2
+            x = r1 * r2 * c                                   # d1.d2
+            prod = a2 * b2 * (a2 + b2 - 2.0 * x)              # (r1 r2 r3)^2
+            return nu * (prod - 3.0 * x * (x - a2) * (b2 - x)) * prod ** -2.5
+
+        return [_fill(trip, zeta_derivatives(zeta, trip.vectors[:, 0], trip.vectors[:, 1], order))]
+
+
+# ------------------------------------------------------------------------------------------------ angle terms
+
+class _AngleTerm(ShortRangePotential):
+    """Common part of the angle potentials: one vertex species, two end species, bond cutoffs; the term is
+    oriented so that d1 points to an atom of ``ends[0]`` and d2 to one of ``ends[1]``."""
+
+    def __init__(self, vertex: str, ends, theta0: float, cutoff, r_scales=None):
+        self.vertex = str(vertex)
+        ends = (ends, ends) if isinstance(ends, str) else tuple(str(e) for e in ends)
+        if len(ends) != 2:
+            raise ValueError(f"ends must be one species or two, not {ends!r}")
+        self.ends = ends
+        cut = np.broadcast_to(np.asarray(cutoff, dtype=float), (2,)).copy()
+        if not (np.all(np.isfinite(cut)) and np.all(cut > 0)):
+            raise ValueError(f"cutoffs must be finite and positive, not {cutoff!r}")
+        if not (np.isfinite(theta0) and 0.0 <= theta0 <= 180.0):
+            raise ValueError(f"theta0 must be an angle in degrees in [0, 180], not {theta0!r}")
+        self.theta0 = float(theta0)
+        self._theta0 = np.radians(self.theta0)
+        if ends[0] == ends[1]:
+            if cut[0] != cut[1]:
+                raise ValueError(f"both ends are {ends[0]}: give one cutoff, not {cut.tolist()}")
+            if r_scales is not None and np.ptp(r_scales) != 0:
+                raise ValueError(f"both ends are {ends[0]}: give one decay length, not {list(r_scales)}")
+        self.cutoffs = tuple(cut.tolist())
+        self.cutoff = float(cut.max())
+
+    def _zeta(self, r1: Jet, r2: Jet, c: Jet) -> Jet:
+        raise NotImplementedError
+
+    def terms(self, crystal, order: int = 3) -> list[Terms]:
+        """The angle terms (every vertex atom of the vertex species, every pair of end atoms within the cutoffs),
+        with derivatives up to ``order``."""
+        order = _check_order(order)
+        names = list(dict.fromkeys([self.vertex, *self.ends]))
+        present = set(map(str, crystal.species))
+        absent = [e for e in names if e not in present]
+        if absent:
+            raise ValueError(f"species {', '.join(absent)} of the angle term {self.ends[0]}-{self.vertex}-"
+                             f"{self.ends[1]} not in the crystal (it has {', '.join(sorted(present))})")
+        s = np.array([names.index(x) if x in names else -1 for x in map(str, crystal.species)])
+        v, e1, e2 = names.index(self.vertex), names.index(self.ends[0]), names.index(self.ends[1])
+        cutsq = np.zeros((len(names) + 1, len(names) + 1))     # the last row and column: other species
+        cutsq[v, e1] = self.cutoffs[0] ** 2
+        cutsq[v, e2] = self.cutoffs[1] ** 2
+        i, j, d, n = _neighbours(crystal, cutsq, s)
+        trip = _triplets_from_pairs(i, j, d, n, crystal.n_atoms)
+        sj, sk = s[trip.atoms[:, 1]], s[trip.atoms[:, 2]]
+        keep = ((sj == e1) & (sk == e2)) | ((sj == e2) & (sk == e1))
+        trip = _select(trip, keep)
+        swap = (s[trip.atoms[:, 1]] != e1)
+        if swap.any():
+            for arr in (trip.atoms, trip.cells, trip.vectors):
+                arr[swap, -2:] = arr[swap, -2:][:, ::-1].copy()
+        d1, d2 = trip.vectors[:, 0], trip.vectors[:, 1]
+        within = ((np.einsum("na,na->n", d1, d1) < self.cutoffs[0] ** 2)
+                  & (np.einsum("na,na->n", d2, d2) < self.cutoffs[1] ** 2))
+        trip = _select(trip, within)
+        return [_fill(trip, zeta_derivatives(self._zeta, trip.vectors[:, 0], trip.vectors[:, 1], order))]
+
+    def _angular(self, c: Jet) -> Jet:
+        """(theta - theta0)^2 as a jet of cos theta."""
+        return c.apply(*_angle_square(c.value, self._theta0, c.order), *([0.0] * (3 - c.order)))
+
+
+class HarmonicAngle(_AngleTerm):
+    """The harmonic angle term zeta = k_theta/2 (theta - theta0)^2 (Taylor et al. 1999, eq. 65) for every
+    ``ends[0]``-``vertex``-``ends[1]`` angle whose bonds are shorter than the cutoffs.
+
+    Parameters
+    ----------
+    vertex : str
+        Species at the apex of the angle.
+    ends : str or (str, str)
+        Species of the two end atoms.
+    k_theta : float
+        eV/rad^2.
+    theta0 : float
+        Equilibrium angle, degrees.
+    cutoff : float or (float, float)
+        Bond length below which an end atom is bonded to the vertex, A (per end when two; equal ends take one).
+
+    Raises
+    ------
+    ValueError
+        For malformed parameters; in :meth:`terms`, for species absent from the crystal and for collinear triplets
+        unless theta0 is 0 or 180 deg (the energy has a cusp there).
+    """
+
+    def __init__(self, vertex: str, ends, k_theta: float, theta0: float, cutoff):
+        if not np.isfinite(k_theta):
+            raise ValueError(f"k_theta must be finite, not {k_theta!r}")
+        super().__init__(vertex, ends, theta0, cutoff)
+        self.k_theta = float(k_theta)
+
+    def _zeta(self, r1, r2, c):
+        return 0.5 * self.k_theta * self._angular(c)
+
+
+class ExponentialAngle(_AngleTerm):
+    """zeta = k exp(-r1/R1) exp(-r2/R2) (theta - theta0)^2 (Taylor et al. 1999, eq. 59; its Z functions,
+    eqs. 60-64, are those of :func:`_angle_square` times the exponentials and their factors -1/R_L) for every
+    ``ends[0]``-``vertex``-``ends[1]`` angle whose bonds are shorter than the cutoffs.
+
+    Parameters
+    ----------
+    vertex : str
+        Species at the apex.
+    ends : str or (str, str)
+        Species of the end atoms (r1 to ``ends[0]``, r2 to ``ends[1]``).
+    k : float
+        eV/rad^2.
+    theta0 : float
+        Degrees.
+    decay : float or (float, float)
+        R1, R2, A (equal ends take one).
+    cutoff : float or (float, float)
+        Bond cutoffs, A.
+
+    Raises
+    ------
+    ValueError
+        For malformed parameters, species absent from the crystal, and collinear triplets unless theta0 is 0 or
+        180 deg.
+    """
+
+    def __init__(self, vertex: str, ends, k: float, theta0: float, decay, cutoff):
+        decay = np.broadcast_to(np.asarray(decay, dtype=float), (2,)).copy()
+        if not np.isfinite(k) or not (np.all(np.isfinite(decay)) and np.all(decay > 0)):
+            raise ValueError(f"k must be finite and the decay lengths positive, not {k!r}, {decay.tolist()}")
+        super().__init__(vertex, ends, theta0, cutoff, r_scales=decay)
+        self.k = float(k)
+        self.decay = tuple(decay.tolist())
+
+    def _zeta(self, r1, r2, c):
+        return self.k * (r1 * (-1.0 / self.decay[0]) + r2 * (-1.0 / self.decay[1])).exp() * self._angular(c)
