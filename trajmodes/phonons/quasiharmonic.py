@@ -432,13 +432,18 @@ class QuasiHarmonic:
         quasiharmonic free energy stops existing on heating), a RuntimeWarning says so and the results stop at the
         last temperature with one (attribute ``unstable``); at the first temperature it is a ValueError.
         """
-        import xarray as xr
         if internal not in ("relax", "zsisa", "fixed"):
             raise ValueError(f"internal must be 'relax', 'zsisa' or 'fixed', not {internal!r}")
         T = np.sort(np.atleast_1d(np.asarray(temperatures, dtype=float)))
         if (T < 0).any():
             raise ValueError("temperatures must be >= 0 K")
         p = float(pressure) / EV_A3_GPA
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(1):                  # 3n x 3n matrices: BLAS threads only cost here
+            return self._minimize(T, p, float(pressure), internal, tol, max_iter, properties)
+
+    def _minimize(self, T, p, pressure, internal, tol, max_iter, properties):
+        import xarray as xr
         crystal = self.crystal
         n = crystal.n_atoms
         rows = []

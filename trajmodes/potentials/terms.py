@@ -100,8 +100,21 @@ class ShortRangePotential:
                              "shorter cutoff (a short-ranged potential reaches a few neighbour shells)")
 
     def _terms(self, crystal, order: int) -> list[Terms]:
+        """The terms, remembered for the last few geometries: the quasiharmonic minimiser asks for the static
+        derivatives and the dynamical matrices of one geometry in turn. A cached entry of a higher order serves a
+        lower one."""
+        key = (np.asarray(crystal.cell, float).tobytes(), np.asarray(crystal.positions, float).tobytes(),
+               tuple(crystal.species))
+        cache = self.__dict__.setdefault("_terms_cache", {})
+        hit = cache.get(key)
+        if hit is not None and hit[0] >= order:
+            return hit[1]
         self.check_crystal(crystal)
-        return list(self.terms(crystal, order))
+        terms = list(self.terms(crystal, order))
+        if len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        cache[key] = (order, terms)
+        return terms
 
     # -- static lattice sums -----------------------------------------------------------------
     def energy_forces(self, crystal) -> tuple[float, np.ndarray]:
