@@ -25,7 +25,6 @@ import os
 import platform
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,33 +43,9 @@ def trajmodes_run(sw, mesh, T, properties):
 
 
 def phonopy_run(sw, mesh, T, n_volumes):
-    from phonopy import Phonopy, PhonopyQHA
-    from phonopy.structure.atoms import PhonopyAtoms
-    from trajmodes import Crystal
-    from trajmodes.lattice.prototypes import prototype
+    from tests.support.phonopy_qha import phonopy_qha
     t0 = time.perf_counter()
-    vols, E, F, C, S = [], [], [], [], []
-    for a in np.linspace(5.40, 5.50, n_volumes):
-        cr = prototype("diamond", "Si", a)
-        ph = Phonopy(PhonopyAtoms(symbols=["Si"] * 2, cell=cr.cell, positions=cr.positions),
-                     supercell_matrix=[[-2, 2, 2], [2, -2, 2], [2, 2, -2]])
-        ph.generate_displacements(distance=0.01)
-        ph.forces = [sw.energy_forces(Crystal(s.cell, s.positions, s.symbols))[1] for s in ph.supercells_with_displacements]
-        ph.produce_force_constants()
-        ph.run_mesh([mesh] * 3, is_gamma_center=True)
-        ph.run_thermal_properties(temperatures=T, exclude_gamma_acoustic=True)
-        tp = ph.thermal_properties
-        vols.append(cr.volume)
-        E.append(sw.energy(cr))
-        F.append(tp.free_energy)
-        C.append(tp.heat_capacity)
-        S.append(tp.entropy)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        qha = PhonopyQHA(vols, E, temperatures=T, free_energy=np.array(F).T, cv=np.array(C).T, entropy=np.array(S).T,
-                         eos="vinet", t_max=T[-1])
-        V = np.array(qha.volume_temperature)
-        B = np.array(qha.bulk_modulus_temperature)
+    V, B = phonopy_qha(sw, np.linspace(5.40, 5.50, n_volumes), mesh, T)
     return time.perf_counter() - t0, V, B
 
 

@@ -121,38 +121,17 @@ def test_thermal_expansion_is_the_derivative_of_the_minimum(sw):
 def test_minimum_matches_phonopy_qha(sw, classical):
     """phonopy's harmonic phonons (finite displacements on a 16-atom supercell) on 11 volumes and its QHA (Vinet
     equation of state) against the analytic minimisation: lattice constant to 1e-6, bulk modulus to 1e-4."""
-    from phonopy import Phonopy, PhonopyQHA
-    from phonopy.structure.atoms import PhonopyAtoms
-    from trajmodes import Crystal
+    from tests.support.phonopy_qha import phonopy_qha
     mesh, T = 6, np.arange(0.0, 901.0, 150.0)
-    vols, E, F, C, S = [], [], [], [], []
-    for a in np.linspace(5.40, 5.50, 11):
-        cr = prototype("diamond", "Si", a)
-        ph = Phonopy(PhonopyAtoms(symbols=["Si"] * 2, cell=cr.cell, positions=cr.positions),
-                     supercell_matrix=[[-2, 2, 2], [2, -2, 2], [2, 2, -2]])
-        ph.generate_displacements(distance=0.01)
-        ph.forces = [sw.energy_forces(Crystal(s.cell, s.positions, s.symbols))[1]
-                     for s in ph.supercells_with_displacements]
-        ph.produce_force_constants()
-        ph.run_mesh([mesh] * 3, is_gamma_center=True)
-        ph.run_thermal_properties(temperatures=T, classical=classical, exclude_gamma_acoustic=True)
-        tp = ph.thermal_properties
-        vols.append(cr.volume)
-        E.append(sw.energy(cr))
-        F.append(tp.free_energy)
-        C.append(tp.heat_capacity)
-        S.append(tp.entropy)
-    with pytest.warns(DeprecationWarning):
-        qha = PhonopyQHA(vols, E, temperatures=T, free_energy=np.array(F).T, cv=np.array(C).T,
-                         entropy=np.array(S).T, eos="vinet", t_max=T[-1])
-    n = len(qha.volume_temperature)
+    V, B = phonopy_qha(sw, np.linspace(5.40, 5.50, 11), mesh, T, classical)
+    n = len(V)
     qh = QuasiHarmonic(sw, prototype("diamond", "Si", 5.431), mesh=mesh,
                        occupation="classical" if classical else "quantum")
     ds = qh.minimize(T[:n])
     a_ours = (4 * ds["volume"].values) ** (1 / 3)
-    a_phonopy = (4 * np.array(qha.volume_temperature)) ** (1 / 3)
+    a_phonopy = (4 * V) ** (1 / 3)
     np.testing.assert_allclose(a_ours, a_phonopy, rtol=1e-6)
-    np.testing.assert_allclose(ds["bulk_modulus_t"].values, qha.bulk_modulus_temperature[:n], rtol=1e-4)
+    np.testing.assert_allclose(ds["bulk_modulus_t"].values, B, rtol=1e-4)
 
 
 def test_internal_coordinate_relaxes_with_temperature(sw):
