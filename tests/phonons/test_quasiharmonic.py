@@ -47,6 +47,25 @@ def test_free_energy_gradient_is_exact(sw, occupation, T):
     assert np.abs(g - fd).max() < 2e-7 * np.abs(g).max()
 
 
+def test_entropy_and_heat_capacity_derivatives_are_exact(sw):
+    """dS/dx and dC_V/dx (quantum, 250 K, where C_V still depends on the frequencies) against central differences."""
+    qh = QuasiHarmonic(sw, prototype("lonsdaleite", "Si", 3.84), mesh=3)
+    rng = np.random.default_rng(3)
+    e, u = rng.uniform(-3e-3, 3e-3, 6), rng.uniform(-0.02, 0.02, (4, 3))
+    d = qh.derivatives(250.0, e, u)
+    x0, h = np.concatenate([e, u.ravel()]), 1e-5
+    for key in ("entropy", "heat_capacity"):
+        fd = np.empty_like(x0)
+        for i in range(len(x0)):
+            dx = np.zeros_like(x0)
+            dx[i] = h
+            fp = qh.free_energy(250.0, (x0 + dx)[:6], (x0 + dx)[6:].reshape(-1, 3))[key]
+            fm = qh.free_energy(250.0, (x0 - dx)[:6], (x0 - dx)[6:].reshape(-1, 3))[key]
+            fd[i] = (fp - fm) / (2 * h)
+        assert np.abs(d[key] - fd).max() < 1e-6 * np.abs(fd).max(), key
+    np.testing.assert_allclose(d["free_energy"], qh.gradient(250.0, e, u), rtol=1e-12)
+
+
 @pytest.mark.parametrize("structure, a", [("lonsdaleite", 3.84), ("diamond", 5.44)])
 def test_symmetry_reduced_gradient_is_exact(sw, structure, a):
     """At a geometry with the crystal's full symmetry only the irreducible q are computed and the gradient is the
@@ -148,6 +167,49 @@ def test_internal_coordinate_relaxes_with_temperature(sw):
     # hexagonal symmetry kept
     cell = full["cell"].values[1]
     assert np.linalg.norm(cell[0]) == pytest.approx(np.linalg.norm(cell[1]), rel=1e-10)
+
+
+def test_lonsdaleite_free_energy_matches_phonopy(sw):
+    """F_vib, S and C_V of lonsdaleite at a non-ideal c/a and u, against phonopy's finite displacements (forces of
+    the same potential) on the same mesh; phonopy's constants are CODATA 2006 (1e-6)."""
+    from phonopy import Phonopy
+    from phonopy.structure.atoms import PhonopyAtoms
+    from trajmodes import Crystal
+    from trajmodes.units import EV_KJMOL
+    cr = prototype("lonsdaleite", "Si", 3.86, c=6.30, u=0.3780)
+    ph = Phonopy(PhonopyAtoms(symbols=list(cr.species), cell=cr.cell, positions=cr.positions, masses=cr.masses),
+                 supercell_matrix=np.diag([3, 3, 2]))
+    ph.generate_displacements(distance=0.001, is_plusminus=True)     # central differences, 1e-6 in the frequencies
+    ph.forces = [sw.energy_forces(Crystal(s.cell, s.positions, s.symbols))[1] for s in ph.supercells_with_displacements]
+    ph.produce_force_constants()
+    ph.run_mesh([4, 4, 3], is_gamma_center=True)
+    ph.run_thermal_properties(temperatures=[600.0], exclude_gamma_acoustic=True)
+    tp = ph.thermal_properties
+    ours = QuasiHarmonic(sw, cr, mesh=(4, 4, 3)).free_energy(600.0)
+    assert ours["vibrational"] * EV_KJMOL == pytest.approx(tp.free_energy[0], rel=1e-5)
+    assert ours["entropy"] * EV_KJMOL * 1000 == pytest.approx(tp.entropy[0], rel=1e-5)
+    assert ours["heat_capacity"] * EV_KJMOL * 1000 == pytest.approx(tp.heat_capacity[0], rel=1e-5)
+
+
+def test_lonsdaleite_minimum_is_the_minimum_of_the_free_energy(sw):
+    """The quasi-Newton minimum over every strain and internal coordinate against a derivative-free search
+    (Nelder-Mead) of F over the three free parameters a, c, u of the hexagonal structure."""
+    from scipy.optimize import minimize
+    T = 900.0
+    qh = QuasiHarmonic(sw, prototype("lonsdaleite", "Si", 3.84), mesh=3, occupation="classical")
+    ds = qh.minimize([T], properties=False)
+    a, c = ds["lattice_parameters"].values[0, [0, 2]]
+    fr = ds["scaled_positions"].values[0]
+    u = (fr[2, 2] - fr[0, 2]) % 1.0
+
+    def F(x):
+        cr = prototype("lonsdaleite", "Si", x[0], c=x[1], u=x[2])
+        return QuasiHarmonic(sw, cr, mesh=3, occupation="classical").free_energy(T)["free_energy"]
+
+    res = minimize(F, [3.85, 6.30, 0.376], method="Nelder-Mead",
+                   options=dict(xatol=1e-8, fatol=1e-14, maxiter=4000))
+    np.testing.assert_allclose([a, c, u], res.x, rtol=2e-6)
+    assert ds["free_energy"].values[0] <= res.fun + 1e-10
 
 
 def test_unstable_lattice_is_refused(sw):

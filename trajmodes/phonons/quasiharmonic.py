@@ -186,6 +186,16 @@ class QuasiHarmonic:
             dT = np.zeros_like(nu)
         return d * w, dT * w
 
+    def _heat_capacity_slope(self, nu, T, weights):
+        """dC_V/dnu per mode (eV/(K THz)), times the q weights: k (h/kT) n(n+1) [2x - x^2 (2n+1)], x = h nu/kT
+        (zero for classical oscillators and at 0 K)."""
+        ok = self._mode_mask(nu)
+        if self.occupation == "classical" or T <= 0:
+            return np.zeros_like(nu)
+        x = np.where(ok, nu, 1.0) * THZ_EV / (KB_EV * T)
+        n = 1.0 / np.expm1(x)
+        return np.where(ok, (THZ_EV / T) * n * (n + 1.0) * (2.0 * x - x * x * (2.0 * n + 1.0)), 0.0) * weights[:, None]
+
     def _vib_thermo(self, nu, T, weights) -> dict:
         """F_vib, S, C_V, U per cell (eV, eV/K) on the mesh at one temperature (``weights``: per q, summing to 1)."""
         ok = self._mode_mask(nu)
@@ -225,13 +235,14 @@ class QuasiHarmonic:
         dnu = dlam / (2.0 * nus)                                    # (nx, nq, nb) THz per unit coordinate
         gv = self._symmetrised(np.einsum("xqs,qs->x", dnu, d), R, perm)
         gT = self._symmetrised(np.einsum("xqs,qs->x", dnu, dT), R, perm)
+        gC = self._symmetrised(np.einsum("xqs,qs->x", dnu, self._heat_capacity_slope(nu, T, w)), R, perm)
         th = self._vib_thermo(nu, T, w)
         V = abs(np.linalg.det(crystal.cell))
         g = gs + gv
         g[:6] += pressure * _voigt_volume_gradient(V)
         G = E + th["free_energy"] + pressure * V
         return dict(G=G, F=E + th["free_energy"], static=E, gradient=g, static_gradient=gs, vib_gradient=gv,
-                    hessian=Hs, dgradient_dT=gT, volume=V, frequencies=nu, **{f"vib_{k}": v for k, v in th.items()})
+                    hessian=Hs, dgradient_dT=gT, heat_capacity_gradient=gC, volume=V, frequencies=nu, **{f"vib_{k}": v for k, v in th.items()})
 
     def _to_global(self, g_local: np.ndarray, strain, internal) -> np.ndarray:
         """The gradient with respect to the reference's (e, u) from the local one at the deformed geometry.
@@ -276,6 +287,16 @@ class QuasiHarmonic:
         cr = deformed(self.crystal, strain, internal)
         loc = self._local(cr, float(temperature), pressure, hessian=False)
         return self._to_global(loc["gradient"], strain, internal)
+
+    def derivatives(self, temperature: float, strain=None, internal=None) -> dict:
+        """Analytic derivatives per cell with respect to the reference's Voigt strains (6) and internal displacements
+        (3n) at the geometry ``strain``, ``internal``: ``free_energy`` (dF/dx, eV and eV/A), ``vibrational_free_energy``,
+        ``entropy`` (dS/dx = -d/dT dF_vib/dx, eV/K) and ``heat_capacity`` (dC_V/dx = sum dC/dnu dnu/dx, eV/K)."""
+        strain = np.zeros(6) if strain is None else np.asarray(strain, float)
+        loc = self._local(deformed(self.crystal, strain, internal), float(temperature), 0.0, hessian=False)
+        glob = lambda g: self._to_global(g, strain, internal)           # noqa: E731
+        return dict(free_energy=glob(loc["gradient"]), vibrational_free_energy=glob(loc["vib_gradient"]),
+                    entropy=-glob(loc["dgradient_dT"]), heat_capacity=glob(loc["heat_capacity_gradient"]))
 
     def mode_gruneisen(self, strain=None, internal=None, degeneracy_tol: float = 1e-4):
         """Mode Grueneisen parameters gamma = -d ln nu / d ln V (hydrostatic strain, internal coordinates fixed) on
