@@ -10,7 +10,7 @@ import itertools
 import numpy as np
 
 __all__ = ["niggli_reduce", "minimum_image", "shortest_images", "shortest_vectors", "shortest_lattice_vector",
-           "pairs_within", "neighbours"]
+           "pairs_within", "neighbours", "comes_after"]
 
 #: the 27 lattice shifts around the origin, fractional
 _SHIFTS = np.array(list(itertools.product((-1, 0, 1), repeat=3)), dtype=float)
@@ -117,3 +117,11 @@ def pairs_within(cell, positions, cutoff: float, return_cells: bool = False):
                     nn.append((s - wrap[i, j]).astype(np.int64))
     out = np.concatenate(ii), np.concatenate(jj), np.concatenate(dd)
     return (*out, np.concatenate(nn)) if return_cells else out
+
+
+def comes_after(i, j, n) -> np.ndarray:
+    """Whether (atom j, cell n) comes after (atom i, cell 0): j > i, or j == i and n > 0 lexicographically. Ordering
+    the members of a cluster this way is translation invariant, so it picks each pair or triplet once."""
+    n = np.asarray(n)
+    pos = (n[:, 0] > 0) | ((n[:, 0] == 0) & ((n[:, 1] > 0) | ((n[:, 1] == 0) & (n[:, 2] > 0))))
+    return (j > i) | ((j == i) & pos)

@@ -25,7 +25,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from trajmodes.lattice.geometry import pairs_within
+from trajmodes.lattice.geometry import comes_after, pairs_within
+from trajmodes.potentials.jets import distance, fill_terms
 from trajmodes.potentials.terms import ShortRangePotential, Terms
 
 __all__ = ["PairPotential", "LennardJones", "Morse", "Buckingham"]
@@ -158,29 +159,15 @@ class PairPotential(ShortRangePotential):
         notes), with derivatives with respect to its relative vector up to ``order``."""
         types, P, rcut = self._tables(crystal.species)
         i, j, d, n = pairs_within(crystal.cell, crystal.positions, self.cutoff, return_cells=True)
-        first = np.where(n[:, 0] != 0, n[:, 0] > 0, np.where(n[:, 1] != 0, n[:, 1] > 0, n[:, 2] > 0))
         ti, tj = types[i], types[j]
         r2 = np.einsum("ij,ij->i", d, d)
-        keep = ((i < j) | ((i == j) & first)) & (r2 < rcut[ti, tj] ** 2)
-        i, j, d, n, r2, ti, tj = i[keep], j[keep], d[keep], n[keep], r2[keep], ti[keep], tj[keep]
-        r = np.sqrt(r2)
-        phi = self.radial(r, {name: P[k, ti, tj] for k, name in enumerate(self.parameter_names)}, order)
-        out = Terms(atoms=np.stack([i, j], axis=1), cells=np.stack([np.zeros_like(n), n], axis=1),
-                    vectors=d[:, None, :].copy(), energy=phi[0])
-        if order >= 1:
-            e = d / r[:, None]
-            out.gradient = phi[1][:, None] * e
-        if order >= 2:
-            ee = e[:, :, None] * e[:, None, :]
-            out.hessian = phi[2][:, None, None] * ee + (phi[1] / r)[:, None, None] * (np.eye(3) - ee)
-        if order >= 3:
-            a = phi[3] - 3.0 * phi[2] / r + 3.0 * phi[1] / r2
-            b = phi[2] / r - phi[1] / r2
-            de = np.einsum("ab,nc->nabc", np.eye(3), e)                       # delta_ab e_c
-            sym = de + de.transpose(0, 1, 3, 2) + de.transpose(0, 3, 2, 1)    # + delta_ac e_b + delta_bc e_a
-            out.third = a[:, None, None, None] * np.einsum("na,nb,nc->nabc", e, e, e) \
-                + b[:, None, None, None] * sym
-        return [out]
+        keep = comes_after(i, j, n) & (r2 < rcut[ti, tj] ** 2)
+        i, j, d, n, ti, tj = i[keep], j[keep], d[keep], n[keep], ti[keep], tj[keep]
+        r = distance(d, order)                                   # |d| and its derivatives in d
+        phi = self.radial(r.value, {name: P[k, ti, tj] for k, name in enumerate(self.parameter_names)}, order)
+        pairs = Terms(atoms=np.stack([i, j], axis=1), cells=np.stack([np.zeros_like(n), n], axis=1),
+                      vectors=d[:, None, :].copy(), energy=phi[0])
+        return [fill_terms(pairs, r.apply(*phi, *[0.0] * (3 - order)))]
 
     # -- LAMMPS -------------------------------------------------------------------------------
     def lammps_commands(self, elements) -> list[str]:

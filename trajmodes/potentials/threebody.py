@@ -7,7 +7,7 @@ partial derivatives in z, the Z functions of eq. 19; the geometric derivatives d
 once (:func:`triplet_coordinates`), and the chain rule (eqs. 20-21, carried to third order: Faa di Bruno's formula,
 :func:`compose`) gives the derivatives with respect to the six coordinates (d1, d2) that :class:`Terms` carries.
 
-Arithmetic on derivatives is done by :class:`Jet` (a value with its gradient, Hessian and third-derivative tensors,
+Arithmetic on derivatives is done by :class:`trajmodes.potentials.jets.Jet` (a value with its gradient, Hessian and third-derivative tensors,
 for many points at once), so a form is written as plain algebra on jets of (r1, r2, cos theta).
 
 Forms:
@@ -32,203 +32,12 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from trajmodes.lattice.geometry import pairs_within
+from trajmodes.lattice.geometry import comes_after, pairs_within
+from trajmodes.potentials.jets import Jet, compose, distance, fill_terms
 from trajmodes.potentials.terms import ShortRangePotential, Terms
 
-__all__ = ["Jet", "compose", "triplet_coordinates", "zeta_derivatives", "triplets", "StillingerWeber",
+__all__ = ["triplet_coordinates", "zeta_derivatives", "triplets", "StillingerWeber",
            "AxilrodTellerMuto", "HarmonicAngle", "ExponentialAngle"]
-
-
-# ----------------------------------------------------------------------------------------------- derivative algebra
-
-def _sym3(x: np.ndarray) -> np.ndarray:
-    """a_ij b_k + a_ik b_j + a_jk b_i from x[n, i, j, k] = a_ij b_k."""
-    return x + x.transpose(0, 1, 3, 2) + x.transpose(0, 3, 1, 2)
-
-
-def _per_point(c, nd: int):
-    """A constant (scalar, or one value per point, shape (n,)) shaped to broadcast against (n, k, ...) (nd axes)."""
-    c = np.asarray(c, dtype=float)
-    return c if c.ndim == 0 else c.reshape(c.shape + (1,) * nd)
-
-
-class Jet:
-    """A function's value and its derivatives with respect to k variables, up to third order, at n points.
-
-    Parameters
-    ----------
-    value : ndarray, shape (n,)
-    d1, d2, d3 : ndarray or None
-        Gradient (n, k), Hessian (n, k, k) and third derivatives (n, k, k, k) (symmetric); None above the order
-        carried. All operations keep the lowest order of their operands.
-
-    Supports ``+ - * / **`` with jets, scalars and per-point constants (shape (n,)), :meth:`exp`, :meth:`sqrt`,
-    :meth:`apply` (any univariate function given its derivatives) and :func:`compose` (multivariate chain rule).
-    """
-
-    __slots__ = ("value", "d1", "d2", "d3")
-    __array_ufunc__ = None            # ndarray (op) Jet -> Jet's reflected operator
-
-    def __init__(self, value, d1=None, d2=None, d3=None):
-        self.value = np.asarray(value, dtype=float)
-        self.d1 = d1
-        self.d2 = d2 if d1 is not None else None
-        self.d3 = d3 if self.d2 is not None else None
-
-    @property
-    def order(self) -> int:
-        """Highest derivative carried (0..3)."""
-        return 0 if self.d1 is None else 1 if self.d2 is None else 2 if self.d3 is None else 3
-
-    @classmethod
-    def variables(cls, values, order: int) -> list["Jet"]:
-        """The m independent variables with values ``values`` (n, m), as jets over those m variables."""
-        values = np.asarray(values, dtype=float)
-        n, m = values.shape
-        out = []
-        for a in range(m):
-            d1 = d2 = d3 = None
-            if order >= 1:
-                d1 = np.zeros((n, m))
-                d1[:, a] = 1.0
-            if order >= 2:
-                d2 = np.zeros((n, m, m))
-            if order >= 3:
-                d3 = np.zeros((n, m, m, m))
-            out.append(cls(values[:, a], d1, d2, d3))
-        return out
-
-    def _parts(self):
-        return [p for p in (self.value, self.d1, self.d2, self.d3) if p is not None]
-
-    # -- arithmetic
-    def __add__(self, other):
-        if isinstance(other, Jet):
-            k = min(self.order, other.order)
-            return Jet(*(a + b for a, b in zip(self._parts()[:k + 1], other._parts()[:k + 1])))
-        return Jet(self.value + other, self.d1, self.d2, self.d3)
-
-    __radd__ = __add__
-
-    def __neg__(self):
-        return Jet(*(-p for p in self._parts()))
-
-    def __sub__(self, other):
-        return self + (-other)
-
-    def __rsub__(self, other):
-        return (-self) + other
-
-    def __mul__(self, other):
-        if not isinstance(other, Jet):
-            return Jet(*(p * _per_point(other, p.ndim - 1) for p in self._parts()))
-        f, g = self, other
-        k = min(f.order, g.order)
-        out = [f.value * g.value]
-        if k >= 1:
-            out.append(f.d1 * g.value[:, None] + f.value[:, None] * g.d1)
-        if k >= 2:
-            fg = np.einsum("ni,nj->nij", f.d1, g.d1)
-            out.append(f.d2 * g.value[:, None, None] + f.value[:, None, None] * g.d2 + fg + fg.transpose(0, 2, 1))
-        if k >= 3:
-            out.append(f.d3 * g.value[:, None, None, None] + f.value[:, None, None, None] * g.d3
-                       + _sym3(np.einsum("nij,nk->nijk", f.d2, g.d1)) + _sym3(np.einsum("nij,nk->nijk", g.d2, f.d1)))
-        return Jet(*out)
-
-    __rmul__ = __mul__
-
-    def __pow__(self, p):
-        p = np.asarray(p, dtype=float)
-        v = self.value
-        return self.apply(v ** p, p * v ** (p - 1), p * (p - 1) * v ** (p - 2), p * (p - 1) * (p - 2) * v ** (p - 3))
-
-    def __truediv__(self, other):
-        if isinstance(other, Jet):
-            return self * other ** -1.0
-        return self * (1.0 / np.asarray(other, dtype=float))
-
-    def __rtruediv__(self, other):
-        return self ** -1.0 * other
-
-    def exp(self) -> "Jet":
-        e = np.exp(self.value)
-        return self.apply(e, e, e, e)
-
-    def sqrt(self) -> "Jet":
-        s = np.sqrt(self.value)
-        return self.apply(s, 0.5 / s, -0.25 / (s * self.value), 0.375 / (s * self.value ** 2))
-
-    def apply(self, f0, f1, f2, f3) -> "Jet":
-        """h(self) for a univariate h given h, h', h'', h''' at ``self.value`` (arrays (n,) or scalars): the chain
-        rule of :func:`compose` with one inner function."""
-        n = len(self.value)
-        out = [np.array(np.broadcast_to(f0, (n,)), dtype=float)]
-        g, h, t = self.d1, self.d2, self.d3
-        if g is not None:
-            out.append(g * _per_point(f1, 1))
-        if h is not None:
-            gg = np.einsum("ni,nj->nij", g, g)
-            out.append(h * _per_point(f1, 2) + gg * _per_point(f2, 2))
-        if t is not None:
-            out.append(t * _per_point(f1, 3) + _sym3(np.einsum("nij,nk->nijk", h, g)) * _per_point(f2, 3)
-                       + np.einsum("nij,nk->nijk", gg, g) * _per_point(f3, 3))
-        return Jet(*out)
-
-
-def compose(outer: Jet, inner: Sequence[Jet]) -> Jet:
-    """The chain rule to third order (Faa di Bruno): derivatives of Z(z(x)) in x from those of Z in z and of z in x.
-
-    Parameters
-    ----------
-    outer : Jet over m variables
-        Z and its partial derivatives Z^a, Z^ab, Z^abc at z(x) (Taylor et al. 1999, eq. 19).
-    inner : sequence of m Jets over k variables
-        The m functions z_a(x) and their derivatives.
-
-    Returns
-    -------
-    Jet over k variables, to the lower of the two orders::
-
-        E_i   = Z^a z_a,i                                                       (eq. 20)
-        E_ij  = Z^a z_a,ij + Z^ab z_a,i z_b,j                                   (eq. 21)
-        E_ijk = Z^a z_a,ijk + Z^ab (z_a,ij z_b,k + z_a,ik z_b,j + z_a,jk z_b,i) + Z^abc z_a,i z_b,j z_c,k
-    """
-    k = min([outer.order] + [z.order for z in inner])
-    out = [outer.value]
-    if k >= 1:
-        g = np.stack([z.d1 for z in inner], axis=1)                        # (n, m, k)
-        out.append(np.einsum("na,nai->ni", outer.d1, g))
-    if k >= 2:
-        h = np.stack([z.d2 for z in inner], axis=1)                        # (n, m, k, k)
-        zg = np.einsum("nab,nbj->naj", outer.d2, g)                        # Z^ab z_b,j
-        out.append(np.einsum("na,naij->nij", outer.d1, h) + np.einsum("nai,naj->nij", g, zg))
-    if k >= 3:
-        third = _sym3(np.einsum("naij,nak->nijk", h, zg))
-        for a, z in enumerate(inner):                                     # Z^a z_a,ijk without stacking them
-            third += outer.d1[:, a, None, None, None] * z.d3
-        zgg = np.einsum("nabc,nbj,nck->najk", outer.d3, g, g, optimize=True)
-        out.append(third + np.einsum("nai,najk->nijk", g, zgg))
-    return Jet(*out)
-
-
-# ---------------------------------------------------------------------------------------------------- geometry
-
-def _radial(d: np.ndarray, order: int) -> Jet:
-    """r = |d| and its derivatives in the 3 components of d (n, 3): e, (1 - e e)/r,
-    -(delta_ab e_c + delta_ac e_b + delta_bc e_a - 3 e_a e_b e_c)/r^2 with e = d/r."""
-    r = np.sqrt(np.einsum("na,na->n", d, d))
-    parts = [r]
-    e = d / r[:, None]
-    eye = np.eye(3)
-    if order >= 1:
-        parts.append(e)
-    if order >= 2:
-        ee = np.einsum("na,nb->nab", e, e)
-        parts.append((eye - ee) / r[:, None, None])
-    if order >= 3:
-        de = np.einsum("ab,nc->nabc", eye, e)
-        parts.append(-(_sym3(de) - 3.0 * np.einsum("nab,nc->nabc", ee, e)) / (r * r)[:, None, None, None])
-    return Jet(*parts)
 
 
 def _embed(jet: Jet, slot: int, nslots: int = 2) -> Jet:
@@ -309,12 +118,12 @@ def triplet_coordinates(d1, d2, order: int = 3) -> list[Jet]:
     """z = (r1, r2, cos theta) of triplets with bond vectors d1, d2 (n, 3) (A) from the vertex, as jets over the six
     coordinates (d1, d2) (flattened: vector l, Cartesian a -> 3 l + a), up to ``order``.
 
-    r_l = |d_l| (:func:`_radial`: e, (1 - e e)/r, ...), cos theta by :func:`_cosine`. These are the geometric
+    r_l = |d_l| (:func:`trajmodes.potentials.jets.distance`: e, (1 - e e)/r, ...), cos theta by :func:`_cosine`. These are the geometric
     derivatives dz/dd, d2z/dd2, d3z/dd3 of Taylor et al. 1999 (eqs. 46-51), in Cartesian form and to third order.
     """
     d1 = np.asarray(d1, dtype=float)
     d2 = np.asarray(d2, dtype=float)
-    return [_embed(_radial(d1, order), 0), _embed(_radial(d2, order), 1), _cosine(d1, d2, order)]
+    return [_embed(distance(d1, order), 0), _embed(distance(d2, order), 1), _cosine(d1, d2, order)]
 
 
 def zeta_derivatives(zeta: Callable[[Jet, Jet, Jet], Jet], d1, d2, order: int = 3) -> Jet:
@@ -401,14 +210,6 @@ def _neighbours(crystal, cutsq, species=None):
     return i[ok], j[ok], d[ok], n[ok]
 
 
-def _after(i, j, n) -> np.ndarray:
-    """Whether (atom j, cell n) comes after (atom i, cell 0): j > i, or j == i and n > 0 lexicographically. Ordering
-    the members of a cluster this way is translation invariant, so it picks each pair or triplet once."""
-    n = np.asarray(n)
-    pos = (n[:, 0] > 0) | ((n[:, 0] == 0) & ((n[:, 1] > 0) | ((n[:, 1] == 0) & (n[:, 2] > 0))))
-    return (j > i) | ((j == i) & pos)
-
-
 def _triplets_from_pairs(i, j, d, n, n_atoms: int) -> Terms:
     """All unordered pairs of neighbours {(j, n_j), (k, n_k)} of every vertex i, from its ordered pairs."""
     order = np.argsort(i, kind="stable")
@@ -445,15 +246,6 @@ def triplets(crystal, cutoff, species=None) -> Terms:
     """
     i, j, d, n = _neighbours(crystal, np.square(np.asarray(cutoff, dtype=float)), species)
     return _triplets_from_pairs(i, j, d, n, crystal.n_atoms)
-
-
-def _fill(terms: Terms, jet: Jet) -> Terms:
-    k = 3 * (terms.order - 1)
-    n = len(terms)
-    shaped = [None if p is None else p.reshape((n,) + (k,) * q) for q, p in
-              enumerate((jet.d1, jet.d2, jet.d3), start=1)]
-    return Terms(atoms=terms.atoms, cells=terms.cells, vectors=terms.vectors, energy=jet.value, gradient=shaped[0],
-                 hessian=shaped[1], third=shaped[2])
 
 
 def _select(terms: Terms, mask) -> Terms:
@@ -620,9 +412,9 @@ class StillingerWeber(ShortRangePotential):
         order = _check_order(order)
         s = _species_index(crystal.species, self.elements, "Stillinger-Weber potential")
         i, j, d, n = _neighbours(crystal, self._cutsq, s)
-        half = _after(i, j, n)
+        half = comes_after(i, j, n)
         pi, pj = s[i[half]], s[j[half]]
-        r = _radial(d[half], order)
+        r = distance(d[half], order)
         phi2 = ((self._c5[pi, pj] * r ** -self._p[pi, pj] - self._c6[pi, pj] * r ** -self._q[pi, pj])
                 * (self._sigma[pi, pj] / (r - self._cut[pi, pj])).exp())
         pairs = Terms(atoms=np.stack([i[half], j[half]], axis=1),
@@ -639,7 +431,7 @@ class StillingerWeber(ShortRangePotential):
             return lam_eps * (dc * dc) * (gs1 / (r1 - cut1) + gs2 / (r2 - cut2)).exp()
 
         jet = zeta_derivatives(zeta, trip.vectors[:, 0], trip.vectors[:, 1], order)
-        return [_fill(pairs, phi2), _fill(trip, jet)]
+        return [fill_terms(pairs, phi2), fill_terms(trip, jet)]
 
 
 # ------------------------------------------------------------------------------------------- Axilrod-Teller-Muto
@@ -712,7 +504,7 @@ class AxilrodTellerMuto(ShortRangePotential):
         d3 = d2 - d1
         r6 = np.einsum("na,na->n", d1, d1) * np.einsum("na,na->n", d2, d2) * np.einsum("na,na->n", d3, d3)
         t3 = self.cutoff_triple ** 3
-        keep = (_after(a[:, 0], a[:, 1], c[:, 1]) & _after(a[:, 0], a[:, 2], c[:, 2])
+        keep = (comes_after(a[:, 0], a[:, 1], c[:, 1]) & comes_after(a[:, 0], a[:, 2], c[:, 2])
                 & (np.einsum("na,na->n", d3, d3) <= rc2) & (r6 <= t3 * t3))
         if self.elements is None:
             nu = np.full(len(a), self._nu)
@@ -728,7 +520,7 @@ class AxilrodTellerMuto(ShortRangePotential):
             prod = a2 * b2 * (a2 + b2 - 2.0 * x)              # (r1 r2 r3)^2
             return nu * (prod - 3.0 * x * (x - a2) * (b2 - x)) * prod ** -2.5
 
-        return [_fill(trip, zeta_derivatives(zeta, trip.vectors[:, 0], trip.vectors[:, 1], order))]
+        return [fill_terms(trip, zeta_derivatives(zeta, trip.vectors[:, 0], trip.vectors[:, 1], order))]
 
 
 # ------------------------------------------------------------------------------------------------ angle terms
@@ -789,7 +581,7 @@ class _AngleTerm(ShortRangePotential):
         within = ((np.einsum("na,na->n", d1, d1) < self.cutoffs[0] ** 2)
                   & (np.einsum("na,na->n", d2, d2) < self.cutoffs[1] ** 2))
         trip = _select(trip, within)
-        return [_fill(trip, zeta_derivatives(self._zeta, trip.vectors[:, 0], trip.vectors[:, 1], order))]
+        return [fill_terms(trip, zeta_derivatives(self._zeta, trip.vectors[:, 0], trip.vectors[:, 1], order))]
 
     def _angular(self, c: Jet) -> Jet:
         """(theta - theta0)^2 as a jet of cos theta."""
