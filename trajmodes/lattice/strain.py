@@ -9,7 +9,7 @@ import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
 
-__all__ = ["VOIGT", "STRAIN_BASIS", "strain_matrix", "deformed"]
+__all__ = ["VOIGT", "STRAIN_BASIS", "voigt_tensor", "tensor_voigt", "strain_matrix", "deformed"]
 
 #: Voigt pairs xx, yy, zz, yz, xz, xy
 VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
@@ -26,9 +26,25 @@ def _strain_basis() -> np.ndarray:
 STRAIN_BASIS = _strain_basis()
 
 
+def voigt_tensor(v, shear: float = 1.0) -> np.ndarray:
+    """The symmetric tensor (3, 3) of a Voigt 6-vector: t_ii = v_I, t_ij = t_ji = shear v_I. ``shear`` 1/2 for a strain
+    (engineering shears), 1 for a stress or a gradient dE/de (whose shear entries are already dE/d eps_ij)."""
+    v = np.asarray(v, dtype=float).reshape(6)
+    t = np.zeros((3, 3))
+    for I, (i, j) in enumerate(VOIGT):
+        t[i, j] = t[j, i] = v[I] * (1.0 if i == j else shear)
+    return t
+
+
+def tensor_voigt(t, shear: float = 1.0) -> np.ndarray:
+    """The Voigt 6-vector of a symmetric tensor (3, 3), the inverse of :func:`voigt_tensor` with the same ``shear``."""
+    t = np.asarray(t, dtype=float)
+    return np.array([t[i, j] / (1.0 if i == j else shear) for i, j in VOIGT])
+
+
 def strain_matrix(e) -> np.ndarray:
     """The symmetric strain tensor eps (3, 3) of the Voigt strains e (6,)."""
-    return np.einsum("I,Iab->ab", np.asarray(e, dtype=float).reshape(6), STRAIN_BASIS)
+    return voigt_tensor(e, 0.5)
 
 
 def deformed(crystal: Crystal, strain=None, internal=None) -> Crystal:

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from trajmodes.lattice.crystal import Crystal
     from trajmodes.lattice.supercell import SupercellMap
 
-__all__ = ["quiet_spglib", "reciprocal_rotations", "cartesian_rotations", "SupercellOperations", "supercell_operations",
-           "symmetrize_sites"]
+__all__ = ["quiet_spglib", "reciprocal_rotations", "cartesian_rotations", "site_images", "SupercellOperations",
+           "supercell_operations", "symmetrize_sites"]
 
 
 @contextmanager
@@ -77,6 +77,22 @@ class SupercellOperations:
     fractional: np.ndarray
 
 
+def site_images(crystal: Crystal, rotations, translations):
+    """Where each operation x -> W x + w (fractional) sends every atom of ``crystal``: the atom k' of the same species
+    nearest to the image (n_ops, n), the lattice translation t with W x_k + w = x_k' + t (n_ops, n, 3) and the
+    distance in A of the image from that site (n_ops, n; 0 for an exact symmetry)."""
+    pf = crystal.scaled_positions
+    y = np.einsum("oab,kb->oka", np.asarray(rotations), pf) + np.asarray(translations, dtype=float)[:, None, :]
+    d = y[:, :, None, :] - pf[None, None, :, :]                          # (nops, n, n', 3)
+    shift = np.rint(d)
+    dist = np.linalg.norm((d - shift) @ crystal.cell, axis=-1)
+    types = crystal.types
+    dist = np.where(types[:, None] == types[None, :], dist, np.inf)
+    kp = np.argmin(dist, axis=-1)                                        # (nops, n)
+    o, k = np.indices(kp.shape)
+    return kp, shift[o, k, kp].astype(np.int64), dist[o, k, kp]
+
+
 def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float = 1e-3) -> SupercellOperations:
     """Operations of ``primitive``'s space group that are symmetries of the supercell ``smap`` describes.
 
@@ -98,18 +114,9 @@ def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float 
     keep = np.abs(M - np.rint(M)).max(axis=(1, 2)) < 1e-6
     W, w = W[keep], w[keep]
     P = primitive.cell
-    pf = primitive.scaled_positions
-    y = np.einsum("oab,kb->oka", W, pf) + w[:, None, :]                  # (nops, n, 3)
-    d = y[:, :, None, :] - pf[None, None, :, :]                          # (nops, n, n', 3)
-    shift = np.rint(d)
-    dist = np.linalg.norm((d - shift) @ P, axis=-1)
-    types = primitive.types
-    dist = np.where(types[:, None] == types[None, :], dist, np.inf)
-    kp = np.argmin(dist, axis=-1)                                        # (nops, n)
-    o, k = np.indices(kp.shape)
-    if dist[o, k, kp].max() > symprec:
+    kp, tk, dist = site_images(primitive, W, w)
+    if dist.max() > symprec:
         raise ValueError(f"an atom has no symmetry image within symprec={symprec} A")
-    tk = shift[o, k, kp].astype(np.int64)                                # (nops, n, 3)
     atom, L = smap.atom, smap.lattice
     newL = np.einsum("oab,nb->ona", W, L) + tk[:, atom]                  # (nops, N, 3)
     perm = smap.index(kp[:, atom], newL)

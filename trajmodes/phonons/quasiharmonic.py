@@ -30,8 +30,8 @@ import numpy as np
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.grid import Grid
 from trajmodes.lattice.qpoints import is_gamma
-from trajmodes.lattice.symmetry import cartesian_rotations
-from trajmodes.lattice.strain import VOIGT, deformed, strain_matrix
+from trajmodes.lattice.symmetry import cartesian_rotations, site_images
+from trajmodes.lattice.strain import STRAIN_BASIS, deformed, strain_matrix, tensor_voigt, voigt_tensor
 from trajmodes.phonons.elastic import EV_A3_GPA
 from trajmodes.units import KB_EV, THZ, THZ_EV
 
@@ -90,14 +90,8 @@ class QuasiHarmonic:
     @staticmethod
     def _permutations(crystal: Crystal, W, t, tol: float):
         """The atom each operation moves every atom onto, (n_ops, n); -1 where none lies within ``tol`` (A)."""
-        fr = crystal.scaled_positions
-        img = np.einsum("oab,kb->oka", W, fr) + t[:, None, :]                    # (ops, n, 3)
-        d = img[:, :, None, :] - fr[None, None, :, :]
-        d -= np.rint(d)
-        dist = np.linalg.norm(d @ crystal.cell, axis=-1)                           # (ops, n, n)
-        perm = np.argmin(dist, axis=-1)
-        ok = np.take_along_axis(dist, perm[..., None], -1)[..., 0] < tol
-        return np.where(ok, perm, -1)
+        perm, _, dist = site_images(crystal, W, t)
+        return np.where(dist < tol, perm, -1)
 
     def _symmetry(self, crystal: Crystal):
         """The reference's operations this geometry still obeys (to 1e-9 A and 1e-10 in the metric): Cartesian
@@ -120,13 +114,10 @@ class QuasiHarmonic:
         part g_{P k} = R g_k. ``step``: a displacement (e, u) instead, its strain part the tensor eps (e_I / 2 off the
         diagonal)."""
         n = perm.shape[1]
-        half = 0.5 if step else 1.0
-        sig = np.zeros((3, 3))
-        for I, (i, j) in enumerate(VOIGT):
-            sig[i, j] = sig[j, i] = g[I] * (1.0 if i == j else half)
-        sig = np.einsum("oab,bc,odc->ad", R, sig, R) / len(R)
+        shear = 0.5 if step else 1.0
+        sig = np.einsum("oab,bc,odc->ad", R, voigt_tensor(g[:6], shear), R) / len(R)
         out = np.empty_like(g)
-        out[:6] = [sig[i, j] / (1.0 if i == j else half) for i, j in VOIGT]
+        out[:6] = tensor_voigt(sig, shear)
         gu = g[6:].reshape(n, 3)
         acc = np.zeros((n, 3))
         for o in range(len(R)):
@@ -252,16 +243,10 @@ class QuasiHarmonic:
         Fm = np.eye(3) + strain_matrix(strain)
         Finv = np.linalg.inv(Fm)
         n = (len(g_local) - 6) // 3
-        sigma = strain_matrix(g_local[:6])                 # local dG/d(eps), as a symmetric tensor
-        for I, (i, j) in enumerate(VOIGT):
-            if i != j:
-                sigma[i, j] = sigma[j, i] = g_local[I]     # engineering shear: dG/d(2 eps_ij) = dG/d eps_ij / 2
+        sigma = voigt_tensor(g_local[:6])                  # local dG/d(eps_ij), a symmetric tensor
         # dG = sum_ij sigma_ij sym(d eps F^-1)_ij = sum sigma_ij (d eps F^-1)_ij (sigma symmetric)
         out = np.empty_like(g_local)
-        for I, (i, j) in enumerate(VOIGT):
-            E = np.zeros((3, 3))
-            E[i, j] = E[j, i] = 1.0 if i == j else 0.5
-            out[I] = np.sum(sigma * (E @ Finv))
+        out[:6] = np.einsum("ab,Iac,cb->I", sigma, STRAIN_BASIS, Finv)
         gu = g_local[6:].reshape(n, 3)
         out[6:] = (gu @ Fm).reshape(-1)                   # dG/du_k = F^T dG/dx_local
         return out
