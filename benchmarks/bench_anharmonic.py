@@ -210,20 +210,27 @@ def _mesh(mesh):
     return np.asarray(mesh) if np.ndim(mesh) == 2 else [int(mesh)] * 3
 
 
-def run_phono3py(ph3, mesh, sigma, grid_points=None) -> dict:
-    import numpy as np
+def _timed_phono3py(ph3, mesh, sigma, **run) -> tuple[float, float]:
+    """phono3py's ``init_phph_interaction`` then ``run_thermal_conductivity(temperatures=[300], **run)``, quiet:
+    (setup s, run s). Tetrahedron weights averaged over degenerate sets at q' and q'', as trajmodes does (without it
+    phono3py's tetrahedron widths depend on the eigenvector basis its solver picks); no effect with Gaussian
+    smearing."""
     ph3.mesh_numbers = _mesh(mesh)
     ph3.sigmas = [sigma]
     with contextlib.redirect_stdout(io.StringIO()):
         t0 = time.perf_counter()
-        # tetrahedron weights averaged over degenerate sets at q' and q'', as trajmodes does (without it phono3py's
-        # tetrahedron widths depend on the eigenvector basis its solver picks); no effect with Gaussian smearing
         ph3.init_phph_interaction(average_degenerate_weights=True)
         t1 = time.perf_counter()
-        ph3.run_thermal_conductivity(temperatures=[300.0], grid_points=grid_points, write_kappa=False)
+        ph3.run_thermal_conductivity(temperatures=[300.0], write_kappa=False, **run)
         t2 = time.perf_counter()
+    return t1 - t0, t2 - t1
+
+
+def run_phono3py(ph3, mesh, sigma, grid_points=None) -> dict:
+    import numpy as np
+    setup, run = _timed_phono3py(ph3, mesh, sigma, grid_points=grid_points)
     tc = ph3.thermal_conductivity
-    return dict(setup_s=t1 - t0, run_s=t2 - t1, total_s=t2 - t0, gamma=np.asarray(tc.gamma)[0, 0].copy(),
+    return dict(setup_s=setup, run_s=run, total_s=setup + run, gamma=np.asarray(tc.gamma)[0, 0].copy(),
                 kappa=np.asarray(tc.kappa)[0, 0].copy(), qpoints=np.asarray(tc.qpoints, dtype=float).copy(),
                 grid_points=np.asarray(tc.grid_points).copy())
 
@@ -256,17 +263,10 @@ PINV_CUTOFF = 1e-8       # THz: eigenvalues of the collision matrix at or below 
 def run_phono3py_lbte(ph3, mesh: int, sigma, reducible: bool = False) -> dict:
     """phono3py's direct solution: ``init_phph_interaction`` + ``run_thermal_conductivity(is_LBTE=True)``."""
     import numpy as np
-    ph3.mesh_numbers = _mesh(mesh)
-    ph3.sigmas = [sigma]
-    with contextlib.redirect_stdout(io.StringIO()):
-        t0 = time.perf_counter()
-        ph3.init_phph_interaction(average_degenerate_weights=True)
-        t1 = time.perf_counter()
-        ph3.run_thermal_conductivity(is_LBTE=True, temperatures=[300.0], is_reducible_collision_matrix=reducible,
-                                     pinv_cutoff=PINV_CUTOFF, write_kappa=False, write_collision=False)
-        t2 = time.perf_counter()
+    setup, run = _timed_phono3py(ph3, mesh, sigma, is_LBTE=True, is_reducible_collision_matrix=reducible,
+                                 pinv_cutoff=PINV_CUTOFF, write_collision=False)
     tc = ph3.thermal_conductivity
-    return dict(setup_s=t1 - t0, run_s=t2 - t1, total_s=t2 - t0, kappa=np.asarray(tc.kappa)[0, 0].copy(),
+    return dict(setup_s=setup, run_s=run, total_s=setup + run, kappa=np.asarray(tc.kappa)[0, 0].copy(),
                 kappa_rta=np.asarray(tc.kappa_RTA)[0, 0].copy())
 
 
