@@ -312,8 +312,11 @@ def test_distributed_client_identical(si_harmonic, tmp_path):
     est = _fit(path, sc, chunk_frames=4, cutoff2=4.0, folds=3)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None,
                                   local_directory=str(tmp_path)) as cluster, distributed.Client(cluster):
-        blk = normal_equations(open_dump(path, sc, 4), est.kernel_, folds=3)
-    assert np.array_equal(blk.G, est.blocks_.G) and np.array_equal(blk.b, est.blocks_.b)
+        blk = normal_equations(open_dump(path, sc, 4), est.kernel_, folds=3, segments=6)
+    local = normal_equations(open_dump(path, sc, 4), est.kernel_, folds=3, segments=6)
+    assert np.array_equal(blk.ids, local.ids) and len(blk.ids) == 6
+    for name in ("G", "b", "ff", "bu", "n_rows", "n_frames"):
+        assert np.array_equal(getattr(blk, name), getattr(local, name)), name
 
 
 def test_noisy_reference_is_replaced_by_the_ideal_lattice():

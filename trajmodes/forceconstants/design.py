@@ -48,20 +48,33 @@ def partner_indices(smap, p2s: np.ndarray, k: int, columns: np.ndarray, atoms: n
 
 @dataclass
 class NormalBlocks:
-    """Normal equations per cross-validation fold, summed over frames.
+    """Normal equations per block of frames, summed over the frames of each block.
+
+    A block is the unit of the reductions: cross-validation folds and the time segments of the block
+    bootstrap (:mod:`trajmodes.forceconstants.uncertainty`) are both unions of blocks (:meth:`grouped`). Only
+    blocks that hold frames are stored; ``ids`` labels them.
 
     Attributes
     ----------
-    G : ndarray (n_folds, P, P)
+    G : ndarray (n_blocks, P, P)
         A'A, parameters of all orders side by side (order 2 first).
-    b : ndarray (n_folds, P)
+    b : ndarray (n_blocks, P)
         A'f.
-    ff : ndarray (n_folds,)
+    ff : ndarray (n_blocks,)
         f'f in (eV/A)^2.
-    n_rows : ndarray (n_folds,)
+    n_rows : ndarray (n_blocks,)
         Number of force components (rows of A).
-    n_frames : ndarray (n_folds,)
+    n_frames : ndarray (n_blocks,)
         Number of frames.
+    bu : ndarray (n_blocks, P), optional
+        A'u in eV: ``-1/2 p2 . bu`` is the sum over the frames of the harmonic energy 1/2 u Phi u of the
+        order-2 parameters ``p2`` (the first columns); zeros when not accumulated.
+    energy : ndarray (n_blocks,), optional
+        Sum of the MD potential energy of the frames that have one (eV).
+    n_energy : ndarray (n_blocks,), optional
+        Number of frames with a potential energy.
+    ids : ndarray (n_blocks,) of int, optional
+        Block labels, ascending (default 0 .. n_blocks-1).
 
     Forces are those with the mean force of every frame (over the atoms) removed.
     """
@@ -71,22 +84,63 @@ class NormalBlocks:
     ff: np.ndarray
     n_rows: np.ndarray
     n_frames: np.ndarray
+    bu: np.ndarray | None = None
+    energy: np.ndarray | None = None
+    n_energy: np.ndarray | None = None
+    ids: np.ndarray | None = None
+
+    def __post_init__(self):
+        n, P = len(self.ff), self.b.shape[-1]
+        if self.bu is None:
+            self.bu = np.zeros((n, P))
+        if self.energy is None:
+            self.energy = np.zeros(n)
+        if self.n_energy is None:
+            self.n_energy = np.zeros(n, dtype=np.int64)
+        self.ids = np.arange(n, dtype=np.int64) if self.ids is None else np.asarray(self.ids, dtype=np.int64)
+
+    _ARRAYS = ("G", "b", "ff", "n_rows", "n_frames", "bu", "energy", "n_energy")
 
     @classmethod
-    def zeros(cls, n_folds: int, n_params: int) -> "NormalBlocks":
-        return cls(np.zeros((n_folds, n_params, n_params)), np.zeros((n_folds, n_params)), np.zeros(n_folds),
-                   np.zeros(n_folds, dtype=np.int64), np.zeros(n_folds, dtype=np.int64))
+    def zeros(cls, n_blocks: int, n_params: int, ids=None) -> "NormalBlocks":
+        """Empty blocks: ``n_blocks`` of them, labelled ``ids`` (default 0 .. n_blocks-1)."""
+        return cls(np.zeros((n_blocks, n_params, n_params)), np.zeros((n_blocks, n_params)), np.zeros(n_blocks),
+                   np.zeros(n_blocks, dtype=np.int64), np.zeros(n_blocks, dtype=np.int64), ids=ids)
 
     def __add__(self, other: "NormalBlocks") -> "NormalBlocks":
-        return NormalBlocks(self.G + other.G, self.b + other.b, self.ff + other.ff,
-                            self.n_rows + other.n_rows, self.n_frames + other.n_frames)
+        """Blockwise sum; blocks present in one operand only are kept as they are."""
+        if np.array_equal(self.ids, other.ids):
+            return NormalBlocks(*(getattr(self, a) + getattr(other, a) for a in self._ARRAYS), ids=self.ids)
+        ids = np.union1d(self.ids, other.ids)
+        out = NormalBlocks.zeros(len(ids), self.b.shape[-1], ids=ids)
+        for part in (self, other):
+            at = np.searchsorted(ids, part.ids)
+            for a in self._ARRAYS:
+                getattr(out, a)[at] += getattr(part, a)
+        return out
 
     @property
-    def n_folds(self) -> int:
+    def n_blocks(self) -> int:
         return len(self.ff)
 
+    n_folds = n_blocks
+
+    def select(self, positions) -> "NormalBlocks":
+        """The blocks at ``positions`` (indices into the stored blocks)."""
+        pos = np.atleast_1d(np.asarray(positions, dtype=np.int64))
+        return NormalBlocks(*(getattr(self, a)[pos] for a in self._ARRAYS), ids=self.ids[pos])
+
+    def grouped(self, labels) -> "NormalBlocks":
+        """Blocks summed by ``labels`` (one per stored block): the result's ids are the distinct labels."""
+        labels = np.asarray(labels, dtype=np.int64)
+        ids, inv = np.unique(labels, return_inverse=True)
+        out = NormalBlocks.zeros(len(ids), self.b.shape[-1], ids=ids)
+        for a in self._ARRAYS:
+            np.add.at(getattr(out, a), inv, getattr(self, a))
+        return out
+
     def total(self) -> tuple[np.ndarray, np.ndarray, float, int]:
-        """(G, b, ff, n_rows) summed over the folds."""
+        """(G, b, ff, n_rows) summed over the blocks."""
         return self.G.sum(axis=0), self.b.sum(axis=0), float(self.ff.sum()), int(self.n_rows.sum())
 
 
@@ -239,7 +293,8 @@ class DesignKernel:
         return A.reshape(-1, self.n_params)
 
     def accumulate(self, u: np.ndarray, f: np.ndarray, out: NormalBlocks, fold: int) -> None:
-        """Add frames ``u``, ``f`` (T, N, 3) (f with its mean per frame already removed) to fold ``fold``."""
+        """Add frames ``u``, ``f`` (T, N, 3) (f with its mean per frame already removed) to the block at position
+        ``fold`` of ``out`` (A'A, A'f, f'f, A'u and the counts)."""
         P = self.n_params
         for s in range(0, len(u), self.block_frames):
             ub = u[s:s + self.block_frames]
@@ -258,9 +313,11 @@ class DesignKernel:
                     if partners is not None:
                         B[:, off:off + o.n_params] = o.rows(u3, partners, M)
                 fk = f3[:, atoms].reshape(3, -1)                               # (3, n_c * T)
+                uk = u3[:, atoms].reshape(3, -1)
                 for a in range(3):
                     out.G[fold] += B[a] @ B[a].T
                     out.b[fold] += B[a] @ fk[a]
+                    out.bu[fold] += B[a] @ uk[a]
                 out.ff[fold] += float(np.einsum("ij,ij->", fk, fk))
             out.n_rows[fold] += 3 * self.n_atoms * T
             out.n_frames[fold] += T

@@ -44,7 +44,7 @@ import numpy as np
 
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.forceconstants.normal import fold_ids, normal_equations
+from trajmodes.forceconstants.normal import block_ids, block_layout, n_segments, normal_equations
 from trajmodes.forceconstants.solve import fit_params, scores
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.ideal import ideal_crystal
@@ -54,6 +54,21 @@ __all__ = ["EffectiveForceConstants"]
 
 #: condition number (of the column-equilibrated normal matrix) above which a warning is raised
 COND_WARN = 1e12
+
+
+# ---------------------------------------------------------------------------------------------------
+def _energies(blocks, p2) -> dict:
+    """Means over the frames (eV per supercell) from summed blocks and the order-2 parameters ``p2``.
+
+    ``harmonic``: <1/2 u Phi u> = -1/2 p2 . (A'u)_2 / n_frames (the order-2 rows of A are -Phi u);
+    ``potential``: <U_MD> when every frame has a potential energy, else NaN; ``baseline``: their difference.
+    """
+    n = float(np.sum(blocks.n_frames))
+    bu = np.sum(blocks.bu, axis=0)[:len(p2)]
+    harm = -0.5 * float(np.asarray(p2) @ bu) / n if n else np.nan
+    ne = float(np.sum(blocks.n_energy))
+    pot = float(np.sum(blocks.energy)) / ne if ne and ne == n else np.nan
+    return dict(potential=pot, harmonic=harm, baseline=pot - harm)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -87,6 +102,11 @@ class EffectiveForceConstants:
     symprec : float
         spglib tolerance (Angstrom) for the primitive cell and the symmetry basis.
     cv : {"blocks", "interleaved"}
+    segments : int
+        Contiguous time segments per run (rounded up to a multiple of ``folds``) whose normal equations are kept
+        apart: the resampling units of the block bootstrap (:meth:`bootstrap`), which gives every parameter,
+        and everything computed from them, an error bar without a second pass over the frames. A segment must
+        be longer than the correlation time of the forces and displacements; :meth:`bootstrap` checks that.
     rcond : float, optional
         Relative eigenvalue cutoff of the solve (default ``P * 4 eps``).
     build_basis : callable, optional
@@ -113,12 +133,19 @@ class EffectiveForceConstants:
         ``condition_number``; scalars ``sigma_a``, ``n_frames``, ``n_rows``.
     blocks_ : NormalBlocks
         The summed normal equations per fold (refit in another mode with :meth:`refit`).
+    segments_ : NormalBlocks
+        The normal equations per time segment (summed over the runs), with the sums of A'u and of the MD
+        potential energy that :attr:`energies_` needs.
+    energies_ : dict
+        Means over the frames, eV per supercell: ``potential`` <U_MD> (NaN unless every frame has one),
+        ``harmonic`` <1/2 u Phi u> with the fitted Phi, and ``baseline`` U_0 = <U_MD - 1/2 u Phi u>, the
+        energy that the TDEP free energy adds to the harmonic one (Hellman et al. 2013, eq. 9).
     """
 
     def __init__(self, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",
                  folds: int = 5, stride: int = 1, n_frames: int | None = None, symprec: float = 1e-3,
                  cv: str = "blocks", rcond: float | None = None, build_basis=None, constraints=(),
-                 allow_p1: bool = False):
+                 allow_p1: bool = False, segments: int = 20):
         self.cutoff2 = cutoff2
         self.cutoff3 = cutoff3
         self.mode = mode
@@ -131,6 +158,7 @@ class EffectiveForceConstants:
         self.build_basis = build_basis
         self.constraints = tuple([constraints] if isinstance(constraints, str) else constraints)
         self.allow_p1 = bool(allow_p1)
+        self.segments = segments
 
     # -- setup ---------------------------------------------------------------------------------
     def _select(self, traj):
@@ -197,8 +225,16 @@ class EffectiveForceConstants:
         self._prepare(supercell, tol)
         self._check_memory(len(trajs))
         ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
-        self.blocks_ = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal)
+        normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
+                                  segments=int(self.segments))
+        self._store(normal)
         return self._solve()
+
+    def _store(self, normal) -> None:
+        """Keep the normal equations per fold (``blocks_``) and per time segment (``segments_``)."""
+        fold, segment = block_layout(normal.ids, int(self.segments), int(self.folds), self.cv)
+        self.blocks_ = normal.grouped(fold)
+        self.segments_ = normal.grouped(segment)
 
     def _check_settings(self) -> None:
         """Refuse settings that cannot make a fit, before any work."""
@@ -215,7 +251,7 @@ class EffectiveForceConstants:
                 ok = False
             if not ok:
                 raise ValueError(f"{name} must be a positive distance in Angstrom, not {v!r}")
-        for name in ("folds", "stride", "n_frames"):
+        for name in ("folds", "stride", "n_frames", "segments"):
             v = getattr(self, name)
             if v is None and name == "n_frames":
                 continue
@@ -229,21 +265,24 @@ class EffectiveForceConstants:
         from trajmodes.resources import available_memory
         P = self.kernel_.n_params
         workers = max(1, os.cpu_count() or 1)
-        per_task = 8 * (int(self.folds) * P * P + 3 * P * self.kernel_.block_rows())
-        need = (workers + 2) * per_task + 8 * 2 * P * P
+        per_task = 8 * (2 * P * P + 3 * P * self.kernel_.block_rows())      # a chunk spans one or two blocks
+        n_seg = n_segments(int(self.segments), int(self.folds))
+        blocks = n_seg * (int(self.folds) if self.cv == "interleaved" else 1)
+        # the tree sum's partial sums, then the blocks grouped by fold and by segment
+        need = workers * per_task + 8 * (2 * blocks + int(self.folds) + n_seg + 2) * P * P
         have = available_memory()
         if have is not None and need > 0.8 * have:
-            raise MemoryError(f"the fit would need about {need / 2**30:.1f} GiB ({P} parameters; {int(self.folds)} "
-                              f"cross-validation folds of {P} x {P} normal matrices per task, {workers} tasks at a "
-                              f"time) but {have / 2**30:.1f} GiB are available: use smaller cutoffs "
-                              f"(cutoff2={self.cutoff2}, cutoff3={self.cutoff3}), fewer folds, or a machine with "
-                              "more memory")
+            raise MemoryError(f"the fit would need about {need / 2**30:.1f} GiB ({P} parameters: {P} x {P} normal "
+                              f"matrices for each of {blocks} blocks of frames, {int(self.folds)} cross-validation "
+                              f"folds and {n_seg} time segments, {workers} tasks at a time) but "
+                              f"{have / 2**30:.1f} GiB are available: use smaller cutoffs (cutoff2={self.cutoff2}, "
+                              f"cutoff3={self.cutoff3}), fewer segments, or a machine with more memory")
 
     def _ideal(self, supercell: Crystal) -> tuple[Crystal, float]:
         """:func:`~trajmodes.lattice.ideal.ideal_crystal` of the reference with this estimator's settings."""
         return ideal_crystal(supercell, float(self.symprec), self.allow_p1, stacklevel=3)
 
-    def fit_arrays(self, reference, displacements, forces) -> "EffectiveForceConstants":
+    def fit_arrays(self, reference, displacements, forces, energies=None) -> "EffectiveForceConstants":
         """Fit to frames held in memory (for small data and comparisons with other codes).
 
         Parameters
@@ -254,6 +293,8 @@ class EffectiveForceConstants:
             u in Angstrom.
         forces : array_like (n_frames, N, 3)
             eV/Angstrom (the mean force of each frame is removed here).
+        energies : array_like (n_frames,), optional
+            Potential energy of every frame in eV (for :attr:`energies_` and the free energy).
 
         Returns
         -------
@@ -268,12 +309,17 @@ class EffectiveForceConstants:
             sel = sel[np.unique(np.rint(np.linspace(0, len(sel) - 1, int(self.n_frames))).astype(np.int64))]
         u, f = u[sel], f[sel]
         self._prepare(supercell)
-        fid = fold_ids(len(u), int(self.folds), self.cv)
-        blk = NormalBlocks.zeros(int(self.folds), self.kernel_.n_params)
+        bid = block_ids(len(u), int(self.segments), int(self.folds), self.cv)
+        ids = np.unique(bid)
+        blk = NormalBlocks.zeros(len(ids), self.kernel_.n_params, ids=ids)
         fm = f - f.mean(axis=1, keepdims=True)
-        for h in np.unique(fid):
-            self.kernel_.accumulate(u[fid == h], fm[fid == h], blk, int(h))
-        self.blocks_ = blk
+        for pos, h in enumerate(ids):
+            self.kernel_.accumulate(u[bid == h], fm[bid == h], blk, pos)
+        if energies is not None:
+            e = np.asarray(energies, float).reshape(-1)[sel]
+            np.add.at(blk.energy, np.searchsorted(ids, bid), e)
+            np.add.at(blk.n_energy, np.searchsorted(ids, bid), 1)
+        self._store(blk)
         return self._solve()
 
     def _prepare(self, supercell: Crystal, symprec: float | None = None) -> None:
@@ -305,7 +351,85 @@ class EffectiveForceConstants:
         self.fc2_ = self.bases_[2].to_compact(self.params_[2])
         self.fc3_ = self.bases_[3].to_compact(self.params_[3]) if 3 in self.bases_ else None
         self.force_constants_ = self._make_fc(self.fc2_, self.fc3_)
+        seg = getattr(self, "segments_", None)
+        self.energies_ = _energies(seg if seg is not None else blk, self.params_[2])
+        for name in ("params_err_", "params_samples_", "energies_err_", "energies_samples_", "blocking_ratio_"):
+            self.__dict__.pop(name, None)                    # a new solution: the bootstrap is out of date
         return self
+
+    # -- uncertainties ---------------------------------------------------------------------------
+    def bootstrap(self, n_resamples: int = 200, seed: int | None = 0) -> "EffectiveForceConstants":
+        """Error bars of every parameter and of :attr:`energies_` by the block bootstrap of the time segments'
+        normal equations (:mod:`trajmodes.forceconstants.uncertainty`): no pass over the frames.
+
+        Sets ``params_samples_`` (dict order -> (n_resamples, P_o)), ``params_err_`` (dict order -> (P_o,),
+        standard errors in the parameters' units), ``energies_samples_`` / ``energies_err_`` (eV per supercell) and
+        ``blocking_ratio_``: the median ratio of the error bars from segments twice as long to these. A ratio above
+        :data:`~trajmodes.forceconstants.uncertainty.BLOCKING_WARN` means the segments are shorter than the
+        correlation time and the error bars too small: a warning says so (fit with fewer ``segments``, or run
+        longer).
+
+        Parameters
+        ----------
+        n_resamples : int
+            Bootstrap resamples (each one P x P solve per order).
+        seed : int or None
+            Seed of the resampling (None: fresh randomness).
+
+        Returns
+        -------
+        self
+        """
+        from trajmodes.forceconstants.uncertainty import (BLOCKING_WARN, blocking_ratio, bootstrap_params,
+                                                          bootstrap_std, resample_counts, resampled)
+        seg = self.segments_
+        B = seg.n_blocks
+        if B < 4:
+            raise ValueError(f"the block bootstrap needs at least 4 time segments with frames, and this fit has {B} "
+                             f"({int(seg.n_frames.sum())} frames, segments={self.segments}): fit with more segments "
+                             "or more frames")
+        orders = sorted(self.bases_)
+        sizes = [self.bases_[o].n_params for o in orders]
+        off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        counts = resample_counts(B, n_resamples, seed)
+        samples = bootstrap_params(seg, counts, sizes, self.mode, self.rcond)
+        err = bootstrap_std(samples, B)
+        self.params_samples_ = {o: samples[:, off[i]:off[i + 1]] for i, o in enumerate(orders)}
+        self.params_err_ = {o: err[off[i]:off[i + 1]] for i, o in enumerate(orders)}
+        res = resampled(seg, counts)
+        esamples = [_energies(res.select(r), samples[r, :sizes[0]]) for r in range(res.n_blocks)]
+        self.energies_samples_ = {k: np.array([e[k] for e in esamples]) for k in self.energies_}
+        self.energies_err_ = {k: float(bootstrap_std(v, B)) for k, v in self.energies_samples_.items()}
+        # the same with neighbouring segments paired: larger error bars mean correlations longer than a segment
+        paired = seg.grouped(np.arange(B) // 2)
+        long = bootstrap_params(paired, resample_counts(paired.n_blocks, n_resamples, None if seed is None
+                                                        else seed + 1), sizes, self.mode, self.rcond)
+        self.blocking_ratio_ = blocking_ratio(err[:sizes[0]], bootstrap_std(long, paired.n_blocks)[:sizes[0]])
+        if self.blocking_ratio_ > BLOCKING_WARN:
+            warnings.warn(f"the error bars of the fit grow by a factor {self.blocking_ratio_:.2f} when its {B} time "
+                          "segments are paired into segments twice as long: the frames are correlated over more "
+                          f"than a segment ({int(seg.n_frames.sum()) // B} frames), so these error bars are too "
+                          "small; fit with fewer segments or use a longer run", UserWarning, stacklevel=2)
+        return self
+
+    def resampled_force_constants(self):
+        """The :class:`ForceConstants` of every bootstrap resample (:meth:`bootstrap` first), one at a time."""
+        if not hasattr(self, "params_samples_"):
+            raise ValueError("no bootstrap resamples: call bootstrap() first")
+        p2 = self.params_samples_[2]
+        p3 = self.params_samples_.get(3)
+        for r in range(len(p2)):
+            fc3 = None if p3 is None else self.bases_[3].to_compact(p3[r])
+            yield self._make_fc(self.bases_[2].to_compact(p2[r]), fc3)
+
+    def run_length_for(self, error, current_error) -> np.ndarray:
+        """Frames needed for a standard error ``error`` of a quantity whose error is ``current_error`` now.
+
+        Error bars of averages over a run shrink as 1/sqrt(run length) once the run is longer than the correlation
+        time, so the run must be (current_error / error)^2 times as long as the frames fitted now.
+        """
+        n = float(self.segments_.n_frames.sum())
+        return np.ceil(n * (np.asarray(current_error, float) / float(error)) ** 2)
 
     def _make_fc(self, fc2, fc3):
         kw = dict(smap=self.smap_, p2s=self.p2s_)

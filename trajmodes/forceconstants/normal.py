@@ -1,9 +1,12 @@
 """Normal equations of the force-constant fit, streamed as Dask tasks over the frame chunks of trajectories.
 
-Each task parses one frame chunk (positions and forces in one pass), builds its rows of the design matrix
-(:mod:`trajmodes.forceconstants.design`) and returns only the normal equations A'A, A'f, f'f and the row and frame
-counts, separately per cross-validation fold; the tasks are summed as a tree. Memory is O(folds * P^2) whatever the
-number of frames, and a ``dask.distributed`` Client runs the same graph.
+Each task parses one frame chunk (positions, forces and, where the data has it, the potential energy, in one pass),
+builds its rows of the design matrix (:mod:`trajmodes.forceconstants.design`) and returns only the normal equations
+A'A, A'f, f'f, A'u and the row, frame and energy sums, separately per block of frames (the blocks its frames
+belong to); the tasks are summed as a tree. A block is one time segment of a run (and, for interleaved
+cross-validation, one fold of that segment): cross-validation folds and the block bootstrap's resampling units are
+unions of blocks (:func:`block_layout`). Memory is O(blocks * P^2) whatever the number of frames, and a
+``dask.distributed`` Client runs the same graph.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import numpy as np
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
 from trajmodes.lattice.structure import Structure
 
-__all__ = ["normal_equations", "fold_ids", "chunk_blocks"]
+__all__ = ["normal_equations", "fold_ids", "block_ids", "block_layout", "chunk_blocks"]
 
 
 def fold_ids(n_frames: int, folds: int, cv: str = "blocks") -> np.ndarray:
@@ -32,15 +35,52 @@ def fold_ids(n_frames: int, folds: int, cv: str = "blocks") -> np.ndarray:
     raise ValueError(f"cv must be 'blocks' or 'interleaved', not {cv!r}")
 
 
-def chunk_blocks(kernel: DesignKernel, u, forces, folds_of, n_folds) -> NormalBlocks:
-    """One task: normal equations of one frame chunk (displacements ``u`` and forces, A and eV/A), per fold."""
+def n_segments(segments: int, folds: int) -> int:
+    """The number of time segments per run: ``segments`` rounded up to a multiple of ``folds`` (so that a
+    contiguous cross-validation fold is a union of whole segments)."""
+    segments, folds = max(int(segments), 1), max(int(folds), 1)
+    return -(-segments // folds) * folds
+
+
+def block_ids(n_frames: int, segments: int, folds: int, cv: str = "blocks") -> np.ndarray:
+    """Block of each of ``n_frames`` selected frames of one run.
+
+    The run is cut into ``n_segments(segments, folds)`` contiguous time segments of (nearly) equal length. With
+    ``cv="blocks"`` a block is a segment; with ``"interleaved"`` it is one fold (frame ``% folds``) of a segment,
+    ``segment * folds + fold``. :func:`block_layout` gives the fold and the segment of every block.
+    """
+    S = n_segments(segments, folds)
+    pos = np.arange(n_frames)
+    seg = (pos * S) // max(n_frames, 1)
+    if cv == "blocks":
+        return seg
+    return seg * folds + fold_ids(n_frames, folds, cv)
+
+
+def block_layout(ids, segments: int, folds: int, cv: str = "blocks") -> tuple[np.ndarray, np.ndarray]:
+    """(fold, segment) of every block id of :func:`block_ids`."""
+    ids = np.asarray(ids, dtype=np.int64)
+    S = n_segments(segments, folds)
+    if cv == "blocks":
+        return (ids * folds) // S, ids
+    return ids % folds, ids // folds
+
+
+def chunk_blocks(kernel: DesignKernel, u, forces, ids_of, energy=None) -> NormalBlocks:
+    """One task: normal equations of one frame chunk (displacements ``u`` and forces, A and eV/A), per block
+    (``ids_of``: the block of every frame), with the sum of the potential energies ``energy`` (eV, per frame)."""
     u = np.asarray(u, float)
     f = np.asarray(forces, float)
     f = f - f.mean(axis=1, keepdims=True)
-    out = NormalBlocks.zeros(n_folds, kernel.n_params)
-    for h in np.unique(folds_of):
-        sel = folds_of == h
-        kernel.accumulate(u[sel], f[sel], out, int(h))
+    ids = np.unique(ids_of)
+    out = NormalBlocks.zeros(len(ids), kernel.n_params, ids=ids)
+    for pos, h in enumerate(ids):
+        sel = ids_of == h
+        kernel.accumulate(u[sel], f[sel], out, pos)
+        if energy is not None:
+            e = np.asarray(energy, float)[sel]
+            out.energy[pos] += float(e.sum())
+            out.n_energy[pos] += len(e)
     return out
 
 
@@ -54,17 +94,21 @@ def _add(*parts):
 
 def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str = "blocks",
                      split_every: int = 8, compute: bool = True, r0: np.ndarray | None = None,
-                     reference: Structure | None = None):
+                     reference: Structure | None = None, segments: int | None = None, energy: bool = True):
     """Normal equations of a pool of trajectories, streamed as Dask tasks over their frame chunks.
 
     Parameters
     ----------
     trajectories : Trajectory or list of Trajectory
         With forces; the same supercell (atoms in the same order). Every trajectory is split into
-        folds on its own (:func:`fold_ids`), so each fold holds a part of every run.
+        segments and folds on its own (:func:`block_ids`), so each fold and each segment holds a part of every run.
     kernel : DesignKernel
     folds : int
     cv : {"blocks", "interleaved"}
+    segments : int, optional
+        Time segments per run (rounded up to a multiple of ``folds``); default ``folds``.
+    energy : bool
+        Sum the potential energy of the frames of runs that have one (:attr:`NormalBlocks.energy`).
     reference : Structure, optional
         The (ideal) crystal the displacements are measured from; default each trajectory's reference.
         Displacements are :meth:`Trajectory.displacements` (each frame mapped onto the reference cell, so NPT
@@ -92,16 +136,18 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         ref = traj.reference if reference is None else reference
         if r0 is not None:
             ref = Structure(np.asarray(r0, float), ref.cell, ref.species, ref.masses, ref.origin)
-        lean = ("positions", "forces")
+        with_energy = energy and "potential_energy" in getattr(traj, "frame_fields", ())
+        lean = ("positions", "forces") + (("potential_energy",) if with_energy else ())
         u = traj.displacements(layer=lean, reference=ref)
         frc = traj.field("forces", lean)
-        fid = fold_ids(traj.n_frames, folds, cv)
+        ed = traj.field("potential_energy", lean).to_delayed().ravel() if with_energy else None
+        bid = block_ids(traj.n_frames, folds if segments is None else segments, folds, cv)
         starts = np.concatenate([[0], np.cumsum(u.chunks[0])])
         ud, fd = u.to_delayed().ravel(), frc.to_delayed().ravel()
         for c in range(len(ud)):
             if starts[c + 1] == starts[c]:
                 continue
-            parts.append(task(kern, ud[c], fd[c], fid[starts[c]:starts[c + 1]], folds))
+            parts.append(task(kern, ud[c], fd[c], bid[starts[c]:starts[c + 1]], None if ed is None else ed[c]))
     if not parts:
         raise ValueError("no frames to fit")
     while len(parts) > 1:

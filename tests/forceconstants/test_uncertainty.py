@@ -1,0 +1,135 @@
+"""Error bars of fitted force constants (block bootstrap of the per-segment normal equations) and the TDEP free
+energy, on exact synthetic data: a classical harmonic crystal of known Morse force constants (Cu, 64 atoms)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.phonons.free_energy import tdep_free_energy
+from trajmodes.phonons.harmonic import Phonons
+from trajmodes.phonons.uncertainty import frequencies_with_errors
+
+from tests.support.crystals import CU, supercell
+from tests.support.harmonic import HarmonicSampler
+from tests.support.morse import morse_fc
+
+E0 = -3.54            # eV per atom: the static energy the synthetic potential energies carry
+Q = np.array([[0.5, 0.5, 0.0], [0.25, 0.0, 0.25], [0.5, 0.25, 0.75]])      # commensurate with the 4x4x4 cell
+
+
+@pytest.fixture(scope="module")
+def cu():
+    sc = supercell(CU, np.diag([4, 4, 4]))
+    Phi = morse_fc(sc, cutoff=4.7)                 # within the fit's cutoff: the model holds the truth exactly
+    return sc, Phi
+
+
+def _fit(sc, u, f, e=None, **kw):
+    kw = dict(dict(cutoff2=4.8, segments=20), **kw)
+    return EffectiveForceConstants(**kw).fit_arrays(sc, u, f, energies=e)
+
+
+def test_harmonic_crystal_free_energy_is_exact(cu):
+    """U_MD = E0 + 1/2 u Phi u exactly: U_0 = E0 and F = E0 + F_harm(Phi) to round-off, with zero error bars."""
+    sc, Phi = cu
+    u, f, e = HarmonicSampler(sc, Phi, e0=E0 * sc.n_atoms, seed=1).frames(200, 300.0)
+    est = _fit(sc, u, f, e)
+    assert abs(est.energies_["baseline"] / sc.n_atoms - E0) < 1e-12
+    assert abs(est.energies_["harmonic"] - np.mean(e - E0 * sc.n_atoms)) < 1e-9
+    for occupation in ("quantum", "classical"):
+        ds = tdep_free_energy(est, 300.0, mesh=(8, 8, 8), occupation=occupation)
+        exact = Phonons(est.force_constants_).thermal_properties([300.0], (8, 8, 8),
+                                                                 classical=occupation == "classical")
+        assert abs(float(ds.free_energy) - (E0 + float(exact.free_energy_eV[0]))) < 1e-12
+        assert float(ds.free_energy_err) < 1e-12 and float(ds.potential_energy_err) > 1e-5
+
+
+def test_free_energy_without_energies_is_refused(cu):
+    sc, Phi = cu
+    u, f, _ = HarmonicSampler(sc, Phi, seed=2).frames(40, 300.0)
+    with pytest.raises(ValueError, match="potential energy of every frame"):
+        tdep_free_energy(_fit(sc, u, f), 300.0, mesh=(4, 4, 4))
+
+
+def _noisy(cu, n, seed, sigma=0.02):
+    sc, Phi = cu
+    u, f, e = HarmonicSampler(sc, Phi, seed=seed).frames(n, 300.0)
+    return u, f + np.random.default_rng(seed + 1000).normal(0.0, sigma, f.shape), e
+
+
+def test_bootstrap_errors_match_least_squares_covariance(cu):
+    """Independent frames, forces with white noise sigma: the exact covariance of the fitted parameters is
+    sigma^2 (A'A)^-1. The bootstrap standard errors match it (within the 16 % scatter of a 20-segment bootstrap)
+    and shrink as 1/sqrt(run length)."""
+    sc, _ = cu
+    sigma = 0.02
+    errs = {}
+    for n in (160, 640):
+        u, f, _ = _noisy(cu, n, seed=n, sigma=sigma)
+        est = _fit(sc, u, f).bootstrap(n_resamples=400, seed=3)
+        G = est.blocks_.total()[0]
+        exact = sigma * np.sqrt(np.diag(np.linalg.inv(G)))
+        ratio = est.params_err_[2] / exact
+        assert 0.75 < np.median(ratio) < 1.3, ratio
+        errs[n] = est.params_err_[2]
+        assert 0.7 < est.blocking_ratio_ < 1.3
+    shrink = np.median(errs[160] / errs[640])
+    assert 1.6 < shrink < 2.5, shrink                                                    # sqrt(4) = 2
+
+
+def test_frequency_error_bars_are_calibrated(cu):
+    """Over 24 independent noisy runs, the scatter of the fitted frequencies about the truth matches the reported
+    error bars: the z-scores have a standard deviation within 0.7-1.4."""
+    sc, Phi = cu
+    truth = Phonons(_fit(sc, *HarmonicSampler(sc, Phi, seed=5).frames(40, 300.0)[:2]).force_constants_
+                    ).frequencies(Q)
+    z = []
+    for run in range(24):
+        u, f, _ = _noisy(cu, 100, seed=100 + run, sigma=0.05)
+        nu, err, _ = frequencies_with_errors(_fit(sc, u, f), Q, n_resamples=100, seed=run)
+        z.append((nu - truth) / err)
+    z = np.array(z)
+    assert 0.7 < z.std() < 1.4, z.std()
+    assert abs(z.mean()) < 0.3
+
+
+def test_correlated_frames_are_flagged(cu):
+    """Frames repeated 60 times in a row (a run sampled far faster than it decorrelates), 15 frames a segment:
+    pairing segments raises the error bars (by sqrt(2)), and the bootstrap says its error bars are too small."""
+    sc, _ = cu
+    u, f, _ = _noisy(cu, 20, seed=9)
+    u, f = np.repeat(u, 60, axis=0), np.repeat(f, 60, axis=0)
+    est = _fit(sc, u, f, segments=80, folds=4)
+    with pytest.warns(UserWarning, match="correlated over more than a segment"):
+        est.bootstrap(n_resamples=200)
+    assert est.blocking_ratio_ > 1.3
+
+
+def test_run_length_for_a_target_error(cu):
+    sc, _ = cu
+    u, f, _ = _noisy(cu, 100, seed=11)
+    est = _fit(sc, u, f)
+    assert est.run_length_for(0.5, 1.0) == 400 and est.run_length_for(2.0, 1.0) == 25
+
+
+def test_bootstrap_needs_segments(cu):
+    sc, _ = cu
+    u, f, _ = _noisy(cu, 30, seed=12)
+    est = _fit(sc, u, f, segments=3, folds=3)
+    with pytest.raises(ValueError, match="at least 4 time segments"):
+        est.bootstrap()
+
+
+def test_streamed_blocks_carry_the_harmonic_energy(cu):
+    """The per-segment A'u (the harmonic energy's sum) of the fit equals the explicit design matrix's."""
+    sc, Phi = cu
+    u, f, e = HarmonicSampler(sc, Phi, seed=13).frames(30, 300.0)
+    est = _fit(sc, u, f, e)
+    A = est.kernel_.design(u)
+    assert np.allclose(est.segments_.bu.sum(0), A.T @ u.reshape(-1), rtol=1e-12, atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isclose(est.energies_["potential"], e.mean(), rtol=1e-14)
