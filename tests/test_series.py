@@ -1,0 +1,85 @@
+"""Series of runs (trajmodes.series) on exact synthetic data: harmonic crystals of known Morse force constants.
+
+Interpolation between two exact models is exact at both; a harmonic crystal has no intrinsic shift at any
+temperature, and its whole shift is the volume's; the free energy of each run is the harmonic one; the dataset
+round-trips through netCDF."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.phonons.harmonic import Phonons
+from trajmodes.series import Series, load_series
+
+from tests.support.crystals import CU, supercell
+from tests.support.harmonic import HarmonicSampler
+from tests.support.morse import morse_fc
+
+Q = np.array([[0.5, 0.5, 0.0], [0.25, 0.0, 0.25]])
+E0 = -3.54
+
+
+def _crystal(scale=1.0):
+    sc = supercell(CU, np.diag([4, 4, 4]))
+    return type(sc)(sc.cell * scale, sc.positions * scale, sc.species, sc.masses)
+
+
+def _fit(sc, T, seed, D0=0.3429, noise=0.0, n=120):
+    x = (abs(np.linalg.det(sc.cell)) / (16 * 3.615 ** 3)) ** (1 / 3)       # length scale against a = 3.615 A
+    Phi = morse_fc(sc, cutoff=4.7 * x, D0=D0)
+    u, f, e = HarmonicSampler(sc, Phi, e0=E0 * sc.n_atoms, seed=seed).frames(n, T)
+    if noise:
+        f = f + np.random.default_rng(seed).normal(0, noise, f.shape)
+    est = EffectiveForceConstants(cutoff2=4.8 * x, segments=20).fit_arrays(sc, u, f, e)
+    return est.bootstrap(100, seed)
+
+
+@pytest.fixture(scope="module")
+def two_models():
+    """Two exact harmonic models at one volume: D0 differs, as if fitted at 100 and 300 K."""
+    sc = _crystal()
+    return [_fit(sc, 100.0, 1), _fit(sc, 300.0, 2, D0=0.30)]
+
+
+def test_interpolation_is_exact_at_the_runs(two_models, tmp_path):
+    s = Series(two_models, [100.0, 300.0], ["a", "b"], qpoints=Q, mesh=(6, 6, 6))
+    for T, f in zip((100.0, 300.0), two_models):
+        fc = s.force_constants(T)
+        assert np.abs(fc.compact() - f.fc2_).max() < 1e-13
+    mid = s.force_constants(250.0).compact()
+    assert np.abs(mid - (0.25 * two_models[0].fc2_ + 0.75 * two_models[1].fc2_)).max() < 1e-13
+    with pytest.raises(ValueError, match="outside the runs"):
+        s.force_constants(400.0)
+    # saved and read back: the same dataset and the same interpolation (bases rebuilt from the stored reference)
+    path = tmp_path / "series.nc"
+    s.to_netcdf(path)
+    r = load_series(path)
+    assert np.array_equal(r.dataset.fc2.values, s.dataset.fc2.values)
+    assert np.allclose(r.dataset.frequency_err.values, s.dataset.frequency_err.values, rtol=0, atol=0)
+    assert np.abs(r.force_constants(250.0).compact() - mid).max() < 1e-13
+    nu = Phonons(r.force_constants(300.0)).frequencies(Q)
+    assert np.allclose(nu, s.dataset.frequency.values[1], rtol=1e-12, atol=1e-12)
+
+
+def test_harmonic_crystal_has_no_intrinsic_shift():
+    """A harmonic crystal (one potential) run at two temperatures and two volumes: the split puts the whole shift
+    into the volume part and none into the intrinsic part, with both routes; F of every run is harmonic."""
+    runs, T = [], []
+    for temp in (100.0, 600.0):
+        for scale in (1.0, 1.01):
+            runs.append(_fit(_crystal(scale), temp, int(temp + 1000 * scale)))
+            T.append(temp)
+    s = Series(runs, T, [f"{t:g} K x{c}" for t in (100, 600) for c in (1.0, 1.01)], qpoints=Q, mesh=(6, 6, 6))
+    split = s.shift_split()
+    assert np.abs(split.intrinsic.values).max() < 1e-9
+    assert np.allclose(split.quasiharmonic.values, split.total.values, atol=1e-9)
+    assert np.abs(split.total.values[1]).max() > 0.05                        # the volume does move the modes
+    # harmonic constants of each volume from the potential itself: the same split
+    pot = s.shift_split(harmonic=lambda c: _fit(c, 10.0, 7, n=40).force_constants_)
+    assert np.abs(pot.intrinsic.values).max() < 1e-9
+    assert np.allclose(pot.quasiharmonic.values, split.quasiharmonic.values, atol=1e-9)
+    for i, f in enumerate(runs):
+        harm = Phonons(f.force_constants_).thermal_properties([T[i]], (6, 6, 6))["free_energy_eV"][0]
+        assert abs(float(s.dataset.free_energy[i]) - (E0 + float(harm))) < 1e-11
+    assert float(s.dataset.free_energy_err.max()) < 1e-11

@@ -1,0 +1,441 @@
+"""Series of MD runs over temperature and volume: effective force constants, frequencies and free energies with error
+bars, their interpolation in (T, V), and the split of every frequency shift into a volume and an intrinsic part.
+
+Each run is fitted on its own (:class:`~trajmodes.forceconstants.fit.EffectiveForceConstants`, one streamed pass);
+error bars come from the block bootstrap of its time segments (:mod:`trajmodes.forceconstants.uncertainty`), so the
+series costs the sum of the single fits and its memory does not grow with the number of runs or frames (only the
+small per-run results are kept).
+
+The frequency shift of a mode from the lowest temperature at the reference volume V_0,
+nu(T, V_T) - nu(T_0, V_0), splits exactly into
+
+- a quasiharmonic (volume) part nu(T, V_T) - nu(T, V_0): what the thermal expansion alone does, at the temperature;
+- an intrinsic part nu(T, V_0) - nu(T_0, V_0): the anharmonic renormalisation at fixed volume,
+
+when the series holds runs at V_0 and at V_T for every temperature (NVT at the 0 K volume and at the thermally expanded
+one, or NPT). With harmonic force constants of the volume from elsewhere (a potential's analytic constants, or the
+lowest-temperature fits at several volumes) the split is instead nu_h(V_T) - nu_h(V_0) (quasiharmonic) plus
+nu(T, V_T) - nu_h(V_T) (intrinsic) (:meth:`Series.shift_split`). Both follow the separation of explicit (volume) and
+implicit (anharmonic) temperature effects of G. Lucazeau, J. Raman Spectrosc. 34, 478 (2003).
+
+The TDEP free energy per run is :func:`trajmodes.phonons.free_energy.tdep_free_energy` (O. Hellman, P. Steneteg,
+I. A. Abrikosov and S. I. Simak, Phys. Rev. B 87, 104111 (2013)).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.forceconstants.uncertainty import bootstrap_std
+from trajmodes.lattice.crystal import Crystal
+
+__all__ = ["fit_series", "Series", "load_series"]
+
+#: relative tolerance within which two runs have the same volume or temperature
+SAME = 1e-4
+
+
+def _mean_temperature(traj) -> float:
+    if traj.velocities is None:
+        raise ValueError(f"{traj.source.describe()} has no velocities, so its temperature is unknown: give the "
+                         "temperature of every run")
+    return float(traj.temperature().mean().compute())
+
+
+def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
+               mesh=(16, 16, 16), occupation: str = "quantum", n_resamples: int = 200, seed: int | None = 0,
+               target_error: float | None = None, progress=None, **fit_settings) -> "Series":
+    """Fit every run of a series and gather the results.
+
+    Parameters
+    ----------
+    runs : sequence of Trajectory (or of lists of Trajectory, pooled)
+        With forces, all on the same supercell (same atoms in the same order); the cell may change (volumes, NPT).
+    temperatures : sequence of float, optional
+        K; default each run's mean kinetic temperature (needs velocities).
+    labels : sequence of str, optional
+    qpoints : array_like (nq, 3), optional
+        Reduced q for the frequency tables and the shift split; default the special points of the lattice.
+    qlabels : sequence of str, optional
+    path : str, optional
+        Band path (special-point letters, e.g. ``"GXU|KGL"``); default the standard path of the lattice.
+    npoints : int
+        q-points per path segment.
+    mesh : (3,) int
+        q mesh of the free energy.
+    occupation : {"quantum", "classical"}
+        Statistics of the harmonic free energy.
+    n_resamples : int
+        Block-bootstrap resamples per run (0: no error bars).
+    seed : int or None
+    target_error : float, optional
+        THz: the run length each run would need for this error on every tabulated frequency.
+    progress : callable, optional
+        Called with a line of text before each run.
+    **fit_settings
+        Settings of :class:`~trajmodes.forceconstants.fit.EffectiveForceConstants` (cutoff2, cutoff3, mode, ...).
+
+    Returns
+    -------
+    Series
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("no runs to fit")
+    if temperatures is not None and len(temperatures) != len(runs):
+        raise ValueError(f"{len(runs)} runs but {len(temperatures)} temperatures")
+    fits, temps = [], []
+    for i, run in enumerate(runs):
+        first = run[0] if isinstance(run, (list, tuple)) else run
+        name = labels[i] if labels is not None else first.source.describe()
+        T = float(temperatures[i]) if temperatures is not None else _mean_temperature(first)
+        if progress:
+            progress(f"run {i + 1}/{len(runs)}: {name} at {T:g} K")
+        est = EffectiveForceConstants(**fit_settings).fit(run)
+        if n_resamples:
+            est.bootstrap(n_resamples, None if seed is None else seed + i)
+        fits.append(est)
+        temps.append(T)
+    labels = [str(x) for x in labels] if labels is not None else [
+        (r[0] if isinstance(r, (list, tuple)) else r).source.describe() for r in runs]
+    return Series(fits, temps, labels, qpoints=qpoints, qlabels=qlabels, path=path, npoints=npoints, mesh=mesh,
+                  occupation=occupation, target_error=target_error)
+
+
+def _check_same_model(fits) -> None:
+    ref = fits[0]
+    for k, f in enumerate(fits[1:], 1):
+        if f.supercell_.n_atoms != ref.supercell_.n_atoms or not np.array_equal(f.supercell_.species,
+                                                                                  ref.supercell_.species):
+            raise ValueError(f"run {k} has other atoms than run 0: a series needs the same supercell throughout")
+        for o in ref.bases_:
+            if o not in f.bases_ or f.bases_[o].n_params != ref.bases_[o].n_params:
+                raise ValueError(f"run {k} has another order-{o} model than run 0 ("
+                                 f"{f.bases_.get(o) and f.bases_[o].n_params} vs {ref.bases_[o].n_params} "
+                                 "parameters): the same cutoffs must hold the same neighbour shells at every "
+                                 "volume; choose cutoffs between shells")
+            d = abs(f.bases_[o].E - ref.bases_[o].E)
+            if d.nnz and d.max() > 1e-8:
+                raise ValueError(f"run {k}'s order-{o} parameters mean other force constants than run 0's (their "
+                                 "symmetry bases differ): a series needs the same crystal symmetry throughout")
+
+
+class Series:
+    """The fitted runs of a series and their results (:attr:`dataset`).
+
+    Attributes
+    ----------
+    fits : list of EffectiveForceConstants
+        Empty for a series read back from a file (:func:`load_series`).
+    dataset : xarray.Dataset
+        Per run (dimension ``run``): ``temperature`` (K), ``volume`` (A^3 per atom), ``cell`` (A); the irreducible
+        parameters ``fc2`` (eV/A^2), ``fc3`` (eV/A^3) with ``*_err``; scores ``r2``, ``rmse``, ``cv_rmse``
+        (per order), ``sigma_a``, ``n_frames``, ``blocking_ratio``; ``frequency`` (run, q, branch) and
+        ``path_frequency`` (run, path_q, branch) in THz with ``*_err``; ``required_frames`` for ``target_error``;
+        and, when every run has potential energies, ``free_energy`` etc. (eV per primitive cell) with errors.
+    """
+
+    def __init__(self, fits, temperatures, labels, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
+                 mesh=(16, 16, 16), occupation: str = "quantum", target_error: float | None = None):
+        fits = list(fits)
+        _check_same_model(fits)
+        self.fits = fits
+        self._model = fits[0]
+        self.dataset = self._build(fits, np.asarray(temperatures, float), list(labels), qpoints, qlabels, path,
+                                   npoints, mesh, occupation, target_error)
+
+    # -- building ---------------------------------------------------------------------------------
+    def _build(self, fits, T, labels, qpoints, qlabels, path, npoints, mesh, occupation, target_error):
+        import xarray as xr
+        from trajmodes.lattice import paths
+        from trajmodes.phonons.harmonic import Phonons
+        from trajmodes.phonons.uncertainty import frequency_samples
+        first = fits[0]
+        prim = first.primitive_
+        if qpoints is None:
+            pts = paths.special_points(prim)
+            qlabels = list(pts)
+            qpoints = np.array([pts[k] for k in qlabels], float)
+        qpoints = np.asarray(qpoints, float).reshape(-1, 3)
+        qlabels = [""] * len(qpoints) if qlabels is None else [str(x) for x in qlabels]
+        bands = Phonons(first.force_constants_).band_structure(path, npoints=npoints)
+        pq = bands.qpoint.values
+        orders = sorted(first.bases_)
+        n_atoms = first.supercell_.n_atoms
+        nu, nu_err, pnu, pnu_err, need = [], [], [], [], []
+        boot = all(hasattr(f, "params_samples_") for f in fits)
+        for f in fits:
+            ph = Phonons(f.force_constants_)
+            nu.append(ph.frequencies(qpoints))
+            pnu.append(ph.frequencies(pq))
+            if boot:
+                B = f.segments_.n_blocks
+                s = frequency_samples(f.resampled_force_constants(), np.concatenate([qpoints, pq]))
+                e = bootstrap_std(s, B)
+                nu_err.append(e[:len(qpoints)])
+                pnu_err.append(e[len(qpoints):])
+                if target_error:
+                    need.append(float(f.run_length_for(target_error, e[:len(qpoints)].max())))
+        run = np.arange(len(fits))
+        thz = {"units": "THz"}
+        data = dict(
+            temperature=("run", T, {"units": "K"}),
+            volume=("run", np.array([abs(np.linalg.det(f.supercell_.cell)) / n_atoms for f in fits]),
+                    {"units": "Angstrom^3", "long_name": "volume per atom of the run's reference cell"}),
+            cell=(("run", "row", "xyz"), np.array([f.supercell_.cell for f in fits]),
+                  {"units": "Angstrom", "long_name": "reference supercell, rows a, b, c"}),
+            frequency=(("run", "q", "branch"), np.array(nu), dict(thz, long_name="effective phonon frequency")),
+            path_frequency=(("run", "path_q", "branch"), np.array(pnu), dict(thz, long_name="effective dispersion")),
+            r2=(("run", "order"), np.array([f.scores_.r2.values for f in fits]), {"units": "1"}),
+            rmse=(("run", "order"), np.array([f.scores_.rmse.values for f in fits]), {"units": "eV/Angstrom"}),
+            cv_rmse=(("run", "order"), np.array([f.scores_.cv_rmse.values for f in fits]),
+                     {"units": "eV/Angstrom"}),
+            sigma_a=("run", np.array([float(f.scores_.sigma_a) for f in fits]), {"units": "1"}),
+            n_frames=("run", np.array([int(f.scores_.n_frames) for f in fits]), {"units": "1"}),
+        )
+        units = {2: "eV/Angstrom^2", 3: "eV/Angstrom^3"}
+        for o in orders:
+            data[f"fc{o}"] = ((("run", f"param{o}")), np.array([f.params_[o] for f in fits]),
+                              {"units": units[o], "long_name": f"symmetry-irreducible order-{o} parameters"})
+        if boot:
+            for o in orders:
+                data[f"fc{o}_err"] = ((("run", f"param{o}")), np.array([f.params_err_[o] for f in fits]),
+                                      {"units": units[o], "long_name": "standard error (block bootstrap)"})
+            data["frequency_err"] = (("run", "q", "branch"), np.array(nu_err), dict(thz, long_name="standard error"))
+            data["path_frequency_err"] = (("run", "path_q", "branch"), np.array(pnu_err),
+                                          dict(thz, long_name="standard error"))
+            data["blocking_ratio"] = ("run", np.array([f.blocking_ratio_ for f in fits]),
+                                      {"units": "1", "long_name": "error bars from segments twice as long / these"})
+            if target_error:
+                data["required_frames"] = ("run", np.array(need), {
+                    "units": "1", "long_name": f"frames for a {target_error:g} THz error on every tabulated "
+                                               "frequency (errors shrink as 1/sqrt(run length))"})
+        notes = []
+        if all(np.isfinite(f.energies_["potential"]) for f in fits):
+            from trajmodes.phonons.free_energy import tdep_free_energy
+            fe = [tdep_free_energy(f, t, mesh=mesh, occupation=occupation, errors=boot) for f, t in zip(fits, T)]
+            for name in fe[0].data_vars:
+                data[name] = ("run", np.array([float(x[name]) for x in fe]), dict(fe[0][name].attrs))
+        else:
+            notes.append("no free energy: not every frame of every run has a potential energy")
+        ds = xr.Dataset(data, coords=dict(
+            run=run, label=("run", labels), order=("order", np.array(orders)), branch=np.arange(len(nu[0][0])),
+            qpoint=(("q", "reduced"), qpoints), qlabel=("q", qlabels),
+            path_qpoint=(("path_q", "reduced"), pq), path_distance=("path_q", bands.distance.values),
+            path_label=("path_q", bands.label.values.astype(str))))
+        sc = first.supercell_
+        ds["reference_fractional"] = (("atom", "xyz"), sc.positions @ np.linalg.inv(sc.cell),
+                                      {"units": "1", "long_name": "reference positions of run 0, fractional"})
+        ds["species"] = ("atom", np.asarray(sc.species).astype(str))
+        ds["masses"] = ("atom", np.asarray(sc.masses, float), {"units": "amu"})
+        ds.attrs.update(
+            cutoff2=float(first.cutoff2), cutoff3=np.nan if first.cutoff3 is None else float(first.cutoff3),
+            mode=first.mode, symprec=float(first.symprec_used_), occupation=occupation,
+            mesh=list(map(int, mesh)), path_tick_distance=np.asarray(bands.attrs["tick_distance"], float),
+            path_tick_labels=",".join(map(str, bands.attrs["tick_labels"])),
+            n_resamples=int(len(first.params_samples_[2])) if boot else 0, notes="; ".join(notes),
+            title="trajmodes series: effective force constants over temperature and volume")
+        return ds
+
+    # -- interpolation ----------------------------------------------------------------------------
+    @property
+    def temperatures(self) -> np.ndarray:
+        return self.dataset.temperature.values
+
+    @property
+    def volumes(self) -> np.ndarray:
+        return self.dataset.volume.values
+
+    def _weights(self, temperature: float, volume: float | None) -> np.ndarray:
+        """Linear-interpolation weights of the runs at (T, V): piecewise linear along a line of runs (all at one
+        volume, all at one temperature, or one volume per temperature as in NPT), barycentric on a triangulation
+        of (T, V) otherwise. Refuses points outside the runs (no extrapolation)."""
+        T, V = self.temperatures, self.volumes
+        n = len(T)
+        w = np.zeros(n)
+        one_v = np.ptp(V) <= SAME * V.mean()
+        one_t = np.ptp(T) <= SAME * max(T.mean(), 1.0)
+        distinct_t = len(np.unique(np.round(T / max(T.max(), 1.0) / SAME))) == n
+        if n == 1 or one_t and one_v:
+            w[0] = 1.0
+            return w
+        if one_v or (volume is None and distinct_t) or one_t:
+            x, xq, what = (V, volume, "volume") if one_t else (T, temperature, "temperature")
+            if xq is None:
+                raise ValueError("give the volume: the runs are at one temperature and several volumes")
+            order = np.argsort(x)
+            xs = x[order]
+            if not xs[0] - SAME * abs(xs[0]) <= xq <= xs[-1] + SAME * abs(xs[-1]):
+                raise ValueError(f"{what} {xq:g} lies outside the runs ({xs[0]:g} .. {xs[-1]:g}): no extrapolation")
+            i = int(np.clip(np.searchsorted(xs, xq) - 1, 0, n - 2))
+            t = (xq - xs[i]) / (xs[i + 1] - xs[i])
+            w[order[i]], w[order[i + 1]] = 1 - t, t
+            return w
+        if volume is None:
+            raise ValueError("the series has several volumes at one temperature: give the volume (A^3 per atom)")
+        from scipy.spatial import Delaunay
+        pts = np.column_stack([T / np.ptp(T), V / np.ptp(V)])
+        tri = Delaunay(pts)
+        x = np.array([temperature / np.ptp(T), volume / np.ptp(V)])
+        s = int(tri.find_simplex(x))
+        if s < 0:
+            raise ValueError(f"(T, V) = ({temperature:g} K, {volume:g} A^3/atom) lies outside the runs: no "
+                             "extrapolation")
+        b = tri.transform[s, :2] @ (x - tri.transform[s, 2])
+        w[tri.simplices[s]] = np.append(b, 1 - b.sum())
+        return w
+
+    def force_constants(self, temperature: float, volume: float | None = None) -> ForceConstants:
+        """Force constants at (T, V) from the irreducible parameters interpolated linearly between the runs (exact
+        at the runs), on the reference supercell at the interpolated cell; fc3 too when fitted.
+
+        Parameters
+        ----------
+        temperature : float
+            K.
+        volume : float, optional
+            A^3 per atom; needed when the series has several volumes at one temperature.
+        """
+        w = self._weights(float(temperature), None if volume is None else float(volume))
+        ds = self.dataset
+        model = self._basis_model()
+        params = {o: w @ ds[f"fc{o}"].values for o in model.bases_}
+        cell = np.einsum("r,rij->ij", w, ds.cell.values)
+        strain = np.linalg.solve(model.supercell_.cell, cell)            # new rows = old rows @ strain
+        sc = model.supercell_
+        supercell = Crystal(cell, sc.positions @ strain, sc.species, sc.masses)
+        pr = model.primitive_
+        primitive = Crystal(pr.cell @ strain, pr.positions @ strain, pr.species, pr.masses)
+        fc2 = model.bases_[2].to_compact(params[2])
+        fc3 = model.bases_[3].to_compact(params[3]) if 3 in model.bases_ else None
+        kw = dict(smap=model.smap_, p2s=model.p2s_)
+        return ForceConstants(fc2, supercell, primitive, fc3=fc3, **kw) if fc3 is not None else \
+            ForceConstants(fc2, supercell, primitive, **kw)
+
+    def _basis_model(self) -> EffectiveForceConstants:
+        """An estimator holding the bases, supercell map and crystals of run 0 (rebuilt for a series read back)."""
+        if self._model is None:
+            ds = self.dataset
+            cell = ds.cell.values[0]
+            sc = Crystal(cell, ds.reference_fractional.values @ cell, ds.species.values.astype(str),
+                         ds.masses.values)
+            c3 = float(ds.attrs["cutoff3"])
+            est = EffectiveForceConstants(cutoff2=float(ds.attrs["cutoff2"]), cutoff3=None if np.isnan(c3) else c3,
+                                          symprec=float(ds.attrs["symprec"]))
+            est._prepare(sc, float(ds.attrs["symprec"]))
+            for o in est.bases_:
+                if est.bases_[o].n_params != ds.sizes[f"param{o}"]:
+                    raise ValueError(f"the rebuilt order-{o} model has {est.bases_[o].n_params} parameters but the "
+                                     f"file stores {ds.sizes[f'param{o}']}: written by another version of trajmodes?")
+            self._model = est
+        return self._model
+
+    # -- the split of the shifts ------------------------------------------------------------------
+    def shift_split(self, harmonic=None, reference: int | None = None):
+        """Split every tabulated frequency's shift into its quasiharmonic (volume) and intrinsic parts.
+
+        Parameters
+        ----------
+        harmonic : callable, optional
+            ``harmonic(crystal) -> ForceConstants``: the harmonic (0 K) constants of the supercell ``crystal`` at a
+            run's cell, e.g. ``potential.force_constants``. Without it the series' own runs at the reference volume
+            serve (see the module docstring): every temperature needs a run at the reference volume.
+        reference : int, optional
+            The run whose temperature and volume are the origin (T_0, V_0); default the lowest-temperature run of the
+            smallest volume.
+
+        Returns
+        -------
+        xarray.Dataset over (run, q, branch), THz: ``total`` = ``quasiharmonic`` + ``intrinsic``, with ``*_err``
+        from the runs' error bars (independent runs, added in quadrature); NaN where a run has no partner at the
+        reference volume.
+        """
+        import xarray as xr
+        ds = self.dataset
+        T, V = self.temperatures, self.volumes
+        nu = ds.frequency.values
+        err = ds.frequency_err.values if "frequency_err" in ds else np.zeros_like(nu)
+        if reference is None:
+            low = np.flatnonzero(np.isclose(T, T.min(), rtol=SAME))
+            reference = int(low[np.argmin(V[low])])
+        nu0, e0 = nu[reference], err[reference]
+        shift = nu - nu0
+        shift_err = np.sqrt(err ** 2 + e0 ** 2)
+        shift_err[reference] = 0.0
+        if harmonic is None:
+            V0 = V[reference]
+            qh, qh_err = np.full_like(nu, np.nan), np.full_like(nu, np.nan)
+            for i in range(len(T)):
+                same = np.flatnonzero(np.isclose(T, T[i], rtol=SAME) & np.isclose(V, V0, rtol=SAME))
+                if len(same):
+                    j = same[0]
+                    qh[i] = nu[i] - nu[j]
+                    qh_err[i] = 0.0 if i == j else np.sqrt(err[i] ** 2 + err[j] ** 2)
+            intr, intr_err = shift - qh, np.sqrt(np.abs(shift_err ** 2 - qh_err ** 2))
+            method = ("runs at the reference volume: quasiharmonic nu(T, V_T) - nu(T, V_0), intrinsic "
+                      "nu(T, V_0) - nu(T_0, V_0)")
+            for i in range(len(T)):
+                j = np.flatnonzero(np.isclose(T, T[i], rtol=SAME) & np.isclose(V, V0, rtol=SAME))
+                if len(j):
+                    intr_err[i] = 0.0 if j[0] == reference else np.sqrt(err[j[0]] ** 2 + e0 ** 2)
+        else:
+            from trajmodes.phonons.harmonic import Phonons
+            q = ds.qpoint.values
+            model = self._basis_model()
+            sc = model.supercell_
+            nh = []
+            for cell in ds.cell.values:
+                strain = np.linalg.solve(sc.cell, cell)
+                nh.append(Phonons(harmonic(Crystal(cell, sc.positions @ strain, sc.species, sc.masses))
+                                  ).frequencies(q))
+            nh = np.array(nh)
+            shift = nu - nh[reference]
+            shift_err = err
+            qh, qh_err = nh - nh[reference], np.zeros_like(nu)
+            intr, intr_err = nu - nh, err
+            method = "harmonic constants of each volume: quasiharmonic nu_h(V_T) - nu_h(V_0), intrinsic nu - nu_h(V_T)"
+        thz = {"units": "THz"}
+        out = xr.Dataset(dict(total=(("run", "q", "branch"), shift, dict(thz, long_name="shift from the reference")),
+                              quasiharmonic=(("run", "q", "branch"), qh, dict(thz, long_name="volume part")),
+                              intrinsic=(("run", "q", "branch"), intr, dict(thz, long_name="fixed-volume part")),
+                              total_err=(("run", "q", "branch"), shift_err, thz),
+                              quasiharmonic_err=(("run", "q", "branch"), qh_err, thz),
+                              intrinsic_err=(("run", "q", "branch"), intr_err, thz)),
+                         coords={k: ds[k] for k in ("run", "label", "temperature", "volume", "qpoint", "qlabel",
+                                                    "branch")},
+                         attrs=dict(reference_run=int(reference), method=method))
+        return out
+
+    # -- files ------------------------------------------------------------------------------------
+    def to_netcdf(self, path, attrs=None) -> None:
+        """Write :attr:`dataset` (written under a temporary name, then renamed)."""
+        import os
+        import tempfile
+        ds = self.dataset.copy()
+        ds.attrs.update(attrs or {})
+        folder = os.path.dirname(os.path.abspath(str(path)))
+        fd, tmp = tempfile.mkstemp(prefix=".series.", suffix=".nc", dir=folder)
+        os.close(fd)
+        try:
+            ds.to_netcdf(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+
+def load_series(path) -> Series:
+    """A series written by :meth:`Series.to_netcdf`: its dataset, interpolation and shift split (no fits)."""
+    import xarray as xr
+    with xr.open_dataset(path) as f:
+        ds = f.load()
+    s = Series.__new__(Series)
+    s.fits, s._model, s.dataset = [], None, ds
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds["label"] = ds["label"].astype(str)
+    return s
