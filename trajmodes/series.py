@@ -219,6 +219,13 @@ class Series:
             fe = [tdep_free_energy(f, t, mesh=mesh, occupation=occupation, errors=boot) for f, t in zip(fits, T)]
             for name in fe[0].data_vars:
                 data[name] = ("run", np.array([float(x[name]) for x in fe]), dict(fe[0][name].attrs))
+            # the harmonic crystal of the lowest-temperature run (its U_0 and Phi) at every run's temperature
+            ref = int(np.argmin(T))
+            harm = Phonons(fits[ref].force_constants_).thermal_properties(T, mesh, classical=occupation == "classical")
+            data["reference_harmonic_free_energy"] = ("run", data["baseline_energy"][1][ref]
+                                                      + harm["free_energy_eV"].values, {
+                "units": "eV", "long_name": "free energy of the harmonic crystal of the lowest-temperature run "
+                                            "(its U_0 and effective constants) per primitive cell"})
         else:
             notes.append("no free energy: not every frame of every run has a potential energy")
         ds = xr.Dataset(data, coords=dict(
@@ -412,20 +419,10 @@ class Series:
     # -- files ------------------------------------------------------------------------------------
     def to_netcdf(self, path, attrs=None) -> None:
         """Write :attr:`dataset` (written under a temporary name, then renamed)."""
-        import os
-        import tempfile
+        from trajmodes.io.files import atomic_write
         ds = self.dataset.copy()
         ds.attrs.update(attrs or {})
-        folder = os.path.dirname(os.path.abspath(str(path)))
-        fd, tmp = tempfile.mkstemp(prefix=".series.", suffix=".nc", dir=folder)
-        os.close(fd)
-        try:
-            ds.to_netcdf(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        atomic_write(str(path), lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
 
 
 def load_series(path) -> Series:

@@ -11,7 +11,7 @@ traceback); Ctrl-C gives status 130, SIGTERM 143. Heavy packages are imported wh
 Modules: :mod:`~trajmodes.cli.app` (the parser and ``main``), :mod:`~trajmodes.cli.options` (shared options,
 reading, writing), :mod:`~trajmodes.cli.runs` (info, convert, run, fit), :mod:`~trajmodes.cli.lattice_dynamics`
 (phonons, eam), :mod:`~trajmodes.cli.anharmonic` (anharmonic, compare), :mod:`~trajmodes.cli.modes` (project,
-lifetimes), :mod:`~trajmodes.cli.quasiharmonic` (qha).
+lifetimes), :mod:`~trajmodes.cli.quasiharmonic` (qha), :mod:`~trajmodes.cli.series` (series).
 """
 from trajmodes.cli.anharmonic import cmd_anharmonic, cmd_compare
 from trajmodes.cli.app import build_parser, main
@@ -19,7 +19,8 @@ from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
 from trajmodes.cli.modes import cmd_lifetimes, cmd_project, modes_summary, modes_table
 from trajmodes.cli.quasiharmonic import cmd_qha
 from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
+from trajmodes.cli.series import cmd_series
 
 __all__ = ["main", "build_parser", "cmd_info", "cmd_convert", "cmd_run", "cmd_fit", "cmd_phonons", "cmd_eam",
-           "cmd_anharmonic", "cmd_compare", "cmd_qha",
+           "cmd_anharmonic", "cmd_compare", "cmd_qha", "cmd_series",
            "cmd_project", "cmd_lifetimes", "modes_table", "modes_summary"]

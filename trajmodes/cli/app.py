@@ -18,6 +18,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
     from trajmodes.cli.modes import cmd_lifetimes, cmd_project
     from trajmodes.cli.quasiharmonic import cmd_qha
+    from trajmodes.cli.series import cmd_series
     from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
     from trajmodes import __version__
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
@@ -147,6 +148,37 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                          "stress), or fixed fractions")
     pq.add_argument("-o", "--output", default="trajmodes-qha", help="output folder (default trajmodes-qha)")
     add_plot_format(pq)
+    ps = add("series", cmd_series, "many MD runs (temperatures, volumes, NPT) in one dataset: effective force "
+                                   "constants and frequencies with error bars, free energy, the split of every shift "
+                                   "into volume and intrinsic parts, figures")
+    add_read_options(ps, reference=False)
+    ps.add_argument("--references", nargs="+", metavar="REF", help="reference crystal of each run (or one for all): "
+                                                                   "LAMMPS data files (default: RUN's stem + .data "
+                                                                   "beside it, else the run's time average)")
+    ps.add_argument("--temperatures", nargs="+", type=positive, metavar="K",
+                    help="temperature of each run (default: the mean kinetic temperature of its frames)")
+    ps.add_argument("--thermo", nargs="+", metavar="LOG", help="LAMMPS log of each run (or one for all), for "
+                                                               "the potential energy and so the free energy")
+    ps.add_argument("--cutoff2", type=positive, default=6.0, help="pair cutoff in A (default 6)")
+    ps.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
+    ps.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
+                    help="sequential (TDEP; default) or simultaneous")
+    ps.add_argument("--segments", type=positive_int, default=20,
+                    help="time segments per run for the block bootstrap (default 20)")
+    ps.add_argument("--resamples", type=non_negative_int, default=200,
+                    help="bootstrap resamples per run (default 200; 0: no error bars)")
+    ps.add_argument("--target-error", type=positive, metavar="THZ",
+                    help="report the frames each run needs for this error on every tabulated frequency")
+    ps.add_argument("--qpoints", type=float, nargs="+", metavar="Q",
+                    help="reduced q-points for the tables and the split, 3 numbers each (default: special points)")
+    ps.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
+    ps.add_argument("--mesh", type=mesh, default=[16, 16, 16], help="q mesh of the free energy (default 16)")
+    ps.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
+                    help="statistics of the harmonic free energy (default quantum)")
+    ps.add_argument("--symprec", type=positive, default=1e-3, help="symmetry tolerance in A (default 1e-3)")
+    ps.add_argument("-o", "--output", default="series.nc", help="dataset (default series.nc); figures STEM.png, "
+                                                                "STEM.split.png")
+    add_plot_format(ps)
     pe = add("eam", cmd_eam, "analytic force constants of an EAM potential (LAMMPS eam, eam/alloy, eam/fs) for a "
                              "cubic crystal: BvK shell constants and their pair/embedding split, netCDF and plots")
     pe.add_argument("potential", metavar="POTENTIAL", help="LAMMPS EAM file (*.eam, *.eam.alloy, *.eam.fs)")

@@ -1,0 +1,119 @@
+"""``trajmodes series``: many MD runs (temperatures, volumes) fitted into one dataset with error bars, the free
+energy, the split of every shift into its volume and intrinsic parts, and the figures."""
+from __future__ import annotations
+
+import os
+import time
+
+from trajmodes.cli.options import step, write_dataset
+
+
+def _per_run(values, n: int, what: str) -> list:
+    """One value per run: ``values`` of length n, or one value for all, or None."""
+    if not values:
+        return [None] * n
+    if len(values) == 1:
+        return list(values) * n
+    if len(values) != n:
+        raise ValueError(f"give one {what} per run ({n}) or one for all, not {len(values)}")
+    return list(values)
+
+
+def _beside(path: str) -> str | None:
+    """A LAMMPS data file beside a dump with the dump's stem (``run.lammpstrj.gz`` -> ``run.data``)."""
+    base = os.path.basename(path)
+    for ext in (".gz", ".lammpstrj", ".dump", ".xyz", ".extxyz"):
+        if base.endswith(ext):
+            base = base[: -len(ext)]
+    cand = os.path.join(os.path.dirname(path), base + ".data")
+    return cand if os.path.isfile(cand) else None
+
+
+def cmd_series(args, out) -> int:
+    """Fit every run, gather one dataset, write it with its figures and print a table."""
+    import numpy as np
+    import trajmodes
+    from trajmodes.io.provenance import provenance
+    from trajmodes.plots.series import plot_series, plot_shift_split
+    from trajmodes.series import fit_series
+    t0 = time.perf_counter()
+    runs = list(args.files)
+    refs = _per_run(args.references, len(runs), "reference")
+    temps = _per_run(args.temperatures, len(runs), "temperature")
+    thermo = _per_run(args.thermo, len(runs), "thermo log")
+    species = args.species.split(",") if args.species else None
+    trajs = []
+    for path, ref, log in zip(runs, refs, thermo):
+        ref = ref or _beside(path)
+        kw = dict(thermo=log) if log else {}
+        traj = trajmodes.read(path, format=args.format, reference=ref, units=args.units, species=species,
+                              masses=args.masses, chunk_frames=args.chunk_frames, **kw)
+        if ref is None and getattr(traj.source, "reference", None) is None:
+            traj = traj.with_reference("average")
+        trajs.append(traj)
+    qpoints = np.array(args.qpoints, float).reshape(-1, 3) if args.qpoints else None
+    fits = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, segments=args.segments,
+                symprec=args.symprec)
+    with step(f"fitting {len(runs)} runs (cutoff2 {args.cutoff2} A"
+              + (f", cutoff3 {args.cutoff3} A" if args.cutoff3 else "") + f"), {args.resamples} bootstrap "
+              "resamples each"):
+        s = fit_series(trajs, temperatures=None if temps[0] is None else [float(t) for t in temps],
+                       labels=[os.path.basename(r) for r in runs], qpoints=qpoints, path=args.path,
+                       mesh=args.mesh, occupation=args.occupation, n_resamples=args.resamples,
+                       target_error=args.target_error, progress=lambda m: print("  " + m, flush=True), **fits)
+    ds = s.dataset
+    split = s.shift_split()
+    have_split = int(np.isfinite(split.quasiharmonic.values).all(axis=(1, 2)).sum()) >= 2
+    if have_split:
+        for name in ("total", "quasiharmonic", "intrinsic", "total_err", "quasiharmonic_err", "intrinsic_err"):
+            v = split[name]
+            ds[f"shift_{name}"] = (v.dims, v.values, dict(v.attrs))
+        ds.attrs["shift_reference_run"] = split.attrs["reference_run"]
+        ds.attrs["shift_method"] = split.attrs["method"]
+    prov = provenance([p for t in trajs for p in t.source.paths],
+                      dict(runs=runs, references=[str(r) for r in refs], temperatures=[str(t) for t in temps],
+                           **{k: str(v) for k, v in fits.items()}, mesh=args.mesh, occupation=args.occupation,
+                           resamples=args.resamples))
+    written = [write_dataset(ds, args.output, out, prov)]
+    stem = args.output[:-3] if args.output.endswith(".nc") else args.output
+    with step("drawing the figures"):
+        fig = f"{stem}.{args.plot_format}"
+        plot_series(ds, out(fig), title=f"{len(runs)} runs: effective phonons over temperature and volume")
+        written.append(fig)
+        if have_split:
+            fig = f"{stem}.split.{args.plot_format}"
+            plot_shift_split(split, out(fig), title="frequency shifts from the lowest temperature: volume + "
+                                                    "intrinsic")
+            written.append(fig)
+    print(_table(ds))
+    print(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _table(ds) -> str:
+    """Per run: T, V, frames, R^2, sigma_A, the highest frequency at each q with its error, F and the frames for the
+    target error."""
+    import numpy as np
+    q = [str(x) or str(i) for i, x in enumerate(ds.qlabel.values)]
+    head = f"{'run':<28} {'T (K)':>7} {'V (A^3)':>8} {'frames':>6} {'R^2':>7} {'sig_A':>6} " + " ".join(
+        f"{'nu_max ' + x:>16}" for x in q)
+    if "free_energy" in ds:
+        head += f" {'F (eV/cell)':>20}"
+    if "required_frames" in ds:
+        head += f" {'frames needed':>13}"
+    lines = [head]
+    err = ds.frequency_err.values if "frequency_err" in ds else np.zeros(ds.frequency.shape)
+    for r in range(ds.sizes["run"]):
+        nu = ds.frequency.values[r]
+        s = (f"{str(ds.label.values[r])[:28]:<28} {ds.temperature.values[r]:7.1f} {ds.volume.values[r]:8.4f} "
+             f"{int(ds.n_frames.values[r]):6d} {ds.r2.values[r, 0]:7.4f} {ds.sigma_a.values[r]:6.3f} ")
+        s += " ".join(f"{nu[k, -1]:8.4f}+-{err[r, k, -1]:6.4f}" for k in range(len(q)))
+        if "free_energy" in ds:
+            e = float(ds.free_energy_err.values[r]) if "free_energy_err" in ds else 0.0
+            s += f" {ds.free_energy.values[r]:11.5f}+-{e:7.5f}"
+        if "required_frames" in ds:
+            s += f" {int(ds.required_frames.values[r]):13d}"
+        lines.append(s)
+    if ds.attrs.get("notes"):
+        lines.append("note: " + ds.attrs["notes"])
+    return "\n".join(lines)

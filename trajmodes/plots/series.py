@@ -1,0 +1,141 @@
+"""Figures of a series of runs: frequencies against temperature with error bars, the band structure at every
+temperature, the free energy, and the split of every shift into its volume and intrinsic parts."""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.plots.figures import figure, path_axes, save
+
+__all__ = ["plot_series", "plot_shift_split", "distinct_branches"]
+
+
+def distinct_branches(nu: np.ndarray, tol: float = 1e-3, drop_zero: bool = True) -> list[int]:
+    """Branches of one q that are not degenerate with the previous one kept (frequencies ``nu`` (runs, branch), THz),
+    so that a degenerate set is drawn once; with ``drop_zero`` branches that stay at zero (acoustic at Gamma) are
+    left out."""
+    keep = []
+    for b in range(nu.shape[-1]):
+        if drop_zero and np.max(np.abs(nu[:, b])) <= tol:
+            continue                                   # the acoustic modes at Gamma
+        if not keep or np.max(np.abs(nu[:, b] - nu[:, keep[-1]])) > tol:
+            keep.append(b)
+    return keep
+
+
+def _runs_by_volume(ds):
+    """Groups of runs with the same volume (to within 1e-4), largest group first, as lists of run indices sorted by
+    temperature; a series of NPT runs (one volume each) is one group."""
+    V, T = ds.volume.values, ds.temperature.values
+    keys = np.round(V / V.mean() / 1e-4).astype(int)
+    groups = [np.flatnonzero(keys == k) for k in np.unique(keys)]
+    if all(len(g) == 1 for g in groups):
+        groups = [np.arange(len(V))]
+    return [g[np.argsort(T[g])] for g in sorted(groups, key=len, reverse=True)]
+
+
+def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
+    """Frequencies against temperature at the series' q-points (one panel per q, at most ``max_q``; runs of one
+    volume joined; error bars from the block bootstrap), the band structure of every run coloured by temperature,
+    and the free energy per run when the runs had potential energies."""
+    import matplotlib
+    T = ds.temperature.values
+    nq = min(ds.sizes["q"], max_q)
+    fig, ax = figure(2, max(nq, 2), (3.6 * max(nq, 2), 7.2), squeeze=False)
+    groups = _runs_by_volume(ds)
+    err = ds.frequency_err.values if "frequency_err" in ds else np.zeros(ds.frequency.shape)
+    for k in range(nq):
+        a = ax[0, k]
+        nu = ds.frequency.values[:, k]
+        for b in distinct_branches(nu):
+            for g, (runs, marker) in enumerate(zip(groups, "os^vD")):
+                label = None
+                if b == 0 and len(groups) > 1:
+                    label = f"{ds.volume.values[runs[0]]:.3f} A^3/atom"
+                a.errorbar(T[runs], nu[runs, b], yerr=err[runs, k, b], fmt=marker + "-", ms=4, capsize=2,
+                           color=f"C{b % 10}", mfc="white" if g else None, label=label)
+        a.set_xlabel("temperature (K)")
+        a.set_ylabel("frequency (THz)")
+        lab = str(ds.qlabel.values[k]) or ", ".join(f"{x:g}" for x in ds.qpoint.values[k])
+        a.set_title(f"q = {lab}", fontsize=9)
+        if len(groups) > 1 and k == 0:
+            a.legend(fontsize=7, title="volume", title_fontsize=7)
+    a = ax[1, 0]
+    cmap = matplotlib.colormaps["coolwarm"]
+    norm = matplotlib.colors.Normalize(T.min(), T.max() if T.max() > T.min() else T.min() + 1)
+    d = ds.path_distance.values
+    pf = ds.path_frequency.values
+    for r in np.argsort(T):
+        a.plot(d, pf[r], color=cmap(norm(T[r])), lw=0.8)
+    ticks = dict(tick_distance=np.atleast_1d(ds.attrs.get("path_tick_distance", [])),
+                 tick_labels=str(ds.attrs.get("path_tick_labels", "")).split(","))
+
+    class _Bands:
+        distance = ds.path_distance
+        attrs = ticks
+    path_axes(a, _Bands, float(np.nanmin(pf)), float(np.nanmax(pf)))
+    a.set_ylabel("frequency (THz)")
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=a, label="temperature (K)")
+    a.set_title("effective dispersion of every run", fontsize=9)
+    a = ax[1, 1]
+    if "free_energy" in ds:
+        for g, (runs, marker) in enumerate(zip(groups, "os^vD")):
+            F = ds.free_energy.values[runs]
+            e = ds.free_energy_err.values[runs] if "free_energy_err" in ds else None
+            a.errorbar(T[runs], F, yerr=e, fmt=marker + "-", color="k", mfc="white" if g else None, ms=4,
+                       capsize=2, label="TDEP F = U_0 + F_harm" if g == 0 else None)
+            if "reference_harmonic_free_energy" in ds:
+                a.plot(T[runs], ds.reference_harmonic_free_energy.values[runs], marker + ":", color="C1",
+                       mfc="white" if g else None, ms=3,
+                       label="harmonic crystal of the reference run" if g == 0 else None)
+        a.set_xlabel("temperature (K)")
+        a.set_ylabel(f"free energy (eV per primitive cell, {ds.attrs.get('occupation', '')})")
+        a.legend(fontsize=7)
+    else:
+        a.text(0.5, 0.5, "no free energy:\nthe runs had no potential energies", ha="center", va="center",
+               transform=a.transAxes, fontsize=9)
+        a.set_axis_off()
+    for a in ax[1, 2:]:
+        a.set_axis_off()
+    fig.suptitle(title or ds.attrs.get("title", ""), fontsize=10)
+    save(fig, path)
+
+
+def plot_shift_split(split, path: str, title: str = "", max_q: int = 4) -> None:
+    """The shift of every distinct branch from the reference run (filled), its quasiharmonic (volume) part
+    (dashed) and its intrinsic (fixed-volume) part (dotted) against temperature, one panel per q-point, runs sorted
+    by temperature (those without a partner at the reference volume left out)."""
+    T = split.temperature.values
+    nq = min(split.sizes["q"], max_q)
+    fig, ax = figure(1, nq, (3.8 * nq, 3.6), squeeze=False)
+    ok = np.isfinite(split.quasiharmonic.values).all(axis=(1, 2))
+    runs = np.flatnonzero(ok)
+    runs = runs[np.argsort(T[runs], kind="stable")]
+    # one curve per temperature: the run of the largest volume at each temperature (the expanded one)
+    V = split.volume.values
+    best = {}
+    for r in runs:
+        t = round(float(T[r]), 6)
+        if t not in best or V[r] > V[best[t]]:
+            best[t] = r
+    runs = np.array([best[t] for t in sorted(best)])
+    for k in range(nq):
+        a = ax[0, k]
+        tot = split.total.values[:, k]
+        for b in distinct_branches(tot[runs], drop_zero=False):
+            c = f"C{b % 10}"
+            a.errorbar(T[runs], tot[runs, b], yerr=split.total_err.values[runs, k, b], fmt="o-", color=c, ms=4,
+                       capsize=2, label="total" if b == 0 else None)
+            a.plot(T[runs], split.quasiharmonic.values[runs, k, b], "--", color=c,
+                   label="quasiharmonic (volume)" if b == 0 else None)
+            a.errorbar(T[runs], split.intrinsic.values[runs, k, b], yerr=split.intrinsic_err.values[runs, k, b],
+                       fmt="s:", color=c, mfc="white", ms=4, capsize=2,
+                       label="intrinsic (fixed volume)" if b == 0 else None)
+        a.axhline(0, color="0.8", lw=0.8)
+        a.set_xlabel("temperature (K)")
+        a.set_ylabel("frequency shift (THz)")
+        lab = str(split.qlabel.values[k]) or ", ".join(f"{x:g}" for x in split.qpoint.values[k])
+        a.set_title(f"q = {lab}", fontsize=9)
+        if k == 0:
+            a.legend(fontsize=7)
+    fig.suptitle(title or "split of the frequency shifts", fontsize=10)
+    save(fig, path)
