@@ -36,6 +36,9 @@ __all__ = ["fit_series", "Series", "load_series"]
 
 #: relative tolerance within which two runs have the same volume or temperature
 SAME = 1e-4
+#: relative tolerance within which two runs count as one temperature in the split of the shifts (mean kinetic
+#: temperatures of runs made at one thermostat temperature differ by their statistical scatter)
+SAME_T_SPLIT = 0.03
 
 
 def _mean_temperature(traj) -> float:
@@ -95,6 +98,8 @@ def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=No
         if progress:
             progress(f"run {i + 1}/{len(runs)}: {name} at {T:g} K")
         est = EffectiveForceConstants(**fit_settings).fit(run)
+        if not fits:                        # every later run is fitted in the parameters of the first one
+            fit_settings = dict(fit_settings, build_basis=_shared_basis(est, fit_settings.get("build_basis")))
         if n_resamples:
             est.bootstrap(n_resamples, None if seed is None else seed + i)
         fits.append(est)
@@ -103,6 +108,25 @@ def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=No
         (r[0] if isinstance(r, (list, tuple)) else r).source.describe() for r in runs]
     return Series(fits, temps, labels, qpoints=qpoints, qlabels=qlabels, path=path, npoints=npoints, mesh=mesh,
                   occupation=occupation, target_error=target_error)
+
+
+def _shared_basis(first: EffectiveForceConstants, build=None):
+    """A ``build_basis`` that returns the bases of the fit ``first`` after checking that the run at hand has the same
+    clusters (the same atoms within the cutoffs): the parameters of every run then mean the same force constants and
+    can be compared and interpolated. (A basis built anew for each run may span the same space with other basis
+    vectors: the null space of the symmetry conditions has no unique basis.)"""
+    from trajmodes.forceconstants.fit import _default_build_basis
+    build = build or _default_build_basis
+
+    def shared(fc, order, cutoff, primitive=None, symprec=1e-3):
+        mine = build(fc, order, cutoff, primitive=primitive, symprec=symprec)
+        ref = first.bases_[order]
+        if mine.n_params != ref.n_params or not np.array_equal(np.asarray(mine.sites), np.asarray(ref.sites)):
+            raise ValueError(f"this run has other order-{order} clusters within the {cutoff:g} A cutoff than the "
+                             f"first run ({mine.n_params} vs {ref.n_params} parameters): the same cutoffs must hold "
+                             "the same neighbour shells at every volume; choose cutoffs between shells")
+        return ref
+    return shared
 
 
 def _check_same_model(fits) -> None:
@@ -341,7 +365,7 @@ class Series:
         return self._model
 
     # -- the split of the shifts ------------------------------------------------------------------
-    def shift_split(self, harmonic=None, reference: int | None = None):
+    def shift_split(self, harmonic=None, reference: int | None = None, t_tolerance: float = SAME_T_SPLIT):
         """Split every tabulated frequency's shift into its quasiharmonic (volume) and intrinsic parts.
 
         Parameters
@@ -353,6 +377,9 @@ class Series:
         reference : int, optional
             The run whose temperature and volume are the origin (T_0, V_0); default the lowest-temperature run of the
             smallest volume.
+        t_tolerance : float
+            Relative difference within which two runs count as one temperature (runs at one thermostat setting
+            differ in their mean kinetic temperature by its scatter).
 
         Returns
         -------
@@ -366,7 +393,7 @@ class Series:
         nu = ds.frequency.values
         err = ds.frequency_err.values if "frequency_err" in ds else np.zeros_like(nu)
         if reference is None:
-            low = np.flatnonzero(np.isclose(T, T.min(), rtol=SAME))
+            low = np.flatnonzero(np.isclose(T, T.min(), rtol=t_tolerance))
             reference = int(low[np.argmin(V[low])])
         nu0, e0 = nu[reference], err[reference]
         shift = nu - nu0
@@ -376,7 +403,7 @@ class Series:
             V0 = V[reference]
             qh, qh_err = np.full_like(nu, np.nan), np.full_like(nu, np.nan)
             for i in range(len(T)):
-                same = np.flatnonzero(np.isclose(T, T[i], rtol=SAME) & np.isclose(V, V0, rtol=SAME))
+                same = np.flatnonzero(np.isclose(T, T[i], rtol=t_tolerance) & np.isclose(V, V0, rtol=SAME))
                 if len(same):
                     j = same[0]
                     qh[i] = nu[i] - nu[j]
@@ -385,7 +412,7 @@ class Series:
             method = ("runs at the reference volume: quasiharmonic nu(T, V_T) - nu(T, V_0), intrinsic "
                       "nu(T, V_0) - nu(T_0, V_0)")
             for i in range(len(T)):
-                j = np.flatnonzero(np.isclose(T, T[i], rtol=SAME) & np.isclose(V, V0, rtol=SAME))
+                j = np.flatnonzero(np.isclose(T, T[i], rtol=t_tolerance) & np.isclose(V, V0, rtol=SAME))
                 if len(j):
                     intr_err[i] = 0.0 if j[0] == reference else np.sqrt(err[j[0]] ** 2 + e0 ** 2)
         else:

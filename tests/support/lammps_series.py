@@ -1,6 +1,6 @@
 """Real LAMMPS runs for temperature / volume series and error-bar calibration (fcc Cu EAM, diamond Si SW).
 
-Short canonical (Langevin) runs of a small crystal at a given temperature T, lattice parameter a and velocity seed,
+Short canonical (NVT) runs of a small crystal at a given temperature T, lattice parameter a and velocity seed,
 through the ``lammps`` Python module (test extra ``lammps[mpi]``; one MPI rank, OMP_NUM_THREADS=1), each cached in
 an output folder. Runnable by hand::
 
@@ -19,8 +19,9 @@ edge (Cu 3 = 108 atoms, Si 2 = 64 atoms for the small series).
 1. ``write_data <name>.data``: the ideal crystal at ``a`` (the reference), before any velocity;
 2. ``velocity create 2T seed``; Langevin thermalisation for ``equil_ps``: ``fix nve`` + ``fix langevin T T 0.1
    seed+17 zero yes`` + ``fix momentum 100 linear 1 1 1``;
-3. ``reset_timestep 0``, production for ``frames * nevery`` steps (``frames + 1`` frames with step 0) still under
-   Langevin (damp ``prod_damp`` = 0.5 ps, seed+29, ``zero yes``: ergodic sampling of every mode, little broadening),
+3. ``reset_timestep 0``, production for ``frames * nevery`` steps (``frames + 1`` frames with step 0) under
+   Nose-Hoover ``fix nvt`` (Tdamp ``prod_damp`` = 0.1 ps; not Langevin, whose drag and random forces LAMMPS adds to
+   the per-atom forces the dump writes),
    dumped every ``nevery`` steps to ``<name>.lammpstrj``: ``id type xu yu zu vx vy vz fx fy fz c_pe`` (``compute pe
    all pe/atom``), ``sort id``, ``%.10g``, ``units yes time yes``; thermo every ``nevery`` steps, ``step temp pe ke
    etotal press pxx pyy pzz pxy pxz pyz`` at ``%.10g``.
@@ -84,10 +85,12 @@ fix             mom all momentum 100 linear 1 1 1
 run             {neq}
 unfix           bath
 unfix           mom
+unfix           integrate
 
-# production: Langevin (damp {prod_damp} ps), a frame every {nevery} steps
+# production: Nose-Hoover NVT (Tdamp {prod_damp} ps), a frame every {nevery} steps. Not Langevin: LAMMPS adds the
+# Langevin drag and random forces to the per-atom forces that the dump writes, which would spoil the force fit
 reset_timestep  0
-fix             bath all langevin {T} {T} {prod_damp} {seed3} zero yes
+fix             thermostat all nvt temp {T} {T} {prod_damp}
 compute         pe all pe/atom
 dump            traj all custom {nevery} {dump} id type xu yu zu vx vy vz fx fy fz c_pe
 dump_modify     traj sort id format float %.10g units yes time yes
@@ -112,7 +115,7 @@ run             {nsteps}
 """
 NPT_HEADER = ["Step", "Temp", "PotEng", "Press", "Lx"]
 
-DEFAULTS = dict(frames=400, nevery=10, equil_ps=10.0, dt=None, prod_damp=0.5)
+DEFAULTS = dict(frames=400, nevery=10, equil_ps=10.0, dt=None, prod_damp=0.1)
 NPT_DEFAULTS = dict(ps=20.0, dt=None, pdamp=1.0, every=10)
 
 
@@ -190,7 +193,7 @@ def _mean(x) -> float:
 def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: int = DEFAULTS["frames"],
                  nevery: int = DEFAULTS["nevery"], equil_ps: float = DEFAULTS["equil_ps"], dt: float | None = None,
                  prod_damp: float = DEFAULTS["prod_damp"], name: str | None = None, cells: int | None = None) -> dict:
-    """Run (or reuse) one Langevin (NVT) run of ``system`` at temperature ``T`` and lattice parameter ``a``.
+    """Run (or reuse) one NVT run of ``system`` at temperature ``T`` and lattice parameter ``a``.
 
     Parameters
     ----------
@@ -202,7 +205,7 @@ def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: 
     a : float
         Lattice parameter of the conventional cubic cell, Angstrom.
     seed : int
-        Velocity seed (> 0); the Langevin seeds are seed + 17 (thermalisation) and seed + 29 (production).
+        Velocity seed (> 0); the Langevin seed of the thermalisation is seed + 17.
     frames, nevery : int
         Production of ``frames * nevery`` steps, a frame every ``nevery`` (``frames + 1`` frames with step 0).
     equil_ps : float
@@ -210,7 +213,7 @@ def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: 
     dt : float, optional
         Timestep, ps (default: 0.002 for cu, 0.001 for si).
     prod_damp : float
-        Langevin damping time of the production, ps.
+        Nose-Hoover damping time (Tdamp) of the production, ps.
     name : str, optional
         File stem (default :func:`default_name`).
     cells : int, optional

@@ -23,14 +23,18 @@ def distinct_branches(nu: np.ndarray, tol: float = 1e-3, drop_zero: bool = True)
 
 
 def _runs_by_volume(ds):
-    """Groups of runs with the same volume (to within 1e-4), largest group first, as lists of run indices sorted by
-    temperature; a series of NPT runs (one volume each) is one group."""
+    """Two groups of runs, each sorted by temperature: those at the most common volume (to within 1e-4; the reference
+    volume of NVT series) and all others (thermally expanded volumes, NPT); one group when every run has its own
+    volume or all share one."""
     V, T = ds.volume.values, ds.temperature.values
     keys = np.round(V / V.mean() / 1e-4).astype(int)
-    groups = [np.flatnonzero(keys == k) for k in np.unique(keys)]
-    if all(len(g) == 1 for g in groups):
+    vals, counts = np.unique(keys, return_counts=True)
+    common = keys == vals[np.argmax(counts)]
+    if counts.max() == 1 or common.all():
         groups = [np.arange(len(V))]
-    return [g[np.argsort(T[g])] for g in sorted(groups, key=len, reverse=True)]
+    else:
+        groups = [np.flatnonzero(common), np.flatnonzero(~common)]
+    return [g[np.argsort(T[g], kind="stable")] for g in groups]
 
 
 def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
@@ -46,11 +50,11 @@ def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
     for k in range(nq):
         a = ax[0, k]
         nu = ds.frequency.values[:, k]
-        for b in distinct_branches(nu):
+        for i, b in enumerate(distinct_branches(nu)):
             for g, (runs, marker) in enumerate(zip(groups, "os^vD")):
                 label = None
-                if b == 0 and len(groups) > 1:
-                    label = f"{ds.volume.values[runs[0]]:.3f} A^3/atom"
+                if i == 0 and len(groups) > 1:
+                    label = (f"{ds.volume.values[runs[0]]:.3f} A^3/atom" if g == 0 else "other volumes")
                 a.errorbar(T[runs], nu[runs, b], yerr=err[runs, k, b], fmt=marker + "-", ms=4, capsize=2,
                            color=f"C{b % 10}", mfc="white" if g else None, label=label)
         a.set_xlabel("temperature (K)")
@@ -102,8 +106,9 @@ def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
 
 def plot_shift_split(split, path: str, title: str = "", max_q: int = 4) -> None:
     """The shift of every distinct branch from the reference run (filled), its quasiharmonic (volume) part
-    (dashed) and its intrinsic (fixed-volume) part (dotted) against temperature, one panel per q-point, runs sorted
-    by temperature (those without a partner at the reference volume left out)."""
+    (dashed) and its intrinsic (fixed-volume) part (dotted) against temperature, one panel per q-point: at each
+    temperature (runs within 3 %) the run of the largest volume, those without a partner at the reference volume
+    left out."""
     T = split.temperature.values
     nq = min(split.sizes["q"], max_q)
     fig, ax = figure(1, nq, (3.8 * nq, 3.6), squeeze=False)
@@ -112,12 +117,15 @@ def plot_shift_split(split, path: str, title: str = "", max_q: int = 4) -> None:
     runs = runs[np.argsort(T[runs], kind="stable")]
     # one curve per temperature: the run of the largest volume at each temperature (the expanded one)
     V = split.volume.values
-    best = {}
-    for r in runs:
-        t = round(float(T[r]), 6)
-        if t not in best or V[r] > V[best[t]]:
-            best[t] = r
-    runs = np.array([best[t] for t in sorted(best)])
+    clusters, picked = [], []
+    for r in runs:                                     # temperatures within 3 % are one (thermostat scatter)
+        if clusters and T[r] <= 1.03 * T[clusters[-1][0]]:
+            clusters[-1].append(r)
+        else:
+            clusters.append([r])
+    for c in clusters:
+        picked.append(max(c, key=lambda r: V[r]))
+    runs = np.array(picked, dtype=int)
     for k in range(nq):
         a = ax[0, k]
         tot = split.total.values[:, k]
