@@ -1,8 +1,9 @@
 """Conversion of LAMMPS unit styles to trajmodes' internal units (LAMMPS ``metal``).
 
 Internal units: length Angstrom, time ps, energy eV, mass amu, velocity A/ps,
-force eV/A.  Every reader multiplies by the factors returned by
-:func:`conversion` at the boundary, so nothing downstream sees other units.
+force eV/A; pressures in GPa (metal's own unit, bar, is not what results quote).
+Every reader multiplies by the factors returned by :func:`conversion` at the
+boundary, so nothing downstream sees other units.
 """
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ GAS_CONSTANT = AVOGADRO * 1.380649e-23   # R, J/(K mol)
 EV_A2_TO_N_M = EV_J / 1e-20
 #: 1 eV/A^3 in bar (stress and pressure; LAMMPS ``metal`` reports pressures in bar)
 EV_A3_BAR = EV_J * 1e30 / 1e5
+#: 1 eV/A^3 in GPa (trajmodes reports pressures in GPa)
+EV_A3_GPA = EV_J * 1e30 / 1e9
+#: the pressure unit of each LAMMPS unit style in GPa (``lj``: epsilon / sigma^3, see :func:`conversion`)
+BAR_GPA = 1e-4
+ATM_GPA = 101325.0 * 1e-9
+PA_GPA = 1e-9
 #: Planck constant in eV s and in eV ps: h nu with nu in THz gives eV (THZ_EV)
 H_EV_S = PLANCK_J_S / EV_J
 H_EV_PS = H_EV_S * 1e12
@@ -59,9 +66,11 @@ class Conversion:
     mass: float        # -> amu
     velocity: float    # -> A/ps
     force: float       # -> eV/A
+    pressure: float    # -> GPa (the style's pressure unit: metal bar, real atm, si and electron Pa)
 
     @property
     def is_identity(self) -> bool:
+        """Whether the metal quantities need no conversion (pressure is always converted: bar -> GPa)."""
         return all(v == 1.0 for v in (self.length, self.time, self.energy, self.mass,
                                       self.velocity, self.force))
 
@@ -83,14 +92,14 @@ def conversion(style: str, lj_scales: dict | None = None) -> Conversion:
     """
     style = str(style).lower()
     if style == "metal":
-        return Conversion("metal", 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+        return Conversion("metal", 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, BAR_GPA)
     if style == "real":
-        return Conversion("real", 1.0, 1e-3, KCALMOL_EV, 1.0, 1e3, KCALMOL_EV)
+        return Conversion("real", 1.0, 1e-3, KCALMOL_EV, 1.0, 1e3, KCALMOL_EV, ATM_GPA)
     if style == "si":
-        return Conversion("si", 1e10, 1e12, 1.0 / EV_J, 1.0 / AMU_KG, 1e10 / 1e12, 1.0 / EV_J / 1e10)
+        return Conversion("si", 1e10, 1e12, 1.0 / EV_J, 1.0 / AMU_KG, 1e10 / 1e12, 1.0 / EV_J / 1e10, PA_GPA)
     if style == "electron":
         return Conversion("electron", BOHR_A, 1e-3, HARTREE_EV, 1.0, BOHR_A / ELECTRON_TIME_PS,
-                          HARTREE_EV / BOHR_A)
+                          HARTREE_EV / BOHR_A, PA_GPA)
     if style == "lj":
         if not lj_scales or not {"sigma", "epsilon", "mass"} <= set(lj_scales):
             raise ValueError(
@@ -98,7 +107,7 @@ def conversion(style: str, lj_scales: dict | None = None) -> Conversion:
                 "'epsilon': <eV>, 'mass': <amu>}")
         s, e, m = (float(lj_scales[k]) for k in ("sigma", "epsilon", "mass"))
         tau = s * math.sqrt(m / e) * NATURAL_TIME_PS
-        return Conversion("lj", s, tau, e, m, s / tau, e / s)
+        return Conversion("lj", s, tau, e, m, s / tau, e / s, e / s ** 3 * EV_A3_GPA)
     raise ValueError(f"unknown unit style {style!r}: use one of {', '.join(STYLES)}")
 
 

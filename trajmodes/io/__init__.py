@@ -111,17 +111,28 @@ def _expand(source) -> list[str]:
     return out
 
 
+def _lammps_only(name: str, fmt: str, **options) -> None:
+    """Refuse the options that only LAMMPS dumps take."""
+    given = [k for k, v in options.items() if v is not None]
+    if given:
+        raise ValueError(f"{name}: {' and '.join(k + '=' for k in given)} {'is' if len(given) == 1 else 'are'} for "
+                         f"LAMMPS dumps only, not {fmt} data (an extended XYZ file's energy= and stress= are read "
+                         "from its comment lines without it)")
+
+
 def open_source(source, *, format: str | None = None, units: str | None = None, lj_scales=None,
                 md_timestep: float | None = None, frame_interval: float | None = None, species=None,
-                masses=None, topology=None) -> FrameSource:
+                masses=None, topology=None, thermo=None, energy_column: str | None = None) -> FrameSource:
     """A frame source for ``source`` (path, list or glob of paths, or MDAnalysis Universe).
 
-    ``md_timestep`` and ``frame_interval`` (ps) are described in :mod:`trajmodes.io.times`.
+    ``md_timestep`` and ``frame_interval`` (ps) are described in :mod:`trajmodes.io.times`; ``thermo`` (LAMMPS
+    log files) and ``energy_column`` in :class:`~trajmodes.io.lammps.LammpsDumpSource` (LAMMPS dumps only).
     """
     try:
         import MDAnalysis as mda
         if isinstance(source, mda.Universe):
             from trajmodes.io.mdanalysis import MDAnalysisSource
+            _lammps_only("an MDAnalysis Universe", "mdanalysis", thermo=thermo, energy_column=energy_column)
             return MDAnalysisSource(source, frame_interval=frame_interval, md_timestep=md_timestep,
                                     units=_mda_units(units), lj_scales=lj_scales)
     except ImportError:  # pragma: no cover
@@ -132,7 +143,8 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
         from trajmodes.io.lammps import LammpsDumpSource
         return LammpsDumpSource(paths, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                                 frame_interval=frame_interval, species=species,
-                                masses=masses)
+                                masses=masses, thermo=thermo, energy_column=energy_column)
+    _lammps_only(paths[0], fmt, thermo=thermo, energy_column=energy_column)
     if len(paths) > 1 and fmt not in ("mdanalysis",):
         raise ValueError(f"several files are supported for LAMMPS dumps and MDAnalysis formats, not {fmt}")
     if fmt in _XYZ:

@@ -14,7 +14,7 @@ import numpy as np
 
 from trajmodes import _fastparse
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
-from trajmodes.io.base import FrameSource, empty_frames
+from trajmodes.io.base import FRAME_FIELDS, FrameSource, empty_frames, take_frame_fields, wanted_frame_fields
 from trajmodes.io.files import contiguous_runs, line_number, plain_path, pread_all
 from trajmodes.io.lammps_format import (IMAGE_COLUMNS, NONSPACE, ROW_STATUS, VECTOR_COLUMNS, DumpLayout, Header,
                                         element_column, foreign_item, frame_complete, index_dump, parse_header,
@@ -48,21 +48,46 @@ class LammpsDumpSource(FrameSource):
         dump has no ``element`` column.
     masses : dict or sequence, optional
         Mass in amu of each type (overrides masses from elements).
+    thermo : str or list of str, optional
+        The LAMMPS log(s) of the run (several for a restarted run): their thermo rows give every frame's
+        potential energy, pressure and pressure tensor, matched by MD step (:mod:`trajmodes.io.lammps_log`);
+        their ``units`` command is the unit style when the dump has no ``ITEM: UNITS`` and ``units`` is not given.
+        The log's potential energy takes precedence over a per-atom energy column.
+    energy_column : str, optional
+        The column holding each atom's potential energy (``compute ID all pe/atom``), when it is not one of
+        :data:`~trajmodes.io.lammps_format.ENERGY_COLUMNS` (``c_pe``, ``c_peatom``, ``c_pe_atom``, ``c_epot``,
+        ``pe``); its sum over the atoms is the frame's potential energy.
+
+    Attributes
+    ----------
+    frame_fields : tuple of str
+        ``potential_energy`` (from the log or the energy column), ``pressure`` and ``pressure_tensor`` (from the
+        log), where the data have them.
+    thermo_paths : tuple of str
+        The logs read.
     """
 
     format = "lammps-dump"
 
     def __init__(self, paths, *, units: str | None = None, lj_scales: dict | None = None,
-                 md_timestep: float | None = None, frame_interval: float | None = None, species=None, masses=None):
+                 md_timestep: float | None = None, frame_interval: float | None = None, species=None, masses=None,
+                 thermo=None, energy_column: str | None = None):
         self.paths = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
         if not self.paths:
             raise ValueError("no dump files given")
         self._plain = [plain_path(p) for p in self.paths]
         self._stamps = [(os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in self.paths]
         self._lj_scales = lj_scales
+        self._energy_column = energy_column
+        self._thermo = None
+        if thermo is not None:
+            from trajmodes.io.lammps_log import read_thermo
+            self._thermo = read_thermo(thermo)
+        self.thermo_paths = tuple(self._thermo.paths) if self._thermo is not None else ()
         self._index_files()
         self._read_first_frame(units, species, masses)
         self._frame_times(md_timestep, frame_interval)
+        self._frame_quantities()
 
     # --- indexing ---------------------------------------------------------------------------
     def _index_files(self) -> None:
@@ -147,14 +172,19 @@ class LammpsDumpSource(FrameSource):
         if h.units is not None and units not in (None, h.units):
             raise TrajectoryFormatError(orig, f"the file says ITEM: UNITS {h.units} but units={units!r} was given",
                                         fix=f"Drop units= or pass units={h.units!r}")
+        log_units = self._thermo.units if self._thermo is not None else None
         self._input = None
-        if h.units is None and units is None or not np.all(np.isfinite(self._raw_times)):
-            from trajmodes.io.times import lammps_settings_beside
-            self._input = lammps_settings_beside(orig)
-        self.units = h.units or units or (self._input.units if self._input and self._input.units else "metal")
+        if h.units is None and units is None and log_units is None or not np.all(np.isfinite(self._raw_times)):
+            self._input = self._lammps_input(orig)
+        self.units = h.units or units or log_units or (
+            self._input.units if self._input and self._input.units else "metal")
+        if log_units is not None and log_units != self.units:
+            said = f"ITEM: UNITS {h.units}" if h.units else f"units={units!r}"
+            raise TrajectoryFormatError(self._thermo.paths[0], f"the log's units command says {log_units}, but the "
+                                        f"dump {orig} is {said}", fix="Pass the log of the run that wrote the dump")
         self._conv = conversion(self.units, self._lj_scales)
         self._columns = h.columns
-        self._layout = DumpLayout(h.columns, orig, line_number(plain, h.rows_offset) - 1)
+        self._layout = DumpLayout(h.columns, orig, line_number(plain, h.rows_offset) - 1, self._energy_column)
         self.fields = tuple(self._layout.fields)
         self.unwrapped = self._layout.unwrapped
         self.n_atoms = int(h.natoms)
@@ -225,6 +255,47 @@ class LammpsDumpSource(FrameSource):
             return rows[order, self._layout.slot["mass"]] * self._conv.mass
         return masses_of(self.species)
 
+    def _lammps_input(self, dump: str):
+        """The LAMMPS settings of the run from the logs given as ``thermo=`` when one names the dump, else from an
+        input or log beside it (:func:`trajmodes.io.times.lammps_settings_beside`)."""
+        from trajmodes.io.times import lammps_settings_beside, lammps_settings_in
+        for log in self.thermo_paths:
+            found = lammps_settings_in(log, dump)
+            if found is not None:
+                return found
+        return lammps_settings_beside(dump)
+
+    def _frame_quantities(self) -> None:
+        """The per-frame quantities of the log's rows at the frames' steps (converted to eV and GPa), kept in
+        memory; with the energy column's, sets :attr:`frame_fields`."""
+        self._frame_data, self._thermo_lines = {}, None
+        lay, c = self._layout, self._conv
+        if self._thermo is not None:
+            log = self._thermo
+            got = log.match(self.steps, ", ".join(self.paths), self.n_atoms, self.units,
+                            need_energy=lay.energy is None)
+            rows = got.pop("row")
+            self._thermo_lines = (log.paths, log.file[rows], log.line[rows])      # for messages
+            scale = {"potential_energy": c.energy, "pressure": c.pressure, "pressure_tensor": c.pressure}
+            self._frame_data = {k: v * scale[k] for k, v in got.items()}
+            self._thermo = None                      # the rows of the frames are kept, not the whole log
+        have = set(self._frame_data) | ({"potential_energy"} if lay.energy is not None else set())
+        self.frame_fields = tuple(f for f in FRAME_FIELDS if f in have)
+
+    def _thermo_values(self, frames: np.ndarray, want: tuple) -> dict:
+        """The log's quantities among ``want`` for ``frames``, checked finite (a NaN row is named in the log)."""
+        out = take_frame_fields(self._frame_data, frames, want)
+        for name, v in out.items():
+            ok = np.isfinite(v.reshape(len(v), -1)).all(axis=1)
+            if not ok.all():
+                k = int(frames[np.flatnonzero(~ok)[0]])
+                paths, file, lines = self._thermo_lines
+                path, line = paths[int(file[k])], int(lines[k])
+                raise TrajectoryFormatError(path, f"the thermo {name.replace('_', ' ')} at step {int(self.steps[k])} "
+                                                  f"(frame {k} of the dump) is NaN or infinite", line=line,
+                                            fix="Use the frames before it (slice the trajectory)")
+        return out
+
     def _frame_times(self, md_timestep, frame_interval) -> None:
         from trajmodes.io.times import frame_times
         found = default = None
@@ -244,14 +315,20 @@ class LammpsDumpSource(FrameSource):
 
     # --- reading ----------------------------------------------------------------------------
     def token(self) -> tuple:
+        logs = tuple((os.path.abspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in self.thermo_paths)
         return ("lammps-dump", tuple(os.path.abspath(p) for p in self.paths), tuple(self._stamps),
-                self.units, repr(self._lj_scales))
+                self.units, repr(self._lj_scales), logs, self._layout.energy)
 
     def read(self, frames, fields=None) -> dict:
         frames = np.asarray(frames, dtype=np.int64)
         lay = self._layout
+        want = wanted_frame_fields(self, fields)
+        from_log = self._thermo_values(frames, want)
+        from_dump = "potential_energy" in want and "potential_energy" not in from_log
         fields = self.fields if fields is None else tuple(f for f in self.fields if f in fields)
-        colmap = lay.colmap_for(fields)
+        if want and not fields and not from_dump:
+            return from_log                                 # the log's values only: the dump is not read
+        colmap = lay.colmap_for(fields + (("potential_energy",) if from_dump else ()))
         rows = np.empty((len(frames), self.n_atoms, lay.nslots))
         cells = np.empty((len(frames), 3, 3))
         origins = np.empty((len(frames), 3))
@@ -272,7 +349,11 @@ class LammpsDumpSource(FrameSource):
                 plain, row0 = self._plain[k], lo + h.rows_offset
                 self._place(rows[i], fr, lambda: line_number(plain, row0), (buf, h.rows_offset, end))
         self._check_types(rows, frames)
-        return self._assemble(rows, cells, origins, fields)
+        out = self._assemble(rows, cells, origins, fields)
+        if from_dump:
+            out["potential_energy"] = rows[..., lay.slot["energy"]].sum(axis=1) * self._conv.energy
+        out.update(from_log)
+        return out
 
     def _where(self, fr) -> tuple[str, str, int]:
         k = int(self._file[fr])

@@ -20,6 +20,8 @@ ROW_STATUS = {1: "a token that is not a number", 2: "fewer columns than the ITEM
 POSITION_KINDS = [(("xu", "yu", "zu"), False, True), (("xsu", "ysu", "zsu"), True, True),
                    (("x", "y", "z"), False, False), (("xs", "ys", "zs"), True, False)]
 VECTOR_COLUMNS = {"velocities": ("vx", "vy", "vz"), "forces": ("fx", "fy", "fz")}
+#: names of a per-atom potential-energy column (``compute ID all pe/atom`` dumped as ``c_ID``), best first
+ENERGY_COLUMNS = ("c_pe", "c_peatom", "c_pe_atom", "c_epot", "pe")
 IMAGE_COLUMNS = ("ix", "iy", "iz")
 NONSPACE = re.compile(rb"\S")
 
@@ -151,9 +153,13 @@ def foreign_item(tail: bytes) -> str | None:
 
 
 class DumpLayout:
-    """Where each quantity sits among the parsed columns of a dump."""
+    """Where each quantity sits among the parsed columns of a dump.
 
-    def __init__(self, columns: list[str], path: str, line: int | None = None):
+    ``energy``: the per-atom potential-energy column (``energy_column``, else the first of
+    :data:`ENERGY_COLUMNS` present), or None; its slot is ``slot["energy"]``.
+    """
+
+    def __init__(self, columns: list[str], path: str, line: int | None = None, energy_column: str | None = None):
         self.columns = columns
         dup = sorted({c for c in columns if columns.count(c) > 1})
         if dup:
@@ -193,11 +199,28 @@ class DumpLayout:
         for extra in ("type", "mass"):
             if extra in pos:
                 wanted.append(extra)
+        self.energy = self._energy_column(pos, energy_column, path, line)
+        if self.energy is not None and self.energy not in wanted:
+            wanted.append(self.energy)
         self.slot = {name: s for s, name in enumerate(wanted)}
+        if self.energy is not None:
+            self.slot["energy"] = self.slot[self.energy]
         self.nslots = len(wanted)
         self._pos = pos
-        self.colmap = self._colmap(self.slot)
+        self.colmap = self._colmap(wanted)
         self._colmaps: dict[tuple, bytes] = {}
+
+    @staticmethod
+    def _energy_column(pos: dict, name: str | None, path: str, line: int | None) -> str | None:
+        """The per-atom potential-energy column: ``name`` (which must be present), else a known name, else None."""
+        if name is None:
+            return next((c for c in ENERGY_COLUMNS if c in pos), None)
+        if name not in pos:
+            raise TrajectoryFormatError(path, f"energy_column={name!r} is not a column of the dump (its columns: "
+                                              f"{' '.join(pos)})", frame=0, line=line,
+                                        fix="Pass the name of the dumped per-atom energy, e.g. c_pe for "
+                                            "compute pe all pe/atom")
+        return name
 
     def _colmap(self, names) -> bytes:
         cmap = np.full(len(self.columns), -1, np.int32)
@@ -207,13 +230,15 @@ class DumpLayout:
 
     def colmap_for(self, fields: tuple) -> bytes:
         """Column map parsing only the id (and type: each frame's types are checked) and the columns of
-        ``fields`` (others are skipped unparsed)."""
+        ``fields`` (others are skipped unparsed; ``"potential_energy"``: the per-atom energy column)."""
         if fields not in self._colmaps:
             names = ["id"] + (["type"] if "type" in self.slot else [])
             if "positions" in fields:
                 names += list(self.kind) + (list(IMAGE_COLUMNS) if self.images else [])
             for f in fields:
                 names += list(VECTOR_COLUMNS.get(f, ()))
+            if "potential_energy" in fields and self.energy is not None:
+                names.append(self.energy)
             self._colmaps[fields] = self._colmap(names)
         return self._colmaps[fields]
 

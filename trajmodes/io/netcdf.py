@@ -5,8 +5,10 @@ Layout (format ``trajmodes-trajectory`` version 2): dimensions ``time`` (the fra
 ``positions`` or ``displacements``, ``velocities``, ``forces`` (time, atom, cartesian) float64 chunked
 about 256 frames x 512 atoms x 3, so both per-frame and per-atom (time series)
 access read few chunks; ``cells`` (time, cell_vector, cartesian), ``origins``,
-``time`` (ps, the coordinate of its dimension), ``step``; per-atom ``atom_id``, ``species``, ``masses``; and the
-reference crystal ``reference_positions``, ``reference_cell``, ``reference_origin``.
+``time`` (ps, the coordinate of its dimension), ``step``; per-atom ``atom_id``, ``species``, ``masses``; the
+reference crystal ``reference_positions``, ``reference_cell``, ``reference_origin``; and, where the source has
+them, the per-frame ``potential_energy`` (time) eV, ``pressure`` (time) GPa and ``pressure_tensor`` (time,
+cartesian, cartesian2) GPa (:data:`trajmodes.io.base.FRAME_FIELDS`).
 Every variable has a ``units`` attribute. Version 1 caches (dimensions ``frame`` and ``spatial``) read the same.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.lattice.structure import Structure
 from trajmodes.io.files import atomic_write
-from trajmodes.io.base import FIELD_UNITS, FIELDS, FrameSource
+from trajmodes.io.base import FIELD_UNITS, FIELDS, FRAME_FIELDS, FRAME_SHAPES, FrameSource, empty_frames
 
 FORMAT = "trajmodes-trajectory"
 VERSION = 2
@@ -59,6 +61,10 @@ class CacheContents:
     has_cell: bool
 
 
+#: descriptions of the per-frame quantities, stored with them
+LONG_NAMES = {"potential_energy": "potential energy of the cell",
+              "pressure": "pressure, positive when compressed (LAMMPS' sign), as the source reports it",
+              "pressure_tensor": "pressure tensor, positive when compressed (LAMMPS' sign: minus the stress)"}
 #: frames per chunk of a cache (a multiple of it is the natural read size)
 CHUNK_FRAMES = CHUNK[0]
 
@@ -71,7 +77,8 @@ def write_cache(path, arrays: dict, contents: CacheContents, *, attrs: dict | No
     ----------
     arrays : dict name -> dask array
         ``positions`` or ``displacements``, optionally ``velocities``, ``forces`` (frames, atoms, 3), ``cells``
-        (frames, 3, 3), ``origins`` (frames, 3); computed and written chunk by chunk (parsing in parallel, writing
+        (frames, 3, 3), ``origins`` (frames, 3), and the per-frame ``potential_energy``, ``pressure`` (frames,)
+        and ``pressure_tensor`` (frames, 3, 3); computed and written chunk by chunk (parsing in parallel, writing
         serialised), so memory stays bounded by a few chunks whatever the trajectory size.
     contents : CacheContents
     attrs : dict, optional
@@ -137,8 +144,13 @@ def define_cache(ds, c: CacheContents, arrays, chunks, version) -> None:
     ds.createDimension("atom", na)
     ds.createDimension("cartesian", 3)
     ds.createDimension("cell_vector", 3)
+    if "pressure_tensor" in arrays:
+        ds.createDimension("cartesian2", 3)
     for name, arr in arrays.items():
-        if name in ("cells",):
+        if name in FRAME_SHAPES:
+            dims = ("time",) + ("cartesian", "cartesian2")[:len(FRAME_SHAPES[name])]
+            v = ds.createVariable(name, "f8", dims, chunksizes=(chunks[0],) + FRAME_SHAPES[name])
+        elif name in ("cells",):
             v = ds.createVariable(name, "f8", ("time", "cell_vector", "cartesian"),
                                   chunksizes=(chunks[0], 3, 3))
         elif name == "origins":
@@ -146,6 +158,8 @@ def define_cache(ds, c: CacheContents, arrays, chunks, version) -> None:
         else:
             v = ds.createVariable(name, "f8", ("time", "atom", "cartesian"), chunksizes=chunks)
         v.units = FIELD_UNITS[name]
+        if name in LONG_NAMES:
+            v.long_name = LONG_NAMES[name]
     tv = ds.createVariable("time", "f8", ("time",))
     tv.units = "ps"
     tv[:] = c.times
@@ -230,6 +244,11 @@ class NetCDFSource(FrameSource):
         self.masses = np.asarray(v["masses"][:], dtype=float) if "masses" in v else None
         self.stored_displacements = "displacements" in v
         self.fields = tuple(f for f in FIELDS if f in v or (f == "positions" and self.stored_displacements))
+        self.frame_fields = tuple(f for f in FRAME_FIELDS if f in v)
+        for f in self.frame_fields:
+            if tuple(v[f].shape) != (self.n_frames,) + FRAME_SHAPES[f]:
+                raise TrajectoryFormatError(path, f"variable {f!r} has shape {tuple(v[f].shape)}, not "
+                                                  f"{(self.n_frames,) + FRAME_SHAPES[f]}", fix=fix)
         self.has_cell = bool(getattr(ds, "has_cell", "cells" in v))
         self.unwrapped = bool(getattr(ds, "unwrapped", 0))
         self.units = "metal"
@@ -253,18 +272,17 @@ class NetCDFSource(FrameSource):
         import netCDF4
         frames = np.asarray(frames, dtype=np.int64)
         if len(frames) == 0:
-            return {f: np.empty((0, self.n_atoms, 3)) for f in self.fields} | {
-                "cells": np.empty((0, 3, 3)), "origins": np.empty((0, 3))}
+            return empty_frames(0, self.n_atoms, self.fields + self.frame_fields)
         lo, hi = int(frames.min()), int(frames.max()) + 1
         sel = frames - lo
         dense = len(frames) * 2 >= hi - lo
         out = {}
         with LOCK, netCDF4.Dataset(self.paths[0]) as ds:
             v = ds.variables
-            want = set(self.fields if fields is None else fields) | {"cells", "origins"}
+            want = set(self.fields + self.frame_fields if fields is None else fields) | {"cells", "origins"}
             if "positions" in want and self.stored_displacements:
                 want.add("displacements")
-            for name in ("positions", "displacements", "velocities", "forces", "cells", "origins"):
+            for name in ("positions", "displacements", "velocities", "forces", "cells", "origins", *FRAME_FIELDS):
                 if name in v and name in want:
                     var = v[name]
                     data = np.asarray(var[lo:hi], float)[sel] if dense else np.asarray(var[frames.tolist()], float)

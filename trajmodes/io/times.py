@@ -217,7 +217,8 @@ LAMMPS_INPUT_PATTERNS = ("log.lammps", "log*.lammps", "*.log", "in.*", "*.in", "
 LAMMPS_INPUT_BYTES = 4 << 20
 
 _NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-_UNITS = re.compile(r"^\s*units\s+(\w+)", re.M)
+#: a LAMMPS ``units`` command (also echoed in a log)
+UNITS_COMMAND = re.compile(r"^\s*units\s+(\w+)", re.M)
 _TIMESTEP = re.compile(r"^\s*timestep\s+" + _NUM + r"\s*(?:#.*)?$", re.M)
 _DUMP = re.compile(r"^\s*dump\s+(\S+)\s+\S+\s+\S+\s+(\d+)\s+(\S+)", re.M)
 _EVERY = re.compile(r"^\s*dump_modify\s+(\S+)\s+.*?\bevery\s+(\d+)", re.M)
@@ -262,6 +263,13 @@ def lammps_settings_beside(dump_path: str) -> LammpsSettings | None:
     return None
 
 
+def lammps_settings_in(path: str, dump_path: str) -> LammpsSettings | None:
+    """What the LAMMPS input or log ``path`` says about the dump ``dump_path`` (as :func:`lammps_settings_beside`),
+    or None when it has no ``dump`` command writing a file of that name."""
+    base = os.path.basename(dump_path)
+    return _settings_in(path, base[:-3] if base.endswith(".gz") else base)
+
+
 def _settings_in(path: str, dump_stem: str) -> LammpsSettings | None:
     try:
         with open(path, "rb") as f:
@@ -285,6 +293,6 @@ def _settings_in(path: str, dump_stem: str) -> LammpsSettings | None:
         steps = [float(t.group(1)) for t in _TIMESTEP.finditer(text, 0, upto)]
         if re.search(r"^\s*timestep\s+\S*[$v]", text[:upto], re.M):
             return None                                  # a variable: not ours to evaluate
-        units = _UNITS.search(text, 0, upto)
+        units = UNITS_COMMAND.search(text, 0, upto)
         return LammpsSettings(path, units.group(1) if units else None, steps[-1] if steps else None, every)
     return None

@@ -18,11 +18,13 @@ import numpy as np
 from trajmodes import _fastparse
 from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
-from trajmodes.io.base import FrameSource, empty_frames
+from trajmodes.io.base import (FRAME_FIELDS, FrameSource, empty_frames, pressure_from_tensor, take_frame_fields,
+                               wanted_frame_fields)
 from trajmodes.io.files import (contiguous_runs, is_gzip, line_number, load_index, plain_path, pread_all,
                                 save_index)
-from trajmodes.io.xyz_format import (LATTICE, PLAIN_PROPERTIES, ROW_STATUS, STEP, TIME, TYPES, WIDTH, column_tokens,
-                                     comment_at, comment_value, parse_comment, parse_properties, scan_xyz_windows)
+from trajmodes.io.xyz_format import (ENERGY, LATTICE, PLAIN_PROPERTIES, ROW_STATUS, STEP, STRESS, TIME, TYPES, VIRIAL,
+                                     WIDTH, column_tokens, comment_at, comment_tensor, comment_value, parse_comment,
+                                     parse_properties, scan_xyz_windows)
 from trajmodes.lattice.elements import masses_of
 
 #: largest byte range read by one os.pread
@@ -46,6 +48,15 @@ class XYZSource(FrameSource):
         In ps, used when comments carry no ``time=`` (:func:`trajmodes.io.times.frame_times`): the MD time
         step, when the comments carry steps (``step=``, ``Timestep=``, LAMMPS' ``Timestep: N``), so that
         times = step * md_timestep; or the time between frames.
+
+    Attributes
+    ----------
+    frame_fields : tuple of str
+        ``potential_energy`` from the comment's ``energy=`` (eV after conversion), and ``pressure_tensor`` with
+        its ``pressure`` (GPa, positive when compressed) from ASE's ``stress="..."`` (9 values, or 6 in Voigt
+        order xx yy zz yz xz xy; energy/length^3 of the unit style, eV/A^3 in metal, positive under tension:
+        P = -stress) or else ``virial="..."`` (9 values, energy unit; P = virial / V, with V from the frame's
+        Lattice). A key on the first or last frame must be on every frame.
 
     Notes
     -----
@@ -253,42 +264,92 @@ class XYZSource(FrameSource):
         return None if m is None else m[inv]
 
     def _metadata(self) -> None:
-        """Steps and times (ps) of every frame, from comment keys or ``timestep``."""
+        """Steps and times (ps) of every frame, from comment keys or ``timestep``; the per-frame energy and
+        pressure from ``energy=``, ``stress=`` or ``virial=`` (:meth:`_frame_quantities`)."""
         n = self.n_frames
         c0 = self._comment0
-        times = steps = None
-        if TIME.search(c0) or STEP.search(c0):
-            times, steps = self._scan_keys(TIME.search(c0) is not None,
-                                           STEP.search(c0) is not None)
+        keys = {name: rx for name, rx in (("time", TIME), ("step", STEP)) if rx.search(c0)}
+        keys.update(self._result_keys())
+        values = self._scan_keys(keys) if keys else {}
+        times, steps = values.get("time"), values.get("step")
         from trajmodes.io.times import frame_times
         self.steps = steps if steps is not None else np.arange(n)
         axis = frame_times(self.path, self.steps, None if times is None else times * self._conv.time,
                            what_in_file="time=", md_timestep=self._given_times[0],
                            frame_interval=self._given_times[1], has_steps=steps is not None, stacklevel=5)
         self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
+        self._frame_quantities(values)
 
-    def _scan_keys(self, want_time: bool, want_step: bool):
-        """``time=`` and ``step=`` values of every frame's comment line."""
+    def _result_keys(self) -> dict:
+        """The comment keys of ASE's results (energy, stress or else virial) on frame 0 or the last frame: a key
+        on either is looked for on every frame (and must be there)."""
+        ends = [self._comment0]
+        if self.n_frames > 1:
+            with open(self.data_path, "rb") as f:
+                ends.append(comment_at(f.fileno(), int(self._offsets[self.n_frames - 1])))
+        keys = {name: rx for name, rx in (("energy", ENERGY), ("stress", STRESS), ("virial", VIRIAL))
+                if any(rx.search(c) for c in ends)}
+        if "stress" in keys:
+            keys.pop("virial", None)
+        return keys
+
+    def _frame_quantities(self, values: dict) -> None:
+        """``potential_energy`` (eV) and the pressure tensor (GPa, P = -stress = virial / V) with its pressure,
+        from the comment values in the file's units; sets :attr:`frame_fields`."""
+        c = self._conv
+        self._frame_data = {}
+        if "energy" in values:
+            self._frame_data["potential_energy"] = values["energy"] * c.energy
+        if "stress" in values:
+            tensor = -values["stress"] * (c.energy / c.length ** 3 * _units.EV_A3_GPA)
+        elif "virial" in values:
+            volume = np.abs(np.linalg.det(values["cell"])) * c.length ** 3
+            tensor = values["virial"] * (c.energy * _units.EV_A3_GPA) / volume[:, None, None]
+        else:
+            tensor = None
+        if tensor is not None:
+            self._frame_data["pressure"] = pressure_from_tensor(tensor)
+            self._frame_data["pressure_tensor"] = tensor
+        self.frame_fields = tuple(f for f in FRAME_FIELDS if f in self._frame_data)
+
+    def _scan_keys(self, keys: dict) -> dict:
+        """The values of the comment ``keys`` (name -> regex) of every frame, in the file's units: ``time``,
+        ``energy`` (n_frames,), ``step`` (n_frames,) int, ``stress``, ``virial`` (n_frames, 3, 3), and with
+        ``virial`` the ``cell`` of every frame (n_frames, 3, 3)."""
         n = self.n_frames
-        times = np.empty(n) if want_time else None
-        steps = np.empty(n, np.int64) if want_step else None
+        parse = {"time": float, "step": int, "energy": float, "stress": comment_tensor, "virial": comment_tensor}
+        out = {k: [None] * n for k in keys}
+        if "virial" in keys:
+            out["cell"] = np.empty((n, 3, 3))
         with open(self.data_path, "rb") as f:
             fd = f.fileno()
             for k, s in enumerate(self._offsets[:-1].tolist()):
                 c = comment_at(fd, s)
-                for rx, arr, conv in ((TIME, times, float), (STEP, steps, int)):
-                    if arr is None:
-                        continue
+                for key, rx in keys.items():
                     m = rx.search(c)
                     try:
-                        arr[k] = conv(m.group(1))
-                    except (AttributeError, ValueError):
-                        key = "time" if rx is TIME else "step"
+                        out[key][k] = parse[key](m.group(1))
+                    except (AttributeError, ValueError) as exc:
+                        why = f" ({exc})" if m is not None else ""
                         raise TrajectoryFormatError(
-                            self.path, f"the comment line has no readable {key}= value",
+                            self.path, f"the comment line has no readable {key}= value{why}",
                             frame=k, line=line_number(self.data_path, s) + 1,
-                            fix=f"write {key}= on every frame, as on frame 0") from None
-        return times, steps
+                            fix=f"write {key}= on every frame (or on none)") from None
+                if "virial" in keys:
+                    out["cell"][k] = self._virial_cell(fd, c, k, s)
+        return {k: np.array(v, dtype=np.int64 if k == "step" else float) for k, v in out.items()}
+
+    def _virial_cell(self, fd: int, comment: bytes, k: int, start: int) -> np.ndarray:
+        """The cell of frame ``k`` (starting at byte ``start``), which ``virial=`` needs for the volume."""
+        if not self.has_cell:
+            raise TrajectoryFormatError(self.path, "virial= needs the cell volume, but the comment line has no "
+                                                   "Lattice=", frame=k, line=line_number(self.data_path, start) + 1,
+                                        fix="write Lattice=\"ax ay az bx by bz cx cy cz\" on every frame, or "
+                                            "stress= instead of virial=")
+        try:
+            return self._cell(comment, k, start)
+        except TrajectoryFormatError:                       # again, with the comment's own line
+            return self._cell(comment, k, start + pread_all(fd, 1 << 16, start).find(b"\n") + 1)
 
     # ------------------------------------------------------------------ reading
     def _plan(self):
@@ -302,12 +363,16 @@ class XYZSource(FrameSource):
         """Read frames by index (ascending); see :meth:`FrameSource.read`.
 
         Returns positions (A), velocities (A/ps), forces (eV/A), cells (A, rows a, b, c;
-        NaN without a Lattice) and origins (zeros), atoms in id order.
+        NaN without a Lattice) and origins (zeros), atoms in id order; and the :attr:`frame_fields` asked for.
         """
         frames = np.asarray(frames, dtype=np.int64).ravel()
         if len(frames) and (frames.min() < 0 or frames.max() >= self.n_frames):
             raise IndexError(f"frames must lie in 0..{self.n_frames - 1}")
+        per_frame = take_frame_fields(self._frame_data, frames, wanted_frame_fields(self, fields))
+        if per_frame and fields is not None and not set(self.fields) & set(fields):
+            return per_frame                                 # the comment values only: no atom line is read
         out = empty_frames(len(frames), self.n_atoms, self.fields)
+        out.update(per_frame)
         if not len(frames):
             return out
         cmap, slices, w = self._plan()

@@ -3,8 +3,9 @@
 Extended XYZ comment lines are ``key=value`` pairs (values may be quoted):
 ``Lattice="ax ay az bx by bz cx cy cz"`` (rows a, b, c),
 ``Properties=species:S:1:pos:R:3:...``, ``time=`` (in the unit style's time
-unit) and ``step=`` (also LAMMPS' plain ``Timestep: N``).  A comment without
-``Properties`` means plain XYZ columns ``symbol x y z``.
+unit) and ``step=`` (also LAMMPS' plain ``Timestep: N``); per-frame ``energy=``,
+``stress="..."`` and ``virial="..."`` as ASE writes them (:func:`comment_tensor`).
+A comment without ``Properties`` means plain XYZ columns ``symbol x y z``.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from trajmodes import _fastparse
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.files import pread_all
 
-__all__ = ["ROLES", "WIDTH", "TYPES", "PLAIN_PROPERTIES", "LATTICE", "TIME", "STEP", "ROW_STATUS", "Layout",
-           "parse_comment", "comment_value", "parse_properties", "column_tokens", "comment_at", "scan_xyz_windows"]
+__all__ = ["ROLES", "WIDTH", "TYPES", "PLAIN_PROPERTIES", "LATTICE", "TIME", "STEP", "ENERGY", "STRESS", "VIRIAL",
+           "ROW_STATUS", "Layout", "parse_comment", "comment_value", "parse_properties", "column_tokens", "comment_at",
+           "comment_tensor", "scan_xyz_windows"]
 
 #: Properties names understood, mapped to their role
 ROLES = {"species": "species", "element": "species", "elements": "species", "symbols": "species",
@@ -36,6 +38,12 @@ KEY_VALUE = re.compile(r'([A-Za-z_][\w.\-]*)\s*(?:=\s*("[^"]*"|\{[^}]*\}|[^\s"]+
 LATTICE = re.compile(rb'(?<![\w])[Ll]attice\s*=\s*"([^"]*)"')
 TIME = re.compile(rb'(?<![\w])[Tt]ime\s*=\s*"?([^\s"]+)')
 STEP = re.compile(rb'(?<![\w])(?:[Ss]tep|[Tt]ime[Ss]tep)\s*[=:]\s*"?([^\s"]+)')
+#: ASE's per-frame results: potential energy (not ``free_energy``), stress (9 or 6 values), virial (9 values)
+ENERGY = re.compile(rb'(?<![\w.-])[Ee]nergy\s*=\s*"?([^\s"]+)')
+STRESS = re.compile(rb'(?<![\w.-])[Ss]tress\s*=\s*"([^"]*)"')
+VIRIAL = re.compile(rb'(?<![\w.-])[Vv]irial\s*=\s*"([^"]*)"')
+#: ASE's Voigt order of a 6-value stress: xx yy zz yz xz xy
+VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
 ROW_STATUS = {1: "a token that is not a number", 2: "too few columns",
            3: "the file ends before the frame's last atom line", 4: "a NaN or infinite value"}
@@ -123,6 +131,26 @@ def column_tokens(block: bytes, nrows: int, tok: int) -> np.ndarray | None:
     pos = s[:, None] + np.arange(width)
     chars = np.where(pos < e[:, None], a[np.minimum(pos, len(a) - 1)], 0).astype(np.uint8)
     return np.ascontiguousarray(chars).view(f"S{width}").ravel()
+
+
+def comment_tensor(text: bytes) -> np.ndarray:
+    """A symmetric (3, 3) tensor from a comment value: 9 numbers (a 3 x 3 matrix) or 6 in ASE's Voigt order
+    xx yy zz yz xz xy.
+
+    Raises
+    ------
+    ValueError
+        For another count of numbers, or a token that is not one.
+    """
+    v = np.array(text.split(), dtype=float)
+    if v.size == 9:
+        return v.reshape(3, 3)
+    if v.size != 6:
+        raise ValueError(f"{v.size} numbers, not 9 or 6")
+    out = np.empty((3, 3))
+    for x, (i, j) in zip(v, VOIGT):
+        out[i, j] = out[j, i] = x
+    return out
 
 
 def comment_at(fd: int, start: int, size: int = 4096) -> bytes:

@@ -25,13 +25,12 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.lattice.strain import VOIGT
-from trajmodes.units import AMU_KG, EV_J
+from trajmodes.units import AMU_KG, EV_A3_GPA, EV_J
 
-__all__ = ["EV_A3_GPA", "bracket_tensor", "elastic_constants", "christoffel_velocities", "density",
+__all__ = ["bracket_tensor", "elastic_constants", "christoffel_velocities", "density",
            "huang_residual", "full_tensor", "VOIGT"]
 
 #: eV/A^3 in GPa
-EV_A3_GPA = EV_J * 1e30 / 1e9
 #: sqrt(eV/amu) in m/s
 _V_MS = np.sqrt(EV_J / AMU_KG)
 

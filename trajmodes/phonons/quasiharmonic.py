@@ -32,7 +32,7 @@ from trajmodes.lattice.grid import Grid
 from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.lattice.symmetry import cartesian_rotations, site_images
 from trajmodes.lattice.strain import STRAIN_BASIS, deformed, strain_matrix, tensor_voigt, voigt_tensor
-from trajmodes.phonons.elastic import EV_A3_GPA
+from trajmodes.units import EV_A3_GPA
 from trajmodes.units import KB_EV, THZ, THZ_EV
 
 __all__ = ["QuasiHarmonic"]

@@ -13,7 +13,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.base import FIELD_UNITS, FIELDS, FrameSource, empty_frames
+from trajmodes.io.base import FIELD_UNITS, FIELDS, FRAME_FIELDS, FRAME_SHAPES, FrameSource, empty_frames
 from trajmodes.lattice.structure import Structure
 from trajmodes.trajectory.reference import reference_structure
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
@@ -38,9 +38,10 @@ def check_finite(source: FrameSource, frames: np.ndarray, data: dict) -> dict:
     Raises
     ------
     TrajectoryFormatError
-        Naming the source, the field and the first frame with a NaN or infinite value.
+        Naming the source, the field and the first frame with a NaN or infinite value (per-atom fields, the box,
+        and the per-frame energy and pressure).
     """
-    names = ["positions", "velocities", "forces", "displacements", "origins"]
+    names = ["positions", "velocities", "forces", "displacements", "origins", *FRAME_FIELDS]
     if source.has_cell:
         names.append("cells")
     for name in names:
@@ -49,9 +50,9 @@ def check_finite(source: FrameSource, frames: np.ndarray, data: dict) -> dict:
             continue
         bad = ~np.isfinite(block.reshape(len(block), -1)).all(axis=1)
         k = int(np.asarray(frames)[np.flatnonzero(bad)[0]])
-        what = "box" if name in ("cells", "origins") else name
-        raise TrajectoryFormatError(", ".join(map(str, source.paths)), f"the {what} of frame {k} hold NaN or "
-                                    "infinite values", frame=k,
+        what = "box" if name in ("cells", "origins") else name.replace("_", " ")
+        state = "is NaN or infinite" if name in FRAME_FIELDS else "hold NaN or infinite values"
+        raise TrajectoryFormatError(", ".join(map(str, source.paths)), f"the {what} of frame {k} {state}", frame=k,
                                     fix="Drop that frame (slice the trajectory) or fix the file that holds it")
     return data
 
@@ -128,6 +129,9 @@ class Trajectory:
         order; None when the file lacks them.
     cells : dask.array.Array or None
         (n_frames, 3, 3), rows a, b, c in Angstrom; None for a non-periodic format.
+    potential_energy, pressure, pressure_tensor : dask.array.Array or None
+        Per frame, where the data have them (:attr:`frame_fields`): (n_frames,) eV, (n_frames,) GPa and
+        (n_frames, 3, 3) GPa, pressures positive when compressed (:data:`trajmodes.io.base.FRAME_FIELDS`).
     """
 
     def __init__(self, source: FrameSource, frames=None, *, reference=None, chunk_frames: int | None = None):
@@ -204,7 +208,7 @@ class Trajectory:
         return self.n_frames
 
     def __repr__(self) -> str:
-        fields = ", ".join(self.source.fields)
+        fields = ", ".join(self.source.fields + tuple(self.frame_fields))
         return (f"<Trajectory {self.source.describe()}: {self.n_frames} frames x {self.n_atoms} atoms "
                 f"({fields}); {self.frame_interval:g} ps between frames; species {sorted(set(self.species.tolist()))}>")
 
@@ -260,7 +264,7 @@ class Trajectory:
         return self._layers[fields]
 
     def _field(self, field: str, tail: tuple, fields: tuple | None = None) -> da.Array:
-        """Dask array of one field; ``fields`` picks the read layer (default: all fields, shared)."""
+        """Dask array of one field; ``fields`` picks the read layer (default: all per-atom fields, shared)."""
         name, layer, sizes = self._read_layer(tuple(self.source.fields) if fields is None else fields)
         out = f"trajmodes-{field}-" + tokenize(name)
         dsk = {(out, i) + (0,) * len(tail): (operator.getitem, (name, i), field) for i in range(len(sizes))}
@@ -286,6 +290,36 @@ class Trajectory:
     @property
     def origins(self) -> da.Array:
         return self._field("origins", (3,))
+
+    @property
+    def frame_fields(self) -> tuple:
+        """The per-frame quantities the data have, of ``potential_energy``, ``pressure``, ``pressure_tensor``."""
+        return tuple(getattr(self.source, "frame_fields", ()))
+
+    @property
+    def potential_energy(self) -> da.Array | None:
+        """Potential energy of the cell in every frame, (n_frames,) eV; None when the data have none.
+
+        Read through its own lean layer (a LAMMPS log's values need no parse of the dump); to share one parse
+        with other fields, use ``field("potential_energy", layer)`` with the same ``layer`` for all.
+        """
+        return self._frame_field("potential_energy")
+
+    @property
+    def pressure(self) -> da.Array | None:
+        """Pressure in every frame, (n_frames,) GPa, positive when compressed, as the source reports it (LAMMPS'
+        thermo ``press`` includes the kinetic term); None when the data have none. Read as
+        :attr:`potential_energy`."""
+        return self._frame_field("pressure")
+
+    @property
+    def pressure_tensor(self) -> da.Array | None:
+        """Pressure tensor in every frame, (n_frames, 3, 3) GPa, LAMMPS' sign (minus the stress); None when the
+        data have none. Read as :attr:`potential_energy`."""
+        return self._frame_field("pressure_tensor")
+
+    def _frame_field(self, name: str) -> da.Array | None:
+        return self.field(name) if name in self.frame_fields else None
 
     def read(self, frames=None) -> dict:
         """Read frames eagerly into numpy arrays (the whole selection when ``frames`` is None)."""
@@ -367,10 +401,21 @@ class Trajectory:
         return self._displacements_from(ref, tuple(layer))
 
     def field(self, name: str, layer: tuple | None = None) -> da.Array:
-        """One per-atom field ("positions", "velocities", "forces") read through the given layer."""
-        if name not in self.source.fields:
-            raise ValueError(f"{self.source.describe()} has no {name}")
-        return self._field(name, (self.n_atoms, 3), None if layer is None else tuple(layer))
+        """One per-atom field ("positions", "velocities", "forces") or per-frame quantity ("potential_energy",
+        "pressure", "pressure_tensor") read through the given layer.
+
+        ``layer`` names the fields its read tasks parse (default: the per-atom fields for a per-atom field, the
+        quantity alone for a per-frame one); arrays taken with the same ``layer`` (and :meth:`displacements` with
+        it) share one parse of each chunk.
+        """
+        if name not in self.source.fields and name not in self.frame_fields:
+            raise ValueError(f"{self.source.describe()} has no {name.replace('_', ' ')}")
+        if layer is None and name in FRAME_SHAPES:
+            layer = (name,)
+        if layer is not None and name not in layer:
+            raise ValueError(f"layer={tuple(layer)} does not read {name!r}: add it to the layer")
+        tail = FRAME_SHAPES.get(name, (self.n_atoms, 3))
+        return self._field(name, tail, None if layer is None else tuple(layer))
 
     def temperature(self, layer: tuple = ("velocities",)) -> da.Array:
         """Kinetic temperature of every frame in K, from velocities with 3N-3 degrees of freedom (as LAMMPS).
@@ -410,19 +455,21 @@ class Trajectory:
         step = -(-self.chunk_frames // CHUNK_FRAMES) * CHUNK_FRAMES     # whole cache chunks per task
         t = Trajectory(self.source, self._frames, reference=ref, chunk_frames=step)
         t.species, t.masses = self.species, self.masses
-        arrays = {f: getattr(t, f) for f in FIELDS if f in self.source.fields}
+        every = tuple(self.source.fields) + self.frame_fields             # one read task per chunk for all
+        arrays = {f: t.field(f, every) for f in every}
         if displacements:
             arrays["displacements"] = t.displacements()
             del arrays["positions"]
         if self.source.has_cell:
-            arrays["cells"] = t.cells
-        arrays["origins"] = t.origins
+            arrays["cells"] = t._field("cells", (3, 3), every)
+        arrays["origins"] = t._field("origins", (3,), every)
         contents = CacheContents(times=self.times, steps=self.steps, ids=self.source.ids, species=self.species,
                                  masses=self.masses, reference=ref, source=self.source.describe(),
                                  source_units=self.source.units, time_axis=self.time_axis,
                                  md_timestep=self.md_timestep, unwrapped=bool(self.source.unwrapped),
                                  has_cell=bool(self.source.has_cell))
-        meta = {**provenance(self.source.paths, {"displacements": displacements, "frames": self.n_frames,
+        inputs = list(self.source.paths) + list(getattr(self.source, "thermo_paths", ()))
+        meta = {**provenance(inputs, {"displacements": displacements, "frames": self.n_frames,
                                                  "first_step": int(self.steps[0]),
                                                  "last_step": int(self.steps[-1])}), **(attrs or {})}
         write_cache(path, arrays, contents, attrs=meta, progress=progress)

@@ -7,7 +7,8 @@ from trajmodes.trajectory.core import Trajectory
 
 def read(source, *, format: str | None = None, reference=None, units: str | None = None,
          md_timestep: float | None = None, frame_interval: float | None = None, chunk_frames: int | None = None,
-         species=None, masses=None, lj_scales: dict | None = None, topology=None, timestep=None) -> Trajectory:
+         species=None, masses=None, lj_scales: dict | None = None, topology=None, thermo=None,
+         energy_column: str | None = None, timestep=None) -> Trajectory:
     """Open a trajectory lazily.
 
     Parameters
@@ -41,6 +42,15 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
         ``{"sigma": A, "epsilon": eV, "mass": amu}`` for ``units="lj"``.
     topology : str, optional
         Topology file for MDAnalysis formats without atom information (DCD, XTC, ...).
+    thermo : str, path or list of them, optional
+        LAMMPS dumps only: the log file(s) of the run (several for a restarted run). Their thermo rows
+        (``thermo_style custom step pe press pxx pyy pzz pxy pxz pyz``, or ``one``) give each frame's
+        ``potential_energy``, ``pressure`` and ``pressure_tensor``, matched by MD step: ``thermo N`` must divide
+        the dump interval. The log's ``units`` command sets the unit style when the dump has no ``ITEM: UNITS``.
+    energy_column : str, optional
+        LAMMPS dumps only: the per-atom potential-energy column (``compute ID all pe/atom``) when it is not named
+        ``c_pe``, ``c_peatom``, ``c_pe_atom``, ``c_epot`` or ``pe``; its sum over atoms is the frame's potential
+        energy (the log's, when ``thermo=`` is given, takes precedence).
     timestep
         No longer accepted (it meant either of the two above): a TypeError says which to use.
 
@@ -51,7 +61,8 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
     from trajmodes.io.times import reject_timestep
     reject_timestep(timestep)
     src = open_source(source, format=format, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
-                      frame_interval=frame_interval, species=species, masses=masses, topology=topology)
+                      frame_interval=frame_interval, species=species, masses=masses, topology=topology,
+                      thermo=thermo, energy_column=energy_column)
     traj = Trajectory(src, reference=reference, chunk_frames=chunk_frames)
     if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
         traj.reference  # validate an explicit reference now, so a mismatch is reported at read time

@@ -1,0 +1,279 @@
+"""LAMMPS thermo output: the per-frame potential energy and pressure of a run, from its log file.
+
+A log holds one thermo block per ``run``: a header line starting with ``Step`` (``thermo_style custom step ...``
+or ``one``), then one row every ``thermo N`` steps until ``Loop time of ...``. Lines inside a block that are not
+rows (``WARNING: ...``) are skipped. Recognised columns (whatever else the block holds):
+
+- potential energy: ``PotEng`` (keyword ``pe``), ``c_thermo_pe``, or ``E_pair`` + ``E_mol`` (``thermo_style one``;
+  equal to ``pe`` unless a fix adds energy);
+- pressure: ``Press`` (keyword ``press``; LAMMPS includes the kinetic term), ``c_thermo_press``, or one third of
+  the trace of the tensor;
+- pressure tensor: ``Pxx Pyy Pzz Pxy Pxz Pyz`` (or ``c_thermo_press[1]`` .. ``[6]``).
+
+Rows are matched to dump frames by MD step (:meth:`ThermoLog.match`). A row whose step is not larger than an
+earlier row's is dropped, keeping the first: the last row of one run and the first of the next repeat a step, and
+LAMMPS writes a dump frame at that step once, at the end of the earlier run (the dump reader likewise keeps the
+first frame of a repeated step). Several logs (a restarted run) are read in the order of their first step. Values
+stay in the log's unit style (its ``units`` command, when it has one); the dump reader converts them. A potential
+energy printed per atom (``thermo_modify norm yes``, the default of ``lj`` units) is multiplied by the atom count.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from trajmodes.errors import TrajectoryFormatError
+from trajmodes.io.base import FRAME_FIELDS, tensor_from_components
+from trajmodes.io.times import UNITS_COMMAND
+
+__all__ = ["ThermoLog", "read_thermo", "thermo_paths"]
+
+#: columns holding the potential energy, best first
+ENERGY_COLUMNS = ("PotEng", "c_thermo_pe")
+#: columns holding the scalar pressure, best first
+PRESSURE_COLUMNS = ("Press", "c_thermo_press")
+#: the six pressure-tensor columns, in LAMMPS' order xx yy zz xy xz yz (either spelling)
+TENSOR_COLUMNS = (("Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz"),
+                  tuple(f"c_thermo_press[{k}]" for k in range(1, 7)))
+FIX_STYLE = ("Use thermo_style custom step pe press pxx pyy pzz pxy pxz pyz (or add pe to the thermo_style "
+             "custom keywords)")
+
+
+@dataclass
+class ThermoLog:
+    """The thermo rows of one run's log(s), one per MD step, in the log's own units.
+
+    Attributes
+    ----------
+    paths : list of str
+        The logs, in the order of their first step.
+    units : str or None
+        The ``units`` command of the logs (None when they have none: a run started from a restart file).
+    steps : ndarray of int (rows,)
+        Increasing MD steps.
+    values : dict
+        ``potential_energy`` (rows,) energy unit, ``pressure`` (rows,) and ``pressure_tensor`` (rows, 3, 3) pressure
+        unit of the style; NaN in rows of a block without that column.
+    present : dict
+        Name -> bool (rows,): whether the row's block has that column.
+    norm : ndarray of int8 (rows,)
+        Whether the row's extensive values are per atom: 1 (``thermo_modify norm yes``), 0 (``norm no``), -1 (the
+        style's default: per atom in ``lj`` units only).
+    file, line : ndarray of int (rows,)
+        Index into ``paths`` and 1-based line number of every row.
+    """
+
+    paths: list
+    units: str | None
+    steps: np.ndarray
+    values: dict
+    present: dict
+    norm: np.ndarray
+    file: np.ndarray
+    line: np.ndarray
+
+    def where(self, row: int) -> tuple[str, int]:
+        """The log and line of ``row``."""
+        return self.paths[int(self.file[row])], int(self.line[row])
+
+    def match(self, steps: np.ndarray, dump: str, n_atoms: int, units: str, need_energy: bool = True) -> dict:
+        """The quantities of the rows at the MD ``steps`` of a dump's frames.
+
+        Parameters
+        ----------
+        steps : ndarray of int (n_frames,)
+            The dump's frame steps (increasing).
+        dump : str
+            The dump, for messages.
+        n_atoms : int
+            The number of atoms (a per-atom energy, ``thermo_modify norm yes``, is multiplied by it).
+        units : str
+            The unit style of the run (``lj`` normalises by default).
+        need_energy : bool
+            Whether rows without a potential energy are an error (False when the dump has a per-atom energy).
+
+        Returns
+        -------
+        dict
+            Name -> (n_frames,) or (n_frames, 3, 3) in the log's units (the energy of the whole cell), for the
+            quantities every matched row has, and ``"row"``: the row of every frame.
+
+        Raises
+        ------
+        TrajectoryFormatError
+            When a frame has no row at its step, when no frame has one, when the rows have no potential energy, or
+            when only some of the matched rows have a quantity.
+        """
+        steps = np.asarray(steps, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.steps, steps), max(len(self.steps) - 1, 0))
+        hit = self.steps[pos] == steps if len(self.steps) else np.zeros(len(steps), bool)
+        if not hit.any():
+            raise TrajectoryFormatError(
+                self._name(), f"no thermo row is at the step of a frame of {dump}: the dump's frames are at "
+                f"{_span(steps)}, the log's rows at {_span(self.steps)}",
+                fix="Pass the log of the run that wrote this dump")
+        if not hit.all():
+            k = int(np.flatnonzero(~hit)[0])
+            raise TrajectoryFormatError(
+                self._name(), f"no thermo row at step {int(steps[k])}, the step of frame {k} of {dump} (the log's "
+                f"rows are at {_span(self.steps)}, the dump's frames at {_span(steps)})",
+                fix="Run with a thermo interval that divides the dump interval (thermo N, with N a divisor of the "
+                    "dump's N), or read without thermo=")
+        out = {"row": pos}
+        for name in FRAME_FIELDS:
+            have = self.present[name][pos]
+            if have.all():
+                out[name] = self.values[name][pos]
+                if name == "potential_energy":
+                    norm = self.norm[pos]
+                    per_atom = (norm == 1) | ((norm == -1) & (units == "lj"))
+                    out[name] = np.where(per_atom, out[name] * n_atoms, out[name])
+            elif have.any():
+                k = int(np.flatnonzero(~have)[0])
+                path, line = self.where(int(pos[k]))
+                raise TrajectoryFormatError(
+                    path, f"the thermo block holding step {int(steps[k])} (frame {k} of {dump}) has no "
+                    f"{name.replace('_', ' ')}, while earlier blocks have it", line=line,
+                    fix="Use the same thermo_style in every run, or read the runs separately")
+        if need_energy and "potential_energy" not in out:
+            path, line = self.where(int(pos[0]))
+            raise TrajectoryFormatError(path, "the thermo output has no potential energy (no PotEng column)",
+                                        line=line, fix=FIX_STYLE + ", or dump the per-atom energy (compute pe all "
+                                        "pe/atom, column c_pe)")
+        return out
+
+    def _name(self) -> str:
+        return ", ".join(self.paths)
+
+
+def _span(steps: np.ndarray) -> str:
+    """Steps in words: 'steps 0 to 50 every 5'."""
+    if len(steps) == 0:
+        return "no steps"
+    d = np.unique(np.diff(steps))
+    every = f" every {int(d[0])}" if len(d) == 1 else (f" every {int(d.min())} or more" if len(d) else "")
+    return f"steps {int(steps[0])} to {int(steps[-1])}{every}"
+
+
+def thermo_paths(thermo) -> list[str]:
+    """The log file(s) given as ``thermo=``: a path or a sequence of paths."""
+    items = [thermo] if isinstance(thermo, (str, os.PathLike)) else list(thermo)
+    if not items:
+        raise ValueError("thermo= names no log file")
+    out = [os.fspath(p) for p in items]
+    for p in out:
+        if not os.path.isfile(p):
+            raise FileNotFoundError(f"{p}: no such file (thermo=)")
+    return out
+
+
+def read_thermo(thermo) -> ThermoLog:
+    """Parse every thermo block of one or more LAMMPS logs.
+
+    Parameters
+    ----------
+    thermo : str, path, or sequence of them
+        The log(s) (several: a restarted run, read in the order of their first step).
+
+    Raises
+    ------
+    TrajectoryFormatError
+        For a log without a thermo block, one in ``thermo_style multi`` or ``yaml`` format, a row that is not
+        numbers, and logs whose ``units`` differ.
+    """
+    parts = [_read_one(p) for p in thermo_paths(thermo)]
+    parts.sort(key=lambda t: int(t.steps[0]) if len(t.steps) else 0)
+    units = {t.units for t in parts if t.units}
+    if len(units) > 1:
+        raise TrajectoryFormatError(", ".join(t.paths[0] for t in parts), f"the logs name different units "
+                                    f"({', '.join(sorted(units))})", fix="Pass the logs of one run")
+    steps = np.concatenate([t.steps for t in parts])
+    prev = np.maximum.accumulate(np.concatenate([[np.iinfo(np.int64).min], steps[:-1]]))
+    keep = steps > prev                                     # the first row of a repeated step wins
+
+    def cat(arrays) -> np.ndarray:
+        return np.concatenate(list(arrays))[keep]
+
+    return ThermoLog([t.paths[0] for t in parts], units.pop() if units else None, steps[keep],
+                     {n: cat(t.values[n] for t in parts) for n in FRAME_FIELDS},
+                     {n: cat(t.present[n] for t in parts) for n in FRAME_FIELDS},
+                     cat(t.norm for t in parts), cat(np.full(len(t.steps), i) for i, t in enumerate(parts)),
+                     cat(t.line for t in parts))
+
+
+def _read_one(path: str) -> ThermoLog:
+    """The thermo blocks of one log, in the order written (repeated steps kept)."""
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    lines = text.split("\n")
+    blocks = []                              # (columns, [row line indices], norm)
+    current, norm = None, -1
+    for i, ln in enumerate(lines):
+        tok = ln.split()
+        if not tok:
+            continue
+        if tok[0] == "Step":
+            current = (tok, [], norm)
+            blocks.append(current)
+        elif tok[0] == "thermo_style":
+            norm = -1                                            # thermo_style resets thermo_modify
+        elif tok[0] == "thermo_modify" and "norm" in tok[:-1]:
+            norm = int(tok[tok.index("norm") + 1] == "yes")
+        elif current is not None:
+            if len(tok) == len(current[0]) and _is_int(tok[0]):
+                current[1].append(i)
+            elif ln.startswith("Loop time"):
+                current = None
+        elif tok[0].startswith("-----") and tok[1:2] == ["Step"] or tok[0] == "keywords:" and "Step" in ln:
+            style = "multi" if tok[0].startswith("-") else "yaml"
+            raise TrajectoryFormatError(path, f"the thermo output is in thermo_style {style} format", line=i + 1,
+                                        fix=FIX_STYLE.replace("Use", "Rerun with"))
+    if not blocks:
+        raise TrajectoryFormatError(path, "no thermo output: no line starts with 'Step' (the header of a thermo "
+                                          "block)", fix="Pass the LAMMPS log of the run (log.lammps), written "
+                                          "with thermo_style custom step pe ...")
+    units = UNITS_COMMAND.search(text)
+    parsed = [_block(path, columns, rows, [lines[i] for i in rows]) for columns, rows, _ in blocks]
+    steps, values, present, rows = zip(*parsed)
+    return ThermoLog([path], units.group(1) if units else None, np.concatenate(steps),
+                     {n: np.concatenate([v[n] for v in values]) for n in FRAME_FIELDS},
+                     {n: np.concatenate([p[n] for p in present]) for n in FRAME_FIELDS},
+                     np.concatenate([np.full(len(b[1]), b[2], np.int8) for b in blocks]),
+                     np.zeros(sum(len(s) for s in steps), np.int64), np.concatenate(rows))
+
+
+def _is_int(token: str) -> bool:
+    return token.isdigit() or (token[:1] in "+-" and token[1:].isdigit())
+
+
+def _block(path: str, columns: list, rows: list, text: list):
+    """Steps, values, presence and 1-based lines of one thermo block (``text``: its rows, at line indices
+    ``rows``)."""
+    n = len(rows)
+    lines = np.asarray(rows, dtype=np.int64) + 1
+    try:
+        table = np.loadtxt(text, dtype=float, ndmin=2).reshape(n, len(columns)) if n else np.zeros((0, len(columns)))
+    except ValueError as exc:                      # numpy names the row: "... at row 3, column 2."
+        at = re.search(r"row (\d+)", str(exc))
+        r = int(at.group(1)) if at else 0
+        raise TrajectoryFormatError(path, f"a thermo row holds {text[r].strip()!r}, which is not numbers",
+                                    line=int(lines[r]) if at else None, fix="Repair or remove the line") from None
+    steps = table[:, 0].astype(np.int64)
+    col = {c: table[:, k] for k, c in enumerate(columns)}
+    values, present = {}, {}
+    energy = next((col[c] for c in ENERGY_COLUMNS if c in col), None)
+    if energy is None and "E_pair" in col:
+        energy = col["E_pair"] + col.get("E_mol", 0.0)
+    tensor = next((np.stack([col[c] for c in names], axis=1) for names in TENSOR_COLUMNS
+                   if all(c in col for c in names)), None)
+    press = next((col[c] for c in PRESSURE_COLUMNS if c in col), None)
+    if press is None and tensor is not None:
+        press = tensor[:, :3].mean(axis=1)
+    for name, v, shape in (("potential_energy", energy, ()), ("pressure", press, ()),
+                           ("pressure_tensor", None if tensor is None else tensor_from_components(tensor), (3, 3))):
+        present[name] = np.full(n, v is not None)
+        values[name] = v if v is not None else np.full((n,) + shape, np.nan)
+    return steps, values, present, lines
