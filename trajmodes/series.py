@@ -29,7 +29,6 @@ import numpy as np
 
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.lattice.crystal import Crystal
 
 __all__ = ["fit_series", "Series", "load_series"]
@@ -176,7 +175,7 @@ class Series:
         import xarray as xr
         from trajmodes.lattice import paths
         from trajmodes.phonons.harmonic import Phonons
-        from trajmodes.phonons.uncertainty import frequency_samples
+        from trajmodes.phonons.uncertainty import frequencies_with_errors
         first = fits[0]
         prim = first.primitive_
         if qpoints is None:
@@ -191,18 +190,18 @@ class Series:
         n_atoms = first.supercell_.n_atoms
         nu, nu_err, pnu, pnu_err, need = [], [], [], [], []
         boot = all(hasattr(f, "params_samples_") for f in fits)
+        both, nq = np.concatenate([qpoints, pq]), len(qpoints)
         for f in fits:
-            ph = Phonons(f.force_constants_)
-            nu.append(ph.frequencies(qpoints))
-            pnu.append(ph.frequencies(pq))
             if boot:
-                B = f.segments_.n_blocks
-                s = frequency_samples(f.resampled_force_constants(), np.concatenate([qpoints, pq]))
-                e = bootstrap_std(s, B)
-                nu_err.append(e[:len(qpoints)])
-                pnu_err.append(e[len(qpoints):])
+                v, e, _ = frequencies_with_errors(f, both)
+                nu_err.append(e[:nq])
+                pnu_err.append(e[nq:])
                 if target_error:
-                    need.append(float(f.run_length_for(target_error, e[:len(qpoints)].max())))
+                    need.append(float(f.run_length_for(target_error, e[:nq].max())))
+            else:
+                v = Phonons(f.force_constants_).frequencies(both)
+            nu.append(v[:nq])
+            pnu.append(v[nq:])
         run = np.arange(len(fits))
         thz = {"units": "THz"}
         data = dict(
@@ -256,6 +255,7 @@ class Series:
             run=run, label=("run", labels), order=("order", np.array(orders)), branch=np.arange(len(nu[0][0])),
             qpoint=(("q", "reduced"), qpoints), qlabel=("q", qlabels),
             path_qpoint=(("path_q", "reduced"), pq), path_distance=("path_q", bands.distance.values),
+            path_segment=("path_q", bands.segment.values),
             path_label=("path_q", bands.label.values.astype(str))))
         sc = first.supercell_
         ds["reference_fractional"] = (("atom", "xyz"), sc.positions @ np.linalg.inv(sc.cell),
@@ -402,19 +402,17 @@ class Series:
         if harmonic is None:
             V0 = V[reference]
             qh, qh_err = np.full_like(nu, np.nan), np.full_like(nu, np.nan)
+            intr_err = np.full_like(nu, np.nan)
             for i in range(len(T)):
                 same = np.flatnonzero(np.isclose(T, T[i], rtol=t_tolerance) & np.isclose(V, V0, rtol=SAME))
-                if len(same):
+                if len(same):                  # j: the run at this temperature and the reference volume
                     j = same[0]
                     qh[i] = nu[i] - nu[j]
                     qh_err[i] = 0.0 if i == j else np.sqrt(err[i] ** 2 + err[j] ** 2)
-            intr, intr_err = shift - qh, np.sqrt(np.abs(shift_err ** 2 - qh_err ** 2))
+                    intr_err[i] = 0.0 if j == reference else np.sqrt(err[j] ** 2 + e0 ** 2)
+            intr = shift - qh
             method = ("runs at the reference volume: quasiharmonic nu(T, V_T) - nu(T, V_0), intrinsic "
                       "nu(T, V_0) - nu(T_0, V_0)")
-            for i in range(len(T)):
-                j = np.flatnonzero(np.isclose(T, T[i], rtol=t_tolerance) & np.isclose(V, V0, rtol=SAME))
-                if len(j):
-                    intr_err[i] = 0.0 if j[0] == reference else np.sqrt(err[j[0]] ** 2 + e0 ** 2)
         else:
             from trajmodes.phonons.harmonic import Phonons
             q = ds.qpoint.values

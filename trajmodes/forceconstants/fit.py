@@ -313,12 +313,12 @@ class EffectiveForceConstants:
         ids = np.unique(bid)
         blk = NormalBlocks.zeros(len(ids), self.kernel_.n_params, ids=ids)
         fm = f - f.mean(axis=1, keepdims=True)
-        for pos, h in enumerate(ids):
-            self.kernel_.accumulate(u[bid == h], fm[bid == h], blk, pos)
+        at = np.searchsorted(ids, bid)                                # each frame's block position
+        for pos in range(len(ids)):
+            self.kernel_.accumulate(u[at == pos], fm[at == pos], blk, pos)
         if energies is not None:
-            e = np.asarray(energies, float).reshape(-1)[sel]
-            np.add.at(blk.energy, np.searchsorted(ids, bid), e)
-            np.add.at(blk.n_energy, np.searchsorted(ids, bid), 1)
+            np.add.at(blk.energy, at, np.asarray(energies, float).reshape(-1)[sel])
+            np.add.at(blk.n_energy, at, 1)
         self._store(blk)
         return self._solve()
 
@@ -351,8 +351,7 @@ class EffectiveForceConstants:
         self.fc2_ = self.bases_[2].to_compact(self.params_[2])
         self.fc3_ = self.bases_[3].to_compact(self.params_[3]) if 3 in self.bases_ else None
         self.force_constants_ = self._make_fc(self.fc2_, self.fc3_)
-        seg = getattr(self, "segments_", None)
-        self.energies_ = _energies(seg if seg is not None else blk, self.params_[2])
+        self.energies_ = _energies(blk, self.params_[2])          # totals: the same from folds or segments
         for name in ("params_err_", "params_samples_", "energies_err_", "energies_samples_", "blocking_ratio_"):
             self.__dict__.pop(name, None)                    # a new solution: the bootstrap is out of date
         return self
@@ -389,8 +388,7 @@ class EffectiveForceConstants:
                              f"({int(seg.n_frames.sum())} frames, segments={self.segments}): fit with more segments "
                              "or more frames")
         orders = sorted(self.bases_)
-        sizes = [self.bases_[o].n_params for o in orders]
-        off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        sizes, off = self.kernel_.sizes, self.kernel_.offsets         # the kernel's columns: orders side by side
         counts = resample_counts(B, n_resamples, seed)
         samples = bootstrap_params(seg, counts, sizes, self.mode, self.rcond)
         err = bootstrap_std(samples, B)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import figure, path_axes, save
+from trajmodes.plots.figures import figure, path_axes, plot_path, save
 
 __all__ = ["plot_series", "plot_shift_split", "distinct_branches"]
 
@@ -42,6 +42,7 @@ def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
     volume joined; error bars from the block bootstrap), the band structure of every run coloured by temperature,
     and the free energy per run when the runs had potential energies."""
     import matplotlib
+    import xarray as xr
     T = ds.temperature.values
     nq = min(ds.sizes["q"], max_q)
     fig, ax = figure(2, max(nq, 2), (3.6 * max(nq, 2), 7.2), squeeze=False)
@@ -66,17 +67,14 @@ def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
     a = ax[1, 0]
     cmap = matplotlib.colormaps["coolwarm"]
     norm = matplotlib.colors.Normalize(T.min(), T.max() if T.max() > T.min() else T.min() + 1)
-    d = ds.path_distance.values
     pf = ds.path_frequency.values
+    bands = xr.Dataset({"frequency": (("q", "branch"), pf[0])},
+                       coords=dict(distance=("q", ds.path_distance.values), segment=("q", ds.path_segment.values)),
+                       attrs=dict(tick_distance=np.atleast_1d(ds.attrs.get("path_tick_distance", [])),
+                                  tick_labels=str(ds.attrs.get("path_tick_labels", "")).split(",")))
     for r in np.argsort(T):
-        a.plot(d, pf[r], color=cmap(norm(T[r])), lw=0.8)
-    ticks = dict(tick_distance=np.atleast_1d(ds.attrs.get("path_tick_distance", [])),
-                 tick_labels=str(ds.attrs.get("path_tick_labels", "")).split(","))
-
-    class _Bands:
-        distance = ds.path_distance
-        attrs = ticks
-    path_axes(a, _Bands, float(np.nanmin(pf)), float(np.nanmax(pf)))
+        plot_path(a, bands.assign(frequency=(("q", "branch"), pf[r])), color=cmap(norm(T[r])), lw=0.8)
+    path_axes(a, bands, float(np.nanmin(pf)), float(np.nanmax(pf)))
     a.set_ylabel("frequency (THz)")
     fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=a, label="temperature (K)")
     a.set_title("effective dispersion of every run", fontsize=9)
