@@ -40,11 +40,12 @@ SAME = 1e-4
 SAME_T_SPLIT = 0.03
 
 
-def _mean_temperature(traj) -> float:
-    if traj.velocities is None:
-        raise ValueError(f"{traj.source.describe()} has no velocities, so its temperature is unknown: give the "
+def _mean_temperature(fit, name: str) -> float:
+    """The mean kinetic temperature of a fitted run (summed in the fit's own pass over the frames), K."""
+    if not np.isfinite(fit.temperature_):
+        raise ValueError(f"{name} has no velocities (or no masses), so its temperature is unknown: give the "
                          "temperature of every run")
-    return float(traj.temperature().mean().compute())
+    return float(fit.temperature_)
 
 
 def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
@@ -93,10 +94,11 @@ def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=No
     for i, run in enumerate(runs):
         first = run[0] if isinstance(run, (list, tuple)) else run
         name = labels[i] if labels is not None else first.source.describe()
-        T = float(temperatures[i]) if temperatures is not None else _mean_temperature(first)
         if progress:
-            progress(f"run {i + 1}/{len(runs)}: {name} at {T:g} K")
+            progress(f"run {i + 1}/{len(runs)}: {name}" + (f" at {float(temperatures[i]):g} K"
+                                                           if temperatures is not None else ""))
         est = EffectiveForceConstants(**fit_settings).fit(run)
+        T = float(temperatures[i]) if temperatures is not None else _mean_temperature(est, name)
         if not fits:                        # every later run is fitted in the parameters of the first one
             fit_settings = dict(fit_settings, build_basis=_shared_basis(est, fit_settings.get("build_basis")))
         if n_resamples:
@@ -154,9 +156,10 @@ class Series:
     fits : list of EffectiveForceConstants
         Empty for a series read back from a file (:func:`load_series`).
     dataset : xarray.Dataset
-        Per run (dimension ``run``): ``temperature`` (K), ``volume`` (A^3 per atom), ``cell`` (A); the irreducible
-        parameters ``fc2`` (eV/A^2), ``fc3`` (eV/A^3) with ``*_err``; scores ``r2``, ``rmse``, ``cv_rmse``
-        (per order), ``sigma_a``, ``n_frames``, ``blocking_ratio``; ``frequency`` (run, q, branch) and
+        Per run (dimension ``run``): ``temperature`` (K; given, or the mean kinetic one), ``kinetic_temperature``
+        (K) with ``kinetic_temperature_err`` and ``temperature_blocking_ratio``, ``volume`` (A^3 per atom), ``cell``
+        (A); the irreducible parameters ``fc2`` (eV/A^2), ``fc3`` (eV/A^3) with ``*_err``; scores ``r2``, ``rmse``,
+        ``cv_rmse`` (per order), ``sigma_a``, ``n_frames``, ``blocking_ratio``; ``frequency`` (run, q, branch) and
         ``path_frequency`` (run, path_q, branch) in THz with ``*_err``; ``required_frames`` for ``target_error``;
         and, when every run has potential energies, ``free_energy`` etc. (eV per primitive cell) with errors.
     """
@@ -206,6 +209,9 @@ class Series:
         thz = {"units": "THz"}
         data = dict(
             temperature=("run", T, {"units": "K"}),
+            kinetic_temperature=("run", np.array([f.temperature_ for f in fits]), {
+                "units": "K", "long_name": "mean kinetic temperature of the fitted frames (3N - 3 degrees of "
+                                           "freedom; NaN without velocities)"}),
             volume=("run", np.array([abs(np.linalg.det(f.supercell_.cell)) / n_atoms for f in fits]),
                     {"units": "Angstrom^3", "long_name": "volume per atom of the run's reference cell"}),
             cell=(("run", "row", "xyz"), np.array([f.supercell_.cell for f in fits]),
@@ -232,6 +238,11 @@ class Series:
                                           dict(thz, long_name="standard error"))
             data["blocking_ratio"] = ("run", np.array([f.blocking_ratio_ for f in fits]),
                                       {"units": "1", "long_name": "error bars from segments twice as long / these"})
+            data["kinetic_temperature_err"] = ("run", np.array([f.temperature_err_ for f in fits]), {
+                "units": "K", "long_name": "standard error of the mean kinetic temperature (block bootstrap)"})
+            data["temperature_blocking_ratio"] = ("run", np.array([f.temperature_blocking_ for f in fits]), {
+                "units": "1", "long_name": "error of the mean kinetic temperature from segments twice as long / "
+                                           "from the segments"})
             if target_error:
                 data["required_frames"] = ("run", np.array(need), {
                     "units": "1", "long_name": f"frames for a {target_error:g} THz error on every tabulated "

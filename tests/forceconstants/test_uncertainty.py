@@ -27,9 +27,9 @@ def cu():
     return sc, Phi
 
 
-def _fit(sc, u, f, e=None, **kw):
+def _fit(sc, u, f, e=None, temperatures=None, **kw):
     kw = dict(dict(cutoff2=4.8, segments=20), **kw)
-    return EffectiveForceConstants(**kw).fit_arrays(sc, u, f, energies=e)
+    return EffectiveForceConstants(**kw).fit_arrays(sc, u, f, energies=e, temperatures=temperatures)
 
 
 def test_harmonic_crystal_free_energy_is_exact(cu):
@@ -106,6 +106,29 @@ def test_correlated_frames_are_flagged(cu):
     with pytest.warns(UserWarning, match="correlated over more than a segment"):
         est.bootstrap(n_resamples=200)
     assert est.blocking_ratio_ > 1.3
+
+
+def test_kinetic_temperature_and_its_slow_wander_are_flagged(cu):
+    """The mean kinetic temperature of the fitted frames comes with its bootstrap error; a temperature that wanders
+    over several segments (a slow energy exchange with the thermostat) is flagged although the force fit's own
+    blocking ratio is about 1."""
+    sc, _ = cu
+    u, f, _ = _noisy(cu, 800, seed=13)
+    rng = np.random.default_rng(13)
+    white = 300.0 + 10.0 * rng.normal(size=800)
+    est = _fit(sc, u, f, temperatures=white)
+    assert est.temperature_ == pytest.approx(white.mean(), rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.bootstrap(n_resamples=300)
+    assert est.temperature_err_ == pytest.approx(10.0 / np.sqrt(800), rel=0.3)
+    assert est.temperature_blocking_ < 1.3
+    wander = white + 15.0 * np.sin(2 * np.pi * np.arange(800) / 800.0)        # one period over 20 segments
+    est = _fit(sc, u, f, temperatures=wander)
+    with pytest.warns(UserWarning, match="mean kinetic temperature"):
+        est.bootstrap(n_resamples=300)
+    assert est.temperature_blocking_ > 1.3 and est.blocking_ratio_ < 1.3
+    assert np.isnan(_fit(sc, u, f).bootstrap(n_resamples=50).temperature_err_)
 
 
 def test_run_length_for_a_target_error(cu):

@@ -90,15 +90,27 @@ unfix           integrate
 # production: Nose-Hoover NVT (Tdamp {prod_damp} ps), a frame every {nevery} steps. Not Langevin: LAMMPS adds the
 # Langevin drag and random forces to the per-atom forces that the dump writes, which would spoil the force fit
 reset_timestep  0
-fix             thermostat all nvt temp {T} {T} {prod_damp}
+{production}
 compute         pe all pe/atom
-dump            traj all custom {nevery} {dump} id type xu yu zu vx vy vz fx fy fz c_pe
-dump_modify     traj sort id format float %.10g units yes time yes
+dump            traj all custom {nevery} {dump} id type xu yu zu vx vy vz {forces} c_pe
+dump_modify     traj sort id format float %.10g units yes time yes{colnames}
 thermo          {nevery}
 thermo_style    custom step temp pe ke etotal press pxx pyy pzz pxy pxz pyz
 thermo_modify   format float %.10g
 run             {nprod}
 """
+# production thermostats: Nose-Hoover, or Langevin with the interatomic forces stored before the Langevin drag
+# and random forces are added (fix store/force is defined first, so it runs first in post_force) and dumped under
+# the names fx fy fz
+PRODUCTION = {
+    "nose-hoover": dict(production="fix             thermostat all nvt temp {T} {T} {prod_damp}",
+                        forces="fx fy fz", colnames=""),
+    "langevin": dict(production="fix             clean all store/force\n"
+                                "fix             integrate all nve\n"
+                                "fix             bath all langevin {T} {T} {prod_damp} {seed3} zero yes",
+                     forces="f_clean[1] f_clean[2] f_clean[3]",
+                     colnames="\ndump_modify     traj colname 9 fx colname 10 fy colname 11 fz"),
+}
 PROD_HEADER = ["Step", "Temp", "PotEng", "KinEng", "TotEng", "Press", "Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz"]
 
 NPT_IN = """\
@@ -192,7 +204,8 @@ def _mean(x) -> float:
 
 def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: int = DEFAULTS["frames"],
                  nevery: int = DEFAULTS["nevery"], equil_ps: float = DEFAULTS["equil_ps"], dt: float | None = None,
-                 prod_damp: float = DEFAULTS["prod_damp"], name: str | None = None, cells: int | None = None) -> dict:
+                 prod_damp: float = DEFAULTS["prod_damp"], thermostat: str = "nose-hoover", name: str | None = None,
+                 cells: int | None = None) -> dict:
     """Run (or reuse) one NVT run of ``system`` at temperature ``T`` and lattice parameter ``a``.
 
     Parameters
@@ -213,7 +226,10 @@ def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: 
     dt : float, optional
         Timestep, ps (default: 0.002 for cu, 0.001 for si).
     prod_damp : float
-        Nose-Hoover damping time (Tdamp) of the production, ps.
+        Damping time of the production thermostat, ps.
+    thermostat : {"nose-hoover", "langevin"}
+        Production thermostat (``PRODUCTION``). Langevin redistributes energy between the modes on its damping time,
+        which Nose-Hoover (one global friction) does not; its forces are kept out of the dumped ones.
     name : str, optional
         File stem (default :func:`default_name`).
     cells : int, optional
@@ -230,7 +246,8 @@ def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: 
     params = dict(system=system, cells=cells, n_atoms=spec["basis"] * cells ** 3, T=float(T), a=float(a),
                   seed=seed, seed2=seed + 17, seed3=seed + 29, frames=int(frames), nevery=int(nevery),
                   equil_ps=float(equil_ps), dt=float(dt or spec["dt"]), prod_damp=float(prod_damp),
-                  potential=spec["potential"], template=_template_hash(CRYSTALS[system], RUN_IN))
+                  thermostat=thermostat, potential=spec["potential"],
+                  template=_template_hash(CRYSTALS[system], RUN_IN, *PRODUCTION[thermostat].values()))
     name = name or default_name(system, cells, T, a, seed)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -244,7 +261,8 @@ def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: 
     text = crystal_input(system, p["a"], cells, _potential(system)) + RUN_IN.format(
         data=paths["data"], dt=p["dt"], T=p["T"], T2=2 * p["T"], seed=seed, seed2=p["seed2"], seed3=p["seed3"],
         neq=int(round(p["equil_ps"] / p["dt"])), prod_damp=p["prod_damp"], nevery=p["nevery"], dump=paths["dump"],
-        nprod=p["frames"] * p["nevery"])
+        nprod=p["frames"] * p["nevery"],
+        **{k: v.format(T=p["T"], prod_damp=p["prod_damp"], seed3=p["seed3"]) for k, v in PRODUCTION[thermostat].items()})
     for k in ("meta", "dump", "data"):
         paths[k].unlink(missing_ok=True)
     for stale in out.glob(f".{name}.*lammpstrj*"):              # frame indexes of a previous dump

@@ -73,6 +73,10 @@ class NormalBlocks:
         Sum of the MD potential energy of the frames that have one (eV).
     n_energy : ndarray (n_blocks,), optional
         Number of frames with a potential energy.
+    temperature : ndarray (n_blocks,), optional
+        Sum of the kinetic temperatures (K) of the frames that have velocities.
+    n_temperature : ndarray (n_blocks,), optional
+        Number of frames with velocities.
     ids : ndarray (n_blocks,) of int, optional
         Block labels, ascending (default 0 .. n_blocks-1).
 
@@ -87,6 +91,8 @@ class NormalBlocks:
     bu: np.ndarray | None = None
     energy: np.ndarray | None = None
     n_energy: np.ndarray | None = None
+    temperature: np.ndarray | None = None
+    n_temperature: np.ndarray | None = None
     ids: np.ndarray | None = None
 
     def __post_init__(self):
@@ -97,9 +103,13 @@ class NormalBlocks:
             self.energy = np.zeros(n)
         if self.n_energy is None:
             self.n_energy = np.zeros(n, dtype=np.int64)
+        if self.temperature is None:
+            self.temperature = np.zeros(n)
+        if self.n_temperature is None:
+            self.n_temperature = np.zeros(n, dtype=np.int64)
         self.ids = np.arange(n, dtype=np.int64) if self.ids is None else np.asarray(self.ids, dtype=np.int64)
 
-    _ARRAYS = ("G", "b", "ff", "n_rows", "n_frames", "bu", "energy", "n_energy")
+    _ARRAYS = ("G", "b", "ff", "n_rows", "n_frames", "bu", "energy", "n_energy", "temperature", "n_temperature")
 
     @classmethod
     def zeros(cls, n_blocks: int, n_params: int, ids=None) -> "NormalBlocks":

@@ -140,6 +140,9 @@ class EffectiveForceConstants:
         Means over the frames, eV per supercell: ``potential`` <U_MD> (NaN unless every frame has one),
         ``harmonic`` <1/2 u Phi u> with the fitted Phi, and ``baseline`` U_0 = <U_MD - 1/2 u Phi u>, the
         energy that the TDEP free energy adds to the harmonic one (Hellman et al. 2013, eq. 9).
+    temperature_ : float
+        Mean kinetic temperature of the fitted frames, K (3N - 3 degrees of freedom; NaN when not every frame has
+        velocities and masses).
     """
 
     def __init__(self, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",
@@ -282,7 +285,8 @@ class EffectiveForceConstants:
         """:func:`~trajmodes.lattice.ideal.ideal_crystal` of the reference with this estimator's settings."""
         return ideal_crystal(supercell, float(self.symprec), self.allow_p1, stacklevel=3)
 
-    def fit_arrays(self, reference, displacements, forces, energies=None) -> "EffectiveForceConstants":
+    def fit_arrays(self, reference, displacements, forces, energies=None,
+                   temperatures=None) -> "EffectiveForceConstants":
         """Fit to frames held in memory (for small data and comparisons with other codes).
 
         Parameters
@@ -295,6 +299,8 @@ class EffectiveForceConstants:
             eV/Angstrom (the mean force of each frame is removed here).
         energies : array_like (n_frames,), optional
             Potential energy of every frame in eV (for :attr:`energies_` and the free energy).
+        temperatures : array_like (n_frames,), optional
+            Kinetic temperature of every frame in K (for :attr:`temperature_` and its error).
 
         Returns
         -------
@@ -319,6 +325,9 @@ class EffectiveForceConstants:
         if energies is not None:
             np.add.at(blk.energy, at, np.asarray(energies, float).reshape(-1)[sel])
             np.add.at(blk.n_energy, at, 1)
+        if temperatures is not None:
+            np.add.at(blk.temperature, at, np.asarray(temperatures, float).reshape(-1)[sel])
+            np.add.at(blk.n_temperature, at, 1)
         self._store(blk)
         return self._solve()
 
@@ -352,7 +361,10 @@ class EffectiveForceConstants:
         self.fc3_ = self.bases_[3].to_compact(self.params_[3]) if 3 in self.bases_ else None
         self.force_constants_ = self._make_fc(self.fc2_, self.fc3_)
         self.energies_ = _energies(blk, self.params_[2])          # totals: the same from folds or segments
-        for name in ("params_err_", "params_samples_", "energies_err_", "energies_samples_", "blocking_ratio_"):
+        nt = float(np.sum(blk.n_temperature))
+        self.temperature_ = float(np.sum(blk.temperature)) / nt if nt and nt == n_frames else float("nan")
+        for name in ("params_err_", "params_samples_", "energies_err_", "energies_samples_", "blocking_ratio_",
+                     "temperature_err_", "temperature_samples_", "temperature_blocking_"):
             self.__dict__.pop(name, None)                    # a new solution: the bootstrap is out of date
         return self
 
@@ -366,7 +378,11 @@ class EffectiveForceConstants:
         ``blocking_ratio_``: the median ratio of the error bars from segments twice as long to these. A ratio above
         :data:`~trajmodes.forceconstants.uncertainty.BLOCKING_WARN` means the segments are shorter than the
         correlation time and the error bars too small: a warning says so (fit with fewer ``segments``, or run
-        longer).
+        longer). ``temperature_samples_`` / ``temperature_err_`` (K) are those of the mean kinetic temperature and
+        ``temperature_blocking_`` its blocking ratio: the total energy of a small crystal relaxes on the
+        thermostat's time, often more slowly than the displacements decorrelate, and a run's mean temperature that
+        wanders more than the segments show moves every effective frequency by d nu / dT times that, unseen by the
+        parameters' own ratio; a warning says so too.
 
         Parameters
         ----------
@@ -398,16 +414,31 @@ class EffectiveForceConstants:
         esamples = [_energies(res.select(r), samples[r, :sizes[0]]) for r in range(res.n_blocks)]
         self.energies_samples_ = {k: np.array([e[k] for e in esamples]) for k in self.energies_}
         self.energies_err_ = {k: float(bootstrap_std(v, B)) for k, v in self.energies_samples_.items()}
+        tb = res.temperature / np.maximum(res.n_temperature, 1)
+        self.temperature_samples_ = tb if np.isfinite(self.temperature_) else np.full(len(tb), np.nan)
+        self.temperature_err_ = float(bootstrap_std(self.temperature_samples_, B))
         # the same with neighbouring segments paired: larger error bars mean correlations longer than a segment
         paired = seg.grouped(np.arange(B) // 2)
-        long = bootstrap_params(paired, resample_counts(paired.n_blocks, n_resamples, None if seed is None
-                                                        else seed + 1), sizes, self.mode, self.rcond)
+        counts2 = resample_counts(paired.n_blocks, n_resamples, None if seed is None else seed + 1)
+        long = bootstrap_params(paired, counts2, sizes, self.mode, self.rcond)
         self.blocking_ratio_ = blocking_ratio(err[:sizes[0]], bootstrap_std(long, paired.n_blocks)[:sizes[0]])
+        # the kinetic temperature: its energy relaxes more slowly than the displacements decorrelate, and a run
+        # whose mean temperature wanders shifts every effective frequency by d nu / dT times that
+        res2 = resampled(paired, counts2)
+        t2 = bootstrap_std(res2.temperature / np.maximum(res2.n_temperature, 1), paired.n_blocks)
+        self.temperature_blocking_ = blocking_ratio(np.atleast_1d(self.temperature_err_), np.atleast_1d(t2))
+        per = int(seg.n_frames.sum()) // B
         if self.blocking_ratio_ > BLOCKING_WARN:
             warnings.warn(f"the error bars of the fit grow by a factor {self.blocking_ratio_:.2f} when its {B} time "
                           "segments are paired into segments twice as long: the frames are correlated over more "
-                          f"than a segment ({int(seg.n_frames.sum()) // B} frames), so these error bars are too "
-                          "small; fit with fewer segments or use a longer run", UserWarning, stacklevel=2)
+                          f"than a segment ({per} frames), so these error bars are too small; fit with fewer "
+                          "segments or use a longer run", UserWarning, stacklevel=2)
+        elif self.temperature_blocking_ > BLOCKING_WARN:
+            warnings.warn(f"the error of the run's mean kinetic temperature ({self.temperature_:.1f} K) grows by a "
+                          f"factor {self.temperature_blocking_:.2f} when its {B} time segments are paired: the "
+                          f"energy of the crystal relaxes more slowly than a segment ({per} frames), so the error "
+                          "bars miss how far the run's temperature, and with it every effective frequency, wanders; "
+                          "fit with fewer segments or use a longer run", UserWarning, stacklevel=2)
         return self
 
     def resampled_force_constants(self):

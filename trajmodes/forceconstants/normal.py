@@ -66,9 +66,10 @@ def block_layout(ids, segments: int, folds: int, cv: str = "blocks") -> tuple[np
     return ids % folds, ids // folds
 
 
-def chunk_blocks(kernel: DesignKernel, u, forces, ids_of, energy=None) -> NormalBlocks:
+def chunk_blocks(kernel: DesignKernel, u, forces, ids_of, energy=None, temperature=None) -> NormalBlocks:
     """One task: normal equations of one frame chunk (displacements ``u`` and forces, A and eV/A), per block
-    (``ids_of``: the block of every frame), with the sum of the potential energies ``energy`` (eV, per frame)."""
+    (``ids_of``: the block of every frame), with the sums of the potential energies ``energy`` (eV, per frame) and
+    of the kinetic temperatures ``temperature`` (K, per frame)."""
     u = np.asarray(u, float)
     f = np.asarray(forces, float)
     f = f - f.mean(axis=1, keepdims=True)
@@ -81,6 +82,10 @@ def chunk_blocks(kernel: DesignKernel, u, forces, ids_of, energy=None) -> Normal
             e = np.asarray(energy, float)[sel]
             out.energy[pos] += float(e.sum())
             out.n_energy[pos] += len(e)
+        if temperature is not None:
+            t = np.asarray(temperature, float)[sel]
+            out.temperature[pos] += float(t.sum())
+            out.n_temperature[pos] += len(t)
     return out
 
 
@@ -94,7 +99,8 @@ def _add(*parts):
 
 def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str = "blocks",
                      split_every: int = 8, compute: bool = True, r0: np.ndarray | None = None,
-                     reference: Structure | None = None, segments: int | None = None, energy: bool = True):
+                     reference: Structure | None = None, segments: int | None = None, energy: bool = True,
+                     temperature: bool = True):
     """Normal equations of a pool of trajectories, streamed as Dask tasks over their frame chunks.
 
     Parameters
@@ -109,6 +115,9 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         Time segments per run (rounded up to a multiple of ``folds``); default ``folds``.
     energy : bool
         Sum the potential energy of the frames of runs that have one (:attr:`NormalBlocks.energy`).
+    temperature : bool
+        Sum the kinetic temperature of the frames of runs with velocities (:attr:`NormalBlocks.temperature`), read
+        in the same pass.
     reference : Structure, optional
         The (ideal) crystal the displacements are measured from; default each trajectory's reference.
         Displacements are :meth:`Trajectory.displacements` (each frame mapped onto the reference cell, so NPT
@@ -137,17 +146,21 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         if r0 is not None:
             ref = Structure(np.asarray(r0, float), ref.cell, ref.species, ref.masses, ref.origin)
         with_energy = energy and "potential_energy" in getattr(traj, "frame_fields", ())
-        lean = ("positions", "forces") + (("potential_energy",) if with_energy else ())
+        with_t = temperature and traj.velocities is not None and traj.masses is not None
+        lean = ("positions", "forces") + (("potential_energy",) if with_energy else ()) + \
+            (("velocities",) if with_t else ())
         u = traj.displacements(layer=lean, reference=ref)
         frc = traj.field("forces", lean)
         ed = traj.field("potential_energy", lean).to_delayed().ravel() if with_energy else None
+        td = traj.temperature(layer=lean).to_delayed().ravel() if with_t else None
         bid = block_ids(traj.n_frames, folds if segments is None else segments, folds, cv)
         starts = np.concatenate([[0], np.cumsum(u.chunks[0])])
         ud, fd = u.to_delayed().ravel(), frc.to_delayed().ravel()
         for c in range(len(ud)):
             if starts[c + 1] == starts[c]:
                 continue
-            parts.append(task(kern, ud[c], fd[c], bid[starts[c]:starts[c + 1]], None if ed is None else ed[c]))
+            parts.append(task(kern, ud[c], fd[c], bid[starts[c]:starts[c + 1]], None if ed is None else ed[c],
+                              None if td is None else td[c]))
     if not parts:
         raise ValueError("no frames to fit")
     while len(parts) > 1:

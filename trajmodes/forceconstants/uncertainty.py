@@ -40,7 +40,8 @@ def resampled(blocks: NormalBlocks, counts: np.ndarray) -> NormalBlocks:
     c = np.asarray(counts, float)
     out = NormalBlocks(np.einsum("rh,hij->rij", c, blocks.G, optimize=True), c @ blocks.b, c @ blocks.ff,
                        np.rint(c @ blocks.n_rows).astype(np.int64), np.rint(c @ blocks.n_frames).astype(np.int64),
-                       c @ blocks.bu, c @ blocks.energy, np.rint(c @ blocks.n_energy).astype(np.int64))
+                       c @ blocks.bu, c @ blocks.energy, np.rint(c @ blocks.n_energy).astype(np.int64),
+                       c @ blocks.temperature, np.rint(c @ blocks.n_temperature).astype(np.int64))
     return out
 
 
