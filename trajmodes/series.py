@@ -148,6 +148,74 @@ def _check_same_model(fits) -> None:
                                  "symmetry bases differ): a series needs the same crystal symmetry throughout")
 
 
+def volume_groups(volume, temperature) -> list[np.ndarray]:
+    """Runs grouped for curves over temperature, each group sorted by temperature: those at the most common volume
+    (within 1e-4; the reference volume of an NVT series) and all others (thermally expanded volumes, NPT); one group
+    when every run has its own volume or all share one."""
+    V, T = np.asarray(volume, float), np.asarray(temperature, float)
+    keys = np.round(V / V.mean() / 1e-4).astype(int)
+    vals, counts = np.unique(keys, return_counts=True)
+    common = keys == vals[np.argmax(counts)]
+    if counts.max() == 1 or common.all():
+        groups = [np.arange(len(V))]
+    else:
+        groups = [np.flatnonzero(common), np.flatnonzero(~common)]
+    return [g[np.argsort(T[g], kind="stable")] for g in groups]
+
+
+def derivative_weights(x, order: int) -> np.ndarray:
+    """W (n, n) with W @ y the ``order``-th derivative (1 or 2) of samples y(x) at every x (ascending, distinct):
+    the Lagrange parabola through each point and its two nearest neighbours (a line through two points, when there
+    are only two, for the first derivative). Errors of independent samples propagate as sqrt(W**2 @ err**2)."""
+    x = np.asarray(x, float)
+    n = len(x)
+    W = np.full((n, n), np.nan)
+    if n < order + 1:
+        return W
+    W[:] = 0.0
+    for i in range(n):
+        if n == 2:
+            j = np.array([0, 1])
+        else:
+            lo = min(max(i - 1, 0), n - 3)
+            j = np.arange(lo, lo + 3)
+        xs = x[j]
+        for k in range(len(j)):
+            others = np.delete(xs, k)
+            den = np.prod(xs[k] - others)
+            if order == 1:     # d/dx of prod (x - o) at x_i
+                W[i, j[k]] = sum(np.prod(x[i] - np.delete(others, m)) for m in range(len(others))) / den
+            else:
+                W[i, j[k]] = 2.0 / den
+    return W
+
+
+def _thermodynamics(T, V, F, F_err, reference) -> dict:
+    """S = -dF/dT and C = -T d2F/dT2 along each group of :func:`volume_groups` (per primitive cell, eV/K).
+
+    The strongly curved part of F(T) is that of the oscillators; differentiated by a parabola through three runs it
+    would give C proportional to T. So F is split into the harmonic crystal of the group's lowest-temperature run,
+    whose S and C are exact at every T, and the anharmonic rest F - F_ref, smooth and small, which alone is
+    differentiated by :func:`derivative_weights` (as thermodynamic integration starts from a harmonic reference,
+    D. Frenkel and A. J. C. Ladd, J. Chem. Phys. 81, 3188 (1984)). ``reference(i, temperatures)`` gives
+    (F, S, C) of the harmonic crystal of run i (its U_0 and effective constants) at ``temperatures``.
+    """
+    S, C, Se, Ce = (np.full(len(T), np.nan) for _ in range(4))
+    kind = np.full(len(T), "", dtype=object)
+    for g in volume_groups(V, T):
+        t = T[g]
+        if len(g) < 2 or np.any(np.diff(t) <= 0):
+            continue
+        one_volume = np.ptp(V[g]) <= SAME * V[g].mean()
+        kind[g] = "constant volume" if one_volume else "along the runs' volumes"
+        f_ref, s_ref, c_ref = reference(g[0], t)
+        rest = F[g] - f_ref
+        W1, W2 = derivative_weights(t, 1), derivative_weights(t, 2)
+        S[g], Se[g] = s_ref - W1 @ rest, np.sqrt(W1 ** 2 @ F_err[g] ** 2)
+        C[g], Ce[g] = c_ref - t * (W2 @ rest), t * np.sqrt(W2 ** 2 @ F_err[g] ** 2)
+    return dict(S=S, S_err=Se, C=C, C_err=Ce, kind=kind.astype(str))
+
+
 class Series:
     """The fitted runs of a series and their results (:attr:`dataset`).
 
@@ -260,6 +328,26 @@ class Series:
                                                       + harm["free_energy_eV"].values, {
                 "units": "eV", "long_name": "free energy of the harmonic crystal of the lowest-temperature run "
                                             "(its U_0 and effective constants) per primitive cell"})
+            Fe = data["free_energy_err"][1] if boot else np.zeros(len(T))
+
+            def reference(i, temps):
+                th = Phonons(fits[i].force_constants_).thermal_properties(temps, mesh,
+                                                                          classical=occupation == "classical")
+                return (data["baseline_energy"][1][i] + th["free_energy_eV"].values, th["entropy_eV"].values,
+                        th["heat_capacity_eV"].values)
+
+            th = _thermodynamics(T, data["volume"][1], data["free_energy"][1], Fe, reference)
+            ev_k = "eV/K"
+            data["entropy"] = ("run", th["S"], {"units": ev_k, "long_name": "S = -dF/dT of the TDEP free energy along "
+                                                "the runs of this volume group (about the harmonic crystal of its "
+                                                "lowest-temperature run), per primitive cell"})
+            data["heat_capacity"] = ("run", th["C"], {"units": ev_k, "long_name": "C = -T d2F/dT2 along the runs of "
+                                     "this volume group (Cv at constant volume, Cp along zero-pressure volumes), "
+                                     "per primitive cell"})
+            if boot:
+                data["entropy_err"] = ("run", th["S_err"], {"units": ev_k, "long_name": "standard error"})
+                data["heat_capacity_err"] = ("run", th["C_err"], {"units": ev_k, "long_name": "standard error"})
+            data["thermodynamic_path"] = ("run", th["kind"], {"long_name": "what the derivatives of F follow"})
         else:
             notes.append("no free energy: not every frame of every run has a potential energy")
         ds = xr.Dataset(data, coords=dict(

