@@ -131,3 +131,27 @@ def test_series_of_real_runs(system, tmp_path_factory):
     assert d[4] < d[0] and d[5] < d[1], d                              # anharmonic: below QHA when hot
     assert np.isfinite(ds.entropy.values).all() and np.all(np.diff(ds.entropy.values[expanded]) > 0)
     assert np.all(ds.heat_capacity.values / per_atom / KB_EV < 4.0)
+
+
+def test_npt_run_matches_nvt_at_its_volume(tmp_path_factory):
+    """A 0 bar NPT run (the box fluctuating, displacements mapped onto the mean cell: reference="average") and an NVT
+    run at the NPT lattice parameter, Cu at 600 K: one volume and the same frequencies within their error bars."""
+    from trajmodes.series import fit_series
+    from tests.support.lammps_series import npt_lattice_parameter
+    out = tmp_path_factory.mktemp("npt")
+    a = npt_lattice_parameter(out, "cu", 600.0, 9102, cells=3)
+    nvt = generate_run(out, "cu", 600.0, a, 5102, cells=3, frames=600, nevery=20, thermostat="langevin",
+                       prod_damp=0.5)
+    npt = generate_run(out, "cu", 600.0, a, 5103, cells=3, frames=600, nevery=20, thermostat="langevin-nph",
+                       prod_damp=0.5)
+    runs = [_read(nvt), trajmodes.read(npt["dump"], reference="average", species=["Cu"])]
+    assert np.asarray(runs[1].cells[:, 0, 0]).std() > 0.01                  # the box does fluctuate
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = fit_series(runs, cutoff2=4.8, mesh=(8, 8, 8), n_resamples=100, seed=3, labels=["nvt", "npt"]).dataset
+    V = ds.volume.values
+    assert abs(V[1] / V[0] - 1) < 1e-3, V
+    nu, err = ds.frequency.values, ds.frequency_err.values
+    moving = np.abs(nu[0]) > 0.5
+    z = (nu[1] - nu[0])[moving] / np.hypot(err[0], err[1])[moving]
+    assert np.abs(z).max() < 4, z

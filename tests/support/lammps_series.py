@@ -110,6 +110,12 @@ PRODUCTION = {
                                 "fix             bath all langevin {T} {T} {prod_damp} {seed3} zero yes",
                      forces="f_clean[1] f_clean[2] f_clean[3]",
                      colnames="\ndump_modify     traj colname 9 fx colname 10 fy colname 11 fz"),
+    # NPT at 0 bar (fix nph iso, Pdamp 1 ps) under the same Langevin thermostat: the box of every frame is dumped
+    "langevin-nph": dict(production="fix             clean all store/force\n"
+                                    "fix             integrate all nph iso 0.0 0.0 1.0\n"
+                                    "fix             bath all langevin {T} {T} {prod_damp} {seed3} zero yes",
+                         forces="f_clean[1] f_clean[2] f_clean[3]",
+                         colnames="\ndump_modify     traj colname 9 fx colname 10 fy colname 11 fz"),
 }
 PROD_HEADER = ["Step", "Temp", "PotEng", "KinEng", "TotEng", "Press", "Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz"]
 
@@ -227,8 +233,8 @@ def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: 
         Timestep, ps (default: 0.002 for cu, 0.001 for si).
     prod_damp : float
         Damping time of the production thermostat, ps.
-    thermostat : {"nose-hoover", "langevin"}
-        Production thermostat (``PRODUCTION``). Langevin redistributes energy between the modes on its damping time,
+    thermostat : {"nose-hoover", "langevin", "langevin-nph"}
+        Production thermostat (``PRODUCTION``; "langevin-nph": NPT at 0 bar, the box fluctuating, from ``a``). Langevin redistributes energy between the modes on its damping time,
         which Nose-Hoover (one global friction) does not; its forces are kept out of the dumped ones.
     name : str, optional
         File stem (default :func:`default_name`).
