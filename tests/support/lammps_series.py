@@ -234,8 +234,9 @@ def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: 
     prod_damp : float
         Damping time of the production thermostat, ps.
     thermostat : {"nose-hoover", "langevin", "langevin-nph"}
-        Production thermostat (``PRODUCTION``; "langevin-nph": NPT at 0 bar, the box fluctuating, from ``a``). Langevin redistributes energy between the modes on its damping time,
-        which Nose-Hoover (one global friction) does not; its forces are kept out of the dumped ones.
+        Production thermostat (``PRODUCTION``; "langevin-nph": NPT at 0 bar, the box fluctuating, from ``a``).
+        Langevin redistributes energy between the modes on its damping time, which Nose-Hoover (one global
+        friction) does not; its forces are kept out of the dumped ones.
     name : str, optional
         File stem (default :func:`default_name`).
     cells : int, optional

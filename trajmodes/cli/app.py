@@ -151,7 +151,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     ps = add("series", cmd_series, "many MD runs (temperatures, volumes, NPT) in one dataset: effective force "
                                    "constants and frequencies with error bars, free energy, the split of every shift "
                                    "into volume and intrinsic parts, figures")
-    add_read_options(ps, reference=False)
+    add_read_options(ps, reference=False, thermo=False)
     ps.add_argument("--references", nargs="+", metavar="REF", help="reference crystal of each run (or one for all): "
                                                                    "LAMMPS data files (default: RUN's stem + .data "
                                                                    "beside it, else the run's time average)")

@@ -11,7 +11,7 @@ import time
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
-def add_read_options(p: argparse.ArgumentParser, reference: bool = True) -> None:
+def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo: bool = True) -> None:
     p.add_argument("files", nargs="+", help="trajectory file(s): LAMMPS dump(s), XYZ, trajmodes .nc, or any "
                                             "MDAnalysis format")
     p.add_argument("--format", help="trajectory format: lammps, xyz, netcdf, or an MDAnalysis format such as DCD "
@@ -32,6 +32,12 @@ def add_read_options(p: argparse.ArgumentParser, reference: bool = True) -> None
                                                   "first), when --species is not given or to override it")
     p.add_argument("--topology", help="topology file for MDAnalysis formats such as DCD or XTC")
     p.add_argument("--chunk-frames", type=positive_int, metavar="N", help="frames per Dask chunk")
+    if thermo:
+        p.add_argument("--thermo", nargs="+", metavar="LOG", help="LAMMPS log file(s) of the run: the per-frame "
+                                                                  "potential energy and pressure of the thermo rows "
+                                                                  "at the dump's steps")
+    p.add_argument("--energy-column", metavar="NAME", help="per-atom potential-energy column of a LAMMPS dump "
+                                                           "(default: c_pe, c_peatom, c_pe_atom, c_epot or pe)")
 
 
 def read_trajectory(args, files=None):
@@ -42,16 +48,24 @@ def read_trajectory(args, files=None):
     reference = getattr(args, "reference", None)
     traj = trajmodes.read(files if len(files) > 1 else files[0], format=args.format, reference=reference,
                           units=args.units, md_timestep=args.md_timestep, frame_interval=args.frame_interval,
-                          species=species, masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames)
+                          species=species, masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames,
+                          thermo=_thermo(args), energy_column=args.energy_column)
     if reference is None and getattr(traj.source, "reference", None) is None:
         traj = traj.with_reference("average")        # a thermal snapshot is a poor reference: the run's average
     return traj
 
 
+def _thermo(args):
+    logs = getattr(args, "thermo", None)
+    return None if not logs else (logs[0] if len(logs) == 1 else list(logs))
+
+
 def input_files(traj, args) -> list[str]:
-    """The files a result from ``traj`` was computed from: the trajectory's, and a reference structure file."""
+    """The files a result from ``traj`` was computed from: the trajectory's, a reference structure file and the
+    thermo logs."""
     ref = getattr(args, "reference", None)
-    return list(traj.source.paths) + ([ref] if ref and os.path.isfile(ref) else [])
+    return list(traj.source.paths) + ([ref] if ref and os.path.isfile(ref) else []) + \
+        list(getattr(args, "thermo", None) or [])
 
 
 def read_settings(args, traj) -> dict:

@@ -36,7 +36,9 @@ def _report(traj, args):
            "masses:     " + ("unknown (give --species, --masses, or a reference data file with Masses)"
                              if traj.masses is None else
                              ", ".join(f"{k} {float(traj.masses[traj.species == k][0]):.4f} amu" for k in kinds)),
-           "fields:     " + ", ".join(src.fields) + (" (positions unwrapped)" if src.unwrapped else "")]
+           "fields:     " + ", ".join(src.fields) + (" (positions unwrapped)" if src.unwrapped else ""),
+           "per frame:  " + (", ".join(traj.frame_fields) or "no potential energy or pressure (a LAMMPS log: "
+                                                            "--thermo; a per-atom energy column: --energy-column)")]
     ref = traj.reference
     if ref.cell is not None:
         out.append("box (reference):")

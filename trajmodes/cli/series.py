@@ -47,7 +47,8 @@ def cmd_series(args, out) -> int:
         ref = ref or _beside(path)
         kw = dict(thermo=log) if log else {}
         traj = trajmodes.read(path, format=args.format, reference=ref, units=args.units, species=species,
-                              masses=args.masses, chunk_frames=args.chunk_frames, **kw)
+                              masses=args.masses, chunk_frames=args.chunk_frames, energy_column=args.energy_column,
+                              **kw)
         if ref is None and getattr(traj.source, "reference", None) is None:
             traj = traj.with_reference("average")
         trajs.append(traj)

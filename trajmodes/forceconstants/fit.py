@@ -504,6 +504,15 @@ class EffectiveForceConstants:
                          f"{float(s.cv_rmse[i]):>12.6f} {float(s.condition_number[i]):>10.3g}")
         lines.append(f"sigma_A = {float(s.sigma_a):.4f} ({s.attrs['mode']}); {int(s.n_frames)} frames, "
                      f"{int(s.n_rows)} force components, {s.attrs['folds']}-fold CV ({s.attrs['cv']})")
+        extra = []
+        if np.isfinite(getattr(self, "temperature_", np.nan)):
+            extra.append(f"mean kinetic temperature {self.temperature_:.2f} K")
+        if np.isfinite(self.energies_["potential"]):
+            n = self.supercell_.n_atoms
+            extra.append(f"<U_MD> = {self.energies_['potential'] / n:.6f} eV/atom, U_0 = <U_MD - 1/2 u Phi u> = "
+                         f"{self.energies_['baseline'] / n:.6f} eV/atom")
+        if extra:
+            lines.append("; ".join(extra))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
