@@ -1,5 +1,5 @@
 """Second- and third-order force constants on a supercell: layouts, sum rule, permutation symmetry,
-file formats (netCDF, phonopy, phono3py)."""
+file formats (netCDF, phonopy, phono3py, TDEP, ShengBTE)."""
 from __future__ import annotations
 
 import os
@@ -252,7 +252,7 @@ class ForceConstants:
         return ForceConstants(out, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
                               born=born, epsilon=eps, nac_factor=self.nac_factor, fc3=self.fc3)
 
-    # -- files: the formats live in trajmodes.io.fcfiles ------------------------------------------
+    # -- files: the formats live in trajmodes.io.fcfiles, fc_tdep and fc_shengbte -------------------
     @classmethod
     def from_phonopy(cls, path: str | os.PathLike, born: str | os.PathLike | bool | None = None,
                      symprec: float = 1e-5) -> "ForceConstants":
@@ -299,6 +299,41 @@ class ForceConstants:
         data, where = read_netcdf(path)
         with blamed(where):
             return cls(**data)
+
+    @classmethod
+    def from_tdep(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
+        """Read TDEP's ``infile.forceconstant`` (and ``infile.forceconstant_thirdorder`` when there is one) onto
+        the supercell of ``infile.ssposcar`` (or ``supercell``), the unit cell from ``infile.ucposcar``; see
+        :func:`trajmodes.io.fc_tdep.read_tdep`."""
+        from trajmodes.io.fc_tdep import read_tdep
+        from trajmodes.io.fcfiles import blamed
+        data, where = read_tdep(path, supercell=supercell)
+        with blamed(where):
+            return cls(**data)
+
+    def to_tdep(self, folder: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
+        """Write TDEP's ``infile.ucposcar``, ``infile.ssposcar``, ``infile.forceconstant`` and (with ``fc3``)
+        ``infile.forceconstant_thirdorder`` into ``folder``; ``source`` is named in their headers. See
+        :func:`trajmodes.io.fc_tdep.write_tdep`."""
+        from trajmodes.io.fc_tdep import write_tdep
+        write_tdep(self, folder, source)
+
+    @classmethod
+    def from_shengbte(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
+        """Read ShengBTE's ``FORCE_CONSTANTS_2ND`` (and ``FORCE_CONSTANTS_3RD`` when there is one) with the unit cell
+        of ``POSCAR`` and the supercell of ``SPOSCAR`` (or ``supercell``); see
+        :func:`trajmodes.io.fc_shengbte.read_shengbte`."""
+        from trajmodes.io.fc_shengbte import read_shengbte
+        from trajmodes.io.fcfiles import blamed
+        data, where = read_shengbte(path, supercell=supercell)
+        with blamed(where):
+            return cls(**data)
+
+    def to_shengbte(self, folder: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
+        """Write ``POSCAR``, ``SPOSCAR``, ``FORCE_CONSTANTS_2ND`` and (with ``fc3``) ``FORCE_CONSTANTS_3RD`` for
+        ShengBTE / almaBTE into ``folder``; see :func:`trajmodes.io.fc_shengbte.write_shengbte`."""
+        from trajmodes.io.fc_shengbte import write_shengbte
+        write_shengbte(self, folder, source)
 
     def __repr__(self) -> str:
         third = "" if self.fc3 is None else f", fc3 {self.fc3.shape} eV/A^3"

@@ -1,0 +1,470 @@
+"""Force constants in other codes' files: TDEP (infile.forceconstant, infile.forceconstant_thirdorder,
+infile.ucposcar, infile.ssposcar) and ShengBTE (FORCE_CONSTANTS_2ND, FORCE_CONSTANTS_3RD, POSCAR, SPOSCAR).
+
+Oracles: the analytic Morse fc2 and fc3 of ``tests/forceconstants/test_fc3_io.py`` on shuffled supercells (a
+non-diagonal one and a two-species crystal); exact round trips through every format, atoms matched by position;
+hiPhive's own ShengBTE reader and writer; phonopy's dynamical matrix against a TDEP-style lattice sum written out
+here from TDEP's documented file layout; phonopy reading our FORCE_CONSTANTS_2ND.
+"""
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+from tests.forceconstants.test_fc3_io import pair_fc23
+from tests.support.crystals import FCC, NONDIAG, supercell
+from tests.support.paths import EXAMPLES
+from trajmodes import Crystal, ForceConstants, Phonons
+from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.units import THZ
+
+ZB = dict(D0=2.0, alpha=1.5, r0=2.30, cutoff=2.6, nimg=1)       # zincblende nearest neighbours only
+A_GAAS = 5.431
+
+
+def zincblende() -> Crystal:
+    return Crystal(FCC / 3.615 * A_GAAS, np.array([[0, 0, 0], [.25, .25, .25]]) * A_GAAS, ["Ga", "As"])
+
+
+def _case(name: str) -> ForceConstants:
+    if name == "cu_nondiag":            # fcc Cu, conventional 2x2x2 = non-diagonal on the primitive cell, shuffled
+        prim = Crystal(FCC, [[0, 0, 0]], ["Cu"])
+        sc = supercell(prim, NONDIAG, shuffle_seed=5)
+        fc2, fc3 = pair_fc23(sc)
+    elif name == "gaas_diag":           # two species, 3x3x3 primitive cells, shuffled
+        prim = zincblende()
+        sc = supercell(prim, 3 * np.eye(3, dtype=int), shuffle_seed=7)
+        fc2, fc3 = pair_fc23(sc, **ZB)
+    else:                               # two species on the non-diagonal supercell
+        prim = zincblende()
+        sc = supercell(prim, NONDIAG, shuffle_seed=11)
+        fc2, fc3 = pair_fc23(sc, **ZB)
+    assert np.abs(fc3).max() > 1.0
+    return ForceConstants(fc2, sc, prim, fc3=fc3)
+
+
+CASES = ["cu_nondiag", "gaas_diag", "gaas_nondiag"]
+
+
+@pytest.fixture(scope="module", params=CASES)
+def case(request):
+    return request.param, _case(request.param)
+
+
+def matched(a: ForceConstants, b: ForceConstants) -> np.ndarray:
+    """perm[i_b] = the atom of ``a`` at the site of atom ``i_b`` of ``b`` (positions modulo the supercell)."""
+    inv = np.linalg.inv(a.supercell.cell)
+    d = (b.supercell.positions[:, None] - a.supercell.positions[None]) @ inv
+    d -= np.rint(d)
+    dist = np.linalg.norm(d @ a.supercell.cell, axis=-1)
+    perm = dist.argmin(axis=1)
+    assert dist.min(axis=1).max() < 1e-8 and len(set(perm)) == len(perm)
+    assert np.abs(a.supercell.cell - b.supercell.cell).max() < 1e-12
+    assert np.array_equal(a.supercell.species[perm], b.supercell.species)
+    assert np.allclose(a.supercell.masses[perm], b.supercell.masses, rtol=1e-12)
+    return perm
+
+
+def differences(a: ForceConstants, b: ForceConstants) -> tuple[float, float]:
+    """Largest |fc2_b - fc2_a| and |fc3_b - fc3_a| (eV/A^2, eV/A^3) on matched atoms (fc3: rows of b's p2s)."""
+    perm = matched(a, b)
+    d2 = float(np.abs(a.full()[np.ix_(perm, perm)] - b.full()).max())
+    if b.fc3 is None:
+        return d2, 0.0
+    ia = perm[b.p2s]
+    d3 = 0.0
+    for k in range(b.n_prim):
+        cols = a.compact_columns(ia[k], perm)
+        d3 = max(d3, float(np.abs(a.fc3[a.smap.atom[ia[k]]][np.ix_(cols, cols)] - b.fc3[k]).max()))
+    return d2, d3
+
+
+def round_trip(fc: ForceConstants, fmt: str, folder) -> ForceConstants:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                  # ShengBTE's non-diagonal warning, phonopy's own
+        if fmt == "tdep":
+            fc.to_tdep(folder, source="test")
+            return ForceConstants.from_tdep(folder)
+        if fmt == "shengbte":
+            fc.to_shengbte(folder, source="test")
+            return ForceConstants.from_shengbte(folder)
+        if fmt == "phono3py":
+            fc.to_phono3py(folder)
+            return ForceConstants.from_phono3py(folder)
+        if fmt == "phonopy":
+            fc.to_phonopy(folder)
+            return ForceConstants.from_phonopy(folder)
+        fc.to_netcdf(folder / "fc.nc")
+        return ForceConstants.from_netcdf(folder / "fc.nc")
+
+
+def fc2_only(fc: ForceConstants) -> ForceConstants:
+    return ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s)
+
+
+# -------------------------------------------------------------------------------------------- exact round trips
+@pytest.mark.parametrize("fmt", ["tdep", "shengbte", "phono3py", "phonopy", "netcdf"])
+def test_round_trip_is_exact(case, fmt, tmp_path):
+    """fc2 and fc3 come back to round-off through every format, on the same supercell, atom for atom."""
+    pytest.importorskip("phono3py") if fmt == "phono3py" else None
+    name, fc = case
+    fc = fc2_only(fc) if fmt == "phonopy" else fc
+    back = round_trip(fc, fmt, tmp_path)
+    d2, d3 = differences(fc, back)
+    assert d2 <= 1e-14 * np.abs(fc.fc2).max(), (name, fmt, d2)
+    assert (back.fc3 is None) == (fc.fc3 is None)
+    if fc.fc3 is not None:
+        assert d3 <= 1e-14 * np.abs(fc.fc3).max(), (name, fmt, d3)
+    assert np.array_equal(back.smap.matrix, fc.smap.matrix) or fmt in ("phonopy", "phono3py")
+    if fmt in ("tdep", "netcdf") or (fmt == "shengbte" and "nondiag" in name):
+        assert np.array_equal(matched(fc, back), np.arange(fc.n_atoms))       # atom order kept
+
+
+def test_text_formats_are_bit_exact(case, tmp_path):
+    """17 significant digits: TDEP and ShengBTE text gives the very same numbers back, and the supercell too."""
+    _, fc = case
+    for fmt in ("tdep", "shengbte"):
+        back = round_trip(fc, fmt, tmp_path / fmt)
+        perm = matched(fc, back)
+        # TDEP files hold the compact rows (the other rows follow by translation), ShengBTE's the full array as it is
+        ref = fc.full_from_compact(fc.compact()) if fmt == "tdep" else fc.full()
+        assert np.array_equal(ref[np.ix_(perm, perm)], back.full())
+        assert differences(fc, back)[1] == 0.0                       # fc3: every constant, bit for bit
+        assert np.abs(back.supercell.positions - fc.supercell.positions[perm]).max() < 1e-12
+
+
+def test_shengbte_supercell_order(tmp_path):
+    """A diagonal supercell is written in ShengBTE's order: atom 1 + ix + na (iy + nb (iz + nc k)) is unit-cell
+    atom k in cell (ix, iy, iz), as ShengBTE's reader assumes; the POSCAR and SPOSCAR also parse with ASE."""
+    ase_io = pytest.importorskip("ase.io")
+    fc = _case("gaas_diag")
+    fc.to_shengbte(tmp_path, source="the test")
+    uc, ss = ase_io.read(tmp_path / "POSCAR", format="vasp"), ase_io.read(tmp_path / "SPOSCAR", format="vasp")
+    assert list(uc.get_chemical_symbols()) == ["Ga", "As"]
+    frac = ss.get_scaled_positions(wrap=False) * 3
+    n = np.arange(len(ss))
+    k, cell = n // 27, np.stack([n % 3, (n // 3) % 3, (n // 9) % 3], axis=1)
+    assert np.abs(frac - uc.get_scaled_positions(wrap=False)[k] - cell).max() < 1e-12
+    assert "written by trajmodes" in (tmp_path / "POSCAR").read_text().splitlines()[0]
+    first = (tmp_path / "FORCE_CONSTANTS_3RD").read_text().splitlines()[:2]
+    assert first[0].strip().isdigit() and first[1] == ""                  # hiPhive: an integer, then a blank
+
+
+def test_non_diagonal_shengbte_warns(tmp_path):
+    with pytest.warns(UserWarning, match="not diagonal: ShengBTE's scell cannot describe it"):
+        _case("cu_nondiag").to_shengbte(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------------ hiPhive
+def _ase(c: Crystal):
+    from ase import Atoms
+    return Atoms(symbols=list(c.species), positions=c.positions, cell=c.cell, pbc=True)
+
+
+@pytest.mark.parametrize("name", ["cu_nondiag", "gaas_diag"])
+def test_hiphive_reads_our_fc3(name, tmp_path):
+    hiphive = pytest.importorskip("hiphive")
+    import ase.io
+    fc = _case(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc.to_shengbte(tmp_path)
+    fcs = hiphive.ForceConstants.read_shengBTE(_ase(fc.supercell), str(tmp_path / "FORCE_CONSTANTS_3RD"),
+                                               ase.io.read(tmp_path / "POSCAR"))
+    assert np.abs(fcs.get_fc_array(order=3)[fc.p2s] - fc.fc3).max() < 1e-13 * np.abs(fc.fc3).max()
+
+
+def _full_fc3(fc: ForceConstants) -> np.ndarray:
+    """(N, N, N, 3, 3, 3) by lattice translation of the compact rows."""
+    N = fc.n_atoms
+    out = np.empty((N, N, N, 3, 3, 3))
+    for i in range(N):
+        cols = fc.compact_columns(i, np.arange(N))
+        out[i] = fc.fc3[fc.smap.atom[i]][np.ix_(cols, cols)]
+    return out
+
+
+def test_we_read_hiphives_fc3(tmp_path):
+    """hiPhive's FORCE_CONSTANTS_3RD (10 decimals) read onto our supercell gives the same fc3."""
+    hiphive = pytest.importorskip("hiphive")
+    import ase.io
+    fc = _case("cu_nondiag")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc2_only(fc).to_shengbte(tmp_path)
+    fcs = hiphive.ForceConstants.from_arrays(_ase(fc.supercell), fc2_array=fc.full(), fc3_array=_full_fc3(fc))
+    fcs.write_to_shengBTE(str(tmp_path / "FORCE_CONSTANTS_3RD"), ase.io.read(tmp_path / "POSCAR"))
+    back = ForceConstants.from_shengbte(tmp_path)
+    d2, d3 = differences(fc, back)
+    assert d2 == 0.0 and d3 < 1e-9, (d2, d3)
+
+
+# ----------------------------------------------------------------------------------------------- frequencies
+def tdep_frequencies(folder, q: np.ndarray) -> np.ndarray:
+    """Frequencies (THz) from infile.ucposcar + infile.forceconstant by TDEP's own lattice sum over the listed
+    pairs, D_ab(q) = sum_pairs Phi e^{i 2 pi q.(R + r_b - r_a)} / sqrt(m_a m_b), parsed here from the layout."""
+    from trajmodes.io.fc_tdep import read_poscar
+    uc = read_poscar(folder / "infile.ucposcar", wrap=True)
+    rows = [ln.split() for ln in (folder / "infile.forceconstant").read_text().splitlines() if ln.strip()]
+    n, p = int(rows[0][0]), 2
+    f = uc.scaled_positions
+    D = np.zeros((len(q), 3 * n, 3 * n), complex)
+    for a in range(n):
+        count, p = int(rows[p][0]), p + 1
+        for _ in range(count):
+            b = int(rows[p][0]) - 1
+            R = np.array(rows[p + 1][:3], float)
+            block = np.array([r[:3] for r in rows[p + 2:p + 5]], float)
+            phase = np.exp(2j * np.pi * (q @ (R + f[b] - f[a])))
+            m = np.sqrt(uc.masses[a] * uc.masses[b])
+            D[:, 3 * a:3 * a + 3, 3 * b:3 * b + 3] += phase[:, None, None] * block / m
+            p += 5
+    ev = np.linalg.eigvalsh(D)
+    return np.sign(ev) * np.sqrt(np.abs(ev)) * THZ
+
+
+def phonopy_frequencies(folder, q: np.ndarray) -> np.ndarray:
+    """Frequencies (THz, the same conversion factor) from phonopy's own dynamical matrix of phonopy files."""
+    phonopy = pytest.importorskip("phonopy")
+    ph = phonopy.load(str(folder / "phonopy_params.yaml"), force_constants_filename=str(folder / "FORCE_CONSTANTS"),
+                      is_nac=False, symmetrize_fc=False, log_level=0)
+    out = []
+    for x in q:
+        ph.dynamical_matrix.run(x)
+        ev = np.linalg.eigvalsh(ph.dynamical_matrix.dynamical_matrix)
+        out.append(np.sign(ev) * np.sqrt(np.abs(ev)) * THZ)
+    return np.array(out)
+
+
+def _random_fc(prim: Crystal, S, seed: int) -> ForceConstants:
+    """Random constants on every pair of a small supercell (so pairs at the Wigner-Seitz boundary, shared by
+    several images, are not zero), symmetrised under the space group."""
+    sc = supercell(prim, S)
+    rng = np.random.default_rng(seed)
+    fc = ForceConstants(rng.normal(size=(sc.n_atoms, sc.n_atoms, 3, 3)), sc, prim)
+    fc = fc.symmetrize()
+    return ForceConstants(fc.fc2 + 4 * np.eye(3) * (np.arange(sc.n_atoms)[:, None] == np.arange(sc.n_atoms)[None])
+                          [:, :, None, None], sc, prim).symmetrize()
+
+
+@pytest.mark.parametrize("name", ["cu_eam", "gaas_random", "cu_random_nondiag"])
+def test_tdep_frequencies_equal_phonopy(name, tmp_path):
+    """At 30 general q the frequencies of the TDEP files (TDEP's lattice sum; and trajmodes reading them) equal
+    phonopy's from the phonopy files of the same constants, to 1e-8 THz: the Wigner-Seitz weights are right."""
+    pytest.importorskip("phonopy")
+    if name == "cu_eam":
+        fc = ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam")
+    elif name == "gaas_random":
+        fc = _random_fc(zincblende(), 2 * np.eye(3, dtype=int), 1)
+    else:
+        fc = _random_fc(Crystal(FCC, [[0, 0, 0]], ["Cu"]), NONDIAG // 2, 2)
+    fc.to_phonopy(tmp_path / "phonopy")
+    fc.to_tdep(tmp_path / "tdep")
+    q = np.random.default_rng(4).random((30, 3)) - 0.5
+    ref = phonopy_frequencies(tmp_path / "phonopy", q)
+    assert np.abs(tdep_frequencies(tmp_path / "tdep", q) - ref).max() < 1e-8
+    assert np.abs(Phonons(ForceConstants.from_tdep(tmp_path / "tdep")).frequencies(q) - ref).max() < 1e-8
+
+
+def test_phonopy_reads_our_force_constants_2nd(tmp_path):
+    """FORCE_CONSTANTS_2ND is phonopy's full FORCE_CONSTANTS for the POSCAR and the diagonal supercell; and
+    phonopy's compact FORCE_CONSTANTS, put in its place, is read back the same."""
+    phonopy = pytest.importorskip("phonopy")
+    fc = fc2_only(_case("gaas_diag"))
+    fc.to_shengbte(tmp_path)
+    ph = phonopy.load(unitcell_filename=str(tmp_path / "POSCAR"), supercell_matrix=[3, 3, 3], primitive_matrix=None,
+                      force_constants_filename=str(tmp_path / "FORCE_CONSTANTS_2ND"), is_nac=False,
+                      symmetrize_fc=False, log_level=0)
+    ph.masses = fc.primitive.masses                  # phonopy's own mass table differs in the 7th digit for As
+    q = np.random.default_rng(5).random((10, 3))
+    ours = Phonons(fc).frequencies(q)
+    assert np.abs(np.array([ph.get_frequencies(x) for x in q]) - ours).max() < 1e-8
+    fc.to_phonopy(tmp_path / "ph")
+    shutil.copy(tmp_path / "ph" / "FORCE_CONSTANTS", tmp_path / "FORCE_CONSTANTS_2ND")
+    back = ForceConstants.from_shengbte(tmp_path)
+    assert back.layout == "compact" and differences(fc, back)[0] < 1e-14 * np.abs(fc.fc2).max()
+
+
+# ------------------------------------------------------------------------------------------------ TDEP layout
+def test_tdep_layout(tmp_path):
+    """TDEP's layout: atoms per cell, cutoff, pairs per atom (self-pair first), partner, lattice vector, block;
+    the polar flag 0; provenance on the first lines; POSCARs that ASE reads the same."""
+    ase_io = pytest.importorskip("ase.io")
+    fc = _case("gaas_diag")
+    fc.to_tdep(tmp_path, source="made/by/test.nc")
+    rows = (tmp_path / "infile.forceconstant").read_text().splitlines()
+    assert rows[0].split()[0] == "2" and "trajmodes" in rows[0] and "test.nc" in rows[0]
+    assert 2.35 < float(rows[1].split()[0]) < 2.36                    # nearest neighbours only: a sqrt(3) / 4
+    assert rows[2].split()[0] == "5"                                   # self + 4 neighbours
+    assert rows[3].split()[0] == "1" and [float(x) for x in rows[4].split()] == [0, 0, 0]
+    assert rows[-1].split()[0] == "0"
+    rows3 = (tmp_path / "infile.forceconstant_thirdorder").read_text().splitlines()
+    assert rows3[0].split()[0] == "2" and "trajmodes" in rows3[0]
+    uc = ase_io.read(tmp_path / "infile.ucposcar", format="vasp")
+    assert np.abs(uc.cell[:] - fc.primitive.cell).max() < 1e-14
+    assert uc.get_chemical_symbols() == ["Ga", "As"]
+    ss = ase_io.read(tmp_path / "infile.ssposcar", format="vasp")
+    d = ss.get_scaled_positions() - fc.supercell.positions @ np.linalg.inv(fc.supercell.cell)
+    assert np.abs(d - np.rint(d)).max() < 1e-12 and ss.get_chemical_symbols() == list(fc.supercell.species)
+    assert "test.nc" in (tmp_path / "infile.ucposcar").read_text().splitlines()[0]
+
+
+def _fortran_style(text: str) -> str:
+    """Numbers as gfortran's list-directed output writes them (E+000 exponents, no leading zero padding), and
+    TDEP's 'site: N' notes after POSCAR positions."""
+    out = []
+    for ln in text.splitlines():
+        toks = ln.split()
+        if len(toks) >= 3 and all(t.replace("e", "").replace(".", "").replace("-", "").replace("+", "").isdigit()
+                                  for t in toks[:3]) and any("e" in t or "." in t for t in toks[:3]):
+            toks = [f"{float(t):.16E}".replace("E+0", "E+00").replace("E-0", "E-00") for t in toks[:3]] + toks[3:]
+            ln = "   " + "   ".join(toks)
+        out.append(ln)
+    return "\n".join(out) + "\n"
+
+
+def test_reads_fortran_formatted_files(tmp_path):
+    """TDEP's own files: Fortran exponents, comments after numbers, 'direct coordinates', 'site: N' notes."""
+    fc = _case("cu_nondiag")
+    fc.to_tdep(tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    for name in ("infile.forceconstant", "infile.forceconstant_thirdorder", "infile.ssposcar", "infile.ucposcar"):
+        text = _fortran_style((tmp_path / "a" / name).read_text())
+        if name.endswith("poscar"):
+            text = text.replace("Direct", "direct coordinates")
+            lines = text.splitlines()
+            lines[8:] = [f"{ln} site: {i + 1}" for i, ln in enumerate(lines[8:])]
+            text = "\n".join(lines) + "\n"
+        (tmp_path / "b" / name.replace("infile.", "outfile.") if "forceconstant" in name
+         else tmp_path / "b" / name).write_text(text)
+    assert "E-00" in (tmp_path / "b" / "outfile.forceconstant").read_text()
+    d2, d3 = differences(fc, ForceConstants.from_tdep(tmp_path / "b"))
+    assert d2 < 1e-14 * np.abs(fc.fc2).max() and d3 < 1e-14 * np.abs(fc.fc3).max()
+
+
+def test_tdep_onto_a_given_supercell(tmp_path):
+    """Without infile.ssposcar the constants go onto the supercell asked for (folded by its periodicity)."""
+    fc = _case("gaas_diag")
+    fc.to_tdep(tmp_path)
+    (tmp_path / "infile.ssposcar").unlink()
+    with pytest.raises(FileNotFoundError, match="no infile.ssposcar"):
+        ForceConstants.from_tdep(tmp_path)
+    back = ForceConstants.from_tdep(tmp_path, supercell=3)
+    d2, d3 = differences(fc, back)
+    assert d2 < 1e-14 * np.abs(fc.fc2).max() and d3 < 1e-14 * np.abs(fc.fc3).max()
+    sheng = tmp_path / "sheng"
+    fc.to_shengbte(sheng)
+    (sheng / "SPOSCAR").unlink()
+    back = ForceConstants.from_shengbte(sheng, supercell=[3, 3, 3])
+    assert differences(fc, back) == (0.0, 0.0)
+
+
+# ------------------------------------------------------------------------------------------------- refusals
+def _with_born(fc: ForceConstants) -> ForceConstants:
+    born = np.array([np.eye(3) * 2.0, -np.eye(3) * 2.0])[:fc.n_prim]
+    return ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, born=born,
+                          epsilon=np.eye(3) * 10, fc3=fc.fc3)
+
+
+@pytest.mark.parametrize("method, where", [("to_tdep", "dipole-dipole"), ("to_shengbte", "CONTROL")])
+def test_refuses_born_charges(method, where, tmp_path):
+    fc = _with_born(_case("gaas_diag"))
+    with pytest.raises(ValueError, match=f"no place for the Born charges.*{where}") as err:
+        getattr(fc, method)(tmp_path)
+    assert "\n" not in str(err.value) and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("method", ["to_tdep", "to_shengbte"])
+def test_refuses_what_a_poscar_cannot_hold(method, tmp_path):
+    fc = _case("cu_nondiag")
+    pr, sc = fc.primitive, fc.supercell
+    heavy = ForceConstants(fc.fc2, Crystal(sc.cell, sc.positions, sc.species, sc.masses * 1.1),
+                           Crystal(pr.cell, pr.positions, pr.species, pr.masses * 1.1))
+    with pytest.raises(ValueError, match=r"hold no masses .* Cu mass here is 69.9006 amu, not 63.546"):
+        getattr(heavy, method)(tmp_path)
+    labels = ForceConstants(fc.fc2, Crystal(sc.cell, sc.positions, ["1"] * sc.n_atoms, sc.masses),
+                            Crystal(pr.cell, pr.positions, ["1"], pr.masses))
+    with pytest.raises(ValueError, match="1 is not an element"):
+        getattr(labels, method)(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------- broken files
+def _edit(path, line: int, new: str | None) -> None:
+    """Replace 1-based line ``line`` of ``path`` (None: cut the file before it)."""
+    rows = path.read_text().splitlines()
+    rows = rows[:line - 1] if new is None else rows[:line - 1] + [new] + rows[line:]
+    path.write_text("\n".join(rows) + "\n")
+
+
+TDEP_BROKEN = {
+    # file, line, new text (None: cut there), expected line in the message, words
+    "cut fc2": ("infile.forceconstant", 40, None, 40, "cut short"),
+    "cut fc3": ("infile.forceconstant_thirdorder", 100, None, 100, "cut short"),
+    "text in a block": ("infile.forceconstant", 6, "  1.0  abc  2.0", 6, "expected 3 numbers (a 3 x 3 force constant)"),
+    "partner out of range": ("infile.forceconstant", 4, "  7   In the unit cell", 4, "from 1 to 1"),
+    "fractional lattice vector": ("infile.forceconstant", 5, " 0.5 0.0 0.0", 5, "whole numbers"),
+    "nan": ("infile.forceconstant", 7, " nan 0 0", 7, "NaN or infinite"),
+    "wrong atom count": ("infile.forceconstant", 1, "  2  How many atoms", 1, "2 atoms per unit cell"),
+    "polar": ("infile.forceconstant", -1, "  3   # polar", -1, "polar TDEP force constant"),
+    "triplet of another atom": ("infile.forceconstant_thirdorder", 4, "  2", 4, "from 1 to 1"),
+    "poscar counts": ("infile.ucposcar", 7, "  x", 7, "the number of atoms of each element"),
+    "poscar vasp4": ("infile.ucposcar", 6, "  1", 6, "VASP 4 POSCAR"),
+    "poscar element": ("infile.ucposcar", 6, "  Xx", 6, "no standard mass for species Xx"),
+}
+
+
+@pytest.mark.parametrize("case_name", list(TDEP_BROKEN))
+def test_broken_tdep_files_name_file_and_line(case_name, tmp_path):
+    name, line, new, expect, words = TDEP_BROKEN[case_name]
+    _case("cu_nondiag").to_tdep(tmp_path)
+    path = tmp_path / name
+    n_lines = len(path.read_text().splitlines())
+    line = n_lines if line == -1 else line
+    expect = n_lines if expect == -1 else expect
+    _edit(path, line, new)
+    with pytest.raises(ForceConstantsFormatError) as err:
+        ForceConstants.from_tdep(tmp_path)
+    msg = str(err.value)
+    assert f"{path}, line {expect}: " in msg and words in msg, msg
+
+
+SHENG_BROKEN = {
+    "cut 2nd": ("FORCE_CONSTANTS_2ND", 30, None, 30, "cut short"),
+    "bad pair": ("FORCE_CONSTANTS_2ND", 2, "1 x", 2, "expected 2 numbers (the atom pair i j)"),
+    "pair out of range": ("FORCE_CONSTANTS_2ND", 2, "1 99", 2, "from 1 to 32"),
+    "wrong size": ("FORCE_CONSTANTS_2ND", 1, "  31   31", 1, "31 x 31 atoms"),
+    "cut 3rd": ("FORCE_CONSTANTS_3RD", 70, None, 70, "cut short"),
+    "R2 off the lattice": ("FORCE_CONSTANTS_3RD", 4, " 0.3 0.0 0.0", 4, "not a lattice vector"),
+    "xyz out of range": ("FORCE_CONSTANTS_3RD", 8, "1 1 4  0.5", 8, "from 1 to 3"),
+    "xyz twice": ("FORCE_CONSTANTS_3RD", 8, "1 1 1  0.5", 7, "every x, y, z once"),
+}
+
+
+@pytest.mark.parametrize("case_name", list(SHENG_BROKEN))
+def test_broken_shengbte_files_name_file_and_line(case_name, tmp_path):
+    name, line, new, expect, words = SHENG_BROKEN[case_name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _case("cu_nondiag").to_shengbte(tmp_path)
+    path = tmp_path / name
+    _edit(path, line, new)
+    with pytest.raises(ForceConstantsFormatError) as err:
+        ForceConstants.from_shengbte(tmp_path)
+    msg = str(err.value)
+    assert f"{path}, line {expect}: " in msg and words in msg, msg
+
+
+def test_missing_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no infile.forceconstant"):
+        ForceConstants.from_tdep(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no FORCE_CONSTANTS_2ND"):
+        ForceConstants.from_shengbte(tmp_path)
+    (tmp_path / "infile.forceconstant").write_text("1\n")
+    with pytest.raises(FileNotFoundError, match="no infile.ucposcar"):
+        ForceConstants.from_tdep(tmp_path)
+    (tmp_path / "FORCE_CONSTANTS_2ND").write_text("1\n")
+    with pytest.raises(FileNotFoundError, match="no POSCAR"):
+        ForceConstants.from_shengbte(tmp_path)

@@ -1,0 +1,157 @@
+"""``trajmodes convert-fc``: force constants from one code's files to another's (TDEP, ShengBTE, phonopy, phono3py,
+trajmodes netCDF), refusing what the target format cannot hold."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+#: the formats, in the order of ``--to``
+FC_FORMATS = ("tdep", "shengbte", "phonopy", "phono3py", "netcdf")
+
+#: files whose presence (in a folder) or name says the format
+_MARKS = {
+    "tdep": ("infile.forceconstant", "outfile.forceconstant", "infile.forceconstant_thirdorder",
+             "outfile.forceconstant_thirdorder", "infile.ucposcar", "infile.ssposcar"),
+    "shengbte": ("FORCE_CONSTANTS_2ND", "FORCE_CONSTANTS_3RD"),
+    "phono3py": ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml", "fc3.hdf5"),
+    "phonopy": ("phonopy_params.yaml", "phonopy.yaml", "phonopy_disp.yaml", "FORCE_CONSTANTS"),
+}
+
+
+def supercell_dims(text: str) -> list[int]:
+    """``--supercell``: N or N1,N2,N3 unit cells (positive whole numbers)."""
+    import argparse
+    try:
+        dims = [int(x) for x in text.replace("x", ",").split(",") if x.strip()]
+    except ValueError:
+        dims = []
+    dims = dims * 3 if len(dims) == 1 else dims
+    if len(dims) != 3 or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"the supercell must be N or N1,N2,N3 unit cells (positive), not {text!r}")
+    return dims
+
+
+def detect_format(path: str) -> str:
+    """The format of force constants at ``path`` (a file or a folder), from the file names.
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing there.
+    ValueError
+        No known file, or files of several formats in one folder.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if os.path.isfile(path):
+        name = os.path.basename(path)
+        if name.endswith(".nc"):
+            return "netcdf"
+        for fmt, marks in _MARKS.items():
+            if name in marks:
+                return fmt
+        if name in ("fc2.hdf5", "force_constants.hdf5"):
+            return "phonopy"
+        raise ValueError(f"{path}: not a force-constant file trajmodes knows by its name ("
+                         + ", ".join(m for marks in _MARKS.values() for m in marks[:2]) + ", *.nc); give --from")
+    names = set(os.listdir(path))
+    found = [fmt for fmt, marks in _MARKS.items() if names & set(marks)]
+    if found[:2] == ["phono3py", "phonopy"]:         # a phono3py folder may hold a phonopy yaml as well
+        found = ["phono3py"]
+    if len(found) > 1:
+        raise ValueError(f"{path} holds files of several formats ({', '.join(found)}): give --from")
+    if not found:
+        raise ValueError(f"{path}: no force-constant files in it (TDEP infile.forceconstant, ShengBTE "
+                         "FORCE_CONSTANTS_2ND, phonopy_params.yaml, phono3py_params.yaml; or give a .nc file)")
+    return found[0]
+
+
+def read_force_constants(path: str, fmt: str, supercell=None):
+    """:class:`~trajmodes.ForceConstants` from ``path`` in format ``fmt`` (``supercell``: for TDEP and ShengBTE
+    files without their supercell file)."""
+    from trajmodes.forceconstants.model import ForceConstants
+    if fmt == "tdep":
+        return ForceConstants.from_tdep(path, supercell=supercell)
+    if fmt == "shengbte":
+        return ForceConstants.from_shengbte(path, supercell=supercell)
+    if fmt == "phono3py":
+        return ForceConstants.from_phono3py(path)
+    if fmt == "phonopy":
+        return ForceConstants.from_phonopy(path)
+    return ForceConstants.from_netcdf(path)
+
+
+def refusal(fc, to: str) -> str | None:
+    """Why ``fc`` cannot go into format ``to`` as it is (one line), or None."""
+    if fc.fc3 is not None and to == "phonopy":
+        return ("phonopy files hold no third-order constants, and these have them: convert to phono3py, tdep, "
+                "shengbte or netcdf, or give --fc2-only to leave them out")
+    if fc.born is not None and to in ("tdep", "shengbte"):
+        where = ("TDEP's polar files hold short-ranged constants with the dipole-dipole part taken out"
+                 if to == "tdep" else "ShengBTE reads them from its CONTROL file, which is not written")
+        return (f"{'TDEP' if to == 'tdep' else 'ShengBTE'} force-constant files have no place for the Born charges "
+                f"and dielectric tensor these force constants carry ({where}): give --no-nac to write them "
+                "without, or convert to netcdf, phonopy or phono3py")
+    return None
+
+
+def _describe(fc) -> str:
+    parts = [f"fc2 ({fc.layout})"]
+    if fc.fc3 is not None:
+        parts.append("fc3")
+    if fc.born is not None:
+        parts.append("Born charges")
+    return (f"{' + '.join(parts)}, {fc.n_prim}-atom primitive cell, {fc.n_atoms}-atom supercell "
+            f"{fc.smap.matrix.tolist()}")
+
+
+def _write_folder(write, target: str, out) -> list[str]:
+    """Run ``write(folder)`` on a fresh folder and stage every file it made as ``target/NAME``."""
+    parent = os.path.dirname(os.path.abspath(target))
+    while not os.path.isdir(parent):
+        parent = os.path.dirname(parent)
+    tmp = tempfile.mkdtemp(prefix=f".trajmodes-staging-{os.getpid()}-", dir=parent)
+    try:
+        write(tmp)
+        names = sorted(os.listdir(tmp))
+        for name in names:
+            os.replace(os.path.join(tmp, name), out(os.path.join(target, name)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return names
+
+
+def cmd_convert_fc(args, out) -> int:
+    """Read force constants in one format and write them in another; one line says what was read and written."""
+    from trajmodes.forceconstants.model import ForceConstants
+    src = args.input
+    fmt = args.source_format or detect_format(src)
+    fc = read_force_constants(src, fmt, supercell=args.supercell)
+    what = _describe(fc)
+    dropped = []
+    if args.fc2_only and fc.fc3 is not None:
+        fc, dropped = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, born=fc.born,
+                                     epsilon=fc.epsilon, nac_factor=fc.nac_factor), dropped + ["fc3"]
+    if args.no_nac and fc.born is not None:
+        fc, dropped = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s,
+                                     fc3=fc.fc3), dropped + ["Born charges"]
+    why = refusal(fc, args.to)
+    if why:
+        raise ValueError(f"cannot write {src} as {args.to}: {why}")
+    target = args.output
+    if args.to == "netcdf":
+        if os.path.isdir(target):
+            raise ValueError(f"-o {target} is a folder; netcdf force constants go into one .nc file")
+        from trajmodes.io.provenance import provenance
+        fc.to_netcdf(out(target), attrs=provenance([src], {"source_format": fmt}))
+        files = [os.path.basename(target)]
+    else:
+        if os.path.isfile(target):
+            raise ValueError(f"-o {target} is a file; {args.to} force constants go into a folder")
+        writers = {"tdep": lambda d: fc.to_tdep(d, source=src), "shengbte": lambda d: fc.to_shengbte(d, source=src),
+                   "phonopy": fc.to_phonopy, "phono3py": fc.to_phono3py}
+        files = _write_folder(writers[args.to], target, out)
+    left = f" (left out: {', '.join(dropped)})" if dropped else ""
+    print(f"read {fmt} {src}: {what}; wrote {args.to} {target}: {', '.join(files)}{left}")
+    return 0
