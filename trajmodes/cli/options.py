@@ -12,10 +12,12 @@ FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
 def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo: bool = True) -> None:
-    p.add_argument("files", nargs="+", help="trajectory file(s): LAMMPS dump(s), XYZ, trajmodes .nc, or any "
-                                            "MDAnalysis format")
-    p.add_argument("--format", help="trajectory format: lammps, xyz, netcdf, or an MDAnalysis format such as DCD "
-                                    "(default: guessed from the content)")
+    p.add_argument("files", nargs="+", help="trajectory file(s): LAMMPS dump(s), XYZ, trajmodes .nc, VASP OUTCAR / "
+                                            "vasprun.xml / XDATCAR, Quantum ESPRESSO output, ASE .traj, or any "
+                                            "MDAnalysis or ASE format")
+    p.add_argument("--format", help="trajectory format: lammps, xyz, netcdf, an MDAnalysis format such as DCD, or "
+                                    "ase / ase:<ASE format> such as ase:vasp-out (default: guessed from the name "
+                                    "and content)")
     if reference:
         p.add_argument("--reference", help="reference crystal: a LAMMPS data / structure file (best: the ideal "
                                            "crystal the run started from), 'average' (default: the time average of "

@@ -1,4 +1,5 @@
-"""Readers: LAMMPS dumps, (extended) XYZ, trajmodes' netCDF cache, and every MDAnalysis format."""
+"""Readers: LAMMPS dumps, (extended) XYZ, trajmodes' netCDF cache, every MDAnalysis format, and every ASE format (VASP,
+Quantum ESPRESSO, ASE .traj, ...)."""
 from __future__ import annotations
 
 import glob
@@ -11,6 +12,8 @@ from trajmodes.io.base import FrameSource
 _LAMMPS = ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj")
 _XYZ = ("xyz", "extxyz")
 _NETCDF = ("nc", "netcdf", "trajmodes")
+#: ``format="ase"`` (ASE guesses the format) or ``format="ase:<ASE format>"`` (e.g. ``"ase:vasp-out"``)
+ASE_PREFIX = "ase"
 
 
 _GZIP = b"\x1f\x8b"
@@ -66,8 +69,33 @@ def _why_not(head: bytes) -> list[str]:
             "it has no netCDF/HDF5 header, so not a trajmodes netCDF cache"]
 
 
+#: the first bytes of ASE's binary trajectories (ASE's own magic strings of its ``traj`` format)
+_ASE_TRAJ_MAGIC = (b"- of UlmASE-Trajectory", b"AFFormatASE-Trajectory")
+
+
+def ase_format_of(path: str, head: bytes) -> str | None:
+    """The ASE format of a file from its name (OUTCAR, vasprun.xml, XDATCAR, .traj, .pwo) or its first bytes (ASE's
+    trajectory header, pw.x's ``Program PWSCF``, VASP's ``<modeling>`` XML or XDATCAR ``Direct configuration=``), or
+    None. Imports nothing from ASE."""
+    from trajmodes.io.ase_reader import name_format
+    fmt = name_format(path)
+    if fmt is not None:
+        return fmt
+    if head.startswith(_ASE_TRAJ_MAGIC):
+        return "traj"
+    if b"Program PWSCF" in head:
+        return "espresso-out"
+    if b"<modeling>" in head and b"vasp" in head.lower():
+        return "vasp-xml"
+    lines = head.split(b"\n", 8)
+    if len(lines) > 7 and lines[7].lstrip().startswith(b"Direct configuration="):
+        return "vasp-xdatcar"
+    return None
+
+
 def sniff(path: str) -> str:
-    """Guess the format of ``path`` from its first bytes: lammps, xyz, netcdf or mdanalysis.
+    """Guess the format of ``path`` from its name and first bytes: lammps, xyz, netcdf, ``ase:<ASE format>`` (VASP
+    OUTCAR, vasprun.xml and XDATCAR, pw.x output, ASE .traj: :func:`ase_format_of`) or mdanalysis.
 
     Raises
     ------
@@ -85,10 +113,27 @@ def sniff(path: str) -> str:
     text = head.lstrip()
     if text.startswith(b"ITEM:"):
         return "lammps"
+    ase_fmt = ase_format_of(path, head)
+    if ase_fmt is not None:
+        return f"{ASE_PREFIX}:{ase_fmt}"
     first = text.split(b"\n", 1)[0].strip()
     if first.isdigit():
         return "xyz"
     return "mdanalysis"
+
+
+def _is_ase(fmt: str) -> bool:
+    return fmt == ASE_PREFIX or fmt.startswith(ASE_PREFIX + ":")
+
+
+def _ase_source(path: str, fmt: str, *, units, lj_scales, md_timestep, frame_interval, species, masses):
+    """An :class:`~trajmodes.io.ase_reader.ASESource` for ``format="ase"`` or ``"ase:<ASE format>"``."""
+    if units not in (None, "metal") or lj_scales:
+        raise ValueError(f"{path}: ASE gives Angstrom, eV and amu (converted at the boundary); units= and "
+                         "lj_scales= do not apply to ASE formats")
+    from trajmodes.io.ase_reader import ASESource
+    return ASESource(path, ase_format=fmt.partition(":")[2] or None, md_timestep=md_timestep,
+                     frame_interval=frame_interval, species=species, masses=masses)
 
 
 def _mda_units(units: str | None) -> str | None:
@@ -147,10 +192,20 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     _lammps_only(paths[0], fmt, thermo=thermo, energy_column=energy_column)
     if len(paths) > 1 and fmt not in ("mdanalysis",):
         raise ValueError(f"several files are supported for LAMMPS dumps and MDAnalysis formats, not {fmt}")
+    if _is_ase(fmt):
+        return _ase_source(paths[0], fmt, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
+                           frame_interval=frame_interval, species=species, masses=masses)
     if fmt in _XYZ:
         from trajmodes.io.xyz import XYZSource
-        return XYZSource(paths[0], units=units or "metal", lj_scales=lj_scales, md_timestep=md_timestep,
-                         frame_interval=frame_interval)
+        try:
+            return XYZSource(paths[0], units=units or "metal", lj_scales=lj_scales, md_timestep=md_timestep,
+                             frame_interval=frame_interval)
+        except TrajectoryFormatError as exc:
+            if format is not None:
+                raise
+            raise TrajectoryFormatError(exc.path, exc.what, frame=exc.frame, line=exc.line,
+                                        fix=(exc.fix + ". " if exc.fix else "") + "ASE's extended XYZ reader may take "
+                                            "this variant: format='ase:extxyz' (--format ase:extxyz)") from None
     if fmt in _NETCDF:
         from trajmodes.io.netcdf import NetCDFSource
         if md_timestep is not None or frame_interval is not None:
@@ -167,17 +222,32 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
         raise TrajectoryFormatError(paths[0], f"{why}MDAnalysis cannot read it either ({type(exc).__name__}: "
                                               f"{str(exc).splitlines()[0] if str(exc) else ''})",
                                     fix="Check that the file is complete and of a trajectory format; pass "
-                                        "format= (--format: 'lammps', 'xyz', or an MDAnalysis format such as "
-                                        "'DCD') and topology= (--topology) for formats without atom "
-                                        "information") from None
+                                        "format= (--format: 'lammps', 'xyz', an MDAnalysis format such as "
+                                        "'DCD', or 'ase:<ASE format>' such as 'ase:vasp-out') and topology= "
+                                        "(--topology) for formats without atom information") from None
     return MDAnalysisSource(u, frame_interval=frame_interval, md_timestep=md_timestep, units=_mda_units(units),
                             lj_scales=lj_scales)
 
 
 def read_structure(path, *, units: str | None = None, species=None) -> Structure:
-    """Read one structure (a LAMMPS data file, or the first frame of any trajectory format)."""
+    """Read one structure (a LAMMPS data file, a VASP POSCAR / CONTCAR, or the first frame of any trajectory format
+    trajmodes reads, ASE's included)."""
     path = os.fspath(path)
     head = _head(path)
+    base = os.path.basename(path)
+    ase_fmt = None if head.lstrip().startswith(b"ITEM:") else ase_format_of(path, head)
+    if ase_fmt is None and (base.startswith(("POSCAR", "CONTCAR")) or base.endswith(".vasp")):
+        ase_fmt = "vasp"
+    if ase_fmt is not None:
+        import warnings
+        from trajmodes.errors import UnitsWarning
+        with warnings.catch_warnings():                     # one structure: the frame times do not matter
+            warnings.simplefilter("ignore", UnitsWarning)
+            src = _ase_source(path, f"{ASE_PREFIX}:{ase_fmt}", units=units, lj_scales=None, md_timestep=None,
+                              frame_interval=None, species=None, masses=None)
+        d = src.read([0])
+        return Structure(d["positions"][0], d["cells"][0] if src.has_cell else None, src.species, src.masses,
+                         d["origins"][0])
     if head.lstrip().startswith(b"ITEM:") or head.lstrip().split(b"\n", 1)[0].strip().isdigit() or \
             head[:3] == b"CDF" or head[:4] == b"\x89HDF":
         src = open_source(path, units=units, species=species)
@@ -188,7 +258,8 @@ def read_structure(path, *, units: str | None = None, species=None) -> Structure
         from trajmodes.io.lammps_data import read_data
         return read_data(path, units=units or "metal", species=species)
     raise TrajectoryFormatError(path, "not a structure format trajmodes knows (LAMMPS data file, LAMMPS dump, "
-                                "XYZ, trajmodes netCDF)", fix="Pass a Structure or an array of positions")
+                                "XYZ, trajmodes netCDF, VASP POSCAR/OUTCAR/vasprun.xml/XDATCAR, pw.x output, ASE "
+                                ".traj)", fix="Pass a Structure or an array of positions")
 
 
-__all__ = ["open_source", "read_structure", "sniff", "FrameSource"]
+__all__ = ["open_source", "read_structure", "sniff", "ase_format_of", "FrameSource"]
