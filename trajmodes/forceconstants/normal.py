@@ -151,11 +151,11 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
             (("velocities",) if with_t else ())
         u = traj.displacements(layer=lean, reference=ref)
         frc = traj.field("forces", lean)
-        ed = traj.field("potential_energy", lean).to_delayed().ravel() if with_energy else None
-        td = traj.temperature(layer=lean).to_delayed().ravel() if with_t else None
+        ed = traj.field("potential_energy", lean).to_delayed(optimize_graph=False).ravel() if with_energy else None
+        td = traj.temperature(layer=lean).to_delayed(optimize_graph=False).ravel() if with_t else None
         bid = block_ids(traj.n_frames, folds if segments is None else segments, folds, cv)
         starts = np.concatenate([[0], np.cumsum(u.chunks[0])])
-        ud, fd = u.to_delayed().ravel(), frc.to_delayed().ravel()
+        ud, fd = u.to_delayed(optimize_graph=False).ravel(), frc.to_delayed(optimize_graph=False).ravel()
         for c in range(len(ud)):
             if starts[c + 1] == starts[c]:
                 continue
