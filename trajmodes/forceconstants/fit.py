@@ -358,8 +358,6 @@ class EffectiveForceConstants:
         self._warn(n, P, sizes, info, orders, n_frames)
         self.scores_ = scores(blk, p, sizes, orders, info, self.mode, self.rcond, self.cv, self.cutoff2, self.cutoff3)
         self.fc2_ = self.bases_[2].to_compact(self.params_[2])
-        self.fc3_ = self.bases_[3].to_compact(self.params_[3]) if 3 in self.bases_ else None
-        self.force_constants_ = self._make_fc(self.fc2_, self.fc3_)
         self.energies_ = _energies(blk, self.params_[2])          # totals: the same from folds or segments
         nt = float(np.sum(blk.n_temperature))
         self.temperature_ = float(np.sum(blk.temperature)) / nt if nt and nt == n_frames else float("nan")
@@ -459,6 +457,17 @@ class EffectiveForceConstants:
         """
         n = float(self.segments_.n_frames.sum())
         return np.ceil(n * (np.asarray(current_error, float) / float(error)) ** 2)
+
+    @property
+    def fc3_(self) -> np.ndarray | None:
+        """Compact third order (n_prim, N, N, 3, 3, 3) eV/A^3, built from :attr:`params_` on each access and not
+        kept: a series of many runs holds only their parameters (216 atoms: 20 MB per run otherwise)."""
+        return self.bases_[3].to_compact(self.params_[3]) if 3 in self.bases_ else None
+
+    @property
+    def force_constants_(self):
+        """The fitted :class:`ForceConstants` (with ``fc3`` when fitted), built on each access."""
+        return self._make_fc(self.fc2_, self.fc3_)
 
     def _make_fc(self, fc2, fc3):
         kw = dict(smap=self.smap_, p2s=self.p2s_)
