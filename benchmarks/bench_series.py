@@ -10,9 +10,10 @@ bootstrap error bars against the fit.
 
 The requirement measured: a series of 10 runs of 20,000 frames each (216 atoms, fc2 + fc3) streams with memory
 independent of the number of runs and frames, and costs no more than the sum of the single fits; bootstrap error bars
-add no second pass over the data. The full case (``--runs 10 --frames 20000 --compare-runs 10``; 5.8 GB of dumps,
-about 7 minutes of LAMMPS per 10 runs) is reachable, but the default is a scaled set that runs in about 15 minutes on
-2 cores; the full case's time is extrapolated from the measured cost per frame (said so in the output).
+add no second pass over the data. The full case (``--runs 1,10 --frames 20000 --frame-counts "" --compare-runs 10
+--name series_full``: 5.8 GB of dumps, 8 minutes of LAMMPS the first time, then 12 minutes of fitting on a quiet
+2-core machine) is reachable; the default is a scaled set (4 minutes quiet, 15-20 minutes when other jobs share the
+2 cores) from which the full case's time is extrapolated with the measured cost per frame (said so in the output).
 
 Data: real LAMMPS runs of diamond Si (Stillinger-Weber, 3x3x3 conventional cells = 216 atoms, a = 5.431 A, NVT,
 Langevin production thermostat with damping 0.5 ps whose forces are kept out of the dumped ones, a frame every
@@ -49,8 +50,9 @@ configuration alike); the times are those of the fastest round, the peak RSS the
 (1 min) is recorded before and after every configuration, and the CPU time that other processes
 used during it (``/proc/stat`` busy time minus the child's own CPU time), since the machine may be shared.
 
-Writes ``<out>/series.json`` (every number, the environment, the command line) and ``<out>/series.md`` (the
-tables, also printed).
+Writes ``<out>/<name>.json`` (every number, every round, the environment, the command line) and ``<out>/<name>.md``
+(the tables, also printed); ``--name`` defaults to ``series``. ``--report FILE.json`` rewrites the tables of a saved
+result.
 """
 from __future__ import annotations
 
@@ -72,6 +74,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 CUTOFF2, CUTOFF3 = 5.0, 4.0
+#: a row counts as quiet when other processes used at most this many cores during it
+QUIET = 0.2
 A_SI = 5.431
 
 
@@ -307,28 +311,33 @@ def extrapolate(res: dict, R: int, F: int) -> dict:
     first fit of a process c more (imports, first Dask graph); least squares over every measured series' per-run
     fit times; bootstrap and post-processing per run are constant (their medians; the post-processing of (b), at
     the library's default mesh, when measured)."""
-    scan = list({id(c["steps"]): c for c in res["scan"]}.values())      # a row shared by both scans once
+    scan = list({(c["R"], c["F"], tuple(c["mesh"])): c for c in res["scan"]}.values())   # a shared row once
+    quiet = [c for c in scan if c["other_cores_busy"] <= QUIET]
+    rows = quiet if len({c["F"] for c in quiet}) >= 2 else scan
     X, y, yc = [], [], []
-    for c in scan:
+    for c in rows:
         for k, (s, n) in enumerate(zip([x for x in c["steps"] if x["step"] == "fit"], c["n_frames"])):
             X.append([1.0, float(k == 0), float(n)])
             y.append(s["wall_s"])
             yc.append(s["cpu_s"])
     X = np.array(X)
+    if len(set(X[:, 2])) < 2:                                           # one run length: no cost per frame
+        return None
     if np.linalg.matrix_rank(X) < 3:                                    # no second run anywhere: no first-fit term
         X = X[:, [0, 2]]
     (a, *rest), (ac, *restc) = (np.linalg.lstsq(X, np.array(v), rcond=None)[0] for v in (y, yc))
     first, b = (rest if len(rest) == 2 else [0.0] + rest)
     firstc, bc = (restc if len(restc) == 2 else [0.0] + restc)
-    boot = float(np.median([c["bootstrap_wall_per_run_s"] for c in scan]))
+    boot = float(np.median([c["bootstrap_wall_per_run_s"] for c in rows]))
     cmp_ = res.get("compare", {}).get("series")
-    build = cmp_["build_wall_per_run_s"] if cmp_ else float(np.median([c["build_wall_per_run_s"] for c in scan]))
+    build = cmp_["build_wall_per_run_s"] if cmp_ else float(np.median([c["build_wall_per_run_s"] for c in rows]))
     fits = first + R * (a + b * F)
     return dict(R=R, F=F, fit_intercept_s=float(a), fit_first_extra_s=float(first), fit_s_per_frame=float(b),
                 fit_cpu_intercept_s=float(ac), fit_cpu_first_extra_s=float(firstc), fit_cpu_s_per_frame=float(bc),
                 bootstrap_per_run_s=boot, build_per_run_s=float(build),
                 build_mesh=cmp_["mesh"] if cmp_ else scan[0]["mesh"],
                 sum_of_single_fits_s=float(fits + R * boot), series_s=float(fits + R * (boot + build)),
+                rows_used=[[c["R"], c["F"]] for c in rows], quiet_only=rows is quiet,
                 note="extrapolation from the measured per-frame fit cost, not a measurement")
 
 
@@ -338,6 +347,7 @@ def verdicts(res: dict) -> dict:
     fs = [c for c in res["scan"] if c["tag"] == "F"]
     if len(rs) > 1:
         v["peak_rss_ratio_R"] = rs[-1]["peak_rss"] / rs[0]["peak_rss"]
+        v["peak_rss_growth_per_run_MB"] = (rs[-1]["peak_rss"] - rs[0]["peak_rss"]) / (rs[-1]["R"] - rs[0]["R"]) / 1e6
         v["memory_flat_in_R"] = v["peak_rss_ratio_R"] <= 1.10
     if len(fs) > 1:
         v["peak_rss_ratio_F"] = fs[-1]["peak_rss"] / fs[0]["peak_rss"]
@@ -396,9 +406,9 @@ def table(res: dict) -> str:
          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     shown = set()
     for c in res["scan"]:
-        if id(c["steps"]) in shown:            # a row shared by the R and the F scan, shown once
+        if (c["R"], c["F"]) in shown:          # a row shared by the R and the F scan, shown once
             continue
-        shown.add(id(c["steps"]))
+        shown.add((c["R"], c["F"]))
         fr = c["frames_read"]
         L.append(f"| {c['R']} | {c['F']} | {c['chunk_frames'][0]} | {c['wall_s']:.1f} | {c['cpu_s']:.1f} | "
                  f"{c['fit_wall_per_run_s']:.2f} ({c['fit_ms_per_frame']:.2f}) | {c['bootstrap_wall_per_run_s']:.3f} | "
@@ -410,8 +420,8 @@ def table(res: dict) -> str:
                  f"{c['other_cores_busy']:.2f} cores |")
     L += [""]
     if "peak_rss_ratio_R" in v:
-        L.append(f"- peak RSS, R = {res['scan_R'][-1]} / R = {res['scan_R'][0]}: {v['peak_rss_ratio_R']:.3f} "
-                 f"(flat within 10 %: {ok(v['memory_flat_in_R'])})")
+        L.append(f"- peak RSS, R = {res['scan_R'][-1]} / R = {res['scan_R'][0]}: {v['peak_rss_ratio_R']:.3f}, "
+                 f"{v['peak_rss_growth_per_run_MB']:+.1f} MB per run (flat within 10 %: {ok(v['memory_flat_in_R'])})")
     if "peak_rss_ratio_F" in v:
         L.append(f"- peak RSS, F = {res['scan_F'][-1]} / F = {res['scan_F'][0]}: {v['peak_rss_ratio_F']:.3f} "
                  f"(flat within 10 %: {ok(v['memory_flat_in_F'])})"
@@ -450,7 +460,11 @@ def table(res: dict) -> str:
                      f"{c['frames_read'].get('bootstrap', 0)} |")
         L += ["", f"- bootstrap time at F = {fs[-1]['F']} / at F = {fs[0]['F']}: {v['bootstrap_ratio_Fmax_Fmin']:.2f}"]
     e = res["extrapolation"]
-    L += ["", f"Cost per frame (least squares over the per-run fit times of (a)): fit = {e['fit_intercept_s']:.2f} s + "
+    if e is None:
+        return "\n".join(L)
+    used = ", ".join(f"R={r} F={f}" for r, f in e.get("rows_used", []))
+    L += ["", f"Cost per frame (least squares over the per-run fit times of the rows of (a) "
+          f"{'where other processes used at most ' + str(QUIET) + ' cores' if e.get('quiet_only') else ''}: {used}): fit = {e['fit_intercept_s']:.2f} s + "
           f"{1e3 * e['fit_s_per_frame']:.2f} ms x F per run, the first fit of a process {e['fit_first_extra_s']:.1f} s "
           f"more (CPU {e['fit_cpu_intercept_s']:.2f} s + {1e3 * e['fit_cpu_s_per_frame']:.2f} ms x F, first "
           f"+{e['fit_cpu_first_extra_s']:.1f} s); bootstrap {e['bootstrap_per_run_s']:.3f} s and "
@@ -487,7 +501,19 @@ def main(argv=None) -> None:
     ap.add_argument("--data", default=str(Path.home() / ".cache" / "trajmodes-bench" / "series"))
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--name", default="series", help="stem of the output files")
+    ap.add_argument("--report", metavar="JSON", help="only rewrite the tables (and the verdicts and extrapolation) of "
+                                                   "a saved result")
     args = ap.parse_args(argv)
+    if args.report:
+        path = Path(args.report)
+        res = json.loads(path.read_text())
+        res["extrapolation"] = extrapolate(res, 10, 20000)
+        res["verdicts"] = verdicts(res)
+        path.write_text(json.dumps(res, indent=1, default=float) + "\n")
+        md = table(res)
+        path.with_suffix(".md").write_text(md + "\n")
+        print(md)
+        return
     data = Path(args.data).expanduser()
     scan_R, scan_F = _ints(args.runs), _ints(args.frame_counts)
     n_cmp = args.compare_runs
