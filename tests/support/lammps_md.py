@@ -75,6 +75,18 @@ pair_coeff      * * {potfile} Si
 """,
 }
 
+#: Langevin thermalisation at T from velocities at 2T, centre of mass at rest ({neq} steps); the run templates of
+#: lammps_md, lammps_npt and lammps_series start with it
+THERMALISE = """\
+velocity        all create {T2} {seed} mom yes rot no dist gaussian
+fix             integrate all nve
+fix             bath all langevin {T} {T} 0.1 {seed2} zero yes
+fix             mom all momentum 100 linear 1 1 1
+run             {neq}
+unfix           bath
+unfix           mom
+"""
+
 LONG_IN = """\
 neighbor        2.0 bin
 neigh_modify    every 1 delay 0 check yes
@@ -83,13 +95,7 @@ write_data      {data}
 timestep        {dt}
 thermo_style    custom step temp pe ke etotal press
 thermo          1000
-velocity        all create {T2} {seed} mom yes rot no dist gaussian
-fix             integrate all nve
-fix             bath all langevin {T} {T} 0.1 {seed2} zero yes
-fix             mom all momentum 100 linear 1 1 1
-run             {neq}
-unfix           bath
-unfix           mom
+""" + THERMALISE + """\
 
 # energy calibration: mean kinetic temperature of an NVE stretch, then one velocity scaling
 reset_timestep  0

@@ -14,20 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.support.lammps_md import CRYSTALS, find_potential, lammps_module
+from tests.support.lammps_md import CRYSTALS, THERMALISE, find_potential, lammps_module
 
 RUN_IN = """\
 neighbor        2.0 bin
 neigh_modify    every 1 delay 0 check yes
 write_data      {data}
 timestep        {dt}
-velocity        all create {T2} {seed} mom yes rot no dist gaussian
-fix             integrate all nve
-fix             bath all langevin {T} {T} 0.1 {seed2} zero yes
-fix             mom all momentum 100 linear 1 1 1
-run             {neq}
-unfix           bath
-unfix           mom
+""" + THERMALISE + """\
 unfix           integrate
 fix             ens all {ensemble}
 fix             mom all momentum 100 linear 1 1 1

@@ -19,9 +19,11 @@ edge (Cu 3 = 108 atoms, Si 2 = 64 atoms for the small series).
 1. ``write_data <name>.data``: the ideal crystal at ``a`` (the reference), before any velocity;
 2. ``velocity create 2T seed``; Langevin thermalisation for ``equil_ps``: ``fix nve`` + ``fix langevin T T 0.1
    seed+17 zero yes`` + ``fix momentum 100 linear 1 1 1``;
-3. ``reset_timestep 0``, production for ``frames * nevery`` steps (``frames + 1`` frames with step 0) under
-   Nose-Hoover ``fix nvt`` (Tdamp ``prod_damp`` = 0.1 ps; not Langevin, whose drag and random forces LAMMPS adds to
-   the per-atom forces the dump writes),
+3. ``reset_timestep 0``, production for ``frames * nevery`` steps (``frames + 1`` frames with step 0) under the
+   ``thermostat`` of ``PRODUCTION`` (damping ``prod_damp``, default 0.1 ps): Nose-Hoover ``fix nvt`` (default), or
+   ``fix langevin`` with ``fix store/force`` defined before it, so that the dumped forces are the interatomic ones
+   without the Langevin drag and random forces (LAMMPS adds those to the per-atom forces), or the same at 0 bar
+   under ``fix nph iso`` ("langevin-nph"),
    dumped every ``nevery`` steps to ``<name>.lammpstrj``: ``id type xu yu zu vx vy vz fx fy fz c_pe`` (``compute pe
    all pe/atom``), ``sort id``, ``%.10g``, ``units yes time yes``; thermo every ``nevery`` steps, ``step temp pe ke
    etotal press pxx pyy pzz pxy pxz pyz`` at ``%.10g``.
@@ -61,7 +63,8 @@ from pathlib import Path
 if __package__ in (None, ""):                                   # run as a script: the repository root on the path
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.support.lammps_md import CRYSTALS, _thermo_rows, find_potential, lammps_module  # noqa: E402
+from tests.support.lammps_md import (CRYSTALS, THERMALISE, _thermo_rows, find_potential,  # noqa: E402
+                                     lammps_module)
 
 # system -> potential file, atoms per conventional cell, static (0 K) lattice parameter (A), default cells, dt (ps)
 SYSTEMS = {
@@ -78,17 +81,10 @@ write_data      {data}
 timestep        {dt}
 thermo_style    custom elapsed temp pe ke etotal press
 thermo          1000
-velocity        all create {T2} {seed} mom yes rot no dist gaussian
-fix             integrate all nve
-fix             bath all langevin {T} {T} 0.1 {seed2} zero yes
-fix             mom all momentum 100 linear 1 1 1
-run             {neq}
-unfix           bath
-unfix           mom
+""" + THERMALISE + """\
 unfix           integrate
 
-# production: Nose-Hoover NVT (Tdamp {prod_damp} ps), a frame every {nevery} steps. Not Langevin: LAMMPS adds the
-# Langevin drag and random forces to the per-atom forces that the dump writes, which would spoil the force fit
+# production under the thermostat of PRODUCTION (damping {prod_damp} ps), a frame every {nevery} steps
 reset_timestep  0
 {production}
 compute         pe all pe/atom
