@@ -197,8 +197,8 @@ def _thermodynamics(T, V, F, F_err, reference) -> dict:
     would give C proportional to T. So F is split into the harmonic crystal of the group's lowest-temperature run,
     whose S and C are exact at every T, and the anharmonic rest F - F_ref, smooth and small, which alone is
     differentiated by :func:`derivative_weights` (as thermodynamic integration starts from a harmonic reference,
-    D. Frenkel and A. J. C. Ladd, J. Chem. Phys. 81, 3188 (1984)). ``reference(i, temperatures)`` gives
-    (F, S, C) of the harmonic crystal of run i (its U_0 and effective constants) at ``temperatures``.
+    D. Frenkel and A. J. C. Ladd, J. Chem. Phys. 81, 3188 (1984)). ``reference(i)`` gives (F, S, C) of the harmonic
+    crystal of run i (its U_0 and effective constants) at every run's temperature.
     """
     S, C, Se, Ce = (np.full(len(T), np.nan) for _ in range(4))
     kind = np.full(len(T), "", dtype=object)
@@ -208,7 +208,7 @@ def _thermodynamics(T, V, F, F_err, reference) -> dict:
             continue
         one_volume = np.ptp(V[g]) <= SAME * V[g].mean()
         kind[g] = "constant volume" if one_volume else "along the runs' volumes"
-        f_ref, s_ref, c_ref = reference(g[0], t)
+        f_ref, s_ref, c_ref = (x[g] for x in reference(g[0]))
         rest = F[g] - f_ref
         W1, W2 = derivative_weights(t, 1), derivative_weights(t, 2)
         S[g], Se[g] = s_ref - W1 @ rest, np.sqrt(W1 ** 2 @ F_err[g] ** 2)
@@ -322,20 +322,21 @@ class Series:
             for name in fe[0].data_vars:
                 data[name] = ("run", np.array([float(x[name]) for x in fe]), dict(fe[0][name].attrs))
             # the harmonic crystal of the lowest-temperature run (its U_0 and Phi) at every run's temperature
-            ref = int(np.argmin(T))
-            harm = Phonons(fits[ref].force_constants_).thermal_properties(T, mesh, classical=occupation == "classical")
-            data["reference_harmonic_free_energy"] = ("run", data["baseline_energy"][1][ref]
-                                                      + harm["free_energy_eV"].values, {
+            harmonic = {}
+
+            def reference(i):
+                """(F, S, C) of the harmonic crystal of run i (its U_0 and Phi) at every run's temperature."""
+                if i not in harmonic:
+                    th = Phonons(fits[i].force_constants_).thermal_properties(T, mesh,
+                                                                              classical=occupation == "classical")
+                    harmonic[i] = (data["baseline_energy"][1][i] + th["free_energy_eV"].values,
+                                   th["entropy_eV"].values, th["heat_capacity_eV"].values)
+                return harmonic[i]
+
+            data["reference_harmonic_free_energy"] = ("run", reference(int(np.argmin(T)))[0], {
                 "units": "eV", "long_name": "free energy of the harmonic crystal of the lowest-temperature run "
                                             "(its U_0 and effective constants) per primitive cell"})
             Fe = data["free_energy_err"][1] if boot else np.zeros(len(T))
-
-            def reference(i, temps):
-                th = Phonons(fits[i].force_constants_).thermal_properties(temps, mesh,
-                                                                          classical=occupation == "classical")
-                return (data["baseline_energy"][1][i] + th["free_energy_eV"].values, th["entropy_eV"].values,
-                        th["heat_capacity_eV"].values)
-
             th = _thermodynamics(T, data["volume"][1], data["free_energy"][1], Fe, reference)
             ev_k = "eV/K"
             data["entropy"] = ("run", th["S"], {"units": ev_k, "long_name": "S = -dF/dT of the TDEP free energy along "

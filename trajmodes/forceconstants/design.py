@@ -129,6 +129,17 @@ class NormalBlocks:
                 getattr(out, a)[at] += getattr(part, a)
         return out
 
+    def add_per_frame(self, name: str, at, values) -> None:
+        """Add per-frame ``values`` of ``name`` ("energy" or "temperature") to the sums of the blocks at positions
+        ``at`` (one per frame), counting them in ``n_<name>``."""
+        np.add.at(getattr(self, name), at, np.asarray(values, float).reshape(-1))
+        np.add.at(getattr(self, "n_" + name), at, 1)
+
+    def per_frame_mean(self, name: str) -> np.ndarray:
+        """Mean over its frames of the per-frame quantity ``name`` in every block (NaN where it has none)."""
+        n = getattr(self, "n_" + name)
+        return np.where(n > 0, getattr(self, name) / np.maximum(n, 1), np.nan)
+
     @property
     def n_blocks(self) -> int:
         return len(self.ff)

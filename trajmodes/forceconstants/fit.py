@@ -322,12 +322,9 @@ class EffectiveForceConstants:
         at = np.searchsorted(ids, bid)                                # each frame's block position
         for pos in range(len(ids)):
             self.kernel_.accumulate(u[at == pos], fm[at == pos], blk, pos)
-        if energies is not None:
-            np.add.at(blk.energy, at, np.asarray(energies, float).reshape(-1)[sel])
-            np.add.at(blk.n_energy, at, 1)
-        if temperatures is not None:
-            np.add.at(blk.temperature, at, np.asarray(temperatures, float).reshape(-1)[sel])
-            np.add.at(blk.n_temperature, at, 1)
+        for name, values in (("energy", energies), ("temperature", temperatures)):
+            if values is not None:
+                blk.add_per_frame(name, at, np.asarray(values, float).reshape(-1)[sel])
         self._store(blk)
         return self._solve()
 
@@ -412,7 +409,7 @@ class EffectiveForceConstants:
         esamples = [_energies(res.select(r), samples[r, :sizes[0]]) for r in range(res.n_blocks)]
         self.energies_samples_ = {k: np.array([e[k] for e in esamples]) for k in self.energies_}
         self.energies_err_ = {k: float(bootstrap_std(v, B)) for k, v in self.energies_samples_.items()}
-        tb = res.temperature / np.maximum(res.n_temperature, 1)
+        tb = res.per_frame_mean("temperature")
         self.temperature_samples_ = tb if np.isfinite(self.temperature_) else np.full(len(tb), np.nan)
         self.temperature_err_ = float(bootstrap_std(self.temperature_samples_, B))
         # the same with neighbouring segments paired: larger error bars mean correlations longer than a segment
@@ -423,7 +420,7 @@ class EffectiveForceConstants:
         # the kinetic temperature: its energy relaxes more slowly than the displacements decorrelate, and a run
         # whose mean temperature wanders shifts every effective frequency by d nu / dT times that
         res2 = resampled(paired, counts2)
-        t2 = bootstrap_std(res2.temperature / np.maximum(res2.n_temperature, 1), paired.n_blocks)
+        t2 = bootstrap_std(res2.per_frame_mean("temperature"), paired.n_blocks)
         self.temperature_blocking_ = blocking_ratio(np.atleast_1d(self.temperature_err_), np.atleast_1d(t2))
         per = int(seg.n_frames.sum()) // B
         if self.blocking_ratio_ > BLOCKING_WARN:

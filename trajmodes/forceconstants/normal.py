@@ -73,19 +73,14 @@ def chunk_blocks(kernel: DesignKernel, u, forces, ids_of, energy=None, temperatu
     u = np.asarray(u, float)
     f = np.asarray(forces, float)
     f = f - f.mean(axis=1, keepdims=True)
-    ids = np.unique(ids_of)
+    ids, at = np.unique(ids_of, return_inverse=True)
     out = NormalBlocks.zeros(len(ids), kernel.n_params, ids=ids)
-    for pos, h in enumerate(ids):
-        sel = ids_of == h
+    for pos in range(len(ids)):
+        sel = at == pos
         kernel.accumulate(u[sel], f[sel], out, pos)
-        if energy is not None:
-            e = np.asarray(energy, float)[sel]
-            out.energy[pos] += float(e.sum())
-            out.n_energy[pos] += len(e)
-        if temperature is not None:
-            t = np.asarray(temperature, float)[sel]
-            out.temperature[pos] += float(t.sum())
-            out.n_temperature[pos] += len(t)
+    for name, values in (("energy", energy), ("temperature", temperature)):
+        if values is not None:
+            out.add_per_frame(name, at, values)
     return out
 
 
