@@ -1,4 +1,4 @@
-"""Build the compiled text parser; everything else lives in pyproject.toml."""
+"""Build the compiled kernels (the text parser, the fit's design rows); everything else lives in pyproject.toml."""
 from setuptools import Extension, setup
 
 setup(
@@ -7,6 +7,11 @@ setup(
             "trajmodes._fastparse",
             sources=["trajmodes/_fastparse.c"],
             extra_compile_args=["-O3"],
-        )
+        ),
+        Extension(
+            "trajmodes._design",
+            sources=["trajmodes/_design.c"],
+            extra_compile_args=["-O3"],
+        ),
     ]
 )

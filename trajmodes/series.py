@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.crystal import Crystal
@@ -130,8 +131,13 @@ def _shared_basis(first: EffectiveForceConstants, build=None):
     return shared
 
 
-def _check_same_model(fits) -> None:
+def _check_same_model(fits) -> list[dict]:
+    """Check that the fits share run 0's supercell and model, and return per fit and order the matrix ``M`` that
+    takes its parameters into run 0's basis (``E_0 M = E_k``; None where the bases are the same). Independent fits
+    of one crystal span the same force constants, but where an orbit has several free parameters the basis vectors
+    chosen for it may differ between runs (they depend on the reference's round-off)."""
     ref = fits[0]
+    maps = [{} for _ in fits]
     for k, f in enumerate(fits[1:], 1):
         if f.supercell_.n_atoms != ref.supercell_.n_atoms or not np.array_equal(f.supercell_.species,
                                                                                   ref.supercell_.species):
@@ -142,10 +148,24 @@ def _check_same_model(fits) -> None:
                                  f"{f.bases_.get(o) and f.bases_[o].n_params} vs {ref.bases_[o].n_params} "
                                  "parameters): the same cutoffs must hold the same neighbour shells at every "
                                  "volume; choose cutoffs between shells")
-            d = abs(f.bases_[o].E - ref.bases_[o].E)
-            if d.nnz and d.max() > 1e-8:
+            E0, E = ref.bases_[o].E, f.bases_[o].E
+            d = abs(E - E0)
+            if not d.nnz or d.max() <= 1e-8:
+                maps[k][o] = None
+                continue
+            E0d, Ed = E0.toarray(), E.toarray()
+            M = np.linalg.lstsq(E0d, Ed, rcond=None)[0]
+            if np.abs(E0d @ M - Ed).max() > 1e-8 * max(1.0, np.abs(Ed).max()):
                 raise ValueError(f"run {k}'s order-{o} parameters mean other force constants than run 0's (their "
-                                 "symmetry bases differ): a series needs the same crystal symmetry throughout")
+                                 "symmetry bases span different spaces): a series needs the same crystal symmetry "
+                                 "throughout")
+            maps[k][o] = M
+    return maps
+
+
+def _in_first_basis(M, values):
+    """Parameters (..., P) of a run expressed in run 0's basis through its map ``M`` (None: the same basis)."""
+    return values if M is None else values @ M.T
 
 
 def volume_groups(volume, temperature) -> list[np.ndarray]:
@@ -235,7 +255,7 @@ class Series:
     def __init__(self, fits, temperatures, labels, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
                  mesh=(16, 16, 16), occupation: str = "quantum", target_error: float | None = None):
         fits = list(fits)
-        _check_same_model(fits)
+        self._maps = _check_same_model(fits)
         self.fits = fits
         self._model = fits[0]
         self.dataset = self._build(fits, np.asarray(temperatures, float), list(labels), qpoints, qlabels, path,
@@ -255,7 +275,7 @@ class Series:
             qpoints = np.array([pts[k] for k in qlabels], float)
         qpoints = np.asarray(qpoints, float).reshape(-1, 3)
         qlabels = [""] * len(qpoints) if qlabels is None else [str(x) for x in qlabels]
-        bands = Phonons(first.force_constants_).band_structure(path, npoints=npoints)
+        bands = Phonons(first.harmonic_force_constants_).band_structure(path, npoints=npoints)
         pq = bands.qpoint.values
         orders = sorted(first.bases_)
         n_atoms = first.supercell_.n_atoms
@@ -270,7 +290,7 @@ class Series:
                 if target_error:
                     need.append(float(f.run_length_for(target_error, e[:nq].max())))
             else:
-                v = Phonons(f.force_constants_).frequencies(both)
+                v = Phonons(f.harmonic_force_constants_).frequencies(both)
             nu.append(v[:nq])
             pnu.append(v[nq:])
         run = np.arange(len(fits))
@@ -295,11 +315,15 @@ class Series:
         )
         units = {2: "eV/Angstrom^2", 3: "eV/Angstrom^3"}
         for o in orders:
-            data[f"fc{o}"] = ((("run", f"param{o}")), np.array([f.params_[o] for f in fits]),
+            data[f"fc{o}"] = ((("run", f"param{o}")),
+                              np.array([_in_first_basis(m.get(o), f.params_[o]) for f, m in zip(fits, self._maps)]),
                               {"units": units[o], "long_name": f"symmetry-irreducible order-{o} parameters"})
         if boot:
             for o in orders:
-                data[f"fc{o}_err"] = ((("run", f"param{o}")), np.array([f.params_err_[o] for f in fits]),
+                data[f"fc{o}_err"] = ((("run", f"param{o}")), np.array([
+                    f.params_err_[o] if m.get(o) is None else
+                    bootstrap_std(_in_first_basis(m[o], f.params_samples_[o]), f.segments_.n_blocks)
+                    for f, m in zip(fits, self._maps)]),
                                       {"units": units[o], "long_name": "standard error (block bootstrap)"})
             data["frequency_err"] = (("run", "q", "branch"), np.array(nu_err), dict(thz, long_name="standard error"))
             data["path_frequency_err"] = (("run", "path_q", "branch"), np.array(pnu_err),
@@ -327,7 +351,7 @@ class Series:
             def reference(i):
                 """(F, S, C) of the harmonic crystal of run i (its U_0 and Phi) at every run's temperature."""
                 if i not in harmonic:
-                    th = Phonons(fits[i].force_constants_).thermal_properties(T, mesh,
+                    th = Phonons(fits[i].harmonic_force_constants_).thermal_properties(T, mesh,
                                                                               classical=occupation == "classical")
                     harmonic[i] = (data["baseline_energy"][1][i] + th["free_energy_eV"].values,
                                    th["entropy_eV"].values, th["heat_capacity_eV"].values)

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.qpoints import is_gamma
 
 __all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2", "FitResult", "fit_effective",
@@ -149,7 +147,7 @@ def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None =
     est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, mode=mode, folds=folds, stride=stride,
                                   n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints)
     est.fit(trajs if len(trajs) > 1 else trajs[0])
-    bands = Phonons(est.force_constants_).band_structure(path, npoints=npoints)
+    bands = Phonons(est.harmonic_force_constants_).band_structure(path, npoints=npoints)
     reference = None
     if compare is not None:
         fc0 = compare if hasattr(compare, "fc2") else load_force_constants(compare)
@@ -365,74 +363,62 @@ def path_bands(ds, force_constants=None):
 
 # ----------------------------------------------------------------------------- temperature series
 class TemperatureSeries(dict):
-    """Fitted estimators by temperature (K), with frequencies versus temperature and fc2 interpolation.
-
-    A ``dict`` T -> :class:`EffectiveForceConstants`, sorted by T.
+    """A series of runs by temperature: a ``dict`` T (K) -> fitted :class:`EffectiveForceConstants`, sorted by T,
+    over a :class:`trajmodes.series.Series` (attribute :attr:`series`), which holds the results.
 
     Attributes
     ----------
+    series : trajmodes.series.Series
+        The runs' dataset (frequencies, scores, free energies, and error bars where bootstrapped), interpolation in
+        (T, V) and the split of the shifts.
     frequencies : xarray.Dataset
-        ``frequency`` (temperature, q, branch) in THz at ``qpoint`` (q, reduced), with ``label`` (q).
+        ``frequency`` (temperature, q, branch) in THz at ``qpoint`` (q, reduced), with ``label`` (q): the series'
+        ``frequency`` over temperature.
     """
 
-    def __init__(self, fits: Mapping, qpoints=None, labels=None):
-        super().__init__(sorted(((float(T), f) for T, f in fits.items()), key=lambda x: x[0]))
-        self.frequencies = self._frequencies(qpoints, labels)
+    def __init__(self, fits, qpoints=None, labels=None):
+        from trajmodes.series import Series
+        if isinstance(fits, Series):
+            series = fits
+            temps = series.temperatures
+            fits = series.fits
+        else:
+            temps = np.array([float(T) for T in fits], float)
+            fits = list(fits.values())
+            series = None
+        order = np.argsort(temps, kind="stable")
+        if len(np.unique(temps)) != len(temps):
+            raise ValueError(f"a temperature series needs one run per temperature, not {sorted(temps.tolist())} K")
+        if series is None:
+            series = Series([fits[i] for i in order], temps[order], [f"{temps[i]:g} K" for i in order],
+                            qpoints=qpoints, qlabels=labels)
+            order = np.arange(len(temps))
+            temps = series.temperatures
+        super().__init__((float(temps[i]), fits[i]) for i in order)
+        self.series = series
+        import xarray as xr
+        ds = series.dataset.isel(run=order)
+        self.frequencies = xr.Dataset(
+            dict(frequency=(("temperature", "q", "branch"), ds.frequency.values, dict(ds.frequency.attrs))),
+            coords=dict(temperature=("temperature", ds.temperature.values, {"units": "K"}),
+                        qpoint=(("q", "reduced"), ds.qpoint.values), label=("q", ds.qlabel.values),
+                        branch=ds.branch.values))
 
     @property
     def temperatures(self) -> np.ndarray:
         return np.array(list(self.keys()))
 
-    def _frequencies(self, qpoints, labels):
-        import xarray as xr
-        from trajmodes.lattice import paths as bands
-        from trajmodes.phonons.harmonic import Phonons
-        first = next(iter(self.values())).force_constants_
-        if qpoints is None:
-            pts = bands.special_points(first.primitive)
-            labels = list(pts)
-            qpoints = np.array([pts[k] for k in labels], float)
-        qpoints = np.asarray(qpoints, float).reshape(-1, 3)
-        labels = [""] * len(qpoints) if labels is None else [str(x) for x in labels]
-        freq = np.stack([Phonons(f.force_constants_).frequencies(qpoints) for f in self.values()])
-        return xr.Dataset(
-            dict(frequency=(("temperature", "q", "branch"), freq, {"units": "THz",
-                                                                   "long_name": "effective phonon frequency"})),
-            coords=dict(temperature=("temperature", self.temperatures, {"units": "K"}),
-                        qpoint=(("q", "reduced"), qpoints), label=("q", labels),
-                        branch=np.arange(freq.shape[-1])))
-
     def interpolate_fc2(self, T: float) -> ForceConstants:
-        """Compact fc2 linearly interpolated between the two nearest fitted temperatures (clamped at the ends).
-
-        The supercell and primitive cells (lattice parameter changes with T in NPT runs) are interpolated
-        the same way; the supercell map and representatives are those of the lower temperature.
-        """
+        """Force constants at temperature ``T`` (K): the series' irreducible parameters and cells interpolated
+        linearly between the two nearest runs (:meth:`trajmodes.series.Series.force_constants`), clamped to the
+        first and last run outside them."""
         Ts = self.temperatures
-        fits = list(self.values())
-        if len(Ts) == 1 or T <= Ts[0]:
-            return fits[0].force_constants_
-        if T >= Ts[-1]:
-            return fits[-1].force_constants_
-        i = int(np.searchsorted(Ts, T)) - 1
-        w = (T - Ts[i]) / (Ts[i + 1] - Ts[i])
-        a, b = fits[i], fits[i + 1]
-        if a.fc2_.shape != b.fc2_.shape:
-            raise ValueError(f"fc2 at {Ts[i]} K and {Ts[i + 1]} K have different shapes")
-
-        def mix(x, y):
-            return (1 - w) * x + w * y
-
-        def crystal(c1, c2):
-            return Crystal(mix(c1.cell, c2.cell), mix(c1.positions, c2.positions), c1.species, c1.masses)
-
-        fa, fb = a.force_constants_, b.force_constants_
-        return ForceConstants(mix(a.fc2_, b.fc2_), crystal(fa.supercell, fb.supercell),
-                              crystal(fa.primitive, fb.primitive), smap=fa.smap, p2s=fa.p2s)
+        return self.series.force_constants(float(np.clip(T, Ts[0], Ts[-1])))
 
 
 def fit_temperatures(runs: Mapping, qpoints=None, labels=None, **kw) -> TemperatureSeries:
-    """Fit every temperature of a series.
+    """Fit every temperature of a series (:func:`trajmodes.series.fit_series`, every run in the first run's
+    symmetry basis; no error bars: ``fit_series`` gives them).
 
     Parameters
     ----------
@@ -447,8 +433,11 @@ def fit_temperatures(runs: Mapping, qpoints=None, labels=None, **kw) -> Temperat
     -------
     TemperatureSeries
     """
-    fits = {T: EffectiveForceConstants(**kw).fit(data) for T, data in runs.items()}
-    return TemperatureSeries(fits, qpoints, labels)
+    from trajmodes.series import fit_series
+    temps = sorted(runs, key=float)
+    series = fit_series([runs[T] for T in temps], [float(T) for T in temps], [f"{float(T):g} K" for T in temps],
+                        qpoints=qpoints, qlabels=labels, n_resamples=0, **kw)
+    return TemperatureSeries(series)
 
 
 def three_phonon(fc, mesh, temperatures, occupation: str = "quantum", smearing: float | None = None,

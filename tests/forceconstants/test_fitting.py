@@ -134,6 +134,42 @@ def test_design_rows_match_full_layout(cu):
     assert abs(ff - (fm ** 2).sum()) < 1e-12 * ff and n == Aall.shape[0]
 
 
+def test_compiled_rows_equal_the_numpy_products(cu, monkeypatch):
+    """The compiled kernel (gather fused into the sparse product) builds the same rows and normal equations as the
+    numpy gather and sparse product, in the factored basis (symmetry basis times the sum rule's map) that both use;
+    bad tables are refused, not read out of bounds."""
+    from trajmodes.forceconstants import design
+    if design._design is None:
+        pytest.skip("the compiled kernel is not built")
+    sc, Phi, Psi, path, u, f = cu
+    est = EffectiveForceConstants(cutoff2=3.0, cutoff3=3.0, mode="simultaneous", folds=2).fit_arrays(sc, u, f)
+    kern, fc = est.kernel_, est.force_constants_
+    assert kern.n_cols > kern.n_params                  # rows built before the sum rule, then mapped
+    p2, p3 = (np.random.default_rng(1).normal(size=n) for n in kern.sizes)
+    want = model_forces(u[:4], fc.full_from_compact(est.bases_[2].to_compact(p2)),
+                        _full3(fc, est.bases_[3].to_compact(p3)))
+    assert _rel(kern.design(u[:4]) @ np.concatenate([p2, p3]), want.reshape(-1)) < 1e-12
+    fm = f - f.mean(axis=1, keepdims=True)
+    compiled = kern.design(u[:4])
+    blk_c = NormalBlocks.zeros(1, kern.n_params)
+    kern.accumulate(u, fm, blk_c, 0)
+    monkeypatch.setattr(design, "_design", None)
+    assert np.abs(kern.design(u[:4]) - compiled).max() < 1e-14 * np.abs(compiled).max()
+    blk_n = NormalBlocks.zeros(1, kern.n_params)
+    kern.accumulate(u, fm, blk_n, 0)
+    assert _rel(blk_c.G, blk_n.G) < 1e-13 and _rel(blk_c.b, blk_n.b) < 1e-13
+    monkeypatch.undo()
+    o = kern.orders[1]
+    k = dict(o.kernels[0], table=o.kernels[0]["table"].copy())
+    k["table"][0, 0] = sc.n_atoms                        # an atom that does not exist
+    u3 = np.ascontiguousarray(u[:2].transpose(2, 1, 0))
+    out = np.zeros((3, kern.n_cols, len(o.classes[0][0]) * 2))
+    with pytest.raises(ValueError, match="out of range"):
+        design._design.rows_into(u3, sc.n_atoms, 2, k["table"], len(o.classes[0][0]), k["col_j"], k["col_b"],
+                                 k["col_l"], k["col_c"], k["colptr"], k["rowidx"], k["vals"],
+                                 np.zeros(len(k["rows"]), dtype=np.int64), out)
+
+
 def test_modes_against_lstsq(si):
     """Sequential = lstsq on A2, then on the residual with A3; simultaneous = lstsq on [A2 A3]."""
     sc, Phi, Psi, path, u, f = si

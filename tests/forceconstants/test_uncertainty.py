@@ -10,7 +10,7 @@ import pytest
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.phonons.free_energy import tdep_free_energy
 from trajmodes.phonons.harmonic import Phonons
-from trajmodes.phonons.uncertainty import frequencies_with_errors
+from trajmodes.phonons.uncertainty import frequencies_with_errors, frequency_samples, harmonic_samples
 
 from tests.support.crystals import CU, supercell
 from tests.support.harmonic import HarmonicSampler
@@ -27,9 +27,9 @@ def cu():
     return sc, Phi
 
 
-def _fit(sc, u, f, e=None, temperatures=None, **kw):
+def _fit(sc, u, f, e=None, temperatures=None, cells=None, **kw):
     kw = dict(dict(cutoff2=4.8, segments=20), **kw)
-    return EffectiveForceConstants(**kw).fit_arrays(sc, u, f, energies=e, temperatures=temperatures)
+    return EffectiveForceConstants(**kw).fit_arrays(sc, u, f, energies=e, temperatures=temperatures, cells=cells)
 
 
 def test_harmonic_crystal_free_energy_is_exact(cu):
@@ -45,6 +45,42 @@ def test_harmonic_crystal_free_energy_is_exact(cu):
                                                                  classical=occupation == "classical")
         assert abs(float(ds.free_energy) - (E0 + float(exact.free_energy_eV[0]))) < 1e-12
         assert float(ds.free_energy_err) < 1e-12 and float(ds.potential_energy_err) > 1e-5
+
+
+def test_variable_cell_free_energy_and_reference(cu):
+    """A harmonic crystal in a box that breathes: the displacements are those of the reference cell, and the MD energy
+    carries the box's elastic energy, whose mean is k_B T / 2 per fluctuating strain. The free energy takes it out
+    exactly (F = E0 + F_harm), counting one strain for an isotropic box, three for an anisotropic one, six for a
+    triclinic one; a run whose mean cell is not the reference cell is flagged, one that breathes about it is not."""
+    from trajmodes.lattice.strain import strain_matrix
+    from trajmodes.units import KB_EV
+    sc, Phi = cu
+    T = 300.0
+    u, f, e = HarmonicSampler(sc, Phi, e0=E0 * sc.n_atoms, seed=3).frames(200, T)
+    rng = np.random.default_rng(4)
+    for dofs in (1, 3, 6):
+        # independent strains with zero mean whose elastic energies (1/2 k e^2 each) average to exactly k_B T / 2
+        x = rng.normal(size=(len(u), dofs))
+        x -= x.mean(axis=0)
+        x /= np.sqrt((x ** 2).mean(axis=0))
+        voigt = np.zeros((len(u), 6))
+        voigt[:, :dofs] = 1e-3 * x
+        if dofs == 1:                                                      # isotropic: e_xx = e_yy = e_zz
+            voigt[:, :3] = voigt[:, :1]
+        cells = np.array([sc.cell @ (np.eye(3) + strain_matrix(v)).T for v in voigt])   # rows a_i -> F a_i
+        e_box = e + 0.5 * KB_EV * T * (x ** 2).sum(axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")                                 # breathing about the reference: no warning
+            est = _fit(sc, u, f, e_box, cells=cells)
+        assert est.cell_dofs_ == dofs
+        assert np.abs(est.cell_strain_).max() < 1e-12
+        ds = tdep_free_energy(est, T, mesh=(6, 6, 6), occupation="classical", errors=False)
+        exact = Phonons(est.force_constants_).thermal_properties([T], (6, 6, 6), classical=True)
+        assert abs(float(ds.free_energy) - (E0 + float(exact.free_energy_eV[0]))) < 1e-12
+        assert float(ds.cell_energy) == pytest.approx(dofs * KB_EV * T / 2 / sc.n_atoms, rel=1e-12)
+    with pytest.warns(UserWarning, match="mean cell is not the reference cell"):
+        _fit(sc, u, f, cells=np.broadcast_to(1.002 * sc.cell, (len(u), 3, 3)))
+    assert _fit(sc, u, f).cell_dofs_ == 0
 
 
 def test_free_energy_without_energies_is_refused(cu):
@@ -94,6 +130,30 @@ def test_frequency_error_bars_are_calibrated(cu):
     z = np.array(z)
     assert 0.7 < z.std() < 1.4, z.std()
     assert abs(z.mean()) < 0.3
+
+
+def test_resamples_need_no_force_constants_of_their_own(cu):
+    """The resamples' frequencies from D_0 + sum_k dp_k D_k equal those of each resample's own force constants to
+    round-off; their free energy, entropy and heat capacity from the first-order eigenvalues follow the exact ones
+    within 1 % of the bootstrap spread (the spread itself within 1e-3), quantum and classical."""
+    sc, _ = cu
+    u, f, _ = _noisy(cu, 200, seed=5, sigma=0.05)
+    est = _fit(sc, u, f, cutoff3=3.0).bootstrap(n_resamples=24, seed=1)
+    own = list(est.resampled_force_constants())
+    exact = np.array([Phonons(fc).frequencies(Q) for fc in own])
+    assert np.abs(frequency_samples(est, Q) - exact).max() < 1e-10
+    for classical in (False, True):
+        first = harmonic_samples(est, 300.0, (6, 6, 6), classical=classical)
+        for name in ("free_energy", "entropy", "heat_capacity"):
+            ex = np.array([float(Phonons(fc).thermal_properties([300.0], (6, 6, 6), classical=classical)[
+                f"{name}_eV"][0]) for fc in own])
+            spread = ex.std()
+            if classical and name == "heat_capacity":          # k_B per mode whatever the constants
+                assert spread < 1e-18 and np.allclose(first[name], ex, rtol=1e-14)
+                continue
+            assert spread > 0
+            assert np.abs(first[name] - ex).max() < 0.01 * spread, name
+            assert abs(first[name].std() / spread - 1) < 1e-3, name
 
 
 def test_correlated_frames_are_flagged(cu):

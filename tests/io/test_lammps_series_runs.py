@@ -86,10 +86,10 @@ def test_rerun_reuses_cache(run, monkeypatch):
     files = [run[k] for k in ("dump", "data", "log", "meta")]
     before = [p.stat().st_mtime_ns for p in files]
 
-    def no_lammps():
+    def no_lammps(*args, **kwargs):
         raise AssertionError("LAMMPS was called for a cached run")
 
-    monkeypatch.setattr(lammps_series, "lammps_module", no_lammps)
+    monkeypatch.setattr(lammps_series, "run_lammps", no_lammps)
     again = lammps_series.generate_run(run["dump"].parent, "si", 300.0, 5.4373, 7, **PARAMS)
     assert [p.stat().st_mtime_ns for p in files] == before
     assert again["info"] == run["info"]

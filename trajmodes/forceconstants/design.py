@@ -28,9 +28,17 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from trajmodes.resources import one_blas_thread
+
+try:                                     # the compiled row kernel (built with the package); numpy products otherwise
+    from trajmodes import _design
+except ImportError:                      # pragma: no cover - a source tree whose extensions were not built
+    _design = None
+
 __all__ = ["DesignKernel", "NormalBlocks", "partner_indices"]
 
-#: largest gathered-displacement matrix of one class and one block of frames, in float64 elements
+#: largest matrix of one class and one block of frames (its rows of A; without the compiled kernel also the gathered
+#: displacements), in float64 elements
 BLOCK_ELEMENTS = 1 << 22
 
 
@@ -77,6 +85,13 @@ class NormalBlocks:
         Sum of the kinetic temperatures (K) of the frames that have velocities.
     n_temperature : ndarray (n_blocks,), optional
         Number of frames with velocities.
+    strain : ndarray (n_blocks, 6), optional
+        Sum of the Voigt strains of the frames' cells from the reference cell
+        (:func:`trajmodes.lattice.strain.cell_strains`).
+    strain2 : ndarray (n_blocks, 6, 6), optional
+        Sum of their outer products e e^T.
+    n_strain : ndarray (n_blocks,), optional
+        Number of frames with a cell.
     ids : ndarray (n_blocks,) of int, optional
         Block labels, ascending (default 0 .. n_blocks-1).
 
@@ -93,6 +108,9 @@ class NormalBlocks:
     n_energy: np.ndarray | None = None
     temperature: np.ndarray | None = None
     n_temperature: np.ndarray | None = None
+    strain: np.ndarray | None = None
+    strain2: np.ndarray | None = None
+    n_strain: np.ndarray | None = None
     ids: np.ndarray | None = None
 
     def __post_init__(self):
@@ -107,9 +125,19 @@ class NormalBlocks:
             self.temperature = np.zeros(n)
         if self.n_temperature is None:
             self.n_temperature = np.zeros(n, dtype=np.int64)
+        if self.strain is None:
+            self.strain = np.zeros((n, 6))
+        if self.strain2 is None:
+            self.strain2 = np.zeros((n, 6, 6))
+        if self.n_strain is None:
+            self.n_strain = np.zeros(n, dtype=np.int64)
         self.ids = np.arange(n, dtype=np.int64) if self.ids is None else np.asarray(self.ids, dtype=np.int64)
 
-    _ARRAYS = ("G", "b", "ff", "n_rows", "n_frames", "bu", "energy", "n_energy", "temperature", "n_temperature")
+    #: the per-block arrays, in the constructor's order
+    ARRAYS = ("G", "b", "ff", "n_rows", "n_frames", "bu", "energy", "n_energy", "temperature", "n_temperature",
+               "strain", "strain2", "n_strain")
+    #: the counts among :attr:`ARRAYS` (integers)
+    COUNTS = ("n_rows", "n_frames", "n_energy", "n_temperature", "n_strain")
 
     @classmethod
     def zeros(cls, n_blocks: int, n_params: int, ids=None) -> "NormalBlocks":
@@ -120,25 +148,32 @@ class NormalBlocks:
     def __add__(self, other: "NormalBlocks") -> "NormalBlocks":
         """Blockwise sum; blocks present in one operand only are kept as they are."""
         if np.array_equal(self.ids, other.ids):
-            return NormalBlocks(*(getattr(self, a) + getattr(other, a) for a in self._ARRAYS), ids=self.ids)
+            return NormalBlocks(*(getattr(self, a) + getattr(other, a) for a in self.ARRAYS), ids=self.ids)
         ids = np.union1d(self.ids, other.ids)
         out = NormalBlocks.zeros(len(ids), self.b.shape[-1], ids=ids)
         for part in (self, other):
             at = np.searchsorted(ids, part.ids)
-            for a in self._ARRAYS:
+            for a in self.ARRAYS:
                 getattr(out, a)[at] += getattr(part, a)
         return out
 
     def add_per_frame(self, name: str, at, values) -> None:
-        """Add per-frame ``values`` of ``name`` ("energy" or "temperature") to the sums of the blocks at positions
-        ``at`` (one per frame), counting them in ``n_<name>``."""
-        np.add.at(getattr(self, name), at, np.asarray(values, float).reshape(-1))
+        """Add per-frame ``values`` of ``name`` ("energy", "temperature", or "strain": Voigt strains (frames, 6),
+        whose outer products go to ``strain2``) to the sums of the blocks at positions ``at`` (one per frame),
+        counting them in ``n_<name>``."""
+        sums = getattr(self, name)
+        v = np.asarray(values, float).reshape((len(np.atleast_1d(at)),) + sums.shape[1:])
+        np.add.at(sums, at, v)
+        if name == "strain":
+            np.add.at(self.strain2, at, v[:, :, None] * v[:, None, :])
         np.add.at(getattr(self, "n_" + name), at, 1)
 
     def per_frame_mean(self, name: str) -> np.ndarray:
         """Mean over its frames of the per-frame quantity ``name`` in every block (NaN where it has none)."""
         n = getattr(self, "n_" + name)
-        return np.where(n > 0, getattr(self, name) / np.maximum(n, 1), np.nan)
+        x = getattr(self, name)
+        n = n.reshape(n.shape + (1,) * (x.ndim - 1))
+        return np.where(n > 0, x / np.maximum(n, 1), np.nan)
 
     @property
     def n_blocks(self) -> int:
@@ -149,20 +184,36 @@ class NormalBlocks:
     def select(self, positions) -> "NormalBlocks":
         """The blocks at ``positions`` (indices into the stored blocks)."""
         pos = np.atleast_1d(np.asarray(positions, dtype=np.int64))
-        return NormalBlocks(*(getattr(self, a)[pos] for a in self._ARRAYS), ids=self.ids[pos])
+        return NormalBlocks(*(getattr(self, a)[pos] for a in self.ARRAYS), ids=self.ids[pos])
 
     def grouped(self, labels) -> "NormalBlocks":
         """Blocks summed by ``labels`` (one per stored block): the result's ids are the distinct labels."""
         labels = np.asarray(labels, dtype=np.int64)
         ids, inv = np.unique(labels, return_inverse=True)
         out = NormalBlocks.zeros(len(ids), self.b.shape[-1], ids=ids)
-        for a in self._ARRAYS:
+        for a in self.ARRAYS:
             np.add.at(getattr(out, a), inv, getattr(self, a))
         return out
 
     def total(self) -> tuple[np.ndarray, np.ndarray, float, int]:
         """(G, b, ff, n_rows) summed over the blocks."""
         return self.G.sum(axis=0), self.b.sum(axis=0), float(self.ff.sum()), int(self.n_rows.sum())
+
+
+def _factored(basis) -> tuple:
+    """(E_raw, Z) with ``basis.E = E_raw @ Z``: the symmetry basis before the acoustic sum rule and the sum rule's map
+    (:class:`~trajmodes.forceconstants.clusters.IFCBasis`), when that is sparser than E itself (the sum rule writes
+    the self terms as sums over the other clusters, which fills E: Si with 5 A triplets, 5583 non-zeros in E_raw
+    against 27111 in E); otherwise (E, 1)."""
+    E = sp.csr_matrix(basis.E)
+    raw, Z = getattr(basis, "E_raw", None), getattr(basis, "asr_map", None)
+    if raw is not None and Z is not None and raw.shape == (E.shape[0], Z.shape[0]) and Z.shape[1] == E.shape[1] \
+            and raw.nnz < E.nnz:
+        Z = sp.csr_matrix(Z)
+        diff = abs(sp.csr_matrix(raw) @ Z - E)
+        if diff.nnz == 0 or diff.max() <= 1e-12 * max(abs(E).max(), 1.0):
+            return sp.csr_matrix(raw), Z.toarray()
+    return E, np.eye(E.shape[1])
 
 
 class _Order:
@@ -179,17 +230,20 @@ class _Order:
     def __init__(self, basis, smap, p2s, coef: float):
         self.order = int(basis.order)
         self.n_params = int(basis.n_params)
-        E = sp.coo_matrix(basis.E)
+        E_use, self.Z = _factored(basis)
+        self.n_cols = int(E_use.shape[1])
+        E = sp.coo_matrix(E_use)
         o = self.order
         sites = np.asarray(basis.sites, dtype=np.int64)
         n_prim = len(p2s)
         entry, rem = np.divmod(E.row, 3 ** o)
-        self.classes = []
+        self.classes, self.kernels = [], []
         for k in range(n_prim):
             ents = np.flatnonzero(sites[:, 0] == k)
             atoms = np.flatnonzero(smap.atom == k)
             if len(ents) == 0:
                 self.classes.append((atoms, None, None))
+                self.kernels.append(None)
                 continue
             if o == 2:
                 local = np.full(len(sites), -1, dtype=np.int64)
@@ -199,7 +253,7 @@ class _Order:
                 cols = bcol * len(ents) + local[entry[sel]]                       # (b, e)
                 shape = 3 * len(ents)
                 partners = [partner_indices(smap, p2s, k, sites[ents, 1], atoms)]
-                data, rows = E.data[sel], a * self.n_params + E.col[sel]
+                data, rows = E.data[sel], a * self.n_cols + E.col[sel]
             else:
                 j, l = sites[ents, 1], sites[ents, 2]
                 off, diag = ents[j < l], ents[j == l]
@@ -224,17 +278,67 @@ class _Order:
                 a, bc = np.divmod(rem, 9)
                 sel = col_of[entry, 0, 0] >= 0
                 cols = col_of[entry[sel], bc[sel] // 3, bc[sel] % 3]
-                rows = a[sel] * self.n_params + E.col[sel]
+                rows = a[sel] * self.n_cols + E.col[sel]
                 data = E.data[sel]
                 shape = 9 * n_off + 6 * n_diag
                 partners = [partner_indices(smap, p2s, k, sites[off, 1], atoms),
                             partner_indices(smap, p2s, k, sites[off, 2], atoms),
                             partner_indices(smap, p2s, k, sites[diag, 1], atoms)]
-            M = sp.csr_matrix((coef * data, (rows, cols)), shape=(3 * self.n_params, shape))
+            M = sp.csr_matrix((coef * data, (rows, cols)), shape=(3 * self.n_cols, shape))
             M.sum_duplicates()
             M.eliminate_zeros()
+            self.kernels.append(self._kernel_tables(M, partners))
             dense = M.nnz > 0.3 * M.shape[0] * M.shape[1]
             self.classes.append((atoms, partners, M.toarray() if dense else M))
+
+    def _kernel_tables(self, M, partners) -> dict:
+        """What the compiled kernel needs for one class: the partner table, and for every column of M the
+        displacement components (and table rows) whose product it is, with M in compressed sparse columns."""
+        if self.order == 2:
+            (p0,) = partners
+            n_e = p0.shape[0]
+            b, e = np.divmod(np.arange(3 * n_e), n_e)
+            table, col_j, col_b, col_l, col_c = p0, e, b, np.full(3 * n_e, -1), np.zeros(3 * n_e)
+        else:
+            pj, pl, pd = partners
+            n_off, n_diag = pj.shape[0], pd.shape[0]
+            bc, n = np.divmod(np.arange(9 * n_off), n_off)
+            m, d = np.divmod(np.arange(6 * n_diag), n_diag)
+            table = np.concatenate([pj, pl, pd])
+            col_j = np.concatenate([n, 2 * n_off + d])
+            col_l = np.concatenate([n_off + n, 2 * n_off + d])
+            col_b = np.concatenate([bc // 3, self._PAIRS[m, 0]])
+            col_c = np.concatenate([bc % 3, self._PAIRS[m, 1]])
+        C = sp.csc_matrix(M)
+        C.sort_indices()
+        # columns grouped by the first parameter they feed (the parameters of an orbit of clusters are consecutive),
+        # then by their cluster: consecutive columns write the same few rows, which stay in cache
+        first = np.full(C.shape[1], C.shape[0], dtype=np.int64)
+        nz = np.diff(C.indptr) > 0
+        first[nz] = C.indices[C.indptr[:-1][nz]] % self.n_cols
+        order = np.lexsort((col_c, col_b, col_l, col_j, first))
+        C = C[:, order]
+        C.sort_indices()
+        i64 = lambda x: np.ascontiguousarray(x, dtype=np.int64)  # noqa: E731
+        return dict(table=i64(table), col_j=i64(col_j[order]), col_b=i64(col_b[order]), col_l=i64(col_l[order]),
+                    col_c=i64(col_c[order]), colptr=i64(C.indptr), rowidx=i64(C.indices),
+                    vals=np.ascontiguousarray(C.data, dtype=float), rows=np.arange(M.shape[0]))
+
+    def add_rows(self, u3: np.ndarray, cls: int, out: np.ndarray, offset: int) -> None:
+        """Add the rows of A of class ``cls`` to ``out`` (3, P, n_c * T) at the columns ``offset`` ..
+        ``offset + n_cols`` (the compiled kernel when built, else :meth:`rows`)."""
+        atoms, partners, M = self.classes[cls]
+        if partners is None:
+            return
+        kern = self.kernels[cls]
+        if _design is None:
+            out[:, offset:offset + self.n_cols] += self.rows(u3, partners, M)
+            return
+        a, p = np.divmod(kern["rows"], self.n_cols)
+        outrow = np.ascontiguousarray(a * out.shape[1] + offset + p, dtype=np.int64)
+        _design.rows_into(np.ascontiguousarray(u3, dtype=float), u3.shape[1], u3.shape[2], kern["table"],
+                          len(atoms), kern["col_j"], kern["col_b"], kern["col_l"], kern["col_c"], kern["colptr"],
+                          kern["rowidx"], kern["vals"], outrow, out)
 
     def gathered(self, u3: np.ndarray, partners) -> np.ndarray:
         """The gathered displacements (products) X, rows as the columns of M, columns (i, t)."""
@@ -254,9 +358,10 @@ class _Order:
         return X
 
     def rows(self, u3: np.ndarray, partners, M) -> np.ndarray:
-        """Rows of A for one class: (3, P, n_c * T) from displacements u3 (3, N, T)."""
+        """Rows of A for one class in the columns of the factored basis (:attr:`Z`): (3, n_cols, n_c * T) from
+        displacements u3 (3, N, T)."""
         A = M @ self.gathered(u3, partners)
-        return np.asarray(A).reshape(3, self.n_params, -1)
+        return np.asarray(A).reshape(3, self.n_cols, -1)
 
     def gathered_per_frame(self) -> int:
         """Largest gathered matrix of one class and one frame, in elements."""
@@ -289,7 +394,16 @@ class DesignKernel:
         self.sizes = [o.n_params for o in self.orders]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
         self.n_params = int(self.offsets[-1])
-        per_frame = max(o.gathered_per_frame() for o in self.orders)
+        # rows are built in the columns of the factored bases (sparser), then mapped: A = A_cols @ Z
+        self.col_offsets = np.concatenate([[0], np.cumsum([o.n_cols for o in self.orders])]).astype(int)
+        self.n_cols = int(self.col_offsets[-1])
+        self.Z = np.zeros((self.n_cols, self.n_params))
+        for o, c, p in zip(self.orders, self.col_offsets, self.offsets):
+            self.Z[c:c + o.n_cols, p:p + o.n_params] = o.Z
+        n_c = max((len(o.classes[k][0]) for o in self.orders for k in range(len(self.p2s))), default=1)
+        per_frame = 3 * self.n_cols * n_c
+        if _design is None:
+            per_frame = max([per_frame] + [o.gathered_per_frame() for o in self.orders])
         self.block_frames = max(1, BLOCK_ELEMENTS // per_frame)
 
     def block_rows(self) -> int:
@@ -304,19 +418,27 @@ class DesignKernel:
         """
         u3 = np.ascontiguousarray(np.asarray(u, float).transpose(2, 1, 0))
         T = u3.shape[2]
-        A = np.zeros((T, self.n_atoms, 3, self.n_params))
-        for o, off in zip(self.orders, self.offsets):
-            for atoms, partners, M in o.classes:
+        A = np.zeros((T, self.n_atoms, 3, self.n_cols))
+        for o, off in zip(self.orders, self.col_offsets):
+            for cls, (atoms, partners, M) in enumerate(o.classes):
                 if partners is None:
                     continue
-                R = o.rows(u3, partners, M).reshape(3, o.n_params, len(atoms), T)
-                A[:, atoms, :, off:off + o.n_params] = R.transpose(3, 2, 0, 1)
-        return A.reshape(-1, self.n_params)
+                R = np.zeros((3, o.n_cols, len(atoms) * T))
+                o.add_rows(u3, cls, R, 0)
+                R = R.reshape(3, o.n_cols, len(atoms), T)
+                A[:, atoms, :, off:off + o.n_cols] = R.transpose(3, 2, 0, 1)
+        return A.reshape(-1, self.n_cols) @ self.Z
 
     def accumulate(self, u: np.ndarray, f: np.ndarray, out: NormalBlocks, fold: int) -> None:
         """Add frames ``u``, ``f`` (T, N, 3) (f with its mean per frame already removed) to the block at position
-        ``fold`` of ``out`` (A'A, A'f, f'f, A'u and the counts)."""
-        P = self.n_params
+        ``fold`` of ``out`` (A'A, A'f, f'f, A'u and the counts). BLAS runs on one thread here: the callers run
+        chunks side by side on the cores (:func:`trajmodes.resources.one_blas_thread`)."""
+        with one_blas_thread():
+            self._accumulate(u, f, out, fold)
+
+    def _accumulate(self, u: np.ndarray, f: np.ndarray, out: NormalBlocks, fold: int) -> None:
+        P = self.n_cols
+        G, b, bu = np.zeros((P, P)), np.zeros(P), np.zeros(P)
         for s in range(0, len(u), self.block_frames):
             ub = u[s:s + self.block_frames]
             fb = f[s:s + self.block_frames]
@@ -326,19 +448,21 @@ class DesignKernel:
             for cls in range(len(self.p2s)):
                 atoms = None
                 B = None
-                for o, off in zip(self.orders, self.offsets):
-                    at, partners, M = o.classes[cls]
-                    atoms = at
+                for o, off in zip(self.orders, self.col_offsets):
+                    atoms = o.classes[cls][0]
                     if B is None:
-                        B = np.zeros((3, P, len(at) * T))
-                    if partners is not None:
-                        B[:, off:off + o.n_params] = o.rows(u3, partners, M)
+                        B = np.zeros((3, P, len(atoms) * T))
+                    o.add_rows(u3, cls, B, off)
                 fk = f3[:, atoms].reshape(3, -1)                               # (3, n_c * T)
                 uk = u3[:, atoms].reshape(3, -1)
                 for a in range(3):
-                    out.G[fold] += B[a] @ B[a].T
-                    out.b[fold] += B[a] @ fk[a]
-                    out.bu[fold] += B[a] @ uk[a]
+                    G += B[a] @ B[a].T
+                    b += B[a] @ fk[a]
+                    bu += B[a] @ uk[a]
                 out.ff[fold] += float(np.einsum("ij,ij->", fk, fk))
             out.n_rows[fold] += 3 * self.n_atoms * T
             out.n_frames[fold] += T
+        Z = self.Z
+        out.G[fold] += Z.T @ G @ Z
+        out.b[fold] += Z.T @ b
+        out.bu[fold] += Z.T @ bu

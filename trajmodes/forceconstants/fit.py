@@ -48,12 +48,18 @@ from trajmodes.forceconstants.normal import block_ids, block_layout, n_segments,
 from trajmodes.forceconstants.solve import fit_params, scores
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.ideal import ideal_crystal
+from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
 
 __all__ = ["EffectiveForceConstants"]
 
 #: condition number (of the column-equilibrated normal matrix) above which a warning is raised
 COND_WARN = 1e12
+#: variance of a Voigt strain below which the box counts as fixed along it (strain std 1e-7: the box bounds' digits)
+CELL_VARIANCE = 1e-14
+#: mean strain of the frames' cells from the reference cell above which the reference is flagged (when it also
+#: exceeds 4 standard errors)
+CELL_MISMATCH = 1e-4
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -69,6 +75,23 @@ def _energies(blocks, p2) -> dict:
     ne = float(np.sum(blocks.n_energy))
     pot = float(np.sum(blocks.energy)) / ne if ne and ne == n else np.nan
     return dict(potential=pot, harmonic=harm, baseline=pot - harm)
+
+
+def _cell_statistics(segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Mean Voigt strain of the frames' cells from the reference cell (6,), its standard error from the time segments'
+    means (6,), the covariance of the strains (6, 6), and the number of independent strains that fluctuate (the
+    box's degrees of freedom: 0 in a fixed cell, 1 for an isotropic barostat, 3 anisotropic, 6 triclinic)."""
+    n = int(np.sum(segments.n_strain))
+    if n == 0:
+        return np.zeros(6), np.zeros(6), np.zeros((6, 6)), 0
+    mean = np.sum(segments.strain, axis=0) / n
+    cov = np.sum(segments.strain2, axis=0) / n - np.outer(mean, mean)
+    means = segments.per_frame_mean("strain")
+    means = means[np.isfinite(means).all(axis=1)]
+    se = means.std(axis=0, ddof=1) / np.sqrt(len(means)) if len(means) > 1 else np.zeros(6)
+    w = np.linalg.eigvalsh(0.5 * (cov + cov.T))
+    dofs = int(np.sum(w > max(CELL_VARIANCE, 1e-6 * w.max())))
+    return mean, se, cov, dofs
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -143,6 +166,16 @@ class EffectiveForceConstants:
     temperature_ : float
         Mean kinetic temperature of the fitted frames, K (3N - 3 degrees of freedom; NaN when not every frame has
         velocities and masses).
+    cell_strain_ : ndarray (6,)
+        Mean Voigt strain of the frames' cells from the reference cell (zero in a fixed cell that is the
+        reference's); a mean strain beyond 1e-4 and 4 standard errors is warned about (a variable-cell run measured
+        from a reference that is not its mean cell).
+    cell_strain_cov_ : ndarray (6, 6)
+        Covariance of the frames' strains.
+    cell_dofs_ : int
+        How many independent strains of the box fluctuate (0 in a fixed cell, 1 for an isotropic barostat, 3 for
+        an anisotropic one, 6 triclinic): each holds k_B T / 2 of elastic energy in <U_MD>, which the TDEP free
+        energy takes out (:func:`trajmodes.phonons.free_energy.tdep_free_energy`).
     """
 
     def __init__(self, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",
@@ -234,10 +267,20 @@ class EffectiveForceConstants:
         return self._solve()
 
     def _store(self, normal) -> None:
-        """Keep the normal equations per fold (``blocks_``) and per time segment (``segments_``)."""
+        """Keep the normal equations per fold (``blocks_``) and per time segment (``segments_``), and the statistics
+        of the frames' cells."""
         fold, segment = block_layout(normal.ids, int(self.segments), int(self.folds), self.cv)
         self.blocks_ = normal.grouped(fold)
         self.segments_ = normal.grouped(segment)
+        self.cell_strain_, se, self.cell_strain_cov_, self.cell_dofs_ = _cell_statistics(self.segments_)
+        worst = int(np.argmax(np.abs(self.cell_strain_)))
+        off = abs(self.cell_strain_[worst])
+        if off > CELL_MISMATCH and off > 4 * se[worst]:
+            warnings.warn(f"the run's mean cell is not the reference cell: they differ by a strain of "
+                          f"{self.cell_strain_[worst]:+.2e} (Voigt component {worst + 1}; standard error {se[worst]:.1e})."
+                          " Displacements are mapped onto the reference cell, so the fitted constants belong to its "
+                          "volume, not the run's: use the run's mean cell as the reference (reference=\"average\"), or "
+                          "the data file at the mean volume", UserWarning, stacklevel=3)
 
     def _check_settings(self) -> None:
         """Refuse settings that cannot make a fit, before any work."""
@@ -285,8 +328,8 @@ class EffectiveForceConstants:
         """:func:`~trajmodes.lattice.ideal.ideal_crystal` of the reference with this estimator's settings."""
         return ideal_crystal(supercell, float(self.symprec), self.allow_p1, stacklevel=3)
 
-    def fit_arrays(self, reference, displacements, forces, energies=None,
-                   temperatures=None) -> "EffectiveForceConstants":
+    def fit_arrays(self, reference, displacements, forces, energies=None, temperatures=None,
+                   cells=None) -> "EffectiveForceConstants":
         """Fit to frames held in memory (for small data and comparisons with other codes).
 
         Parameters
@@ -301,6 +344,9 @@ class EffectiveForceConstants:
             Potential energy of every frame in eV (for :attr:`energies_` and the free energy).
         temperatures : array_like (n_frames,), optional
             Kinetic temperature of every frame in K (for :attr:`temperature_` and its error).
+        cells : array_like (n_frames, 3, 3), optional
+            The cell of every frame (A, rows a, b, c) of a variable-cell run, for :attr:`cell_strain_` and
+            :attr:`cell_dofs_` (the displacements are already measured in the reference cell).
 
         Returns
         -------
@@ -322,9 +368,12 @@ class EffectiveForceConstants:
         at = np.searchsorted(ids, bid)                                # each frame's block position
         for pos in range(len(ids)):
             self.kernel_.accumulate(u[at == pos], fm[at == pos], blk, pos)
-        for name, values in (("energy", energies), ("temperature", temperatures)):
+        strains = None if cells is None else cell_strains(np.asarray(cells, float).reshape(-1, 3, 3),
+                                                          supercell.cell)
+        for name, values in (("energy", energies), ("temperature", temperatures), ("strain", strains)):
             if values is not None:
-                blk.add_per_frame(name, at, np.asarray(values, float).reshape(-1)[sel])
+                v = np.asarray(values, float)
+                blk.add_per_frame(name, at, (v if name == "strain" else v.reshape(-1))[sel])
         self._store(blk)
         return self._solve()
 
@@ -465,6 +514,11 @@ class EffectiveForceConstants:
     def force_constants_(self):
         """The fitted :class:`ForceConstants` (with ``fc3`` when fitted), built on each access."""
         return self._make_fc(self.fc2_, self.fc3_)
+
+    @property
+    def harmonic_force_constants_(self):
+        """The fitted second order alone as :class:`ForceConstants` (for harmonic phonons: no third order built)."""
+        return self._make_fc(self.fc2_, None)
 
     def _make_fc(self, fc2, fc3):
         kw = dict(smap=self.smap_, p2s=self.p2s_)

@@ -1,5 +1,5 @@
 """Second- and third-order force constants on a supercell: layouts, sum rule, permutation symmetry,
-file formats (netCDF, phonopy, phono3py, TDEP, ShengBTE)."""
+file formats (netCDF, phonopy, phono3py, TDEP, ShengBTE, hiPhive, GPUMD)."""
 from __future__ import annotations
 
 import os
@@ -252,7 +252,7 @@ class ForceConstants:
         return ForceConstants(out, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
                               born=born, epsilon=eps, nac_factor=self.nac_factor, fc3=self.fc3)
 
-    # -- files: the formats live in trajmodes.io.fcfiles, fc_tdep and fc_shengbte -------------------
+    # -- files: the formats live in trajmodes.io.fcfiles, fc_tdep, fc_shengbte, fc_hiphive and fc_gpumd ------
     @classmethod
     def from_phonopy(cls, path: str | os.PathLike, born: str | os.PathLike | bool | None = None,
                      symprec: float = 1e-5) -> "ForceConstants":
@@ -321,7 +321,7 @@ class ForceConstants:
     @classmethod
     def from_shengbte(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
         """Read ShengBTE's ``FORCE_CONSTANTS_2ND`` (and ``FORCE_CONSTANTS_3RD`` when there is one) with the unit cell
-        of ``POSCAR`` and the supercell of ``SPOSCAR`` (or ``supercell``); see
+        of ``POSCAR``, the supercell of ``SPOSCAR`` (or ``supercell``) and the Born charges of ``CONTROL``; see
         :func:`trajmodes.io.fc_shengbte.read_shengbte`."""
         from trajmodes.io.fc_shengbte import read_shengbte
         from trajmodes.io.fcfiles import blamed
@@ -329,11 +329,50 @@ class ForceConstants:
         with blamed(where):
             return cls(**data)
 
-    def to_shengbte(self, folder: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
-        """Write ``POSCAR``, ``SPOSCAR``, ``FORCE_CONSTANTS_2ND`` and (with ``fc3``) ``FORCE_CONSTANTS_3RD`` for
-        ShengBTE / almaBTE into ``folder``; see :func:`trajmodes.io.fc_shengbte.write_shengbte`."""
+    def to_shengbte(self, folder: str | os.PathLike, source: str | os.PathLike | None = None, mesh=None,
+                    temperature: float = 300.0) -> None:
+        """Write ``POSCAR``, ``SPOSCAR``, ``FORCE_CONSTANTS_2ND``, ``CONTROL`` (with the Born charges and dielectric
+        tensor when there are any; ``mesh`` and ``temperature`` (K) its ``ngrid`` and ``T``) and (with ``fc3``)
+        ``FORCE_CONSTANTS_3RD`` for ShengBTE / almaBTE into ``folder``; see
+        :func:`trajmodes.io.fc_shengbte.write_shengbte`."""
         from trajmodes.io.fc_shengbte import write_shengbte
-        write_shengbte(self, folder, source)
+        write_shengbte(self, folder, source, mesh=mesh, temperature=temperature)
+
+    @classmethod
+    def from_hiphive(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
+        """Read a hiPhive force-constant potential (``.fcp``) onto ``supercell`` (a Crystal, or N / 3 ints / a 3 x 3
+        matrix of unit cells), or a hiPhive ForceConstants file (``.fcs``) with its own supercell; second and third
+        order, with hiPhive's own reader (``pip install hiphive``). See :func:`trajmodes.io.fc_hiphive.read_hiphive`."""
+        from trajmodes.io.fc_hiphive import read_hiphive
+        from trajmodes.io.fcfiles import blamed
+        data, where = read_hiphive(path, supercell=supercell)
+        with blamed(where):
+            return cls(**data)
+
+    def to_hiphive(self, path: str | os.PathLike) -> None:
+        """Write a hiPhive ForceConstants file (``.fcs``) with hiPhive's own writer; see
+        :func:`trajmodes.io.fc_hiphive.write_hiphive`."""
+        from trajmodes.io.fc_hiphive import write_hiphive
+        write_hiphive(self, path)
+
+    @classmethod
+    def from_gpumd(cls, path: str | os.PathLike, primitive=None) -> "ForceConstants":
+        """Read GPUMD's force-constant potential files (``model.xyz``, ``clusters_order2.in``, ``fcs_order2.in`` and
+        the third order when there is one); ``primitive`` (a Crystal or a POSCAR) defaults to ``POSCAR`` beside them or
+        spglib's. See :func:`trajmodes.io.fc_gpumd.read_gpumd`."""
+        from trajmodes.io.fc_gpumd import read_gpumd
+        from trajmodes.io.fcfiles import blamed
+        data, where = read_gpumd(path, primitive=primitive)
+        with blamed(where):
+            return cls(**data)
+
+    def to_gpumd(self, folder: str | os.PathLike, source: str | os.PathLike | None = None,
+                 path: str | os.PathLike | None = None) -> None:
+        """Write GPUMD's force-constant potential (``fcp.txt``, ``model.xyz``, ``r0.in``, the clusters and blocks of
+        the second and third order) into ``folder``; ``path``: the folder ``fcp.txt`` names (default ``folder``). See
+        :func:`trajmodes.io.fc_gpumd.write_gpumd`."""
+        from trajmodes.io.fc_gpumd import write_gpumd
+        write_gpumd(self, folder, source=source, path=path)
 
     def __repr__(self) -> str:
         third = "" if self.fc3 is None else f", fc3 {self.fc3.shape} eV/A^3"

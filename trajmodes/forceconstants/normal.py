@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
+from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
+from trajmodes.resources import one_blas_thread
 
 __all__ = ["normal_equations", "fold_ids", "block_ids", "block_layout", "chunk_blocks"]
 
@@ -66,10 +68,12 @@ def block_layout(ids, segments: int, folds: int, cv: str = "blocks") -> tuple[np
     return ids % folds, ids // folds
 
 
-def chunk_blocks(kernel: DesignKernel, u, forces, ids_of, energy=None, temperature=None) -> NormalBlocks:
+def chunk_blocks(kernel: DesignKernel, u, forces, ids_of, energy=None, temperature=None, cells=None,
+                 reference_cell=None) -> NormalBlocks:
     """One task: normal equations of one frame chunk (displacements ``u`` and forces, A and eV/A), per block
-    (``ids_of``: the block of every frame), with the sums of the potential energies ``energy`` (eV, per frame) and
-    of the kinetic temperatures ``temperature`` (K, per frame)."""
+    (``ids_of``: the block of every frame), with the sums of the potential energies ``energy`` (eV, per frame), of
+    the kinetic temperatures ``temperature`` (K, per frame) and of the strains of the frames' ``cells`` (A, rows
+    a, b, c) from ``reference_cell``."""
     u = np.asarray(u, float)
     f = np.asarray(forces, float)
     f = f - f.mean(axis=1, keepdims=True)
@@ -78,7 +82,8 @@ def chunk_blocks(kernel: DesignKernel, u, forces, ids_of, energy=None, temperatu
     for pos in range(len(ids)):
         sel = at == pos
         kernel.accumulate(u[sel], f[sel], out, pos)
-    for name, values in (("energy", energy), ("temperature", temperature)):
+    strain = None if cells is None or reference_cell is None else cell_strains(cells, reference_cell)
+    for name, values in (("energy", energy), ("temperature", temperature), ("strain", strain)):
         if values is not None:
             out.add_per_frame(name, at, values)
     return out
@@ -112,7 +117,8 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         Sum the potential energy of the frames of runs that have one (:attr:`NormalBlocks.energy`).
     temperature : bool
         Sum the kinetic temperature of the frames of runs with velocities (:attr:`NormalBlocks.temperature`), read
-        in the same pass.
+        in the same pass. The strains of the frames' cells from the reference cell are summed too (with their outer
+        products: the mean cell and the box's fluctuations of variable-cell runs).
     reference : Structure, optional
         The (ideal) crystal the displacements are measured from; default each trajectory's reference.
         Displacements are :meth:`Trajectory.displacements` (each frame mapped onto the reference cell, so NPT
@@ -148,6 +154,8 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         frc = traj.field("forces", lean)
         ed = traj.field("potential_energy", lean).to_delayed(optimize_graph=False).ravel() if with_energy else None
         td = traj.temperature(layer=lean).to_delayed(optimize_graph=False).ravel() if with_t else None
+        with_cell = traj.source.has_cell and ref.cell is not None
+        cd = traj.field("cells", lean).to_delayed(optimize_graph=False).ravel() if with_cell else None
         bid = block_ids(traj.n_frames, folds if segments is None else segments, folds, cv)
         starts = np.concatenate([[0], np.cumsum(u.chunks[0])])
         ud, fd = u.to_delayed(optimize_graph=False).ravel(), frc.to_delayed(optimize_graph=False).ravel()
@@ -155,9 +163,13 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
             if starts[c + 1] == starts[c]:
                 continue
             parts.append(task(kern, ud[c], fd[c], bid[starts[c]:starts[c + 1]], None if ed is None else ed[c],
-                              None if td is None else td[c]))
+                              None if td is None else td[c], None if cd is None else cd[c],
+                              ref.cell if with_cell else None))
     if not parts:
         raise ValueError("no frames to fit")
     while len(parts) > 1:
         parts = [dask.delayed(_add, pure=True)(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
-    return parts[0].compute() if compute else parts[0]
+    if not compute:
+        return parts[0]
+    with one_blas_thread():               # the chunks run side by side on the cores
+        return parts[0].compute()

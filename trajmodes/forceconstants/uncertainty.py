@@ -38,11 +38,12 @@ def resample_counts(n_units: int, n_resamples: int, seed: int | None = 0) -> np.
 def resampled(blocks: NormalBlocks, counts: np.ndarray) -> NormalBlocks:
     """The summed normal equations of every resample: one block per row of ``counts``."""
     c = np.asarray(counts, float)
-    out = NormalBlocks(np.einsum("rh,hij->rij", c, blocks.G, optimize=True), c @ blocks.b, c @ blocks.ff,
-                       np.rint(c @ blocks.n_rows).astype(np.int64), np.rint(c @ blocks.n_frames).astype(np.int64),
-                       c @ blocks.bu, c @ blocks.energy, np.rint(c @ blocks.n_energy).astype(np.int64),
-                       c @ blocks.temperature, np.rint(c @ blocks.n_temperature).astype(np.int64))
-    return out
+
+    def weighted(name):
+        x = getattr(blocks, name)
+        s = np.tensordot(c, x, axes=1)
+        return np.rint(s).astype(np.int64) if name in NormalBlocks.COUNTS else s
+    return NormalBlocks(**{name: weighted(name) for name in NormalBlocks.ARRAYS})
 
 
 def bootstrap_params(blocks: NormalBlocks, counts: np.ndarray, sizes, mode: str,

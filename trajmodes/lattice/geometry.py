@@ -9,11 +9,13 @@ import itertools
 
 import numpy as np
 
-__all__ = ["niggli_reduce", "minimum_image", "shortest_images", "shortest_vectors", "shortest_lattice_vector",
-           "pairs_within", "neighbours", "comes_after"]
+__all__ = ["niggli_reduce", "minimum_image", "shortest_images", "all_shortest_images", "shortest_vectors",
+           "shortest_lattice_vector", "pairs_within", "neighbours", "comes_after"]
 
 #: the 27 lattice shifts around the origin, fractional
 _SHIFTS = np.array(list(itertools.product((-1, 0, 1), repeat=3)), dtype=float)
+#: the 125 lattice shifts within two cells of the origin, fractional (every shortest image, for a reduced basis)
+_SHIFTS2 = np.array(list(itertools.product(range(-2, 3), repeat=3)), dtype=float)
 
 
 def niggli_reduce(cell) -> np.ndarray:
@@ -59,6 +61,42 @@ def shortest_images(frac: np.ndarray, basis: np.ndarray) -> np.ndarray:
     length = np.linalg.norm(cand @ np.asarray(basis, float), axis=-1) + 1e-9 * np.arange(27)
     best = np.argmin(length, axis=-1)
     return np.take_along_axis(cand, best[..., None, None], axis=-2)[..., 0, :]
+
+
+def all_shortest_images(frac: np.ndarray, basis: np.ndarray, tol: float = 1e-5):
+    """Every periodic image of equal, shortest length of each fractional vector ``frac`` (..., 3): the Wigner-Seitz
+    images of phonopy, phono3py and :class:`trajmodes.Phonons`, over which a constant between two atoms of a
+    supercell is shared (weight 1 / multiplicity).
+
+    Each vector is rounded into [-1/2, 1/2], and of its images shifted by up to two lattice vectors along each axis
+    those within ``tol`` of the shortest are kept (exact for a Niggli-reduced ``basis``, :func:`niggli_reduce`).
+
+    Parameters
+    ----------
+    frac : array_like (..., 3)
+        Fractional coordinates in ``basis``.
+    basis : array_like (3, 3)
+        Lattice vectors as rows, Angstrom (Niggli-reduced).
+    tol : float
+        Images within ``tol`` Angstrom of the shortest count as equally short (phonopy's tolerance).
+
+    Returns
+    -------
+    index : tuple of ndarray of int
+        For every image, the index of its vector in the leading dimensions of ``frac`` (as :func:`numpy.nonzero`),
+        images of a vector side by side, vectors in C order.
+    images : ndarray (n_images, 3)
+        The images' fractional coordinates in ``basis``.
+    multiplicity : ndarray of int (...)
+        The number of images of every vector.
+    """
+    f = np.asarray(frac, dtype=float)
+    f = f - np.rint(f)
+    cand = f[..., None, :] + _SHIFTS2                                        # (..., 125, 3)
+    length = np.linalg.norm(cand @ np.asarray(basis, dtype=float), axis=-1)
+    keep = length <= length.min(axis=-1, keepdims=True) + tol
+    *index, c = np.nonzero(keep)
+    return tuple(index), cand[(*index, c)], keep.sum(axis=-1)
 
 
 def shortest_vectors(delta: np.ndarray, cell: np.ndarray) -> np.ndarray:

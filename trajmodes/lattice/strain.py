@@ -9,7 +9,7 @@ import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
 
-__all__ = ["VOIGT", "STRAIN_BASIS", "voigt_tensor", "tensor_voigt", "strain_matrix", "deformed"]
+__all__ = ["VOIGT", "STRAIN_BASIS", "voigt_tensor", "tensor_voigt", "strain_matrix", "cell_strains", "deformed"]
 
 #: Voigt pairs xx, yy, zz, yz, xz, xy
 VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
@@ -45,6 +45,18 @@ def tensor_voigt(t, shear: float = 1.0) -> np.ndarray:
 def strain_matrix(e) -> np.ndarray:
     """The symmetric strain tensor eps (3, 3) of the Voigt strains e (6,)."""
     return voigt_tensor(e, 0.5)
+
+
+def cell_strains(cells, reference_cell) -> np.ndarray:
+    """The Voigt strains (n, 6) that take ``reference_cell`` to each of ``cells`` (rows a, b, c in A), to first order.
+
+    Cell rows a_i -> F a_i give cells = reference F^T; e is the Voigt vector of the symmetric part of F - 1 (a
+    rotation, antisymmetric to first order, is dropped)."""
+    H = np.asarray(cells, dtype=float).reshape(-1, 3, 3)
+    Ft = np.linalg.solve(np.asarray(reference_cell, dtype=float)[None], H)
+    eps = 0.5 * (Ft + Ft.transpose(0, 2, 1)) - np.eye(3)
+    i, j = np.array(VOIGT).T
+    return eps[:, i, j] * np.where(i == j, 1.0, 2.0)
 
 
 def deformed(crystal: Crystal, strain=None, internal=None) -> Crystal:

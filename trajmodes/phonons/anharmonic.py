@@ -197,14 +197,14 @@ class Anharmonic:
         client runs them on its workers, with identical numbers); results in order. The calculator is one node
         of the graph, sent once to each worker."""
         import dask
-        from threadpoolctl import threadpool_limits
+        from trajmodes.resources import one_blas_thread
         me = dask.delayed(self, traverse=False)
         tasks = [dask.delayed(_self_energies)(me, gps[s:s + per_task], kwargs)
                  for s in range(0, len(gps), per_task)]
         kw = {} if self.scheduler is None else {"scheduler": self.scheduler}
         # the tasks run side by side on the cores: BLAS inside each on one thread (threaded BLAS under threaded
         # tasks oversubscribes the cores, 7x slower on 2 cores for the small products of the lattice sum)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             results = dask.compute(*tasks, **kw)
         return [r for block in results for r in block]
 

@@ -11,20 +11,16 @@ a strategy of :mod:`trajmodes.phonons.nac`.
 """
 from __future__ import annotations
 
-import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.lattice.geometry import niggli_reduce
+from trajmodes.lattice.geometry import all_shortest_images, niggli_reduce
 from trajmodes.units import THZ
 
 __all__ = ["DynamicalMatrix", "frequencies_from_eigenvalues"]
-
-
-_CANDIDATES = np.array(list(itertools.product(range(-2, 3), repeat=3)), dtype=float)   # (125, 3)
 
 
 class DynamicalMatrix:
@@ -65,14 +61,8 @@ class DynamicalMatrix:
         A = m.matrix @ P                                             # supercell lattice
         red = niggli_reduce(A)
         Bf = red @ np.linalg.inv(P)                                  # reduced supercell basis, prim frac
-        x = vec0 @ np.linalg.inv(Bf)
-        x -= np.rint(x)
-        cand = x[:, :, None, :] + _CANDIDATES[None, None]            # (n, N, 125, 3) reduced coords
-        length = np.linalg.norm(cand @ red, axis=-1)
-        keep = length <= length.min(axis=-1, keepdims=True) + self.tol
-        mult = keep.sum(axis=-1)                                     # (n, N)
-        kk, jj, cc = np.nonzero(keep)
-        images = cand[kk, jj, cc] @ Bf                               # prim frac image vectors
+        (kk, jj), images, mult = all_shortest_images(vec0 @ np.linalg.inv(Bf), red, self.tol)   # mult (n, N)
+        images = images @ Bf                                         # prim frac image vectors
         kp = m.atom[jj]
         R = np.rint(images - (pf[kp] - pf[kk])).astype(np.int64)
         Ru, ridx = np.unique(R, axis=0, return_inverse=True)
@@ -195,6 +185,30 @@ class DynamicalMatrix:
             D += self._nac_block(qs, dirs)
         D = D.reshape(len(qs), 3 * n, 3 * n)
         return 0.5 * (D + D.conj().transpose(0, 2, 1))
+
+    def of_constants(self, fc_compacts, qpoints) -> np.ndarray:
+        """Dynamical matrices of other compact force constants on this crystal and its images, without the
+        non-analytic part: (nq, n_sets, 3n, 3n) complex, eV/(A^2 amu).
+
+        D(q) is linear in Phi, so the matrices of a linear family of constants (the tensors of a symmetry basis, the
+        differences of bootstrap resamples) are those of its members, summed with the same weights; this builds them
+        all with one lattice sum, on the image pairs found once.
+
+        Parameters
+        ----------
+        fc_compacts : array_like (n_sets, n, N, 3, 3)
+            Compact constants (eV/A^2) on the supercell of this matrix's force constants.
+        qpoints : array_like (nq, 3)
+            Reduced.
+        """
+        fcs = np.asarray(fc_compacts, dtype=float)
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        n, k = self.fc.n_prim, len(fcs)
+        HT = np.ascontiguousarray(np.concatenate([self._scatter(f) for f in fcs], axis=1).T)   # (k * K, nR)
+        D = self.lattice_sum(HT, self.phase(q)).reshape(len(q), k, n, 3, n, 3)
+        D *= np.exp(2j * np.pi * np.einsum("qx,klx->qkl", q, self.dpos))[:, None, :, None, :, None]
+        D = D.reshape(len(q), k, 3 * n, 3 * n)
+        return 0.5 * (D + D.conj().transpose(0, 1, 3, 2))
 
     def with_derivative(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """D(q) (nq, 3n, 3n) and its Cartesian gradient dD/dq (nq, 3, 3n, 3n) for one block of q.

@@ -323,7 +323,7 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
         Before anything is computed, when the matrix would take more than half of the memory available.
     """
     import dask
-    from threadpoolctl import threadpool_limits
+    from trajmodes.resources import one_blas_thread
     grid = an.grid
     nb, nt = an.interaction.n_branches, len(an.temperatures)
     if reducible:
@@ -345,7 +345,7 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
     pairs = list(zip(gps.tolist(), range(len(gps))))
     tasks = [dask.delayed(_rows_task)(me, [p], opts) for p in pairs]
     kw = {} if an.scheduler is None else {"scheduler": an.scheduler}
-    with threadpool_limits(limits=1, user_api="blas"):                    # tasks side by side, one BLAS thread each
+    with one_blas_thread():                                               # tasks side by side
         results = dask.compute(*tasks, **kw)
     gamma = np.stack([r[0][0] for r in results], axis=1)                                 # (nt, n_q, nb)
     per_q = size // len(gps)                                              # rows of one q: 3n (x 3)

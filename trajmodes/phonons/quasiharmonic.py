@@ -444,8 +444,8 @@ class QuasiHarmonic:
         if (T < 0).any():
             raise ValueError("temperatures must be >= 0 K")
         p = float(pressure) / EV_A3_GPA
-        from threadpoolctl import threadpool_limits
-        with threadpool_limits(1):                  # 3n x 3n matrices: BLAS threads only cost here
+        from trajmodes.resources import one_blas_thread
+        with one_blas_thread():                     # 3n x 3n matrices: BLAS threads only cost here
             return self._minimize(T, p, float(pressure), internal, tol, max_iter, properties)
 
     def _minimize(self, T, p, pressure, internal, tol, max_iter, properties):

@@ -16,7 +16,7 @@ from trajmodes.units import EV_KJMOL, KB_EV, THZ_EV
 if TYPE_CHECKING:
     from trajmodes.phonons.harmonic import Phonons
 
-__all__ = ["thermal_properties", "harmonic_thermodynamics", "mode_heat_capacities"]
+__all__ = ["thermal_properties", "harmonic_thermodynamics", "mode_heat_capacities", "zero_gamma_acoustic"]
 
 
 def mode_heat_capacities(freqs, temperatures, classical: bool = False, cutoff_frequency: float = 1e-4) -> np.ndarray:
@@ -34,29 +34,34 @@ def mode_heat_capacities(freqs, temperatures, classical: bool = False, cutoff_fr
     return np.where(ok, np.nan_to_num(c), 0.0)
 
 
-def harmonic_thermodynamics(freqs, temperatures, classical: bool = False, cutoff_frequency: float = 0.0):
+def harmonic_thermodynamics(freqs, temperatures, classical: bool = False, cutoff_frequency: float = 0.0,
+                            weights=None):
     """Mesh averages per cell of F, S, Cv, U (eV, eV/K) and the zero-point energy (eV).
 
     Parameters
     ----------
     freqs : (N, nb) THz
-        Frequencies on a mesh (all points weight 1). Modes with nu <= ``cutoff_frequency`` (THz),
-        imaginary ones included, are left out.
+        Frequencies on a mesh. Modes with nu <= ``cutoff_frequency`` (THz), imaginary ones included, are left out.
     temperatures : (nt,) K
     classical : bool
         Classical harmonic oscillators: F = kT ln(h nu / kT), S = k (1 - ln(h nu / kT)), Cv = k,
         U = kT per mode, no zero-point energy.
+    weights : (N,) array_like, optional
+        Weight of every q (the size of its star when ``freqs`` are the irreducible points of a mesh); default 1.
 
     Returns
     -------
     dict of ndarray (nt,): free_energy, entropy, heat_capacity, internal_energy; and zero_point_energy.
     """
     f = np.asarray(freqs, dtype=float)
-    N = len(f)
-    fs = f[f > cutoff_frequency]
+    wq = np.ones(len(f)) if weights is None else np.asarray(weights, dtype=float).reshape(len(f))
+    N = wq.sum()
+    keep = f > cutoff_frequency
+    fs = f[keep]
+    w = np.broadcast_to(wq[:, None], f.shape)[keep]                     # the weight of every kept mode
     e = fs * THZ_EV                                                      # eV
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
-    zpe = 0.0 if classical else 0.5 * e.sum()                           # summed over the mesh
+    zpe = 0.0 if classical else 0.5 * (w * e).sum()                     # summed over the mesh
     F, S, C, U = (np.zeros(len(T)) for _ in range(4))
     F[T <= 0] = U[T <= 0] = zpe
     pos = np.flatnonzero(T > 0)
@@ -67,19 +72,27 @@ def harmonic_thermodynamics(freqs, temperatures, classical: bool = False, cutoff
         x = e[None, :] / kT
         if classical:
             ln = np.log(x)
-            F[i] = (kT * ln).sum(axis=1)
-            S[i] = (KB_EV * (1 - ln)).sum(axis=1)
-            C[i] = KB_EV * e.size
-            U[i] = kT[:, 0] * e.size
+            F[i] = (kT * ln) @ w
+            S[i] = (KB_EV * (1 - ln)) @ w
+            C[i] = KB_EV * w.sum()
+            U[i] = kT[:, 0] * w.sum()
         else:
             em = np.exp(-x)
             om = -np.expm1(-x)                                           # 1 - e^-x, no overflow
-            F[i] = (kT * np.log(om) + e / 2).sum(axis=1)
-            S[i] = (KB_EV * (x * em / om - np.log(om))).sum(axis=1)
-            C[i] = mode_heat_capacities(fs, T[i], cutoff_frequency=-np.inf).sum(axis=1)   # fs: already selected
-            U[i] = (e / 2 + e * em / om).sum(axis=1)
+            F[i] = (kT * np.log(om) + e / 2) @ w
+            S[i] = (KB_EV * (x * em / om - np.log(om))) @ w
+            C[i] = mode_heat_capacities(fs, T[i], cutoff_frequency=-np.inf) @ w    # fs: already selected
+            U[i] = (e / 2 + e * em / om) @ w
     return dict(free_energy=F / N, entropy=S / N, heat_capacity=C / N, internal_energy=U / N,
                 zero_point_energy=zpe / N)
+
+
+def zero_gamma_acoustic(q, freqs) -> np.ndarray:
+    """``freqs`` (nq, 3n, THz) with the three acoustic modes of every Gamma point (the three smallest in magnitude) set
+    to exactly zero, in place: they carry no thermodynamics, and round-off would make them tiny or imaginary."""
+    for g in np.flatnonzero(is_gamma(q)):
+        freqs[g, np.argsort(np.abs(freqs[g]), kind="stable")[:3]] = 0.0
+    return freqs
 
 
 def thermal_properties(phonons: Phonons, temperatures, mesh=(20, 20, 20), classical: bool = False,
@@ -88,10 +101,7 @@ def thermal_properties(phonons: Phonons, temperatures, mesh=(20, 20, 20), classi
     import xarray as xr
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
     q, f, _ = phonons.mesh(mesh)
-    gamma = np.flatnonzero(is_gamma(q))
-    for g in gamma:                                      # acoustic modes at Gamma: exactly zero
-        f[g, np.argsort(np.abs(f[g]), kind="stable")[:3]] = 0.0
-    r = harmonic_thermodynamics(f, T, classical=classical, cutoff_frequency=cutoff_frequency)
+    r = harmonic_thermodynamics(zero_gamma_acoustic(q, f), T, classical=classical, cutoff_frequency=cutoff_frequency)
     kj, jk = {"units": "kJ/mol"}, {"units": "J/(K mol)"}
     data = dict(free_energy=("temperature", r["free_energy"] * EV_KJMOL, kj),
                 internal_energy=("temperature", r["internal_energy"] * EV_KJMOL, kj),

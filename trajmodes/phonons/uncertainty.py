@@ -1,24 +1,70 @@
-"""Error bars of phonon frequencies from the bootstrap resamples of a force-constant fit.
+"""Error bars of phonon frequencies and harmonic thermodynamics from the bootstrap resamples of a force-constant fit.
 
 Every resample of :meth:`trajmodes.EffectiveForceConstants.bootstrap` is a complete set of force constants; the
-spread of what each gives is the error bar of what the fit gives. Frequencies are sorted per q, so a branch is
-the n-th frequency of its q (degenerate branches share their error).
+spread of what each gives is the error bar of what the fit gives. The dynamical matrix is linear in the order-2
+parameters p, D(q) = D_0(q) + sum_k (p_k - p0_k) D_k(q) with D_k the matrix of the k-th basis tensor, so the
+matrices of every resample come from the D_k built once (one lattice sum), and no resample's force constants (nor
+its third order) are ever assembled:
+
+- frequencies at a few q (:func:`frequency_samples`): every resample's D(q) diagonalised exactly;
+- thermodynamics on a mesh (:func:`harmonic_samples`): the eigenvalues to first order in the resample's change,
+  lambda_s + sum_k dp_k e_s^+ D_k e_s (the Hellmann-Feynman derivative; within a degenerate set the diagonal
+  elements sum to the exact first-order trace, which is all a sum over the modes sees), then F, S and C_V of every
+  resample exactly from those eigenvalues. The neglected terms are second order in the resamples' spread: relative
+  to the error bar, of the order of the error bar over the eigenvalue gaps.
+
+Frequencies are sorted per q, so a branch is the n-th frequency of its q (degenerate branches share their error).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from trajmodes.forceconstants.uncertainty import bootstrap_std
+from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
 from trajmodes.phonons.harmonic import Phonons
+from trajmodes.phonons.thermal import harmonic_thermodynamics, zero_gamma_acoustic
 
-__all__ = ["frequency_samples", "frequencies_with_errors"]
+__all__ = ["frequency_samples", "frequencies_with_errors", "eigenvalue_response", "harmonic_samples"]
+
+#: bytes of complex matrices one block of q may hold (the D_k of a block, or the resampled D of a block)
+BLOCK_BYTES = 32 * 2 ** 20
 
 
-def frequency_samples(force_constants, qpoints) -> np.ndarray:
-    """Frequencies (THz, ascending per q) of every set in ``force_constants`` (an iterable of ForceConstants):
-    (n_sets, nq, 3n)."""
+def _deltas(fit) -> np.ndarray:
+    """The resamples' change of the order-2 parameters, (n_resamples, P2) (:meth:`bootstrap` first)."""
+    if not hasattr(fit, "params_samples_"):
+        raise ValueError("no bootstrap resamples: call bootstrap() first")
+    return fit.params_samples_[2] - fit.params_[2][None, :]
+
+
+def _blocks(nq: int, per_q: int):
+    """Slices of q holding at most BLOCK_BYTES of ``per_q`` bytes each."""
+    size = max(1, BLOCK_BYTES // max(1, per_q))
+    return [slice(s, min(s + size, nq)) for s in range(0, nq, size)]
+
+
+def _basis_matrices(fit, phonons: Phonons, q: np.ndarray) -> np.ndarray:
+    """D_k(q) of every order-2 basis tensor, (nq, P2, 3n, 3n) complex."""
+    basis = fit.bases_[2]
+    tensors = np.array([basis.to_compact(e) for e in np.eye(basis.n_params)])
+    return phonons.dm.of_constants(tensors, q)
+
+
+def frequency_samples(fit, qpoints) -> np.ndarray:
+    """Frequencies (THz, ascending per q) of every bootstrap resample of ``fit``: (n_resamples, nq, 3n).
+
+    Each resample's D(q) = D_0(q) + sum_k dp_k D_k(q) is diagonalised exactly (the same numbers as the resample's own
+    force constants give, to round-off)."""
     q = np.atleast_2d(np.asarray(qpoints, float))
-    return np.array([Phonons(fc).frequencies(q) for fc in force_constants])
+    dp = _deltas(fit)
+    ph = Phonons(fit.harmonic_force_constants_)
+    nb = ph.n_branches
+    out = np.empty((len(dp), len(q), nb))
+    for b in _blocks(len(q), 16 * nb * nb * max(len(dp), fit.bases_[2].n_params)):
+        Dk = _basis_matrices(fit, ph, q[b])
+        D = ph.dynamical_matrix(q[b])[None] + np.einsum("rk,qkij->rqij", dp, Dk, optimize=True)
+        out[:, b] = frequencies_from_eigenvalues(np.linalg.eigvalsh(D))
+    return out
 
 
 def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | None = 0):
@@ -40,6 +86,64 @@ def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | No
     if not hasattr(fit, "params_samples_"):
         fit.bootstrap(n_resamples, seed)
     q = np.atleast_2d(np.asarray(qpoints, float))
-    nu = Phonons(fit.force_constants_).frequencies(q)
-    samples = frequency_samples(fit.resampled_force_constants(), q)
+    nu = Phonons(fit.harmonic_force_constants_).frequencies(q)
+    samples = frequency_samples(fit, q)
     return nu, bootstrap_std(samples, fit.segments_.n_blocks), samples
+
+
+def eigenvalue_response(fit, qpoints, phonons: Phonons | None = None):
+    """Eigenvalues of the fitted D(q) and their derivatives with respect to the order-2 parameters.
+
+    Parameters
+    ----------
+    fit : EffectiveForceConstants
+    qpoints : array_like (nq, 3)
+        Reduced.
+    phonons : Phonons, optional
+        Of ``fit.harmonic_force_constants_`` (built here when not given).
+
+    Returns
+    -------
+    lam : ndarray (nq, 3n)
+        Eigenvalues of D, eV/(A^2 amu), ascending.
+    dlam : ndarray (nq, 3n, P2)
+        d lambda_s / d p_k = e_s^+ D_k e_s, eV/(A^2 amu) per parameter unit (eV/A^2).
+    """
+    q = np.atleast_2d(np.asarray(qpoints, float))
+    ph = Phonons(fit.harmonic_force_constants_) if phonons is None else phonons
+    nb, P = ph.n_branches, fit.bases_[2].n_params
+    lam, dlam = np.empty((len(q), nb)), np.empty((len(q), nb, P))
+    for b in _blocks(len(q), 16 * nb * nb * (P + 2)):
+        lam[b], e = np.linalg.eigh(ph.dynamical_matrix(q[b]))
+        Dk = _basis_matrices(fit, ph, q[b])
+        dlam[b] = np.einsum("qis,qkij,qjs->qsk", e.conj(), Dk, e, optimize=True).real
+    return lam, dlam
+
+
+def harmonic_samples(fit, temperature: float, mesh, classical: bool = False) -> dict:
+    """Harmonic F, S and C_V per primitive cell (eV, eV/K) of every bootstrap resample of ``fit`` at one temperature,
+    on a Gamma-centred mesh, from the eigenvalues to first order in each resample's change (module docstring).
+
+    Every resample has the crystal's symmetry (the parameters are those of its symmetry basis), so the mesh sums run
+    over the irreducible points weighted by their stars (:class:`trajmodes.lattice.grid.Grid`; time reversal only
+    when the mesh breaks the point group).
+
+    Returns
+    -------
+    dict with ``free_energy``, ``entropy``, ``heat_capacity``: ndarray (n_resamples,).
+    """
+    from trajmodes.lattice.grid import Grid
+    try:
+        grid = Grid(mesh, fit.primitive_.symmetry(fit.symprec_used_).rotations)
+    except ValueError:                                       # a mesh with fewer divisions along equivalent axes
+        grid = Grid(mesh)
+    q = grid.qpoints[grid.irreducible]
+    lam, dlam = eigenvalue_response(fit, q)
+    dp = _deltas(fit)
+    out = {k: np.empty(len(dp)) for k in ("free_energy", "entropy", "heat_capacity")}
+    for r in range(len(dp)):
+        nu = zero_gamma_acoustic(q, frequencies_from_eigenvalues(lam + dlam @ dp[r]))
+        th = harmonic_thermodynamics(nu, [temperature], classical=classical, weights=grid.weights)
+        for k in out:
+            out[k][r] = th[k][0]
+    return out

@@ -401,13 +401,19 @@ class Trajectory:
         return self._displacements_from(ref, tuple(layer))
 
     def field(self, name: str, layer: tuple | None = None) -> da.Array:
-        """One per-atom field ("positions", "velocities", "forces") or per-frame quantity ("potential_energy",
-        "pressure", "pressure_tensor") read through the given layer.
+        """One per-atom field ("positions", "velocities", "forces"), per-frame quantity ("potential_energy",
+        "pressure", "pressure_tensor") or the box ("cells", "origins": parsed with every layer) read through the
+        given layer.
 
         ``layer`` names the fields its read tasks parse (default: the per-atom fields for a per-atom field, the
         quantity alone for a per-frame one); arrays taken with the same ``layer`` (and :meth:`displacements` with
         it) share one parse of each chunk.
         """
+        box = {"cells": (3, 3), "origins": (3,)}             # read with every layer
+        if name in box:
+            if name == "cells" and not self.source.has_cell:
+                raise ValueError(f"{self.source.describe()} has no periodic cell")
+            return self._field(name, box[name], tuple(self.source.fields) if layer is None else tuple(layer))
         if name not in self.source.fields and name not in self.frame_fields:
             raise ValueError(f"{self.source.describe()} has no {name.replace('_', ' ')}")
         if layer is None and name in FRAME_SHAPES:

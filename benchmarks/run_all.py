@@ -1,0 +1,269 @@
+#!/usr/bin/env python
+"""Every speed comparison of trajmodes against the code its users would otherwise run, in one go, and the tables of
+``docs/benchmarks.md`` written from what was measured.
+
+    python benchmarks/run_all.py [--quick] [--only fit,readers,...] [--skip anharmonic,...] [--no-docs]
+
+Each stage runs its own script in a fresh process (``benchmarks/bench_*.py``, which keeps its own JSON and Markdown
+under ``benchmarks/results/``), one after the other, with the load average recorded before and after. Then the summary
+(stage, peer, what is compared, the measured ratio, the target, the verdict) and every stage's own table are written
+between the ``<!-- run_all:begin -->`` and ``<!-- run_all:end -->`` markers of ``docs/benchmarks.md`` (the prose
+outside them is kept), with the machine, the date and the command of every stage.
+
+Stages (``--quick`` runs the short variants: minutes instead of about an hour):
+
+=============  ==============================================  ====================================================
+stage          peer, same input, same run                       target
+=============  ==============================================  ====================================================
+fit            hiPhive StructureContainer (Si 216 atoms, r2 6   >= 40x per frame (median of interleaved rounds, quiet
+               r3 5)                                            and beside a busy process); within 3x of the
+                                                                floating-point work of A'A
+readers        MDAnalysis DumpReader (x, v, f; 256- and         >= 20x both, >= 600 MB/s per core
+               6912-atom frames)
+projection     dynasor (256-atom Cu, all commensurate q)        >= 50x in memory and from file
+peaks          DynaPhoPy's fit per q                            all 768 Cu modes in under 2 s
+phonons        phonopy C and Rust (40^3 mesh, eigenvectors)     faster than both
+anharmonic     phono3py (linewidths, RTA and LBTE kappa)        faster
+series         the sum of the single fits (10 runs)             no dearer
+distributed    the default threads vs a LocalCluster of         identical numbers
+               processes
+=============  ==============================================  ====================================================
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+DOCS = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- run_all:begin -->", "<!-- run_all:end -->"
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def _ok(flag) -> str:
+    return "pass" if flag else "**FAIL**"
+
+
+# -- what each stage's JSON says, as summary rows: (stage, peer, what, measured, target, verdict) ---------------------
+def rows_fit() -> list:
+    r = _load("fit")
+    v, fl = r["verdicts"], r.get("flops", {})
+    out = [("fit", "hiPhive", "normal equations per frame, median of interleaved rounds, quiet",
+            f"{v['speedup_interleaved_median']:.0f}x", ">= 40x", _ok(v["speedup_interleaved_median"] >= 40))]
+    if "speedup_loaded_median" in v:
+        out.append(("fit", "hiPhive", "same, beside one other busy process",
+                    f"{v['speedup_loaded_median']:.0f}x", ">= 40x", _ok(v["speedup_loaded_median"] >= 40)))
+    if fl:
+        out.append(("fit", "floating-point floor", f"kernel time / (rows x P^2 = {fl['flops_per_frame'] / 1e6:.1f} "
+                    f"Mflop at {fl['syrk_rate_gflops']:.1f} Gflop/s)", f"{v['flop_ratio']:.2f}x", "<= 3x",
+                    _ok(v["flop_ratio"] <= 3)))
+    return out
+
+
+def rows_readers() -> list:
+    r = _load("readers")
+    out = []
+    for row in r.get("summary_rows", []):              # written by bench_readers.py: what it compared and measured
+        out.append(("readers", row["peer"], row["what"], row["measured"], row["target"], _ok(row["pass"])))
+    return out
+
+
+def rows_projection() -> list:
+    r = _load("projection")
+    d, t = r["dynasor"], r["trajmodes"]
+    mem = t["memory_frames_per_s"] / d["mode_projector_frames_per_s"]
+    fil = t["frames_per_s"] / d["project_modes_frames_per_s"]
+    return [("projection", "dynasor", "all 256 q x 3 branches of 256-atom Cu, both in memory, frames/s",
+             f"{mem:.0f}x", ">= 50x", _ok(mem >= 50)),
+            ("projection", "dynasor", "same, both reading the .lammpstrj.gz", f"{fil:.0f}x", ">= 50x", _ok(fil >= 50))]
+
+
+def rows_peaks() -> list:
+    r = _load("peaks")
+    cu = next(v for k, v in r["results"].items() if k.startswith("Cu"))
+    t = cu["fit_peaks (default: stars once)"]
+    out = [("peaks", "DynaPhoPy", f"fit_peaks of all {cu['modes']} Cu modes, s", f"{t:.2f} s", "< 2 s", _ok(t < 2))]
+    try:
+        p = _load("projection")
+        per_q = p["dynaphopy"]["info"]["dynaphopy_seconds"] / max(1, len(p["dynaphopy"]["qpoints"]))
+        out.append(("peaks", "DynaPhoPy", "DynaPhoPy's FFT + fit per q-point (its own run), s; trajmodes per mode",
+                    f"{per_q:.2f} s vs {t / cu['modes'] * 1e3:.2f} ms", "(info)", ""))
+    except (OSError, KeyError):
+        pass
+    return out
+
+
+def rows_phonons() -> list:
+    r = _load("phonons")
+    c, rs = r["speedup_vs_phonopy_c"]["core"], r["speedup_vs_phonopy_rust"]["core"]
+    mesh = "x".join(map(str, r["case"]["mesh"]))
+    return [("phonons", "phonopy (C)", f"{mesh} mesh, dynamical matrices + eigenvectors", f"{c:.2f}x", "> 1x",
+             _ok(c > 1)),
+            ("phonons", "phonopy (Rust)", "same", f"{rs:.2f}x", "> 1x", _ok(rs > 1))]
+
+
+def rows_anharmonic() -> list:
+    name = "anharmonic" if (RESULTS / "anharmonic.json").exists() else "anharmonic_quick"
+    r = _load(name)
+    out = []
+    for key, res in r["results"].items():
+        if res.get("phono3py_total_s") and not res.get("phono3py_estimated"):
+            t = res.get("trajmodes_kappa_median_s") or res.get("trajmodes_linewidths_median_s")
+            if t:
+                ratio = res["phono3py_total_s"] / t
+                out.append(("anharmonic", "phono3py", f"{res['mesh']}^3 {res['method']}: linewidths of every "
+                            "irreducible q", f"{ratio:.0f}x", "> 1x", _ok(ratio > 1)))
+    return out
+
+
+def rows_series() -> list:
+    name = "series_full" if (RESULTS / "series_full.json").exists() else "series"
+    v = _load(name)["verdicts"]
+    return [("series", "the single fits", f"fit_series / sum of single fits (wall, {name})",
+             f"{v['series_over_single_wall']:.2f}x", "<= 1x", _ok(v["series_over_single_wall"] <= 1.0 + 0.05)),
+            ("series", "", "memory flat in runs; one pass; bootstrap reads no frame",
+             f"{v['peak_rss_ratio_R']:.2f}x peak RSS", "flat", _ok(v["memory_flat_in_R"] and v["one_pass"]))]
+
+
+def rows_distributed() -> list:
+    r = _load("distributed")
+    return [("distributed", "threads", f"{name}: LocalCluster of processes", "identical" if s["identical"] else
+             f"{s['max_rel_diff']:.1e}", "identical", _ok(s["identical"])) for name, s in r["stages"].items()]
+
+
+STAGES = {
+    "fit": dict(cmd=["bench_fit.py"], quick=["bench_fit.py", "--no-memory", "--no-scaling", "--rounds", "5"],
+                results=["fit"], rows=rows_fit),
+    "readers": dict(cmd=["bench_readers.py", "--cleanup"], quick=["bench_readers.py", "--size-gb", "0.25",
+                                                                  "--big-gb", "0.5", "--cleanup"],
+                    results=["readers"], rows=rows_readers),
+    "projection": dict(cmd=["bench_projection.py", "--repeat", "5"], quick=["bench_projection.py", "--repeat", "3"],
+                       results=["projection"], rows=rows_projection),
+    "peaks": dict(cmd=["bench_peaks.py", "--repeats", "5"], quick=["bench_peaks.py", "--repeats", "3"],
+                  results=["peaks"], rows=rows_peaks),
+    "phonons": dict(cmd=["bench_phonons.py", "--repeats", "7"], quick=["bench_phonons.py", "--repeats", "3"],
+                    results=["phonons"], rows=rows_phonons),
+    "anharmonic": dict(cmd=["bench_anharmonic.py"], quick=["bench_anharmonic.py", "--quick"],
+                       results=["anharmonic"], rows=rows_anharmonic),
+    "series": dict(cmd=["bench_series.py", "--repeats", "2"], quick=["bench_series.py", "--runs", "1,2",
+                                                                     "--frame-counts", "1000", "--compare-runs", "2"],
+                   results=["series"], rows=rows_series),
+    "distributed": dict(cmd=["bench_distributed.py"], quick=["bench_distributed.py"], results=["distributed"],
+                        rows=rows_distributed),
+}
+
+
+def environment() -> dict:
+    import numpy as np
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
+               platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9 if hasattr(os, "sysconf") else float("nan")
+    return dict(date=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), cpu=cpu, cores=os.cpu_count(),
+                ram_GB=round(mem, 1), python=platform.python_version(), numpy=np.__version__,
+                platform=platform.platform())
+
+
+def run_stage(name: str, quick: bool) -> dict:
+    spec = STAGES[name]
+    args = spec["quick" if quick else "cmd"]
+    cmd = [sys.executable, str(HERE / args[0]), *args[1:]]
+    shown = "python benchmarks/" + " ".join(shlex.quote(a) for a in args)
+    print(f"== {name}: {shown}", flush=True)
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    rec = dict(command=shown, seconds=time.perf_counter() - t0, load_before=load0, load_after=os.getloadavg()[0],
+               returncode=p.returncode)
+    if p.returncode:
+        rec["error"] = (p.stderr or p.stdout)[-2000:]
+        print(f"   failed ({p.returncode}):\n{rec['error']}", flush=True)
+    else:
+        print(f"   done in {rec['seconds']:.0f} s", flush=True)
+    return rec
+
+
+def summary(runs: dict, env: dict) -> str:
+    L = [BEGIN, "", "## Summary", "",
+         f"`python benchmarks/run_all.py{' --quick' if env.get('quick') else ''}` on {env['date']}: {env['cpu']}, "
+         f"{env['cores']} cores, {env['ram_GB']} GB; Python {env['python']}, numpy {env['numpy']}. Every stage ran "
+         "in its own process, one after the other; the load average (1 min) before and after each is in the last "
+         "table. Ratios are the peer's time over trajmodes' on the same input in the same run.", "",
+         "| stage | peer | compared | measured | target | verdict |", "|---|---|---|---|---|---|"]
+    for name in runs:
+        try:
+            for r in STAGES[name]["rows"]():
+                L.append("| " + " | ".join(str(x) for x in r) + " |")
+        except (OSError, KeyError, ValueError, StopIteration) as exc:
+            L.append(f"| {name} | | no result ({exc!r}) | | | **FAIL** |")
+    L += ["", "| stage | command | seconds | load before | load after |", "|---|---|---|---|---|"]
+    for name, rec in runs.items():
+        status = "" if not rec.get("returncode") else f" (exit {rec['returncode']})"
+        L.append(f"| {name} | `{rec['command']}`{status} | {rec['seconds']:.0f} | {rec['load_before']:.2f} | "
+                 f"{rec['load_after']:.2f} |")
+    for name in runs:
+        for res in STAGES[name]["results"]:
+            md = RESULTS / f"{res}.md"
+            if md.exists():
+                L += ["", f"### {name}: `benchmarks/results/{res}.md`", "", md.read_text().strip()]
+    L += ["", END]
+    return "\n".join(L)
+
+
+def write_docs(block: str) -> None:
+    text = DOCS.read_text() if DOCS.exists() else ""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + block + tail
+    else:
+        lines = text.split("\n", 1)
+        text = lines[0] + "\n\n" + block + "\n" + (lines[1] if len(lines) > 1 else "")
+    tmp = DOCS.with_suffix(".md.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, DOCS)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="the short variant of every stage")
+    ap.add_argument("--only", default="", help="comma-separated stages to run (default all)")
+    ap.add_argument("--skip", default="", help="comma-separated stages to leave out")
+    ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    ap.add_argument("--report", action="store_true", help="rewrite the summary from the saved results, run nothing")
+    args = ap.parse_args(argv)
+    names = [s for s in (args.only.split(",") if args.only else STAGES) if s]
+    unknown = [s for s in names + [s for s in args.skip.split(",") if s] if s not in STAGES]
+    if unknown:
+        ap.error(f"unknown stage(s) {unknown}; the stages are {list(STAGES)}")
+    names = [s for s in names if s not in args.skip.split(",")]
+    env = dict(environment(), quick=args.quick)
+    log = RESULTS / "run_all.json"
+    runs = json.loads(log.read_text())["runs"] if args.report and log.exists() else {}
+    if not args.report:
+        for name in names:
+            runs[name] = run_stage(name, args.quick)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        log.write_text(json.dumps(dict(env=env, runs=runs), indent=1) + "\n")
+    block = summary(runs, env)
+    print(block)
+    if not args.no_docs:
+        write_docs(block)
+        print(f"wrote {DOCS.relative_to(ROOT)}")
+    return 0 if all(not r.get("returncode") for r in runs.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
