@@ -119,6 +119,7 @@ def test_round_trip_is_exact(case, fmt, tmp_path):
     if fc.fc3 is not None:
         assert d3 <= 1e-14 * np.abs(fc.fc3).max(), (name, fmt, d3)
     assert np.array_equal(back.smap.matrix, fc.smap.matrix) or fmt in ("phonopy", "phono3py")
+    assert np.abs(back.primitive.cell - fc.primitive.cell).max() < 1e-12      # the same unit cell, not another basis
     if fmt in ("tdep", "netcdf") or (fmt == "shengbte" and "nondiag" in name):
         assert np.array_equal(matched(fc, back), np.arange(fc.n_atoms))       # atom order kept
 
@@ -369,12 +370,172 @@ def _with_born(fc: ForceConstants) -> ForceConstants:
                           epsilon=np.eye(3) * 10, fc3=fc.fc3)
 
 
-@pytest.mark.parametrize("method, where", [("to_tdep", "dipole-dipole"), ("to_shengbte", "CONTROL")])
+@pytest.mark.parametrize("method, where", [("to_tdep", "dipole-dipole")])
 def test_refuses_born_charges(method, where, tmp_path):
     fc = _with_born(_case("gaas_diag"))
     with pytest.raises(ValueError, match=f"no place for the Born charges.*{where}") as err:
         getattr(fc, method)(tmp_path)
     assert "\n" not in str(err.value) and not list(tmp_path.iterdir())
+
+
+# -------------------------------------------------------------------------------- ShengBTE CONTROL: Born charges
+#: Born charges that are neither symmetric nor isotropic (a transposed or permuted read shows), summing to zero
+ZSTAR = np.array([[[2.1, 0.3, 0.1], [-0.2, 1.9, -0.1], [0.05, 0.4, 2.0]]])
+ZSTAR = np.concatenate([ZSTAR, -ZSTAR])
+EPS_ANISO = np.array([[10.0, 0.5, 0.0], [0.5, 11.0, 0.2], [0.0, 0.2, 12.0]])
+
+
+def _polar(born=ZSTAR, epsilon=EPS_ANISO, name: str = "gaas_diag") -> ForceConstants:
+    fc = _case(name)
+    return ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, born=born, epsilon=epsilon,
+                          fc3=fc.fc3)
+
+
+DIRECTIONS = [[1, 0, 0], [1, 1, 0], [0.3, -0.1, 0.7], [0, 0, 1]]
+
+
+def test_shengbte_control_carries_born_charges(tmp_path):
+    """CONTROL holds born(E, u, k) = Z[k, E, u] (ShengBTE contracts q with the first index) and epsilon(:, j): charges
+    that break every symmetry come back bit for bit, line by line in that convention."""
+    fc = _polar()
+    fc.to_shengbte(tmp_path, source="polar.nc")
+    text = (tmp_path / "CONTROL").read_text()
+    assert "born(:,1,1)=2.1 -0.2 0.05," in text and "born(:,2,2)=-0.3 -1.9 -0.4," in text
+    assert "epsilon(:,3)=0.0 0.2 12.0," in text
+    assert "nonanalytic=.TRUE." in text and "scell(:)=3 3 3" in text and "ngrid(:)=3 3 3" in text
+    assert "polar.nc" in text.splitlines()[0]
+    back = ForceConstants.from_shengbte(tmp_path)
+    assert np.array_equal(back.born, fc.born) and np.array_equal(back.epsilon, fc.epsilon)
+    assert differences(fc, back) == (0.0, 0.0)
+
+
+def test_shengbte_lo_to_frequencies_are_phonopys(tmp_path):
+    """The LO-TO frequencies at Gamma along four directions, and near Gamma, of the constants read back through
+    CONTROL equal phonopy's of the original constants with its own non-analytic corrections (Gonze-Lee, and Wang et
+    al.'s that ShengBTE uses), to 1e-8 THz for the optical branches at Gamma (the acoustic zeros are square roots of
+    round-off: 1e-6) and 1e-6 THz near it. Charges allowed by the zincblende symmetry (phonopy symmetrises others)."""
+    phonopy = pytest.importorskip("phonopy")
+    from trajmodes.units import NAC_FACTOR
+    born, eps = np.array([2.2 * np.eye(3), -2.2 * np.eye(3)]), 9.5 * np.eye(3)
+    fc = _polar(born, eps)
+    fc.to_shengbte(tmp_path / "sheng")
+    back = ForceConstants.from_shengbte(tmp_path / "sheng")
+    fc.to_phonopy(tmp_path / "ph")
+    ph = phonopy.load(str(tmp_path / "ph" / "phonopy_params.yaml"), log_level=0,
+                      force_constants_filename=str(tmp_path / "ph" / "FORCE_CONSTANTS"))
+    tol = np.array([1e-6] * 3 + [1e-8] * 3)
+    for method in ("gonze", "wang"):
+        ph.nac_params = {"born": born, "dielectric": eps, "factor": NAC_FACTOR, "method": method}
+        p = Phonons(back, nac=method)
+        for d in DIRECTIONS:
+            ph.run_qpoints([[0, 0, 0]], nac_q_direction=d)
+            assert (np.abs(p.frequencies([0, 0, 0], q_direction=d)[0] - ph.qpoints.frequencies[0]) < tol).all()
+        q = np.array([[0.02, 0, 0], [0.01, 0.02, -0.01], [0.3, 0.1, 0.2]])
+        ph.run_qpoints(q)
+        assert np.abs(p.frequencies(q) - ph.qpoints.frequencies).max() < 1e-6
+    lo_to = Phonons(back).frequencies([0, 0, 0], q_direction=[1, 0, 0])[0]
+    assert lo_to[5] - lo_to[4] > 0.3                                          # a real splitting
+
+
+CONTROL_STYLES = """! written by hand: other layouts ShengBTE's namelist reader takes
+&allocations
+  nelements=2, natoms=2, ngrid(:)=24 24 24
+/
+&crystal
+  lfactor=0.1, lattvecs(:,1)=0 2.7155 2.7155, lattvecs(:,2)=2.7155 0 2.7155, lattvecs(:,3)=2.7155 2.7155 0
+  elements='Ga' 'As'   ! quotes of either kind
+  types=1 2
+  positions(:,1)=0 0 0, positions(:,2)=0.25 0.25 0.25
+  scell(:)=3 3 3
+  EPSILON = 10.0 0.5 0.0 0.5 11.0 0.2 0.0 0.2 12.0
+  born(:,:,1)=2.1 -0.2 0.05 0.3 1.9 0.4 0.1 -0.1 2.0
+  born(1:3,1,2)=-2.1 0.2 -0.05, born(:,2,2)=-0.3 -1.9 -0.4
+  born(1,3,2)=-0.1, born(2:,3,2)=2*-0.0
+&end
+&parameters T=300 /
+&flags nonanalytic=.true. /
+"""
+
+
+def test_control_in_other_layouts(tmp_path):
+    """Whole-array and section assignments (column-major), repeat counts, comments, '/' ends, upper case."""
+    fc = _case("gaas_diag")
+    fc.to_shengbte(tmp_path)
+    text = CONTROL_STYLES.replace("born(2:,3,2)=2*-0.0", "born(2:,3,2)=0.1 -2.0")
+    (tmp_path / "CONTROL").write_text(text)
+    back = ForceConstants.from_shengbte(tmp_path)
+    assert np.array_equal(back.born, ZSTAR) and np.array_equal(back.epsilon, EPS_ANISO)
+    (tmp_path / "CONTROL").write_text(text.replace("nonanalytic=.true.", "nonanalytic=.false."))
+    assert ForceConstants.from_shengbte(tmp_path).born is None
+    fc.to_shengbte(tmp_path / "plain")                        # no Born charges: CONTROL without them
+    assert "nonanalytic=.FALSE." in (tmp_path / "plain" / "CONTROL").read_text()
+    assert ForceConstants.from_shengbte(tmp_path / "plain").born is None
+
+
+CONTROL_BROKEN = {
+    # replace, by, expected line, words
+    "natoms": ("natoms=2", "natoms=3", 3, "natoms = 3, but POSCAR has 2 atoms"),
+    "species": ("types=1 2", "types=2 1", 8, "its atoms (As Ga) are not those of POSCAR (Ga As)"),
+    "incomplete born": ("born(1,3,2)=-0.1, ", "", 14, "born is not given in full"),
+    "too many numbers": ("born(:,2,2)=-0.3 -1.9 -0.4", "born(:,2,2)=-0.3 -1.9 -0.4 1.0", 13, "takes 3 numbers, not 4"),
+    "index out of range": ("born(1,3,2)", "born(1,4,2)", 14, "an index is outside 1..3"),
+    "not a number": ("EPSILON = 10.0", "EPSILON = x10.0", 11, "epsilon holds something that is not a number"),
+}
+
+
+@pytest.mark.parametrize("case_name", list(CONTROL_BROKEN))
+def test_broken_control_names_file_and_line(case_name, tmp_path):
+    old, new, line, words = CONTROL_BROKEN[case_name]
+    _case("gaas_diag").to_shengbte(tmp_path)
+    text = CONTROL_STYLES.replace("born(2:,3,2)=2*-0.0", "born(2:,3,2)=0.1 -2.0")
+    assert old in text
+    (tmp_path / "CONTROL").write_text(text.replace(old, new))
+    with pytest.raises(ForceConstantsFormatError) as err:
+        ForceConstants.from_shengbte(tmp_path)
+    msg = str(err.value)
+    assert f"{tmp_path / 'CONTROL'}, line {line}: " in msg and words in msg and "\n" not in msg, msg
+
+
+def test_shengbte_refuses_a_nac_factor_it_cannot_hold(tmp_path):
+    fc = _polar()
+    odd = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, born=fc.born,
+                         epsilon=fc.epsilon, nac_factor=27.2)
+    with pytest.raises(ValueError, match="no place for the factor 27.2 eV\\*A"):
+        odd.to_shengbte(tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------------------------------ TDEP fourth order
+def test_tdep_fourth_order_is_refused(tmp_path):
+    """Named, a fourth-order file is refused in one line saying what trajmodes reads; beside the others it is left
+    out with a warning."""
+    _case("cu_nondiag").to_tdep(tmp_path)
+    four = tmp_path / "infile.forceconstant_fourthorder"
+    four.write_text("1\n 4.0 Realspace cutoff\n 0\n")
+    with pytest.raises(ForceConstantsFormatError) as err:
+        ForceConstants.from_tdep(four)
+    msg = str(err.value)
+    assert msg.startswith(f"{four}: TDEP's fourthorder force constants, which trajmodes does not hold")
+    assert "infile.forceconstant_thirdorder" in msg and "\n" not in msg
+    with pytest.warns(UserWarning, match="infile.forceconstant_fourthorder is not read"):
+        back = ForceConstants.from_tdep(tmp_path)
+    assert back.fc3 is not None
+
+
+# ------------------------------------------------------------------------------------ one home of the images
+@pytest.mark.parametrize("name", CASES)
+def test_tdep_pairs_are_the_dynamical_matrix_pairs(name):
+    """The pairs and Wigner-Seitz weights the TDEP and ShengBTE writers use are those of trajmodes' dynamical matrix
+    (both from trajmodes.lattice.geometry.all_shortest_images)."""
+    from trajmodes.io.fc_tdep import pair_images
+    from trajmodes.phonons.dynamical import DynamicalMatrix
+    fc = _case(name)
+    k, j, _, w, vec = pair_images(fc)
+    k2, j2, _, w2, vec2 = DynamicalMatrix(fc).image_pairs()
+    a = np.lexsort((*np.round(vec, 8).T, j, k))
+    b = np.lexsort((*np.round(vec2, 8).T, j2, k2))
+    assert np.array_equal(k[a], k2[b]) and np.array_equal(j[a], j2[b]) and np.allclose(w[a], w2[b], rtol=1e-14)
+    assert np.abs(vec[a] - vec2[b]).max() < 1e-12
 
 
 @pytest.mark.parametrize("method", ["to_tdep", "to_shengbte"])

@@ -218,15 +218,18 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                               "force constants to draw it from (default: the path in the file)")
     add_plot_format(pl)
     pv = add("convert-fc", cmd_convert_fc, "force constants from one code's files to another's: TDEP, ShengBTE, "
-                                           "phonopy, phono3py, trajmodes netCDF")
+                                           "phonopy, phono3py, hiPhive, GPUMD, trajmodes netCDF")
     pv.add_argument("input", metavar="IN", help="force constants: a folder or file of TDEP (infile.forceconstant), "
-                                                "ShengBTE (FORCE_CONSTANTS_2ND), phonopy, phono3py, or a .nc file")
-    pv.add_argument("-o", "--output", required=True, help="output folder (a .nc file for --to netcdf)")
+                                                "ShengBTE (FORCE_CONSTANTS_2ND), phonopy, phono3py, GPUMD "
+                                                "(fcs_order2.in), a hiPhive .fcp or .fcs file, or a .nc file")
+    pv.add_argument("-o", "--output", required=True, help="output folder (a .nc file for --to netcdf, a .fcs file "
+                                                          "for --to hiphive)")
     pv.add_argument("--to", required=True, choices=FC_FORMATS, help="output format")
     pv.add_argument("--from", dest="source_format", choices=FC_FORMATS,
                     help="input format (default: known from the file names)")
-    pv.add_argument("--supercell", type=supercell_dims, help="TDEP or ShengBTE input without its supercell file: the "
-                                                   "supercell as N or N1,N2,N3 unit cells")
+    pv.add_argument("--supercell", type=supercell_dims, help="TDEP or ShengBTE input without its supercell file, or "
+                                                   "a hiPhive potential (.fcp): the supercell as N or N1,N2,N3 unit "
+                                                   "cells")
     pv.add_argument("--fc2-only", action="store_true", help="leave the third-order constants out")
     pv.add_argument("--no-nac", action="store_true", help="leave the Born charges and dielectric tensor out")
     return p, cmds

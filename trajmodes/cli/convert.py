@@ -1,5 +1,5 @@
 """``trajmodes convert-fc``: force constants from one code's files to another's (TDEP, ShengBTE, phonopy, phono3py,
-trajmodes netCDF), refusing what the target format cannot hold."""
+hiPhive, GPUMD, trajmodes netCDF), refusing what the target format cannot hold."""
 from __future__ import annotations
 
 import os
@@ -7,15 +7,20 @@ import shutil
 import tempfile
 
 #: the formats, in the order of ``--to``
-FC_FORMATS = ("tdep", "shengbte", "phonopy", "phono3py", "netcdf")
+FC_FORMATS = ("tdep", "shengbte", "phonopy", "phono3py", "netcdf", "gpumd", "hiphive")
+
+#: formats written as one file (the others are folders)
+ONE_FILE = {"netcdf": ".nc", "hiphive": ".fcs"}
 
 #: files whose presence (in a folder) or name says the format
 _MARKS = {
     "tdep": ("infile.forceconstant", "outfile.forceconstant", "infile.forceconstant_thirdorder",
-             "outfile.forceconstant_thirdorder", "infile.ucposcar", "infile.ssposcar"),
+             "outfile.forceconstant_thirdorder", "infile.ucposcar", "infile.ssposcar",
+             "infile.forceconstant_fourthorder", "outfile.forceconstant_fourthorder"),
     "shengbte": ("FORCE_CONSTANTS_2ND", "FORCE_CONSTANTS_3RD"),
     "phono3py": ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml", "fc3.hdf5"),
     "phonopy": ("phonopy_params.yaml", "phonopy.yaml", "phonopy_disp.yaml", "FORCE_CONSTANTS"),
+    "gpumd": ("clusters_order2.in", "fcs_order2.in", "clusters_order3.in", "fcs_order3.in", "fcp.txt"),
 }
 
 
@@ -48,13 +53,16 @@ def detect_format(path: str) -> str:
         name = os.path.basename(path)
         if name.endswith(".nc"):
             return "netcdf"
+        if name.endswith((".fcp", ".fcs")):
+            return "hiphive"
         for fmt, marks in _MARKS.items():
             if name in marks:
                 return fmt
         if name in ("fc2.hdf5", "force_constants.hdf5"):
             return "phonopy"
         raise ValueError(f"{path}: not a force-constant file trajmodes knows by its name ("
-                         + ", ".join(m for marks in _MARKS.values() for m in marks[:2]) + ", *.nc); give --from")
+                         + ", ".join(m for marks in _MARKS.values() for m in marks[:2]) + ", *.nc, *.fcp, *.fcs); "
+                         "give --from")
     names = set(os.listdir(path))
     found = [fmt for fmt, marks in _MARKS.items() if names & set(marks)]
     if found[:2] == ["phono3py", "phonopy"]:         # a phono3py folder may hold a phonopy yaml as well
@@ -63,14 +71,19 @@ def detect_format(path: str) -> str:
         raise ValueError(f"{path} holds files of several formats ({', '.join(found)}): give --from")
     if not found:
         raise ValueError(f"{path}: no force-constant files in it (TDEP infile.forceconstant, ShengBTE "
-                         "FORCE_CONSTANTS_2ND, phonopy_params.yaml, phono3py_params.yaml; or give a .nc file)")
+                         "FORCE_CONSTANTS_2ND, phonopy_params.yaml, phono3py_params.yaml, GPUMD fcs_order2.in; or "
+                         "give a .nc, .fcp or .fcs file)")
     return found[0]
 
 
 def read_force_constants(path: str, fmt: str, supercell=None):
     """:class:`~trajmodes.ForceConstants` from ``path`` in format ``fmt`` (``supercell``: for TDEP and ShengBTE
-    files without their supercell file)."""
+    files without their supercell file, and hiPhive potentials)."""
     from trajmodes.forceconstants.model import ForceConstants
+    if fmt == "hiphive":
+        return ForceConstants.from_hiphive(path, supercell=supercell)
+    if fmt == "gpumd":
+        return ForceConstants.from_gpumd(path)
     if fmt == "tdep":
         return ForceConstants.from_tdep(path, supercell=supercell)
     if fmt == "shengbte":
@@ -87,12 +100,14 @@ def refusal(fc, to: str) -> str | None:
     if fc.fc3 is not None and to == "phonopy":
         return ("phonopy files hold no third-order constants, and these have them: convert to phono3py, tdep, "
                 "shengbte or netcdf, or give --fc2-only to leave them out")
-    if fc.born is not None and to in ("tdep", "shengbte"):
-        where = ("TDEP's polar files hold short-ranged constants with the dipole-dipole part taken out"
-                 if to == "tdep" else "ShengBTE reads them from its CONTROL file, which is not written")
-        return (f"{'TDEP' if to == 'tdep' else 'ShengBTE'} force-constant files have no place for the Born charges "
-                f"and dielectric tensor these force constants carry ({where}): give --no-nac to write them "
-                "without, or convert to netcdf, phonopy or phono3py")
+    if fc.born is not None and to in ("tdep", "gpumd", "hiphive"):
+        code, where = {"tdep": ("TDEP", "TDEP's polar files hold short-ranged constants with TDEP's own dipole-dipole "
+                                        "part taken out"),
+                       "gpumd": ("GPUMD", "its force-constant potential has no long-range electrostatics"),
+                       "hiphive": ("hiPhive", "hiPhive's force-constant files hold no long-range electrostatics")}[to]
+        return (f"{code} force-constant files have no place for the Born charges and dielectric tensor these force "
+                f"constants carry ({where}): give --no-nac to write them without, or convert to netcdf, phonopy, "
+                "phono3py or shengbte")
     return None
 
 
@@ -140,17 +155,22 @@ def cmd_convert_fc(args, out) -> int:
     if why:
         raise ValueError(f"cannot write {src} as {args.to}: {why}")
     target = args.output
-    if args.to == "netcdf":
+    if args.to in ONE_FILE:
         if os.path.isdir(target):
-            raise ValueError(f"-o {target} is a folder; netcdf force constants go into one .nc file")
-        from trajmodes.io.provenance import provenance
-        fc.to_netcdf(out(target), attrs=provenance([src], {"source_format": fmt}))
+            raise ValueError(f"-o {target} is a folder; {args.to} force constants go into one {ONE_FILE[args.to]} "
+                             "file")
+        if args.to == "netcdf":
+            from trajmodes.io.provenance import provenance
+            fc.to_netcdf(out(target), attrs=provenance([src], {"source_format": fmt}))
+        else:
+            fc.to_hiphive(out(target))
         files = [os.path.basename(target)]
     else:
         if os.path.isfile(target):
             raise ValueError(f"-o {target} is a file; {args.to} force constants go into a folder")
         writers = {"tdep": lambda d: fc.to_tdep(d, source=src), "shengbte": lambda d: fc.to_shengbte(d, source=src),
-                   "phonopy": fc.to_phonopy, "phono3py": fc.to_phono3py}
+                   "phonopy": fc.to_phonopy, "phono3py": fc.to_phono3py,
+                   "gpumd": lambda d: fc.to_gpumd(d, source=src, path=target)}
         files = _write_folder(writers[args.to], target, out)
     left = f" (left out: {', '.join(dropped)})" if dropped else ""
     print(f"read {fmt} {src}: {what}; wrote {args.to} {target}: {', '.join(files)}{left}")

@@ -21,28 +21,42 @@ atom order, with a warning. Third-order constants are written once per supercell
 atoms at their shortest images from the first and, among equally short ones, closest to each other (the choice of
 ``thirdorder.py``); hiPhive's reader wants exactly one block per supercell triplet. Reading, blocks that land on
 the same supercell triplet add up. The first lines of ``POSCAR`` and ``SPOSCAR`` carry the provenance; the
-force-constant files have no place for comments (hiPhive reads the first line as one integer). Born charges and
-the dielectric tensor belong in ShengBTE's CONTROL file, which is not written: force constants with them are
-refused. Units need no conversion (eV, Angstrom).
+force-constant files have no place for comments (hiPhive reads the first line as one integer). Units need no
+conversion (eV, Angstrom).
+
+``CONTROL``
+    ShengBTE's input, a Fortran namelist file: ``&allocations`` (``nelements``, ``natoms``, ``ngrid``), ``&crystal``
+    (``lfactor`` in nm, ``lattvecs(:,i)``, ``elements``, ``types``, ``positions(:,i)`` in lattice coordinates,
+    ``scell``, and for polar crystals ``epsilon(:,j)`` and ``born(:,j,k)``), ``&parameters`` (``T``) and ``&flags``
+    (``nonanalytic``). ShengBTE reads ``born(E, u, k)`` as the derivative of the force on atom k along u with
+    respect to the field along E (it contracts q with the first index), phonopy's ``Z[k, E, u]``; the fc2 of
+    ``FORCE_CONSTANTS_2ND`` are the full supercell constants, and the non-analytic part is added with the mixed-space
+    approach of Wang et al. (J. Phys.: Condens. Matter 22, 202201 (2010)): the constants trajmodes holds, so Born
+    charges and the dielectric tensor go both ways. Written always, with ``ngrid`` and ``T`` as given (their
+    defaults are a starting point for the run, named so in the file's header); read for the Born charges and the
+    dielectric tensor only (when ``nonanalytic`` is not ``.false.``), after checking that its atoms are those of
+    ``POSCAR``.
 """
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from trajmodes.errors import ForceConstantsFormatError
 from trajmodes.io.fc_tdep import (Lines, check_poscar_species, expand_images, image_groups, pair_images,
-                                  provenance_line, read_poscar, refuse_nac, supercell_fractions, wrapped_frame,
-                                  write_poscar, write_text)
-from trajmodes.io.fcfiles import blamed
+                                  provenance_line, read_poscar, supercell_fractions, wrapped_frame, write_poscar,
+                                  write_text)
+from trajmodes.io.fcfiles import DAMAGED, blamed
 from trajmodes.lattice.crystal import Crystal
 
-__all__ = ["read_shengbte", "write_shengbte", "shengbte_order", "SHENGBTE_FILES"]
+__all__ = ["read_shengbte", "write_shengbte", "read_control", "shengbte_order", "SHENGBTE_FILES"]
 
 SHENGBTE_FILES = {"unitcell": "POSCAR", "supercell": "SPOSCAR", "fc2": "FORCE_CONSTANTS_2ND",
-                  "fc3": "FORCE_CONSTANTS_3RD"}
+                  "fc3": "FORCE_CONSTANTS_3RD", "control": "CONTROL"}
 
 
 def shengbte_order(fc) -> np.ndarray | None:
@@ -66,23 +80,32 @@ def _block_lines(i: np.ndarray, j: np.ndarray, values: np.ndarray) -> list[str]:
 
 
 def write_shengbte(fc, folder: str | os.PathLike, source: str | os.PathLike | None = None,
-                   tol: float = 1e-5) -> None:
-    """Write ``POSCAR``, ``SPOSCAR``, ``FORCE_CONSTANTS_2ND`` and, with fc3, ``FORCE_CONSTANTS_3RD`` into
-    ``folder`` (each atomic).
+                   tol: float = 1e-5, mesh=None, temperature: float = 300.0) -> None:
+    """Write ``POSCAR``, ``SPOSCAR``, ``FORCE_CONSTANTS_2ND``, ``CONTROL`` and, with fc3, ``FORCE_CONSTANTS_3RD``
+    into ``folder`` (each atomic).
 
     ``POSCAR`` is the primitive cell (positions wrapped into it, in the supercell's frame), ``SPOSCAR`` the ideal
     supercell in the atom order of ``FORCE_CONSTANTS_2ND``: ShengBTE's for a diagonal supercell matrix, this
     supercell's own otherwise (with a warning: ShengBTE needs ``scell``). fc2 in the full layout (eV/A^2); fc3
     one block per supercell triplet (eV/A^3; shortest images within ``tol`` Angstrom, see the module notes).
-    Values with 17 significant digits, so a round trip is exact.
+    Values with 17 significant digits, so a round trip is exact. ``CONTROL`` holds the same crystal, the Born
+    charges and dielectric tensor when there are any, and ShengBTE's run settings ``ngrid`` = ``mesh`` (default:
+    the supercell's ``scell``, the q-points on which the supercell constants are exact) and ``T`` =
+    ``temperature`` (K).
 
     Raises
     ------
     ValueError
-        For Born charges, species that are not elements, or masses that are not the elements' standard ones.
+        For species that are not elements, masses that are not the elements' standard ones, or a non-default
+        factor of the non-analytic correction (CONTROL has no place for it).
     """
-    refuse_nac(fc, "ShengBTE", "ShengBTE reads them from its CONTROL file, which is not written")
     check_poscar_species(fc, "ShengBTE")
+    if fc.born is not None and fc.nac_factor is not None:
+        from trajmodes.units import NAC_FACTOR
+        if abs(fc.nac_factor - NAC_FACTOR) > 5e-7:
+            raise ValueError(f"ShengBTE's CONTROL file has no place for the factor {fc.nac_factor:g} eV*A of the "
+                             f"non-analytic correction (ShengBTE uses e^2 / (4 pi eps0) = {NAC_FACTOR:g}): keep these "
+                             "force constants in netcdf, phonopy or phono3py files")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     order = shengbte_order(fc)
@@ -104,6 +127,45 @@ def write_shengbte(fc, folder: str | os.PathLike, source: str | os.PathLike | No
     write_text(folder / SHENGBTE_FILES["fc2"], lines)
     if fc.fc3 is not None:
         _write_fc3(fc, folder / SHENGBTE_FILES["fc3"], tol)
+    _write_control(fc, folder / SHENGBTE_FILES["control"], note, mesh, temperature,
+                   diagonal=shengbte_order(fc) is not None)
+
+
+def _write_control(fc, path: Path, note: str, mesh, temperature: float, diagonal: bool) -> None:
+    """ShengBTE's CONTROL namelist for the crystal of ``POSCAR`` (the module notes)."""
+    pr, S = fc.primitive, fc.smap.matrix
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"ShengBTE's temperature T must be positive (K), not {temperature!r}")
+    elements = list(dict.fromkeys(str(s) for s in pr.species))
+    types = [elements.index(str(s)) + 1 for s in pr.species]
+    frac = wrapped_frame(fc)[0]
+
+    def num(v) -> str:
+        return " ".join(repr(float(x)) for x in np.ravel(v))
+    scell = " ".join(str(int(x)) for x in np.diag(S)) if diagonal else None
+    ngrid = scell if mesh is None else " ".join(str(int(x)) for x in np.broadcast_to(np.asarray(mesh, int), (3,)))
+    head = [f"! ShengBTE CONTROL, {note}",
+            "! ngrid (the q-point mesh) and T (K) are settings of the ShengBTE run"
+            + (": the defaults, the supercell's scell and 300 K, are a starting point" if mesh is None else "")]
+    if not diagonal:
+        head.append(f"! the supercell {S.tolist()} is not diagonal: ShengBTE's scell cannot describe it")
+    alloc = [f"nelements={len(elements)}", f"natoms={pr.n_atoms}"]
+    alloc += [f"ngrid(:)={ngrid}"] if ngrid is not None else []
+    alloc += ["norientations=0"]
+    crystal = ["lfactor=0.1"]                                  # lattvecs in units of 0.1 nm: Angstrom
+    crystal += [f"lattvecs(:,{i + 1})={num(pr.cell[i])}" for i in range(3)]
+    crystal += ["elements=" + " ".join(f'"{e}"' for e in elements), f"types={' '.join(map(str, types))}"]
+    crystal += [f"positions(:,{k + 1})={num(frac[k])}" for k in range(pr.n_atoms)]
+    crystal += [f"scell(:)={scell}"] if diagonal else []
+    if fc.born is not None:
+        crystal += [f"epsilon(:,{j + 1})={num(fc.epsilon[:, j])}" for j in range(3)]
+        crystal += [f"born(:,{u + 1},{k + 1})={num(fc.born[k][:, u])}" for k in range(pr.n_atoms) for u in range(3)]
+    body = {"allocations": alloc, "crystal": crystal, "parameters": [f"T={float(temperature)!r}"],
+            "flags": [f"nonanalytic={'.TRUE.' if fc.born is not None else '.FALSE.'}"]}
+    lines = list(head)
+    for group, items in body.items():
+        lines += [f"&{group}"] + [f"    {x}," for x in items] + ["&end"]
+    write_text(path, lines)
 
 
 def _write_fc3(fc, path: Path, tol: float) -> None:
@@ -138,7 +200,7 @@ def read_shengbte(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     ----------
     path : path
         A folder with ``FORCE_CONSTANTS_2ND``, ``POSCAR`` and ``SPOSCAR`` (and optionally
-        ``FORCE_CONSTANTS_3RD``), or one of the two force-constant files.
+        ``FORCE_CONSTANTS_3RD`` and ``CONTROL``), or one of the two force-constant files.
     supercell : Crystal, 3 ints or (3, 3) ints, optional
         The supercell instead of ``SPOSCAR`` (a diagonal matrix builds it in ShengBTE's atom order, as ShengBTE's
         ``scell``). Default: ``SPOSCAR``.
@@ -147,7 +209,8 @@ def read_shengbte(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     -------
     dict, str
         fc2 in the file's layout (eV/A^2) on the supercell, fc3 (eV/A^3) in the compact layout when there is a
-        third-order file; ``POSCAR`` is the primitive cell, positions as written; masses the elements'.
+        third-order file; ``POSCAR`` is the primitive cell, positions as written; masses the elements'; ``born`` and
+        ``epsilon`` from ``CONTROL`` when it holds them (:func:`read_control`).
     """
     p = Path(path)
     folder = p if p.is_dir() else p.parent
@@ -173,9 +236,120 @@ def read_shengbte(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     fc2, p2s = _read_fc2(f2, n, N, smap)
     L0 = smap.lattice[p2s]
     fc3 = _read_fc3(f3, pr, n, N, smap, L0) if f3.exists() else None
-    where = ", ".join(str(f) for f in (uc, ss if supercell is None else None, f2, f3 if fc3 is not None else None)
-                      if f is not None)
-    return dict(fc2=fc2, supercell=sc, primitive=pr, smap=smap, p2s=p2s, fc3=fc3), where
+    control = folder / SHENGBTE_FILES["control"]
+    nac = read_control(control, pr) if control.exists() else {}
+    where = ", ".join(str(f) for f in (uc, ss if supercell is None else None, f2, f3 if fc3 is not None else None,
+                                       control if nac else None) if f is not None)
+    return dict(fc2=fc2, supercell=sc, primitive=pr, smap=smap, p2s=p2s, fc3=fc3, **nac), where
+
+
+# -- CONTROL ------------------------------------------------------------------------------------------------------
+_GROUP = re.compile(r"&(\w+)(.*?)(?:&end\b|(?<![\w.])/(?![\w.]))", re.S | re.I)
+_ASSIGN = re.compile(r"([A-Za-z_]\w*)\s*(?:\(([^)]*)\))?\s*=")
+_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|[^\s,]+')
+
+
+def _namelists(path: Path) -> dict[str, list[tuple[str, str | None, list[str], int]]]:
+    """The assignments of every group of a Fortran namelist file: group (lower case) -> [(name (lower case), index
+    text or None, value tokens with repeat counts expanded, line)]. Comments (``!`` to the end of a line) are left
+    out."""
+    text = "\n".join(re.sub(r"!.*", "", ln) for ln in path.read_text().splitlines())
+    line_of = lambda pos: text.count("\n", 0, pos) + 1
+    out: dict[str, list] = {}
+    for g in _GROUP.finditer(text):
+        body, start = g.group(2), g.start(2)
+        marks = list(_ASSIGN.finditer(body))
+        items = []
+        for a, b in zip(marks, marks[1:] + [None]):
+            raw = body[a.end():b.start() if b is not None else len(body)]
+            values = []
+            for tok in _TOKEN.findall(raw):
+                rep, star, val = tok.partition("*")
+                if star and rep.isdigit():
+                    values += [val] * int(rep)
+                else:
+                    values.append(tok)
+            items.append((a.group(1).lower(), a.group(2), values, line_of(start + a.start())))
+        out.setdefault(g.group(1).lower(), []).extend(items)
+    return out
+
+
+def _fill(path: Path, arr: np.ndarray, index: str | None, values: list[str], name: str, line: int) -> None:
+    """Fortran array assignment ``name(index) = values`` (1-based indices, ``:`` and ``a:b`` sections, values in
+    column-major order) into ``arr``."""
+    err = lambda what: ForceConstantsFormatError(path, what, line=line, fix=DAMAGED)
+    try:
+        nums = np.array(values, dtype=float)
+    except ValueError:
+        raise err(f"{name} holds something that is not a number: {' '.join(values)[:60]!r}") from None
+    if index is None:
+        if len(nums) > arr.size:
+            raise err(f"{name} takes {arr.size} numbers, not {len(nums)}")
+        flat = arr.ravel(order="F")
+        flat[:len(nums)] = nums
+        arr[...] = flat.reshape(arr.shape, order="F")
+        return
+    parts = [part.strip() for part in index.split(",")]
+    if len(parts) != arr.ndim:
+        raise err(f"{name} has {arr.ndim} indices, not {len(parts)}")
+    idx = []
+    for dim, part in zip(arr.shape, parts):
+        m = re.fullmatch(r"(\d*)\s*(:?)\s*(\d*)", part)
+        if m is None or not (m.group(1) or m.group(2)) or (m.group(3) and not m.group(2)):
+            raise err(f"cannot read the index ({index}) of {name}")
+        lo = int(m.group(1)) if m.group(1) else 1
+        hi = (int(m.group(3)) if m.group(3) else dim) if m.group(2) else lo
+        if not 1 <= lo <= hi <= dim:
+            raise err(f"{name}({index}): an index is outside 1..{dim}")
+        idx.append(slice(lo - 1, hi) if m.group(2) else lo - 1)
+    sub = arr[tuple(idx)]
+    if np.size(sub) != len(nums):
+        raise err(f"{name}({index}) takes {np.size(sub)} numbers, not {len(nums)}")
+    arr[tuple(idx)] = nums.reshape(np.shape(sub), order="F")
+
+
+def read_control(path: str | os.PathLike, primitive: Crystal) -> dict:
+    """The Born charges and dielectric tensor of ShengBTE's CONTROL file (see the module notes): ``born`` (n, 3, 3),
+    phonopy's ``[k, E, u]``, and ``epsilon`` (3, 3); an empty dict when it has none or ``nonanalytic`` is false.
+
+    Raises
+    ------
+    ForceConstantsFormatError
+        A CONTROL whose atoms are not those of ``primitive`` (the POSCAR), or whose arrays cannot be read.
+    """
+    path = Path(path)
+    groups = _namelists(path)
+    crystal = {name: (index, values, line) for name, index, values, line in groups.get("crystal", [])}
+    alloc = {name: (values, line) for name, _, values, line in groups.get("allocations", [])}
+    flags = {name: values for name, _, values, _ in groups.get("flags", [])}
+    n = primitive.n_atoms
+    if "natoms" in alloc and alloc["natoms"][0][:1] != [str(n)]:
+        raise ForceConstantsFormatError(path, f"natoms = {' '.join(alloc['natoms'][0])}, but POSCAR has {n} atoms",
+                                        line=alloc["natoms"][1], fix=DAMAGED)
+    if "elements" in crystal and "types" in crystal:
+        names = [v.strip("\"'") for v in crystal["elements"][1]]
+        try:
+            kinds = [names[int(t) - 1] for t in crystal["types"][1]]
+        except (ValueError, IndexError):
+            kinds = None
+        if kinds != [str(s) for s in primitive.species]:
+            raise ForceConstantsFormatError(path, f"its atoms ({' '.join(kinds or ['?'])}) are not those of POSCAR "
+                                                  f"({' '.join(map(str, primitive.species))})",
+                                            line=crystal["types"][2], fix=DAMAGED)
+    off = [v.strip(".").lower() for v in flags.get("nonanalytic", [])][:1] in (["false"], ["f"])
+    found = [k for k in crystal if k in ("born", "epsilon")]
+    if off or not found:
+        return {}
+    arrays = {"born": np.full((3, 3, n), np.nan), "epsilon": np.full((3, 3), np.nan)}
+    for name, index, values, line in groups["crystal"]:
+        if name in arrays:
+            _fill(path, arrays[name], index, values, name, line)
+    for name, arr in arrays.items():
+        if np.isnan(arr).any():
+            raise ForceConstantsFormatError(path, f"{name} is not given in full (ShengBTE needs born(3, 3, natoms) and "
+                                                  "epsilon(3, 3) for the non-analytic correction)",
+                                            line=crystal[name][2] if name in crystal else None, fix=DAMAGED)
+    return dict(born=arrays["born"].transpose(2, 0, 1), epsilon=arrays["epsilon"])
 
 
 def _sheng_supercell(pr: Crystal, matrix):

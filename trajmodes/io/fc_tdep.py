@@ -20,6 +20,14 @@ text after them is a comment):
     ``n_atoms``; the cutoff; per unit-cell atom: the number of its triplets, and per triplet the three unit-cell
     indices (first = the atom itself), the three lattice vectors (fractional; the first zero), and nine
     lines Psi[x, y, :] for x, y = 1..3.
+``infile.forceconstant_fourthorder``
+    Refused when named (trajmodes holds no fourth order); beside the others it is left out with a warning.
+
+A polar ``infile.forceconstant`` (a non-zero correction type after the pairs, then the dielectric tensor, the Ewald
+parameter and the symmetry-irreducible Born charges) holds short-range constants from which TDEP's own Ewald
+dipole-dipole part was taken out; trajmodes cannot add that part back as TDEP computes it, so polar files are
+refused, and so are Born charges on writing (``infile.lotosplitting``, TDEP's input of Born charges for such a
+fit, would not make TDEP's dispersion of a non-polar file polar).
 
 The files name pairs and triplets of the infinite crystal, not of a supercell. Writing, every constant of a
 supercell pair is given once per shortest periodic image of the pair, divided by the number of such images
@@ -35,6 +43,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +52,7 @@ from trajmodes.errors import ForceConstantsFormatError
 from trajmodes.io.fcfiles import DAMAGED, blamed
 from trajmodes.io.files import atomic_write
 from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.geometry import all_shortest_images, niggli_reduce
 
 __all__ = ["read_tdep", "write_tdep", "read_poscar", "write_poscar", "Lines", "check_poscar_species", "refuse_nac",
            "provenance_line", "wrapped_frame", "supercell_fractions", "write_text", "pair_images", "image_groups",
@@ -338,25 +348,18 @@ def pair_images(fc, tol: float = 1e-5) -> tuple[np.ndarray, ...]:
     vector : ndarray (n_images, 3)
         The image vector in Angstrom.
     """
-    from trajmodes.lattice.geometry import niggli_reduce
     frac, cells = wrapped_frame(fc)
     P = fc.primitive.cell
     m = fc.smap
     site = frac[m.atom] + cells                                       # (N, 3) primitive fractional
     red = niggli_reduce(m.matrix @ P)                                 # reduced supercell basis, Cartesian rows
     to_red = P @ np.linalg.inv(red)                                   # primitive fractional -> reduced fractional
-    shifts = np.array(list(itertools.product(range(-2, 3), repeat=3)), dtype=float)
     out = []
     for k in range(fc.n_prim):                                        # row by row: memory N x 125, not n N x 125
-        x = (site - site[fc.p2s[k]]) @ to_red
-        x -= np.rint(x)
-        cand = x[:, None, :] + shifts                                 # (N, 125, 3) reduced
-        length = np.linalg.norm(cand @ red, axis=-1)
-        keep = length <= length.min(axis=-1, keepdims=True) + tol
-        j, c = np.nonzero(keep)
-        vector = cand[j, c] @ red
+        (j,), images, mult = all_shortest_images((site - site[fc.p2s[k]]) @ to_red, red, tol)
+        vector = images @ red
         lattice = np.rint(vector @ np.linalg.inv(P) - (frac[m.atom[j]] - frac[k])).astype(np.int64)
-        out.append((np.full(len(j), k), j, lattice, 1.0 / keep.sum(axis=-1)[j], vector))
+        out.append((np.full(len(j), k), j, lattice, 1.0 / mult[j], vector))
     return tuple(np.concatenate(parts) for parts in zip(*out))
 
 
@@ -416,10 +419,20 @@ def read_tdep(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     p = Path(path)
     folder = p if p.is_dir() else p.parent
     if p.is_file() and "forceconstant" in p.name:                   # either file names the pair
+        order = p.name.split("forceconstant", 1)[1]
+        if order not in ("", "_thirdorder"):
+            raise ForceConstantsFormatError(p, f"TDEP's {order.strip('_') or 'unknown-order'} force constants, which "
+                                               "trajmodes does not hold: it reads the second order "
+                                               "(infile.forceconstant) and the third (infile.forceconstant_thirdorder)",
+                                            fix="Give one of those files, or their folder")
         f2 = folder / p.name.removesuffix("_thirdorder")
         f3 = folder / (f2.name + "_thirdorder")
     else:
         f2, f3 = _find(folder, "fc2"), _find(folder, "fc3")
+        higher = sorted(x.name for x in folder.glob("*.forceconstant_fourthorder"))
+        if higher:
+            warnings.warn(f"{folder / higher[0]} is not read: trajmodes holds the second and third orders, not the "
+                          "fourth", stacklevel=3)
     if f2 is None or not f2.exists():
         raise FileNotFoundError(f"no {f2.name if f2 is not None else 'infile.forceconstant'} in {folder}")
     uc = _find(folder, "unitcell")

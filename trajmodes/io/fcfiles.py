@@ -17,7 +17,7 @@ from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.supercell import SupercellMap
 
 __all__ = ["read_phonopy", "write_phonopy", "read_phono3py", "write_phono3py", "read_netcdf", "write_netcdf",
-           "blamed", "phonopy_columns", "crystal_from_phonopy", "phonopy_atoms"]
+           "blamed", "phonopy_columns", "crystal_from_phonopy", "phonopy_atoms", "supercell_clusters"]
 
 def _need(package: str):
     """Import phonopy or phono3py (core dependencies), with the command that installs it if it is missing."""
@@ -118,7 +118,7 @@ def write_phonopy(fc, folder: str | os.PathLike, fc_format: str = "text") -> Non
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     ph = phonopy.Phonopy(phonopy_atoms(fc.primitive), supercell_matrix=fc.smap.matrix.T,
-                         primitive_matrix=None)
+                         primitive_matrix=np.eye(3))          # phonopy >= 4 reads None as "auto", another basis
     cols, p2s_ph = phonopy_columns(fc, ph.supercell, ph.primitive)
     fc2 = fc.compact()[np.arange(fc.n_prim)[:, None], cols]           # phonopy's compact layout
     ph.force_constants = fc2
@@ -420,3 +420,30 @@ def phonopy_atoms(c: Crystal):
     from phonopy.structure.atoms import PhonopyAtoms
     return PhonopyAtoms(symbols=list(c.species), cell=c.cell, scaled_positions=c.scaled_positions,
                         masses=c.masses)
+
+
+def supercell_clusters(fc, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair (``order`` 2) or triplet (3) of supercell atoms with a non-zero block, and the blocks: the
+    layout of the formats that list the constants of one supercell atom by atom (GPUMD, hiPhive).
+
+    Returns
+    -------
+    clusters : ndarray of int (n, order)
+        In C order of the atom indices.
+    blocks : ndarray (n, 3 ** order)
+        eV/A^2 or eV/A^3; third-order rows built from the compact layout by lattice translation, one atom at a time.
+    """
+    N = fc.n_atoms
+    if order == 2:
+        full = fc.full().reshape(N, N, 9)
+        i, j = np.nonzero(np.abs(full).max(axis=2) > 0)
+        return np.stack([i, j], axis=1), full[i, j]
+    atoms = np.arange(N)
+    clusters, blocks = [], []
+    for i in range(N):
+        cols = fc.compact_columns(i, atoms)
+        row = fc.fc3[fc.smap.atom[i]][np.ix_(cols, cols)].reshape(N, N, 27)
+        j, k = np.nonzero(np.abs(row).max(axis=2) > 0)
+        clusters.append(np.stack([np.full(len(j), i), j, k], axis=1))
+        blocks.append(row[j, k])
+    return np.concatenate(clusters), np.concatenate(blocks)
