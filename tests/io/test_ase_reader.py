@@ -139,8 +139,9 @@ def test_same_frames_as_the_lammps_dump(run, case):
     assert np.allclose(traj.times - traj.times[0], np.arange(FRAMES + 1) * INTERVAL, atol=1e-9)
     if case in ("outcar", "vasprun"):                             # POTIM of an IBRION = 0 run
         assert traj.md_timestep == pytest.approx(INTERVAL) and "POTIM" in traj.time_axis
-    if case == "espresso":                                        # pw.x's iteration numbers and times
-        assert traj.md_timestep == pytest.approx(INTERVAL) and "pico-seconds" in traj.time_axis
+    if case == "espresso":                     # pw.x's iteration numbers, its Time step line in a.u. and fs
+        assert traj.md_timestep == pytest.approx(INTERVAL, rel=1e-12)
+        assert "'Time step = 413.41 a.u., 20.0000 femto-seconds'" in traj.time_axis
         assert np.array_equal(traj.steps, np.arange(FRAMES + 1))
         assert np.allclose(traj.times, ref["times"], atol=1e-9)
 
@@ -459,12 +460,18 @@ def _pw_outputs() -> dict:
         return {}
 
 
+#: the masses these files state: the OUTCAR's "Mass of Ions in am / POMASS = 58.69", vasprun.xml's atomtypes
+REAL_MASSES = {"OUTCAR_example_1": {"Ni": 58.69}, "vasprun_pstress.xml": {"C": 12.011},
+               "vasprun_dfpt.xml": {"Na": 22.99, "Cl": 35.453}}
+
+
 @pytest.mark.parametrize("name", ["OUTCAR_example_1", "vasprun_pstress.xml", "vasprun_dfpt.xml", "pw_relax.pwo",
                                   "pw_restarted_vc.pwo"])
 def test_real_program_outputs_read_as_ase_reads_them(tmp_path, name):
     """Outputs of the real programs (ASE's test data: a spin-polarised VASP 5.3 OUTCAR, VASP 6 vasprun.xml files with
     PSTRESS and DFPT, a pw.x vc-relax, two concatenated pw.x runs with CELL_PARAMETERS) give through the frame index
-    exactly the frames, cells, forces, energies and stresses ASE reads from the whole file."""
+    exactly the frames, cells, forces, energies and stresses ASE reads from the whole file, and the masses VASP
+    states (POMASS)."""
     p = tmp_path / name
     if name.endswith(".pwo"):
         text = _pw_outputs().get(name)
@@ -476,8 +483,15 @@ def test_real_program_outputs_read_as_ase_reads_them(tmp_path, name):
             pytest.skip("this ASE does not ship its VASP test data")
         shutil.copy(ASE_TESTDATA / name, p)
     ref = ase.io.read(p, index=":", format=sniff(str(p)).partition(":")[2])
-    src = ASESource(p, frame_interval=1.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        src = ASESource(p, frame_interval=1.0)
     assert src.n_frames == len(ref)
+    if name in REAL_MASSES:                         # the masses the run used (POMASS), whatever ASE gives
+        symbols = ref[0].get_chemical_symbols()
+        assert np.array_equal(src.masses, [REAL_MASSES[name][s] for s in symbols]) and not caught
+    else:                                           # ASE's pw.x snippets lack the summary's species table
+        assert any("masses the run used are unknown" in str(w.message) for w in caught)
     got = src.read(np.arange(src.n_frames))
     for k, atoms in enumerate(ref):
         res = atoms.calc.results

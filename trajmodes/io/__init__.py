@@ -136,6 +136,25 @@ def _ase_source(path: str, fmt: str, *, units, lj_scales, md_timestep, frame_int
                      frame_interval=frame_interval, species=species, masses=masses)
 
 
+def _ase_restarts(paths, fmt: str, given: bool, *, md_timestep, frame_interval, **options):
+    """The files of one run restarted, each in the ASE format ``fmt`` (:mod:`trajmodes.io.restarts`): one
+    :class:`~trajmodes.io.ase_reader.ASESource` per file, joined by :class:`~trajmodes.io.restarts.RestartedRun`
+    (which states the time axis: the files' own warnings about it are left to it)."""
+    import warnings
+    from trajmodes.errors import UnitsWarning
+    from trajmodes.io.restarts import RestartedRun
+    parts = []
+    for p in paths:
+        other = fmt if given else sniff(p)
+        if other.partition(":")[2] != fmt.partition(":")[2]:
+            raise TrajectoryFormatError(p, f"it is {other}, the first file ({paths[0]}) {fmt}",
+                                        fix="Join only the files of one run, all of one format")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnitsWarning)
+            parts.append(_ase_source(p, fmt, md_timestep=md_timestep, frame_interval=frame_interval, **options))
+    return RestartedRun(parts, md_timestep=md_timestep, frame_interval=frame_interval)
+
+
 def _mda_units(units: str | None) -> str | None:
     """MDAnalysis readers that declare units convert themselves; None or 'metal' means 'as declared'."""
     return None if units in (None, "metal") else units
@@ -190,9 +209,14 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
                                 frame_interval=frame_interval, species=species,
                                 masses=masses, thermo=thermo, energy_column=energy_column)
     _lammps_only(paths[0], fmt, thermo=thermo, energy_column=energy_column)
-    if len(paths) > 1 and fmt not in ("mdanalysis",):
-        raise ValueError(f"several files are supported for LAMMPS dumps and MDAnalysis formats, not {fmt}")
+    if len(paths) > 1 and fmt not in ("mdanalysis",) and not _is_ase(fmt):
+        raise ValueError(f"several files are supported for LAMMPS dumps, the formats ASE reads (VASP, pw.x, ASE "
+                         f".traj, ...) and MDAnalysis formats, not {fmt}")
     if _is_ase(fmt):
+        if len(paths) > 1:
+            return _ase_restarts(paths, fmt, format is not None, units=units, lj_scales=lj_scales,
+                                 md_timestep=md_timestep, frame_interval=frame_interval, species=species,
+                                 masses=masses)
         return _ase_source(paths[0], fmt, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                            frame_interval=frame_interval, species=species, masses=masses)
     if fmt in _XYZ:
@@ -246,7 +270,8 @@ def read_structure(path, *, units: str | None = None, species=None) -> Structure
             src = _ase_source(path, f"{ASE_PREFIX}:{ase_fmt}", units=units, lj_scales=None, md_timestep=None,
                               frame_interval=None, species=None, masses=None)
         d = src.read([0])
-        return Structure(d["positions"][0], d["cells"][0] if src.has_cell else None, src.species, src.masses,
+        masses = src.masses if src.masses_stated else None   # a POSCAR's are not those of the run (VASP's POMASS)
+        return Structure(d["positions"][0], d["cells"][0] if src.has_cell else None, src.species, masses,
                          d["origins"][0])
     if head.lstrip().startswith(b"ITEM:") or head.lstrip().split(b"\n", 1)[0].strip().isdigit() or \
             head[:3] == b"CDF" or head[:4] == b"\x89HDF":

@@ -21,6 +21,13 @@ any other format
     frame (unless ASE's reader seeks, as for CP2K's DCD). Prefer one of the formats above for long runs, or
     convert once (``Trajectory.to_netcdf``).
 
+What ASE does not read, this module reads from the indexed files' headers: the masses the program moved the atoms
+with (VASP's POMASS, from the OUTCAR's ``Mass of Ions in am`` and vasprun.xml's ``atomtypes``; pw.x's ATOMIC_SPECIES
+masses, from its start-up summary: :data:`MASS_FORMATS`), and the MD time step (VASP's POTIM when IBRION = 0;
+pw.x's ``Time step = ... a.u.`` line, or for a restart, which prints none, the step that reproduces its ``time =
+... pico-seconds`` lines, printed to 0.1 fs only: :func:`_espresso_time_step`). Several files of one restarted run
+are joined by :class:`trajmodes.io.restarts.RestartedRun`.
+
 Units at the boundary: ASE's are already Angstrom, eV and amu (positions, cells, forces in eV/A, energies in eV).
 Velocities are ASE's momenta / masses, in Angstrom per ASE time unit sqrt(amu A^2 / eV) = 10.18 fs, divided by
 :data:`trajmodes.units.NATURAL_TIME_PS` to give A/ps. ASE's stress is eV/A^3, positive under tension (Voigt order
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import math
 import mmap
 import os
 import re
@@ -40,11 +48,12 @@ from typing import NoReturn
 import numpy as np
 
 from trajmodes import units as _units
-from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
+from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
 from trajmodes.io.base import (FRAME_FIELDS, FrameSource, empty_frames, pressure_from_tensor, take_frame_fields,
                                wanted_frame_fields)
 from trajmodes.io.files import contiguous_runs, is_gzip, load_index, plain_path, pread_all, save_index
 from trajmodes.lattice.elements import masses_of
+from trajmodes.units import EV_J, HARTREE_EV, PLANCK_J_S
 
 __all__ = ["ASESource", "INDEXED", "RUN_BYTES", "guess_ase_format"]
 
@@ -53,6 +62,10 @@ __all__ = ["ASESource", "INDEXED", "RUN_BYTES", "guess_ase_format"]
 RUN_BYTES = 4 << 20
 #: ASE formats read through trajmodes' own frame index (the others: ``traj`` natively, the rest sequentially)
 INDEXED = ("vasp-out", "vasp-xml", "vasp-xdatcar", "espresso-out", "extxyz", "xyz")
+#: relative uncertainty of a time step recovered from a file's rounded times above which a warning asks for it
+DT_RTOL = 1e-4
+#: revision of the frame indexes saved beside the files (a new one rebuilds those saved before)
+INDEX_REVISION = 2
 #: file names ASE's formats go by (ASE's own name patterns), checked before ASE's content guess
 NAME_PATTERNS = (("*OUTCAR*", "vasp-out"), ("*vasprun*.xml", "vasp-xml"), ("*XDATCAR*", "vasp-xdatcar"),
                  ("*.traj", "traj"), ("*.pwo", "espresso-out"))
@@ -68,6 +81,20 @@ _PW_RESULTS = (b"!    total energy", b"Forces acting on atoms", b"total   stress
                b"End of self-consistent calculation", b"End of band structure calculation")
 _PW_ITERATION = re.compile(rb"Entering Dynamics:?\s*iteration\s*=\s*(\d+)")
 _PW_TIME = re.compile(rb"time\s*=\s*([-+0-9.eEdD]+)\s*pico-seconds")
+# pw.x's md_init: "Time step = 20.00 a.u., 0.9676 femto-seconds" (F8.2, F8.4), printed when a run starts from scratch
+_PW_TIME_STEP = re.compile(rb"Time step\s*=\s*([0-9.]+)\s*a\.u\.,\s*([0-9.]+)\s*femto-seconds")
+#: pw.x's unit of time (its input ``dt`` and ``Time step`` line): the Rydberg atomic unit 2 hbar / E_h, in ps
+#: (Quantum ESPRESSO's ``2 AU_PS``, CODATA 2018 as QE 7 uses)
+PW_TIME_UNIT_PS = PLANCK_J_S / (math.pi * HARTREE_EV * EV_J) * 1e12
+# pw.x's start-up summary: the species table (label, valence, mass in amu) and the site list (labels per atom)
+_PW_SPECIES = b"atomic species   valence    mass     pseudopotential"
+_PW_SITE = re.compile(rb"^\s*\d+\s+(\S+)\s+tau\(\s*\d+\)\s*=", re.M)
+# VASP masses: the POTCAR's "POMASS = 28.085; ZVAL = ..." and the masses the run used, "Mass of Ions in am" then
+# "POMASS =" with one F6.2 field per species (fields may touch: 195.08195.08)
+_OUTCAR_POTCAR_MASS = re.compile(rb"POMASS\s*=\s*([0-9.]+)\s*;")
+_OUTCAR_USED_MASS = re.compile(rb"Mass of Ions in am\s*\n\s*POMASS\s*=([^\n]*)")
+_OUTCAR_PER_TYPE = re.compile(rb"ions per type\s*=([ \t\d]+)")
+_F62 = re.compile(rb"\d+\.\d\d")
 # VASP header parameters (OUTCAR text and vasprun.xml <i name="..."> elements)
 _OUTCAR_IBRION = re.compile(rb"IBRION\s*=\s*(-?\d+)")
 _OUTCAR_POTIM = re.compile(rb"POTIM\s*=\s*([-+0-9.eE]+)")
@@ -170,11 +197,14 @@ def _line_number(mm, pos: int) -> int:
 class _Index(dict):
     """A frame index: ``starts``, ``ends`` (n,) byte ranges; ``group`` (n,) which header each frame needs;
     ``head_lo``, ``head_hi`` (g,) header ranges; ``need_head`` (n,) bool; ``steps`` (n,) (-1: none); ``times`` (n,)
-    ps (NaN: none); ``dt`` MD step in ps (NaN: unknown); ``truncated`` (the frame dropped, -1: none)."""
+    ps (NaN: none); ``dt`` MD step in ps (NaN: unknown), ``dt_note`` where it comes from and ``dt_unc`` its relative
+    uncertainty (half the width of the values the file allows); ``masses`` (n_atoms,)
+    amu the program moved the atoms with (empty: the file states none); ``truncated`` (the frame dropped, -1:
+    none)."""
 
 
 def _index(starts, ends, *, group=None, heads=((0, 0),), need_head=None, steps=None, times=None, dt=np.nan,
-           truncated=-1) -> _Index:
+           dt_note="", dt_unc=0.0, masses=None, truncated=-1) -> _Index:
     n = len(starts)
     heads = np.asarray(heads, dtype=np.int64).reshape(-1, 2)
     return _Index(starts=np.asarray(starts, np.int64), ends=np.asarray(ends, np.int64),
@@ -183,7 +213,9 @@ def _index(starts, ends, *, group=None, heads=((0, 0),), need_head=None, steps=N
                   need_head=np.zeros(n, bool) if need_head is None else np.asarray(need_head, bool),
                   steps=np.full(n, -1, np.int64) if steps is None else np.asarray(steps, np.int64),
                   times=np.full(n, np.nan) if times is None else np.asarray(times, float),
-                  dt=float(dt), truncated=int(truncated))
+                  dt=float(dt), dt_note=str(dt_note), dt_unc=float(dt_unc),
+                  masses=np.zeros(0) if masses is None else np.asarray(masses, float),
+                  truncated=int(truncated))
 
 
 def _vasp_md_step(head: bytes, ibrion_rx, potim_rx) -> float:
@@ -196,6 +228,72 @@ def _vasp_md_step(head: bytes, ibrion_rx, potim_rx) -> float:
     except ValueError:
         return np.nan
     return potim * 1e-3 if potim > 0 else np.nan
+
+
+def _potim_note(dt: float) -> str:
+    return f"the run's POTIM (IBRION = 0, {dt * 1e3:g} fs)" if np.isfinite(dt) else ""
+
+
+def outcar_masses(head: bytes) -> np.ndarray | None:
+    """The mass of every atom (amu) VASP moved the ions with, from an OUTCAR's header, or None.
+
+    VASP takes each species' mass from its POTCAR (``POMASS``), unless the INCAR sets ``POMASS`` (deuterium, heavy
+    atoms to slow fast modes, ...). The OUTCAR echoes each POTCAR's header (``POMASS =   28.085; ZVAL = ...``) and
+    lists the masses the run used after ``Mass of Ions in am`` (``POMASS =`` and one F6.2 field per species); atoms
+    come grouped by species, ``ions per type`` of each. The used masses are taken, at the POTCAR's three decimals
+    where the two agree to the two decimals printed.
+    """
+    per_type = _OUTCAR_PER_TYPE.search(head)
+    if per_type is None:
+        return None
+    counts = [int(x) for x in per_type.group(1).split()]
+    potcar = [float(x) for x in _OUTCAR_POTCAR_MASS.findall(head)]
+    used = _OUTCAR_USED_MASS.search(head)
+    masses = [float(x) for x in _F62.findall(used.group(1))] if used is not None else potcar
+    if not counts or len(masses) != len(counts):
+        return None
+    if len(potcar) == len(counts):
+        masses = [p if abs(p - m) <= 0.005 + 1e-9 else m for p, m in zip(potcar, masses)]
+    return np.repeat(np.asarray(masses, float), counts)
+
+
+def vasprun_masses(head: bytes) -> np.ndarray | None:
+    """The mass of every atom (amu) of a vasprun.xml, from its ``atominfo``: the ``atomtypes`` array's ``mass``
+    column (the masses the run used, POTCAR or INCAR ``POMASS``) repeated ``atomspertype`` times, or None."""
+    import xml.etree.ElementTree as ET
+    m = re.search(rb'<array\s+name="atomtypes"\s*>.*?</array>', head, re.S)
+    if m is None:
+        return None
+    try:
+        arr = ET.fromstring(m.group(0))
+        names = [f.text.strip() for f in arr.findall("field")]
+        rows = [[c.text.strip() for c in rc.findall("c")] for rc in arr.iter("rc")]
+        k, n = names.index("mass"), names.index("atomspertype")
+        return np.repeat(np.array([float(r[k]) for r in rows]), [int(r[n]) for r in rows])
+    except (ET.ParseError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def espresso_masses(head: bytes) -> np.ndarray | None:
+    """The mass of every atom (amu) of a pw.x run, from its start-up summary: the ``atomic species valence mass
+    pseudopotential`` table (the masses of ATOMIC_SPECIES, by species label) and the site list (``1  Si  tau(  1)
+    = (...)``, each atom's label), or None."""
+    at = head.find(_PW_SPECIES)
+    if at < 0:
+        return None
+    table = {}
+    for line in head[at + len(_PW_SPECIES):].split(b"\n")[1:]:
+        tok = line.split()
+        if len(tok) < 3:
+            break
+        try:
+            table[tok[0]] = float(tok[2])
+        except ValueError:
+            return None
+    labels = _PW_SITE.findall(head)
+    if not labels or any(lb not in table for lb in labels):
+        return None
+    return np.array([table[lb] for lb in labels])
 
 
 def index_outcar(mm, path: str) -> _Index:
@@ -215,10 +313,12 @@ def index_outcar(mm, path: str) -> _Index:
     last = ends[-1] if ends else head_hi          # after it: an ionic step begun but not finished is a cut frame
     truncated = len(ends) if any(mm.find(m, last) >= 0 for m in (b"Iteration", b"POSITION ", _OUTCAR_DELIM)) else -1
     starts = [head_hi] + ends[:-1]
-    dt = _vasp_md_step(mm[:head_hi], _OUTCAR_IBRION, _OUTCAR_POTIM)
+    head = mm[:head_hi]
+    dt = _vasp_md_step(head, _OUTCAR_IBRION, _OUTCAR_POTIM)
     n = len(ends)
     return _index(starts, ends, heads=[(0, head_hi)], need_head=np.ones(n, bool),
-                  steps=np.arange(n) if np.isfinite(dt) else None, dt=dt, truncated=truncated)
+                  steps=np.arange(n) if np.isfinite(dt) else None, dt=dt, dt_note=_potim_note(dt),
+                  masses=outcar_masses(head), truncated=truncated)
 
 
 def index_vasprun(mm, path: str) -> _Index:
@@ -242,10 +342,12 @@ def index_vasprun(mm, path: str) -> _Index:
             break
         starts.append(lo)
         ends.append(end)
-    dt = _vasp_md_step(mm[:opens[0]], _XML_IBRION, _XML_POTIM)
+    head = mm[:opens[0]]
+    dt = _vasp_md_step(head, _XML_IBRION, _XML_POTIM)
     n = len(starts)
     return _index(starts, ends, heads=[(0, opens[0])], need_head=np.ones(n, bool),
-                  steps=np.arange(n) if np.isfinite(dt) else None, dt=dt, truncated=truncated)
+                  steps=np.arange(n) if np.isfinite(dt) else None, dt=dt, dt_note=_potim_note(dt),
+                  masses=vasprun_masses(head), truncated=truncated)
 
 
 def _xdatcar_count(mm, path: str, lo: int, hi: int, k: int) -> int:
@@ -348,52 +450,109 @@ def index_espresso(mm, path: str) -> _Index:
     ends = [los[i + 1] if i + 1 < len(configs) else len(mm) for i in kept]
     group = [int(np.searchsorted(pw, configs[i], side="right")) - 1 for i in kept]
     need = [configs[i] not in is_start for i in kept]
-    steps, times = _espresso_times(mm, [configs[i] for i in kept], [configs[i] in is_start for i in kept], configs)
-    return _index(starts, ends, group=group, heads=heads, need_head=need, steps=steps, times=times)
+    steps, times, half = _espresso_times(mm, [configs[i] for i in kept], [configs[i] in is_start for i in kept],
+                                         configs)
+    dt, note, unc = _espresso_time_step(mm, path, steps, times, half)
+    if steps is not None and np.isfinite(dt):
+        times = steps * dt
+    return _index(starts, ends, group=group, heads=heads, need_head=need, steps=steps, times=times, dt=dt,
+                  dt_note=note, dt_unc=unc, masses=espresso_masses(mm[heads[0][0]:heads[0][1]]))
 
 
 def _espresso_times(mm, cfg: list[int], start: list[bool], configs: list[int]):
-    """MD steps and times (ps) of pw.x configurations ``cfg`` (byte offsets; ``start``: a start-up configuration)
-    from the ``Entering Dynamics: iteration = N`` and ``time = T pico-seconds`` lines between the previous
-    configuration and each; a start-up configuration (the initial positions) is one MD step before the next frame.
-    (None, None) unless every other frame has both."""
+    """MD steps and printed times (ps) of pw.x configurations ``cfg`` (byte offsets; ``start``: a start-up
+    configuration) from the lines pw.x's Verlet step prints before the positions it moves the atoms to::
+
+             Entering Dynamics:    iteration =     1
+                                   time      =   0.0010 pico-seconds
+
+    (Quantum ESPRESSO's ``dynamics_module``: I5 and F8.4; ``iteration`` counts every MD step since the run started
+    from scratch, restarts included). A start-up configuration (the initial positions, or those a restart resumes
+    from) is one MD step before the next frame; its time is NaN. Also returns half the unit of the last digit
+    printed (5e-5 ps for F8.4). (None, None, nan) unless every other frame has both lines."""
     def marks(rx, conv):
-        pos, val = [], []
+        pos, val, digits = [], [], []
         for m in rx.finditer(mm):
             try:
                 val.append(conv(m.group(1)))
             except ValueError:
                 continue
             pos.append(m.start())
-        return np.asarray(pos, np.int64), np.asarray(val, float)
+            digits.append(len(re.split(rb"[eEdD]", m.group(1))[0].partition(b".")[2]))
+        return np.asarray(pos, np.int64), np.asarray(val, float), digits
 
     start = np.asarray(start, bool)
     cfg = np.asarray(cfg, np.int64)
     if len(cfg) < 2 or start.all():
-        return None, None
+        return None, None, np.nan
     cpos = np.asarray(configs, np.int64)
     prev = cpos[np.searchsorted(cpos, cfg) - 1]                  # the configuration before each (any, kept or not)
     prev[np.searchsorted(cpos, cfg) == 0] = -1
-    out = []
+    out, half = [], np.nan
     for rx, conv in ((_PW_ITERATION, int), (_PW_TIME, lambda b: float(b.replace(b"d", b"e").replace(b"D", b"e")))):
-        pos, val = marks(rx, conv)
+        pos, val, digits = marks(rx, conv)
         j = np.searchsorted(pos, cfg) - 1                        # the last mark before each configuration
         ok = (j >= 0) & (pos[np.maximum(j, 0)] > prev) if len(pos) else np.zeros(len(cfg), bool)
         if not ok[~start].all():
-            return None, None
+            return None, None, np.nan
         out.append(np.where(ok, val[np.maximum(j, 0)] if len(pos) else 0.0, np.nan))
+        if rx is _PW_TIME:
+            half = 0.5 * 10.0 ** -min(digits[i] for i in j[ok])
     steps, times = out
     for k in np.flatnonzero(start)[::-1]:     # the initial positions: one step before the next frame
         if k + 1 >= len(cfg) or start[k + 1]:
-            return None, None
+            return None, None, np.nan
         steps[k] = steps[k + 1] - 1
-    md = ~start
-    d = np.diff(steps[md])
-    dt = float(np.median(np.diff(times[md]) / d)) if md.sum() >= 2 and (d > 0).all() else \
-        float(times[md][0] / steps[md][0]) if steps[md][0] > 0 else np.nan
-    for k in np.flatnonzero(start):
-        times[k] = times[k + 1] - dt * (steps[k + 1] - steps[k])
-    return steps.astype(np.int64), times
+        times[k] = np.nan
+    return steps.astype(np.int64), times, half
+
+
+def _espresso_time_step(mm, path: str, steps, times, half: float) -> tuple[float, str, float]:
+    """pw.x's MD time step (ps), where it comes from, and its relative uncertainty, or (nan, "", nan).
+
+    A run started from scratch prints ``Time step = 20.00 a.u., 0.9676 femto-seconds`` (F8.2 in Rydberg atomic
+    units, :data:`PW_TIME_UNIT_PS`, and F8.4 fs): the time step is the a.u. value when the fs value agrees with it
+    (the input's ``dt``, which has two decimals or fewer), else the fs value. A restarted run prints no such line;
+    the time step is then recovered from the ``time = T pico-seconds`` lines, which pw.x prints to 0.1 fs only
+    (F8.4 ps: 20 a.u. prints as 0.0010, 0.0019, 0.0029, ... ps): of the steps that reproduce every printed time, the
+    one of two decimals in a.u. (the input's), else the middle of their range. Printed times that no time step
+    reproduces are an error naming the frame."""
+    if steps is None:
+        return np.nan, "", np.nan
+    md = np.isfinite(times) & (steps > 0)
+    lo = float(np.max((times[md] - half) / steps[md])) if md.any() else 0.0
+    hi = float(np.min((times[md] + half) / steps[md])) if md.any() else np.inf
+    found = [(m.group(1), m.group(2), m.start()) for m in _PW_TIME_STEP.finditer(mm)]
+    where = "the 'time = ... pico-seconds' lines"
+    if found:
+        if len({(a, b) for a, b, _ in found}) > 1:
+            (a0, _, _), (a1, _, at) = found[0], next(f for f in found if f[:2] != found[0][:2])
+            raise TrajectoryFormatError(path, f"pw.x's time step changes within the file ({a0.decode()} a.u., then "
+                                              f"{a1.decode()} a.u.)", line=_line_number(mm, at),
+                                        fix="The frames would not be evenly spaced in time: split the file where "
+                                            "the time step changes and read the parts separately")
+        x_au, y_fs = float(found[0][0]), float(found[0][1])
+        dt_au, dt_fs = x_au * PW_TIME_UNIT_PS, y_fs * 1e-3
+        dt = dt_au if abs(dt_au - dt_fs) <= 0.5e-7 + 1e-15 else dt_fs
+        unc = 0.5e-7 if dt == dt_fs else 1e-15
+        line = f"pw.x's 'Time step = {x_au:.2f} a.u., {y_fs:.4f} femto-seconds'"
+        if lo - 1e-15 <= dt <= hi + 1e-15:
+            return dt, line, unc / dt
+        a, b = max(lo, dt - unc), min(hi, dt + unc)
+        if a <= b:                                           # the printed times narrow the fs value down
+            return 0.5 * (a + b), f"{line}, refined by {where}", (b - a) / (b + a)
+        k = int(np.flatnonzero(md & (np.abs(steps * dt - times) > half + 1e-12))[0])
+        raise TrajectoryFormatError(path, f"pw.x's time {times[k]:g} ps at iteration {int(steps[k])} is not "
+                                          f"{int(steps[k])} x its time step {dt * 1e3:g} fs", frame=k,
+                                    fix="The file joins runs of different time steps: split it where the step "
+                                        "changes, or give md_timestep= (ps)")
+    if not md.any() or lo > hi or hi <= 0:
+        return np.nan, "", np.nan
+    grid = np.arange(np.ceil(lo / PW_TIME_UNIT_PS * 100 - 1e-9), np.floor(hi / PW_TIME_UNIT_PS * 100 + 1e-9) + 1)
+    if len(grid) == 1:
+        return grid[0] / 100 * PW_TIME_UNIT_PS, f"{where} (a restart: {grid[0] / 100:.2f} a.u.)", 0.0
+    rel = (hi - lo) / (hi + lo)
+    return 0.5 * (lo + hi), f"{where} (a restart: {0.5 * (lo + hi) * 1e3:.6g} fs, known to {rel:.1e})", rel
 
 
 def index_xyz(dp: str, path: str) -> _Index:
@@ -426,6 +585,10 @@ def index_xyz(dp: str, path: str) -> _Index:
 
 #: the per-frame arrays of an index (the others are per header, or scalars)
 _PER_FRAME = ("starts", "ends", "group", "need_head", "steps", "times")
+#: formats whose files state the masses the program moved the atoms with, and where
+MASS_FORMATS = {"vasp-out": "the OUTCAR's 'Mass of Ions in am' / POMASS lines",
+                "vasp-xml": "the atomtypes mass column of vasprun.xml's atominfo",
+                "espresso-out": "pw.x's 'atomic species valence mass' table"}
 _TEXT_INDEXERS = {"vasp-out": index_outcar, "vasp-xml": index_vasprun, "vasp-xdatcar": index_xdatcar,
                   "espresso-out": index_espresso}
 
@@ -449,8 +612,9 @@ class ASESource(FrameSource):
     species : sequence of str, optional
         Element of every atom, for formats that name none (ASE's ``X``, e.g. CP2K's DCD).
     masses : dict or sequence, optional
-        amu, by element (``{"Si": 28.0855}``) or per atom. Default: masses stored in the file (an ASE ``.traj``
-        with masses set), else the standard atomic weights of the elements.
+        amu, by element (``{"Si": 28.0855}``) or per atom. Default: the masses the file states (VASP's POMASS in an
+        OUTCAR or vasprun.xml, pw.x's ATOMIC_SPECIES masses; an ASE ``.traj`` with masses set), else the standard
+        atomic weights of the elements (with a warning for the formats that should state them).
     ase_kwargs : dict, optional
         Passed to ``ase.io.iread`` (e.g. ``{"ref_atoms": atoms, "aligned": True}`` for CP2K's DCD).
 
@@ -467,6 +631,13 @@ class ASESource(FrameSource):
         ``potential_energy`` (eV; ASE's force-consistent ``free_energy`` where the file gives it, e.g. VASP's
         TOTEN, else ``energy``); ``pressure_tensor`` and ``pressure`` (GPa, P = -stress) when frames carry a
         stress.
+    masses_stated : bool
+        Whether the masses are given or stated by the file (not the standard weights assumed).
+    has_steps, steps_absolute : bool
+        Whether the file numbers its MD steps, and whether it counts them from the start of the run across restarts
+        (pw.x's ``iteration``; VASP counts each job's ionic steps anew).
+    md_timestep_rtol : float
+        The relative uncertainty of :attr:`md_timestep` (0 unless recovered from pw.x's rounded times).
 
     Notes
     -----
@@ -582,7 +753,7 @@ class ASESource(FrameSource):
 
     def _open_indexed(self):
         dp = self.data_path
-        kind = f"ase-{self.ase_format}"
+        kind = f"ase-{self.ase_format}-{INDEX_REVISION}"
         idx = load_index(dp, kind)
         if idx is None:
             if self.ase_format in ("extxyz", "xyz"):
@@ -676,6 +847,9 @@ class ASESource(FrameSource):
         self.frame_fields = tuple(x for x in FRAME_FIELDS if x in ff)
 
     def _masses(self, atoms, masses) -> np.ndarray | None:
+        """The masses: given, else those the file states (:data:`MASS_FORMATS`; an ASE ``.traj`` with masses set),
+        else the standard atomic weights. Sets :attr:`masses_stated`."""
+        self.masses_stated = True
         if masses is not None:
             if isinstance(masses, dict):
                 try:
@@ -687,8 +861,16 @@ class ASESource(FrameSource):
                 raise ValueError(f"{self.path}: masses= must give one mass per atom ({self.n_atoms}) or a dict by "
                                  "element")
             return m
+        stated = self._index["masses"] if self._index is not None else np.zeros(0)
+        if len(stated) == self.n_atoms:
+            return np.asarray(stated, float).copy()
+        if self.ase_format in MASS_FORMATS:
+            warnings.warn(f"{self.path}: {MASS_FORMATS[self.ase_format]} not found, so the masses the run used are "
+                          "unknown: the standard atomic weights are used. Pass masses= (--masses) if the run set "
+                          "others", UserWarning, stacklevel=5)
         if "masses" in atoms.arrays:
             return np.asarray(atoms.arrays["masses"], float).copy()
+        self.masses_stated = False
         uniq, inv = np.unique(self.species, return_inverse=True)
         m = masses_of(uniq)
         return None if m is None else m[inv]
@@ -697,15 +879,27 @@ class ASESource(FrameSource):
         from trajmodes.io.times import frame_times
         idx = self._index
         steps = None if idx is None or (idx["steps"] < 0).any() else np.asarray(idx["steps"], np.int64)
-        file_times = None if idx is None or not np.isfinite(idx["times"]).all() else idx["times"]
         dt = np.nan if idx is None else float(idx["dt"])
-        found = (dt, f"the run's POTIM (IBRION = 0, {dt * 1e3:g} fs)") if np.isfinite(dt) else None
-        has_steps = steps is not None
-        self.steps = steps if has_steps else np.arange(self.n_frames)
+        found = (dt, str(idx["dt_note"])) if np.isfinite(dt) else None
+        file_times = None if idx is None or found is not None or not np.isfinite(idx["times"]).all() else \
+            idx["times"]
+        self.has_steps = steps is not None
+        self.steps = steps if self.has_steps else np.arange(self.n_frames)
+        #: pw.x counts MD steps from the start of the run, restarts included (VASP and XDATCAR from each job's)
+        self.steps_absolute = self.has_steps and self.ase_format == "espresso-out"
         axis = frame_times(self.path, self.steps, file_times, what_in_file="pw.x's 'time = ... pico-seconds'",
-                           md_timestep=md_timestep, frame_interval=frame_interval, found=found, has_steps=has_steps,
-                           stacklevel=5)
+                           md_timestep=md_timestep, frame_interval=frame_interval, found=found,
+                           has_steps=self.has_steps, stacklevel=5)
         self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
+        #: relative uncertainty of md_timestep (a time step recovered from pw.x's rounded times; else 0)
+        self.md_timestep_rtol = float(idx["dt_unc"]) if found is not None and self.md_timestep == dt else 0.0
+        #: where md_timestep comes from, in words
+        self.md_timestep_source = found[1] if found is not None and self.md_timestep == dt else self.time_axis
+        if self.md_timestep_rtol > DT_RTOL:
+            warnings.warn(f"{self.path}: the MD time step comes from {found[1]}: pw.x prints no 'Time step' line "
+                          "when it resumes a run, and its 'time = ... pico-seconds' lines have 0.1 fs. Give "
+                          f"md_timestep=<ps> (--md-timestep; pw.x's dt x {PW_TIME_UNIT_PS:.6e} ps): every frequency "
+                          "scales with it", UnitsWarning, stacklevel=5)
 
     # ------------------------------------------------------------------ ASE calls
     def _iread(self, index):

@@ -16,7 +16,8 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
     source : str, path, list of paths, glob, or MDAnalysis.Universe
         LAMMPS text dump(s) (plain or gzip; several files form one trajectory, restart
         duplicates dropped by timestep), extended or plain XYZ, a trajmodes netCDF cache,
-        or anything MDAnalysis reads.
+        any format ASE reads (VASP, pw.x, .traj, ...; several files of a restarted run form one
+        trajectory, :mod:`trajmodes.io.restarts`), or anything MDAnalysis reads.
     format : str, optional
         ``"lammps"``, ``"xyz"``, ``"netcdf"``, or an MDAnalysis format name; guessed from the
         file's content when omitted.
