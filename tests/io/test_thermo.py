@@ -19,7 +19,8 @@ from trajmodes.units import KCALMOL_EV
 
 # 32-atom fcc Cu (tests/data/cu32.data), EAM, NVT from 600 K: two runs of 25 steps (step 25 is printed twice in the
 # log), dumped every 5 steps with the per-atom energy (c_pe), every 5 steps with it under another name (c_eatom) and
-# every 2 steps without it; thermo every 5 steps, all floats at full precision
+# every 2 steps without it, every 5 steps with the per-atom stress (compute stress/atom, kinetic part included);
+# thermo every 5 steps, all floats at full precision
 RUN_IN = """\
 units           {units}
 atom_style      atomic
@@ -37,6 +38,12 @@ dump_modify     d sort id format float %.17g
 dump            e all custom 5 cu_eatom.lammpstrj id type x y z c_eatom
 dump_modify     e sort id format float %.17g
 dump            two all custom 2 cu_every2.lammpstrj id type x y z
+dump_modify     two sort id
+compute         s all stress/atom NULL
+dump            st all custom 5 cu_stress.lammpstrj id type x y z vx vy vz c_s[*]
+dump_modify     st sort id format float %.17g
+dump            sn all custom 5 cu_stress_named.lammpstrj id type x y z c_s[1] c_s[2] c_s[3] c_s[4] c_s[5] c_s[6]
+dump_modify     sn sort id format float %.17g
 dump_modify     two sort id
 thermo          5
 thermo_style    custom step temp pe press pxx pyy pzz pxy pxz pyz
@@ -162,6 +169,38 @@ def test_log_energy_and_pressure_in_ev_and_gpa(run):
     # the log and the dump's column agree to the printed precision
     np.testing.assert_allclose(traj.potential_energy.compute(),
                                trajmodes.read(run / "cu.lammpstrj").potential_energy.compute(), rtol=1e-13)
+
+
+def test_stress_columns_sum_to_the_log_pressure(run, run_real):
+    """P V = -sum_i S_i (LAMMPS documentation of compute stress/atom): the pressure tensor summed from the dump's
+    per-atom stress equals the thermo pressure tensor of the log (kinetic part in both), in GPa, in metal and real
+    units; the stress alone is parsed when only it is asked for."""
+    for folder, to_gpa in ((run, 1e-4), (run_real, 1.01325e-4)):
+        traj = trajmodes.read(folder / "cu_stress.lammpstrj", units="real" if folder == run_real else None)
+        assert traj.frame_fields == ("pressure", "pressure_tensor")
+        table = log_table(folder / "log.lammps")
+        P = traj.pressure_tensor.compute()
+        assert P.shape == (len(STEPS), 3, 3) and np.array_equal(P, P.transpose(0, 2, 1))
+        for name, (i, j) in zip(("Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz"),
+                                ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))):
+            np.testing.assert_allclose(P[:, i, j], column(table, name) * to_gpa, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(traj.pressure.compute(), column(table, "Press") * to_gpa, rtol=1e-9)
+        only = traj.source.read(np.arange(3), ("pressure_tensor",))
+        np.testing.assert_array_equal(only["pressure_tensor"], P[:3])
+    # six named columns are found without their compute being named
+    named = trajmodes.read(run / "cu_stress_named.lammpstrj")
+    np.testing.assert_array_equal(named.pressure_tensor.compute(),
+                                  trajmodes.read(run / "cu_stress.lammpstrj").pressure_tensor.compute())
+    given = trajmodes.read(run / "cu_stress_named.lammpstrj", stress_columns="c_s")
+    np.testing.assert_array_equal(given.pressure_tensor.compute(), named.pressure_tensor.compute())
+    with pytest.raises(TrajectoryFormatError, match=r"cu_stress.lammpstrj.*c_nope"):
+        trajmodes.read(run / "cu_stress.lammpstrj", stress_columns="c_nope")
+    with pytest.raises(ValueError, match="LAMMPS dumps only"):
+        trajmodes.read(DATA / "cu32_plain.xyz", stress_columns="c_s")
+    # the log takes precedence where both are given
+    both = trajmodes.read(run / "cu_stress.lammpstrj", thermo=run / "log.lammps")
+    np.testing.assert_allclose(both.pressure.compute(), column(log_table(run / "log.lammps"), "Press") * 1e-4,
+                               rtol=1e-15)
 
 
 def test_repeated_step_keeps_the_first_row(run):

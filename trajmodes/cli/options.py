@@ -40,6 +40,16 @@ def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo:
                                                                   "at the dump's steps")
     p.add_argument("--energy-column", metavar="NAME", help="per-atom potential-energy column of a LAMMPS dump "
                                                            "(default: c_pe, c_peatom, c_pe_atom, c_epot or pe)")
+    p.add_argument("--stress-columns", metavar="NAMES", type=_stress_columns,
+                   help="per-atom stress of a LAMMPS dump (compute stress/atom): c_ID, or six comma-separated column "
+                        "names xx,yy,zz,xy,xz,yz (default: c_stress[1..6], c_s[1..6], ... or sxx ... syz)")
+
+
+def _stress_columns(text: str):
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if len(names) not in (1, 6):
+        raise argparse.ArgumentTypeError(f"{text!r}: give one compute (c_ID) or six column names, not {len(names)}")
+    return names[0] if len(names) == 1 else names
 
 
 def read_trajectory(args, files=None):
@@ -51,7 +61,8 @@ def read_trajectory(args, files=None):
     traj = trajmodes.read(files if len(files) > 1 else files[0], format=args.format, reference=reference,
                           units=args.units, md_timestep=args.md_timestep, frame_interval=args.frame_interval,
                           species=species, masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames,
-                          thermo=_thermo(args), energy_column=args.energy_column)
+                          thermo=_thermo(args), energy_column=args.energy_column,
+                          stress_columns=args.stress_columns)
     if reference is None and getattr(traj.source, "reference", None) is None:
         traj = traj.with_reference("average")        # a thermal snapshot is a poor reference: the run's average
     return traj

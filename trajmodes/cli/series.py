@@ -48,7 +48,7 @@ def cmd_series(args, out) -> int:
         kw = dict(thermo=log) if log else {}
         traj = trajmodes.read(path, format=args.format, reference=ref, units=args.units, species=species,
                               masses=args.masses, chunk_frames=args.chunk_frames, energy_column=args.energy_column,
-                              **kw)
+                              stress_columns=args.stress_columns, **kw)
         if ref is None and getattr(traj.source, "reference", None) is None:
             traj = traj.with_reference("average")
         trajs.append(traj)

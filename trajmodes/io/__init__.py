@@ -186,17 +186,19 @@ def _lammps_only(name: str, fmt: str, **options) -> None:
 
 def open_source(source, *, format: str | None = None, units: str | None = None, lj_scales=None,
                 md_timestep: float | None = None, frame_interval: float | None = None, species=None,
-                masses=None, topology=None, thermo=None, energy_column: str | None = None) -> FrameSource:
+                masses=None, topology=None, thermo=None, energy_column: str | None = None,
+                stress_columns=None) -> FrameSource:
     """A frame source for ``source`` (path, list or glob of paths, or MDAnalysis Universe).
 
     ``md_timestep`` and ``frame_interval`` (ps) are described in :mod:`trajmodes.io.times`; ``thermo`` (LAMMPS
-    log files) and ``energy_column`` in :class:`~trajmodes.io.lammps.LammpsDumpSource` (LAMMPS dumps only).
+    log files), ``energy_column`` and ``stress_columns`` in :class:`~trajmodes.io.lammps.LammpsDumpSource` (LAMMPS dumps only).
     """
     try:
         import MDAnalysis as mda
         if isinstance(source, mda.Universe):
             from trajmodes.io.mdanalysis import MDAnalysisSource
-            _lammps_only("an MDAnalysis Universe", "mdanalysis", thermo=thermo, energy_column=energy_column)
+            _lammps_only("an MDAnalysis Universe", "mdanalysis", thermo=thermo, energy_column=energy_column,
+                         stress_columns=stress_columns)
             return MDAnalysisSource(source, frame_interval=frame_interval, md_timestep=md_timestep,
                                     units=_mda_units(units), lj_scales=lj_scales)
     except ImportError:  # pragma: no cover
@@ -207,8 +209,9 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
         from trajmodes.io.lammps import LammpsDumpSource
         return LammpsDumpSource(paths, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                                 frame_interval=frame_interval, species=species,
-                                masses=masses, thermo=thermo, energy_column=energy_column)
-    _lammps_only(paths[0], fmt, thermo=thermo, energy_column=energy_column)
+                                masses=masses, thermo=thermo, energy_column=energy_column,
+                                stress_columns=stress_columns)
+    _lammps_only(paths[0], fmt, thermo=thermo, energy_column=energy_column, stress_columns=stress_columns)
     if len(paths) > 1 and fmt not in ("mdanalysis",) and not _is_ase(fmt):
         raise ValueError(f"several files are supported for LAMMPS dumps, the formats ASE reads (VASP, pw.x, ASE "
                          f".traj, ...) and MDAnalysis formats, not {fmt}")

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -293,6 +294,33 @@ def pread_all(fd: int, size: int, offset: int) -> bytes:
         size -= len(b)
         offset += len(b)
     return b"".join(parts) if len(parts) != 1 else parts[0]
+
+
+#: per-thread reusable buffer of :func:`pread_reused`
+_SCRATCH = threading.local()
+
+
+def pread_reused(fd: int, size: int, offset: int, keep: int = 64 << 20) -> memoryview:
+    """Bytes ``[offset, offset + size)`` of the open file ``fd`` (fewer only at end of file), read into a buffer
+    that the calling thread reuses from call to call.
+
+    A fresh ``bytes`` per read costs page faults and zeroing of new memory on every call; the reused buffer costs
+    them once. Buffers larger than ``keep`` bytes are not kept. The view is valid until the thread's next call:
+    parse it, do not keep it.
+    """
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or len(buf) < size:
+        buf = bytearray(max(size, 1 << 20))
+        if len(buf) <= keep:
+            _SCRATCH.buf = buf
+    view = memoryview(buf)
+    got = 0
+    while got < size:
+        n = os.preadv(fd, [view[got:size]], offset + got)
+        if n == 0:
+            break
+        got += n
+    return view[:got]
 
 
 def contiguous_runs(frames, starts, ends, files=None, max_bytes: int = 64 << 20) -> list[tuple[int, int]]:

@@ -1,8 +1,11 @@
 """Streaming reader of LAMMPS text dumps (``custom`` and ``atom`` styles).
 
 Frames are located by a byte-offset index built with one compiled scan of the file (saved beside it and reused
-while size and mtime are unchanged; :mod:`trajmodes.io.lammps_format`); blocks of frames are then read with one
-system call and parsed by the compiled row parser, and rows are placed by atom id. Everything is converted to metal
+while size and mtime are unchanged; :mod:`trajmodes.io.lammps_format`). A read takes runs of frames that lie back to
+back on disk, a few MB each, into a buffer the thread reuses, and parses each run with one call of the compiled frame
+parser (``_fastparse.parse_dump_frames``: headers, boxes, atom lines straight into the output arrays at the row of
+their atom id, the GIL released). A frame that parser does not take as plainly valid is read again by the general
+Python path, which reads it or reports what is wrong with file, frame and line. Everything is converted to metal
 units at this boundary.
 """
 from __future__ import annotations
@@ -14,15 +17,20 @@ import numpy as np
 
 from trajmodes import _fastparse
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
-from trajmodes.io.base import FRAME_FIELDS, FrameSource, empty_frames, take_frame_fields, wanted_frame_fields
-from trajmodes.io.files import contiguous_runs, line_number, plain_path, pread_all
-from trajmodes.io.lammps_format import (IMAGE_COLUMNS, NONSPACE, ROW_STATUS, VECTOR_COLUMNS, DumpLayout, Header,
-                                        element_column, foreign_item, frame_complete, index_dump, parse_header,
-                                        timestep_line)
+from trajmodes.io.base import (FRAME_FIELDS, FrameSource, pressure_from_tensor, take_frame_fields,
+                               tensor_from_components, wanted_frame_fields)
+from trajmodes.io.files import contiguous_runs, line_number, plain_path, pread_reused
+from trajmodes.io.lammps_format import (NONSPACE, ROW_STATUS, VECTOR_COLUMNS, DumpLayout, Header, element_column,
+                                        foreign_item, frame_complete, index_dump, parse_header, timestep_line)
 from trajmodes.lattice.elements import masses_of
 from trajmodes.units import DEFAULT_DT, conversion
 
 __all__ = ["LammpsDumpSource"]
+
+#: bytes of dump text read and parsed per compiled call: a few MB stay in the cache between the read and the parse
+RUN_BYTES = 4 << 20
+#: the per-frame quantities a dump's per-atom columns give, and the per-atom output each is summed from
+FROM_COLUMNS = {"potential_energy": "energy", "pressure": "stress", "pressure_tensor": "stress"}
 
 
 class LammpsDumpSource(FrameSource):
@@ -57,12 +65,20 @@ class LammpsDumpSource(FrameSource):
         The column holding each atom's potential energy (``compute ID all pe/atom``), when it is not one of
         :data:`~trajmodes.io.lammps_format.ENERGY_COLUMNS` (``c_pe``, ``c_peatom``, ``c_pe_atom``, ``c_epot``,
         ``pe``); its sum over the atoms is the frame's potential energy.
+    stress_columns : str or sequence of 6 str, optional
+        The per-atom stress (``compute ID all stress/atom NULL``), in the order xx yy zz xy xz yz: a compute as
+        ``"c_ID"`` (columns ``c_ID[1]`` .. ``c_ID[6]``, what ``c_ID[*]`` dumps) or six column names. Default: the
+        first complete set of ``c_ID[1..6]`` with ID one of :data:`~trajmodes.io.lammps_format.STRESS_COMPUTES`
+        (``stress``, ``s``, ``sa``, ``satom``, ...), else ``sxx syy szz sxy sxz syz``. The frame's pressure tensor
+        is P = -sum_i S_i / V (pressure x volume units, bar A^3 in ``metal``, over the box volume V; LAMMPS
+        documentation of ``compute stress/atom``), in GPa; it holds the kinetic part when the compute does (its
+        default, as the thermo pressure ``pxx`` ...). The log's pressures, when ``thermo=`` is given, take precedence.
 
     Attributes
     ----------
     frame_fields : tuple of str
         ``potential_energy`` (from the log or the energy column), ``pressure`` and ``pressure_tensor`` (from the
-        log), where the data have them.
+        log or the stress columns), where the data have them.
     thermo_paths : tuple of str
         The logs read.
     """
@@ -71,7 +87,7 @@ class LammpsDumpSource(FrameSource):
 
     def __init__(self, paths, *, units: str | None = None, lj_scales: dict | None = None,
                  md_timestep: float | None = None, frame_interval: float | None = None, species=None, masses=None,
-                 thermo=None, energy_column: str | None = None):
+                 thermo=None, energy_column: str | None = None, stress_columns=None):
         self.paths = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
         if not self.paths:
             raise ValueError("no dump files given")
@@ -79,6 +95,7 @@ class LammpsDumpSource(FrameSource):
         self._stamps = [(os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in self.paths]
         self._lj_scales = lj_scales
         self._energy_column = energy_column
+        self._stress_columns = stress_columns
         self._thermo = None
         if thermo is not None:
             from trajmodes.io.lammps_log import read_thermo
@@ -184,7 +201,9 @@ class LammpsDumpSource(FrameSource):
                                         f"dump {orig} is {said}", fix="Pass the log of the run that wrote the dump")
         self._conv = conversion(self.units, self._lj_scales)
         self._columns = h.columns
-        self._layout = DumpLayout(h.columns, orig, line_number(plain, h.rows_offset) - 1, self._energy_column)
+        self._atoms_line = h.atoms_line
+        self._layout = DumpLayout(h.columns, orig, line_number(plain, h.rows_offset) - 1, self._energy_column,
+                                  self._stress_columns)
         self.fields = tuple(self._layout.fields)
         self.unwrapped = self._layout.unwrapped
         self.n_atoms = int(h.natoms)
@@ -267,7 +286,7 @@ class LammpsDumpSource(FrameSource):
 
     def _frame_quantities(self) -> None:
         """The per-frame quantities of the log's rows at the frames' steps (converted to eV and GPa), kept in
-        memory; with the energy column's, sets :attr:`frame_fields`."""
+        memory; with those of the energy and stress columns, sets :attr:`frame_fields`."""
         self._frame_data, self._thermo_lines = {}, None
         lay, c = self._layout, self._conv
         if self._thermo is not None:
@@ -279,7 +298,7 @@ class LammpsDumpSource(FrameSource):
             scale = {"potential_energy": c.energy, "pressure": c.pressure, "pressure_tensor": c.pressure}
             self._frame_data = {k: v * scale[k] for k, v in got.items()}
             self._thermo = None                      # the rows of the frames are kept, not the whole log
-        have = set(self._frame_data) | ({"potential_energy"} if lay.energy is not None else set())
+        have = set(self._frame_data) | {f for f, o in FROM_COLUMNS.items() if o in lay.outputs}
         self.frame_fields = tuple(f for f in FRAME_FIELDS if f in have)
 
     def _thermo_values(self, frames: np.ndarray, want: tuple) -> dict:
@@ -317,43 +336,69 @@ class LammpsDumpSource(FrameSource):
     def token(self) -> tuple:
         logs = tuple((os.path.abspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in self.thermo_paths)
         return ("lammps-dump", tuple(os.path.abspath(p) for p in self.paths), tuple(self._stamps),
-                self.units, repr(self._lj_scales), logs, self._layout.energy)
+                self.units, repr(self._lj_scales), logs, self._layout.energy, self._layout.stress)
 
     def read(self, frames, fields=None) -> dict:
         frames = np.asarray(frames, dtype=np.int64)
         lay = self._layout
         want = wanted_frame_fields(self, fields)
         from_log = self._thermo_values(frames, want)
-        from_dump = "potential_energy" in want and "potential_energy" not in from_log
+        summed = tuple(dict.fromkeys(FROM_COLUMNS[f] for f in want if f not in from_log))
         fields = self.fields if fields is None else tuple(f for f in self.fields if f in fields)
-        if want and not fields and not from_dump:
+        if want and not fields and not summed:
             return from_log                                 # the log's values only: the dump is not read
-        colmap = lay.colmap_for(fields + (("potential_energy",) if from_dump else ()))
-        rows = np.empty((len(frames), self.n_atoms, lay.nslots))
-        cells = np.empty((len(frames), 3, 3))
-        origins = np.empty((len(frames), 3))
-        for a, b in contiguous_runs(frames, self._start, self._end, self._file, max_bytes=256 << 20):
+        outputs = fields + (("images",) if "positions" in fields and lay.images else ()) + summed
+        cmap, filled = lay.plan(outputs)
+        n = len(frames)
+        arrays = {name: np.empty((n, self.n_atoms, width)) for name, width in filled}
+        cells, origins = np.empty((n, 3, 3)), np.empty((n, 3))
+        targets = tuple(arrays.values())
+        types = self._types.tobytes() if self._types is not None else b""
+        for a, b in contiguous_runs(frames, self._start, self._end, self._file, max_bytes=RUN_BYTES):
             k = int(self._file[frames[a]])
             lo, hi = int(self._start[frames[a]]), int(self._end[frames[b - 1]])
             fd = os.open(self._plain[k], os.O_RDONLY)
             try:
-                buf = pread_all(fd, hi - lo, lo)
+                buf = pread_reused(fd, hi - lo, lo)
             finally:
                 os.close(fd)
-            for i in range(a, b):
-                fr = frames[i]
-                off, end = int(self._start[fr]) - lo, int(self._end[fr]) - lo
-                h = self._header(buf, off, end, fr)
-                cells[i], origins[i] = h.cell, h.origin
-                self._parse_rows(buf, h, rows[i], fr, self._plain[k], self.paths[k], lo, end, colmap)
-                plain, row0 = self._plain[k], lo + h.rows_offset
-                self._place(rows[i], fr, lambda: line_number(plain, row0), (buf, h.rows_offset, end))
-        self._check_types(rows, frames)
-        out = self._assemble(rows, cells, origins, fields)
-        if from_dump:
-            out["potential_energy"] = rows[..., lay.slot["energy"]].sum(axis=1) * self._conv.energy
+            starts, ends = self._start[frames[a:b]] - lo, self._end[frames[a:b]] - lo
+            j = 0
+            while j < b - a:
+                j, status = _fastparse.parse_dump_frames(buf, starts, ends, j, self.n_atoms, self._atoms_line, cmap,
+                                                         targets, a, self.ids, types, cells, origins)
+                if status == 0:
+                    break
+                self._general_frame(bytes(buf[int(starts[j]):int(ends[j])]), int(frames[a + j]), lo + int(starts[j]),
+                                    a + j, outputs, arrays, cells, origins)
+                j += 1
+        out = self._assemble(arrays, cells, origins, fields)
+        c = self._conv
+        if "energy" in arrays:
+            out["potential_energy"] = arrays["energy"][..., 0].sum(axis=1) * c.energy
+        if "stress" in arrays:
+            # P = -sum_i S_i / V, S in pressure x volume of the file's units, V from the file's box
+            volume = np.abs(np.linalg.det(cells))
+            tensor = tensor_from_components(arrays["stress"].sum(axis=1)) * (-c.pressure / volume[:, None, None])
+            out.update((f, tensor if f == "pressure_tensor" else pressure_from_tensor(tensor))
+                       for f in want if FROM_COLUMNS[f] == "stress" and f not in from_log)
         out.update(from_log)
         return out
+
+    def _general_frame(self, text: bytes, fr: int, offset: int, i: int, outputs: tuple, arrays: dict, cells, origins):
+        """Read frame ``fr`` (its ``text``, at byte ``offset`` of its file) the general way into row ``i`` of the
+        outputs: headers in Python, rows by the row parser, ids placed and types checked in numpy. Raises the
+        :class:`TrajectoryFormatError` that names what is wrong, where."""
+        orig, plain, _ = self._where(fr)
+        lay = self._layout
+        h = self._header(text, 0, len(text), fr)
+        rows = np.empty((self.n_atoms, lay.nslots))
+        self._parse_rows(text, h, rows, fr, plain, orig, offset, len(text), lay.colmap_for(outputs))
+        self._place(rows, fr, lambda: line_number(plain, offset + h.rows_offset), (text, h.rows_offset, len(text)))
+        self._check_types(rows[None], np.array([fr]))
+        cells[i], origins[i] = h.cell, h.origin
+        for name, arr in arrays.items():
+            arr[i] = rows[:, lay.cols(lay.outputs[name])]
 
     def _where(self, fr) -> tuple[str, str, int]:
         k = int(self._file[fr])
@@ -495,22 +540,27 @@ class LammpsDumpSource(FrameSource):
                                     fix="trajmodes follows a fixed set of atoms, each of one species: split the "
                                         "run where the types change")
 
-    def _assemble(self, rows, cells, origins, fields) -> dict:
+    def _assemble(self, arrays, cells, origins, fields) -> dict:
+        """The fields in metal units from the parsed per-atom ``arrays`` (in place: they are this read's own) and
+        the boxes of the file (scaled positions made Cartesian, image flags applied)."""
         lay, c = self._layout, self._conv
-        out = empty_frames(0, self.n_atoms, ())
+        out = {}
         if "positions" in fields:
-            xyz = rows[..., lay.cols(lay.kind)]
+            xyz = arrays["positions"]
             if lay.scaled:
                 xyz = origins[:, None, :] + xyz @ cells
             if lay.images:
-                xyz = xyz + rows[..., lay.cols(IMAGE_COLUMNS)] @ cells
-            out["positions"] = xyz * c.length if c.length != 1.0 else xyz
-        for field, names in VECTOR_COLUMNS.items():
+                xyz += arrays["images"] @ cells
+            if c.length != 1.0:
+                xyz *= c.length
+            out["positions"] = xyz
+        for field in VECTOR_COLUMNS:
             if field in fields:
-                v = rows[..., lay.cols(names)]
-                f = c.velocity if field == "velocities" else c.force
-                with np.errstate(over="ignore"):     # out of the float range: refused by the finite check
-                    out[field] = v * f if f != 1.0 else np.ascontiguousarray(v)
+                v, f = arrays[field], (c.velocity if field == "velocities" else c.force)
+                if f != 1.0:
+                    with np.errstate(over="ignore"):     # out of the float range: refused by the finite check
+                        v *= f
+                out[field] = v
         out["cells"] = cells * c.length
         out["origins"] = origins * c.length
         return out

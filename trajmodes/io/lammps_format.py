@@ -1,5 +1,10 @@
 """The LAMMPS text dump format: frame headers (items, box bounds), the column layout of the atom lines, and the
-byte-offset index of the frames (one compiled scan of the file)."""
+byte-offset index of the frames (one compiled scan of the file).
+
+Per-atom columns besides positions, velocities and forces: a potential energy (``compute ID all pe/atom``) and a
+per-atom stress (``compute ID all stress/atom NULL``, six columns xx yy zz xy xz yz in pressure x volume units, bar A^3
+in ``metal``; LAMMPS documentation of ``compute stress/atom``), whose sum over the atoms divided by the volume is minus
+the pressure tensor."""
 from __future__ import annotations
 
 import math
@@ -22,6 +27,11 @@ POSITION_KINDS = [(("xu", "yu", "zu"), False, True), (("xsu", "ysu", "zsu"), Tru
 VECTOR_COLUMNS = {"velocities": ("vx", "vy", "vz"), "forces": ("fx", "fy", "fz")}
 #: names of a per-atom potential-energy column (``compute ID all pe/atom`` dumped as ``c_ID``), best first
 ENERGY_COLUMNS = ("c_pe", "c_peatom", "c_pe_atom", "c_epot", "pe")
+#: compute IDs whose six columns ``c_ID[1]`` .. ``c_ID[6]`` are taken for a per-atom stress (``compute ID all
+#: stress/atom NULL`` dumped as ``c_ID[*]``), best first
+STRESS_COMPUTES = ("stress", "s", "sa", "satom", "stress_atom", "stressatom", "peratom", "st", "sigma")
+#: names of the six stress columns when ``dump_modify colname`` renamed them
+STRESS_NAMES = ("sxx", "syy", "szz", "sxy", "sxz", "syz")
 IMAGE_COLUMNS = ("ix", "iy", "iz")
 NONSPACE = re.compile(rb"\S")
 
@@ -29,7 +39,7 @@ NONSPACE = re.compile(rb"\S")
 class Header:
     """One parsed frame header: atoms, box, time, and where the atom rows start."""
 
-    __slots__ = ("natoms", "cell", "origin", "time", "units", "columns", "rows_offset", "step")
+    __slots__ = ("natoms", "cell", "origin", "time", "units", "columns", "rows_offset", "step", "atoms_line")
 
 
 class HeaderError(ValueError):
@@ -129,7 +139,8 @@ def parse_header(buf: bytes, off: int, end: int) -> Header:
     k = buf.find(b"\n", j, end)
     if k < 0:
         raise ValueError("the ITEM: ATOMS line is not terminated")
-    h.columns = buf[j + 11:k].decode().split()
+    h.atoms_line = bytes(buf[j + 11:k])
+    h.columns = h.atoms_line.decode().split()
     h.rows_offset = k + 1
     room = (end - h.rows_offset) // (2 * max(len(h.columns), 1))     # a row takes >= 2 bytes per column
     if h.natoms > max(room, 1):
@@ -153,13 +164,17 @@ def foreign_item(tail: bytes) -> str | None:
 
 
 class DumpLayout:
-    """Where each quantity sits among the parsed columns of a dump.
+    """Where each quantity sits among the columns of a dump.
 
-    ``energy``: the per-atom potential-energy column (``energy_column``, else the first of
-    :data:`ENERGY_COLUMNS` present), or None; its slot is ``slot["energy"]``.
+    ``energy``: the per-atom potential-energy column (``energy_column``, else the first of :data:`ENERGY_COLUMNS`
+    present), or None; its slot is ``slot["energy"]``. ``stress``: the six per-atom stress columns in the order xx yy
+    zz xy xz yz (``stress_columns``, else ``c_ID[1]`` .. ``c_ID[6]`` of the first of :data:`STRESS_COMPUTES` present,
+    else :data:`STRESS_NAMES`), or None. :attr:`outputs` maps each per-atom array a read can fill (``positions``,
+    ``images``, ``velocities``, ``forces``, ``energy``, ``stress``) to its columns.
     """
 
-    def __init__(self, columns: list[str], path: str, line: int | None = None, energy_column: str | None = None):
+    def __init__(self, columns: list[str], path: str, line: int | None = None, energy_column: str | None = None,
+                 stress_columns=None):
         self.columns = columns
         dup = sorted({c for c in columns if columns.count(c) > 1})
         if dup:
@@ -187,10 +202,14 @@ class DumpLayout:
             wanted += list(IMAGE_COLUMNS)
             self.unwrapped = True
         self.fields = ["positions"]
+        self.outputs = {"positions": self.kind}
+        if self.images:
+            self.outputs["images"] = IMAGE_COLUMNS
         for field, names in VECTOR_COLUMNS.items():
             present = [n in pos for n in names]
             if all(present):
                 self.fields.append(field)
+                self.outputs[field] = names
                 wanted += list(names)
             elif any(present):
                 raise TrajectoryFormatError(
@@ -200,8 +219,14 @@ class DumpLayout:
             if extra in pos:
                 wanted.append(extra)
         self.energy = self._energy_column(pos, energy_column, path, line)
-        if self.energy is not None and self.energy not in wanted:
-            wanted.append(self.energy)
+        if self.energy is not None:
+            self.outputs["energy"] = (self.energy,)
+        self.stress = self._stress_columns(pos, stress_columns, path, line)
+        if self.stress is not None:
+            self.outputs["stress"] = self.stress
+        for name in (() if self.energy is None else (self.energy,)) + (self.stress or ()):
+            if name not in wanted:
+                wanted.append(name)
         self.slot = {name: s for s, name in enumerate(wanted)}
         if self.energy is not None:
             self.slot["energy"] = self.slot[self.energy]
@@ -209,6 +234,7 @@ class DumpLayout:
         self._pos = pos
         self.colmap = self._colmap(wanted)
         self._colmaps: dict[tuple, bytes] = {}
+        self._plans: dict[tuple, tuple] = {}
 
     @staticmethod
     def _energy_column(pos: dict, name: str | None, path: str, line: int | None) -> str | None:
@@ -222,32 +248,66 @@ class DumpLayout:
                                             "compute pe all pe/atom")
         return name
 
+    @staticmethod
+    def _stress_columns(pos: dict, given, path: str, line: int | None) -> tuple | None:
+        """The six per-atom stress columns (xx yy zz xy xz yz): ``given`` as a compute (``"c_s"`` for ``c_s[1]`` ..
+        ``c_s[6]``) or six names, all present; else the first complete set of a known compute, else None."""
+        def of(cid):
+            return tuple(f"{cid}[{k}]" for k in range(1, 7))
+        if given is None:
+            for cols in [of(f"c_{c}") for c in STRESS_COMPUTES] + [STRESS_NAMES]:
+                if all(c in pos for c in cols):
+                    return cols
+            return None
+        cols = of(given) if isinstance(given, str) else tuple(given)
+        if len(cols) != 6 or not all(isinstance(c, str) for c in cols):
+            raise ValueError(f"stress_columns={given!r}: give a compute as 'c_ID' (its columns c_ID[1] .. c_ID[6]) "
+                             "or six column names in the order xx yy zz xy xz yz")
+        missing = [c for c in cols if c not in pos]
+        if missing:
+            raise TrajectoryFormatError(path, f"stress_columns={given!r}: {' '.join(missing)} "
+                                              f"{'is' if len(missing) == 1 else 'are'} not a column of the dump (its "
+                                              f"columns: {' '.join(pos)})", frame=0, line=line,
+                                        fix="Name the dumped per-atom stress, e.g. stress_columns='c_s' for compute "
+                                            "s all stress/atom NULL dumped as c_s[*]")
+        return cols
+
     def _colmap(self, names) -> bytes:
         cmap = np.full(len(self.columns), -1, np.int32)
         for name in names:
             cmap[self._pos[name]] = self.slot[name]
         return cmap.tobytes()
 
-    def colmap_for(self, fields: tuple) -> bytes:
-        """Column map parsing only the id (and type: each frame's types are checked) and the columns of
-        ``fields`` (others are skipped unparsed; ``"potential_energy"``: the per-atom energy column)."""
-        if fields not in self._colmaps:
+    def colmap_for(self, outputs: tuple) -> bytes:
+        """Column map parsing only the id (and type: each frame's types are checked) and the columns of the
+        per-atom ``outputs`` (names of :attr:`outputs`; others are skipped unparsed), into the slots."""
+        if outputs not in self._colmaps:
             names = ["id"] + (["type"] if "type" in self.slot else [])
-            if "positions" in fields:
-                names += list(self.kind) + (list(IMAGE_COLUMNS) if self.images else [])
-            for f in fields:
-                names += list(VECTOR_COLUMNS.get(f, ()))
-            if "potential_energy" in fields and self.energy is not None:
-                names.append(self.energy)
-            self._colmaps[fields] = self._colmap(names)
-        return self._colmaps[fields]
+            for o in outputs:
+                names += list(self.outputs.get(o, ()))
+            self._colmaps[outputs] = self._colmap(names)
+        return self._colmaps[outputs]
+
+    def plan(self, outputs: tuple) -> tuple[bytes, tuple]:
+        """The column map of the compiled frame parser (``_fastparse.parse_dump_frames``) for the per-atom
+        ``outputs`` (names of :attr:`outputs`): two int32 per column, (output index, component), (-2, 0) for the
+        id, (-3, 0) for the type, (-1, 0) to skip; and the outputs filled, as (name, width) pairs."""
+        if outputs not in self._plans:
+            cmap = np.full((len(self.columns), 2), (-1, 0), np.int32)
+            cmap[self._pos["id"]] = (-2, 0)
+            if "type" in self._pos:
+                cmap[self._pos["type"]] = (-3, 0)
+            filled = []
+            for o in outputs:
+                if o in self.outputs:
+                    for comp, name in enumerate(self.outputs[o]):
+                        cmap[self._pos[name]] = (len(filled), comp)
+                    filled.append((o, len(self.outputs[o])))
+            self._plans[outputs] = (cmap.tobytes(), tuple(filled))
+        return self._plans[outputs]
 
     def cols(self, names) -> list[int]:
         return [self.slot[n] for n in names]
-
-
-
-
 
 
 def element_column(buf, h, natoms) -> list[str] | None:

@@ -8,7 +8,7 @@ from trajmodes.trajectory.core import Trajectory
 def read(source, *, format: str | None = None, reference=None, units: str | None = None,
          md_timestep: float | None = None, frame_interval: float | None = None, chunk_frames: int | None = None,
          species=None, masses=None, lj_scales: dict | None = None, topology=None, thermo=None,
-         energy_column: str | None = None, timestep=None) -> Trajectory:
+         energy_column: str | None = None, stress_columns=None, timestep=None) -> Trajectory:
     """Open a trajectory lazily.
 
     Parameters
@@ -52,6 +52,11 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
         LAMMPS dumps only: the per-atom potential-energy column (``compute ID all pe/atom``) when it is not named
         ``c_pe``, ``c_peatom``, ``c_pe_atom``, ``c_epot`` or ``pe``; its sum over atoms is the frame's potential
         energy (the log's, when ``thermo=`` is given, takes precedence).
+    stress_columns : str or sequence of 6 str, optional
+        LAMMPS dumps only: the per-atom stress (``compute ID all stress/atom NULL``, pressure x volume), as
+        ``"c_ID"`` or six column names in the order xx yy zz xy xz yz, when it is not found by its name
+        (``c_stress[1..6]``, ``c_s[1..6]``, ...); the frame's pressure tensor is -sum_i S_i / V (in GPa; the log's,
+        when ``thermo=`` is given, takes precedence).
     timestep
         No longer accepted (it meant either of the two above): a TypeError says which to use.
 
@@ -63,7 +68,7 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
     reject_timestep(timestep)
     src = open_source(source, format=format, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                       frame_interval=frame_interval, species=species, masses=masses, topology=topology,
-                      thermo=thermo, energy_column=energy_column)
+                      thermo=thermo, energy_column=energy_column, stress_columns=stress_columns)
     traj = Trajectory(src, reference=reference, chunk_frames=chunk_frames)
     if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
         traj.reference  # validate an explicit reference now, so a mismatch is reported at read time
