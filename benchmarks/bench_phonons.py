@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     ref_f = ph_c.mesh.frequencies.copy()
     tm = trajmodes.Phonons(fc)
     tm.frequencies_and_eigenvectors(q[:4096])
-    blocks, nt = tm._blocks(len(q))
+    blocks, nt = tm.dm.blocks(len(q))
     case.update(trajmodes_threads=nt, trajmodes_block=blocks[0].stop)
     dm_c = ph_c.dynamical_matrix
     dm_r = ph_r.dynamical_matrix
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
 
         def block(b):
             w[b], v[b] = np.linalg.eigh(D[b])
-        tm._map_blocks(block, len(D))
+        tm.dm.map_blocks(block, len(D))
         return w, v
 
     D_tm = tm.dynamical_matrix(q)

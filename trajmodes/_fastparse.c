@@ -616,11 +616,7 @@ static int clean_tail(const char *p, const char *end)
 }
 
 /* ---- atom lines ---------------------------------------------------------------------------------------------
- * Each needed column of a line goes straight to its place in the outputs.  The usual way (row_masked) first finds
- * where the tokens of the line begin and end from a bit mask of its blank bytes (64 bytes per mask, eight at a time),
- * so that reading one token's number does not wait for the end of the previous one (the bytes of a line are then
- * read in parallel by the processor rather than one token after the other); row_scalar walks the line byte by byte,
- * for lines near the end of the buffer. */
+ * Each needed column of a line goes straight to its place in the outputs (row_scalar, token after token). */
 typedef struct {
     const int32_t *cm;          /* (target, component) per column */
     double **colbase;           /* per column: its output's first value of its component, or NULL */
@@ -644,160 +640,8 @@ static inline int64_t atom_row(const Rows *r, int64_t row, int64_t id)
     return a < r->natoms && r->ids[a] == id ? a : -1;
 }
 
-/* A whole token [s, s + len) as a non-negative integer (ids, types): 0 if it is anything else. */
-static inline int uint_token(const char *s, int len, int64_t *val)
-{
-    if (len < 1 || len > 18) return 0;
-    int64_t v = 0;
-    for (int i = 0; i < len; i++) {
-        if (!is_digit(s[i])) return 0;
-        v = v * 10 + (s[i] - '0');
-    }
-    *val = v;
-    return 1;
-}
 
-#if HAVE_SWAR
-/* bit i set where byte i of the 8 at s is a blank or a control byte (<= ' '); a movemask in a multiply */
-static inline uint64_t blank_bits8(const char *s)
-{
-    uint64_t v;
-    memcpy(&v, s, 8);
-    uint64_t big = (((v & 0x7F7F7F7F7F7F7F7FULL) + 0x5F5F5F5F5F5F5F5FULL) | v) & 0x8080808080808080ULL;
-    return (((big ^ 0x8080808080808080ULL) >> 7) * 0x0102040810204080ULL) >> 56;
-}
-
-static inline uint64_t blank_mask64(const char *s)
-{
-    uint64_t m = 0;
-    for (int i = 0; i < 8; i++) m |= blank_bits8(s + 8 * i) << (8 * i);
-    return m;
-}
-
-/* A whole token [s, s + len) (len >= 1, at least 40 readable bytes at s) as a double, correctly rounded: the
- * digit counts follow from the token's length, so no count waits on a load; 0 when the token is not of the plain
- * form [-]digits[.digits][e[+-]digits] that Clinger's fast path takes exactly (the caller then asks
- * parse_double_general). */
-static inline int known_double(const char *s, int len, double *val)
-{
-    const int neg = (*s == '-');
-    s += neg;
-    len -= neg;
-    uint64_t x, xa, xb;
-    const int run = digit_run(s, &x);
-    const int nint = run < len ? run : len;
-    if (nint == 8 || len == 0) return 0;
-    uint64_t mant = digits_value(x, nint);
-    int nf = 0, exp10 = 0;
-    if (nint < len) {
-        if (s[nint] != '.') {
-            nf = -1;                               /* an exponent right after the integer digits, or junk */
-        } else {
-            nf = len - nint - 1;                   /* the fraction's digits, if no exponent follows them */
-            const int na = nf < 8 ? nf : 8, nb = nf - na;
-            const char *f = s + nint + 1;
-            const int ra = digit_run(f, &xa), rb = digit_run(f + 8, &xb);
-            if (nb <= 7 && ra >= na && rb >= nb) {
-                mant = mant * POW10U[nf] + digits_value(xa, na) * POW10U[nb] + digits_value(xb, nb);
-            } else {                               /* digits, then an exponent (or junk) */
-                nf = ra < 8 ? ra : 8 + rb;
-                if (nf > 15) return 0;
-                const int ma = nf < 8 ? nf : 8, mb = nf - ma;
-                mant = mant * POW10U[nf] + digits_value(xa, ma) * POW10U[mb] + digits_value(xb, mb);
-                nf = -1 - nf;                      /* -1 - (fraction digits): an exponent follows */
-            }
-        }
-        if (nf < 0) {
-            const int fd = -1 - nf;                                /* fraction digits before the exponent */
-            const char *e = s + nint + (fd || s[nint] == '.' ? fd + 1 : 0), *stop = s + len;
-            if (e >= stop || (*e | 0x20) != 'e') return 0;
-            e++;
-            int eneg = 0, ev = 0;
-            if (e < stop && (*e == '-' || *e == '+')) { eneg = (*e == '-'); e++; }
-            if (e >= stop || stop - e > 4) return 0;
-            for (; e < stop; e++) { if (!is_digit(*e)) return 0; ev = ev * 10 + (*e - '0'); }
-            nf = fd;
-            exp10 = eneg ? -ev : ev;
-        }
-    }
-    exp10 -= nf;
-    if (nint + nf == 0 || nint + nf > 19 || mant > (1ULL << 53) || exp10 < -22 || exp10 > 22) return 0;
-    double d = (double)mant;
-    if (exp10 < 0) d /= POW10[-exp10]; else d *= POW10[exp10];
-    *val = neg ? -d : d;
-    return 1;
-}
-
-#define ROW_RETRY ((const char *)1)
-
-/* One atom line at p, tokens found from blank masks.  Returns the start of the next line, NULL when the line is
- * not plainly valid, or ROW_RETRY when a mask would read past ``bufend`` (the caller then uses row_scalar). */
-static const char *row_masked(const Rows *r, const char *p, const char *end, const char *bufend, int64_t row,
-                              Py_ssize_t at_frame, int64_t *pos_out)
-{
-    const char *w = p;
-    if (bufend - w < 64 + 48) return ROW_RETRY;
-    uint64_t D = blank_mask64(w);
-    if (~D == 0) return NULL;
-    int pos = __builtin_ctzll(~D);
-    for (int i = 0; i < pos; i++) if (!is_space(w[i])) return NULL;   /* leading blanks, never a newline */
-    int64_t at = -1, pos_atom = -1;
-    for (Py_ssize_t c = 0; c < r->need; c++) {
-        uint64_t rest = D >> pos;
-        if (rest == 0) {                                   /* the token runs on past this mask */
-            w += pos;
-            if (bufend - w < 64 + 48) return ROW_RETRY;
-            D = blank_mask64(w);
-            pos = 0;
-            rest = D;
-            if (rest == 0) return NULL;                    /* a token of 64 bytes or more */
-        }
-        const int len = __builtin_ctzll(rest);
-        const char *ts = w + pos;
-        if (ts + len > end) return NULL;
-        const int32_t tg = r->cm[2 * c];
-        if (tg >= 0) {
-            if (at < 0) return NULL;                       /* a value before the id: the general way */
-            double *dst = r->colbase[c] + at * r->colw[c];
-            if (!known_double(ts, len, dst)) {
-                const char *nx;
-                if (parse_double_general(ts, end, &nx, dst) != ST_OK || nx != ts + len) return NULL;
-            }
-        } else if (tg == COL_ID) {
-            int64_t id;
-            if (!uint_token(ts, len, &id) || (pos_atom = atom_row(r, row, id)) < 0) return NULL;
-            at = at_frame + pos_atom;
-        } else if (tg == COL_TYPE) {
-            int64_t ty;
-            if (!uint_token(ts, len, &ty) || at < 0 || (r->types && r->types[pos_atom] != ty)) return NULL;
-        }
-        int tpos = pos + len;                              /* the blank after the token (< 64) */
-        if (c + 1 == r->need) {
-            const char *te = w + tpos;
-            *pos_out = pos_atom;
-            if (te < end && *te == '\n') return te + 1;
-            const char *nl = (const char *)memchr(te, '\n', (size_t)(end - te));
-            return nl ? nl + 1 : end;
-        }
-        uint64_t nd = ~D >> tpos;
-        if (nd == 0) {                                     /* the blanks run on past this mask */
-            w += tpos;
-            if (bufend - w < 64 + 48) return ROW_RETRY;
-            D = blank_mask64(w);
-            tpos = 0;
-            nd = ~D;
-            if (nd == 0) return NULL;
-        }
-        const int gap = __builtin_ctzll(nd);
-        for (int i = 0; i < gap; i++) if (!is_space(w[tpos + i])) return NULL;   /* a newline: too few columns */
-        pos = tpos + gap;
-        if (w + pos >= end) return NULL;
-    }
-    return NULL;
-}
-#endif
-
-/* One atom line at p, token after token (the same result as row_masked). */
+/* One atom line at p, token after token. */
 static const char *row_scalar(const Rows *r, const char *p, const char *end, int64_t row, Py_ssize_t at_frame,
                               int64_t *pos_out)
 {
@@ -892,7 +736,7 @@ static PyObject *parse_dump_frames(PyObject *self, PyObject *args)
         colw[c] = w;
     }
     if (!have_id) { bad = "no id column"; goto done; }
-    const char *base = (const char *)buf.buf, *bufend = base + buf.len;
+    const char *base = (const char *)buf.buf;
     double *cells = (double *)bcell.buf, *origins = (double *)borig.buf;
     Py_ssize_t k = first;
     int status = 0;
