@@ -36,6 +36,9 @@ from trajmodes.lattice.supercell import SupercellMap, smith_normal_form
 
 __all__ = ["project", "back_project", "trajectory_map"]
 
+#: bytes of the per-block temporaries of the FFT projector (the frames of a chunk go through in blocks this size)
+BLOCK_BYTES = 1 << 19
+
 #: largest relative difference between the MD supercell and an integer multiple of the phonons' primitive cell
 LATTICE_TOL = 0.05
 
@@ -192,7 +195,15 @@ class _GridProjector:
         return len(h) >= 8 and bool(np.allclose(h, np.rint(h), atol=1e-6))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """(frames, N, 3) real -> (frames, nq, 3n) complex."""
+        """(frames, N, 3) real -> (frames, nq, 3n) complex, in blocks of frames whose temporaries stay in cache."""
+        f, n, nq = x.shape[0], self.n, self.nq
+        out = np.empty((f, nq, 3 * n), dtype=np.complex128)
+        step = max(1, BLOCK_BYTES // (16 * nq * 3 * n))
+        for s in range(0, f, step):
+            out[s:s + step] = self._frames(x[s:s + step])
+        return out
+
+    def _frames(self, x: np.ndarray) -> np.ndarray:
         f, n, nq = x.shape[0], self.n, self.nq
         X = x[:, self.perm, :]
         X *= self.weight
