@@ -104,12 +104,25 @@ def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=No
             fit_settings = dict(fit_settings, build_basis=_shared_basis(est, fit_settings.get("build_basis")))
         if n_resamples:
             est.bootstrap(n_resamples, None if seed is None else seed + i)
+        if fits:
+            _share_kernel(est, fits[0])
         fits.append(est)
         temps.append(T)
     labels = [str(x) for x in labels] if labels is not None else [
         (r[0] if isinstance(r, (list, tuple)) else r).source.describe() for r in runs]
     return Series(fits, temps, labels, qpoints=qpoints, qlabels=qlabels, path=path, npoints=npoints, mesh=mesh,
                   occupation=occupation, target_error=target_error)
+
+
+def _share_kernel(fit: EffectiveForceConstants, first: EffectiveForceConstants) -> None:
+    """Let ``fit`` keep ``first``'s design kernel when it is the same (the same basis objects on the same supercell
+    map, as in a series fitted in the first run's parameters): the kept fits then hold one kernel, not one per run."""
+    same = (all(fit.bases_.get(o) is b for o, b in first.bases_.items()) and len(fit.bases_) == len(first.bases_)
+            and np.array_equal(fit.p2s_, first.p2s_) and np.array_equal(fit.smap_.atom, first.smap_.atom)
+            and np.array_equal(fit.smap_.lattice, first.smap_.lattice)
+            and np.array_equal(fit.smap_.matrix, first.smap_.matrix))
+    if same:
+        fit.kernel_ = first.kernel_
 
 
 def _shared_basis(first: EffectiveForceConstants, build=None):
