@@ -560,6 +560,21 @@ def _edit(path, line: int, new: str | None) -> None:
     path.write_text("\n".join(rows) + "\n")
 
 
+def assert_edit_is_refused(folder, read, case) -> None:
+    """Edit the file of ``case`` = (file name, line (-1: the last), new text (None: cut the file there), line the
+    message names (-1: the last), words it holds) in ``folder``, then check that ``read(folder)`` refuses it with
+    one line naming the file and the line."""
+    name, line, new, expect, words = case
+    path = folder / name
+    n_lines = len(path.read_text().splitlines())
+    _edit(path, n_lines if line == -1 else line, new)
+    with pytest.raises(ForceConstantsFormatError) as err:
+        read(folder)
+    msg = str(err.value)
+    expect = n_lines if expect == -1 else expect
+    assert f"{path}, line {expect}: " in msg and words in msg and "\n" not in msg, msg
+
+
 TDEP_BROKEN = {
     # file, line, new text (None: cut there), expected line in the message, words
     "cut fc2": ("infile.forceconstant", 40, None, 40, "cut short"),
@@ -579,17 +594,8 @@ TDEP_BROKEN = {
 
 @pytest.mark.parametrize("case_name", list(TDEP_BROKEN))
 def test_broken_tdep_files_name_file_and_line(case_name, tmp_path):
-    name, line, new, expect, words = TDEP_BROKEN[case_name]
     _case("cu_nondiag").to_tdep(tmp_path)
-    path = tmp_path / name
-    n_lines = len(path.read_text().splitlines())
-    line = n_lines if line == -1 else line
-    expect = n_lines if expect == -1 else expect
-    _edit(path, line, new)
-    with pytest.raises(ForceConstantsFormatError) as err:
-        ForceConstants.from_tdep(tmp_path)
-    msg = str(err.value)
-    assert f"{path}, line {expect}: " in msg and words in msg, msg
+    assert_edit_is_refused(tmp_path, ForceConstants.from_tdep, TDEP_BROKEN[case_name])
 
 
 SHENG_BROKEN = {
@@ -606,16 +612,10 @@ SHENG_BROKEN = {
 
 @pytest.mark.parametrize("case_name", list(SHENG_BROKEN))
 def test_broken_shengbte_files_name_file_and_line(case_name, tmp_path):
-    name, line, new, expect, words = SHENG_BROKEN[case_name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _case("cu_nondiag").to_shengbte(tmp_path)
-    path = tmp_path / name
-    _edit(path, line, new)
-    with pytest.raises(ForceConstantsFormatError) as err:
-        ForceConstants.from_shengbte(tmp_path)
-    msg = str(err.value)
-    assert f"{path}, line {expect}: " in msg and words in msg, msg
+    assert_edit_is_refused(tmp_path, ForceConstants.from_shengbte, SHENG_BROKEN[case_name])
 
 
 def test_missing_files(tmp_path):

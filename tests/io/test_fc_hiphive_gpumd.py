@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from tests.forceconstants.test_fc3_io import pair_fc23
-from tests.io.test_fc_formats import ZB, _ase, _case, _full_fc3, _with_born, differences, matched
+from tests.io.test_fc_formats import (ZB, _ase, _case, _full_fc3, _with_born, assert_edit_is_refused, differences,
+                                      matched)
 from tests.support.crystals import NONDIAG, supercell
 from trajmodes import ForceConstants, Phonons
 from trajmodes.cli import main
@@ -191,12 +192,6 @@ def test_gpumd_files_are_hiphives(name, tmp_path):
     assert np.abs(Phonons(back).frequencies(Q) - f).max() < 1e-8
 
 
-def _edit(path, line: int, new: str | None) -> None:
-    rows = path.read_text().splitlines()
-    rows = rows[:line - 1] if new is None else rows[:line - 1] + [new] + rows[line:]
-    path.write_text("\n".join(rows) + "\n")
-
-
 GPUMD_BROKEN = {
     # file, line, new text (None: cut there), expected line, words
     "cut fcs": ("fcs_order2.in", 20, None, 20, "cut short"),
@@ -212,14 +207,8 @@ GPUMD_BROKEN = {
 
 @pytest.mark.parametrize("case_name", list(GPUMD_BROKEN))
 def test_broken_gpumd_files_name_file_and_line(case_name, tmp_path):
-    name, line, new, expect, words = GPUMD_BROKEN[case_name]
     _case("gaas_nondiag").to_gpumd(tmp_path)
-    _edit(tmp_path / name, line, new)
-    with pytest.raises(ForceConstantsFormatError) as err:
-        ForceConstants.from_gpumd(tmp_path)
-    msg = str(err.value)
-    assert f"{tmp_path / name}, line {expect}: " in msg and words in msg, msg
-    assert "\n" not in msg
+    assert_edit_is_refused(tmp_path, ForceConstants.from_gpumd, GPUMD_BROKEN[case_name])
 
 
 def test_gpumd_needs_every_permutation(tmp_path):
