@@ -2,7 +2,10 @@
 """Every speed comparison of trajmodes against the code its users would otherwise run, in one go, and the tables of
 ``docs/benchmarks.md`` written from what was measured.
 
-    python benchmarks/run_all.py [--quick] [--only fit,readers,...] [--skip anharmonic,...] [--no-docs]
+    python benchmarks/run_all.py [--quick] [--only fit,readers,...] [--skip anharmonic,...] [--no-docs] [--report]
+
+A run of some stages (``--only``) keeps the records of the others in ``benchmarks/results/run_all.json``; ``--report``
+rewrites the summary from the saved results of every stage that has them, running nothing.
 
 Each stage runs its own script in a fresh process (``benchmarks/bench_*.py``, which keeps its own JSON and Markdown
 under ``benchmarks/results/``), one after the other, with the load average recorded before and after. Then the summary
@@ -160,7 +163,7 @@ STAGES = {
                        results=["anharmonic"], rows=rows_anharmonic),
     "series": dict(cmd=["bench_series.py", "--repeats", "2"], quick=["bench_series.py", "--runs", "1,2",
                                                                      "--frame-counts", "1000", "--compare-runs", "2"],
-                   results=["series"], rows=rows_series),
+                   results=["series", "series_full"], rows=rows_series),
     "distributed": dict(cmd=["bench_distributed.py"], quick=["bench_distributed.py"], results=["distributed"],
                         rows=rows_distributed),
 }
@@ -186,7 +189,7 @@ def run_stage(name: str, quick: bool) -> dict:
     t0 = time.perf_counter()
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     rec = dict(command=shown, seconds=time.perf_counter() - t0, load_before=load0, load_after=os.getloadavg()[0],
-               returncode=p.returncode)
+               returncode=p.returncode, date=time.strftime("%Y-%m-%d %H:%M"))
     if p.returncode:
         rec["error"] = (p.stderr or p.stdout)[-2000:]
         print(f"   failed ({p.returncode}):\n{rec['error']}", flush=True)
@@ -196,23 +199,30 @@ def run_stage(name: str, quick: bool) -> dict:
 
 
 def summary(runs: dict, env: dict) -> str:
+    have = [name for name in STAGES if name in runs or any((RESULTS / f"{r}.json").exists()
+                                                              for r in STAGES[name]["results"])]
     L = [BEGIN, "", "## Summary", "",
-         f"`python benchmarks/run_all.py{' --quick' if env.get('quick') else ''}` on {env['date']}: {env['cpu']}, "
-         f"{env['cores']} cores, {env['ram_GB']} GB; Python {env['python']}, numpy {env['numpy']}. Every stage ran "
-         "in its own process, one after the other; the load average (1 min) before and after each is in the last "
-         "table. Ratios are the peer's time over trajmodes' on the same input in the same run.", "",
+         f"`python benchmarks/run_all.py` on {env['cpu']}, {env['cores']} cores, {env['ram_GB']} GB; Python "
+         f"{env['python']}, numpy {env['numpy']}. Every stage ran in its own process, one after the other; its date, "
+         "command and the load average (1 min) before and after are in the second table. Ratios are the peer's time "
+         "over trajmodes' on the same input in the same run.", "",
          "| stage | peer | compared | measured | target | verdict |", "|---|---|---|---|---|---|"]
-    for name in runs:
+    for name in have:
         try:
             for r in STAGES[name]["rows"]():
                 L.append("| " + " | ".join(str(x) for x in r) + " |")
         except (OSError, KeyError, ValueError, StopIteration) as exc:
             L.append(f"| {name} | | no result ({exc!r}) | | | **FAIL** |")
-    L += ["", "| stage | command | seconds | load before | load after |", "|---|---|---|---|---|"]
-    for name, rec in runs.items():
+    L += ["", "| stage | date | command | seconds | load before | load after |", "|---|---|---|---|---|---|"]
+    for name in have:
+        rec = runs.get(name)
+        if rec is None:
+            L.append(f"| {name} | (saved results of an earlier run: see its table) | | | | |")
+            continue
         status = "" if not rec.get("returncode") else f" (exit {rec['returncode']})"
-        L.append(f"| {name} | `{rec['command']}`{status} | {rec['seconds']:.0f} | {rec['load_before']:.2f} | "
-                 f"{rec['load_after']:.2f} |")
+        L.append(f"| {name} | {rec.get('date', '')} | `{rec['command']}`{status} | {rec['seconds']:.0f} | "
+                 f"{rec['load_before']:.2f} | {rec['load_after']:.2f} |")
+    runs = {name: None for name in have}
     for name in runs:
         for res in STAGES[name]["results"]:
             md = RESULTS / f"{res}.md"
@@ -251,7 +261,7 @@ def main(argv=None):
     names = [s for s in names if s not in args.skip.split(",")]
     env = dict(environment(), quick=args.quick)
     log = RESULTS / "run_all.json"
-    runs = json.loads(log.read_text())["runs"] if args.report and log.exists() else {}
+    runs = json.loads(log.read_text())["runs"] if log.exists() else {}       # the other stages' records are kept
     if not args.report:
         for name in names:
             runs[name] = run_stage(name, args.quick)
