@@ -393,7 +393,7 @@ class TemperatureSeries(dict):
             series = Series([fits[i] for i in order], temps[order], [f"{temps[i]:g} K" for i in order],
                             qpoints=qpoints, qlabels=labels)
             order = np.arange(len(temps))
-            temps = series.temperatures
+            temps, fits = series.temperatures, series.fits
         super().__init__((float(temps[i]), fits[i]) for i in order)
         self.series = series
         import xarray as xr

@@ -132,6 +132,14 @@ def test_symmetry_degeneracies_exact(fits, el):
                     assert np.abs(w[:3]).max() < 1e-5                  # acoustic sum rule: zero at Gamma
 
 
+def test_temperature_series_of_an_unsorted_dict(fits):
+    """Fits given hottest first: each temperature keeps its own fit, and the frequencies follow them."""
+    seq = fits["cu"]["seq"]
+    back = TemperatureSeries({T: seq[T] for T in reversed(list(seq))})
+    assert list(back) == list(seq) and all(back[T] is seq[T] for T in seq)
+    np.testing.assert_array_equal(back.frequencies.frequency.values, seq.frequencies.frequency.values)
+
+
 def test_temperature_series_interpolation(fits):
     s = fits["si"]["seq"]
     assert s.temperatures.tolist() == [300.0, 1000.0]
