@@ -1,9 +1,12 @@
 /*
  * Compiled kernel of the force-constant fit: the rows of the design matrix for one class of atoms and a block of
  * frames, with the gather of the displacements (and of their products) fused into the sparse product, so the
- * gathered matrix is never stored.
+ * gathered matrix is never stored; and the normal equations of those rows.
  *
- *   rows_into(u3, n_atoms, n_frames, table, n_c, col_j, col_b, col_l, col_c, colptr, rowidx, vals, outrow, out)
+ *   rows_into(u3, n_atoms, n_frames, table, n_c, i0, n_i, col_j, col_b, col_l, col_c, colptr, rowidx, vals, outrow,
+ *             spread_src, spread_ptr, spread_dst, spread_w, out)
+ *   normal_into(u3, n_atoms, n_frames, table, n_c, col_j, col_b, col_l, col_c, colptr, rowidx, vals, outrow,
+ *               spread_src, spread_ptr, spread_dst, spread_w, f3, atoms, n_rows, n_tile, S, dsyrk)
  *
  * u3       float64 (3, n_atoms, n_frames): displacements, frames fastest
  * table    int64 (n_tables, n_c): partner atoms; column c of the basis matrix M reads the displacement component
@@ -11,14 +14,26 @@
  *          table[col_l[c], i] (third order), for every atom i of the class
  * colptr, rowidx, vals: M in compressed sparse columns (int64, int64, float64)
  * outrow   int64 (rows of M): the row of ``out`` each row of M adds to
- * out      float64 (n_out_rows, n_c, n_frames), added to: out[outrow[r], i, t] += M[r, c] x_c(i, t)
+ * spread_src, spread_ptr, spread_dst, spread_w: after the columns of atom i, every row spread_src[s] of out is added,
+ *          times spread_w[k], to the rows spread_dst[k] (k in spread_ptr[s] .. spread_ptr[s + 1]): the map from the
+ *          sparser factored columns that are not parameters themselves onto the parameters (int64, int64, int64,
+ *          float64; may be empty)
+ *
+ * rows_into: the atoms i0 .. i0 + n_i - 1 of the class; out float64 (n_out_rows, n_i, n_frames), added to:
+ *          out[outrow[r], i - i0, t] += M[r, c] x_c(i, t).
+ * normal_into: every atom of the class, n_tile atoms at a time. A tile's rows (outrow = 3 p + a for parameter row p
+ *          and component a) sit in a small buffer that stays in cache; row p = n_rows - 2 holds the forces f3
+ *          (3, n_atoms, n_frames) and row n_rows - 1 the displacements of the atoms ``atoms`` (int64, n_c), and one
+ *          symmetric rank update (BLAS dsyrk, the function in the capsule ``dsyrk``, scipy.linalg.cython_blas') adds
+ *          the first n_rows rows' products to S (float64 (n_rows, n_rows), upper triangle in column-major order, i.e.
+ *          the lower triangle of the C-ordered array): A'A, A'f, A'u and f'f at once.
  *
  * For one atom, column by column: the column's product over the frames (in cache), then one axpy per non-zero
  * into the output rows of that atom, three rows at a time (the product is read once for three updates). The caller
  * orders the columns so that consecutive ones touch the same few rows (those of one orbit of clusters), which keeps
- * the rows of the atom in cache.
+ * the rows of the atom in cache; the spread then reads and writes the same rows, still in cache.
  *
- * The GIL is released for the loops, so Dask threads build rows on different cores.
+ * The GIL is released for the loops (and the rank update), so Dask threads build rows on different cores.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -29,7 +44,7 @@
 static int need(Py_buffer *b, Py_ssize_t bytes, const char *what)
 {
     if (b->len < bytes) {
-        PyErr_Format(PyExc_ValueError, "rows_into: %s holds %zd bytes, needs %zd", what, b->len, bytes);
+        PyErr_Format(PyExc_ValueError, "_design: %s holds %zd bytes, needs %zd", what, b->len, bytes);
         return -1;
     }
     return 0;
@@ -40,12 +55,16 @@ static int need(Py_buffer *b, Py_ssize_t bytes, const char *what)
 __attribute__((target_clones("avx2", "default")))
 #endif
 static void add_rows(const double *restrict u, Py_ssize_t n_atoms, Py_ssize_t T, const int64_t *restrict tab,
-                     Py_ssize_t n_c, Py_ssize_t ncols, const int64_t *restrict col_j, const int64_t *restrict col_b,
-                     const int64_t *restrict col_l, const int64_t *restrict col_c, const int64_t *restrict cp,
+                     Py_ssize_t n_c, Py_ssize_t i0, Py_ssize_t n_i, Py_ssize_t ncols, const int64_t *restrict col_j,
+                     const int64_t *restrict col_b, const int64_t *restrict col_l, const int64_t *restrict col_c,
+                     const int64_t *restrict cp,
                      const int64_t *restrict ri, const double *restrict v, const int64_t *restrict orow,
-                     double *restrict o, double *restrict prod)
+                     Py_ssize_t n_spread, const int64_t *restrict s_src, const int64_t *restrict s_ptr,
+                     const int64_t *restrict s_dst, const double *restrict s_w, double *restrict o,
+                     double *restrict prod)
 {
-    for (Py_ssize_t i = 0; i < n_c; i++) {
+    for (Py_ssize_t i = i0; i < i0 + n_i; i++) {
+        double *restrict oi = o + (i - i0) * T;           /* atom i's rows: oi + r * n_i * T */
         for (Py_ssize_t c = 0; c < ncols; c++) {
             const double *restrict x = u + (col_b[c] * n_atoms + tab[col_j[c] * n_c + i]) * T;
             if (col_l[c] >= 0) {
@@ -55,9 +74,9 @@ static void add_rows(const double *restrict u, Py_ssize_t n_atoms, Py_ssize_t T,
             }
             int64_t k = cp[c];
             for (; k + 2 < cp[c + 1]; k += 3) {      /* three rows at a time: x read once for three updates */
-                double *restrict d0 = o + (orow[ri[k]] * n_c + i) * T;
-                double *restrict d1 = o + (orow[ri[k + 1]] * n_c + i) * T;
-                double *restrict d2 = o + (orow[ri[k + 2]] * n_c + i) * T;
+                double *restrict d0 = oi + orow[ri[k]] * n_i * T;
+                double *restrict d1 = oi + orow[ri[k + 1]] * n_i * T;
+                double *restrict d2 = oi + orow[ri[k + 2]] * n_i * T;
                 const double w0 = v[k], w1 = v[k + 1], w2 = v[k + 2];
                 for (Py_ssize_t t = 0; t < T; t++) {
                     const double xt = x[t];
@@ -67,62 +86,200 @@ static void add_rows(const double *restrict u, Py_ssize_t n_atoms, Py_ssize_t T,
                 }
             }
             for (; k < cp[c + 1]; k++) {
-                double *restrict dst = o + (orow[ri[k]] * n_c + i) * T;
+                double *restrict dst = oi + orow[ri[k]] * n_i * T;
                 const double w = v[k];
                 for (Py_ssize_t t = 0; t < T; t++) dst[t] += w * x[t];
+            }
+        }
+        for (Py_ssize_t s = 0; s < n_spread; s++) {
+            const double *restrict src = oi + s_src[s] * n_i * T;
+            for (int64_t k = s_ptr[s]; k < s_ptr[s + 1]; k++) {
+                double *restrict dst = oi + s_dst[k] * n_i * T;
+                const double w = s_w[k];
+                for (Py_ssize_t t = 0; t < T; t++) dst[t] += w * src[t];
             }
         }
     }
 }
 
+
+/* The buffers of a call, and the check of every index (once per call), so the loops read and write in bounds. */
+typedef struct {
+    Py_buffer u3, table, cj, cb, cl, cc, colptr, rowidx, vals, outrow, ssrc, sptr, sdst, sw;
+    Py_ssize_t n_atoms, T, n_c, ncols, nnz, nrows, n_tables, n_spread, n_sdst;
+} tables_t;
+
+#define N_TABLE_BUFFERS 14
+
+static Py_buffer *table_buffers(tables_t *t, Py_ssize_t k)
+{
+    Py_buffer *all[N_TABLE_BUFFERS] = {&t->u3, &t->table, &t->cj, &t->cb, &t->cl, &t->cc, &t->colptr, &t->rowidx,
+                                       &t->vals, &t->outrow, &t->ssrc, &t->sptr, &t->sdst, &t->sw};
+    return all[k];
+}
+
+static void release(tables_t *t)
+{
+    for (Py_ssize_t k = 0; k < N_TABLE_BUFFERS; k++) PyBuffer_Release(table_buffers(t, k));
+}
+
+/* 0 when every index is in range for an output of n_out rows; -1 with the exception set otherwise */
+static int check(tables_t *t, Py_ssize_t n_out, const char *fn)
+{
+    t->ncols = t->cj.len / 8, t->nnz = t->rowidx.len / 8, t->nrows = t->outrow.len / 8;
+    t->n_tables = t->n_c ? t->table.len / 8 / t->n_c : 0;
+    t->n_spread = t->ssrc.len / 8, t->n_sdst = t->sdst.len / 8;
+    if (need(&t->u3, 8 * 3 * t->n_atoms * t->T, "u3") || need(&t->cb, 8 * t->ncols, "col_b") ||
+        need(&t->cl, 8 * t->ncols, "col_l") || need(&t->cc, 8 * t->ncols, "col_c") ||
+        need(&t->colptr, 8 * (t->ncols + 1), "colptr") || need(&t->vals, 8 * t->nnz, "vals") ||
+        need(&t->sptr, 8 * (t->n_spread + 1), "spread_ptr") || need(&t->sw, 8 * t->n_sdst, "spread_w"))
+        return -1;
+    const int64_t *tab = t->table.buf, *col_j = t->cj.buf, *col_b = t->cb.buf, *col_l = t->cl.buf;
+    const int64_t *col_c = t->cc.buf, *cp = t->colptr.buf, *ri = t->rowidx.buf, *orow = t->outrow.buf;
+    const int64_t *s_src = t->ssrc.buf, *s_ptr = t->sptr.buf, *s_dst = t->sdst.buf;
+    int bad = 0;
+    for (Py_ssize_t c = 0; !bad && c < t->ncols; c++)
+        if (col_j[c] < 0 || col_j[c] >= t->n_tables || col_l[c] >= t->n_tables || col_b[c] < 0 || col_b[c] > 2 ||
+            (col_l[c] >= 0 && (col_c[c] < 0 || col_c[c] > 2)) || cp[c] < 0 || cp[c] > cp[c + 1] ||
+            cp[c + 1] > t->nnz)
+            bad = 1;
+    for (Py_ssize_t k = 0; !bad && k < t->nnz; k++)
+        if (ri[k] < 0 || ri[k] >= t->nrows || orow[ri[k]] < 0 || orow[ri[k]] >= n_out) bad = 1;
+    for (Py_ssize_t k = 0; !bad && k < t->n_tables * t->n_c; k++)
+        if (tab[k] < 0 || tab[k] >= t->n_atoms) bad = 1;
+    for (Py_ssize_t s = 0; !bad && s < t->n_spread; s++)
+        if (s_src[s] < 0 || s_src[s] >= n_out || s_ptr[s] < 0 || s_ptr[s] > s_ptr[s + 1] || s_ptr[s + 1] > t->n_sdst)
+            bad = 1;
+    for (Py_ssize_t k = 0; !bad && k < t->n_sdst; k++)
+        if (s_dst[k] < 0 || s_dst[k] >= n_out) bad = 1;
+    if (bad) {
+        PyErr_Format(PyExc_ValueError, "%s: an index of the basis or partner tables is out of range", fn);
+        return -1;
+    }
+    return 0;
+}
+
+static void rows_of(tables_t *t, Py_ssize_t i0, Py_ssize_t n_i, double *out, double *prod)
+{
+    add_rows(t->u3.buf, t->n_atoms, t->T, t->table.buf, t->n_c, i0, n_i, t->ncols, t->cj.buf, t->cb.buf, t->cl.buf,
+             t->cc.buf, t->colptr.buf, t->rowidx.buf, t->vals.buf, t->outrow.buf, t->n_spread, t->ssrc.buf,
+             t->sptr.buf, t->sdst.buf, t->sw.buf, out, prod);
+}
+
 static PyObject *rows_into(PyObject *self, PyObject *args)
 {
     (void)self;
-    Py_buffer u3, table, cj, cb, cl, cc, colptr, rowidx, vals, outrow, out;
-    Py_ssize_t n_atoms, T, n_c;
-    if (!PyArg_ParseTuple(args, "y*nny*ny*y*y*y*y*y*y*y*w*", &u3, &n_atoms, &T, &table, &n_c, &cj, &cb, &cl, &cc,
-                          &colptr, &rowidx, &vals, &outrow, &out))
+    tables_t t;
+    Py_buffer out;
+    Py_ssize_t i0, n_i;
+    if (!PyArg_ParseTuple(args, "y*nny*nnny*y*y*y*y*y*y*y*y*y*y*y*w*", &t.u3, &t.n_atoms, &t.T, &t.table, &t.n_c,
+                          &i0, &n_i, &t.cj, &t.cb, &t.cl, &t.cc, &t.colptr, &t.rowidx, &t.vals, &t.outrow, &t.ssrc,
+                          &t.sptr, &t.sdst, &t.sw, &out))
         return NULL;
-    Py_buffer *all[] = {&u3, &table, &cj, &cb, &cl, &cc, &colptr, &rowidx, &vals, &outrow, &out};
-    const Py_ssize_t ncols = cj.len / 8, nnz = rowidx.len / 8, nrows = outrow.len / 8;
-    const Py_ssize_t n_tables = n_c ? table.len / 8 / n_c : 0;
-    int bad = need(&u3, 8 * 3 * n_atoms * T, "u3") || need(&cb, 8 * ncols, "col_b") ||
-              need(&cl, 8 * ncols, "col_l") || need(&cc, 8 * ncols, "col_c") ||
-              need(&colptr, 8 * (ncols + 1), "colptr") || need(&vals, 8 * nnz, "vals");
-    const int64_t *tab = table.buf, *col_j = cj.buf, *col_b = cb.buf, *col_l = cl.buf, *col_c = cc.buf;
-    const int64_t *cp = colptr.buf, *ri = rowidx.buf, *orow = outrow.buf;
-    const double *u = u3.buf, *v = vals.buf;
-    double *o = out.buf;
-    const Py_ssize_t n_out = (n_c && T) ? out.len / 8 / (n_c * T) : 0;
-    /* every index is checked once here, so the loops below read and write in bounds */
-    for (Py_ssize_t c = 0; !bad && c < ncols; c++)
-        if (col_j[c] < 0 || col_j[c] >= n_tables || col_l[c] >= n_tables || col_b[c] < 0 || col_b[c] > 2 ||
-            (col_l[c] >= 0 && (col_c[c] < 0 || col_c[c] > 2)) || cp[c] < 0 || cp[c] > cp[c + 1] || cp[c + 1] > nnz)
-            bad = 1;
-    for (Py_ssize_t k = 0; !bad && k < nnz; k++)
-        if (ri[k] < 0 || ri[k] >= nrows || orow[ri[k]] < 0 || orow[ri[k]] >= n_out) bad = 1;
-    for (Py_ssize_t k = 0; !bad && k < n_tables * n_c; k++)
-        if (tab[k] < 0 || tab[k] >= n_atoms) bad = 1;
-    double *prod = bad ? NULL : malloc(sizeof(double) * (T > 0 ? T : 1));
-    if (!bad && !prod) { PyErr_NoMemory(); bad = 2; }
+    const Py_ssize_t n_out = (n_i > 0 && t.T > 0) ? out.len / 8 / (n_i * t.T) : 0;
+    int bad = check(&t, n_out, "rows_into");
+    if (!bad && (i0 < 0 || n_i < 0 || i0 + n_i > t.n_c)) {
+        PyErr_SetString(PyExc_ValueError, "rows_into: the atoms i0 .. i0 + n_i - 1 are not all in the class");
+        bad = -1;
+    }
+    double *prod = bad ? NULL : malloc(sizeof(double) * (t.T > 0 ? t.T : 1));
+    if (!bad && !prod) { PyErr_NoMemory(); bad = -1; }
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS
-        add_rows(u, n_atoms, T, tab, n_c, ncols, col_j, col_b, col_l, col_c, cp, ri, v, orow, o, prod);
+        rows_of(&t, i0, n_i, out.buf, prod);
         Py_END_ALLOW_THREADS
     }
     free(prod);
-    for (size_t b = 0; b < sizeof(all) / sizeof(all[0]); b++) PyBuffer_Release(all[b]);
-    if (bad == 1) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "rows_into: an index of the basis or partner tables is out of range");
+    release(&t);
+    PyBuffer_Release(&out);
+    if (bad) return NULL;
+    Py_RETURN_NONE;
+}
+
+typedef void (*dsyrk_t)(char *, char *, int *, int *, double *, double *, int *, double *, double *, int *);
+
+static PyObject *normal_into(PyObject *self, PyObject *args)
+{
+    (void)self;
+    tables_t t;
+    Py_buffer f3, atoms, S;
+    Py_ssize_t n_rows, n_tile;
+    PyObject *capsule;
+    if (!PyArg_ParseTuple(args, "y*nny*ny*y*y*y*y*y*y*y*y*y*y*y*y*y*nnw*O", &t.u3, &t.n_atoms, &t.T, &t.table,
+                          &t.n_c, &t.cj, &t.cb, &t.cl, &t.cc, &t.colptr, &t.rowidx, &t.vals, &t.outrow, &t.ssrc,
+                          &t.sptr, &t.sdst, &t.sw, &f3, &atoms, &n_rows, &n_tile, &S, &capsule))
         return NULL;
+    int bad = 0;
+    dsyrk_t dsyrk = NULL;
+    /* the buffer's rows: every row the tables write, and the two of f and u */
+    Py_ssize_t n_buf_rows = 3 * n_rows;
+    const int64_t *orow = t.outrow.buf, *s_src = t.ssrc.buf;
+    for (Py_ssize_t r = 0; r < t.outrow.len / 8; r++)
+        if (orow[r] + 1 > n_buf_rows) n_buf_rows = orow[r] + 1;
+    for (Py_ssize_t s = 0; s < t.ssrc.len / 8; s++)
+        if (s_src[s] + 1 > n_buf_rows) n_buf_rows = s_src[s] + 1;
+    n_buf_rows = (n_buf_rows + 2) / 3 * 3;
+    if (n_rows < 2 || n_tile < 1 || t.T < 0 || t.n_c < 0 ||
+        need(&f3, 8 * 3 * t.n_atoms * t.T, "f3") || need(&atoms, 8 * t.n_c, "atoms") ||
+        need(&S, 8 * n_rows * n_rows, "S") || check(&t, n_buf_rows, "normal_into"))
+        bad = 1;
+    const int64_t *at = atoms.buf;
+    for (Py_ssize_t i = 0; !bad && i < t.n_c; i++)
+        if (at[i] < 0 || at[i] >= t.n_atoms) {
+            PyErr_SetString(PyExc_ValueError, "normal_into: an atom of the class is out of range");
+            bad = 1;
+        }
+    if (!bad && !PyErr_Occurred()) {
+        const char *name = PyCapsule_GetName(capsule);
+        dsyrk = name ? (dsyrk_t)PyCapsule_GetPointer(capsule, name) : NULL;
+        if (!dsyrk) bad = 1;
     }
+    if (bad && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "normal_into: bad arguments");
+    const Py_ssize_t tile = n_tile < t.n_c ? n_tile : (t.n_c > 0 ? t.n_c : 1);
+    const size_t buf_len = (size_t)n_buf_rows * tile * (t.T > 0 ? t.T : 1);
+    double *buf = bad ? NULL : malloc(sizeof(double) * buf_len);
+    double *prod = bad ? NULL : malloc(sizeof(double) * (t.T > 0 ? t.T : 1));
+    if (!bad && (!buf || !prod)) { PyErr_NoMemory(); bad = 1; }
+    if (!bad && t.T > 0 && (Py_ssize_t)3 * tile * t.T > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "normal_into: a tile is too large for BLAS");
+        bad = 1;
+    }
+    if (!bad && t.T > 0) {
+        const double *f = f3.buf, *u = t.u3.buf;
+        double *Sd = S.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i0 = 0; i0 < t.n_c; i0 += tile) {
+            const Py_ssize_t n_i = (t.n_c - i0 < tile) ? t.n_c - i0 : tile;
+            const Py_ssize_t row = n_i * t.T;                  /* one row of the tile: (atom, frame) */
+            memset(buf, 0, sizeof(double) * n_buf_rows * row);
+            rows_of(&t, i0, n_i, buf, prod);
+            for (int a = 0; a < 3; a++)
+                for (Py_ssize_t i = 0; i < n_i; i++) {
+                    memcpy(buf + (3 * (n_rows - 2) + a) * row + i * t.T, f + (a * t.n_atoms + at[i0 + i]) * t.T,
+                           sizeof(double) * t.T);
+                    memcpy(buf + (3 * (n_rows - 1) + a) * row + i * t.T, u + (a * t.n_atoms + at[i0 + i]) * t.T,
+                           sizeof(double) * t.T);
+                }
+            char uplo = 'U', trans = 'T';
+            int n = (int)n_rows, k = (int)(3 * row), lda = (int)(3 * row), ldc = (int)n_rows;
+            double one = 1.0;
+            dsyrk(&uplo, &trans, &n, &k, &one, buf, &lda, &one, Sd, &ldc);
+        }
+        Py_END_ALLOW_THREADS
+    }
+    free(buf);
+    free(prod);
+    release(&t);
+    PyBuffer_Release(&f3);
+    PyBuffer_Release(&atoms);
+    PyBuffer_Release(&S);
     if (bad) return NULL;
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
-    {"rows_into", rows_into, METH_VARARGS, "Add the design-matrix rows of one class of atoms to out."},
+    {"rows_into", rows_into, METH_VARARGS, "Add the design-matrix rows of some atoms of one class to out."},
+    {"normal_into", normal_into, METH_VARARGS, "Add the normal equations of one class of atoms to S."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_design", "Compiled design-matrix kernel.", -1,

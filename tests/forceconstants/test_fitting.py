@@ -162,12 +162,36 @@ def test_compiled_rows_equal_the_numpy_products(cu, monkeypatch):
     o = kern.orders[1]
     k = dict(o.kernels[0], table=o.kernels[0]["table"].copy())
     k["table"][0, 0] = sc.n_atoms                        # an atom that does not exist
+    n_c = len(o.classes[0][0])
     u3 = np.ascontiguousarray(u[:2].transpose(2, 1, 0))
-    out = np.zeros((3, kern.n_cols, len(o.classes[0][0]) * 2))
+    out = np.zeros((kern.n_out, 3, n_c * 2))
+
+    def rows(table, spread, i0=0, n_i=n_c):
+        design._design.rows_into(u3, sc.n_atoms, 2, table, n_c, i0, n_i, k["col_j"], k["col_b"], k["col_l"],
+                                 k["col_c"], k["colptr"], k["rowidx"], k["vals"], k["outrow"], *spread, out)
+
     with pytest.raises(ValueError, match="out of range"):
-        design._design.rows_into(u3, sc.n_atoms, 2, k["table"], len(o.classes[0][0]), k["col_j"], k["col_b"],
-                                 k["col_l"], k["col_c"], k["colptr"], k["rowidx"], k["vals"],
-                                 np.zeros(len(k["rows"]), dtype=np.int64), out)
+        rows(k["table"], o.spread)
+    src, ptr, dst, w = o.spread
+    assert len(src) > 0                                  # Cu's third order has columns spread onto the parameters
+    bad = dst.copy()
+    bad[0] = 3 * kern.n_out                              # a spread onto a row past the block
+    with pytest.raises(ValueError, match="out of range"):
+        rows(o.kernels[0]["table"], (src, ptr, bad, w))
+    with pytest.raises(ValueError, match="not all in the class"):
+        rows(o.kernels[0]["table"], o.spread, i0=1)
+    # the tiled normal equations refuse the same bad tables, and atoms that do not exist
+    tables = list(kern.tables[0])
+    tables[0] = k["table"]
+    f3 = np.ascontiguousarray(fm[:2].transpose(2, 1, 0))
+    S = np.zeros((kern.n_params + 2,) * 2)
+    atoms = np.ascontiguousarray(o.classes[0][0], dtype=np.int64)
+    with pytest.raises(ValueError, match="out of range"):
+        design._design.normal_into(u3, sc.n_atoms, 2, *tables, f3, atoms, kern.n_params + 2, 4, S, design._DSYRK)
+    with pytest.raises(ValueError, match="atom of the class"):
+        design._design.normal_into(u3, sc.n_atoms, 2, *kern.tables[0], f3, atoms + sc.n_atoms, kern.n_params + 2,
+                                   4, S, design._DSYRK)
+    assert not S.any()
 
 
 def test_modes_against_lstsq(si):

@@ -20,6 +20,14 @@ displacements (products) X[(b[,c], e), (i, t)] form one dense matrix and A_k = M
 class' rows of E rearranged as a sparse (3 P, 3^(o-1) n_e) matrix (rows (a, p)). Nothing loops over
 atoms or frames in Python; the per-frame cost is one gather, one sparse-dense product per order and class,
 and the rank-S update of A'A.
+
+The sum rule fills E (it writes the self terms as sums over the other clusters), so the rows are built in the
+columns of the sparser factored basis E = E_raw Z (:func:`_factored`). Most of those columns are a parameter
+themselves (a unit row of Z); the others are spread onto the parameters with their rows of Z while the rows of one
+atom are still in cache. A block's rows are the P parameters, the force and the displacement (one symmetric rank
+update of [A f u] gives A'A, A'f, A'u and f'f: the P^2 work per row that the normal equations need, plus two rows),
+then the spread columns as scratch rows, each for the three components a. The compiled kernel builds and reduces
+them a few atoms at a time (:data:`TILE_BYTES`), so the rows are reduced while they are still in cache.
 """
 from __future__ import annotations
 
@@ -27,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import cython_blas
 
 from trajmodes.resources import one_blas_thread
 
@@ -34,12 +43,17 @@ try:                                     # the compiled row kernel (built with t
     from trajmodes import _design
 except ImportError:                      # pragma: no cover - a source tree whose extensions were not built
     _design = None
+# the compiled kernel's rank update: scipy's BLAS dsyrk (loaded at import, before the BLAS thread limits look up
+# the libraries, so that they limit this one too)
+_DSYRK = cython_blas.__pyx_capi__["dsyrk"]
 
 __all__ = ["DesignKernel", "NormalBlocks", "partner_indices"]
 
 #: largest matrix of one class and one block of frames (its rows of A; without the compiled kernel also the gathered
 #: displacements), in float64 elements
 BLOCK_ELEMENTS = 1 << 22
+#: rows of one tile of atoms of the compiled kernel (built, then reduced, while in cache), in bytes
+TILE_BYTES = 1 << 18
 
 
 def partner_indices(smap, p2s: np.ndarray, k: int, columns: np.ndarray, atoms: np.ndarray) -> np.ndarray:
@@ -200,6 +214,10 @@ class NormalBlocks:
         return self.G.sum(axis=0), self.b.sum(axis=0), float(self.ff.sum()), int(self.n_rows.sum())
 
 
+def _i64(x) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.int64)
+
+
 def _factored(basis) -> tuple:
     """(E_raw, Z) with ``basis.E = E_raw @ Z``: the symmetry basis before the acoustic sum rule and the sum rule's map
     (:class:`~trajmodes.forceconstants.clusters.IFCBasis`), when that is sparser than E itself (the sum rule writes
@@ -319,26 +337,66 @@ class _Order:
         order = np.lexsort((col_c, col_b, col_l, col_j, first))
         C = C[:, order]
         C.sort_indices()
-        i64 = lambda x: np.ascontiguousarray(x, dtype=np.int64)  # noqa: E731
-        return dict(table=i64(table), col_j=i64(col_j[order]), col_b=i64(col_b[order]), col_l=i64(col_l[order]),
-                    col_c=i64(col_c[order]), colptr=i64(C.indptr), rowidx=i64(C.indices),
+        return dict(table=_i64(table), col_j=_i64(col_j[order]), col_b=_i64(col_b[order]), col_l=_i64(col_l[order]),
+                    col_c=_i64(col_c[order]), colptr=_i64(C.indptr), rowidx=_i64(C.indices),
                     vals=np.ascontiguousarray(C.data, dtype=float), rows=np.arange(M.shape[0]))
 
-    def add_rows(self, u3: np.ndarray, cls: int, out: np.ndarray, offset: int) -> None:
-        """Add the rows of A of class ``cls`` to ``out`` (3, P, n_c * T) at the columns ``offset`` ..
-        ``offset + n_cols`` (the compiled kernel when built, else :meth:`rows`)."""
+    def parameter_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """(param, spread): ``param[j]`` the parameter that factored column j is (its row of :attr:`Z` is the unit
+        vector e_p, the first such column of p), else -1; ``spread`` the other columns."""
+        param = np.full(self.n_cols, -1, dtype=np.int64)
+        claimed = np.zeros(self.n_params, dtype=bool)
+        for j, row in enumerate(self.Z):
+            nz = np.flatnonzero(row)
+            if len(nz) == 1 and row[nz[0]] == 1.0 and not claimed[nz[0]]:
+                claimed[nz[0]] = True
+                param[j] = nz[0]
+        return param, np.flatnonzero(param < 0)
+
+    def place(self, param_offset: int, scratch_offset: int) -> int:
+        """Where this order's factored columns go in a block whose rows are (row, a) for component a: a column that
+        is parameter p itself onto row ``param_offset + p``; every other column onto a scratch row from
+        ``scratch_offset`` on, spread onto the parameters with its row of :attr:`Z`. Returns the number of scratch
+        rows used."""
+        param, spread = self.parameter_columns()
+        self.pos = np.where(param >= 0, param_offset + param, 0)
+        self.pos[spread] = scratch_offset + np.arange(len(spread))
+        self.spread_cols = spread
+        self.param_offset = param_offset
+        # the spread in rows (row, a) of the block: source rows, and per source its targets and weights
+        src, ptr, dst, w = [], [0], [], []
+        for j in spread:
+            nz = np.flatnonzero(self.Z[j])
+            for a in range(3):
+                src.append(3 * self.pos[j] + a)
+                dst.extend(3 * (param_offset + nz) + a)
+                w.extend(self.Z[j, nz])
+                ptr.append(len(dst))
+        self.spread = (_i64(src), _i64(ptr), _i64(dst), np.ascontiguousarray(w, dtype=float))
+        for kern in self.kernels:
+            if kern is not None:
+                a, p = np.divmod(kern["rows"], self.n_cols)
+                kern["outrow"] = _i64(3 * self.pos[p] + a)
+        return len(spread)
+
+    def add_rows(self, u3: np.ndarray, cls: int, out: np.ndarray) -> None:
+        """Add the rows of A of class ``cls`` to ``out`` (n_out, 3, n_c * T), parameters at the rows :meth:`place`
+        gave them (the compiled kernel when built, else :meth:`rows` and the map :attr:`Z`)."""
         atoms, partners, M = self.classes[cls]
         if partners is None:
             return
-        kern = self.kernels[cls]
         if _design is None:
-            out[:, offset:offset + self.n_cols] += self.rows(u3, partners, M)
+            R = self.rows(u3, partners, M).transpose(1, 0, 2)                 # (n_cols, 3, n_c * T)
+            direct = np.setdiff1d(np.arange(self.n_cols), self.spread_cols)
+            out[self.pos[direct]] += R[direct]
+            if len(self.spread_cols):
+                out[self.param_offset:self.param_offset + self.n_params] += np.einsum(
+                    "jq,jak->qak", self.Z[self.spread_cols], R[self.spread_cols])
             return
-        a, p = np.divmod(kern["rows"], self.n_cols)
-        outrow = np.ascontiguousarray(a * out.shape[1] + offset + p, dtype=np.int64)
+        kern = self.kernels[cls]
         _design.rows_into(np.ascontiguousarray(u3, dtype=float), u3.shape[1], u3.shape[2], kern["table"],
-                          len(atoms), kern["col_j"], kern["col_b"], kern["col_l"], kern["col_c"], kern["colptr"],
-                          kern["rowidx"], kern["vals"], outrow, out)
+                          len(atoms), 0, len(atoms), kern["col_j"], kern["col_b"], kern["col_l"], kern["col_c"],
+                          kern["colptr"], kern["rowidx"], kern["vals"], kern["outrow"], *self.spread, out)
 
     def gathered(self, u3: np.ndarray, partners) -> np.ndarray:
         """The gathered displacements (products) X, rows as the columns of M, columns (i, t)."""
@@ -394,40 +452,84 @@ class DesignKernel:
         self.sizes = [o.n_params for o in self.orders]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
         self.n_params = int(self.offsets[-1])
-        # rows are built in the columns of the factored bases (sparser), then mapped: A = A_cols @ Z
-        self.col_offsets = np.concatenate([[0], np.cumsum([o.n_cols for o in self.orders])]).astype(int)
-        self.n_cols = int(self.col_offsets[-1])
-        self.Z = np.zeros((self.n_cols, self.n_params))
-        for o, c, p in zip(self.orders, self.col_offsets, self.offsets):
-            self.Z[c:c + o.n_cols, p:p + o.n_params] = o.Z
+        # rows are built in the columns of the factored bases (sparser); a block holds per component the parameters,
+        # the force and the displacement (rows P and P + 1), then the factored columns spread onto the parameters
+        self.n_cols = int(sum(o.n_cols for o in self.orders))
+        scratch = self.n_params + 2
+        for o, p in zip(self.orders, self.offsets):
+            scratch += o.place(int(p), scratch)
+        self.n_out = scratch
+        self.tables = [self._class_tables(cls) for cls in range(len(self.p2s))]
         n_c = max((len(o.classes[k][0]) for o in self.orders for k in range(len(self.p2s))), default=1)
-        per_frame = 3 * self.n_cols * n_c
+        per_frame = 3 * self.n_out * n_c
         if _design is None:
             per_frame = max([per_frame] + [o.gathered_per_frame() for o in self.orders])
         self.block_frames = max(1, BLOCK_ELEMENTS // per_frame)
+
+    def _class_tables(self, cls: int) -> tuple | None:
+        """The compiled kernel's tables of class ``cls`` for all orders at once (partner tables stacked, columns and
+        non-zeros of the orders one after the other), in :func:`_design.normal_into`'s argument order; None when no
+        order has clusters there."""
+        kerns = [(o, o.kernels[cls]) for o in self.orders if o.kernels[cls] is not None]
+        if not kerns:
+            return None
+        parts = {k: [] for k in ("table", "col_j", "col_b", "col_l", "col_c", "colptr", "rowidx", "vals", "outrow",
+                                 "src", "ptr", "dst", "w")}
+        n_tab = n_nz = n_rows = n_dst = 0
+        for o, k in kerns:
+            parts["table"].append(k["table"])
+            parts["col_j"].append(k["col_j"] + n_tab)
+            parts["col_l"].append(np.where(k["col_l"] >= 0, k["col_l"] + n_tab, -1))
+            parts["col_b"].append(k["col_b"])
+            parts["col_c"].append(k["col_c"])
+            parts["colptr"].append(k["colptr"][:-1] + n_nz)
+            parts["rowidx"].append(k["rowidx"] + n_rows)
+            parts["vals"].append(k["vals"])
+            parts["outrow"].append(k["outrow"])
+            src, ptr, dst, w = o.spread
+            parts["src"].append(src)
+            parts["ptr"].append(ptr[:-1] + n_dst)
+            parts["dst"].append(dst)
+            parts["w"].append(w)
+            n_tab += len(k["table"])
+            n_nz += len(k["rowidx"])
+            n_rows += len(k["outrow"])
+            n_dst += len(dst)
+        parts["colptr"].append([n_nz])
+        parts["ptr"].append([n_dst])
+        cat = {key: np.concatenate(v) for key, v in parts.items()}
+        return (_i64(cat["table"]), len(self.orders[0].classes[cls][0])) + tuple(
+            _i64(cat[key]) for key in ("col_j", "col_b", "col_l", "col_c", "colptr", "rowidx")) + (
+            np.ascontiguousarray(cat["vals"], dtype=float), _i64(cat["outrow"]), _i64(cat["src"]), _i64(cat["ptr"]),
+            _i64(cat["dst"]), np.ascontiguousarray(cat["w"], dtype=float))
 
     def block_rows(self) -> int:
         """Largest number of (atom, frame) columns one class holds in one block of frames (memory estimates)."""
         n_c = max((len(o.classes[k][0]) for o in self.orders for k in range(len(self.p2s))), default=1)
         return n_c * self.block_frames
 
-    def design(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The whole design matrix for frames ``u`` (T, N, 3): (A (T*N*3, P) rows (t, i, a), row order).
+    def design(self, u: np.ndarray) -> np.ndarray:
+        """The whole design matrix for frames ``u`` (T, N, 3): A (T*N*3, P), rows (t, i, a).
 
         For tests and small problems; the fit itself never forms it (see :meth:`accumulate`).
         """
         u3 = np.ascontiguousarray(np.asarray(u, float).transpose(2, 1, 0))
         T = u3.shape[2]
-        A = np.zeros((T, self.n_atoms, 3, self.n_cols))
-        for o, off in zip(self.orders, self.col_offsets):
-            for cls, (atoms, partners, M) in enumerate(o.classes):
-                if partners is None:
-                    continue
-                R = np.zeros((3, o.n_cols, len(atoms) * T))
-                o.add_rows(u3, cls, R, 0)
-                R = R.reshape(3, o.n_cols, len(atoms), T)
-                A[:, atoms, :, off:off + o.n_cols] = R.transpose(3, 2, 0, 1)
-        return A.reshape(-1, self.n_cols) @ self.Z
+        A = np.zeros((T, self.n_atoms, 3, self.n_params))
+        for cls in range(len(self.p2s)):
+            atoms, R = self._class_rows(u3, cls)
+            R = R[:self.n_params].reshape(self.n_params, 3, len(atoms), T)
+            A[:, atoms] = R.transpose(3, 2, 1, 0)
+        return A.reshape(-1, self.n_params)
+
+    def _class_rows(self, u3: np.ndarray, cls: int):
+        """(atoms, block): the atoms of class ``cls`` and their rows for the frames of u3 (3, N, T), a block
+        (n_out, 3, n_c * T) laid out as :meth:`_Order.place` says (rows P and P + 1, for f and u, left zero)."""
+        atoms = self.orders[0].classes[cls][0]
+        B = np.zeros((self.n_out, 3, len(atoms) * u3.shape[2]))
+        for o in self.orders:
+            o.add_rows(u3, cls, B)
+        return atoms, B
 
     def accumulate(self, u: np.ndarray, f: np.ndarray, out: NormalBlocks, fold: int) -> None:
         """Add frames ``u``, ``f`` (T, N, 3) (f with its mean per frame already removed) to the block at position
@@ -437,8 +539,8 @@ class DesignKernel:
             self._accumulate(u, f, out, fold)
 
     def _accumulate(self, u: np.ndarray, f: np.ndarray, out: NormalBlocks, fold: int) -> None:
-        P = self.n_cols
-        G, b, bu = np.zeros((P, P)), np.zeros(P), np.zeros(P)
+        P = self.n_params
+        S = np.zeros((P + 2, P + 2))                 # [A f u]' [A f u]: A'A, A'f, A'u and f'f in one update
         for s in range(0, len(u), self.block_frames):
             ub = u[s:s + self.block_frames]
             fb = f[s:s + self.block_frames]
@@ -446,23 +548,21 @@ class DesignKernel:
             u3 = np.ascontiguousarray(ub.transpose(2, 1, 0))                  # (3, N, T)
             f3 = np.ascontiguousarray(fb.transpose(2, 1, 0))
             for cls in range(len(self.p2s)):
-                atoms = None
-                B = None
-                for o, off in zip(self.orders, self.col_offsets):
-                    atoms = o.classes[cls][0]
-                    if B is None:
-                        B = np.zeros((3, P, len(atoms) * T))
-                    o.add_rows(u3, cls, B, off)
-                fk = f3[:, atoms].reshape(3, -1)                               # (3, n_c * T)
-                uk = u3[:, atoms].reshape(3, -1)
-                for a in range(3):
-                    G += B[a] @ B[a].T
-                    b += B[a] @ fk[a]
-                    bu += B[a] @ uk[a]
-                out.ff[fold] += float(np.einsum("ij,ij->", fk, fk))
+                atoms = self.orders[0].classes[cls][0]
+                tables = self.tables[cls]
+                if _design is not None and tables is not None:
+                    n_tile = max(1, TILE_BYTES // (8 * 3 * self.n_out * T))
+                    _design.normal_into(u3, u3.shape[1], T, *tables, f3, _i64(atoms), P + 2, n_tile, S, _DSYRK)
+                    continue
+                B = self._class_rows(u3, cls)[1][:P + 2]
+                B[P] = f3[:, atoms].reshape(3, -1)
+                B[P + 1] = u3[:, atoms].reshape(3, -1)
+                R = B.reshape(P + 2, -1)
+                S += np.tril(R @ R.T)
             out.n_rows[fold] += 3 * self.n_atoms * T
             out.n_frames[fold] += T
-        Z = self.Z
-        out.G[fold] += Z.T @ G @ Z
-        out.b[fold] += Z.T @ b
-        out.bu[fold] += Z.T @ bu
+        S = S + np.tril(S, -1).T                      # the lower triangle was summed (dsyrk's upper, column-major)
+        out.G[fold] += S[:P, :P]
+        out.b[fold] += S[:P, P]
+        out.bu[fold] += S[:P, P + 1]
+        out.ff[fold] += S[P, P]
