@@ -381,22 +381,17 @@ class _Order:
 
     def add_rows(self, u3: np.ndarray, cls: int, out: np.ndarray) -> None:
         """Add the rows of A of class ``cls`` to ``out`` (n_out, 3, n_c * T), parameters at the rows :meth:`place`
-        gave them (the compiled kernel when built, else :meth:`rows` and the map :attr:`Z`)."""
+        gave them, with numpy (:meth:`rows` and the map :attr:`Z`): the path without the compiled kernel, which
+        takes every order of a class at once (:meth:`DesignKernel._class_rows`)."""
         atoms, partners, M = self.classes[cls]
         if partners is None:
             return
-        if _design is None:
-            R = self.rows(u3, partners, M).transpose(1, 0, 2)                 # (n_cols, 3, n_c * T)
-            direct = np.setdiff1d(np.arange(self.n_cols), self.spread_cols)
-            out[self.pos[direct]] += R[direct]
-            if len(self.spread_cols):
-                out[self.param_offset:self.param_offset + self.n_params] += np.einsum(
-                    "jq,jak->qak", self.Z[self.spread_cols], R[self.spread_cols])
-            return
-        kern = self.kernels[cls]
-        _design.rows_into(np.ascontiguousarray(u3, dtype=float), u3.shape[1], u3.shape[2], kern["table"],
-                          len(atoms), 0, len(atoms), kern["col_j"], kern["col_b"], kern["col_l"], kern["col_c"],
-                          kern["colptr"], kern["rowidx"], kern["vals"], kern["outrow"], *self.spread, out)
+        R = self.rows(u3, partners, M).transpose(1, 0, 2)                     # (n_cols, 3, n_c * T)
+        direct = np.setdiff1d(np.arange(self.n_cols), self.spread_cols)
+        out[self.pos[direct]] += R[direct]
+        if len(self.spread_cols):
+            out[self.param_offset:self.param_offset + self.n_params] += np.einsum(
+                "jq,jak->qak", self.Z[self.spread_cols], R[self.spread_cols])
 
     def gathered(self, u3: np.ndarray, partners) -> np.ndarray:
         """The gathered displacements (products) X, rows as the columns of M, columns (i, t)."""
@@ -527,8 +522,13 @@ class DesignKernel:
         (n_out, 3, n_c * T) laid out as :meth:`_Order.place` says (rows P and P + 1, for f and u, left zero)."""
         atoms = self.orders[0].classes[cls][0]
         B = np.zeros((self.n_out, 3, len(atoms) * u3.shape[2]))
-        for o in self.orders:
-            o.add_rows(u3, cls, B)
+        tables = self.tables[cls]
+        if _design is not None and tables is not None:                  # the tables normal_into runs on
+            _design.rows_into(np.ascontiguousarray(u3, dtype=float), u3.shape[1], u3.shape[2], tables[0],
+                              tables[1], 0, tables[1], *tables[2:], B)
+        else:
+            for o in self.orders:
+                o.add_rows(u3, cls, B)
         return atoms, B
 
     def accumulate(self, u: np.ndarray, f: np.ndarray, out: NormalBlocks, fold: int) -> None:
