@@ -1,4 +1,4 @@
-"""Build the compiled kernels (the text parser, the fit's design rows); everything else lives in pyproject.toml."""
+"""Build the compiled kernels (the text parser, the mode projection and displacements, the fit's design rows); everything else lives in pyproject.toml."""
 from setuptools import Extension, setup
 
 setup(
@@ -6,6 +6,11 @@ setup(
         Extension(
             "trajmodes._fastparse",
             sources=["trajmodes/_fastparse.c"],
+            extra_compile_args=["-O3"],
+        ),
+        Extension(
+            "trajmodes._projection",
+            sources=["trajmodes/_projection.c"],
             extra_compile_args=["-O3"],
         ),
         Extension(

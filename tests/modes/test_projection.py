@@ -10,6 +10,7 @@ import trajmodes
 from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.modes.projection import back_project, trajectory_map
 from trajmodes.lattice.structure import Structure
+from trajmodes.trajectory.core import displacement_inputs
 from trajmodes.units import KB_EV
 
 FC = EXAMPLES / "fc"
@@ -167,6 +168,91 @@ def test_grid_projector_equals_phase_matrix(si, S):
     b = _GridProjector(smap, sprim, masses, q, vecs)(uu)
     assert np.abs(a - b).max() < 1e-12 * np.abs(a).max()
     assert not _GridProjector.applies(smap, q + 0.013)                    # off the grid: phase matrix
+    # positions with the displacement map applied in the projectors' own pass (wrapped atoms included)
+    wrapped = pos[None] + u + rng.integers(-1, 2, u.shape) @ cell
+    x, dmap = displacement_inputs(wrapped, np.repeat(cell[None], len(u), 0), np.zeros((len(u), 3)), traj.reference)
+    assert dmap is not None
+    for proj in (_Projector, _GridProjector):
+        c = proj(smap, sprim, masses, q, vecs)(x, dmap)
+        assert np.abs(a - c).max() < 1e-12 * np.abs(a).max()
+
+
+def test_compiled_kernels_equal_numpy_and_refuse_bad_indices():
+    """The scatter and the contraction of the FFT projector against their numpy definitions (one atom per
+    primitive cell, R = 3, and a larger R), and the index checks that keep them in bounds."""
+    from trajmodes import _projection
+    from trajmodes.trajectory.core import scatter_frames
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 5, 3))
+    dest = np.array([0, 7, 2, 9, 4], dtype=np.int64)
+    w = rng.uniform(1, 2, 5)
+    out = np.zeros((4, 24))
+    scatter_frames(x, out, dest, 6, w)
+    expect = np.zeros((4, 24))
+    for j in range(5):
+        for a in range(3):
+            expect[:, dest[j] + 6 * a] = w[j] * x[:, j, a]
+    np.testing.assert_array_equal(out, expect)
+    with pytest.raises(ValueError, match="dest"):
+        scatter_frames(x, np.zeros((4, 20)), dest, 6, w)                 # 9 + 2 * 6 is outside a row of 20
+    for R in (3, 6):
+        nq, G, T = 7, 5, 3
+        F = rng.standard_normal((T, R, G)) + 1j * rng.standard_normal((T, R, G))
+        g = rng.integers(0, G, nq)
+        conj = rng.integers(0, 2, nq).astype(np.uint8)
+        ec = rng.standard_normal((nq, R, R)) + 1j * rng.standard_normal((nq, R, R))
+        got = np.empty((T, nq, R), dtype=complex)
+        _projection.contract(F, T, R, G, g, conj, ec, got)
+        Fg = F[:, :, g]                                                   # (T, R, nq)
+        Fg = np.where(conj[None, None, :] == 1, np.conj(Fg), Fg)
+        np.testing.assert_allclose(got, np.einsum("trq,qrs->tqs", Fg, ec), rtol=1e-13, atol=1e-13)
+        with pytest.raises(ValueError, match="not on the grid"):
+            _projection.contract(F, T, R, G, np.where(g == g[0], G, g), conj, ec, got)
+        with pytest.raises(ValueError, match="out holds"):
+            _projection.contract(F, T, R, G, g, conj, ec, got[:-1])
+
+
+def test_setup_is_built_once_per_crystal_and_phonons(cu):
+    """The projector (eigenvectors at the q, atom map) is kept per Phonons object and crystal, and reused; another
+    q-set or reference builds another; the returned coordinates are the caller's own."""
+    from trajmodes.modes import projection
+    fc, ph = cu
+    rng = np.random.default_rng(5)
+    traj = _trajectory(fc, 0.02 * rng.standard_normal((6, fc.supercell.n_atoms, 3)))
+    first = projection._setup(traj, ph, None)
+    assert projection._setup(traj, ph, None) is first
+    a = trajmodes.project(traj, ph)
+    a.frequency_harmonic.values[:] = 0.0                                  # the caller's copy
+    b = trajmodes.project(traj, ph)
+    assert np.all(b.frequency_harmonic.values[1:] > 0)
+    np.testing.assert_array_equal(a.Q.values, b.Q.values)
+    assert projection._setup(traj, ph, first[1][:3]) is not first
+    moved = traj.with_reference(Structure(traj.reference.positions + 0.01, traj.reference.cell,
+                                          traj.reference.species, traj.reference.masses))
+    assert projection._setup(moved, ph, None) is not first
+    other = trajmodes.Phonons(fc)
+    assert projection._setup(traj, other, None) is not first
+    n = len(projection._SETUPS)
+    del other
+    import gc
+    gc.collect()
+    assert len(projection._SETUPS) == n - 1                               # dropped with its Phonons
+
+
+def test_one_read_and_one_task_per_chunk_for_each_of_q_and_qdot(cu):
+    """Positions and velocities are parsed by one read task per chunk, shared by the Q and Q' tasks."""
+    fc, ph = cu
+    rng = np.random.default_rng(6)
+    n = fc.supercell.n_atoms
+    traj = _trajectory(fc, 0.02 * rng.standard_normal((10, n, 3)), v=rng.standard_normal((10, n, 3)), chunk_frames=4)
+    modes = trajmodes.project(traj, ph)
+    graph = dict(modes.__dask_graph__())
+    names = [k[0] if isinstance(k, tuple) else k for k in graph]
+    kinds = {}
+    for name in names:
+        kind = name.rsplit("-", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    assert kinds == {"trajmodes-source": 1, "trajmodes-read": 3, "trajmodes-Q": 3, "trajmodes-Qdot": 3}, kinds
 
 
 def test_wrong_crystal_is_refused(cu):

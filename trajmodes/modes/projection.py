@@ -23,7 +23,12 @@ by the chunk.  The phase-matrix path serves a few q, or q off the commensurate g
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+import uuid
 import warnings
+import weakref
+from collections import OrderedDict
 
 import dask.array as da
 import numpy as np
@@ -33,11 +38,14 @@ from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.lattice.supercell import SupercellMap, smith_normal_form
+from trajmodes.trajectory.core import DisplacementMap, scatter_frames
 
-__all__ = ["project", "back_project", "trajectory_map"]
+__all__ = ["project", "back_project", "trajectory_map", "clear_projectors"]
 
-#: bytes of the per-block temporaries of the FFT projector (the frames of a chunk go through in blocks this size)
-BLOCK_BYTES = 1 << 19
+#: bytes of the per-block temporaries of the FFT projector: the frames of a chunk go through in blocks this size, so
+#: each of its three compiled passes is one long call without the GIL for a chunk of an ordinary run, and the
+#: temporaries stay bounded for a large supercell
+BLOCK_BYTES = 1 << 22
 
 #: largest relative difference between the MD supercell and an integer multiple of the phonons' primitive cell
 LATTICE_TOL = 0.05
@@ -129,8 +137,11 @@ class _Projector:
             self.phase.append(np.ascontiguousarray(np.concatenate([ph.real, ph.imag], axis=0)))
         self.ec = np.ascontiguousarray(np.conj(eigvecs))          # (nq, 3n, 3n)
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """(frames, N, 3) real -> (frames, nq, 3n) complex."""
+    def __call__(self, x: np.ndarray, dmap: DisplacementMap | None = None) -> np.ndarray:
+        """(frames, N, 3) real -> (frames, nq, 3n) complex; ``x`` are positions mapped to displacements by ``dmap``
+        when it is given (:func:`trajmodes.trajectory.core.displacement_inputs`)."""
+        if dmap is not None:
+            x = scatter_frames(x, np.empty(np.shape(x)), 3 * np.arange(np.shape(x)[1]), 1, dmap=dmap)
         f = x.shape[0]
         nq, n = self.nq, self.n
         S = np.empty((nq, f, n, 3), dtype=complex)
@@ -171,22 +182,25 @@ class _GridProjector:
         self.n, self.nq, self.d = n, len(qpoints), tuple(int(x) for x in d)
         grid = np.mod(smap.lattice @ R, d)
         flat = np.ravel_multi_index(grid.T, self.d)
-        self.perm = np.empty((n, nc), dtype=np.intp)
+        self.nc = nc
+        self.dest = np.empty(len(smap.atom), dtype=np.int64)     # atom j of class k in cell m: row 3k, column m
         for k in range(n):
             idx = np.flatnonzero(smap.atom == k)
             if len(idx) != nc or len(np.unique(flat[idx])) != nc:
                 raise ReferenceMismatchError(f"primitive atom {k} does not fill the {nc} cells of the supercell")
-            self.perm[k, flat[idx]] = idx
-        self.weight = (np.sqrt(np.asarray(masses, float)[self.perm]) / np.sqrt(nc))[None, :, :, None]
+            self.dest[idx] = 3 * k * nc + flat[idx]
+        self.weight = np.sqrt(np.asarray(masses, float)) / np.sqrt(nc)
         h = np.asarray(qpoints, float) @ np.asarray(smap.matrix, float).T       # S q, integer when commensurate
         g = np.mod(np.rint(h).astype(np.int64) @ L.T, d)                         # (nq, 3)
         half = d[2] // 2 + 1
-        self.conj = g[:, 2] >= half                                             # read F(-g)* from the rfft half
-        g = np.where(self.conj[:, None], np.mod(-g, d), g)
-        self.gflat = np.ravel_multi_index(g.T, (self.d[0], self.d[1], half))
+        conj = g[:, 2] >= half                                                  # read F(-g)* from the rfft half
+        g = np.where(conj[:, None], np.mod(-g, d), g)
+        self.conj = conj.astype(np.uint8)
+        self.gflat = np.ravel_multi_index(g.T, (self.d[0], self.d[1], half)).astype(np.int64)
+        self.n_half = int(self.d[0] * self.d[1] * half)
         pk = np.exp(-2j * np.pi * (np.asarray(qpoints, float) @ primitive.scaled_positions.T))   # (nq, n)
-        self.pk = pk[:, None, :, None]                                          # (nq, 1, n, 1)
-        self.ec = np.ascontiguousarray(np.conj(eigvecs))
+        # the phase of primitive atom k folded into the rows 3k + a of the conjugate eigenvectors
+        self.ec = np.ascontiguousarray(np.repeat(pk, 3, axis=1)[:, :, None] * np.conj(eigvecs))
 
     @staticmethod
     def applies(smap: SupercellMap, qpoints) -> bool:
@@ -194,27 +208,31 @@ class _GridProjector:
         h = np.asarray(qpoints, float) @ np.asarray(smap.matrix, float).T
         return len(h) >= 8 and bool(np.allclose(h, np.rint(h), atol=1e-6))
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """(frames, N, 3) real -> (frames, nq, 3n) complex, in blocks of frames whose temporaries stay in cache."""
-        f, n, nq = x.shape[0], self.n, self.nq
-        out = np.empty((f, nq, 3 * n), dtype=np.complex128)
-        step = max(1, BLOCK_BYTES // (16 * nq * 3 * n))
-        for s in range(0, f, step):
-            out[s:s + step] = self._frames(x[s:s + step])
-        return out
+    def __call__(self, x: np.ndarray, dmap: DisplacementMap | None = None) -> np.ndarray:
+        """(frames, N, 3) real -> (frames, nq, 3n) complex, in blocks of frames whose temporaries stay in cache;
+        ``x`` are positions mapped to displacements by ``dmap`` when it is given.
 
-    def _frames(self, x: np.ndarray) -> np.ndarray:
+        Per block, three passes that release the GIL: the compiled scatter of the mass-weighted vectors (or
+        minimum-image displacements) onto the rows (class k, component a) of the cell grid
+        (:func:`trajmodes.trajectory.core.scatter_frames`), the real-input FFT of every row, and the compiled
+        contraction with the conjugate eigenvectors times the phases of the primitive atoms
+        (``_projection.contract``).
+        """
+        from trajmodes import _projection
         f, n, nq = x.shape[0], self.n, self.nq
-        X = x[:, self.perm, :]
-        X *= self.weight
-        F = sp_fft.rfftn(X.reshape((f, n) + self.d + (3,)), axes=(2, 3, 4), overwrite_x=True)
-        del X
-        F = np.moveaxis(F.reshape(f, n, -1, 3), 2, 0)                            # (grid/2, f, n, 3) view
-        G = np.take(F, self.gflat, axis=0)                                       # (nq, f, n, 3), q-major
-        del F
-        G[self.conj] = np.conj(G[self.conj])
-        G *= self.pk
-        return np.matmul(G.reshape(nq, f, 3 * n), self.ec).transpose(1, 0, 2)
+        x = np.ascontiguousarray(x, dtype=float)
+        out = np.empty((f, nq, 3 * n), dtype=np.complex128)
+        per_frame = 8 * x[0].size + 16 * 3 * n * self.n_half + 16 * nq * 3 * n
+        step = max(1, BLOCK_BYTES // per_frame)
+        buf = np.empty((min(step, f), 3 * n) + self.d)
+        for s in range(0, f, step):
+            b = buf[:min(step, f - s)]
+            scatter_frames(x[s:s + step], b, self.dest, self.nc, self.weight,
+                           None if dmap is None else dmap.frames(slice(s, s + step)))
+            F = sp_fft.rfftn(b, axes=(2, 3, 4), overwrite_x=False, workers=1)
+            _projection.contract(F, len(b), 3 * n, self.n_half, self.gflat, self.conj, self.ec,
+                                 out[s:s + step])
+        return out
 
 
 def _projector(smap: SupercellMap, primitive: Crystal, masses, qpoints, eigvecs):
@@ -223,8 +241,68 @@ def _projector(smap: SupercellMap, primitive: Crystal, masses, qpoints, eigvecs)
     return cls(smap, primitive, masses, qpoints, eigvecs)
 
 
-def _block(x, projector):
-    return projector(x)
+#: projectors kept per Phonons object (the last few trajectories' crystals and q-sets), as a projector built once
+#: and applied to many runs; entries whose eigenvectors exceed ``SETUP_CACHE_BYTES`` are not kept
+SETUP_CACHE_ENTRIES = 4
+SETUP_CACHE_BYTES = 64 << 20
+_SETUPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_SETUPS_LOCK = threading.Lock()
+
+
+def clear_projectors() -> None:
+    """Forget the projectors kept by :func:`project` (each is also dropped with its Phonons object)."""
+    with _SETUPS_LOCK:
+        _SETUPS.clear()
+
+
+def _setup_key(traj, qpoints) -> str:
+    """What the projector of ``traj`` depends on besides the phonons: its reference crystal, species, masses, and
+    the q asked for."""
+    ref = traj.reference
+    h = hashlib.blake2b(digest_size=16)
+    for a in (ref.positions, ref.cell, ref.origin, ref.masses, traj.masses, qpoints):
+        h.update(b"-" if a is None else np.ascontiguousarray(a, dtype=float).tobytes())
+    for a in (ref.species, traj.species):
+        h.update(b"-" if a is None else "\0".join(map(str, a)).encode())
+    return h.hexdigest()
+
+
+def _setup(traj, phonons, qpoints):
+    """(supercell map, q, harmonic frequencies, projector) of ``traj`` on ``phonons``; built once per crystal, q-set
+    and Phonons object, then reused (the eigenvectors and the atom map are most of a short run's cost)."""
+    key = _setup_key(traj, qpoints)
+    with _SETUPS_LOCK:
+        try:
+            kept = _SETUPS.get(phonons)
+        except TypeError:                   # an object that cannot be weakly referenced: nothing kept
+            kept = None
+        if kept is not None and key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+    smap, prim, masses = trajectory_map(traj, phonons)
+    q = commensurate_qpoints(smap.matrix) if qpoints is None else qpoints
+    freqs, vecs = phonons.frequencies_and_eigenvectors(q)
+    value = (smap, q, freqs, _projector(smap, prim, masses, q, vecs))
+    if vecs.nbytes <= SETUP_CACHE_BYTES:
+        with _SETUPS_LOCK:
+            try:
+                kept = _SETUPS.setdefault(phonons, OrderedDict())
+            except TypeError:
+                return value
+            kept[key] = value
+            while len(kept) > SETUP_CACHE_ENTRIES:
+                kept.popitem(last=False)
+    return value
+
+
+def _project_displacements(data: dict, displacer, projector) -> np.ndarray:
+    """Q of one chunk (the dict of its read task): the displacements taken in the projector's own pass."""
+    return projector(*displacer.inputs(data))
+
+
+def _project_field(data: dict, field: str, projector) -> np.ndarray:
+    """Q' of one chunk: the projection of the velocities."""
+    return projector(data[field])
 
 
 def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
@@ -244,6 +322,14 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
     chunk_frames : int, optional
         Frames per task (default: the trajectory's chunks).
 
+    Notes
+    -----
+    The projector (the eigenvectors at the q and the map of the atoms onto the primitive cell) is built once per
+    ``phonons`` object, reference crystal and q-set and kept with ``phonons`` (the last ``SETUP_CACHE_ENTRIES``;
+    none whose eigenvectors exceed ``SETUP_CACHE_BYTES``): projecting more runs or slices of the same crystal
+    costs only the reading and the projection itself. One task per chunk of frames computes Q, one Q'; both share
+    the chunk's read.
+
     Returns
     -------
     xarray.Dataset
@@ -255,30 +341,23 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
         ``temperature_hint`` (K) when the trajectory's source carries one.
     """
     import xarray as xr
-    smap, prim, masses = trajectory_map(traj, phonons)
-    if qpoints is None:
-        q = commensurate_qpoints(smap.matrix)
-    else:
-        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
-        if q.shape[1] != 3:
-            raise ValueError(f"qpoints must have shape (nq, 3), not {q.shape}")
-    freqs, vecs = phonons.frequencies_and_eigenvectors(q)
-    proj = _projector(smap, prim, masses, q, vecs)
-    nq, nb = len(q), vecs.shape[-1]
+    if qpoints is not None:
+        qpoints = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        if qpoints.shape[1] != 3:
+            raise ValueError(f"qpoints must have shape (nq, 3), not {qpoints.shape}")
+    smap, q, freqs, proj = _setup(traj, phonons, qpoints)
+    nq, nb = freqs.shape
 
-    # one read layer for positions and velocities: each chunk of the file is parsed once
+    # one read per chunk for positions and velocities, and one task for each of Q and Q' per chunk
     layer = ("positions", "velocities") if "velocities" in traj.source.fields else ("positions",)
-    u = traj.displacements(layer=layer)
     if chunk_frames is not None:
-        u = u.rechunk({0: int(chunk_frames), 1: -1, 2: -1})
-    else:
-        u = u.rechunk({1: -1, 2: -1})
-    out_chunks = (u.chunks[0], (nq,), (nb,))
-    Q = da.map_blocks(_block, u, proj, dtype=np.complex128, chunks=out_chunks)
-    v = traj.field("velocities", layer) if "velocities" in layer else None
-    if v is not None:
-        v = v.rechunk({0: u.chunks[0], 1: -1, 2: -1})
-        Qdot = da.map_blocks(_block, v, proj, dtype=np.complex128, chunks=out_chunks)
+        traj = traj.rechunk(int(chunk_frames))
+    token = uuid.uuid4().hex            # names the tasks: the projector need not be hashed
+    Q = traj.map_chunks(_project_displacements, traj.displacer(), proj, layer=layer, shape=(nq, nb),
+                        dtype=np.complex128, name="trajmodes-Q-" + token)
+    if "velocities" in layer:
+        Qdot = traj.map_chunks(_project_field, "velocities", proj, layer=layer, shape=(nq, nb),
+                               dtype=np.complex128, name="trajmodes-Qdot-" + token)
     else:
         warnings.warn(f"{traj.source.describe()} has no velocities: Qdot is a centred difference of Q "
                       "(biased at high frequency; write vx vy vz for exact mode velocities)", UserWarning,
@@ -307,8 +386,8 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
         {"Q": (("time", "q", "branch"), Q, {"units": "amu^1/2 Angstrom"}),
          "Qdot": (("time", "q", "branch"), Qdot, {"units": "amu^1/2 Angstrom/ps"})},
         coords={"time": ("time", np.asarray(traj.times, float), {"units": "ps"}),
-                "qpoint": (("q", "reduced"), q, {"units": "reduced"}),
-                "frequency_harmonic": (("q", "branch"), freqs, {"units": "THz"})},
+                "qpoint": (("q", "reduced"), q.copy(), {"units": "reduced"}),          # the kept setup's own: copies
+                "frequency_harmonic": (("q", "branch"), freqs.copy(), {"units": "THz"})},
         attrs=attrs)
     return ds
 
