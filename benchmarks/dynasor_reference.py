@@ -94,7 +94,11 @@ def build_mode_projector(sysd):
     return mp, ideal, time.perf_counter() - t0
 
 
-def run_dynasor(system="cu", repeat=3, verbose=False):
+def run_dynasor(system="cu", repeat=3, verbose=False, interleave=None):
+    """dynasor's times (best of ``repeat``). ``interleave(kind)``, when given, is called right after each of
+    dynasor's rounds of ``kind`` ("file": project_modes from the .gz, "memory": the ModeProjector) and returns the
+    other code's seconds for the same work; the pairs are kept under ``rounds`` (same machine phase: a per-round
+    ratio does not move with the machine's speed)."""
     import dynasor
     from dynasor import Trajectory, project_modes
     import logging
@@ -114,6 +118,7 @@ def run_dynasor(system="cu", repeat=3, verbose=False):
     from dynasor.units import radians_per_fs_to_THz
     freqs = np.sign(w2) * np.sqrt(np.abs(w2)) * radians_per_fs_to_THz
 
+    rounds = {"file": [], "memory": []}
     e2e = []
     for _ in range(repeat):
         traj = Trajectory(str(dump), trajectory_format="lammps_internal", length_unit="Angstrom",
@@ -121,6 +126,8 @@ def run_dynasor(system="cu", repeat=3, verbose=False):
         t0 = time.perf_counter()
         Q, P = project_modes(traj, X, ideal, check_mic=True, logging_interval=0)
         e2e.append(time.perf_counter() - t0)
+        if interleave is not None:
+            rounds["file"].append((e2e[-1], interleave("file")))
     assert Q.shape == (n_frames, n_q, n_b), Q.shape
 
     # in memory: projector only
@@ -136,6 +143,8 @@ def run_dynasor(system="cu", repeat=3, verbose=False):
             mp.set_v(v)
             mp.get_Q(); mp.get_P()
         mem.append(time.perf_counter() - t0)
+        if interleave is not None:
+            rounds["memory"].append((mem[-1], interleave("memory")))
 
     best_e2e, best_mem = min(e2e), min(mem)
     return dict(
@@ -148,6 +157,7 @@ def run_dynasor(system="cu", repeat=3, verbose=False):
         harmonic_THz_min_max=[float(np.nanmin(freqs)), float(np.nanmax(freqs))],
         dynasor_version=getattr(dynasor, "__version__", "?"),
         threads=os.environ.get("OMP_NUM_THREADS", "unset"),
+        rounds=rounds if interleave is not None else None,
     )
 
 
