@@ -106,9 +106,7 @@ def run_trajmodes(traj, phonons, qpoints=None, resolution=0.01, repeat=3):
                    frames_per_s=n_frames / min(times) if n_frames else None,
                    dims={k: int(v) for k, v in modes.sizes.items()})
         # the same projection on frames already in memory (as dynasor's ModeProjector is timed)
-        x, v = (np.asarray(a) for a in (traj.positions, traj.velocities))
-        mem = trajmodes.from_arrays(x, np.asarray(traj.cells[0]), traj.species, masses=traj.masses, velocities=v,
-                                    frame_interval=float(traj.times[1] - traj.times[0]), reference=traj.reference)
+        mem = _in_memory(traj)
         mtimes = []
         for _ in range(repeat):
             t0 = time.perf_counter()
@@ -147,13 +145,19 @@ def run_trajmodes(traj, phonons, qpoints=None, resolution=0.01, repeat=3):
     return out
 
 
+def _in_memory(traj):
+    """The same frames (positions, velocities) as arrays in memory, with the same reference."""
+    import trajmodes
+    x, v = (np.asarray(a) for a in (traj.positions, traj.velocities))
+    return trajmodes.from_arrays(x, np.asarray(traj.cells[0]), traj.species, masses=traj.masses, velocities=v,
+                                 frame_interval=float(traj.times[1] - traj.times[0]), reference=traj.reference)
+
+
 def _round_timer(traj, phonons, calls: int = 3):
     """trajmodes' seconds for one interleaved round: the best of ``calls`` projections of all q (warm: the projector
     built before the rounds), from the .gz ("file") or from arrays in memory ("memory")."""
     import trajmodes
-    x, v = (np.asarray(a) for a in (traj.positions, traj.velocities))
-    mem = trajmodes.from_arrays(x, np.asarray(traj.cells[0]), traj.species, masses=traj.masses, velocities=v,
-                                frame_interval=float(traj.times[1] - traj.times[0]), reference=traj.reference)
+    mem = _in_memory(traj)
     trajmodes.project(traj, phonons).compute()
 
     def timer(kind: str) -> float:

@@ -59,6 +59,7 @@ static void scatter_loop(const double *restrict x, Py_ssize_t T, Py_ssize_t N, c
                          const double *restrict s0, const double *restrict H, const int64_t *restrict dest,
                          Py_ssize_t astride, Py_ssize_t fstride, const double *restrict w, double *restrict out)
 {
+    static const double zero[3] = {0.0, 0.0, 0.0};
     for (Py_ssize_t t = 0; t < T; t++) {
         const double *xt = x + 3 * N * t;
         double *ot = out + fstride * t;
@@ -74,9 +75,9 @@ static void scatter_loop(const double *restrict x, Py_ssize_t T, Py_ssize_t N, c
         }
         const double *At = A + a_step * t, *ov = o + o_step * t;
         for (Py_ssize_t j = 0; j < N; j++) {
-            double r0 = xt[3 * j] - ov[0], r1 = xt[3 * j + 1] - ov[1], r2 = xt[3 * j + 2] - ov[2];
-            if (p) r0 = xt[3 * j] - p[3 * j] - ov[0], r1 = xt[3 * j + 1] - p[3 * j + 1] - ov[1],
-                   r2 = xt[3 * j + 2] - p[3 * j + 2] - ov[2];
+            const double *pj = p ? p + 3 * j : zero;       /* x - 0 is x: the same bits as no subtraction */
+            const double r0 = xt[3 * j] - pj[0] - ov[0], r1 = xt[3 * j + 1] - pj[1] - ov[1],
+                         r2 = xt[3 * j + 2] - pj[2] - ov[2];
             double f0 = r0 * At[0] + r1 * At[3] + r2 * At[6];
             double f1 = r0 * At[1] + r1 * At[4] + r2 * At[7];
             double f2 = r0 * At[2] + r1 * At[5] + r2 * At[8];

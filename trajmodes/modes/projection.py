@@ -38,7 +38,7 @@ from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.lattice.supercell import SupercellMap, smith_normal_form
-from trajmodes.trajectory.core import DisplacementMap, scatter_frames
+from trajmodes.trajectory.core import DisplacementMap, apply_displacement_map, scatter_frames
 
 __all__ = ["project", "back_project", "trajectory_map", "clear_projectors"]
 
@@ -140,8 +140,7 @@ class _Projector:
     def __call__(self, x: np.ndarray, dmap: DisplacementMap | None = None) -> np.ndarray:
         """(frames, N, 3) real -> (frames, nq, 3n) complex; ``x`` are positions mapped to displacements by ``dmap``
         when it is given (:func:`trajmodes.trajectory.core.displacement_inputs`)."""
-        if dmap is not None:
-            x = scatter_frames(x, np.empty(np.shape(x)), 3 * np.arange(np.shape(x)[1]), 1, dmap=dmap)
+        x = apply_displacement_map(x, dmap)
         f = x.shape[0]
         nq, n = self.nq, self.n
         S = np.empty((nq, f, n, 3), dtype=complex)

@@ -162,7 +162,13 @@ def chunk_displacements(positions: np.ndarray, cells: np.ndarray, origins: np.nd
     ndarray (frames, atoms, 3)
         Angstrom, in the reference cell's frame.
     """
-    x, dmap = displacement_inputs(positions, cells, origins, reference)
+    return apply_displacement_map(*displacement_inputs(positions, cells, origins, reference))
+
+
+def apply_displacement_map(x: np.ndarray, dmap: DisplacementMap | None) -> np.ndarray:
+    """The displacements (frames, atoms, 3) from what :func:`displacement_inputs` returns: ``x`` itself without a
+    map, else the map applied to the positions ``x`` in one compiled pass."""
+    x = np.asarray(x, dtype=float)
     return x if dmap is None else scatter_frames(x, np.empty(x.shape), 3 * np.arange(x.shape[1]), 1, dmap=dmap)
 
 
@@ -185,8 +191,7 @@ class Displacer:
         self.reference, self.stored, self.has_cell = reference, stored, has_cell
 
     def __call__(self, data: dict) -> np.ndarray:
-        x, dmap = self.inputs(data)
-        return x if dmap is None else scatter_frames(x, np.empty(x.shape), 3 * np.arange(x.shape[1]), 1, dmap=dmap)
+        return apply_displacement_map(*self.inputs(data))
 
     def inputs(self, data: dict) -> tuple[np.ndarray, DisplacementMap | None]:
         """:func:`displacement_inputs` of the chunk: (positions, map), or (displacements, None) where the source
@@ -598,5 +603,5 @@ class Trajectory:
         write_cache(path, arrays, contents, attrs=meta, progress=progress)
 
 
-__all__ = ["Trajectory", "chunk_displacements", "displacement_inputs", "displacement_map", "DisplacementMap",
+__all__ = ["Trajectory", "chunk_displacements", "apply_displacement_map", "displacement_inputs", "displacement_map", "DisplacementMap",
            "scatter_frames", "FIELDS"]
