@@ -108,6 +108,63 @@ def test_lineshape_integrates_to_one(cu_fc3):
     assert np.abs(peak - f0).max() < 0.1
 
 
+class _RotatedBasis(trajmodes.Phonons):
+    """Harmonic phonons whose eigenvectors are turned by a random unitary inside every degenerate subspace: an
+    equally valid basis that another eigensolver could have returned."""
+
+    def __init__(self, fc, seed: int, tol: float = 1e-4):
+        super().__init__(fc)
+        self._rng, self._tol = np.random.default_rng(seed), tol
+
+    def frequencies_and_eigenvectors(self, qpoints, q_direction=None):
+        from trajmodes.phonons.degeneracy import degenerate_groups
+        f, e = super().frequencies_and_eigenvectors(qpoints, q_direction)
+        for iq in range(len(f)):
+            for g in degenerate_groups(f[iq], self._tol):
+                if len(g) > 1:
+                    z = self._rng.normal(size=(len(g), len(g))) + 1j * self._rng.normal(size=(len(g), len(g)))
+                    u, _ = np.linalg.qr(z)
+                    e[iq][:, g] = e[iq][:, g] @ u
+        return f, e
+
+
+def test_self_energy_at_any_frequency_is_independent_of_the_degenerate_basis(cu_fc3):
+    """Gamma(nu), Delta(nu) and the lineshapes of degenerate branches (the transverse pair along Sigma and
+    Delta of fcc Cu) are the same in any eigenvector basis of the degenerate subspace and at every q of one
+    star: each branch of a degenerate set carries the set's mean (the trace of the self-energy matrix there)."""
+    nu = np.linspace(0.0, 9.0, 181)
+    q = np.array([[0.25, 0.25, 0.0], [0.75, 0.75, 0.0], [0.125, 0.0, 0.125], [0.875, 0.0, 0.875]])
+    results = []
+    for phonons in (trajmodes.Phonons(cu_fc3), _RotatedBasis(cu_fc3, seed=1), _RotatedBasis(cu_fc3, seed=2)):
+        an = Anharmonic(cu_fc3, 8, [300.0], occupation="classical", smearing=0.1, phonons=phonons)
+        gps = an.grid_points(q)
+        assert an.grid.star_of[gps[0]] == an.grid.star_of[gps[1]]          # equivalent points
+        assert an.grid.star_of[gps[2]] == an.grid.star_of[gps[3]]
+        sf = an.spectral_function(gps, nu)
+        own = an.linewidths(gps, shifts=True)
+        results.append((sf, own))
+    f0 = results[0][0]["frequency_harmonic"].values
+    degenerate = np.diff(f0, axis=1).min(axis=1) < 1e-4
+    assert degenerate.all()                                   # every q here has a degenerate transverse pair
+    ref_sf, ref_own = results[0]
+    for name in ("gamma", "frequency_shift", "spectral_function"):
+        a = ref_sf[name].values[0]                            # (q, branch, frequency)
+        scale = np.abs(a).max()
+        np.testing.assert_allclose(a[1], a[0], atol=1e-10 * scale, err_msg=f"{name}: equivalent q")
+        np.testing.assert_allclose(a[3], a[2], atol=1e-10 * scale, err_msg=f"{name}: equivalent q")
+        for sf, _ in results[1:]:
+            np.testing.assert_allclose(sf[name].values[0], a, atol=1e-10 * scale, err_msg=f"{name}: basis")
+    for name in ("gamma", "frequency_shift"):
+        a = ref_own[name].values[0]
+        np.testing.assert_allclose(a[1], a[0], atol=1e-12)
+        for _, own in results[1:]:
+            np.testing.assert_allclose(own[name].values[0], a, atol=1e-12)
+    # at its own frequency the per-frequency self-energy is the same number as the own-frequency one
+    an = Anharmonic(cu_fc3, 8, [300.0], occupation="classical", smearing=0.1)
+    at = an.self_energy(int(an.grid_points(q[:1])[0]), frequencies=f0[0])["gamma"][0]      # (branch, nw)
+    np.testing.assert_allclose(np.diagonal(at), ref_own["gamma"].values[0, 0], rtol=1e-12)
+
+
 def test_q_off_the_mesh_is_refused(cu_fc3):
     an = Anharmonic(cu_fc3, 4, 300.0, smearing=0.1)
     with pytest.raises(ValueError, match="not on the"):

@@ -149,7 +149,9 @@ class Anharmonic:
 
         Returns
         -------
-        dict with ``gamma`` and/or ``delta``: (nt, 3n) at own frequencies or (nt, 3n, nw), THz.
+        dict with ``gamma`` and/or ``delta``: (nt, 3n) at own frequencies or (nt, 3n, nw), THz. Branches of one
+        degenerate set (harmonic frequencies within ``degeneracy_tol``) carry the set's mean, at every frequency,
+        so that results do not depend on the eigenvector basis inside the set.
         """
         it = self.interaction
         tr = self.grid.triplets(q)
@@ -180,7 +182,10 @@ class Anharmonic:
                 continue
             if own:
                 arr = np.diagonal(arr, axis1=1, axis2=2).copy()                          # (nt, nb)
-                arr = degenerate_average(arr[:, None, :], f0[None, :], self.degeneracy_tol)[:, 0]
+            # the diagonal of the self-energy in a degenerate subspace depends on the eigenvector basis chosen
+            # there; its mean over the subspace (the trace) does not: every branch carries its set's mean
+            arr = np.moveaxis(degenerate_average(np.moveaxis(arr, 1, -1)[..., None, :], f0[None, :],
+                                                 self.degeneracy_tol)[..., 0, :], -1, 1)
             out[name] = arr
         return out
 
