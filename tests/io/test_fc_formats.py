@@ -629,3 +629,18 @@ def test_missing_files(tmp_path):
     (tmp_path / "FORCE_CONSTANTS_2ND").write_text("1\n")
     with pytest.raises(FileNotFoundError, match="no POSCAR"):
         ForceConstants.from_shengbte(tmp_path)
+
+
+def test_phonopy_yaml_without_constants_takes_nothing_from_the_working_directory(tmp_path, monkeypatch):
+    """phonopy.load takes FORCE_CONSTANTS or FORCE_SETS from the current directory when neither a file is named
+    nor the yaml holds constants or forces: a yaml alone, read from a directory holding another crystal's
+    FORCE_CONSTANTS, is refused instead of being given that crystal's constants."""
+    from trajmodes.errors import ForceConstantsFormatError
+    fc = _case("cu_nondiag")
+    fc.to_phonopy(tmp_path / "own")
+    (tmp_path / "own" / "FORCE_CONSTANTS").unlink()
+    cwd = tmp_path / "cwd"
+    fc.to_phonopy(cwd)                                          # a FORCE_CONSTANTS that phonopy would find
+    monkeypatch.chdir(cwd)
+    with pytest.raises(ForceConstantsFormatError, match="no force constants in it"):
+        ForceConstants.from_phonopy(tmp_path / "own")

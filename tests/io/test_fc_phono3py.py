@@ -164,3 +164,24 @@ def test_we_read_phono3pys_own_files(compact, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")                  # reading them warns of nothing
         ForceConstants.from_phono3py(tmp_path / "phono3py")
+
+
+def test_files_in_the_working_directory_are_never_taken(tmp_path, monkeypatch):
+    """phono3py.load takes fc3.hdf5, FORCES_FC3 and BORN from the current directory when they are not named: a
+    folder without third order, read from a directory holding another crystal's files, must come back with exactly
+    its own constants (no fc3, no Born charges)."""
+    own = _case("cu_nondiag")
+    alone = ForceConstants(own.fc2, own.supercell, own.primitive)               # fc2 only
+    alone.to_phono3py(tmp_path / "own")
+    other = _case("gaas_nondiag")
+    cwd = tmp_path / "cwd"
+    other.to_phono3py(cwd)                                                      # fc2.hdf5, fc3.hdf5 of GaAs
+    (cwd / "FORCES_FC3").write_text("# not a forces file\n1 2 3\n")
+    (cwd / "BORN").write_text("1.0\n2 0 0 0 2 0 0 0 2\n1 0 0 0 1 0 0 0 1\n")
+    monkeypatch.chdir(cwd)
+    back = ForceConstants.from_phono3py(tmp_path / "own")
+    assert back.fc3 is None
+    assert back.born is None
+    np.testing.assert_allclose(Phonons(back).frequencies(Q), Phonons(alone).frequencies(Q), atol=1e-8)
+    with pytest.raises(FileNotFoundError, match="fc3.hdf5"):
+        ForceConstants.from_phono3py(tmp_path / "own", fc3_filename=tmp_path / "own" / "fc3.hdf5")

@@ -189,9 +189,10 @@ def read_phono3py(path: str | os.PathLike, fc2_filename: str | os.PathLike | Non
     f3 = Path(fc3_filename) if fc3_filename is not None else folder / "fc3.hdf5"
     if not f2.exists():
         raise FileNotFoundError(f"{f2} not found")
+    if fc3_filename is not None and not f3.exists():
+        raise FileNotFoundError(f"{f3} not found")
     try:
-        ph3 = phono3py.load(str(yaml), fc2_filename=str(f2), fc3_filename=str(f3) if f3.exists() else None,
-                            is_nac=True, symmetrize_fc=False, produce_fc=True, log_level=0)
+        ph3 = _phono3py_from_files(phono3py, yaml, f2, f3 if f3.exists() else None)
     except Exception as exc:      # phono3py, h5py and yaml raise many types
         raise ForceConstantsFormatError(f"{yaml}, {f2}" + (f", {f3}" if f3.exists() else ""),
                                         f"phono3py cannot read them ({type(exc).__name__}: {first_line(exc)})",
@@ -206,6 +207,36 @@ def read_phono3py(path: str | os.PathLike, fc2_filename: str | os.PathLike | Non
     fc3 = None if ph3.fc3 is None else np.asarray(ph3.fc3)
     return (dict(fc2=np.asarray(ph3.fc2), supercell=crystal_from_phonopy(ph3.supercell), primitive=crystal_from_phonopy(ph3.primitive),
                  p2s=np.asarray(ph3.primitive.p2s_map), fc3=fc3, **kw), f"{f2}" + (f", {f3}" if f3.exists() else ""))
+
+
+def _phono3py_from_files(phono3py, yaml: Path, f2: Path, f3: Path | None):
+    """A ``Phono3py`` object with the structure and NAC parameters of ``yaml`` and the constants of exactly the
+    files named. ``phono3py.load`` also takes ``fc3.hdf5``, ``FORCES_FC3``, ``FORCES_FC2`` and ``BORN`` from the
+    current directory when they are not named, which would attach another crystal's files: nothing is read here
+    but the three paths given."""
+    from phono3py.file_IO import read_fc2_from_hdf5, read_fc3_from_hdf5
+    from phono3py.interface.phono3py_yaml import Phono3pyYaml
+    from phonopy.interface.calculator import get_calculator_physical_units
+    y = Phono3pyYaml()
+    y.read(str(yaml))
+    if y.unitcell is None:
+        raise ValueError("the yaml holds no unit cell")
+    units = get_calculator_physical_units(y.calculator)
+    cell = y.unitcell.copy()
+    cell.cell = cell.cell * units.distance_to_A
+    smat = np.eye(3, dtype="int64") if y.supercell_matrix is None else y.supercell_matrix
+    ph3 = phono3py.Phono3py(cell, smat, primitive_matrix="auto" if y.primitive_matrix is None else y.primitive_matrix,
+                            phonon_supercell_matrix=y.phonon_supercell_matrix, calculator=y.calculator,
+                            log_level=0)
+    if y.nac_params is not None:
+        nac = dict(y.nac_params)
+        nac.setdefault("factor", units.nac_factor)
+        ph3.nac_params = nac
+    ph3.fc2 = read_fc2_from_hdf5(filename=str(f2), p2s_map=ph3.phonon_primitive.p2s_map)
+    if f3 is not None:
+        fc3 = read_fc3_from_hdf5(filename=str(f3), p2s_map=ph3.primitive.p2s_map)
+        ph3.fc3 = fc3["fc3"] if isinstance(fc3, dict) else fc3
+    return ph3
 
 
 def write_phono3py(fc, folder: str | os.PathLike, compression: str | None = "gzip") -> None:
@@ -393,10 +424,16 @@ def _load_phonopy(phonopy, yaml: Path, fcfile: Path | None, kw: dict):
     import yaml as pyyaml
     from phonopy.interface.phonopy_yaml import PhonopyYaml
     try:
-        PhonopyYaml().read(str(yaml))
+        parsed = PhonopyYaml()
+        parsed.read(str(yaml))
     except (pyyaml.YAMLError, KeyError, TypeError, ValueError, IndexError) as exc:
         raise ForceConstantsFormatError(yaml, f"not a readable phonopy yaml ({type(exc).__name__}: "
                                               f"{first_line(exc)})", fix=DAMAGED) from None
+    # phonopy.load takes FORCE_CONSTANTS, force_constants.hdf5 or FORCE_SETS from the current directory when
+    # neither a file is named nor the yaml has constants or forces: another crystal's files would be attached
+    if fcfile is None and parsed.force_constants is None and not _has_forces(parsed.dataset):
+        raise ForceConstantsFormatError(yaml, "no force constants in it, and no FORCE_CONSTANTS or fc2.hdf5 beside "
+                                              "it", fix="Put the force-constants file beside the yaml")
     if fcfile is not None and fcfile.name == "FORCE_CONSTANTS":
         _fc_text_lines(fcfile)
     try:
@@ -408,6 +445,15 @@ def _load_phonopy(phonopy, yaml: Path, fcfile: Path | None, kw: dict):
         raise ForceConstantsFormatError(yaml, "no force constants in it, and no FORCE_CONSTANTS or fc2.hdf5 beside "
                                               "it", fix="Put the force-constants file beside the yaml")
     return ph
+
+
+def _has_forces(dataset) -> bool:
+    """A phonopy displacement dataset with forces (type 1: per displacement; type 2: arrays)."""
+    if not dataset:
+        return False
+    if "forces" in dataset:
+        return dataset["forces"] is not None
+    return any(d.get("forces") is not None for d in dataset.get("first_atoms", []))
 
 
 def crystal_from_phonopy(atoms) -> Crystal:
