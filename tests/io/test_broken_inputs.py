@@ -8,6 +8,7 @@ line where one applies; defects in frames after the first must surface when the 
 from __future__ import annotations
 
 import gzip
+import os
 import warnings
 
 import numpy as np
@@ -361,3 +362,19 @@ def test_units_mismatch(tmp_path, valid):
         read_quiet(p, units="si")
     check(err, p, match="ITEM: UNITS real")
     assert read_quiet(p).source.units == "real"  # the file is authoritative over the default
+
+
+@pytest.mark.parametrize("make, kind", [(os.mkfifo, "named pipe"), (os.mkdir, "folder")])
+def test_a_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path, make, kind):
+    """A FIFO given as a trajectory or a reference used to hang forever in the first read; a folder gave an
+    IsADirectoryError. Both are refused before anything is read, with the path and what to do."""
+    import trajmodes
+    from trajmodes.errors import TrajectoryFormatError
+    p = tmp_path / "run.lammpstrj"
+    make(p)
+    with pytest.raises(TrajectoryFormatError, match=kind) as err:
+        trajmodes.read(p)
+    assert str(p) in str(err.value) and "regular file" in str(err.value)
+    from trajmodes.io import read_structure
+    with pytest.raises(TrajectoryFormatError, match=kind):
+        read_structure(p)

@@ -28,6 +28,7 @@ def _head(path: str, n: int = 4096) -> bytes:
         For an empty file, a file compressed twice, or gzip data that cannot be decompressed at all.
     """
     import zlib
+    _require_regular(path)
     with open(path, "rb") as f:
         raw = f.read(max(n, 1 << 16))
     if not raw:
@@ -172,7 +173,22 @@ def _expand(source) -> list[str]:
     for p in out:
         if not os.path.exists(p):
             raise FileNotFoundError(f"{p}: no such file")
+        _require_regular(p)
     return out
+
+
+def _require_regular(path: str) -> None:
+    """Refuse a path that is not a regular file (a FIFO, a socket, a device, a folder): frames are found by their
+    byte offsets and read more than once, which a pipe cannot give, and reading one would wait forever."""
+    import stat
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else
+                "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "not a regular file")
+        raise TrajectoryFormatError(path, f"it is {kind}, not a regular file: trajmodes finds frames by their byte "
+                                          "offsets and reads them more than once",
+                                    fix="Write the trajectory to a file first (a pipe or stream cannot be re-read)")
 
 
 def _lammps_only(name: str, fmt: str, **options) -> None:
