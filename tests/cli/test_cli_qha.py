@@ -29,6 +29,11 @@ def test_qha_command_writes_dataset_figure_and_table(tmp_path, capsys):
     a600 = float(text.splitlines()[4].split()[1])
     assert a600 == pytest.approx(np.sqrt(2) * ref["lattice_parameters"].values[2, 0], abs=1e-5)
     assert (out / "qha.png").stat().st_size > 10_000
+    # at 0 K with quantum statistics gamma = V alpha B / C_V is 0/0: no 'nan' in the table, a line that says so
+    assert "nan" not in text.lower()
+    assert "0/0 where C_V = 0" in text and "at 0 K" in text
+    row0 = text.splitlines()[2].split()
+    assert float(row0[0]) == 0.0 and row0[-2] == "-"
 
 
 def test_qha_command_with_a_pair_potential_stops_where_the_lattice_does(tmp_path, capsys):

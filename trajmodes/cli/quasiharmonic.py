@@ -54,12 +54,17 @@ def cmd_qha(args, out) -> int:
              f"{'T (K)':>8} {cols} {'V (A^3)':>10} {'alpha_V (1e-6/K)':>17} "
              f"{'B_T (GPa)':>10} {'B_S (GPa)':>10} {'gamma':>7} {'C_P (kB/cell)':>14}"]
     from trajmodes.units import KB_EV
+    gamma = ds["gruneisen"].values
     for i, t in enumerate(ds["temperature"].values):
         abc = f"{lp[i, 0] * cube:10.5f}" if cube else f"{lp[i, 0]:10.5f} {lp[i, 2]:10.5f}"
+        g = f"{gamma[i]:7.4f}" if np.isfinite(gamma[i]) else f"{'-':>7}"
         lines.append(f"{t:8.1f} {abc} {ds['volume'].values[i]:10.4f} "
                      f"{1e6 * ds['volumetric_expansion'].values[i]:17.4f} {ds['bulk_modulus_t'].values[i]:10.3f} "
-                     f"{ds['bulk_modulus_s'].values[i]:10.3f} {ds['gruneisen'].values[i]:7.4f} "
+                     f"{ds['bulk_modulus_s'].values[i]:10.3f} {g} "
                      f"{ds['heat_capacity_p'].values[i] / KB_EV:14.4f}")
+    if not np.isfinite(gamma).all():
+        lines.append(f"gamma = V alpha_V B_T / C_V is 0/0 where C_V = 0 ({args.occupation} statistics at "
+                     f"{', '.join(f'{t:g}' for t in ds['temperature'].values[~np.isfinite(gamma)])} K): not given there")
     if ds.attrs["unstable"]:
         lines.append(f"warning: {ds.attrs['unstable']}")
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")

@@ -496,6 +496,8 @@ class QuasiHarmonic:
                                      ("bulk_modulus_t", (), "GPa"), ("bulk_modulus_s", (), "GPa"),
                                      ("heat_capacity_p", (), "eV/K per cell"), ("gruneisen", (), "")):
                 ds[name] = (("temperature",) + dims, np.array([r[name] for r in rows]), {"units": unit})
+            ds["gruneisen"].attrs["long_name"] = ("thermodynamic Grueneisen parameter V alpha_V B_T / C_V; NaN where "
+                                                  "C_V = 0 (0 K with quantum occupations: 0/0)")
             ds = ds.assign_coords(voigt2=["xx", "yy", "zz", "yz", "xz", "xy"])
         return ds
 
