@@ -644,3 +644,22 @@ def test_phonopy_yaml_without_constants_takes_nothing_from_the_working_directory
     monkeypatch.chdir(cwd)
     with pytest.raises(ForceConstantsFormatError, match="no force constants in it"):
         ForceConstants.from_phonopy(tmp_path / "own")
+
+
+def test_shengbte_third_order_count_must_match_its_blocks(tmp_path):
+    """A FORCE_CONSTANTS_3RD whose first line announces fewer blocks than follow lost the extra blocks silently;
+    it is refused, naming the first line left over."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _case("cu_nondiag").to_shengbte(tmp_path)
+    path = tmp_path / "FORCE_CONSTANTS_3RD"
+    lines = path.read_text().splitlines()
+    nb = int(lines[0])
+    lines[0] = str(nb - 1)
+    path.write_text("\n".join(lines) + "\n")
+    numbered = [i for i, ln in enumerate(lines, start=1) if ln.strip()]
+    first_left = numbered[1 + 31 * (nb - 1)]
+    with pytest.raises(ForceConstantsFormatError) as err:
+        ForceConstants.from_shengbte(tmp_path)
+    msg = str(err.value)
+    assert f"{path}, line {first_left}: " in msg and f"the {nb - 1} blocks" in msg and "\n" not in msg, msg

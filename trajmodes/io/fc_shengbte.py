@@ -406,6 +406,7 @@ def _read_fc3(path: Path, pr: Crystal, n: int, N: int, smap, L0) -> np.ndarray:
     nb = rd.integer("the number of blocks", low=0)
     what = ["the block number", "R2 (Angstrom)", "R3 (Angstrom)", "the three atoms i j k"] + ["x y z Psi"] * 27
     x, chunk = rd.records(nb, [1, 3, 3, 3] + [4] * 27, what)             # 31 non-empty lines per block
+    rd.expect_end(f"the {nb} blocks of 31 lines that the first line announces")
     idx = rd.check_whole(x[:, 7:10], chunk, 31, 3, what[3], low=1, high=n) - 1
     psi = x[:, 10:].reshape(nb, 27, 4)                                 # x y z Psi
     xyz = rd.check_whole(psi[:, :, :3].reshape(nb, 81), chunk, 31, 4 + np.arange(81) // 3, "x y z",

@@ -100,6 +100,14 @@ class Lines:
     def at_end(self) -> bool:
         return self.pos >= len(self.rows)
 
+    def expect_end(self, announced: str) -> None:
+        """Refuse lines left after everything the file announced (``announced`` says what that was): a header
+        count that disagrees with what follows would otherwise drop the rest silently."""
+        if not self.at_end:
+            left = len(self.rows) - self.pos
+            raise self.error(f"{left} more non-empty line{'s' if left > 1 else ''} follow {announced}: the count "
+                             "does not match the file", line=self.line)
+
     def _chunk(self, n: int, what: str | list[str]) -> list[tuple[int, str]]:
         """The next ``n`` lines; ``what`` they hold (a list: per line of a repeating record) for the message."""
         chunk = self.rows[self.pos:self.pos + n]
