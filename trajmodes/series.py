@@ -51,7 +51,7 @@ def _mean_temperature(fit, name: str) -> float:
 
 def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
                mesh=(16, 16, 16), occupation: str = "quantum", n_resamples: int = 200, seed: int | None = 0,
-               target_error: float | None = None, progress=None, **fit_settings) -> "Series":
+               target_error: float | None = None, progress=None, cubic_mesh=None, **fit_settings) -> "Series":
     """Fit every run of a series and gather the results.
 
     Parameters
@@ -71,7 +71,9 @@ def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=No
     mesh : (3,) int
         q mesh of the free energy.
     occupation : {"quantum", "classical"}
-        Statistics of the harmonic free energy.
+        Statistics of the harmonic free energy and of its third-order correction. The constants of classical MD are
+        classically renormalised: ``"classical"`` compares like for like, and ``quantum_correction`` is reported
+        either way (:func:`~trajmodes.phonons.free_energy.tdep_free_energy`).
     n_resamples : int
         Block-bootstrap resamples per run (0: no error bars).
     seed : int or None
@@ -79,6 +81,9 @@ def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=No
         THz: the run length each run would need for this error on every tabulated frequency.
     progress : callable, optional
         Called with a line of text before each run.
+    cubic_mesh : int or (3,) int, optional
+        q mesh of the third-order free energy F_3ph when the runs are fitted with ``cutoff3`` (default
+        :data:`trajmodes.phonons.free_energy.CUBIC_MESH`).
     **fit_settings
         Settings of :class:`~trajmodes.forceconstants.fit.EffectiveForceConstants` (cutoff2, cutoff3, mode, ...).
 
@@ -111,7 +116,7 @@ def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=No
     labels = [str(x) for x in labels] if labels is not None else [
         (r[0] if isinstance(r, (list, tuple)) else r).source.describe() for r in runs]
     return Series(fits, temps, labels, qpoints=qpoints, qlabels=qlabels, path=path, npoints=npoints, mesh=mesh,
-                  occupation=occupation, target_error=target_error)
+                  occupation=occupation, target_error=target_error, cubic_mesh=cubic_mesh)
 
 
 def _share_kernel(fit: EffectiveForceConstants, first: EffectiveForceConstants) -> None:
@@ -262,20 +267,26 @@ class Series:
         (A); the irreducible parameters ``fc2`` (eV/A^2), ``fc3`` (eV/A^3) with ``*_err``; scores ``r2``, ``rmse``,
         ``cv_rmse`` (per order), ``sigma_a``, ``n_frames``, ``blocking_ratio``; ``frequency`` (run, q, branch) and
         ``path_frequency`` (run, path_q, branch) in THz with ``*_err``; ``required_frames`` for ``target_error``;
-        and, when every run has potential energies, ``free_energy`` etc. (eV per primitive cell) with errors.
+        and, when every run has potential energies, the variables of
+        :func:`~trajmodes.phonons.free_energy.tdep_free_energy` (eV per primitive cell) with errors: ``free_energy``
+        U_0 + F_harm (for classical MD and classical oscillators a lower bound of the free energy),
+        ``quantum_correction``, and with fc3 ``cubic_energy``, ``cubic_free_energy``, ``anharmonic_correction`` and
+        ``free_energy_corrected``; ``entropy`` and ``heat_capacity`` along the runs from ``free_energy``, and
+        ``entropy_corrected``, ``heat_capacity_corrected`` from ``free_energy_corrected``.
     """
 
     def __init__(self, fits, temperatures, labels, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
-                 mesh=(16, 16, 16), occupation: str = "quantum", target_error: float | None = None):
+                 mesh=(16, 16, 16), occupation: str = "quantum", target_error: float | None = None,
+                 cubic_mesh=None):
         fits = list(fits)
         self._maps = _check_same_model(fits)
         self.fits = fits
         self._model = fits[0]
         self.dataset = self._build(fits, np.asarray(temperatures, float), list(labels), qpoints, qlabels, path,
-                                   npoints, mesh, occupation, target_error)
+                                   npoints, mesh, occupation, target_error, cubic_mesh)
 
     # -- building ---------------------------------------------------------------------------------
-    def _build(self, fits, T, labels, qpoints, qlabels, path, npoints, mesh, occupation, target_error):
+    def _build(self, fits, T, labels, qpoints, qlabels, path, npoints, mesh, occupation, target_error, cubic_mesh):
         import xarray as xr
         from trajmodes.lattice import paths
         from trajmodes.phonons.harmonic import Phonons
@@ -354,10 +365,16 @@ class Series:
                                                "frequency (errors shrink as 1/sqrt(run length))"})
         notes = []
         if all(np.isfinite(f.energies_["potential"]) for f in fits):
-            from trajmodes.phonons.free_energy import tdep_free_energy
-            fe = [tdep_free_energy(f, t, mesh=mesh, occupation=occupation, errors=boot) for f, t in zip(fits, T)]
+            from trajmodes.phonons.free_energy import CUBIC_MESH, tdep_free_energy
+            fe = [tdep_free_energy(f, t, mesh=mesh, occupation=occupation, errors=boot,
+                                   cubic_mesh=CUBIC_MESH if cubic_mesh is None else cubic_mesh)
+                  for f, t in zip(fits, T)]
             for name in fe[0].data_vars:
                 data[name] = ("run", np.array([float(x[name]) for x in fe]), dict(fe[0][name].attrs))
+            # what the free energies are (the statistics, the correction and its mesh), as the runs' datasets say
+            fe_attrs = {f"free_energy_{k}": v for k, v in fe[0].attrs.items()
+                        if k in ("free_energy", "anharmonic_correction", "statistics", "cubic_mesh",
+                                 "cubic_resamples", "cubic_error_mesh")}
             # the harmonic crystal of the lowest-temperature run (its U_0 and Phi) at every run's temperature
             harmonic = {}
 
@@ -386,7 +403,22 @@ class Series:
                 data["entropy_err"] = ("run", th["S_err"], {"units": ev_k, "long_name": "standard error"})
                 data["heat_capacity_err"] = ("run", th["C_err"], {"units": ev_k, "long_name": "standard error"})
             data["thermodynamic_path"] = ("run", th["kind"], {"long_name": "what the derivatives of F follow"})
+            if "free_energy_corrected" in data:
+                Fce = data["free_energy_corrected_err"][1] if boot else np.zeros(len(T))
+                thc = _thermodynamics(T, data["volume"][1], data["free_energy_corrected"][1], Fce, reference)
+                data["entropy_corrected"] = ("run", thc["S"], {"units": ev_k, "long_name": "S = -dF/dT of "
+                                             "free_energy_corrected along the runs of this volume group, per "
+                                             "primitive cell"})
+                data["heat_capacity_corrected"] = ("run", thc["C"], {"units": ev_k, "long_name": "C = -T d2F/dT2 of "
+                                                   "free_energy_corrected along the runs of this volume group, per "
+                                                   "primitive cell"})
+                if boot:
+                    data["entropy_corrected_err"] = ("run", thc["S_err"], {"units": ev_k,
+                                                                            "long_name": "standard error"})
+                    data["heat_capacity_corrected_err"] = ("run", thc["C_err"], {"units": ev_k,
+                                                                                  "long_name": "standard error"})
         else:
+            fe_attrs = {}
             notes.append("no free energy: not every frame of every run has a potential energy")
         ds = xr.Dataset(data, coords=dict(
             run=run, label=("run", labels), order=("order", np.array(orders)), branch=np.arange(len(nu[0][0])),
@@ -405,7 +437,7 @@ class Series:
             mesh=list(map(int, mesh)), path_tick_distance=np.asarray(bands.attrs["tick_distance"], float),
             path_tick_labels=",".join(map(str, bands.attrs["tick_labels"])),
             n_resamples=int(len(first.params_samples_[2])) if boot else 0, notes="; ".join(notes),
-            title="trajmodes series: effective force constants over temperature and volume")
+            title="trajmodes series: effective force constants over temperature and volume", **fe_attrs)
         return ds
 
     # -- interpolation ----------------------------------------------------------------------------

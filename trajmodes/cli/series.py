@@ -92,29 +92,52 @@ def cmd_series(args, out) -> int:
 
 
 def _table(ds) -> str:
-    """Per run: T, V, frames, R^2, sigma_A, the highest frequency at each q with its error, F and the frames for the
-    target error."""
+    """Per run: T, V, frames, R^2, sigma_A, the highest frequency at each q with its error, the free energies and the
+    frames for the target error; then a line on what the free energies are."""
     import numpy as np
     q = [str(x) or str(i) for i, x in enumerate(ds.qlabel.values)]
     head = f"{'run':<28} {'T (K)':>7} {'V (A^3)':>8} {'frames':>6} {'R^2':>7} {'sig_A':>6} " + " ".join(
         f"{'nu_max ' + x:>16}" for x in q)
+    corrected = "free_energy_corrected" in ds
     if "free_energy" in ds:
-        head += f" {'F (eV/cell)':>20}"
+        head += f" {'U_0 + F_h (eV/cell)':>20}"
+        if corrected:
+            head += f" {'correction (meV/cell)':>21} {'F_3 (eV/cell)':>20}"
     if "required_frames" in ds:
         head += f" {'frames needed':>13}"
     lines = [head]
     err = ds.frequency_err.values if "frequency_err" in ds else np.zeros(ds.frequency.shape)
+
+    def e(name, r):
+        return float(ds[name + "_err"].values[r]) if name + "_err" in ds else 0.0
     for r in range(ds.sizes["run"]):
         nu = ds.frequency.values[r]
         s = (f"{str(ds.label.values[r])[:28]:<28} {ds.temperature.values[r]:7.1f} {ds.volume.values[r]:8.4f} "
              f"{int(ds.n_frames.values[r]):6d} {ds.r2.values[r, 0]:7.4f} {ds.sigma_a.values[r]:6.3f} ")
         s += " ".join(f"{nu[k, -1]:8.4f}+-{err[r, k, -1]:6.4f}" for k in range(len(q)))
         if "free_energy" in ds:
-            e = float(ds.free_energy_err.values[r]) if "free_energy_err" in ds else 0.0
-            s += f" {ds.free_energy.values[r]:11.5f}+-{e:7.5f}"
+            s += f" {ds.free_energy.values[r]:11.5f}+-{e('free_energy', r):7.5f}"
+            if corrected:
+                s += (f" {1e3 * ds.anharmonic_correction.values[r]:12.4f}+-{1e3 * e('anharmonic_correction', r):7.4f}"
+                      f" {ds.free_energy_corrected.values[r]:11.5f}+-{e('free_energy_corrected', r):7.5f}")
         if "required_frames" in ds:
             s += f" {int(ds.required_frames.values[r]):13d}"
         lines.append(s)
+    if "free_energy" in ds:
+        occupation = ds.attrs.get("occupation", "quantum")
+        text = (f"free energies per primitive cell with {occupation} oscillators: U_0 + F_h is a lower bound of the "
+                "classical free energy (with classical oscillators) and leaves out the lowest-order anharmonic term")
+        if corrected:
+            text += "; correction = -<U_3> + F_3ph (TDEP's third order); F_3 = U_0 + F_h + correction"
+        else:
+            text += "; fit with --cutoff3 for its third-order correction"
+        if "quantum_correction" in ds:
+            qc = ds.quantum_correction.values
+            text += (f". F_h(quantum) - F_h(classical) of the same constants: {1e3 * qc.min():.3f} to "
+                     f"{1e3 * qc.max():.3f} meV/cell"
+                     + (" (included above: the constants come from classical MD)" if occupation == "quantum"
+                        else " (not included)"))
+        lines.append(text)
     if ds.attrs.get("notes"):
         lines.append("note: " + ds.attrs["notes"])
     return "\n".join(lines)

@@ -63,18 +63,26 @@ CELL_MISMATCH = 1e-4
 
 
 # ---------------------------------------------------------------------------------------------------
-def _energies(blocks, p2) -> dict:
-    """Means over the frames (eV per supercell) from summed blocks and the order-2 parameters ``p2``.
+def _energies(blocks, p2, p3=None) -> dict:
+    """Means over the frames (eV per supercell) from summed blocks and the order-2 (and order-3) parameters.
 
     ``harmonic``: <1/2 u Phi u> = -1/2 p2 . (A'u)_2 / n_frames (the order-2 rows of A are -Phi u);
-    ``potential``: <U_MD> when every frame has a potential energy, else NaN; ``baseline``: their difference.
+    ``potential``: <U_MD> when every frame has a potential energy, else NaN; ``baseline``: their difference;
+    with ``p3`` also ``cubic``: <1/6 Psi u u u> = -1/3 p3 . (A'u)_3 / n_frames (the order-3 rows of A are the
+    cubic forces -1/2 Psi u u, and u . (-1/2 Psi u u) = -3 (1/6 Psi u u u) for a symmetric Psi: Euler's theorem on a
+    form of degree three).
     """
     n = float(np.sum(blocks.n_frames))
-    bu = np.sum(blocks.bu, axis=0)[:len(p2)]
-    harm = -0.5 * float(np.asarray(p2) @ bu) / n if n else np.nan
+    bu = np.sum(blocks.bu, axis=0)
+    p2 = np.asarray(p2)
+    harm = -0.5 * float(p2 @ bu[:len(p2)]) / n if n else np.nan
     ne = float(np.sum(blocks.n_energy))
     pot = float(np.sum(blocks.energy)) / ne if ne and ne == n else np.nan
-    return dict(potential=pot, harmonic=harm, baseline=pot - harm)
+    out = dict(potential=pot, harmonic=harm, baseline=pot - harm)
+    if p3 is not None:
+        p3 = np.asarray(p3)
+        out["cubic"] = -float(p3 @ bu[len(p2):len(p2) + len(p3)]) / (3 * n) if n else np.nan
+    return out
 
 
 def _cell_statistics(segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -162,7 +170,9 @@ class EffectiveForceConstants:
     energies_ : dict
         Means over the frames, eV per supercell: ``potential`` <U_MD> (NaN unless every frame has one),
         ``harmonic`` <1/2 u Phi u> with the fitted Phi, and ``baseline`` U_0 = <U_MD - 1/2 u Phi u>, the
-        energy that the TDEP free energy adds to the harmonic one (Hellman et al. 2013, eq. 9).
+        energy that the TDEP free energy adds to the harmonic one (Hellman et al. 2013, eq. 9); with ``cutoff3``
+        also ``cubic`` <1/6 Psi u u u> with the fitted Psi, which the third-order correction of the free energy
+        takes out of U_0 (:func:`trajmodes.phonons.free_energy.tdep_free_energy`).
     temperature_ : float
         Mean kinetic temperature of the fitted frames, K (3N - 3 degrees of freedom; NaN when not every frame has
         velocities and masses).
@@ -404,7 +414,7 @@ class EffectiveForceConstants:
         self._warn(n, P, sizes, info, orders, n_frames)
         self.scores_ = scores(blk, p, sizes, orders, info, self.mode, self.rcond, self.cv, self.cutoff2, self.cutoff3)
         self.fc2_ = self.bases_[2].to_compact(self.params_[2])
-        self.energies_ = _energies(blk, self.params_[2])          # totals: the same from folds or segments
+        self.energies_ = _energies(blk, self.params_[2], self.params_.get(3))     # the same from folds or segments
         nt = float(np.sum(blk.n_temperature))
         self.temperature_ = float(np.sum(blk.temperature)) / nt if nt and nt == n_frames else float("nan")
         for name in ("params_err_", "params_samples_", "energies_err_", "energies_samples_", "blocking_ratio_",
@@ -455,7 +465,9 @@ class EffectiveForceConstants:
         self.params_samples_ = {o: samples[:, off[i]:off[i + 1]] for i, o in enumerate(orders)}
         self.params_err_ = {o: err[off[i]:off[i + 1]] for i, o in enumerate(orders)}
         res = resampled(seg, counts)
-        esamples = [_energies(res.select(r), samples[r, :sizes[0]]) for r in range(res.n_blocks)]
+        p3 = self.params_samples_.get(3)
+        esamples = [_energies(res.select(r), samples[r, :sizes[0]], None if p3 is None else p3[r])
+                    for r in range(res.n_blocks)]
         self.energies_samples_ = {k: np.array([e[k] for e in esamples]) for k in self.energies_}
         self.energies_err_ = {k: float(bootstrap_std(v, B)) for k, v in self.energies_samples_.items()}
         tb = res.per_frame_mean("temperature")

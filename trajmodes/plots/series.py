@@ -72,7 +72,13 @@ def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
             F = ds.free_energy.values[runs]
             e = ds.free_energy_err.values[runs] if "free_energy_err" in ds else None
             a.errorbar(T[runs], F, yerr=e, fmt=marker + "-", color="k", mfc="white" if g else None, ms=4,
-                       capsize=2, label="TDEP F = U_0 + F_harm" if g == 0 else None)
+                       capsize=2, label=("U_0 + F_harm (a lower bound)" if ds.attrs.get("occupation") == "classical"
+                                         else "U_0 + F_harm") if g == 0 else None)
+            if "free_energy_corrected" in ds:
+                ec = ds.free_energy_corrected_err.values[runs] if "free_energy_corrected_err" in ds else None
+                a.errorbar(T[runs], ds.free_energy_corrected.values[runs], yerr=ec, fmt=marker + "--", color="C2",
+                           mfc="white" if g else None, ms=4, capsize=2,
+                           label="U_0 + F_harm - <U_3> + F_3ph" if g == 0 else None)
             if "reference_harmonic_free_energy" in ds:
                 a.plot(T[runs], ds.reference_harmonic_free_energy.values[runs], marker + ":", color="C1",
                        mfc="white" if g else None, ms=3,

@@ -1,0 +1,187 @@
+"""The lowest-order anharmonic free energy of the cubic constants: the second-order (bubble) term of Psi.
+
+With H = H_2(Phi) + H_3, H_3 = (1/3!) sum Psi u u u = sum_{lambda lambda' lambda''} Phi(lambda, lambda', lambda'')
+A A' A'' in the normal coordinates of Phi (the strengths of :class:`trajmodes.phonons.interaction.Interaction`,
+Togo, Chaput and Tanaka, Phys. Rev. B 91, 094306 (2015), Eq. (11)), the free energy to second order in H_3 is
+
+    F_3ph = -6 sum_{lambda lambda' lambda''} |Phi(lambda, lambda', lambda'')|^2 B(lambda, lambda', lambda''),
+
+    B = [(n + 1)(n' + n'' + 1) + n' n''] / (E + E' + E'')
+        + sum over the three choices of the mode taken away, e.g. for lambda'':
+          [n''(n + n' + 1) - n n'] / (E + E' - E''),
+
+E = h nu the mode energies and n the Bose-Einstein occupations (A. A. Maradudin, E. W. Montroll, G. H. Weiss and
+I. P. Ipatova; R. A. Cowley, Adv. Phys. 12, 421 (1963); D. C. Wallace, Thermodynamics of Crystals (Wiley, 1972),
+the three-phonon term of its anharmonic free energy; the expression in the documentation of TDEP's
+``anharmonic_free_energy``, which cites G. Leibfried and W. Ludwig, Solid State Phys. 12, 275 (1961), Cowley (1963)
+and Wallace). It is the imaginary-time integral -1/2 int_0^beta <H_3(tau) H_3(0)> d tau with the three phonon
+lines of the bubble: the first term creates or destroys three phonons, the others turn two into one. The numerator
+of a difference term vanishes with its denominator (n n' = n''(1 + n + n') when E'' = E + E'), so B has no poles
+and needs no broadening; it is evaluated as (n + 1)(n' + 1) n'' (1 - e^{-x}) / (x k_B T), x = (E + E' - E'') / k_B T,
+where x is small.
+
+Classical oscillators (``occupation="classical"``): the classical limit of the same expression,
+B = 4 (k_B T)^2 / (E E' E''), for which F_3ph = -(beta / 2) <U_3^2> in the classical harmonic ensemble of Phi
+exactly (the second cumulant of U_3: the bubble is every pairing of two U_3 with one another). Plugging n = k_B T / E
+into the quantum B instead, as TDEP's program does for its classical option, keeps terms of lower order in k_B T / E
+that are not classical. TDEP's program also evaluates the difference term with the numerator n n' + n n'' - n' n'' + 1
+in place of the one above (which is its documentation's, and Wallace's); that numerator does not vanish at T = 0,
+where only the first term may remain. The expression here is checked in both limits: against the ground-state energy
+of second-order perturbation theory at T = 0, and against the classical cumulant -(beta / 2) <U_3^2>_h.
+
+Left out: the term of two U_3 each closed on itself (a loop on a phonon at q = 0, the tadpole). It is the energy of
+the static relaxation of the atoms' mean positions under the thermal force <-dU_3/du>, and it vanishes when no
+atom has a free internal coordinate (every site of a point group that leaves no vector invariant: fcc, bcc,
+diamond, rock salt, fluorite, perovskite).
+
+All q-sums are over the triplets q + q' + q'' = G of a Gamma-centred mesh (:class:`trajmodes.lattice.grid.Grid`),
+the irreducible q with their stars and the triplets at each reduced by its little group; modes at or below the
+cutoff frequency (the acoustic modes at Gamma, imaginary ones) take no part.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from trajmodes.lattice.grid import Grid
+from trajmodes.lattice.symmetry import site_images
+from trajmodes.phonons.interaction import Interaction
+from trajmodes.phonons.selfenergy import OCCUPATIONS, occupations
+from trajmodes.units import KB_EV, THZ_EV
+
+__all__ = ["cubic_free_energy", "classical_bracket", "quantum_bracket", "free_internal_coordinates"]
+
+#: |x| below which a difference term is evaluated through expm1 (where its numerator and denominator vanish together)
+_SMALL = 1.0
+
+
+def quantum_bracket(e1, e2, e3, n1, n2, n3, kT) -> np.ndarray:
+    """B of the module docstring with Bose-Einstein occupations, 1/eV.
+
+    Parameters
+    ----------
+    e1, e2, e3 : array_like
+        Mode energies h nu, eV (> 0), broadcast together.
+    n1, n2, n3 : array_like
+        Their occupations.
+    kT : float
+        k_B T, eV (0: the ground state, where only the first term is left).
+    """
+    out = ((n1 + 1) * (n2 + n3 + 1) + n2 * n3) / (e1 + e2 + e3)
+    if kT <= 0:
+        return out
+    for (ea, na), (eb, nb), (ec, nc) in (((e1, n1), (e2, n2), (e3, n3)), ((e1, n1), (e3, n3), (e2, n2)),
+                                         ((e2, n2), (e3, n3), (e1, n1))):
+        d = ea + eb - ec
+        x = d / kT
+        small = np.abs(x) < _SMALL
+        xs = np.where(small, x, 1.0)
+        near = np.where(xs == 0, 1.0, -np.expm1(-xs) / np.where(xs == 0, 1.0, xs))       # (1 - e^-x) / x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            far = (nc * (na + nb + 1) - na * nb) / np.where(small, 1.0, d)
+        out = out + np.where(small, (na + 1) * (nb + 1) * nc * near / kT, far)
+    return out
+
+
+def classical_bracket(e1, e2, e3, kT) -> np.ndarray:
+    """B of the module docstring for classical oscillators, 4 (k_B T)^2 / (E E' E''), 1/eV (energies in eV)."""
+    return 4.0 * kT ** 2 / (e1 * e2 * e3)
+
+
+def free_internal_coordinates(crystal, symprec: float = 1e-5) -> np.ndarray:
+    """Primitive atoms whose site symmetry leaves a displacement invariant (a free internal coordinate, where the
+    q = 0 loop that :func:`cubic_free_energy` leaves out need not vanish): indices into ``crystal``'s atoms."""
+    ds = crystal.symmetry(symprec)
+    W = np.asarray(ds.rotations, dtype=float)
+    kp, _, _ = site_images(crystal, ds.rotations, ds.translations)
+    stays = (kp == np.arange(crystal.n_atoms)[None, :]).astype(float)              # (n_ops, n): ops fixing site k
+    mean = np.einsum("ok,oab->kab", stays, W) / stays.sum(axis=0)[:, None, None]   # projector on invariant vectors
+    return np.flatnonzero(np.abs(mean).max(axis=(1, 2)) > 1e-8)
+
+
+def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "quantum", phonons=None,
+                      symprec: float = 1e-5, cutoff_frequency: float = 1e-4, chunk: int = 512):
+    """Second-order free energy of the cubic constants (the bubble), per primitive cell.
+
+    Parameters
+    ----------
+    force_constants : ForceConstants
+        With ``fc3`` (eV/A^3); its ``fc2`` gives the phonons unless ``phonons`` is given.
+    temperatures : float or array_like
+        K (>= 0).
+    mesh : int, (3,) int or (3, 3) int
+        Gamma-centred q mesh (n: n x n x n), or a supercell matrix: the q-points commensurate with it.
+    occupation : {"quantum", "classical"}
+        Bose-Einstein oscillators, or the classical limit (the one that matches classical molecular dynamics).
+    phonons : Phonons, optional
+        Harmonic phonons of the second-order constants to use (default ``Phonons(force_constants)``).
+    symprec : float
+        Tolerance (A) of the point group that reduces the mesh.
+    cutoff_frequency : float
+        THz; modes at or below it (and imaginary ones) take no part.
+    chunk : int
+        Triplets per block of the interaction strengths.
+
+    Returns
+    -------
+    xarray.DataArray
+        F_3ph over ``temperature`` (K), eV per primitive cell (attrs ``units``, ``occupation``, ``mesh``,
+        ``n_imaginary``: modes of the mesh below zero frequency, left out).
+    """
+    import xarray as xr
+    if occupation not in OCCUPATIONS:
+        raise ValueError(f"occupation must be one of {OCCUPATIONS}, not {occupation!r}")
+    if getattr(force_constants, "fc3", None) is None:
+        raise ValueError("the cubic free energy needs third-order constants (fc3): fit them with cutoff3= "
+                         "(EffectiveForceConstants) or read phono3py's fc3.hdf5 (ForceConstants.from_phono3py)")
+    T = np.atleast_1d(np.asarray(temperatures, dtype=float))
+    if T.ndim != 1 or not np.isfinite(T).all() or (T < 0).any():
+        raise ValueError(f"temperatures must be finite and >= 0 K, not {np.asarray(temperatures).tolist()}")
+    m = np.asarray(mesh)
+    if m.size == 1:
+        m = np.repeat(m.reshape(()), 3)
+    if m.shape not in ((3,), (3, 3)) or not np.all(np.isfinite(m)) or not np.all(m == np.rint(m)):
+        raise ValueError(f"mesh must be one positive integer n (n x n x n), three, or a 3 x 3 supercell matrix, "
+                         f"not {mesh!r}")
+    free = free_internal_coordinates(force_constants.primitive, symprec)
+    if len(free):
+        warnings.warn(f"atoms {free.tolist()} of the primitive cell have a free internal coordinate: the q = 0 loop "
+                      "of the cubic free energy (the relaxation of their mean positions), left out here, need not "
+                      "vanish", UserWarning, stacklevel=2)
+    grid = Grid(np.rint(m).astype(int), force_constants.primitive.symmetry(symprec).rotations)
+    it = Interaction(force_constants, grid, phonons, cutoff_frequency, chunk)
+    nu = it.frequencies                                                             # (N, nb) THz
+    ok = nu > it.cutoff_frequency
+    energy = np.where(ok, nu, 1.0) * THZ_EV                                         # eV, placeholders where off
+    n = occupations(np.where(ok, nu, 1.0), T, "quantum")                            # (nT, N, nb)
+    kT = KB_EV * T
+    N = grid.n_points
+    total = np.zeros(len(T))
+    for q, wq in zip(grid.irreducible, grid.weights):
+        tr = grid.triplets(int(q))
+        for s in range(0, len(tr), it.chunk):
+            b = slice(s, s + it.chunk)
+            q1, q2, w = tr.q1[b], tr.q2[b], tr.weights[b]
+            S = it.strength(int(q), q1, q2)                                         # (t, s, s', s'') eV^2
+            e1 = energy[q][None, :, None, None]
+            e2 = energy[q1][:, None, :, None]
+            e3 = energy[q2][:, None, None, :]
+            valid = ok[q][None, :, None, None] & ok[q1][:, None, :, None] & ok[q2][:, None, None, :]
+            SW = np.where(valid, S, 0.0) * w[:, None, None, None]
+            for i, t in enumerate(kT):
+                if occupation == "classical":
+                    if t == 0:
+                        continue
+                    B = classical_bracket(e1, e2, e3, t)
+                else:
+                    B = quantum_bracket(e1, e2, e3, n[i, q][None, :, None, None], n[i, q1][:, None, :, None],
+                                        n[i, q2][:, None, None, :], t)
+                total[i] += wq * float(np.sum(SW * np.where(valid, B, 0.0)))
+    F = -6.0 * total / N ** 2
+    mesh_attr = np.rint(m).astype(int).tolist()
+    return xr.DataArray(F, dims=("temperature",), coords=dict(temperature=("temperature", T, {"units": "K"})),
+                        name="cubic_free_energy",
+                        attrs=dict(units="eV", per="primitive cell", occupation=occupation, mesh=str(mesh_attr),
+                                   n_imaginary=int(np.sum(nu < 0)),
+                                   long_name="second-order free energy of the cubic constants (three-phonon bubble)"))
