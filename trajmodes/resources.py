@@ -58,3 +58,37 @@ def available_memory() -> int | None:
         if limit.isdigit() and int(limit) < 1 << 60:
             avail = min(avail, max(int(limit) - current, 0))
     return avail
+
+
+def require_memory(nbytes: float, what: str, fix: str, fraction: float = 0.5) -> None:
+    """Refuse, before anything is allocated, a computation that needs more than ``fraction`` of the memory
+    available (:func:`available_memory`).
+
+    Parameters
+    ----------
+    nbytes : float
+        The computation's estimated peak, bytes.
+    what : str
+        What needs it ("the eigenvectors of the 1e15 q-points of the mesh"), for the message.
+    fix : str
+        What to do instead, for the message.
+
+    Raises
+    ------
+    MemoryError
+        Naming the size, what needs it, the memory available and ``fix``.
+    """
+    have = available_memory()
+    if have is not None and nbytes > fraction * have:
+        raise MemoryError(f"{what} need about {_size(nbytes)}, more than {fraction:.0%} of the {_size(have)} "
+                          f"available: {fix}")
+
+
+def _size(nbytes: float) -> str:
+    """A byte count for people: 3.2 GB, 7.1 PB."""
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if nbytes < 1000 or unit == "PB":
+            return f"{nbytes:.1f} {unit}" if unit != "B" else f"{int(nbytes)} B"
+        nbytes /= 1000
+    return f"{nbytes:.1f} PB"                                      # pragma: no cover - the loop returns
+

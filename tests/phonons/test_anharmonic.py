@@ -311,3 +311,20 @@ def test_isotope_scattering_in_widths_and_kappa_matches_phono3py(request, tmp_pa
     k = an.thermal_conductivity(linewidths=lw)["kappa"].values
     np.testing.assert_allclose(k[:, [0, 1, 2], [0, 1, 2]], np.asarray(tc.kappa)[0][:, :3], rtol=1e-4)
     assert k[0, 0, 0] < Anharmonic(fc, mesh, [300.0], smearing=0.1).thermal_conductivity()["kappa"].values[0, 0, 0]
+
+
+def test_a_mesh_too_large_for_memory_is_refused_before_anything_is_allocated(cu_fc3):
+    """A mesh of 1e15 points (a typo for 100) used to try to allocate petabytes; the estimate refuses it at once,
+    with the size, what needs it and what to do, in the anharmonic, harmonic-mesh and quasiharmonic paths."""
+    import time
+    from trajmodes.lattice.prototypes import prototype
+    from trajmodes.phonons.quasiharmonic import QuasiHarmonic
+    from trajmodes.potentials.pair import LennardJones
+    t0 = time.perf_counter()
+    with pytest.raises(MemoryError, match=r"1e\+15 q-points of the mesh .* PB, more than 50% .* use a smaller mesh"):
+        Anharmonic(cu_fc3, 100000, 300.0)
+    with pytest.raises(MemoryError, match="use a smaller mesh"):
+        trajmodes.Phonons(cu_fc3).dos(mesh=(100000, 100000, 100000))
+    with pytest.raises(MemoryError, match="use a smaller mesh"):
+        QuasiHarmonic(LennardJones(0.0104, 3.4, 8.5), prototype("fcc", "Ar", 5.3), mesh=100000)
+    assert time.perf_counter() - t0 < 5.0

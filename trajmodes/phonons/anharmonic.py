@@ -84,6 +84,13 @@ class Anharmonic:
         self.degeneracy_tol = float(degeneracy_tol)
         self.symprec = float(symprec)
         self.scheduler = scheduler
+        n_points = abs(round(np.linalg.det(mesh))) if np.ndim(mesh) == 2 else int(np.prod(mesh, dtype=float))
+        nb = 3 * force_constants.n_prim
+        from trajmodes.resources import require_memory
+        # the frequencies and eigenvectors of every point of the mesh, its tables, one q's triplets and weights
+        require_memory(n_points * (16.0 * nb * nb + 8.0 * nb + 200.0) + 24.0 * n_points * nb * nb,
+                       f"the phonons of the {n_points:.3g} q-points of the mesh {np.asarray(mesh).tolist()} "
+                       f"({nb} branches)", "use a smaller mesh")
         self.grid = Grid(mesh, force_constants.primitive.symmetry(symprec).rotations)
         self.interaction = Interaction(force_constants, self.grid, phonons, cutoff_frequency, chunk)
         self.phonons = self.interaction.phonons

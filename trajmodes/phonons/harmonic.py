@@ -253,6 +253,11 @@ class Phonons:
         primitive atom (only with ``projections``, else None).
         """
         from trajmodes.lattice.qpoints import mesh_qpoints
+        from trajmodes.resources import require_memory
+        n_points, nb = float(np.prod(np.broadcast_to(np.asarray(mesh, dtype=float), (3,)))), self.n_branches
+        require_memory(n_points * 8.0 * (3 + nb + (nb * self.fc.n_prim if projections else 0)),
+                       f"the frequencies on the {n_points:.3g} q-points of the mesh {np.asarray(mesh).tolist()}",
+                       "use a smaller mesh")
         q = mesh_qpoints(mesh)
         if not projections:
             return q, self.frequencies(q), None

@@ -76,6 +76,12 @@ class QuasiHarmonic:
         self.occupation = occupation
         self.cutoff_frequency = float(cutoff_frequency)
         # time reversal only: nu(-q) = nu(q), one of each pair (mode_gruneisen's points)
+        from trajmodes.resources import require_memory
+        n_points = abs(round(np.linalg.det(self.mesh))) if self.mesh.ndim == 2 else float(np.prod(self.mesh, dtype=float))
+        nb = 3 * crystal.n_atoms
+        # at least the dynamical matrices and eigenvectors of every point (the derivatives come in blocks)
+        require_memory(n_points * 32.0 * nb * nb, f"the dynamical matrices on the {n_points:.3g} q-points of the mesh "
+                       f"{self.mesh.tolist()}", "use a smaller mesh")
         grid = Grid(self.mesh)
         self.qpoints = grid.qpoints[grid.irreducible]
         self.n_points = grid.n_points
