@@ -111,3 +111,22 @@ def test_supercell_option_and_single_file(tmp_path, capsys):
     import netCDF4
     with netCDF4.Dataset(tmp_path / "a.nc") as ds:
         assert ds.setting_source_format == "tdep" and "infile.forceconstant" in ds.inputs
+
+
+@pytest.mark.parametrize("to, third", [("tdep", "infile.forceconstant_thirdorder"), ("shengbte", "FORCE_CONSTANTS_3RD"),
+                                       ("phono3py", "fc3.hdf5")])
+def test_writing_over_another_crystals_folder_leaves_no_stale_file(tmp_path, capsys, to, third):
+    """Converting fc2-only constants into a folder that holds another crystal's third order left that file beside
+    the new ones, and the folder no longer read back; the stale file is removed, and the line says so."""
+    other, own = _case("gaas_diag"), _case("cu_nondiag")
+    other.to_netcdf(tmp_path / "other.nc")
+    ForceConstants(own.fc2, own.supercell, own.primitive).to_netcdf(tmp_path / "own.nc")
+    rc, out, err = _run(capsys, tmp_path / "other.nc", "-o", tmp_path / "f", "--to", to)
+    assert rc == 0 and (tmp_path / "f" / third).exists()
+    rc, out, err = _run(capsys, tmp_path / "own.nc", "-o", tmp_path / "f", "--to", to)
+    assert rc == 0, err
+    assert f"removed {third}" in out and not (tmp_path / "f" / third).exists()
+    back = {"tdep": ForceConstants.from_tdep, "shengbte": ForceConstants.from_shengbte,
+            "phono3py": ForceConstants.from_phono3py}[to](tmp_path / "f")
+    assert back.fc3 is None and back.n_atoms == own.n_atoms
+    assert not _leftovers(tmp_path)

@@ -121,8 +121,15 @@ def _describe(fc) -> str:
             f"{fc.smap.matrix.tolist()}")
 
 
-def _write_folder(write, target: str, out) -> list[str]:
-    """Run ``write(folder)`` on a fresh folder and stage every file it made as ``target/NAME``."""
+#: files beside the marks that a format's reader also takes from its folder (Born charges, the other hdf5 name)
+_READ_ALSO = {"phonopy": ("BORN", "fc2.hdf5", "force_constants.hdf5"), "phono3py": ("fc2.hdf5", "BORN"),
+              "shengbte": ("CONTROL",)}
+
+
+def _write_folder(write, target: str, out, fmt: str) -> tuple[list[str], list[str]]:
+    """Run ``write(folder)`` on a fresh folder and stage every file it made as ``target/NAME``; files of the same
+    format already in ``target`` that this write did not make (a third order of other constants, BORN of another
+    crystal) would be read back with the new ones: they are removed. Returns the names written and removed."""
     parent = os.path.dirname(os.path.abspath(target))
     while not os.path.isdir(parent):
         parent = os.path.dirname(parent)
@@ -134,7 +141,11 @@ def _write_folder(write, target: str, out) -> list[str]:
             os.replace(os.path.join(tmp, name), out(os.path.join(target, name)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return names
+    stale = [n for n in _MARKS.get(fmt, ()) + _READ_ALSO.get(fmt, ())
+             if n not in names and os.path.isfile(os.path.join(target, n))]
+    for name in stale:
+        os.remove(os.path.join(target, name))
+    return names, stale
 
 
 def cmd_convert_fc(args, out) -> int:
@@ -171,7 +182,9 @@ def cmd_convert_fc(args, out) -> int:
         writers = {"tdep": lambda d: fc.to_tdep(d, source=src), "shengbte": lambda d: fc.to_shengbte(d, source=src),
                    "phonopy": fc.to_phonopy, "phono3py": fc.to_phono3py,
                    "gpumd": lambda d: fc.to_gpumd(d, source=src, path=target)}
-        files = _write_folder(writers[args.to], target, out)
+        files, stale = _write_folder(writers[args.to], target, out, args.to)
     left = f" (left out: {', '.join(dropped)})" if dropped else ""
-    print(f"read {fmt} {src}: {what}; wrote {args.to} {target}: {', '.join(files)}{left}")
+    gone = (f"; removed {', '.join(stale)}: files of earlier constants in that folder that would be read with "
+            "these" if args.to not in ONE_FILE and stale else "")
+    print(f"read {fmt} {src}: {what}; wrote {args.to} {target}: {', '.join(files)}{left}{gone}")
     return 0
