@@ -51,8 +51,14 @@ def test_qha_command_with_a_pair_potential_stops_where_the_lattice_does(tmp_path
 @pytest.mark.parametrize("spec, message", [
     ("morse:1.0,2.0", "morse takes D0, alpha, r0, cutoff"),
     ("nonexistent.sw", "no such potential file"),
+    ("empty.sw", "no Stillinger-Weber entry in it"),                       # was: zero-size array to reduction
+    ("lj/cut:0.0104,3.4,2.0", "no atoms of this crystal lie within the cutoff of the potential (2 A; the nearest "
+                              "neighbours are 2.546 A apart)"),            # was: cannot reshape array of size 0
 ])
 def test_qha_command_refuses_bad_potentials(tmp_path, capsys, spec, message):
+    if spec == "empty.sw":
+        (tmp_path / spec).write_text("# Stillinger-Weber parameters\n\n")
+        spec = str(tmp_path / spec)
     rc = main(["qha", spec, "--species", "Cu", "--structure", "fcc", "--a", "3.6", "-o", str(tmp_path / "x")])
     assert rc == 2
     assert message in capsys.readouterr().err

@@ -86,6 +86,9 @@ def read_sw(path, units: str = "metal") -> list[dict]:
     if words:
         raise ValueError(f"{path}: line {start}: the file ends inside an entry ({len(words)} of "
                          f"{3 + len(SW_FIELDS)} words)")
+    if not entries:
+        raise ValueError(f"{path}: no Stillinger-Weber entry in it (empty, or only comments): a LAMMPS sw file has "
+                         f"lines of three elements and {len(SW_FIELDS)} parameters, e.g. the Si.sw shipped with LAMMPS")
     return entries
 
 

@@ -112,6 +112,17 @@ def shortest_lattice_vector(cell: np.ndarray) -> float:
     return float(np.linalg.norm(g @ red, axis=1).min())
 
 
+def nearest_neighbour_distance(cell: np.ndarray, positions: np.ndarray) -> float:
+    """Shortest distance (A) between two atoms of a periodic crystal, an atom and its own images included."""
+    x = np.asarray(positions, dtype=float)
+    d = shortest_lattice_vector(cell)
+    if len(x) > 1:
+        r = np.linalg.norm(shortest_vectors(x[None, :, :] - x[:, None, :], cell), axis=-1)
+        r[np.diag_indices(len(x))] = np.inf
+        d = min(d, float(r.min()))
+    return d
+
+
 def neighbours(positions: np.ndarray, cell: np.ndarray, centre: int, cutoff: float, tol: float = 0.0):
     """Atoms within ``cutoff`` (+ ``tol``) of atom ``centre`` (itself included) and their shortest image vectors.
 

@@ -111,6 +111,12 @@ class ShortRangePotential:
             return hit[1]
         self.check_crystal(crystal)
         terms = list(self.terms(crystal, order))
+        if sum(len(t) for t in terms) == 0:
+            from trajmodes.lattice.geometry import nearest_neighbour_distance
+            d = nearest_neighbour_distance(crystal.cell, crystal.positions)
+            raise ValueError(f"no atoms of this crystal lie within the cutoff of the potential ({float(self.cutoff):g} "
+                             f"A; the nearest neighbours are {d:.4g} A apart): nothing binds it. Use a cutoff "
+                             "beyond the first neighbour shells, or check the lattice parameter")
         if len(cache) >= 4:
             cache.pop(next(iter(cache)))
         cache[key] = (order, terms)
