@@ -27,6 +27,10 @@ _LAZY = {
     "HarmonicAngle": "trajmodes.potentials.threebody", "ExponentialAngle": "trajmodes.potentials.threebody",
     "Anharmonic": "trajmodes.phonons.anharmonic", "thermal_conductivity": "trajmodes.modes.conductivity",
     "compare_three_phonon": "trajmodes.modes.comparison", "QuasiHarmonic": "trajmodes.phonons.quasiharmonic",
+    "PotentialEngine": "trajmodes.potentials.engines", "HarmonicEngine": "trajmodes.potentials.engines",
+    "AseEngine": "trajmodes.potentials.engines", "LammpsEngine": "trajmodes.potentials.lammps_engine",
+    "canonical_configurations": "trajmodes.phonons.sampling",
+    "thermodynamic_integration": "trajmodes.phonons.free_energy_bounds",
 }
 #: public submodules, by the short names users know them under
 _MODULES = {"bvk": "trajmodes.potentials.bvk", "workflows": "trajmodes.workflows", "plots": "trajmodes.plots",
