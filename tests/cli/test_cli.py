@@ -83,3 +83,26 @@ def test_fit_and_info_read_thermo_logs(tmp_path, capsys):
     assert "mean kinetic temperature" in text and "U_0 = <U_MD - 1/2 u Phi u>" in text
     with xr.open_dataset(out) as ds:
         assert log in ds.attrs["inputs"]
+
+
+def test_series_passes_every_read_option_to_each_run(tmp_path, monkeypatch):
+    """series accepted --md-timestep, --frame-interval and --topology and never used them; each run is now read
+    with them (the reads are stopped once their options are seen)."""
+    import pytest
+    import trajmodes
+
+    class Seen(Exception):
+        pass
+
+    seen = []
+
+    def fake_read(path, **kw):
+        seen.append(kw)
+        raise Seen()
+
+    monkeypatch.setattr(trajmodes, "read", fake_read)
+    with pytest.raises(Seen):
+        main(["series", str(DATA / "cu32_xs.lammpstrj"), str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu",
+              "--md-timestep", "0.002", "--frame-interval", "0.04", "--topology", "top.data", "--debug"])
+    assert seen and seen[0]["md_timestep"] == 0.002 and seen[0]["frame_interval"] == 0.04
+    assert seen[0]["topology"] == "top.data"

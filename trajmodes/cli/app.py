@@ -174,6 +174,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="reduced q-points for the tables and the split, 3 numbers each (default: special points)")
     ps.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
     ps.add_argument("--mesh", type=mesh, default=[16, 16, 16], help="q mesh of the free energy (default 16)")
+    ps.add_argument("--cubic-mesh", type=mesh, help="q mesh of the second-order cubic free energy, with --cutoff3 "
+                                                    "(default 10)")
     ps.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
                     help="statistics of the harmonic free energy (default quantum)")
     ps.add_argument("--symprec", type=positive, default=1e-3, help="symmetry tolerance in A (default 1e-3)")

@@ -48,7 +48,8 @@ def cmd_series(args, out) -> int:
         kw = dict(thermo=log) if log else {}
         traj = trajmodes.read(path, format=args.format, reference=ref, units=args.units, species=species,
                               masses=args.masses, chunk_frames=args.chunk_frames, energy_column=args.energy_column,
-                              stress_columns=args.stress_columns, **kw)
+                              stress_columns=args.stress_columns, md_timestep=args.md_timestep,
+                              frame_interval=args.frame_interval, topology=args.topology, **kw)
         if ref is None and getattr(traj.source, "reference", None) is None:
             traj = traj.with_reference("average")
         trajs.append(traj)
@@ -60,7 +61,8 @@ def cmd_series(args, out) -> int:
               "resamples each"):
         s = fit_series(trajs, temperatures=None if temps[0] is None else [float(t) for t in temps],
                        labels=[os.path.basename(r) for r in runs], qpoints=qpoints, path=args.path,
-                       mesh=args.mesh, occupation=args.occupation, n_resamples=args.resamples,
+                       mesh=args.mesh, cubic_mesh=args.cubic_mesh, occupation=args.occupation,
+                       n_resamples=args.resamples,
                        target_error=args.target_error, progress=lambda m: print("  " + m, flush=True), **fits)
     ds = s.dataset
     split = s.shift_split()
