@@ -97,13 +97,25 @@ def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=No
     if temperatures is not None and len(temperatures) != len(runs):
         raise ValueError(f"{len(runs)} runs but {len(temperatures)} temperatures")
     fits, temps = [], []
+    heads = [run[0] if isinstance(run, (list, tuple)) else run for run in runs]
+    names = [str(labels[i]) if labels is not None else h.source.describe() for i, h in enumerate(heads)]
+    for i, h in enumerate(heads[1:], 1):                 # one crystal throughout: checked before any fit
+        if h.n_atoms != heads[0].n_atoms or not np.array_equal(h.species, heads[0].species):
+            raise ValueError(f"{names[i]} (run {i + 1}: {h.n_atoms} atoms, {_formula(h.species)}) and {names[0]} "
+                             f"(run 1: {heads[0].n_atoms} atoms, {_formula(heads[0].species)}) are different crystals "
+                             "or cells: a series needs the same supercell, with the same atoms in the same order, in "
+                             "every run")
     for i, run in enumerate(runs):
-        first = run[0] if isinstance(run, (list, tuple)) else run
-        name = labels[i] if labels is not None else first.source.describe()
+        name = names[i]
         if progress:
             progress(f"run {i + 1}/{len(runs)}: {name}" + (f" at {float(temperatures[i]):g} K"
                                                            if temperatures is not None else ""))
-        est = EffectiveForceConstants(**fit_settings).fit(run)
+        try:
+            est = EffectiveForceConstants(**fit_settings).fit(run)
+        except ValueError as exc:
+            if not fits:
+                raise
+            raise ValueError(f"{name} (run {i + 1}) against {names[0]} (run 1): {exc}") from None
         T = float(temperatures[i]) if temperatures is not None else _mean_temperature(est, name)
         if not fits:                        # every later run is fitted in the parameters of the first one
             fit_settings = dict(fit_settings, build_basis=_shared_basis(est, fit_settings.get("build_basis")))
@@ -113,10 +125,14 @@ def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=No
             _share_kernel(est, fits[0])
         fits.append(est)
         temps.append(T)
-    labels = [str(x) for x in labels] if labels is not None else [
-        (r[0] if isinstance(r, (list, tuple)) else r).source.describe() for r in runs]
-    return Series(fits, temps, labels, qpoints=qpoints, qlabels=qlabels, path=path, npoints=npoints, mesh=mesh,
+    return Series(fits, temps, names, qpoints=qpoints, qlabels=qlabels, path=path, npoints=npoints, mesh=mesh,
                   occupation=occupation, target_error=target_error, cubic_mesh=cubic_mesh)
+
+
+def _formula(species) -> str:
+    """Species counts, e.g. 'Cu32' or 'Ga4As4'."""
+    names, counts = np.unique(np.asarray(species).astype(str), return_counts=True)
+    return "".join(f"{n}{c}" for n, c in zip(names, counts))
 
 
 def _share_kernel(fit: EffectiveForceConstants, first: EffectiveForceConstants) -> None:
@@ -142,9 +158,11 @@ def _shared_basis(first: EffectiveForceConstants, build=None):
         mine = build(fc, order, cutoff, primitive=primitive, symprec=symprec)
         ref = first.bases_[order]
         if mine.n_params != ref.n_params or not np.array_equal(np.asarray(mine.sites), np.asarray(ref.sites)):
-            raise ValueError(f"this run has other order-{order} clusters within the {cutoff:g} A cutoff than the "
-                             f"first run ({mine.n_params} vs {ref.n_params} parameters): the same cutoffs must hold "
-                             "the same neighbour shells at every volume; choose cutoffs between shells")
+            raise ValueError(f"its order-{order} clusters within the {cutoff:g} A cutoff are not those of the first "
+                             f"run ({mine.n_params} vs {ref.n_params} parameters"
+                             + (", on other sites" if mine.n_params == ref.n_params else "") + "): either the runs "
+                             "are of different crystals, or the cutoff falls on a neighbour shell that moves across it "
+                             "with the volume (choose a cutoff between shells)")
         return ref
     return shared
 

@@ -110,3 +110,19 @@ def test_derivative_weights_are_exact_for_parabolas():
     assert np.allclose(derivative_weights(x, 2) @ y, 8e-6, rtol=1e-10)
     assert np.allclose(derivative_weights(x[:2], 1) @ (1 + 2 * x[:2]), 2.0)
     assert np.isnan(derivative_weights(x[:2], 2)).all()
+
+
+def test_runs_of_different_crystals_are_named_before_any_fit():
+    import trajmodes
+    """Runs of two crystals used to fail deep in the fit with '(3 vs 3 parameters)' naming neither run; they are
+    refused before any fit, naming both runs and what differs."""
+    import time
+    from tests.support.paths import EXAMPLES, TESTS
+    from trajmodes.series import fit_series
+    cu = trajmodes.read(TESTS / "data" / "cu32_xs.lammpstrj", species=["Cu"], md_timestep=0.001)
+    si = trajmodes.read(EXAMPLES / "md" / "si_300K.lammpstrj.gz", reference=EXAMPLES / "md" / "si_300K.data")
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"si_300K.*\(run 2: 216 atoms, Si216\) and .*cu32_xs.*\(run 1: 32 atoms, "
+                                         r"Cu32\) are different crystals"):
+        fit_series([cu, si], cutoff2=3.0, n_resamples=0)
+    assert time.perf_counter() - t0 < 5.0
