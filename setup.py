@@ -7,16 +7,19 @@ setup(
             "trajmodes._fastparse",
             sources=["trajmodes/_fastparse.c"],
             extra_compile_args=["-O3"],
+            depends=["trajmodes/_compat.h"],
         ),
         Extension(
             "trajmodes._projection",
             sources=["trajmodes/_projection.c"],
             extra_compile_args=["-O3"],
+            depends=["trajmodes/_compat.h"],
         ),
         Extension(
             "trajmodes._design",
             sources=["trajmodes/_design.c"],
             extra_compile_args=["-O3"],
+            depends=["trajmodes/_compat.h"],
         ),
     ]
 )

@@ -41,8 +41,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_compat.h"
+
 static int need(Py_buffer *b, Py_ssize_t bytes, const char *what)
 {
+    if (bytes < 0) {
+        PyErr_Format(PyExc_ValueError, "_design: %s: a negative size", what);
+        return -1;
+    }
     if (b->len < bytes) {
         PyErr_Format(PyExc_ValueError, "_design: %s holds %zd bytes, needs %zd", what, b->len, bytes);
         return -1;
@@ -51,32 +57,30 @@ static int need(Py_buffer *b, Py_ssize_t bytes, const char *what)
 }
 
 /* The loops, compiled for AVX2 and for the baseline instruction set; the loader picks one for the processor. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-static void add_rows(const double *restrict u, Py_ssize_t n_atoms, Py_ssize_t T, const int64_t *restrict tab,
-                     Py_ssize_t n_c, Py_ssize_t i0, Py_ssize_t n_i, Py_ssize_t ncols, const int64_t *restrict col_j,
-                     const int64_t *restrict col_b, const int64_t *restrict col_l, const int64_t *restrict col_c,
-                     const int64_t *restrict cp,
-                     const int64_t *restrict ri, const double *restrict v, const int64_t *restrict orow,
-                     Py_ssize_t n_spread, const int64_t *restrict s_src, const int64_t *restrict s_ptr,
-                     const int64_t *restrict s_dst, const double *restrict s_w, double *restrict o,
-                     double *restrict prod)
+TM_TARGET_CLONES
+static void add_rows(const double *TM_RESTRICT u, Py_ssize_t n_atoms, Py_ssize_t T, const int64_t *TM_RESTRICT tab,
+                     Py_ssize_t n_c, Py_ssize_t i0, Py_ssize_t n_i, Py_ssize_t ncols, const int64_t *TM_RESTRICT col_j,
+                     const int64_t *TM_RESTRICT col_b, const int64_t *TM_RESTRICT col_l, const int64_t *TM_RESTRICT col_c,
+                     const int64_t *TM_RESTRICT cp,
+                     const int64_t *TM_RESTRICT ri, const double *TM_RESTRICT v, const int64_t *TM_RESTRICT orow,
+                     Py_ssize_t n_spread, const int64_t *TM_RESTRICT s_src, const int64_t *TM_RESTRICT s_ptr,
+                     const int64_t *TM_RESTRICT s_dst, const double *TM_RESTRICT s_w, double *TM_RESTRICT o,
+                     double *TM_RESTRICT prod)
 {
     for (Py_ssize_t i = i0; i < i0 + n_i; i++) {
-        double *restrict oi = o + (i - i0) * T;           /* atom i's rows: oi + r * n_i * T */
+        double *TM_RESTRICT oi = o + (i - i0) * T;           /* atom i's rows: oi + r * n_i * T */
         for (Py_ssize_t c = 0; c < ncols; c++) {
-            const double *restrict x = u + (col_b[c] * n_atoms + tab[col_j[c] * n_c + i]) * T;
+            const double *TM_RESTRICT x = u + (col_b[c] * n_atoms + tab[col_j[c] * n_c + i]) * T;
             if (col_l[c] >= 0) {
-                const double *restrict y = u + (col_c[c] * n_atoms + tab[col_l[c] * n_c + i]) * T;
+                const double *TM_RESTRICT y = u + (col_c[c] * n_atoms + tab[col_l[c] * n_c + i]) * T;
                 for (Py_ssize_t t = 0; t < T; t++) prod[t] = x[t] * y[t];
                 x = prod;
             }
             int64_t k = cp[c];
             for (; k + 2 < cp[c + 1]; k += 3) {      /* three rows at a time: x read once for three updates */
-                double *restrict d0 = oi + orow[ri[k]] * n_i * T;
-                double *restrict d1 = oi + orow[ri[k + 1]] * n_i * T;
-                double *restrict d2 = oi + orow[ri[k + 2]] * n_i * T;
+                double *TM_RESTRICT d0 = oi + orow[ri[k]] * n_i * T;
+                double *TM_RESTRICT d1 = oi + orow[ri[k + 1]] * n_i * T;
+                double *TM_RESTRICT d2 = oi + orow[ri[k + 2]] * n_i * T;
                 const double w0 = v[k], w1 = v[k + 1], w2 = v[k + 2];
                 for (Py_ssize_t t = 0; t < T; t++) {
                     const double xt = x[t];
@@ -86,15 +90,15 @@ static void add_rows(const double *restrict u, Py_ssize_t n_atoms, Py_ssize_t T,
                 }
             }
             for (; k < cp[c + 1]; k++) {
-                double *restrict dst = oi + orow[ri[k]] * n_i * T;
+                double *TM_RESTRICT dst = oi + orow[ri[k]] * n_i * T;
                 const double w = v[k];
                 for (Py_ssize_t t = 0; t < T; t++) dst[t] += w * x[t];
             }
         }
         for (Py_ssize_t s = 0; s < n_spread; s++) {
-            const double *restrict src = oi + s_src[s] * n_i * T;
+            const double *TM_RESTRICT src = oi + s_src[s] * n_i * T;
             for (int64_t k = s_ptr[s]; k < s_ptr[s + 1]; k++) {
-                double *restrict dst = oi + s_dst[k] * n_i * T;
+                double *TM_RESTRICT dst = oi + s_dst[k] * n_i * T;
                 const double w = s_w[k];
                 for (Py_ssize_t t = 0; t < T; t++) dst[t] += w * src[t];
             }
@@ -129,6 +133,10 @@ static int check(tables_t *t, Py_ssize_t n_out, const char *fn)
     t->ncols = t->cj.len / 8, t->nnz = t->rowidx.len / 8, t->nrows = t->outrow.len / 8;
     t->n_tables = t->n_c ? t->table.len / 8 / t->n_c : 0;
     t->n_spread = t->ssrc.len / 8, t->n_sdst = t->sdst.len / 8;
+    if (t->n_atoms < 0 || t->T < 0 || t->n_c < 0 || n_out < 0) {
+        PyErr_Format(PyExc_ValueError, "%s: a negative number of atoms, frames, class atoms or output rows", fn);
+        return -1;
+    }
     if (need(&t->u3, 8 * 3 * t->n_atoms * t->T, "u3") || need(&t->cb, 8 * t->ncols, "col_b") ||
         need(&t->cl, 8 * t->ncols, "col_l") || need(&t->cc, 8 * t->ncols, "col_c") ||
         need(&t->colptr, 8 * (t->ncols + 1), "colptr") || need(&t->vals, 8 * t->nnz, "vals") ||

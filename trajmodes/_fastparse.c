@@ -13,13 +13,14 @@
  * |exponent| <= 22, so one correctly rounded multiply/divide) and fall back
  * to strtod otherwise, so every value is the correctly rounded double.
  */
-#define _GNU_SOURCE
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+
+#include "_compat.h"
 
 enum { ST_OK = 0, ST_BADTOKEN = 1, ST_FEWCOLS = 2, ST_EOF = 3, ST_NONFINITE = 4 };
 
@@ -121,7 +122,7 @@ static inline int digit_run(const char *s, uint64_t *x)
     /* per byte, without carries between bytes: the top bit is set unless the byte is 0..9 */
     uint64_t bad = (((v & 0x7F7F7F7F7F7F7F7FULL) + 0x7676767676767676ULL) | v) & 0x8080808080808080ULL;
     *x = v;
-    return bad ? (__builtin_ctzll(bad) >> 3) : 8;
+    return bad ? (TM_CTZ64(bad) >> 3) : 8;
 }
 
 static inline uint64_t digits_value(uint64_t x, int n)
@@ -163,7 +164,7 @@ static inline int parse_double(const char *p, const char *end, const char **next
         x0 ^= 0x3030303030303030ULL;
         const uint64_t bad0 = nondigit_bits(x0);
         if (!bad0) goto general;                  /* eight or more integer digits */
-        const int nint = __builtin_ctzll(bad0) >> 3;
+        const int nint = TM_CTZ64(bad0) >> 3;
         const int dot = ((x0 >> (8 * nint)) & 0xFF) == ('.' ^ '0');
         int ndig = nint;
         uint64_t mant;
@@ -174,14 +175,14 @@ static inline int parse_double(const char *p, const char *end, const char **next
             d0 = (x0 & keep) | ((d0 ^ 0x3030303030303030ULL) << (8 * nint));
             const uint64_t bad = nondigit_bits(d0);
             if (bad) {
-                ndig = __builtin_ctzll(bad) >> 3;
+                ndig = TM_CTZ64(bad) >> 3;
                 mant = digits_value(d0, ndig);
             } else {
                 memcpy(&d1, s + 9, 8);
                 d1 ^= 0x3030303030303030ULL;
                 const uint64_t bad1 = nondigit_bits(d1);
                 if (!bad1) goto general;          /* more than 15 digits */
-                const int n1 = __builtin_ctzll(bad1) >> 3;
+                const int n1 = TM_CTZ64(bad1) >> 3;
                 ndig = 8 + n1;
                 mant = digits_value(d0, 8) * POW10U[n1] + digits_value(d1, n1);
             }
@@ -265,7 +266,7 @@ static PyObject *scan_lammps(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     const char *p = base + (lo < hi ? lo : hi);
     while (p < stop_at) {
-        const char *hit = (const char *)memmem(p, (size_t)(end - p), KEY_TS, klen);
+        const char *hit = tm_memmem(p, (size_t)(end - p), KEY_TS, klen);
         if (!hit || hit >= stop_at) break;
         if (hit > base && hit[-1] != '\n') { p = hit + klen; continue; }
         int64_t start = hit - base;
@@ -402,10 +403,16 @@ static PyObject *parse_rows(PyObject *self, PyObject *args)
     const int32_t *colmap = (const int32_t *)cmap.buf;
     Py_ssize_t nmap = cmap.len / (Py_ssize_t)sizeof(int32_t);
     Py_ssize_t need = 0;
-    for (Py_ssize_t i = 0; i < nmap; i++) if (colmap[i] >= 0) need = i + 1;
-    if (out.len < nrows * ncols_out * (Py_ssize_t)sizeof(double) || offset < 0 || offset > buf.len) {
+    int bad_map = 0;
+    for (Py_ssize_t i = 0; i < nmap; i++) {
+        if (colmap[i] >= 0) need = i + 1;
+        if (colmap[i] >= ncols_out) bad_map = 1;          /* every destination column inside an output row */
+    }
+    if (nrows < 0 || ncols_out < 0 || bad_map || (ncols_out > 0 && nrows > PY_SSIZE_T_MAX / 8 / ncols_out) ||
+        out.len < nrows * ncols_out * (Py_ssize_t)sizeof(double) || offset < 0 || offset > buf.len) {
         PyBuffer_Release(&buf); PyBuffer_Release(&cmap); PyBuffer_Release(&out);
-        PyErr_SetString(PyExc_ValueError, "parse_rows: output buffer too small or offset out of range");
+        PyErr_SetString(PyExc_ValueError, "parse_rows: a negative size, a column map entry outside the output row, "
+                                          "an output buffer too small or an offset out of range");
         return NULL;
     }
     double *o = (double *)out.buf;
@@ -672,7 +679,7 @@ static const char *row_scalar(const Rows *r, const char *p, const char *end, int
 /* The natoms atom lines of one frame from p (``at_frame``: the frame's first row in the outputs); the end of the
  * last line, or NULL when one is not plainly valid.  seen[] marks the atoms placed: ``mark`` differs from the
  * previous frame's, so a repeated id is caught without clearing it. */
-__attribute__((noinline)) static const char *frame_rows(const Rows *r, const char *p, const char *end,
+TM_NOINLINE static const char *frame_rows(const Rows *r, const char *p, const char *end,
                                                         Py_ssize_t at_frame, unsigned char *seen, unsigned char mark)
 {
     for (int64_t row = 0; row < r->natoms; row++) {

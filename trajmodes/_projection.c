@@ -37,6 +37,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "_compat.h"
+
 static int need(Py_buffer *b, Py_ssize_t n, Py_ssize_t item, const char *fn, const char *what)
 {
     if (n < 0 || b->len < n * item) {
@@ -54,10 +56,10 @@ static inline double wrap(double f)
     return fabs(f) < 2251799813685248.0 ? f - ((f + big) - big) : f - nearbyint(f);
 }
 
-static void scatter_loop(const double *restrict x, Py_ssize_t T, Py_ssize_t N, const double *restrict A,
-                         Py_ssize_t a_step, const double *restrict o, Py_ssize_t o_step, const double *restrict p,
-                         const double *restrict s0, const double *restrict H, const int64_t *restrict dest,
-                         Py_ssize_t astride, Py_ssize_t fstride, const double *restrict w, double *restrict out)
+static void scatter_loop(const double *TM_RESTRICT x, Py_ssize_t T, Py_ssize_t N, const double *TM_RESTRICT A,
+                         Py_ssize_t a_step, const double *TM_RESTRICT o, Py_ssize_t o_step, const double *TM_RESTRICT p,
+                         const double *TM_RESTRICT s0, const double *TM_RESTRICT H, const int64_t *TM_RESTRICT dest,
+                         Py_ssize_t astride, Py_ssize_t fstride, const double *TM_RESTRICT w, double *TM_RESTRICT out)
 {
     static const double zero[3] = {0.0, 0.0, 0.0};
     for (Py_ssize_t t = 0; t < T; t++) {
@@ -131,8 +133,8 @@ static PyObject *scatter(PyObject *self, PyObject *args)
 
 /* One (frame, q): out = F~ ec[q] over the R rows. Inlined with R = 3 (one atom per primitive cell) as a constant, so
  * the small loops unroll. */
-static inline void contract_one(const double *restrict Ft, Py_ssize_t R, Py_ssize_t G, double sign,
-                                const double *restrict E, double *restrict o)
+static inline void contract_one(const double *TM_RESTRICT Ft, Py_ssize_t R, Py_ssize_t G, double sign,
+                                const double *TM_RESTRICT E, double *TM_RESTRICT o)
 {
     for (Py_ssize_t s = 0; s < 2 * R; s++) o[s] = 0.0;
     for (Py_ssize_t r = 0; r < R; r++) {
@@ -147,9 +149,9 @@ static inline void contract_one(const double *restrict Ft, Py_ssize_t R, Py_ssiz
 
 /* q in tiles whose eigenvectors fit in about 128 kB; within a tile the frames outermost, so a frame of F stays in
  * cache over the tile's q and the tile's eigenvectors over the frames. */
-static void contract_loop(const double *restrict F, Py_ssize_t T, Py_ssize_t R, Py_ssize_t G,
-                          const int64_t *restrict g, const uint8_t *restrict conj, const double *restrict ec,
-                          Py_ssize_t nq, double *restrict out)
+static void contract_loop(const double *TM_RESTRICT F, Py_ssize_t T, Py_ssize_t R, Py_ssize_t G,
+                          const int64_t *TM_RESTRICT g, const uint8_t *TM_RESTRICT conj, const double *TM_RESTRICT ec,
+                          Py_ssize_t nq, double *TM_RESTRICT out)
 {
     const Py_ssize_t per_q = 16 * R * R;
     const Py_ssize_t tile = per_q < (128 << 10) ? (128 << 10) / per_q : 1;
