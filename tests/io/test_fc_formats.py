@@ -663,3 +663,18 @@ def test_shengbte_third_order_count_must_match_its_blocks(tmp_path):
         ForceConstants.from_shengbte(tmp_path)
     msg = str(err.value)
     assert f"{path}, line {first_left}: " in msg and f"the {nb - 1} blocks" in msg and "\n" not in msg, msg
+
+
+def test_a_polar_tdep_file_is_not_called_damaged(tmp_path):
+    """A valid polar infile.forceconstant was refused as 'damaged: write or copy it again'; it is named polar, with
+    what is not supported and what to use instead."""
+    _case("cu_nondiag").to_tdep(tmp_path)
+    path = tmp_path / "infile.forceconstant"
+    lines = path.read_text().splitlines()
+    lines[-1] = "  3   # polar"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ForceConstantsFormatError) as err:
+        ForceConstants.from_tdep(tmp_path)
+    msg = str(err.value)
+    assert "polar TDEP force constant (correction type 3), not a damaged file" in msg
+    assert "write or copy it again" not in msg and "phonopy or phono3py files" in msg

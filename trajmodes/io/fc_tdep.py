@@ -480,9 +480,13 @@ def read_tdep(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     flag_line = rd.line
     flag = rd.integer("the line that says whether the material is polar (0: not)")
     if flag != 0:
-        raise rd.error(f"a polar TDEP force constant (correction type {flag}): its constants are short-ranged, "
-                       "with the dipole-dipole part taken out, and its Born charges symmetry-reduced; trajmodes "
-                       "reads non-polar TDEP files only", line=flag_line)
+        raise ForceConstantsFormatError(
+            rd.path, f"a polar TDEP force constant (correction type {flag}), not a damaged file: its constants are "
+                     "short-ranged, with the dipole-dipole part taken out, and Born charges and the dielectric tensor "
+                     "follow; trajmodes cannot yet add the dipole-dipole part back, so it reads non-polar TDEP files "
+                     "only", line=flag_line,
+            fix="Use phonopy or phono3py files of the same crystal (full constants with BORN), or TDEP's non-polar "
+                "constants")
     fc3 = None if f3 is None else _read_fc3(f3, n, N, smap, L0)
     where = ", ".join(str(f) for f in (uc, f2, f3) if f is not None)
     return dict(fc2=fc2, supercell=sc, primitive=pr, smap=smap, p2s=p2s, fc3=fc3), where
