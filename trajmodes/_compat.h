@@ -43,6 +43,18 @@ static inline int TM_CTZ64(uint64_t x)
 }
 #endif
 
+/* number of set bits of a 64-bit word */
+#if defined(__GNUC__) || defined(__clang__)
+#define TM_POPCOUNT64(x) __builtin_popcountll(x)
+#else
+static inline int TM_POPCOUNT64(uint64_t x)
+{
+    int n = 0;
+    while (x) { x &= x - 1; n++; }
+    return n;
+}
+#endif
+
 /* the first occurrence of a byte string in a buffer (memmem is GNU and BSD, not ISO C) */
 static inline const char *tm_memmem(const char *hay, size_t n, const char *needle, size_t k)
 {

@@ -622,6 +622,51 @@ static int clean_tail(const char *p, const char *end)
     return 1;
 }
 
+/* The rest of a line from s: the number of tokens in it (runs of bytes other than blank, tab and carriage return)
+ * in *ntok, and the end of the line (its newline, or ``end``). With SWAR (HAVE_SWAR: little-endian) eight bytes at a
+ * time: a word's blank bytes, shifted by one byte, mark the bytes after a blank; the first newline ends the count. */
+#ifdef HAVE_SWAR
+/* 0x80 in every byte of x that equals c, 0 in the others (exact: no borrow between bytes) */
+static inline uint64_t bytes_equal(uint64_t x, unsigned char c)
+{
+    const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL;
+    uint64_t y = x ^ (0x0101010101010101ULL * c);
+    return ~(((y & lo7) + lo7) | y | lo7);
+}
+#endif
+
+static inline const char *rest_of_line(const char *s, const char *end, Py_ssize_t *ntok)
+{
+    Py_ssize_t cnt = 0;
+    int before = 1;                                          /* the byte before s is a blank */
+#ifdef HAVE_SWAR
+    uint64_t prev = 0x80;
+    for (; end - s >= 8; s += 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        const uint64_t sp = bytes_equal(w, ' ') | bytes_equal(w, '\t') | bytes_equal(w, '\r');
+        uint64_t starts = ~sp & 0x8080808080808080ULL & ((sp << 8) | prev);
+        const uint64_t nl = bytes_equal(w, '\n');
+        if (nl) {
+            const int k = TM_CTZ64(nl) >> 3;                  /* the newline's byte */
+            starts &= k ? (~0ULL >> (64 - 8 * k)) : 0;
+            *ntok = cnt + TM_POPCOUNT64(starts);
+            return s + k;
+        }
+        cnt += TM_POPCOUNT64(starts);
+        prev = sp >> 56;
+    }
+    before = prev != 0;
+#endif
+    for (; s < end && *s != '\n'; s++) {
+        const int blank = is_space(*s);
+        cnt += before & !blank;
+        before = blank;
+    }
+    *ntok = cnt;
+    return s;
+}
+
 /* ---- atom lines ---------------------------------------------------------------------------------------------
  * Each needed column of a line goes straight to its place in the outputs (row_scalar, token after token). */
 typedef struct {
@@ -629,6 +674,7 @@ typedef struct {
     double **colbase;           /* per column: its output's first value of its component, or NULL */
     Py_ssize_t *colw;           /* per column: its output's width */
     Py_ssize_t need;            /* columns read: 1 + the last column parsed */
+    Py_ssize_t ncols;           /* columns of the ITEM: ATOMS line: every atom line holds exactly these */
     const int64_t *ids, *types; /* ascending ids; types in id order (NULL: not checked) */
     int64_t natoms;
     int contiguous;             /* ids are ids[0] .. ids[0] + natoms - 1 */
@@ -670,10 +716,13 @@ static const char *row_scalar(const Rows *r, const char *p, const char *end, int
             while (p < end && !is_space(*p) && *p != '\n') p++;
         }
     }
+    /* the line holds exactly the columns the ITEM: ATOMS line names: the tokens after the last one read are
+     * counted (a token too many or too few, a row run into the next or split over two lines, is not plainly valid) */
+    Py_ssize_t rest;
+    const char *le = rest_of_line(p, end, &rest);
+    if (rest != r->ncols - r->need) return NULL;
     *pos_out = pos_atom;
-    if (p < end && *p == '\n') return p + 1;
-    const char *nl = (const char *)memchr(p, '\n', (size_t)(end - p));
-    return nl ? nl + 1 : end;
+    return le < end ? le + 1 : end;
 }
 
 /* The natoms atom lines of one frame from p (``at_frame``: the frame's first row in the outputs); the end of the
@@ -727,7 +776,7 @@ static PyObject *parse_dump_frames(PyObject *self, PyObject *args)
     colw = (Py_ssize_t *)calloc((size_t)ncols, sizeof(Py_ssize_t));
     seen = (unsigned char *)calloc((size_t)natoms, 1);
     if (!colbase || !colw || !seen) { PyErr_NoMemory(); goto done; }
-    Rows r = {cm, colbase, colw, 0, ids, btypes.len ? (const int64_t *)btypes.buf : NULL, natoms,
+    Rows r = {cm, colbase, colw, 0, ncols, ids, btypes.len ? (const int64_t *)btypes.buf : NULL, natoms,
               ids[natoms - 1] - ids[0] == natoms - 1};
     int have_id = 0;
     for (Py_ssize_t c = 0; c < ncols; c++) {

@@ -244,7 +244,7 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
             return XYZSource(paths[0], units=units or "metal", lj_scales=lj_scales, md_timestep=md_timestep,
                              frame_interval=frame_interval)
         except TrajectoryFormatError as exc:
-            if format is not None:
+            if format is not None or not getattr(exc, "ase_may_read", True):
                 raise
             raise TrajectoryFormatError(exc.path, exc.what, frame=exc.frame, line=exc.line,
                                         fix=(exc.fix + ". " if exc.fix else "") + "ASE's extended XYZ reader may take "

@@ -21,7 +21,8 @@ from trajmodes.io.base import (FRAME_FIELDS, FrameSource, pressure_from_tensor, 
                                tensor_from_components, wanted_frame_fields)
 from trajmodes.io.files import contiguous_runs, line_number, plain_path, pread_reused
 from trajmodes.io.lammps_format import (NONSPACE, ROW_STATUS, VECTOR_COLUMNS, DumpLayout, Header, element_column,
-                                        foreign_item, frame_complete, index_dump, parse_header, timestep_line)
+                                        foreign_item, frame_complete, index_dump, parse_header, row_token_counts,
+                                        timestep_line)
 from trajmodes.lattice.elements import masses_of
 from trajmodes.units import DEFAULT_DT, conversion
 
@@ -156,6 +157,10 @@ class LammpsDumpSource(FrameSource):
                               "dropped (kept the first of each timestep)", UserWarning, stacklevel=3)
             for name in ("_file", "_start", "_end", "_local"):
                 setattr(self, name, getattr(self, name)[keep])
+        # the dump's segments: where its steps go back (reset_timestep, or a restart from an earlier restart file)
+        segments = np.concatenate([[0], np.cumsum(np.diff(steps) < 0)])
+        self._segments, self._n_segments = segments[keep], int(segments[-1]) + 1
+        if not keep.all():
             steps, times = steps[keep], times[keep]
         self.steps = steps
         self._raw_times = times
@@ -228,13 +233,16 @@ class LammpsDumpSource(FrameSource):
         elements = element_column(buf, h, self.n_atoms)
         self.species = self._species(elements, species, order)
         self.masses = self._masses(rows, order, masses)
+        # the compiled parser skips the element column; with a type column the types are checked in every frame
+        self._elements_unchecked = elements is not None and self._types is None
         if elements is not None and self.n_frames > 1:
             self._check_last_elements()
 
-    def _check_last_elements(self) -> None:
-        """The element column of the last frame must match the first (a changed set of atoms would otherwise
-        keep the first frame's species and masses); the per-frame type check covers dumps with a type column."""
-        fr = self.n_frames - 1
+    def _check_last_elements(self, fr: int | None = None) -> None:
+        """The element column of frame ``fr`` (default: the last) must match the first (a changed set of atoms would
+        otherwise keep the first frame's species and masses); the per-frame type check covers dumps with a type
+        column, and :meth:`read` calls this for every frame of a dump with elements but no types."""
+        fr = self.n_frames - 1 if fr is None else int(fr)
         orig, plain, local = self._where(fr)
         with open(plain, "rb") as f:
             f.seek(int(self._start[fr]))
@@ -292,7 +300,8 @@ class LammpsDumpSource(FrameSource):
         if self._thermo is not None:
             log = self._thermo
             got = log.match(self.steps, ", ".join(self.paths), self.n_atoms, self.units,
-                            need_energy=lay.energy is None)
+                            need_energy=lay.energy is None, segments=self._segments,
+                            n_segments=self._n_segments)
             rows = got.pop("row")
             self._thermo_lines = (log.paths, log.file[rows], log.line[rows])      # for messages
             scale = {"potential_energy": c.energy, "pressure": c.pressure, "pressure_tensor": c.pressure}
@@ -372,6 +381,9 @@ class LammpsDumpSource(FrameSource):
                 self._general_frame(bytes(buf[int(starts[j]):int(ends[j])]), int(frames[a + j]), lo + int(starts[j]),
                                     a + j, outputs, arrays, cells, origins)
                 j += 1
+        if self._elements_unchecked:
+            for fr in frames.tolist():              # elements but no types: each frame's elements are compared
+                self._check_last_elements(fr)
         out = self._assemble(arrays, cells, origins, fields)
         c = self._conv
         if "energy" in arrays:
@@ -434,6 +446,7 @@ class LammpsDumpSource(FrameSource):
         endoff, status, row, col = _fastparse.parse_rows(view, h.rows_offset, self.n_atoms, colmap,
                                                           out, lay.nslots)
         if status == 0:
+            self._check_row_widths(buf, h, endoff, fr, plain, orig, base)
             m = NONSPACE.search(buf, endoff, end)
             if m is not None:
                 local = int(self._local[fr]) if hasattr(self, "_local") else 0
@@ -460,6 +473,22 @@ class LammpsDumpSource(FrameSource):
                    4: "The simulation produced non-finite values; use frames before it"}.get(
                 status, "Repair the line or remove this frame")
             raise TrajectoryFormatError(orig, what, frame=local, line=line, fix=fix)
+
+    def _check_row_widths(self, buf, h, endoff: int, fr, plain, orig, base) -> None:
+        """Every atom line of the frame holds as many values as ITEM: ATOMS names columns: the row parser reads the
+        columns it needs and skips the rest of a line, so a token too many (or too few after the last column read)
+        would otherwise pass, and a row split over two lines would shift the rows after it (one vectorised count)."""
+        counts = row_token_counts(bytes(buf[h.rows_offset:endoff]))[:h.natoms]
+        ncols = len(h.columns)
+        bad = np.flatnonzero(counts != ncols)
+        if not len(bad):
+            return
+        row = int(bad[0])
+        local = int(self._local[fr]) if hasattr(self, "_local") else 0
+        raise TrajectoryFormatError(
+            orig, f"an atom line holds {int(counts[row])} values, but the ITEM: ATOMS line names {ncols} columns "
+                  f"({' '.join(h.columns)})", frame=local, line=line_number(plain, base + h.rows_offset) + row,
+            fix="A row split over two lines or two rows run together: repair the line or remove this frame")
 
     def _ids(self, rows: np.ndarray, fr, row_line, text=None) -> np.ndarray:
         """The id column of one frame as integers; ``row_line()`` is the line of its first row.

@@ -310,6 +310,19 @@ class DumpLayout:
         return [self.slot[n] for n in names]
 
 
+def row_token_counts(block: bytes) -> np.ndarray:
+    """The number of whitespace-separated tokens on each line of ``block`` (vectorised; a last line without a newline
+    counts)."""
+    a = np.frombuffer(block, np.uint8)
+    if not len(a):
+        return np.zeros(0, np.int64)
+    nl = a == 10
+    ws = nl | (a == 32) | (a == 9) | (a == 13)
+    start = ~ws & np.concatenate(([True], ws[:-1]))
+    line = np.cumsum(nl) - nl
+    return np.bincount(line[start], minlength=int(line[-1]) + 1)
+
+
 def element_column(buf, h, natoms) -> list[str] | None:
     if "element" not in h.columns:
         return None

@@ -10,18 +10,23 @@ rows (``WARNING: ...``) are skipped. Recognised columns (whatever else the block
   the trace of the tensor;
 - pressure tensor: ``Pxx Pyy Pzz Pxy Pxz Pyz`` (or ``c_thermo_press[1]`` .. ``[6]``).
 
-Rows are matched to dump frames by MD step (:meth:`ThermoLog.match`). A row whose step is not larger than an
-earlier row's is dropped, keeping the first: the last row of one run and the first of the next repeat a step, and
-LAMMPS writes a dump frame at that step once, at the end of the earlier run (the dump reader likewise keeps the
-first frame of a repeated step). Several logs (a restarted run) are read in the order of their first step. Values
+Rows are matched to dump frames by MD step and by run (:meth:`ThermoLog.match`). A row whose step repeats the
+previous block's last step is dropped, keeping the first: the last row of one run and the first of the next repeat a
+step, and LAMMPS writes a dump frame at that step once, at the end of the earlier run (the dump reader likewise keeps
+the first frame of a repeated step). A block whose first step is below the previous block's last (``reset_timestep``
+between the runs) starts a new *segment* of the log: the same step may then stand for two different moments, so the
+dump's frames are matched to one segment, not to the first row of their step. The runs that wrote a dump are known
+from the ``dump`` and ``undump`` commands the log echoes (LAMMPS echoes its input into the log by default); without
+them the frames must fit one segment only (in order, when the dump's own steps restart too). Several logs (a restarted run) are read in the order of their first step. Values
 stay in the log's unit style (its ``units`` command, when it has one); the dump reader converts them. A potential
 energy printed per atom (``thermo_modify norm yes``, the default of ``lj`` units) is multiplied by the atom count.
 """
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -64,6 +69,14 @@ class ThermoLog:
         style's default: per atom in ``lj`` units only).
     file, line : ndarray of int (rows,)
         Index into ``paths`` and 1-based line number of every row.
+    segment : ndarray of int (rows,)
+        The segment of every row: it goes up by one where the steps restart (``reset_timestep`` between two runs);
+        steps increase within a segment.
+    block : ndarray of int (rows,)
+        The thermo block (run) of every row, counted over the logs.
+    block_dumps : list of tuple of str
+        The files the dumps active during each block write (from the ``dump`` and ``undump`` commands echoed in the
+        log before it); None for every block when the log echoes no ``dump`` command.
     """
 
     paths: list
@@ -74,12 +87,23 @@ class ThermoLog:
     norm: np.ndarray
     file: np.ndarray
     line: np.ndarray
+    segment: np.ndarray = None
+    block: np.ndarray = None
+    block_dumps: list = field(default_factory=list)
+
+    def __post_init__(self):
+        n = len(self.steps)
+        if self.segment is None:
+            self.segment = np.zeros(n, np.int64)
+        if self.block is None:
+            self.block = np.zeros(n, np.int64)
 
     def where(self, row: int) -> tuple[str, int]:
         """The log and line of ``row``."""
         return self.paths[int(self.file[row])], int(self.line[row])
 
-    def match(self, steps: np.ndarray, dump: str, n_atoms: int, units: str, need_energy: bool = True) -> dict:
+    def match(self, steps: np.ndarray, dump: str, n_atoms: int, units: str, need_energy: bool = True,
+              segments: np.ndarray | None = None, n_segments: int | None = None) -> dict:
         """The quantities of the rows at the MD ``steps`` of a dump's frames.
 
         Parameters
@@ -94,6 +118,12 @@ class ThermoLog:
             The unit style of the run (``lj`` normalises by default).
         need_energy : bool
             Whether rows without a potential energy are an error (False when the dump has a per-atom energy).
+        segments : ndarray of int (n_frames,), optional
+            The dump's own segments: where its steps restart (``reset_timestep`` within the dump), the number goes up
+            (frames of one segment come from one run segment of the log, in order).
+        n_segments : int, optional
+            The number of the dump's segments, those whose frames were all dropped (their steps repeat earlier ones)
+            included: each was written by a run segment of its own.
 
         Returns
         -------
@@ -104,12 +134,19 @@ class ThermoLog:
         Raises
         ------
         TrajectoryFormatError
-            When a frame has no row at its step, when no frame has one, when the rows have no potential energy, or
-            when only some of the matched rows have a quantity.
+            When a frame has no row at its step, when no frame has one, when the rows have no potential energy, when
+            only some of the matched rows have a quantity, or when the frames fit several segments of the log (runs
+            after ``reset_timestep``) and the log does not say which wrote the dump.
         """
         steps = np.asarray(steps, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.steps, steps), max(len(self.steps) - 1, 0))
-        hit = self.steps[pos] == steps if len(self.steps) else np.zeros(len(steps), bool)
+        pos = self._rows_of(steps, dump, segments, n_segments)
+        if pos is not None:
+            hit = np.ones(len(steps), bool)
+        elif self.segment.max(initial=0) == 0:
+            pos = np.minimum(np.searchsorted(self.steps, steps), max(len(self.steps) - 1, 0))
+            hit = self.steps[pos] == steps if len(self.steps) else np.zeros(len(steps), bool)
+        else:
+            pos, hit = np.zeros(len(steps), np.int64), np.isin(steps, self.steps)
         if not hit.any():
             raise TrajectoryFormatError(
                 self._name(), f"no thermo row is at the step of a frame of {dump}: the dump's frames are at "
@@ -148,11 +185,88 @@ class ThermoLog:
     def _name(self) -> str:
         return ", ".join(self.paths)
 
+    def _dumped_rows(self, dump: str) -> np.ndarray | None:
+        """Whether each row's block ran with a dump writing ``dump`` active (by the echoed ``dump`` commands, LAMMPS'
+        ``*`` wildcard and ``.gz`` allowed), or None when the log does not tell (no dump command names it)."""
+        if not self.block_dumps or all(d is None for d in self.block_dumps):
+            return None
+        names = {os.path.basename(p)[:-3] if p.endswith(".gz") else os.path.basename(p) for p in dump.split(", ")}
+        def writes(files) -> bool:
+            return any(fnmatch.fnmatch(n, os.path.basename(f[:-3] if f.endswith(".gz") else f))
+                       for f in files for n in names)
+        named = np.array([d is not None and writes(d) for d in self.block_dumps], bool)
+        unknown = np.array([d is None for d in self.block_dumps], bool)    # a log that echoes no dump command
+        return (named | unknown)[self.block] if named.any() else None
+
+    def _rows_of(self, steps: np.ndarray, dump: str, segments: np.ndarray | None,
+                 n_segments: int | None = None) -> np.ndarray | None:
+        """The row of every frame when the log has several segments (steps restarted between runs), matched by run;
+        None when it has one (plain matching by step applies)."""
+        if len(self.steps) == 0 or self.segment.max(initial=0) == 0:
+            return None
+        dumped = self._dumped_rows(dump)
+        seg = self.segment if dumped is None else np.where(dumped, self.segment, -1)
+        log_segments = [int(g) for g in np.unique(seg) if g >= 0]
+        segments = np.zeros(len(steps), np.int64) if segments is None else np.asarray(segments, np.int64)
+        numbers = np.unique(segments)
+        groups = [np.flatnonzero(segments == g) for g in numbers]
+        total = int(numbers.max(initial=-1)) + 1 if n_segments is None else int(n_segments)
+        # the dump's segments without frames kept each took a run segment of the log: the gaps to leave
+        gaps = np.diff(np.r_[-1, numbers, total]) - 1
+
+        def rows_in(g: int, frames: np.ndarray) -> np.ndarray | None:
+            rows = np.flatnonzero(seg == g)
+            at = np.searchsorted(self.steps[rows], steps[frames])
+            at = np.minimum(at, len(rows) - 1)
+            return rows[at] if np.array_equal(self.steps[rows[at]], steps[frames]) else None
+
+        fits = [[(g, rows_in(g, f)) for g in log_segments] for f in groups]
+        found = []
+
+        def assign(j: int, after: int, chosen: list) -> None:
+            if len(found) > 1:
+                return
+            if j == len(groups):
+                if sum(g > after for g in log_segments) >= gaps[j]:
+                    found.append(list(chosen))
+                return
+            for g, rows in fits[j]:
+                skipped = sum(after < h < g for h in log_segments)
+                if g > after and rows is not None and skipped >= gaps[j]:
+                    assign(j + 1, g, chosen + [(g, rows)])
+
+        assign(0, -1, [])
+        if len(found) == 1:
+            pos = np.empty(len(steps), np.int64)
+            for f, (_, rows) in zip(groups, found[0]):
+                pos[f] = rows
+            return pos
+        if not found:
+            hit = np.isin(steps, self.steps)
+            if not hit.all():
+                return None                                 # a frame without a row anywhere: named by the caller
+            raise TrajectoryFormatError(
+                self._name(), f"every frame of {dump} has a thermo row at its step, but no sequence of the log's runs "
+                f"(its steps restart between them: reset_timestep) holds the frames in their order ({_span(steps)})",
+                fix="Pass the log of the run that wrote this dump")
+        firsts = sorted({g for chosen in found for g, _ in chosen} |
+                        {g for j in range(len(groups)) for g, rows in fits[j] if rows is not None})
+        where = "; ".join(f"{self.paths[int(self.file[r])]} line {int(self.line[r])}"
+                          for r in (int(np.flatnonzero(self.segment == g)[0]) for g in firsts))
+        raise TrajectoryFormatError(
+            self._name(), f"the steps of {dump} ({_span(steps)}) are in {len(firsts)} runs of the log, whose steps "
+            f"restart between them (reset_timestep): the runs starting at {where}; nothing in the log says which "
+            "run wrote the dump", fix="Pass the log of the run that wrote the dump alone (cut the log at its 'run' "
+            "command), or a log that echoes the input, whose dump command tells (LAMMPS' default)")
+
 
 def _span(steps: np.ndarray) -> str:
     """Steps in words: 'steps 0 to 50 every 5'."""
     if len(steps) == 0:
         return "no steps"
+    back = int((np.diff(steps) < 0).sum())
+    if back:
+        return f"steps {int(steps.min())} to {int(steps.max())} in {back + 1} runs (the steps restart)"
     d = np.unique(np.diff(steps))
     every = f" every {int(d[0])}" if len(d) == 1 else (f" every {int(d.min())} or more" if len(d) else "")
     return f"steps {int(steps[0])} to {int(steps[-1])}{every}"
@@ -191,8 +305,14 @@ def read_thermo(thermo) -> ThermoLog:
         raise TrajectoryFormatError(", ".join(t.paths[0] for t in parts), f"the logs name different units "
                                     f"({', '.join(sorted(units))})", fix="Pass the logs of one run")
     steps = np.concatenate([t.steps for t in parts])
-    prev = np.maximum.accumulate(np.concatenate([[np.iinfo(np.int64).min], steps[:-1]]))
-    keep = steps > prev                                     # the first row of a repeated step wins
+    offsets = np.cumsum([0] + [len(t.block_dumps) for t in parts])
+    block = np.concatenate([t.block + o for t, o in zip(parts, offsets)])
+    block_dumps = [d for t in parts for d in t.block_dumps]
+    # a block starting below the previous block's last step: the steps were reset, a new segment begins
+    first = np.r_[True, block[1:] != block[:-1]]
+    back = first & (steps < np.r_[np.iinfo(np.int64).min, steps[:-1]])
+    segment = np.cumsum(back)
+    keep = steps > _segment_max(steps, segment)             # the first row of a repeated step wins
 
     def cat(arrays) -> np.ndarray:
         return np.concatenate(list(arrays))[keep]
@@ -201,7 +321,18 @@ def read_thermo(thermo) -> ThermoLog:
                      {n: cat(t.values[n] for t in parts) for n in FRAME_FIELDS},
                      {n: cat(t.present[n] for t in parts) for n in FRAME_FIELDS},
                      cat(t.norm for t in parts), cat(np.full(len(t.steps), i) for i, t in enumerate(parts)),
-                     cat(t.line for t in parts))
+                     cat(t.line for t in parts), segment[keep], block[keep], block_dumps)
+
+
+def _segment_max(steps: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """For every row, the largest step of the earlier rows of its segment (the smallest integer for a segment's
+    first row): a running maximum restarted at every segment."""
+    lowest = np.iinfo(np.int64).min
+    out = np.full(len(steps), lowest)
+    for g in np.unique(segment):                            # a few segments: one per reset_timestep
+        rows = np.flatnonzero(segment == g)
+        out[rows[1:]] = np.maximum.accumulate(steps[rows[:-1]])
+    return out
 
 
 def _read_one(path: str) -> ThermoLog:
@@ -209,15 +340,20 @@ def _read_one(path: str) -> ThermoLog:
     with open(path, "rb") as f:
         text = f.read().decode("utf-8", "replace")
     lines = text.split("\n")
-    blocks = []                              # (columns, [row line indices], norm)
+    blocks = []                              # (columns, [row line indices], norm, files of the active dumps)
     current, norm = None, -1
+    dumps, echoed = {}, False                # dump ID -> file, from the echoed dump and undump commands
     for i, ln in enumerate(lines):
         tok = ln.split()
         if not tok:
             continue
         if tok[0] == "Step":
-            current = (tok, [], norm)
+            current = (tok, [], norm, tuple(dumps.values()))
             blocks.append(current)
+        elif current is None and tok[0] == "dump" and len(tok) >= 6:
+            dumps[tok[1]], echoed = tok[5], True
+        elif current is None and tok[0] == "undump" and len(tok) >= 2:
+            dumps.pop(tok[1], None)
         elif tok[0] == "thermo_style":
             norm = -1                                            # thermo_style resets thermo_modify
         elif tok[0] == "thermo_modify" and "norm" in tok[:-1]:
@@ -236,13 +372,15 @@ def _read_one(path: str) -> ThermoLog:
                                           "block)", fix="Pass the LAMMPS log of the run (log.lammps), written "
                                           "with thermo_style custom step pe ...")
     units = UNITS_COMMAND.search(text)
-    parsed = [_block(path, columns, rows, [lines[i] for i in rows]) for columns, rows, _ in blocks]
+    parsed = [_block(path, columns, rows, [lines[i] for i in rows]) for columns, rows, _, _ in blocks]
     steps, values, present, rows = zip(*parsed)
     return ThermoLog([path], units.group(1) if units else None, np.concatenate(steps),
                      {n: np.concatenate([v[n] for v in values]) for n in FRAME_FIELDS},
                      {n: np.concatenate([p[n] for p in present]) for n in FRAME_FIELDS},
                      np.concatenate([np.full(len(b[1]), b[2], np.int8) for b in blocks]),
-                     np.zeros(sum(len(s) for s in steps), np.int64), np.concatenate(rows))
+                     np.zeros(sum(len(s) for s in steps), np.int64), np.concatenate(rows),
+                     block=np.concatenate([np.full(len(b[1]), k, np.int64) for k, b in enumerate(blocks)]),
+                     block_dumps=[b[3] if echoed else None for b in blocks])
 
 
 def _is_int(token: str) -> bool:

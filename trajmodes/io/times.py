@@ -296,3 +296,143 @@ def _settings_in(path: str, dump_stem: str) -> LammpsSettings | None:
         units = UNITS_COMMAND.search(text, 0, upto)
         return LammpsSettings(path, units.group(1) if units else None, steps[-1] if steps else None, every)
     return None
+
+
+# ----------------------------------------------------------------------------- a time unit misread by 1000
+#: a crystal's mean vibration frequency sqrt(<m v^2> / <m u^2>) / 2 pi lies in this range (THz): about the Debye
+#: frequency / sqrt(3), from about 0.5 THz (caesium, lead) to about 30 THz (diamond), with room either side
+PLAUSIBLE_THZ = (0.2, 200.0)
+#: frequencies (THz) this far outside that range, whose 1000-fold is inside it, mean a time unit read as 1000 times
+#: another (fs as ps)
+IMPLAUSIBLE_THZ = (0.02, 2000.0)
+#: the time-scale checks look only at atoms that stay near their sites (rms displacement below this, A)
+SOLID_RMS_A = 1.0
+
+
+@dataclass(frozen=True)
+class TimeScale:
+    """What a few frames say about the time unit of velocities and frame times (:func:`time_scale`).
+
+    Attributes
+    ----------
+    slope : float or None
+        The finite-difference velocities of consecutive frames (displacement / time between them) over the
+        velocities of the file (their mean at the two frames), fitted; None when there are no velocities, the frames
+        are too far apart to tell (correlation below 0.9), or the times are not known.
+    thz : float or None
+        The mean vibration frequency sqrt(<m v^2> / <m u^2>) / 2 pi (THz) of the velocities (or of the
+        finite-difference velocities, when the file has none and consecutive frames are close), u the displacement
+        from the mean position; None when the atoms do not stay near their sites (a liquid) or nothing moves.
+    kelvin : float or None
+        The kinetic temperature of the velocities used for ``thz``.
+    source : str
+        ``"velocities"`` or ``"finite differences"``: what ``thz`` came from.
+    frames : int
+        The frames looked at.
+    """
+
+    slope: float | None
+    thz: float | None
+    kelvin: float | None
+    source: str
+    frames: int
+
+    def mismatch(self) -> str | None:
+        """What is wrong, in words, when the slope or the frequency is off by about 1000; None otherwise."""
+        if self.slope is not None and not 0.1 <= self.slope <= 10.0:
+            return (f"the velocities and the frame times disagree: the displacement between consecutive frames over "
+                    f"the time between them is {self.slope:.3g} times the velocities written (over "
+                    f"{self.frames} frames)" + _thousand(self.slope))
+        if self.thz is None:
+            return None
+        lo, hi = IMPLAUSIBLE_THZ
+        plo, phi = PLAUSIBLE_THZ
+        if self.thz < lo and plo <= self.thz * 1000 <= phi or self.thz > hi and plo <= self.thz / 1000 <= phi:
+            slow = self.thz < lo
+            return (f"the {self.source} are about 1000 times too {'slow' if slow else 'fast'} for the atoms' "
+                    f"displacements: they give a mean vibration frequency sqrt(<m v^2>/<m u^2>)/2pi of "
+                    f"{self.thz:.3g} THz over {self.frames} frames, where a crystal's lies between "
+                    f"{PLAUSIBLE_THZ[0]:g} and {PLAUSIBLE_THZ[1]:g} THz, and a kinetic temperature of "
+                    f"{self.kelvin:.3g} K: {'fs read as ps' if slow else 'ps read as fs'}, most likely")
+        return None
+
+
+def _thousand(ratio: float) -> str:
+    if 300 <= ratio <= 3000:
+        return ": about 1000, as when velocities in A/fs are read as A/ps (or times in ps as fs)"
+    if 1 / 3000 <= ratio <= 1 / 300:
+        return ": about 1/1000, as when times in fs are read as ps (or velocities in A/ps as A/fs)"
+    return ""
+
+
+def _minimum_image(delta: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """``delta`` (frames, atoms, 3) as the shortest vectors in each frame's cell (unchanged without a cell)."""
+    if not np.isfinite(cells).all() or not (np.abs(np.linalg.det(cells)) > 0).all():
+        return delta
+    frac = delta @ np.linalg.inv(cells)
+    frac -= np.round(frac)
+    return frac @ cells
+
+
+def time_scale(positions: np.ndarray, cells: np.ndarray, times: np.ndarray | None, masses: np.ndarray | None,
+               velocities: np.ndarray | None = None, consecutive: np.ndarray | None = None) -> TimeScale:
+    """Check the time unit of a few frames against physics: the velocities against the finite-difference velocities
+    of consecutive frames, and the mean vibration frequency sqrt(<m v^2> / <m u^2>) (by equipartition, kinetic and
+    potential energy agree for every mode, so this is a mean phonon frequency) against a crystal's.
+
+    Parameters
+    ----------
+    positions : (frames, atoms, 3)
+        A; frames in time order.
+    cells : (frames, 3, 3)
+        A (NaN without a cell).
+    times : (frames,) or None
+        ps, as read (None: not known).
+    masses : (atoms,) amu or None (equal masses)
+    velocities : (frames, atoms, 3) A/ps or None
+    consecutive : (frames,) bool, optional
+        Whether each frame is followed, in the file, by the next one in ``positions`` (default: all are).
+
+    Notes
+    -----
+    Vectorised over frames and atoms; meant for a dozen frames.
+    """
+    from trajmodes.units import KB_EV, NATURAL_TIME_PS
+    x = np.asarray(positions, float)
+    nf, na = x.shape[:2]
+    m = np.ones(na) if masses is None else np.asarray(masses, float)
+    if not (np.isfinite(m).all() and (m > 0).all()):
+        m = np.ones(na)
+    w = m / m.sum()
+    pair = np.ones(max(nf - 1, 0), bool) if consecutive is None else np.asarray(consecutive[:-1], bool)
+    with np.errstate(all="ignore"):
+        steps = _minimum_image(x[1:] - x[:-1], cells[1:])[pair] if nf > 1 else np.zeros((0, na, 3))
+        dt = np.diff(times)[pair] if times is not None and nf > 1 else None
+        slope = None
+        if velocities is not None and dt is not None and len(dt) and (dt > 0).all():
+            v = np.asarray(velocities, float)
+            vm = 0.5 * (v[1:] + v[:-1])[pair]
+            fd = steps / dt[:, None, None]
+            num, vv, ff = ((w[:, None] * a * b).sum() for a, b in ((fd, vm), (vm, vm), (fd, fd)))
+            if vv > 0 and ff > 0 and num / np.sqrt(vv * ff) > 0.9:
+                slope = float(num / vv)
+        # velocities for the frequency: the file's, else finite differences of close frames
+        source, vel = "velocities", None if velocities is None else np.asarray(velocities, float)
+        if vel is None and dt is not None and len(dt) >= 2 and (dt > 0).all():
+            a, b = steps[:-1], steps[1:]
+            ab, aa, bb = ((w[:, None] * p * q).sum() for p, q in ((a, b), (a, a), (b, b)))
+            if aa > 0 and bb > 0 and ab / np.sqrt(aa * bb) > 0.5:     # consecutive steps go on the same way
+                source, vel = "finite-difference velocities", steps / dt[:, None, None]
+        thz = kelvin = None
+        if vel is not None:
+            u = _minimum_image(x - x[:1], cells)
+            u -= u.mean(axis=0)
+            u -= np.einsum("a,fai->fi", w, u)[:, None, :]                # the drift of the centre of mass
+            vel = vel - np.einsum("a,fai->fi", w, vel)[:, None, :]
+            uu = float((w[:, None] * u * u).sum() / nf)
+            vv = float((w[:, None] * vel * vel).sum() / len(vel))
+            rms = float(np.sqrt((u * u).sum(axis=2).mean()))
+            if uu > 0 and vv > 0 and rms < SOLID_RMS_A and np.isfinite(uu + vv):
+                thz = float(np.sqrt(vv / uu) / (2 * np.pi))
+                kelvin = float(m.sum() * vv * NATURAL_TIME_PS ** 2 / (3 * na * KB_EV))
+    return TimeScale(slope, thz, kelvin, source, nf)

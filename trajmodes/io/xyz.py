@@ -10,6 +10,7 @@ decompressed once into the cache directory (``$TRAJMODES_CACHE``, default
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 
@@ -22,9 +23,10 @@ from trajmodes.io.base import (FRAME_FIELDS, FrameSource, empty_frames, pressure
                                wanted_frame_fields)
 from trajmodes.io.files import (contiguous_runs, is_gzip, line_number, load_index, plain_path, pread_all,
                                 save_index)
-from trajmodes.io.xyz_format import (ENERGY, LATTICE, PLAIN_PROPERTIES, ROW_STATUS, STEP, STRESS, TIME, TYPES, VIRIAL,
-                                     WIDTH, column_tokens, comment_at, comment_tensor, comment_value, parse_comment,
-                                     parse_properties, scan_xyz_windows)
+from trajmodes.io.xyz_format import (CP2K_COMMENT, CP2K_STEP, CP2K_TIME, ENERGY, LATTICE, PLAIN_PROPERTIES, ROW_STATUS,
+                                     STEP, STRESS, TIME, TYPES, VIRIAL, WIDTH, column_tokens, comment_at, comment_tensor,
+                                     comment_value, parse_comment, parse_properties, scan_xyz_windows,
+                                     stated_time_unit, time_unit_factor)
 from trajmodes.lattice.elements import masses_of
 
 #: largest byte range read by one os.pread
@@ -72,9 +74,18 @@ class XYZSource(FrameSource):
         if not os.path.isfile(self.path):
             raise TrajectoryFormatError(self.path, "file does not exist",
                                         fix="check the path and the working directory")
-        self.units = str(units).lower()
+        self._units_given = str(units).lower()
+        self.units, _, time_unit = self._units_given.partition(":")
         self.lj_scales = dict(lj_scales) if lj_scales else None
         self._conv = _units.conversion(self.units, self.lj_scales)
+        self._time_unit = None                  # (ps per unit of time=, ps per time unit of velocities, said)
+        if time_unit:
+            f = time_unit_factor(time_unit)
+            if f is None:
+                raise ValueError(f"units={units!r}: {time_unit!r} is not a time unit; give units='<style>:fs' "
+                                 "(or :ps, :ns) for a file whose times and velocities are in that time unit")
+            # 'metal:fs': times and velocities in fs and A/fs; 'metal:A/fs': the velocities only
+            self._time_unit = (self._conv.time if "/" in time_unit else f, f, f"units={units!r} (given)")
         self._given_times = (md_timestep, frame_interval)
         self._gz = is_gzip(self.path)
         self._index()
@@ -84,6 +95,7 @@ class XYZSource(FrameSource):
         self._metadata()
         if self.n_frames > 1:
             self.check_species([self.n_frames - 1])
+        self._check_time_scale()
 
     # ------------------------------------------------------------------ opening
     @property
@@ -183,6 +195,8 @@ class XYZSource(FrameSource):
         line0 = line_number(self.data_path, int(self._offsets[0])) + 1
         kv = parse_comment(self._comment0.decode("utf-8", "replace"))
         props = comment_value(kv, "properties")
+        self._cp2k = CP2K_COMMENT.search(self._comment0) is not None
+        self._stated_units(kv, line0)
         self.extended = isinstance(props, str)
         self.format = "extxyz" if self.extended else "xyz"
         self._layout = parse_properties(self.path, props if self.extended else PLAIN_PROPERTIES, line0)
@@ -208,6 +222,27 @@ class XYZSource(FrameSource):
             raise TrajectoryFormatError(
                 self.path, "momenta need masses, but the species are not elements and there is "
                 "no masses column", frame=0, line=line0, fix="add masses:R:1 to Properties")
+
+    def _stated_units(self, kv: dict, line: int) -> None:
+        """The time unit of ``time=`` and of the velocities, where the comment line or ``units=`` states it (CP2K's
+        comment: fs), applied to the conversion (times in ps, velocities in A/ps)."""
+        try:
+            t, v, said = stated_time_unit(kv)
+        except ValueError as exc:
+            raise TrajectoryFormatError(self.path, str(exc), frame=0, line=line,
+                                        fix="write time_unit=fs (or ps, ns) on the comment lines") from None
+        if t is None and self._cp2k:
+            t, v, said = 1e-3, None, "CP2K's 'time =' (fs)"
+        given = self._time_unit
+        if given is not None and (t, v) != (None, None) and (t or v) != given[0]:
+            raise TrajectoryFormatError(self.path, f"the comment line states {said}, but {given[2]}", frame=0,
+                                        line=line, fix="drop the time unit from units=: the file's is used")
+        if given is None and (t, v) != (None, None):
+            self._time_unit = (t if t is not None else 1.0 * self._conv.time,
+                               v if v is not None else self._conv.length / self._conv.velocity, said)
+        if self._time_unit is not None:
+            tt, tv, _ = self._time_unit
+            self._conv = dataclasses.replace(self._conv, time=tt, velocity=self._conv.length / tv)
 
     def _check_rows0(self, rows: bytes) -> None:
         """Frame 0's atom lines parse with every column of the Properties: a line with a token too few (a
@@ -268,14 +303,16 @@ class XYZSource(FrameSource):
         pressure from ``energy=``, ``stress=`` or ``virial=`` (:meth:`_frame_quantities`)."""
         n = self.n_frames
         c0 = self._comment0
-        keys = {name: rx for name, rx in (("time", TIME), ("step", STEP)) if rx.search(c0)}
+        stamps = (("time", CP2K_TIME), ("step", CP2K_STEP)) if self._cp2k else (("time", TIME), ("step", STEP))
+        keys = {name: rx for name, rx in stamps if rx.search(c0)}
         keys.update(self._result_keys())
         values = self._scan_keys(keys) if keys else {}
         times, steps = values.get("time"), values.get("step")
         from trajmodes.io.times import frame_times
         self.steps = steps if steps is not None else np.arange(n)
+        said = "" if self._time_unit is None else f" ({self._time_unit[2]})"
         axis = frame_times(self.path, self.steps, None if times is None else times * self._conv.time,
-                           what_in_file="time=", md_timestep=self._given_times[0],
+                           what_in_file=("CP2K's 'time ='" if self._cp2k else "time=") + said, md_timestep=self._given_times[0],
                            frame_interval=self._given_times[1], has_steps=steps is not None, stacklevel=5)
         self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
         self._frame_quantities(values)
@@ -351,6 +388,51 @@ class XYZSource(FrameSource):
         except TrajectoryFormatError:                       # again, with the comment's own line
             return self._cell(comment, k, start + pread_all(fd, 1 << 16, start).find(b"\n") + 1)
 
+    #: the time-scale check on opening reads this many consecutive frames from the start, and frames spread over
+    #: the file (fewer for large frames: about 4 million atom lines in all)
+    SCALE_CONSECUTIVE, SCALE_SPREAD, SCALE_ATOM_LINES = 5, 8, 4_000_000
+
+    def _check_time_scale(self) -> None:
+        """A time unit misread by 1000 (fs as ps) must not pass silently: when the file states no time unit, a few
+        frames' velocities are checked against their displacements (:func:`trajmodes.io.times.time_scale`)."""
+        from trajmodes.io.times import time_scale
+        has_v = "velocities" in self.fields
+        known = not self.time_axis.startswith("ASSUMED")
+        if self._time_unit is not None or self.n_frames < 3 or not (has_v or known):
+            return
+        n = self.n_frames
+        room = max(3, self.SCALE_ATOM_LINES // max(self.n_atoms, 1))
+        run = np.arange(min(n, self.SCALE_CONSECUTIVE, room))
+        spread = np.linspace(0, n - 1, max(0, min(self.SCALE_SPREAD, room - len(run)))).round().astype(np.int64)
+        frames = np.union1d(run, spread)
+        try:
+            d = self.read(frames, fields=("positions", "velocities") if has_v else ("positions",))
+        except TrajectoryFormatError:
+            return                                          # a damaged frame: reading it says what is wrong
+        got = time_scale(d["positions"], d["cells"], self.times[frames] if known else None, self.masses,
+                         d.get("velocities"), consecutive=np.append(np.diff(frames) == 1, False))
+        what = got.mismatch()
+        if what is None:
+            return
+        if got.slope is not None and got.slope > 10:
+            fix = ("If the velocities are in A/fs and the times in ps, read it with units='metal:A/fs' (--units "
+                   "metal:A/fs) or write velocity_unit=A/fs on its comment lines; units='metal:ps' reads it as it is "
+                   "without this check")
+        elif self.time_axis.startswith(("time=", "CP2K")):
+            fix = ("If the file is in fs (time= in fs, velocities in A/fs), read it with units='metal:fs' "
+                   "(--units metal:fs) or write time_unit=fs on its comment lines; units='metal:ps' reads it as ps "
+                   "without this check")
+        elif known:
+            fix = (f"The frame times come from the {self.time_axis}: md_timestep= and frame_interval= are in ps "
+                   "(10 fs is 0.01); if the velocities are in A/fs, read with units='metal:fs' (--units metal:fs); "
+                   "units='metal:ps' reads the file as it is without this check")
+        else:
+            fix = ("If the velocities are in A/fs, read the file with units='metal:fs' (--units metal:fs); "
+                   "units='metal:ps' reads it as it is without this check")
+        err = TrajectoryFormatError(self.path, what, fix=fix)
+        err.ase_may_read = False                            # not a variant of the format: ASE would misread it too
+        raise err
+
     # ------------------------------------------------------------------ reading
     def _plan(self):
         roles = ["positions"]
@@ -385,6 +467,7 @@ class XYZSource(FrameSource):
                     off = int(self._offsets[frames[i]]) - lo
                     self._parse_frame(buf, off, lo, int(frames[i]), raw[i], out["cells"][i],
                                       cmap, w)
+                self._check_run_species(buf, self._offsets[frames[i0:i1]] - lo, frames[i0:i1])
         self._finish(raw, slices, out, frames)
         return out
 
@@ -414,6 +497,13 @@ class XYZSource(FrameSource):
                 "(nine numbers)", frame=k, line=line_number(self.data_path, at),
                 fix="write the cell of every frame as nine numbers, rows a, b, c") from None
         cell = cell.reshape(3, 3)
+        if not abs(np.linalg.det(cell)) > 1e-12 * max(float(np.abs(cell).max()), 1e-300) ** 3:
+            raise TrajectoryFormatError(
+                self.path, f"the Lattice vectors {m.group(1).decode('utf-8', 'replace').strip()!r} span no volume "
+                "(a zero or flat cell), so positions cannot be placed in it", frame=k,
+                line=line_number(self.data_path, at),
+                fix="write the periodic cell as Lattice=\"ax ay az bx by bz cx cy cz\" (rows a, b, c, in A), or "
+                    "leave Lattice out for a cluster without a cell")
         if self._lattice0 is None:
             self._lattice0 = (m.group(1), cell)
         return cell
@@ -472,6 +562,47 @@ class XYZSource(FrameSource):
         return order
 
     # ------------------------------------------------------------------ checks
+    def _species_gather(self, buf, offsets: np.ndarray) -> tuple | None:
+        """The first bytes of every atom line of the frames at ``offsets`` in ``buf`` (frames, atoms, width), tabs
+        as spaces, and the mask of the bytes that hold each atom's species token and the space after it; None when
+        the species is not the first token of a line (the general check applies)."""
+        if self._layout.first.get("species") != 0:
+            return None
+        if not hasattr(self, "_species_bytes"):
+            sp = np.char.encode(self.species if self._perm is None else self.species[np.argsort(self._perm)])
+            width = int(max(len(x) for x in sp.tolist())) + 1
+            expect = np.full((self.n_atoms, width), 32, np.uint8)
+            lens = np.array([len(x) for x in sp.tolist()])
+            expect[:] = np.frombuffer(b"".join(x.ljust(width) for x in sp.tolist()), np.uint8).reshape(-1, width)
+            self._species_bytes = (expect, np.arange(width)[None, :] <= lens[:, None])
+        expect, mask = self._species_bytes
+        a = np.frombuffer(buf, np.uint8)
+        nl = np.flatnonzero(a == 10)
+        j = np.searchsorted(nl, np.asarray(offsets, np.int64))            # the count line's newline
+        at = j[:, None] + 1 + np.arange(self.n_atoms)[None, :]             # the newline before each atom line
+        if at.max(initial=0) >= len(nl):
+            nl = np.append(nl, len(a))
+        starts = nl[np.minimum(at, len(nl) - 1)] + 1
+        pos = np.minimum(starts[..., None] + np.arange(expect.shape[1]), len(a) - 1)
+        got = a[pos]
+        got = np.where((got == 9) | (got == 10) | (got == 13), 32, got)
+        return got, expect, mask
+
+    def _check_run_species(self, buf, offsets: np.ndarray, frames: np.ndarray) -> None:
+        """Every atom keeps frame 0's species in the frames read (one vectorised comparison of the first bytes of
+        the atom lines per run of frames; the frame that differs is then named with its line by
+        :meth:`check_species`)."""
+        if "species" not in self._layout.first or not len(frames):
+            return
+        gathered = self._species_gather(buf, offsets)
+        if gathered is None:
+            self.check_species(frames)
+            return
+        got, expect, mask = gathered
+        bad = ((got != expect[None]) & mask[None]).any(axis=(1, 2))
+        if bad.any():                    # atoms in another order, other whitespace, or another species: look closer
+            self.check_species(frames[bad])
+
     def check_species(self, frames=None) -> None:
         """Raise :class:`TrajectoryFormatError` if a frame's species differ from frame 0's.
 
@@ -499,8 +630,9 @@ class XYZSource(FrameSource):
                 if len(bad):
                     i = int(order[bad[0]])
                     line = line_number(self.data_path, lo + a)
+                    who = f"atom id {int(self.ids[bad[0]])}" if self._perm is not None else f"atom {i + 1}"
                     raise TrajectoryFormatError(
-                        self.path, f"species changed: atom line {i + 1} of this frame is "
+                        self.path, f"species changed: {who} (atom line {i + 1} of this frame) is "
                         f"{sp[i]!r}, frame 0 had {self.species[bad[0]]!r} for that atom",
                         frame=k, line=line + i,
                         fix="trajmodes needs the same atoms in every frame")
@@ -509,4 +641,4 @@ class XYZSource(FrameSource):
         """(class name, abs path, size, mtime_ns, units, lj_scales)."""
         st = os.stat(self.path)
         lj = None if self.lj_scales is None else tuple(sorted(self.lj_scales.items()))
-        return (type(self).__name__, self.path, st.st_size, st.st_mtime_ns, self.units, lj)
+        return (type(self).__name__, self.path, st.st_size, st.st_mtime_ns, self._units_given, lj)

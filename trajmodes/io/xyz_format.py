@@ -6,6 +6,11 @@ Extended XYZ comment lines are ``key=value`` pairs (values may be quoted):
 unit) and ``step=`` (also LAMMPS' plain ``Timestep: N``); per-frame ``energy=``,
 ``stress="..."`` and ``virial="..."`` as ASE writes them (:func:`comment_tensor`).
 A comment without ``Properties`` means plain XYZ columns ``symbol x y z``.
+
+Time unit: times and velocities are in the unit style's time unit (ps in ``metal``) unless the comment line states
+another (:func:`stated_time_unit`: ``time_unit=fs``, ``units=fs``, ``velocity_unit=A/fs``, ...). CP2K's
+``-pos-1.xyz`` comment ``i = 0, time = 0.000, E = -34.12`` is recognised (:data:`CP2K_COMMENT`): its ``time`` is in
+fs and ``i`` is the MD step.
 """
 from __future__ import annotations
 
@@ -21,7 +26,8 @@ from trajmodes.io.files import pread_all
 
 __all__ = ["ROLES", "WIDTH", "TYPES", "PLAIN_PROPERTIES", "LATTICE", "TIME", "STEP", "ENERGY", "STRESS", "VIRIAL",
            "ROW_STATUS", "Layout", "parse_comment", "comment_value", "parse_properties", "column_tokens", "comment_at",
-           "comment_tensor", "scan_xyz_windows"]
+           "comment_tensor", "scan_xyz_windows", "TIME_UNITS", "CP2K_COMMENT", "stated_time_unit",
+           "time_unit_factor"]
 
 #: Properties names understood, mapped to their role
 ROLES = {"species": "species", "element": "species", "elements": "species", "symbols": "species",
@@ -45,6 +51,17 @@ VIRIAL = re.compile(rb'(?<![\w.-])[Vv]irial\s*=\s*"([^"]*)"')
 #: ASE's Voigt order of a 6-value stress: xx yy zz yz xz xy
 VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
+#: time units a comment line (or ``units="metal:fs"``) may name, in ps
+TIME_UNITS = {"fs": 1e-3, "femtosecond": 1e-3, "femtoseconds": 1e-3, "ps": 1.0, "picosecond": 1.0,
+              "picoseconds": 1.0, "ns": 1e3, "nanosecond": 1e3, "nanoseconds": 1e3}
+#: comment keys that state the time unit (of ``time=`` and of velocities), or the velocity unit alone
+TIME_UNIT_KEYS = ("time_unit", "time_units", "timeunit", "timeunits", "units", "unit")
+VELOCITY_UNIT_KEYS = ("velocity_unit", "velocity_units", "vel_unit", "vel_units", "velocityunit", "velunit")
+#: CP2K's MD position file (``-pos-1.xyz``): ``i =  N, time =  T, E =  E`` (T in fs, E in Hartree)
+CP2K_COMMENT = re.compile(rb'^\s*i\s*=\s*(\d+)\s*,\s*time\s*=\s*([-+0-9.eEdD]+)\s*,\s*E\s*=')
+CP2K_TIME = re.compile(rb'(?<![\w])time\s*=\s*([-+0-9.eEdD]+)\s*,')
+CP2K_STEP = re.compile(rb'^\s*i\s*=\s*(\d+)\s*,')
+
 ROW_STATUS = {1: "a token that is not a number", 2: "too few columns",
            3: "the file ends before the frame's last atom line", 4: "a NaN or infinite value"}
 
@@ -65,6 +82,50 @@ def comment_value(kv: dict, *names):
         if n in low:
             return low[n]
     return None
+
+
+def time_unit_factor(text: str) -> float | None:
+    """ps per time unit of a unit string: ``fs``, ``ps``, ``ns``, or a velocity such as ``A/fs``,
+    ``Angstrom/fs``, ``Ang/ps`` (its time unit); None when it names no time unit (a LAMMPS style, say)."""
+    t = str(text).strip().strip('"').lower()
+    if t in TIME_UNITS:
+        return TIME_UNITS[t]
+    if "/" in t:
+        return TIME_UNITS.get(t.rsplit("/", 1)[1].strip())
+    return None
+
+
+def stated_time_unit(kv: dict) -> tuple[float | None, float | None, str]:
+    """The time unit (ps per unit) of ``time=`` and of the velocity columns that the comment keys ``kv`` state, and
+    the keys in words: ``(time, velocity, said)``, None where they state none. A time unit key (``time_unit=fs``,
+    ``units=fs``) sets both; a velocity unit key (``velocity_unit=A/fs``) sets the velocities'.
+
+    Raises
+    ------
+    ValueError
+        For a time or velocity unit key whose value is no unit understood (it names the key).
+    """
+    low = {k.lower(): v for k, v in kv.items()}
+    time = vel = None
+    said = []
+    for key in TIME_UNIT_KEYS:
+        if key in low and isinstance(low[key], str):
+            f = time_unit_factor(low[key])
+            if f is None and key not in ("units", "unit"):       # units= may name a LAMMPS style: not a time
+                raise ValueError(f"{key}={low[key]!r} is not a time unit (fs, ps or ns)")
+            if f is not None:
+                time = vel = f
+                said.append(f"{key}={low[key]}")
+                break
+    for key in VELOCITY_UNIT_KEYS:
+        if key in low and isinstance(low[key], str):
+            f = time_unit_factor(low[key])
+            if f is None:
+                raise ValueError(f"{key}={low[key]!r} is not a velocity unit (A/fs, A/ps)")
+            vel = f
+            said.append(f"{key}={low[key]}")
+            break
+    return time, vel, ", ".join(said)
 
 
 @dataclass(frozen=True)
