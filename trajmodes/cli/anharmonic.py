@@ -81,33 +81,56 @@ def cmd_compare(args, out) -> int:
         modes = f.load()
     if "peak_fwhm" not in modes:
         raise ValueError(f"{args.modes}: no peak fits in this file; give the output of `trajmodes project`")
+    constants = args.constants
+    bulk_points = args.bulk_points or None
     with step(f"three-phonon widths, shifts and lineshapes on the {modes.sizes['q']} q-points of the MD cell "
-              "(classical occupations) and both conductivities"):
-        ds = compare_three_phonon(modes, fc, temperature=args.temperature, smearing=args.smearing)
-    prov = provenance([args.modes, args.fc], dict(smearing=args.smearing, temperature=args.temperature))
+              "(classical occupations), bulk widths at them on a converged mesh, and both conductivities"):
+        ds = compare_three_phonon(modes, fc, temperature=args.temperature, smearing=args.smearing,
+                                  constants=constants, bulk_points=bulk_points)
+    prov = provenance([args.modes, args.fc], dict(smearing=args.smearing, temperature=args.temperature,
+                                                  constants=constants, bulk_points=bulk_points))
     written = [write_dataset(ds, os.path.join(args.output, "comparison.nc"), out, prov)]
     fig = os.path.join(args.output, f"comparison.{args.plot_format}")
     with step("drawing the figure"):
         plot_comparison(ds, out(fig), title=f"{os.path.basename(args.modes)} vs {os.path.basename(os.path.normpath(args.fc))}")
     written.append(fig)
+    a = ds.attrs
     ok = np.isfinite(ds["fwhm_ratio"].values)
-    r = ds["fwhm_ratio"].values[ok]
     k = {v: np.trace(ds[v].values) / 3 for v in ("kappa_md", "kappa_md_err", "kappa_pt")}
-    lines = [f"T = {ds.attrs['temperature']:.1f} K, classical; {ds.attrs['n_qpoints']} q-points of the MD cell; "
-             f"Gaussian smearing {ds.attrs['smearing']:.4g} THz ({ds.attrs['smearing_rule']})",
+    lines = [f"T = {a['temperature']:.1f} K, classical; {a['n_qpoints']} q-points of the MD cell; "
+             f"Gaussian smearing {a['smearing']:.4g} THz ({a['smearing_rule']}) on the MD grid",
              f"modes compared (a clean MD fit and a three-phonon decay on this grid): {int(ok.sum())} of {ok.size}"
-             + (f"; {ds.attrs['n_modes_without_decay']} have no three-phonon decay within the smearing on this grid"
-                if ds.attrs["n_modes_without_decay"] else ""),
-             (f"MD FWHM / three-phonon FWHM: median {np.median(r):.3f}, 16-84 % {np.quantile(r, 0.16):.3f}-"
-              f"{np.quantile(r, 0.84):.3f}" if ok.any() else
-              "no mode has a clean MD fit: nothing to compare (MD fit statuses: " + ", ".join(
-                  f"{n} {s}" for s, n in zip(*np.unique(ds["md_status"].values, return_counts=True)))
-              + "; lines narrower than the resolution need a longer run, see `trajmodes project --full`)"),
-             f"kappa (RTA, trace/3): MD lifetimes {k['kappa_md']:.3f} +- {k['kappa_md_err']:.3f}, three-phonon "
-             f"{k['kappa_pt']:.3f} W/(m K); modes without an MD lifetime carry "
-             f"{100 * ds.attrs['kappa_md_missing_share']:.1f} % of sum C v^2, without a three-phonon decay "
-             f"{100 * ds.attrs['kappa_pt_missing_share']:.1f} %",
-             f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s"]
+             + (f"; {a['n_modes_without_decay']} have no three-phonon decay within the smearing on this grid"
+                if a["n_modes_without_decay"] else "")]
+    if ok.any():
+        bulk = ""
+        if "pt_fwhm_bulk" in ds:
+            mesh = "x".join(map(str, a["bulk_mesh"]))
+            live = ds["frequency_harmonic"].values > 1e-3
+            bulk = (f"{a['median_fwhm_ratio_bulk']:.3f}, 16-84 % {a['fwhm_ratio_bulk_p16']:.3f}-"
+                    f"{a['fwhm_ratio_bulk_p84']:.3f} against the bulk {mesh} mesh ({a['bulk_method']}; numerical "
+                    f"uncertainty median {np.median(ds['pt_fwhm_bulk_err'].values[live]):.4f} THz); ")
+        lines.append(f"MD FWHM / three-phonon FWHM: median {bulk}{a['median_fwhm_ratio']:.3f}, 16-84 % "
+                     f"{a['fwhm_ratio_p16']:.3f}-{a['fwhm_ratio_p84']:.3f} on the MD grid (depends on the smearing)")
+    else:
+        lines.append("no mode has a clean MD fit: nothing to compare (MD fit statuses: " + ", ".join(
+            f"{n} {s}" for s, n in zip(*np.unique(ds["md_status"].values, return_counts=True)))
+            + "; lines narrower than the resolution need a longer run, see `trajmodes project --full`)")
+    if a["n_modes_no_channel"]:
+        lines.append(f"{a['n_modes_no_channel']} modes have no three-phonon channel within 2 sigma on the MD grid: "
+                     "their MD widths come from beyond three-phonon scattering in this cell")
+    what = ("Delta(nu0) - Delta(0): effective constants hold the static bubble" if a["constants"] == "effective"
+            else "Delta(nu0): static constants")
+    lines.append(f"shifts ({what}; principal values broadened by {a['epsilon']:.4g} THz): median MD "
+                 f"{a['median_shift_md']:+.4f}, predicted {a['median_pt_shift']:+.4f} THz; median |MD - predicted| "
+                 f"{a['median_abs_shift_residual']:.4f} THz"
+                 + (f" (with the full bubble {a['median_abs_shift_residual_bubble']:.4f})"
+                    if a["constants"] == "effective" else ""))
+    lines += [f"finite-size kappa (RTA, trace/3, on the MD cell's q-points only; not the crystal's): MD lifetimes "
+              f"{k['kappa_md']:.3f} +- {k['kappa_md_err']:.3f}, three-phonon {k['kappa_pt']:.3f} W/(m K); modes "
+              f"without an MD lifetime carry {100 * a['kappa_md_missing_share']:.1f} % of sum C v^2, without a "
+              f"three-phonon decay {100 * a['kappa_pt_missing_share']:.1f} %",
+              f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s"]
     if ds.attrs["kappa_md_missing_share"] > 0.1:
         lines.insert(-1, f"warning: {100 * ds.attrs['kappa_md_missing_share']:.0f} % of sum C v^2 is in modes without a "
                          "clean MD lifetime: the MD conductivity leaves them out (a lower bound); a longer run resolves "

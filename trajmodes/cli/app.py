@@ -125,6 +125,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pm.add_argument("fc", metavar="FC_PATH", help="fc2 + fc3 fitted to the same run (trajmodes fit --cutoff3)")
     pm.add_argument("--smearing", type=positive, help="Gaussian smearing in THz (default: half the median MD FWHM)")
     pm.add_argument("--temperature", type=positive, help="K (default: the run's kinetic temperature)")
+    pm.add_argument("--constants", choices=["effective", "static"], default="effective",
+                    help="what FC_PATH holds: effective constants fitted to the run (default; the predicted shift is "
+                         "Delta(nu0) - Delta(0), their static bubble being in them already) or 0 K constants "
+                         "(Delta(nu0))")
+    pm.add_argument("--bulk-points", type=non_negative_int, default=30000,
+                    help="q-points of the converged bulk mesh the three-phonon widths are also computed on "
+                         "(default 30000, about 32^3; 0: none)")
     pm.add_argument("-o", "--output", default="trajmodes-compare", help="output folder (default trajmodes-compare)")
     add_plot_format(pm)
     pq = add("qha", cmd_qha, "quasiharmonic free-energy minimisation with a pair or three-body potential: lattice "

@@ -3,12 +3,21 @@ beside those of three-phonon perturbation theory from the cubic force constants 
 
 Like for like: classical occupations (the MD is classical: widths and shifts grow linearly with T), and the
 three-phonon sums taken over the q-points commensurate with the MD supercell
-(:class:`trajmodes.lattice.grid.Grid` of its supercell matrix), so both see the same phase space of decays. What
-remains between the two is what perturbation theory leaves out: higher-order anharmonicity (four-phonon
-scattering, the loop shift; Maradudin and Fein, Phys. Rev. 128, 2589 (1962)), the finite broadening of the
-final states (the MD lines are themselves wide; the Gaussian smearing stands in for it), and the statistics of
-the MD fit. Effective (temperature-dependent) constants as in TDEP (Hellman, Abrikosov and Simak, Phys. Rev. B
-84, 180301 (2011)): the bubble shift then comes on top of the effective frequencies.
+(:class:`trajmodes.lattice.grid.Grid` of its supercell matrix), so both see the same phase space of decays. The
+widths are also computed on a converged bulk mesh that contains every q of the MD cell (the crystal's widths at
+the MD q-points): the MD-grid widths depend strongly on the Gaussian smearing, the bulk ones do not.
+
+Shifts. Effective (temperature-dependent) second-order constants fitted to the forces of the run, as in TDEP
+(Hellman, Abrikosov and Simak, Phys. Rev. B 84, 180301 (2011)), reproduce the static (zero-frequency) response
+of the anharmonic crystal: they already hold the bubble self-energy at zero frequency, Delta(0) (Monacelli,
+arXiv:2407.03090 (2024): TDEP's static susceptibility is exact, and adding the full bubble on top of it counts
+anharmonicity twice). The shift of the MD peak from the frequency of effective constants is therefore predicted
+by Delta(nu0) - Delta(0); from 0 K (static, bare) constants it is Delta(nu0).
+
+What remains between MD and theory is what perturbation theory leaves out: higher-order anharmonicity (four-phonon
+scattering, the loop shift; Maradudin and Fein, Phys. Rev. 128, 2589 (1962)), the finite broadening of the final
+states (the MD lines are themselves wide; the Gaussian smearing stands in for it on the MD grid), and the
+statistics of the MD fit.
 """
 from __future__ import annotations
 
@@ -18,7 +27,10 @@ from scipy.integrate import trapezoid
 
 from trajmodes.modes.conductivity import _variable, thermal_conductivity
 
-__all__ = ["compare_three_phonon"]
+__all__ = ["compare_three_phonon", "decay_channels", "bulk_mesh"]
+
+#: what the second-order constants are: fitted to the run (effective, TDEP) or bare (0 K, static lattice)
+CONSTANTS = ("effective", "static")
 
 
 def _auto_smearing(md_fwhm: np.ndarray, ok: np.ndarray, resolution: float) -> float:
@@ -27,9 +39,136 @@ def _auto_smearing(md_fwhm: np.ndarray, ok: np.ndarray, resolution: float) -> fl
     return max(typical, float(resolution), 1e-3)
 
 
+def _optional(modes: xr.Dataset, *names: str) -> np.ndarray | None:
+    """The first of ``names`` the peak fits have (``peak_`` prefix or not), as a (q, branch) float array; None."""
+    for n in names:
+        try:
+            return np.asarray(_variable(modes, n).values, float)
+        except ValueError:
+            continue
+    return None
+
+
+def _spread(x: np.ndarray) -> tuple[float, float, float]:
+    """Median, 16th and 84th percentile of the finite entries of ``x`` (NaN if none)."""
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return (float("nan"),) * 3
+    return float(np.median(x)), float(np.quantile(x, 0.16)), float(np.quantile(x, 0.84))
+
+
+def decay_channels(grid, frequencies: np.ndarray, gps, window: float, cutoff_frequency: float = 1e-4) -> np.ndarray:
+    """The number of three-phonon channels of every branch at grid points ``gps`` within ``window`` of energy
+    conservation.
+
+    A channel of mode (q, s), of harmonic frequency nu, is one term (q', s', s'') of the three-phonon sum over
+    every q' of the grid (q'' = -q - q' modulo the grid, branches s' and s'' of q' and q'' above
+    ``cutoff_frequency``) with
+
+    - |nu - nu' - nu''| <= window (decay into q's' and q''s''; each final pair counted once per order, twice in
+      all, as in the sum), or
+    - |nu + nu' - nu''| <= window (absorption of q's' into q''s'').
+
+    (The third term of the sum, delta(nu - nu' + nu''), is the absorption with q' and q'' exchanged: the same
+    channels, not counted again.) Kinematics only: a channel whose interaction strength vanishes by symmetry is
+    counted.
+
+    Parameters
+    ----------
+    grid : Grid
+        The q-grid the sums run over (:class:`trajmodes.lattice.grid.Grid`).
+    frequencies : (N, 3n) THz on every grid point.
+    gps : (m,) int
+        Grid points of the modes to count for.
+    window : float
+        THz (:func:`compare_three_phonon` uses 2 sigma of its Gaussian smearing).
+    cutoff_frequency : float
+        THz: modes at or below it (the acoustic modes at Gamma, imaginary modes) take no part.
+
+    Returns
+    -------
+    (m, 3n) int; zero for the modes at or below the cutoff.
+    """
+    f = np.asarray(frequencies, dtype=float)
+    gps = np.atleast_1d(np.asarray(gps, dtype=np.int64))
+    if not float(window) >= 0:
+        raise ValueError(f"the energy window must be a frequency >= 0 (THz), not {window}")
+    live = np.where(f > cutoff_frequency, f, np.nan)                         # NaN compares False: no channel
+    out = np.zeros((len(gps), f.shape[1]), dtype=np.int64)
+    for i, q in enumerate(gps):
+        tr = grid.triplets(int(q), reduce=False)
+        a = live[tr.q1][:, :, None]                                           # (N, s', 1)
+        b = live[tr.q2][:, None, :]                                           # (N, 1, s'')
+        nu = live[q][:, None, None, None]                                     # (s, 1, 1, 1)
+        with np.errstate(invalid="ignore"):
+            decay = np.abs(nu - (a + b)[None]) <= window
+            absorb = np.abs(nu + (a - b)[None]) <= window
+        out[i] = decay.sum(axis=(1, 2, 3)) + absorb.sum(axis=(1, 2, 3))
+    return out
+
+
+def bulk_mesh(supercell, bulk_points: int) -> tuple[int, int]:
+    """The regular n x n x n mesh for bulk widths at the q-points of an MD supercell, and its convergence partner.
+
+    Every q commensurate with the supercell S lies on the Gamma-centred m x m x m mesh with m the exponent of the
+    group of those q (the least common multiple of the Smith invariants of S: m S^-1 is integral; 8 for the
+    conventional 4 x 4 x 4 fcc cell). n is the multiple k m of m nearest to ``bulk_points`` ** (1/3) (k >= 1); the
+    partner mesh, whose difference from n is the numerical uncertainty, is (k - 1) m, or (k + 1) m for k = 1.
+    A regular mesh allows the linear tetrahedron method, which the generalised grid of a non-diagonal supercell
+    does not.
+
+    Returns
+    -------
+    (n, n_partner) int.
+    """
+    from trajmodes.lattice.grid import Grid
+    if not int(bulk_points) >= 1:
+        raise ValueError(f"bulk_points must be a positive number of q-points (None: no bulk widths), not {bulk_points}")
+    m = int(np.lcm.reduce(Grid(np.asarray(supercell)).mesh))
+    k = max(1, int(round(float(bulk_points) ** (1 / 3) / m)))
+    return k * m, (k - 1) * m if k > 1 else (k + 1) * m
+
+
+def _bulk_widths(fc, phonons, T, q, n_pair, scheduler) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Three-phonon FWHM (tetrahedron, classical) at reduced q on the n x n x n meshes of ``n_pair``: the finer
+    mesh's value and |difference| to the other, (nq, 3n) THz each, and what was done."""
+    import time
+    from trajmodes.phonons.anharmonic import Anharmonic
+    vals = {}
+    t0 = time.perf_counter()
+    for n in n_pair:
+        an = Anharmonic(fc, n, [T], occupation="classical", smearing=None, phonons=phonons, scheduler=scheduler)
+        gps = an.grid_points(q)
+        reps, back = np.unique(an.grid.star_of[gps], return_inverse=True)       # one q per star
+        vals[n] = an.linewidths(reps)["linewidth"].values[0][back.reshape(-1)]
+    fine, coarse = max(n_pair), min(n_pair)
+    info = dict(bulk_mesh=[fine] * 3, bulk_mesh_partner=[coarse] * 3, bulk_method="tetrahedron",
+                bulk_seconds=time.perf_counter() - t0)
+    return vals[fine], np.abs(vals[fine] - vals[coarse]), info
+
+
+def _real_parts(an, gps, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+    """The bubble's real part of every branch at grid points ``gps`` of ``an`` (:class:`Anharmonic`, one
+    temperature) at the branch's harmonic frequency, Delta(nu0), and at zero frequency, Delta(0): (nq, 3n) THz
+    each, both averaged over degenerate sets, principal values broadened by ``epsilon`` (THz).
+
+    Delta(0) is finite: the sum terms 1/(nu -+ (nu' + nu'')) are regular at nu = 0 and the difference terms
+    (n' - n'') / (nu' - nu'') stay finite where nu' = nu''. Delta is even in nu."""
+    from trajmodes.phonons.degeneracy import degenerate_average
+    f = an.frequencies[gps]                                                     # (nq, 3n)
+    own, zero = np.empty(f.shape), np.empty(f.shape)
+    for i, g in enumerate(gps):
+        nu = np.concatenate([[0.0], f[i]])                                      # one strength sum for both
+        d = an.self_energy(int(g), frequencies=nu, imag=False, real=True, epsilon=epsilon)["delta"][0]
+        zero[i], own[i] = d[:, 0], np.diagonal(d[:, 1:])
+    tol = an.degeneracy_tol
+    return degenerate_average(own, f, tol), degenerate_average(zero, f, tol)
+
+
 def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float | None = None,
                          smearing: float | None = None, supercell=None, lineshape_points: int = 301,
-                         scheduler=None) -> xr.Dataset:
+                         scheduler=None, constants: str = "effective", epsilon: float | None = None,
+                         bulk_points: int | None = 30000) -> xr.Dataset:
     """Compare the MD linewidths, shifts, lineshapes and RTA conductivity with three-phonon theory.
 
     Parameters
@@ -37,34 +176,70 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     modes : xarray.Dataset
         The MD mode analysis: :func:`trajmodes.workflows.modes_dataset` (``trajmodes project``; spectra and
         ``peak_*`` fits) or :func:`trajmodes.fit_peaks` (fits only: no lineshapes), over every q of the MD cell.
+        ``shift`` must be measured from the harmonic frequencies of ``force_constants`` (project onto them).
     force_constants : ForceConstants
         fc2 and fc3 fitted to the same run (:class:`trajmodes.EffectiveForceConstants` with ``cutoff3``).
     temperature : float, optional
         K; default the dataset's ``temperature`` (the run's kinetic temperature).
     smearing : float, optional
-        Gaussian standard deviation of the energy conservation (THz); default half the median MD FWHM (the
-        final states of a decay are broadened by their own widths in the MD), at least the spectral resolution.
+        Gaussian standard deviation of the energy conservation on the MD grid (THz); default half the median MD
+        FWHM (the final states of a decay are broadened by their own widths in the MD), at least the spectral
+        resolution.
     supercell : (3, 3) int, optional
         The MD supercell matrix on the primitive cell (``supercell.cell = S @ primitive.cell``); default the one
         of ``force_constants`` (the cell they were fitted in).
+    epsilon : float, optional
+        Broadening of the principal values of the shifts on the MD grid, 1/x -> x / (x^2 + epsilon^2), THz;
+        default 2 ``smearing``: the Lorentzian half width Gamma' + Gamma'' of a two-phonon final state whose
+        members have the typical half width ``smearing`` (the real part of 1/(x + i (Gamma' + Gamma''))).
     lineshape_points : int
         Frequencies of the perturbative lineshapes (from 0 to 1.1 x the highest harmonic frequency).
     scheduler : optional
-        Dask scheduler or client for the three-phonon q-loop.
+        Dask scheduler or client for the three-phonon q-loops.
+    constants : {"effective", "static"}
+        What fc2 is. ``"effective"`` (default; constants fitted to the run): they hold the static bubble
+        Delta(0), and the predicted shift is ``pt_shift`` = Delta(nu0) - Delta(0). ``"static"`` (0 K constants
+        of the potential at the same lattice): ``pt_shift`` = Delta(nu0).
+    bulk_points : int or None
+        About how many q-points the bulk mesh has (:func:`bulk_mesh`; 30000: 32 x 32 x 32 for the 256-atom fcc
+        cell); None: no bulk widths.
 
     Returns
     -------
-    xarray.Dataset over (q, branch): ``md_fwhm``, ``md_fwhm_err``, ``md_shift``, ``md_frequency``, ``md_status``;
-    ``pt_fwhm`` (three-phonon FWHM), ``pt_shift`` (bubble), ``fwhm_ratio`` (MD / three-phonon; NaN where the MD fit
-    is not clean or where no three-phonon decay lies within the smearing on this grid, counted in the attribute
-    ``n_modes_without_decay``); with spectra
-    ``md_lineshape`` (q, branch, frequency) and ``pt_lineshape`` (q, branch, pt_frequency), both 1/THz and of unit
-    area; ``kappa_md``, ``kappa_md_err`` and ``kappa_pt`` (cartesian, cartesian2) W/(m K), both RTA with classical
-    heat capacities on the MD cell's q-points. Attributes: temperature, smearing, supercell, and the medians.
+    xarray.Dataset over (q, branch), THz unless said:
+
+    - MD: ``md_fwhm``, ``md_fwhm_err``, ``md_shift``, ``md_shift_err`` (the peak frequency's error),
+      ``md_frequency``, ``md_status``.
+    - Widths on the MD grid (Gaussian ``smearing``): ``pt_fwhm`` (FWHM = 2 Gamma), ``fwhm_ratio`` (MD / ``pt_fwhm``;
+      NaN where the MD fit is not clean or where ``pt_fwhm`` <= 1e-3 sigma, counted in ``n_modes_without_decay``),
+      ``pt_channels`` (int: the channels within 2 sigma of energy conservation on the MD grid,
+      :func:`decay_channels`) and ``pt_no_channel`` (bool: none, so that the MD width of that mode comes from
+      beyond three-phonon scattering on this grid).
+    - Bulk widths (with ``bulk_points``): ``pt_fwhm_bulk`` (tetrahedron method on the n x n x n mesh of
+      :func:`bulk_mesh`, which contains every MD q), ``pt_fwhm_bulk_err`` (|difference| to the partner mesh: the
+      numerical uncertainty), ``fwhm_ratio_bulk`` (MD / bulk, clean fits), ``fwhm_z_bulk`` ((MD - bulk) /
+      sqrt(md_err^2 + bulk_err^2)).
+    - Shifts on the MD grid (principal values broadened by ``epsilon``): ``pt_shift`` (the prediction for the MD shift:
+      see ``constants``), ``pt_shift_bubble`` (Delta(nu0), the full bubble at the harmonic frequency),
+      ``pt_shift_static`` (Delta(0), the real part at zero frequency), ``shift_z`` ((md_shift - pt_shift) /
+      md_shift_err, where the fits have an error).
+    - With spectra: ``md_lineshape`` (q, branch, frequency) and ``pt_lineshape`` (q, branch, pt_frequency), both
+      1/THz and of unit area.
+    - ``kappa_md``, ``kappa_md_err`` and ``kappa_pt`` (cartesian, cartesian2) W/(m K), both RTA with classical
+      heat capacities on the MD cell's q-points only: finite-size numbers of this cell, not the crystal's.
+
+    Attributes: temperature, smearing, constants, supercell; ``median_fwhm_ratio``, ``fwhm_ratio_p16``,
+    ``fwhm_ratio_p84`` and the same with ``_bulk`` (over the modes with a finite ratio); ``median_shift_md``,
+    ``median_pt_shift``, ``median_abs_shift_residual`` (|md_shift - pt_shift|) and
+    ``median_abs_shift_residual_bubble`` (|md_shift - pt_shift_bubble|), over clean fits; ``n_modes_no_channel``;
+    the bulk mesh, its partner and the seconds they took.
     """
     from trajmodes.phonons.anharmonic import Anharmonic
     from trajmodes.phonons.harmonic import Phonons
     fc = force_constants
+    if constants not in CONSTANTS:
+        raise ValueError(f"constants must be 'effective' (fc2 fitted to the run: the static bubble is in them) or "
+                         f"'static' (0 K constants), not {constants!r}")
     if getattr(fc, "fc3", None) is None:
         raise ValueError("the comparison needs cubic force constants: fit them with cutoff3 on the same run")
     T = modes.attrs.get("temperature") if temperature is None else temperature
@@ -72,38 +247,84 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         raise ValueError("give the temperature (K) of the run: the dataset has no 'temperature' attribute")
     T = float(T)
     S = np.asarray(fc.smap.matrix if supercell is None else supercell)
+    meshes = None if bulk_points is None else bulk_mesh(S, bulk_points)         # checked before the work
     q = np.asarray(modes["qpoint"].transpose("q", ...).values, dtype=float)
     fwhm = np.asarray(_variable(modes, "fwhm").values, float)
     fwhm_err = np.asarray(_variable(modes, "fwhm_err").values, float)
     status = np.asarray(_variable(modes, "status").values).astype(str)
     freq = np.asarray(_variable(modes, "frequency").values, float)
     shift = np.asarray(_variable(modes, "shift").values, float)
+    shift_err = _optional(modes, "shift_err", "frequency_err")
     ok = (status == "ok") & np.isfinite(fwhm)
     resolution = float(modes.attrs.get("spectra_resolution_thz", modes.attrs.get("resolution_thz", 0.0)) or 0.0)
     sigma = _auto_smearing(fwhm, ok, resolution) if smearing is None else float(smearing)
     phonons = Phonons(fc)
     an = Anharmonic(fc, S, [T], occupation="classical", smearing=sigma, phonons=phonons, scheduler=scheduler)
     gps = an.grid_points(q)                                  # raises if a q is not on the MD cell's grid
-    pt = an.shifts(gps)
-    f_pt = pt["frequency_harmonic"].values
+    f_pt = an.frequencies[gps]
     if f_pt.shape != fwhm.shape:
         raise ValueError(f"the MD modes have {fwhm.shape[1]} branches per q, the force constants {f_pt.shape[1]}")
-    pt_fwhm = pt["linewidth"].values[0]
+    # one q per star of the MD q-points: the members of a star have the same widths and shifts
+    reps, back = np.unique(an.grid.star_of[gps], return_inverse=True)
+    back = back.reshape(-1)
+    pt = an.linewidths(reps)
+    pt_fwhm = pt["linewidth"].values[0][back]
+    eps = 2 * sigma if epsilon is None else float(epsilon)
+    bubble, static = (x[back] for x in _real_parts(an, reps, eps))
+    predicted = bubble - static if constants == "effective" else bubble
+    channels = decay_channels(an.grid, an.frequencies, reps, 2 * sigma, an.interaction.cutoff_frequency)[back]
+    alive = f_pt > an.interaction.cutoff_frequency
+    no_channel = alive & (channels == 0)
     # a mode with no decay within the smearing on this grid (finite phase space) has no finite ratio
     stranded = ok & (pt_fwhm <= 1e-3 * sigma)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(ok & ~stranded, fwhm / pt_fwhm, np.nan)
+        shift_z = (shift - predicted) / shift_err if shift_err is not None else None
     dims = ("q", "branch")
     data = dict(
         md_fwhm=(dims, fwhm, {"units": "THz", "long_name": "MD linewidth (FWHM of the fitted peak)"}),
         md_fwhm_err=(dims, fwhm_err, {"units": "THz", "long_name": "1 sigma"}),
         md_frequency=(dims, freq, {"units": "THz", "long_name": "MD peak frequency"}),
-        md_shift=(dims, shift, {"units": "THz", "long_name": "MD peak frequency - harmonic frequency of the projection"}),
+        md_shift=(dims, shift, {"units": "THz",
+                                "long_name": "MD peak frequency - harmonic frequency of the projection"}),
         md_status=(dims, status),
-        pt_fwhm=(dims, pt_fwhm, {"units": "THz", "long_name": "three-phonon FWHM (2 Gamma), classical occupations"}),
-        pt_shift=(dims, pt["frequency_shift"].values[0], {"units": "THz", "long_name": "bubble frequency shift"}),
-        fwhm_ratio=(dims, ratio, {"units": "1", "long_name": "MD FWHM / three-phonon FWHM (fits with status ok)"}),
+        pt_fwhm=(dims, pt_fwhm, {"units": "THz", "long_name": "three-phonon FWHM (2 Gamma) on the MD grid, "
+                                                               "classical occupations, Gaussian smearing"}),
+        pt_channels=(dims, channels, {"units": "1", "long_name": "three-phonon channels (q', s', s'') on the MD grid "
+                                      "within 2 sigma of energy conservation: |nu - nu' - nu''| or |nu + nu' - nu''|"}),
+        pt_no_channel=(dims, no_channel, {"long_name": "no three-phonon channel within 2 sigma on the MD grid"}),
+        pt_shift=(dims, predicted, {"units": "THz", "long_name": "predicted shift of the MD peak from the harmonic "
+                                    "frequency: " + ("Delta(nu0) - Delta(0) (effective constants)"
+                                                     if constants == "effective" else
+                                                     "Delta(nu0) (static constants)")}),
+        pt_shift_bubble=(dims, bubble, {"units": "THz",
+                                        "long_name": "bubble shift Delta(nu0) at the harmonic frequency"}),
+        pt_shift_static=(dims, static, {"units": "THz", "long_name": "bubble real part at zero frequency, Delta(0)"}),
+        fwhm_ratio=(dims, ratio, {"units": "1", "long_name": "MD FWHM / three-phonon FWHM on the MD grid "
+                                                             "(fits with status ok)"}),
     )
+    if shift_err is not None:
+        data["md_shift_err"] = (dims, shift_err, {"units": "THz", "long_name": "1 sigma (of the peak frequency)"})
+        data["shift_z"] = (dims, np.where(shift_err > 0, shift_z, np.nan),
+                           {"units": "1", "long_name": "(md_shift - pt_shift) / md_shift_err"})
+    attrs = {}
+    if meshes is not None:
+        bulk, bulk_err, attrs = _bulk_widths(fc, phonons, T, q, meshes, scheduler)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio_bulk = np.where(ok & (bulk > 0), fwhm / bulk, np.nan)
+            z = np.where(ok, (fwhm - bulk) / np.sqrt(fwhm_err ** 2 + bulk_err ** 2), np.nan)
+        data.update(
+            pt_fwhm_bulk=(dims, bulk, {"units": "THz", "long_name": "three-phonon FWHM on the bulk mesh (tetrahedron, "
+                                                                    "classical occupations)"}),
+            pt_fwhm_bulk_err=(dims, bulk_err, {"units": "THz", "long_name": "|bulk mesh - partner mesh|: numerical "
+                                                                            "uncertainty"}),
+            fwhm_ratio_bulk=(dims, ratio_bulk, {"units": "1", "long_name": "MD FWHM / bulk three-phonon FWHM "
+                                                                          "(fits with status ok)"}),
+            fwhm_z_bulk=(dims, z, {"units": "1", "long_name": "(md_fwhm - pt_fwhm_bulk) / sqrt(md_fwhm_err^2 + "
+                                                              "pt_fwhm_bulk_err^2)"}))
+        m, lo, hi = _spread(ratio_bulk)
+        attrs.update(median_fwhm_ratio_bulk=m, fwhm_ratio_bulk_p16=lo, fwhm_ratio_bulk_p84=hi,
+                     n_modes_compared_bulk=int(np.isfinite(ratio_bulk).sum()))
     coords = dict(qpoint=(("q", "reduced"), q), frequency_harmonic=(dims, f_pt, {"units": "THz"}),
                   grid_point=("q", gps))
     if "psd_fitted" in modes or "psd" in modes:
@@ -116,19 +337,18 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
                                     {"units": "1/THz", "long_name": "MD spectrum of the mode, unit area"})
         coords["frequency"] = ("frequency", nu, {"units": "THz"})
         w = np.linspace(0.0, 1.1 * float(np.nanmax(f_pt)), int(lineshape_points))
-        sf = an.spectral_function(gps, w)
-        data["pt_lineshape"] = (dims + ("pt_frequency",), sf["spectral_function"].values[0],
+        sf = an.spectral_function(reps, w)
+        data["pt_lineshape"] = (dims + ("pt_frequency",), sf["spectral_function"].values[0][back],
                                 {"units": "1/THz", "long_name": "three-phonon spectral function (bubble)"})
         coords["pt_frequency"] = ("pt_frequency", w, {"units": "THz"})
     kmd = thermal_conductivity(phonons, modes, temperature=T, occupation="classical")
     # three-phonon lifetimes of modes with no decay within the smearing are not finite: they are left out as the
-    # MD's modes without a clean fit are, and their share reported
-    # the widths at one point of every star of the grid: taken from those already computed at the MD q-points
-    _, first = np.unique(an.grid.star_of[gps], return_index=True)
-    if len(first) != len(an.grid.irreducible):
+    # MD's modes without a clean fit are, and their share reported; the widths at one point of every star of the
+    # grid are those already computed when the MD q-points cover the grid
+    if not np.array_equal(reps, an.grid.irreducible):
         lw = an.linewidths()
     else:
-        lw = pt[["gamma", "linewidth", "lifetime"]].isel(q=first)
+        lw = pt[["gamma", "linewidth", "lifetime"]]
     dead = lw["linewidth"].values <= 1e-3 * sigma
     lw["gamma"] = lw["gamma"].where(~dead, 0.0)
     lw["linewidth"] = lw["linewidth"].where(~dead, 0.0)
@@ -138,17 +358,23 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         * kpt["weight"].values[None, :, None]
     pt_missing = float(cv2[dead].sum() / cv2.sum()) if cv2.sum() > 0 else 0.0
     cart = ("cartesian", "cartesian2")
-    data["kappa_md"] = (cart, kmd["kappa"].values, {"units": "W/(m K)", "long_name": "RTA with the MD lifetimes"})
+    data["kappa_md"] = (cart, kmd["kappa"].values, {"units": "W/(m K)", "long_name": "RTA with the MD lifetimes, "
+                                                     "on the MD cell's q-points (finite-size)"})
     data["kappa_md_err"] = (cart, kmd["kappa_err"].values, {"units": "W/(m K)", "long_name": "1 sigma"})
-    data["kappa_pt"] = (cart, kpt["kappa"].values[0], {"units": "W/(m K)",
-                                                        "long_name": "RTA with the three-phonon lifetimes"})
+    data["kappa_pt"] = (cart, kpt["kappa"].values[0], {"units": "W/(m K)", "long_name": "RTA with the three-phonon "
+                                                        "lifetimes of the MD grid (finite-size)"})
     coords.update(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
     ds = xr.Dataset(data, coords=coords)
-    good = np.isfinite(ratio)
-    ds.attrs.update(temperature=T, smearing=sigma, occupation="classical", supercell=S.reshape(-1).tolist(),
-                    n_qpoints=len(q), n_modes_compared=int(good.sum()),
-                    n_modes_without_decay=int(stranded.sum()),
-                    median_fwhm_ratio=float(np.median(ratio[good])) if good.any() else float("nan"),
+    m, lo, hi = _spread(ratio)
+    clean = ok & np.isfinite(shift)
+    ds.attrs.update(temperature=T, smearing=sigma, epsilon=eps, occupation="classical", constants=constants,
+                    supercell=S.reshape(-1).tolist(), n_qpoints=len(q), n_modes_compared=int(np.isfinite(ratio).sum()),
+                    n_modes_without_decay=int(stranded.sum()), n_modes_no_channel=int(no_channel.sum()),
+                    median_fwhm_ratio=m, fwhm_ratio_p16=lo, fwhm_ratio_p84=hi,
+                    median_shift_md=_spread(np.where(clean, shift, np.nan))[0],
+                    median_pt_shift=_spread(np.where(clean, predicted, np.nan))[0],
+                    median_abs_shift_residual=_spread(np.where(clean, np.abs(shift - predicted), np.nan))[0],
+                    median_abs_shift_residual_bubble=_spread(np.where(clean, np.abs(shift - bubble), np.nan))[0],
                     kappa_md_missing_share=float(kmd["missing_share"]), kappa_pt_missing_share=pt_missing,
-                    smearing_rule="given" if smearing is not None else "half the median MD FWHM")
+                    smearing_rule="given" if smearing is not None else "half the median MD FWHM", **attrs)
     return ds

@@ -64,40 +64,79 @@ def _pick_modes(ds, n: int = 4) -> list[tuple[int, int]]:
 
 
 def plot_comparison(ds, path: str, title: str = "") -> None:
-    """MD against three-phonon theory (:func:`trajmodes.compare_three_phonon`): FWHM against FWHM, FWHM and
-    shift against frequency, the lineshapes of a few modes, and the two conductivities in the title."""
-    fig, axes = figure(2, 2, (11.0, 8.6))
+    """MD against three-phonon theory (:func:`trajmodes.compare_three_phonon`): MD FWHM against the bulk
+    three-phonon FWHM (or, without bulk widths, the MD-grid one), FWHM and shift against frequency, the lineshapes
+    of a few modes, and the two finite-size conductivities in the title. Modes without a three-phonon channel on the
+    MD grid (``pt_no_channel``) are ringed in red."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+    fig, axes = figure(2, 2, (11.5, 9.0))
     ax = axes.ravel()
-    ok = np.isfinite(ds["fwhm_ratio"].values)
-    f = ds["frequency_harmonic"].values[ok]
-    md, md_e, pt = ds["md_fwhm"].values[ok], ds["md_fwhm_err"].values[ok], ds["pt_fwhm"].values[ok]
+    bulk = "pt_fwhm_bulk" in ds
+    ratio = ds["fwhm_ratio_bulk" if bulk else "fwhm_ratio"].values
+    ok = np.isfinite(ratio)
+    none = ds["pt_no_channel"].values if "pt_no_channel" in ds else np.zeros(ratio.shape, bool)
+    fall = ds["frequency_harmonic"].values
+    f = fall[ok]
+    md, md_e = ds["md_fwhm"].values[ok], ds["md_fwhm_err"].values[ok]
+    pt = ds["pt_fwhm_bulk" if bulk else "pt_fwhm"].values[ok]
+    pt_e = ds["pt_fwhm_bulk_err"].values[ok] if bulk else None
+    which = (f"bulk {'x'.join(str(int(m)) for m in ds.attrs.get('bulk_mesh', []))} mesh, tetrahedron" if bulk
+             else f"MD grid, sigma {ds.attrs.get('smearing', np.nan):.3g} THz")
     sc = ax[0].scatter(pt, md, c=f, s=9, cmap="viridis", zorder=3)
-    ax[0].errorbar(pt, md, yerr=md_e, fmt="none", ecolor="0.6", lw=0.6, zorder=2)
+    ax[0].errorbar(pt, md, xerr=pt_e, yerr=md_e, fmt="none", ecolor="0.6", lw=0.6, zorder=2)
+    if none[ok].any():
+        ax[0].scatter(pt[none[ok]], md[none[ok]], s=40, facecolors="none", edgecolors="r", zorder=4,
+                      label="no channel on the MD grid")
     if ok.any():
-        lo, hi = min(pt.min(), md.min()) * 0.7, max(pt.max(), md.max()) * 1.4
+        lo, hi = min(pt[pt > 0].min(), md.min()) * 0.7, max(pt.max(), md.max()) * 1.4
         ax[0].plot([lo, hi], [lo, hi], "k--", lw=0.8, label="equal")
         ax[0].set_xscale("log")
         ax[0].set_yscale("log")
+        subs = (1.0, 2.0, 5.0) if hi / lo < 300 else (1.0,)         # 1, 2, 5 x 10^k where they fit; plain numbers
+        for axis in (ax[0].xaxis, ax[0].yaxis):
+            axis.set_major_locator(LogLocator(10, subs=subs))
+            axis.set_major_formatter(FormatStrFormatter("%g"))
+            axis.set_minor_formatter(NullFormatter())
         ax[0].legend(fontsize=8, loc="upper left")
-    ax[0].set_xlabel("three-phonon FWHM (THz)")
+    ax[0].set_xlabel(f"three-phonon FWHM (THz), {which}")
     ax[0].set_ylabel("MD FWHM (THz)")
     fig.colorbar(sc, ax=ax[0], label="harmonic frequency (THz)")
-    stranded = int(ds.attrs.get("n_modes_without_decay", 0))
-    ax[0].set_title(f"{int(ok.sum())} modes; median MD / three-phonon = {ds.attrs.get('median_fwhm_ratio', np.nan):.2f}"
-                    + (f"\n({stranded} modes have no three-phonon decay on this grid: not shown)" if stranded else ""),
-                    fontsize=9)
+    a = ds.attrs
+    head = f"{int(ok.sum())} modes; MD / three-phonon FWHM, median (16-84 %):"
+    if bulk:
+        head += (f"\nbulk {a.get('median_fwhm_ratio_bulk', np.nan):.2f} ({a.get('fwhm_ratio_bulk_p16', np.nan):.2f}-"
+                 f"{a.get('fwhm_ratio_bulk_p84', np.nan):.2f}),")
+    head += (f" MD grid {a.get('median_fwhm_ratio', np.nan):.2f} ({a.get('fwhm_ratio_p16', np.nan):.2f}-"
+             f"{a.get('fwhm_ratio_p84', np.nan):.2f})")
+    ax[0].set_title(head, fontsize=9)
     ax[1].errorbar(f, md, yerr=md_e, fmt="o", ms=3, lw=0.6, label="MD")
-    ax[1].plot(f, pt, "x", ms=4, label=f"three-phonon (sigma {ds.attrs.get('smearing', np.nan):.3g} THz)")
+    if bulk:
+        ax[1].plot(f, pt, "x", ms=4, color="C1", label=f"three-phonon, {which}")
+    grid_ok = np.isfinite(ds["fwhm_ratio"].values)                  # MD-grid widths above 1e-3 sigma
+    ax[1].plot(fall[grid_ok], ds["pt_fwhm"].values[grid_ok], "+", ms=4, color="0.55",
+               label=f"three-phonon, MD grid (sigma {a.get('smearing', np.nan):.3g} THz)")
+    if none.any():
+        ax[1].scatter(fall[none], ds["md_fwhm"].values[none], s=40, facecolors="none", edgecolors="r", zorder=4,
+                      label=f"no channel on the MD grid ({int(none.sum())})")
     ax[1].set_yscale("log")
     ax[1].set_xlabel("harmonic frequency (THz)")
     ax[1].set_ylabel("FWHM (THz)")
-    ax[1].legend(fontsize=8)
-    ax[2].plot(f, ds["md_shift"].values[ok], "o", ms=3, label="MD peak - harmonic")
-    ax[2].plot(f, ds["pt_shift"].values[ok], "x", ms=4, label="bubble shift")
+    ax[1].legend(fontsize=7)
+    clean = np.isfinite(ds["md_shift"].values) & (ds["md_status"].values == "ok")
+    fs = fall[clean]
+    effective = a.get("constants", "effective") == "effective"
+    ax[2].plot(fs, ds["md_shift"].values[clean], "o", ms=3, label="MD peak - harmonic")
+    ax[2].plot(fs, ds["pt_shift"].values[clean], "x", ms=4,
+               label="Delta(nu0) - Delta(0) (effective constants)" if effective else "Delta(nu0) (static constants)")
+    if effective and "pt_shift_bubble" in ds:
+        ax[2].plot(fs, ds["pt_shift_bubble"].values[clean], ".", ms=3, color="0.6", label="full bubble Delta(nu0)")
     ax[2].axhline(0, color="k", lw=0.5)
     ax[2].set_xlabel("harmonic frequency (THz)")
     ax[2].set_ylabel("frequency shift (THz)")
-    ax[2].legend(fontsize=8)
+    ax[2].set_title(f"median |MD - prediction| {a.get('median_abs_shift_residual', np.nan):.4f} THz"
+                    + (f" (full bubble {a.get('median_abs_shift_residual_bubble', np.nan):.4f})" if effective else ""),
+                    fontsize=9)
+    ax[2].legend(fontsize=7)
     if "md_lineshape" in ds:
         nu, w = ds["frequency"].values, ds["pt_frequency"].values
         for k, (iq, ib) in enumerate(_pick_modes(ds)):
@@ -108,13 +147,13 @@ def plot_comparison(ds, path: str, title: str = "") -> None:
             ax[3].plot(nu, ds["md_lineshape"].values[iq, ib], color=c, lw=1.0, label=lab)
             ax[3].plot(w, ds["pt_lineshape"].values[iq, ib], color=c, lw=1.0, ls="--")
         ax[3].set_xlabel("frequency (THz)")
-        ax[3].set_ylabel("lineshape (1/THz): MD solid, three-phonon dashed")
+        ax[3].set_ylabel("lineshape (1/THz): MD solid, three-phonon (MD grid) dashed")
         ax[3].set_xlim(0, float(w.max()))
         ax[3].legend(fontsize=7)
     else:
         ax[3].set_axis_off()
     kmd, kerr, kpt = (np.trace(ds[v].values) / 3 for v in ("kappa_md", "kappa_md_err", "kappa_pt"))
-    head = (f"{ds.attrs.get('temperature', np.nan):.0f} K, classical; RTA kappa (MD cell's q): MD lifetimes "
-            f"{kmd:.1f} +- {kerr:.1f}, three-phonon {kpt:.1f} W/(m K)")
+    head = (f"{a.get('temperature', np.nan):.0f} K, classical; finite-size RTA kappa on the MD cell's q only: MD "
+            f"lifetimes {kmd:.1f} +- {kerr:.1f}, three-phonon {kpt:.1f} W/(m K)")
     fig.suptitle(f"{title}\n{head}" if title else head, fontsize=10)
     save(fig, path)
