@@ -246,3 +246,16 @@ def test_spectral_function_area_tetrahedron(cu_fc3):
     a = _spectral_areas(Anharmonic(cu_fc3, 8, [T], chunk=64))
     print(f"\nspectral-function areas, tetrahedron: {a.min():.3f}-{a.max():.3f}, median {np.median(a):.3f}")
     assert 0.8 < a.min() and a.max() < 1.4 and abs(np.median(a) - 1) < 0.04
+
+
+def test_constants_of_another_crystal_are_named_as_such(cu_fc3, si_fc3, cu_exact):
+    """compare with another crystal's constants used to fail on the q-grid or the branch count; it says they are
+    different crystals (branch count, q-points off the constants' cell, or harmonic frequencies far apart)."""
+    _, ds = cu_exact
+    with pytest.raises(ValueError, match="these are different crystals: the MD modes have 3 branches per q, the "
+                                         "force constants 6"):
+        compare_three_phonon(ds, si_fc3, smearing=0.1)
+    stiff = trajmodes.ForceConstants(4.0 * cu_fc3.fc2, cu_fc3.supercell, cu_fc3.primitive, smap=cu_fc3.smap,
+                                     p2s=cu_fc3.p2s, fc3=cu_fc3.fc3)
+    with pytest.raises(ValueError, match="these look like different crystals: the highest harmonic frequency"):
+        compare_three_phonon(ds, stiff, smearing=0.1)

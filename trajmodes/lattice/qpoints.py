@@ -8,7 +8,7 @@ import numpy as np
 
 from trajmodes.lattice.geometry import shortest_images
 
-__all__ = ["commensurate_qpoints", "mesh_addresses", "mesh_index", "mesh_qpoints", "is_gamma", "first_zone"]
+__all__ = ["commensurate_qpoints", "commensurate_mask", "mesh_addresses", "mesh_index", "mesh_qpoints", "is_gamma", "first_zone"]
 
 
 def commensurate_qpoints(matrix, centred: bool = True) -> np.ndarray:
@@ -34,6 +34,13 @@ def commensurate_qpoints(matrix, centred: bool = True) -> np.ndarray:
         raise RuntimeError(f"found {len(q)} commensurate q-points, expected |det S| = {det}")
     order = np.lexsort((q[:, 2], q[:, 1], q[:, 0], (np.abs(q) > 1e-12).any(axis=1)))
     return q[order]
+
+
+def commensurate_mask(qpoints, matrix, tol: float = 1e-6) -> np.ndarray:
+    """Which of the reduced ``qpoints`` (n, 3) are commensurate with the supercell ``matrix`` S
+    (``supercell.cell = S @ primitive.cell``): S q integral, (n,) bool."""
+    x = np.atleast_2d(np.asarray(qpoints, dtype=float)) @ np.asarray(matrix, dtype=float).T
+    return np.all(np.abs(x - np.rint(x)) < tol, axis=-1)
 
 
 def mesh_addresses(mesh) -> np.ndarray:

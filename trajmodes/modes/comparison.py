@@ -165,6 +165,37 @@ def _real_parts(an, gps, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
     return degenerate_average(own, f, tol), degenerate_average(zero, f, tol)
 
 
+def _check_same_crystal(modes: xr.Dataset, fc, S: np.ndarray, q: np.ndarray, given: bool) -> None:
+    """Refuse force constants of another crystal than the MD modes', saying so (not through the q-grid or the
+    branch count that would fail later): the branches per q, the q-points of the MD cell on the constants' supercell
+    grid, and the harmonic frequencies of the projection against those of the constants."""
+    from trajmodes.lattice.qpoints import commensurate_mask
+    nb = modes.sizes.get("branch")
+    md_cell = (f"an MD cell of {modes.attrs['n_atoms']} atoms" if "n_atoms" in modes.attrs else "the MD cell")
+    if nb is not None and nb != 3 * fc.n_prim:
+        raise ValueError(f"these are different crystals: the MD modes have {nb} branches per q, the force constants "
+                         f"{3 * fc.n_prim} ({fc.n_prim} atoms per primitive cell); give the constants fitted to the "
+                         "run the modes were projected from")
+    off = ~commensurate_mask(q, S)
+    if off.any():
+        where = ("given" if given else f"of the force constants ({fc.n_atoms} atoms, {fc.n_prim} per primitive "
+                                         "cell)")
+        raise ValueError(f"the q-points of {md_cell} are not on the grid of the supercell {where}: "
+                         f"{int(off.sum())} of {len(q)}, e.g. {np.round(q[np.argmax(off)], 4).tolist()}. The force "
+                         "constants are of another crystal or another cell: give the constants fitted to this run, or "
+                         "supercell= (the MD cell's matrix on the constants' primitive cell) if they are of this "
+                         "crystal")
+    if "frequency_harmonic" in modes.coords:
+        from trajmodes.phonons.harmonic import Phonons
+        mine = np.asarray(modes["frequency_harmonic"].transpose("q", "branch").values, float)
+        theirs = Phonons(fc).frequencies(q)
+        top_m, top_t = float(np.nanmax(mine)), float(np.nanmax(theirs))
+        if top_m > 0 and top_t > 0 and max(top_m / top_t, top_t / top_m) > 1.5:
+            raise ValueError(f"these look like different crystals: the highest harmonic frequency of the MD "
+                             f"projection is {top_m:.3g} THz, that of the force constants at the same q "
+                             f"{top_t:.3g} THz; give the constants fitted to the run the modes were projected from")
+
+
 def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float | None = None,
                          smearing: float | None = None, supercell=None, lineshape_points: int = 301,
                          scheduler=None, constants: str = "effective", epsilon: float | None = None,
@@ -247,8 +278,9 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         raise ValueError("give the temperature (K) of the run: the dataset has no 'temperature' attribute")
     T = float(T)
     S = np.asarray(fc.smap.matrix if supercell is None else supercell)
-    meshes = None if bulk_points is None else bulk_mesh(S, bulk_points)         # checked before the work
     q = np.asarray(modes["qpoint"].transpose("q", ...).values, dtype=float)
+    _check_same_crystal(modes, fc, S, q, supercell is not None)
+    meshes = None if bulk_points is None else bulk_mesh(S, bulk_points)         # checked before the work
     fwhm = np.asarray(_variable(modes, "fwhm").values, float)
     fwhm_err = np.asarray(_variable(modes, "fwhm_err").values, float)
     status = np.asarray(_variable(modes, "status").values).astype(str)
