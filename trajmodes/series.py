@@ -408,33 +408,26 @@ class Series:
             data["reference_harmonic_free_energy"] = ("run", reference(int(np.argmin(T)))[0], {
                 "units": "eV", "long_name": "free energy of the harmonic crystal of the lowest-temperature run "
                                             "(its U_0 and effective constants) per primitive cell"})
-            Fe = data["free_energy_err"][1] if boot else np.zeros(len(T))
-            th = _thermodynamics(T, data["volume"][1], data["free_energy"][1], Fe, reference)
             ev_k = "eV/K"
-            data["entropy"] = ("run", th["S"], {"units": ev_k, "long_name": "S = -dF/dT of the TDEP free energy along "
-                                                "the runs of this volume group (about the harmonic crystal of its "
-                                                "lowest-temperature run), per primitive cell"})
-            data["heat_capacity"] = ("run", th["C"], {"units": ev_k, "long_name": "C = -T d2F/dT2 along the runs of "
-                                     "this volume group (Cv at constant volume, Cp along zero-pressure volumes), "
-                                     "per primitive cell"})
-            if boot:
-                data["entropy_err"] = ("run", th["S_err"], {"units": ev_k, "long_name": "standard error"})
-                data["heat_capacity_err"] = ("run", th["C_err"], {"units": ev_k, "long_name": "standard error"})
-            data["thermodynamic_path"] = ("run", th["kind"], {"long_name": "what the derivatives of F follow"})
-            if "free_energy_corrected" in data:
-                Fce = data["free_energy_corrected_err"][1] if boot else np.zeros(len(T))
-                thc = _thermodynamics(T, data["volume"][1], data["free_energy_corrected"][1], Fce, reference)
-                data["entropy_corrected"] = ("run", thc["S"], {"units": ev_k, "long_name": "S = -dF/dT of "
-                                             "free_energy_corrected along the runs of this volume group, per "
-                                             "primitive cell"})
-                data["heat_capacity_corrected"] = ("run", thc["C"], {"units": ev_k, "long_name": "C = -T d2F/dT2 of "
-                                                   "free_energy_corrected along the runs of this volume group, per "
-                                                   "primitive cell"})
+            # S and C of the TDEP free energy, and of the corrected one where there is fc3
+            for suffix, of in (("", "the TDEP free energy"), ("_corrected", "free_energy_corrected")):
+                if "free_energy" + suffix not in data:
+                    continue
+                F_err = data["free_energy" + suffix + "_err"][1] if boot else np.zeros(len(T))
+                th = _thermodynamics(T, data["volume"][1], data["free_energy" + suffix][1], F_err, reference)
+                data["entropy" + suffix] = ("run", th["S"], {"units": ev_k, "long_name": f"S = -dF/dT of {of} "
+                                            "along the runs of this volume group (about the harmonic crystal of "
+                                            "its lowest-temperature run), per primitive cell"})
+                data["heat_capacity" + suffix] = ("run", th["C"], {"units": ev_k, "long_name": f"C = -T d2F/dT2 of "
+                                                  f"{of} along the runs of this volume group (Cv at constant "
+                                                  "volume, Cp along zero-pressure volumes), per primitive cell"})
                 if boot:
-                    data["entropy_corrected_err"] = ("run", thc["S_err"], {"units": ev_k,
-                                                                            "long_name": "standard error"})
-                    data["heat_capacity_corrected_err"] = ("run", thc["C_err"], {"units": ev_k,
-                                                                                  "long_name": "standard error"})
+                    for name, key in (("entropy", "S_err"), ("heat_capacity", "C_err")):
+                        data[name + suffix + "_err"] = ("run", th[key], {"units": ev_k,
+                                                                         "long_name": "standard error"})
+                if not suffix:
+                    data["thermodynamic_path"] = ("run", th["kind"], {"long_name": "what the derivatives of F "
+                                                                                   "follow"})
         else:
             fe_attrs = {}
             notes.append("no free energy: not every frame of every run has a potential energy")
