@@ -92,3 +92,20 @@ def test_path_coordinates_fcc_cu(cu_eam_phonons):
                                        atol=1e-6)
             n_on += 1
     assert n_on > 10
+
+
+def test_lifetimes_after_full_spectra_do_not_advise_full(tmp_path, capsys, cu_eam_phonons):
+    """A 12 ps run leaves lines below resolution; after --full (one periodogram) the advice is a longer run, not
+    --full again."""
+    traj = trajmodes.read(str(MD / "cu_300K.lammpstrj.gz"), reference=str(MD / "cu_300K.data"))
+    q = commensurate_qpoints(np.diag([4, 4, 4]) @ np.array([[-1, 1, 1], [1, -1, 1], [1, 1, -1]]))[:12]
+    modes = trajmodes.project(traj, cu_eam_phonons, qpoints=q).compute()
+    texts = {}
+    for full in (False, True):
+        path = tmp_path / f"m{int(full)}.nc"
+        modes_dataset(modes, resolution=0.2, full=full, phonons=cu_eam_phonons).to_netcdf(path, engine="netcdf4")
+        assert main(["lifetimes", str(path)]) == 0
+        texts[full] = capsys.readouterr().out
+    assert "narrower than this run resolves" in texts[False] and "or try --full" in texts[False]
+    assert "narrower than this run resolves" in texts[True] and "try --full" not in texts[True]
+    assert "already one periodogram of the whole run (--full)" in texts[True]

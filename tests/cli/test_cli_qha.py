@@ -26,6 +26,7 @@ def test_qha_command_writes_dataset_figure_and_table(tmp_path, capsys):
         np.testing.assert_allclose(ds["volume"].values, ref["volume"].values, rtol=1e-12)
         np.testing.assert_allclose(ds["bulk_modulus_t"].values, ref["bulk_modulus_t"].values, rtol=1e-8)
         assert ds["thermal_expansion"].attrs["units"] == "1/K" and "trajmodes_version" in ds.attrs
+        assert "primitive cell" in ds["lattice_parameters"].attrs["long_name"]       # not the cube edge
     a600 = float(text.splitlines()[4].split()[1])
     assert a600 == pytest.approx(np.sqrt(2) * ref["lattice_parameters"].values[2, 0], abs=1e-5)
     assert (out / "qha.png").stat().st_size > 10_000

@@ -77,10 +77,14 @@ def modes_summary(ds) -> str:
     T = float(ds.attrs.get("spectra_segment_length_ps", np.nan)) * max(int(ds.attrs.get("spectra_n_segments", 1)), 1)
     lines = ["\n".join(rows)]
     if narrow.any():
+        full = bool(int(ds.attrs.get("spectra_full", 0)))
+        advice = (f"already one periodogram of the whole run (--full): only a longer run, about "
+                  f"{RUN_PS_PER_INVERSE_FWHM / enbw:.0f} ps for lines this narrow, resolves them" if full else
+                  f"at least {RUN_PS_PER_INVERSE_FWHM / enbw:.0f} ps for lines this narrow, or try --full (one "
+                  "periodogram, resolution 1/T)")
         lines.append(f"{int(narrow.sum())} modes have lines narrower than this run resolves ({enbw:.4f} THz): their "
                      f"widths are upper bounds. A line of FWHM G needs about {RUN_PS_PER_INVERSE_FWHM:g}/G ps (8 "
-                     f"half-overlapping Welch segments of 2/G): at least {RUN_PS_PER_INVERSE_FWHM / enbw:.0f} ps for "
-                     f"lines this narrow, or try --full (one periodogram, resolution 1/T).")
+                     f"half-overlapping Welch segments of 2/G): {advice}.")
     if ok.any():
         g = float(np.nanmin(fwhm[ok]))
         lines.append(f"narrowest measured line: FWHM {g:.4f} THz (needs about {RUN_PS_PER_INVERSE_FWHM / g:.0f} ps; "

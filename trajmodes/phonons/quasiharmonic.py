@@ -481,7 +481,9 @@ class QuasiHarmonic:
             dict(cell=(("temperature", "vector", "cartesian"), np.array([r["cell"] for r in rows]), {"units": "A"}),
                  scaled_positions=(("temperature", "atom", "reduced"), np.array([r["scaled_positions"] for r in rows])),
                  lattice_parameters=(("temperature", "axis"), np.linalg.norm([r["cell"] for r in rows], axis=-1),
-                                     {"units": "A"}),
+                                     {"units": "A", "long_name": "lengths of the vectors of the cell minimised (the "
+                                      "crystal given: for the prototypes, the primitive cell, e.g. a / sqrt(2) of a "
+                                      "cubic fcc or diamond crystal), not the cube edge"}),
                  volume=("temperature", np.array([r["volume"] for r in rows]), {"units": "A^3 per cell"}),
                  free_energy=("temperature", np.array([r["free_energy"] for r in rows]), {"units": "eV per cell"}),
                  gibbs_energy=("temperature", np.array([r["gibbs_energy"] for r in rows]), {"units": "eV per cell"}),
