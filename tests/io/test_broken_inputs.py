@@ -378,3 +378,14 @@ def test_a_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path, make, ki
     from trajmodes.io import read_structure
     with pytest.raises(TrajectoryFormatError, match=kind):
         read_structure(p)
+
+
+def test_a_fit_of_frames_without_a_cell_names_the_file(tmp_path):
+    """A trajectory without a box (plain XYZ, CP2K's DCD without a unit cell) failed the fit with 'a structure
+    without a cell is not a crystal', naming no file; the file and what to give are named."""
+    import trajmodes
+    from tests.support.paths import TESTS
+    traj = trajmodes.read(TESTS / "data" / "cu32_plain.xyz", frame_interval=0.01)
+    with pytest.raises(ValueError, match=r"cu32_plain.xyz: neither the frames nor the reference hold a cell .* "
+                                         r"give reference= a structure with the cell"):
+        trajmodes.EffectiveForceConstants(cutoff2=3.0).fit(traj)

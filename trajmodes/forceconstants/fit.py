@@ -45,7 +45,7 @@ import numpy as np
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.forceconstants.normal import block_ids, block_layout, n_segments, normal_equations
-from trajmodes.forceconstants.solve import fit_params, scores
+from trajmodes.forceconstants.solve import fit_params, residual_sum, scores, solve_normal
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.strain import cell_strains
@@ -104,6 +104,82 @@ def _cell_statistics(segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]
 
 # ---------------------------------------------------------------------------------------------------
 # estimator
+#: the cutoff that asks for every pair / triplet of the supercell (as ``None`` for ``cutoff2``, ``math.inf``)
+SUPERCELL = "supercell"
+
+
+def _whole_supercell(cutoff) -> bool:
+    """Whether a cutoff setting asks for every cluster of the supercell ("supercell" or infinity)."""
+    if isinstance(cutoff, str):
+        return cutoff == SUPERCELL
+    try:
+        return float(cutoff) == np.inf
+    except (TypeError, ValueError):
+        return False
+
+
+def _basis_cutoff(cutoff):
+    """The cutoff :func:`~trajmodes.forceconstants.clusters.build_basis` takes: None for the whole supercell."""
+    return None if cutoff is None or _whole_supercell(cutoff) else float(cutoff)
+
+
+def _score_cutoff(cutoff) -> float:
+    """A cutoff as the scores' attribute: Angstrom, infinity for the whole supercell."""
+    return np.inf if cutoff is None or _whole_supercell(cutoff) else float(cutoff)
+
+
+def fold_fc2(fc2: ForceConstants, supercell: Crystal, p2s) -> np.ndarray:
+    """Second-order constants of a supercell that is a multiple of ``supercell``, folded onto ``supercell``.
+
+    The constant between atoms i and j of a periodic supercell is the sum over every periodic image of j;
+    when the lattice of ``fc2.supercell`` is a sublattice of that of ``supercell`` (phono3py's ``--dim-fc2``:
+    fc2 on 4x4x4, fc3 on 2x2x2), ``Phi_small[i, j] = sum_{j' = j mod small lattice} Phi_big[i', j']`` is exact
+    (i' the big-supercell atom at the position of i). Both supercells must share the Cartesian frame and the
+    origin of their atoms (as phonopy and phono3py build them from one unit cell).
+
+    Parameters
+    ----------
+    fc2 : ForceConstants
+        On the larger (or the same) supercell, eV/A^2.
+    supercell : Crystal
+        The supercell to fold onto (ideal positions, Angstrom).
+    p2s : array_like of int (n_prim,)
+        The rows of the compact layout wanted (atoms of ``supercell``).
+
+    Returns
+    -------
+    ndarray (n_prim, N, 3, 3)
+        Compact layout on ``supercell``, eV/A^2.
+
+    Raises
+    ------
+    ValueError
+        If the larger supercell's lattice is not made of lattice vectors of ``supercell``, or an atom of one has
+        no counterpart in the other.
+    """
+    big, small = fc2.supercell, supercell
+    tol = 1e-3
+    m = np.asarray(big.cell, float) @ np.linalg.inv(np.asarray(small.cell, float))
+    if np.abs(m - np.rint(m)).max() > 1e-4:
+        raise ValueError("the given fc2's supercell is not a multiple of the fitted supercell (its lattice vectors "
+                         f"in the fitted supercell's basis are {np.round(m, 4).tolist()}): fc2 cannot be folded onto it")
+    Xb, Xs = np.asarray(big.positions, float), np.asarray(small.positions, float)
+    inv_s = np.linalg.inv(np.asarray(small.cell, float))
+    d = (Xb[:, None, :] - Xs[None, :, :]) @ inv_s                          # (N_big, N_small, 3)
+    match = np.all(np.abs(d - np.rint(d)) < tol / np.linalg.norm(small.cell, axis=1), axis=-1)
+    if not np.all(match.sum(axis=1) == 1):
+        raise ValueError("an atom of the given fc2's supercell has no atom of the fitted supercell at its position "
+                         "(modulo the fitted supercell's lattice): the two supercells must share their origin and axes")
+    to_small = np.argmax(match, axis=1)                                   # big atom -> small atom
+    full = fc2.full() if hasattr(fc2, "full") else None
+    out = np.zeros((len(p2s), small.n_atoms, 3, 3))
+    for k, i in enumerate(np.asarray(p2s, dtype=np.int64)):
+        ib = np.flatnonzero(to_small == i)[0]                             # i' at the position of i
+        row = full[ib] if full is not None else None
+        np.add.at(out[k], to_small, row)
+    return out
+
+
 def _default_build_basis(fc, order, cutoff, primitive=None, symprec=1e-3):
     from trajmodes.forceconstants.clusters import build_basis
     return build_basis(fc, order, cutoff, primitive=primitive, symprec=symprec, asr=True)
@@ -116,10 +192,14 @@ class EffectiveForceConstants:
 
     Parameters
     ----------
-    cutoff2 : float
-        Pair cutoff in Angstrom for the second-order constants.
-    cutoff3 : float, optional
-        Triplet cutoff in Angstrom (every pair of a triplet within it); None: second order only.
+    cutoff2 : float, "supercell" or None
+        Pair cutoff in Angstrom for the second-order constants; below half the shortest supercell vector.
+        ``None``, ``"supercell"`` or ``math.inf``: every pair of the supercell, the supercell constants that
+        phonopy, phono3py and symfc fit to finite- and random-displacement data (each shared over its
+        equally short periodic images with weight 1/multiplicity, as those codes do).
+    cutoff3 : float or "supercell", optional
+        Triplet cutoff in Angstrom (every pair of a triplet within it); ``"supercell"`` or ``math.inf``: every
+        triplet of the supercell (phono3py's model); None: second order only.
     mode : {"sequential", "simultaneous"}
         Sequential (TDEP, default): Phi from the forces alone, then Psi from the residual. Simultaneous
         (hiPhive, symfc): both at once. See the module docstring for why they differ.
@@ -149,6 +229,13 @@ class EffectiveForceConstants:
     allow_p1 : bool
         Fit a reference in which no lattice translations are found (every atom its own primitive atom).
         Off by default: such a reference is nearly always a noisy snapshot, and the model would be huge.
+    fc2 : ForceConstants, optional
+        Second-order constants to hold fixed (phono3py's fc2 from a separate, often larger, supercell:
+        ``--dim-fc2``): their forces -Phi u are taken from the data and only the third order is fitted
+        (``cutoff3`` is then required). ``fc2`` may live on the fitted supercell or on a multiple of it (it is
+        folded onto the fitted one, :func:`fold_fc2`: exact for periodic supercells); the second-order basis is
+        then every pair of the fitted supercell, whatever ``cutoff2``. The results keep the given fc2
+        (:attr:`force_constants_` on the fitted supercell holds it folded; :attr:`fixed_fc2_` is the one given).
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -191,7 +278,8 @@ class EffectiveForceConstants:
     def __init__(self, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",
                  folds: int = 5, stride: int = 1, n_frames: int | None = None, symprec: float = 1e-3,
                  cv: str = "blocks", rcond: float | None = None, build_basis=None, constraints=(),
-                 allow_p1: bool = False, segments: int = 20):
+                 allow_p1: bool = False, segments: int = 20, fc2: ForceConstants | None = None):
+        self.fc2 = fc2
         self.cutoff2 = cutoff2
         self.cutoff3 = cutoff3
         self.mode = mode
@@ -223,9 +311,10 @@ class EffectiveForceConstants:
         skeleton = ForceConstants(np.zeros((primitive.n_atoms, supercell.n_atoms, 3, 3)), supercell, primitive,
                                   smap=smap)
         build = self.build_basis or _default_build_basis
-        bases = {2: build(skeleton, 2, float(self.cutoff2), primitive=primitive, symprec=symprec)}
+        c2 = None if self.fc2 is not None else _basis_cutoff(self.cutoff2)    # a held fc2: every pair
+        bases = {2: build(skeleton, 2, c2, primitive=primitive, symprec=symprec)}
         if self.cutoff3 is not None:
-            bases[3] = build(skeleton, 3, float(self.cutoff3), primitive=primitive, symprec=symprec)
+            bases[3] = build(skeleton, 3, _basis_cutoff(self.cutoff3), primitive=primitive, symprec=symprec)
         if self.constraints:
             from trajmodes.forceconstants.constraints import constrain
             bases[2] = constrain(bases[2], supercell, self.constraints)
@@ -266,6 +355,11 @@ class EffectiveForceConstants:
                           "ideal reference (the LAMMPS data file of the run) to avoid the extra pass",
                           UserWarning, stacklevel=2)
             ref = first.average_structure()
+        if ref.cell is None:
+            raise ValueError(f"{first.source.describe()}: neither the frames nor the reference hold a cell (box), and "
+                             "force constants of a crystal need its periodic cell: give reference= a structure with "
+                             "the cell (a LAMMPS data file, a POSCAR), or write the run in a format that stores the "
+                             "box (extended XYZ Lattice=, a LAMMPS dump)")
         supercell = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
         supercell, tol = self._ideal(supercell)
         self._prepare(supercell, tol)
@@ -299,8 +393,12 @@ class EffectiveForceConstants:
             raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
         for name in ("cutoff2", "cutoff3", "symprec"):
             v = getattr(self, name)
-            if v is None and name == "cutoff3":
+            if v is None and name in ("cutoff2", "cutoff3"):
                 continue
+            if name != "symprec" and _whole_supercell(v):
+                continue
+            if isinstance(v, str):
+                raise ValueError(f"{name} must be a positive distance in Angstrom or {SUPERCELL!r}, not {v!r}")
             try:
                 ok = math.isfinite(float(v)) and float(v) > 0
             except (TypeError, ValueError):
@@ -315,6 +413,11 @@ class EffectiveForceConstants:
                 raise ValueError(f"{name} must be a whole number of at least 1, not {v!r}")
         if self.cv not in ("blocks", "interleaved"):
             raise ValueError(f"cv must be 'blocks' or 'interleaved', not {self.cv!r}")
+        if self.fc2 is not None:
+            if not isinstance(self.fc2, ForceConstants):
+                raise ValueError(f"fc2 must be a ForceConstants to hold fixed, not {type(self.fc2).__name__}")
+            if self.cutoff3 is None:
+                raise ValueError("with fc2 held fixed only the third order is fitted: give cutoff3")
 
     def _check_memory(self, n_runs: int) -> None:
         """Refuse a fit whose normal equations would not fit in memory, before reading any frame."""
@@ -408,11 +511,17 @@ class EffectiveForceConstants:
         n_frames = int(blk.n_frames.sum())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            p, info = fit_params(G, b, sizes, self.mode, self.rcond)
+            if self.fc2 is not None:
+                p, info = self._solve_held(G, b, sizes)
+            else:
+                p, info = fit_params(G, b, sizes, self.mode, self.rcond)
         off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.params_ = {o: p[off[i]:off[i + 1]].copy() for i, o in enumerate(orders)}
         self._warn(n, P, sizes, info, orders, n_frames)
-        self.scores_ = scores(blk, p, sizes, orders, info, self.mode, self.rcond, self.cv, self.cutoff2, self.cutoff3)
+        c2, c3 = _score_cutoff(self.cutoff2), None if self.cutoff3 is None else _score_cutoff(self.cutoff3)
+        self.scores_ = scores(blk, p, sizes, orders, info, self.mode, self.rcond, self.cv, c2, c3)
+        if self.fc2 is not None:
+            self._held_cv(p, sizes)
         self.fc2_ = self.bases_[2].to_compact(self.params_[2])
         self.energies_ = _energies(blk, self.params_[2], self.params_.get(3))     # the same from folds or segments
         nt = float(np.sum(blk.n_temperature))
