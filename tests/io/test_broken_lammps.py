@@ -47,7 +47,7 @@ def _edit_rows(frames, atom, column, value):
 
 
 CASES = {  # name: (edit, frame, 1-based line, words)
-    "misspelled TIMESTEP hides a frame": (lambda L: L.__setitem__(PER, "ITEM: TIMESTP"), 0, PER + 1, "TIMESTP"),
+    "misspelled TIMESTEP hides a frame": (lambda L: L.__setitem__(PER, "ITEM: TIMESTP"), None, PER + 1, "TIMESTP"),
     "NaN box bound": (lambda L: L.__setitem__(PER + 5, "nan 7.23"), 1, PER + 6, "NaN"),
     "inf box bound": (lambda L: L.__setitem__(PER + 7, "0 inf"), 1, PER + 8, "NaN or infinite"),
     "xhi below xlo": (lambda L: L.__setitem__(5, "7.23 0"), 0, 6, "xhi = 0.0 is not above xlo = 7.23"),

@@ -51,6 +51,52 @@ def _head(path: str, n: int = 4096) -> bytes:
     return head
 
 
+#: the UTF-8 byte-order mark some Windows editors put at the start of a text file
+BOM = b"\xef\xbb\xbf"
+#: (magic bytes, compression, its decompressor) of the compressions trajmodes does not read itself
+_COMPRESSIONS = ((b"BZh", "bzip2", "bunzip2"), (b"\xfd7zXZ\x00", "xz", "unxz"), (b"\x28\xb5\x2f\xfd", "zstd", "unzstd"),
+                 (b"\x04\x22\x4d\x18", "lz4", "unlz4"))
+_ARCHIVES = ((b"PK\x03\x04", "a ZIP archive", "unzip"), (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "7z x"))
+
+
+def compression_of(head: bytes) -> tuple[str, str] | None:
+    """(what the file is, what to do) for a file compressed in a way trajmodes does not read (bzip2, xz, zstd, lz4;
+    a ZIP or 7-Zip archive), from its first bytes; None otherwise. gzip is read directly."""
+    for magic, name, tool in _COMPRESSIONS:
+        if head.startswith(magic) and (name != "bzip2" or head[3:4] in b"123456789"):
+            return (f"{name}-compressed", f"Decompress it ({tool} FILE) or recompress it with gzip ({tool} -c FILE | "
+                                          "gzip > FILE.gz), which trajmodes reads directly")
+    for magic, name, tool in _ARCHIVES:
+        if head.startswith(magic):
+            return name, f"Extract the trajectory from it ({tool} FILE) and read that file (plain or gzip)"
+    return None
+
+
+def byte_order_mark_error(path: str, first: bytes = b"") -> TrajectoryFormatError:
+    """The error for a text trajectory (LAMMPS dump, XYZ) that starts with a UTF-8 byte-order mark: the readers find
+    frames by byte offsets from the file's start, and the mark would be read as part of the first line."""
+    said = first.split(b"\n", 1)[0].strip()[:40].decode("utf-8", "replace")
+    return TrajectoryFormatError(path, "the file starts with a UTF-8 byte-order mark (bytes EF BB BF"
+                                       + (f" before {said!r}" if said else "") + ")", line=1,
+                                 fix="Save it without one (e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)")
+
+
+def _own_text_format(text: bytes) -> bool:
+    """Whether ``text`` starts like a LAMMPS dump (an ``ITEM:`` line) or an XYZ file (an atom count line)."""
+    text = text.lstrip()
+    return text.startswith(b"ITEM") or text.split(b"\n", 1)[0].strip().isdigit()
+
+
+def _refuse_unreadable(path: str, head: bytes) -> None:
+    """Refuse, saying what it is, a file compressed in a way trajmodes does not read, or a LAMMPS dump or XYZ file
+    that starts with a UTF-8 byte-order mark."""
+    packed = compression_of(head)
+    if packed is not None:
+        raise TrajectoryFormatError(path, f"it is {packed[0]}", fix=packed[1])
+    if head.startswith(BOM) and _own_text_format(head[3:]):
+        raise byte_order_mark_error(path, head[3:])
+
+
 def _is_netcdf(head: bytes) -> bool:
     return head[:3] == b"CDF" or head[:8] == b"\x89HDF\r\n\x1a\n"
 
@@ -59,6 +105,9 @@ def _why_not(head: bytes) -> list[str]:
     """Why ``head`` is none of trajmodes' own formats, one reason per format."""
     if _is_netcdf(head):
         return ["it is a netCDF/HDF5 file without trajmodes' format attribute, so not a trajmodes cache"]
+    if head.startswith(BOM):
+        return ["the file starts with a UTF-8 byte-order mark (bytes EF BB BF): save it without one (e.g. sed -i "
+                "'1s/^\\xEF\\xBB\\xBF//' FILE)"] + _why_not(head[3:])
     text = head.lstrip()
     first = text.split(b"\n", 1)[0].strip()[:60].decode("utf-8", "replace")
     printable = sum(32 <= c < 127 or c in (9, 10, 13) for c in head[:512]) / max(len(head[:512]), 1)
@@ -104,23 +153,38 @@ def sniff(path: str) -> str:
         For files that no reader can take: empty, compressed twice, or damaged gzip data.
     """
     head = _head(path)
+    _refuse_unreadable(path, head)
     if _is_netcdf(head):
-        from trajmodes.io.netcdf import netcdf_kind
+        from trajmodes.io.netcdf import CACHE_FIX, describe_netcdf, netcdf_kind
         kind = netcdf_kind(path)
         if kind is None:
             raise TrajectoryFormatError(path, "netCDF cannot open this netCDF/HDF5 file",
                                         fix="It is truncated or damaged: write or copy it again")
-        return "netcdf" if kind == "trajmodes" else "mdanalysis"
+        if kind == "trajmodes":
+            return "netcdf"
+        ours, what = describe_netcdf(path) or (False, "")
+        if ours:                                    # trajmodes' force constants, series, ...: no trajectory
+            raise TrajectoryFormatError(path, f"it is {what}, not a trajectory", fix=CACHE_FIX)
+        return "mdanalysis"
     text = head.lstrip()
     if text.startswith(b"ITEM:"):
         return "lammps"
     ase_fmt = ase_format_of(path, head)
     if ase_fmt is not None:
         return f"{ASE_PREFIX}:{ase_fmt}"
-    first = text.split(b"\n", 1)[0].strip()
-    if first.isdigit():
-        return "xyz"
+    lines = text.split(b"\n", 3)
+    first = lines[0].strip()
+    if first.isdigit() or _number(first) and len(lines) > 2 and len(lines[2].split()) >= 4:
+        return "xyz"                                # a float atom count: the XYZ reader names the line
     return "mdanalysis"
+
+
+def _number(token: bytes) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_ase(fmt: str) -> bool:
@@ -261,7 +325,16 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     try:
         u = mda.Universe(topology, *paths, **kw) if topology is not None else mda.Universe(*paths, **kw)
     except Exception as exc:  # MDAnalysis raises many types
-        why = "" if format else "; ".join(_why_not(_head(paths[0]))) + "; and "
+        head = _head(paths[0])
+        if _is_netcdf(head):
+            from trajmodes.io.netcdf import CACHE_FIX, describe_netcdf
+            said = describe_netcdf(paths[0])
+            if said is not None:
+                raise TrajectoryFormatError(paths[0], f"it is {said[1]}, not a trajectory trajmodes or MDAnalysis "
+                                                      f"reads ({type(exc).__name__}: "
+                                                      f"{str(exc).splitlines()[0] if str(exc) else ''})",
+                                            fix=CACHE_FIX) from None
+        why = "" if format else "; ".join(_why_not(head)) + "; and "
         raise TrajectoryFormatError(paths[0], f"{why}MDAnalysis cannot read it either ({type(exc).__name__}: "
                                               f"{str(exc).splitlines()[0] if str(exc) else ''})",
                                     fix="Check that the file is complete and of a trajectory format; pass "
@@ -272,14 +345,46 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
                             lj_scales=lj_scales)
 
 
+def looks_like_poscar(head: bytes) -> bool:
+    """Whether ``head`` has VASP's POSCAR layout, whatever the file's name (TDEP's ``infile.ucposcar`` and
+    ``infile.ssposcar``, ``*.POSCAR``, ...): a comment line, the scale (one number or three), three lattice lines of
+    three numbers, the species names (VASP 5; absent in VASP 4) and the atom counts, an optional ``Selective
+    dynamics`` line, then ``Direct`` or ``Cartesian``."""
+    lines = (head[3:] if head.startswith(BOM) else head).split(b"\n", 10)
+    if len(lines) < 8:
+        return False
+
+    def numbers(line: bytes, n: int, kind=float) -> bool:
+        toks = line.split()
+        try:
+            return len(toks) >= n and all(kind(t) is not None for t in toks[:n])
+        except ValueError:
+            return False
+    if not (numbers(lines[1], 1) and all(numbers(ln, 3) for ln in lines[2:5])):
+        return False
+    k = 5
+    names = lines[k].split()
+    if names and all(t[:1].isalpha() for t in names):
+        k += 1                                      # VASP 5: the species line
+    counts = lines[k].split()
+    if not counts or not numbers(lines[k], len(counts), int):
+        return False
+    k += 1
+    if lines[k].strip()[:1] in (b"S", b"s"):        # Selective dynamics
+        k += 1
+    return k < len(lines) and lines[k].strip()[:1] in (b"D", b"d", b"C", b"c", b"K", b"k")
+
+
 def read_structure(path, *, units: str | None = None, species=None) -> Structure:
     """Read one structure (a LAMMPS data file, a VASP POSCAR / CONTCAR, or the first frame of any trajectory format
     trajmodes reads, ASE's included)."""
     path = os.fspath(path)
     head = _head(path)
+    _refuse_unreadable(path, head)
     base = os.path.basename(path)
     ase_fmt = None if head.lstrip().startswith(b"ITEM:") else ase_format_of(path, head)
-    if ase_fmt is None and (base.startswith(("POSCAR", "CONTCAR")) or base.endswith(".vasp")):
+    if ase_fmt is None and (base.startswith(("POSCAR", "CONTCAR")) or base.endswith(".vasp") or
+                            looks_like_poscar(head)):
         ase_fmt = "vasp"
     if ase_fmt is not None:
         import warnings
@@ -306,4 +411,5 @@ def read_structure(path, *, units: str | None = None, species=None) -> Structure
                                 ".traj)", fix="Pass a Structure or an array of positions")
 
 
-__all__ = ["open_source", "read_structure", "sniff", "ase_format_of", "FrameSource"]
+__all__ = ["open_source", "read_structure", "sniff", "ase_format_of", "compression_of", "looks_like_poscar",
+           "byte_order_mark_error", "FrameSource"]

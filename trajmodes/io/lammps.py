@@ -21,8 +21,8 @@ from trajmodes.io.base import (FRAME_FIELDS, FrameSource, pressure_from_tensor, 
                                tensor_from_components, wanted_frame_fields)
 from trajmodes.io.files import contiguous_runs, line_number, plain_path, pread_reused
 from trajmodes.io.lammps_format import (NONSPACE, ROW_STATUS, VECTOR_COLUMNS, DumpLayout, Header, element_column,
-                                        foreign_item, frame_complete, index_dump, parse_header, row_token_counts,
-                                        timestep_line)
+                                        foreign_item, frame_complete, index_dump, misspelled_items,
+                                        parse_header, row_token_counts, timestep_line)
 from trajmodes.lattice.elements import masses_of
 from trajmodes.units import DEFAULT_DT, conversion
 
@@ -111,12 +111,16 @@ class LammpsDumpSource(FrameSource):
     def _index_files(self) -> None:
         files, starts, ends, steps, times = [], [], [], [], []
         for k, (orig, plain) in enumerate(zip(self.paths, self._plain)):
+            with open(plain, "rb") as f:
+                first = f.read(64)
+            if first.startswith(b"\xef\xbb\xbf"):      # frames are found by byte offsets from the file's start
+                from trajmodes.io import byte_order_mark_error
+                raise byte_order_mark_error(orig, first[3:])
             idx = index_dump(plain)
             s, st, t = idx["starts"], idx["steps"], idx["times"]
             size = os.path.getsize(plain)
             if len(s) == 0:
-                raise TrajectoryFormatError(orig, "no 'ITEM: TIMESTEP' found: this is not a LAMMPS text dump",
-                                            fix="Pass format= to read it as another format")
+                self._no_timestep(orig, plain)
             e = np.append(s[1:], size)
             s = s.copy()
             s[0] = 0
@@ -166,6 +170,26 @@ class LammpsDumpSource(FrameSource):
         self._raw_times = times
         self.n_frames = len(steps)
 
+    @staticmethod
+    def _no_timestep(orig: str, plain: str) -> None:
+        """Refuse a file in which the frame index found no ``ITEM: TIMESTEP`` line, saying why where the start of the
+        file tells: a misspelled item, a compression trajmodes does not read, else not a LAMMPS text dump."""
+        with open(plain, "rb") as f:
+            head = f.read(1 << 16)
+        found = misspelled_items(head)
+        if found is not None:
+            k, bad, good = found
+            raise TrajectoryFormatError(orig, f"no 'ITEM: TIMESTEP' line found; {bad!r} is not an item of a LAMMPS "
+                                              f"dump: it should read {good!r}", line=k + 1,
+                                        fix=f"Correct that line to {good!r} (the frame index matches the ITEM: lines "
+                                            "exactly)")
+        from trajmodes.io import compression_of
+        packed = compression_of(head)
+        if packed is not None:
+            raise TrajectoryFormatError(orig, f"it is {packed[0]}-compressed", fix=packed[1])
+        raise TrajectoryFormatError(orig, "no 'ITEM: TIMESTEP' found: this is not a LAMMPS text dump",
+                                    fix="Pass format= to read it as another format")
+
     def _file_order(self, steps: list) -> list[int]:
         """The files in the order of their first MD step (restart files given out of order are put in order,
         with a warning); the file attributes are reordered to match."""
@@ -189,7 +213,8 @@ class LammpsDumpSource(FrameSource):
         except (ValueError, IndexError) as exc:
             raise TrajectoryFormatError(orig, f"cannot read the frame header: {exc}", frame=0,
                                         line=1 + getattr(exc, "line_offset", 0),
-                                        fix="Repair the header or remove this frame") from None
+                                        fix=getattr(exc, "fix", None) or "Repair the header or remove this frame"
+                                        ) from None
         self._header_units = h.units
         if h.units is not None and units not in (None, h.units):
             raise TrajectoryFormatError(orig, f"the file says ITEM: UNITS {h.units} but units={units!r} was given",
@@ -209,6 +234,9 @@ class LammpsDumpSource(FrameSource):
         self._atoms_line = h.atoms_line
         self._layout = DumpLayout(h.columns, orig, line_number(plain, h.rows_offset) - 1, self._energy_column,
                                   self._stress_columns)
+        if not self._layout.has_id:
+            warnings.warn(f"{orig}: no id column: atoms taken in file order; if the dump was not written sorted "
+                          "(dump_modify sort id), the order may change between frames", UserWarning, stacklevel=4)
         self.fields = tuple(self._layout.fields)
         self.unwrapped = self._layout.unwrapped
         self.n_atoms = int(h.natoms)
@@ -374,10 +402,11 @@ class LammpsDumpSource(FrameSource):
             starts, ends = self._start[frames[a:b]] - lo, self._end[frames[a:b]] - lo
             j = 0
             while j < b - a:
-                j, status = _fastparse.parse_dump_frames(buf, starts, ends, j, self.n_atoms, self._atoms_line, cmap,
-                                                         targets, a, self.ids, types, cells, origins)
-                if status == 0:
-                    break
+                if lay.has_id:                      # the compiled parser places rows by id; without ids: Python
+                    j, status = _fastparse.parse_dump_frames(buf, starts, ends, j, self.n_atoms, self._atoms_line,
+                                                             cmap, targets, a, self.ids, types, cells, origins)
+                    if status == 0:
+                        break
                 self._general_frame(bytes(buf[int(starts[j]):int(ends[j])]), int(frames[a + j]), lo + int(starts[j]),
                                     a + j, outputs, arrays, cells, origins)
                 j += 1
@@ -423,7 +452,7 @@ class LammpsDumpSource(FrameSource):
             orig, plain, local = self._where(fr)
             raise TrajectoryFormatError(orig, f"cannot read the frame header: {exc}", frame=local,
                                         line=line_number(plain, int(self._start[fr])) + getattr(exc, "line_offset", 0),
-                                        fix="Repair or remove this frame") from None
+                                        fix=getattr(exc, "fix", None) or "Repair or remove this frame") from None
         if h.natoms != self.n_atoms:
             orig, plain, local = self._where(fr)
             raise TrajectoryFormatError(orig, f"the atom count changed from {self.n_atoms} to {h.natoms}",
@@ -456,6 +485,16 @@ class LammpsDumpSource(FrameSource):
                     raise TrajectoryFormatError(
                         orig, f"more atom lines than ITEM: NUMBER OF ATOMS says ({h.natoms})", frame=local,
                         line=line, fix="Repair the atom count or remove this frame")
+                found = misspelled_items(tail)
+                if found is not None:
+                    k, bad, good = found
+                    raise TrajectoryFormatError(
+                        orig, f"{bad!r} (after the atom lines of frame {local}) is not an item of a LAMMPS dump: it "
+                              f"should read {good!r}" + (". Misspelled, it hides the frame it begins, which is read "
+                                                         "as a part of the frame before it"
+                                                         if good == "ITEM: TIMESTEP" else ""),
+                        line=line + k,
+                        fix=f"Correct that line to {good!r} (the frame index matches the ITEM: lines exactly)")
                 bad = foreign_item(tail)
                 if bad is not None:
                     raise TrajectoryFormatError(
@@ -495,6 +534,8 @@ class LammpsDumpSource(FrameSource):
 
         Ids are parsed with the other columns as floats, exact up to 2^53; larger ids (LAMMPS allows 64-bit
         ids) are read again from the frame's ``text`` = (buffer, offset of the first row, end) as integers."""
+        if not self._layout.has_id:                     # atoms in file order
+            return np.arange(1, len(rows) + 1, dtype=np.int64)
         idcol = rows[:, self._layout.slot["id"]]
         if text is not None and len(idcol) and float(np.abs(idcol).max()) >= 2.0 ** 53:
             buf, start, end = text

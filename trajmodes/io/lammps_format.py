@@ -43,11 +43,85 @@ class Header:
 
 
 class HeaderError(ValueError):
-    """A frame header that cannot be read; ``line_offset``: its line counted from the frame's first line."""
+    """A frame header that cannot be read; ``line_offset``: its line counted from the frame's first line; ``fix``:
+    what to do, where the reason says more than "repair the frame"."""
 
-    def __init__(self, what: str, line_offset: int = 0):
+    def __init__(self, what: str, line_offset: int = 0, fix: str | None = None):
         super().__init__(what)
         self.line_offset = line_offset
+        self.fix = fix
+
+
+#: the items of a LAMMPS dump frame, as ``ITEM:`` lines name them (``BOX BOUNDS`` and ``ATOMS`` go on with the box
+#: flags and the column names)
+DUMP_ITEMS = ("TIMESTEP", "TIME", "UNITS", "NUMBER OF ATOMS", "BOX BOUNDS", "ATOMS")
+#: items of LAMMPS' other dump styles (``dump local``, ``dump grid``): not misspellings of an atom dump's items
+OTHER_ITEMS = ("NUMBER OF ENTRIES", "ENTRIES", "DIMENSION", "GRID SIZE", "GRID CELLS")
+#: items followed on their line by more words (box flags, column names)
+_ITEMS_WITH_WORDS = {"BOX BOUNDS": 2, "ATOMS": 1, "ENTRIES": 1, "GRID CELLS": 2}
+ITEM_LINE = re.compile(rb"(?m)^[ \t]*ITEM[^\n]*")
+
+
+def misspelled_item(line: bytes) -> str | None:
+    """What an ``ITEM:`` line should read when it is none of LAMMPS' items but close to one of
+    :data:`DUMP_ITEMS` (``ITEM: TIMESTP``, ``ITEM: ATOM id type x y z``, ``ITEM:TIMESTEP``, ``ITEM: time step``),
+    else None. The frame index and the parsers match the items exactly, so a misspelled one would otherwise hide its
+    frame or be skipped."""
+    import difflib
+    s = line.strip()
+    if not s[:4].upper() == b"ITEM":
+        return None
+    words = s[4:].lstrip(b":").decode("utf-8", "replace").split()
+    if s.startswith(b"ITEM: ") and not s[6:7].isspace():
+        text = " ".join(words)
+        for name in DUMP_ITEMS + OTHER_ITEMS:
+            n = _ITEMS_WITH_WORDS.get(name)
+            if (text == name) if n is None else " ".join(words[:n]) == name:
+                return None
+    best, score = None, 0.0
+    for name in DUMP_ITEMS:
+        n = _ITEMS_WITH_WORDS.get(name)
+        said = " ".join(words if n is None else words[:n]).upper()
+        r = difflib.SequenceMatcher(None, said, name).ratio()
+        if r > score:
+            best, score = " ".join([name] + (words[n:] if n is not None else [])), r
+    return f"ITEM: {best}" if score >= 0.75 else None
+
+
+def misspelled_items(buf: bytes, off: int = 0, end: int | None = None) -> tuple[int, str, str] | None:
+    """The first misspelled ``ITEM:`` line of ``buf[off:end]`` (:func:`misspelled_item`) as (its line counted from
+    the first, the line, what it should read), or None. Error paths only: it looks at every line that starts with
+    ``ITEM``."""
+    end = len(buf) if end is None else end
+    for m in ITEM_LINE.finditer(buf, off, end):
+        good = misspelled_item(m.group())
+        if good is not None:
+            return buf.count(b"\n", off, m.start()), m.group().strip().decode("utf-8", "replace"), good
+    return None
+
+
+def misspelling_error(found: tuple[int, str, str], line_offset: int = 0) -> HeaderError:
+    """The :class:`HeaderError` naming a misspelled item ``found`` by :func:`misspelled_items`."""
+    k, bad, good = found
+    return HeaderError(f"{bad!r} is not an item of a LAMMPS dump: it should read {good!r}", line_offset + k,
+                       fix=f"Correct that line to {good!r} (the reader matches the ITEM: lines exactly)")
+
+
+def _header_int(lines: list, i: int, item: str, what: str) -> int:
+    """The whole number on line ``i + 1`` after the item on line ``i``; a :class:`HeaderError` naming that line
+    otherwise (``256.0``, a word, a missing line)."""
+    tok = lines[i + 1].strip() if i + 1 < len(lines) else b""
+    try:
+        return int(tok)
+    except ValueError:
+        said = tok.decode("utf-8", "replace")
+        try:
+            v = float(said)
+            hint = f" to {int(v)}" if v.is_integer() else ""
+        except (ValueError, OverflowError):
+            hint = ""
+        raise HeaderError(f"the {what} {said!r} after ITEM: {item} is not a whole number", i + 1,
+                          fix=f"The {what} must be a whole number: correct that line{hint}") from None
 
 
 def parse_box(kind: bytes, lines: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +177,9 @@ def parse_header(buf: bytes, off: int, end: int) -> Header:
     """
     j = buf.find(b"ITEM: ATOMS", off, end)
     if j < 0:
+        found = misspelled_items(buf, off, end)
+        if found is not None:
+            raise misspelling_error(found)
         raise ValueError("no ITEM: ATOMS line")
     lines = buf[off:j].split(b"\n")
     h = Header()
@@ -110,10 +187,12 @@ def parse_header(buf: bytes, off: int, end: int) -> Header:
     i = 0
     while i < len(lines):
         ln = lines[i].strip()
+        if ln[:4].upper() == b"ITEM" and misspelled_item(ln) is not None:
+            raise misspelling_error((0, ln.decode("utf-8", "replace"), misspelled_item(ln)), i)
         if ln.startswith(b"ITEM: TIMESTEP"):
-            h.step = int(lines[i + 1]); i += 2
+            h.step = _header_int(lines, i, "TIMESTEP", "timestep"); i += 2
         elif ln.startswith(b"ITEM: NUMBER OF ATOMS"):
-            h.natoms = int(lines[i + 1]); i += 2
+            h.natoms = _header_int(lines, i, "NUMBER OF ATOMS", "atom count"); i += 2
         elif ln.startswith(b"ITEM: BOX BOUNDS"):
             try:
                 h.cell, h.origin = parse_box(ln[16:], lines[i + 1:i + 4])
@@ -182,11 +261,10 @@ class DumpLayout:
                                               "line", frame=0, line=line,
                                         fix="Each column may appear once; check the dump command's column list")
         pos = {c: i for i, c in enumerate(columns)}
-        if "id" not in pos:
-            raise TrajectoryFormatError(path, "the dump has no 'id' column, so atoms cannot be matched "
-                                        "between frames", frame=0, line=line,
-                                        fix="Add 'id' to the dump command's columns")
-        wanted = ["id"]
+        #: whether the dump has an ``id`` column; without one the atoms are taken in file order (ids 1..N), and
+        #: every frame is read by the Python path (the compiled frame parser places rows by id)
+        self.has_id = "id" in pos
+        wanted = ["id"] if self.has_id else []
         self.kind = None
         for names, scaled, unwrapped in POSITION_KINDS:
             if all(n in pos for n in names):
@@ -282,7 +360,7 @@ class DumpLayout:
         """Column map parsing only the id (and type: each frame's types are checked) and the columns of the
         per-atom ``outputs`` (names of :attr:`outputs`; others are skipped unparsed), into the slots."""
         if outputs not in self._colmaps:
-            names = ["id"] + (["type"] if "type" in self.slot else [])
+            names = (["id"] if self.has_id else []) + (["type"] if "type" in self.slot else [])
             for o in outputs:
                 names += list(self.outputs.get(o, ()))
             self._colmaps[outputs] = self._colmap(names)
@@ -294,7 +372,8 @@ class DumpLayout:
         id, (-3, 0) for the type, (-1, 0) to skip; and the outputs filled, as (name, width) pairs."""
         if outputs not in self._plans:
             cmap = np.full((len(self.columns), 2), (-1, 0), np.int32)
-            cmap[self._pos["id"]] = (-2, 0)
+            if self.has_id:
+                cmap[self._pos["id"]] = (-2, 0)
             if "type" in self._pos:
                 cmap[self._pos["type"]] = (-3, 0)
             filled = []

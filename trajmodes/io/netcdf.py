@@ -43,6 +43,31 @@ def netcdf_kind(path: str) -> str | None:
         return None
 
 
+#: where a trajmodes trajectory cache comes from, for messages about netCDF files that are not one
+CACHE_FIX = ("A trajmodes trajectory cache is written by 'trajmodes convert' (or Trajectory.to_netcdf); read force "
+             "constants with ForceConstants.from_netcdf, and an AMBER netCDF trajectory with format='NCDF'")
+
+
+def describe_netcdf(path: str) -> tuple[bool, str] | None:
+    """What a netCDF/HDF5 file that is not a trajmodes trajectory cache holds: (whether trajmodes wrote it, a
+    description in words: its ``title`` (e.g. trajmodes' force constants), else its ``title`` / ``Conventions`` and its
+    variables and groups); None where netCDF cannot open it."""
+    import netCDF4
+    try:
+        with LOCK, netCDF4.Dataset(path) as ds:
+            attrs = {k: ds.getncattr(k) for k in ds.ncattrs()}
+            names = list(ds.variables) + [g + "/" for g in ds.groups]
+    except OSError:
+        return None
+    shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
+    holds = f"its variables: {shown}" if names else "it holds no variables"
+    title = str(attrs.get("title", "")).strip()
+    if title.lower().startswith("trajmodes") or "trajmodes_version" in attrs:
+        return True, f"{title!r} (a trajmodes netCDF file; {holds})" if title else f"a trajmodes file ({holds})"
+    said = "; ".join(f"{k} {str(attrs[k])[:60]!r}" for k in ("title", "Conventions") if k in attrs)
+    return False, f"a netCDF file ({said + '; ' if said else ''}{holds})"
+
+
 @dataclass
 class CacheContents:
     """What a trajectory cache holds besides its per-frame arrays (all in metal units, atoms in id order)."""
@@ -214,8 +239,12 @@ class NetCDFSource(FrameSource):
 
     def _open(self, ds, path) -> None:
         if getattr(ds, "trajmodes_format", None) != FORMAT:
-            raise TrajectoryFormatError(path, "not a trajmodes netCDF cache",
-                                        fix="Read other netCDF trajectories with format='NCDF' (MDAnalysis)")
+            title = str(getattr(ds, "title", "")).strip()
+            names = list(ds.variables) + [g + "/" for g in ds.groups]
+            shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
+            raise TrajectoryFormatError(path, "not a trajmodes netCDF trajectory cache: it is a netCDF file"
+                                              + (f" titled {title!r}" if title else "") + f" with the variables "
+                                              f"{shown or '(none)'}", fix=CACHE_FIX)
         v, dims = ds.variables, ds.dimensions
         fix = "The cache is incomplete or was not written by trajmodes: write it again with 'trajmodes convert'"
         frame = FRAME_DIMENSION.get(int(getattr(ds, "trajmodes_format_version", VERSION)), "time")

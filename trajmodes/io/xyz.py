@@ -128,9 +128,7 @@ class XYZSource(FrameSource):
                 line=line_number(dp, int(starts[k])),
                 fix="trajmodes needs a fixed set of atoms; split the file where the count changes")
         if bad >= 0:
-            raise TrajectoryFormatError(
-                self.path, "expected an atom count line (one integer)", frame=len(starts),
-                line=line_number(dp, bad), fix="check the atom count of the previous frame")
+            self._bad_count(dp, bad, len(starts))
         if not complete:
             self._scan_starts = starts
             end = self._truncated(dp, len(starts))
@@ -142,6 +140,32 @@ class XYZSource(FrameSource):
         self._offsets = np.append(starts, end).astype(np.int64)
         self.n_frames = len(starts)
         self._unterminated = not last_newline
+
+    def _bad_count(self, dp: str, at: int, k: int) -> None:
+        """Refuse the line at byte ``at``, where frame ``k``'s atom count should be, saying what it is: a UTF-8
+        byte-order mark, a number that is not a whole number (``256.0``), else not an atom count."""
+        with open(dp, "rb") as f:
+            f.seek(at)
+            said = f.readline(200)
+        if at == 0 and said.startswith(b"\xef\xbb\xbf"):
+            from trajmodes.io import byte_order_mark_error
+            err = byte_order_mark_error(self.path, said[3:])
+        else:
+            tok = said.strip().decode("utf-8", "replace")
+            line = line_number(dp, at)
+            try:
+                v = float(tok)
+            except ValueError:
+                v = None
+            if v is None:
+                raise TrajectoryFormatError(self.path, "expected an atom count line (one integer)", frame=k,
+                                            line=line, fix="check the atom count of the previous frame")
+            err = TrajectoryFormatError(
+                self.path, f"the atom count {tok!r} is not a whole number", frame=k, line=line,
+                fix="An XYZ frame starts with its atom count as a whole number: correct that line"
+                    + (f" to {int(v)}" if v.is_integer() else ""))
+        err.ase_may_read = False                    # not a variant of the format: ASE's reader refuses it too
+        raise err
 
     def _truncated(self, dp: str, k: int) -> int:
         """Warn about a truncated frame ``k``; return its byte offset (end of the data kept)."""
