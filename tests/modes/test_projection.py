@@ -290,3 +290,14 @@ def test_equipartition_real_md(si, si_md):
     r = en2.potential.values[ok].mean() / en2.kinetic.values[ok].mean()
     assert abs(r - 1) < 0.05                              # effective constants: <PE> = <KE>
     assert abs(en2.equipartition.values[ok].mean() - 1) < 0.05
+
+
+def test_a_projection_too_large_for_memory_is_refused_before_the_eigenvectors(monkeypatch, cu_eam_phonons):
+    """The projector and a chunk's Q, Q' are estimated against the memory available before anything is built."""
+    import trajmodes.resources as resources
+    traj = trajmodes.read(str(EXAMPLES / "md" / "cu_300K.lammpstrj.gz"), reference=str(EXAMPLES / "md" / "cu_300K.data"))
+    monkeypatch.setattr(resources, "available_memory", lambda: 2_000_000)         # 2 MB left
+    with pytest.raises(MemoryError, match=r"projection of 256 atoms onto 256 q-points x 3 branches .* fewer q-points"):
+        trajmodes.project(traj, cu_eam_phonons)
+    monkeypatch.setattr(resources, "available_memory", lambda: 20_000_000_000)
+    assert trajmodes.project(traj, cu_eam_phonons, qpoints=[[0.5, 0.5, 0.0]])["Q"].shape[1] == 1

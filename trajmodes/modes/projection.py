@@ -266,6 +266,22 @@ def _setup_key(traj, qpoints) -> str:
     return h.hexdigest()
 
 
+def _check_memory(traj, phonons, qpoints, chunk_frames) -> None:
+    """Refuse, before the eigenvectors are built, a projection whose projector (the eigenvectors at every q) and
+    per-chunk results (Q and Q' of a chunk of frames, the chunk's positions and velocities) would not fit in memory,
+    with two tasks at a time."""
+    from trajmodes.resources import require_memory
+    nb = 3 * phonons.fc.n_prim
+    n_cells = traj.n_atoms / max(phonons.fc.n_prim, 1)
+    nq = n_cells if qpoints is None else len(qpoints)
+    frames = int(chunk_frames or getattr(traj, "chunk_frames", 1) or 1)
+    need = 16.0 * nq * nb * nb + 2 * frames * (2 * 16.0 * nq * nb + 2 * 24.0 * traj.n_atoms)
+    require_memory(need, f"the projection of {traj.n_atoms} atoms onto {nq:.3g} q-points x {nb} branches "
+                         f"(eigenvectors, and Q and Q' of {frames} frames per chunk, two chunks at a time)",
+                   "project fewer q-points at a time (qpoints=) or fewer frames per chunk (chunk_frames=, "
+                   "--chunk-frames)")
+
+
 def _setup(traj, phonons, qpoints):
     """(supercell map, q, harmonic frequencies, projector) of ``traj`` on ``phonons``; built once per crystal, q-set
     and Phonons object, then reused (the eigenvectors and the atom map are most of a short run's cost)."""
@@ -344,6 +360,7 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
         qpoints = np.atleast_2d(np.asarray(qpoints, dtype=float))
         if qpoints.shape[1] != 3:
             raise ValueError(f"qpoints must have shape (nq, 3), not {qpoints.shape}")
+    _check_memory(traj, phonons, qpoints, chunk_frames)
     smap, q, freqs, proj = _setup(traj, phonons, qpoints)
     nq, nb = freqs.shape
 
