@@ -52,7 +52,7 @@ from trajmodes.errors import ForceConstantsFormatError
 from trajmodes.io.fcfiles import DAMAGED, blamed
 from trajmodes.io.files import atomic_write
 from trajmodes.lattice.crystal import Crystal
-from trajmodes.lattice.geometry import all_shortest_images, niggli_reduce
+from trajmodes.lattice.geometry import wigner_seitz_pairs
 
 __all__ = ["read_tdep", "write_tdep", "read_poscar", "write_poscar", "Lines", "check_poscar_species", "refuse_nac",
            "provenance_line", "wrapped_frame", "supercell_fractions", "write_text", "pair_images", "image_groups",
@@ -357,18 +357,7 @@ def pair_images(fc, tol: float = 1e-5) -> tuple[np.ndarray, ...]:
         The image vector in Angstrom.
     """
     frac, cells = wrapped_frame(fc)
-    P = fc.primitive.cell
-    m = fc.smap
-    site = frac[m.atom] + cells                                       # (N, 3) primitive fractional
-    red = niggli_reduce(m.matrix @ P)                                 # reduced supercell basis, Cartesian rows
-    to_red = P @ np.linalg.inv(red)                                   # primitive fractional -> reduced fractional
-    out = []
-    for k in range(fc.n_prim):                                        # row by row: memory N x 125, not n N x 125
-        (j,), images, mult = all_shortest_images((site - site[fc.p2s[k]]) @ to_red, red, tol)
-        vector = images @ red
-        lattice = np.rint(vector @ np.linalg.inv(P) - (frac[m.atom[j]] - frac[k])).astype(np.int64)
-        out.append((np.full(len(j), k), j, lattice, 1.0 / mult[j], vector))
-    return tuple(np.concatenate(parts) for parts in zip(*out))
+    return wigner_seitz_pairs(frac, fc.smap.atom, cells, fc.p2s, fc.primitive.cell, fc.smap.matrix, tol)[:5]
 
 
 def image_groups(k: np.ndarray, j: np.ndarray, n: int, N: int) -> tuple[np.ndarray, np.ndarray]:

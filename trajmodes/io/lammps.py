@@ -23,6 +23,7 @@ from trajmodes.io.files import contiguous_runs, line_number, plain_path, pread_r
 from trajmodes.io.lammps_format import (NONSPACE, ROW_STATUS, VECTOR_COLUMNS, DumpLayout, Header, element_column,
                                         foreign_item, frame_complete, index_dump, misspelled_items,
                                         parse_header, row_token_counts, timestep_line)
+from trajmodes.io.restarts import first_of_each_step, order_by_first_step
 from trajmodes.lattice.elements import masses_of
 from trajmodes.units import DEFAULT_DT, conversion
 
@@ -151,8 +152,7 @@ class LammpsDumpSource(FrameSource):
             raise TrajectoryFormatError(self.paths[0], "no complete frame: the file is cut short inside its "
                                         "first frame", frame=0, line=1,
                                         fix="Rerun the dump or check that the file was copied completely")
-        prev = np.maximum.accumulate(np.concatenate([[np.iinfo(np.int64).min], steps[:-1]]))
-        keep = steps > prev
+        keep = first_of_each_step(steps)
         if not keep.all():
             n_drop = int((~keep).sum())
             # a restart repeats the frames since the restart file was written: one per junction is usual
@@ -194,11 +194,8 @@ class LammpsDumpSource(FrameSource):
         """The files in the order of their first MD step (restart files given out of order are put in order,
         with a warning); the file attributes are reordered to match."""
         first = [int(st[0]) if len(st) else np.iinfo(np.int64).max for st in steps]
-        order = sorted(range(len(first)), key=lambda k: first[k])
+        order = order_by_first_step(first, self.paths, "dump files", stacklevel=5)
         if order != list(range(len(first))):
-            names = [os.path.basename(self.paths[k]) for k in order]
-            warnings.warn(f"the dump files were given out of time order; reading them in the order of their first "
-                          f"MD step: {', '.join(names)}", UserWarning, stacklevel=4)
             self.paths = [self.paths[k] for k in order]
             self._plain = [self._plain[k] for k in order]
             self._stamps = [self._stamps[k] for k in order]

@@ -40,7 +40,7 @@ FIXED_CELL_RTOL = 1e-6
 DT_RTOL = 1e-6
 
 
-def order_by_first_step(first_steps, names, what: str = "files") -> list[int]:
+def order_by_first_step(first_steps, names, what: str = "files", stacklevel: int = 4) -> list[int]:
     """The order of files by their first MD step (a restart's files given out of order are put in order, with a
     warning naming the order taken; files of equal first step keep the order given).
 
@@ -52,12 +52,15 @@ def order_by_first_step(first_steps, names, what: str = "files") -> list[int]:
         The files, for the warning.
     what : str
         What the files are, for the warning ("dump files", "pw.x outputs").
+    stacklevel : int
+        Of the warning (:func:`warnings.warn`), counted from this function.
     """
     first = [int(s) for s in first_steps]
     order = sorted(range(len(first)), key=lambda k: first[k])
     if order != list(range(len(first))):
         warnings.warn(f"the {what} were given out of time order; reading them in the order of their first MD step: "
-                      f"{', '.join(os.path.basename(str(names[k])) for k in order)}", UserWarning, stacklevel=4)
+                      f"{', '.join(os.path.basename(str(names[k])) for k in order)}", UserWarning,
+                      stacklevel=stacklevel)
     return order
 
 

@@ -9,8 +9,8 @@ import itertools
 
 import numpy as np
 
-__all__ = ["niggli_reduce", "minimum_image", "shortest_images", "all_shortest_images", "shortest_vectors",
-           "shortest_lattice_vector", "pairs_within", "neighbours", "comes_after"]
+__all__ = ["niggli_reduce", "minimum_image", "shortest_images", "all_shortest_images", "wigner_seitz_pairs",
+           "shortest_vectors", "shortest_lattice_vector", "pairs_within", "neighbours", "comes_after"]
 
 #: the 27 lattice shifts around the origin, fractional
 _SHIFTS = np.array(list(itertools.product((-1, 0, 1), repeat=3)), dtype=float)
@@ -97,6 +97,58 @@ def all_shortest_images(frac: np.ndarray, basis: np.ndarray, tol: float = 1e-5):
     keep = length <= length.min(axis=-1, keepdims=True) + tol
     *index, c = np.nonzero(keep)
     return tuple(index), cand[(*index, c)], keep.sum(axis=-1)
+
+
+def wigner_seitz_pairs(basis, atom, cells, centres, cell, matrix, tol: float = 1e-5):
+    """Every pair (primitive atom k, supercell atom j) of a periodic supercell with each of its equally short
+    periodic images, and its weight: the Wigner-Seitz treatment of phonopy, phono3py and :class:`trajmodes.Phonons`,
+    in which a constant between two atoms is shared by the m shortest images of the pair (weight 1/m).
+
+    The images are those of :func:`all_shortest_images` in the Niggli-reduced supercell lattice, found one
+    primitive atom at a time (memory N x 125, not n N x 125).
+
+    Parameters
+    ----------
+    basis : array_like (n, 3)
+        Fractional coordinates (rows in ``cell``) of the primitive atoms.
+    atom, cells : array_like of int (N,), (N, 3)
+        Supercell atom ``j`` sits at ``basis[atom[j]] + cells[j]`` (fractional, in ``cell``).
+    centres : array_like of int (n,)
+        The supercell atom of every primitive atom k (``atom[centres[k]] == k``): the pairs start there.
+    cell : array_like (3, 3)
+        Primitive lattice vectors as rows, Angstrom.
+    matrix : array_like of int (3, 3)
+        The supercell lattice is ``matrix @ cell``.
+    tol : float
+        Images within ``tol`` Angstrom of the shortest count as equally short (phonopy's tolerance).
+
+    Returns
+    -------
+    k, j : ndarray of int (n_images,)
+        Primitive atom and supercell atom of every image, sorted by k, then j.
+    lattice : ndarray of int (n_images, 3)
+        The image's primitive lattice vector: image vector = ``(basis[atom[j]] + lattice - basis[k]) @ cell``.
+    weight : ndarray (n_images,)
+        1 / (number of equally short images of the pair).
+    vector : ndarray (n_images, 3)
+        The image vector, Angstrom.
+    multiplicity : ndarray of int (n, N)
+        The number of equally short images of every pair.
+    """
+    basis, cell = np.asarray(basis, dtype=float), np.asarray(cell, dtype=float)
+    atom, centres = np.asarray(atom), np.asarray(centres)
+    site = basis[atom] + cells                                        # (N, 3) primitive fractional
+    red = niggli_reduce(np.asarray(matrix) @ cell)                    # reduced supercell basis, Cartesian rows
+    to_red = cell @ np.linalg.inv(red)                                # primitive fractional -> reduced fractional
+    to_frac = np.linalg.inv(cell)
+    out, mults = [], []
+    for k in range(len(centres)):
+        (j,), images, mult = all_shortest_images((site - site[centres[k]]) @ to_red, red, tol)
+        vector = images @ red
+        lattice = np.rint(vector @ to_frac - (basis[atom[j]] - basis[k])).astype(np.int64)
+        out.append((np.full(len(j), k), j, lattice, 1.0 / mult[j], vector))
+        mults.append(mult)
+    return (*(np.concatenate(parts) for parts in zip(*out)), np.array(mults).reshape(len(centres), len(atom)))
 
 
 def shortest_vectors(delta: np.ndarray, cell: np.ndarray) -> np.ndarray:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from trajmodes.phonons.conductivity import KAPPA_UNIT, kappa_velocities
-from trajmodes.phonons.thermal import mode_heat_capacities
+from trajmodes.phonons.conductivity import kappa_rta, kappa_velocities
+from trajmodes.phonons.statistics import check_occupation, mode_heat_capacity
 
 __all__ = ["thermal_conductivity"]
 
@@ -47,7 +47,8 @@ def thermal_conductivity(phonons, lifetimes: xr.Dataset, temperature: float | No
     temperature : float, optional
         K; default the dataset's ``temperature`` attribute (the run's kinetic temperature).
     occupation : {"classical", "quantum"}
-        Heat capacities k_B per mode (classical: what a classical MD run has) or Bose-Einstein.
+        Heat capacities k_B per mode (classical: what a classical MD run has) or Bose-Einstein
+        (:func:`trajmodes.phonons.statistics.mode_heat_capacity`).
     accept : tuple of str
         Fit statuses whose lifetimes are used; the other modes contribute nothing, and the share of the
         heat-capacity-weighted velocity sum they carry is reported as ``missing_share``.
@@ -62,8 +63,7 @@ def thermal_conductivity(phonons, lifetimes: xr.Dataset, temperature: float | No
     1 sigma from ``lifetime_err``; modes that share one fit (a star of q, a degenerate set) are counted as one
     fully correlated error.
     """
-    if occupation not in ("classical", "quantum"):
-        raise ValueError(f"occupation must be 'classical' or 'quantum', not {occupation!r}")
+    check_occupation(occupation)
     T = lifetimes.attrs.get("temperature") if temperature is None else temperature
     if T is None or not np.isfinite(float(T)) or float(T) <= 0:
         raise ValueError("give the temperature (K): the lifetimes dataset has no 'temperature' attribute")
@@ -80,11 +80,10 @@ def thermal_conductivity(phonons, lifetimes: xr.Dataset, temperature: float | No
         raise ValueError(f"the lifetimes have {tau.shape[1]} branches per q, the phonons {f.shape[1]}: "
                          "give the phonons the modes were projected on")
     v = kappa_velocities(phonons, q, degeneracy_tol, cutoff_frequency, symprec)
-    C = mode_heat_capacities(f, [T], occupation == "classical", cutoff_frequency)[0]      # (nq, nb)
+    C = mode_heat_capacity(f, [T], occupation, cutoff_frequency)[0]                       # (nq, nb)
     used = np.isin(status, list(accept)) & np.isfinite(tau) & (tau > 0) & (f > cutoff_frequency)
-    vv = v[:, :, :, None] * v[:, :, None, :]                                               # (nq, nb, 3, 3)
-    scale = KAPPA_UNIT / (len(q) * prim.volume)
-    per_tau = C[..., None, None] * vv * scale                                              # d kappa / d tau
+    # d kappa / d tau of every mode: the RTA sum with unit lifetimes, every q counted once
+    per_tau = kappa_rta(C[None], v, np.ones((1,) + f.shape), np.ones(len(q)), prim.volume)[1][0]
     mode = np.where(used[..., None, None], per_tau * np.where(used, tau, 0.0)[..., None, None], 0.0)
     # errors: one term per fit (identical lifetime and error: a star, a degenerate set), summed linearly inside
     e = np.where(used & np.isfinite(err), err, 0.0)

@@ -4,6 +4,8 @@ linearised Boltzmann equation, kappa = 1/(N V) sum_lambda C_lambda v_lambda (x) 
 three-phonon lifetimes (:class:`trajmodes.phonons.anharmonic.Anharmonic`) or with lifetimes measured in a
 molecular-dynamics run (:func:`trajmodes.modes.peaks.fit_peaks`).
 
+The mode heat capacities C_lambda are those of :func:`trajmodes.phonons.statistics.mode_heat_capacity`.
+
 Units: C_lambda in eV/K per mode, v in THz A (= 100 m/s), tau in ps, V the primitive-cell volume in A^3;
 kappa in W/(m K).
 """

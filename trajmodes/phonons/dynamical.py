@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.lattice.geometry import all_shortest_images, niggli_reduce
+from trajmodes.lattice.geometry import wigner_seitz_pairs
 from trajmodes.units import THZ
 
 __all__ = ["DynamicalMatrix", "frequencies_from_eigenvalues"]
@@ -54,20 +54,11 @@ class DynamicalMatrix:
         fc, pr, m = self.fc, self.fc.primitive, self.fc.smap
         P = pr.cell
         pf = pr.scaled_positions                                     # (n, 3) primitive fractional
-        # ideal supercell positions in primitive fractional coordinates (shift cancels in differences)
-        sf = pf[m.atom] + m.lattice                                  # (N, 3)
-        origin = sf[fc.p2s]                                          # (n, 3)
-        vec0 = sf[None, :, :] - origin[:, None, :]                   # (n, N, 3)
-        A = m.matrix @ P                                             # supercell lattice
-        red = niggli_reduce(A)
-        Bf = red @ np.linalg.inv(P)                                  # reduced supercell basis, prim frac
-        (kk, jj), images, mult = all_shortest_images(vec0 @ np.linalg.inv(Bf), red, self.tol)   # mult (n, N)
-        images = images @ Bf                                         # prim frac image vectors
+        # every pair (k, j) at each of its shortest images (ideal positions, primitive fractional: the shift cancels)
+        kk, jj, R, w, _, mult = wigner_seitz_pairs(pf, m.atom, m.lattice, fc.p2s, P, m.matrix, self.tol)
         kp = m.atom[jj]
-        R = np.rint(images - (pf[kp] - pf[kk])).astype(np.int64)
         Ru, ridx = np.unique(R, axis=0, return_inverse=True)
         ridx = ridx.reshape(-1)
-        w = 1.0 / mult[kk, jj]
         self.weights = w                                             # 1 / multiplicity of every image pair
         self.pairs = (ridx, kk, jj, kp, w / np.sqrt(pr.masses[kk] * pr.masses[kp]), len(Ru))
         self.R = Ru.astype(float)                                    # (nR, 3) reduced

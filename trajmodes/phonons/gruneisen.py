@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trajmodes.lattice.qpoints import is_gamma
+from trajmodes.phonons.degeneracy import diagonalize_degenerate
 from trajmodes.units import THZ
 
 if TYPE_CHECKING:
@@ -188,18 +189,8 @@ def mode_gruneisen(phonons: "Phonons", fc: "ForceConstants", qpoints, degeneracy
 
 def _gammas(f, M, degeneracy_tol, cutoff_frequency, gamma_point) -> np.ndarray:
     """-<e_s|dD|e_s> / (6 omega_s^2) from frequencies (nq, nb) ascending THz and M = e^+ dD e, diagonalised
-    within degenerate subspaces."""
-    nq, nb = f.shape
-    d = np.einsum("qss->qs", M).real.copy()
-    start = np.ones((nq, nb), dtype=bool)
-    start[:, 1:] = np.diff(f, axis=1) >= degeneracy_tol
-    qi, b0 = np.nonzero(start)
-    size = np.diff(np.append(np.flatnonzero(start.reshape(-1)), nq * nb))
-    for g in np.unique(size[size > 1]):                                            # one eigvalsh per size
-        sel = size == g
-        qg, bg = qi[sel], b0[sel][:, None] + np.arange(g)
-        sub = M[qg[:, None, None], bg[:, :, None], bg[:, None, :]]
-        d[qg[:, None], bg] = -np.linalg.eigvalsh(-sub)                            # gamma ascending
+    within degenerate subspaces (:func:`trajmodes.phonons.degeneracy.diagonalize_degenerate`)."""
+    d = diagonalize_degenerate(M, f, degeneracy_tol, descending=True)              # gamma ascending
     omega2 = np.sign(f) * (f / THZ) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         gam = -d / (6 * omega2)

@@ -295,8 +295,8 @@ class Phonons:
         """
         return dos.phonon_dos(self, mesh, method, sigma, frequencies, projected)
 
-    def thermal_properties(self, temperatures, mesh=(20, 20, 20), classical: bool = False,
-                           cutoff_frequency: float = 0.0):
+    def thermal_properties(self, temperatures, mesh=(20, 20, 20), occupation: str = "quantum",
+                           cutoff_frequency: float = 0.0, *, classical: bool | None = None):
         """Harmonic thermodynamics per primitive cell over temperatures, from a Gamma-centred mesh.
 
         Parameters
@@ -304,11 +304,14 @@ class Phonons:
         temperatures : array_like, K
         mesh : (3,) int
             Gamma-centred mesh (no symmetry reduction).
-        classical : bool
-            Classical oscillators (equipartition: Cv = k_B per mode, no zero-point energy).
+        occupation : {"quantum", "classical"}
+            Bose-Einstein oscillators, or classical ones (equipartition: Cv = k_B per mode, no zero-point
+            energy); :mod:`trajmodes.phonons.statistics`.
         cutoff_frequency : float
             Modes with nu <= this (THz), imaginary ones included, are left out. The three acoustic
             modes at Gamma are always left out (phonopy's ``exclude_gamma_acoustic=True``).
+        classical : bool, optional
+            Deprecated (DeprecationWarning): ``occupation="classical"`` (True) or ``"quantum"`` (False).
 
         Returns
         -------
@@ -318,7 +321,9 @@ class Phonons:
         ``heat_capacity_eV`` (eV/K per primitive cell); ``zero_point_energy``
         (kJ/mol, scalar; attr ``eV``). CODATA 2018 constants (see :mod:`trajmodes.phonons.thermal`).
         """
-        return thermal.thermal_properties(self, temperatures, mesh, classical, cutoff_frequency)
+        from trajmodes.phonons.statistics import resolve_occupation
+        occupation = resolve_occupation(occupation, classical)
+        return thermal.thermal_properties(self, temperatures, mesh, occupation, cutoff_frequency)
 
 
 def _per_q(q_direction, nq: int):

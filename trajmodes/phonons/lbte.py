@@ -49,7 +49,9 @@ and inverted on the eigenvalues with |omega| > 1e-8 THz.
 Isotope scattering (``Anharmonic(..., isotopes=...)``) is added to the diagonal only, as phono3py does.
 
 Classical occupations (``occupation="classical"``): n = k_B T / (h nu) everywhere, sqrt(n (n + 1)) -> n, Gamma
-with n' + n'' and C = k_B; the classical limit of every term, in which kappa is proportional to 1 / T.
+with n' + n'' and C = k_B; the classical limit of every term, in which kappa is proportional to 1 / T. The
+occupations, sqrt(n (n + 1)) (``pair_occupations``, also importable from here) and the heat capacities are those of
+:mod:`trajmodes.phonons.statistics`.
 """
 from __future__ import annotations
 
@@ -61,8 +63,8 @@ import numpy as np
 from trajmodes.lattice.grid import Grid, Triplets
 from trajmodes.phonons.conductivity import KAPPA_UNIT
 from trajmodes.phonons.degeneracy import degenerate_average, degenerate_averager
-from trajmodes.phonons.selfenergy import GAMMA_FACTOR, imaginary_part, lifetimes, occupations
-from trajmodes.units import KB_EV, THZ_EV
+from trajmodes.phonons.selfenergy import GAMMA_FACTOR, imaginary_part, lifetimes
+from trajmodes.phonons.statistics import occupations, pair_occupations
 
 if TYPE_CHECKING:
     from trajmodes.phonons.anharmonic import Anharmonic
@@ -76,22 +78,6 @@ PINV_CUTOFF = 1e-8
 
 
 # -- small pieces ------------------------------------------------------------------------------------
-def pair_occupations(freqs, temperatures, occupation: str = "quantum", cutoff_frequency: float = 0.0) -> np.ndarray:
-    """sqrt(n (n + 1)) = 1 / (2 sinh(h nu / 2 k_B T)) (quantum) or n = k_B T / (h nu) (classical), the weight that
-    makes the collision matrix symmetric; shape (nt,) + freqs.shape, zero at or below ``cutoff_frequency`` (THz) and
-    at T = 0."""
-    f = np.asarray(freqs, dtype=float)
-    T = np.atleast_1d(np.asarray(temperatures, dtype=float)).reshape((-1,) + (1,) * f.ndim)
-    ok = (f > cutoff_frequency) & (T > 0)
-    if occupation == "classical":
-        return occupations(f, T.reshape(-1), "classical") * ok
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        x = np.where(ok, f * THZ_EV / (KB_EV * np.where(T > 0, T, 1.0)), 1.0)
-        e = np.exp(-0.5 * x)
-        p = e / (-np.expm1(-x))                                          # e^{-x/2} / (1 - e^{-x}), no overflow
-    return np.where(ok, p, 0.0)
-
-
 def triplet_map(grid: Grid, triplets: Triplets) -> tuple[np.ndarray, np.ndarray]:
     """For every q' of the mesh, the triplet of ``triplets`` (reduced at q) that stands for (q, q', -q - q').
 

@@ -32,6 +32,8 @@ from trajmodes.lattice.grid import Grid
 from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.lattice.symmetry import cartesian_rotations, site_images
 from trajmodes.lattice.strain import STRAIN_BASIS, deformed, strain_matrix, tensor_voigt, voigt_tensor
+from trajmodes.phonons import statistics
+from trajmodes.phonons.statistics import check_occupation
 from trajmodes.units import EV_A3_GPA
 from trajmodes.units import KB_EV, THZ, THZ_EV
 
@@ -65,8 +67,7 @@ class QuasiHarmonic:
 
     def __init__(self, potential, crystal: Crystal, mesh=16, occupation: str = "quantum",
                  cutoff_frequency: float = 1e-3, symprec: float = 1e-5):
-        if occupation not in ("quantum", "classical"):
-            raise ValueError(f"occupation must be 'quantum' or 'classical', not {occupation!r}")
+        check_occupation(occupation)
         self.potential = potential
         self.crystal = crystal
         m = np.asarray(mesh)
@@ -175,7 +176,7 @@ class QuasiHarmonic:
             dT = np.where(ok, KB_EV / nus, 0.0)
         elif T > 0:
             x = nus * THZ_EV / (KB_EV * T)
-            n = 1.0 / np.expm1(x)
+            n = statistics.occupations(nus, T)[0]
             d = np.where(ok, THZ_EV * (n + 0.5), 0.0)
             dT = np.where(ok, THZ_EV * (x / T) * n * (n + 1.0), 0.0)        # h dn/dT
         else:
@@ -189,32 +190,24 @@ class QuasiHarmonic:
         ok = self._mode_mask(nu)
         if self.occupation == "classical" or T <= 0:
             return np.zeros_like(nu)
-        x = np.where(ok, nu, 1.0) * THZ_EV / (KB_EV * T)
-        n = 1.0 / np.expm1(x)
+        nus = np.where(ok, nu, 1.0)
+        x = nus * THZ_EV / (KB_EV * T)
+        n = statistics.occupations(nus, T)[0]
         return np.where(ok, (THZ_EV / T) * n * (n + 1.0) * (2.0 * x - x * x * (2.0 * n + 1.0)), 0.0) * weights[:, None]
 
     def _vib_thermo(self, nu, T, weights) -> dict:
-        """F_vib, S, C_V, U per cell (eV, eV/K) on the mesh at one temperature (``weights``: per q, summing to 1)."""
+        """F_vib, S, C_V, U per cell (eV, eV/K) on the mesh at one temperature (``weights``: per q, summing to 1),
+        from the modes' statistics (:mod:`trajmodes.phonons.statistics`)."""
         ok = self._mode_mask(nu)
         w = weights[:, None] * ok
-        e = np.where(ok, nu, 1.0) * THZ_EV
-        if self.occupation == "classical":
-            if T <= 0:
-                return dict(free_energy=0.0, entropy=0.0, heat_capacity=float(KB_EV * w.sum()), internal_energy=0.0)
-            kT = KB_EV * T
-            ln = np.log(e / kT)
-            return dict(free_energy=float((w * kT * ln).sum()), entropy=float((w * KB_EV * (1 - ln)).sum()),
-                        heat_capacity=float(KB_EV * w.sum()), internal_energy=float(kT * w.sum()))
-        if T <= 0:
-            zpe = float((w * e / 2).sum())
-            return dict(free_energy=zpe, entropy=0.0, heat_capacity=0.0, internal_energy=zpe)
-        x = e / (KB_EV * T)
-        n = 1.0 / np.expm1(x)
-        om = -np.expm1(-x)
-        return dict(free_energy=float((w * (e / 2 + KB_EV * T * np.log(om))).sum()),
-                    entropy=float((w * KB_EV * (x * n - np.log(om))).sum()),
-                    heat_capacity=float((w * KB_EV * x * x * n * (n + 1.0)).sum()),
-                    internal_energy=float((w * e * (n + 0.5)).sum()))
+        if self.occupation == "classical" and T <= 0:
+            # the limit T -> 0+ of classical oscillators: C_V = k_B per mode
+            return dict(free_energy=0.0, entropy=0.0, heat_capacity=float(KB_EV * w.sum()), internal_energy=0.0)
+        args = (nu, T, self.occupation, self.cutoff_frequency)
+        return dict(free_energy=float((w * statistics.mode_free_energy(*args)[0]).sum()),
+                    entropy=float((w * statistics.mode_entropy(*args)[0]).sum()),
+                    heat_capacity=float((w * statistics.mode_heat_capacity(*args)[0]).sum()),
+                    internal_energy=float((w * statistics.mode_energy(*args)[0]).sum()))
 
     # -- local quantities (derivatives at the given geometry, e = 0, u = 0 there) ---------------------------------
     def _local(self, crystal: Crystal, T: float, pressure: float, hessian: bool = True):
@@ -298,12 +291,8 @@ class QuasiHarmonic:
         dV = (dDe[0] + dDe[1] + dDe[2]) / 3.0                       # d D / d ln V, hydrostatic
         M = np.einsum("qis,qij,qjt->qst", vec.conj(), dV, vec, optimize=True)
         nu = np.sign(lam) * np.sqrt(np.abs(lam)) * THZ
-        dl = np.empty_like(lam)
-        from trajmodes.phonons.degeneracy import degenerate_groups
-        for iq in range(len(lam)):
-            for grp in degenerate_groups(nu[iq], degeneracy_tol):
-                sub = M[iq][np.ix_(grp, grp)]
-                dl[iq, grp] = np.linalg.eigvalsh(sub) if len(grp) > 1 else sub.real.ravel()
+        from trajmodes.phonons.degeneracy import diagonalize_degenerate
+        dl = diagonalize_degenerate(M, nu, degeneracy_tol)
         with np.errstate(divide="ignore", invalid="ignore"):
             gam = np.where(nu > self.cutoff_frequency, -dl / (2.0 * lam), np.nan)
         return nu, gam

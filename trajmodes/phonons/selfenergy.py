@@ -18,7 +18,8 @@ deviation sigma (THz) or linear-tetrahedron weights on the mesh (:mod:`trajmodes
 
 Occupations are Bose-Einstein (quantum) or classical, n = k_B T / (h nu), where n' + n'' + 1 becomes
 n' + n'': the classical limit, in which every width and shift is proportional to T (the like-for-like
-comparison with classical molecular dynamics).
+comparison with classical molecular dynamics). They are :func:`trajmodes.phonons.statistics.occupations`
+(``occupations`` and ``OCCUPATIONS`` are also importable from here).
 """
 from __future__ import annotations
 
@@ -28,33 +29,13 @@ from trajmodes.lattice.grid import Grid, Triplets
 from trajmodes.phonons.degeneracy import degenerate_averager
 from trajmodes.phonons.interaction import HBAR_EV_PS
 from trajmodes.phonons.dos import gaussian
+from trajmodes.phonons.statistics import OCCUPATIONS, occupations
 from trajmodes.phonons.tetrahedron import point_weights, tetrahedra
-from trajmodes.units import KB_EV, THZ_EV
 
 __all__ = ["occupations", "DeltaWeights", "imaginary_part", "real_part", "lifetimes", "OCCUPATIONS"]
 
-OCCUPATIONS = ("quantum", "classical")
 #: 9 / (2 pi hbar^2): Gamma in THz from N |Phi|^2 in eV^2 and delta functions in 1/THz
 GAMMA_FACTOR = 9.0 / (2 * np.pi * HBAR_EV_PS ** 2)
-
-
-def occupations(freqs, temperatures, occupation: str = "quantum") -> np.ndarray:
-    """Phonon occupations n(nu, T), shape (nt,) + freqs.shape; zero at T = 0 and for nu <= 0.
-
-    ``quantum``: 1 / (exp(h nu / k_B T) - 1); ``classical``: k_B T / (h nu).
-    """
-    f = np.asarray(freqs, dtype=float)
-    T = np.atleast_1d(np.asarray(temperatures, dtype=float)).reshape((-1,) + (1,) * f.ndim)
-    e = np.where(f > 0, f, np.inf) * THZ_EV
-    kT = KB_EV * T
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        if occupation == "classical":
-            n = kT / e
-        elif occupation == "quantum":
-            n = 1.0 / np.expm1(e / kT)
-        else:
-            raise ValueError(f"occupation must be 'quantum' or 'classical', not {occupation!r}")
-    return np.where((T > 0) & (f > 0), n, 0.0)
 
 
 def lifetimes(gamma) -> np.ndarray:

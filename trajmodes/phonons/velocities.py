@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trajmodes.phonons.degeneracy import diagonalize_degenerate
 from trajmodes.phonons.dynamical import DynamicalMatrix, frequencies_from_eigenvalues
 from trajmodes.units import THZ
 
@@ -52,24 +53,12 @@ def degenerate_velocities(f, e, dD, d, degeneracy_tol, cutoff_frequency) -> np.n
     """Velocities (nq, nb, 3) in THz*A from frequencies (ascending, THz), eigenvectors and dD/dq (nq, 3, nb, nb).
 
     v_s = <e_s| dD/dq |e_s> THZ^2 / (2 nu_s); within a degenerate subspace (chained gaps below
-    ``degeneracy_tol``) the modes are those that diagonalise dD/dq along the unit vector ``d``. Modes with
+    ``degeneracy_tol``) the modes are those that diagonalise dD/dq along the unit vector ``d``
+    (:func:`trajmodes.phonons.degeneracy.diagonalize_degenerate`). Modes with
     nu <= ``cutoff_frequency`` get zero.
     """
-    nq, nb = f.shape
     M = np.einsum("qas,qxab,qbt->qxst", e.conj(), dD, e, optimize=True)    # (nq, 3, nb, nb)
-    v = np.einsum("qxss->qsx", M).real.copy()
-    # degenerate subspaces (ascending frequencies: chained gaps below the tolerance)
-    start = np.ones((nq, nb), dtype=bool)
-    start[:, 1:] = np.diff(f, axis=1) >= degeneracy_tol
-    qi, b0 = np.nonzero(start)
-    size = np.diff(np.append(np.flatnonzero(start.reshape(-1)), nq * nb))
-    for g in np.unique(size[size > 1]):          # one batched eigh per subspace size
-        sel = size == g
-        qg, bg = qi[sel], b0[sel][:, None] + np.arange(g)                     # (m,), (m, g)
-        sub = M[qg[:, None, None], :, bg[:, :, None], bg[:, None, :]]         # (m, g, g, 3)
-        _, U = np.linalg.eigh(sub @ d)
-        rot = np.einsum("mis,mijx,mjs->msx", U.conj(), sub, U).real
-        v[qg[:, None], bg] = rot
+    v = diagonalize_degenerate(M, f, degeneracy_tol, direction=d)            # (nq, nb, 3)
     with np.errstate(divide="ignore", invalid="ignore"):
         v *= (THZ ** 2 / (2 * f))[:, :, None]
     v[f <= cutoff_frequency] = 0.0

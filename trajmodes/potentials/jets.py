@@ -73,20 +73,21 @@ class Jet:
             out.append(cls(values[:, a], d1, d2, d3))
         return out
 
-    def _parts(self):
+    def parts(self) -> list[np.ndarray]:
+        """The value and the derivatives it carries, lowest order first."""
         return [p for p in (self.value, self.d1, self.d2, self.d3) if p is not None]
 
     # -- arithmetic
     def __add__(self, other):
         if isinstance(other, Jet):
             k = min(self.order, other.order)
-            return Jet(*(a + b for a, b in zip(self._parts()[:k + 1], other._parts()[:k + 1])))
+            return Jet(*(a + b for a, b in zip(self.parts()[:k + 1], other.parts()[:k + 1])))
         return Jet(self.value + other, self.d1, self.d2, self.d3)
 
     __radd__ = __add__
 
     def __neg__(self):
-        return Jet(*(-p for p in self._parts()))
+        return Jet(*(-p for p in self.parts()))
 
     def __sub__(self, other):
         return self + (-other)
@@ -96,7 +97,7 @@ class Jet:
 
     def __mul__(self, other):
         if not isinstance(other, Jet):
-            return Jet(*(p * _per_point(other, p.ndim - 1) for p in self._parts()))
+            return Jet(*(p * _per_point(other, p.ndim - 1) for p in self.parts()))
         f, g = self, other
         k = min(f.order, g.order)
         out = [f.value * g.value]

@@ -46,7 +46,7 @@ def _embed(jet: Jet, slot: int, nslots: int = 2) -> Jet:
     s = slice(3 * slot, 3 * slot + 3)
     n = len(jet.value)
     out = [jet.value]
-    for q, p in enumerate(jet._parts()[1:], start=1):
+    for q, p in enumerate(jet.parts()[1:], start=1):
         full = np.zeros((n,) + (k,) * q)
         full[(slice(None),) + (s,) * q] = p
         out.append(full)

@@ -1,0 +1,390 @@
+"""The rules of docs/architecture.md between layers, read from the source with ``ast``.
+
+Every import of every module of ``trajmodes/`` (at module level, inside functions, under ``if TYPE_CHECKING:``,
+and ``trajmodes.name`` attribute chains after ``import trajmodes``) is mapped to its package and checked against
+:data:`LAYERS`, the one table of which package may import which. The table is exactly the import graph: an edge
+the code no longer uses is an error as well, and the block "The rule between layers" of docs/architecture.md is
+the table's rendering (:func:`render_layers`; ``python -m tests.test_architecture`` prints it). No module uses
+another module's private (``_name``) objects: ``from x import _y``, ``x._y`` on an imported trajmodes module, and
+``obj._y`` where ``_y`` is defined only in other modules of trajmodes.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import ROOT
+
+SOURCE = ROOT / "trajmodes"
+DOC = ROOT / "docs" / "architecture.md"
+HEADING = "## The rule between layers"
+
+#: package -> {package it may import: why}, the top layer first; every edge points to a later (lower) package.
+#: An empty reason: an edge of the layering as first drawn; otherwise the one line that says why it is legitimate.
+LAYERS: dict[str, dict[str, str]] = {
+    "cli": {
+        "forceconstants": "`trajmodes convert` reads and writes force-constant files through ForceConstants",
+        "io": "",
+        "lattice": "the crystal prototypes a command offers (lattice.prototypes)",
+        "modes": "`trajmodes project` calls project, `trajmodes compare` modes.comparison",
+        "phonons": "",
+        "plots": "",
+        "potentials": "",
+        "series": "`trajmodes series` runs fit_series, the study over runs",
+        "trajectory": "",
+        "units": "the unit of a column a command prints (kB per cell)",
+        "workflows": "",
+    },
+    "workflows": {
+        "forceconstants": "", "lattice": "", "modes": "", "phonons": "", "potentials": "",
+        "series": "TemperatureSeries is a view of a series.Series",
+    },
+    "plots": {
+        "io": "", "lattice": "", "modes": "",
+        "series": "plots.series draws a Series",
+        "units": "",
+    },
+    "series": {
+        "forceconstants": "the fit of every run and its block bootstrap",
+        "io": "the dataset written atomically (io.files)",
+        "lattice": "the crystal of a run, the band path",
+        "phonons": "frequencies, free energies and their error bars from the fits",
+    },
+    "modes": {
+        "errors": "", "io": "", "lattice": "",
+        "phonons": "the modes are those of Phonons: degenerate branches, heat capacities, the widths compared",
+        "resources": "the projection's memory estimate before the projector is built",
+        "trajectory": "project runs one task per chunk of a Trajectory, on its displacement map",
+        "units": "",
+    },
+    "phonons": {
+        "forceconstants": "", "lattice": "",
+        "potentials": "free_energy_bounds samples with a force engine of potentials.engines (lazily)",
+        "resources": "memory estimates, one BLAS thread in a Dask task",
+        "units": "",
+    },
+    "potentials": {
+        "forceconstants": "", "io": "", "lattice": "",
+        "resources": "one BLAS thread in a Dask task of the force engines",
+        "units": "",
+    },
+    "forceconstants": {
+        "io": "", "lattice": "", "resources": "",
+        "units": "k_B: whether a fitted run conserved its energy, and the spread of its temperature",
+    },
+    "trajectory": {"errors": "", "io": "", "lattice": "", "units": ""},
+    "io": {"errors": "", "lattice": "", "units": ""},
+    "lattice": {},
+    "resources": {},
+    "errors": {},
+    "units": {},
+}
+
+#: the compiled kernels: private modules of the package itself, imported where they run; they import nothing
+KERNELS = {"trajmodes._fastparse", "trajmodes._projection", "trajmodes._design"}
+#: modules that are not in a package of their own: ``python -m trajmodes`` is the command line
+ALIASES = {"trajmodes.__main__": "cli"}
+
+#: what breaks a rule today in files that are being edited elsewhere, each with its fix. Each is an xfail(strict)
+#: test of its own: once it is fixed, that test fails and says to take it out of here.
+KNOWN: dict[tuple[str, str], str] = {
+    ("trajmodes.io.displacement_sets", "imports trajectory"):
+        "io imports nothing above lattice (and trajectory imports io: a cycle); build the Trajectory in "
+        "trajectory.reading (beside from_arrays) from parse_displacement_dataset and io.memory's source",
+    ("trajmodes.series", "uses _default_build_basis"):
+        "rename forceconstants.fit._default_build_basis to default_build_basis (public) and import that",
+    ("trajmodes.series", "uses _prepare"):
+        "give EffectiveForceConstants a public prepare(supercell, symprec) (the body of _prepare) and call it",
+    ("trajmodes.modes.comparison", "uses _variable"):
+        "rename modes.conductivity._variable to a public name (peak_variable) and import that",
+}
+
+
+def render_layers(layers: dict[str, dict[str, str]] = LAYERS) -> str:
+    """The block "The rule between layers" of docs/architecture.md: one line per package, top layer first, with
+    the reason of every edge that has one below its package."""
+    width = max(map(len, layers)) + 1
+    lines = []
+    for package, allowed in layers.items():
+        lines.append(f"{package:<{width}}-> " + (", ".join(sorted(allowed)) or "(nothing of trajmodes)"))
+        lines += [f"{'':<{width}}   {target}: {why}" for target, why in sorted(allowed.items()) if why]
+    return "\n".join(lines) + "\n"
+
+
+# -- reading the source
+
+
+@dataclass(frozen=True)
+class Use:
+    """One module's use of another: ``target`` (a module), and ``name`` when the use names a private object."""
+
+    module: str
+    line: int
+    target: str
+    name: str | None = None
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def is_module(name: str) -> bool:
+    if name in KERNELS:
+        return True
+    p = ROOT.joinpath(*name.split("."))
+    return p.with_suffix(".py").is_file() or (p / "__init__.py").is_file()
+
+
+def package_of(module: str) -> str | None:
+    """The package of the table a module belongs to (None for the root ``trajmodes/__init__.py``)."""
+    if module in ALIASES:
+        return ALIASES[module]
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+@lru_cache(maxsize=None)
+def modules() -> dict[str, ast.Module]:
+    return {module_name(p): ast.parse(p.read_text(), filename=str(p)) for p in sorted(SOURCE.rglob("*.py"))}
+
+
+@lru_cache(maxsize=None)
+def lazy_names() -> dict[str, str]:
+    """The names ``trajmodes`` imports on first use (its ``__init__``'s tables), name -> module."""
+    out = {}
+    for node in modules()["trajmodes"].body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict):
+            try:
+                table = ast.literal_eval(node.value)
+            except ValueError:                          # not a table of names
+                continue
+            out.update({k: v for k, v in table.items() if isinstance(k, str) and isinstance(v, str)})
+    return out
+
+
+def _absolute(module: str, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    package = ROOT.joinpath(*module.split("."), "__init__.py").is_file()
+    base = module.split(".") if package else module.split(".")[:-1]
+    base = base[:len(base) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _from_root(module: str, line: int, name: str) -> Use | None:
+    """``trajmodes.name``: a submodule, a name imported on first use, or the root's own (``__version__``)."""
+    if is_module(f"trajmodes.{name}"):
+        return Use(module, line, f"trajmodes.{name}")
+    if name in lazy_names():
+        return Use(module, line, lazy_names()[name])
+    return None
+
+
+def uses_of(module: str, tree: ast.Module) -> list[Use]:
+    """Every module of trajmodes that ``module`` imports, and every private name of another module it uses."""
+    out: list[Use] = []
+    bound: dict[str, str] = {}                      # a local name -> the trajmodes module it is bound to
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "trajmodes":
+                    if a.name != "trajmodes":
+                        out.append(Use(module, node.lineno, a.name))
+                    bound[a.asname or "trajmodes"] = a.name if a.asname else "trajmodes"
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(module, node)
+            if source.split(".")[0] != "trajmodes":
+                continue
+            for a in node.names:
+                full = f"{source}.{a.name}"
+                if is_module(full):
+                    bound[a.asname or a.name] = full
+                    hidden = private(a.name) and full not in KERNELS
+                    out.append(Use(module, node.lineno, full, a.name if hidden else None))
+                elif source == "trajmodes":
+                    use = _from_root(module, node.lineno, a.name)
+                    out += [use] if use else []
+                else:
+                    out.append(Use(module, node.lineno, source, a.name if private(a.name) else None))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        chain, value = [], node
+        while isinstance(value, ast.Attribute):
+            chain.append(value.attr)
+            value = value.value
+        if not (isinstance(value, ast.Name) and value.id in bound) or not isinstance(node.ctx, ast.Load):
+            continue
+        target, chain = bound[value.id], chain[::-1]
+        while chain and is_module(f"{target}.{chain[0]}"):
+            target = f"{target}.{chain.pop(0)}"
+        if target == "trajmodes" and chain:
+            use = _from_root(module, node.lineno, chain[0])
+            out += [use] if use else []
+        elif chain and private(chain[0]) and target != module:
+            out.append(Use(module, node.lineno, target, chain[0]))
+    return out
+
+
+@lru_cache(maxsize=None)
+def all_uses() -> tuple[Use, ...]:
+    return tuple(u for m, tree in modules().items() for u in uses_of(m, tree))
+
+
+def defined_private_names(tree: ast.Module) -> set[str]:
+    """The private names a module defines: functions, classes, names and attributes it assigns, and the
+    private identifiers it spells as strings (``getattr(self, "_x", None)``, ``__slots__``)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            out.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+            out.add(node.value)
+        elif isinstance(node, ast.arg):
+            out.add(node.arg)
+    return {n for n in out if private(n)}
+
+
+@lru_cache(maxsize=None)
+def object_private_uses() -> tuple[Use, ...]:
+    """``obj._y`` (obj neither ``self`` nor ``cls`` nor a module) where ``_y`` is defined in other modules of
+    trajmodes and not in the module that uses it: another module's private method or attribute."""
+    defined = {m: defined_private_names(tree) for m, tree in modules().items()}
+    out = []
+    for m, tree in modules().items():
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and private(node.attr)
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+                    and node.attr not in defined[m]):
+                owners = sorted(o for o, names in defined.items() if node.attr in names)
+                if owners:
+                    out.append(Use(m, node.lineno, " or ".join(owners), node.attr))
+    return tuple(out)
+
+
+def package_edges(uses=None) -> dict[tuple[str, str], list[Use]]:
+    """(package, package it imports) -> the uses that make the edge."""
+    edges: dict[tuple[str, str], list[Use]] = {}
+    for u in all_uses() if uses is None else uses:
+        a, b = package_of(u.module), package_of(u.target)
+        if u.target not in KERNELS and a != b and a is not None and b is not None:
+            edges.setdefault((a, b), []).append(u)
+    return edges
+
+
+def key(use: Use) -> tuple[str, str]:
+    """How :data:`KNOWN` names a use that breaks a rule."""
+    if use.name is not None:
+        return use.module, f"uses {use.name}"
+    return use.module, f"imports {package_of(use.target)}"
+
+
+def layer_violations() -> list[Use]:
+    return [u for (a, b), us in package_edges().items() if b not in LAYERS.get(a, {}) for u in us]
+
+
+def private_uses() -> list[Use]:
+    return [u for u in (*all_uses(), *object_private_uses()) if u.name is not None]
+
+
+def where(uses) -> str:
+    return "\n".join(f"  {u.module}:{u.line} -> {u.target}" + (f" ({u.name})" if u.name else "") for u in uses)
+
+
+# -- the tests
+
+
+def test_the_source_is_read():
+    """The reader sees the imports it must see: a lazy one, one under TYPE_CHECKING, a name imported on first use."""
+    uses = {(u.module, u.target) for u in all_uses()}
+    assert ("trajmodes.phonons.free_energy_bounds", "trajmodes.potentials.engines") in uses      # in a function
+    assert ("trajmodes.lattice.symmetry", "trajmodes.lattice.crystal") in uses                     # TYPE_CHECKING
+    assert ("trajmodes.cli.modes", "trajmodes.modes.projection") in uses                          # trajmodes.project
+    assert len(modules()) > 100
+
+
+def test_every_module_has_a_package_of_the_table():
+    assert {p for layer in LAYERS.values() for p in layer} <= set(LAYERS)
+    unknown = sorted(m for m in modules() if m != "trajmodes" and package_of(m) not in LAYERS)
+    assert not unknown, f"modules of no package of the table (add the package to LAYERS): {unknown}"
+
+
+def test_the_root_imports_nothing():
+    """``import trajmodes`` loads nothing but the package's own ``__init__``."""
+    assert not [u for u in all_uses() if u.module == "trajmodes"]
+
+
+def test_imports_follow_the_table():
+    bad = [u for u in layer_violations() if key(u) not in KNOWN]
+    assert not bad, "imports the table of layers (tests/test_architecture.py, LAYERS) does not allow:\n" + where(bad)
+
+
+def test_the_table_is_the_import_graph():
+    edges = package_edges()
+    unused = sorted((a, b) for a, allowed in LAYERS.items() for b in allowed if (a, b) not in edges)
+    assert not unused, f"edges of LAYERS no module uses any more (take them out, and render the doc): {unused}"
+
+
+def test_every_edge_points_down():
+    order = list(LAYERS)
+    up = [(a, b) for a, allowed in LAYERS.items() for b in allowed if order.index(b) <= order.index(a)]
+    assert not up, f"edges of LAYERS that point to the same or a higher layer: {up}"
+
+
+def test_no_cycle_between_packages():
+    known = {key(u) for u in layer_violations()} & set(KNOWN)
+    graph: dict[str, set[str]] = {}
+    for (a, b), us in package_edges().items():
+        if any(key(u) not in known for u in us):
+            graph.setdefault(a, set()).add(b)
+
+    def cycle_from(start, path):
+        for nxt in sorted(graph.get(path[-1], ())):
+            if nxt == start:
+                return path + [nxt]
+            if nxt not in path:
+                found = cycle_from(start, path + [nxt])
+                if found:
+                    return found
+        return None
+
+    cycles = [c for p in sorted(graph) if (c := cycle_from(p, [p]))]
+    assert not cycles, f"import cycles between packages: {cycles[0]}"
+
+
+def test_no_private_names_of_other_modules():
+    bad = [u for u in private_uses() if key(u) not in KNOWN]
+    assert not bad, "private (_name) objects of other modules used (make them public where they are defined):\n" \
+        + where(bad)
+
+
+@pytest.mark.parametrize("known", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=fix), id=" ".join(k))
+                                   for k, fix in KNOWN.items()])
+def test_known_breaks_are_fixed(known):
+    """Each entry of KNOWN, until it is fixed; then take it out of KNOWN."""
+    assert known not in {key(u) for u in (*layer_violations(), *private_uses())}
+
+
+def test_the_doc_shows_the_table():
+    text = DOC.read_text()
+    assert HEADING in text
+    block = text.split(HEADING, 1)[1].split("```\n", 2)[1]
+    assert block == render_layers(), \
+        f"docs/architecture.md's block under {HEADING!r} is not the table; it should read:\n{render_layers()}"
+
+
+if __name__ == "__main__":
+    print(render_layers(), end="")
