@@ -99,8 +99,6 @@ KNOWN: dict[tuple[str, str], str] = {
         "rename forceconstants.fit._default_build_basis to default_build_basis (public) and import that",
     ("trajmodes.series", "uses _prepare"):
         "give EffectiveForceConstants a public prepare(supercell, symprec) (the body of _prepare) and call it",
-    ("trajmodes.modes.comparison", "uses _variable"):
-        "rename modes.conductivity._variable to a public name (peak_variable) and import that",
 }
 
 

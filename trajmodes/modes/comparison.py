@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 from scipy.integrate import trapezoid
 
-from trajmodes.modes.conductivity import _variable, thermal_conductivity
+from trajmodes.modes.conductivity import peak_variable, thermal_conductivity
 
 __all__ = ["compare_three_phonon", "decay_channels", "bulk_mesh"]
 
@@ -43,7 +43,7 @@ def _optional(modes: xr.Dataset, *names: str) -> np.ndarray | None:
     """The first of ``names`` the peak fits have (``peak_`` prefix or not), as a (q, branch) float array; None."""
     for n in names:
         try:
-            return np.asarray(_variable(modes, n).values, float)
+            return np.asarray(peak_variable(modes, n).values, float)
         except ValueError:
             continue
     return None
@@ -281,11 +281,11 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     q = np.asarray(modes["qpoint"].transpose("q", ...).values, dtype=float)
     _check_same_crystal(modes, fc, S, q, supercell is not None)
     meshes = None if bulk_points is None else bulk_mesh(S, bulk_points)         # checked before the work
-    fwhm = np.asarray(_variable(modes, "fwhm").values, float)
-    fwhm_err = np.asarray(_variable(modes, "fwhm_err").values, float)
-    status = np.asarray(_variable(modes, "status").values).astype(str)
-    freq = np.asarray(_variable(modes, "frequency").values, float)
-    shift = np.asarray(_variable(modes, "shift").values, float)
+    fwhm = np.asarray(peak_variable(modes, "fwhm").values, float)
+    fwhm_err = np.asarray(peak_variable(modes, "fwhm_err").values, float)
+    status = np.asarray(peak_variable(modes, "status").values).astype(str)
+    freq = np.asarray(peak_variable(modes, "frequency").values, float)
+    shift = np.asarray(peak_variable(modes, "shift").values, float)
     shift_err = _optional(modes, "shift_err", "frequency_err")
     ok = (status == "ok") & np.isfinite(fwhm)
     resolution = float(modes.attrs.get("spectra_resolution_thz", modes.attrs.get("resolution_thz", 0.0)) or 0.0)

@@ -21,7 +21,7 @@ __all__ = ["thermal_conductivity"]
 _OK = "ok"
 
 
-def _variable(peaks: xr.Dataset, name: str) -> xr.DataArray:
+def peak_variable(peaks: xr.Dataset, name: str) -> xr.DataArray:
     """``name`` or ``peak_name`` (a :func:`trajmodes.workflows.modes_dataset` merges the fits with that prefix)."""
     for key in (f"peak_{name}", name):
         if key in peaks and set(peaks[key].dims) == {"q", "branch"}:
@@ -71,9 +71,9 @@ def thermal_conductivity(phonons, lifetimes: xr.Dataset, temperature: float | No
     if "qpoint" not in lifetimes.coords:
         raise ValueError("the lifetimes need their q-points (coordinate 'qpoint', reduced), as fit_peaks keeps them")
     q = np.asarray(lifetimes["qpoint"].transpose("q", ...).values, dtype=float)
-    tau = np.asarray(_variable(lifetimes, "lifetime").values, dtype=float)
-    err = np.asarray(_variable(lifetimes, "lifetime_err").values, dtype=float)
-    status = np.asarray(_variable(lifetimes, "status").values).astype(str)
+    tau = np.asarray(peak_variable(lifetimes, "lifetime").values, dtype=float)
+    err = np.asarray(peak_variable(lifetimes, "lifetime_err").values, dtype=float)
+    status = np.asarray(peak_variable(lifetimes, "status").values).astype(str)
     prim = phonons.fc.primitive
     f = phonons.frequencies(q)
     if f.shape != tau.shape:

@@ -16,7 +16,8 @@ from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.interaction import Interaction
-from trajmodes.phonons.selfenergy import OCCUPATIONS, DeltaWeights, imaginary_part, lifetimes, occupations, real_part
+from trajmodes.phonons.selfenergy import DeltaWeights, imaginary_part, lifetimes, occupations, real_part
+from trajmodes.phonons.statistics import check_occupation
 
 __all__ = ["Anharmonic"]
 
@@ -62,8 +63,7 @@ class Anharmonic:
                  smearing: float | None = None, phonons=None, cutoff_frequency: float = 1e-4,
                  degeneracy_tol: float = 1e-4, symprec: float = 1e-5, chunk: int = 512, scheduler=None,
                  isotopes=None):
-        if occupation not in OCCUPATIONS:
-            raise ValueError(f"occupation must be one of {OCCUPATIONS}, not {occupation!r}")
+        check_occupation(occupation)
         m = np.atleast_1d(np.asarray(mesh, dtype=float))
         if m.shape == (3, 3):
             if not np.isfinite(m).all() or (m != np.rint(m)).any() or abs(np.linalg.det(m)) < 0.5:
@@ -391,9 +391,9 @@ class Anharmonic:
         """Mode heat capacities (nt, n, 3n) eV/K (quantum or classical, as the occupations) and group velocities
         (n, 3n, 3) THz A (:func:`trajmodes.phonons.conductivity.kappa_velocities`) at grid points ``gps``."""
         from trajmodes.phonons.conductivity import kappa_velocities
-        from trajmodes.phonons.thermal import mode_heat_capacities
+        from trajmodes.phonons.statistics import mode_heat_capacity
         cut = self.interaction.cutoff_frequency
-        C = mode_heat_capacities(self.frequencies[gps], self.temperatures, self.occupation == "classical", cut)
+        C = mode_heat_capacity(self.frequencies[gps], self.temperatures, self.occupation, cut)
         v = kappa_velocities(self.phonons, self.grid.qpoints[gps], self.degeneracy_tol, cut, self.symprec)
         return C, v
 

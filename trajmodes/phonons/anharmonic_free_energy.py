@@ -47,7 +47,7 @@ import numpy as np
 from trajmodes.lattice.grid import Grid
 from trajmodes.lattice.symmetry import site_images
 from trajmodes.phonons.interaction import Interaction
-from trajmodes.phonons.selfenergy import OCCUPATIONS, occupations
+from trajmodes.phonons.statistics import check_occupation, occupations
 from trajmodes.units import KB_EV, THZ_EV
 
 __all__ = ["cubic_free_energy", "classical_bracket", "quantum_bracket", "free_internal_coordinates"]
@@ -130,8 +130,7 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
         ``n_imaginary``: modes of the mesh below zero frequency, left out).
     """
     import xarray as xr
-    if occupation not in OCCUPATIONS:
-        raise ValueError(f"occupation must be one of {OCCUPATIONS}, not {occupation!r}")
+    check_occupation(occupation)
     if getattr(force_constants, "fc3", None) is None:
         raise ValueError("the cubic free energy needs third-order constants (fc3): fit them with cutoff3= "
                          "(EffectiveForceConstants) or read phono3py's fc3.hdf5 (ForceConstants.from_phono3py)")

@@ -40,6 +40,7 @@ import numpy as np
 from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.phonons.anharmonic_free_energy import cubic_free_energy
 from trajmodes.phonons.harmonic import Phonons
+from trajmodes.phonons.statistics import check_occupation
 from trajmodes.phonons.uncertainty import harmonic_samples
 from trajmodes.units import KB_EV
 
@@ -75,7 +76,8 @@ ANHARMONIC_TERMS = {3: ("cubic", "cubic", _cubic)}
 
 
 def _harmonic(fit, T: float, mesh, classical: bool) -> tuple[float, float, float]:
-    th = Phonons(fit.harmonic_force_constants_).thermal_properties([T], mesh, classical=classical)
+    th = Phonons(fit.harmonic_force_constants_).thermal_properties([T], mesh,
+                                                                   occupation="classical" if classical else "quantum")
     return tuple(float(th[k][0]) for k in ("free_energy_eV", "entropy_eV", "heat_capacity_eV"))
 
 
@@ -128,8 +130,7 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
         ``anharmonic_correction`` says why they are absent. With ``*_err`` standard errors when ``errors``.
     """
     import xarray as xr
-    if occupation not in ("quantum", "classical"):
-        raise ValueError(f"occupation must be 'quantum' or 'classical', not {occupation!r}")
+    check_occupation(occupation)
     if not np.isfinite(fit.energies_["potential"]):
         raise ValueError("the free energy needs the MD potential energy of every frame, and the fitted run has none "
                          "(or not for every frame): read it with the trajectory (a LAMMPS log: "

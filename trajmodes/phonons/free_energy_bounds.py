@@ -66,7 +66,7 @@ def harmonic_supercell_free_energy(force_constants, temperature: float, masses=N
     if not T > 0:
         raise ValueError(f"the temperature must be positive (K), not {temperature!r}")
     nu = supercell_modes(force_constants, masses)["frequencies"]
-    return float(harmonic_thermodynamics(nu[None, :], [T], classical=True, cutoff_frequency=0.0)["free_energy"][0])
+    return float(harmonic_thermodynamics(nu[None, :], [T], occupation="classical", cutoff_frequency=0.0)["free_energy"][0])
 
 
 def block_average(x, min_blocks: int = 32) -> tuple[float, float, int]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trajmodes.phonons.statistics import check_occupation
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV, THZ, THZ_EV
 
 __all__ = ["supercell_modes", "canonical_configurations"]
@@ -107,8 +108,7 @@ def canonical_configurations(force_constants, temperature: float, n_samples: int
         n_modes (3N - 3), the convention and the citation.
     """
     import xarray as xr
-    if occupation not in ("classical", "quantum"):
-        raise ValueError(f"occupation must be 'classical' or 'quantum', not {occupation!r}")
+    check_occupation(occupation)
     T = float(temperature)
     if not np.isfinite(T) or T < 0 or (T == 0 and occupation == "classical"):
         raise ValueError(f"the temperature must be positive (K), not {temperature!r}")
