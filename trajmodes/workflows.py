@@ -21,15 +21,9 @@ __all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mea
 
 
 def load_force_constants(path: str | os.PathLike):
-    """:class:`~trajmodes.ForceConstants` from a trajmodes ``.nc`` file or phonopy files (a folder, a yaml,
-    FORCE_CONSTANTS or fc2.hdf5)."""
+    """:class:`~trajmodes.ForceConstants` of any format, from the file names: :meth:`ForceConstants.read`."""
     from trajmodes.forceconstants.model import ForceConstants
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    if os.path.isfile(path) and path.endswith(".nc"):
-        return ForceConstants.from_netcdf(path)
-    return ForceConstants.from_phonopy(path)
+    return ForceConstants.read(path)
 
 
 #: pair styles ``trajmodes qha`` reads as STYLE:p1,p2,...,cutoff (LAMMPS's pair_coeff order)

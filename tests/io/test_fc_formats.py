@@ -678,3 +678,24 @@ def test_a_polar_tdep_file_is_not_called_damaged(tmp_path):
     msg = str(err.value)
     assert "polar TDEP force constant (correction type 3), not a damaged file" in msg
     assert "write or copy it again" not in msg and "phonopy or phono3py files" in msg
+
+
+@pytest.mark.parametrize("fmt", ["tdep", "shengbte", "phonopy", "phono3py", "netcdf"])
+def test_one_reader_for_every_format(fmt, tmp_path):
+    """ForceConstants.read finds the format from the file names (or takes it given) and reads what the format's own
+    reader reads; the commands and workflows.load_force_constants go through it."""
+    import warnings
+    from trajmodes.workflows import load_force_constants
+    fc = _case("cu_nondiag")
+    if fmt == "phonopy":
+        fc = ForceConstants(fc.fc2, fc.supercell, fc.primitive)
+    target = tmp_path / ("fc.nc" if fmt == "netcdf" else fmt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        getattr(fc, f"to_{fmt}")(target)
+    q = [[0, 0, 0], [0.5, 0, 0], [0.25, 0.1, 0.3]]
+    ref = Phonons(fc).frequencies(q)
+    for back in (ForceConstants.read(target), ForceConstants.read(target, format=fmt), load_force_constants(target)):
+        np.testing.assert_allclose(Phonons(back).frequencies(q), ref, atol=1e-6)     # sqrt of round-off at Gamma
+    with pytest.raises(ValueError, match="format must be one of"):
+        ForceConstants.read(target, format="vasp")

@@ -12,16 +12,6 @@ FC_FORMATS = ("tdep", "shengbte", "phonopy", "phono3py", "netcdf", "gpumd", "hip
 #: formats written as one file (the others are folders)
 ONE_FILE = {"netcdf": ".nc", "hiphive": ".fcs"}
 
-#: files whose presence (in a folder) or name says the format
-_MARKS = {
-    "tdep": ("infile.forceconstant", "outfile.forceconstant", "infile.forceconstant_thirdorder",
-             "outfile.forceconstant_thirdorder", "infile.ucposcar", "infile.ssposcar",
-             "infile.forceconstant_fourthorder", "outfile.forceconstant_fourthorder"),
-    "shengbte": ("FORCE_CONSTANTS_2ND", "FORCE_CONSTANTS_3RD"),
-    "phono3py": ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml", "fc3.hdf5"),
-    "phonopy": ("phonopy_params.yaml", "phonopy.yaml", "phonopy_disp.yaml", "FORCE_CONSTANTS"),
-    "gpumd": ("clusters_order2.in", "fcs_order2.in", "clusters_order3.in", "fcs_order3.in", "fcp.txt"),
-}
 
 
 def supercell_dims(text: str) -> list[int]:
@@ -35,64 +25,6 @@ def supercell_dims(text: str) -> list[int]:
     if len(dims) != 3 or min(dims) < 1:
         raise argparse.ArgumentTypeError(f"the supercell must be N or N1,N2,N3 unit cells (positive), not {text!r}")
     return dims
-
-
-def detect_format(path: str) -> str:
-    """The format of force constants at ``path`` (a file or a folder), from the file names.
-
-    Raises
-    ------
-    FileNotFoundError
-        Nothing there.
-    ValueError
-        No known file, or files of several formats in one folder.
-    """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    if os.path.isfile(path):
-        name = os.path.basename(path)
-        if name.endswith(".nc"):
-            return "netcdf"
-        if name.endswith((".fcp", ".fcs")):
-            return "hiphive"
-        for fmt, marks in _MARKS.items():
-            if name in marks:
-                return fmt
-        if name in ("fc2.hdf5", "force_constants.hdf5"):
-            return "phonopy"
-        raise ValueError(f"{path}: not a force-constant file trajmodes knows by its name ("
-                         + ", ".join(m for marks in _MARKS.values() for m in marks[:2]) + ", *.nc, *.fcp, *.fcs); "
-                         "give --from")
-    names = set(os.listdir(path))
-    found = [fmt for fmt, marks in _MARKS.items() if names & set(marks)]
-    if found[:2] == ["phono3py", "phonopy"]:         # a phono3py folder may hold a phonopy yaml as well
-        found = ["phono3py"]
-    if len(found) > 1:
-        raise ValueError(f"{path} holds files of several formats ({', '.join(found)}): give --from")
-    if not found:
-        raise ValueError(f"{path}: no force-constant files in it (TDEP infile.forceconstant, ShengBTE "
-                         "FORCE_CONSTANTS_2ND, phonopy_params.yaml, phono3py_params.yaml, GPUMD fcs_order2.in; or "
-                         "give a .nc, .fcp or .fcs file)")
-    return found[0]
-
-
-def read_force_constants(path: str, fmt: str, supercell=None):
-    """:class:`~trajmodes.ForceConstants` from ``path`` in format ``fmt`` (``supercell``: for TDEP and ShengBTE
-    files without their supercell file, and hiPhive potentials)."""
-    from trajmodes.forceconstants.model import ForceConstants
-    if fmt == "hiphive":
-        return ForceConstants.from_hiphive(path, supercell=supercell)
-    if fmt == "gpumd":
-        return ForceConstants.from_gpumd(path)
-    if fmt == "tdep":
-        return ForceConstants.from_tdep(path, supercell=supercell)
-    if fmt == "shengbte":
-        return ForceConstants.from_shengbte(path, supercell=supercell)
-    if fmt == "phono3py":
-        return ForceConstants.from_phono3py(path)
-    if fmt == "phonopy":
-        return ForceConstants.from_phonopy(path)
-    return ForceConstants.from_netcdf(path)
 
 
 def refusal(fc, to: str) -> str | None:
@@ -141,7 +73,8 @@ def _write_folder(write, target: str, out, fmt: str) -> tuple[list[str], list[st
             os.replace(os.path.join(tmp, name), out(os.path.join(target, name)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    stale = [n for n in _MARKS.get(fmt, ()) + _READ_ALSO.get(fmt, ())
+    from trajmodes.io.fcfiles import FC_FORMAT_MARKS
+    stale = [n for n in FC_FORMAT_MARKS.get(fmt, ()) + _READ_ALSO.get(fmt, ())
              if n not in names and os.path.isfile(os.path.join(target, n))]
     for name in stale:
         os.remove(os.path.join(target, name))
@@ -151,9 +84,10 @@ def _write_folder(write, target: str, out, fmt: str) -> tuple[list[str], list[st
 def cmd_convert_fc(args, out) -> int:
     """Read force constants in one format and write them in another; one line says what was read and written."""
     from trajmodes.forceconstants.model import ForceConstants
+    from trajmodes.io.fcfiles import detect_fc_format
     src = args.input
-    fmt = args.source_format or detect_format(src)
-    fc = read_force_constants(src, fmt, supercell=args.supercell)
+    fmt = args.source_format or detect_fc_format(src)
+    fc = ForceConstants.read(src, fmt, supercell=args.supercell)
     what = _describe(fc)
     dropped = []
     if args.fc2_only and fc.fc3 is not None:

@@ -293,6 +293,31 @@ class ForceConstants:
         write_netcdf(self, path, attrs)
 
     @classmethod
+    def read(cls, path: str | os.PathLike, format: str | None = None, supercell=None) -> "ForceConstants":
+        """Force constants of any format trajmodes reads: TDEP, ShengBTE, phonopy, phono3py, hiPhive (``.fcp``,
+        ``.fcs``), GPUMD or a trajmodes netCDF file, the one place every command and function reads them through.
+
+        Parameters
+        ----------
+        path : path
+            A file or a folder of the format's files.
+        format : {"tdep", "shengbte", "phonopy", "phono3py", "hiphive", "gpumd", "netcdf"}, optional
+            Default: from the file names (:func:`trajmodes.io.fcfiles.detect_fc_format`).
+        supercell : optional
+            For TDEP and ShengBTE files without their supercell file, and hiPhive potentials (see their readers).
+        """
+        from trajmodes.io.fcfiles import detect_fc_format
+        fmt = (format or detect_fc_format(path)).lower()
+        readers = {"hiphive": lambda: cls.from_hiphive(path, supercell=supercell), "gpumd": lambda: cls.from_gpumd(path),
+                   "tdep": lambda: cls.from_tdep(path, supercell=supercell),
+                   "shengbte": lambda: cls.from_shengbte(path, supercell=supercell),
+                   "phono3py": lambda: cls.from_phono3py(path), "phonopy": lambda: cls.from_phonopy(path),
+                   "netcdf": lambda: cls.from_netcdf(path)}
+        if fmt not in readers:
+            raise ValueError(f"format must be one of {', '.join(readers)}, not {format!r}")
+        return readers[fmt]()
+
+    @classmethod
     def from_netcdf(cls, path: str | os.PathLike) -> "ForceConstants":
         """Read a file written by :meth:`to_netcdf`."""
         from trajmodes.io.fcfiles import blamed, read_netcdf

@@ -16,7 +16,7 @@ from trajmodes.io.files import atomic_write
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.supercell import SupercellMap
 
-__all__ = ["read_phonopy", "write_phonopy", "read_phono3py", "write_phono3py", "read_netcdf", "write_netcdf",
+__all__ = ["FC_FORMAT_MARKS", "detect_fc_format", "read_phonopy", "write_phonopy", "read_phono3py", "write_phono3py", "read_netcdf", "write_netcdf",
            "blamed", "phonopy_columns", "crystal_from_phonopy", "phonopy_atoms", "supercell_clusters"]
 
 def _need(package: str):
@@ -32,6 +32,58 @@ def _need(package: str):
 PHONOPY_YAMLS = ("phonopy_params.yaml", "phonopy.yaml", "phonopy_disp.yaml")
 FC_FILES = ("FORCE_CONSTANTS", "fc2.hdf5", "force_constants.hdf5")
 
+
+#: files whose presence (in a folder) or name says the format
+FC_FORMAT_MARKS = {
+    "tdep": ("infile.forceconstant", "outfile.forceconstant", "infile.forceconstant_thirdorder",
+             "outfile.forceconstant_thirdorder", "infile.ucposcar", "infile.ssposcar",
+             "infile.forceconstant_fourthorder", "outfile.forceconstant_fourthorder"),
+    "shengbte": ("FORCE_CONSTANTS_2ND", "FORCE_CONSTANTS_3RD"),
+    "phono3py": ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml", "fc3.hdf5"),
+    "phonopy": ("phonopy_params.yaml", "phonopy.yaml", "phonopy_disp.yaml", "FORCE_CONSTANTS"),
+    "gpumd": ("clusters_order2.in", "fcs_order2.in", "clusters_order3.in", "fcs_order3.in", "fcp.txt"),
+}
+
+
+def detect_fc_format(path) -> str:
+    """The format of force constants at ``path`` (a file or a folder), from the file names.
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing there.
+    ValueError
+        No known file, or files of several formats in one folder.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if os.path.isfile(path):
+        name = os.path.basename(path)
+        if name.endswith(".nc"):
+            return "netcdf"
+        if name.endswith((".fcp", ".fcs")):
+            return "hiphive"
+        for fmt, marks in FC_FORMAT_MARKS.items():
+            if name in marks:
+                return fmt
+        if name in ("fc2.hdf5", "force_constants.hdf5"):
+            return "phonopy"
+        raise ValueError(f"{path}: not a force-constant file trajmodes knows by its name ("
+                         + ", ".join(m for marks in FC_FORMAT_MARKS.values() for m in marks[:2]) + ", *.nc, *.fcp, *.fcs); "
+                         "give --from (format= in Python)")
+    names = set(os.listdir(path))
+    found = [fmt for fmt, marks in FC_FORMAT_MARKS.items() if names & set(marks)]
+    if found[:2] == ["phono3py", "phonopy"]:         # a phono3py folder may hold a phonopy yaml as well
+        found = ["phono3py"]
+    if len(found) > 1:
+        raise ValueError(f"{path} holds files of several formats ({', '.join(found)}): give --from (format= in "
+                         "Python)")
+    if not found:
+        raise ValueError(f"{path}: no force-constant files in it (TDEP infile.forceconstant, ShengBTE "
+                         "FORCE_CONSTANTS_2ND, phonopy_params.yaml, phono3py_params.yaml, GPUMD fcs_order2.in; or "
+                         "give a .nc, .fcp or .fcs file)")
+    return found[0]
 
 def read_phonopy(path: str | os.PathLike, born: str | os.PathLike | bool | None = None,
                  symprec: float = 1e-5) -> tuple[dict, str]:
