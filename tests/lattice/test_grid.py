@@ -62,3 +62,15 @@ def test_a_point_off_the_grid_and_a_lower_symmetry_supercell_are_refused():
         Grid(np.array([[2, 0, 0], [0, 2, 0], [1, 1, 3]]), rot)
     with pytest.raises(ValueError, match="integral and non-singular"):
         Grid(np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]]), rot)
+
+
+def test_parse_mesh_is_the_one_reading_of_a_mesh():
+    """One int, three ints or a 3 x 3 supercell matrix; everything else refused with what is accepted."""
+    import numpy as np
+    import pytest
+    from trajmodes.lattice.grid import parse_mesh
+    assert parse_mesh(8).tolist() == [8, 8, 8] and parse_mesh([4, 4, 2]).tolist() == [4, 4, 2]
+    assert parse_mesh(np.diag([2, 2, 2])).shape == (3, 3)
+    for bad in (0, [4, 4], 2.5, [[1, 0, 0], [0, 1, 0], [0, 0, 0]], np.nan):
+        with pytest.raises(ValueError, match="mesh"):
+            parse_mesh(bad)

@@ -26,7 +26,7 @@ from trajmodes.lattice.qpoints import mesh_addresses, mesh_index
 from trajmodes.lattice.supercell import smith_normal_form
 from trajmodes.lattice.symmetry import reciprocal_rotations
 
-__all__ = ["Grid", "Triplets"]
+__all__ = ["Grid", "Triplets", "parse_mesh"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,30 @@ class Triplets:
     def __len__(self) -> int:
         return len(self.q1)
 
+
+
+def parse_mesh(mesh) -> np.ndarray:
+    """A q-mesh as every class of trajmodes takes it: one positive integer n (n x n x n), three, or a 3 x 3 integer
+    supercell matrix S (``supercell.cell = S @ primitive.cell``: the q-points commensurate with that supercell).
+
+    Returns
+    -------
+    ndarray of int, (3,) or (3, 3)
+
+    Raises
+    ------
+    ValueError
+        For anything else (zero or negative divisions, non-integers, a singular matrix).
+    """
+    m = np.atleast_1d(np.asarray(mesh, dtype=float))
+    if m.shape == (3, 3):
+        if not np.isfinite(m).all() or (m != np.rint(m)).any() or abs(np.linalg.det(m)) < 0.5:
+            raise ValueError(f"a supercell matrix as mesh must be integral and non-singular, not {mesh!r}")
+        return m.astype(int)
+    if m.size not in (1, 3) or not np.isfinite(m).all() or (m != np.rint(m)).any() or (m < 1).any():
+        raise ValueError(f"mesh must be one positive integer n (n x n x n), three, or a 3 x 3 supercell matrix, "
+                         f"not {mesh!r}")
+    return np.broadcast_to(m.astype(int), (3,)).copy()
 
 class Grid:
     """A Gamma-centred grid of the primitive reciprocal cell with the crystal's point group.

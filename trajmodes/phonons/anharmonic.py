@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.lattice.grid import Grid
+from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.interaction import Interaction
 from trajmodes.phonons.selfenergy import DeltaWeights, imaginary_part, lifetimes, occupations, real_part
@@ -64,16 +64,7 @@ class Anharmonic:
                  degeneracy_tol: float = 1e-4, symprec: float = 1e-5, chunk: int = 512, scheduler=None,
                  isotopes=None):
         check_occupation(occupation)
-        m = np.atleast_1d(np.asarray(mesh, dtype=float))
-        if m.shape == (3, 3):
-            if not np.isfinite(m).all() or (m != np.rint(m)).any() or abs(np.linalg.det(m)) < 0.5:
-                raise ValueError(f"a supercell matrix as mesh must be integral and non-singular, not {mesh!r}")
-            mesh = m.astype(int)
-        elif m.size not in (1, 3) or not np.isfinite(m).all() or (m != np.rint(m)).any() or (m < 1).any():
-            raise ValueError(f"mesh must be one positive integer n (n x n x n), three, or a 3 x 3 supercell matrix, "
-                             f"not {mesh!r}")
-        else:
-            mesh = np.broadcast_to(m.astype(int), (3,)).copy()
+        mesh = parse_mesh(mesh)
         T = np.atleast_1d(np.asarray(temperatures, dtype=float))
         if not np.isfinite(T).all() or (T < 0).any():
             raise ValueError(f"temperatures must be finite and >= 0 K, not {T.tolist()}")

@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
-from trajmodes.lattice.grid import Grid
+from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.lattice.symmetry import cartesian_rotations, site_images
 from trajmodes.lattice.strain import STRAIN_BASIS, deformed, strain_matrix, tensor_voigt, voigt_tensor
@@ -70,10 +70,7 @@ class QuasiHarmonic:
         check_occupation(occupation)
         self.potential = potential
         self.crystal = crystal
-        m = np.asarray(mesh)
-        self.mesh = m.astype(int) if m.shape == (3, 3) else np.broadcast_to(m.astype(int), (3,)).copy()
-        if m.shape != (3, 3) and (self.mesh < 1).any():
-            raise ValueError(f"the mesh must be positive, not {mesh!r}")
+        self.mesh = parse_mesh(mesh)
         self.occupation = occupation
         self.cutoff_frequency = float(cutoff_frequency)
         # time reversal only: nu(-q) = nu(q), one of each pair (mode_gruneisen's points)
