@@ -92,9 +92,6 @@ ALIASES = {"trajmodes.__main__": "cli"}
 #: what breaks a rule today in files that are being edited elsewhere, each with its fix. Each is an xfail(strict)
 #: test of its own: once it is fixed, that test fails and says to take it out of here.
 KNOWN: dict[tuple[str, str], str] = {
-    ("trajmodes.io.displacement_sets", "imports trajectory"):
-        "io imports nothing above lattice (and trajectory imports io: a cycle); build the Trajectory in "
-        "trajectory.reading (beside from_arrays) from parse_displacement_dataset and io.memory's source",
     ("trajmodes.series", "uses _default_build_basis"):
         "rename forceconstants.fit._default_build_basis to default_build_basis (public) and import that",
     ("trajmodes.series", "uses _prepare"):

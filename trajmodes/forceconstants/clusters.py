@@ -60,8 +60,8 @@ class IFCBasis:
     ----------
     order : int
         2 or 3.
-    cutoff : float
-        Cluster cutoff in Angstrom.
+    cutoff : float or None
+        Cluster cutoff in Angstrom; None: every cluster of the supercell.
     n_prim, n_atoms : int
         Atoms in the primitive cell and in the supercell (N).
     p2s : ndarray of int, (n_prim,)
@@ -92,7 +92,7 @@ class IFCBasis:
     """
 
     order: int
-    cutoff: float
+    cutoff: float | None
     n_prim: int
     n_atoms: int
     p2s: np.ndarray
@@ -184,7 +184,7 @@ def _rref_basis(P: np.ndarray) -> np.ndarray:
     return B
 
 
-def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crystal | None = None,
+def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive: Crystal | None = None,
                 symprec: float = 1e-3, asr: bool = True) -> IFCBasis:
     """Symmetry-reduced parameter basis of the order-``order`` force constants within ``cutoff``.
 
@@ -194,10 +194,11 @@ def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crysta
         A :class:`~trajmodes.ForceConstants` (its supercell, primitive cell, map and ``p2s`` are
         used), or the supercell (MD reference; ideal positions are used) with ``primitive``.
     order : {2, 3}
-    cutoff : float
+    cutoff : float or None
         Angstrom. Pairs within it; triplets whose three pairs all are within it. Must be below
         half the shortest lattice vector of the supercell, so that no two images of an atom lie
-        within the cutoff of one cluster.
+        within the cutoff of one cluster. None (or infinity): every pair (every triplet) of the supercell, the
+        model of phonopy, phono3py, symfc and ALAMODE's finite-displacement fits; see below.
     primitive : Crystal, optional
         Primitive cell for a Crystal first argument (found with spglib if not given).
     symprec : float
@@ -213,6 +214,18 @@ def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crysta
     ------
     ValueError
         If the cutoff is too long for the supercell, or the order is not 2 or 3.
+
+    Notes
+    -----
+    With ``cutoff=None`` the unknowns are the *supercell* force constants ``fc[k, j(, l)]`` for every atom
+    of the supercell: each is the sum of the constants of all periodic images of the cluster, as the
+    forces of a periodic supercell see them and as phonopy (Togo and Tanaka, Scr. Mater. 108, 1 (2015)) and
+    phono3py (Togo, Chaput and Tanaka, Phys. Rev. B 91, 094306 (2015)) hold them; the dynamical matrix and
+    the interaction share each one over its equally short (Wigner-Seitz) images with weight 1/multiplicity
+    (:func:`trajmodes.lattice.geometry.all_shortest_images`). The clusters are then defined modulo the
+    supercell lattice, so their orbits are taken under the operations that are symmetries of the
+    supercell (:func:`trajmodes.lattice.symmetry.supercell_operations`), and a cluster whose shortest
+    vector has several equally short images is restricted by every operation that maps it onto one of them.
     """
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.lattice.symmetry import supercell_operations
@@ -228,11 +241,12 @@ def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crysta
         smap = supercell.supercell_map(primitive)
         p2s = np.array([np.flatnonzero(smap.atom == k)[0] for k in range(primitive.n_atoms)])
     p2s = np.asarray(p2s, dtype=np.int64)
-    cutoff = float(cutoff)
+    full = cutoff is None or float(cutoff) == np.inf
+    cutoff = np.inf if full else float(cutoff)
     n, N = primitive.n_atoms, supercell.n_atoms
     cell = supercell.cell
     lmin = shortest_lattice_vector(cell)
-    if cutoff + _CUT_TOL >= 0.5 * lmin:
+    if not full and cutoff + _CUT_TOL >= 0.5 * lmin:
         raise ValueError(
             f"cutoff {cutoff:g} A is not below half the shortest supercell lattice vector "
             f"({0.5 * lmin:.4g} A): two images of an atom would fall within one cluster; "
@@ -247,7 +261,10 @@ def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crysta
             sites.append(np.stack([np.full(len(nb), k), nb], axis=1))
             vecs.append(np.stack([np.zeros_like(r), r], axis=1))
         else:
-            a, b = np.nonzero(np.linalg.norm(r[None, :, :] - r[:, None, :], axis=-1) <= cutoff + _CUT_TOL)
+            if full:                                                    # every (j, l) of the supercell
+                a, b = (x.ravel() for x in np.meshgrid(np.arange(len(nb)), np.arange(len(nb)), indexing="ij"))
+            else:
+                a, b = np.nonzero(np.linalg.norm(r[None, :, :] - r[:, None, :], axis=-1) <= cutoff + _CUT_TOL)
             sites.append(np.stack([np.full(len(a), k), nb[a], nb[b]], axis=1))
             vecs.append(np.stack([np.zeros((len(a), 3)), r[a], r[b]], axis=1))
     sites = np.concatenate(sites).astype(np.int64)
@@ -261,7 +278,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crysta
 
     # -- 2. the crystal's space group: rotations and primitive-atom maps ----------------------
     unit = SupercellMap(np.eye(3, dtype=np.int64), np.arange(n), np.zeros((n, 3), dtype=np.int64), np.zeros(n))
-    ops = supercell_operations(primitive, unit, symprec)
+    ops = supercell_operations(primitive, smap if full else unit, symprec)   # full: the supercell's own group
     Rot, kp = ops.rotations, ops.prim_perm
     perms = list(itertools.permutations(range(order)))
     dim = 3 ** order
@@ -342,7 +359,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float, *, primitive: Crysta
     E = (E_raw @ Z).tocsr()
     E.data[np.abs(E.data) < _ZERO] = 0.0
     E.eliminate_zeros()
-    return IFCBasis(order=order, cutoff=cutoff, n_prim=n, n_atoms=N, p2s=p2s, sites=sites, E=E,
+    return IFCBasis(order=order, cutoff=None if full else cutoff, n_prim=n, n_atoms=N, p2s=p2s, sites=sites, E=E,
                     n_raw=n_raw, n_params=E.shape[1], E_raw=E_raw, asr_map=Z.tocsr(),
                     orbit=orbit, raw_orbit=raw_orbit, representatives=representatives)
 

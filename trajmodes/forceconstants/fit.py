@@ -171,12 +171,12 @@ def fold_fc2(fc2: ForceConstants, supercell: Crystal, p2s) -> np.ndarray:
         raise ValueError("an atom of the given fc2's supercell has no atom of the fitted supercell at its position "
                          "(modulo the fitted supercell's lattice): the two supercells must share their origin and axes")
     to_small = np.argmax(match, axis=1)                                   # big atom -> small atom
-    full = fc2.full() if hasattr(fc2, "full") else None
-    out = np.zeros((len(p2s), small.n_atoms, 3, 3))
-    for k, i in enumerate(np.asarray(p2s, dtype=np.int64)):
-        ib = np.flatnonzero(to_small == i)[0]                             # i' at the position of i
-        row = full[ib] if full is not None else None
-        np.add.at(out[k], to_small, row)
+    rows = np.array([np.flatnonzero(to_small == i)[0] for i in np.asarray(p2s, dtype=np.int64)])   # i' of each i
+    cols = fc2.compact_columns(rows[:, None], np.arange(big.n_atoms)[None, :])
+    blocks = fc2.compact()[fc2.smap.atom[rows][:, None], cols]            # Phi_big[i', j'] (n_prim, N_big, 3, 3)
+    out = np.zeros((len(rows), small.n_atoms, 3, 3))
+    for k in range(len(rows)):
+        np.add.at(out[k], to_small, blocks[k])
     return out
 
 
@@ -495,6 +495,50 @@ class EffectiveForceConstants:
         self.supercell_, self.primitive_, self.smap_, self.p2s_, self.bases_ = self._setup(supercell, symprec)
         self.kernel_ = DesignKernel([self.bases_[o] for o in sorted(self.bases_)], self.smap_, p2s=self.p2s_)
 
+    def _held_params(self) -> np.ndarray:
+        """Order-2 parameters of the held :attr:`fc2` on the fitted supercell (folded, then projected onto the
+        basis of every pair; exact for constants with the supercell's symmetry and the sum rule)."""
+        if getattr(self, "_held_p2", None) is None or self._held_p2[0] is not self.bases_[2]:
+            folded = fold_fc2(self.fc2, self.supercell_, self.p2s_)
+            p2 = self.bases_[2].project(folded)
+            err = np.abs(self.bases_[2].to_compact(p2) - folded).max()
+            if err > 1e-6 * max(np.abs(folded).max(), 1e-300) + 1e-8:
+                warnings.warn(f"the held fc2 differs from its symmetric, sum-rule form by up to {err:.3g} eV/A^2 "
+                              "(symmetrise it first: ForceConstants.symmetrized()); the symmetric form is held",
+                              UserWarning, stacklevel=4)
+            self._held_p2 = (self.bases_[2], p2)
+        return self._held_p2[1]
+
+    def _solve_held(self, G, b, sizes):
+        """Parameters with order 2 held at the given fc2: p3 = G33^-1 (b3 - G32 p2)."""
+        n2 = int(sizes[0])
+        p2 = self._held_params()
+        p3, cond, rank = solve_normal(G[n2:, n2:], b[n2:] - G[n2:, :n2] @ p2, self.rcond)
+        return np.concatenate([p2, p3]), [(np.nan, n2), (cond, rank)]
+
+    def _held_cv(self, p, sizes) -> None:
+        """Cross-validation RMSE with order 2 held: each fold's third order from the other folds."""
+        blk = self.blocks_
+        n2 = int(sizes[0])
+        G, b, _, _ = blk.total()
+        held = [h for h in range(blk.n_folds) if blk.n_rows[h] > 0]
+        if len(held) < 2:
+            return
+        rss = np.zeros(2)
+        p2 = p[:n2]
+        for h in held:
+            Gt, bt = G - blk.G[h], b - blk.b[h]
+            p3 = solve_normal(Gt[n2:, n2:], bt[n2:] - Gt[n2:, :n2] @ p2, self.rcond, "cholesky")[0]
+            q = np.concatenate([p2, p3])
+            rss[0] += max(residual_sum(blk.G[h], blk.b[h], blk.ff[h], np.concatenate([p2, 0 * p3])), 0.0)
+            rss[1] += max(residual_sum(blk.G[h], blk.b[h], blk.ff[h], q), 0.0)
+        self.scores_["cv_rmse"].values[:] = np.sqrt(rss / sum(blk.n_rows[h] for h in held))
+
+    @property
+    def fixed_fc2_(self) -> ForceConstants | None:
+        """The fc2 held fixed (as given, on its own supercell), or None."""
+        return self.fc2
+
     def refit(self, mode: str) -> "EffectiveForceConstants":
         """Solve again from the stored blocks in another ``mode`` (no pass over the frames)."""
         if mode not in ("sequential", "simultaneous"):
@@ -527,7 +571,9 @@ class EffectiveForceConstants:
         nt = float(np.sum(blk.n_temperature))
         self.temperature_ = float(np.sum(blk.temperature)) / nt if nt and nt == n_frames else float("nan")
         for name in ("params_err_", "params_samples_", "energies_err_", "energies_samples_", "blocking_ratio_",
-                     "temperature_err_", "temperature_samples_", "temperature_blocking_"):
+                     "temperature_err_", "temperature_samples_", "temperature_blocking_", "blocking_curve_",
+                     "blocking_converged_", "n_effective_", "error_bars_flagged_", "energy_conserved_",
+                     "temperature_ensemble_err_"):
             self.__dict__.pop(name, None)                    # a new solution: the bootstrap is out of date
         return self
 
@@ -536,16 +582,33 @@ class EffectiveForceConstants:
         """Error bars of every parameter and of :attr:`energies_` by the block bootstrap of the time segments'
         normal equations (:mod:`trajmodes.forceconstants.uncertainty`): no pass over the frames.
 
+        The segments are resampled with replacement and every resample solved. Segments shorter than the correlation
+        time make that spread too small, so a blocking analysis (H. Flyvbjerg and H. G. Petersen, J. Chem. Phys. 91,
+        461 (1989)) of the segments' linearised contributions to the order-2 parameters
+        (:func:`~trajmodes.forceconstants.uncertainty.segment_influence`) measures the error as a function of block
+        length, 1, 2, 4, ... segments, and takes it at its plateau; the resamples' spread about the fit is scaled by
+        the ratio of that error to the segments' own (``blocking_ratio_``, at least 1), so every quantity computed
+        from the resamples inherits it. The mean kinetic temperature gets the same analysis of its own.
+
         Sets ``params_samples_`` (dict order -> (n_resamples, P_o)), ``params_err_`` (dict order -> (P_o,),
-        standard errors in the parameters' units), ``energies_samples_`` / ``energies_err_`` (eV per supercell) and
-        ``blocking_ratio_``: the median ratio of the error bars from segments twice as long to these. A ratio above
-        :data:`~trajmodes.forceconstants.uncertainty.BLOCKING_WARN` means the segments are shorter than the
-        correlation time and the error bars too small: a warning says so (fit with fewer ``segments``, or run
-        longer). ``temperature_samples_`` / ``temperature_err_`` (K) are those of the mean kinetic temperature and
-        ``temperature_blocking_`` its blocking ratio: the total energy of a small crystal relaxes on the
-        thermostat's time, often more slowly than the displacements decorrelate, and a run's mean temperature that
-        wanders more than the segments show moves every effective frequency by d nu / dT times that, unseen by the
-        parameters' own ratio; a warning says so too.
+        standard errors in the parameters' units), ``energies_samples_`` / ``energies_err_`` (eV per supercell),
+        ``temperature_samples_`` / ``temperature_err_`` (K), and the diagnostics
+
+        - ``blocking_ratio_``: error at the blocking plateau / error from the segments (the factor applied);
+        - ``blocking_curve_``: (n_blocks, ratio) at every block length, the curve the plateau was read from;
+        - ``blocking_converged_``: False when the error still rises at the longest blocks (at least 4 of them): the
+          correlation time is then comparable with the run, and the error bars are lower bounds;
+        - ``n_effective_``: the effective number of independent segments, n_segments / blocking_ratio_^2;
+        - ``temperature_blocking_``: the same ratio for the mean kinetic temperature;
+        - ``energy_conserved_`` and ``temperature_ensemble_err_`` (K): whether the run keeps its total energy (NVE),
+          and then the error of its mean temperature as an estimate of the temperature it was prepared at, with the
+          canonical draw of its energy included (otherwise equal to ``temperature_err_``);
+        - ``error_bars_flagged_``: True when a warning was raised (ratio above
+          :data:`~trajmodes.forceconstants.uncertainty.BLOCKING_WARN`, or no plateau).
+
+        What a single run cannot show is a deviation that stays fixed over all of it: its temperature in NVE (set by
+        the initial conditions), or its share of energy per mode in a small, nearly harmonic crystal under NVE or
+        Nose-Hoover; runs that differ only in their seeds then scatter more than these error bars (docs/series.md).
 
         Parameters
         ----------
@@ -558,8 +621,9 @@ class EffectiveForceConstants:
         -------
         self
         """
-        from trajmodes.forceconstants.uncertainty import (BLOCKING_WARN, blocking_ratio, bootstrap_params,
-                                                          bootstrap_std, resample_counts, resampled)
+        from trajmodes.forceconstants.uncertainty import (BLOCKING_WARN, blocking_curve, blocking_plateau,
+                                                          bootstrap_params, bootstrap_std, resample_counts, resampled,
+                                                          scaled_samples, segment_influence)
         seg = self.segments_
         B = seg.n_blocks
         if B < 4:
@@ -568,8 +632,16 @@ class EffectiveForceConstants:
                              "or more frames")
         orders = sorted(self.bases_)
         sizes, off = self.kernel_.sizes, self.kernel_.offsets         # the kernel's columns: orders side by side
+        p_all = np.concatenate([self.params_[o] for o in orders])
+        # blocking analysis of the segments' linearised contributions to the order-2 parameters
+        nb, berr = blocking_curve(segment_influence(seg, p_all, sizes, self.mode)[:, :sizes[0]])
+        factor, ratios, converged = blocking_plateau(nb, berr)
+        self.blocking_ratio_ = float(factor)
+        self.blocking_curve_ = np.stack([nb.astype(float), ratios], axis=1)
+        self.blocking_converged_ = bool(converged)
+        self.n_effective_ = float(B / factor ** 2)
         counts = resample_counts(B, n_resamples, seed)
-        samples = bootstrap_params(seg, counts, sizes, self.mode, self.rcond)
+        samples = scaled_samples(bootstrap_params(seg, counts, sizes, self.mode, self.rcond), factor, p_all)
         err = bootstrap_std(samples, B)
         self.params_samples_ = {o: samples[:, off[i]:off[i + 1]] for i, o in enumerate(orders)}
         self.params_err_ = {o: err[off[i]:off[i + 1]] for i, o in enumerate(orders)}
@@ -577,34 +649,64 @@ class EffectiveForceConstants:
         p3 = self.params_samples_.get(3)
         esamples = [_energies(res.select(r), samples[r, :sizes[0]], None if p3 is None else p3[r])
                     for r in range(res.n_blocks)]
-        self.energies_samples_ = {k: np.array([e[k] for e in esamples]) for k in self.energies_}
+        self.energies_samples_ = {k: scaled_samples(np.array([e[k] for e in esamples]), factor, self.energies_[k])
+                                  for k in self.energies_}               # the same blocking factor as the parameters
         self.energies_err_ = {k: float(bootstrap_std(v, B)) for k, v in self.energies_samples_.items()}
-        tb = res.per_frame_mean("temperature")
-        self.temperature_samples_ = tb if np.isfinite(self.temperature_) else np.full(len(tb), np.nan)
-        self.temperature_err_ = float(bootstrap_std(self.temperature_samples_, B))
-        # the same with neighbouring segments paired: larger error bars mean correlations longer than a segment
-        paired = seg.grouped(np.arange(B) // 2)
-        counts2 = resample_counts(paired.n_blocks, n_resamples, None if seed is None else seed + 1)
-        long = bootstrap_params(paired, counts2, sizes, self.mode, self.rcond)
-        self.blocking_ratio_ = blocking_ratio(err[:sizes[0]], bootstrap_std(long, paired.n_blocks)[:sizes[0]])
         # the kinetic temperature: its energy relaxes more slowly than the displacements decorrelate, and a run
         # whose mean temperature wanders shifts every effective frequency by d nu / dT times that
-        res2 = resampled(paired, counts2)
-        t2 = bootstrap_std(res2.per_frame_mean("temperature"), paired.n_blocks)
-        self.temperature_blocking_ = blocking_ratio(np.atleast_1d(self.temperature_err_), np.atleast_1d(t2))
+        tb = res.per_frame_mean("temperature")
+        self.temperature_blocking_ = float("nan")
+        if np.isfinite(self.temperature_):
+            tseg = (seg.per_frame_mean("temperature") - self.temperature_) * seg.n_temperature \
+                / float(seg.n_temperature.sum())                     # each segment's share of the mean's deviation
+            tnb, terr = blocking_curve(tseg)
+            self.temperature_blocking_, _, _ = blocking_plateau(tnb, terr, tolerance=2.0, rise=1.0)   # one series
+            self.temperature_samples_ = scaled_samples(tb, self.temperature_blocking_, self.temperature_)
+        else:
+            self.temperature_samples_ = np.full(len(tb), np.nan)
+        self.temperature_err_ = float(bootstrap_std(self.temperature_samples_, B))
+        self.energy_conserved_, self.temperature_ensemble_err_ = self._temperature_draw(seg)
         per = int(seg.n_frames.sum()) // B
-        if self.blocking_ratio_ > BLOCKING_WARN:
-            warnings.warn(f"the error bars of the fit grow by a factor {self.blocking_ratio_:.2f} when its {B} time "
-                          "segments are paired into segments twice as long: the frames are correlated over more "
-                          f"than a segment ({per} frames), so these error bars are too small; fit with fewer "
-                          "segments or use a longer run", UserWarning, stacklevel=2)
+        self.error_bars_flagged_ = False
+        if self.blocking_ratio_ > BLOCKING_WARN or not converged:
+            self.error_bars_flagged_ = True
+            what = (f"the frames are correlated over more than a segment: the error bars of the fit are "
+                    f"{self.blocking_ratio_:.2f} times those of its {B} time segments ({per} frames each) at the "
+                    "plateau of their blocking analysis, and have been scaled by it"
+                    if converged else
+                    f"the error of the fit still grows at the longest blocks of its blocking analysis (blocks of "
+                    f"{int(B // nb[-1])} of its {B} time segments, ratio {self.blocking_ratio_:.2f}, applied): the "
+                    "frames are correlated over more than a segment and over a time comparable with the run, so "
+                    "these error bars are lower bounds")
+            warnings.warn(what + f" (about {self.n_effective_:.1f} independent segments); use a longer run",
+                          UserWarning, stacklevel=2)
         elif self.temperature_blocking_ > BLOCKING_WARN:
-            warnings.warn(f"the error of the run's mean kinetic temperature ({self.temperature_:.1f} K) grows by a "
-                          f"factor {self.temperature_blocking_:.2f} when its {B} time segments are paired: the "
-                          f"energy of the crystal relaxes more slowly than a segment ({per} frames), so the error "
-                          "bars miss how far the run's temperature, and with it every effective frequency, wanders; "
-                          "fit with fewer segments or use a longer run", UserWarning, stacklevel=2)
+            self.error_bars_flagged_ = True
+            warnings.warn(f"the error of the run's mean kinetic temperature ({self.temperature_:.1f} K) is "
+                          f"{self.temperature_blocking_:.2f} times that of its {B} time segments at the plateau of "
+                          f"their blocking analysis: the energy of the crystal relaxes more slowly than a segment "
+                          f"({per} frames), and the run's temperature, and with it every effective frequency, wanders "
+                          "more than the segments show; use a longer run", UserWarning, stacklevel=2)
         return self
+
+    def _temperature_draw(self, seg) -> tuple[bool, float]:
+        """Whether the run conserves its total energy (NVE), and the standard error of its mean kinetic temperature
+        as an estimate of the temperature it was prepared at, K.
+
+        The total energy of a segment is its mean potential energy plus (3N - 3) k_B T_s / 2 (N atoms, centre of
+        mass at rest). When the segments' totals scatter by less than 5 % of the canonical energy fluctuation
+        sqrt(3N - 3) k_B T the run is taken as NVE, started from a canonical state: its energy, and with it its
+        temperature, is one canonical draw, with standard deviation T / sqrt(3N - 3) for a classical harmonic crystal
+        (equipartition: the energy's variance is (3N - 3) (k_B T)^2 and T = E / ((3N - 3) k_B)), which no segment of
+        the run sees. That draw is added in quadrature to :attr:`temperature_err_`; otherwise the two are equal."""
+        from trajmodes.units import KB_EV
+        T, err = float(self.temperature_), float(self.temperature_err_)
+        if not np.isfinite(T) or np.any(seg.n_energy != seg.n_frames) or np.any(seg.n_temperature != seg.n_frames):
+            return False, err
+        dof = 3 * self.supercell_.n_atoms - 3
+        e_tot = seg.per_frame_mean("energy") + 0.5 * dof * KB_EV * seg.per_frame_mean("temperature")
+        conserved = bool(np.std(e_tot) < 0.05 * np.sqrt(dof) * KB_EV * T)
+        return conserved, float(np.hypot(err, T / np.sqrt(dof))) if conserved else err
 
     def resampled_force_constants(self):
         """The :class:`ForceConstants` of every bootstrap resample (:meth:`bootstrap` first), one at a time."""

@@ -8,9 +8,20 @@ weighted sum of the stored per-segment A'A and A'f (:class:`~trajmodes.forcecons
 one solve: no second pass over the frames, whatever their number.
 
 With B segments the bootstrap variance of a mean is (B - 1)/B times the unbiased one; :func:`bootstrap_std`
-corrects for it. Segments shorter than the correlation time make the error bars too small; doubling the segment
-length (pairing neighbours) then raises them, which :func:`blocking_ratio` measures (H. Flyvbjerg and
-H. G. Petersen, J. Chem. Phys. 91, 461 (1989)).
+corrects for it. Segments shorter than the correlation time make the error bars too small. The blocking analysis of
+H. Flyvbjerg and H. G. Petersen (J. Chem. Phys. 91, 461 (1989)) measures by how much: the fit is linearised about its
+solution, so that every segment contributes an additive term to the parameters (:func:`segment_influence`, the
+estimating-equation or "sandwich" form of the least-squares covariance), neighbouring segments are merged into blocks
+twice, four times, ... as long, and the standard error is computed at every block length (:func:`blocking_curve`);
+it rises while the blocks are shorter than the correlation time and levels off at the true error
+(:func:`blocking_plateau`). The ratio of the plateau to the error of the segments scales the bootstrap's spread, and
+``B / ratio^2`` is the effective number of independent segments.
+
+What no analysis within one run can see is a deviation that stays constant over the whole run: the run's
+temperature (in NVE set once by the initial conditions, std about T / sqrt(3N - 3) for a harmonic crystal), or its
+share of energy per mode in a small, nearly harmonic crystal under NVE or Nose-Hoover, where the modes exchange
+energy more slowly than the run lasts. The blocking curve then keeps rising at the longest blocks, and
+:func:`blocking_plateau` says that no plateau was reached.
 """
 from __future__ import annotations
 
@@ -22,9 +33,10 @@ from trajmodes.forceconstants.design import NormalBlocks
 from trajmodes.forceconstants.solve import fit_params
 
 __all__ = ["resample_counts", "resampled", "bootstrap_params", "bootstrap_std", "blocking_ratio",
-           "BLOCKING_WARN"]
+           "segment_influence", "blocking_curve", "blocking_plateau", "scaled_samples", "BLOCKING_WARN"]
 
-#: ratio of the error bars from segments twice as long to those of the segments, above which they are flagged
+#: ratio of the error at the blocking plateau to the error of the fit's segments above which the segments are flagged
+#: as shorter than the correlation time (the error bars are scaled by it either way)
 BLOCKING_WARN = 1.3
 
 
@@ -72,3 +84,109 @@ def blocking_ratio(err: np.ndarray, err_long: np.ndarray) -> float:
     err, err_long = np.asarray(err, float), np.asarray(err_long, float)
     ok = (err > 0) & np.isfinite(err) & np.isfinite(err_long)
     return float(np.median(err_long[ok] / err[ok])) if ok.any() else float("nan")
+
+
+def segment_influence(blocks: NormalBlocks, params: np.ndarray, sizes, mode: str = "sequential") -> np.ndarray:
+    """Additive contribution of every segment to the fitted parameters, (n_segments, P_used).
+
+    Linearised about the solution p of the summed normal equations G p = b (G, b summed over the segments s):
+    p(resample) - p = G^-1 sum_s (c_s - 1) (b_s - G_s p) to first order in the resample's counts c_s, so the segments
+    contribute x_s = G^-1 (b_s - G_s p) (they sum to zero). The covariance of p from independent segments is
+    sum_s x_s x_s^T (the "sandwich" form), which the block bootstrap reproduces. Sequential fits use the order-2
+    system alone (the sequential fc2 is that of a second-order fit), simultaneous ones the whole system.
+
+    Parameters
+    ----------
+    blocks : NormalBlocks
+        Per segment, in time order.
+    params : ndarray (P,) or (P2,)
+        The fitted parameters (order 2 first), eV/A^2 (eV/A^3 for order 3).
+    sizes : sequence of int
+        Parameters per order.
+    mode : {"sequential", "simultaneous"}
+
+    Returns
+    -------
+    ndarray (n_segments, P_used), in the parameters' units.
+    """
+    n = int(sizes[0]) if mode == "sequential" or len(sizes) == 1 else int(np.sum(sizes))
+    G, b = blocks.G[:, :n, :n], blocks.b[:, :n]
+    p = np.asarray(params, float)[:n]
+    psi = b - np.einsum("sij,j->si", G, p)
+    Gt = G.sum(axis=0)
+    d = np.sqrt(np.clip(np.diag(Gt), 1e-300, None))
+    x = np.linalg.lstsq(Gt / np.outer(d, d), (psi / d).T, rcond=None)[0].T / d
+    return x
+
+
+def blocking_curve(x: np.ndarray, min_blocks: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Flyvbjerg-Petersen blocking of additive per-segment contributions ``x`` (n_segments, ...).
+
+    Neighbouring segments are merged into blocks of 1, 2, 4, ... segments (as long as at least ``min_blocks`` blocks
+    remain; a last incomplete block is dropped) and at every length the standard error of the sum is
+    sqrt(n_b / (n_b - 1) sum_blocks X_b^2) (X_b the blocks' sums, about zero mean), scaled to the whole run.
+
+    Returns
+    -------
+    n_blocks : ndarray (L,) of int
+        Blocks at every level.
+    err : ndarray (L, ...)
+        The standard error at every level, in the units of ``x``.
+    """
+    x = np.asarray(x, float)
+    S = len(x)
+    n_out, err = [], []
+    m = 1
+    while S // m >= max(int(min_blocks), 2):
+        nb = S // m
+        xb = x[:nb * m].reshape((nb, m) + x.shape[1:]).sum(axis=1)
+        xb = xb - xb.mean(axis=0)
+        e = np.sqrt((xb ** 2).sum(axis=0) * nb / (nb - 1) * (S / (nb * m)))
+        n_out.append(nb)
+        err.append(e)
+        m *= 2
+    return np.array(n_out, dtype=np.int64), np.array(err)
+
+
+def blocking_plateau(n_blocks, err, tolerance: float = 1.0, rise: float = 0.5) -> tuple[float, np.ndarray, bool]:
+    """The plateau of a blocking curve (:func:`blocking_curve`), relative to its first level.
+
+    The ratio of every level's error to the first level's is summarised over the entries (parameters) by the root
+    mean square of the variance ratios, whose relative standard error is about 1 / sqrt(2 (n_b - 1)) at n_b blocks
+    (Flyvbjerg and Petersen 1989; the entries are correlated, so no credit is taken for their number). Walking to
+    longer blocks, the plateau is the first level from which no later level rises by more than ``tolerance`` times
+    its own error. A curve whose last two steps both rise by more than ``rise`` times their errors (a correlation as
+    long as the run: the error of a drift grows by sqrt(2) per doubling) has no plateau, and its last level is
+    returned. The defaults suit a summary over many entries; a single, noisier series takes 2 and 1.
+
+    Returns
+    -------
+    ratio : float
+        Error at the plateau over the error of the segments, at least 1.
+    ratios : ndarray (L,)
+        The summarised ratio at every level.
+    converged : bool
+        Whether a plateau was reached.
+    """
+    n_blocks = np.asarray(n_blocks)
+    err = np.asarray(err, float).reshape(len(n_blocks), -1)
+    ok = np.isfinite(err).all(axis=0) & (err[0] > 0)
+    if not ok.any() or len(n_blocks) == 0:
+        return 1.0, np.ones(len(n_blocks)), True
+    ratios = np.sqrt(np.mean((err[:, ok] / err[0, ok]) ** 2, axis=1))
+    rel = 1.0 / np.sqrt(2.0 * np.maximum(n_blocks - 1, 1))
+    L = len(ratios)
+    if L >= 3 and np.all(ratios[-2:] > ratios[-3:-1] * (1.0 + rise * rel[-2:])):
+        return float(max(1.0, ratios[-1])), ratios, False
+    for lvl in range(L):
+        if np.all(ratios[lvl + 1:] <= ratios[lvl] * (1.0 + tolerance * rel[lvl + 1:])):
+            return float(max(1.0, ratios[lvl])), ratios, True
+    return float(max(1.0, ratios[-1])), ratios, False       # not reached: the last level is never above itself
+
+
+def scaled_samples(samples: np.ndarray, factor: float, center=None, axis: int = 0) -> np.ndarray:
+    """Bootstrap ``samples`` with their spread about ``center`` (default their mean) scaled by ``factor``: every
+    error bar computed from them, of whatever function, grows by ``factor`` to first order."""
+    samples = np.asarray(samples, float)
+    c = samples.mean(axis=axis, keepdims=True) if center is None else np.expand_dims(np.asarray(center, float), axis)
+    return c + float(factor) * (samples - c)

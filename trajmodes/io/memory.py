@@ -84,3 +84,38 @@ class ArraySource(FrameSource):
         out["cells"] = np.broadcast_to(cells, (len(frames), 3, 3)).copy()
         out["origins"] = np.zeros((len(frames), 3))
         return out
+
+
+def displacement_source(supercell, displacements, forces, *, paths=None) -> tuple:
+    """Displaced copies of an ideal supercell with their forces as frames, and the ideal supercell as reference.
+
+    Parameters
+    ----------
+    supercell : Crystal
+        The ideal supercell (Angstrom, amu).
+    displacements, forces : array_like (n_sets, N, 3)
+        Angstrom and eV/Angstrom (finite- or random-displacement data of phonopy, phono3py, hiPhive, ...).
+    paths : list of str, optional
+        The files the data came from (the source's ``paths``).
+
+    Returns
+    -------
+    source : ArraySource
+        Positions = ideal + displacement, the forces, the supercell's cell; frames 1 ps apart (a nominal axis).
+    reference : Structure
+        The ideal supercell.
+    """
+    from trajmodes.lattice.structure import Structure
+    x = np.asarray(supercell.positions, dtype=float)
+    u = np.asarray(displacements, dtype=float)
+    f = np.asarray(forces, dtype=float)
+    if u.ndim != 3 or u.shape[1:] != x.shape or f.shape != u.shape:
+        raise ValueError(f"displacements {u.shape} and forces {f.shape} must both have shape (n_sets, {len(x)}, 3) "
+                         "for the supercell's atoms")
+    src = ArraySource(x + u, supercell.cell, supercell.species, masses=supercell.masses, forces=f,
+                      frame_interval=1.0, unwrapped=True)
+    if paths:
+        src.paths = [str(p) for p in paths]
+    ref = Structure(x, np.asarray(supercell.cell, float), np.asarray(supercell.species), np.asarray(supercell.masses,
+                                                                                                      float))
+    return src, ref

@@ -24,7 +24,8 @@ from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
 from trajmodes.phonons.harmonic import Phonons
 from trajmodes.phonons.thermal import harmonic_thermodynamics, zero_gamma_acoustic
 
-__all__ = ["frequency_samples", "frequencies_with_errors", "eigenvalue_response", "harmonic_samples"]
+__all__ = ["frequency_samples", "frequencies_with_errors", "classical_dnu_dT", "partition_temperature_err",
+           "eigenvalue_response", "harmonic_samples"]
 
 #: bytes of complex matrices one block of q may hold (the D_k of a block, or the resampled D of a block)
 BLOCK_BYTES = 32 * 2 ** 20
@@ -67,8 +68,14 @@ def frequency_samples(fit, qpoints) -> np.ndarray:
     return out
 
 
-def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | None = 0):
+def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | None = 0, dnu_dT=None,
+                            frozen_modes: bool = False):
     """Frequencies of a fit at ``qpoints`` with their bootstrap standard errors.
+
+    The bootstrap (with the blocking analysis of :meth:`~trajmodes.EffectiveForceConstants.bootstrap`) sees what
+    varies within the run. An effective frequency also depends on the run's temperature, whose own error
+    (``fit.temperature_ensemble_err_``: in NVE the canonical draw of the run's energy included) moves it by
+    d nu / dT times that: given ``dnu_dT``, that term is added in quadrature.
 
     Parameters
     ----------
@@ -76,6 +83,12 @@ def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | No
         Fitted; bootstrapped here (``n_resamples``, ``seed``) unless it has been already.
     qpoints : array_like (nq, 3)
         Reduced coordinates.
+    dnu_dT : array_like (nq, 3n), optional
+        d nu / dT of every frequency, THz/K: from neighbouring runs of a series, or :func:`classical_dnu_dT`.
+    frozen_modes : bool
+        The run's modes keep their energies over the run (NVE or Nose-Hoover runs shorter than the phonon lifetimes:
+        small, cool, nearly harmonic crystals): the temperature error is :func:`partition_temperature_err` instead.
+        Not for runs under a stochastic thermostat, which redraws every mode's energy on its damping time.
 
     Returns
     -------
@@ -88,7 +101,66 @@ def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | No
     q = np.atleast_2d(np.asarray(qpoints, float))
     nu = Phonons(fit.harmonic_force_constants_).frequencies(q)
     samples = frequency_samples(fit, q)
-    return nu, bootstrap_std(samples, fit.segments_.n_blocks), samples
+    err = bootstrap_std(samples, fit.segments_.n_blocks)
+    if dnu_dT is not None:
+        t_err = partition_temperature_err(fit) if frozen_modes else \
+            getattr(fit, "temperature_ensemble_err_", getattr(fit, "temperature_err_", np.nan))
+        if np.isfinite(t_err):
+            err = np.hypot(err, np.asarray(dnu_dT, float) * t_err)
+    return nu, err, samples
+
+
+def partition_temperature_err(fit, thermostatted: bool | None = None) -> float:
+    """Standard error (K) of the temperature that a run's modes carry when they do not exchange energy over the run.
+
+    A run started from a canonical state carries one canonical draw of energy per mode, E_k with mean and standard
+    deviation k_B T (classical). When its modes keep their energies for the whole run (NVE or Nose-Hoover in a small,
+    nearly harmonic crystal: one global friction does not move energy between the modes, W. G. Hoover, Phys. Rev. A
+    31, 1695 (1985)), the run's effective constants belong to that draw. To lowest order they shift with the mean
+    square displacement, sum_k E_k / omega_k^2, whose relative standard deviation over the draws is 1 / sqrt(n_eff),
+    n_eff = (sum_k omega_k^-2)^2 / sum_k omega_k^-4 over the supercell's 3N - 3 vibrating modes (of the fitted
+    constants), so the run behaves as if its temperature were off by T / sqrt(n_eff). A thermostat that exchanges energy
+    with the whole crystal keeps the total: then only the partition, T^2 (1 / n_eff - 1 / (3N - 3)), is frozen,
+    besides the in-run error of the mean temperature.
+
+    Parameters
+    ----------
+    fit : EffectiveForceConstants
+        Fitted and bootstrapped (its :attr:`temperature_`, ``temperature_err_`` and ``energy_conserved_``).
+    thermostatted : bool, optional
+        Whether the run exchanged energy with a thermostat; default: unless its total energy is conserved
+        (``fit.energy_conserved_``).
+
+    Returns
+    -------
+    float
+        K: sqrt(T^2 / n_eff + err^2) for an NVE run, sqrt(T^2 (1 / n_eff - 1 / (3N - 3)) + err^2) for a thermostatted
+        one, err the in-run error of the mean temperature (``temperature_err_``).
+    """
+    from trajmodes.lattice.qpoints import commensurate_qpoints
+    T = float(fit.temperature_)
+    if not np.isfinite(T):
+        return float("nan")
+    S = np.rint(fit.supercell_.cell @ np.linalg.inv(fit.primitive_.cell))
+    nu = Phonons(fit.harmonic_force_constants_).frequencies(commensurate_qpoints(S)).ravel()
+    nu = np.abs(nu[np.abs(nu) > 1e-6 * np.abs(nu).max()])
+    w = nu ** -2.0
+    n_eff = w.sum() ** 2 / (w ** 2).sum()
+    if thermostatted is None:
+        thermostatted = not bool(getattr(fit, "energy_conserved_", False))
+    frozen = 1.0 / n_eff - (1.0 / len(nu) if thermostatted else 0.0)
+    return float(np.sqrt(T ** 2 * max(frozen, 0.0) + float(fit.temperature_err_) ** 2))
+
+
+def classical_dnu_dT(nu, nu0, temperature: float) -> np.ndarray:
+    """d nu / dT of effective frequencies ``nu`` (THz) at ``temperature`` (K) from the frequencies ``nu0`` of the static
+    (0 K) crystal at the same volume, with the classical scaling of the lowest-order anharmonic shift: nu^2 - nu0^2
+    linear in T (the quartic and squared-cubic renormalisations of a classical crystal are proportional to the
+    mean square displacements, so to k_B T), d nu / dT = (nu^2 - nu0^2) / (2 nu T); zero where nu is zero. THz/K."""
+    nu, nu0 = np.asarray(nu, float), np.asarray(nu0, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = (nu ** 2 - nu0 ** 2) / (2.0 * nu * float(temperature))
+    return np.where(np.abs(nu) > 0, d, 0.0)
 
 
 def eigenvalue_response(fit, qpoints, phonons: Phonons | None = None):
@@ -143,7 +215,8 @@ def harmonic_samples(fit, temperature: float, mesh, classical: bool = False) -> 
     out = {k: np.empty(len(dp)) for k in ("free_energy", "entropy", "heat_capacity")}
     for r in range(len(dp)):
         nu = zero_gamma_acoustic(q, frequencies_from_eigenvalues(lam + dlam @ dp[r]))
-        th = harmonic_thermodynamics(nu, [temperature], classical=classical, weights=grid.weights)
+        th = harmonic_thermodynamics(nu, [temperature], "classical" if classical else "quantum",
+                                     weights=grid.weights)
         for k in out:
             out[k][r] = th[k][0]
     return out

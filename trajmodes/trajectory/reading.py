@@ -115,3 +115,32 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
     if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
         traj.reference
     return traj
+
+
+def read_displacement_dataset(path, forces=None, *, harmonic: bool = False, supercell_matrix=None,
+                              chunk_frames: int | None = None):
+    """A phonopy or phono3py displacement dataset as a :class:`~trajmodes.Trajectory` of displaced supercells.
+
+    Every displaced supercell is a frame (positions = ideal supercell + displacement, forces, no velocities;
+    frames 1 ps apart, a nominal axis); the reference is the ideal supercell, so
+    ``EffectiveForceConstants(...).fit(traj)`` fits the dataset as phonopy / phono3py / symfc do (with
+    ``cutoff2=None`` / ``cutoff3=None`` every pair / triplet of the supercell).
+
+    Parameters
+    ----------
+    path, forces, harmonic, supercell_matrix
+        As :func:`trajmodes.io.displacement_sets.parse_displacement_dataset`.
+    chunk_frames : int, optional
+        Frames per Dask chunk.
+
+    Returns
+    -------
+    Trajectory
+    """
+    from trajmodes.io.displacement_sets import parse_displacement_dataset
+    from trajmodes.io.memory import displacement_source
+    data = parse_displacement_dataset(path, forces, harmonic=harmonic, supercell_matrix=supercell_matrix)
+    src, reference = displacement_source(data.supercell, data.displacements, data.forces, paths=data.paths)
+    traj = Trajectory(src, reference=reference, chunk_frames=chunk_frames)
+    traj.reference
+    return traj
