@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 from trajmodes.forceconstants.uncertainty import bootstrap_std
-from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.forceconstants.fit import EffectiveForceConstants, cutoff_length
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.crystal import Crystal
 
@@ -478,7 +478,8 @@ class Series:
         ds["species"] = ("atom", np.asarray(sc.species).astype(str))
         ds["masses"] = ("atom", np.asarray(sc.masses, float), {"units": "amu"})
         ds.attrs.update(
-            cutoff2=float(first.cutoff2), cutoff3=np.nan if first.cutoff3 is None else float(first.cutoff3),
+            cutoff2=cutoff_length(first.cutoff2),
+            cutoff3=np.nan if first.cutoff3 is None else cutoff_length(first.cutoff3),
             mode=first.mode, symprec=float(first.symprec_used_), occupation=occupation,
             mesh=list(map(int, mesh)), path_tick_distance=np.asarray(bands.attrs["tick_distance"], float),
             path_tick_labels=",".join(map(str, bands.attrs["tick_labels"])),

@@ -237,5 +237,11 @@ def test_fold_and_held_fc2_exact():
     assert np.abs(est.fc3_ - Psi[est.p2s_]).max() < 1e-9 * np.abs(Psi).max()
     assert np.all(np.isfinite(est.scores_.cv_rmse.values)) and est.scores_.cv_rmse.values[1] < 1e-6
     assert est.fixed_fc2_ is fc_big
+    # the bootstrap solves fc3 alone too: fc2 is the held one in every resample
+    noisy = model_forces(u, Phi, Psi) + np.random.default_rng(4).normal(0.0, 1e-3, u.shape)
+    est = trajmodes.EffectiveForceConstants(cutoff3=2.9, folds=3, segments=6, fc2=fc_big).fit_arrays(small, u, noisy)
+    est.bootstrap(20)
+    assert np.abs(est.params_samples_[2] - est.params_[2]).max() < 1e-12 * np.abs(est.params_[2]).max()
+    assert (est.params_err_[2] < 1e-12).all() and (est.params_err_[3] > 0).any()
     with pytest.raises(ValueError, match="not a multiple"):
         fold_fc2(fc_small, supercell(CU, 2 * np.eye(3, dtype=int)), [0])

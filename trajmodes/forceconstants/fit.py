@@ -123,7 +123,7 @@ def _basis_cutoff(cutoff):
     return None if cutoff is None or _whole_supercell(cutoff) else float(cutoff)
 
 
-def _score_cutoff(cutoff) -> float:
+def cutoff_length(cutoff) -> float:
     """A cutoff as the scores' attribute: Angstrom, infinity for the whole supercell."""
     return np.inf if cutoff is None or _whole_supercell(cutoff) else float(cutoff)
 
@@ -562,7 +562,7 @@ class EffectiveForceConstants:
         off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.params_ = {o: p[off[i]:off[i + 1]].copy() for i, o in enumerate(orders)}
         self._warn(n, P, sizes, info, orders, n_frames)
-        c2, c3 = _score_cutoff(self.cutoff2), None if self.cutoff3 is None else _score_cutoff(self.cutoff3)
+        c2, c3 = cutoff_length(self.cutoff2), None if self.cutoff3 is None else cutoff_length(self.cutoff3)
         self.scores_ = scores(blk, p, sizes, orders, info, self.mode, self.rcond, self.cv, c2, c3)
         if self.fc2 is not None:
             self._held_cv(p, sizes)
@@ -641,7 +641,8 @@ class EffectiveForceConstants:
         self.blocking_converged_ = bool(converged)
         self.n_effective_ = float(B / factor ** 2)
         counts = resample_counts(B, n_resamples, seed)
-        samples = scaled_samples(bootstrap_params(seg, counts, sizes, self.mode, self.rcond), factor, p_all)
+        held = None if self.fc2 is None else (lambda G, b: self._solve_held(G, b, sizes)[0])   # fc3 only
+        samples = scaled_samples(bootstrap_params(seg, counts, sizes, self.mode, self.rcond, held), factor, p_all)
         err = bootstrap_std(samples, B)
         self.params_samples_ = {o: samples[:, off[i]:off[i + 1]] for i, o in enumerate(orders)}
         self.params_err_ = {o: err[off[i]:off[i + 1]] for i, o in enumerate(orders)}

@@ -59,14 +59,17 @@ def resampled(blocks: NormalBlocks, counts: np.ndarray) -> NormalBlocks:
 
 
 def bootstrap_params(blocks: NormalBlocks, counts: np.ndarray, sizes, mode: str,
-                     rcond: float | None = None) -> np.ndarray:
-    """Parameters fitted to every resample of ``blocks`` (one row of ``counts`` each): (n_resamples, P)."""
+                     rcond: float | None = None, solve=None) -> np.ndarray:
+    """Parameters fitted to every resample of ``blocks`` (one row of ``counts`` each): (n_resamples, P).
+
+    ``solve(G, b) -> p``, when given, replaces the sequential or simultaneous solve (a fit with an order held)."""
     res = resampled(blocks, counts)
     out = np.empty((res.n_blocks, res.b.shape[-1]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for r in range(res.n_blocks):
-            out[r] = fit_params(res.G[r], res.b[r], np.asarray(sizes), mode, rcond, "cholesky")[0]
+            out[r] = (solve(res.G[r], res.b[r]) if solve is not None else
+                      fit_params(res.G[r], res.b[r], np.asarray(sizes), mode, rcond, "cholesky")[0])
     return out
 
 
