@@ -22,7 +22,7 @@ import trajmodes  # noqa: E402
 from tests.support import dft_outputs  # noqa: E402
 from tests.support.dft_outputs import frames_slice, random_frames  # noqa: E402
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning  # noqa: E402
-from trajmodes.io.ase_reader import PW_TIME_UNIT_PS  # noqa: E402
+from trajmodes.io.espresso_format import PW_TIME_UNIT_PS  # noqa: E402
 from trajmodes.io.restarts import RestartedRun, first_of_each_step  # noqa: E402
 
 N = 30

@@ -10,7 +10,7 @@ import trajmodes
 from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.modes.projection import back_project, trajectory_map
 from trajmodes.lattice.structure import Structure
-from trajmodes.trajectory.core import displacement_inputs
+from trajmodes.trajectory.displacements import displacement_inputs
 from trajmodes.units import KB_EV
 
 FC = EXAMPLES / "fc"
@@ -181,7 +181,7 @@ def test_compiled_kernels_equal_numpy_and_refuse_bad_indices():
     """The scatter and the contraction of the FFT projector against their numpy definitions (one atom per
     primitive cell, R = 3, and a larger R), and the index checks that keep them in bounds."""
     from trajmodes import _projection
-    from trajmodes.trajectory.core import scatter_frames
+    from trajmodes.trajectory.displacements import scatter_frames
     rng = np.random.default_rng(3)
     x = rng.standard_normal((4, 5, 3))
     dest = np.array([0, 7, 2, 9, 4], dtype=np.int64)

@@ -16,8 +16,8 @@ from tests.support.lammps_md import find_potential
 from trajmodes.io.sw_files import read_sw
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.potentials.jets import Jet
-from trajmodes.potentials.threebody import (AxilrodTellerMuto, ExponentialAngle, HarmonicAngle, StillingerWeber,
-                                            _angle_square, triplets, zeta_derivatives)
+from trajmodes.potentials.threebody import AxilrodTellerMuto, ExponentialAngle, HarmonicAngle, StillingerWeber
+from trajmodes.potentials.triplets import angle_square as _angle_square, triplets, zeta_derivatives
 
 
 _SI_SW = find_potential("Si.sw")                  # the lammps package's share/lammps/potentials

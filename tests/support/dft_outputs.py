@@ -289,7 +289,7 @@ def write_espresso_out(path, frames: dict, *, dt_ps: float, first_step: int = 0,
     number of steps has been reached.``; otherwise the output stops after the last evaluation, as a job killed
     before its next step. ``masses``: amu by element (ATOMIC_SPECIES), default the standard atomic weights."""
     from ase.units import create_units
-    from trajmodes.io.ase_reader import PW_TIME_UNIT_PS
+    from trajmodes.io.espresso_format import PW_TIME_UNIT_PS
     from trajmodes.lattice.elements import mass_of
     units = create_units("2006")
     path = Path(path)

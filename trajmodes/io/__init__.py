@@ -127,7 +127,7 @@ def ase_format_of(path: str, head: bytes) -> str | None:
     """The ASE format of a file from its name (OUTCAR, vasprun.xml, XDATCAR, .traj, .pwo) or its first bytes (ASE's
     trajectory header, pw.x's ``Program PWSCF``, VASP's ``<modeling>`` XML or XDATCAR ``Direct configuration=``), or
     None. Imports nothing from ASE."""
-    from trajmodes.io.ase_reader import name_format
+    from trajmodes.io.ase_formats import name_format
     fmt = name_format(path)
     if fmt is not None:
         return fmt

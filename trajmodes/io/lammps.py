@@ -6,7 +6,9 @@ back on disk, a few MB each, into a buffer the thread reuses, and parses each ru
 parser (``_fastparse.parse_dump_frames``: headers, boxes, atom lines straight into the output arrays at the row of
 their atom id, the GIL released). A frame that parser does not take as plainly valid is read again by the general
 Python path, which reads it or reports what is wrong with file, frame and line. Everything is converted to metal
-units at this boundary.
+units at this boundary. The atoms of every frame (ids, order, species, masses, and their checks) are
+:mod:`trajmodes.io.lammps_atoms`; the frame times and the per-frame quantities of the log or of the energy and stress
+columns :mod:`trajmodes.io.lammps_run_data`.
 """
 from __future__ import annotations
 
@@ -17,25 +19,23 @@ import numpy as np
 
 from trajmodes import _fastparse
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
-from trajmodes.io.base import (FRAME_FIELDS, FrameSource, pressure_from_tensor, take_frame_fields,
-                               tensor_from_components, wanted_frame_fields)
+from trajmodes.io.base import FrameSource, pressure_from_tensor, tensor_from_components, wanted_frame_fields
 from trajmodes.io.files import contiguous_runs, line_number, plain_path, pread_reused
+from trajmodes.io.lammps_atoms import DumpAtoms
 from trajmodes.io.lammps_format import (NONSPACE, ROW_STATUS, VECTOR_COLUMNS, DumpLayout, Header, element_column,
                                         foreign_item, frame_complete, index_dump, misspelled_items,
                                         parse_header, row_token_counts, timestep_line)
+from trajmodes.io.lammps_run_data import FROM_COLUMNS, DumpRunData
 from trajmodes.io.restarts import first_of_each_step, order_by_first_step
-from trajmodes.lattice.elements import masses_of
-from trajmodes.units import DEFAULT_DT, conversion
+from trajmodes.units import conversion
 
 __all__ = ["LammpsDumpSource"]
 
 #: bytes of dump text read and parsed per compiled call: a few MB stay in the cache between the read and the parse
 RUN_BYTES = 4 << 20
-#: the per-frame quantities a dump's per-atom columns give, and the per-atom output each is summed from
-FROM_COLUMNS = {"potential_energy": "energy", "pressure": "stress", "pressure_tensor": "stress"}
 
 
-class LammpsDumpSource(FrameSource):
+class LammpsDumpSource(DumpAtoms, DumpRunData, FrameSource):
     """Frames of one or more LAMMPS text dumps (one trajectory, in order).
 
     Parameters
@@ -263,109 +263,6 @@ class LammpsDumpSource(FrameSource):
         if elements is not None and self.n_frames > 1:
             self._check_last_elements()
 
-    def _check_last_elements(self, fr: int | None = None) -> None:
-        """The element column of frame ``fr`` (default: the last) must match the first (a changed set of atoms would
-        otherwise keep the first frame's species and masses); the per-frame type check covers dumps with a type
-        column, and :meth:`read` calls this for every frame of a dump with elements but no types."""
-        fr = self.n_frames - 1 if fr is None else int(fr)
-        orig, plain, local = self._where(fr)
-        with open(plain, "rb") as f:
-            f.seek(int(self._start[fr]))
-            buf = f.read(int(self._end[fr]) - int(self._start[fr]))
-        h = self._header(buf, 0, len(buf), fr)
-        rows = np.empty((self.n_atoms, self._layout.nslots))
-        self._parse_rows(buf, h, rows, fr, plain, orig, int(self._start[fr]))
-        ids = self._ids(rows, fr, None, (buf, h.rows_offset, len(buf)))
-        elements = np.asarray(element_column(buf, h, self.n_atoms))
-        order = np.argsort(ids, kind="stable")
-        if np.array_equal(ids[order], self.ids) and not np.array_equal(elements[order], self.species):
-            i = int(np.flatnonzero(elements[order] != self.species)[0])
-            raise TrajectoryFormatError(orig, f"atom id {int(self.ids[i])} is {elements[order][i]} in this frame but "
-                                              f"{self.species[i]} in the first frame", frame=local,
-                                        line=line_number(plain, int(self._start[fr]) + h.rows_offset) + int(order[i]),
-                                        fix="trajmodes follows a fixed set of atoms, each of one species: split the "
-                                            "run where the elements change")
-
-    def _species(self, elements, species, order) -> np.ndarray:
-        if elements is not None:
-            return np.asarray(elements)[order]
-        if species is not None and self._types is not None:
-            table = dict(species) if isinstance(species, dict) else {i + 1: s for i, s in enumerate(species)}
-            missing = sorted(set(self._types.tolist()) - set(table))
-            if missing:
-                raise ValueError(f"species= names no element for LAMMPS type(s) {missing}")
-            return np.array([table[t] for t in self._types.tolist()])
-        if self._types is not None:
-            return self._types.astype(str)
-        return np.full(self.n_atoms, "X")
-
-    def _masses(self, rows, order, masses) -> np.ndarray | None:
-        if masses is not None and self._types is not None:
-            table = dict(masses) if isinstance(masses, dict) else {i + 1: m for i, m in enumerate(masses)}
-            return np.array([float(table[t]) for t in self._types.tolist()])
-        if "mass" in self._layout.slot:
-            return rows[order, self._layout.slot["mass"]] * self._conv.mass
-        return masses_of(self.species)
-
-    def _lammps_input(self, dump: str):
-        """The LAMMPS settings of the run from the logs given as ``thermo=`` when one names the dump, else from an
-        input or log beside it (:func:`trajmodes.io.times.lammps_settings_beside`)."""
-        from trajmodes.io.times import lammps_settings_beside, lammps_settings_in
-        for log in self.thermo_paths:
-            found = lammps_settings_in(log, dump)
-            if found is not None:
-                return found
-        return lammps_settings_beside(dump)
-
-    def _frame_quantities(self) -> None:
-        """The per-frame quantities of the log's rows at the frames' steps (converted to eV and GPa), kept in
-        memory; with those of the energy and stress columns, sets :attr:`frame_fields`."""
-        self._frame_data, self._thermo_lines = {}, None
-        lay, c = self._layout, self._conv
-        if self._thermo is not None:
-            log = self._thermo
-            got = log.match(self.steps, ", ".join(self.paths), self.n_atoms, self.units,
-                            need_energy=lay.energy is None, segments=self._segments,
-                            n_segments=self._n_segments)
-            rows = got.pop("row")
-            self._thermo_lines = (log.paths, log.file[rows], log.line[rows])      # for messages
-            scale = {"potential_energy": c.energy, "pressure": c.pressure, "pressure_tensor": c.pressure}
-            self._frame_data = {k: v * scale[k] for k, v in got.items()}
-            self._thermo = None                      # the rows of the frames are kept, not the whole log
-        have = set(self._frame_data) | {f for f, o in FROM_COLUMNS.items() if o in lay.outputs}
-        self.frame_fields = tuple(f for f in FRAME_FIELDS if f in have)
-
-    def _thermo_values(self, frames: np.ndarray, want: tuple) -> dict:
-        """The log's quantities among ``want`` for ``frames``, checked finite (a NaN row is named in the log)."""
-        out = take_frame_fields(self._frame_data, frames, want)
-        for name, v in out.items():
-            ok = np.isfinite(v.reshape(len(v), -1)).all(axis=1)
-            if not ok.all():
-                k = int(frames[np.flatnonzero(~ok)[0]])
-                paths, file, lines = self._thermo_lines
-                path, line = paths[int(file[k])], int(lines[k])
-                raise TrajectoryFormatError(path, f"the thermo {name.replace('_', ' ')} at step {int(self.steps[k])} "
-                                                  f"(frame {k} of the dump) is NaN or infinite", line=line,
-                                            fix="Use the frames before it (slice the trajectory)")
-        return out
-
-    def _frame_times(self, md_timestep, frame_interval) -> None:
-        from trajmodes.io.times import frame_times
-        found = default = None
-        inp = self._input
-        if inp is not None:
-            unit_dt = DEFAULT_DT.get(inp.units or self.units, 1.0)
-            dt = (inp.md_timestep if inp.md_timestep is not None else unit_dt) * self._conv.time
-            found = (dt, os.path.basename(inp.path) + ("" if inp.md_timestep is not None else
-                                                       f" (it sets none: LAMMPS' default for {self.units} units)"))
-        default = (DEFAULT_DT.get(self.units, 1.0) * self._conv.time,
-                   f"the dump has no ITEM: TIME and no LAMMPS input or log beside it names it; LAMMPS' default "
-                   f"timestep for {self.units} units")
-        axis = frame_times(", ".join(self.paths), self.steps, self._raw_times * self._conv.time,
-                           what_in_file="ITEM: TIME", md_timestep=md_timestep, frame_interval=frame_interval,
-                           found=found, default=default, stacklevel=5)
-        self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
-
     # --- reading ----------------------------------------------------------------------------
     def token(self) -> tuple:
         logs = tuple((os.path.abspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in self.thermo_paths)
@@ -525,87 +422,6 @@ class LammpsDumpSource(FrameSource):
             orig, f"an atom line holds {int(counts[row])} values, but the ITEM: ATOMS line names {ncols} columns "
                   f"({' '.join(h.columns)})", frame=local, line=line_number(plain, base + h.rows_offset) + row,
             fix="A row split over two lines or two rows run together: repair the line or remove this frame")
-
-    def _ids(self, rows: np.ndarray, fr, row_line, text=None) -> np.ndarray:
-        """The id column of one frame as integers; ``row_line()`` is the line of its first row.
-
-        Ids are parsed with the other columns as floats, exact up to 2^53; larger ids (LAMMPS allows 64-bit
-        ids) are read again from the frame's ``text`` = (buffer, offset of the first row, end) as integers."""
-        if not self._layout.has_id:                     # atoms in file order
-            return np.arange(1, len(rows) + 1, dtype=np.int64)
-        idcol = rows[:, self._layout.slot["id"]]
-        if text is not None and len(idcol) and float(np.abs(idcol).max()) >= 2.0 ** 53:
-            buf, start, end = text
-            lines = [ln for ln in bytes(buf[start:end]).split(b"\n") if ln.strip()][:len(idcol)]
-            k = self._columns.index("id")
-            return np.array([int(ln.split()[k]) for ln in lines], dtype=np.int64)
-        ids = idcol.astype(np.int64)
-        if not (ids == idcol).all():
-            orig, _, local = self._where(fr) if hasattr(self, "_local") else (self.paths[0], None, 0)
-            row = int(np.flatnonzero(ids != idcol)[0])
-            raise TrajectoryFormatError(orig, f"atom id {float(idcol[row])!r} is not an integer", frame=local,
-                                        line=row_line() + row if row_line is not None else None,
-                                        fix="Repair the line or remove this frame")
-        return ids
-
-    def _place(self, rows: np.ndarray, fr, row_line=None, text=None) -> None:
-        """Reorder one frame's rows into id order, in place, checking the id set and the atom types.
-
-        ``row_line()`` gives the line number of the frame's first atom row, for messages; ``text`` as in
-        :meth:`_ids`.
-        """
-        ids = self._ids(rows, fr, row_line, text)
-        if (ids == self.ids).all():
-            return
-        if self._contiguous:
-            pos = ids - self._id_lo
-            ok = (pos >= 0) & (pos < self.n_atoms)
-        else:
-            pos = np.searchsorted(self.ids, ids)
-            ok = (pos < self.n_atoms) & (self.ids[np.minimum(pos, self.n_atoms - 1)] == ids)
-        counts = np.bincount(pos[ok], minlength=self.n_atoms) if ok.all() else None
-        if counts is None or (counts != 1).any():
-            orig, _, local = self._where(fr)
-            unknown = ids[~ok][:5].tolist()
-            if unknown:
-                what = f"atom ids {unknown} are not in the first frame"
-                row = int(np.flatnonzero(~ok)[0])
-            else:
-                what = (f"atom ids {self.ids[counts == 0][:5].tolist()} are missing and "
-                        f"{self.ids[counts > 1][:5].tolist()} repeated")
-                srt = np.argsort(pos, kind="stable")
-                row = int(srt[np.flatnonzero(np.diff(pos[srt]) == 0)[0] + 1])  # second occurrence
-            line = row_line() + row if row_line is not None else None
-            raise TrajectoryFormatError(orig, what, frame=local, line=line,
-                                        fix="Each frame must hold the same atoms once")
-        placed = np.empty_like(rows)
-        placed[pos] = rows
-        rows[:] = placed
-
-    def _check_types(self, rows: np.ndarray, frames: np.ndarray) -> None:
-        """Every atom keeps the LAMMPS type (so the species and mass) it has in the first frame: one vectorised
-        test for a block of frames (``rows`` in id order); only a failure looks for the frame and line."""
-        if self._types is None:
-            return
-        t = rows[:, :, self._layout.slot["type"]]
-        bad = t != self._types[None, :]
-        if not bad.any():
-            return
-        k, i = (int(x[0]) for x in np.nonzero(bad))
-        fr = int(frames[k])
-        orig, plain, local = self._where(fr)
-        with open(plain, "rb") as f:                     # the atom's row as written (dumps need not be sorted)
-            f.seek(int(self._start[fr]))
-            buf = f.read(int(self._end[fr]) - int(self._start[fr]))
-        h = parse_header(buf, 0, len(buf))
-        raw = np.empty((self.n_atoms, self._layout.nslots))
-        self._parse_rows(buf, h, raw, fr, plain, orig, int(self._start[fr]))
-        row = int(np.flatnonzero(self._ids(raw, fr, None, (buf, h.rows_offset, len(buf))) == self.ids[i])[0])
-        raise TrajectoryFormatError(orig, f"atom id {int(self.ids[i])} is of type {int(t[k, i])} here but of type "
-                                          f"{int(self._types[i])} in the first frame", frame=local,
-                                    line=line_number(plain, int(self._start[fr]) + h.rows_offset) + row,
-                                    fix="trajmodes follows a fixed set of atoms, each of one species: split the "
-                                        "run where the types change")
 
     def _assemble(self, arrays, cells, origins, fields) -> dict:
         """The fields in metal units from the parsed per-atom ``arrays`` (in place: they are this read's own) and

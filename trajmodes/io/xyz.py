@@ -6,11 +6,11 @@ contiguous run of frames with one ``os.pread`` and parses the atom rows with
 the compiled ``parse_rows`` kernel (GIL released).  Gzipped files are
 decompressed once into the cache directory (``$TRAJMODES_CACHE``, default
 ``~/.cache/trajmodes``). The format itself (comment keys, Properties) is
-:mod:`trajmodes.io.xyz_format`.
+:mod:`trajmodes.io.xyz_format`; what the comment lines state (time unit, steps and times, energy and stress) is
+:mod:`trajmodes.io.xyz_comments`, and the time-scale and species checks :mod:`trajmodes.io.xyz_checks`.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import warnings
 
@@ -19,21 +19,21 @@ import numpy as np
 from trajmodes import _fastparse
 from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
-from trajmodes.io.base import (FRAME_FIELDS, FrameSource, empty_frames, pressure_from_tensor, take_frame_fields,
-                               wanted_frame_fields)
+from trajmodes.io.base import FrameSource, empty_frames, take_frame_fields, wanted_frame_fields
 from trajmodes.io.files import (contiguous_runs, is_gzip, line_number, load_index, plain_path, pread_all,
                                 save_index)
-from trajmodes.io.xyz_format import (CP2K_COMMENT, CP2K_STEP, CP2K_TIME, ENERGY, LATTICE, PLAIN_PROPERTIES, ROW_STATUS,
-                                     STEP, STRESS, TIME, TYPES, VIRIAL, WIDTH, column_tokens, comment_at, comment_tensor,
+from trajmodes.io.xyz_checks import XYZChecks
+from trajmodes.io.xyz_comments import XYZComments
+from trajmodes.io.xyz_format import (CP2K_COMMENT, LATTICE, PLAIN_PROPERTIES, ROW_STATUS, TYPES, WIDTH, column_tokens,
                                      comment_value, parse_comment, parse_properties, scan_xyz_windows,
-                                     stated_time_unit, time_unit_factor)
+                                     time_unit_factor)
 from trajmodes.lattice.elements import masses_of
 
 #: largest byte range read by one os.pread
 RUN_BYTES = 64 << 20
 
 
-class XYZSource(FrameSource):
+class XYZSource(XYZComments, XYZChecks, FrameSource):
     """An extended XYZ or plain XYZ trajectory (optionally gzipped).
 
     Parameters
@@ -247,27 +247,6 @@ class XYZSource(FrameSource):
                 self.path, "momenta need masses, but the species are not elements and there is "
                 "no masses column", frame=0, line=line0, fix="add masses:R:1 to Properties")
 
-    def _stated_units(self, kv: dict, line: int) -> None:
-        """The time unit of ``time=`` and of the velocities, where the comment line or ``units=`` states it (CP2K's
-        comment: fs), applied to the conversion (times in ps, velocities in A/ps)."""
-        try:
-            t, v, said = stated_time_unit(kv)
-        except ValueError as exc:
-            raise TrajectoryFormatError(self.path, str(exc), frame=0, line=line,
-                                        fix="write time_unit=fs (or ps, ns) on the comment lines") from None
-        if t is None and self._cp2k:
-            t, v, said = 1e-3, None, "CP2K's 'time =' (fs)"
-        given = self._time_unit
-        if given is not None and (t, v) != (None, None) and (t or v) != given[0]:
-            raise TrajectoryFormatError(self.path, f"the comment line states {said}, but {given[2]}", frame=0,
-                                        line=line, fix="drop the time unit from units=: the file's is used")
-        if given is None and (t, v) != (None, None):
-            self._time_unit = (t if t is not None else 1.0 * self._conv.time,
-                               v if v is not None else self._conv.length / self._conv.velocity, said)
-        if self._time_unit is not None:
-            tt, tv, _ = self._time_unit
-            self._conv = dataclasses.replace(self._conv, time=tt, velocity=self._conv.length / tv)
-
     def _check_rows0(self, rows: bytes) -> None:
         """Frame 0's atom lines parse with every column of the Properties: a line with a token too few (a
         missing species, say) is named here, at its own frame and line, before anything is taken from it."""
@@ -322,142 +301,6 @@ class XYZSource(FrameSource):
         m = masses_of(uniq)
         return None if m is None else m[inv]
 
-    def _metadata(self) -> None:
-        """Steps and times (ps) of every frame, from comment keys or ``timestep``; the per-frame energy and
-        pressure from ``energy=``, ``stress=`` or ``virial=`` (:meth:`_frame_quantities`)."""
-        n = self.n_frames
-        c0 = self._comment0
-        stamps = (("time", CP2K_TIME), ("step", CP2K_STEP)) if self._cp2k else (("time", TIME), ("step", STEP))
-        keys = {name: rx for name, rx in stamps if rx.search(c0)}
-        keys.update(self._result_keys())
-        values = self._scan_keys(keys) if keys else {}
-        times, steps = values.get("time"), values.get("step")
-        from trajmodes.io.times import frame_times
-        self.steps = steps if steps is not None else np.arange(n)
-        said = "" if self._time_unit is None else f" ({self._time_unit[2]})"
-        axis = frame_times(self.path, self.steps, None if times is None else times * self._conv.time,
-                           what_in_file=("CP2K's 'time ='" if self._cp2k else "time=") + said, md_timestep=self._given_times[0],
-                           frame_interval=self._given_times[1], has_steps=steps is not None, stacklevel=5)
-        self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
-        self._frame_quantities(values)
-
-    def _result_keys(self) -> dict:
-        """The comment keys of ASE's results (energy, stress or else virial) on frame 0 or the last frame: a key
-        on either is looked for on every frame (and must be there)."""
-        ends = [self._comment0]
-        if self.n_frames > 1:
-            with open(self.data_path, "rb") as f:
-                ends.append(comment_at(f.fileno(), int(self._offsets[self.n_frames - 1])))
-        keys = {name: rx for name, rx in (("energy", ENERGY), ("stress", STRESS), ("virial", VIRIAL))
-                if any(rx.search(c) for c in ends)}
-        if "stress" in keys:
-            keys.pop("virial", None)
-        return keys
-
-    def _frame_quantities(self, values: dict) -> None:
-        """``potential_energy`` (eV) and the pressure tensor (GPa, P = -stress = virial / V) with its pressure,
-        from the comment values in the file's units; sets :attr:`frame_fields`."""
-        c = self._conv
-        self._frame_data = {}
-        if "energy" in values:
-            self._frame_data["potential_energy"] = values["energy"] * c.energy
-        if "stress" in values:
-            tensor = -values["stress"] * (c.energy / c.length ** 3 * _units.EV_A3_GPA)
-        elif "virial" in values:
-            volume = np.abs(np.linalg.det(values["cell"])) * c.length ** 3
-            tensor = values["virial"] * (c.energy * _units.EV_A3_GPA) / volume[:, None, None]
-        else:
-            tensor = None
-        if tensor is not None:
-            self._frame_data["pressure"] = pressure_from_tensor(tensor)
-            self._frame_data["pressure_tensor"] = tensor
-        self.frame_fields = tuple(f for f in FRAME_FIELDS if f in self._frame_data)
-
-    def _scan_keys(self, keys: dict) -> dict:
-        """The values of the comment ``keys`` (name -> regex) of every frame, in the file's units: ``time``,
-        ``energy`` (n_frames,), ``step`` (n_frames,) int, ``stress``, ``virial`` (n_frames, 3, 3), and with
-        ``virial`` the ``cell`` of every frame (n_frames, 3, 3)."""
-        n = self.n_frames
-        parse = {"time": float, "step": int, "energy": float, "stress": comment_tensor, "virial": comment_tensor}
-        out = {k: [None] * n for k in keys}
-        if "virial" in keys:
-            out["cell"] = np.empty((n, 3, 3))
-        with open(self.data_path, "rb") as f:
-            fd = f.fileno()
-            for k, s in enumerate(self._offsets[:-1].tolist()):
-                c = comment_at(fd, s)
-                for key, rx in keys.items():
-                    m = rx.search(c)
-                    try:
-                        out[key][k] = parse[key](m.group(1))
-                    except (AttributeError, ValueError) as exc:
-                        why = f" ({exc})" if m is not None else ""
-                        raise TrajectoryFormatError(
-                            self.path, f"the comment line has no readable {key}= value{why}",
-                            frame=k, line=line_number(self.data_path, s) + 1,
-                            fix=f"write {key}= on every frame (or on none)") from None
-                if "virial" in keys:
-                    out["cell"][k] = self._virial_cell(fd, c, k, s)
-        return {k: np.array(v, dtype=np.int64 if k == "step" else float) for k, v in out.items()}
-
-    def _virial_cell(self, fd: int, comment: bytes, k: int, start: int) -> np.ndarray:
-        """The cell of frame ``k`` (starting at byte ``start``), which ``virial=`` needs for the volume."""
-        if not self.has_cell:
-            raise TrajectoryFormatError(self.path, "virial= needs the cell volume, but the comment line has no "
-                                                   "Lattice=", frame=k, line=line_number(self.data_path, start) + 1,
-                                        fix="write Lattice=\"ax ay az bx by bz cx cy cz\" on every frame, or "
-                                            "stress= instead of virial=")
-        try:
-            return self._cell(comment, k, start)
-        except TrajectoryFormatError:                       # again, with the comment's own line
-            return self._cell(comment, k, start + pread_all(fd, 1 << 16, start).find(b"\n") + 1)
-
-    #: the time-scale check on opening reads this many consecutive frames from the start, and frames spread over
-    #: the file (fewer for large frames: about 4 million atom lines in all)
-    SCALE_CONSECUTIVE, SCALE_SPREAD, SCALE_ATOM_LINES = 5, 8, 4_000_000
-
-    def _check_time_scale(self) -> None:
-        """A time unit misread by 1000 (fs as ps) must not pass silently: when the file states no time unit, a few
-        frames' velocities are checked against their displacements (:func:`trajmodes.io.times.time_scale`)."""
-        from trajmodes.io.times import time_scale
-        has_v = "velocities" in self.fields
-        known = not self.time_axis.startswith("ASSUMED")
-        if self._time_unit is not None or self.n_frames < 3 or not (has_v or known):
-            return
-        n = self.n_frames
-        room = max(3, self.SCALE_ATOM_LINES // max(self.n_atoms, 1))
-        run = np.arange(min(n, self.SCALE_CONSECUTIVE, room))
-        spread = np.linspace(0, n - 1, max(0, min(self.SCALE_SPREAD, room - len(run)))).round().astype(np.int64)
-        frames = np.union1d(run, spread)
-        try:
-            d = self.read(frames, fields=("positions", "velocities") if has_v else ("positions",))
-        except TrajectoryFormatError:
-            return                                          # a damaged frame: reading it says what is wrong
-        got = time_scale(d["positions"], d["cells"], self.times[frames] if known else None, self.masses,
-                         d.get("velocities"), consecutive=np.append(np.diff(frames) == 1, False))
-        what = got.mismatch()
-        if what is None:
-            return
-        if got.slope is not None and got.slope > 10:
-            fix = ("If the velocities are in A/fs and the times in ps, read it with units='metal:A/fs' (--units "
-                   "metal:A/fs) or write velocity_unit=A/fs on its comment lines; units='metal:ps' reads it as it is "
-                   "without this check")
-        elif self.time_axis.startswith(("time=", "CP2K")):
-            fix = ("If the file is in fs (time= in fs, velocities in A/fs), read it with units='metal:fs' "
-                   "(--units metal:fs) or write time_unit=fs on its comment lines; units='metal:ps' reads it as ps "
-                   "without this check")
-        elif known:
-            fix = (f"The frame times come from the {self.time_axis}: md_timestep= and frame_interval= are in ps "
-                   "(10 fs is 0.01); if the velocities are in A/fs, read with units='metal:fs' (--units metal:fs); "
-                   "units='metal:ps' reads the file as it is without this check")
-        else:
-            fix = ("If the velocities are in A/fs, read the file with units='metal:fs' (--units metal:fs); "
-                   "units='metal:ps' reads it as it is without this check")
-        err = TrajectoryFormatError(self.path, what, fix=fix)
-        err.ase_may_read = False                            # not a variant of the format: ASE would misread it too
-        raise err
-
-    # ------------------------------------------------------------------ reading
     def _plan(self):
         roles = ["positions"]
         roles += [r for r in ("velocities", "momenta", "forces", "id") if r in self._layout.first]
@@ -584,82 +427,6 @@ class XYZSource(FrameSource):
                                         line=line_number(self.data_path, int(self._offsets[k])) + 2,
                                         fix="trajmodes needs the same atoms in every frame")
         return order
-
-    # ------------------------------------------------------------------ checks
-    def _species_gather(self, buf, offsets: np.ndarray) -> tuple | None:
-        """The first bytes of every atom line of the frames at ``offsets`` in ``buf`` (frames, atoms, width), tabs
-        as spaces, and the mask of the bytes that hold each atom's species token and the space after it; None when
-        the species is not the first token of a line (the general check applies)."""
-        if self._layout.first.get("species") != 0:
-            return None
-        if not hasattr(self, "_species_bytes"):
-            sp = np.char.encode(self.species if self._perm is None else self.species[np.argsort(self._perm)])
-            width = int(max(len(x) for x in sp.tolist())) + 1
-            expect = np.full((self.n_atoms, width), 32, np.uint8)
-            lens = np.array([len(x) for x in sp.tolist()])
-            expect[:] = np.frombuffer(b"".join(x.ljust(width) for x in sp.tolist()), np.uint8).reshape(-1, width)
-            self._species_bytes = (expect, np.arange(width)[None, :] <= lens[:, None])
-        expect, mask = self._species_bytes
-        a = np.frombuffer(buf, np.uint8)
-        nl = np.flatnonzero(a == 10)
-        j = np.searchsorted(nl, np.asarray(offsets, np.int64))            # the count line's newline
-        at = j[:, None] + 1 + np.arange(self.n_atoms)[None, :]             # the newline before each atom line
-        if at.max(initial=0) >= len(nl):
-            nl = np.append(nl, len(a))
-        starts = nl[np.minimum(at, len(nl) - 1)] + 1
-        pos = np.minimum(starts[..., None] + np.arange(expect.shape[1]), len(a) - 1)
-        got = a[pos]
-        got = np.where((got == 9) | (got == 10) | (got == 13), 32, got)
-        return got, expect, mask
-
-    def _check_run_species(self, buf, offsets: np.ndarray, frames: np.ndarray) -> None:
-        """Every atom keeps frame 0's species in the frames read (one vectorised comparison of the first bytes of
-        the atom lines per run of frames; the frame that differs is then named with its line by
-        :meth:`check_species`)."""
-        if "species" not in self._layout.first or not len(frames):
-            return
-        gathered = self._species_gather(buf, offsets)
-        if gathered is None:
-            self.check_species(frames)
-            return
-        got, expect, mask = gathered
-        bad = ((got != expect[None]) & mask[None]).any(axis=(1, 2))
-        if bad.any():                    # atoms in another order, other whitespace, or another species: look closer
-            self.check_species(frames[bad])
-
-    def check_species(self, frames=None) -> None:
-        """Raise :class:`TrajectoryFormatError` if a frame's species differ from frame 0's.
-
-        Parameters
-        ----------
-        frames : array of int, optional
-            Frames to check (default: all).
-        """
-        frames = np.arange(self.n_frames) if frames is None else np.asarray(frames).ravel()
-        if "species" not in self._layout.first:
-            return
-        with open(self.data_path, "rb") as f:
-            for k in frames.tolist():
-                lo, hi = int(self._offsets[k]), int(self._offsets[k + 1])
-                buf = pread_all(f.fileno(), hi - lo, lo)
-                a = buf.find(b"\n", buf.find(b"\n") + 1) + 1
-                try:
-                    sp = self._species(buf[a:], k, 0)
-                except TrajectoryFormatError:   # again, with the exact line (a costly count)
-                    sp = self._species(buf[a:], k, line_number(self.data_path, lo + a))
-                order = np.arange(self.n_atoms)
-                if self._perm is not None:
-                    order = np.argsort(self._column(buf[a:], "id", k, lo + a), kind="stable")
-                bad = np.flatnonzero(sp[order] != self.species)
-                if len(bad):
-                    i = int(order[bad[0]])
-                    line = line_number(self.data_path, lo + a)
-                    who = f"atom id {int(self.ids[bad[0]])}" if self._perm is not None else f"atom {i + 1}"
-                    raise TrajectoryFormatError(
-                        self.path, f"species changed: {who} (atom line {i + 1} of this frame) is "
-                        f"{sp[i]!r}, frame 0 had {self.species[bad[0]]!r} for that atom",
-                        frame=k, line=line + i,
-                        fix="trajmodes needs the same atoms in every frame")
 
     def token(self) -> tuple:
         """(class name, abs path, size, mtime_ns, units, lj_scales)."""

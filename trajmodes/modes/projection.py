@@ -38,7 +38,7 @@ from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.lattice.supercell import SupercellMap, smith_normal_form
-from trajmodes.trajectory.core import DisplacementMap, apply_displacement_map, scatter_frames
+from trajmodes.trajectory.displacements import DisplacementMap, apply_displacement_map, scatter_frames
 
 __all__ = ["project", "back_project", "trajectory_map", "clear_projectors"]
 
@@ -139,7 +139,7 @@ class _Projector:
 
     def __call__(self, x: np.ndarray, dmap: DisplacementMap | None = None) -> np.ndarray:
         """(frames, N, 3) real -> (frames, nq, 3n) complex; ``x`` are positions mapped to displacements by ``dmap``
-        when it is given (:func:`trajmodes.trajectory.core.displacement_inputs`)."""
+        when it is given (:func:`trajmodes.trajectory.displacements.displacement_inputs`)."""
         x = apply_displacement_map(x, dmap)
         f = x.shape[0]
         nq, n = self.nq, self.n
@@ -213,7 +213,7 @@ class _GridProjector:
 
         Per block, three passes that release the GIL: the compiled scatter of the mass-weighted vectors (or
         minimum-image displacements) onto the rows (class k, component a) of the cell grid
-        (:func:`trajmodes.trajectory.core.scatter_frames`), the real-input FFT of every row, and the compiled
+        (:func:`trajmodes.trajectory.displacements.scatter_frames`), the real-input FFT of every row, and the compiled
         contraction with the conjugate eigenvectors times the phases of the primitive atoms
         (``_projection.contract``).
         """

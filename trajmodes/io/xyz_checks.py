@@ -1,0 +1,137 @@
+"""The checks an XYZ trajectory gets on opening and on reading, as a base class of
+:class:`~trajmodes.io.xyz.XYZSource`: the time-scale check (a time unit misread by 1000 must not pass silently:
+velocities against displacements, :func:`trajmodes.io.times.time_scale`) and the species checks (every atom keeps
+frame 0's species: one vectorised comparison per run of frames read, then the frame and line that differ).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.errors import TrajectoryFormatError
+from trajmodes.io.files import line_number, pread_all
+
+
+class XYZChecks:
+    """The time-scale and species checks of :class:`~trajmodes.io.xyz.XYZSource` (on its attributes: the layout,
+    frame offsets, species, ids, times)."""
+
+    #: the time-scale check on opening reads this many consecutive frames from the start, and frames spread over
+    #: the file (fewer for large frames: about 4 million atom lines in all)
+    SCALE_CONSECUTIVE, SCALE_SPREAD, SCALE_ATOM_LINES = 5, 8, 4_000_000
+
+    def _check_time_scale(self) -> None:
+        """A time unit misread by 1000 (fs as ps) must not pass silently: when the file states no time unit, a few
+        frames' velocities are checked against their displacements (:func:`trajmodes.io.times.time_scale`)."""
+        from trajmodes.io.times import time_scale
+        has_v = "velocities" in self.fields
+        known = not self.time_axis.startswith("ASSUMED")
+        if self._time_unit is not None or self.n_frames < 3 or not (has_v or known):
+            return
+        n = self.n_frames
+        room = max(3, self.SCALE_ATOM_LINES // max(self.n_atoms, 1))
+        run = np.arange(min(n, self.SCALE_CONSECUTIVE, room))
+        spread = np.linspace(0, n - 1, max(0, min(self.SCALE_SPREAD, room - len(run)))).round().astype(np.int64)
+        frames = np.union1d(run, spread)
+        try:
+            d = self.read(frames, fields=("positions", "velocities") if has_v else ("positions",))
+        except TrajectoryFormatError:
+            return                                          # a damaged frame: reading it says what is wrong
+        got = time_scale(d["positions"], d["cells"], self.times[frames] if known else None, self.masses,
+                         d.get("velocities"), consecutive=np.append(np.diff(frames) == 1, False))
+        what = got.mismatch()
+        if what is None:
+            return
+        if got.slope is not None and got.slope > 10:
+            fix = ("If the velocities are in A/fs and the times in ps, read it with units='metal:A/fs' (--units "
+                   "metal:A/fs) or write velocity_unit=A/fs on its comment lines; units='metal:ps' reads it as it is "
+                   "without this check")
+        elif self.time_axis.startswith(("time=", "CP2K")):
+            fix = ("If the file is in fs (time= in fs, velocities in A/fs), read it with units='metal:fs' "
+                   "(--units metal:fs) or write time_unit=fs on its comment lines; units='metal:ps' reads it as ps "
+                   "without this check")
+        elif known:
+            fix = (f"The frame times come from the {self.time_axis}: md_timestep= and frame_interval= are in ps "
+                   "(10 fs is 0.01); if the velocities are in A/fs, read with units='metal:fs' (--units metal:fs); "
+                   "units='metal:ps' reads the file as it is without this check")
+        else:
+            fix = ("If the velocities are in A/fs, read the file with units='metal:fs' (--units metal:fs); "
+                   "units='metal:ps' reads it as it is without this check")
+        err = TrajectoryFormatError(self.path, what, fix=fix)
+        err.ase_may_read = False                            # not a variant of the format: ASE would misread it too
+        raise err
+
+
+    def _species_gather(self, buf, offsets: np.ndarray) -> tuple | None:
+        """The first bytes of every atom line of the frames at ``offsets`` in ``buf`` (frames, atoms, width), tabs
+        as spaces, and the mask of the bytes that hold each atom's species token and the space after it; None when
+        the species is not the first token of a line (the general check applies)."""
+        if self._layout.first.get("species") != 0:
+            return None
+        if not hasattr(self, "_species_bytes"):
+            sp = np.char.encode(self.species if self._perm is None else self.species[np.argsort(self._perm)])
+            width = int(max(len(x) for x in sp.tolist())) + 1
+            expect = np.full((self.n_atoms, width), 32, np.uint8)
+            lens = np.array([len(x) for x in sp.tolist()])
+            expect[:] = np.frombuffer(b"".join(x.ljust(width) for x in sp.tolist()), np.uint8).reshape(-1, width)
+            self._species_bytes = (expect, np.arange(width)[None, :] <= lens[:, None])
+        expect, mask = self._species_bytes
+        a = np.frombuffer(buf, np.uint8)
+        nl = np.flatnonzero(a == 10)
+        j = np.searchsorted(nl, np.asarray(offsets, np.int64))            # the count line's newline
+        at = j[:, None] + 1 + np.arange(self.n_atoms)[None, :]             # the newline before each atom line
+        if at.max(initial=0) >= len(nl):
+            nl = np.append(nl, len(a))
+        starts = nl[np.minimum(at, len(nl) - 1)] + 1
+        pos = np.minimum(starts[..., None] + np.arange(expect.shape[1]), len(a) - 1)
+        got = a[pos]
+        got = np.where((got == 9) | (got == 10) | (got == 13), 32, got)
+        return got, expect, mask
+
+    def _check_run_species(self, buf, offsets: np.ndarray, frames: np.ndarray) -> None:
+        """Every atom keeps frame 0's species in the frames read (one vectorised comparison of the first bytes of
+        the atom lines per run of frames; the frame that differs is then named with its line by
+        :meth:`check_species`)."""
+        if "species" not in self._layout.first or not len(frames):
+            return
+        gathered = self._species_gather(buf, offsets)
+        if gathered is None:
+            self.check_species(frames)
+            return
+        got, expect, mask = gathered
+        bad = ((got != expect[None]) & mask[None]).any(axis=(1, 2))
+        if bad.any():                    # atoms in another order, other whitespace, or another species: look closer
+            self.check_species(frames[bad])
+
+    def check_species(self, frames=None) -> None:
+        """Raise :class:`TrajectoryFormatError` if a frame's species differ from frame 0's.
+
+        Parameters
+        ----------
+        frames : array of int, optional
+            Frames to check (default: all).
+        """
+        frames = np.arange(self.n_frames) if frames is None else np.asarray(frames).ravel()
+        if "species" not in self._layout.first:
+            return
+        with open(self.data_path, "rb") as f:
+            for k in frames.tolist():
+                lo, hi = int(self._offsets[k]), int(self._offsets[k + 1])
+                buf = pread_all(f.fileno(), hi - lo, lo)
+                a = buf.find(b"\n", buf.find(b"\n") + 1) + 1
+                try:
+                    sp = self._species(buf[a:], k, 0)
+                except TrajectoryFormatError:   # again, with the exact line (a costly count)
+                    sp = self._species(buf[a:], k, line_number(self.data_path, lo + a))
+                order = np.arange(self.n_atoms)
+                if self._perm is not None:
+                    order = np.argsort(self._column(buf[a:], "id", k, lo + a), kind="stable")
+                bad = np.flatnonzero(sp[order] != self.species)
+                if len(bad):
+                    i = int(order[bad[0]])
+                    line = line_number(self.data_path, lo + a)
+                    who = f"atom id {int(self.ids[bad[0]])}" if self._perm is not None else f"atom {i + 1}"
+                    raise TrajectoryFormatError(
+                        self.path, f"species changed: {who} (atom line {i + 1} of this frame) is "
+                        f"{sp[i]!r}, frame 0 had {self.species[bad[0]]!r} for that atom",
+                        frame=k, line=line + i,
+                        fix="trajmodes needs the same atoms in every frame")
