@@ -165,7 +165,7 @@ def _real_parts(an, gps, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
     return degenerate_average(own, f, tol), degenerate_average(zero, f, tol)
 
 
-def _check_same_crystal(modes: xr.Dataset, fc, S: np.ndarray, q: np.ndarray, given: bool) -> None:
+def _check_same_crystal(modes: xr.Dataset, fc, phonons, S: np.ndarray, q: np.ndarray, given: bool) -> None:
     """Refuse force constants of another crystal than the MD modes', saying so (not through the q-grid or the
     branch count that would fail later): the branches per q, the q-points of the MD cell on the constants' supercell
     grid, and the harmonic frequencies of the projection against those of the constants."""
@@ -186,9 +186,8 @@ def _check_same_crystal(modes: xr.Dataset, fc, S: np.ndarray, q: np.ndarray, giv
                          "supercell= (the MD cell's matrix on the constants' primitive cell) if they are of this "
                          "crystal")
     if "frequency_harmonic" in modes.coords:
-        from trajmodes.phonons.harmonic import Phonons
         mine = np.asarray(modes["frequency_harmonic"].transpose("q", "branch").values, float)
-        theirs = Phonons(fc).frequencies(q)
+        theirs = phonons.frequencies(q)
         top_m, top_t = float(np.nanmax(mine)), float(np.nanmax(theirs))
         if top_m > 0 and top_t > 0 and max(top_m / top_t, top_t / top_m) > 1.5:
             raise ValueError(f"these look like different crystals: the highest harmonic frequency of the MD "
@@ -279,7 +278,8 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     T = float(T)
     S = np.asarray(fc.smap.matrix if supercell is None else supercell)
     q = np.asarray(modes["qpoint"].transpose("q", ...).values, dtype=float)
-    _check_same_crystal(modes, fc, S, q, supercell is not None)
+    phonons = Phonons(fc)
+    _check_same_crystal(modes, fc, phonons, S, q, supercell is not None)
     meshes = None if bulk_points is None else bulk_mesh(S, bulk_points)         # checked before the work
     fwhm = np.asarray(peak_variable(modes, "fwhm").values, float)
     fwhm_err = np.asarray(peak_variable(modes, "fwhm_err").values, float)
@@ -290,7 +290,6 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     ok = (status == "ok") & np.isfinite(fwhm)
     resolution = float(modes.attrs.get("spectra_resolution_thz", modes.attrs.get("resolution_thz", 0.0)) or 0.0)
     sigma = _auto_smearing(fwhm, ok, resolution) if smearing is None else float(smearing)
-    phonons = Phonons(fc)
     an = Anharmonic(fc, S, [T], occupation="classical", smearing=sigma, phonons=phonons, scheduler=scheduler)
     gps = an.grid_points(q)                                  # raises if a q is not on the MD cell's grid
     f_pt = an.frequencies[gps]
