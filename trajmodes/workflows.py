@@ -198,35 +198,55 @@ def phonon_properties(force_constants, *, path: str | None = None, npoints: int 
 
 @dataclass
 class EAMCrystal:
-    """Analytic force constants of an EAM potential on a cubic crystal (``trajmodes eam``).
+    """Force constants of an EAM potential on a cubic crystal (``trajmodes eam``).
 
     Attributes
     ----------
     force_constants : ForceConstants
+        Analytic, or by finite displacements (``method="finite-difference"``).
     shells : xarray.Dataset or None
-        Born-von-Karman shell constants with their pair / embedding breakdown (fcc and bcc).
+        Born-von-Karman shell constants with their pair / embedding breakdown of the analytic constants (fcc and
+        bcc); with finite displacements also their part ``finite_difference``.
     closed_form_deviation : float or None
         Largest |D| difference (eV/(A^2 amu)) between the closed-form one-atom dynamical matrix and the supercell
         route at commensurate q (fcc and bcc).
+    curvature : CurvatureCheck or None
+        The analytic constants against finite displacements of the same potential at a few steps
+        (:func:`trajmodes.potentials.finite_difference.curvature_check`).
+    method : str
+        ``"analytic"`` or ``"finite-difference"``.
     """
 
     force_constants: object
     shells: object | None
     closed_form_deviation: float | None
+    curvature: object | None = None
+    method: str = "analytic"
 
 
-def eam_crystal(potential, structure: str, a: float, species=None, supercell: int = 5) -> EAMCrystal:
-    """Analytic force constants of ``potential`` (an :class:`~trajmodes.EAM` or its file) for an fcc, bcc or
-    L1_2 crystal of lattice constant ``a`` (A) in an ``supercell``^3 cube of conventional cells.
+def eam_crystal(potential, structure: str, a: float, species=None, supercell: int = 5, *,
+                method: str = "analytic", step: float = 0.01, check: bool = True) -> EAMCrystal:
+    """Force constants of ``potential`` (an :class:`~trajmodes.EAM` or its file) for an fcc, bcc or L1_2 crystal of
+    lattice constant ``a`` (A) in an ``supercell``^3 cube of conventional cells.
 
     ``species``: the element (fcc/bcc; default the potential's first) or the pair (A, B) of L1_2 A3B.
     For fcc and bcc also the BvK shell constants split into pair and embedding parts (Riffe et al.) and the
     check of the closed-form one-atom dynamical matrix against the supercell route.
+
+    ``method``: ``"analytic"`` (the curvature of the splines at the lattice point) or ``"finite-difference"``
+    (central differences of the forces, displacement ``step`` in A: what finite-displacement codes and MD see).
+    With ``check`` the analytic constants are compared with finite displacements at a few steps; where they differ at
+    every step (a table whose curvature changes from knot to knot) a warning says by how much.
     """
+    import warnings
     from trajmodes.lattice.cubic import cubic_lattice
     from trajmodes.potentials.eam import EAM
     from trajmodes.potentials.eam_cubic import cubic_dynamical_matrix, shell_constant_parts
+    from trajmodes.potentials.engines import PotentialEngine
+    from trajmodes.potentials.finite_difference import curvature_check, finite_difference_force_constants
     from trajmodes.phonons.harmonic import Phonons
+    if method not in ("analytic", "finite-difference"):
+        raise ValueError(f"method must be 'analytic' or 'finite-difference', not {method!r}")
     pot = potential if isinstance(potential, EAM) else EAM(potential)
     structure = structure.lower()
     if species is None:
@@ -234,6 +254,7 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
             raise ValueError("l12 needs the two elements A, B (A3B) of a potential with two elements")
         species = list(pot.elements) if structure == "l12" else pot.elements[:1]
     species = [species] if isinstance(species, str) else list(species)
+    shells = dev = None
     if structure in ("fcc", "bcc"):
         shells, fc = shell_constant_parts(pot, structure, a, element=species[0], supercell=supercell)
         n = supercell
@@ -241,9 +262,23 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
         qr = (qc / a) @ fc.primitive.cell.T
         dev = float(np.abs(cubic_dynamical_matrix(pot, structure, a, qc, element=species[0])
                            - Phonons(fc).dynamical_matrix(qr)).max())
-        return EAMCrystal(fc, shells, dev)
-    sc, prim = cubic_lattice(structure, a, supercell, species, masses=[pot.mass(s) for s in species])
-    return EAMCrystal(pot.force_constants(sc, prim), None, None)
+    else:
+        sc, prim = cubic_lattice(structure, a, supercell, species, masses=[pot.mass(s) for s in species])
+        fc = pot.force_constants(sc, prim)
+    curvature = curvature_check(pot, fc.supercell, fc.primitive, analytic=fc) if check else None
+    if method == "finite-difference":
+        fc = finite_difference_force_constants(PotentialEngine(pot, fc.supercell), fc.primitive, step)
+        if shells is not None:
+            import xarray as xr
+            from trajmodes.potentials import bvk
+            fd = bvk.shell_constants(fc, lattice=structure)
+            fd = fd[["value", "value_ev", "residual", "relative_residual"]]
+            shells = xr.concat([shells, fd.expand_dims(part=["finite_difference"])], dim="part",
+                               data_vars=["value", "value_ev", "residual", "relative_residual"], coords="minimal",
+                               compat="override", join="override")
+    elif curvature is not None and not curvature.consistent:
+        warnings.warn(curvature.message(os.path.basename(str(pot.paths[0]))), UserWarning, stacklevel=2)
+    return EAMCrystal(fc, shells, dev, curvature, method)
 
 
 # ----------------------------------------------------------------------------- modes of an MD run

@@ -196,6 +196,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pe.add_argument("--a", type=positive, required=True, help="cubic lattice constant in A")
     pe.add_argument("--element", help="element (fcc/bcc; default the potential's first) or A,B for l12 A3B")
     pe.add_argument("--supercell", type=positive_int, default=5, help="N x N x N conventional cells (default 5)")
+    pe.add_argument("--method", choices=["analytic", "finite-difference"], default="analytic",
+                    help="force constants from the curvature of the splines (analytic, default) or central differences "
+                         "of the forces (finite-difference: what MD and finite-displacement codes see; the analytic "
+                         "ones are always checked against them)")
+    pe.add_argument("--step", type=positive, default=0.01, help="finite-difference displacement in A (default 0.01)")
     pe.add_argument("--compare", nargs="+", metavar="FC", help="force constants to compare BvK constants with: "
                                                                "phonopy folders/files or trajmodes .nc")
     pe.add_argument("--path", help="band path as special-point letters (default: standard)")

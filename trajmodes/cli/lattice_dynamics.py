@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 
 from trajmodes.cli.options import step, write_dataset
 
@@ -72,14 +73,23 @@ def cmd_eam(args, out) -> int:
     pot = EAM(args.potential)
     structure = args.structure.lower()
     species = args.element.split(",") if args.element else None
-    with step(f"analytic force constants of {os.path.basename(args.potential)} ({structure}, a = {args.a:g} A)"):
-        res = eam_crystal(pot, structure, args.a, species=species, supercell=args.supercell)
+    with step(f"{args.method} force constants of {os.path.basename(args.potential)} ({structure}, a = {args.a:g} A)"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)           # the curvature check is printed below
+            res = eam_crystal(pot, structure, args.a, species=species, supercell=args.supercell,
+                              method=args.method, step=args.step)
     species = species or (list(pot.elements) if structure == "l12" else pot.elements[:1])
     prov = provenance([args.potential], dict(structure=structure, a=args.a, element=species,
-                                             supercell=args.supercell))
+                                             supercell=args.supercell, method=args.method, step=args.step))
     lines = [f"potential: {pot.paths[0]} ({pot.style}, elements {', '.join(pot.elements)}, cutoff {pot.cutoff:g} A)",
              f"crystal:   {structure} {species[0] + '3' + species[1] if structure == 'l12' else species[0]}, "
              f"a = {args.a:g} A, {args.supercell}^3 conventional-cell supercell"]
+    name = os.path.basename(args.potential)
+    if res.curvature is not None:
+        lines.append(("" if res.curvature.consistent or res.method != "analytic" else "warning: ")
+                     + res.curvature.message(name, advice=res.method == "analytic"))
+    if res.method == "finite-difference":
+        lines.append(f"force constants: central differences of the forces, h = {args.step:g} A")
     written = []
     fc = res.force_constants
     if res.shells is not None:
@@ -89,14 +99,17 @@ def cmd_eam(args, out) -> int:
         lines.append("BvK shell constants (N/m, = -Phi; Riffe et al., Table I), total = pair + e12 + e3 = "
                      f"effective_pair + e3 (max |difference| {float(np.nanmax(np.abs(total - summed))):.1e}):")
         parts = list(ds["part"].values)
-        lines.append(f"  {'const':6s}{'symbol':>10s}" + "".join(f"{p:>15s}" for p in parts))
+        width = max(15, max(len(str(p)) for p in parts) + 2)
+        lines.append(f"  {'const':6s}{'symbol':>10s}" + "".join(f"{p:>{width}s}" for p in parts))
         for k, name in enumerate(ds["constant"].values):
             lines.append(f"  {str(name):6s}{str(ds['paper_symbol'].values[k]):>10s}"
-                         + "".join(f"{float(ds['value'].sel(part=p).values[k]):15.4f}" for p in parts))
+                         + "".join(f"{float(ds['value'].sel(part=p).values[k]):{width}.4f}" for p in parts))
         lines.append("closed-form one-atom dynamical matrix (Riffe et al., eqs. 44 and 48) vs supercell route: "
                      f"max |dD| {res.closed_form_deviation:.1e} eV/(A^2 amu)")
         written.append(write_dataset(ds, os.path.join(args.output, "bvk.nc"), out, prov))
         sources = {"EAM (analytic)": ds.sel(part="total")}
+        if "finite_difference" in ds["part"].values:
+            sources[f"EAM (finite differences, h = {args.step:g} A)"] = ds.sel(part="finite_difference")
         for path in args.compare or []:
             sources[os.path.basename(os.path.normpath(path))] = bvk.shell_constants(load_force_constants(path),
                                                                                     lattice=structure)
