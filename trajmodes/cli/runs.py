@@ -101,6 +101,9 @@ def cmd_run(args, out) -> int:
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
     traj = read_trajectory(args)
+    if traj.forces is not None and not args.no_fit:
+        from trajmodes.lattice.crystal import masses_or_error
+        masses_or_error(traj.species, traj.masses)             # the fit needs them: fail before writing anything
     s = _report(traj, args)
     inputs = input_files(traj, args)
     cache = os.path.join(args.output, "trajectory.nc")

@@ -59,7 +59,16 @@ class DumpAtoms:
             return np.array([float(table[t]) for t in self._types.tolist()])
         if "mass" in self._layout.slot:
             return rows[order, self._layout.slot["mass"]] * self._conv.mass
-        return masses_of(self.species)
+        known = masses_of(self.species)
+        if known is None and masses is None and self._types is not None:
+            # types without elements: the mass commands of the LAMMPS input or log that wrote the dump
+            if self._input is None:
+                self._input = self._lammps_input(self.paths[0])
+            table = self._input.masses(self._types) if self._input is not None else None
+            if table is not None:
+                self.masses_from = self._input.path
+                return np.array([table[t] for t in self._types.tolist()]) * self._conv.mass
+        return known
 
     def _ids(self, rows: np.ndarray, fr, row_line, text=None) -> np.ndarray:
         """The id column of one frame as integers; ``row_line()`` is the line of its first row.

@@ -222,6 +222,7 @@ UNITS_COMMAND = re.compile(r"^\s*units\s+(\w+)", re.M)
 _TIMESTEP = re.compile(r"^\s*timestep\s+" + _NUM + r"\s*(?:#.*)?$", re.M)
 _DUMP = re.compile(r"^\s*dump\s+(\S+)\s+\S+\s+\S+\s+(\d+)\s+(\S+)", re.M)
 _EVERY = re.compile(r"^\s*dump_modify\s+(\S+)\s+.*?\bevery\s+(\d+)", re.M)
+_MASS = re.compile(r"^\s*mass\s+(\d+|\d*\*\d*)\s+" + _NUM + r"\s*(?:#.*)?$", re.M)
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,20 @@ class LammpsSettings:
     units: str | None
     md_timestep: float | None      # in the input's own time unit; None: the unit style's default applies
     every: int
+    #: the ``mass`` commands before the run: (first type, last type or None for no upper bound, mass in the input's
+    #: own mass unit), later commands overriding earlier ones
+    mass_commands: tuple = ()
+
+    def masses(self, types) -> dict | None:
+        """Mass of every LAMMPS type in ``types`` from the ``mass`` commands (the input's mass unit), or None when
+        one of them has none."""
+        out = {}
+        for t in sorted({int(t) for t in types}):
+            found = [m for lo, hi, m in self.mass_commands if lo <= t and (hi is None or t <= hi)]
+            if not found:
+                return None
+            out[t] = found[-1]
+        return out
 
 
 def lammps_settings_beside(dump_path: str) -> LammpsSettings | None:
@@ -294,7 +309,13 @@ def _settings_in(path: str, dump_stem: str) -> LammpsSettings | None:
         if re.search(r"^\s*timestep\s+\S*[$v]", text[:upto], re.M):
             return None                                  # a variable: not ours to evaluate
         units = UNITS_COMMAND.search(text, 0, upto)
-        return LammpsSettings(path, units.group(1) if units else None, steps[-1] if steps else None, every)
+        masses = []
+        for mm in _MASS.finditer(text, 0, upto):
+            spec, value = mm.group(1), float(mm.group(2))
+            lo, star, hi = spec.partition("*")
+            masses.append((int(lo) if lo else 1, (int(hi) if hi else None) if star else int(lo), value))
+        return LammpsSettings(path, units.group(1) if units else None, steps[-1] if steps else None, every,
+                              tuple(masses))
     return None
 
 

@@ -8,7 +8,24 @@ from trajmodes.lattice.elements import masses_of
 from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.lattice.symmetry import quiet_spglib
 
-__all__ = ["Crystal"]
+__all__ = ["Crystal", "masses_or_error"]
+
+
+def masses_or_error(species, masses=None) -> np.ndarray:
+    """``masses`` (amu), or the standard masses of ``species``; a ValueError saying what to give when neither is
+    known (LAMMPS types without elements)."""
+    if masses is not None:
+        return np.asarray(masses, dtype=float)
+    found = masses_of(species)
+    if found is None:
+        bad = sorted({str(s) for s in np.asarray(species, dtype=str).reshape(-1) if masses_of([s]) is None})
+        types = all(b.isdigit() for b in bad)
+        raise ValueError(
+            (f"LAMMPS type(s) {', '.join(bad)} have no element, so no mass: give the elements of the types "
+             "(--species Cu, or species=['Cu'] to trajmodes.read) or their masses (--masses, masses=), or put the "
+             "LAMMPS input with its mass commands beside the dump")
+            if types else f"no standard mass for species {', '.join(bad)}: give masses= (amu)")
+    return np.asarray(found, dtype=float)
 
 
 class Crystal:
@@ -32,16 +49,7 @@ class Crystal:
         self.species = np.array(species, dtype=str).reshape(-1)
         if len(self.species) != len(self.positions):
             raise ValueError(f"{len(self.species)} species for {len(self.positions)} positions")
-        if masses is None:
-            masses = masses_of(self.species)
-            if masses is None:
-                bad = sorted({str(s) for s in self.species if masses_of([s]) is None})
-                types = all(b.isdigit() for b in bad)
-                raise ValueError(
-                    (f"LAMMPS type(s) {', '.join(bad)} have no element, so no mass: give the elements of the types "
-                     "(--species Cu, or species=['Cu'] to trajmodes.read) or their masses (--masses, masses=)")
-                    if types else f"no standard mass for species {', '.join(bad)}: give masses= (amu)")
-        self.masses = np.array(masses, dtype=float).reshape(-1)
+        self.masses = np.array(masses_or_error(self.species, masses), dtype=float).reshape(-1)
         if len(self.masses) != len(self.positions):
             raise ValueError(f"{len(self.masses)} masses for {len(self.positions)} positions")
         if abs(np.linalg.det(self.cell)) < 1e-8:
