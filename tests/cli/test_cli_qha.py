@@ -49,6 +49,34 @@ def test_qha_command_with_a_pair_potential_stops_where_the_lattice_does(tmp_path
         assert ds["temperature"].values.tolist() == [0.0, 40.0]
 
 
+def test_qha_points_near_the_instability_are_marked_and_off_the_scales(tmp_path, capsys, monkeypatch):
+    """Argon (Lennard-Jones), quantum, 8x8x8: B_T falls from 2.47 GPa to 0.30 at 70 K before the minimum vanishes at
+    75 K, where alpha_V is 11,300e-6/K. That point is flagged (the table marks it, the dataset holds
+    ``near_instability``), drawn as a red cross, and the expansion panel's scale is that of the other points; C_P
+    and the volume are per atom in both the table and the figure."""
+    from trajmodes.plots import quasiharmonic as qha_plots
+    figs = []
+    monkeypatch.setattr(qha_plots, "save", lambda fig, path, **kw: figs.append(fig))
+    out = tmp_path / "ar"
+    assert main(["qha", "lj/cut:0.0104,3.40,8.5", "--species", "Ar", "--structure", "fcc", "--a", "5.25",
+                 "--temperatures", "50:90:5", "--mesh", "8", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    rows = {float(r.split()[0]): r for r in text.splitlines() if r.strip()[:1].isdigit() and len(r.split()) >= 8}
+    assert rows[70.0].endswith("*") and not rows[65.0].endswith("*")
+    assert "C_P (kB/atom)" in text and "V (A^3/atom)" in text and "* near the instability" in text
+    assert float(rows[70.0].split()[2]) == pytest.approx(43.76, abs=0.01)        # A^3 per atom (one-atom cell)
+    with xr.open_dataset(out / "qha.nc") as ds:
+        assert ds["near_instability"].values.tolist() == [False] * 4 + [True]
+        alpha70 = float(ds["volumetric_expansion"].sel(temperature=70.0)) * 1e6
+    assert alpha70 > 5000
+    fig, = figs
+    expansion = fig.axes[1]
+    assert expansion.get_ylim()[1] < alpha70
+    crosses = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_marker() == "x" and len(ln.get_xdata())]
+    assert crosses and all(list(ln.get_xdata()) == [70.0] for ln in crosses)
+    assert "k_B per atom" in fig.axes[4].get_ylabel() and "per atom" in fig.axes[5].get_ylabel()
+
+
 @pytest.mark.parametrize("spec, message", [
     ("morse:1.0,2.0", "morse takes D0, alpha, r0, cutoff"),
     ("nonexistent.sw", "no such potential file"),

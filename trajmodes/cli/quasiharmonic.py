@@ -51,17 +51,23 @@ def cmd_qha(args, out) -> int:
     cols = (f"{'a (A)':>10}" if cube else f"{'a (A)':>10} {'c (A)':>10}")
     lines = [f"{args.structure} {'-'.join(species)}, {label}; mesh {mesh}, "
              f"{args.occupation} statistics, p = {args.pressure:g} GPa",
-             f"{'T (K)':>8} {cols} {'V (A^3)':>10} {'alpha_V (1e-6/K)':>17} "
-             f"{'B_T (GPa)':>10} {'B_S (GPa)':>10} {'gamma':>7} {'C_P (kB/cell)':>14}"]
+             f"{'T (K)':>8} {cols} {'V (A^3/atom)':>13} {'alpha_V (1e-6/K)':>17} "
+             f"{'B_T (GPa)':>10} {'B_S (GPa)':>10} {'gamma':>7} {'C_P (kB/atom)':>14}"]
     from trajmodes.units import KB_EV
     gamma = ds["gruneisen"].values
+    n_atoms = int(ds.attrs["n_atoms"])
+    near = ds["near_instability"].values
     for i, t in enumerate(ds["temperature"].values):
         abc = f"{lp[i, 0] * cube:10.5f}" if cube else f"{lp[i, 0]:10.5f} {lp[i, 2]:10.5f}"
         g = f"{gamma[i]:7.4f}" if np.isfinite(gamma[i]) else f"{'-':>7}"
-        lines.append(f"{t:8.1f} {abc} {ds['volume'].values[i]:10.4f} "
+        lines.append(f"{t:8.1f} {abc} {ds['volume'].values[i] / n_atoms:13.4f} "
                      f"{1e6 * ds['volumetric_expansion'].values[i]:17.4f} {ds['bulk_modulus_t'].values[i]:10.3f} "
                      f"{ds['bulk_modulus_s'].values[i]:10.3f} {g} "
-                     f"{ds['heat_capacity_p'].values[i] / KB_EV:14.4f}")
+                     f"{ds['heat_capacity_p'].values[i] / KB_EV / n_atoms:14.4f}" + ("  *" if near[i] else ""))
+    if near.any():
+        lines.append("* near the instability: B_T below 1/4 of its lowest-temperature value, the free-energy minimum "
+                     "is about to vanish on heating (alpha and C_P diverge); the quasiharmonic approximation does not "
+                     "describe the crystal there")
     if not np.isfinite(gamma).all():
         lines.append(f"gamma = V alpha_V B_T / C_V is 0/0 where C_V = 0 ({args.occupation} statistics at "
                      f"{', '.join(f'{t:g}' for t in ds['temperature'].values[~np.isfinite(gamma)])} K): not given there")

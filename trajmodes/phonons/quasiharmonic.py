@@ -45,6 +45,11 @@ def _voigt_volume_gradient(volume: float) -> np.ndarray:
     return volume * np.array([1.0, 1, 1, 0, 0, 0])
 
 
+#: a minimum whose isothermal bulk modulus has fallen below this fraction of its value at the lowest temperature is
+#: flagged ``near_instability``: approaching the quasiharmonic spinodal, alpha ~ 1/B_T diverges
+NEAR_SPINODAL = 0.25
+
+
 class QuasiHarmonic:
     """Quasiharmonic free energy, its analytic gradient and its minimum, for a crystal with a short-ranged potential.
 
@@ -493,6 +498,11 @@ class QuasiHarmonic:
             ds["gruneisen"].attrs["long_name"] = ("thermodynamic Grueneisen parameter V alpha_V B_T / C_V; NaN where "
                                                   "C_V = 0 (0 K with quantum occupations: 0/0)")
             ds = ds.assign_coords(voigt2=["xx", "yy", "zz", "yz", "xz", "xy"])
+            bt = ds["bulk_modulus_t"].values
+            ds["near_instability"] = ("temperature", bt < NEAR_SPINODAL * bt[0], {
+                "long_name": f"B_T below {NEAR_SPINODAL:g} of its value at the lowest temperature: the free-energy "
+                             "minimum is about to vanish on heating (B_T -> 0, alpha and C_P diverge), where the "
+                             "quasiharmonic approximation no longer describes the crystal"})
         return ds
 
     def _properties(self, crystal: Crystal, loc: dict, T: float, p: float, internal: str) -> dict:

@@ -5,33 +5,61 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.plots.figures import figure, save
-from trajmodes.units import EV_J, AVOGADRO
+from trajmodes.units import KB_EV
 
 __all__ = ["plot_quasiharmonic"]
+
+
+def _scale_to(ax, values, keep) -> None:
+    """y range of the points ``keep`` (with a margin), so that points near an instability do not flatten the rest;
+    a note in the panel names what falls off scale."""
+    v = np.asarray(values, float).reshape(len(keep), -1)
+    shown = v[keep][np.isfinite(v[keep])]
+    if not keep.all() and shown.size:
+        lo, hi = shown.min(), shown.max()
+        pad = 0.08 * (hi - lo) if hi > lo else 0.1 * max(abs(hi), 1e-12)
+        ax.set_ylim(lo - pad, hi + pad)
+        off = v[~keep]
+        if np.any((off < lo - pad) | (off > hi + pad)):
+            ax.text(0.02, 0.97, "points near the instability off scale", transform=ax.transAxes, fontsize=7,
+                    va="top", color="tab:red")
 
 
 def plot_quasiharmonic(ds, path: str, title: str = "", md=None, cube_edge: float | None = None) -> None:
     """Six panels over temperature from :meth:`trajmodes.QuasiHarmonic.minimize`: lattice parameters (A), the linear
     and volumetric thermal expansion (1e-6/K), isothermal and adiabatic bulk moduli (GPa), the Grueneisen parameter,
-    C_V and C_P (J/(K mol) of cells), and the volume. ``cube_edge``: for a cubic crystal given by its primitive cell,
-    the cube edge in units of the primitive vectors' length (:data:`trajmodes.lattice.prototypes.CUBE_EDGE`): the
-    first panel then shows the cube edge a. ``md``: optional ``(T, a, a_err)`` lattice parameters from MD (A, the same
-    quantity as the first panel), drawn with their error bars."""
+    C_V and C_P (k_B per atom), and the volume (A^3 per atom). ``cube_edge``: for a cubic crystal given by its
+    primitive cell, the cube edge in units of the primitive vectors' length
+    (:data:`trajmodes.lattice.prototypes.CUBE_EDGE`): the first panel then shows the cube edge a. ``md``: optional
+    ``(T, a, a_err)`` lattice parameters from MD (A, the same quantity as the first panel), drawn with their error
+    bars. Minima flagged ``near_instability`` are drawn as red crosses, and the scales are those of the others."""
     T = ds["temperature"].values
     fig, ax = figure(2, 3, (14.0, 7.5))
     ax = ax.ravel()
     lp = ds["lattice_parameters"].values
     style = "o-" if len(T) < 25 else "-"
+    near = ds["near_instability"].values.astype(bool) if "near_instability" in ds else np.zeros(len(T), bool)
+    keep = ~near
+
+    def draw(a, y, fmt, label=None, **kw):
+        y = np.asarray(y, float)
+        line, = a.plot(T[keep], y[keep], fmt, ms=3, label=label, **kw)
+        if near.any():
+            a.plot(T[near], y[near], "x", color="tab:red", ms=6)
+        return line
+
     if cube_edge is not None:
-        ax[0].plot(T, lp[:, 0] * cube_edge, style, ms=3, label="a (cube edge)")
+        draw(ax[0], lp[:, 0] * cube_edge, style, label="a (cube edge)")
     else:
         for k, lab in enumerate("abc"):
             if k and np.allclose(lp[:, k], lp[:, 0], rtol=1e-9):
                 continue
-            ax[0].plot(T, lp[:, k], style, ms=3, label=f"|{lab}|")
+            draw(ax[0], lp[:, k], style, label=f"|{lab}|")
     if md is not None:
         t, a, err = (np.asarray(v, float) for v in md)
         ax[0].errorbar(t, a, yerr=err, fmt="s", color="k", ms=4, capsize=2, label="MD (NPT)")
+    if near.any():
+        ax[0].plot([], [], "x", color="tab:red", label="near the instability (B_T < 1/4 of its low-T value)")
     ax[0].set_ylabel("lattice parameter (A)")
     ax[0].legend(fontsize=8)
     if "thermal_expansion" in ds:
@@ -39,25 +67,32 @@ def plot_quasiharmonic(ds, path: str, title: str = "", md=None, cube_edge: float
         for k, lab in enumerate(("xx", "yy", "zz")):
             if k and np.allclose(al[:, k], al[:, 0], rtol=1e-6, atol=1e-9):
                 continue
-            ax[1].plot(T, al[:, k], style, ms=3, label=f"alpha_{lab}")
-        ax[1].plot(T, ds["volumetric_expansion"].values * 1e6, "--", color="0.3", label="alpha_V")
+            draw(ax[1], al[:, k], style, label=f"alpha_{lab}")
+        draw(ax[1], ds["volumetric_expansion"].values * 1e6, "--", color="0.3", label="alpha_V")
+        _scale_to(ax[1], np.column_stack([al, ds["volumetric_expansion"].values * 1e6]), keep)
         ax[1].set_ylabel("thermal expansion (1e-6 / K)")
         ax[1].axhline(0, color="0.8", lw=0.8)
         ax[1].legend(fontsize=8)
-        ax[2].plot(T, ds["bulk_modulus_t"].values, style, ms=3, label="B_T (isothermal)")
-        ax[2].plot(T, ds["bulk_modulus_s"].values, style, ms=3, label="B_S (adiabatic)")
+        draw(ax[2], ds["bulk_modulus_t"].values, style, label="B_T (isothermal)")
+        draw(ax[2], ds["bulk_modulus_s"].values, style, label="B_S (adiabatic)")
         ax[2].set_ylabel("bulk modulus (GPa)")
         ax[2].legend(fontsize=8)
-        ax[3].plot(T, ds["gruneisen"].values, style, ms=3)
+        draw(ax[3], ds["gruneisen"].values, style)
+        _scale_to(ax[3], ds["gruneisen"].values, keep)
         ax[3].set_ylabel("Grueneisen parameter V alpha_V B_T / C_V")
-    per_mol = EV_J * AVOGADRO                                          # eV/K per cell -> J/(K mol of cells)
-    ax[4].plot(T, ds["heat_capacity_v"].values * per_mol, style, ms=3, label="C_V")
+    n_atoms = int(ds.attrs.get("n_atoms", 1))
+    per_atom = 1.0 / (KB_EV * n_atoms)                                  # eV/K per cell -> k_B per atom
+    draw(ax[4], ds["heat_capacity_v"].values * per_atom, style, label="C_V")
+    cp = [ds["heat_capacity_v"].values * per_atom]
     if "heat_capacity_p" in ds:
-        ax[4].plot(T, ds["heat_capacity_p"].values * per_mol, style, ms=3, label="C_P")
-    ax[4].set_ylabel("heat capacity (J / (K mol of cells))")
+        draw(ax[4], ds["heat_capacity_p"].values * per_atom, style, label="C_P")
+        cp.append(ds["heat_capacity_p"].values * per_atom)
+    ax[4].axhline(3.0, color="0.8", lw=0.8, ls=":")
+    _scale_to(ax[4], np.column_stack(cp), keep)
+    ax[4].set_ylabel("heat capacity (k_B per atom; 3: Dulong-Petit)")
     ax[4].legend(fontsize=8)
-    ax[5].plot(T, ds["volume"].values, style, ms=3)
-    ax[5].set_ylabel("volume (A^3 per cell)")
+    draw(ax[5], ds["volume"].values / n_atoms, style)
+    ax[5].set_ylabel("volume (A^3 per atom)")
     for a in ax:
         a.set_xlabel("temperature (K)")
     m = [int(x) for x in np.atleast_1d(ds.attrs.get("mesh", []))]
