@@ -68,3 +68,32 @@ def test_sed_along_the_band_path(cu_spectra, tmp_path, cu_eam_phonons):
     plot_sed(cu_spectra.assign(peak_frequency=cu_spectra["frequency_harmonic"]), str(out), bands=bands,
              rotations=rot)
     assert out.stat().st_size > 10_000
+
+
+def test_sed_leaves_segments_without_commensurate_q_empty(cu_eam_phonons):
+    """A 7x7x7 supercell of the rhombohedral primitive fcc cell: on the L-W-X segment of the standard path only its
+    end points' neighbourhood holds commensurate q; the columns there stay about one grid spacing wide and the rest
+    of the segment is empty (NaN), instead of one q's column stretched across it."""
+    import itertools
+    from trajmodes.lattice.paths import path_coordinates
+    from trajmodes.plots import sed_columns
+    from trajmodes.plots.modes import column_edges
+    ph = cu_eam_phonons
+    bands = ph.band_structure(npoints=21)
+    rot = np.unique(np.asarray(ph.fc.primitive.rotations, int), axis=0)
+    q = np.array(list(itertools.product(range(7), repeat=3))) / 7.0
+    hits = path_coordinates(q, bands, rot)
+    xs, cols = sed_columns(np.ones((len(q), 5)), hits)
+    edges, filled = column_edges(xs, cols, bands.distance.values)
+    assert np.all(np.diff(edges) > 0) and len(edges) == len(filled) + 1
+    assert edges[0] == bands.distance.values[0] and edges[-1] == bands.distance.values[-1]
+    widths = np.diff(edges)[np.isfinite(filled[:, 0])]
+    assert widths.max() <= 2.0 * np.median(np.diff(xs)) + 1e-9
+    # L-W-X (the last two segments) holds no commensurate q: empty from just past L to the end of the path
+    d, seg = bands.distance.values, bands.segment.values
+    l_point, w_point = d[seg == seg.max() - 1][0], d[seg == seg.max()][0]
+    assert not np.isfinite(filled[-1, 0]) and edges[-2] < l_point + 0.5 * (w_point - l_point)
+    # on a grid that reaches everywhere along the path nothing is left empty
+    xs2 = np.linspace(0, bands.distance.values[-1], 40)
+    e2, f2 = column_edges(xs2, np.ones((40, 5)), bands.distance.values)
+    assert np.isfinite(f2).all() and len(e2) == 41

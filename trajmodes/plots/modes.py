@@ -157,6 +157,43 @@ def sed_columns(sed: np.ndarray, hits) -> tuple[np.ndarray, np.ndarray]:
     return xs, np.array([sed[cols[x]].mean(axis=0) for x in xs]).reshape(len(xs), sed.shape[1])
 
 
+def column_edges(xs: np.ndarray, columns: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of the SED columns at path coordinates ``xs`` for a flat pcolormesh, and the columns with empty (NaN)
+    ones where no commensurate q lies.
+
+    A column reaches halfway to its neighbours but no further than the typical spacing of the commensurate q along
+    the path (the median gap between columns) on either side: a q alone on a segment (one q near L of a
+    rhombohedral cell, nothing on L-W-X) stays a narrow column instead of filling the segment, which is left empty
+    as the dispersion figure leaves it.
+
+    Returns
+    -------
+    edges : ndarray (n + 1,)
+    columns : ndarray (n, frequency), NaN in the empty ones
+    """
+    nf = columns.shape[1] if columns.ndim == 2 else 0
+    if xs.size == 0:
+        return np.array([distance[0], distance[-1]]), np.full((1, nf), np.nan)
+    reach = float(np.median(np.diff(xs))) if xs.size > 1 else float(distance[-1] - distance[0])
+    mid = 0.5 * (xs[1:] + xs[:-1])
+    left = np.maximum(np.concatenate([[distance[0]], mid]), xs - reach)
+    right = np.minimum(np.concatenate([mid, [distance[-1]]]), xs + reach)
+    edges, cols = [left[0]], []
+    for i in range(len(xs)):
+        if left[i] > edges[-1] + 1e-12:                     # a gap before this column: an empty one
+            cols.append(np.full(nf, np.nan))
+            edges.append(left[i])
+        cols.append(columns[i])
+        edges.append(right[i])
+    if distance[-1] > edges[-1] + 1e-12:
+        cols.append(np.full(nf, np.nan))
+        edges.append(distance[-1])
+    if distance[0] < edges[0] - 1e-12:
+        cols.insert(0, np.full(nf, np.nan))
+        edges.insert(0, distance[0])
+    return np.array(edges), np.array(cols)
+
+
 def plot_sed(ds, path: str, title: str = "", bands=None, rotations=None, note: str = "") -> None:
     """Spectral energy density S(q, nu) as a heat map along the band path, log colour scale.
 
@@ -175,21 +212,19 @@ def plot_sed(ds, path: str, title: str = "", bands=None, rotations=None, note: s
     if bands is not None and rotations is not None:
         hits = path_coordinates(ds.qpoint.values, bands, rotations)
         xs, img = sed_columns(sed, hits)
-        img = img.T if xs.size else np.zeros((len(f), 0))
-        mid = 0.5 * (xs[1:] + xs[:-1])
-        d = bands.distance.values
-        edges = np.concatenate([[d[0]], mid, [d[-1]]]) if xs.size else np.array([d[0], d[-1]])
+        edges, img = column_edges(xs, img, bands.distance.values)
+        img = img.T
         hi_f = max(float(np.nanmax(bands.frequency.values)), float(np.nanmax(np.abs(H))))
     else:
         order = _q_order(ds)
         img = sed[order].T
         edges = np.arange(len(order) + 1) - 0.5
         hi_f = float(np.abs(H).max())
-    pos = img[img > 0]
+    pos = img[np.isfinite(img) & (img > 0)]
     vmin = max(float(np.percentile(pos, 5)), float(pos.max()) * 1e-6) if pos.size else 1e-12
     vmax = float(pos.max()) if pos.size else 1.0
     if img.size:
-        im = ax.pcolormesh(edges, np.append(f, f[-1] + df) - 0.5 * df, np.maximum(img, vmin),
+        im = ax.pcolormesh(edges, np.append(f, f[-1] + df) - 0.5 * df, np.ma.masked_invalid(np.maximum(img, vmin)),
                            norm=LogNorm(vmin=vmin, vmax=vmax), shading="flat", cmap="magma")
         fig.colorbar(im, ax=ax, label=f"SED ({ds['sed'].attrs.get('units', 'eV/THz')})")
     top = min(f[-1], 1.15 * hi_f)
