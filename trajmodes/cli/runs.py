@@ -53,6 +53,17 @@ def _report(traj, args):
         T = s.temperature.values
         lines.append(f"temperature: {T.mean():.2f} +- {T.std():.2f} K (min {T.min():.2f}, max {T.max():.2f}; "
                      "kinetic, 3N-3 degrees of freedom)")
+    if "volume" in s:
+        V = s.volume.values
+        lines.append(f"volume:      {V.mean():.4f} +- {V.std():.4f} A^3 (min {V.min():.4f}, max {V.max():.4f}; "
+                     f"{V.mean() / traj.n_atoms:.4f} A^3 per atom)" + ("" if V.std() > 1e-9 * V.mean()
+                                                                       else ": fixed box"))
+    if "pressure" in s:
+        P = s.pressure.values
+        lines.append(f"pressure:    {P.mean():.4f} +- {P.std():.4f} GPa (min {P.min():.4f}, max {P.max():.4f})")
+    if "potential_energy" in s:
+        E = s.potential_energy.values
+        lines.append(f"potential energy: {E.mean() / traj.n_atoms:.6f} +- {E.std() / traj.n_atoms:.6f} eV per atom")
     lines.append(f"displacements from the reference ({ref_name}):")
     for k in s.species.values:
         m = s.msd.sel(species=k).values

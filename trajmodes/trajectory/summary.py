@@ -17,7 +17,9 @@ def summarize(traj, *, progress: bool = False) -> xr.Dataset:
         ``rms_displacement`` (species) in A; ``max_displacement`` in A;
         ``rms_time`` (time, species): rms |u| of each species in every frame, A;
         ``drift`` (time, cartesian): mean displacement of all atoms (centre-of-mass drift
-        for one species) in A.
+        for one species) in A;
+        ``volume`` (time) in A^3 per cell when the frames hold a box; ``pressure`` (time) in GPa and
+        ``potential_energy`` (time) in eV per cell when the data have them (a LAMMPS log, energy or stress columns).
     """
     has_t = traj.velocities is not None and traj.masses is not None
     layer = ("positions", "velocities") if has_t else ("positions",)   # one parse per chunk for both
@@ -30,6 +32,14 @@ def summarize(traj, *, progress: bool = False) -> xr.Dataset:
             "u2_time": u2.sum(axis=2) @ onehot}
     if has_t:
         jobs["temperature"] = traj.temperature(layer=layer)
+    if traj.cells is not None:
+        cells = traj.field("cells", layer)
+        jobs["volume"] = abs(cells[:, 0, 0] * (cells[:, 1, 1] * cells[:, 2, 2] - cells[:, 1, 2] * cells[:, 2, 1])
+                             - cells[:, 0, 1] * (cells[:, 1, 0] * cells[:, 2, 2] - cells[:, 1, 2] * cells[:, 2, 0])
+                             + cells[:, 0, 2] * (cells[:, 1, 0] * cells[:, 2, 1] - cells[:, 1, 1] * cells[:, 2, 0]))
+    for name in ("pressure", "potential_energy"):
+        if name in traj.frame_fields:
+            jobs[name] = traj.field(name)
     if progress:
         from dask.diagnostics import ProgressBar
         with ProgressBar(minimum=1.0):
@@ -52,6 +62,11 @@ def summarize(traj, *, progress: bool = False) -> xr.Dataset:
     if has_t:
         ds["temperature"] = (("time",), res["temperature"], {"units": "K",
                                                             "long_name": "kinetic temperature (3N-3 dof)"})
+    for name, units, long_name in (("volume", "Angstrom^3", "volume of the cell"),
+                                   ("pressure", "GPa", "pressure, positive when compressed"),
+                                   ("potential_energy", "eV", "potential energy of the cell")):
+        if name in res:
+            ds[name] = (("time",), np.asarray(res[name], float), {"units": units, "long_name": long_name})
     return ds
 
 
