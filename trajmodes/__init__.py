@@ -32,6 +32,7 @@ _LAZY = {
     "AseEngine": "trajmodes.potentials.engines", "LammpsEngine": "trajmodes.potentials.lammps_engine",
     "canonical_configurations": "trajmodes.phonons.sampling",
     "thermodynamic_integration": "trajmodes.phonons.free_energy_bounds",
+    "dynamic_structure_factor": "trajmodes.modes.structure_factor",
 }
 #: public submodules, by the short names users know them under
 _MODULES = {"bvk": "trajmodes.potentials.bvk", "workflows": "trajmodes.workflows", "plots": "trajmodes.plots",

@@ -1,1 +1,1 @@
-"""Phonon modes of an MD run: projection, energies, spectra and peak fits."""
+"""Phonon modes of an MD run: projection, energies, spectra and peak fits; dynamic structure factors."""

