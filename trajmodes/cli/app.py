@@ -292,8 +292,8 @@ def main(argv=None) -> int:
     old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     out = StagedOutputs()
     try:
-        from dask.diagnostics import ProgressBar
-        with ProgressBar(minimum=1.0, out=sys.stderr):   # every Dask computation longer than 1 s
+        from trajmodes.cli.progress import progress
+        with progress(minimum=1.0, out=sys.stderr):      # every Dask computation longer than 1 s
             status = getattr(cli, args.func)(args, out)
         out.commit()
         return status
