@@ -175,3 +175,16 @@ def test_every_file_has_provenance(tmp_path):
     assert isinstance(fc["setting_cutoff2"], (float, np.floating))
     ph = _attrs_are_real(tmp_path / "ph" / "band.nc")
     assert list(ph["setting_mesh"]) == [6, 6, 6] and ph["setting_npoints"] == 5
+
+
+def test_run_reads_the_comparison_first_with_its_own_progress_line(tmp_path, capsys):
+    """A missing --compare file fails before the summary, cache or fit is computed; a present one is read under its
+    own progress line, not counted as fitting time."""
+    assert main([*RUN, "--compare", str(tmp_path / "no_such_fc"), "-o", str(tmp_path / "out")]) == 2
+    text = capsys.readouterr()
+    assert "writing the netCDF cache" not in text.out + text.err and "fitting" not in text.out + text.err
+    from tests.support.paths import EXAMPLES
+    assert main([*RUN, "--compare", str(EXAMPLES / "fc" / "cu_eam"), "-o", str(tmp_path / "ok")]) == 0
+    text = capsys.readouterr()
+    both = text.out + text.err
+    assert both.index("reading the force constants to compare with") < both.index("fitting the effective")

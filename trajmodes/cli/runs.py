@@ -115,6 +115,7 @@ def cmd_run(args, out) -> int:
     if traj.forces is not None and not args.no_fit:
         from trajmodes.lattice.crystal import masses_or_error
         masses_or_error(traj.species, traj.masses)             # the fit needs them: fail before writing anything
+    reference_fc = _load_compare(args.compare) if traj.forces is not None and not args.no_fit else None
     s = _report(traj, args)
     inputs = input_files(traj, args)
     cache = os.path.join(args.output, "trajectory.nc")
@@ -134,18 +135,30 @@ def cmd_run(args, out) -> int:
     settings = dict(cutoff2=cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks", stride=1,
                     n_frames=None, symprec=1e-3, constraints=())
     _fit_and_write([traj], settings, os.path.join(args.output, "fc"), out, args, compare=args.compare,
-                   inputs=inputs)
+                   inputs=inputs, reference_fc=reference_fc)
     return 0
 
 
-def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, inputs=()) -> None:
+def _load_compare(compare):
+    """The force constants of ``--compare`` (None without), read with their own progress line: a large phonopy yaml
+    takes minutes, and a missing file should fail before anything is computed or written."""
+    if compare is None:
+        return None
+    from trajmodes.workflows import load_force_constants
+    with step(f"reading the force constants to compare with, {compare}"):
+        return load_force_constants(compare)
+
+
+def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, inputs=(), reference_fc=None) -> None:
     """Fit, print the scores, write STEM.nc, STEM.scores.nc and the dispersion figure."""
     import numpy as np
     from trajmodes.plots import plot_dispersion_comparison
     from trajmodes.io.provenance import provenance
     from trajmodes.workflows import fit_effective
+    if reference_fc is None:
+        reference_fc = _load_compare(compare)
     with step("fitting the effective force constants"):
-        res = fit_effective(trajs, compare=compare, path=getattr(args, "path", None),
+        res = fit_effective(trajs, compare=reference_fc, path=getattr(args, "path", None),
                             npoints=getattr(args, "npoints", 51), **settings)
     est, fc = res.estimator, res.force_constants
     pr = fc.primitive
