@@ -287,8 +287,10 @@ def test_an_interrupted_command_leaves_nothing(tmp_path, sig, status, word):
     """Ctrl-C: one line and status 130; SIGTERM: status 143; no traceback, no output folder, no temporaries."""
     out, ready = tmp_path / "out", tmp_path / "ready"
     code = _INTERRUPTIBLE.format(ready=str(ready), out=str(out))
+    # a shell without job control starts background jobs with SIGINT ignored, and a Python started so never raises
+    # KeyboardInterrupt: give the command the disposition it has at a terminal
     p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+                         text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t0 = time.monotonic()
     while not ready.exists():
         assert p.poll() is None, p.communicate()
