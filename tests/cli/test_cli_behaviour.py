@@ -462,7 +462,7 @@ def _summary_figure(monkeypatch, drift: float):
     """The figure plot_summary draws for a cubic crystal whose mean displacement is ``drift`` A."""
     import xarray as xr
     from trajmodes import plots
-    from trajmodes.plots import trajectory as summary_figures
+    from trajmodes.plots import figures as summary_figures
     figs = []
     monkeypatch.setattr(summary_figures, "save", lambda fig, path, dpi=130: figs.append(fig))
     t = np.linspace(0, 2, 200)

@@ -54,7 +54,7 @@ def test_qha_points_near_the_instability_are_marked_and_off_the_scales(tmp_path,
     75 K, where alpha_V is 11,300e-6/K. That point is flagged (the table marks it, the dataset holds
     ``near_instability``), drawn as a red cross, and the expansion panel's scale is that of the other points; C_P
     and the volume are per atom in both the table and the figure."""
-    from trajmodes.plots import quasiharmonic as qha_plots
+    from trajmodes.plots import figures as qha_plots
     figs = []
     monkeypatch.setattr(qha_plots, "save", lambda fig, path, **kw: figs.append(fig))
     out = tmp_path / "ar"

@@ -106,7 +106,10 @@ def phonon_dos(phonons: Phonons, mesh=(20, 20, 20), method: str = "tetrahedron",
     import xarray as xr
     if method not in ("tetrahedron", "gaussian"):
         raise ValueError(f"method must be 'tetrahedron' or 'gaussian', not {method!r}")
-    mesh = np.asarray(mesh, dtype=int).reshape(3)
+    from trajmodes.lattice.grid import parse_mesh
+    mesh = parse_mesh(mesh)
+    if mesh.shape != (3,):
+        raise ValueError("the DOS needs a regular mesh (n, or n1, n2, n3), not a supercell matrix")
     _, f, pr = phonons.mesh(mesh, projections=projected)
     points, s = frequency_points(f, sigma)
     if frequencies is not None:

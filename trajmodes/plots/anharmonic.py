@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import figure, save
+from trajmodes.plots.figures import axes_for, finish
 
 __all__ = ["plot_three_phonon", "plot_comparison"]
 
 
-def plot_three_phonon(ds, path: str, title: str = "") -> None:
+def plot_three_phonon(ds, path: str | None = None, title: str = "", *, ax=None):
     """Linewidth (FWHM) and lifetime of every mode of the irreducible q against its harmonic frequency, one
     colour per temperature, and, with ``kappa`` in ``ds``, the conductivity (diagonal) against temperature."""
     has_kappa = "kappa" in ds
-    fig, axes = figure(1, 3 if has_kappa else 2, (13.5 if has_kappa else 9.5, 4.0))
+    fig, axes = axes_for(ax, 1, 3 if has_kappa else 2, (13.5 if has_kappa else 9.5, 4.0))
     f = ds["frequency_harmonic"].values.ravel()
     T = ds["temperature"].values
     colors = [f"C{i % 10}" for i in range(len(T))]
@@ -45,7 +45,7 @@ def plot_three_phonon(ds, path: str, title: str = "") -> None:
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    save(fig, path)
+    return finish(fig, path)
 
 
 def _pick_modes(ds, n: int = 4) -> list[tuple[int, int]]:
@@ -63,13 +63,13 @@ def _pick_modes(ds, n: int = 4) -> list[tuple[int, int]]:
     return picked
 
 
-def plot_comparison(ds, path: str, title: str = "") -> None:
+def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
     """MD against three-phonon theory (:func:`trajmodes.compare_three_phonon`): MD FWHM against the bulk
     three-phonon FWHM (or, without bulk widths, the MD-grid one), FWHM and shift against frequency, the lineshapes
     of a few modes, and the two finite-size conductivities in the title. Modes without a three-phonon channel on the
     MD grid (``pt_no_channel``) are ringed in red."""
     from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
-    fig, axes = figure(2, 2, (11.5, 9.0))
+    fig, axes = axes_for(ax, 2, 2, (11.5, 9.0))
     ax = axes.ravel()
     bulk = "pt_fwhm_bulk" in ds
     ratio = ds["fwhm_ratio_bulk" if bulk else "fwhm_ratio"].values
@@ -156,4 +156,4 @@ def plot_comparison(ds, path: str, title: str = "") -> None:
     head = (f"{a.get('temperature', np.nan):.0f} K, classical; finite-size RTA kappa on the MD cell's q only: MD "
             f"lifetimes {kmd:.1f} +- {kerr:.1f}, three-phonon {kpt:.1f} W/(m K)")
     fig.suptitle(f"{title}\n{head}" if title else head, fontsize=10)
-    save(fig, path)
+    return finish(fig, path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["figure", "save", "plot_path", "path_axes"]
+__all__ = ["figure", "axes_for", "finish", "save", "plot_path", "path_axes"]
 
 
 def figure(nrows: int, ncols: int, size, **kw):
@@ -15,6 +15,30 @@ def figure(nrows: int, ncols: int, size, **kw):
     from matplotlib.figure import Figure
     fig = Figure(figsize=size, layout="constrained")
     return fig, fig.subplots(nrows, ncols, **kw)
+
+
+def axes_for(ax, nrows: int, ncols: int, size, **kw):
+    """The figure and axes a plot draws into: the caller's ``ax`` (one Axes for a one-panel figure, else a sequence of
+    ``nrows * ncols`` Axes, in reading order), or a new figure (:func:`figure`). The axes come shaped as
+    ``Figure.subplots`` would return them (``squeeze`` in ``kw``); the other ``kw`` apply to new figures only."""
+    if ax is None:
+        return figure(nrows, ncols, size, **kw)
+    flat = np.ravel(np.asarray(ax, dtype=object))
+    if flat.size != nrows * ncols:
+        raise ValueError(f"this figure has {nrows * ncols} panel(s) ({nrows} x {ncols}): give ax= that many "
+                         f"matplotlib Axes, not {flat.size}")
+    if not kw.get("squeeze", True):
+        return flat[0].figure, flat.reshape(nrows, ncols)
+    if flat.size == 1:
+        return flat[0].figure, flat[0]
+    return flat[0].figure, (flat if nrows == 1 or ncols == 1 else flat.reshape(nrows, ncols))
+
+
+def finish(fig, path=None, dpi: int = 130):
+    """Save ``fig`` to ``path`` when one is given (:func:`save`), and return it."""
+    if path is not None:
+        save(fig, str(path), dpi=dpi)
+    return fig
 
 
 def save(fig, path: str, dpi: int = 130) -> None:

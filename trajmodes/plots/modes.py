@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.lattice.paths import path_coordinates
-from trajmodes.plots.figures import figure, path_axes, plot_path, save
+from trajmodes.plots.figures import axes_for, finish, path_axes, plot_path
 
 __all__ = ["plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns"]
 
@@ -16,7 +16,7 @@ def _peak_model(ds):
     return peak_model(str(ds.attrs.get("peak_model", "lorentzian")), attrs)
 
 
-def plot_mode_fits(ds, modes, path: str, title: str = "") -> None:
+def plot_mode_fits(ds, modes, path: str | None = None, title: str = "", *, ax=None):
     """Spectrum (what the fit saw: star- and degeneracy-summed psd) with the fitted peak, one panel per mode.
 
     ``ds`` is the dataset written by ``trajmodes project``; ``modes`` a list of (q index, branch).
@@ -24,7 +24,7 @@ def plot_mode_fits(ds, modes, path: str, title: str = "") -> None:
     n = max(1, len(modes))
     ncols = min(n, 3)
     nrows = (n + ncols - 1) // ncols
-    fig, axes = figure(nrows, ncols, (4.3 * ncols, 3.3 * nrows))
+    fig, axes = axes_for(ax, nrows, ncols, (4.3 * ncols, 3.3 * nrows))
     axes = np.atleast_1d(axes).ravel()
     f = ds.frequency.values
     func = _peak_model(ds)
@@ -53,7 +53,7 @@ def plot_mode_fits(ds, modes, path: str, title: str = "") -> None:
         ax.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=9)
-    save(fig, path)
+    return finish(fig, path)
 
 
 def _q_order(ds) -> np.ndarray:
@@ -62,7 +62,7 @@ def _q_order(ds) -> np.ndarray:
     return np.lexsort((np.abs(H).sum(axis=1), np.linalg.norm(ds.qpoint.values, axis=1)))
 
 
-def plot_linewidth_dispersion(ds, path: str, title: str = "", bands=None, rotations=None, note: str = "") -> None:
+def plot_linewidth_dispersion(ds, path: str | None = None, title: str = "", bands=None, rotations=None, note: str = "", *, ax=None):
     """Fitted peak frequencies with FWHM bars over the harmonic dispersion.
 
     With ``bands`` (a :meth:`trajmodes.Phonons.band_structure` path of the force constants the modes were
@@ -77,9 +77,8 @@ def plot_linewidth_dispersion(ds, path: str, title: str = "", bands=None, rotati
     W = ds["peak_fwhm"].values
     S = ds["peak_status"].values.astype(str)
     if bands is None or rotations is None:
-        _linewidth_by_index(ds, path, title, note)
-        return
-    fig, ax = figure(1, 1, (8.5, 4.8))
+        return _linewidth_by_index(ds, path, title, note, ax=ax)
+    fig, ax = axes_for(ax, 1, 1, (8.5, 4.8))
     f = bands.frequency.values
     plot_path(ax, bands, color="0.45", lw=1.0).set_label("harmonic")
     hits = path_coordinates(ds.qpoint.values, bands, rotations)
@@ -106,12 +105,12 @@ def plot_linewidth_dispersion(ds, path: str, title: str = "", bands=None, rotati
     head = f"{len(hits) - off} of {len(hits)} commensurate q on the path (star images)"
     head += f"; {off} off the path, not drawn" if off else ""
     ax.set_title((title + "\n" if title else "") + head + (f"; {note}" if note else ""), fontsize=9)
-    save(fig, path)
+    return finish(fig, path)
 
 
-def _linewidth_by_index(ds, path: str, title: str = "", note: str = "") -> None:
+def _linewidth_by_index(ds, path: str | None = None, title: str = "", note: str = "", *, ax=None):
     """Fitted frequency against q index (q sorted by |q|) with FWHM bars, over the harmonic reference."""
-    fig, ax = figure(1, 1, (10, 4.2))
+    fig, ax = axes_for(ax, 1, 1, (10, 4.2))
     H = ds["frequency_harmonic"].values
     F = ds["peak_frequency"].values
     W = ds["peak_fwhm"].values
@@ -130,7 +129,7 @@ def _linewidth_by_index(ds, path: str, title: str = "", note: str = "") -> None:
     ax.legend(frameon=False, fontsize=8, ncol=3)
     if title or note:
         ax.set_title(title + ("\n" + note if title and note else note), fontsize=9)
-    save(fig, path)
+    return finish(fig, path)
 
 
 def sed_columns(sed: np.ndarray, hits) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +193,7 @@ def column_edges(xs: np.ndarray, columns: np.ndarray, distance: np.ndarray) -> t
     return np.array(edges), np.array(cols)
 
 
-def plot_sed(ds, path: str, title: str = "", bands=None, rotations=None, note: str = "") -> None:
+def plot_sed(ds, path: str | None = None, title: str = "", bands=None, rotations=None, note: str = "", *, ax=None):
     """Spectral energy density S(q, nu) as a heat map along the band path, log colour scale.
 
     With ``bands`` and ``rotations`` (as :func:`plot_linewidth_dispersion`): every commensurate q whose star
@@ -208,7 +207,7 @@ def plot_sed(ds, path: str, title: str = "", bands=None, rotations=None, note: s
     H = ds["frequency_harmonic"].values
     f = ds.frequency.values
     df = f[1] - f[0]
-    fig, ax = figure(1, 1, (10, 4.6))
+    fig, ax = axes_for(ax, 1, 1, (10, 4.6))
     if bands is not None and rotations is not None:
         hits = path_coordinates(ds.qpoint.values, bands, rotations)
         xs, img = sed_columns(sed, hits)
@@ -242,4 +241,4 @@ def plot_sed(ds, path: str, title: str = "", bands=None, rotations=None, note: s
         head = "dots: harmonic"
     ax.set_ylim(0, top)
     ax.set_title((title + "\n" if title else "") + head + (f"; {note}" if note else ""), fontsize=9)
-    save(fig, path)
+    return finish(fig, path)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import figure, path_axes, plot_path, save
+from trajmodes.plots.figures import axes_for, finish, path_axes, plot_path
 from trajmodes.units import GAS_CONSTANT
 
 __all__ = ["plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk"]
 
 
-def plot_bands_dos(bands, dos, path: str, title: str = "") -> None:
+def plot_bands_dos(bands, dos, path: str | None = None, title: str = "", *, ax=None):
     """Phonon band structure with the DOS beside it on the same frequency axis.
 
     Parameters
@@ -23,7 +23,7 @@ def plot_bands_dos(bands, dos, path: str, title: str = "") -> None:
     path : str
         PNG or PDF file to write.
     """
-    fig, axes = figure(1, 2 if dos is not None else 1, (8.5 if dos is not None else 6.5, 4.8), sharey=True,
+    fig, axes = axes_for(ax, 1, 2 if dos is not None else 1, (8.5 if dos is not None else 6.5, 4.8), sharey=True,
                         squeeze=False, gridspec_kw=dict(width_ratios=[3.2, 1] if dos is not None else [1]))
     ax = axes[0, 0]
     f = bands.frequency.values
@@ -50,10 +50,10 @@ def plot_bands_dos(bands, dos, path: str, title: str = "") -> None:
                       fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)
-    save(fig, path)
+    return finish(fig, path)
 
 
-def plot_thermal(thermal, path: str, title: str = "", n_modes: int | None = None) -> None:
+def plot_thermal(thermal, path: str | None = None, title: str = "", n_modes: int | None = None, *, ax=None):
     """Harmonic thermodynamics versus temperature: F and U (kJ/mol), S and Cv (J/K/mol).
 
     Parameters
@@ -65,7 +65,7 @@ def plot_thermal(thermal, path: str, title: str = "", n_modes: int | None = None
     n_modes : int, optional
         3 n_prim: draws the classical (Dulong-Petit) limit of C_V, 3 n_prim R.
     """
-    fig, axes = figure(1, 2, (9.5, 3.8))
+    fig, axes = axes_for(ax, 1, 2, (9.5, 3.8))
     T = thermal.temperature.values
     axes[0].plot(T, thermal.free_energy.values, label="free energy F")
     axes[0].plot(T, thermal.internal_energy.values, label="internal energy U")
@@ -81,11 +81,11 @@ def plot_thermal(thermal, path: str, title: str = "", n_modes: int | None = None
     for ax in axes:
         ax.set_xlim(T.min(), T.max())
     fig.suptitle((title + "\n" if title else "") + "harmonic, per mole of primitive cells", fontsize=9)
-    save(fig, path)
+    return finish(fig, path)
 
 
-def plot_dispersion_comparison(bands, path: str, reference=None, title: str = "", label: str = "fit",
-                               reference_label: str = "0 K") -> None:
+def plot_dispersion_comparison(bands, path: str | None = None, reference=None, title: str = "", label: str = "fit",
+                               reference_label: str = "0 K", *, ax=None):
     """Effective phonon dispersion, optionally over a reference one (for example the 0 K constants).
 
     Parameters
@@ -97,7 +97,7 @@ def plot_dispersion_comparison(bands, path: str, reference=None, title: str = ""
     path : str
         PNG or PDF file to write.
     """
-    fig, axes = figure(1, 1, (6.8, 4.6))
+    fig, axes = axes_for(ax, 1, 1, (6.8, 4.6))
     ax = axes
     lines = []
     for ds, style, lab in ((reference, dict(color="0.45", ls="--", lw=1.0), reference_label),
@@ -115,10 +115,10 @@ def plot_dispersion_comparison(bands, path: str, reference=None, title: str = ""
     ax.legend([h for h, _ in lines], [lab for _, lab in lines], frameon=False, loc="lower right")
     if title:
         ax.set_title(title, fontsize=9)
-    save(fig, path)
+    return finish(fig, path)
 
 
-def plot_bvk(datasets: dict, path, units: str = "N/m", title: str | None = None) -> None:
+def plot_bvk(datasets: dict, path=None, units: str = "N/m", title: str | None = None, *, ax=None):
     """Bar chart comparing Born-von-Karman constants from several sources (one bar group per constant).
 
     Parameters
@@ -136,7 +136,7 @@ def plot_bvk(datasets: dict, path, units: str = "N/m", title: str | None = None)
         names += [str(n) for n in ds["constant"].values if str(n) not in names]
     x = np.arange(len(names))
     width = 0.8 / max(1, len(datasets))
-    fig, ax = figure(1, 1, (max(6.0, 0.45 * len(names) + 2), 4))
+    fig, ax = axes_for(ax, 1, 1, (max(6.0, 0.45 * len(names) + 2), 4))
     for i, (label, ds) in enumerate(datasets.items()):
         vals = dict(zip(map(str, ds["constant"].values), ds["value"].values * scale))
         v = np.array([vals.get(n, np.nan) for n in names])
@@ -148,4 +148,4 @@ def plot_bvk(datasets: dict, path, units: str = "N/m", title: str | None = None)
     if title:
         ax.set_title(title)
     ax.legend()
-    save(fig, str(path))
+    return finish(fig, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import figure, save
+from trajmodes.plots.figures import axes_for, finish
 from trajmodes.units import KB_EV
 
 __all__ = ["plot_quasiharmonic"]
@@ -25,7 +25,7 @@ def _scale_to(ax, values, keep) -> None:
                     va="top", color="tab:red")
 
 
-def plot_quasiharmonic(ds, path: str, title: str = "", md=None, cube_edge: float | None = None) -> None:
+def plot_quasiharmonic(ds, path: str | None = None, title: str = "", md=None, cube_edge: float | None = None, *, ax=None):
     """Six panels over temperature from :meth:`trajmodes.QuasiHarmonic.minimize`: lattice parameters (A), the linear
     and volumetric thermal expansion (1e-6/K), isothermal and adiabatic bulk moduli (GPa), the Grueneisen parameter,
     C_V and C_P (k_B per atom), and the volume (A^3 per atom). ``cube_edge``: for a cubic crystal given by its
@@ -34,7 +34,7 @@ def plot_quasiharmonic(ds, path: str, title: str = "", md=None, cube_edge: float
     ``(T, a, a_err)`` lattice parameters from MD (A, the same quantity as the first panel), drawn with their error
     bars. Minima flagged ``near_instability`` are drawn as red crosses, and the scales are those of the others."""
     T = ds["temperature"].values
-    fig, ax = figure(2, 3, (14.0, 7.5))
+    fig, ax = axes_for(ax, 2, 3, (14.0, 7.5))
     ax = ax.ravel()
     lp = ds["lattice_parameters"].values
     style = "o-" if len(T) < 25 else "-"
@@ -101,4 +101,4 @@ def plot_quasiharmonic(ds, path: str, title: str = "", md=None, cube_edge: float
             f"p = {ds.attrs.get('pressure_GPa', 0):g} GPa, "
             f"internal coordinates: {ds.attrs.get('internal', '')})")
     fig.suptitle(f"{title}\n{head}" if title else head, fontsize=10)
-    save(fig, path)
+    return finish(fig, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import figure, path_axes, plot_path, save
+from trajmodes.plots.figures import axes_for, finish, path_axes, plot_path
 from trajmodes.series import volume_groups
 from trajmodes.units import KB_EV
 
@@ -24,7 +24,7 @@ def distinct_branches(nu: np.ndarray, tol: float = 1e-3, drop_zero: bool = True)
     return keep
 
 
-def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
+def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *, ax=None):
     """Frequencies against temperature at the series' q-points (one panel per q, at most ``max_q``; runs of one
     volume joined; error bars from the block bootstrap), the band structure of every run coloured by temperature,
     and the free energy per run when the runs had potential energies."""
@@ -33,7 +33,7 @@ def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
     T = ds.temperature.values
     shown = [k for k in range(ds.sizes["q"]) if distinct_branches(ds.frequency.values[:, k])][:max_q]
     nq = len(shown)                                      # q-points with a non-zero branch (not Gamma of one atom)
-    fig, ax = figure(2, max(nq, 4), (3.6 * max(nq, 4), 7.2), squeeze=False)
+    fig, ax = axes_for(ax, 2, max(nq, 4), (3.6 * max(nq, 4), 7.2), squeeze=False)
     groups = volume_groups(ds.volume.values, T)
     err = ds.frequency_err.values if "frequency_err" in ds else np.zeros(ds.frequency.shape)
     for col, k in enumerate(shown):
@@ -111,10 +111,10 @@ def plot_series(ds, path: str, title: str = "", max_q: int = 4) -> None:
     for a in ax[1, 4:]:
         a.set_axis_off()
     fig.suptitle(title or ds.attrs.get("title", ""), fontsize=10)
-    save(fig, path)
+    return finish(fig, path)
 
 
-def plot_shift_split(split, path: str, title: str = "", max_q: int = 4) -> None:
+def plot_shift_split(split, path: str | None = None, title: str = "", max_q: int = 4, *, ax=None):
     """The shift of every distinct branch from the reference run (filled), its quasiharmonic (volume) part
     (dashed) and its intrinsic (fixed-volume) part (dotted) against temperature, one panel per q-point: at each
     temperature (runs within 3 %) the run of the largest volume, those without a partner at the reference volume
@@ -123,7 +123,7 @@ def plot_shift_split(split, path: str, title: str = "", max_q: int = 4) -> None:
     shown = [k for k in range(split.sizes["q"])                # not q-points whose modes are all zero (Gamma of
              if np.nanmax(np.abs(split.total.values[:, k]), initial=0.0) > 1e-6][:max_q]   # one atom per cell)
     nq = max(len(shown), 1)
-    fig, ax = figure(1, nq, (3.8 * nq, 3.6), squeeze=False)
+    fig, ax = axes_for(ax, 1, nq, (3.8 * nq, 3.6), squeeze=False)
     ok = np.isfinite(split.quasiharmonic.values).all(axis=(1, 2))
     runs = np.flatnonzero(ok)
     runs = runs[np.argsort(T[runs], kind="stable")]
@@ -158,4 +158,4 @@ def plot_shift_split(split, path: str, title: str = "", max_q: int = 4) -> None:
         if col == 0:
             a.legend(fontsize=7)
     fig.suptitle(title or "split of the frequency shifts", fontsize=10)
-    save(fig, path)
+    return finish(fig, path)

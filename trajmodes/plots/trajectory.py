@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import figure, save
+from trajmodes.plots.figures import axes_for, finish
 
 __all__ = ["plot_summary"]
 
 
-def plot_summary(summary, path: str, title: str = "") -> None:
+def plot_summary(summary, path: str | None = None, title: str = "", *, ax=None):
     """Temperature and rms displacement per species versus time, and <u^2> per species and axis.
 
     The mean displacement of all atoms (centre-of-mass drift) is drawn only where it is visible beside the
@@ -21,7 +21,7 @@ def plot_summary(summary, path: str, title: str = "") -> None:
     path : str
         PNG or PDF file to write.
     """
-    fig, axes = figure(1, 3, (13, 3.8))
+    fig, axes = axes_for(ax, 1, 3, (13, 3.8))
     t = summary.time.values
     if "temperature" in summary:
         T = summary.temperature.values
@@ -54,4 +54,4 @@ def plot_summary(summary, path: str, title: str = "") -> None:
     axes[2].legend(ncols=3, **above)
     if title:
         fig.suptitle(title, fontsize=9)
-    save(fig, path, dpi=120)
+    return finish(fig, path, dpi=120)
