@@ -370,12 +370,14 @@ def _with_born(fc: ForceConstants) -> ForceConstants:
                           epsilon=np.eye(3) * 10, fc3=fc.fc3)
 
 
-@pytest.mark.parametrize("method, where", [("to_tdep", "dipole-dipole")])
-def test_refuses_born_charges(method, where, tmp_path):
+def test_tdep_files_keep_the_born_charges(tmp_path):
+    """TDEP's polar files hold short-range constants with the charges (the dipole-dipole part taken out by Ewald
+    summation): written from full constants with Born charges, they read back with the same charges and
+    dielectric tensor."""
     fc = _with_born(_case("gaas_diag"))
-    with pytest.raises(ValueError, match=f"no place for the Born charges.*{where}") as err:
-        getattr(fc, method)(tmp_path)
-    assert "\n" not in str(err.value) and not list(tmp_path.iterdir())
+    fc.to_tdep(tmp_path)
+    back = ForceConstants.from_tdep(tmp_path)
+    assert back.short_range and np.allclose(back.born, fc.born) and np.allclose(back.epsilon, fc.epsilon)
 
 
 # -------------------------------------------------------------------------------- ShengBTE CONTROL: Born charges
@@ -665,9 +667,9 @@ def test_shengbte_third_order_count_must_match_its_blocks(tmp_path):
     assert f"{path}, line {first_left}: " in msg and f"the {nb - 1} blocks" in msg and "\n" not in msg, msg
 
 
-def test_a_polar_tdep_file_is_not_called_damaged(tmp_path):
-    """A valid polar infile.forceconstant was refused as 'damaged: write or copy it again'; it is named polar, with
-    what is not supported and what to use instead."""
+def test_a_polar_tdep_file_cut_short_is_named_polar(tmp_path):
+    """A polar flag with nothing after it is a polar file cut short: the message names the correction type and what
+    is missing (before polar files were read, a valid one was called damaged)."""
     _case("cu_nondiag").to_tdep(tmp_path)
     path = tmp_path / "infile.forceconstant"
     lines = path.read_text().splitlines()
@@ -676,8 +678,8 @@ def test_a_polar_tdep_file_is_not_called_damaged(tmp_path):
     with pytest.raises(ForceConstantsFormatError) as err:
         ForceConstants.from_tdep(tmp_path)
     msg = str(err.value)
-    assert "polar TDEP force constant (correction type 3), not a damaged file" in msg
-    assert "write or copy it again" not in msg and "phonopy or phono3py files" in msg
+    assert "a polar TDEP force constant (correction type 3) ends at its correction type" in msg
+    assert "the dielectric tensor, the Ewald parameter and the Born charges that must follow are missing" in msg
 
 
 @pytest.mark.parametrize("fmt", ["tdep", "shengbte", "phonopy", "phono3py", "netcdf"])

@@ -32,10 +32,8 @@ def refusal(fc, to: str) -> str | None:
     if fc.fc3 is not None and to == "phonopy":
         return ("phonopy files hold no third-order constants, and these have them: convert to phono3py, tdep, "
                 "shengbte or netcdf, or give --fc2-only to leave them out")
-    if fc.born is not None and to in ("tdep", "gpumd", "hiphive"):
-        code, where = {"tdep": ("TDEP", "TDEP's polar files hold short-ranged constants with TDEP's own dipole-dipole "
-                                        "part taken out"),
-                       "gpumd": ("GPUMD", "its force-constant potential has no long-range electrostatics"),
+    if fc.born is not None and to in ("gpumd", "hiphive"):     # TDEP: a polar file, short-range constants
+        code, where = {"gpumd": ("GPUMD", "its force-constant potential has no long-range electrostatics"),
                        "hiphive": ("hiPhive", "hiPhive's force-constant files hold no long-range electrostatics")}[to]
         return (f"{code} force-constant files have no place for the Born charges and dielectric tensor these force "
                 f"constants carry ({where}): give --no-nac to write them without, or convert to netcdf, phonopy, "
@@ -92,8 +90,10 @@ def cmd_convert_fc(args, out) -> int:
     dropped = []
     if args.fc2_only and fc.fc3 is not None:
         fc, dropped = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, born=fc.born,
-                                     epsilon=fc.epsilon, nac_factor=fc.nac_factor), dropped + ["fc3"]
+                                     epsilon=fc.epsilon, nac_factor=fc.nac_factor, short_range=fc.short_range,
+                                     ewald_lambda=fc.ewald_lambda), dropped + ["fc3"]
     if args.no_nac and fc.born is not None:
+        fc = fc.with_convention("full")        # short-range (polar TDEP) constants: the dipole part put back first
         fc, dropped = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s,
                                      fc3=fc.fc3), dropped + ["Born charges"]
     why = refusal(fc, args.to)

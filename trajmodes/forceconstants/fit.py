@@ -27,6 +27,14 @@ Sequential and simultaneous fits (both from the same blocks, no second pass):
   the harmonic ones (exactly so only for symmetric displacement statistics and infinitely many frames);
   the sequential Phi is the one whose harmonic forces best match the MD forces.
 
+Polar crystals (``born=``, ``epsilon=``): as TDEP's ``extract_forceconstants --polar`` (F. Knoop et al., J. Open
+Source Softw. 9, 6150 (2024)), the long-range dipole-dipole forces F_dd = -Phi_dd u of every frame are taken out of the
+forces before anything is fitted (Phi_dd: the reciprocal-space Ewald sum of X. Gonze and C. Lee, Phys. Rev. B 55,
+10355 (1997), on the supercell; :mod:`trajmodes.forceconstants.dipole`), one matrix product per chunk of frames. The
+fitted fc2 and fc3 are then short-ranged, and the :class:`ForceConstants` returned carry the Born charges, the
+dielectric tensor, ``short_range=True`` and the Ewald parameter, so :class:`trajmodes.Phonons` adds the dipole-dipole
+dynamical matrix back at every q. Scores are those of the short-range model on the short-range forces.
+
 Scores (per order: the model truncated after that order, with the parameters of the chosen mode):
 R^2 = 1 - |f - f_model|^2 / |f|^2 (f mean-free per frame), RMSE per force component (eV/A), k-fold
 cross-validation RMSE (each fold fitted from the other folds' summed blocks, its residual evaluated
@@ -51,7 +59,7 @@ from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
 
-__all__ = ["EffectiveForceConstants"]
+__all__ = ["EffectiveForceConstants", "DipoleSubtracted", "default_build_basis"]
 
 #: condition number (of the column-equilibrated normal matrix) above which a warning is raised
 COND_WARN = 1e12
@@ -100,6 +108,29 @@ def _cell_statistics(segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]
     w = np.linalg.eigvalsh(0.5 * (cov + cov.T))
     dofs = int(np.sum(w > max(CELL_VARIANCE, 1e-6 * w.max())))
     return mean, se, cov, dofs
+
+
+class DipoleSubtracted(DesignKernel):
+    """A :class:`DesignKernel` that takes the dipole-dipole forces F_dd = -M u out of every frame's forces before
+    adding its rows: the normal equations of the short-range model (TDEP's polar fit).
+
+    Built from a kernel (its tables shared, not copied) and M (3N, 3N), eV/A^2 (the supercell's Phi_dd,
+    :func:`~trajmodes.forceconstants.dipole.dipole_force_matrix`). Phi_dd obeys the acoustic sum rule, so F_dd of a
+    frame sums to zero and the mean force removed before stays removed.
+    """
+
+    def __init__(self, kernel: DesignKernel, matrix: np.ndarray):         # noqa: D107 - no DesignKernel.__init__
+        self.__dict__.update(kernel.__dict__)
+        self.dipole_matrix = np.ascontiguousarray(matrix, dtype=float)
+
+    def dipole_forces(self, u: np.ndarray) -> np.ndarray:
+        """F_dd = -Phi_dd u, (T, N, 3) eV/A for u (T, N, 3) A: one matrix product for all frames."""
+        u = np.asarray(u, float)
+        return -(u.reshape(len(u), -1) @ self.dipole_matrix.T).reshape(u.shape)
+
+    def accumulate(self, u: np.ndarray, f: np.ndarray, out, fold: int) -> None:
+        """:meth:`DesignKernel.accumulate` of the short-range forces f - F_dd."""
+        super().accumulate(u, np.asarray(f, float) - self.dipole_forces(u), out, fold)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -180,7 +211,9 @@ def fold_fc2(fc2: ForceConstants, supercell: Crystal, p2s) -> np.ndarray:
     return out
 
 
-def _default_build_basis(fc, order, cutoff, primitive=None, symprec=1e-3):
+def default_build_basis(fc, order, cutoff, primitive=None, symprec=1e-3):
+    """The symmetry-reduced basis the estimator fits in (:func:`trajmodes.forceconstants.clusters.build_basis` with
+    the acoustic sum rule), unless it is given another ``build_basis``."""
     from trajmodes.forceconstants.clusters import build_basis
     return build_basis(fc, order, cutoff, primitive=primitive, symprec=symprec, asr=True)
 
@@ -236,6 +269,21 @@ class EffectiveForceConstants:
         folded onto the fitted one, :func:`fold_fc2`: exact for periodic supercells); the second-order basis is
         then every pair of the fitted supercell, whatever ``cutoff2``. The results keep the given fc2
         (:attr:`force_constants_` on the fitted supercell holds it folded; :attr:`fixed_fc2_` is the one given).
+    born : array_like, optional
+        Born effective charges (e, ``Z[k, E, u]``: field E, displacement u, phonopy's BORN convention) of a polar
+        crystal, shape (n_prim, 3, 3) in the atom order of the primitive cell the fit finds (:attr:`primitive_`), or
+        (N, 3, 3), one per atom of the supercell (equal on equivalent atoms). With ``epsilon`` the dipole-dipole
+        forces are taken out of the forces before the fit (the module docstring). They must obey the charge sum rule
+        (sum_k Z_k = 0 to :data:`~trajmodes.forceconstants.dipole.CHARGE_SUM_TOL`).
+    epsilon : array_like (3, 3), optional
+        High-frequency dielectric tensor, with ``born``.
+    ewald_lambda : float, optional
+        Ewald parameter of the dipole-dipole sum, 1/A with 2 pi (TDEP's lambda in 1/bohr divided by the bohr radius in
+        A); default TDEP's own choice for the crystal (:func:`~trajmodes.forceconstants.dipole.tdep_ewald_lambda`).
+        The short-range constants depend on it; it is stored with them.
+    nac_factor : float, optional
+        e^2 / (4 pi eps0) in eV*A for the dipole-dipole sum (default :data:`trajmodes.units.NAC_FACTOR`; TDEP's own
+        is :data:`trajmodes.io.fc_tdep.TDEP_NAC_FACTOR`).
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -244,6 +292,10 @@ class EffectiveForceConstants:
         holds the compact third order.
     fc2_ : ndarray (n_prim, N, 3, 3), eV/A^2
     fc3_ : ndarray (n_prim, N, N, 3, 3, 3), eV/A^3, or None
+    dipole_fc2_ : ndarray (n_prim, N, 3, 3), eV/A^2, or None
+        With ``born``: the dipole-dipole constants Phi_dd taken out (full constants = ``fc2_`` + this).
+    ewald_lambda_ : float or None
+        With ``born``: the Ewald parameter used, 1/A with 2 pi.
     params_ : dict order -> ndarray of the basis parameters
     bases_ : dict order -> IFCBasis
     scores_ : xarray.Dataset
@@ -278,8 +330,13 @@ class EffectiveForceConstants:
     def __init__(self, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",
                  folds: int = 5, stride: int = 1, n_frames: int | None = None, symprec: float = 1e-3,
                  cv: str = "blocks", rcond: float | None = None, build_basis=None, constraints=(),
-                 allow_p1: bool = False, segments: int = 20, fc2: ForceConstants | None = None):
+                 allow_p1: bool = False, segments: int = 20, fc2: ForceConstants | None = None, born=None,
+                 epsilon=None, ewald_lambda: float | None = None, nac_factor: float | None = None):
         self.fc2 = fc2
+        self.born = born
+        self.epsilon = epsilon
+        self.ewald_lambda = ewald_lambda
+        self.nac_factor = nac_factor
         self.cutoff2 = cutoff2
         self.cutoff3 = cutoff3
         self.mode = mode
@@ -310,7 +367,7 @@ class EffectiveForceConstants:
         smap = supercell.supercell_map(primitive)
         skeleton = ForceConstants(np.zeros((primitive.n_atoms, supercell.n_atoms, 3, 3)), supercell, primitive,
                                   smap=smap)
-        build = self.build_basis or _default_build_basis
+        build = self.build_basis or default_build_basis
         c2 = None if self.fc2 is not None else _basis_cutoff(self.cutoff2)    # a held fc2: every pair
         bases = {2: build(skeleton, 2, c2, primitive=primitive, symprec=symprec)}
         if self.cutoff3 is not None:
@@ -362,7 +419,7 @@ class EffectiveForceConstants:
                              "box (extended XYZ Lattice=, a LAMMPS dump)")
         supercell = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
         supercell, tol = self._ideal(supercell)
-        self._prepare(supercell, tol)
+        self.prepare(supercell, tol)
         self._check_memory(len(trajs))
         ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
         normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
@@ -413,6 +470,16 @@ class EffectiveForceConstants:
                 raise ValueError(f"{name} must be a whole number of at least 1, not {v!r}")
         if self.cv not in ("blocks", "interleaved"):
             raise ValueError(f"cv must be 'blocks' or 'interleaved', not {self.cv!r}")
+        if (self.born is None) != (self.epsilon is None):
+            raise ValueError("a polar fit needs both born= (Born effective charges) and epsilon= (the dielectric "
+                             "tensor); give both, or neither for a non-polar crystal")
+        if self.ewald_lambda is not None:
+            try:
+                ok = float(self.ewald_lambda) > 0 and np.isfinite(float(self.ewald_lambda))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"ewald_lambda must be a positive number (1/A, with 2 pi), not {self.ewald_lambda!r}")
         if self.fc2 is not None:
             if not isinstance(self.fc2, ForceConstants):
                 raise ValueError(f"fc2 must be a ForceConstants to hold fixed, not {type(self.fc2).__name__}")
@@ -473,7 +540,7 @@ class EffectiveForceConstants:
         if self.n_frames is not None and self.n_frames < len(sel):
             sel = sel[np.unique(np.rint(np.linspace(0, len(sel) - 1, int(self.n_frames))).astype(np.int64))]
         u, f = u[sel], f[sel]
-        self._prepare(supercell)
+        self.prepare(supercell)
         bid = block_ids(len(u), int(self.segments), int(self.folds), self.cv)
         ids = np.unique(bid)
         blk = NormalBlocks.zeros(len(ids), self.kernel_.n_params, ids=ids)
@@ -490,10 +557,46 @@ class EffectiveForceConstants:
         self._store(blk)
         return self._solve()
 
-    def _prepare(self, supercell: Crystal, symprec: float | None = None) -> None:
+    def prepare(self, supercell: Crystal, symprec: float | None = None) -> "EffectiveForceConstants":
+        """Set the estimator up on the ideal ``supercell`` (its symmetry found with ``symprec`` A, default the
+        estimator's) without fitting: the primitive cell, the supercell map, the parameter bases and the design
+        kernel, as :meth:`fit` does first. For code that fills the normal equations itself (a series sharing one
+        basis across its runs)."""
         self.symprec_used_ = float(self.symprec if symprec is None else symprec)
         self.supercell_, self.primitive_, self.smap_, self.p2s_, self.bases_ = self._setup(supercell, symprec)
         self.kernel_ = DesignKernel([self.bases_[o] for o in sorted(self.bases_)], self.smap_, p2s=self.p2s_)
+        self.dipole_fc2_ = self.ewald_lambda_ = self.born_ = self.epsilon_ = None
+        if self.born is not None:
+            self._prepare_dipole()
+        return self
+
+    def _prepare_dipole(self) -> None:
+        """The dipole-dipole constants of the supercell and the kernel that takes their forces out of every frame."""
+        from trajmodes.forceconstants.dipole import (check_born, dipole_force_matrix, dipole_supercell_constants,
+                                                     tdep_ewald_lambda)
+        from trajmodes.resources import require_memory
+        from trajmodes.units import NAC_FACTOR
+        n, N = self.primitive_.n_atoms, self.supercell_.n_atoms
+        Z = np.asarray(self.born, dtype=float)
+        if Z.shape == (N, 3, 3) and N != n:
+            per_prim = Z[self.p2s_]
+            off = np.abs(Z - per_prim[self.smap_.atom]).max()
+            if off > 1e-6 * max(np.abs(Z).max(), 1.0):
+                raise ValueError(f"the Born charges of equivalent supercell atoms differ (by up to {off:.3g} e): give "
+                                 f"one tensor per primitive atom, shape ({n}, 3, 3), or equal ones on every copy")
+            Z = per_prim
+        elif Z.shape != (n, 3, 3):
+            raise ValueError(f"born has shape {Z.shape}; expected ({n}, 3, 3) (one tensor Z[E, u] per atom of the "
+                             f"{n}-atom primitive cell, in the order of primitive_) or ({N}, 3, 3) (one per supercell "
+                             "atom)")
+        Z, eps = check_born(Z, self.epsilon, n)
+        lam = float(self.ewald_lambda) if self.ewald_lambda is not None else tdep_ewald_lambda(self.primitive_, eps)
+        factor = NAC_FACTOR if self.nac_factor is None else float(self.nac_factor)
+        require_memory(8.0 * (3 * N) ** 2 * 2, f"the dipole-dipole force matrix of the {N}-atom supercell",
+                       "fit a smaller supercell, or without born=")
+        self.born_, self.epsilon_, self.ewald_lambda_ = Z, eps, lam
+        self.dipole_fc2_ = dipole_supercell_constants(self.primitive_, self.smap_, self.p2s_, Z, eps, lam, factor)
+        self.kernel_ = DipoleSubtracted(self.kernel_, dipole_force_matrix(self.dipole_fc2_, self.smap_, self.p2s_))
 
     def _held_params(self) -> np.ndarray:
         """Order-2 parameters of the held :attr:`fc2` on the fitted supercell (folded, then projected onto the
@@ -746,6 +849,9 @@ class EffectiveForceConstants:
 
     def _make_fc(self, fc2, fc3):
         kw = dict(smap=self.smap_, p2s=self.p2s_)
+        if getattr(self, "born_", None) is not None:
+            kw.update(born=self.born_, epsilon=self.epsilon_, nac_factor=self.nac_factor, short_range=True,
+                      ewald_lambda=self.ewald_lambda_)
         if fc3 is not None:
             try:
                 fc = ForceConstants(fc2, self.supercell_, self.primitive_, fc3=fc3, **kw)
@@ -774,10 +880,14 @@ class EffectiveForceConstants:
 
     # -- convenience ---------------------------------------------------------------------------
     def predict_forces(self, u: np.ndarray) -> np.ndarray:
-        """Model forces (T, N, 3) in eV/A for displacements ``u`` (T, N, 3) in A."""
+        """Model forces (T, N, 3) in eV/A for displacements ``u`` (T, N, 3) in A (with ``born``: the short-range model's
+        plus the dipole-dipole forces)."""
         p = np.concatenate([self.params_[o] for o in sorted(self.params_)])
         u = np.asarray(u, float).reshape(-1, self.smap_.atom.size, 3)
-        return (self.kernel_.design(u) @ p).reshape(u.shape)
+        f = (self.kernel_.design(u) @ p).reshape(u.shape)
+        if isinstance(self.kernel_, DipoleSubtracted):
+            f = f + self.kernel_.dipole_forces(u)
+        return f
 
     def scores_table(self) -> str:
         """The scores as a small text table."""

@@ -45,11 +45,22 @@ class ForceConstants:
         Third-order constants Psi[i, j, k, a, b, c] = d3U / du_ia du_jb du_kc in eV/A^3. Kept in
         the compact layout (phono3py's): row ``k`` is supercell atom ``p2s[k]``; a full array is
         cut down to its ``p2s`` rows. Attribute ``fc3`` (None when not given).
+    short_range : bool
+        With ``born``: the constants are short-ranged, the dipole-dipole part Phi_dd (the reciprocal-space Ewald sum
+        of Gonze and Lee, Phys. Rev. B 55, 10355 (1997), with parameter ``ewald_lambda``) taken out, as TDEP fits
+        them (``extract_forceconstants --polar``) and :class:`~trajmodes.EffectiveForceConstants` does with
+        ``born=``. :class:`trajmodes.Phonons` then adds the dipole-dipole D(q) back at every q. False (default):
+        full supercell constants, phonopy's convention. :meth:`with_convention` converts between the two.
+    ewald_lambda : float, optional
+        For ``short_range``: the Ewald parameter Phi_dd was made with, 1/A *with* 2 pi (the Gaussian is
+        exp(-K.eps.K / 4 lambda^2), K with 2 pi; TDEP's lambda in 1/bohr divided by the bohr radius in A).
+        Default: TDEP's choice for this crystal (:func:`~trajmodes.forceconstants.dipole.tdep_ewald_lambda`).
     """
 
     def __init__(self, fc2, supercell: Crystal, primitive: Crystal | None = None, *,
                  smap: SupercellMap | None = None, p2s=None, symprec: float = 1e-3, born=None,
-                 epsilon=None, nac_factor: float | None = None, fc3=None):
+                 epsilon=None, nac_factor: float | None = None, fc3=None, short_range: bool = False,
+                 ewald_lambda: float | None = None):
         fc2 = np.asarray(fc2, dtype=float)
         for name, arr in (("fc2", fc2), ("fc3", fc3), ("born", born), ("epsilon", epsilon)):
             if arr is not None and not np.isfinite(np.asarray(arr, dtype=float)).all():
@@ -72,6 +83,18 @@ class ForceConstants:
         if (self.born is None) != (self.epsilon is None):
             raise ValueError("give both born and epsilon, or neither")
         self.nac_factor = None if nac_factor is None else float(nac_factor)
+        self.short_range = bool(short_range)
+        if self.short_range and self.born is None:
+            raise ValueError("short_range constants (the dipole-dipole part taken out) need the Born charges and "
+                             "dielectric tensor it was made from: give born= and epsilon=")
+        if self.short_range:
+            from trajmodes.forceconstants.dipole import check_born, tdep_ewald_lambda
+            self.born, self.epsilon = check_born(self.born, self.epsilon, n)
+            if ewald_lambda is None:
+                ewald_lambda = tdep_ewald_lambda(self.primitive, self.epsilon)
+            if not (np.isfinite(ewald_lambda) and ewald_lambda > 0):
+                raise ValueError(f"ewald_lambda must be a positive number (1/A, with 2 pi), not {ewald_lambda!r}")
+        self.ewald_lambda = float(ewald_lambda) if self.short_range else None
         if fc3 is not None:
             fc3 = np.asarray(fc3, dtype=float)
             if fc3.shape == (N, N, N, 3, 3, 3) and N != n:
@@ -119,7 +142,53 @@ class ForceConstants:
     def _with(self, fc2) -> "ForceConstants":
         return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
                               born=self.born, epsilon=self.epsilon, nac_factor=self.nac_factor,
-                              fc3=self.fc3)
+                              fc3=self.fc3, short_range=self.short_range, ewald_lambda=self.ewald_lambda)
+
+    # -- polar crystals: full and short-range constants ----------------------------------------
+    def dipole_constants(self, ewald_lambda: float | None = None) -> np.ndarray:
+        """The dipole-dipole part Phi_dd of the supercell constants, compact (n_prim, N, 3, 3), eV/A^2.
+
+        The reciprocal-space Ewald sum of Gonze and Lee (Phys. Rev. B 55, 10355 (1997)) with the Born charges, the
+        dielectric tensor and e^2 / (4 pi eps0) (``nac_factor``, default :data:`trajmodes.units.NAC_FACTOR`) of
+        these constants, transformed back onto the supercell over its commensurate q
+        (:func:`~trajmodes.forceconstants.dipole.dipole_supercell_constants`); ``ewald_lambda`` (1/A, with 2 pi)
+        defaults to this object's, else TDEP's choice. Full constants = short-range constants + Phi_dd.
+        """
+        from trajmodes.forceconstants.dipole import check_born, dipole_supercell_constants, tdep_ewald_lambda
+        from trajmodes.units import NAC_FACTOR
+        if self.born is None:
+            raise ValueError("these force constants carry no Born charges and dielectric tensor: give born= and "
+                             "epsilon= (a polar crystal's dipole-dipole part is built from them)")
+        born, eps = check_born(self.born, self.epsilon, self.n_prim)
+        lam = ewald_lambda if ewald_lambda is not None else self.ewald_lambda
+        if lam is None:
+            lam = tdep_ewald_lambda(self.primitive, eps)
+        return dipole_supercell_constants(self.primitive, self.smap, self.p2s, born, eps, lam,
+                                          NAC_FACTOR if self.nac_factor is None else self.nac_factor)
+
+    def with_convention(self, convention: str, ewald_lambda: float | None = None) -> "ForceConstants":
+        """These constants in the ``"full"`` (phonopy's) or ``"short-range"`` (TDEP's) convention of polar crystals.
+
+        Full = short-range + Phi_dd on the same supercell (:meth:`dipole_constants`), so the two give the same
+        dynamical matrix at every commensurate q of the supercell. ``ewald_lambda`` (1/A, with 2 pi) for a conversion
+        to short-range constants (default TDEP's choice; ignored when they already are). Constants without Born
+        charges have one convention only and come back as they are; fc3 is carried over unchanged.
+        """
+        if convention not in ("full", "short-range"):
+            raise ValueError(f"convention must be 'full' or 'short-range', not {convention!r}")
+        if self.born is None or (convention == "full") != self.short_range:
+            return self
+        dd = self.dipole_constants(ewald_lambda if convention == "short-range" else None)
+        compact = self.compact() + dd if convention == "full" else self.compact() - dd
+        fc2 = compact if self.layout == "compact" else self.full_from_compact(compact)
+        short = convention == "short-range"
+        lam = None
+        if short:
+            from trajmodes.forceconstants.dipole import tdep_ewald_lambda
+            lam = ewald_lambda if ewald_lambda is not None else tdep_ewald_lambda(self.primitive, self.epsilon)
+        return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s, born=self.born,
+                              epsilon=self.epsilon, nac_factor=self.nac_factor, fc3=self.fc3, short_range=short,
+                              ewald_lambda=lam)
 
     # -- symmetry ---------------------------------------------------------------------------
     def transposed(self) -> np.ndarray:
@@ -250,7 +319,8 @@ class ForceConstants:
             eps = np.einsum("oba,bc,ocd->ad", R, eps, R) / len(R)
         out = fc.fc2 if self.layout == "compact" else self.full_from_compact(fc.fc2)
         return ForceConstants(out, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
-                              born=born, epsilon=eps, nac_factor=self.nac_factor, fc3=self.fc3)
+                              born=born, epsilon=eps, nac_factor=self.nac_factor, fc3=self.fc3,
+                              short_range=self.short_range, ewald_lambda=self.ewald_lambda)
 
     # -- files: the formats live in trajmodes.io.fcfiles, fc_tdep, fc_shengbte, fc_hiphive and fc_gpumd ------
     @classmethod
@@ -268,7 +338,7 @@ class ForceConstants:
         """Write ``phonopy_params.yaml`` and ``FORCE_CONSTANTS`` (``fc_format="hdf5"``: ``fc2.hdf5``), with Born
         charges also ``BORN``, into ``folder``; see :func:`trajmodes.io.fcfiles.write_phonopy`."""
         from trajmodes.io.fcfiles import write_phonopy
-        write_phonopy(self, folder, fc_format)
+        write_phonopy(self.with_convention("full"), folder, fc_format)
 
     @classmethod
     def from_phono3py(cls, path: str | os.PathLike, fc2_filename: str | os.PathLike | None = None,
@@ -284,13 +354,13 @@ class ForceConstants:
         """Write ``phono3py_params.yaml``, ``fc2.hdf5`` and (with ``fc3``) ``fc3.hdf5`` into ``folder``; see
         :func:`trajmodes.io.fcfiles.write_phono3py`."""
         from trajmodes.io.fcfiles import write_phono3py
-        write_phono3py(self, folder, compression)
+        write_phono3py(self.with_convention("full"), folder, compression)
 
     def to_netcdf(self, path: str | os.PathLike, attrs: dict | None = None) -> None:
         """Write trajmodes' own netCDF4 file (atomic), with the provenance attributes ``attrs``; see
         :func:`trajmodes.io.fcfiles.write_netcdf`."""
         from trajmodes.io.fcfiles import write_netcdf
-        write_netcdf(self, path, attrs)
+        write_netcdf(self.with_convention("full"), path, attrs)
 
     @classmethod
     def read(cls, path: str | os.PathLike, format: str | None = None, supercell=None) -> "ForceConstants":
@@ -341,7 +411,7 @@ class ForceConstants:
         ``infile.forceconstant_thirdorder`` into ``folder``; ``source`` is named in their headers. See
         :func:`trajmodes.io.fc_tdep.write_tdep`."""
         from trajmodes.io.fc_tdep import write_tdep
-        write_tdep(self, folder, source)
+        write_tdep(self.with_convention("short-range"), folder, source)
 
     @classmethod
     def from_shengbte(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
@@ -361,7 +431,7 @@ class ForceConstants:
         ``FORCE_CONSTANTS_3RD`` for ShengBTE / almaBTE into ``folder``; see
         :func:`trajmodes.io.fc_shengbte.write_shengbte`."""
         from trajmodes.io.fc_shengbte import write_shengbte
-        write_shengbte(self, folder, source, mesh=mesh, temperature=temperature)
+        write_shengbte(self.with_convention("full"), folder, source, mesh=mesh, temperature=temperature)
 
     @classmethod
     def from_hiphive(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
@@ -378,7 +448,7 @@ class ForceConstants:
         """Write a hiPhive ForceConstants file (``.fcs``) with hiPhive's own writer; see
         :func:`trajmodes.io.fc_hiphive.write_hiphive`."""
         from trajmodes.io.fc_hiphive import write_hiphive
-        write_hiphive(self, path)
+        write_hiphive(self.with_convention("full"), path)
 
     @classmethod
     def from_gpumd(cls, path: str | os.PathLike, primitive=None) -> "ForceConstants":
@@ -397,7 +467,7 @@ class ForceConstants:
         the second and third order) into ``folder``; ``path``: the folder ``fcp.txt`` names (default ``folder``). See
         :func:`trajmodes.io.fc_gpumd.write_gpumd`."""
         from trajmodes.io.fc_gpumd import write_gpumd
-        write_gpumd(self, folder, source=source, path=path)
+        write_gpumd(self.with_convention("full"), folder, source=source, path=path)
 
     def __repr__(self) -> str:
         third = "" if self.fc3 is None else f", fc3 {self.fc3.shape} eV/A^3"

@@ -23,11 +23,20 @@ text after them is a comment):
 ``infile.forceconstant_fourthorder``
     Refused when named (trajmodes holds no fourth order); beside the others it is left out with a warning.
 
-A polar ``infile.forceconstant`` (a non-zero correction type after the pairs, then the dielectric tensor, the Ewald
-parameter and the symmetry-irreducible Born charges) holds short-range constants from which TDEP's own Ewald
-dipole-dipole part was taken out; trajmodes cannot add that part back as TDEP computes it, so polar files are
-refused, and so are Born charges on writing (``infile.lotosplitting``, TDEP's input of Born charges for such a
-fit, would not make TDEP's dispersion of a non-polar file polar).
+A polar ``infile.forceconstant`` (TDEP's ``extract_forceconstants --polar``) holds short-range constants, the
+dipole-dipole part (the reciprocal-space Ewald sum of Gonze and Lee, Phys. Rev. B 55, 10355 (1997)) taken out of
+the forces before the fit. After the pairs come: the correction type (3; 0 for a non-polar file), three lines of
+the dielectric tensor (line i its column i), the Ewald parameter lambda (1/bohr, with 2 pi), the number n_x of
+symmetry-irreducible Born-charge values, the n_x values (one a line), 9 n_atoms lines of n_x coefficients each
+(Zflat = coeff @ x, Zflat[9 a + 3 u + E] = Z[a, E, u] in phonopy's BORN convention, 0-based), and the charges
+themselves, three lines per atom (line E: Z[a, E, :]; written for reading by eye, TDEP rebuilds them from x).
+Read, they give :class:`~trajmodes.forceconstants.model.ForceConstants` with ``short_range=True``, the Born charges,
+the dielectric tensor, ``ewald_lambda`` = lambda / bohr (1/A) and TDEP's e^2 / (4 pi eps0) (Hartree * bohr in its own
+constants, :data:`TDEP_NAC_FACTOR`), so that :class:`trajmodes.Phonons` adds the dipole-dipole dynamical matrix back
+as TDEP does. Written, short-range constants go out as they are; full ones with Born charges are converted first
+(:meth:`~trajmodes.forceconstants.model.ForceConstants.with_convention`), and ``infile.lotosplitting`` (TDEP's input
+of Born charges for a polar fit: three lines of the dielectric tensor, then three lines Z[a, E, :] per atom) is
+written beside them.
 
 The files name pairs and triplets of the infinite crystal, not of a supercell. Writing, every constant of a
 supercell pair is given once per shortest periodic image of the pair, divided by the number of such images
@@ -54,7 +63,7 @@ from trajmodes.io.files import atomic_write
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.geometry import wigner_seitz_pairs
 
-__all__ = ["read_tdep", "write_tdep", "read_poscar", "write_poscar", "Lines", "check_poscar_species", "refuse_nac",
+__all__ = ["read_tdep", "write_tdep", "read_lotosplitting", "write_lotosplitting", "TDEP_NAC_FACTOR", "TDEP_BOHR_A", "read_poscar", "write_poscar", "Lines", "check_poscar_species", "refuse_nac",
            "provenance_line", "wrapped_frame", "supercell_fractions", "write_text", "pair_images", "image_groups",
            "expand_images", "TDEP_FILES"]
 
@@ -64,6 +73,16 @@ TDEP_FILES = {"unitcell": "infile.ucposcar", "supercell": "infile.ssposcar", "fc
 
 #: relative difference between a crystal's masses and the standard masses of its elements that a POSCAR may lose
 MASS_TOLERANCE = 1e-3
+#: TDEP's own bohr radius (A) and Hartree (eV) (its ``konstanter`` module, CODATA 2014): its Ewald parameter is in
+#: 1/bohr, and its dipole-dipole sums are in Hartree atomic units
+TDEP_BOHR_A = 0.52917721067
+TDEP_HARTREE_EV = 27.21138602
+#: e^2 / (4 pi eps0) = Hartree * bohr in TDEP's constants, eV*A
+TDEP_NAC_FACTOR = TDEP_HARTREE_EV * TDEP_BOHR_A
+#: the polar correction type TDEP writes and reads (its types 1 and 2 are retired)
+TDEP_POLAR_TYPE = 3
+#: Born charges are checked against the charge sum rule to this (e)
+TDEP_CHARGE_TOL = 1e-5
 
 
 # -- text files, line by line, with the line number in every error -------------------------------------------------
@@ -468,17 +487,110 @@ def read_tdep(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
         np.add.at(fc2[a], smap.index(b, L0[a] + lv), x[:, 4:].reshape(-1, 3, 3))
     flag_line = rd.line
     flag = rd.integer("the line that says whether the material is polar (0: not)")
+    polar = {}
     if flag != 0:
-        raise ForceConstantsFormatError(
-            rd.path, f"a polar TDEP force constant (correction type {flag}), not a damaged file: its constants are "
-                     "short-ranged, with the dipole-dipole part taken out, and Born charges and the dielectric tensor "
-                     "follow; trajmodes cannot yet add the dipole-dipole part back, so it reads non-polar TDEP files "
-                     "only", line=flag_line,
-            fix="Use phonopy or phono3py files of the same crystal (full constants with BORN), or TDEP's non-polar "
-                "constants")
+        if flag != TDEP_POLAR_TYPE:
+            raise rd.error(f"polar correction type {flag}: TDEP writes type {TDEP_POLAR_TYPE} (its types 1 and 2 are "
+                           "retired, and others do not exist); write the file again with a current TDEP",
+                           line=flag_line)
+        if rd.at_end:
+            raise rd.error(f"a polar TDEP force constant (correction type {flag}) ends at its correction type: the "
+                           "dielectric tensor, the Ewald parameter and the Born charges that must follow are missing "
+                           "(the file is cut short)", line=flag_line)
+        polar = _read_polar(rd, n)
     fc3 = None if f3 is None else _read_fc3(f3, n, N, smap, L0)
     where = ", ".join(str(f) for f in (uc, f2, f3) if f is not None)
-    return dict(fc2=fc2, supercell=sc, primitive=pr, smap=smap, p2s=p2s, fc3=fc3), where
+    return dict(fc2=fc2, supercell=sc, primitive=pr, smap=smap, p2s=p2s, fc3=fc3, **polar), where
+
+
+def _read_polar(rd: Lines, n: int) -> dict:
+    """The polar section after the correction type: the keywords of a short-range ForceConstants."""
+    eps_line = rd.line
+    eps = rd.numbers(3, 3, "a line of the dielectric tensor").T           # line i is column i
+    first = rd.line
+    lam = float(rd.numbers(1, 1, "the Ewald parameter (1/bohr)")[0, 0])
+    if not lam > 0:
+        raise rd.error(f"the Ewald parameter must be positive, not {lam}", line=first)
+    nx = rd.integer("the number of irreducible Born-charge values", low=1, high=9 * n)
+    x = rd.numbers(nx, 1, "an irreducible Born-charge value")[:, 0]
+    coeff = rd.numbers(9 * n, nx, f"a row of {nx} Born-charge coefficients")
+    at = rd.line
+    rd.numbers(3 * n, 3, "a line of the Born charges as written")         # TDEP rebuilds them from x too
+    born = (coeff @ x).reshape(n, 3, 3).transpose(0, 2, 1)                 # Zflat[9a + 3u + E] -> Z[a, E, u]
+    total = born.sum(axis=0)
+    if np.abs(total).max() > TDEP_CHARGE_TOL:
+        raise rd.error(f"the Born charges do not add up to zero (sum {np.round(total, 6).tolist()} e): TDEP refuses "
+                       "them too; correct the irreducible values", line=at)
+    if np.abs(eps - eps.T).max() > 1e-8 * np.abs(eps).max() or np.linalg.eigvalsh(0.5 * (eps + eps.T)).min() <= 0:
+        raise rd.error(f"the dielectric tensor is not symmetric positive definite: {eps.tolist()}",
+                       line=eps_line)
+    return dict(born=born, epsilon=0.5 * (eps + eps.T), nac_factor=TDEP_NAC_FACTOR, short_range=True,
+                ewald_lambda=lam / TDEP_BOHR_A)
+
+
+def read_lotosplitting(path: str | os.PathLike, n_atoms: int) -> tuple[np.ndarray, np.ndarray]:
+    """TDEP's ``infile.lotosplitting``: the dielectric tensor (three lines, line i its column i) and the Born charges
+    (three lines per atom, line E: Z[a, E, :]).
+
+    Returns
+    -------
+    born : ndarray (n_atoms, 3, 3)
+        Z[a, E, u], e (phonopy's BORN convention).
+    epsilon : ndarray (3, 3)
+    """
+    rd = Lines(path)
+    eps = rd.numbers(3, 3, "a line of the dielectric tensor").T
+    born = rd.numbers(3 * n_atoms, 3, "a line of the Born charges").reshape(n_atoms, 3, 3)
+    rd.expect_end(f"the dielectric tensor and the Born charges of {n_atoms} atoms")
+    return born, eps
+
+
+def write_lotosplitting(path: str | os.PathLike, born, epsilon) -> None:
+    """Write TDEP's ``infile.lotosplitting`` (the layout of :func:`read_lotosplitting`), atomically."""
+    fmt = " ".join(["{: 20.12f}"] * 3)
+    lines = [fmt.format(*col) for col in np.asarray(epsilon, float).T]
+    lines += [fmt.format(*row) for Z in np.asarray(born, float) for row in Z]
+    write_text(path, lines)
+
+
+def _polar_lines(fc) -> list[str]:
+    """The polar section of ``infile.forceconstant`` for short-range constants ``fc``.
+
+    The irreducible values are the distinct magnitudes of the non-zero charge components (to 1e-12 relative), each
+    component a +-1 multiple of one of them: exact, and as compact as the charges' own repetitions allow."""
+    born = np.asarray(fc.born, float)
+    flat = born.transpose(0, 2, 1).reshape(-1)                             # Zflat[9a + 3u + E] = Z[a, E, u]
+    scale = max(np.abs(flat).max(), 1e-300)
+    mag = np.abs(flat)
+    values: list[float] = []
+    cols = np.full(len(flat), -1)
+    for i in np.argsort(-mag, kind="stable"):
+        if mag[i] <= 1e-14 * scale:
+            continue
+        hit = [c for c, v in enumerate(values) if abs(v - mag[i]) <= 1e-12 * scale]
+        if hit:
+            cols[i] = hit[0]
+        else:
+            values.append(float(mag[i]))
+            cols[i] = len(values) - 1
+    if not values:
+        values = [0.0]
+    coeff = np.zeros((len(flat), len(values)))
+    nz = cols >= 0
+    coeff[np.flatnonzero(nz), cols[nz]] = np.sign(flat[nz])
+    lines = [f"{TDEP_POLAR_TYPE:11d} # This is a forceconstant for a polar material."]
+    eps = np.asarray(fc.epsilon, float)
+    for i, name in enumerate(("xx xy xz", "yx yy yz", "zx zy zz")):
+        lines.append(" ".join(f"{v:24.16f}" for v in eps[:, i]) + f" Dielectric tensor {name}")
+    lines.append(f"{fc.ewald_lambda * TDEP_BOHR_A:24.17f}       # Coupling parameter in Ewald summation (1/bohr)")
+    lines.append(f"{len(values):11d}  # number of irreducible components in the Born charges")
+    lines += [f"{v:24.16f}" + (" # irrep of Born charge" if k == 0 else "") for k, v in enumerate(values)]
+    lines += [" ".join(f"{c:5.1f}" for c in row) for row in coeff]
+    for a, Z in enumerate(born):
+        for E in range(3):
+            lines.append(" ".join(f"{v:24.16f}" for v in Z[E]) + (f" Born effective charge atom {a + 1}" if E == 0
+                                                                  else ""))
+    return lines
 
 
 def _read_fc3(path: Path, n: int, N: int, smap, L0) -> np.ndarray:
@@ -516,13 +628,19 @@ def write_tdep(fc, folder: str | os.PathLike, source: str | os.PathLike | None =
     once per pair of shortest images of its second and third atoms (weight 1/(m2 m3)). The first line of
     every file names trajmodes' version and ``source``.
 
+    Constants with Born charges must be short-ranged (``fc.short_range``; :meth:`ForceConstants.to_tdep` converts
+    full ones): they make a polar file (the section of the module docstring) and ``infile.lotosplitting``.
+
     Raises
     ------
     ValueError
-        For Born charges (TDEP's polar files hold short-ranged constants, with the dipole-dipole part taken
-        out), species that are not elements or masses that are not the elements' (POSCAR holds none).
+        For full constants with Born charges (convert them: ``fc.with_convention("short-range")``), species that
+        are not elements or masses that are not the elements' (POSCAR holds none).
     """
-    refuse_nac(fc, "TDEP", "TDEP's polar files hold short-ranged constants with the dipole-dipole part taken out")
+    if fc.born is not None and not getattr(fc, "short_range", False):
+        raise ValueError("TDEP's polar files hold short-range constants (the dipole-dipole part taken out), and these "
+                         "are full constants with Born charges: write them with ForceConstants.to_tdep, or convert "
+                         "them first (fc.with_convention('short-range'))")
     check_poscar_species(fc, "TDEP")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -548,7 +666,11 @@ def write_tdep(fc, folder: str | os.PathLike, source: str | os.PathLike | None =
         vals = compact[a, j[mine]] * w[mine][:, None, None]
         for i, (r, v) in enumerate(zip(mine, vals), start=1):
             lines.append(block.format(m.atom[j[r]] + 1, i, a + 1, *lat[r].astype(float), *v.ravel()))
-    lines.append("  0   # This contains no information about Born charges or dielectric tensors")
+    if fc.born is None:
+        lines.append("  0   # This contains no information about Born charges or dielectric tensors")
+    else:
+        lines += _polar_lines(fc)
+        write_lotosplitting(folder / "infile.lotosplitting", fc.born, fc.epsilon)
     write_text(folder / TDEP_FILES["fc2"], lines)
     if fc.fc3 is not None:
         _write_fc3(fc, folder / TDEP_FILES["fc3"], note, tol)

@@ -36,9 +36,13 @@ class Phonons:
         Non-analytic correction for polar crystals from ``fc.born`` and ``fc.epsilon`` (see
         :mod:`trajmodes.phonons.nac`): True or "gonze" is Gonze-Lee (phonopy's default), "wang" Wang et al.
         None (default): on ("gonze") when ``fc`` carries Born charges, else off. False: off.
+        Short-range constants (``fc.short_range``: TDEP's convention, the dipole-dipole part taken out of them) get
+        the dipole-dipole dynamical matrix added back at every q with their own Ewald parameter ("gonze"); for
+        "wang" or False they are first made full (:meth:`ForceConstants.with_convention`), so every setting means
+        what it means for phonopy's full constants (attribute ``fc`` keeps the constants given).
     nac_factor : float, optional
         e^2 / (4 pi eps0) in eV*A (default ``fc.nac_factor``, else :data:`trajmodes.phonons.nac.NAC_FACTOR`,
-        = phonopy's).
+        = phonopy's). Short-range constants take the one their dipole part was made with, and refuse another.
 
     Notes
     -----
@@ -61,11 +65,21 @@ class Phonons:
             raise ValueError("nac needs Born effective charges and the dielectric tensor: "
                              "ForceConstants(..., born=, epsilon=)")
         self.nac = nac or None
+        own = getattr(fc, "nac_factor", None)
+        model = fc
+        if getattr(fc, "short_range", False):
+            own = NAC_FACTOR if own is None else own
+            if nac_factor is not None and abs(float(nac_factor) - own) > 1e-12 * own:
+                raise ValueError(f"these short-range constants had their dipole-dipole part taken out with "
+                                 f"e^2 / (4 pi eps0) = {own} eV*A, so it is added back with the same: leave nac_factor "
+                                 f"out (given: {nac_factor})")
+            if self.nac != "gonze":          # "wang" and no correction work on full constants
+                model = fc.with_convention("full")
         if nac_factor is None:
-            nac_factor = getattr(fc, "nac_factor", None)
+            nac_factor = own
         self.nac_factor = float(NAC_FACTOR if nac_factor is None else nac_factor)
-        self.dm = DynamicalMatrix(fc, tol=tol, chunk=chunk, n_threads=n_threads,
-                                  nac=nac_strategy(self.nac, fc, self.nac_factor))
+        self.dm = DynamicalMatrix(model, tol=tol, chunk=chunk, n_threads=n_threads,
+                                  nac=nac_strategy(self.nac, model, self.nac_factor))
         self.tol, self.chunk, self.n_threads = self.dm.tol, self.dm.chunk, self.dm.n_threads
         self.multiplicities = self.dm.multiplicities
 

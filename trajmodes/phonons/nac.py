@@ -23,6 +23,12 @@ splitting. Two schemes, both as phonopy (4.x) computes them so that the frequenc
 
 At q = 0 without a direction both give the analytic (TO-only) matrix, as phonopy.
 
+Short-range constants (``ForceConstants.short_range``: TDEP's convention, the dipole-dipole forces taken out of the
+forces before the fit; see :mod:`trajmodes.forceconstants.dipole` and docs/polar.md) hold no dipole part: "gonze"
+then removes nothing on the grid and adds C(q), with the Ewald parameter the constants were made with and the G-sum
+converged for it, to their interpolation at every q. The Ewald sum itself is
+:class:`trajmodes.forceconstants.dipole.DipoleEwald`, shared with the fit.
+
 Each scheme is a strategy of :class:`trajmodes.phonons.dynamical.DynamicalMatrix`: ``supercell_constants(fc)``
 (the dipole part to remove from the supercell constants, or None), ``prepare(dm)`` (tables from the lattice sum)
 and ``term(dm, q, dirs)`` (the correction at a block of q, not mass-weighted).
@@ -31,14 +37,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.lattice.qpoints import commensurate_qpoints, first_zone
+from trajmodes.forceconstants.dipole import Q_ZERO, DipoleEwald
 from trajmodes.units import NAC_FACTOR
 
 __all__ = ["GonzeLee", "WangNAC", "nac_strategy", "charge_term"]
 
-
-#: |K| below this (1/A, no 2 pi) counts as q = 0 (phonopy's Q_DIRECTION_TOLERANCE)
-Q_ZERO = 1e-5
 
 
 def charge_term(q_cart: np.ndarray, born: np.ndarray, epsilon: np.ndarray, factor: float) -> np.ndarray:
@@ -54,7 +57,8 @@ def charge_term(q_cart: np.ndarray, born: np.ndarray, epsilon: np.ndarray, facto
 
 
 class GonzeLee:
-    """Reciprocal-space Ewald sum of the dipole-dipole dynamical matrix (phonopy's default NAC).
+    """Reciprocal-space Ewald sum of the dipole-dipole dynamical matrix (phonopy's default NAC), on the one Ewald sum
+    of :class:`trajmodes.forceconstants.dipole.DipoleEwald`.
 
     Parameters
     ----------
@@ -65,56 +69,33 @@ class GonzeLee:
         e^2 / (4 pi eps0) in eV*A (:data:`NAC_FACTOR`).
     num_G_points : int
         Sets the G-sphere radius (phonopy's 300).
+    ewald_lambda : float, optional
+        For short-range constants (TDEP's convention, :attr:`ForceConstants.short_range`): the Ewald parameter they
+        were made with, 1/A with 2 pi (TDEP's lambda / bohr). The G-sum is then converged for it
+        (:meth:`~trajmodes.forceconstants.dipole.DipoleEwald.converged`) and the supercell constants are taken as
+        they are (nothing removed on the commensurate grid): C(q) is added to their interpolation at every q.
     """
 
-    def __init__(self, primitive, born, epsilon, factor: float = NAC_FACTOR, num_G_points: int = 300):
-        self.born = np.asarray(born, dtype=float)
-        self.epsilon = np.asarray(epsilon, dtype=float)
-        cell = primitive.cell
-        V = primitive.volume
+    def __init__(self, primitive, born, epsilon, factor: float = NAC_FACTOR, num_G_points: int = 300,
+                 ewald_lambda: float | None = None):
+        self.short_range = ewald_lambda is not None
+        if self.short_range:
+            self.ewald = DipoleEwald.converged(primitive, born, epsilon, ewald_lambda / (2 * np.pi), factor)
+        else:
+            self.ewald = DipoleEwald.phonopy(primitive, born, epsilon, factor, num_G_points)
+            self.G_cutoff = self.ewald.G_cutoff
+        self.born, self.epsilon = self.ewald.born, self.ewald.epsilon
         self.rec = primitive.reciprocal_cell                             # rows, 1/A, no 2 pi
         self.pos = primitive.positions
-        self.prefactor = factor * 4 * np.pi / V
-        self.G_cutoff = (3 * num_G_points / (4 * np.pi) / V) ** (1.0 / 3)
-        nmax = np.ceil(self.G_cutoff * np.linalg.norm(cell, axis=1)).astype(int)
-        grid = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in nmax], indexing="ij"), -1).reshape(-1, 3)
-        G = grid @ self.rec
-        self.G = G[np.linalg.norm(G, axis=1) < self.G_cutoff]
-        GeG = self.G_cutoff ** 2 * np.trace(self.epsilon) / 3
-        self.Lambda = np.sqrt(-GeG / 4 / np.log(1e-10))
-        d = self.pos[:, None, :] - self.pos[None, :, :]                  # r_k - r_k'
-        self._phase = np.exp(2j * np.pi * np.einsum("gx,klx->gkl", self.G, d))   # (nG, n, n)
-        q0 = self._sum(np.zeros((1, 3)), None)[0]                        # (n, 3, n, 3)
-        dd0 = q0.sum(axis=2)                                             # (n, 3, 3): sum over k'
-        self.dd_q0 = 0.5 * (dd0 + dd0.transpose(0, 2, 1).conj())
-
-    def _sum(self, q_cart: np.ndarray, q_dir_cart) -> np.ndarray:
-        """sum_G Z_k^T KK(G + q) Z_k' e^{i 2pi G.(r_k - r_k')}, (nq, n, 3, n, 3), without prefactor or dd_q0."""
-        K = q_cart[:, None, :] + self.G[None]                            # (nq, nG, 3)
-        KeK = np.einsum("qga,ab,qgb->qg", K, self.epsilon, K)
-        zero = np.linalg.norm(K, axis=-1) < Q_ZERO
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.where(zero, 0.0, np.exp(-KeK / (4 * self.Lambda ** 2)) / KeK)
-        KK = K[..., :, None] * K[..., None, :] * w[..., None, None]      # (nq, nG, 3, 3)
-        if q_dir_cart is not None:
-            d = np.broadcast_to(q_dir_cart, q_cart.shape)
-            dd = d[:, :, None] * d[:, None, :] / np.einsum("qa,ab,qb->q", d, self.epsilon, d)[:, None, None]
-            qi, gi = np.nonzero(zero)
-            KK[qi, gi] = dd[qi]
-        n = len(self.pos)
-        S = np.einsum("qgab,gkl->qkalb", KK, self._phase, optimize=True)  # (nq, n, 3, n, 3)
-        return np.einsum("kca,qkcld,ldb->qkalb", self.born, S, self.born, optimize=True).reshape(
-            len(q_cart), n, 3, n, 3)
+        self.prefactor = self.ewald.prefactor
+        self.G, self.Lambda, self.dd_q0 = self.ewald.G, self.ewald.Lambda, self.ewald.dd_q0
 
     def matrix(self, q_cart: np.ndarray, q_dir_cart=None) -> np.ndarray:
         """Dipole-dipole term C(q), shape (nq, n, 3, n, 3), eV/A^2 (not mass-weighted).
 
         ``q_dir_cart`` (3,) or (nq, 3): the direction of approach used where G + q = 0.
         """
-        C = self._sum(np.atleast_2d(q_cart), q_dir_cart)
-        n = len(self.pos)
-        C[:, np.arange(n), :, np.arange(n), :] -= self.dd_q0[:, None]
-        return C * self.prefactor
+        return self.ewald.matrix(q_cart, q_dir_cart)
 
     def prepare(self, dm) -> None:
         """Nothing to tabulate: the Ewald sum needs only the primitive cell."""
@@ -123,19 +104,13 @@ class GonzeLee:
         """C(q) for a block of reduced ``qs`` (``dirs``: Cartesian directions of approach, or None)."""
         return self.matrix(qs @ self.rec, dirs)
 
-    def supercell_constants(self, fc) -> np.ndarray:
+    def supercell_constants(self, fc) -> np.ndarray | None:
         """The dipole part on the supercell, compact layout (n, N, 3, 3), eV/A^2: the inverse lattice
-        Fourier transform of C(q) over the commensurate q (taken in the first Brillouin zone)."""
-        m, pr = fc.smap, fc.primitive
-        qc = first_zone(commensurate_qpoints(m.matrix, centred=False), pr.reciprocal_cell)
-        C = self.matrix(qc @ pr.reciprocal_cell)                          # (Nc, n, 3, n, 3)
-        pf = pr.scaled_positions
-        sf = pf[m.atom] + m.lattice                                      # (N, 3) prim frac
-        d = sf[None, :, :] - sf[fc.p2s][:, None, :]                      # (n, N, 3)
-        ph = np.exp(-2j * np.pi * np.einsum("cx,kjx->ckj", qc, d))       # (Nc, n, N)
-        Ck = C[:, :, :, m.atom, :]                                        # (Nc, n, 3, N, 3)
-        out = np.einsum("ckajb,ckj->kjab", Ck, ph, optimize=True).real
-        return out / len(qc)
+        Fourier transform of C(q) over the commensurate q (taken in the first Brillouin zone); None for
+        short-range constants (nothing to remove)."""
+        if self.short_range:
+            return None
+        return self.ewald.supercell_constants(fc.smap, fc.p2s, fc.primitive)
 
 
 class WangNAC:
@@ -181,8 +156,17 @@ class WangNAC:
 
 
 def nac_strategy(name, fc, factor: float):
-    """The correction ``name`` ("gonze", "wang" or None) for the Born charges and dielectric tensor of ``fc``."""
+    """The correction ``name`` ("gonze", "wang" or None) for the Born charges and dielectric tensor of ``fc``.
+
+    Short-range constants (``fc.short_range``, TDEP's convention) take "gonze" with their own Ewald parameter and
+    nothing removed from them; "wang" needs full constants (:meth:`ForceConstants.with_convention`)."""
     if not name:
         return None
+    if getattr(fc, "short_range", False):
+        if name != "gonze":
+            raise ValueError("short-range force constants (the dipole-dipole part taken out, TDEP's convention) add "
+                             "it back with the Gonze-Lee sum: use nac='gonze', or convert them to full constants "
+                             "first (fc.with_convention('full'))")
+        return GonzeLee(fc.primitive, fc.born, fc.epsilon, factor, ewald_lambda=fc.ewald_lambda)
     cls = GonzeLee if name == "gonze" else WangNAC
     return cls(fc.primitive, fc.born, fc.epsilon, factor)

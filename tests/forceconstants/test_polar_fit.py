@@ -1,0 +1,127 @@
+"""The polar fit: dipole-dipole forces taken out before fitting (TDEP's ``extract_forceconstants --polar``).
+
+Oracles: TDEP's own MgO regression test (its frames, its reference fc2; tests/data/tdep_mgo/README.md), and an exact
+synthetic crystal whose forces are short-range springs plus the Gonze-Lee dipole-dipole forces.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trajmodes import ForceConstants, Phonons
+from trajmodes.forceconstants.dipole import dipole_supercell_constants, tdep_ewald_lambda
+from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.io.fc_tdep import TDEP_BOHR_A, TDEP_NAC_FACTOR, read_lotosplitting, read_poscar
+from trajmodes.lattice.prototypes import prototype
+from trajmodes.units import NAC_FACTOR, THZ
+
+MGO = Path(__file__).parent.parent / "data" / "tdep_mgo"
+#: TDEP's Ewald parameter for MgO (1/bohr), as its reference outfile.forceconstant holds it
+MGO_LAMBDA = 0.67637716421034555
+
+
+def mgo_frames():
+    h5py = pytest.importorskip("h5py")
+    ss = read_poscar(MGO / "infile.ssposcar", wrap=True)
+    born, eps = read_lotosplitting(MGO / "infile.lotosplitting", 2)
+    with h5py.File(MGO / "infile.sim.hdf5") as h:
+        x, f = h["positions"][()], h["forces"][()]
+    d = x - ss.scaled_positions
+    d -= np.round(d)
+    zss = born[[0 if s == "O" else 1 for s in ss.species]]             # unit cell: O, Mg
+    return ss, d @ ss.cell, f, zss, eps
+
+
+def test_polar_fit_reproduces_tdep_mgo_fc2():
+    """TDEP's MgO test: our fit of its 24 frames gives its short-range fc2 (its tolerance: rtol 1e-7)."""
+    ss, u, f, zss, eps = mgo_frames()
+    est = EffectiveForceConstants(cutoff2=2.5, folds=1, born=zss, epsilon=eps, nac_factor=TDEP_NAC_FACTOR,
+                                  ewald_lambda=MGO_LAMBDA / TDEP_BOHR_A).fit_arrays(ss, u, f)
+    fc = est.force_constants_
+    assert fc.short_range and fc.ewald_lambda == pytest.approx(MGO_LAMBDA / TDEP_BOHR_A, rel=1e-15)
+    ref = ForceConstants.from_tdep(MGO / "outfile.forceconstant")
+    A, B = fc.full(), ref.full()                                        # same supercell, same atom order
+    np.testing.assert_allclose(A, B, rtol=1e-7, atol=1e-12 * np.abs(B).max())
+    assert np.abs(A - B).max() < 1e-12                                 # measured 2.3e-14 eV/A^2
+    # the full constants are the short-range ones plus the dipole part taken out
+    np.testing.assert_allclose(fc.with_convention("full").compact(), fc.compact() + est.dipole_fc2_, atol=1e-13)
+
+
+def test_tdep_ewald_parameter_is_tdeps():
+    """TDEP's choice of lambda (its strategy 2), solved to round-off; TDEP stops its search at |y| < 1e-11."""
+    uc = read_poscar(MGO / "infile.ucposcar", wrap=True)
+    _, eps = read_lotosplitting(MGO / "infile.lotosplitting", 2)
+    lam = tdep_ewald_lambda(uc, eps, bohr=TDEP_BOHR_A) * TDEP_BOHR_A
+    assert lam == pytest.approx(MGO_LAMBDA, rel=5e-8)                  # measured 3.1e-8
+
+
+def _springs(sc, k1: float, k2: float) -> np.ndarray:
+    """Full (N, N, 3, 3) constants of central springs: k1 on nearest, k2 on second neighbours (ASR, symmetric)."""
+    N = sc.n_atoms
+    d = sc.positions[None] - sc.positions[:, None]
+    f = d @ np.linalg.inv(sc.cell)
+    d = (f - np.round(f)) @ sc.cell
+    r = np.linalg.norm(d, axis=-1)
+    nn = np.sort(np.unique(np.round(r[r > 1e-6], 6)))
+    phi = np.zeros((N, N, 3, 3))
+    for shell, k in zip(nn[:2], (k1, k2)):
+        i, j = np.nonzero(np.abs(r - shell) < 1e-5)
+        e = d[i, j] / r[i, j, None]
+        phi[i, j] = -k * e[:, :, None] * e[:, None, :]
+    phi[np.arange(N), np.arange(N)] = -phi.sum(axis=1)
+    return phi
+
+
+def test_polar_fit_is_exact_on_a_harmonic_polar_crystal():
+    """Forces -Phi_sr u - Phi_dd u: the fit gives Phi_sr to round-off, and the frequencies (LO-TO at Gamma) are the
+    model's."""
+    prim = prototype("rocksalt", ("Na", "Cl"), a=5.6)
+    sc = prim.supercell(3)
+    ref = ForceConstants(np.zeros((sc.n_atoms, sc.n_atoms, 3, 3)), sc)
+    Z = np.array([np.eye(3) * 1.1, -np.eye(3) * 1.1])
+    Z = Z[[0 if s == "Na" else 1 for s in ref.primitive.species]]
+    eps = np.eye(3) * 2.4
+    lam = 1.3
+    phi_sr = _springs(sc, 1.5, 0.3)
+    dd = dipole_supercell_constants(ref.primitive, ref.smap, ref.p2s, Z, eps, lam)
+    phi_dd = ForceConstants(dd, sc, ref.primitive, smap=ref.smap, p2s=ref.p2s).full()
+    rng = np.random.default_rng(1)
+    u = rng.normal(scale=0.05, size=(12, sc.n_atoms, 3))
+    f = -np.einsum("ijab,tjb->tia", phi_sr + phi_dd, u)
+    zss = Z[ref.smap.atom]
+    est = EffectiveForceConstants(cutoff2=4.5, folds=1, born=zss, epsilon=eps, ewald_lambda=lam).fit_arrays(sc, u, f)
+    fc = est.force_constants_
+    assert np.abs(fc.full() - phi_sr).max() < 1e-11
+    assert np.abs(est.predict_forces(u) - f).max() < 1e-11
+    # frequencies: the model's full constants with phonopy's NAC, and the analytic LO-TO splitting at Gamma
+    model = ForceConstants(phi_sr + phi_dd, sc, ref.primitive, smap=ref.smap, p2s=ref.p2s, born=Z, epsilon=eps)
+    ph, pm = Phonons(fc), Phonons(model)
+    from trajmodes.lattice.qpoints import commensurate_qpoints, first_zone
+    qc = first_zone(commensurate_qpoints(ref.smap.matrix, centred=False), ref.primitive.reciprocal_cell)[1:]
+    assert np.abs(ph.frequencies(qc) - pm.frequencies(qc)).max() < 1e-9
+    nu = ph.frequencies([[0, 0, 0]], q_direction=[1, 0, 0])[0]
+    to, lo = nu[3], nu[5]
+    m = ref.primitive.masses
+    mu = m[0] * m[1] / (m[0] + m[1])
+    split = 4 * np.pi * NAC_FACTOR * 1.1 ** 2 / (ref.primitive.volume * 2.4 * mu)    # eV/(A^2 amu)
+    assert (lo / THZ) ** 2 - (to / THZ) ** 2 == pytest.approx(split, rel=1e-10)
+    assert nu[4] == pytest.approx(to, rel=1e-12)
+
+
+def test_polar_fit_refuses_bad_born_charges():
+    prim = prototype("rocksalt", ("Na", "Cl"), a=5.6)
+    sc = prim.supercell(2)
+    u = np.zeros((2, sc.n_atoms, 3))
+    ok = np.array([np.eye(3), -np.eye(3)])
+    with pytest.raises(ValueError, match="charge sum rule"):
+        EffectiveForceConstants(cutoff2=3.0, folds=1, born=ok * [[[1.0]], [[0.9]]], epsilon=np.eye(3)).fit_arrays(
+            sc, u, u)
+    with pytest.raises(ValueError, match="born has shape"):
+        EffectiveForceConstants(cutoff2=3.0, folds=1, born=np.zeros((3, 3, 3)), epsilon=np.eye(3)).fit_arrays(
+            sc, u, u)
+    with pytest.raises(ValueError, match="both born"):
+        EffectiveForceConstants(cutoff2=3.0, folds=1, born=ok).fit_arrays(sc, u, u)
+    with pytest.raises(ValueError, match="positive definite"):
+        EffectiveForceConstants(cutoff2=3.0, folds=1, born=ok, epsilon=-np.eye(3)).fit_arrays(sc, u, u)

@@ -1,0 +1,292 @@
+"""The long-range dipole-dipole interaction of polar crystals: one reciprocal-space Ewald sum (Gonze and Lee).
+
+Atoms carry Born effective charges Z*_k (3 x 3, units of e; ``Z[k, E, u]``: field direction E, displacement u,
+phonopy's BORN convention) in a medium of high-frequency dielectric tensor eps. The reciprocal-space part of the
+Ewald sum of their dipole-dipole interaction (X. Gonze and C. Lee, Phys. Rev. B 55, 10355 (1997), eqs. 71-73) is,
+as a dynamical matrix (not mass-weighted, eV/A^2),
+
+    C_kk'(q) = f sum_{G, K = G + q != 0} (K.Z_k)^T (K.Z_k') / (K.eps.K) exp(-K.eps.K / 4 Lambda^2) e^{i 2 pi G.(r_k - r_k')}
+               - delta_kk' sum_k'' (the same at q = 0),      f = k_e 4 pi / V,
+
+K in 1/A without 2 pi, V the primitive volume, k_e = e^2 / (4 pi eps0) in eV*A. Its real-space remainder (the erfc
+part) is short-ranged. The same sum serves two conventions of force constants:
+
+full (phonopy's)
+    The supercell constants hold the whole interaction. phonopy (and :mod:`trajmodes.phonons.nac`) removes
+    C on the commensurate grid of q (:meth:`DipoleEwald.supercell_constants`), interpolates the rest and adds C(q)
+    back at every q. phonopy's Lambda and G-sphere are its own (:meth:`DipoleEwald.phonopy`).
+short-range (TDEP's)
+    The dipole-dipole forces F_dd = -Phi_dd u are taken out of the forces before fitting (TDEP,
+    ``extract_forceconstants --polar``; F. Knoop et al., J. Open Source Softw. 9, 6150 (2024)), so the fitted
+    constants are Phi_sr = Phi - Phi_dd, and C(q) is added back at every q with the Lambda that made Phi_dd.
+    Phi_dd on the supercell is the inverse lattice Fourier transform of C over the commensurate q, the same as
+    the sum over the supercell's reciprocal vectors G_ss != 0 (TDEP's form):
+    Phi_dd_ij = (k_e 4 pi / V_ss) sum (K.Z_i)^T (K.Z_j) / (K.eps.K) exp(-K.eps.K / 4 Lambda^2) cos(2 pi K.(r_j - r_i)),
+    then Phi_dd_ii -= sum_j Phi_dd_ij. TDEP's Ewald parameter lambda (1/bohr, with 2 pi) is Lambda = lambda / (2 pi a_0).
+
+Full = short-range + Phi_dd on the same supercell, both ways (:func:`dipole_supercell_constants`).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import erfc
+
+from trajmodes.units import BOHR_A, NAC_FACTOR
+
+__all__ = ["DipoleEwald", "check_born", "tdep_ewald_lambda", "dipole_supercell_constants", "dipole_force_matrix",
+           "Q_ZERO", "GAUSSIAN_FLOOR", "CHARGE_SUM_TOL"]
+
+#: |K| below this (1/A, no 2 pi) counts as q = 0 (phonopy's Q_DIRECTION_TOLERANCE)
+Q_ZERO = 1e-5
+#: the G-sum of the short-range convention runs over every K whose Gaussian exp(-K.eps.K / 4 Lambda^2) is above this
+GAUSSIAN_FLOOR = 1e-30
+#: largest |sum_k Z_k| (e, any component) taken as the charge-neutrality (acoustic) sum rule of the Born charges
+CHARGE_SUM_TOL = 1e-5
+
+
+def check_born(born, epsilon, n_atoms: int, tol: float = CHARGE_SUM_TOL) -> tuple[np.ndarray, np.ndarray]:
+    """Born charges (n_atoms, 3, 3) and dielectric tensor (3, 3) as float arrays, checked.
+
+    Parameters
+    ----------
+    born : array_like (n_atoms, 3, 3)
+        Z[k, E, u] in units of e.
+    epsilon : array_like (3, 3)
+        High-frequency dielectric tensor (dimensionless): symmetric, positive definite.
+    n_atoms : int
+        Atoms of the primitive cell.
+    tol : float
+        Largest |sum_k Z_k| (e) accepted (the charge sum rule; Gonze and Lee 1997, eq. 42).
+
+    Raises
+    ------
+    ValueError
+        Wrong shapes, NaN, an epsilon that is not symmetric positive definite, or charges that do not add up to zero.
+    """
+    Z = np.asarray(born, dtype=float)
+    eps = np.asarray(epsilon, dtype=float)
+    if Z.shape != (n_atoms, 3, 3):
+        raise ValueError(f"Born charges have shape {Z.shape}; expected ({n_atoms}, 3, 3): one 3 x 3 tensor Z[E, u] "
+                         "per atom of the primitive cell, in its atom order")
+    if eps.shape != (3, 3):
+        raise ValueError(f"the dielectric tensor has shape {eps.shape}; expected (3, 3)")
+    if not (np.isfinite(Z).all() and np.isfinite(eps).all()):
+        raise ValueError("the Born charges or the dielectric tensor hold NaN or infinite values")
+    if np.abs(eps - eps.T).max() > 1e-6 * np.abs(eps).max() or np.linalg.eigvalsh(0.5 * (eps + eps.T)).min() <= 0:
+        raise ValueError(f"the dielectric tensor must be symmetric and positive definite, not {eps.tolist()}")
+    total = Z.sum(axis=0)
+    if np.abs(total).max() > tol:
+        raise ValueError(f"the Born charges do not add up to zero (the charge sum rule): their sum over the atoms is "
+                         f"{np.round(total, 6).tolist()} e, beyond {tol:g} e; subtract the mean charge from every atom "
+                         "(born - born.mean(axis=0), phonopy's correction) or fix the calculation that gave them")
+    return Z, 0.5 * (eps + eps.T)
+
+
+class DipoleEwald:
+    """Reciprocal-space Ewald sum of the dipole-dipole dynamical matrix (Gonze and Lee 1997), for one primitive cell.
+
+    Parameters
+    ----------
+    primitive : Crystal
+    born : (n, 3, 3) array
+        Z[k, E, u], e.
+    epsilon : (3, 3) array
+    Lambda : float
+        Ewald parameter in 1/A without 2 pi (the Gaussian is exp(-K.eps.K / 4 Lambda^2), K without 2 pi).
+    G : (nG, 3) array
+        Reciprocal lattice vectors summed over, Cartesian, 1/A without 2 pi (G = 0 included).
+    factor : float
+        k_e = e^2 / (4 pi eps0) in eV*A.
+    """
+
+    def __init__(self, primitive, born, epsilon, Lambda: float, G: np.ndarray, factor: float = NAC_FACTOR):
+        self.born = np.asarray(born, dtype=float)
+        self.epsilon = np.asarray(epsilon, dtype=float)
+        self.Lambda = float(Lambda)
+        self.G = np.asarray(G, dtype=float).reshape(-1, 3)
+        self.factor = float(factor)
+        self.rec = primitive.reciprocal_cell                             # rows, 1/A, no 2 pi
+        self.pos = primitive.positions
+        self.prefactor = self.factor * 4 * np.pi / primitive.volume
+        d = self.pos[:, None, :] - self.pos[None, :, :]                  # r_k - r_k'
+        self._phase = np.exp(2j * np.pi * np.einsum("gx,klx->gkl", self.G, d))   # (nG, n, n)
+        q0 = self.sum(np.zeros((1, 3)), None)[0]                         # (n, 3, n, 3)
+        dd0 = q0.sum(axis=2)                                             # (n, 3, 3): sum over k'
+        self.dd_q0 = 0.5 * (dd0 + dd0.transpose(0, 2, 1).conj())
+
+    # -- constructors ---------------------------------------------------------------------------
+    @classmethod
+    def phonopy(cls, primitive, born, epsilon, factor: float = NAC_FACTOR, num_G_points: int = 300) -> "DipoleEwald":
+        """phonopy's choice (4.x): the G-sphere |G| < (3 num_G_points / (4 pi V))^(1/3), and Lambda such that the
+        Gaussian at its edge (with tr(eps) / 3 for eps) is 1e-10."""
+        V = primitive.volume
+        G_cutoff = (3 * num_G_points / (4 * np.pi) / V) ** (1.0 / 3)
+        G = _g_sphere(primitive, G_cutoff)
+        GeG = G_cutoff ** 2 * np.trace(np.asarray(epsilon, float)) / 3
+        Lambda = np.sqrt(-GeG / 4 / np.log(1e-10))
+        out = cls(primitive, born, epsilon, Lambda, G, factor)
+        out.G_cutoff = G_cutoff
+        return out
+
+    @classmethod
+    def converged(cls, primitive, born, epsilon, Lambda: float, factor: float = NAC_FACTOR,
+                  floor: float = GAUSSIAN_FLOOR) -> "DipoleEwald":
+        """The sum for a given ``Lambda`` (1/A, no 2 pi) over every G (plus the first zone) whose Gaussian is above
+        ``floor``: converged to round-off, as the short-range convention needs (its constants were made with it)."""
+        eps_min = float(np.linalg.eigvalsh(np.asarray(epsilon, float)).min())
+        kmax = 2 * Lambda * np.sqrt(-np.log(floor) / eps_min)            # K.eps.K / 4 Lambda^2 = -ln(floor)
+        zone = 0.5 * np.linalg.norm(primitive.reciprocal_cell, axis=1).sum()   # a q in the first zone, bounded
+        return cls(primitive, born, epsilon, Lambda, _g_sphere(primitive, kmax + zone), factor)
+
+    # -- the sum ------------------------------------------------------------------------------------
+    def sum(self, q_cart: np.ndarray, q_dir_cart) -> np.ndarray:
+        """sum_G (K.Z_k)^T (K.Z_k') w(K) e^{i 2 pi G.(r_k - r_k')}, (nq, n, 3, n, 3), without prefactor or onsite term.
+
+        w(K) = exp(-K.eps.K / 4 Lambda^2) / (K.eps.K); K = G + q = 0 is left out, or, with ``q_dir_cart`` ((3,) or
+        (nq, 3), Cartesian), replaced by the limit along that direction, d d^T / (d.eps.d) (the non-analytic term).
+        """
+        K = q_cart[:, None, :] + self.G[None]                            # (nq, nG, 3)
+        KeK = np.einsum("qga,ab,qgb->qg", K, self.epsilon, K)
+        zero = np.linalg.norm(K, axis=-1) < Q_ZERO
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(zero, 0.0, np.exp(-KeK / (4 * self.Lambda ** 2)) / KeK)
+        KK = K[..., :, None] * K[..., None, :] * w[..., None, None]      # (nq, nG, 3, 3)
+        if q_dir_cart is not None:
+            d = np.broadcast_to(q_dir_cart, q_cart.shape)
+            dd = d[:, :, None] * d[:, None, :] / np.einsum("qa,ab,qb->q", d, self.epsilon, d)[:, None, None]
+            qi, gi = np.nonzero(zero)
+            KK[qi, gi] = dd[qi]
+        n = len(self.pos)
+        S = np.einsum("qgab,gkl->qkalb", KK, self._phase, optimize=True)  # (nq, n, 3, n, 3)
+        return np.einsum("kca,qkcld,ldb->qkalb", self.born, S, self.born, optimize=True).reshape(
+            len(q_cart), n, 3, n, 3)
+
+    def matrix(self, q_cart: np.ndarray, q_dir_cart=None) -> np.ndarray:
+        """C(q), shape (nq, n, 3, n, 3), eV/A^2 (not mass-weighted), phases with atom positions (phonopy's gauge).
+
+        ``q_cart`` (nq, 3) Cartesian, 1/A without 2 pi; ``q_dir_cart`` the direction of approach where G + q = 0.
+        """
+        C = self.sum(np.atleast_2d(q_cart), q_dir_cart)
+        n = len(self.pos)
+        C[:, np.arange(n), :, np.arange(n), :] -= self.dd_q0[:, None]
+        return C * self.prefactor
+
+    def supercell_constants(self, smap, p2s, primitive) -> np.ndarray:
+        """Phi_dd on a supercell, compact layout (n, N, 3, 3), eV/A^2: the inverse lattice Fourier transform of C(q)
+        over the supercell's commensurate q (taken in the first Brillouin zone). It obeys the acoustic sum rule.
+
+        Parameters
+        ----------
+        smap : SupercellMap
+            The supercell's map onto ``primitive`` (``atom``, ``lattice``, ``matrix``).
+        p2s : (n,) int
+            Supercell index of every primitive atom (rows of the compact layout).
+        primitive : Crystal
+        """
+        from trajmodes.lattice.qpoints import commensurate_qpoints, first_zone
+        qc = first_zone(commensurate_qpoints(smap.matrix, centred=False), primitive.reciprocal_cell)
+        C = self.matrix(qc @ primitive.reciprocal_cell)                  # (Nc, n, 3, n, 3)
+        pf = primitive.scaled_positions
+        sf = pf[smap.atom] + smap.lattice                                # (N, 3) prim frac
+        d = sf[None, :, :] - sf[p2s][:, None, :]                         # (n, N, 3)
+        ph = np.exp(-2j * np.pi * np.einsum("cx,kjx->ckj", qc, d))       # (Nc, n, N)
+        Ck = C[:, :, :, smap.atom, :]                                    # (Nc, n, 3, N, 3)
+        out = np.einsum("ckajb,ckj->kjab", Ck, ph, optimize=True).real
+        return out / len(qc)
+
+
+def _g_sphere(primitive, radius: float) -> np.ndarray:
+    """Reciprocal lattice vectors (Cartesian, 1/A, no 2 pi) of ``primitive`` with |G| < ``radius``."""
+    nmax = np.ceil(radius * np.linalg.norm(primitive.cell, axis=1)).astype(int)
+    grid = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in nmax], indexing="ij"), -1).reshape(-1, 3)
+    G = grid @ primitive.reciprocal_cell
+    return G[np.linalg.norm(G, axis=1) < radius]
+
+
+# -- the Ewald parameter ------------------------------------------------------------------------------------
+def _fibonacci_sphere(n: int) -> np.ndarray:
+    """n nearly uniform unit vectors (a Fibonacci spiral: z from -1 + 1/n to 1 - 1/n, golden-angle steps in phi,
+    the i-th at phi = (i mod n) * pi (3 - sqrt 5), i = 1..n), (n, 3) with the spiral's axis as the second component."""
+    i = np.arange(1, n + 1)
+    off = 2.0 / n
+    y = (i - 1) * off - 1 + 0.5 * off
+    rad = np.sqrt(np.maximum(1 - y * y, 0.0))
+    phi = np.mod(i, n) * np.pi * (3 - np.sqrt(5.0))
+    v = np.stack([np.cos(phi) * rad, y, np.sin(phi) * rad], axis=1)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _real_space_kernel(x: np.ndarray, y: np.ndarray, inveps: np.ndarray) -> np.ndarray:
+    """The real-space dipole kernel of the Ewald sum (Gonze and Lee 1997, eq. 73, with the Gaussian width scaled
+    out): H = x x^T f0(y) - eps^-1 f1(y), f0 = y^-2 [3 erfc(y) / y^3 + (2 / sqrt pi) e^{-y^2} (3 / y^2 + 2)],
+    f1 = erfc(y) / y^3 + (2 / sqrt pi) e^{-y^2} / y^2; (m, 3, 3) for x (m, 3), y (m,)."""
+    c = 2 / np.sqrt(np.pi)
+    e, ec = np.exp(-y * y), erfc(y)
+    f0 = (3 * ec / y ** 3 + c * e * (3 / y ** 2 + 2)) / y ** 2
+    f1 = ec / y ** 3 + c * e / y ** 2
+    return x[:, :, None] * x[:, None, :] * f0[:, None, None] - inveps[None] * f1[:, None, None]
+
+
+def _nn_distance(crystal) -> float:
+    """Shortest distance (A) between two different sites of the periodic crystal."""
+    cell, f = crystal.cell, crystal.scaled_positions
+    r = np.arange(-2, 3)
+    R = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+    d = (f[None, :, None, :] - f[:, None, None, :] + R[None, None, :, :]) @ cell
+    dist = np.linalg.norm(d, axis=-1)
+    return float(dist[dist > 1e-8].min())
+
+
+def tdep_ewald_lambda(primitive, epsilon, bohr: float = BOHR_A, damping: float = 1e-5, n_points: int = 40) -> float:
+    """TDEP's choice of the Ewald parameter (its "strategy 2"), in 1/A *with* 2 pi (Lambda = result / 2 pi).
+
+    The real-space part of the Ewald sum must be negligible at twice the nearest-neighbour distance d: lambda is the
+    root, by Brent's method on [1e-8, 10] 1/bohr, of
+
+        (1 / n) sum_p lambda^3 sum_ab |H_ab(lambda Delta_p, lambda D_p)| / sqrt(det eps) = damping,
+
+    over ``n_points`` directions p of a Fibonacci sphere, Delta_p = eps^-1 (2 d p), D_p = sqrt(Delta_p . 2 d p), in
+    bohr (H: the real-space kernel of Gonze and Lee 1997, eq. 73). Lengths are in bohr there, so the criterion
+    depends on the unit: ``bohr`` is the bohr radius in A (TDEP's own is 0.52917721067).
+
+    Returns
+    -------
+    float
+        lambda / bohr: the Ewald parameter in 1/A with 2 pi (the Gaussian is exp(-K.eps.K / 4 lambda^2), K with 2 pi).
+    """
+    eps = np.asarray(epsilon, float)
+    inveps = np.linalg.inv(eps)
+    p = _fibonacci_sphere(n_points) * (2 * _nn_distance(primitive) / bohr)
+    delta = p @ inveps.T
+    D = np.sqrt(np.einsum("pa,pa->p", delta, p))
+    s = 1 / np.sqrt(np.linalg.det(eps))
+
+    def y(lam):
+        return lam ** 3 * np.abs(_real_space_kernel(delta * lam, D * lam, inveps)).sum() * s / n_points - damping
+    lam = brentq(y, 1e-8, 10.0, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=1000)
+    return lam / bohr
+
+
+# -- supercell constants and forces ---------------------------------------------------------------------------
+def dipole_supercell_constants(primitive, smap, p2s, born, epsilon, ewald_lambda: float,
+                               factor: float = NAC_FACTOR) -> np.ndarray:
+    """Phi_dd of a supercell (compact, (n, N, 3, 3), eV/A^2) for the short-range convention: TDEP's Ewald
+    parameter ``ewald_lambda`` (1/A, with 2 pi; see :func:`tdep_ewald_lambda`), the G-sum converged.
+
+    Full supercell constants = short-range ones + this."""
+    ew = DipoleEwald.converged(primitive, born, epsilon, ewald_lambda / (2 * np.pi), factor)
+    return ew.supercell_constants(smap, p2s, primitive)
+
+
+def dipole_force_matrix(compact: np.ndarray, smap, p2s) -> np.ndarray:
+    """The full (3N, 3N) matrix M of compact supercell constants (n, N, 3, 3): F_dd = -M u for u flattened (N * 3,).
+
+    Built by lattice translation: Phi[i, j] = compact[atom(i), column of j seen from p2s[atom(i)]]."""
+    n, N = compact.shape[:2]
+    L0 = smap.lattice[p2s]
+    i = np.arange(N)
+    ci = smap.atom[i]
+    cols = smap.index(smap.atom[None, :], smap.lattice[None, :, :] - smap.lattice[:, None, :] + L0[ci][:, None, :])
+    full = compact[ci[:, None], cols]                                    # (N, N, 3, 3)
+    return np.ascontiguousarray(full.transpose(0, 2, 1, 3).reshape(3 * N, 3 * N))
