@@ -91,12 +91,7 @@ ALIASES = {"trajmodes.__main__": "cli"}
 
 #: what breaks a rule today in files that are being edited elsewhere, each with its fix. Each is an xfail(strict)
 #: test of its own: once it is fixed, that test fails and says to take it out of here.
-KNOWN: dict[tuple[str, str], str] = {
-    ("trajmodes.series", "uses _default_build_basis"):
-        "rename forceconstants.fit._default_build_basis to default_build_basis (public) and import that",
-    ("trajmodes.series", "uses _prepare"):
-        "give EffectiveForceConstants a public prepare(supercell, symprec) (the body of _prepare) and call it",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def render_layers(layers: dict[str, dict[str, str]] = LAYERS) -> str:

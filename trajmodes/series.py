@@ -151,8 +151,8 @@ def _shared_basis(first: EffectiveForceConstants, build=None):
     clusters (the same atoms within the cutoffs): the parameters of every run then mean the same force constants and
     can be compared and interpolated. (A basis built anew for each run may span the same space with other basis
     vectors: the null space of the symmetry conditions has no unique basis.)"""
-    from trajmodes.forceconstants.fit import _default_build_basis
-    build = build or _default_build_basis
+    from trajmodes.forceconstants.fit import default_build_basis
+    build = build or default_build_basis
 
     def shared(fc, order, cutoff, primitive=None, symprec=1e-3):
         mine = build(fc, order, cutoff, primitive=primitive, symprec=symprec)
@@ -572,7 +572,7 @@ class Series:
             c3 = float(ds.attrs["cutoff3"])
             est = EffectiveForceConstants(cutoff2=float(ds.attrs["cutoff2"]), cutoff3=None if np.isnan(c3) else c3,
                                           symprec=float(ds.attrs["symprec"]))
-            est._prepare(sc, float(ds.attrs["symprec"]))
+            est.prepare(sc, float(ds.attrs["symprec"]))
             for o in est.bases_:
                 if est.bases_[o].n_params != ds.sizes[f"param{o}"]:
                     raise ValueError(f"the rebuilt order-{o} model has {est.bases_[o].n_params} parameters but the "
