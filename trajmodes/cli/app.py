@@ -20,6 +20,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     from trajmodes.cli.quasiharmonic import cmd_qha
     from trajmodes.cli.series import cmd_series
     from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
+    from trajmodes.cli.scattering import cmd_sqw
     from trajmodes.cli.convert import FC_FORMATS, cmd_convert_fc, supercell_dims
     from trajmodes import __version__
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
@@ -222,6 +223,30 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pj.add_argument("--keep-q", action="store_true", help="also store the Q and Qdot time series (real/imag)")
     pj.add_argument("-o", "--output", default="modes.nc", help="output netCDF (default modes.nc)")
     pj.add_argument("--table", action="store_true", help="print every mode (q, branch), not the per-branch summary")
+    pw = add("sqw", cmd_sqw, "dynamic structure factor S(q, omega), F(q, t) and current correlations of an MD run "
+                             "along a band path, at q-points or powder averaged (dynasor's definitions), with "
+                             "neutron or X-ray weights: sqw.nc and figures in a folder")
+    add_read_options(pw)
+    qsel = pw.add_mutually_exclusive_group(required=True)
+    qsel.add_argument("--path", help="band path as special-point letters, pieces split by '|', e.g. GXKGL: every q "
+                                     "on it commensurate with the MD cell")
+    qsel.add_argument("--qpoints", help="reduced q-points of the primitive cell, 'h,k,l;h,k,l;...' (commensurate)")
+    qsel.add_argument("--powder", metavar="QMIN:QMAX:N", help="powder average: |Q| from QMIN to QMAX rad/A "
+                                                              "(2 pi included) in N shells")
+    pw.add_argument("--window", type=positive_int, required=True, help="frames per correlation window (lags 0 .. "
+                                                                       "W-1; frequency resolution 1/((2W-1) dt))")
+    pw.add_argument("--step", type=positive_int, default=1, help="frames between time origins (default 1)")
+    pw.add_argument("--weights", choices=["neutron", "xray", "none"], default="none",
+                    help="neutron: scattering lengths of Sears 1992; xray: form factors f0(|q|) of Waasmaier and "
+                         "Kirfel 1995; none: every atom weighs 1 (default)")
+    pw.add_argument("--per-shell", type=positive_int, default=20, help="--powder: at most this many q per shell, "
+                                                                       "drawn at random (default 20)")
+    pw.add_argument("--force-constants", help="draw their dispersion over the S(q, omega) map: phonopy folder/file "
+                                              "or trajmodes .nc (harmonic or effective)")
+    pw.add_argument("--no-currents", action="store_true", help="leave out the current correlations")
+    pw.add_argument("--no-incoherent", action="store_true", help="leave out the incoherent (self) part")
+    pw.add_argument("-o", "--output", default="trajmodes-sqw", help="output folder (default trajmodes-sqw)")
+    add_plot_format(pw)
     pl = add("lifetimes", cmd_lifetimes, "table and plots of a 'trajmodes project' file")
     pl.add_argument("modes_file", metavar="MODES_NC")
     pl.add_argument("--plot", action="store_true", help="spectra with fits, dispersion with FWHM bars, SED map")
@@ -292,8 +317,9 @@ def main(argv=None) -> int:
     old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     out = StagedOutputs()
     try:
+        from trajmodes.cli.options import cluster
         from trajmodes.cli.progress import progress
-        with progress(minimum=1.0, out=sys.stderr):      # every Dask computation longer than 1 s
+        with cluster(args), progress(minimum=1.0, out=sys.stderr):   # every Dask computation longer than 1 s
             status = getattr(cli, args.func)(args, out)
         out.commit()
         return status

@@ -43,6 +43,48 @@ def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo:
     p.add_argument("--stress-columns", metavar="NAMES", type=_stress_columns,
                    help="per-atom stress of a LAMMPS dump (compute stress/atom): c_ID, or six comma-separated column "
                         "names xx,yy,zz,xy,xz,yz (default: c_stress[1..6], c_s[1..6], ... or sxx ... syz)")
+    add_cluster_options(p)
+
+
+def add_cluster_options(p: argparse.ArgumentParser) -> None:
+    """Where the command's Dask computations run: threads of this process (default), a running Dask scheduler (a
+    SLURM or PBS allocation through dask-jobqueue, or ``dask scheduler`` and ``dask worker`` started by hand), or a
+    local cluster of worker processes."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on the Dask scheduler at ADDRESS (tcp://host:8786), or the one described by a scheduler "
+                        "file (*.json, dask scheduler --scheduler-file); needs the 'distributed' package")
+    g.add_argument("--workers", type=positive_int, metavar="N",
+                   help="start a local cluster of N worker processes (one thread each) for this command")
+
+
+def cluster(args):
+    """The Dask client of ``--scheduler`` / ``--workers`` as a context manager (nothing without them): every Dask
+    computation of the command runs there, and the client closes when it ends."""
+    import contextlib
+    address, workers = getattr(args, "scheduler", None), getattr(args, "workers", None)
+    if address is None and workers is None:
+        return contextlib.nullcontext()
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError("--scheduler and --workers need the 'distributed' package: pip install distributed "
+                         "(or pip install 'trajmodes[cluster]')") from None
+    stack = contextlib.ExitStack()
+    try:
+        if workers is not None:
+            local = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                     dashboard_address=None))
+            stack.enter_context(Client(local))
+        elif str(address).endswith(".json"):
+            stack.enter_context(Client(scheduler_file=str(address), timeout="30s"))
+        else:
+            stack.enter_context(Client(str(address), timeout="30s"))
+    except OSError as exc:
+        stack.close()
+        raise ValueError(f"no Dask scheduler answers at {address}: {exc}; start one (dask scheduler) or check the "
+                         "address") from None
+    return stack
 
 
 def _stress_columns(text: str):

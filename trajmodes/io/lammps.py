@@ -93,7 +93,7 @@ class LammpsDumpSource(DumpAtoms, DumpRunData, FrameSource):
         self.paths = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
         if not self.paths:
             raise ValueError("no dump files given")
-        self._plain = [plain_path(p) for p in self.paths]
+        self._plain = [os.path.abspath(plain_path(p)) for p in self.paths]   # workers may run elsewhere
         self._stamps = [(os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in self.paths]
         self._lj_scales = lj_scales
         self._energy_column = energy_column

@@ -125,6 +125,11 @@ def write_cache(path, arrays: dict, contents: CacheContents, *, attrs: dict | No
             with LOCK:
                 ds.setncatts(meta)
                 define_cache(ds, contents, arrays, chunks, __version__)
+            if _distributed_client() is not None:
+                # an open netCDF file cannot travel to a scheduler or workers in other processes: they compute the
+                # frames, a batch of chunks at a time, and this process writes them
+                _store_from_here(arrays, ds)
+                return
             targets = [_Locked(ds.variables[k]) for k in arrays]
             if progress:
                 from dask.diagnostics import ProgressBar
@@ -137,6 +142,30 @@ def write_cache(path, arrays: dict, contents: CacheContents, *, attrs: dict | No
                 ds.close()
 
     atomic_write(path, write)
+
+
+def _distributed_client():
+    """The dask.distributed client Dask computes with now, or None (threads of this process)."""
+    try:
+        from distributed import default_client
+        return default_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def _store_from_here(arrays: dict, ds, batch_chunks: int = 8) -> None:
+    """Write ``arrays`` into the open netCDF ``ds`` from this process: ``batch_chunks`` frame chunks per computation
+    (memory bounded by that batch), the chunks of a batch computed in parallel wherever Dask runs."""
+    import dask
+    first = next(iter(arrays.values()))
+    bounds = np.concatenate([[0], np.cumsum(first.chunks[0])]).astype(int)
+    arrays = {k: a.rechunk({0: first.chunks[0]}) for k, a in arrays.items()}
+    for b in range(0, len(bounds) - 1, batch_chunks):
+        lo, hi = int(bounds[b]), int(bounds[min(b + batch_chunks, len(bounds) - 1)])
+        values = dask.compute(*[a[lo:hi] for a in arrays.values()])
+        with LOCK:
+            for name, v in zip(arrays, values):
+                ds.variables[name][lo:hi] = v
 
 
 class _Locked:
@@ -226,7 +255,7 @@ class NetCDFSource(FrameSource):
 
     def __init__(self, path):
         import netCDF4
-        self.paths = [os.fspath(path)]
+        self.paths = [os.path.abspath(os.fspath(path))]        # workers may run in another folder
         st = os.stat(self.paths[0])
         self._stamp = (st.st_size, st.st_mtime_ns)
         try:

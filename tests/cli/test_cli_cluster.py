@@ -1,0 +1,73 @@
+"""Heavy commands on a Dask cluster from the command line: ``--scheduler ADDRESS`` (a real ``dask scheduler`` with two
+``dask worker`` processes, as a SLURM or PBS user starts them) and ``--workers N`` give the numbers of the threaded
+run."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from tests.support.paths import DATA
+from trajmodes.cli import main
+
+pytest.importorskip("distributed")
+RUN = ["run", str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001", "--chunk-frames", "4"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _fc(folder):
+    with xr.open_dataset(folder / "fc.nc") as ds:
+        return ds["fc2"].values.copy()
+
+
+@pytest.mark.slow
+def test_scheduler_and_workers_give_the_threaded_numbers(tmp_path, capsys, monkeypatch):
+    """The dump named relative to this process's folder; the workers run in another folder."""
+    assert main([*RUN, "-o", str(tmp_path / "threads")]) == 0
+    monkeypatch.chdir(DATA)
+    relative = ["run", "cu32_xu.lammpstrj", *RUN[2:]]
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--dashboard-address", ":0", "--no-show"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        for k in range(2):
+            procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                           "--nthreads", "1", "--name", f"w{k}", "--no-dashboard"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path))
+        from distributed import Client
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        assert main([*relative, "--scheduler", address, "-o", str(tmp_path / "cluster")]) == 0
+    finally:
+        for p in procs[::-1]:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+    np.testing.assert_allclose(_fc(tmp_path / "cluster"), _fc(tmp_path / "threads"), rtol=0, atol=1e-12)
+    assert main([*RUN, "--workers", "2", "-o", str(tmp_path / "local")]) == 0
+    np.testing.assert_allclose(_fc(tmp_path / "local"), _fc(tmp_path / "threads"), rtol=0, atol=1e-12)
+
+
+def test_no_scheduler_at_the_address_is_a_clear_error(tmp_path, capsys):
+    port = _free_port()
+    assert main([*RUN, "--scheduler", f"tcp://127.0.0.1:{port}", "-o", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert f"no Dask scheduler answers at tcp://127.0.0.1:{port}" in err and not (tmp_path / "x").exists()
+
+
+def test_scheduler_and_workers_exclude_each_other(capsys):
+    with pytest.raises(SystemExit):
+        main([*RUN, "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
+    assert "not allowed with argument" in capsys.readouterr().err
