@@ -33,6 +33,7 @@ _LAZY = {
     "canonical_configurations": "trajmodes.phonons.sampling",
     "thermodynamic_integration": "trajmodes.phonons.free_energy_bounds",
     "dynamic_structure_factor": "trajmodes.modes.structure_factor",
+    "SelfConsistentPhonons": "trajmodes.phonons.self_consistent",
 }
 #: public submodules, by the short names users know them under
 _MODULES = {"bvk": "trajmodes.potentials.bvk", "workflows": "trajmodes.workflows", "plots": "trajmodes.plots",
