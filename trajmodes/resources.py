@@ -8,6 +8,8 @@ import threading
 
 _CONTROLLER = None
 _LOCK = threading.Lock()
+_DEPTH = 0                 # blocks of one_blas_thread open now, in all threads
+_LIMITER = None            # the limits the first of them saved
 
 
 @contextlib.contextmanager
@@ -17,16 +19,27 @@ def one_blas_thread():
     Tasks that run side by side on the cores (Dask threads) must not each start BLAS threads: the two levels
     oversubscribe the cores (the normal equations of a fit ran 1.5-1.8x slower on 2 idle cores, and up to 10x beside
     another process). The libraries are looked up once (:class:`threadpoolctl.ThreadpoolController`), so entering
-    costs microseconds and the block can wrap every chunk of work. Nested blocks keep one thread until the
-    outermost ends.
+    costs microseconds and the block can wrap every chunk of work. Blocks open at the same time in several threads
+    (Dask tasks) share one limit: the first to open sets it, the last to close restores the limits found before
+    (each block restoring what it found would leave BLAS at one thread for the rest of the process when blocks
+    overlap in time).
     """
-    global _CONTROLLER
+    global _CONTROLLER, _DEPTH, _LIMITER
     with _LOCK:
         if _CONTROLLER is None:
             from threadpoolctl import ThreadpoolController
             _CONTROLLER = ThreadpoolController()
-    with _CONTROLLER.limit(limits=1, user_api="blas"):
+        if _DEPTH == 0:                                  # the first block in any thread saves the limits and sets 1
+            _LIMITER = _CONTROLLER.limit(limits=1, user_api="blas")
+        _DEPTH += 1
+    try:
         yield
+    finally:
+        with _LOCK:
+            _DEPTH -= 1
+            if _DEPTH == 0:                              # the last block to end, in whichever thread, restores them
+                _LIMITER.restore_original_limits()
+                _LIMITER = None
 
 
 def available_memory() -> int | None:

@@ -1,0 +1,38 @@
+"""one_blas_thread in overlapping Dask threads: the limit holds while any block is open, and the limits found before
+come back when the last one closes (each block restoring what it found left BLAS on one thread for the rest of the
+process, which also changed LAPACK's eigenvectors between calls)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np  # noqa: F401  (loads the BLAS library threadpoolctl controls)
+import pytest
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+def _blas_threads() -> list[int]:
+    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_overlapping_blocks_restore_the_limits_found_before():
+    from trajmodes.resources import one_blas_thread
+    before = _blas_threads()
+    if not before:
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    inside = []
+
+    def work(pause):
+        with one_blas_thread():
+            time.sleep(pause)
+            inside.append(_blas_threads())
+
+    a, b = threading.Thread(target=work, args=(0.2,)), threading.Thread(target=work, args=(0.4,))
+    a.start()
+    time.sleep(0.05)
+    b.start()                       # opens while a's block is open, closes after it
+    a.join()
+    b.join()
+    assert all(n == [1] * len(before) for n in inside)
+    assert _blas_threads() == before
