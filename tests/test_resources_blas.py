@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-import numpy as np  # noqa: F401  (loads the BLAS library threadpoolctl controls)
+import numpy as np
 import pytest
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
@@ -36,3 +36,15 @@ def test_overlapping_blocks_restore_the_limits_found_before():
     b.join()
     assert all(n == [1] * len(before) for n in inside)
     assert _blas_threads() == before
+
+
+def test_eigenvectors_do_not_depend_on_the_callers_blas_threads(cu_eam_phonons):
+    """The same eigenvectors, bit for bit, whatever number of BLAS threads the caller runs with (a mode projection
+    in Dask tasks and an analysis after it must pair each amplitude with the eigenvector it was projected on)."""
+    q = np.random.default_rng(0).random((64, 3))
+    e1 = cu_eam_phonons.eigenvectors(q)
+    with threadpoolctl.threadpool_limits(1, "blas"):
+        e2 = cu_eam_phonons.eigenvectors(q)
+    with threadpoolctl.threadpool_limits(2, "blas"):
+        e3 = cu_eam_phonons.eigenvectors(q)
+    assert np.array_equal(e1, e2) and np.array_equal(e1, e3)

@@ -11,6 +11,7 @@ from trajmodes.phonons import bands, dos, thermal, velocities
 from trajmodes.phonons.dynamical import DynamicalMatrix, frequencies_from_eigenvalues
 from trajmodes.phonons.nac import nac_strategy
 from trajmodes.units import NAC_FACTOR
+from trajmodes.resources import one_blas_thread
 
 __all__ = ["Phonons"]
 
@@ -221,7 +222,10 @@ class Phonons:
         cdirs = self.dm.directions(q, dirs) if self.nac and dirs is not None else None
 
         def block(b):
-            w, e[b] = np.linalg.eigh(self.dm.block(q[b], None if cdirs is None else cdirs[b]))
+            # LAPACK's eigenvectors (their phases, a degenerate subspace's basis) depend on the number of BLAS
+            # threads: one thread always, so every call, in a Dask task or not, returns the same eigenvectors
+            with one_blas_thread():
+                w, e[b] = np.linalg.eigh(self.dm.block(q[b], None if cdirs is None else cdirs[b]))
             f[b] = frequencies_from_eigenvalues(w)
         self.dm.map_blocks(block, len(q))
         return f, e
