@@ -28,7 +28,8 @@ import warnings
 import numpy as np
 
 from trajmodes.forceconstants.uncertainty import bootstrap_std
-from trajmodes.forceconstants.fit import EffectiveForceConstants, cutoff_length
+from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.forceconstants.settings import cutoff_length
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.crystal import Crystal
 

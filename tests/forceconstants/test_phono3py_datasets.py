@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.forceconstants.fit import fold_fc2
+from trajmodes.forceconstants.held import fold_fc2
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.io.displacement_sets import parse_displacement_dataset
 from trajmodes.trajectory.reading import read_displacement_dataset

@@ -24,7 +24,8 @@ short-range (TDEP's)
     Phi_dd_ij = (k_e 4 pi / V_ss) sum (K.Z_i)^T (K.Z_j) / (K.eps.K) exp(-K.eps.K / 4 Lambda^2) cos(2 pi K.(r_j - r_i)),
     then Phi_dd_ii -= sum_j Phi_dd_ij. TDEP's Ewald parameter lambda (1/bohr, with 2 pi) is Lambda = lambda / (2 pi a_0).
 
-Full = short-range + Phi_dd on the same supercell, both ways (:func:`dipole_supercell_constants`).
+Full = short-range + Phi_dd on the same supercell, both ways (:func:`dipole_supercell_constants`). The polar fit
+takes F_dd out of every frame's forces with :class:`DipoleSubtracted` (built by :func:`polar_kernel`).
 """
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import erfc
 
+from trajmodes.forceconstants.design import DesignKernel
 from trajmodes.units import BOHR_A, NAC_FACTOR
 
 __all__ = ["DipoleEwald", "check_born", "tdep_ewald_lambda", "dipole_supercell_constants", "dipole_force_matrix",
-           "Q_ZERO", "GAUSSIAN_FLOOR", "CHARGE_SUM_TOL"]
+           "DipoleSubtracted", "polar_kernel", "Q_ZERO", "GAUSSIAN_FLOOR", "CHARGE_SUM_TOL"]
 
 #: |K| below this (1/A, no 2 pi) counts as q = 0 (phonopy's Q_DIRECTION_TOLERANCE)
 Q_ZERO = 1e-5
@@ -290,3 +292,68 @@ def dipole_force_matrix(compact: np.ndarray, smap, p2s) -> np.ndarray:
     cols = smap.index(smap.atom[None, :], smap.lattice[None, :, :] - smap.lattice[:, None, :] + L0[ci][:, None, :])
     full = compact[ci[:, None], cols]                                    # (N, N, 3, 3)
     return np.ascontiguousarray(full.transpose(0, 2, 1, 3).reshape(3 * N, 3 * N))
+
+
+# -- the polar fit: the dipole-dipole forces taken out of every frame ---------------------------------------------
+class DipoleSubtracted(DesignKernel):
+    """A :class:`DesignKernel` that takes the dipole-dipole forces F_dd = -M u out of every frame's forces before
+    adding its rows: the normal equations of the short-range model (TDEP's polar fit).
+
+    Built from a kernel (its tables shared, not copied) and M (3N, 3N), eV/A^2 (the supercell's Phi_dd,
+    :func:`~trajmodes.forceconstants.dipole.dipole_force_matrix`). Phi_dd obeys the acoustic sum rule, so F_dd of a
+    frame sums to zero and the mean force removed before stays removed.
+    """
+
+    def __init__(self, kernel: DesignKernel, matrix: np.ndarray):         # noqa: D107 - no DesignKernel.__init__
+        self.__dict__.update(kernel.__dict__)
+        self.dipole_matrix = np.ascontiguousarray(matrix, dtype=float)
+
+    def dipole_forces(self, u: np.ndarray) -> np.ndarray:
+        """F_dd = -Phi_dd u, (T, N, 3) eV/A for u (T, N, 3) A: one matrix product for all frames."""
+        u = np.asarray(u, float)
+        return -(u.reshape(len(u), -1) @ self.dipole_matrix.T).reshape(u.shape)
+
+    def accumulate(self, u: np.ndarray, f: np.ndarray, out, fold: int) -> None:
+        """:meth:`DesignKernel.accumulate` of the short-range forces f - F_dd."""
+        super().accumulate(u, np.asarray(f, float) - self.dipole_forces(u), out, fold)
+
+
+def polar_kernel(kernel: DesignKernel, primitive, supercell, smap, p2s, born, epsilon, ewald_lambda=None,
+                 nac_factor=None) -> tuple:
+    """The dipole-dipole constants of the supercell and the kernel that takes their forces out of every frame, from
+    the settings ``born=``, ``epsilon=``, ``ewald_lambda=`` and ``nac_factor=`` of
+    :class:`~trajmodes.forceconstants.fit.EffectiveForceConstants` (checked here).
+
+    Returns
+    -------
+    born : ndarray (n_prim, 3, 3)
+        One tensor per primitive atom, e (``born`` may give one per supercell atom, equal on equivalent atoms).
+    epsilon : ndarray (3, 3)
+    ewald_lambda : float
+        1/A with 2 pi (default :func:`tdep_ewald_lambda`).
+    dipole_fc2 : ndarray (n_prim, N, 3, 3)
+        Phi_dd, compact, eV/A^2.
+    kernel : DipoleSubtracted
+        ``kernel`` with the forces -Phi_dd u taken out of every frame.
+    """
+    from trajmodes.resources import require_memory
+    n, N = primitive.n_atoms, supercell.n_atoms
+    Z = np.asarray(born, dtype=float)
+    if Z.shape == (N, 3, 3) and N != n:
+        per_prim = Z[p2s]
+        off = np.abs(Z - per_prim[smap.atom]).max()
+        if off > 1e-6 * max(np.abs(Z).max(), 1.0):
+            raise ValueError(f"the Born charges of equivalent supercell atoms differ (by up to {off:.3g} e): give "
+                             f"one tensor per primitive atom, shape ({n}, 3, 3), or equal ones on every copy")
+        Z = per_prim
+    elif Z.shape != (n, 3, 3):
+        raise ValueError(f"born has shape {Z.shape}; expected ({n}, 3, 3) (one tensor Z[E, u] per atom of the "
+                         f"{n}-atom primitive cell, in the order of primitive_) or ({N}, 3, 3) (one per supercell "
+                         "atom)")
+    Z, eps = check_born(Z, epsilon, n)
+    lam = float(ewald_lambda) if ewald_lambda is not None else tdep_ewald_lambda(primitive, eps)
+    factor = NAC_FACTOR if nac_factor is None else float(nac_factor)
+    require_memory(8.0 * (3 * N) ** 2 * 2, f"the dipole-dipole force matrix of the {N}-atom supercell",
+                   "fit a smaller supercell, or without born=")
+    dipole_fc2 = dipole_supercell_constants(primitive, smap, p2s, Z, eps, lam, factor)
+    return Z, eps, lam, dipole_fc2, DipoleSubtracted(kernel, dipole_force_matrix(dipole_fc2, smap, p2s))

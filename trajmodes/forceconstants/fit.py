@@ -42,173 +42,42 @@ with its own blocks, r'r = f'f - 2 p'A'f + p'A'A p), and sigma_A = sqrt(<(f - f_
 with the estimator's Phi. Computed from the blocks, a residual sum of squares is a difference of numbers
 of the size of f'f, so RMSEs resolve down to about sqrt(eps) ~ 1.5e-8 of the force scale (R^2 to ~eps):
 an exact fit shows RMSE ~ 1e-8 rms(f), not 1e-16.
+
+The estimator's parts live beside it: :mod:`~trajmodes.forceconstants.settings` (the cutoffs and the checks of the
+settings), :mod:`~trajmodes.forceconstants.held` (a held fc2), :mod:`~trajmodes.forceconstants.bootstrap` (the error
+bars), :mod:`~trajmodes.forceconstants.averages` (the energies and cells of the run),
+:mod:`~trajmodes.forceconstants.report` (its warnings and scores table) and :mod:`~trajmodes.forceconstants.dipole`
+(the polar kernel).
 """
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
 
+from trajmodes.forceconstants.averages import CELL_VARIANCE, cell_statistics, mean_energies
+from trajmodes.forceconstants.bootstrap import BlockBootstrap
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
+from trajmodes.forceconstants.dipole import DipoleSubtracted, polar_kernel
+from trajmodes.forceconstants.held import HeldFC2, fold_fc2
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.forceconstants.normal import block_ids, block_layout, n_segments, normal_equations
-from trajmodes.forceconstants.solve import fit_params, residual_sum, scores, solve_normal
+from trajmodes.forceconstants.normal import block_ids, block_layout, normal_equations
+from trajmodes.forceconstants.report import COND_WARN, format_scores, warn_ill_posed
+from trajmodes.forceconstants.settings import SUPERCELL, CheckedSettings, basis_cutoff, cutoff_length
+from trajmodes.forceconstants.solve import fit_params, scores
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
 
-__all__ = ["EffectiveForceConstants", "DipoleSubtracted", "default_build_basis"]
+# fold_fc2, cutoff_length, DipoleSubtracted and the constants are imported from here too (their homes: held,
+# settings, dipole, report, averages)
+__all__ = ["EffectiveForceConstants", "DipoleSubtracted", "default_build_basis", "fold_fc2", "cutoff_length",
+           "SUPERCELL", "COND_WARN", "CELL_VARIANCE", "CELL_MISMATCH"]
 
-#: condition number (of the column-equilibrated normal matrix) above which a warning is raised
-COND_WARN = 1e12
-#: variance of a Voigt strain below which the box counts as fixed along it (strain std 1e-7: the box bounds' digits)
-CELL_VARIANCE = 1e-14
 #: mean strain of the frames' cells from the reference cell above which the reference is flagged (when it also
 #: exceeds 4 standard errors)
 CELL_MISMATCH = 1e-4
-
-
-# ---------------------------------------------------------------------------------------------------
-def _energies(blocks, p2, p3=None) -> dict:
-    """Means over the frames (eV per supercell) from summed blocks and the order-2 (and order-3) parameters.
-
-    ``harmonic``: <1/2 u Phi u> = -1/2 p2 . (A'u)_2 / n_frames (the order-2 rows of A are -Phi u);
-    ``potential``: <U_MD> when every frame has a potential energy, else NaN; ``baseline``: their difference;
-    with ``p3`` also ``cubic``: <1/6 Psi u u u> = -1/3 p3 . (A'u)_3 / n_frames (the order-3 rows of A are the
-    cubic forces -1/2 Psi u u, and u . (-1/2 Psi u u) = -3 (1/6 Psi u u u) for a symmetric Psi: Euler's theorem on a
-    form of degree three).
-    """
-    n = float(np.sum(blocks.n_frames))
-    bu = np.sum(blocks.bu, axis=0)
-    p2 = np.asarray(p2)
-    harm = -0.5 * float(p2 @ bu[:len(p2)]) / n if n else np.nan
-    ne = float(np.sum(blocks.n_energy))
-    pot = float(np.sum(blocks.energy)) / ne if ne and ne == n else np.nan
-    out = dict(potential=pot, harmonic=harm, baseline=pot - harm)
-    if p3 is not None:
-        p3 = np.asarray(p3)
-        out["cubic"] = -float(p3 @ bu[len(p2):len(p2) + len(p3)]) / (3 * n) if n else np.nan
-    return out
-
-
-def _cell_statistics(segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Mean Voigt strain of the frames' cells from the reference cell (6,), its standard error from the time segments'
-    means (6,), the covariance of the strains (6, 6), and the number of independent strains that fluctuate (the
-    box's degrees of freedom: 0 in a fixed cell, 1 for an isotropic barostat, 3 anisotropic, 6 triclinic)."""
-    n = int(np.sum(segments.n_strain))
-    if n == 0:
-        return np.zeros(6), np.zeros(6), np.zeros((6, 6)), 0
-    mean = np.sum(segments.strain, axis=0) / n
-    cov = np.sum(segments.strain2, axis=0) / n - np.outer(mean, mean)
-    means = segments.per_frame_mean("strain")
-    means = means[np.isfinite(means).all(axis=1)]
-    se = means.std(axis=0, ddof=1) / np.sqrt(len(means)) if len(means) > 1 else np.zeros(6)
-    w = np.linalg.eigvalsh(0.5 * (cov + cov.T))
-    dofs = int(np.sum(w > max(CELL_VARIANCE, 1e-6 * w.max())))
-    return mean, se, cov, dofs
-
-
-class DipoleSubtracted(DesignKernel):
-    """A :class:`DesignKernel` that takes the dipole-dipole forces F_dd = -M u out of every frame's forces before
-    adding its rows: the normal equations of the short-range model (TDEP's polar fit).
-
-    Built from a kernel (its tables shared, not copied) and M (3N, 3N), eV/A^2 (the supercell's Phi_dd,
-    :func:`~trajmodes.forceconstants.dipole.dipole_force_matrix`). Phi_dd obeys the acoustic sum rule, so F_dd of a
-    frame sums to zero and the mean force removed before stays removed.
-    """
-
-    def __init__(self, kernel: DesignKernel, matrix: np.ndarray):         # noqa: D107 - no DesignKernel.__init__
-        self.__dict__.update(kernel.__dict__)
-        self.dipole_matrix = np.ascontiguousarray(matrix, dtype=float)
-
-    def dipole_forces(self, u: np.ndarray) -> np.ndarray:
-        """F_dd = -Phi_dd u, (T, N, 3) eV/A for u (T, N, 3) A: one matrix product for all frames."""
-        u = np.asarray(u, float)
-        return -(u.reshape(len(u), -1) @ self.dipole_matrix.T).reshape(u.shape)
-
-    def accumulate(self, u: np.ndarray, f: np.ndarray, out, fold: int) -> None:
-        """:meth:`DesignKernel.accumulate` of the short-range forces f - F_dd."""
-        super().accumulate(u, np.asarray(f, float) - self.dipole_forces(u), out, fold)
-
-
-# ---------------------------------------------------------------------------------------------------
-# estimator
-#: the cutoff that asks for every pair / triplet of the supercell (as ``None`` for ``cutoff2``, ``math.inf``)
-SUPERCELL = "supercell"
-
-
-def _whole_supercell(cutoff) -> bool:
-    """Whether a cutoff setting asks for every cluster of the supercell ("supercell" or infinity)."""
-    if isinstance(cutoff, str):
-        return cutoff == SUPERCELL
-    try:
-        return float(cutoff) == np.inf
-    except (TypeError, ValueError):
-        return False
-
-
-def _basis_cutoff(cutoff):
-    """The cutoff :func:`~trajmodes.forceconstants.clusters.build_basis` takes: None for the whole supercell."""
-    return None if cutoff is None or _whole_supercell(cutoff) else float(cutoff)
-
-
-def cutoff_length(cutoff) -> float:
-    """A cutoff as the scores' attribute: Angstrom, infinity for the whole supercell."""
-    return np.inf if cutoff is None or _whole_supercell(cutoff) else float(cutoff)
-
-
-def fold_fc2(fc2: ForceConstants, supercell: Crystal, p2s) -> np.ndarray:
-    """Second-order constants of a supercell that is a multiple of ``supercell``, folded onto ``supercell``.
-
-    The constant between atoms i and j of a periodic supercell is the sum over every periodic image of j;
-    when the lattice of ``fc2.supercell`` is a sublattice of that of ``supercell`` (phono3py's ``--dim-fc2``:
-    fc2 on 4x4x4, fc3 on 2x2x2), ``Phi_small[i, j] = sum_{j' = j mod small lattice} Phi_big[i', j']`` is exact
-    (i' the big-supercell atom at the position of i). Both supercells must share the Cartesian frame and the
-    origin of their atoms (as phonopy and phono3py build them from one unit cell).
-
-    Parameters
-    ----------
-    fc2 : ForceConstants
-        On the larger (or the same) supercell, eV/A^2.
-    supercell : Crystal
-        The supercell to fold onto (ideal positions, Angstrom).
-    p2s : array_like of int (n_prim,)
-        The rows of the compact layout wanted (atoms of ``supercell``).
-
-    Returns
-    -------
-    ndarray (n_prim, N, 3, 3)
-        Compact layout on ``supercell``, eV/A^2.
-
-    Raises
-    ------
-    ValueError
-        If the larger supercell's lattice is not made of lattice vectors of ``supercell``, or an atom of one has
-        no counterpart in the other.
-    """
-    big, small = fc2.supercell, supercell
-    tol = 1e-3
-    m = np.asarray(big.cell, float) @ np.linalg.inv(np.asarray(small.cell, float))
-    if np.abs(m - np.rint(m)).max() > 1e-4:
-        raise ValueError("the given fc2's supercell is not a multiple of the fitted supercell (its lattice vectors "
-                         f"in the fitted supercell's basis are {np.round(m, 4).tolist()}): fc2 cannot be folded onto it")
-    Xb, Xs = np.asarray(big.positions, float), np.asarray(small.positions, float)
-    inv_s = np.linalg.inv(np.asarray(small.cell, float))
-    d = (Xb[:, None, :] - Xs[None, :, :]) @ inv_s                          # (N_big, N_small, 3)
-    match = np.all(np.abs(d - np.rint(d)) < tol / np.linalg.norm(small.cell, axis=1), axis=-1)
-    if not np.all(match.sum(axis=1) == 1):
-        raise ValueError("an atom of the given fc2's supercell has no atom of the fitted supercell at its position "
-                         "(modulo the fitted supercell's lattice): the two supercells must share their origin and axes")
-    to_small = np.argmax(match, axis=1)                                   # big atom -> small atom
-    rows = np.array([np.flatnonzero(to_small == i)[0] for i in np.asarray(p2s, dtype=np.int64)])   # i' of each i
-    cols = fc2.compact_columns(rows[:, None], np.arange(big.n_atoms)[None, :])
-    blocks = fc2.compact()[fc2.smap.atom[rows][:, None], cols]            # Phi_big[i', j'] (n_prim, N_big, 3, 3)
-    out = np.zeros((len(rows), small.n_atoms, 3, 3))
-    for k in range(len(rows)):
-        np.add.at(out[k], to_small, blocks[k])
-    return out
 
 
 def default_build_basis(fc, order, cutoff, primitive=None, symprec=1e-3):
@@ -218,7 +87,7 @@ def default_build_basis(fc, order, cutoff, primitive=None, symprec=1e-3):
     return build_basis(fc, order, cutoff, primitive=primitive, symprec=symprec, asr=True)
 
 
-class EffectiveForceConstants:
+class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
     """Effective (temperature-dependent) 2nd- and 3rd-order force constants fitted to MD forces (TDEP).
 
     scikit-learn style: settings here, :meth:`fit` returns the estimator, results end in ``_``.
@@ -283,7 +152,7 @@ class EffectiveForceConstants:
         The short-range constants depend on it; it is stored with them.
     nac_factor : float, optional
         e^2 / (4 pi eps0) in eV*A for the dipole-dipole sum (default :data:`trajmodes.units.NAC_FACTOR`; TDEP's own
-        is :data:`trajmodes.io.fc_tdep.TDEP_NAC_FACTOR`).
+        is :data:`trajmodes.io.fc_tdep_polar.TDEP_NAC_FACTOR`).
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -368,10 +237,10 @@ class EffectiveForceConstants:
         skeleton = ForceConstants(np.zeros((primitive.n_atoms, supercell.n_atoms, 3, 3)), supercell, primitive,
                                   smap=smap)
         build = self.build_basis or default_build_basis
-        c2 = None if self.fc2 is not None else _basis_cutoff(self.cutoff2)    # a held fc2: every pair
+        c2 = None if self.fc2 is not None else basis_cutoff(self.cutoff2)    # a held fc2: every pair
         bases = {2: build(skeleton, 2, c2, primitive=primitive, symprec=symprec)}
         if self.cutoff3 is not None:
-            bases[3] = build(skeleton, 3, _basis_cutoff(self.cutoff3), primitive=primitive, symprec=symprec)
+            bases[3] = build(skeleton, 3, basis_cutoff(self.cutoff3), primitive=primitive, symprec=symprec)
         if self.constraints:
             from trajmodes.forceconstants.constraints import constrain
             bases[2] = constrain(bases[2], supercell, self.constraints)
@@ -433,7 +302,7 @@ class EffectiveForceConstants:
         fold, segment = block_layout(normal.ids, int(self.segments), int(self.folds), self.cv)
         self.blocks_ = normal.grouped(fold)
         self.segments_ = normal.grouped(segment)
-        self.cell_strain_, se, self.cell_strain_cov_, self.cell_dofs_ = _cell_statistics(self.segments_)
+        self.cell_strain_, se, self.cell_strain_cov_, self.cell_dofs_ = cell_statistics(self.segments_)
         worst = int(np.argmax(np.abs(self.cell_strain_)))
         off = abs(self.cell_strain_[worst])
         if off > CELL_MISMATCH and off > 4 * se[worst]:
@@ -442,67 +311,6 @@ class EffectiveForceConstants:
                           " Displacements are mapped onto the reference cell, so the fitted constants belong to its "
                           "volume, not the run's: use the run's mean cell as the reference (reference=\"average\"), or "
                           "the data file at the mean volume", UserWarning, stacklevel=3)
-
-    def _check_settings(self) -> None:
-        """Refuse settings that cannot make a fit, before any work."""
-        import math
-        if self.mode not in ("sequential", "simultaneous"):
-            raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
-        for name in ("cutoff2", "cutoff3", "symprec"):
-            v = getattr(self, name)
-            if v is None and name in ("cutoff2", "cutoff3"):
-                continue
-            if name != "symprec" and _whole_supercell(v):
-                continue
-            if isinstance(v, str):
-                raise ValueError(f"{name} must be a positive distance in Angstrom or {SUPERCELL!r}, not {v!r}")
-            try:
-                ok = math.isfinite(float(v)) and float(v) > 0
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise ValueError(f"{name} must be a positive distance in Angstrom, not {v!r}")
-        for name in ("folds", "stride", "n_frames", "segments"):
-            v = getattr(self, name)
-            if v is None and name == "n_frames":
-                continue
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a whole number of at least 1, not {v!r}")
-        if self.cv not in ("blocks", "interleaved"):
-            raise ValueError(f"cv must be 'blocks' or 'interleaved', not {self.cv!r}")
-        if (self.born is None) != (self.epsilon is None):
-            raise ValueError("a polar fit needs both born= (Born effective charges) and epsilon= (the dielectric "
-                             "tensor); give both, or neither for a non-polar crystal")
-        if self.ewald_lambda is not None:
-            try:
-                ok = float(self.ewald_lambda) > 0 and np.isfinite(float(self.ewald_lambda))
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise ValueError(f"ewald_lambda must be a positive number (1/A, with 2 pi), not {self.ewald_lambda!r}")
-        if self.fc2 is not None:
-            if not isinstance(self.fc2, ForceConstants):
-                raise ValueError(f"fc2 must be a ForceConstants to hold fixed, not {type(self.fc2).__name__}")
-            if self.cutoff3 is None:
-                raise ValueError("with fc2 held fixed only the third order is fitted: give cutoff3")
-
-    def _check_memory(self, n_runs: int) -> None:
-        """Refuse a fit whose normal equations would not fit in memory, before reading any frame."""
-        from trajmodes.resources import available_memory
-        P = self.kernel_.n_params
-        workers = max(1, os.cpu_count() or 1)
-        per_task = 8 * (2 * P * P + 3 * P * self.kernel_.block_rows())      # a chunk spans one or two blocks
-        n_seg = n_segments(int(self.segments), int(self.folds))
-        blocks = n_seg * (int(self.folds) if self.cv == "interleaved" else 1)
-        # the tree sum's partial sums, then the blocks grouped by fold and by segment
-        need = workers * per_task + 8 * (2 * blocks + int(self.folds) + n_seg + 2) * P * P
-        have = available_memory()
-        if have is not None and need > 0.8 * have:
-            raise MemoryError(f"the fit would need about {need / 2**30:.1f} GiB ({P} parameters: {P} x {P} normal "
-                              f"matrices for each of {blocks} blocks of frames, {int(self.folds)} cross-validation "
-                              f"folds and {n_seg} time segments, {workers} tasks at a time) but "
-                              f"{have / 2**30:.1f} GiB are available: use smaller cutoffs (cutoff2={self.cutoff2}, "
-                              f"cutoff3={self.cutoff3}), fewer segments, or a machine with more memory")
 
     def _ideal(self, supercell: Crystal) -> tuple[Crystal, float]:
         """:func:`~trajmodes.lattice.ideal.ideal_crystal` of the reference with this estimator's settings."""
@@ -567,80 +375,11 @@ class EffectiveForceConstants:
         self.kernel_ = DesignKernel([self.bases_[o] for o in sorted(self.bases_)], self.smap_, p2s=self.p2s_)
         self.dipole_fc2_ = self.ewald_lambda_ = self.born_ = self.epsilon_ = None
         if self.born is not None:
-            self._prepare_dipole()
+            self.born_, self.epsilon_, self.ewald_lambda_, self.dipole_fc2_, self.kernel_ = polar_kernel(
+                self.kernel_, self.primitive_, self.supercell_, self.smap_, self.p2s_, self.born, self.epsilon,
+                self.ewald_lambda, self.nac_factor)
         return self
 
-    def _prepare_dipole(self) -> None:
-        """The dipole-dipole constants of the supercell and the kernel that takes their forces out of every frame."""
-        from trajmodes.forceconstants.dipole import (check_born, dipole_force_matrix, dipole_supercell_constants,
-                                                     tdep_ewald_lambda)
-        from trajmodes.resources import require_memory
-        from trajmodes.units import NAC_FACTOR
-        n, N = self.primitive_.n_atoms, self.supercell_.n_atoms
-        Z = np.asarray(self.born, dtype=float)
-        if Z.shape == (N, 3, 3) and N != n:
-            per_prim = Z[self.p2s_]
-            off = np.abs(Z - per_prim[self.smap_.atom]).max()
-            if off > 1e-6 * max(np.abs(Z).max(), 1.0):
-                raise ValueError(f"the Born charges of equivalent supercell atoms differ (by up to {off:.3g} e): give "
-                                 f"one tensor per primitive atom, shape ({n}, 3, 3), or equal ones on every copy")
-            Z = per_prim
-        elif Z.shape != (n, 3, 3):
-            raise ValueError(f"born has shape {Z.shape}; expected ({n}, 3, 3) (one tensor Z[E, u] per atom of the "
-                             f"{n}-atom primitive cell, in the order of primitive_) or ({N}, 3, 3) (one per supercell "
-                             "atom)")
-        Z, eps = check_born(Z, self.epsilon, n)
-        lam = float(self.ewald_lambda) if self.ewald_lambda is not None else tdep_ewald_lambda(self.primitive_, eps)
-        factor = NAC_FACTOR if self.nac_factor is None else float(self.nac_factor)
-        require_memory(8.0 * (3 * N) ** 2 * 2, f"the dipole-dipole force matrix of the {N}-atom supercell",
-                       "fit a smaller supercell, or without born=")
-        self.born_, self.epsilon_, self.ewald_lambda_ = Z, eps, lam
-        self.dipole_fc2_ = dipole_supercell_constants(self.primitive_, self.smap_, self.p2s_, Z, eps, lam, factor)
-        self.kernel_ = DipoleSubtracted(self.kernel_, dipole_force_matrix(self.dipole_fc2_, self.smap_, self.p2s_))
-
-    def _held_params(self) -> np.ndarray:
-        """Order-2 parameters of the held :attr:`fc2` on the fitted supercell (folded, then projected onto the
-        basis of every pair; exact for constants with the supercell's symmetry and the sum rule)."""
-        if getattr(self, "_held_p2", None) is None or self._held_p2[0] is not self.bases_[2]:
-            folded = fold_fc2(self.fc2, self.supercell_, self.p2s_)
-            p2 = self.bases_[2].project(folded)
-            err = np.abs(self.bases_[2].to_compact(p2) - folded).max()
-            if err > 1e-6 * max(np.abs(folded).max(), 1e-300) + 1e-8:
-                warnings.warn(f"the held fc2 differs from its symmetric, sum-rule form by up to {err:.3g} eV/A^2 "
-                              "(symmetrise it first: ForceConstants.symmetrized()); the symmetric form is held",
-                              UserWarning, stacklevel=4)
-            self._held_p2 = (self.bases_[2], p2)
-        return self._held_p2[1]
-
-    def _solve_held(self, G, b, sizes):
-        """Parameters with order 2 held at the given fc2: p3 = G33^-1 (b3 - G32 p2)."""
-        n2 = int(sizes[0])
-        p2 = self._held_params()
-        p3, cond, rank = solve_normal(G[n2:, n2:], b[n2:] - G[n2:, :n2] @ p2, self.rcond)
-        return np.concatenate([p2, p3]), [(np.nan, n2), (cond, rank)]
-
-    def _held_cv(self, p, sizes) -> None:
-        """Cross-validation RMSE with order 2 held: each fold's third order from the other folds."""
-        blk = self.blocks_
-        n2 = int(sizes[0])
-        G, b, _, _ = blk.total()
-        held = [h for h in range(blk.n_folds) if blk.n_rows[h] > 0]
-        if len(held) < 2:
-            return
-        rss = np.zeros(2)
-        p2 = p[:n2]
-        for h in held:
-            Gt, bt = G - blk.G[h], b - blk.b[h]
-            p3 = solve_normal(Gt[n2:, n2:], bt[n2:] - Gt[n2:, :n2] @ p2, self.rcond, "cholesky")[0]
-            q = np.concatenate([p2, p3])
-            rss[0] += max(residual_sum(blk.G[h], blk.b[h], blk.ff[h], np.concatenate([p2, 0 * p3])), 0.0)
-            rss[1] += max(residual_sum(blk.G[h], blk.b[h], blk.ff[h], q), 0.0)
-        self.scores_["cv_rmse"].values[:] = np.sqrt(rss / sum(blk.n_rows[h] for h in held))
-
-    @property
-    def fixed_fc2_(self) -> ForceConstants | None:
-        """The fc2 held fixed (as given, on its own supercell), or None."""
-        return self.fc2
 
     def refit(self, mode: str) -> "EffectiveForceConstants":
         """Solve again from the stored blocks in another ``mode`` (no pass over the frames)."""
@@ -664,13 +403,13 @@ class EffectiveForceConstants:
                 p, info = fit_params(G, b, sizes, self.mode, self.rcond)
         off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.params_ = {o: p[off[i]:off[i + 1]].copy() for i, o in enumerate(orders)}
-        self._warn(n, P, sizes, info, orders, n_frames)
+        warn_ill_posed(self.mode, n, P, sizes, info, orders, n_frames)
         c2, c3 = cutoff_length(self.cutoff2), None if self.cutoff3 is None else cutoff_length(self.cutoff3)
         self.scores_ = scores(blk, p, sizes, orders, info, self.mode, self.rcond, self.cv, c2, c3)
         if self.fc2 is not None:
             self._held_cv(p, sizes)
         self.fc2_ = self.bases_[2].to_compact(self.params_[2])
-        self.energies_ = _energies(blk, self.params_[2], self.params_.get(3))     # the same from folds or segments
+        self.energies_ = mean_energies(blk, self.params_[2], self.params_.get(3))     # the same from folds or segments
         nt = float(np.sum(blk.n_temperature))
         self.temperature_ = float(np.sum(blk.temperature)) / nt if nt and nt == n_frames else float("nan")
         for name in ("params_err_", "params_samples_", "energies_err_", "energies_samples_", "blocking_ratio_",
@@ -679,157 +418,6 @@ class EffectiveForceConstants:
                      "temperature_ensemble_err_"):
             self.__dict__.pop(name, None)                    # a new solution: the bootstrap is out of date
         return self
-
-    # -- uncertainties ---------------------------------------------------------------------------
-    def bootstrap(self, n_resamples: int = 200, seed: int | None = 0) -> "EffectiveForceConstants":
-        """Error bars of every parameter and of :attr:`energies_` by the block bootstrap of the time segments'
-        normal equations (:mod:`trajmodes.forceconstants.uncertainty`): no pass over the frames.
-
-        The segments are resampled with replacement and every resample solved. Segments shorter than the correlation
-        time make that spread too small, so a blocking analysis (H. Flyvbjerg and H. G. Petersen, J. Chem. Phys. 91,
-        461 (1989)) of the segments' linearised contributions to the order-2 parameters
-        (:func:`~trajmodes.forceconstants.uncertainty.segment_influence`) measures the error as a function of block
-        length, 1, 2, 4, ... segments, and takes it at its plateau; the resamples' spread about the fit is scaled by
-        the ratio of that error to the segments' own (``blocking_ratio_``, at least 1), so every quantity computed
-        from the resamples inherits it. The mean kinetic temperature gets the same analysis of its own.
-
-        Sets ``params_samples_`` (dict order -> (n_resamples, P_o)), ``params_err_`` (dict order -> (P_o,),
-        standard errors in the parameters' units), ``energies_samples_`` / ``energies_err_`` (eV per supercell),
-        ``temperature_samples_`` / ``temperature_err_`` (K), and the diagnostics
-
-        - ``blocking_ratio_``: error at the blocking plateau / error from the segments (the factor applied);
-        - ``blocking_curve_``: (n_blocks, ratio) at every block length, the curve the plateau was read from;
-        - ``blocking_converged_``: False when the error still rises at the longest blocks (at least 4 of them): the
-          correlation time is then comparable with the run, and the error bars are lower bounds;
-        - ``n_effective_``: the effective number of independent segments, n_segments / blocking_ratio_^2;
-        - ``temperature_blocking_``: the same ratio for the mean kinetic temperature;
-        - ``energy_conserved_`` and ``temperature_ensemble_err_`` (K): whether the run keeps its total energy (NVE),
-          and then the error of its mean temperature as an estimate of the temperature it was prepared at, with the
-          canonical draw of its energy included (otherwise equal to ``temperature_err_``);
-        - ``error_bars_flagged_``: True when a warning was raised (ratio above
-          :data:`~trajmodes.forceconstants.uncertainty.BLOCKING_WARN`, or no plateau).
-
-        What a single run cannot show is a deviation that stays fixed over all of it: its temperature in NVE (set by
-        the initial conditions), or its share of energy per mode in a small, nearly harmonic crystal under NVE or
-        Nose-Hoover; runs that differ only in their seeds then scatter more than these error bars (docs/series.md).
-
-        Parameters
-        ----------
-        n_resamples : int
-            Bootstrap resamples (each one P x P solve per order).
-        seed : int or None
-            Seed of the resampling (None: fresh randomness).
-
-        Returns
-        -------
-        self
-        """
-        from trajmodes.forceconstants.uncertainty import (BLOCKING_WARN, blocking_curve, blocking_plateau,
-                                                          bootstrap_params, bootstrap_std, resample_counts, resampled,
-                                                          scaled_samples, segment_influence)
-        seg = self.segments_
-        B = seg.n_blocks
-        if B < 4:
-            raise ValueError(f"the block bootstrap needs at least 4 time segments with frames, and this fit has {B} "
-                             f"({int(seg.n_frames.sum())} frames, segments={self.segments}): fit with more segments "
-                             "or more frames")
-        orders = sorted(self.bases_)
-        sizes, off = self.kernel_.sizes, self.kernel_.offsets         # the kernel's columns: orders side by side
-        p_all = np.concatenate([self.params_[o] for o in orders])
-        # blocking analysis of the segments' linearised contributions to the order-2 parameters
-        nb, berr = blocking_curve(segment_influence(seg, p_all, sizes, self.mode)[:, :sizes[0]])
-        factor, ratios, converged = blocking_plateau(nb, berr)
-        self.blocking_ratio_ = float(factor)
-        self.blocking_curve_ = np.stack([nb.astype(float), ratios], axis=1)
-        self.blocking_converged_ = bool(converged)
-        self.n_effective_ = float(B / factor ** 2)
-        counts = resample_counts(B, n_resamples, seed)
-        held = None if self.fc2 is None else (lambda G, b: self._solve_held(G, b, sizes)[0])   # fc3 only
-        samples = scaled_samples(bootstrap_params(seg, counts, sizes, self.mode, self.rcond, held), factor, p_all)
-        err = bootstrap_std(samples, B)
-        self.params_samples_ = {o: samples[:, off[i]:off[i + 1]] for i, o in enumerate(orders)}
-        self.params_err_ = {o: err[off[i]:off[i + 1]] for i, o in enumerate(orders)}
-        res = resampled(seg, counts)
-        p3 = self.params_samples_.get(3)
-        esamples = [_energies(res.select(r), samples[r, :sizes[0]], None if p3 is None else p3[r])
-                    for r in range(res.n_blocks)]
-        self.energies_samples_ = {k: scaled_samples(np.array([e[k] for e in esamples]), factor, self.energies_[k])
-                                  for k in self.energies_}               # the same blocking factor as the parameters
-        self.energies_err_ = {k: float(bootstrap_std(v, B)) for k, v in self.energies_samples_.items()}
-        # the kinetic temperature: its energy relaxes more slowly than the displacements decorrelate, and a run
-        # whose mean temperature wanders shifts every effective frequency by d nu / dT times that
-        tb = res.per_frame_mean("temperature")
-        self.temperature_blocking_ = float("nan")
-        if np.isfinite(self.temperature_):
-            tseg = (seg.per_frame_mean("temperature") - self.temperature_) * seg.n_temperature \
-                / float(seg.n_temperature.sum())                     # each segment's share of the mean's deviation
-            tnb, terr = blocking_curve(tseg)
-            self.temperature_blocking_, _, _ = blocking_plateau(tnb, terr, tolerance=2.0, rise=1.0)   # one series
-            self.temperature_samples_ = scaled_samples(tb, self.temperature_blocking_, self.temperature_)
-        else:
-            self.temperature_samples_ = np.full(len(tb), np.nan)
-        self.temperature_err_ = float(bootstrap_std(self.temperature_samples_, B))
-        self.energy_conserved_, self.temperature_ensemble_err_ = self._temperature_draw(seg)
-        per = int(seg.n_frames.sum()) // B
-        self.error_bars_flagged_ = False
-        if self.blocking_ratio_ > BLOCKING_WARN or not converged:
-            self.error_bars_flagged_ = True
-            what = (f"the frames are correlated over more than a segment: the error bars of the fit are "
-                    f"{self.blocking_ratio_:.2f} times those of its {B} time segments ({per} frames each) at the "
-                    "plateau of their blocking analysis, and have been scaled by it"
-                    if converged else
-                    f"the error of the fit still grows at the longest blocks of its blocking analysis (blocks of "
-                    f"{int(B // nb[-1])} of its {B} time segments, ratio {self.blocking_ratio_:.2f}, applied): the "
-                    "frames are correlated over more than a segment and over a time comparable with the run, so "
-                    "these error bars are lower bounds")
-            warnings.warn(what + f" (about {self.n_effective_:.1f} independent segments); use a longer run",
-                          UserWarning, stacklevel=2)
-        elif self.temperature_blocking_ > BLOCKING_WARN:
-            self.error_bars_flagged_ = True
-            warnings.warn(f"the error of the run's mean kinetic temperature ({self.temperature_:.1f} K) is "
-                          f"{self.temperature_blocking_:.2f} times that of its {B} time segments at the plateau of "
-                          f"their blocking analysis: the energy of the crystal relaxes more slowly than a segment "
-                          f"({per} frames), and the run's temperature, and with it every effective frequency, wanders "
-                          "more than the segments show; use a longer run", UserWarning, stacklevel=2)
-        return self
-
-    def _temperature_draw(self, seg) -> tuple[bool, float]:
-        """Whether the run conserves its total energy (NVE), and the standard error of its mean kinetic temperature
-        as an estimate of the temperature it was prepared at, K.
-
-        The total energy of a segment is its mean potential energy plus (3N - 3) k_B T_s / 2 (N atoms, centre of
-        mass at rest). When the segments' totals scatter by less than 5 % of the canonical energy fluctuation
-        sqrt(3N - 3) k_B T the run is taken as NVE, started from a canonical state: its energy, and with it its
-        temperature, is one canonical draw, with standard deviation T / sqrt(3N - 3) for a classical harmonic crystal
-        (equipartition: the energy's variance is (3N - 3) (k_B T)^2 and T = E / ((3N - 3) k_B)), which no segment of
-        the run sees. That draw is added in quadrature to :attr:`temperature_err_`; otherwise the two are equal."""
-        from trajmodes.units import KB_EV
-        T, err = float(self.temperature_), float(self.temperature_err_)
-        if not np.isfinite(T) or np.any(seg.n_energy != seg.n_frames) or np.any(seg.n_temperature != seg.n_frames):
-            return False, err
-        dof = 3 * self.supercell_.n_atoms - 3
-        e_tot = seg.per_frame_mean("energy") + 0.5 * dof * KB_EV * seg.per_frame_mean("temperature")
-        conserved = bool(np.std(e_tot) < 0.05 * np.sqrt(dof) * KB_EV * T)
-        return conserved, float(np.hypot(err, T / np.sqrt(dof))) if conserved else err
-
-    def resampled_force_constants(self):
-        """The :class:`ForceConstants` of every bootstrap resample (:meth:`bootstrap` first), one at a time."""
-        if not hasattr(self, "params_samples_"):
-            raise ValueError("no bootstrap resamples: call bootstrap() first")
-        p2 = self.params_samples_[2]
-        p3 = self.params_samples_.get(3)
-        for r in range(len(p2)):
-            fc3 = None if p3 is None else self.bases_[3].to_compact(p3[r])
-            yield self._make_fc(self.bases_[2].to_compact(p2[r]), fc3)
-
-    def run_length_for(self, error, current_error) -> np.ndarray:
-        """Frames needed for a standard error ``error`` of a quantity whose error is ``current_error`` now.
-
-        Error bars of averages over a run shrink as 1/sqrt(run length) once the run is longer than the correlation
-        time, so the run must be (current_error / error)^2 times as long as the frames fitted now.
-        """
-        n = float(self.segments_.n_frames.sum())
-        return np.ceil(n * (np.asarray(current_error, float) / float(error)) ** 2)
 
     @property
     def fc3_(self) -> np.ndarray | None:
@@ -861,23 +449,6 @@ class EffectiveForceConstants:
             return fc
         return ForceConstants(fc2, self.supercell_, self.primitive_, **kw)
 
-    def _warn(self, n, P, sizes, info, orders, n_frames):
-        seq = self.mode == "sequential" or len(orders) == 1
-        systems = [(f"order-{o}", s) for o, s in zip(orders, sizes)] if seq else [("simultaneous", P)]
-        for what, size in systems:
-            if n < size:
-                warnings.warn(f"under-determined fit: {n} force components ({n_frames} frames) for {size} "
-                              f"parameters ({what} system: "
-                              f"{', '.join(f'{s} of order {o}' for s, o in zip(sizes, orders))}); use more "
-                              "frames or smaller cutoffs", UserWarning, stacklevel=3)
-        checks = list(zip(info, orders, sizes)) if seq else [(info[-1], orders[-1], P)]
-        for (cond, rank), o, s in checks:
-            if rank < s or cond > COND_WARN:
-                what = f"order-{o} system" if seq else "simultaneous system"
-                warnings.warn(f"ill-conditioned fit: the {what} has condition number {cond:.3g} (rank {rank} of "
-                              f"{s}); the displacements do not determine all parameters (more or hotter frames, "
-                              "or smaller cutoffs)", UserWarning, stacklevel=3)
-
     # -- convenience ---------------------------------------------------------------------------
     def predict_forces(self, u: np.ndarray) -> np.ndarray:
         """Model forces (T, N, 3) in eV/A for displacements ``u`` (T, N, 3) in A (with ``born``: the short-range model's
@@ -891,23 +462,7 @@ class EffectiveForceConstants:
 
     def scores_table(self) -> str:
         """The scores as a small text table."""
-        s = self.scores_
-        lines = [f"{'order':>5} {'params':>7} {'R^2':>12} {'RMSE (eV/A)':>12} {'CV RMSE':>12} {'cond':>10}"]
-        for i, o in enumerate(s.order.values):
-            lines.append(f"{int(o):>5} {int(s.n_params[i]):>7} {float(s.r2[i]):>12.8f} {float(s.rmse[i]):>12.6f} "
-                         f"{float(s.cv_rmse[i]):>12.6f} {float(s.condition_number[i]):>10.3g}")
-        lines.append(f"sigma_A = {float(s.sigma_a):.4f} ({s.attrs['mode']}); {int(s.n_frames)} frames, "
-                     f"{int(s.n_rows)} force components, {s.attrs['folds']}-fold CV ({s.attrs['cv']})")
-        extra = []
-        if np.isfinite(getattr(self, "temperature_", np.nan)):
-            extra.append(f"mean kinetic temperature {self.temperature_:.2f} K")
-        if np.isfinite(self.energies_["potential"]):
-            n = self.supercell_.n_atoms
-            extra.append(f"<U_MD> = {self.energies_['potential'] / n:.6f} eV/atom, U_0 = <U_MD - 1/2 u Phi u> = "
-                         f"{self.energies_['baseline'] / n:.6f} eV/atom")
-        if extra:
-            lines.append("; ".join(extra))
-        return "\n".join(lines)
+        return format_scores(self)
 
     def __repr__(self) -> str:
         return (f"EffectiveForceConstants(cutoff2={self.cutoff2}, cutoff3={self.cutoff3}, mode={self.mode!r}, "

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError, TrajectoryFormatError
-from trajmodes.io.fc_tdep import (Lines, provenance_line, read_poscar, refuse_nac, supercell_fractions, wrapped_frame,
+from trajmodes.io.fc_text import (Lines, provenance_line, read_poscar, refuse_nac, supercell_fractions, wrapped_frame,
                                   write_poscar, write_text)
 from trajmodes.io.fcfiles import DAMAGED, blamed, supercell_clusters
 from trajmodes.lattice.crystal import Crystal

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError
-from trajmodes.io.fc_tdep import (Lines, check_poscar_species, expand_images, image_groups, pair_images,
+from trajmodes.io.fc_text import (Lines, check_poscar_species, expand_images, image_groups, pair_images,
                                   provenance_line, read_poscar, supercell_fractions, wrapped_frame, write_poscar,
                                   write_text)
 from trajmodes.io.fcfiles import DAMAGED, blamed

@@ -1,0 +1,52 @@
+"""Means over the fitted frames from their summed normal equations
+(:class:`~trajmodes.forceconstants.design.NormalBlocks`, per fold or per time segment): the potential, harmonic and
+cubic energies of the TDEP free energy, and the statistics of the frames' cells (strain from the reference cell, its
+fluctuations, the box's degrees of freedom).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["mean_energies", "cell_statistics", "CELL_VARIANCE"]
+
+#: variance of a Voigt strain below which the box counts as fixed along it (strain std 1e-7: the box bounds' digits)
+CELL_VARIANCE = 1e-14
+
+
+def mean_energies(blocks, p2, p3=None) -> dict:
+    """Means over the frames (eV per supercell) from summed blocks and the order-2 (and order-3) parameters.
+
+    ``harmonic``: <1/2 u Phi u> = -1/2 p2 . (A'u)_2 / n_frames (the order-2 rows of A are -Phi u);
+    ``potential``: <U_MD> when every frame has a potential energy, else NaN; ``baseline``: their difference;
+    with ``p3`` also ``cubic``: <1/6 Psi u u u> = -1/3 p3 . (A'u)_3 / n_frames (the order-3 rows of A are the
+    cubic forces -1/2 Psi u u, and u . (-1/2 Psi u u) = -3 (1/6 Psi u u u) for a symmetric Psi: Euler's theorem on a
+    form of degree three).
+    """
+    n = float(np.sum(blocks.n_frames))
+    bu = np.sum(blocks.bu, axis=0)
+    p2 = np.asarray(p2)
+    harm = -0.5 * float(p2 @ bu[:len(p2)]) / n if n else np.nan
+    ne = float(np.sum(blocks.n_energy))
+    pot = float(np.sum(blocks.energy)) / ne if ne and ne == n else np.nan
+    out = dict(potential=pot, harmonic=harm, baseline=pot - harm)
+    if p3 is not None:
+        p3 = np.asarray(p3)
+        out["cubic"] = -float(p3 @ bu[len(p2):len(p2) + len(p3)]) / (3 * n) if n else np.nan
+    return out
+
+
+def cell_statistics(segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Mean Voigt strain of the frames' cells from the reference cell (6,), its standard error from the time segments'
+    means (6,), the covariance of the strains (6, 6), and the number of independent strains that fluctuate (the
+    box's degrees of freedom: 0 in a fixed cell, 1 for an isotropic barostat, 3 anisotropic, 6 triclinic)."""
+    n = int(np.sum(segments.n_strain))
+    if n == 0:
+        return np.zeros(6), np.zeros(6), np.zeros((6, 6)), 0
+    mean = np.sum(segments.strain, axis=0) / n
+    cov = np.sum(segments.strain2, axis=0) / n - np.outer(mean, mean)
+    means = segments.per_frame_mean("strain")
+    means = means[np.isfinite(means).all(axis=1)]
+    se = means.std(axis=0, ddof=1) / np.sqrt(len(means)) if len(means) > 1 else np.zeros(6)
+    w = np.linalg.eigvalsh(0.5 * (cov + cov.T))
+    dofs = int(np.sum(w > max(CELL_VARIANCE, 1e-6 * w.max())))
+    return mean, se, cov, dofs
