@@ -214,13 +214,6 @@ def test_gzip_equals_plain(tmp_path, data_dir, xu):
     assert not list(tmp_path.glob(".*.txt"))  # the decompressed copy goes to the cache folder
 
 
-def test_source_pickles(data_dir, xu):
-    import pickle
-    src = read_quiet(data_dir / "cu32_unsorted.lammpstrj").source
-    back = pickle.loads(pickle.dumps(src))
-    assert np.array_equal(back.read(np.array([3, 7]))["positions"], xu["positions"][[3, 7]])
-
-
 # --- random valid dumps --------------------------------------------------------------------------
 @st.composite
 def dump_case(draw):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pickle
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from MDAnalysis.coordinates.memory import MemoryReader  # noqa: E402
 
 from tests.support.paths import DATA
 from trajmodes import units  # noqa: E402
-from trajmodes.errors import TrajectoryFormatError, UnitsWarning  # noqa: E402
+from trajmodes.errors import UnitsWarning  # noqa: E402
 from trajmodes.io.mdanalysis import MDAnalysisSource  # noqa: E402
 
 N_ATOMS, N_FRAMES = 6, 5
@@ -68,17 +67,6 @@ def test_id_order_and_timestep():
     assert np.allclose(src.times, 0.5 * np.arange(N_FRAMES))
 
 
-def test_pickle_and_threads():
-    u, pos, _, _ = _memory_universe()
-    src = MDAnalysisSource(u)
-    again = pickle.loads(pickle.dumps(src))
-    assert np.array_equal(again.read([0, 1])["positions"], pos[:2])
-    assert again.token() == src.token()
-    with ThreadPoolExecutor(4) as ex:
-        outs = list(ex.map(lambda k: src.read([k])["positions"][0], [4, 0, 3, 1, 2] * 4))
-    assert all(np.array_equal(o, pos[k]) for o, k in zip(outs, [4, 0, 3, 1, 2] * 4))
-
-
 def test_trr_file(tmp_path):
     u, pos, vel, frc = _memory_universe()
     pdb, trr = tmp_path / "top.pdb", tmp_path / "traj.trr"
@@ -109,11 +97,6 @@ def test_dcd_positions_only(tmp_path):
     src = MDAnalysisSource(u2)
     assert src.fields == ("positions",)
     assert np.allclose(src.read([0, 4])["positions"], pos[[0, 4]], atol=1e-5)
-
-
-def test_missing_file(tmp_path):
-    with pytest.raises(TrajectoryFormatError, match="nope.dcd"):
-        MDAnalysisSource(tmp_path / "nope.dcd")
 
 
 @pytest.mark.skipif(not (DATA / "cu32_xu.lammpstrj").exists(), reason="LAMMPS data not made")

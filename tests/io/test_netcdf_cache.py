@@ -80,13 +80,6 @@ def test_displacements_stored_exactly(cu, tmp_path):
         assert "displacements" in ds.variables and "positions" not in ds.variables
 
 
-def test_slices_of_cache(cu, tmp_path):
-    out = tmp_path / "cu.nc"
-    cu.to_netcdf(out)
-    back = trajmodes.read(out, chunk_frames=7)
-    assert np.array_equal(back[3:190:11].forces.compute(), cu.forces.compute()[3:190:11])
-
-
 def test_failed_write_leaves_no_file(cu, tmp_path, monkeypatch):
     out = tmp_path / "bad.nc"
 

@@ -221,11 +221,6 @@ def test_species_check_on_request(tmp_path):
     assert (err.value.frame, err.value.line) == (2, 17)
 
 
-def test_missing_file(tmp_path):
-    with pytest.raises(TrajectoryFormatError, match="nothere.xyz"):
-        XYZSource(tmp_path / "nothere.xyz")
-
-
 def _lammps_xu(path):
     """id-sorted (x, v, f) of tests/data/cu32_xu.lammpstrj, parsed with Python floats."""
     lines = Path(path).read_text().splitlines()

@@ -20,44 +20,6 @@ def full(cu):
     return {f: getattr(cu, f).compute() for f in ("positions", "velocities", "forces", "cells", "origins")}
 
 
-@pytest.mark.parametrize("key", [slice(2, 10, 3), slice(None, None, -1), slice(5, None), slice(-4, -1),
-                                 slice(0, 20, 7)])
-def test_slicing_matches_numpy(cu, full, key):
-    sub = cu[key]
-    frames = np.arange(20)[key]
-    assert sub.n_frames == len(frames)
-    assert np.array_equal(sub.steps, cu.steps[key])
-    np.testing.assert_array_equal(sub.times, cu.times[key])
-    for f, arr in full.items():
-        assert np.array_equal(getattr(sub, f).compute(), arr[frames]), f
-
-
-def test_slice_of_slice_and_int(cu, full):
-    sub = cu[2:18][1::4]  # frames 3, 7, 11, 15
-    assert np.array_equal(sub.steps, [30, 70, 110, 150])
-    assert np.array_equal(sub.positions.compute(), full["positions"][3:18:4])
-    for k in (0, 7, -1):
-        one = cu[k]
-        assert one.n_frames == 1
-        assert np.array_equal(one.positions.compute()[0], full["positions"][k])
-
-
-@pytest.mark.parametrize("chunk", [1, 3, 7, 20, 50])
-def test_chunking_does_not_change_values(data_dir, full, chunk):
-    t = read_quiet(data_dir / "cu32_unsorted.lammpstrj", chunk_frames=chunk)
-    c = min(chunk, 20)
-    assert t.positions.chunks[0] == tuple([c] * (20 // c) + ([20 % c] if 20 % c else []))
-    for f in ("positions", "velocities", "forces", "cells"):
-        assert np.array_equal(getattr(t, f).compute(), full[f]), f
-    assert np.array_equal(t[2:10:3].forces.compute(), full["forces"][2:10:3])
-
-
-def test_read_eager_equals_dask(cu, full):
-    d = cu.read([1, 4, 5])
-    assert np.array_equal(d["positions"], full["positions"][[1, 4, 5]])
-    assert np.array_equal(cu.read()["forces"], full["forces"])
-
-
 # --- displacements -------------------------------------------------------------------------------
 def test_displacements_first_frame_reference(cu, full):
     u = cu.displacements().compute()
