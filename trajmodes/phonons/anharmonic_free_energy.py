@@ -29,6 +29,22 @@ in place of the one above (which is its documentation's, and Wallace's); that nu
 where only the first term may remain. The expression here is checked in both limits: against the ground-state energy
 of second-order perturbation theory at T = 0, and against the classical cumulant -(beta / 2) <U_3^2>_h.
 
+TDEP's program, setting for setting (``expression="tdep"``). Its active code (``anharmonic_free_energy``, F. Knoop et
+al., J. Open Source Softw. 9, 6150 (2024)) differs from the expression above in three ways, all kept here to reproduce
+its numbers; the default stays Wallace's, the expression its documentation states and the one checked in both limits:
+
+1. the difference terms have the numerator n_a n_b + 1 over E_a + E_b - E_c (its n n' + n n'' - n' n'' + 1 over
+   E + E' - E'', three times, summed over every ordering of the three modes: symmetrised over the two added modes
+   it is n_a n_b + 1), which does not vanish with the denominator, so
+2. every denominator is broadened, 1/x -> Re 1/(x + i sigma) = x / (x^2 + sigma^2), with sigma = (s_1^2 + s_2^2 +
+   s_3^2)^1/2 from the per-band widths s_b of its phonon dispersions: the largest gap between the band's sorted
+   energies over the irreducible q of the mesh, raised to a fifth of the largest such gap of all bands;
+3. its classical option puts n = k_B T / E into this quantum expression, and it takes the temperature as given, any
+   sign (its regression test runs at the placeholder -314.16 K of its infile.meta; its quantum n is 0 below 1e-3 K).
+
+With ``q_direction`` the phonons at Gamma of the mesh are those of the LO-TO limit along it (TDEP's dispersions use
+(1, 0, 0)); without, the analytic part only.
+
 Left out: the term of two U_3 each closed on itself (a loop on a phonon at q = 0, the tadpole). It is the energy of
 the static relaxation of the atoms' mean positions under the thermal force <-dU_3/du>, and it vanishes when no
 atom has a free internal coordinate (every site of a point group that leaves no vector invariant: fcc, bcc,
@@ -50,7 +66,13 @@ from trajmodes.phonons.interaction import Interaction
 from trajmodes.phonons.statistics import check_occupation, occupations
 from trajmodes.units import KB_EV, THZ_EV
 
-__all__ = ["cubic_free_energy", "classical_bracket", "quantum_bracket", "free_internal_coordinates"]
+__all__ = ["cubic_free_energy", "classical_bracket", "quantum_bracket", "tdep_bracket", "tdep_band_widths",
+           "free_internal_coordinates", "EXPRESSIONS"]
+
+#: the expressions of F_3ph: Wallace's (the default) and the one TDEP's program evaluates (module docstring)
+EXPRESSIONS = ("wallace", "tdep")
+#: TDEP's temperature below which its Bose-Einstein occupations are zero, K
+TDEP_TEMPERATURE_TOL = 1e-3
 
 #: |x| below which a difference term is evaluated through expm1 (where its numerator and denominator vanish together)
 _SMALL = 1.0
@@ -84,6 +106,41 @@ def quantum_bracket(e1, e2, e3, n1, n2, n3, kT) -> np.ndarray:
     return out
 
 
+def tdep_bracket(e1, e2, e3, n1, n2, n3, sigma) -> np.ndarray:
+    """B as TDEP's program evaluates it (module docstring, points 1 and 2), 1/eV: energies and ``sigma`` in eV,
+    broadcast together; the three difference terms with the numerator n_a n_b + 1, every denominator x taken as
+    x / (x^2 + sigma^2)."""
+    def re(x):
+        return x / (x * x + sigma * sigma)
+    out = ((n1 + 1) * (n2 + n3 + 1) + n2 * n3) * re(e1 + e2 + e3)
+    for (ea, na), (eb, nb), ec in (((e1, n1), (e2, n2), e3), ((e1, n1), (e3, n3), e2), ((e2, n2), (e3, n3), e1)):
+        out = out + (na * nb + 1) * re(ea + eb - ec)
+    return out
+
+
+def tdep_band_widths(energies) -> np.ndarray:
+    """TDEP's per-band Gaussian width of its phonon dispersions (module docstring, point 2), from the band energies
+    at the irreducible q of the mesh (n_irr, n_bands), in their unit: per band the largest gap between its sorted
+    energies, at least a fifth of the largest over the bands."""
+    e = np.sort(np.asarray(energies, dtype=float), axis=0)
+    gap = np.diff(e, axis=0).max(axis=0) if len(e) > 1 else np.zeros(e.shape[1])
+    return np.maximum(gap, gap.max() / 5.0)
+
+
+class _LimitAtGamma:
+    """Phonons whose frequencies and eigenvectors at q = 0 are those of the LO-TO limit along a direction."""
+
+    def __init__(self, phonons, direction):
+        self._phonons, self._direction = phonons, np.asarray(direction, dtype=float)
+
+    def __getattr__(self, name):
+        return getattr(self._phonons, name)
+
+    def frequencies_and_eigenvectors(self, qpoints, q_direction=None):
+        return self._phonons.frequencies_and_eigenvectors(
+            qpoints, self._direction if q_direction is None else q_direction)
+
+
 def classical_bracket(e1, e2, e3, kT) -> np.ndarray:
     """B of the module docstring for classical oscillators, 4 (k_B T)^2 / (E E' E''), 1/eV (energies in eV)."""
     return 4.0 * kT ** 2 / (e1 * e2 * e3)
@@ -101,7 +158,8 @@ def free_internal_coordinates(crystal, symprec: float = 1e-5) -> np.ndarray:
 
 
 def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "quantum", phonons=None,
-                      symprec: float = 1e-5, cutoff_frequency: float = 1e-4, chunk: int = 512):
+                      symprec: float = 1e-5, cutoff_frequency: float = 1e-4, chunk: int = 512,
+                      expression: str = "wallace", q_direction=None):
     """Second-order free energy of the cubic constants (the bubble), per primitive cell.
 
     Parameters
@@ -122,6 +180,11 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
         THz; modes at or below it (and imaginary ones) take no part.
     chunk : int
         Triplets per block of the interaction strengths.
+    expression : {"wallace", "tdep"}
+        Wallace's expression (default), or the one TDEP's program evaluates, with its broadening, its classical
+        occupations and any temperature (module docstring).
+    q_direction : array_like (3,), optional
+        Polar crystals: the phonons at Gamma in the LO-TO limit along this Cartesian direction (TDEP: (1, 0, 0)).
 
     Returns
     -------
@@ -134,8 +197,11 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
     if getattr(force_constants, "fc3", None) is None:
         raise ValueError("the cubic free energy needs third-order constants (fc3): fit them with cutoff3= "
                          "(EffectiveForceConstants) or read phono3py's fc3.hdf5 (ForceConstants.from_phono3py)")
+    if expression not in EXPRESSIONS:
+        raise ValueError(f"expression must be one of {EXPRESSIONS}, not {expression!r}")
+    tdep = expression == "tdep"
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
-    if T.ndim != 1 or not np.isfinite(T).all() or (T < 0).any():
+    if T.ndim != 1 or not np.isfinite(T).all() or (not tdep and (T < 0).any()):
         raise ValueError(f"temperatures must be finite and >= 0 K, not {np.asarray(temperatures).tolist()}")
     m = np.asarray(mesh)
     if m.size == 1:
@@ -149,12 +215,25 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
                       "of the cubic free energy (the relaxation of their mean positions), left out here, need not "
                       "vanish", UserWarning, stacklevel=2)
     grid = Grid(np.rint(m).astype(int), force_constants.primitive.symmetry(symprec).rotations)
+    if q_direction is not None:
+        from trajmodes.phonons.harmonic import Phonons
+        phonons = _LimitAtGamma(Phonons(force_constants) if phonons is None else phonons, q_direction)
     it = Interaction(force_constants, grid, phonons, cutoff_frequency, chunk)
     nu = it.frequencies                                                             # (N, nb) THz
     ok = nu > it.cutoff_frequency
     energy = np.where(ok, nu, 1.0) * THZ_EV                                         # eV, placeholders where off
-    n = occupations(np.where(ok, nu, 1.0), T, "quantum")                            # (nT, N, nb)
     kT = KB_EV * T
+    if tdep:
+        warm = T >= TDEP_TEMPERATURE_TOL
+        n = np.zeros((len(T),) + nu.shape)
+        if occupation == "classical":
+            n = kT[:, None, None] / energy[None]
+        elif warm.any():
+            n[warm] = occupations(np.where(ok, nu, 1.0), T[warm], "quantum")
+        width = tdep_band_widths(nu[grid.irreducible] * THZ_EV)                    # eV per band
+        sigma = np.sqrt(width[:, None, None] ** 2 + width[None, :, None] ** 2 + width[None, None, :] ** 2)
+    else:
+        n = occupations(np.where(ok, nu, 1.0), T, "quantum")                        # (nT, N, nb)
     N = grid.n_points
     total = np.zeros(len(T))
     for q, wq in zip(grid.irreducible, grid.weights):
@@ -169,7 +248,10 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
             valid = ok[q][None, :, None, None] & ok[q1][:, None, :, None] & ok[q2][:, None, None, :]
             SW = np.where(valid, S, 0.0) * w[:, None, None, None]
             for i, t in enumerate(kT):
-                if occupation == "classical":
+                if tdep:
+                    B = tdep_bracket(e1, e2, e3, n[i, q][None, :, None, None], n[i, q1][:, None, :, None],
+                                     n[i, q2][:, None, None, :], sigma[None])
+                elif occupation == "classical":
                     if t == 0:
                         continue
                     B = classical_bracket(e1, e2, e3, t)
@@ -182,5 +264,6 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
     return xr.DataArray(F, dims=("temperature",), coords=dict(temperature=("temperature", T, {"units": "K"})),
                         name="cubic_free_energy",
                         attrs=dict(units="eV", per="primitive cell", occupation=occupation, mesh=str(mesh_attr),
+                                   expression=expression,
                                    n_imaginary=int(np.sum(nu < 0)),
                                    long_name="second-order free energy of the cubic constants (three-phonon bubble)"))

@@ -63,15 +63,16 @@ def _error_mesh(mesh) -> np.ndarray:
     return np.minimum(m, np.maximum(4, -(-m // 2)))
 
 
-def _cubic(fc, T: float, mesh, occupation: str) -> float:
-    """F_3ph of ``fc`` at one temperature, eV per primitive cell."""
-    return float(cubic_free_energy(fc, [T], mesh, occupation)[0])
+def _cubic(fc, T: float, mesh, occupation: str, expression: str = "wallace") -> float:
+    """F_3ph of ``fc`` at one temperature, eV per primitive cell (``expression``: :func:`cubic_free_energy`'s)."""
+    return float(cubic_free_energy(fc, [T], mesh, occupation, expression=expression)[0])
 
 
 #: the perturbative terms beyond the effective harmonic crystal, by order of the force constants: the name of the
 #: variables, the key of the mean energy <U_n> in the fit's ``energies_``, and the free energy F_nph(fc, T, mesh,
-#: occupation) -> eV per primitive cell. A fourth order (the first-order quartic free energy with fc4) goes here as
-#: ``4: ("quartic", "quartic", ...)`` once the fit has fourth-order constants, and adds ``quartic_*`` variables.
+#: occupation, expression="wallace") -> eV per primitive cell. A fourth order (the first-order quartic free energy
+#: with fc4) goes here as ``4: ("quartic", "quartic", ...)`` once the fit has fourth-order constants, and adds
+#: ``quartic_*`` variables.
 ANHARMONIC_TERMS = {3: ("cubic", "cubic", _cubic)}
 
 
@@ -92,7 +93,8 @@ def _std_with_fewer(full: np.ndarray, few: np.ndarray, n_units: int) -> float:
 
 
 def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str = "quantum",
-                     errors: bool = True, cubic_mesh=CUBIC_MESH, cubic_resamples: int = CUBIC_RESAMPLES):
+                     errors: bool = True, cubic_mesh=CUBIC_MESH, cubic_resamples: int = CUBIC_RESAMPLES,
+                     expression: str = "wallace"):
     """TDEP free energy of one fitted run, per primitive cell, with its third-order correction when the fit has fc3.
 
     Parameters
@@ -164,7 +166,7 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
     fc = fit.force_constants_ if terms else None
     for order, (word, key, free_energy) in terms.items():
         values[f"{word}_energy"] = e[key]
-        values[f"{word}_free_energy"] = free_energy(fc, T, cubic_mesh, occupation)
+        values[f"{word}_free_energy"] = free_energy(fc, T, cubic_mesh, occupation, expression=expression)
         values[f"{word}_correction"] = values[f"{word}_free_energy"] - e[key]
         names[f"{word}_energy"] = f"mean order-{order} energy of the frames, <1/{'6' if order == 3 else '24'} " \
                                   f"fc{order} u^{order}>"
@@ -201,7 +203,7 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
             f_n = {word: np.empty(k) for word, _, _ in terms.values()}
             for r, f in zip(range(k), fit.resampled_force_constants()):         # one resample's constants at a time
                 for word, _, free_energy in terms.values():
-                    f_n[word][r] = free_energy(f, T, coarse, occupation)
+                    f_n[word][r] = free_energy(f, T, coarse, occupation, expression=expression)
             u_sum, f_sum = np.zeros(len(fh)), np.zeros(k)
             for word, key, _ in terms.values():
                 u_sum, f_sum = u_sum + es[key], f_sum + f_n[word]
@@ -215,6 +217,7 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
             data["free_energy_corrected_err"] = ((), _std_with_fewer(u0 + fh - u_sum, f_sum, B),
                                                  _err_attrs("free_energy_corrected", units, k))
     attrs = dict(temperature=T, occupation=occupation, mesh=list(map(int, mesh)), per="primitive cell",
+                 cubic_expression=expression,
                  n_cells=float(n_cells), cell_dofs=int(getattr(fit, "cell_dofs_", 0)),
                  method="O. Hellman et al., Phys. Rev. B 87, 104111 (2013), eqs. 8-9",
                  free_energy="U_0 + F_harm: for classical MD and classical oscillators a lower bound of the free "

@@ -1,0 +1,221 @@
+"""ABINIT derivative databases (DDB) of dynamical matrices: the second derivatives of the energy at a list of q,
+written as ABINIT's ``anaddb`` and TDEP's ``dump_dynamical_matrices`` (``outfile.many_dynamical_matrices_DDB``) lay
+them out, and read back.
+
+What a block holds (X. Gonze and C. Lee, Phys. Rev. B 55, 10355 (1997), the convention of ABINIT's DDB): for each q
+(reduced coordinates of the reciprocal lattice, no 2 pi) the lines ``idir1 ipert1 idir2 ipert2 Re Im`` of
+
+    E2(i a, j b; q) = a_i . Phi_ab(q) . a_j ,      Phi_ab(q) = sum_R Phi(0 a, R b) e^{+i 2 pi q . R},
+
+in Hartree: ``ipert`` 1..n an atom, ``idir`` a *reduced* direction (the displacement along the lattice vector a_i,
+so that the A^2 of the constants and the A^2 of the lattice vectors cancel), Phi_ab(q) the force constants (not
+mass-weighted) with phases from the lattice vectors R of the cells only. trajmodes' dynamical matrix carries the atom
+positions in its phase (D_ab(q) = sum_R Phi e^{i 2 pi q.(x_b + R - x_a)} / sqrt(m_a m_b), docs/architecture.md's
+convention), so Phi_ab(q) = sqrt(m_a m_b) D_ab(q) e^{-i 2 pi q.(x_b - x_a)}, x fractional. Entries are written for
+every pair in the order ABINIT loops over them (b, j outer; a, i inner).
+
+Polar crystals at q = 0 (``born`` and ``epsilon`` given): the dynamical matrix there is the analytic part (no
+non-analytic term: ``anaddb`` adds it from the Born charges along the direction it is asked for), and two more
+kinds of lines follow, perturbation n + 2 being the electric field:
+
+- ``(x, n+2, y, a)`` and its partner ``(y, a, x, n+2)``: 2 pi a_x . (Z_a - z_ion(a) 1) . b_y, the electronic part of
+  the Born charge of atom a (``born[a, E, u]``, E along a_x, u along b_y, b the reciprocal vectors without 2 pi);
+  ``anaddb`` adds the ionic charge z_ion of the header back;
+- ``(x, n+2, y, n+2)``: pi V b_x . (1 - eps) . b_y, V in bohr^3 and b in 1/bohr.
+
+These are the transformations TDEP's writer applies; they were checked on TDEP's MgO file, where Z and eps are
+isotropic (for anisotropic charges the order of the two indices is TDEP's, not checked against ABINIT itself).
+Values of magnitude below ``chop`` (Hartree) are written as exactly zero, as TDEP writes them.
+
+The header is ABINIT's (DDB version 100401): the crystal (``rprim`` in bohr with ``acell`` 1, ``xred``, ``typat``,
+``znucl``, ``zion``, ``amu``), its symmetry operations from spglib (``symrel`` in reduced coordinates, ``tnons``) and
+placeholders for the electronic variables that a DDB of given force constants does not have.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from trajmodes.io.files import atomic_write
+from trajmodes.units import BOHR_A, HARTREE_EV
+
+__all__ = ["ddb_blocks", "write_ddb", "read_ddb", "DDB_VERSION", "DDB_CHOP"]
+
+#: the DDB version ABINIT's header format (and TDEP's file) names
+DDB_VERSION = 100401
+#: magnitude (Hartree) below which an entry is written as zero
+DDB_CHOP = 1e-10
+
+
+def _lattice_phase_constants(q, positions, masses, dynamical_matrix) -> np.ndarray:
+    """Phi_ab(q) (n, 3, n, 3), eV/A^2, from trajmodes' mass-weighted D(q) with atom-position phases."""
+    n = len(masses)
+    d = np.asarray(dynamical_matrix, dtype=complex).reshape(n, 3, n, 3)
+    x = np.asarray(positions, dtype=float)
+    phase = np.exp(-2j * np.pi * ((x[None, :, :] - x[:, None, :]) @ np.asarray(q, dtype=float)))   # (a, b)
+    sm = np.sqrt(np.asarray(masses, dtype=float))
+    return d * (sm[:, None, None, None] * sm[None, None, :, None]) * phase[:, None, :, None]
+
+
+def ddb_blocks(cell, positions, masses, qpoints, dynamical_matrices, born=None, epsilon=None, zion=None,
+               hartree_ev: float = HARTREE_EV, bohr_a: float = BOHR_A, chop: float = DDB_CHOP) -> list[dict]:
+    """The second-derivative blocks of a DDB (module docstring), one per q.
+
+    Parameters
+    ----------
+    cell : (3, 3)
+        Lattice vectors (rows), A.
+    positions : (n, 3)
+        Fractional coordinates of the atoms.
+    masses : (n,)
+        amu: the masses ``dynamical_matrices`` were weighted with.
+    qpoints : (nq, 3)
+        Reduced coordinates (no 2 pi).
+    dynamical_matrices : (nq, 3n, 3n) complex
+        eV/(A^2 amu), trajmodes' convention (:meth:`trajmodes.Phonons.dynamical_matrix`; at q = 0 without the
+        non-analytic term).
+    born : (n, 3, 3), optional
+        Born charges ``born[a, E, u]`` (e); with ``epsilon`` (3, 3) and ``zion`` (n,) (valence charges of the
+        pseudopotentials, e) the Born-charge and dielectric lines are added to the block at q = 0.
+    hartree_ev, bohr_a : float
+        The constants to convert with (TDEP's own: 27.21138602 and 0.52917721067).
+    chop : float
+        Hartree; smaller magnitudes are set to zero.
+
+    Returns
+    -------
+    list of dict
+        ``q`` (3,), ``keys`` (m, 4) int (idir1, ipert1, idir2, ipert2; 1-based), ``values`` (m,) complex, Hartree.
+    """
+    A = np.asarray(cell, dtype=float).reshape(3, 3)
+    x = np.asarray(positions, dtype=float).reshape(-1, 3)
+    n = len(x)
+    q_all = np.asarray(qpoints, dtype=float).reshape(-1, 3)
+    dms = np.asarray(dynamical_matrices, dtype=complex).reshape(len(q_all), 3 * n, 3 * n)
+    if (born is None) != (epsilon is None) or (born is not None and zion is None):
+        raise ValueError("give born, epsilon and zion together (or none of them)")
+    B = np.linalg.inv(A).T                                              # reciprocal vectors (rows), 1/A, no 2 pi
+    idx = np.array([(i + 1, a + 1, j + 1, b + 1) for b in range(n) for j in range(3)
+                    for a in range(n) for i in range(3)])
+    out = []
+    for q, d in zip(q_all, dms):
+        phi = _lattice_phase_constants(q, x, masses, d)
+        red = np.einsum("ix,axby,jy->aibj", A, phi, A) / hartree_ev      # (a, i, b, j), Hartree
+        keys = [idx]
+        vals = [red[idx[:, 1] - 1, idx[:, 0] - 1, idx[:, 3] - 1, idx[:, 2] - 1]]
+        if born is not None and np.allclose(q, 0.0):
+            Z = np.asarray(born, dtype=float).reshape(n, 3, 3)
+            zi = np.asarray(zion, dtype=float).reshape(n)
+            field = n + 2
+            k_b, v_b = [], []
+            for a in range(n):
+                m0 = 2 * np.pi * A @ (Z[a] - zi[a] * np.eye(3)) @ B.T                  # (E reduced, u reduced)
+                for y in range(3):
+                    for xx in range(3):
+                        k_b += [(xx + 1, field, y + 1, a + 1), (y + 1, a + 1, xx + 1, field)]
+                        v_b += [m0[xx, y], m0[xx, y]]
+            vol = abs(np.linalg.det(A)) / bohr_a ** 3
+            Bb = B * bohr_a                                                 # 1/bohr
+            m0 = np.pi * vol * Bb @ (np.eye(3) - np.asarray(epsilon, dtype=float).reshape(3, 3)) @ Bb.T
+            k_e = [(xx + 1, field, y + 1, field) for y in range(3) for xx in range(3)]
+            v_e = [m0[xx, y] for y in range(3) for xx in range(3)]
+            keys += [np.array(k_b), np.array(k_e)]
+            vals += [np.array(v_b, dtype=complex), np.array(v_e, dtype=complex)]
+        v = np.concatenate(vals)
+        v = np.where(np.abs(v.real) < chop, 0.0, v.real) + 1j * np.where(np.abs(v.imag) < chop, 0.0, v.imag)
+        out.append(dict(q=q, keys=np.concatenate(keys), values=v))
+    return out
+
+
+def _d(values, width: int = 22) -> str:
+    """Fortran D-exponent numbers, as ABINIT's header writes them."""
+    return "".join(f"{v:{width}.14E}".replace("E", "D") for v in np.atleast_1d(values))
+
+
+def _i(values, width: int = 5) -> str:
+    return "".join(f"{int(v):{width}d}" for v in np.atleast_1d(values))
+
+
+def _header(cell, positions, species, masses, zion, symprec: float, bohr_a: float, comment: str) -> list[str]:
+    from ase.data import atomic_numbers
+
+    from trajmodes.lattice.crystal import Crystal
+    A = np.asarray(cell, dtype=float)
+    x = np.asarray(positions, dtype=float)
+    species = [str(s) for s in species]
+    kinds = list(dict.fromkeys(species))
+    typat = [kinds.index(s) + 1 for s in species]
+    znucl = [atomic_numbers.get(k, 0) for k in kinds]
+    amu = [float(np.asarray(masses)[species.index(k)]) for k in kinds]
+    zi = np.asarray(zion if zion is not None else np.zeros(len(species)), dtype=float)
+    zk = [float(zi[species.index(k)]) for k in kinds]
+    ds = Crystal(A, x @ A, species, masses).symmetry(symprec)
+    rot, tr = np.asarray(ds.rotations), np.asarray(ds.translations)
+    nsym = len(rot)
+
+    def rows(key, lines, width=10):
+        return [f"{key:>{width}}{lines[0]}"] + [" " * width + line for line in lines[1:]]
+
+    h = [" **** DERIVATIVE DATABASE ****    ", f"+DDB, Version number {DDB_VERSION:9d}", "", f" {comment}", ""]
+    h += rows("usepaw", [_i(0, 10)]) + rows("natom", [_i(len(x), 10)]) + rows("nkpt", [_i(1, 10)])
+    h += rows("nsppol", [_i(1, 10)]) + rows("nsym", [_i(nsym, 10)]) + rows("ntypat", [_i(len(kinds), 10)])
+    h += rows("occopt", [_i(1, 10)]) + rows("nband", [_i(1, 10)]) + rows("acell", [_d([1.0, 1.0, 1.0])])
+    h += rows("amu", [_d(amu[i:i + 3]) for i in range(0, len(amu), 3)])
+    h += rows("dilatmx", [_d(1.0)]) + rows("ecut", [_d(1.0)]) + rows("ecutsm", [_d(0.0)])
+    h += rows("intxc", [_i(1, 10)]) + rows("iscf", [_i(7, 10)]) + rows("ixc", [_i(1, 10)])
+    h += rows("kpt", [_d([0.0, 0.0, 0.0])]) + rows("kptnrm", [_d(1.0)]) + rows("ngfft", [_i([10, 10, 10])])
+    h += rows("nspden", [_i(1, 10)]) + rows("nspinor", [_i(1, 10)]) + rows("occ", [_d(2.0)])
+    h += rows("rprim", [_d(a / bohr_a) for a in A])
+    h += rows("dfpt_sciss", [_d(0.0)], 12)
+    h += rows("spinat", [_d([0.0, 0.0, 0.0]) for _ in x])
+    h += rows("symafm", [_i(np.ones(min(12, nsym - i)))
+                         for i in range(0, nsym, 12)])
+    h += rows("symrel", [_i(r.T.reshape(-1)) for r in rot])             # Fortran (column-major) order
+    h += rows("tnons", [_d(t) for t in tr])
+    h += rows("tolwfr", [_d(1e-20)]) + rows("tphysel", [_d(0.0)]) + rows("tsmear", [_d(1e-3)])
+    h += rows("typat", [_i(typat[i:i + 12]) for i in range(0, len(typat), 12)])
+    h += rows("wtk", [_d(0.0)]) + rows("xred", [_d(p) for p in x])
+    h += rows("znucl", [_d(znucl[i:i + 3]) for i in range(0, len(znucl), 3)])
+    h += rows("zion", [_d(zk[i:i + 3]) for i in range(0, len(zk), 3)])
+    return h
+
+
+def write_ddb(path: str | os.PathLike, cell, positions, species, masses, qpoints, dynamical_matrices, born=None,
+              epsilon=None, zion=None, hartree_ev: float = HARTREE_EV, bohr_a: float = BOHR_A,
+              chop: float = DDB_CHOP, symprec: float = 1e-5, comment: str = "written by trajmodes") -> None:
+    """Write dynamical matrices as an ABINIT DDB (module docstring; the arguments of :func:`ddb_blocks`, with the
+    ``species`` (element symbols) of the atoms for the header)."""
+    blocks = ddb_blocks(cell, positions, masses, qpoints, dynamical_matrices, born, epsilon, zion, hartree_ev,
+                        bohr_a, chop)
+    lines = _header(cell, positions, species, masses, zion, symprec, bohr_a, comment)
+    lines += ["", " No information on the potentials yet", "", " **** Database of total energy derivatives ****",
+              f"Number of data blocks={len(blocks):6d}"]
+    for b in blocks:
+        lines += ["", f" 2nd derivatives (non-stat.)  - # elements :{len(b['values']):8d}",
+                  " qpt" + "".join(f"{v:16.8E}" for v in b["q"]) + f"{1.0:6.1f}"]
+        lines += [f"{k[0]:4d}{k[1]:4d}{k[2]:4d}{k[3]:4d}{v.real:23.15E}{v.imag:23.15E}"
+                  for k, v in zip(b["keys"], b["values"])]
+    text = "\n".join(lines) + "\n"
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
+
+
+def read_ddb(path: str | os.PathLike) -> list[dict]:
+    """The second-derivative blocks of a DDB file: ``q`` (3,) as written, ``keys`` (m, 4) int, ``values`` (m,)
+    complex (Hartree), in the file's order."""
+    out, cur = [], None
+    for line in Path(path).read_text().splitlines():
+        s = line.split()
+        if line.strip().startswith("2nd derivatives"):
+            cur = dict(q=None, keys=[], values=[])
+            out.append(cur)
+        elif cur is not None and s and s[0] == "qpt":
+            cur["q"] = np.array([float(v.replace("D", "E")) for v in s[1:4]])
+        elif cur is not None and len(s) == 6 and all(t.lstrip("-").isdigit() for t in s[:4]):
+            cur["keys"].append([int(t) for t in s[:4]])
+            cur["values"].append(complex(float(s[4].replace("D", "E")), float(s[5].replace("D", "E"))))
+        elif cur is not None and s:
+            cur = None
+    return [dict(q=b["q"], keys=np.array(b["keys"], dtype=int).reshape(-1, 4),
+                 values=np.array(b["values"], dtype=complex)) for b in out]
