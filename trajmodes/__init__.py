@@ -34,6 +34,11 @@ _LAZY = {
     "thermodynamic_integration": "trajmodes.phonons.free_energy_bounds",
     "dynamic_structure_factor": "trajmodes.modes.structure_factor",
     "SelfConsistentPhonons": "trajmodes.phonons.self_consistent",
+    "one_phonon_structure_factor": "trajmodes.modes.one_phonon",
+    "detailed_balance": "trajmodes.modes.scattering_corrections",
+    "instrument_resolution": "trajmodes.modes.scattering_corrections",
+    "powder_structure_factor": "trajmodes.modes.scattering_corrections",
+    "fit_current_peaks": "trajmodes.modes.current_peaks", "merge_peaks": "trajmodes.modes.current_peaks",
 }
 #: public submodules, by the short names users know them under
 _MODULES = {"bvk": "trajmodes.potentials.bvk", "workflows": "trajmodes.workflows", "plots": "trajmodes.plots",

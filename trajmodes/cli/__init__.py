@@ -1,5 +1,5 @@
 """Command-line interface: ``trajmodes info``, ``convert``, ``run``, ``fit``, ``phonons``, ``eam``, ``anharmonic``,
-``project``, ``lifetimes``, ``compare``, ``qha``, ``series`` and ``convert-fc``.
+``project``, ``lifetimes``, ``compare``, ``qha``, ``series``, ``sqw`` and ``convert-fc``.
 
 Each command reads its options, calls :mod:`trajmodes.workflows` and the library, prints a report, and writes its
 files and figures (:mod:`trajmodes.plots`). Files are staged (:class:`trajmodes.io.files.StagedOutputs`) and moved
@@ -12,7 +12,7 @@ Modules: :mod:`~trajmodes.cli.app` (the parser and ``main``), :mod:`~trajmodes.c
 reading, writing), :mod:`~trajmodes.cli.runs` (info, convert, run, fit), :mod:`~trajmodes.cli.lattice_dynamics`
 (phonons, eam), :mod:`~trajmodes.cli.anharmonic` (anharmonic, compare), :mod:`~trajmodes.cli.modes` (project,
 lifetimes), :mod:`~trajmodes.cli.quasiharmonic` (qha), :mod:`~trajmodes.cli.series` (series),
-:mod:`~trajmodes.cli.convert` (convert-fc).
+:mod:`~trajmodes.cli.convert` (convert-fc), :mod:`~trajmodes.cli.scattering` (sqw).
 """
 from trajmodes.cli.anharmonic import cmd_anharmonic, cmd_compare
 from trajmodes.cli.app import build_parser, main
@@ -21,8 +21,9 @@ from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
 from trajmodes.cli.modes import cmd_lifetimes, cmd_project, modes_summary, modes_table
 from trajmodes.cli.quasiharmonic import cmd_qha
 from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
+from trajmodes.cli.scattering import cmd_sqw
 from trajmodes.cli.series import cmd_series
 
 __all__ = ["main", "build_parser", "cmd_info", "cmd_convert", "cmd_run", "cmd_fit", "cmd_phonons", "cmd_eam",
            "cmd_anharmonic", "cmd_compare", "cmd_qha", "cmd_series", "cmd_convert_fc",
-           "cmd_project", "cmd_lifetimes", "modes_table", "modes_summary"]
+           "cmd_project", "cmd_lifetimes", "modes_table", "modes_summary", "cmd_sqw"]

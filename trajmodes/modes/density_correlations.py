@@ -23,16 +23,19 @@ BLOCK_BYTES = 1 << 24
 __all__ = ["chunk_densities", "coherent_sums", "incoherent_sums", "lag_counts", "even_spectrum"]
 
 
-def _phases(x: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """cos and sin of q.r for positions ``x`` (..., atoms, 3) Angstrom and ``q`` (nq, 3) rad/Angstrom:
-    (..., atoms, nq) each."""
-    arg = x @ q.T
-    return np.cos(arg), np.sin(arg)
+def _phases(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """exp(i q.r) for positions ``x`` (..., atoms, 3) Angstrom and ``q`` (nq, 3) rad/Angstrom: (..., atoms, nq)
+    complex (one complex exponential: half the time of a cos and a sin)."""
+    return np.exp(1j * (x @ q.T))
 
 
 def chunk_densities(data: dict, groups: list[np.ndarray], q: np.ndarray, qhat: np.ndarray, currents: bool,
                     cell: np.ndarray | None = None, cell_tol: float = 1e-3) -> np.ndarray:
     """rho_s(q, t) and, with ``currents``, j_L and j_T of every species group for one chunk of frames.
+
+    rho and the three components of j come out of one batched matrix product of [1, vx, vy, vz] per atom with the
+    phases exp(i q.r) (real and imaginary parts as columns), in blocks of frames that bound the phases by
+    :data:`BLOCK_BYTES`.
 
     Parameters
     ----------
@@ -66,35 +69,45 @@ def chunk_densities(data: dict, groups: list[np.ndarray], q: np.ndarray, qhat: n
     f, nq = len(x), len(q)
     out = np.empty((f, len(groups), (5 if currents else 1) * nq), dtype=np.complex128)
     v = np.asarray(data["velocities"], dtype=float) if currents else None
-    per_frame = 3 * 8 * x.shape[1] * nq
-    step = max(1, BLOCK_BYTES // max(per_frame, 1))
+    rows = 4 if currents else 1
     for s, idx in enumerate(groups):
+        step = max(1, BLOCK_BYTES // max(16 * len(idx) * nq, 1))
         for a in range(0, f, step):
-            c, sn = _phases(x[a:a + step, idx], q)                              # (b, Ns, nq)
-            out[a:a + step, s, :nq] = c.sum(axis=1) + 1j * sn.sum(axis=1)
+            e = _phases(x[a:a + step, idx], q)                                  # (b, Ns, nq)
+            b = len(e)
+            w = np.ones((b, rows, len(idx)))
             if currents:
-                vt = np.swapaxes(v[a:a + step, idx], 1, 2)                      # (b, 3, Ns)
-                j = vt @ c + 1j * (vt @ sn)                                     # (b, 3, nq)
+                w[:, 1:] = np.swapaxes(v[a:a + step, idx], 1, 2)                # [1, vx, vy, vz] per atom
+            r = (w @ e.view(float)).view(np.complex128)                         # (b, rows, nq)
+            out[a:a + b, s, :nq] = r[:, 0]
+            if currents:
+                j = r[:, 1:]                                                    # (b, 3, nq)
                 jl = np.einsum("bcq,qc->bq", j, qhat)
-                jt = j - jl[:, None, :] * qhat.T[None]
-                out[a:a + step, s, nq:2 * nq] = jl
-                out[a:a + step, s, 2 * nq:] = jt.reshape(len(jt), 3 * nq)
+                out[a:a + b, s, nq:2 * nq] = jl
+                out[a:a + b, s, 2 * nq:] = (j - jl[:, None, :] * qhat.T[None]).reshape(b, 3 * nq)
     return out
 
 
-def _origin_rows(k: int, start: int, n_prev: int, n_cur: int, step: int) -> slice | None:
-    """Rows r of a block [carry | chunk] (first row = frame ``start``) that are time origins (frame ``start + r`` a
-    multiple of ``step``) whose lag-``k`` partner r + k lies in the chunk (rows ``n_prev`` .. ``n_prev + n_cur - 1``);
-    None when there are none."""
-    lo = max(n_prev - k, 0)
-    lo += (-(start + lo)) % step
-    hi = n_prev + n_cur - k
-    return slice(lo, hi, step) if hi > lo else None
+def _masks(start: int, n_prev: int, n_cur: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of a block [carry | chunk] (first row = frame ``start``) that are time origins (frame a multiple of
+    ``step``), and rows that are ends of pairs (the chunk's)."""
+    r = np.arange(n_prev + n_cur)
+    return (start + r) % step == 0, r >= n_prev
+
+
+def _fft_length(rows: int, window: int) -> int:
+    """A fast FFT length with no wrap-around for lags 0 .. window - 1 of ``rows`` frames."""
+    from scipy.fft import next_fast_len
+    return next_fast_len(rows + window - 1)
 
 
 def coherent_sums(prev: np.ndarray, cur: np.ndarray, start: int, window: int, step: int) -> np.ndarray:
     """Sums over the time origins of Re(a_s(t0) conj(a_u(t0 + k))) for every pair of species (s, u), lag k and
     column of ``cur``, for the pairs whose end frame lies in ``cur``.
+
+    Evaluated as cross-correlations by FFT over the frames (origins masked to the origin frames, ends to the chunk;
+    zero-padded, so no lag wraps round): O(frames log frames) per column instead of O(frames x window), in blocks of
+    columns that bound the transforms by :data:`BLOCK_BYTES`.
 
     Parameters
     ----------
@@ -111,17 +124,18 @@ def coherent_sums(prev: np.ndarray, cur: np.ndarray, start: int, window: int, st
     -------
     ndarray (window, n_species, n_species, K) float
     """
+    from scipy.fft import fft, ifft
     z = np.concatenate([prev, cur]) if len(prev) else cur
     p, ns, K = len(prev), cur.shape[1], cur.shape[2]
-    out = np.zeros((window, ns, ns, K))
-    g0 = start - p
-    for k in range(window):
-        r = _origin_rows(k, g0, p, len(cur), step)
-        if r is None:
-            continue
-        e = slice(r.start + k, r.stop + k, step)
-        a, b = z[r], z[e]                               # Re(a conj(b)) = a' b' + a'' b''
-        out[k] = np.einsum("osK,ouK->suK", a.real, b.real) + np.einsum("osK,ouK->suK", a.imag, b.imag)
+    origin, end = _masks(start - p, p, len(cur), step)
+    n = _fft_length(len(z), window)
+    out = np.empty((window, ns, ns, K))
+    width = max(1, BLOCK_BYTES // (16 * n * (2 * ns + ns * ns)))
+    for c in range(0, K, width):
+        cols = slice(c, c + width)
+        X = fft(z[:, :, cols] * origin[:, None, None], n, axis=0)
+        Y = fft(z[:, :, cols] * end[:, None, None], n, axis=0)
+        out[:, :, :, cols] = ifft(X.conj()[:, :, None] * Y[:, None], axis=0)[:window].real
     return out
 
 
@@ -130,8 +144,9 @@ def incoherent_sums(prev: np.ndarray, cur: np.ndarray, start: int, window: int, 
     """Sums over time origins and atoms of cos(q.(r_j(t0 + k) - r_j(t0))) per species, for the pairs whose end frame
     lies in ``cur``.
 
-    Evaluated as Re(e_j(t0 + k) conj(e_j(t0))) with e_j = exp(i q.r_j) computed once per frame, in blocks of atoms
-    that bound the temporaries by :data:`BLOCK_BYTES`.
+    Evaluated as Re(e_j(t0) conj(e_j(t0 + k))) with e_j = exp(i q.r_j), the correlation over frames by FFT (as in
+    :func:`coherent_sums`) and summed over the atoms before the inverse transform, in blocks of atoms that bound the
+    transforms by :data:`BLOCK_BYTES`.
 
     Parameters
     ----------
@@ -148,21 +163,22 @@ def incoherent_sums(prev: np.ndarray, cur: np.ndarray, start: int, window: int, 
     -------
     ndarray (window, n_species, nq) float
     """
+    from scipy.fft import fft, ifft
     x = np.concatenate([prev, cur]) if len(prev) else cur
     p, nq = len(prev), len(q)
-    out = np.zeros((window, len(groups), nq))
-    g0 = start - p
-    rows = [_origin_rows(k, g0, p, len(cur), step) for k in range(window)]
-    per_atom = 2 * 8 * len(x) * nq
-    width = max(1, BLOCK_BYTES // max(per_atom, 1))
+    origin, end = _masks(start - p, p, len(cur), step)
+    n = _fft_length(len(x), window)
+    out = np.empty((window, len(groups), nq))
+    width = max(1, BLOCK_BYTES // (3 * 16 * n * nq))
     for s, idx in enumerate(groups):
+        acc = np.zeros((n, nq), dtype=np.complex128)
         for a in range(0, len(idx), width):
-            c, sn = _phases(x[:, idx[a:a + width]], q)                          # (rows, Nb, nq)
-            for k, r in enumerate(rows):
-                if r is None:
-                    continue
-                e = slice(r.start + k, r.stop + k, step)
-                out[k, s] += (np.einsum("onq,onq->q", c[e], c[r]) + np.einsum("onq,onq->q", sn[e], sn[r]))
+            e = _phases(x[:, idx[a:a + width]], q)                              # (rows, Nb, nq)
+            X = fft(e * origin[:, None, None], n, axis=0)
+            e[~end] = 0.0
+            Y = fft(e, n, axis=0)
+            acc += np.einsum("tjq,tjq->tq", X.conj(), Y)
+        out[:, s] = ifft(acc, axis=0)[:window].real
     return out
 
 

@@ -41,48 +41,71 @@ def _densities(data, *args):
         return chunk_densities(data, *args)
 
 
-def _chunk_sums(prev_d, cur_d, prev_x, cur_x, start, window, step, groups, q):
-    """The coherent (and, with positions, incoherent) window sums of one chunk."""
+def _rows(carry, carry_end: int, blocks, block_start: int, lo: int):
+    """Frames [lo, ...) of the history: ``carry`` (numpy, the frames ending at ``carry_end``) then ``blocks``
+    (consecutive chunks from frame ``block_start`` on); None when there is no such field."""
+    if carry is None:
+        return None
+    parts = ([carry[len(carry) - (carry_end - lo):]] if lo < carry_end else []) + list(blocks)
+    first = min(lo, carry_end) if lo < carry_end else block_start
+    z = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else carry[:0]
+    return z[lo - first:]
+
+
+def _chunk_sums(carry_d, carry_x, carry_end, prev_d, prev_x, block_start, cur_d, cur_x, start, window, step, groups,
+                q):
+    """The coherent (and, with positions, incoherent) window sums of one chunk, from the history before it (the
+    carry of earlier waves and the chunks of this wave before it) and the chunk itself."""
     from trajmodes.resources import one_blas_thread
+    lo = max(0, start - window + 1)
     with one_blas_thread():
-        coh = coherent_sums(prev_d, cur_d, start, window, step)
-        inc = None if cur_x is None else incoherent_sums(prev_x, cur_x, start, window, step, groups, q)
+        coh = coherent_sums(_rows(carry_d, carry_end, prev_d, block_start, lo), cur_d, start, window, step)
+        inc = None if cur_x is None else incoherent_sums(_rows(carry_x, carry_end, prev_x, block_start, lo), cur_x,
+                                                         start, window, step, groups, q)
     return coh, inc
 
 
-def _join(carry, carry_end: int, lazy, lo: int):
-    """Frames [lo, ...) of the history: the rows of ``carry`` (numpy, ending at frame ``carry_end``) from ``lo`` on,
-    then ``lazy`` (the frames from ``carry_end`` on, computed)."""
+def _tail(carry, carry_end: int, blocks, block_start: int, end: int, window: int):
+    """The last ``window - 1`` frames before frame ``end``: the next wave's carry."""
     if carry is None:
         return None
-    old = carry[len(carry) - max(carry_end - lo, 0):] if lo < carry_end else carry[:0]
-    return np.concatenate([old, lazy]) if len(lazy) else old
+    return np.array(_rows(carry, carry_end, blocks, block_start, max(0, end - window + 1)))
 
 
 def _stream(dens, pos, window: int, step: int, groups, q, wave: int):
     """Window sums over all chunks, ``wave`` chunks per ``dask.compute``; the last ``window - 1`` frames of densities
     (and positions) are carried to the next wave as numpy, so no chunk is read twice and memory is bounded by a wave
-    of chunks and the window, whatever the run's length."""
+    of chunks and the window, whatever the run's length. The chunks are taken unoptimised (``to_delayed``), so the
+    densities and positions of a chunk share one read and every task runs once."""
     bounds = np.concatenate([[0], np.cumsum(dens.chunks[0])]).astype(int)
     nch = len(bounds) - 1
+    dblocks = dens.to_delayed(optimize_graph=False).ravel()
+    xblocks = None if pos is None else pos.to_delayed(optimize_graph=False).ravel()
     coh, inc = 0.0, 0.0
     carry_d = np.zeros((0,) + dens.shape[1:], dtype=dens.dtype)
     carry_x = None if pos is None else np.zeros((0,) + pos.shape[1:])
+    tag = uuid.uuid4().hex
     for w0 in range(0, nch, wave):
+        w1 = min(w0 + wave, nch)
         first = int(bounds[w0])
+        cd = dask.delayed(carry_d, name=f"trajmodes-sqw-carry-d-{tag}-{w0}")
+        cx = None if pos is None else dask.delayed(carry_x, name=f"trajmodes-sqw-carry-x-{tag}-{w0}")
         tasks = []
-        for c in range(w0, min(w0 + wave, nch)):
-            a, b = int(bounds[c]), int(bounds[c + 1])
+        for c in range(w0, w1):
+            a = int(bounds[c])
             lo = max(0, a - window + 1)
-            start = max(lo, first)
-            prev_d = dask.delayed(_join)(carry_d, first, dens[start:a], lo)
-            prev_x = None if pos is None else dask.delayed(_join)(carry_x, first, pos[start:a], lo)
-            tasks.append(dask.delayed(_chunk_sums)(prev_d, dens[a:b], prev_x, None if pos is None else pos[a:b],
-                                                   a, window, step, groups, q))
-        lo = max(0, b - window + 1)
-        start = max(lo, first)
-        *results, tail_d, tail_x = dask.compute(*tasks, dens[start:b], None if pos is None else pos[start:b])
-        carry_d, carry_x = _join(carry_d, first, tail_d, lo), _join(carry_x, first, tail_x, lo)
+            used = [k for k in range(w0, c) if bounds[k + 1] > lo]                # chunks of this wave it needs
+            k0 = int(bounds[used[0]]) if used else a
+            tasks.append(dask.delayed(_chunk_sums)(
+                cd, cx, first, [dblocks[k] for k in used], None if pos is None else [xblocks[k] for k in used], k0,
+                dblocks[c], None if pos is None else xblocks[c], a, window, step, groups, q))
+        end = int(bounds[w1])
+        lo = max(0, end - window + 1)
+        used = [k for k in range(w0, w1) if bounds[k + 1] > lo]
+        k0 = int(bounds[used[0]]) if used else end
+        tail_d = dask.delayed(_tail)(cd, first, [dblocks[k] for k in used], k0, end, window)
+        tail_x = None if pos is None else dask.delayed(_tail)(cx, first, [xblocks[k] for k in used], k0, end, window)
+        *results, carry_d, carry_x = dask.compute(*tasks, tail_d, tail_x)
         for r_coh, r_inc in results:
             coh = coh + r_coh
             if r_inc is not None:
@@ -165,7 +188,7 @@ def _variables(coh, inc, names, weighting, scale, dt, nq: int) -> tuple[dict, np
         out[name.format("qw")] = (("q", "omega"), spec, {"units": unit_w})
         return omega, acf, spec
 
-    wpre = "" if wunit == "1" else "weight^2 "
+    wpre = "" if wunit == "1" else wunit + " "
     blocks = [("F{}_coh", slice(0, nq), 1.0, wpre + "1 (per atom)", wpre + "ps")]
     if coh.shape[-1] == 5 * nq:
         blocks += [("Cl{}", slice(nq, 2 * nq), 1.0, wpre + "Angstrom^2/ps^2", wpre + "Angstrom^2/ps"),
@@ -193,6 +216,13 @@ def _variables(coh, inc, names, weighting, scale, dt, nq: int) -> tuple[dict, np
     return {k.replace("Fqw", "Sqw"): v for k, v in out.items()}, omega
 
 
+def _weights_note(weights) -> str:
+    from trajmodes.modes.scattering_weights import TABLES
+    if weights is None:
+        return "equal (1)"
+    return f"{weights}: {TABLES[weights]}" if isinstance(weights, str) and weights in TABLES else repr(weights)
+
+
 def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, currents: bool = True,
                              incoherent: bool = True, cartesian: bool = False, weights=None, primitive=None,
                              symprec: float = 1e-3, chunk_frames: int | None = None, wave: int | None = None):
@@ -218,9 +248,12 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         Also the self (incoherent) part.
     cartesian : bool
         Whether ``qpoints`` are Cartesian (rad/Angstrom).
-    weights : None or dict, optional
+    weights : None, "neutron", "xray" or dict, optional
         Scattering weight of every species (:func:`trajmodes.modes.scattering_weights.species_weights`): None for
-        the unweighted functions; species -> number, or species -> (coherent, incoherent).
+        the unweighted functions; "neutron" for the bound scattering lengths b_coh, b_inc of Sears (Neutron News 3,
+        26, 1992) in fm; "xray" for the form factors f0(|q|) of Waasmaier and Kirfel (Acta Cryst. A51, 416, 1995)
+        at every q; species -> number, or species -> (coherent, incoherent). Species are looked up by name (an
+        element, an isotope such as 58Ni, an ion such as Fe2+). The coherent weights also weigh the currents.
     primitive : Crystal or array_like (3, 3), optional
         The primitive cell the reduced q refer to; default spglib's primitive cell of ``traj.reference``
         (``symprec`` Angstrom). The MD cell must be an integer supercell of it (up to a strain of 5 %).
@@ -259,7 +292,7 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
     species_all = np.asarray(traj.species, dtype=str)
     names = sorted(set(species_all.tolist()))
     groups = [np.flatnonzero(species_all == s) for s in names]
-    coh_w, inc_w, wunit = species_weights(weights, names, nq)
+    coh_w, inc_w, wunit = species_weights(weights, names, nq, q_norm=norm)
     ns, K = len(names), (5 if currents else 1) * nq
 
     t = traj.rechunk(int(chunk_frames)) if chunk_frames is not None else traj
@@ -283,7 +316,7 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         coords["qpoint"] = (("q", "reduced"), qred, {"units": "reduced (primitive reciprocal lattice, no 2 pi)"})
     attrs = {"window": window, "step": step, "n_frames": int(traj.n_frames), "n_atoms": int(traj.n_atoms),
              "frame_interval": dt, "species": list(names), "particle_counts": [len(g) for g in groups],
-             "cell": cell.reshape(-1), "weights": "equal (1)" if weights is None else repr(weights),
+             "cell": cell.reshape(-1), "weights": _weights_note(weights),
              "time_axis": traj.time_axis, "citation": CITATION,
              "units": "F: per atom; S: ps; C: Angstrom^2/ps^2; C(omega): Angstrom^2/ps; time: ps; omega: rad/ps; "
                       "frequency: THz; q: rad/Angstrom (2 pi included)",

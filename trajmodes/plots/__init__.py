@@ -6,7 +6,9 @@ user's matplotlib backend and leaves no figure open. Saving is atomic (a tempora
 from trajmodes.plots.anharmonic import plot_comparison, plot_three_phonon
 from trajmodes.plots.modes import plot_linewidth_dispersion, plot_mode_fits, plot_sed, sed_columns
 from trajmodes.plots.phonons import plot_bands_dos, plot_bvk, plot_dispersion_comparison, plot_thermal
+from trajmodes.plots.scattering import plot_currents_path, plot_sqw_path, plot_sqw_powder
 from trajmodes.plots.trajectory import plot_summary
 
 __all__ = ["plot_summary", "plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk",
-           "plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns", "plot_three_phonon", "plot_comparison"]
+           "plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns", "plot_three_phonon", "plot_comparison",
+           "plot_sqw_path", "plot_currents_path", "plot_sqw_powder"]
