@@ -131,7 +131,7 @@ def bulk_mesh(supercell, bulk_points: int) -> tuple[int, int]:
 
 def _bulk_widths(fc, phonons, T, q, n_pair, scheduler) -> tuple[np.ndarray, np.ndarray, dict]:
     """Three-phonon FWHM (tetrahedron, classical) at reduced q on the n x n x n meshes of ``n_pair``: the finer
-    mesh's value and |difference| to the other, (nq, 3n) THz each, and what was done."""
+    mesh's value and ``|difference|`` to the other, (nq, 3n) THz each, and what was done."""
     import time
     from trajmodes.phonons.anharmonic import Anharmonic
     vals = {}
@@ -246,7 +246,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
       :func:`decay_channels`) and ``pt_no_channel`` (bool: none, so that the MD width of that mode comes from
       beyond three-phonon scattering on this grid).
     - Bulk widths (with ``bulk_points``): ``pt_fwhm_bulk`` (tetrahedron method on the n x n x n mesh of
-      :func:`bulk_mesh`, which contains every MD q), ``pt_fwhm_bulk_err`` (|difference| to the partner mesh: the
+      :func:`bulk_mesh`, which contains every MD q), ``pt_fwhm_bulk_err`` (``|difference|`` to the partner mesh: the
       numerical uncertainty), ``fwhm_ratio_bulk`` (MD / bulk, clean fits), ``fwhm_z_bulk`` ((MD - bulk) /
       sqrt(md_err^2 + bulk_err^2)).
     - Shifts on the MD grid (principal values broadened by ``epsilon``): ``pt_shift`` (the prediction for the MD shift:
@@ -260,8 +260,8 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
 
     Attributes: temperature, smearing, constants, supercell; ``median_fwhm_ratio``, ``fwhm_ratio_p16``,
     ``fwhm_ratio_p84`` and the same with ``_bulk`` (over the modes with a finite ratio); ``median_shift_md``,
-    ``median_pt_shift``, ``median_abs_shift_residual`` (|md_shift - pt_shift|) and
-    ``median_abs_shift_residual_bubble`` (|md_shift - pt_shift_bubble|), over clean fits; ``n_modes_no_channel``;
+    ``median_pt_shift``, ``median_abs_shift_residual`` (``|md_shift - pt_shift|``) and
+    ``median_abs_shift_residual_bubble`` (``|md_shift - pt_shift_bubble|``), over clean fits; ``n_modes_no_channel``;
     the bulk mesh, its partner and the seconds they took.
     """
     from trajmodes.phonons.anharmonic import Anharmonic

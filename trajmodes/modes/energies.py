@@ -26,7 +26,7 @@ def mode_energies(modes, temperature: float | None = None, time_series: bool = F
         From :func:`trajmodes.project` (``Q``, ``Qdot``, ``frequency_harmonic``).
     temperature : float, optional
         K. Default: from the kinetic energies, T = 2 <KE> / k_B averaged over all modes except the
-        translations (|nu_harmonic| < ``ACOUSTIC_TOL`` THz).
+        translations (``|nu_harmonic| < ACOUSTIC_TOL`` THz).
     time_series : bool
         Also return ``kinetic_t``, ``potential_t`` (time_d, q, branch): energies averaged over
         consecutive blocks of ``decimate`` frames (coordinate ``time_d``, the block mid-times).

@@ -230,7 +230,7 @@ class AxilrodTellerMuto(ShortRangePotential):
     E = sum over triplets, each once, of nu (1 + 3 cos g1 cos g2 cos g3) / (r12 r23 r31)^3 (B. M. Axilrod and
     E. Teller, J. Chem. Phys. 11, 299 (1943); Y. Muto, Proc. Phys.-Math. Soc. Jpn. 17, 629 (1943)). As in LAMMPS
     (documentation and ``PairATM::compute``), a triplet counts when all three distances are at most ``cutoff`` and
-    r12 r23 r31 <= ``cutoff_triple``^3, and triplets whose nu is zero are skipped. From the vertex with bonds d1, d2,
+    r12 r23 r31 <= ``cutoff_triple**3``, and triplets whose nu is zero are skipped. From the vertex with bonds d1, d2,
     r3^2 = r1^2 + r2^2 - 2 r1 r2 cos theta, so the term is a zeta(r1, r2, cos theta)::
 
         E = nu [ (r1^2 r2^2 r3^2) - 3 (d1.d2) (d1.d2 - r1^2) (r2^2 - d1.d2) ] / (r1^2 r2^2 r3^2)^(5/2)
