@@ -32,12 +32,13 @@ def one(name: str, runs: Path, work: Path, out: Path, reuse: bool = False) -> di
     w = work / name
     w.mkdir(parents=True, exist_ok=True)
     steps = [["fit", dump, "--reference", data, "--cutoff2", str(c2), "--cutoff3", str(c3), "--stride", "10",
-              "-o", str(w / "fc.nc")],
+              "-o", str(w)],
              ["project", dump, "--reference", data, "--force-constants", str(w / "fc.nc"), "--full",
-              "-o", str(w / "modes.nc")],
+              "-o", str(w)],
              ["compare", str(w / "modes.nc"), str(w / "fc.nc"), "-o", str(w / "compare")]]
     for argv in steps:
-        if reuse and argv[0] in ("fit", "project") and Path(argv[-1]).exists():
+        made = w / {"fit": "fc.nc", "project": "modes.nc"}.get(argv[0], "")
+        if reuse and argv[0] in ("fit", "project") and made.exists():
             continue
         print("trajmodes", " ".join(argv), flush=True)
         if trajmodes(argv) != 0:

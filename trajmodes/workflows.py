@@ -71,8 +71,9 @@ def mean_temperature(trajectories) -> float | None:
 
 def default_cutoff2(cell) -> float:
     """The largest pair cutoff a supercell allows without periodic images, at most 6 A: min(6, 0.49 x the
-    shortest supercell vector)."""
-    return float(min(6.0, 0.49 * np.linalg.norm(np.asarray(cell, float), axis=1).min()))
+    shortest supercell lattice vector)."""
+    from trajmodes.lattice.geometry import shortest_lattice_vector
+    return float(min(6.0, 0.49 * shortest_lattice_vector(np.asarray(cell, float))))
 
 
 def frequencies_on(phonons, bands):
@@ -108,7 +109,7 @@ class FitResult:
         return self.estimator.force_constants_
 
     def largest_difference(self) -> tuple[float, int, np.ndarray, float] | None:
-        """(difference THz, branch, q reduced, mean difference THz) of the largest |effective - reference|."""
+        """(difference THz, branch, q reduced, mean difference THz) of the largest ``|effective - reference|``."""
         if self.reference_bands is None:
             return None
         diff = self.bands.frequency.values - self.reference_bands.frequency.values
@@ -208,7 +209,7 @@ class EAMCrystal:
         Born-von-Karman shell constants with their pair / embedding breakdown of the analytic constants (fcc and
         bcc); with finite displacements also their part ``finite_difference``.
     closed_form_deviation : float or None
-        Largest |D| difference (eV/(A^2 amu)) between the closed-form one-atom dynamical matrix and the supercell
+        Largest ``|D|`` difference (eV/(A^2 amu)) between the closed-form one-atom dynamical matrix and the supercell
         route at commensurate q (fcc and bcc).
     curvature : CurvatureCheck or None
         The analytic constants against finite displacements of the same potential at a few steps
@@ -227,7 +228,7 @@ class EAMCrystal:
 def eam_crystal(potential, structure: str, a: float, species=None, supercell: int = 5, *,
                 method: str = "analytic", step: float = 0.01, check: bool = True) -> EAMCrystal:
     """Force constants of ``potential`` (an :class:`~trajmodes.EAM` or its file) for an fcc, bcc or L1_2 crystal of
-    lattice constant ``a`` (A) in an ``supercell``^3 cube of conventional cells.
+    lattice constant ``a`` (A) in a cube of ``supercell**3`` conventional cells.
 
     ``species``: the element (fcc/bcc; default the potential's first) or the pair (A, B) of L1_2 A3B.
     For fcc and bcc also the BvK shell constants split into pair and embedding parts (Riffe et al.) and the

@@ -87,8 +87,8 @@ def test_detection_and_wrong_outputs(tmp_path, capsys):
     assert rc == 2 and "no force-constant files in it" in err
     rc, _, err = _run(capsys, tmp_path / "x.nc", "-o", tmp_path / "x.nc", "--to", "tdep")
     assert rc == 2 and "is a file; tdep force constants go into a folder" in err
-    rc, _, err = _run(capsys, tmp_path / "x.nc", "-o", tmp_path / "mixed", "--to", "netcdf")
-    assert rc == 2 and "is a folder; netcdf force constants go into one .nc file" in err
+    rc, _, err = _run(capsys, tmp_path / "x.nc", "-o", tmp_path / "mixed", "--to", "netcdf")   # -o: a folder
+    assert rc == 0 and (tmp_path / "mixed" / "fc.nc").is_file()
     rc, _, err = _run(capsys, tmp_path / "nothing", "-o", tmp_path / "z", "--to", "tdep")
     assert rc == 2 and "no such file or folder" in err
     assert not _leftovers(tmp_path)

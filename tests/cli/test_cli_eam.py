@@ -53,15 +53,15 @@ def test_eam_bad_element(tmp_path, capsys):
 @pytest.mark.skipif(not (POT / "Al_mm.eam.fs").exists(), reason="LAMMPS potentials missing")
 def test_eam_noisy_table_warns_and_finite_differences_on_request(tmp_path, capsys):
     """Al (Mendelev EAM): the analytic constants are flagged with the size of their difference from finite
-    displacements; --method finite-difference writes those instead (X LA 8.78 THz, as phonopy with LAMMPS forces)."""
+    displacements; --constants finite-difference writes those instead (X LA 8.78 THz, as phonopy with LAMMPS forces)."""
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.phonons.harmonic import Phonons
     args = ["eam", str(POT / "Al_mm.eam.fs"), "--a", "4.04526", "--supercell", "4", "--npoints", "5", "--mesh", "4"]
     assert main(args + ["-o", str(tmp_path / "a")]) == 0
     text = capsys.readouterr().out
     assert "warning: the analytic force constants of Al_mm.eam.fs differ from finite displacements" in text
-    assert "--method finite-difference" in text
-    assert main(args + ["--method", "finite-difference", "-o", str(tmp_path / "f")]) == 0
+    assert "--constants finite-difference" in text
+    assert main(args + ["--constants", "finite-difference", "-o", str(tmp_path / "f")]) == 0
     text = capsys.readouterr().out
     assert "warning:" not in text and "central differences of the forces, h = 0.01 A" in text
     assert "finite_difference" in text

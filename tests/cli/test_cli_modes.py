@@ -30,8 +30,8 @@ def test_modes_dataset_and_lifetimes(tmp_path, capsys, cu_eam_phonons):
     assert main(["lifetimes", str(path), "--plot", "--modes", "1:2,2:0", "-o", str(tmp_path / "fig")]) == 0
     out = capsys.readouterr().out
     assert "status" in out and "equipartition" in out and "lifetime = 1/(2 pi FWHM)" in out
-    for k in ("fits", "dispersion", "sed"):
-        assert (tmp_path / f"fig_{k}.png").stat().st_size > 10_000
+    for k in ("fits", "dispersion", "sed"):                       # -o: the folder of the figures
+        assert (tmp_path / "fig" / f"m_{k}.png").stat().st_size > 10_000
     assert "dispersion plot" not in out                           # the path came from the file
     bands, rot, note = path_bands(back)
     assert note == "" and bands.attrs["tick_labels"][:2] == ["Γ", "X"] and rot.shape == (48, 3, 3)
@@ -43,12 +43,12 @@ def test_modes_dataset_and_lifetimes(tmp_path, capsys, cu_eam_phonons):
     old.to_netcdf(tmp_path / "old.nc", engine="netcdf4")
     assert main(["lifetimes", str(tmp_path / "old.nc"), "--plot", "-o", str(tmp_path / "old")]) == 0
     assert "q by index" in capsys.readouterr().out
-    assert (tmp_path / "old_dispersion.png").stat().st_size > 10_000
+    assert (tmp_path / "old" / "old_dispersion.png").stat().st_size > 10_000
     # ... and with its force constants given: the path is recomputed
     assert main(["lifetimes", str(tmp_path / "old.nc"), "--plot", "-o", str(tmp_path / "old2"),
                  "--force-constants", str(EXAMPLES / "fc" / "cu_eam")]) == 0
     assert "path from" in capsys.readouterr().out
-    assert (tmp_path / "old2_dispersion.png").stat().st_size > 10_000
+    assert (tmp_path / "old2" / "old_dispersion.png").stat().st_size > 10_000
     assert main(["lifetimes", str(path), "--plot", "--modes", "99:0"]) == 2      # out of range: clear error
 
 

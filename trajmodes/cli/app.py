@@ -7,8 +7,8 @@ import signal
 import sys
 import warnings
 
-from trajmodes.cli.options import (FIGURE_FORMATS, add_plot_format, add_read_options, mesh, non_negative_int,
-                                     positive, positive_int, temperatures)
+from trajmodes.cli.options import (FIGURE_FORMATS, OldSpelling, add_plot_format, add_read_options, mesh,
+                                     non_negative_int, positive, positive_int, supercell_dims, temperatures)
 
 
 
@@ -21,7 +21,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     from trajmodes.cli.series import cmd_series
     from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
     from trajmodes.cli.scattering import cmd_sqw
-    from trajmodes.cli.convert import FC_FORMATS, cmd_convert_fc, supercell_dims
+    from trajmodes.cli.convert import FC_FORMATS, cmd_convert_fc
     from trajmodes import __version__
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
                                                                "trajectories of crystals.")
@@ -43,7 +43,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     add_read_options(pi)
     pc = add("convert", cmd_convert, "write the trajectory as a chunked netCDF4 cache (fast re-reads)")
     add_read_options(pc)
-    pc.add_argument("-o", "--output", required=True, help="output .nc file")
+    pc.add_argument("-o", "--output", default="trajmodes-convert", help="output folder (default trajmodes-convert): "
+                                                                        "trajectory.nc")
     pc.add_argument("--displacements", action="store_true", help="store displacements from the reference "
                                                                  "instead of positions")
     pc.add_argument("--start", type=non_negative_int, default=0, help="first frame (default 0)")
@@ -53,8 +54,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                              "output folder")
     add_read_options(pr)
     pr.add_argument("-o", "--output", default="trajmodes-out", help="output folder (default trajmodes-out)")
-    pr.add_argument("--cutoff2", type=positive, help="pair cutoff of the effective fit in A (default: "
-                                                      "min(6, 0.49 x the shortest supercell vector))")
+    pr.add_argument("--cutoff2", type=positive, help="pair cutoff in A (default: min(6, 0.49 x the shortest "
+                                                      "supercell lattice vector))")
     pr.add_argument("--cutoff3", type=positive, help="triplet cutoff of the effective fit in A (default: none)")
     pr.add_argument("--compare", help="0 K force constants to plot the effective dispersion against "
                                       "(phonopy folder/file or trajmodes .nc)")
@@ -63,7 +64,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pf = add("fit", cmd_fit, "effective (TDEP) 2nd- and 3rd-order force constants from MD forces: scores, "
                              "netCDF and the effective dispersion")
     add_read_options(pf)
-    pf.add_argument("--cutoff2", type=positive, default=6.0, help="pair cutoff in A (default 6)")
+    pf.add_argument("--cutoff2", type=positive, help="pair cutoff in A (default: min(6, 0.49 x the shortest "
+                                                      "supercell lattice vector))")
     pf.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
     pf.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
                     help="sequential (TDEP: fc2 alone, then fc3 on the residual; default) or simultaneous")
@@ -75,8 +77,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pf.add_argument("--symprec", type=positive, default=1e-3, help="symmetry tolerance in A (default 1e-3)")
     pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
                                           "rotational, huang (default none)")
-    pf.add_argument("-o", "--output", default="fc.nc", help="force constants netCDF (default fc.nc); scores go "
-                                                            "to STEM.scores.nc, the plot to STEM.png")
+    pf.add_argument("-o", "--output", default="trajmodes-fit", help="output folder (default trajmodes-fit): fc.nc, "
+                                                                    "fc.scores.nc and the dispersion fc.png")
     pf.add_argument("--compare", help="0 K force constants to plot against: phonopy folder/file or trajmodes .nc")
     pf.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
     pf.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
@@ -161,14 +163,18 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                    "constants and frequencies with error bars, free energy, the split of every shift "
                                    "into volume and intrinsic parts, figures")
     add_read_options(ps, reference=False, thermo=False)
-    ps.add_argument("--references", nargs="+", metavar="REF", help="reference crystal of each run (or one for all): "
-                                                                   "LAMMPS data files (default: RUN's stem + .data "
-                                                                   "beside it, else the run's time average)")
-    ps.add_argument("--temperatures", nargs="+", type=positive, metavar="K",
-                    help="temperature of each run (default: the mean kinetic temperature of its frames)")
+    ps.add_argument("--reference", "--references", dest="references", nargs="+", metavar="REF", action=OldSpelling,
+                    old=("--references",), help="reference crystal of each run (or one for all): LAMMPS data files "
+                                                "(default: RUN's stem + .data beside it, else the run's time "
+                                                "average)")
+    ps.add_argument("--run-temperatures", "--temperatures", dest="temperatures", nargs="+", type=positive,
+                    metavar="K", action=OldSpelling, old=("--temperatures",),
+                    help="temperature of each run, one per RUN (default: the mean kinetic temperature of its "
+                         "frames)")
     ps.add_argument("--thermo", nargs="+", metavar="LOG", help="LAMMPS log of each run (or one for all), for "
                                                                "the potential energy and so the free energy")
-    ps.add_argument("--cutoff2", type=positive, default=6.0, help="pair cutoff in A (default 6)")
+    ps.add_argument("--cutoff2", type=positive, help="pair cutoff in A (default: min(6, 0.49 x the shortest "
+                                                      "supercell lattice vector of the first run))")
     ps.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
     ps.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
                     help="sequential (TDEP; default) or simultaneous")
@@ -178,8 +184,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="bootstrap resamples per run (default 200; 0: no error bars)")
     ps.add_argument("--target-error", type=positive, metavar="THZ",
                     help="report the frames each run needs for this error on every tabulated frequency")
-    ps.add_argument("--qpoints", type=float, nargs="+", metavar="Q",
-                    help="reduced q-points for the tables and the split, 3 numbers each (default: special points)")
+    ps.add_argument("--qpoints", nargs="+", metavar="Q",
+                    help="reduced q-points for the tables and the split: 'h k l h k l ...' or 'h,k,l;h,k,l' "
+                         "(default: special points)")
     ps.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
     ps.add_argument("--mesh", type=mesh, default=[16, 16, 16], help="q mesh of the free energy (default 16)")
     ps.add_argument("--cubic-mesh", type=mesh, help="q mesh of the second-order cubic free energy, with --cutoff3 "
@@ -187,21 +194,25 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     ps.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
                     help="statistics of the harmonic free energy (default quantum)")
     ps.add_argument("--symprec", type=positive, default=1e-3, help="symmetry tolerance in A (default 1e-3)")
-    ps.add_argument("-o", "--output", default="series.nc", help="dataset (default series.nc); figures STEM.png, "
-                                                                "STEM.split.png")
+    ps.add_argument("-o", "--output", default="trajmodes-series", help="output folder (default trajmodes-series): "
+                                                                       "series.nc and the figures series.png, "
+                                                                       "series.split.png")
     add_plot_format(ps)
     pe = add("eam", cmd_eam, "analytic force constants of an EAM potential (LAMMPS eam, eam/alloy, eam/fs) for a "
                              "cubic crystal: BvK shell constants and their pair/embedding split, netCDF and plots")
     pe.add_argument("potential", metavar="POTENTIAL", help="LAMMPS EAM file (*.eam, *.eam.alloy, *.eam.fs)")
     pe.add_argument("--structure", choices=["fcc", "bcc", "l12"], default="fcc", help="crystal (default fcc)")
     pe.add_argument("--a", type=positive, required=True, help="cubic lattice constant in A")
-    pe.add_argument("--element", help="element (fcc/bcc; default the potential's first) or A,B for l12 A3B")
-    pe.add_argument("--supercell", type=positive_int, default=5, help="N x N x N conventional cells (default 5)")
-    pe.add_argument("--method", choices=["analytic", "finite-difference"], default="analytic",
-                    help="force constants from the curvature of the splines (analytic, default) or central differences "
-                         "of the forces (finite-difference: what MD and finite-displacement codes see; the analytic "
-                         "ones are always checked against them)")
-    pe.add_argument("--step", type=positive, default=0.01, help="finite-difference displacement in A (default 0.01)")
+    pe.add_argument("--species", "--element", dest="element", action=OldSpelling, old=("--element",),
+                    help="element (fcc/bcc; default the potential's first) or A,B for l12 A3B")
+    pe.add_argument("--supercell", type=supercell_dims, default=[5, 5, 5],
+                    help="N or N,N,N conventional cells: a cube (default 5)")
+    pe.add_argument("--constants", choices=["analytic", "finite-difference"], default="analytic",
+                    help="which force constants: the curvature of the splines (analytic, default) or central "
+                         "differences of the forces (finite-difference: what MD and finite-displacement codes see; "
+                         "the analytic ones are always checked against them)")
+    pe.add_argument("--displacement", type=positive, default=0.01,
+                    help="finite-difference displacement in A (default 0.01)")
     pe.add_argument("--compare", nargs="+", metavar="FC", help="force constants to compare BvK constants with: "
                                                                "phonopy folders/files or trajmodes .nc")
     pe.add_argument("--path", help="band path as special-point letters (default: standard)")
@@ -221,7 +232,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pj.add_argument("--no-star", action="store_true", help="do not average the spectra over the star of q")
     pj.add_argument("--temperature", type=positive, help="K, for the equipartition ratio (default: kinetic)")
     pj.add_argument("--keep-q", action="store_true", help="also store the Q and Qdot time series (real/imag)")
-    pj.add_argument("-o", "--output", default="modes.nc", help="output netCDF (default modes.nc)")
+    pj.add_argument("-o", "--output", default="trajmodes-project", help="output folder (default trajmodes-project): "
+                                                                        "modes.nc")
     pj.add_argument("--table", action="store_true", help="print every mode (q, branch), not the per-branch summary")
     pw = add("sqw", cmd_sqw, "dynamic structure factor S(q, omega), F(q, t) and current correlations of an MD run "
                              "along a band path, at q-points or powder averaged (dynasor's definitions), with "
@@ -230,7 +242,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     qsel = pw.add_mutually_exclusive_group(required=True)
     qsel.add_argument("--path", help="band path as special-point letters, pieces split by '|', e.g. GXKGL: every q "
                                      "on it commensurate with the MD cell")
-    qsel.add_argument("--qpoints", help="reduced q-points of the primitive cell, 'h,k,l;h,k,l;...' (commensurate)")
+    qsel.add_argument("--qpoints", nargs="+", metavar="Q",
+                      help="reduced q-points of the primitive cell, commensurate with the MD cell: 'h k l h k l ...' "
+                           "or 'h,k,l;h,k,l'")
     qsel.add_argument("--powder", metavar="QMIN:QMAX:N", help="powder average: |Q| from QMIN to QMAX rad/A "
                                                               "(2 pi included) in N shells")
     pw.add_argument("--window", type=positive_int, required=True, help="frames per correlation window (lags 0 .. "
@@ -252,7 +266,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pl.add_argument("--plot", action="store_true", help="spectra with fits, dispersion with FWHM bars, SED map")
     pl.add_argument("--table", action="store_true", help="print every mode (q, branch), not the per-branch summary")
     pl.add_argument("--modes", help="modes to plot with their fit: q:branch,... (q index as in the table)")
-    pl.add_argument("-o", "--output", help="figure file prefix (default: the input without .nc)")
+    pl.add_argument("-o", "--output", help="output folder of the figures (default: the folder of MODES_NC): "
+                                           "STEM_fits, STEM_dispersion and STEM_sed, STEM the name of MODES_NC")
     pl.add_argument("--force-constants", help="for files written before 'project' stored the band path: the "
                                               "force constants to draw it from (default: the path in the file)")
     add_plot_format(pl)
@@ -261,8 +276,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pv.add_argument("input", metavar="IN", help="force constants: a folder or file of TDEP (infile.forceconstant), "
                                                 "ShengBTE (FORCE_CONSTANTS_2ND), phonopy, phono3py, GPUMD "
                                                 "(fcs_order2.in), a hiPhive .fcp or .fcs file, or a .nc file")
-    pv.add_argument("-o", "--output", required=True, help="output folder (a .nc file for --to netcdf, a .fcs file "
-                                                          "for --to hiphive)")
+    pv.add_argument("-o", "--output", required=True, help="output folder (--to netcdf and hiphive write fc.nc and "
+                                                          "fc.fcs inside it; a name ending in .nc or .fcs is that "
+                                                          "file)")
     pv.add_argument("--to", required=True, choices=FC_FORMATS, help="output format")
     pv.add_argument("--from", dest="source_format", choices=FC_FORMATS,
                     help="input format (default: known from the file names)")

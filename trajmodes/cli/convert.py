@@ -14,19 +14,6 @@ ONE_FILE = {"netcdf": ".nc", "hiphive": ".fcs"}
 
 
 
-def supercell_dims(text: str) -> list[int]:
-    """``--supercell``: N or N1,N2,N3 unit cells (positive whole numbers)."""
-    import argparse
-    try:
-        dims = [int(x) for x in text.replace("x", ",").split(",") if x.strip()]
-    except ValueError:
-        dims = []
-    dims = dims * 3 if len(dims) == 1 else dims
-    if len(dims) != 3 or min(dims) < 1:
-        raise argparse.ArgumentTypeError(f"the supercell must be N or N1,N2,N3 unit cells (positive), not {text!r}")
-    return dims
-
-
 def refusal(fc, to: str) -> str | None:
     """Why ``fc`` cannot go into format ``to`` as it is (one line), or None."""
     if fc.fc3 is not None and to == "phonopy":
@@ -101,9 +88,10 @@ def cmd_convert_fc(args, out) -> int:
         raise ValueError(f"cannot write {src} as {args.to}: {why}")
     target = args.output
     if args.to in ONE_FILE:
-        if os.path.isdir(target):
-            raise ValueError(f"-o {target} is a folder; {args.to} force constants go into one {ONE_FILE[args.to]} "
-                             "file")
+        if not str(target).endswith(ONE_FILE[args.to]):            # -o names a folder: the file inside it
+            if os.path.isfile(target):
+                raise ValueError(f"-o {target} is a file: -o names the folder the {args.to} file goes into")
+            target = os.path.join(target, "fc" + ONE_FILE[args.to])
         if args.to == "netcdf":
             from trajmodes.io.provenance import provenance
             fc.to_netcdf(out(target), attrs=provenance([src], {"source_format": fmt}))

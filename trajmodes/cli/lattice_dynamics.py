@@ -73,14 +73,18 @@ def cmd_eam(args, out) -> int:
     pot = EAM(args.potential)
     structure = args.structure.lower()
     species = args.element.split(",") if args.element else None
-    with step(f"{args.method} force constants of {os.path.basename(args.potential)} ({structure}, a = {args.a:g} A)"):
+    if len(set(args.supercell)) != 1:
+        raise ValueError(f"--supercell {','.join(map(str, args.supercell))}: eam builds cubes of conventional cells; "
+                         "give N or N,N,N")
+    args.supercell = int(args.supercell[0])
+    with step(f"{args.constants} force constants of {os.path.basename(args.potential)} ({structure}, a = {args.a:g} A)"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)           # the curvature check is printed below
             res = eam_crystal(pot, structure, args.a, species=species, supercell=args.supercell,
-                              method=args.method, step=args.step)
+                              method=args.constants, step=args.displacement)
     species = species or (list(pot.elements) if structure == "l12" else pot.elements[:1])
     prov = provenance([args.potential], dict(structure=structure, a=args.a, element=species,
-                                             supercell=args.supercell, method=args.method, step=args.step))
+                                             supercell=args.supercell, method=args.constants, step=args.displacement))
     lines = [f"potential: {pot.paths[0]} ({pot.style}, elements {', '.join(pot.elements)}, cutoff {pot.cutoff:g} A)",
              f"crystal:   {structure} {species[0] + '3' + species[1] if structure == 'l12' else species[0]}, "
              f"a = {args.a:g} A, {args.supercell}^3 conventional-cell supercell"]
@@ -89,7 +93,7 @@ def cmd_eam(args, out) -> int:
         lines.append(("" if res.curvature.consistent or res.method != "analytic" else "warning: ")
                      + res.curvature.message(name, advice=res.method == "analytic"))
     if res.method == "finite-difference":
-        lines.append(f"force constants: central differences of the forces, h = {args.step:g} A")
+        lines.append(f"force constants: central differences of the forces, h = {args.displacement:g} A")
     written = []
     fc = res.force_constants
     if res.shells is not None:
@@ -109,7 +113,7 @@ def cmd_eam(args, out) -> int:
         written.append(write_dataset(ds, os.path.join(args.output, "bvk.nc"), out, prov))
         sources = {"EAM (analytic)": ds.sel(part="total")}
         if "finite_difference" in ds["part"].values:
-            sources[f"EAM (finite differences, h = {args.step:g} A)"] = ds.sel(part="finite_difference")
+            sources[f"EAM (finite differences, h = {args.displacement:g} A)"] = ds.sel(part="finite_difference")
         for path in args.compare or []:
             sources[os.path.basename(os.path.normpath(path))] = bvk.shell_constants(load_force_constants(path),
                                                                                     lattice=structure)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import input_files, read_settings, read_trajectory, stem, step, write_dataset
+from trajmodes.cli.options import (input_files, output_file, read_settings, read_trajectory, stem, step,
+                                   write_dataset)
 
 
 
@@ -111,11 +112,12 @@ def cmd_project(args, out) -> int:
                       dict(read_settings(args, traj), resolution=args.resolution, full=args.full,
                            model=args.model, star=not args.no_star, frames=traj.n_frames),
                       temperature=ds.attrs.get("temperature"))
-    write_dataset(ds, args.output, out, prov)
+    target = output_file(args, "modes.nc")
+    write_dataset(ds, target, out, prov)
     print(modes_table(ds) if args.table else modes_summary(ds))
     print(f"{traj.n_frames} frames x {modes.sizes['q']} q x {modes.sizes['branch']} branches; spectra "
           f"{'full resolution' if args.full else 'Welch'} ({ds.attrs['spectra_resolution_thz']:.4f} THz bins, "
-          f"{ds.attrs['spectra_n_segments']} segment(s)); time axis: {traj.time_axis}; wrote {args.output} in "
+          f"{ds.attrs['spectra_n_segments']} segment(s)); time axis: {traj.time_axis}; wrote {target} in "
           f"{time.perf_counter() - t0:.2f} s")
     return 0
 
@@ -164,7 +166,10 @@ def cmd_lifetimes(args, out) -> int:
         raise ValueError(f"{args.modes_file} is not a 'trajmodes project' file (no peak_frequency)")
     print(modes_table(ds) if args.table else modes_summary(ds))
     if args.plot:
-        prefix = args.output or stem(args.modes_file)
+        folder = args.output or os.path.dirname(os.path.abspath(args.modes_file))
+        if os.path.isfile(folder):
+            raise ValueError(f"-o {folder} is a file: -o names the folder the figures go into")
+        prefix = os.path.join(folder, os.path.basename(stem(args.modes_file)))
         nq, nb = ds["peak_frequency"].shape
         chosen = _parse_modes(args.modes, nq, nb) if args.modes else _default_modes(ds)
         title = os.path.basename(str(ds.attrs.get("source", args.modes_file)))

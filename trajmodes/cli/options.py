@@ -198,8 +198,69 @@ def temperatures(text: str):
                                          f"not {text!r}") from None
 
 
+def qpoint_tokens(tokens):
+    """``--qpoints``: reduced q-points, three numbers each, as ``h k l h k l ...`` or ``'h,k,l;h,k,l'`` (or both);
+    an (n, 3) array."""
+    import numpy as np
+    text = " ".join([tokens] if isinstance(tokens, str) else list(tokens))
+    try:
+        q = np.array([float(x) for x in text.replace(";", " ").replace(",", " ").split()])
+    except ValueError:
+        q = np.zeros(0)
+    if not q.size or q.size % 3 or not np.isfinite(q).all():
+        raise ValueError(f"--qpoints takes reduced q-points, three numbers each ('h k l h k l ...' or "
+                         f"'h,k,l;h,k,l'), not {text!r}")
+    return q.reshape(-1, 3)
+
+
+def supercell_dims(text: str) -> list[int]:
+    """``--supercell``: N or N1,N2,N3 unit cells (positive whole numbers)."""
+    try:
+        dims = [int(x) for x in text.replace("x", ",").split(",") if x.strip()]
+    except ValueError:
+        dims = []
+    dims = dims * 3 if len(dims) == 1 else dims
+    if len(dims) != 3 or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"the supercell must be N or N1,N2,N3 unit cells (positive), not {text!r}")
+    return dims
+
+
+class OldSpelling(argparse.Action):
+    """An option under its new name that still takes its spelling of earlier releases, with a note when used.
+
+    ``parser.add_argument("--new", "--old", action=OldSpelling, old=("--old",), ...)``."""
+
+    def __init__(self, option_strings, dest, old=(), **kw):
+        self.old = tuple(old)
+        super().__init__(option_strings, dest, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string in self.old:
+            new = next(o for o in self.option_strings if o not in self.old)
+            import warnings
+            warnings.warn(f"{option_string} is now {new}; the old spelling is accepted in this release only",
+                          FutureWarning, stacklevel=2)
+        setattr(namespace, self.dest, values)
+
+
 def stem(path: str) -> str:
     return path[:-3] if path.endswith(".nc") else path
+
+
+def output_file(args, name: str) -> str:
+    """The file ``name`` in the output folder ``-o`` of the command.
+
+    ``-o`` names a folder for every command. A ``-o`` ending in .nc is the spelling of earlier releases, where some
+    commands took a file name: it is accepted as that file, with a note (this release only)."""
+    o = str(args.output)
+    if o.endswith(".nc"):
+        import warnings
+        warnings.warn(f"-o {o}: -o names an output folder now ({name} is written inside it); a file name is "
+                      "accepted as before in this release only", FutureWarning, stacklevel=2)
+        return o
+    if os.path.isfile(o):
+        raise ValueError(f"-o {o} is a file: -o names the folder the command writes its files into")
+    return os.path.join(o, name)
 
 
 def write_dataset(ds, target: str, out, attrs: dict) -> str:

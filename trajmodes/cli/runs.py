@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import input_files, read_settings, read_trajectory, stem, step, write_dataset
+from trajmodes.cli.options import (input_files, output_file, read_settings, read_trajectory, stem, step,
+                                   write_dataset)
 
 
 
@@ -94,10 +95,11 @@ def cmd_convert(args, out) -> int:
     if args.stride > 1 or args.start or args.stop is not None:
         traj = traj[args.start:args.stop:args.stride]
     t0 = time.perf_counter()
-    with step(f"writing {args.output}"):
-        traj.to_netcdf(out(args.output), displacements=args.displacements,
+    target = output_file(args, "trajectory.nc")
+    with step(f"writing {target}"):
+        traj.to_netcdf(out(target), displacements=args.displacements,
                        attrs={"setting_start": args.start, "setting_stop": args.stop, "setting_stride": args.stride})
-    print(f"wrote {args.output}: {traj.n_frames} frames x {traj.n_atoms} atoms "
+    print(f"wrote {target}: {traj.n_frames} frames x {traj.n_atoms} atoms "
           f"({'displacements' if args.displacements else 'positions'}, "
           f"{', '.join(f for f in traj.source.fields if f != 'positions')}) in {time.perf_counter() - t0:.2f} s")
     return 0
@@ -193,9 +195,15 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
 def cmd_fit(args, out) -> int:
     """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
     trajs = [read_trajectory(args, [f]) for f in args.files]
-    settings = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, folds=args.folds, cv=args.cv,
+    cutoff2 = args.cutoff2
+    if cutoff2 is None:
+        from trajmodes.workflows import default_cutoff2
+        cell = trajs[0].reference.cell
+        cutoff2 = default_cutoff2(cell) if cell is not None else 6.0
+    settings = dict(cutoff2=cutoff2, cutoff3=args.cutoff3, mode=args.mode, folds=args.folds, cv=args.cv,
                     stride=args.stride, n_frames=args.n_frames, symprec=args.symprec,
                     constraints=tuple(c for c in (args.constraints or "").split(",") if c))
     inputs = [p for t in trajs for p in input_files(t, args)]
-    _fit_and_write(trajs, settings, stem(args.output), out, args, compare=args.compare, inputs=inputs)
+    _fit_and_write(trajs, settings, stem(output_file(args, "fc.nc")), out, args, compare=args.compare,
+                   inputs=inputs)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import step, write_dataset
+from trajmodes.cli.options import output_file, qpoint_tokens, step, write_dataset
 
 
 def _per_run(values, n: int, what: str) -> list:
@@ -53,7 +53,11 @@ def cmd_series(args, out) -> int:
         if ref is None and getattr(traj.source, "reference", None) is None:
             traj = traj.with_reference("average")
         trajs.append(traj)
-    qpoints = np.array(args.qpoints, float).reshape(-1, 3) if args.qpoints else None
+    qpoints = qpoint_tokens(args.qpoints) if args.qpoints else None
+    if args.cutoff2 is None:
+        from trajmodes.workflows import default_cutoff2
+        cell = trajs[0].reference.cell
+        args.cutoff2 = default_cutoff2(cell) if cell is not None else 6.0
     fits = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, segments=args.segments,
                 symprec=args.symprec)
     with step(f"fitting {len(runs)} runs (cutoff2 {args.cutoff2} A"
@@ -77,8 +81,9 @@ def cmd_series(args, out) -> int:
                       dict(runs=runs, references=[str(r) for r in refs], temperatures=[str(t) for t in temps],
                            **{k: str(v) for k, v in fits.items()}, mesh=args.mesh, occupation=args.occupation,
                            resamples=args.resamples))
-    written = [write_dataset(ds, args.output, out, prov)]
-    stem = args.output[:-3] if args.output.endswith(".nc") else args.output
+    target = output_file(args, "series.nc")
+    written = [write_dataset(ds, target, out, prov)]
+    stem = target[:-3]
     with step("drawing the figures"):
         fig = f"{stem}.{args.plot_format}"
         plot_series(ds, out(fig), title=f"{len(runs)} runs: effective phonons over temperature and volume")

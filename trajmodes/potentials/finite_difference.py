@@ -108,7 +108,7 @@ class CurvatureCheck:
                 f"(up to {self.largest.max():.3f} eV/A^2): its tabulated functions have a curvature that changes "
                 "from knot to knot, and MD or finite displacements see it averaged over their amplitudes"
                 + (". Use finite-difference constants of the same potential (finite_difference_force_constants; "
-                   "trajmodes eam --method finite-difference)" if advice else ""))
+                   "trajmodes eam --constants finite-difference)" if advice else ""))
 
 
 def curvature_check(potential, supercell, primitive=None, steps=CHECK_STEPS, tolerance: float = CHECK_TOLERANCE,
