@@ -283,7 +283,7 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
 
 
 # ----------------------------------------------------------------------------- modes of an MD run
-def modes_dataset(modes, resolution: float = 0.05, full: bool = False, model: str = "lorentzian", star: bool = True,
+def modes_dataset(modes, resolution: float | None = None, full: bool = False, model: str = "lorentzian", star: bool = True,
                   temperature: float | None = None, keep_q: bool = False, window: str = "hann",
                   overlap: float = 0.5, phonons=None):
     """Energies, spectra and peak fits of projected modes merged into one dataset (``trajmodes project``).
@@ -312,6 +312,9 @@ def modes_dataset(modes, resolution: float = 0.05, full: bool = False, model: st
     from trajmodes.modes.peaks import fit_peaks
     from trajmodes.modes.spectra import mode_spectra
     energies = mode_energies(modes, temperature=temperature)
+    if resolution is None:
+        from trajmodes.modes.defaults import DEFAULT_RESOLUTION
+        resolution = DEFAULT_RESOLUTION
     spectra = mode_spectra(modes, resolution=resolution, full=full, window=window, overlap=overlap)
     fitted = star_average(spectra) if star else spectra
     peaks = fit_peaks(fitted, model=model, star=False)      # averaged above when asked

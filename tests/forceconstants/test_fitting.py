@@ -384,7 +384,7 @@ def test_noisy_reference_is_replaced_by_the_ideal_lattice():
     import trajmodes
     md = EXAMPLES / "md"
     ideal = trajmodes.read(md / "si_300K.lammpstrj.gz", reference=md / "si_300K.data")[::6]
-    snap = trajmodes.read(md / "si_300K.lammpstrj.gz", species=["Si"])[::6]   # reference = first frame
+    snap = trajmodes.read(md / "si_300K.lammpstrj.gz", species=["Si"], reference="first")[::6]   # asked for
     a = trajmodes.EffectiveForceConstants(cutoff2=5.0).fit(ideal)
     with pytest.warns(UserWarning, match="not an ideal crystal"):
         b = trajmodes.EffectiveForceConstants(cutoff2=5.0).fit(snap)
@@ -394,3 +394,30 @@ def test_noisy_reference_is_replaced_by_the_ideal_lattice():
     fa = trajmodes.Phonons(a.force_constants_).frequencies(q)
     fb = trajmodes.Phonons(b.force_constants_).frequencies(q)
     assert np.abs(fa - fb).max() < 0.01
+
+
+def test_the_default_reference_is_the_time_average_and_an_asked_for_first_frame_is_kept():
+    """No reference given: the fit measures from the run's time average and says so once (the average's own noise is
+    no reason for a second warning). reference="first" asked for: the first frame, rebuilt on its ideal sites with
+    a warning that names the snapshot's distance from them (it was replaced by the average, the warning saying that
+    no reference had been given)."""
+    import warnings
+    import trajmodes
+    path = EXAMPLES / "md" / "si_300K.lammpstrj.gz"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trajmodes.EffectiveForceConstants(cutoff2=5.0).fit(trajmodes.read(path, species=["Si"])[::6])
+    text = [str(w.message) for w in caught]
+    assert any("no reference crystal was given" in t for t in text)
+    assert not any("not an ideal crystal" in t for t in text)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trajmodes.EffectiveForceConstants(cutoff2=5.0).fit(trajmodes.read(path, species=["Si"], reference="first")[::6])
+    text = [str(w.message) for w in caught]
+    assert not any("no reference crystal was given" in t for t in text)
+    assert any("not an ideal crystal" in t for t in text)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trajmodes.EffectiveForceConstants(cutoff2=5.0).fit(trajmodes.read(path, species=["Si"],
+                                                                          reference="average")[::6])
+    assert not any("ideal crystal" in str(w.message) or "no reference" in str(w.message) for w in caught)

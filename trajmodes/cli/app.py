@@ -7,7 +7,7 @@ import signal
 import sys
 import warnings
 
-from trajmodes.cli.options import (FIGURE_FORMATS, OldSpelling, add_plot_format, add_read_options, mesh,
+from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, THREE_PHONON_MESH, OldSpelling, add_plot_format, add_read_options, mesh,
                                      non_negative_int, positive, positive_int, supercell_dims, temperatures)
 
 
@@ -91,8 +91,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pp.add_argument("--path", help="band path as special-point letters, pieces split by '|', e.g. 'GXU|KGL' "
                                    "(G = Gamma); default: the standard path of the Bravais lattice")
     pp.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
-    pp.add_argument("--mesh", type=mesh, default=[20, 20, 20], help="q mesh for DOS and thermodynamics: N or "
-                                                                    "N1,N2,N3 (default 20)")
+    pp.add_argument("--mesh", type=mesh, default=[HARMONIC_MESH] * 3,
+                    help=f"q mesh for DOS and thermodynamics: N or N1,N2,N3 (default {HARMONIC_MESH})")
     pp.add_argument("--dos", choices=["tetrahedron", "gaussian"], default="tetrahedron",
                     help="DOS method (default tetrahedron)")
     pp.add_argument("--temperatures", type=temperatures, default=None,
@@ -105,7 +105,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                            "conductivity (RTA or LBTE) of force constants with a third-order part")
     pa.add_argument("fc", metavar="FC_PATH", help="force constants with fc3: a trajmodes .nc file (trajmodes fit "
                                                   "--cutoff3) or a phono3py folder (fc2.hdf5 + fc3.hdf5)")
-    pa.add_argument("--mesh", type=mesh, default=[12, 12, 12], help="q mesh: N or N1,N2,N3 (default 12)")
+    pa.add_argument("--mesh", type=mesh, default=[THREE_PHONON_MESH] * 3,
+                    help=f"q mesh: N or N1,N2,N3 (default {THREE_PHONON_MESH}; the triplets cost ~N^6)")
     pa.add_argument("--temperatures", type=temperatures, default=[300.0],
                     help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 300)")
     pa.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
@@ -150,7 +151,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pq.add_argument("--u", type=positive, help="starting internal coordinate u (lonsdaleite, wurtzite; default 3/8)")
     pq.add_argument("--temperatures", type=temperatures, default=temperatures("0:1500:50"),
                     help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 0:1500:50)")
-    pq.add_argument("--mesh", type=mesh, default=[16, 16, 16], help="q mesh: N or N1,N2,N3 (default 16)")
+    pq.add_argument("--mesh", type=mesh, default=[HARMONIC_MESH] * 3,
+                    help=f"q mesh of the free energy: N or N1,N2,N3 (default {HARMONIC_MESH})")
     pq.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
                     help="quantum (Bose-Einstein, zero-point energy; default) or classical (as classical MD samples)")
     pq.add_argument("--pressure", type=float, default=0.0, help="GPa (default 0)")
@@ -188,7 +190,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="reduced q-points for the tables and the split: 'h k l h k l ...' or 'h,k,l;h,k,l' "
                          "(default: special points)")
     ps.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
-    ps.add_argument("--mesh", type=mesh, default=[16, 16, 16], help="q mesh of the free energy (default 16)")
+    ps.add_argument("--mesh", type=mesh, default=[HARMONIC_MESH] * 3,
+                    help=f"q mesh of the free energy: N or N1,N2,N3 (default {HARMONIC_MESH})")
     ps.add_argument("--cubic-mesh", type=mesh, help="q mesh of the second-order cubic free energy, with --cutoff3 "
                                                     "(default 10)")
     ps.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
@@ -217,14 +220,17 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                                "phonopy folders/files or trajmodes .nc")
     pe.add_argument("--path", help="band path as special-point letters (default: standard)")
     pe.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
-    pe.add_argument("--mesh", type=mesh, default=[16, 16, 16], help="q mesh for the DOS (default 16)")
+    pe.add_argument("--mesh", type=mesh, default=[HARMONIC_MESH] * 3,
+                    help=f"q mesh for the DOS: N or N1,N2,N3 (default {HARMONIC_MESH})")
     pe.add_argument("-o", "--output", default="trajmodes-eam", help="output folder (default trajmodes-eam)")
     add_plot_format(pe)
     pj = add("project", cmd_project, "project an MD trajectory onto phonon modes: mode energies, spectra, peak "
                                      "frequencies, linewidths and lifetimes in one netCDF")
     add_read_options(pj)
     pj.add_argument("--force-constants", required=True, help="force constants: phonopy folder/file or trajmodes .nc")
-    pj.add_argument("--resolution", type=positive, default=0.05, help="Welch frequency bin in THz (default 0.05)")
+    from trajmodes.modes.defaults import DEFAULT_RESOLUTION
+    pj.add_argument("--resolution", type=positive, default=DEFAULT_RESOLUTION,
+                    help=f"Welch frequency bin in THz (default {DEFAULT_RESOLUTION:g}, as mode_spectra)")
     pj.add_argument("--full", action="store_true", help="one periodogram over the whole run (resolution 1/T)")
     pj.add_argument("--model", choices=["lorentzian", "dho", "lorentzian_windowed", "dho_windowed"],
                     default="lorentzian", help="peak model (default lorentzian); *_windowed: the expected "

@@ -7,6 +7,11 @@ import sys
 import time
 
 
+#: default --mesh of every harmonic sum (DOS, thermodynamics, free energies): N x N x N
+HARMONIC_MESH = 20
+#: default --mesh of the three-phonon commands (the triplets of an N^3 mesh cost ~N^6): N x N x N
+THREE_PHONON_MESH = 12
+
 #: commands whose figures have a format; --plot-format names it everywhere
 FIGURE_FORMATS = ("png", "pdf", "svg")
 

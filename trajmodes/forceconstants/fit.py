@@ -273,21 +273,23 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
             if t.n_atoms != first.n_atoms or not np.array_equal(t.species, first.species):
                 raise ValueError("pooled trajectories must have the same atoms in the same order")
         ref = first.reference
-        if isinstance(first.reference_spec, str) and first.reference_spec == "first" and first.n_frames > 1:
+        spec = first.reference_spec
+        averaged = isinstance(spec, str) and spec == "average"
+        if isinstance(spec, str) and spec == "first" and first.n_frames > 1 and not first.reference_given:
             # a thermal snapshot is a poor reference (0.1-0.2 A of noise hides the lattice from the symmetry
             # search); the run's own time average is close to the ideal crystal
             warnings.warn(f"{first.source.describe()}: no reference crystal was given, so displacements are measured "
                           "from the time average of the run (not its first frame, a thermal snapshot); pass the "
                           "ideal reference (the LAMMPS data file of the run) to avoid the extra pass",
                           UserWarning, stacklevel=2)
-            ref = first.average_structure()
+            ref, averaged = first.average_structure(), True
         if ref.cell is None:
             raise ValueError(f"{first.source.describe()}: neither the frames nor the reference hold a cell (box), and "
                              "force constants of a crystal need its periodic cell: give reference= a structure with "
                              "the cell (a LAMMPS data file, a POSCAR), or write the run in a format that stores the "
                              "box (extended XYZ Lattice=, a LAMMPS dump)")
         supercell = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
-        supercell, tol = self._ideal(supercell)
+        supercell, tol = self._ideal(supercell, averaged)
         self.prepare(supercell, tol)
         self._check_memory(len(trajs))
         ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
@@ -312,9 +314,10 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
                           "volume, not the run's: use the run's mean cell as the reference (reference=\"average\"), or "
                           "the data file at the mean volume", UserWarning, stacklevel=3)
 
-    def _ideal(self, supercell: Crystal) -> tuple[Crystal, float]:
-        """:func:`~trajmodes.lattice.ideal.ideal_crystal` of the reference with this estimator's settings."""
-        return ideal_crystal(supercell, float(self.symprec), self.allow_p1, stacklevel=3)
+    def _ideal(self, supercell: Crystal, averaged: bool = False) -> tuple[Crystal, float]:
+        """:func:`~trajmodes.lattice.ideal.ideal_crystal` of the reference with this estimator's settings
+        (``averaged``: the reference is the run's time average)."""
+        return ideal_crystal(supercell, float(self.symprec), self.allow_p1, stacklevel=3, averaged=averaged)
 
     def fit_arrays(self, reference, displacements, forces, energies=None, temperatures=None,
                    cells=None) -> "EffectiveForceConstants":

@@ -12,13 +12,14 @@ __all__ = ["ideal_crystal"]
 
 
 def ideal_crystal(supercell: Crystal, symprec: float = 1e-3, allow_p1: bool = False,
-                  stacklevel: int = 2) -> tuple[Crystal, float]:
+                  stacklevel: int = 2, averaged: bool = False) -> tuple[Crystal, float]:
     """The ideal crystal behind a reference that may be an MD snapshot (thermal noise).
 
     When ``symprec`` (A) finds no primitive cell smaller than the supercell, the tolerance (up to
     0.5 A) at which spglib finds the most symmetry operations is used instead; the supercell is
     then rebuilt on the ideal lattice sites (exact lattice translations, site symmetry imposed), with a
-    warning. Raises ValueError when no lattice translations are found at any tolerance, unless ``allow_p1``.
+    warning (none when ``averaged``: a time average of the run is expected to sit off the sites by its noise).
+    Raises ValueError when no lattice translations are found at any tolerance, unless ``allow_p1``.
 
     Returns
     -------
@@ -52,7 +53,12 @@ def ideal_crystal(supercell: Crystal, symprec: float = 1e-3, allow_p1: bool = Fa
     sym = supercell.symmetry(tol)
     ideal = symmetrize_sites(supercell.cell, ideal, sym.rotations, sym.translations)
     rms = float(np.sqrt(((ideal - supercell.positions) ** 2).sum(axis=1).mean()))
+    if averaged:
+        # a time average sits off the sites by the run's statistical noise (and, NPT, in the mean cell, which no
+        # data file of the run holds): rebuilding it on the ideal sites is what is wanted, nothing to warn about
+        return Crystal(supercell.cell, ideal, supercell.species, supercell.masses), tol
     warnings.warn(f"the reference is not an ideal crystal (rms {rms:.3f} A from the lattice sites found with "
                   f"symprec = {tol:g} A); fitting against the ideal sites. Pass the ideal reference (for "
-                  "example the LAMMPS data file of the run) to avoid this", UserWarning, stacklevel=stacklevel + 1)
+                  "example the LAMMPS data file of a constant-volume run, or reference='average') to avoid this",
+                  UserWarning, stacklevel=stacklevel + 1)
     return Crystal(supercell.cell, ideal, supercell.species, supercell.masses), tol

@@ -32,6 +32,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from trajmodes.modes.defaults import DEFAULT_RESOLUTION
+
 from trajmodes.modes.windows import window_values
 from trajmodes.units import AMU_A2_PS2_EV
 
@@ -211,7 +213,7 @@ def _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave: int):
     return s, s2, count
 
 
-def mode_spectra(modes: xr.Dataset, resolution: float = 0.01, segment: float | None = None,
+def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segment: float | None = None,
                  window: str = "hann", overlap: float = 0.5, variable: str = "Qdot",
                  full: bool = False, cache: str | None = None) -> xr.Dataset:
     """Per-mode power spectra of the projected mode velocities, Welch-averaged and streamed.

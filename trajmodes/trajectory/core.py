@@ -102,6 +102,7 @@ class Trajectory:
         if reference is None:
             reference = getattr(source, "reference", None)  # a cache stores its reference
         self._reference_spec = "first" if reference is None else reference
+        self._reference_given = reference is not None
         self._reference: Structure | None = None
         self.species = source.species
         self.masses = source.masses
@@ -112,6 +113,11 @@ class Trajectory:
     def reference_spec(self):
         """How the reference was asked for: ``"first"``, ``"average"``, or the structure or file given."""
         return self._reference_spec
+
+    @property
+    def reference_given(self) -> bool:
+        """Whether the reference was asked for (``reference=`` given, or stored in a cache), not the default."""
+        return bool(getattr(self, "_reference_given", True))
 
     @property
     def n_frames(self) -> int:
@@ -184,6 +190,7 @@ class Trajectory:
                            f"{'' if key.step is None else f':{key.step}'}]" if isinstance(key, slice)
                            else "the selection") + f" of a {self.n_frames}-frame trajectory"
         child = Trajectory(self.source, frames, reference=self._reference_spec, chunk_frames=self.chunk_frames)
+        child._reference_given = self.reference_given
         child._parent = self
         child._selection = child_selection
         child.species, child.masses = self.species, self.masses
@@ -193,6 +200,7 @@ class Trajectory:
         """The same frames, measured from the same reference, read in chunks of ``chunk_frames`` frames."""
         other = Trajectory(self.source, self._frames, reference=self.reference, chunk_frames=chunk_frames)
         other.species, other.masses = self.species, self.masses
+        other._reference_given = self.reference_given
         return other
 
     def with_reference(self, reference) -> "Trajectory":
