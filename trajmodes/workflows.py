@@ -474,13 +474,14 @@ def fit_temperatures(runs: Mapping, qpoints=None, labels=None, **kw) -> Temperat
 
 
 def three_phonon(fc, mesh, temperatures, occupation: str = "quantum", smearing: float | None = None,
-                 kappa: bool = True, method: str = "rta", isotopes=None):
+                 kappa: bool = True, method: str = "rta", isotopes=None, **options):
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
-    ``isotopes`` as :class:`~trajmodes.phonons.anharmonic.Anharmonic`. Returns the calculator and its dataset
+    ``isotopes`` and ``options`` (``make_r0_average``, ``sigma_cutoff``) as
+    :class:`~trajmodes.phonons.anharmonic.Anharmonic`. Returns the calculator and its dataset
     (:meth:`~trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`)."""
     from trajmodes.phonons.anharmonic import Anharmonic
-    an = Anharmonic(fc, mesh, temperatures, occupation=occupation, smearing=smearing, isotopes=isotopes)
+    an = Anharmonic(fc, mesh, temperatures, occupation=occupation, smearing=smearing, isotopes=isotopes, **options)
     if kappa and method == "lbte":
         return an, an.thermal_conductivity(method="lbte")
     lw = an.linewidths(shifts=True)

@@ -8,6 +8,33 @@ import time
 from trajmodes.cli.options import step, write_dataset
 
 
+def add_phono3py_options(parser) -> None:
+    """The options of ``trajmodes anharmonic`` named after phono3py's: ``--r0-average/--no-r0-average``
+    (``Anharmonic(make_r0_average=)``) and ``--sigma-cutoff`` (``Anharmonic(sigma_cutoff=)``)."""
+    import argparse
+    from trajmodes.cli.options import positive
+    parser.add_argument("--r0-average", dest="r0_average", action=argparse.BooleanOptionalAction, default=True,
+                        help="average the Fourier transform of fc3 over the three atoms of each triplet as the origin "
+                             "(default; phono3py's make_r0_average); --no-r0-average: the first atom, as phono3py 2")
+    parser.add_argument("--sigma-cutoff", dest="sigma_cutoff", type=positive, default=None,
+                        help="with --smearing: drop the terms whose delta-function arguments all lie beyond this many "
+                             "standard deviations (phono3py's --sigma-cutoff; default: none dropped)")
+
+
+def _phono3py_settings(args) -> dict:
+    """The Anharmonic keywords of :func:`add_phono3py_options` that differ from the defaults (an ``args`` without
+    them, from a parser that does not add them, gives none)."""
+    out = {}
+    if not getattr(args, "r0_average", True):
+        out["make_r0_average"] = False
+    sc = getattr(args, "sigma_cutoff", None)
+    if sc is not None:
+        if args.smearing is None:
+            raise ValueError("--sigma-cutoff truncates the Gaussian smearing: give --smearing with it")
+        out["sigma_cutoff"] = float(sc)
+    return out
+
+
 def cmd_anharmonic(args, out) -> int:
     """Linewidths, shifts and RTA conductivity on a mesh: a netCDF file, a figure and a table."""
     import numpy as np
@@ -20,7 +47,12 @@ def cmd_anharmonic(args, out) -> int:
         raise ValueError(f"{args.fc}: these force constants have no third-order part; fit them with --cutoff3 "
                          "(trajmodes fit) or give phono3py's fc3.hdf5 beside fc2.hdf5")
     mesh = "x".join(map(str, args.mesh))
+    settings = _phono3py_settings(args)
     method = "tetrahedron" if args.smearing is None else f"Gaussian smearing {args.smearing:g} THz"
+    if "sigma_cutoff" in settings:
+        method += f" cut at {settings['sigma_cutoff']:g} sigma"
+    if not settings.get("make_r0_average", True):
+        method += ", fc3 transform at the first atom (no r0 average)"
     T = np.atleast_1d(args.temperatures)
     lbte = args.method == "lbte"
     what = ("three-phonon collision matrix" if lbte else "three-phonon self-energies")
@@ -28,9 +60,11 @@ def cmd_anharmonic(args, out) -> int:
               f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
               f"{'LBTE' if lbte else 'RTA'} conductivity"):
         an, ds = three_phonon(fc, args.mesh, T, args.occupation, args.smearing, kappa=True, method=args.method,
-                              isotopes=True if args.isotopes else None)
+                              isotopes=True if args.isotopes else None, **settings)
     prov = provenance([args.fc], dict(mesh=args.mesh, smearing=args.smearing, occupation=args.occupation,
-                                      method=args.method, isotopes=bool(args.isotopes)))
+                                      method=args.method, isotopes=bool(args.isotopes),
+                                      make_r0_average=an.interaction.make_r0_average,
+                                      sigma_cutoff=an.sigma_cutoff))
     written = [write_dataset(ds, os.path.join(args.output, "anharmonic.nc"), out, prov)]
     fig = os.path.join(args.output, f"anharmonic.{args.plot_format}")
     pr = fc.primitive

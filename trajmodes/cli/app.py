@@ -14,7 +14,7 @@ from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, THREE_PHONON_M
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and its subcommand parsers by name."""
-    from trajmodes.cli.anharmonic import cmd_anharmonic, cmd_compare
+    from trajmodes.cli.anharmonic import add_phono3py_options, cmd_anharmonic, cmd_compare
     from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
     from trajmodes.cli.modes import cmd_lifetimes, cmd_project
     from trajmodes.cli.quasiharmonic import cmd_qha
@@ -120,6 +120,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                          "the RTA comes alongside; no shifts)")
     pa.add_argument("--isotopes", action="store_true",
                     help="add isotope (mass-variance) scattering of the natural abundances (Tamura 1983)")
+    add_phono3py_options(pa)
     pa.add_argument("-o", "--output", default="trajmodes-anharmonic", help="output folder (default "
                                                                             "trajmodes-anharmonic)")
     add_plot_format(pa)

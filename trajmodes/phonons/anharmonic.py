@@ -16,7 +16,8 @@ from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.interaction import Interaction
-from trajmodes.phonons.selfenergy import DeltaWeights, imaginary_part, lifetimes, occupations, real_part
+from trajmodes.phonons.selfenergy import (DeltaWeights, imaginary_part, lifetimes, live_triplets, occupations,
+                                          real_part)
 from trajmodes.phonons.statistics import check_occupation
 
 __all__ = ["Anharmonic"]
@@ -57,12 +58,25 @@ class Anharmonic:
         Isotope (mass-variance) scattering added to the widths (:mod:`trajmodes.phonons.isotope`; Tamura, Phys.
         Rev. B 27, 858 (1983)): True takes the natural abundances of the primitive cell's elements
         (:func:`trajmodes.lattice.isotopes.mass_variances`), numbers are the mass variances g2 per atom (one for all).
+    make_r0_average : bool
+        Average the Fourier transform of fc3 over the three atoms of each triplet as the origin r0 (default True,
+        phono3py's ``make_r0_average`` and its default; :mod:`trajmodes.phonons.interaction`). False: the first atom,
+        as phono3py before version 3. The two differ where fc3 reaches atoms on the Wigner-Seitz boundary of the
+        supercell or is not exactly symmetric under the exchange of atoms (constants of the whole supercell from
+        finite displacements: Si-PBEsol kappa +1 % on 19^3); for constants within half the supercell (fits with
+        shorter cutoffs) the results are bitwise the same.
+    sigma_cutoff : float, optional
+        Gaussian smearing only: terms of the three-phonon sums whose delta-function arguments all lie beyond
+        ``sigma_cutoff`` standard deviations are dropped and their strengths not computed (phono3py's
+        ``--sigma-cutoff``, ``sigma_cutoff_width``; :class:`trajmodes.phonons.selfenergy.DeltaWeights`). Faster;
+        drops the tails of the Gaussians (Si-PBEsol with 3: kappa +0.3 %). None (default): untruncated Gaussians.
+        The real part (shifts) is not affected.
     """
 
     def __init__(self, force_constants: ForceConstants, mesh, temperatures=300.0, occupation: str = "quantum",
                  smearing: float | None = None, phonons=None, cutoff_frequency: float = 1e-4,
                  degeneracy_tol: float = 1e-4, symprec: float = 1e-5, chunk: int = 512, scheduler=None,
-                 isotopes=None):
+                 isotopes=None, make_r0_average: bool = True, sigma_cutoff: float | None = None):
         check_occupation(occupation)
         mesh = parse_mesh(mesh)
         T = np.atleast_1d(np.asarray(temperatures, dtype=float))
@@ -83,10 +97,15 @@ class Anharmonic:
                        f"the phonons of the {n_points:.3g} q-points of the mesh {np.asarray(mesh).tolist()} "
                        f"({nb} branches)", "use a smaller mesh")
         self.grid = Grid(mesh, force_constants.primitive.symmetry(symprec).rotations)
-        self.interaction = Interaction(force_constants, self.grid, phonons, cutoff_frequency, chunk)
+        self.sigma_cutoff = None if sigma_cutoff is None else float(sigma_cutoff)
+        if self.sigma_cutoff is not None and smearing is None:
+            raise ValueError("sigma_cutoff truncates the Gaussian smearing: give smearing=sigma (THz) with it, or "
+                             "leave it out for the tetrahedron method")
+        self.interaction = Interaction(force_constants, self.grid, phonons, cutoff_frequency, chunk,
+                                       make_r0_average=make_r0_average)
         self.phonons = self.interaction.phonons
         self.deltas = DeltaWeights(self.grid, self.interaction.frequencies, smearing,
-                                   force_constants.primitive.reciprocal_cell, self.degeneracy_tol)
+                                   force_constants.primitive.reciprocal_cell, self.degeneracy_tol, self.sigma_cutoff)
         if isotopes is None or isotopes is False:
             self.mass_variances = None
         elif isotopes is True:
@@ -166,11 +185,14 @@ class Anharmonic:
         for s in range(0, len(tr), it.chunk):
             b = slice(s, s + it.chunk)
             sub = type(tr)(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
-            S = it.strength(q, sub.q1, sub.q2)
+            d = self.deltas(sub, nu) if imag else None
+            # with a sigma cutoff, the triplets whose delta functions all vanish need no strengths (not for shifts)
+            live = live_triplets(d) if imag and not real and self.sigma_cutoff is not None else None
+            S = it.strength(q, sub.q1, sub.q2, live)
             n1 = occupations(it.frequencies[sub.q1], self.temperatures, self.occupation)
             n2 = occupations(it.frequencies[sub.q2], self.temperatures, self.occupation)
             if imag:
-                gam += imaginary_part(S, self.deltas(sub, nu), n1, n2, sub.weights, N, self.occupation)
+                gam += imaginary_part(S, d, n1, n2, sub.weights, N, self.occupation)
             if real:
                 dlt += real_part(S, it.frequencies[sub.q1], it.frequencies[sub.q2], n1, n2, sub.weights, N, nu,
                                  eps, self.occupation)
@@ -226,6 +248,8 @@ class Anharmonic:
                     isotope_mass_variances=[] if self.mass_variances is None else self.mass_variances.tolist(),
                     method="tetrahedron" if self.smearing is None else "gaussian",
                     smearing=float("nan") if self.smearing is None else float(self.smearing),
+                    sigma_cutoff=float("nan") if self.sigma_cutoff is None else self.sigma_cutoff,
+                    make_r0_average=int(self.interaction.make_r0_average),
                     cutoff_frequency=self.interaction.cutoff_frequency)
 
     def linewidths(self, qpoints=None, shifts: bool = False):

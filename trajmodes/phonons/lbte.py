@@ -63,7 +63,7 @@ import numpy as np
 from trajmodes.lattice.grid import Grid, Triplets
 from trajmodes.phonons.conductivity import KAPPA_UNIT
 from trajmodes.phonons.degeneracy import degenerate_average, degenerate_averager
-from trajmodes.phonons.selfenergy import GAMMA_FACTOR, imaginary_part, lifetimes
+from trajmodes.phonons.selfenergy import GAMMA_FACTOR, imaginary_part, lifetimes, live_triplets
 from trajmodes.phonons.statistics import occupations, pair_occupations
 
 if TYPE_CHECKING:
@@ -171,8 +171,9 @@ def collision_row(an: Anharmonic, q: int, reduce: bool = True, scattering_in: bo
     for s in range(0, len(tr), it.chunk):
         b = slice(s, s + it.chunk)
         sub = Triplets(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
-        S = it.strength(q, sub.q1, sub.q2)                                             # (T, s, s', s'')
         d = an.deltas(sub, f0)                                                         # (3, T, s, s', s'')
+        live = live_triplets(d) if an.sigma_cutoff is not None else None              # phono3py's g_zero
+        S = it.strength(q, sub.q1, sub.q2, live)                                       # (T, s, s', s'')
         n1 = occupations(f[sub.q1], T, an.occupation)
         n2 = occupations(f[sub.q2], T, an.occupation)
         gam += imaginary_part(S, d, n1, n2, sub.weights, N, an.occupation)

@@ -32,7 +32,7 @@ from trajmodes.phonons.dos import gaussian
 from trajmodes.phonons.statistics import OCCUPATIONS, occupations
 from trajmodes.phonons.tetrahedron import point_weights, tetrahedra
 
-__all__ = ["occupations", "DeltaWeights", "imaginary_part", "real_part", "lifetimes", "OCCUPATIONS"]
+__all__ = ["occupations", "DeltaWeights", "imaginary_part", "real_part", "lifetimes", "live_triplets", "OCCUPATIONS"]
 
 #: 9 / (2 pi hbar^2): Gamma in THz from N |Phi|^2 in eV^2 and delta functions in 1/THz
 GAMMA_FACTOR = 9.0 / (2 * np.pi * HBAR_EV_PS ** 2)
@@ -59,15 +59,27 @@ class DeltaWeights:
         frequencies of imaginary modes taken as 0 and the weights averaged over the degenerate sets of q' and
         q'' (closer than ``degeneracy_tol``, THz).
     reciprocal_cell : (3, 3) 1/A, rows; for the tetrahedra.
+    sigma_cutoff : float, optional
+        Gaussians only: where all three arguments nu -+ nu' -+ nu'' of a (q', s', q'', s'') term lie farther than
+        ``sigma_cutoff * sigma`` from zero, its three weights are zero; where one lies within, all three are the
+        untruncated Gaussians (phono3py's ``sigma_cutoff_width``, ``--sigma-cutoff``, and its ``g_zero``). None:
+        Gaussians everywhere.
     """
 
     def __init__(self, grid: Grid, frequencies: np.ndarray, sigma: float | None, reciprocal_cell=None,
-                 degeneracy_tol: float = 1e-4):
+                 degeneracy_tol: float = 1e-4, sigma_cutoff: float | None = None):
         self.grid, self.frequencies = grid, frequencies
         self.degeneracy_tol = float(degeneracy_tol)
         self.sigma = None if sigma is None else float(sigma)
         if self.sigma is not None and not self.sigma > 0:
             raise ValueError(f"the smearing width sigma must be a positive frequency (THz), not {sigma}")
+        if sigma_cutoff is not None:
+            if self.sigma is None:
+                raise ValueError("sigma_cutoff truncates the Gaussian smearing: it needs a smearing width "
+                                 "(smearing=sigma in THz), not the tetrahedron method")
+            if not float(sigma_cutoff) > 0:
+                raise ValueError(f"sigma_cutoff must be a positive number of standard deviations, not {sigma_cutoff}")
+        self.sigma_cutoff = None if sigma_cutoff is None else float(sigma_cutoff)
         if self.sigma is None:
             if reciprocal_cell is None:
                 raise ValueError("the tetrahedron method needs the reciprocal cell")
@@ -88,7 +100,13 @@ class DeltaWeights:
         w = nu[None, :, None, None]
         if self.sigma is not None:
             s = self.sigma
-            return np.stack([gaussian(w - f1 - f2, s), gaussian(w + f1 - f2, s), gaussian(w - f1 + f2, s)])
+            x = (w - f1 - f2, w + f1 - f2, w - f1 + f2)
+            out = np.stack([gaussian(a, s) for a in x])
+            if self.sigma_cutoff is not None:
+                c = self.sigma_cutoff * s
+                keep = (np.abs(x[0]) <= c) | (np.abs(x[1]) <= c) | (np.abs(x[2]) <= c)
+                out *= keep
+            return out
         # tetrahedra around q': vertex values f(q'_v) with q''_v = -q - q'_v (imaginary modes clamped at 0)
         g = self.grid
         v1 = self.vertices[triplets.q1]                                           # (T, 24, 4)
@@ -106,6 +124,13 @@ class DeltaWeights:
             # degenerate sets at q' and q'' it no longer depends on the eigenvector basis chosen inside them
             out.append(np.einsum("tij,twjk,tlk->twil", m1, w, m2, optimize=True))
         return np.stack(out)
+
+
+def live_triplets(deltas: np.ndarray) -> np.ndarray | None:
+    """(T,) bool: the triplets with a nonzero weight in ``deltas`` (3, T, nw, 3n, 3n), whose interaction strengths
+    are needed; None when all are (no saving)."""
+    live = deltas.reshape(3, deltas.shape[1], -1).any(axis=(0, 2))
+    return None if live.all() else live
 
 
 def _factors(n1: np.ndarray, n2: np.ndarray, occupation: str) -> tuple[np.ndarray, np.ndarray]:
