@@ -73,6 +73,20 @@ def test_compare_command_on_a_run_too_short_to_resolve_the_lines(tmp_path, capsy
         assert ds["pt_fwhm"].shape == (256, 3) and float(ds["kappa_pt"][0, 0]) > 0
         assert "trajmodes_version" in ds.attrs
     assert (tmp_path / "cmp" / "comparison.png").stat().st_size > 10_000
+    # the finite-size sums are a diagnostic line, not a headline; the figure counts what it draws and stacks the
+    # lineshapes on their own baselines instead of drawing a narrow line over the others
+    assert "diagnostic only, not the crystal's conductivity" in text and "finite-size kappa" not in text
+    from trajmodes.plots import plot_comparison
+    with xr.open_dataset(tmp_path / "cmp" / "comparison.nc") as ds:
+        fig = plot_comparison(ds.load())
+        ok = np.isfinite(ds["fwhm_ratio_bulk"].values if "fwhm_ratio_bulk" in ds else ds["fwhm_ratio"].values)
+    scatter = fig.axes[0].collections[0].get_offsets()
+    drawn = int(((scatter[:, 0] > 0) & (scatter[:, 1] > 0)).sum())
+    assert fig.axes[0].get_title().startswith(f"{drawn} modes drawn") and drawn <= ok.sum()
+    assert "W/(m K)" not in fig._suptitle.get_text()
+    tops = [float(np.nanmax(ln.get_ydata())) for ln in fig.axes[3].get_lines() if ln.get_linestyle() == "-"
+            and len(ln.get_xdata()) > 2]
+    assert len(tops) >= 2 and all(t2 - t1 > 0.1 for t1, t2 in zip(tops, tops[1:]))   # one baseline per mode
 
 
 def test_compare_command_needs_cubic_constants(tmp_path, capsys):

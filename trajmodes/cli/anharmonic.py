@@ -160,10 +160,11 @@ def cmd_compare(args, out) -> int:
                  f"{a['median_abs_shift_residual']:.4f} THz"
                  + (f" (with the full bubble {a['median_abs_shift_residual_bubble']:.4f})"
                     if a["constants"] == "effective" else ""))
-    lines += [f"finite-size kappa (RTA, trace/3, on the MD cell's q-points only; not the crystal's): MD lifetimes "
-              f"{k['kappa_md']:.3f} +- {k['kappa_md_err']:.3f}, three-phonon {k['kappa_pt']:.3f} W/(m K); modes "
-              f"without an MD lifetime carry {100 * a['kappa_md_missing_share']:.1f} % of sum C v^2, without a "
-              f"three-phonon decay {100 * a['kappa_pt_missing_share']:.1f} %",
+    lines += [f"diagnostic only, not the crystal's conductivity (`trajmodes anharmonic` gives that): RTA sums over "
+              f"the MD cell's {a['n_qpoints']} q-points, MD lifetimes {k['kappa_md']:.3f} +- {k['kappa_md_err']:.3f} "
+              f"against three-phonon {k['kappa_pt']:.3f} W/(m K) (trace/3); modes without an MD lifetime carry "
+              f"{100 * a['kappa_md_missing_share']:.1f} % of sum C v^2, without a three-phonon decay "
+              f"{100 * a['kappa_pt_missing_share']:.1f} %",
               f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s"]
     if ds.attrs["kappa_md_missing_share"] > 0.1:
         lines.insert(-1, f"warning: {100 * ds.attrs['kappa_md_missing_share']:.0f} % of sum C v^2 is in modes without a "

@@ -66,8 +66,10 @@ def _pick_modes(ds, n: int = 4) -> list[tuple[int, int]]:
 def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
     """MD against three-phonon theory (:func:`trajmodes.compare_three_phonon`): MD FWHM against the bulk
     three-phonon FWHM (or, without bulk widths, the MD-grid one), FWHM and shift against frequency, the lineshapes
-    of a few modes, and the two finite-size conductivities in the title. Modes without a three-phonon channel on the
-    MD grid (``pt_no_channel``) are ringed in red."""
+    of a few modes (each scaled to its peak, on its own baseline). Modes without a three-phonon channel on the MD
+    grid (``pt_no_channel``) are ringed in red; the title counts the modes drawn (a zero width has no place on the
+    log axes). The finite-size conductivities stay in the dataset: they are sums over the MD cell's few q-points,
+    not the crystal's conductivity."""
     from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
     fig, axes = axes_for(ax, 2, 2, (11.5, 9.0))
     ax = axes.ravel()
@@ -102,9 +104,15 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
     ax[0].set_ylabel("MD FWHM (THz)")
     fig.colorbar(sc, ax=ax[0], label="harmonic frequency (THz)")
     a = ds.attrs
-    head = f"{int(ok.sum())} modes; MD / three-phonon FWHM, median (16-84 %):"
+    shown = (pt > 0) & (md > 0)                                       # what the log axes can show
+    drawn = int(shown.sum())
+    distinct = len({(round(float(x), 6), round(float(y), 6)) for x, y in zip(pt[shown], md[shown])})
+    head = (f"{drawn} modes drawn" + (f" at {distinct} distinct points (equivalent q and degenerate branches "
+                                      "coincide)" if distinct < drawn else "")
+            + (f"; {int(ok.sum()) - drawn} compared with a zero width" if drawn < ok.sum() else "")
+            + "\nMD / three-phonon FWHM, median (16-84 %):")
     if bulk:
-        head += (f"\nbulk {a.get('median_fwhm_ratio_bulk', np.nan):.2f} ({a.get('fwhm_ratio_bulk_p16', np.nan):.2f}-"
+        head += (f" bulk {a.get('median_fwhm_ratio_bulk', np.nan):.2f} ({a.get('fwhm_ratio_bulk_p16', np.nan):.2f}-"
                  f"{a.get('fwhm_ratio_bulk_p84', np.nan):.2f}),")
     head += (f" MD grid {a.get('median_fwhm_ratio', np.nan):.2f} ({a.get('fwhm_ratio_p16', np.nan):.2f}-"
              f"{a.get('fwhm_ratio_p84', np.nan):.2f})")
@@ -144,16 +152,20 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
             q = ds["qpoint"].values[iq]
             f0 = float(ds["frequency_harmonic"].values[iq, ib])
             lab = f"q = ({q[0]:.2f}, {q[1]:.2f}, {q[2]:.2f}), {f0:.2f} THz"
-            ax[3].plot(nu, ds["md_lineshape"].values[iq, ib], color=c, lw=1.0, label=lab)
-            ax[3].plot(w, ds["pt_lineshape"].values[iq, ib], color=c, lw=1.0, ls="--")
+            mdl, ptl = ds["md_lineshape"].values[iq, ib], ds["pt_lineshape"].values[iq, ib]
+            peak = max(float(np.nanmax(mdl)), float(np.nanmax(ptl)), 1e-300)
+            # each mode on its own baseline, scaled to its highest peak: a narrow line no longer hides the others
+            ax[3].plot(nu, mdl / peak + 1.15 * k, color=c, lw=1.0, label=lab)
+            ax[3].plot(w, ptl / peak + 1.15 * k, color=c, lw=1.0, ls="--")
+            ax[3].axhline(1.15 * k, color=c, lw=0.4, alpha=0.5)
         ax[3].set_xlabel("frequency (THz)")
-        ax[3].set_ylabel("lineshape (1/THz): MD solid, three-phonon (MD grid) dashed")
+        ax[3].set_ylabel("lineshape, each mode scaled to its peak and offset\n(MD solid, three-phonon on the MD grid dashed)")
+        ax[3].set_yticks([])
         ax[3].set_xlim(0, float(w.max()))
         ax[3].legend(fontsize=7)
     else:
         ax[3].set_axis_off()
-    kmd, kerr, kpt = (np.trace(ds[v].values) / 3 for v in ("kappa_md", "kappa_md_err", "kappa_pt"))
-    head = (f"{a.get('temperature', np.nan):.0f} K, classical; finite-size RTA kappa on the MD cell's q only: MD "
-            f"lifetimes {kmd:.1f} +- {kerr:.1f}, three-phonon {kpt:.1f} W/(m K)")
+    head = (f"{a.get('temperature', np.nan):.0f} K, classical occupations; the MD cell's "
+            f"{a.get('n_qpoints', ds.sizes.get('q', 0))} q-points")
     fig.suptitle(f"{title}\n{head}" if title else head, fontsize=10)
     return finish(fig, path)
