@@ -72,11 +72,8 @@ KNOWN_WARNINGS = [
      r"Inline substitution_reference start-string without end-string|Undefined substitution referenced: \"q\""),
     (r"plots/__init__\.py:docstring of trajmodes\.plots\.",            # |q|, |Q| in the figures' docstrings
      r"Undefined substitution referenced: \"[qQ]\""),
-    # pages: heading levels in benchmarks.md (H1 to H3), a link in fitting.md to a heading of validation.md that has
-    # been renamed (the test moved to tests/forceconstants/)
+    # pages: heading levels in benchmarks.md (H1 to H3)
     (r"benchmarks(\.md)?:\d+", r"Non-consecutive header level increase; H1 to H3"),
-    (r"fitting(\.md)?:\d+", r"local id not found in doc 'validation': "
-                          r"'real-md-frequencies-versus-temperature-teststest_fit_mdpy'"),
 ]
 
 
