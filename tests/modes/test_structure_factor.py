@@ -27,13 +27,15 @@ LATTICE = {
 }
 
 
-def _run(folder, name: str) -> tuple[str, str]:
-    """A short NVE run (3x3x3 cells, 1 ps at 600 K start, then 2000 steps dumped every few steps); (dump, data)."""
-    lattice, pot, elements, _, every = LATTICE[name]
+def _run(folder, name: str, every: int | None = None, seed: int = 4321) -> tuple[str, str]:
+    """A short NVE run (3x3x3 cells, 1 ps at 600 K start, then 2000 steps dumped every few steps, or every
+    ``every``); (dump, data)."""
+    lattice, pot, elements, _, default_every = LATTICE[name]
+    every = default_every if every is None else every
     dump, data = folder / f"{name}.lammpstrj", folder / f"{name}.data"
     text = (f"units metal\natom_style atomic\nboundary p p p\natom_modify map array\n{lattice}"
             f"write_data {data}\npair_style eam/alloy\npair_coeff * * {require_potential(pot)} {elements}\n"
-            f"velocity all create 600 4321 mom yes rot no dist gaussian\ntimestep {DT_PS}\nfix 1 all nve\nrun 500\n"
+            f"velocity all create 600 {seed} mom yes rot no dist gaussian\ntimestep {DT_PS}\nfix 1 all nve\nrun 500\n"
             f"dump d all custom {every} {dump} id type x y z vx vy vz\ndump_modify d sort id format float %.12g\n"
             "run 2000\n")
     run_lammps(text, folder / f"{name}.log")
@@ -259,18 +261,7 @@ def long_runs(tmp_path_factory):
     if lammps_module() is None:
         pytest.skip("the lammps Python module is not installed")
     d = tmp_path_factory.mktemp("sqw-long-runs")
-    out = {}
-    for name in LATTICE:
-        lattice, pot, elements, _, _ = LATTICE[name]
-        dump, data = d / f"{name}.lammpstrj", d / f"{name}.data"
-        text = (f"units metal\natom_style atomic\nboundary p p p\natom_modify map array\n{lattice}"
-                f"write_data {data}\npair_style eam/alloy\npair_coeff * * {require_potential(pot)} {elements}\n"
-                f"velocity all create 600 1234 mom yes rot no dist gaussian\ntimestep {DT_PS}\nfix 1 all nve\n"
-                f"run 500\ndump d all custom 1 {dump} id type x y z vx vy vz\n"
-                "dump_modify d sort id format float %.12g\nrun 2000\n")
-        run_lammps(text, d / f"{name}.log")
-        out[name] = (str(dump), str(data))
-    return out
+    return {name: _run(d, name, every=1, seed=1234) for name in LATTICE}
 
 
 @pytest.mark.slow
