@@ -56,7 +56,7 @@ def test_cutoff_too_long():
     with pytest.raises(ValueError, match="half the shortest supercell lattice vector"):
         build_basis(sc, 2, 5.2, primitive=CU)
     with pytest.raises(ValueError, match="order"):
-        build_basis(sc, 4, 3.0, primitive=CU)
+        build_basis(sc, 5, 3.0, primitive=CU)
 
 
 @pytest.mark.parametrize("case", ["cu555", "si333", "fcc_nondiag", "fcc_skew"])

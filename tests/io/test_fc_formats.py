@@ -508,20 +508,21 @@ def test_shengbte_refuses_a_nac_factor_it_cannot_hold(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ TDEP fourth order
-def test_tdep_fourth_order_is_refused(tmp_path):
-    """Named, a fourth-order file is refused in one line saying what trajmodes reads; beside the others it is left
-    out with a warning."""
+def test_tdep_fourth_order_is_read_beside_the_others_and_other_orders_are_refused(tmp_path):
+    """A fourth-order file beside the others is read (an empty one: no quartets); a file of an order trajmodes does not
+    hold is refused in one line saying what it reads."""
     _case("cu_nondiag").to_tdep(tmp_path)
     four = tmp_path / "infile.forceconstant_fourthorder"
     four.write_text("1\n 4.0 Realspace cutoff\n 0\n")
+    back = ForceConstants.from_tdep(four)
+    assert back.fc3 is not None and back.fc4 is not None and len(back.fc4) == 0
+    five = tmp_path / "infile.forceconstant_fifthorder"
+    five.write_text("1\n")
     with pytest.raises(ForceConstantsFormatError) as err:
-        ForceConstants.from_tdep(four)
+        ForceConstants.from_tdep(five)
     msg = str(err.value)
-    assert msg.startswith(f"{four}: TDEP's fourthorder force constants, which trajmodes does not hold")
-    assert "infile.forceconstant_thirdorder" in msg and "\n" not in msg
-    with pytest.warns(UserWarning, match="infile.forceconstant_fourthorder is not read"):
-        back = ForceConstants.from_tdep(tmp_path)
-    assert back.fc3 is not None
+    assert msg.startswith(f"{five}: TDEP's fifthorder force constants, which trajmodes does not hold")
+    assert "infile.forceconstant_fourthorder" in msg and "\n" not in msg
 
 
 # ------------------------------------------------------------------------------------ one home of the images

@@ -77,3 +77,46 @@ def pair_fc3(crystal: Crystal, prim: Crystal, D0=0.3429, alpha=1.3588, r0=2.866,
         out[k, m, i] += J
         out[k, m, m] -= J
     return out
+
+
+def pair_fc4(crystal: Crystal, prim: Crystal, D0=0.3429, alpha=1.3588, r0=2.866, cutoff=3.0, nimg=1):
+    """Fourth derivatives (eV/A^4) of a Morse pair potential as QuarticConstants (their quartets, every order).
+
+    With s = |w|^2 / 2 and V(|w|) = F(s): d4V/dw_a dw_b dw_c dw_d = F'''' w_a w_b w_c w_d + F''' (the six
+    d_ab w_c w_d terms) + F'' (d_ab d_cd + d_ac d_bd + d_ad d_bc), where F'' = V''/r^2 - V'/r^3,
+    F''' = V'''/r^3 - 3 V''/r^4 + 3 V'/r^5 and F'''' = V''''/r^4 - 6 V'''/r^5 + 15 V''/r^6 - 15 V'/r^7. An index on atom
+    i carries -1, one on its partner m +1: a quartet of the row i is (-1)^(number of i's) J.
+    """
+    from trajmodes.forceconstants.quartic import QuarticConstants
+    fc = ForceConstants(np.zeros((prim.n_atoms, crystal.n_atoms, 3, 3)), crystal, prim)
+    pos, A, N = crystal.positions, crystal.cell, crystal.n_atoms
+    T = lattice_images(A, nimg)
+    I = np.eye(3)
+    sites, blocks = [], []
+    for k, i in enumerate(fc.p2s):
+        r = pos[:, None, :] + T[None] - pos[i]                         # (N, nT, 3)
+        ok, d, _, (v1, v2, v3) = pair_terms(r, cutoff, D0, alpha, r0)
+        e = np.exp(-alpha * (d - r0))
+        v4 = 2 * D0 * alpha ** 4 * (8 * e * e - e)
+        f2 = v2 / d ** 2 - v1 / d ** 3
+        f3 = v3 / d ** 3 - 3 * v2 / d ** 4 + 3 * v1 / d ** 5
+        f4 = v4 / d ** 4 - 6 * v3 / d ** 5 + 15 * v2 / d ** 6 - 15 * v1 / d ** 7
+        w = r
+        ww = np.einsum("...a,...b->...ab", w, w)
+        six = sum(np.einsum(spec, I, ww) for spec in ("ab,...cd->...abcd", "ac,...bd->...abcd", "ad,...bc->...abcd",
+                                                       "bc,...ad->...abcd", "bd,...ac->...abcd", "cd,...ab->...abcd"))
+        three = (np.einsum("ab,cd->abcd", I, I) + np.einsum("ac,bd->abcd", I, I) + np.einsum("ad,bc->abcd", I, I))
+        J = (f4[..., None, None, None, None] * np.einsum("...ab,...cd->...abcd", ww, ww)
+             + f3[..., None, None, None, None] * six + f2[..., None, None, None, None] * three)
+        J = np.where(ok[..., None, None, None, None], J, 0.0).sum(axis=1)         # (N, 3, 3, 3, 3) per partner m
+        partners = np.flatnonzero(np.abs(J).reshape(N, -1).max(axis=1) > 0)
+        sites.append([k, i, i, i])
+        blocks.append(J.sum(axis=0))
+        for m in partners:
+            for slots in itertools.product((i, m), repeat=3):
+                n_i = 1 + sum(x == i for x in slots)
+                if n_i == 4:
+                    continue
+                sites.append([k, *slots])
+                blocks.append((-1) ** n_i * J[m])
+    return QuarticConstants(np.array(sites), np.array(blocks), N)

@@ -13,14 +13,15 @@ __all__ = ["mean_energies", "cell_statistics", "CELL_VARIANCE"]
 CELL_VARIANCE = 1e-14
 
 
-def mean_energies(blocks, p2, p3=None) -> dict:
+def mean_energies(blocks, p2, p3=None, p4=None) -> dict:
     """Means over the frames (eV per supercell) from summed blocks and the order-2 (and order-3) parameters.
 
     ``harmonic``: <1/2 u Phi u> = -1/2 p2 . (A'u)_2 / n_frames (the order-2 rows of A are -Phi u);
     ``potential``: <U_MD> when every frame has a potential energy, else NaN; ``baseline``: their difference;
     with ``p3`` also ``cubic``: <1/6 Psi u u u> = -1/3 p3 . (A'u)_3 / n_frames (the order-3 rows of A are the
     cubic forces -1/2 Psi u u, and u . (-1/2 Psi u u) = -3 (1/6 Psi u u u) for a symmetric Psi: Euler's theorem on a
-    form of degree three).
+    form of degree three); with ``p4`` also ``quartic``: <1/24 Chi u u u u> = -1/4 p4 . (A'u)_4 / n_frames, by the same
+    theorem for degree four.
     """
     n = float(np.sum(blocks.n_frames))
     bu = np.sum(blocks.bu, axis=0)
@@ -32,6 +33,9 @@ def mean_energies(blocks, p2, p3=None) -> dict:
     if p3 is not None:
         p3 = np.asarray(p3)
         out["cubic"] = -float(p3 @ bu[len(p2):len(p2) + len(p3)]) / (3 * n) if n else np.nan
+    if p4 is not None:
+        p4, n3 = np.asarray(p4), len(p2) + len(p3)
+        out["quartic"] = -float(p4 @ bu[n3:n3 + len(p4)]) / (4 * n) if n else np.nan
     return out
 
 

@@ -90,9 +90,9 @@ class BlockBootstrap:
         self.params_samples_ = {o: samples[:, off[i]:off[i + 1]] for i, o in enumerate(orders)}
         self.params_err_ = {o: err[off[i]:off[i + 1]] for i, o in enumerate(orders)}
         res = resampled(seg, counts)
-        p3 = self.params_samples_.get(3)
-        esamples = [mean_energies(res.select(r), samples[r, :sizes[0]], None if p3 is None else p3[r])
-                    for r in range(res.n_blocks)]
+        p3, p4 = self.params_samples_.get(3), self.params_samples_.get(4)
+        esamples = [mean_energies(res.select(r), samples[r, :sizes[0]], None if p3 is None else p3[r],
+                                  None if p4 is None else p4[r]) for r in range(res.n_blocks)]
         self.energies_samples_ = {k: scaled_samples(np.array([e[k] for e in esamples]), factor, self.energies_[k])
                                   for k in self.energies_}               # the same blocking factor as the parameters
         self.energies_err_ = {k: float(bootstrap_std(v, B)) for k, v in self.energies_samples_.items()}
@@ -157,10 +157,11 @@ class BlockBootstrap:
         if not hasattr(self, "params_samples_"):
             raise ValueError("no bootstrap resamples: call bootstrap() first")
         p2 = self.params_samples_[2]
-        p3 = self.params_samples_.get(3)
+        p3, p4 = self.params_samples_.get(3), self.params_samples_.get(4)
         for r in range(len(p2)):
             fc3 = None if p3 is None else self.bases_[3].to_compact(p3[r])
-            yield self._make_fc(self.bases_[2].to_compact(p2[r]), fc3)
+            fc4 = None if p4 is None else (self.bases_[4].sites, self.bases_[4].blocks(p4[r]))
+            yield self._make_fc(self.bases_[2].to_compact(p2[r]), fc3, fc4)
 
     def run_length_for(self, error, current_error) -> np.ndarray:
         """Frames needed for a standard error ``error`` of a quantity whose error is ``current_error`` now.

@@ -1,4 +1,4 @@
-"""Symmetry-reduced parameter basis of second- and third-order force constants (clusters and orbits).
+"""Symmetry-reduced parameter basis of second-, third- and fourth-order force constants (clusters and orbits).
 
 The unknowns of a force-constant fit (TDEP, hiPhive) are not the blocks ``fc[i, j]`` or
 ``fc[i, j, l]`` themselves but a much smaller set of free parameters: clusters of atoms (pairs,
@@ -11,7 +11,8 @@ Construction (as hiPhive's ``ClusterSpace`` and TDEP):
 1. **Clusters.** Every atom ``i = p2s[k]`` of the compact layout's rows with the atoms ``j`` (and
    ``l``) whose minimum-image vectors from ``i`` are within ``cutoff``; for triplets every pair of
    the cluster, in real space (``|r_l - r_j|`` too), is within it. Degenerate clusters (``i i``,
-   ``i i j``, ``i j j``, ``i i i``) are included. Each *ordered* tuple is an entry of :attr:`IFCBasis.sites`.
+   ``i i j``, ``i j j``, ``i i i``, and their fourth-order kin) are included. Quartets are built the same way:
+   every atom of the quartet within the cutoff of every other. Each *ordered* tuple is an entry of :attr:`IFCBasis.sites`.
 2. **Orbits.** The space group of the crystal (rotations ``R`` with their atom maps, from
    :func:`trajmodes.forceconstants.model.supercell_operations`, lattice translations implicit) acts on
    the real-space cluster; together with the permutations ``s`` of the cluster's atoms it maps an
@@ -24,7 +25,7 @@ Construction (as hiPhive's ``ClusterSpace`` and TDEP):
    of the representative's block) is the orbit's basis. This contains the intrinsic permutation
    symmetry ``Phi_ab^ij = Phi_ba^ji`` and the full symmetry of ``Psi``.
 4. **Acoustic sum rule.** ``sum_j fc[k, j] = 0`` (second order), ``sum_l fc[k, j, l] = 0`` (third
-   order) are linear conditions ``C p = 0`` on the raw parameters; a pivoted QR of ``C`` picks
+   order), ``sum_m fc[k, j, l, m] = 0`` (fourth order) are linear conditions ``C p = 0`` on the raw parameters; a pivoted QR of ``C`` picks
    ``rank C`` of them to eliminate, ``p_raw = Z p``, and ``E = E_raw Z``.
 
 The cluster images use the space group of the *crystal* (hiPhive's convention), not only the
@@ -59,7 +60,7 @@ class IFCBasis:
     Attributes
     ----------
     order : int
-        2 or 3.
+        2, 3 or 4.
     cutoff : float or None
         Cluster cutoff in Angstrom; None: every cluster of the supercell.
     n_prim, n_atoms : int
@@ -67,8 +68,8 @@ class IFCBasis:
     p2s : ndarray of int, (n_prim,)
         Supercell atom of each row of the compact layout (as :attr:`ForceConstants.p2s`).
     sites : ndarray of int, (n_entries, order)
-        Column 0: primitive atom ``k``; then supercell atoms ``j`` (and ``l``). Every block
-        ``fc[k, j(, l)]`` that symmetry allows to be nonzero, both orders of ``j, l`` and the
+        Column 0: primitive atom ``k``; then supercell atoms ``j`` (and ``l``, ``m``). Every block
+        ``fc[k, j(, l(, m))]`` that symmetry allows to be nonzero, every order of ``j, l(, m)`` and the
         self terms included, sorted lexicographically.
     E : scipy.sparse.csr_matrix, (n_entries * 3**order, n_params)
         ``(E @ params).reshape(n_entries, 3, 3[, 3])[e]`` is the Cartesian block of entry ``e``
@@ -130,7 +131,12 @@ class IFCBasis:
 
     def to_compact(self, params) -> np.ndarray:
         """Force constants in the compact layout, (n_prim, N, 3, 3) or (n_prim, N, N, 3, 3, 3),
-        eV/A^order; zero outside :attr:`sites`."""
+        eV/A^order; zero outside :attr:`sites`. Fourth order is kept as its clusters instead
+        (:meth:`blocks` with :attr:`sites`, :class:`~trajmodes.forceconstants.quartic.QuarticConstants`): its compact
+        array would hold N^3 81 numbers per primitive atom."""
+        if self.order > 3:
+            raise ValueError("fourth-order constants have no compact array here; use blocks() with sites "
+                             "(QuarticConstants)")
         out = np.zeros(self.compact_shape())
         out[self._index()] = self.blocks(params)
         return out
@@ -193,9 +199,9 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     fc_or_supercell : ForceConstants or Crystal
         A :class:`~trajmodes.ForceConstants` (its supercell, primitive cell, map and ``p2s`` are
         used), or the supercell (MD reference; ideal positions are used) with ``primitive``.
-    order : {2, 3}
+    order : {2, 3, 4}
     cutoff : float or None
-        Angstrom. Pairs within it; triplets whose three pairs all are within it. Must be below
+        Angstrom. Pairs within it; triplets (quartets) whose pairs all are within it. Must be below
         half the shortest lattice vector of the supercell, so that no two images of an atom lie
         within the cutoff of one cluster. None (or infinity): every pair (every triplet) of the supercell, the
         model of phonopy, phono3py, symfc and ALAMODE's finite-displacement fits; see below.
@@ -213,7 +219,8 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     Raises
     ------
     ValueError
-        If the cutoff is too long for the supercell, or the order is not 2 or 3.
+        If the cutoff is too long for the supercell, or the order is not 2, 3 or 4 (fourth order needs a
+        cutoff).
 
     Notes
     -----
@@ -229,8 +236,8 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     """
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.lattice.symmetry import supercell_operations
-    if order not in (2, 3):
-        raise ValueError(f"order must be 2 or 3, not {order}")
+    if order not in (2, 3, 4):
+        raise ValueError(f"order must be 2, 3 or 4, not {order}")
     if isinstance(fc_or_supercell, ForceConstants):
         fc = fc_or_supercell
         supercell, primitive, smap, p2s = fc.supercell, fc.primitive, fc.smap, fc.p2s
@@ -243,6 +250,9 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     p2s = np.asarray(p2s, dtype=np.int64)
     full = cutoff is None or float(cutoff) == np.inf
     cutoff = np.inf if full else float(cutoff)
+    if full and order == 4:
+        raise ValueError("fourth-order constants need a cutoff (Angstrom): every quartet of the supercell would be "
+                         "N^3 81 numbers per atom")
     n, N = primitive.n_atoms, supercell.n_atoms
     cell = supercell.cell
     lmin = shortest_lattice_vector(cell)
@@ -260,13 +270,21 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
         if order == 2:
             sites.append(np.stack([np.full(len(nb), k), nb], axis=1))
             vecs.append(np.stack([np.zeros_like(r), r], axis=1))
-        else:
+        elif order == 3:
             if full:                                                    # every (j, l) of the supercell
                 a, b = (x.ravel() for x in np.meshgrid(np.arange(len(nb)), np.arange(len(nb)), indexing="ij"))
             else:
                 a, b = np.nonzero(np.linalg.norm(r[None, :, :] - r[:, None, :], axis=-1) <= cutoff + _CUT_TOL)
             sites.append(np.stack([np.full(len(a), k), nb[a], nb[b]], axis=1))
             vecs.append(np.stack([np.zeros((len(a), 3)), r[a], r[b]], axis=1))
+        else:                                                           # (j, l, m): every pair within the cutoff
+            near = np.linalg.norm(r[None, :, :] - r[:, None, :], axis=-1) <= cutoff + _CUT_TOL
+            a, b = np.nonzero(near)
+            both = near[a] & near[b]                                    # (pairs, n_nb): m near j and l
+            pi, c = np.nonzero(both)
+            a, b = a[pi], b[pi]
+            sites.append(np.stack([np.full(len(a), k), nb[a], nb[b], nb[c]], axis=1))
+            vecs.append(np.stack([np.zeros((len(a), 3)), r[a], r[b], r[c]], axis=1))
     sites = np.concatenate(sites).astype(np.int64)
     vecs = np.concatenate(vecs)
     keys = _keys(sites, N)

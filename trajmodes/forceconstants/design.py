@@ -31,12 +31,13 @@ them a few atoms at a time (:data:`TILE_BYTES`), so the rows are reduced while t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import cython_blas
 
+from trajmodes.forceconstants.blocks import NormalBlocks
 from trajmodes.resources import one_blas_thread
 
 try:                                     # the compiled row kernel (built with the package); numpy products otherwise
@@ -47,6 +48,7 @@ except ImportError:                      # pragma: no cover - a source tree whos
 # the libraries, so that they limit this one too)
 _DSYRK = cython_blas.__pyx_capi__["dsyrk"]
 
+# NormalBlocks is imported from here too (its home: blocks)
 __all__ = ["DesignKernel", "NormalBlocks", "partner_indices"]
 
 #: largest matrix of one class and one block of frames (its rows of A; without the compiled kernel also the gathered
@@ -66,152 +68,6 @@ def partner_indices(smap, p2s: np.ndarray, k: int, columns: np.ndarray, atoms: n
     shift = smap.lattice[atoms] - smap.lattice[p2s[k]]                         # (n_c, 3)
     lat = smap.lattice[columns][:, None, :] + shift[None, :, :]                # (n_e, n_c, 3)
     return smap.index(np.broadcast_to(smap.atom[columns][:, None], lat.shape[:2]), lat)
-
-
-@dataclass
-class NormalBlocks:
-    """Normal equations per block of frames, summed over the frames of each block.
-
-    A block is the unit of the reductions: cross-validation folds and the time segments of the block
-    bootstrap (:mod:`trajmodes.forceconstants.uncertainty`) are both unions of blocks (:meth:`grouped`). Only
-    blocks that hold frames are stored; ``ids`` labels them.
-
-    Attributes
-    ----------
-    G : ndarray (n_blocks, P, P)
-        A'A, parameters of all orders side by side (order 2 first).
-    b : ndarray (n_blocks, P)
-        A'f.
-    ff : ndarray (n_blocks,)
-        f'f in (eV/A)^2.
-    n_rows : ndarray (n_blocks,)
-        Number of force components (rows of A).
-    n_frames : ndarray (n_blocks,)
-        Number of frames.
-    bu : ndarray (n_blocks, P), optional
-        A'u in eV: ``-1/2 p2 . bu`` is the sum over the frames of the harmonic energy 1/2 u Phi u of the
-        order-2 parameters ``p2`` (the first columns); zeros when not accumulated.
-    energy : ndarray (n_blocks,), optional
-        Sum of the MD potential energy of the frames that have one (eV).
-    n_energy : ndarray (n_blocks,), optional
-        Number of frames with a potential energy.
-    temperature : ndarray (n_blocks,), optional
-        Sum of the kinetic temperatures (K) of the frames that have velocities.
-    n_temperature : ndarray (n_blocks,), optional
-        Number of frames with velocities.
-    strain : ndarray (n_blocks, 6), optional
-        Sum of the Voigt strains of the frames' cells from the reference cell
-        (:func:`trajmodes.lattice.strain.cell_strains`).
-    strain2 : ndarray (n_blocks, 6, 6), optional
-        Sum of their outer products e e^T.
-    n_strain : ndarray (n_blocks,), optional
-        Number of frames with a cell.
-    ids : ndarray (n_blocks,) of int, optional
-        Block labels, ascending (default 0 .. n_blocks-1).
-
-    Forces are those with the mean force of every frame (over the atoms) removed.
-    """
-
-    G: np.ndarray
-    b: np.ndarray
-    ff: np.ndarray
-    n_rows: np.ndarray
-    n_frames: np.ndarray
-    bu: np.ndarray | None = None
-    energy: np.ndarray | None = None
-    n_energy: np.ndarray | None = None
-    temperature: np.ndarray | None = None
-    n_temperature: np.ndarray | None = None
-    strain: np.ndarray | None = None
-    strain2: np.ndarray | None = None
-    n_strain: np.ndarray | None = None
-    ids: np.ndarray | None = None
-
-    def __post_init__(self):
-        n, P = len(self.ff), self.b.shape[-1]
-        if self.bu is None:
-            self.bu = np.zeros((n, P))
-        if self.energy is None:
-            self.energy = np.zeros(n)
-        if self.n_energy is None:
-            self.n_energy = np.zeros(n, dtype=np.int64)
-        if self.temperature is None:
-            self.temperature = np.zeros(n)
-        if self.n_temperature is None:
-            self.n_temperature = np.zeros(n, dtype=np.int64)
-        if self.strain is None:
-            self.strain = np.zeros((n, 6))
-        if self.strain2 is None:
-            self.strain2 = np.zeros((n, 6, 6))
-        if self.n_strain is None:
-            self.n_strain = np.zeros(n, dtype=np.int64)
-        self.ids = np.arange(n, dtype=np.int64) if self.ids is None else np.asarray(self.ids, dtype=np.int64)
-
-    #: the per-block arrays, in the constructor's order
-    ARRAYS = ("G", "b", "ff", "n_rows", "n_frames", "bu", "energy", "n_energy", "temperature", "n_temperature",
-               "strain", "strain2", "n_strain")
-    #: the counts among :attr:`ARRAYS` (integers)
-    COUNTS = ("n_rows", "n_frames", "n_energy", "n_temperature", "n_strain")
-
-    @classmethod
-    def zeros(cls, n_blocks: int, n_params: int, ids=None) -> "NormalBlocks":
-        """Empty blocks: ``n_blocks`` of them, labelled ``ids`` (default 0 .. n_blocks-1)."""
-        return cls(np.zeros((n_blocks, n_params, n_params)), np.zeros((n_blocks, n_params)), np.zeros(n_blocks),
-                   np.zeros(n_blocks, dtype=np.int64), np.zeros(n_blocks, dtype=np.int64), ids=ids)
-
-    def __add__(self, other: "NormalBlocks") -> "NormalBlocks":
-        """Blockwise sum; blocks present in one operand only are kept as they are."""
-        if np.array_equal(self.ids, other.ids):
-            return NormalBlocks(*(getattr(self, a) + getattr(other, a) for a in self.ARRAYS), ids=self.ids)
-        ids = np.union1d(self.ids, other.ids)
-        out = NormalBlocks.zeros(len(ids), self.b.shape[-1], ids=ids)
-        for part in (self, other):
-            at = np.searchsorted(ids, part.ids)
-            for a in self.ARRAYS:
-                getattr(out, a)[at] += getattr(part, a)
-        return out
-
-    def add_per_frame(self, name: str, at, values) -> None:
-        """Add per-frame ``values`` of ``name`` ("energy", "temperature", or "strain": Voigt strains (frames, 6),
-        whose outer products go to ``strain2``) to the sums of the blocks at positions ``at`` (one per frame),
-        counting them in ``n_<name>``."""
-        sums = getattr(self, name)
-        v = np.asarray(values, float).reshape((len(np.atleast_1d(at)),) + sums.shape[1:])
-        np.add.at(sums, at, v)
-        if name == "strain":
-            np.add.at(self.strain2, at, v[:, :, None] * v[:, None, :])
-        np.add.at(getattr(self, "n_" + name), at, 1)
-
-    def per_frame_mean(self, name: str) -> np.ndarray:
-        """Mean over its frames of the per-frame quantity ``name`` in every block (NaN where it has none)."""
-        n = getattr(self, "n_" + name)
-        x = getattr(self, name)
-        n = n.reshape(n.shape + (1,) * (x.ndim - 1))
-        return np.where(n > 0, x / np.maximum(n, 1), np.nan)
-
-    @property
-    def n_blocks(self) -> int:
-        return len(self.ff)
-
-    n_folds = n_blocks
-
-    def select(self, positions) -> "NormalBlocks":
-        """The blocks at ``positions`` (indices into the stored blocks)."""
-        pos = np.atleast_1d(np.asarray(positions, dtype=np.int64))
-        return NormalBlocks(*(getattr(self, a)[pos] for a in self.ARRAYS), ids=self.ids[pos])
-
-    def grouped(self, labels) -> "NormalBlocks":
-        """Blocks summed by ``labels`` (one per stored block): the result's ids are the distinct labels."""
-        labels = np.asarray(labels, dtype=np.int64)
-        ids, inv = np.unique(labels, return_inverse=True)
-        out = NormalBlocks.zeros(len(ids), self.b.shape[-1], ids=ids)
-        for a in self.ARRAYS:
-            np.add.at(getattr(out, a), inv, getattr(self, a))
-        return out
-
-    def total(self) -> tuple[np.ndarray, np.ndarray, float, int]:
-        """(G, b, ff, n_rows) summed over the blocks."""
-        return self.G.sum(axis=0), self.b.sum(axis=0), float(self.ff.sum()), int(self.n_rows.sum())
 
 
 def _i64(x) -> np.ndarray:
@@ -272,6 +128,15 @@ class _Order:
                 shape = 3 * len(ents)
                 partners = [partner_indices(smap, p2s, k, sites[ents, 1], atoms)]
                 data, rows = E.data[sel], a * self.n_cols + E.col[sel]
+            elif o == 4:                        # every entry gathered: the 27 products u_jb u_lc u_md, columns (bcd, e)
+                local = np.full(len(sites), -1, dtype=np.int64)
+                local[ents] = np.arange(len(ents))
+                sel = local[entry] >= 0
+                a, bcd = np.divmod(rem[sel], 27)
+                cols = bcd * len(ents) + local[entry[sel]]
+                shape = 27 * len(ents)
+                partners = [partner_indices(smap, p2s, k, sites[ents, c], atoms) for c in (1, 2, 3)]
+                data, rows = E.data[sel], a * self.n_cols + E.col[sel]
             else:
                 j, l = sites[ents, 1], sites[ents, 2]
                 off, diag = ents[j < l], ents[j == l]
@@ -305,7 +170,7 @@ class _Order:
             M = sp.csr_matrix((coef * data, (rows, cols)), shape=(3 * self.n_cols, shape))
             M.sum_duplicates()
             M.eliminate_zeros()
-            self.kernels.append(self._kernel_tables(M, partners))
+            self.kernels.append(self._kernel_tables(M, partners) if o < 4 else None)    # the compiled kernel: 2, 3
             dense = M.nnz > 0.3 * M.shape[0] * M.shape[1]
             self.classes.append((atoms, partners, M.toarray() if dense else M))
 
@@ -399,6 +264,10 @@ class _Order:
         if self.order == 2:
             X = u3[:, partners[0]]                                            # (3, n_e, n_c, T)
             return X.reshape(3 * X.shape[1], -1)
+        if self.order == 4:
+            pj, pl, pm = partners
+            X = np.einsum("beit,ceit,deit->bcdeit", u3[:, pj], u3[:, pl], u3[:, pm])
+            return X.reshape(27 * pj.shape[0], -1)
         pj, pl, pd = partners
         n_off, n_diag, n_c = pj.shape[0], pd.shape[0], pj.shape[1]
         X = np.empty((9 * n_off + 6 * n_diag, n_c * T))
@@ -443,7 +312,7 @@ class DesignKernel:
         if not np.array_equal(smap.atom[self.p2s], np.arange(len(self.p2s))):
             raise ValueError("the basis' p2s does not list the primitive atoms of the supercell map in order")
         self.n_atoms = len(smap.atom)
-        self.orders = [_Order(b, smap, self.p2s, -1.0 if b.order == 2 else -0.5) for b in self.bases]
+        self.orders = [_Order(b, smap, self.p2s, -1.0 / math.factorial(b.order - 1)) for b in self.bases]
         self.sizes = [o.n_params for o in self.orders]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
         self.n_params = int(self.offsets[-1])
@@ -457,7 +326,7 @@ class DesignKernel:
         self.tables = [self._class_tables(cls) for cls in range(len(self.p2s))]
         n_c = max((len(o.classes[k][0]) for o in self.orders for k in range(len(self.p2s))), default=1)
         per_frame = 3 * self.n_out * n_c
-        if _design is None:
+        if _design is None or any(t is None for t in self.tables):
             per_frame = max([per_frame] + [o.gathered_per_frame() for o in self.orders])
         self.block_frames = max(1, BLOCK_ELEMENTS // per_frame)
 
@@ -466,8 +335,8 @@ class DesignKernel:
         non-zeros of the orders one after the other), in :func:`_design.normal_into`'s argument order; None when no
         order has clusters there."""
         kerns = [(o, o.kernels[cls]) for o in self.orders if o.kernels[cls] is not None]
-        if not kerns:
-            return None
+        if not kerns or any(o.kernels[cls] is None and o.classes[cls][1] is not None for o in self.orders):
+            return None                  # no clusters, or an order the compiled kernel does not build (fourth)
         parts = {k: [] for k in ("table", "col_j", "col_b", "col_l", "col_c", "colptr", "rowidx", "vals", "outrow",
                                  "src", "ptr", "dst", "w")}
         n_tab = n_nz = n_rows = n_dst = 0

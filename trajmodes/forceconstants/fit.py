@@ -102,6 +102,10 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
     cutoff3 : float or "supercell", optional
         Triplet cutoff in Angstrom (every pair of a triplet within it); ``"supercell"`` or ``math.inf``: every
         triplet of the supercell (phono3py's model); None: second order only.
+    cutoff4 : float, optional
+        Quartet cutoff in Angstrom (every pair of a quartet within it): fit the fourth order too (with ``cutoff3``).
+        Sequentially (TDEP's ``extract_forceconstants -rc4``) it is fitted to what the second and third orders leave
+        of the forces. None (default): no fourth order.
     mode : {"sequential", "simultaneous"}
         Sequential (TDEP, default): Phi from the forces alone, then Psi from the residual. Simultaneous
         (hiPhive, symfc): both at once. See the module docstring for why they differ.
@@ -161,6 +165,8 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         holds the compact third order.
     fc2_ : ndarray (n_prim, N, 3, 3), eV/A^2
     fc3_ : ndarray (n_prim, N, N, 3, 3, 3), eV/A^3, or None
+    fc4_ : QuarticConstants or None
+        With ``cutoff4``: the fourth order, as its quartets and their blocks (eV/A^4).
     dipole_fc2_ : ndarray (n_prim, N, 3, 3), eV/A^2, or None
         With ``born``: the dipole-dipole constants Phi_dd taken out (full constants = ``fc2_`` + this).
     ewald_lambda_ : float or None
@@ -180,7 +186,8 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         ``harmonic`` <1/2 u Phi u> with the fitted Phi, and ``baseline`` U_0 = <U_MD - 1/2 u Phi u>, the
         energy that the TDEP free energy adds to the harmonic one (Hellman et al. 2013, eq. 9); with ``cutoff3``
         also ``cubic`` <1/6 Psi u u u> with the fitted Psi, which the third-order correction of the free energy
-        takes out of U_0 (:func:`trajmodes.phonons.free_energy.tdep_free_energy`).
+        takes out of U_0 (:func:`trajmodes.phonons.free_energy.tdep_free_energy`); with ``cutoff4`` also ``quartic``
+        <1/24 Chi u u u u>.
     temperature_ : float
         Mean kinetic temperature of the fitted frames, K (3N - 3 degrees of freedom; NaN when not every frame has
         velocities and masses).
@@ -200,8 +207,10 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
                  folds: int = 5, stride: int = 1, n_frames: int | None = None, symprec: float = 1e-3,
                  cv: str = "blocks", rcond: float | None = None, build_basis=None, constraints=(),
                  allow_p1: bool = False, segments: int = 20, fc2: ForceConstants | None = None, born=None,
-                 epsilon=None, ewald_lambda: float | None = None, nac_factor: float | None = None):
+                 epsilon=None, ewald_lambda: float | None = None, nac_factor: float | None = None,
+                 cutoff4: float | None = None):
         self.fc2 = fc2
+        self.cutoff4 = cutoff4
         self.born = born
         self.epsilon = epsilon
         self.ewald_lambda = ewald_lambda
@@ -241,6 +250,8 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         bases = {2: build(skeleton, 2, c2, primitive=primitive, symprec=symprec)}
         if self.cutoff3 is not None:
             bases[3] = build(skeleton, 3, basis_cutoff(self.cutoff3), primitive=primitive, symprec=symprec)
+        if self.cutoff4 is not None:
+            bases[4] = build(skeleton, 4, float(self.cutoff4), primitive=primitive, symprec=symprec)
         if self.constraints:
             from trajmodes.forceconstants.constraints import constrain
             bases[2] = constrain(bases[2], supercell, self.constraints)
@@ -408,11 +419,12 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         self.params_ = {o: p[off[i]:off[i + 1]].copy() for i, o in enumerate(orders)}
         warn_ill_posed(self.mode, n, P, sizes, info, orders, n_frames)
         c2, c3 = cutoff_length(self.cutoff2), None if self.cutoff3 is None else cutoff_length(self.cutoff3)
-        self.scores_ = scores(blk, p, sizes, orders, info, self.mode, self.rcond, self.cv, c2, c3)
+        self.scores_ = scores(blk, p, sizes, orders, info, self.mode, self.rcond, self.cv, c2, c3, self.cutoff4)
         if self.fc2 is not None:
             self._held_cv(p, sizes)
         self.fc2_ = self.bases_[2].to_compact(self.params_[2])
-        self.energies_ = mean_energies(blk, self.params_[2], self.params_.get(3))     # the same from folds or segments
+        self.energies_ = mean_energies(blk, self.params_[2], self.params_.get(3),     # the same from folds or segments
+                                       self.params_.get(4))
         nt = float(np.sum(blk.n_temperature))
         self.temperature_ = float(np.sum(blk.temperature)) / nt if nt and nt == n_frames else float("nan")
         for name in ("params_err_", "params_samples_", "energies_err_", "energies_samples_", "blocking_ratio_",
@@ -429,17 +441,28 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         return self.bases_[3].to_compact(self.params_[3]) if 3 in self.bases_ else None
 
     @property
+    def fc4_(self):
+        """The fourth order as :class:`~trajmodes.forceconstants.quartic.QuarticConstants` (its quartets and blocks,
+        eV/A^4), or None without ``cutoff4``."""
+        if 4 not in self.bases_:
+            return None
+        from trajmodes.forceconstants.quartic import QuarticConstants
+        return QuarticConstants.from_basis(self.bases_[4], self.params_[4])
+
+    @property
     def force_constants_(self):
-        """The fitted :class:`ForceConstants` (with ``fc3`` when fitted), built on each access."""
-        return self._make_fc(self.fc2_, self.fc3_)
+        """The fitted :class:`ForceConstants` (with ``fc3`` and ``fc4`` when fitted), built on each access."""
+        return self._make_fc(self.fc2_, self.fc3_, self.fc4_)
 
     @property
     def harmonic_force_constants_(self):
         """The fitted second order alone as :class:`ForceConstants` (for harmonic phonons: no third order built)."""
         return self._make_fc(self.fc2_, None)
 
-    def _make_fc(self, fc2, fc3):
+    def _make_fc(self, fc2, fc3, fc4=None):
         kw = dict(smap=self.smap_, p2s=self.p2s_)
+        if fc4 is not None:
+            kw["fc4"] = fc4
         if getattr(self, "born_", None) is not None:
             kw.update(born=self.born_, epsilon=self.epsilon_, nac_factor=self.nac_factor, short_range=True,
                       ewald_lambda=self.ewald_lambda_)
@@ -468,5 +491,6 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         return format_scores(self)
 
     def __repr__(self) -> str:
-        return (f"EffectiveForceConstants(cutoff2={self.cutoff2}, cutoff3={self.cutoff3}, mode={self.mode!r}, "
+        c4 = "" if self.cutoff4 is None else f", cutoff4={self.cutoff4}"
+        return (f"EffectiveForceConstants(cutoff2={self.cutoff2}, cutoff3={self.cutoff3}{c4}, mode={self.mode!r}, "
                 f"folds={self.folds})")

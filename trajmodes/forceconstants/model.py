@@ -51,6 +51,10 @@ class ForceConstants:
         them (``extract_forceconstants --polar``) and :class:`~trajmodes.EffectiveForceConstants` does with
         ``born=``. :class:`trajmodes.Phonons` then adds the dipole-dipole D(q) back at every q. False (default):
         full supercell constants, phonopy's convention. :meth:`with_convention` converts between the two.
+    fc4 : QuarticConstants or (sites, blocks), optional
+        Fourth-order constants Chi = d4U / du du du du in eV/A^4 as their quartets
+        (:class:`~trajmodes.forceconstants.quartic.QuarticConstants` on this supercell, or its ``sites`` and ``blocks``
+        arrays). Attribute ``fc4`` (None when not given).
     ewald_lambda : float, optional
         For ``short_range``: the Ewald parameter Phi_dd was made with, 1/A *with* 2 pi (the Gaussian is
         exp(-K.eps.K / 4 lambda^2), K with 2 pi; TDEP's lambda in 1/bohr divided by the bohr radius in A).
@@ -60,7 +64,7 @@ class ForceConstants:
     def __init__(self, fc2, supercell: Crystal, primitive: Crystal | None = None, *,
                  smap: SupercellMap | None = None, p2s=None, symprec: float = 1e-3, born=None,
                  epsilon=None, nac_factor: float | None = None, fc3=None, short_range: bool = False,
-                 ewald_lambda: float | None = None):
+                 ewald_lambda: float | None = None, fc4=None):
         fc2 = np.asarray(fc2, dtype=float)
         for name, arr in (("fc2", fc2), ("fc3", fc3), ("born", born), ("epsilon", epsilon)):
             if arr is not None and not np.isfinite(np.asarray(arr, dtype=float)).all():
@@ -104,6 +108,16 @@ class ForceConstants:
                                  f"or ({N}, {N}, {N}, 3, 3, 3)")
             fc3 = np.ascontiguousarray(fc3)
         self.fc3 = fc3
+        if fc4 is not None:
+            from trajmodes.forceconstants.quartic import QuarticConstants
+            if isinstance(fc4, tuple) and len(fc4) == 2:
+                fc4 = QuarticConstants(fc4[0], fc4[1], N)
+            if not isinstance(fc4, QuarticConstants):
+                raise ValueError(f"fc4 must be QuarticConstants (quartets and their blocks), not {type(fc4).__name__}")
+            if fc4.n_atoms != N or (len(fc4) and fc4.sites[:, 0].max() >= n):
+                raise ValueError(f"fc4 is for {fc4.n_atoms} atoms and {fc4.sites[:, 0].max() + 1} primitive atoms, "
+                                 f"the supercell has {N} and the primitive cell {n}")
+        self.fc4 = fc4
 
     # -- layouts ----------------------------------------------------------------------------
     @property
@@ -142,7 +156,7 @@ class ForceConstants:
     def _with(self, fc2) -> "ForceConstants":
         return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
                               born=self.born, epsilon=self.epsilon, nac_factor=self.nac_factor,
-                              fc3=self.fc3, short_range=self.short_range, ewald_lambda=self.ewald_lambda)
+                              fc3=self.fc3, fc4=self.fc4, short_range=self.short_range, ewald_lambda=self.ewald_lambda)
 
     # -- polar crystals: full and short-range constants ----------------------------------------
     def dipole_constants(self, ewald_lambda: float | None = None) -> np.ndarray:
@@ -187,8 +201,8 @@ class ForceConstants:
             from trajmodes.forceconstants.dipole import tdep_ewald_lambda
             lam = ewald_lambda if ewald_lambda is not None else tdep_ewald_lambda(self.primitive, self.epsilon)
         return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s, born=self.born,
-                              epsilon=self.epsilon, nac_factor=self.nac_factor, fc3=self.fc3, short_range=short,
-                              ewald_lambda=lam)
+                              epsilon=self.epsilon, nac_factor=self.nac_factor, fc3=self.fc3, fc4=self.fc4,
+                              short_range=short, ewald_lambda=lam)
 
     # -- symmetry ---------------------------------------------------------------------------
     def transposed(self) -> np.ndarray:
@@ -319,7 +333,7 @@ class ForceConstants:
             eps = np.einsum("oba,bc,ocd->ad", R, eps, R) / len(R)
         out = fc.fc2 if self.layout == "compact" else self.full_from_compact(fc.fc2)
         return ForceConstants(out, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
-                              born=born, epsilon=eps, nac_factor=self.nac_factor, fc3=self.fc3,
+                              born=born, epsilon=eps, nac_factor=self.nac_factor, fc3=self.fc3, fc4=self.fc4,
                               short_range=self.short_range, ewald_lambda=self.ewald_lambda)
 
     # -- files: the formats live in trajmodes.io.fcfiles, fc_tdep, fc_shengbte, fc_hiphive and fc_gpumd ------

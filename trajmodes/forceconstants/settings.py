@@ -47,10 +47,13 @@ class CheckedSettings:
         """Refuse settings that cannot make a fit, before any work."""
         if self.mode not in ("sequential", "simultaneous"):
             raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
-        for name in ("cutoff2", "cutoff3", "symprec"):
-            v = getattr(self, name)
-            if v is None and name in ("cutoff2", "cutoff3"):
+        for name in ("cutoff2", "cutoff3", "cutoff4", "symprec"):
+            v = getattr(self, name, None)
+            if v is None and name in ("cutoff2", "cutoff3", "cutoff4"):
                 continue
+            if name == "cutoff4" and whole_supercell(v):
+                raise ValueError("cutoff4 must be a distance in Angstrom: every quartet of the supercell would be "
+                                 "N^3 x 81 constants per atom")
             if name != "symprec" and whole_supercell(v):
                 continue
             if isinstance(v, str):
@@ -84,6 +87,11 @@ class CheckedSettings:
                 raise ValueError(f"fc2 must be a ForceConstants to hold fixed, not {type(self.fc2).__name__}")
             if self.cutoff3 is None:
                 raise ValueError("with fc2 held fixed only the third order is fitted: give cutoff3")
+            if getattr(self, "cutoff4", None) is not None:
+                raise ValueError("a held fc2 is for phono3py's separate fc2 and fc3 datasets: fit the fourth order "
+                                 "(cutoff4) without fc2=")
+        if getattr(self, "cutoff4", None) is not None and self.cutoff3 is None:
+            raise ValueError("the fourth order is fitted with the third: give cutoff3 with cutoff4")
 
     def _check_memory(self, n_runs: int) -> None:
         """Refuse a fit whose normal equations would not fit in memory, before reading any frame."""
@@ -101,4 +109,4 @@ class CheckedSettings:
                               f"matrices for each of {blocks} blocks of frames, {int(self.folds)} cross-validation "
                               f"folds and {n_seg} time segments, {workers} tasks at a time) but "
                               f"{have / 2**30:.1f} GiB are available: use smaller cutoffs (cutoff2={self.cutoff2}, "
-                              f"cutoff3={self.cutoff3}), fewer segments, or a machine with more memory")
+                              f"cutoff3={self.cutoff3}, cutoff4={getattr(self, 'cutoff4', None)}), fewer segments, or a machine with more memory")

@@ -68,7 +68,7 @@ def fit_params(G, b, sizes, mode, rcond=None, method="eigh"):
             return p, [(cond, rank)] * len(sizes)
         s2 = slice(0, sizes[0])
         c2 = solve_normal(G[s2, s2], b[s2], rcond)[1:]
-        return p, [c2, (cond, rank)]
+        return p, [c2] + [(cond, rank)] * (len(sizes) - 1)
     for o in range(len(sizes)):
         s = slice(off[o], off[o + 1])
         rhs = b[s] - G[s, :off[o]] @ p[:off[o]]
@@ -90,7 +90,7 @@ def truncated(p, sizes, o):
 
 
 def scores(blocks: NormalBlocks, p: np.ndarray, sizes, orders, info, mode: str, rcond=None, cv: str = "blocks",
-           cutoff2: float = np.nan, cutoff3: float | None = None):
+           cutoff2: float = np.nan, cutoff3: float | None = None, cutoff4: float | None = None):
     """Scores of the parameters ``p`` per order (the model truncated after that order), as an xarray Dataset.
 
     ``r2`` = 1 - |f - f_model|^2 / |f|^2, ``rmse`` per force component (eV/A), ``cv_rmse``: k-fold
@@ -141,4 +141,5 @@ def scores(blocks: NormalBlocks, p: np.ndarray, sizes, orders, info, mode: str, 
              n_rows=((), n, {"units": "1", "long_name": "force components fitted"})),
         coords=dict(order=("order", np.array(orders))),
         attrs=dict(mode=mode, folds=int(nf), cv=cv, cutoff2=float(cutoff2),
-                   cutoff3=np.nan if cutoff3 is None else float(cutoff3)))
+                   cutoff3=np.nan if cutoff3 is None else float(cutoff3),
+                   cutoff4=np.nan if cutoff4 is None else float(cutoff4)))

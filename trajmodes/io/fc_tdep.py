@@ -54,7 +54,6 @@ Angstrom, as trajmodes.
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +62,7 @@ from trajmodes.errors import ForceConstantsFormatError
 from trajmodes.io.fc_tdep_polar import (TDEP_BOHR_A, TDEP_CHARGE_TOL, TDEP_HARTREE_EV, TDEP_NAC_FACTOR, TDEP_POLAR_TYPE,
                                         polar_section_lines, read_lotosplitting, read_polar_section,
                                         write_lotosplitting)
+from trajmodes.io.fc_tdep_fourth import read_tdep_fc4, write_tdep_fc4
 from trajmodes.io.fc_tdep_third import read_tdep_fc3, write_tdep_fc3
 from trajmodes.io.fc_text import (MASS_TOLERANCE, Lines, check_poscar_species, expand_images, image_groups,
                                   pair_images, provenance_line, read_poscar, refuse_nac, supercell_fractions,
@@ -78,7 +78,7 @@ __all__ = ["read_tdep", "write_tdep", "read_lotosplitting", "write_lotosplitting
 
 #: the file names TDEP's programs read (``outfile.*`` as written by its own programs are read too)
 TDEP_FILES = {"unitcell": "infile.ucposcar", "supercell": "infile.ssposcar", "fc2": "infile.forceconstant",
-              "fc3": "infile.forceconstant_thirdorder"}
+              "fc3": "infile.forceconstant_thirdorder", "fc4": "infile.forceconstant_fourthorder"}
 
 
 # -- TDEP ---------------------------------------------------------------------------------------------------------
@@ -98,8 +98,8 @@ def read_tdep(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     ----------
     path : path
         A folder with ``infile.ucposcar``, ``infile.forceconstant`` and (optional)
-        ``infile.forceconstant_thirdorder`` and ``infile.ssposcar`` (``outfile.*`` names too), or the
-        ``infile.forceconstant`` itself.
+        ``infile.forceconstant_thirdorder``, ``infile.forceconstant_fourthorder`` and ``infile.ssposcar``
+        (``outfile.*`` names too), or one of the force-constant files itself.
     supercell : Crystal, int, 3 ints or (3, 3) ints, optional
         The supercell to put the constants on instead of that of ``infile.ssposcar`` (a matrix S:
         ``supercell.cell = S @ unitcell.cell``, atoms ordered cell by cell). Default: ``infile.ssposcar``.
@@ -107,7 +107,8 @@ def read_tdep(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     Returns
     -------
     dict, str
-        fc2 in the compact layout (eV/A^2), fc3 when there is a third-order file (eV/A^3), the supercell and
+        fc2 in the compact layout (eV/A^2), fc3 when there is a third-order file (eV/A^3), fc4 when there is a
+        fourth-order one (its quartets and their blocks in eV/A^4, as ``(sites, blocks)``), the supercell and
         the unit cell as primitive cell (masses: the elements' standard masses).
 
     Raises
@@ -120,25 +121,24 @@ def read_tdep(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     folder = p if p.is_dir() else p.parent
     if p.is_file() and "forceconstant" in p.name:                   # either file names the pair
         order = p.name.split("forceconstant", 1)[1]
-        if order not in ("", "_thirdorder"):
+        if order not in ("", "_thirdorder", "_fourthorder"):
             raise ForceConstantsFormatError(p, f"TDEP's {order.strip('_') or 'unknown-order'} force constants, which "
                                                "trajmodes does not hold: it reads the second order "
-                                               "(infile.forceconstant) and the third (infile.forceconstant_thirdorder)",
+                                               "(infile.forceconstant), the third (infile.forceconstant_thirdorder) "
+                                               "and the fourth (infile.forceconstant_fourthorder)",
                                             fix="Give one of those files, or their folder")
-        f2 = folder / p.name.removesuffix("_thirdorder")
+        f2 = folder / p.name.removesuffix(order)
         f3 = folder / (f2.name + "_thirdorder")
+        f4 = folder / (f2.name + "_fourthorder")
     else:
-        f2, f3 = _find(folder, "fc2"), _find(folder, "fc3")
-        higher = sorted(x.name for x in folder.glob("*.forceconstant_fourthorder"))
-        if higher:
-            warnings.warn(f"{folder / higher[0]} is not read: trajmodes holds the second and third orders, not the "
-                          "fourth", stacklevel=3)
+        f2, f3, f4 = _find(folder, "fc2"), _find(folder, "fc3"), _find(folder, "fc4")
     if f2 is None or not f2.exists():
         raise FileNotFoundError(f"no {f2.name if f2 is not None else 'infile.forceconstant'} in {folder}")
     uc = _find(folder, "unitcell")
     if uc is None:
         raise FileNotFoundError(f"no infile.ucposcar in {folder}: TDEP force constants need their unit cell")
     f3 = f3 if f3 is not None and f3.exists() else None
+    f4 = f4 if f4 is not None and f4.exists() else None
     pr = read_poscar(uc, wrap=True)
     if supercell is None:
         ss = _find(folder, "supercell")
@@ -183,8 +183,9 @@ def read_tdep(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
                            "(the file is cut short)", line=flag_line)
         polar = read_polar_section(rd, n)
     fc3 = None if f3 is None else read_tdep_fc3(f3, n, N, smap, L0)
-    where = ", ".join(str(f) for f in (uc, f2, f3) if f is not None)
-    return dict(fc2=fc2, supercell=sc, primitive=pr, smap=smap, p2s=p2s, fc3=fc3, **polar), where
+    fc4 = None if f4 is None else read_tdep_fc4(f4, n, N, smap, L0)
+    where = ", ".join(str(f) for f in (uc, f2, f3, f4) if f is not None)
+    return dict(fc2=fc2, supercell=sc, primitive=pr, smap=smap, p2s=p2s, fc3=fc3, fc4=fc4, **polar), where
 
 
 
@@ -244,3 +245,5 @@ def write_tdep(fc, folder: str | os.PathLike, source: str | os.PathLike | None =
     write_text(folder / TDEP_FILES["fc2"], lines)
     if fc.fc3 is not None:
         write_tdep_fc3(fc, folder / TDEP_FILES["fc3"], note, tol)
+    if getattr(fc, "fc4", None) is not None:
+        write_tdep_fc4(fc, folder / TDEP_FILES["fc4"], note)

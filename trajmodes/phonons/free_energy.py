@@ -20,7 +20,10 @@ Psi and U_3 = 1/6 Psi u u u,
 where <U_3> is the mean cubic energy of the frames (:attr:`EffectiveForceConstants.energies_` ``cubic``, from the
 fit's own pass) and F_3ph the second-order free energy of Psi in the harmonic crystal of Phi
 (:func:`trajmodes.phonons.anharmonic_free_energy.cubic_free_energy`). The perturbative terms are kept by order
-(:data:`ANHARMONIC_TERMS`), so that a fourth order adds ``quartic_*`` variables the same way.
+(:data:`ANHARMONIC_TERMS`): with fitted fourth-order constants Chi (``cutoff4``), U_4 = 1/24 Chi u u u u is taken out of
+the baseline the same way and the first-order quartic free energy F_4ph = <U_4> in the harmonic crystal of Phi
+(:func:`trajmodes.phonons.quartic.quartic_free_energy`) added, as TDEP's ``anharmonic_free_energy --fourthorder``
+does (its documentation's Delta F^4ph).
 
 Occupations. The constants of a classical MD run are renormalised by classical amplitudes; quantum oscillators on
 them (``occupation="quantum"``) mix two statistics. The harmonic free energy is therefore reported with both:
@@ -40,6 +43,7 @@ import numpy as np
 from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.phonons.anharmonic_free_energy import cubic_free_energy
 from trajmodes.phonons.harmonic import Phonons
+from trajmodes.phonons.quartic import quartic_free_energy
 from trajmodes.phonons.statistics import check_occupation
 from trajmodes.phonons.uncertainty import harmonic_samples
 from trajmodes.units import KB_EV
@@ -68,12 +72,15 @@ def _cubic(fc, T: float, mesh, occupation: str, expression: str = "wallace") -> 
     return float(cubic_free_energy(fc, [T], mesh, occupation, expression=expression)[0])
 
 
+def _quartic(fc, T: float, mesh, occupation: str, expression: str = "wallace") -> float:
+    """F_4ph of ``fc`` at one temperature, eV per primitive cell (``expression`` concerns the cubic term only)."""
+    return float(quartic_free_energy(fc, [T], mesh, occupation).values[0]) * fc.n_prim
+
+
 #: the perturbative terms beyond the effective harmonic crystal, by order of the force constants: the name of the
 #: variables, the key of the mean energy <U_n> in the fit's ``energies_``, and the free energy F_nph(fc, T, mesh,
-#: occupation, expression="wallace") -> eV per primitive cell. A fourth order (the first-order quartic free energy
-#: with fc4) goes here as ``4: ("quartic", "quartic", ...)`` once the fit has fourth-order constants, and adds
-#: ``quartic_*`` variables.
-ANHARMONIC_TERMS = {3: ("cubic", "cubic", _cubic)}
+#: occupation, expression="wallace") -> eV per primitive cell.
+ANHARMONIC_TERMS = {3: ("cubic", "cubic", _cubic), 4: ("quartic", "quartic", _quartic)}
 
 
 def _harmonic(fit, T: float, mesh, classical: bool) -> tuple[float, float, float]:
@@ -84,11 +91,15 @@ def _harmonic(fit, T: float, mesh, classical: bool) -> tuple[float, float, float
 
 def _std_with_fewer(full: np.ndarray, few: np.ndarray, n_units: int) -> float:
     """Bootstrap standard error of ``full + few``, where ``full`` has every resample and ``few`` only the first
-    len(few): var(full) from all, var(few) and the covariance from the shared resamples."""
+    len(few): var(full) from all, var(few) and the covariance from the shared resamples. Where the two nearly cancel
+    (a mean energy and the free energy of the same order) and that estimate is not positive, the variance of the sum
+    over the shared resamples alone."""
     k = len(few)
     if k < 2:
         return float("nan")
     var = np.var(full, ddof=1) + np.var(few, ddof=1) + 2 * np.cov(full[:k], few, ddof=1)[0, 1]
+    if var <= 0:
+        var = np.var(full[:k] + few, ddof=1)
     return float(np.sqrt(max(var, 0.0) * n_units / (n_units - 1)))
 
 
@@ -227,7 +238,9 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
         attrs.update(anharmonic_correction="-<U_3> + F_3ph, the third-order free energy of TDEP's "
                      "anharmonic_free_energy (D. C. Wallace, Thermodynamics of Crystals (1972); R. A. Cowley, Adv. "
                      "Phys. 12, 421 (1963)); F_3ph without the q = 0 loop (zero when no atom has a free internal "
-                     "coordinate)", cubic_mesh=list(np.broadcast_to(np.asarray(cubic_mesh, int), (3,)).tolist()))
+                     "coordinate)" + ("; with fc4 also -<U_4> + F_4ph, F_4ph the first-order quartic free energy "
+                                      "1/8 Chi <uu><uu>" if 4 in terms else ""),
+                     cubic_mesh=list(np.broadcast_to(np.asarray(cubic_mesh, int), (3,)).tolist()))
         if errors:
             attrs["cubic_resamples"] = int(min(int(cubic_resamples), len(fit.params_samples_[2])))
             attrs["cubic_error_mesh"] = _error_mesh(cubic_mesh).tolist()

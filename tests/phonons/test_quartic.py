@@ -1,0 +1,145 @@
+"""First-order quartic anharmonicity (trajmodes.phonons.quartic), checked by independent routes:
+
+- the covariance summed over the supercell's q-points is the periodic supercell's own, from its Gamma-point modes;
+- the renormalised second order 1/2 Chi:<uu> is what a TDEP fit finds on canonical configurations of the harmonic
+  crystal with quartic forces added (exact in expectation by Wick's theorem, Monte Carlo here);
+- the quartic free energy 1/8 Chi <uu><uu> is the sampled mean of V4;
+- quantum and classical agree at high temperature.
+
+The crystal: nearest-neighbour Morse fcc Cu (108 atoms), its analytic fourth derivatives (tests.support.morse).
+"""
+import numpy as np
+import pytest
+
+from tests.support.morse import pair_fc4
+from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.lattice.cubic import cubic_lattice
+from trajmodes.phonons.harmonic import Phonons
+from trajmodes.phonons.quartic import displacement_covariance, loop_shift, quartic_free_energy, quartic_renormalisation
+from trajmodes.phonons.sampling import canonical_configurations, supercell_modes
+from trajmodes.phonons.statistics import mode_energy
+from trajmodes.potentials.pair import Morse
+
+T = 600.0
+QPOINTS = [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [1 / 3, 0, 1 / 3]]
+
+
+@pytest.fixture(scope="module")
+def crystal():
+    sc, prim = cubic_lattice("fcc", 3.61, 3, ["Cu"], [63.546])
+    harmonic = Morse(D0=0.3429, alpha=1.3588, r0=2.866, cutoff=3.0).force_constants(sc, prim, layout="compact")
+    fc = ForceConstants(harmonic.fc2, sc, harmonic.primitive, smap=harmonic.smap, p2s=harmonic.p2s,
+                        fc4=pair_fc4(sc, prim, cutoff=3.0))
+    return sc, fc
+
+
+@pytest.fixture(scope="module")
+def samples(crystal):
+    """Canonical configurations of the harmonic crystal at T, with their harmonic plus quartic forces."""
+    sc, fc = crystal
+    u = canonical_configurations(fc, T, 400, "classical", seed=1).displacements.values
+    f = -np.einsum("ijab,tjb->tia", fc.full(), u) + fc.fc4.forces(u, fc.p2s, fc.smap)
+    return u, f
+
+
+@pytest.mark.parametrize("occupation", ["classical", "quantum"])
+def test_covariance_on_the_supercell_qpoints_is_the_supercells(crystal, occupation):
+    sc, fc = crystal
+    N = sc.n_atoms
+    modes = supercell_modes(fc)
+    ok = ~modes["translations"]
+    energy = np.zeros(3 * N)
+    energy[ok] = np.asarray(mode_energy(modes["frequencies"][ok], T, occupation)).ravel()
+    amp = np.where(ok, energy / np.where(ok, modes["eigenvalues"], 1.0), 0.0)
+    V = modes["eigenvectors"]
+    w = 1 / np.sqrt(np.repeat(modes["masses"], 3))
+    ref = ((V * amp) @ V.T * w[:, None] * w[None, :]).reshape(N, 3, N, 3)
+    rng = np.random.default_rng(0)
+    first, second = np.r_[0, 0, rng.integers(0, N, 30)], np.r_[0, 1, rng.integers(0, N, 30)]
+    C = displacement_covariance(fc, T, first, second, None, occupation)
+    assert np.abs(C - ref[first, :, second, :]).max() < 1e-12 * np.abs(ref).max()
+
+
+def test_renormalised_constants_are_what_a_fit_to_sampled_quartic_forces_finds(crystal, samples):
+    """A TDEP fit to canonical configurations of the harmonic crystal, with the quartic forces added, finds
+    Phi + 1/2 Chi:<uu>; at T = 600 K the correction is 1.9 % of Phi and the fit finds it to 1.5 % of itself."""
+    sc, fc = crystal
+    u, f = samples
+    dphi = quartic_renormalisation(fc, T, None, "classical")
+    fit = EffectiveForceConstants(cutoff2=2.6, folds=2, segments=4).fit_arrays(sc, u, f)
+    assert np.abs(dphi).max() > 0.015 * np.abs(fc.fc2).max()
+    assert np.abs(fit.fc2_ - (fc.fc2 + dphi)).max() < 0.02 * np.abs(dphi).max()
+    shifts = loop_shift(fc, QPOINTS, [T], mesh=None, occupation="classical")
+    fitted = Phonons(fit.force_constants_).frequencies(QPOINTS)
+    moved = shifts.renormalised.values[0] - shifts.frequency.values
+    assert moved[1:].min() > 0.05
+    assert np.abs(fitted - shifts.renormalised.values[0]).max() < 0.03 * moved.max()
+    # first order in Chi: the shift is the change of nu^2 over 2 nu, within a few per cent of the exact change
+    first = shifts.quartic_shift.values[0]
+    assert np.allclose(first[1:], moved[1:], rtol=0.03)
+    assert np.abs(first[0]).max() == 0.0                      # the translations at Gamma
+
+
+def test_quartic_free_energy_is_the_sampled_mean_quartic_energy(crystal, samples):
+    sc, fc = crystal
+    u, _ = samples
+    v4 = fc.fc4.energy(u, fc.p2s, fc.smap) / sc.n_atoms
+    f4 = float(quartic_free_energy(fc, T, None, "classical").values[0])
+    assert f4 > 0
+    assert abs(f4 - v4.mean()) < 3.5 * v4.std(ddof=1) / np.sqrt(len(v4))
+
+
+def test_quantum_and_classical_meet_at_high_temperature(crystal):
+    _, fc = crystal
+    """The quantum covariance exceeds the classical one by (h nu / k_B T)^2 / 12 at high T: the two free energies meet
+    as 1/T^2; at low T the zero-point motion dominates."""
+    temps = [20.0, 3000.0, 6000.0]
+    quantum = quartic_free_energy(fc, temps, None, "quantum").values
+    classical = quartic_free_energy(fc, temps, None, "classical").values
+    excess = quantum / classical - 1
+    assert 0 < excess[1] < 5e-3 and excess[2] == pytest.approx(excess[1] / 4, rel=0.02)
+    assert quantum[0] > 50 * classical[0]
+    q = loop_shift(fc, QPOINTS[1:], [6000.0], mesh=None, occupation="quantum").quartic_shift.values
+    c = loop_shift(fc, QPOINTS[1:], [6000.0], mesh=None, occupation="classical").quartic_shift.values
+    assert np.allclose(q, c, rtol=1e-3)
+
+
+def test_a_mesh_converges_to_the_bulk_covariance(crystal):
+    """On Gamma-centred meshes the shift converges (the bulk crystal's covariance), away from the supercell's."""
+    _, fc = crystal
+    shifts = [loop_shift(fc, [[0.5, 0.5, 0.0]], [T], mesh=m, occupation="classical").quartic_shift.values[0, 0]
+              for m in (8, 12, 16)]
+    assert np.abs(shifts[2] - shifts[1]).max() < 0.3 * np.abs(shifts[1] - shifts[0]).max() + 1e-6
+    assert np.abs(shifts[2] - shifts[1]).max() < 1e-3 * np.abs(shifts[2]).max()
+
+
+def test_constants_without_a_fourth_order_are_refused(crystal):
+    sc, fc = crystal
+    bare = ForceConstants(fc.fc2, sc, fc.primitive, smap=fc.smap, p2s=fc.p2s)
+    with pytest.raises(ValueError, match="no fourth-order part"):
+        loop_shift(bare, QPOINTS, [T])
+
+
+def test_tdep_free_energy_takes_the_quartic_term(crystal, samples):
+    """With fc4 the TDEP free energy takes <U_4> out of the baseline and adds F_4ph (TDEP's anharmonic_free_energy
+    --fourthorder): quartic_energy is the fit's <1/24 Chi u u u u>, quartic_free_energy that of quartic_free_energy on
+    the fitted constants, and the corrected free energy sums the orders; every term has an error bar."""
+    from trajmodes.phonons.free_energy import tdep_free_energy
+    sc, fc = crystal
+    u, f = samples
+    energies = (0.5 * np.einsum("tia,ijab,tjb->t", u, fc.full(), u, optimize=True)
+                + fc.fc4.energy(u, fc.p2s, fc.smap) - 3.5 * sc.n_atoms)
+    fit = EffectiveForceConstants(cutoff2=2.6, cutoff3=2.6, cutoff4=2.6, folds=2, segments=8).fit_arrays(
+        sc, u, f, energies=energies)
+    ds = tdep_free_energy(fit, T, mesh=(6, 6, 6), occupation="classical", cubic_mesh=4, cubic_resamples=4)
+    n_cells = sc.n_atoms
+    assert float(ds.quartic_energy) == pytest.approx(fit.energies_["quartic"] / n_cells, rel=1e-12)
+    f4 = float(quartic_free_energy(fit.force_constants_, T, 4, "classical").values[0])
+    assert float(ds.quartic_free_energy) == pytest.approx(f4, rel=1e-12) and f4 > 0
+    assert float(ds.free_energy_corrected) == pytest.approx(
+        float(ds.free_energy) - float(ds.cubic_energy) + float(ds.cubic_free_energy) - float(ds.quartic_energy)
+        + f4, rel=1e-12)
+    for k in ("quartic_energy", "quartic_free_energy", "quartic_correction", "free_energy_corrected"):
+        assert np.isfinite(float(ds[k + "_err"])) and float(ds[k + "_err"]) > 0, k
+    assert "F_4ph" in ds.attrs["anharmonic_correction"]
