@@ -142,3 +142,20 @@ def test_polar_fit_refuses_bad_born_charges():
         EffectiveForceConstants(cutoff2=3.0, folds=1, born=ok).fit_arrays(sc, u, u)
     with pytest.raises(ValueError, match="positive definite"):
         EffectiveForceConstants(cutoff2=3.0, folds=1, born=ok, epsilon=-np.eye(3)).fit_arrays(sc, u, u)
+
+
+@pytest.mark.parametrize("matrix", [np.diag([3, 3, 3]), [[2, 1, 0], [0, 2, 1], [1, 0, 3]]])
+def test_dipole_forces_by_fft_are_the_dense_products(matrix):
+    """The dipole-dipole forces of every frame, by FFT over the supercell's translations (its Smith normal form), are
+    -Phi_dd u of the dense (3N, 3N) matrix, for a diagonal and a non-diagonal supercell."""
+    from trajmodes.forceconstants.dipole import SupercellConvolution, dipole_force_matrix, dipole_supercell_constants
+    prim = prototype("rocksalt", ("Mg", "O"), 4.212)
+    sc = prim.supercell(matrix)
+    smap = sc.supercell_map(prim)
+    p2s = np.array([np.flatnonzero(smap.atom == k)[0] for k in range(2)])
+    z = np.array([np.eye(3) * (2.0 if s == "Mg" else -2.0) for s in prim.species])
+    compact = dipole_supercell_constants(prim, smap, p2s, z, np.eye(3) * 3.0, 1.0)
+    u = np.random.default_rng(0).normal(size=(4, sc.n_atoms, 3))
+    dense = -(u.reshape(4, -1) @ dipole_force_matrix(compact, smap, p2s).T).reshape(u.shape)
+    fft = SupercellConvolution(compact, smap, p2s).forces(u)
+    assert np.abs(fft - dense).max() < 1e-13 * np.abs(dense).max()

@@ -37,7 +37,7 @@ from trajmodes.forceconstants.design import DesignKernel
 from trajmodes.units import BOHR_A, NAC_FACTOR
 
 __all__ = ["DipoleEwald", "check_born", "tdep_ewald_lambda", "dipole_supercell_constants", "dipole_force_matrix",
-           "DipoleSubtracted", "polar_kernel", "Q_ZERO", "GAUSSIAN_FLOOR", "CHARGE_SUM_TOL"]
+           "DipoleSubtracted", "SupercellConvolution", "polar_kernel", "Q_ZERO", "GAUSSIAN_FLOOR", "CHARGE_SUM_TOL"]
 
 #: |K| below this (1/A, no 2 pi) counts as q = 0 (phonopy's Q_DIRECTION_TOLERANCE)
 Q_ZERO = 1e-5
@@ -193,8 +193,10 @@ class DipoleEwald:
         sf = pf[smap.atom] + smap.lattice                                # (N, 3) prim frac
         d = sf[None, :, :] - sf[p2s][:, None, :]                         # (n, N, 3)
         ph = np.exp(-2j * np.pi * np.einsum("cx,kjx->ckj", qc, d))       # (Nc, n, N)
-        Ck = C[:, :, :, smap.atom, :]                                    # (Nc, n, 3, N, 3)
-        out = np.einsum("ckajb,ckj->kjab", Ck, ph, optimize=True).real
+        out = np.empty((len(p2s), len(sf), 3, 3))
+        for b in range(len(self.pos)):                                   # the columns of one primitive atom at a time
+            j = np.flatnonzero(smap.atom == b)
+            out[:, j] = np.einsum("ckab,ckj->kjab", C[:, :, :, b, :], ph[:, :, j], optimize=True).real
         return out / len(qc)
 
 
@@ -295,23 +297,71 @@ def dipole_force_matrix(compact: np.ndarray, smap, p2s) -> np.ndarray:
 
 
 # -- the polar fit: the dipole-dipole forces taken out of every frame ---------------------------------------------
-class DipoleSubtracted(DesignKernel):
-    """A :class:`DesignKernel` that takes the dipole-dipole forces F_dd = -M u out of every frame's forces before
-    adding its rows: the normal equations of the short-range model (TDEP's polar fit).
+class SupercellConvolution:
+    """F = -M u for the lattice-periodic operator M of compact supercell constants, by FFT over the supercell's
+    translations: O(N log N) per frame instead of the dense (3N, 3N) product.
 
-    Built from a kernel (its tables shared, not copied) and M (3N, 3N), eV/A^2 (the supercell's Phi_dd,
-    :func:`~trajmodes.forceconstants.dipole.dipole_force_matrix`). Phi_dd obeys the acoustic sum rule, so F_dd of a
-    frame sums to zero and the mean force removed before stays removed.
+    The translations of a supercell S (``supercell.cell = S @ primitive.cell``) form the finite group Z^3 / Z^3 S; with
+    the Smith normal form L S R = D a cell's lattice vector l maps to l R mod diag(D), a point of a d1 x d2 x d3 grid
+    on which M is a convolution (one 3 x 3 block per pair of primitive atoms and grid offset).
+
+    Parameters
+    ----------
+    compact : ndarray (n, N, 3, 3)
+        Constants in eV/A^2 (row a: supercell atom ``p2s[a]``).
+    smap : SupercellMap
+    p2s : ndarray of int (n,)
     """
 
-    def __init__(self, kernel: DesignKernel, matrix: np.ndarray):         # noqa: D107 - no DesignKernel.__init__
+    def __init__(self, compact: np.ndarray, smap, p2s):
+        from trajmodes.lattice.supercell import smith_normal_form
+        _, D, R = smith_normal_form(smap.matrix)
+        d = np.abs(np.diag(D)).astype(np.int64)
+        self.shape = tuple(int(x) for x in d)
+        n = len(p2s)
+        self.atom = np.asarray(smap.atom, dtype=np.int64)
+        grid = np.mod(np.asarray(smap.lattice, dtype=np.int64) @ R, d)               # (N, 3) every atom's cell
+        self.cell = np.ravel_multi_index(tuple(grid.T), self.shape)
+        offset = np.mod(grid[None, :, :] - grid[np.asarray(p2s)][:, None, :], d)       # (n, N, 3)
+        K = np.zeros((n, n) + self.shape + (3, 3))
+        K[np.arange(n)[:, None], self.atom[None, :], offset[..., 0], offset[..., 1], offset[..., 2]] = compact
+        half = self.shape[:2] + (self.shape[2] // 2 + 1,)                            # real FFT: the last axis halved
+        Kf = np.conj(np.fft.fftn(K, axes=(2, 3, 4)))[:, :, :, :, :half[2]].reshape(n, n, -1, 3, 3)
+        # one (3n, 3n) block per grid point, rows (b, y) and columns (a, x): F(g) = U(g) @ kernel[g]
+        self.kernel = np.ascontiguousarray(Kf.transpose(2, 1, 4, 0, 3).reshape(-1, 3 * n, 3 * n))
+        self.half = half
+        self.n = n
+
+    def forces(self, u: np.ndarray) -> np.ndarray:
+        """-M u, (T, N, 3) in eV/A for u (T, N, 3) in A."""
+        u = np.asarray(u, dtype=float)
+        T, n = len(u), self.n
+        grid = np.zeros((T, n, int(np.prod(self.shape)), 3))
+        grid[:, self.atom, self.cell] = u
+        U = np.fft.rfftn(grid.reshape((T, n) + self.shape + (3,)), axes=(2, 3, 4))     # (T, n, *half, 3)
+        U = U.reshape(T, n, -1, 3).transpose(2, 0, 1, 3).reshape(-1, T, 3 * n)          # (g, t, (b, y))
+        F = np.matmul(U, self.kernel)                                                     # (g, t, (a, x))
+        F = F.reshape((-1, T, n, 3)).transpose(1, 2, 0, 3).reshape((T, n) + self.half + (3,))
+        f = np.fft.irfftn(F, s=self.shape, axes=(2, 3, 4))
+        return -f.reshape(T, n, -1, 3)[:, self.atom, self.cell]
+
+
+class DipoleSubtracted(DesignKernel):
+    """A :class:`DesignKernel` that takes the dipole-dipole forces F_dd = -Phi_dd u out of every frame's forces before
+    adding its rows: the normal equations of the short-range model (TDEP's polar fit).
+
+    Built from a kernel (its tables shared, not copied) and the supercell's Phi_dd as a
+    :class:`SupercellConvolution`. Phi_dd obeys the acoustic sum rule, so F_dd of a frame sums to zero and the mean
+    force removed before stays removed.
+    """
+
+    def __init__(self, kernel: DesignKernel, dipole: SupercellConvolution):   # noqa: D107 - no DesignKernel.__init__
         self.__dict__.update(kernel.__dict__)
-        self.dipole_matrix = np.ascontiguousarray(matrix, dtype=float)
+        self.dipole = dipole
 
     def dipole_forces(self, u: np.ndarray) -> np.ndarray:
-        """F_dd = -Phi_dd u, (T, N, 3) eV/A for u (T, N, 3) A: one matrix product for all frames."""
-        u = np.asarray(u, float)
-        return -(u.reshape(len(u), -1) @ self.dipole_matrix.T).reshape(u.shape)
+        """F_dd = -Phi_dd u, (T, N, 3) eV/A for u (T, N, 3) A."""
+        return self.dipole.forces(u)
 
     def accumulate(self, u: np.ndarray, f: np.ndarray, out, fold: int) -> None:
         """:meth:`DesignKernel.accumulate` of the short-range forces f - F_dd."""
@@ -353,7 +403,7 @@ def polar_kernel(kernel: DesignKernel, primitive, supercell, smap, p2s, born, ep
     Z, eps = check_born(Z, epsilon, n)
     lam = float(ewald_lambda) if ewald_lambda is not None else tdep_ewald_lambda(primitive, eps)
     factor = NAC_FACTOR if nac_factor is None else float(nac_factor)
-    require_memory(8.0 * (3 * N) ** 2 * 2, f"the dipole-dipole force matrix of the {N}-atom supercell",
+    require_memory(8.0 * N * n * 9 * 4, f"the dipole-dipole constants of the {N}-atom supercell",
                    "fit a smaller supercell, or without born=")
     dipole_fc2 = dipole_supercell_constants(primitive, smap, p2s, Z, eps, lam, factor)
-    return Z, eps, lam, dipole_fc2, DipoleSubtracted(kernel, dipole_force_matrix(dipole_fc2, smap, p2s))
+    return Z, eps, lam, dipole_fc2, DipoleSubtracted(kernel, SupercellConvolution(dipole_fc2, smap, p2s))
