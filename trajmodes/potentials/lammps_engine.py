@@ -86,6 +86,9 @@ class LammpsEngine(ForceEngine):
         Further LAMMPS commands after the pair style (``neighbor``, ``pair_modify``, ...).
     cmdargs : sequence of str, optional
         LAMMPS command-line arguments (default ``-log none -screen none -nocite``).
+    atom_style : str
+        LAMMPS' ``atom_style`` (default ``atomic``; ``charge`` for ionic potentials, whose charges and ``kspace_style``
+        then go in ``commands``: ``set type 1 charge 2.0``, ...).
 
     Notes
     -----
@@ -95,7 +98,8 @@ class LammpsEngine(ForceEngine):
 
     name = "lammps"
 
-    def __init__(self, crystal, pair_style: str, pair_coeff, *, types=None, commands=(), cmdargs=None):
+    def __init__(self, crystal, pair_style: str, pair_coeff, *, types=None, commands=(), cmdargs=None,
+                 atom_style: str = "atomic"):
         super().__init__(crystal)
         style = str(pair_style).split()
         if not style:
@@ -113,6 +117,7 @@ class LammpsEngine(ForceEngine):
         self.type_of = np.array([self.types.index(s) + 1 for s in sp], dtype=np.int32)
         self.commands = list(commands)
         self.cmdargs = list(cmdargs) if cmdargs is not None else ["-log", "none", "-screen", "none", "-nocite"]
+        self.atom_style = str(atom_style)
         self._lmp = None
 
     # -- instances --------------------------------------------------------------------------
@@ -130,7 +135,7 @@ class LammpsEngine(ForceEngine):
         lmp = _lammps_instance(self.cmdargs)
         masses = [float(self.masses[self.type_of == i + 1][0]) if np.any(self.type_of == i + 1) else 1.0
                   for i in range(len(self.types))]                # 1 amu for a type no atom has
-        text = ("units metal\natom_style atomic\nboundary p p p\natom_modify map array sort 0 0.0\n"
+        text = (f"units metal\natom_style {self.atom_style}\nboundary p p p\natom_modify map array sort 0 0.0\n"
                 + self._box_commands(L) + f"create_box {len(self.types)} box\n")
         lmp.commands_string(text)
         x = self._wrapped(self.positions @ q, L)
