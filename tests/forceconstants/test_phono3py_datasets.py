@@ -143,8 +143,10 @@ def test_si_pbesol_one_fit_of_both_orders():
 
 
 @pytest.mark.slow
-def test_si_pbesol_dim_fc2_route():
-    """phono3py's --dim-fc2: fc2 on 4x4x4, held (folded) while fc3 is fitted on 2x2x2 (README 107.9 W/mK)."""
+def test_si_pbesol_dim_fc2_route(tmp_path):
+    """phono3py's --dim-fc2: fc2 on 4x4x4, held (folded) while fc3 is fitted on 2x2x2 (README 107.9 W/mK); the fitted
+    constants carry the 4x4x4 fc2 for their phonons, and trajmodes' own conductivity is phono3py's on them; phono3py's
+    own dim-fc2 files are read and written."""
     f2 = trajmodes.EffectiveForceConstants(cutoff2=None, folds=1, segments=1).fit(
         read_displacement_dataset(YAML_DIM, FC2_DIM, harmonic=True))
     fit = trajmodes.EffectiveForceConstants(cutoff3="supercell", folds=1, segments=1,
@@ -161,6 +163,36 @@ def test_si_pbesol_dim_fc2_route():
     ph3.run_thermal_conductivity(temperatures=[300])
     kappa = float(np.mean(ph3.thermal_conductivity.kappa[0, 0, :3]))
     assert abs(kappa / 107.9 - 1) < 0.02                                          # measured 107.98
+    # trajmodes itself: the fitted constants carry the held 4x4x4 fc2, whose phonons Anharmonic takes
+    from trajmodes.phonons.anharmonic import Anharmonic
+    fc = fit.force_constants_
+    assert fc.phonon_fc2 is not None and fc.phonon_fc2.supercell.n_atoms == 512
+    ours = float(np.mean(np.diag(Anharmonic(fc, 11, [300.0]).thermal_conductivity().kappa.values[0])))
+    assert abs(ours / kappa - 1) < 1e-4                                           # measured 107.986 both
+    # phono3py's own dim-fc2 files (its constants, its writers) read: both supercells, and the same conductivity
+    from phono3py.file_IO import write_fc2_to_hdf5, write_fc3_to_hdf5
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    ph3.fc2, ph3.fc3 = _phono3py(YAML_DIM, FC2_DIM).fc2, _phono3py(YAML_DIM, FC2_DIM).fc3
+    ph3.save(str(theirs / "phono3py_params.yaml"))
+    write_fc2_to_hdf5(ph3.fc2, filename=str(theirs / "fc2.hdf5"), p2s_map=ph3.phonon_primitive.p2s_map)
+    write_fc3_to_hdf5(ph3.fc3, filename=str(theirs / "fc3.hdf5"), p2s_map=ph3.primitive.p2s_map)
+    read = ForceConstants.from_phono3py(theirs)
+    assert read.supercell.n_atoms == 64 and read.phonon_fc2.supercell.n_atoms == 512
+    assert np.abs(read.phonon_fc2.fc2 - ph3.fc2).max() == 0 and np.abs(read.fc3 - ph3.fc3).max() == 0
+    k_read = float(np.mean(np.diag(Anharmonic(read, 11, [300.0]).thermal_conductivity().kappa.values[0])))
+    assert abs(k_read / 107.9 - 1) < 0.02
+    # and written by trajmodes: the same constants back, both supercells
+    fc.to_phono3py(tmp_path / "ours")
+    back = ForceConstants.from_phono3py(tmp_path / "ours")                       # in phono3py's atom order
+    q = np.random.default_rng(0).random((20, 3))
+    for a, b in ((back.phonon_fc2, fc.phonon_fc2), (back, fc)):
+        assert np.abs(trajmodes.Phonons(a).frequencies(q) - trajmodes.Phonons(b).frequencies(q)).max() < 1e-9
+    for k in range(fc.n_prim):                  # row k: their atoms moved by the offset of the two rows' atoms
+        shift = fc.supercell.positions[fc.p2s[k]] - back.supercell.positions[back.p2s[k]]
+        d = (back.supercell.positions[:, None] + shift - fc.supercell.positions[None]) @ np.linalg.inv(fc.supercell.cell)
+        perm = np.argmin(np.linalg.norm(d - np.rint(d), axis=-1), axis=1)        # our atom of each of theirs
+        assert np.abs(back.fc3[k] - fc.fc3[k][perm][:, perm]).max() < 1e-12
 
 
 MGO = DATA / "phono3py_mgo" / "phono3py_params_MgO-222rd-444rd.yaml.xz"

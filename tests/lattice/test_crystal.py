@@ -63,3 +63,15 @@ def test_shifted_primitive_and_errors():
         sc.supercell_map(Crystal(FCC * 1.1, [[0, 0, 0]], ["Cu"]))
     with pytest.raises(ValueError, match="atoms"):
         Crystal(sc.cell, sc.positions[:-1], sc.species[:-1]).supercell_map(prim)
+
+
+def test_differences_name_what_makes_another_cell():
+    """Two descriptions of one unit cell are the same cell only with the same lattice vectors, atoms and positions
+    (modulo the lattice): reduced q-points and eigenvectors of constants on them are then interchangeable."""
+    from trajmodes.lattice.prototypes import prototype
+    a = prototype("rocksalt", ("Mg", "O"), 4.2)
+    same = Crystal(a.cell, a.positions + a.cell[0], a.species)                 # a lattice vector away: the same
+    assert a.differences(same) is None
+    assert "lattice vectors" in a.differences(Crystal(a.cell[[1, 0, 2]], a.positions, a.species))
+    assert "atoms (O Mg" in a.differences(Crystal(a.cell, a.positions[::-1], a.species[::-1]))
+    assert "other positions" in a.differences(Crystal(a.cell, a.positions + 0.01, a.species))

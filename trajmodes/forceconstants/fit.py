@@ -241,7 +241,8 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
 
     def _setup(self, supercell: Crystal, symprec: float | None = None):
         symprec = float(self.symprec if symprec is None else symprec)
-        primitive = supercell.primitive(symprec)
+        # a held fc2 names the primitive cell: the orders then share it (its q-points, its eigenvectors)
+        primitive = self.fc2.primitive if self.fc2 is not None else supercell.primitive(symprec)
         smap = supercell.supercell_map(primitive)
         skeleton = ForceConstants(np.zeros((primitive.n_atoms, supercell.n_atoms, 3, 3)), supercell, primitive,
                                   smap=smap)
@@ -461,6 +462,8 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
 
     def _make_fc(self, fc2, fc3, fc4=None):
         kw = dict(smap=self.smap_, p2s=self.p2s_)
+        if self.fc2 is not None and fc3 is not None and self.fc2.supercell.n_atoms != self.supercell_.n_atoms:
+            kw["phonon_fc2"] = self.fc2               # held on a larger supercell: the phonons the third order scatters
         if fc4 is not None:
             kw["fc4"] = fc4
         if getattr(self, "born_", None) is not None:

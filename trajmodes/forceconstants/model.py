@@ -55,6 +55,10 @@ class ForceConstants:
         Fourth-order constants Chi = d4U / du du du du in eV/A^4 as their quartets
         (:class:`~trajmodes.forceconstants.quartic.QuarticConstants` on this supercell, or its ``sites`` and ``blocks``
         arrays). Attribute ``fc4`` (None when not given).
+    phonon_fc2 : ForceConstants, optional
+        Second-order constants of the same primitive cell on another, usually larger, supercell, for the phonons that
+        the third order scatters (phono3py's ``--dim-fc2``: fc2 on 4x4x4, fc3 on 2x2x2). ``Phonons(fc)`` still uses
+        ``fc2``; :class:`~trajmodes.phonons.anharmonic.Anharmonic` takes its phonons from ``phonon_fc2``.
     ewald_lambda : float, optional
         For ``short_range``: the Ewald parameter Phi_dd was made with, 1/A *with* 2 pi (the Gaussian is
         exp(-K.eps.K / 4 lambda^2), K with 2 pi; TDEP's lambda in 1/bohr divided by the bohr radius in A).
@@ -64,7 +68,7 @@ class ForceConstants:
     def __init__(self, fc2, supercell: Crystal, primitive: Crystal | None = None, *,
                  smap: SupercellMap | None = None, p2s=None, symprec: float = 1e-3, born=None,
                  epsilon=None, nac_factor: float | None = None, fc3=None, short_range: bool = False,
-                 ewald_lambda: float | None = None, fc4=None):
+                 ewald_lambda: float | None = None, fc4=None, phonon_fc2: "ForceConstants | None" = None):
         fc2 = np.asarray(fc2, dtype=float)
         for name, arr in (("fc2", fc2), ("fc3", fc3), ("born", born), ("epsilon", epsilon)):
             if arr is not None and not np.isfinite(np.asarray(arr, dtype=float)).all():
@@ -118,6 +122,14 @@ class ForceConstants:
                 raise ValueError(f"fc4 is for {fc4.n_atoms} atoms and {fc4.sites[:, 0].max() + 1} primitive atoms, "
                                  f"the supercell has {N} and the primitive cell {n}")
         self.fc4 = fc4
+        if phonon_fc2 is not None:
+            if not isinstance(phonon_fc2, ForceConstants):
+                raise ValueError(f"phonon_fc2 must be ForceConstants, not {type(phonon_fc2).__name__}")
+            other = self.primitive.differences(phonon_fc2.primitive)
+            if other is not None:
+                raise ValueError(f"phonon_fc2 is on another primitive cell than these constants ({other}): its "
+                                 "q-points and eigenvectors would not be theirs; fit or read both on one unit cell")
+        self.phonon_fc2 = phonon_fc2
 
     # -- layouts ----------------------------------------------------------------------------
     @property
@@ -156,7 +168,8 @@ class ForceConstants:
     def _with(self, fc2) -> "ForceConstants":
         return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
                               born=self.born, epsilon=self.epsilon, nac_factor=self.nac_factor,
-                              fc3=self.fc3, fc4=self.fc4, short_range=self.short_range, ewald_lambda=self.ewald_lambda)
+                              fc3=self.fc3, fc4=self.fc4, short_range=self.short_range, ewald_lambda=self.ewald_lambda,
+                              phonon_fc2=self.phonon_fc2)
 
     # -- polar crystals: full and short-range constants ----------------------------------------
     def dipole_constants(self, ewald_lambda: float | None = None) -> np.ndarray:
@@ -362,6 +375,11 @@ class ForceConstants:
         from trajmodes.io.fcfiles import blamed, read_phono3py
         data, where = read_phono3py(path, fc2_filename, fc3_filename)
         with blamed(where):
+            if "phonon" in data:                  # --dim-fc2: fc2 of its own supercell, folded onto the fc3 one
+                from trajmodes.forceconstants.held import fold_fc2
+                phonon = cls(**data.pop("phonon"))
+                data["fc2"] = fold_fc2(phonon, data["supercell"], data["p2s"])
+                data["phonon_fc2"] = phonon
             return cls(**data)
 
     def to_phono3py(self, folder: str | os.PathLike, compression: str | None = "gzip") -> None:
@@ -485,6 +503,8 @@ class ForceConstants:
 
     def __repr__(self) -> str:
         third = "" if self.fc3 is None else f", fc3 {self.fc3.shape} eV/A^3"
+        if self.phonon_fc2 is not None:
+            third += f"; phonons from fc2 on supercell matrix {self.phonon_fc2.smap.matrix.tolist()}"
         return (f"ForceConstants({self.layout} {self.fc2.shape}, eV/A^2{third}; {self.n_prim}-atom primitive cell, "
                 f"supercell matrix {self.smap.matrix.tolist()})")
 

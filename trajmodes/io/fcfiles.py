@@ -225,9 +225,10 @@ def read_phono3py(path: str | os.PathLike, fc2_filename: str | os.PathLike | Non
     fc2_filename, fc3_filename : path, optional
         The hdf5 files; default ``fc2.hdf5`` / ``fc3.hdf5`` beside the yaml.
 
-    Only one supercell is supported: a yaml with a different phonon (fc2) supercell matrix is
-    refused. The constants come in phono3py's supercell order; Born charges are read from the
-    yaml.
+    A yaml with its own phonon (fc2) supercell (``--dim-fc2``) gives the fc3 supercell's keywords with ``fc2=None``
+    and the fc2 constants under ``phonon`` (the keywords of their own :class:`ForceConstants`), which
+    :meth:`ForceConstants.from_phono3py` folds onto the fc3 supercell and keeps as ``phonon_fc2``. The constants come
+    in phono3py's supercell order; Born charges are read from the yaml.
     """
     phono3py = _need("phono3py")
     p = Path(path)
@@ -249,16 +250,21 @@ def read_phono3py(path: str | os.PathLike, fc2_filename: str | os.PathLike | Non
         raise ForceConstantsFormatError(f"{yaml}, {f2}" + (f", {f3}" if f3.exists() else ""),
                                         f"phono3py cannot read them ({type(exc).__name__}: {first_line(exc)})",
                                         fix=DAMAGED) from None
-    if ph3.phonon_supercell_matrix is not None and not np.array_equal(
-            ph3.phonon_supercell_matrix, ph3.supercell_matrix):
-        raise ValueError(f"{yaml}: fc2 supercell differs from the fc3 one; not supported")
     kw = {}
     if ph3.nac_params is not None:
         nac = ph3.nac_params
         kw = dict(born=nac["born"], epsilon=nac["dielectric"], nac_factor=nac.get("factor"))
     fc3 = None if ph3.fc3 is None else np.asarray(ph3.fc3)
-    return (dict(fc2=np.asarray(ph3.fc2), supercell=crystal_from_phonopy(ph3.supercell), primitive=crystal_from_phonopy(ph3.primitive),
-                 p2s=np.asarray(ph3.primitive.p2s_map), fc3=fc3, **kw), f"{f2}" + (f", {f3}" if f3.exists() else ""))
+    where = f"{f2}" + (f", {f3}" if f3.exists() else "")
+    own = dict(supercell=crystal_from_phonopy(ph3.supercell), primitive=crystal_from_phonopy(ph3.primitive),
+               p2s=np.asarray(ph3.primitive.p2s_map), fc3=fc3, **kw)
+    if ph3.phonon_supercell_matrix is not None and not np.array_equal(ph3.phonon_supercell_matrix,
+                                                                       ph3.supercell_matrix):
+        phonon = dict(fc2=np.asarray(ph3.fc2), supercell=crystal_from_phonopy(ph3.phonon_supercell),
+                      primitive=crystal_from_phonopy(ph3.phonon_primitive), p2s=np.asarray(ph3.phonon_primitive.p2s_map),
+                      **kw)
+        return dict(fc2=None, phonon=phonon, **own), where
+    return dict(fc2=np.asarray(ph3.fc2), **own), where
 
 
 def _phono3py_from_files(phono3py, yaml: Path, f2: Path, f3: Path | None):
@@ -310,18 +316,24 @@ def write_phono3py(fc, folder: str | os.PathLike, compression: str | None = "gzi
     from phono3py.file_IO import write_fc2_to_hdf5, write_fc3_to_hdf5
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    phonon = getattr(fc, "phonon_fc2", None)
     ph3 = phono3py.Phono3py(phonopy_atoms(fc.primitive), supercell_matrix=fc.smap.matrix.T,
-                            primitive_matrix=np.eye(3), log_level=0)
+                            primitive_matrix=np.eye(3), log_level=0,
+                            phonon_supercell_matrix=None if phonon is None else phonon.smap.matrix.T)
     cols, p2s = phonopy_columns(fc, ph3.supercell, ph3.primitive)
     k = np.arange(fc.n_prim)[:, None]
-    fc2 = np.ascontiguousarray(fc.compact()[k, cols])
+    if phonon is None:
+        fc2, p2s2 = np.ascontiguousarray(fc.compact()[k, cols]), p2s
+    else:                                     # --dim-fc2: fc2 of the phonon supercell, in phono3py's order of it
+        cols2, p2s2 = phonopy_columns(phonon, ph3.phonon_supercell, ph3.phonon_primitive)
+        fc2 = np.ascontiguousarray(phonon.compact()[k, cols2])
     if fc.born is not None:
         from trajmodes.units import NAC_FACTOR
         factor = NAC_FACTOR if fc.nac_factor is None else fc.nac_factor
         ph3.nac_params = {"born": fc.born, "dielectric": fc.epsilon, "factor": factor}
     atomic_write(folder / "phono3py_params.yaml", lambda tmp: ph3.save(tmp))
     atomic_write(folder / "fc2.hdf5", lambda tmp: write_fc2_to_hdf5(
-        fc2, filename=tmp, p2s_map=p2s, physical_unit="eV/angstrom^2", compression=compression))
+        fc2, filename=tmp, p2s_map=p2s2, physical_unit="eV/angstrom^2", compression=compression))
     if fc.fc3 is not None:
         fc3 = np.ascontiguousarray(fc.fc3[k[:, :, None], cols[:, :, None], cols[:, None, :]])
         atomic_write(folder / "fc3.hdf5", lambda tmp: write_fc3_to_hdf5(

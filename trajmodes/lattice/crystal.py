@@ -72,6 +72,20 @@ class Crystal:
         formula = ", ".join(f"{s}{n}" for s, n in zip(*np.unique(self.species, return_counts=True)))
         return f"Crystal({self.n_atoms} atoms: {formula}; volume {self.volume:.4g} A^3)"
 
+    def differences(self, other: "Crystal", tol: float = 1e-5) -> str | None:
+        """What makes ``other`` another cell than this one: its lattice vectors, its atoms (species and order), or
+        their positions (modulo the lattice, ``tol`` in A); None when it is the same cell. Reduced q-points and
+        eigenvectors of two sets of constants mean the same only on the same cell."""
+        if not np.allclose(self.cell, other.cell, rtol=0, atol=tol):
+            return f"other lattice vectors ({np.round(other.cell, 4).tolist()} A, not {np.round(self.cell, 4).tolist()})"
+        if self.n_atoms != other.n_atoms or not np.array_equal(self.species, other.species):
+            return f"other atoms ({' '.join(other.species)}, not {' '.join(self.species)})"
+        d = (other.positions - self.positions) @ np.linalg.inv(self.cell)
+        off = np.abs((d - np.rint(d)) @ self.cell).max()
+        if off > tol:
+            return f"atoms at other positions (by up to {off:.3g} A)"
+        return None
+
     # -- geometry ---------------------------------------------------------------------------
     @property
     def n_atoms(self) -> int:

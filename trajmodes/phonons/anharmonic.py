@@ -45,7 +45,9 @@ class Anharmonic:
         Gaussian smearing of the energy-conserving delta functions, standard deviation in THz. None: the
         linear tetrahedron method.
     phonons : Phonons, optional
-        Harmonic phonons for frequencies, eigenvectors and velocities (default ``Phonons(force_constants)``).
+        Harmonic phonons for frequencies, eigenvectors and velocities, of the same primitive cell (default
+        ``Phonons(force_constants.phonon_fc2)`` when the constants carry fc2 of a larger supercell, phono3py's
+        ``--dim-fc2``, else ``Phonons(force_constants)``).
     cutoff_frequency : float
         Modes at or below this (THz), the acoustic modes at Gamma and imaginary modes, take no part.
     degeneracy_tol : float
@@ -101,6 +103,15 @@ class Anharmonic:
         if self.sigma_cutoff is not None and smearing is None:
             raise ValueError("sigma_cutoff truncates the Gaussian smearing: give smearing=sigma (THz) with it, or "
                              "leave it out for the tetrahedron method")
+        if phonons is None and getattr(force_constants, "phonon_fc2", None) is not None:
+            from trajmodes.phonons.harmonic import Phonons
+            phonons = Phonons(force_constants.phonon_fc2)
+        if phonons is not None:
+            other = force_constants.primitive.differences(phonons.fc.primitive)
+            if other is not None:
+                raise ValueError(f"the phonons given are of another primitive cell than the third-order constants "
+                                 f"({other}): reduced q-points and eigenvectors would be mixed; fit or read both on "
+                                 "one unit cell (EffectiveForceConstants(fc2=...) fits fc3 on the held fc2's cell)")
         self.interaction = Interaction(force_constants, self.grid, phonons, cutoff_frequency, chunk,
                                        make_r0_average=make_r0_average)
         self.phonons = self.interaction.phonons
