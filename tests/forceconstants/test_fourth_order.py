@@ -130,3 +130,14 @@ def test_tdep_fourth_order_file_round_trip(cu108, tmp_path):
     from trajmodes.errors import ForceConstantsFormatError
     with pytest.raises(ForceConstantsFormatError, match="infile.forceconstant_fourthorder"):
         ForceConstants.from_tdep(tmp_path)
+
+
+def test_netcdf_keeps_the_fourth_order(cu108, tmp_path):
+    """trajmodes' own netCDF file holds the quartets and their blocks: read back bit for bit."""
+    sc, prim = cu108
+    est, _, u, f, _ = _synthetic(sc, prim, n_frames=4)
+    fc = est.fit_arrays(sc, u, f).force_constants_
+    fc.to_netcdf(tmp_path / "fc.nc")
+    back = ForceConstants.from_netcdf(tmp_path / "fc.nc")
+    assert np.array_equal(back.fc4.sites, fc.fc4.sites) and np.array_equal(back.fc4.blocks, fc.fc4.blocks)
+    assert np.array_equal(back.fc3, fc.fc3) and np.array_equal(back.fc2, fc.fc2)

@@ -188,6 +188,9 @@ def test_si_pbesol_dim_fc2_route(tmp_path):
     q = np.random.default_rng(0).random((20, 3))
     for a, b in ((back.phonon_fc2, fc.phonon_fc2), (back, fc)):
         assert np.abs(trajmodes.Phonons(a).frequencies(q) - trajmodes.Phonons(b).frequencies(q)).max() < 1e-9
+    fc.to_netcdf(tmp_path / "fc.nc")                                             # trajmodes' own file keeps both
+    nc = ForceConstants.from_netcdf(tmp_path / "fc.nc")
+    assert np.array_equal(nc.phonon_fc2.fc2, fc.phonon_fc2.fc2) and np.array_equal(nc.fc3, fc.fc3)
     for k in range(fc.n_prim):                  # row k: their atoms moved by the offset of the two rows' atoms
         shift = fc.supercell.positions[fc.p2s[k]] - back.supercell.positions[back.p2s[k]]
         d = (back.supercell.positions[:, None] + shift - fc.supercell.positions[None]) @ np.linalg.inv(fc.supercell.cell)

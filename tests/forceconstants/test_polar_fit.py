@@ -66,6 +66,19 @@ def test_polar_fit_reproduces_tdep_mgo_fc3(tmp_path):
     assert np.abs(A - B).max() < 1e-12
 
 
+def test_netcdf_of_short_range_constants_gives_their_phonons(tmp_path):
+    """A polar fit written to trajmodes' netCDF file (as full constants) and read back gives the same phonons, LO-TO
+    splitting included."""
+    ss, u, f, zss, eps = mgo_frames()
+    fc = EffectiveForceConstants(cutoff2=2.5, folds=1, born=zss, epsilon=eps).fit_arrays(ss, u, f).force_constants_
+    fc.to_netcdf(tmp_path / "fc.nc")
+    back = ForceConstants.from_netcdf(tmp_path / "fc.nc")
+    assert not back.short_range and back.born is not None
+    q = [[0, 0, 0], [0.1, 0.2, 0.3]]
+    assert np.abs(Phonons(back).frequencies(q, q_direction=[1, 0, 0])
+                  - Phonons(fc).frequencies(q, q_direction=[1, 0, 0])).max() < 1e-6
+
+
 def test_tdep_ewald_parameter_is_tdeps():
     """TDEP's choice of lambda (its strategy 2), solved to round-off; TDEP stops its search at |y| < 1e-11."""
     uc = read_poscar(MGO / "infile.ucposcar", wrap=True)

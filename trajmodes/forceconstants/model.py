@@ -375,12 +375,21 @@ class ForceConstants:
         from trajmodes.io.fcfiles import blamed, read_phono3py
         data, where = read_phono3py(path, fc2_filename, fc3_filename)
         with blamed(where):
-            if "phonon" in data:                  # --dim-fc2: fc2 of its own supercell, folded onto the fc3 one
+            return cls._from_keywords(data)
+
+    @classmethod
+    def _from_keywords(cls, data: dict) -> "ForceConstants":
+        """The constants of a reader's keywords; ``phonon`` (the keywords of an fc2 on a larger supercell, phono3py's
+        ``--dim-fc2``) becomes :attr:`phonon_fc2`, folded onto these constants' supercell where they have no fc2."""
+        data = dict(data)
+        if data.get("phonon") is not None:
+            phonon = cls(**data.pop("phonon"))
+            if data.get("fc2") is None:
                 from trajmodes.forceconstants.held import fold_fc2
-                phonon = cls(**data.pop("phonon"))
                 data["fc2"] = fold_fc2(phonon, data["supercell"], data["p2s"])
-                data["phonon_fc2"] = phonon
-            return cls(**data)
+            data["phonon_fc2"] = phonon
+        data.pop("phonon", None)
+        return cls(**data)
 
     def to_phono3py(self, folder: str | os.PathLike, compression: str | None = "gzip") -> None:
         """Write ``phono3py_params.yaml``, ``fc2.hdf5`` and (with ``fc3``) ``fc3.hdf5`` into ``folder``; see
@@ -425,7 +434,7 @@ class ForceConstants:
         from trajmodes.io.fcfiles import blamed, read_netcdf
         data, where = read_netcdf(path)
         with blamed(where):
-            return cls(**data)
+            return cls._from_keywords(data)
 
     @classmethod
     def from_tdep(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
