@@ -117,7 +117,8 @@ class FitResult:
         return float(diff[i]), int(i[1]), self.bands.qpoint.values[i[0]], float(diff.mean())
 
 
-def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",
+def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None = None, cutoff4: float | None = None,
+                  mode: str = "sequential",
                   folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
                   symprec: float = 1e-3, constraints=(), path: str | None = None, npoints: int = 51,
                   compare=None) -> FitResult:
@@ -127,7 +128,7 @@ def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None =
     ----------
     trajectories : Trajectory or list of Trajectory
         Runs at one temperature, with forces, on the same supercell.
-    cutoff2, cutoff3, mode, folds, cv, stride, n_frames, symprec, constraints
+    cutoff2, cutoff3, cutoff4, mode, folds, cv, stride, n_frames, symprec, constraints
         Settings of :class:`~trajmodes.EffectiveForceConstants`.
     path : str, optional
         Band path as special-point letters (``"GXU|KGL"``); default the lattice's standard path.
@@ -139,8 +140,8 @@ def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None =
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.phonons.harmonic import Phonons
     trajs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
-    est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, mode=mode, folds=folds, stride=stride,
-                                  n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints)
+    est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, cutoff4=cutoff4, mode=mode, folds=folds,
+                                  stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints)
     est.fit(trajs if len(trajs) > 1 else trajs[0])
     bands = Phonons(est.harmonic_force_constants_).band_structure(path, npoints=npoints)
     reference = None

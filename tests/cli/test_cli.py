@@ -106,3 +106,18 @@ def test_series_passes_every_read_option_to_each_run(tmp_path, monkeypatch):
               "--md-timestep", "0.002", "--frame-interval", "0.04", "--topology", "top.data", "--debug"])
     assert seen and seen[0]["md_timestep"] == 0.002 and seen[0]["frame_interval"] == 0.04
     assert seen[0]["topology"] == "top.data"
+
+
+def test_fit_with_a_fourth_order(tmp_path, capsys):
+    """fit --cutoff4 fits the fourth order after the third, says so in its table, and fc.nc keeps the quartets;
+    without --cutoff3 it is refused before any work."""
+    dump, ref = str(DATA / "cu32_xu.lammpstrj"), ["--species", "Cu", "--md-timestep", "0.001"]
+    assert main(["fit", dump, *ref, "--cutoff2", "3.0", "--cutoff3", "2.6", "--cutoff4", "2.6",
+                 "-o", str(tmp_path / "fit")]) == 0
+    out = capsys.readouterr().out
+    assert "r4 = 2.6 A" in out and "\n    4 " in out
+    fc = trajmodes.ForceConstants.from_netcdf(tmp_path / "fit" / "fc.nc")
+    assert fc.fc4 is not None and len(fc.fc4) > 0 and fc.fc4.sum_rule_violation() < 1e-10
+    assert main(["fit", dump, *ref, "--cutoff4", "2.6", "-o", str(tmp_path / "bad")]) != 0
+    assert "--cutoff4 fits the fourth order after the third" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -67,6 +67,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pf.add_argument("--cutoff2", type=positive, help="pair cutoff in A (default: min(6, 0.49 x the shortest "
                                                       "supercell lattice vector))")
     pf.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
+    pf.add_argument("--cutoff4", type=positive, help="quartet cutoff in A, with --cutoff3: the fourth order too "
+                                                      "(default: none)")
     pf.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
                     help="sequential (TDEP: fc2 alone, then fc3 on the residual; default) or simultaneous")
     pf.add_argument("--folds", type=positive_int, default=5, help="cross-validation folds (default 5)")

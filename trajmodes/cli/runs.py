@@ -175,6 +175,7 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
     lines = [f"fit: {runs}, {fc.n_atoms}-atom supercell {fc.smap.matrix.tolist()}, primitive "
              f"{composition} ({pr.space_group_symbol}); cutoffs r2 = {settings['cutoff2']:g} A"
              + (f", r3 = {settings['cutoff3']:g} A" if settings.get("cutoff3") is not None else "")
+             + (f", r4 = {settings['cutoff4']:g} A" if settings.get("cutoff4") is not None else "")
              + f"; {settings['mode']} fit", est.scores_table()]
     big = res.largest_difference()
     if big is not None:
@@ -200,8 +201,10 @@ def cmd_fit(args, out) -> int:
         from trajmodes.workflows import default_cutoff2
         cell = trajs[0].reference.cell
         cutoff2 = default_cutoff2(cell) if cell is not None else 6.0
-    settings = dict(cutoff2=cutoff2, cutoff3=args.cutoff3, mode=args.mode, folds=args.folds, cv=args.cv,
-                    stride=args.stride, n_frames=args.n_frames, symprec=args.symprec,
+    if args.cutoff4 is not None and args.cutoff3 is None:
+        raise ValueError("--cutoff4 fits the fourth order after the third: give --cutoff3 with it")
+    settings = dict(cutoff2=cutoff2, cutoff3=args.cutoff3, cutoff4=args.cutoff4, mode=args.mode, folds=args.folds,
+                    cv=args.cv, stride=args.stride, n_frames=args.n_frames, symprec=args.symprec,
                     constraints=tuple(c for c in (args.constraints or "").split(",") if c))
     inputs = [p for t in trajs for p in input_files(t, args)]
     _fit_and_write(trajs, settings, stem(output_file(args, "fc.nc")), out, args, compare=args.compare,
