@@ -95,3 +95,26 @@ def test_compare_command_needs_cubic_constants(tmp_path, capsys):
     xr.Dataset(dict(peak_fwhm=(("q", "branch"), np.ones((1, 3))))).to_netcdf(modes)
     assert main(["compare", str(modes), str(EXAMPLES / "fc" / "cu_eam"), "-o", str(tmp_path / "x")]) == 2
     assert "no third-order part" in capsys.readouterr().err
+
+
+def test_anharmonic_command_with_four_phonon_scattering(tmp_path, capsys):
+    """--four-phonon SIGMA adds the four-phonon widths of a fit with --cutoff4 (reported apart, as the API gives
+    them); constants without a fourth order, or the LBTE, are refused in one line."""
+    from tests.support.paths import DATA
+    fit = tmp_path / "fit"
+    assert main(["fit", str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001", "--cutoff2",
+                 "3.0", "--cutoff3", "2.6", "--cutoff4", "2.6", "-o", str(fit)]) == 0
+    out = tmp_path / "anh"
+    assert main(["anharmonic", str(fit / "fc.nc"), "--mesh", "4", "--smearing", "0.3", "--four-phonon", "0.3",
+                 "-o", str(out)]) == 0
+    assert "four-phonon scattering (Gaussian 0.3 THz)" in capsys.readouterr().out
+    from trajmodes import ForceConstants
+    fc = ForceConstants.from_netcdf(fit / "fc.nc")
+    ref = Anharmonic(fc, 4, [300.0], smearing=0.3).linewidths(shifts=True, four_phonon=0.3)
+    with xr.open_dataset(out / "anharmonic.nc") as ds:
+        np.testing.assert_allclose(ds["gamma_four_phonon"].values, ref["gamma_four_phonon"].values, rtol=1e-12)
+        np.testing.assert_allclose(ds["gamma"].values, ref["gamma"].values, rtol=1e-12)
+        assert (ds["gamma_four_phonon"].values > 0).any()
+    assert main(["anharmonic", str(fit / "fc.nc"), "--mesh", "4", "--four-phonon", "0.3", "--method", "lbte",
+                 "-o", str(tmp_path / "x")]) != 0
+    assert "use --method rta" in capsys.readouterr().err

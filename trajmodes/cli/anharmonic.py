@@ -53,6 +53,14 @@ def cmd_anharmonic(args, out) -> int:
         method += f" cut at {settings['sigma_cutoff']:g} sigma"
     if not settings.get("make_r0_average", True):
         method += ", fc3 transform at the first atom (no r0 average)"
+    four = getattr(args, "four_phonon", None)
+    if four is not None:
+        if fc.fc4 is None:
+            raise ValueError(f"{args.fc}: --four-phonon needs fourth-order constants; fit them with --cutoff4 "
+                             "(trajmodes fit) or give TDEP's infile.forceconstant_fourthorder")
+        if args.method == "lbte":
+            raise ValueError("--four-phonon adds to the widths of the relaxation-time approximation: use --method rta")
+        method += f", four-phonon scattering (Gaussian {four:g} THz)"
     T = np.atleast_1d(args.temperatures)
     lbte = args.method == "lbte"
     what = ("three-phonon collision matrix" if lbte else "three-phonon self-energies")
@@ -60,10 +68,10 @@ def cmd_anharmonic(args, out) -> int:
               f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
               f"{'LBTE' if lbte else 'RTA'} conductivity"):
         an, ds = three_phonon(fc, args.mesh, T, args.occupation, args.smearing, kappa=True, method=args.method,
-                              isotopes=True if args.isotopes else None, **settings)
+                              isotopes=True if args.isotopes else None, four_phonon=four, **settings)
     prov = provenance([args.fc], dict(mesh=args.mesh, smearing=args.smearing, occupation=args.occupation,
                                       method=args.method, isotopes=bool(args.isotopes),
-                                      make_r0_average=an.interaction.make_r0_average,
+                                      make_r0_average=an.interaction.make_r0_average, four_phonon=four,
                                       sigma_cutoff=an.sigma_cutoff))
     written = [write_dataset(ds, os.path.join(args.output, "anharmonic.nc"), out, prov)]
     fig = os.path.join(args.output, f"anharmonic.{args.plot_format}")

@@ -120,6 +120,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="conductivity: rta (relaxation-time approximation; default, with the bubble frequency "
                          "shifts) or lbte (direct solution of the linearised Boltzmann equation, Chaput 2013; "
                          "the RTA comes alongside; no shifts)")
+    pa.add_argument("--four-phonon", dest="four_phonon", type=positive, metavar="SIGMA",
+                    help="add four-phonon scattering from the constants' fourth order (trajmodes fit --cutoff4), "
+                         "Gaussian delta functions of this standard deviation in THz (RTA only)")
     pa.add_argument("--isotopes", action="store_true",
                     help="add isotope (mass-variance) scattering of the natural abundances (Tamura 1983)")
     add_phono3py_options(pa)

@@ -263,7 +263,7 @@ class Anharmonic:
                     make_r0_average=int(self.interaction.make_r0_average),
                     cutoff_frequency=self.interaction.cutoff_frequency)
 
-    def linewidths(self, qpoints=None, shifts: bool = False):
+    def linewidths(self, qpoints=None, shifts: bool = False, four_phonon: float | None = None):
         """Three-phonon linewidths and lifetimes (and optionally frequency shifts) of every branch.
 
         Parameters
@@ -272,6 +272,10 @@ class Anharmonic:
             None: the irreducible points of the mesh; else grid indices or q-points on the mesh.
         shifts : bool
             Also the real part of the self-energy (the bubble shift), from the same interaction strengths.
+        four_phonon : float, optional
+            Add four-phonon scattering (:class:`trajmodes.phonons.fourphonon.FourPhonon`, the constants' ``fc4``, on
+            this mesh, with Gaussian delta functions of this standard deviation in THz); it is reported apart as
+            ``gamma_four_phonon`` and included in ``gamma`` (so in :meth:`thermal_conductivity` given these widths).
 
         Returns
         -------
@@ -287,7 +291,19 @@ class Anharmonic:
         gam = np.stack([r["gamma"] for r in res], axis=1)                               # (nt, nq, nb)
         dims = ("temperature", "q", "branch")
         iso = None if self.mass_variances is None else self.isotope_gamma(gps)
+        four = None
+        if four_phonon is not None:
+            from trajmodes.phonons.fourphonon import FourPhonon
+            fp = FourPhonon(self.fc, self.grid.matrix, phonons=self.phonons,
+                            cutoff_frequency=self.interaction.cutoff_frequency)
+            four = fp.gamma(gps, self.temperatures, float(four_phonon), self.occupation)
+            four = degenerate_average(four, self.frequencies[gps], self.degeneracy_tol)
+            gam = gam + four
         data = _width_variables(gam if iso is None else gam + iso[None], iso)
+        if four is not None:
+            data["gamma_four_phonon"] = (("temperature", "q", "branch"), four,
+                                         {"units": "THz", "long_name": "four-phonon scattering (half width), included "
+                                                                       "in gamma", "smearing": float(four_phonon)})
         if shifts:
             d = np.stack([r["delta"] for r in res], axis=1)
             data["frequency_shift"] = (dims, d, {"units": "THz", "long_name": "real part of the self-energy (bubble shift)"})

@@ -23,13 +23,19 @@ def plot_three_phonon(ds, path: str | None = None, title: str = "", *, ax=None):
         ok = (lw > 0) & (f > 1e-3)
         axes[0].scatter(f[ok], lw[ok], s=7, color=colors[i], label=f"{t:g} K")
         axes[1].scatter(f[ok], tau[ok], s=7, color=colors[i], label=f"{t:g} K")
+        if "gamma_four_phonon" in ds:                      # its part of the width, open markers
+            lw4 = 2 * ds["gamma_four_phonon"].values[i].ravel()
+            k4 = ok & (lw4 > 0)
+            axes[0].scatter(f[k4], lw4[k4], s=12, facecolors="none", edgecolors=colors[i],
+                            label=f"{t:g} K, four-phonon part")
     for ax, name in ((axes[0], "linewidth (FWHM), THz"), (axes[1], "lifetime 1/(2 pi FWHM), ps")):
         ax.set_yscale("log")
         ax.set_xlabel("harmonic frequency (THz)")
         ax.set_ylabel(name)
         ax.legend(fontsize=8, loc="best")
     mesh = "x".join(str(int(m)) for m in np.atleast_1d(ds.attrs.get("mesh", [])))
-    axes[0].set_title(f"three-phonon ({ds.attrs.get('method', '')}, {ds.attrs.get('occupation', '')}, mesh {mesh})",
+    orders = "three- and four-phonon" if "gamma_four_phonon" in ds else "three-phonon"
+    axes[0].set_title(f"{orders} ({ds.attrs.get('method', '')}, {ds.attrs.get('occupation', '')}, mesh {mesh})",
                       fontsize=9)
     if has_kappa:
         k = ds["kappa"].values

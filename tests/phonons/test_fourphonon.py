@@ -1,0 +1,164 @@
+"""Four-phonon widths (trajmodes.phonons.fourphonon) against an independent route: Fermi's golden rule over the normal
+modes of the supercell itself, in real space (no Fourier transform, no q-conservation: the supercell taken as one
+large molecule, its vertices summed atom by atom). On the q-points commensurate with the supercell the two are the
+same sum. The same brute-force code with three legs reproduces trajmodes' three-phonon widths (which match phono3py,
+tests/phonons/test_phono3py_options.py), so the golden-rule machinery it shares with four legs, the counting
+n^2 (n - 1)! of the vertex and the occupation factors of each sign pattern, is checked where an established code
+agrees.
+
+Crystal: nearest-neighbour Morse fcc Cu, 3 x 3 x 3 primitive cells (27 atoms), its analytic third and fourth
+derivatives (tests.support.morse).
+"""
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from tests.support.morse import pair_fc3, pair_fc4
+from trajmodes.forceconstants.design import partner_indices
+from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.lattice.cubic import cubic_lattice
+from trajmodes.phonons.fourphonon import FourPhonon
+from trajmodes.phonons.sampling import supercell_modes
+from trajmodes.phonons.statistics import occupations
+from trajmodes.potentials.pair import Morse
+from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS
+
+HBAR = H_EV_PS / (2 * np.pi)
+SIGMA = 0.4                      # THz: the Gaussian of the delta functions, wide enough for a 27-point grid
+T = 600.0
+
+
+@pytest.fixture(scope="module")
+def crystal():
+    prim = cubic_lattice("fcc", 3.61, 1, ["Cu"], [63.546])[1]
+    sc = prim.supercell(3 * np.eye(3, dtype=int))                      # 27 atoms: 3 x 3 x 3 primitive cells
+    harmonic = Morse(D0=0.3429, alpha=1.3588, r0=2.866, cutoff=3.0).force_constants(sc, prim, layout="compact")
+    fc = ForceConstants(harmonic.fc2, sc, harmonic.primitive, smap=harmonic.smap, p2s=harmonic.p2s,
+                        fc3=pair_fc3(sc, harmonic.primitive, cutoff=3.0, nimg=1), fc4=pair_fc4(sc, prim, cutoff=3.0))
+    return sc, fc
+
+
+def _entries(fc, order):
+    """The supercell's order-n constants over every atom i (the compact rows translated): atoms (n_e, n) and blocks
+    (n_e, 3, ..., 3)."""
+    if order == 3:
+        k_, j_, l_ = np.nonzero(np.abs(fc.fc3).reshape(fc.n_prim, fc.n_atoms, fc.n_atoms, -1).max(axis=-1) > 0)
+        sites, blocks = np.stack([k_, j_, l_], axis=1), fc.fc3[k_, j_, l_]
+    else:
+        sites, blocks = fc.fc4.sites, fc.fc4.blocks
+    atoms, out = [], []
+    for k in range(fc.n_prim):
+        sel = sites[:, 0] == k
+        rows = np.flatnonzero(fc.smap.atom == k)
+        cols = [partner_indices(fc.smap, fc.p2s, k, sites[sel, c], rows) for c in range(1, order)]   # (e, i)
+        for c, i in enumerate(rows):
+            atoms.append(np.stack([np.full(sel.sum(), i)] + [col[:, c] for col in cols], axis=1))
+            out.append(blocks[sel])
+    return np.concatenate(atoms), np.concatenate(out)
+
+
+def _brute_gamma(fc, order, temperature, sigma, occupation="quantum"):
+    """Gamma (THz) of every supercell mode by the golden rule over the supercell's own modes (module docstring)."""
+    modes = supercell_modes(fc)
+    keep = ~modes["translations"]
+    nu = modes["frequencies"][keep]
+    w = 1 / np.sqrt(np.repeat(modes["masses"], 3))
+    A = (modes["eigenvectors"][:, keep] * w[:, None]).T / np.sqrt(2 * np.pi * nu)[:, None]    # (M, 3N), amu^-1/2 ps^1/2
+    M, N3 = A.shape
+    atoms, blocks = _entries(fc, order)
+    comps = np.array(list(itertools.product(range(3), repeat=order - 1)))                   # the other legs' b, c, ...
+    flat = np.zeros((len(atoms), len(comps)), dtype=np.int64)
+    for leg in range(1, order):
+        flat = flat * N3 + 3 * atoms[:, leg][:, None] + comps[None, :, leg - 1]
+    scale = (HBAR / 2) ** (order / 2) / math.factorial(order) / AMU_A2_PS2_EV ** (order / 2)
+    n = occupations(nu, [temperature], occupation)[0]
+    gauss = lambda x: np.exp(-0.5 * (x / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))   # noqa: E731
+    others = order - 1
+    grids = np.meshgrid(*([nu] * others), indexing="ij")
+    occ = np.meshgrid(*([n] * others), indexing="ij")
+    patterns = []
+    for signs in itertools.product((1, -1), repeat=others):
+        if all(s < 0 for s in signs):
+            continue
+        total = sum(s * g for s, g in zip(signs, grids))
+        if occupation == "classical":                        # the terms of the highest order in n that survive
+            wgt = sum(np.prod([occ[i] for i in c], axis=0) * np.prod([signs[j] for j in range(others) if j not in c])
+                      for c in itertools.combinations(range(others), others - 1))
+        else:
+            wgt = np.prod([1 + o if s > 0 else o for o, s in zip(occ, signs)], axis=0) \
+                - np.prod([o if s > 0 else 1 + o for o, s in zip(occ, signs)], axis=0)
+        patterns.append((total, wgt))
+    out = np.zeros(M)
+    for a in range(M):
+        first = np.einsum("ea...,ea->e...", blocks, A[a].reshape(-1, 3)[atoms[:, 0]]).reshape(len(atoms), -1)
+        V = np.bincount(flat.ravel(), weights=first.ravel(), minlength=N3 ** others).reshape((N3,) * others)
+        for _ in range(others):
+            V = np.tensordot(V, A, axes=([0], [1]))          # each contraction moves a mode axis to the back
+        V2 = (V * scale) ** 2
+        out[a] = sum(np.sum(V2 * wgt * gauss(nu[a] - total)) for total, wgt in patterns)
+    factor = order ** 2 * math.factorial(order - 1) * np.pi / HBAR ** 2 / (2 * np.pi) ** 2
+    return nu, factor * out
+
+
+def _by_frequency(nu, gamma, tol=1e-6):
+    """Mean Gamma over the modes of each distinct frequency (degenerate sets: the basis inside is arbitrary)."""
+    order = np.argsort(nu)
+    nu, gamma = nu[order], gamma[order]
+    labels = np.concatenate([[0], np.cumsum(np.diff(nu) > tol)])
+    return np.array([nu[labels == g].mean() for g in np.unique(labels)]), \
+        np.array([gamma[labels == g].mean() for g in np.unique(labels)])
+
+
+def test_three_legs_brute_force_is_trajmodes_three_phonon(crystal):
+    from trajmodes.phonons.anharmonic import Anharmonic
+    sc, fc = crystal
+    nu_b, g_b = _by_frequency(*_brute_gamma(fc, 3, T, SIGMA))
+    an = Anharmonic(fc, fc.smap.matrix, [T], smearing=SIGMA)
+    ds = an.linewidths(np.arange(an.grid.n_points))
+    f = an.frequencies.ravel()
+    live = f > 1e-3
+    nu_q, g_q = _by_frequency(f[live], ds.gamma.values[0].ravel()[live])
+    assert np.allclose(nu_q, nu_b, atol=1e-6) and g_b.max() > 0.01
+    assert np.abs(g_q - g_b).max() < 1e-8 * g_b.max()
+
+
+@pytest.mark.parametrize("occupation", ["quantum", "classical"])
+def test_four_phonon_widths_are_the_golden_rule_over_the_supercell_modes(crystal, occupation):
+    sc, fc = crystal
+    nu_b, g_b = _by_frequency(*_brute_gamma(fc, 4, T, SIGMA, occupation))
+    fp = FourPhonon(fc, fc.smap.matrix)
+    g = fp.gamma(np.arange(fp.grid.n_points), [T], SIGMA, occupation)[0]
+    f = fp.frequencies.ravel()
+    live = f > 1e-3
+    nu_q, g_q = _by_frequency(f[live], g.ravel()[live])
+    assert np.allclose(nu_q, nu_b, atol=1e-6) and g_b.max() > 1e-4
+    assert np.abs(g_q - g_b).max() < 1e-8 * g_b.max()
+
+
+def test_classical_four_phonon_widths_grow_as_the_square_of_temperature(crystal):
+    sc, fc = crystal
+    fp = FourPhonon(fc, 4)
+    g = fp.gamma([1, 2], [300.0, 600.0], SIGMA, "classical")
+    assert np.allclose(g[1], 4 * g[0], rtol=1e-12) and g.max() > 0
+    quantum = fp.gamma([1, 2], [6000.0], SIGMA, "quantum")[0]
+    assert np.allclose(quantum, 400 * g[0], rtol=0.05)                # the classical limit at high T
+
+
+def test_linewidths_and_conductivity_with_four_phonon_scattering(crystal):
+    """Anharmonic.linewidths(four_phonon=sigma) adds the four-phonon widths (reported apart) to the three-phonon
+    ones, and the conductivity from those widths is lower than from the three-phonon ones alone."""
+    from trajmodes.phonons.anharmonic import Anharmonic
+    sc, fc = crystal
+    an = Anharmonic(fc, 4, [T], smearing=SIGMA)
+    three = an.linewidths()
+    both = an.linewidths(four_phonon=SIGMA)
+    four = FourPhonon(fc, 4).gamma(both.grid_point.values, [T], SIGMA)
+    from trajmodes.phonons.degeneracy import degenerate_average
+    four = degenerate_average(four, an.frequencies[both.grid_point.values])
+    assert np.allclose(both.gamma_four_phonon.values, four, rtol=1e-12, atol=0)
+    assert np.allclose(both.gamma.values, three.gamma.values + four, rtol=1e-12, atol=0)
+    k3 = an.thermal_conductivity(linewidths=three).kappa.values[0, 0, 0]
+    k34 = an.thermal_conductivity(linewidths=both).kappa.values[0, 0, 0]
+    assert 0.5 * k3 < k34 < 0.99 * k3

@@ -1,0 +1,189 @@
+"""Four-phonon scattering: the widths of the phonons from the fourth-order constants, in the relaxation-time
+approximation (T. Feng and X. Ruan, Phys. Rev. B 93, 045202 (2016); the lowest-order ("sunset") imaginary part of the
+quartic self-energy, A. A. Maradudin and A. E. Fein, Phys. Rev. 128, 2589 (1962)).
+
+With H4 = sum Phi(lambda lambda1 lambda2 lambda3) A A1 A2 A3 (A = a + a^+ of mode lambda = (q, s)) and
+
+    Phi = N^-1 (1/4!) (hbar/2)^2 (omega omega1 omega2 omega3)^-1/2 sum W W1 W2 W3 / sqrt(m m1 m2 m3)
+          e^{i 2 pi G.r(0k)} sum_{l1 l2 l3} Chi(0k, l1 k1, l2 k2, l3 k3) prod_i e^{i 2 pi q_i.(r(l_i k_i) - r(0k))}
+
+(the third-order interaction of :mod:`trajmodes.phonons.interaction` with one more leg; q + q1 + q2 + q3 = G), Fermi's
+golden rule gives the half width (the imaginary part of the self-energy, as for three phonons)
+
+    Gamma_lambda = (96 pi / hbar^2) sum_{lambda1 lambda2 lambda3} |Phi|^2 sum_s w_s delta(omega - s.omega_123),
+
+the sum over the signs s in {+-}^3 (not all minus) of the three other phonons, emitted (+) or absorbed (-):
+w_s = prod_+ (1 + n) prod_- n - prod_+ n prod_- (1 + n). (+++) is the splitting of lambda into three, (-++) and its
+permutations the redistribution lambda + lambda1 -> lambda2 + lambda3, (--+) and permutations the recombination of
+three into one. 96 = 4^2 3!: the slot of lambda in the vertex and the orderings of the other three (18 = 3^2 2! for
+three phonons). Classically (``occupation="classical"``, n = k_B T / (h nu)) w_s keeps its terms of second order in
+n, sum over pairs (i, j) of s_k n_i n_j (k the third): the widths grow as T^2.
+
+The sums run over every pair (q1, q2) of the mesh, q3 = G - q - q1 - q2, with Gaussian delta functions (``smearing``,
+THz). The fourth-order constants are those of :class:`~trajmodes.forceconstants.quartic.QuarticConstants`: quartets
+within half the supercell, each atom at its shortest image from the first.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.lattice.geometry import shortest_vectors
+from trajmodes.lattice.grid import Grid, parse_mesh
+from trajmodes.phonons.statistics import check_occupation, occupations
+from trajmodes.resources import require_memory
+from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS
+
+__all__ = ["FourPhonon", "GAMMA4_FACTOR", "SIGNS"]
+
+HBAR_EV_PS = H_EV_PS / (2 * np.pi)
+#: 96 pi / hbar^2 with the widths in THz and the delta functions in 1/THz (ordinary frequency): 24 / (pi hbar^2)
+GAMMA4_FACTOR = 24.0 / (np.pi * HBAR_EV_PS ** 2)
+#: the sign patterns of the three other phonons (+ emitted, - absorbed); (---) cannot conserve energy
+SIGNS = np.array([s for s in np.ndindex(2, 2, 2) if any(s)]) * 2 - 1
+
+
+class FourPhonon:
+    """Four-phonon interaction strengths and widths on a Gamma-centred mesh.
+
+    Parameters
+    ----------
+    force_constants : ForceConstants
+        With ``fc4`` (:class:`~trajmodes.forceconstants.quartic.QuarticConstants`).
+    mesh : int, (3,) int or (3, 3) int
+        The q-mesh of the sums (a 3 x 3 supercell matrix: the q-points commensurate with that supercell).
+    phonons : Phonons, optional
+        Harmonic phonons of the same primitive cell (default ``Phonons(force_constants)``).
+    cutoff_frequency : float
+        Modes at or below this (THz) take no part.
+    chunk : int
+        Pairs (q1, q2) per block.
+    """
+
+    def __init__(self, force_constants, mesh, phonons=None, cutoff_frequency: float = 1e-4, chunk: int = 256):
+        q4 = getattr(force_constants, "fc4", None)
+        if q4 is None:
+            raise ValueError("these force constants have no fourth-order part (fc4): fit them with cutoff4= "
+                             "(EffectiveForceConstants) or read TDEP's infile.forceconstant_fourthorder beside them")
+        if phonons is None:
+            from trajmodes.phonons.harmonic import Phonons
+            phonons = Phonons(force_constants)
+        other = force_constants.primitive.differences(phonons.fc.primitive)
+        if other is not None:
+            raise ValueError(f"the phonons given are of another primitive cell than the fourth-order constants ({other})")
+        self.fc, self.phonons = force_constants, phonons
+        self.grid = Grid(parse_mesh(mesh))
+        self.cutoff_frequency = float(cutoff_frequency)
+        self.chunk = max(1, int(chunk))
+        n = force_constants.n_prim
+        self.n_branches = 3 * n
+        N = self.grid.n_points
+        require_memory(16.0 * N * 9 * n * n + 16.0 * self.chunk * (3 * n) ** 4 * 3,
+                       f"the phonons of the {N} q-points and a block of four-phonon strengths", "use a smaller mesh")
+        self.frequencies, self.eigenvectors = phonons.frequencies_and_eigenvectors(self.grid.qpoints)
+        # the quartets: the primitive atom of each leg, and the reduced vectors of legs 1-3 from the first atom
+        fc = force_constants
+        sc = fc.supercell
+        X = sc.ideal_positions(fc.primitive, fc.smap)
+        first = X[fc.p2s[q4.sites[:, 0]]]
+        r = shortest_vectors((X[q4.sites[:, 1:]] - first[:, None, :]).reshape(-1, 3), sc.cell).reshape(-1, 3, 3)
+        self._vec = r @ np.linalg.inv(fc.primitive.cell)                                  # (n_q, 3, 3) reduced
+        self._atoms = np.concatenate([q4.sites[:, :1], fc.smap.atom[q4.sites[:, 1:]]], axis=1)   # (n_q, 4)
+        m = 1.0 / np.sqrt(fc.primitive.masses)
+        self._blocks = q4.blocks * np.prod(m[self._atoms], axis=1)[:, None, None, None, None]    # eV/(A^4 amu^2)
+        self._x0 = fc.primitive.scaled_positions[self._atoms[:, 0]]                     # (n_q, 3)
+
+    def reciprocal_fc4(self, q, q1, q2, q3) -> np.ndarray:
+        """Mass-weighted fourth-order constants in reciprocal space for a block of quartets of q-points:
+        (T, 3n, 3n, 3n, 3n) complex, rows 3k + a, eV/(A^4 amu^2); q (3,), q1, q2, q3 (T, 3) reduced with
+        q + q1 + q2 + q3 integral."""
+        q1, q2, q3 = (np.atleast_2d(x) for x in (q1, q2, q3))
+        T, n = len(q1), self.fc.n_prim
+        G = np.asarray(q)[None, :] + q1 + q2 + q3
+        ph = np.exp(2j * np.pi * (self._x0 @ G.T                                              # (n_q, T)
+                                  + np.einsum("ex,tx->et", self._vec[:, 0], q1)
+                                  + np.einsum("ex,tx->et", self._vec[:, 1], q2)
+                                  + np.einsum("ex,tx->et", self._vec[:, 2], q3)))
+        out = np.zeros((T, n, n, n, n, 81), dtype=complex)
+        a = self._atoms
+        flat = self._blocks.reshape(-1, 81)
+        for key in np.unique(a, axis=0):                                                     # one per atom kinds
+            sel = np.all(a == key, axis=1)
+            out[:, key[0], key[1], key[2], key[3]] = ph[sel].T @ flat[sel]
+        out = out.reshape(T, n, n, n, n, 3, 3, 3, 3).transpose(0, 1, 5, 2, 6, 3, 7, 4, 8)
+        return out.reshape(T, 3 * n, 3 * n, 3 * n, 3 * n)
+
+    def strength(self, q: int, q1, q2) -> tuple[np.ndarray, np.ndarray]:
+        """N^2 |Phi(q s, q1 s1, q2 s2, q3 s3)|^2 for pairs of grid points (q1, q2), q3 = -q - q1 - q2, in eV^2:
+        (T, 3n, 3n, 3n, 3n), zero where a mode is at or below the cutoff; and the grid indices of q3 (T,)."""
+        g = self.grid
+        q1, q2 = np.atleast_1d(q1), np.atleast_1d(q2)
+        a = g.addresses
+        i3 = g.index(-a[q] - a[q1] - a[q2])
+        qp = g.qpoints
+        F = self.reciprocal_fc4(qp[q], qp[q1], qp[q2], qp[i3])                          # (T, A, B, C, D)
+        T, nb = len(q1), self.n_branches
+        e0, e1, e2, e3 = self.eigenvectors[q], self.eigenvectors[q1], self.eigenvectors[q2], self.eigenvectors[i3]
+        X = np.einsum("tabcd,as,tbu,tcv,tdw->tsuvw", F, e0, e1, e2, e3, optimize=True)
+        f = [self.frequencies[q][None, :], self.frequencies[q1], self.frequencies[q2], self.frequencies[i3]]
+        cut = self.cutoff_frequency
+        om = [np.where(x > cut, 2 * np.pi * np.abs(x), np.inf) for x in f]                  # 1/ps
+        inv = 1.0 / (om[0][:, :, None, None, None] * om[1][:, None, :, None, None] * om[2][:, None, None, :, None]
+                     * om[3][:, None, None, None, :])
+        # (1/4!)^2 (hbar/2)^4 |sum|^2 / (omega omega1 omega2 omega3), constants / masses in eV/(A^4 amu^2): eV^2
+        scale = (HBAR_EV_PS / 2) ** 4 / 576.0 / AMU_A2_PS2_EV ** 4
+        return (X.real ** 2 + X.imag ** 2) * inv * scale, i3
+
+    def gamma(self, qpoints, temperatures, smearing: float, occupation: str = "quantum") -> np.ndarray:
+        """Four-phonon Gamma (half width, THz) of every branch at the grid points ``qpoints``.
+
+        Parameters
+        ----------
+        qpoints : int or array of int
+            Grid indices.
+        temperatures : float or array_like, K
+        smearing : float
+            Standard deviation of the Gaussian delta functions, THz.
+        occupation : {"quantum", "classical"}
+
+        Returns
+        -------
+        (n_temperatures, n_q, 3n) THz.
+        """
+        occupation = check_occupation(occupation)
+        if not (np.isfinite(smearing) and smearing > 0):
+            raise ValueError(f"smearing must be a positive width in THz, not {smearing!r}")
+        gps = np.atleast_1d(np.asarray(qpoints, dtype=np.int64))
+        temps = np.atleast_1d(np.asarray(temperatures, dtype=float))
+        N = self.grid.n_points
+        nb = self.n_branches
+        f_all = self.frequencies
+        live = f_all > self.cutoff_frequency
+        n_all = np.where(live[None], occupations(np.where(live, f_all, 1.0), temps, occupation), 0.0)   # (nt, N, nb)
+        pairs = np.stack(np.meshgrid(np.arange(N), np.arange(N), indexing="ij"), -1).reshape(-1, 2)
+        out = np.zeros((len(temps), len(gps), nb))
+        norm = 1.0 / (smearing * np.sqrt(2 * np.pi))
+        for iq, q in enumerate(gps):
+            f0 = f_all[q]
+            for s in range(0, len(pairs), self.chunk):
+                p = pairs[s:s + self.chunk]
+                strength, i3 = self.strength(int(q), p[:, 0], p[:, 1])                      # (T, s, u, v, w)
+                f = [f_all[p[:, 0]], f_all[p[:, 1]], f_all[i3]]
+                occ = [n_all[:, p[:, 0]], n_all[:, p[:, 1]], n_all[:, i3]]                  # (nt, T, nb) each
+                for signs in SIGNS:
+                    x = (f0[None, :, None, None, None] - signs[0] * f[0][:, None, :, None, None]
+                         - signs[1] * f[1][:, None, None, :, None] - signs[2] * f[2][:, None, None, None, :])
+                    delta = norm * np.exp(-0.5 * (x / smearing) ** 2)                       # (T, s, u, v, w)
+                    w = _weights(signs, *occ, occupation)                                   # (nt, T, u, v, w)
+                    out[:, iq] += np.einsum("tsuvw,ktuvw->ks", strength * delta, w, optimize=True)
+        return GAMMA4_FACTOR * out / N ** 2
+
+
+def _weights(signs, n1, n2, n3, occupation: str) -> np.ndarray:
+    """w_s of the sign pattern ``signs`` for occupations n1, n2, n3 (nt, T, nb) of the three other phonons:
+    (nt, T, nb, nb, nb) (module docstring)."""
+    n = [n1[:, :, :, None, None], n2[:, :, None, :, None], n3[:, :, None, None, :]]
+    if occupation == "classical":
+        return (signs[2] * n[0] * n[1] + signs[1] * n[0] * n[2] + signs[0] * n[1] * n[2])
+    plus = [1 + x if s > 0 else x for x, s in zip(n, signs)]
+    minus = [x if s > 0 else 1 + x for x, s in zip(n, signs)]
+    return plus[0] * plus[1] * plus[2] - minus[0] * minus[1] * minus[2]
