@@ -27,6 +27,16 @@ def _private_cache(tmp_path_factory):
         os.environ["TRAJMODES_CACHE"] = old
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _long_runs_removed(tmp_path_factory):
+    """The long LAMMPS runs (tests/support/long_md.py) are made once per session and shared between modules; their
+    dumps (100+ MB each; pytest keeps the last 3 sessions' temporary folders) are deleted when the session ends."""
+    yield
+    from tests.support.long_md import LONG_RUNS
+    for f in tmp_path_factory.getbasetemp().glob(f"{LONG_RUNS}*/*.lammpstrj*"):
+        f.unlink()
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory) -> Path:
     """A private copy of tests/data."""

