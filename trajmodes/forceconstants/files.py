@@ -1,6 +1,6 @@
 """The files of :class:`~trajmodes.forceconstants.model.ForceConstants`: its ``read``, ``from_*`` and ``to_*`` methods, one
-per format, each a thin call of the format's reader or writer in :mod:`trajmodes.io` (``fcfiles``: phonopy, phono3py
-and trajmodes' netCDF; ``fc_tdep``, ``fc_shengbte``, ``fc_hiphive``, ``fc_gpumd``), which return the constructor's
+per format, each a thin call of the format's reader or writer in :mod:`trajmodes.io` (``fcfiles``: phonopy;
+``fc_phono3py``, ``fc_netcdf`` (trajmodes' own), ``fc_tdep``, ``fc_shengbte``, ``fc_hiphive``, ``fc_gpumd``), which return the constructor's
 keywords.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ class ForceConstantFiles:
     """The file methods of :class:`~trajmodes.forceconstants.model.ForceConstants` (a base class: the formats' readers
     build the constants through ``cls``)."""
 
-    # -- files: the formats live in trajmodes.io.fcfiles, fc_tdep, fc_shengbte, fc_hiphive and fc_gpumd ------
+    # -- the formats live in trajmodes.io: fcfiles, fc_phono3py, fc_netcdf, fc_tdep, fc_shengbte, fc_hiphive, fc_gpumd
     @classmethod
     def from_phonopy(cls, path: str | os.PathLike, born: str | os.PathLike | bool | None = None,
                      symprec: float = 1e-5) -> "ForceConstants":
@@ -36,8 +36,9 @@ class ForceConstantFiles:
     def from_phono3py(cls, path: str | os.PathLike, fc2_filename: str | os.PathLike | None = None,
                       fc3_filename: str | os.PathLike | None = None) -> "ForceConstants":
         """Read phono3py's fc2 (and fc3 when there is one) with the structure of its yaml; see
-        :func:`trajmodes.io.fcfiles.read_phono3py`."""
-        from trajmodes.io.fcfiles import blamed, read_phono3py
+        :func:`trajmodes.io.fc_phono3py.read_phono3py`."""
+        from trajmodes.io.fc_phono3py import read_phono3py
+        from trajmodes.io.fcfiles import blamed
         data, where = read_phono3py(path, fc2_filename, fc3_filename)
         with blamed(where):
             return cls._from_keywords(data)
@@ -58,14 +59,14 @@ class ForceConstantFiles:
 
     def to_phono3py(self, folder: str | os.PathLike, compression: str | None = "gzip") -> None:
         """Write ``phono3py_params.yaml``, ``fc2.hdf5`` and (with ``fc3``) ``fc3.hdf5`` into ``folder``; see
-        :func:`trajmodes.io.fcfiles.write_phono3py`."""
-        from trajmodes.io.fcfiles import write_phono3py
+        :func:`trajmodes.io.fc_phono3py.write_phono3py`."""
+        from trajmodes.io.fc_phono3py import write_phono3py
         write_phono3py(self.with_convention("full"), folder, compression)
 
     def to_netcdf(self, path: str | os.PathLike, attrs: dict | None = None) -> None:
         """Write trajmodes' own netCDF4 file (atomic), with the provenance attributes ``attrs``; see
-        :func:`trajmodes.io.fcfiles.write_netcdf`."""
-        from trajmodes.io.fcfiles import write_netcdf
+        :func:`trajmodes.io.fc_netcdf.write_netcdf`."""
+        from trajmodes.io.fc_netcdf import write_netcdf
         write_netcdf(self.with_convention("full"), path, attrs)
 
     @classmethod
@@ -96,7 +97,8 @@ class ForceConstantFiles:
     @classmethod
     def from_netcdf(cls, path: str | os.PathLike) -> "ForceConstants":
         """Read a file written by :meth:`to_netcdf`."""
-        from trajmodes.io.fcfiles import blamed, read_netcdf
+        from trajmodes.io.fc_netcdf import read_netcdf
+        from trajmodes.io.fcfiles import blamed
         data, where = read_netcdf(path)
         with blamed(where):
             return cls._from_keywords(data)
