@@ -22,9 +22,9 @@ from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
 from trajmodes.io.base import FrameSource, pressure_from_tensor, tensor_from_components, wanted_frame_fields
 from trajmodes.io.files import contiguous_runs, line_number, plain_path, pread_reused
 from trajmodes.io.lammps_atoms import DumpAtoms
-from trajmodes.io.lammps_format import (NONSPACE, ROW_STATUS, VECTOR_COLUMNS, DumpLayout, Header, element_column,
-                                        foreign_item, frame_complete, index_dump, misspelled_items,
-                                        parse_header, row_token_counts, timestep_line)
+from trajmodes.io.lammps_format import (ROW_STATUS, VECTOR_COLUMNS, DumpLayout, element_column, frame_complete,
+                                        index_dump, row_token_counts, timestep_line)
+from trajmodes.io.lammps_header import NONSPACE, Header, foreign_item, misspelled_items, parse_header
 from trajmodes.io.lammps_run_data import FROM_COLUMNS, DumpRunData
 from trajmodes.io.restarts import first_of_each_step, order_by_first_step
 from trajmodes.units import conversion

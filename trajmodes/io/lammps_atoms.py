@@ -9,7 +9,8 @@ import numpy as np
 
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.files import line_number
-from trajmodes.io.lammps_format import element_column, parse_header
+from trajmodes.io.lammps_format import element_column
+from trajmodes.io.lammps_header import parse_header
 from trajmodes.lattice.elements import masses_of
 
 
