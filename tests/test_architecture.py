@@ -62,6 +62,7 @@ LAYERS: dict[str, dict[str, str]] = {
         "units": "",
     },
     "phonons": {
+        "errors": "results that were dicts keep their item access one release (errors.DeprecatedItemAccess)",
         "forceconstants": "", "lattice": "",
         "potentials": "free_energy_bounds samples with a force engine of potentials.engines (lazily)",
         "resources": "memory estimates, one BLAS thread in a Dask task",

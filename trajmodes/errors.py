@@ -57,3 +57,22 @@ class TruncatedFrameWarning(UserWarning):
 
 class UnitsWarning(UserWarning):
     """A unit or time step had to be assumed."""
+
+
+class DeprecatedItemAccess:
+    """A result that was a dict: ``result["name"]`` still works for one release, with a DeprecationWarning; the
+    attribute ``result.name`` is the way. A mixin of the frozen dataclasses that replaced the dicts."""
+
+    def __getitem__(self, key):
+        import warnings
+        warnings.warn(f"{type(self).__name__}[{key!r}] is deprecated and will be removed in the next release: use "
+                      f"the attribute .{key}", DeprecationWarning, stacklevel=2)
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def keys(self) -> list[str]:
+        """The names of the fields (as the dict's keys were)."""
+        import dataclasses
+        return [f.name for f in dataclasses.fields(self)]

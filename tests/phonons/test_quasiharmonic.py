@@ -236,3 +236,22 @@ def test_classical_minimum_matches_npt_md_at_low_temperature():
     T = np.array([r["T"] for r in rows])
     assert np.all(np.abs(z[T <= 300]) < 3), z
     assert np.all(z[T >= 700] < -5), z
+
+
+def test_results_are_dataclasses_and_old_spellings_still_work(sw):
+    """free_energy and derivatives return frozen dataclasses; the dict access of the old results and
+    free_energy_hessian(T=) still give the same numbers for one release, with a DeprecationWarning."""
+    cr = prototype("diamond", "Si", 5.431)
+    qh = QuasiHarmonic(sw, cr, mesh=3)
+    point = qh.free_energy(300.0)
+    assert point.free_energy == pytest.approx(point.static + point.vibrational, rel=1e-14)
+    with pytest.warns(DeprecationWarning, match=r"\.free_energy"):
+        assert point["free_energy"] == point.free_energy
+    assert "entropy" in point.keys()
+    d = qh.derivatives(300.0)
+    with pytest.warns(DeprecationWarning, match=r"\.entropy"):
+        assert np.array_equal(d["entropy"], d.entropy)
+    H = qh.free_energy_hessian(cr, 300.0)
+    with pytest.warns(DeprecationWarning, match="temperature="):
+        assert np.array_equal(qh.free_energy_hessian(cr, T=300.0), H)
+    assert np.array_equal(qh.free_energy_hessian(cr, temperature=300.0), H)

@@ -23,7 +23,7 @@ internal strains relaxed, and d(gradient)/dT (analytic) the thermal-expansion te
 """
 from __future__ import annotations
 
-import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,12 +32,13 @@ from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.lattice.symmetry import cartesian_rotations, site_images
 from trajmodes.lattice.strain import STRAIN_BASIS, deformed, strain_matrix, tensor_voigt, voigt_tensor
+from trajmodes.errors import DeprecatedItemAccess
 from trajmodes.phonons import statistics
+from trajmodes.phonons.equilibrium import FreeEnergyMinimum
 from trajmodes.phonons.statistics import check_occupation
-from trajmodes.units import EV_A3_GPA
 from trajmodes.units import KB_EV, THZ, THZ_EV
 
-__all__ = ["QuasiHarmonic"]
+__all__ = ["QuasiHarmonic", "FreeEnergyPoint", "FreeEnergyDerivatives"]
 
 
 def _voigt_volume_gradient(volume: float) -> np.ndarray:
@@ -45,13 +46,53 @@ def _voigt_volume_gradient(volume: float) -> np.ndarray:
     return volume * np.array([1.0, 1, 1, 0, 0, 0])
 
 
-#: a minimum whose isothermal bulk modulus has fallen below this fraction of its value at the lowest temperature is
-#: flagged ``near_instability``: approaching the quasiharmonic spinodal, alpha ~ 1/B_T diverges
-NEAR_SPINODAL = 0.25
+@dataclass(frozen=True)
+class FreeEnergyPoint(DeprecatedItemAccess):
+    """The quasiharmonic free energy and its parts at one geometry and temperature, per cell.
+
+    Attributes
+    ----------
+    static : float
+        Phi_stat, eV.
+    vibrational : float
+        F_vib, eV.
+    free_energy : float
+        F = Phi_stat + F_vib, eV.
+    gibbs : float
+        G = F + p V, eV.
+    volume : float
+        A^3.
+    entropy, heat_capacity : float
+        S and C_V, eV/K.
+    internal_energy : float
+        U = Phi_stat + U_vib, eV.
+    """
+
+    static: float
+    vibrational: float
+    free_energy: float
+    gibbs: float
+    volume: float
+    entropy: float
+    heat_capacity: float
+    internal_energy: float
 
 
-class QuasiHarmonic:
+@dataclass(frozen=True)
+class FreeEnergyDerivatives(DeprecatedItemAccess):
+    """Analytic derivatives per cell with respect to the Voigt strains (6) and the internal displacements (3n): arrays
+    (6 + 3n,) of dF/dx (eV, eV/A), dF_vib/dx, dS/dx and dC_V/dx (eV/K, eV/(K A))."""
+
+    free_energy: np.ndarray
+    vibrational_free_energy: np.ndarray
+    entropy: np.ndarray
+    heat_capacity: np.ndarray
+
+
+class QuasiHarmonic(FreeEnergyMinimum):
     """Quasiharmonic free energy, its analytic gradient and its minimum, for a crystal with a short-ranged potential.
+
+    The minimisation (:meth:`minimize`, :meth:`free_energy_hessian`) is :mod:`trajmodes.phonons.equilibrium`.
 
     Parameters
     ----------
@@ -234,7 +275,8 @@ class QuasiHarmonic:
         g[:6] += pressure * _voigt_volume_gradient(V)
         G = E + th["free_energy"] + pressure * V
         return dict(G=G, F=E + th["free_energy"], static=E, gradient=g, static_gradient=gs, vib_gradient=gv,
-                    hessian=Hs, dgradient_dT=gT, heat_capacity_gradient=gC, volume=V, frequencies=nu, **{f"vib_{k}": v for k, v in th.items()})
+                    hessian=Hs, dgradient_dT=gT, heat_capacity_gradient=gC, volume=V, frequencies=nu,
+                    **{f"vib_{k}": v for k, v in th.items()})
 
     def _to_global(self, g_local: np.ndarray, strain, internal) -> np.ndarray:
         """The gradient with respect to the reference's (e, u) from the local one at the deformed geometry.
@@ -253,18 +295,19 @@ class QuasiHarmonic:
         return out
 
     # -- public: at a given geometry -------------------------------------------------------------------------------
-    def free_energy(self, temperature: float, strain=None, internal=None, pressure: float = 0.0) -> dict:
+    def free_energy(self, temperature: float, strain=None, internal=None, pressure: float = 0.0) -> FreeEnergyPoint:
         """Static, vibrational and total free energy per cell (eV) at the reference deformed by ``strain`` (Voigt, 6)
-        and ``internal`` (n, 3) A, with S (eV/K), C_V (eV/K), U and G = F + p V (``pressure`` in eV/A^3)."""
+        and ``internal`` (n, 3) A, with S (eV/K), C_V (eV/K), U and G = F + p V (``pressure`` in eV/A^3), as a
+        :class:`FreeEnergyPoint`."""
         cr = deformed(self.crystal, strain, internal)
         E = self.potential.energy(cr)
         _, _, q, w, gamma = self._symmetry(cr)
         nu, _ = self._phonons(cr, False, q, gamma)
         th = self._vib_thermo(nu, float(temperature), w)
         V = abs(np.linalg.det(cr.cell))
-        return dict(static=E, vibrational=th["free_energy"], free_energy=E + th["free_energy"],
-                    gibbs=E + th["free_energy"] + pressure * V, volume=V, entropy=th["entropy"],
-                    heat_capacity=th["heat_capacity"], internal_energy=E + th["internal_energy"])
+        return FreeEnergyPoint(static=E, vibrational=th["free_energy"], free_energy=E + th["free_energy"],
+                               gibbs=E + th["free_energy"] + pressure * V, volume=V, entropy=th["entropy"],
+                               heat_capacity=th["heat_capacity"], internal_energy=E + th["internal_energy"])
 
     def gradient(self, temperature: float, strain=None, internal=None, pressure: float = 0.0) -> np.ndarray:
         """Analytic gradient of G (eV per cell) with respect to the reference's Voigt strains (6) and internal
@@ -274,15 +317,17 @@ class QuasiHarmonic:
         loc = self._local(cr, float(temperature), pressure, hessian=False)
         return self._to_global(loc["gradient"], strain, internal)
 
-    def derivatives(self, temperature: float, strain=None, internal=None) -> dict:
+    def derivatives(self, temperature: float, strain=None, internal=None) -> FreeEnergyDerivatives:
         """Analytic derivatives per cell with respect to the reference's Voigt strains (6) and internal displacements
         (3n) at the geometry ``strain``, ``internal``: ``free_energy`` (dF/dx, eV and eV/A), ``vibrational_free_energy``,
         ``entropy`` (dS/dx = -d/dT dF_vib/dx, eV/K) and ``heat_capacity`` (dC_V/dx = sum dC/dnu dnu/dx, eV/K)."""
         strain = np.zeros(6) if strain is None else np.asarray(strain, float)
         loc = self._local(deformed(self.crystal, strain, internal), float(temperature), 0.0, hessian=False)
         glob = lambda g: self._to_global(g, strain, internal)           # noqa: E731
-        return dict(free_energy=glob(loc["gradient"]), vibrational_free_energy=glob(loc["vib_gradient"]),
-                    entropy=-glob(loc["dgradient_dT"]), heat_capacity=glob(loc["heat_capacity_gradient"]))
+        return FreeEnergyDerivatives(free_energy=glob(loc["gradient"]),
+                                     vibrational_free_energy=glob(loc["vib_gradient"]),
+                                     entropy=-glob(loc["dgradient_dT"]),
+                                     heat_capacity=glob(loc["heat_capacity_gradient"]))
 
     def mode_gruneisen(self, strain=None, internal=None, degeneracy_tol: float = 1e-4):
         """Mode Grueneisen parameters gamma = -d ln nu / d ln V (hydrostatic strain, internal coordinates fixed) on
@@ -298,240 +343,3 @@ class QuasiHarmonic:
         with np.errstate(divide="ignore", invalid="ignore"):
             gam = np.where(nu > self.cutoff_frequency, -dl / (2.0 * lam), np.nan)
         return nu, gam
-
-    # -- minimisation ------------------------------------------------------------------------------------------------
-    def _step(self, crystal: Crystal, dx: np.ndarray) -> Crystal:
-        n = crystal.n_atoms
-        return deformed(crystal, dx[:6], dx[6:].reshape(n, 3))
-
-    def _relax(self, crystal: Crystal, T: float, pressure: float, internal: str, tol: float, max_iter: int):
-        """Quasi-Newton minimisation from ``crystal``: (crystal, local quantities at the minimum, iterations)."""
-        n = crystal.n_atoms
-        loc = self._local(crystal, T, pressure)
-        H = None
-        for it in range(1, max_iter + 1):
-            g = self._projected(loc["gradient"], n)
-            if internal == "fixed":
-                g[6:] = 0.0
-            if H is None:
-                H = self._static_hessian(loc["hessian"], n)
-            if internal == "zsisa":
-                # internal coordinates at zero static internal stress; the strains minimise G along that path
-                Hs = loc["hessian"]
-                inv = np.linalg.pinv(Hs[6:, 6:], rcond=1e-10)
-                du_de = -inv @ Hs[6:, :6]
-                ge = loc["gradient"][:6] + du_de.T @ loc["gradient"][6:]
-                He = Hs[:6, :6] + Hs[:6, 6:] @ du_de
-                de = -np.linalg.solve(He + 1e-12 * np.eye(6), ge)
-                du = -inv @ (loc["static_gradient"][6:]) + du_de @ de
-                dx = np.concatenate([de, du])
-            else:
-                dx = -np.linalg.pinv(H, rcond=1e-12) @ g
-                if internal == "fixed":
-                    dx[6:] = 0.0
-            R, perm = self._symmetry(crystal)[:2]
-            dx = self._symmetrised(dx, R, perm, step=True)           # round-off must not break the symmetry
-            big = np.abs(dx[:6]).max() / 0.02
-            if big > 1:
-                dx /= big                                   # no strain step above 2 %
-            new = self._step(crystal, dx)
-            new_loc = self._local(new, T, pressure)
-            # BFGS update of the Hessian in local coordinates (the frames differ by O(dx^2))
-            y = self._projected(new_loc["gradient"], n) - g
-            if internal == "fixed":
-                y[6:] = 0.0
-            sy = dx @ y
-            if internal != "zsisa" and sy > 1e-16:
-                Hs_ = H @ dx
-                H = H + np.outer(y, y) / sy - np.outer(Hs_, Hs_) / (dx @ Hs_)
-            crystal, loc = new, new_loc
-            if np.abs(dx[:6]).max() < tol and np.abs(dx[6:]).max(initial=0.0) < tol * 10:
-                return crystal, loc, it
-        raise RuntimeError(f"the free-energy minimisation at {T:g} K did not converge in {max_iter} steps "
-                           f"(last step {np.abs(dx).max():.3g}); the structure may be unstable at this temperature")
-
-    @staticmethod
-    def _translations(n: int) -> np.ndarray:
-        """Orthonormal basis (6 + 3n, 3) of rigid translations of the internal coordinates."""
-        t = np.zeros((6 + 3 * n, 3))
-        for a in range(3):
-            t[6 + a::3, a][:n] = 1.0 / np.sqrt(n)
-        return t
-
-    def _projected(self, g: np.ndarray, n: int) -> np.ndarray:
-        t = self._translations(n)
-        return g - t @ (t.T @ g)
-
-    def _static_hessian(self, H: np.ndarray, n: int) -> np.ndarray:
-        """The static Hessian with the rigid translations given unit stiffness (so it is invertible)."""
-        t = self._translations(n)
-        P = np.eye(len(H)) - t @ t.T
-        return P @ H @ P + t @ t.T
-
-    def _operation_matrices(self, R: np.ndarray, perm: np.ndarray, step: bool) -> np.ndarray:
-        """Each operation as a matrix (m, 6 + 3n, 6 + 3n) on steps (``step``) or on gradients."""
-        nx = 6 + 3 * perm.shape[1]
-        out = np.empty((len(R), nx, nx))
-        for o in range(len(R)):
-            for i in range(nx):
-                v = np.zeros(nx)
-                v[i] = 1.0
-                out[o, :, i] = self._symmetrised(v, R[o:o + 1], perm[o:o + 1], step=step)
-        return out
-
-    def free_energy_hessian(self, crystal: Crystal, T: float, pressure: float = 0.0, step: float = 1e-5) -> np.ndarray:
-        """The Hessian of G (6 + 3n)^2 at ``crystal`` in its local coordinates: central differences of the analytic
-        gradient (step in strain and in A), one column per orbit of coordinates under the crystal's symmetry
-        (H S v = S' H v for every operation), symmetrised."""
-        n = crystal.n_atoms
-        nx = 6 + 3 * n
-        R, perm = self._symmetry(crystal)[:2]
-        Sx, Sg = self._operation_matrices(R, perm, True), self._operation_matrices(R, perm, False)
-        V, HV = np.zeros((0, nx)), np.zeros((0, nx))
-        for i in range(nx):
-            e = np.zeros(nx)
-            e[i] = 1.0
-            if len(V) and np.linalg.norm(e - V.T @ np.linalg.lstsq(V.T, e, rcond=None)[0]) < 1e-8:
-                continue                                          # already spanned by the images of earlier columns
-            dx = step * e
-            gp = self._to_global(self._local(self._step(crystal, dx), T, pressure, hessian=False)["gradient"],
-                                 dx[:6], dx[6:])
-            gm = self._to_global(self._local(self._step(crystal, -dx), T, pressure, hessian=False)["gradient"],
-                                 -dx[:6], -dx[6:])
-            col = (gp - gm) / (2 * step)
-            V = np.concatenate([V, Sx[:, :, i]])
-            HV = np.concatenate([HV, Sg @ col])
-        H = np.linalg.lstsq(V, HV, rcond=None)[0].T             # H V^T = HV^T
-        return 0.5 * (H + H.T)
-
-    def minimize(self, temperatures, pressure: float = 0.0, internal: str = "relax", tol: float = 1e-9,
-                 max_iter: int = 60, properties: bool = True):
-        """Minimise G = Phi_stat + F_vib + p V over the strains and internal coordinates at each temperature.
-
-        Parameters
-        ----------
-        temperatures : sequence of float
-            K; solved in increasing order, each from the previous minimum.
-        pressure : float
-            GPa.
-        internal : {"relax", "zsisa", "fixed"}
-            ``relax``: full minimisation over internal coordinates; ``zsisa``: internal coordinates at zero static
-            internal stress (the zero-static-internal-stress approximation, Allan et al., Phys. Rev. B 54 (1996);
-            Taylor et al. 1999, Sec. V); ``fixed``: internal coordinates held at the reference's fractions.
-        tol : float
-            Convergence: largest strain step (internal steps 10 tol in A).
-        properties : bool
-            Also the free-energy Hessian at each minimum (central differences of the analytic gradient): elastic
-            constants, bulk moduli, thermal expansion, C_P and the Grueneisen parameter.
-
-        Returns
-        -------
-        xarray.Dataset over ``temperature``: ``cell`` (3, 3) A, ``scaled_positions`` (atom, 3), ``volume`` A^3,
-        ``lattice_parameters`` (a, b, c) A, ``free_energy`` F and ``gibbs_energy`` G eV per cell, ``static_energy``,
-        ``entropy``, ``heat_capacity_v`` (eV/K per cell); with ``properties``: ``thermal_expansion`` (Voigt, 1/K),
-        ``volumetric_expansion`` 1/K, ``elastic_constants_t``/``_s`` (6, 6) GPa (isothermal, adiabatic, internal
-        strains relaxed), ``bulk_modulus_t``/``_s`` GPa (Reuss), ``heat_capacity_p`` eV/K, ``gruneisen``
-        (V alpha_V B_T / C_V); ``iterations``. Where the lattice has no minimum (an imaginary mode: the
-        quasiharmonic free energy stops existing on heating), a RuntimeWarning says so and the results stop at the
-        last temperature with one (attribute ``unstable``); at the first temperature it is a ValueError.
-        """
-        if internal not in ("relax", "zsisa", "fixed"):
-            raise ValueError(f"internal must be 'relax', 'zsisa' or 'fixed', not {internal!r}")
-        T = np.sort(np.atleast_1d(np.asarray(temperatures, dtype=float)))
-        if (T < 0).any():
-            raise ValueError("temperatures must be >= 0 K")
-        p = float(pressure) / EV_A3_GPA
-        from trajmodes.resources import one_blas_thread
-        with one_blas_thread():                     # 3n x 3n matrices: BLAS threads only cost here
-            return self._minimize(T, p, float(pressure), internal, tol, max_iter, properties)
-
-    def _minimize(self, T, p, pressure, internal, tol, max_iter, properties):
-        import xarray as xr
-        crystal = self.crystal
-        n = crystal.n_atoms
-        rows = []
-        unstable = ""
-        for t in T:
-            try:
-                crystal, loc, it = self._relax(crystal, t, p, internal, tol, max_iter)
-            except (ValueError, RuntimeError) as exc:
-                if not rows:
-                    raise ValueError(f"at {t:g} K: {exc}") from None
-                unstable = f"no minimum at {t:g} K ({exc}); the results stop at {T[len(rows) - 1]:g} K"
-                warnings.warn(f"quasiharmonic minimisation: {unstable}", RuntimeWarning, stacklevel=2)
-                T = T[:len(rows)]
-                break
-            row = dict(cell=crystal.cell.copy(), scaled_positions=crystal.scaled_positions.copy(),
-                       volume=loc["volume"], free_energy=loc["F"], gibbs_energy=loc["G"], static_energy=loc["static"],
-                       entropy=loc["vib_entropy"], heat_capacity_v=loc["vib_heat_capacity"], iterations=it)
-            if properties:
-                row.update(self._properties(crystal, loc, t, p, internal))
-            rows.append(row)
-        V0 = rows[0]["volume"]
-        ds = xr.Dataset(
-            dict(cell=(("temperature", "vector", "cartesian"), np.array([r["cell"] for r in rows]), {"units": "A"}),
-                 scaled_positions=(("temperature", "atom", "reduced"), np.array([r["scaled_positions"] for r in rows])),
-                 lattice_parameters=(("temperature", "axis"), np.linalg.norm([r["cell"] for r in rows], axis=-1),
-                                     {"units": "A", "long_name": "lengths of the vectors of the cell minimised (the "
-                                      "crystal given: for the prototypes, the primitive cell, e.g. a / sqrt(2) of a "
-                                      "cubic fcc or diamond crystal), not the cube edge"}),
-                 volume=("temperature", np.array([r["volume"] for r in rows]), {"units": "A^3 per cell"}),
-                 free_energy=("temperature", np.array([r["free_energy"] for r in rows]), {"units": "eV per cell"}),
-                 gibbs_energy=("temperature", np.array([r["gibbs_energy"] for r in rows]), {"units": "eV per cell"}),
-                 static_energy=("temperature", np.array([r["static_energy"] for r in rows]), {"units": "eV per cell"}),
-                 entropy=("temperature", np.array([r["entropy"] for r in rows]), {"units": "eV/K per cell"}),
-                 heat_capacity_v=("temperature", np.array([r["heat_capacity_v"] for r in rows]),
-                                  {"units": "eV/K per cell"}),
-                 iterations=("temperature", np.array([r["iterations"] for r in rows]))),
-            coords=dict(temperature=("temperature", T, {"units": "K"}), axis=["a", "b", "c"],
-                        voigt=["xx", "yy", "zz", "yz", "xz", "xy"], species=("atom", list(self.crystal.species))),
-            attrs=dict(mesh=self.mesh.reshape(-1).tolist(), occupation=self.occupation, pressure_GPa=float(pressure),
-                       internal=internal, n_atoms=n, volume_T0=V0, unstable=unstable,
-                       method="quasiharmonic free-energy minimisation (Taylor et al., Phys. Rev. B 59, 353 (1999))"))
-        if properties:
-            for name, dims, unit in (("thermal_expansion", ("voigt",), "1/K"), ("volumetric_expansion", (), "1/K"),
-                                     ("elastic_constants_t", ("voigt", "voigt2"), "GPa"),
-                                     ("elastic_constants_s", ("voigt", "voigt2"), "GPa"),
-                                     ("bulk_modulus_t", (), "GPa"), ("bulk_modulus_s", (), "GPa"),
-                                     ("heat_capacity_p", (), "eV/K per cell"), ("gruneisen", (), "")):
-                ds[name] = (("temperature",) + dims, np.array([r[name] for r in rows]), {"units": unit})
-            ds["gruneisen"].attrs["long_name"] = ("thermodynamic Grueneisen parameter V alpha_V B_T / C_V; NaN where "
-                                                  "C_V = 0 (0 K with quantum occupations: 0/0)")
-            ds = ds.assign_coords(voigt2=["xx", "yy", "zz", "yz", "xz", "xy"])
-            bt = ds["bulk_modulus_t"].values
-            ds["near_instability"] = ("temperature", bt < NEAR_SPINODAL * bt[0], {
-                "long_name": f"B_T below {NEAR_SPINODAL:g} of its value at the lowest temperature: the free-energy "
-                             "minimum is about to vanish on heating (B_T -> 0, alpha and C_P diverge), where the "
-                             "quasiharmonic approximation no longer describes the crystal"})
-        return ds
-
-    def _properties(self, crystal: Crystal, loc: dict, T: float, p: float, internal: str) -> dict:
-        """Elastic constants, expansion, C_P and the Grueneisen parameter at a minimum."""
-        n = crystal.n_atoms
-        H = self.free_energy_hessian(crystal, T, p)
-        P = np.eye(len(H)) - self._translations(n) @ self._translations(n).T
-        V = loc["volume"]
-        Hee, Heu, Huu = H[:6, :6], H[:6, 6:], H[6:, 6:]
-        Huu_inv = np.linalg.pinv(P[6:, 6:] @ Huu @ P[6:, 6:], rcond=1e-10)
-        if internal == "fixed":
-            Ct = Hee / V
-        else:
-            Ct = (Hee - Heu @ Huu_inv @ Heu.T) / V                     # eV/A^3, internal strains relaxed
-        gT = loc["dgradient_dT"]
-        if internal == "fixed":
-            alpha = -np.linalg.solve(Hee, gT[:6])
-        else:
-            full = np.linalg.pinv(P @ H @ P, rcond=1e-10)
-            alpha = -(full @ (P @ gT))[:6]
-        aV = alpha[:3].sum()
-        S = np.linalg.inv(Ct)
-        BT = 1.0 / S[:3, :3].sum()
-        Cv = loc["vib_heat_capacity"]
-        b = Ct @ alpha                                                   # eV/(A^3 K)
-        Cp = Cv + V * T * alpha @ b
-        Cs = Ct + (V * T / Cv) * np.outer(b, b) if Cv > 0 else Ct.copy()
-        BS = 1.0 / np.linalg.inv(Cs)[:3, :3].sum()
-        gam = V * aV * BT / Cv if Cv > 0 else np.nan
-        return dict(thermal_expansion=alpha, volumetric_expansion=aV, elastic_constants_t=Ct * EV_A3_GPA,
-                    elastic_constants_s=Cs * EV_A3_GPA, bulk_modulus_t=BT * EV_A3_GPA, bulk_modulus_s=BS * EV_A3_GPA,
-                    heat_capacity_p=Cp, gruneisen=gam)
