@@ -40,6 +40,7 @@ LAYERS: dict[str, dict[str, str]] = {
         "workflows": "",
     },
     "workflows": {
+        "errors": "results that were tuples unpack one release (errors.DeprecatedUnpacking)",
         "forceconstants": "", "lattice": "", "modes": "", "phonons": "", "potentials": "",
         "series": "TemperatureSeries is a view of a series.Series",
     },
@@ -62,13 +63,15 @@ LAYERS: dict[str, dict[str, str]] = {
         "units": "",
     },
     "phonons": {
-        "errors": "results that were dicts keep their item access one release (errors.DeprecatedItemAccess)",
+        "errors": "results that were dicts and renamed keywords kept one release (errors.DeprecatedItemAccess, "
+                  "renamed_keywords)",
         "forceconstants": "", "lattice": "",
         "potentials": "free_energy_bounds samples with a force engine of potentials.engines (lazily)",
         "resources": "memory estimates, one BLAS thread in a Dask task",
         "units": "",
     },
     "potentials": {
+        "errors": "renamed keywords kept one release (errors.renamed_keywords)",
         "forceconstants": "", "io": "", "lattice": "",
         "resources": "one BLAS thread in a Dask task of the force engines",
         "units": "",

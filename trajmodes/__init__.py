@@ -27,6 +27,7 @@ _LAZY = {
     "StillingerWeber": "trajmodes.potentials.threebody", "AxilrodTellerMuto": "trajmodes.potentials.threebody",
     "HarmonicAngle": "trajmodes.potentials.threebody", "ExponentialAngle": "trajmodes.potentials.threebody",
     "Anharmonic": "trajmodes.phonons.anharmonic", "thermal_conductivity": "trajmodes.modes.conductivity",
+    "conductivity_from_lifetimes": "trajmodes.modes.conductivity",
     "compare_three_phonon": "trajmodes.modes.comparison", "QuasiHarmonic": "trajmodes.phonons.quasiharmonic",
     "PotentialEngine": "trajmodes.potentials.engines", "HarmonicEngine": "trajmodes.potentials.engines",
     "AseEngine": "trajmodes.potentials.engines", "LammpsEngine": "trajmodes.potentials.lammps_engine",

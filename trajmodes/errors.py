@@ -59,6 +59,21 @@ class UnitsWarning(UserWarning):
     """A unit or time step had to be assumed."""
 
 
+class DeprecatedUnpacking:
+    """A result that was a tuple: ``a, b, c = result`` still works for one release, with a DeprecationWarning; the
+    attributes are the way. A mixin of the frozen dataclasses that replaced the tuples (its fields in the tuple's
+    order)."""
+
+    def __iter__(self):
+        import dataclasses
+        import warnings
+        names = [f.name for f in dataclasses.fields(self)]
+        warnings.warn(f"unpacking {type(self).__name__} as a tuple is deprecated and will be removed in the next "
+                      f"release: use its attributes {', '.join('.' + n for n in names)}", DeprecationWarning,
+                      stacklevel=2)
+        return iter([getattr(self, n) for n in names])
+
+
 class DeprecatedItemAccess:
     """A result that was a dict: ``result["name"]`` still works for one release, with a DeprecationWarning; the
     attribute ``result.name`` is the way. A mixin of the frozen dataclasses that replaced the dicts."""
@@ -76,3 +91,24 @@ class DeprecatedItemAccess:
         """The names of the fields (as the dict's keys were)."""
         import dataclasses
         return [f.name for f in dataclasses.fields(self)]
+
+
+def renamed_keywords(**renamed):
+    """Decorator: keyword arguments that were renamed (``old="new"``) still work for one release, with a
+    DeprecationWarning naming the new spelling."""
+    import functools
+    import warnings
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            for old, new in renamed.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{fn.__name__}() got both {old}= and {new}=; give {new}= only")
+                    warnings.warn(f"{fn.__name__}({old}=) is deprecated and will be removed in the next release: "
+                                  f"pass {new}=", DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+        return inner
+    return wrap

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trajmodes.errors import DeprecatedUnpacking
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.qpoints import is_gamma
 
 __all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2", "FitResult", "fit_effective",
            "frequencies_on", "PhononProperties", "phonon_properties", "EAMCrystal", "eam_crystal",
-           "modes_dataset", "add_path_variables", "path_bands"]
+           "modes_dataset", "add_path_variables", "path_bands", "three_phonon", "ThreePhonon"]
 
 
 def load_force_constants(path: str | os.PathLike):
@@ -194,7 +195,8 @@ def phonon_properties(force_constants, *, path: str | None = None, npoints: int 
     bands = ph.band_structure(path, npoints=npoints)
     dos_ds = ph.dos(mesh, method=dos)
     thermal = ph.thermal_properties(temperatures, mesh=mesh)
-    q, f, _ = ph.mesh(mesh)
+    m = ph.mesh(mesh)
+    q, f = m.qpoints, m.frequencies
     return PhononProperties(ph, bands, dos_ds, thermal, q, f)
 
 
@@ -474,20 +476,31 @@ def fit_temperatures(runs: Mapping, qpoints=None, labels=None, **kw) -> Temperat
     return TemperatureSeries(series)
 
 
+@dataclass(frozen=True)
+class ThreePhonon(DeprecatedUnpacking):
+    """What :func:`three_phonon` computes: the calculator (``anharmonic``, an
+    :class:`~trajmodes.phonons.anharmonic.Anharmonic`) and its ``dataset`` (widths, shifts, conductivity). Unpacking
+    it as the former ``(calculator, dataset)`` tuple still works one release, with a DeprecationWarning."""
+
+    anharmonic: object
+    dataset: object
+
+
 def three_phonon(fc, mesh, temperatures, occupation: str = "quantum", smearing: float | None = None,
                  kappa: bool = True, method: str = "rta", isotopes=None, four_phonon: float | None = None, **options):
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
     ``isotopes`` and ``options`` (``make_r0_average``, ``sigma_cutoff``) as
     :class:`~trajmodes.phonons.anharmonic.Anharmonic`; ``four_phonon`` (THz, the Gaussian of its delta functions, RTA
-    only) adds four-phonon scattering from the constants' ``fc4`` (:meth:`~trajmodes.phonons.anharmonic.Anharmonic.linewidths`). Returns the calculator and its dataset
-    (:meth:`~trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`)."""
+    only) adds four-phonon scattering from the constants' ``fc4``
+    (:meth:`~trajmodes.phonons.anharmonic.Anharmonic.linewidths`). Returns :class:`ThreePhonon`: the calculator and
+    its dataset (:meth:`~trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`)."""
     from trajmodes.phonons.anharmonic import Anharmonic
     an = Anharmonic(fc, mesh, temperatures, occupation=occupation, smearing=smearing, isotopes=isotopes, **options)
     if four_phonon is not None and method == "lbte":
         raise ValueError("four-phonon scattering is added to the widths of the relaxation-time approximation: use "
                          "method='rta' with it")
     if kappa and method == "lbte":
-        return an, an.thermal_conductivity(method="lbte")
+        return ThreePhonon(an, an.thermal_conductivity(method="lbte"))
     lw = an.linewidths(shifts=True, four_phonon=four_phonon)
-    return an, (an.thermal_conductivity(method=method, linewidths=lw) if kappa else lw)
+    return ThreePhonon(an, an.thermal_conductivity(method=method, linewidths=lw) if kappa else lw)

@@ -259,3 +259,13 @@ def test_constants_of_another_crystal_are_named_as_such(cu_fc3, si_fc3, cu_exact
                                      p2s=cu_fc3.p2s, fc3=cu_fc3.fc3)
     with pytest.raises(ValueError, match="these look like different crystals: the highest harmonic frequency"):
         compare_three_phonon(ds, stiff, smearing=0.1)
+
+
+def test_the_old_name_still_works_with_a_warning(cu_fc3, cu_exact):
+    """trajmodes.thermal_conductivity (from MD lifetimes) is renamed conductivity_from_lifetimes: the old name gives
+    the same numbers for one release, with a DeprecationWarning."""
+    _, ds = cu_exact
+    new = trajmodes.conductivity_from_lifetimes(trajmodes.Phonons(cu_fc3), ds)
+    with pytest.warns(DeprecationWarning, match="conductivity_from_lifetimes"):
+        old = trajmodes.thermal_conductivity(trajmodes.Phonons(cu_fc3), ds)
+    assert np.array_equal(old.kappa.values, new.kappa.values)

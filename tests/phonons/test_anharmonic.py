@@ -328,3 +328,15 @@ def test_a_mesh_too_large_for_memory_is_refused_before_anything_is_allocated(cu_
     with pytest.raises(MemoryError, match="use a smaller mesh"):
         QuasiHarmonic(LennardJones(0.0104, 3.4, 8.5), prototype("fcc", "Ar", 5.3), mesh=100000)
     assert time.perf_counter() - t0 < 5.0
+
+
+def test_self_energy_result_and_the_old_dict_access(cu_fc3):
+    """Anharmonic.self_energy returns SelfEnergy (gamma, delta); the former dict access works one release, with a
+    DeprecationWarning, and gives the same arrays."""
+    from trajmodes.phonons.anharmonic import SelfEnergy
+    an = Anharmonic(cu_fc3, 4, [300.0], smearing=0.2)
+    r = an.self_energy(1, real=True)
+    assert isinstance(r, SelfEnergy) and r.gamma.shape == r.delta.shape == (1, 3)
+    with pytest.warns(DeprecationWarning, match=r"\.gamma"):
+        assert np.array_equal(r["gamma"], r.gamma)
+    assert an.self_energy(1).delta is None

@@ -71,3 +71,21 @@ def test_normalisation_and_moments():
         assert abs(np.trapezoid(g * w ** 2, w) / 3 - (f ** 2).mean()) / (f ** 2).mean() < 1e-2
     with pytest.raises(ValueError):
         p.dos(method="lorentz")
+
+
+def test_mesh_result_and_the_old_unpacking():
+    """Phonons.mesh returns MeshFrequencies; unpacking it as the former (q, frequencies, projections) tuple still works
+    one release, with a DeprecationWarning."""
+    import warnings
+    from trajmodes.phonons.harmonic import MeshFrequencies
+    prim, S, pot = CASES["Cu-nondiag"]
+    p = Phonons(phonopy_case(prim, S, **pot)[0])
+    m = p.mesh((4, 4, 4), projections=True)
+    assert isinstance(m, MeshFrequencies) and m.frequencies.shape == (64, 3) and m.projections.shape == (64, 3, 1)
+    with pytest.warns(DeprecationWarning, match=r"\.qpoints"):
+        q, f, pr = m
+    assert np.array_equal(q, m.qpoints) and np.array_equal(f, m.frequencies) and np.array_equal(pr, m.projections)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        p.dos((4, 4, 4))
+        p.thermal_properties([300.0], (4, 4, 4))

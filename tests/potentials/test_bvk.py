@@ -210,3 +210,11 @@ def test_eam_shell_constant_breakdown():
     # no periodic-image aliasing: a larger supercell gives the same constants
     ds5, _ = shell_constant_parts(pot, "fcc", 3.615, supercell=5)
     assert np.abs(ds5["value"] - ds["value"]).max() < 1e-10
+
+
+def test_the_old_keyword_fc_still_works_with_a_warning():
+    """shell_constants(fc=) was renamed force_constants=: the old keyword still works one release, with a warning."""
+    fc = bvk.force_constants_from_bvk({"1XX": 1.0}, "fcc", a=4.0, mass=1.0, units="eV/A^2")
+    with pytest.warns(DeprecationWarning, match="force_constants="):
+        old = bvk.shell_constants(fc=fc, lattice="fcc")
+    assert old.equals(bvk.shell_constants(force_constants=fc, lattice="fcc"))

@@ -67,8 +67,9 @@ def cmd_anharmonic(args, out) -> int:
     with step(f"{what} on the {mesh} mesh ({method}, {args.occupation} occupations"
               f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
               f"{'LBTE' if lbte else 'RTA'} conductivity"):
-        an, ds = three_phonon(fc, args.mesh, T, args.occupation, args.smearing, kappa=True, method=args.method,
+        result = three_phonon(fc, args.mesh, T, args.occupation, args.smearing, kappa=True, method=args.method,
                               isotopes=True if args.isotopes else None, four_phonon=four, **settings)
+        an, ds = result.anharmonic, result.dataset
     prov = provenance([args.fc], dict(mesh=args.mesh, smearing=args.smearing, occupation=args.occupation,
                                       method=args.method, isotopes=bool(args.isotopes),
                                       make_r0_average=an.interaction.make_r0_average, four_phonon=four,

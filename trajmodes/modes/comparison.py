@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 from scipy.integrate import trapezoid
 
-from trajmodes.modes.conductivity import peak_variable, thermal_conductivity
+from trajmodes.modes.conductivity import conductivity_from_lifetimes, peak_variable
 
 __all__ = ["compare_three_phonon", "decay_channels", "bulk_mesh"]
 
@@ -159,7 +159,7 @@ def _real_parts(an, gps, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
     own, zero = np.empty(f.shape), np.empty(f.shape)
     for i, g in enumerate(gps):
         nu = np.concatenate([[0.0], f[i]])                                      # one strength sum for both
-        d = an.self_energy(int(g), frequencies=nu, imag=False, real=True, epsilon=epsilon)["delta"][0]
+        d = an.self_energy(int(g), frequencies=nu, imag=False, real=True, epsilon=epsilon).delta[0]
         zero[i], own[i] = d[:, 0], np.diagonal(d[:, 1:])
     tol = an.degeneracy_tol
     return degenerate_average(own, f, tol), degenerate_average(zero, f, tol)
@@ -372,7 +372,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         data["pt_lineshape"] = (dims + ("pt_frequency",), sf["spectral_function"].values[0][back],
                                 {"units": "1/THz", "long_name": "three-phonon spectral function (bubble)"})
         coords["pt_frequency"] = ("pt_frequency", w, {"units": "THz"})
-    kmd = thermal_conductivity(phonons, modes, temperature=T, occupation="classical")
+    kmd = conductivity_from_lifetimes(phonons, modes, temperature=T, occupation="classical")
     # three-phonon lifetimes of modes with no decay within the smearing are not finite: they are left out as the
     # MD's modes without a clean fit are, and their share reported; the widths at one point of every star of the
     # grid are those already computed when the MD q-points cover the grid

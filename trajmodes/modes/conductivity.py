@@ -16,7 +16,7 @@ import xarray as xr
 from trajmodes.phonons.conductivity import kappa_rta, kappa_velocities
 from trajmodes.phonons.statistics import check_occupation, mode_heat_capacity
 
-__all__ = ["thermal_conductivity"]
+__all__ = ["conductivity_from_lifetimes", "thermal_conductivity"]
 
 _OK = "ok"
 
@@ -30,10 +30,11 @@ def peak_variable(peaks: xr.Dataset, name: str) -> xr.DataArray:
                      "(or of `trajmodes project`)")
 
 
-def thermal_conductivity(phonons, lifetimes: xr.Dataset, temperature: float | None = None,
-                         occupation: str = "classical", accept=(_OK,), degeneracy_tol: float = 1e-4,
-                         cutoff_frequency: float = 1e-4, symprec: float = 1e-5) -> xr.Dataset:
-    """Thermal conductivity tensor from MD lifetimes, with the error propagated from the peak fits.
+def conductivity_from_lifetimes(phonons, lifetimes: xr.Dataset, temperature: float | None = None,
+                                occupation: str = "classical", accept=(_OK,), degeneracy_tol: float = 1e-4,
+                                cutoff_frequency: float = 1e-4, symprec: float = 1e-5) -> xr.Dataset:
+    """Thermal conductivity tensor from MD lifetimes, with the error propagated from the peak fits (the three-phonon
+    conductivity of force constants is :meth:`trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`).
 
     Parameters
     ----------
@@ -114,3 +115,12 @@ def thermal_conductivity(phonons, lifetimes: xr.Dataset, temperature: float | No
     ds.attrs.update(temperature=T, occupation=occupation, method="rta", lifetimes="molecular dynamics peak fits",
                     n_qpoints=len(q), accepted_status=",".join(accept))
     return ds
+
+
+def thermal_conductivity(*args, **kwargs) -> xr.Dataset:
+    """The former name of :func:`conductivity_from_lifetimes`, kept one release with a DeprecationWarning (it read
+    like :meth:`Anharmonic.thermal_conductivity`, which is the three-phonon conductivity of force constants)."""
+    import warnings
+    warnings.warn("trajmodes.thermal_conductivity (from MD lifetimes) is renamed conductivity_from_lifetimes and the "
+                  "old name will be removed in the next release", DeprecationWarning, stacklevel=2)
+    return conductivity_from_lifetimes(*args, **kwargs)

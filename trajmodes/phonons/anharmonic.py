@@ -10,8 +10,11 @@ frequencies, linewidths and shifts in THz (ordinary frequency); linewidth = full
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from trajmodes.errors import DeprecatedItemAccess
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.phonons.degeneracy import degenerate_average
@@ -20,7 +23,17 @@ from trajmodes.phonons.selfenergy import (DeltaWeights, imaginary_part, lifetime
                                           real_part)
 from trajmodes.phonons.statistics import check_occupation
 
-__all__ = ["Anharmonic"]
+__all__ = ["Anharmonic", "SelfEnergy"]
+
+
+@dataclass(frozen=True)
+class SelfEnergy(DeprecatedItemAccess):
+    """The three-phonon self-energy at one q (:meth:`Anharmonic.self_energy`): ``gamma`` (the imaginary part, half
+    width) and ``delta`` (the real part, shift), THz, each (n_temperatures, 3n) at the modes' own frequencies or
+    (n_temperatures, 3n, n_frequencies), or None when not asked for."""
+
+    gamma: np.ndarray | None
+    delta: np.ndarray | None
 
 
 class Anharmonic:
@@ -177,9 +190,10 @@ class Anharmonic:
 
         Returns
         -------
-        dict with ``gamma`` and/or ``delta``: (nt, 3n) at own frequencies or (nt, 3n, nw), THz. Branches of one
-        degenerate set (harmonic frequencies within ``degeneracy_tol``) carry the set's mean, at every frequency,
-        so that results do not depend on the eigenvector basis inside the set.
+        SelfEnergy: ``gamma`` and/or ``delta`` (None when not asked for), (nt, 3n) at own frequencies or
+        (nt, 3n, nw), THz. Branches of one degenerate set (harmonic frequencies within ``degeneracy_tol``) carry the
+        set's mean, at every frequency, so that results do not depend on the eigenvector basis inside the set. (The
+        dict access ``result["gamma"]`` of the former dict works one release, with a DeprecationWarning.)
         """
         it = self.interaction
         tr = self.grid.triplets(q)
@@ -207,7 +221,7 @@ class Anharmonic:
             if real:
                 dlt += real_part(S, it.frequencies[sub.q1], it.frequencies[sub.q2], n1, n2, sub.weights, N, nu,
                                  eps, self.occupation)
-        out = {}
+        out = dict(gamma=None, delta=None)
         for name, arr in (("gamma", gam), ("delta", dlt)):
             if arr is None:
                 continue
@@ -218,7 +232,7 @@ class Anharmonic:
             arr = np.moveaxis(degenerate_average(np.moveaxis(arr, 1, -1)[..., None, :], f0[None, :],
                                                  self.degeneracy_tol)[..., 0, :], -1, 1)
             out[name] = arr
-        return out
+        return SelfEnergy(**out)
 
     # -- over many q-points: a Dask graph, one task per block of q -----------------------------------
     def __getstate__(self) -> dict:
@@ -288,7 +302,7 @@ class Anharmonic:
         import xarray as xr
         gps = self.grid_points(qpoints)
         res = self._map(gps, real=shifts)
-        gam = np.stack([r["gamma"] for r in res], axis=1)                               # (nt, nq, nb)
+        gam = np.stack([r.gamma for r in res], axis=1)                                  # (nt, nq, nb)
         dims = ("temperature", "q", "branch")
         iso = None if self.mass_variances is None else self.isotope_gamma(gps)
         four = None
@@ -305,7 +319,7 @@ class Anharmonic:
                                          {"units": "THz", "long_name": "four-phonon scattering (half width), included "
                                                                        "in gamma", "smearing": float(four_phonon)})
         if shifts:
-            d = np.stack([r["delta"] for r in res], axis=1)
+            d = np.stack([r.delta for r in res], axis=1)
             data["frequency_shift"] = (dims, d, {"units": "THz", "long_name": "real part of the self-energy (bubble shift)"})
             data["frequency"] = (dims, self.frequencies[gps][None] + d, {"units": "THz"})
         return xr.Dataset(data, coords=self._coords(gps), attrs=self._attrs())
@@ -339,8 +353,8 @@ class Anharmonic:
             frequencies = np.linspace(0.0, 1.1 * float(self.frequencies.max()), n_points)
         nu = np.atleast_1d(np.asarray(frequencies, dtype=float))
         res = self._map(gps, frequencies=nu, real=True)
-        gam = np.stack([r["gamma"] for r in res], axis=1)                               # (nt, nq, nb, nw)
-        dlt = np.stack([r["delta"] for r in res], axis=1)
+        gam = np.stack([r.gamma for r in res], axis=1)                                  # (nt, nq, nb, nw)
+        dlt = np.stack([r.delta for r in res], axis=1)
         f0 = self.frequencies[gps][None, :, :, None]
         w = nu[None, None, None, :]
         with np.errstate(divide="ignore", invalid="ignore"):

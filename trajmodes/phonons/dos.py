@@ -110,7 +110,8 @@ def phonon_dos(phonons: Phonons, mesh=(20, 20, 20), method: str = "tetrahedron",
     mesh = parse_mesh(mesh)
     if mesh.shape != (3,):
         raise ValueError("the DOS needs a regular mesh (n, or n1, n2, n3), not a supercell matrix")
-    _, f, pr = phonons.mesh(mesh, projections=projected)
+    m = phonons.mesh(mesh, projections=projected)
+    f, pr = m.frequencies, m.projections
     points, s = frequency_points(f, sigma)
     if frequencies is not None:
         points = np.atleast_1d(np.asarray(frequencies, dtype=float))

@@ -197,9 +197,9 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
         if not hasattr(fit, "params_samples_"):
             fit.bootstrap()
         B = fit.segments_.n_blocks
-        h = harmonic_samples(fit, T, mesh, classical)
-        fh, sh, ch = h["free_energy"], h["entropy"], h["heat_capacity"]
-        fo = harmonic_samples(fit, T, mesh, not classical)["free_energy"]
+        h = harmonic_samples(fit, T, mesh, occupation)
+        fh, sh, ch = h.free_energy, h.entropy, h.heat_capacity
+        fo = harmonic_samples(fit, T, mesh, "quantum" if classical else "classical").free_energy
         es = {k: v / n_cells for k, v in fit.energies_samples_.items()}
         u0 = es["baseline"] - box
         samples = dict(free_energy=u0 + fh, harmonic_free_energy=fh, baseline_energy=u0,

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from trajmodes.errors import renamed_keywords
 from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.phonons.degeneracy import diagonalize_degenerate
 from trajmodes.units import THZ
@@ -135,7 +136,8 @@ def _check_same_supercell(phonons: "Phonons", fc: "ForceConstants") -> None:
         raise ValueError("phonons and fc live on different supercells (atoms, order or positions)")
 
 
-def mode_gruneisen(phonons: "Phonons", fc: "ForceConstants", qpoints, degeneracy_tol: float = 1e-4,
+@renamed_keywords(fc="force_constants")
+def mode_gruneisen(phonons: "Phonons", force_constants: "ForceConstants", qpoints, degeneracy_tol: float = 1e-4,
                    cutoff_frequency: float = 1e-4) -> np.ndarray:
     """(nq, 3n) dimensionless mode Grueneisen parameters at reduced q-points (nq, 3).
 
@@ -148,7 +150,7 @@ def mode_gruneisen(phonons: "Phonons", fc: "ForceConstants", qpoints, degeneracy
     ----------
     phonons : trajmodes.Phonons
         Harmonic phonons: frequencies, eigenvectors, image pairs, and the fc2 of the internal relaxation.
-    fc : trajmodes.ForceConstants
+    force_constants : trajmodes.ForceConstants
         Carries ``fc3`` (compact, eV/A^3) on the supercell of ``phonons.fc``.
     qpoints : array_like, shape (nq, 3) or (3,)
         Reduced coordinates of the primitive reciprocal lattice (no 2 pi).
@@ -171,6 +173,7 @@ def mode_gruneisen(phonons: "Phonons", fc: "ForceConstants", qpoints, degeneracy
     ndarray, shape (nq, 3n)
         gamma per q and branch, branches in the order of :meth:`trajmodes.Phonons.frequencies`.
     """
+    fc = force_constants
     if fc.fc3 is None:
         raise ValueError("mode Grueneisen parameters need third-order force constants (fc.fc3 is None)")
     _check_same_supercell(phonons, fc)

@@ -4,8 +4,11 @@ frequencies, eigenvectors, group velocities (:mod:`trajmodes.phonons.velocities`
 (:mod:`trajmodes.phonons.thermal`)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from trajmodes.errors import DeprecatedUnpacking
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.phonons import bands, dos, thermal, velocities
 from trajmodes.phonons.dynamical import DynamicalMatrix, frequencies_from_eigenvalues
@@ -13,7 +16,26 @@ from trajmodes.phonons.nac import nac_strategy
 from trajmodes.units import NAC_FACTOR
 from trajmodes.resources import one_blas_thread
 
-__all__ = ["Phonons"]
+__all__ = ["Phonons", "MeshFrequencies"]
+
+
+@dataclass(frozen=True)
+class MeshFrequencies(DeprecatedUnpacking):
+    """The phonons of a mesh (:meth:`Phonons.mesh`).
+
+    Attributes
+    ----------
+    qpoints : ndarray (N, 3)
+        Reduced.
+    frequencies : ndarray (N, 3n)
+        THz.
+    projections : ndarray (N, 3n, n) or None
+        |e|^2 summed over x, y, z per primitive atom (with ``projections=True``).
+    """
+
+    qpoints: np.ndarray
+    frequencies: np.ndarray
+    projections: np.ndarray | None
 
 
 class Phonons:
@@ -262,14 +284,9 @@ class Phonons:
         """
         return bands.band_structure(self, path, npoints, labels, with_group_velocities, symprec)
 
-    def mesh(self, mesh, projections: bool = False):
-        """Frequencies on a Gamma-centred mesh (phonopy's order, first index fastest).
-
-        Returns
-        -------
-        q : (N, 3) reduced; freqs : (N, 3n) THz; proj : (N, 3n, n) |e|^2 summed over x, y, z per
-        primitive atom (only with ``projections``, else None).
-        """
+    def mesh(self, mesh, projections: bool = False) -> "MeshFrequencies":
+        """Frequencies on a Gamma-centred mesh (phonopy's order, first index fastest), as :class:`MeshFrequencies`
+        (``qpoints``, ``frequencies``, ``projections``; unpacking it as the former tuple still works one release)."""
         from trajmodes.lattice.qpoints import mesh_qpoints
         from trajmodes.resources import require_memory
         n_points, nb = float(np.prod(np.broadcast_to(np.asarray(mesh, dtype=float), (3,)))), self.n_branches
@@ -278,14 +295,14 @@ class Phonons:
                        "use a smaller mesh")
         q = mesh_qpoints(mesh)
         if not projections:
-            return q, self.frequencies(q), None
+            return MeshFrequencies(q, self.frequencies(q), None)
         n = self.fc.n_prim
         f = np.empty((len(q), 3 * n))
         pr = np.empty((len(q), 3 * n, n))
         for s in range(0, len(q), self.chunk):
             f[s:s + self.chunk], e = self.frequencies_and_eigenvectors(q[s:s + self.chunk])
             pr[s:s + self.chunk] = (np.abs(e) ** 2).reshape(len(e), n, 3, 3 * n).sum(axis=2).transpose(0, 2, 1)
-        return q, f, pr
+        return MeshFrequencies(q, f, pr)
 
     def dos(self, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None,
             frequencies=None, projected: bool = True):

@@ -93,7 +93,8 @@ def thermal_properties(phonons: Phonons, temperatures, mesh=(20, 20, 20), occupa
     occupation = statistics.resolve_occupation(occupation, classical)
     classical = occupation == "classical"
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
-    q, f, _ = phonons.mesh(mesh)
+    m = phonons.mesh(mesh)
+    q, f = m.qpoints, m.frequencies
     r = harmonic_thermodynamics(zero_gamma_acoustic(q, f), T, occupation, cutoff_frequency=cutoff_frequency)
     kj, jk = {"units": "kJ/mol"}, {"units": "J/(K mol)"}
     data = dict(free_energy=("temperature", r["free_energy"] * EV_KJMOL, kj),

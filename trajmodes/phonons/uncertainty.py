@@ -17,15 +17,18 @@ Frequencies are sorted per q, so a branch is the n-th frequency of its q (degene
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from trajmodes.errors import DeprecatedItemAccess
 from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
 from trajmodes.phonons.harmonic import Phonons
 from trajmodes.phonons.thermal import harmonic_thermodynamics, zero_gamma_acoustic
 
 __all__ = ["frequency_samples", "frequencies_with_errors", "classical_dnu_dT", "partition_temperature_err",
-           "eigenvalue_response", "harmonic_samples"]
+           "eigenvalue_response", "harmonic_samples", "HarmonicSamples"]
 
 #: bytes of complex matrices one block of q may hold (the D_k of a block, or the resampled D of a block)
 BLOCK_BYTES = 32 * 2 ** 20
@@ -192,9 +195,22 @@ def eigenvalue_response(fit, qpoints, phonons: Phonons | None = None):
     return lam, dlam
 
 
-def harmonic_samples(fit, temperature: float, mesh, classical: bool = False) -> dict:
+@dataclass(frozen=True)
+class HarmonicSamples(DeprecatedItemAccess):
+    """The harmonic thermodynamics of every bootstrap resample, per primitive cell: ``free_energy`` (eV), ``entropy``
+    and ``heat_capacity`` (eV/K), each (n_resamples,)."""
+
+    free_energy: np.ndarray
+    entropy: np.ndarray
+    heat_capacity: np.ndarray
+
+
+def harmonic_samples(fit, temperature: float, mesh, occupation: str = "quantum", *,
+                     classical: bool | None = None) -> HarmonicSamples:
     """Harmonic F, S and C_V per primitive cell (eV, eV/K) of every bootstrap resample of ``fit`` at one temperature,
     on a Gamma-centred mesh, from the eigenvalues to first order in each resample's change (module docstring).
+    ``occupation``: "quantum" or "classical" oscillators (``classical=`` is its old spelling, kept one release with a
+    DeprecationWarning; a bool given in its place, as the old positional argument, is taken as ``classical``).
 
     Every resample has the crystal's symmetry (the parameters are those of its symmetry basis), so the mesh sums run
     over the irreducible points weighted by their stars (:class:`trajmodes.lattice.grid.Grid`; time reversal only
@@ -202,9 +218,11 @@ def harmonic_samples(fit, temperature: float, mesh, classical: bool = False) -> 
 
     Returns
     -------
-    dict with ``free_energy``, ``entropy``, ``heat_capacity``: ndarray (n_resamples,).
+    HarmonicSamples
     """
     from trajmodes.lattice.grid import Grid
+    from trajmodes.phonons.statistics import resolve_occupation
+    occupation = resolve_occupation(occupation, classical)
     try:
         grid = Grid(mesh, fit.primitive_.symmetry(fit.symprec_used_).rotations)
     except ValueError:                                       # a mesh with fewer divisions along equivalent axes
@@ -215,8 +233,7 @@ def harmonic_samples(fit, temperature: float, mesh, classical: bool = False) -> 
     out = {k: np.empty(len(dp)) for k in ("free_energy", "entropy", "heat_capacity")}
     for r in range(len(dp)):
         nu = zero_gamma_acoustic(q, frequencies_from_eigenvalues(lam + dlam @ dp[r]))
-        th = harmonic_thermodynamics(nu, [temperature], "classical" if classical else "quantum",
-                                     weights=grid.weights)
+        th = harmonic_thermodynamics(nu, [temperature], occupation, weights=grid.weights)
         for k in out:
             out[k][r] = th[k][0]
-    return out
+    return HarmonicSamples(**out)

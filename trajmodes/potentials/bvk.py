@@ -31,6 +31,7 @@ import itertools
 
 import numpy as np
 
+from trajmodes.errors import renamed_keywords
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.cubic import ATOMS_PER_CUBE, PRIMITIVE_VECTORS
@@ -147,7 +148,8 @@ def _detect(fc: ForceConstants, lattice: str | None, tol: float) -> tuple[str, f
                      + (f" (asked for {lattice})" if lattice else ""))
 
 
-def shell_constants(fc: ForceConstants, lattice: str | None = None, n_shells: int = 5,
+@renamed_keywords(fc="force_constants")
+def shell_constants(force_constants: ForceConstants, lattice: str | None = None, n_shells: int = 5,
                     tol: float = 0.02):
     """BvK shell constants of a one-atom cubic crystal, least squares over each shell's members.
 
@@ -161,7 +163,7 @@ def shell_constants(fc: ForceConstants, lattice: str | None = None, n_shells: in
 
     Parameters
     ----------
-    fc : ForceConstants
+    force_constants : ForceConstants
         Any second-order constants of a one-atom fcc or bcc crystal (analytic, fitted, phonopy), its
         cubic axes along x, y, z.
     lattice : {"fcc", "bcc"}, optional
@@ -181,6 +183,7 @@ def shell_constants(fc: ForceConstants, lattice: str | None = None, n_shells: in
         (residual / rms of -Phi over the shell); attrs ``lattice``, ``a`` (A), ``mass`` (amu),
         ``units``, ``sign_convention``.
     """
+    fc = force_constants
     import xarray as xr
     lat, a = _detect(fc, lattice, tol)
     _check(lat, n_shells)

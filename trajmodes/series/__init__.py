@@ -1,0 +1,34 @@
+"""Series of MD runs over temperature and volume: effective force constants, frequencies and free energies with error
+bars, their interpolation in (T, V), and the split of every frequency shift into a volume and an intrinsic part.
+
+Each run is fitted on its own (:class:`~trajmodes.forceconstants.fit.EffectiveForceConstants`, one streamed pass);
+error bars come from the block bootstrap of its time segments (:mod:`trajmodes.forceconstants.uncertainty`), so the
+series costs the sum of the single fits and its memory does not grow with the number of runs or frames (only the
+small per-run results are kept).
+
+The frequency shift of a mode from the lowest temperature at the reference volume V_0,
+nu(T, V_T) - nu(T_0, V_0), splits exactly into
+
+- a quasiharmonic (volume) part nu(T, V_T) - nu(T, V_0): what the thermal expansion alone does, at the temperature;
+- an intrinsic part nu(T, V_0) - nu(T_0, V_0): the anharmonic renormalisation at fixed volume,
+
+when the series holds runs at V_0 and at V_T for every temperature (NVT at the 0 K volume and at the thermally expanded
+one, or NPT). With harmonic force constants of the volume from elsewhere (a potential's analytic constants, or the
+lowest-temperature fits at several volumes) the split is instead nu_h(V_T) - nu_h(V_0) (quasiharmonic) plus
+nu(T, V_T) - nu_h(V_T) (intrinsic) (:meth:`Series.shift_split`). Both follow the separation of explicit (volume) and
+implicit (anharmonic) temperature effects of G. Lucazeau, J. Raman Spectrosc. 34, 478 (2003).
+
+The TDEP free energy per run is :func:`trajmodes.phonons.free_energy.tdep_free_energy` (O. Hellman, P. Steneteg,
+I. A. Abrikosov and S. I. Simak, Phys. Rev. B 87, 104111 (2013)).
+
+The package: :mod:`~trajmodes.series.fitting` (:func:`fit_series`), :mod:`~trajmodes.series.core` (:class:`Series`,
+:func:`load_series`), :mod:`~trajmodes.series.model` (one model over the runs), :mod:`~trajmodes.series.thermodynamics`
+(derivatives along the runs), :mod:`~trajmodes.series.split` (the split of the shifts).
+"""
+from __future__ import annotations
+
+from trajmodes.series.core import Series, load_series
+from trajmodes.series.fitting import fit_series
+from trajmodes.series.thermodynamics import derivative_weights, volume_groups
+
+__all__ = ["fit_series", "Series", "load_series", "derivative_weights", "volume_groups"]

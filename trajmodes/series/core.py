@@ -1,0 +1,334 @@
+"""The fitted runs of a series and their results: :class:`Series` (the dataset with error bars, free energies,
+entropy and heat capacity, the interpolation of the irreducible parameters in (T, V)) and :func:`load_series`."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from trajmodes.forceconstants.uncertainty import bootstrap_std
+from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.forceconstants.settings import cutoff_length
+from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.lattice.crystal import Crystal
+from trajmodes.series.model import check_same_model, in_first_basis
+from trajmodes.series.split import ShiftSplit
+from trajmodes.series.thermodynamics import SAME, temperature_slopes, thermodynamics
+
+__all__ = ["Series", "load_series"]
+
+
+class Series(ShiftSplit):
+    """The fitted runs of a series and their results (:attr:`dataset`).
+
+    Attributes
+    ----------
+    fits : list of EffectiveForceConstants
+        Empty for a series read back from a file (:func:`load_series`).
+    dataset : xarray.Dataset
+        Per run (dimension ``run``): ``temperature`` (K; given, or the mean kinetic one), ``kinetic_temperature``
+        (K) with ``kinetic_temperature_err`` and ``temperature_blocking_ratio``, ``volume`` (A^3 per atom), ``cell``
+        (A); the irreducible parameters ``fc2`` (eV/A^2), ``fc3`` (eV/A^3) with ``*_err``; scores ``r2``, ``rmse``,
+        ``cv_rmse`` (per order), ``sigma_a``, ``n_frames``, ``blocking_ratio``; ``frequency`` (run, q, branch) and
+        ``path_frequency`` (run, path_q, branch) in THz with ``*_err``; ``required_frames`` for ``target_error``;
+        and, when every run has potential energies, the variables of
+        :func:`~trajmodes.phonons.free_energy.tdep_free_energy` (eV per primitive cell) with errors: ``free_energy``
+        U_0 + F_harm (for classical MD and classical oscillators a lower bound of the free energy),
+        ``quantum_correction``, and with fc3 ``cubic_energy``, ``cubic_free_energy``, ``anharmonic_correction`` and
+        ``free_energy_corrected``; ``entropy`` and ``heat_capacity`` along the runs from ``free_energy``, and
+        ``entropy_corrected``, ``heat_capacity_corrected`` from ``free_energy_corrected``.
+    """
+
+    def __init__(self, fits, temperatures, labels, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
+                 mesh=(16, 16, 16), occupation: str = "quantum", target_error: float | None = None,
+                 cubic_mesh=None, dataset=None):
+        fits = list(fits)
+        self.fits = fits
+        self._model = fits[0] if fits else None          # the basis the parameters are in (rebuilt for a file)
+        if dataset is not None:
+            self.dataset = dataset
+            return
+        self._maps = check_same_model(fits)
+        self.dataset = self._build(fits, np.asarray(temperatures, float), list(labels), qpoints, qlabels, path,
+                                   npoints, mesh, occupation, target_error, cubic_mesh)
+
+    @classmethod
+    def from_dataset(cls, dataset) -> "Series":
+        """A series of its :attr:`dataset` alone (written by :meth:`to_netcdf`): the dataset, the interpolation and
+        the shift split, without the fits."""
+        return cls([], None, None, dataset=dataset)
+
+    # -- building ---------------------------------------------------------------------------------
+    def _build(self, fits, T, labels, qpoints, qlabels, path, npoints, mesh, occupation, target_error, cubic_mesh):
+        import xarray as xr
+        from trajmodes.lattice import paths
+        from trajmodes.phonons.harmonic import Phonons
+        from trajmodes.phonons.uncertainty import frequencies_with_errors
+        first = fits[0]
+        prim = first.primitive_
+        if qpoints is None:
+            pts = paths.special_points(prim)
+            qlabels = list(pts)
+            qpoints = np.array([pts[k] for k in qlabels], float)
+        qpoints = np.asarray(qpoints, float).reshape(-1, 3)
+        qlabels = [""] * len(qpoints) if qlabels is None else [str(x) for x in qlabels]
+        bands = Phonons(first.harmonic_force_constants_).band_structure(path, npoints=npoints)
+        pq = bands.qpoint.values
+        orders = sorted(first.bases_)
+        n_atoms = first.supercell_.n_atoms
+        nu, nu_err, pnu, pnu_err, need = [], [], [], [], []
+        boot = all(hasattr(f, "params_samples_") for f in fits)
+        both, nq = np.concatenate([qpoints, pq]), len(qpoints)
+        for f in fits:
+            if boot:
+                v, e, _ = frequencies_with_errors(f, both)
+                nu_err.append(e[:nq])
+                pnu_err.append(e[nq:])
+                if target_error:
+                    need.append(float(f.run_length_for(target_error, e[:nq].max())))
+            else:
+                v = Phonons(f.harmonic_force_constants_).frequencies(both)
+            nu.append(v[:nq])
+            pnu.append(v[nq:])
+        run = np.arange(len(fits))
+        thz = {"units": "THz"}
+        data = dict(
+            temperature=("run", T, {"units": "K"}),
+            kinetic_temperature=("run", np.array([f.temperature_ for f in fits]), {
+                "units": "K", "long_name": "mean kinetic temperature of the fitted frames (3N - 3 degrees of "
+                                           "freedom; NaN without velocities)"}),
+            volume=("run", np.array([abs(np.linalg.det(f.supercell_.cell)) / n_atoms for f in fits]),
+                    {"units": "Angstrom^3", "long_name": "volume per atom of the run's reference cell"}),
+            cell=(("run", "row", "xyz"), np.array([f.supercell_.cell for f in fits]),
+                  {"units": "Angstrom", "long_name": "reference supercell, rows a, b, c"}),
+            frequency=(("run", "q", "branch"), np.array(nu), dict(thz, long_name="effective phonon frequency")),
+            path_frequency=(("run", "path_q", "branch"), np.array(pnu), dict(thz, long_name="effective dispersion")),
+            r2=(("run", "order"), np.array([f.scores_.r2.values for f in fits]), {"units": "1"}),
+            rmse=(("run", "order"), np.array([f.scores_.rmse.values for f in fits]), {"units": "eV/Angstrom"}),
+            cv_rmse=(("run", "order"), np.array([f.scores_.cv_rmse.values for f in fits]),
+                     {"units": "eV/Angstrom"}),
+            sigma_a=("run", np.array([float(f.scores_.sigma_a) for f in fits]), {"units": "1"}),
+            n_frames=("run", np.array([int(f.scores_.n_frames) for f in fits]), {"units": "1"}),
+        )
+        units = {2: "eV/Angstrom^2", 3: "eV/Angstrom^3"}
+        for o in orders:
+            data[f"fc{o}"] = ((("run", f"param{o}")),
+                              np.array([in_first_basis(m.get(o), f.params_[o]) for f, m in zip(fits, self._maps)]),
+                              {"units": units[o], "long_name": f"symmetry-irreducible order-{o} parameters"})
+        if boot:
+            for o in orders:
+                data[f"fc{o}_err"] = ((("run", f"param{o}")), np.array([
+                    f.params_err_[o] if m.get(o) is None else
+                    bootstrap_std(in_first_basis(m[o], f.params_samples_[o]), f.segments_.n_blocks)
+                    for f, m in zip(fits, self._maps)]),
+                                      {"units": units[o], "long_name": "standard error (block bootstrap)"})
+            vol = np.array([abs(np.linalg.det(f.supercell_.cell)) / n_atoms for f in fits])
+            t_err = np.array([getattr(f, "temperature_ensemble_err_", f.temperature_err_) for f in fits])
+            dT = temperature_slopes(T, vol, np.array(nu))
+            nu_t = np.abs(dT) * np.where(np.isfinite(t_err), t_err, 0.0)[:, None, None]
+            nu_err = np.hypot(np.array(nu_err), nu_t)
+            data["frequency_temperature_err"] = (("run", "q", "branch"), nu_t, dict(thz, long_name=(
+                "|d nu / dT| (from the runs at the same volume) times the error of the run's mean kinetic temperature "
+                "(in NVE with the canonical draw of its energy); included in frequency_err")))
+            data["frequency_err"] = (("run", "q", "branch"), nu_err, dict(thz, long_name=(
+                "standard error: block bootstrap scaled to its blocking plateau, and the temperature term")))
+            data["path_frequency_err"] = (("run", "path_q", "branch"), np.array(pnu_err),
+                                          dict(thz, long_name="standard error"))
+            data["blocking_ratio"] = ("run", np.array([f.blocking_ratio_ for f in fits]), {
+                "units": "1", "long_name": "error at the plateau of the blocking analysis / error of the segments "
+                                           "(applied to every error bar)"})
+            data["n_effective"] = ("run", np.array([f.n_effective_ for f in fits]), {
+                "units": "1", "long_name": "effective number of independent time segments"})
+            data["error_bars_flagged"] = ("run", np.array([bool(f.error_bars_flagged_) for f in fits]), {
+                "long_name": "the blocking analysis found no plateau, or correlations longer than a segment"})
+            data["kinetic_temperature_err"] = ("run", np.array([f.temperature_err_ for f in fits]), {
+                "units": "K", "long_name": "standard error of the mean kinetic temperature (block bootstrap)"})
+            data["temperature_blocking_ratio"] = ("run", np.array([f.temperature_blocking_ for f in fits]), {
+                "units": "1", "long_name": "error of the mean kinetic temperature at its blocking plateau / from "
+                                           "the segments"})
+            if target_error:
+                data["required_frames"] = ("run", np.array(need), {
+                    "units": "1", "long_name": f"frames for a {target_error:g} THz error on every tabulated "
+                                               "frequency (errors shrink as 1/sqrt(run length))"})
+        notes = []
+        if all(np.isfinite(f.energies_["potential"]) for f in fits):
+            from trajmodes.phonons.free_energy import CUBIC_MESH, tdep_free_energy
+            fe = [tdep_free_energy(f, t, mesh=mesh, occupation=occupation, errors=boot,
+                                   cubic_mesh=CUBIC_MESH if cubic_mesh is None else cubic_mesh)
+                  for f, t in zip(fits, T)]
+            for name in fe[0].data_vars:
+                data[name] = ("run", np.array([float(x[name]) for x in fe]), dict(fe[0][name].attrs))
+            # what the free energies are (the statistics, the correction and its mesh), as the runs' datasets say
+            fe_attrs = {f"free_energy_{k}": v for k, v in fe[0].attrs.items()
+                        if k in ("free_energy", "anharmonic_correction", "statistics", "cubic_mesh",
+                                 "cubic_resamples", "cubic_error_mesh")}
+            # the harmonic crystal of the lowest-temperature run (its U_0 and Phi) at every run's temperature
+            harmonic = {}
+
+            def reference(i):
+                """(F, S, C) of the harmonic crystal of run i (its U_0 and Phi) at every run's temperature."""
+                if i not in harmonic:
+                    th = Phonons(fits[i].harmonic_force_constants_).thermal_properties(T, mesh,
+                                                                                       occupation=occupation)
+                    harmonic[i] = (data["baseline_energy"][1][i] + th["free_energy_eV"].values,
+                                   th["entropy_eV"].values, th["heat_capacity_eV"].values)
+                return harmonic[i]
+
+            data["reference_harmonic_free_energy"] = ("run", reference(int(np.argmin(T)))[0], {
+                "units": "eV", "long_name": "free energy of the harmonic crystal of the lowest-temperature run "
+                                            "(its U_0 and effective constants) per primitive cell"})
+            ev_k = "eV/K"
+            # S and C of the TDEP free energy, and of the corrected one where there is fc3
+            for suffix, of in (("", "the TDEP free energy"), ("_corrected", "free_energy_corrected")):
+                if "free_energy" + suffix not in data:
+                    continue
+                F_err = data["free_energy" + suffix + "_err"][1] if boot else np.zeros(len(T))
+                th = thermodynamics(T, data["volume"][1], data["free_energy" + suffix][1], F_err, reference)
+                data["entropy" + suffix] = ("run", th["S"], {"units": ev_k, "long_name": f"S = -dF/dT of {of} "
+                                            "along the runs of this volume group (about the harmonic crystal of "
+                                            "its lowest-temperature run), per primitive cell"})
+                data["heat_capacity" + suffix] = ("run", th["C"], {"units": ev_k, "long_name": f"C = -T d2F/dT2 of "
+                                                  f"{of} along the runs of this volume group (Cv at constant "
+                                                  "volume, Cp along zero-pressure volumes), per primitive cell"})
+                if boot:
+                    for name, key in (("entropy", "S_err"), ("heat_capacity", "C_err")):
+                        data[name + suffix + "_err"] = ("run", th[key], {"units": ev_k,
+                                                                         "long_name": "standard error"})
+                if not suffix:
+                    data["thermodynamic_path"] = ("run", th["kind"], {"long_name": "what the derivatives of F "
+                                                                                   "follow"})
+        else:
+            fe_attrs = {}
+            notes.append("no free energy: not every frame of every run has a potential energy")
+        ds = xr.Dataset(data, coords=dict(
+            run=run, label=("run", labels), order=("order", np.array(orders)), branch=np.arange(len(nu[0][0])),
+            qpoint=(("q", "reduced"), qpoints), qlabel=("q", qlabels),
+            path_qpoint=(("path_q", "reduced"), pq), path_distance=("path_q", bands.distance.values),
+            path_segment=("path_q", bands.segment.values),
+            path_label=("path_q", bands.label.values.astype(str))))
+        sc = first.supercell_
+        ds["reference_fractional"] = (("atom", "xyz"), sc.positions @ np.linalg.inv(sc.cell),
+                                      {"units": "1", "long_name": "reference positions of run 0, fractional"})
+        ds["species"] = ("atom", np.asarray(sc.species).astype(str))
+        ds["masses"] = ("atom", np.asarray(sc.masses, float), {"units": "amu"})
+        ds.attrs.update(
+            cutoff2=cutoff_length(first.cutoff2),
+            cutoff3=np.nan if first.cutoff3 is None else cutoff_length(first.cutoff3),
+            mode=first.mode, symprec=float(first.symprec_used_), occupation=occupation,
+            mesh=list(map(int, mesh)), path_tick_distance=np.asarray(bands.attrs["tick_distance"], float),
+            path_tick_labels=",".join(map(str, bands.attrs["tick_labels"])),
+            n_resamples=int(len(first.params_samples_[2])) if boot else 0, notes="; ".join(notes),
+            title="trajmodes series: effective force constants over temperature and volume", **fe_attrs)
+        return ds
+
+    # -- interpolation ----------------------------------------------------------------------------
+    @property
+    def temperatures(self) -> np.ndarray:
+        return self.dataset.temperature.values
+
+    @property
+    def volumes(self) -> np.ndarray:
+        return self.dataset.volume.values
+
+    def _weights(self, temperature: float, volume: float | None) -> np.ndarray:
+        """Linear-interpolation weights of the runs at (T, V): piecewise linear along a line of runs (all at one
+        volume, all at one temperature, or one volume per temperature as in NPT), barycentric on a triangulation
+        of (T, V) otherwise. Refuses points outside the runs (no extrapolation)."""
+        T, V = self.temperatures, self.volumes
+        n = len(T)
+        w = np.zeros(n)
+        one_v = np.ptp(V) <= SAME * V.mean()
+        one_t = np.ptp(T) <= SAME * max(T.mean(), 1.0)
+        distinct_t = len(np.unique(np.round(T / max(T.max(), 1.0) / SAME))) == n
+        if n == 1 or one_t and one_v:
+            w[0] = 1.0
+            return w
+        if one_v or (volume is None and distinct_t) or one_t:
+            x, xq, what = (V, volume, "volume") if one_t else (T, temperature, "temperature")
+            if xq is None:
+                raise ValueError("give the volume: the runs are at one temperature and several volumes")
+            order = np.argsort(x)
+            xs = x[order]
+            if not xs[0] - SAME * abs(xs[0]) <= xq <= xs[-1] + SAME * abs(xs[-1]):
+                raise ValueError(f"{what} {xq:g} lies outside the runs ({xs[0]:g} .. {xs[-1]:g}): no extrapolation")
+            i = int(np.clip(np.searchsorted(xs, xq) - 1, 0, n - 2))
+            t = (xq - xs[i]) / (xs[i + 1] - xs[i])
+            w[order[i]], w[order[i + 1]] = 1 - t, t
+            return w
+        if volume is None:
+            raise ValueError("the series has several volumes at one temperature: give the volume (A^3 per atom)")
+        from scipy.spatial import Delaunay
+        pts = np.column_stack([T / np.ptp(T), V / np.ptp(V)])
+        tri = Delaunay(pts)
+        x = np.array([temperature / np.ptp(T), volume / np.ptp(V)])
+        s = int(tri.find_simplex(x))
+        if s < 0:
+            raise ValueError(f"(T, V) = ({temperature:g} K, {volume:g} A^3/atom) lies outside the runs: no "
+                             "extrapolation")
+        b = tri.transform[s, :2] @ (x - tri.transform[s, 2])
+        w[tri.simplices[s]] = np.append(b, 1 - b.sum())
+        return w
+
+    def force_constants(self, temperature: float, volume: float | None = None) -> ForceConstants:
+        """Force constants at (T, V) from the irreducible parameters interpolated linearly between the runs (exact
+        at the runs), on the reference supercell at the interpolated cell; fc3 too when fitted.
+
+        Parameters
+        ----------
+        temperature : float
+            K.
+        volume : float, optional
+            A^3 per atom; needed when the series has several volumes at one temperature.
+        """
+        w = self._weights(float(temperature), None if volume is None else float(volume))
+        ds = self.dataset
+        model = self._basis_model()
+        params = {o: w @ ds[f"fc{o}"].values for o in model.bases_}
+        cell = np.einsum("r,rij->ij", w, ds.cell.values)
+        strain = np.linalg.solve(model.supercell_.cell, cell)            # new rows = old rows @ strain
+        sc = model.supercell_
+        supercell = Crystal(cell, sc.positions @ strain, sc.species, sc.masses)
+        pr = model.primitive_
+        primitive = Crystal(pr.cell @ strain, pr.positions @ strain, pr.species, pr.masses)
+        fc2 = model.bases_[2].to_compact(params[2])
+        fc3 = model.bases_[3].to_compact(params[3]) if 3 in model.bases_ else None
+        kw = dict(smap=model.smap_, p2s=model.p2s_)
+        return ForceConstants(fc2, supercell, primitive, fc3=fc3, **kw) if fc3 is not None else \
+            ForceConstants(fc2, supercell, primitive, **kw)
+
+    def _basis_model(self) -> EffectiveForceConstants:
+        """An estimator holding the bases, supercell map and crystals of run 0 (rebuilt for a series read back)."""
+        if self._model is None:
+            ds = self.dataset
+            cell = ds.cell.values[0]
+            sc = Crystal(cell, ds.reference_fractional.values @ cell, ds.species.values.astype(str),
+                         ds.masses.values)
+            c3 = float(ds.attrs["cutoff3"])
+            est = EffectiveForceConstants(cutoff2=float(ds.attrs["cutoff2"]), cutoff3=None if np.isnan(c3) else c3,
+                                          symprec=float(ds.attrs["symprec"]))
+            est.prepare(sc, float(ds.attrs["symprec"]))
+            for o in est.bases_:
+                if est.bases_[o].n_params != ds.sizes[f"param{o}"]:
+                    raise ValueError(f"the rebuilt order-{o} model has {est.bases_[o].n_params} parameters but the "
+                                     f"file stores {ds.sizes[f'param{o}']}: written by another version of trajmodes?")
+            self._model = est
+        return self._model
+
+    # -- files ------------------------------------------------------------------------------------
+    def to_netcdf(self, path, attrs=None) -> None:
+        """Write :attr:`dataset` (written under a temporary name, then renamed)."""
+        from trajmodes.io.files import atomic_write
+        ds = self.dataset.copy()
+        ds.attrs.update(attrs or {})
+        atomic_write(str(path), lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+
+
+def load_series(path) -> Series:
+    """A series written by :meth:`Series.to_netcdf`: its dataset, interpolation and shift split (no fits)."""
+    import xarray as xr
+    with xr.open_dataset(path) as f:
+        ds = f.load()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds["label"] = ds["label"].astype(str)
+    return Series.from_dataset(ds)

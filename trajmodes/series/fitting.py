@@ -1,0 +1,98 @@
+"""Fitting every run of a series with one model: :func:`fit_series`."""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.series.core import Series
+from trajmodes.series.model import formula, share_kernel, shared_basis
+
+__all__ = ["fit_series", "mean_temperature"]
+
+
+def mean_temperature(fit, name: str) -> float:
+    """The mean kinetic temperature of a fitted run (summed in the fit's own pass over the frames), K."""
+    if not np.isfinite(fit.temperature_):
+        raise ValueError(f"{name} has no velocities (or no masses), so its temperature is unknown: give the "
+                         "temperature of every run")
+    return float(fit.temperature_)
+
+
+def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
+               mesh=(16, 16, 16), occupation: str = "quantum", n_resamples: int = 200, seed: int | None = 0,
+               target_error: float | None = None, progress=None, cubic_mesh=None, **fit_settings) -> "Series":
+    """Fit every run of a series and gather the results.
+
+    Parameters
+    ----------
+    runs : sequence of Trajectory (or of lists of Trajectory, pooled)
+        With forces, all on the same supercell (same atoms in the same order); the cell may change (volumes, NPT).
+    temperatures : sequence of float, optional
+        K; default each run's mean kinetic temperature (needs velocities).
+    labels : sequence of str, optional
+    qpoints : array_like (nq, 3), optional
+        Reduced q for the frequency tables and the shift split; default the special points of the lattice.
+    qlabels : sequence of str, optional
+    path : str, optional
+        Band path (special-point letters, e.g. ``"GXU|KGL"``); default the standard path of the lattice.
+    npoints : int
+        q-points per path segment.
+    mesh : (3,) int
+        q mesh of the free energy.
+    occupation : {"quantum", "classical"}
+        Statistics of the harmonic free energy and of its third-order correction. The constants of classical MD are
+        classically renormalised: ``"classical"`` compares like for like, and ``quantum_correction`` is reported
+        either way (:func:`~trajmodes.phonons.free_energy.tdep_free_energy`).
+    n_resamples : int
+        Block-bootstrap resamples per run (0: no error bars).
+    seed : int or None
+    target_error : float, optional
+        THz: the run length each run would need for this error on every tabulated frequency.
+    progress : callable, optional
+        Called with a line of text before each run.
+    cubic_mesh : int or (3,) int, optional
+        q mesh of the third-order free energy F_3ph when the runs are fitted with ``cutoff3`` (default
+        :data:`trajmodes.phonons.free_energy.CUBIC_MESH`).
+    **fit_settings
+        Settings of :class:`~trajmodes.forceconstants.fit.EffectiveForceConstants` (cutoff2, cutoff3, mode, ...).
+
+    Returns
+    -------
+    Series
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("no runs to fit")
+    if temperatures is not None and len(temperatures) != len(runs):
+        raise ValueError(f"{len(runs)} runs but {len(temperatures)} temperatures")
+    fits, temps = [], []
+    heads = [run[0] if isinstance(run, (list, tuple)) else run for run in runs]
+    names = [str(labels[i]) if labels is not None else h.source.describe() for i, h in enumerate(heads)]
+    for i, h in enumerate(heads[1:], 1):                 # one crystal throughout: checked before any fit
+        if h.n_atoms != heads[0].n_atoms or not np.array_equal(h.species, heads[0].species):
+            raise ValueError(f"{names[i]} (run {i + 1}: {h.n_atoms} atoms, {formula(h.species)}) and {names[0]} "
+                             f"(run 1: {heads[0].n_atoms} atoms, {formula(heads[0].species)}) are different crystals "
+                             "or cells: a series needs the same supercell, with the same atoms in the same order, in "
+                             "every run")
+    for i, run in enumerate(runs):
+        name = names[i]
+        if progress:
+            progress(f"run {i + 1}/{len(runs)}: {name}" + (f" at {float(temperatures[i]):g} K"
+                                                           if temperatures is not None else ""))
+        try:
+            est = EffectiveForceConstants(**fit_settings).fit(run)
+        except ValueError as exc:
+            if not fits:
+                raise
+            raise ValueError(f"{name} (run {i + 1}) against {names[0]} (run 1): {exc}") from None
+        T = float(temperatures[i]) if temperatures is not None else mean_temperature(est, name)
+        if not fits:                        # every later run is fitted in the parameters of the first one
+            fit_settings = dict(fit_settings, build_basis=shared_basis(est, fit_settings.get("build_basis")))
+        if n_resamples:
+            est.bootstrap(n_resamples, None if seed is None else seed + i)
+        if fits:
+            share_kernel(est, fits[0])
+        fits.append(est)
+        temps.append(T)
+    return Series(fits, temps, names, qpoints=qpoints, qlabels=qlabels, path=path, npoints=npoints, mesh=mesh,
+                  occupation=occupation, target_error=target_error, cubic_mesh=cubic_mesh)

@@ -1,0 +1,102 @@
+"""Derivatives along a series: runs grouped by volume, the numerical derivative weights of unevenly spaced
+temperatures, d nu / dT of every run, and the entropy and heat capacity from the free energies of the runs."""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SAME", "SAME_T_SPLIT", "volume_groups", "derivative_weights", "temperature_slopes", "thermodynamics"]
+
+#: relative tolerance within which two runs have the same volume or temperature
+SAME = 1e-4
+#: relative tolerance within which two runs count as one temperature in the split of the shifts (mean kinetic
+#: temperatures of runs made at one thermostat temperature differ by their statistical scatter)
+SAME_T_SPLIT = 0.03
+
+
+def volume_groups(volume, temperature) -> list[np.ndarray]:
+    """Runs grouped for curves over temperature, each group sorted by temperature: those at the most common volume
+    (within 1e-4; the reference volume of an NVT series) and all others (thermally expanded volumes, NPT); one group
+    when every run has its own volume or all share one."""
+    V, T = np.asarray(volume, float), np.asarray(temperature, float)
+    keys = np.round(V / V.mean() / 1e-4).astype(int)
+    vals, counts = np.unique(keys, return_counts=True)
+    common = keys == vals[np.argmax(counts)]
+    if counts.max() == 1 or common.all():
+        groups = [np.arange(len(V))]
+    else:
+        groups = [np.flatnonzero(common), np.flatnonzero(~common)]
+    return [g[np.argsort(T[g], kind="stable")] for g in groups]
+
+
+def derivative_weights(x, order: int) -> np.ndarray:
+    """W (n, n) with W @ y the ``order``-th derivative (1 or 2) of samples y(x) at every x (ascending, distinct):
+    the Lagrange parabola through each point and its two nearest neighbours (a line through two points, when there
+    are only two, for the first derivative). Errors of independent samples propagate as sqrt(W**2 @ err**2)."""
+    x = np.asarray(x, float)
+    n = len(x)
+    W = np.full((n, n), np.nan)
+    if n < order + 1:
+        return W
+    W[:] = 0.0
+    for i in range(n):
+        if n == 2:
+            j = np.array([0, 1])
+        else:
+            lo = min(max(i - 1, 0), n - 3)
+            j = np.arange(lo, lo + 3)
+        xs = x[j]
+        for k in range(len(j)):
+            others = np.delete(xs, k)
+            den = np.prod(xs[k] - others)
+            if order == 1:     # d/dx of prod (x - o) at x_i
+                W[i, j[k]] = sum(np.prod(x[i] - np.delete(others, m)) for m in range(len(others))) / den
+            else:
+                W[i, j[k]] = 2.0 / den
+    return W
+
+
+def temperature_slopes(T, V, nu) -> np.ndarray:
+    """d nu / dT (THz/K) of every run's frequencies ``nu`` (run, ...) from the runs at the same volume (within 1e-3
+    relative): the gradient over their distinct temperatures (runs within 3 % in temperature count as one); zero for
+    a run with no neighbour in temperature."""
+    T, V, nu = np.asarray(T, float), np.asarray(V, float), np.asarray(nu, float)
+    out = np.zeros_like(nu)
+    for i in range(len(T)):
+        same = np.flatnonzero(np.abs(V / V[i] - 1) < 1e-3)
+        Ts = np.unique(np.round(T[same], 6))
+        groups = [same[np.abs(T[same] / t - 1) < 0.03] for t in Ts]
+        centres = np.array([T[g].mean() for g in groups])
+        keep = np.concatenate([[True], np.diff(centres) > 0.03 * centres[1:]])
+        groups, centres = [g for g, k in zip(groups, keep) if k], centres[keep]
+        if len(groups) < 2:
+            continue
+        means = np.array([nu[g].mean(axis=0) for g in groups])
+        k = int(np.argmin(np.abs(centres - T[i])))
+        out[i] = np.gradient(means, centres, axis=0)[k]
+    return out
+
+
+def thermodynamics(T, V, F, F_err, reference) -> dict:
+    """S = -dF/dT and C = -T d2F/dT2 along each group of :func:`volume_groups` (per primitive cell, eV/K).
+
+    The strongly curved part of F(T) is that of the oscillators; differentiated by a parabola through three runs it
+    would give C proportional to T. So F is split into the harmonic crystal of the group's lowest-temperature run,
+    whose S and C are exact at every T, and the anharmonic rest F - F_ref, smooth and small, which alone is
+    differentiated by :func:`derivative_weights` (as thermodynamic integration starts from a harmonic reference,
+    D. Frenkel and A. J. C. Ladd, J. Chem. Phys. 81, 3188 (1984)). ``reference(i)`` gives (F, S, C) of the harmonic
+    crystal of run i (its U_0 and effective constants) at every run's temperature.
+    """
+    S, C, Se, Ce = (np.full(len(T), np.nan) for _ in range(4))
+    kind = np.full(len(T), "", dtype=object)
+    for g in volume_groups(V, T):
+        t = T[g]
+        if len(g) < 2 or np.any(np.diff(t) <= 0):
+            continue
+        one_volume = np.ptp(V[g]) <= SAME * V[g].mean()
+        kind[g] = "constant volume" if one_volume else "along the runs' volumes"
+        f_ref, s_ref, c_ref = (x[g] for x in reference(g[0]))
+        rest = F[g] - f_ref
+        W1, W2 = derivative_weights(t, 1), derivative_weights(t, 2)
+        S[g], Se[g] = s_ref - W1 @ rest, np.sqrt(W1 ** 2 @ F_err[g] ** 2)
+        C[g], Ce[g] = c_ref - t * (W2 @ rest), t * np.sqrt(W2 ** 2 @ F_err[g] ** 2)
+    return dict(S=S, S_err=Se, C=C, C_err=Ce, kind=kind.astype(str))
