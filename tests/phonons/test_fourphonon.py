@@ -23,9 +23,9 @@ from trajmodes.phonons.fourphonon import FourPhonon
 from trajmodes.phonons.sampling import supercell_modes
 from trajmodes.phonons.statistics import occupations
 from trajmodes.potentials.pair import Morse
-from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS
+from trajmodes.phonons.interaction import HBAR_EV_PS as HBAR
+from trajmodes.units import AMU_A2_PS2_EV
 
-HBAR = H_EV_PS / (2 * np.pi)
 SIGMA = 0.4                      # THz: the Gaussian of the delta functions, wide enough for a 27-point grid
 T = 600.0
 

@@ -65,8 +65,8 @@ def read_phono3py(path: str | os.PathLike, fc2_filename: str | os.PathLike | Non
     if ph3.phonon_supercell_matrix is not None and not np.array_equal(ph3.phonon_supercell_matrix,
                                                                        ph3.supercell_matrix):
         phonon = dict(fc2=np.asarray(ph3.fc2), supercell=crystal_from_phonopy(ph3.phonon_supercell),
-                      primitive=crystal_from_phonopy(ph3.phonon_primitive), p2s=np.asarray(ph3.phonon_primitive.p2s_map),
-                      **kw)
+                      primitive=crystal_from_phonopy(ph3.phonon_primitive),
+                      p2s=np.asarray(ph3.phonon_primitive.p2s_map), **kw)
         return dict(fc2=None, phonon=phonon, **own), where
     return dict(fc2=np.asarray(ph3.fc2), **own), where
 

@@ -29,13 +29,13 @@ import numpy as np
 
 from trajmodes.lattice.geometry import shortest_vectors
 from trajmodes.lattice.grid import Grid, parse_mesh
+from trajmodes.phonons.interaction import HBAR_EV_PS
+from trajmodes.phonons.quartic import quartic_constants
 from trajmodes.phonons.statistics import check_occupation, occupations
 from trajmodes.resources import require_memory
-from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS
+from trajmodes.units import AMU_A2_PS2_EV
 
 __all__ = ["FourPhonon", "GAMMA4_FACTOR", "SIGNS"]
-
-HBAR_EV_PS = H_EV_PS / (2 * np.pi)
 #: 96 pi / hbar^2 with the widths in THz and the delta functions in 1/THz (ordinary frequency): 24 / (pi hbar^2)
 GAMMA4_FACTOR = 24.0 / (np.pi * HBAR_EV_PS ** 2)
 #: the sign patterns of the three other phonons (+ emitted, - absorbed); (---) cannot conserve energy
@@ -60,16 +60,14 @@ class FourPhonon:
     """
 
     def __init__(self, force_constants, mesh, phonons=None, cutoff_frequency: float = 1e-4, chunk: int = 256):
-        q4 = getattr(force_constants, "fc4", None)
-        if q4 is None:
-            raise ValueError("these force constants have no fourth-order part (fc4): fit them with cutoff4= "
-                             "(EffectiveForceConstants) or read TDEP's infile.forceconstant_fourthorder beside them")
+        q4 = quartic_constants(force_constants)
         if phonons is None:
             from trajmodes.phonons.harmonic import Phonons
             phonons = Phonons(force_constants)
         other = force_constants.primitive.differences(phonons.fc.primitive)
         if other is not None:
-            raise ValueError(f"the phonons given are of another primitive cell than the fourth-order constants ({other})")
+            raise ValueError(f"the phonons given are of another primitive cell than the fourth-order constants "
+                             f"({other})")
         self.fc, self.phonons = force_constants, phonons
         self.grid = Grid(parse_mesh(mesh))
         self.cutoff_frequency = float(cutoff_frequency)
@@ -121,7 +119,6 @@ class FourPhonon:
         i3 = g.index(-a[q] - a[q1] - a[q2])
         qp = g.qpoints
         F = self.reciprocal_fc4(qp[q], qp[q1], qp[q2], qp[i3])                          # (T, A, B, C, D)
-        T, nb = len(q1), self.n_branches
         e0, e1, e2, e3 = self.eigenvectors[q], self.eigenvectors[q1], self.eigenvectors[q2], self.eigenvectors[i3]
         X = np.einsum("tabcd,as,tbu,tcv,tdw->tsuvw", F, e0, e1, e2, e3, optimize=True)
         f = [self.frequencies[q][None, :], self.frequencies[q1], self.frequencies[q2], self.frequencies[i3]]

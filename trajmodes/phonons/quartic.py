@@ -33,13 +33,15 @@ from trajmodes.phonons.statistics import check_occupation, mode_energy
 from trajmodes.resources import require_memory
 from trajmodes.units import THZ
 
-__all__ = ["displacement_covariance", "quartic_renormalisation", "loop_shift", "quartic_free_energy"]
+__all__ = ["displacement_covariance", "quartic_renormalisation", "loop_shift", "quartic_free_energy",
+           "quartic_constants"]
 
 #: modes at or below this frequency (THz) carry no covariance: the translations at Gamma
 ACOUSTIC_CUTOFF = 1e-3
 
 
-def _quartic(force_constants):
+def quartic_constants(force_constants):
+    """The fourth order of ``force_constants`` (its ``fc4``), or a ValueError that says where to get one."""
     q = getattr(force_constants, "fc4", None)
     if q is None:
         raise ValueError("these force constants have no fourth-order part (fc4): fit them with cutoff4= "
@@ -122,7 +124,7 @@ def quartic_renormalisation(force_constants, temperature: float, mesh=None, occu
     """Delta Phi = 1/2 sum_lm Chi_ijlm <u_l u_m>, the first-order quartic change of the second order at
     ``temperature`` (K): compact layout (n_prim, N, 3, 3), eV/A^2 (``mesh``, ``occupation`` as
     :func:`displacement_covariance`)."""
-    q4 = _quartic(force_constants)
+    q4 = quartic_constants(force_constants)
     pairs, inv = np.unique(q4.sites[:, 2:], axis=0, return_inverse=True)
     C = displacement_covariance(force_constants, temperature, pairs[:, 0], pairs[:, 1], mesh, occupation, phonons)
     contrib = 0.5 * np.einsum("eabcd,ecd->eab", q4.blocks, C[inv.reshape(-1)])
@@ -151,14 +153,14 @@ def loop_shift(force_constants, qpoints, temperatures, mesh=20, occupation: str 
     Returns
     -------
     xarray.Dataset
-        ``frequency`` (qpoint, branch) THz; ``quartic_shift`` (temperature, qpoint, branch) THz, Delta(nu^2) / (2 nu) with
-        Delta(nu^2) = <e| Delta D |e> (first order in Chi); ``renormalised`` (temperature, qpoint, branch) THz, the
+        ``frequency`` (qpoint, branch) THz; ``quartic_shift`` (temperature, qpoint, branch) THz, Delta(nu^2) / (2 nu)
+        with Delta(nu^2) = <e| Delta D |e> (first order in Chi); ``renormalised`` (temperature, qpoint, branch) THz, the
         frequencies of Phi + Delta Phi (the first-order renormalised harmonic crystal; negative where imaginary).
     """
     from trajmodes.phonons.degeneracy import degenerate_average
     from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
     from trajmodes.phonons.harmonic import Phonons
-    _quartic(force_constants)
+    quartic_constants(force_constants)
     occupation = check_occupation(occupation)
     q = np.atleast_2d(np.asarray(qpoints, dtype=float))
     temps = np.atleast_1d(np.asarray(temperatures, dtype=float))
@@ -195,7 +197,7 @@ def quartic_free_energy(force_constants, temperatures, mesh=20, occupation: str 
 
     ``mesh`` and ``occupation`` as :func:`displacement_covariance`; ``temperatures`` in K (a float or an array).
     """
-    q4 = _quartic(force_constants)
+    q4 = quartic_constants(force_constants)
     from trajmodes.phonons.harmonic import Phonons
     ph = Phonons(force_constants)
     temps = np.atleast_1d(np.asarray(temperatures, dtype=float))
