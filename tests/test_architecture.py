@@ -42,7 +42,7 @@ LAYERS: dict[str, dict[str, str]] = {
     "workflows": {
         "errors": "results that were tuples unpack one release (errors.DeprecatedUnpacking)",
         "forceconstants": "", "lattice": "", "modes": "", "phonons": "", "potentials": "",
-        "series": "TemperatureSeries is a view of a series.Series",
+        "series": "fit_temperatures and TemperatureSeries (series.temperatures) are imported from workflows too",
     },
     "plots": {
         "io": "", "lattice": "", "modes": "",

@@ -7,7 +7,6 @@ Each function puts the library's parts together the way one ``trajmodes`` comman
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,15 +14,17 @@ import numpy as np
 from trajmodes.errors import DeprecatedUnpacking
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.qpoints import is_gamma
+from trajmodes.series.temperatures import TemperatureSeries, fit_temperatures
 
-__all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2", "FitResult", "fit_effective",
-           "frequencies_on", "PhononProperties", "phonon_properties", "EAMCrystal", "eam_crystal",
+# TemperatureSeries and fit_temperatures are imported from here too (their home: series.temperatures)
+
+__all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2",
+           "FitResult", "fit_effective", "frequencies_on", "PhononProperties", "phonon_properties", "EAMCrystal", "eam_crystal",
            "modes_dataset", "add_path_variables", "path_bands", "three_phonon", "ThreePhonon"]
 
 
 def load_force_constants(path: str | os.PathLike):
     """:class:`~trajmodes.ForceConstants` of any format, from the file names: :meth:`ForceConstants.read`."""
-    from trajmodes.forceconstants.model import ForceConstants
     return ForceConstants.read(path)
 
 
@@ -395,85 +396,6 @@ def path_bands(ds, force_constants=None):
         return bands, rot, f"path from {fc}"
     return None, None, ("no band path in this file (written before it was stored) and its force constants "
                         f"{fc!r} not found: q by index")
-
-
-# ----------------------------------------------------------------------------- temperature series
-class TemperatureSeries(dict):
-    """A series of runs by temperature: a ``dict`` T (K) -> fitted :class:`EffectiveForceConstants`, sorted by T,
-    over a :class:`trajmodes.series.Series` (attribute :attr:`series`), which holds the results.
-
-    Attributes
-    ----------
-    series : trajmodes.series.Series
-        The runs' dataset (frequencies, scores, free energies, and error bars where bootstrapped), interpolation in
-        (T, V) and the split of the shifts.
-    frequencies : xarray.Dataset
-        ``frequency`` (temperature, q, branch) in THz at ``qpoint`` (q, reduced), with ``label`` (q): the series'
-        ``frequency`` over temperature.
-    """
-
-    def __init__(self, fits, qpoints=None, labels=None):
-        from trajmodes.series import Series
-        if isinstance(fits, Series):
-            series = fits
-            temps = series.temperatures
-            fits = series.fits
-        else:
-            temps = np.array([float(T) for T in fits], float)
-            fits = list(fits.values())
-            series = None
-        order = np.argsort(temps, kind="stable")
-        if len(np.unique(temps)) != len(temps):
-            raise ValueError(f"a temperature series needs one run per temperature, not {sorted(temps.tolist())} K")
-        if series is None:
-            series = Series([fits[i] for i in order], temps[order], [f"{temps[i]:g} K" for i in order],
-                            qpoints=qpoints, qlabels=labels)
-            order = np.arange(len(temps))
-            temps, fits = series.temperatures, series.fits
-        super().__init__((float(temps[i]), fits[i]) for i in order)
-        self.series = series
-        import xarray as xr
-        ds = series.dataset.isel(run=order)
-        self.frequencies = xr.Dataset(
-            dict(frequency=(("temperature", "q", "branch"), ds.frequency.values, dict(ds.frequency.attrs))),
-            coords=dict(temperature=("temperature", ds.temperature.values, {"units": "K"}),
-                        qpoint=(("q", "reduced"), ds.qpoint.values), label=("q", ds.qlabel.values),
-                        branch=ds.branch.values))
-
-    @property
-    def temperatures(self) -> np.ndarray:
-        return np.array(list(self.keys()))
-
-    def interpolate_fc2(self, T: float) -> ForceConstants:
-        """Force constants at temperature ``T`` (K): the series' irreducible parameters and cells interpolated
-        linearly between the two nearest runs (:meth:`trajmodes.series.Series.force_constants`), clamped to the
-        first and last run outside them."""
-        Ts = self.temperatures
-        return self.series.force_constants(float(np.clip(T, Ts[0], Ts[-1])))
-
-
-def fit_temperatures(runs: Mapping, qpoints=None, labels=None, **kw) -> TemperatureSeries:
-    """Fit every temperature of a series (:func:`trajmodes.series.fit_series`, every run in the first run's
-    symmetry basis; no error bars: ``fit_series`` gives them).
-
-    Parameters
-    ----------
-    runs : mapping T (K) -> Trajectory or list of Trajectory
-    qpoints : array_like (nq, 3), optional
-        Reduced q-points for the frequencies versus T; default the special points of the lattice.
-    labels : list of str, optional
-    **kw
-        Settings of :class:`EffectiveForceConstants`.
-
-    Returns
-    -------
-    TemperatureSeries
-    """
-    from trajmodes.series import fit_series
-    temps = sorted(runs, key=float)
-    series = fit_series([runs[T] for T in temps], [float(T) for T in temps], [f"{float(T):g} K" for T in temps],
-                        qpoints=qpoints, qlabels=labels, n_resamples=0, **kw)
-    return TemperatureSeries(series)
 
 
 @dataclass(frozen=True)
