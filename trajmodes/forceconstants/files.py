@@ -6,6 +6,10 @@ keywords.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trajmodes.forceconstants.model import ForceConstants
 
 __all__ = ["ForceConstantFiles"]
 
