@@ -4,6 +4,13 @@ D_kk'(q) = sum_j Phi[p2s_k, j] (1/M) sum_T e^{i 2 pi q.(r_j + T - r_k)} / sqrt(m
 shortest images r_j + T of atom j (T supercell lattice vectors; the Wigner-Seitz treatment, as phonopy
 computes it). q in reduced coordinates of the primitive reciprocal lattice, without 2 pi. Precomputed once:
 D(q) = e^{i 2 pi q.(p_k' - p_k)} * sum_R e^{i 2 pi q.R} H_R, R the integer lattice vectors in use.
+
+The phase carries the atom positions (phonopy's convention): the eigenvectors are then those of phonopy and phono3py,
+which the three-phonon interaction (:mod:`trajmodes.phonons.interaction`), the projection of MD displacements and the
+quartic sums use with the same phases. The potentials' exact lattice sums
+(:meth:`trajmodes.potentials.terms.ShortRangePotential.dynamical_matrices`) put the lattice translations alone in the
+phase; the two are U^H D U with U = diag(e^{i 2 pi q.p_k}): the same frequencies, eigenvectors differing by the phase
+e^{i 2 pi q.p_k} on atom k.
 The phase is a product of per-axis factors, e^{i 2 pi (q_x R_x + q_y R_y)} e^{i 2 pi q_z R_z}, over the few
 distinct (R_x, R_y) pairs and R_z values (no cos/sin over the whole (nq, nR) table), and the sum over R is one
 real matrix product on the interleaved real/imaginary parts. The non-analytic correction of polar crystals is

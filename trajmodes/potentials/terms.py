@@ -209,10 +209,14 @@ class ShortRangePotential:
 
         D_kk'(q) = sum over the terms' atom pairs (k in slot s, k' in slot s') of d2E/dx_s dx_s'
         e^{i 2 pi q.(n_s' - n_s)} / sqrt(m_k m_k') (Taylor et al. 1999, eqs. 41-43), the phase carrying the
-        lattice translations n only. The convention of DESIGN.md (phase with atom positions) is U^H D U with
-        U = diag(e^{i 2 pi q.p_k}) (p_k the fractional positions): the same eigenvalues (frequencies), eigenvectors
-        e' = U^H e, and the same <e|dD|e> under either strain (U depends on neither e nor, through
-        d(U U^H) = 0, on u to first order in the eigenvalue).
+        lattice translations n only. :class:`trajmodes.phonons.dynamical.DynamicalMatrix` (and so
+        :class:`~trajmodes.Phonons`) puts the atom positions in the phase instead (phonopy's convention, which its
+        eigenvectors carry into the three-phonon sums and the projection); the two are D_atoms = U^H D U with
+        U = diag(e^{i 2 pi q.p_k}) (p_k the fractional positions of the cell's atoms): the same eigenvalues
+        (frequencies), eigenvectors e' = U^H e, and the same <e|dD|e> under either strain (U depends on neither e
+        nor, through d(U U^H) = 0, on u to first order in the eigenvalue). The lattice-translation phase is kept here
+        because the strain and internal derivatives of the quasiharmonic free energy act on the atom positions, which
+        would otherwise enter the phase too.
 
         Parameters
         ----------
