@@ -143,3 +143,87 @@ def test_tdep_free_energy_takes_the_quartic_term(crystal, samples):
     for k in ("quartic_energy", "quartic_free_energy", "quartic_correction", "free_energy_corrected"):
         assert np.isfinite(float(ds[k + "_err"])) and float(ds[k + "_err"]) > 0, k
     assert "F_4ph" in ds.attrs["anharmonic_correction"]
+
+
+def test_shifts_by_mode_sum_to_the_supercell_loop_shift(crystal):
+    """Summed over every mode of the supercell, the shifts caused by single modes are the loop shift of the
+    supercell's classical covariance."""
+    from trajmodes.phonons.degeneracy import degenerate_average
+    from trajmodes.phonons.quartic import loop_shift_by_mode
+    _, fc = crystal
+    S = loop_shift_by_mode(fc, QPOINTS, T)
+    ref = loop_shift(fc, QPOINTS, [T], mesh=None, occupation="classical")
+    total = degenerate_average(S.sum(axis=(0, 1)), ref["frequency"].values)
+    assert np.abs(total - ref["quartic_shift"].values[0]).max() < 1e-12 * np.abs(total).max()
+
+
+def test_shifts_by_mode_are_those_of_the_supercells_real_modes(crystal):
+    """Independent route: the supercell's own real normal modes (Gamma-point eigenvectors of the 108-atom cell), each
+    at k_B T, and the quartic forces themselves. For a mode pattern v (amplitude^2 c = k_B T / omega^2) and a target
+    pattern x, x.Delta Phi.x = 1/2 c Chi x x v v is minus c times the coefficient of s^2 t in x.F4(s v + t x), read
+    exactly off three force evaluations of the cubic polynomial. Summed over the modes of two degenerate sets (a
+    quantity that does not depend on the basis chosen within a set), the frequency shifts agree with the q-resolved
+    ones of loop_shift_by_mode to 1e-10."""
+    from trajmodes.lattice.qpoints import commensurate_qpoints
+    from trajmodes.phonons.degeneracy import degenerate_labels
+    from trajmodes.phonons.quartic import loop_shift_by_mode
+    from trajmodes.units import KB_EV, THZ
+    sc, fc = crystal
+    q = commensurate_qpoints(fc.smap.matrix)
+    S = loop_shift_by_mode(fc, q, T).reshape(len(q) * 3, len(q) * 3)        # (source mode, target mode)
+    nu_q = Phonons(fc).frequencies(q).reshape(-1)
+    modes = supercell_modes(fc)
+    nu_r, lam, V = modes["frequencies"], modes["eigenvalues"], modes["eigenvectors"]
+    w = 1 / np.sqrt(np.repeat(modes["masses"], 3))
+    lab_q = degenerate_labels(nu_q[None], 1e-6)[0]
+    lab_r = degenerate_labels(nu_r[None], 1e-6)[0]
+    sizes = np.bincount(lab_r)
+    small = [g for g in range(1, lab_r.max() + 1) if sizes[g] <= 8]            # the translations are set 0
+    checked = 0
+    for source, target in [(small[0], small[-1]), (small[-1], small[0]), (small[len(small) // 2], small[1])]:
+        ks, ts = np.flatnonzero(lab_r == source), np.flatnonzero(lab_r == target)
+        v = (V[:, ks] * w[:, None]).T.reshape(len(ks), 1, -1, 3)
+        x = (V[:, ts] * w[:, None]).T.reshape(1, len(ts), -1, 3)
+        v, x = np.broadcast_arrays(v, x)
+
+        def P(s, t):
+            u = (s * v + t * x).reshape(-1, sc.n_atoms, 3)
+            return np.einsum("fia,fia->f", x.reshape(-1, sc.n_atoms, 3), fc.fc4.forces(u, fc.p2s, fc.smap))
+        B = (P(1, 1) - P(1, -1)) / 2 - P(0, 1)
+        c = np.repeat(KB_EV * T / lam[ks], len(ts))
+        dnu2 = -(c * B) * THZ ** 2
+        brute = (dnu2 / (2 * np.tile(nu_r[ts], len(ks)))).sum()
+        i = np.flatnonzero(lab_q == lab_q[np.argmin(np.abs(nu_q - nu_r[ks[0]]))])
+        j = np.flatnonzero(lab_q == lab_q[np.argmin(np.abs(nu_q - nu_r[ts[0]]))])
+        assert len(i) == len(ks) and len(j) == len(ts)
+        ours = S[np.ix_(i, j)].sum()
+        assert abs(ours - brute) < 1e-10 * max(abs(brute), 1e-3), (source, target, ours, brute)
+        checked += abs(brute) > 1e-5
+    assert checked >= 2
+
+
+def test_partition_error_weighs_the_modes_by_their_frozen_fraction(crystal):
+    """partition_err is sqrt(sum_k f_k (S_k - mean S)^2) of the single-mode shifts S_k: zero when no mode kept its
+    energy, a quarter of the variance when each kept a quarter, and blind to a shift common to every mode (a change
+    of temperature, whose error is counted apart)."""
+    import xarray as xr
+    from trajmodes.lattice.qpoints import commensurate_qpoints
+    from trajmodes.phonons.degeneracy import degenerate_average
+    from trajmodes.phonons.quartic import loop_shift_by_mode
+    from trajmodes.phonons.uncertainty import partition_err
+    _, fc = crystal
+    q = commensurate_qpoints(fc.smap.matrix)
+    nu = Phonons(fc).frequencies(q)
+
+    def frozen(f):
+        return xr.Dataset({"frozen_fraction": (("q", "branch"), np.where(np.abs(nu) < 1e-3, 0.0, f))},
+                          coords={"qpoint": (("q", "reduced"), q), "frequency_harmonic": (("q", "branch"), nu)},
+                          attrs={"temperature": T})
+    full = partition_err(fc, frozen(1.0), QPOINTS)
+    S = loop_shift_by_mode(fc, QPOINTS, T).reshape(-1, len(QPOINTS), 3)[np.abs(nu).reshape(-1) >= 1e-3]
+    ref = np.sqrt(degenerate_average(((S - S.mean(0)) ** 2).sum(0), Phonons(fc).frequencies(QPOINTS)))
+    assert np.allclose(full, ref, rtol=1e-12, atol=0) and full[1:].min() > 1e-4
+    assert np.allclose(partition_err(fc, frozen(0.25), QPOINTS), full / 2, rtol=1e-12)
+    assert np.all(partition_err(fc, frozen(0.0), QPOINTS) == 0.0)
+    with pytest.raises(ValueError, match="frozen fractions hold"):
+        partition_err(fc, frozen(1.0).isel(q=slice(0, 10)), QPOINTS)

@@ -11,7 +11,7 @@ import numpy as np
 
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
-__all__ = ["mode_energies"]
+__all__ = ["mode_energies", "frozen_energy_fraction"]
 
 #: harmonic frequency (THz) below which a mode counts as a Gamma-point translation (excluded from T)
 ACOUSTIC_TOL = 1e-3
@@ -82,3 +82,70 @@ def mode_energies(modes, temperature: float | None = None, time_series: bool = F
     return xr.Dataset(data, coords=coords,
                       attrs={"temperature": T, "temperature_source": source, "decimate": d,
                              "units": "energies eV, temperature K"})
+
+
+def frozen_energy_fraction(modes, temperature: float | None = None, degeneracy_tol: float = 1e-4):
+    """How much of its canonical energy fluctuation each set of degenerate modes kept frozen over the run.
+
+    In a canonical ensemble of classical harmonic crystals the energy of a set of g degenerate modes fluctuates with
+    variance g (k_B T)^2 (each mode's energy is exponentially distributed). A run samples part of that fluctuation in
+    time (the variance of the set's energy over the run's frames) and keeps the rest as its own offset, fixed when
+    the run started: a nearly harmonic crystal under NVE or one global thermostat hardly moves energy between its
+    modes (W. G. Hoover, Phys. Rev. A 31, 1695 (1985)). By the law of total variance the frozen part is
+    f = 1 - var_t(E_set) / (g (k_B T)^2), clipped to [0, 1]: 0 for sets whose energy the run exchanged fully, 1 for
+    sets that kept theirs. A set is every mode of every q-point whose harmonic frequency lies within
+    ``degeneracy_tol`` of another's (a star of q and its degenerate branches: energy moves freely within one).
+
+    Parameters
+    ----------
+    modes : xarray.Dataset
+        From :func:`trajmodes.project` at the q-points commensurate with the MD supercell (every normal mode of the
+        run's cell).
+    temperature : float, optional
+        K; default from the modes' kinetic energies (as :func:`mode_energies`).
+    degeneracy_tol : float
+        THz.
+
+    Returns
+    -------
+    xarray.Dataset (computed; one pass over the trajectory)
+        ``frozen_fraction`` (q, branch) in [0, 1], 0 for the translations; ``energy`` (q, branch) eV, the run's mean
+        energy of the mode; ``set_variance`` (q, branch) eV^2, var_t of the energy of the mode's set; ``set_size``
+        (q, branch) g; attrs ``temperature`` (K) and ``temperature_source``.
+    """
+    import xarray as xr
+
+    from trajmodes.phonons.degeneracy import degenerate_labels
+    nu = np.asarray(modes["frequency_harmonic"].values, float)
+    translation = np.abs(nu) < ACOUSTIC_TOL
+    labels = degenerate_labels(np.where(translation, -1.0, nu).reshape(1, -1), degeneracy_tol)[0]
+    n_sets = int(labels.max()) + 1
+    members = np.zeros((nu.size, n_sets))
+    members[np.arange(nu.size), labels] = 1.0
+    w2 = np.sign(nu) * (2 * np.pi * nu) ** 2                       # 1/ps^2
+    Q, Qd = modes["Q"].data, modes["Qdot"].data
+    ke_t = 0.5 * AMU_A2_PS2_EV * (Qd.real ** 2 + Qd.imag ** 2)
+    e_t = ke_t + 0.5 * AMU_A2_PS2_EV * w2[None] * (Q.real ** 2 + Q.imag ** 2)
+    sets_t = e_t.reshape(e_t.shape[0], -1) @ members               # (time, set)
+    ke, e, m1, m2 = dask.compute(ke_t.mean(axis=0), e_t.mean(axis=0), sets_t.mean(axis=0),
+                                 (sets_t ** 2).mean(axis=0))
+    if temperature is None:
+        T = float(2 * ke[~translation].mean() / KB_EV) if (~translation).any() else float("nan")
+        source = "kinetic"
+    else:
+        T, source = float(temperature), "given"
+    size = members.sum(axis=0)
+    var = np.maximum(m2 - m1 ** 2, 0.0)
+    frozen = np.clip(1.0 - var / (size * (KB_EV * T) ** 2), 0.0, 1.0)
+    shape = nu.shape
+    frozen = np.where(translation, 0.0, frozen[labels].reshape(shape))
+    dims = ("q", "branch")
+    return xr.Dataset(
+        {"frozen_fraction": (dims, frozen, {"units": "1", "long_name": "1 - var_t(E_set) / (g (k_B T)^2)"}),
+         "energy": (dims, e, {"units": "eV", "long_name": "mean energy of the mode"}),
+         "set_variance": (dims, var[labels].reshape(shape), {"units": "eV^2",
+                                                            "long_name": "variance over the run of the set's energy"}),
+         "set_size": (dims, size[labels].reshape(shape), {"units": "1"})},
+        coords={"qpoint": modes["qpoint"], "frequency_harmonic": modes["frequency_harmonic"]},
+        attrs={"temperature": T, "temperature_source": source, "degeneracy_tol": float(degeneracy_tol),
+               "degeneracy_tol_units": "THz"})

@@ -31,10 +31,10 @@ from trajmodes.lattice.grid import parse_mesh
 from trajmodes.lattice.qpoints import commensurate_qpoints, mesh_qpoints
 from trajmodes.phonons.statistics import check_occupation, mode_energy
 from trajmodes.resources import require_memory
-from trajmodes.units import THZ
+from trajmodes.units import KB_EV, THZ
 
-__all__ = ["displacement_covariance", "quartic_renormalisation", "loop_shift", "quartic_free_energy",
-           "quartic_constants"]
+__all__ = ["displacement_covariance", "quartic_renormalisation", "loop_shift", "loop_shift_by_mode",
+           "quartic_free_energy", "quartic_constants"]
 
 #: modes at or below this frequency (THz) carry no covariance: the translations at Gamma
 ACOUSTIC_CUTOFF = 1e-3
@@ -190,6 +190,72 @@ def loop_shift(force_constants, qpoints, temperatures, mesh=20, occupation: str 
         coords=dict(temperature=("temperature", temps, {"units": "K"}),
                     qpoints=(("qpoint", "reduced"), q, {"units": "1", "long_name": "reduced q-point"})),
         attrs=attrs)
+
+
+def loop_shift_by_mode(force_constants, qpoints, temperature: float, mode_qpoints=None,
+                       phonons=None) -> np.ndarray:
+    """The classical first-order quartic shift of every phonon at ``qpoints`` caused by each mode of the supercell
+    alone, at equipartition.
+
+    Each vibrating mode (q', s') of the supercell, carrying k_B T, adds its share ``k_B T / omega'^2 |e'><e'|`` to
+    the displacement covariance; its part of Delta Phi = 1/2 Chi : C moves nu_{q s} by ``<e|Delta D|e> / (2 nu)`` (first
+    order; Maradudin and Fein, Phys. Rev. 128, 2589 (1962), eq. 3.22, resolved by mode as in T. Feng and X. Ruan,
+    Phys. Rev. B 93, 045202 (2016)). These are the responses d nu_{q s} / d E_{q' s'} times k_B T of the frequencies
+    to the energy each mode holds: summed over every mode of the supercell they give :func:`loop_shift` with the
+    supercell's covariance (``mesh=None``, classical) before its degenerate average.
+
+    Parameters
+    ----------
+    force_constants : ForceConstants
+        With ``fc4``; its second order makes the modes.
+    qpoints : array_like (nq, 3)
+        Reduced; where the shifts are wanted.
+    temperature : float
+        K.
+    mode_qpoints : array_like (nk, 3), optional
+        Reduced q-points of the modes that carry the energy; default those commensurate with the supercell.
+    phonons : Phonons, optional
+        Of ``force_constants``.
+
+    Returns
+    -------
+    ndarray (nk, nb, nq, nb), THz
+        Zero for the translations at Gamma among the modes, and for the phonons at ``qpoints`` below
+        ``ACOUSTIC_CUTOFF``.
+    """
+    from trajmodes.phonons.harmonic import Phonons
+    q4 = quartic_constants(force_constants)
+    ph = phonons if phonons is not None else Phonons(force_constants)
+    qk = commensurate_qpoints(force_constants.smap.matrix) if mode_qpoints is None else \
+        np.atleast_2d(np.asarray(mode_qpoints, dtype=float))
+    q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+    n, nb = force_constants.n_prim, ph.n_branches
+    pairs, inv = np.unique(q4.sites[:, 2:], axis=0, return_inverse=True)
+    require_memory(8 * len(qk) * nb * (len(pairs) + len(q4.sites) + n * force_constants.n_atoms) * 9
+                   + 16 * len(q) * len(qk) * nb * nb * nb, f"the loop shifts of {len(q)} q-points by each of the "
+                   f"{len(qk) * nb} modes", "ask for fewer q-points")
+    nu_k, e_k = ph.frequencies_and_eigenvectors(qk)
+    if np.any(nu_k < -ACOUSTIC_CUTOFF):
+        raise ValueError(f"the harmonic crystal has imaginary modes (lowest {nu_k.min():.4g} THz): they carry no "
+                         "thermal covariance")
+    ok = nu_k > ACOUSTIC_CUTOFF
+    amp = np.where(ok, KB_EV * float(temperature) / np.where(ok, nu_k / THZ, 1.0) ** 2, 0.0)      # amu A^2
+    atom = force_constants.smap.atom
+    a, b = atom[pairs[:, 0]], atom[pairs[:, 1]]
+    phase = np.exp(-2j * np.pi * qk @ _pair_vectors(force_constants, pairs[:, 0], pairs[:, 1]).T)   # (nk, n_pairs)
+    E = e_k.reshape(len(qk), n, 3, nb)
+    m = force_constants.primitive.masses
+    C = np.einsum("kp,kpxs,kpys,ks->kspxy", phase, E[:, a], E[:, b].conj(), amp).real / len(qk)
+    C = (C / np.sqrt(m[a] * m[b])[:, None, None]).reshape(len(qk) * nb, len(pairs), 3, 3)        # A^2
+    contrib = 0.5 * np.einsum("eabcd,kecd->keab", q4.blocks, C[:, inv.reshape(-1)])
+    dphi = np.zeros((len(C), n, force_constants.n_atoms, 3, 3))
+    np.add.at(dphi, (slice(None), q4.sites[:, 0], q4.sites[:, 1]), contrib)
+    nu, e = ph.frequencies_and_eigenvectors(q)
+    dD = ph.dm.of_constants(dphi, q)                                                # (nq, nk nb, 3n, 3n)
+    d2 = np.einsum("qis,qkij,qjs->kqs", e.conj(), dD, e, optimize=True).real * THZ ** 2     # Delta(nu^2), THz^2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(np.abs(nu) > ACOUSTIC_CUTOFF, d2 / (2 * nu), 0.0)
+    return shift.reshape(len(qk), nb, len(q), nb)
 
 
 def quartic_free_energy(force_constants, temperatures, mesh=20, occupation: str = "quantum") -> xr.DataArray:
