@@ -51,6 +51,7 @@ LAYERS: dict[str, dict[str, str]] = {
     },
     "series": {
         "forceconstants": "the fit of every run and its block bootstrap",
+        "errors": "renamed keywords kept one release (errors.renamed_keywords)",
         "io": "the dataset written atomically (io.files)",
         "lattice": "the crystal of a run, the band path",
         "phonons": "frequencies, free energies and their error bars from the fits",
@@ -82,7 +83,7 @@ LAYERS: dict[str, dict[str, str]] = {
     },
     "trajectory": {"errors": "", "io": "", "lattice": "", "units": ""},
     "io": {"errors": "", "lattice": "", "units": ""},
-    "lattice": {},
+    "lattice": {"errors": "Structure.scaled_positions, once a method, answers a call for one more release"},
     "resources": {},
     "errors": {},
     "units": {},

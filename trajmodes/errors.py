@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 
 class FileFormatError(ValueError):
     """A file that cannot be read as it stands: what is wrong, where (file, frame, line) and what to do.
@@ -91,6 +93,21 @@ class DeprecatedItemAccess:
         """The names of the fields (as the dict's keys were)."""
         import dataclasses
         return [f.name for f in dataclasses.fields(self)]
+
+
+class CalledProperty(np.ndarray):
+    """An array that was a method's result and is now a property's: ``obj.name()`` still works for one release, with a
+    DeprecationWarning; ``obj.name`` is the way. Arithmetic on it gives plain arrays."""
+
+    def __call__(self):
+        import warnings
+        warnings.warn("calling this property is deprecated and will be removed in the next release: drop the ()",
+                      DeprecationWarning, stacklevel=2)
+        return self.view(np.ndarray)
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        out = np.asarray(array).view(np.ndarray)
+        return out[()] if return_scalar else out
 
 
 def renamed_keywords(**renamed):

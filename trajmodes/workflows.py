@@ -15,6 +15,7 @@ from trajmodes.errors import DeprecatedUnpacking
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.series.temperatures import TemperatureSeries, fit_temperatures
+from trajmodes.lattice.symmetry import SYMPREC
 
 # TemperatureSeries and fit_temperatures are imported from here too (their home: series.temperatures)
 
@@ -122,7 +123,7 @@ class FitResult:
 def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None = None, cutoff4: float | None = None,
                   mode: str = "sequential",
                   folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
-                  symprec: float = 1e-3, constraints=(), path: str | None = None, npoints: int = 51,
+                  symprec: float = SYMPREC, constraints=(), path: str | None = None, npoints: int = 51,
                   compare=None) -> FitResult:
     """Effective (TDEP) force constants of one temperature and their band structure (``trajmodes fit``).
 

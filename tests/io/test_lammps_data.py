@@ -74,7 +74,7 @@ def test_example_data(examples_dir, name, n, edge, element, mass):
     np.testing.assert_allclose(s.cell, np.eye(3) * edge, rtol=1e-12)
     assert set(s.species.tolist()) == {element}
     np.testing.assert_allclose(s.masses, mass)
-    frac = s.scaled_positions()
+    frac = s.scaled_positions
     assert (frac >= -1e-12).all() and (frac < 1).all()
 
 

@@ -126,3 +126,13 @@ def test_runs_of_different_crystals_are_named_before_any_fit():
                                          r"Cu32\) are different crystals"):
         fit_series([cu, si], cutoff2=3.0, n_resamples=0)
     assert time.perf_counter() - t0 < 5.0
+
+
+def test_run_names_keep_their_older_keyword_one_release(two_models):
+    """``names=`` names the runs (``labels`` elsewhere name q-points); ``labels=`` still gives the same series for one
+    release, with a DeprecationWarning."""
+    s = Series(two_models, [100.0, 300.0], names=["a", "b"], qpoints=Q, mesh=(4, 4, 4))
+    with pytest.warns(DeprecationWarning, match="names="):
+        old = Series(two_models, [100.0, 300.0], labels=["a", "b"], qpoints=Q, mesh=(4, 4, 4))
+    assert list(old.dataset["label"].values) == list(s.dataset["label"].values) == ["a", "b"]
+    assert np.array_equal(old.dataset["frequency"].values, s.dataset["frequency"].values)

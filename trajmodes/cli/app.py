@@ -9,6 +9,7 @@ import warnings
 
 from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, THREE_PHONON_MESH, OldSpelling, add_plot_format, add_read_options, mesh,
                                      non_negative_int, positive, positive_int, supercell_dims, temperatures)
+from trajmodes.lattice.symmetry import SYMPREC
 
 
 
@@ -76,7 +77,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="folds as contiguous blocks of frames (default) or frame %% folds")
     pf.add_argument("--stride", type=positive_int, default=1, help="use every n-th frame")
     pf.add_argument("--n-frames", type=positive_int, help="use this many evenly spaced frames of each trajectory")
-    pf.add_argument("--symprec", type=positive, default=1e-3, help="symmetry tolerance in A (default 1e-3)")
+    pf.add_argument("--symprec", type=positive, default=SYMPREC, help=f"symmetry tolerance in A (default {SYMPREC:g})")
     pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
                                           "rotational, huang (default none)")
     pf.add_argument("-o", "--output", default="trajmodes-fit", help="output folder (default trajmodes-fit): fc.nc, "
@@ -202,7 +203,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                     "(default 10)")
     ps.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
                     help="statistics of the harmonic free energy (default quantum)")
-    ps.add_argument("--symprec", type=positive, default=1e-3, help="symmetry tolerance in A (default 1e-3)")
+    ps.add_argument("--symprec", type=positive, default=SYMPREC, help=f"symmetry tolerance in A (default {SYMPREC:g})")
     ps.add_argument("-o", "--output", default="trajmodes-series", help="output folder (default trajmodes-series): "
                                                                        "series.nc and the figures series.png, "
                                                                        "series.split.png")

@@ -6,6 +6,7 @@ import time
 
 from trajmodes.cli.options import (input_files, output_file, read_settings, read_trajectory, stem, step,
                                    write_dataset)
+from trajmodes.lattice.symmetry import SYMPREC
 
 
 
@@ -135,7 +136,7 @@ def cmd_run(args, out) -> int:
     cutoff2 = args.cutoff2 if args.cutoff2 is not None else default_cutoff2(ref.cell) if ref.cell is not None else 6.0
     print(f"\neffective force constants at the simulated temperature (r2 = {cutoff2:g} A):")
     settings = dict(cutoff2=cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks", stride=1,
-                    n_frames=None, symprec=1e-3, constraints=())
+                    n_frames=None, symprec=SYMPREC, constraints=())
     _fit_and_write([traj], settings, os.path.join(args.output, "fc"), out, args, compare=args.compare,
                    inputs=inputs, reference_fc=reference_fc)
     return 0

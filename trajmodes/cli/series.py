@@ -64,7 +64,7 @@ def cmd_series(args, out) -> int:
               + (f", cutoff3 {args.cutoff3} A" if args.cutoff3 else "") + f"), {args.resamples} bootstrap "
               "resamples each"):
         s = fit_series(trajs, temperatures=None if temps[0] is None else [float(t) for t in temps],
-                       labels=[os.path.basename(r) for r in runs], qpoints=qpoints, path=args.path,
+                       names=[os.path.basename(r) for r in runs], qpoints=qpoints, path=args.path,
                        mesh=args.mesh, cubic_mesh=args.cubic_mesh, occupation=args.occupation,
                        n_resamples=args.resamples,
                        target_error=args.target_error, progress=lambda m: print("  " + m, flush=True), **fits)

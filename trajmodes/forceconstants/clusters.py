@@ -46,6 +46,7 @@ import scipy.sparse as sp
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.geometry import neighbours, shortest_lattice_vector
 from trajmodes.lattice.supercell import SupercellMap
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["IFCBasis", "build_basis"]
 
@@ -191,7 +192,7 @@ def _rref_basis(P: np.ndarray) -> np.ndarray:
 
 
 def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive: Crystal | None = None,
-                symprec: float = 1e-3, asr: bool = True) -> IFCBasis:
+                symprec: float = SYMPREC, asr: bool = True) -> IFCBasis:
     """Symmetry-reduced parameter basis of the order-``order`` force constants within ``cutoff``.
 
     Parameters

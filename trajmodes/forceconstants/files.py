@@ -4,6 +4,7 @@ per format, each a thin call of the format's reader or writer in :mod:`trajmodes
 keywords.
 """
 from __future__ import annotations
+from trajmodes.lattice.symmetry import SYMPREC
 
 import os
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ class ForceConstantFiles:
     # -- the formats live in trajmodes.io: fcfiles, fc_phono3py, fc_netcdf, fc_tdep, fc_shengbte, fc_hiphive, fc_gpumd
     @classmethod
     def from_phonopy(cls, path: str | os.PathLike, born: str | os.PathLike | bool | None = None,
-                     symprec: float = 1e-5) -> "ForceConstants":
+                     symprec: float = SYMPREC) -> "ForceConstants":
         """Read phonopy force constants with their structure and Born charges (a folder with
         ``phonopy_params.yaml`` / ``phonopy.yaml`` and ``FORCE_CONSTANTS`` or ``fc2.hdf5``, or one of those files);
         see :func:`trajmodes.io.fcfiles.read_phonopy`."""

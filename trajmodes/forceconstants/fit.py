@@ -69,6 +69,7 @@ from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
+from trajmodes.lattice.symmetry import SYMPREC
 
 # fold_fc2, cutoff_length, DipoleSubtracted and the constants are imported from here too (their homes: held,
 # settings, dipole, report, averages)
@@ -80,7 +81,7 @@ __all__ = ["EffectiveForceConstants", "DipoleSubtracted", "default_build_basis",
 CELL_MISMATCH = 1e-4
 
 
-def default_build_basis(fc, order, cutoff, primitive=None, symprec=1e-3):
+def default_build_basis(fc, order, cutoff, primitive=None, symprec=SYMPREC):
     """The symmetry-reduced basis the estimator fits in (:func:`trajmodes.forceconstants.clusters.build_basis` with
     the acoustic sum rule), unless it is given another ``build_basis``."""
     from trajmodes.forceconstants.clusters import build_basis
@@ -204,7 +205,7 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
     """
 
     def __init__(self, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",
-                 folds: int = 5, stride: int = 1, n_frames: int | None = None, symprec: float = 1e-3,
+                 folds: int = 5, stride: int = 1, n_frames: int | None = None, symprec: float = SYMPREC,
                  cv: str = "blocks", rcond: float | None = None, build_basis=None, constraints=(),
                  allow_p1: bool = False, segments: int = 20, fc2: ForceConstants | None = None, born=None,
                  epsilon=None, ewald_lambda: float | None = None, nac_factor: float | None = None,

@@ -8,6 +8,7 @@ from trajmodes.forceconstants.files import ForceConstantFiles
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.lattice.symmetry import SupercellOperations, supercell_operations
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["ForceConstants"]
 
@@ -65,7 +66,7 @@ class ForceConstants(ForceConstantFiles):
     """
 
     def __init__(self, fc2, supercell: Crystal, primitive: Crystal | None = None, *,
-                 smap: SupercellMap | None = None, p2s=None, symprec: float = 1e-3, born=None,
+                 smap: SupercellMap | None = None, p2s=None, symprec: float = SYMPREC, born=None,
                  epsilon=None, nac_factor: float | None = None, fc3=None, short_range: bool = False,
                  ewald_lambda: float | None = None, fc4=None, phonon_fc2: "ForceConstants | None" = None):
         fc2 = np.asarray(fc2, dtype=float)
@@ -257,7 +258,7 @@ class ForceConstants(ForceConstantFiles):
             out = sym - r[:, None] - rt[self.smap.atom][None, :] + g
         return self._with(out)
 
-    def operations(self, symprec: float = 1e-3) -> "SupercellOperations":
+    def operations(self, symprec: float = SYMPREC) -> "SupercellOperations":
         """Space-group operations of the (ideal) supercell, as atom permutations and Cartesian rotations.
 
         Those of the primitive cell's space group (spglib, ``symprec`` in Angstrom) that map the
@@ -289,7 +290,7 @@ class ForceConstants(ForceConstantFiles):
             return np.einsum("oba,oknbc,ocd->knad", R, X, R, optimize=True) / len(R)
         return np.einsum("oba,oknbc,ocd->oknad", R, X, R, optimize=True)
 
-    def symmetry_violation(self, symprec: float = 1e-3) -> float:
+    def symmetry_violation(self, symprec: float = SYMPREC) -> float:
         """Largest |R^T Phi[g(i), g(j)] R - Phi[i, j]| (eV/A^2) over the supercell's space group.
 
         Lattice translations included: a full-layout array that is not translation invariant shows.
@@ -304,7 +305,7 @@ class ForceConstants(ForceConstantFiles):
         """The full layout (N, N, 3, 3) of compact constants ``compact`` by lattice translation."""
         return ForceConstants(compact, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s).full()
 
-    def symmetrize(self, symprec: float = 1e-3, tol: float = 1e-13, max_iter: int = 10) -> "ForceConstants":
+    def symmetrize(self, symprec: float = SYMPREC, tol: float = 1e-13, max_iter: int = 10) -> "ForceConstants":
         """Copy symmetrised under the supercell's space group, with the acoustic sum rule and
         permutation symmetry.
 

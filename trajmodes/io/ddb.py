@@ -40,6 +40,7 @@ import numpy as np
 
 from trajmodes.io.files import atomic_write
 from trajmodes.units import BOHR_A, HARTREE_EV
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["ddb_blocks", "write_ddb", "read_ddb", "DDB_VERSION", "DDB_CHOP"]
 
@@ -184,7 +185,7 @@ def _header(cell, positions, species, masses, zion, symprec: float, bohr_a: floa
 
 def write_ddb(path: str | os.PathLike, cell, positions, species, masses, qpoints, dynamical_matrices, born=None,
               epsilon=None, zion=None, hartree_ev: float = HARTREE_EV, bohr_a: float = BOHR_A,
-              chop: float = DDB_CHOP, symprec: float = 1e-5, comment: str = "written by trajmodes") -> None:
+              chop: float = DDB_CHOP, symprec: float = SYMPREC, comment: str = "written by trajmodes") -> None:
     """Write dynamical matrices as an ABINIT DDB (module docstring; the arguments of :func:`ddb_blocks`, with the
     ``species`` (element symbols) of the atoms for the header)."""
     blocks = ddb_blocks(cell, positions, masses, qpoints, dynamical_matrices, born, epsilon, zion, hartree_ev,

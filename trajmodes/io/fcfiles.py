@@ -15,6 +15,7 @@ import numpy as np
 from trajmodes.errors import ForceConstantsFormatError
 from trajmodes.io.files import atomic_write
 from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["FC_FORMAT_MARKS", "detect_fc_format", "read_phonopy", "write_phonopy", "blamed", "phonopy_columns",
            "crystal_from_phonopy", "phonopy_atoms", "supercell_clusters", "need_package", "DAMAGED", "first_line"]
@@ -86,7 +87,7 @@ def detect_fc_format(path) -> str:
     return found[0]
 
 def read_phonopy(path: str | os.PathLike, born: str | os.PathLike | bool | None = None,
-                 symprec: float = 1e-5) -> tuple[dict, str]:
+                 symprec: float = SYMPREC) -> tuple[dict, str]:
     """Read phonopy force constants with their structure, and the Born charges if there are any: the keywords
     of :class:`~trajmodes.forceconstants.model.ForceConstants` and the file to name if they are inconsistent.
 

@@ -7,6 +7,7 @@ import numpy as np
 from trajmodes.lattice.elements import masses_of
 from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.lattice.symmetry import quiet_spglib
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["Crystal", "masses_or_error"]
 
@@ -117,7 +118,7 @@ class Crystal:
         return self.cell, self.scaled_positions, self.types
 
     # -- symmetry ---------------------------------------------------------------------------
-    def symmetry(self, symprec: float = 1e-3):
+    def symmetry(self, symprec: float = SYMPREC):
         """spglib symmetry dataset (cached per ``symprec``, Angstrom).
 
         Raises
@@ -137,7 +138,8 @@ class Crystal:
 
     @property
     def space_group_symbol(self) -> str:
-        """International (Hermann-Mauguin) symbol at symprec 1e-3 A."""
+        """International (Hermann-Mauguin) symbol at the default tolerance
+        (:data:`~trajmodes.lattice.symmetry.SYMPREC`)."""
         return str(self.symmetry().international)
 
     @property
@@ -155,7 +157,7 @@ class Crystal:
         return np.asarray(self.symmetry().translations)
 
     # -- primitive cell and supercell map ---------------------------------------------------
-    def primitive(self, symprec: float = 1e-3) -> "Crystal":
+    def primitive(self, symprec: float = SYMPREC) -> "Crystal":
         """The primitive cell (spglib), in the frame and orientation of this crystal.
 
         The lattice is the Niggli-reduced primitive lattice with the handedness of ``cell``; the

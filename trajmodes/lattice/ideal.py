@@ -7,11 +7,12 @@ import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.symmetry import symmetrize_sites
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["ideal_crystal"]
 
 
-def ideal_crystal(supercell: Crystal, symprec: float = 1e-3, allow_p1: bool = False,
+def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool = False,
                   stacklevel: int = 2, averaged: bool = False) -> tuple[Crystal, float]:
     """The ideal crystal behind a reference that may be an MD snapshot (thermal noise).
 

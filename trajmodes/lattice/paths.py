@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from trajmodes.lattice.symmetry import reciprocal_rotations
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["bravais_lattice", "default_path", "sample_path", "special_points", "path_coordinates"]
 
@@ -40,7 +41,7 @@ _FALLBACK = (dict(G=_G, X=(.5, 0, 0), Y=(0, .5, 0), Z=(0, 0, .5)), [["X", "G", "
 PRETTY_LABELS = {"G": "Γ"}
 
 
-def bravais_lattice(crystal, symprec: float = 1e-3) -> str:
+def bravais_lattice(crystal, symprec: float = SYMPREC) -> str:
     """Pearson-style Bravais lattice symbol ('cF', 'cI', 'cP', 'hP', 'hR', 'tI', 'oC', 'mP', 'aP', ...)."""
     ds = crystal.symmetry(symprec)
     n, centring = int(ds.number), str(ds.international)[0]
@@ -59,7 +60,7 @@ def _table(primitive, symprec):
     return lattice, _FALLBACK[0], _FALLBACK[1], np.eye(3)
 
 
-def special_points(primitive, symprec: float = 1e-3) -> dict[str, np.ndarray]:
+def special_points(primitive, symprec: float = SYMPREC) -> dict[str, np.ndarray]:
     """Special points of ``primitive``'s lattice, label -> reduced q in its primitive reciprocal basis.
 
     Labels are ASCII ('G' for Gamma); lattices without a table get G, X, Y, Z = the primitive
@@ -69,7 +70,7 @@ def special_points(primitive, symprec: float = 1e-3) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=float) @ P for k, v in points.items()}
 
 
-def default_path(primitive, symprec: float = 1e-3) -> tuple[list[np.ndarray], list[list[str]]]:
+def default_path(primitive, symprec: float = SYMPREC) -> tuple[list[np.ndarray], list[list[str]]]:
     """Default high-symmetry path in reduced coordinates of ``primitive``'s reciprocal lattice.
 
     Parameters

@@ -10,6 +10,9 @@ import numpy as np
 class Structure:
     """Atomic positions in a periodic cell.
 
+    The positions come first and the cell second (``Crystal`` takes the cell first) because a snapshot may have no
+    cell at all (``cell=None``); pass both by name where the code should read the same for either class.
+
     Attributes
     ----------
     positions : ndarray, shape (n_atoms, 3)
@@ -54,8 +57,11 @@ class Structure:
         """Cell volume in A^3."""
         return None if self.cell is None else float(abs(np.linalg.det(self.cell)))
 
+    @property
     def scaled_positions(self) -> np.ndarray:
-        """Fractional coordinates relative to the cell origin."""
+        """Fractional coordinates relative to the cell origin (a property, as :attr:`Crystal.scaled_positions`;
+        calling it, the older spelling, still works with a DeprecationWarning)."""
+        from trajmodes.errors import CalledProperty
         if self.cell is None:
             raise ValueError("a structure without a cell has no fractional coordinates")
-        return (self.positions - self.origin) @ np.linalg.inv(self.cell)
+        return ((self.positions - self.origin) @ np.linalg.inv(self.cell)).view(CalledProperty)

@@ -13,8 +13,14 @@ if TYPE_CHECKING:
     from trajmodes.lattice.crystal import Crystal
     from trajmodes.lattice.supercell import SupercellMap
 
-__all__ = ["quiet_spglib", "reciprocal_rotations", "cartesian_rotations", "site_images", "SupercellOperations",
+__all__ = ["SYMPREC", "quiet_spglib", "reciprocal_rotations", "cartesian_rotations", "site_images",
+           "SupercellOperations",
            "supercell_operations", "symmetrize_sites"]
+
+#: Angstrom: the default tolerance of every symmetry search (spglib's ``symprec``). Loose enough for the averaged
+#: positions of an MD run and for structure files written to a few decimals; an exact crystal has the same group at
+#: any smaller tolerance.
+SYMPREC = 1e-3
 
 
 @contextmanager
@@ -93,7 +99,7 @@ def site_images(crystal: Crystal, rotations, translations):
     return kp, shift[o, k, kp].astype(np.int64), dist[o, k, kp]
 
 
-def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float = 1e-3) -> SupercellOperations:
+def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float = SYMPREC) -> SupercellOperations:
     """Operations of ``primitive``'s space group that are symmetries of the supercell ``smap`` describes.
 
     An operation x -> W x + w (fractional, primitive basis) is kept when W maps the supercell lattice

@@ -15,6 +15,7 @@ import xarray as xr
 
 from trajmodes.phonons.conductivity import kappa_rta, kappa_velocities
 from trajmodes.phonons.statistics import check_occupation, mode_heat_capacity
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["conductivity_from_lifetimes", "thermal_conductivity"]
 
@@ -32,7 +33,7 @@ def peak_variable(peaks: xr.Dataset, name: str) -> xr.DataArray:
 
 def conductivity_from_lifetimes(phonons, lifetimes: xr.Dataset, temperature: float | None = None,
                                 occupation: str = "classical", accept=(_OK,), degeneracy_tol: float = 1e-4,
-                                cutoff_frequency: float = 1e-4, symprec: float = 1e-5) -> xr.Dataset:
+                                cutoff_frequency: float = 1e-4, symprec: float = SYMPREC) -> xr.Dataset:
     """Thermal conductivity tensor from MD lifetimes, with the error propagated from the peak fits (the three-phonon
     conductivity of force constants is :meth:`trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`).
 

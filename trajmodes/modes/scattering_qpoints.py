@@ -13,6 +13,7 @@ import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.qpoints import commensurate_mask
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["primitive_of", "supercell_matrix", "cartesian_qpoints", "path_qpoints", "spherical_qpoints",
            "shell_average"]
@@ -22,7 +23,7 @@ TWO_PI = 2 * np.pi
 LATTICE_TOL = 0.05
 
 
-def primitive_of(reference, masses=None, symprec: float = 1e-3) -> Crystal:
+def primitive_of(reference, masses=None, symprec: float = SYMPREC) -> Crystal:
     """The primitive cell (spglib) of a reference structure (:class:`trajmodes.Structure`), in its frame.
 
     A reference that is an MD snapshot (thermal noise) is searched at the tolerance that shows its lattice
@@ -141,7 +142,7 @@ def _segment_points(a, b, S) -> np.ndarray:
     return np.sort(t[np.all(np.abs(h - np.rint(h)) < 1e-6, axis=1)])
 
 
-def path_qpoints(primitive: Crystal, cell, pieces=None, labels=None, symprec: float = 1e-3):
+def path_qpoints(primitive: Crystal, cell, pieces=None, labels=None, symprec: float = SYMPREC):
     """The q-points of a band path that are commensurate with the MD cell, in path order.
 
     Parameters

@@ -28,6 +28,7 @@ from trajmodes.modes.density_correlations import (chunk_densities, coherent_sums
                                                   lag_counts)
 from trajmodes.modes.scattering_qpoints import cartesian_qpoints, primitive_of
 from trajmodes.modes.scattering_weights import species_weights, weight_pairs
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["dynamic_structure_factor"]
 
@@ -225,7 +226,7 @@ def _weights_note(weights) -> str:
 
 def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, currents: bool = True,
                              incoherent: bool = True, cartesian: bool = False, weights=None, primitive=None,
-                             symprec: float = 1e-3, chunk_frames: int | None = None, wave: int | None = None):
+                             symprec: float = SYMPREC, chunk_frames: int | None = None, wave: int | None = None):
     """Intermediate scattering function F(q, t), dynamic structure factor S(q, omega) and current correlations of a
     run, coherent and incoherent, with their partials; one streamed pass over the frames.
 

@@ -22,6 +22,7 @@ from trajmodes.phonons.interaction import Interaction
 from trajmodes.phonons.selfenergy import (DeltaWeights, imaginary_part, lifetimes, live_triplets, occupations,
                                           real_part)
 from trajmodes.phonons.statistics import check_occupation
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["Anharmonic", "SelfEnergy"]
 
@@ -90,7 +91,7 @@ class Anharmonic:
 
     def __init__(self, force_constants: ForceConstants, mesh, temperatures=300.0, occupation: str = "quantum",
                  smearing: float | None = None, phonons=None, cutoff_frequency: float = 1e-4,
-                 degeneracy_tol: float = 1e-4, symprec: float = 1e-5, chunk: int = 512, scheduler=None,
+                 degeneracy_tol: float = 1e-4, symprec: float = SYMPREC, chunk: int = 512, scheduler=None,
                  isotopes=None, make_r0_average: bool = True, sigma_cutoff: float | None = None):
         check_occupation(occupation)
         mesh = parse_mesh(mesh)

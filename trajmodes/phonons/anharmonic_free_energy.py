@@ -65,6 +65,7 @@ from trajmodes.lattice.symmetry import site_images
 from trajmodes.phonons.interaction import Interaction
 from trajmodes.phonons.statistics import check_occupation, occupations
 from trajmodes.units import KB_EV, THZ_EV
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["cubic_free_energy", "classical_bracket", "quantum_bracket", "tdep_bracket", "tdep_band_widths",
            "free_internal_coordinates", "EXPRESSIONS"]
@@ -146,7 +147,7 @@ def classical_bracket(e1, e2, e3, kT) -> np.ndarray:
     return 4.0 * kT ** 2 / (e1 * e2 * e3)
 
 
-def free_internal_coordinates(crystal, symprec: float = 1e-5) -> np.ndarray:
+def free_internal_coordinates(crystal, symprec: float = SYMPREC) -> np.ndarray:
     """Primitive atoms whose site symmetry leaves a displacement invariant (a free internal coordinate, where the
     q = 0 loop that :func:`cubic_free_energy` leaves out need not vanish): indices into ``crystal``'s atoms."""
     ds = crystal.symmetry(symprec)
@@ -158,7 +159,7 @@ def free_internal_coordinates(crystal, symprec: float = 1e-5) -> np.ndarray:
 
 
 def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "quantum", phonons=None,
-                      symprec: float = 1e-5, cutoff_frequency: float = 1e-4, chunk: int = 512,
+                      symprec: float = SYMPREC, cutoff_frequency: float = 1e-4, chunk: int = 512,
                       expression: str = "wallace", q_direction=None):
     """Second-order free energy of the cubic constants (the bubble), per primitive cell.
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trajmodes.lattice import paths
+from trajmodes.lattice.symmetry import SYMPREC
 
 if TYPE_CHECKING:
     from trajmodes.phonons.harmonic import Phonons
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["band_structure", "path_pieces"]
 
 
-def path_pieces(primitive, path, symprec: float = 1e-3):
+def path_pieces(primitive, path, symprec: float = SYMPREC):
     """Connected pieces of reduced q-points and their labels (or None) from a path specification.
 
     ``path``: None (the default path of the Bravais lattice), a string of special-point letters with pieces
@@ -39,7 +40,7 @@ def path_pieces(primitive, path, symprec: float = 1e-3):
 
 
 def band_structure(phonons: Phonons, path=None, npoints: int = 51, labels=None,
-                   with_group_velocities: bool = False, symprec: float = 1e-3):
+                   with_group_velocities: bool = False, symprec: float = SYMPREC):
     """Frequencies along a path through the Brillouin zone: :meth:`trajmodes.Phonons.band_structure`."""
     import xarray as xr
     cell = phonons.fc.primitive

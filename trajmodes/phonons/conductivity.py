@@ -15,6 +15,7 @@ import numpy as np
 
 from trajmodes.lattice.qpoints import first_zone
 from trajmodes.units import EV_J
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["kappa_rta", "kappa_velocities", "KAPPA_UNIT"]
 
@@ -59,7 +60,7 @@ def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rota
 
 
 def kappa_velocities(phonons, qpoints, degeneracy_tol: float = 1e-4, cutoff_frequency: float = 1e-4,
-                     symprec: float = 1e-5) -> np.ndarray:
+                     symprec: float = SYMPREC) -> np.ndarray:
     """Group velocities (nq, 3n, 3) in THz A as the conductivity takes them: at the first-zone image of each
     reduced q, averaged over its little group (phonopy's convention; :meth:`Phonons.group_velocities` with
     ``symmetrize``)."""

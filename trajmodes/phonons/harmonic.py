@@ -15,6 +15,7 @@ from trajmodes.phonons.dynamical import DynamicalMatrix, frequencies_from_eigenv
 from trajmodes.phonons.nac import nac_strategy
 from trajmodes.units import NAC_FACTOR
 from trajmodes.resources import one_blas_thread
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["Phonons", "MeshFrequencies"]
 
@@ -156,7 +157,7 @@ class Phonons:
         return self.dm.derivative(qpoints)
 
     def group_velocities(self, qpoints, degeneracy_tol: float = 1e-4, cutoff_frequency: float = 1e-4,
-                         direction=(1.0, 2.0, 3.0), symmetrize: bool = False, symprec: float = 1e-5) -> np.ndarray:
+                         direction=(1.0, 2.0, 3.0), symmetrize: bool = False, symprec: float = SYMPREC) -> np.ndarray:
         """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * A.
 
         Analytic: v_s = <e_s| dD/dq |e_s> THZ^2 / (2 nu_s), from the exact gradient of the same
@@ -254,7 +255,7 @@ class Phonons:
 
 
     def band_structure(self, path=None, npoints: int = 51, labels=None, with_group_velocities: bool = False,
-                       symprec: float = 1e-3):
+                       symprec: float = SYMPREC):
         """Frequencies along a path through the Brillouin zone.
 
         Parameters

@@ -37,6 +37,7 @@ from trajmodes.phonons import statistics
 from trajmodes.phonons.equilibrium import FreeEnergyMinimum
 from trajmodes.phonons.statistics import check_occupation
 from trajmodes.units import KB_EV, THZ, THZ_EV
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["QuasiHarmonic", "FreeEnergyPoint", "FreeEnergyDerivatives"]
 
@@ -112,7 +113,7 @@ class QuasiHarmonic(FreeEnergyMinimum):
     """
 
     def __init__(self, potential, crystal: Crystal, mesh=16, occupation: str = "quantum",
-                 cutoff_frequency: float = 1e-3, symprec: float = 1e-5):
+                 cutoff_frequency: float = 1e-3, symprec: float = SYMPREC):
         check_occupation(occupation)
         self.potential = potential
         self.crystal = crystal

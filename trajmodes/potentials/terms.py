@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trajmodes.potentials import lattice_sums as ls
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["Terms", "ShortRangePotential"]
 
@@ -193,7 +194,7 @@ class ShortRangePotential:
         kwargs.pop("fc3", None)
         N = supercell.n_atoms
         if primitive is None:
-            primitive = supercell.primitive(kwargs.get("symprec", 1e-3))
+            primitive = supercell.primitive(kwargs.get("symprec", SYMPREC))
         # an empty compact array settles the supercell map and p2s with ForceConstants' own defaults
         probe = ForceConstants(np.zeros((primitive.n_atoms, N, 3, 3)), supercell, primitive, **kwargs)
         terms = self._terms(supercell, 3 if third else 2)

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from trajmodes.errors import renamed_keywords
 from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.forceconstants.settings import cutoff_length
@@ -39,7 +40,8 @@ class Series(ShiftSplit):
         ``entropy_corrected``, ``heat_capacity_corrected`` from ``free_energy_corrected``.
     """
 
-    def __init__(self, fits, temperatures, labels, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
+    @renamed_keywords(labels="names")
+    def __init__(self, fits, temperatures, names, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
                  mesh=(16, 16, 16), occupation: str = "quantum", target_error: float | None = None,
                  cubic_mesh=None, dataset=None):
         fits = list(fits)
@@ -49,7 +51,7 @@ class Series(ShiftSplit):
             self.dataset = dataset
             return
         self._maps = check_same_model(fits)
-        self.dataset = self._build(fits, np.asarray(temperatures, float), list(labels), qpoints, qlabels, path,
+        self.dataset = self._build(fits, np.asarray(temperatures, float), list(names), qpoints, qlabels, path,
                                    npoints, mesh, occupation, target_error, cubic_mesh)
 
     @classmethod

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trajmodes.errors import renamed_keywords
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.series.core import Series
 from trajmodes.series.model import formula, share_kernel, shared_basis
@@ -18,7 +19,8 @@ def mean_temperature(fit, name: str) -> float:
     return float(fit.temperature_)
 
 
-def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
+@renamed_keywords(labels="names")
+def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
                mesh=(16, 16, 16), occupation: str = "quantum", n_resamples: int = 200, seed: int | None = 0,
                target_error: float | None = None, progress=None, cubic_mesh=None, **fit_settings) -> "Series":
     """Fit every run of a series and gather the results.
@@ -29,7 +31,9 @@ def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=No
         With forces, all on the same supercell (same atoms in the same order); the cell may change (volumes, NPT).
     temperatures : sequence of float, optional
         K; default each run's mean kinetic temperature (needs velocities).
-    labels : sequence of str, optional
+    names : sequence of str, optional
+        One per run (the dataset's ``label`` coordinate); default each run's file. (``labels=``, the older spelling,
+        still works with a DeprecationWarning: ``labels`` elsewhere name q-points.)
     qpoints : array_like (nq, 3), optional
         Reduced q for the frequency tables and the shift split; default the special points of the lattice.
     qlabels : sequence of str, optional
@@ -67,7 +71,7 @@ def fit_series(runs, temperatures=None, labels=None, *, qpoints=None, qlabels=No
         raise ValueError(f"{len(runs)} runs but {len(temperatures)} temperatures")
     fits, temps = [], []
     heads = [run[0] if isinstance(run, (list, tuple)) else run for run in runs]
-    names = [str(labels[i]) if labels is not None else h.source.describe() for i, h in enumerate(heads)]
+    names = [str(names[i]) if names is not None else h.source.describe() for i, h in enumerate(heads)]
     for i, h in enumerate(heads[1:], 1):                 # one crystal throughout: checked before any fit
         if h.n_atoms != heads[0].n_atoms or not np.array_equal(h.species, heads[0].species):
             raise ValueError(f"{names[i]} (run {i + 1}: {h.n_atoms} atoms, {formula(h.species)}) and {names[0]} "

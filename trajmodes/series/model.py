@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["formula", "share_kernel", "shared_basis", "check_same_model", "in_first_basis"]
 
@@ -35,7 +36,7 @@ def shared_basis(first: EffectiveForceConstants, build=None):
     from trajmodes.forceconstants.fit import default_build_basis
     build = build or default_build_basis
 
-    def shared(fc, order, cutoff, primitive=None, symprec=1e-3):
+    def shared(fc, order, cutoff, primitive=None, symprec=SYMPREC):
         mine = build(fc, order, cutoff, primitive=primitive, symprec=symprec)
         ref = first.bases_[order]
         if mine.n_params != ref.n_params or not np.array_equal(np.asarray(mine.sites), np.asarray(ref.sites)):
