@@ -148,7 +148,8 @@ def test_classical_four_phonon_widths_grow_as_the_square_of_temperature(crystal)
 
 def test_linewidths_and_conductivity_with_four_phonon_scattering(crystal):
     """Anharmonic.linewidths(four_phonon=sigma) adds the four-phonon widths (reported apart) to the three-phonon
-    ones, and the conductivity from those widths is lower than from the three-phonon ones alone."""
+    ones, and the conductivity from those widths is lower than from the three-phonon ones alone. At 600 K the
+    four-phonon Gamma of the modes above 0.5 THz are 0.002-0.007 THz, the three-phonon ones up to 0.18 THz."""
     from trajmodes.phonons.anharmonic import Anharmonic
     sc, fc = crystal
     an = Anharmonic(fc, 4, [T], smearing=SIGMA)
@@ -159,6 +160,10 @@ def test_linewidths_and_conductivity_with_four_phonon_scattering(crystal):
     four = degenerate_average(four, an.frequencies[both.grid_point.values])
     assert np.allclose(both.gamma_four_phonon.values, four, rtol=1e-12, atol=0)
     assert np.allclose(both.gamma.values, three.gamma.values + four, rtol=1e-12, atol=0)
+    moving = an.frequencies[both.grid_point.values] > 0.5
+    g3, g4 = three.gamma.values[0][moving], both.gamma_four_phonon.values[0][moving]
+    assert 0.0015 < g4.min() and g4.max() < 0.008                   # measured 0.0020-0.0070 THz (docs/quartic.md)
+    assert g3.max() > 0.15 and g4.max() < 0.05 * g3.max()           # measured three-phonon 0.0025-0.178 THz
     k3 = an.thermal_conductivity(linewidths=three).kappa.values[0, 0, 0]
     k34 = an.thermal_conductivity(linewidths=both).kappa.values[0, 0, 0]
     assert 0.5 * k3 < k34 < 0.99 * k3

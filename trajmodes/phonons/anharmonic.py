@@ -17,12 +17,11 @@ import numpy as np
 from trajmodes.errors import DeprecatedItemAccess
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid, parse_mesh
+from trajmodes.lattice.symmetry import SYMPREC
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.interaction import Interaction
-from trajmodes.phonons.selfenergy import (DeltaWeights, imaginary_part, lifetimes, live_triplets, occupations,
-                                          real_part)
+from trajmodes.phonons.selfenergy import DeltaWeights, imaginary_part, lifetimes, live_triplets, occupations, real_part
 from trajmodes.phonons.statistics import check_occupation
-from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["Anharmonic", "SelfEnergy"]
 
