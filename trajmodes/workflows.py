@@ -414,16 +414,13 @@ def three_phonon(fc, mesh, temperatures, occupation: str = "quantum", smearing: 
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
     ``isotopes`` and ``options`` (``make_r0_average``, ``sigma_cutoff``) as
-    :class:`~trajmodes.phonons.anharmonic.Anharmonic`; ``four_phonon`` (THz, the Gaussian of its delta functions, RTA
-    only) adds four-phonon scattering from the constants' ``fc4``
-    (:meth:`~trajmodes.phonons.anharmonic.Anharmonic.linewidths`). Returns :class:`ThreePhonon`: the calculator and
-    its dataset (:meth:`~trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`)."""
+    :class:`~trajmodes.phonons.anharmonic.Anharmonic`; ``four_phonon`` (THz, the Gaussian of its delta functions)
+    adds four-phonon scattering from the constants' ``fc4`` to the widths (with "lbte", on the diagonal of the
+    collision matrix: :meth:`~trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`). Returns
+    :class:`ThreePhonon`: the calculator and its dataset."""
     from trajmodes.phonons.anharmonic import Anharmonic
     an = Anharmonic(fc, mesh, temperatures, occupation=occupation, smearing=smearing, isotopes=isotopes, **options)
-    if four_phonon is not None and method == "lbte":
-        raise ValueError("four-phonon scattering is added to the widths of the relaxation-time approximation: use "
-                         "method='rta' with it")
     if kappa and method == "lbte":
-        return ThreePhonon(an, an.thermal_conductivity(method="lbte"))
+        return ThreePhonon(an, an.thermal_conductivity(method="lbte", four_phonon=four_phonon))
     lw = an.linewidths(shifts=True, four_phonon=four_phonon)
     return ThreePhonon(an, an.thermal_conductivity(method=method, linewidths=lw) if kappa else lw)

@@ -99,7 +99,7 @@ def test_compare_command_needs_cubic_constants(tmp_path, capsys):
 
 def test_anharmonic_command_with_four_phonon_scattering(tmp_path, capsys):
     """--four-phonon SIGMA adds the four-phonon widths of a fit with --cutoff4 (reported apart, as the API gives
-    them); constants without a fourth order, or the LBTE, are refused in one line."""
+    them), in the RTA and on the diagonal of the LBTE's collision matrix, which then gives a lower conductivity."""
     from tests.support.paths import DATA
     fit = tmp_path / "fit"
     assert main(["fit", str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001", "--cutoff2",
@@ -115,9 +115,13 @@ def test_anharmonic_command_with_four_phonon_scattering(tmp_path, capsys):
         np.testing.assert_allclose(ds["gamma_four_phonon"].values, ref["gamma_four_phonon"].values, rtol=1e-12)
         np.testing.assert_allclose(ds["gamma"].values, ref["gamma"].values, rtol=1e-12)
         assert (ds["gamma_four_phonon"].values > 0).any()
-    assert main(["anharmonic", str(fit / "fc.nc"), "--mesh", "4", "--four-phonon", "0.3", "--method", "lbte",
-                 "-o", str(tmp_path / "x")]) != 0
-    assert "use --method rta" in capsys.readouterr().err
+    for four in ([], ["--four-phonon", "0.3"]):
+        assert main(["anharmonic", str(fit / "fc.nc"), "--mesh", "4", "--smearing", "0.3", "--method", "lbte",
+                     *four, "-o", str(tmp_path / f"lbte{len(four)}")]) == 0
+    with xr.open_dataset(tmp_path / "lbte2" / "anharmonic.nc") as ds, \
+            xr.open_dataset(tmp_path / "lbte0" / "anharmonic.nc") as ds3:
+        np.testing.assert_allclose(ds["gamma_four_phonon"].values, ref["gamma_four_phonon"].values, rtol=1e-12)
+        assert ds["kappa"].values[0, 0, 0] < ds3["kappa"].values[0, 0, 0]
 
 
 def test_three_phonon_result_and_the_old_unpacking(cu_fc3):

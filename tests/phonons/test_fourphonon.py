@@ -167,3 +167,29 @@ def test_linewidths_and_conductivity_with_four_phonon_scattering(crystal):
     k3 = an.thermal_conductivity(linewidths=three).kappa.values[0, 0, 0]
     k34 = an.thermal_conductivity(linewidths=both).kappa.values[0, 0, 0]
     assert 0.5 * k3 < k34 < 0.99 * k3
+
+
+def test_four_phonon_scattering_on_the_diagonal_of_the_collision_matrix(crystal):
+    """method="lbte" with four_phonon=sigma puts the four-phonon widths on the diagonal of the collision matrix (as the
+    isotope scattering): the widths are those of linewidths(four_phonon=), the RTA alongside is the RTA from those
+    widths, the reducible and irreducible forms agree, and the conductivity lies between that RTA and the
+    three-phonon LBTE's."""
+    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.lbte import lbte_conductivity
+    sc, fc = crystal
+    an = Anharmonic(fc, 4, [T], smearing=SIGMA)
+    lw = an.linewidths(four_phonon=SIGMA)
+    rta = an.thermal_conductivity(linewidths=lw).kappa.values
+    both = an.thermal_conductivity(method="lbte", four_phonon=SIGMA)
+    three = an.thermal_conductivity(method="lbte")
+    np.testing.assert_allclose(both.gamma_four_phonon.values, lw.gamma_four_phonon.values, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(both.gamma.values, lw.gamma.values, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(both.kappa_rta.values, rta, rtol=1e-10, atol=0)
+    cm = lbte_conductivity(an, four_phonon=SIGMA)
+    np.testing.assert_allclose(cm["kappa"], both.kappa.values, rtol=1e-12, atol=0)
+    red = an.thermal_conductivity(method="lbte", four_phonon=SIGMA, reducible=True).kappa.values
+    np.testing.assert_allclose(red, both.kappa.values, rtol=1e-8, atol=1e-10)
+    k34, k3 = both.kappa.values[0, 0, 0], three.kappa.values[0, 0, 0]
+    assert rta[0, 0, 0] < k34 < 0.99 * k3
+    with pytest.raises(ValueError, match="linewidths=an.linewidths"):
+        an.thermal_conductivity(four_phonon=SIGMA)

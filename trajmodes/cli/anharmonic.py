@@ -58,8 +58,6 @@ def cmd_anharmonic(args, out) -> int:
         if fc.fc4 is None:
             raise ValueError(f"{args.fc}: --four-phonon needs fourth-order constants; fit them with --cutoff4 "
                              "(trajmodes fit) or give TDEP's infile.forceconstant_fourthorder")
-        if args.method == "lbte":
-            raise ValueError("--four-phonon adds to the widths of the relaxation-time approximation: use --method rta")
         method += f", four-phonon scattering (Gaussian {four:g} THz)"
     T = np.atleast_1d(args.temperatures)
     lbte = args.method == "lbte"

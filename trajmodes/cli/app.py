@@ -123,7 +123,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                          "the RTA comes alongside; no shifts)")
     pa.add_argument("--four-phonon", dest="four_phonon", type=positive, metavar="SIGMA",
                     help="add four-phonon scattering from the constants' fourth order (trajmodes fit --cutoff4), "
-                         "Gaussian delta functions of this standard deviation in THz (RTA only)")
+                         "Gaussian delta functions of this standard deviation in THz (with --method lbte: on the "
+                         "diagonal of the collision matrix)")
     pa.add_argument("--isotopes", action="store_true",
                     help="add isotope (mass-variance) scattering of the natural abundances (Tamura 1983)")
     add_phono3py_options(pa)

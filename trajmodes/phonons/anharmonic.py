@@ -20,7 +20,8 @@ from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.symmetry import SYMPREC
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.interaction import Interaction
-from trajmodes.phonons.selfenergy import DeltaWeights, imaginary_part, lifetimes, live_triplets, occupations, real_part
+from trajmodes.phonons.selfenergy import (DeltaWeights, imaginary_part, live_triplets, occupations, real_part,
+                                          width_variables)
 from trajmodes.phonons.statistics import check_occupation
 
 __all__ = ["Anharmonic", "SelfEnergy"]
@@ -307,17 +308,10 @@ class Anharmonic:
         iso = None if self.mass_variances is None else self.isotope_gamma(gps)
         four = None
         if four_phonon is not None:
-            from trajmodes.phonons.fourphonon import FourPhonon
-            fp = FourPhonon(self.fc, self.grid.matrix, phonons=self.phonons,
-                            cutoff_frequency=self.interaction.cutoff_frequency)
-            four = fp.gamma(gps, self.temperatures, float(four_phonon), self.occupation)
-            four = degenerate_average(four, self.frequencies[gps], self.degeneracy_tol)
+            from trajmodes.phonons.fourphonon import four_phonon_gamma
+            four = four_phonon_gamma(self, gps, four_phonon)
             gam = gam + four
-        data = _width_variables(gam if iso is None else gam + iso[None], iso)
-        if four is not None:
-            data["gamma_four_phonon"] = (("temperature", "q", "branch"), four,
-                                         {"units": "THz", "long_name": "four-phonon scattering (half width), included "
-                                                                       "in gamma", "smearing": float(four_phonon)})
+        data = width_variables(gam if iso is None else gam + iso[None], iso, "", four, four_phonon)
         if shifts:
             d = np.stack([r.delta for r in res], axis=1)
             data["frequency_shift"] = (dims, d, {"units": "THz", "long_name": "real part of the self-energy (bubble shift)"})
@@ -368,7 +362,7 @@ class Anharmonic:
                           coords=coords, attrs=self._attrs())
 
     def thermal_conductivity(self, method: str = "rta", linewidths=None, *, reducible: bool = False,
-                             pinv_cutoff: float = 1e-8):
+                             pinv_cutoff: float = 1e-8, four_phonon: float | None = None):
         """Lattice thermal conductivity tensor from three-phonon scattering on the mesh.
 
         Parameters
@@ -391,6 +385,11 @@ class Anharmonic:
         pinv_cutoff : float
             ``"lbte"`` only: eigenvalues of the collision matrix with magnitude at or below this (THz) are left out
             of its pseudo-inverse (phono3py's default).
+        four_phonon : float, optional
+            ``"lbte"`` only (for the RTA give :meth:`linewidths` ``four_phonon=``): four-phonon scattering, Gaussian
+            of this width (THz), on the diagonal of the collision matrix beside the isotope scattering (resistive
+            only: the four-phonon scattering-in is left out, as in T. Feng and X. Ruan, Phys. Rev. B 96, 161201(R)
+            (2017)).
 
         Returns
         -------
@@ -411,10 +410,10 @@ class Anharmonic:
             if linewidths is not None:
                 raise ValueError("method='lbte' computes the linewidths with the collision matrix: leave out "
                                  "linewidths")
-            r = lbte_conductivity(self, reducible=reducible, pinv_cutoff=pinv_cutoff)
+            r = lbte_conductivity(self, reducible=reducible, pinv_cutoff=pinv_cutoff, four_phonon=four_phonon)
             dims = ("temperature", "q", "branch")
-            out = xr.Dataset(dict(**_width_variables(r["gamma"], r["gamma_isotope"], " (on the diagonal of the "
-                                                                                      "collision matrix)"),
+            out = xr.Dataset(dict(**width_variables(r["gamma"], r["gamma_isotope"], " (on the diagonal of the "
+                                                     "collision matrix)", r["gamma_four_phonon"], four_phonon),
                 kappa=(("temperature",) + cart, r["kappa"], {"units": "W/(m K)"}),
                 mode_kappa=(dims + cart, r["mode_kappa"], {"units": "W/(m K)"}),
                 kappa_rta=(("temperature",) + cart, r["kappa_rta"], {"units": "W/(m K)"}),
@@ -427,6 +426,9 @@ class Anharmonic:
             out.attrs.update(kappa_method=method, collision_matrix="reducible" if reducible else "irreducible",
                              pinv_cutoff=float(pinv_cutoff), n_dropped=r["n_dropped"].tolist())
             return out
+        if four_phonon is not None:
+            raise ValueError("with method='rta', give the four-phonon scattering to the widths: "
+                             "thermal_conductivity(linewidths=an.linewidths(four_phonon=sigma))")
         lw = self.linewidths() if linewidths is None else linewidths
         gps = np.asarray(lw["grid_point"].values)
         if not np.array_equal(np.sort(self.grid.star_of[gps]), self.grid.irreducible):
@@ -478,21 +480,6 @@ class Anharmonic:
         return xr.Dataset(dict(gruneisen=(("q", "branch"), g, {"units": "1", "long_name": "mode Grueneisen parameter"}),
                                frequency_harmonic=(("q", "branch"), self.phonons.frequencies(q), {"units": "THz"})),
                           coords=dict(qpoint=(("q", "reduced"), q)))
-
-
-def _width_variables(gamma, gamma_isotope=None, isotope_note: str = "") -> dict:
-    """The width variables of a result over (temperature, q, branch): ``gamma`` (total, THz), ``linewidth``,
-    ``lifetime``, and with isotope scattering ``gamma_isotope`` (q, branch) and ``gamma_phonon``."""
-    dims = ("temperature", "q", "branch")
-    out = dict(gamma=(dims, gamma, {"units": "THz", "long_name": "imaginary part of the self-energy (HWHM)"}),
-               linewidth=(dims, 2 * gamma, {"units": "THz", "long_name": "full width at half maximum"}),
-               lifetime=(dims, lifetimes(gamma), {"units": "ps", "long_name": "1 / (2 pi FWHM)"}))
-    if gamma_isotope is not None:
-        out["gamma_isotope"] = (("q", "branch"), gamma_isotope, {"units": "THz", "long_name": "isotope scattering "
-                                                                 "(half width), included in gamma" + isotope_note})
-        out["gamma_phonon"] = (dims, gamma - gamma_isotope[None], {"units": "THz",
-                                                                  "long_name": "three-phonon part of gamma"})
-    return out
 
 
 def _self_energies(an: Anharmonic, block, kwargs: dict) -> list:

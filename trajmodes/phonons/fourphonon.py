@@ -35,7 +35,7 @@ from trajmodes.phonons.statistics import check_occupation, occupations
 from trajmodes.resources import require_memory
 from trajmodes.units import AMU_A2_PS2_EV
 
-__all__ = ["FourPhonon", "GAMMA4_FACTOR", "SIGNS"]
+__all__ = ["FourPhonon", "four_phonon_gamma", "GAMMA4_FACTOR", "SIGNS"]
 #: 96 pi / hbar^2 with the widths in THz and the delta functions in 1/THz (ordinary frequency): 24 / (pi hbar^2)
 GAMMA4_FACTOR = 24.0 / (np.pi * HBAR_EV_PS ** 2)
 #: the sign patterns of the three other phonons (+ emitted, - absorbed); (---) cannot conserve energy
@@ -173,6 +173,17 @@ class FourPhonon:
                     w = _weights(signs, *occ, occupation)                                   # (nt, T, u, v, w)
                     out[:, iq] += np.einsum("tsuvw,ktuvw->ks", strength * delta, w, optimize=True)
         return GAMMA4_FACTOR * out / N ** 2
+
+
+def four_phonon_gamma(an, grid_points, smearing: float) -> np.ndarray:
+    """The four-phonon Gamma (half width, THz) of the modes of an :class:`~trajmodes.phonons.anharmonic.Anharmonic`
+    at its ``grid_points``, on its mesh, temperatures and occupation, from its constants' ``fc4`` (Gaussian
+    ``smearing`` THz), averaged over degenerate branches: (n_temperatures, n_points, 3n)."""
+    from trajmodes.phonons.degeneracy import degenerate_average
+    gps = np.asarray(grid_points)
+    fp = FourPhonon(an.fc, an.grid.matrix, phonons=an.phonons, cutoff_frequency=an.interaction.cutoff_frequency)
+    four = fp.gamma(gps, an.temperatures, float(smearing), an.occupation)
+    return degenerate_average(four, an.frequencies[gps], an.degeneracy_tol)
 
 
 def _weights(signs, n1, n2, n3, occupation: str) -> np.ndarray:

@@ -197,21 +197,21 @@ def collision_row(an: Anharmonic, q: int, reduce: bool = True, scattering_in: bo
 
 
 def _matrix_rows(an: Anharmonic, q: int, columns: np.ndarray, rotations, weights, i_row: int, scattering_in: bool,
-                 average: bool, isotope) -> tuple[np.ndarray, np.ndarray]:
+                 average: bool, diagonal) -> tuple[np.ndarray, np.ndarray]:
     """The rows of the (irreducible or reducible) collision matrix for the modes at grid point ``q``, weighted and
     averaged over degenerate branches (before the symmetrisation).
 
     ``columns`` are the grid points of the columns (the irreducible points, or the whole mesh); ``rotations``
     (n_ops, 3, 3) the Cartesian operations (irreducible form) or None (reducible); ``weights`` the w_j of the
-    columns; ``i_row`` the position of q among the columns; ``isotope`` None or the isotope Gamma (nc, nb) of the
-    columns, added to the diagonal.
-    Returns gamma (nt, nb), isotope scattering included, and the rows, (nt, nb, 3, nc, nb, 3) or (nt, nb, nc, nb).
+    columns; ``i_row`` the position of q among the columns; ``diagonal`` None or the Gamma (nt, nc, nb) of the
+    columns added to the diagonal (isotope and four-phonon scattering).
+    Returns gamma (nt, nb), that scattering included, and the rows, (nt, nb, 3, nc, nb, 3) or (nt, nb, nc, nb).
     """
     grid = an.grid
     res = collision_row(an, q, reduce=rotations is not None, scattering_in=scattering_in)
     gamma, c = res["gamma"], res["row"]
-    if isotope is not None:
-        gamma = gamma + isotope[i_row][None]
+    if diagonal is not None:
+        gamma = gamma + diagonal[:, i_row]
     nt, nb = gamma.shape
     f = an.interaction.frequencies
     if rotations is None:
@@ -268,6 +268,8 @@ class CollisionMatrix:
     gamma_isotope : (n_q, 3n) THz or None
         The isotope part of ``gamma`` (:meth:`Anharmonic.isotope_gamma`; on the diagonal only, as phono3py), None
         without isotopes.
+    gamma_four_phonon : (nt, n_q, 3n) THz or None
+        The four-phonon part of ``gamma`` (on the diagonal only), None without it.
     """
 
     matrix: np.ndarray
@@ -276,6 +278,7 @@ class CollisionMatrix:
     weights: np.ndarray
     rotations: np.ndarray | None
     gamma_isotope: np.ndarray | None = None
+    gamma_four_phonon: np.ndarray | None = None
 
     @property
     def reducible(self) -> bool:
@@ -283,7 +286,7 @@ class CollisionMatrix:
 
 
 def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: bool = True,
-                     average_degenerate: bool = True) -> CollisionMatrix:
+                     average_degenerate: bool = True, four_phonon: float | None = None) -> CollisionMatrix:
     """The collision matrix of ``an``'s mesh, temperatures, occupations and delta functions.
 
     Parameters
@@ -299,6 +302,9 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
         inside a degenerate set depend on the eigenvectors chosen there, and the irreducible form, which gives every
         q' the strengths of the triplet that stands for it, on the little-group images used: leave it on, except
         with ``reducible`` for checks.
+    four_phonon : float, optional
+        Four-phonon scattering (:func:`trajmodes.phonons.fourphonon.four_phonon_gamma`, Gaussian of this width in
+        THz) on the diagonal, as the isotope scattering.
 
     Returns
     -------
@@ -325,8 +331,14 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
     size = len(gps) * nb * (1 if reducible else 3)
     _check_memory(collision_matrix_bytes(len(gps), nb, nt, reducible), size, nt)
     iso = None if an.mass_variances is None else an.isotope_gamma(gps)
+    four = None
+    if four_phonon is not None:
+        from trajmodes.phonons.fourphonon import four_phonon_gamma
+        four = four_phonon_gamma(an, gps, four_phonon)
+    diagonal = None if iso is None and four is None else \
+        np.zeros((nt, len(gps), nb)) + (0.0 if iso is None else iso[None]) + (0.0 if four is None else four)
     options = dict(columns=gps, rotations=rotations, weights=weights, scattering_in=scattering_in,
-                   average=average_degenerate, isotope=iso)
+                   average=average_degenerate, diagonal=diagonal)
     me = dask.delayed(an, traverse=False)
     opts = dask.delayed(options, traverse=False)
     pairs = list(zip(gps.tolist(), range(len(gps))))
@@ -344,7 +356,7 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
         m = matrix[k]
         m += m.T
         m *= 0.5
-    return CollisionMatrix(matrix, gamma, gps, weights, rotations, iso)
+    return CollisionMatrix(matrix, gamma, gps, weights, rotations, iso, four)
 
 
 # -- the solution ------------------------------------------------------------------------------------
@@ -400,7 +412,8 @@ def solve_lbte(cm: CollisionMatrix, velocities, heat_capacities, volume: float, 
 
 
 def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: float = PINV_CUTOFF,
-                      scattering_in: bool = True, average_degenerate: bool = True) -> dict:
+                      scattering_in: bool = True, average_degenerate: bool = True,
+                      four_phonon: float | None = None) -> dict:
     """The LBTE thermal conductivity of ``an``'s mesh and temperatures, with the RTA alongside.
 
     Parameters are those of :func:`collision_matrix` and :func:`solve_lbte`.
@@ -409,14 +422,15 @@ def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: floa
     -------
     dict on the irreducible points (the reducible form's modes summed over each star onto its irreducible point):
     ``kappa`` (nt, 3, 3) and ``mode_kappa`` (nt, n_irr, 3n, 3, 3) W/(m K); ``kappa_rta``, ``mode_kappa_rta`` the same
-    in the relaxation-time approximation from the same Gamma; ``gamma`` (nt, n_irr, 3n) THz (isotope scattering
-    included) and ``gamma_isotope`` (n_irr, 3n) THz or None; ``heat_capacity``
+    in the relaxation-time approximation from the same Gamma; ``gamma`` (nt, n_irr, 3n) THz (isotope and
+    four-phonon scattering included), ``gamma_isotope`` (n_irr, 3n) THz or None and ``gamma_four_phonon``
+    (nt, n_irr, 3n) THz or None; ``heat_capacity``
     (nt, n_irr, 3n) eV/K; ``group_velocity`` (n_irr, 3n, 3) THz A; ``grid_points`` (n_irr,); ``eigenvalues``
     (nt, M) and ``n_dropped`` (nt,) of the collision matrix.
     """
     grid = an.grid
     cm = collision_matrix(an, reducible=reducible, scattering_in=scattering_in,
-                          average_degenerate=average_degenerate)
+                          average_degenerate=average_degenerate, four_phonon=four_phonon)
     gps = cm.grid_points
     C, v = an.transport(gps)
     sol = solve_lbte(cm, v, C, an.fc.primitive.volume, grid.n_points, pinv_cutoff)
@@ -428,8 +442,9 @@ def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: floa
         sol["mode_kappa"] = mode
     gamma = cm.gamma[:, pos]
     iso = None if cm.gamma_isotope is None else cm.gamma_isotope[pos]
+    four = None if cm.gamma_four_phonon is None else cm.gamma_four_phonon[:, pos]
     v, C = v[pos], C[:, pos]
     k_rta, m_rta = an.kappa_rta(C, v, lifetimes(gamma), irr)
     return dict(kappa=sol["kappa"], mode_kappa=sol["mode_kappa"], kappa_rta=k_rta, mode_kappa_rta=m_rta,
-                gamma=gamma, gamma_isotope=iso, heat_capacity=C, group_velocity=v, grid_points=irr,
+                gamma=gamma, gamma_isotope=iso, gamma_four_phonon=four, heat_capacity=C, group_velocity=v, grid_points=irr,
                 eigenvalues=sol["eigenvalues"], n_dropped=sol["n_dropped"])

@@ -32,7 +32,8 @@ from trajmodes.phonons.dos import gaussian
 from trajmodes.phonons.statistics import OCCUPATIONS, occupations
 from trajmodes.phonons.tetrahedron import point_weights, tetrahedra
 
-__all__ = ["occupations", "DeltaWeights", "imaginary_part", "real_part", "lifetimes", "live_triplets", "OCCUPATIONS"]
+__all__ = ["occupations", "DeltaWeights", "imaginary_part", "real_part", "lifetimes", "live_triplets", "OCCUPATIONS",
+           "width_variables"]
 
 #: 9 / (2 pi hbar^2): Gamma in THz from N |Phi|^2 in eV^2 and delta functions in 1/THz
 GAMMA_FACTOR = 9.0 / (2 * np.pi * HBAR_EV_PS ** 2)
@@ -189,3 +190,27 @@ def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, epsilon: flo
     d = a[:, :, None] * p_sum[None] + b[:, :, None] * p_dif[None]
     sw = strength * (weights[:, None, None, None] / N)
     return GAMMA_FACTOR / np.pi * np.einsum("tsxy,ktwxy->ksw", sw, d, optimize=True)
+
+
+def width_variables(gamma, gamma_isotope=None, isotope_note: str = "", gamma_four=None,
+                    four_smearing=None) -> dict:
+    """The width variables of a result over (temperature, q, branch): ``gamma`` (total, THz), ``linewidth``,
+    ``lifetime``; with isotope scattering ``gamma_isotope`` (q, branch), with four-phonon scattering
+    ``gamma_four_phonon`` (temperature, q, branch), and with either the three-phonon rest ``gamma_phonon``."""
+    dims = ("temperature", "q", "branch")
+    out = dict(gamma=(dims, gamma, {"units": "THz", "long_name": "imaginary part of the self-energy (HWHM)"}),
+               linewidth=(dims, 2 * gamma, {"units": "THz", "long_name": "full width at half maximum"}),
+               lifetime=(dims, lifetimes(gamma), {"units": "ps", "long_name": "1 / (2 pi FWHM)"}))
+    three = gamma
+    if gamma_isotope is not None:
+        out["gamma_isotope"] = (("q", "branch"), gamma_isotope, {"units": "THz", "long_name": "isotope scattering "
+                                                                 "(half width), included in gamma" + isotope_note})
+        three = three - gamma_isotope[None]
+    if gamma_four is not None:
+        out["gamma_four_phonon"] = (dims, gamma_four, {"units": "THz", "smearing": float(four_smearing),
+                                                       "long_name": "four-phonon scattering (half width), included in "
+                                                                    "gamma" + isotope_note})
+        three = three - gamma_four
+    if gamma_isotope is not None or gamma_four is not None:
+        out["gamma_phonon"] = (dims, three, {"units": "THz", "long_name": "three-phonon part of gamma"})
+    return out
