@@ -127,9 +127,15 @@ def quartic_renormalisation(force_constants, temperature: float, mesh=None, occu
     q4 = quartic_constants(force_constants)
     pairs, inv = np.unique(q4.sites[:, 2:], axis=0, return_inverse=True)
     C = displacement_covariance(force_constants, temperature, pairs[:, 0], pairs[:, 1], mesh, occupation, phonons)
-    contrib = 0.5 * np.einsum("eabcd,ecd->eab", q4.blocks, C[inv.reshape(-1)])
-    out = np.zeros((force_constants.n_prim, force_constants.n_atoms, 3, 3))
-    np.add.at(out, (q4.sites[:, 0], q4.sites[:, 1]), contrib)
+    return _half_chi(force_constants, q4, inv, C)
+
+
+def _half_chi(force_constants, q4, inv, C) -> np.ndarray:
+    """1/2 Chi : C in compact layout, (..., n_prim, N, 3, 3) eV/A^2, from covariances C (..., n_pairs, 3, 3) A^2 of the
+    unique pairs of atoms 3 and 4 of the quartets (``inv`` maps each quartet to its pair)."""
+    contrib = 0.5 * np.einsum("eabcd,...ecd->...eab", q4.blocks, C[..., inv.reshape(-1), :, :])
+    out = np.zeros(C.shape[:-3] + (force_constants.n_prim, force_constants.n_atoms, 3, 3))
+    np.add.at(out, (Ellipsis, q4.sites[:, 0], q4.sites[:, 1], slice(None), slice(None)), contrib)
     return out
 
 
@@ -247,9 +253,7 @@ def loop_shift_by_mode(force_constants, qpoints, temperature: float, mode_qpoint
     m = force_constants.primitive.masses
     C = np.einsum("kp,kpxs,kpys,ks->kspxy", phase, E[:, a], E[:, b].conj(), amp).real / len(qk)
     C = (C / np.sqrt(m[a] * m[b])[:, None, None]).reshape(len(qk) * nb, len(pairs), 3, 3)        # A^2
-    contrib = 0.5 * np.einsum("eabcd,kecd->keab", q4.blocks, C[:, inv.reshape(-1)])
-    dphi = np.zeros((len(C), n, force_constants.n_atoms, 3, 3))
-    np.add.at(dphi, (slice(None), q4.sites[:, 0], q4.sites[:, 1]), contrib)
+    dphi = _half_chi(force_constants, q4, inv, C)
     nu, e = ph.frequencies_and_eigenvectors(q)
     dD = ph.dm.of_constants(dphi, q)                                                # (nq, nk nb, 3n, 3n)
     d2 = np.einsum("qis,qkij,qjs->kqs", e.conj(), dD, e, optimize=True).real * THZ ** 2     # Delta(nu^2), THz^2
