@@ -17,6 +17,25 @@ __all__ = ["mode_energies", "frozen_energy_fraction"]
 ACOUSTIC_TOL = 1e-3
 
 
+def _energy_series(modes):
+    """Harmonic frequencies (q, branch) THz and the lazy kinetic and potential energies (time, q, branch) eV of every
+    mode, the formulas of the module docstring."""
+    nu = np.asarray(modes["frequency_harmonic"].values, float)
+    w2 = np.sign(nu) * (2 * np.pi * nu) ** 2                       # 1/ps^2
+    Q, Qd = modes["Q"].data, modes["Qdot"].data
+    ke_t = 0.5 * AMU_A2_PS2_EV * (Qd.real ** 2 + Qd.imag ** 2)     # lazy (time, q, branch)
+    pe_t = 0.5 * AMU_A2_PS2_EV * w2[None] * (Q.real ** 2 + Q.imag ** 2)
+    return nu, ke_t, pe_t
+
+
+def _temperature(ke, translation, temperature) -> tuple[float, str]:
+    """The temperature given, or 2 <KE> / k_B over the modes that are not translations: (K, its source)."""
+    if temperature is not None:
+        return float(temperature), "given"
+    sel = ~translation
+    return (float(2 * ke[sel].mean() / KB_EV) if sel.any() else float("nan")), "kinetic"
+
+
 def mode_energies(modes, temperature: float | None = None, time_series: bool = False, decimate: int = 10):
     """Mean kinetic, potential and total energy of every mode, equipartition ratio and mode temperature.
 
@@ -41,11 +60,7 @@ def mode_energies(modes, temperature: float | None = None, time_series: bool = F
         ``temperature`` (K) and ``temperature_source`` ("given" or "kinetic").
     """
     import xarray as xr
-    nu = np.asarray(modes["frequency_harmonic"].values, float)
-    w2 = np.sign(nu) * (2 * np.pi * nu) ** 2                       # 1/ps^2
-    Q, Qd = modes["Q"].data, modes["Qdot"].data
-    ke_t = 0.5 * AMU_A2_PS2_EV * (Qd.real ** 2 + Qd.imag ** 2)     # lazy (time, q, branch)
-    pe_t = 0.5 * AMU_A2_PS2_EV * w2[None] * (Q.real ** 2 + Q.imag ** 2)
+    nu, ke_t, pe_t = _energy_series(modes)
     parts = [ke_t.mean(axis=0), pe_t.mean(axis=0)]
     nt = ke_t.shape[0]
     d = max(1, int(decimate))
@@ -58,12 +73,7 @@ def mode_energies(modes, temperature: float | None = None, time_series: bool = F
     res = dask.compute(*parts)
     ke, pe = res[0], res[1]
     translation = np.abs(nu) < ACOUSTIC_TOL
-    if temperature is None:
-        sel = ~translation
-        T = float(2 * ke[sel].mean() / KB_EV) if sel.any() else float("nan")
-        source = "kinetic"
-    else:
-        T, source = float(temperature), "given"
+    T, source = _temperature(ke, translation, temperature)
     dims = ("q", "branch")
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (ke + pe) / (KB_EV * T)
@@ -116,24 +126,17 @@ def frozen_energy_fraction(modes, temperature: float | None = None, degeneracy_t
     import xarray as xr
 
     from trajmodes.phonons.degeneracy import degenerate_labels
-    nu = np.asarray(modes["frequency_harmonic"].values, float)
+    nu, ke_t, pe_t = _energy_series(modes)
     translation = np.abs(nu) < ACOUSTIC_TOL
     labels = degenerate_labels(np.where(translation, -1.0, nu).reshape(1, -1), degeneracy_tol)[0]
     n_sets = int(labels.max()) + 1
     members = np.zeros((nu.size, n_sets))
     members[np.arange(nu.size), labels] = 1.0
-    w2 = np.sign(nu) * (2 * np.pi * nu) ** 2                       # 1/ps^2
-    Q, Qd = modes["Q"].data, modes["Qdot"].data
-    ke_t = 0.5 * AMU_A2_PS2_EV * (Qd.real ** 2 + Qd.imag ** 2)
-    e_t = ke_t + 0.5 * AMU_A2_PS2_EV * w2[None] * (Q.real ** 2 + Q.imag ** 2)
+    e_t = ke_t + pe_t
     sets_t = e_t.reshape(e_t.shape[0], -1) @ members               # (time, set)
     ke, e, m1, m2 = dask.compute(ke_t.mean(axis=0), e_t.mean(axis=0), sets_t.mean(axis=0),
                                  (sets_t ** 2).mean(axis=0))
-    if temperature is None:
-        T = float(2 * ke[~translation].mean() / KB_EV) if (~translation).any() else float("nan")
-        source = "kinetic"
-    else:
-        T, source = float(temperature), "given"
+    T, source = _temperature(ke, translation, temperature)
     size = members.sum(axis=0)
     var = np.maximum(m2 - m1 ** 2, 0.0)
     frozen = np.clip(1.0 - var / (size * (KB_EV * T) ** 2), 0.0, 1.0)
