@@ -99,10 +99,10 @@ def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | No
         modes kept, the larger, frequency by frequency, of two lowest-order estimates: the quartic response resolved
         by mode (:func:`partition_err`) plus d nu / dT times ``temperature_ensemble_err_``, and the net response
         spread by mean-square displacement (d nu / dT times :func:`partition_temperature_err`, as ``frozen_modes``).
-        Neither alone holds for every crystal: where cubic softening and quartic hardening cancel (Cu at 300 K) the
-        net slope is small while single modes still move the frequencies; where they do not (Si) the quartic
-        response alone misses the cubic part. Over independent NVE and Nose-Hoover runs of 32-atom Cu and 64-atom
-        Si the larger gave z-score standard deviations of 0.95-1.08 (Cu) and 0.90-1.16 (Si), 24 runs per group
+        Where cubic softening and quartic hardening cancel (Cu at 300 K) the net slope is small while single modes
+        still move the frequencies (the net-slope term alone: z-scores 1.37-1.59 for Cu); the cubic part of the
+        response enters only through the net-slope term. Over independent NVE and Nose-Hoover runs of 32-atom Cu and 64-atom
+        Si the larger gave z-score standard deviations of 0.91-1.09 (Cu) and 0.83-0.95 (Si), 12 runs per group
         (docs/series.md). Replaces ``frozen_modes``.
 
     Returns
@@ -117,23 +117,23 @@ def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | No
     nu = Phonons(fit.harmonic_force_constants_).frequencies(q)
     samples = frequency_samples(fit, q)
     err = bootstrap_std(samples, fit.segments_.n_blocks)
-    if partition is not None:
-        if frozen_modes:
-            raise ValueError("frozen_modes and partition both count the energy the run's modes kept: give one")
-        var = partition_err(fit.force_constants_, partition, q) ** 2
-        if dnu_dT is not None:
-            d = np.asarray(dnu_dT, float)
-            t_err = getattr(fit, "temperature_ensemble_err_", getattr(fit, "temperature_err_", np.nan))
-            var = var + (d * t_err) ** 2 if np.isfinite(t_err) else var
-            net = (d * partition_temperature_err(fit)) ** 2
-            var = np.maximum(var, np.where(np.isfinite(net), net, 0.0))
-        return nu, np.sqrt(err ** 2 + var), samples
+    if partition is not None and frozen_modes:
+        raise ValueError("frozen_modes and partition both count the energy the run's modes kept: give one")
     if dnu_dT is not None:
+        d = np.asarray(dnu_dT, float)
         t_err = partition_temperature_err(fit) if frozen_modes else \
             getattr(fit, "temperature_ensemble_err_", getattr(fit, "temperature_err_", np.nan))
+    if partition is None:
+        if dnu_dT is not None and np.isfinite(t_err):
+            err = np.hypot(err, d * t_err)
+        return nu, err, samples
+    var = partition_err(fit.force_constants_, partition, q) ** 2
+    if dnu_dT is not None:
         if np.isfinite(t_err):
-            err = np.hypot(err, np.asarray(dnu_dT, float) * t_err)
-    return nu, err, samples
+            var = var + (d * t_err) ** 2
+        net = (d * partition_temperature_err(fit)) ** 2
+        var = np.maximum(var, np.where(np.isfinite(net), net, 0.0))
+    return nu, np.sqrt(err ** 2 + var), samples
 
 
 def partition_temperature_err(fit, thermostatted: bool | None = None) -> float:
