@@ -409,18 +409,21 @@ class ThreePhonon(DeprecatedUnpacking):
     dataset: object
 
 
-def three_phonon(fc, mesh, temperatures, occupation: str = "quantum", smearing: float | None = None,
-                 kappa: bool = True, method: str = "rta", isotopes=None, four_phonon: float | None = None, **options):
+def three_phonon(fc, mesh, temperatures, occupation: str = "quantum", smearing: float | str | None = None,
+                 kappa: bool = True, method: str = "rta", isotopes=None, four_phonon: float | str | None = None,
+                 four_phonon_sample=None, four_phonon_seed: int | None = None, **options):
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
-    ``isotopes`` and ``options`` (``make_r0_average``, ``sigma_cutoff``) as
-    :class:`~trajmodes.phonons.anharmonic.Anharmonic`; ``four_phonon`` (THz, the Gaussian of its delta functions)
-    adds four-phonon scattering from the constants' ``fc4`` to the widths (with "lbte", on the diagonal of the
-    collision matrix: :meth:`~trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`). Returns
-    :class:`ThreePhonon`: the calculator and its dataset."""
+    ``smearing`` (THz, "adaptive" or None for tetrahedra), ``isotopes`` and ``options`` (``make_r0_average``,
+    ``sigma_cutoff``) as :class:`~trajmodes.phonons.anharmonic.Anharmonic`; ``four_phonon`` (THz, the Gaussian of its
+    delta functions, or "adaptive") adds four-phonon scattering from the constants' ``fc4`` to the widths (with
+    "lbte", on the diagonal of the collision matrix: :meth:`~trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`),
+    summed over the whole mesh or, with ``four_phonon_sample``, sampled (:meth:`~trajmodes.phonons.anharmonic.Anharmonic.linewidths`).
+    Returns :class:`ThreePhonon`: the calculator and its dataset."""
     from trajmodes.phonons.anharmonic import Anharmonic
     an = Anharmonic(fc, mesh, temperatures, occupation=occupation, smearing=smearing, isotopes=isotopes, **options)
+    four = dict(four_phonon=four_phonon, four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
     if kappa and method == "lbte":
-        return ThreePhonon(an, an.thermal_conductivity(method="lbte", four_phonon=four_phonon))
-    lw = an.linewidths(shifts=True, four_phonon=four_phonon)
+        return ThreePhonon(an, an.thermal_conductivity(method="lbte", **four))
+    lw = an.linewidths(shifts=True, **four)
     return ThreePhonon(an, an.thermal_conductivity(method=method, linewidths=lw) if kappa else lw)

@@ -1,7 +1,10 @@
 """``trajmodes anharmonic``: linewidths, shifts and conductivity of fitted fc2 + fc3, files and figure."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
+import pytest
 import xarray as xr
 
 from trajmodes.cli import main
@@ -122,12 +125,26 @@ def test_anharmonic_command_with_four_phonon_scattering(tmp_path, capsys):
             xr.open_dataset(tmp_path / "lbte0" / "anharmonic.nc") as ds3:
         np.testing.assert_allclose(ds["gamma_four_phonon"].values, ref["gamma_four_phonon"].values, rtol=1e-12)
         assert ds["kappa"].values[0, 0, 0] < ds3["kappa"].values[0, 0, 0]
+    # adaptive smearing of both, the four-phonon sums sampled (2 x 2 x 2 cells), seeded: the API's numbers
+    assert main(["anharmonic", str(fit / "fc.nc"), "--mesh", "4", "--smearing", "adaptive", "--four-phonon",
+                 "adaptive", "--four-phonon-sample", "2", "--seed", "5", "-o", str(tmp_path / "adaptive")]) == 0
+    assert "adaptive Gaussian smearing" in capsys.readouterr().out
+    ref = Anharmonic(fc, 4, [300.0], smearing="adaptive").linewidths(
+        shifts=True, four_phonon="adaptive", four_phonon_sample=(2, 2, 2), four_phonon_seed=5)
+    with xr.open_dataset(tmp_path / "adaptive" / "anharmonic.nc") as ds:
+        np.testing.assert_allclose(ds["gamma"].values, ref["gamma"].values, rtol=1e-12)
+        assert ds.attrs["method"] == "adaptive gaussian"
+    for bad, message in ((["--smearing", "wide"], "a positive width in THz or 'adaptive'"),
+                         (["--smearing", "0.3", "--four-phonon-sample", "2"], "give --four-phonon with it")):
+        with pytest.raises(SystemExit) if "wide" in bad else contextlib.nullcontext():
+            code = main(["anharmonic", str(fit / "fc.nc"), "--mesh", "4", *bad, "-o", str(tmp_path / "bad")])
+            assert code == 2
+        assert message in capsys.readouterr().err
 
 
 def test_three_phonon_result_and_the_old_unpacking(cu_fc3):
     """workflows.three_phonon returns ThreePhonon; unpacking it as the former (calculator, dataset) tuple still works
     one release, with a DeprecationWarning."""
-    import pytest
     from trajmodes.workflows import ThreePhonon, three_phonon
     r = three_phonon(cu_fc3, 4, [300.0], smearing=0.2)
     assert isinstance(r, ThreePhonon) and "kappa" in r.dataset

@@ -193,3 +193,50 @@ def test_four_phonon_scattering_on_the_diagonal_of_the_collision_matrix(crystal)
     assert rta[0, 0, 0] < k34 < 0.99 * k3
     with pytest.raises(ValueError, match="linewidths=an.linewidths"):
         an.thermal_conductivity(four_phonon=SIGMA)
+
+
+def test_adaptive_four_phonon_widths(crystal):
+    """four_phonon="adaptive" takes the adaptive variances of the three-phonon smearing, four modes' summed: with every
+    mode given SIGMA^2 / 4 the widths are those of the fixed Gaussian SIGMA; with the velocities' own variances they
+    are finite and positive; a width in THz with adaptive three-phonon smearing, or "adaptive" without it, is
+    accepted, respectively refused."""
+    from trajmodes.phonons.anharmonic import Anharmonic
+    sc, fc = crystal
+    an = Anharmonic(fc, 3, [T], smearing="adaptive")
+    own = an.linewidths(four_phonon="adaptive")
+    moving = an.frequencies[own.grid_point.values] > 0.5
+    assert (own.gamma_four_phonon.values[0][moving] > 0).all()
+    assert own.gamma_four_phonon.attrs["smearing"] == "adaptive"
+    an.deltas.variances = np.full_like(an.deltas.variances, SIGMA ** 2 / 4)
+    gps = own.grid_point.values
+    fixed = FourPhonon(fc, 3).gamma(gps, [T], SIGMA)
+    adaptive = FourPhonon(fc, 3).gamma(gps, [T], None, variances=an.deltas.variances)
+    np.testing.assert_allclose(adaptive, fixed, rtol=1e-12, atol=0)
+    assert an.linewidths(four_phonon=SIGMA).gamma_four_phonon.attrs["smearing"] == SIGMA
+    with pytest.raises(ValueError, match="four_phonon must be a width in THz, or 'adaptive'"):
+        Anharmonic(fc, 3, [T], smearing=SIGMA).linewidths(four_phonon="adaptive")
+
+
+def test_monte_carlo_sampling_of_the_four_phonon_sums(crystal):
+    """A stratified sample as fine as the mesh is the mesh (the same sum in another order); coarser samples are
+    unbiased (their mean over seeds approaches the full sum as the number of draws grows), reproducible for a seed
+    whichever points are computed, and every sampled point lies in its own cell."""
+    sc, fc = crystal
+    fp = FourPhonon(fc, 4)
+    gps = np.array([1, 5])
+    full = fp.gamma(gps, [T], SIGMA)
+    same = fp.gamma(gps, [T], SIGMA, sample=(4, 4, 4), seed=3)
+    np.testing.assert_allclose(same, full, rtol=1e-12, atol=0)
+    one = fp.gamma(gps, [T], SIGMA, sample=(2, 2, 2), seed=7)
+    np.testing.assert_array_equal(fp.gamma(gps[1:], [T], SIGMA, sample=(2, 2, 2), seed=7), one[:, 1:])
+    draws = np.array([fp.gamma(gps, [T], SIGMA, sample=(2, 2, 2), seed=s)[0] for s in range(12)])
+    live = full[0] > 1e-4 * full.max()
+    spread = draws.std(axis=0)[live] / full[0][live]
+    bias = np.abs(draws.mean(axis=0)[live] / full[0][live] - 1)
+    assert spread.max() > 1e-3                                 # a sample of 8 of 64 points does not see everything
+    assert (bias < 4 * spread / np.sqrt(len(draws)) + 1e-12).all()   # the mean within 4 standard errors
+    pts = fp.sample((2, 2, 2), np.random.default_rng(0))
+    cells = fp.grid.addresses[pts] // 2                        # 4 / 2 = 2 points per cell and axis
+    assert sorted(map(tuple, cells)) == sorted(itertools.product(range(2), repeat=3))
+    with pytest.raises(ValueError, match="sample must be three positive integers"):
+        fp.gamma(gps, [T], SIGMA, sample=(2, 2))

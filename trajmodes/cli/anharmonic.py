@@ -48,7 +48,8 @@ def cmd_anharmonic(args, out) -> int:
                          "(trajmodes fit) or give phono3py's fc3.hdf5 beside fc2.hdf5")
     mesh = "x".join(map(str, args.mesh))
     settings = _phono3py_settings(args)
-    method = "tetrahedron" if args.smearing is None else f"Gaussian smearing {args.smearing:g} THz"
+    method = "tetrahedron" if args.smearing is None else "adaptive Gaussian smearing" \
+        if args.smearing == "adaptive" else f"Gaussian smearing {args.smearing:g} THz"
     if "sigma_cutoff" in settings:
         method += f" cut at {settings['sigma_cutoff']:g} sigma"
     if not settings.get("make_r0_average", True):
@@ -58,7 +59,12 @@ def cmd_anharmonic(args, out) -> int:
         if fc.fc4 is None:
             raise ValueError(f"{args.fc}: --four-phonon needs fourth-order constants; fit them with --cutoff4 "
                              "(trajmodes fit) or give TDEP's infile.forceconstant_fourthorder")
-        method += f", four-phonon scattering (Gaussian {four:g} THz)"
+        sample = getattr(args, "four_phonon_sample", None)
+        method += (", four-phonon scattering (adaptive Gaussian" if four == "adaptive" else
+                   f", four-phonon scattering (Gaussian {four:g} THz") + \
+            (f", Monte Carlo {'x'.join(map(str, sample))} sample)" if sample else ")")
+    elif getattr(args, "four_phonon_sample", None):
+        raise ValueError("--four-phonon-sample samples the four-phonon sums: give --four-phonon with it")
     T = np.atleast_1d(args.temperatures)
     lbte = args.method == "lbte"
     what = ("three-phonon collision matrix" if lbte else "three-phonon self-energies")
@@ -66,11 +72,15 @@ def cmd_anharmonic(args, out) -> int:
               f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
               f"{'LBTE' if lbte else 'RTA'} conductivity"):
         result = three_phonon(fc, args.mesh, T, args.occupation, args.smearing, kappa=True, method=args.method,
-                              isotopes=True if args.isotopes else None, four_phonon=four, **settings)
+                              isotopes=True if args.isotopes else None, four_phonon=four,
+                              four_phonon_sample=getattr(args, "four_phonon_sample", None),
+                              four_phonon_seed=getattr(args, "seed", None), **settings)
         an, ds = result.anharmonic, result.dataset
     prov = provenance([args.fc], dict(mesh=args.mesh, smearing=args.smearing, occupation=args.occupation,
                                       method=args.method, isotopes=bool(args.isotopes),
                                       make_r0_average=an.interaction.make_r0_average, four_phonon=four,
+                                      four_phonon_sample=getattr(args, "four_phonon_sample", None),
+                                      seed=getattr(args, "seed", None),
                                       sigma_cutoff=an.sigma_cutoff))
     written = [write_dataset(ds, os.path.join(args.output, "anharmonic.nc"), out, prov)]
     fig = os.path.join(args.output, f"anharmonic.{args.plot_format}")

@@ -8,7 +8,8 @@ import sys
 import warnings
 
 from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, THREE_PHONON_MESH, OldSpelling, add_plot_format, add_read_options, mesh,
-                                     non_negative_int, positive, positive_int, supercell_dims, temperatures)
+                                     non_negative_int, positive, positive_int, supercell_dims, temperatures,
+                                     width_or_adaptive)
 from trajmodes.lattice.symmetry import SYMPREC
 
 
@@ -115,16 +116,23 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pa.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
                     help="phonon occupations: quantum (Bose-Einstein; default) or classical (k_B T / h nu, as in "
                          "classical MD)")
-    pa.add_argument("--smearing", type=positive, help="Gaussian smearing of the delta functions in THz "
-                                                      "(default: the tetrahedron method)")
+    pa.add_argument("--smearing", type=width_or_adaptive,
+                    help="Gaussian smearing of the delta functions in THz, or 'adaptive' (each Gaussian as wide as its "
+                         "modes' frequencies change across a cell of the mesh, from their group velocities; TDEP's "
+                         "default) (default: the tetrahedron method)")
     pa.add_argument("--method", choices=["rta", "lbte"], default="rta",
                     help="conductivity: rta (relaxation-time approximation; default, with the bubble frequency "
                          "shifts) or lbte (direct solution of the linearised Boltzmann equation, Chaput 2013; "
                          "the RTA comes alongside; no shifts)")
-    pa.add_argument("--four-phonon", dest="four_phonon", type=positive, metavar="SIGMA",
+    pa.add_argument("--four-phonon", dest="four_phonon", type=width_or_adaptive, metavar="SIGMA",
                     help="add four-phonon scattering from the constants' fourth order (trajmodes fit --cutoff4), "
-                         "Gaussian delta functions of this standard deviation in THz (with --method lbte: on the "
-                         "diagonal of the collision matrix)")
+                         "Gaussian delta functions of this standard deviation in THz, or 'adaptive' (with "
+                         "--smearing adaptive) (with --method lbte: on the diagonal of the collision matrix)")
+    pa.add_argument("--four-phonon-sample", dest="four_phonon_sample", type=mesh, metavar="N1,N2,N3",
+                    help="with --four-phonon: Monte Carlo sums over two stratified samples of the mesh with this many "
+                         "cells per axis, drawn for every q (TDEP's -qg4ph); default: every pair of the mesh")
+    pa.add_argument("--seed", type=int, help="with --four-phonon-sample: seed of the random draws (reproducible "
+                                             "widths)")
     pa.add_argument("--isotopes", action="store_true",
                     help="add isotope (mass-variance) scattering of the natural abundances (Tamura 1983)")
     add_phono3py_options(pa)

@@ -149,6 +149,16 @@ def positive(text: str) -> float:
     return v
 
 
+def width_or_adaptive(text: str) -> float | str:
+    """A smearing: a positive width in THz, or ``adaptive`` (widths from the group velocities)."""
+    if text.strip().lower() == "adaptive":
+        return "adaptive"
+    try:
+        return positive(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a positive width in THz or 'adaptive', not {text!r}") from None
+
+
 def positive_int(text: str) -> int:
     try:
         v = int(text)

@@ -13,6 +13,8 @@ ALLOWED_DIFFERENCES = {
     "--structure": "each command offers the structures it can build",
     "--constants": "which force constants: each command offers the kinds it has (compare: effective or static; eam: "
                    "analytic or finite-difference)",
+    "--smearing": "a Gaussian width in THz everywhere; anharmonic (a regular mesh) also takes 'adaptive', compare "
+                  "(the MD run's supercell grid) does not",
 }
 
 #: options every trajectory command shares, listed once under "read options"

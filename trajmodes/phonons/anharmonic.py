@@ -20,8 +20,8 @@ from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.symmetry import SYMPREC
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.interaction import Interaction
-from trajmodes.phonons.selfenergy import (DeltaWeights, imaginary_part, live_triplets, occupations, real_part,
-                                          width_variables)
+from trajmodes.phonons.selfenergy import (ADAPTIVE, DeltaWeights, adaptive_variances, imaginary_part, live_triplets,
+                                          occupations, real_part, width_variables)
 from trajmodes.phonons.statistics import check_occupation
 
 __all__ = ["Anharmonic", "SelfEnergy"]
@@ -55,9 +55,11 @@ class Anharmonic:
     occupation : {"quantum", "classical"}
         Bose-Einstein occupations, or the classical k_B T / (h nu) with n' + n'' + 1 -> n' + n'' (for comparison
         with classical molecular dynamics: widths and shifts then grow linearly with T).
-    smearing : float, optional
-        Gaussian smearing of the energy-conserving delta functions, standard deviation in THz. None: the
-        linear tetrahedron method.
+    smearing : float, "adaptive" or None
+        Gaussian smearing of the energy-conserving delta functions, standard deviation in THz. ``"adaptive"``:
+        Gaussians as wide as the modes' frequencies change across one cell of the mesh, from their group velocities
+        (TDEP's default; :func:`trajmodes.phonons.selfenergy.adaptive_variances`). None: the linear tetrahedron
+        method.
     phonons : Phonons, optional
         Harmonic phonons for frequencies, eigenvectors and velocities, of the same primitive cell (default
         ``Phonons(force_constants.phonon_fc2)`` when the constants carry fc2 of a larger supercell, phono3py's
@@ -90,7 +92,7 @@ class Anharmonic:
     """
 
     def __init__(self, force_constants: ForceConstants, mesh, temperatures=300.0, occupation: str = "quantum",
-                 smearing: float | None = None, phonons=None, cutoff_frequency: float = 1e-4,
+                 smearing: float | str | None = None, phonons=None, cutoff_frequency: float = 1e-4,
                  degeneracy_tol: float = 1e-4, symprec: float = SYMPREC, chunk: int = 512, scheduler=None,
                  isotopes=None, make_r0_average: bool = True, sigma_cutoff: float | None = None):
         check_occupation(occupation)
@@ -129,8 +131,20 @@ class Anharmonic:
         self.interaction = Interaction(force_constants, self.grid, phonons, cutoff_frequency, chunk,
                                        make_r0_average=make_r0_average)
         self.phonons = self.interaction.phonons
+        variances = None
+        if smearing == ADAPTIVE:
+            if not self.grid.is_regular:
+                raise ValueError("adaptive smearing is available on regular meshes: on the q-grid of a supercell "
+                                 "give a Gaussian smearing (smearing=sigma in THz)")
+            irr = self.grid.irreducible
+            v, _ = self.transport_velocities(irr)
+            variances = adaptive_variances(v, self.grid.microzone(force_constants.primitive.reciprocal_cell),
+                                           self.grid.weights,
+                                           self.frequencies[irr] <= self.interaction.cutoff_frequency)
+            variances = variances[self.grid.irreducible_of]
         self.deltas = DeltaWeights(self.grid, self.interaction.frequencies, smearing,
-                                   force_constants.primitive.reciprocal_cell, self.degeneracy_tol, self.sigma_cutoff)
+                                   force_constants.primitive.reciprocal_cell, self.degeneracy_tol, self.sigma_cutoff,
+                                   variances)
         if isotopes is None or isotopes is False:
             self.mass_variances = None
         elif isotopes is True:
@@ -187,7 +201,7 @@ class Anharmonic:
             Where to evaluate; None: each branch at its own harmonic frequency.
         epsilon : float, optional
             Broadening (THz) of the principal values of the real part, 1/x -> x / (x^2 + epsilon^2); None: the
-            Gaussian ``smearing``, or 0.05 THz with tetrahedra (phono3py's default).
+            Gaussian ``smearing``, or 0.05 THz with tetrahedra or adaptive smearing (phono3py's default).
 
         Returns
         -------
@@ -204,20 +218,27 @@ class Anharmonic:
         nt, nb, nw = len(self.temperatures), it.n_branches, len(nu)
         gam = np.zeros((nt, nb, nw)) if imag else None
         dlt = np.zeros((nt, nb, nw)) if real else None
-        eps = epsilon if epsilon is not None else (self.smearing if self.smearing is not None else 0.05)
+        eps = epsilon if epsilon is not None else (0.05 if self.smearing is None or self.deltas.adaptive
+                                                   else self.smearing)
         if real and not eps > 0:
             raise ValueError(f"epsilon, the broadening of the real part, must be a positive frequency (THz), not {eps}")
         N = self.grid.n_points
         for s in range(0, len(tr), it.chunk):
             b = slice(s, s + it.chunk)
             sub = type(tr)(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
-            d = self.deltas(sub, nu) if imag else None
+            # adaptive Gaussians away from the modes' own frequencies: each branch of q with its own width
+            per_branch = imag and self.deltas.adaptive and not own
+            d = self.deltas(sub, nu) if imag and not per_branch else None
             # with a sigma cutoff, the triplets whose delta functions all vanish need no strengths (not for shifts)
             live = live_triplets(d) if imag and not real and self.sigma_cutoff is not None else None
             S = it.strength(q, sub.q1, sub.q2, live)
             n1 = occupations(it.frequencies[sub.q1], self.temperatures, self.occupation)
             n2 = occupations(it.frequencies[sub.q2], self.temperatures, self.occupation)
-            if imag:
+            if per_branch:
+                for s_ in range(nb):
+                    d = self.deltas(sub, nu, np.full(nw, self.deltas.variances[q, s_]))
+                    gam[:, s_] += imaginary_part(S[:, s_:s_ + 1], d, n1, n2, sub.weights, N, self.occupation)[:, 0]
+            elif imag:
                 gam += imaginary_part(S, d, n1, n2, sub.weights, N, self.occupation)
             if real:
                 dlt += real_part(S, it.frequencies[sub.q1], it.frequencies[sub.q2], n1, n2, sub.weights, N, nu,
@@ -272,13 +293,15 @@ class Anharmonic:
     def _attrs(self) -> dict:
         return dict(mesh=self.mesh.tolist(), grid_matrix=self.grid.matrix.reshape(-1).tolist(), occupation=self.occupation,
                     isotope_mass_variances=[] if self.mass_variances is None else self.mass_variances.tolist(),
-                    method="tetrahedron" if self.smearing is None else "gaussian",
-                    smearing=float("nan") if self.smearing is None else float(self.smearing),
+                    method="tetrahedron" if self.smearing is None else "adaptive gaussian" if self.deltas.adaptive
+                    else "gaussian",
+                    smearing=float("nan") if self.smearing is None or self.deltas.adaptive else float(self.smearing),
                     sigma_cutoff=float("nan") if self.sigma_cutoff is None else self.sigma_cutoff,
                     make_r0_average=int(self.interaction.make_r0_average),
                     cutoff_frequency=self.interaction.cutoff_frequency)
 
-    def linewidths(self, qpoints=None, shifts: bool = False, four_phonon: float | None = None):
+    def linewidths(self, qpoints=None, shifts: bool = False, four_phonon: float | str | None = None,
+                   four_phonon_sample=None, four_phonon_seed: int | None = None):
         """Three-phonon linewidths and lifetimes (and optionally frequency shifts) of every branch.
 
         Parameters
@@ -287,10 +310,17 @@ class Anharmonic:
             None: the irreducible points of the mesh; else grid indices or q-points on the mesh.
         shifts : bool
             Also the real part of the self-energy (the bubble shift), from the same interaction strengths.
-        four_phonon : float, optional
+        four_phonon : float or "adaptive", optional
             Add four-phonon scattering (:class:`trajmodes.phonons.fourphonon.FourPhonon`, the constants' ``fc4``, on
-            this mesh, with Gaussian delta functions of this standard deviation in THz); it is reported apart as
+            this mesh, with Gaussian delta functions of this standard deviation in THz, or with ``"adaptive"`` the
+            adaptive widths of ``smearing="adaptive"``, four modes' variances summed); it is reported apart as
             ``gamma_four_phonon`` and included in ``gamma`` (so in :meth:`thermal_conductivity` given these widths).
+        four_phonon_sample : (3,) int, optional
+            Monte Carlo estimate of the four-phonon sums from two stratified samples of the mesh with this many cells
+            per axis, drawn anew for every q (TDEP's ``-qg4ph``; :meth:`trajmodes.phonons.fourphonon.FourPhonon.gamma`):
+            (n_sample / N)^2 of the cost, with its sampling noise. None: every pair of the mesh.
+        four_phonon_seed : int, optional
+            Seed of the sampling (per grid point), for reproducible widths.
 
         Returns
         -------
@@ -309,7 +339,7 @@ class Anharmonic:
         four = None
         if four_phonon is not None:
             from trajmodes.phonons.fourphonon import four_phonon_gamma
-            four = four_phonon_gamma(self, gps, four_phonon)
+            four = four_phonon_gamma(self, gps, four_phonon, four_phonon_sample, four_phonon_seed)
             gam = gam + four
         data = width_variables(gam if iso is None else gam + iso[None], iso, "", four, four_phonon)
         if shifts:
@@ -362,7 +392,8 @@ class Anharmonic:
                           coords=coords, attrs=self._attrs())
 
     def thermal_conductivity(self, method: str = "rta", linewidths=None, *, reducible: bool = False,
-                             pinv_cutoff: float = 1e-8, four_phonon: float | None = None):
+                             pinv_cutoff: float = 1e-8, four_phonon: float | str | None = None,
+                             four_phonon_sample=None, four_phonon_seed: int | None = None):
         """Lattice thermal conductivity tensor from three-phonon scattering on the mesh.
 
         Parameters
@@ -385,11 +416,13 @@ class Anharmonic:
         pinv_cutoff : float
             ``"lbte"`` only: eigenvalues of the collision matrix with magnitude at or below this (THz) are left out
             of its pseudo-inverse (phono3py's default).
-        four_phonon : float, optional
+        four_phonon : float or "adaptive", optional
             ``"lbte"`` only (for the RTA give :meth:`linewidths` ``four_phonon=``): four-phonon scattering, Gaussian
-            of this width (THz), on the diagonal of the collision matrix beside the isotope scattering (resistive
-            only: the four-phonon scattering-in is left out, as in T. Feng and X. Ruan, Phys. Rev. B 96, 161201(R)
-            (2017)).
+            of this width (THz) or adaptive (as :meth:`linewidths`), on the diagonal of the collision matrix beside
+            the isotope scattering (resistive only: the four-phonon scattering-in is left out, as in T. Feng and
+            X. Ruan, Phys. Rev. B 96, 161201(R) (2017)).
+        four_phonon_sample, four_phonon_seed :
+            ``"lbte"`` only: Monte Carlo sampling of the four-phonon sums, as :meth:`linewidths`.
 
         Returns
         -------
@@ -410,7 +443,8 @@ class Anharmonic:
             if linewidths is not None:
                 raise ValueError("method='lbte' computes the linewidths with the collision matrix: leave out "
                                  "linewidths")
-            r = lbte_conductivity(self, reducible=reducible, pinv_cutoff=pinv_cutoff, four_phonon=four_phonon)
+            r = lbte_conductivity(self, reducible=reducible, pinv_cutoff=pinv_cutoff, four_phonon=four_phonon,
+                                  four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
             dims = ("temperature", "q", "branch")
             out = xr.Dataset(dict(**width_variables(r["gamma"], r["gamma_isotope"], " (on the diagonal of the "
                                                      "collision matrix)", r["gamma_four_phonon"], four_phonon),
@@ -448,12 +482,17 @@ class Anharmonic:
     def transport(self, gps) -> tuple[np.ndarray, np.ndarray]:
         """Mode heat capacities (nt, n, 3n) eV/K (quantum or classical, as the occupations) and group velocities
         (n, 3n, 3) THz A (:func:`trajmodes.phonons.conductivity.kappa_velocities`) at grid points ``gps``."""
-        from trajmodes.phonons.conductivity import kappa_velocities
         from trajmodes.phonons.statistics import mode_heat_capacity
-        cut = self.interaction.cutoff_frequency
+        v, cut = self.transport_velocities(gps)
         C = mode_heat_capacity(self.frequencies[gps], self.temperatures, self.occupation, cut)
-        v = kappa_velocities(self.phonons, self.grid.qpoints[gps], self.degeneracy_tol, cut, self.symprec)
         return C, v
+
+    def transport_velocities(self, gps) -> tuple[np.ndarray, float]:
+        """Group velocities (n, 3n, 3) THz A at grid points ``gps`` as the conductivity takes them
+        (:func:`trajmodes.phonons.conductivity.kappa_velocities`), and the cutoff frequency (THz)."""
+        from trajmodes.phonons.conductivity import kappa_velocities
+        cut = self.interaction.cutoff_frequency
+        return kappa_velocities(self.phonons, self.grid.qpoints[gps], self.degeneracy_tol, cut, self.symprec), cut
 
     def kappa_rta(self, C, v, tau, gps) -> tuple[np.ndarray, np.ndarray]:
         """:func:`trajmodes.phonons.conductivity.kappa_rta` on one point of every star (``gps``), each standing for

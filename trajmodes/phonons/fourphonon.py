@@ -20,7 +20,9 @@ three phonons). Classically (``occupation="classical"``, n = k_B T / (h nu)) w_s
 n, sum over pairs (i, j) of s_k n_i n_j (k the third): the widths grow as T^2.
 
 The sums run over every pair (q1, q2) of the mesh, q3 = G - q - q1 - q2, with Gaussian delta functions (``smearing``,
-THz). The fourth-order constants are those of :class:`~trajmodes.forceconstants.quartic.QuarticConstants`: quartets
+THz), or, with ``sample``, over the pairs of two stratified random samples of the mesh (one point drawn in each cell
+of a coarser grid, a new draw for every q; TDEP's ``thermal_conductivity -qg4ph``, Knoop et al., J. Open Source
+Softw. 9, 6150 (2024)): an unbiased estimate of the full sum at (n_sample / N)^2 of its cost. The fourth-order constants are those of :class:`~trajmodes.forceconstants.quartic.QuarticConstants`: quartets
 within half the supercell, each atom at its shortest image from the first.
 """
 from __future__ import annotations
@@ -130,7 +132,19 @@ class FourPhonon:
         scale = (HBAR_EV_PS / 2) ** 4 / 576.0 / AMU_A2_PS2_EV ** 4
         return (X.real ** 2 + X.imag ** 2) * inv * scale, i3
 
-    def gamma(self, qpoints, temperatures, smearing: float, occupation: str = "quantum") -> np.ndarray:
+    def sample(self, dims, rng) -> np.ndarray:
+        """Grid indices of a stratified random sample of the mesh: the mesh's address box cut into ``dims`` cells
+        per axis (n_i / m_i points each, not necessarily whole), one point drawn uniformly in each; (prod dims,)."""
+        m = np.asarray(dims, dtype=np.int64).reshape(3)
+        n = self.grid.mesh
+        m = np.minimum(m, n)
+        cells = np.stack(np.meshgrid(*[np.arange(k) for k in m], indexing="ij"), -1).reshape(-1, 3)
+        ratio = n / m
+        a = np.floor((cells + rng.random(cells.shape)) * ratio).astype(np.int64)
+        return self.grid.index(np.minimum(a, n - 1))
+
+    def gamma(self, qpoints, temperatures, smearing: float | None, occupation: str = "quantum",
+              variances=None, sample=None, seed: int | None = None) -> np.ndarray:
         """Four-phonon Gamma (half width, THz) of every branch at the grid points ``qpoints``.
 
         Parameters
@@ -138,16 +152,27 @@ class FourPhonon:
         qpoints : int or array of int
             Grid indices.
         temperatures : float or array_like, K
-        smearing : float
-            Standard deviation of the Gaussian delta functions, THz.
+        smearing : float or None
+            Standard deviation of the Gaussian delta functions, THz; None with ``variances``.
         occupation : {"quantum", "classical"}
+        variances : (N, 3n) THz^2, optional
+            Adaptive Gaussians instead of ``smearing``: the variance of each delta function is the sum of its four
+            modes' (:func:`trajmodes.phonons.selfenergy.adaptive_variances`, TDEP's ``thermal_conductivity``).
+        sample : (3,) int, optional
+            Monte Carlo: sum over the pairs of two stratified samples of this many cells per axis (:meth:`sample`),
+            drawn anew for every q, weighted (N / n_sample)^2. None: every pair of the mesh. A sample as fine as the
+            mesh is the mesh (the same sum, in another order).
+        seed : int, optional
+            With ``sample``: the random draws of grid point q come from ``numpy.random.default_rng([seed, q])``, so
+            that a width does not depend on which other points are computed, or in what order.
 
         Returns
         -------
         (n_temperatures, n_q, 3n) THz.
         """
         occupation = check_occupation(occupation)
-        if not (np.isfinite(smearing) and smearing > 0):
+        var = None if variances is None else np.asarray(variances, dtype=float)
+        if var is None and not (smearing is not None and np.isfinite(smearing) and smearing > 0):
             raise ValueError(f"smearing must be a positive width in THz, not {smearing!r}")
         gps = np.atleast_1d(np.asarray(qpoints, dtype=np.int64))
         temps = np.atleast_1d(np.asarray(temperatures, dtype=float))
@@ -156,33 +181,59 @@ class FourPhonon:
         f_all = self.frequencies
         live = f_all > self.cutoff_frequency
         n_all = np.where(live[None], occupations(np.where(live, f_all, 1.0), temps, occupation), 0.0)   # (nt, N, nb)
-        pairs = np.stack(np.meshgrid(np.arange(N), np.arange(N), indexing="ij"), -1).reshape(-1, 2)
+        if sample is not None:
+            dims = np.asarray(sample).reshape(-1)
+            if dims.size != 3 or dims.dtype.kind not in "iu" or (dims < 1).any():
+                raise ValueError(f"sample must be three positive integers (cells per axis), not {sample!r}")
+        full = np.stack(np.meshgrid(np.arange(N), np.arange(N), indexing="ij"), -1).reshape(-1, 2)
         out = np.zeros((len(temps), len(gps), nb))
-        norm = 1.0 / (smearing * np.sqrt(2 * np.pi))
         for iq, q in enumerate(gps):
             f0 = f_all[q]
+            scale = 1.0
+            pairs = full
+            if sample is not None:
+                rng = np.random.default_rng(None if seed is None else [int(seed), int(q)])
+                a, b = self.sample(dims, rng), self.sample(dims, rng)
+                pairs = np.stack(np.meshgrid(a, b, indexing="ij"), -1).reshape(-1, 2)
+                scale = (N / len(a)) ** 2
             for s in range(0, len(pairs), self.chunk):
                 p = pairs[s:s + self.chunk]
                 strength, i3 = self.strength(int(q), p[:, 0], p[:, 1])                      # (T, s, u, v, w)
                 f = [f_all[p[:, 0]], f_all[p[:, 1]], f_all[i3]]
                 occ = [n_all[:, p[:, 0]], n_all[:, p[:, 1]], n_all[:, i3]]                  # (nt, T, nb) each
+                if var is None:
+                    inv = 1.0 / smearing
+                else:                                             # 1 / sigma of every (T, s, u, v, w), once
+                    inv = 1.0 / np.sqrt(var[q][None, :, None, None, None] + var[p[:, 0]][:, None, :, None, None]
+                                        + var[p[:, 1]][:, None, None, :, None] + var[i3][:, None, None, None, :])
+                norm = inv / np.sqrt(2 * np.pi)
                 for signs in SIGNS:
                     x = (f0[None, :, None, None, None] - signs[0] * f[0][:, None, :, None, None]
                          - signs[1] * f[1][:, None, None, :, None] - signs[2] * f[2][:, None, None, None, :])
-                    delta = norm * np.exp(-0.5 * (x / smearing) ** 2)                       # (T, s, u, v, w)
+                    x *= inv
+                    delta = np.exp(-0.5 * x * x) * norm                                     # (T, s, u, v, w)
                     w = _weights(signs, *occ, occupation)                                   # (nt, T, u, v, w)
-                    out[:, iq] += np.einsum("tsuvw,ktuvw->ks", strength * delta, w, optimize=True)
+                    out[:, iq] += scale * np.einsum("tsuvw,ktuvw->ks", strength * delta, w, optimize=True)
         return GAMMA4_FACTOR * out / N ** 2
 
 
-def four_phonon_gamma(an, grid_points, smearing: float) -> np.ndarray:
+def four_phonon_gamma(an, grid_points, smearing: float | str, sample=None, seed: int | None = None) -> np.ndarray:
     """The four-phonon Gamma (half width, THz) of the modes of an :class:`~trajmodes.phonons.anharmonic.Anharmonic`
     at its ``grid_points``, on its mesh, temperatures and occupation, from its constants' ``fc4`` (Gaussian
-    ``smearing`` THz), averaged over degenerate branches: (n_temperatures, n_points, 3n)."""
+    ``smearing`` THz, or ``"adaptive"``: the adaptive widths of ``an``, which must have adaptive smearing; ``sample``
+    and ``seed`` as :meth:`FourPhonon.gamma`), averaged over degenerate branches: (n_temperatures, n_points, 3n)."""
     from trajmodes.phonons.degeneracy import degenerate_average
+    from trajmodes.phonons.selfenergy import ADAPTIVE
     gps = np.asarray(grid_points)
     fp = FourPhonon(an.fc, an.grid.matrix, phonons=an.phonons, cutoff_frequency=an.interaction.cutoff_frequency)
-    four = fp.gamma(gps, an.temperatures, float(smearing), an.occupation)
+    if isinstance(smearing, str):
+        if smearing != ADAPTIVE or not an.deltas.adaptive:
+            raise ValueError(f"four_phonon must be a width in THz, or {ADAPTIVE!r} with Anharmonic(smearing="
+                             f"{ADAPTIVE!r}) (whose widths it takes), not {smearing!r}")
+        four = fp.gamma(gps, an.temperatures, None, an.occupation, variances=an.deltas.variances, sample=sample,
+                        seed=seed)
+    else:
+        four = fp.gamma(gps, an.temperatures, float(smearing), an.occupation, sample=sample, seed=seed)
     return degenerate_average(four, an.frequencies[gps], an.degeneracy_tol)
 
 

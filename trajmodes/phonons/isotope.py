@@ -86,8 +86,9 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
     reciprocal_cell : (3, 3) 1/A, rows, optional
         The primitive reciprocal cell, for the tetrahedra (it fixes the main diagonal they are cut along).
     deltas : DeltaWeights, optional
-        Instead of ``smearing`` and ``reciprocal_cell``: take the smearing and the tetrahedra of these
-        three-phonon delta weights (:class:`trajmodes.phonons.selfenergy.DeltaWeights`, e.g. ``Anharmonic.deltas``).
+        Instead of ``smearing`` and ``reciprocal_cell``: take the smearing (fixed or adaptive) and the tetrahedra
+        of these three-phonon delta weights (:class:`trajmodes.phonons.selfenergy.DeltaWeights`, e.g.
+        ``Anharmonic.deltas``); adaptive Gaussians have the variance of the two modes' summed.
     cutoff_frequency : float
         THz; modes at or below it take no part (their Gamma_iso is 0).
     degeneracy_tol : float
@@ -129,6 +130,7 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
     if gps.dtype.kind not in "iu" or ((gps < 0) | (gps >= N)).any():
         raise ValueError(f"grid_points must be grid indices in [0, {N})")
     sigma, tet = _delta_method(smearing, reciprocal_cell, deltas, grid)
+    var = deltas.variances if deltas is not None and deltas.adaptive else None                 # (N, nb) THz^2
     cut = float(cutoff_frequency)
 
     # q' side, once: eigenvectors as (atom, Cartesian, q' s'), which modes scatter into, tetrahedra, averagers
@@ -160,7 +162,11 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
             cols = slice(b0 * nb, b1 * nb)
             ov = e0h @ e1[:, :, cols]                                                # (n, P, B nb) complex
             A = np.tensordot(g2, ov.real ** 2 + ov.imag ** 2, axes=1)                # (P, B nb)
-            if sigma is not None:
+            if var is not None:
+                # adaptive Gaussians: the variance of the pair is the sum of the two modes'
+                W = gaussian(flat[None, cols] - nu[:, None],
+                             np.sqrt(var.reshape(-1)[None, cols] + var[gp].reshape(-1)[:, None]))   # (P, B nb)
+            elif sigma is not None:
                 W = gaussian(flat[None, cols] - nu[:, None], sigma)                  # (P, B nb)
             else:
                 W = _tetrahedron_weights(tv, tc, b0, b1, nb, fs[gp].reshape(-1))    # (B, nb, P)

@@ -286,7 +286,8 @@ class CollisionMatrix:
 
 
 def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: bool = True,
-                     average_degenerate: bool = True, four_phonon: float | None = None) -> CollisionMatrix:
+                     average_degenerate: bool = True, four_phonon: float | str | None = None,
+                     four_phonon_sample=None, four_phonon_seed: int | None = None) -> CollisionMatrix:
     """The collision matrix of ``an``'s mesh, temperatures, occupations and delta functions.
 
     Parameters
@@ -302,9 +303,12 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
         inside a degenerate set depend on the eigenvectors chosen there, and the irreducible form, which gives every
         q' the strengths of the triplet that stands for it, on the little-group images used: leave it on, except
         with ``reducible`` for checks.
-    four_phonon : float, optional
+    four_phonon : float or "adaptive", optional
         Four-phonon scattering (:func:`trajmodes.phonons.fourphonon.four_phonon_gamma`, Gaussian of this width in
-        THz) on the diagonal, as the isotope scattering.
+        THz, or the adaptive widths of ``an``) on the diagonal, as the isotope scattering.
+    four_phonon_sample, four_phonon_seed :
+        Monte Carlo sampling of the four-phonon sums (``sample`` and ``seed`` of
+        :meth:`trajmodes.phonons.fourphonon.FourPhonon.gamma`).
 
     Returns
     -------
@@ -334,7 +338,7 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
     four = None
     if four_phonon is not None:
         from trajmodes.phonons.fourphonon import four_phonon_gamma
-        four = four_phonon_gamma(an, gps, four_phonon)
+        four = four_phonon_gamma(an, gps, four_phonon, four_phonon_sample, four_phonon_seed)
     diagonal = None if iso is None and four is None else \
         np.zeros((nt, len(gps), nb)) + (0.0 if iso is None else iso[None]) + (0.0 if four is None else four)
     options = dict(columns=gps, rotations=rotations, weights=weights, scattering_in=scattering_in,
@@ -413,7 +417,8 @@ def solve_lbte(cm: CollisionMatrix, velocities, heat_capacities, volume: float, 
 
 def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: float = PINV_CUTOFF,
                       scattering_in: bool = True, average_degenerate: bool = True,
-                      four_phonon: float | None = None) -> dict:
+                      four_phonon: float | str | None = None, four_phonon_sample=None,
+                      four_phonon_seed: int | None = None) -> dict:
     """The LBTE thermal conductivity of ``an``'s mesh and temperatures, with the RTA alongside.
 
     Parameters are those of :func:`collision_matrix` and :func:`solve_lbte`.
@@ -430,7 +435,8 @@ def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: floa
     """
     grid = an.grid
     cm = collision_matrix(an, reducible=reducible, scattering_in=scattering_in,
-                          average_degenerate=average_degenerate, four_phonon=four_phonon)
+                          average_degenerate=average_degenerate, four_phonon=four_phonon,
+                          four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
     gps = cm.grid_points
     C, v = an.transport(gps)
     sol = solve_lbte(cm, v, C, an.fc.primitive.volume, grid.n_points, pinv_cutoff)

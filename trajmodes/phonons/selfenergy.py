@@ -33,7 +33,10 @@ from trajmodes.phonons.statistics import OCCUPATIONS, occupations
 from trajmodes.phonons.tetrahedron import point_weights, tetrahedra
 
 __all__ = ["occupations", "DeltaWeights", "imaginary_part", "real_part", "lifetimes", "live_triplets", "OCCUPATIONS",
-           "width_variables"]
+           "width_variables", "ADAPTIVE", "adaptive_variances"]
+
+#: the ``smearing`` that asks for adaptive Gaussians (:func:`adaptive_variances`)
+ADAPTIVE = "adaptive"
 
 #: 9 / (2 pi hbar^2): Gamma in THz from N |Phi|^2 in eV^2 and delta functions in 1/THz
 GAMMA_FACTOR = 9.0 / (2 * np.pi * HBAR_EV_PS ** 2)
@@ -47,6 +50,48 @@ def lifetimes(gamma) -> np.ndarray:
         return np.where(g > 0, 1.0 / (4 * np.pi * np.where(g > 0, g, 1.0)), np.inf)
 
 
+def adaptive_variances(velocities, microzone, weights, cutoff_mask=None, baseline: float = 1e-4) -> np.ndarray:
+    """Per-mode variances (THz^2) of the adaptive Gaussian smearing, from the group velocities.
+
+    A mode's Gaussian is as wide as its frequency changes across one cell of the q-mesh: with m_j the three
+    edges of the mesh's cell (rows of :meth:`trajmodes.lattice.grid.Grid.microzone`, 1/A, no 2 pi) and v the
+    group velocity (A/ps),
+
+        sigma_s^2(q) = max_j 1/2 (|v_x| m_jx + |v_y| m_jy + |v_z| m_jz)^2 / (2 pi)^2,
+
+    plus ``baseline`` times the largest mesh average of sigma^2 over the branches, so that modes without
+    velocity (band extrema) keep a finite width. A delta function between modes 1, 2 (and 3) is then a Gaussian
+    of variance sigma_1^2 + sigma_2^2 (+ sigma_3^2). This is the adaptive Gaussian of TDEP's
+    ``thermal_conductivity`` and ``lineshape`` (its integration type 2; Knoop et al., J. Open Source Softw. 9,
+    6150 (2024)), in the spirit of the adaptive broadening of J. R. Yates, X. Wang, D. Vanderbilt and I. Souza,
+    Phys. Rev. B 75, 195121 (2007), and W. Li, J. Carrete, N. A. Katcho and N. Mingo, Comput. Phys. Commun.
+    185, 1747 (2014) (ShengBTE).
+
+    Parameters
+    ----------
+    velocities : (n, 3n, 3) A/ps (= THz A), at one point of every star of the mesh.
+    microzone : (3, 3) 1/A, rows: the edges of the mesh's cell.
+    weights : (n,) the stars' sizes (for the mesh average).
+    cutoff_mask : (n, 3n) bool, optional
+        True where a mode takes no part (acoustic at Gamma, imaginary): its own term is 0, it keeps the baseline.
+    baseline : float
+        The fraction of the largest mean variance added to every mode (TDEP's 1e-4).
+
+    Returns
+    -------
+    (n, 3n) variances in THz^2.
+    """
+    v = np.abs(np.asarray(velocities, dtype=float))
+    m = np.asarray(microzone, dtype=float)
+    s2 = 0.5 * (np.einsum("kbi,ji->kbj", v, m) / (2 * np.pi)) ** 2
+    s2 = s2.max(axis=-1)
+    if cutoff_mask is not None:
+        s2 = np.where(cutoff_mask, 0.0, s2)
+    w = np.asarray(weights, dtype=float)
+    mean = (w[:, None] * s2).sum(axis=0) / w.sum()
+    return s2 + baseline * mean.max()
+
+
 class DeltaWeights:
     """The delta functions of the three-phonon sums, delta(nu - nu' - nu''), delta(nu + nu' - nu''),
     delta(nu - nu' + nu''), for the triplets at one q, at frequencies nu.
@@ -55,8 +100,9 @@ class DeltaWeights:
     ----------
     grid : Grid
     frequencies : (N, 3n) THz on every grid point.
-    sigma : float or None
-        Gaussian standard deviation (THz); None: the linear tetrahedron method on the mesh, with the vertex
+    sigma : float, "adaptive" or None
+        Gaussian standard deviation (THz); ``"adaptive"``: Gaussians whose variance is the sum of the three modes'
+        ``variances`` (:func:`adaptive_variances`); None: the linear tetrahedron method on the mesh, with the vertex
         frequencies of imaginary modes taken as 0 and the weights averaged over the degenerate sets of q' and
         q'' (closer than ``degeneracy_tol``, THz).
     reciprocal_cell : (3, 3) 1/A, rows; for the tetrahedra.
@@ -65,14 +111,24 @@ class DeltaWeights:
         ``sigma_cutoff * sigma`` from zero, its three weights are zero; where one lies within, all three are the
         untruncated Gaussians (phono3py's ``sigma_cutoff_width``, ``--sigma-cutoff``, and its ``g_zero``). None:
         Gaussians everywhere.
+    variances : (N, 3n) THz^2, with ``sigma="adaptive"``
+        Every mode's variance on every grid point (:func:`adaptive_variances` mapped onto the stars).
     """
 
-    def __init__(self, grid: Grid, frequencies: np.ndarray, sigma: float | None, reciprocal_cell=None,
-                 degeneracy_tol: float = 1e-4, sigma_cutoff: float | None = None):
+    def __init__(self, grid: Grid, frequencies: np.ndarray, sigma: float | str | None, reciprocal_cell=None,
+                 degeneracy_tol: float = 1e-4, sigma_cutoff: float | None = None, variances=None):
         self.grid, self.frequencies = grid, frequencies
         self.degeneracy_tol = float(degeneracy_tol)
-        self.sigma = None if sigma is None else float(sigma)
-        if self.sigma is not None and not self.sigma > 0:
+        self.variances = None
+        if isinstance(sigma, str):
+            if sigma != ADAPTIVE:
+                raise ValueError(f"smearing must be a width in THz, {ADAPTIVE!r} or None (tetrahedra), not {sigma!r}")
+            if variances is None or np.shape(variances) != np.shape(frequencies):
+                raise ValueError("adaptive smearing needs the variance of every mode on every grid point "
+                                 "(variances=, the shape of frequencies)")
+            self.variances = np.asarray(variances, dtype=float)
+        self.sigma = None if sigma is None else sigma if self.variances is not None else float(sigma)
+        if self.variances is None and self.sigma is not None and not self.sigma > 0:
             raise ValueError(f"the smearing width sigma must be a positive frequency (THz), not {sigma}")
         if sigma_cutoff is not None:
             if self.sigma is None:
@@ -92,15 +148,30 @@ class DeltaWeights:
             self.vertices, self.central = tetrahedra(grid.mesh, reciprocal_cell, grid.microzone(reciprocal_cell),
                                                      grid.steps)
 
-    def __call__(self, triplets: Triplets, nu) -> np.ndarray:
+    @property
+    def adaptive(self) -> bool:
+        """True for the adaptive Gaussians."""
+        return self.variances is not None
+
+    def __call__(self, triplets: Triplets, nu, variance=None) -> np.ndarray:
         """Weights (3, T, nw, 3n, 3n) in 1/THz for the triplets and frequencies ``nu`` (nw,) in THz:
-        [0] delta(nu - nu' - nu''), [1] delta(nu + nu' - nu''), [2] delta(nu - nu' + nu'')."""
+        [0] delta(nu - nu' - nu''), [1] delta(nu + nu' - nu''), [2] delta(nu - nu' + nu'').
+
+        ``variance`` (nw,) THz^2, adaptive smearing only: the variance of the mode at q that each frequency
+        stands for (default: every branch of q, for ``nu`` its harmonic frequencies)."""
         nu = np.atleast_1d(np.asarray(nu, dtype=float))
         f1 = self.frequencies[triplets.q1][:, None, :, None]                      # (T, 1, s', 1)
         f2 = self.frequencies[triplets.q2][:, None, None, :]                      # (T, 1, 1, s'')
         w = nu[None, :, None, None]
         if self.sigma is not None:
-            s = self.sigma
+            if self.adaptive:
+                v0 = self.variances[triplets.q] if variance is None else np.asarray(variance, dtype=float)
+                if v0.shape != nu.shape:
+                    raise ValueError(f"{nu.size} frequencies but {v0.size} variances of the mode at q")
+                s = np.sqrt(v0[None, :, None, None] + self.variances[triplets.q1][:, None, :, None]
+                            + self.variances[triplets.q2][:, None, None, :])      # (T, nw, s', s'')
+            else:
+                s = self.sigma
             x = (w - f1 - f2, w + f1 - f2, w - f1 + f2)
             out = np.stack([gaussian(a, s) for a in x])
             if self.sigma_cutoff is not None:
@@ -207,7 +278,7 @@ def width_variables(gamma, gamma_isotope=None, isotope_note: str = "", gamma_fou
                                                                  "(half width), included in gamma" + isotope_note})
         three = three - gamma_isotope[None]
     if gamma_four is not None:
-        out["gamma_four_phonon"] = (dims, gamma_four, {"units": "THz", "smearing": float(four_smearing),
+        out["gamma_four_phonon"] = (dims, gamma_four, {"units": "THz", "smearing": four_smearing if isinstance(four_smearing, str) else float(four_smearing),
                                                        "long_name": "four-phonon scattering (half width), included in "
                                                                     "gamma" + isotope_note})
         three = three - gamma_four
