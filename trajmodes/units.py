@@ -35,6 +35,12 @@ PA_GPA = 1e-9
 H_EV_S = PLANCK_J_S / EV_J
 H_EV_PS = H_EV_S * 1e12
 THZ_EV = H_EV_PS
+#: one Hartree of energy as an ordinary frequency in THz (E = h nu): TDEP's output unit factor (its 6579.683921346519,
+#: from its older constants, is 1.3e-10 larger)
+HARTREE_THZ = HARTREE_EV / H_EV_PS
+#: TDEP's frequency tolerance, 1e-9 Hartree (6.58e-6 THz): modes at or below it take no part, closer frequencies are
+#: degenerate (F. Knoop et al., J. Open Source Softw. 9, 6150 (2024))
+TDEP_FREQUENCY_TOL = 1e-9 * HARTREE_THZ
 #: kJ/mol per eV
 EV_KJMOL = EV_J * AVOGADRO / 1000.0
 #: nu [THz] = THZ * sqrt(lambda), lambda an eigenvalue of the dynamical matrix in eV/(A^2 amu): phonopy's

@@ -23,6 +23,7 @@ from trajmodes.phonons.interaction import Interaction
 from trajmodes.phonons.selfenergy import (ADAPTIVE, DeltaWeights, adaptive_variances, imaginary_part, live_triplets,
                                           occupations, real_part, width_variables)
 from trajmodes.phonons.statistics import check_occupation
+from trajmodes.units import TDEP_FREQUENCY_TOL
 
 __all__ = ["Anharmonic", "SelfEnergy"]
 
@@ -89,12 +90,19 @@ class Anharmonic:
         ``--sigma-cutoff``, ``sigma_cutoff_width``; :class:`trajmodes.phonons.selfenergy.DeltaWeights`). Faster;
         drops the tails of the Gaussians (Si-PBEsol with 3: kappa +0.3 %). None (default): untruncated Gaussians.
         The real part (shifts) is not affected.
+    equal_frequencies : {"keep", "drop"}
+        ``"drop"`` leaves out every three-phonon term in which two of the three phonons have the same frequency
+        (within :data:`trajmodes.units.TDEP_FREQUENCY_TOL`, 1e-9 Hartree), as TDEP's ``thermal_conductivity``
+        does (F. Knoop et al., J. Open Source Softw. 9, 6150 (2024)): decays into two phonons of one degenerate pair
+        or one star are among them. Only to compare with that program: the terms are physical, and on polar MgO
+        with a 5^3 mesh dropping them raises the RTA conductivity by 40 % (docs/tdep.md). Default ``"keep"``.
     """
 
     def __init__(self, force_constants: ForceConstants, mesh, temperatures=300.0, occupation: str = "quantum",
                  smearing: float | str | None = None, phonons=None, cutoff_frequency: float = 1e-4,
                  degeneracy_tol: float = 1e-4, symprec: float = SYMPREC, chunk: int = 512, scheduler=None,
-                 isotopes=None, make_r0_average: bool = True, sigma_cutoff: float | None = None):
+                 isotopes=None, make_r0_average: bool = True, sigma_cutoff: float | None = None,
+                 equal_frequencies: str = "keep"):
         check_occupation(occupation)
         mesh = parse_mesh(mesh)
         T = np.atleast_1d(np.asarray(temperatures, dtype=float))
@@ -128,8 +136,12 @@ class Anharmonic:
                 raise ValueError(f"the phonons given are of another primitive cell than the third-order constants "
                                  f"({other}): reduced q-points and eigenvectors would be mixed; fit or read both on "
                                  "one unit cell (EffectiveForceConstants(fc2=...) fits fc3 on the held fc2's cell)")
+        if equal_frequencies not in ("keep", "drop"):
+            raise ValueError(f"equal_frequencies must be 'keep' or 'drop', not {equal_frequencies!r}")
+        self.equal_frequencies = equal_frequencies
         self.interaction = Interaction(force_constants, self.grid, phonons, cutoff_frequency, chunk,
-                                       make_r0_average=make_r0_average)
+                                       make_r0_average=make_r0_average,
+                                       equal_frequency_tol=TDEP_FREQUENCY_TOL if equal_frequencies == "drop" else None)
         self.phonons = self.interaction.phonons
         variances = None
         if smearing == ADAPTIVE:
@@ -298,6 +310,7 @@ class Anharmonic:
                     smearing=float("nan") if self.smearing is None or self.deltas.adaptive else float(self.smearing),
                     sigma_cutoff=float("nan") if self.sigma_cutoff is None else self.sigma_cutoff,
                     make_r0_average=int(self.interaction.make_r0_average),
+                    equal_frequencies=self.equal_frequencies,
                     cutoff_frequency=self.interaction.cutoff_frequency)
 
     def linewidths(self, qpoints=None, shifts: bool = False, four_phonon: float | str | None = None,

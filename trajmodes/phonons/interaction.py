@@ -67,6 +67,13 @@ class Interaction:
         Average the transform of fc3 to reciprocal space over the three atoms of each triplet as the origin
         (phono3py's ``make_r0_average``, its default); False: the first atom, the primitive-cell atom of the
         compact fc3.
+    equal_frequency_tol : float, optional
+        THz. When given, every term in which two of the three phonons have frequencies within it is zero (the
+        strength of that combination of branches): the rule of TDEP's ``thermal_conductivity`` (F. Knoop et al.,
+        J. Open Source Softw. 9, 6150 (2024); its tolerance is :data:`trajmodes.units.TDEP_FREQUENCY_TOL`), which
+        leaves out, among others, every decay into two phonons of one degenerate pair or of one star. Not physical
+        (those events conserve energy and momentum as any other); for comparisons with TDEP. None (default): all
+        terms.
 
     Attributes
     ----------
@@ -75,7 +82,8 @@ class Interaction:
     """
 
     def __init__(self, fc: ForceConstants, grid: Grid, phonons: Phonons | None = None,
-                 cutoff_frequency: float = 1e-4, chunk: int = 512, make_r0_average: bool = True):
+                 cutoff_frequency: float = 1e-4, chunk: int = 512, make_r0_average: bool = True,
+                 equal_frequency_tol: float | None = None):
         if fc.fc3 is None:
             raise ValueError("these force constants have no third-order part (fc3): fit them with cutoff3= "
                              "(EffectiveForceConstants) or read phono3py's fc3.hdf5 (ForceConstants.from_phono3py)")
@@ -88,6 +96,9 @@ class Interaction:
         self.cutoff_frequency = float(cutoff_frequency)
         self.chunk = max(1, int(chunk))
         self.make_r0_average = bool(make_r0_average)
+        if equal_frequency_tol is not None and not equal_frequency_tol > 0:
+            raise ValueError(f"equal_frequency_tol must be a positive frequency (THz) or None, not {equal_frequency_tol}")
+        self.equal_frequency_tol = None if equal_frequency_tol is None else float(equal_frequency_tol)
         self.n_branches = 3 * fc.n_prim
         self.frequencies, self.eigenvectors = phonons.frequencies_and_eigenvectors(grid.qpoints)
         self._prepare_lattice_sum()
@@ -278,7 +289,8 @@ class Interaction:
 
         Returns
         -------
-        (T, 3n, 3n, 3n) float: |N^1/2 Phi|^2, zero where any of the three modes is at or below the cutoff.
+        (T, 3n, 3n, 3n) float: |N^1/2 Phi|^2, zero where any of the three modes is at or below the cutoff (and,
+        with ``equal_frequency_tol``, where two of the three frequencies are within it).
         """
         q1, q2 = np.atleast_1d(q1), np.atleast_1d(q2)
         qp = self.grid.qpoints
@@ -293,6 +305,11 @@ class Interaction:
         for s in range(0, len(q1), self.chunk):
             b = slice(s, s + self.chunk)
             out[b] = self._strength_block(int(q), q1[b], q2[b], qp)
+        if self.equal_frequency_tol is not None:
+            f = self.frequencies
+            f0, f1, f2 = f[int(q)][None, :, None, None], f[q1][:, None, :, None], f[q2][:, None, None, :]
+            tol = self.equal_frequency_tol
+            out[(np.abs(f0 - f1) < tol) | (np.abs(f0 - f2) < tol) | (np.abs(f1 - f2) < tol)] = 0.0
         return out
 
     def _strength_block(self, q: int, q1: np.ndarray, q2: np.ndarray, qp: np.ndarray) -> np.ndarray:

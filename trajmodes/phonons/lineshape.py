@@ -92,7 +92,8 @@ from trajmodes.lattice.symmetry import SYMPREC
 from trajmodes.phonons.anharmonic_free_energy import tdep_band_widths
 from trajmodes.phonons.degeneracy import degenerate_average, degenerate_subspaces
 from trajmodes.phonons.statistics import occupations
-from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS, HARTREE_EV, KB_EV, THZ, THZ_EV
+from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS, HARTREE_THZ, KB_EV, THZ, THZ_EV
+from trajmodes.units import TDEP_FREQUENCY_TOL as FREQUENCY_TOL
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -103,12 +104,6 @@ if TYPE_CHECKING:
 __all__ = ["tdep_lineshape", "tdep_irreducible_points", "windowed_gaussians", "kramers_kronig", "spectral_functions",
            "site_weights", "cartesian_basis", "HARTREE_THZ", "FREQUENCY_TOL"]
 
-#: one Hartree of energy as an ordinary frequency in THz (E = h nu): TDEP's output unit factor (its 6579.683921346519,
-#: from its older constants, is 1.3e-10 larger)
-HARTREE_THZ = HARTREE_EV / H_EV_PS
-#: TDEP's frequency tolerance, 1e-9 Hartree (6.58e-6 THz): modes at or below it take no part, closer frequencies are
-#: degenerate
-FREQUENCY_TOL = 1e-9 * HARTREE_THZ
 #: hbar / (32 (2 pi)^4), hbar in eV ps, with eV / (A^2 amu) made ps^-2: Im Sigma in THz from |X|^2 in
 #: eV^2 / (A^6 amu^3), frequencies in THz and Gaussians in 1/THz (module docstring)
 THREE_PHONON_FACTOR = H_EV_PS / (2 * np.pi) / (32 * (2 * np.pi) ** 4 * AMU_A2_PS2_EV ** 3)
