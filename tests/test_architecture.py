@@ -383,3 +383,13 @@ def test_the_doc_shows_the_table():
 
 if __name__ == "__main__":
     print(render_layers(), end="")
+
+
+#: a module longer than this does several jobs: split it by what it holds
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_over_the_line_limit():
+    long = {str(p.relative_to(ROOT)): n for p in sorted(SOURCE.rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"

@@ -411,7 +411,7 @@ class ThreePhonon(DeprecatedUnpacking):
 
 def three_phonon(fc, mesh, temperatures, occupation: str = "quantum", smearing: float | str | None = None,
                  kappa: bool = True, method: str = "rta", isotopes=None, four_phonon: float | str | None = None,
-                 four_phonon_sample=None, four_phonon_seed: int | None = None, **options):
+                 four_phonon_sample=None, four_phonon_seed: int | None = None, coherences: bool = False, **options):
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
     ``smearing`` (THz, "adaptive" or None for tetrahedra), ``isotopes`` and ``options`` (``make_r0_average``,
@@ -419,11 +419,29 @@ def three_phonon(fc, mesh, temperatures, occupation: str = "quantum", smearing: 
     delta functions, or "adaptive") adds four-phonon scattering from the constants' ``fc4`` to the widths (with
     "lbte", on the diagonal of the collision matrix: :meth:`~trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`),
     summed over the whole mesh or, with ``four_phonon_sample``, sampled (:meth:`~trajmodes.phonons.anharmonic.Anharmonic.linewidths`).
+    ``coherences`` adds the Wigner transport equation's two terms from the same widths
+    (:func:`~trajmodes.phonons.coherence.wigner_conductivity`, Simoncelli's defaults): ``kappa_populations`` and
+    ``kappa_coherences`` (temperature, cartesian, cartesian2) in W/(m K); kappa_coherences is what the coherences
+    add to ``kappa`` (RTA or LBTE), kappa_populations its RTA counterpart.
     Returns :class:`ThreePhonon`: the calculator and its dataset."""
     from trajmodes.phonons.anharmonic import Anharmonic
+    if coherences and not kappa:
+        raise ValueError("coherences=True is a part of the conductivity: leave kappa=True")
     an = Anharmonic(fc, mesh, temperatures, occupation=occupation, smearing=smearing, isotopes=isotopes, **options)
     four = dict(four_phonon=four_phonon, four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
     if kappa and method == "lbte":
-        return ThreePhonon(an, an.thermal_conductivity(method="lbte", **four))
-    lw = an.linewidths(shifts=True, **four)
-    return ThreePhonon(an, an.thermal_conductivity(method=method, linewidths=lw) if kappa else lw)
+        ds = an.thermal_conductivity(method="lbte", **four)
+    else:
+        lw = an.linewidths(shifts=True, **four)
+        ds = an.thermal_conductivity(method=method, linewidths=lw) if kappa else lw
+    if coherences:
+        from trajmodes.phonons.coherence import wigner_conductivity
+        w = wigner_conductivity(an, ds["gamma"].transpose("temperature", "q", "branch").values,
+                                ds["grid_point"].values)
+        dims = ("temperature", "cartesian", "cartesian2")
+        ds["kappa_populations"] = (dims, w.kappa_p, {"units": "W/(m K)", "long_name": "populations' conductivity "
+                                                     "(Wigner transport equation, RTA)"})
+        ds["kappa_coherences"] = (dims, w.kappa_c, {"units": "W/(m K)", "long_name": "coherences' conductivity "
+                                                    "(Wigner transport equation; Simoncelli, Marzari and Mauri, "
+                                                    "Nat. Phys. 15, 809 (2019))"})
+    return ThreePhonon(an, ds)

@@ -11,11 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.phonons.anharmonic import Anharmonic
-from tests.support.paths import DATA
+from tests.support.phono3py_cases import si_pbesol_constants
 
-SI = DATA / "phono3py_si_pbesol"
 T = [300.0, 800.0]
 
 
@@ -23,15 +21,7 @@ T = [300.0, 800.0]
 def si_pbesol(tmp_path_factory):
     """phono3py's fc2 and fc3 of Si-PBEsol (its default fc calculator), written as phono3py files into a folder:
     (folder, ForceConstants read from it)."""
-    phono3py = pytest.importorskip("phono3py")
-    from phono3py.file_IO import write_fc2_to_hdf5, write_fc3_to_hdf5
-    ph3 = phono3py.load(str(SI / "phono3py_disp.yaml"), forces_fc3_filename=str(SI / "FORCES_FC3"), produce_fc=True,
-                        log_level=0)
-    d = tmp_path_factory.mktemp("si-pbesol-fc")
-    ph3.save(str(d / "phono3py_params.yaml"))
-    write_fc3_to_hdf5(ph3.fc3, filename=str(d / "fc3.hdf5"), p2s_map=ph3.primitive.p2s_map)
-    write_fc2_to_hdf5(ph3.fc2, filename=str(d / "fc2.hdf5"), p2s_map=ph3.primitive.p2s_map)
-    return d, ForceConstants.from_phono3py(d)
+    return si_pbesol_constants(tmp_path_factory.mktemp("si-pbesol-fc"))
 
 
 def _phono3py(folder, mesh: int, sigma, make_r0_average: bool, sigma_cutoff=None):

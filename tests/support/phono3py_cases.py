@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from trajmodes.forceconstants.model import ForceConstants
+from tests.support.paths import DATA
 
 
 def phono3py_on(fc, folder, mesh, sigma, use_grg: bool = False):
@@ -27,3 +28,18 @@ def phono3py_on(fc, folder, mesh, sigma, use_grg: bool = False):
 def with_fc3(fc, fc3):
     """``fc`` with another third-order part."""
     return ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, fc3=fc3)
+
+
+def si_pbesol_constants(folder):
+    """phono3py's fc2 and fc3 of its Si-PBEsol example (tests/data/phono3py_si_pbesol; phono3py's default fc
+    calculator), written as phono3py files (``phono3py_params.yaml``, ``fc2.hdf5``, ``fc3.hdf5``) into ``folder``:
+    (folder, ForceConstants read from it). Skips the test when phono3py is not installed."""
+    phono3py = pytest.importorskip("phono3py")
+    from phono3py.file_IO import write_fc2_to_hdf5, write_fc3_to_hdf5
+    si = DATA / "phono3py_si_pbesol"
+    ph3 = phono3py.load(str(si / "phono3py_disp.yaml"), forces_fc3_filename=str(si / "FORCES_FC3"), produce_fc=True,
+                        log_level=0)
+    ph3.save(str(folder / "phono3py_params.yaml"))
+    write_fc3_to_hdf5(ph3.fc3, filename=str(folder / "fc3.hdf5"), p2s_map=ph3.primitive.p2s_map)
+    write_fc2_to_hdf5(ph3.fc2, filename=str(folder / "fc2.hdf5"), p2s_map=ph3.primitive.p2s_map)
+    return folder, ForceConstants.from_phono3py(folder)

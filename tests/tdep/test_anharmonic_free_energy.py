@@ -82,7 +82,9 @@ def test_third_order_reproduced_with_tdeps_expression(run):
     f3ph = float(cubic_free_energy(fc, [TEMPERATURE], MESH, "classical", expression="tdep",
                                    q_direction=LO_DIRECTION)[0]) / fc.n_prim
     f3 = np.mean(run["epot"] - run["u2"] - run["udd"] - run["u3"]) / N + f3ph
-    assert f3ph == pytest.approx(-7.9274e-4, rel=1e-4)
+    # TDEP's widths belong to band indices, so F_3ph depends on LAPACK's basis in degenerate subspaces: measured
+    # -7.9274e-4 and -7.9298e-4 on two machines, -7.9252e-4 to -7.9308e-4 with the basis fixed three ways
+    assert f3ph == pytest.approx(-7.928e-4, rel=1e-3)
     assert abs(f3 - ref[1, 0]) < 5e-6 and abs(f3 - ref[1, 1]) < 5e-6
     np.testing.assert_allclose(ref[1], [f3, f3], rtol=1e-7)                        # TDEP's test
 
@@ -94,7 +96,7 @@ def test_settings_that_move_it(run):
     fc, N, ref = run["fc"], run["N"], run["ref"]
     base = np.mean(run["epot"] - run["u2"] - run["udd"] - run["u3"]) / N
     no_dir = float(cubic_free_energy(fc, [TEMPERATURE], MESH, "classical", expression="tdep")[0]) / fc.n_prim
-    assert no_dir == pytest.approx(-7.9906e-4, rel=1e-4)
+    assert no_dir == pytest.approx(-7.9906e-4, rel=1e-3)            # LAPACK's degenerate basis: measured -7.9925e-4 too
     wallace = float(cubic_free_energy(fc, [-TEMPERATURE], MESH, "classical", q_direction=LO_DIRECTION)[0]) / fc.n_prim
     assert wallace == pytest.approx(-3.8047e-4, rel=1e-4)
     assert abs(base + wallace - ref[1, 0]) > 3.7e-4

@@ -6,6 +6,9 @@ frequencies (within 1e-9 Hartree); ``Anharmonic(..., equal_frequencies="drop")``
 TDEP's constants on TDEP's own unit cell, the linewidths are TDEP's mode for mode. The constants are those TDEP's
 ``extract_forceconstants -rc2 0 -rc3 3 -rc4 0 --polar`` fits from its MgO frames, which our fit reproduces
 (``test_fit_reproduces_tdeps_constants``).
+
+TDEP's own test (its reference, with isotopes and Monte Carlo four-phonon scattering) passes within its tolerance,
+with the residue that docs/tdep.md explains (TDEP's isotope overlap and four-phonon sums differ from ours).
 """
 from __future__ import annotations
 
@@ -136,3 +139,29 @@ def test_equal_frequency_terms_are_zero_exactly_where_two_frequencies_meet(mgo):
     np.testing.assert_array_equal(b[~meet], a[~meet])
     with pytest.raises(ValueError, match="equal_frequencies must be"):
         Anharmonic(mgo, 5, 300.0, smearing=0.1, equal_frequencies="tdep")
+
+
+def test_tdeps_own_test(tmp_path):
+    """TDEP's tests/thermal_conductivity/test_thermal_conductivity.py, as it is (``assert_allclose(reference, new,
+    atol=1, rtol=0.1)``), on our table for its run: isotopes, adaptive Gaussians, four-phonon scattering sampled on a
+    3^3 grid (seed 42; TDEP's random stream is its own), the iterative solution and the coherences' term, on TDEP's
+    fitted constants (with its fourth order). Measured (kxx, W/mK): SMA 61.43 against the reference's 54.56, collective
+    2.98 against 3.32, coherences 0.30 against TDEP's off-diagonal 0.023, total 64.71 against 57.91. The SMA passes
+    by 0.27 of TDEP's tolerance: the residue is TDEP's isotope overlap and its four-phonon sums (docs/tdep.md), not
+    the three-phonon part (``test_adaptive_linewidths_and_conductivity``)."""
+    from trajmodes.phonons.coherence import wigner_conductivity
+    fc = ForceConstants.from_tdep(RUN)
+    mgo = with_masses(fc, TDEP_MASS)
+    mgo.fc3, mgo.fc4 = fc.fc3, fc.fc4
+    an = Anharmonic(mgo, 5, 300.0, smearing="adaptive", isotopes=True, equal_frequencies="drop")
+    r = an.thermal_conductivity("lbte", four_phonon="adaptive", four_phonon_sample=(3, 3, 3), four_phonon_seed=42)
+    gamma = r["gamma"].transpose("temperature", "q", "branch").values
+    coherences = wigner_conductivity(an, gamma, r["grid_point"].values).kappa_c[0]
+    sma, lbte = r.kappa_rta.values[0], r.kappa.values[0]
+    pairs = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]               # TDEP's kxx kyy kzz kxy kxz kyz
+    rows = [sma, lbte - sma, coherences, lbte + coherences]
+    new = tmp_path / "outfile.thermal_conductivity"
+    np.savetxt(new, [[k[a, b] for a, b in pairs] for k in rows])
+    data_ref = np.loadtxt(DATA / "outfile.thermal_conductivity")
+    data_new = np.loadtxt(new)
+    np.testing.assert_allclose(data_ref, data_new, atol=1, rtol=0.1, err_msg=str(new))

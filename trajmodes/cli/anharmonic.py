@@ -74,14 +74,16 @@ def cmd_anharmonic(args, out) -> int:
         result = three_phonon(fc, args.mesh, T, args.occupation, args.smearing, kappa=True, method=args.method,
                               isotopes=True if args.isotopes else None, four_phonon=four,
                               four_phonon_sample=getattr(args, "four_phonon_sample", None),
-                              four_phonon_seed=getattr(args, "seed", None), **settings)
+                              four_phonon_seed=getattr(args, "seed", None),
+                              coherences=bool(getattr(args, "coherences", False)), **settings)
         an, ds = result.anharmonic, result.dataset
     prov = provenance([args.fc], dict(mesh=args.mesh, smearing=args.smearing, occupation=args.occupation,
                                       method=args.method, isotopes=bool(args.isotopes),
                                       make_r0_average=an.interaction.make_r0_average, four_phonon=four,
                                       four_phonon_sample=getattr(args, "four_phonon_sample", None),
                                       seed=getattr(args, "seed", None),
-                                      sigma_cutoff=an.sigma_cutoff))
+                                      sigma_cutoff=an.sigma_cutoff,
+                                      coherences=bool(getattr(args, "coherences", False))))
     written = [write_dataset(ds, os.path.join(args.output, "anharmonic.nc"), out, prov)]
     fig = os.path.join(args.output, f"anharmonic.{args.plot_format}")
     pr = fc.primitive
@@ -109,6 +111,12 @@ def cmd_anharmonic(args, out) -> int:
         else:
             sh = ds["frequency_shift"].values[i][ok]
             lines.append(row + f"{'':15} {np.median(lw):12.5f}{'':8}{np.median(sh):+12.5f}")
+    if "kappa_coherences" in ds:
+        lines.append(f"{'T (K)':>8} {'kappa_P':>10} {'kappa_C':>10}  W/(m K), xx (Wigner transport equation: "
+                     f"populations (RTA) and coherences; kappa_C adds to the kappa above)")
+        for i, t in enumerate(T):
+            lines.append(f"{t:8.1f} {ds['kappa_populations'].values[i][0, 0]:10.3f} "
+                         f"{ds['kappa_coherences'].values[i][0, 0]:10.4f}")
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0

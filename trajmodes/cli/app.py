@@ -135,6 +135,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                              "widths)")
     pa.add_argument("--isotopes", action="store_true",
                     help="add isotope (mass-variance) scattering of the natural abundances (Tamura 1983)")
+    pa.add_argument("--coherences", action="store_true",
+                    help="add the coherences' conductivity of the Wigner transport equation (Simoncelli, Marzari and "
+                         "Mauri 2019) from the same widths, beside its populations' (RTA) term")
     add_phono3py_options(pa)
     pa.add_argument("-o", "--output", default="trajmodes-anharmonic", help="output folder (default "
                                                                             "trajmodes-anharmonic)")

@@ -292,7 +292,9 @@ class Anharmonic:
             results = dask.compute(*tasks, **kw)
         return [r for block in results for r in block]
 
-    def _coords(self, gps) -> dict:
+    def dataset_coords(self, gps) -> dict:
+        """The coordinates of every result Dataset at grid points ``gps``: temperature, reduced q, grid point, star
+        weight, harmonic frequency."""
         q = self.grid.qpoints[gps]
         q = q - np.rint(q)                                                          # components in [-0.5, 0.5]
         q[q == 0] = 0.0
@@ -302,7 +304,8 @@ class Anharmonic:
                     weight=("q", self.grid.weights[self.grid.irreducible_of[gps]]),
                     frequency_harmonic=(("q", "branch"), self.frequencies[gps], {"units": "THz"}))
 
-    def _attrs(self) -> dict:
+    def dataset_attrs(self) -> dict:
+        """The attributes of every result Dataset: the mesh and the settings of the sums."""
         return dict(mesh=self.mesh.tolist(), grid_matrix=self.grid.matrix.reshape(-1).tolist(), occupation=self.occupation,
                     isotope_mass_variances=[] if self.mass_variances is None else self.mass_variances.tolist(),
                     method="tetrahedron" if self.smearing is None else "adaptive gaussian" if self.deltas.adaptive
@@ -359,7 +362,7 @@ class Anharmonic:
             d = np.stack([r.delta for r in res], axis=1)
             data["frequency_shift"] = (dims, d, {"units": "THz", "long_name": "real part of the self-energy (bubble shift)"})
             data["frequency"] = (dims, self.frequencies[gps][None] + d, {"units": "THz"})
-        return xr.Dataset(data, coords=self._coords(gps), attrs=self._attrs())
+        return xr.Dataset(data, coords=self.dataset_coords(gps), attrs=self.dataset_attrs())
 
     def shifts(self, qpoints=None):
         """Bubble frequency shifts (and linewidths): :meth:`linewidths` with ``shifts=True``."""
@@ -369,9 +372,9 @@ class Anharmonic:
         """Spectral function (lineshape) of every branch at q-points on the mesh.
 
         A_s(nu) = (1/pi) 4 nu_s^2 Gamma_s(nu) / [(nu^2 - nu_s^2 - 2 nu_s Delta_s(nu))^2 + (2 nu_s Gamma_s(nu))^2]
-        (nu_s the harmonic frequency, Gamma and Delta the self-energy at nu): the phonon line with its
-        frequency-dependent width and shift; it integrates to one over nu > 0 (per branch) when the
-        self-energy is small against nu_s.
+        (nu_s the harmonic frequency, Gamma and Delta the self-energy at nu;
+        :func:`trajmodes.phonons.spectral.spectral_functions`): the phonon line with its frequency-dependent width
+        and shift; it integrates to one over nu > 0 (per branch) when the self-energy is small against nu_s.
 
         Parameters
         ----------
@@ -385,6 +388,7 @@ class Anharmonic:
         (same dims, THz).
         """
         import xarray as xr
+        from trajmodes.phonons.spectral import spectral_functions
         gps = self.grid_points(qpoints)
         if frequencies is None:
             frequencies = np.linspace(0.0, 1.1 * float(self.frequencies.max()), n_points)
@@ -392,17 +396,13 @@ class Anharmonic:
         res = self._map(gps, frequencies=nu, real=True)
         gam = np.stack([r.gamma for r in res], axis=1)                                  # (nt, nq, nb, nw)
         dlt = np.stack([r.delta for r in res], axis=1)
-        f0 = self.frequencies[gps][None, :, :, None]
-        w = nu[None, None, None, :]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            A = 4 * f0 ** 2 * gam / (np.pi * ((w ** 2 - f0 ** 2 - 2 * f0 * dlt) ** 2 + (2 * f0 * gam) ** 2))
-        A = np.where(f0 > self.interaction.cutoff_frequency, np.nan_to_num(A), 0.0)
+        A = spectral_functions(nu, gam, dlt, self.frequencies[gps][None], self.interaction.cutoff_frequency)
         dims = ("temperature", "q", "branch", "frequency")
-        coords = self._coords(gps)
+        coords = self.dataset_coords(gps)
         coords["frequency"] = ("frequency", nu, {"units": "THz"})
         return xr.Dataset(dict(spectral_function=(dims, A, {"units": "1/THz"}),
                                gamma=(dims, gam, {"units": "THz"}), frequency_shift=(dims, dlt, {"units": "THz"})),
-                          coords=coords, attrs=self._attrs())
+                          coords=coords, attrs=self.dataset_attrs())
 
     def thermal_conductivity(self, method: str = "rta", linewidths=None, *, reducible: bool = False,
                              pinv_cutoff: float = 1e-8, four_phonon: float | str | None = None,
@@ -447,50 +447,9 @@ class Anharmonic:
         temperature, the eigenvalues left out); with ``isotopes``, whose scattering goes on the diagonal of the
         collision matrix (as phono3py), ``gamma_isotope`` and ``gamma_phonon`` as in :meth:`linewidths`.
         """
-        if method not in ("rta", "lbte"):
-            raise ValueError(f"method must be 'rta' or 'lbte', not {method!r}")
-        cart = ("cartesian", "cartesian2")
-        if method == "lbte":
-            import xarray as xr
-            from trajmodes.phonons.lbte import lbte_conductivity
-            if linewidths is not None:
-                raise ValueError("method='lbte' computes the linewidths with the collision matrix: leave out "
-                                 "linewidths")
-            r = lbte_conductivity(self, reducible=reducible, pinv_cutoff=pinv_cutoff, four_phonon=four_phonon,
-                                  four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
-            dims = ("temperature", "q", "branch")
-            out = xr.Dataset(dict(**width_variables(r["gamma"], r["gamma_isotope"], " (on the diagonal of the "
-                                                     "collision matrix)", r["gamma_four_phonon"], four_phonon),
-                kappa=(("temperature",) + cart, r["kappa"], {"units": "W/(m K)"}),
-                mode_kappa=(dims + cart, r["mode_kappa"], {"units": "W/(m K)"}),
-                kappa_rta=(("temperature",) + cart, r["kappa_rta"], {"units": "W/(m K)"}),
-                mode_kappa_rta=(dims + cart, r["mode_kappa_rta"], {"units": "W/(m K)"}),
-                heat_capacity=(dims, r["heat_capacity"], {"units": "eV/K"}),
-                group_velocity=(("q", "branch", "cartesian"), r["group_velocity"], {"units": "THz A (100 m/s)"}),
-                collision_eigenvalues=(("temperature", "mode"), r["eigenvalues"], {"units": "THz"})),
-                coords=self._coords(r["grid_points"]), attrs=self._attrs())
-            out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
-            out.attrs.update(kappa_method=method, collision_matrix="reducible" if reducible else "irreducible",
-                             pinv_cutoff=float(pinv_cutoff), n_dropped=r["n_dropped"].tolist())
-            return out
-        if four_phonon is not None:
-            raise ValueError("with method='rta', give the four-phonon scattering to the widths: "
-                             "thermal_conductivity(linewidths=an.linewidths(four_phonon=sigma))")
-        lw = self.linewidths() if linewidths is None else linewidths
-        gps = np.asarray(lw["grid_point"].values)
-        if not np.array_equal(np.sort(self.grid.star_of[gps]), self.grid.irreducible):
-            raise ValueError("the conductivity needs the linewidths on one point of every star of the mesh "
-                             "(its irreducible points)")
-        C, v = self.transport(gps)
-        kappa, mode = self.kappa_rta(C, v, lw["lifetime"].transpose("temperature", "q", "branch").values, gps)
-        out = lw.copy()
-        out["kappa"] = (("temperature",) + cart, kappa, {"units": "W/(m K)"})
-        out["mode_kappa"] = (("temperature", "q", "branch") + cart, mode, {"units": "W/(m K)"})
-        out["heat_capacity"] = (("temperature", "q", "branch"), C, {"units": "eV/K"})
-        out["group_velocity"] = (("q", "branch", "cartesian"), v, {"units": "THz A (100 m/s)"})
-        out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
-        out.attrs["kappa_method"] = method
-        return out
+        from trajmodes.phonons.conductivity import conductivity_dataset
+        return conductivity_dataset(self, method, linewidths, reducible, pinv_cutoff, four_phonon, four_phonon_sample,
+                                    four_phonon_seed)
 
     def transport(self, gps) -> tuple[np.ndarray, np.ndarray]:
         """Mode heat capacities (nt, n, 3n) eV/K (quantum or classical, as the occupations) and group velocities

@@ -42,6 +42,11 @@ its numbers; the default stays Wallace's, the expression its documentation state
 3. its classical option puts n = k_B T / E into this quantum expression, and it takes the temperature as given, any
    sign (its regression test runs at the placeholder -314.16 K of its infile.meta; its quantum n is 0 below 1e-3 K).
 
+   Since the widths belong to band indices, not to modes, two degenerate modes of one q get different sigma, and the
+   sum depends on the eigenvectors the eigensolver returns inside degenerate subspaces (as TDEP's does): on TDEP's
+   MgO test, fixing that basis three ways (:func:`trajmodes.phonons.degeneracy.cartesian_basis`) moves F_3ph by
+   +-3e-4 of itself (-7.9252e-4 to -7.9308e-4 eV/atom).
+
 With ``q_direction`` the phonons at Gamma of the mesh are those of the LO-TO limit along it (TDEP's dispersions use
 (1, 0, 0)); without, the analytic part only.
 

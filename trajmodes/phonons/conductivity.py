@@ -11,13 +11,18 @@ kappa in W/(m K).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from trajmodes.lattice.qpoints import first_zone
 from trajmodes.units import EV_J
 from trajmodes.lattice.symmetry import SYMPREC
 
-__all__ = ["kappa_rta", "kappa_velocities", "KAPPA_UNIT"]
+if TYPE_CHECKING:
+    from trajmodes.phonons.anharmonic import Anharmonic
+
+__all__ = ["kappa_rta", "kappa_velocities", "star_average", "conductivity_dataset", "KAPPA_UNIT"]
 
 #: W/(m K) from eV/K * (THz A)^2 * ps / A^3
 KAPPA_UNIT = EV_J * (1e12 * 1e-10) ** 2 * 1e-12 / 1e-30
@@ -52,11 +57,18 @@ def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rota
     tau = np.where(np.isfinite(tau) & (tau > 0), tau, 0.0)
     vv = v[:, :, :, None] * v[:, :, None, :]                                  # (nq, nb, 3, 3)
     if rotations is not None:
-        R = np.asarray(rotations, dtype=float)
-        vv = np.einsum("oab,qnbc,odc->qnad", R, vv, R, optimize=True) / len(R)
+        vv = star_average(vv, rotations)
     scale = KAPPA_UNIT / (w.sum() * volume)
     mode = (C * tau)[..., None, None] * vv[None] * (w[None, :, None, None, None] * scale)
     return mode.sum(axis=(1, 2)), mode
+
+
+def star_average(tensors, rotations) -> np.ndarray:
+    """Cartesian tensors (..., 3, 3) averaged over the point group, (1/n) sum_R R T R^T: the mean over the star of
+    a q of the tensor of one of its points (``rotations`` (n, 3, 3) Cartesian,
+    :func:`trajmodes.lattice.symmetry.cartesian_rotations`)."""
+    R = np.asarray(rotations, dtype=float)
+    return np.einsum("oab,...bc,odc->...ad", R, tensors, R, optimize=True) / len(R)
 
 
 def kappa_velocities(phonons, qpoints, degeneracy_tol: float = 1e-4, cutoff_frequency: float = 1e-4,
@@ -67,3 +79,56 @@ def kappa_velocities(phonons, qpoints, degeneracy_tol: float = 1e-4, cutoff_freq
     q = first_zone(np.atleast_2d(np.asarray(qpoints, dtype=float)), phonons.fc.primitive.reciprocal_cell)
     return phonons.group_velocities(q, degeneracy_tol=degeneracy_tol, cutoff_frequency=cutoff_frequency,
                                     symmetrize=True, symprec=symprec)
+
+
+def conductivity_dataset(an: "Anharmonic", method: str = "rta", linewidths=None, reducible: bool = False,
+                         pinv_cutoff: float = 1e-8, four_phonon=None, four_phonon_sample=None,
+                         four_phonon_seed: int | None = None):
+    """:meth:`trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity` (the parameters and the Dataset it
+    returns are documented there): the RTA from the widths on the irreducible points, or the LBTE
+    (:func:`trajmodes.phonons.lbte.lbte_conductivity`)."""
+    if method not in ("rta", "lbte"):
+        raise ValueError(f"method must be 'rta' or 'lbte', not {method!r}")
+    cart = ("cartesian", "cartesian2")
+    if method == "lbte":
+        import xarray as xr
+        from trajmodes.phonons.lbte import lbte_conductivity
+        from trajmodes.phonons.selfenergy import width_variables
+        if linewidths is not None:
+            raise ValueError("method='lbte' computes the linewidths with the collision matrix: leave out "
+                             "linewidths")
+        r = lbte_conductivity(an, reducible=reducible, pinv_cutoff=pinv_cutoff, four_phonon=four_phonon,
+                              four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
+        dims = ("temperature", "q", "branch")
+        out = xr.Dataset(dict(**width_variables(r["gamma"], r["gamma_isotope"], " (on the diagonal of the "
+                                                 "collision matrix)", r["gamma_four_phonon"], four_phonon),
+            kappa=(("temperature",) + cart, r["kappa"], {"units": "W/(m K)"}),
+            mode_kappa=(dims + cart, r["mode_kappa"], {"units": "W/(m K)"}),
+            kappa_rta=(("temperature",) + cart, r["kappa_rta"], {"units": "W/(m K)"}),
+            mode_kappa_rta=(dims + cart, r["mode_kappa_rta"], {"units": "W/(m K)"}),
+            heat_capacity=(dims, r["heat_capacity"], {"units": "eV/K"}),
+            group_velocity=(("q", "branch", "cartesian"), r["group_velocity"], {"units": "THz A (100 m/s)"}),
+            collision_eigenvalues=(("temperature", "mode"), r["eigenvalues"], {"units": "THz"})),
+            coords=an.dataset_coords(r["grid_points"]), attrs=an.dataset_attrs())
+        out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
+        out.attrs.update(kappa_method=method, collision_matrix="reducible" if reducible else "irreducible",
+                         pinv_cutoff=float(pinv_cutoff), n_dropped=r["n_dropped"].tolist())
+        return out
+    if four_phonon is not None:
+        raise ValueError("with method='rta', give the four-phonon scattering to the widths: "
+                         "thermal_conductivity(linewidths=an.linewidths(four_phonon=sigma))")
+    lw = an.linewidths() if linewidths is None else linewidths
+    gps = np.asarray(lw["grid_point"].values)
+    if not np.array_equal(np.sort(an.grid.star_of[gps]), an.grid.irreducible):
+        raise ValueError("the conductivity needs the linewidths on one point of every star of the mesh "
+                         "(its irreducible points)")
+    C, v = an.transport(gps)
+    kappa, mode = an.kappa_rta(C, v, lw["lifetime"].transpose("temperature", "q", "branch").values, gps)
+    out = lw.copy()
+    out["kappa"] = (("temperature",) + cart, kappa, {"units": "W/(m K)"})
+    out["mode_kappa"] = (("temperature", "q", "branch") + cart, mode, {"units": "W/(m K)"})
+    out["heat_capacity"] = (("temperature", "q", "branch"), C, {"units": "eV/K"})
+    out["group_velocity"] = (("q", "branch", "cartesian"), v, {"units": "THz A (100 m/s)"})
+    out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
+    out.attrs["kappa_method"] = method
+    return out

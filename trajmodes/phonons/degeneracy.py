@@ -5,14 +5,15 @@ operator restricted to the subspace.
 
 The grouping is one: :func:`degenerate_labels` (the frequencies at every q sorted, a new group wherever the gap to
 the next is ``tol`` or more); :func:`degenerate_groups`, :func:`degenerate_subspaces` and :func:`degenerate_averager`
-are derived from it, and :func:`diagonalize_degenerate` works on :func:`degenerate_subspaces`.
+are derived from it, and :func:`diagonalize_degenerate`, :func:`degenerate_basis` and :func:`cartesian_basis` work
+on :func:`degenerate_subspaces`.
 """
 from __future__ import annotations
 
 import numpy as np
 
 __all__ = ["degenerate_labels", "degenerate_groups", "degenerate_subspaces", "degenerate_averager",
-           "degenerate_average", "diagonalize_degenerate"]
+           "degenerate_average", "diagonalize_degenerate", "degenerate_basis", "cartesian_basis"]
 
 
 def _sorted_labels(freqs, tol: float) -> tuple[np.ndarray, np.ndarray]:
@@ -123,3 +124,75 @@ def diagonalize_degenerate(operator, freqs, tol: float = 1e-4, direction=None, d
         _, U = np.linalg.eigh(sub @ d)
         out[q[:, None], b] = np.einsum("mis,mijx,mjs->msx", U.conj(), sub, U).real
     return out
+
+
+def degenerate_basis(operator, freqs, tol: float = 1e-4, direction=None) -> np.ndarray:
+    """The unitary change of basis inside every degenerate subspace that diagonalises Hermitian operators there (the
+    basis of :func:`diagonalize_degenerate`, as a matrix): with it, ``U^H A U`` is the operator's full matrix in that
+    basis, off-diagonal elements included (the velocity operator,
+    :func:`trajmodes.phonons.velocities.velocity_operator`).
+
+    Parameters
+    ----------
+    operator : (nq, nb, nb) or (nq, k, nb, nb) array_like
+        <e_s|A|e_t> at every q, one operator or k of them (then ``direction`` is needed).
+    freqs : (nq, nb) THz
+        The frequencies of the eigenvectors; their degenerate subspaces (:func:`degenerate_subspaces`, ``tol`` THz).
+    direction : (k,) array_like, optional
+        With k operators: the basis diagonalises sum_x direction_x A_x inside every subspace.
+
+    Returns
+    -------
+    ndarray (nq, nb, nb) complex: block-diagonal over the subspaces, the identity on non-degenerate branches; inside
+    a subspace the columns are the eigenvectors of the restricted operator, in ascending order of its eigenvalues
+    (phonopy's choice). The basis is unique up to a phase per column where those eigenvalues are distinct; where they
+    coincide (the restricted operator a multiple of the identity) it is as arbitrary as the input.
+    """
+    M = np.asarray(operator)
+    nq, nb = M.shape[0], M.shape[-1]
+    U = np.broadcast_to(np.eye(nb, dtype=complex), (nq, nb, nb)).copy()
+    for q, b in degenerate_subspaces(freqs, tol):
+        if direction is None:
+            sub = M[q[:, None, None], b[:, :, None], b[:, None, :]]                 # (m, g, g)
+        else:
+            sub = M[q[:, None, None], :, b[:, :, None], b[:, None, :]] @ np.asarray(direction, dtype=float)
+        U[q[:, None, None], b[:, :, None], b[:, None, :]] = np.linalg.eigh(sub)[1]
+    return U
+
+
+def cartesian_basis(eigenvectors, frequencies, weights=(1.0, 2.0, 3.0), tol: float = 1e-4) -> np.ndarray:
+    """Eigenvectors with a fixed basis inside every degenerate subspace: the one that diagonalises the Cartesian
+    operator diag(w_x, w_y, w_z) on every atom there (modes polarised along the axes where the subspace allows it), in
+    ascending order of its eigenvalues; each mode's largest component is made real and positive.
+
+    Quantities that depend on the basis (TDEP's isotope overlap and per-band widths,
+    :mod:`trajmodes.phonons.lineshape`) then depend on the subspaces alone, not on the eigensolver. At Gamma of rock
+    salt it puts the TO modes along y and z.
+
+    Parameters
+    ----------
+    eigenvectors : (..., 3n, nb) array_like
+        Columns are modes, rows 3k + a.
+    frequencies : (..., nb) array_like
+        THz; modes within ``tol`` THz (chained) form a subspace (:func:`degenerate_subspaces`).
+    weights : (3,) array_like
+        w_x, w_y, w_z, distinct.
+
+    Returns
+    -------
+    ndarray (..., 3n, nb) complex.
+    """
+    e = np.array(eigenvectors, dtype=complex)
+    shape = e.shape
+    e = e.reshape((-1,) + shape[-2:])
+    nu = np.asarray(frequencies, dtype=float).reshape(len(e), -1)
+    w = np.tile(np.asarray(weights, dtype=float), shape[-2] // 3)
+    for qi, b in degenerate_subspaces(nu, tol):                # one batched eigh per subspace size
+        sub = np.take_along_axis(e[qi], b[:, None, :], axis=2)                  # (m, 3n, g)
+        _, U = np.linalg.eigh(np.einsum("mas,a,mat->mst", sub.conj(), w, sub))
+        e[qi[:, None], :, b] = np.swapaxes(sub @ U, 1, 2)
+    mag = np.abs(e)
+    big = np.argmax(mag > mag.max(axis=1, keepdims=True) * (1 - 1e-8), axis=1)       # first largest component
+    phase = np.take_along_axis(e, big[:, None, :], axis=1)
+    e *= np.abs(phase) / np.where(phase == 0, 1, phase)
+    return e.reshape(shape)

@@ -37,7 +37,7 @@ g2_k the mass variances (:func:`trajmodes.lattice.isotopes.mass_variances`). Wha
   modes do not.
 * Each Gaussian is cut to a window of the energy grid, 1-based indices from ``floor((c - 4 sigma) n / W_max)``, at
   least 1, to ``ceil((c + 4 sigma) n / W_max)``, at most n (n, not n - 1, over W_max: the cut is near, not at, 4
-  sigma; :func:`windowed_gaussians`). The mirrored terms at negative energies act near W = 0.
+  sigma; :func:`~trajmodes.phonons.spectral.windowed_gaussians`). The mirrored terms at negative energies act near W = 0.
 * Widths, per mode of a mesh point: three-phonon ``sigma = r |v| / sqrt(2)`` with r = (3 / (4 pi V N))^(1/3) (1/A, no
   2 pi: the radius of a sphere of one mesh cell's volume) and v the group velocity (A THz); a pair of modes takes
   ``sqrt(sigma'^2 + sigma''^2)``. Isotopes: ``sigma = sqrt(0.083333333333 sum_i (sum_x |v_x| m_ix)^2)``, m_i the edges
@@ -58,17 +58,17 @@ g2_k the mass variances (:func:`trajmodes.lattice.isotopes.mass_variances`). Wha
 * After the sums both imaginary parts are averaged over the modes at Gamma within :data:`FREQUENCY_TOL` of each
   other, negative values are set to 0, and so are the first and last energies.
 * The real part is the Kramers-Kronig transform of the three-phonon imaginary part on the same grid
-  (:func:`kramers_kronig`; the isotope part does not enter it). The spectral function of a mode is
+  (:func:`~trajmodes.phonons.spectral.kramers_kronig`; the isotope part does not enter it). The spectral function of a mode is
   ``A(W) = 4 nu^2 G / pi / [(W^2 - nu^2 - 2 nu D)^2 + 4 nu^2 G^2]``, G the sum of both imaginary parts and D the real
-  part, not normalised (:func:`spectral_functions`); per site each mode is weighted by the fraction of its eigenvector
-  on the site (:func:`site_weights`), per unique atom the sites of each symmetry class are summed.
+  part, not normalised (:func:`~trajmodes.phonons.spectral.spectral_functions`); per site each mode is weighted by the fraction of its eigenvector
+  on the site (:func:`~trajmodes.phonons.spectral.site_weights`), per unique atom the sites of each symmetry class are summed.
 
 Two of these choices depend on the eigenvectors chosen inside degenerate subspaces, which the eigensolver fixes
 arbitrarily. The clamp of the three-phonon width goes by band index, so a degenerate pair of bands with different s_b
 (in MgO the TO pair in bands 3 and 4 at three points of the Gamma-L line) splits its weight between two widths
 according to the basis; and the isotope overlap sums absolute values per Cartesian component, which no unitary
 rotation leaves unchanged (at Gamma of MgO a rotation of the TO pair moves the isotope part of the TO modes by 10 %).
-Here every degenerate subspace gets a fixed basis (:func:`cartesian_basis`: modes polarised along the Cartesian axes
+Here every degenerate subspace gets a fixed basis (:func:`~trajmodes.phonons.degeneracy.cartesian_basis`: modes polarised along the Cartesian axes
 where the subspace allows it), so the results do not depend on the LAPACK build; at Gamma of rock salt it is the
 basis of TDEP's reference output. ``eigenvectors`` imposes another basis at the target point. On the mesh the
 reference holds one LAPACK's arbitrary bases: TDEP rebuilt today reproduces its own 2023 reference of MgO to 1.7e-3
@@ -90,9 +90,10 @@ from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.isotopes import mass_variances as natural_mass_variances
 from trajmodes.lattice.symmetry import SYMPREC
 from trajmodes.phonons.anharmonic_free_energy import tdep_band_widths
-from trajmodes.phonons.degeneracy import degenerate_average, degenerate_subspaces
+from trajmodes.phonons.degeneracy import cartesian_basis, degenerate_average
+from trajmodes.phonons.spectral import kramers_kronig, site_weights, spectral_functions, windowed_gaussians
 from trajmodes.phonons.statistics import occupations
-from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS, HARTREE_THZ, KB_EV, THZ, THZ_EV
+from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS, KB_EV, THZ, THZ_EV
 from trajmodes.units import TDEP_FREQUENCY_TOL as FREQUENCY_TOL
 
 if TYPE_CHECKING:
@@ -101,8 +102,7 @@ if TYPE_CHECKING:
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.phonons.harmonic import Phonons
 
-__all__ = ["tdep_lineshape", "tdep_irreducible_points", "windowed_gaussians", "kramers_kronig", "spectral_functions",
-           "site_weights", "cartesian_basis", "HARTREE_THZ", "FREQUENCY_TOL"]
+__all__ = ["tdep_lineshape", "tdep_irreducible_points", "FREQUENCY_TOL"]
 
 #: hbar / (32 (2 pi)^4), hbar in eV ps, with eV / (A^2 amu) made ps^-2: Im Sigma in THz from |X|^2 in
 #: eV^2 / (A^6 amu^3), frequencies in THz and Gaussians in 1/THz (module docstring)
@@ -144,165 +144,6 @@ def tdep_irreducible_points(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
     return where[reps], counts / grid.n_points
 
 
-def windowed_gaussians(axis, centres, widths, amplitudes=None) -> np.ndarray:
-    """Normalised Gaussians on an energy grid, each cut to TDEP's window.
-
-    Parameters
-    ----------
-    axis : (n,) array_like
-        The energy grid, evenly spaced from 0 to W_max (THz).
-    centres, widths : (k,) array_like
-        Centres c (may be negative) and standard deviations sigma > 0 (THz).
-    amplitudes : (k,) array_like, optional
-        Factors of the Gaussians (default 1).
-
-    Returns
-    -------
-    ndarray (k, n), 1/THz times the amplitude: ``exp(-(W - c)^2 / 2 sigma^2) / (sqrt(2 pi) sigma)`` at the grid
-    indices i (1-based) from ``max(floor((c - 4 sigma) n / W_max), 1)`` to ``min(ceil((c + 4 sigma) n / W_max), n)``
-    where also ``|W - c| <= 8 sigma``, zero elsewhere.
-    """
-    x = np.asarray(axis, dtype=float)
-    c = np.asarray(centres, dtype=float)[:, None]
-    s = np.asarray(widths, dtype=float)[:, None]
-    n = len(x)
-    inv = n / x[-1]
-    lo = np.maximum(np.floor((c - 4 * s) * inv), 1)
-    hi = np.minimum(np.ceil((c + 4 * s) * inv), n)
-    i = np.arange(1, n + 1)[None, :]
-    d = x[None, :] - c
-    keep = (i >= lo) & (i <= hi) & (np.abs(d) <= 8 * s)
-    g = np.where(keep, np.exp(-0.5 * (d / s) ** 2) / (np.sqrt(2 * np.pi) * s), 0.0)
-    if amplitudes is not None:
-        g *= np.asarray(amplitudes, dtype=float)[:, None]
-    return g
-
-
-def kramers_kronig(axis, imaginary) -> np.ndarray:
-    """The real part of a self-energy from its imaginary part on an evenly spaced grid from 0, as TDEP computes it.
-
-    ``Re Sigma(W_i) = (2 / pi) d sum_j c_j W_j Im Sigma(W_j) a_ij / (a_ij^2 + eta^2)``, ``a_ij = W_i^2 - W_j^2``, d the
-    step, c_j = 1/2 at the two ends and 1 elsewhere: the trapezoid rule for the principal value of
-    ``(2 / pi) int W' Im Sigma(W') / (W^2 - W'^2) dW'`` (the term j = i is zero; nothing beyond the grid). TDEP works
-    in Hartree with eta = 1e-8 of the step; the same regulariser of a_ij in THz^2 is eta = 1e-8 d
-    :data:`HARTREE_THZ` (it moves the result by about 1e-9 relative).
-
-    Parameters
-    ----------
-    axis : (n,) array_like
-        Energies in THz, evenly spaced from 0.
-    imaginary : (..., n) array_like
-        Im Sigma in THz.
-
-    Returns
-    -------
-    ndarray (..., n), THz.
-    """
-    x = np.asarray(axis, dtype=float)
-    im = np.asarray(imaginary, dtype=float)
-    d = x[1] - x[0]
-    eta = 1e-8 * d * HARTREE_THZ
-    a = x[:, None] ** 2 - x[None, :] ** 2                                    # (i, j)
-    c = np.ones(len(x))
-    c[[0, -1]] = 0.5
-    kernel = a / (a * a + eta * eta) * (c * x)[None, :]
-    return (2 / np.pi) * d * (im @ kernel.T)
-
-
-def spectral_functions(axis, gamma, delta, frequencies) -> np.ndarray:
-    """Spectral functions of modes from their self-energies, as TDEP writes them (not normalised).
-
-    ``A(W) = 4 nu^2 G / pi / [(W^2 - nu^2 - 2 nu D)^2 + 4 nu^2 G^2]``; zero for modes at or below 10
-    :data:`FREQUENCY_TOL` (the acoustic modes at Gamma).
-
-    Parameters
-    ----------
-    axis : (n,) array_like
-        Energies W, THz.
-    gamma, delta : (nb, n) array_like
-        Imaginary (all processes) and real parts G and D of the self-energy, THz.
-    frequencies : (nb,) array_like
-        Harmonic frequencies nu, THz.
-
-    Returns
-    -------
-    ndarray (nb, n), 1/THz.
-    """
-    x = np.asarray(axis, dtype=float)[None, :]
-    g, dl = np.asarray(gamma, dtype=float), np.asarray(delta, dtype=float)
-    nu = np.asarray(frequencies, dtype=float)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        A = 4 * nu ** 2 * g / np.pi / ((x ** 2 - nu ** 2 - 2 * nu * dl) ** 2 + 4 * nu ** 2 * g ** 2)
-    return np.where(nu > 10 * FREQUENCY_TOL, A, 0.0)
-
-
-def _simple_fractions() -> np.ndarray:
-    """0, +-n/m for 1 <= n <= m <= 10, +-sqrt(2)/2 and +-sqrt(3)/2: the numbers TDEP snaps values to."""
-    v = {n / m for m in range(1, 11) for n in range(m + 1)} | {np.sqrt(2) / 2, np.sqrt(3) / 2}
-    v = np.array(sorted(v))
-    return np.concatenate([v, -v[v > 0]])
-
-
-def site_weights(eigenvectors, tol: float = 1e-12) -> np.ndarray:
-    """Fraction of every mode on every site, ``p_ks = sum_a |e_ka,s|^2 / sum_k' sum_a |e_k'a,s|^2``.
-
-    Values within ``tol`` of a simple fraction (n/m with m up to 10, sqrt(2)/2, sqrt(3)/2) are set to it, as TDEP
-    does.
-
-    Parameters
-    ----------
-    eigenvectors : (3n, nb) array_like
-        Columns are modes, rows 3k + a.
-
-    Returns
-    -------
-    ndarray (n, nb).
-    """
-    e = np.asarray(eigenvectors)
-    p = (np.abs(e) ** 2).reshape(-1, 3, e.shape[1]).sum(axis=1)
-    p = p / p.sum(axis=0, keepdims=True)
-    f = _simple_fractions()
-    near = np.abs(p[..., None] - f) < tol
-    return np.where(near.any(axis=-1), f[np.argmax(near, axis=-1)], p)
-
-
-def cartesian_basis(eigenvectors, frequencies, weights=(1.0, 2.0, 3.0)) -> np.ndarray:
-    """Eigenvectors with a fixed basis inside every degenerate subspace: the one that diagonalises the Cartesian
-    operator diag(w_x, w_y, w_z) on every atom there (modes polarised along the axes where the subspace allows it), in
-    ascending order of its eigenvalues; each mode's largest component is made real and positive.
-
-    Quantities that depend on the basis (the module docstring) then depend on the subspaces alone, not on the
-    eigensolver. At Gamma of rock salt it puts the TO modes along y and z.
-
-    Parameters
-    ----------
-    eigenvectors : (..., 3n, nb) array_like
-        Columns are modes, rows 3k + a.
-    frequencies : (..., nb) array_like
-        THz; modes within :data:`FREQUENCY_TOL` (chained) form a subspace.
-    weights : (3,) array_like
-        w_x, w_y, w_z, distinct.
-
-    Returns
-    -------
-    ndarray (..., 3n, nb) complex.
-    """
-    e = np.array(eigenvectors, dtype=complex)
-    shape = e.shape
-    e = e.reshape((-1,) + shape[-2:])
-    nu = np.asarray(frequencies, dtype=float).reshape(len(e), -1)
-    w = np.tile(np.asarray(weights, dtype=float), shape[-2] // 3)
-    for qi, b in degenerate_subspaces(nu, FREQUENCY_TOL):                # one batched eigh per subspace size
-        sub = np.take_along_axis(e[qi], b[:, None, :], axis=2)                  # (m, 3n, g)
-        _, U = np.linalg.eigh(np.einsum("mas,a,mat->mst", sub.conj(), w, sub))
-        e[qi[:, None], :, b] = np.swapaxes(sub @ U, 1, 2)
-    mag = np.abs(e)
-    big = np.argmax(mag > mag.max(axis=1, keepdims=True) * (1 - 1e-8), axis=1)       # first largest component
-    phase = np.take_along_axis(e, big[:, None, :], axis=1)
-    e *= np.abs(phase) / np.where(phase == 0, 1, phase)
-    return e.reshape(shape)
-
-
 def _zero_acoustic(f, e) -> tuple[np.ndarray, np.ndarray]:
     """At Gamma: the three frequencies closest to zero set to zero, the modes sorted again (TDEP)."""
     f = f.copy()
@@ -317,13 +158,13 @@ def _clamp(width, s, scale) -> np.ndarray:
 
 
 def _mesh_modes(phonons: Phonons, q: np.ndarray, gamma_rows: np.ndarray) -> tuple:
-    """Frequencies (nq, nb), eigenvectors (nq, nb, nb) in :func:`cartesian_basis` and group velocities (nq, nb, 3),
+    """Frequencies (nq, nb), eigenvectors (nq, nb, nb) in :func:`~trajmodes.phonons.degeneracy.cartesian_basis` and group velocities (nq, nb, 3),
     A THz, at the irreducible points; Gamma in the LO-TO limit along :data:`MESH_GAMMA_DIRECTION`."""
     pr = phonons.fc.primitive
     nu, e = phonons.frequencies_and_eigenvectors(q, q_direction=MESH_GAMMA_DIRECTION @ pr.cell.T)
     for r in gamma_rows:
         nu[r], e[r] = _zero_acoustic(nu[r], e[r])
-    e = cartesian_basis(e, nu)
+    e = cartesian_basis(e, nu, tol=FREQUENCY_TOL)
     dD = phonons.dynamical_matrix_derivative(q)                          # (nq, 3, nb, nb), eV/(A^2 amu) A
     diag = np.einsum("qas,qxab,qbs->xqs", e.conj(), dD, e, optimize=True).real   # <e_s| dD/dq_x |e_s>
     diag = degenerate_average(diag, nu, tol=FREQUENCY_TOL)               # subspace means
@@ -416,7 +257,7 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
         Factor on every Gaussian width (TDEP's ``--sigma``).
     eigenvectors : (3n, 3n) complex array_like, optional
         Eigenvectors at the target point (columns are modes, in ascending frequency) in place of
-        :func:`cartesian_basis`: they fix the basis inside its degenerate subspaces, on which the isotope part depends
+        :func:`~trajmodes.phonons.degeneracy.cartesian_basis`: they fix the basis inside its degenerate subspaces, on which the isotope part depends
         (another code's, e.g. the transposed ``harmonic/eigenvectors`` TDEP writes). They must diagonalise the
         dynamical matrix there. When ``q_direction`` is (1, 0, 0) the mesh's Gamma takes them too (TDEP diagonalises
         the same matrix twice).
@@ -493,7 +334,7 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
     f0, v0 = ph.frequencies_and_eigenvectors(np.zeros((1, 3)), q_direction=d0)
     nu0, e0 = _zero_acoustic(f0[0], v0[0])
     D0 = ph.dynamical_matrix(np.zeros(3), d0)[0]
-    e0 = cartesian_basis(e0, nu0) if eigenvectors is None else _checked_eigenvectors(eigenvectors, D0, nu0)
+    e0 = cartesian_basis(e0, nu0, tol=FREQUENCY_TOL) if eigenvectors is None else _checked_eigenvectors(eigenvectors, D0, nu0)
     same_direction = abs(qdir @ MESH_GAMMA_DIRECTION - 1.0) < 1e-12
 
     # energy axis, widths and occupations on the mesh

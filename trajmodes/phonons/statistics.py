@@ -31,7 +31,11 @@ import numpy as np
 from trajmodes.units import KB_EV, THZ_EV
 
 __all__ = ["OCCUPATIONS", "check_occupation", "resolve_occupation", "occupations", "pair_occupations",
-           "mode_energy", "mode_free_energy", "mode_entropy", "mode_heat_capacity"]
+           "mode_energy", "mode_free_energy", "mode_entropy", "mode_heat_capacity", "HEAT_CAPACITY_MATRICES",
+           "heat_capacity_matrix"]
+
+#: the two-mode heat capacities of :func:`heat_capacity_matrix`
+HEAT_CAPACITY_MATRICES = ("smm19", "njc23", "ibdb19")
 
 #: the two statistics, the values of every ``occupation`` keyword
 OCCUPATIONS = ("quantum", "classical")
@@ -252,3 +256,64 @@ def mode_heat_capacity(freqs, temperatures, occupation: str = "quantum", cutoff_
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         c = KB_EV * x * x * np.exp(-x) / (-np.expm1(-x)) ** 2
     return np.where(ok, np.nan_to_num(c), 0.0)
+
+
+def heat_capacity_matrix(freqs, temperatures, occupation: str = "quantum", cutoff_frequency: float = 0.0,
+                         kind: str = "smm19") -> np.ndarray:
+    """The heat capacity of a pair of modes at one q, C_ss', whose diagonal is :func:`mode_heat_capacity`: the weight of
+    the coherence between two branches in the thermal conductivity (:mod:`trajmodes.phonons.coherence`).
+
+    With x = h nu / (k_B T) and n the occupations:
+
+    - ``"smm19"``: (nu_s + nu_s') / 4 (C_s / nu_s + C_s' / nu_s'), from the scalar heat capacities: the weight of
+      the Wigner transport equation, M. Simoncelli, N. Marzari and F. Mauri, Nat. Phys. 15, 809 (2019) (there
+      hbar^2 / (k_B T^2) (omega_s + omega_s') / 2 [omega_s n_s (n_s + 1) + omega_s' n_s' (n_s' + 1)], over the
+      factor 2 its Lorentzian carries in full widths).
+    - ``"njc23"``: -k_B ((x_s + x_s') / 2)^2 (n_s - n_s') / (x_s - x_s'), M. Ndour, P. Jund and L. Chaput,
+      J. Non-Cryst. Solids 621, 122618 (2023).
+    - ``"ibdb19"``: -k_B x_s x_s' (n_s - n_s') / (x_s - x_s'), the quasi-harmonic Green-Kubo weight of L. Isaeva,
+      G. Barbalinardo, D. Donadio and S. Baroni, Nat. Commun. 10, 3853 (2019), Eq. (9).
+
+    (n_s - n_s') / (x_s - x_s') is taken as -n_a (n_b + 1) expm1(x_a - x_b) / (x_a - x_b) with x_a <= x_b (exact, no
+    cancellation between close frequencies; -n (n + 1) at x_a = x_b); classically (n = 1 / x) it is -1 / (x_s x_s'),
+    and ``"ibdb19"`` is k_B for every pair. The three names are phono3py's (``--tt``), which builds the same matrices.
+
+    Parameters
+    ----------
+    freqs : (..., nb) THz, the branches of one q in the last axis
+    temperatures : float or (nt,) K
+    occupation : {"quantum", "classical"}
+    cutoff_frequency : float
+        THz; a pair with a mode at or below it gets zero.
+    kind : {"smm19", "njc23", "ibdb19"}
+
+    Returns
+    -------
+    ndarray (nt,) + freqs.shape + (nb,), eV/K, symmetric in the last two axes; zero at T = 0.
+    """
+    if kind not in HEAT_CAPACITY_MATRICES:
+        raise ValueError(f"kind must be one of {HEAT_CAPACITY_MATRICES}, not {kind!r}")
+    f, T, ok, e, kT, x = _reduced(freqs, temperatures, cutoff_frequency)
+    pair = ok[..., :, None] & ok[..., None, :]
+    if kind == "smm19":
+        C = mode_heat_capacity(freqs, T.reshape(-1), occupation, cutoff_frequency)
+        fp = np.where(ok, f, 1.0)
+        cf = np.where(ok, C / fp, 0.0)
+        out = 0.25 * (fp[..., :, None] + fp[..., None, :]) * (cf[..., :, None] + cf[..., None, :])
+        return np.where(pair, out, 0.0)
+    xa, xb = x[..., :, None], x[..., None, :]
+    if check_occupation(occupation) == "classical":
+        ratio = -1.0 / (xa * xb)
+    else:
+        lo, hi = np.minimum(xa, xb), np.maximum(xa, xb)
+        d = lo - hi                                                            # <= 0: expm1 cannot overflow
+        with np.errstate(over="ignore", invalid="ignore"):
+            n_lo = np.exp(-lo) / (-np.expm1(-lo))
+            n_hi1 = 1.0 / (-np.expm1(-hi))                                    # n + 1
+            small = np.abs(d) < 1e-8
+            q = np.where(small, 1.0 + d / 2, np.expm1(d) / np.where(small, 1.0, d))
+            ratio = -n_lo * n_hi1 * q
+    P = (0.25 * (xa + xb) ** 2) if kind == "njc23" else xa * xb
+    with np.errstate(invalid="ignore"):
+        out = -KB_EV * P * ratio
+    return np.where(pair, np.nan_to_num(out), 0.0)
