@@ -33,15 +33,6 @@ def tdep_table(path: Path) -> np.ndarray:
     return np.loadtxt(path)
 
 
-@pytest.fixture(scope="module")
-def mgo() -> ForceConstants:
-    """TDEP's fitted fc2 (polar) and fc3 with TDEP's masses (its frequencies are those of its own mass table)."""
-    fc = ForceConstants.from_tdep(RUN)
-    out = with_masses(fc, TDEP_MASS)
-    out.fc3 = fc.fc3
-    return out
-
-
 def tdep_grid(name: str):
     """TDEP's per-mode output: reduced q-points, frequencies (THz), half widths Gamma (THz)."""
     h5py = pytest.importorskip("h5py")
