@@ -146,6 +146,36 @@ def test_anharmonic_can_pass_its_own_mesh_and_deltas(si_fc3):
     assert a.shape == (len(an.grid.irreducible), 6)
 
 
+@pytest.mark.parametrize("overlap", ["tamura", "tdep"])
+def test_both_overlaps_against_the_sum_written_out(si_fc3, overlap):
+    """Gamma_iso(q s) = pi / (4 N) nu_s^2 sum_q's' sum_k g2_k O_k g(nu_s - nu_s'), O_k Tamura's |sum_a e*_ka e'_ka|^2
+    or TDEP's [sum_a |e*_ka e'_ka|]^2, written out as loops over q' and s' (Si, 4^3, Gaussian 0.1 THz, g2 of
+    two different atoms), to 1e-12 after the degenerate average; TDEP's is never below Tamura's."""
+    grid, f, e = _mesh_phonons(si_fc3, 4)
+    g2 = np.array([2e-4, 7e-4])
+    gps = grid.irreducible
+    out = isotope_gamma(f, e, g2, grid, gps, smearing=0.1, overlap=overlap)
+    ref = np.zeros((len(gps), 6))
+    for i, q in enumerate(gps):
+        for s in range(6):
+            if f[q, s] <= CUT:
+                continue
+            for q2 in range(grid.n_points):
+                for s2 in range(6):
+                    if f[q2, s2] <= CUT:
+                        continue
+                    prod = e[q, :, s].conj().reshape(2, 3) * e[q2, :, s2].reshape(2, 3)
+                    o = np.abs(prod.sum(axis=1)) ** 2 if overlap == "tamura" else np.abs(prod).sum(axis=1) ** 2
+                    ref[i, s] += g2 @ o * gaussian(f[q2, s2] - f[q, s], 0.1)
+            ref[i, s] *= np.pi / (4 * grid.n_points) * f[q, s] ** 2
+    np.testing.assert_allclose(out, degenerate_average(ref, f[gps], 1e-4), rtol=1e-12, atol=1e-16)
+    if overlap == "tdep":
+        tamura = isotope_gamma(f, e, g2, grid, gps, smearing=0.1)
+        assert (out >= tamura - 1e-15).all() and (out > 1.05 * tamura).any()
+    with pytest.raises(ValueError, match="overlap must be one of"):
+        isotope_gamma(f, e, g2, grid, gps, smearing=0.1, overlap="abs")
+
+
 def test_bad_input_is_a_clear_error(si_fc3):
     grid, f, e = _mesh_phonons(si_fc3, 4)
     with pytest.raises(ValueError, match="needs the reciprocal cell"):

@@ -20,6 +20,7 @@ from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.symmetry import SYMPREC
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.interaction import Interaction
+from trajmodes.phonons.isotope import ISOTOPE_OVERLAPS, isotope_gamma
 from trajmodes.phonons.selfenergy import (ADAPTIVE, DeltaWeights, adaptive_variances, imaginary_part, live_triplets,
                                           occupations, real_part, width_variables)
 from trajmodes.phonons.statistics import check_occupation
@@ -77,6 +78,8 @@ class Anharmonic:
         Isotope (mass-variance) scattering added to the widths (:mod:`trajmodes.phonons.isotope`; Tamura, Phys.
         Rev. B 27, 858 (1983)): True takes the natural abundances of the primitive cell's elements
         (:func:`trajmodes.lattice.isotopes.mass_variances`), numbers are the mass variances g2 per atom (one for all).
+    isotope_overlap : {"tamura", "tdep"}
+        Tamura's overlap of two modes (default), or TDEP's to compare with it (:mod:`trajmodes.phonons.isotope`).
     make_r0_average : bool
         Average the Fourier transform of fc3 over the three atoms of each triplet as the origin r0 (default True,
         phono3py's ``make_r0_average`` and its default; :mod:`trajmodes.phonons.interaction`). False: the first atom,
@@ -91,18 +94,16 @@ class Anharmonic:
         drops the tails of the Gaussians (Si-PBEsol with 3: kappa +0.3 %). None (default): untruncated Gaussians.
         The real part (shifts) is not affected.
     equal_frequencies : {"keep", "drop"}
-        ``"drop"`` leaves out every three-phonon term in which two of the three phonons have the same frequency
-        (within :data:`trajmodes.units.TDEP_FREQUENCY_TOL`, 1e-9 Hartree), as TDEP's ``thermal_conductivity``
-        does (F. Knoop et al., J. Open Source Softw. 9, 6150 (2024)): decays into two phonons of one degenerate pair
-        or one star are among them. Only to compare with that program: the terms are physical, and on polar MgO
-        with a 5^3 mesh dropping them raises the RTA conductivity by 40 % (docs/tdep.md). Default ``"keep"``.
+        ``"drop"``: leave out the three-phonon terms in which two phonons have the same frequency (within
+        :data:`trajmodes.units.TDEP_FREQUENCY_TOL`), as TDEP's ``thermal_conductivity`` does (F. Knoop et al., J.
+        Open Source Softw. 9, 6150 (2024)). Only to compare with it: the terms are physical (MgO 5^3: RTA +40 %).
     """
 
     def __init__(self, force_constants: ForceConstants, mesh, temperatures=300.0, occupation: str = "quantum",
                  smearing: float | str | None = None, phonons=None, cutoff_frequency: float = 1e-4,
                  degeneracy_tol: float = 1e-4, symprec: float = SYMPREC, chunk: int = 512, scheduler=None,
                  isotopes=None, make_r0_average: bool = True, sigma_cutoff: float | None = None,
-                 equal_frequencies: str = "keep"):
+                 equal_frequencies: str = "keep", isotope_overlap: str = "tamura"):
         check_occupation(occupation)
         mesh = parse_mesh(mesh)
         T = np.atleast_1d(np.asarray(temperatures, dtype=float))
@@ -138,7 +139,9 @@ class Anharmonic:
                                  "one unit cell (EffectiveForceConstants(fc2=...) fits fc3 on the held fc2's cell)")
         if equal_frequencies not in ("keep", "drop"):
             raise ValueError(f"equal_frequencies must be 'keep' or 'drop', not {equal_frequencies!r}")
-        self.equal_frequencies = equal_frequencies
+        if isotope_overlap not in ISOTOPE_OVERLAPS:
+            raise ValueError(f"isotope_overlap must be one of {ISOTOPE_OVERLAPS}, not {isotope_overlap!r}")
+        self.equal_frequencies, self.isotope_overlap = equal_frequencies, isotope_overlap
         self.interaction = Interaction(force_constants, self.grid, phonons, cutoff_frequency, chunk,
                                        make_r0_average=make_r0_average,
                                        equal_frequency_tol=TDEP_FREQUENCY_TOL if equal_frequencies == "drop" else None)
@@ -173,11 +176,10 @@ class Anharmonic:
         without ``isotopes``."""
         if self.mass_variances is None:
             return np.zeros((len(gps), self.interaction.n_branches))
-        from trajmodes.phonons.isotope import isotope_gamma
         it = self.interaction
         return isotope_gamma(it.frequencies, it.eigenvectors, self.mass_variances, self.grid, np.asarray(gps),
                              deltas=self.deltas, cutoff_frequency=it.cutoff_frequency,
-                             degeneracy_tol=self.degeneracy_tol)
+                             degeneracy_tol=self.degeneracy_tol, overlap=self.isotope_overlap)
 
     @property
     def mesh(self) -> np.ndarray:
@@ -313,7 +315,7 @@ class Anharmonic:
                     smearing=float("nan") if self.smearing is None or self.deltas.adaptive else float(self.smearing),
                     sigma_cutoff=float("nan") if self.sigma_cutoff is None else self.sigma_cutoff,
                     make_r0_average=int(self.interaction.make_r0_average),
-                    equal_frequencies=self.equal_frequencies,
+                    equal_frequencies=self.equal_frequencies, isotope_overlap=self.isotope_overlap,
                     cutoff_frequency=self.interaction.cutoff_frequency)
 
     def linewidths(self, qpoints=None, shifts: bool = False, four_phonon: float | str | None = None,

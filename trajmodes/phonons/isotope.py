@@ -54,13 +54,16 @@ if TYPE_CHECKING:
     from trajmodes.lattice.grid import Grid
     from trajmodes.phonons.selfenergy import DeltaWeights
 
-__all__ = ["isotope_gamma", "mass_variances"]
+__all__ = ["isotope_gamma", "mass_variances", "ISOTOPE_OVERLAPS"]
+
+#: the two mode overlaps of :func:`isotope_gamma`
+ISOTOPE_OVERLAPS = ("tamura", "tdep")
 
 
 def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_points=None,
                   smearing: float | None = None, reciprocal_cell=None, *, deltas: DeltaWeights | None = None,
                   cutoff_frequency: float = 1e-4, degeneracy_tol: float = 1e-4,
-                  block_bytes: int = 2 ** 26) -> np.ndarray:
+                  block_bytes: int = 2 ** 26, overlap: str = "tamura") -> np.ndarray:
     """Isotope (mass-variance) scattering Gamma_iso of every branch at grid points of a mesh.
 
     Parameters
@@ -96,6 +99,10 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
     block_bytes : int
         About the largest temporary array (bytes): the sum over q' runs in blocks of q' (and the grid points in
         groups) that fit.
+    overlap : {"tamura", "tdep"}
+        The overlap of two modes on atom k: Tamura's |sum_a e*_ka e'_ka|^2 (default), or TDEP's
+        [sum_a |e*_ka e'_ka|]^2 (its ``thermal_conductivity``: absolute values per Cartesian component, which depends
+        on the eigenvectors chosen inside degenerate subspaces and is never smaller).
 
     Returns
     -------
@@ -126,6 +133,10 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
                          f"not {np.size(mass_variances)}")
     if (g2 < 0).any() or not np.isfinite(g2).all():
         raise ValueError("mass variances must be finite and non-negative")
+    if overlap not in ISOTOPE_OVERLAPS:
+        raise ValueError(f"overlap must be one of {ISOTOPE_OVERLAPS}, not {overlap!r}")
+    if overlap == "tdep":
+        e = np.abs(e)
     gps = grid.irreducible if grid_points is None else np.atleast_1d(np.asarray(grid_points)).reshape(-1)
     if gps.dtype.kind not in "iu" or ((gps < 0) | (gps >= N)).any():
         raise ValueError(f"grid_points must be grid indices in [0, {N})")
@@ -160,7 +171,7 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
         for b0 in range(0, N, step):
             b1 = min(N, b0 + step)
             cols = slice(b0 * nb, b1 * nb)
-            ov = e0h @ e1[:, :, cols]                                                # (n, P, B nb) complex
+            ov = e0h @ e1[:, :, cols]                        # (n, P, B nb); with |e| (TDEP's) sum_a |e*_ka e'_ka|
             A = np.tensordot(g2, ov.real ** 2 + ov.imag ** 2, axes=1)                # (P, B nb)
             if var is not None:
                 # adaptive Gaussians: the variance of the pair is the sum of the two modes'
