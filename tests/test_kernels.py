@@ -40,7 +40,7 @@ def _empty_tables(n_atoms, T, n_c):
 @pytest.mark.parametrize("n_atoms, T, n_c", [(-1, 2, 1), (2, -3, 1), (2, 2, -1)])
 def test_design_rows_refuse_negative_sizes(n_atoms, T, n_c):
     i64 = lambda n: np.zeros(n, dtype=np.int64)   # noqa: E731
-    args = _empty_tables(n_atoms, T, n_c) + [0, 0, i64(0), i64(0), i64(0), i64(0), i64(1), i64(0), np.zeros(0),
-                                             i64(0), i64(0), i64(1), i64(0), np.zeros(0), np.zeros(8)]
+    args = _empty_tables(n_atoms, T, n_c) + [0, 0, i64(0), i64(0), i64(0), i64(0), i64(0), i64(0), i64(1), i64(0),
+                                             np.zeros(0), i64(0), i64(0), i64(1), i64(0), np.zeros(0), np.zeros(8)]
     with pytest.raises(ValueError, match="negative"):
         _design.rows_into(*args)

@@ -3,15 +3,16 @@
  * frames, with the gather of the displacements (and of their products) fused into the sparse product, so the
  * gathered matrix is never stored; and the normal equations of those rows.
  *
- *   rows_into(u3, n_atoms, n_frames, table, n_c, i0, n_i, col_j, col_b, col_l, col_c, colptr, rowidx, vals, outrow,
- *             spread_src, spread_ptr, spread_dst, spread_w, out)
- *   normal_into(u3, n_atoms, n_frames, table, n_c, col_j, col_b, col_l, col_c, colptr, rowidx, vals, outrow,
- *               spread_src, spread_ptr, spread_dst, spread_w, f3, atoms, n_rows, n_tile, S, dsyrk)
+ *   rows_into(u3, n_atoms, n_frames, table, n_c, i0, n_i, col_j, col_b, col_l, col_c, col_m, col_d, colptr, rowidx,
+ *             vals, outrow, spread_src, spread_ptr, spread_dst, spread_w, out)
+ *   normal_into(u3, n_atoms, n_frames, table, n_c, col_j, col_b, col_l, col_c, col_m, col_d, colptr, rowidx, vals,
+ *               outrow, spread_src, spread_ptr, spread_dst, spread_w, f3, atoms, n_rows, n_tile, S, dsyrk)
  *
  * u3       float64 (3, n_atoms, n_frames): displacements, frames fastest
  * table    int64 (n_tables, n_c): partner atoms; column c of the basis matrix M reads the displacement component
  *          col_b[c] of atom table[col_j[c], i] and, when col_l[c] >= 0, multiplies it by component col_c[c] of atom
- *          table[col_l[c], i] (third order), for every atom i of the class
+ *          table[col_l[c], i] (third order) and, when col_m[c] >= 0 too, by component col_d[c] of atom
+ *          table[col_m[c], i] (fourth order), for every atom i of the class
  * colptr, rowidx, vals: M in compressed sparse columns (int64, int64, float64)
  * outrow   int64 (rows of M): the row of ``out`` each row of M adds to
  * spread_src, spread_ptr, spread_dst, spread_w: after the columns of atom i, every row spread_src[s] of out is added,
@@ -61,7 +62,7 @@ TM_TARGET_CLONES
 static void add_rows(const double *TM_RESTRICT u, Py_ssize_t n_atoms, Py_ssize_t T, const int64_t *TM_RESTRICT tab,
                      Py_ssize_t n_c, Py_ssize_t i0, Py_ssize_t n_i, Py_ssize_t ncols, const int64_t *TM_RESTRICT col_j,
                      const int64_t *TM_RESTRICT col_b, const int64_t *TM_RESTRICT col_l, const int64_t *TM_RESTRICT col_c,
-                     const int64_t *TM_RESTRICT cp,
+                     const int64_t *TM_RESTRICT col_m, const int64_t *TM_RESTRICT col_d, const int64_t *TM_RESTRICT cp,
                      const int64_t *TM_RESTRICT ri, const double *TM_RESTRICT v, const int64_t *TM_RESTRICT orow,
                      Py_ssize_t n_spread, const int64_t *TM_RESTRICT s_src, const int64_t *TM_RESTRICT s_ptr,
                      const int64_t *TM_RESTRICT s_dst, const double *TM_RESTRICT s_w, double *TM_RESTRICT o,
@@ -73,7 +74,12 @@ static void add_rows(const double *TM_RESTRICT u, Py_ssize_t n_atoms, Py_ssize_t
             const double *TM_RESTRICT x = u + (col_b[c] * n_atoms + tab[col_j[c] * n_c + i]) * T;
             if (col_l[c] >= 0) {
                 const double *TM_RESTRICT y = u + (col_c[c] * n_atoms + tab[col_l[c] * n_c + i]) * T;
-                for (Py_ssize_t t = 0; t < T; t++) prod[t] = x[t] * y[t];
+                if (col_m[c] >= 0) {
+                    const double *TM_RESTRICT z = u + (col_d[c] * n_atoms + tab[col_m[c] * n_c + i]) * T;
+                    for (Py_ssize_t t = 0; t < T; t++) prod[t] = x[t] * y[t] * z[t];
+                } else {
+                    for (Py_ssize_t t = 0; t < T; t++) prod[t] = x[t] * y[t];
+                }
                 x = prod;
             }
             int64_t k = cp[c];
@@ -109,16 +115,17 @@ static void add_rows(const double *TM_RESTRICT u, Py_ssize_t n_atoms, Py_ssize_t
 
 /* The buffers of a call, and the check of every index (once per call), so the loops read and write in bounds. */
 typedef struct {
-    Py_buffer u3, table, cj, cb, cl, cc, colptr, rowidx, vals, outrow, ssrc, sptr, sdst, sw;
+    Py_buffer u3, table, cj, cb, cl, cc, cm, cd, colptr, rowidx, vals, outrow, ssrc, sptr, sdst, sw;
     Py_ssize_t n_atoms, T, n_c, ncols, nnz, nrows, n_tables, n_spread, n_sdst;
 } tables_t;
 
-#define N_TABLE_BUFFERS 14
+#define N_TABLE_BUFFERS 16
 
 static Py_buffer *table_buffers(tables_t *t, Py_ssize_t k)
 {
-    Py_buffer *all[N_TABLE_BUFFERS] = {&t->u3, &t->table, &t->cj, &t->cb, &t->cl, &t->cc, &t->colptr, &t->rowidx,
-                                       &t->vals, &t->outrow, &t->ssrc, &t->sptr, &t->sdst, &t->sw};
+    Py_buffer *all[N_TABLE_BUFFERS] = {&t->u3, &t->table, &t->cj, &t->cb, &t->cl, &t->cc, &t->cm, &t->cd,
+                                       &t->colptr, &t->rowidx, &t->vals, &t->outrow, &t->ssrc, &t->sptr, &t->sdst,
+                                       &t->sw};
     return all[k];
 }
 
@@ -139,16 +146,19 @@ static int check(tables_t *t, Py_ssize_t n_out, const char *fn)
     }
     if (need(&t->u3, 8 * 3 * t->n_atoms * t->T, "u3") || need(&t->cb, 8 * t->ncols, "col_b") ||
         need(&t->cl, 8 * t->ncols, "col_l") || need(&t->cc, 8 * t->ncols, "col_c") ||
+        need(&t->cm, 8 * t->ncols, "col_m") || need(&t->cd, 8 * t->ncols, "col_d") ||
         need(&t->colptr, 8 * (t->ncols + 1), "colptr") || need(&t->vals, 8 * t->nnz, "vals") ||
         need(&t->sptr, 8 * (t->n_spread + 1), "spread_ptr") || need(&t->sw, 8 * t->n_sdst, "spread_w"))
         return -1;
     const int64_t *tab = t->table.buf, *col_j = t->cj.buf, *col_b = t->cb.buf, *col_l = t->cl.buf;
-    const int64_t *col_c = t->cc.buf, *cp = t->colptr.buf, *ri = t->rowidx.buf, *orow = t->outrow.buf;
+    const int64_t *col_c = t->cc.buf, *col_m = t->cm.buf, *col_d = t->cd.buf, *cp = t->colptr.buf;
+    const int64_t *ri = t->rowidx.buf, *orow = t->outrow.buf;
     const int64_t *s_src = t->ssrc.buf, *s_ptr = t->sptr.buf, *s_dst = t->sdst.buf;
     int bad = 0;
     for (Py_ssize_t c = 0; !bad && c < t->ncols; c++)
         if (col_j[c] < 0 || col_j[c] >= t->n_tables || col_l[c] >= t->n_tables || col_b[c] < 0 || col_b[c] > 2 ||
-            (col_l[c] >= 0 && (col_c[c] < 0 || col_c[c] > 2)) || cp[c] < 0 || cp[c] > cp[c + 1] ||
+            (col_l[c] >= 0 && (col_c[c] < 0 || col_c[c] > 2)) || col_m[c] >= t->n_tables ||
+            (col_m[c] >= 0 && (col_l[c] < 0 || col_d[c] < 0 || col_d[c] > 2)) || cp[c] < 0 || cp[c] > cp[c + 1] ||
             cp[c + 1] > t->nnz)
             bad = 1;
     for (Py_ssize_t k = 0; !bad && k < t->nnz; k++)
@@ -170,8 +180,8 @@ static int check(tables_t *t, Py_ssize_t n_out, const char *fn)
 static void rows_of(tables_t *t, Py_ssize_t i0, Py_ssize_t n_i, double *out, double *prod)
 {
     add_rows(t->u3.buf, t->n_atoms, t->T, t->table.buf, t->n_c, i0, n_i, t->ncols, t->cj.buf, t->cb.buf, t->cl.buf,
-             t->cc.buf, t->colptr.buf, t->rowidx.buf, t->vals.buf, t->outrow.buf, t->n_spread, t->ssrc.buf,
-             t->sptr.buf, t->sdst.buf, t->sw.buf, out, prod);
+             t->cc.buf, t->cm.buf, t->cd.buf, t->colptr.buf, t->rowidx.buf, t->vals.buf, t->outrow.buf, t->n_spread,
+             t->ssrc.buf, t->sptr.buf, t->sdst.buf, t->sw.buf, out, prod);
 }
 
 static PyObject *rows_into(PyObject *self, PyObject *args)
@@ -180,9 +190,9 @@ static PyObject *rows_into(PyObject *self, PyObject *args)
     tables_t t;
     Py_buffer out;
     Py_ssize_t i0, n_i;
-    if (!PyArg_ParseTuple(args, "y*nny*nnny*y*y*y*y*y*y*y*y*y*y*y*w*", &t.u3, &t.n_atoms, &t.T, &t.table, &t.n_c,
-                          &i0, &n_i, &t.cj, &t.cb, &t.cl, &t.cc, &t.colptr, &t.rowidx, &t.vals, &t.outrow, &t.ssrc,
-                          &t.sptr, &t.sdst, &t.sw, &out))
+    if (!PyArg_ParseTuple(args, "y*nny*nnny*y*y*y*y*y*y*y*y*y*y*y*y*y*w*", &t.u3, &t.n_atoms, &t.T, &t.table, &t.n_c,
+                          &i0, &n_i, &t.cj, &t.cb, &t.cl, &t.cc, &t.cm, &t.cd, &t.colptr, &t.rowidx, &t.vals,
+                          &t.outrow, &t.ssrc, &t.sptr, &t.sdst, &t.sw, &out))
         return NULL;
     const Py_ssize_t n_out = (n_i > 0 && t.T > 0) ? out.len / 8 / (n_i * t.T) : 0;
     int bad = check(&t, n_out, "rows_into");
@@ -213,9 +223,9 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
     Py_buffer f3, atoms, S;
     Py_ssize_t n_rows, n_tile;
     PyObject *capsule;
-    if (!PyArg_ParseTuple(args, "y*nny*ny*y*y*y*y*y*y*y*y*y*y*y*y*y*nnw*O", &t.u3, &t.n_atoms, &t.T, &t.table,
-                          &t.n_c, &t.cj, &t.cb, &t.cl, &t.cc, &t.colptr, &t.rowidx, &t.vals, &t.outrow, &t.ssrc,
-                          &t.sptr, &t.sdst, &t.sw, &f3, &atoms, &n_rows, &n_tile, &S, &capsule))
+    if (!PyArg_ParseTuple(args, "y*nny*ny*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*nnw*O", &t.u3, &t.n_atoms, &t.T, &t.table,
+                          &t.n_c, &t.cj, &t.cb, &t.cl, &t.cc, &t.cm, &t.cd, &t.colptr, &t.rowidx, &t.vals,
+                          &t.outrow, &t.ssrc, &t.sptr, &t.sdst, &t.sw, &f3, &atoms, &n_rows, &n_tile, &S, &capsule))
         return NULL;
     int bad = 0;
     dsyrk_t dsyrk = NULL;

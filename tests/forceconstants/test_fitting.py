@@ -168,7 +168,8 @@ def test_compiled_rows_equal_the_numpy_products(cu, monkeypatch):
 
     def rows(table, spread, i0=0, n_i=n_c):
         design._design.rows_into(u3, sc.n_atoms, 2, table, n_c, i0, n_i, k["col_j"], k["col_b"], k["col_l"],
-                                 k["col_c"], k["colptr"], k["rowidx"], k["vals"], k["outrow"], *spread, out)
+                                 k["col_c"], k["col_m"], k["col_d"], k["colptr"], k["rowidx"], k["vals"], k["outrow"],
+                                 *spread, out)
 
     with pytest.raises(ValueError, match="out of range"):
         rows(k["table"], o.spread)
@@ -191,6 +192,40 @@ def test_compiled_rows_equal_the_numpy_products(cu, monkeypatch):
     with pytest.raises(ValueError, match="atom of the class"):
         design._design.normal_into(u3, sc.n_atoms, 2, *kern.tables[0], f3, atoms + sc.n_atoms, kern.n_params + 2,
                                    4, S, design._DSYRK)
+    assert not S.any()
+
+
+def test_compiled_fourth_order_rows_equal_the_numpy_products(cu, monkeypatch):
+    """With a fourth order the compiled kernel builds every order's rows (the triple products u_jb u_lc u_md fused
+    into the sparse product): rows and normal equations equal the numpy path's; a fourth-order partner table index
+    out of range is refused."""
+    from trajmodes.forceconstants import design
+    if design._design is None:
+        pytest.skip("the compiled kernel is not built")
+    sc, Phi, Psi, path, u, f = cu
+    est = EffectiveForceConstants(cutoff2=3.0, cutoff3=3.0, cutoff4=3.0, mode="simultaneous", folds=2)
+    kern = est.fit_arrays(sc, u, f).kernel_
+    assert kern.orders[2].order == 4 and all(t is not None for t in kern.tables)
+    fm = f - f.mean(axis=1, keepdims=True)
+    compiled = kern.design(u[:4])
+    blk_c = NormalBlocks.zeros(1, kern.n_params)
+    kern.accumulate(u, fm, blk_c, 0)
+    monkeypatch.setattr(design, "_design", None)
+    assert np.abs(kern.design(u[:4]) - compiled).max() < 1e-14 * np.abs(compiled).max()
+    blk_n = NormalBlocks.zeros(1, kern.n_params)
+    kern.accumulate(u, fm, blk_n, 0)
+    assert _rel(blk_c.G, blk_n.G) < 1e-13 and _rel(blk_c.b, blk_n.b) < 1e-13
+    monkeypatch.undo()
+    tables = list(kern.tables[0])
+    col_m = tables[6].copy()
+    col_m[col_m >= 0] = len(tables[0])                  # a partner-table row past the table
+    tables[6] = col_m
+    u3 = np.ascontiguousarray(u[:2].transpose(2, 1, 0))
+    f3 = np.ascontiguousarray(fm[:2].transpose(2, 1, 0))
+    S = np.zeros((kern.n_params + 2,) * 2)
+    atoms = np.ascontiguousarray(kern.orders[0].classes[0][0], dtype=np.int64)
+    with pytest.raises(ValueError, match="out of range"):
+        design._design.normal_into(u3, sc.n_atoms, 2, *tables, f3, atoms, kern.n_params + 2, 4, S, design._DSYRK)
     assert not S.any()
 
 

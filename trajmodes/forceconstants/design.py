@@ -170,18 +170,25 @@ class _Order:
             M = sp.csr_matrix((coef * data, (rows, cols)), shape=(3 * self.n_cols, shape))
             M.sum_duplicates()
             M.eliminate_zeros()
-            self.kernels.append(self._kernel_tables(M, partners) if o < 4 else None)    # the compiled kernel: 2, 3
+            self.kernels.append(self._kernel_tables(M, partners))
             dense = M.nnz > 0.3 * M.shape[0] * M.shape[1]
             self.classes.append((atoms, partners, M.toarray() if dense else M))
 
     def _kernel_tables(self, M, partners) -> dict:
         """What the compiled kernel needs for one class: the partner table, and for every column of M the
         displacement components (and table rows) whose product it is, with M in compressed sparse columns."""
+        col_m = col_d = None
         if self.order == 2:
             (p0,) = partners
             n_e = p0.shape[0]
             b, e = np.divmod(np.arange(3 * n_e), n_e)
             table, col_j, col_b, col_l, col_c = p0, e, b, np.full(3 * n_e, -1), np.zeros(3 * n_e)
+        elif self.order == 4:                                                  # columns (bcd, e), as gathered()
+            n_q = partners[0].shape[0]
+            bcd, e = np.divmod(np.arange(27 * n_q), n_q)
+            table = np.concatenate(partners)
+            col_j, col_l, col_m = e, n_q + e, 2 * n_q + e
+            col_b, col_c, col_d = bcd // 9, bcd // 3 % 3, bcd % 3
         else:
             pj, pl, pd = partners
             n_off, n_diag = pj.shape[0], pd.shape[0]
@@ -199,11 +206,13 @@ class _Order:
         first = np.full(C.shape[1], C.shape[0], dtype=np.int64)
         nz = np.diff(C.indptr) > 0
         first[nz] = C.indices[C.indptr[:-1][nz]] % self.n_cols
-        order = np.lexsort((col_c, col_b, col_l, col_j, first))
+        if col_m is None:
+            col_m, col_d = np.full(len(col_j), -1), np.zeros(len(col_j))
+        order = np.lexsort((col_d, col_c, col_b, col_m, col_l, col_j, first))
         C = C[:, order]
         C.sort_indices()
         return dict(table=_i64(table), col_j=_i64(col_j[order]), col_b=_i64(col_b[order]), col_l=_i64(col_l[order]),
-                    col_c=_i64(col_c[order]), colptr=_i64(C.indptr), rowidx=_i64(C.indices),
+                    col_c=_i64(col_c[order]), col_m=_i64(col_m[order]), col_d=_i64(col_d[order]), colptr=_i64(C.indptr), rowidx=_i64(C.indices),
                     vals=np.ascontiguousarray(C.data, dtype=float), rows=np.arange(M.shape[0]))
 
     def parameter_columns(self) -> tuple[np.ndarray, np.ndarray]:
@@ -266,7 +275,8 @@ class _Order:
             return X.reshape(3 * X.shape[1], -1)
         if self.order == 4:
             pj, pl, pm = partners
-            X = np.einsum("beit,ceit,deit->bcdeit", u3[:, pj], u3[:, pl], u3[:, pm])
+            X = np.empty((3, 3, 3) + pj.shape + u3.shape[2:])                 # (3, 3, 3, n_q, n_c, T), contiguous
+            np.multiply((u3[:, pj][:, None] * u3[:, pl][None, :])[:, :, None], u3[:, pm][None, None, :], out=X)
             return X.reshape(27 * pj.shape[0], -1)
         pj, pl, pd = partners
         n_off, n_diag, n_c = pj.shape[0], pd.shape[0], pj.shape[1]
@@ -336,9 +346,9 @@ class DesignKernel:
         order has clusters there."""
         kerns = [(o, o.kernels[cls]) for o in self.orders if o.kernels[cls] is not None]
         if not kerns or any(o.kernels[cls] is None and o.classes[cls][1] is not None for o in self.orders):
-            return None                  # no clusters, or an order the compiled kernel does not build (fourth)
-        parts = {k: [] for k in ("table", "col_j", "col_b", "col_l", "col_c", "colptr", "rowidx", "vals", "outrow",
-                                 "src", "ptr", "dst", "w")}
+            return None                  # no clusters, or an order the compiled kernel does not build
+        parts = {k: [] for k in ("table", "col_j", "col_b", "col_l", "col_c", "col_m", "col_d", "colptr", "rowidx",
+                                 "vals", "outrow", "src", "ptr", "dst", "w")}
         n_tab = n_nz = n_rows = n_dst = 0
         for o, k in kerns:
             parts["table"].append(k["table"])
@@ -346,6 +356,8 @@ class DesignKernel:
             parts["col_l"].append(np.where(k["col_l"] >= 0, k["col_l"] + n_tab, -1))
             parts["col_b"].append(k["col_b"])
             parts["col_c"].append(k["col_c"])
+            parts["col_m"].append(np.where(k["col_m"] >= 0, k["col_m"] + n_tab, -1))
+            parts["col_d"].append(k["col_d"])
             parts["colptr"].append(k["colptr"][:-1] + n_nz)
             parts["rowidx"].append(k["rowidx"] + n_rows)
             parts["vals"].append(k["vals"])
@@ -363,7 +375,7 @@ class DesignKernel:
         parts["ptr"].append([n_dst])
         cat = {key: np.concatenate(v) for key, v in parts.items()}
         return (_i64(cat["table"]), len(self.orders[0].classes[cls][0])) + tuple(
-            _i64(cat[key]) for key in ("col_j", "col_b", "col_l", "col_c", "colptr", "rowidx")) + (
+            _i64(cat[key]) for key in ("col_j", "col_b", "col_l", "col_c", "col_m", "col_d", "colptr", "rowidx")) + (
             np.ascontiguousarray(cat["vals"], dtype=float), _i64(cat["outrow"]), _i64(cat["src"]), _i64(cat["ptr"]),
             _i64(cat["dst"]), np.ascontiguousarray(cat["w"], dtype=float))
 
