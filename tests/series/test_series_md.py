@@ -26,6 +26,22 @@ def _read(run):
     return trajmodes.read(run["dump"], reference=run["data"])
 
 
+def _basis_once():
+    """A ``build_basis`` for many runs on one ideal supercell (same data file geometry, same cutoffs): the symmetry
+    basis is built for the first run and kept, keyed by the supercell's positions and cell, the order and cutoff (the
+    fitted frequencies and their error bars do not depend on which basis of the same space a fit uses)."""
+    from trajmodes.forceconstants.fit import default_build_basis
+    built = {}
+
+    def build(fc, order, cutoff, primitive=None, **kw):
+        sc = fc.supercell
+        key = (order, cutoff, sc.positions.tobytes(), np.asarray(sc.cell).tobytes())
+        if key not in built:
+            built[key] = default_build_basis(fc, order, cutoff, primitive=primitive, **kw)
+        return built[key]
+    return build
+
+
 def test_error_bars_are_calibrated_over_independent_runs(tmp_path_factory):
     """16 LAMMPS runs of 64-atom Si at 300 K that differ only in their seeds (50 ps each, Langevin with the
     interatomic forces dumped): each frequency's scatter over the runs, in units of each run's own error bar (z-scores
@@ -35,12 +51,14 @@ def test_error_bars_are_calibrated_over_independent_runs(tmp_path_factory):
     (1985), so each run keeps its own share of energy per mode over its length.)"""
     out = tmp_path_factory.mktemp("calibration")
     nus, errs, temps = [], [], []
+    build = _basis_once()
     for seed in range(16):
         run = generate_run(out, "si", 300.0, A_300, 3001 + seed, cells=2, frames=2500, nevery=20,
                            thermostat="langevin", prod_damp=0.5)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est = EffectiveForceConstants(cutoff2=4.5, segments=20).fit(_read(run)).bootstrap(200, seed=seed)
+            est = EffectiveForceConstants(cutoff2=4.5, segments=20, build_basis=build).fit(_read(run))
+            est.bootstrap(200, seed=seed)
         nu, err, _ = frequencies_with_errors(est, Q, n_resamples=200, seed=seed)
         nus.append(nu)
         errs.append(err)
@@ -107,6 +125,7 @@ def test_error_bars_of_nve_and_nose_hoover_runs(system, tmp_path_factory):
     cutoff = CALIBRATION_CUTOFF[system]
     report, final = [], {}
     nu0 = None
+    build = _basis_once()
     for thermostat in ("nose-hoover", "nve"):
         for ps in (5.0, 50.0):
             nus, errs = [], {k: [] for k in ("segments", "blocking", "temperature", "frozen modes", "partition")}
@@ -115,7 +134,8 @@ def test_error_bars_of_nve_and_nose_hoover_runs(system, tmp_path_factory):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     traj = _read(run)
-                    est = EffectiveForceConstants(cutoff2=cutoff, cutoff3=cutoff, cutoff4=cutoff).fit(traj)
+                    est = EffectiveForceConstants(cutoff2=cutoff, cutoff3=cutoff, cutoff4=cutoff,
+                                                  build_basis=build).fit(traj)
                     est.bootstrap(200, seed=k)
                     nu0 = _static_frequencies(system, est, Q) if nu0 is None else nu0
                     nu, err, _ = frequencies_with_errors(est, Q)
