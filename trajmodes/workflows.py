@@ -62,13 +62,7 @@ def load_potential(spec: str, elements=None):
 
 
 def mean_temperature(trajectories) -> float | None:
-    """Mean kinetic temperature (K) over one or several runs, or None without velocities and masses (deprecated: a
-    second pass over the frames; a fit sums it in its own pass, :attr:`EffectiveForceConstants.temperature_`, and one
-    run has :meth:`Trajectory.temperature`)."""
-    import warnings
-    warnings.warn("trajmodes.workflows.mean_temperature is deprecated and will be removed in the next release: a fit "
-                  "holds the mean kinetic temperature of its frames as EffectiveForceConstants.temperature_ (K), and "
-                  "a run gives its own per frame with Trajectory.temperature()", DeprecationWarning, stacklevel=2)
+    """Mean kinetic temperature (K) over one or several runs, or None without velocities and masses."""
     trajs = trajectories if isinstance(trajectories, (list, tuple)) else [trajectories]
     vals = []
     for t in trajs:
@@ -105,7 +99,7 @@ class FitResult:
     reference_bands : xarray.Dataset or None
         The dispersion of the ``compare`` force constants on the same q-points.
     temperature : float or None
-        Mean kinetic temperature of the fitted frames (K; None where the runs have no velocities or masses).
+        Mean kinetic temperature of the runs (K).
     """
 
     estimator: object
@@ -157,8 +151,7 @@ def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None =
     if compare is not None:
         fc0 = compare if hasattr(compare, "fc2") else load_force_constants(compare)
         reference = frequencies_on(Phonons(fc0), bands)
-    temperature = est.temperature_ if np.isfinite(est.temperature_) else None     # summed in the fit's pass
-    return FitResult(est, bands, reference, temperature)
+    return FitResult(est, bands, reference, mean_temperature(trajs))
 
 
 @dataclass

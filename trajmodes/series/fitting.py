@@ -8,12 +8,11 @@ from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.series.core import Series
 from trajmodes.series.model import formula, share_kernel, shared_basis
 
-__all__ = ["fit_series"]
+__all__ = ["fit_series", "mean_temperature"]
 
 
-def _fit_temperature(fit, name: str) -> float:
-    """The mean kinetic temperature of a fitted run (:attr:`EffectiveForceConstants.temperature_`, summed in the
-    fit's own pass over the frames), K, or a clear error where the run has no velocities."""
+def mean_temperature(fit, name: str) -> float:
+    """The mean kinetic temperature of a fitted run (summed in the fit's own pass over the frames), K."""
     if not np.isfinite(fit.temperature_):
         raise ValueError(f"{name} has no velocities (or no masses), so its temperature is unknown: give the "
                          "temperature of every run")
@@ -90,7 +89,7 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
             if not fits:
                 raise
             raise ValueError(f"{name} (run {i + 1}) against {names[0]} (run 1): {exc}") from None
-        T = float(temperatures[i]) if temperatures is not None else _fit_temperature(est, name)
+        T = float(temperatures[i]) if temperatures is not None else mean_temperature(est, name)
         if not fits:                        # every later run is fitted in the parameters of the first one
             fit_settings = dict(fit_settings, build_basis=shared_basis(est, fit_settings.get("build_basis")))
         if n_resamples:
