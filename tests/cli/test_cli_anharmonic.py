@@ -82,6 +82,7 @@ def test_anharmonic_command_refuses_harmonic_constants(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_compare_command_on_a_run_too_short_to_resolve_the_lines(tmp_path, capsys):
     """The shipped 12 ps Cu run: fit fc2 + fc3, project, compare. Most of its lines are narrower than its
     resolution: the few clean fits are compared, and the command warns that the MD conductivity misses the rest."""
@@ -125,6 +126,7 @@ def test_compare_command_needs_cubic_constants(tmp_path, capsys):
     assert "no third-order part" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_anharmonic_command_with_four_phonon_scattering(tmp_path, capsys):
     """--four-phonon SIGMA adds the four-phonon widths of a fit with --cutoff4 (reported apart, as the API gives
     them), in the RTA and on the diagonal of the LBTE's collision matrix, which then gives a lower conductivity."""

@@ -60,8 +60,10 @@ def test_scheduler_and_workers_give_the_threaded_numbers(tmp_path, capsys, monke
 
 
 def test_no_scheduler_at_the_address_is_a_clear_error(tmp_path, capsys):
+    import dask
     port = _free_port()
-    assert main([*RUN, "--scheduler", f"tcp://127.0.0.1:{port}", "-o", str(tmp_path / "x")]) == 2
+    with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):      # dask's own setting, 30 s by default
+        assert main([*RUN, "--scheduler", f"tcp://127.0.0.1:{port}", "-o", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert f"no Dask scheduler answers at tcp://127.0.0.1:{port}" in err and not (tmp_path / "x").exists()
 

@@ -188,7 +188,8 @@ _slow = pytest.mark.slow
 
 @pytest.mark.parametrize("system,mesh,sigma", [("si", 6, 0.1), pytest.param("si", 7, 0.1, marks=_slow),
                                                ("cu", 6, 0.1),
-                                               ("si", 5, None), ("si", 6, None), ("cu", 6, None),
+                                               ("si", 5, None), pytest.param("si", 6, None, marks=_slow),
+                                               pytest.param("cu", 6, None, marks=_slow),
                                                pytest.param("cu", 8, None, marks=_slow)])
 def test_linewidths_and_rta_kappa_match_phono3py(request, tmp_path, system, mesh, sigma):
     """Gaussian smearing (sigma 0.1 THz) and tetrahedra: widths to 1e-6 relative, kappa to 1e-4, two temperatures,
@@ -292,7 +293,7 @@ def test_supercell_grid_of_a_sheared_mesh_is_the_mesh(cu_fc3):
         Anharmonic(cu_fc3, 4 * U, [300.0])
 
 
-@pytest.mark.parametrize("system,mesh", [("si", 6), ("cu", 6)])
+@pytest.mark.parametrize("system,mesh", [("si", 6), pytest.param("cu", 6, marks=_slow)])
 def test_isotope_scattering_in_widths_and_kappa_matches_phono3py(request, tmp_path, system, mesh):
     """Natural isotope mass variances added to the three-phonon widths: RTA kappa against phono3py's
     ``is_isotope`` with the same mass variances (Gaussian smearing): widths to 1e-6, kappa to 1e-4."""

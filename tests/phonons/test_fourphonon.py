@@ -169,6 +169,7 @@ def test_linewidths_and_conductivity_with_four_phonon_scattering(crystal):
     assert 0.5 * k3 < k34 < 0.99 * k3
 
 
+@pytest.mark.slow
 def test_four_phonon_scattering_on_the_diagonal_of_the_collision_matrix(crystal):
     """method="lbte" with four_phonon=sigma puts the four-phonon widths on the diagonal of the collision matrix (as the
     isotope scattering): the widths are those of linewidths(four_phonon=), the RTA alongside is the RTA from those

@@ -58,7 +58,9 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on the Dask scheduler at ADDRESS (tcp://host:8786), or the one described by a scheduler "
-                        "file (*.json, dask scheduler --scheduler-file); needs the 'distributed' package")
+                        "file (*.json, dask scheduler --scheduler-file); needs the 'distributed' package; waits for it "
+                        "as long as dask's distributed.comm.timeouts.connect says (30 s unless set, e.g. "
+                        "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s)")
     g.add_argument("--workers", type=positive_int, metavar="N",
                    help="start a local cluster of N worker processes (one thread each) for this command")
 
@@ -81,10 +83,10 @@ def cluster(args):
             local = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                      dashboard_address=None))
             stack.enter_context(Client(local))
-        elif str(address).endswith(".json"):
-            stack.enter_context(Client(scheduler_file=str(address), timeout="30s"))
+        elif str(address).endswith(".json"):       # connect timeout: dask's distributed.comm.timeouts.connect (30 s)
+            stack.enter_context(Client(scheduler_file=str(address)))
         else:
-            stack.enter_context(Client(str(address), timeout="30s"))
+            stack.enter_context(Client(str(address)))
     except OSError as exc:
         stack.close()
         raise ValueError(f"no Dask scheduler answers at {address}: {exc}; start one (dask scheduler) or check the "
