@@ -134,6 +134,20 @@ def test_design_rows_match_full_layout(cu):
     assert abs(ff - (fm ** 2).sum()) < 1e-12 * ff and n == Aall.shape[0]
 
 
+def _assert_compiled_equals_numpy(kern, u, fm, monkeypatch):
+    """The compiled kernel's design rows and normal equations equal the numpy path's (``_design`` unset)."""
+    from trajmodes.forceconstants import design
+    compiled = kern.design(u[:4])
+    blk_c = NormalBlocks.zeros(1, kern.n_params)
+    kern.accumulate(u, fm, blk_c, 0)
+    monkeypatch.setattr(design, "_design", None)
+    assert np.abs(kern.design(u[:4]) - compiled).max() < 1e-14 * np.abs(compiled).max()
+    blk_n = NormalBlocks.zeros(1, kern.n_params)
+    kern.accumulate(u, fm, blk_n, 0)
+    assert _rel(blk_c.G, blk_n.G) < 1e-13 and _rel(blk_c.b, blk_n.b) < 1e-13
+    monkeypatch.undo()
+
+
 def test_compiled_rows_equal_the_numpy_products(cu, monkeypatch):
     """The compiled kernel (gather fused into the sparse product) builds the same rows and normal equations as the
     numpy gather and sparse product, in the factored basis (symmetry basis times the sum rule's map) that both use;
@@ -150,15 +164,7 @@ def test_compiled_rows_equal_the_numpy_products(cu, monkeypatch):
                         _full3(fc, est.bases_[3].to_compact(p3)))
     assert _rel(kern.design(u[:4]) @ np.concatenate([p2, p3]), want.reshape(-1)) < 1e-12
     fm = f - f.mean(axis=1, keepdims=True)
-    compiled = kern.design(u[:4])
-    blk_c = NormalBlocks.zeros(1, kern.n_params)
-    kern.accumulate(u, fm, blk_c, 0)
-    monkeypatch.setattr(design, "_design", None)
-    assert np.abs(kern.design(u[:4]) - compiled).max() < 1e-14 * np.abs(compiled).max()
-    blk_n = NormalBlocks.zeros(1, kern.n_params)
-    kern.accumulate(u, fm, blk_n, 0)
-    assert _rel(blk_c.G, blk_n.G) < 1e-13 and _rel(blk_c.b, blk_n.b) < 1e-13
-    monkeypatch.undo()
+    _assert_compiled_equals_numpy(kern, u, fm, monkeypatch)
     o = kern.orders[1]
     k = dict(o.kernels[0], table=o.kernels[0]["table"].copy())
     k["table"][0, 0] = sc.n_atoms                        # an atom that does not exist
@@ -207,15 +213,7 @@ def test_compiled_fourth_order_rows_equal_the_numpy_products(cu, monkeypatch):
     kern = est.fit_arrays(sc, u, f).kernel_
     assert kern.orders[2].order == 4 and all(t is not None for t in kern.tables)
     fm = f - f.mean(axis=1, keepdims=True)
-    compiled = kern.design(u[:4])
-    blk_c = NormalBlocks.zeros(1, kern.n_params)
-    kern.accumulate(u, fm, blk_c, 0)
-    monkeypatch.setattr(design, "_design", None)
-    assert np.abs(kern.design(u[:4]) - compiled).max() < 1e-14 * np.abs(compiled).max()
-    blk_n = NormalBlocks.zeros(1, kern.n_params)
-    kern.accumulate(u, fm, blk_n, 0)
-    assert _rel(blk_c.G, blk_n.G) < 1e-13 and _rel(blk_c.b, blk_n.b) < 1e-13
-    monkeypatch.undo()
+    _assert_compiled_equals_numpy(kern, u, fm, monkeypatch)
     tables = list(kern.tables[0])
     col_m = tables[6].copy()
     col_m[col_m >= 0] = len(tables[0])                  # a partner-table row past the table
