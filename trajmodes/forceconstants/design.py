@@ -212,7 +212,8 @@ class _Order:
         C = C[:, order]
         C.sort_indices()
         return dict(table=_i64(table), col_j=_i64(col_j[order]), col_b=_i64(col_b[order]), col_l=_i64(col_l[order]),
-                    col_c=_i64(col_c[order]), col_m=_i64(col_m[order]), col_d=_i64(col_d[order]), colptr=_i64(C.indptr), rowidx=_i64(C.indices),
+                    col_c=_i64(col_c[order]), col_m=_i64(col_m[order]), col_d=_i64(col_d[order]),
+                    colptr=_i64(C.indptr), rowidx=_i64(C.indices),
                     vals=np.ascontiguousarray(C.data, dtype=float), rows=np.arange(M.shape[0]))
 
     def parameter_columns(self) -> tuple[np.ndarray, np.ndarray]:
@@ -345,8 +346,8 @@ class DesignKernel:
         non-zeros of the orders one after the other), in :func:`_design.normal_into`'s argument order; None when no
         order has clusters there."""
         kerns = [(o, o.kernels[cls]) for o in self.orders if o.kernels[cls] is not None]
-        if not kerns or any(o.kernels[cls] is None and o.classes[cls][1] is not None for o in self.orders):
-            return None                  # no clusters, or an order the compiled kernel does not build
+        if not kerns:
+            return None                  # no order has clusters in this class (every order's are built)
         parts = {k: [] for k in ("table", "col_j", "col_b", "col_l", "col_c", "col_m", "col_d", "colptr", "rowidx",
                                  "vals", "outrow", "src", "ptr", "dst", "w")}
         n_tab = n_nz = n_rows = n_dst = 0
