@@ -127,7 +127,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pa.add_argument("--four-phonon", dest="four_phonon", type=width_or_adaptive, metavar="SIGMA",
                     help="add four-phonon scattering from the constants' fourth order (trajmodes fit --cutoff4), "
                          "Gaussian delta functions of this standard deviation in THz, or 'adaptive' (with "
-                         "--smearing adaptive) (with --method lbte: on the diagonal of the collision matrix)")
+                         "--smearing adaptive) (with --method lbte: its widths on the diagonal of the collision matrix, its "
+                         "scattering-in off it)")
     pa.add_argument("--four-phonon-sample", dest="four_phonon_sample", type=mesh, metavar="N1,N2,N3",
                     help="with --four-phonon: Monte Carlo sums over two stratified samples of the mesh with this many "
                          "cells per axis, drawn for every q (TDEP's -qg4ph); default: every pair of the mesh")

@@ -433,9 +433,9 @@ class Anharmonic:
             of its pseudo-inverse (phono3py's default).
         four_phonon : float or "adaptive", optional
             ``"lbte"`` only (for the RTA give :meth:`linewidths` ``four_phonon=``): four-phonon scattering, Gaussian
-            of this width (THz) or adaptive (as :meth:`linewidths`), on the diagonal of the collision matrix beside
-            the isotope scattering (resistive only: the four-phonon scattering-in is left out, as in T. Feng and
-            X. Ruan, Phys. Rev. B 96, 161201(R) (2017)).
+            of this width (THz) or adaptive (as :meth:`linewidths`): its widths on the diagonal of the collision
+            matrix, the scattering-in of the other three phonons of each process off it (as TDEP's iterative
+            solution; :func:`trajmodes.phonons.lbte.collision_matrix` can leave it out).
         four_phonon_sample, four_phonon_seed :
             ``"lbte"`` only: Monte Carlo sampling of the four-phonon sums, as :meth:`linewidths`.
 

@@ -22,7 +22,11 @@ n, sum over pairs (i, j) of s_k n_i n_j (k the third): the widths grow as T^2.
 The sums run over every pair (q1, q2) of the mesh, q3 = G - q - q1 - q2, with Gaussian delta functions (``smearing``,
 THz), or, with ``sample``, over the pairs of two stratified random samples of the mesh (one point drawn in each cell
 of a coarser grid, a new draw for every q; TDEP's ``thermal_conductivity -qg4ph``, Knoop et al., J. Open Source
-Softw. 9, 6150 (2024)): an unbiased estimate of the full sum at (n_sample / N)^2 of its cost. The fourth-order constants are those of :class:`~trajmodes.forceconstants.quartic.QuarticConstants`: quartets
+Softw. 9, 6150 (2024)): an unbiased estimate of the full sum at (n_sample / N)^2 of its cost.
+
+:meth:`FourPhonon.collision` gives, beside the widths, the four-phonon part of a row of the collision matrix of the
+linearised Boltzmann equation (the scattering-in of the three other phonons of each process), which
+:mod:`trajmodes.phonons.lbte` adds to the three-phonon matrix. The fourth-order constants are those of :class:`~trajmodes.forceconstants.quartic.QuarticConstants`: quartets
 within half the supercell, each atom at its shortest image from the first.
 """
 from __future__ import annotations
@@ -37,7 +41,7 @@ from trajmodes.phonons.statistics import check_occupation, occupations
 from trajmodes.resources import require_memory
 from trajmodes.units import AMU_A2_PS2_EV
 
-__all__ = ["FourPhonon", "four_phonon_gamma", "GAMMA4_FACTOR", "SIGNS"]
+__all__ = ["FourPhonon", "four_phonon_gamma", "four_phonon_sums", "GAMMA4_FACTOR", "SIGNS"]
 #: 96 pi / hbar^2 with the widths in THz and the delta functions in 1/THz (ordinary frequency): 24 / (pi hbar^2)
 GAMMA4_FACTOR = 24.0 / (np.pi * HBAR_EV_PS ** 2)
 #: the sign patterns of the three other phonons (+ emitted, - absorbed); (---) cannot conserve energy
@@ -170,70 +174,134 @@ class FourPhonon:
         -------
         (n_temperatures, n_q, 3n) THz.
         """
+        gps = np.atleast_1d(np.asarray(qpoints, dtype=np.int64))
+        sums = self._setup(temperatures, smearing, occupation, variances, sample)
+        out = np.stack([self._sums(int(q), sums, seed, rows=False)[0] for q in gps], axis=1) if len(gps) else \
+            np.zeros((len(sums["temperatures"]), 0, self.n_branches))
+        return out
+
+    def collision(self, q: int, temperatures, smearing: float | None, occupation: str = "quantum", variances=None,
+                  sample=None, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The four-phonon Gamma of the modes at grid point ``q`` and their scattering-in from every mode of the mesh:
+        the four-phonon part of a row of the collision matrix of the linearised Boltzmann equation.
+
+        With the deviations written n = n0 + n0 (n0 + 1) x and x odd in q (a temperature gradient), every process of
+        a quartet (q s, q1 s1, q2 s2, q3 s3), q + q1 + q2 + q3 = G, changes the occupation of (q s) in proportion to
+        x + x1 + x2 + x3 (an emitted phonon is at -q_i, where x is -x_i), with the weight the process adds to Gamma.
+        So each term of Gamma's sum also couples (q s) to each of its three other modes; in the symmetric form of
+        the collision matrix (:mod:`trajmodes.phonons.lbte`, phi = sqrt(n0 (n0 + 1)) x) the entry of (q1 s1) is
+        that weight times sqrt(n0 (n0 + 1)) / sqrt(n1 (n1 + 1)) (classically n0 / n1). By detailed balance it is
+        the entry of (q s) in the row of (q1 s1) (to the accuracy of the delta functions' energy conservation), and
+        the entries of a row, each divided by that ratio, sum to 3 Gamma. TDEP's iterative solution takes the same
+        terms (Knoop et al., J. Open Source Softw. 9, 6150 (2024)); the three-phonon form is Chaput, Phys. Rev.
+        Lett. 110, 265506 (2013).
+
+        Parameters are those of :meth:`gamma`, at one grid point.
+
+        Returns
+        -------
+        gamma : (n_temperatures, 3n) THz
+            As :meth:`gamma` gives it.
+        row : (n_temperatures, 3n, N, 3n) THz
+            The scattering-in entry of (q s) from (q' s') for every grid point q' of the mesh (without Gamma).
+        """
+        from trajmodes.phonons.statistics import pair_occupations
+        sums = self._setup(temperatures, smearing, occupation, variances, sample)
+        gamma, row = self._sums(int(q), sums, seed, rows=True)
+        p = pair_occupations(self.frequencies, sums["temperatures"], sums["occupation"], self.cutoff_frequency)
+        ratio = p[:, q][:, :, None, None] / np.where(p > 0, p, np.inf)[:, None]           # (nt, s, N, s')
+        return gamma, row * ratio
+
+    def _setup(self, temperatures, smearing, occupation, variances, sample) -> dict:
+        """The settings of a four-phonon sum, checked, and the occupations of every mode of the mesh."""
         occupation = check_occupation(occupation)
         var = None if variances is None else np.asarray(variances, dtype=float)
         if var is None and not (smearing is not None and np.isfinite(smearing) and smearing > 0):
             raise ValueError(f"smearing must be a positive width in THz, not {smearing!r}")
-        gps = np.atleast_1d(np.asarray(qpoints, dtype=np.int64))
         temps = np.atleast_1d(np.asarray(temperatures, dtype=float))
-        N = self.grid.n_points
-        nb = self.n_branches
         f_all = self.frequencies
         live = f_all > self.cutoff_frequency
         n_all = np.where(live[None], occupations(np.where(live, f_all, 1.0), temps, occupation), 0.0)   # (nt, N, nb)
+        dims = None
         if sample is not None:
             dims = np.asarray(sample).reshape(-1)
             if dims.size != 3 or dims.dtype.kind not in "iu" or (dims < 1).any():
                 raise ValueError(f"sample must be three positive integers (cells per axis), not {sample!r}")
-        full = np.stack(np.meshgrid(np.arange(N), np.arange(N), indexing="ij"), -1).reshape(-1, 2)
-        out = np.zeros((len(temps), len(gps), nb))
-        for iq, q in enumerate(gps):
-            f0 = f_all[q]
-            scale = 1.0
-            pairs = full
-            if sample is not None:
-                rng = np.random.default_rng(None if seed is None else [int(seed), int(q)])
-                a, b = self.sample(dims, rng), self.sample(dims, rng)
-                pairs = np.stack(np.meshgrid(a, b, indexing="ij"), -1).reshape(-1, 2)
-                scale = (N / len(a)) ** 2
-            for s in range(0, len(pairs), self.chunk):
-                p = pairs[s:s + self.chunk]
-                strength, i3 = self.strength(int(q), p[:, 0], p[:, 1])                      # (T, s, u, v, w)
-                f = [f_all[p[:, 0]], f_all[p[:, 1]], f_all[i3]]
-                occ = [n_all[:, p[:, 0]], n_all[:, p[:, 1]], n_all[:, i3]]                  # (nt, T, nb) each
-                if var is None:
-                    inv = 1.0 / smearing
-                else:                                             # 1 / sigma of every (T, s, u, v, w), once
-                    inv = 1.0 / np.sqrt(var[q][None, :, None, None, None] + var[p[:, 0]][:, None, :, None, None]
-                                        + var[p[:, 1]][:, None, None, :, None] + var[i3][:, None, None, None, :])
-                norm = inv / np.sqrt(2 * np.pi)
-                for signs in SIGNS:
-                    x = (f0[None, :, None, None, None] - signs[0] * f[0][:, None, :, None, None]
-                         - signs[1] * f[1][:, None, None, :, None] - signs[2] * f[2][:, None, None, None, :])
-                    x *= inv
-                    delta = np.exp(-0.5 * x * x) * norm                                     # (T, s, u, v, w)
-                    w = _weights(signs, *occ, occupation)                                   # (nt, T, u, v, w)
-                    out[:, iq] += scale * np.einsum("tsuvw,ktuvw->ks", strength * delta, w, optimize=True)
-        return GAMMA4_FACTOR * out / N ** 2
+        return dict(temperatures=temps, occupation=occupation, smearing=smearing, variances=var, occupations=n_all,
+                    dims=dims)
+
+    def _sums(self, q: int, sums: dict, seed, rows: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Gamma (nt, 3n) THz at grid point q, and with ``rows`` the weights of its terms gathered on each of the
+        three other modes, (nt, 3n, N, 3n) THz (before the occupation ratio of :meth:`collision`)."""
+        N, nb = self.grid.n_points, self.n_branches
+        f_all, n_all, var, occupation = self.frequencies, sums["occupations"], sums["variances"], sums["occupation"]
+        nt = n_all.shape[0]
+        f0 = f_all[q]
+        scale = 1.0
+        if sums["dims"] is None:
+            pairs = np.stack(np.meshgrid(np.arange(N), np.arange(N), indexing="ij"), -1).reshape(-1, 2)
+        else:
+            rng = np.random.default_rng(None if seed is None else [int(seed), int(q)])
+            a, b = self.sample(sums["dims"], rng), self.sample(sums["dims"], rng)
+            pairs = np.stack(np.meshgrid(a, b, indexing="ij"), -1).reshape(-1, 2)
+            scale = (N / len(a)) ** 2
+        out = np.zeros((nt, nb))
+        row = np.zeros((nt, nb, N, nb)) if rows else None
+        for s in range(0, len(pairs), self.chunk):
+            p = pairs[s:s + self.chunk]
+            strength, i3 = self.strength(q, p[:, 0], p[:, 1])                               # (T, s, u, v, w)
+            legs = (p[:, 0], p[:, 1], i3)
+            f = [f_all[i] for i in legs]
+            occ = [n_all[:, i] for i in legs]                                               # (nt, T, nb) each
+            if var is None:
+                inv = 1.0 / sums["smearing"]
+            else:                                                 # 1 / sigma of every (T, s, u, v, w), once
+                inv = 1.0 / np.sqrt(var[q][None, :, None, None, None] + var[p[:, 0]][:, None, :, None, None]
+                                    + var[p[:, 1]][:, None, None, :, None] + var[i3][:, None, None, None, :])
+            norm = inv / np.sqrt(2 * np.pi)
+            terms = np.zeros((nt,) + strength.shape) if rows else None
+            for signs in SIGNS:
+                x = (f0[None, :, None, None, None] - signs[0] * f[0][:, None, :, None, None]
+                     - signs[1] * f[1][:, None, None, :, None] - signs[2] * f[2][:, None, None, None, :])
+                x *= inv
+                delta = np.exp(-0.5 * x * x) * norm                                         # (T, s, u, v, w)
+                w = _weights(signs, *occ, occupation)                                       # (nt, T, u, v, w)
+                if rows:
+                    terms += (strength * delta)[None] * w[:, :, None]
+                else:
+                    out += np.einsum("tsuvw,ktuvw->ks", strength * delta, w, optimize=True)
+            if rows:
+                out += terms.sum(axis=(1, 3, 4, 5))
+                for leg, axes in zip(legs, ((4, 5), (3, 5), (3, 4))):                      # onto (q_i s_i)
+                    np.add.at(row, (slice(None), slice(None), leg), terms.sum(axis=axes).transpose(0, 2, 1, 3))
+        factor = scale * GAMMA4_FACTOR / N ** 2
+        return out * factor, (row * factor if rows else None)
 
 
-def four_phonon_gamma(an, grid_points, smearing: float | str, sample=None, seed: int | None = None) -> np.ndarray:
-    """The four-phonon Gamma (half width, THz) of the modes of an :class:`~trajmodes.phonons.anharmonic.Anharmonic`
-    at its ``grid_points``, on its mesh, temperatures and occupation, from its constants' ``fc4`` (Gaussian
-    ``smearing`` THz, or ``"adaptive"``: the adaptive widths of ``an``, which must have adaptive smearing; ``sample``
-    and ``seed`` as :meth:`FourPhonon.gamma`), averaged over degenerate branches: (n_temperatures, n_points, 3n)."""
-    from trajmodes.phonons.degeneracy import degenerate_average
+def four_phonon_sums(an, smearing: float | str) -> tuple[FourPhonon, dict]:
+    """The :class:`FourPhonon` of an :class:`~trajmodes.phonons.anharmonic.Anharmonic`'s constants and mesh, and the
+    keywords of its sums for ``an``'s temperatures and occupation: Gaussians of width ``smearing`` (THz), or
+    ``"adaptive"``, the adaptive widths of ``an`` (which must have adaptive smearing)."""
     from trajmodes.phonons.selfenergy import ADAPTIVE
-    gps = np.asarray(grid_points)
     fp = FourPhonon(an.fc, an.grid.matrix, phonons=an.phonons, cutoff_frequency=an.interaction.cutoff_frequency)
+    kw = dict(temperatures=an.temperatures, occupation=an.occupation)
     if isinstance(smearing, str):
         if smearing != ADAPTIVE or not an.deltas.adaptive:
             raise ValueError(f"four_phonon must be a width in THz, or {ADAPTIVE!r} with Anharmonic(smearing="
                              f"{ADAPTIVE!r}) (whose widths it takes), not {smearing!r}")
-        four = fp.gamma(gps, an.temperatures, None, an.occupation, variances=an.deltas.variances, sample=sample,
-                        seed=seed)
-    else:
-        four = fp.gamma(gps, an.temperatures, float(smearing), an.occupation, sample=sample, seed=seed)
+        return fp, dict(kw, smearing=None, variances=an.deltas.variances)
+    return fp, dict(kw, smearing=float(smearing))
+
+
+def four_phonon_gamma(an, grid_points, smearing: float | str, sample=None, seed: int | None = None) -> np.ndarray:
+    """The four-phonon Gamma (half width, THz) of the modes of an :class:`~trajmodes.phonons.anharmonic.Anharmonic`
+    at its ``grid_points``, on its mesh, temperatures and occupation, from its constants' ``fc4`` (``smearing`` as
+    :func:`four_phonon_sums`; ``sample`` and ``seed`` as :meth:`FourPhonon.gamma`), averaged over degenerate
+    branches: (n_temperatures, n_points, 3n)."""
+    from trajmodes.phonons.degeneracy import degenerate_average
+    gps = np.asarray(grid_points)
+    fp, kw = four_phonon_sums(an, smearing)
+    four = fp.gamma(gps, sample=sample, seed=seed, **kw)
     return degenerate_average(four, an.frequencies[gps], an.degeneracy_tol)
 
 

@@ -46,7 +46,9 @@ degenerate branches at every q (an entry of one branch of a degenerate set depen
 chosen inside the set; the set's average does not), it is symmetrised as (Omega + Omega^T) / 2, diagonalised,
 and inverted on the eigenvalues with |omega| > 1e-8 THz.
 
-Isotope scattering (``Anharmonic(..., isotopes=...)``) is added to the diagonal only, as phono3py does.
+Isotope scattering (``Anharmonic(..., isotopes=...)``) is added to the diagonal only, as phono3py does. Four-phonon
+scattering (``four_phonon=``) adds its Gamma to the diagonal and, off it, the scattering-in of the three other phonons
+of every process (:meth:`trajmodes.phonons.fourphonon.FourPhonon.collision`), as TDEP's iterative solution does.
 
 Classical occupations (``occupation="classical"``): n = k_B T / (h nu) everywhere, sqrt(n (n + 1)) -> n, Gamma
 with n' + n'' and C = k_B; the classical limit of every term, in which kappa is proportional to 1 / T. The
@@ -197,21 +199,37 @@ def collision_row(an: Anharmonic, q: int, reduce: bool = True, scattering_in: bo
 
 
 def _matrix_rows(an: Anharmonic, q: int, columns: np.ndarray, rotations, weights, i_row: int, scattering_in: bool,
-                 average: bool, diagonal) -> tuple[np.ndarray, np.ndarray]:
+                 average: bool, diagonal, four=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The rows of the (irreducible or reducible) collision matrix for the modes at grid point ``q``, weighted and
     averaged over degenerate branches (before the symmetrisation).
 
     ``columns`` are the grid points of the columns (the irreducible points, or the whole mesh); ``rotations``
     (n_ops, 3, 3) the Cartesian operations (irreducible form) or None (reducible); ``weights`` the w_j of the
     columns; ``i_row`` the position of q among the columns; ``diagonal`` None or the Gamma (nt, nc, nb) of the
-    columns added to the diagonal (isotope and four-phonon scattering).
-    Returns gamma (nt, nb), that scattering included, and the rows, (nt, nb, 3, nc, nb, 3) or (nt, nb, nc, nb).
+    columns added to the diagonal (isotope scattering); ``four`` None or the four-phonon scattering: a dict of the
+    :class:`~trajmodes.phonons.fourphonon.FourPhonon` ``calculator``, the keywords of its ``sums``, and
+    ``scattering_in`` (False: its Gamma on the diagonal only).
+    Returns gamma (nt, nb), that scattering included, the rows, (nt, nb, 3, nc, nb, 3) or (nt, nb, nc, nb), and the
+    four-phonon part of gamma (nt, nb) or None.
     """
     grid = an.grid
     res = collision_row(an, q, reduce=rotations is not None, scattering_in=scattering_in)
     gamma, c = res["gamma"], res["row"]
     if diagonal is not None:
         gamma = gamma + diagonal[:, i_row]
+    gamma4 = None
+    if four is not None:
+        fp, kw = four["calculator"], four["sums"]
+        if scattering_in and four["scattering_in"]:
+            gamma4, row4 = fp.collision(q, **kw)
+            if kw["sample"] is not None:       # a sampled row, made invariant under the little group of q as the
+                im = grid.rotated[grid.rotated[:, q] == q]                  # exact one is (m, N): images of each q'
+                row4 = row4[:, :, im].mean(axis=2)
+            c = c + row4
+        else:
+            gamma4 = fp.gamma(q, **kw)[:, 0]
+        gamma4 = degenerate_average(gamma4[:, None], an.frequencies[[q]], an.degeneracy_tol)[:, 0]
+        gamma = gamma + gamma4
     nt, nb = gamma.shape
     f = an.interaction.frequencies
     if rotations is None:
@@ -237,7 +255,7 @@ def _matrix_rows(an: Anharmonic, q: int, columns: np.ndarray, rotations, weights
         else:
             rows = np.einsum("st,ktajub->ksajub", m_row, rows, optimize=True)
             rows = np.einsum("juv,ksajvb->ksajub", m_col, rows, optimize=True)
-    return gamma, rows
+    return gamma, rows, gamma4
 
 
 def _rows_task(an: Anharmonic, block, options: dict) -> list:
@@ -269,7 +287,7 @@ class CollisionMatrix:
         The isotope part of ``gamma`` (:meth:`Anharmonic.isotope_gamma`; on the diagonal only, as phono3py), None
         without isotopes.
     gamma_four_phonon : (nt, n_q, 3n) THz or None
-        The four-phonon part of ``gamma`` (on the diagonal only), None without it.
+        The four-phonon part of ``gamma``, None without it.
     """
 
     matrix: np.ndarray
@@ -287,7 +305,8 @@ class CollisionMatrix:
 
 def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: bool = True,
                      average_degenerate: bool = True, four_phonon: float | str | None = None,
-                     four_phonon_sample=None, four_phonon_seed: int | None = None) -> CollisionMatrix:
+                     four_phonon_sample=None, four_phonon_seed: int | None = None,
+                     four_phonon_scattering_in: bool = True) -> CollisionMatrix:
     """The collision matrix of ``an``'s mesh, temperatures, occupations and delta functions.
 
     Parameters
@@ -304,11 +323,14 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
         q' the strengths of the triplet that stands for it, on the little-group images used: leave it on, except
         with ``reducible`` for checks.
     four_phonon : float or "adaptive", optional
-        Four-phonon scattering (:func:`trajmodes.phonons.fourphonon.four_phonon_gamma`, Gaussian of this width in
-        THz, or the adaptive widths of ``an``) on the diagonal, as the isotope scattering.
+        Four-phonon scattering (:meth:`trajmodes.phonons.fourphonon.FourPhonon.collision`, Gaussians of this width
+        in THz, or the adaptive widths of ``an``): its Gamma on the diagonal and its scattering-in off it.
     four_phonon_sample, four_phonon_seed :
         Monte Carlo sampling of the four-phonon sums (``sample`` and ``seed`` of
         :meth:`trajmodes.phonons.fourphonon.FourPhonon.gamma`).
+    four_phonon_scattering_in : bool
+        False: the four-phonon Gamma on the diagonal only, as the isotope scattering (the scattering-in of the three
+        other phonons of each process left out).
 
     Returns
     -------
@@ -335,14 +357,15 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
     size = len(gps) * nb * (1 if reducible else 3)
     _check_memory(collision_matrix_bytes(len(gps), nb, nt, reducible), size, nt)
     iso = None if an.mass_variances is None else an.isotope_gamma(gps)
+    diagonal = None if iso is None else np.broadcast_to(iso[None], (nt,) + iso.shape)
     four = None
     if four_phonon is not None:
-        from trajmodes.phonons.fourphonon import four_phonon_gamma
-        four = four_phonon_gamma(an, gps, four_phonon, four_phonon_sample, four_phonon_seed)
-    diagonal = None if iso is None and four is None else \
-        np.zeros((nt, len(gps), nb)) + (0.0 if iso is None else iso[None]) + (0.0 if four is None else four)
+        from trajmodes.phonons.fourphonon import four_phonon_sums
+        fp, kw = four_phonon_sums(an, four_phonon)
+        four = dict(calculator=fp, sums=dict(kw, sample=four_phonon_sample, seed=four_phonon_seed),
+                    scattering_in=bool(four_phonon_scattering_in))
     options = dict(columns=gps, rotations=rotations, weights=weights, scattering_in=scattering_in,
-                   average=average_degenerate, diagonal=diagonal)
+                   average=average_degenerate, diagonal=diagonal, four=four)
     me = dask.delayed(an, traverse=False)
     opts = dask.delayed(options, traverse=False)
     pairs = list(zip(gps.tolist(), range(len(gps))))
@@ -351,6 +374,7 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
     with one_blas_thread():                                               # tasks side by side
         results = dask.compute(*tasks, **kw)
     gamma = np.stack([r[0][0] for r in results], axis=1)                                 # (nt, n_q, nb)
+    four = None if four is None else np.stack([r[0][2] for r in results], axis=1)
     per_q = size // len(gps)                                              # rows of one q: 3n (x 3)
     matrix = np.empty((nt, size, size))
     for i, r in enumerate(results):
@@ -418,7 +442,7 @@ def solve_lbte(cm: CollisionMatrix, velocities, heat_capacities, volume: float, 
 def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: float = PINV_CUTOFF,
                       scattering_in: bool = True, average_degenerate: bool = True,
                       four_phonon: float | str | None = None, four_phonon_sample=None,
-                      four_phonon_seed: int | None = None) -> dict:
+                      four_phonon_seed: int | None = None, four_phonon_scattering_in: bool = True) -> dict:
     """The LBTE thermal conductivity of ``an``'s mesh and temperatures, with the RTA alongside.
 
     Parameters are those of :func:`collision_matrix` and :func:`solve_lbte`.
@@ -436,7 +460,8 @@ def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: floa
     grid = an.grid
     cm = collision_matrix(an, reducible=reducible, scattering_in=scattering_in,
                           average_degenerate=average_degenerate, four_phonon=four_phonon,
-                          four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
+                          four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed,
+                          four_phonon_scattering_in=four_phonon_scattering_in)
     gps = cm.grid_points
     C, v = an.transport(gps)
     sol = solve_lbte(cm, v, C, an.fc.primitive.volume, grid.n_points, pinv_cutoff)
