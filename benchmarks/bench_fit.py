@@ -141,7 +141,7 @@ def run_trajmodes(tr, ref, u, f, cutoffs, repeats: int) -> tuple[dict, Effective
     n = len(u)
     est = EffectiveForceConstants(r2, r3, mode="simultaneous", folds=5)
     t0 = time.perf_counter()
-    est._prepare(ref)                                       # bases + kernel, as fit() does first
+    est.prepare(ref)                                       # bases + kernel, as fit() does first
     t_setup = time.perf_counter() - t0
     kern = est.kernel_
     P = kern.n_params
@@ -387,7 +387,7 @@ def diamond_supercell(n: int, a: float = 5.431) -> Crystal:
 def kernel_time(ref: Crystal, u, f, cutoffs, repeats: int) -> dict:
     est = EffectiveForceConstants(cutoffs[0], cutoffs[1], mode="simultaneous")
     t0 = time.perf_counter()
-    est._prepare(ref)
+    est.prepare(ref)
     t_setup = time.perf_counter() - t0
     kern = est.kernel_
 

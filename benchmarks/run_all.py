@@ -28,6 +28,9 @@ peaks          DynaPhoPy's fit per q                            all 768 Cu modes
 phonons        phonopy C and Rust (40^3 mesh, eigenvectors)     faster than both
 anharmonic     phono3py (linewidths, RTA and LBTE kappa)        faster
 series         the sum of the single fits (10 runs)             no dearer
+fourth_order   hiPhive StructureContainer (Si 216 atoms, fc2 +  >= 40x per frame; the same frequencies
+               fc3 + fc4)
+polar          reading the frames (MgO, 216-1728 atoms)         the dipole-dipole subtraction cheaper per frame
 distributed    the default threads vs a LocalCluster of         identical numbers
                processes
 =============  ==============================================  ====================================================
@@ -163,6 +166,29 @@ def rows_distributed() -> list:
              f"{s['max_rel_diff']:.1e}", "identical", _ok(s["identical"])) for name, s in r["stages"].items()]
 
 
+def rows_fourth_order() -> list:
+    r = _load("fourth_order")
+    c = r["case"]
+    what = (f"fc2 + fc3 + fc4 normal equations per frame ({c['atoms']}-atom Si, cutoffs "
+            f"{'/'.join(f'{x:g}' for x in c['cutoffs_A'])} A), best of repeats")
+    return [("fourth order", "hiPhive", what, f"{r['hiphive_over_compiled']:.0f}x", ">= 40x",
+             _ok(r["hiphive_over_compiled"] >= 40)),
+            ("fourth order", "numpy path", "same, trajmodes' own numpy path over its compiled kernel",
+             f"{r['numpy_over_compiled']:.1f}x", "(info)", ""),
+            ("fourth order", "hiPhive", "frequencies at Gamma, X, L of the two fits", f"{r['max_abs_freq_diff_THz']:.1e} THz",
+             "< 1e-4 THz", _ok(r["max_abs_freq_diff_THz"] < 1e-4))]
+
+
+def rows_polar() -> list:
+    out = []
+    for row in _load("polar")["rows"]:
+        per = row["ewald_per_frame_ms"] / row["read_per_frame_ms"]
+        out.append(("polar", "reading the frames", f"Ewald dipole-dipole forces per frame / reading a frame, "
+                    f"{row['atoms']}-atom MgO, {row['frames']} frames (setup included: "
+                    f"{row['ewald_total_over_read']:.2f}x)", f"{per:.2f}x", "< 1x", _ok(per < 1)))
+    return out
+
+
 STAGES = {
     "fit": dict(cmd=["bench_fit.py"], quick=["bench_fit.py", "--no-memory", "--no-scaling", "--rounds", "5"],
                 results=["fit"], rows=rows_fit),
@@ -180,6 +206,10 @@ STAGES = {
     "series": dict(cmd=["bench_series.py", "--repeats", "2"], quick=["bench_series.py", "--runs", "1,2",
                                                                      "--frame-counts", "1000", "--compare-runs", "2"],
                    results=["series", "series_full"], rows=rows_series),
+    "fourth_order": dict(cmd=["bench_fourth_order.py", "--repeats", "5"], quick=["bench_fourth_order.py"],
+                         results=["fourth_order"], rows=rows_fourth_order),
+    "polar": dict(cmd=["bench_polar.py", "--cells", "3", "4", "6"], quick=["bench_polar.py", "--cells", "3"],
+                  results=["polar"], rows=rows_polar),
     "distributed": dict(cmd=["bench_distributed.py"], quick=["bench_distributed.py"], results=["distributed"],
                         rows=rows_distributed),
 }
