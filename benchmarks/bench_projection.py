@@ -180,7 +180,8 @@ def interleaved_ratios(dyn: dict) -> dict:
 def _star(phonons, q):
     """The star of q (reduced): its images R^-T q under the primitive cell's rotations, with -q."""
     from trajmodes.lattice.symmetry import reciprocal_rotations
-    img = np.einsum("oij,j->oi", reciprocal_rotations(phonons.fc.primitive.rotations), np.asarray(q, float))
+    rotations = reciprocal_rotations(phonons.force_constants.primitive.rotations)
+    img = np.einsum("oij,j->oi", rotations, np.asarray(q, float))
     img = img - np.floor(img + 0.5 + 1e-9)
     return np.unique(np.round(img, 9), axis=0)
 

@@ -360,6 +360,94 @@ def test_no_cycle_between_packages():
     assert not cycles, f"import cycles between packages: {cycles[0]}"
 
 
+def module_graph(uses=None) -> dict[str, dict[str, list[Use]]]:
+    """module -> {module it imports: the uses that make the edge}, from :func:`all_uses` (the compiled kernels,
+    which import nothing, and a module's uses of itself left out)."""
+    graph: dict[str, dict[str, list[Use]]] = {}
+    for u in all_uses() if uses is None else uses:
+        if u.target not in KERNELS and u.target != u.module:
+            graph.setdefault(u.module, {}).setdefault(u.target, []).append(u)
+    return graph
+
+
+def module_cycles(graph: dict[str, dict[str, list[Use]]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or through others (the strongly connected components
+    of more than one module), each sorted, in the order of their first module."""
+    def reach(start):
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    reached = {m: reach(m) for m in graph}
+    groups = {tuple(sorted(m2 for m2 in reached[m] | {m} if m in reached.get(m2, ()) or m2 == m))
+              for m in graph if m in reached[m]}
+    return sorted(list(g) for g in groups if len(g) > 1)
+
+
+def shortest_cycle(graph: dict[str, dict[str, list[Use]]], group: list[str]) -> str:
+    """One shortest cycle through the first module of ``group``, each step with the line of its first import:
+    ``a:9 -> b:13 -> a``."""
+    start, inside = group[0], set(group)
+    came = {start: None}
+    todo = [start]
+    while todo:
+        nxt_todo = []
+        for m in todo:
+            for t in sorted(graph.get(m, ())):
+                if t == start:
+                    path = [m]
+                    while came[path[-1]] is not None:
+                        path.append(came[path[-1]])
+                    path = path[::-1] + [start]
+                    return " -> ".join(f"{a}:{min(u.line for u in graph[a][b])}"
+                                       for a, b in zip(path, path[1:])) + f" -> {start}"
+                if t in inside and t not in came:
+                    came[t] = m
+                    nxt_todo.append(t)
+        todo = nxt_todo
+    raise AssertionError(f"no cycle through {start}")      # a group of module_cycles always has one
+
+
+def test_no_cycle_between_modules():
+    """No module imports itself through others, type-checking imports included.
+
+    Every use :func:`all_uses` reads is an edge: an import at module level, inside a function (it runs when the
+    function is first called, and then needs the other module whole), under ``if TYPE_CHECKING:`` (the type checker
+    and the documentation read it as an import; a cycle there is the same design knot), and a name of the root
+    ``trajmodes`` imported on first use, which leads to the module that defines it (the root's ``__init__`` only
+    re-exports lazily, so it is no node of the graph). ``from trajmodes.io import name``, where ``name`` is defined or
+    re-exported by ``trajmodes/io/__init__.py``, and ``import trajmodes.cli`` are edges to that package's
+    ``__init__``: the module needs the package's namespace whole, and a module of the package doing so while the
+    ``__init__`` imports it is a cycle. The parent packages Python runs before a submodule
+    (``import trajmodes.io.files`` runs ``trajmodes/io/__init__.py`` first) are not edges: every module of a package
+    whose ``__init__`` re-exports its modules would otherwise close a cycle with it, and the order is Python's own.
+    A fix puts the shared piece in a lower module, annotates with a base class or a ``typing.Protocol`` of a lower
+    module instead of importing the higher class, or passes the objects in.
+    """
+    graph = module_graph()
+    cycles = module_cycles(graph)
+    lines = []
+    for group in cycles:
+        lines.append(f"  {', '.join(group)}: {shortest_cycle(graph, group)}")
+        lines += [f"      {a}:{','.join(str(n) for n in sorted({u.line for u in graph[a][b]}))} -> {b}"
+                  for a in group for b in sorted(graph.get(a, ())) if b in group]
+    assert not cycles, "modules that import each other (every edge of each group below it):\n" + "\n".join(lines)
+
+
+def test_module_cycles_are_found():
+    """The cycle finder names a cycle through a TYPE_CHECKING import and one through a package's ``__init__``."""
+    uses = [Use("p.a", 3, "p.b"), Use("p.b", 13, "p.a"), Use("p.b", 20, "p.c"),
+            Use("p", 1, "p.d"), Use("p.d", 118, "p"), Use("p.c", 5, "p.e")]
+    graph = module_graph(uses)
+    assert module_cycles(graph) == [["p", "p.d"], ["p.a", "p.b"]]
+    assert shortest_cycle(graph, ["p.a", "p.b"]) == "p.a:3 -> p.b:13 -> p.a"
+    assert shortest_cycle(graph, ["p", "p.d"]) == "p:1 -> p.d:118 -> p"
+
+
 def test_no_private_names_of_other_modules():
     bad = [u for u in private_uses() if key(u) not in KNOWN]
     assert not bad, "private (_name) objects of other modules used (make them public where they are defined):\n" \

@@ -75,6 +75,16 @@ class DeprecatedUnpacking:
                       stacklevel=2)
         return iter([getattr(self, n) for n in names])
 
+    def __getitem__(self, index):
+        """``result[i]`` of the former tuple: one release, with a DeprecationWarning."""
+        import dataclasses
+        import warnings
+        names = [f.name for f in dataclasses.fields(self)]
+        warnings.warn(f"indexing {type(self).__name__} as a tuple is deprecated and will be removed in the next "
+                      f"release: use its attributes {', '.join('.' + n for n in names)}", DeprecationWarning,
+                      stacklevel=2)
+        return tuple(getattr(self, n) for n in names)[index]
+
 
 class DeprecatedItemAccess:
     """A result that was a dict: ``result["name"]`` still works for one release, with a DeprecationWarning; the
@@ -93,6 +103,40 @@ class DeprecatedItemAccess:
         """The names of the fields (as the dict's keys were)."""
         import dataclasses
         return [f.name for f in dataclasses.fields(self)]
+
+    def _warn_dict(self, what: str) -> None:
+        import warnings
+        warnings.warn(f"{what} {type(self).__name__} as a dict is deprecated and will be removed in the next release: "
+                      f"use its attributes {', '.join('.' + k for k in self.keys())}", DeprecationWarning, stacklevel=3)
+
+    def __iter__(self):
+        """The former dict's keys (``for k in result``): one release, with a DeprecationWarning."""
+        self._warn_dict("iterating over")
+        return iter(self.keys())
+
+    def values(self) -> list:
+        """The former dict's values: one release, with a DeprecationWarning."""
+        self._warn_dict("values() of")
+        return [getattr(self, k) for k in self.keys()]
+
+    def items(self) -> list:
+        """The former dict's items: one release, with a DeprecationWarning."""
+        self._warn_dict("items() of")
+        return [(k, getattr(self, k)) for k in self.keys()]
+
+
+def renamed_attribute(old: str, new: str) -> property:
+    """A read-only property ``old`` that returns attribute ``new``: an attribute that was renamed still answers for
+    one release, with a DeprecationWarning naming the new spelling. Assigned in the class body:
+    ``fc = renamed_attribute("fc", "force_constants")``."""
+
+    def get(self):
+        import warnings
+        warnings.warn(f"{type(self).__name__}.{old} is deprecated and will be removed in the next release: use "
+                      f".{new}", DeprecationWarning, stacklevel=2)
+        return getattr(self, new)
+
+    return property(get, doc=f"Deprecated: :attr:`{new}` (``.{old}`` warns, one release).")
 
 
 class CalledProperty(np.ndarray):

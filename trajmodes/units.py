@@ -21,6 +21,9 @@ KCALMOL_EV = 4184.0 / AVOGADRO / EV_J   # eV per kcal/mol
 KJMOL_EV = 1000.0 / AVOGADRO / EV_J     # eV per kJ/mol
 PLANCK_J_S = 6.62607015e-34    # Planck constant h, J s (exact in SI 2019)
 GAS_CONSTANT = AVOGADRO * 1.380649e-23   # R, J/(K mol)
+#: W/(m K) from eV/K * (THz A)^2 * ps / A^3: a thermal conductivity from mode heat capacities, group velocities and
+#: lifetimes over a cell volume
+KAPPA_UNIT = EV_J * (1e12 * 1e-10) ** 2 * 1e-12 / 1e-30
 #: 1 eV/A^2 in N/m (J/m^2): force constants in SI
 EV_A2_TO_N_M = EV_J / 1e-20
 #: 1 eV/A^3 in bar (stress and pressure; LAMMPS ``metal`` reports pressures in bar)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedUnpacking
+from trajmodes.errors import DeprecatedUnpacking, renamed_keywords
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.series.temperatures import TemperatureSeries, fit_temperatures
@@ -359,7 +359,7 @@ def add_path_variables(ds, phonons, npoints: int = 51):
     primitive cell's point-group rotations in its fractional coordinates (spglib's, x' = R x). Attrs
     ``path_tick_distance`` and ``path_tick_labels`` (comma separated)."""
     bands = phonons.band_structure(npoints=npoints)
-    rot = np.unique(np.asarray(phonons.fc.primitive.rotations, int), axis=0)
+    rot = np.unique(np.asarray(phonons.force_constants.primitive.rotations, int), axis=0)
     out = ds.assign(path_frequency=(("path_q", "branch"), bands.frequency.values,
                                     {"units": "THz", "long_name": "harmonic frequency along the band path"}),
                     rotations=(("operation", "row", "column"), rot,
@@ -409,11 +409,14 @@ class ThreePhonon(DeprecatedUnpacking):
     dataset: object
 
 
-def three_phonon(fc, mesh, temperatures, occupation: str = "quantum", smearing: float | str | None = None,
+@renamed_keywords(fc="force_constants")
+def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum", smearing: float | str | None = None,
                  kappa: bool = True, method: str = "rta", isotopes=None, four_phonon: float | str | None = None,
                  four_phonon_sample=None, four_phonon_seed: int | None = None, coherences: bool = False, **options):
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
+    ``force_constants`` carry fc3 (the keyword ``fc=`` is deprecated, one release); ``mesh`` is n, (n1, n2, n3) or a
+    3 x 3 supercell matrix (:func:`trajmodes.lattice.grid.parse_mesh`).
     ``smearing`` (THz, "adaptive" or None for tetrahedra), ``isotopes`` and ``options`` (``make_r0_average``,
     ``sigma_cutoff``) as :class:`~trajmodes.phonons.anharmonic.Anharmonic`; ``four_phonon`` (THz, the Gaussian of its
     delta functions, or "adaptive") adds four-phonon scattering from the constants' ``fc4`` to the widths (with
@@ -427,7 +430,8 @@ def three_phonon(fc, mesh, temperatures, occupation: str = "quantum", smearing: 
     from trajmodes.phonons.anharmonic import Anharmonic
     if coherences and not kappa:
         raise ValueError("coherences=True is a part of the conductivity: leave kappa=True")
-    an = Anharmonic(fc, mesh, temperatures, occupation=occupation, smearing=smearing, isotopes=isotopes, **options)
+    an = Anharmonic(force_constants, mesh, temperatures, occupation=occupation, smearing=smearing, isotopes=isotopes,
+                    **options)
     four = dict(four_phonon=four_phonon, four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
     if kappa and method == "lbte":
         ds = an.thermal_conductivity(method="lbte", **four)

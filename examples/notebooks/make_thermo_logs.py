@@ -31,7 +31,8 @@ def thermo_log(name: str, batch: int = 25) -> str:
     rows = []
     for start in range(0, traj.n_frames, batch):
         part = traj[start:start + batch]
-        E, F = engine.evaluate(part.positions.compute())
+        batch_result = engine.evaluate(part.positions.compute())
+        E, F = batch_result.energies, batch_result.forces
         err = float(np.abs(F - part.forces.compute()).max())
         if err > 1e-5:
             raise SystemExit(f"{name}: the potential's forces differ from the dumped ones by {err:.2g} eV/A: "

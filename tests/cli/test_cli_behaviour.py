@@ -409,7 +409,7 @@ def test_figures_never_switch_the_matplotlib_backend(tmp_path):
         plots.plot_bands_dos(bands, dos, {str(tmp_path / 'b.png')!r})
         plots.plot_thermal(thermal, {str(tmp_path / 'c.png')!r})
         plots.plot_dispersion_comparison(bands, {str(tmp_path / 'd.png')!r}, bands)
-        sources = {{"a": trajmodes.bvk.shell_constants(ph.fc, lattice="fcc")}}
+        sources = {{"a": trajmodes.bvk.shell_constants(ph.force_constants, lattice="fcc")}}
         (getattr(plots, "plot_bvk", None) or trajmodes.bvk.plot_bvk)(sources, {str(tmp_path / 'e.png')!r})
         print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
     """)

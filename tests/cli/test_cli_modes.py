@@ -67,7 +67,7 @@ def test_path_coordinates_fcc_cu(cu_eam_phonons):
     ticks = dict(zip(bands.attrs["tick_labels"][:5], bands.attrs["tick_distance"][:5]))   # Γ X U|K Γ L
     d_x, d_x2 = bands.attrs["tick_distance"][1], bands.attrs["tick_distance"][-1]          # X twice
     assert bands.attrs["tick_labels"][-1] == "X"
-    rot = ph.fc.primitive.rotations
+    rot = ph.force_constants.primitive.rotations
     cases = {  # reduced q (primitive reciprocal basis) -> expected distances
         "X": ([(0, .5, .5), (.5, 0, .5), (.5, .5, 0), (0, -.5, -.5), (-.5, .5, 0)], [d_x, d_x2]),
         "L": ([(.5, .5, .5), (.5, 0, 0), (0, .5, 0), (0, 0, -.5)], [ticks["L"]]),

@@ -53,7 +53,7 @@ class FrozenPhonons:
     leave that number changed, so two calls of the same Phonons need not agree.)"""
 
     def __init__(self, phonons):
-        self.phonons, self.fc, self._kept = phonons, phonons.fc, {}
+        self.phonons, self.force_constants, self._kept = phonons, phonons.force_constants, {}
 
     def frequencies_and_eigenvectors(self, q):
         q = np.atleast_2d(np.asarray(q, float))
@@ -210,7 +210,7 @@ def test_bad_input_is_explained(si):
         one_phonon_structure_factor(modes, ph, structure_factor=sf, window=12)
     other = dynamic_structure_factor(traj, [[0.2, 0, 0]], window=10, primitive=fc.primitive.cell[[1, 0, 2]],
                                      currents=False, incoherent=False)          # the same lattice, another basis
-    with pytest.raises(ValueError, match="primitive=phonons.fc.primitive"):
+    with pytest.raises(ValueError, match="primitive=phonons.force_constants.primitive"):
         one_phonon_structure_factor(modes, ph, structure_factor=other)
     with pytest.raises(ValueError, match="debye_waller must be"):
         one_phonon_structure_factor(modes, ph, modes.qpoint.values[1:2], window=10, debye_waller=np.ones(3))

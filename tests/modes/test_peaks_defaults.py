@@ -55,7 +55,7 @@ def test_sed_along_the_band_path(cu_spectra, tmp_path, cu_eam_phonons):
     from trajmodes.plots import plot_sed, sed_columns
     ph = cu_eam_phonons
     bands = ph.band_structure(npoints=21)
-    rot = np.unique(np.asarray(ph.fc.primitive.rotations, int), axis=0)
+    rot = np.unique(np.asarray(ph.force_constants.primitive.rotations, int), axis=0)
     hits = path_coordinates(cu_spectra.qpoint.values, bands, rot)
     xs, cols = sed_columns(cu_spectra["sed"].values, hits)
     assert np.all(np.diff(xs) > 0) and len(xs) == len({round(float(x), 9) for h in hits for x in h}) >= 10
@@ -80,7 +80,7 @@ def test_sed_leaves_segments_without_commensurate_q_empty(cu_eam_phonons):
     from trajmodes.plots.modes import column_edges
     ph = cu_eam_phonons
     bands = ph.band_structure(npoints=21)
-    rot = np.unique(np.asarray(ph.fc.primitive.rotations, int), axis=0)
+    rot = np.unique(np.asarray(ph.force_constants.primitive.rotations, int), axis=0)
     q = np.array(list(itertools.product(range(7), repeat=3))) / 7.0
     hits = path_coordinates(q, bands, rot)
     xs, cols = sed_columns(np.ones((len(q), 5)), hits)

@@ -57,7 +57,7 @@ def test_tetrahedron_point_weights_are_the_dos(cu_eam_phonons):
     """Summed over the mesh, the per-point tetrahedron weights of delta(w - nu) are the DOS."""
     mesh = (8, 8, 8)
     q, f, _ = cu_eam_phonons.mesh(mesh)
-    vert, central = tetrahedra(mesh, cu_eam_phonons.fc.primitive.reciprocal_cell)
+    vert, central = tetrahedra(mesh, cu_eam_phonons.force_constants.primitive.reciprocal_cell)
     w = np.linspace(0.5, 7.5, 15)
     vals = f[vert].transpose(0, 3, 1, 2)                                     # (N, nb, 24, 4)
     mine = point_weights(vals[:, :, None], central, w[None, None, :]).sum(axis=(0, 1)) / len(q)
@@ -179,7 +179,7 @@ def test_bad_mesh_is_a_clear_error(cu_fc3, mesh):
 
 def test_missing_fc3_is_a_clear_error(cu_eam_phonons):
     with pytest.raises(ValueError, match="no third-order part"):
-        Anharmonic(cu_eam_phonons.fc, 4, 300.0)
+        Anharmonic(cu_eam_phonons.force_constants, 4, 300.0)
 
 
 # -- against phono3py --------------------------------------------------------------------------------

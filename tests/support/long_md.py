@@ -95,8 +95,8 @@ def tdep_frequencies(modes, tmp_path_factory, run_name, fc_name, cutoff2, timing
     ph0 = phonons(fc_name)
     ph = trajmodes.Phonons(eff.force_constants_)
     # the run's q are reduced in the 0 K primitive cell's reciprocal basis; the fit has its own primitive cell
-    q_cart = modes.qpoint.values @ np.linalg.inv(ph0.fc.primitive.cell).T
-    nu = ph.frequencies(q_cart @ ph.fc.primitive.cell.T)
+    q_cart = modes.qpoint.values @ np.linalg.inv(ph0.force_constants.primitive.cell).T
+    nu = ph.frequencies(q_cart @ ph.force_constants.primitive.cell.T)
     if timings is not None:
         timings["tdep fit"] = time.perf_counter() - t0
     return nu

@@ -3,11 +3,14 @@
 adaptive Gaussians, natural isotopes, the iterative solution, 100 to 300 K in 5 steps).
 
 TDEP compares its table with ``assert_allclose(reference, new, atol=20, rtol=5)`` and the phonon DOS of
-``outfile.cumulative_kappa.hdf5`` with ``atol=1, rtol=0.01``. Both pass here, but the first accepts any conductivity
-above about 5 W/(m K) and the second any DOS (it is below 1 state/THz everywhere): they check the DOS axis and little
-else. What is measured beside them: our LBTE conductivity (TDEP's fitted constants, its rule of equal frequencies,
-adaptive Gaussians, isotopes) is 78.4 W/(m K) at 300 K where TDEP 2023 prints 49.0, and 114.9 against 94.8 at 100 K;
-the DOS has TDEP's axis and its mean and root-mean-square frequency to 0.8 %.
+``outfile.cumulative_kappa.hdf5`` with ``atol=1, rtol=0.01``: the first accepts any conductivity above about
+5 W/(m K), the second any DOS (it is below 1 state/THz everywhere). Both pass here, and beyond them the table is
+reproduced setting for setting (:mod:`trajmodes.phonons.tdep2023`): on TDEP's fitted constants, the LBTE with the 2023
+program's adaptive widths (``smearing="adaptive-tdep2023"``), its occupation factors off the energy shell
+(``occupation_factors="off-shell"``, in the widths and in the scattering-in), TDEP's isotope overlap in a fixed
+eigenvector basis and no rule of equal frequencies gives kxx within 0.26 % of TDEP's at every temperature (measured:
+94.88, 77.83, 65.52, 56.26, 49.10 W/(m K) against 94.84, 77.66, 65.35, 56.12, 49.00). docs/tdep.md has the ladder of
+settings and what each moves.
 """
 from __future__ import annotations
 
@@ -22,24 +25,56 @@ from trajmodes.phonons.harmonic import Phonons
 
 DATA = Path(__file__).parent.parent / "data" / "tdep_thermal_conductivity_2023"
 TEMPERATURES = [100.0, 150.0, 200.0, 250.0, 300.0]
+#: TDEP's kxx kyy kzz kxy kxz kyz kyx kzx kzy after T in its table
+PAIRS = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2), (1, 0), (2, 0), (2, 1)]
 
 
-def test_conductivity_table(mgo):
-    """The table TDEP writes (T, then kxx kyy kzz kxy kxz kyz kyx kzx kzy... in W/(m K)) from the LBTE with TDEP's
-    settings, under TDEP's own assert; and what we measure: ours above TDEP 2023's by 21 % at 100 K and 60 % at 300 K
-    (its newer ``thermal_conductivity`` is the program whose three-phonon widths ours reproduce,
-    tests/tdep/test_thermal_conductivity.py)."""
+@pytest.fixture(scope="module")
+def run(mgo):
+    """Our LBTE on TDEP's constants with the settings of ``thermal_conductivity_2023``: its adaptive widths and
+    isotope widths, its off-shell occupation factors, its isotope overlap, every three-phonon term (its 2023 program
+    has no rule of equal frequencies). The mesh's Gamma takes the analytic modes, where TDEP's the LO-TO limit along
+    (1, 0, 0) (measured < 0.1 % of kappa)."""
+    an = Anharmonic(mgo, 5, TEMPERATURES, smearing="adaptive-tdep2023", occupation_factors="off-shell", isotopes=True,
+                    isotope_overlap="tdep", equal_frequencies="keep")
+    return an.thermal_conductivity(method="lbte")
+
+
+def test_conductivity_table(run):
+    """The table TDEP writes (T, then kxx kyy kzz kxy kxz kyz kyx kzx kzy in W/(m K)) from our LBTE with TDEP's
+    settings, under TDEP's own assert and within 1 % (measured: 0.26 % at most, at 200 K; this TDEP rebuilt from the
+    pinned commit prints 94.36 to 49.06, within 0.55 % of ours); TDEP's iterative correction over its RTA, 2.80 to 1.93
+    W/(m K), is ours to 4 % (2.91 to 1.88)."""
     ref = np.loadtxt(DATA / "outfile.thermal_conductivity")
     assert ref.shape == (5, 10) and np.allclose(ref[:, 0], TEMPERATURES)
-    an = Anharmonic(mgo, 5, TEMPERATURES, smearing="adaptive", isotopes=True, equal_frequencies="drop")
-    k = an.thermal_conductivity(method="lbte")["kappa"].values
-    ours = np.column_stack([TEMPERATURES] + [k[:, a, b] for a, b in
-                                             [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2), (1, 0), (2, 0), (2, 1)]])
+    k = run["kappa"].values
+    ours = np.column_stack([TEMPERATURES] + [k[:, a, b] for a, b in PAIRS])
     np.testing.assert_allclose(ref, ours, atol=20, rtol=5)                             # TDEP's test
     kxx = ours[:, 1]
-    np.testing.assert_allclose(kxx, [114.93, 101.26, 92.52, 85.07, 78.41], rtol=1e-3)
-    assert (kxx > ref[:, 1]).all() and (np.diff(kxx) < 0).all()
-    np.testing.assert_allclose(ours[:, 4:], 0.0, atol=1e-8 * kxx.max())               # cubic: isotropic
+    np.testing.assert_allclose(kxx, ref[:, 1], rtol=0.01)
+    np.testing.assert_allclose(kxx, [94.882, 77.832, 65.524, 56.256, 49.104], rtol=1e-3)
+    np.testing.assert_allclose(ours[:, 2:4], np.column_stack([kxx, kxx]), rtol=1e-9)   # cubic: isotropic
+    np.testing.assert_allclose(ours[:, 4:], 0.0, atol=1e-8 * kxx.max())
+    rta = run["kappa_rta"].values[:, 0, 0]                      # TDEP (rebuilt): 91.56 74.66 62.74 53.92 47.13
+    np.testing.assert_allclose(rta, [91.963, 74.832, 62.877, 54.033, 47.226], rtol=1e-3)
+    np.testing.assert_allclose(kxx - rta, [2.80, 2.98, 2.65, 2.26, 1.93], rtol=0.06)
+
+
+def test_band_shares_of_the_cumulative_kappa(run):
+    """The per-band conductivity of ``outfile.cumulative_kappa.hdf5`` (``spectral_kappa_vs_frequency_per_mode``
+    integrated over its axis), as shares of the total: ours within 0.015 of TDEP's at every temperature (measured
+    6.3e-3 at most, the lowest band at 150 K). The totals of that file are not its table's (84.0 against 94.8 W/(m K)
+    at 100 K, 48.3 against 49.0 at 300 K: the reference's two files do not come from one run; TDEP rebuilt writes both
+    alike), so only the shares are compared."""
+    h5py = pytest.importorskip("h5py")
+    ours = run["mode_kappa"].values[:, :, :, 0, 0].sum(axis=1)                          # (T, band) kxx
+    with h5py.File(DATA / "outfile.cumulative_kappa.hdf5") as h:
+        axis = h["frequencies"][()]
+        ref = np.array([np.trapezoid(h[f"temperature_{i + 1}/spectral_kappa_vs_frequency_per_mode"][()], axis)
+                        for i in range(len(TEMPERATURES))])
+    share, share_ref = ours / ours.sum(axis=1, keepdims=True), ref / ref.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(share, share_ref, atol=0.015)
+    assert ref.sum(axis=1)[0] == pytest.approx(84.03, rel=1e-3)
 
 
 def test_dos(mgo):

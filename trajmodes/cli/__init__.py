@@ -14,8 +14,11 @@ reading, writing), :mod:`~trajmodes.cli.runs` (info, convert, run, fit), :mod:`~
 lifetimes), :mod:`~trajmodes.cli.quasiharmonic` (qha), :mod:`~trajmodes.cli.series` (series),
 :mod:`~trajmodes.cli.convert` (convert-fc), :mod:`~trajmodes.cli.scattering` (sqw).
 """
+import sys
+
+from trajmodes.cli import app
 from trajmodes.cli.anharmonic import cmd_anharmonic, cmd_compare
-from trajmodes.cli.app import build_parser, main
+from trajmodes.cli.app import build_parser
 from trajmodes.cli.convert import cmd_convert_fc
 from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
 from trajmodes.cli.modes import cmd_lifetimes, cmd_project, modes_summary, modes_table
@@ -27,3 +30,16 @@ from trajmodes.cli.series import cmd_series
 __all__ = ["main", "build_parser", "cmd_info", "cmd_convert", "cmd_run", "cmd_fit", "cmd_phonons", "cmd_eam",
            "cmd_anharmonic", "cmd_compare", "cmd_qha", "cmd_series", "cmd_convert_fc",
            "cmd_project", "cmd_lifetimes", "modes_table", "modes_summary", "cmd_sqw"]
+
+
+def main(argv=None) -> int:
+    """Run one command (:func:`trajmodes.cli.app.main`), its function (``cmd_info``, ...) looked up on this package
+    when it runs, so that one replaced here is the one that runs; returns the exit status (0 success, 2 error,
+    130 Ctrl-C, 143 SIGTERM).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command line without the program's name (``sys.argv[1:]`` when None).
+    """
+    return app.main(argv, commands=sys.modules[__name__])

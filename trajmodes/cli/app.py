@@ -35,7 +35,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
 
     def add(name, func, help):
         c = sub.add_parser(name, help=help, description=help)
-        c.set_defaults(func=func.__name__)     # looked up on trajmodes.cli when the command runs
+        c.set_defaults(func=func)     # trajmodes.cli.main runs the function of this name on trajmodes.cli
         c.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of an error (also TRAJMODES_DEBUG=1)")
         cmds[name] = c
@@ -342,8 +342,18 @@ def _on_sigterm(signum, frame):
     raise _Terminated()
 
 
-def main(argv=None) -> int:
-    """Run one command; returns the exit status (0 success, 2 error, 130 Ctrl-C, 143 SIGTERM)."""
+def main(argv=None, commands=None) -> int:
+    """Run one command; returns the exit status (0 success, 2 error, 130 Ctrl-C, 143 SIGTERM).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command line without the program's name (``sys.argv[1:]`` when None).
+    commands : object, optional
+        Where the command's function is looked up by its name (``cmd_info``, ...) when it runs:
+        :func:`trajmodes.cli.main` passes the package ``trajmodes.cli``, so that a function replaced there (a test's
+        monkeypatch) is the one that runs. None: the function the parser was built with.
+    """
     parser, cmds = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -352,7 +362,6 @@ def main(argv=None) -> int:
         cmds[args.command].error(f"--format names the trajectory format; give the figure format with "
                                  f"--plot-format {args.format}")
     debug = args.debug or os.environ.get("TRAJMODES_DEBUG", "") not in ("", "0")
-    import trajmodes.cli as cli
     from trajmodes.io.files import StagedOutputs
     fmt = warnings.formatwarning
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
@@ -362,7 +371,8 @@ def main(argv=None) -> int:
         from trajmodes.cli.options import cluster
         from trajmodes.cli.progress import progress
         with cluster(args), progress(minimum=1.0, out=sys.stderr):   # every Dask computation longer than 1 s
-            status = getattr(cli, args.func)(args, out)
+            run = args.func if commands is None else getattr(commands, args.func.__name__)
+            status = run(args, out)
         out.commit()
         return status
     except KeyboardInterrupt:

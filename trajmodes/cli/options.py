@@ -186,15 +186,13 @@ def floats(text: str) -> list[float]:
 
 
 def mesh(text: str) -> list[int]:
+    """'N' (N x N x N) or 'N1,N2,N3' (or 'N1xN2xN3'), positive: the divisions of a q mesh, read by
+    :func:`trajmodes.lattice.grid.parse_mesh`."""
+    from trajmodes.lattice.grid import parse_mesh
     try:
-        m = [int(x) for x in text.replace("x", ",").split(",") if x.strip()]
+        return parse_mesh([int(x) for x in text.replace("x", ",").split(",") if x.strip()], matrix=False).tolist()
     except ValueError:
-        m = []
-    if len(m) == 1:
-        m *= 3
-    if len(m) != 3 or min(m) < 1:
-        raise argparse.ArgumentTypeError(f"mesh must be N or N1,N2,N3 (positive), not {text!r}")
-    return m
+        raise argparse.ArgumentTypeError(f"mesh must be N or N1,N2,N3 (positive), not {text!r}") from None
 
 
 def temperatures(text: str):

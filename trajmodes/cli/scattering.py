@@ -116,7 +116,7 @@ def _figures(ds, args, out, prim) -> list[str]:
         with step(f"dispersion of {args.force_constants} along {args.path}"):
             ph = Phonons(load_force_constants(args.force_constants))
             bands = ph.band_structure(args.path)
-            rotations = np.unique(np.asarray(ph.fc.primitive.rotations, int), axis=0)
+            rotations = np.unique(np.asarray(ph.force_constants.primitive.rotations, int), axis=0)
     targets = [os.path.join(args.output, f"sqw.{fmt}")]
     plot_sqw_path(ds, out(targets[0]), title=title, bands=bands, rotations=rotations)
     if "Clqw" in ds:

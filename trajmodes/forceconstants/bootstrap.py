@@ -5,23 +5,25 @@ segments' normal equations (:mod:`trajmodes.forceconstants.uncertainty`), as :cl
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TypeVar
 
 import numpy as np
 
 from trajmodes.forceconstants.averages import mean_energies
 
-if TYPE_CHECKING:
-    from trajmodes.forceconstants.fit import EffectiveForceConstants
-
 __all__ = ["BlockBootstrap"]
+
+#: the estimator :meth:`BlockBootstrap.bootstrap` is called on and returns
+#: (:class:`~trajmodes.forceconstants.fit.EffectiveForceConstants`): a type variable, so that this base class names
+#: its subclass without importing it
+EstimatorT = TypeVar("EstimatorT", bound="BlockBootstrap")
 
 
 class BlockBootstrap:
     """The block bootstrap of a fitted estimator (on its ``segments_``, ``params_``, ``bases_``, ``kernel_``,
     ``energies_``, ``temperature_``, ``supercell_`` and its settings ``mode``, ``rcond``, ``fc2``)."""
 
-    def bootstrap(self, n_resamples: int = 200, seed: int | None = 0) -> "EffectiveForceConstants":
+    def bootstrap(self: EstimatorT, n_resamples: int = 200, seed: int | None = 0) -> EstimatorT:
         """Error bars of every parameter and of :attr:`energies_` by the block bootstrap of the time segments'
         normal equations (:mod:`trajmodes.forceconstants.uncertainty`): no pass over the frames.
 

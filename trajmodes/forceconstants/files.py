@@ -7,12 +7,13 @@ from __future__ import annotations
 from trajmodes.lattice.symmetry import SYMPREC
 
 import os
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from trajmodes.forceconstants.model import ForceConstants
+from typing import TypeVar
 
 __all__ = ["ForceConstantFiles"]
+
+#: the class a reader is called on (:class:`~trajmodes.forceconstants.model.ForceConstants`), whose instance it
+#: returns: a type variable, so that this base class names its subclass without importing it
+ForceConstantsT = TypeVar("ForceConstantsT", bound="ForceConstantFiles")
 
 
 class ForceConstantFiles:
@@ -21,8 +22,8 @@ class ForceConstantFiles:
 
     # -- the formats live in trajmodes.io: fcfiles, fc_phono3py, fc_netcdf, fc_tdep, fc_shengbte, fc_hiphive, fc_gpumd
     @classmethod
-    def from_phonopy(cls, path: str | os.PathLike, born: str | os.PathLike | bool | None = None,
-                     symprec: float = SYMPREC) -> "ForceConstants":
+    def from_phonopy(cls: type[ForceConstantsT], path: str | os.PathLike,
+                     born: str | os.PathLike | bool | None = None, symprec: float = SYMPREC) -> ForceConstantsT:
         """Read phonopy force constants with their structure and Born charges (a folder with
         ``phonopy_params.yaml`` / ``phonopy.yaml`` and ``FORCE_CONSTANTS`` or ``fc2.hdf5``, or one of those files);
         see :func:`trajmodes.io.fcfiles.read_phonopy`."""
@@ -38,8 +39,9 @@ class ForceConstantFiles:
         write_phonopy(self.with_convention("full"), folder, fc_format)
 
     @classmethod
-    def from_phono3py(cls, path: str | os.PathLike, fc2_filename: str | os.PathLike | None = None,
-                      fc3_filename: str | os.PathLike | None = None) -> "ForceConstants":
+    def from_phono3py(cls: type[ForceConstantsT], path: str | os.PathLike,
+                      fc2_filename: str | os.PathLike | None = None,
+                      fc3_filename: str | os.PathLike | None = None) -> ForceConstantsT:
         """Read phono3py's fc2 (and fc3 when there is one) with the structure of its yaml; see
         :func:`trajmodes.io.fc_phono3py.read_phono3py`."""
         from trajmodes.io.fc_phono3py import read_phono3py
@@ -49,15 +51,14 @@ class ForceConstantFiles:
             return cls._from_keywords(data)
 
     @classmethod
-    def _from_keywords(cls, data: dict) -> "ForceConstants":
+    def _from_keywords(cls: type[ForceConstantsT], data: dict) -> ForceConstantsT:
         """The constants of a reader's keywords; ``phonon`` (the keywords of an fc2 on a larger supercell, phono3py's
         ``--dim-fc2``) becomes :attr:`phonon_fc2`, folded onto these constants' supercell where they have no fc2."""
         data = dict(data)
         if data.get("phonon") is not None:
             phonon = cls(**data.pop("phonon"))
             if data.get("fc2") is None:
-                from trajmodes.forceconstants.held import fold_fc2
-                data["fc2"] = fold_fc2(phonon, data["supercell"], data["p2s"])
+                data["fc2"] = phonon.folded_fc2(data["supercell"], data["p2s"])
             data["phonon_fc2"] = phonon
         data.pop("phonon", None)
         return cls(**data)
@@ -75,7 +76,8 @@ class ForceConstantFiles:
         write_netcdf(self.with_convention("full"), path, attrs)
 
     @classmethod
-    def read(cls, path: str | os.PathLike, format: str | None = None, supercell=None) -> "ForceConstants":
+    def read(cls: type[ForceConstantsT], path: str | os.PathLike, format: str | None = None,
+             supercell=None) -> ForceConstantsT:
         """Force constants of any format trajmodes reads: TDEP, ShengBTE, phonopy, phono3py, hiPhive (``.fcp``,
         ``.fcs``), GPUMD or a trajmodes netCDF file, the one place every command and function reads them through.
 
@@ -100,7 +102,7 @@ class ForceConstantFiles:
         return readers[fmt]()
 
     @classmethod
-    def from_netcdf(cls, path: str | os.PathLike) -> "ForceConstants":
+    def from_netcdf(cls: type[ForceConstantsT], path: str | os.PathLike) -> ForceConstantsT:
         """Read a file written by :meth:`to_netcdf`."""
         from trajmodes.io.fc_netcdf import read_netcdf
         from trajmodes.io.fcfiles import blamed
@@ -109,7 +111,7 @@ class ForceConstantFiles:
             return cls._from_keywords(data)
 
     @classmethod
-    def from_tdep(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
+    def from_tdep(cls: type[ForceConstantsT], path: str | os.PathLike, supercell=None) -> ForceConstantsT:
         """Read TDEP's ``infile.forceconstant`` (and ``infile.forceconstant_thirdorder`` when there is one) onto
         the supercell of ``infile.ssposcar`` (or ``supercell``), the unit cell from ``infile.ucposcar``; see
         :func:`trajmodes.io.fc_tdep.read_tdep`."""
@@ -127,7 +129,7 @@ class ForceConstantFiles:
         write_tdep(self.with_convention("short-range"), folder, source)
 
     @classmethod
-    def from_shengbte(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
+    def from_shengbte(cls: type[ForceConstantsT], path: str | os.PathLike, supercell=None) -> ForceConstantsT:
         """Read ShengBTE's ``FORCE_CONSTANTS_2ND`` (and ``FORCE_CONSTANTS_3RD`` when there is one) with the unit cell
         of ``POSCAR``, the supercell of ``SPOSCAR`` (or ``supercell``) and the Born charges of ``CONTROL``; see
         :func:`trajmodes.io.fc_shengbte.read_shengbte`."""
@@ -147,7 +149,7 @@ class ForceConstantFiles:
         write_shengbte(self.with_convention("full"), folder, source, mesh=mesh, temperature=temperature)
 
     @classmethod
-    def from_hiphive(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
+    def from_hiphive(cls: type[ForceConstantsT], path: str | os.PathLike, supercell=None) -> ForceConstantsT:
         """Read a hiPhive force-constant potential (``.fcp``) onto ``supercell`` (a Crystal, or N / 3 ints / a 3 x 3
         matrix of unit cells), or a hiPhive ForceConstants file (``.fcs``) with its own supercell; second and third
         order, with hiPhive's own reader (``pip install hiphive``). See :func:`trajmodes.io.fc_hiphive.read_hiphive`."""
@@ -164,7 +166,7 @@ class ForceConstantFiles:
         write_hiphive(self.with_convention("full"), path)
 
     @classmethod
-    def from_gpumd(cls, path: str | os.PathLike, primitive=None) -> "ForceConstants":
+    def from_gpumd(cls: type[ForceConstantsT], path: str | os.PathLike, primitive=None) -> ForceConstantsT:
         """Read GPUMD's force-constant potential files (``model.xyz``, ``clusters_order2.in``, ``fcs_order2.in`` and
         the third order when there is one); ``primitive`` (a Crystal or a POSCAR) defaults to ``POSCAR`` beside them or
         spglib's. See :func:`trajmodes.io.fc_gpumd.read_gpumd`."""

@@ -16,55 +16,12 @@ __all__ = ["fold_fc2", "HeldFC2"]
 
 
 def fold_fc2(fc2: ForceConstants, supercell: Crystal, p2s) -> np.ndarray:
-    """Second-order constants of a supercell that is a multiple of ``supercell``, folded onto ``supercell``.
-
-    The constant between atoms i and j of a periodic supercell is the sum over every periodic image of j;
-    when the lattice of ``fc2.supercell`` is a sublattice of that of ``supercell`` (phono3py's ``--dim-fc2``:
-    fc2 on 4x4x4, fc3 on 2x2x2), ``Phi_small[i, j] = sum_{j' = j mod small lattice} Phi_big[i', j']`` is exact
-    (i' the big-supercell atom at the position of i). Both supercells must share the Cartesian frame and the
-    origin of their atoms (as phonopy and phono3py build them from one unit cell).
-
-    Parameters
-    ----------
-    fc2 : ForceConstants
-        On the larger (or the same) supercell, eV/A^2.
-    supercell : Crystal
-        The supercell to fold onto (ideal positions, Angstrom).
-    p2s : array_like of int (n_prim,)
-        The rows of the compact layout wanted (atoms of ``supercell``).
-
-    Returns
-    -------
-    ndarray (n_prim, N, 3, 3)
-        Compact layout on ``supercell``, eV/A^2.
-
-    Raises
-    ------
-    ValueError
-        If the larger supercell's lattice is not made of lattice vectors of ``supercell``, or an atom of one has
-        no counterpart in the other.
+    """Second-order constants of a supercell that is a multiple of ``supercell``, folded onto ``supercell``:
+    :meth:`ForceConstants.folded_fc2 <trajmodes.forceconstants.model.ForceConstants.folded_fc2>` of ``fc2`` (where
+    the sum over periodic images, the parameters, the result (compact, eV/A^2) and the errors are explained), which
+    the readers of phono3py's ``--dim-fc2`` files call too. ``fc2`` lies on the larger (or the same) supercell.
     """
-    big, small = fc2.supercell, supercell
-    tol = 1e-3
-    m = np.asarray(big.cell, float) @ np.linalg.inv(np.asarray(small.cell, float))
-    if np.abs(m - np.rint(m)).max() > 1e-4:
-        raise ValueError("the given fc2's supercell is not a multiple of the fitted supercell (its lattice vectors "
-                         f"in the fitted supercell's basis are {np.round(m, 4).tolist()}): fc2 cannot be folded onto it")
-    Xb, Xs = np.asarray(big.positions, float), np.asarray(small.positions, float)
-    inv_s = np.linalg.inv(np.asarray(small.cell, float))
-    d = (Xb[:, None, :] - Xs[None, :, :]) @ inv_s                          # (N_big, N_small, 3)
-    match = np.all(np.abs(d - np.rint(d)) < tol / np.linalg.norm(small.cell, axis=1), axis=-1)
-    if not np.all(match.sum(axis=1) == 1):
-        raise ValueError("an atom of the given fc2's supercell has no atom of the fitted supercell at its position "
-                         "(modulo the fitted supercell's lattice): the two supercells must share their origin and axes")
-    to_small = np.argmax(match, axis=1)                                   # big atom -> small atom
-    rows = np.array([np.flatnonzero(to_small == i)[0] for i in np.asarray(p2s, dtype=np.int64)])   # i' of each i
-    cols = fc2.compact_columns(rows[:, None], np.arange(big.n_atoms)[None, :])
-    blocks = fc2.compact()[fc2.smap.atom[rows][:, None], cols]            # Phi_big[i', j'] (n_prim, N_big, 3, 3)
-    out = np.zeros((len(rows), small.n_atoms, 3, 3))
-    for k in range(len(rows)):
-        np.add.at(out[k], to_small, blocks[k])
-    return out
+    return fc2.folded_fc2(supercell, p2s)
 
 
 class HeldFC2:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trajmodes.errors import TrajectoryFormatError
+
 INDEX_VERSION = 3
 #: temporary files and staging folders carry the writer's process id: ``.NAME.<pid>.<random>.part``
 _PART = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.part$")
@@ -178,6 +180,36 @@ class StagedOutputs:
 def is_gzip(path: str) -> bool:
     with open(path, "rb") as f:
         return f.read(2) == b"\x1f\x8b"
+
+
+#: the UTF-8 byte-order mark some Windows editors put at the start of a text file
+BOM = b"\xef\xbb\xbf"
+#: (magic bytes, compression, its decompressor) of the compressions trajmodes does not read itself
+_COMPRESSIONS = ((b"BZh", "bzip2", "bunzip2"), (b"\xfd7zXZ\x00", "xz", "unxz"), (b"\x28\xb5\x2f\xfd", "zstd", "unzstd"),
+                 (b"\x04\x22\x4d\x18", "lz4", "unlz4"))
+_ARCHIVES = ((b"PK\x03\x04", "a ZIP archive", "unzip"), (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "7z x"))
+
+
+def compression_of(head: bytes) -> tuple[str, str] | None:
+    """(what the file is, what to do) for a file compressed in a way trajmodes does not read (bzip2, xz, zstd, lz4;
+    a ZIP or 7-Zip archive), from its first bytes; None otherwise. gzip is read directly."""
+    for magic, name, tool in _COMPRESSIONS:
+        if head.startswith(magic) and (name != "bzip2" or head[3:4] in b"123456789"):
+            return (f"{name}-compressed", f"Decompress it ({tool} FILE) or recompress it with gzip ({tool} -c FILE | "
+                                          "gzip > FILE.gz), which trajmodes reads directly")
+    for magic, name, tool in _ARCHIVES:
+        if head.startswith(magic):
+            return name, f"Extract the trajectory from it ({tool} FILE) and read that file (plain or gzip)"
+    return None
+
+
+def byte_order_mark_error(path: str, first: bytes = b"") -> TrajectoryFormatError:
+    """The error for a text trajectory (LAMMPS dump, XYZ) that starts with a UTF-8 byte-order mark: the readers find
+    frames by byte offsets from the file's start, and the mark would be read as part of the first line."""
+    said = first.split(b"\n", 1)[0].strip()[:40].decode("utf-8", "replace")
+    return TrajectoryFormatError(path, "the file starts with a UTF-8 byte-order mark (bytes EF BB BF"
+                                       + (f" before {said!r}" if said else "") + ")", line=1,
+                                 fix="Save it without one (e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)")
 
 
 class _GzipDataError(Exception):

@@ -20,7 +20,8 @@ import numpy as np
 from trajmodes import _fastparse
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
 from trajmodes.io.base import FrameSource, pressure_from_tensor, tensor_from_components, wanted_frame_fields
-from trajmodes.io.files import contiguous_runs, line_number, plain_path, pread_reused
+from trajmodes.io.files import (byte_order_mark_error, compression_of, contiguous_runs, line_number, plain_path,
+                                pread_reused)
 from trajmodes.io.lammps_atoms import DumpAtoms
 from trajmodes.io.lammps_format import (ROW_STATUS, VECTOR_COLUMNS, DumpLayout, element_column, frame_complete,
                                         index_dump, row_token_counts, timestep_line)
@@ -115,7 +116,6 @@ class LammpsDumpSource(DumpAtoms, DumpRunData, FrameSource):
             with open(plain, "rb") as f:
                 first = f.read(64)
             if first.startswith(b"\xef\xbb\xbf"):      # frames are found by byte offsets from the file's start
-                from trajmodes.io import byte_order_mark_error
                 raise byte_order_mark_error(orig, first[3:])
             idx = index_dump(plain)
             s, st, t = idx["starts"], idx["steps"], idx["times"]
@@ -183,7 +183,6 @@ class LammpsDumpSource(DumpAtoms, DumpRunData, FrameSource):
                                               f"dump: it should read {good!r}", line=k + 1,
                                         fix=f"Correct that line to {good!r} (the frame index matches the ITEM: lines "
                                             "exactly)")
-        from trajmodes.io import compression_of
         packed = compression_of(head)
         if packed is not None:
             raise TrajectoryFormatError(orig, f"it is {packed[0]}-compressed", fix=packed[1])

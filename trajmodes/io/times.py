@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trajmodes.errors import UnitsWarning
+from trajmodes.lattice.geometry import minimum_image
 
 #: relative disagreement tolerated between two statements of the same time
 TIME_RTOL = 1e-6
@@ -387,12 +388,12 @@ def _thousand(ratio: float) -> str:
 
 
 def _minimum_image(delta: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """``delta`` (frames, atoms, 3) as the shortest vectors in each frame's cell (unchanged without a cell)."""
+    """``delta`` (frames, atoms, 3) as the minimum images in each frame's cell
+    (:func:`~trajmodes.lattice.geometry.minimum_image`); every frame unchanged when one frame has no cell (NaN) or a
+    degenerate one (zero volume), where the lattice's function would wrap the frames that have one, or fail."""
     if not np.isfinite(cells).all() or not (np.abs(np.linalg.det(cells)) > 0).all():
         return delta
-    frac = delta @ np.linalg.inv(cells)
-    frac -= np.round(frac)
-    return frac @ cells
+    return minimum_image(delta, cells)
 
 
 def time_scale(positions: np.ndarray, cells: np.ndarray, times: np.ndarray | None, masses: np.ndarray | None,

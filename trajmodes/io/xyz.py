@@ -20,8 +20,8 @@ from trajmodes import _fastparse
 from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
 from trajmodes.io.base import FrameSource, empty_frames, take_frame_fields, wanted_frame_fields
-from trajmodes.io.files import (contiguous_runs, is_gzip, line_number, load_index, plain_path, pread_all,
-                                save_index)
+from trajmodes.io.files import (byte_order_mark_error, contiguous_runs, is_gzip, line_number, load_index, plain_path,
+                                pread_all, save_index)
 from trajmodes.io.xyz_checks import XYZChecks
 from trajmodes.io.xyz_comments import XYZComments
 from trajmodes.io.xyz_format import (CP2K_COMMENT, LATTICE, PLAIN_PROPERTIES, ROW_STATUS, TYPES, WIDTH, column_tokens,
@@ -148,7 +148,6 @@ class XYZSource(XYZComments, XYZChecks, FrameSource):
             f.seek(at)
             said = f.readline(200)
         if at == 0 and said.startswith(b"\xef\xbb\xbf"):
-            from trajmodes.io import byte_order_mark_error
             err = byte_order_mark_error(self.path, said[3:])
         else:
             tok = said.strip().decode("utf-8", "replace")

@@ -6,8 +6,7 @@ import numpy as np
 
 from trajmodes.lattice.elements import masses_of
 from trajmodes.lattice.supercell import SupercellMap
-from trajmodes.lattice.symmetry import quiet_spglib
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC, quiet_spglib
 
 __all__ = ["Crystal", "masses_or_error"]
 
@@ -139,7 +138,7 @@ class Crystal:
     @property
     def space_group_symbol(self) -> str:
         """International (Hermann-Mauguin) symbol at the default tolerance
-        (:data:`~trajmodes.lattice.symmetry.SYMPREC`)."""
+        (:data:`~trajmodes.lattice.spglib_calls.SYMPREC`)."""
         return str(self.symmetry().international)
 
     @property

@@ -22,7 +22,7 @@ def niggli_reduce(cell) -> np.ndarray:
     """The Niggli-reduced basis of the lattice spanned by the rows of ``cell`` (spglib); ``cell`` itself when
     spglib cannot reduce it."""
     import spglib
-    from trajmodes.lattice.symmetry import quiet_spglib
+    from trajmodes.lattice.spglib_calls import quiet_spglib
     cell = np.asarray(cell, dtype=float)
     with quiet_spglib():
         red = spglib.niggli_reduce(cell, eps=1e-5)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.lattice.qpoints import mesh_addresses, mesh_index
+from trajmodes.lattice.qpoints import mesh_addresses, mesh_index, parse_mesh
 from trajmodes.lattice.supercell import smith_normal_form
 from trajmodes.lattice.symmetry import reciprocal_rotations
 
@@ -56,37 +56,13 @@ class Triplets:
         return len(self.q1)
 
 
-
-def parse_mesh(mesh) -> np.ndarray:
-    """A q-mesh as every class of trajmodes takes it: one positive integer n (n x n x n), three, or a 3 x 3 integer
-    supercell matrix S (``supercell.cell = S @ primitive.cell``: the q-points commensurate with that supercell).
-
-    Returns
-    -------
-    ndarray of int, (3,) or (3, 3)
-
-    Raises
-    ------
-    ValueError
-        For anything else (zero or negative divisions, non-integers, a singular matrix).
-    """
-    m = np.atleast_1d(np.asarray(mesh, dtype=float))
-    if m.shape == (3, 3):
-        if not np.isfinite(m).all() or (m != np.rint(m)).any() or abs(np.linalg.det(m)) < 0.5:
-            raise ValueError(f"a supercell matrix as mesh must be integral and non-singular, not {mesh!r}")
-        return m.astype(int)
-    if m.size not in (1, 3) or not np.isfinite(m).all() or (m != np.rint(m)).any() or (m < 1).any():
-        raise ValueError(f"mesh must be one positive integer n (n x n x n), three, or a 3 x 3 supercell matrix, "
-                         f"not {mesh!r}")
-    return np.broadcast_to(m.astype(int), (3,)).copy()
-
 class Grid:
     """A Gamma-centred grid of the primitive reciprocal cell with the crystal's point group.
 
     Parameters
     ----------
-    mesh : (3,) int, or (3, 3) int
-        Points along each reciprocal vector (a regular mesh), or a supercell matrix S
+    mesh : int, (3,) int, or (3, 3) int
+        Points along each reciprocal vector (a regular mesh; one int n is n x n x n), or a supercell matrix S
         (``supercell.cell = S @ primitive.cell``, e.g. ``SupercellMap.matrix`` of a molecular dynamics cell):
         the grid of the |det S| q-points commensurate with that supercell.
     rotations : (n_ops, 3, 3) int, optional
@@ -103,17 +79,15 @@ class Grid:
     """
 
     def __init__(self, mesh, rotations=None, time_reversal: bool = True):
-        m = np.asarray(mesh)
+        m = parse_mesh(mesh)
         if m.shape == (3, 3) and not np.array_equal(m, np.diag(np.diag(m))):
-            if not np.allclose(m, np.rint(m)) or round(abs(np.linalg.det(m))) < 1:
-                raise ValueError(f"a supercell matrix must be integral and non-singular, not {m.tolist()}")
-            self.matrix = np.rint(m).astype(np.int64)
+            self.matrix = m.astype(np.int64)
             L, D, R = smith_normal_form(self.matrix)
             self.mesh = np.diag(D).astype(np.int64)                                    # the address box
             self._R = R.astype(float)
             self.steps = L.astype(np.int64)
         else:
-            self.mesh = np.asarray(np.diag(m) if m.shape == (3, 3) else m, dtype=np.int64).reshape(3)
+            self.mesh = np.asarray(np.diag(m) if m.shape == (3, 3) else m, dtype=np.int64)
             if (self.mesh < 1).any():
                 raise ValueError(f"a mesh needs at least one point along each axis, not {self.mesh.tolist()}")
             self.matrix = np.diag(self.mesh)

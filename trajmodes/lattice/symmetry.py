@@ -2,12 +2,13 @@
 permutations, and positions made exactly symmetric."""
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+# SYMPREC and quiet_spglib are imported from here too (their home: spglib_calls, below the crystal)
+from trajmodes.lattice.spglib_calls import SYMPREC, quiet_spglib
 
 if TYPE_CHECKING:
     from trajmodes.lattice.crystal import Crystal
@@ -16,30 +17,6 @@ if TYPE_CHECKING:
 __all__ = ["SYMPREC", "quiet_spglib", "reciprocal_rotations", "cartesian_rotations", "site_images",
            "SupercellOperations",
            "supercell_operations", "symmetrize_sites"]
-
-#: Angstrom: the default tolerance of every symmetry search (spglib's ``symprec``). Loose enough for the averaged
-#: positions of an MD run and for structure files written to a few decimals; an exact crystal has the same group at
-#: any smaller tolerance.
-SYMPREC = 1e-3
-
-
-@contextmanager
-def quiet_spglib():
-    """spglib >= 2.5 warns about its old error handling on every call, and its C library prints notes such as
-    "Primitive lattice cleaning is incomplete" on stderr while it searches; the results are checked here."""
-    import os
-    old = os.environ.get("SPGLIB_WARNING")
-    os.environ["SPGLIB_WARNING"] = "OFF"
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=DeprecationWarning, module="spglib")
-            yield
-    finally:
-        if old is None:
-            os.environ.pop("SPGLIB_WARNING", None)
-        else:
-            os.environ["SPGLIB_WARNING"] = old
-
 
 def reciprocal_rotations(rotations, time_reversal: bool = True) -> np.ndarray:
     """The point-group operations on reduced q: R^-T for every distinct rotation R of the fractional

@@ -76,7 +76,7 @@ def conductivity_from_lifetimes(phonons, lifetimes: xr.Dataset, temperature: flo
     tau = np.asarray(peak_variable(lifetimes, "lifetime").values, dtype=float)
     err = np.asarray(peak_variable(lifetimes, "lifetime_err").values, dtype=float)
     status = np.asarray(peak_variable(lifetimes, "status").values).astype(str)
-    prim = phonons.fc.primitive
+    prim = phonons.force_constants.primitive
     f = phonons.frequencies(q)
     if f.shape != tau.shape:
         raise ValueError(f"the lifetimes have {tau.shape[1]} branches per q, the phonons {f.shape[1]}: "
@@ -105,7 +105,8 @@ def conductivity_from_lifetimes(phonons, lifetimes: xr.Dataset, temperature: flo
              kappa_err=(cart, kappa_err, {"units": "W/(m K)", "long_name": "1 sigma from the lifetime errors"}),
              mode_kappa=(dims + cart, mode, {"units": "W/(m K)"}),
              heat_capacity=(dims, C, {"units": "eV/K"}),
-             group_velocity=(dims + ("cartesian",), v, {"units": "THz A (100 m/s)"}),
+             group_velocity=(dims + ("cartesian",), v, {"units": "THz*Angstrom",
+                                                        "long_name": "group velocity (1 THz*Angstrom = 100 m/s)"}),
              lifetime=(dims, np.where(used, tau, np.nan), {"units": "ps"}),
              lifetime_err=(dims, np.where(used, err, np.nan), {"units": "ps"}),
              used=(dims, used),

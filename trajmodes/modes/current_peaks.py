@@ -149,14 +149,14 @@ def _expected(spectra: xr.Dataset, currents, phonons) -> np.ndarray:
     """(q, current) THz: the highest harmonic frequency among the branches polarised along each current."""
     if "qpoint" not in spectra.coords:
         raise ValueError("phonons= needs the reduced q-points of the structure factor (qpoint): compute it with "
-                         "reduced q and primitive=phonons.fc.primitive")
+                         "reduced q and primitive=phonons.force_constants.primitive")
     f, e = phonons.frequencies_and_eigenvectors(np.asarray(spectra["qpoint"].values, float))
     qc = np.asarray(spectra["q_cartesian"].values, float)
     qhat = qc / np.maximum(np.linalg.norm(qc, axis=1), 1e-300)[:, None]
     out = np.empty((len(f), len(currents)))
     for i in range(len(f)):
         for c, cur in enumerate(currents):
-            w = _branch_for(cur, qhat[i], e[i], phonons.fc.primitive.n_atoms)
+            w = _branch_for(cur, qhat[i], e[i], phonons.force_constants.primitive.n_atoms)
             out[i, c] = f[i][w > 0.5].max() if (w > 0.5).any() else f[i][np.argmax(w)]
     return out
 
@@ -175,7 +175,7 @@ def merge_peaks(current_peaks: xr.Dataset, mode_peaks: xr.Dataset, phonons=None,
     ----------
     current_peaks : xarray.Dataset
         From :func:`fit_current_peaks` with reduced q (``qpoint``, in the primitive basis of the modes: compute
-        S(q, omega) with ``primitive=phonons.fc.primitive``).
+        S(q, omega) with ``primitive=phonons.force_constants.primitive``).
     mode_peaks : xarray.Dataset
         From :func:`trajmodes.fit_peaks` on the mode spectra (``qpoint`` coordinate).
     phonons : trajmodes.Phonons, optional
@@ -212,7 +212,7 @@ def merge_peaks(current_peaks: xr.Dataset, mode_peaks: xr.Dataset, phonons=None,
         j = hit[0]
         for c, cur in enumerate(currents):
             if eig is not None:
-                b = int(np.argmax(_branch_for(cur, qhat[i], eig[i], phonons.fc.primitive.n_atoms)))
+                b = int(np.argmax(_branch_for(cur, qhat[i], eig[i], phonons.force_constants.primitive.n_atoms)))
             else:
                 d = np.abs(mode_peaks["frequency"].values[j] - current_peaks["frequency"].values[i, c])
                 if not np.isfinite(d).any():

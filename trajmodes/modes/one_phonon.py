@@ -51,7 +51,7 @@ def _md_cell(modes, phonons, structure_factor, cell) -> np.ndarray:
     if structure_factor is not None and "cell" in structure_factor.attrs:
         return np.asarray(structure_factor.attrs["cell"], float).reshape(3, 3)
     S = np.asarray(modes.attrs["lattice_matrix"], float).reshape(3, 3)
-    return S @ phonons.fc.primitive.cell
+    return S @ phonons.force_constants.primitive.cell
 
 
 def _match(q: np.ndarray, mq: np.ndarray, tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -88,7 +88,7 @@ def debye_waller_msd(modes, phonons) -> np.ndarray:
            else np.einsum("tqs,tqr->qsr", Q, Q.conj())) / Q.shape[0]
     cov = np.asarray(dask.compute(cov)[0])
     e = projection_eigenvectors(modes, phonons)
-    prim = phonons.fc.primitive
+    prim = phonons.force_constants.primitive
     n = prim.n_atoms
     ek = e.reshape(len(mq), n, 3, -1)                                 # (q, k, a, s)
     U = np.einsum("qkas,qsr,qkbr->kab", ek, cov, ek.conj()).real
@@ -97,7 +97,7 @@ def debye_waller_msd(modes, phonons) -> np.ndarray:
 
 def _dw_factor(debye_waller, modes, phonons, qc: np.ndarray) -> np.ndarray:
     """exp(-W_k(Q)), (nq, n_prim)."""
-    n = phonons.fc.primitive.n_atoms
+    n = phonons.force_constants.primitive.n_atoms
     if debye_waller is None or debye_waller is False:
         return np.ones((len(qc), n))
     if isinstance(debye_waller, str) and debye_waller != "modes":
@@ -125,7 +125,7 @@ def projection_eigenvectors(modes, phonons) -> np.ndarray:
 
 def _coefficients(phonons, eigvecs, idx, sign, G, qc, weights, dw) -> tuple[np.ndarray, str]:
     """c_s(Q) of the module docstring, (nq, nb) complex, in b / (amu^1/2 Angstrom)."""
-    prim = phonons.fc.primitive
+    prim = phonons.force_constants.primitive
     n = prim.n_atoms
     e = eigvecs[idx].reshape(len(idx), n, 3, -1)                     # (q, k, a, s)
     e = np.where(sign[:, None, None, None] > 0, e.conj(), e)
@@ -228,8 +228,8 @@ def one_phonon_structure_factor(modes, phonons, qpoints=None, *, window: int | N
         :func:`trajmodes.modes.structure_factor.dynamic_structure_factor` (default: ``structure_factor``'s).
     structure_factor : xarray.Dataset, optional
         dynamic_structure_factor of the same frames, window and step, at the same q, computed with
-        ``primitive=phonons.fc.primitive`` (its ``q_cartesian`` are checked against the q here) and the same
-        ``weights``: then ``Sqw_coh`` and the ``remainder`` are returned too.
+        ``primitive=phonons.force_constants.primitive`` (its ``q_cartesian`` are checked against the q here) and the
+        same ``weights``: then ``Sqw_coh`` and the ``remainder`` are returned too.
     cell : array_like (3, 3), optional
         The MD cell (Angstrom) that sets Q in rad/Angstrom; default ``structure_factor``'s, else the force
         constants' primitive cell times the supercell matrix of the projection.
@@ -278,8 +278,8 @@ def one_phonon_structure_factor(modes, phonons, qpoints=None, *, window: int | N
         ref = np.asarray(structure_factor["q_cartesian"].values, float)
         if ref.shape != qc.shape or np.abs(ref - qc).max() > 1e-6 * max(np.abs(ref).max(), 1.0):
             raise ValueError("the structure factor's q-points are not these (in Cartesian coordinates): compute it at "
-                             "the same reduced q with primitive=phonons.fc.primitive, so that both refer to the same "
-                             "reciprocal lattice")
+                             "the same reduced q with primitive=phonons.force_constants.primitive, so that both refer "
+                             "to the same reciprocal lattice")
     idx, sign, G = _match(q, mq)
     coef, unit = _coefficients(phonons, projection_eigenvectors(modes, phonons), idx, sign, G, qc, weights,
                                _dw_factor(debye_waller, modes, phonons, qc))
@@ -301,7 +301,7 @@ def one_phonon_structure_factor(modes, phonons, qpoints=None, *, window: int | N
             "Sqw_one_phonon": (("q", "omega"), spec[:, -1], {"units": su}),
             "Sqw_interference": (("q", "omega"), spec[:, -1] - branch_sum,
                                  {"units": su, "long_name": "cross terms between branches"}),
-            "weight": (("q", "branch"), np.abs(coef) ** 2 / phonons.fc.primitive.n_atoms,
+            "weight": (("q", "branch"), np.abs(coef) ** 2 / phonons.force_constants.primitive.n_atoms,
                        {"units": wpre + "1/(amu Angstrom^2)", "long_name": "|c_s(Q)|^2 / n_prim"})}
     if structure_factor is not None:
         coh = np.asarray(structure_factor["Sqw_coh"].values, float)

@@ -71,7 +71,7 @@ def trajectory_map(traj, phonons) -> tuple[SupercellMap, Crystal, np.ndarray]:
     ReferenceMismatchError
         If the MD supercell is not a supercell of the phonons' primitive cell, or the atoms do not map.
     """
-    prim = phonons.fc.primitive
+    prim = phonons.force_constants.primitive
     ref = traj.reference
     if ref.cell is None:
         raise ReferenceMismatchError("the trajectory's reference has no periodic cell: projection needs a crystal")
@@ -271,8 +271,8 @@ def _check_memory(traj, phonons, qpoints, chunk_frames) -> None:
     per-chunk results (Q and Q' of a chunk of frames, the chunk's positions and velocities) would not fit in memory,
     with two tasks at a time."""
     from trajmodes.resources import require_memory
-    nb = 3 * phonons.fc.n_prim
-    n_cells = traj.n_atoms / max(phonons.fc.n_prim, 1)
+    nb = 3 * phonons.force_constants.n_prim
+    n_cells = traj.n_atoms / max(phonons.force_constants.n_prim, 1)
     nq = n_cells if qpoints is None else len(qpoints)
     frames = int(chunk_frames or getattr(traj, "chunk_frames", 1) or 1)
     need = 16.0 * nq * nb * nb + 2 * frames * (2 * 16.0 * nq * nb + 2 * 24.0 * traj.n_atoms)
@@ -421,7 +421,7 @@ def back_project(modes, phonons, smap: SupercellMap, primitive: Crystal | None =
     smap : SupercellMap
         The MD supercell on ``primitive`` (see :func:`trajectory_map`).
     primitive : Crystal, optional
-        Default ``phonons.fc.primitive`` (only its fractional positions enter).
+        Default ``phonons.force_constants.primitive`` (only its fractional positions enter).
     masses : ndarray (N,), optional
         Default the primitive masses of every atom's class.
 
@@ -430,7 +430,7 @@ def back_project(modes, phonons, smap: SupercellMap, primitive: Crystal | None =
     ndarray (time, N, 3) float, Angstrom (or Angstrom/ps); the imaginary part, zero for a q-set closed
     under -q, is dropped.
     """
-    prim = phonons.fc.primitive if primitive is None else primitive
+    prim = phonons.force_constants.primitive if primitive is None else primitive
     masses = prim.masses[smap.atom] if masses is None else np.asarray(masses, float)
     q = np.asarray(modes["qpoint"].values)
     _, vecs = phonons.frequencies_and_eigenvectors(q)

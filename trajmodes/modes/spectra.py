@@ -317,7 +317,7 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
     err = std / np.sqrt(count)
 
     freq = np.arange(nf) / (n_seg * dt)
-    units = "eV/THz" if variable == "Qdot" else "amu*A^2/THz"
+    units = "eV/THz" if variable == "Qdot" else "amu*Angstrom^2/THz"
     coords = {"frequency": ("frequency", freq, {"units": "THz"})}
     for name, c in modes.coords.items():
         if "time" not in c.dims:

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedItemAccess
+from trajmodes.errors import DeprecatedItemAccess, renamed_attribute
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.symmetry import SYMPREC
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.interaction import Interaction
 from trajmodes.phonons.isotope import ISOTOPE_OVERLAPS, isotope_gamma
-from trajmodes.phonons.selfenergy import (ADAPTIVE, DeltaWeights, adaptive_variances, imaginary_part, live_triplets,
-                                          occupations, real_part, width_variables)
+from trajmodes.phonons.selfenergy import (delta_weights, imaginary_part, live_triplets, occupations, real_part,
+                                          width_variables)
+from trajmodes.phonons.tdep2023 import (check_occupation_factors, frequency_occupations, isotope_eigenvectors)
 from trajmodes.phonons.statistics import check_occupation
 from trajmodes.units import TDEP_FREQUENCY_TOL
 
@@ -46,7 +47,7 @@ class Anharmonic:
     ----------
     force_constants : ForceConstants
         With ``fc3`` (compact layout, eV/A^3): fitted (:class:`trajmodes.EffectiveForceConstants` with
-        ``cutoff3``) or read (:meth:`ForceConstants.from_phono3py`).
+        ``cutoff3``) or read (:meth:`ForceConstants.from_phono3py`). Attribute ``force_constants`` (``fc``: deprecated).
     mesh : int, (3,) int or (3, 3) int
         The q-mesh the sums over q' run on (and the q-points of results by default); one int n is n x n x n.
         A 3 x 3 integer matrix is a supercell matrix S (``supercell.cell = S @ primitive.cell``): the grid of
@@ -57,11 +58,12 @@ class Anharmonic:
     occupation : {"quantum", "classical"}
         Bose-Einstein occupations, or the classical k_B T / (h nu) with n' + n'' + 1 -> n' + n'' (for comparison
         with classical molecular dynamics: widths and shifts then grow linearly with T).
-    smearing : float, "adaptive" or None
+    smearing : float, "adaptive", "adaptive-tdep2023" or None
         Gaussian smearing of the energy-conserving delta functions, standard deviation in THz. ``"adaptive"``:
         Gaussians as wide as the modes' frequencies change across one cell of the mesh, from their group velocities
-        (TDEP's default; :func:`trajmodes.phonons.selfenergy.adaptive_variances`). None: the linear tetrahedron
-        method.
+        (TDEP's default; :func:`trajmodes.phonons.selfenergy.adaptive_variances`). ``"adaptive-tdep2023"``: those
+        of TDEP's older ``thermal_conductivity_2023``, to compare with it (clamped per band, cut at 4 sigma, isotopes
+        with the partner's width alone; :mod:`trajmodes.phonons.tdep2023`). None: the linear tetrahedron method.
     phonons : Phonons, optional
         Harmonic phonons for frequencies, eigenvectors and velocities, of the same primitive cell (default
         ``Phonons(force_constants.phonon_fc2)`` when the constants carry fc2 of a larger supercell, phono3py's
@@ -79,7 +81,8 @@ class Anharmonic:
         Rev. B 27, 858 (1983)): True takes the natural abundances of the primitive cell's elements
         (:func:`trajmodes.lattice.isotopes.mass_variances`), numbers are the mass variances g2 per atom (one for all).
     isotope_overlap : {"tamura", "tdep"}
-        Tamura's overlap of two modes (default), or TDEP's to compare with it (:mod:`trajmodes.phonons.isotope`).
+        Tamura's overlap of two modes (default), or TDEP's to compare with it (:mod:`trajmodes.phonons.isotope`), in
+        a fixed basis of the degenerate subspaces (:func:`trajmodes.phonons.tdep2023.isotope_eigenvectors`).
     make_r0_average : bool
         Average the Fourier transform of fc3 over the three atoms of each triplet as the origin r0 (default True,
         phono3py's ``make_r0_average`` and its default; :mod:`trajmodes.phonons.interaction`). False: the first atom,
@@ -97,25 +100,29 @@ class Anharmonic:
         ``"drop"``: leave out the three-phonon terms in which two phonons have the same frequency (within
         :data:`trajmodes.units.TDEP_FREQUENCY_TOL`), as TDEP's ``thermal_conductivity`` does (F. Knoop et al., J.
         Open Source Softw. 9, 6150 (2024)). Only to compare with it: the terms are physical (MgO 5^3: RTA +40 %).
+    occupation_factors : {"on-shell", "off-shell"}
+        ``"off-shell"``: TDEP ``thermal_conductivity_2023``'s, at the modes' own frequencies whichever the frequency
+        under the Gaussian (:mod:`trajmodes.phonons.tdep2023`; quantum only). To compare with it: not more physical,
+        the default's where the Gaussians are narrow against k_B T / h.
     """
+
+    fc = renamed_attribute("fc", "force_constants")
 
     def __init__(self, force_constants: ForceConstants, mesh, temperatures=300.0, occupation: str = "quantum",
                  smearing: float | str | None = None, phonons=None, cutoff_frequency: float = 1e-4,
                  degeneracy_tol: float = 1e-4, symprec: float = SYMPREC, chunk: int = 512, scheduler=None,
                  isotopes=None, make_r0_average: bool = True, sigma_cutoff: float | None = None,
-                 equal_frequencies: str = "keep", isotope_overlap: str = "tamura"):
+                 equal_frequencies: str = "keep", isotope_overlap: str = "tamura",
+                 occupation_factors: str = "on-shell"):
         check_occupation(occupation)
+        self.occupation_factors = check_occupation_factors(occupation_factors, occupation)
         mesh = parse_mesh(mesh)
         T = np.atleast_1d(np.asarray(temperatures, dtype=float))
         if not np.isfinite(T).all() or (T < 0).any():
             raise ValueError(f"temperatures must be finite and >= 0 K, not {T.tolist()}")
-        self.fc = force_constants
-        self.temperatures = T
-        self.occupation = occupation
-        self.smearing = smearing
-        self.degeneracy_tol = float(degeneracy_tol)
-        self.symprec = float(symprec)
-        self.scheduler = scheduler
+        self.force_constants = force_constants
+        self.temperatures, self.occupation, self.smearing = T, occupation, smearing
+        self.degeneracy_tol, self.symprec, self.scheduler = float(degeneracy_tol), float(symprec), scheduler
         n_points = abs(round(np.linalg.det(mesh))) if np.ndim(mesh) == 2 else int(np.prod(mesh, dtype=float))
         nb = 3 * force_constants.n_prim
         from trajmodes.resources import require_memory
@@ -132,7 +139,7 @@ class Anharmonic:
             from trajmodes.phonons.harmonic import Phonons
             phonons = Phonons(force_constants.phonon_fc2)
         if phonons is not None:
-            other = force_constants.primitive.differences(phonons.fc.primitive)
+            other = force_constants.primitive.differences(phonons.force_constants.primitive)
             if other is not None:
                 raise ValueError(f"the phonons given are of another primitive cell than the third-order constants "
                                  f"({other}): reduced q-points and eigenvectors would be mixed; fit or read both on "
@@ -146,20 +153,7 @@ class Anharmonic:
                                        make_r0_average=make_r0_average,
                                        equal_frequency_tol=TDEP_FREQUENCY_TOL if equal_frequencies == "drop" else None)
         self.phonons = self.interaction.phonons
-        variances = None
-        if smearing == ADAPTIVE:
-            if not self.grid.is_regular:
-                raise ValueError("adaptive smearing is available on regular meshes: on the q-grid of a supercell "
-                                 "give a Gaussian smearing (smearing=sigma in THz)")
-            irr = self.grid.irreducible
-            v, _ = self.transport_velocities(irr)
-            variances = adaptive_variances(v, self.grid.microzone(force_constants.primitive.reciprocal_cell),
-                                           self.grid.weights,
-                                           self.frequencies[irr] <= self.interaction.cutoff_frequency)
-            variances = variances[self.grid.irreducible_of]
-        self.deltas = DeltaWeights(self.grid, self.interaction.frequencies, smearing,
-                                   force_constants.primitive.reciprocal_cell, self.degeneracy_tol, self.sigma_cutoff,
-                                   variances)
+        self.deltas = delta_weights(self, smearing)
         if isotopes is None or isotopes is False:
             self.mass_variances = None
         elif isotopes is True:
@@ -172,14 +166,15 @@ class Anharmonic:
             self.mass_variances = g2
 
     def isotope_gamma(self, gps) -> np.ndarray:
-        """Isotope-scattering Gamma (THz, half width) of every branch at grid points ``gps``, (nq, 3n); zeros
-        without ``isotopes``."""
+        """Isotope-scattering Gamma (THz, half width) of every branch at grid points ``gps``, (nq, 3n), or (nt, nq,
+        3n) with ``occupation_factors="off-shell"``; zeros without ``isotopes``."""
         if self.mass_variances is None:
             return np.zeros((len(gps), self.interaction.n_branches))
-        it = self.interaction
-        return isotope_gamma(it.frequencies, it.eigenvectors, self.mass_variances, self.grid, np.asarray(gps),
-                             deltas=self.deltas, cutoff_frequency=it.cutoff_frequency,
-                             degeneracy_tol=self.degeneracy_tol, overlap=self.isotope_overlap)
+        it, off = self.interaction, self.occupation_factors == "off-shell"
+        return isotope_gamma(it.frequencies, isotope_eigenvectors(self), self.mass_variances, self.grid,
+                             np.asarray(gps), deltas=self.deltas, cutoff_frequency=it.cutoff_frequency,
+                             degeneracy_tol=self.degeneracy_tol, overlap=self.isotope_overlap,
+                             temperatures=self.temperatures if off else None)
 
     @property
     def mesh(self) -> np.ndarray:
@@ -236,7 +231,8 @@ class Anharmonic:
                                                    else self.smearing)
         if real and not eps > 0:
             raise ValueError(f"epsilon, the broadening of the real part, must be a positive frequency (THz), not {eps}")
-        N = self.grid.n_points
+        N, n0 = self.grid.n_points, frequency_occupations(self, nu)          # n0: off-shell factors only
+        cut_off = self.sigma_cutoff is not None or self.deltas.truncate is not None
         for s in range(0, len(tr), it.chunk):
             b = slice(s, s + it.chunk)
             sub = type(tr)(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
@@ -244,16 +240,17 @@ class Anharmonic:
             per_branch = imag and self.deltas.adaptive and not own
             d = self.deltas(sub, nu) if imag and not per_branch else None
             # with a sigma cutoff, the triplets whose delta functions all vanish need no strengths (not for shifts)
-            live = live_triplets(d) if imag and not real and self.sigma_cutoff is not None else None
+            live = live_triplets(d) if d is not None and not real and cut_off else None
             S = it.strength(q, sub.q1, sub.q2, live)
             n1 = occupations(it.frequencies[sub.q1], self.temperatures, self.occupation)
             n2 = occupations(it.frequencies[sub.q2], self.temperatures, self.occupation)
             if per_branch:
                 for s_ in range(nb):
                     d = self.deltas(sub, nu, np.full(nw, self.deltas.variances[q, s_]))
-                    gam[:, s_] += imaginary_part(S[:, s_:s_ + 1], d, n1, n2, sub.weights, N, self.occupation)[:, 0]
+                    gam[:, s_] += imaginary_part(S[:, s_:s_ + 1], d, n1, n2, sub.weights, N, self.occupation,
+                                                 n0)[:, 0]
             elif imag:
-                gam += imaginary_part(S, d, n1, n2, sub.weights, N, self.occupation)
+                gam += imaginary_part(S, d, n1, n2, sub.weights, N, self.occupation, n0)
             if real:
                 dlt += real_part(S, it.frequencies[sub.q1], it.frequencies[sub.q2], n1, n2, sub.weights, N, nu,
                                  eps, self.occupation)
@@ -310,8 +307,9 @@ class Anharmonic:
         """The attributes of every result Dataset: the mesh and the settings of the sums."""
         return dict(mesh=self.mesh.tolist(), grid_matrix=self.grid.matrix.reshape(-1).tolist(), occupation=self.occupation,
                     isotope_mass_variances=[] if self.mass_variances is None else self.mass_variances.tolist(),
-                    method="tetrahedron" if self.smearing is None else "adaptive gaussian" if self.deltas.adaptive
-                    else "gaussian",
+                    method="tetrahedron" if self.smearing is None else "gaussian" if not self.deltas.adaptive
+                    else "adaptive gaussian" + (" (TDEP 2023)" if self.smearing != "adaptive" else ""),
+                    occupation_factors=self.occupation_factors,
                     smearing=float("nan") if self.smearing is None or self.deltas.adaptive else float(self.smearing),
                     sigma_cutoff=float("nan") if self.sigma_cutoff is None else self.sigma_cutoff,
                     make_r0_average=int(self.interaction.make_r0_average),
@@ -359,7 +357,8 @@ class Anharmonic:
             from trajmodes.phonons.fourphonon import four_phonon_gamma
             four = four_phonon_gamma(self, gps, four_phonon, four_phonon_sample, four_phonon_seed)
             gam = gam + four
-        data = width_variables(gam if iso is None else gam + iso[None], iso, "", four, four_phonon)
+        data = width_variables(gam if iso is None else gam + (iso if iso.ndim == 3 else iso[None]), iso, "", four,
+                               four_phonon)
         if shifts:
             d = np.stack([r.delta for r in res], axis=1)
             data["frequency_shift"] = (dims, d, {"units": "THz", "long_name": "real part of the self-energy (bubble shift)"})
@@ -473,7 +472,7 @@ class Anharmonic:
         its star, the tensor averaged over the point group: kappa (nt, 3, 3) and mode_kappa, W/(m K)."""
         from trajmodes.lattice.symmetry import cartesian_rotations
         from trajmodes.phonons.conductivity import kappa_rta
-        prim = self.fc.primitive
+        prim = self.force_constants.primitive
         W = np.unique(np.asarray(prim.symmetry(self.symprec).rotations), axis=0)    # the point group, once each
         return kappa_rta(C, v, tau, self.grid.weights[self.grid.irreducible_of[gps]], prim.volume,
                          cartesian_rotations(W, prim.cell))
@@ -488,7 +487,7 @@ class Anharmonic:
             q = self.grid.qpoints[self.grid.irreducible]
         else:
             q = np.atleast_2d(np.asarray(qpoints, dtype=float))
-        g = mode_gruneisen(self.phonons, self.fc, q, degeneracy_tol=self.degeneracy_tol,
+        g = mode_gruneisen(self.phonons, self.force_constants, q, degeneracy_tol=self.degeneracy_tol,
                            cutoff_frequency=self.interaction.cutoff_frequency)
         return xr.Dataset(dict(gruneisen=(("q", "branch"), g, {"units": "1", "long_name": "mode Grueneisen parameter"}),
                                frequency_harmonic=(("q", "branch"), self.phonons.frequencies(q), {"units": "THz"})),

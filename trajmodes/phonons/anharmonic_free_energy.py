@@ -65,7 +65,7 @@ import warnings
 
 import numpy as np
 
-from trajmodes.lattice.grid import Grid
+from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.symmetry import site_images
 from trajmodes.phonons.interaction import Interaction
 from trajmodes.phonons.statistics import check_occupation, occupations
@@ -209,18 +209,13 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
     if T.ndim != 1 or not np.isfinite(T).all() or (not tdep and (T < 0).any()):
         raise ValueError(f"temperatures must be finite and >= 0 K, not {np.asarray(temperatures).tolist()}")
-    m = np.asarray(mesh)
-    if m.size == 1:
-        m = np.repeat(m.reshape(()), 3)
-    if m.shape not in ((3,), (3, 3)) or not np.all(np.isfinite(m)) or not np.all(m == np.rint(m)):
-        raise ValueError(f"mesh must be one positive integer n (n x n x n), three, or a 3 x 3 supercell matrix, "
-                         f"not {mesh!r}")
+    m = parse_mesh(mesh)
     free = free_internal_coordinates(force_constants.primitive, symprec)
     if len(free):
         warnings.warn(f"atoms {free.tolist()} of the primitive cell have a free internal coordinate: the q = 0 loop "
                       "of the cubic free energy (the relaxation of their mean positions), left out here, need not "
                       "vanish", UserWarning, stacklevel=2)
-    grid = Grid(np.rint(m).astype(int), force_constants.primitive.symmetry(symprec).rotations)
+    grid = Grid(m, force_constants.primitive.symmetry(symprec).rotations)
     if q_direction is not None:
         from trajmodes.phonons.harmonic import Phonons
         phonons = _LimitAtGamma(Phonons(force_constants) if phonons is None else phonons, q_direction)
@@ -266,7 +261,7 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
                                         n[i, q2][:, None, None, :], t)
                 total[i] += wq * float(np.sum(SW * np.where(valid, B, 0.0)))
     F = -6.0 * total / N ** 2
-    mesh_attr = np.rint(m).astype(int).tolist()
+    mesh_attr = m.tolist()
     return xr.DataArray(F, dims=("temperature",), coords=dict(temperature=("temperature", T, {"units": "K"})),
                         name="cubic_free_energy",
                         attrs=dict(units="eV", per="primitive cell", occupation=occupation, mesh=str(mesh_attr),

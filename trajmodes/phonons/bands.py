@@ -9,7 +9,7 @@ from trajmodes.lattice import paths
 from trajmodes.lattice.symmetry import SYMPREC
 
 if TYPE_CHECKING:
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic_protocol import HarmonicCalculator
 
 __all__ = ["band_structure", "path_pieces"]
 
@@ -39,11 +39,11 @@ def path_pieces(primitive, path, symprec: float = SYMPREC):
     return [np.asarray(p, dtype=float).reshape(-1, 3) for p in path], None
 
 
-def band_structure(phonons: Phonons, path=None, npoints: int = 51, labels=None,
+def band_structure(phonons: HarmonicCalculator, path=None, npoints: int = 51, labels=None,
                    with_group_velocities: bool = False, symprec: float = SYMPREC):
     """Frequencies along a path through the Brillouin zone: :meth:`trajmodes.Phonons.band_structure`."""
     import xarray as xr
-    cell = phonons.fc.primitive
+    cell = phonons.force_constants.primitive
     pieces, lab = path_pieces(cell, path, symprec)
     if labels is not None:
         flat = [x for piece in labels for x in piece] if not isinstance(labels[0], str) else list(labels)

@@ -219,7 +219,7 @@ def wigner_conductivity(anharmonic: "Anharmonic", gamma, grid_points=None, *, ve
     if g.shape != (nt, len(gps), nb):
         raise ValueError(f"gamma must have shape (temperatures, q-points, branches) = {(nt, len(gps), nb)}, "
                          f"not {g.shape}")
-    prim = an.fc.primitive
+    prim = an.force_constants.primitive
     q = first_zone(grid.qpoints[gps], prim.reciprocal_cell)
     f, e = an.phonons.frequencies_and_eigenvectors(q)
     dD = an.phonons.dynamical_matrix_derivative(q)

@@ -16,16 +16,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trajmodes.lattice.qpoints import first_zone
-from trajmodes.units import EV_J
 from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.units import KAPPA_UNIT
 
 if TYPE_CHECKING:
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic_protocol import AnharmonicCalculator
 
 __all__ = ["kappa_rta", "kappa_velocities", "star_average", "conductivity_dataset", "KAPPA_UNIT"]
-
-#: W/(m K) from eV/K * (THz A)^2 * ps / A^3
-KAPPA_UNIT = EV_J * (1e12 * 1e-10) ** 2 * 1e-12 / 1e-30
 
 
 def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rotations=None):
@@ -76,12 +73,12 @@ def kappa_velocities(phonons, qpoints, degeneracy_tol: float = 1e-4, cutoff_freq
     """Group velocities (nq, 3n, 3) in THz A as the conductivity takes them: at the first-zone image of each
     reduced q, averaged over its little group (phonopy's convention; :meth:`Phonons.group_velocities` with
     ``symmetrize``)."""
-    q = first_zone(np.atleast_2d(np.asarray(qpoints, dtype=float)), phonons.fc.primitive.reciprocal_cell)
+    q = first_zone(np.atleast_2d(np.asarray(qpoints, dtype=float)), phonons.force_constants.primitive.reciprocal_cell)
     return phonons.group_velocities(q, degeneracy_tol=degeneracy_tol, cutoff_frequency=cutoff_frequency,
                                     symmetrize=True, symprec=symprec)
 
 
-def conductivity_dataset(an: "Anharmonic", method: str = "rta", linewidths=None, reducible: bool = False,
+def conductivity_dataset(an: "AnharmonicCalculator", method: str = "rta", linewidths=None, reducible: bool = False,
                          pinv_cutoff: float = 1e-8, four_phonon=None, four_phonon_sample=None,
                          four_phonon_seed: int | None = None):
     """:meth:`trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity` (the parameters and the Dataset it
@@ -107,7 +104,8 @@ def conductivity_dataset(an: "Anharmonic", method: str = "rta", linewidths=None,
             kappa_rta=(("temperature",) + cart, r["kappa_rta"], {"units": "W/(m K)"}),
             mode_kappa_rta=(dims + cart, r["mode_kappa_rta"], {"units": "W/(m K)"}),
             heat_capacity=(dims, r["heat_capacity"], {"units": "eV/K"}),
-            group_velocity=(("q", "branch", "cartesian"), r["group_velocity"], {"units": "THz A (100 m/s)"}),
+            group_velocity=(("q", "branch", "cartesian"), r["group_velocity"], {
+                "units": "THz*Angstrom", "long_name": "group velocity (1 THz*Angstrom = 100 m/s)"}),
             collision_eigenvalues=(("temperature", "mode"), r["eigenvalues"], {"units": "THz"})),
             coords=an.dataset_coords(r["grid_points"]), attrs=an.dataset_attrs())
         out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
@@ -128,7 +126,8 @@ def conductivity_dataset(an: "Anharmonic", method: str = "rta", linewidths=None,
     out["kappa"] = (("temperature",) + cart, kappa, {"units": "W/(m K)"})
     out["mode_kappa"] = (("temperature", "q", "branch") + cart, mode, {"units": "W/(m K)"})
     out["heat_capacity"] = (("temperature", "q", "branch"), C, {"units": "eV/K"})
-    out["group_velocity"] = (("q", "branch", "cartesian"), v, {"units": "THz A (100 m/s)"})
+    out["group_velocity"] = (("q", "branch", "cartesian"), v, {
+        "units": "THz*Angstrom", "long_name": "group velocity (1 THz*Angstrom = 100 m/s)"})
     out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
     out.attrs["kappa_method"] = method
     return out

@@ -51,7 +51,7 @@ def theta_elastic(phonons, ndirections: int = 2000) -> tuple[float, float]:
     averaged over ``ndirections`` Fibonacci directions (error ~1e-4 relative at 2000 for cubic crystals)."""
     v = phonons.sound_velocities(fibonacci_sphere(ndirections))
     vd = debye_velocity(v)
-    pr = phonons.fc.primitive
+    pr = phonons.force_constants.primitive
     return _theta_from_vd(vd, pr.n_atoms, pr.volume), vd
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from trajmodes.phonons.tetrahedron import tetrahedra, vertex_weights
 
 if TYPE_CHECKING:
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic_protocol import HarmonicCalculator
 
 __all__ = ["phonon_dos", "tetrahedra", "tetrahedron_dos", "gaussian", "gaussian_dos", "frequency_points"]
 
@@ -100,23 +100,21 @@ def frequency_points(freqs, sigma=None) -> tuple[np.ndarray, float]:
     return np.arange(lo, hi + d * 0.1, d), s
 
 
-def phonon_dos(phonons: Phonons, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None,
+def phonon_dos(phonons: HarmonicCalculator, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None,
                frequencies=None, projected: bool = True):
     """Total and atom-projected DOS on a Gamma-centred mesh: :meth:`trajmodes.Phonons.dos`."""
     import xarray as xr
     if method not in ("tetrahedron", "gaussian"):
         raise ValueError(f"method must be 'tetrahedron' or 'gaussian', not {method!r}")
     from trajmodes.lattice.grid import parse_mesh
-    mesh = parse_mesh(mesh)
-    if mesh.shape != (3,):
-        raise ValueError("the DOS needs a regular mesh (n, or n1, n2, n3), not a supercell matrix")
+    mesh = parse_mesh(mesh, matrix=False)
     m = phonons.mesh(mesh, projections=projected)
     f, pr = m.frequencies, m.projections
     points, s = frequency_points(f, sigma)
     if frequencies is not None:
         points = np.atleast_1d(np.asarray(frequencies, dtype=float))
     if method == "tetrahedron":
-        vert, central = tetrahedra(mesh, phonons.fc.primitive.reciprocal_cell)
+        vert, central = tetrahedra(mesh, phonons.force_constants.primitive.reciprocal_cell)
         total, proj = tetrahedron_dos(f, vert, central, points, pr)
     else:
         total, proj = gaussian_dos(f, points, s, pr)
@@ -128,6 +126,6 @@ def phonon_dos(phonons: Phonons, mesh=(20, 20, 20), method: str = "tetrahedron",
     if method == "gaussian":
         attrs["sigma"] = s
     return xr.Dataset(data, coords=dict(frequency=("frequency", points, {"units": "THz"}),
-                                        atom=np.arange(phonons.fc.n_prim),
-                                        species=("atom", phonons.fc.primitive.species.astype(str))),
+                                        atom=np.arange(phonons.force_constants.n_prim),
+                                        species=("atom", phonons.force_constants.primitive.species.astype(str))),
                       attrs=attrs)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trajmodes.errors import renamed_keywords
 from trajmodes.lattice.strain import VOIGT
 from trajmodes.units import AMU_KG, EV_A3_GPA, EV_J
 
@@ -40,16 +41,19 @@ def density(crystal) -> float:
     return float(crystal.masses.sum() / crystal.volume)
 
 
-def bracket_tensor(fc, relaxed: bool = True) -> np.ndarray:
+@renamed_keywords(fc="force_constants")
+def bracket_tensor(force_constants, relaxed: bool = True) -> np.ndarray:
     """The long-wave tensor A_ab,cd (3, 3, 3, 3) in eV/A^3, symmetric in (c, d); see the module notes.
 
     Parameters
     ----------
-    fc : ForceConstants
+    force_constants : ForceConstants
+        Harmonic, eV/A^2 (the keyword ``fc=`` is deprecated, one release).
     relaxed : bool
         Include the internal-relaxation term (multi-atom bases).
     """
     from trajmodes.phonons.harmonic import Phonons
+    fc = force_constants
     kk, jj, kp, weight, x = Phonons(fc, nac=False).image_pairs()                  # x: (npair, 3) A
     phi = fc.compact()[kk, jj] * weight[:, None, None]                            # (npair, 3, 3)
     n = fc.n_prim
@@ -74,18 +78,22 @@ def full_tensor(A: np.ndarray) -> np.ndarray:
             + np.einsum("bcad->acbd", A) - np.einsum("bdac->acbd", A))
 
 
-def huang_residual(fc, relaxed: bool = True) -> float:
-    """max |A_ab,cd - A_cd,ab| / max |A|: zero for a stress-free reference (Huang's conditions)."""
-    A = bracket_tensor(fc, relaxed)
+@renamed_keywords(fc="force_constants")
+def huang_residual(force_constants, relaxed: bool = True) -> float:
+    """max |A_ab,cd - A_cd,ab| / max |A| (dimensionless) of the harmonic ``force_constants`` (eV/A^2): zero for a
+    stress-free reference (Huang's conditions). The keyword ``fc=`` is deprecated (one release)."""
+    A = bracket_tensor(force_constants, relaxed)
     return float(np.abs(A - A.transpose(2, 3, 0, 1)).max() / np.abs(A).max())
 
 
-def elastic_constants(fc, relaxed: bool = True) -> np.ndarray:
+@renamed_keywords(fc="force_constants")
+def elastic_constants(force_constants, relaxed: bool = True) -> np.ndarray:
     """Elastic constants (6, 6) in Voigt notation, GPa, from the force constants by the long-wave method.
 
     Parameters
     ----------
-    fc : ForceConstants
+    force_constants : ForceConstants
+        Harmonic, eV/A^2 (the keyword ``fc=`` is deprecated, one release).
     relaxed : bool
         With the internal-relaxation correction (relaxed-ion constants; True) or clamped-ion (False).
 
@@ -93,7 +101,7 @@ def elastic_constants(fc, relaxed: bool = True) -> np.ndarray:
     -----
     The tensor of Huang's relation, symmetrised over (ij), (kl) and (ij)<->(kl); see the module notes.
     """
-    C = full_tensor(bracket_tensor(fc, relaxed))
+    C = full_tensor(bracket_tensor(force_constants, relaxed))
     C = 0.5 * (C + C.transpose(1, 0, 2, 3))
     C = 0.5 * (C + C.transpose(0, 1, 3, 2))
     C = 0.5 * (C + C.transpose(2, 3, 0, 1))

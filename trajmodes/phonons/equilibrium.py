@@ -162,9 +162,10 @@ class FreeEnergyMinimum:
 
         Returns
         -------
-        xarray.Dataset over ``temperature``: ``cell`` (3, 3) A, ``scaled_positions`` (atom, 3), ``volume`` A^3,
-        ``lattice_parameters`` (a, b, c) A, ``free_energy`` F and ``gibbs_energy`` G eV per cell, ``static_energy``,
-        ``entropy``, ``heat_capacity_v`` (eV/K per cell); with ``properties``: ``thermal_expansion`` (Voigt, 1/K),
+        xarray.Dataset over ``temperature``: ``cell`` (cell_vector, cartesian) A, ``scaled_positions`` (atom,
+        reduced), ``volume`` A^3, ``lattice_parameters`` (cell_vector: a, b, c) A, ``free_energy`` F and
+        ``gibbs_energy`` G eV per cell, ``static_energy``, ``entropy``, ``heat_capacity_v`` (eV/K per cell); with
+        ``properties``: ``thermal_expansion`` (Voigt, 1/K),
         ``volumetric_expansion`` 1/K, ``elastic_constants_t``/``_s`` (6, 6) GPa (isothermal, adiabatic, internal
         strains relaxed), ``bulk_modulus_t``/``_s`` GPa (Reuss), ``heat_capacity_p`` eV/K, ``gruneisen``
         (V alpha_V B_T / C_V); ``iterations``. Where the lattice has no minimum (an imaginary mode: the
@@ -205,13 +206,15 @@ class FreeEnergyMinimum:
             rows.append(row)
         V0 = rows[0]["volume"]
         ds = xr.Dataset(
-            dict(cell=(("temperature", "vector", "cartesian"), np.array([r["cell"] for r in rows]), {"units": "A"}),
+            dict(cell=(("temperature", "cell_vector", "cartesian"), np.array([r["cell"] for r in rows]),
+                       {"units": "Angstrom"}),
                  scaled_positions=(("temperature", "atom", "reduced"), np.array([r["scaled_positions"] for r in rows])),
-                 lattice_parameters=(("temperature", "axis"), np.linalg.norm([r["cell"] for r in rows], axis=-1),
-                                     {"units": "A", "long_name": "lengths of the vectors of the cell minimised (the "
-                                      "crystal given: for the prototypes, the primitive cell, e.g. a / sqrt(2) of a "
-                                      "cubic fcc or diamond crystal), not the cube edge"}),
-                 volume=("temperature", np.array([r["volume"] for r in rows]), {"units": "A^3 per cell"}),
+                 lattice_parameters=(("temperature", "cell_vector"),
+                                     np.linalg.norm([r["cell"] for r in rows], axis=-1),
+                                     {"units": "Angstrom", "long_name": "lengths of the vectors of the cell minimised "
+                                      "(the crystal given: for the prototypes, the primitive cell, e.g. a / sqrt(2) of "
+                                      "a cubic fcc or diamond crystal), not the cube edge"}),
+                 volume=("temperature", np.array([r["volume"] for r in rows]), {"units": "Angstrom^3 per cell"}),
                  free_energy=("temperature", np.array([r["free_energy"] for r in rows]), {"units": "eV per cell"}),
                  gibbs_energy=("temperature", np.array([r["gibbs_energy"] for r in rows]), {"units": "eV per cell"}),
                  static_energy=("temperature", np.array([r["static_energy"] for r in rows]), {"units": "eV per cell"}),
@@ -219,7 +222,7 @@ class FreeEnergyMinimum:
                  heat_capacity_v=("temperature", np.array([r["heat_capacity_v"] for r in rows]),
                                   {"units": "eV/K per cell"}),
                  iterations=("temperature", np.array([r["iterations"] for r in rows]))),
-            coords=dict(temperature=("temperature", T, {"units": "K"}), axis=["a", "b", "c"],
+            coords=dict(temperature=("temperature", T, {"units": "K"}), cell_vector=["a", "b", "c"],
                         voigt=["xx", "yy", "zz", "yz", "xz", "xy"], species=("atom", list(self.crystal.species))),
             attrs=dict(mesh=self.mesh.reshape(-1).tolist(), occupation=self.occupation, pressure_GPa=float(pressure),
                        internal=internal, n_atoms=n, volume_T0=V0, unstable=unstable,

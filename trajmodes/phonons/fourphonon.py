@@ -31,8 +31,11 @@ within half the supercell, each atom at its shortest image from the first.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from trajmodes.errors import DeprecatedUnpacking
 from trajmodes.lattice.geometry import shortest_vectors
 from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.phonons.interaction import HBAR_EV_PS
@@ -41,11 +44,27 @@ from trajmodes.phonons.statistics import check_occupation, occupations
 from trajmodes.resources import require_memory
 from trajmodes.units import AMU_A2_PS2_EV
 
-__all__ = ["FourPhonon", "four_phonon_gamma", "four_phonon_sums", "GAMMA4_FACTOR", "SIGNS"]
+__all__ = ["FourPhonon", "QuartetStrengths", "four_phonon_gamma", "four_phonon_sums", "GAMMA4_FACTOR", "SIGNS"]
 #: 96 pi / hbar^2 with the widths in THz and the delta functions in 1/THz (ordinary frequency): 24 / (pi hbar^2)
 GAMMA4_FACTOR = 24.0 / (np.pi * HBAR_EV_PS ** 2)
 #: the sign patterns of the three other phonons (+ emitted, - absorbed); (---) cannot conserve energy
 SIGNS = np.array([s for s in np.ndindex(2, 2, 2) if any(s)]) * 2 - 1
+
+
+@dataclass(frozen=True)
+class QuartetStrengths(DeprecatedUnpacking):
+    """Four-phonon strengths of the quartets (q, q1, q2, q3) of one q (:meth:`FourPhonon.strength`).
+
+    Attributes
+    ----------
+    strength : ndarray (T, 3n, 3n, 3n, 3n)
+        N^2 |Phi(q s, q1 s1, q2 s2, q3 s3)|^2, eV^2; zero where a mode is at or below the cutoff.
+    q3 : ndarray of int (T,)
+        Grid indices of q3 = -q - q1 - q2.
+    """
+
+    strength: np.ndarray
+    q3: np.ndarray
 
 
 class FourPhonon:
@@ -70,7 +89,7 @@ class FourPhonon:
         if phonons is None:
             from trajmodes.phonons.harmonic import Phonons
             phonons = Phonons(force_constants)
-        other = force_constants.primitive.differences(phonons.fc.primitive)
+        other = force_constants.primitive.differences(phonons.force_constants.primitive)
         if other is not None:
             raise ValueError(f"the phonons given are of another primitive cell than the fourth-order constants "
                              f"({other})")
@@ -116,9 +135,10 @@ class FourPhonon:
         out = out.reshape(T, n, n, n, n, 3, 3, 3, 3).transpose(0, 1, 5, 2, 6, 3, 7, 4, 8)
         return out.reshape(T, 3 * n, 3 * n, 3 * n, 3 * n)
 
-    def strength(self, q: int, q1, q2) -> tuple[np.ndarray, np.ndarray]:
+    def strength(self, q: int, q1, q2) -> QuartetStrengths:
         """N^2 |Phi(q s, q1 s1, q2 s2, q3 s3)|^2 for pairs of grid points (q1, q2), q3 = -q - q1 - q2, in eV^2:
-        (T, 3n, 3n, 3n, 3n), zero where a mode is at or below the cutoff; and the grid indices of q3 (T,)."""
+        (T, 3n, 3n, 3n, 3n), zero where a mode is at or below the cutoff; and the grid indices of q3 (T,), as
+        :class:`QuartetStrengths` (unpacking it as the former tuple works one release with a DeprecationWarning)."""
         g = self.grid
         q1, q2 = np.atleast_1d(q1), np.atleast_1d(q2)
         a = g.addresses
@@ -134,7 +154,7 @@ class FourPhonon:
                      * om[3][:, None, None, None, :])
         # (1/4!)^2 (hbar/2)^4 |sum|^2 / (omega omega1 omega2 omega3), constants / masses in eV/(A^4 amu^2): eV^2
         scale = (HBAR_EV_PS / 2) ** 4 / 576.0 / AMU_A2_PS2_EV ** 4
-        return (X.real ** 2 + X.imag ** 2) * inv * scale, i3
+        return QuartetStrengths(strength=(X.real ** 2 + X.imag ** 2) * inv * scale, q3=i3)
 
     def sample(self, dims, rng) -> np.ndarray:
         """Grid indices of a stratified random sample of the mesh: the mesh's address box cut into ``dims`` cells
@@ -249,7 +269,8 @@ class FourPhonon:
         row = np.zeros((nt, nb, N, nb)) if rows else None
         for s in range(0, len(pairs), self.chunk):
             p = pairs[s:s + self.chunk]
-            strength, i3 = self.strength(q, p[:, 0], p[:, 1])                               # (T, s, u, v, w)
+            found = self.strength(q, p[:, 0], p[:, 1])
+            strength, i3 = found.strength, found.q3                                         # (T, s, u, v, w)
             legs = (p[:, 0], p[:, 1], i3)
             f = [f_all[i] for i in legs]
             occ = [n_all[:, i] for i in legs]                                               # (nt, T, nb) each
@@ -283,7 +304,8 @@ def four_phonon_sums(an, smearing: float | str) -> tuple[FourPhonon, dict]:
     keywords of its sums for ``an``'s temperatures and occupation: Gaussians of width ``smearing`` (THz), or
     ``"adaptive"``, the adaptive widths of ``an`` (which must have adaptive smearing)."""
     from trajmodes.phonons.selfenergy import ADAPTIVE
-    fp = FourPhonon(an.fc, an.grid.matrix, phonons=an.phonons, cutoff_frequency=an.interaction.cutoff_frequency)
+    fp = FourPhonon(an.force_constants, an.grid.matrix, phonons=an.phonons,
+                    cutoff_frequency=an.interaction.cutoff_frequency)
     kw = dict(temperatures=an.temperatures, occupation=an.occupation)
     if isinstance(smearing, str):
         if smearing != ADAPTIVE or not an.deltas.adaptive:

@@ -41,10 +41,12 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.forceconstants.uncertainty import bootstrap_std
+from trajmodes.lattice.grid import parse_mesh
 from trajmodes.phonons.anharmonic_free_energy import cubic_free_energy
 from trajmodes.phonons.harmonic import Phonons
 from trajmodes.phonons.quartic import quartic_free_energy
 from trajmodes.phonons.statistics import check_occupation
+from trajmodes.phonons.thermal import mesh_thermodynamics
 from trajmodes.phonons.uncertainty import harmonic_samples
 from trajmodes.units import KB_EV
 
@@ -62,8 +64,9 @@ CUBIC_RESAMPLES = 16
 
 
 def _error_mesh(mesh) -> np.ndarray:
-    """The mesh of the resamples' F_3ph: half as many divisions as ``mesh`` (rounded up), at least 4 (or ``mesh``)."""
-    m = np.broadcast_to(np.asarray(mesh, dtype=int), (3,))
+    """The mesh of the resamples' F_3ph: half as many divisions as ``mesh`` (n or (n1, n2, n3)), rounded up, at least 4
+    (or ``mesh``)."""
+    m = parse_mesh(mesh, matrix=False, name="cubic_mesh")
     return np.minimum(m, np.maximum(4, -(-m // 2)))
 
 
@@ -84,9 +87,9 @@ ANHARMONIC_TERMS = {3: ("cubic", "cubic", _cubic), 4: ("quartic", "quartic", _qu
 
 
 def _harmonic(fit, T: float, mesh, classical: bool) -> tuple[float, float, float]:
-    th = Phonons(fit.harmonic_force_constants_).thermal_properties([T], mesh,
-                                                                   occupation="classical" if classical else "quantum")
-    return tuple(float(th[k][0]) for k in ("free_energy_eV", "entropy_eV", "heat_capacity_eV"))
+    th = mesh_thermodynamics(Phonons(fit.harmonic_force_constants_), [T], mesh,
+                             occupation="classical" if classical else "quantum")
+    return float(th.free_energy[0]), float(th.entropy[0]), float(th.heat_capacity[0])
 
 
 def _std_with_fewer(full: np.ndarray, few: np.ndarray, n_units: int) -> float:
@@ -114,8 +117,8 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
         Fitted to a run whose every frame has its potential energy (``fit.energies_["potential"]`` finite).
     temperature : float
         K (the run's temperature).
-    mesh : (3,) int
-        q mesh of the harmonic free energy.
+    mesh : int or (3,) int
+        q mesh of the harmonic free energy (one int n is n x n x n; :func:`trajmodes.lattice.grid.parse_mesh`).
     occupation : {"quantum", "classical"}
         Oscillators of F_harm and F_3ph. A classical MD run is compared like for like with ``"classical"``;
         ``quantum_correction`` says how much the quantum oscillators add (module docstring).
@@ -123,7 +126,8 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
         Bootstrap error bars (the fit's resamples: :meth:`~trajmodes.EffectiveForceConstants.bootstrap` is called
         unless it has been).
     cubic_mesh : int or (3,) int, optional
-        q mesh of the cubic free energy F_3ph (None: :data:`CUBIC_MESH`).
+        q mesh of the cubic free energy F_3ph (None: :data:`CUBIC_MESH`). Neither mesh takes a supercell matrix (the
+        resamples' F_3ph are on a coarser regular mesh): a ValueError.
     cubic_resamples : int
         How many of the bootstrap resamples get their own F_3ph for its error bar, on a mesh half as fine as
         ``cubic_mesh`` (:data:`CUBIC_RESAMPLES`; the other errors use every resample).
@@ -150,7 +154,8 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
                          "trajmodes.read(dump, thermo='log.lammps'); a per-atom c_pe column of the dump; extended "
                          "XYZ energy=)")
     classical = occupation == "classical"
-    cubic_mesh = CUBIC_MESH if cubic_mesh is None else cubic_mesh
+    mesh = parse_mesh(mesh, matrix=False)
+    cubic_mesh = parse_mesh(CUBIC_MESH if cubic_mesh is None else cubic_mesh, matrix=False, name="cubic_mesh")
     n_cells = fit.supercell_.n_atoms / fit.primitive_.n_atoms
     T = float(temperature)
 
@@ -240,7 +245,7 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
                      "Phys. 12, 421 (1963)); F_3ph without the q = 0 loop (zero when no atom has a free internal "
                      "coordinate)" + ("; with fc4 also -<U_4> + F_4ph, F_4ph the first-order quartic free energy "
                                       "1/8 Chi <uu><uu>" if 4 in terms else ""),
-                     cubic_mesh=list(np.broadcast_to(np.asarray(cubic_mesh, int), (3,)).tolist()))
+                     cubic_mesh=cubic_mesh.tolist())
         if errors:
             attrs["cubic_resamples"] = int(min(int(cubic_resamples), len(fit.params_samples_[2])))
             attrs["cubic_error_mesh"] = _error_mesh(cubic_mesh).tolist()

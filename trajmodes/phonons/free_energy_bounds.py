@@ -66,7 +66,7 @@ def harmonic_supercell_free_energy(force_constants, temperature: float, masses=N
     if not T > 0:
         raise ValueError(f"the temperature must be positive (K), not {temperature!r}")
     nu = supercell_modes(force_constants, masses)["frequencies"]
-    return float(harmonic_thermodynamics(nu[None, :], [T], occupation="classical", cutoff_frequency=0.0)["free_energy"][0])
+    return float(harmonic_thermodynamics(nu[None, :], [T], occupation="classical", cutoff_frequency=0.0).free_energy[0])
 
 
 def block_average(x, min_blocks: int = 32) -> tuple[float, float, int]:
@@ -168,7 +168,7 @@ def upper_bound(engine, force_constants, temperature: float, n_samples: int = 40
     for start in range(0, int(n_samples), int(batch)):
         k = min(int(batch), int(n_samples) - start)
         x = canonical_configurations(force_constants, T, k, seed=rng)["positions"].values
-        du.append(engine.evaluate(x)[0] - ref.evaluate(x)[0])
+        du.append(engine.evaluate(x).energies - ref.evaluate(x).energies)
     du = np.concatenate(du)
     mean, err = du.mean(), du.std(ddof=1) / np.sqrt(len(du))
     data = dict(upper_bound=_scalar((f_h + e_ref + mean) / n, "eV", "Gibbs-Bogoliubov upper bound F_h + <U - U_h>_h "
@@ -219,7 +219,7 @@ def lower_bound(force_constants, temperature: float, positions, energies, refere
         raise ValueError(f"positions of shape {x.shape} and {len(e)} energies: give (n_frames, {n}, 3) positions "
                          "and one energy per frame")
     ref = HarmonicEngine(force_constants, reference_energy)
-    du = e - ref.evaluate(x, cell)[0]
+    du = e - ref.evaluate(x, cell).energies
     mean, err, block = block_average(du, min_blocks)
     f_h = harmonic_supercell_free_energy(force_constants, T)
     data = dict(lower_bound=_scalar((f_h + float(reference_energy) + mean) / n, "eV",
@@ -287,7 +287,8 @@ def thermodynamic_integration(engine, force_constants, temperature: float, n_lam
         (with ``_err``; from lambda = 1), ``harmonic_free_energy`` F_h, ``reference_energy`` E_ref; over ``lambda``:
         ``integrand`` <U - U_h>_lambda with ``integrand_err``, ``weight``, ``kinetic_temperature`` (K) and
         ``block_length`` (samples); attributes: temperature, n_atoms, lambda points, steps, the convention
-        (:data:`COM_CONVENTION`), ``classical``, citations.
+        (:data:`COM_CONVENTION`), ``occupation`` ("classical"; ``classical`` = 1, its former spelling, stays one
+        release), citations.
     """
     import xarray as xr
     T = float(temperature)
@@ -324,9 +325,9 @@ def thermodynamic_integration(engine, force_constants, temperature: float, n_lam
         s = engine.sample_langevin(T, n_samp, every=int(every), lam=float(lam), reference=ref, dt=float(dt),
                                    damp=float(damp), equilibration_steps=n_eq, seed=int(seed) + 7919 * (i + 1),
                                    replicas=int(replicas), **kw)
-        du = (s["potential"] - s["reference"]).mean(axis=1)
+        du = (s.potential - s.reference).mean(axis=1)
         mean, err, block = block_average(du, min_blocks)
-        rows.append((mean, err, block, float(np.mean(s["temperature"]))))
+        rows.append((mean, err, block, float(np.mean(s.temperature))))
         took = time.perf_counter() - t0
         left = (len(runs) - i - 1) * (time.perf_counter() - t_start) / (i + 1)
         say(f"lambda {i + 1}/{len(runs)} = {lam:.4f}: <U - U_h> = {1e3 * mean / n:+.4f} +- {1e3 * err / n:.4f} "
@@ -357,6 +358,6 @@ def thermodynamic_integration(engine, force_constants, temperature: float, n_lam
     return xr.Dataset(data, coords={"lambda": lams}, attrs=dict(
         temperature=T, n_atoms=n, lambda_points=list(map(float, lams)), n_lambda=int(n_lambda),
         equilibration_steps=n_eq, sampling_steps=n_samp, sample_every=int(every), timestep_ps=float(dt),
-        damping_ps=float(damp), replicas=int(replicas), engine=engine.name, classical=1,
+        damping_ps=float(damp), replicas=int(replicas), engine=engine.name, occupation="classical", classical=1,
         convention=COM_CONVENTION, citations=CITATIONS, seconds=time.perf_counter() - t_start,
         note="classical free energies: no quantum correction is mixed in"))

@@ -53,7 +53,7 @@ def mean_image_vectors(phonons: "Phonons") -> np.ndarray:
     are equally short (the atom lies on the Wigner-Seitz boundary of k) it is their mean.
     """
     k, j, _, w, vec = phonons.image_pairs()
-    out = np.zeros((phonons.fc.n_prim, phonons.fc.n_atoms, 3))
+    out = np.zeros((phonons.force_constants.n_prim, phonons.force_constants.n_atoms, 3))
     np.add.at(out, (k, j), w[:, None] * vec)
     return out
 
@@ -70,7 +70,7 @@ def internal_strain(phonons: "Phonons", vectors: np.ndarray | None = None) -> np
     Parameters
     ----------
     phonons : trajmodes.Phonons
-        Harmonic phonons; their force constants (``phonons.fc``) and Gamma-point dynamical matrix are used.
+        Harmonic phonons; their force constants (``phonons.force_constants``) and Gamma-point dynamical matrix are used.
     vectors : ndarray (n_prim, N, 3), optional
         :func:`mean_image_vectors` of ``phonons`` when already at hand.
 
@@ -79,7 +79,7 @@ def internal_strain(phonons: "Phonons", vectors: np.ndarray | None = None) -> np
     ndarray, shape (n_prim, 3, 3, 3)
         X in A per unit strain; zero for one atom per primitive cell.
     """
-    fc = phonons.fc
+    fc = phonons.force_constants
     n = fc.n_prim
     r = mean_image_vectors(phonons) if vectors is None else vectors
     force = np.einsum("kjab,kjc->kabc", fc.compact(), r).reshape(3 * n, 9)        # -F per unit strain
@@ -92,7 +92,7 @@ def internal_strain(phonons: "Phonons", vectors: np.ndarray | None = None) -> np
 
 def _volume_constants(phonons: "Phonons", fc3: np.ndarray) -> np.ndarray:
     """Trace over c = d of dPhi_ab(k, j) / d eps_cd, compact (n_prim, N, 3, 3), eV/A^2 (module docstring)."""
-    fc = phonons.fc
+    fc = phonons.force_constants
     r = mean_image_vectors(phonons)
     x = np.einsum("kacc->ka", internal_strain(phonons, r))                         # (n, 3) A
     disp = r + x[fc.smap.atom][None]                                               # (n, N, 3) A per unit eta
@@ -108,7 +108,7 @@ class _LatticeSum:
     1 / multiplicity, grouped by lattice vector R."""
 
     def __init__(self, phonons: "Phonons", constants: np.ndarray):
-        fc = phonons.fc
+        fc = phonons.force_constants
         n = fc.n_prim
         k, j, kp, w, vec = phonons.image_pairs()
         pf = fc.primitive.scaled_positions
@@ -129,7 +129,7 @@ class _LatticeSum:
 
 
 def _check_same_supercell(phonons: "Phonons", fc: "ForceConstants") -> None:
-    h = phonons.fc
+    h = phonons.force_constants
     if (h.n_atoms != fc.n_atoms or h.n_prim != fc.n_prim or not np.array_equal(h.p2s, fc.p2s)
             or not np.array_equal(h.smap.atom, fc.smap.atom)
             or not np.allclose(h.supercell.positions, fc.supercell.positions, atol=1e-6)):
@@ -151,7 +151,7 @@ def mode_gruneisen(phonons: "Phonons", force_constants: "ForceConstants", qpoint
     phonons : trajmodes.Phonons
         Harmonic phonons: frequencies, eigenvectors, image pairs, and the fc2 of the internal relaxation.
     force_constants : trajmodes.ForceConstants
-        Carries ``fc3`` (compact, eV/A^3) on the supercell of ``phonons.fc``.
+        Carries ``fc3`` (compact, eV/A^3) on the supercell of ``phonons.force_constants``.
     qpoints : array_like, shape (nq, 3) or (3,)
         Reduced coordinates of the primitive reciprocal lattice (no 2 pi).
     degeneracy_tol : float

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedUnpacking
+from trajmodes.errors import DeprecatedUnpacking, renamed_attribute, renamed_keywords
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.phonons import bands, dos, thermal, velocities
 from trajmodes.phonons.dynamical import DynamicalMatrix, frequencies_from_eigenvalues
@@ -44,8 +44,9 @@ class Phonons:
 
     Parameters
     ----------
-    fc : ForceConstants
-        Carries the supercell, the primitive cell and the supercell map.
+    force_constants : ForceConstants
+        Carries the supercell, the primitive cell and the supercell map (attribute ``force_constants``; the
+        keyword and the attribute ``fc`` are deprecated, one release).
     tol : float
         Length tolerance in Angstrom for equally short supercell images (Wigner-Seitz treatment).
     chunk : int
@@ -57,16 +58,18 @@ class Phonons:
         enough for at least two per thread (multiples of 256 q); results come back in order and do
         not depend on the number of threads (bitwise).
     nac : None, bool or {"gonze", "wang"}
-        Non-analytic correction for polar crystals from ``fc.born`` and ``fc.epsilon`` (see
+        Non-analytic correction for polar crystals from ``force_constants.born`` and ``.epsilon`` (see
         :mod:`trajmodes.phonons.nac`): True or "gonze" is Gonze-Lee (phonopy's default), "wang" Wang et al.
-        None (default): on ("gonze") when ``fc`` carries Born charges, else off. False: off.
-        Short-range constants (``fc.short_range``: TDEP's convention, the dipole-dipole part taken out of them) get
-        the dipole-dipole dynamical matrix added back at every q with their own Ewald parameter ("gonze"); for
-        "wang" or False they are first made full (:meth:`ForceConstants.with_convention`), so every setting means
-        what it means for phonopy's full constants (attribute ``fc`` keeps the constants given).
+        None (default): on ("gonze") when the constants carry Born charges, else off. False: off.
+        Short-range constants (``force_constants.short_range``: TDEP's convention, the dipole-dipole part taken out
+        of them) get the dipole-dipole dynamical matrix added back at every q with their own Ewald parameter
+        ("gonze"); for "wang" or False they are first made full (:meth:`ForceConstants.with_convention`), so every
+        setting means what it means for phonopy's full constants (attribute ``force_constants`` keeps the constants
+        given).
     nac_factor : float, optional
-        e^2 / (4 pi eps0) in eV*A (default ``fc.nac_factor``, else :data:`trajmodes.phonons.nac.NAC_FACTOR`,
-        = phonopy's). Short-range constants take the one their dipole part was made with, and refuse another.
+        e^2 / (4 pi eps0) in eV*A (default ``force_constants.nac_factor``, else
+        :data:`trajmodes.phonons.nac.NAC_FACTOR`, = phonopy's). Short-range constants take the one their dipole
+        part was made with, and refuse another.
 
     Notes
     -----
@@ -76,9 +79,12 @@ class Phonons:
     :mod:`~trajmodes.phonons.thermal` and :mod:`~trajmodes.phonons.velocities`.
     """
 
-    def __init__(self, fc: ForceConstants, tol: float = 1e-5, chunk: int = 4096, nac=None,
+    fc = renamed_attribute("fc", "force_constants")
+
+    @renamed_keywords(fc="force_constants")
+    def __init__(self, force_constants: ForceConstants, tol: float = 1e-5, chunk: int = 4096, nac=None,
                  nac_factor: float | None = None, n_threads: int | None = None):
-        self.fc = fc
+        self.force_constants = fc = force_constants
         if nac is None:
             nac = fc.born is not None
         if nac is True:
@@ -109,7 +115,7 @@ class Phonons:
 
     @property
     def n_branches(self) -> int:
-        return 3 * self.fc.n_prim
+        return 3 * self.force_constants.n_prim
 
     def image_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The atom pairs the dynamical matrix sums over, each periodic image of equal (shortest) length once.
@@ -191,7 +197,7 @@ class Phonons:
         ops = None
         if symmetrize:
             from trajmodes.lattice.symmetry import reciprocal_rotations
-            ops = reciprocal_rotations(self.fc.primitive.symmetry(symprec).rotations, time_reversal=True)
+            ops = reciprocal_rotations(self.force_constants.primitive.symmetry(symprec).rotations, time_reversal=True)
         return velocities.group_velocities(self.dm, qpoints, degeneracy_tol, cutoff_frequency, direction, ops)
 
     def sound_velocities(self, directions, dq: float = 2e-3) -> np.ndarray:
@@ -214,7 +220,7 @@ class Phonons:
             in isotropic cases); imaginary slopes negative. With the non-analytic correction the
             branches are those of the full D(q) (the three lowest at small q).
         """
-        return velocities.sound_velocities(self.frequencies, self.fc.primitive.cell, directions, dq)
+        return velocities.sound_velocities(self.frequencies, self.force_constants.primitive.cell, directions, dq)
 
     def frequencies(self, qpoints, q_direction=None) -> np.ndarray:
         """Phonon frequencies nu in THz, shape (nq, 3n), ascending; imaginary modes as negative numbers.
@@ -287,17 +293,22 @@ class Phonons:
 
     def mesh(self, mesh, projections: bool = False) -> "MeshFrequencies":
         """Frequencies on a Gamma-centred mesh (phonopy's order, first index fastest), as :class:`MeshFrequencies`
-        (``qpoints``, ``frequencies``, ``projections``; unpacking it as the former tuple still works one release)."""
+        (``qpoints``, ``frequencies``, ``projections``; unpacking it as the former tuple still works one release).
+
+        ``mesh``: one positive integer n (n x n x n) or three (:func:`trajmodes.lattice.grid.parse_mesh`; a diagonal
+        3 x 3 matrix is its diagonal, any other supercell matrix a ValueError)."""
+        from trajmodes.lattice.grid import parse_mesh
         from trajmodes.lattice.qpoints import mesh_qpoints
         from trajmodes.resources import require_memory
-        n_points, nb = float(np.prod(np.broadcast_to(np.asarray(mesh, dtype=float), (3,)))), self.n_branches
-        require_memory(n_points * 8.0 * (3 + nb + (nb * self.fc.n_prim if projections else 0)),
-                       f"the frequencies on the {n_points:.3g} q-points of the mesh {np.asarray(mesh).tolist()}",
+        mesh = parse_mesh(mesh, matrix=False)
+        n_points, nb = float(np.prod(mesh, dtype=float)), self.n_branches
+        require_memory(n_points * 8.0 * (3 + nb + (nb * self.force_constants.n_prim if projections else 0)),
+                       f"the frequencies on the {n_points:.3g} q-points of the mesh {mesh.tolist()}",
                        "use a smaller mesh")
         q = mesh_qpoints(mesh)
         if not projections:
             return MeshFrequencies(q, self.frequencies(q), None)
-        n = self.fc.n_prim
+        n = self.force_constants.n_prim
         f = np.empty((len(q), 3 * n))
         pr = np.empty((len(q), 3 * n, n))
         for s in range(0, len(q), self.chunk):
@@ -311,8 +322,8 @@ class Phonons:
 
         Parameters
         ----------
-        mesh : (3,) int
-            Gamma-centred mesh of the primitive reciprocal cell (no symmetry reduction).
+        mesh : int or (3,) int
+            Gamma-centred mesh of the primitive reciprocal cell (no symmetry reduction); one int n is n x n x n.
         method : {"tetrahedron", "gaussian"}
             Linear tetrahedron method (phonopy's) or Gaussian smearing.
         sigma : float, optional
@@ -338,8 +349,9 @@ class Phonons:
         Parameters
         ----------
         temperatures : array_like, K
-        mesh : (3,) int
-            Gamma-centred mesh (no symmetry reduction).
+        mesh : int or (3,) int
+            Gamma-centred mesh (no symmetry reduction); one int n is n x n x n
+            (:func:`trajmodes.lattice.grid.parse_mesh`; a supercell matrix is refused).
         occupation : {"quantum", "classical"}
             Bose-Einstein oscillators, or classical ones (equipartition: Cv = k_B per mode, no zero-point
             energy); :mod:`trajmodes.phonons.statistics`.
@@ -357,9 +369,11 @@ class Phonons:
         ``heat_capacity_eV`` (eV/K per primitive cell); ``zero_point_energy``
         (kJ/mol, scalar; attr ``eV``). CODATA 2018 constants (see :mod:`trajmodes.phonons.thermal`).
         """
+        from trajmodes.lattice.grid import parse_mesh
         from trajmodes.phonons.statistics import resolve_occupation
         occupation = resolve_occupation(occupation, classical)
-        return thermal.thermal_properties(self, temperatures, mesh, occupation, cutoff_frequency)
+        return thermal.thermal_properties(self, temperatures, parse_mesh(mesh, matrix=False), occupation,
+                                          cutoff_frequency)
 
 
 def _per_q(q_direction, nq: int):

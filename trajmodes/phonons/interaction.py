@@ -90,8 +90,9 @@ class Interaction:
         if phonons is None:
             from trajmodes.phonons.harmonic import Phonons
             phonons = Phonons(fc)
-        if phonons.fc.n_prim != fc.n_prim:
-            raise ValueError(f"the phonons have {phonons.fc.n_prim} atoms per primitive cell, fc3 {fc.n_prim}")
+        if phonons.force_constants.n_prim != fc.n_prim:
+            raise ValueError(f"the phonons have {phonons.force_constants.n_prim} atoms per primitive cell, fc3 "
+                             f"{fc.n_prim}")
         self.fc, self.grid, self.phonons = fc, grid, phonons
         self.cutoff_frequency = float(cutoff_frequency)
         self.chunk = max(1, int(chunk))
@@ -113,7 +114,7 @@ class Interaction:
         first leg whole; the others enter each of the three legs with 1/3 (``_centres_rest``)."""
         from trajmodes.phonons.dynamical import DynamicalMatrix
         fc = self.fc
-        dm = self.phonons.dm if self.phonons.fc.supercell is fc.supercell else DynamicalMatrix(fc)
+        dm = self.phonons.dm if self.phonons.force_constants.supercell is fc.supercell else DynamicalMatrix(fc)
         kk, jj, _, w, vec = dm.image_pairs()
         images = (kk, jj, w, vec @ np.linalg.inv(fc.primitive.cell))                 # reduced image vectors
         n = fc.n_prim
@@ -177,7 +178,7 @@ class Interaction:
         from trajmodes.phonons.dynamical import DynamicalMatrix
         fc = self.fc
         if dm is None:
-            dm = self.phonons.dm if self.phonons.fc.supercell is fc.supercell else DynamicalMatrix(fc)
+            dm = self.phonons.dm if self.phonons.force_constants.supercell is fc.supercell else DynamicalMatrix(fc)
         tol = dm.tol if tol is None else float(tol)
         kk, jj, _, _, vec = dm.image_pairs()
         mult = np.asarray(dm.multiplicities)                                        # (n, N)

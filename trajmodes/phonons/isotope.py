@@ -29,6 +29,11 @@ that should be equal, into a slab of zero width where the tetrahedron formulas g
 and the widths of about a third of the modes jump by 10-200 % with the last bits of the frequencies (phono3py's
 own tetrahedron isotope widths do; with star-equal frequencies they agree with these to 1e-7).
 
+To compare with TDEP's ``thermal_conductivity_2023`` (:mod:`trajmodes.phonons.tdep2023`), the Gaussian can take the
+width of the mode scattered into alone, cut at 4 standard deviations (delta weights with ``isotope_variances``), and
+nu_s(q)^2 can become nu_s(q) nu_s'(q') (n' + 1) / (n + 1), its occupation factors off the energy shell
+(``temperatures``), which is nu_s(q)^2 where the two frequencies meet.
+
 Modes at or below the cutoff frequency (the acoustic modes at Gamma, imaginary modes) neither scatter nor are
 scattered into, and every width is averaged over the degenerate set of its branch at q.
 
@@ -63,7 +68,7 @@ ISOTOPE_OVERLAPS = ("tamura", "tdep")
 def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_points=None,
                   smearing: float | None = None, reciprocal_cell=None, *, deltas: DeltaWeights | None = None,
                   cutoff_frequency: float = 1e-4, degeneracy_tol: float = 1e-4,
-                  block_bytes: int = 2 ** 26, overlap: str = "tamura") -> np.ndarray:
+                  block_bytes: int = 2 ** 26, overlap: str = "tamura", temperatures=None) -> np.ndarray:
     """Isotope (mass-variance) scattering Gamma_iso of every branch at grid points of a mesh.
 
     Parameters
@@ -91,7 +96,9 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
     deltas : DeltaWeights, optional
         Instead of ``smearing`` and ``reciprocal_cell``: take the smearing (fixed or adaptive) and the tetrahedra
         of these three-phonon delta weights (:class:`trajmodes.phonons.selfenergy.DeltaWeights`, e.g.
-        ``Anharmonic.deltas``); adaptive Gaussians have the variance of the two modes' summed.
+        ``Anharmonic.deltas``); adaptive Gaussians have the variance of the two modes' summed, or where the weights
+        carry ``isotope_variances`` (TDEP 2023, :mod:`trajmodes.phonons.tdep2023`) the variance of the mode q' s'
+        scattered into alone; their ``truncate`` cuts each Gaussian at that many standard deviations.
     cutoff_frequency : float
         THz; modes at or below it take no part (their Gamma_iso is 0).
     degeneracy_tol : float
@@ -102,11 +109,18 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
     overlap : {"tamura", "tdep"}
         The overlap of two modes on atom k: Tamura's |sum_a e*_ka e'_ka|^2 (default), or TDEP's
         [sum_a |e*_ka e'_ka|]^2 (its ``thermal_conductivity``: absolute values per Cartesian component, which depends
-        on the eigenvectors chosen inside degenerate subspaces and is never smaller).
+        on the eigenvectors chosen inside degenerate subspaces and is never smaller; fix their basis first, e.g.
+        with :func:`trajmodes.phonons.degeneracy.cartesian_basis`, as :class:`~trajmodes.phonons.anharmonic.Anharmonic`
+        does).
+    temperatures : (nt,) K, optional
+        The occupation factors off the energy shell of TDEP's ``thermal_conductivity_2023``: nu_s(q)^2 in the sum
+        becomes nu_s(q) nu_s'(q') (n' + 1) / (n + 1), Bose-Einstein n at nu_s(q) and n' at nu_s'(q') per
+        temperature (the same where the two frequencies meet; it differs where the Gaussians are wide against
+        k_B T / h). None (default): nu_s(q)^2, no temperature.
 
     Returns
     -------
-    ndarray (len(grid_points), 3n)
+    ndarray (len(grid_points), 3n), or (nt, len(grid_points), 3n) with ``temperatures``
         Gamma_iso in THz: the imaginary part of the isotope self-energy, half width at half maximum (the full
         width is 2 Gamma_iso, the lifetime 1 / (4 pi Gamma_iso) ps).
 
@@ -142,7 +156,13 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
         raise ValueError(f"grid_points must be grid indices in [0, {N})")
     sigma, tet = _delta_method(smearing, reciprocal_cell, deltas, grid)
     var = deltas.variances if deltas is not None and deltas.adaptive else None                 # (N, nb) THz^2
+    partner = getattr(deltas, "isotope_variances", None)                     # (N, nb) THz^2: q' s' alone (TDEP 2023)
+    trunc = getattr(deltas, "truncate", None) if sigma is not None else None
     cut = float(cutoff_frequency)
+    T = None if temperatures is None else np.atleast_1d(np.asarray(temperatures, dtype=float))
+    if T is not None:
+        from trajmodes.phonons.statistics import occupations
+        occ1 = (occupations(f, T) + 1.0).reshape(len(T), -1) * f.reshape(1, -1)     # (nt, N nb): nu' (n' + 1)
 
     # q' side, once: eigenvectors as (atom, Cartesian, q' s'), which modes scatter into, tetrahedra, averagers
     e1 = np.ascontiguousarray(e.reshape(N, n, 3, nb).transpose(1, 2, 0, 3)).reshape(n, 3, N * nb)
@@ -157,7 +177,7 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
         tv, tc = _sorted_tetrahedra(fs, *tet)
         avg1 = degenerate_averager(f, degeneracy_tol)                                   # (N, nb, nb)
 
-    out = np.zeros((len(gps), nb))
+    out = np.zeros((len(gps), nb) if T is None else (len(T), len(gps), nb))
     group = max(1, min(len(gps), 1024 // nb))                                        # grid points per pass
     for g0 in range(0, len(gps), group):
         gp = gps[g0:g0 + group]
@@ -166,18 +186,23 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
         e0h = e[gp].conj().reshape(G, n, 3, nb).transpose(1, 0, 3, 2).reshape(n, P, 3)
         if sigma is None:
             avg0 = degenerate_averager(f[gp], degeneracy_tol)                        # (G, nb, nb)
-        acc = np.zeros(P)
+        acc = np.zeros(P if T is None else (len(T), P))
         step = max(1, int(block_bytes) // (16 * n * P * nb))                          # q' per block
         for b0 in range(0, N, step):
             b1 = min(N, b0 + step)
             cols = slice(b0 * nb, b1 * nb)
             ov = e0h @ e1[:, :, cols]                        # (n, P, B nb); with |e| (TDEP's) sum_a |e*_ka e'_ka|
             A = np.tensordot(g2, ov.real ** 2 + ov.imag ** 2, axes=1)                # (P, B nb)
-            if var is not None:
+            if partner is not None:
+                # TDEP 2023: the Gaussian of the mode scattered into alone
+                s = np.sqrt(partner.reshape(-1)[None, cols])
+                W = gaussian(flat[None, cols] - nu[:, None], s)                      # (P, B nb)
+            elif var is not None:
                 # adaptive Gaussians: the variance of the pair is the sum of the two modes'
-                W = gaussian(flat[None, cols] - nu[:, None],
-                             np.sqrt(var.reshape(-1)[None, cols] + var[gp].reshape(-1)[:, None]))   # (P, B nb)
+                s = np.sqrt(var.reshape(-1)[None, cols] + var[gp].reshape(-1)[:, None])
+                W = gaussian(flat[None, cols] - nu[:, None], s)                      # (P, B nb)
             elif sigma is not None:
+                s = sigma
                 W = gaussian(flat[None, cols] - nu[:, None], sigma)                  # (P, B nb)
             else:
                 W = _tetrahedron_weights(tv, tc, b0, b1, nb, fs[gp].reshape(-1))    # (B, nb, P)
@@ -185,10 +210,20 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
                 W = np.einsum("bxgt,gst->bxgs", W.reshape(b1 - b0, nb, G, nb), avg0,
                               optimize=True)                                         # ... and at q
                 W = W.reshape((b1 - b0) * nb, P).T
-            acc += (A * W) @ take[cols]
-        gam = np.pi / (4.0 * N) * nu ** 2 * acc
-        gam[nu <= cut] = 0.0
-        out[g0:g0 + G] = gam.reshape(G, nb)
+            if trunc is not None:
+                W = W * (np.abs(flat[None, cols] - nu[:, None]) < trunc * s)
+            if T is None:
+                acc += (A * W) @ take[cols]
+            else:
+                AW = A * W
+                for k in range(len(T)):
+                    acc[k] += (AW * occ1[k, None, cols]) @ take[cols]
+        if T is None:
+            gam = np.pi / (4.0 * N) * nu ** 2 * acc
+        else:                                                   # nu nu' (n' + 1) / (n + 1)
+            gam = np.pi / (4.0 * N) * nu * acc / (occupations(nu, T) + 1.0)
+        gam[..., nu <= cut] = 0.0
+        out[..., g0:g0 + G, :] = gam.reshape(gam.shape[:-1] + (G, nb))
     return degenerate_average(out, f[gps], degeneracy_tol)
 
 

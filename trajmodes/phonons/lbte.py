@@ -63,13 +63,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trajmodes.lattice.grid import Grid, Triplets
-from trajmodes.phonons.conductivity import KAPPA_UNIT
 from trajmodes.phonons.degeneracy import degenerate_average, degenerate_averager
 from trajmodes.phonons.selfenergy import GAMMA_FACTOR, imaginary_part, lifetimes, live_triplets
 from trajmodes.phonons.statistics import occupations, pair_occupations
+from trajmodes.units import KAPPA_UNIT
 
 if TYPE_CHECKING:
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic_protocol import AnharmonicCalculator
 
 __all__ = ["CollisionMatrix", "collision_matrix", "collision_row", "solve_lbte", "lbte_conductivity",
            "pair_occupations", "triplet_map", "cartesian_operations", "collision_matrix_bytes",
@@ -139,7 +139,7 @@ def _check_memory(nbytes: int, size: int, nt: int) -> None:
 
 
 # -- one row of the collision matrix -------------------------------------------------------------------
-def collision_row(an: Anharmonic, q: int, reduce: bool = True, scattering_in: bool = True) -> dict:
+def collision_row(an: AnharmonicCalculator, q: int, reduce: bool = True, scattering_in: bool = True) -> dict:
     """Gamma and the scattering-in part of the collision matrix for the modes at one grid point.
 
     Parameters
@@ -167,6 +167,9 @@ def collision_row(an: Anharmonic, q: int, reduce: bool = True, scattering_in: bo
     T = an.temperatures
     nt, nb, N = len(T), it.n_branches, grid.n_points
     cut = it.cutoff_frequency
+    from trajmodes.phonons.tdep2023 import frequency_occupations, off_shell_scattering_in
+    n0 = frequency_occupations(an, f0)                                # TDEP 2023's off-shell factors; None: on-shell
+    cut_off = an.sigma_cutoff is not None or getattr(an.deltas, "truncate", None) is not None
     gam = np.zeros((nt, nb, nb))
     A = np.zeros((nt, len(tr), nb, nb))                 # q' in the triplet's q' place: sum over s'' at q''
     B = np.zeros((nt, len(tr), nb, nb)) if reduce else None    # q' in the triplet's q'' place: sum over s' at q'
@@ -174,12 +177,16 @@ def collision_row(an: Anharmonic, q: int, reduce: bool = True, scattering_in: bo
         b = slice(s, s + it.chunk)
         sub = Triplets(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
         d = an.deltas(sub, f0)                                                         # (3, T, s, s', s'')
-        live = live_triplets(d) if an.sigma_cutoff is not None else None              # phono3py's g_zero
+        live = live_triplets(d) if cut_off else None                  # phono3py's g_zero (or Gaussians cut)
         S = it.strength(q, sub.q1, sub.q2, live)                                       # (T, s, s', s'')
         n1 = occupations(f[sub.q1], T, an.occupation)
         n2 = occupations(f[sub.q2], T, an.occupation)
-        gam += imaginary_part(S, d, n1, n2, sub.weights, N, an.occupation)
-        if scattering_in:
+        gam += imaginary_part(S, d, n1, n2, sub.weights, N, an.occupation, n0)
+        if scattering_in and n0 is not None:                              # TDEP 2023's off-shell factors
+            A[:, b], Bb = off_shell_scattering_in(S, d, f0, f[sub.q1], f[sub.q2], T, cut)
+            if reduce:
+                B[:, b] = Bb
+        elif scattering_in:
             g = S * d.sum(axis=0)                        # the frequency points are the branches of q: (T, s, s', s'')
             A[:, b] = np.einsum("tabc,ktc->ktab", g, pair_occupations(f[sub.q2], T, an.occupation, cut),
                                 optimize=True)
@@ -198,8 +205,9 @@ def collision_row(an: Anharmonic, q: int, reduce: bool = True, scattering_in: bo
     return dict(gamma=gamma, row=row)
 
 
-def _matrix_rows(an: Anharmonic, q: int, columns: np.ndarray, rotations, weights, i_row: int, scattering_in: bool,
-                 average: bool, diagonal, four=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _matrix_rows(an: AnharmonicCalculator, q: int, columns: np.ndarray, rotations, weights, i_row: int,
+                 scattering_in: bool, average: bool, diagonal,
+                 four=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The rows of the (irreducible or reducible) collision matrix for the modes at grid point ``q``, weighted and
     averaged over degenerate branches (before the symmetrisation).
 
@@ -258,7 +266,7 @@ def _matrix_rows(an: Anharmonic, q: int, columns: np.ndarray, rotations, weights
     return gamma, rows, gamma4
 
 
-def _rows_task(an: Anharmonic, block, options: dict) -> list:
+def _rows_task(an: AnharmonicCalculator, block, options: dict) -> list:
     """One Dask task: :func:`_matrix_rows` at the grid points of ``block`` (pairs of grid index, row position)."""
     return [_matrix_rows(an, int(q), i_row=int(i), **options) for q, i in block]
 
@@ -283,7 +291,7 @@ class CollisionMatrix:
     rotations : (n_ops, 3, 3) float or None
         The Cartesian operations of the point group (time reversal included) for the irreducible form; None for the
         reducible one.
-    gamma_isotope : (n_q, 3n) THz or None
+    gamma_isotope : (n_q, 3n) THz, (nt, n_q, 3n) with off-shell factors, or None
         The isotope part of ``gamma`` (:meth:`Anharmonic.isotope_gamma`; on the diagonal only, as phono3py), None
         without isotopes.
     gamma_four_phonon : (nt, n_q, 3n) THz or None
@@ -303,7 +311,7 @@ class CollisionMatrix:
         return self.rotations is None
 
 
-def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: bool = True,
+def collision_matrix(an: AnharmonicCalculator, reducible: bool = False, scattering_in: bool = True,
                      average_degenerate: bool = True, four_phonon: float | str | None = None,
                      four_phonon_sample=None, four_phonon_seed: int | None = None,
                      four_phonon_scattering_in: bool = True) -> CollisionMatrix:
@@ -353,11 +361,11 @@ def collision_matrix(an: Anharmonic, reducible: bool = False, scattering_in: boo
         gps = grid.irreducible.copy()
         n_ops = len(grid.operations)
         weights = np.sqrt(grid.weights[grid.irreducible_of[gps]] / n_ops)
-        rotations = cartesian_operations(grid, an.fc.primitive.reciprocal_cell)
+        rotations = cartesian_operations(grid, an.force_constants.primitive.reciprocal_cell)
     size = len(gps) * nb * (1 if reducible else 3)
     _check_memory(collision_matrix_bytes(len(gps), nb, nt, reducible), size, nt)
     iso = None if an.mass_variances is None else an.isotope_gamma(gps)
-    diagonal = None if iso is None else np.broadcast_to(iso[None], (nt,) + iso.shape)
+    diagonal = None if iso is None else np.broadcast_to(iso if iso.ndim == 3 else iso[None], (nt,) + iso.shape[-2:])
     four = None
     if four_phonon is not None:
         from trajmodes.phonons.fourphonon import four_phonon_sums
@@ -439,7 +447,7 @@ def solve_lbte(cm: CollisionMatrix, velocities, heat_capacities, volume: float, 
     return dict(kappa=mode.sum(axis=(1, 2)), mode_kappa=mode, eigenvalues=eig, n_dropped=dropped)
 
 
-def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: float = PINV_CUTOFF,
+def lbte_conductivity(an: AnharmonicCalculator, reducible: bool = False, pinv_cutoff: float = PINV_CUTOFF,
                       scattering_in: bool = True, average_degenerate: bool = True,
                       four_phonon: float | str | None = None, four_phonon_sample=None,
                       four_phonon_seed: int | None = None, four_phonon_scattering_in: bool = True) -> dict:
@@ -464,7 +472,7 @@ def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: floa
                           four_phonon_scattering_in=four_phonon_scattering_in)
     gps = cm.grid_points
     C, v = an.transport(gps)
-    sol = solve_lbte(cm, v, C, an.fc.primitive.volume, grid.n_points, pinv_cutoff)
+    sol = solve_lbte(cm, v, C, an.force_constants.primitive.volume, grid.n_points, pinv_cutoff)
     irr = grid.irreducible
     pos = np.searchsorted(gps, irr)                                       # the irreducible points among the rows
     if reducible:                                                         # every point's share onto its star's
@@ -472,7 +480,7 @@ def lbte_conductivity(an: Anharmonic, reducible: bool = False, pinv_cutoff: floa
         np.add.at(mode, (slice(None), grid.irreducible_of[gps]), sol["mode_kappa"])
         sol["mode_kappa"] = mode
     gamma = cm.gamma[:, pos]
-    iso = None if cm.gamma_isotope is None else cm.gamma_isotope[pos]
+    iso = None if cm.gamma_isotope is None else cm.gamma_isotope[..., pos, :]
     four = None if cm.gamma_four_phonon is None else cm.gamma_four_phonon[:, pos]
     v, C = v[pos], C[:, pos]
     k_rta, m_rta = an.kappa_rta(C, v, lifetimes(gamma), irr)

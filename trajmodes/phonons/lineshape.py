@@ -160,7 +160,7 @@ def _clamp(width, s, scale) -> np.ndarray:
 def _mesh_modes(phonons: Phonons, q: np.ndarray, gamma_rows: np.ndarray) -> tuple:
     """Frequencies (nq, nb), eigenvectors (nq, nb, nb) in :func:`~trajmodes.phonons.degeneracy.cartesian_basis` and group velocities (nq, nb, 3),
     A THz, at the irreducible points; Gamma in the LO-TO limit along :data:`MESH_GAMMA_DIRECTION`."""
-    pr = phonons.fc.primitive
+    pr = phonons.force_constants.primitive
     nu, e = phonons.frequencies_and_eigenvectors(q, q_direction=MESH_GAMMA_DIRECTION @ pr.cell.T)
     for r in gamma_rows:
         nu[r], e[r] = _zero_acoustic(nu[r], e[r])

@@ -159,9 +159,10 @@ def loop_shift(force_constants, qpoints, temperatures, mesh=20, occupation: str 
     Returns
     -------
     xarray.Dataset
-        ``frequency`` (qpoint, branch) THz; ``quartic_shift`` (temperature, qpoint, branch) THz, Delta(nu^2) / (2 nu)
-        with Delta(nu^2) = <e| Delta D |e> (first order in Chi); ``renormalised`` (temperature, qpoint, branch) THz, the
-        frequencies of Phi + Delta Phi (the first-order renormalised harmonic crystal; negative where imaginary).
+        ``frequency`` (q, branch) THz; ``quartic_shift`` (temperature, q, branch) THz, Delta(nu^2) / (2 nu) with
+        Delta(nu^2) = <e| Delta D |e> (first order in Chi); ``renormalised`` (temperature, q, branch) THz, the
+        frequencies of Phi + Delta Phi (the first-order renormalised harmonic crystal; negative where imaginary);
+        coordinate ``qpoint`` (q, reduced) (``qpoints``, its former name, stays one release).
     """
     from trajmodes.phonons.degeneracy import degenerate_average
     from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
@@ -188,13 +189,15 @@ def loop_shift(force_constants, qpoints, temperatures, mesh=20, occupation: str 
                                                                                              else f"{len(mesh)} q"),
                  method="first-order quartic self-energy (Maradudin and Fein, Phys. Rev. 128, 2589 (1962))")
     return xr.Dataset(
-        dict(frequency=(("qpoint", "branch"), nu, {"units": "THz", "long_name": "harmonic frequency"}),
-             quartic_shift=(("temperature", "qpoint", "branch"), shift,
+        dict(frequency=(("q", "branch"), nu, {"units": "THz", "long_name": "harmonic frequency"}),
+             quartic_shift=(("temperature", "q", "branch"), shift,
                             {"units": "THz", "long_name": "first-order quartic (loop) shift"}),
-             renormalised=(("temperature", "qpoint", "branch"), renorm,
+             renormalised=(("temperature", "q", "branch"), renorm,
                            {"units": "THz", "long_name": "frequency of Phi + 1/2 Chi:<uu>"})),
         coords=dict(temperature=("temperature", temps, {"units": "K"}),
-                    qpoints=(("qpoint", "reduced"), q, {"units": "1", "long_name": "reduced q-point"})),
+                    qpoint=(("q", "reduced"), q, {"units": "1", "long_name": "reduced q-point"}),
+                    qpoints=(("q", "reduced"), q, {"units": "1", "deprecated": "qpoints will be removed in the next "
+                                                   "release: use the coordinate qpoint"})),
         attrs=attrs)
 
 

@@ -32,14 +32,14 @@ from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.lattice.symmetry import cartesian_rotations, site_images
 from trajmodes.lattice.strain import STRAIN_BASIS, deformed, strain_matrix, tensor_voigt, voigt_tensor
-from trajmodes.errors import DeprecatedItemAccess
+from trajmodes.errors import DeprecatedItemAccess, DeprecatedUnpacking
 from trajmodes.phonons import statistics
 from trajmodes.phonons.equilibrium import FreeEnergyMinimum
 from trajmodes.phonons.statistics import check_occupation
 from trajmodes.units import KB_EV, THZ, THZ_EV
 from trajmodes.lattice.symmetry import SYMPREC
 
-__all__ = ["QuasiHarmonic", "FreeEnergyPoint", "FreeEnergyDerivatives"]
+__all__ = ["QuasiHarmonic", "FreeEnergyPoint", "FreeEnergyDerivatives", "ModeGruneisen"]
 
 
 def _voigt_volume_gradient(volume: float) -> np.ndarray:
@@ -88,6 +88,22 @@ class FreeEnergyDerivatives(DeprecatedItemAccess):
     vibrational_free_energy: np.ndarray
     entropy: np.ndarray
     heat_capacity: np.ndarray
+
+
+@dataclass(frozen=True)
+class ModeGruneisen(DeprecatedUnpacking):
+    """Mode Grueneisen parameters on the mesh of a :class:`QuasiHarmonic` (:meth:`QuasiHarmonic.mode_gruneisen`).
+
+    Attributes
+    ----------
+    frequencies : ndarray (nq, 3n)
+        THz, ascending at every q (negative: imaginary).
+    gruneisen : ndarray (nq, 3n)
+        gamma = -d ln nu / d ln V, dimensionless; NaN at and below the cutoff frequency.
+    """
+
+    frequencies: np.ndarray
+    gruneisen: np.ndarray
 
 
 class QuasiHarmonic(FreeEnergyMinimum):
@@ -330,9 +346,16 @@ class QuasiHarmonic(FreeEnergyMinimum):
                                      entropy=-glob(loc["dgradient_dT"]),
                                      heat_capacity=glob(loc["heat_capacity_gradient"]))
 
-    def mode_gruneisen(self, strain=None, internal=None, degeneracy_tol: float = 1e-4):
+    def mode_gruneisen(self, strain=None, internal=None, degeneracy_tol: float = 1e-4) -> ModeGruneisen:
         """Mode Grueneisen parameters gamma = -d ln nu / d ln V (hydrostatic strain, internal coordinates fixed) on
-        the mesh (the q of :attr:`qpoints`), from eq. 9 of Taylor et al. (1999), degenerate sets diagonalised."""
+        the mesh (the q of :attr:`qpoints`), from eq. 9 of Taylor et al. (1999), degenerate sets diagonalised.
+
+        Returns
+        -------
+        ModeGruneisen
+            ``frequencies`` (THz) and ``gruneisen`` (dimensionless) of every mode, (nq, 3n); unpacking it as the
+            former tuple ``(nu, gamma)`` works one release with a DeprecationWarning.
+        """
         cr = deformed(self.crystal, strain, internal)
         D, dDe, _ = self.potential.dynamical_matrices(cr, self.qpoints, derivatives=True)
         lam, vec = np.linalg.eigh(D)
@@ -343,4 +366,4 @@ class QuasiHarmonic(FreeEnergyMinimum):
         dl = diagonalize_degenerate(M, nu, degeneracy_tol)
         with np.errstate(divide="ignore", invalid="ignore"):
             gam = np.where(nu > self.cutoff_frequency, -dl / (2.0 * lam), np.nan)
-        return nu, gam
+        return ModeGruneisen(frequencies=nu, gruneisen=gam)

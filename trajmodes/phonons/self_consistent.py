@@ -110,7 +110,8 @@ class SelfConsistentPhonons:
             n = int(min(self.max_samples, round(self.n_samples * self.growth ** it)))
             conf = canonical_configurations(fc, self.temperature if self.temperature > 0 else 0.0, n,
                                             occupation=self.occupation, seed=rng)
-            energies, forces = engine.evaluate(conf["positions"].values)
+            batch = engine.evaluate(conf["positions"].values)
+            energies, forces = batch.energies, batch.forces
             est = EffectiveForceConstants(cutoff2=self.cutoff2, **self.fit_options)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")                 # few samples: the fit's statistics warnings

@@ -33,10 +33,13 @@ from trajmodes.phonons.statistics import OCCUPATIONS, occupations
 from trajmodes.phonons.tetrahedron import point_weights, tetrahedra
 
 __all__ = ["occupations", "DeltaWeights", "imaginary_part", "real_part", "lifetimes", "live_triplets", "OCCUPATIONS",
-           "width_variables", "ADAPTIVE", "adaptive_variances"]
+           "width_variables", "ADAPTIVE", "ADAPTIVE_TDEP2023", "adaptive_variances", "delta_weights"]
 
 #: the ``smearing`` that asks for adaptive Gaussians (:func:`adaptive_variances`)
 ADAPTIVE = "adaptive"
+#: the ``smearing`` that asks for the adaptive Gaussians of TDEP's ``thermal_conductivity_2023``
+#: (:mod:`trajmodes.phonons.tdep2023`)
+ADAPTIVE_TDEP2023 = "adaptive-tdep2023"
 
 #: 9 / (2 pi hbar^2): Gamma in THz from N |Phi|^2 in eV^2 and delta functions in 1/THz
 GAMMA_FACTOR = 9.0 / (2 * np.pi * HBAR_EV_PS ** 2)
@@ -100,8 +103,9 @@ class DeltaWeights:
     ----------
     grid : Grid
     frequencies : (N, 3n) THz on every grid point.
-    sigma : float, "adaptive" or None
-        Gaussian standard deviation (THz); ``"adaptive"``: Gaussians whose variance is the sum of the three modes'
+    sigma : float, "adaptive", "adaptive-tdep2023" or None
+        Gaussian standard deviation (THz); ``"adaptive"`` (or ``"adaptive-tdep2023"``, the same here: only the
+        ``variances`` differ): Gaussians whose variance is the sum of the three modes'
         ``variances`` (:func:`adaptive_variances`); None: the linear tetrahedron method on the mesh, with the vertex
         frequencies of imaginary modes taken as 0 and the weights averaged over the degenerate sets of q' and
         q'' (closer than ``degeneracy_tol``, THz).
@@ -111,18 +115,28 @@ class DeltaWeights:
         ``sigma_cutoff * sigma`` from zero, its three weights are zero; where one lies within, all three are the
         untruncated Gaussians (phono3py's ``sigma_cutoff_width``, ``--sigma-cutoff``, and its ``g_zero``). None:
         Gaussians everywhere.
-    variances : (N, 3n) THz^2, with ``sigma="adaptive"``
-        Every mode's variance on every grid point (:func:`adaptive_variances` mapped onto the stars).
+    variances : (N, 3n) THz^2, with ``sigma="adaptive"`` (or ``"adaptive-tdep2023"``)
+        Every mode's variance on every grid point (:func:`adaptive_variances` mapped onto the stars, or
+        :func:`trajmodes.phonons.tdep2023.tdep2023_variances`).
+    truncate : float, optional
+        Gaussians only: each of the three Gaussians is zero where its argument lies ``truncate`` standard deviations
+        or more from zero, on its own (TDEP's ``thermal_conductivity_2023`` with 4). None (default): no such cut.
+    isotope_variances : (N, 3n) THz^2, optional
+        For :func:`trajmodes.phonons.isotope.isotope_gamma` with ``deltas=``: the variance of the Gaussian of an
+        isotope scattering into each mode, that mode's alone (TDEP 2023); None: as the three-phonon delta functions
+        (with adaptive Gaussians the two modes' variances summed).
     """
 
     def __init__(self, grid: Grid, frequencies: np.ndarray, sigma: float | str | None, reciprocal_cell=None,
-                 degeneracy_tol: float = 1e-4, sigma_cutoff: float | None = None, variances=None):
+                 degeneracy_tol: float = 1e-4, sigma_cutoff: float | None = None, variances=None, *,
+                 truncate: float | None = None, isotope_variances=None):
         self.grid, self.frequencies = grid, frequencies
         self.degeneracy_tol = float(degeneracy_tol)
         self.variances = None
         if isinstance(sigma, str):
-            if sigma != ADAPTIVE:
-                raise ValueError(f"smearing must be a width in THz, {ADAPTIVE!r} or None (tetrahedra), not {sigma!r}")
+            if sigma not in (ADAPTIVE, ADAPTIVE_TDEP2023):
+                raise ValueError(f"smearing must be a width in THz, {ADAPTIVE!r}, {ADAPTIVE_TDEP2023!r} or None "
+                                 f"(tetrahedra), not {sigma!r}")
             if variances is None or np.shape(variances) != np.shape(frequencies):
                 raise ValueError("adaptive smearing needs the variance of every mode on every grid point "
                                  "(variances=, the shape of frequencies)")
@@ -137,6 +151,13 @@ class DeltaWeights:
             if not float(sigma_cutoff) > 0:
                 raise ValueError(f"sigma_cutoff must be a positive number of standard deviations, not {sigma_cutoff}")
         self.sigma_cutoff = None if sigma_cutoff is None else float(sigma_cutoff)
+        if truncate is not None and (self.sigma is None or not float(truncate) > 0):
+            raise ValueError(f"truncate cuts Gaussians at a positive number of standard deviations, not {truncate} "
+                             "(and not the tetrahedra)")
+        self.truncate = None if truncate is None else float(truncate)
+        self.isotope_variances = None if isotope_variances is None else np.asarray(isotope_variances, dtype=float)
+        if self.isotope_variances is not None and self.isotope_variances.shape != np.shape(frequencies):
+            raise ValueError("isotope_variances needs one variance per mode on every grid point (as frequencies)")
         if self.sigma is None:
             if reciprocal_cell is None:
                 raise ValueError("the tetrahedron method needs the reciprocal cell")
@@ -174,6 +195,8 @@ class DeltaWeights:
                 s = self.sigma
             x = (w - f1 - f2, w + f1 - f2, w - f1 + f2)
             out = np.stack([gaussian(a, s) for a in x])
+            if self.truncate is not None:                                          # each Gaussian on its own
+                out *= np.stack([np.abs(a) < self.truncate * s for a in x])
             if self.sigma_cutoff is not None:
                 c = self.sigma_cutoff * s
                 keep = (np.abs(x[0]) <= c) | (np.abs(x[1]) <= c) | (np.abs(x[2]) <= c)
@@ -198,6 +221,31 @@ class DeltaWeights:
         return np.stack(out)
 
 
+def delta_weights(an, smearing) -> DeltaWeights:
+    """The :class:`DeltaWeights` of a calculator (:class:`trajmodes.phonons.anharmonic.Anharmonic`: its grid,
+    frequencies, velocities, ``degeneracy_tol`` and ``sigma_cutoff``) for ``smearing``: a width in THz, None
+    (tetrahedra), ``"adaptive"`` (:func:`adaptive_variances`) or ``"adaptive-tdep2023"`` (the widths of
+    :func:`trajmodes.phonons.tdep2023.tdep2023_variances`, each Gaussian cut at 4 standard deviations, isotopes
+    with the width of the mode scattered into)."""
+    variances = isotope_variances = truncate = None
+    reciprocal = an.force_constants.primitive.reciprocal_cell
+    if isinstance(smearing, str) and smearing in (ADAPTIVE, ADAPTIVE_TDEP2023):
+        if not an.grid.is_regular:
+            raise ValueError("adaptive smearing is available on regular meshes: on the q-grid of a supercell "
+                             "give a Gaussian smearing (smearing=sigma in THz)")
+        if smearing == ADAPTIVE:
+            irr = an.grid.irreducible
+            v, _ = an.transport_velocities(irr)
+            variances = adaptive_variances(v, an.grid.microzone(reciprocal), an.grid.weights,
+                                           an.frequencies[irr] <= an.interaction.cutoff_frequency)
+            variances = variances[an.grid.irreducible_of]
+        else:
+            from trajmodes.phonons.tdep2023 import GAUSSIAN_CUT, tdep2023_variances
+            (variances, isotope_variances), truncate = tdep2023_variances(an), GAUSSIAN_CUT
+    return DeltaWeights(an.grid, an.interaction.frequencies, smearing, reciprocal, an.degeneracy_tol,
+                        an.sigma_cutoff, variances, truncate=truncate, isotope_variances=isotope_variances)
+
+
 def live_triplets(deltas: np.ndarray) -> np.ndarray | None:
     """(T,) bool: the triplets with a nonzero weight in ``deltas`` (3, T, nw, 3n, 3n), whose interaction strengths
     are needed; None when all are (no saving)."""
@@ -210,7 +258,8 @@ def _factors(n1: np.ndarray, n2: np.ndarray, occupation: str) -> tuple[np.ndarra
     return (n1 + n2 + (0.0 if occupation == "classical" else 1.0)), n1 - n2
 
 
-def imaginary_part(strength, deltas, n1, n2, weights, n_points: int, occupation: str = "quantum") -> np.ndarray:
+def imaginary_part(strength, deltas, n1, n2, weights, n_points: int, occupation: str = "quantum",
+                   n0=None) -> np.ndarray:
     """Gamma (half width, THz) for the mode(s) at q, summed over triplets, per temperature and frequency.
 
     Parameters
@@ -220,6 +269,14 @@ def imaginary_part(strength, deltas, n1, n2, weights, n_points: int, occupation:
     n1, n2 : (nt, T, 3n) occupations at q' and q''.
     weights : (T,) triplet weights.
     n_points : the number N of q-points of the mesh.
+    n0 : (nt, nw), optional
+        Quantum occupations n at the frequency points themselves (inf where a point takes no part, nu <= 0): the
+        occupation factors off the energy shell of TDEP's ``thermal_conductivity_2023``
+        (:func:`trajmodes.phonons.tdep2023.frequency_occupations`): (n' + 1)(n'' + 1) / (n + 1) with
+        delta(nu - nu' - nu''), n'(n'' + 1) / (n + 1) with delta(nu + nu' - nu'') and n''(n' + 1) / (n + 1) with
+        delta(nu - nu' + nu''), each positive. Where the three frequencies meet (nu = nu' + nu'', ...) these are
+        n' + n'' + 1, n' - n'' and n'' - n', the factors used without ``n0``; they differ only where the Gaussians
+        are wide against k_B T / h. None (default): those on-shell factors.
 
     Returns
     -------
@@ -227,8 +284,14 @@ def imaginary_part(strength, deltas, n1, n2, weights, n_points: int, occupation:
     point (THz).
     """
     N = float(n_points)
-    a, b = _factors(n1[:, :, :, None], n2[:, :, None, :], occupation)              # (nt, T, s', s'')
     sw = strength * (weights[:, None, None, None] / N)                               # (T, s, s', s'')
+    if n0 is not None:
+        r = (1.0 / (np.asarray(n0, dtype=float) + 1.0))[:, None, :, None, None]     # (nt, 1, nw, 1, 1)
+        a1, a2 = n1[:, :, None, :, None], n2[:, :, None, None, :]                     # (nt, T, 1, s', 1) ...
+        d = r * ((a1 + 1) * (a2 + 1) * deltas[0][None] + a1 * (a2 + 1) * deltas[1][None]
+                 + a2 * (a1 + 1) * deltas[2][None])
+        return GAMMA_FACTOR * np.einsum("tsxy,ktwxy->ksw", sw, d, optimize=True)
+    a, b = _factors(n1[:, :, :, None], n2[:, :, None, :], occupation)              # (nt, T, s', s'')
     # (T, nw, s', s'') deltas at frequency points; combine with occupations: (nt, T, nw, s', s'')
     d = a[:, :, None] * deltas[0][None] + b[:, :, None] * (deltas[1] - deltas[2])[None]
     return GAMMA_FACTOR * np.einsum("tsxy,ktwxy->ksw", sw, d, optimize=True)
@@ -266,17 +329,19 @@ def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, epsilon: flo
 def width_variables(gamma, gamma_isotope=None, isotope_note: str = "", gamma_four=None,
                     four_smearing=None) -> dict:
     """The width variables of a result over (temperature, q, branch): ``gamma`` (total, THz), ``linewidth``,
-    ``lifetime``; with isotope scattering ``gamma_isotope`` (q, branch), with four-phonon scattering
-    ``gamma_four_phonon`` (temperature, q, branch), and with either the three-phonon rest ``gamma_phonon``."""
+    ``lifetime``; with isotope scattering ``gamma_isotope`` (q, branch), or (temperature, q, branch) where it depends
+    on T (TDEP 2023's off-shell factors), with four-phonon scattering ``gamma_four_phonon`` (temperature, q, branch),
+    and with either the three-phonon rest ``gamma_phonon``."""
     dims = ("temperature", "q", "branch")
     out = dict(gamma=(dims, gamma, {"units": "THz", "long_name": "imaginary part of the self-energy (HWHM)"}),
                linewidth=(dims, 2 * gamma, {"units": "THz", "long_name": "full width at half maximum"}),
                lifetime=(dims, lifetimes(gamma), {"units": "ps", "long_name": "1 / (2 pi FWHM)"}))
     three = gamma
     if gamma_isotope is not None:
-        out["gamma_isotope"] = (("q", "branch"), gamma_isotope, {"units": "THz", "long_name": "isotope scattering "
-                                                                 "(half width), included in gamma" + isotope_note})
-        three = three - gamma_isotope[None]
+        per_t = np.ndim(gamma_isotope) == 3
+        out["gamma_isotope"] = (dims if per_t else ("q", "branch"), gamma_isotope, {
+            "units": "THz", "long_name": "isotope scattering (half width), included in gamma" + isotope_note})
+        three = three - (gamma_isotope if per_t else gamma_isotope[None])
     if gamma_four is not None:
         out["gamma_four_phonon"] = (dims, gamma_four, {"units": "THz", "smearing": four_smearing if isinstance(four_smearing, str) else float(four_smearing),
                                                        "long_name": "four-phonon scattering (half width), included in "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.lattice.qpoints import mesh_addresses, mesh_index
+from trajmodes.lattice.qpoints import mesh_addresses, mesh_index, parse_mesh
 
 __all__ = ["tetrahedra", "vertex_weights", "point_weights"]
 
@@ -29,8 +29,9 @@ def tetrahedra(mesh, reciprocal_cell, microzone=None, steps=None) -> np.ndarray:
 
     Parameters
     ----------
-    mesh : (3,) int
-        The mesh, or the address box of a generalised grid (:class:`trajmodes.lattice.grid.Grid`).
+    mesh : int or (3,) int
+        The mesh (one int n is n x n x n), or the address box of a generalised grid (``Grid.mesh`` of
+        :class:`trajmodes.lattice.grid.Grid`, with ``microzone`` and ``steps``; a supercell matrix itself is refused).
     reciprocal_cell : (3, 3)
         Rows b1, b2, b3 (1/A); fixes the shortest main diagonal of the mesh cell.
     microzone : (3, 3), optional
@@ -44,7 +45,7 @@ def tetrahedra(mesh, reciprocal_cell, microzone=None, steps=None) -> np.ndarray:
     central : ndarray of int, (24,)
         Index (0..3) of the central mesh point among each tetrahedron's vertices.
     """
-    n = np.asarray(mesh, dtype=int).reshape(3)
+    n = parse_mesh(mesh, matrix=False)
     a, b, c = (np.asarray(reciprocal_cell, dtype=float) / n[:, None] if microzone is None
                else np.asarray(microzone, dtype=float))
     diag = np.array([a + b + c, -a + b + c, a - b + c, a + b - c])

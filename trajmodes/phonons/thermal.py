@@ -7,18 +7,42 @@ by up to 1.2e-6 relative (k_B 5.8e-7, e N_A 6.1e-7). The statistics of every mod
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trajmodes.lattice.qpoints import is_gamma
+from trajmodes.errors import DeprecatedItemAccess
+from trajmodes.lattice.qpoints import is_gamma, parse_mesh
 from trajmodes.phonons import statistics
 from trajmodes.units import EV_KJMOL, THZ_EV
 
 if TYPE_CHECKING:
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic_protocol import HarmonicCalculator
 
-__all__ = ["thermal_properties", "harmonic_thermodynamics", "mode_heat_capacities", "zero_gamma_acoustic"]
+__all__ = ["thermal_properties", "harmonic_thermodynamics", "HarmonicThermodynamics", "mesh_thermodynamics",
+           "mode_heat_capacities", "zero_gamma_acoustic"]
+
+
+@dataclass(frozen=True)
+class HarmonicThermodynamics(DeprecatedItemAccess):
+    """Mesh averages per cell of the harmonic crystal's thermodynamics (:func:`harmonic_thermodynamics`).
+
+    Attributes
+    ----------
+    free_energy, internal_energy : ndarray (nt,)
+        F and U, eV (with the zero-point energy for quantum oscillators).
+    entropy, heat_capacity : ndarray (nt,)
+        S and C_V, eV/K.
+    zero_point_energy : float
+        eV (0 for classical oscillators).
+    """
+
+    free_energy: np.ndarray
+    entropy: np.ndarray
+    heat_capacity: np.ndarray
+    internal_energy: np.ndarray
+    zero_point_energy: float
 
 
 def mode_heat_capacities(freqs, temperatures, occupation: str = "quantum", cutoff_frequency: float = 1e-4, *,
@@ -50,7 +74,10 @@ def harmonic_thermodynamics(freqs, temperatures, occupation: str = "quantum", cu
 
     Returns
     -------
-    dict of ndarray (nt,): free_energy, entropy, heat_capacity, internal_energy; and zero_point_energy.
+    HarmonicThermodynamics
+        ``free_energy``, ``entropy``, ``heat_capacity``, ``internal_energy`` (nt,) and ``zero_point_energy``, eV
+        and eV/K per cell; its former dict access (``result["free_energy"]``) works one release with a
+        DeprecationWarning.
     """
     occupation = statistics.resolve_occupation(occupation, classical)
     f = np.asarray(freqs, dtype=float)
@@ -73,8 +100,8 @@ def harmonic_thermodynamics(freqs, temperatures, occupation: str = "quantum", cu
         S[i] = statistics.mode_entropy(fs, T[i], occupation, cutoff_frequency=-np.inf) @ w
         C[i] = statistics.mode_heat_capacity(fs, T[i], occupation, cutoff_frequency=-np.inf) @ w
         U[i] = statistics.mode_energy(fs, T[i], occupation, cutoff_frequency=-np.inf) @ w
-    return dict(free_energy=F / N, entropy=S / N, heat_capacity=C / N, internal_energy=U / N,
-                zero_point_energy=zpe / N)
+    return HarmonicThermodynamics(free_energy=F / N, entropy=S / N, heat_capacity=C / N, internal_energy=U / N,
+                                  zero_point_energy=zpe / N)
 
 
 def zero_gamma_acoustic(q, freqs) -> np.ndarray:
@@ -85,28 +112,66 @@ def zero_gamma_acoustic(q, freqs) -> np.ndarray:
     return freqs
 
 
-def thermal_properties(phonons: Phonons, temperatures, mesh=(20, 20, 20), occupation: str = "quantum",
+def mesh_thermodynamics(phonons: HarmonicCalculator, temperatures, mesh=(20, 20, 20), occupation: str = "quantum",
+                        cutoff_frequency: float = 0.0) -> HarmonicThermodynamics:
+    """Harmonic thermodynamics per primitive cell in eV and eV/K over temperatures (the numbers of
+    :func:`thermal_properties` before phonopy's per-mole units).
+
+    Parameters
+    ----------
+    phonons : Phonons (or any HarmonicCalculator)
+    temperatures : float or array_like (nt,)
+        K.
+    mesh : int or (3,) int
+        Gamma-centred q mesh; the acoustic modes at Gamma are left out.
+    occupation : {"quantum", "classical"}
+    cutoff_frequency : float
+        THz; modes at or below it are left out.
+
+    Returns
+    -------
+    HarmonicThermodynamics
+        F, U (eV), S, C_V (eV/K) per primitive cell and the zero-point energy (eV).
+    """
+    occupation = statistics.check_occupation(occupation)
+    T = np.atleast_1d(np.asarray(temperatures, dtype=float))
+    m = phonons.mesh(mesh)
+    q, f = m.qpoints, m.frequencies
+    return harmonic_thermodynamics(zero_gamma_acoustic(q, f), T, occupation, cutoff_frequency=cutoff_frequency)
+
+
+def thermal_properties(phonons: HarmonicCalculator, temperatures, mesh=(20, 20, 20), occupation: str = "quantum",
                        cutoff_frequency: float = 0.0, *, classical: bool | None = None):
     """Harmonic thermodynamics per primitive cell over temperatures: :meth:`trajmodes.Phonons.thermal_properties`
-    (``classical`` deprecated: ``occupation="classical"``)."""
+    (``classical`` deprecated: ``occupation="classical"``).
+
+    The variables ``free_energy_eV``, ``internal_energy_eV``, ``entropy_eV`` and ``heat_capacity_eV`` (eV, eV/K
+    per primitive cell) stay one release, marked by their attribute ``deprecated``: :func:`mesh_thermodynamics`
+    gives those numbers. The attribute ``occupation`` names the statistics (``classical``, 0 or 1, is its former
+    spelling, kept one release).
+    """
     import xarray as xr
     occupation = statistics.resolve_occupation(occupation, classical)
     classical = occupation == "classical"
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
-    m = phonons.mesh(mesh)
-    q, f = m.qpoints, m.frequencies
-    r = harmonic_thermodynamics(zero_gamma_acoustic(q, f), T, occupation, cutoff_frequency=cutoff_frequency)
+    r = mesh_thermodynamics(phonons, T, mesh, occupation, cutoff_frequency)
     kj, jk = {"units": "kJ/mol"}, {"units": "J/(K mol)"}
-    data = dict(free_energy=("temperature", r["free_energy"] * EV_KJMOL, kj),
-                internal_energy=("temperature", r["internal_energy"] * EV_KJMOL, kj),
-                free_energy_eV=("temperature", r["free_energy"], {"units": "eV"}),
-                internal_energy_eV=("temperature", r["internal_energy"], {"units": "eV"}),
-                entropy=("temperature", r["entropy"] * EV_KJMOL * 1000, jk),
-                heat_capacity=("temperature", r["heat_capacity"] * EV_KJMOL * 1000, jk),
-                entropy_eV=("temperature", r["entropy"], {"units": "eV/K"}),
-                heat_capacity_eV=("temperature", r["heat_capacity"], {"units": "eV/K"}),
-                zero_point_energy=((), r["zero_point_energy"] * EV_KJMOL,
-                                   {"units": "kJ/mol", "eV": r["zero_point_energy"]}))
+
+    def old(name, unit):
+        return {"units": unit, "deprecated": f"{name}_eV will be removed in the next release: use {name} ({unit} "
+                                             f"per primitive cell) of trajmodes.phonons.thermal.mesh_thermodynamics, "
+                                             f"or this dataset's {name} divided by trajmodes.units.EV_KJMOL"
+                                             + (" and 1000" if unit == "eV/K" else "")}
+    data = dict(free_energy=("temperature", r.free_energy * EV_KJMOL, kj),
+                internal_energy=("temperature", r.internal_energy * EV_KJMOL, kj),
+                free_energy_eV=("temperature", r.free_energy, old("free_energy", "eV")),
+                internal_energy_eV=("temperature", r.internal_energy, old("internal_energy", "eV")),
+                entropy=("temperature", r.entropy * EV_KJMOL * 1000, jk),
+                heat_capacity=("temperature", r.heat_capacity * EV_KJMOL * 1000, jk),
+                entropy_eV=("temperature", r.entropy, old("entropy", "eV/K")),
+                heat_capacity_eV=("temperature", r.heat_capacity, old("heat_capacity", "eV/K")),
+                zero_point_energy=((), r.zero_point_energy * EV_KJMOL,
+                                   {"units": "kJ/mol", "eV": r.zero_point_energy}))
     return xr.Dataset(data, coords=dict(temperature=("temperature", T, {"units": "K"})),
-                      attrs=dict(mesh=np.asarray(mesh, dtype=int).tolist(), classical=int(classical),
-                                 per="primitive cell"))
+                      attrs=dict(mesh=parse_mesh(mesh, matrix=False).tolist(), occupation=occupation,
+                                 classical=int(classical), per="primitive cell"))

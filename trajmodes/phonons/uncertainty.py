@@ -21,15 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedItemAccess
+from trajmodes.errors import DeprecatedItemAccess, DeprecatedUnpacking
 from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
 from trajmodes.phonons.harmonic import Phonons
 from trajmodes.phonons.thermal import harmonic_thermodynamics, zero_gamma_acoustic
 
-__all__ = ["frequency_samples", "frequencies_with_errors", "classical_dnu_dT", "partition_temperature_err",
-           "partition_err", "eigenvalue_response", "harmonic_samples", "HarmonicSamples"]
+__all__ = ["frequency_samples", "frequencies_with_errors", "FrequenciesWithErrors", "classical_dnu_dT",
+           "partition_temperature_err", "partition_err", "eigenvalue_response", "harmonic_samples", "HarmonicSamples"]
 
 #: bytes of complex matrices one block of q may hold (the D_k of a block, or the resampled D of a block)
 BLOCK_BYTES = 32 * 2 ** 20
@@ -72,8 +72,27 @@ def frequency_samples(fit, qpoints) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class FrequenciesWithErrors(DeprecatedUnpacking):
+    """Frequencies of a fit with their error bars (:func:`frequencies_with_errors`).
+
+    Attributes
+    ----------
+    frequencies : ndarray (nq, 3n)
+        THz, sorted per q.
+    errors : ndarray (nq, 3n)
+        Standard errors, THz.
+    samples : ndarray (n_resamples, nq, 3n)
+        The frequencies of every bootstrap resample, THz.
+    """
+
+    frequencies: np.ndarray
+    errors: np.ndarray
+    samples: np.ndarray
+
+
 def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | None = 0, dnu_dT=None,
-                            frozen_modes: bool = False, partition=None):
+                            frozen_modes: bool = False, partition=None) -> FrequenciesWithErrors:
     """Frequencies of a fit at ``qpoints`` with their bootstrap standard errors.
 
     The bootstrap (with the blocking analysis of :meth:`~trajmodes.EffectiveForceConstants.bootstrap`) sees what
@@ -107,9 +126,9 @@ def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | No
 
     Returns
     -------
-    nu : ndarray (nq, 3n), THz
-    err : ndarray (nq, 3n), THz
-    samples : ndarray (n_resamples, nq, 3n), THz
+    FrequenciesWithErrors
+        ``frequencies`` and ``errors`` (nq, 3n) THz, ``samples`` (n_resamples, nq, 3n) THz; unpacking it as the
+        former tuple ``(nu, err, samples)`` works one release with a DeprecationWarning.
     """
     if not hasattr(fit, "params_samples_"):
         fit.bootstrap(n_resamples, seed)
@@ -126,14 +145,14 @@ def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | No
     if partition is None:
         if dnu_dT is not None and np.isfinite(t_err):
             err = np.hypot(err, d * t_err)
-        return nu, err, samples
+        return FrequenciesWithErrors(frequencies=nu, errors=err, samples=samples)
     var = partition_err(fit.force_constants_, partition, q) ** 2
     if dnu_dT is not None:
         if np.isfinite(t_err):
             var = var + (d * t_err) ** 2
         net = (d * partition_temperature_err(fit)) ** 2
         var = np.maximum(var, np.where(np.isfinite(net), net, 0.0))
-    return nu, np.sqrt(err ** 2 + var), samples
+    return FrequenciesWithErrors(frequencies=nu, errors=np.sqrt(err ** 2 + var), samples=samples)
 
 
 def partition_temperature_err(fit, thermostatted: bool | None = None) -> float:
@@ -315,5 +334,5 @@ def harmonic_samples(fit, temperature: float, mesh, occupation: str = "quantum",
         nu = zero_gamma_acoustic(q, frequencies_from_eigenvalues(lam + dlam @ dp[r]))
         th = harmonic_thermodynamics(nu, [temperature], occupation, weights=grid.weights)
         for k in out:
-            out[k][r] = th[k][0]
+            out[k][r] = getattr(th, k)[0]
     return HarmonicSamples(**out)

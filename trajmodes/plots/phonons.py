@@ -127,10 +127,11 @@ def plot_bvk(datasets: dict, path=None, units: str = "N/m", title: str | None = 
         From :func:`trajmodes.potentials.bvk.shell_constants` (same lattice); constants missing from a source are skipped.
     path : str or Path
         Image file to write (format from the suffix).
-    units : {"N/m", "eV/A^2", "dyn/cm"}
+    units : {"N/m", "eV/Angstrom^2", "dyn/cm"}
+        ("eV/A^2" is taken for "eV/Angstrom^2").
     """
     from trajmodes.units import EV_A2_TO_N_M
-    scale = {"N/m": 1.0, "dyn/cm": 1e3, "eV/A^2": 1.0 / EV_A2_TO_N_M}[units]
+    scale = {"N/m": 1.0, "dyn/cm": 1e3, "eV/Angstrom^2": 1.0 / EV_A2_TO_N_M, "eV/A^2": 1.0 / EV_A2_TO_N_M}[units]
     names: list[str] = []
     for ds in datasets.values():
         names += [str(n) for n in ds["constant"].values if str(n) not in names]

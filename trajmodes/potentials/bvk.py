@@ -22,8 +22,8 @@ shell       fcc h     fcc constants              bcc h     bcc constants
 5           (3,1,0)   5XX, 5YY, 5ZZ, 5XY         (2,2,2)   5XX, 5XY
 ==========  ========  =========================  ========  ==========================
 
-Units: the constants are reported in N/m (1 eV/A^2 = 16.0218 N/m; 1 N/m = 1000 dyn/cm), and
-also in eV/A^2. The cubic axes must lie along x, y, z.
+Units: the constants are reported in N/m (1 eV/A^2 = 16.0218 N/m; 1 N/m = 1000 dyn/cm; ``value_ev``, the same in
+eV/Angstrom^2, stays one release). The cubic axes must lie along x, y, z.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from trajmodes.units import EV_A2_TO_N_M
 __all__ = ["shell_constants", "force_constants_from_bvk", "bvk_dynamical_matrix", "shell_dynamical_matrix", "constant_names",
            "SHELLS", "EV_A2_TO_N_M"]
 
-_UNIT_TO_EV_A2 = {"N/m": 1.0 / EV_A2_TO_N_M, "dyn/cm": 1e-3 / EV_A2_TO_N_M, "eV/A^2": 1.0}
+_UNIT_TO_EV_A2 = {"N/m": 1.0 / EV_A2_TO_N_M, "dyn/cm": 1e-3 / EV_A2_TO_N_M, "eV/Angstrom^2": 1.0, "eV/A^2": 1.0}
 
 # (i, j) position of each named component in the 3x3 matrix, and the components it fills
 _COMP = {"XX": [(0, 0)], "YY": [(1, 1)], "ZZ": [(2, 2)], "XY": [(0, 1), (1, 0)],
@@ -176,7 +176,8 @@ def shell_constants(force_constants: ForceConstants, lattice: str | None = None,
     Returns
     -------
     xarray.Dataset
-        ``value`` (constant) N/m, ``value_ev`` (constant) eV/A^2, ``shell_of`` (constant),
+        ``value`` (constant) N/m (``value_ev``, the same in eV/Angstrom^2, stays one release: divide ``value`` by
+        :data:`trajmodes.units.EV_A2_TO_N_M`), ``shell_of`` (constant),
         ``paper_symbol`` (constant: alpha_k1 ... of Riffe et al. eq. 49); per shell ``distance`` (A),
         ``multiplicity``, ``direction`` (shell, cartesian: h in units of a/2), ``residual`` (rms over the
         shell's members and components of -Phi minus the BvK form, N/m) and ``relative_residual``
@@ -253,7 +254,8 @@ def shell_constants(force_constants: ForceConstants, lattice: str | None = None,
         dirs.append(h)
     ds = xr.Dataset(
         {"value": ("constant", c * EV_A2_TO_N_M, {"units": "N/m", "long_name": "BvK constant (= -Phi)"}),
-         "value_ev": ("constant", c, {"units": "eV/A^2"}),
+         "value_ev": ("constant", c, {"units": "eV/Angstrom^2", "deprecated": "value_ev will be removed in the "
+                                      "next release: use value (N/m) / trajmodes.units.EV_A2_TO_N_M"}),
          "shell_of": ("constant", np.array(shell_of)),
          "paper_symbol": ("constant", np.array(paper)),
          "distance": ("shell", np.array(dist), {"units": "Angstrom"}),
@@ -313,8 +315,8 @@ def force_constants_from_bvk(constants, lattice: str, a: float, mass: float, sup
     supercell : (int, int, int)
         Supercell in conventional cubic cells; (4, 4, 4) or larger keeps all five shells free of
         periodic images (a 5th shell reaches 1.5 a).
-    units : {"N/m", "dyn/cm", "eV/A^2"}
-        Units of a dict of constants.
+    units : {"N/m", "dyn/cm", "eV/Angstrom^2"}
+        Units of a dict of constants ("eV/A^2" is taken for "eV/Angstrom^2").
     species : str
         Label of the atoms.
 

@@ -28,14 +28,47 @@ Each part obeys the acoustic sum rule on its own.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
+from trajmodes.errors import DeprecatedItemAccess, DeprecatedUnpacking
 from trajmodes.io.eam_files import read_funcfl, read_setfl
 from trajmodes.lattice.geometry import pairs_within
 
-__all__ = ["EAM", "interpolate", "evaluate_spline", "pair_hessian"]
+__all__ = ["EAM", "interpolate", "evaluate_spline", "pair_hessian", "EnergyForces", "ForceConstantParts"]
+
+
+@dataclass(frozen=True)
+class EnergyForces(DeprecatedUnpacking):
+    """The ``energy`` (float, eV) and ``forces`` ((N, 3), eV/Angstrom) of one configuration
+    (:meth:`EAM.energy_forces`)."""
+
+    energy: float
+    forces: np.ndarray
+
+
+@dataclass(frozen=True)
+class ForceConstantParts(DeprecatedItemAccess):
+    """The parts of the analytic EAM Hessian (:meth:`EAM.force_constant_parts`), each (N, N, 3, 3) eV/Angstrom^2
+    and each obeying the acoustic sum rule on its own: ``pair`` (the pair potential, Riffe et al. eq. 25), ``e1``
+    (embedding F' f'/r, transverse, eq. 32), ``e2`` (F' f'', longitudinal, eq. 33), ``e3`` (F'', the three-body
+    part, eq. 34)."""
+
+    pair: np.ndarray
+    e1: np.ndarray
+    e2: np.ndarray
+    e3: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        """pair + e1 + e2 + e3, eV/Angstrom^2."""
+        return self.pair + self.e1 + self.e2 + self.e3
+
+    def as_dict(self) -> dict:
+        """The parts by name, a new dict."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 Z2R_CONV = 27.2 * 0.529          # LAMMPS funcfl: r*phi = 27.2*0.529 * Z_i(r) Z_j(r)
 
@@ -327,8 +360,10 @@ class EAM:
         return t, i, j, d, r, phi, f, rho, F
 
     # -- calculator
-    def energy_forces(self, cell, positions, species):
-        """Potential energy (eV) and forces (N, 3) (eV/A) of atoms in a periodic ``cell`` (rows)."""
+    def energy_forces(self, cell, positions, species) -> EnergyForces:
+        """Potential energy (eV) and forces (N, 3) (eV/A) of atoms in a periodic ``cell`` (rows), as
+        :class:`EnergyForces` (unpacking it as the former tuple ``(energy, forces)`` works one release with a
+        DeprecationWarning)."""
         t, i, j, d, r, phi, f, rho, F = self.local_terms(cell, positions, species)
         n = len(t)
         energy = F[0].sum() + 0.5 * phi[0].sum()
@@ -337,19 +372,20 @@ class EAM:
         grad = np.zeros((n, 3))
         for c in range(3):
             grad[:, c] = np.bincount(j, weights=g[:, c], minlength=n) - np.bincount(i, weights=g[:, c], minlength=n)
-        return float(energy), -grad
+        return EnergyForces(energy=float(energy), forces=-grad)
 
     def energy(self, cell, positions, species) -> float:
-        return self.energy_forces(cell, positions, species)[0]
+        return self.energy_forces(cell, positions, species).energy
 
     def densities(self, cell, positions, species) -> np.ndarray:
         """Host electron density rho_i at every atom."""
         return self.local_terms(cell, positions, species)[7]
 
     # -- force constants
-    def force_constant_parts(self, cell, positions, species) -> dict:
+    def force_constant_parts(self, cell, positions, species) -> ForceConstantParts:
         """Analytic Hessian parts (pair, e1, e2, e3), each (N, N, 3, 3) in eV/A^2 (Riffe eqs. 25,
-        32, 33, 34), at the given configuration (need not be an equilibrium one)."""
+        32, 33, 34), at the given configuration (need not be an equilibrium one), as :class:`ForceConstantParts`
+        (its former dict access, ``parts["e3"]``, works one release with a DeprecationWarning)."""
         t, i, j, d, r, phi, f, rho, F = self.local_terms(cell, positions, species)
         n = len(t)
         e = d / r[:, None]
@@ -376,11 +412,10 @@ class EAM:
         G = sparse.csr_matrix((data, (grow, gcol)), shape=(n, 3 * n))
         H = (G.T @ sparse.diags(F[2]) @ G).toarray()
         e3 = H.reshape(n, 3, n, 3).transpose(0, 2, 1, 3).copy()
-        return dict(pair=pair, e1=e1, e2=e2, e3=e3)
+        return ForceConstantParts(pair=pair, e1=e1, e2=e2, e3=e3)
 
     def hessian(self, cell, positions, species) -> np.ndarray:
-        p = self.force_constant_parts(cell, positions, species)
-        return p["pair"] + p["e1"] + p["e2"] + p["e3"]
+        return self.force_constant_parts(cell, positions, species).total
 
     def force_constants(self, supercell, primitive=None, layout: str = "full", **kwargs):
         """Analytic second-order force constants of the crystal ``supercell`` (a :class:`Crystal`,
@@ -413,8 +448,9 @@ class EAM:
     def _assembled(self, supercell, primitive, layout, kwargs):
         """(ForceConstants of the total, dict of the parts in the same layout)."""
         from trajmodes.forceconstants.model import ForceConstants
-        parts = self.force_constant_parts(supercell.cell, supercell.positions, supercell.species)
-        total = parts["pair"] + parts["e1"] + parts["e2"] + parts["e3"]
+        found = self.force_constant_parts(supercell.cell, supercell.positions, supercell.species)
+        total = found.total
+        parts = found.as_dict()
         fc = ForceConstants(total, supercell, primitive, **kwargs)
         if layout == "compact":
             p2s = fc.p2s

@@ -13,7 +13,7 @@ thermal sampling, the Gibbs-Bogoliubov bounds and thermodynamic integration
   ``pair_style`` / ``pair_coeff`` lines; it also runs Langevin MD of lambda U + (1 - lambda) U_ref with the reference
   forces added every step through ``fix external`` (:meth:`LammpsEngine.sample_langevin`).
 
-Every engine evaluates ``evaluate(positions, cell=None) -> (energies, forces)``: positions (n_conf, N, 3) in A (or one
+Every engine evaluates ``evaluate(positions, cell=None) -> EnergiesForces``: positions (n_conf, N, 3) in A (or one
 configuration (N, 3)), the cell's rows (3, 3) in A (default: the engine's own); energies (n_conf,) in eV, forces
 (n_conf, N, 3) in eV/A. Atoms are in the order of the engine's :class:`~trajmodes.Crystal`, whose species and masses
 (amu) the engine keeps. Metal units throughout.
@@ -25,14 +25,66 @@ sampling of harmonic potentials at any stable time step), :class:`LammpsEngine` 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from trajmodes.errors import DeprecatedItemAccess, DeprecatedUnpacking
 from trajmodes.lattice.geometry import minimum_image
 from trajmodes.resources import one_blas_thread
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
-__all__ = ["ForceEngine", "PotentialEngine", "HarmonicEngine", "AseEngine", "check_mixture"]
+__all__ = ["ForceEngine", "PotentialEngine", "HarmonicEngine", "AseEngine", "check_mixture", "EnergiesForces",
+           "LangevinSamples"]
 
+
+@dataclass(frozen=True)
+class EnergiesForces(DeprecatedUnpacking):
+    """Potential energies and forces of a batch of configurations (:meth:`ForceEngine.evaluate`).
+
+    Attributes
+    ----------
+    energies : ndarray (n_conf,)
+        eV per supercell.
+    forces : ndarray (n_conf, N, 3)
+        eV/Angstrom.
+    """
+
+    energies: np.ndarray
+    forces: np.ndarray
+
+
+@dataclass(frozen=True)
+class LangevinSamples(DeprecatedItemAccess):
+    """The samples of a Langevin run of U_lambda (:meth:`ForceEngine.sample_langevin`).
+
+    Attributes
+    ----------
+    potential : ndarray (n_samples, replicas)
+        U of the engine's potential (unscaled by lambda), eV per supercell.
+    reference : ndarray (n_samples, replicas)
+        U_ref, eV per supercell (zeros without a reference).
+    temperature : ndarray (n_samples, replicas)
+        Kinetic temperature, K (3N - 3 degrees of freedom).
+    time : ndarray (n_samples,)
+        ps after the equilibration.
+    positions : ndarray (n_samples, replicas, N, 3) or None
+        Angstrom; with ``frames=True`` only.
+    forces : ndarray (n_samples, replicas, N, 3) or None
+        Forces of the engine's potential, eV/Angstrom; with ``frames=True`` only.
+    """
+
+    potential: np.ndarray
+    reference: np.ndarray
+    temperature: np.ndarray
+    time: np.ndarray
+    positions: np.ndarray | None = None
+    forces: np.ndarray | None = None
+
+    def keys(self) -> list[str]:
+        """The names of the fields held (as the former dict's keys were: ``positions`` and ``forces`` with
+        ``frames=True`` only)."""
+        return [k for k in super().keys() if getattr(self, k) is not None]
 
 
 class ForceEngine:
@@ -44,6 +96,29 @@ class ForceEngine:
 
     #: short name of the engine, for results' attributes
     name = "engine"
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's own :meth:`evaluate` that returns the former tuple ``(energies, forces)`` keeps working one
+        release: its result is turned into :class:`EnergiesForces`, with a DeprecationWarning."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("evaluate")
+        if own is None:
+            return
+        import functools
+
+        @functools.wraps(own)
+        def evaluate(self, *args, **kw):
+            out = own(self, *args, **kw)
+            if isinstance(out, tuple):
+                import warnings
+                warnings.warn(f"{cls.__name__}.evaluate returned a tuple: return EnergiesForces(energies=..., "
+                              "forces=...) (trajmodes.potentials.engines); tuples will not be accepted in the next "
+                              "release", DeprecationWarning, stacklevel=2)
+                out = EnergiesForces(*out)
+            return out
+        cls.evaluate = evaluate
+        if cls.__dict__.get("__call__", own) is own:              # calling the engine is its evaluate
+            cls.__call__ = evaluate
 
     def __init__(self, crystal):
         self.crystal = crystal
@@ -93,7 +168,7 @@ class ForceEngine:
                              f"{np.asarray(cell).tolist()!r}")
         return x, c
 
-    def evaluate(self, positions, cell=None) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(self, positions, cell=None) -> EnergiesForces:
         """Potential energies and forces of a batch of configurations.
 
         Parameters
@@ -105,17 +180,16 @@ class ForceEngine:
 
         Returns
         -------
-        energies : ndarray (n_conf,)
-            eV per supercell.
-        forces : ndarray (n_conf, N, 3)
-            eV/A.
+        EnergiesForces
+            ``energies`` (n_conf,) eV per supercell and ``forces`` (n_conf, N, 3) eV/A; unpacking it as the former
+            tuple ``(energies, forces)`` works one release with a DeprecationWarning.
         """
         x, c = self.check_positions(positions, cell)
         e = np.empty(len(x))
         f = np.empty_like(x)
         for k in range(len(x)):
             e[k], f[k] = self._evaluate(x[k], c)
-        return e, f
+        return EnergiesForces(energies=e, forces=f)
 
     __call__ = evaluate
 
@@ -124,13 +198,13 @@ class ForceEngine:
 
     def reference_energy(self) -> float:
         """Energy (eV) of the undisplaced reference crystal."""
-        return float(self.evaluate(self.positions)[0][0])
+        return float(self.evaluate(self.positions).energies[0])
 
     # -- canonical sampling of lambda U + (1 - lambda) U_ref --------------------------------
     def sample_langevin(self, temperature: float, n_steps: int, *, every: int = 10, lam: float = 1.0,
                         reference=None, dt: float = 0.002, damp: float = 0.1, equilibration_steps: int = 0,
                         positions=None, velocities=None, seed: int = 12345, replicas: int = 1,
-                        frames: bool = False) -> dict:
+                        frames: bool = False) -> LangevinSamples:
         """Langevin NVT of U_lambda = lambda U + (1 - lambda) U_ref at ``temperature``, centre of mass at rest.
 
         The base class integrates with BAOAB (module docstring) in numpy, ``replicas`` independent copies at once
@@ -161,11 +235,12 @@ class ForceEngine:
 
         Returns
         -------
-        dict
+        LangevinSamples
             ``potential`` (n_samples, replicas): U of this engine (eV, unscaled); ``reference`` (n_samples,
             replicas): U_ref (eV; zeros without a reference); ``time`` (n_samples,) ps; ``temperature`` (n_samples,
             replicas): kinetic temperature (K, 3N - 3 degrees of freedom); with ``frames`` also ``positions`` and
-            ``forces`` (n_samples, replicas, N, 3) in A and eV/A.
+            ``forces`` (n_samples, replicas, N, 3) in A and eV/A. Its former dict access (``result["potential"]``)
+            works one release with a DeprecationWarning.
         """
         lam, reference = check_mixture(self, lam, reference)
         rng = np.random.default_rng(seed)
@@ -185,9 +260,11 @@ class ForceEngine:
         acc = 1.0 / AMU_A2_PS2_EV / m                                             # eV/A -> A/ps^2
 
         def forces(pos):
-            e, f = self.evaluate(pos)                    # U itself is sampled at every lambda, 0 included
+            own = self.evaluate(pos)                     # U itself is sampled at every lambda, 0 included
+            e, f = own.energies, own.forces
             if reference is not None:
-                er, fr = reference.evaluate(pos)
+                ref = reference.evaluate(pos)
+                er, fr = ref.energies, ref.forces
             else:
                 er, fr = np.zeros(R), 0.0
             return e, er, lam * f + (1.0 - lam) * fr, f
@@ -221,7 +298,7 @@ class ForceEngine:
         res["time"] = dt * every * np.arange(1, len(res["potential"]) + 1)
         if frames:
             res["positions"], res["forces"] = np.array(out["positions"]), np.array(out["forces"])
-        return res
+        return LangevinSamples(**res)
 
 
 def _zero_momentum(v: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -270,7 +347,9 @@ class PotentialEngine(ForceEngine):
         if isinstance(self.potential, ShortRangePotential):
             from trajmodes.lattice.crystal import Crystal
             return self.potential.energy_forces(Crystal(cell, positions, self.species, masses=self.masses))
-        return self.potential.energy_forces(cell, positions, self.species)
+        from trajmodes.potentials.eam import EnergyForces
+        r = self.potential.energy_forces(cell, positions, self.species)
+        return (r.energy, r.forces) if isinstance(r, EnergyForces) else r
 
 
 class HarmonicEngine(ForceEngine):
@@ -301,11 +380,11 @@ class HarmonicEngine(ForceEngine):
         x, c = self.check_positions(positions, cell)
         return minimum_image(x - self.positions, np.broadcast_to(c, (len(x), 3, 3)))
 
-    def evaluate(self, positions, cell=None):
+    def evaluate(self, positions, cell=None) -> EnergiesForces:
         u = self.displacements(positions, cell).reshape(-1, self.matrix.shape[0])
         g = u @ self.matrix                                    # Phi u (Phi symmetric), eV/A
         e = self.reference_energy_value + 0.5 * self.scale * np.einsum("ki,ki->k", u, g)
-        return e, -self.scale * g.reshape(len(u), self.n_atoms, 3)
+        return EnergiesForces(energies=e, forces=-self.scale * g.reshape(len(u), self.n_atoms, 3))
 
     __call__ = evaluate
 

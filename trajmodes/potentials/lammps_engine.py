@@ -7,7 +7,7 @@ import contextlib
 
 import numpy as np
 
-from trajmodes.potentials.engines import ForceEngine, check_mixture
+from trajmodes.potentials.engines import EnergiesForces, ForceEngine, LangevinSamples, check_mixture
 from trajmodes.resources import one_blas_thread
 
 __all__ = ["LammpsEngine", "lammps_frame"]
@@ -173,7 +173,9 @@ class LammpsEngine(ForceEngine):
             pass
 
     # -- evaluation -------------------------------------------------------------------------
-    def evaluate(self, positions, cell=None):
+    def evaluate(self, positions, cell=None) -> EnergiesForces:
+        """Potential energies (eV per supercell) and forces (eV/A) of a batch of configurations, computed by LAMMPS
+        (:meth:`ForceEngine.evaluate`)."""
         x, c = self.check_positions(positions, cell)
         import ctypes
         if self._lmp is None:
@@ -199,7 +201,7 @@ class LammpsEngine(ForceEngine):
             lmp.command("run 0 post no")
             e[k] = lmp.get_thermo("pe")
             f[k] = np.ctypeslib.as_array(lmp.gather_atoms("f", 1, 3), shape=(3 * n,)).reshape(n, 3) @ q.T
-        return e, f
+        return EnergiesForces(energies=e, forces=f)
 
     __call__ = evaluate
 
@@ -207,7 +209,7 @@ class LammpsEngine(ForceEngine):
     def sample_langevin(self, temperature: float, n_steps: int, *, every: int = 10, lam: float = 1.0,
                         reference=None, dt: float = 0.002, damp: float = 0.1, equilibration_steps: int = 0,
                         positions=None, velocities=None, seed: int = 12345, replicas: int = 1,
-                        frames: bool = False) -> dict:
+                        frames: bool = False) -> LangevinSamples:
         """Langevin NVT of lambda U + (1 - lambda) U_ref in LAMMPS (:meth:`ForceEngine.sample_langevin` for the
         parameters and the result; ``replicas`` must be 1).
 
@@ -245,7 +247,8 @@ class LammpsEngine(ForceEngine):
                     f[:] = 0.0
                     state.update(ref=0.0, step=ntimestep)
                     return
-                er, fr = reference.evaluate(xa)
+                ref = reference.evaluate(xa)
+                er, fr = ref.energies, ref.forces
                 fr = (1.0 - lam) * fr[0] @ q
                 f[:] = fr if ident else fr[tag - 1]
                 state.update(ref=float(er[0]), step=ntimestep)
@@ -296,5 +299,5 @@ class LammpsEngine(ForceEngine):
         if frames:
             pos = np.array(out["positions"])
             res["positions"] = pos[:, None]
-            res["forces"] = self.evaluate(pos)[1][:, None]
-        return res
+            res["forces"] = self.evaluate(pos).forces[:, None]
+        return LangevinSamples(**res)

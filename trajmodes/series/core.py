@@ -12,6 +12,7 @@ from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.forceconstants.settings import cutoff_length
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.qpoints import parse_mesh
 from trajmodes.series.model import check_same_model, in_first_basis
 from trajmodes.series.split import ShiftSplit
 from trajmodes.series.thermodynamics import SAME, temperature_slopes, thermodynamics
@@ -57,14 +58,17 @@ class Series(ShiftSplit):
     @classmethod
     def from_dataset(cls, dataset) -> "Series":
         """A series of its :attr:`dataset` alone (written by :meth:`to_netcdf`): the dataset, the interpolation and
-        the shift split, without the fits."""
-        return cls([], None, None, dataset=dataset)
+        the shift split, without the fits. A file of an earlier version has its dimensions renamed
+        (``cell`` (run, row, xyz) -> (run, cell_vector, cartesian), ``reference_fractional`` (atom, xyz) ->
+        (atom, reduced))."""
+        return cls([], None, None, dataset=_renamed_dimensions(dataset))
 
     # -- building ---------------------------------------------------------------------------------
     def _build(self, fits, T, labels, qpoints, qlabels, path, npoints, mesh, occupation, target_error, cubic_mesh):
         import xarray as xr
         from trajmodes.lattice import paths
         from trajmodes.phonons.harmonic import Phonons
+        from trajmodes.phonons.thermal import mesh_thermodynamics
         from trajmodes.phonons.uncertainty import frequencies_with_errors
         first = fits[0]
         prim = first.primitive_
@@ -83,7 +87,8 @@ class Series(ShiftSplit):
         both, nq = np.concatenate([qpoints, pq]), len(qpoints)
         for f in fits:
             if boot:
-                v, e, _ = frequencies_with_errors(f, both)
+                found = frequencies_with_errors(f, both)
+                v, e = found.frequencies, found.errors
                 nu_err.append(e[:nq])
                 pnu_err.append(e[nq:])
                 if target_error:
@@ -101,7 +106,7 @@ class Series(ShiftSplit):
                                            "freedom; NaN without velocities)"}),
             volume=("run", np.array([abs(np.linalg.det(f.supercell_.cell)) / n_atoms for f in fits]),
                     {"units": "Angstrom^3", "long_name": "volume per atom of the run's reference cell"}),
-            cell=(("run", "row", "xyz"), np.array([f.supercell_.cell for f in fits]),
+            cell=(("run", "cell_vector", "cartesian"), np.array([f.supercell_.cell for f in fits]),
                   {"units": "Angstrom", "long_name": "reference supercell, rows a, b, c"}),
             frequency=(("run", "q", "branch"), np.array(nu), dict(thz, long_name="effective phonon frequency")),
             path_frequency=(("run", "path_q", "branch"), np.array(pnu), dict(thz, long_name="effective dispersion")),
@@ -170,10 +175,8 @@ class Series(ShiftSplit):
             def reference(i):
                 """(F, S, C) of the harmonic crystal of run i (its U_0 and Phi) at every run's temperature."""
                 if i not in harmonic:
-                    th = Phonons(fits[i].harmonic_force_constants_).thermal_properties(T, mesh,
-                                                                                       occupation=occupation)
-                    harmonic[i] = (data["baseline_energy"][1][i] + th["free_energy_eV"].values,
-                                   th["entropy_eV"].values, th["heat_capacity_eV"].values)
+                    th = mesh_thermodynamics(Phonons(fits[i].harmonic_force_constants_), T, mesh, occupation)
+                    harmonic[i] = (data["baseline_energy"][1][i] + th.free_energy, th.entropy, th.heat_capacity)
                 return harmonic[i]
 
             data["reference_harmonic_free_energy"] = ("run", reference(int(np.argmin(T)))[0], {
@@ -209,7 +212,7 @@ class Series(ShiftSplit):
             path_segment=("path_q", bands.segment.values),
             path_label=("path_q", bands.label.values.astype(str))))
         sc = first.supercell_
-        ds["reference_fractional"] = (("atom", "xyz"), sc.positions @ np.linalg.inv(sc.cell),
+        ds["reference_fractional"] = (("atom", "reduced"), sc.positions @ np.linalg.inv(sc.cell),
                                       {"units": "1", "long_name": "reference positions of run 0, fractional"})
         ds["species"] = ("atom", np.asarray(sc.species).astype(str))
         ds["masses"] = ("atom", np.asarray(sc.masses, float), {"units": "amu"})
@@ -217,7 +220,8 @@ class Series(ShiftSplit):
             cutoff2=cutoff_length(first.cutoff2),
             cutoff3=np.nan if first.cutoff3 is None else cutoff_length(first.cutoff3),
             mode=first.mode, symprec=float(first.symprec_used_), occupation=occupation,
-            mesh=list(map(int, mesh)), path_tick_distance=np.asarray(bands.attrs["tick_distance"], float),
+            mesh=parse_mesh(mesh, matrix=False).tolist(),
+            path_tick_distance=np.asarray(bands.attrs["tick_distance"], float),
             path_tick_labels=",".join(map(str, bands.attrs["tick_labels"])),
             n_resamples=int(len(first.params_samples_[2])) if boot else 0, notes="; ".join(notes),
             title="trajmodes series: effective force constants over temperature and volume", **fe_attrs)
@@ -334,3 +338,12 @@ def load_series(path) -> Series:
         warnings.simplefilter("ignore")
         ds["label"] = ds["label"].astype(str)
     return Series.from_dataset(ds)
+
+
+def _renamed_dimensions(ds):
+    """A series dataset with the dimension names of this version: files written before the cell was
+    (cell_vector, cartesian) hold it as (run, row, xyz), and the fractional reference positions as (atom, xyz)."""
+    for name, dims in (("cell", ("run", "cell_vector", "cartesian")), ("reference_fractional", ("atom", "reduced"))):
+        if name in ds and ds[name].dims != dims and "xyz" in ds[name].dims:
+            ds = ds.assign({name: (dims, ds[name].values, ds[name].attrs)})        # a new dataset, not the caller's
+    return ds

@@ -8,15 +8,24 @@ from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.series.core import Series
 from trajmodes.series.model import formula, share_kernel, shared_basis
 
-__all__ = ["fit_series", "mean_temperature"]
+__all__ = ["fit_series"]
 
 
-def mean_temperature(fit, name: str) -> float:
-    """The mean kinetic temperature of a fitted run (summed in the fit's own pass over the frames), K."""
+def _fitted_temperature(fit, name: str) -> float:
+    """The mean kinetic temperature of the fitted frames of a run, K: the fit's own ``temperature_`` (summed from
+    :meth:`~trajmodes.trajectory.core.Trajectory.temperature` in its pass over the frames), checked."""
     if not np.isfinite(fit.temperature_):
         raise ValueError(f"{name} has no velocities (or no masses), so its temperature is unknown: give the "
                          "temperature of every run")
     return float(fit.temperature_)
+
+
+def mean_temperature(fit, name: str) -> float:
+    """Deprecated: read ``fit.temperature_`` (K), the mean kinetic temperature of the fitted frames."""
+    import warnings
+    warnings.warn("trajmodes.series.fitting.mean_temperature is deprecated and will be removed in the next release: "
+                  "read the fit's temperature_", DeprecationWarning, stacklevel=2)
+    return _fitted_temperature(fit, name)
 
 
 @renamed_keywords(labels="names")
@@ -89,7 +98,7 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
             if not fits:
                 raise
             raise ValueError(f"{name} (run {i + 1}) against {names[0]} (run 1): {exc}") from None
-        T = float(temperatures[i]) if temperatures is not None else mean_temperature(est, name)
+        T = float(temperatures[i]) if temperatures is not None else _fitted_temperature(est, name)
         if not fits:                        # every later run is fitted in the parameters of the first one
             fit_settings = dict(fit_settings, build_basis=shared_basis(est, fit_settings.get("build_basis")))
         if n_resamples:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from trajmodes.errors import renamed_keywords
 from trajmodes.forceconstants.model import ForceConstants
 
 __all__ = ["TemperatureSeries", "fit_temperatures"]
@@ -58,12 +59,13 @@ class TemperatureSeries(dict):
     def temperatures(self) -> np.ndarray:
         return np.array(list(self.keys()))
 
-    def interpolate_fc2(self, T: float) -> ForceConstants:
-        """Force constants at temperature ``T`` (K): the series' irreducible parameters and cells interpolated
+    @renamed_keywords(T="temperature")
+    def interpolate_fc2(self, temperature: float) -> ForceConstants:
+        """Force constants at ``temperature`` (K): the series' irreducible parameters and cells interpolated
         linearly between the two nearest runs (:meth:`trajmodes.series.Series.force_constants`), clamped to the
-        first and last run outside them."""
+        first and last run outside them. The keyword ``T=`` is deprecated (one release)."""
         Ts = self.temperatures
-        return self.series.force_constants(float(np.clip(T, Ts[0], Ts[-1])))
+        return self.series.force_constants(float(np.clip(temperature, Ts[0], Ts[-1])))
 
 
 def fit_temperatures(runs: Mapping, qpoints=None, labels=None, **kw) -> TemperatureSeries:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from trajmodes.errors import renamed_keywords
+
 __all__ = ["SAME", "SAME_T_SPLIT", "volume_groups", "derivative_weights", "temperature_slopes", "thermodynamics"]
 
 #: relative tolerance within which two runs have the same volume or temperature
@@ -55,11 +57,13 @@ def derivative_weights(x, order: int) -> np.ndarray:
     return W
 
 
-def temperature_slopes(T, V, nu) -> np.ndarray:
-    """d nu / dT (THz/K) of every run's frequencies ``nu`` (run, ...) from the runs at the same volume (within 1e-3
-    relative): the gradient over their distinct temperatures (runs within 3 % in temperature count as one); zero for
-    a run with no neighbour in temperature."""
-    T, V, nu = np.asarray(T, float), np.asarray(V, float), np.asarray(nu, float)
+@renamed_keywords(T="temperatures")
+def temperature_slopes(temperatures, V, nu) -> np.ndarray:
+    """d nu / dT (THz/K) of every run's frequencies ``nu`` (run, ...; THz) from the runs at the same volume ``V``
+    (run; any one unit; within 1e-3 relative): the gradient over their distinct ``temperatures`` (run; K; runs
+    within 3 % count as one); zero for a run with no neighbour in temperature. The keyword ``T=`` is deprecated (one
+    release)."""
+    T, V, nu = np.asarray(temperatures, float), np.asarray(V, float), np.asarray(nu, float)
     out = np.zeros_like(nu)
     for i in range(len(T)):
         same = np.flatnonzero(np.abs(V / V[i] - 1) < 1e-3)
@@ -76,8 +80,12 @@ def temperature_slopes(T, V, nu) -> np.ndarray:
     return out
 
 
-def thermodynamics(T, V, F, F_err, reference) -> dict:
-    """S = -dF/dT and C = -T d2F/dT2 along each group of :func:`volume_groups` (per primitive cell, eV/K).
+@renamed_keywords(T="temperatures")
+def thermodynamics(temperatures, V, F, F_err, reference) -> dict:
+    """S = -dF/dT and C = -T d2F/dT2 along each group of :func:`volume_groups` (per primitive cell, eV/K), from the
+    free energies ``F`` and their errors ``F_err`` (run; eV per primitive cell) of runs at ``temperatures`` (run; K,
+    an array) and volumes ``V`` (run; any one unit, A^3 per atom in a Series). The keyword ``T=`` is deprecated (one
+    release).
 
     The strongly curved part of F(T) is that of the oscillators; differentiated by a parabola through three runs it
     would give C proportional to T. So F is split into the harmonic crystal of the group's lowest-temperature run,
@@ -86,6 +94,7 @@ def thermodynamics(T, V, F, F_err, reference) -> dict:
     D. Frenkel and A. J. C. Ladd, J. Chem. Phys. 81, 3188 (1984)). ``reference(i)`` gives (F, S, C) of the harmonic
     crystal of run i (its U_0 and effective constants) at every run's temperature.
     """
+    T = temperatures
     S, C, Se, Ce = (np.full(len(T), np.nan) for _ in range(4))
     kind = np.full(len(T), "", dtype=object)
     for g in volume_groups(V, T):

@@ -5,6 +5,7 @@ import math
 import operator
 import os
 import warnings
+from dataclasses import dataclass, make_dataclass
 
 import dask
 import dask.array as da
@@ -12,7 +13,7 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from trajmodes.errors import TrajectoryFormatError
+from trajmodes.errors import DeprecatedItemAccess, TrajectoryFormatError
 from trajmodes.io.base import FIELD_UNITS, FIELDS, FRAME_FIELDS, FRAME_SHAPES, FrameSource, empty_frames
 from trajmodes.lattice.structure import Structure
 from trajmodes.trajectory.displacements import Displacer, chunk_displacements
@@ -23,6 +24,30 @@ from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 CHUNK_BYTES = 32 << 20
 #: smallest default chunk when a short trajectory is spread over the cores
 MIN_CHUNK_FRAMES = 32
+
+
+@dataclass(frozen=True)
+class Frames(DeprecatedItemAccess):
+    """Frames read (:meth:`Trajectory.read`), atoms in id order, None for a field the data lack (.keys(): those held),
+    in :attr:`Trajectory.units`; ``frames["positions"]`` (the former dict) works one release with a warning."""
+
+    positions: np.ndarray | None = None
+    velocities: np.ndarray | None = None
+    forces: np.ndarray | None = None
+    displacements: np.ndarray | None = None
+    cells: np.ndarray | None = None
+    origins: np.ndarray | None = None
+    potential_energy: np.ndarray | None = None
+    pressure: np.ndarray | None = None
+    pressure_tensor: np.ndarray | None = None
+
+    def keys(self) -> list[str]:
+        return [k for k in super().keys() if getattr(self, k) is not None]
+
+
+FieldUnits = make_dataclass("FieldUnits", [(k, str) for k in FIELD_UNITS], bases=(DeprecatedItemAccess,), frozen=True,
+                            namespace={"__module__": __name__, "__doc__": "The unit of every field of a Trajectory "
+                                       "(FIELD_UNITS; units['forces'] works one release with a DeprecationWarning)."})
 
 
 def _read(source: FrameSource, frames: np.ndarray, fields: tuple) -> dict:
@@ -160,8 +185,9 @@ class Trajectory:
         return self.frame_interval
 
     @property
-    def units(self) -> dict:
-        return dict(FIELD_UNITS)
+    def units(self) -> FieldUnits:
+        """The unit of every field, :class:`FieldUnits` (``units.forces``: "eV/Angstrom")."""
+        return FieldUnits(**FIELD_UNITS)
 
     def __len__(self) -> int:
         return self.n_frames
@@ -307,10 +333,10 @@ class Trajectory:
     def _frame_field(self, name: str) -> da.Array | None:
         return self.field(name) if name in self.frame_fields else None
 
-    def read(self, frames=None) -> dict:
-        """Read frames eagerly into numpy arrays (the whole selection when ``frames`` is None)."""
+    def read(self, frames=None) -> Frames:
+        """Read frames eagerly into numpy arrays (the whole selection when ``frames`` is None), as :class:`Frames`."""
         sel = self._frames if frames is None else self._frames[frames]
-        return self.source.read(np.atleast_1d(sel))
+        return Frames(**self.source.read(np.atleast_1d(sel)))
 
     # --- reference and displacements ---------------------------------------------------------------
     def require_frames(self) -> None:
@@ -466,4 +492,4 @@ class Trajectory:
         write_cache(path, arrays, contents, attrs=meta, progress=progress)
 
 
-__all__ = ["Trajectory", "FIELDS"]
+__all__ = ["Trajectory", "FIELDS", "Frames", "FieldUnits"]

@@ -1,0 +1,165 @@
+"""Public results are xarray Datasets or small frozen dataclasses: the dataclasses that replaced tuples and dicts give
+the same numbers by attribute, and their former unpacking, indexing and item access work one release with a
+DeprecationWarning; units are spelled one way (Angstrom) and never sit in a variable's name without a ``deprecated``
+attribute naming what to use; dimensions are the names of docs/architecture.md.
+"""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import trajmodes
+from trajmodes.lattice.cubic import cubic_lattice
+from trajmodes.phonons.fourphonon import QuartetStrengths
+from trajmodes.phonons.quasiharmonic import ModeGruneisen
+from trajmodes.phonons.thermal import HarmonicThermodynamics, harmonic_thermodynamics, mesh_thermodynamics
+from trajmodes.phonons.uncertainty import FrequenciesWithErrors
+from trajmodes.potentials import bvk
+from trajmodes.potentials.eam import EnergyForces, ForceConstantParts
+from trajmodes.potentials.engines import EnergiesForces, HarmonicEngine, LangevinSamples, PotentialEngine
+from trajmodes.potentials.pair import Morse
+from trajmodes.series.core import Series
+from trajmodes.trajectory.core import FieldUnits, Frames
+
+NU = np.array([[0.0, 0.0, 0.0, 2.5, 4.0, 6.5], [1.0, 1.5, 3.0, 4.5, 5.0, 7.0]])
+
+
+@pytest.fixture(scope="module")
+def morse():
+    """fcc Morse "Cu", 2x2x2 conventional cells (32 atoms), its force constants and static energy."""
+    sc, prim = cubic_lattice("fcc", 3.61, 2, ["Cu"], masses=[63.55])
+    pot = Morse(D0=0.3429, alpha=1.3588, r0=2.866, cutoff=6.0)
+    return sc, pot, pot.force_constants(sc, prim), float(pot.energy(sc))
+
+
+def _quiet(fn, *args, **kw):
+    """``fn(...)`` with every warning an error: the package itself raises no DeprecationWarning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fn(*args, **kw)
+
+
+@pytest.mark.parametrize("cls, values", [
+    (ModeGruneisen, (NU, -NU)), (FrequenciesWithErrors, (NU, 0.1 * NU, NU[None])),
+    (QuartetStrengths, (NU, np.arange(2))), (EnergiesForces, (NU[:, 0], NU)), (EnergyForces, (1.5, NU))])
+def test_former_tuples_unpack_with_a_warning(cls, values):
+    res = cls(*values)
+    assert dataclasses.is_dataclass(res)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(res, dataclasses.fields(res)[0].name, None)
+    with pytest.warns(DeprecationWarning, match="as a tuple is deprecated") as rec:
+        unpacked = tuple(res)
+    assert rec[0].filename == __file__
+    assert all(a is b for a, b in zip(unpacked, values)) and len(unpacked) == len(values)
+    if hasattr(cls, "__getitem__"):
+        with pytest.warns(DeprecationWarning, match="as a tuple is deprecated") as rec:
+            assert res[1] is values[1] and res[-1] is values[-1]
+        assert rec[0].filename == __file__
+
+
+def test_harmonic_thermodynamics_by_attribute_and_as_the_former_dict(cu_eam_phonons):
+    th = _quiet(harmonic_thermodynamics, NU, [0.0, 300.0])
+    assert isinstance(th, HarmonicThermodynamics)
+    with pytest.warns(DeprecationWarning):
+        keys = list(th)
+    assert keys == ["free_energy", "entropy", "heat_capacity", "internal_energy", "zero_point_energy"]
+    with pytest.warns(DeprecationWarning, match=r"\.entropy"):
+        assert th["entropy"] is th.entropy
+    # thermal_properties: the eV variables are the one home's numbers, marked deprecated; the statistics by name
+    T = [100.0, 400.0]
+    for occ in ("quantum", "classical"):
+        ds = _quiet(cu_eam_phonons.thermal_properties, T, (4, 4, 4), occupation=occ)
+        ev = _quiet(mesh_thermodynamics, cu_eam_phonons, T, (4, 4, 4), occ)
+        for name in ("free_energy", "internal_energy", "entropy", "heat_capacity"):
+            assert np.array_equal(ds[f"{name}_eV"].values, getattr(ev, name))
+            assert "mesh_thermodynamics" in ds[f"{name}_eV"].attrs["deprecated"]
+            assert "deprecated" not in ds[name].attrs
+        assert ds.attrs["occupation"] == occ and ds.attrs["classical"] == int(occ == "classical")
+
+
+def test_engines_return_dataclasses(morse):
+    sc, pot, fc, e0 = morse
+    rng = np.random.default_rng(1)
+    x = sc.positions + 0.02 * rng.standard_normal((3, sc.n_atoms, 3))
+    for eng in (HarmonicEngine(fc, e0), PotentialEngine(pot, sc)):
+        r = _quiet(eng.evaluate, x)
+        assert isinstance(r, EnergiesForces) and r.energies.shape == (3,) and r.forces.shape == (3, sc.n_atoms, 3)
+        with pytest.warns(DeprecationWarning):
+            e, f = eng.evaluate(x)
+        assert np.array_equal(e, r.energies) and np.array_equal(f, r.forces)
+        assert _quiet(eng.reference_energy) == pytest.approx(e0, abs=1e-10)
+    s = _quiet(HarmonicEngine(fc, e0).sample_langevin, 300.0, 20, every=5, frames=True, replicas=2)
+    assert isinstance(s, LangevinSamples) and s.potential.shape == (4, 2) and s.positions.shape == (4, 2, 32, 3)
+    assert s.keys() == ["potential", "reference", "temperature", "time", "positions", "forces"]
+    with pytest.warns(DeprecationWarning, match=r"\.potential"):
+        assert s["potential"] is s.potential
+    bare = _quiet(HarmonicEngine(fc, e0).sample_langevin, 300.0, 10, every=5)
+    assert bare.positions is None and bare.keys() == ["potential", "reference", "temperature", "time"]
+
+
+def test_eam_parts_as_the_former_dict():
+    a = np.eye(2)[:, :1] * np.ones((2, 2))
+    parts = ForceConstantParts(pair=a, e1=2 * a, e2=3 * a, e3=4 * a)
+    assert np.array_equal(parts.total, 10 * a) and list(parts.as_dict()) == ["pair", "e1", "e2", "e3"]
+    with pytest.warns(DeprecationWarning) as rec:
+        assert [v is getattr(parts, k) for k, v in parts.items()] == [True] * 4
+        assert sum(parts.values()) is not None and list(parts) == ["pair", "e1", "e2", "e3"]
+        assert parts["e3"] is parts.e3
+    assert {w.filename for w in rec} == {__file__}
+
+
+def test_trajectory_read_and_units():
+    rng = np.random.default_rng(0)
+    x = rng.random((5, 4, 3))
+    traj = trajmodes.from_arrays(x, 4.0 * np.eye(3), ["Cu"] * 4, frame_interval=0.01,
+                                 velocities=rng.random((5, 4, 3)))
+    frames = _quiet(traj.read, [1, 3])
+    assert isinstance(frames, Frames) and np.array_equal(frames.positions, x[[1, 3]]) and frames.forces is None
+    assert {"positions", "velocities", "cells", "origins"} <= set(frames.keys()) and "forces" not in frames.keys()
+    with pytest.warns(DeprecationWarning):
+        assert set(frames) == set(frames.keys())
+    with pytest.warns(DeprecationWarning):
+        assert frames["velocities"] is frames.velocities
+    units = _quiet(getattr, traj, "units")
+    assert isinstance(units, FieldUnits) and units.forces == "eV/Angstrom" and units.pressure_tensor == "GPa"
+    with pytest.warns(DeprecationWarning):
+        assert units["positions"] == "Angstrom"
+
+
+def test_series_of_an_earlier_file_gets_the_current_dimensions():
+    cell = np.stack([4.0 * np.eye(3), 4.1 * np.eye(3)])
+    old = xr.Dataset({"cell": (("run", "row", "xyz"), cell, {"units": "Angstrom"}),
+                      "reference_fractional": (("atom", "xyz"), np.zeros((2, 3)))})
+    ds = Series.from_dataset(old).dataset
+    assert ds["cell"].dims == ("run", "cell_vector", "cartesian") and np.array_equal(ds["cell"].values, cell)
+    assert ds["reference_fractional"].dims == ("atom", "reduced") and ds["cell"].attrs["units"] == "Angstrom"
+    assert old["cell"].dims == ("run", "row", "xyz")                       # the caller's dataset is left alone
+
+
+def test_bvk_constants_in_one_unit_name():
+    fc = bvk.force_constants_from_bvk({"1XX": 1.0}, "fcc", a=4.0, mass=1.0, units="eV/Angstrom^2")
+    same = bvk.force_constants_from_bvk({"1XX": 1.0}, "fcc", a=4.0, mass=1.0, units="eV/A^2")
+    assert np.array_equal(fc.fc2, same.fc2)
+    ds = bvk.shell_constants(fc, "fcc", n_shells=1)
+    assert ds["value_ev"].attrs["units"] == "eV/Angstrom^2" and "value" in ds["value_ev"].attrs["deprecated"]
+    assert ds["value"].attrs["units"] == "N/m"
+
+
+def test_quasiharmonic_dimensions_and_mode_gruneisen():
+    from trajmodes.lattice.prototypes import prototype
+    from trajmodes.phonons.quasiharmonic import QuasiHarmonic
+    qh = QuasiHarmonic(Morse(D0=0.3429, alpha=1.3588, r0=2.866, cutoff=6.0), prototype("fcc", "Cu", 3.61), mesh=4,
+                       occupation="classical")
+    ds = _quiet(qh.minimize, [0.0, 100.0], properties=False)
+    assert ds["cell"].dims == ("temperature", "cell_vector", "cartesian") and ds["cell"].attrs["units"] == "Angstrom"
+    assert ds["lattice_parameters"].dims == ("temperature", "cell_vector")
+    assert list(ds["cell_vector"].values) == ["a", "b", "c"] and ds["volume"].attrs["units"] == "Angstrom^3 per cell"
+    g = _quiet(qh.mode_gruneisen)
+    assert isinstance(g, ModeGruneisen) and g.frequencies.shape == g.gruneisen.shape
+    with pytest.warns(DeprecationWarning):
+        nu, gam = g
+    assert nu is g.frequencies and gam is g.gruneisen
