@@ -172,3 +172,62 @@ def test_dipole_forces_by_fft_are_the_dense_products(matrix):
     dense = -(u.reshape(4, -1) @ dipole_force_matrix(compact, smap, p2s).T).reshape(u.shape)
     fft = SupercellConvolution(compact, smap, p2s).forces(u)
     assert np.abs(fft - dense).max() < 1e-13 * np.abs(dense).max()
+
+
+def test_dipole_forces_in_blocks_of_frames(monkeypatch):
+    """The frames go through the FFT a block at a time (two frames here): the same forces as one frame at a time,
+    and none for no frames."""
+    from trajmodes.forceconstants import dipole
+    prim = prototype("rocksalt", ("Mg", "O"), 4.212)
+    sc = prim.supercell([[2, 1, 0], [0, 2, 1], [1, 0, 3]])
+    smap = sc.supercell_map(prim)
+    p2s = np.array([np.flatnonzero(smap.atom == k)[0] for k in range(2)])
+    z = np.array([np.eye(3) * (2.0 if s == "Mg" else -2.0) for s in prim.species])
+    conv = dipole.SupercellConvolution(dipole.dipole_supercell_constants(prim, smap, p2s, z, np.eye(3) * 3.0, 1.0),
+                                       smap, p2s, workers=2)
+    u = np.random.default_rng(1).normal(size=(5, sc.n_atoms, 3))
+    one = np.concatenate([conv.forces(u[t:t + 1]) for t in range(len(u))])
+    monkeypatch.setattr(dipole, "_FRAMES", 2 * u[0].size)
+    assert np.abs(conv.forces(u) - one).max() < 1e-14 * np.abs(one).max()
+    assert conv.forces(u[:0]).shape == (0, sc.n_atoms, 3)
+
+
+@pytest.mark.parametrize("matrix", [np.diag([2, 3, 2]), [[2, 1, 0], [0, 2, 1], [1, 0, 3]]])
+def test_dipole_ewald_blocks_pairs_and_fft_are_the_direct_sums(matrix):
+    """The Ewald sum of Gonze and Lee (Phys. Rev. B 55, 10355 (1997)) by packed blocks equals the term-by-term sum
+    over G (with the limit along a direction at K = 0), and the supercell constants by the pairing C(-q) = conj C(q)
+    and one FFT over the Smith-normal-form grid equal the direct inverse lattice Fourier transform over the
+    commensurate q, with a symmetric G-set (pairs used) and one that is not (every q summed)."""
+    from trajmodes.forceconstants.dipole import DipoleEwald
+    from trajmodes.lattice.qpoints import commensurate_qpoints, first_zone
+    prim = prototype("wurtzite", ("Ga", "N"), 3.19, 5.19)
+    sc = prim.supercell(matrix)
+    smap = sc.supercell_map(prim)
+    p2s = np.array([np.flatnonzero(smap.atom == k)[0] for k in range(prim.n_atoms)])
+    rng = np.random.default_rng(3)
+    Z = rng.normal(size=(prim.n_atoms, 3, 3)) + 2 * np.eye(3)
+    Z -= Z.mean(axis=0)
+    eps = np.array([[5.0, 0.3, 0.1], [0.3, 4.6, -0.2], [0.1, -0.2, 5.4]])
+    full = DipoleEwald.converged(prim, Z, eps, 0.25)
+    lopsided = DipoleEwald(prim, Z, eps, 0.25, full.G[1:])               # G -> -G broken: no pairs
+    rec, pf = prim.reciprocal_cell, prim.scaled_positions
+    q = np.vstack([np.zeros(3), rng.uniform(-0.6, 0.6, size=(5, 3)) @ rec])
+    for ew in (full, lopsided):
+        K = q[:, None] + ew.G[None]
+        KeK = np.einsum("qga,ab,qgb->qg", K, eps, K)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(np.linalg.norm(K, axis=-1) < 1e-5, 0.0, np.exp(-KeK / (4 * ew.Lambda ** 2)) / KeK)
+        KK = K[..., :, None] * K[..., None, :] * w[..., None, None]
+        d = np.array([1.0, 0.2, -0.3])
+        KK[np.nonzero(np.linalg.norm(K, axis=-1) < 1e-5)] = np.outer(d, d) / (d @ eps @ d)
+        phase = np.exp(2j * np.pi * np.einsum("gx,klx->gkl", ew.G, prim.positions[:, None] - prim.positions[None]))
+        ref = np.einsum("kca,qgcd,gkl,ldb->qkalb", Z, KK, phase, Z)
+        got = ew.sum(q, d)
+        assert np.abs(got - ref).max() < 1e-12 * np.abs(ref).max()
+        qc = first_zone(commensurate_qpoints(smap.matrix, centred=False), rec)
+        C = ew.matrix(qc @ rec)
+        s = pf[smap.atom] + smap.lattice
+        ph = np.exp(-2j * np.pi * np.einsum("cx,kjx->ckj", qc, s[None] - s[p2s][:, None]))
+        direct = np.einsum("ckajb,ckj->kjab", C[:, :, :, smap.atom], ph).real / len(qc)
+        fft = ew.supercell_constants(smap, p2s, prim)
+        assert np.abs(fft - direct).max() < 1e-12 * np.abs(direct).max()

@@ -25,11 +25,15 @@ short-range (TDEP's)
     then Phi_dd_ii -= sum_j Phi_dd_ij. TDEP's Ewald parameter lambda (1/bohr, with 2 pi) is Lambda = lambda / (2 pi a_0).
 
 Full = short-range + Phi_dd on the same supercell, both ways (:func:`dipole_supercell_constants`). The polar fit
-takes F_dd out of every frame's forces with :class:`DipoleSubtracted` (built by :func:`polar_kernel`).
+takes F_dd out of every frame's forces with :class:`DipoleSubtracted` (built by :func:`polar_kernel`). Cost: the
+Ewald sum runs over blocks of q (:meth:`DipoleEwald.sum`), Phi_dd comes from C(q) at the commensurate q by one FFT
+over the supercell's translation grid, and F_dd of a frame is two real FFTs over that grid
+(:class:`SupercellConvolution`).
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy.fft import fftn, irfftn, rfftn
 from scipy.optimize import brentq
 from scipy.special import erfc
 
@@ -45,6 +49,10 @@ Q_ZERO = 1e-5
 GAUSSIAN_FLOOR = 1e-30
 #: largest |sum_k Z_k| (e, any component) taken as the charge-neutrality (acoustic) sum rule of the Born charges
 CHARGE_SUM_TOL = 1e-5
+#: K-vectors (times 3n + 4) per block of the Ewald sum: its temporaries stay a few MB
+_BLOCK = 1 << 18
+#: displacement components (frames times 3N) per block of :meth:`SupercellConvolution.forces`: a block stays in cache
+_FRAMES = 1 << 16
 
 
 def check_born(born, epsilon, n_atoms: int, tol: float = CHARGE_SUM_TOL) -> tuple[np.ndarray, np.ndarray]:
@@ -111,8 +119,15 @@ class DipoleEwald:
         self.rec = primitive.reciprocal_cell                             # rows, 1/A, no 2 pi
         self.pos = primitive.positions
         self.prefactor = self.factor * 4 * np.pi / primitive.volume
-        d = self.pos[:, None, :] - self.pos[None, :, :]                  # r_k - r_k'
-        self._phase = np.exp(2j * np.pi * np.einsum("gx,klx->gkl", self.G, d))   # (nG, n, n)
+        arg = 2 * np.pi * (self.G @ self.pos.T)                           # (nG, n): 2 pi G.r_k
+        self._cs = np.zeros((2, len(self.pos), len(self.G) + 1))          # (2, n, nG + 1): cos, sin; pad 0
+        self._cs[0, :, :-1], self._cs[1, :, :-1] = np.cos(arg).T, np.sin(arg).T
+        self._Gt = np.zeros((3, len(self.G) + 1))                         # (3, nG + 1): G^T; pad 0
+        self._Gt[:, :-1] = self.G.T
+        self._eps_max = float(np.linalg.eigvalsh(self.epsilon).max())
+        self._geg = np.einsum("ga,ab,gb->g", self.G, self.epsilon, self.G)
+        self._zm = self.born.transpose(1, 0, 2).reshape(3, -1)           # (3, 3n): K @ zm = (K.Z_k)_u, columns (k, u)
+        self._symmetric = bool(np.array_equal(self.G[np.lexsort(self.G.T)], -self.G[np.lexsort(-self.G.T)]))
         q0 = self.sum(np.zeros((1, 3)), None)[0]                         # (n, 3, n, 3)
         dd0 = q0.sum(axis=2)                                             # (n, 3, 3): sum over k'
         self.dd_q0 = 0.5 * (dd0 + dd0.transpose(0, 2, 1).conj())
@@ -145,24 +160,51 @@ class DipoleEwald:
     def sum(self, q_cart: np.ndarray, q_dir_cart) -> np.ndarray:
         """sum_G (K.Z_k)^T (K.Z_k') w(K) e^{i 2 pi G.(r_k - r_k')}, (nq, n, 3, n, 3), without prefactor or onsite term.
 
-        w(K) = exp(-K.eps.K / 4 Lambda^2) / (K.eps.K); K = G + q = 0 is left out, or, with ``q_dir_cart`` ((3,) or
-        (nq, 3), Cartesian), replaced by the limit along that direction, d d^T / (d.eps.d) (the non-analytic term).
+        w(K) = exp(-K.eps.K / 4 Lambda^2) / (K.eps.K) (K = G + q, 1/A without 2 pi); K = 0 is left out, or, with
+        ``q_dir_cart`` ((3,) or (nq, 3), Cartesian), replaced by the limit along that direction, d d^T / (d.eps.d)
+        (the non-analytic term). Terms whose Gaussian is below :data:`GAUSSIAN_FLOOR` are left out (below round-off).
+
+        The phase factorises, e^{i 2 pi G.(r_k - r_k')} = e_k conj(e_k'), so with B_(k u) = (K.Z_k)_u e_k the sum is
+        the Hermitian product B^T diag(w) conj(B) over the kept K of each q: one batched matrix product per block of q,
+        never an (nq, nG, 3, 3) array.
         """
-        K = q_cart[:, None, :] + self.G[None]                            # (nq, nG, 3)
-        KeK = np.einsum("qga,ab,qgb->qg", K, self.epsilon, K)
-        zero = np.linalg.norm(K, axis=-1) < Q_ZERO
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.where(zero, 0.0, np.exp(-KeK / (4 * self.Lambda ** 2)) / KeK)
-        KK = K[..., :, None] * K[..., None, :] * w[..., None, None]      # (nq, nG, 3, 3)
-        if q_dir_cart is not None:
-            d = np.broadcast_to(q_dir_cart, q_cart.shape)
-            dd = d[:, :, None] * d[:, None, :] / np.einsum("qa,ab,qb->q", d, self.epsilon, d)[:, None, None]
-            qi, gi = np.nonzero(zero)
-            KK[qi, gi] = dd[qi]
-        n = len(self.pos)
-        S = np.einsum("qgab,gkl->qkalb", KK, self._phase, optimize=True)  # (nq, n, 3, n, 3)
-        return np.einsum("kca,qkcld,ldb->qkalb", self.born, S, self.born, optimize=True).reshape(
-            len(q_cart), n, 3, n, 3)
+        q_cart = np.asarray(q_cart, dtype=float).reshape(-1, 3)
+        nq, n = len(q_cart), len(self.pos)
+        d = None if q_dir_cart is None else np.broadcast_to(np.asarray(q_dir_cart, dtype=float), q_cart.shape)
+        out = np.empty((nq, 3 * n, 3 * n), dtype=complex)
+        step = max(1, _BLOCK // (len(self.G) * (3 * n + 4)))
+        for s in range(0, nq, step):
+            out[s:s + step] = self._block(q_cart[s:s + step], None if d is None else d[s:s + step])
+        return out.reshape(nq, n, 3, n, 3)
+
+    def _block(self, q: np.ndarray, d) -> np.ndarray:
+        """:meth:`sum` for a few q, (nb, 3n, 3n). The G that pass a cheap bound on K.eps.K are listed per q (padded
+        with the index nG, weight 0), P = sqrt(w) [(K.Z_k)_u cos 2 pi G.r_k; (K.Z_k)_u sin 2 pi G.r_k] (6n rows) is
+        built on that list, and sum_G w B conj(B)^T = [P_c P_c^T + P_s P_s^T] + i [P_s P_c^T - P_c P_s^T]: one real
+        batched product."""
+        n, nG = len(self.pos), len(self.G)
+        qeps = q @ self.epsilon                                           # K.eps.K = q.eps.q + 2 q.eps.G + G.eps.G
+        bound = 4 * self.Lambda ** 2 * -np.log(GAUSSIAN_FLOOR) * (1 + 1e-9) + 1e-9
+        keep = (np.einsum("qa,qa->q", qeps, q)[:, None] + 2 * qeps @ self._Gt[:, :nG] + self._geg) < bound
+        flat, count = np.flatnonzero(keep), keep.sum(axis=1)             # K = 0 passes
+        qi = np.repeat(np.arange(len(q)), count)
+        g = np.full((len(q), max(int(count.max()), 1)), nG)
+        g.reshape(-1)[qi * g.shape[1] + np.arange(len(flat)) - np.repeat(np.cumsum(count) - count, count)] = \
+            flat - qi * nG
+        K = self._Gt.take(g, axis=1) + q.T[:, :, None]                    # (3, nb, width): exactly q + G
+        KeK = np.einsum("ab,aqg,bqg->qg", self.epsilon, K, K)
+        zero = (KeK < self._eps_max * Q_ZERO ** 2) & (g < nG)              # candidates; then |K| < Q_ZERO exactly
+        zero[zero] = np.sqrt((K[:, zero] ** 2).sum(axis=0)) < Q_ZERO
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            w = np.where(zero | (g == nG) | (KeK >= bound), 0.0, np.exp(-KeK / (4 * self.Lambda ** 2)) / KeK)
+        if d is not None:                                                # the limit along d where K = 0
+            qz = np.nonzero(zero)[0]
+            K[:, zero] = d[qz].T
+            w[zero] = 1 / np.einsum("qa,ab,qb->q", d, self.epsilon, d)[qz]
+        V = (self._zm.T @ (K * np.sqrt(w)).reshape(3, -1)).reshape(1, n, 3, -1)    # sqrt(w) (K.Z_k)_u
+        P = (self._cs.take(g.reshape(-1), axis=2)[:, :, None] * V).reshape(6 * n, len(q), -1).transpose(1, 0, 2)
+        Q = np.matmul(P, P.transpose(0, 2, 1)).reshape(len(q), 2, 3 * n, 2, 3 * n)
+        return (Q[:, 0, :, 0] + Q[:, 1, :, 1]) + 1j * (Q[:, 1, :, 0] - Q[:, 0, :, 1])
 
     def matrix(self, q_cart: np.ndarray, q_dir_cart=None) -> np.ndarray:
         """C(q), shape (nq, n, 3, n, 3), eV/A^2 (not mass-weighted), phases with atom positions (phonopy's gauge).
@@ -178,6 +220,10 @@ class DipoleEwald:
         """Phi_dd on a supercell, compact layout (n, N, 3, 3), eV/A^2: the inverse lattice Fourier transform of C(q)
         over the supercell's commensurate q (taken in the first Brillouin zone). It obeys the acoustic sum rule.
 
+        C(-q) = conj C(q) when the G-set is symmetric and -q is itself a first-zone representative (to round-off),
+        so only one of each such pair is summed. The commensurate q are the dual of the supercell's translation grid (its Smith
+        normal form), so the transform is one FFT over that grid.
+
         Parameters
         ----------
         smap : SupercellMap
@@ -188,16 +234,32 @@ class DipoleEwald:
         """
         from trajmodes.lattice.qpoints import commensurate_qpoints, first_zone
         qc = first_zone(commensurate_qpoints(smap.matrix, centred=False), primitive.reciprocal_cell)
-        C = self.matrix(qc @ primitive.reciprocal_cell)                  # (Nc, n, 3, n, 3)
-        pf = primitive.scaled_positions
-        sf = pf[smap.atom] + smap.lattice                                # (N, 3) prim frac
-        d = sf[None, :, :] - sf[p2s][:, None, :]                         # (n, N, 3)
-        ph = np.exp(-2j * np.pi * np.einsum("cx,kjx->ckj", qc, d))       # (Nc, n, N)
-        out = np.empty((len(p2s), len(sf), 3, 3))
-        for b in range(len(self.pos)):                                   # the columns of one primitive atom at a time
-            j = np.flatnonzero(smap.atom == b)
-            out[:, j] = np.einsum("ckab,ckj->kjab", C[:, :, :, b, :], ph[:, :, j], optimize=True).real
-        return out / len(qc)
+        C = np.empty((len(qc), len(self.pos), 3, len(self.pos), 3), dtype=complex)
+        key = np.rint(qc * smap.n_cells).astype(np.int64)                # q |det S| is integral
+        index = {row.tobytes(): i for i, row in enumerate(key)}
+        partner = np.array([index.get(row.tobytes(), -1) if self._symmetric else -1 for row in -key], dtype=int)
+        own = (partner < 0) | (partner >= np.arange(len(qc)))
+        C[own] = self.matrix(qc[own] @ primitive.reciprocal_cell)        # (Nc, n, 3, n, 3)
+        C[~own] = C[partner[~own]].conj()
+        p2s = np.asarray(p2s)
+        f = primitive.scaled_positions[smap.atom[p2s]]                   # (n, 3)
+        C *= np.exp(-2j * np.pi * np.einsum("cx,klx->ckl", qc, f[None, :] - f[:, None]))[:, :, None, :, None]
+        d, R, grid = _translation_grid(smap)
+        m = np.mod(np.rint(qc @ np.linalg.inv(R).T * d), d).astype(np.int64)   # q.l = sum_i m_i (l R)_i / d_i
+        Cg = np.zeros(tuple(d) + C.shape[1:], dtype=complex)
+        Cg[tuple(m.T)] = C
+        phi = fftn(Cg, axes=(0, 1, 2), workers=1).real.reshape((-1,) + C.shape[1:]) / len(qc)
+        off = np.ravel_multi_index(tuple(np.mod(grid[None] - grid[p2s][:, None], d).transpose(2, 0, 1)), tuple(d))
+        return phi[off, np.arange(len(p2s))[:, None], :, smap.atom[None, :], :]
+
+
+def _translation_grid(smap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The supercell's translations Z^3 / Z^3 S as a d1 x d2 x d3 grid (Smith normal form L S R = D): ``d`` (3,),
+    ``R`` (3, 3) and every supercell atom's cell on the grid, (N, 3) = lattice R mod d."""
+    from trajmodes.lattice.supercell import smith_normal_form
+    _, D, R = smith_normal_form(smap.matrix)
+    d = np.abs(np.diag(D)).astype(np.int64)
+    return d, R, np.mod(np.asarray(smap.lattice, dtype=np.int64) @ R, d)
 
 
 def _g_sphere(primitive, radius: float) -> np.ndarray:
@@ -303,7 +365,9 @@ class SupercellConvolution:
 
     The translations of a supercell S (``supercell.cell = S @ primitive.cell``) form the finite group Z^3 / Z^3 S; with
     the Smith normal form L S R = D a cell's lattice vector l maps to l R mod diag(D), a point of a d1 x d2 x d3 grid
-    on which M is a convolution (one 3 x 3 block per pair of primitive atoms and grid offset).
+    on which M is a convolution (one 3 x 3 block per pair of primitive atoms and grid offset). The displacements are
+    gathered once (one precomputed permutation) into the layout (d1, d2, d3, 3n, T): real FFT over the leading grid
+    axes (scipy.fft), one (3n, 3n) product per frequency for a block of T frames at once, inverse FFT, one gather back.
 
     Parameters
     ----------
@@ -311,39 +375,50 @@ class SupercellConvolution:
         Constants in eV/A^2 (row a: supercell atom ``p2s[a]``).
     smap : SupercellMap
     p2s : ndarray of int (n,)
+    workers : int
+        Threads of each FFT (default 1: the frames' chunks already run in parallel).
     """
 
-    def __init__(self, compact: np.ndarray, smap, p2s):
-        from trajmodes.lattice.supercell import smith_normal_form
-        _, D, R = smith_normal_form(smap.matrix)
-        d = np.abs(np.diag(D)).astype(np.int64)
+    def __init__(self, compact: np.ndarray, smap, p2s, workers: int = 1):
+        d, _, grid = _translation_grid(smap)
         self.shape = tuple(int(x) for x in d)
-        n = len(p2s)
-        self.atom = np.asarray(smap.atom, dtype=np.int64)
-        grid = np.mod(np.asarray(smap.lattice, dtype=np.int64) @ R, d)               # (N, 3) every atom's cell
-        self.cell = np.ravel_multi_index(tuple(grid.T), self.shape)
-        offset = np.mod(grid[None, :, :] - grid[np.asarray(p2s)][:, None, :], d)       # (n, N, 3)
-        K = np.zeros((n, n) + self.shape + (3, 3))
-        K[np.arange(n)[:, None], self.atom[None, :], offset[..., 0], offset[..., 1], offset[..., 2]] = compact
-        half = self.shape[:2] + (self.shape[2] // 2 + 1,)                            # real FFT: the last axis halved
-        Kf = np.conj(np.fft.fftn(K, axes=(2, 3, 4)))[:, :, :, :, :half[2]].reshape(n, n, -1, 3, 3)
-        # one (3n, 3n) block per grid point, rows (b, y) and columns (a, x): F(g) = U(g) @ kernel[g]
-        self.kernel = np.ascontiguousarray(Kf.transpose(2, 1, 4, 0, 3).reshape(-1, 3 * n, 3 * n))
-        self.half = half
+        self.workers = int(workers)
+        n, N = len(p2s), len(smap.atom)
+        atom = np.asarray(smap.atom, dtype=np.int64)
+        cell = np.ravel_multi_index(tuple(grid.T), self.shape)
+        off = np.ravel_multi_index(tuple(np.mod(grid[None] - grid[np.asarray(p2s)][:, None], d).transpose(2, 0, 1)),
+                                   self.shape)                                            # (n, N)
+        K = np.zeros((len(atom) // n, n, 3, n, 3))                                        # (cell, a, x, b, y)
+        K[off, np.arange(n)[:, None], :, atom[None, :], :] = compact
+        Kf = fftn(K.reshape(self.shape + (3 * n, 3 * n)), axes=(0, 1, 2), workers=self.workers)
+        self.half = self.shape[:2] + (self.shape[2] // 2 + 1,)                   # real FFT: the last axis halved
+        # -conj: the minus sign of F = -M u, and the convolution's sign of the grid offset
+        self.kernel = np.ascontiguousarray(-Kf.conj()[:, :, :self.half[2]].reshape(-1, 3 * n, 3 * n))
+        site = np.empty((n, len(atom) // n), dtype=np.int64)
+        site[atom, cell] = np.arange(N)
+        self.perm = (3 * site.T[:, :, None] + np.arange(3)).reshape(-1)                   # (cell, b, y) -> 3 j + y
+        self.inverse = np.empty_like(self.perm)
+        self.inverse[self.perm] = np.arange(len(self.perm))
         self.n = n
 
     def forces(self, u: np.ndarray) -> np.ndarray:
-        """-M u, (T, N, 3) in eV/A for u (T, N, 3) in A."""
+        """-M u, (T, N, 3) in eV/A for u (T, N, 3) in A (a few frames at a time: their arrays stay in cache)."""
         u = np.asarray(u, dtype=float)
-        T, n = len(u), self.n
-        grid = np.zeros((T, n, int(np.prod(self.shape)), 3))
-        grid[:, self.atom, self.cell] = u
-        U = np.fft.rfftn(grid.reshape((T, n) + self.shape + (3,)), axes=(2, 3, 4))     # (T, n, *half, 3)
-        U = U.reshape(T, n, -1, 3).transpose(2, 0, 1, 3).reshape(-1, T, 3 * n)          # (g, t, (b, y))
-        F = np.matmul(U, self.kernel)                                                     # (g, t, (a, x))
-        F = F.reshape((-1, T, n, 3)).transpose(1, 2, 0, 3).reshape((T, n) + self.half + (3,))
-        f = np.fft.irfftn(F, s=self.shape, axes=(2, 3, 4))
-        return -f.reshape(T, n, -1, 3)[:, self.atom, self.cell]
+        out = np.empty(u.shape)
+        step = max(1, _FRAMES // u[0].size) if len(u) else 1
+        for s in range(0, len(u), step):
+            out[s:s + step] = self._forces(u[s:s + step])
+        return out
+
+    def _forces(self, u: np.ndarray) -> np.ndarray:
+        """:meth:`forces` of one block of frames, (T, N, 3) eV/A (a view)."""
+        T, N = u.shape[:2]
+        x = np.ascontiguousarray(u.reshape(T, 3 * N).T).take(self.perm, axis=0)          # (cell, (b, y), t)
+        U = rfftn(x.reshape(self.shape + (-1,)), axes=(0, 1, 2), workers=self.workers, overwrite_x=True)
+        F = np.matmul(self.kernel, U.reshape(len(self.kernel), 3 * self.n, T))            # (g, (a, x), t)
+        f = irfftn(F.reshape(self.half + (-1,)), s=self.shape, axes=(0, 1, 2), workers=self.workers,
+                   overwrite_x=True)
+        return f.reshape(3 * N, T).take(self.inverse, axis=0).T.reshape(T, N, 3)
 
 
 class DipoleSubtracted(DesignKernel):

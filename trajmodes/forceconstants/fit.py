@@ -30,7 +30,7 @@ Sequential and simultaneous fits (both from the same blocks, no second pass):
 Polar crystals (``born=``, ``epsilon=``): as TDEP's ``extract_forceconstants --polar`` (F. Knoop et al., J. Open
 Source Softw. 9, 6150 (2024)), the long-range dipole-dipole forces F_dd = -Phi_dd u of every frame are taken out of the
 forces before anything is fitted (Phi_dd: the reciprocal-space Ewald sum of X. Gonze and C. Lee, Phys. Rev. B 55,
-10355 (1997), on the supercell; :mod:`trajmodes.forceconstants.dipole`), one matrix product per chunk of frames. The
+10355 (1997), on the supercell; :mod:`trajmodes.forceconstants.dipole`), by FFT over the supercell's translations. The
 fitted fc2 and fc3 are then short-ranged, and the :class:`ForceConstants` returned carry the Born charges, the
 dielectric tensor, ``short_range=True`` and the Ewald parameter, so :class:`trajmodes.Phonons` adds the dipole-dipole
 dynamical matrix back at every q. Scores are those of the short-range model on the short-range forces.
