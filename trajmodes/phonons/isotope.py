@@ -193,17 +193,14 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
             cols = slice(b0 * nb, b1 * nb)
             ov = e0h @ e1[:, :, cols]                        # (n, P, B nb); with |e| (TDEP's) sum_a |e*_ka e'_ka|
             A = np.tensordot(g2, ov.real ** 2 + ov.imag ** 2, axes=1)                # (P, B nb)
-            if partner is not None:
-                # TDEP 2023: the Gaussian of the mode scattered into alone
+            if partner is not None:                  # TDEP 2023: the width of the mode scattered into alone
                 s = np.sqrt(partner.reshape(-1)[None, cols])
-                W = gaussian(flat[None, cols] - nu[:, None], s)                      # (P, B nb)
-            elif var is not None:
-                # adaptive Gaussians: the variance of the pair is the sum of the two modes'
+            elif var is not None:                    # adaptive: the variance of the pair is the two modes' summed
                 s = np.sqrt(var.reshape(-1)[None, cols] + var[gp].reshape(-1)[:, None])
+            else:
+                s = sigma                            # a fixed width, or None: tetrahedra
+            if s is not None:
                 W = gaussian(flat[None, cols] - nu[:, None], s)                      # (P, B nb)
-            elif sigma is not None:
-                s = sigma
-                W = gaussian(flat[None, cols] - nu[:, None], sigma)                  # (P, B nb)
             else:
                 W = _tetrahedron_weights(tv, tc, b0, b1, nb, fs[gp].reshape(-1))    # (B, nb, P)
                 W = avg1[b0:b1] @ W                                                  # average over sets at q'
