@@ -298,7 +298,7 @@ def folded_gamma_diff(an8, gamma8_irr, an2, gamma2_irr) -> float:
     its irreducible q) and those of the primitive cell at the four q-points that fold onto each of them (``an2`` on
     the grid of the same q-points), branches matched by frequency."""
     import numpy as np
-    C, A = an8.fc.primitive.cell, an2.fc.primitive.cell
+    C, A = an8.force_constants.primitive.cell, an2.force_constants.primitive.cell
     q8 = an8.grid.qpoints @ np.linalg.inv(C).T                      # Cartesian, 1/A without 2 pi
     q2 = an2.grid.qpoints @ np.linalg.inv(A).T
     g2 = gamma2_irr[an2.grid.irreducible_of]                         # every point of the grid, from its star

@@ -51,7 +51,8 @@ LAYERS: dict[str, dict[str, str]] = {
     },
     "series": {
         "forceconstants": "the fit of every run and its block bootstrap",
-        "errors": "renamed keywords kept one release (errors.renamed_keywords)",
+        "errors": "results that were dicts and renamed keywords kept one release (errors.DeprecatedItemAccess, "
+                  "renamed_keywords)",
         "io": "the dataset written atomically (io.files)",
         "lattice": "the crystal of a run, the band path",
         "phonons": "frequencies, free energies and their error bars from the fits",
@@ -64,15 +65,16 @@ LAYERS: dict[str, dict[str, str]] = {
         "units": "",
     },
     "phonons": {
-        "errors": "results that were dicts and renamed keywords kept one release (errors.DeprecatedItemAccess, "
-                  "renamed_keywords)",
+        "errors": "results that were tuples or dicts, renamed attributes and keywords kept one release "
+                  "(errors.DeprecatedUnpacking, DeprecatedItemAccess, renamed_attribute, renamed_keywords)",
         "forceconstants": "", "lattice": "",
         "potentials": "free_energy_bounds samples with a force engine of potentials.engines (lazily)",
         "resources": "memory estimates, one BLAS thread in a Dask task",
         "units": "",
     },
     "potentials": {
-        "errors": "renamed keywords kept one release (errors.renamed_keywords)",
+        "errors": "results that were tuples or dicts and renamed keywords kept one release "
+                  "(errors.DeprecatedUnpacking, DeprecatedItemAccess, renamed_keywords)",
         "forceconstants": "", "io": "", "lattice": "",
         "resources": "one BLAS thread in a Dask task of the force engines",
         "units": "",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 import numpy as np
 
@@ -64,12 +65,16 @@ class UnitsWarning(UserWarning):
 class DeprecatedUnpacking:
     """A result that was a tuple: ``a, b, c = result`` still works for one release, with a DeprecationWarning; the
     attributes are the way. A mixin of the frozen dataclasses that replaced the tuples (its fields in the tuple's
-    order)."""
+    order; a class whose former tuple was shorter in some cases overrides ``_unpacked_fields``)."""
+
+    def _unpacked_fields(self) -> list[str]:
+        """The names of the fields that made the former tuple, in its order: all of them."""
+        import dataclasses
+        return [f.name for f in dataclasses.fields(self)]
 
     def __iter__(self):
-        import dataclasses
         import warnings
-        names = [f.name for f in dataclasses.fields(self)]
+        names = self._unpacked_fields()
         warnings.warn(f"unpacking {type(self).__name__} as a tuple is deprecated and will be removed in the next "
                       f"release: use its attributes {', '.join('.' + n for n in names)}", DeprecationWarning,
                       stacklevel=2)
@@ -77,9 +82,8 @@ class DeprecatedUnpacking:
 
     def __getitem__(self, index):
         """``result[i]`` of the former tuple: one release, with a DeprecationWarning."""
-        import dataclasses
         import warnings
-        names = [f.name for f in dataclasses.fields(self)]
+        names = self._unpacked_fields()
         warnings.warn(f"indexing {type(self).__name__} as a tuple is deprecated and will be removed in the next "
                       f"release: use its attributes {', '.join('.' + n for n in names)}", DeprecationWarning,
                       stacklevel=2)
@@ -88,26 +92,40 @@ class DeprecatedUnpacking:
 
 class DeprecatedItemAccess:
     """A result that was a dict: ``result["name"]`` still works for one release, with a DeprecationWarning; the
-    attribute ``result.name`` is the way. A mixin of the frozen dataclasses that replaced the dicts."""
+    attribute ``result.name`` is the way. A mixin of the frozen dataclasses that replaced the dicts.
+
+    The dict's keys are the field names, unless the class maps them in ``_former_keys`` (a class attribute,
+    {former key: field name}, in the former dict's order): then ``result[former key]`` answers that field, and
+    ``keys()``, iteration, ``values()`` and ``items()`` are the former dict's."""
+
+    _former_keys: ClassVar[dict[str, str]] = {}
+
+    def _field_of(self, key) -> str:
+        """The field that answers ``result[key]``."""
+        return self._former_keys.get(key, key) if isinstance(key, str) else key
 
     def __getitem__(self, key):
         import warnings
+        name = self._field_of(key)
         warnings.warn(f"{type(self).__name__}[{key!r}] is deprecated and will be removed in the next release: use "
-                      f"the attribute .{key}", DeprecationWarning, stacklevel=2)
+                      f"the attribute .{name}", DeprecationWarning, stacklevel=2)
+        if not isinstance(name, str):
+            raise KeyError(key)
         try:
-            return getattr(self, key)
+            return getattr(self, name)
         except AttributeError:
             raise KeyError(key) from None
 
     def keys(self) -> list[str]:
-        """The names of the fields (as the dict's keys were)."""
+        """The former dict's keys: the names of the fields, or the keys of ``_former_keys``."""
         import dataclasses
-        return [f.name for f in dataclasses.fields(self)]
+        return list(self._former_keys) if self._former_keys else [f.name for f in dataclasses.fields(self)]
 
     def _warn_dict(self, what: str) -> None:
         import warnings
+        names = ", ".join("." + self._field_of(k) for k in self.keys())
         warnings.warn(f"{what} {type(self).__name__} as a dict is deprecated and will be removed in the next release: "
-                      f"use its attributes {', '.join('.' + k for k in self.keys())}", DeprecationWarning, stacklevel=3)
+                      f"use its attributes {names}", DeprecationWarning, stacklevel=3)
 
     def __iter__(self):
         """The former dict's keys (``for k in result``): one release, with a DeprecationWarning."""
@@ -117,12 +135,12 @@ class DeprecatedItemAccess:
     def values(self) -> list:
         """The former dict's values: one release, with a DeprecationWarning."""
         self._warn_dict("values() of")
-        return [getattr(self, k) for k in self.keys()]
+        return [getattr(self, self._field_of(k)) for k in self.keys()]
 
     def items(self) -> list:
         """The former dict's items: one release, with a DeprecationWarning."""
         self._warn_dict("items() of")
-        return [(k, getattr(self, k)) for k in self.keys()]
+        return [(k, getattr(self, self._field_of(k))) for k in self.keys()]
 
 
 def renamed_attribute(old: str, new: str) -> property:

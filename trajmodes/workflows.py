@@ -20,45 +20,14 @@ from trajmodes.lattice.symmetry import SYMPREC
 # TemperatureSeries and fit_temperatures are imported from here too (their home: series.temperatures)
 
 __all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2",
-           "FitResult", "fit_effective", "frequencies_on", "PhononProperties", "phonon_properties", "EAMCrystal", "eam_crystal",
-           "modes_dataset", "add_path_variables", "path_bands", "three_phonon", "ThreePhonon"]
+           "FitResult", "LargestDifference", "fit_effective", "frequencies_on", "PhononProperties", "ImaginaryModes",
+           "phonon_properties", "EAMCrystal", "eam_crystal", "modes_dataset", "add_path_variables", "path_bands",
+           "PathBands", "three_phonon", "ThreePhonon"]
 
 
 def load_force_constants(path: str | os.PathLike):
     """:class:`~trajmodes.ForceConstants` of any format, from the file names: :meth:`ForceConstants.read`."""
     return ForceConstants.read(path)
-
-
-#: pair styles ``trajmodes qha`` reads as STYLE:p1,p2,...,cutoff (LAMMPS's pair_coeff order)
-PAIR_STYLES = {"lj/cut": ("LennardJones", ("epsilon", "sigma")), "morse": ("Morse", ("D0", "alpha", "r0")),
-               "buck": ("Buckingham", ("A", "rho", "C"))}
-
-
-def load_potential(spec: str, elements=None):
-    """A pair or three-body potential from a LAMMPS Stillinger-Weber file (``*.sw``; ``elements`` in the order of
-    the crystal's species, default every element of the file) or a one-species pair potential written
-    ``STYLE:p1,p2,...,cutoff`` with LAMMPS's ``pair_coeff`` parameters in metal units: ``lj/cut:epsilon,sigma,cutoff``,
-    ``morse:D0,alpha,r0,cutoff``, ``buck:A,rho,C,cutoff``."""
-    import trajmodes.potentials.pair as pair
-    style, sep, params = str(spec).partition(":")
-    if sep and style in PAIR_STYLES:
-        cls, names = PAIR_STYLES[style]
-        try:
-            values = [float(v) for v in params.split(",")]
-        except ValueError:
-            values = []
-        if len(values) != len(names) + 1:
-            raise ValueError(f"{spec!r}: {style} takes {', '.join(names)}, cutoff (metal units), e.g. "
-                             f"{style}:{','.join('P' for _ in names)},8.0")
-        return getattr(pair, cls)(*values[:-1], cutoff=values[-1])
-    if not os.path.exists(spec):
-        raise FileNotFoundError(f"{spec}: no such potential file (give a LAMMPS .sw file, or a pair potential as "
-                                f"{' or '.join(k + ':...' for k in PAIR_STYLES)})")
-    if spec.endswith(".sw"):
-        from trajmodes.potentials.threebody import StillingerWeber
-        return StillingerWeber.from_lammps(spec, elements)
-    raise ValueError(f"{spec}: not a potential trajmodes can differentiate to third order (LAMMPS .sw files, "
-                     f"{', '.join(PAIR_STYLES)} pair potentials)")
 
 
 def mean_temperature(trajectories) -> float | None:
@@ -86,7 +55,30 @@ def frequencies_on(phonons, bands):
     return out
 
 
-@dataclass
+@dataclass(frozen=True)
+class LargestDifference(DeprecatedUnpacking):
+    """The largest ``|effective - reference|`` of a fit (:meth:`FitResult.largest_difference`); unpacking it as the
+    former tuple ``(difference, branch, q, mean)`` works one release with a DeprecationWarning.
+
+    Attributes
+    ----------
+    difference : float
+        effective - reference at the mode where it is largest in magnitude (signed), THz.
+    branch : int
+        That mode's branch.
+    qpoint : ndarray, shape (3,)
+        That mode's q-point on the band path, reduced coordinates.
+    mean : float
+        effective - reference averaged over every q-point and branch of the path, THz.
+    """
+
+    difference: float
+    branch: int
+    qpoint: np.ndarray
+    mean: float
+
+
+@dataclass(frozen=True)
 class FitResult:
     """The effective force constants of one temperature and their dispersion.
 
@@ -111,13 +103,15 @@ class FitResult:
     def force_constants(self):
         return self.estimator.force_constants_
 
-    def largest_difference(self) -> tuple[float, int, np.ndarray, float] | None:
-        """(difference THz, branch, q reduced, mean difference THz) of the largest ``|effective - reference|``."""
+    def largest_difference(self) -> LargestDifference | None:
+        """The largest ``|effective - reference|`` on the band path (:class:`LargestDifference`: difference THz,
+        branch, q reduced, mean difference THz), or None without reference bands."""
         if self.reference_bands is None:
             return None
         diff = self.bands.frequency.values - self.reference_bands.frequency.values
         i = np.unravel_index(np.argmax(np.abs(diff)), diff.shape)
-        return float(diff[i]), int(i[1]), self.bands.qpoint.values[i[0]], float(diff.mean())
+        return LargestDifference(difference=float(diff[i]), branch=int(i[1]), qpoint=self.bands.qpoint.values[i[0]],
+                                 mean=float(diff.mean()))
 
 
 def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None = None, cutoff4: float | None = None,
@@ -154,7 +148,27 @@ def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None =
     return FitResult(est, bands, reference, mean_temperature(trajs))
 
 
-@dataclass
+@dataclass(frozen=True)
+class ImaginaryModes(DeprecatedUnpacking):
+    """The imaginary modes on a phonon mesh (:meth:`PhononProperties.imaginary`); unpacking it as the former tuple
+    ``(count, lowest, q)`` works one release with a DeprecationWarning.
+
+    Attributes
+    ----------
+    count : int
+        Modes below -tol THz on the mesh (the three acoustic modes at Gamma are never counted).
+    lowest : float
+        The lowest frequency on the mesh, THz (negative: imaginary).
+    qpoint : ndarray, shape (3,)
+        Its q-point, reduced coordinates.
+    """
+
+    count: int
+    lowest: float
+    qpoint: np.ndarray
+
+
+@dataclass(frozen=True)
 class PhononProperties:
     """Band structure, DOS and thermodynamics of one set of force constants (``trajmodes phonons``).
 
@@ -175,15 +189,16 @@ class PhononProperties:
     mesh_q: np.ndarray
     mesh_frequencies: np.ndarray
 
-    def imaginary(self, tol: float = 1e-2) -> tuple[int, float, np.ndarray]:
-        """(number of modes below -``tol`` THz on the mesh, the lowest frequency, its q).
+    def imaginary(self, tol: float = 1e-2) -> ImaginaryModes:
+        """The modes below -``tol`` THz on the mesh (:class:`ImaginaryModes`: their count, the lowest frequency and
+        its q).
 
         The three acoustic modes at Gamma are zero up to round-off and are never counted."""
         q, f = self.mesh_q, self.mesh_frequencies.copy()
         gamma = is_gamma(q)
         f[gamma, :3] = np.abs(f[gamma, :3])
         worst = np.unravel_index(np.argmin(f), f.shape)
-        return int((f < -tol).sum()), float(f.min()), q[worst[0]]
+        return ImaginaryModes(count=int((f < -tol).sum()), lowest=float(f.min()), qpoint=q[worst[0]])
 
 
 def phonon_properties(force_constants, *, path: str | None = None, npoints: int = 51, mesh=(20, 20, 20),
@@ -202,7 +217,7 @@ def phonon_properties(force_constants, *, path: str | None = None, npoints: int 
     return PhononProperties(ph, bands, dos_ds, thermal, q, f)
 
 
-@dataclass
+@dataclass(frozen=True)
 class EAMCrystal:
     """Force constants of an EAM potential on a cubic crystal (``trajmodes eam``).
 
@@ -374,11 +389,33 @@ def add_path_variables(ds, phonons, npoints: int = 51):
     return out
 
 
-def path_bands(ds, force_constants=None):
-    """(bands, rotations, note) to place the q-points of a ``trajmodes project`` dataset on the band path.
+@dataclass(frozen=True)
+class PathBands(DeprecatedUnpacking):
+    """The band path that places the q-points of a ``trajmodes project`` dataset (:func:`path_bands`); unpacking it
+    as the former tuple ``(bands, rotations, note)`` works one release with a DeprecationWarning.
+
+    Attributes
+    ----------
+    bands : xarray.Dataset or None
+        Harmonic ``frequency`` (q, branch) THz along the path, coordinates ``distance``, ``qpoint`` (q, reduced),
+        ``segment``, ``label``, attrs ``tick_distance``, ``tick_labels``; None when no path was found.
+    rotations : ndarray of int, shape (operation, 3, 3), or None
+        The primitive cell's point-group rotations, fractional coordinates (x' = R x); None without ``bands``.
+    note : str
+        "" when the path is the dataset's own, else where it came from or why there is none.
+    """
+
+    bands: object | None
+    rotations: np.ndarray | None
+    note: str
+
+
+def path_bands(ds, force_constants=None) -> PathBands:
+    """The band path (:class:`PathBands`: bands, rotations, note) to place the q-points of a ``trajmodes project``
+    dataset on.
 
     The path stored in the dataset; for files written without it, recomputed from ``force_constants`` (default:
-    the dataset's ``force_constants`` attribute) when those can be read; else (None, None, a note why)."""
+    the dataset's ``force_constants`` attribute) when those can be read; else no bands, with a note why."""
     import xarray as xr
     if "path_frequency" in ds and "rotations" in ds:
         bands = xr.Dataset({"frequency": (("q", "branch"), ds["path_frequency"].values)},
@@ -388,15 +425,15 @@ def path_bands(ds, force_constants=None):
                                        label=("q", ds["path_label"].values.astype(str))),
                            attrs=dict(tick_distance=[float(x) for x in np.atleast_1d(ds.attrs["path_tick_distance"])],
                                       tick_labels=str(ds.attrs["path_tick_labels"]).split(",")))
-        return bands, ds["rotations"].values, ""
+        return PathBands(bands=bands, rotations=ds["rotations"].values, note="")
     fc = force_constants or ds.attrs.get("force_constants")
     if fc and os.path.exists(str(fc)):
         from trajmodes.phonons.harmonic import Phonons
         ref = add_path_variables(ds[["peak_frequency"]], Phonons(load_force_constants(str(fc))))
-        bands, rot, _ = path_bands(ref)
-        return bands, rot, f"path from {fc}"
-    return None, None, ("no band path in this file (written before it was stored) and its force constants "
-                        f"{fc!r} not found: q by index")
+        stored = path_bands(ref)
+        return PathBands(bands=stored.bands, rotations=stored.rotations, note=f"path from {fc}")
+    return PathBands(bands=None, rotations=None, note=("no band path in this file (written before it was stored) "
+                                                       f"and its force constants {fc!r} not found: q by index"))
 
 
 @dataclass(frozen=True)

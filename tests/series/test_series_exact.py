@@ -134,5 +134,20 @@ def test_run_names_keep_their_older_keyword_one_release(two_models):
     s = Series(two_models, [100.0, 300.0], names=["a", "b"], qpoints=Q, mesh=(4, 4, 4))
     with pytest.warns(DeprecationWarning, match="names="):
         old = Series(two_models, [100.0, 300.0], labels=["a", "b"], qpoints=Q, mesh=(4, 4, 4))
-    assert list(old.dataset["label"].values) == list(s.dataset["label"].values) == ["a", "b"]
+    assert list(old.dataset["name"].values) == list(s.dataset["name"].values) == ["a", "b"]
     assert np.array_equal(old.dataset["frequency"].values, s.dataset["frequency"].values)
+
+
+def test_file_of_an_earlier_version_reads_with_its_runs_named(two_models, tmp_path):
+    """A series file written when the runs' names were the coordinate ``label`` (and the cell (run, row, xyz)) reads
+    back with them as ``name`` and the cell as (run, cell_vector, cartesian), the numbers unchanged."""
+    s = Series(two_models, [100.0, 300.0], names=["a", "b"], qpoints=Q, mesh=(4, 4, 4))
+    old = s.dataset.rename({"name": "label"})
+    old = old.assign(cell=(("run", "row", "xyz"), old["cell"].values, old["cell"].attrs))
+    path = tmp_path / "old_series.nc"
+    old.to_netcdf(path)
+    back = load_series(path).dataset
+    assert "label" not in back and list(back["name"].values) == ["a", "b"]
+    assert back["cell"].dims == ("run", "cell_vector", "cartesian")
+    assert np.array_equal(back["cell"].values, s.dataset["cell"].values)
+    assert np.array_equal(back["frequency"].values, s.dataset["frequency"].values)

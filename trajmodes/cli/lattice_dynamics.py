@@ -34,7 +34,7 @@ def cmd_phonons(args, out) -> int:
         plot_thermal(res.thermal, out(fig2), title=title, n_modes=res.phonons.n_branches)
     written += [fig1, fig2]
     f, fb, thermal = res.mesh_frequencies, res.bands.frequency.values, res.thermal
-    n_imag, lowest, worst = res.imaginary(args.imaginary_tol)
+    imag = res.imaginary(args.imaginary_tol)
     mesh = "x".join(map(str, args.mesh))
     lines = [f"force constants: {args.fc} ({fc.layout} layout, {fc.n_atoms}-atom supercell, matrix "
              f"{fc.smap.matrix.tolist()}, ASR violation {fc.asr_violation():.2e} eV/A^2)",
@@ -44,9 +44,9 @@ def cmd_phonons(args, out) -> int:
              f"band path {' '.join(res.bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz",
              "acoustic modes at Gamma: " + ", ".join(f"{x:.2e}" for x in res.phonons.frequencies([0, 0, 0])[0][:3])
              + " THz"]
-    if n_imag:
-        lines.append(f"WARNING: {n_imag} imaginary modes on the mesh (below -{args.imaginary_tol:g} THz), lowest "
-                     f"{lowest:.4f} THz at q = {np.round(worst, 4).tolist()}")
+    if imag.count:
+        lines.append(f"WARNING: {imag.count} imaginary modes on the mesh (below -{args.imaginary_tol:g} THz), lowest "
+                     f"{imag.lowest:.4f} THz at q = {np.round(imag.qpoint, 4).tolist()}")
     else:
         lines.append(f"no imaginary modes (none below -{args.imaginary_tol:g} THz on the mesh)")
     i300 = int(np.argmin(np.abs(thermal.temperature.values - 300.0)))

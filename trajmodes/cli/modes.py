@@ -176,10 +176,11 @@ def cmd_lifetimes(args, out) -> int:
         figs = [f"{prefix}_fits.{args.plot_format}", f"{prefix}_dispersion.{args.plot_format}",
                 f"{prefix}_sed.{args.plot_format}"]
         plot_mode_fits(ds, chosen, out(figs[0]), title=title)
-        bands, rotations, note = path_bands(ds, args.force_constants)
-        if note:
-            print(f"dispersion plot: {note}")
-        plot_linewidth_dispersion(ds, out(figs[1]), title=title, bands=bands, rotations=rotations, note=note)
-        plot_sed(ds, out(figs[2]), title=title, bands=bands, rotations=rotations, note=note)
+        path = path_bands(ds, args.force_constants)
+        if path.note:
+            print(f"dispersion plot: {path.note}")
+        plot_linewidth_dispersion(ds, out(figs[1]), title=title, bands=path.bands, rotations=path.rotations,
+                                  note=path.note)
+        plot_sed(ds, out(figs[2]), title=title, bands=path.bands, rotations=path.rotations, note=path.note)
         print(f"wrote {', '.join(figs)}")
     return 0

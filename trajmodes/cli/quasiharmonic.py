@@ -16,7 +16,7 @@ def cmd_qha(args, out) -> int:
     from trajmodes.lattice.prototypes import CUBE_EDGE, prototype
     from trajmodes.phonons.quasiharmonic import QuasiHarmonic
     from trajmodes.plots.quasiharmonic import plot_quasiharmonic
-    from trajmodes.workflows import load_potential
+    from trajmodes.potentials.pair import load_potential
     t0 = time.perf_counter()
     label = os.path.basename(args.potential) if os.path.exists(args.potential) else args.potential
     species = args.species.split(",") if args.species else None

@@ -180,9 +180,8 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
              + f"; {settings['mode']} fit", est.scores_table()]
     big = res.largest_difference()
     if big is not None:
-        d, branch, q, mean = big
-        lines.append(f"against {compare}: largest difference {d:+.4f} THz (branch {branch} at "
-                     f"q = {np.round(q, 4).tolist()}), mean {mean:+.4f} THz")
+        lines.append(f"against {compare}: largest difference {big.difference:+.4f} THz (branch {big.branch} at "
+                     f"q = {np.round(big.qpoint, 4).tolist()}), mean {big.mean:+.4f} THz")
     label = "effective" + ("" if res.temperature is None else f" ({res.temperature:.0f} K)")
     fig = f"{stem}.{args.plot_format}"
     plot_dispersion_comparison(res.bands, out(fig), res.reference_bands,

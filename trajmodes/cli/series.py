@@ -119,7 +119,7 @@ def _table(ds) -> str:
         return float(ds[name + "_err"].values[r]) if name + "_err" in ds else 0.0
     for r in range(ds.sizes["run"]):
         nu = ds.frequency.values[r]
-        s = (f"{str(ds.label.values[r])[:28]:<28} {ds.temperature.values[r]:7.1f} {ds.volume.values[r]:8.4f} "
+        s = (f"{str(ds['name'].values[r])[:28]:<28} {ds.temperature.values[r]:7.1f} {ds.volume.values[r]:8.4f} "
              f"{int(ds.n_frames.values[r]):6d} {ds.r2.values[r, 0]:7.4f} {ds.sigma_a.values[r]:6.3f} ")
         s += " ".join(f"{nu[k, -1]:8.4f}+-{err[r, k, -1]:6.4f}" for k in range(len(q)))
         if "free_energy" in ds:

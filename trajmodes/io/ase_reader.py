@@ -67,7 +67,7 @@ INDEXED = ("vasp-out", "vasp-xml", "vasp-xdatcar", "espresso-out", "extxyz", "xy
 #: relative uncertainty of a time step recovered from a file's rounded times above which a warning asks for it
 DT_RTOL = 1e-4
 #: revision of the frame indexes saved beside the files (a new one rebuilds those saved before)
-INDEX_REVISION = 2
+INDEX_REVISION = 3
 #: ASE's energy results, force-consistent first (VASP's TOTEN; the same value as ``energy`` for most codes)
 ENERGY_KEYS = ("free_energy", "energy")
 

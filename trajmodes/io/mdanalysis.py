@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from trajmodes import units as _units
-from trajmodes.errors import TrajectoryFormatError, UnitsWarning
+from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
 from trajmodes.io.base import FrameSource, empty_frames
 
 
@@ -100,6 +100,7 @@ class MDAnalysisSource(FrameSource):
         self.n_atoms = len(u.atoms)
         self._atoms()
         with self._lock:
+            self._check_last_xdr()
             ts = traj[0]
             t0 = float(ts.time)
             self.has_cell = ts.dimensions is not None and bool(np.all(ts.dimensions[:3] > 0))
@@ -107,6 +108,40 @@ class MDAnalysisSource(FrameSource):
                 + (("forces",) if ts.has_forces else ())
         self.steps = np.arange(self.n_frames)
         self._times(t0, frame_interval, md_timestep)
+
+    def _check_last_xdr(self) -> None:
+        """Drop a GROMACS .trr/.xtc frame the run was killed while writing, with a :class:`TruncatedFrameWarning`.
+
+        MDAnalysis indexes such a file by its frame headers: a frame cut inside its data is counted (and raises a
+        bare ``OSError`` only when read), one cut inside its header is left out silently. So the last frame is read
+        once on opening (one seek, not a pass over the file): if it cannot be, it is the cut one; if it can, the
+        file must end where it ends, or the bytes after it are the start of a cut frame.
+        """
+        from MDAnalysis.coordinates.XDR import XDRBaseReader
+        traj = self.universe.trajectory
+        if not isinstance(traj, XDRBaseReader) or self.n_frames == 0:
+            return
+        path = os.path.abspath(traj.filename)
+        xdr = getattr(traj, "_xdr", None)   # MDAnalysis' XDR file: no public way to the byte where a frame ends
+        if xdr is None:
+            return
+        k = self.n_frames - 1
+        try:
+            xdr.seek(k)
+            xdr.read()
+        except (OSError, StopIteration) as exc:
+            if k == 0:
+                raise TrajectoryFormatError(path, f"its only frame cannot be read ({exc})", frame=0,
+                                            fix="the file is truncated or damaged: write it again") from None
+            warnings.warn(f"{path}: frame {k} cannot be read ({exc}) and was dropped: the file is probably truncated "
+                          "(a run killed while writing it)", TruncatedFrameWarning, stacklevel=4)
+            self.n_frames = k
+            return
+        tell = getattr(xdr, "_bytes_tell", None)
+        extra = 0 if tell is None else os.path.getsize(path) - tell()
+        if extra > 0:
+            warnings.warn(f"{path}: frame {k + 1} is incomplete (truncated file: it ends {extra} bytes into that "
+                          "frame) and was dropped", TruncatedFrameWarning, stacklevel=4)
 
     def _atoms(self) -> None:
         """Species, masses and ids (sorted) of the Universe's atoms."""

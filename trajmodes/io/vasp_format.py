@@ -26,6 +26,7 @@ _XML_IBRION = re.compile(rb'name="IBRION"\s*>\s*(-?\d+)')
 _XML_POTIM = re.compile(rb'name="POTIM"\s*>\s*([-+0-9.eE]+)')
 _OUTCAR_DELIM = b"FREE ENERGIE OF THE ION-ELECTRON SYSTEM"
 _XDATCAR_CONFIG = b"configuration="
+_NON_BLANK = re.compile(rb"\S")
 
 
 def _vasp_md_step(head: bytes, ibrion_rx, potim_rx) -> float:
@@ -151,7 +152,9 @@ def _xdatcar_count(mm, path: str, lo: int, hi: int, k: int) -> int:
 
 def index_xdatcar(mm, path: str) -> FrameIndex:
     """Frames of an XDATCAR: each ``Direct configuration=`` line and its atom lines, preceded by the header (cell,
-    species, counts) once for a fixed cell, or before every configuration for a variable cell (NPT)."""
+    species, counts) once for a fixed cell, or before every configuration for a variable cell (NPT). A last
+    configuration short of its atom lines, or text after the last complete one (a header the run was killed while
+    writing), is the truncated frame."""
     configs = [line_start(mm, p) for p in find_all(mm, _XDATCAR_CONFIG)]
     if not configs:
         raise TrajectoryFormatError(path, "no 'Direct configuration=' line: not an XDATCAR",
@@ -192,6 +195,8 @@ def index_xdatcar(mm, path: str) -> FrameIndex:
         except (IndexError, ValueError):
             steps.append(-1)
         prev_end = end
+    if truncated < 0 and _NON_BLANK.search(mm, prev_end) is not None:
+        truncated = len(starts)       # the next frame's header, cut before its configuration line
     steps = np.asarray(steps, np.int64)
     if len(steps) and (steps < 0).any():
         steps = None

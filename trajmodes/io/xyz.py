@@ -139,7 +139,9 @@ class XYZSource(XYZComments, XYZChecks, FrameSource):
         self.n_atoms = int(counts[0])
         self._offsets = np.append(starts, end).astype(np.int64)
         self.n_frames = len(starts)
-        self._unterminated = not last_newline
+        # a missing final newline means a cut last line only where the last frame is otherwise complete: a
+        # truncated frame was just dropped, and the frame before it ends with its own newline
+        self._unterminated = bool(complete) and not last_newline
 
     def _bad_count(self, dp: str, at: int, k: int) -> None:
         """Refuse the line at byte ``at``, where frame ``k``'s atom count should be, saying what it is: a UTF-8

@@ -85,7 +85,7 @@ def conductivity_from_lifetimes(phonons, lifetimes: xr.Dataset, temperature: flo
     C = mode_heat_capacity(f, [T], occupation, cutoff_frequency)[0]                       # (nq, nb)
     used = np.isin(status, list(accept)) & np.isfinite(tau) & (tau > 0) & (f > cutoff_frequency)
     # d kappa / d tau of every mode: the RTA sum with unit lifetimes, every q counted once
-    per_tau = kappa_rta(C[None], v, np.ones((1,) + f.shape), np.ones(len(q)), prim.volume)[1][0]
+    per_tau = kappa_rta(C[None], v, np.ones((1,) + f.shape), np.ones(len(q)), prim.volume).mode_kappa[0]
     mode = np.where(used[..., None, None], per_tau * np.where(used, tau, 0.0)[..., None, None], 0.0)
     # errors: one term per fit (identical lifetime and error: a star, a degenerate set), summed linearly inside
     e = np.where(used & np.isfinite(err), err, 0.0)

@@ -17,7 +17,7 @@ import numpy as np
 from trajmodes.errors import DeprecatedItemAccess, renamed_attribute
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid, parse_mesh
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.symmetry import SYMPREC, cartesian_rotations
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.interaction import Interaction
 from trajmodes.phonons.isotope import ISOTOPE_OVERLAPS, isotope_gamma
@@ -25,6 +25,7 @@ from trajmodes.phonons.selfenergy import (delta_weights, imaginary_part, live_tr
                                           width_variables)
 from trajmodes.phonons.tdep2023 import (check_occupation_factors, frequency_occupations, isotope_eigenvectors)
 from trajmodes.phonons.statistics import check_occupation
+from trajmodes.phonons.transport import ModeTransport, RTAConductivity, TransportVelocities
 from trajmodes.units import TDEP_FREQUENCY_TOL
 
 __all__ = ["Anharmonic", "SelfEnergy"]
@@ -452,30 +453,30 @@ class Anharmonic:
         return conductivity_dataset(self, method, linewidths, reducible, pinv_cutoff, four_phonon, four_phonon_sample,
                                     four_phonon_seed)
 
-    def transport(self, gps) -> tuple[np.ndarray, np.ndarray]:
-        """Mode heat capacities (nt, n, 3n) eV/K (quantum or classical, as the occupations) and group velocities
-        (n, 3n, 3) THz A (:func:`trajmodes.phonons.conductivity.kappa_velocities`) at grid points ``gps``."""
+    def transport(self, gps) -> ModeTransport:
+        """:class:`~trajmodes.phonons.transport.ModeTransport` at grid points ``gps``: the mode heat capacities (nt,
+        n, 3n) eV/K (quantum or classical, as the occupations) and group velocities (n, 3n, 3) THz A."""
         from trajmodes.phonons.statistics import mode_heat_capacity
-        v, cut = self.transport_velocities(gps)
-        C = mode_heat_capacity(self.frequencies[gps], self.temperatures, self.occupation, cut)
-        return C, v
+        tv = self.transport_velocities(gps)
+        return ModeTransport(mode_heat_capacity(self.frequencies[gps], self.temperatures, self.occupation,
+                                                tv.cutoff_frequency), tv.group_velocity)
 
-    def transport_velocities(self, gps) -> tuple[np.ndarray, float]:
-        """Group velocities (n, 3n, 3) THz A at grid points ``gps`` as the conductivity takes them
-        (:func:`trajmodes.phonons.conductivity.kappa_velocities`), and the cutoff frequency (THz)."""
+    def transport_velocities(self, gps) -> TransportVelocities:
+        """:class:`~trajmodes.phonons.transport.TransportVelocities` at grid points ``gps``: the group velocities
+        (n, 3n, 3) THz A as the conductivity takes them, and the cutoff frequency (THz)."""
         from trajmodes.phonons.conductivity import kappa_velocities
         cut = self.interaction.cutoff_frequency
-        return kappa_velocities(self.phonons, self.grid.qpoints[gps], self.degeneracy_tol, cut, self.symprec), cut
+        v = kappa_velocities(self.phonons, self.grid.qpoints[gps], self.degeneracy_tol, cut, self.symprec)
+        return TransportVelocities(group_velocity=v, cutoff_frequency=cut)
 
-    def kappa_rta(self, C, v, tau, gps) -> tuple[np.ndarray, np.ndarray]:
+    def kappa_rta(self, C, v, tau, gps) -> RTAConductivity:
         """:func:`trajmodes.phonons.conductivity.kappa_rta` on one point of every star (``gps``), each standing for
-        its star, the tensor averaged over the point group: kappa (nt, 3, 3) and mode_kappa, W/(m K)."""
-        from trajmodes.lattice.symmetry import cartesian_rotations
+        its star, the tensor averaged over the point group: :class:`~trajmodes.phonons.transport.RTAConductivity`."""
         from trajmodes.phonons.conductivity import kappa_rta
         prim = self.force_constants.primitive
         W = np.unique(np.asarray(prim.symmetry(self.symprec).rotations), axis=0)    # the point group, once each
-        return kappa_rta(C, v, tau, self.grid.weights[self.grid.irreducible_of[gps]], prim.volume,
-                         cartesian_rotations(W, prim.cell))
+        w = self.grid.weights[self.grid.irreducible_of[gps]]                          # the star of each point
+        return kappa_rta(C, v, tau, w, prim.volume, cartesian_rotations(W, prim.cell))
 
     def gruneisen(self, qpoints=None):
         """Mode Grueneisen parameters from fc3 (:func:`trajmodes.phonons.gruneisen.mode_gruneisen`) at any reduced

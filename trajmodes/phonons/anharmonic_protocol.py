@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from trajmodes.lattice.grid import Grid
     from trajmodes.phonons.interaction import Interaction
     from trajmodes.phonons.selfenergy import DeltaWeights
+    from trajmodes.phonons.transport import ModeTransport, RTAConductivity
 
 __all__ = ["AnharmonicCalculator"]
 
@@ -69,11 +70,13 @@ class AnharmonicCalculator(Protocol):
     def linewidths(self, qpoints=None):
         """Three-phonon linewidths and lifetimes (an xarray Dataset) on the irreducible points of the mesh."""
 
-    def transport(self, gps) -> tuple[np.ndarray, np.ndarray]:
-        """Mode heat capacities (nt, n, 3n) eV/K and group velocities (n, 3n, 3) THz A at grid points ``gps``."""
+    def transport(self, gps) -> ModeTransport:
+        """Mode heat capacities (nt, n, 3n) eV/K and group velocities (n, 3n, 3) THz A at grid points ``gps``
+        (``heat_capacity``, ``group_velocity``)."""
 
-    def kappa_rta(self, C, v, tau, gps) -> tuple[np.ndarray, np.ndarray]:
-        """The RTA conductivity (nt, 3, 3) and each mode's share, W/(m K), from one point of every star."""
+    def kappa_rta(self, C, v, tau, gps) -> RTAConductivity:
+        """The RTA conductivity (nt, 3, 3) and each mode's share, W/(m K), from one point of every star (``kappa``,
+        ``mode_kappa``)."""
 
     def dataset_coords(self, gps) -> dict:
         """The coordinates of a result Dataset at grid points ``gps``."""

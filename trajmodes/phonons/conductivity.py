@@ -17,6 +17,7 @@ import numpy as np
 
 from trajmodes.lattice.qpoints import first_zone
 from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.phonons.transport import RTAConductivity
 from trajmodes.units import KAPPA_UNIT
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["kappa_rta", "kappa_velocities", "star_average", "conductivity_dataset", "KAPPA_UNIT"]
 
 
-def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rotations=None):
+def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rotations=None) -> RTAConductivity:
     """Thermal conductivity tensor in the relaxation-time approximation, and each mode's share.
 
     Parameters
@@ -44,8 +45,10 @@ def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rota
 
     Returns
     -------
-    kappa : (nt, 3, 3) W/(m K)
-    mode_kappa : (nt, nq, nb, 3, 3) W/(m K), each q's share (its weight included); kappa is their sum.
+    RTAConductivity
+        :class:`~trajmodes.phonons.transport.RTAConductivity`: ``kappa`` (nt, 3, 3) W/(m K) and ``mode_kappa``
+        (nt, nq, nb, 3, 3) W/(m K), each q's share (its weight included); kappa is their sum. (It was the tuple
+        ``(kappa, mode_kappa)``: unpacking it works one release, with a DeprecationWarning.)
     """
     C = np.asarray(heat_capacity, dtype=float)
     v = np.asarray(velocities, dtype=float)
@@ -57,7 +60,7 @@ def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rota
         vv = star_average(vv, rotations)
     scale = KAPPA_UNIT / (w.sum() * volume)
     mode = (C * tau)[..., None, None] * vv[None] * (w[None, :, None, None, None] * scale)
-    return mode.sum(axis=(1, 2)), mode
+    return RTAConductivity(kappa=mode.sum(axis=(1, 2)), mode_kappa=mode)
 
 
 def star_average(tensors, rotations) -> np.ndarray:
@@ -97,20 +100,20 @@ def conductivity_dataset(an: "AnharmonicCalculator", method: str = "rta", linewi
         r = lbte_conductivity(an, reducible=reducible, pinv_cutoff=pinv_cutoff, four_phonon=four_phonon,
                               four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
         dims = ("temperature", "q", "branch")
-        out = xr.Dataset(dict(**width_variables(r["gamma"], r["gamma_isotope"], " (on the diagonal of the "
-                                                 "collision matrix)", r["gamma_four_phonon"], four_phonon),
-            kappa=(("temperature",) + cart, r["kappa"], {"units": "W/(m K)"}),
-            mode_kappa=(dims + cart, r["mode_kappa"], {"units": "W/(m K)"}),
-            kappa_rta=(("temperature",) + cart, r["kappa_rta"], {"units": "W/(m K)"}),
-            mode_kappa_rta=(dims + cart, r["mode_kappa_rta"], {"units": "W/(m K)"}),
-            heat_capacity=(dims, r["heat_capacity"], {"units": "eV/K"}),
-            group_velocity=(("q", "branch", "cartesian"), r["group_velocity"], {
+        out = xr.Dataset(dict(**width_variables(r.gamma, r.gamma_isotope, " (on the diagonal of the "
+                                                 "collision matrix)", r.gamma_four_phonon, four_phonon),
+            kappa=(("temperature",) + cart, r.kappa, {"units": "W/(m K)"}),
+            mode_kappa=(dims + cart, r.mode_kappa, {"units": "W/(m K)"}),
+            kappa_rta=(("temperature",) + cart, r.kappa_rta, {"units": "W/(m K)"}),
+            mode_kappa_rta=(dims + cart, r.mode_kappa_rta, {"units": "W/(m K)"}),
+            heat_capacity=(dims, r.heat_capacity, {"units": "eV/K"}),
+            group_velocity=(("q", "branch", "cartesian"), r.group_velocity, {
                 "units": "THz*Angstrom", "long_name": "group velocity (1 THz*Angstrom = 100 m/s)"}),
-            collision_eigenvalues=(("temperature", "mode"), r["eigenvalues"], {"units": "THz"})),
-            coords=an.dataset_coords(r["grid_points"]), attrs=an.dataset_attrs())
+            collision_eigenvalues=(("temperature", "mode"), r.eigenvalues, {"units": "THz"})),
+            coords=an.dataset_coords(r.grid_points), attrs=an.dataset_attrs())
         out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
         out.attrs.update(kappa_method=method, collision_matrix="reducible" if reducible else "irreducible",
-                         pinv_cutoff=float(pinv_cutoff), n_dropped=r["n_dropped"].tolist())
+                         pinv_cutoff=float(pinv_cutoff), n_dropped=r.n_dropped.tolist())
         return out
     if four_phonon is not None:
         raise ValueError("with method='rta', give the four-phonon scattering to the widths: "
@@ -120,13 +123,14 @@ def conductivity_dataset(an: "AnharmonicCalculator", method: str = "rta", linewi
     if not np.array_equal(np.sort(an.grid.star_of[gps]), an.grid.irreducible):
         raise ValueError("the conductivity needs the linewidths on one point of every star of the mesh "
                          "(its irreducible points)")
-    C, v = an.transport(gps)
-    kappa, mode = an.kappa_rta(C, v, lw["lifetime"].transpose("temperature", "q", "branch").values, gps)
+    tr = an.transport(gps)
+    tau = lw["lifetime"].transpose("temperature", "q", "branch").values
+    rta = an.kappa_rta(tr.heat_capacity, tr.group_velocity, tau, gps)
     out = lw.copy()
-    out["kappa"] = (("temperature",) + cart, kappa, {"units": "W/(m K)"})
-    out["mode_kappa"] = (("temperature", "q", "branch") + cart, mode, {"units": "W/(m K)"})
-    out["heat_capacity"] = (("temperature", "q", "branch"), C, {"units": "eV/K"})
-    out["group_velocity"] = (("q", "branch", "cartesian"), v, {
+    out["kappa"] = (("temperature",) + cart, rta.kappa, {"units": "W/(m K)"})
+    out["mode_kappa"] = (("temperature", "q", "branch") + cart, rta.mode_kappa, {"units": "W/(m K)"})
+    out["heat_capacity"] = (("temperature", "q", "branch"), tr.heat_capacity, {"units": "eV/K"})
+    out["group_velocity"] = (("q", "branch", "cartesian"), tr.group_velocity, {
         "units": "THz*Angstrom", "long_name": "group velocity (1 THz*Angstrom = 100 m/s)"})
     out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
     out.attrs["kappa_method"] = method

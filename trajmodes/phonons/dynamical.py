@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from trajmodes.errors import renamed_attribute, renamed_keywords
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.geometry import wigner_seitz_pairs
 from trajmodes.units import THZ
@@ -33,14 +34,18 @@ __all__ = ["DynamicalMatrix", "frequencies_from_eigenvalues"]
 class DynamicalMatrix:
     """Dynamical matrices D(q) and their Cartesian gradients from force constants, in blocks of q.
 
-    ``fc``, ``tol``, ``chunk`` and ``n_threads`` as :class:`trajmodes.Phonons`, which builds this. Blocks of q are
-    multiples of 256 q, so results do not depend on the number of threads (bitwise). ``nac``: the non-analytic
-    correction (:class:`~trajmodes.phonons.nac.GonzeLee` or :class:`~trajmodes.phonons.nac.WangNAC`), or None.
+    ``force_constants``, ``tol``, ``chunk`` and ``n_threads`` as :class:`trajmodes.Phonons`, which builds this (the
+    attribute ``fc`` and the keyword ``fc=`` are deprecated, one release). Blocks of q are multiples of 256 q, so
+    results do not depend on the number of threads (bitwise). ``nac``: the non-analytic correction
+    (:class:`~trajmodes.phonons.nac.GonzeLee` or :class:`~trajmodes.phonons.nac.WangNAC`), or None.
     """
 
-    def __init__(self, fc: ForceConstants, tol: float = 1e-5, chunk: int = 4096, n_threads: int | None = None,
-                 nac=None):
-        self.fc = fc
+    fc = renamed_attribute("fc", "force_constants")
+
+    @renamed_keywords(fc="force_constants")
+    def __init__(self, force_constants: ForceConstants, tol: float = 1e-5, chunk: int = 4096,
+                 n_threads: int | None = None, nac=None):
+        self.force_constants = fc = force_constants
         self.tol = float(tol)
         self.chunk = int(chunk)
         self.n_threads = max(1, int(os.cpu_count() or 1) if n_threads is None else int(n_threads))
@@ -55,10 +60,11 @@ class DynamicalMatrix:
 
     @property
     def n_branches(self) -> int:
-        return 3 * self.fc.n_prim
+        return 3 * self.force_constants.n_prim
 
     def _build(self) -> None:
-        fc, pr, m = self.fc, self.fc.primitive, self.fc.smap
+        fc = self.force_constants
+        pr, m = fc.primitive, fc.smap
         P = pr.cell
         pf = pr.scaled_positions                                     # (n, 3) primitive fractional
         # every pair (k, j) at each of its shortest images (ideal positions, primitive fractional: the shift cancels)
@@ -96,7 +102,7 @@ class DynamicalMatrix:
             The image vector r_j + R - r_k in Angstrom.
         """
         ridx, kk, jj, kp, w, _ = self.pairs
-        m = self.fc.primitive.masses
+        m = self.force_constants.primitive.masses
         return kk, jj, kp, w * np.sqrt(m[kk] * m[kp]), self.R_cart[ridx] + self.dpos_cart[kk, kp]
 
     def phase(self, q: np.ndarray) -> np.ndarray:
@@ -141,7 +147,7 @@ class DynamicalMatrix:
     def _scatter(self, fc_compact: np.ndarray) -> np.ndarray:
         """H_R (nR, n*3*n*3): mass- and multiplicity-weighted constants summed per lattice vector R."""
         ridx, kk, jj, kp, w, nR = self.pairs
-        n = self.fc.n_prim
+        n = self.force_constants.n_prim
         H = np.zeros((nR, n, n, 3, 3))
         np.add.at(H, (ridx, kk, kp), fc_compact[kk, jj] * w[:, None, None])
         return np.ascontiguousarray(H.transpose(0, 1, 3, 2, 4).reshape(nR, -1))
@@ -151,12 +157,12 @@ class DynamicalMatrix:
         if q_direction is None:
             return None
         d = np.asarray(q_direction, dtype=float)
-        return np.broadcast_to(d.reshape(-1, 3), q.shape) @ self.fc.primitive.reciprocal_cell
+        return np.broadcast_to(d.reshape(-1, 3), q.shape) @ self.force_constants.primitive.reciprocal_cell
 
     def _nac_block(self, qs: np.ndarray, dirs) -> np.ndarray:
         """Non-analytic part of D for a block of q, (nq, n, 3, n, 3), mass-weighted, eV/(A^2 amu)."""
         C = self.nac.term(self, qs, dirs)
-        m = 1 / np.sqrt(self.fc.primitive.masses)
+        m = 1 / np.sqrt(self.force_constants.primitive.masses)
         return C * (m[:, None, None, None] * m[None, None, :, None])
 
     def __call__(self, qpoints, q_direction=None) -> np.ndarray:
@@ -175,7 +181,7 @@ class DynamicalMatrix:
 
     def block(self, qs: np.ndarray, dirs) -> np.ndarray:
         """D for one block of q (reduced), ``dirs`` Cartesian q-directions or None: (nq, 3n, 3n)."""
-        n = self.fc.n_prim
+        n = self.force_constants.n_prim
         D = self.lattice_sum(self._HT, self.phase(qs)).reshape(len(qs), n, 3, n, 3)
         ph = np.exp(2j * np.pi * np.einsum("qx,klx->qkl", qs, self.dpos))
         D *= ph[:, :, None, :, None]
@@ -201,7 +207,7 @@ class DynamicalMatrix:
         """
         fcs = np.asarray(fc_compacts, dtype=float)
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
-        n, k = self.fc.n_prim, len(fcs)
+        n, k = self.force_constants.n_prim, len(fcs)
         HT = np.ascontiguousarray(np.concatenate([self._scatter(f) for f in fcs], axis=1).T)   # (k * K, nR)
         D = self.lattice_sum(HT, self.phase(q)).reshape(len(q), k, n, 3, n, 3)
         D *= np.exp(2j * np.pi * np.einsum("qx,klx->qkl", q, self.dpos))[:, None, :, None, :, None]
@@ -215,7 +221,7 @@ class DynamicalMatrix:
         phonopy's ``DerivativeOfDynamicalMatrix``: each term of the sum gains i 2 pi (r_k'R - r_k),
         units eV/(A^2 amu) * A.
         """
-        n, nq = self.fc.n_prim, len(q)
+        n, nq = self.force_constants.n_prim, len(q)
         e = self.phase(q)                                                # (nR, nq)
         # the phase and its three R-weighted copies side by side: one product for D and dD
         Rc = self.R_cart
@@ -232,7 +238,7 @@ class DynamicalMatrix:
             # the non-analytic part by central differences (step h, 1/A), smooth away from q = 0
             h = 1e-5
             D = D + self._nac_block(q, None).reshape(nq, 3 * n, 3 * n)
-            inv = self.fc.primitive.cell.T                                  # q_red = q_cart @ cell.T
+            inv = self.force_constants.primitive.cell.T                     # q_red = q_cart @ cell.T
             for x in range(3):
                 dq = h * inv[x]
                 diff = self._nac_block(q + dq, None) - self._nac_block(q - dq, None)

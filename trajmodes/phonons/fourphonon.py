@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedUnpacking
+from trajmodes.errors import DeprecatedUnpacking, renamed_attribute
 from trajmodes.lattice.geometry import shortest_vectors
 from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.phonons.interaction import HBAR_EV_PS
@@ -44,7 +44,8 @@ from trajmodes.phonons.statistics import check_occupation, occupations
 from trajmodes.resources import require_memory
 from trajmodes.units import AMU_A2_PS2_EV
 
-__all__ = ["FourPhonon", "QuartetStrengths", "four_phonon_gamma", "four_phonon_sums", "GAMMA4_FACTOR", "SIGNS"]
+__all__ = ["FourPhonon", "QuartetStrengths", "FourPhononCollision", "FourPhononSums", "four_phonon_gamma",
+           "four_phonon_sums", "GAMMA4_FACTOR", "SIGNS"]
 #: 96 pi / hbar^2 with the widths in THz and the delta functions in 1/THz (ordinary frequency): 24 / (pi hbar^2)
 GAMMA4_FACTOR = 24.0 / (np.pi * HBAR_EV_PS ** 2)
 #: the sign patterns of the three other phonons (+ emitted, - absorbed); (---) cannot conserve energy
@@ -67,13 +68,31 @@ class QuartetStrengths(DeprecatedUnpacking):
     q3: np.ndarray
 
 
+@dataclass(frozen=True)
+class FourPhononCollision(DeprecatedUnpacking):
+    """The four-phonon part of a row of the collision matrix of the linearised Boltzmann equation at one grid point
+    (:meth:`FourPhonon.collision`).
+
+    Attributes
+    ----------
+    gamma : ndarray (n_temperatures, 3n)
+        The four-phonon Gamma (half width) of the modes at the grid point, THz, as :meth:`FourPhonon.gamma` gives it.
+    row : ndarray (n_temperatures, 3n, N, 3n)
+        The scattering-in entry of (q s) from (q' s') for every grid point q' of the mesh, THz (without Gamma).
+    """
+
+    gamma: np.ndarray
+    row: np.ndarray
+
+
 class FourPhonon:
     """Four-phonon interaction strengths and widths on a Gamma-centred mesh.
 
     Parameters
     ----------
     force_constants : ForceConstants
-        With ``fc4`` (:class:`~trajmodes.forceconstants.quartic.QuarticConstants`).
+        With ``fc4`` (:class:`~trajmodes.forceconstants.quartic.QuarticConstants`). Attribute ``force_constants``
+        (``fc``: deprecated).
     mesh : int, (3,) int or (3, 3) int
         The q-mesh of the sums (a 3 x 3 supercell matrix: the q-points commensurate with that supercell).
     phonons : Phonons, optional
@@ -84,6 +103,8 @@ class FourPhonon:
         Pairs (q1, q2) per block.
     """
 
+    fc = renamed_attribute("fc", "force_constants")
+
     def __init__(self, force_constants, mesh, phonons=None, cutoff_frequency: float = 1e-4, chunk: int = 256):
         q4 = quartic_constants(force_constants)
         if phonons is None:
@@ -93,7 +114,7 @@ class FourPhonon:
         if other is not None:
             raise ValueError(f"the phonons given are of another primitive cell than the fourth-order constants "
                              f"({other})")
-        self.fc, self.phonons = force_constants, phonons
+        self.force_constants, self.phonons = force_constants, phonons
         self.grid = Grid(parse_mesh(mesh))
         self.cutoff_frequency = float(cutoff_frequency)
         self.chunk = max(1, int(chunk))
@@ -120,7 +141,7 @@ class FourPhonon:
         (T, 3n, 3n, 3n, 3n) complex, rows 3k + a, eV/(A^4 amu^2); q (3,), q1, q2, q3 (T, 3) reduced with
         q + q1 + q2 + q3 integral."""
         q1, q2, q3 = (np.atleast_2d(x) for x in (q1, q2, q3))
-        T, n = len(q1), self.fc.n_prim
+        T, n = len(q1), self.force_constants.n_prim
         G = np.asarray(q)[None, :] + q1 + q2 + q3
         ph = np.exp(2j * np.pi * (self._x0 @ G.T                                              # (n_q, T)
                                   + np.einsum("ex,tx->et", self._vec[:, 0], q1)
@@ -201,7 +222,7 @@ class FourPhonon:
         return out
 
     def collision(self, q: int, temperatures, smearing: float | None, occupation: str = "quantum", variances=None,
-                  sample=None, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  sample=None, seed: int | None = None) -> FourPhononCollision:
         """The four-phonon Gamma of the modes at grid point ``q`` and their scattering-in from every mode of the mesh:
         the four-phonon part of a row of the collision matrix of the linearised Boltzmann equation.
 
@@ -220,17 +241,17 @@ class FourPhonon:
 
         Returns
         -------
-        gamma : (n_temperatures, 3n) THz
-            As :meth:`gamma` gives it.
-        row : (n_temperatures, 3n, N, 3n) THz
-            The scattering-in entry of (q s) from (q' s') for every grid point q' of the mesh (without Gamma).
+        FourPhononCollision
+            ``gamma`` (n_temperatures, 3n) THz, as :meth:`gamma` gives it; ``row`` (n_temperatures, 3n, N, 3n) THz,
+            the scattering-in entry of (q s) from (q' s') for every grid point q' of the mesh (without Gamma).
+            Unpacking it as the former tuple ``gamma, row`` works one release, with a DeprecationWarning.
         """
         from trajmodes.phonons.statistics import pair_occupations
         sums = self._setup(temperatures, smearing, occupation, variances, sample)
         gamma, row = self._sums(int(q), sums, seed, rows=True)
         p = pair_occupations(self.frequencies, sums["temperatures"], sums["occupation"], self.cutoff_frequency)
         ratio = p[:, q][:, :, None, None] / np.where(p > 0, p, np.inf)[:, None]           # (nt, s, N, s')
-        return gamma, row * ratio
+        return FourPhononCollision(gamma=gamma, row=row * ratio)
 
     def _setup(self, temperatures, smearing, occupation, variances, sample) -> dict:
         """The settings of a four-phonon sum, checked, and the occupations of every mode of the mesh."""
@@ -299,10 +320,31 @@ class FourPhonon:
         return out * factor, (row * factor if rows else None)
 
 
-def four_phonon_sums(an, smearing: float | str) -> tuple[FourPhonon, dict]:
+@dataclass(frozen=True)
+class FourPhononSums(DeprecatedUnpacking):
+    """The four-phonon sums of an :class:`~trajmodes.phonons.anharmonic.Anharmonic` (:func:`four_phonon_sums`):
+    the calculator and the keywords of its sums. It was the tuple ``(calculator, keywords)``: unpacking it works one
+    release with a DeprecationWarning.
+
+    Attributes
+    ----------
+    calculator : FourPhonon
+        On the constants, mesh, phonons and cutoff frequency of the Anharmonic.
+    keywords : dict
+        The keyword arguments of :meth:`FourPhonon.gamma` and :meth:`FourPhonon.collision` for its temperatures
+        (K), occupation, and delta functions: ``smearing`` (THz), or ``smearing=None`` and the adaptive
+        ``variances`` (THz^2); ``calculator.gamma(q, **keywords)``.
+    """
+
+    calculator: FourPhonon
+    keywords: dict
+
+
+def four_phonon_sums(an, smearing: float | str) -> FourPhononSums:
     """The :class:`FourPhonon` of an :class:`~trajmodes.phonons.anharmonic.Anharmonic`'s constants and mesh, and the
     keywords of its sums for ``an``'s temperatures and occupation: Gaussians of width ``smearing`` (THz), or
-    ``"adaptive"``, the adaptive widths of ``an`` (which must have adaptive smearing)."""
+    ``"adaptive"``, the adaptive widths of ``an`` (which must have adaptive smearing). A :class:`FourPhononSums`
+    (``calculator``, ``keywords``)."""
     from trajmodes.phonons.selfenergy import ADAPTIVE
     fp = FourPhonon(an.force_constants, an.grid.matrix, phonons=an.phonons,
                     cutoff_frequency=an.interaction.cutoff_frequency)
@@ -311,8 +353,8 @@ def four_phonon_sums(an, smearing: float | str) -> tuple[FourPhonon, dict]:
         if smearing != ADAPTIVE or not an.deltas.adaptive:
             raise ValueError(f"four_phonon must be a width in THz, or {ADAPTIVE!r} with Anharmonic(smearing="
                              f"{ADAPTIVE!r}) (whose widths it takes), not {smearing!r}")
-        return fp, dict(kw, smearing=None, variances=an.deltas.variances)
-    return fp, dict(kw, smearing=float(smearing))
+        return FourPhononSums(calculator=fp, keywords=dict(kw, smearing=None, variances=an.deltas.variances))
+    return FourPhononSums(calculator=fp, keywords=dict(kw, smearing=float(smearing)))
 
 
 def four_phonon_gamma(an, grid_points, smearing: float | str, sample=None, seed: int | None = None) -> np.ndarray:
@@ -322,8 +364,8 @@ def four_phonon_gamma(an, grid_points, smearing: float | str, sample=None, seed:
     branches: (n_temperatures, n_points, 3n)."""
     from trajmodes.phonons.degeneracy import degenerate_average
     gps = np.asarray(grid_points)
-    fp, kw = four_phonon_sums(an, smearing)
-    four = fp.gamma(gps, sample=sample, seed=seed, **kw)
+    sums = four_phonon_sums(an, smearing)
+    four = sums.calculator.gamma(gps, sample=sample, seed=seed, **sums.keywords)
     return degenerate_average(four, an.frequencies[gps], an.degeneracy_tol)
 
 

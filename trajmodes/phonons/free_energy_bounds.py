@@ -65,7 +65,7 @@ def harmonic_supercell_free_energy(force_constants, temperature: float, masses=N
     T = float(temperature)
     if not T > 0:
         raise ValueError(f"the temperature must be positive (K), not {temperature!r}")
-    nu = supercell_modes(force_constants, masses)["frequencies"]
+    nu = supercell_modes(force_constants, masses).frequencies
     return float(harmonic_thermodynamics(nu[None, :], [T], occupation="classical", cutoff_frequency=0.0).free_energy[0])
 
 

@@ -5,6 +5,7 @@ frequencies, eigenvectors, group velocities (:mod:`trajmodes.phonons.velocities`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,7 +18,23 @@ from trajmodes.units import NAC_FACTOR
 from trajmodes.resources import one_blas_thread
 from trajmodes.lattice.symmetry import SYMPREC
 
-__all__ = ["Phonons", "MeshFrequencies"]
+__all__ = ["Phonons", "MeshFrequencies", "FrequenciesAndEigenvectors"]
+
+
+class FrequenciesAndEigenvectors(NamedTuple):
+    """The modes at a set of q (:meth:`Phonons.frequencies_and_eigenvectors`): a named tuple, as numpy's ``eigh``
+    returns, so ``f, e = ...`` unpacks it and the attributes name its parts.
+
+    Attributes
+    ----------
+    frequencies : ndarray (nq, 3n)
+        THz, ascending at each q (imaginary modes negative).
+    eigenvectors : ndarray, complex (nq, 3n, 3n)
+        Column s is mode s (phonopy convention), row 3k + a is atom k, direction a.
+    """
+
+    frequencies: np.ndarray
+    eigenvectors: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -240,10 +257,11 @@ class Phonons:
     def eigenvectors(self, qpoints, q_direction=None) -> np.ndarray:
         """Mode eigenvectors, shape (nq, 3n, 3n) complex; column s is mode s (phonopy convention),
         row 3k + a is atom k, direction a; in the order of :meth:`frequencies`."""
-        return self.frequencies_and_eigenvectors(qpoints, q_direction)[1]
+        return self.frequencies_and_eigenvectors(qpoints, q_direction).eigenvectors
 
-    def frequencies_and_eigenvectors(self, qpoints, q_direction=None) -> tuple[np.ndarray, np.ndarray]:
-        """Both at once: (nq, 3n) THz and (nq, 3n, 3n) complex."""
+    def frequencies_and_eigenvectors(self, qpoints, q_direction=None) -> FrequenciesAndEigenvectors:
+        """Both at once: a :class:`FrequenciesAndEigenvectors` named tuple, ``frequencies`` (nq, 3n) THz and
+        ``eigenvectors`` (nq, 3n, 3n) complex (``f, e = ...`` unpacks it)."""
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         dirs = _per_q(q_direction, len(q))
         f = np.empty((len(q), self.n_branches))
@@ -257,7 +275,7 @@ class Phonons:
                 w, e[b] = np.linalg.eigh(self.dm.block(q[b], None if cdirs is None else cdirs[b]))
             f[b] = frequencies_from_eigenvalues(w)
         self.dm.map_blocks(block, len(q))
-        return f, e
+        return FrequenciesAndEigenvectors(frequencies=f, eigenvectors=e)
 
 
     def band_structure(self, path=None, npoints: int = 51, labels=None, with_group_velocities: bool = False,

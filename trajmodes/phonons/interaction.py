@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from trajmodes.errors import renamed_attribute, renamed_keywords
 from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS
 
 if TYPE_CHECKING:
@@ -47,17 +48,20 @@ HBAR_EV_PS = H_EV_PS / (2 * np.pi)
 
 
 class Interaction:
-    """Interaction strengths of phonon triplets on a mesh, from ``fc.fc2`` (through ``phonons``) and ``fc.fc3``.
+    """Interaction strengths of phonon triplets on a mesh, from ``force_constants.fc2`` (through ``phonons``) and
+    ``force_constants.fc3``.
 
     Parameters
     ----------
-    fc : ForceConstants
-        With third-order constants ``fc3`` (compact layout, eV/A^3) on ``fc.supercell``.
+    force_constants : ForceConstants
+        With third-order constants ``fc3`` (compact layout, eV/A^3) on ``force_constants.supercell``. Attribute
+        ``force_constants`` (``fc``, and the keyword ``fc=``: deprecated, one release).
     grid : Grid
         The q-mesh (:class:`trajmodes.lattice.grid.Grid`).
     phonons : Phonons, optional
-        Harmonic phonons for frequencies and eigenvectors (default ``Phonons(fc)``); their force constants may
-        be other second-order constants of the same primitive cell (e.g. the effective ones at another T).
+        Harmonic phonons for frequencies and eigenvectors (default ``Phonons(force_constants)``); their force
+        constants may be other second-order constants of the same primitive cell (e.g. the effective ones at another
+        T).
     cutoff_frequency : float
         Modes at or below this frequency (THz), imaginary ones included, take no part (their strengths are
         zero): the acoustic modes at Gamma, and any unstable mode.
@@ -81,9 +85,13 @@ class Interaction:
     eigenvectors : (N, 3n, 3n) complex; column s is mode s.
     """
 
-    def __init__(self, fc: ForceConstants, grid: Grid, phonons: Phonons | None = None,
+    fc = renamed_attribute("fc", "force_constants")
+
+    @renamed_keywords(fc="force_constants")
+    def __init__(self, force_constants: ForceConstants, grid: Grid, phonons: Phonons | None = None,
                  cutoff_frequency: float = 1e-4, chunk: int = 512, make_r0_average: bool = True,
                  equal_frequency_tol: float | None = None):
+        fc = force_constants
         if fc.fc3 is None:
             raise ValueError("these force constants have no third-order part (fc3): fit them with cutoff3= "
                              "(EffectiveForceConstants) or read phono3py's fc3.hdf5 (ForceConstants.from_phono3py)")
@@ -93,7 +101,7 @@ class Interaction:
         if phonons.force_constants.n_prim != fc.n_prim:
             raise ValueError(f"the phonons have {phonons.force_constants.n_prim} atoms per primitive cell, fc3 "
                              f"{fc.n_prim}")
-        self.fc, self.grid, self.phonons = fc, grid, phonons
+        self.force_constants, self.grid, self.phonons = fc, grid, phonons
         self.cutoff_frequency = float(cutoff_frequency)
         self.chunk = max(1, int(chunk))
         self.make_r0_average = bool(make_r0_average)
@@ -113,7 +121,7 @@ class Interaction:
         unique shortest images (:meth:`all_shortest`), for which the three origins give the same sum, enter the
         first leg whole; the others enter each of the three legs with 1/3 (``_centres_rest``)."""
         from trajmodes.phonons.dynamical import DynamicalMatrix
-        fc = self.fc
+        fc = self.force_constants
         dm = self.phonons.dm if self.phonons.force_constants.supercell is fc.supercell else DynamicalMatrix(fc)
         kk, jj, _, w, vec = dm.image_pairs()
         images = (kk, jj, w, vec @ np.linalg.inv(fc.primitive.cell))                 # reduced image vectors
@@ -140,7 +148,7 @@ class Interaction:
         a nonzero constant, grouped by primitive atom, the rows of their images, and Psi[k, j, k'', a, b, c] as a
         (n_j 27, n_k'') matrix per primitive atom of k''."""
         kk, jj, w, red = images
-        fc = self.fc
+        fc = self.force_constants
         atom, n = fc.smap.atom, fc.n_prim
         nz = np.abs(psi).reshape(len(psi), len(psi), -1).max(axis=2) > 0            # (N, N)
         used = np.flatnonzero(nz.any(axis=1) | nz.any(axis=0))
@@ -176,7 +184,7 @@ class Interaction:
         (n_prim, N, N) bool, in the layout of the compact fc3.
         """
         from trajmodes.phonons.dynamical import DynamicalMatrix
-        fc = self.fc
+        fc = self.force_constants
         if dm is None:
             dm = self.phonons.dm if self.phonons.force_constants.supercell is fc.supercell else DynamicalMatrix(fc)
         tol = dm.tol if tol is None else float(tol)
@@ -213,7 +221,7 @@ class Interaction:
 
         ``G`` (T, 3); ``qa`` and ``qb`` (T, 3), or one of them (3,), the same for every triplet (q itself, in the
         r0 average): its sum is then taken first, once for the block, and the rest costs a factor n_used less."""
-        n = self.fc.n_prim
+        n = self.force_constants.n_prim
         T = len(G)
         one_a, one_b = np.ndim(qa) == 1, np.ndim(qb) == 1
         out = np.zeros((T, n, 3, n, 3, n, 3), dtype=complex)
@@ -261,7 +269,7 @@ class Interaction:
         / sqrt(m m' m''), rows 3k + a, eV/(A^3 amu^3/2). With ``make_r0_average`` the mean of this sum and the
         two with the atoms of q1 and of q2 as the origin (phono3py's ``make_r0_average``).
         """
-        n = self.fc.n_prim
+        n = self.force_constants.n_prim
         T = len(q1)
         G = q[None, :] + q1 + q2
         out = self._lattice_sum(self._centres, G, q1, q2)

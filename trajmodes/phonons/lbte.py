@@ -66,6 +66,7 @@ from trajmodes.lattice.grid import Grid, Triplets
 from trajmodes.phonons.degeneracy import degenerate_average, degenerate_averager
 from trajmodes.phonons.selfenergy import GAMMA_FACTOR, imaginary_part, lifetimes, live_triplets
 from trajmodes.phonons.statistics import occupations, pair_occupations
+from trajmodes.phonons.transport import CollisionRow, LBTEConductivity, LBTESolution, TripletMap
 from trajmodes.units import KAPPA_UNIT
 
 if TYPE_CHECKING:
@@ -80,23 +81,18 @@ PINV_CUTOFF = 1e-8
 
 
 # -- small pieces ------------------------------------------------------------------------------------
-def triplet_map(grid: Grid, triplets: Triplets) -> tuple[np.ndarray, np.ndarray]:
-    """For every q' of the mesh, the triplet of ``triplets`` (reduced at q) that stands for (q, q', -q - q').
-
-    Returns
-    -------
-    index : (N,) int
-        Position in ``triplets`` of the triplet whose q' (``swapped`` False) or q'' (``swapped`` True) is the image
-        of this q' under an operation of the little group of q.
-    swapped : (N,) bool
-        True where the q' of the mesh is the q'' of its triplet (the triplet stands for it with q' and q''
-        exchanged).
+def triplet_map(grid: Grid, triplets: Triplets) -> TripletMap:
+    """For every q' of the mesh, the triplet of ``triplets`` (reduced at q) that stands for (q, q', -q - q'):
+    a :class:`~trajmodes.phonons.transport.TripletMap`, ``index`` (N,) int, the position in ``triplets`` of the
+    triplet whose q' (``swapped`` False) or q'' (``swapped`` True) is the image of this q' under an operation of the
+    little group of q, and ``swapped`` (N,) bool (it was the tuple ``(index, swapped)``: unpacking it works one
+    release, with a DeprecationWarning).
     """
     q = int(triplets.q)
     a = grid.addresses
     N = grid.n_points
     if len(triplets) == N and np.array_equal(triplets.q1, np.arange(N)):
-        return np.arange(N), np.zeros(N, dtype=bool)
+        return TripletMap(index=np.arange(N), swapped=np.zeros(N, dtype=bool))
     q2 = grid.index(-a[q][None, :] - a)                                               # (N,)
     im = grid.index(np.einsum("oab,nb->ona", grid.little_group(q), a))               # (m, N) images of each q'
     pos = np.full(N, -1)
@@ -107,7 +103,7 @@ def triplet_map(grid: Grid, triplets: Triplets) -> tuple[np.ndarray, np.ndarray]
     index = np.where(has_d, direct.max(axis=0), swap.max(axis=0))
     if (index < 0).any():
         raise RuntimeError("a q' of the mesh has no triplet standing for it: the triplets are not those of this grid")
-    return index, ~has_d
+    return TripletMap(index=index, swapped=~has_d)
 
 
 def cartesian_operations(grid: Grid, reciprocal_cell) -> np.ndarray:
@@ -139,7 +135,7 @@ def _check_memory(nbytes: int, size: int, nt: int) -> None:
 
 
 # -- one row of the collision matrix -------------------------------------------------------------------
-def collision_row(an: AnharmonicCalculator, q: int, reduce: bool = True, scattering_in: bool = True) -> dict:
+def collision_row(an: AnharmonicCalculator, q: int, reduce: bool = True, scattering_in: bool = True) -> CollisionRow:
     """Gamma and the scattering-in part of the collision matrix for the modes at one grid point.
 
     Parameters
@@ -155,9 +151,9 @@ def collision_row(an: AnharmonicCalculator, q: int, reduce: bool = True, scatter
 
     Returns
     -------
-    dict: ``gamma`` (nt, 3n) THz, averaged over degenerate branches as :meth:`Anharmonic.self_energy` gives it;
-    ``row`` (nt, 3n, N, 3n) THz, the scattering-in term of (q s) from (q' s') for every q' of the mesh (without the
-    diagonal Gamma).
+    CollisionRow: ``gamma`` (nt, 3n) THz, averaged over degenerate branches as :meth:`Anharmonic.self_energy` gives
+    it; ``row`` (nt, 3n, N, 3n) THz, the scattering-in term of (q s) from (q' s') for every q' of the mesh (without the
+    diagonal Gamma). (``result["gamma"]`` of the former dict works one release, with a DeprecationWarning.)
     """
     it, grid = an.interaction, an.grid
     q = int(q)
@@ -197,12 +193,13 @@ def collision_row(an: AnharmonicCalculator, q: int, reduce: bool = True, scatter
     gamma = degenerate_average(gamma[:, None, :], f0[None, :], an.degeneracy_tol)[:, 0]
     row = np.zeros((nt, nb, N, nb))
     if scattering_in:
-        index, swapped = triplet_map(grid, tr)
+        tm = triplet_map(grid, tr)
+        index, swapped = tm.index, tm.swapped
         row = A[:, index]                                                              # (nt, N, s, s')
         if reduce and swapped.any():
             row[:, swapped] = B[:, index[swapped]]
         row = row.transpose(0, 2, 1, 3) * (2.0 * GAMMA_FACTOR / N)                     # 2 sqrt(n(n+1)) = 1/sinh
-    return dict(gamma=gamma, row=row)
+    return CollisionRow(gamma=gamma, row=row)
 
 
 def _matrix_rows(an: AnharmonicCalculator, q: int, columns: np.ndarray, rotations, weights, i_row: int,
@@ -222,14 +219,15 @@ def _matrix_rows(an: AnharmonicCalculator, q: int, columns: np.ndarray, rotation
     """
     grid = an.grid
     res = collision_row(an, q, reduce=rotations is not None, scattering_in=scattering_in)
-    gamma, c = res["gamma"], res["row"]
+    gamma, c = res.gamma, res.row
     if diagonal is not None:
         gamma = gamma + diagonal[:, i_row]
     gamma4 = None
     if four is not None:
         fp, kw = four["calculator"], four["sums"]
         if scattering_in and four["scattering_in"]:
-            gamma4, row4 = fp.collision(q, **kw)
+            four_row = fp.collision(q, **kw)
+            gamma4, row4 = four_row.gamma, four_row.row
             if kw["sample"] is not None:       # a sampled row, made invariant under the little group of q as the
                 im = grid.rotated[grid.rotated[:, q] == q]                  # exact one is (m, N): images of each q'
                 row4 = row4[:, :, im].mean(axis=2)
@@ -272,7 +270,7 @@ def _rows_task(an: AnharmonicCalculator, block, options: dict) -> list:
 
 
 # -- the whole matrix --------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class CollisionMatrix:
     """The symmetric collision matrix of the LBTE on a q-mesh.
 
@@ -369,8 +367,9 @@ def collision_matrix(an: AnharmonicCalculator, reducible: bool = False, scatteri
     four = None
     if four_phonon is not None:
         from trajmodes.phonons.fourphonon import four_phonon_sums
-        fp, kw = four_phonon_sums(an, four_phonon)
-        four = dict(calculator=fp, sums=dict(kw, sample=four_phonon_sample, seed=four_phonon_seed),
+        sums = four_phonon_sums(an, four_phonon)
+        four = dict(calculator=sums.calculator, sums=dict(sums.keywords, sample=four_phonon_sample,
+                                                          seed=four_phonon_seed),
                     scattering_in=bool(four_phonon_scattering_in))
     options = dict(columns=gps, rotations=rotations, weights=weights, scattering_in=scattering_in,
                    average=average_degenerate, diagonal=diagonal, four=four)
@@ -397,7 +396,7 @@ def collision_matrix(an: AnharmonicCalculator, reducible: bool = False, scatteri
 
 # -- the solution ------------------------------------------------------------------------------------
 def solve_lbte(cm: CollisionMatrix, velocities, heat_capacities, volume: float, n_points: int,
-               pinv_cutoff: float = PINV_CUTOFF) -> dict:
+               pinv_cutoff: float = PINV_CUTOFF) -> LBTESolution:
     """kappa from the collision matrix: b = w sqrt(C) v, phi = Omega^+ b, kappa = sum b (x) phi / (4 pi N V).
 
     Parameters
@@ -415,9 +414,10 @@ def solve_lbte(cm: CollisionMatrix, velocities, heat_capacities, volume: float, 
 
     Returns
     -------
-    dict: ``kappa`` (nt, 3, 3) W/(m K); ``mode_kappa`` (nt, n_q, 3n, 3, 3) W/(m K), each mode's share (the star of an
-    irreducible point included; the sum is kappa); ``eigenvalues`` (nt, M) THz, ascending; ``n_dropped`` (nt,)
-    the number of eigenvalues left out.
+    LBTESolution: ``kappa`` (nt, 3, 3) W/(m K); ``mode_kappa`` (nt, n_q, 3n, 3, 3) W/(m K), each mode's share (the
+    star of an irreducible point included; the sum is kappa); ``eigenvalues`` (nt, M) THz, ascending; ``n_dropped``
+    (nt,) the number of eigenvalues left out. (``result["kappa"]`` of the former dict works one release, with a
+    DeprecationWarning.)
     """
     import scipy.linalg
     v = np.asarray(velocities, dtype=float)
@@ -444,20 +444,22 @@ def solve_lbte(cm: CollisionMatrix, velocities, heat_capacities, volume: float, 
         t = np.einsum("oab,qsb,qsc,odc->qsad", R, b, phi, R, optimize=True)
         mode[k] = 0.5 * (t + t.swapaxes(-1, -2))
     mode *= KAPPA_UNIT / (4 * np.pi * n_points * volume)
-    return dict(kappa=mode.sum(axis=(1, 2)), mode_kappa=mode, eigenvalues=eig, n_dropped=dropped)
+    return LBTESolution(kappa=mode.sum(axis=(1, 2)), mode_kappa=mode, eigenvalues=eig, n_dropped=dropped)
 
 
 def lbte_conductivity(an: AnharmonicCalculator, reducible: bool = False, pinv_cutoff: float = PINV_CUTOFF,
                       scattering_in: bool = True, average_degenerate: bool = True,
                       four_phonon: float | str | None = None, four_phonon_sample=None,
-                      four_phonon_seed: int | None = None, four_phonon_scattering_in: bool = True) -> dict:
+                      four_phonon_seed: int | None = None,
+                      four_phonon_scattering_in: bool = True) -> LBTEConductivity:
     """The LBTE thermal conductivity of ``an``'s mesh and temperatures, with the RTA alongside.
 
     Parameters are those of :func:`collision_matrix` and :func:`solve_lbte`.
 
     Returns
     -------
-    dict on the irreducible points (the reducible form's modes summed over each star onto its irreducible point):
+    LBTEConductivity on the irreducible points (the reducible form's modes summed over each star onto its irreducible
+    point; ``result["kappa"]`` of the former dict works one release, with a DeprecationWarning):
     ``kappa`` (nt, 3, 3) and ``mode_kappa`` (nt, n_irr, 3n, 3, 3) W/(m K); ``kappa_rta``, ``mode_kappa_rta`` the same
     in the relaxation-time approximation from the same Gamma; ``gamma`` (nt, n_irr, 3n) THz (isotope and
     four-phonon scattering included), ``gamma_isotope`` (n_irr, 3n) THz or None and ``gamma_four_phonon``
@@ -471,19 +473,20 @@ def lbte_conductivity(an: AnharmonicCalculator, reducible: bool = False, pinv_cu
                           four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed,
                           four_phonon_scattering_in=four_phonon_scattering_in)
     gps = cm.grid_points
-    C, v = an.transport(gps)
+    tr = an.transport(gps)
+    C, v = tr.heat_capacity, tr.group_velocity
     sol = solve_lbte(cm, v, C, an.force_constants.primitive.volume, grid.n_points, pinv_cutoff)
     irr = grid.irreducible
     pos = np.searchsorted(gps, irr)                                       # the irreducible points among the rows
+    mode = sol.mode_kappa
     if reducible:                                                         # every point's share onto its star's
-        mode = np.zeros((len(an.temperatures), len(irr)) + sol["mode_kappa"].shape[2:])
-        np.add.at(mode, (slice(None), grid.irreducible_of[gps]), sol["mode_kappa"])
-        sol["mode_kappa"] = mode
+        mode = np.zeros((len(an.temperatures), len(irr)) + sol.mode_kappa.shape[2:])
+        np.add.at(mode, (slice(None), grid.irreducible_of[gps]), sol.mode_kappa)
     gamma = cm.gamma[:, pos]
     iso = None if cm.gamma_isotope is None else cm.gamma_isotope[..., pos, :]
     four = None if cm.gamma_four_phonon is None else cm.gamma_four_phonon[:, pos]
     v, C = v[pos], C[:, pos]
-    k_rta, m_rta = an.kappa_rta(C, v, lifetimes(gamma), irr)
-    return dict(kappa=sol["kappa"], mode_kappa=sol["mode_kappa"], kappa_rta=k_rta, mode_kappa_rta=m_rta,
-                gamma=gamma, gamma_isotope=iso, gamma_four_phonon=four, heat_capacity=C, group_velocity=v, grid_points=irr,
-                eigenvalues=sol["eigenvalues"], n_dropped=sol["n_dropped"])
+    rta = an.kappa_rta(C, v, lifetimes(gamma), irr)
+    return LBTEConductivity(kappa=sol.kappa, mode_kappa=mode, kappa_rta=rta.kappa, mode_kappa_rta=rta.mode_kappa,
+                            gamma=gamma, gamma_isotope=iso, gamma_four_phonon=four, heat_capacity=C, group_velocity=v,
+                            grid_points=irr, eigenvalues=sol.eigenvalues, n_dropped=sol.n_dropped)

@@ -133,11 +133,11 @@ class WangNAC:
     def prepare(self, dm) -> None:
         """The Wigner-Seitz weights per lattice vector and pair of primitive atoms, (n*n, nR)."""
         ridx, kk, _, kp, _, nR = dm.pairs
-        n = dm.fc.n_prim
+        n = dm.force_constants.n_prim
         count = np.zeros((nR, n, n))
         np.add.at(count, (ridx, kk, kp), dm.weights)
         self._countT = np.ascontiguousarray(count.reshape(nR, n * n).T)
-        self.n_cells = dm.fc.smap.n_cells
+        self.n_cells = dm.force_constants.smap.n_cells
 
     def term(self, dm, qs: np.ndarray, dirs) -> np.ndarray:
         """f (q.Z_k)(q.Z_k')^T / (q.eps.q) / N_c interpolated as the supercell constants are, (nq, n, 3, n, 3)."""

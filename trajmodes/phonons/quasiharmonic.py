@@ -201,7 +201,8 @@ class QuasiHarmonic(FreeEnergyMinimum):
         if qpoints is None:
             qpoints, gamma = self.qpoints, is_gamma(self.qpoints)
         if derivatives:
-            D, dDe, dDu = pot.dynamical_matrices(crystal, qpoints, derivatives=True)
+            dm = pot.dynamical_matrices(crystal, qpoints, derivatives=True)
+            D, dDe, dDu = dm.matrices, dm.strain_derivatives, dm.internal_derivatives
         else:
             D = pot.dynamical_matrices(crystal, qpoints)
         lam, vec = np.linalg.eigh(D)
@@ -273,11 +274,8 @@ class QuasiHarmonic(FreeEnergyMinimum):
     def _local(self, crystal: Crystal, T: float, pressure: float, hessian: bool = True):
         """G, its gradient (6 + 3n), the static Hessian, d(gradient)/dT and the vibrational thermodynamics at the
         geometry ``crystal``, in its own local coordinates."""
-        if hessian:
-            E, gs, Hs = self.potential.static_derivatives(crystal, order=2)
-        else:
-            E, gs = self.potential.static_derivatives(crystal, order=1)[:2]
-            Hs = None
+        static = self.potential.static_derivatives(crystal, order=2 if hessian else 1)
+        E, gs, Hs = static.energy, static.gradient, static.hessian
         R, perm, q, w, gamma = self._symmetry(crystal)
         nu, dlam = self._phonons(crystal, True, q, gamma)
         d, dT = self._vib_weights(nu, T, w)
@@ -357,7 +355,8 @@ class QuasiHarmonic(FreeEnergyMinimum):
             former tuple ``(nu, gamma)`` works one release with a DeprecationWarning.
         """
         cr = deformed(self.crystal, strain, internal)
-        D, dDe, _ = self.potential.dynamical_matrices(cr, self.qpoints, derivatives=True)
+        dm = self.potential.dynamical_matrices(cr, self.qpoints, derivatives=True)
+        D, dDe = dm.matrices, dm.strain_derivatives
         lam, vec = np.linalg.eigh(D)
         dV = (dDe[0] + dDe[1] + dDe[2]) / 3.0                       # d D / d ln V, hydrostatic
         M = np.einsum("qis,qij,qjt->qst", vec.conj(), dV, vec, optimize=True)

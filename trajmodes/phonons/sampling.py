@@ -32,12 +32,42 @@ Units: displacements and positions A, velocities A/ps, frequencies THz (ordinary
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from trajmodes.errors import DeprecatedItemAccess
 from trajmodes.phonons.statistics import check_occupation
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV, THZ, THZ_EV
 
-__all__ = ["supercell_modes", "canonical_configurations", "mode_configurations", "nonanalytic_supercell_term"]
+__all__ = ["supercell_modes", "SupercellModes", "canonical_configurations", "mode_configurations",
+           "nonanalytic_supercell_term"]
+
+
+@dataclass(frozen=True)
+class SupercellModes(DeprecatedItemAccess):
+    """The supercell's own (Gamma-point) normal modes (:func:`supercell_modes`). It was a dict: item access
+    (``modes["frequencies"]``) works one release with a DeprecationWarning.
+
+    Attributes
+    ----------
+    eigenvalues : ndarray (3N,)
+        omega^2 of the mass-weighted dynamical matrix, eV/(Angstrom^2 amu), ascending.
+    frequencies : ndarray (3N,)
+        THz (ordinary); the three translations exactly 0, imaginary modes negative.
+    eigenvectors : ndarray (3N, 3N)
+        Mass-weighted, orthonormal, one mode per column (rows 3 i + a: supercell atom i, Cartesian a).
+    translations : ndarray of bool (3N,)
+        The three modes taken for the translations (the eigenvalues smallest in magnitude).
+    masses : ndarray (N,)
+        amu.
+    """
+
+    eigenvalues: np.ndarray
+    frequencies: np.ndarray
+    eigenvectors: np.ndarray
+    translations: np.ndarray
+    masses: np.ndarray
 
 
 def nonanalytic_supercell_term(force_constants, q_direction) -> np.ndarray:
@@ -57,7 +87,8 @@ def nonanalytic_supercell_term(force_constants, q_direction) -> np.ndarray:
     return scale * np.outer(qz, qz)
 
 
-def supercell_modes(force_constants, masses=None, allow_imaginary: bool = False, q_direction=None) -> dict:
+def supercell_modes(force_constants, masses=None, allow_imaginary: bool = False,
+                    q_direction=None) -> SupercellModes:
     """The supercell's own (Gamma-point) normal modes.
 
     Parameters
@@ -75,10 +106,11 @@ def supercell_modes(force_constants, masses=None, allow_imaginary: bool = False,
 
     Returns
     -------
-    dict
+    SupercellModes
         ``eigenvalues`` (3N,) omega^2 in eV/(A^2 amu) (ascending), ``frequencies`` (3N,) THz (the three translations
         exactly 0, imaginary modes negative), ``eigenvectors`` (3N, 3N) mass-weighted, columns; ``translations`` (3N,)
-        bool; ``masses`` (N,) amu.
+        bool; ``masses`` (N,) amu. (It was a dict with these keys: item access works one release, with a
+        DeprecationWarning.)
     """
     n = force_constants.n_atoms
     m = np.asarray(force_constants.supercell.masses if masses is None else masses, dtype=float).reshape(-1)
@@ -103,7 +135,7 @@ def supercell_modes(force_constants, masses=None, allow_imaginary: bool = False,
                          f"zero (lowest {freqs[bad].min():.4g} THz): a harmonic crystal with these force constants is "
                          "unstable, so it has no canonical distribution (check the fit's cutoff, or the acoustic sum "
                          "rule)")
-    return dict(eigenvalues=lam, frequencies=freqs, eigenvectors=vec, translations=trans, masses=m)
+    return SupercellModes(eigenvalues=lam, frequencies=freqs, eigenvectors=vec, translations=trans, masses=m)
 
 
 def _mode_energies(freqs, temperature, occupation):
@@ -160,9 +192,9 @@ def canonical_configurations(force_constants, temperature: float, n_samples: int
         raise ValueError(f"{n_samples} samples of {n} atoms need {size / 1e9:.2f} GB (limit max_bytes="
                          f"{max_bytes / 1e9:.2f} GB): draw them in batches")
     modes = supercell_modes(force_constants, masses, q_direction=q_direction)
-    keep = ~modes["translations"]
-    lam, vec, m = modes["eigenvalues"][keep], modes["eigenvectors"][:, keep], modes["masses"]
-    energy = _mode_energies(modes["frequencies"][keep], T, occupation)             # eV per mode
+    keep = ~modes.translations
+    lam, vec, m = modes.eigenvalues[keep], modes.eigenvectors[:, keep], modes.masses
+    energy = _mode_energies(modes.frequencies[keep], T, occupation)             # eV per mode
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     xi = rng.standard_normal((2, n_samples, len(lam)))
     q = xi[0] * np.sqrt(energy / lam)                                     # A sqrt(amu)
@@ -179,7 +211,7 @@ def canonical_configurations(force_constants, temperature: float, n_samples: int
         dict(displacements=(dims, u, {"units": "Angstrom", "long_name": "displacement from the reference"}),
              positions=(dims, x0 + u, {"units": "Angstrom", "long_name": "reference positions plus displacements"}),
              velocities=(dims, v, {"units": "Angstrom/ps"}),
-             frequency=(("mode",), modes["frequencies"][keep], {"units": "THz",
+             frequency=(("mode",), modes.frequencies[keep], {"units": "THz",
                                                                  "long_name": "supercell (Gamma) mode frequency"})),
         coords=dict(cartesian=["x", "y", "z"]),
         attrs=dict(temperature=T, occupation=occupation, n_modes=int(keep.sum()), n_atoms=n,
@@ -213,9 +245,9 @@ def mode_configurations(force_constants, temperature: float, occupation: str = "
         raise ValueError(f"the temperature must be positive (K), not {temperature!r}")
     n = force_constants.n_atoms
     modes = supercell_modes(force_constants, masses, q_direction=q_direction)
-    keep = ~modes["translations"]
-    lam, vec, m = modes["eigenvalues"][keep], modes["eigenvectors"][:, keep], modes["masses"]
-    amp = np.sqrt(_mode_energies(modes["frequencies"][keep], T, occupation) / lam)        # A sqrt(amu)
+    keep = ~modes.translations
+    lam, vec, m = modes.eigenvalues[keep], modes.eigenvectors[:, keep], modes.masses
+    amp = np.sqrt(_mode_energies(modes.frequencies[keep], T, occupation) / lam)        # A sqrt(amu)
     w = 1.0 / np.sqrt(np.repeat(m, 3))
     shape = (len(lam), 1, n, 3)
     u = ((vec * amp).T * w).reshape(shape) * np.array([1.0, -1.0])[None, :, None, None]
@@ -230,7 +262,7 @@ def mode_configurations(force_constants, temperature: float, occupation: str = "
         dict(displacements=(dims, u, {"units": "Angstrom"}),
              positions=(dims, x0 + u, {"units": "Angstrom"}),
              velocities=(dims, v, {"units": "Angstrom/ps"}),
-             frequency=(("mode",), modes["frequencies"][keep], {"units": "THz"}),
+             frequency=(("mode",), modes.frequencies[keep], {"units": "THz"}),
              amplitude=(("mode",), amp, {"units": "Angstrom amu^1/2"})),
         coords=dict(sign=[1, -1], cartesian=["x", "y", "z"]),
         attrs=dict(temperature=T, occupation=occupation, n_modes=int(keep.sum()), n_atoms=n,

@@ -104,7 +104,7 @@ class SelfConsistentPhonons:
             raise ValueError("the engine's reference positions are not the initial force constants' supercell")
         rng = np.random.default_rng(self.seed)
         fc = initial
-        nu = supercell_modes(fc)["frequencies"]
+        nu = supercell_modes(fc).frequencies
         rows, est, converged = [], None, False
         for it in range(self.max_iter):
             n = int(min(self.max_samples, round(self.n_samples * self.growth ** it)))
@@ -121,14 +121,14 @@ class SelfConsistentPhonons:
                 mixed = self.mixing * new.full() + (1.0 - self.mixing) * fc.full()
                 new = ForceConstants(mixed, new.supercell, new.primitive, smap=new.smap, p2s=new.p2s)
             modes = supercell_modes(new, allow_imaginary=True)
-            nu_new = modes["frequencies"]
+            nu_new = modes.frequencies
             change = float(np.abs(nu_new - nu).max())
             msd = float((conf["displacements"].values ** 2).sum(-1).mean())
             rows.append((n, change, nu_new, msd))
             if progress is not None:
                 progress(f"iteration {it + 1}: {n} configurations, largest frequency change {change:.4f} THz, "
                          f"<u^2> {msd:.5f} A^2")
-            if (nu_new[~modes["translations"]] <= 0).any():
+            if (nu_new[~modes.translations] <= 0).any():
                 raise ValueError(f"iteration {it + 1} gave imaginary modes: the sampled crystal is unstable at "
                                  f"{self.temperature:g} K with these constants (try mixing < 1, more samples, or "
                                  "a longer cutoff)")

@@ -235,7 +235,7 @@ def delta_weights(an, smearing) -> DeltaWeights:
                              "give a Gaussian smearing (smearing=sigma in THz)")
         if smearing == ADAPTIVE:
             irr = an.grid.irreducible
-            v, _ = an.transport_velocities(irr)
+            v = an.transport_velocities(irr).group_velocity
             variances = adaptive_variances(v, an.grid.microzone(reciprocal), an.grid.weights,
                                            an.frequencies[irr] <= an.interaction.cutoff_frequency)
             variances = variances[an.grid.irreducible_of]

@@ -113,7 +113,7 @@ def tdep2023_variances(an) -> tuple[np.ndarray, np.ndarray]:
     from trajmodes.phonons.anharmonic_free_energy import tdep_band_widths
     grid, prim = an.grid, an.force_constants.primitive
     irr = grid.irreducible
-    v, _ = an.transport_velocities(irr)                                                  # (n_irr, 3n, 3)
+    v = an.transport_velocities(irr).group_velocity                                      # (n_irr, 3n, 3)
     d = tdep_band_widths(an.frequencies[irr])
     s = tdep2023_sigmas(v, d, prim.volume, grid.n_points)[grid.irreducible_of]
     # the operations of the mesh (time reversal included) in Cartesian form, B W B^-1 with W on reduced q and B the

@@ -29,7 +29,7 @@ def group_velocities(dm: DynamicalMatrix, qpoints, degeneracy_tol: float = 1e-4,
         out[s:s + len(w)] = degenerate_velocities(frequencies_from_eigenvalues(w), e, dD, d, degeneracy_tol,
                                                   cutoff_frequency)
     if operations is not None:
-        out = symmetrize_velocities(out, q, operations, dm.fc.primitive.reciprocal_cell)
+        out = symmetrize_velocities(out, q, operations, dm.force_constants.primitive.reciprocal_cell)
     return out
 
 

@@ -33,20 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedItemAccess, DeprecatedUnpacking
+from trajmodes.errors import DeprecatedItemAccess
 from trajmodes.io.eam_files import read_funcfl, read_setfl
 from trajmodes.lattice.geometry import pairs_within
+from trajmodes.potentials.terms import EnergyForces          # its home (every potential's energy_forces)
 
 __all__ = ["EAM", "interpolate", "evaluate_spline", "pair_hessian", "EnergyForces", "ForceConstantParts"]
-
-
-@dataclass(frozen=True)
-class EnergyForces(DeprecatedUnpacking):
-    """The ``energy`` (float, eV) and ``forces`` ((N, 3), eV/Angstrom) of one configuration
-    (:meth:`EAM.energy_forces`)."""
-
-    energy: float
-    forces: np.ndarray
 
 
 @dataclass(frozen=True)

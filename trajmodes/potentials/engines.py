@@ -343,12 +343,12 @@ class PotentialEngine(ForceEngine):
         self.potential = potential
 
     def _evaluate(self, positions, cell):
-        from trajmodes.potentials.terms import ShortRangePotential
+        from trajmodes.potentials.terms import EnergyForces, ShortRangePotential
         if isinstance(self.potential, ShortRangePotential):
             from trajmodes.lattice.crystal import Crystal
-            return self.potential.energy_forces(Crystal(cell, positions, self.species, masses=self.masses))
-        from trajmodes.potentials.eam import EnergyForces
-        r = self.potential.energy_forces(cell, positions, self.species)
+            r = self.potential.energy_forces(Crystal(cell, positions, self.species, masses=self.masses))
+        else:
+            r = self.potential.energy_forces(cell, positions, self.species)
         return (r.energy, r.forces) if isinstance(r, EnergyForces) else r
 
 

@@ -18,12 +18,16 @@ vector becomes d_l = F (d_l^0 + u_{atom l} - u_{atom 0}) and d d_l / d e_I = E_I
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from trajmodes.errors import DeprecatedUnpacking
 from trajmodes.lattice.strain import STRAIN_BASIS
 
 __all__ = ["STRAIN_BASIS", "slot_matrix", "slot_gradients", "slot_hessians", "slot_thirds", "total_energy",
-           "atom_gradients", "virial", "hessian_rows", "third_rows", "static_derivatives", "DynamicalBlocks"]
+           "atom_gradients", "virial", "hessian_rows", "third_rows", "static_derivatives", "StaticDerivatives",
+           "DynamicalBlocks"]
 
 
 # ----------------------------------------------------------------------------------- slots
@@ -148,19 +152,45 @@ def _row_map(rows, n_atoms: int):
     return row_of, len(rows)
 
 
-def static_derivatives(terms, n_atoms: int, order: int = 2):
+@dataclass(frozen=True)
+class StaticDerivatives(DeprecatedUnpacking):
+    """The static energy per cell and its derivatives with respect to the Voigt strains e (6) and the internal
+    displacements u (3 n, atom-major), at e = 0, u = 0 (:func:`static_derivatives`,
+    :meth:`ShortRangePotential.static_derivatives <trajmodes.potentials.terms.ShortRangePotential.static_derivatives>`).
+    Unpacking it as the former tuple ``(energy, gradient, hessian)`` works one release with a DeprecationWarning;
+    without a Hessian (``order=1``) the former tuple was ``(energy, gradient)``, and so is the unpacking.
+
+    Attributes
+    ----------
+    energy : float
+        eV per cell.
+    gradient : ndarray, shape (6 + 3 n,)
+        dE/de (eV; = V sigma in Voigt order) then dE/du (eV/Angstrom; = minus the forces).
+    hessian : ndarray, shape (6 + 3 n, 6 + 3 n), or None
+        d2E/de de (eV), d2E/de du (eV/Angstrom), d2E/du du (eV/Angstrom^2; the q = 0 force constants summed over
+        images); None with ``order=1``.
+    """
+
+    energy: float
+    gradient: np.ndarray
+    hessian: np.ndarray | None = None
+
+    def _unpacked_fields(self) -> list[str]:
+        """The former tuple: ``(energy, gradient)`` without a Hessian."""
+        return ["energy", "gradient"] + ([] if self.hessian is None else ["hessian"])
+
+
+def static_derivatives(terms, n_atoms: int, order: int = 2) -> StaticDerivatives:
     """Energy per cell and its derivatives with respect to the Voigt strains e (6) and the internal displacements u
     (3 n_atoms, atom-major), at e = 0, u = 0 (Taylor et al. 1999, eqs. 31-39, for m-body terms).
 
     Returns
     -------
-    energy : float
-        eV per cell.
-    gradient : ndarray, shape (6 + 3 n_atoms,)
-        (dE/de, dE/du) in eV and eV/A.
-    hessian : ndarray, shape (6 + 3 n_atoms, 6 + 3 n_atoms)
-        Only for ``order=2``: blocks ee (eV), eu (eV/A), uu (eV/A^2). With d linear in the strain,
-        d2E/de_I de_J = sum (E_I d) H (E_J d) and d2E/de_I du = sum [(E_I d) H C^T + E_I g_slot].
+    StaticDerivatives
+        ``energy`` (eV per cell); ``gradient`` (6 + 3 n_atoms,): (dE/de, dE/du) in eV and eV/A; ``hessian``
+        (6 + 3 n_atoms, 6 + 3 n_atoms), only for ``order=2`` (None otherwise): blocks ee (eV), eu (eV/A),
+        uu (eV/A^2). With d linear in the strain, d2E/de_I de_J = sum (E_I d) H (E_J d) and
+        d2E/de_I du = sum [(E_I d) H C^T + E_I g_slot].
     """
     n = n_atoms
     grad = np.zeros(6 + 3 * n)
@@ -168,7 +198,7 @@ def static_derivatives(terms, n_atoms: int, order: int = 2):
     grad[6:] = atom_gradients(terms, n).reshape(-1)
     energy = total_energy(terms)
     if order < 2:
-        return energy, grad
+        return StaticDerivatives(energy=energy, gradient=grad)
     hess = np.zeros((6 + 3 * n, 6 + 3 * n))
     eu = np.zeros((6, n, 3))
     uu = np.zeros((n * n, 9))
@@ -189,7 +219,7 @@ def static_derivatives(terms, n_atoms: int, order: int = 2):
     hess[:6, 6:] = eu.reshape(6, 3 * n)
     hess[6:, :6] = hess[:6, 6:].T
     hess[6:, 6:] = uu.reshape(n, n, 3, 3).transpose(0, 2, 1, 3).reshape(3 * n, 3 * n)
-    return energy, grad, hess
+    return StaticDerivatives(energy=energy, gradient=grad, hessian=hess)
 
 
 # ----------------------------------------------------------------------------------- dynamical matrices

@@ -18,9 +18,13 @@ once with weight 1. The derivatives with respect to d follow from phi', phi'', p
 for the pair lattice sums). Every lattice sum (energy, forces, stress, force constants, static strain derivatives,
 dynamical matrices and their derivatives) is inherited from
 :class:`~trajmodes.potentials.terms.ShortRangePotential`.
+
+:func:`load_potential` reads a potential as ``trajmodes qha`` names it: ``STYLE:p1,p2,...,cutoff`` of one of these
+styles, or a LAMMPS Stillinger-Weber file.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -29,7 +33,7 @@ from trajmodes.lattice.geometry import comes_after, pairs_within
 from trajmodes.potentials.jets import distance, fill_terms
 from trajmodes.potentials.terms import ShortRangePotential, Terms
 
-__all__ = ["PairPotential", "LennardJones", "Morse", "Buckingham"]
+__all__ = ["PairPotential", "LennardJones", "Morse", "Buckingham", "load_potential"]
 
 #: the key that gives parameters to every species pair
 ANY = ("*", "*")
@@ -306,3 +310,34 @@ class Buckingham(PairPotential):
         if order >= 3:
             out.append(-x / rho ** 3 + 336.0 * C * r6 / r ** 3)
         return out
+
+
+#: pair styles :func:`load_potential` (``trajmodes qha``) reads as STYLE:p1,p2,...,cutoff (LAMMPS's pair_coeff order)
+PAIR_STYLES = {"lj/cut": (LennardJones, ("epsilon", "sigma")), "morse": (Morse, ("D0", "alpha", "r0")),
+               "buck": (Buckingham, ("A", "rho", "C"))}
+
+
+def load_potential(spec: str, elements=None):
+    """A pair or three-body potential from a LAMMPS Stillinger-Weber file (``*.sw``; ``elements`` in the order of
+    the crystal's species, default every element of the file) or a one-species pair potential written
+    ``STYLE:p1,p2,...,cutoff`` with LAMMPS's ``pair_coeff`` parameters in metal units: ``lj/cut:epsilon,sigma,cutoff``,
+    ``morse:D0,alpha,r0,cutoff``, ``buck:A,rho,C,cutoff``."""
+    style, sep, params = str(spec).partition(":")
+    if sep and style in PAIR_STYLES:
+        cls, names = PAIR_STYLES[style]
+        try:
+            values = [float(v) for v in params.split(",")]
+        except ValueError:
+            values = []
+        if len(values) != len(names) + 1:
+            raise ValueError(f"{spec!r}: {style} takes {', '.join(names)}, cutoff (metal units), e.g. "
+                             f"{style}:{','.join('P' for _ in names)},8.0")
+        return cls(*values[:-1], cutoff=values[-1])
+    if not os.path.exists(spec):
+        raise FileNotFoundError(f"{spec}: no such potential file (give a LAMMPS .sw file, or a pair potential as "
+                                f"{' or '.join(k + ':...' for k in PAIR_STYLES)})")
+    if spec.endswith(".sw"):
+        from trajmodes.potentials.threebody import StillingerWeber
+        return StillingerWeber.from_lammps(spec, elements)
+    raise ValueError(f"{spec}: not a potential trajmodes can differentiate to third order (LAMMPS .sw files, "
+                     f"{', '.join(PAIR_STYLES)} pair potentials)")

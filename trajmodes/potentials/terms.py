@@ -15,10 +15,53 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trajmodes.errors import DeprecatedUnpacking
 from trajmodes.potentials import lattice_sums as ls
+from trajmodes.potentials.lattice_sums import StaticDerivatives
 from trajmodes.lattice.symmetry import SYMPREC
 
-__all__ = ["Terms", "ShortRangePotential"]
+__all__ = ["Terms", "ShortRangePotential", "EnergyForces", "DynamicalMatrices", "StaticDerivatives"]
+
+
+@dataclass(frozen=True)
+class EnergyForces(DeprecatedUnpacking):
+    """The static energy and the forces of one configuration: what every potential's ``energy_forces`` returns
+    (:meth:`ShortRangePotential.energy_forces`, :meth:`trajmodes.potentials.eam.EAM.energy_forces`). Unpacking it as
+    the former tuple ``(energy, forces)`` works one release with a DeprecationWarning.
+
+    Attributes
+    ----------
+    energy : float
+        eV per cell (per supercell for a supercell).
+    forces : ndarray, shape (N, 3)
+        eV/Angstrom, atoms in the order of the configuration.
+    """
+
+    energy: float
+    forces: np.ndarray
+
+
+@dataclass(frozen=True)
+class DynamicalMatrices(DeprecatedUnpacking):
+    """Dynamical matrices at a set of q with their derivatives with respect to the external (Voigt strain) and
+    internal coordinates (:meth:`ShortRangePotential.dynamical_matrices` with ``derivatives=True``). Unpacking it as
+    the former tuple ``(D, dD_de, dD_du)`` works one release with a DeprecationWarning. The three are views of one
+    q-major array (nq, 1 + 6 + 3 n, 3 n, 3 n).
+
+    Attributes
+    ----------
+    matrices : ndarray, complex, shape (nq, 3 n, 3 n)
+        D(q), eV/(Angstrom^2 amu); rows and columns 3 k + a (atom k of the cell, Cartesian a).
+    strain_derivatives : ndarray, complex, shape (6, nq, 3 n, 3 n)
+        dD/de for the 6 Voigt strains e = (e_xx, e_yy, e_zz, 2 e_yz, 2 e_xz, 2 e_xy) at fixed reduced q,
+        eV/(Angstrom^2 amu) per unit strain.
+    internal_derivatives : ndarray, complex, shape (3 n, nq, 3 n, 3 n)
+        dD/du for the internal displacement of atom k along Cartesian c (index 3 k + c), eV/(Angstrom^3 amu).
+    """
+
+    matrices: np.ndarray
+    strain_derivatives: np.ndarray
+    internal_derivatives: np.ndarray
 
 
 @dataclass
@@ -124,10 +167,12 @@ class ShortRangePotential:
         return terms
 
     # -- static lattice sums -----------------------------------------------------------------
-    def energy_forces(self, crystal) -> tuple[float, np.ndarray]:
-        """Static energy (eV per cell) and forces (n_atoms, 3) in eV/A of the periodic ``crystal``."""
+    def energy_forces(self, crystal) -> EnergyForces:
+        """Static energy and forces of the periodic ``crystal``: :class:`EnergyForces` with ``energy`` (eV per cell)
+        and ``forces`` (n_atoms, 3) in eV/A (unpacking it as the former tuple ``(energy, forces)`` works one release
+        with a DeprecationWarning)."""
         terms = self._terms(crystal, 1)
-        return ls.total_energy(terms), -ls.atom_gradients(terms, crystal.n_atoms)
+        return EnergyForces(energy=ls.total_energy(terms), forces=-ls.atom_gradients(terms, crystal.n_atoms))
 
     def energy(self, crystal) -> float:
         """Static energy per cell, eV."""
@@ -144,7 +189,7 @@ class ShortRangePotential:
         """
         return ls.virial(self._terms(crystal, 1)) / crystal.volume
 
-    def static_derivatives(self, crystal, order: int = 2):
+    def static_derivatives(self, crystal, order: int = 2) -> StaticDerivatives:
         """Static energy per cell and its derivatives with respect to the external and internal strains
         (M. B. Taylor, N. L. Allan, J. A. O. Bruno and G. D. Barrera, Phys. Rev. B 59, 353 (1999), eqs. 31-39).
 
@@ -160,13 +205,12 @@ class ShortRangePotential:
 
         Returns
         -------
-        energy : float
-            eV per cell.
-        gradient : ndarray, shape (6 + 3 n,)
-            dE/de (eV; = V sigma in Voigt order) then dE/du (eV/A; = minus the forces).
-        hessian : ndarray, shape (6 + 3 n, 6 + 3 n)
-            With ``order=2``: d2E/de de (eV), d2E/de du (eV/A), d2E/du du (eV/A^2; the q = 0 force constants
-            summed over images).
+        StaticDerivatives
+            :class:`~trajmodes.potentials.lattice_sums.StaticDerivatives`: ``energy`` (eV per cell); ``gradient``
+            (6 + 3 n,): dE/de (eV; = V sigma in Voigt order) then dE/du (eV/A; = minus the forces); ``hessian``
+            (6 + 3 n, 6 + 3 n), with ``order=2`` (None with ``order=1``): d2E/de de (eV), d2E/de du (eV/A),
+            d2E/du du (eV/A^2; the q = 0 force constants summed over images). (It was the tuple
+            ``(energy, gradient[, hessian])``: unpacking it works one release, with a DeprecationWarning.)
         """
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, not {order!r}")
@@ -205,7 +249,7 @@ class ShortRangePotential:
         return ForceConstants(fc2, supercell, probe.primitive, fc3=fc3, **kwargs)
 
     # -- dynamical matrices at any q -----------------------------------------------------------
-    def dynamical_matrices(self, crystal, qpoints, derivatives: bool = False):
+    def dynamical_matrices(self, crystal, qpoints, derivatives: bool = False) -> np.ndarray | DynamicalMatrices:
         """Dynamical matrices of the crystal by exact lattice sums (no supercell), at any q.
 
         D_kk'(q) = sum over the terms' atom pairs (k in slot s, k' in slot s') of d2E/dx_s dx_s'
@@ -232,12 +276,11 @@ class ShortRangePotential:
 
         Returns
         -------
-        D : ndarray, complex, shape (nq, 3 n, 3 n)
-            eV/(A^2 amu); rows 3 k + a.
-        dD_de : ndarray, complex, shape (6, nq, 3 n, 3 n)
-            With ``derivatives``: per unit strain.
-        dD_du : ndarray, complex, shape (3 n, nq, 3 n, 3 n)
-            With ``derivatives``: per Angstrom.
+        ndarray, complex, shape (nq, 3 n, 3 n), or DynamicalMatrices
+            Without ``derivatives``: D(q) in eV/(A^2 amu), rows 3 k + a. With ``derivatives``:
+            :class:`DynamicalMatrices`, ``matrices`` D (nq, 3 n, 3 n), ``strain_derivatives`` dD/de
+            (6, nq, 3 n, 3 n) per unit strain and ``internal_derivatives`` dD/du (3 n, nq, 3 n, 3 n) per Angstrom
+            (unpacking it as the former tuple ``(D, dD_de, dD_du)`` works one release with a DeprecationWarning).
 
         With ``derivatives`` the three are views of one q-major array (nq, 1 + 6 + 3 n, 3 n, 3 n), which a single
         matrix product of the phases exp(i 2 pi q.T) over the distinct translations T with the summed blocks fills
@@ -250,4 +293,4 @@ class ShortRangePotential:
         out = blocks.at(q.reshape(-1, 3))
         if not derivatives:
             return out[0]
-        return out[0], out[1:7], out[7:]
+        return DynamicalMatrices(matrices=out[0], strain_derivatives=out[1:7], internal_derivatives=out[7:])

@@ -60,11 +60,11 @@ class Series(ShiftSplit):
         """A series of its :attr:`dataset` alone (written by :meth:`to_netcdf`): the dataset, the interpolation and
         the shift split, without the fits. A file of an earlier version has its dimensions renamed
         (``cell`` (run, row, xyz) -> (run, cell_vector, cartesian), ``reference_fractional`` (atom, xyz) ->
-        (atom, reduced))."""
+        (atom, reduced)) and the runs' names ``label`` -> ``name``."""
         return cls([], None, None, dataset=_renamed_dimensions(dataset))
 
     # -- building ---------------------------------------------------------------------------------
-    def _build(self, fits, T, labels, qpoints, qlabels, path, npoints, mesh, occupation, target_error, cubic_mesh):
+    def _build(self, fits, T, names, qpoints, qlabels, path, npoints, mesh, occupation, target_error, cubic_mesh):
         import xarray as xr
         from trajmodes.lattice import paths
         from trajmodes.phonons.harmonic import Phonons
@@ -189,24 +189,24 @@ class Series(ShiftSplit):
                     continue
                 F_err = data["free_energy" + suffix + "_err"][1] if boot else np.zeros(len(T))
                 th = thermodynamics(T, data["volume"][1], data["free_energy" + suffix][1], F_err, reference)
-                data["entropy" + suffix] = ("run", th["S"], {"units": ev_k, "long_name": f"S = -dF/dT of {of} "
+                data["entropy" + suffix] = ("run", th.entropy, {"units": ev_k, "long_name": f"S = -dF/dT of {of} "
                                             "along the runs of this volume group (about the harmonic crystal of "
                                             "its lowest-temperature run), per primitive cell"})
-                data["heat_capacity" + suffix] = ("run", th["C"], {"units": ev_k, "long_name": f"C = -T d2F/dT2 of "
-                                                  f"{of} along the runs of this volume group (Cv at constant "
-                                                  "volume, Cp along zero-pressure volumes), per primitive cell"})
+                data["heat_capacity" + suffix] = ("run", th.heat_capacity, {"units": ev_k, "long_name": f"C = -T "
+                                                  f"d2F/dT2 of {of} along the runs of this volume group (Cv at "
+                                                  "constant volume, Cp along zero-pressure volumes), per primitive "
+                                                  "cell"})
                 if boot:
-                    for name, key in (("entropy", "S_err"), ("heat_capacity", "C_err")):
-                        data[name + suffix + "_err"] = ("run", th[key], {"units": ev_k,
-                                                                         "long_name": "standard error"})
+                    for name, err in (("entropy", th.entropy_err), ("heat_capacity", th.heat_capacity_err)):
+                        data[name + suffix + "_err"] = ("run", err, {"units": ev_k, "long_name": "standard error"})
                 if not suffix:
-                    data["thermodynamic_path"] = ("run", th["kind"], {"long_name": "what the derivatives of F "
-                                                                                   "follow"})
+                    data["thermodynamic_path"] = ("run", th.thermodynamic_path,
+                                                  {"long_name": "what the derivatives of F follow"})
         else:
             fe_attrs = {}
             notes.append("no free energy: not every frame of every run has a potential energy")
         ds = xr.Dataset(data, coords=dict(
-            run=run, label=("run", labels), order=("order", np.array(orders)), branch=np.arange(len(nu[0][0])),
+            run=run, name=("run", names), order=("order", np.array(orders)), branch=np.arange(len(nu[0][0])),
             qpoint=(("q", "reduced"), qpoints), qlabel=("q", qlabels),
             path_qpoint=(("path_q", "reduced"), pq), path_distance=("path_q", bands.distance.values),
             path_segment=("path_q", bands.segment.values),
@@ -336,13 +336,18 @@ def load_series(path) -> Series:
         ds = f.load()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds["label"] = ds["label"].astype(str)
+        ds = _renamed_dimensions(ds)
+        ds["name"] = ds["name"].astype(str)
     return Series.from_dataset(ds)
 
 
 def _renamed_dimensions(ds):
-    """A series dataset with the dimension names of this version: files written before the cell was
-    (cell_vector, cartesian) hold it as (run, row, xyz), and the fractional reference positions as (atom, xyz)."""
+    """A series dataset with the dimension and coordinate names of this version: files written before the cell was
+    (cell_vector, cartesian) hold it as (run, row, xyz), and the fractional reference positions as (atom, xyz); files
+    written before the runs' names were the coordinate ``name`` hold them as ``label`` (which elsewhere names q-points).
+    """
+    if "label" in ds.coords and ds["label"].dims == ("run",) and "name" not in ds:
+        ds = ds.rename({"label": "name"})
     for name, dims in (("cell", ("run", "cell_vector", "cartesian")), ("reference_fractional", ("atom", "reduced"))):
         if name in ds and ds[name].dims != dims and "xyz" in ds[name].dims:
             ds = ds.assign({name: (dims, ds[name].values, ds[name].attrs)})        # a new dataset, not the caller's

@@ -41,7 +41,7 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
     temperatures : sequence of float, optional
         K; default each run's mean kinetic temperature (needs velocities).
     names : sequence of str, optional
-        One per run (the dataset's ``label`` coordinate); default each run's file. (``labels=``, the older spelling,
+        One per run (the dataset's ``name`` coordinate); default each run's file. (``labels=``, the older spelling,
         still works with a DeprecationWarning: ``labels`` elsewhere name q-points.)
     qpoints : array_like (nq, 3), optional
         Reduced q for the frequency tables and the shift split; default the special points of the lattice.

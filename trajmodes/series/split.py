@@ -84,7 +84,7 @@ class ShiftSplit:
                               total_err=(("run", "q", "branch"), shift_err, thz),
                               quasiharmonic_err=(("run", "q", "branch"), qh_err, thz),
                               intrinsic_err=(("run", "q", "branch"), intr_err, thz)),
-                         coords={k: ds[k] for k in ("run", "label", "temperature", "volume", "qpoint", "qlabel",
+                         coords={k: ds[k] for k in ("run", "name", "temperature", "volume", "qpoint", "qlabel",
                                                     "branch")},
                          attrs=dict(reference_run=int(reference), method=method))
         return out

@@ -2,11 +2,14 @@
 temperatures, d nu / dT of every run, and the entropy and heat capacity from the free energies of the runs."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from trajmodes.errors import renamed_keywords
+from trajmodes.errors import DeprecatedItemAccess, renamed_keywords
 
-__all__ = ["SAME", "SAME_T_SPLIT", "volume_groups", "derivative_weights", "temperature_slopes", "thermodynamics"]
+__all__ = ["SAME", "SAME_T_SPLIT", "volume_groups", "derivative_weights", "temperature_slopes", "thermodynamics",
+           "SeriesThermodynamics"]
 
 #: relative tolerance within which two runs have the same volume or temperature
 SAME = 1e-4
@@ -80,8 +83,39 @@ def temperature_slopes(temperatures, V, nu) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class SeriesThermodynamics(DeprecatedItemAccess):
+    """The entropy and heat capacity of every run from the free energies along its volume group
+    (:func:`thermodynamics`); NaN for a run whose group has fewer than two distinct temperatures. It was a dict with
+    the keys ``S``, ``S_err``, ``C``, ``C_err``, ``kind``: ``th["S"]`` (the former key) works one release with a
+    DeprecationWarning.
+
+    Attributes
+    ----------
+    entropy : ndarray (run,)
+        S = -dF/dT, eV/K per primitive cell.
+    entropy_err : ndarray (run,)
+        Its standard error from the free energies' errors, eV/K.
+    heat_capacity : ndarray (run,)
+        C = -T d2F/dT2, eV/K per primitive cell (Cv at constant volume, Cp along zero-pressure volumes).
+    heat_capacity_err : ndarray (run,)
+        Its standard error, eV/K.
+    thermodynamic_path : ndarray of str (run,)
+        What the derivatives follow: ``"constant volume"``, ``"along the runs' volumes"``, or ``""`` (none).
+    """
+
+    entropy: np.ndarray
+    entropy_err: np.ndarray
+    heat_capacity: np.ndarray
+    heat_capacity_err: np.ndarray
+    thermodynamic_path: np.ndarray
+
+    _former_keys = {"S": "entropy", "S_err": "entropy_err", "C": "heat_capacity", "C_err": "heat_capacity_err",
+                    "kind": "thermodynamic_path"}
+
+
 @renamed_keywords(T="temperatures")
-def thermodynamics(temperatures, V, F, F_err, reference) -> dict:
+def thermodynamics(temperatures, V, F, F_err, reference) -> SeriesThermodynamics:
     """S = -dF/dT and C = -T d2F/dT2 along each group of :func:`volume_groups` (per primitive cell, eV/K), from the
     free energies ``F`` and their errors ``F_err`` (run; eV per primitive cell) of runs at ``temperatures`` (run; K,
     an array) and volumes ``V`` (run; any one unit, A^3 per atom in a Series). The keyword ``T=`` is deprecated (one
@@ -93,6 +127,10 @@ def thermodynamics(temperatures, V, F, F_err, reference) -> dict:
     differentiated by :func:`derivative_weights` (as thermodynamic integration starts from a harmonic reference,
     D. Frenkel and A. J. C. Ladd, J. Chem. Phys. 81, 3188 (1984)). ``reference(i)`` gives (F, S, C) of the harmonic
     crystal of run i (its U_0 and effective constants) at every run's temperature.
+
+    Returns a :class:`SeriesThermodynamics` (``entropy``, ``heat_capacity``, their ``_err``, ``thermodynamic_path``;
+    it was a dict with the keys ``S``, ``C``, ``S_err``, ``C_err``, ``kind``, which work one release with a
+    DeprecationWarning).
     """
     T = temperatures
     S, C, Se, Ce = (np.full(len(T), np.nan) for _ in range(4))
@@ -108,4 +146,5 @@ def thermodynamics(temperatures, V, F, F_err, reference) -> dict:
         W1, W2 = derivative_weights(t, 1), derivative_weights(t, 2)
         S[g], Se[g] = s_ref - W1 @ rest, np.sqrt(W1 ** 2 @ F_err[g] ** 2)
         C[g], Ce[g] = c_ref - t * (W2 @ rest), t * np.sqrt(W2 ** 2 @ F_err[g] ** 2)
-    return dict(S=S, S_err=Se, C=C, C_err=Ce, kind=kind.astype(str))
+    return SeriesThermodynamics(entropy=S, entropy_err=Se, heat_capacity=C, heat_capacity_err=Ce,
+                                thermodynamic_path=kind.astype(str))
