@@ -68,6 +68,7 @@ def site(tmp_path_factory):
     return out / "html", seconds, run.stderr
 
 
+@pytest.mark.slow
 def test_site_builds_without_warnings(site):
     html, seconds, warnings = site
     print(f"documentation site built in {seconds:.1f} s")

@@ -386,6 +386,7 @@ def test_every_public_name_still_imports():
 
 # ----------------------------------------------------------------------------- figures keep the user's backend
 
+@pytest.mark.slow
 def test_figures_never_switch_the_matplotlib_backend(tmp_path):
     """A notebook user's backend stays as it is, and no pyplot figure is left open."""
     code = textwrap.dedent(f"""
@@ -425,6 +426,7 @@ def test_figures_never_switch_the_matplotlib_backend(tmp_path):
 _STEP_WORDS = {"band_structure": "band", "dos": "DOS", "thermal_properties": "thermo"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["phonons", "eam"])
 def test_slow_steps_announce_themselves(monkeypatch, capsys, tmp_path, command):
     """While a step of phonons or eam runs for over a second (made slow here), the last line on stderr says

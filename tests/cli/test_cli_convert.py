@@ -23,6 +23,7 @@ def _leftovers(folder) -> list[str]:
     return sorted(p.name for p in folder.rglob("*") if p.name.startswith(".trajmodes") or p.name.endswith(".part"))
 
 
+@pytest.mark.slow
 def test_chain_through_every_format(tmp_path, capsys):
     """phonopy -> tdep -> shengbte -> phono3py -> netcdf -> phonopy: the real Cu EAM constants (108-atom
     non-diagonal supercell) come back to round-off, and every step prints one line."""

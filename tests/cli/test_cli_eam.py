@@ -50,6 +50,7 @@ def test_eam_bad_element(tmp_path, capsys):
     assert rc == 2 and "not in the potential's elements" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (POT / "Al_mm.eam.fs").exists(), reason="LAMMPS potentials missing")
 def test_eam_noisy_table_warns_and_finite_differences_on_request(tmp_path, capsys):
     """Al (Mendelev EAM): the analytic constants are flagged with the size of their difference from finite

@@ -1,5 +1,6 @@
 """`trajmodes project` and `trajmodes lifetimes` end to end on a short slice of cu_300K."""
 
+import pytest
 import numpy as np
 import xarray as xr
 
@@ -13,6 +14,7 @@ from trajmodes.lattice.paths import path_coordinates
 MD = EXAMPLES / "md"
 
 
+@pytest.mark.slow
 def test_modes_dataset_and_lifetimes(tmp_path, capsys, cu_eam_phonons):
     traj = trajmodes.read(str(MD / "cu_300K.lammpstrj.gz"), reference=str(MD / "cu_300K.data"))
     ph = cu_eam_phonons

@@ -49,6 +49,7 @@ def test_qha_command_with_a_pair_potential_stops_where_the_lattice_does(tmp_path
         assert ds["temperature"].values.tolist() == [0.0, 40.0]
 
 
+@pytest.mark.slow
 def test_qha_points_near_the_instability_are_marked_and_off_the_scales(tmp_path, capsys, monkeypatch):
     """Argon (Lennard-Jones), quantum, 8x8x8: B_T falls from 2.47 GPa to 0.30 at 70 K before the minimum vanishes at
     75 K, where alpha_V is 11,300e-6/K. That point is flagged (the table marks it, the dataset holds

@@ -27,6 +27,7 @@ def _keys(sites, N):
     return ((s[:, 0] * N + s[:, 1]) * N + s[:, 2]) * N + s[:, 3]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cutoff4", [2.6, 3.7])
 def test_free_parameters_match_hiphive(cu108, cutoff4):
     """fcc: the fourth-order parameters left by the space group and the acoustic sum rule are those of hiPhive's
@@ -68,6 +69,7 @@ def _synthetic(sc, prim, n_frames=24, seed=1):
     return est, p, u, f + q4.forces(u, est.p2s_, est.smap_), q4
 
 
+@pytest.mark.slow
 def test_fit_recovers_the_fourth_order_of_exact_forces(cu108):
     """Forces made from random parameters of all three orders (the fourth straight from its quartets, not through the
     design kernel) are fitted back to round-off, and the quartic energy from the normal equations is the direct one."""
@@ -84,6 +86,7 @@ def test_fit_recovers_the_fourth_order_of_exact_forces(cu108):
     assert np.abs(fc.fc4.forces(u[:2], fc.p2s, fc.smap) - q4.forces(u[:2], est.p2s_, est.smap_)).max() < 1e-10
 
 
+@pytest.mark.slow
 def test_sequential_fourth_order_leaves_the_lower_orders_alone(cu108):
     """TDEP's sequential fit: the second and third orders are those of the fit without a fourth; the fourth is fitted to
     what they leave."""

@@ -116,6 +116,7 @@ def test_bootstrap_errors_match_least_squares_covariance(cu):
     assert 1.6 < shrink < 2.5, shrink                                                    # sqrt(4) = 2
 
 
+@pytest.mark.slow
 def test_frequency_error_bars_are_calibrated(cu):
     """Over 24 independent noisy runs, the scatter of the fitted frequencies about the truth matches the reported
     error bars: the z-scores have a standard deviation within 0.7-1.4."""

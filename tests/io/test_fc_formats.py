@@ -251,6 +251,7 @@ def _random_fc(prim: Crystal, S, seed: int) -> ForceConstants:
                           [:, :, None, None], sc, prim).symmetrize()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["cu_eam", "gaas_random", "cu_random_nondiag"])
 def test_tdep_frequencies_equal_phonopy(name, tmp_path):
     """At 30 general q the frequencies of the TDEP files (TDEP's lattice sum; and trajmodes reading them) equal

@@ -77,6 +77,7 @@ def test_polar_file_round_trip(tmp_path):
     assert "1  # number of irreducible components" in text
 
 
+@pytest.mark.slow
 def test_tdep_to_phonopy_and_back(tmp_path):
     """Short-range + dipole part on the supercell = full constants: phonopy's files of a polar TDEP file give its
     frequencies at every commensurate q (1e-8 THz; measured 3e-14), and elsewhere differ only by the interpolation

@@ -58,6 +58,7 @@ def test_no_warning_when_the_frames_are_close_enough(cu_eam_phonons):
     assert "aliasing_warned" not in modes.attrs
 
 
+@pytest.mark.slow
 def test_cli_summary_per_branch(tmp_path, capsys):
     out = tmp_path / "m.nc"
     assert main(["project", *SI, "--force-constants", str(EX / "fc" / "si_sw"), "-o", str(out)]) == 0

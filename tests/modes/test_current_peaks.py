@@ -26,6 +26,7 @@ def cu_eam():
     return fc, FrozenPhonons(trajmodes.Phonons(fc))
 
 
+@pytest.mark.slow
 def test_longitudinal_current_peak_is_the_la_mode_peak(tmp_path_factory, cu_eam):
     """Cu at 300 K (NVE, 1501 frames 0.02 ps apart): C_L at (1/3, 2/3, 1) x (1, 0, 0) 2 pi / a, averaged over the
     three axes, windows of 750 frames, against fit_peaks (DHO) of the full-resolution mode spectra (star averaged).

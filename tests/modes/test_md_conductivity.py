@@ -66,6 +66,7 @@ def compared(cu_fc3, cu_exact):
     return compare_three_phonon(ds, cu_fc3, smearing=0.1, epsilon=0.1)
 
 
+@pytest.mark.slow
 def test_comparison_of_exact_data_is_one(cu_fc3, cu_exact, compared):
     an, ds = cu_exact
     c = compared
@@ -100,6 +101,7 @@ def _star_points(an, ds):
     return reps, back.reshape(-1)
 
 
+@pytest.mark.slow
 def test_static_bubble_from_its_definition(cu_fc3, cu_exact, compared):
     """Delta(0) of every branch against the bubble's real part written out at nu = 0 over every q' of the grid
     (no symmetry reduction): (n' + n'') [P/(-nu' - nu'') - P/(nu' + nu'')] + (n' - n'') [P/(nu' - nu'') -
@@ -149,6 +151,7 @@ def _channels_brute_force(grid, f, g, window, cut=1e-4):
     return out
 
 
+@pytest.mark.slow
 def test_channel_count_and_the_no_channel_flag(cu_fc3, cu_exact, compared):
     """pt_channels against a brute-force count on the MD grid; a flagged mode has no three-phonon width with a
     smearing a quarter as wide (its nearest channel is then beyond 8 sigma), while the crystal (bulk mesh) has."""
@@ -168,6 +171,7 @@ def test_channel_count_and_the_no_channel_flag(cu_fc3, cu_exact, compared):
     assert compared["pt_fwhm_bulk"].values[flag].min() > 0.01
 
 
+@pytest.mark.slow
 def test_bulk_widths_converge_on_meshes_that_hold_the_md_qpoints(cu_fc3, cu_exact, compared):
     """The 4x4x4 conventional cell's q lie on every 8n mesh: bulk widths at them on 32^3, uncertainty |32^3 -
     24^3|, and the 16^3 value further off than that; ratios and z-scores from their definitions."""
@@ -232,6 +236,7 @@ def _spectral_areas(an, window: float = 0.3, step: float = 0.003) -> np.ndarray:
     return np.array(out)
 
 
+@pytest.mark.slow
 def test_spectral_function_area_gaussian(cu_fc3):
     """Cu at 300 K (quantum occupations) on an 8^3 mesh, Gaussian smearing 0.1 THz: every line's area within 10 %
     of one (measured 0.98-1.08, median 1.02): Gamma(nu) and Delta(nu) change across the line."""

@@ -157,6 +157,7 @@ def test_weighted_sqw_equals_dynasors_weighted_sample(coal):
     assert xray.Sqw_coh.attrs["units"] == "electrons^2 ps"
 
 
+@pytest.mark.slow
 def test_local_cluster_gives_the_numbers_of_the_threads(coal, tmp_path):
     """The same weighted S(q, omega), currents and incoherent part on a dask.distributed LocalCluster of 2
     processes as on the default threads: windows across chunk borders (chunks of 37 frames, windows of 50), the

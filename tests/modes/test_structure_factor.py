@@ -78,6 +78,7 @@ def _worst(ours, theirs) -> dict:
 CU_Q = [[0, 0, 0], [1 / 3, 0, 0], [0, 1 / 3, 1 / 3], [1 / 3, 1 / 3, 1 / 3], [0, 0, 2 / 3], [1 / 3, -1 / 3, 0]]
 
 
+@pytest.mark.slow
 def test_cu_equals_dynasor(runs):
     """fcc Cu: every function and its spectrum as dynasor's (measured ~1e-15 of the largest value)."""
     traj = _read(runs, "cu")

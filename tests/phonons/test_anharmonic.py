@@ -191,6 +191,7 @@ _slow = pytest.mark.slow
                                                ("si", 5, None), pytest.param("si", 6, None, marks=_slow),
                                                pytest.param("cu", 6, None, marks=_slow),
                                                pytest.param("cu", 8, None, marks=_slow)])
+@pytest.mark.slow
 def test_linewidths_and_rta_kappa_match_phono3py(request, tmp_path, system, mesh, sigma):
     """Gaussian smearing (sigma 0.1 THz) and tetrahedra: widths to 1e-6 relative, kappa to 1e-4, two temperatures,
     two meshes each, on effective constants fitted to real Stillinger-Weber Si and EAM Cu runs."""
@@ -214,6 +215,7 @@ def test_linewidths_and_rta_kappa_match_phono3py(request, tmp_path, system, mesh
     np.testing.assert_allclose(k[:, [1, 0, 0], [2, 2, 1]], k3[:, 3:], atol=1e-4 * np.abs(k3).max())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("system,mesh", [("si", 6), ("cu", 8)])
 def test_bubble_shifts_match_phono3py(request, tmp_path, system, mesh):
     fc = request.getfixturevalue(f"{system}_fc3")
@@ -229,6 +231,7 @@ def test_bubble_shifts_match_phono3py(request, tmp_path, system, mesh):
     np.testing.assert_allclose(d, d3, rtol=1e-6, atol=1e-6 * np.abs(d3).max())
 
 
+@pytest.mark.slow
 def test_symmetrized_velocities_match_phonopy(si_fc3, tmp_path):
     """Little-group averaged velocities are phonopy's (GroupVelocity with the crystal's symmetry), degenerate
     modes on the zone boundary included; unsymmetrised ones differ there."""
@@ -256,6 +259,7 @@ def test_distributed_cluster_gives_identical_numbers(cu_fc3):
 
 
 # -- the q-grid of a molecular dynamics supercell --------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("system,n", [("cu", 4), ("si", 3)])
 def test_supercell_grid_matches_phono3py(request, tmp_path, system, n):
     """The grid of the MD cell itself (conventional cubic cells: not diagonal on the primitive cell) against
@@ -293,6 +297,7 @@ def test_supercell_grid_of_a_sheared_mesh_is_the_mesh(cu_fc3):
         Anharmonic(cu_fc3, 4 * U, [300.0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("system,mesh", [("si", 6), pytest.param("cu", 6, marks=_slow)])
 def test_isotope_scattering_in_widths_and_kappa_matches_phono3py(request, tmp_path, system, mesh):
     """Natural isotope mass variances added to the three-phonon widths: RTA kappa against phono3py's

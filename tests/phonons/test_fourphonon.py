@@ -124,6 +124,7 @@ def test_three_legs_brute_force_is_trajmodes_three_phonon(crystal):
     assert np.abs(g_q - g_b).max() < 1e-8 * g_b.max()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("occupation", ["quantum", "classical"])
 def test_four_phonon_widths_are_the_golden_rule_over_the_supercell_modes(crystal, occupation):
     sc, fc = crystal
@@ -146,6 +147,7 @@ def test_classical_four_phonon_widths_grow_as_the_square_of_temperature(crystal)
     assert np.allclose(quantum, 400 * g[0], rtol=0.05)                # the classical limit at high T
 
 
+@pytest.mark.slow
 def test_linewidths_and_conductivity_with_four_phonon_scattering(crystal):
     """Anharmonic.linewidths(four_phonon=sigma) adds the four-phonon widths (reported apart) to the three-phonon
     ones, and the conductivity from those widths is lower than from the three-phonon ones alone. At 600 K the
@@ -169,6 +171,7 @@ def test_linewidths_and_conductivity_with_four_phonon_scattering(crystal):
     assert 0.5 * k3 < k34 < 0.99 * k3
 
 
+@pytest.mark.slow
 def test_four_phonon_scattering_in_is_each_term_of_the_width_on_its_other_modes(crystal):
     """FourPhonon.collision: its Gamma is gamma()'s; the entries of the row, each divided by the occupation ratio
     sqrt(n(n+1)) / sqrt(n'(n'+1)) (classically n / n'), sum to three times Gamma (every term of Gamma's sum couples

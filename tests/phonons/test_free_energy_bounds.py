@@ -139,6 +139,7 @@ def test_harmonic_engine_is_exact(crystal):
     assert "Frenkel" in ds.attrs["citations"] and "centre of mass" in ds.attrs["convention"]
 
 
+@pytest.mark.slow
 def test_scaled_harmonic_closed_form(crystal):
     """U = E_0 + s/2 u Phi u: TI at 8 Gauss-Legendre points matches F_h + E_0 + (3N - 3)/2 k_B T ln s within its
     statistical error; the bounds bracket it and match their own closed forms."""

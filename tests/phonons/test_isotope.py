@@ -233,6 +233,7 @@ def _phono3py_isotope(ph3, grid, sigma, g2, star_frequencies):
     return np.asarray(iso.gamma)[0], np.asarray(iso.frequencies)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("system,mesh,sigma", [("si", 5, 0.1), ("si", 7, 0.1), ("cu", 6, 0.1), ("cu", 9, 0.1),
                                                ("si", 5, None), ("si", 6, None), ("cu", 6, None), ("cu", 8, None)])
 def test_isotope_widths_match_phono3py(request, phono3py_fc2, system, mesh, sigma):

@@ -36,6 +36,7 @@ def _rel(a, b):
     pytest.param("si", 8, 0.2, marks=_slow), pytest.param("cu", 8, 0.1, marks=_slow),
     pytest.param("cu", 6, None, marks=_slow),
     pytest.param("si", 6, None, marks=_slow)])
+@pytest.mark.slow
 def test_lbte_kappa_matches_phono3py(request, tmp_path, system, mesh, sigma):
     """Diagonal kappa to 1e-4 relative (found: 1.0e-6 for Si, 1.2e-6 for Cu: the CODATA 2018 constants here against
     phonopy's older ones), two temperatures, Gaussian smearing and tetrahedra, on effective constants fitted to
@@ -166,6 +167,7 @@ def test_bad_calls_are_clear_errors(cu_fc3, monkeypatch):
         an.thermal_conductivity("lbte")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("system,mesh,sigma", [("si", 5, 0.2), pytest.param("cu", 6, 0.1, marks=_slow)])
 def test_isotope_scattering_on_the_diagonal_matches_phono3py(request, tmp_path, system, mesh, sigma):
     """Natural isotope mass variances: their Gamma on the diagonal of the collision matrix, as phono3py's LBTE with
@@ -182,6 +184,7 @@ def test_isotope_scattering_on_the_diagonal_matches_phono3py(request, tmp_path, 
     assert (k[:, 0, 0] < Anharmonic(fc, mesh, T, smearing=sigma).thermal_conductivity("lbte")["kappa"].values[:, 0, 0]).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("system", ["cu", pytest.param("si", marks=_slow)])
 def test_lbte_on_the_md_supercell_grid_matches_phono3py(request, tmp_path, system):
     """The q-grid of the MD cell itself (conventional cubic cell: a supercell matrix not diagonal on the primitive

@@ -50,6 +50,7 @@ def _agree(ds, tc) -> None:
     np.testing.assert_allclose(k[:, [0, 1, 2], [0, 1, 2]], k3[:, :3], rtol=1e-4)   # measured 1.0e-6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sigma,mesh", [(0.1, 6), (None, 5)])
 def test_r0_average_on_and_off_match_phono3py(si_pbesol, sigma, mesh):
     """make_r0_average True and False each equal phono3py with the same setting (Gaussian 0.1 THz and tetrahedra),
@@ -110,6 +111,7 @@ def test_r0_average_changes_nothing_for_constants_within_half_the_supercell(si_f
     assert np.array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_sigma_cutoff_matches_phono3py(si_pbesol):
     """sigma_cutoff=3 equals phono3py's sigma_cutoff_width=3 (RTA), and differs from untruncated Gaussians
     (Si-PBEsol 6^3, 0.1 THz: kappa +0.36 % at 300 K)."""

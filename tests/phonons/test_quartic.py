@@ -121,6 +121,7 @@ def test_constants_without_a_fourth_order_are_refused(crystal):
         loop_shift(bare, QPOINTS, [T])
 
 
+@pytest.mark.slow
 def test_tdep_free_energy_takes_the_quartic_term(crystal, samples):
     """With fc4 the TDEP free energy takes <U_4> out of the baseline and adds F_4ph (TDEP's anharmonic_free_energy
     --fourthorder): quartic_energy is the fit's <1/24 Chi u u u u>, quartic_free_energy that of quartic_free_energy on

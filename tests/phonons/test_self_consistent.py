@@ -50,6 +50,7 @@ def test_any_engine_gives_the_same_iterations():
     np.testing.assert_allclose(ours.history_["frequency"].values, theirs.history_["frequency"].values, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_quantum_sampling_adds_the_zero_point_motion():
     """Argon (Lennard-Jones) at 5 K, 32 atoms at the static lattice: quantum sampling has a mean square
     displacement several times the classical one (the zero-point motion), and the stiffening it brings: its effective

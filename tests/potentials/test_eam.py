@@ -213,6 +213,7 @@ def test_force_constants_object_layouts():
 PHONOPY_CU = EXAMPLES / "fc" / "cu_eam"
 
 
+@pytest.mark.slow
 @needs_pot
 @pytest.mark.skipif(not (PHONOPY_CU / "phonopy_params.yaml").exists(), reason="examples/fc/cu_eam missing")
 def test_frequencies_vs_phonopy_finite_displacements():

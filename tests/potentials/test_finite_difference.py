@@ -61,6 +61,7 @@ def test_our_finite_differences_equal_lammps_own():
     assert np.abs(ours.fc2 - theirs.fc2).max() < 1e-8
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not AL_MM.exists(), reason="LAMMPS potentials missing")
 def test_noisy_table_is_flagged_and_finite_differences_give_what_finite_displacements_see():
     """Al (Mendelev EAM) at a = 4.04526 A: the analytic first-shell constants 7.763 / 8.368 N/m differ from finite

@@ -144,6 +144,7 @@ def test_layouts_and_ideal_supercell():
     np.testing.assert_allclose(H, (D0 * np.outer(m, m)).real, atol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["buck_rocksalt", "morse_diamond", "lj_fcc_ar"])
 def test_static_derivatives_against_finite_differences(case):
     pot, prim = {"buck_rocksalt": (BUCK_NACL, rocksalt()), "morse_diamond": (MORSE_SI, diamond()),

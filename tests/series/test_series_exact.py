@@ -63,6 +63,7 @@ def test_interpolation_is_exact_at_the_runs(two_models, tmp_path):
     assert np.allclose(nu, s.dataset.frequency.values[1], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_harmonic_crystal_has_no_intrinsic_shift():
     """A harmonic crystal (one potential) run at two temperatures and two volumes: the split puts the whole shift
     into the volume part and none into the intrinsic part, with both routes; F of every run is harmonic."""
