@@ -475,8 +475,9 @@ if __name__ == "__main__":
     print(render_layers(), end="")
 
 
-#: a module longer than this does several jobs: split it by what it holds
-MAX_MODULE_LINES = 500
+#: a module longer than this holds more than one subject: one subject may take up to about 1000 lines (size alone is
+#: no reason to split a class across files; move functions out instead)
+MAX_MODULE_LINES = 1000
 
 
 def test_no_module_over_the_line_limit():
