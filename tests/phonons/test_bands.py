@@ -26,7 +26,7 @@ def test_against_phonopy(name):
     assert (np.abs(f - fp) < tol).all()
     assert np.abs(bs.distance.values - dp).max() < 1e-12
     assert bs.frequency.attrs["units"] == "THz" and bs.distance.attrs["units"] == "1/Angstrom"
-    assert bs.attrs["tick_labels"] == ["Γ", "X", "U|K", "Γ", "L", "W", "X"]
+    assert bs.attrs["tick_labels"] == ["Γ", "X", "W", "K", "Γ", "L", "U", "W", "L", "K|U", "X"]   # Setyawan-Curtarolo
     # fcc: two-fold degeneracies at X and L (transverse; diamond: all three pairs at X); K = U
     lab = bs.label.values
     at = {k: f[np.flatnonzero(lab == k)[0]] for k in ["Γ", "X", "L", "K", "U", "W"]}
@@ -47,7 +47,8 @@ def test_special_points_cartesian():
     assert np.allclose(sp["W"] @ rec(fcc), [.5 / a, 1 / a, 0])
     bcc = Crystal(np.array([[-.5, .5, .5], [.5, -.5, .5], [.5, .5, -.5]]) * a, [[0, 0, 0]], ["Fe"])
     assert bravais_lattice(bcc) == "cI"
-    assert np.allclose(special_points(bcc)["H"] @ rec(bcc), [0, 0, 1 / a])
+    assert np.allclose(special_points(bcc)["H"] @ rec(bcc), [0, 1 / a, 0])          # next to N = (1/2, 1/2, 0) / a
+    assert np.allclose(special_points(bcc)["N"] @ rec(bcc), [.5 / a, .5 / a, 0])
     sc = Crystal(np.eye(3) * a, [[0, 0, 0]], ["Po"])
     assert np.allclose(special_points(sc)["R"] @ rec(sc), [.5 / a] * 3)
     c = 1.6 * a
@@ -59,10 +60,13 @@ def test_special_points_cartesian():
     assert np.isclose(np.linalg.norm(sp["K"] @ rec(hcp)), 2 / (3 * a))
     assert np.isclose(np.linalg.norm(sp["M"] @ rec(hcp)), 1 / (3 ** .5 * a))
     assert np.isclose(np.linalg.norm(sp["A"] @ rec(hcp)), 1 / (2 * c))
-    mono = Crystal([[3, 0, 0], [0, 4, 0], [1, 0, 5]], [[0, 0, 0], [1.1, 1.3, 0.7]], ["Cu", "Ag"])
-    with pytest.warns(UserWarning, match="no tabulated"):
-        pieces, labels = default_path(mono)
-    assert labels == [["X", "Γ", "Y"], ["Γ", "Z"]] and np.allclose(pieces[0][0], [.5, 0, 0])
+    tri = Crystal([[3, 0, 0], [0, 4, 0], [1, 0, 5]], [[0, 0, 0], [1.1, 1.3, 0.7]], ["Cu", "Ag"])     # P1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pieces, labels = default_path(tri)
+    assert bravais_lattice(tri) == "aP"
+    assert labels == [["X", "Γ", "Y"], ["L", "Γ", "Z"], ["N", "Γ", "M"], ["R", "Γ"]]
+    assert np.allclose(np.abs(2 * pieces[0][0]), np.rint(np.abs(2 * pieces[0][0])))     # half a reciprocal vector
 
 
 def test_user_paths_and_labels():

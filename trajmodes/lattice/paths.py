@@ -1,48 +1,91 @@
-"""Band-structure paths: default high-symmetry paths from the Bravais lattice, sampling, distances.
+"""Band-structure paths: the standard high-symmetry path of every Bravais lattice, sampling, distances.
 
-Special points are tabulated in reduced coordinates of the *conventional* reciprocal lattice of
-spglib's standardised cell (Setyawan-Curtarolo labels) and transformed into the reduced coordinates
-of the primitive cell the force constants carry: with spglib's ``transformation_matrix`` P
-(x_conv = P x + p), a q-point goes as q_prim = q_conv @ P (rows), which keeps q . x invariant.
+Convention: W. Setyawan and S. Curtarolo, Comput. Mater. Sci. 49, 299 (2010): their special points, labels and paths
+for the 14 Bravais lattices and their parameter-dependent variants (BCT1/2, ORCF1/2/3, RHL1/2, MCLC1-5, TRI1a/1b/2a/2b).
+
+How a crystal gets them:
+
+1. The Bravais lattice follows the crystal's space group (spglib), not its cell metric alone: a tetragonal crystal
+   whose c happens to equal a keeps the tetragonal path.
+2. spglib's conventional cell (``transformation_matrix``, its idealised ``std_lattice`` for the lattice parameters) is
+   renamed into Setyawan and Curtarolo's: a < b < c for oP, oF, oI; the centred face spanned by a < b for oC; the
+   rhombohedral cell (a, alpha) for hR; the unique axis as a, with b <= c and alpha < 90 degrees for mP and mC (the
+   centring on the (a, b) face); the Niggli-reduced reciprocal cell with k_gamma the extreme angle for aP (see :func:`_triclinic`).
+3. The special points and paths are tabulated from the paper in :mod:`trajmodes.lattice.setyawan_curtarolo`
+   (ASE's ``ase.lattice`` implements the same paper and serves as an independent check in the tests; it refuses
+   b > c for MCLC, which base-centred monoclinic crystals such as beta-Ga2O3 need, and where the formulas hold).
+4. They are expressed in reduced coordinates of the primitive cell the force constants carry, whatever its basis and
+   orientation: the primitive cell of the convention and that cell are two bases of one lattice, related by an
+   integer matrix U (q_ours = k U for the points k of the paper's reciprocal basis).
+
+Labels are ASCII inside ('G' for Gamma, 'S' for Sigma in BCT2, 'Z1' for Z_1) and printed with
+:func:`pretty_label` (Γ, Σ, Z₁); user path strings take either form.
 """
 from __future__ import annotations
 
-import warnings
+import itertools
+import re
+from dataclasses import dataclass
 
 import numpy as np
 
+from trajmodes.lattice.setyawan_curtarolo import PRIMITIVE, VARIANT_TOLERANCE, lattice_points, triclinic_points
 from trajmodes.lattice.symmetry import reciprocal_rotations
 from trajmodes.lattice.symmetry import SYMPREC
 
-__all__ = ["bravais_lattice", "default_path", "sample_path", "special_points", "path_coordinates"]
+__all__ = ["BrillouinZonePath", "bravais_lattice", "brillouin_zone_path", "default_path", "special_points",
+           "parse_path", "pretty_label", "sample_path", "path_coordinates"]
 
-_G = (0.0, 0.0, 0.0)
+#: Pearson symbol -> Setyawan-Curtarolo lattice
+SC_LATTICES = {"cP": "CUB", "cF": "FCC", "cI": "BCC", "tP": "TET", "tI": "BCT", "oP": "ORC", "oF": "ORCF",
+               "oI": "ORCI", "oC": "ORCC", "hP": "HEX", "hR": "RHL", "mP": "MCL", "mC": "MCLC", "aP": "TRI"}
 
-#: Bravais lattice -> (special points, reduced in the conventional reciprocal basis; path as
-#: connected pieces of labels).
-_TABLE = {
-    "cF": (dict(G=_G, X=(0, 1, 0), L=(.5, .5, .5), W=(.5, 1, 0), K=(.75, .75, 0), U=(.25, 1, .25)),
-           [["G", "X", "U"], ["K", "G", "L", "W", "X"]]),
-    "cI": (dict(G=_G, H=(0, 0, 1), N=(.5, .5, 0), P=(.5, .5, .5)),
-           [["G", "H", "N", "G", "P", "H"], ["P", "N"]]),
-    "cP": (dict(G=_G, X=(0, .5, 0), M=(.5, .5, 0), R=(.5, .5, .5)),
-           [["G", "X", "M", "G", "R", "X"], ["M", "R"]]),
-    "hP": (dict(G=_G, M=(.5, 0, 0), K=(1 / 3, 1 / 3, 0), A=(0, 0, .5), L=(.5, 0, .5),
-                H=(1 / 3, 1 / 3, .5)),
-           [["G", "M", "K", "G", "A", "L", "H", "A"], ["L", "M"], ["K", "H"]]),
-    "tP": (dict(G=_G, X=(0, .5, 0), M=(.5, .5, 0), Z=(0, 0, .5), R=(0, .5, .5), A=(.5, .5, .5)),
-           [["G", "X", "M", "G", "Z", "R", "A", "Z"], ["X", "R"], ["M", "A"]]),
-    "oP": (dict(G=_G, X=(.5, 0, 0), Y=(0, .5, 0), Z=(0, 0, .5), S=(.5, .5, 0), U=(.5, 0, .5),
-                T=(0, .5, .5), R=(.5, .5, .5)),
-           [["G", "X", "S", "Y", "G", "Z", "U", "R", "T", "Z"], ["Y", "T"], ["U", "X"], ["S", "R"]]),
-}
-_FALLBACK = (dict(G=_G, X=(.5, 0, 0), Y=(0, .5, 0), Z=(0, 0, .5)), [["X", "G", "Y"], ["G", "Z"]])
-#: how special-point letters are printed (G is Gamma)
-PRETTY_LABELS = {"G": "Γ"}
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_PLAIN = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+#: one label: a capital (or Γ, Σ) and its subscript digits
+_LABEL = re.compile(r"[A-ZΓΣ][0-9₀-₉]*")
+
+
+@dataclass(frozen=True)
+class BrillouinZonePath:
+    """The Setyawan-Curtarolo description of a crystal's Brillouin zone.
+
+    Attributes
+    ----------
+    pearson : str
+        Pearson symbol of the Bravais lattice ('cF', 'tI', 'mC', ...), from the space group.
+    name : str
+        Setyawan and Curtarolo's lattice or variant ('FCC', 'BCT2', 'ORCF3', 'RHL1', 'MCLC4', 'TRI1a', ...).
+    parameters : dict
+        Their conventional lattice parameters: lengths in Angstrom, angles in degrees.
+    points : dict of str -> ndarray (3,)
+        Special points, ASCII label -> reduced q (the crystal's primitive reciprocal basis, no 2 pi).
+    path : tuple of tuple of str
+        The default path: connected pieces of labels.
+    """
+
+    pearson: str
+    name: str
+    parameters: dict
+    points: dict
+    path: tuple
+
+    def pretty(self, label: str) -> str:
+        """How ``label`` is printed (:func:`pretty_label`)."""
+        return pretty_label(label, self.name)
+
+
+def pretty_label(label: str, lattice: str = "") -> str:
+    """The printed form of an ASCII special-point label: 'G' -> 'Γ', 'S' -> 'Σ' in the BCT2 lattice
+    (``lattice``: the Setyawan-Curtarolo name), digits as subscripts ('Z1' -> 'Z₁')."""
+    head, tail = label[:1], label[1:]
+    head = "Γ" if head == "G" else "Σ" if head == "S" and lattice == "BCT2" else head
+    return head + tail.translate(_SUBSCRIPTS)
 
 
 def bravais_lattice(crystal, symprec: float = SYMPREC) -> str:
-    """Pearson-style Bravais lattice symbol ('cF', 'cI', 'cP', 'hP', 'hR', 'tI', 'oC', 'mP', 'aP', ...)."""
+    """Pearson symbol of the crystal's Bravais lattice ('cF', 'cI', 'cP', 'hP', 'hR', 'tI', 'oC', 'mP', 'aP', ...),
+    from its space group (spglib)."""
     ds = crystal.symmetry(symprec)
     n, centring = int(ds.number), str(ds.international)[0]
     family = ("a" if n <= 2 else "m" if n <= 15 else "o" if n <= 74 else "t" if n <= 142
@@ -52,26 +95,189 @@ def bravais_lattice(crystal, symprec: float = SYMPREC) -> str:
     return family + centring
 
 
-def _table(primitive, symprec):
-    lattice = bravais_lattice(primitive, symprec)
-    if lattice in _TABLE:
-        points, path = _TABLE[lattice]
-        return lattice, points, path, np.asarray(primitive.symmetry(symprec).transformation_matrix, float)
-    return lattice, _FALLBACK[0], _FALLBACK[1], np.eye(3)
+def _centrings(P) -> np.ndarray:
+    """The lattice translations of the primitive cell inside spglib's conventional cell, in its fractional coordinates
+    (every column of P is a primitive basis vector there: x_conv = P x_prim)."""
+    n = np.array(list(itertools.product(range(4), repeat=3)), float) @ np.asarray(P, float).T
+    f = np.round(n - np.floor(n + 1e-8), 6) % 1.0
+    return np.unique(f, axis=0)
+
+
+def _pick_in_plane(G, u, parity=None):
+    """Monoclinic b and c of Setyawan and Curtarolo in spglib's conventional coordinates: the shortest two vectors of
+    the net perpendicular to the unique axis ``u`` that span it, b in the coset ``parity`` of twice the net (mC: the
+    centred face is (a, b)), alpha < 90 degrees."""
+    p, q = [i for i in range(3) if i != u]
+    mn = np.array([(m, n) for m in range(-8, 9) for n in range(-8, 9) if (m, n) != (0, 0)])
+    v = np.zeros((len(mn), 3))
+    v[:, p], v[:, q] = mn[:, 0], mn[:, 1]
+    length = np.einsum("ki,ij,kj->k", v, G, v)
+    ok_b = np.ones(len(mn), bool) if parity is None else np.all((mn - parity) % 2 == 0, axis=1)
+    ib = np.flatnonzero(ok_b)[np.argmin(length[ok_b])]
+    det = mn[ib, 0] * mn[:, 1] - mn[ib, 1] * mn[:, 0]
+    ok_c = np.abs(det) == 1
+    ic = np.flatnonzero(ok_c)[np.argmin(length[ok_c])]
+    b, c = v[ib], v[ic]
+    if b @ G @ c < 0:
+        c = -c
+    return b, c
+
+
+def _conventional_axes(pearson, G, centrings):
+    """T: rows of Setyawan and Curtarolo's conventional cell in spglib's conventional fractional coordinates, for
+    spglib's conventional metric ``G`` (A^2)."""
+    L = np.sqrt(np.diag(G))
+    if pearson in ("oP", "oF", "oI"):
+        return np.eye(3)[np.argsort(L, kind="stable")]
+    if pearson == "oC":
+        t = centrings[np.any(centrings > 0, axis=1)][0]
+        k = int(np.flatnonzero(np.isclose(t, 0.0))[0])                    # the axis normal to the centred face
+        i, j = sorted((i for i in range(3) if i != k), key=lambda i: L[i])
+        return np.eye(3)[[i, j, k]]
+    if pearson == "hR":                                                    # obverse hexagonal -> rhombohedral
+        return np.array([[2, 1, 1], [-1, 1, 1], [-1, -2, 1]]) / 3.0
+    if pearson in ("mP", "mC"):
+        off = np.abs(G) / np.outer(L, L)
+        u = int(np.argmin([off[i, [j for j in range(3) if j != i]].sum() for i in range(3)]))
+        parity = None
+        if pearson == "mC":
+            t = centrings[np.isclose(centrings[:, u], 0.5)][0]
+            parity = np.rint(2 * np.delete(t, u)).astype(int)
+        b, c = _pick_in_plane(G, u, parity)
+        a = np.eye(3)[u]
+        T = np.array([a, b, c])
+        if np.linalg.det(T) < 0:
+            T[0] = -a
+        return T
+    return np.eye(3)
+
+
+def _parameters(lattice, G):
+    """Setyawan and Curtarolo's parameters (a, b, c in A, alpha in degrees) from their conventional metric ``G``."""
+    L = np.sqrt(np.diag(G))
+    angle = float(np.degrees(np.arccos(np.clip(G[1, 2] / (L[1] * L[2]), -1.0, 1.0))))
+    if lattice in ("CUB", "FCC", "BCC", "RHL"):
+        return dict(a=float(L.mean()), alpha=angle) if lattice == "RHL" else dict(a=float(L.mean()))
+    if lattice in ("TET", "BCT", "HEX"):
+        return dict(a=float(L[:2].mean()), c=float(L[2]))
+    if lattice in ("MCL", "MCLC"):
+        return dict(a=float(L[0]), b=float(L[1]), c=float(L[2]), alpha=angle)
+    return dict(a=float(L[0]), b=float(L[1]), c=float(L[2]))
+
+
+def _tokens(text: str) -> list[list[str]]:
+    """Pieces of ASCII labels from a path string: pieces split by '|' or ','; a label is a capital (or Γ, Σ) and its
+    digits ('GXU|KGL', 'GXMGZPNZ1M,XP', 'ΓΣ₁')."""
+    out = []
+    for chunk in text.replace(",", "|").split("|"):
+        chunk = "".join(chunk.split())
+        labels = _LABEL.findall(chunk)
+        if "".join(labels) != chunk:
+            raise ValueError(f"cannot read the band path {text!r}: {chunk!r} is not a sequence of special-point "
+                             "labels (a capital letter and its digits, e.g. 'GXWKGL|UX' or 'GZ1M')")
+        out.append([x.translate(_PLAIN) for x in labels])
+    return out
+
+
+def _triclinic(primitive):
+    """TRI1a/2a/1b/2b from the Niggli-reduced reciprocal basis.
+
+    All angles obtuse (or right): k_gamma the smallest of them, TRI2a when it is 90 degrees; every point is then half
+    a vector of an obtuse superbase, on the zone surface. All acute: k_gamma between the two vectors of smallest
+    scalar product, the paper's largest angle where lengths do not reorder them; where they do, the paper's rule
+    would put N = (-b1 - b2 + b3)/2 outside the zone, as b3 - b1 - b2 is then not the shortest vector of its class.
+    b1 is the shorter of the two (the paper leaves their order open; Niggli's), and the basis right-handed.
+    Returns the points' basis (rows, 1/A), the reciprocal angles and the variant, points and path."""
+    from trajmodes.lattice.geometry import niggli_reduce
+    B = niggli_reduce(primitive.reciprocal_cell)
+    n = np.linalg.norm(B, axis=1)
+    dot = B @ B.T
+    cos = dot / np.outer(n, n)
+    pairs = [(1, 2, 0), (0, 2, 1), (0, 1, 2)]                    # (i, j, k): k_gamma between i and j
+    acute = bool(all(cos[i, j] > VARIANT_TOLERANCE for i, j, _ in pairs))
+    key = [dot[i, j] for i, j, _ in pairs] if acute else [-cos[i, j] for i, j, _ in pairs]
+    i, j, k = pairs[int(np.argmin(key))]
+    B = B[[i, j, k]] * np.sign(np.linalg.det(B))                # right-handed (or all three reversed)
+    angles = np.degrees(np.arccos(np.clip([cos[j, k], cos[i, k], cos[i, j]], -1.0, 1.0)))
+    params = dict(zip(("k_alpha", "k_beta", "k_gamma"), map(float, angles)))
+    return B, params, triclinic_points(acute, abs(cos[i, j]) < VARIANT_TOLERANCE)
+
+
+def brillouin_zone_path(primitive, symprec: float = SYMPREC) -> BrillouinZonePath:
+    """The Setyawan-Curtarolo Bravais lattice, special points and default path of ``primitive``'s crystal.
+
+    Parameters
+    ----------
+    primitive : Crystal
+        The cell whose reciprocal basis the points are given in (the force constants' primitive cell; any basis,
+        any orientation).
+    symprec : float
+        spglib tolerance in Angstrom.
+
+    Returns
+    -------
+    BrillouinZonePath
+    """
+    pearson = bravais_lattice(primitive, symprec)
+    lattice = SC_LATTICES[pearson]
+    if lattice == "TRI":
+        basis, params, (name, pts, path) = _triclinic(primitive)      # basis: reciprocal rows
+    else:
+        ds = primitive.symmetry(symprec)
+        P = np.asarray(ds.transformation_matrix, float)
+        std = np.asarray(ds.std_lattice, float)                          # idealised conventional cell, rows
+        T = _conventional_axes(pearson, std @ std.T, _centrings(P))
+        params = _parameters(lattice, T @ std @ std.T @ T.T)
+        name, pts, path = lattice_points(lattice, **params)
+        conv = T @ np.linalg.inv(P).T @ primitive.cell                    # their conventional cell, our frame
+        basis = np.linalg.inv(PRIMITIVE[lattice] @ conv).T                # their primitive reciprocal basis
+    U = basis @ primitive.cell.T                                          # q_ours = k @ U
+    if not np.allclose(U, np.rint(U), atol=1e-6) or abs(np.linalg.det(U)) < 0.5:
+        raise RuntimeError(f"the {name} cell of Setyawan and Curtarolo built from spglib's conventional cell is not "
+                           f"a primitive cell of the crystal's lattice ({np.round(primitive.cell, 4).tolist()} A)")
+    points = {k: v @ np.rint(U) for k, v in pts.items()}
+    return BrillouinZonePath(pearson=pearson, name=name, parameters=params, points=points,
+                             path=tuple(tuple(p) for p in _tokens(path)))
 
 
 def special_points(primitive, symprec: float = SYMPREC) -> dict[str, np.ndarray]:
-    """Special points of ``primitive``'s lattice, label -> reduced q in its primitive reciprocal basis.
+    """Special points of ``primitive``'s Bravais lattice (Setyawan and Curtarolo): ASCII label ('G' for Gamma, 'Z1'
+    for Z_1) -> reduced q in ``primitive``'s reciprocal basis (no 2 pi)."""
+    return dict(brillouin_zone_path(primitive, symprec).points)
 
-    Labels are ASCII ('G' for Gamma); lattices without a table get G, X, Y, Z = the primitive
-    zone-face centres.
+
+def parse_path(text: str, primitive, symprec: float = SYMPREC):
+    """A path string of special-point labels -> connected pieces of reduced q and their printed labels.
+
+    Parameters
+    ----------
+    text : str
+        Labels of ``primitive``'s lattice (:func:`special_points`), ASCII or printed ('GXWK|GL', 'ΓH|PN',
+        'GZ1M'), pieces separated by '|' or ','.
+
+    Returns
+    -------
+    pieces : list of ndarray (n_nodes, 3)
+    labels : list of list of str
     """
-    _, points, _, P = _table(primitive, symprec)
-    return {k: np.asarray(v, dtype=float) @ P for k, v in points.items()}
+    bz = brillouin_zone_path(primitive, symprec)
+    names = {bz.pretty(k).translate(_PLAIN): k for k in bz.points}
+    names.update({k: k for k in bz.points})
+    pieces, labels = [], []
+    for piece in _tokens(text):
+        unknown = [x for x in piece if x not in names]
+        if unknown:
+            raise ValueError(f"unknown special points {unknown} for the {bz.name} lattice ({bz.pearson}); known: "
+                             + ", ".join(k for k in sorted(bz.points)))
+        keys = [names[x] for x in piece]
+        pieces.append(np.array([bz.points[k] for k in keys]))
+        labels.append([bz.pretty(k) for k in keys])
+    return pieces, labels
 
 
 def default_path(primitive, symprec: float = SYMPREC) -> tuple[list[np.ndarray], list[list[str]]]:
-    """Default high-symmetry path in reduced coordinates of ``primitive``'s reciprocal lattice.
+    """Default high-symmetry path (Setyawan and Curtarolo) in reduced coordinates of ``primitive``'s reciprocal
+    lattice.
 
     Parameters
     ----------
@@ -83,15 +289,11 @@ def default_path(primitive, symprec: float = SYMPREC) -> tuple[list[np.ndarray],
     pieces : list of ndarray, each (n_points, 3)
         Connected pieces of the path (a break between pieces).
     labels : list of list of str
-        The label of every point of every piece (Γ for Gamma).
+        The printed label of every point of every piece (Γ for Gamma, Z₁ for Z1).
     """
-    lattice, points, path, P = _table(primitive, symprec)
-    if lattice not in _TABLE:
-        warnings.warn(f"no tabulated high-symmetry path for the {lattice} lattice: straight lines from Gamma "
-                      "to the zone-face centres (1/2, 0, 0), (0, 1/2, 0), (0, 0, 1/2) of the primitive "
-                      "reciprocal cell", stacklevel=3)
-    pieces = [np.array([points[k] for k in piece], dtype=float) @ P for piece in path]
-    labels = [[PRETTY_LABELS.get(k, k) for k in piece] for piece in path]
+    bz = brillouin_zone_path(primitive, symprec)
+    pieces = [np.array([bz.points[k] for k in piece], dtype=float) for piece in bz.path]
+    labels = [[bz.pretty(k) for k in piece] for piece in bz.path]
     return pieces, labels
 
 

@@ -17,22 +17,14 @@ __all__ = ["band_structure", "path_pieces"]
 def path_pieces(primitive, path, symprec: float = SYMPREC):
     """Connected pieces of reduced q-points and their labels (or None) from a path specification.
 
-    ``path``: None (the default path of the Bravais lattice), a string of special-point letters with pieces
-    separated by ``|`` or ``,``, one (n, 3) array, or a list of them (see :func:`band_structure`).
+    ``path``: None (the standard path of the Bravais lattice, :func:`trajmodes.lattice.paths.default_path`), a string
+    of special-point labels with pieces separated by ``|`` or ``,`` (:func:`trajmodes.lattice.paths.parse_path`:
+    'GXWK|GL', 'GZ1M'), one (n, 3) array, or a list of them (see :func:`band_structure`).
     """
     if path is None:
         return paths.default_path(primitive, symprec)
     if isinstance(path, str):
-        points, labels = paths.special_points(primitive, symprec), []
-        out = []
-        for chunk in path.replace(",", "|").split("|"):
-            names = list(chunk.strip().replace("Γ", "G"))
-            unknown = [c for c in names if c not in points]
-            if unknown:
-                raise ValueError(f"unknown special points {unknown}; known: {sorted(points)}")
-            out.append(np.array([points[c] for c in names]))
-            labels.append([paths.PRETTY_LABELS.get(c, c) for c in names])
-        return out, labels
+        return paths.parse_path(path, primitive, symprec)
     arr = np.asarray(path, dtype=object)
     if arr.ndim == 2 and arr.shape[1] == 3 and np.isscalar(arr[0, 0]):
         return [np.asarray(path, dtype=float)], None

@@ -285,15 +285,16 @@ class Phonons:
         Parameters
         ----------
         path : None, str, array_like (n, 3) or list of array_like
-            None: the default high-symmetry path of the Bravais lattice (tabulated for cF, cI, cP, hP,
-            tP, oP; other lattices fall back to lines from Gamma to zone-face centres, with a warning).
-            A string of special-point letters of that table, pieces separated by ``|`` (``"GXU|KGL"``).
+            None: the standard path of the crystal's Bravais lattice (W. Setyawan and S. Curtarolo, Comput.
+            Mater. Sci. 49, 299 (2010), all 14 lattices and their variants; :mod:`trajmodes.lattice.paths`).
+            A string of their special-point labels, pieces separated by ``|`` (``"GXU|KGL"``, ``"GZ1M"``; Γ,
+            Σ and subscript digits are read too).
             Otherwise connected pieces of reduced q-points (primitive reciprocal basis, no 2 pi);
             a single (n, 3) array is one piece.
         npoints : int
             Points per segment including both ends (joints repeated, as phonopy).
         labels : list of str or list of list of str, optional
-            Labels of the path's nodes (flat, or one list per piece); default from the table, else none.
+            Labels of the path's nodes (flat, or one list per piece); default the special points', else none.
         with_group_velocities : bool
             Add ``group_velocity`` (q, branch, cartesian) in THz*A.
         symprec : float
