@@ -71,15 +71,15 @@ def test_sed_along_the_band_path(cu_spectra, tmp_path, cu_eam_phonons):
 
 
 def test_sed_leaves_segments_without_commensurate_q_empty(cu_eam_phonons):
-    """A 7x7x7 supercell of the rhombohedral primitive fcc cell: on the L-W-X segment of the standard path only its
-    end points' neighbourhood holds commensurate q; the columns there stay about one grid spacing wide and the rest
-    of the segment is empty (NaN), instead of one q's column stretched across it."""
+    """A 7x7x7 supercell of the rhombohedral primitive fcc cell: on the L-W-X segment of the path Γ-X-U|K-Γ-L-W-X only
+    its end points' neighbourhood holds commensurate q; the columns there stay about one grid spacing wide and the
+    rest of the segment is empty (NaN), instead of one q's column stretched across it."""
     import itertools
     from trajmodes.lattice.paths import path_coordinates
     from trajmodes.plots import sed_columns
     from trajmodes.plots.modes import column_edges
     ph = cu_eam_phonons
-    bands = ph.band_structure(npoints=21)
+    bands = ph.band_structure("GXU|KGLWX", npoints=21)
     rot = np.unique(np.asarray(ph.force_constants.primitive.rotations, int), axis=0)
     q = np.array(list(itertools.product(range(7), repeat=3))) / 7.0
     hits = path_coordinates(q, bands, rot)
