@@ -95,12 +95,12 @@ def bravais_lattice(crystal, symprec: float = SYMPREC) -> str:
     return family + centring
 
 
-def _centrings(P) -> np.ndarray:
-    """The lattice translations of the primitive cell inside spglib's conventional cell, in its fractional coordinates
-    (every column of P is a primitive basis vector there: x_conv = P x_prim)."""
-    n = np.array(list(itertools.product(range(4), repeat=3)), float) @ np.asarray(P, float).T
-    f = np.round(n - np.floor(n + 1e-8), 6) % 1.0
-    return np.unique(f, axis=0)
+def _centrings(primitive_rows) -> np.ndarray:
+    """The lattice translations inside spglib's conventional cell (centrings: multiples of 1/2 or 1/3), in its
+    fractional coordinates, from the crystal's primitive basis vectors in those coordinates (rows)."""
+    n = np.array(list(itertools.product(range(4), repeat=3)), float) @ np.asarray(primitive_rows, float)
+    f = np.rint(6 * n) / 6
+    return np.unique(np.round(f - np.floor(f), 6) % 1.0, axis=0)
 
 
 def _pick_in_plane(G, u, parity=None):
@@ -179,7 +179,7 @@ def _tokens(text: str) -> list[list[str]]:
     return out
 
 
-def _triclinic(primitive):
+def _triclinic(lattice):
     """TRI1a/2a/1b/2b from the Niggli-reduced reciprocal basis.
 
     All angles obtuse (or right): k_gamma the smallest of them, TRI2a when it is 90 degrees; every point is then half
@@ -187,9 +187,10 @@ def _triclinic(primitive):
     scalar product, the paper's largest angle where lengths do not reorder them; where they do, the paper's rule
     would put N = (-b1 - b2 + b3)/2 outside the zone, as b3 - b1 - b2 is then not the shortest vector of its class.
     b1 is the shorter of the two (the paper leaves their order open; Niggli's), and the basis right-handed.
-    Returns the points' basis (rows, 1/A), the reciprocal angles and the variant, points and path."""
+    ``lattice``: the crystal's primitive cell (rows, A). Returns the points' basis (reciprocal rows, 1/A), the
+    reciprocal angles and the variant, points and path."""
     from trajmodes.lattice.geometry import niggli_reduce
-    B = niggli_reduce(primitive.reciprocal_cell)
+    B = niggli_reduce(np.linalg.inv(lattice).T)
     n = np.linalg.norm(B, axis=1)
     dot = B @ B.T
     cos = dot / np.outer(n, n)
@@ -197,7 +198,8 @@ def _triclinic(primitive):
     acute = bool(all(cos[i, j] > VARIANT_TOLERANCE for i, j, _ in pairs))
     key = [dot[i, j] for i, j, _ in pairs] if acute else [-cos[i, j] for i, j, _ in pairs]
     i, j, k = pairs[int(np.argmin(key))]
-    B = B[[i, j, k]] * np.sign(np.linalg.det(B))                # right-handed (or all three reversed)
+    B = B[[i, j, k]]
+    B = B * np.sign(np.linalg.det(B))                            # right-handed (or all three reversed)
     angles = np.degrees(np.arccos(np.clip([cos[j, k], cos[i, k], cos[i, j]], -1.0, 1.0)))
     params = dict(zip(("k_alpha", "k_beta", "k_gamma"), map(float, angles)))
     return B, params, triclinic_points(acute, abs(cos[i, j]) < VARIANT_TOLERANCE)
@@ -220,21 +222,21 @@ def brillouin_zone_path(primitive, symprec: float = SYMPREC) -> BrillouinZonePat
     """
     pearson = bravais_lattice(primitive, symprec)
     lattice = SC_LATTICES[pearson]
+    ds = primitive.symmetry(symprec)
+    conv = np.linalg.inv(ds.transformation_matrix).T @ primitive.cell    # spglib's conventional cell, our frame
     if lattice == "TRI":
-        basis, params, (name, pts, path) = _triclinic(primitive)      # basis: reciprocal rows
+        basis, params, (name, pts, path) = _triclinic(conv)              # basis: reciprocal rows
     else:
-        ds = primitive.symmetry(symprec)
-        P = np.asarray(ds.transformation_matrix, float)
-        std = np.asarray(ds.std_lattice, float)                          # idealised conventional cell, rows
-        T = _conventional_axes(pearson, std @ std.T, _centrings(P))
+        std = np.asarray(ds.std_lattice, float)                          # the same idealised (and rotated), rows
+        centrings = _centrings(np.asarray(ds.primitive_lattice, float) @ np.linalg.inv(conv))
+        T = _conventional_axes(pearson, std @ std.T, centrings)
         params = _parameters(lattice, T @ std @ std.T @ T.T)
         name, pts, path = lattice_points(lattice, **params)
-        conv = T @ np.linalg.inv(P).T @ primitive.cell                    # their conventional cell, our frame
-        basis = np.linalg.inv(PRIMITIVE[lattice] @ conv).T                # their primitive reciprocal basis
+        basis = np.linalg.inv(PRIMITIVE[lattice] @ T @ conv).T            # their primitive reciprocal basis
     U = basis @ primitive.cell.T                                          # q_ours = k @ U
     if not np.allclose(U, np.rint(U), atol=1e-6) or abs(np.linalg.det(U)) < 0.5:
-        raise RuntimeError(f"the {name} cell of Setyawan and Curtarolo built from spglib's conventional cell is not "
-                           f"a primitive cell of the crystal's lattice ({np.round(primitive.cell, 4).tolist()} A)")
+        raise RuntimeError(f"the {name} primitive cell of Setyawan and Curtarolo built from spglib's conventional "
+                           f"cell is not one of the crystal's lattice ({np.round(primitive.cell, 4).tolist()} A)")
     points = {k: v @ np.rint(U) for k, v in pts.items()}
     return BrillouinZonePath(pearson=pearson, name=name, parameters=params, points=points,
                              path=tuple(tuple(p) for p in _tokens(path)))
