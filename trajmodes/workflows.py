@@ -41,23 +41,23 @@ def mean_temperature(trajectories) -> float | None:
     return float(np.mean(vals))
 
 
-#: the largest pair cutoff fitted by default, in nearest-neighbour distances (unless the potential reaches further):
-#: bounds the cost of the fit in large supercells (about 200 neighbours per atom in a close-packed crystal)
-NEIGHBOUR_DISTANCES = 4.0
+#: the default pair cutoff's sphere holds at most about this many atoms (unless the potential reaches further): it
+#: bounds the cost of the fit in large supercells (the sphere of the longest cutoff of a 6x6x6 bcc supercell holds
+#: 226 atoms, of a 4x4x4 fcc one 134)
+SPHERE_ATOMS = 300
 
 
-def default_cutoff2(cell, positions=None, potential_range=None) -> float:
-    """The pair cutoff (A) of the fit the default cutoff is chosen from: the largest the supercell allows without
-    two images of a pair (just below half its shortest lattice vector: TDEP's default), at most
-    :data:`NEIGHBOUR_DISTANCES` nearest-neighbour distances of the crystal (with its ``positions``, A) unless the
+def default_cutoff2(cell, n_atoms: int | None = None, potential_range=None) -> float:
+    """The pair cutoff (A) of the fit the default cutoff is chosen from: the longest the supercell ``cell`` allows
+    without two images of a pair (just below half its shortest lattice vector: TDEP's default), at most the radius of
+    a sphere holding :data:`SPHERE_ATOMS` atoms of the crystal (of ``n_atoms`` atoms in the cell), unless the
     potential's range (``potential_range``, A) is longer."""
     from trajmodes.forceconstants.convergence import largest_cutoff
-    from trajmodes.lattice.geometry import nearest_neighbour_distance
     cell = np.asarray(cell, float)
     limit = largest_cutoff(cell)
-    if positions is None:
+    if n_atoms is None:
         return float(limit)
-    cap = NEIGHBOUR_DISTANCES * nearest_neighbour_distance(cell, np.asarray(positions, float))
+    cap = (3.0 * abs(np.linalg.det(cell)) / int(n_atoms) * SPHERE_ATOMS / (4.0 * np.pi)) ** (1.0 / 3.0)
     if potential_range is not None and np.isfinite(float(potential_range)):
         cap = max(cap, float(potential_range))
     return float(min(limit, cap))
@@ -175,7 +175,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     auto = cutoff2 is None
     if auto:
         ref = trajs[0].reference
-        cutoff2 = 6.0 if ref.cell is None else default_cutoff2(ref.cell, ref.positions, reach)
+        cutoff2 = 6.0 if ref.cell is None else default_cutoff2(ref.cell, len(ref.positions), reach)
     elif reach is not None and cutoff_length(cutoff2) < reach - 1e-6:
         warnings.warn(f"cutoff2 = {float(cutoff2):g} A is shorter than the range of the potential, {where}: the fit "
                       "truncates the force constants (leave cutoff2 out to choose it from the data)", UserWarning,

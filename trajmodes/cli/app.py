@@ -16,7 +16,7 @@ from trajmodes.lattice.symmetry import SYMPREC
 
 #: the help of --cutoff2 of run and fit
 CUTOFF2_HELP = ("pair cutoff in A (default: chosen from the data: one fit at the longest cutoff the supercell holds, "
-                "at most 4 nearest-neighbour distances, gives the fits at every shorter neighbour shell; the shortest "
+                "its sphere holding at most 300 atoms, gives the fits at every shorter neighbour shell; the shortest "
                 "from which the frequencies at the special points agree with the longest's within 2 standard errors "
                 "is kept, never shorter than the potential's range that the run's LAMMPS input or log states; the "
                 "table is printed and written to fc.cutoffs.nc)")
@@ -203,7 +203,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                                "the potential energy and so the free energy")
     ps.add_argument("--cutoff2", type=positive, help="pair cutoff in A (default: the longest the supercell of the "
                                                       "first run holds without two images of a pair, TDEP's "
-                                                      "default, at most 4 nearest-neighbour distances)")
+                                                      "default, its sphere holding at most 300 atoms)")
     ps.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
     ps.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
                     help="sequential (TDEP; default) or simultaneous")

@@ -57,7 +57,7 @@ def cmd_series(args, out) -> int:
     if args.cutoff2 is None:
         from trajmodes.workflows import default_cutoff2
         cell = trajs[0].reference.cell
-        args.cutoff2 = default_cutoff2(cell, trajs[0].reference.positions) if cell is not None else 6.0
+        args.cutoff2 = default_cutoff2(cell, trajs[0].n_atoms) if cell is not None else 6.0
     fits = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, segments=args.segments,
                 symprec=args.symprec)
     with step(f"fitting {len(runs)} runs (cutoff2 {args.cutoff2} A"

@@ -65,27 +65,29 @@ def format_cutoff_table(table, given: bool = False) -> str:
     """The convergence of a fit's frequencies with its pair cutoff (the ``table`` of
     :func:`~trajmodes.phonons.convergence.cutoff_convergence`) as text: one row per neighbour shell with its
     parameters, cross-validation RMSE, the lowest frequency at every special point (THz, standard error in the last
-    digits) and the largest shift of any frequency from the reference row, then what was chosen and why.
+    digits; the points half-way to them, labelled ``X/2``, are left out) and the largest difference of any frequency from
+    the reference row, then what was chosen and why.
 
     ``given``: the cutoff was set by the user (the table then reaches only to it, and nothing is chosen)."""
     t = table
-    labels = [str(x) for x in t.label.values]
-    nu, err = t.frequency.values[..., 0], t.frequency_err.values[..., 0]
+    shown = [i for i, x in enumerate(t.label.values) if "/" not in str(x)] or list(range(t.sizes["q"]))
+    labels = [str(t.label.values[i]) for i in shown]
+    nu, err = t.frequency.values[:, shown, 0], t.frequency_err.values[:, shown, 0]
     chosen, ref = float(t.selected_cutoff), float(t.reference_cutoff)
     reach = float(t.potential_range)
     z = float(t.attrs["z"])
     w = max(10, max(len(value_error(v, e)) for v, e in zip(nu.ravel(), err.ravel())) + 1)
     head = f"  {'r2 (A)':>7} {'shell':>7} {'params':>6} {'CV RMSE':>9}" + "".join(f"{x:>{w}}" for x in labels) + \
-        "   largest shift (THz)"
+        "   largest difference (THz)"
     lines = ["pair cutoff: second-order fits at every neighbour shell from the one pass; lowest frequency (THz) at "
-             "each special point with its standard error in the last digits; largest shift of any frequency from "
+             "each special point with its standard error in the last digits; largest difference of any frequency from "
              f"the {ref:.4g} A row, in paired standard errors", head]
     for i, c in enumerate(t.cutoff.values):
         holds = not np.isfinite(reach) or c >= reach - 1e-3 or (i + 1 < len(t.cutoff)
                                                                  and float(t.shell[i + 1]) > reach + 1e-3)
         mark = "*" if (not given and abs(c - chosen) < 1e-3) or (given and c == t.cutoff.values[-1]) else \
             " " if holds else "<"
-        sh, zz = float(t.largest_shift[i]), float(t.largest_z[i])
+        sh, zz = float(t.largest_difference[i]), float(t.largest_z[i])
         shift = "reference" if abs(c - ref) < 1e-9 else "" if not np.isfinite(zz) else \
             f"{sh:.4f} ({zz:.1f})" if np.isfinite(zz) else f"{sh:.4f}"
         lines.append(f"{mark} {c:>7.3f} {float(t.shell[i]):>7.3f} {int(t.n_params[i]):>6d} "
@@ -97,8 +99,10 @@ def format_cutoff_table(table, given: bool = False) -> str:
     if given:
         notes.append(f"*: the cutoff given, {t.cutoff.values[-1]:.4g} A")
     else:
+        halves = t.sizes["q"] > len(shown)
         notes.append(f"*: chosen, r2 = {chosen:.4g} A: the shortest cutoff from which every frequency at "
-                     f"{', '.join(labels)} agrees with the {ref:.4g} A fit's within {z:g} standard errors"
+                     f"{', '.join(labels)}" + (" and half-way to them" if halves else "") +
+                     f" agrees with the {ref:.4g} A fit's within {z:g} standard errors"
                      + (", not below the potential's range" if np.isfinite(reach) else ""))
     lines.append("; ".join(notes))
     return "\n".join(lines)

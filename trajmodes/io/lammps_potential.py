@@ -3,7 +3,8 @@
 The pair cutoff of a force-constant fit should not be shorter than the potential's range, and LAMMPS states it: a pair
 style's global cutoff (``pair_style lj/cut 8.0``) and the per-pair cutoffs of its ``pair_coeff`` lines, or, for the
 many-body styles, the potential file's own (the header of an EAM file, ``funcfl``, ``setfl`` and ``eam/fs`` alike;
-``a sigma`` of every Stillinger-Weber entry; ``R + D`` of every Tersoff entry). This module reads them from the input
+``a sigma`` of every Stillinger-Weber entry; ``R + D`` of every Tersoff entry; the last knot of the radial
+splines of ``meam/spline``). This module reads them from the input
 or log that names the dump (:func:`~trajmodes.io.times.lammps_settings_in`: a log given as ``thermo``, else the one
 beside the dump that writes it, :func:`~trajmodes.io.times.lammps_settings_beside`), up to the first ``run`` after
 the ``dump`` command. A file named by ``pair_coeff`` is looked for beside the input, beside the dump, and in
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 from trajmodes.io.eam_files import funcfl_cutoff, setfl_cutoff
 from trajmodes.io.times import LAMMPS_INPUT_BYTES, UNITS_COMMAND, lammps_settings_beside, lammps_settings_in
 
-__all__ = ["PotentialRange", "potential_range", "potential_range_in", "pair_styles", "sw_cutoff", "tersoff_cutoff"]
+__all__ = ["PotentialRange", "potential_range", "potential_range_in", "pair_styles", "sw_cutoff", "tersoff_cutoff",
+           "meam_spline_cutoff"]
 
 #: accelerator suffixes of pair styles (the same potential)
 _SUFFIXES = ("/opt", "/omp", "/gpu", "/intel", "/kk", "/kk/device", "/kk/host")
@@ -41,7 +43,7 @@ _GLOBAL = {
 #: the fixed range of pair styles without a cutoff argument (lj/cubic: 67/48 2^(1/6) sigma, LAMMPS' own)
 _EAM_FUNCFL = ("eam",)
 _EAM_SETFL = ("eam/alloy", "eam/fs", "eam/he")
-_FILE_STYLES = {"sw", "sw/mod", "tersoff", "tersoff/mod", "tersoff/mod/c", "tersoff/zbl"} | set(_EAM_FUNCFL) | \
+_FILE_STYLES = {"sw", "sw/mod", "tersoff", "tersoff/mod", "tersoff/mod/c", "tersoff/zbl", "meam/spline"} | set(_EAM_FUNCFL) | \
     set(_EAM_SETFL)
 _LONG_RANGE = re.compile(r"coul/(long|msm)|/long\b|lj/long|ewald")
 
@@ -142,6 +144,38 @@ def tersoff_cutoff(path) -> float:
     return max(float(e[13]) + float(e[14]) for e in entries)
 
 
+def meam_spline_cutoff(path) -> float:
+    """The cutoff (A in metal units) of a ``pair_style meam/spline`` file: the last knot of its pair (phi), density
+    (rho) and three-body radial (f) splines (the embedding U and angular g splines are not functions of distance).
+
+    Both layouts: one element (a comment line, then phi, rho, U, f, g, each as its knot count, a line of the two end
+    derivatives, in the old format a line of four integers, then one line x y y'' per knot), and the multi-element
+    one whose second line is ``meam/spline N E1 .. EN`` and whose splines each follow a ``spline3eq`` line (phi for
+    every pair, then rho, U and f for every element,
+    then g for every pair)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = [ln.split("#", 1)[0].split() for ln in f][1:]
+    lines = [ln for ln in lines if ln]
+    n_el = 1
+    if lines and lines[0][0].startswith("meam/spline"):
+        n_el = int(lines[0][1])
+        lines = lines[1:]
+    pairs = n_el * (n_el + 1) // 2
+    kinds = ["r"] * pairs + ["r"] * n_el + ["u"] * n_el + ["r"] * n_el + ["g"] * pairs
+    ends, i = [], 0
+    for kind in kinds:
+        while _number(lines[i][0]) is None:
+            i += 1                                                    # "spline3eq" before each spline
+        n = int(lines[i][0])
+        i += 2                                                        # the count, the end derivatives
+        if len(lines[i]) == 4 and all(w.lstrip("-").isdigit() for w in lines[i]):
+            i += 1                                                    # the old format's flags
+        if kind == "r":
+            ends.append(float(lines[i + n - 1][0]))
+        i += n
+    return max(ends)
+
+
 def _entries(path, width: int) -> list[list[str]]:
     with open(path, encoding="utf-8", errors="replace") as f:
         words = [w for line in f for w in line.split("#", 1)[0].split()]
@@ -230,6 +264,8 @@ def potential_range_in(path: str, dump_path: str | None = None) -> PotentialRang
                         ranges.append(sw_cutoff(found))
                     elif sub == "tersoff":
                         ranges.append(tersoff_cutoff(found))
+                    elif sub == "meam/spline":
+                        ranges.append(meam_spline_cutoff(found))
                     else:
                         return unknown(f"the range of pair_style {sub} is not read here", files)
                 except (OSError, ValueError, IndexError) as exc:

@@ -28,10 +28,12 @@ from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
 from trajmodes.phonons.harmonic import Phonons
 
-__all__ = ["CONVERGENCE_Z", "CutoffConvergence", "cutoff_convergence"]
+__all__ = ["CONVERGENCE_Z", "ROUNDOFF", "CutoffConvergence", "cutoff_convergence"]
 
 #: a row agrees with the largest when every frequency differs by at most this many standard errors of the difference
 CONVERGENCE_Z = 2.0
+#: ... or by at most this fraction of the largest frequency (the round-off of exact, noise-free data)
+ROUNDOFF = 1e-6
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,9 @@ class CutoffConvergence:
         One row per cutoff (dimension ``cutoff``, A; coordinate ``shell``, the outermost neighbour shell held, A):
         ``n_params``, ``r2``, ``rmse`` and ``cv_rmse`` (eV/A) of the second order, ``condition_number``; at the
         special points (dimension ``q``, coordinates ``label`` and ``qpoint``, reduced) and every ``branch``:
-        ``frequency`` and ``frequency_err`` (THz), ``shift`` (the row's frequency minus the reference row's, THz) and
-        ``shift_err`` (its paired bootstrap error, THz); per row ``largest_shift`` (THz), ``largest_z`` (the largest
-        |shift| / shift_err) and ``agrees``; 0-d ``selected_cutoff``, ``reference_cutoff`` and ``potential_range`` (A,
+        ``frequency`` and ``frequency_err`` (THz), ``difference`` (the row's frequency minus the reference row's, THz) and
+        ``difference_err`` (its paired bootstrap error, THz); per row ``largest_difference`` (THz), ``largest_z`` (the largest
+        |difference| / difference_err) and ``agrees``; 0-d ``selected_cutoff``, ``reference_cutoff`` and ``potential_range`` (A,
         NaN when unknown).
     cutoff2 : float
         The chosen cutoff, A.
@@ -63,8 +65,12 @@ class CutoffConvergence:
 
 
 def _special_q(primitive, symprec):
+    """The special points of the lattice but Gamma, then the points half-way from Gamma to each (labelled
+    ``X/2``): a shell whose every vector is a lattice vector of a special point's own (its phases all 1 there) still
+    moves the frequencies half-way."""
     pts = {k: v for k, v in special_points(primitive, symprec).items() if not is_gamma(np.atleast_2d(v))[0]}
-    return np.array(list(pts.values()), float).reshape(-1, 3), list(pts)
+    q = np.array(list(pts.values()), float).reshape(-1, 3)
+    return np.concatenate([q, 0.5 * q]), list(pts) + [f"{k}/2" for k in pts]
 
 
 def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=None, n_resamples: int = 100,
@@ -81,7 +87,8 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
         rows are in the table but never chosen; when the fit's cutoff is shorter than it (a supercell too small for
         the potential), the largest row is chosen and a note says so.
     qpoints : array_like (nq, 3), optional
-        Reduced q at which the frequencies are compared; default the special points of the lattice but Gamma.
+        Reduced q at which the frequencies are compared; default the special points of the lattice but Gamma and
+        the points half-way to them (``X/2``).
     labels : list of str, optional
         Names of ``qpoints``.
     n_resamples : int
@@ -89,7 +96,7 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
     seed : int or None
     z : float
         A row agrees with the reference (the largest well-determined row) when every frequency is within ``z``
-        standard errors of the difference.
+        standard errors of the difference (or within :data:`ROUNDOFF` of the largest frequency: exact data).
 
     Returns
     -------
@@ -133,11 +140,15 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
         serr = bootstrap_std(S - S[ref][None], scan.n_segments, axis=1)
     else:
         err = serr = np.full_like(nu, np.nan)
+    # exact data have error bars of round-off: a shift within ROUNDOFF of the largest frequency agrees as well
+    atol = ROUNDOFF * max(float(np.abs(nu[ref]).max()), 1e-300)
     with np.errstate(divide="ignore", invalid="ignore"):
-        zs = np.where(serr > 0, np.abs(shift) / serr, np.where(np.abs(shift) > 1e-9, np.inf, 0.0))
+        zs = np.where(np.abs(shift) <= atol, 0.0, np.where(serr > 0, np.abs(shift) / serr, np.inf))
+        within = np.abs(shift) <= z * np.nan_to_num(serr) + atol
     largest_z = zs.reshape(n, -1).max(axis=1)
     largest_z[ref + 1:] = np.nan
-    agrees = largest_z <= z
+    agrees = within.reshape(n, -1).all(axis=1)
+    agrees[ref + 1:] = False
     agrees[ref] = True
     floor = 0
     known = minimum is not None and np.isfinite(minimum)
@@ -180,12 +191,13 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
              condition_number=("cutoff", scan.condition_number, {"units": "1"}),
              frequency=(("cutoff", "q", "branch"), nu, thz),
              frequency_err=(("cutoff", "q", "branch"), err, dict(thz, long_name="block-bootstrap standard error")),
-             shift=(("cutoff", "q", "branch"), shift, dict(thz, long_name="frequency minus the reference row's")),
-             shift_err=(("cutoff", "q", "branch"), serr, dict(thz, long_name="paired bootstrap standard error of "
-                                                                              "the shift")),
-             largest_shift=("cutoff", np.abs(shift).reshape(n, -1).max(axis=1), thz),
-             largest_z=("cutoff", largest_z, {"units": "1", "long_name": "largest |shift| / shift_err"}),
-             agrees=("cutoff", agrees, {"units": "1", "long_name": f"every |shift| within {z:g} shift_err"}),
+             difference=(("cutoff", "q", "branch"), shift, dict(thz, long_name="frequency minus the reference "
+                                                                                 "row's")),
+             difference_err=(("cutoff", "q", "branch"), serr, dict(thz, long_name="paired bootstrap standard error of "
+                                                                              "the difference")),
+             largest_difference=("cutoff", np.abs(shift).reshape(n, -1).max(axis=1), thz),
+             largest_z=("cutoff", largest_z, {"units": "1", "long_name": "largest |difference| / difference_err"}),
+             agrees=("cutoff", agrees, {"units": "1", "long_name": f"every |difference| within {z:g} difference_err"}),
              selected_cutoff=((), cut, dict(A, long_name="the pair cutoff chosen")),
              reference_cutoff=((), float(scan.cutoff[ref]), dict(A, long_name="the row the others are compared with")),
              potential_range=((), np.nan if minimum is None else float(minimum),
