@@ -20,6 +20,7 @@ from trajmodes.lattice.symmetry import SYMPREC
 # TemperatureSeries and fit_temperatures are imported from here too (their home: series.temperatures)
 
 __all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2",
+           "SPHERE_ATOMS", "warn_truncation",
            "FitResult", "LargestDifference", "fit_effective", "frequencies_on", "PhononProperties", "ImaginaryModes",
            "phonon_properties", "EAMCrystal", "eam_crystal", "modes_dataset", "add_path_variables", "path_bands",
            "PathBands", "three_phonon", "ThreePhonon"]
@@ -133,6 +134,28 @@ class FitResult:
                                  mean=float(diff.mean()))
 
 
+def _range(potential_range) -> float | None:
+    """A potential's range in A (a number or a PotentialRange), None when unknown."""
+    reach = None if potential_range is None else float(potential_range)
+    return reach if reach is not None and np.isfinite(reach) else None
+
+
+def warn_truncation(cutoff2, potential_range, stacklevel: int = 2) -> bool:
+    """Warn (one line, UserWarning) when the pair cutoff ``cutoff2`` (A) is shorter than the range of the potential
+    (``potential_range``: A, or the PotentialRange of :func:`trajmodes.io.lammps_potential.potential_range`, which
+    the warning names); returns whether it is."""
+    import warnings
+    from trajmodes.forceconstants.settings import cutoff_length
+    reach = _range(potential_range)
+    if reach is None or cutoff_length(cutoff2) >= reach - 1e-6:
+        return False
+    where = potential_range.describe() if hasattr(potential_range, "describe") else f"{reach:g} A"
+    warnings.warn(f"cutoff2 = {float(cutoff2):g} A is shorter than the range of the potential, {where}: the fit "
+                  "truncates the force constants (leave cutoff2 out to choose it from the data)", UserWarning,
+                  stacklevel=stacklevel + 1)
+    return True
+
+
 def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float | None = None,
                   cutoff4: float | None = None, mode: str = "sequential",
                   folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
@@ -163,23 +186,18 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         it from the run's LAMMPS input): the chosen cutoff is never shorter, and a ``cutoff2`` shorter than it is
         warned about.
     """
-    import warnings
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.forceconstants.settings import cutoff_length
     from trajmodes.phonons.convergence import cutoff_convergence
     from trajmodes.phonons.harmonic import Phonons
     trajs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
-    reach = None if potential_range is None else float(potential_range)
-    reach = reach if reach is not None and np.isfinite(reach) else None
-    where = potential_range.describe() if hasattr(potential_range, "describe") else f"{reach:g} A" if reach else ""
+    reach = _range(potential_range)
     auto = cutoff2 is None
     if auto:
         ref = trajs[0].reference
         cutoff2 = 6.0 if ref.cell is None else default_cutoff2(ref.cell, len(ref.positions), reach)
-    elif reach is not None and cutoff_length(cutoff2) < reach - 1e-6:
-        warnings.warn(f"cutoff2 = {float(cutoff2):g} A is shorter than the range of the potential, {where}: the fit "
-                      "truncates the force constants (leave cutoff2 out to choose it from the data)", UserWarning,
-                      stacklevel=2)
+    else:
+        warn_truncation(cutoff2, potential_range, stacklevel=3)
     est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, cutoff4=cutoff4, mode=mode, folds=folds,
                                   stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints)
     est.fit(trajs if len(trajs) > 1 else trajs[0])

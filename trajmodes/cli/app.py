@@ -14,12 +14,11 @@ from trajmodes.lattice.symmetry import SYMPREC
 
 
 
-#: the help of --cutoff2 of run and fit
-CUTOFF2_HELP = ("pair cutoff in A (default: chosen from the data: one fit at the longest cutoff the supercell holds, "
-                "its sphere holding at most 300 atoms, gives the fits at every shorter neighbour shell; the shortest "
-                "from which the frequencies at the special points agree with the longest's within 2 standard errors "
-                "is kept, never shorter than the potential's range that the run's LAMMPS input or log states; the "
-                "table is printed and written to fc.cutoffs.nc)")
+#: the help of --cutoff2 of run, fit and series
+CUTOFF2_HELP = ("pair cutoff in A (default: chosen from the data: the shortest neighbour shell from which the "
+                "frequencies at the special points agree within 2 standard errors with those of the longest cutoff "
+                "the supercell holds (its sphere at most 300 atoms), never shorter than the potential's range that "
+                "the run's LAMMPS input or log states; series: from its first run; the table is printed)")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -201,9 +200,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                          "frames)")
     ps.add_argument("--thermo", nargs="+", metavar="LOG", help="LAMMPS log of each run (or one for all), for "
                                                                "the potential energy and so the free energy")
-    ps.add_argument("--cutoff2", type=positive, help="pair cutoff in A (default: the longest the supercell of the "
-                                                      "first run holds without two images of a pair, TDEP's "
-                                                      "default, its sphere holding at most 300 atoms)")
+    ps.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
     ps.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
     ps.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
                     help="sequential (TDEP; default) or simultaneous")

@@ -140,7 +140,15 @@ def cmd_run(args, out) -> int:
     return 0
 
 
-def _potential_range(trajs, args):
+def print_cutoff_table(convergence, given: bool) -> None:
+    """Print the convergence of the frequencies with the pair cutoff and its notes."""
+    from trajmodes.forceconstants.report import format_cutoff_table
+    print(format_cutoff_table(convergence.table, given=given))
+    for note in convergence.notes:
+        print(f"note: {note}")
+
+
+def report_potential_range(trajs, args):
     """The range of the potential of the runs, from the LAMMPS input or log that names their dumps (the --thermo logs
     first), printed in one line; None when no input names them."""
     from trajmodes.io.lammps_potential import potential_range
@@ -171,10 +179,9 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
     from trajmodes.plots import plot_dispersion_comparison
     from trajmodes.io.provenance import provenance
     from trajmodes.workflows import fit_effective
-    from trajmodes.forceconstants.report import format_cutoff_table
     if reference_fc is None:
         reference_fc = _load_compare(compare)
-    reach = _potential_range(trajs, args)
+    reach = report_potential_range(trajs, args)
     given = settings.get("cutoff2") is not None
     with step("fitting the effective force constants"):
         res = fit_effective(trajs, compare=reference_fc, path=getattr(args, "path", None),
@@ -193,9 +200,7 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
     cutoffs = None
     if res.convergence is not None:
         cutoffs = write_dataset(res.convergence.table, stem + ".cutoffs.nc", out, prov)
-        print(format_cutoff_table(res.convergence.table, given=given))
-        for note in res.convergence.notes:
-            print(f"note: {note}")
+        print_cutoff_table(res.convergence, given)
     composition = ", ".join(f"{k} x {int((pr.species == k).sum())}" for k in dict.fromkeys(pr.species.tolist()))
     runs = f"{len(trajs)} trajector{'y' if len(trajs) == 1 else 'ies'}"
     lines = [f"fit: {runs}, {fc.n_atoms}-atom supercell {fc.smap.matrix.tolist()}, primitive "
