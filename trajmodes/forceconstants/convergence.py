@@ -26,15 +26,17 @@ import numpy as np
 
 from trajmodes.forceconstants.design import NormalBlocks
 from trajmodes.forceconstants.solve import fit_params, scores
-from trajmodes.forceconstants.uncertainty import (blocking_curve, blocking_plateau, resample_counts, resampled,
-                                                  scaled_samples, segment_influence)
+from trajmodes.forceconstants.uncertainty import (blocking_curve, blocking_plateau, resample_counts, scaled_samples,
+                                                  segment_influence)
 from trajmodes.lattice.geometry import shortest_lattice_vector, shortest_vectors
 
-__all__ = ["SHELL_TOL", "largest_cutoff", "entry_distances", "shell_radii", "shell_cutoffs", "nested_map",
+__all__ = ["SHELL_TOL", "MAX_ROWS", "largest_cutoff", "entry_distances", "shell_radii", "shell_cutoffs", "nested_map",
            "embedding", "project_blocks", "CutoffScan", "scan_cutoffs"]
 
 #: pair distances closer than this (A) are one shell
 SHELL_TOL = 1e-3
+#: at most this many rows (shells) are scanned by default; with more shells, every k-th from the longest
+MAX_ROWS = 32
 #: how far below half the shortest supercell vector the largest cutoff stays (A): pairs at that distance have two
 #: equally short images
 IMAGE_MARGIN = 1e-3
@@ -203,7 +205,8 @@ def scan_cutoffs(fit, n_resamples: int = 100, seed: int | None = 0, cutoffs=None
         Bootstrap resamples (0: none; then the rows have no error bars).
     seed : int or None
     cutoffs : array_like, optional
-        The rows' cutoffs in A (default every shell of the fitted basis).
+        The rows' cutoffs in A (default every shell of the fitted basis, at most :data:`MAX_ROWS` of them: with more,
+        every k-th counted from the longest).
 
     Returns
     -------
@@ -218,6 +221,8 @@ def scan_cutoffs(fit, n_resamples: int = 100, seed: int | None = 0, cutoffs=None
     limit = float(np.max(dist)) + SHELL_TOL if basis.cutoff is None else float(basis.cutoff)
     if cutoffs is None:
         cut = shell_cutoffs(shells, limit)
+        if len(cut) > MAX_ROWS:              # many shells (large cells): every k-th, counted from the longest
+            cut = cut[::-1][::-(-len(cut) // MAX_ROWS)][::-1]
     else:
         cut = np.sort(np.asarray(cutoffs, float))
     if len(cut) == 0:
@@ -231,15 +236,14 @@ def scan_cutoffs(fit, n_resamples: int = 100, seed: int | None = 0, cutoffs=None
     if B >= 4 and n_resamples:
         nb, berr = blocking_curve(segment_influence(segs, p_big, [P], "sequential"))
         factor = blocking_plateau(nb, berr)[0]
-        counts = resample_counts(B, n_resamples, seed)
-        res = resampled(segs, counts)
+        counts = resample_counts(B, n_resamples, seed).astype(float)
     else:
-        res = None
+        counts = None
     n = len(cut)
     out = dict(n_params=np.zeros(n, np.int64), r2=np.zeros(n), rmse=np.zeros(n), cv_rmse=np.zeros(n),
                condition_number=np.zeros(n), rank=np.zeros(n, np.int64))
     params = np.zeros((n, P))
-    samples = np.full((n, n_resamples if res is not None else 0, P), np.nan)
+    samples = np.full((n, 0 if counts is None else len(counts), P), np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for r, c in enumerate(cut):
@@ -253,10 +257,9 @@ def scan_cutoffs(fit, n_resamples: int = 100, seed: int | None = 0, cutoffs=None
             for k in ("r2", "rmse", "cv_rmse", "condition_number"):
                 out[k][r] = float(s[k].values[0])
             params[r] = T @ p
-            if res is not None:
-                Gr = np.einsum("pi,npq,qj->nij", T, res.G, T, optimize=True)
-                br = res.b @ T
-                ps = _solve_many(Gr, br, fit.rcond)
+            if counts is not None:             # the segments projected, then resampled: sums of their P_r x P_r
+                ps_ = project_blocks(segs, T)
+                ps = _solve_many(np.tensordot(counts, ps_.G, axes=1), counts @ ps_.b, fit.rcond)
                 samples[r] = scaled_samples(ps @ T.T, factor, params[r])
     return CutoffScan(cutoff=cut, shell=outer, params=params, samples=samples, n_segments=int(B),
                       blocking_ratio=float(factor), **out)

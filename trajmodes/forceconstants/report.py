@@ -102,7 +102,9 @@ def format_cutoff_table(table, given: bool = False) -> str:
         halves = t.sizes["q"] > len(shown)
         notes.append(f"*: chosen, r2 = {chosen:.4g} A: the shortest cutoff from which every frequency at "
                      f"{', '.join(labels)}" + (" and half-way to them" if halves else "") +
-                     f" agrees with the {ref:.4g} A fit's within {z:g} standard errors"
+                     f" agrees with the {ref:.4g} A fit's within {z:.2g} standard errors (the "
+                     f"{100 * float(t.attrs.get('level', 0.05)):g} % level for the "
+                     f"{int(t.attrs.get('distinct_frequencies', 0))} distinct frequencies)"
                      + (", not below the potential's range" if np.isfinite(reach) else ""))
     lines.append("; ".join(notes))
     return "\n".join(lines)

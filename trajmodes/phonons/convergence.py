@@ -10,7 +10,10 @@ pass over the frames at the largest cutoff gives the fits at every shorter one
 (:func:`~trajmodes.forceconstants.convergence.scan_cutoffs`); each row's frequencies at the special points are compared
 with those of the largest row, resample by resample, so that the difference has its own error bar (the two fits share
 their frames, and most of their noise cancels). The chosen cutoff is the smallest from which every row agrees with the
-largest within ``z`` of those error bars, and never below the range of the potential when it is known (``minimum``).
+largest within those error bars, and never below the range of the potential when it is known (``minimum``). "Within"
+is judged for all the frequencies of a row together: the largest of m differences that have all converged exceeds 2
+standard errors more often than not when m is large, so the threshold is that of a family-wise level :data:`LEVEL`
+(Bonferroni, m the distinct frequencies: 2.9 standard errors for the 12 of bcc, 3.2 for the 40 of diamond).
 The cross-validation RMSE of every row is in the table too: on long runs it is flat to 1e-5 of itself over the last
 shells and does not separate them, so the frequencies decide.
 """
@@ -25,15 +28,20 @@ from trajmodes.forceconstants.report import COND_WARN
 from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.lattice.paths import special_points
 from trajmodes.lattice.qpoints import is_gamma
+from trajmodes.phonons.degeneracy import degenerate_labels
 from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
 from trajmodes.phonons.harmonic import Phonons
 
-__all__ = ["CONVERGENCE_Z", "ROUNDOFF", "CutoffConvergence", "cutoff_convergence"]
+__all__ = ["LEVEL", "ROUNDOFF", "CutoffConvergence", "cutoff_convergence"]
 
-#: a row agrees with the largest when every frequency differs by at most this many standard errors of the difference
-CONVERGENCE_Z = 2.0
+#: a row agrees with the longest when no frequency differs by more than its error bars allow at this family-wise
+#: level: with m distinct frequencies compared (degenerate branches counted once), every |difference| within
+#: z = Phi^-1(1 - LEVEL / (2 m)) standard errors of the difference (Bonferroni: about 2.9 for m = 12, 3.2 for m = 40)
+LEVEL = 0.05
 #: ... or by at most this fraction of the largest frequency (the round-off of exact, noise-free data)
 ROUNDOFF = 1e-6
+#: bytes of basis tensors (compact second-order constants) built at a time for their dynamical matrices
+BLOCK_BYTES = 64 * 2 ** 20
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ def _special_q(primitive, symprec):
 
 
 def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=None, n_resamples: int = 100,
-                       seed: int | None = 0, z: float = CONVERGENCE_Z) -> CutoffConvergence:
+                       seed: int | None = 0, level: float = LEVEL, z: float | None = None) -> CutoffConvergence:
     """The frequencies of ``fit`` at every neighbour shell up to its cutoff, and the cutoff they converge at.
 
     Parameters
@@ -94,9 +102,13 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
     n_resamples : int
         Block-bootstrap resamples (paired over the rows).
     seed : int or None
-    z : float
-        A row agrees with the reference (the largest well-determined row) when every frequency is within ``z``
-        standard errors of the difference (or within :data:`ROUNDOFF` of the largest frequency: exact data).
+    level : float
+        A row agrees with the reference (the longest well-determined row) when every frequency is within ``z``
+        standard errors of the difference (or within :data:`ROUNDOFF` of the largest frequency: exact data), ``z``
+        chosen so that m frequencies that have all converged pass together with probability 1 - ``level``
+        (Bonferroni, m the distinct frequencies compared): a maximum over many frequencies is not one frequency.
+    z : float, optional
+        That threshold, given instead of ``level``.
 
     Returns
     -------
@@ -113,15 +125,18 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
     # basis tensors' matrices times the change of the parameters
     ph = Phonons(fit.harmonic_force_constants_)
     basis = fit.bases_[2]
-    Dk = ph.dm.of_constants(np.array([basis.to_compact(e) for e in np.eye(basis.n_params)]), q)
+    P = basis.n_params
+    per = max(1, BLOCK_BYTES // (8 * int(np.prod(basis.compact_shape()))))     # basis tensors built at a time
+    Dk = np.concatenate([ph.dm.of_constants(np.array([basis.to_compact(e) for e in np.eye(P)[k:k + per]]), q)
+                         for k in range(0, P, per)], axis=1)
     D0 = ph.dynamical_matrix(q)
     p0 = fit.params_[2]
 
-    Dflat = np.ascontiguousarray(np.moveaxis(Dk, 1, 0)).reshape(basis.n_params, -1)     # (P, nq 3n 3n)
+    Dflat = np.ascontiguousarray(np.moveaxis(Dk, 1, 0)).reshape(P, -1)     # (P, nq 3n 3n)
 
     def frequencies(p):
         dp = np.asarray(p - p0, float)
-        D = D0 + (dp.reshape(-1, basis.n_params) @ Dflat).reshape(dp.shape[:-1] + D0.shape)
+        D = D0 + (dp.reshape(-1, P) @ Dflat).reshape(dp.shape[:-1] + D0.shape)
         return frequencies_from_eigenvalues(np.linalg.eigvalsh(D))
 
     n = len(scan.cutoff)
@@ -135,6 +150,10 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
         notes.append(f"the fits beyond {scan.cutoff[ref]:.3g} A are under-determined or ill-conditioned: more frames "
                      "would tell them apart")
     shift = nu - nu[ref]
+    distinct = int((degenerate_labels(nu[ref]).max(axis=1) + 1).sum())
+    if z is None:
+        from scipy.stats import norm
+        z = float(norm.isf(level / (2.0 * distinct)))
     if have_err:
         err = bootstrap_std(S, scan.n_segments, axis=1)
         serr = bootstrap_std(S - S[ref][None], scan.n_segments, axis=1)
@@ -206,7 +225,7 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
                                                                                              "neighbour shell held")),
                     label=("q", np.array(labels, dtype=str)), qpoint=(("q", "reduced"), q),
                     branch=("branch", np.arange(nb))),
-        attrs=dict(z=float(z), n_resamples=int(scan.samples.shape[1]), blocking_ratio=scan.blocking_ratio,
+        attrs=dict(z=float(z), level=float(level), distinct_frequencies=distinct, n_resamples=int(scan.samples.shape[1]), blocking_ratio=scan.blocking_ratio,
                    converged=int(converged), rule="the smallest cutoff from which every row's frequencies at the q "
                                                   "points agree with the reference row's within z paired standard "
                                                   "errors, not below the potential's range"))
