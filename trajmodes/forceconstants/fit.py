@@ -96,7 +96,10 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
     Parameters
     ----------
     cutoff2 : float, "supercell" or None
-        Pair cutoff in Angstrom for the second-order constants; below half the shortest supercell vector.
+        Pair cutoff in Angstrom for the second-order constants; below half the shortest supercell vector. Default
+        6 A here; :func:`trajmodes.workflows.fit_effective` and the command line choose it from the data (one fit at
+        the longest cutoff, :meth:`refit` ``(cutoff2=)`` to the shortest at which the frequencies have converged:
+        :mod:`trajmodes.phonons.convergence`).
         ``None``, ``"supercell"`` or ``math.inf``: every pair of the supercell, the supercell constants that
         phonopy, phono3py and symfc fit to finite- and random-displacement data (each shared over its
         equally short periodic images with weight 1/multiplicity, as those codes do).

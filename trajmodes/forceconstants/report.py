@@ -82,11 +82,12 @@ def format_cutoff_table(table, given: bool = False) -> str:
     lines = ["pair cutoff: second-order fits at every neighbour shell from the one pass; lowest frequency (THz) at "
              "each special point with its standard error in the last digits; largest difference of any frequency from "
              f"the {ref:.4g} A row, in paired standard errors", head]
-    for i, c in enumerate(t.cutoff.values):
+    cuts = t.cutoff.values
+    star = len(cuts) - 1 if given else int(np.flatnonzero(cuts <= chosen + 1e-3)[-1])     # the row chosen
+    for i, c in enumerate(cuts):
         holds = not np.isfinite(reach) or c >= reach - 1e-3 or (i + 1 < len(t.cutoff)
                                                                  and float(t.shell[i + 1]) > reach + 1e-3)
-        mark = "*" if (not given and abs(c - chosen) < 1e-3) or (given and c == t.cutoff.values[-1]) else \
-            " " if holds else "<"
+        mark = "*" if i == star else " " if holds else "<"
         sh, zz = float(t.largest_difference[i]), float(t.largest_z[i])
         shift = "reference" if abs(c - ref) < 1e-9 else "" if not np.isfinite(zz) else \
             f"{sh:.4f} ({zz:.1f})" if np.isfinite(zz) else f"{sh:.4f}"

@@ -197,7 +197,7 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
                          f"{scan.cutoff[ref]:.3g} A: up to {np.abs(shift[ref - 1]).max():.3g} THz, "
                          f"{largest_z[ref - 1]:.1f} standard errors): a larger supercell would show whether they "
                          "have converged")
-    cut = float(scan.cutoff[chosen])
+    cut = float(np.floor(scan.cutoff[chosen] * 1000.0) / 1000.0)     # to 0.001 A, never beyond the fitted cutoff
     if known and float(minimum) <= scan.cutoff[-1] and chosen == floor:
         cut = max(cut, float(minimum))          # the same shells: the cutoff printed is the potential's
     nb = nu.shape[-1]
