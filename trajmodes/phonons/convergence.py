@@ -126,7 +126,7 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
     ph = Phonons(fit.harmonic_force_constants_)
     basis = fit.bases_[2]
     P = basis.n_params
-    per = max(1, BLOCK_BYTES // (8 * int(np.prod(basis.compact_shape()))))     # basis tensors built at a time
+    per = max(1, BLOCK_BYTES // (72 * basis.n_prim * basis.n_atoms))      # basis tensors built at a time
     Dk = np.concatenate([ph.dm.of_constants(np.array([basis.to_compact(e) for e in np.eye(P)[k:k + per]]), q)
                          for k in range(0, P, per)], axis=1)
     D0 = ph.dynamical_matrix(q)
