@@ -20,6 +20,7 @@ from trajmodes.lattice.symmetry import SYMPREC
 # TemperatureSeries and fit_temperatures are imported from here too (their home: series.temperatures)
 
 __all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2",
+           "SPHERE_ATOMS", "warn_truncation",
            "FitResult", "LargestDifference", "fit_effective", "frequencies_on", "PhononProperties", "ImaginaryModes",
            "phonon_properties", "EAMCrystal", "eam_crystal", "modes_dataset", "add_path_variables", "path_bands",
            "PathBands", "three_phonon", "ThreePhonon"]
@@ -41,11 +42,26 @@ def mean_temperature(trajectories) -> float | None:
     return float(np.mean(vals))
 
 
-def default_cutoff2(cell) -> float:
-    """The largest pair cutoff a supercell allows without periodic images, at most 6 A: min(6, 0.49 x the
-    shortest supercell lattice vector)."""
-    from trajmodes.lattice.geometry import shortest_lattice_vector
-    return float(min(6.0, 0.49 * shortest_lattice_vector(np.asarray(cell, float))))
+#: the default pair cutoff's sphere holds at most about this many atoms (unless the potential reaches further): it
+#: bounds the cost of the fit in large supercells (the sphere of the longest cutoff of a 6x6x6 bcc supercell holds
+#: 226 atoms, of a 4x4x4 fcc one 134)
+SPHERE_ATOMS = 300
+
+
+def default_cutoff2(cell, n_atoms: int | None = None, potential_range=None) -> float:
+    """The pair cutoff (A) of the fit the default cutoff is chosen from: the longest the supercell ``cell`` allows
+    without two images of a pair (just below half its shortest lattice vector: TDEP's default), at most the radius of
+    a sphere holding :data:`SPHERE_ATOMS` atoms of the crystal (of ``n_atoms`` atoms in the cell), unless the
+    potential's range (``potential_range``, A) is longer."""
+    from trajmodes.forceconstants.convergence import largest_cutoff
+    cell = np.asarray(cell, float)
+    limit = largest_cutoff(cell)
+    if n_atoms is None:
+        return float(limit)
+    cap = (3.0 * abs(np.linalg.det(cell)) / int(n_atoms) * SPHERE_ATOMS / (4.0 * np.pi)) ** (1.0 / 3.0)
+    if potential_range is not None and np.isfinite(float(potential_range)):
+        cap = max(cap, float(potential_range))
+    return float(min(limit, cap))
 
 
 def frequencies_on(phonons, bands):
@@ -92,12 +108,16 @@ class FitResult:
         The dispersion of the ``compare`` force constants on the same q-points.
     temperature : float or None
         Mean kinetic temperature of the runs (K).
+    convergence : CutoffConvergence or None
+        The frequencies at the special points at every pair cutoff up to the one fitted, with error bars, and the
+        cutoff they converge at (:func:`~trajmodes.phonons.convergence.cutoff_convergence`); None with a held fc2.
     """
 
     estimator: object
     bands: object
     reference_bands: object | None
     temperature: float | None
+    convergence: object | None = None
 
     @property
     def force_constants(self):
@@ -114,18 +134,46 @@ class FitResult:
                                  mean=float(diff.mean()))
 
 
-def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None = None, cutoff4: float | None = None,
-                  mode: str = "sequential",
+def _range(potential_range) -> float | None:
+    """A potential's range in A (a number or a PotentialRange), None when unknown."""
+    reach = None if potential_range is None else float(potential_range)
+    return reach if reach is not None and np.isfinite(reach) else None
+
+
+def warn_truncation(cutoff2, potential_range, stacklevel: int = 2) -> bool:
+    """Warn (one line, UserWarning) when the pair cutoff ``cutoff2`` (A) is shorter than the range of the potential
+    (``potential_range``: A, or the PotentialRange of :func:`trajmodes.io.lammps_potential.potential_range`, which
+    the warning names); returns whether it is."""
+    import warnings
+    from trajmodes.forceconstants.settings import cutoff_length
+    reach = _range(potential_range)
+    if reach is None or cutoff_length(cutoff2) >= reach - 1e-6:
+        return False
+    where = potential_range.describe() if hasattr(potential_range, "describe") else f"{reach:g} A"
+    warnings.warn(f"cutoff2 = {float(cutoff2):g} A is shorter than the range of the potential, {where}: the fit "
+                  "truncates the force constants (leave cutoff2 out to choose it from the data)", UserWarning,
+                  stacklevel=stacklevel + 1)
+    return True
+
+
+def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float | None = None,
+                  cutoff4: float | None = None, mode: str = "sequential",
                   folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
                   symprec: float = SYMPREC, constraints=(), path: str | None = None, npoints: int = 51,
-                  compare=None) -> FitResult:
+                  compare=None, potential_range=None) -> FitResult:
     """Effective (TDEP) force constants of one temperature and their band structure (``trajmodes fit``).
 
     Parameters
     ----------
     trajectories : Trajectory or list of Trajectory
         Runs at one temperature, with forces, on the same supercell.
-    cutoff2, cutoff3, cutoff4, mode, folds, cv, stride, n_frames, symprec, constraints
+    cutoff2 : float, optional
+        Pair cutoff in A. Default: chosen from the data. The run is fitted once at the longest cutoff
+        (:func:`default_cutoff2`), and the fits at every shorter neighbour shell follow from the same normal
+        equations; the smallest cutoff from which the frequencies at the special points agree with the longest's
+        within their error bars is kept (:func:`~trajmodes.phonons.convergence.cutoff_convergence`), never shorter
+        than ``potential_range``. Given, the table is made up to it and the fit stays at it.
+    cutoff3, cutoff4, mode, folds, cv, stride, n_frames, symprec, constraints
         Settings of :class:`~trajmodes.EffectiveForceConstants`.
     path : str, optional
         Band path as special-point letters (``"GXU|KGL"``); default the lattice's standard path.
@@ -133,19 +181,35 @@ def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None =
         q-points per path segment.
     compare : ForceConstants or path, optional
         Force constants (e.g. the 0 K ones of the potential) to evaluate on the same q-points.
+    potential_range : float or PotentialRange, optional
+        The range of the potential that made the run, A (:func:`trajmodes.io.lammps_potential.potential_range` reads
+        it from the run's LAMMPS input): the chosen cutoff is never shorter, and a ``cutoff2`` shorter than it is
+        warned about.
     """
     from trajmodes.forceconstants.fit import EffectiveForceConstants
+    from trajmodes.forceconstants.settings import cutoff_length
+    from trajmodes.phonons.convergence import cutoff_convergence
     from trajmodes.phonons.harmonic import Phonons
     trajs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
+    reach = _range(potential_range)
+    auto = cutoff2 is None
+    if auto:
+        ref = trajs[0].reference
+        cutoff2 = 6.0 if ref.cell is None else default_cutoff2(ref.cell, len(ref.positions), reach)
+    else:
+        warn_truncation(cutoff2, potential_range, stacklevel=3)
     est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, cutoff4=cutoff4, mode=mode, folds=folds,
                                   stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints)
     est.fit(trajs if len(trajs) > 1 else trajs[0])
+    convergence = cutoff_convergence(est, minimum=reach)
+    if auto and convergence.cutoff2 < cutoff_length(est.cutoff2) - 1e-9:
+        est.refit(cutoff2=convergence.cutoff2)
     bands = Phonons(est.harmonic_force_constants_).band_structure(path, npoints=npoints)
     reference = None
     if compare is not None:
         fc0 = compare if hasattr(compare, "fc2") else load_force_constants(compare)
         reference = frequencies_on(Phonons(fc0), bands)
-    return FitResult(est, bands, reference, mean_temperature(trajs))
+    return FitResult(est, bands, reference, mean_temperature(trajs), convergence)
 
 
 @dataclass(frozen=True)

@@ -163,7 +163,7 @@ def test_every_file_has_provenance(tmp_path):
     assert main(["phonons", str(EX / "fc" / "cu_eam"), "-o", str(tmp_path / "ph"), "--mesh", "6", "--npoints", "5",
                  "--temperatures", "0:300:100"]) == 0
     files = sorted(out.glob("*.nc")) + sorted((tmp_path / "ph").glob("*.nc"))
-    assert [f.name for f in files] == ["fc.nc", "fc.scores.nc", "summary.nc", "trajectory.nc", "band.nc", "dos.nc",
+    assert [f.name for f in files] == ["fc.cutoffs.nc", "fc.nc", "fc.scores.nc", "summary.nc", "trajectory.nc", "band.nc", "dos.nc",
                                        "thermal.nc"]
     for f in files:
         a = _attrs_are_real(f)

@@ -14,6 +14,14 @@ from trajmodes.lattice.symmetry import SYMPREC
 
 
 
+#: the help of --cutoff2 of run, fit and series
+CUTOFF2_HELP = ("pair cutoff in A (default: chosen from the data: the shortest neighbour shell from which the "
+                "frequencies at the special points agree within their error bars (5 %% family-wise) with those of "
+                "the longest cutoff the supercell holds (its sphere at most 300 atoms), never shorter than the "
+                "potential's range that the run's LAMMPS input or log states; series: from its first run; the table "
+                "is printed)")
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and its subcommand parsers by name."""
     from trajmodes.cli.anharmonic import add_phono3py_options, cmd_anharmonic, cmd_compare
@@ -56,8 +64,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                              "output folder")
     add_read_options(pr)
     pr.add_argument("-o", "--output", default="trajmodes-out", help="output folder (default trajmodes-out)")
-    pr.add_argument("--cutoff2", type=positive, help="pair cutoff in A (default: min(6, 0.49 x the shortest "
-                                                      "supercell lattice vector))")
+    pr.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
     pr.add_argument("--cutoff3", type=positive, help="triplet cutoff of the effective fit in A (default: none)")
     pr.add_argument("--compare", help="0 K force constants to plot the effective dispersion against "
                                       "(phonopy folder/file or trajmodes .nc)")
@@ -66,8 +73,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pf = add("fit", cmd_fit, "effective (TDEP) 2nd- and 3rd-order force constants from MD forces: scores, "
                              "netCDF and the effective dispersion")
     add_read_options(pf)
-    pf.add_argument("--cutoff2", type=positive, help="pair cutoff in A (default: min(6, 0.49 x the shortest "
-                                                      "supercell lattice vector))")
+    pf.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
     pf.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
     pf.add_argument("--cutoff4", type=positive, help="quartet cutoff in A, with --cutoff3: the fourth order too "
                                                       "(default: none)")
@@ -195,8 +201,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                          "frames)")
     ps.add_argument("--thermo", nargs="+", metavar="LOG", help="LAMMPS log of each run (or one for all), for "
                                                                "the potential energy and so the free energy")
-    ps.add_argument("--cutoff2", type=positive, help="pair cutoff in A (default: min(6, 0.49 x the shortest "
-                                                      "supercell lattice vector of the first run))")
+    ps.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
     ps.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
     ps.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
                     help="sequential (TDEP; default) or simultaneous")

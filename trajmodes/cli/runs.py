@@ -111,7 +111,6 @@ def cmd_run(args, out) -> int:
     constants at the simulated temperature and their dispersion (against ``--compare``)."""
     from trajmodes.plots import plot_summary
     from trajmodes.io.provenance import provenance
-    from trajmodes.workflows import default_cutoff2
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
     traj = read_trajectory(args)
@@ -132,14 +131,36 @@ def cmd_run(args, out) -> int:
     print(f"wrote {cache}, {summary}, {png}")
     if traj.forces is None or args.no_fit:
         return 0
-    ref = traj.reference
-    cutoff2 = args.cutoff2 if args.cutoff2 is not None else default_cutoff2(ref.cell) if ref.cell is not None else 6.0
-    print(f"\neffective force constants at the simulated temperature (r2 = {cutoff2:g} A):")
-    settings = dict(cutoff2=cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks", stride=1,
+    print("\neffective force constants at the simulated temperature "
+          + ("(pair cutoff from the data):" if args.cutoff2 is None else f"(r2 = {args.cutoff2:g} A):"))
+    settings = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks", stride=1,
                     n_frames=None, symprec=SYMPREC, constraints=())
     _fit_and_write([traj], settings, os.path.join(args.output, "fc"), out, args, compare=args.compare,
                    inputs=inputs, reference_fc=reference_fc)
     return 0
+
+
+def print_cutoff_table(convergence, given: bool) -> None:
+    """Print the convergence of the frequencies with the pair cutoff and its notes."""
+    from trajmodes.forceconstants.report import format_cutoff_table
+    print(format_cutoff_table(convergence.table, given=given))
+    for note in convergence.notes:
+        print(f"note: {note}")
+
+
+def report_potential_range(trajs, args):
+    """The range of the potential of the runs, from the LAMMPS input or log that names their dumps (the --thermo logs
+    first), printed in one line; None when no input names them."""
+    from trajmodes.io.lammps_potential import potential_range
+    found = None
+    for t in trajs:
+        if str(getattr(t.source, "format", "")).startswith("lammps"):
+            found = potential_range(t.source.paths, logs=getattr(args, "thermo", None) or ())
+        if found is not None:
+            break
+    if found is not None:
+        print(f"potential range: {found.describe()}")
+    return found
 
 
 def _load_compare(compare):
@@ -160,17 +181,26 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
     from trajmodes.workflows import fit_effective
     if reference_fc is None:
         reference_fc = _load_compare(compare)
+    reach = report_potential_range(trajs, args)
+    given = settings.get("cutoff2") is not None
     with step("fitting the effective force constants"):
         res = fit_effective(trajs, compare=reference_fc, path=getattr(args, "path", None),
-                            npoints=getattr(args, "npoints", 51), **settings)
+                            npoints=getattr(args, "npoints", 51), potential_range=reach, **settings)
     est, fc = res.estimator, res.force_constants
     pr = fc.primitive
+    settings = dict(settings, cutoff2=float(est.cutoff2), cutoff2_from="given" if given else "data")
+    if reach is not None and reach.cutoff is not None:
+        settings["potential_range"] = float(reach.cutoff)
     prov = provenance(inputs, dict(read_settings(args, trajs[0]), **settings,
                                    frames=int(est.scores_.n_frames), compare=compare),
                       temperature=res.temperature)
     target = stem + ".nc"
     fc.to_netcdf(out(target), attrs=prov)
     scores = write_dataset(est.scores_, stem + ".scores.nc", out, prov)
+    cutoffs = None
+    if res.convergence is not None:
+        cutoffs = write_dataset(res.convergence.table, stem + ".cutoffs.nc", out, prov)
+        print_cutoff_table(res.convergence, given)
     composition = ", ".join(f"{k} x {int((pr.species == k).sum())}" for k in dict.fromkeys(pr.species.tolist()))
     runs = f"{len(trajs)} trajector{'y' if len(trajs) == 1 else 'ies'}"
     lines = [f"fit: {runs}, {fc.n_atoms}-atom supercell {fc.smap.matrix.tolist()}, primitive "
@@ -189,21 +219,16 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
                                      f"r2 = {settings['cutoff2']:g} A", label=label,
                                reference_label=os.path.basename(os.path.normpath(str(compare))) if compare
                                else "0 K")
-    lines.append(f"wrote {target}, {scores}, {fig}")
+    lines.append(f"wrote {target}, {scores}, " + (f"{cutoffs}, " if cutoffs else "") + fig)
     print("\n".join(lines))
 
 
 def cmd_fit(args, out) -> int:
     """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
     trajs = [read_trajectory(args, [f]) for f in args.files]
-    cutoff2 = args.cutoff2
-    if cutoff2 is None:
-        from trajmodes.workflows import default_cutoff2
-        cell = trajs[0].reference.cell
-        cutoff2 = default_cutoff2(cell) if cell is not None else 6.0
     if args.cutoff4 is not None and args.cutoff3 is None:
         raise ValueError("--cutoff4 fits the fourth order after the third: give --cutoff3 with it")
-    settings = dict(cutoff2=cutoff2, cutoff3=args.cutoff3, cutoff4=args.cutoff4, mode=args.mode, folds=args.folds,
+    settings = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, cutoff4=args.cutoff4, mode=args.mode, folds=args.folds,
                     cv=args.cv, stride=args.stride, n_frames=args.n_frames, symprec=args.symprec,
                     constraints=tuple(c for c in (args.constraints or "").split(",") if c))
     inputs = [p for t in trajs for p in input_files(t, args)]

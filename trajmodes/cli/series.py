@@ -54,13 +54,20 @@ def cmd_series(args, out) -> int:
             traj = traj.with_reference("average")
         trajs.append(traj)
     qpoints = qpoint_tokens(args.qpoints) if args.qpoints else None
-    if args.cutoff2 is None:
-        from trajmodes.workflows import default_cutoff2
-        cell = trajs[0].reference.cell
-        args.cutoff2 = default_cutoff2(cell) if cell is not None else 6.0
+    from trajmodes.cli.runs import print_cutoff_table, report_potential_range
+    reach = report_potential_range(trajs[:1], args)
+    if args.cutoff2 is None:             # one basis for every run: the cutoff the first run's data choose
+        from trajmodes.workflows import fit_effective
+        with step(f"choosing the pair cutoff from the first run, {os.path.basename(runs[0])}"):
+            first = fit_effective(trajs[0], mode=args.mode, symprec=args.symprec, potential_range=reach)
+        print_cutoff_table(first.convergence, given=False)
+        args.cutoff2 = float(first.estimator.cutoff2)
+    else:
+        from trajmodes.workflows import warn_truncation
+        warn_truncation(args.cutoff2, reach)
     fits = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, segments=args.segments,
                 symprec=args.symprec)
-    with step(f"fitting {len(runs)} runs (cutoff2 {args.cutoff2} A"
+    with step(f"fitting {len(runs)} runs (cutoff2 {args.cutoff2:g} A"
               + (f", cutoff3 {args.cutoff3} A" if args.cutoff3 else "") + f"), {args.resamples} bootstrap "
               "resamples each"):
         s = fit_series(trajs, temperatures=None if temps[0] is None else [float(t) for t in temps],

@@ -96,7 +96,10 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
     Parameters
     ----------
     cutoff2 : float, "supercell" or None
-        Pair cutoff in Angstrom for the second-order constants; below half the shortest supercell vector.
+        Pair cutoff in Angstrom for the second-order constants; below half the shortest supercell vector. Default
+        6 A here; :func:`trajmodes.workflows.fit_effective` and the command line choose it from the data (one fit at
+        the longest cutoff, :meth:`refit` ``(cutoff2=)`` to the shortest at which the frequencies have converged:
+        :mod:`trajmodes.phonons.convergence`).
         ``None``, ``"supercell"`` or ``math.inf``: every pair of the supercell, the supercell constants that
         phonopy, phono3py and symfc fit to finite- and random-displacement data (each shared over its
         equally short periodic images with weight 1/multiplicity, as those codes do).
@@ -248,20 +251,27 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         skeleton = ForceConstants(np.zeros((primitive.n_atoms, supercell.n_atoms, 3, 3)), supercell, primitive,
                                   smap=smap)
         build = self.build_basis or default_build_basis
-        c2 = None if self.fc2 is not None else basis_cutoff(self.cutoff2)    # a held fc2: every pair
-        bases = {2: build(skeleton, 2, c2, primitive=primitive, symprec=symprec)}
+        bases = {2: self._basis2(skeleton, primitive, symprec)}
         if self.cutoff3 is not None:
             bases[3] = build(skeleton, 3, basis_cutoff(self.cutoff3), primitive=primitive, symprec=symprec)
         if self.cutoff4 is not None:
             bases[4] = build(skeleton, 4, float(self.cutoff4), primitive=primitive, symprec=symprec)
-        if self.constraints:
-            from trajmodes.forceconstants.constraints import constrain
-            bases[2] = constrain(bases[2], supercell, self.constraints)
         p2s = np.asarray(bases[2].p2s, dtype=np.int64)
         for o, b in bases.items():
             if not np.array_equal(np.asarray(b.p2s), p2s):
                 raise ValueError(f"the order-{o} basis has other primitive representatives (p2s) than order 2")
         return supercell, primitive, smap, p2s, bases
+
+    def _basis2(self, skeleton, primitive, symprec):
+        """The order-2 basis of the settings (``cutoff2``, ``constraints``; every pair with a held fc2) on the
+        ``skeleton`` force constants of the supercell."""
+        build = self.build_basis or default_build_basis
+        c2 = None if self.fc2 is not None else basis_cutoff(self.cutoff2)    # a held fc2: every pair
+        basis = build(skeleton, 2, c2, primitive=primitive, symprec=symprec)
+        if self.constraints:
+            from trajmodes.forceconstants.constraints import constrain
+            basis = constrain(basis, skeleton.supercell, self.constraints)
+        return basis
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, data) -> "EffectiveForceConstants":
@@ -388,21 +398,66 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         basis across its runs)."""
         self.symprec_used_ = float(self.symprec if symprec is None else symprec)
         self.supercell_, self.primitive_, self.smap_, self.p2s_, self.bases_ = self._setup(supercell, symprec)
+        self._make_kernel()
+        return self
+
+    def _make_kernel(self) -> None:
+        """The design kernel of :attr:`bases_` (with the dipole-dipole forces taken out in a polar fit)."""
         self.kernel_ = DesignKernel([self.bases_[o] for o in sorted(self.bases_)], self.smap_, p2s=self.p2s_)
         self.dipole_fc2_ = self.ewald_lambda_ = self.born_ = self.epsilon_ = None
         if self.born is not None:
             self.born_, self.epsilon_, self.ewald_lambda_, self.dipole_fc2_, self.kernel_ = polar_kernel(
                 self.kernel_, self.primitive_, self.supercell_, self.smap_, self.p2s_, self.born, self.epsilon,
                 self.ewald_lambda, self.nac_factor)
-        return self
 
 
-    def refit(self, mode: str) -> "EffectiveForceConstants":
-        """Solve again from the stored blocks in another ``mode`` (no pass over the frames)."""
-        if mode not in ("sequential", "simultaneous"):
-            raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {mode!r}")
-        self.mode = mode
+    def refit(self, mode: str | None = None, cutoff2: float | None = None) -> "EffectiveForceConstants":
+        """Solve again from the stored normal equations, in another ``mode`` and/or with a shorter pair cutoff
+        ``cutoff2`` (A): no pass over the frames.
+
+        The constants within a shorter cutoff are those of the fitted model whose pairs beyond it vanish
+        (:mod:`~trajmodes.forceconstants.convergence`), so the normal equations of the fitted basis, projected
+        onto the order-2 basis of ``cutoff2``, are those a fit at ``cutoff2`` would have accumulated: the result is
+        that fit, to round-off. The third and fourth orders keep their bases.
+        """
+        if mode is not None:
+            if mode not in ("sequential", "simultaneous"):
+                raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {mode!r}")
+            self.mode = mode
+        if cutoff2 is not None:
+            self._narrow_cutoff2(cutoff2)
         return self._solve()
+
+    def _narrow_cutoff2(self, cutoff2) -> None:
+        """Project the stored normal equations onto the order-2 basis of the shorter ``cutoff2`` (A)."""
+        from trajmodes.forceconstants.convergence import embedding, project_blocks
+        if not hasattr(self, "blocks_"):
+            raise ValueError("refit(cutoff2=) needs a fitted estimator: call fit() first")
+        if self.fc2 is not None:
+            raise ValueError("the second order is held (fc2=): there is no pair cutoff to change")
+        old, new = cutoff_length(self.cutoff2), cutoff_length(cutoff2)
+        if new > old + 1e-9:
+            raise ValueError(f"cutoff2={cutoff2} A is longer than the fitted {self.cutoff2} A: the normal equations "
+                             "hold no pairs beyond it; fit again with the longer cutoff")
+        previous = self.cutoff2
+        self.cutoff2 = cutoff2
+        self._check_settings()
+        skeleton = ForceConstants(np.zeros((self.primitive_.n_atoms, self.supercell_.n_atoms, 3, 3)),
+                                  self.supercell_, self.primitive_, smap=self.smap_)
+        try:
+            small = self._basis2(skeleton, self.primitive_, self.symprec_used_)
+            T2 = embedding(self.bases_[2], small)
+        except ValueError:
+            self.cutoff2 = previous
+            raise
+        sizes = self.kernel_.sizes
+        T = np.zeros((int(np.sum(sizes)), small.n_params + int(np.sum(sizes[1:]))))
+        T[:sizes[0], :small.n_params] = T2
+        T[sizes[0]:, small.n_params:] = np.eye(int(np.sum(sizes[1:])))
+        self.blocks_ = project_blocks(self.blocks_, T)
+        self.segments_ = project_blocks(self.segments_, T)
+        self.bases_ = {**self.bases_, 2: small}
+        self._make_kernel()
 
     def _solve(self) -> "EffectiveForceConstants":
         blk = self.blocks_

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["COND_WARN", "warn_ill_posed", "format_scores"]
+__all__ = ["COND_WARN", "warn_ill_posed", "format_scores", "format_cutoff_table", "value_error"]
 
 #: condition number (of the column-equilibrated normal matrix) above which a warning is raised
 COND_WARN = 1e12
@@ -51,4 +51,61 @@ def format_scores(fit) -> str:
                      f"{fit.energies_['baseline'] / n:.6f} eV/atom")
     if extra:
         lines.append("; ".join(extra))
+    return "\n".join(lines)
+
+
+def value_error(value: float, err: float, decimals: int = 3) -> str:
+    """``value`` with its standard error in units of the last digit shown: ``3.688(15)`` for 3.688 +- 0.015."""
+    if not np.isfinite(err):
+        return f"{value:.{decimals}f}"
+    return f"{value:.{decimals}f}({int(round(err * 10 ** decimals))})"
+
+
+def format_cutoff_table(table, given: bool = False) -> str:
+    """The convergence of a fit's frequencies with its pair cutoff (the ``table`` of
+    :func:`~trajmodes.phonons.convergence.cutoff_convergence`) as text: one row per neighbour shell with its
+    parameters, cross-validation RMSE, the lowest frequency at every special point (THz, standard error in the last
+    digits; the points half-way to them, labelled ``X/2``, are left out) and the largest difference of any frequency from
+    the reference row, then what was chosen and why.
+
+    ``given``: the cutoff was set by the user (the table then reaches only to it, and nothing is chosen)."""
+    t = table
+    shown = [i for i, x in enumerate(t.label.values) if "/" not in str(x)] or list(range(t.sizes["q"]))
+    labels = [str(t.label.values[i]) for i in shown]
+    nu, err = t.frequency.values[:, shown, 0], t.frequency_err.values[:, shown, 0]
+    chosen, ref = float(t.selected_cutoff), float(t.reference_cutoff)
+    reach = float(t.potential_range)
+    z = float(t.attrs["z"])
+    w = max(10, max(len(value_error(v, e)) for v, e in zip(nu.ravel(), err.ravel())) + 1)
+    head = f"  {'r2 (A)':>7} {'shell':>7} {'params':>6} {'CV RMSE':>9}" + "".join(f"{x:>{w}}" for x in labels) + \
+        "   largest difference (THz)"
+    lines = ["pair cutoff: second-order fits at every neighbour shell from the one pass; lowest frequency (THz) at "
+             "each special point with its standard error in the last digits; largest difference of any frequency from "
+             f"the {ref:.4g} A row, in paired standard errors", head]
+    cuts = t.cutoff.values
+    star = len(cuts) - 1 if given else int(np.flatnonzero(cuts <= chosen + 1e-3)[-1])     # the row chosen
+    for i, c in enumerate(cuts):
+        holds = not np.isfinite(reach) or c >= reach - 1e-3 or (i + 1 < len(t.cutoff)
+                                                                 and float(t.shell[i + 1]) > reach + 1e-3)
+        mark = "*" if i == star else " " if holds else "<"
+        sh, zz = float(t.largest_difference[i]), float(t.largest_z[i])
+        shift = "reference" if abs(c - ref) < 1e-9 else "" if not np.isfinite(zz) else \
+            f"{sh:.4f} ({zz:.1f})" if np.isfinite(zz) else f"{sh:.4f}"
+        lines.append(f"{mark} {c:>7.3f} {float(t.shell[i]):>7.3f} {int(t.n_params[i]):>6d} "
+                     f"{float(t.cv_rmse[i]):>9.6f}" + "".join(f"{value_error(v, e):>{w}}" for v, e in
+                                                             zip(nu[i], err[i])) + f"   {shift}")
+    notes = []
+    if np.isfinite(reach):
+        notes.append(f"<: shorter than the potential's range, {reach:.4g} A")
+    if given:
+        notes.append(f"*: the cutoff given, {t.cutoff.values[-1]:.4g} A")
+    else:
+        halves = t.sizes["q"] > len(shown)
+        notes.append(f"*: chosen, r2 = {chosen:.4g} A: the shortest cutoff from which every frequency at "
+                     f"{', '.join(labels)}" + (" and half-way to them" if halves else "") +
+                     f" agrees with the {ref:.4g} A fit's within {z:.2g} standard errors (the "
+                     f"{100 * float(t.attrs.get('level', 0.05)):g} % level for the "
+                     f"{int(t.attrs.get('distinct_frequencies', 0))} distinct frequencies)"
+                     + (", not below the potential's range" if np.isfinite(reach) else ""))
+    lines.append("; ".join(notes))
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_setfl", "read_funcfl"]
+__all__ = ["read_setfl", "read_funcfl", "setfl_cutoff", "funcfl_cutoff"]
 
 
 def read_setfl(path, fs: bool = False) -> dict:
@@ -61,3 +61,31 @@ def read_funcfl(path) -> dict:
         raise ValueError(f"{path}: {len(v)} numbers, expected {nrho + 2 * nr}")
     return dict(number=int(hdr[0]), mass=float(hdr[1]), nrho=nrho, drho=drho, nr=nr, dr=dr, cut=cut,
                 frho=v[:nrho], zr=v[nrho:nrho + nr], rhor=v[nrho + nr:nrho + 2 * nr])
+
+
+def _header_cutoff(path, line: int) -> float:
+    """The cutoff (A in metal units), the fifth number of the grid line ``line`` (0-based) of an EAM file."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for k, text in enumerate(f):
+            if k == line:
+                words = text.split()
+                try:
+                    cut = float(words[4])
+                except (IndexError, ValueError):
+                    raise ValueError(f"{path}, line {line + 1}: expected Nrho drho Nr dr cutoff, found "
+                                     f"{text.strip()[:60]!r}") from None
+                if not cut > 0:
+                    raise ValueError(f"{path}, line {line + 1}: the cutoff {cut} is not positive")
+                return cut
+    raise ValueError(f"{path}: ends before line {line + 1}, the line of its grids and cutoff")
+
+
+def setfl_cutoff(path) -> float:
+    """The cutoff of an ``eam/alloy`` (setfl) or ``eam/fs`` file (its fifth line: Nrho drho Nr dr cutoff), without
+    reading its tables."""
+    return _header_cutoff(path, 4)
+
+
+def funcfl_cutoff(path) -> float:
+    """The cutoff of an ``eam`` (funcfl) file (its third line: Nrho drho Nr dr cutoff), without reading its tables."""
+    return _header_cutoff(path, 2)
