@@ -91,17 +91,20 @@ def test_exact_harmonic_frames_give_e0(cu):
     assert float(ds3.baseline_energy_err) > 0 and float(ds3.free_energy_corrected_err) < 1e-10   # E0 exactly
 
 
-def test_the_constants_of_a_fit_give_the_fits_free_energy(cu):
-    """On the same run, the function on the fit's own constants gives tdep_free_energy's numbers to round-off."""
+@pytest.mark.parametrize("cutoff4", [None, 2.7])
+def test_the_constants_of_a_fit_give_the_fits_free_energy(cu, cutoff4):
+    """On the same run, the function on the fit's own constants gives tdep_free_energy's numbers to round-off (with
+    fourth-order constants too)."""
     sc, u = cu["sc"], cu["u"]
     traj = _traj(sc, u, cu["e0"] + cu["u2"] + cu["u3"] + 0.01 * cu["u2"] ** 2, forces=cu["f"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = EffectiveForceConstants(cutoff2=3.7, cutoff3=3.0, folds=4, segments=10).fit(traj)
+        fit = EffectiveForceConstants(cutoff2=3.7, cutoff3=3.0, cutoff4=cutoff4, folds=4, segments=10).fit(traj)
     ours = free_energy_from_frames(fit.force_constants_, traj, T, mesh=MESH, occupation="classical", errors=False,
                                    cubic_mesh=CUBIC)
     theirs = tdep_free_energy(fit, T, mesh=MESH, occupation="classical", errors=False, cubic_mesh=CUBIC)
     assert set(theirs.data_vars) == set(ours.data_vars)
+    assert ("quartic_energy" in ours) == (cutoff4 is not None)
     for name in theirs.data_vars:
         a, b = float(ours[name]), float(theirs[name])
         assert a == pytest.approx(b, rel=1e-10, abs=1e-12), name
