@@ -26,6 +26,8 @@ readers        MDAnalysis DumpReader (x, v, f; 256- and         >= 20x both, >= 
 projection     dynasor (256-atom Cu, all commensurate q)        >= 50x in memory and from file
 peaks          DynaPhoPy's fit per q                            all 768 Cu modes in under 2 s
 phonons        phonopy C and Rust (40^3 mesh, eigenvectors)     faster than both
+phonopy_load   phonopy.load (47 MB phonopy_params.yaml, 432     no slower; the yaml parsed once
+               atoms, full constants in the yaml)
 anharmonic     phono3py (linewidths, RTA and LBTE kappa)        faster
 series         the sum of the single fits (10 runs)             no dearer
 fourth_order   hiPhive StructureContainer (Si 216 atoms, fc2 +  >= 40x per frame; the same frequencies
@@ -179,6 +181,18 @@ def rows_fourth_order() -> list:
              "< 1e-4 THz", _ok(r["max_abs_freq_diff_THz"] < 1e-4))]
 
 
+def rows_phonopy_load() -> list:
+    r = _load("phonopy_load")
+    case, t, c = r["case"], r["timing"], r["checks"]
+    ratio = r["speedup_vs_phonopy"]
+    return [("phonopy_load", "phonopy.load", f"ForceConstants.from_phonopy of a {case['yaml_MB']:.0f} MB "
+             f"phonopy_params.yaml ({case['atoms']} atoms, constants in the yaml), fresh process, best of "
+             f"{case['repeats']} interleaved rounds", f"{ratio:.1f}x", ">= 1x", _ok(ratio >= 1)),
+            ("phonopy_load", "phonopy.load", "peak RSS (trajmodes vs phonopy); yaml parses",
+             f"{t['trajmodes']['peak_rss_MB']:.0f} vs {t['phonopy']['peak_rss_MB']:.0f} MB; "
+             f"{c['trajmodes_yaml_loads']}", "1 parse", _ok(c["trajmodes_yaml_loads"] == 1))]
+
+
 def rows_polar() -> list:
     out = []
     for row in _load("polar")["rows"]:
@@ -201,6 +215,9 @@ STAGES = {
                   results=["peaks"], rows=rows_peaks),
     "phonons": dict(cmd=["bench_phonons.py", "--repeats", "7"], quick=["bench_phonons.py", "--repeats", "3"],
                     results=["phonons"], rows=rows_phonons),
+    "phonopy_load": dict(cmd=["bench_phonopy_load.py", "--repeats", "3"],
+                         quick=["bench_phonopy_load.py", "--repeats", "1"], results=["phonopy_load"],
+                         rows=rows_phonopy_load),
     "anharmonic": dict(cmd=["bench_anharmonic.py"], quick=["bench_anharmonic.py", "--quick"],
                        results=["anharmonic"], rows=rows_anharmonic),
     "series": dict(cmd=["bench_series.py", "--repeats", "2"], quick=["bench_series.py", "--runs", "1,2",

@@ -7,7 +7,7 @@ import signal
 import sys
 import warnings
 
-from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, THREE_PHONON_MESH, OldSpelling, add_plot_format, add_read_options, mesh,
+from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH, OldSpelling, add_plot_format, add_read_options, mesh,
                                      non_negative_int, positive, positive_int, supercell_dims, temperatures,
                                      width_or_adaptive)
 from trajmodes.lattice.symmetry import SYMPREC
@@ -109,6 +109,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 0:1000:10)")
     pp.add_argument("--imaginary-tol", type=positive, default=1e-2, help="modes below -TOL THz are reported as "
                                                                           "imaginary (default 0.01)")
+    pp.add_argument("--qpoints", nargs="+", metavar="Q", help=QPOINTS_HELP)
     pp.add_argument("-o", "--output", default="trajmodes-phonons", help="output folder (default trajmodes-phonons)")
     add_plot_format(pp)
     pa = add("anharmonic", cmd_anharmonic, "three-phonon linewidths, lifetimes, frequency shifts and the thermal "
@@ -247,6 +248,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pe.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
     pe.add_argument("--mesh", type=mesh, default=[HARMONIC_MESH] * 3,
                     help=f"q mesh for the DOS: N or N1,N2,N3 (default {HARMONIC_MESH})")
+    pe.add_argument("--qpoints", nargs="+", metavar="Q", help=QPOINTS_HELP)
     pe.add_argument("-o", "--output", default="trajmodes-eam", help="output folder (default trajmodes-eam)")
     add_plot_format(pe)
     pj = add("project", cmd_project, "project an MD trajectory onto phonon modes: mode energies, spectra, peak "

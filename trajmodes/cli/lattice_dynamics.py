@@ -5,8 +5,20 @@ import os
 import time
 import warnings
 
-from trajmodes.cli.options import step, write_dataset
+from trajmodes.cli.options import QpointFormat, qpoint_tokens, step, write_dataset
 
+
+def qpoint_lines(phonons, primitive, qpoints=None) -> list[str]:
+    """The frequencies at ``qpoints`` (the ``--qpoints`` tokens; default the special points of the lattice) as
+    :class:`~trajmodes.cli.options.QpointFormat` prints them, and the format (for other q-points to print)."""
+    import numpy as np
+    fmt = QpointFormat(primitive)
+    if qpoints:
+        q = qpoint_tokens(qpoints)
+    else:                                  # the special points, once each (K and U of fcc are one point)
+        labels = {fmt.label(v): v for v in reversed(list(fmt.points.values()))}
+        q = np.array(list(labels.values())[::-1], dtype=float)
+    return fmt.table(q, phonons.frequencies(q)), fmt
 
 
 def cmd_phonons(args, out) -> int:
@@ -44,9 +56,11 @@ def cmd_phonons(args, out) -> int:
              f"band path {' '.join(res.bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz",
              "acoustic modes at Gamma: " + ", ".join(f"{x:.2e}" for x in res.phonons.frequencies([0, 0, 0])[0][:3])
              + " THz"]
+    table, fmt = qpoint_lines(res.phonons, pr, args.qpoints)
+    lines += table
     if imag.count:
         lines.append(f"WARNING: {imag.count} imaginary modes on the mesh (below -{args.imaginary_tol:g} THz), lowest "
-                     f"{imag.lowest:.4f} THz at q = {np.round(imag.qpoint, 4).tolist()}")
+                     f"{imag.lowest:.4f} THz at q = {fmt.describe(imag.qpoint)}")
     else:
         lines.append(f"no imaginary modes (none below -{args.imaginary_tol:g} THz on the mesh)")
     i300 = int(np.argmin(np.abs(thermal.temperature.values - 300.0)))
@@ -143,6 +157,7 @@ def cmd_eam(args, out) -> int:
     written.append(fig)
     lines.append(f"force constants: ASR violation {fc.asr_violation():.1e} eV/A^2; band path "
                  f"{' '.join(bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz")
+    lines += qpoint_lines(ph, fc.primitive, args.qpoints)[0]
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0

@@ -12,6 +12,11 @@ HARMONIC_MESH = 20
 #: default --mesh of the three-phonon commands (the triplets of an N^3 mesh cost ~N^6): N x N x N
 THREE_PHONON_MESH = 12
 
+#: --qpoints of the commands that print frequencies at q-points (phonons, eam)
+QPOINTS_HELP = ("reduced q-points (the primitive cell's reciprocal basis, no 2 pi): 'h k l h k l ...' or "
+                "'h,k,l;h,k,l' (default: the special points); phonons and eam print their frequencies with that basis, "
+                "the special point's label and the conventional (cubic: 2 pi / a) or Cartesian (1/A) coordinates")
+
 #: commands whose figures have a format; --plot-format names it everywhere
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
@@ -313,3 +318,89 @@ step = Steps()
 
 def add_plot_format(p) -> None:
     p.add_argument("--plot-format", choices=FIGURE_FORMATS, default="png", help="figure format (default png)")
+
+
+# -- q-points as a reader can place them ------------------------------------------------------------------------------
+
+def _fmt(v, width: int = 7, digits: int = 4) -> str:
+    return "(" + ", ".join(f"{0.0 if abs(x) < 5e-13 else x:{width}.{digits}f}" for x in v) + ")"
+
+
+class QpointFormat:
+    """How the command line prints q-points: reduced coordinates *with their basis*, the special point's label, and the
+    coordinates that mean the same q whatever primitive cell the constants carry (those of the conventional cubic cell
+    in units of 2 pi / a for cubic lattices, else Cartesian in 1/A). One instance per primitive cell; every command
+    that prints q-points uses it (``trajmodes phonons``, ``trajmodes eam``).
+
+    Reduced q are without 2 pi in the primitive reciprocal basis (b_i . a_j = delta_ij, as phonopy); the conventional
+    coordinates (h, k, l) are along the Cartesian axes when the cube is (q = 2 pi (h, k, l) / a), else along spglib's
+    standard cube; the label is the special point (Setyawan-Curtarolo letters, :func:`trajmodes.lattice.paths.
+    special_points`) of which q is a point-group image modulo a reciprocal lattice vector, ``K=U`` where it is two.
+    """
+
+    def __init__(self, primitive, symprec: float | None = None):
+        import numpy as np
+        from trajmodes.lattice.paths import PRETTY_LABELS, bravais_lattice, special_points
+        from trajmodes.lattice.symmetry import SYMPREC, reciprocal_rotations
+        symprec = SYMPREC if symprec is None else symprec
+        self.primitive = primitive
+        cell = np.asarray(primitive.cell, float)
+        self.reciprocal = np.linalg.inv(cell).T                        # rows b_i, 1/A, without 2 pi
+        ds = primitive.symmetry(symprec)
+        self.rotations = reciprocal_rotations(ds.rotations)
+        self.points = {PRETTY_LABELS.get(k, k): v for k, v in special_points(primitive, symprec).items()}
+        self.lattice = bravais_lattice(primitive, symprec)
+        self.cubic = self.lattice.startswith("c")
+        if self.cubic:
+            P = np.asarray(ds.transformation_matrix, float)
+            conv = np.linalg.inv(P).T @ cell                            # the standard cube's rows, in this frame
+            self.a = float(np.cbrt(abs(np.linalg.det(conv))))
+            aligned = np.abs(np.abs(conv / self.a) - np.rint(np.abs(conv / self.a))).max() < 1e-4
+            # q_conv = a q_cart / (2 pi) along the Cartesian axes when the cube is along them; else spglib's cube
+            self.to_conventional = self.reciprocal * self.a if aligned else np.linalg.inv(P)
+            self.aligned = bool(aligned)
+
+    def basis(self) -> str:
+        """One line naming the basis of the reduced coordinates and of the other column."""
+        cell = self.primitive.cell
+        vectors = ", ".join(f"a{i + 1} = {_fmt(cell[i], 1, 4)}" for i in range(3))
+        other = (f"conventional (h, k, l) of the cubic cell, a = {self.a:.4f} A, q = 2 pi (h, k, l) / a"
+                 + ("" if self.aligned else " (along spglib's standard cube)")) if self.cubic else \
+            "Cartesian q in 1/A (2 pi included)"
+        return (f"q-points: reduced (h, k, l) in the reciprocal basis of the primitive cell {vectors} A "
+                f"(q = h b1 + k b2 + l b3, b_i . a_j = delta_ij); {other}")
+
+    def label(self, q) -> str:
+        """The special point(s) q is an image of ('' when none)."""
+        import numpy as np
+        images = np.einsum("oij,j->oi", self.rotations, np.asarray(q, float))
+        out = []
+        for name, s in self.points.items():
+            d = images - s
+            if np.abs(d - np.rint(d)).max(axis=1).min() < 1e-6:
+                out.append(name)
+        return "=".join(out)
+
+    def other(self, q):
+        """The conventional (cubic lattices, 2 pi / a) or Cartesian (1/A) coordinates of q."""
+        import numpy as np
+        q = np.asarray(q, float)
+        return q @ self.to_conventional if self.cubic else 2 * np.pi * q @ self.reciprocal
+
+    def describe(self, q) -> str:
+        """One q in words: 'X (0.5000, 0.0000, 0.5000) = conventional (0.0000, 1.0000, 0.0000)'."""
+        name = self.label(q)
+        return (f"{name + ' ' if name else ''}{_fmt(q)} reduced = {'conventional' if self.cubic else 'Cartesian'} "
+                f"{_fmt(self.other(q))}{' 2pi/a' if self.cubic else ' 1/A'}")
+
+    def table(self, qpoints, frequencies) -> list[str]:
+        """The basis line and one row per q: label, reduced, conventional or Cartesian, frequencies (THz)."""
+        import numpy as np
+        q = np.asarray(qpoints, float).reshape(-1, 3)
+        f = np.asarray(frequencies, float).reshape(len(q), -1)
+        head = "conventional (2pi/a)" if self.cubic else "Cartesian (1/A)"
+        lines = [self.basis(), f"  {'label':6s} {'reduced (h, k, l)':28s} {head:28s} frequencies (THz)"]
+        for qi, fi in zip(q, f):
+            lines.append(f"  {self.label(qi):6s} {_fmt(qi):28s} {_fmt(self.other(qi)):28s} "
+                         + " ".join(f"{x:8.4f}" for x in fi))
+        return lines

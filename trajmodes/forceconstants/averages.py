@@ -16,7 +16,9 @@ CELL_VARIANCE = 1e-14
 def mean_energies(blocks, p2, p3=None, p4=None) -> dict:
     """Means over the frames (eV per supercell) from summed blocks and the order-2 (and order-3) parameters.
 
-    ``harmonic``: <1/2 u Phi u> = -1/2 p2 . (A'u)_2 / n_frames (the order-2 rows of A are -Phi u);
+    ``harmonic``: <1/2 u Phi u> = -1/2 p2 . (A'u)_2 / n_frames (the order-2 rows of A are -Phi u), plus, for a
+    polar fit, ``dipole`` <1/2 u Phi_dd u> of the dipole-dipole constants taken out of its forces (so that the
+    baseline is TDEP's <U_MD - U_2 - U_dd>; the key only where the blocks hold that energy);
     ``potential``: <U_MD> when every frame has a potential energy, else NaN; ``baseline``: their difference;
     with ``p3`` also ``cubic``: <1/6 Psi u u u> = -1/3 p3 . (A'u)_3 / n_frames (the order-3 rows of A are the
     cubic forces -1/2 Psi u u, and u . (-1/2 Psi u u) = -3 (1/6 Psi u u u) for a symmetric Psi: Euler's theorem on a
@@ -27,9 +29,16 @@ def mean_energies(blocks, p2, p3=None, p4=None) -> dict:
     bu = np.sum(blocks.bu, axis=0)
     p2 = np.asarray(p2)
     harm = -0.5 * float(p2 @ bu[:len(p2)]) / n if n else np.nan
+    dipole = getattr(blocks, "dipole_energy", None)
+    polar = dipole is not None and bool(np.any(dipole != 0))
+    if polar:
+        dipole = float(np.sum(dipole)) / n
+        harm += dipole
     ne = float(np.sum(blocks.n_energy))
     pot = float(np.sum(blocks.energy)) / ne if ne and ne == n else np.nan
     out = dict(potential=pot, harmonic=harm, baseline=pot - harm)
+    if polar:
+        out["dipole"] = dipole
     if p3 is not None:
         p3 = np.asarray(p3)
         out["cubic"] = -float(p3 @ bu[len(p2):len(p2) + len(p3)]) / (3 * n) if n else np.nan

@@ -49,6 +49,9 @@ class NormalBlocks:
         Sum of their outer products e e^T.
     n_strain : ndarray (n_blocks,), optional
         Number of frames with a cell.
+    dipole_energy : ndarray (n_blocks,), optional
+        Sum over the frames of the dipole-dipole energy 1/2 u Phi_dd u (eV) of a polar fit, whose forces the fit takes
+        out (:class:`~trajmodes.forceconstants.dipole.DipoleSubtracted`); zeros otherwise.
     ids : ndarray (n_blocks,) of int, optional
         Block labels, ascending (default 0 .. n_blocks-1).
 
@@ -68,6 +71,7 @@ class NormalBlocks:
     strain: np.ndarray | None = None
     strain2: np.ndarray | None = None
     n_strain: np.ndarray | None = None
+    dipole_energy: np.ndarray | None = None
     ids: np.ndarray | None = None
 
     def __post_init__(self):
@@ -88,11 +92,13 @@ class NormalBlocks:
             self.strain2 = np.zeros((n, 6, 6))
         if self.n_strain is None:
             self.n_strain = np.zeros(n, dtype=np.int64)
+        if self.dipole_energy is None:
+            self.dipole_energy = np.zeros(n)
         self.ids = np.arange(n, dtype=np.int64) if self.ids is None else np.asarray(self.ids, dtype=np.int64)
 
     #: the per-block arrays, in the constructor's order
     ARRAYS = ("G", "b", "ff", "n_rows", "n_frames", "bu", "energy", "n_energy", "temperature", "n_temperature",
-               "strain", "strain2", "n_strain")
+               "strain", "strain2", "n_strain", "dipole_energy")
     #: the counts among :attr:`ARRAYS` (integers)
     COUNTS = ("n_rows", "n_frames", "n_energy", "n_temperature", "n_strain")
 

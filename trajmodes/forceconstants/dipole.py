@@ -439,8 +439,12 @@ class DipoleSubtracted(DesignKernel):
         return self.dipole.forces(u)
 
     def accumulate(self, u: np.ndarray, f: np.ndarray, out, fold: int) -> None:
-        """:meth:`DesignKernel.accumulate` of the short-range forces f - F_dd."""
-        super().accumulate(u, np.asarray(f, float) - self.dipole_forces(u), out, fold)
+        """:meth:`DesignKernel.accumulate` of the short-range forces f - F_dd, and the sum of the frames'
+        dipole-dipole energies 1/2 u Phi_dd u = -1/2 u . F_dd into ``out.dipole_energy`` (TDEP's U_dd, which the free
+        energy takes out of U_MD with the short-range 1/2 u Phi u)."""
+        f_dd = self.dipole_forces(u)
+        super().accumulate(u, np.asarray(f, float) - f_dd, out, fold)
+        out.dipole_energy[fold] += -0.5 * float(np.sum(np.asarray(u, float) * f_dd))
 
 
 def polar_kernel(kernel: DesignKernel, primitive, supercell, smap, p2s, born, epsilon, ewald_lambda=None,

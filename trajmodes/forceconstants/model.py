@@ -58,7 +58,9 @@ class ForceConstants(ForceConstantFiles):
     phonon_fc2 : ForceConstants, optional
         Second-order constants of the same primitive cell on another, usually larger, supercell, for the phonons that
         the third order scatters (phono3py's ``--dim-fc2``: fc2 on 4x4x4, fc3 on 2x2x2). ``Phonons(fc)`` still uses
-        ``fc2``; :class:`~trajmodes.phonons.anharmonic.Anharmonic` takes its phonons from ``phonon_fc2``.
+        ``fc2``; :class:`~trajmodes.phonons.anharmonic.Anharmonic` takes its phonons from ``phonon_fc2``. Constants
+        whose primitive cell is another cell of the same crystal (another basis of the same lattice, the atoms in
+        another order or origin) are put on this one (:meth:`on_primitive`); those of another crystal are refused.
     ewald_lambda : float, optional
         For ``short_range``: the Ewald parameter Phi_dd was made with, 1/A *with* 2 pi (the Gaussian is
         exp(-K.eps.K / 4 lambda^2), K with 2 pi; TDEP's lambda in 1/bohr divided by the bohr radius in A).
@@ -127,8 +129,7 @@ class ForceConstants(ForceConstantFiles):
                 raise ValueError(f"phonon_fc2 must be ForceConstants, not {type(phonon_fc2).__name__}")
             other = self.primitive.differences(phonon_fc2.primitive)
             if other is not None:
-                raise ValueError(f"phonon_fc2 is on another primitive cell than these constants ({other}): its "
-                                 "q-points and eigenvectors would not be theirs; fit or read both on one unit cell")
+                phonon_fc2 = phonon_fc2.on_primitive(self.primitive, why=other)
         self.phonon_fc2 = phonon_fc2
 
     # -- layouts ----------------------------------------------------------------------------
@@ -215,6 +216,64 @@ class ForceConstants(ForceConstantFiles):
         for k in range(len(rows)):
             np.add.at(out[k], to_small, blocks[k])
         return out
+
+    def on_primitive(self, primitive: Crystal, why: str | None = None, tol: float = 1e-4) -> "ForceConstants":
+        """These constants on another primitive cell of the same crystal: ``primitive``'s lattice vectors another basis
+        of the same lattice (an integer unimodular transformation of this primitive cell's), its atoms the same up to
+        their order and a lattice translation (a global translation of the crystal allowed). The supercell and every
+        constant stay; the compact rows, the map of the supercell and the order of the Born charges follow
+        ``primitive``, so that reduced q-points and eigenvectors mean those of ``primitive``.
+
+        Parameters
+        ----------
+        primitive : Crystal
+            The primitive cell to put the constants on (the same Cartesian frame).
+        why : str, optional
+            What differs between the two cells (:meth:`Crystal.differences`), for the message of a refusal.
+        tol : float
+            Largest distance (A) of a supercell atom from its site of ``primitive``.
+
+        Raises
+        ------
+        ValueError
+            If ``primitive`` is not a cell of this crystal (another lattice, other atoms, other positions), saying
+            what differs.
+        """
+        mine = self.primitive
+        what = f" ({why})" if why else ""
+        t = np.asarray(mine.cell, float) @ np.linalg.inv(np.asarray(primitive.cell, float))
+        tr = np.rint(t)
+        if np.abs(tr @ primitive.cell - mine.cell).max() > tol or round(abs(np.linalg.det(tr))) != 1:
+            raise ValueError(f"the constants are of another crystal{what}: their primitive cell "
+                             f"{np.round(mine.cell, 4).tolist()} A is not a basis of the lattice of "
+                             f"{np.round(primitive.cell, 4).tolist()} A (in that basis its vectors are "
+                             f"{np.round(t, 4).tolist()}, not an integer matrix of determinant +-1): fit or read both "
+                             "on one crystal")
+        if sorted(map(str, mine.species)) != sorted(map(str, primitive.species)):
+            raise ValueError(f"the constants are of another crystal{what}: their primitive cell holds "
+                             f"{' '.join(mine.species)}, not {' '.join(primitive.species)}")
+        try:
+            smap = self.supercell.supercell_map(primitive, tol=tol)
+        except ValueError as exc:
+            raise ValueError(f"the constants are of another crystal{what}: the atoms of their supercell do not sit on "
+                             f"the sites of the given primitive cell ({exc})") from None
+        n = primitive.n_atoms
+        p2s = np.array([np.flatnonzero(smap.atom == k)[0] for k in range(n)])
+        cols = self.compact_columns(p2s[:, None], np.arange(self.n_atoms)[None, :])
+        fc2 = self.compact()[self.smap.atom[p2s][:, None], cols]
+        old = self.smap.atom[p2s]                                         # this cell's atom of each new one
+        fc3 = None
+        if self.fc3 is not None:
+            j = self.compact_columns(p2s[:, None, None], np.arange(self.n_atoms)[None, :, None])
+            k = self.compact_columns(p2s[:, None, None], np.arange(self.n_atoms)[None, None, :])
+            fc3 = self.fc3[old[:, None, None], j, k]
+        if self.fc4 is not None:
+            raise ValueError("fourth-order constants cannot be put on another primitive cell: read them on the cell "
+                             "of the others")
+        return ForceConstants(fc2, self.supercell, primitive, smap=smap, p2s=p2s,
+                              born=None if self.born is None else self.born[old], epsilon=self.epsilon,
+                              nac_factor=self.nac_factor, fc3=fc3, short_range=self.short_range,
+                              ewald_lambda=self.ewald_lambda, phonon_fc2=self.phonon_fc2)
 
     def _with(self, fc2) -> "ForceConstants":
         return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,

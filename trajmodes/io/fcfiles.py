@@ -106,9 +106,13 @@ def read_phonopy(path: str | os.PathLike, born: str | os.PathLike | bool | None 
 
     Notes
     -----
-    Parsing is done by phonopy (``phonopy.load``, ``phonopy.file_IO.parse_BORN``), imported
-    here only. The current directory is never searched (phonopy's own ``load`` would look for a
-    BORN there).
+    Parsing is done by phonopy (the yaml's data interpreted by its ``load_phonopy_yaml``, the file loaded once by
+    :func:`trajmodes.io.fc_phonopy_yaml.load_yaml_with_vector_blocks`: PyYAML's C loader where PyYAML has one, the
+    long blocks of vectors by numpy; ``phonopy.file_IO`` for FORCE_CONSTANTS, fc2.hdf5 and BORN), imported here
+    only. The yaml is parsed once: the crystal, the constants or the displacement-force dataset and the ``nac``
+    section all come from that one parse. phonopy's symmetry search is made only where phonopy computes
+    the constants from the dataset. The current directory is never searched (phonopy's own ``load`` would look
+    for FORCE_CONSTANTS, FORCE_SETS and BORN there).
     """
     phonopy = need_package("phonopy")
     p = Path(path)
@@ -117,22 +121,17 @@ def read_phonopy(path: str | os.PathLike, born: str | os.PathLike | bool | None 
         (folder / y for y in PHONOPY_YAMLS if (folder / y).exists()), None)
     if yaml is None:
         raise FileNotFoundError(f"no phonopy yaml ({', '.join(PHONOPY_YAMLS)}) in {folder}")
-    fcfile = p if p.is_file() and p.name in FC_FILES or p.suffix == ".hdf5" else next(
+    fcfile = p if p.is_file() and (p.name in FC_FILES or p.suffix == ".hdf5") else next(
         (folder / f for f in FC_FILES if (folder / f).exists()), None)
-    kw = dict(is_nac=False, symmetrize_fc=False, log_level=0)
-    if fcfile is not None:
-        kw["force_constants_filename"] = str(fcfile)
-    ph = _load_phonopy(phonopy, yaml, fcfile, kw)
+    parsed = _parse_phonopy_yaml(yaml)
+    ph = _phonopy_of(phonopy, parsed, yaml, fcfile)
     sc = crystal_from_phonopy(ph.supercell)
     pr = crystal_from_phonopy(ph.primitive)
     nac = None
     if born is not False:
         bfile = Path(born) if born not in (None, True) else None
         if bfile is None:
-            from phonopy.interface.phonopy_yaml import PhonopyYaml
-            py = PhonopyYaml()
-            py.read(str(yaml))
-            nac = py.nac_params
+            nac = parsed.nac_params
             if nac is None and (folder / "BORN").exists():
                 bfile = folder / "BORN"
             elif nac is None and born is True:
@@ -249,32 +248,80 @@ def _fc_text_lines(path: Path) -> None:
                                         fix=DAMAGED)
 
 
-def _load_phonopy(phonopy, yaml: Path, fcfile: Path | None, kw: dict):
-    """``phonopy.load`` with every failure named by file: the yaml, then the force constants."""
+def _parse_phonopy_yaml(yaml: Path):
+    """The one parse of a phonopy yaml (:func:`trajmodes.io.fc_phonopy_yaml.parse_phonopy_yaml`), every failure
+    named by the file."""
     import yaml as pyyaml
-    from phonopy.interface.phonopy_yaml import PhonopyYaml
+    from trajmodes.io.fc_phonopy_yaml import parse_phonopy_yaml
     try:
-        parsed = PhonopyYaml()
-        parsed.read(str(yaml))
-    except (pyyaml.YAMLError, KeyError, TypeError, ValueError, IndexError) as exc:
+        parsed = parse_phonopy_yaml(yaml)
+    except (pyyaml.YAMLError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise ForceConstantsFormatError(yaml, f"not a readable phonopy yaml ({type(exc).__name__}: "
                                               f"{first_line(exc)})", fix=DAMAGED) from None
-    # phonopy.load takes FORCE_CONSTANTS, force_constants.hdf5 or FORCE_SETS from the current directory when
-    # neither a file is named nor the yaml has constants or forces: another crystal's files would be attached
-    if fcfile is None and parsed.force_constants is None and not _has_forces(parsed.dataset):
+    if parsed.unitcell is None:
+        raise ForceConstantsFormatError(yaml, "no unit cell in it: not a phonopy yaml", fix=DAMAGED)
+    return parsed
+
+
+def _phonopy_of(phonopy, parsed, yaml: Path, fcfile: Path | None):
+    """The ``Phonopy`` of a parsed yaml with its force constants, what ``phonopy.load`` builds from the same yaml
+    (compact constants; not symmetrised; no NAC), every failure named by file: the yaml, then the force constants.
+
+    The constants come, as in ``phonopy.load``, from the yaml, else from ``fcfile``, else from the yaml's
+    displacement-force dataset (phonopy's finite differences, or symfc for a dataset of random displacements).
+    Nothing is taken from the current directory."""
+    produce = parsed.force_constants is None and fcfile is None
+    if produce and not _has_forces(parsed.dataset):
         raise ForceConstantsFormatError(yaml, "no force constants in it, and no FORCE_CONSTANTS or fc2.hdf5 beside "
                                               "it", fix="Put the force-constants file beside the yaml")
     if fcfile is not None and fcfile.name == "FORCE_CONSTANTS":
         _fc_text_lines(fcfile)
+    smat = parsed.supercell_matrix if parsed.supercell_matrix is not None else np.eye(3, dtype=np.int64)
+    pmat = parsed.primitive_matrix if parsed.primitive_matrix is not None else "auto"
+    extra = {}
+    if getattr(parsed, "site_mixture_scheme", None) is not None:          # phonopy >= 4
+        extra["site_mixture_scheme"] = parsed.site_mixture_scheme
     try:
-        ph = phonopy.load(str(yaml), **kw)
+        # the symmetry search costs as much as a fifth of phonopy.load; it serves only the finite differences
+        ph = phonopy.Phonopy(parsed.unitcell, smat, primitive_matrix=pmat, is_symmetry=produce,
+                             calculator=parsed.calculator, log_level=0, **extra)
+    except Exception as exc:          # phonopy and spglib raise many types
+        raise ForceConstantsFormatError(yaml, f"phonopy cannot build its cells ({type(exc).__name__}: "
+                                              f"{first_line(exc)})", fix=DAMAGED) from None
+    try:
+        if parsed.force_constants is not None:
+            fc = np.asarray(parsed.force_constants)
+        elif fcfile is not None:
+            fc = _read_fc_file(fcfile, ph)
+        else:
+            ph.dataset = parsed.dataset
+            random = "first_atoms" not in parsed.dataset         # type 2: every atom displaced in every supercell
+            ph.produce_force_constants(fc_calculator="symfc" if random else None)
+            fc = ph.force_constants
     except Exception as exc:          # phonopy, numpy and h5py raise many types
         raise ForceConstantsFormatError(fcfile or yaml, f"phonopy cannot read it ({type(exc).__name__}: "
                                                         f"{first_line(exc)})", fix=DAMAGED) from None
-    if ph.force_constants is None:
+    if fc is None:
         raise ForceConstantsFormatError(yaml, "no force constants in it, and no FORCE_CONSTANTS or fc2.hdf5 beside "
                                               "it", fix="Put the force-constants file beside the yaml")
+    p2s = np.asarray(ph.primitive.p2s_map)
+    if fc.ndim == 4 and fc.shape[0] == fc.shape[1] == len(ph.supercell) != len(p2s):
+        fc = fc[p2s]                                        # full -> compact, as phonopy.load makes it
+    ph.force_constants = fc
     return ph
+
+
+def _read_fc_file(fcfile: Path, ph) -> np.ndarray:
+    """phonopy's FORCE_CONSTANTS or fc2.hdf5 beside the yaml, in the units ``phonopy.load`` gives them."""
+    from phonopy.file_IO import parse_FORCE_CONSTANTS, read_force_constants_hdf5
+    p2s = ph.primitive.p2s_map
+    if fcfile.suffix != ".hdf5":
+        return parse_FORCE_CONSTANTS(filename=str(fcfile), p2s_map=p2s)
+    fc, unit = read_force_constants_hdf5(filename=str(fcfile), p2s_map=p2s, return_physical_unit=True)
+    if unit is None:
+        return fc
+    from phonopy.interface.calculator import get_force_constant_conversion_factor
+    return fc * get_force_constant_conversion_factor(unit, ph.calculator)
 
 
 def _has_forces(dataset) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.lattice.elements import masses_of
-from trajmodes.io.base import FrameSource
+from trajmodes.io.base import FrameSource, take_frame_fields, wanted_frame_fields
 
 
 class ArraySource(FrameSource):
@@ -26,6 +26,8 @@ class ArraySource(FrameSource):
         Time between frames in ps.
     unwrapped : bool
         Whether ``positions`` are continuous in time (default True).
+    potential_energy : array_like (n_frames,), optional
+        Potential energy of every frame (the whole cell), eV: the per-frame quantity ``potential_energy``.
 
     Any array with numpy slicing works (``np.memmap`` and h5py datasets included): frames are copied
     chunk by chunk when a task asks for them, never all at once.
@@ -34,7 +36,7 @@ class ArraySource(FrameSource):
     format = "memory"
 
     def __init__(self, positions, cell, species, masses=None, velocities=None, forces=None,
-                 frame_interval: float = 0.001, unwrapped: bool = True):
+                 frame_interval: float = 0.001, unwrapped: bool = True, potential_energy=None):
         if getattr(positions, "ndim", None) != 3 or positions.shape[-1] != 3:
             positions = np.asarray(positions, dtype=float)
             if positions.ndim != 3 or positions.shape[-1] != 3:
@@ -64,6 +66,18 @@ class ArraySource(FrameSource):
         self.md_timestep = None
         self.time_axis = f"frame_interval {dt:g} ps (given)"
         self.fields = tuple(f for f in ("positions", "velocities", "forces") if f in self._data)
+        self._frame_data = {}
+        if potential_energy is not None:
+            e = np.asarray(potential_energy, dtype=float)
+            if e.shape != (self.n_frames,):
+                raise ValueError(f"potential_energy has shape {e.shape}: one value per frame ({self.n_frames},) in eV "
+                                 "(the whole cell's potential energy)")
+            bad = np.flatnonzero(~np.isfinite(e))
+            if len(bad):
+                raise ValueError(f"potential_energy is not finite at {len(bad)} frame(s), the first frame {bad[0]} "
+                                 f"({e[bad[0]]}): give the potential energy of every frame in eV, or leave it out")
+            self._frame_data["potential_energy"] = e
+        self.frame_fields = tuple(self._frame_data)
         self.unwrapped = bool(unwrapped)
         self.paths = ["<memory>"]
 
@@ -80,6 +94,7 @@ class ArraySource(FrameSource):
                 continue
             arr = self._data[name]
             out[name] = np.asarray(arr[lo:hi] if contiguous else arr[frames], dtype=float)
+        out.update(take_frame_fields(self._frame_data, frames, wanted_frame_fields(self, fields)))
         cells = self._cell if self._cell.ndim == 2 else self._cell[frames]
         out["cells"] = np.broadcast_to(cells, (len(frames), 3, 3)).copy()
         out["origins"] = np.zeros((len(frames), 3))

@@ -76,8 +76,8 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
 
 
 def from_arrays(positions, cell, species, *, frame_interval: float | None = None, masses=None, velocities=None,
-                forces=None, reference=None, chunk_frames: int | None = None, unwrapped: bool = True,
-                timestep=None) -> Trajectory:
+                forces=None, potential_energy=None, reference=None, chunk_frames: int | None = None,
+                unwrapped: bool = True, timestep=None) -> Trajectory:
     """A :class:`Trajectory` over frames already in memory (numpy arrays or memory maps).
 
     Parameters
@@ -94,6 +94,11 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
         amu (default: standard atomic weights of ``species``).
     velocities, forces : array_like (n_frames, n_atoms, 3), optional
         Angstrom/ps and eV/Angstrom.
+    potential_energy : array_like (n_frames,), optional
+        Potential energy of every frame in eV (the whole cell's: what LAMMPS' ``pe`` reports in units metal); one
+        finite value per frame, or a ValueError. The fit's mean energies and the TDEP free energy need it
+        (:attr:`Trajectory.potential_energy`; :func:`trajmodes.phonons.free_energy.tdep_free_energy`,
+        :func:`trajmodes.phonons.free_energy.free_energy_from_frames`).
     reference, chunk_frames
         As in :func:`read`.
     unwrapped : bool
@@ -110,7 +115,7 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
     if frame_interval is None:
         raise TypeError("from_arrays needs frame_interval=<ps between frames>")
     src = ArraySource(positions, cell, species, masses=masses, velocities=velocities, forces=forces,
-                      frame_interval=frame_interval, unwrapped=unwrapped)
+                      frame_interval=frame_interval, unwrapped=unwrapped, potential_energy=potential_energy)
     traj = Trajectory(src, reference=reference, chunk_frames=chunk_frames)
     if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
         traj.reference
