@@ -98,6 +98,6 @@ def test_eam_prints_the_special_points_of_bcc(tmp_path, capsys):
     text = capsys.readouterr().out.splitlines()
     assert rc == 0
     rows = {r[0]: r for r in _rows(text)}
-    assert rows["H"][1] == "( 0.0000,  0.0000,  1.0000)" and rows["P"][1] == "( 0.5000,  0.5000,  0.5000)"
+    assert rows["H"][1] == "( 0.0000,  1.0000,  0.0000)" and rows["P"][1] == "( 0.5000,  0.5000,  0.5000)"   # H next to N (Setyawan-Curtarolo path)
     assert rows["N"][1] == "( 0.5000,  0.5000,  0.0000)" and float(rows["N"][2][0]) < -2.0
     assert any(ln.startswith("q-points: reduced (h, k, l) in the reciprocal basis of the primitive cell") for ln in text)

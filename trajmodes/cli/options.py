@@ -340,7 +340,7 @@ class QpointFormat:
 
     def __init__(self, primitive, symprec: float | None = None):
         import numpy as np
-        from trajmodes.lattice.paths import PRETTY_LABELS, bravais_lattice, special_points
+        from trajmodes.lattice.paths import bravais_lattice, brillouin_zone_path, pretty_label
         from trajmodes.lattice.symmetry import SYMPREC, reciprocal_rotations
         symprec = SYMPREC if symprec is None else symprec
         self.primitive = primitive
@@ -348,7 +348,8 @@ class QpointFormat:
         self.reciprocal = np.linalg.inv(cell).T                        # rows b_i, 1/A, without 2 pi
         ds = primitive.symmetry(symprec)
         self.rotations = reciprocal_rotations(ds.rotations)
-        self.points = {PRETTY_LABELS.get(k, k): v for k, v in special_points(primitive, symprec).items()}
+        bz = brillouin_zone_path(primitive, symprec)
+        self.points = {pretty_label(k, bz.name): v for k, v in bz.points.items()}
         self.lattice = bravais_lattice(primitive, symprec)
         self.cubic = self.lattice.startswith("c")
         if self.cubic:
