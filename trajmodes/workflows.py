@@ -13,14 +13,14 @@ import numpy as np
 
 from trajmodes.errors import DeprecatedUnpacking, renamed_keywords
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.lattice.qpoints import is_gamma
+from trajmodes.phonons.stability import ImaginaryModes
 from trajmodes.series.temperatures import TemperatureSeries, fit_temperatures
 from trajmodes.lattice.symmetry import SYMPREC
 
 # TemperatureSeries and fit_temperatures are imported from here too (their home: series.temperatures)
 
 __all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2",
-           "FitResult", "LargestDifference", "fit_effective", "frequencies_on", "PhononProperties", "ImaginaryModes",
+           "FitResult", "LargestDifference", "fit_effective", "frequencies_on", "PhononProperties",
            "phonon_properties", "EAMCrystal", "eam_crystal", "modes_dataset", "add_path_variables", "path_bands",
            "PathBands", "three_phonon", "ThreePhonon"]
 
@@ -92,12 +92,17 @@ class FitResult:
         The dispersion of the ``compare`` force constants on the same q-points.
     temperature : float or None
         Mean kinetic temperature of the runs (K).
+    reference_imaginary : ImaginaryModes or None
+        The imaginary modes of the ``compare`` force constants
+        (:func:`~trajmodes.phonons.stability.imaginary_modes`: on their supercell's q-points, an 8^3 mesh, the
+        special points and the band path); None without them.
     """
 
     estimator: object
     bands: object
     reference_bands: object | None
     temperature: float | None
+    reference_imaginary: ImaginaryModes | None = None
 
     @property
     def force_constants(self):
@@ -141,31 +146,15 @@ def fit_effective(trajectories, *, cutoff2: float = 6.0, cutoff3: float | None =
                                   stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints)
     est.fit(trajs if len(trajs) > 1 else trajs[0])
     bands = Phonons(est.harmonic_force_constants_).band_structure(path, npoints=npoints)
-    reference = None
+    reference = imaginary = None
     if compare is not None:
+        from trajmodes.phonons.stability import imaginary_modes
         fc0 = compare if hasattr(compare, "fc2") else load_force_constants(compare)
-        reference = frequencies_on(Phonons(fc0), bands)
-    return FitResult(est, bands, reference, mean_temperature(trajs))
-
-
-@dataclass(frozen=True)
-class ImaginaryModes(DeprecatedUnpacking):
-    """The imaginary modes on a phonon mesh (:meth:`PhononProperties.imaginary`); unpacking it as the former tuple
-    ``(count, lowest, q)`` works one release with a DeprecationWarning.
-
-    Attributes
-    ----------
-    count : int
-        Modes below -tol THz on the mesh (the three acoustic modes at Gamma are never counted).
-    lowest : float
-        The lowest frequency on the mesh, THz (negative: imaginary).
-    qpoint : ndarray, shape (3,)
-        Its q-point, reduced coordinates.
-    """
-
-    count: int
-    lowest: float
-    qpoint: np.ndarray
+        ph0 = Phonons(fc0)
+        reference = frequencies_on(ph0, bands)
+        # the reference's own q-points (its supercell, a mesh, the special points) and the path it is drawn on
+        imaginary = imaginary_modes(ph0, reference.qpoint.values, reference.frequency.values)
+    return FitResult(est, bands, reference, mean_temperature(trajs), imaginary)
 
 
 @dataclass(frozen=True)
@@ -190,15 +179,16 @@ class PhononProperties:
     mesh_frequencies: np.ndarray
 
     def imaginary(self, tol: float = 1e-2) -> ImaginaryModes:
-        """The modes below -``tol`` THz on the mesh (:class:`ImaginaryModes`: their count, the lowest frequency and
-        its q).
+        """The modes below -``tol`` THz on the mesh (:class:`~trajmodes.phonons.stability.ImaginaryModes`: their
+        count, the lowest frequency, its q and the special point it is at).
 
-        The three acoustic modes at Gamma are zero up to round-off and are never counted."""
-        q, f = self.mesh_q, self.mesh_frequencies.copy()
-        gamma = is_gamma(q)
-        f[gamma, :3] = np.abs(f[gamma, :3])
-        worst = np.unravel_index(np.argmin(f), f.shape)
-        return ImaginaryModes(count=int((f < -tol).sum()), lowest=float(f.min()), qpoint=q[worst[0]])
+        The three acoustic modes at Gamma are zero up to round-off and are never counted; near Gamma (a tenth of the
+        shortest reciprocal vector) they count below -0.1 THz (:func:`~trajmodes.phonons.stability.count_imaginary`)."""
+        from trajmodes.lattice.paths import special_points
+        from trajmodes.phonons.stability import count_imaginary
+        prim = self.phonons.force_constants.primitive
+        return count_imaginary(self.mesh_q, self.mesh_frequencies, np.linalg.inv(prim.cell).T, tol,
+                               labels=special_points(prim), rotations=prim.symmetry().rotations)
 
 
 def phonon_properties(force_constants, *, path: str | None = None, npoints: int = 51, mesh=(20, 20, 20),

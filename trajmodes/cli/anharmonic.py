@@ -21,6 +21,14 @@ def add_phono3py_options(parser) -> None:
                              "standard deviations (phono3py's --sigma-cutoff; default: none dropped)")
 
 
+def add_allow_unstable(parser) -> None:
+    """``--allow-unstable`` of ``trajmodes anharmonic`` and ``compare`` (``Anharmonic(allow_unstable=)``)."""
+    parser.add_argument("--allow-unstable", dest="allow_unstable", action="store_true",
+                        help="go on when the harmonic constants have imaginary modes (dynamically unstable, as the "
+                             "0 K constants of a crystal stabilised by anharmonicity), leaving those modes out of the "
+                             "sums (default: refuse, saying how many, the lowest and where)")
+
+
 def _phono3py_settings(args) -> dict:
     """The Anharmonic keywords of :func:`add_phono3py_options` that differ from the defaults (an ``args`` without
     them, from a parser that does not add them, gives none)."""
@@ -48,6 +56,8 @@ def cmd_anharmonic(args, out) -> int:
                          "(trajmodes fit) or give phono3py's fc3.hdf5 beside fc2.hdf5")
     mesh = "x".join(map(str, args.mesh))
     settings = _phono3py_settings(args)
+    if getattr(args, "allow_unstable", False):
+        settings["allow_unstable"] = True
     method = "tetrahedron" if args.smearing is None else "adaptive Gaussian smearing" \
         if args.smearing == "adaptive" else f"Gaussian smearing {args.smearing:g} THz"
     if "sigma_cutoff" in settings:
@@ -94,6 +104,9 @@ def cmd_anharmonic(args, out) -> int:
     lines = [f"force constants: {args.fc} (fc3 on a {fc.n_atoms}-atom supercell); mesh {mesh}: "
              f"{len(an.grid.irreducible)} irreducible q of {an.grid.n_points}; {method}, {args.occupation}"
              + (", isotope scattering" if args.isotopes else "")]
+    if an.imaginary.unstable:
+        lines.append(f"warning: the harmonic constants are unstable, {an.imaginary.summary()}; those modes are left out "
+                     "of the sums (--allow-unstable): these are not the crystal's widths, shifts or conductivity")
     f = ds["frequency_harmonic"].values
     ok = f > an.interaction.cutoff_frequency
     if lbte:
