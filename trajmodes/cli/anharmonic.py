@@ -136,9 +136,8 @@ def cmd_anharmonic(args, out) -> int:
 
 
 def cmd_compare(args, out) -> int:
-    """MD linewidths (``trajmodes project``) beside three-phonon theory from the run's fitted fc3: a netCDF file,
-    a figure and a table."""
-    import numpy as np
+    """MD linewidths and line positions (``trajmodes project``) beside perturbation theory from the run's fitted
+    constants, level by level: a netCDF file, a figure and a table."""
     import xarray as xr
     from trajmodes.io.provenance import provenance
     from trajmodes.modes.comparison import compare_three_phonon
@@ -155,25 +154,52 @@ def cmd_compare(args, out) -> int:
         raise ValueError(f"{args.modes}: no peak fits in this file; give the output of `trajmodes project`")
     constants = args.constants
     bulk_points = args.bulk_points or None
-    with step(f"three-phonon widths, shifts and lineshapes on the {modes.sizes['q']} q-points of the MD cell "
-              "(classical occupations), bulk widths at them on a converged mesh, and both conductivities"):
+    allow = bool(getattr(args, "allow_unstable", False))
+    four = fc.fc4 is not None
+    with step(f"three-phonon{' and four-phonon' if four else ''} widths, shifts and lineshapes on the "
+              f"{modes.sizes['q']} q-points of the MD cell (classical occupations), bulk widths and shifts at them on "
+              "a converged mesh, and both conductivities"):
         ds = compare_three_phonon(modes, fc, temperature=args.temperature, smearing=args.smearing,
-                                  constants=constants, bulk_points=bulk_points)
+                                  constants=constants, bulk_points=bulk_points, allow_unstable=allow)
     prov = provenance([args.modes, args.fc], dict(smearing=args.smearing, temperature=args.temperature,
-                                                  constants=constants, bulk_points=bulk_points))
+                                                  constants=constants, bulk_points=bulk_points,
+                                                  allow_unstable=allow))
     written = [write_dataset(ds, os.path.join(args.output, "comparison.nc"), out, prov)]
     fig = os.path.join(args.output, f"comparison.{args.plot_format}")
     with step("drawing the figure"):
-        plot_comparison(ds, out(fig), title=f"{os.path.basename(args.modes)} vs {os.path.basename(os.path.normpath(args.fc))}")
+        plot_comparison(ds, out(fig), title=f"{os.path.basename(args.modes)} vs {_short(args.fc)}")
     written.append(fig)
+    lines = _comparison_lines(ds, args.fc)
+    lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
+    print("\n".join(lines))
+    return 0
+
+
+def _short(path) -> str:
+    """A file with the folder it is in (``fit/fc.nc``): ``fc.nc`` alone does not say which."""
+    parts = os.path.normpath(str(path)).split(os.sep)
+    return os.path.join(*parts[-2:]) if len(parts) > 1 else parts[-1]
+
+
+def _comparison_lines(ds, fc_path) -> list[str]:
+    """The table of ``trajmodes compare``: what was compared, widths, shifts, the levels side by side, kappa."""
+    import numpy as np
     a = ds.attrs
     ok = np.isfinite(ds["fwhm_ratio"].values)
-    k = {v: np.trace(ds[v].values) / 3 for v in ("kappa_md", "kappa_md_err", "kappa_pt")}
-    lines = [f"T = {a['temperature']:.1f} K, classical; {a['n_qpoints']} q-points of the MD cell; "
-             f"Gaussian smearing {a['smearing']:.4g} THz ({a['smearing_rule']}) on the MD grid",
-             f"modes compared (a clean MD fit and a three-phonon decay on this grid): {int(ok.sum())} of {ok.size}"
-             + (f"; {a['n_modes_without_decay']} have no three-phonon decay within the smearing on this grid"
-                if a["n_modes_without_decay"] else "")]
+    effective = a["constants"] == "effective"
+    lines = []
+    if a.get("imaginary_modes", 0):
+        lines.append(f"warning: {fc_path} is dynamically unstable ({a['imaginary_modes']} imaginary modes, lowest "
+                     f"{a['lowest_imaginary_frequency']:.3f} THz; --allow-unstable): the imaginary modes are left out "
+                     "and the theory below is not the crystal's")
+    lines += [f"T = {a['temperature']:.1f} K, classical; {a['n_qpoints']} q-points of the MD cell; Gaussian smearing "
+              f"{a['smearing']:.4g} THz on the MD grid ({a['smearing_rule']}), principal values broadened by "
+              f"{a['epsilon']:.4g} THz",
+              f"modes compared: widths {int(ok.sum())} of {ok.size} (a clean MD fit and a three-phonon decay on the MD "
+              f"grid), shifts {a['n_modes_shift_compared']} (an MD peak with its position: fit ok or narrower than "
+              "the resolution)"
+              + (f"; {a['n_modes_without_decay']} have no three-phonon decay within the smearing on this grid"
+                 if a["n_modes_without_decay"] else "")]
     if ok.any():
         bulk = ""
         if "pt_fwhm_bulk" in ds:
@@ -185,28 +211,71 @@ def cmd_compare(args, out) -> int:
         lines.append(f"MD FWHM / three-phonon FWHM: median {bulk}{a['median_fwhm_ratio']:.3f}, 16-84 % "
                      f"{a['fwhm_ratio_p16']:.3f}-{a['fwhm_ratio_p84']:.3f} on the MD grid (depends on the smearing)")
     else:
-        lines.append("no mode has a clean MD fit: nothing to compare (MD fit statuses: " + ", ".join(
+        lines.append("no mode has a clean MD fit: no widths to compare (MD fit statuses: " + ", ".join(
             f"{n} {s}" for s, n in zip(*np.unique(ds["md_status"].values, return_counts=True)))
             + "; lines narrower than the resolution need a longer run, see `trajmodes project --full`)")
     if a["n_modes_no_channel"]:
         lines.append(f"{a['n_modes_no_channel']} modes have no three-phonon channel within 2 sigma on the MD grid: "
                      "their MD widths come from beyond three-phonon scattering in this cell")
-    what = ("Delta(nu0) - Delta(0): effective constants hold the static bubble" if a["constants"] == "effective"
+    what = ("Delta(nu0) - Delta(0): effective constants hold the static bubble" if effective
             else "Delta(nu0): static constants")
-    lines.append(f"shifts ({what}; principal values broadened by {a['epsilon']:.4g} THz): median MD "
+    lines.append(f"shifts at the harmonic frequency ({what}; on {a['shift_source']}): median MD peak "
                  f"{a['median_shift_md']:+.4f}, predicted {a['median_pt_shift']:+.4f} THz; median |MD - predicted| "
                  f"{a['median_abs_shift_residual']:.4f} THz"
-                 + (f" (with the full bubble {a['median_abs_shift_residual_bubble']:.4f})"
-                    if a["constants"] == "effective" else ""))
-    lines += [f"diagnostic only, not the crystal's conductivity (`trajmodes anharmonic` gives that): RTA sums over "
-              f"the MD cell's {a['n_qpoints']} q-points, MD lifetimes {k['kappa_md']:.3f} +- {k['kappa_md_err']:.3f} "
-              f"against three-phonon {k['kappa_pt']:.3f} W/(m K) (trace/3); modes without an MD lifetime carry "
-              f"{100 * a['kappa_md_missing_share']:.1f} % of sum C v^2, without a three-phonon decay "
-              f"{100 * a['kappa_pt_missing_share']:.1f} %",
-              f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s"]
-    if ds.attrs["kappa_md_missing_share"] > 0.1:
-        lines.insert(-1, f"warning: {100 * ds.attrs['kappa_md_missing_share']:.0f} % of sum C v^2 is in modes without a "
-                         "clean MD lifetime: the MD conductivity leaves them out (a lower bound); a longer run resolves "
-                         "more lines")
-    print("\n".join(lines))
-    return 0
+                 + (f" (MD grid {a['median_abs_shift_residual_grid']:.4f})" if a["shift_source"] != "the MD grid"
+                    else "")
+                 + (f" (with the full bubble {a['median_abs_shift_residual_bubble']:.4f})" if effective else ""))
+    lines += _levels_table(ds)
+    k = {v: np.trace(ds[v].values) / 3 for v in ("kappa_md", "kappa_md_err", "kappa_pt")}
+    lines.append(f"diagnostic only, not the crystal's conductivity (`trajmodes anharmonic` gives that): RTA sums over "
+                 f"the MD cell's {a['n_qpoints']} q-points, MD lifetimes {k['kappa_md']:.3f} +- {k['kappa_md_err']:.3f} "
+                 f"against three-phonon {k['kappa_pt']:.3f} W/(m K) (trace/3); modes without an MD lifetime carry "
+                 f"{100 * a['kappa_md_missing_share']:.1f} % of sum C v^2, without a three-phonon decay "
+                 f"{100 * a['kappa_pt_missing_share']:.1f} %")
+    if a["kappa_md_missing_share"] > 0.1:
+        lines.append(f"warning: {100 * a['kappa_md_missing_share']:.0f} % of sum C v^2 is in modes without a clean MD "
+                     "lifetime: the MD conductivity leaves them out (a lower bound); a longer run resolves more lines")
+    return lines
+
+
+def _levels_table(ds) -> list[str]:
+    """MD beside every level of theory: median peak shift, centre shift and FWHM over the compared modes, and the
+    fraction of the MD's each level explains."""
+    import numpy as np
+    a = ds.attrs
+    f0 = ds["frequency_harmonic"].values
+    placed = np.isin(ds["md_status"].values, ("ok", "width below resolution")) & (f0 > 1e-3)
+    ok = (ds["md_status"].values == "ok") & (f0 > 1e-3)
+
+    def med(x, mask):
+        x = np.asarray(x, float)[mask]
+        x = x[np.isfinite(x)]
+        return float(np.median(x)) if x.size else float("nan")
+    names = {"effective": "effective frequency (fc2 of the run)", "static": "static (0 K) frequency",
+             "three-phonon": "three-phonon, " + ("Delta(nu) - Delta(0)" if a["constants"] == "effective"
+                                                  else "Delta(nu)"),
+             "three- and four-phonon": "+ four-phonon widths" + ("" if a["constants"] == "effective" else
+                                                                 " and the quartic loop")}
+    head = (f"{'medians (THz) over the compared modes':<40} {'peak shift':>10} {'centre shift':>12} {'FWHM':>8}"
+            f"   explains of MD: {'peak':>5} {'centre':>6} {'FWHM':>5}")
+    rows = [f"side by side (peak: maximum of the line; centre: its damped-oscillator fit; both from the harmonic "
+            f"frequency; MD {a['md_peak_model']} peak, {a['md_centre_model']} centre):", head,
+            f"{'MD':<40} {med(ds['md_shift'], placed):>+10.4f} {med(ds['md_centre_shift'], placed):>+12.4f} "
+            f"{med(ds['md_fwhm'], ok):>8.4f}"]
+    for i, lev in enumerate(ds["level"].values):
+        rows.append(f"{names.get(str(lev), str(lev)):<40} {med(ds['level_peak'][i] - f0, placed):>+10.4f} "
+                    f"{med(ds['level_centre'][i] - f0, placed):>+12.4f} {med(ds['level_fwhm'][i], ok):>8.4f}"
+                    f"   {'':16} {float(ds['explained_peak_shift'][i]):>5.2f} "
+                    f"{float(ds['explained_centre_shift'][i]):>6.2f} {float(ds['explained_fwhm'][i]):>5.2f}")
+    if "pt_shift_loop" in ds:
+        rows.append(f"quartic loop shift: median {med(ds['pt_shift_loop'], placed):+.4f} THz ("
+                    + ("frequency-independent, in the effective constants already: not added" if a["constants"] ==
+                       "effective" else "added in the last level") + f"); four-phonon sums: {a['four_phonon']}")
+    last = len(ds["level"]) - 1
+    fr = {k: float(ds[f"explained_{k}"][last]) for k in ("peak_shift", "centre_shift", "fwhm")}
+    if min(fr.values()) < 0.5:
+        rows.append(f"perturbation theory ({names.get(str(ds['level'].values[last]))}) explains "
+                    f"{100 * fr['peak_shift']:.0f} % of the MD peak shifts, {100 * fr['centre_shift']:.0f} % of the "
+                    f"centre shifts and {100 * fr['fwhm']:.0f} % of the widths: the rest is beyond it (higher orders, "
+                    "the lines' own widths in the final states)")
+    return rows

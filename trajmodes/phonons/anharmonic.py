@@ -382,7 +382,7 @@ class Anharmonic:
         """Bubble frequency shifts (and linewidths): :meth:`linewidths` with ``shifts=True``."""
         return self.linewidths(qpoints, shifts=True)
 
-    def spectral_function(self, qpoints, frequencies=None, n_points: int = 401):
+    def spectral_function(self, qpoints, frequencies=None, n_points: int = 401, epsilon: float | None = None):
         """Spectral function (lineshape) of every branch at q-points on the mesh.
 
         A_s(nu) = (1/pi) 4 nu_s^2 Gamma_s(nu) / [(nu^2 - nu_s^2 - 2 nu_s Delta_s(nu))^2 + (2 nu_s Gamma_s(nu))^2]
@@ -395,6 +395,9 @@ class Anharmonic:
         qpoints : int array or (n, 3) reduced, on the mesh
         frequencies : (nw,) THz, optional
             Default: ``n_points`` from 0 to 1.1 x the highest harmonic frequency.
+        epsilon : float, optional
+            Broadening (THz) of the principal values of the real part (:meth:`self_energy`; default the smearing,
+            0.05 THz with tetrahedra or adaptive smearing).
 
         Returns
         -------
@@ -407,7 +410,7 @@ class Anharmonic:
         if frequencies is None:
             frequencies = np.linspace(0.0, 1.1 * float(self.frequencies.max()), n_points)
         nu = np.atleast_1d(np.asarray(frequencies, dtype=float))
-        res = self._map(gps, frequencies=nu, real=True)
+        res = self._map(gps, frequencies=nu, real=True, epsilon=epsilon)
         gam = np.stack([r.gamma for r in res], axis=1)                                  # (nt, nq, nb, nw)
         dlt = np.stack([r.delta for r in res], axis=1)
         A = spectral_functions(nu, gam, dlt, self.frequencies[gps][None], self.interaction.cutoff_frequency)
