@@ -439,7 +439,8 @@ class ThreePhonon(DeprecatedUnpacking):
 @renamed_keywords(fc="force_constants")
 def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum", smearing: float | str | None = None,
                  kappa: bool = True, method: str = "rta", isotopes=None, four_phonon: float | str | None = None,
-                 four_phonon_sample=None, four_phonon_seed: int | None = None, coherences: bool = False, **options):
+                 four_phonon_sample=None, four_phonon_seed: int | None = None, coherences: bool = False,
+                 static_shift: bool = False, **options):
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
     ``force_constants`` carry fc3 (the keyword ``fc=`` is deprecated, one release); ``mesh`` is n, (n1, n2, n3) or a
@@ -453,6 +454,10 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
     (:func:`~trajmodes.phonons.coherence.wigner_conductivity`, Simoncelli's defaults): ``kappa_populations`` and
     ``kappa_coherences`` (temperature, cartesian, cartesian2) in W/(m K); kappa_coherences is what the coherences
     add to ``kappa`` (RTA or LBTE), kappa_populations its RTA counterpart.
+    ``static_shift`` (with the shifts, method "rta") adds ``frequency_shift_static``, the bubble at zero frequency
+    Delta(0), and ``frequency_shift_dynamic`` = Delta(nu0) - Delta(0), the shift of the lines of effective constants
+    (fitted at T: they hold Delta(0) already; :meth:`~trajmodes.phonons.anharmonic.Anharmonic.static_shift`).
+    ``options`` also take ``allow_unstable`` (constants with imaginary modes are refused without it).
     Returns :class:`ThreePhonon`: the calculator and its dataset."""
     from trajmodes.phonons.anharmonic import Anharmonic
     if coherences and not kappa:
@@ -464,6 +469,14 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
         ds = an.thermal_conductivity(method="lbte", **four)
     else:
         lw = an.linewidths(shifts=True, **four)
+        if static_shift:
+            d0 = an.static_shift(lw["grid_point"].values)
+            dims = ("temperature", "q", "branch")
+            lw["frequency_shift_static"] = (dims, d0, {"units": "THz", "long_name": "bubble real part at zero "
+                                                       "frequency, Delta(0)"})
+            lw["frequency_shift_dynamic"] = (dims, lw["frequency_shift"].values - d0,
+                                             {"units": "THz", "long_name": "Delta(nu0) - Delta(0): the shift of the "
+                                              "lines of effective constants, which hold Delta(0)"})
         ds = an.thermal_conductivity(method=method, linewidths=lw) if kappa else lw
     if coherences:
         from trajmodes.phonons.coherence import wigner_conductivity

@@ -226,3 +226,33 @@ def test_fit_compare_says_the_reference_is_unstable(tmp_path, capsys, data_dir):
     assert main(["fit", *run, "--compare", str(EXAMPLES / "fc" / "cu_eam"), "-o", str(tmp_path / "fit2")]) == 0
     line = [ln for ln in capsys.readouterr().out.splitlines() if "largest difference" in ln][0]
     assert "reference stable" in line
+
+
+def test_anharmonic_command_on_effective_constants_names_the_double_counted_static_bubble(cu_fc3, tmp_path, capsys):
+    """Constants written by `trajmodes fit` (their provenance: a temperature and cutoffs) hold the static bubble
+    Delta(0): the command says that its shift column (the full bubble) counts it twice and gives Delta(nu0) - Delta(0)
+    beside it; Delta(0) is the real part at zero frequency computed on its own. Constants without that provenance
+    get neither."""
+    from trajmodes.modes.comparison import _real_parts
+    fitted, plain = tmp_path / "fitted.nc", tmp_path / "plain.nc"
+    cu_fc3.to_netcdf(fitted, attrs={"temperature_K": 300.0, "setting_cutoff2": 5.0, "setting_cutoff3": 3.0})
+    cu_fc3.to_netcdf(plain)
+    args = ["--mesh", "4", "--smearing", "0.2", "--occupation", "classical"]
+    assert main(["anharmonic", str(fitted), *args, "-o", str(tmp_path / "a")]) == 0
+    text = capsys.readouterr().out
+    assert "effective constants fitted at 300 K" in text and "counts it twice" in text
+    assert "Delta(nu0) - Delta(0), median +" in text
+    with xr.open_dataset(tmp_path / "a" / "anharmonic.nc") as ds:
+        assert ds.attrs["constants"] == "effective"
+        an = Anharmonic(cu_fc3, 4, [300.0], occupation="classical", smearing=0.2)
+        gps = ds["grid_point"].values
+        _, static = _real_parts(an, gps, 0.2)
+        np.testing.assert_allclose(ds["frequency_shift_static"].values[0], static, atol=1e-12)
+        np.testing.assert_allclose(ds["frequency_shift_dynamic"].values,
+                                   ds["frequency_shift"].values - ds["frequency_shift_static"].values, atol=1e-14)
+        live = ds["frequency_harmonic"].values > 1e-3
+        assert (ds["frequency_shift_static"].values[0][live] < 0).mean() > 0.9     # Delta(0) < 0: the static softening
+    assert main(["anharmonic", str(plain), *args, "-o", str(tmp_path / "b")]) == 0
+    assert "counts it twice" not in capsys.readouterr().out
+    with xr.open_dataset(tmp_path / "b" / "anharmonic.nc") as ds:
+        assert "frequency_shift_dynamic" not in ds and "constants" not in ds.attrs

@@ -77,6 +77,7 @@ def cmd_anharmonic(args, out) -> int:
         raise ValueError("--four-phonon-sample samples the four-phonon sums: give --four-phonon with it")
     T = np.atleast_1d(args.temperatures)
     lbte = args.method == "lbte"
+    fitted_at = _fitted_temperature(args.fc)
     what = ("three-phonon collision matrix" if lbte else "three-phonon self-energies")
     with step(f"{what} on the {mesh} mesh ({method}, {args.occupation} occupations"
               f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
@@ -85,8 +86,11 @@ def cmd_anharmonic(args, out) -> int:
                               isotopes=True if args.isotopes else None, four_phonon=four,
                               four_phonon_sample=getattr(args, "four_phonon_sample", None),
                               four_phonon_seed=getattr(args, "seed", None),
-                              coherences=bool(getattr(args, "coherences", False)), **settings)
+                              coherences=bool(getattr(args, "coherences", False)),
+                              static_shift=fitted_at is not None and not lbte, **settings)
         an, ds = result.anharmonic, result.dataset
+    if fitted_at is not None:
+        ds.attrs.update(constants="effective", fitted_temperature=fitted_at)
     prov = provenance([args.fc], dict(mesh=args.mesh, smearing=args.smearing, occupation=args.occupation,
                                       method=args.method, isotopes=bool(args.isotopes),
                                       make_r0_average=an.interaction.make_r0_average, four_phonon=four,
@@ -124,6 +128,12 @@ def cmd_anharmonic(args, out) -> int:
         else:
             sh = ds["frequency_shift"].values[i][ok]
             lines.append(row + f"{'':15} {np.median(lw):12.5f}{'':8}{np.median(sh):+12.5f}")
+    if "frequency_shift_dynamic" in ds:
+        dyn = ", ".join(f"{np.median(ds['frequency_shift_dynamic'].values[i][ok]):+.5f}" for i in range(len(T)))
+        lines.append(f"note: {args.fc} holds effective constants fitted at {fitted_at:.0f} K (trajmodes fit): they "
+                     "contain the bubble's static part Delta(0) already, and the shift column (the full bubble "
+                     "Delta(nu0)) counts it twice; the shift of their lines is Delta(nu0) - Delta(0), median "
+                     f"{dyn} THz (frequency_shift_dynamic; `trajmodes compare` sets it beside an MD run)")
     if "kappa_coherences" in ds:
         lines.append(f"{'T (K)':>8} {'kappa_P':>10} {'kappa_C':>10}  W/(m K), xx (Wigner transport equation: "
                      f"populations (RTA) and coherences; kappa_C adds to the kappa above)")
@@ -133,6 +143,22 @@ def cmd_anharmonic(args, out) -> int:
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0
+
+
+def _fitted_temperature(path) -> float | None:
+    """The temperature (K) effective constants were fitted at, from the provenance ``trajmodes fit`` writes into
+    its netCDF file; None for other files (0 K constants, phono3py's, constants of unknown origin)."""
+    import xarray as xr
+    if not str(path).endswith(".nc") or not os.path.isfile(path):
+        return None
+    try:
+        with xr.open_dataset(path) as f:
+            attrs = dict(f.attrs)
+    except (OSError, ValueError):
+        return None
+    T = attrs.get("temperature_K")
+    fitted = any(k.startswith("setting_cutoff") for k in attrs)
+    return float(T) if fitted and T is not None and float(T) > 0 else None
 
 
 def cmd_compare(args, out) -> int:
@@ -192,6 +218,9 @@ def _comparison_lines(ds, fc_path) -> list[str]:
         lines.append(f"warning: {fc_path} is dynamically unstable ({a['imaginary_modes']} imaginary modes, lowest "
                      f"{a['lowest_imaginary_frequency']:.3f} THz; --allow-unstable): the imaginary modes are left out "
                      "and the theory below is not the crystal's")
+    if a.get("md_projected_on_other_constants", 0):
+        lines.append(f"note: the MD modes were projected onto other constants than {fc_path}: their shifts are "
+                     f"measured from the frequencies of {fc_path}")
     lines += [f"T = {a['temperature']:.1f} K, classical; {a['n_qpoints']} q-points of the MD cell; Gaussian smearing "
               f"{a['smearing']:.4g} THz on the MD grid ({a['smearing_rule']}), principal values broadened by "
               f"{a['epsilon']:.4g} THz",

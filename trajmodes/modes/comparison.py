@@ -243,8 +243,9 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     modes : xarray.Dataset
         The MD mode analysis: :func:`trajmodes.workflows.modes_dataset` (``trajmodes project``; spectra and
         ``peak_*`` fits) or :func:`trajmodes.fit_peaks` (fits only: no lineshapes, no second line position), over
-        every q of the MD cell. ``shift`` must be measured from the harmonic frequencies of ``force_constants``
-        (project onto them).
+        every q of the MD cell. The MD shifts are the peak frequencies minus the harmonic frequencies of
+        ``force_constants`` (project onto them; modes projected onto other constants, e.g. effective ones compared
+        with 0 K constants, are compared all the same and flagged: ``md_projected_on_other_constants``).
     force_constants : ForceConstants
         fc2 and fc3 fitted to the same run (:class:`trajmodes.EffectiveForceConstants` with ``cutoff3``); with
         ``fc4`` (``cutoff4``) a further level, with four-phonon widths.
@@ -328,6 +329,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     from trajmodes.phonons.anharmonic import Anharmonic
     from trajmodes.phonons.harmonic import Phonons
     from trajmodes.phonons.spectral import spectral_functions
+    from trajmodes.phonons.stability import require_stable
     fc = force_constants
     if constants not in CONSTANTS:
         raise ValueError(f"constants must be 'effective' (fc2 fitted to the run: the static bubble is in them) or "
@@ -342,18 +344,25 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     q = np.asarray(modes["qpoint"].transpose("q", ...).values, dtype=float)
     phonons = Phonons(fc)
     _check_same_crystal(modes, fc, phonons, S, q, supercell is not None)
+    # unstable constants are refused before any work (the sums below check again, on their own meshes)
+    require_stable(phonons, "three-phonon widths, shifts and lineshapes", allow_unstable)
     meshes = None if bulk_points is None else bulk_mesh(S, bulk_points)         # checked before the work
     fwhm = np.asarray(peak_variable(modes, "fwhm").values, float)
     fwhm_err = np.asarray(peak_variable(modes, "fwhm_err").values, float)
     status = np.asarray(peak_variable(modes, "status").values).astype(str)
     freq = np.asarray(peak_variable(modes, "frequency").values, float)
-    shift = np.asarray(peak_variable(modes, "shift").values, float)
-    shift_err = _optional(modes, "shift_err", "frequency_err")
-    ok = (status == "ok") & np.isfinite(fwhm)
-    placed = np.isin(status, PLACED) & np.isfinite(shift)
-    md = md_line_positions(modes, freq, np.full(freq.shape, np.nan) if shift_err is None else shift_err, status)
     f0 = phonons.frequencies(q)
     live = f0 > 1e-4
+    # the MD shifts from the frequencies of these constants (those of the projection when the modes were projected
+    # onto them, as they should be)
+    shift = freq - f0
+    projected = np.asarray(modes["frequency_harmonic"].transpose("q", "branch").values, float) \
+        if "frequency_harmonic" in modes.coords else f0
+    other_projection = bool(np.nanmax(np.abs(projected - f0)) > 1e-3)
+    shift_err = _optional(modes, "shift_err", "frequency_err")
+    ok = (status == "ok") & np.isfinite(fwhm)
+    placed = np.isin(status, PLACED) & np.isfinite(shift) & live
+    md = md_line_positions(modes, freq, np.full(freq.shape, np.nan) if shift_err is None else shift_err, status)
     # the bulk mesh first: its converged widths set the broadening of the MD grid
     bulk = bulk_err = None
     attrs: dict = {}
@@ -406,7 +415,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         md_fwhm_err=(dims, fwhm_err, {"units": "THz", "long_name": "1 sigma"}),
         md_frequency=(dims, freq, {"units": "THz", "long_name": f"MD peak maximum ({md['peak_model']} fit)"}),
         md_shift=(dims, shift, {"units": "THz",
-                                "long_name": "MD peak maximum - harmonic frequency of the projection"}),
+                                "long_name": "MD peak maximum - harmonic frequency of the constants compared"}),
         md_status=(dims, status),
         md_centre=(dims, md["centre"], {"units": "THz", "long_name": f"MD damped-oscillator centre "
                                                                      f"({md['centre_model']} fit)"}),
@@ -568,6 +577,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
                     shift_source=where, md_peak_model=md["peak_model"], md_centre_model=md["centre_model"],
                     kappa_md_missing_share=float(kmd["missing_share"]), kappa_pt_missing_share=pt_missing,
                     smearing_rule=rule, imaginary_modes=an.imaginary.count,
+                    md_projected_on_other_constants=int(other_projection),
                     lowest_imaginary_frequency=an.imaginary.lowest if an.imaginary.unstable else float("nan"),
                     four_phonon=fc4_note or "", **attrs)
     return ds

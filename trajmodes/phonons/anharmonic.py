@@ -378,6 +378,19 @@ class Anharmonic:
             data["frequency"] = (dims, self.frequencies[gps][None] + d, {"units": "THz"})
         return xr.Dataset(data, coords=self.dataset_coords(gps), attrs=self.dataset_attrs())
 
+    def static_shift(self, qpoints=None) -> np.ndarray:
+        """The bubble's real part at zero frequency, Delta(0), of every branch at ``qpoints`` (as :meth:`linewidths`;
+        default the irreducible points), (n_temperatures, nq, 3n) THz, principal values broadened as the shifts.
+
+        Effective constants fitted to a run at T (TDEP) reproduce the static response of the crystal and so hold
+        Delta(0) already (O. Hellman, I. A. Abrikosov and S. I. Simak, Phys. Rev. B 84, 180301 (2011); O. Hellman
+        et al., Phys. Rev. B 87, 104111 (2013)): the shift of their lines is Delta(nu0) - Delta(0), not the full
+        bubble Delta(nu0) of :meth:`shifts`, which counts Delta(0) twice. Delta(0) is finite (the sum terms are
+        regular at nu = 0, the difference terms stay finite where nu' = nu'') and Delta is even in nu."""
+        gps = self.grid_points(qpoints)
+        res = self._map(gps, frequencies=np.zeros(1), imag=False, real=True)
+        return np.stack([r.delta[..., 0] for r in res], axis=1)
+
     def shifts(self, qpoints=None):
         """Bubble frequency shifts (and linewidths): :meth:`linewidths` with ``shifts=True``."""
         return self.linewidths(qpoints, shifts=True)
