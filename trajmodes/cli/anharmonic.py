@@ -193,7 +193,7 @@ def cmd_compare(args, out) -> int:
     written = [write_dataset(ds, os.path.join(args.output, "comparison.nc"), out, prov)]
     fig = os.path.join(args.output, f"comparison.{args.plot_format}")
     with step("drawing the figure"):
-        plot_comparison(ds, out(fig), title=f"{os.path.basename(args.modes)} vs {_short(args.fc)}")
+        plot_comparison(ds, out(fig), title=f"{_short(args.modes)} vs {_short(args.fc)}")
     written.append(fig)
     lines = _comparison_lines(ds, args.fc)
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
@@ -286,7 +286,7 @@ def _levels_table(ds) -> list[str]:
              "three- and four-phonon": "+ four-phonon widths" + ("" if a["constants"] == "effective" else
                                                                  " and the quartic loop")}
     head = (f"{'medians (THz) over the compared modes':<40} {'peak shift':>10} {'centre shift':>12} {'FWHM':>8}"
-            f"   explains of MD: {'peak':>5} {'centre':>6} {'FWHM':>5}")
+            f"   {'explains of MD: peak':>20} {'centre':>6} {'FWHM':>5}")
     rows = [f"side by side (peak: maximum of the line; centre: its damped-oscillator fit; both from the harmonic "
             f"frequency; MD {a['md_peak_model']} peak, {a['md_centre_model']} centre):", head,
             f"{'MD':<40} {med(ds['md_shift'], placed):>+10.4f} {med(ds['md_centre_shift'], placed):>+12.4f} "
@@ -294,7 +294,7 @@ def _levels_table(ds) -> list[str]:
     for i, lev in enumerate(ds["level"].values):
         rows.append(f"{names.get(str(lev), str(lev)):<40} {med(ds['level_peak'][i] - f0, placed):>+10.4f} "
                     f"{med(ds['level_centre'][i] - f0, placed):>+12.4f} {med(ds['level_fwhm'][i], ok):>8.4f}"
-                    f"   {'':16} {float(ds['explained_peak_shift'][i]):>5.2f} "
+                    f"   {float(ds['explained_peak_shift'][i]):>20.2f} "
                     f"{float(ds['explained_centre_shift'][i]):>6.2f} {float(ds['explained_fwhm'][i]):>5.2f}")
     if "pt_shift_loop" in ds:
         rows.append(f"quartic loop shift: median {med(ds['pt_shift_loop'], placed):+.4f} THz ("

@@ -1,23 +1,30 @@
-"""Mode by mode: the linewidths, shifts, lineshapes and conductivity measured in a molecular dynamics run
-beside those of three-phonon perturbation theory from the cubic force constants fitted to the same run.
+"""Mode by mode: the linewidths, line positions, lineshapes and conductivity measured in a molecular dynamics run
+beside those of perturbation theory from the force constants fitted to the same run, level by level: the effective
+frequency, the three-phonon line, and with fourth-order constants the four-phonon widths.
 
 Like for like: classical occupations (the MD is classical: widths and shifts grow linearly with T), and the
 three-phonon sums taken over the q-points commensurate with the MD supercell
-(:class:`trajmodes.lattice.grid.Grid` of its supercell matrix), so both see the same phase space of decays. The
-widths are also computed on a converged bulk mesh that contains every q of the MD cell (the crystal's widths at
-the MD q-points): the MD-grid widths depend strongly on the Gaussian smearing, the bulk ones do not.
+(:class:`trajmodes.lattice.grid.Grid` of its supercell matrix), so both see the same phase space of decays. Widths
+and shifts are also computed on a converged bulk mesh that contains every q of the MD cell (the crystal's at the MD
+q-points): the MD-grid widths depend strongly on the Gaussian smearing, the bulk ones do not. The smearing and the
+broadening of the principal values follow the theory's own widths (the final states of a decay are broadened by
+theirs), not the MD spectra, whose widths depend on how they were resolved.
 
 Shifts. Effective (temperature-dependent) second-order constants fitted to the forces of the run, as in TDEP
-(Hellman, Abrikosov and Simak, Phys. Rev. B 84, 180301 (2011)), reproduce the static (zero-frequency) response
-of the anharmonic crystal: they already hold the bubble self-energy at zero frequency, Delta(0) (Monacelli,
-arXiv:2407.03090 (2024): TDEP's static susceptibility is exact, and adding the full bubble on top of it counts
-anharmonicity twice). The shift of the MD peak from the frequency of effective constants is therefore predicted
-by Delta(nu0) - Delta(0); from 0 K (static, bare) constants it is Delta(nu0).
+(O. Hellman, I. A. Abrikosov and S. I. Simak, Phys. Rev. B 84, 180301 (2011); O. Hellman et al., Phys. Rev. B 87,
+104111 (2013); O. Hellman and I. A. Abrikosov, Phys. Rev. B 88, 144301 (2013)), reproduce the static
+(zero-frequency) response of the anharmonic crystal: they already hold the bubble self-energy at zero frequency,
+Delta(0), and the frequency-independent quartic loop (L. Monacelli, arXiv:2407.03090 (2024): TDEP's static
+susceptibility is exact, and adding the full bubble on top of it counts anharmonicity twice). The line of effective
+constants is therefore that of Delta(nu) - Delta(0), which keeps their static susceptibility; from 0 K (static, bare)
+constants it is Delta(nu) (with fc4, plus the loop).
 
-What remains between MD and theory is what perturbation theory leaves out: higher-order anharmonicity (four-phonon
-scattering, the loop shift; Maradudin and Fein, Phys. Rev. 128, 2589 (1962)), the finite broadening of the final
-states (the MD lines are themselves wide; the Gaussian smearing stands in for it on the MD grid), and the
-statistics of the MD fit.
+Where a line is: its peak maximum and its damped-oscillator centre, measured alike on the MD spectra and on the
+kinetic-energy lineshapes nu A(nu) of theory (:mod:`trajmodes.modes.comparison_levels`).
+
+What remains between MD and theory is what perturbation theory leaves out: higher orders (Maradudin and Fein, Phys.
+Rev. 128, 2589 (1962)), the lines' own widths in the final states (the Gaussian smearing stands in for them on the MD
+grid), and the statistics of the MD fit.
 """
 from __future__ import annotations
 
@@ -353,12 +360,13 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     freq = np.asarray(peak_variable(modes, "frequency").values, float)
     f0 = phonons.frequencies(q)
     live = f0 > 1e-4
-    # the MD shifts from the frequencies of these constants (those of the projection when the modes were projected
-    # onto them, as they should be)
-    shift = freq - f0
+    # the MD shifts from the frequencies of these constants: the fits' own when the modes were projected onto them,
+    # as they should be, else the peaks less these constants' frequencies
     projected = np.asarray(modes["frequency_harmonic"].transpose("q", "branch").values, float) \
         if "frequency_harmonic" in modes.coords else f0
     other_projection = bool(np.nanmax(np.abs(projected - f0)) > 1e-3)
+    fitted_shift = _optional(modes, "shift")
+    shift = freq - f0 if other_projection or fitted_shift is None else fitted_shift
     shift_err = _optional(modes, "shift_err", "frequency_err")
     ok = (status == "ok") & np.isfinite(fwhm)
     placed = np.isin(status, PLACED) & np.isfinite(shift) & live
