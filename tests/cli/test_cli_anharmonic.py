@@ -96,6 +96,9 @@ def test_compare_command_on_a_run_too_short_to_resolve_the_lines(tmp_path, capsy
     text = capsys.readouterr().out
     assert "modes compared" in text and "MD FWHM / three-phonon FWHM: median" in text
     assert "warning:" in text and "lower bound" in text
+    # MD beside the levels of theory, with what each explains
+    assert "explains of MD" in text and "three-phonon, Delta(nu) - Delta(0)" in text
+    assert "effective frequency (fc2 of the run)" in text and "the median three-phonon half width" in text
     with xr.open_dataset(tmp_path / "cmp" / "comparison.nc") as ds:
         assert ds.attrs["n_qpoints"] == 256 and 0 < ds.attrs["n_modes_compared"] < 100
         assert ds.attrs["kappa_md_missing_share"] > 0.5

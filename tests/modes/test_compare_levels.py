@@ -176,3 +176,31 @@ def test_default_broadening_follows_the_theory_not_the_md_spectra(cu_fc3, cu_lin
     # the fixed point: the median three-phonon half width on the grid at that smearing is the smearing
     live = a["frequency_harmonic"].values > 1e-3
     assert np.median(a["pt_fwhm"].values[live]) / 2 == pytest.approx(a.attrs["smearing"], rel=0.1)
+
+
+def test_comparison_figure_spans_the_lines_it_draws(cu_fc3, cu_lines):
+    """Lines a THz wide, their maxima well above the harmonic frequencies (as in bcc Zr): the lineshape panel reaches
+    past 1.1 x the highest harmonic frequency drawn (where it stopped, cutting them) to 4 FWHM above each maximum,
+    and the frequency axes of effective constants say so."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from trajmodes.modes.comparison import compare_three_phonon
+    from trajmodes.plots import plot_comparison
+    nu = np.arange(0.0, 16.0, 0.02)
+    f = cu_lines["frequency_harmonic"].values
+    top = f + 0.6
+    qb, dims = ("q", "branch"), ("q", "branch", "frequency")
+    wide = xr.Dataset(dict(peak_frequency=(qb, top), peak_shift=(qb, top - f), peak_fwhm=(qb, np.ones(f.shape)),
+                           peak_fwhm_err=(qb, np.full(f.shape, 0.1)), peak_status=cu_lines["status"],
+                           peak_lifetime=(qb, np.full(f.shape, 1 / (2 * np.pi))),
+                           peak_lifetime_err=(qb, np.full(f.shape, 0.01)),
+                           psd=(dims, dho(nu[None, None, :], 1.0, top[..., None], 1.0, 0.0))),
+                      coords=dict(qpoint=cu_lines["qpoint"], frequency_harmonic=(qb, f), frequency=nu),
+                      attrs=dict(temperature=300.0))
+    c = compare_three_phonon(wide, cu_fc3, smearing=0.1, epsilon=0.1, bulk_points=None)
+    fig = plot_comparison(c)
+    shown = fig.axes[3].get_xlim()
+    picked = [ln.get_label() for ln in fig.axes[3].get_lines() if ln.get_label().startswith("q = ")]
+    f_drawn = max(float(lab.split(", ")[-1].split()[0]) for lab in picked)
+    assert shown[1] > 1.1 * f_drawn + 2.0
+    assert fig.axes[1].get_xlabel() == "effective frequency (THz)"
