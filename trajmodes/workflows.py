@@ -13,7 +13,7 @@ import numpy as np
 
 from trajmodes.errors import DeprecatedUnpacking, renamed_keywords
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.lattice.qpoints import is_gamma
+from trajmodes.phonons.stability import ImaginaryModes
 from trajmodes.series.temperatures import TemperatureSeries, fit_temperatures
 from trajmodes.lattice.symmetry import SYMPREC
 
@@ -21,7 +21,7 @@ from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2",
            "SPHERE_ATOMS", "warn_truncation",
-           "FitResult", "LargestDifference", "fit_effective", "frequencies_on", "PhononProperties", "ImaginaryModes",
+           "FitResult", "LargestDifference", "fit_effective", "frequencies_on", "PhononProperties",
            "phonon_properties", "EAMCrystal", "eam_crystal", "modes_dataset", "add_path_variables", "path_bands",
            "PathBands", "three_phonon", "ThreePhonon"]
 
@@ -111,6 +111,10 @@ class FitResult:
     convergence : CutoffConvergence or None
         The frequencies at the special points at every pair cutoff up to the one fitted, with error bars, and the
         cutoff they converge at (:func:`~trajmodes.phonons.convergence.cutoff_convergence`); None with a held fc2.
+    reference_imaginary : ImaginaryModes or None
+        The imaginary modes of the ``compare`` force constants
+        (:func:`~trajmodes.phonons.stability.imaginary_modes`: on their supercell's q-points, an 8^3 mesh, the
+        special points and the band path); None without them.
     """
 
     estimator: object
@@ -118,6 +122,7 @@ class FitResult:
     reference_bands: object | None
     temperature: float | None
     convergence: object | None = None
+    reference_imaginary: ImaginaryModes | None = None
 
     @property
     def force_constants(self):
@@ -205,31 +210,15 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     if auto and convergence.cutoff2 < cutoff_length(est.cutoff2) - 1e-9:
         est.refit(cutoff2=convergence.cutoff2)
     bands = Phonons(est.harmonic_force_constants_).band_structure(path, npoints=npoints)
-    reference = None
+    reference = imaginary = None
     if compare is not None:
+        from trajmodes.phonons.stability import imaginary_modes
         fc0 = compare if hasattr(compare, "fc2") else load_force_constants(compare)
-        reference = frequencies_on(Phonons(fc0), bands)
-    return FitResult(est, bands, reference, mean_temperature(trajs), convergence)
-
-
-@dataclass(frozen=True)
-class ImaginaryModes(DeprecatedUnpacking):
-    """The imaginary modes on a phonon mesh (:meth:`PhononProperties.imaginary`); unpacking it as the former tuple
-    ``(count, lowest, q)`` works one release with a DeprecationWarning.
-
-    Attributes
-    ----------
-    count : int
-        Modes below -tol THz on the mesh (the three acoustic modes at Gamma are never counted).
-    lowest : float
-        The lowest frequency on the mesh, THz (negative: imaginary).
-    qpoint : ndarray, shape (3,)
-        Its q-point, reduced coordinates.
-    """
-
-    count: int
-    lowest: float
-    qpoint: np.ndarray
+        ph0 = Phonons(fc0)
+        reference = frequencies_on(ph0, bands)
+        # the reference's own q-points (its supercell, a mesh, the special points) and the path it is drawn on
+        imaginary = imaginary_modes(ph0, reference.qpoint.values, reference.frequency.values)
+    return FitResult(est, bands, reference, mean_temperature(trajs), convergence, imaginary)
 
 
 @dataclass(frozen=True)
@@ -254,15 +243,16 @@ class PhononProperties:
     mesh_frequencies: np.ndarray
 
     def imaginary(self, tol: float = 1e-2) -> ImaginaryModes:
-        """The modes below -``tol`` THz on the mesh (:class:`ImaginaryModes`: their count, the lowest frequency and
-        its q).
+        """The modes below -``tol`` THz on the mesh (:class:`~trajmodes.phonons.stability.ImaginaryModes`: their
+        count, the lowest frequency, its q and the special point it is at).
 
-        The three acoustic modes at Gamma are zero up to round-off and are never counted."""
-        q, f = self.mesh_q, self.mesh_frequencies.copy()
-        gamma = is_gamma(q)
-        f[gamma, :3] = np.abs(f[gamma, :3])
-        worst = np.unravel_index(np.argmin(f), f.shape)
-        return ImaginaryModes(count=int((f < -tol).sum()), lowest=float(f.min()), qpoint=q[worst[0]])
+        The three acoustic modes at Gamma are zero up to round-off and are never counted; near Gamma (a tenth of the
+        shortest reciprocal vector) they count below -0.1 THz (:func:`~trajmodes.phonons.stability.count_imaginary`)."""
+        from trajmodes.lattice.paths import special_points
+        from trajmodes.phonons.stability import count_imaginary
+        prim = self.phonons.force_constants.primitive
+        return count_imaginary(self.mesh_q, self.mesh_frequencies, np.linalg.inv(prim.cell).T, tol,
+                               labels=special_points(prim), rotations=prim.symmetry().rotations)
 
 
 def phonon_properties(force_constants, *, path: str | None = None, npoints: int = 51, mesh=(20, 20, 20),
@@ -513,7 +503,8 @@ class ThreePhonon(DeprecatedUnpacking):
 @renamed_keywords(fc="force_constants")
 def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum", smearing: float | str | None = None,
                  kappa: bool = True, method: str = "rta", isotopes=None, four_phonon: float | str | None = None,
-                 four_phonon_sample=None, four_phonon_seed: int | None = None, coherences: bool = False, **options):
+                 four_phonon_sample=None, four_phonon_seed: int | None = None, coherences: bool = False,
+                 static_shift: bool = False, **options):
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
     ``force_constants`` carry fc3 (the keyword ``fc=`` is deprecated, one release); ``mesh`` is n, (n1, n2, n3) or a
@@ -527,6 +518,10 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
     (:func:`~trajmodes.phonons.coherence.wigner_conductivity`, Simoncelli's defaults): ``kappa_populations`` and
     ``kappa_coherences`` (temperature, cartesian, cartesian2) in W/(m K); kappa_coherences is what the coherences
     add to ``kappa`` (RTA or LBTE), kappa_populations its RTA counterpart.
+    ``static_shift`` (with the shifts, method "rta") adds ``frequency_shift_static``, the bubble at zero frequency
+    Delta(0), and ``frequency_shift_dynamic`` = Delta(nu0) - Delta(0), the shift of the lines of effective constants
+    (fitted at T: they hold Delta(0) already; :meth:`~trajmodes.phonons.anharmonic.Anharmonic.static_shift`).
+    ``options`` also take ``allow_unstable`` (constants with imaginary modes are refused without it).
     Returns :class:`ThreePhonon`: the calculator and its dataset."""
     from trajmodes.phonons.anharmonic import Anharmonic
     if coherences and not kappa:
@@ -538,6 +533,14 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
         ds = an.thermal_conductivity(method="lbte", **four)
     else:
         lw = an.linewidths(shifts=True, **four)
+        if static_shift:
+            d0 = an.static_shift(lw["grid_point"].values)
+            dims = ("temperature", "q", "branch")
+            lw["frequency_shift_static"] = (dims, d0, {"units": "THz", "long_name": "bubble real part at zero "
+                                                       "frequency, Delta(0)"})
+            lw["frequency_shift_dynamic"] = (dims, lw["frequency_shift"].values - d0,
+                                             {"units": "THz", "long_name": "Delta(nu0) - Delta(0): the shift of the "
+                                              "lines of effective constants, which hold Delta(0)"})
         ds = an.thermal_conductivity(method=method, linewidths=lw) if kappa else lw
     if coherences:
         from trajmodes.phonons.coherence import wigner_conductivity

@@ -96,6 +96,9 @@ def test_compare_command_on_a_run_too_short_to_resolve_the_lines(tmp_path, capsy
     text = capsys.readouterr().out
     assert "modes compared" in text and "MD FWHM / three-phonon FWHM: median" in text
     assert "warning:" in text and "lower bound" in text
+    # MD beside the levels of theory, with what each explains
+    assert "explains of MD" in text and "three-phonon, Delta(nu) - Delta(0)" in text
+    assert "effective frequency (fc2 of the run)" in text and "the median three-phonon half width" in text
     with xr.open_dataset(tmp_path / "cmp" / "comparison.nc") as ds:
         assert ds.attrs["n_qpoints"] == 256 and 0 < ds.attrs["n_modes_compared"] < 100
         assert ds.attrs["kappa_md_missing_share"] > 0.5
@@ -178,3 +181,81 @@ def test_three_phonon_result_and_the_old_unpacking(cu_fc3):
     with pytest.warns(DeprecationWarning, match=r"\.anharmonic"):
         an, ds = r
     assert an is r.anharmonic and ds is r.dataset
+
+
+def _unstable_bcc(tmp_path, fc3=True):
+    """A one-atom bcc BvK crystal (first-shell 1XY > 1XX, a negative second-neighbour spring) with zero fc3: its
+    transverse N-point mode is imaginary, as in bcc Zr at 0 K (tests/phonons/test_stability.py)."""
+    from trajmodes.forceconstants.model import ForceConstants
+    from trajmodes.potentials.bvk import force_constants_from_bvk
+    fc = force_constants_from_bvk({"1XX": 10.0, "1XY": 12.0, "2XX": -1.0}, "bcc", 3.6, 91.224, (3, 3, 3))
+    n = fc.n_atoms
+    fc = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s,
+                        fc3=np.zeros((1, n, n, 3, 3, 3)) if fc3 else None)
+    path = tmp_path / "unstable.nc"
+    fc.to_netcdf(path)
+    return path
+
+
+def test_anharmonic_command_refuses_unstable_constants_in_one_line(tmp_path, capsys):
+    path = _unstable_bcc(tmp_path)
+    assert main(["anharmonic", str(path), "--mesh", "4", "--smearing", "0.2", "-o", str(tmp_path / "x")]) == 2
+    errors = [ln for ln in capsys.readouterr().err.splitlines() if "error" in ln]
+    assert len(errors) == 1
+    err = errors[0]
+    assert "imaginary modes" in err and "lowest -1.829 THz at N" in err
+    assert "--allow-unstable" in err and "Fit effective constants" in err
+    assert not (tmp_path / "x").exists()
+    assert main(["anharmonic", str(path), "--mesh", "4", "--smearing", "0.2", "--allow-unstable",
+                 "-o", str(tmp_path / "y")]) == 0
+    out = capsys.readouterr().out
+    assert "warning: the harmonic constants are unstable" in out and "lowest -1.829 THz at N" in out
+
+
+def test_fit_compare_says_the_reference_is_unstable(tmp_path, capsys, data_dir):
+    """fit --compare with constants that have imaginary modes: the largest difference comes with the count, the
+    lowest and where; with stable ones, that they are stable."""
+    from trajmodes.forceconstants.model import ForceConstants
+    from trajmodes.potentials.bvk import force_constants_from_bvk
+    fcc = force_constants_from_bvk({"1XX": 13.0, "1XY": 15.0, "1ZZ": -1.0, "2XX": -6.0}, "fcc", 3.615, 63.546,
+                                   (3, 3, 3))
+    ref = tmp_path / "unstable_fcc.nc"
+    ForceConstants(fcc.fc2, fcc.supercell, fcc.primitive, smap=fcc.smap, p2s=fcc.p2s).to_netcdf(ref)
+    run = [str(data_dir / "cu32_xu.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001", "--cutoff2", "3.0"]
+    assert main(["fit", *run, "--compare", str(ref), "-o", str(tmp_path / "fit")]) == 0
+    line = [ln for ln in capsys.readouterr().out.splitlines() if "largest difference" in ln][0]
+    assert "reference unstable:" in line and "imaginary modes, lowest -" in line
+    from tests.support.paths import EXAMPLES
+    assert main(["fit", *run, "--compare", str(EXAMPLES / "fc" / "cu_eam"), "-o", str(tmp_path / "fit2")]) == 0
+    line = [ln for ln in capsys.readouterr().out.splitlines() if "largest difference" in ln][0]
+    assert "reference stable" in line
+
+
+def test_anharmonic_command_on_effective_constants_names_the_double_counted_static_bubble(cu_fc3, tmp_path, capsys):
+    """Constants written by `trajmodes fit` (their provenance: a temperature and cutoffs) hold the static bubble
+    Delta(0): the command says that its shift column (the full bubble) counts it twice and gives Delta(nu0) - Delta(0)
+    beside it; Delta(0) is the real part at zero frequency computed on its own. Constants without that provenance
+    get neither."""
+    from trajmodes.modes.comparison import _real_parts
+    fitted, plain = tmp_path / "fitted.nc", tmp_path / "plain.nc"
+    cu_fc3.to_netcdf(fitted, attrs={"temperature_K": 300.0, "setting_cutoff2": 5.0, "setting_cutoff3": 3.0})
+    cu_fc3.to_netcdf(plain)
+    args = ["--mesh", "4", "--smearing", "0.2", "--occupation", "classical"]
+    assert main(["anharmonic", str(fitted), *args, "-o", str(tmp_path / "a")]) == 0
+    text = capsys.readouterr().out
+    assert "effective constants fitted at 300 K" in text and "counts it twice" in text
+    assert "Delta(nu0) - Delta(0), median +" in text
+    with xr.open_dataset(tmp_path / "a" / "anharmonic.nc") as ds:
+        assert ds.attrs["constants"] == "effective"
+        an = Anharmonic(cu_fc3, 4, [300.0], occupation="classical", smearing=0.2)
+        gps = ds["grid_point"].values
+        _, static = _real_parts(an, gps, 0.2)
+        np.testing.assert_allclose(ds["frequency_shift_static"].values[0], static, atol=1e-12)
+        np.testing.assert_allclose(ds["frequency_shift_dynamic"].values,
+                                   ds["frequency_shift"].values - ds["frequency_shift_static"].values, atol=1e-14)
+        live = ds["frequency_harmonic"].values > 1e-3
+        assert (ds["frequency_shift_static"].values[0][live] < 0).mean() > 0.9     # Delta(0) < 0: the static softening
+    assert main(["anharmonic", str(plain), *args, "-o", str(tmp_path / "b")]) == 0
+    assert "counts it twice" not in capsys.readouterr().out
+    with xr.open_dataset(tmp_path / "b" / "anharmonic.nc") as ds:
+        assert "frequency_shift_dynamic" not in ds and "constants" not in ds.attrs

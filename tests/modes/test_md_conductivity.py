@@ -73,8 +73,11 @@ def test_comparison_of_exact_data_is_one(cu_fc3, cu_exact, compared):
     ok = np.isfinite(c["fwhm_ratio"].values)
     assert ok.sum() > 700
     np.testing.assert_allclose(c["fwhm_ratio"].values[ok], 1.0, rtol=1e-9)
-    # the data's shift is the full bubble Delta(nu0); effective constants predict Delta(nu0) - Delta(0)
-    np.testing.assert_allclose(c["pt_shift_bubble"].values, ds["shift"].values, atol=1e-12)
+    # the data's shift is the full bubble Delta(nu0) on the MD grid; effective constants predict Delta(nu0) - Delta(0)
+    # (pt_shift: on the bulk mesh, pt_shift_grid: on the MD grid)
+    np.testing.assert_allclose(c["pt_shift_bubble_grid"].values, ds["shift"].values, atol=1e-12)
+    np.testing.assert_allclose(c["pt_shift_grid"].values,
+                               c["pt_shift_bubble_grid"].values - c["pt_shift_static_grid"].values, atol=1e-12)
     np.testing.assert_allclose(c["pt_shift"].values, c["pt_shift_bubble"].values - c["pt_shift_static"].values,
                                atol=1e-12)
     np.testing.assert_allclose(c["kappa_md"].values, c["kappa_pt"].values, rtol=1e-9, atol=1e-9)
@@ -114,7 +117,7 @@ def test_static_bubble_from_its_definition(cu_fc3, cu_exact, compared):
 
     def pv(x):
         return x / (x * x + eps * eps)
-    got = compared["pt_shift_static"].values
+    got = compared["pt_shift_static_grid"].values                                    # on the MD grid
     for i in (1, 4, 9, len(reps) - 1):
         g = int(reps[i])
         tr = an.grid.triplets(g, reduce=False)

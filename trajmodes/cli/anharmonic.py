@@ -21,6 +21,14 @@ def add_phono3py_options(parser) -> None:
                              "standard deviations (phono3py's --sigma-cutoff; default: none dropped)")
 
 
+def add_allow_unstable(parser) -> None:
+    """``--allow-unstable`` of ``trajmodes anharmonic`` and ``compare`` (``Anharmonic(allow_unstable=)``)."""
+    parser.add_argument("--allow-unstable", dest="allow_unstable", action="store_true",
+                        help="go on when the harmonic constants have imaginary modes (dynamically unstable, as the "
+                             "0 K constants of a crystal stabilised by anharmonicity), leaving those modes out of the "
+                             "sums (default: refuse, saying how many, the lowest and where)")
+
+
 def _phono3py_settings(args) -> dict:
     """The Anharmonic keywords of :func:`add_phono3py_options` that differ from the defaults (an ``args`` without
     them, from a parser that does not add them, gives none)."""
@@ -48,6 +56,8 @@ def cmd_anharmonic(args, out) -> int:
                          "(trajmodes fit) or give phono3py's fc3.hdf5 beside fc2.hdf5")
     mesh = "x".join(map(str, args.mesh))
     settings = _phono3py_settings(args)
+    if getattr(args, "allow_unstable", False):
+        settings["allow_unstable"] = True
     method = "tetrahedron" if args.smearing is None else "adaptive Gaussian smearing" \
         if args.smearing == "adaptive" else f"Gaussian smearing {args.smearing:g} THz"
     if "sigma_cutoff" in settings:
@@ -67,6 +77,7 @@ def cmd_anharmonic(args, out) -> int:
         raise ValueError("--four-phonon-sample samples the four-phonon sums: give --four-phonon with it")
     T = np.atleast_1d(args.temperatures)
     lbte = args.method == "lbte"
+    fitted_at = _fitted_temperature(args.fc)
     what = ("three-phonon collision matrix" if lbte else "three-phonon self-energies")
     with step(f"{what} on the {mesh} mesh ({method}, {args.occupation} occupations"
               f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
@@ -75,8 +86,11 @@ def cmd_anharmonic(args, out) -> int:
                               isotopes=True if args.isotopes else None, four_phonon=four,
                               four_phonon_sample=getattr(args, "four_phonon_sample", None),
                               four_phonon_seed=getattr(args, "seed", None),
-                              coherences=bool(getattr(args, "coherences", False)), **settings)
+                              coherences=bool(getattr(args, "coherences", False)),
+                              static_shift=fitted_at is not None and not lbte, **settings)
         an, ds = result.anharmonic, result.dataset
+    if fitted_at is not None:
+        ds.attrs.update(constants="effective", fitted_temperature=fitted_at)
     prov = provenance([args.fc], dict(mesh=args.mesh, smearing=args.smearing, occupation=args.occupation,
                                       method=args.method, isotopes=bool(args.isotopes),
                                       make_r0_average=an.interaction.make_r0_average, four_phonon=four,
@@ -94,6 +108,9 @@ def cmd_anharmonic(args, out) -> int:
     lines = [f"force constants: {args.fc} (fc3 on a {fc.n_atoms}-atom supercell); mesh {mesh}: "
              f"{len(an.grid.irreducible)} irreducible q of {an.grid.n_points}; {method}, {args.occupation}"
              + (", isotope scattering" if args.isotopes else "")]
+    if an.imaginary.unstable:
+        lines.append(f"warning: the harmonic constants are unstable, {an.imaginary.summary()}; those modes are left out "
+                     "of the sums (--allow-unstable): these are not the crystal's widths, shifts or conductivity")
     f = ds["frequency_harmonic"].values
     ok = f > an.interaction.cutoff_frequency
     if lbte:
@@ -111,6 +128,12 @@ def cmd_anharmonic(args, out) -> int:
         else:
             sh = ds["frequency_shift"].values[i][ok]
             lines.append(row + f"{'':15} {np.median(lw):12.5f}{'':8}{np.median(sh):+12.5f}")
+    if "frequency_shift_dynamic" in ds:
+        dyn = ", ".join(f"{np.median(ds['frequency_shift_dynamic'].values[i][ok]):+.5f}" for i in range(len(T)))
+        lines.append(f"note: {args.fc} holds effective constants fitted at {fitted_at:.0f} K (trajmodes fit): they "
+                     "contain the bubble's static part Delta(0) already, and the shift column (the full bubble "
+                     "Delta(nu0)) counts it twice; the shift of their lines is Delta(nu0) - Delta(0), median "
+                     f"{dyn} THz (frequency_shift_dynamic; `trajmodes compare` sets it beside an MD run)")
     if "kappa_coherences" in ds:
         lines.append(f"{'T (K)':>8} {'kappa_P':>10} {'kappa_C':>10}  W/(m K), xx (Wigner transport equation: "
                      f"populations (RTA) and coherences; kappa_C adds to the kappa above)")
@@ -122,10 +145,25 @@ def cmd_anharmonic(args, out) -> int:
     return 0
 
 
+def _fitted_temperature(path) -> float | None:
+    """The temperature (K) effective constants were fitted at, from the provenance ``trajmodes fit`` writes into
+    its netCDF file; None for other files (0 K constants, phono3py's, constants of unknown origin)."""
+    import xarray as xr
+    if not str(path).endswith(".nc") or not os.path.isfile(path):
+        return None
+    try:
+        with xr.open_dataset(path) as f:
+            attrs = dict(f.attrs)
+    except (OSError, ValueError):
+        return None
+    T = attrs.get("temperature_K")
+    fitted = any(k.startswith("setting_cutoff") for k in attrs)
+    return float(T) if fitted and T is not None and float(T) > 0 else None
+
+
 def cmd_compare(args, out) -> int:
-    """MD linewidths (``trajmodes project``) beside three-phonon theory from the run's fitted fc3: a netCDF file,
-    a figure and a table."""
-    import numpy as np
+    """MD linewidths and line positions (``trajmodes project``) beside perturbation theory from the run's fitted
+    constants, level by level: a netCDF file, a figure and a table."""
     import xarray as xr
     from trajmodes.io.provenance import provenance
     from trajmodes.modes.comparison import compare_three_phonon
@@ -142,25 +180,55 @@ def cmd_compare(args, out) -> int:
         raise ValueError(f"{args.modes}: no peak fits in this file; give the output of `trajmodes project`")
     constants = args.constants
     bulk_points = args.bulk_points or None
-    with step(f"three-phonon widths, shifts and lineshapes on the {modes.sizes['q']} q-points of the MD cell "
-              "(classical occupations), bulk widths at them on a converged mesh, and both conductivities"):
+    allow = bool(getattr(args, "allow_unstable", False))
+    four = fc.fc4 is not None
+    with step(f"three-phonon{' and four-phonon' if four else ''} widths, shifts and lineshapes on the "
+              f"{modes.sizes['q']} q-points of the MD cell (classical occupations), bulk widths and shifts at them on "
+              "a converged mesh, and both conductivities"):
         ds = compare_three_phonon(modes, fc, temperature=args.temperature, smearing=args.smearing,
-                                  constants=constants, bulk_points=bulk_points)
+                                  constants=constants, bulk_points=bulk_points, allow_unstable=allow)
     prov = provenance([args.modes, args.fc], dict(smearing=args.smearing, temperature=args.temperature,
-                                                  constants=constants, bulk_points=bulk_points))
+                                                  constants=constants, bulk_points=bulk_points,
+                                                  allow_unstable=allow))
     written = [write_dataset(ds, os.path.join(args.output, "comparison.nc"), out, prov)]
     fig = os.path.join(args.output, f"comparison.{args.plot_format}")
     with step("drawing the figure"):
-        plot_comparison(ds, out(fig), title=f"{os.path.basename(args.modes)} vs {os.path.basename(os.path.normpath(args.fc))}")
+        plot_comparison(ds, out(fig), title=f"{_short(args.modes)} vs {_short(args.fc)}")
     written.append(fig)
+    lines = _comparison_lines(ds, args.fc)
+    lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
+    print("\n".join(lines))
+    return 0
+
+
+def _short(path) -> str:
+    """A file with the folder it is in (``fit/fc.nc``): ``fc.nc`` alone does not say which."""
+    parts = os.path.normpath(str(path)).split(os.sep)
+    return os.path.join(*parts[-2:]) if len(parts) > 1 else parts[-1]
+
+
+def _comparison_lines(ds, fc_path) -> list[str]:
+    """The table of ``trajmodes compare``: what was compared, widths, shifts, the levels side by side, kappa."""
+    import numpy as np
     a = ds.attrs
     ok = np.isfinite(ds["fwhm_ratio"].values)
-    k = {v: np.trace(ds[v].values) / 3 for v in ("kappa_md", "kappa_md_err", "kappa_pt")}
-    lines = [f"T = {a['temperature']:.1f} K, classical; {a['n_qpoints']} q-points of the MD cell; "
-             f"Gaussian smearing {a['smearing']:.4g} THz ({a['smearing_rule']}) on the MD grid",
-             f"modes compared (a clean MD fit and a three-phonon decay on this grid): {int(ok.sum())} of {ok.size}"
-             + (f"; {a['n_modes_without_decay']} have no three-phonon decay within the smearing on this grid"
-                if a["n_modes_without_decay"] else "")]
+    effective = a["constants"] == "effective"
+    lines = []
+    if a.get("imaginary_modes", 0):
+        lines.append(f"warning: {fc_path} is dynamically unstable ({a['imaginary_modes']} imaginary modes, lowest "
+                     f"{a['lowest_imaginary_frequency']:.3f} THz; --allow-unstable): the imaginary modes are left out "
+                     "and the theory below is not the crystal's")
+    if a.get("md_projected_on_other_constants", 0):
+        lines.append(f"note: the MD modes were projected onto other constants than {fc_path}: their shifts are "
+                     f"measured from the frequencies of {fc_path}")
+    lines += [f"T = {a['temperature']:.1f} K, classical; {a['n_qpoints']} q-points of the MD cell; Gaussian smearing "
+              f"{a['smearing']:.4g} THz on the MD grid ({a['smearing_rule']}), principal values broadened by "
+              f"{a['epsilon']:.4g} THz",
+              f"modes compared: widths {int(ok.sum())} of {ok.size} (a clean MD fit and a three-phonon decay on the MD "
+              f"grid), shifts {a['n_modes_shift_compared']} (an MD peak with its position: fit ok or narrower than "
+              "the resolution)"
+              + (f"; {a['n_modes_without_decay']} have no three-phonon decay within the smearing on this grid"
+                 if a["n_modes_without_decay"] else "")]
     if ok.any():
         bulk = ""
         if "pt_fwhm_bulk" in ds:
@@ -172,28 +240,71 @@ def cmd_compare(args, out) -> int:
         lines.append(f"MD FWHM / three-phonon FWHM: median {bulk}{a['median_fwhm_ratio']:.3f}, 16-84 % "
                      f"{a['fwhm_ratio_p16']:.3f}-{a['fwhm_ratio_p84']:.3f} on the MD grid (depends on the smearing)")
     else:
-        lines.append("no mode has a clean MD fit: nothing to compare (MD fit statuses: " + ", ".join(
+        lines.append("no mode has a clean MD fit: no widths to compare (MD fit statuses: " + ", ".join(
             f"{n} {s}" for s, n in zip(*np.unique(ds["md_status"].values, return_counts=True)))
             + "; lines narrower than the resolution need a longer run, see `trajmodes project --full`)")
     if a["n_modes_no_channel"]:
         lines.append(f"{a['n_modes_no_channel']} modes have no three-phonon channel within 2 sigma on the MD grid: "
                      "their MD widths come from beyond three-phonon scattering in this cell")
-    what = ("Delta(nu0) - Delta(0): effective constants hold the static bubble" if a["constants"] == "effective"
+    what = ("Delta(nu0) - Delta(0): effective constants hold the static bubble" if effective
             else "Delta(nu0): static constants")
-    lines.append(f"shifts ({what}; principal values broadened by {a['epsilon']:.4g} THz): median MD "
+    lines.append(f"shifts at the harmonic frequency ({what}; on {a['shift_source']}): median MD peak "
                  f"{a['median_shift_md']:+.4f}, predicted {a['median_pt_shift']:+.4f} THz; median |MD - predicted| "
                  f"{a['median_abs_shift_residual']:.4f} THz"
-                 + (f" (with the full bubble {a['median_abs_shift_residual_bubble']:.4f})"
-                    if a["constants"] == "effective" else ""))
-    lines += [f"diagnostic only, not the crystal's conductivity (`trajmodes anharmonic` gives that): RTA sums over "
-              f"the MD cell's {a['n_qpoints']} q-points, MD lifetimes {k['kappa_md']:.3f} +- {k['kappa_md_err']:.3f} "
-              f"against three-phonon {k['kappa_pt']:.3f} W/(m K) (trace/3); modes without an MD lifetime carry "
-              f"{100 * a['kappa_md_missing_share']:.1f} % of sum C v^2, without a three-phonon decay "
-              f"{100 * a['kappa_pt_missing_share']:.1f} %",
-              f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s"]
-    if ds.attrs["kappa_md_missing_share"] > 0.1:
-        lines.insert(-1, f"warning: {100 * ds.attrs['kappa_md_missing_share']:.0f} % of sum C v^2 is in modes without a "
-                         "clean MD lifetime: the MD conductivity leaves them out (a lower bound); a longer run resolves "
-                         "more lines")
-    print("\n".join(lines))
-    return 0
+                 + (f" (MD grid {a['median_abs_shift_residual_grid']:.4f})" if a["shift_source"] != "the MD grid"
+                    else "")
+                 + (f" (with the full bubble {a['median_abs_shift_residual_bubble']:.4f})" if effective else ""))
+    lines += _levels_table(ds)
+    k = {v: np.trace(ds[v].values) / 3 for v in ("kappa_md", "kappa_md_err", "kappa_pt")}
+    lines.append(f"diagnostic only, not the crystal's conductivity (`trajmodes anharmonic` gives that): RTA sums over "
+                 f"the MD cell's {a['n_qpoints']} q-points, MD lifetimes {k['kappa_md']:.3f} +- {k['kappa_md_err']:.3f} "
+                 f"against three-phonon {k['kappa_pt']:.3f} W/(m K) (trace/3); modes without an MD lifetime carry "
+                 f"{100 * a['kappa_md_missing_share']:.1f} % of sum C v^2, without a three-phonon decay "
+                 f"{100 * a['kappa_pt_missing_share']:.1f} %")
+    if a["kappa_md_missing_share"] > 0.1:
+        lines.append(f"warning: {100 * a['kappa_md_missing_share']:.0f} % of sum C v^2 is in modes without a clean MD "
+                     "lifetime: the MD conductivity leaves them out (a lower bound); a longer run resolves more lines")
+    return lines
+
+
+def _levels_table(ds) -> list[str]:
+    """MD beside every level of theory: median peak shift, centre shift and FWHM over the compared modes, and the
+    fraction of the MD's each level explains."""
+    import numpy as np
+    a = ds.attrs
+    f0 = ds["frequency_harmonic"].values
+    placed = np.isin(ds["md_status"].values, ("ok", "width below resolution")) & (f0 > 1e-3)
+    ok = (ds["md_status"].values == "ok") & (f0 > 1e-3)
+
+    def med(x, mask):
+        x = np.asarray(x, float)[mask]
+        x = x[np.isfinite(x)]
+        return float(np.median(x)) if x.size else float("nan")
+    names = {"effective": "effective frequency (fc2 of the run)", "static": "static (0 K) frequency",
+             "three-phonon": "three-phonon, " + ("Delta(nu) - Delta(0)" if a["constants"] == "effective"
+                                                  else "Delta(nu)"),
+             "three- and four-phonon": "+ four-phonon widths" + ("" if a["constants"] == "effective" else
+                                                                 " and the quartic loop")}
+    head = (f"{'medians (THz) over the compared modes':<40} {'peak shift':>10} {'centre shift':>12} {'FWHM':>8}"
+            f"   {'explains of MD: peak':>20} {'centre':>6} {'FWHM':>5}")
+    rows = [f"side by side (peak: maximum of the line; centre: its damped-oscillator fit; both from the harmonic "
+            f"frequency; MD {a['md_peak_model']} peak, {a['md_centre_model']} centre):", head,
+            f"{'MD':<40} {med(ds['md_shift'], placed):>+10.4f} {med(ds['md_centre_shift'], placed):>+12.4f} "
+            f"{med(ds['md_fwhm'], ok):>8.4f}"]
+    for i, lev in enumerate(ds["level"].values):
+        rows.append(f"{names.get(str(lev), str(lev)):<40} {med(ds['level_peak'][i] - f0, placed):>+10.4f} "
+                    f"{med(ds['level_centre'][i] - f0, placed):>+12.4f} {med(ds['level_fwhm'][i], ok):>8.4f}"
+                    f"   {float(ds['explained_peak_shift'][i]):>20.2f} "
+                    f"{float(ds['explained_centre_shift'][i]):>6.2f} {float(ds['explained_fwhm'][i]):>5.2f}")
+    if "pt_shift_loop" in ds:
+        rows.append(f"quartic loop shift: median {med(ds['pt_shift_loop'], placed):+.4f} THz ("
+                    + ("frequency-independent, in the effective constants already: not added" if a["constants"] ==
+                       "effective" else "added in the last level") + f"); four-phonon sums: {a['four_phonon']}")
+    last = len(ds["level"]) - 1
+    fr = {k: float(ds[f"explained_{k}"][last]) for k in ("peak_shift", "centre_shift", "fwhm")}
+    if min(fr.values()) < 0.5:
+        rows.append(f"perturbation theory ({names.get(str(ds['level'].values[last]))}) explains "
+                    f"{100 * fr['peak_shift']:.0f} % of the MD peak shifts, {100 * fr['centre_shift']:.0f} % of the "
+                    f"centre shifts and {100 * fr['fwhm']:.0f} % of the widths: the rest is beyond it (higher orders, "
+                    "the lines' own widths in the final states)")
+    return rows

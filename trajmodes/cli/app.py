@@ -24,7 +24,7 @@ CUTOFF2_HELP = ("pair cutoff in A (default: chosen from the data: the shortest n
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and its subcommand parsers by name."""
-    from trajmodes.cli.anharmonic import add_phono3py_options, cmd_anharmonic, cmd_compare
+    from trajmodes.cli.anharmonic import add_allow_unstable, add_phono3py_options, cmd_anharmonic, cmd_compare
     from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
     from trajmodes.cli.modes import cmd_lifetimes, cmd_project
     from trajmodes.cli.quasiharmonic import cmd_qha
@@ -147,6 +147,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="add the coherences' conductivity of the Wigner transport equation (Simoncelli, Marzari and "
                          "Mauri 2019) from the same widths, beside its populations' (RTA) term")
     add_phono3py_options(pa)
+    add_allow_unstable(pa)
     pa.add_argument("-o", "--output", default="trajmodes-anharmonic", help="output folder (default "
                                                                             "trajmodes-anharmonic)")
     add_plot_format(pa)
@@ -163,6 +164,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pm.add_argument("--bulk-points", type=non_negative_int, default=30000,
                     help="q-points of the converged bulk mesh the three-phonon widths are also computed on "
                          "(default 30000, about 32^3; 0: none)")
+    add_allow_unstable(pm)
     pm.add_argument("-o", "--output", default="trajmodes-compare", help="output folder (default trajmodes-compare)")
     add_plot_format(pm)
     pq = add("qha", cmd_qha, "quasiharmonic free-energy minimisation with a pair or three-body potential: lattice "

@@ -209,18 +209,36 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
              + (f", r4 = {settings['cutoff4']:g} A" if settings.get("cutoff4") is not None else "")
              + f"; {settings['mode']} fit", est.scores_table()]
     big = res.largest_difference()
+    unstable = res.reference_imaginary is not None and res.reference_imaginary.unstable
     if big is not None:
+        im = res.reference_imaginary
         lines.append(f"against {compare}: largest difference {big.difference:+.4f} THz (branch {big.branch} at "
-                     f"q = {np.round(big.qpoint, 4).tolist()}), mean {big.mean:+.4f} THz")
+                     f"q = {np.round(big.qpoint, 4).tolist()}), mean {big.mean:+.4f} THz"
+                     + (f"; reference unstable: {im.count} imaginary modes, lowest {im.lowest:.2f} THz at "
+                        f"{im.where()} (the differences are from a crystal without a harmonic ground state)"
+                        if unstable else "; reference stable (no imaginary modes)"))
     label = "effective" + ("" if res.temperature is None else f" ({res.temperature:.0f} K)")
     fig = f"{stem}.{args.plot_format}"
     plot_dispersion_comparison(res.bands, out(fig), res.reference_bands,
                                title=f"{os.path.basename(stem)}: {composition}, {settings['mode']} fit, "
                                      f"r2 = {settings['cutoff2']:g} A", label=label,
-                               reference_label=os.path.basename(os.path.normpath(str(compare))) if compare
-                               else "0 K")
+                               reference_label=_reference_label(compare, res.reference_imaginary))
     lines.append(f"wrote {target}, {scores}, " + (f"{cutoffs}, " if cutoffs else "") + fig)
     print("\n".join(lines))
+
+
+def _reference_label(compare, imaginary) -> str:
+    """The legend of the ``--compare`` curve: its file with the folder above it (``eam0/fc.nc``, not ``fc.nc``),
+    and whether it is unstable."""
+    import numpy as np
+    if not compare:
+        return "0 K"
+    parts = os.path.normpath(str(compare)).split(os.sep)
+    name = os.path.join(*parts[-2:]) if len(parts) > 1 else parts[-1]
+    if imaginary is not None and imaginary.unstable:
+        where = imaginary.label or f"q = {np.round(imaginary.qpoint, 3).tolist()}"
+        name += f" (unstable: lowest {imaginary.lowest:.2f} THz at {where})"
+    return name
 
 
 def cmd_fit(args, out) -> int:

@@ -1,23 +1,30 @@
-"""Mode by mode: the linewidths, shifts, lineshapes and conductivity measured in a molecular dynamics run
-beside those of three-phonon perturbation theory from the cubic force constants fitted to the same run.
+"""Mode by mode: the linewidths, line positions, lineshapes and conductivity measured in a molecular dynamics run
+beside those of perturbation theory from the force constants fitted to the same run, level by level: the effective
+frequency, the three-phonon line, and with fourth-order constants the four-phonon widths.
 
 Like for like: classical occupations (the MD is classical: widths and shifts grow linearly with T), and the
 three-phonon sums taken over the q-points commensurate with the MD supercell
-(:class:`trajmodes.lattice.grid.Grid` of its supercell matrix), so both see the same phase space of decays. The
-widths are also computed on a converged bulk mesh that contains every q of the MD cell (the crystal's widths at
-the MD q-points): the MD-grid widths depend strongly on the Gaussian smearing, the bulk ones do not.
+(:class:`trajmodes.lattice.grid.Grid` of its supercell matrix), so both see the same phase space of decays. Widths
+and shifts are also computed on a converged bulk mesh that contains every q of the MD cell (the crystal's at the MD
+q-points): the MD-grid widths depend strongly on the Gaussian smearing, the bulk ones do not. The smearing and the
+broadening of the principal values follow the theory's own widths (the final states of a decay are broadened by
+theirs), not the MD spectra, whose widths depend on how they were resolved.
 
 Shifts. Effective (temperature-dependent) second-order constants fitted to the forces of the run, as in TDEP
-(Hellman, Abrikosov and Simak, Phys. Rev. B 84, 180301 (2011)), reproduce the static (zero-frequency) response
-of the anharmonic crystal: they already hold the bubble self-energy at zero frequency, Delta(0) (Monacelli,
-arXiv:2407.03090 (2024): TDEP's static susceptibility is exact, and adding the full bubble on top of it counts
-anharmonicity twice). The shift of the MD peak from the frequency of effective constants is therefore predicted
-by Delta(nu0) - Delta(0); from 0 K (static, bare) constants it is Delta(nu0).
+(O. Hellman, I. A. Abrikosov and S. I. Simak, Phys. Rev. B 84, 180301 (2011); O. Hellman et al., Phys. Rev. B 87,
+104111 (2013); O. Hellman and I. A. Abrikosov, Phys. Rev. B 88, 144301 (2013)), reproduce the static
+(zero-frequency) response of the anharmonic crystal: they already hold the bubble self-energy at zero frequency,
+Delta(0), and the frequency-independent quartic loop (L. Monacelli, arXiv:2407.03090 (2024): TDEP's static
+susceptibility is exact, and adding the full bubble on top of it counts anharmonicity twice). The line of effective
+constants is therefore that of Delta(nu) - Delta(0), which keeps their static susceptibility; from 0 K (static, bare)
+constants it is Delta(nu) (with fc4, plus the loop).
 
-What remains between MD and theory is what perturbation theory leaves out: higher-order anharmonicity (four-phonon
-scattering, the loop shift; Maradudin and Fein, Phys. Rev. 128, 2589 (1962)), the finite broadening of the final
-states (the MD lines are themselves wide; the Gaussian smearing stands in for it on the MD grid), and the
-statistics of the MD fit.
+Where a line is: its peak maximum and its damped-oscillator centre, measured alike on the MD spectra and on the
+kinetic-energy lineshapes nu A(nu) of theory (:mod:`trajmodes.modes.comparison_levels`).
+
+What remains between MD and theory is what perturbation theory leaves out: higher orders (Maradudin and Fein, Phys.
+Rev. 128, 2589 (1962)), the lines' own widths in the final states (the Gaussian smearing stands in for them on the MD
+grid), and the statistics of the MD fit.
 """
 from __future__ import annotations
 
@@ -31,12 +38,40 @@ __all__ = ["compare_three_phonon", "decay_channels", "bulk_mesh"]
 
 #: what the second-order constants are: fitted to the run (effective, TDEP) or bare (0 K, static lattice)
 CONSTANTS = ("effective", "static")
+#: MD fit statuses whose peak position is kept: a clean fit, or a line narrower than the resolution (its width is an
+#: upper bound, its position is good)
+PLACED = ("ok", "width below resolution")
 
 
-def _auto_smearing(md_fwhm: np.ndarray, ok: np.ndarray, resolution: float) -> float:
-    """Half the median MD FWHM (the typical half width of the final states), at least the spectral resolution."""
-    typical = float(np.median(md_fwhm[ok])) / 2 if ok.any() else 0.0
-    return max(typical, float(resolution), 1e-3)
+def _median_half_width(fwhm: np.ndarray, live: np.ndarray) -> float:
+    """Half the median FWHM of the live modes (the typical half width Gamma of a final state), THz; NaN if none."""
+    x = np.asarray(fwhm, float)[live]
+    x = x[np.isfinite(x) & (x > 0)]
+    return float(np.median(x)) / 2 if x.size else float("nan")
+
+
+def _self_consistent_smearing(fc, S, T, phonons, scheduler, allow_unstable, start: float = 0.1, rtol: float = 0.05,
+                              max_iterations: int = 8) -> float:
+    """The Gaussian sigma (THz) on the MD grid equal to the median three-phonon half width it gives there: the fixed
+    point of sigma -> median Gamma(sigma) over the modes of the grid (star sizes as weights), from ``start``, to
+    ``rtol``. The final states of a decay are broadened by their own widths; the theory supplies them."""
+    from trajmodes.phonons.anharmonic import Anharmonic
+    sigma = float(start)
+    for _ in range(max_iterations):
+        an = Anharmonic(fc, S, [T], occupation="classical", smearing=sigma, phonons=phonons, scheduler=scheduler,
+                        allow_unstable=allow_unstable)
+        reps = an.grid.irreducible
+        g = an.linewidths(reps)["gamma"].values[0]
+        live = an.frequencies[reps] > an.interaction.cutoff_frequency
+        w = np.broadcast_to(an.grid.weights[an.grid.irreducible_of[reps]][:, None], g.shape)
+        order = np.argsort(g[live])
+        cum = np.cumsum(w[live][order])
+        new = float(g[live][order][np.searchsorted(cum, cum[-1] / 2)]) if cum.size else sigma
+        new = max(new, 1e-3)
+        if abs(new - sigma) <= rtol * sigma:
+            return new
+        sigma = new
+    return sigma
 
 
 def _optional(modes: xr.Dataset, *names: str) -> np.ndarray | None:
@@ -129,19 +164,27 @@ def bulk_mesh(supercell, bulk_points: int) -> tuple[int, int]:
     return k * m, (k - 1) * m if k > 1 else (k + 1) * m
 
 
-def _bulk_widths(fc, phonons, T, q, n_pair, scheduler) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Three-phonon FWHM (tetrahedron, classical) at reduced q on the n x n x n meshes of ``n_pair``: the finer
-    mesh's value and ``|difference|`` to the other, (nq, 3n) THz each, and what was done."""
-    import time
+def _bulk_calculators(fc, phonons, T, q, n_pair, scheduler, allow_unstable) -> dict:
+    """Tetrahedron, classical :class:`Anharmonic` on each n x n x n mesh of ``n_pair``, with one grid point per star
+    of the reduced ``q`` (``reps``) and the map of every q onto them (``back``): {n: (an, reps, back)}."""
     from trajmodes.phonons.anharmonic import Anharmonic
-    vals = {}
-    t0 = time.perf_counter()
+    out = {}
     for n in n_pair:
-        an = Anharmonic(fc, n, [T], occupation="classical", smearing=None, phonons=phonons, scheduler=scheduler)
+        an = Anharmonic(fc, n, [T], occupation="classical", smearing=None, phonons=phonons, scheduler=scheduler,
+                        allow_unstable=allow_unstable)
         gps = an.grid_points(q)
         reps, back = np.unique(an.grid.star_of[gps], return_inverse=True)       # one q per star
-        vals[n] = an.linewidths(reps)["linewidth"].values[0][back.reshape(-1)]
-    fine, coarse = max(n_pair), min(n_pair)
+        out[n] = (an, reps, back.reshape(-1))
+    return out
+
+
+def _bulk_widths(calculators: dict) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Three-phonon FWHM (tetrahedron, classical) at the MD q-points on the finer bulk mesh and ``|difference|`` to
+    the other, (nq, 3n) THz each, and what was done."""
+    import time
+    t0 = time.perf_counter()
+    vals = {n: an.linewidths(reps)["linewidth"].values[0][back] for n, (an, reps, back) in calculators.items()}
+    fine, coarse = max(vals), min(vals)
     info = dict(bulk_mesh=[fine] * 3, bulk_mesh_partner=[coarse] * 3, bulk_method="tetrahedron",
                 bulk_seconds=time.perf_counter() - t0)
     return vals[fine], np.abs(vals[fine] - vals[coarse]), info
@@ -196,76 +239,104 @@ def _check_same_crystal(modes: xr.Dataset, fc, phonons, S: np.ndarray, q: np.nda
 
 
 def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float | None = None,
-                         smearing: float | None = None, supercell=None, lineshape_points: int = 301,
+                         smearing: float | None = None, supercell=None, lineshape_points: int = 401,
                          scheduler=None, constants: str = "effective", epsilon: float | None = None,
-                         bulk_points: int | None = 30000) -> xr.Dataset:
-    """Compare the MD linewidths, shifts, lineshapes and RTA conductivity with three-phonon theory.
+                         bulk_points: int | None = 30000, four_phonon: bool = True, four_phonon_sample=(4, 4, 4),
+                         four_phonon_seed: int = 0, allow_unstable: bool = False) -> xr.Dataset:
+    """Compare the MD linewidths, shifts, lineshapes and RTA conductivity with perturbation theory, level by level.
 
     Parameters
     ----------
     modes : xarray.Dataset
         The MD mode analysis: :func:`trajmodes.workflows.modes_dataset` (``trajmodes project``; spectra and
-        ``peak_*`` fits) or :func:`trajmodes.fit_peaks` (fits only: no lineshapes), over every q of the MD cell.
-        ``shift`` must be measured from the harmonic frequencies of ``force_constants`` (project onto them).
+        ``peak_*`` fits) or :func:`trajmodes.fit_peaks` (fits only: no lineshapes, no second line position), over
+        every q of the MD cell. The MD shifts are the peak frequencies minus the harmonic frequencies of
+        ``force_constants`` (project onto them; modes projected onto other constants, e.g. effective ones compared
+        with 0 K constants, are compared all the same and flagged: ``md_projected_on_other_constants``).
     force_constants : ForceConstants
-        fc2 and fc3 fitted to the same run (:class:`trajmodes.EffectiveForceConstants` with ``cutoff3``).
+        fc2 and fc3 fitted to the same run (:class:`trajmodes.EffectiveForceConstants` with ``cutoff3``); with
+        ``fc4`` (``cutoff4``) a further level, with four-phonon widths.
     temperature : float, optional
-        K; default the dataset's ``temperature`` (the run's kinetic temperature).
+        K; default the dataset's ``temperature`` attribute (the run's kinetic temperature).
     smearing : float, optional
-        Gaussian standard deviation of the energy conservation on the MD grid (THz); default half the median MD
-        FWHM (the final states of a decay are broadened by their own widths in the MD), at least the spectral
-        resolution.
+        Gaussian standard deviation of the energy conservation on the MD grid (THz). Default: from the theory's own
+        widths, not from the MD spectra (whose widths depend on how the spectra were resolved): the median
+        three-phonon half width Gamma of the modes on the bulk mesh (tetrahedron, converged; the final states of a
+        decay are broadened by their own widths), or without ``bulk_points`` the self-consistent median half width
+        on the MD grid (:func:`_self_consistent_smearing`).
     supercell : (3, 3) int, optional
         The MD supercell matrix on the primitive cell (``supercell.cell = S @ primitive.cell``); default the one
         of ``force_constants`` (the cell they were fitted in).
     epsilon : float, optional
-        Broadening of the principal values of the shifts on the MD grid, 1/x -> x / (x^2 + epsilon^2), THz;
-        default 2 ``smearing``: the Lorentzian half width Gamma' + Gamma'' of a two-phonon final state whose
-        members have the typical half width ``smearing`` (the real part of 1/(x + i (Gamma' + Gamma''))).
+        Broadening of the principal values of the shifts, 1/x -> x / (x^2 + epsilon^2), THz; default 2
+        ``smearing``: the Lorentzian half width Gamma' + Gamma'' of a two-phonon final state whose members have the
+        typical half width (the real part of 1/(x + i (Gamma' + Gamma''))).
     lineshape_points : int
-        Frequencies of the perturbative lineshapes (from 0 to 1.1 x the highest harmonic frequency).
+        Frequencies of the perturbative lineshapes (from 0 to 1.5 x the highest harmonic frequency: the lines of
+        strongly anharmonic crystals sit well above their harmonic frequency).
     scheduler : optional
         Dask scheduler or client for the three-phonon q-loops.
     constants : {"effective", "static"}
         What fc2 is. ``"effective"`` (default; constants fitted to the run): they hold the static bubble
-        Delta(0), and the predicted shift is ``pt_shift`` = Delta(nu0) - Delta(0). ``"static"`` (0 K constants
-        of the potential at the same lattice): ``pt_shift`` = Delta(nu0).
+        Delta(0) and the quartic loop (frequency-independent), and the predicted shift is Delta(nu) - Delta(0).
+        ``"static"`` (0 K constants of the potential at the same lattice): Delta(nu), plus the quartic loop with fc4.
     bulk_points : int or None
         About how many q-points the bulk mesh has (:func:`bulk_mesh`; 30000: 32 x 32 x 32 for the 256-atom fcc
-        cell); None: no bulk widths.
+        cell); None: no bulk widths and shifts.
+    four_phonon : bool
+        With the constants' ``fc4``: the level with four-phonon widths (and, for static constants, the loop).
+    four_phonon_sample : (3,) int or None
+        The four-phonon sums on the MD grid by Monte Carlo over two stratified samples of this many cells per axis
+        (:meth:`trajmodes.phonons.fourphonon.FourPhonon.gamma`; unbiased, (n_sample / N)^2 of the cost); None: every
+        pair of the grid (432-atom cell: about a minute per q).
+    four_phonon_seed : int
+        Seed of that sampling.
+    allow_unstable : bool
+        Constants with imaginary modes are refused (:mod:`trajmodes.phonons.stability`); True goes on without them.
 
     Returns
     -------
     xarray.Dataset over (q, branch), THz unless said:
 
-    - MD: ``md_fwhm``, ``md_fwhm_err``, ``md_shift``, ``md_shift_err`` (the peak frequency's error),
-      ``md_frequency``, ``md_status``.
-    - Widths on the MD grid (Gaussian ``smearing``): ``pt_fwhm`` (FWHM = 2 Gamma), ``fwhm_ratio`` (MD / ``pt_fwhm``;
-      NaN where the MD fit is not clean or where ``pt_fwhm`` <= 1e-3 sigma, counted in ``n_modes_without_decay``),
-      ``pt_channels`` (int: the channels within 2 sigma of energy conservation on the MD grid,
-      :func:`decay_channels`) and ``pt_no_channel`` (bool: none, so that the MD width of that mode comes from
-      beyond three-phonon scattering on this grid).
-    - Bulk widths (with ``bulk_points``): ``pt_fwhm_bulk`` (tetrahedron method on the n x n x n mesh of
-      :func:`bulk_mesh`, which contains every MD q), ``pt_fwhm_bulk_err`` (``|difference|`` to the partner mesh: the
-      numerical uncertainty), ``fwhm_ratio_bulk`` (MD / bulk, clean fits), ``fwhm_z_bulk`` ((MD - bulk) /
-      sqrt(md_err^2 + bulk_err^2)).
-    - Shifts on the MD grid (principal values broadened by ``epsilon``): ``pt_shift`` (the prediction for the MD shift:
-      see ``constants``), ``pt_shift_bubble`` (Delta(nu0), the full bubble at the harmonic frequency),
-      ``pt_shift_static`` (Delta(0), the real part at zero frequency), ``shift_z`` ((md_shift - pt_shift) /
-      md_shift_err, where the fits have an error).
-    - With spectra: ``md_lineshape`` (q, branch, frequency) and ``pt_lineshape`` (q, branch, pt_frequency), both
-      1/THz and of unit area.
+    - MD: ``md_fwhm``, ``md_fwhm_err``, ``md_frequency`` (the peak maximum: a Lorentzian's centre), ``md_shift``
+      (= md_frequency - harmonic frequency), ``md_shift_err``, ``md_status``; ``md_centre``, ``md_centre_err``,
+      ``md_centre_shift``, ``md_centre_status`` (the damped-oscillator centre, fitted to the same star-averaged
+      spectra: :func:`trajmodes.modes.comparison_levels.md_line_positions`).
+    - Levels of theory (coordinate ``level``: ``"effective"``, ``"three-phonon"``, with fc4 ``"three- and
+      four-phonon"``): ``level_peak`` and ``level_centre`` (level, q, branch), the peak maximum and DHO centre of the
+      level's kinetic-energy lineshape nu A(nu) (measured as the MD's), ``level_fwhm`` (2 Gamma(nu0): bulk when
+      computed, else on the MD grid, plus the four-phonon FWHM), and ``explained_peak_shift``,
+      ``explained_centre_shift``, ``explained_fwhm`` (level): the fraction of the MD's peak shift, centre shift and
+      FWHM the level explains (:func:`~trajmodes.modes.comparison_levels.explained_fraction`).
+    - Widths on the MD grid (Gaussian ``smearing``): ``pt_fwhm``, ``fwhm_ratio`` (MD / ``pt_fwhm``; NaN where the MD
+      fit is not clean or where ``pt_fwhm`` <= 1e-3 sigma, counted in ``n_modes_without_decay``), ``pt_channels``,
+      ``pt_no_channel``; with fc4 ``pt_fwhm_four`` (the four-phonon FWHM on the MD grid).
+    - Bulk widths (with ``bulk_points``): ``pt_fwhm_bulk``, ``pt_fwhm_bulk_err``, ``fwhm_ratio_bulk``,
+      ``fwhm_z_bulk``.
+    - Shifts: ``pt_shift`` (the prediction at the harmonic frequency: Delta(nu0) - Delta(0) for effective constants,
+      Delta(nu0) for static; on the bulk mesh when computed, else on the MD grid), ``pt_shift_bubble`` (Delta(nu0)),
+      ``pt_shift_static`` (Delta(0)), ``pt_shift_err`` (bulk only: |difference| to the partner mesh), ``shift_z``;
+      the same on the MD grid: ``pt_shift_grid``, ``pt_shift_bubble_grid``, ``pt_shift_static_grid``; with fc4
+      ``pt_shift_loop`` (the first-order quartic loop; in effective constants already, so not added to their
+      levels).
+    - With spectra: ``md_lineshape`` (q, branch, frequency) and ``pt_lineshape`` (q, branch, pt_frequency): the MD
+      spectrum and the three-phonon kinetic-energy lineshape nu A(nu), both of unit area (1/THz); with fc4
+      ``pt_lineshape_four``.
     - ``kappa_md``, ``kappa_md_err`` and ``kappa_pt`` (cartesian, cartesian2) W/(m K), both RTA with classical
       heat capacities on the MD cell's q-points only: finite-size numbers of this cell, not the crystal's.
 
-    Attributes: temperature, smearing, constants, supercell; ``median_fwhm_ratio``, ``fwhm_ratio_p16``,
-    ``fwhm_ratio_p84`` and the same with ``_bulk`` (over the modes with a finite ratio); ``median_shift_md``,
-    ``median_pt_shift``, ``median_abs_shift_residual`` (``|md_shift - pt_shift|``) and
-    ``median_abs_shift_residual_bubble`` (``|md_shift - pt_shift_bubble|``), over clean fits; ``n_modes_no_channel``;
-    the bulk mesh, its partner and the seconds they took.
+    Attributes: temperature, smearing, epsilon, smearing_rule, constants, supercell; ``median_fwhm_ratio`` and the
+    16-84 % range (and ``_bulk``); ``median_shift_md``, ``median_pt_shift``, ``median_abs_shift_residual`` and
+    ``..._bubble`` over the modes whose MD peak is placed (fit status "ok" or "width below resolution": a line
+    narrower than the resolution still has its position), ``n_modes_shift_compared``; the MD peak and centre models;
+    ``imaginary_modes``; the bulk mesh, its partner and the seconds they took.
     """
+    from trajmodes.modes.comparison_levels import (explained_fraction, kinetic_lineshape, line_positions,
+                                                   md_line_positions)
     from trajmodes.phonons.anharmonic import Anharmonic
     from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.spectral import spectral_functions
+    from trajmodes.phonons.stability import require_stable
     fc = force_constants
     if constants not in CONSTANTS:
         raise ValueError(f"constants must be 'effective' (fc2 fitted to the run: the static bubble is in them) or "
@@ -280,17 +351,44 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     q = np.asarray(modes["qpoint"].transpose("q", ...).values, dtype=float)
     phonons = Phonons(fc)
     _check_same_crystal(modes, fc, phonons, S, q, supercell is not None)
+    # unstable constants are refused before any work (the sums below check again, on their own meshes)
+    require_stable(phonons, "three-phonon widths, shifts and lineshapes", allow_unstable)
     meshes = None if bulk_points is None else bulk_mesh(S, bulk_points)         # checked before the work
     fwhm = np.asarray(peak_variable(modes, "fwhm").values, float)
     fwhm_err = np.asarray(peak_variable(modes, "fwhm_err").values, float)
     status = np.asarray(peak_variable(modes, "status").values).astype(str)
     freq = np.asarray(peak_variable(modes, "frequency").values, float)
-    shift = np.asarray(peak_variable(modes, "shift").values, float)
+    f0 = phonons.frequencies(q)
+    live = f0 > 1e-4
+    # the MD shifts from the frequencies of these constants: the fits' own when the modes were projected onto them,
+    # as they should be, else the peaks less these constants' frequencies
+    projected = np.asarray(modes["frequency_harmonic"].transpose("q", "branch").values, float) \
+        if "frequency_harmonic" in modes.coords else f0
+    other_projection = bool(np.nanmax(np.abs(projected - f0)) > 1e-3)
+    fitted_shift = _optional(modes, "shift")
+    shift = freq - f0 if other_projection or fitted_shift is None else fitted_shift
     shift_err = _optional(modes, "shift_err", "frequency_err")
     ok = (status == "ok") & np.isfinite(fwhm)
-    resolution = float(modes.attrs.get("spectra_resolution_thz", modes.attrs.get("resolution_thz", 0.0)) or 0.0)
-    sigma = _auto_smearing(fwhm, ok, resolution) if smearing is None else float(smearing)
-    an = Anharmonic(fc, S, [T], occupation="classical", smearing=sigma, phonons=phonons, scheduler=scheduler)
+    placed = np.isin(status, PLACED) & np.isfinite(shift) & live
+    md = md_line_positions(modes, freq, np.full(freq.shape, np.nan) if shift_err is None else shift_err, status)
+    # the bulk mesh first: its converged widths set the broadening of the MD grid
+    bulk = bulk_err = None
+    attrs: dict = {}
+    calculators = None
+    if meshes is not None:
+        calculators = _bulk_calculators(fc, phonons, T, q, meshes, scheduler, allow_unstable)
+        bulk, bulk_err, attrs = _bulk_widths(calculators)
+    if smearing is not None:
+        sigma, rule = float(smearing), "given"
+    elif bulk is not None and np.isfinite(_median_half_width(bulk, live)):
+        sigma, rule = _median_half_width(bulk, live), "the median three-phonon half width of the bulk mesh"
+    else:
+        sigma = _self_consistent_smearing(fc, S, T, phonons, scheduler, allow_unstable)
+        rule = "the self-consistent median three-phonon half width on the MD grid"
+    sigma = max(sigma, 1e-3)
+    eps = 2 * sigma if epsilon is None else float(epsilon)
+    an = Anharmonic(fc, S, [T], occupation="classical", smearing=sigma, phonons=phonons, scheduler=scheduler,
+                    allow_unstable=allow_unstable)
     gps = an.grid_points(q)                                  # raises if a q is not on the MD cell's grid
     f_pt = an.frequencies[gps]
     if f_pt.shape != fwhm.shape:
@@ -300,9 +398,16 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     back = back.reshape(-1)
     pt = an.linewidths(reps)
     pt_fwhm = pt["linewidth"].values[0][back]
-    eps = 2 * sigma if epsilon is None else float(epsilon)
-    bubble, static = (x[back] for x in _real_parts(an, reps, eps))
-    predicted = bubble - static if constants == "effective" else bubble
+    effective = constants == "effective"
+    bubble_grid, static_grid = (x[back] for x in _real_parts(an, reps, eps))
+    predicted_grid = bubble_grid - static_grid if effective else bubble_grid
+    bubble, static, predicted = bubble_grid, static_grid, predicted_grid
+    if calculators is not None:
+        parts = {n: [x[b] for x in _real_parts(a, r, eps)] for n, (a, r, b) in calculators.items()}
+        fine, coarse = max(parts), min(parts)
+        pred = {n: (p[0] - p[1] if effective else p[0]) for n, p in parts.items()}
+        bubble, static, predicted = parts[fine][0], parts[fine][1], pred[fine]
+        predicted_err = np.abs(pred[fine] - pred[coarse])
     channels = decay_channels(an.grid, an.frequencies, reps, 2 * sigma, an.interaction.cutoff_frequency)[back]
     alive = f_pt > an.interaction.cutoff_frequency
     no_channel = alive & (channels == 0)
@@ -312,25 +417,36 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         ratio = np.where(ok & ~stranded, fwhm / pt_fwhm, np.nan)
         shift_z = (shift - predicted) / shift_err if shift_err is not None else None
     dims = ("q", "branch")
+    where = "the bulk mesh" if calculators is not None else "the MD grid"
     data = dict(
         md_fwhm=(dims, fwhm, {"units": "THz", "long_name": "MD linewidth (FWHM of the fitted peak)"}),
         md_fwhm_err=(dims, fwhm_err, {"units": "THz", "long_name": "1 sigma"}),
-        md_frequency=(dims, freq, {"units": "THz", "long_name": "MD peak frequency"}),
+        md_frequency=(dims, freq, {"units": "THz", "long_name": f"MD peak maximum ({md['peak_model']} fit)"}),
         md_shift=(dims, shift, {"units": "THz",
-                                "long_name": "MD peak frequency - harmonic frequency of the projection"}),
+                                "long_name": "MD peak maximum - harmonic frequency of the constants compared"}),
         md_status=(dims, status),
+        md_centre=(dims, md["centre"], {"units": "THz", "long_name": f"MD damped-oscillator centre "
+                                                                     f"({md['centre_model']} fit)"}),
+        md_centre_err=(dims, md["centre_err"], {"units": "THz", "long_name": "1 sigma"}),
+        md_centre_shift=(dims, md["centre"] - f_pt, {"units": "THz", "long_name": "MD damped-oscillator centre - "
+                                                                                  "harmonic frequency"}),
+        md_centre_status=(dims, md["centre_status"]),
         pt_fwhm=(dims, pt_fwhm, {"units": "THz", "long_name": "three-phonon FWHM (2 Gamma) on the MD grid, "
                                                                "classical occupations, Gaussian smearing"}),
         pt_channels=(dims, channels, {"units": "1", "long_name": "three-phonon channels (q', s', s'') on the MD grid "
                                       "within 2 sigma of energy conservation: |nu - nu' - nu''| or |nu + nu' - nu''|"}),
         pt_no_channel=(dims, no_channel, {"long_name": "no three-phonon channel within 2 sigma on the MD grid"}),
-        pt_shift=(dims, predicted, {"units": "THz", "long_name": "predicted shift of the MD peak from the harmonic "
-                                    "frequency: " + ("Delta(nu0) - Delta(0) (effective constants)"
-                                                     if constants == "effective" else
-                                                     "Delta(nu0) (static constants)")}),
-        pt_shift_bubble=(dims, bubble, {"units": "THz",
-                                        "long_name": "bubble shift Delta(nu0) at the harmonic frequency"}),
-        pt_shift_static=(dims, static, {"units": "THz", "long_name": "bubble real part at zero frequency, Delta(0)"}),
+        pt_shift=(dims, predicted, {"units": "THz", "long_name": "predicted shift of the MD line from the harmonic "
+                                    "frequency, on " + where + ": " + ("Delta(nu0) - Delta(0) (effective constants)"
+                                                                       if effective else
+                                                                       "Delta(nu0) (static constants)")}),
+        pt_shift_bubble=(dims, bubble, {"units": "THz", "long_name": "bubble shift Delta(nu0) at the harmonic "
+                                                                    "frequency, on " + where}),
+        pt_shift_static=(dims, static, {"units": "THz", "long_name": "bubble real part at zero frequency, Delta(0), "
+                                                                    "on " + where}),
+        pt_shift_grid=(dims, predicted_grid, {"units": "THz", "long_name": "predicted shift on the MD grid"}),
+        pt_shift_bubble_grid=(dims, bubble_grid, {"units": "THz", "long_name": "Delta(nu0) on the MD grid"}),
+        pt_shift_static_grid=(dims, static_grid, {"units": "THz", "long_name": "Delta(0) on the MD grid"}),
         fwhm_ratio=(dims, ratio, {"units": "1", "long_name": "MD FWHM / three-phonon FWHM on the MD grid "
                                                              "(fits with status ok)"}),
     )
@@ -338,9 +454,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         data["md_shift_err"] = (dims, shift_err, {"units": "THz", "long_name": "1 sigma (of the peak frequency)"})
         data["shift_z"] = (dims, np.where(shift_err > 0, shift_z, np.nan),
                            {"units": "1", "long_name": "(md_shift - pt_shift) / md_shift_err"})
-    attrs = {}
-    if meshes is not None:
-        bulk, bulk_err, attrs = _bulk_widths(fc, phonons, T, q, meshes, scheduler)
+    if bulk is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio_bulk = np.where(ok & (bulk > 0), fwhm / bulk, np.nan)
             z = np.where(ok, (fwhm - bulk) / np.sqrt(fwhm_err ** 2 + bulk_err ** 2), np.nan)
@@ -352,12 +466,70 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
             fwhm_ratio_bulk=(dims, ratio_bulk, {"units": "1", "long_name": "MD FWHM / bulk three-phonon FWHM "
                                                                           "(fits with status ok)"}),
             fwhm_z_bulk=(dims, z, {"units": "1", "long_name": "(md_fwhm - pt_fwhm_bulk) / sqrt(md_fwhm_err^2 + "
-                                                              "pt_fwhm_bulk_err^2)"}))
+                                                              "pt_fwhm_bulk_err^2)"}),
+            pt_shift_err=(dims, predicted_err, {"units": "THz", "long_name": "|bulk mesh - partner mesh| of pt_shift: "
+                                                                             "numerical uncertainty"}))
         m, lo, hi = _spread(ratio_bulk)
         attrs.update(median_fwhm_ratio_bulk=m, fwhm_ratio_bulk_p16=lo, fwhm_ratio_bulk_p84=hi,
                      n_modes_compared_bulk=int(np.isfinite(ratio_bulk).sum()))
+    # four-phonon widths and the quartic loop
+    four = fc4_note = None
+    loop_added = np.zeros(f_pt.shape)
+    if four_phonon and getattr(fc, "fc4", None) is not None:
+        four, loop, fc4_note = _quartic_level(an, fc, reps, back, q, T, sigma, four_phonon_sample, four_phonon_seed,
+                                              effective, allow_unstable)
+        data["pt_fwhm_four"] = (dims, four, {"units": "THz", "long_name": "four-phonon FWHM on the MD grid "
+                                                                          f"(Gaussian sigma, {fc4_note})"})
+        data["pt_shift_loop"] = (dims, loop, {"units": "THz", "long_name": "first-order quartic (loop) shift, "
+                                              "classical, covariance of the MD cell" + (": frequency-independent, "
+                                              "in the effective constants already (not added)" if effective else "")})
+        if not effective:
+            loop_added = np.nan_to_num(loop)
+    # the lineshapes of the levels on the MD grid, measured as the MD lines are
+    w = np.linspace(0.0, 1.5 * float(np.nanmax(f_pt)), int(lineshape_points))
+    sf = an.spectral_function(reps, w, epsilon=eps)
+    gam_w = sf["gamma"].values[0][back]                                            # (nq, nb, nw)
+    dlt_w = sf["frequency_shift"].values[0][back]
+    if effective:
+        dlt_w = dlt_w - dlt_w[..., :1]                                             # Delta(nu) - Delta(0)
+    levels = ["effective" if effective else "static", "three-phonon"]
+    lines = [kinetic_lineshape(w, spectral_functions(w, gam_w, dlt_w, f_pt))]
+    width3 = bulk if bulk is not None else pt_fwhm
+    widths = [np.zeros(f_pt.shape), width3]
+    if four is not None:
+        levels.append("three- and four-phonon")
+        lines.append(kinetic_lineshape(w, spectral_functions(w, gam_w + four[..., None] / 2,
+                                                             dlt_w + loop_added[..., None], f_pt)))
+        widths.append(width3 + four)
+    peaks, centres = [f_pt], [f_pt]
+    for line in lines:
+        p_, c_, _ = line_positions(w, line)
+        peaks.append(p_)
+        centres.append(c_)
+    peaks, centres, widths = np.stack(peaks), np.stack(centres), np.stack(widths)
+    centre_ok = np.isin(md["centre_status"], PLACED) & np.isfinite(md["centre"])
+    explained = {k: [] for k in ("peak", "centre", "fwhm")}
+    for i in range(len(levels)):
+        explained["peak"].append(explained_fraction(peaks[i] - f_pt, shift, placed & alive))
+        explained["centre"].append(explained_fraction(centres[i] - f_pt, md["centre"] - f_pt, centre_ok & alive))
+        explained["fwhm"].append(explained_fraction(widths[i], fwhm, ok & alive))
+    ldims = ("level",) + dims
+    data.update(
+        level_peak=(ldims, peaks, {"units": "THz", "long_name": "peak maximum of the level's kinetic-energy "
+                                                                "lineshape nu A(nu)"}),
+        level_centre=(ldims, centres, {"units": "THz", "long_name": "damped-oscillator centre fitted to the level's "
+                                                                    "kinetic-energy lineshape"}),
+        level_fwhm=(ldims, widths, {"units": "THz", "long_name": "FWHM 2 Gamma(nu0) of the level (three-phonon: "
+                                                                 + ("bulk mesh" if bulk is not None else "MD grid")
+                                                                 + "; four-phonon: MD grid)"}),
+        explained_peak_shift=(("level",), explained["peak"], {"units": "1", "long_name": "fraction of the MD peak "
+                              "shifts the level explains: sum(level md) / sum(md^2) over the placed MD peaks"}),
+        explained_centre_shift=(("level",), explained["centre"], {"units": "1", "long_name": "fraction of the MD "
+                                "damped-oscillator centre shifts the level explains"}),
+        explained_fwhm=(("level",), explained["fwhm"], {"units": "1", "long_name": "fraction of the MD FWHM the level "
+                        "explains: sum(level md) / sum(md^2) over the clean MD fits"}))
     coords = dict(qpoint=(("q", "reduced"), q), frequency_harmonic=(dims, f_pt, {"units": "THz"}),
-                  grid_point=("q", gps))
+                  grid_point=("q", gps), level=("level", levels))
     if "psd_fitted" in modes or "psd" in modes:
         psd = (modes["psd_fitted"] if "psd_fitted" in modes else modes["psd"]).transpose("q", "branch", "frequency")
         nu = np.asarray(modes["frequency"].values, float)
@@ -365,12 +537,14 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         area = trapezoid(p, nu, axis=-1)[..., None]
         with np.errstate(divide="ignore", invalid="ignore"):
             data["md_lineshape"] = (dims + ("frequency",), np.where(area > 0, p / area, 0.0),
-                                    {"units": "1/THz", "long_name": "MD spectrum of the mode, unit area"})
+                                    {"units": "1/THz", "long_name": "MD kinetic-energy spectrum of the mode, unit area"})
         coords["frequency"] = ("frequency", nu, {"units": "THz"})
-        w = np.linspace(0.0, 1.1 * float(np.nanmax(f_pt)), int(lineshape_points))
-        sf = an.spectral_function(reps, w)
-        data["pt_lineshape"] = (dims + ("pt_frequency",), sf["spectral_function"].values[0][back],
-                                {"units": "1/THz", "long_name": "three-phonon spectral function (bubble)"})
+        data["pt_lineshape"] = (dims + ("pt_frequency",), lines[0],
+                                {"units": "1/THz", "long_name": "three-phonon kinetic-energy lineshape nu A(nu), unit "
+                                 "area" + (", Delta(nu) - Delta(0)" if effective else "")})
+        if four is not None:
+            data["pt_lineshape_four"] = (dims + ("pt_frequency",), lines[-1],
+                                         {"units": "1/THz", "long_name": "the same with the four-phonon widths"})
         coords["pt_frequency"] = ("pt_frequency", w, {"units": "THz"})
     kmd = conductivity_from_lifetimes(phonons, modes, temperature=T, occupation="classical")
     # three-phonon lifetimes of modes with no decay within the smearing are not finite: they are left out as the
@@ -397,15 +571,40 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     coords.update(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
     ds = xr.Dataset(data, coords=coords)
     m, lo, hi = _spread(ratio)
-    clean = ok & np.isfinite(shift)
     ds.attrs.update(temperature=T, smearing=sigma, epsilon=eps, occupation="classical", constants=constants,
                     supercell=S.reshape(-1).tolist(), n_qpoints=len(q), n_modes_compared=int(np.isfinite(ratio).sum()),
                     n_modes_without_decay=int(stranded.sum()), n_modes_no_channel=int(no_channel.sum()),
                     median_fwhm_ratio=m, fwhm_ratio_p16=lo, fwhm_ratio_p84=hi,
-                    median_shift_md=_spread(np.where(clean, shift, np.nan))[0],
-                    median_pt_shift=_spread(np.where(clean, predicted, np.nan))[0],
-                    median_abs_shift_residual=_spread(np.where(clean, np.abs(shift - predicted), np.nan))[0],
-                    median_abs_shift_residual_bubble=_spread(np.where(clean, np.abs(shift - bubble), np.nan))[0],
+                    n_modes_shift_compared=int((placed & alive).sum()),
+                    median_shift_md=_spread(np.where(placed, shift, np.nan))[0],
+                    median_pt_shift=_spread(np.where(placed, predicted, np.nan))[0],
+                    median_abs_shift_residual=_spread(np.where(placed, np.abs(shift - predicted), np.nan))[0],
+                    median_abs_shift_residual_bubble=_spread(np.where(placed, np.abs(shift - bubble), np.nan))[0],
+                    median_abs_shift_residual_grid=_spread(np.where(placed, np.abs(shift - predicted_grid),
+                                                                    np.nan))[0],
+                    shift_source=where, md_peak_model=md["peak_model"], md_centre_model=md["centre_model"],
                     kappa_md_missing_share=float(kmd["missing_share"]), kappa_pt_missing_share=pt_missing,
-                    smearing_rule="given" if smearing is not None else "half the median MD FWHM", **attrs)
+                    smearing_rule=rule, imaginary_modes=an.imaginary.count,
+                    md_projected_on_other_constants=int(other_projection),
+                    lowest_imaginary_frequency=an.imaginary.lowest if an.imaginary.unstable else float("nan"),
+                    four_phonon=fc4_note or "", **attrs)
     return ds
+
+
+def _quartic_level(an, fc, reps, back, q, T, sigma, sample, seed, effective, allow_unstable):
+    """The four-phonon FWHM on the MD grid (Gaussian ``sigma``; Monte Carlo over ``sample`` cells per axis, or every
+    pair) and the first-order quartic loop shift (classical, the MD cell's covariance) at every q: (nq, 3n) THz each,
+    and a note of how the sums were made."""
+    from trajmodes.phonons.fourphonon import four_phonon_gamma
+    from trajmodes.phonons.quartic import loop_shift
+    from trajmodes.phonons.stability import UnstableConstantsError
+    g4 = four_phonon_gamma(an, reps, sigma, sample=sample, seed=seed)[0][back]
+    note = ("every pair of the MD grid" if sample is None else
+            f"Monte Carlo, {'x'.join(map(str, np.asarray(sample).tolist()))} sample, seed {seed}")
+    try:
+        loop = loop_shift(fc, q, [T], mesh=None, occupation="classical")["quartic_shift"].values[0]
+    except UnstableConstantsError:
+        if not allow_unstable:
+            raise
+        loop = np.full(g4.shape, np.nan)                     # no thermal covariance of an unstable crystal
+    return 2 * g4, loop, note

@@ -24,6 +24,7 @@ from trajmodes.phonons.isotope import ISOTOPE_OVERLAPS, isotope_gamma
 from trajmodes.phonons.selfenergy import (delta_weights, imaginary_part, live_triplets, occupations, real_part,
                                           width_variables)
 from trajmodes.phonons.tdep2023 import (check_occupation_factors, frequency_occupations, isotope_eigenvectors)
+from trajmodes.phonons.stability import require_stable
 from trajmodes.phonons.statistics import check_occupation
 from trajmodes.phonons.transport import ModeTransport, RTAConductivity, TransportVelocities
 from trajmodes.units import TDEP_FREQUENCY_TOL
@@ -105,6 +106,13 @@ class Anharmonic:
         ``"off-shell"``: TDEP ``thermal_conductivity_2023``'s, at the modes' own frequencies whichever the frequency
         under the Gaussian (:mod:`trajmodes.phonons.tdep2023`; quantum only). To compare with it: not more physical,
         the default's where the Gaussians are narrow against k_B T / h.
+    allow_unstable : bool
+        Harmonic constants with imaginary modes (on the mesh, the q-points of their supercell or the special points:
+        :func:`trajmodes.phonons.stability.imaginary_modes`) are refused with an
+        :class:`~trajmodes.phonons.stability.UnstableConstantsError` that says how many, the lowest and where: the
+        three- and four-phonon sums of an unstable harmonic crystal are not the crystal's (the 0 K constants of bcc
+        Zr, stabilised by anharmonicity, are the common case; fit effective constants at the temperature instead).
+        True goes on with the imaginary modes left out of the sums. Attribute ``imaginary``: what was found.
     """
 
     fc = renamed_attribute("fc", "force_constants")
@@ -114,7 +122,7 @@ class Anharmonic:
                  degeneracy_tol: float = 1e-4, symprec: float = SYMPREC, chunk: int = 512, scheduler=None,
                  isotopes=None, make_r0_average: bool = True, sigma_cutoff: float | None = None,
                  equal_frequencies: str = "keep", isotope_overlap: str = "tamura",
-                 occupation_factors: str = "on-shell"):
+                 occupation_factors: str = "on-shell", allow_unstable: bool = False):
         check_occupation(occupation)
         self.occupation_factors = check_occupation_factors(occupation_factors, occupation)
         mesh = parse_mesh(mesh)
@@ -154,6 +162,9 @@ class Anharmonic:
                                        make_r0_average=make_r0_average,
                                        equal_frequency_tol=TDEP_FREQUENCY_TOL if equal_frequencies == "drop" else None)
         self.phonons = self.interaction.phonons
+        self.allow_unstable = bool(allow_unstable)
+        self.imaginary = require_stable(self.phonons, "three-phonon widths, shifts and conductivities", allow_unstable,
+                                        self.grid.qpoints, self.interaction.frequencies)
         self.deltas = delta_weights(self, smearing)
         if isotopes is None or isotopes is False:
             self.mass_variances = None
@@ -315,7 +326,8 @@ class Anharmonic:
                     sigma_cutoff=float("nan") if self.sigma_cutoff is None else self.sigma_cutoff,
                     make_r0_average=int(self.interaction.make_r0_average),
                     equal_frequencies=self.equal_frequencies, isotope_overlap=self.isotope_overlap,
-                    cutoff_frequency=self.interaction.cutoff_frequency)
+                    cutoff_frequency=self.interaction.cutoff_frequency, imaginary_modes=self.imaginary.count,
+                    lowest_imaginary_frequency=self.imaginary.lowest if self.imaginary.unstable else float("nan"))
 
     def linewidths(self, qpoints=None, shifts: bool = False, four_phonon: float | str | None = None,
                    four_phonon_sample=None, four_phonon_seed: int | None = None):
@@ -366,11 +378,24 @@ class Anharmonic:
             data["frequency"] = (dims, self.frequencies[gps][None] + d, {"units": "THz"})
         return xr.Dataset(data, coords=self.dataset_coords(gps), attrs=self.dataset_attrs())
 
+    def static_shift(self, qpoints=None) -> np.ndarray:
+        """The bubble's real part at zero frequency, Delta(0), of every branch at ``qpoints`` (as :meth:`linewidths`;
+        default the irreducible points), (n_temperatures, nq, 3n) THz, principal values broadened as the shifts.
+
+        Effective constants fitted to a run at T (TDEP) reproduce the static response of the crystal and so hold
+        Delta(0) already (O. Hellman, I. A. Abrikosov and S. I. Simak, Phys. Rev. B 84, 180301 (2011); O. Hellman
+        et al., Phys. Rev. B 87, 104111 (2013)): the shift of their lines is Delta(nu0) - Delta(0), not the full
+        bubble Delta(nu0) of :meth:`shifts`, which counts Delta(0) twice. Delta(0) is finite (the sum terms are
+        regular at nu = 0, the difference terms stay finite where nu' = nu'') and Delta is even in nu."""
+        gps = self.grid_points(qpoints)
+        res = self._map(gps, frequencies=np.zeros(1), imag=False, real=True)
+        return np.stack([r.delta[..., 0] for r in res], axis=1)
+
     def shifts(self, qpoints=None):
         """Bubble frequency shifts (and linewidths): :meth:`linewidths` with ``shifts=True``."""
         return self.linewidths(qpoints, shifts=True)
 
-    def spectral_function(self, qpoints, frequencies=None, n_points: int = 401):
+    def spectral_function(self, qpoints, frequencies=None, n_points: int = 401, epsilon: float | None = None):
         """Spectral function (lineshape) of every branch at q-points on the mesh.
 
         A_s(nu) = (1/pi) 4 nu_s^2 Gamma_s(nu) / [(nu^2 - nu_s^2 - 2 nu_s Delta_s(nu))^2 + (2 nu_s Gamma_s(nu))^2]
@@ -383,6 +408,9 @@ class Anharmonic:
         qpoints : int array or (n, 3) reduced, on the mesh
         frequencies : (nw,) THz, optional
             Default: ``n_points`` from 0 to 1.1 x the highest harmonic frequency.
+        epsilon : float, optional
+            Broadening (THz) of the principal values of the real part (:meth:`self_energy`; default the smearing,
+            0.05 THz with tetrahedra or adaptive smearing).
 
         Returns
         -------
@@ -395,7 +423,7 @@ class Anharmonic:
         if frequencies is None:
             frequencies = np.linspace(0.0, 1.1 * float(self.frequencies.max()), n_points)
         nu = np.atleast_1d(np.asarray(frequencies, dtype=float))
-        res = self._map(gps, frequencies=nu, real=True)
+        res = self._map(gps, frequencies=nu, real=True, epsilon=epsilon)
         gam = np.stack([r.gamma for r in res], axis=1)                                  # (nt, nq, nb, nw)
         dlt = np.stack([r.delta for r in res], axis=1)
         A = spectral_functions(nu, gam, dlt, self.frequencies[gps][None], self.interaction.cutoff_frequency)

@@ -40,6 +40,7 @@ from trajmodes.lattice.geometry import shortest_vectors
 from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.phonons.interaction import HBAR_EV_PS
 from trajmodes.phonons.quartic import quartic_constants
+from trajmodes.phonons.stability import require_stable
 from trajmodes.phonons.statistics import check_occupation, occupations
 from trajmodes.resources import require_memory
 from trajmodes.units import AMU_A2_PS2_EV
@@ -101,11 +102,16 @@ class FourPhonon:
         Modes at or below this (THz) take no part.
     chunk : int
         Pairs (q1, q2) per block.
+    allow_unstable : bool
+        Harmonic constants with imaginary modes are refused (:func:`trajmodes.phonons.stability.require_stable`:
+        how many, the lowest and where, in an :class:`~trajmodes.phonons.stability.UnstableConstantsError`); True
+        goes on with them left out of the sums. Attribute ``imaginary``: what was found.
     """
 
     fc = renamed_attribute("fc", "force_constants")
 
-    def __init__(self, force_constants, mesh, phonons=None, cutoff_frequency: float = 1e-4, chunk: int = 256):
+    def __init__(self, force_constants, mesh, phonons=None, cutoff_frequency: float = 1e-4, chunk: int = 256,
+                 allow_unstable: bool = False):
         q4 = quartic_constants(force_constants)
         if phonons is None:
             from trajmodes.phonons.harmonic import Phonons
@@ -124,6 +130,8 @@ class FourPhonon:
         require_memory(16.0 * N * 9 * n * n + 16.0 * self.chunk * (3 * n) ** 4 * 3,
                        f"the phonons of the {N} q-points and a block of four-phonon strengths", "use a smaller mesh")
         self.frequencies, self.eigenvectors = phonons.frequencies_and_eigenvectors(self.grid.qpoints)
+        self.imaginary = require_stable(phonons, "four-phonon widths", allow_unstable, self.grid.qpoints,
+                                        self.frequencies)
         # the quartets: the primitive atom of each leg, and the reduced vectors of legs 1-3 from the first atom
         fc = force_constants
         sc = fc.supercell
@@ -347,7 +355,8 @@ def four_phonon_sums(an, smearing: float | str) -> FourPhononSums:
     (``calculator``, ``keywords``)."""
     from trajmodes.phonons.selfenergy import ADAPTIVE
     fp = FourPhonon(an.force_constants, an.grid.matrix, phonons=an.phonons,
-                    cutoff_frequency=an.interaction.cutoff_frequency)
+                    cutoff_frequency=an.interaction.cutoff_frequency,
+                    allow_unstable=an.allow_unstable)
     kw = dict(temperatures=an.temperatures, occupation=an.occupation)
     if isinstance(smearing, str):
         if smearing != ADAPTIVE or not an.deltas.adaptive:

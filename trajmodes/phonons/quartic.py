@@ -103,8 +103,12 @@ def displacement_covariance(force_constants, temperature: float, first, second, 
     nu, e = ph.frequencies_and_eigenvectors(q)
     ok = nu > ACOUSTIC_CUTOFF
     if np.any(nu < -ACOUSTIC_CUTOFF):
-        raise ValueError(f"the harmonic crystal has imaginary modes (lowest {nu.min():.4g} THz): it has no thermal "
-                         "covariance, so no quartic renormalisation")
+        from trajmodes.phonons.stability import UnstableConstantsError, count_imaginary
+        found = count_imaginary(q, nu, np.linalg.inv(force_constants.primitive.cell).T, ACOUSTIC_CUTOFF,
+                                ACOUSTIC_CUTOFF)
+        raise UnstableConstantsError(f"the harmonic crystal is unstable: {found.summary()}; it has no thermal "
+                                     "covariance, so no quartic renormalisation or loop shift. Fit effective "
+                                     "constants at the temperature (trajmodes fit --cutoff3 --cutoff4 on the MD run)")
     lam = np.where(ok, (nu / THZ) ** 2, 1.0)                                        # eV/(A^2 amu)
     energy = np.asarray(mode_energy(np.where(ok, nu, 1.0), float(temperature), occupation)).reshape(nu.shape)
     amp = np.where(ok, energy / lam, 0.0)                                           # <|Q|^2>, amu A^2

@@ -28,9 +28,10 @@ def plot_three_phonon(ds, path: str | None = None, title: str = "", *, ax=None):
             k4 = ok & (lw4 > 0)
             axes[0].scatter(f[k4], lw4[k4], s=12, facecolors="none", edgecolors=colors[i],
                             label=f"{t:g} K, four-phonon part")
+    xlabel = _frequency_label(ds.attrs.get("constants", ""))
     for ax, name in ((axes[0], "linewidth (FWHM), THz"), (axes[1], "lifetime 1/(2 pi FWHM), ps")):
         ax.set_yscale("log")
-        ax.set_xlabel("harmonic frequency (THz)")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(name)
         ax.legend(fontsize=8, loc="best")
     mesh = "x".join(str(int(m)) for m in np.atleast_1d(ds.attrs.get("mesh", [])))
@@ -52,6 +53,32 @@ def plot_three_phonon(ds, path: str | None = None, title: str = "", *, ax=None):
     if title:
         fig.suptitle(title, fontsize=10)
     return finish(fig, path)
+
+
+def _frequency_label(constants: str) -> str:
+    """The frequency axis of a figure of these constants: effective (fitted at T), static (0 K) or plain harmonic."""
+    return {"effective": "effective frequency (THz)", "static": "0 K harmonic frequency (THz)"}.get(
+        str(constants), "harmonic frequency (THz)")
+
+
+def _lineshape_range(ds, picked) -> tuple[float, float]:
+    """The frequency range (THz) of the lineshape panel: every drawn MD line 4 FWHM either side of its peak maximum,
+    the three-phonon lines to where they have fallen to 2 % of their maximum, within the frequencies computed."""
+    w = ds["pt_frequency"].values
+    lo, top = np.inf, 0.0
+    for iq, ib in picked:
+        f0 = float(ds["frequency_harmonic"].values[iq, ib])
+        peak, fwhm = float(ds["md_frequency"].values[iq, ib]), float(ds["md_fwhm"].values[iq, ib])
+        lo, top = min(lo, 0.9 * f0), max(top, 1.1 * f0)
+        if np.isfinite(peak) and np.isfinite(fwhm):
+            lo, top = min(lo, peak - 4 * fwhm), max(top, peak + 4 * fwhm)
+        ptl = ds["pt_lineshape"].values[iq, ib]
+        if np.nanmax(ptl) > 0:
+            seen = w[np.flatnonzero(ptl > 0.02 * np.nanmax(ptl))]
+            lo, top = min(lo, float(seen.min())), max(top, float(seen.max()))
+    if "frequency" in ds.coords:
+        top = min(top, float(ds["frequency"].values.max()))
+    return max(0.0, lo if np.isfinite(lo) else 0.0), min(top, float(w.max()))
 
 
 def _pick_modes(ds, n: int = 4) -> list[tuple[int, int]]:
@@ -106,9 +133,10 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
             axis.set_major_formatter(FormatStrFormatter("%g"))
             axis.set_minor_formatter(NullFormatter())
         ax[0].legend(fontsize=8, loc="upper left")
+    xlabel = _frequency_label(ds.attrs.get("constants", ""))
     ax[0].set_xlabel(f"three-phonon FWHM (THz), {which}")
     ax[0].set_ylabel("MD FWHM (THz)")
-    fig.colorbar(sc, ax=ax[0], label="harmonic frequency (THz)")
+    fig.colorbar(sc, ax=ax[0], label=xlabel)
     a = ds.attrs
     shown = (pt > 0) & (md > 0)                                       # what the log axes can show
     drawn = int(shown.sum())
@@ -132,28 +160,42 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
     if none.any():
         ax[1].scatter(fall[none], ds["md_fwhm"].values[none], s=40, facecolors="none", edgecolors="r", zorder=4,
                       label=f"no channel on the MD grid ({int(none.sum())})")
+    if "pt_fwhm_four" in ds:
+        tot = (ds["pt_fwhm_bulk" if bulk else "pt_fwhm"].values + ds["pt_fwhm_four"].values)[ok]
+        ax[1].plot(f, tot, "1", ms=6, color="C2", label="three- and four-phonon")
     ax[1].set_yscale("log")
-    ax[1].set_xlabel("harmonic frequency (THz)")
+    ax[1].set_xlabel(xlabel)
     ax[1].set_ylabel("FWHM (THz)")
     ax[1].legend(fontsize=7)
-    clean = np.isfinite(ds["md_shift"].values) & (ds["md_status"].values == "ok")
+    # every MD peak with a position: a clean fit, or a line narrower than the resolution (its width an upper bound)
+    clean = np.isfinite(ds["md_shift"].values) & np.isin(ds["md_status"].values, ("ok", "width below resolution"))
     fs = fall[clean]
     effective = a.get("constants", "effective") == "effective"
-    ax[2].plot(fs, ds["md_shift"].values[clean], "o", ms=3, label="MD peak - harmonic")
+    base = "effective" if effective else "harmonic"
+    ax[2].plot(fs, ds["md_shift"].values[clean], "o", ms=3, label=f"MD peak maximum - {base} frequency")
+    if "md_centre_shift" in ds and np.isfinite(ds["md_centre_shift"].values[clean]).any():
+        ax[2].plot(fs, ds["md_centre_shift"].values[clean], "o", ms=4, mfc="none", color="C0",
+                   label="MD damped-oscillator centre - " + base)
     ax[2].plot(fs, ds["pt_shift"].values[clean], "x", ms=4,
                label="Delta(nu0) - Delta(0) (effective constants)" if effective else "Delta(nu0) (static constants)")
+    if "level_peak" in ds:
+        i3 = list(ds["level"].values).index("three-phonon")
+        ax[2].plot(fs, (ds["level_peak"].values[i3] - fall)[clean], "^", ms=3, color="C1", mfc="none",
+                   label="three-phonon line's maximum - " + base)
     if effective and "pt_shift_bubble" in ds:
-        ax[2].plot(fs, ds["pt_shift_bubble"].values[clean], ".", ms=3, color="0.6", label="full bubble Delta(nu0)")
+        ax[2].plot(fs, ds["pt_shift_bubble"].values[clean], ".", ms=3, color="0.6",
+                   label="full bubble Delta(nu0) (counts Delta(0) twice)")
     ax[2].axhline(0, color="k", lw=0.5)
-    ax[2].set_xlabel("harmonic frequency (THz)")
+    ax[2].set_xlabel(xlabel)
     ax[2].set_ylabel("frequency shift (THz)")
     ax[2].set_title(f"median |MD - prediction| {a.get('median_abs_shift_residual', np.nan):.4f} THz"
                     + (f" (full bubble {a.get('median_abs_shift_residual_bubble', np.nan):.4f})" if effective else ""),
                     fontsize=9)
-    ax[2].legend(fontsize=7)
+    ax[2].legend(fontsize=6.5)
     if "md_lineshape" in ds:
         nu, w = ds["frequency"].values, ds["pt_frequency"].values
-        for k, (iq, ib) in enumerate(_pick_modes(ds)):
+        picked = _pick_modes(ds)
+        for k, (iq, ib) in enumerate(picked):
             c = f"C{k}"
             q = ds["qpoint"].values[iq]
             f0 = float(ds["frequency_harmonic"].values[iq, ib])
@@ -163,11 +205,16 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
             # each mode on its own baseline, scaled to its highest peak: a narrow line no longer hides the others
             ax[3].plot(nu, mdl / peak + 1.15 * k, color=c, lw=1.0, label=lab)
             ax[3].plot(w, ptl / peak + 1.15 * k, color=c, lw=1.0, ls="--")
+            if "pt_lineshape_four" in ds:
+                ax[3].plot(w, ds["pt_lineshape_four"].values[iq, ib] / peak + 1.15 * k, color=c, lw=0.9, ls=":")
+            ax[3].axvline(f0, ymin=0, ymax=1, color=c, lw=0.5, ls="-.", alpha=0.6)
             ax[3].axhline(1.15 * k, color=c, lw=0.4, alpha=0.5)
         ax[3].set_xlabel("frequency (THz)")
-        ax[3].set_ylabel("lineshape, each mode scaled to its peak and offset\n(MD solid, three-phonon on the MD grid dashed)")
+        four = ", + four-phonon dotted" if "pt_lineshape_four" in ds else ""
+        ax[3].set_ylabel(f"kinetic-energy lineshape, scaled and offset\n(MD solid, three-phonon dashed{four})")
+        ax[3].set_title(f"{base} frequency dash-dotted", fontsize=9)
         ax[3].set_yticks([])
-        ax[3].set_xlim(0, float(w.max()))
+        ax[3].set_xlim(*_lineshape_range(ds, picked))
         ax[3].legend(fontsize=7)
     else:
         ax[3].set_axis_off()

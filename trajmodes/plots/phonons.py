@@ -112,7 +112,7 @@ def plot_dispersion_comparison(bands, path: str | None = None, reference=None, t
         ax.axhline(0.0, color="k", lw=0.6)
     ax.set(ylabel="frequency (THz)", xlabel="wave vector")
     ax.tick_params(axis="x", length=0)
-    ax.legend([h for h, _ in lines], [lab for _, lab in lines], frameon=False, loc="lower right")
+    ax.legend([h for h, _ in lines], [lab for _, lab in lines], frameon=False, loc="best")
     if title:
         ax.set_title(title, fontsize=9)
     return finish(fig, path)
