@@ -8,8 +8,8 @@ import numpy as np
 
 from trajmodes.errors import DeprecatedItemAccess, renamed_keywords
 
-__all__ = ["SAME", "SAME_T_SPLIT", "volume_groups", "derivative_weights", "temperature_slopes", "thermodynamics",
-           "SeriesThermodynamics"]
+__all__ = ["SAME", "SAME_T_SPLIT", "volume_groups", "derivative_weights", "temperature_slopes",
+           "temperature_slope_errors", "thermodynamics", "SeriesThermodynamics"]
 
 #: relative tolerance within which two runs have the same volume or temperature
 SAME = 1e-4
@@ -60,6 +60,22 @@ def derivative_weights(x, order: int) -> np.ndarray:
     return W
 
 
+def _slope_weights(T, V, i):
+    """The runs of run i's volume grouped by temperature (runs within 3 % count as one) and the row of np.gradient
+    over the groups' mean temperatures at run i's group: (groups, weights), or None without a neighbour."""
+    same = np.flatnonzero(np.abs(V / V[i] - 1) < 1e-3)
+    Ts = np.unique(np.round(T[same], 6))
+    groups = [same[np.abs(T[same] / t - 1) < 0.03] for t in Ts]
+    centres = np.array([T[g].mean() for g in groups])
+    keep = np.concatenate([[True], np.diff(centres) > 0.03 * centres[1:]])
+    groups, centres = [g for g, k in zip(groups, keep) if k], centres[keep]
+    if len(groups) < 2:
+        return None
+    k = int(np.argmin(np.abs(centres - T[i])))
+    w = np.array([np.gradient(e, centres)[k] for e in np.eye(len(groups))])      # np.gradient is linear
+    return groups, w
+
+
 @renamed_keywords(T="temperatures")
 def temperature_slopes(temperatures, V, nu) -> np.ndarray:
     """d nu / dT (THz/K) of every run's frequencies ``nu`` (run, ...; THz) from the runs at the same volume ``V``
@@ -69,17 +85,25 @@ def temperature_slopes(temperatures, V, nu) -> np.ndarray:
     T, V, nu = np.asarray(temperatures, float), np.asarray(V, float), np.asarray(nu, float)
     out = np.zeros_like(nu)
     for i in range(len(T)):
-        same = np.flatnonzero(np.abs(V / V[i] - 1) < 1e-3)
-        Ts = np.unique(np.round(T[same], 6))
-        groups = [same[np.abs(T[same] / t - 1) < 0.03] for t in Ts]
-        centres = np.array([T[g].mean() for g in groups])
-        keep = np.concatenate([[True], np.diff(centres) > 0.03 * centres[1:]])
-        groups, centres = [g for g, k in zip(groups, keep) if k], centres[keep]
-        if len(groups) < 2:
-            continue
-        means = np.array([nu[g].mean(axis=0) for g in groups])
-        k = int(np.argmin(np.abs(centres - T[i])))
-        out[i] = np.gradient(means, centres, axis=0)[k]
+        found = _slope_weights(T, V, i)
+        if found is not None:
+            groups, w = found
+            out[i] = sum(wk * nu[g].mean(axis=0) for wk, g in zip(w, groups))
+    return out
+
+
+def temperature_slope_errors(temperatures, V, nu_err) -> np.ndarray:
+    """Standard errors (THz/K) of :func:`temperature_slopes` from the runs' independent frequency errors ``nu_err``
+    (run, ...; THz): the gradient's weights squared over the errors of the groups' means; NaN for a run with no
+    neighbour in temperature. Runs close in temperature give slopes dominated by their errors: a slope is known only
+    where it is well above this."""
+    T, V, e = np.asarray(temperatures, float), np.asarray(V, float), np.asarray(nu_err, float)
+    out = np.full_like(e, np.nan)
+    for i in range(len(T)):
+        found = _slope_weights(T, V, i)
+        if found is not None:
+            groups, w = found
+            out[i] = np.sqrt(sum(wk ** 2 * (e[g] ** 2).sum(axis=0) / len(g) ** 2 for wk, g in zip(w, groups)))
     return out
 
 
