@@ -269,8 +269,9 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
     """
     from trajmodes.phonons.uncertainty import frequencies_with_errors
     q = np.atleast_2d(np.asarray(qpoints, float))
-    notes = list(inputs.notes) if inputs is not None else ["the run was not projected on its modes (a series "
-                                                           "built from fits alone: fit_series projects every run)"]
+    notes = list(inputs.notes) if inputs is not None else ["the run was not projected on its modes "
+                                                           "(error_model=\"bootstrap\", or a series built from fits "
+                                                           "alone)"]
     conserved = inputs.energy_conserved if inputs is not None else (
         bool(fit.energy_conserved_) if np.isfinite(fit.energies_.get("potential", np.nan)) else None)
     T = float(fit.temperature_)
