@@ -180,8 +180,7 @@ def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabe
     """
     import xarray as xr
     from trajmodes.lattice import paths
-    from trajmodes.phonons.uncertainty import classical_dnu_dT
-    from trajmodes.series.errorbars import MODELS, error_model_inputs, run_frequency_errors, static_frequencies
+    from trajmodes.series.errorbars import MODELS, error_model_inputs, run_frequency_errors, static_slope
     est = result.estimator
     if qpoints is None:
         pts = paths.special_points(est.primitive_)
@@ -191,13 +190,10 @@ def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabe
     if not hasattr(est, "params_samples_"):
         est.bootstrap(n_resamples, seed)
     found = error_model_inputs(est, trajectories)
-    dnu, source = None, ""
-    if static is not None:
-        from trajmodes.phonons.harmonic import Phonons
-        nu = Phonons(est.harmonic_force_constants_).frequencies(q)
-        dnu, source = classical_dnu_dT(nu, static_frequencies(est, static, q), est.temperature_), \
-            "from the static crystal (classical scaling of the shift)"
-    r = run_frequency_errors(est, q, found, dnu_dT=dnu, dnu_dT_source=source)
+    dnu, why = static_slope(est, static, q) if static is not None else (None, "")
+    r = run_frequency_errors(est, q, found, dnu_dT=dnu, dnu_dT_source="from the static crystal (classical scaling of "
+                             "the shift)" if dnu is not None else "")
+    reason = f"{r.reason}; {why}" if why and r.lower_bound else r.reason
     thz, dims, e = {"units": "THz"}, ("q", "branch"), r.result
     return xr.Dataset(
         {"frequency": (dims, e.frequency, dict(thz, long_name="effective phonon frequency")),
@@ -208,7 +204,7 @@ def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabe
          "frequency_net_slope_err": (dims, e.net_slope_term, dict(thz, long_name="net-slope term"))},
         coords={"qpoint": (("q", "reduced"), q), "qlabel": ("q", qlabels)},
         attrs={"error_model": r.model, "error_model_description": MODELS[r.model],
-               "error_is_lower_bound": int(r.lower_bound), "error_model_reason": r.reason,
+               "error_is_lower_bound": int(r.lower_bound), "error_model_reason": reason,
                "frozen_share": found.share, "error_model_seconds": found.seconds,
                "energy_conserved": -1 if found.energy_conserved is None else int(found.energy_conserved)})
 

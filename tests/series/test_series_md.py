@@ -59,7 +59,8 @@ def test_error_bars_are_calibrated_over_independent_runs(tmp_path_factory):
             warnings.simplefilter("ignore")
             est = EffectiveForceConstants(cutoff2=4.5, segments=20, build_basis=build).fit(_read(run))
             est.bootstrap(200, seed=seed)
-        nu, err, _ = frequencies_with_errors(est, Q, n_resamples=200, seed=seed)
+        found = frequencies_with_errors(est, Q, n_resamples=200, seed=seed)
+        nu, err = found.frequency, found.frequency_err
         nus.append(nu)
         errs.append(err)
         temps.append((est.temperature_, est.temperature_err_))
@@ -138,13 +139,16 @@ def test_error_bars_of_nve_and_nose_hoover_runs(system, tmp_path_factory):
                                                   build_basis=build).fit(traj)
                     est.bootstrap(200, seed=k)
                     nu0 = _static_frequencies(system, est, Q) if nu0 is None else nu0
-                    nu, err, _ = frequencies_with_errors(est, Q)
+                    found = frequencies_with_errors(est, Q)
+                    nu, err = found.frequency, found.frequency_err
                     d = classical_dnu_dT(nu, nu0, est.temperature_)
-                    errs["temperature"].append(frequencies_with_errors(est, Q, dnu_dT=d)[1])
-                    errs["frozen modes"].append(frequencies_with_errors(est, Q, dnu_dT=d, frozen_modes=True)[1])
+                    errs["temperature"].append(frequencies_with_errors(est, Q, dnu_dT=d).frequency_err)
+                    errs["frozen modes"].append(frequencies_with_errors(est, Q, dnu_dT=d,
+                                                                        frozen_modes=True).frequency_err)
                     frozen = frozen_energy_fraction(trajmodes.project(traj, Phonons(est.force_constants_)),
                                                     temperature=est.temperature_)
-                    errs["partition"].append(frequencies_with_errors(est, Q, dnu_dT=d, partition=frozen)[1])
+                    errs["partition"].append(frequencies_with_errors(est, Q, dnu_dT=d,
+                                                                     partition=frozen).frequency_err)
                 assert est.energy_conserved_ == (thermostat == "nve")
                 nus.append(nu)
                 errs["segments"].append(err / est.blocking_ratio_)

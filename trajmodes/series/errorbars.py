@@ -22,7 +22,9 @@ differ only in their seeds, z-score standard deviations of the frequencies: docs
   of :func:`~trajmodes.phonons.uncertainty.frequencies_with_errors` (``partition=``): the quartic response to the
   energy each set of modes kept, from a fourth order fitted for it, with d nu / dT times the temperature error, or the
   net slope spread by the frozen mean-square displacement, whichever is larger (0.83-1.09 over NVE and Nose-Hoover
-  runs of 32-atom Cu and 64-atom Si). Without d nu / dT, or without the fourth order, it is a lower bound;
+  runs of 32-atom Cu and 64-atom Si). Without d nu / dT, or without the fourth order, it is a lower bound, and so
+  is the bootstrap given instead where the crystal is too anharmonic for this lowest-order estimate (sigma_A above
+  :data:`SIGMA_A_LIMIT`);
 - **the run has no velocities**: whether its modes kept their energies cannot be measured; the bootstrap is a lower
   bound.
 
@@ -41,7 +43,7 @@ import numpy as np
 from trajmodes.forceconstants.model import ForceConstants
 
 __all__ = ["ErrorModelInputs", "RunFrequencyErrors", "error_model_inputs", "error_model_cutoff",
-           "run_frequency_errors", "frozen_share", "static_frequencies", "SeriesFrequencyErrors",
+           "run_frequency_errors", "frozen_share", "SIGMA_A_LIMIT", "static_frequencies", "static_slope", "STATIC_SHIFT_LIMIT", "SeriesFrequencyErrors",
            "series_frequency_errors", "error_model_variables", "EXCHANGE_SHARE", "NVE_KINETIC_RATIO",
            "ERROR_MODEL_FRAMES", "MODELS"]
 
@@ -51,6 +53,10 @@ __all__ = ["ErrorModelInputs", "RunFrequencyErrors", "error_model_inputs", "erro
 EXCHANGE_SHARE = 0.2
 #: a kinetic-energy variance below this fraction of the canonical one marks a run at constant energy (NVE: about 1/2)
 NVE_KINETIC_RATIO = 0.75
+#: the partition estimate is lowest order in the anharmonicity: calibrated on crystals of sigma_A 0.08 (Si, 300 K) to
+#: 0.21 (Cu, 300 K); above this the run's error bar is marked as a lower bound instead (bcc Zr at 1300 K, sigma_A
+#: 0.60: its quartic response by mode gave three times the scatter of independent runs at the soft TA mode at N)
+SIGMA_A_LIMIT = 0.3
 #: frames of a run projected on its modes, and fitted for the fourth order of the error model (evenly spaced)
 ERROR_MODEL_FRAMES = 500
 #: the error models, as the datasets name them
@@ -84,6 +90,9 @@ class ErrorModelInputs:
         tell.
     share : float
         :func:`frozen_share` of the run (NaN without ``frozen``).
+    sigma_a : float
+        The fit's anharmonicity sigma_A (F. Knoop, T. A. R. Purcell, M. Scheffler and C. Carbogno, Phys. Rev.
+        Materials 4, 083809 (2020)): the partition estimate holds to lowest order, up to :data:`SIGMA_A_LIMIT`.
     notes : tuple of str
         Why a piece is missing.
     seconds : float
@@ -95,6 +104,7 @@ class ErrorModelInputs:
     cutoff4: float | None
     energy_conserved: bool | None
     share: float
+    sigma_a: float
     notes: tuple
     seconds: float
 
@@ -156,6 +166,15 @@ def error_model_cutoff(fit) -> float:
     return float(min(rc, limit))
 
 
+def _as_fitted(traj):
+    """``traj`` measured from the reference its fit used: a run given without a reference is fitted from its time
+    average (not its first frame, a thermal snapshot), and so is projected from it."""
+    spec = traj.reference_spec
+    if isinstance(spec, str) and spec == "first" and traj.n_frames > 1 and not traj.reference_given:
+        return traj.with_reference("average")
+    return traj
+
+
 def _has_velocities(traj) -> bool:
     return "velocities" in getattr(traj.source, "fields", ()) and traj.masses is not None
 
@@ -212,7 +231,7 @@ def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: in
             step = max(1, -(-t.n_frames // int(max_frames)))
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*alias.*")      # energies, not spectra
-                parts.append(frozen_energy_fraction(project(t[::step] if step > 1 else t, ph),
+                parts.append(frozen_energy_fraction(project(_as_fitted(t[::step] if step > 1 else t), ph),
                                                     temperature=fit.temperature_
                                                     if np.isfinite(fit.temperature_) else None))
         frozen = parts[0]
@@ -224,8 +243,9 @@ def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: in
             ratio = float(np.mean([p.attrs["kinetic_variance_ratio"] for p in parts]))
             conserved = bool(ratio < NVE_KINETIC_RATIO) if np.isfinite(ratio) else None
     share = frozen_share(frozen) if frozen is not None else float("nan")
+    sigma_a = float(fit.scores_.sigma_a)
     quartic, c4 = None, None
-    if frozen is not None and share >= EXCHANGE_SHARE and fourth_order:
+    if frozen is not None and share >= EXCHANGE_SHARE and fourth_order and sigma_a <= SIGMA_A_LIMIT:
         if 4 in fit.bases_:
             quartic, c4 = fit.force_constants_, float(fit.cutoff4)
         else:
@@ -241,7 +261,7 @@ def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: in
             except (ValueError, MemoryError) as exc:
                 notes.append(f"the fourth order of the error model (cutoff {c4:g} A) could not be fitted: {exc}")
     return ErrorModelInputs(frozen=frozen, quartic=quartic, cutoff4=c4, energy_conserved=conserved, share=share,
-                            notes=tuple(notes), seconds=time.perf_counter() - t0)
+                            sigma_a=sigma_a, notes=tuple(notes), seconds=time.perf_counter() - t0)
 
 
 def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, dnu_dT=None,
@@ -300,6 +320,13 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
         return RunFrequencyErrors(res, model, False, f"the modes exchanged their energies over the run ({share}): the "
                                   "blocking bootstrap is calibrated" + (f", with {slope}" if slope else ""))
     kept = f"the modes kept their energies over the run ({share})"
+    if inputs.sigma_a > SIGMA_A_LIMIT:
+        res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, **kw)
+        return RunFrequencyErrors(res, "bootstrap+temperature" if dnu_dT is not None else "bootstrap", True, (
+            f"{kept}, but the crystal is strongly anharmonic (sigma_A = {inputs.sigma_a:.2f} > {SIGMA_A_LIMIT:g}): the "
+            "partition estimate, lowest order in the anharmonicity, is calibrated only up to sigma_A 0.21 (it gave "
+            "three times the scatter of independent runs of bcc Zr at 1300 K, sigma_A 0.60, at its soft mode), so the "
+            "bootstrap" + (f" with {slope}" if slope else "") + " is given"))
     if inputs.quartic is not None:
         res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, partition=inputs.frozen, quartic=inputs.quartic, **kw)
         if dnu_dT is None:
@@ -316,6 +343,39 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
     res = frequencies_with_errors(fit, q, **kw)
     return RunFrequencyErrors(res, "bootstrap", True, "; ".join(notes + [f"{kept}, which the bootstrap cannot see",
                                                                           no_slope]))
+
+
+#: the classical scaling of the shift from the static crystal holds while the shift of the eigenvalue is small beside
+#: the eigenvalue: |nu^2 - nu0^2| / nu^2 below this at every frequency (a mode stabilised by anharmonicity, as the TA
+#: of bcc Zr at N, fails it, and its slope from the static crystal is many times the one between runs)
+STATIC_SHIFT_LIMIT = 0.5
+
+
+def static_slope(fit, static, qpoints, nu=None):
+    """d nu / dT (THz/K) of a run's frequencies at ``qpoints`` from the static crystal ``static`` by the classical
+    scaling of the shift (:func:`~trajmodes.phonons.uncertainty.classical_dnu_dT` with :func:`static_frequencies`),
+    and "" ; or None and why it does not apply: a run at another volume, or a shift of the eigenvalue beyond
+    :data:`STATIC_SHIFT_LIMIT` of it (lowest order no longer holds)."""
+    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.uncertainty import classical_dnu_dT
+    q = np.atleast_2d(np.asarray(qpoints, float))
+    v0 = abs(np.linalg.det(static.supercell.cell)) / static.supercell.n_atoms
+    v = abs(np.linalg.det(fit.supercell_.cell)) / fit.supercell_.n_atoms
+    if abs(v0 / v - 1) >= 1e-3:
+        return None, (f"the static crystal's volume ({v0:.4f} A^3/atom) is not the run's ({v:.4f}): its d nu / dT "
+                      "does not apply")
+    nu = Phonons(fit.harmonic_force_constants_).frequencies(q) if nu is None else np.asarray(nu, float)
+    nu0 = static_frequencies(fit, static, q)
+    big = np.abs(nu) > 0.1
+    shift = np.abs(np.sign(nu) * nu ** 2 - np.sign(nu0) * nu0 ** 2)[big] / nu[big] ** 2
+    if shift.size and shift.max() > STATIC_SHIFT_LIMIT:
+        k = np.argmax(np.where(big, np.abs(np.sign(nu) * nu ** 2 - np.sign(nu0) * nu0 ** 2) / np.maximum(nu ** 2,
+                                                                                                    1e-30), 0))
+        i, b = np.unravel_index(k, nu.shape)
+        return None, (f"the shift from the static crystal is not small ({nu0[i, b]:.3g} -> {nu[i, b]:.3g} THz at q "
+                      f"{np.round(q[i], 4).tolist()}: the eigenvalue moves by {shift.max():.3g} of itself), so its "
+                      "classical scaling, and the d nu / dT from it, do not hold")
+    return classical_dnu_dT(nu, nu0, float(fit.temperature_)), ""
 
 
 def static_frequencies(fit, static, qpoints) -> np.ndarray:
@@ -402,7 +462,6 @@ def series_frequency_errors(fits, temperatures, qpoints, error_inputs=None, stat
     -------
     SeriesFrequencyErrors
     """
-    from trajmodes.phonons.uncertainty import classical_dnu_dT
     from trajmodes.series.thermodynamics import temperature_slope_errors, temperature_slopes
     T = np.asarray(temperatures, float)
     q = np.atleast_2d(np.asarray(qpoints, float))
@@ -413,20 +472,21 @@ def series_frequency_errors(fits, temperatures, qpoints, error_inputs=None, stat
     e0 = np.array([r.result.frequency_err for r in first])
     vol = np.array([abs(np.linalg.det(f.supercell_.cell)) / f.supercell_.n_atoms for f in fits])
     d, de = temperature_slopes(T, vol, nu), temperature_slope_errors(T, vol, e0)
-    used, used_err, source = np.full_like(nu, np.nan), np.full_like(nu, np.nan), [""] * n
+    used, used_err, source, why = np.full_like(nu, np.nan), np.full_like(nu, np.nan), [""] * n, [""] * n
     for i, f in enumerate(fits):
         if np.isfinite(de[i]).all():
             used[i] = np.sign(d[i]) * np.sqrt(np.maximum(d[i] ** 2 - de[i] ** 2, 0.0))
             used_err[i] = de[i]
             source[i] = "from the runs at the same volume"
         elif static is not None:
-            v0 = abs(np.linalg.det(static.supercell.cell)) / static.supercell.n_atoms
-            if abs(v0 / vol[i] - 1) < 1e-3:
-                used[i] = classical_dnu_dT(nu[i], static_frequencies(f, static, q), T[i])
-                used_err[i] = 0.0
+            d_static, why[i] = static_slope(f, static, q, nu[i])
+            if d_static is not None:
+                used[i], used_err[i] = d_static, 0.0
                 source[i] = "from the static crystal (classical scaling of the shift)"
     out = [run_frequency_errors(f, q, x, dnu_dT=used[i] if source[i] else None, dnu_dT_source=source[i])
            if source[i] else first[i] for i, (f, x) in enumerate(zip(fits, inputs))]
+    out = [r if not why[i] or not r.lower_bound else RunFrequencyErrors(r.result, r.model, True, f"{r.reason}; {why[i]}")
+           for i, r in enumerate(out)]
     res = [r.result for r in out]
     stack = {k: np.array([getattr(r, k) for r in res]) for k in ("frequency", "frequency_err", "bootstrap_err",
                                                                   "temperature_term", "partition_term",
