@@ -223,3 +223,19 @@ def test_series_table_names_runs_apart_and_shows_every_branch(md, tmp_path, caps
     assert distinct_names(paths) == ["nvt/cu.lammpstrj", "nve/cu.lammpstrj"]
     assert distinct_names(["a/x.dump", "b/y.dump"]) == ["x.dump", "y.dump"]
     assert distinct_names(["a/x.dump", "a/x.dump"]) == ["a/x.dump", "a/x.dump (#2)"]
+
+
+def test_slope_of_runs_at_one_nominal_temperature():
+    """Runs repeated at one nominal temperature (NVE runs scattered by their energy draws) get d nu / dT from the
+    least-squares line through all of them, with its error from theirs; runs far apart in temperature keep the
+    gradient between neighbours (exact for a parabola between two neighbours)."""
+    from trajmodes.series.thermodynamics import temperature_slope_errors, temperature_slopes
+    T = np.array([285.0, 297.0, 301.0, 318.0, 276.0])
+    nu = 5.0 - 2e-4 * T + np.array([3e-3, -2e-3, 1e-3, 0.0, -2e-3])
+    e = np.full((5, 1), 0.01)
+    b = np.polyfit(T, nu, 1)[0]
+    assert np.allclose(temperature_slopes(T, np.ones(5), nu[:, None]), b, rtol=1e-10)
+    assert np.allclose(temperature_slope_errors(T, np.ones(5), e), 0.01 / np.sqrt(np.sum((T - T.mean()) ** 2)))
+    T3 = np.array([100.0, 300.0, 600.0])
+    nu3 = 2.0 + 1e-3 * T3 + 1e-6 * T3 ** 2
+    assert np.isclose(temperature_slopes(T3, np.ones(3), nu3[:, None])[1, 0], 1e-3 + 2e-6 * 300.0, rtol=1e-10)

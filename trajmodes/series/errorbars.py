@@ -276,7 +276,8 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
     qpoints : array_like (nq, 3)
         Reduced.
     inputs : ErrorModelInputs, optional
-        :func:`error_model_inputs` of the run; None: only the fit (a lower bound, unless ...).
+        :func:`error_model_inputs` of the run; None: not measured, and the bootstrap (with the temperature term given
+        ``dnu_dT``) is marked as a lower bound.
     dnu_dT : array_like (nq, 3n), optional
         THz/K: from the runs of a series at the same volume, or :func:`~trajmodes.phonons.uncertainty.classical_dnu_dT`
         with :func:`static_frequencies`.
@@ -331,10 +332,10 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
         res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, partition=inputs.frozen, quartic=inputs.quartic, **kw)
         if dnu_dT is None:
             return RunFrequencyErrors(res, "partition", True, f"{kept}: the quartic response by mode (fc4 within "
-                                      f"{inputs.cutoff4:g} A) is included, but {no_slope}, so the temperature and "
+                                      f"{inputs.cutoff4:.2f} A) is included, but {no_slope}, so the temperature and "
                                       "net-slope terms are not")
         return RunFrequencyErrors(res, "partition", False, f"{kept}: the partition estimate, fc4 within "
-                                  f"{inputs.cutoff4:g} A, {slope}")
+                                  f"{inputs.cutoff4:.2f} A, {slope}")
     if dnu_dT is not None:
         res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, frozen_modes=True, **kw)
         return RunFrequencyErrors(res, "frozen modes", True, "; ".join(

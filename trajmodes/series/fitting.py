@@ -140,5 +140,5 @@ def _describe(found) -> str:
     text = f"{what}, frozen share of the mean-square displacement {found.share:.2f} (" + \
         ("the modes exchanged their energies)" if found.exchanging else "the modes kept their energies)")
     if found.quartic is not None:
-        text += f", fourth order within {found.cutoff4:g} A"
+        text += f", fourth order within {found.cutoff4:.2f} A"
     return "; ".join([text, *found.notes])
