@@ -301,8 +301,8 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
         t_err = float(np.hypot(fit.temperature_err_, T / np.sqrt(3 * fit.supercell_.n_atoms - 3)))
     kw = dict(temperature_err=t_err, thermostatted=None if conserved is None else not conserved)
     slope = f"d nu / dT {dnu_dT_source}".rstrip() if dnu_dT is not None else ""
-    nve = "NVE (its kinetic energy" + (" and potential energy" if np.isfinite(fit.energies_.get("potential", np.nan))
-                                      else "") + " say so)"
+    nve = "NVE (as " + ("its total energy shows)" if np.isfinite(fit.energies_.get("potential", np.nan)) else
+                        "the variance of its kinetic energy shows)")
     no_slope = ("no d nu / dT (a single temperature at this volume: give runs at neighbouring temperatures of the "
                 "same volume, or the static crystal's force constants)")
     if inputs is None or inputs.frozen is None:
