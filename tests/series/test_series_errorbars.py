@@ -245,3 +245,16 @@ def test_slope_of_runs_at_one_nominal_temperature():
     T3 = np.array([100.0, 300.0, 600.0])
     nu3 = 2.0 + 1e-3 * T3 + 1e-6 * T3 ** 2
     assert np.isclose(temperature_slopes(T3, np.ones(3), nu3[:, None])[1, 0], 1e-3 + 2e-6 * 300.0, rtol=1e-10)
+
+
+def test_fit_prints_frequencies_with_their_error_model(md, tmp_path, capsys):
+    """`trajmodes fit` prints the frequencies at the special points with the error bars of the run's error model and
+    one line naming it (a Langevin run: the blocking bootstrap, calibrated)."""
+    from trajmodes.cli import main
+    run = md["langevin"]
+    assert main(["fit", str(run["dump"]), "--reference", str(run["data"]), "--cutoff2", "3.0",
+                 "-o", str(tmp_path / "fit")]) == 0
+    text = capsys.readouterr().out
+    table = text[text.index("frequencies at the special points"):]
+    assert "  X " in table and "+-" in table and " x2" in table
+    assert "error bars: bootstrap, calibrated: the modes exchanged their energies" in table
