@@ -55,6 +55,7 @@ LAYERS: dict[str, dict[str, str]] = {
                   "renamed_keywords)",
         "io": "the dataset written atomically (io.files)",
         "lattice": "the crystal of a run, the band path",
+        "modes": "each run projected on its modes for its error model (modes.energies.frozen_energy_fraction)",
         "phonons": "frequencies, free energies and their error bars from the fits",
     },
     "modes": {

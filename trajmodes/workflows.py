@@ -21,7 +21,8 @@ from trajmodes.lattice.symmetry import SYMPREC
 
 __all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2",
            "SPHERE_ATOMS", "warn_truncation",
-           "FitResult", "LargestDifference", "fit_effective", "frequencies_on", "PhononProperties",
+           "FitResult", "LargestDifference", "fit_effective", "frequency_error_bars", "frequencies_on",
+           "PhononProperties",
            "phonon_properties", "EAMCrystal", "eam_crystal", "modes_dataset", "add_path_variables", "path_bands",
            "PathBands", "three_phonon", "ThreePhonon"]
 
@@ -219,6 +220,67 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         # the reference's own q-points (its supercell, a mesh, the special points) and the path it is drawn on
         imaginary = imaginary_modes(ph0, reference.qpoint.values, reference.frequency.values)
     return FitResult(est, bands, reference, mean_temperature(trajs), convergence, imaginary)
+
+
+def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabels=None, n_resamples: int = 200,
+                         seed: int | None = 0, static=None):
+    """The effective frequencies of a fit (``trajmodes fit`` and ``run``) at the special points with the error bars
+    calibrated for the run (:mod:`trajmodes.series.errorbars`): the fit bootstrapped (no pass over the frames), the
+    run projected on its modes (at most :data:`~trajmodes.series.errorbars.ERROR_MODEL_FRAMES` frames) and, where its
+    modes kept their energies, a fourth order fitted to it; where no calibrated estimate applies the dataset says that
+    the error bars are lower bounds, and why.
+
+    Parameters
+    ----------
+    result : FitResult
+        Of :func:`fit_effective`.
+    trajectories : Trajectory or list of Trajectory
+        The runs it was fitted to.
+    qpoints : array_like (nq, 3), optional
+        Reduced; default the special points of the lattice (``qlabels`` their names).
+    n_resamples, seed
+        Of the block bootstrap (unless the fit has one).
+    static : ForceConstants, optional
+        The static (0 K) crystal at the run's volume: d nu / dT by the classical scaling of the shift, for the
+        temperature term (a single run has no other).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``frequency``, ``frequency_err`` and its parts ``frequency_bootstrap_err``, ``frequency_temperature_err``,
+        ``frequency_partition_err``, ``frequency_net_slope_err`` (q, branch) THz; coordinates ``qpoint``, ``qlabel``;
+        attrs ``error_model``, ``error_is_lower_bound``, ``error_model_reason``, ``frozen_share``,
+        ``energy_conserved`` (1, 0, -1 unknown), ``error_model_seconds``.
+    """
+    import xarray as xr
+    from trajmodes.lattice import paths
+    from trajmodes.series.errorbars import MODELS, error_model_inputs, run_frequency_errors, static_slope
+    est = result.estimator
+    if qpoints is None:
+        pts = paths.special_points(est.primitive_)
+        qlabels, qpoints = list(pts), np.array(list(pts.values()), float)
+    q = np.atleast_2d(np.asarray(qpoints, float))
+    qlabels = [""] * len(q) if qlabels is None else [str(x) for x in qlabels]
+    if not hasattr(est, "params_samples_"):
+        est.bootstrap(n_resamples, seed)
+    found = error_model_inputs(est, trajectories)
+    dnu, why = static_slope(est, static, q) if static is not None else (None, "")
+    r = run_frequency_errors(est, q, found, dnu_dT=dnu, dnu_dT_source="from the static crystal (classical scaling of "
+                             "the shift)" if dnu is not None else "")
+    reason = f"{r.reason}; {why}" if why and r.lower_bound else r.reason
+    thz, dims, e = {"units": "THz"}, ("q", "branch"), r.result
+    return xr.Dataset(
+        {"frequency": (dims, e.frequency, dict(thz, long_name="effective phonon frequency")),
+         "frequency_err": (dims, e.frequency_err, dict(thz, long_name="standard error (error_model)")),
+         "frequency_bootstrap_err": (dims, e.bootstrap_err, dict(thz, long_name="block bootstrap part")),
+         "frequency_temperature_err": (dims, e.temperature_term, dict(thz, long_name="temperature term")),
+         "frequency_partition_err": (dims, e.partition_term, dict(thz, long_name="partition term")),
+         "frequency_net_slope_err": (dims, e.net_slope_term, dict(thz, long_name="net-slope term"))},
+        coords={"qpoint": (("q", "reduced"), q), "qlabel": ("q", qlabels)},
+        attrs={"error_model": r.model, "error_model_description": MODELS[r.model],
+               "error_is_lower_bound": int(r.lower_bound), "error_model_reason": reason,
+               "frozen_share": found.share, "error_model_seconds": found.seconds,
+               "energy_conserved": -1 if found.energy_conserved is None else int(found.energy_conserved)})
 
 
 @dataclass(frozen=True)

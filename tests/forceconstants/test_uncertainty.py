@@ -126,7 +126,8 @@ def test_frequency_error_bars_are_calibrated(cu):
     z = []
     for run in range(24):
         u, f, _ = _noisy(cu, 100, seed=100 + run, sigma=0.05)
-        nu, err, _ = frequencies_with_errors(_fit(sc, u, f), Q, n_resamples=100, seed=run)
+        found = frequencies_with_errors(_fit(sc, u, f), Q, n_resamples=100, seed=run)
+        nu, err = found.frequency, found.frequency_err
         z.append((nu - truth) / err)
     z = np.array(z)
     assert 0.7 < z.std() < 1.4, z.std()

@@ -212,6 +212,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="time segments per run for the block bootstrap (default 20)")
     ps.add_argument("--resamples", type=non_negative_int, default=200,
                     help="bootstrap resamples per run (default 200; 0: no error bars)")
+    ps.add_argument("--error-model", choices=["calibrated", "bootstrap"], default="calibrated",
+                    help="calibrated (default): each run projected on its modes and, where they kept their energies, "
+                         "a fourth order fitted for the error bars, which are then those calibrated for the run, or "
+                         "marked as lower bounds with the reason; bootstrap: the block bootstrap alone (a lower bound)")
+    ps.add_argument("--static", metavar="FC", help="force constants of the static (0 K) crystal at the runs' volume: "
+                                                   "d nu / dT of runs without neighbours in temperature, for their "
+                                                   "error bars")
     ps.add_argument("--target-error", type=positive, metavar="THZ",
                     help="report the frames each run needs for this error on every tabulated frequency")
     ps.add_argument("--qpoints", nargs="+", metavar="Q",

@@ -29,6 +29,23 @@ def _beside(path: str) -> str | None:
     return cand if os.path.isfile(cand) else None
 
 
+def distinct_names(paths) -> list[str]:
+    """The shortest tails of ``paths`` that tell the runs apart: ``nvt/zr.lammpstrj`` and ``nve/zr.lammpstrj`` for
+    two runs of one file name, the file names alone when they differ; a run given twice is numbered."""
+    parts = [os.path.normpath(os.path.abspath(str(p))).split(os.sep) for p in paths]
+    longest = max(len(x) for x in parts)
+    for k in range(1, longest + 1):
+        names = ["/".join(x[-k:]) for x in parts]
+        if len(set(names)) == len(names):
+            return names
+    seen: dict[str, int] = {}
+    out = []
+    for n in (str(p) for p in paths):
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n} (#{seen[n]})")
+    return out
+
+
 def cmd_series(args, out) -> int:
     """Fit every run, gather one dataset, write it with its figures and print a table."""
     import numpy as np
@@ -67,13 +84,18 @@ def cmd_series(args, out) -> int:
         warn_truncation(args.cutoff2, reach)
     fits = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, segments=args.segments,
                 symprec=args.symprec)
+    static = None
+    if getattr(args, "static", None):
+        from trajmodes.workflows import load_force_constants
+        static = load_force_constants(args.static)
     with step(f"fitting {len(runs)} runs (cutoff2 {args.cutoff2:g} A"
               + (f", cutoff3 {args.cutoff3} A" if args.cutoff3 else "") + f"), {args.resamples} bootstrap "
               "resamples each"):
         s = fit_series(trajs, temperatures=None if temps[0] is None else [float(t) for t in temps],
-                       names=[os.path.basename(r) for r in runs], qpoints=qpoints, path=args.path,
+                       names=distinct_names(runs), qpoints=qpoints, path=args.path,
                        mesh=args.mesh, cubic_mesh=args.cubic_mesh, occupation=args.occupation,
-                       n_resamples=args.resamples,
+                       n_resamples=args.resamples, error_model=getattr(args, "error_model", "calibrated"),
+                       static=static,
                        target_error=args.target_error, progress=lambda m: print("  " + m, flush=True), **fits)
     ds = s.dataset
     split = s.shift_split()
@@ -87,7 +109,8 @@ def cmd_series(args, out) -> int:
     prov = provenance([p for t in trajs for p in t.source.paths],
                       dict(runs=runs, references=[str(r) for r in refs], temperatures=[str(t) for t in temps],
                            **{k: str(v) for k, v in fits.items()}, mesh=args.mesh, occupation=args.occupation,
-                           resamples=args.resamples))
+                           resamples=args.resamples, error_model=getattr(args, "error_model", "calibrated"),
+                           static=str(getattr(args, "static", None))))
     target = output_file(args, "series.nc")
     written = [write_dataset(ds, target, out, prov)]
     stem = target[:-3]
@@ -101,17 +124,16 @@ def cmd_series(args, out) -> int:
                                                     "intrinsic")
             written.append(fig)
     print(_table(ds))
+    print(_frequency_table(ds))
     print(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
 def _table(ds) -> str:
-    """Per run: T, V, frames, R^2, sigma_A, the highest frequency at each q with its error, the free energies and the
-    frames for the target error; then a line on what the free energies are."""
-    import numpy as np
-    q = [str(x) or str(i) for i, x in enumerate(ds.qlabel.values)]
-    head = f"{'run':<28} {'T (K)':>7} {'V (A^3)':>8} {'frames':>6} {'R^2':>7} {'sig_A':>6} " + " ".join(
-        f"{'nu_max ' + x:>16}" for x in q)
+    """Per run: T, V, frames, R^2, sigma_A, the free energies and the frames for the target error; then a line on what
+    the free energies are (the frequencies: :func:`_frequency_table`)."""
+    width = max(28, max(len(str(n)) for n in ds["name"].values))
+    head = f"{'run':<{width}} {'T (K)':>7} {'V (A^3)':>8} {'frames':>6} {'R^2':>7} {'sig_A':>6}"
     corrected = "free_energy_corrected" in ds
     if "free_energy" in ds:
         head += f" {'U_0 + F_h (eV/cell)':>20}"
@@ -120,15 +142,12 @@ def _table(ds) -> str:
     if "required_frames" in ds:
         head += f" {'frames needed':>13}"
     lines = [head]
-    err = ds.frequency_err.values if "frequency_err" in ds else np.zeros(ds.frequency.shape)
 
     def e(name, r):
         return float(ds[name + "_err"].values[r]) if name + "_err" in ds else 0.0
     for r in range(ds.sizes["run"]):
-        nu = ds.frequency.values[r]
-        s = (f"{str(ds['name'].values[r])[:28]:<28} {ds.temperature.values[r]:7.1f} {ds.volume.values[r]:8.4f} "
-             f"{int(ds.n_frames.values[r]):6d} {ds.r2.values[r, 0]:7.4f} {ds.sigma_a.values[r]:6.3f} ")
-        s += " ".join(f"{nu[k, -1]:8.4f}+-{err[r, k, -1]:6.4f}" for k in range(len(q)))
+        s = (f"{str(ds['name'].values[r]):<{width}} {ds.temperature.values[r]:7.1f} {ds.volume.values[r]:8.4f} "
+             f"{int(ds.n_frames.values[r]):6d} {ds.r2.values[r, 0]:7.4f} {ds.sigma_a.values[r]:6.3f}")
         if "free_energy" in ds:
             s += f" {ds.free_energy.values[r]:11.5f}+-{e('free_energy', r):7.5f}"
             if corrected:
@@ -154,4 +173,45 @@ def _table(ds) -> str:
         lines.append(text)
     if ds.attrs.get("notes"):
         lines.append("note: " + ds.attrs["notes"])
+    return "\n".join(lines)
+
+
+def _frequency_table(ds, max_sets: int = 8) -> str:
+    """Every branch at each tabulated q of every run, nu +- its error (THz), a degenerate set once with its size
+    ("x3"; at most ``max_sets`` sets: the lowest and the highest, so that a soft mode shows); then one line per run on
+    its error model, and for a lower bound why."""
+    from trajmodes.phonons.degeneracy import degenerate_groups
+    names = [str(n) for n in ds["name"].values]
+    width = max(12, max(len(n) for n in names))
+    q = [str(x) or ", ".join(f"{v:g}" for v in ds.qpoint.values[i]) for i, x in enumerate(ds.qlabel.values)]
+    qw = max(2, max(len(x) for x in q))
+    err = ds.frequency_err.values if "frequency_err" in ds else None
+    lines = ["frequencies (THz" + (" +- standard error" if err is not None else "") + "; a degenerate set once, "
+             "xN its size):"]
+    for r, name in enumerate(names):
+        for k, label in enumerate(q):
+            nu = ds.frequency.values[r, k]
+            sets = degenerate_groups(nu, 1e-3)
+            if len(sets) > max_sets:
+                sets = sets[:max_sets // 2] + [None] + sets[-(max_sets // 2):]
+            cells = []
+            for g in sets:
+                if g is None:
+                    cells.append("...")
+                    continue
+                b = g[0]
+                text = f"{nu[b] if abs(nu[b]) >= 5e-5 else 0.0:8.4f}" + (f"+-{err[r, k, b]:.4f}" if err is not None else "")
+                cells.append(text + (f" x{len(g)}" if len(g) > 1 else ""))
+            lines.append(f"{name if k == 0 else '':<{width}} {label:<{qw}} " + "  ".join(cells))
+    if "error_model" in ds:
+        lines.append("error bars:")
+        for r, name in enumerate(names):
+            reason = str(ds.error_model_reason.values[r])
+            model = str(ds.error_model.values[r])
+            if bool(ds.error_is_lower_bound.values[r]):
+                lines.append(f"  {name}: LOWER BOUND ({model}): {reason}")
+            else:
+                lines.append(f"  {name}: {model}, calibrated: {reason}")
+    elif err is not None:
+        lines.append("error bars: the block bootstrap of each run's time segments")
     return "\n".join(lines)

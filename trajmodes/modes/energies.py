@@ -121,7 +121,12 @@ def frozen_energy_fraction(modes, temperature: float | None = None, degeneracy_t
     xarray.Dataset (computed; one pass over the trajectory)
         ``frozen_fraction`` (q, branch) in [0, 1], 0 for the translations; ``energy`` (q, branch) eV, the run's mean
         energy of the mode; ``set_variance`` (q, branch) eV^2, var_t of the energy of the mode's set; ``set_size``
-        (q, branch) g; attrs ``temperature`` (K) and ``temperature_source``.
+        (q, branch) g; attrs ``temperature`` (K), ``temperature_source`` and ``kinetic_variance_ratio``: the variance
+        over the run of the vibrating modes' kinetic energy over its canonical value, n (k_B T)^2 / 2 for n modes
+        (classical). About 1 under a thermostat; about 1/2 for a run at constant energy (NVE): there the kinetic
+        energy fluctuates by 1 - 3 N k_B / (2 C_V) of its canonical variance, 1/2 for a harmonic crystal
+        (J. L. Lebowitz, J. K. Percus and L. Verlet, Phys. Rev. 153, 250 (1967)), which tells an NVE run from its
+        velocities alone.
     """
     import xarray as xr
 
@@ -134,14 +139,17 @@ def frozen_energy_fraction(modes, temperature: float | None = None, degeneracy_t
     members[np.arange(nu.size), labels] = 1.0
     e_t = ke_t + pe_t
     sets_t = e_t.reshape(e_t.shape[0], -1) @ members               # (time, set)
-    ke, e, m1, m2 = dask.compute(ke_t.mean(axis=0), e_t.mean(axis=0), sets_t.mean(axis=0),
-                                 (sets_t ** 2).mean(axis=0))
+    k_t = ke_t.reshape(ke_t.shape[0], -1) @ (~translation).reshape(-1).astype(float)   # (time,) kinetic energy
+    ke, e, m1, m2, k1, k2 = dask.compute(ke_t.mean(axis=0), e_t.mean(axis=0), sets_t.mean(axis=0),
+                                         (sets_t ** 2).mean(axis=0), k_t.mean(), (k_t ** 2).mean())
     T, source = _temperature(ke, translation, temperature)
     size = members.sum(axis=0)
     var = np.maximum(m2 - m1 ** 2, 0.0)
     frozen = np.clip(1.0 - var / (size * (KB_EV * T) ** 2), 0.0, 1.0)
     shape = nu.shape
     frozen = np.where(translation, 0.0, frozen[labels].reshape(shape))
+    n_vib = int((~translation).sum())
+    kinetic_ratio = float(max(float(k2) - float(k1) ** 2, 0.0) / (0.5 * n_vib * (KB_EV * T) ** 2)) if n_vib else np.nan
     dims = ("q", "branch")
     return xr.Dataset(
         {"frozen_fraction": (dims, frozen, {"units": "1", "long_name": "1 - var_t(E_set) / (g (k_B T)^2)"}),
@@ -151,4 +159,4 @@ def frozen_energy_fraction(modes, temperature: float | None = None, degeneracy_t
          "set_size": (dims, size[labels].reshape(shape), {"units": "1"})},
         coords={"qpoint": modes["qpoint"], "frequency_harmonic": modes["frequency_harmonic"]},
         attrs={"temperature": T, "temperature_source": source, "degeneracy_tol": float(degeneracy_tol),
-               "degeneracy_tol_units": "THz"})
+               "degeneracy_tol_units": "THz", "kinetic_variance_ratio": kinetic_ratio})

@@ -74,25 +74,45 @@ def frequency_samples(fit, qpoints) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FrequenciesWithErrors(DeprecatedUnpacking):
-    """Frequencies of a fit with their error bars (:func:`frequencies_with_errors`).
+    """Frequencies of a fit with their error bars (:func:`frequencies_with_errors`), named as the datasets name them.
 
     Attributes
     ----------
-    frequencies : ndarray (nq, 3n)
+    frequency : ndarray (nq, 3n)
         THz, sorted per q.
-    errors : ndarray (nq, 3n)
-        Standard errors, THz.
+    frequency_err : ndarray (nq, 3n)
+        Standard errors, THz: ``bootstrap_err`` and the terms below, combined as :func:`frequencies_with_errors` says.
     samples : ndarray (n_resamples, nq, 3n)
         The frequencies of every bootstrap resample, THz.
+    bootstrap_err : ndarray (nq, 3n)
+        The block bootstrap's part (scaled to its blocking plateau), THz.
+    temperature_term : ndarray (nq, 3n)
+        |d nu / dT| times the error of the run's temperature, THz (zero without ``dnu_dT``).
+    partition_term : ndarray (nq, 3n)
+        The quartic response to the energy each set of modes kept (:func:`partition_err`), THz (zero without
+        ``partition``).
+    net_slope_term : ndarray (nq, 3n)
+        |d nu / dT| times :func:`partition_temperature_err`, THz (zero unless ``frozen_modes`` or ``partition`` with
+        ``dnu_dT``).
     """
 
-    frequencies: np.ndarray
-    errors: np.ndarray
+    frequency: np.ndarray
+    frequency_err: np.ndarray
     samples: np.ndarray
+    bootstrap_err: np.ndarray | None = None
+    temperature_term: np.ndarray | None = None
+    partition_term: np.ndarray | None = None
+    net_slope_term: np.ndarray | None = None
+
+    def _unpacked_fields(self) -> list[str]:
+        """The former tuple: (frequencies, errors, samples)."""
+        return ["frequency", "frequency_err", "samples"]
 
 
 def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | None = 0, dnu_dT=None,
-                            frozen_modes: bool = False, partition=None) -> FrequenciesWithErrors:
+                            frozen_modes: bool = False, partition=None, *, quartic=None,
+                            temperature_err: float | None = None,
+                            thermostatted: bool | None = None) -> FrequenciesWithErrors:
     """Frequencies of a fit at ``qpoints`` with their bootstrap standard errors.
 
     The bootstrap (with the blocking analysis of :meth:`~trajmodes.EffectiveForceConstants.bootstrap`) sees what
@@ -114,45 +134,58 @@ def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | No
         Not for runs under a stochastic thermostat, which redraws every mode's energy on its damping time.
     partition : xarray.Dataset, optional
         :func:`~trajmodes.modes.energies.frozen_energy_fraction` of the run (projected on the modes of
-        ``fit.force_constants_``; ``fit`` with a fourth order, ``cutoff4``): the error from the energy each set of
-        modes kept, the larger, frequency by frequency, of two lowest-order estimates: the quartic response resolved
-        by mode (:func:`partition_err`) plus d nu / dT times ``temperature_ensemble_err_``, and the net response
-        spread by mean-square displacement (d nu / dT times :func:`partition_temperature_err`, as ``frozen_modes``).
+        ``fit.harmonic_force_constants_``; a fourth order from ``quartic`` or from ``fit`` itself, ``cutoff4``): the
+        error from the energy each set of modes kept, the larger, frequency by frequency, of two lowest-order
+        estimates: the quartic response resolved by mode (:func:`partition_err`) plus d nu / dT times the run's
+        temperature error, and the net response spread by mean-square displacement (d nu / dT times
+        :func:`partition_temperature_err`, as ``frozen_modes``).
         Where cubic softening and quartic hardening cancel (Cu at 300 K) the net slope is small while single modes
         still move the frequencies (the net-slope term alone: z-scores 1.37-1.59 for Cu); the cubic part of the
-        response enters only through the net-slope term. Over independent NVE and Nose-Hoover runs of 32-atom Cu and 64-atom
-        Si the larger gave z-score standard deviations of 0.91-1.09 (Cu) and 0.83-0.95 (Si), 12 runs per group
+        response enters only through the net-slope term. Over independent NVE and Nose-Hoover runs of 32-atom Cu and
+        64-atom Si the larger gave z-score standard deviations of 0.91-1.09 (Cu) and 0.83-0.95 (Si), 12 runs per group
         (docs/series.md). Replaces ``frozen_modes``.
+    quartic : ForceConstants, optional
+        With ``fc4``, on the run's supercell, its second order the run's (a fit of the same run with ``cutoff3`` and
+        ``cutoff4``, sequential: the same fc2): the fourth order of the partition term; default
+        ``fit.force_constants_``.
+    temperature_err : float, optional
+        K: the error of the run's temperature; default ``fit.temperature_ensemble_err_`` (in NVE with the canonical
+        draw of its energy).
+    thermostatted : bool, optional
+        Whether the run exchanged energy with a thermostat (:func:`partition_temperature_err`); default unless
+        ``fit.energy_conserved_``.
 
     Returns
     -------
     FrequenciesWithErrors
-        ``frequencies`` and ``errors`` (nq, 3n) THz, ``samples`` (n_resamples, nq, 3n) THz; unpacking it as the
-        former tuple ``(nu, err, samples)`` works one release with a DeprecationWarning.
+        ``frequency`` and ``frequency_err`` (nq, 3n) THz, ``samples`` (n_resamples, nq, 3n) THz, and the parts of the
+        error; unpacking it as the former tuple ``(nu, err, samples)`` works one release with a DeprecationWarning.
     """
     if not hasattr(fit, "params_samples_"):
         fit.bootstrap(n_resamples, seed)
+    if partition is not None and frozen_modes:
+        raise ValueError("frozen_modes and partition both count the energy the run's modes kept: give one")
     q = np.atleast_2d(np.asarray(qpoints, float))
     nu = Phonons(fit.harmonic_force_constants_).frequencies(q)
     samples = frequency_samples(fit, q)
-    err = bootstrap_std(samples, fit.segments_.n_blocks)
-    if partition is not None and frozen_modes:
-        raise ValueError("frozen_modes and partition both count the energy the run's modes kept: give one")
+    boot = bootstrap_std(samples, fit.segments_.n_blocks)
+    zero = np.zeros_like(boot)
+    temp, part, net = zero, zero, zero
     if dnu_dT is not None:
-        d = np.asarray(dnu_dT, float)
-        t_err = partition_temperature_err(fit) if frozen_modes else \
-            getattr(fit, "temperature_ensemble_err_", getattr(fit, "temperature_err_", np.nan))
-    if partition is None:
-        if dnu_dT is not None and np.isfinite(t_err):
-            err = np.hypot(err, d * t_err)
-        return FrequenciesWithErrors(frequencies=nu, errors=err, samples=samples)
-    var = partition_err(fit.force_constants_, partition, q) ** 2
-    if dnu_dT is not None:
-        if np.isfinite(t_err):
-            var = var + (d * t_err) ** 2
-        net = (d * partition_temperature_err(fit)) ** 2
-        var = np.maximum(var, np.where(np.isfinite(net), net, 0.0))
-    return FrequenciesWithErrors(frequencies=nu, errors=np.sqrt(err ** 2 + var), samples=samples)
+        d = np.abs(np.broadcast_to(np.asarray(dnu_dT, float), boot.shape))
+        if temperature_err is None:
+            temperature_err = getattr(fit, "temperature_ensemble_err_", getattr(fit, "temperature_err_", np.nan))
+        t_err = float(temperature_err)
+        if frozen_modes or partition is not None:
+            pt = partition_temperature_err(fit, thermostatted)
+            net = d * pt if np.isfinite(pt) else zero
+        if not frozen_modes and np.isfinite(t_err):
+            temp = d * t_err
+    if partition is not None:
+        part = partition_err(fit.force_constants_ if quartic is None else quartic, partition, q)
+    var = np.maximum(part ** 2 + temp ** 2, net ** 2)
+    return FrequenciesWithErrors(frequency=nu, frequency_err=np.sqrt(boot ** 2 + var), samples=samples,
+                                 bootstrap_err=boot, temperature_term=temp, partition_term=part, net_slope_term=net)
 
 
 def partition_temperature_err(fit, thermostatted: bool | None = None) -> float:
@@ -258,10 +291,13 @@ def classical_dnu_dT(nu, nu0, temperature: float) -> np.ndarray:
     """d nu / dT of effective frequencies ``nu`` (THz) at ``temperature`` (K) from the frequencies ``nu0`` of the static
     (0 K) crystal at the same volume, with the classical scaling of the lowest-order anharmonic shift: nu^2 - nu0^2
     linear in T (the quartic and squared-cubic renormalisations of a classical crystal are proportional to the
-    mean square displacements, so to k_B T), d nu / dT = (nu^2 - nu0^2) / (2 nu T); zero where nu is zero. THz/K."""
+    mean square displacements, so to k_B T), d nu / dT = (nu^2 - nu0^2) / (2 nu T); zero where nu is zero. THz/K.
+    An imaginary frequency (negative, the convention of every frequency here) enters with its eigenvalue,
+    -nu^2: a static crystal unstable at 0 K (bcc Zr) has its eigenvalue, not |nu0|^2, moved linearly in T, and
+    d nu / dT = (sign(nu) nu^2 - sign(nu0) nu0^2) / (2 |nu| T)."""
     nu, nu0 = np.asarray(nu, float), np.asarray(nu0, float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        d = (nu ** 2 - nu0 ** 2) / (2.0 * nu * float(temperature))
+        d = (np.sign(nu) * nu ** 2 - np.sign(nu0) * nu0 ** 2) / (2.0 * np.abs(nu) * float(temperature))
     return np.where(np.abs(nu) > 0, d, 0.0)
 
 

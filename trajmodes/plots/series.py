@@ -25,8 +25,9 @@ def distinct_branches(nu: np.ndarray, tol: float = 1e-3, drop_zero: bool = True)
 
 
 def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *, ax=None):
-    """Frequencies against temperature at the series' q-points (one panel per q, at most ``max_q``; runs of one
-    volume joined; error bars from the block bootstrap), the band structure of every run coloured by temperature,
+    """Frequencies against temperature at the series' q-points (one panel per q, at most ``max_q``; with several
+    distinct branches each drawn as its shift from the coldest run; runs of one volume joined; the error bars of each
+    run's error model, carets marking lower bounds), the band structure of every run coloured by temperature,
     and the free energy per run when the runs had potential energies."""
     import matplotlib
     import xarray as xr
@@ -36,22 +37,40 @@ def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *,
     fig, ax = axes_for(ax, 2, max(nq, 4), (3.6 * max(nq, 4), 7.2), squeeze=False)
     groups = volume_groups(ds.volume.values, T)
     err = ds.frequency_err.values if "frequency_err" in ds else np.zeros(ds.frequency.shape)
+    lower = np.asarray(ds.error_is_lower_bound.values, bool) if "error_is_lower_bound" in ds else \
+        np.zeros(len(T), bool)
+    for a in ax[0, nq:]:
+        a.set_axis_off()
     for col, k in enumerate(shown):
         a = ax[0, col]
         nu = ds.frequency.values[:, k]
-        for i, b in enumerate(distinct_branches(nu)):
+        branches = distinct_branches(nu)
+        # several branches a few THz apart would hide each one's change and error bar: each is drawn as its shift
+        # from the coldest run, labelled with its frequency there
+        cold = int(np.argmin(T))
+        shifted = len(branches) > 1 and len(T) > 1
+        for i, b in enumerate(branches):
+            y = nu[:, b] - nu[cold, b] if shifted else nu[:, b]
             for g, (runs, marker) in enumerate(zip(groups, "os^vD")):
                 label = None
                 if i == 0 and len(groups) > 1:
                     label = (f"{ds.volume.values[runs[0]]:.3f} A^3/atom" if g == 0 else "other volumes")
-                a.errorbar(T[runs], nu[runs, b], yerr=err[runs, k, b], fmt=marker + "-", ms=4, capsize=2,
+                if shifted and g == 0:
+                    label = (label + ", " if label else "") + f"{nu[cold, b]:.3f} THz"
+                a.errorbar(T[runs], y[runs], yerr=err[runs, k, b], fmt=marker + "-", ms=4, capsize=2,
                            color=f"C{b % 10}", mfc="white" if g else None, label=label)
+                low = runs[lower[runs]]
+                if len(low):                                 # a lower bound: a caret beyond each end of its bar
+                    for sign, m in ((1, 6), (-1, 7)):
+                        a.plot(T[low], y[low] + sign * err[low, k, b], ls="none", marker=m, ms=5,
+                               color=f"C{b % 10}", label="error bar a lower bound" if (
+                                   i == 0 and g == 0 and sign == 1 and col == 0) else None)
         a.set_xlabel("temperature (K)")
-        a.set_ylabel("frequency (THz)")
+        a.set_ylabel(f"frequency - its value at {T[cold]:.0f} K (THz)" if shifted else "frequency (THz)")
         lab = str(ds.qlabel.values[k]) or ", ".join(f"{x:g}" for x in ds.qpoint.values[k])
         a.set_title(f"q = {lab}", fontsize=9)
-        if len(groups) > 1 and col == 0:
-            a.legend(fontsize=7, title="volume", title_fontsize=7)
+        if shifted or (col == 0 and (len(groups) > 1 or lower.any())):
+            a.legend(fontsize=7, title="volume" if len(groups) > 1 and col == 0 else None, title_fontsize=7)
     a = ax[1, 0]
     cmap = matplotlib.colormaps["coolwarm"]
     norm = matplotlib.colors.Normalize(T.min(), T.max() if T.max() > T.min() else T.min() + 1)
@@ -110,7 +129,12 @@ def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *,
         a.legend(fontsize=7)
     for a in ax[1, 4:]:
         a.set_axis_off()
-    fig.suptitle(title or ds.attrs.get("title", ""), fontsize=10)
+    note = ""
+    if "error_model" in ds:
+        models = ", ".join(dict.fromkeys(str(m) for m in ds.error_model.values))
+        note = f"  (error bars: {models}" + (f"; lower bounds for {int(lower.sum())} of {len(T)} runs)" if lower.any()
+                                            else ")")
+    fig.suptitle((title or ds.attrs.get("title", "")) + note, fontsize=10)
     return finish(fig, path)
 
 

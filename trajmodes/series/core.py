@@ -15,7 +15,7 @@ from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.qpoints import parse_mesh
 from trajmodes.series.model import check_same_model, in_first_basis
 from trajmodes.series.split import ShiftSplit
-from trajmodes.series.thermodynamics import SAME, temperature_slopes, thermodynamics
+from trajmodes.series.thermodynamics import SAME, thermodynamics
 
 __all__ = ["Series", "load_series"]
 
@@ -32,19 +32,32 @@ class Series(ShiftSplit):
         (K) with ``kinetic_temperature_err`` and ``temperature_blocking_ratio``, ``volume`` (A^3 per atom), ``cell``
         (A); the irreducible parameters ``fc2`` (eV/A^2), ``fc3`` (eV/A^3) with ``*_err``; scores ``r2``, ``rmse``,
         ``cv_rmse`` (per order), ``sigma_a``, ``n_frames``, ``blocking_ratio``; ``frequency`` (run, q, branch) and
-        ``path_frequency`` (run, path_q, branch) in THz with ``*_err``; ``required_frames`` for ``target_error``;
+        ``path_frequency`` (run, path_q, branch) in THz with ``*_err``, the error bars of each run's error model
+        (:mod:`trajmodes.series.errorbars`: ``frequency_err`` says in its attributes ``error_model`` and
+        ``error_is_lower_bound`` which estimate it is and, for a lower bound, why; per run ``error_model``,
+        ``error_is_lower_bound``, ``error_model_reason``; the parts ``frequency_bootstrap_err``,
+        ``frequency_temperature_err``, ``frequency_partition_err``, ``frequency_net_slope_err`` and ``dnu_dT``);
+        ``required_frames`` for ``target_error``;
         and, when every run has potential energies, the variables of
         :func:`~trajmodes.phonons.free_energy.tdep_free_energy` (eV per primitive cell) with errors: ``free_energy``
         U_0 + F_harm (for classical MD and classical oscillators a lower bound of the free energy),
         ``quantum_correction``, and with fc3 ``cubic_energy``, ``cubic_free_energy``, ``anharmonic_correction`` and
         ``free_energy_corrected``; ``entropy`` and ``heat_capacity`` along the runs from ``free_energy``, and
         ``entropy_corrected``, ``heat_capacity_corrected`` from ``free_energy_corrected``.
+
+    Parameters (besides those of :func:`~trajmodes.series.fit_series`)
+    ----------
+    error_inputs : list of ErrorModelInputs, optional
+        Per run, :func:`~trajmodes.series.errorbars.error_model_inputs` (``fit_series`` measures them); without them
+        the error bars are the bootstrap's, marked as lower bounds.
+    static : ForceConstants, optional
+        The static crystal at the runs' volume, for d nu / dT of runs without neighbours in temperature.
     """
 
     @renamed_keywords(labels="names")
     def __init__(self, fits, temperatures, names, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
                  mesh=(16, 16, 16), occupation: str = "quantum", target_error: float | None = None,
-                 cubic_mesh=None, dataset=None):
+                 cubic_mesh=None, dataset=None, error_inputs=None, static=None):
         fits = list(fits)
         self.fits = fits
         self._model = fits[0] if fits else None          # the basis the parameters are in (rebuilt for a file)
@@ -53,7 +66,7 @@ class Series(ShiftSplit):
             return
         self._maps = check_same_model(fits)
         self.dataset = self._build(fits, np.asarray(temperatures, float), list(names), qpoints, qlabels, path,
-                                   npoints, mesh, occupation, target_error, cubic_mesh)
+                                   npoints, mesh, occupation, target_error, cubic_mesh, error_inputs, static)
 
     @classmethod
     def from_dataset(cls, dataset) -> "Series":
@@ -64,12 +77,13 @@ class Series(ShiftSplit):
         return cls([], None, None, dataset=_renamed_dimensions(dataset))
 
     # -- building ---------------------------------------------------------------------------------
-    def _build(self, fits, T, names, qpoints, qlabels, path, npoints, mesh, occupation, target_error, cubic_mesh):
+    def _build(self, fits, T, names, qpoints, qlabels, path, npoints, mesh, occupation, target_error, cubic_mesh,
+               error_inputs, static):
         import xarray as xr
         from trajmodes.lattice import paths
         from trajmodes.phonons.harmonic import Phonons
         from trajmodes.phonons.thermal import mesh_thermodynamics
-        from trajmodes.phonons.uncertainty import frequencies_with_errors
+        from trajmodes.series.errorbars import error_model_variables, series_frequency_errors
         first = fits[0]
         prim = first.primitive_
         if qpoints is None:
@@ -82,21 +96,14 @@ class Series(ShiftSplit):
         pq = bands.qpoint.values
         orders = sorted(first.bases_)
         n_atoms = first.supercell_.n_atoms
-        nu, nu_err, pnu, pnu_err, need = [], [], [], [], []
         boot = all(hasattr(f, "params_samples_") for f in fits)
         both, nq = np.concatenate([qpoints, pq]), len(qpoints)
-        for f in fits:
-            if boot:
-                found = frequencies_with_errors(f, both)
-                v, e = found.frequencies, found.errors
-                nu_err.append(e[:nq])
-                pnu_err.append(e[nq:])
-                if target_error:
-                    need.append(float(f.run_length_for(target_error, e[:nq].max())))
-            else:
-                v = Phonons(f.harmonic_force_constants_).frequencies(both)
-            nu.append(v[:nq])
-            pnu.append(v[nq:])
+        if boot:
+            errors = series_frequency_errors(fits, T, both, error_inputs, static)
+            v = errors.frequency
+        else:
+            v = np.array([Phonons(f.harmonic_force_constants_).frequencies(both) for f in fits])
+        nu, pnu = v[:, :nq], v[:, nq:]
         run = np.arange(len(fits))
         thz = {"units": "THz"}
         data = dict(
@@ -129,18 +136,7 @@ class Series(ShiftSplit):
                     bootstrap_std(in_first_basis(m[o], f.params_samples_[o]), f.segments_.n_blocks)
                     for f, m in zip(fits, self._maps)]),
                                       {"units": units[o], "long_name": "standard error (block bootstrap)"})
-            vol = np.array([abs(np.linalg.det(f.supercell_.cell)) / n_atoms for f in fits])
-            t_err = np.array([getattr(f, "temperature_ensemble_err_", f.temperature_err_) for f in fits])
-            dT = temperature_slopes(T, vol, np.array(nu))
-            nu_t = np.abs(dT) * np.where(np.isfinite(t_err), t_err, 0.0)[:, None, None]
-            nu_err = np.hypot(np.array(nu_err), nu_t)
-            data["frequency_temperature_err"] = (("run", "q", "branch"), nu_t, dict(thz, long_name=(
-                "|d nu / dT| (from the runs at the same volume) times the error of the run's mean kinetic temperature "
-                "(in NVE with the canonical draw of its energy); included in frequency_err")))
-            data["frequency_err"] = (("run", "q", "branch"), nu_err, dict(thz, long_name=(
-                "standard error: block bootstrap scaled to its blocking plateau, and the temperature term")))
-            data["path_frequency_err"] = (("run", "path_q", "branch"), np.array(pnu_err),
-                                          dict(thz, long_name="standard error"))
+            data.update(error_model_variables(errors, nq, [str(x) for x in names]))
             data["blocking_ratio"] = ("run", np.array([f.blocking_ratio_ for f in fits]), {
                 "units": "1", "long_name": "error at the plateau of the blocking analysis / error of the segments "
                                            "(applied to every error bar)"})
@@ -154,9 +150,11 @@ class Series(ShiftSplit):
                 "units": "1", "long_name": "error of the mean kinetic temperature at its blocking plateau / from "
                                            "the segments"})
             if target_error:
+                need = [float(f.run_length_for(target_error, e.max())) for f, e in zip(fits, errors.bootstrap_err[:, :nq])]
                 data["required_frames"] = ("run", np.array(need), {
-                    "units": "1", "long_name": f"frames for a {target_error:g} THz error on every tabulated "
-                                               "frequency (errors shrink as 1/sqrt(run length))"})
+                    "units": "1", "long_name": f"frames for a {target_error:g} THz bootstrap error on every tabulated "
+                                               "frequency (it shrinks as 1/sqrt(run length); the terms fixed per run, "
+                                               "temperature and partition, do not)"})
         notes = []
         if all(np.isfinite(f.energies_["potential"]) for f in fits):
             from trajmodes.phonons.free_energy import CUBIC_MESH, tdep_free_energy

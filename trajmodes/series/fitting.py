@@ -6,6 +6,7 @@ import numpy as np
 from trajmodes.errors import renamed_keywords
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.series.core import Series
+from trajmodes.series.errorbars import error_model_inputs
 from trajmodes.series.model import formula, share_kernel, shared_basis
 
 __all__ = ["fit_series"]
@@ -31,7 +32,8 @@ def mean_temperature(fit, name: str) -> float:
 @renamed_keywords(labels="names")
 def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
                mesh=(16, 16, 16), occupation: str = "quantum", n_resamples: int = 200, seed: int | None = 0,
-               target_error: float | None = None, progress=None, cubic_mesh=None, **fit_settings) -> "Series":
+               target_error: float | None = None, progress=None, cubic_mesh=None, error_model: str = "calibrated",
+               static=None, **fit_settings) -> "Series":
     """Fit every run of a series and gather the results.
 
     Parameters
@@ -66,6 +68,16 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
     cubic_mesh : int or (3,) int, optional
         q mesh of the third-order free energy F_3ph when the runs are fitted with ``cutoff3`` (default
         :data:`trajmodes.phonons.free_energy.CUBIC_MESH`).
+    error_model : {"calibrated", "bootstrap"}
+        ``"calibrated"`` (default): every run is projected on its modes (at most
+        :data:`~trajmodes.series.errorbars.ERROR_MODEL_FRAMES` frames) to tell whether its modes kept their energies
+        and whether it conserved its energy, and where they kept them a fourth order is fitted to it
+        (:func:`~trajmodes.series.errorbars.error_model_cutoff`) for the partition term: each run gets the estimate
+        calibrated for it, or the dataset says that its error bar is a lower bound and why
+        (:mod:`trajmodes.series.errorbars`). ``"bootstrap"``: the block bootstrap alone, marked as a lower bound.
+    static : ForceConstants, optional
+        The static (0 K) crystal's force constants at the runs' volume: d nu / dT of a run without neighbours in
+        temperature at its volume (the classical scaling of the shift), for the temperature term of its error.
     **fit_settings
         Settings of :class:`~trajmodes.forceconstants.fit.EffectiveForceConstants` (cutoff2, cutoff3, mode, ...).
 
@@ -78,7 +90,9 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
         raise ValueError("no runs to fit")
     if temperatures is not None and len(temperatures) != len(runs):
         raise ValueError(f"{len(runs)} runs but {len(temperatures)} temperatures")
-    fits, temps = [], []
+    if error_model not in ("calibrated", "bootstrap"):
+        raise ValueError(f"error_model must be 'calibrated' or 'bootstrap', not {error_model!r}")
+    fits, temps, inputs = [], [], []
     heads = [run[0] if isinstance(run, (list, tuple)) else run for run in runs]
     names = [str(names[i]) if names is not None else h.source.describe() for i, h in enumerate(heads)]
     for i, h in enumerate(heads[1:], 1):                 # one crystal throughout: checked before any fit
@@ -103,9 +117,28 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
             fit_settings = dict(fit_settings, build_basis=shared_basis(est, fit_settings.get("build_basis")))
         if n_resamples:
             est.bootstrap(n_resamples, None if seed is None else seed + i)
+            if error_model == "calibrated":
+                found = error_model_inputs(est, run)
+                inputs.append(found)
+                if progress:
+                    progress(f"  error model: {_describe(found)} ({found.seconds:.1f} s)")
         if fits:
             share_kernel(est, fits[0])
         fits.append(est)
         temps.append(T)
     return Series(fits, temps, names, qpoints=qpoints, qlabels=qlabels, path=path, npoints=npoints, mesh=mesh,
-                  occupation=occupation, target_error=target_error, cubic_mesh=cubic_mesh)
+                  occupation=occupation, target_error=target_error, cubic_mesh=cubic_mesh,
+                  error_inputs=inputs if inputs else None, static=static)
+
+
+def _describe(found) -> str:
+    """One line on what the error model measured of a run."""
+    if found.frozen is None:
+        return "; ".join(found.notes) or "no projection"
+    what = "NVE" if found.energy_conserved else "thermostatted" if found.energy_conserved is not None else \
+        "ensemble unknown"
+    text = f"{what}, frozen share of the mean-square displacement {found.share:.2f} (" + \
+        ("the modes exchanged their energies)" if found.exchanging else "the modes kept their energies)")
+    if found.quartic is not None:
+        text += f", fourth order within {found.cutoff4:.2f} A"
+    return "; ".join([text, *found.notes])

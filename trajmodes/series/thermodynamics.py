@@ -8,8 +8,8 @@ import numpy as np
 
 from trajmodes.errors import DeprecatedItemAccess, renamed_keywords
 
-__all__ = ["SAME", "SAME_T_SPLIT", "volume_groups", "derivative_weights", "temperature_slopes", "thermodynamics",
-           "SeriesThermodynamics"]
+__all__ = ["SAME", "SAME_T_SPLIT", "NARROW_SPAN", "volume_groups", "derivative_weights", "temperature_slopes",
+           "temperature_slope_errors", "thermodynamics", "SeriesThermodynamics"]
 
 #: relative tolerance within which two runs have the same volume or temperature
 SAME = 1e-4
@@ -60,26 +60,63 @@ def derivative_weights(x, order: int) -> np.ndarray:
     return W
 
 
+#: runs of one volume whose temperatures span less than this fraction of their mean (repeated runs at one nominal
+#: temperature, NVE runs scattered by their energy draws) get d nu / dT from a straight line through all of them
+NARROW_SPAN = 0.4
+
+
+def _slope_weights(T, V, i):
+    """Runs of run i's volume and the weights w with d nu / dT at run i = sum_j w_j nu_j, or None without a
+    neighbour in temperature: the row of np.gradient over the mean temperatures of the runs grouped by temperature
+    (runs within 3 % count as one; each group's mean frequency), or, when the runs span less than
+    :data:`NARROW_SPAN` of their mean temperature, the least-squares line through all of them."""
+    same = np.flatnonzero(np.abs(V / V[i] - 1) < 1e-3)
+    Ts = np.unique(np.round(T[same], 6))
+    groups = [same[np.abs(T[same] / t - 1) < 0.03] for t in Ts]
+    centres = np.array([T[g].mean() for g in groups])
+    keep = np.concatenate([[True], np.diff(centres) > 0.03 * centres[1:]])
+    groups, centres = [g for g, k in zip(groups, keep) if k], centres[keep]
+    if len(groups) < 2:
+        return None
+    t = T[same]
+    if np.ptp(t) < NARROW_SPAN * t.mean():
+        dt = t - t.mean()
+        return same, dt / np.sum(dt ** 2)
+    k = int(np.argmin(np.abs(centres - T[i])))
+    wg = np.array([np.gradient(e, centres)[k] for e in np.eye(len(groups))])      # np.gradient is linear
+    runs = np.concatenate(groups)
+    return runs, np.concatenate([np.full(len(g), w / len(g)) for w, g in zip(wg, groups)])
+
+
 @renamed_keywords(T="temperatures")
 def temperature_slopes(temperatures, V, nu) -> np.ndarray:
     """d nu / dT (THz/K) of every run's frequencies ``nu`` (run, ...; THz) from the runs at the same volume ``V``
     (run; any one unit; within 1e-3 relative): the gradient over their distinct ``temperatures`` (run; K; runs
-    within 3 % count as one); zero for a run with no neighbour in temperature. The keyword ``T=`` is deprecated (one
-    release)."""
+    within 3 % count as one), or the least-squares line through them when they span less than
+    :data:`NARROW_SPAN` of their mean temperature; zero for a run with no neighbour in temperature. The keyword
+    ``T=`` is deprecated (one release)."""
     T, V, nu = np.asarray(temperatures, float), np.asarray(V, float), np.asarray(nu, float)
     out = np.zeros_like(nu)
     for i in range(len(T)):
-        same = np.flatnonzero(np.abs(V / V[i] - 1) < 1e-3)
-        Ts = np.unique(np.round(T[same], 6))
-        groups = [same[np.abs(T[same] / t - 1) < 0.03] for t in Ts]
-        centres = np.array([T[g].mean() for g in groups])
-        keep = np.concatenate([[True], np.diff(centres) > 0.03 * centres[1:]])
-        groups, centres = [g for g, k in zip(groups, keep) if k], centres[keep]
-        if len(groups) < 2:
-            continue
-        means = np.array([nu[g].mean(axis=0) for g in groups])
-        k = int(np.argmin(np.abs(centres - T[i])))
-        out[i] = np.gradient(means, centres, axis=0)[k]
+        found = _slope_weights(T, V, i)
+        if found is not None:
+            runs, w = found
+            out[i] = np.tensordot(w, nu[runs], axes=1)
+    return out
+
+
+def temperature_slope_errors(temperatures, V, nu_err) -> np.ndarray:
+    """Standard errors (THz/K) of :func:`temperature_slopes` from the runs' independent frequency errors ``nu_err``
+    (run, ...; THz): sqrt(sum_j w_j^2 err_j^2) over the weights of the slope; NaN for a run with no neighbour in
+    temperature. Runs close in temperature give slopes dominated by their errors: a slope is known only where it is
+    well above this."""
+    T, V, e = np.asarray(temperatures, float), np.asarray(V, float), np.asarray(nu_err, float)
+    out = np.full_like(e, np.nan)
+    for i in range(len(T)):
+        found = _slope_weights(T, V, i)
+        if found is not None:
+            runs, w = found
+            out[i] = np.sqrt(np.tensordot(w ** 2, e[runs] ** 2, axes=1))
     return out
 
 

@@ -1,0 +1,547 @@
+"""The default error model of a run's effective frequencies: which estimate is calibrated for the run, what it needs,
+and, where it cannot be had, the statement that the error bar is a lower bound and why.
+
+The block bootstrap of a fit's time segments (with its blocking analysis) sees what varies within a run. Two
+deviations stay fixed over a whole run and are invisible to it (docs/series.md, "What one run cannot see"):
+
+- the run's temperature: in NVE its energy is one canonical draw, T / sqrt(3N - 3), which moves every frequency by
+  d nu / dT times that;
+- the energy each set of modes kept: a small, nearly harmonic crystal under NVE or Nose-Hoover (one global friction,
+  W. G. Hoover, Phys. Rev. A 31, 1695 (1985)) keeps the energies its modes started with, and its effective constants
+  belong to that draw.
+
+Which estimate is calibrated depends on the run, and the run itself says which applies (over independent runs that
+differ only in their seeds, z-score standard deviations of the frequencies: docs/series.md):
+
+- **the modes exchanged their energies** (a stochastic thermostat, or a hot, anharmonic crystal): the frozen
+  fraction of the modes' mean-square displacement (:func:`frozen_share`, from the run projected on its modes) is
+  below :data:`EXCHANGE_SHARE`. The blocking bootstrap is calibrated (Langevin, damping 0.5 ps: 1.06-1.21), with
+  d nu / dT times the temperature error added where d nu / dT is known; an NVE run without d nu / dT misses its
+  energy draw and is a lower bound;
+- **the modes kept their energies** (NVE or Nose-Hoover in a small, nearly harmonic crystal): the partition estimate
+  of :func:`~trajmodes.phonons.uncertainty.frequencies_with_errors` (``partition=``): the quartic response to the
+  energy each set of modes kept, from a fourth order fitted for it, with d nu / dT times the temperature error, or the
+  net slope spread by the frozen mean-square displacement, whichever is larger (0.83-1.09 over NVE and Nose-Hoover
+  runs of 32-atom Cu and 64-atom Si). Without d nu / dT, or without the fourth order, it is a lower bound, and so
+  is the bootstrap given instead where the crystal is too anharmonic for this lowest-order estimate (sigma_A above
+  :data:`SIGMA_A_LIMIT`);
+- **the run has no velocities**: whether its modes kept their energies cannot be measured; the bootstrap is a lower
+  bound.
+
+Whether a run kept its energy (NVE) is ``fit.energy_conserved_`` when every frame has its potential energy, and
+otherwise the variance of its kinetic energy over the run: about half the canonical one at constant energy
+(J. L. Lebowitz, J. K. Percus and L. Verlet, Phys. Rev. 153, 250 (1967)), the canonical one under a thermostat.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from trajmodes.forceconstants.model import ForceConstants
+
+__all__ = ["ErrorModelInputs", "RunFrequencyErrors", "error_model_inputs", "error_model_cutoff",
+           "run_frequency_errors", "frozen_share", "SIGMA_A_LIMIT", "static_frequencies", "static_slope", "STATIC_SHIFT_LIMIT", "SeriesFrequencyErrors",
+           "series_frequency_errors", "error_model_variables", "EXCHANGE_SHARE", "NVE_KINETIC_RATIO",
+           "ERROR_MODEL_FRAMES", "MODELS"]
+
+#: below this frozen share of the mean-square displacement (:func:`frozen_share`) the run's modes exchanged their
+#: energies (measured on 32-atom Cu at 300 K: 0.03-0.08 under Langevin, 0.3-0.6 under NVE and Nose-Hoover, 5-50 ps;
+#: 0.11 for 432-atom bcc Zr at 1300 K, NVE and Nose-Hoover)
+EXCHANGE_SHARE = 0.2
+#: a kinetic-energy variance below this fraction of the canonical one marks a run at constant energy (NVE: about 1/2)
+NVE_KINETIC_RATIO = 0.75
+#: the partition estimate is lowest order in the anharmonicity: calibrated on crystals of sigma_A 0.08 (Si, 300 K) to
+#: 0.21 (Cu, 300 K); above this the run's error bar is marked as a lower bound instead (bcc Zr at 1300 K, sigma_A
+#: 0.60: its quartic response by mode gave three times the scatter of independent runs at the soft TA mode at N)
+SIGMA_A_LIMIT = 0.3
+#: frames of a run projected on its modes, and fitted for the fourth order of the error model (evenly spaced)
+ERROR_MODEL_FRAMES = 500
+#: the error models, as the datasets name them
+MODELS = {
+    "partition": "block bootstrap (blocking), and the energy the run's modes kept: the larger of the quartic response "
+                 "by mode plus d nu / dT times the temperature error, and d nu / dT times the frozen mean-square "
+                 "displacement's temperature (docs/series.md)",
+    "bootstrap+temperature": "block bootstrap (blocking) and d nu / dT times the error of the run's temperature",
+    "bootstrap": "block bootstrap of the run's time segments, scaled to its blocking plateau",
+    "frozen modes": "block bootstrap (blocking) and d nu / dT times the frozen mean-square displacement's "
+                    "temperature",
+}
+
+
+@dataclass(frozen=True)
+class ErrorModelInputs:
+    """What the error model of one run measured beyond its fit (:func:`error_model_inputs`).
+
+    Attributes
+    ----------
+    frozen : xarray.Dataset or None
+        :func:`~trajmodes.modes.energies.frozen_energy_fraction` of the run on the modes of its fitted fc2 (None
+        without velocities, or where the projection failed).
+    quartic : ForceConstants or None
+        The run's fc2 with a fourth order fitted to the same run (``cutoff4``), for the partition term; None where it
+        was not needed (the modes exchanged their energies) or could not be fitted.
+    cutoff4 : float or None
+        Angstrom, the third- and fourth-order cutoff of that fit.
+    energy_conserved : bool or None
+        Whether the run kept its total energy (NVE); None when neither its potential energies nor its velocities
+        tell.
+    share : float
+        :func:`frozen_share` of the run (NaN without ``frozen``).
+    sigma_a : float
+        The fit's anharmonicity sigma_A (F. Knoop, T. A. R. Purcell, M. Scheffler and C. Carbogno, Phys. Rev.
+        Materials 4, 083809 (2020)): the partition estimate holds to lowest order, up to :data:`SIGMA_A_LIMIT`.
+    notes : tuple of str
+        Why a piece is missing.
+    seconds : float
+        Wall time of the projection and the fourth-order fit.
+    """
+
+    frozen: object | None
+    quartic: ForceConstants | None
+    cutoff4: float | None
+    energy_conserved: bool | None
+    share: float
+    sigma_a: float
+    notes: tuple
+    seconds: float
+
+    @property
+    def exchanging(self) -> bool | None:
+        """Whether the run's modes exchanged their energies over it (None without the projection)."""
+        return None if self.frozen is None else bool(self.share < EXCHANGE_SHARE)
+
+
+@dataclass(frozen=True)
+class RunFrequencyErrors:
+    """A run's frequencies with the error bars of its error model (:func:`run_frequency_errors`).
+
+    Attributes
+    ----------
+    result : FrequenciesWithErrors
+        ``frequency``, ``frequency_err`` (nq, 3n) THz and the parts of the error.
+    model : str
+        A key of :data:`MODELS`.
+    lower_bound : bool
+        True where no calibrated estimate applies: the error bar is a lower bound.
+    reason : str
+        Why the model applies, and for a lower bound what is missing.
+    """
+
+    result: object
+    model: str
+    lower_bound: bool
+    reason: str
+
+
+def frozen_share(frozen) -> float:
+    """The frozen share of a run's mean-square displacement: sum_k f_k / omega_k^4 over sum_k 1 / omega_k^4 over the
+    vibrating modes, f_k their frozen fractions (:func:`~trajmodes.modes.energies.frozen_energy_fraction`). Mode k
+    adds E_k / omega_k^2 to the mean-square displacement, with variance (k_B T)^2 / omega_k^4 over canonical draws:
+    1 when every mode kept its energy over the run, 0 when every one exchanged it."""
+    f = np.asarray(frozen["frozen_fraction"].values, float).ravel()
+    nu = np.abs(np.asarray(frozen["frequency_harmonic"].values, float)).ravel()
+    vib = nu >= 1e-3
+    if not vib.any():
+        return float("nan")
+    w = nu[vib] ** -4.0
+    return float(np.sum(f[vib] * w) / np.sum(w))
+
+
+def error_model_cutoff(fit) -> float:
+    """The third- and fourth-order cutoff of the error model's fit, Angstrom: midway between the second and third
+    neighbour shells of the crystal (its first two shells, as the calibration's 3 A for fcc Cu and 4.5 A for diamond
+    Si), at most the fit's pair cutoff and below half the supercell."""
+    from trajmodes.forceconstants.settings import cutoff_length
+    from trajmodes.lattice.geometry import shortest_lattice_vector, shortest_vectors
+    sc = fit.supercell_
+    x = np.asarray(sc.positions, float)
+    r = np.linalg.norm(shortest_vectors(x[None, :, :] - x[np.asarray(fit.p2s_)][:, None, :], sc.cell), axis=-1)
+    r = np.sort(r[r > 1e-6])
+    shells = r[np.concatenate([[True], np.diff(r) > 0.05])]
+    limit = min(cutoff_length(fit.cutoff2), 0.49 * shortest_lattice_vector(sc.cell))
+    rc = 0.5 * (shells[1] + shells[2]) if len(shells) > 2 else limit
+    return float(min(rc, limit))
+
+
+def _as_fitted(traj):
+    """``traj`` measured from the reference its fit used: a run given without a reference is fitted from its time
+    average (not its first frame, a thermal snapshot), and so is projected from it."""
+    spec = traj.reference_spec
+    if isinstance(spec, str) and spec == "first" and traj.n_frames > 1 and not traj.reference_given:
+        return traj.with_reference("average")
+    return traj
+
+
+def _has_velocities(traj) -> bool:
+    return "velocities" in getattr(traj.source, "fields", ()) and traj.masses is not None
+
+
+def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: int = ERROR_MODEL_FRAMES,
+                       fourth_order: bool = True) -> ErrorModelInputs:
+    """Measure what the error model of a fitted run needs: the run projected on the modes of its fitted fc2 (the
+    frozen fractions, whether its energy was conserved), and, where its modes kept their energies, a fourth order
+    fitted to it for the partition term.
+
+    Parameters
+    ----------
+    fit : EffectiveForceConstants
+        Fitted to ``run``.
+    run : Trajectory or list of Trajectory
+        The frames it was fitted to (pooled runs: each is projected, and the frozen fractions of their mean are the
+        mean of theirs over the number of runs, the runs' draws being independent).
+    cutoff4 : float, optional
+        Angstrom; default :func:`error_model_cutoff`.
+    max_frames : int
+        At most this many frames of each run, evenly spaced, are projected and fitted for the fourth order (the
+        variance of a mode's energy over the run, and a fourth order for an error of the error bar, need no more).
+    fourth_order : bool
+        Fit the fourth order where the modes kept their energies (False: the projection alone).
+
+    Returns
+    -------
+    ErrorModelInputs
+    """
+    from trajmodes.forceconstants.fit import EffectiveForceConstants
+    from trajmodes.lattice.qpoints import commensurate_qpoints
+    from trajmodes.modes.energies import frozen_energy_fraction
+    from trajmodes.modes.projection import project
+    from trajmodes.phonons.harmonic import Phonons
+    t0 = time.perf_counter()
+    runs = list(run) if isinstance(run, (list, tuple)) else [run]
+    notes = []
+    has_energy = bool(np.isfinite(fit.energies_.get("potential", np.nan)))
+    conserved = bool(getattr(fit, "energy_conserved_", False)) if has_energy and hasattr(fit, "energy_conserved_") \
+        else None
+    ph = Phonons(fit.harmonic_force_constants_)
+    nu_k = ph.frequencies(commensurate_qpoints(fit.smap_.matrix))
+    imaginary = float(nu_k.min()) < -1e-2
+    frozen = None
+    if not all(_has_velocities(t) for t in runs):
+        notes.append("the run has no velocities, so whether its modes kept their energies over it cannot be measured "
+                     "(write vx vy vz)")
+    elif imaginary:
+        notes.append(f"the fitted crystal has imaginary modes (lowest {nu_k.min():.3g} THz), which carry no "
+                     "canonical energy to measure")
+    else:
+        parts = []
+        for t in runs:
+            step = max(1, -(-t.n_frames // int(max_frames)))
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*alias.*")      # energies, not spectra
+                parts.append(frozen_energy_fraction(project(_as_fitted(t[::step] if step > 1 else t), ph),
+                                                    temperature=fit.temperature_
+                                                    if np.isfinite(fit.temperature_) else None))
+        frozen = parts[0]
+        if len(parts) > 1:
+            f = np.mean([p["frozen_fraction"].values for p in parts], axis=0) / len(parts)
+            frozen = frozen.assign(frozen_fraction=(frozen["frozen_fraction"].dims, f,
+                                                    frozen["frozen_fraction"].attrs))
+        if conserved is None:
+            ratio = float(np.mean([p.attrs["kinetic_variance_ratio"] for p in parts]))
+            conserved = bool(ratio < NVE_KINETIC_RATIO) if np.isfinite(ratio) else None
+    share = frozen_share(frozen) if frozen is not None else float("nan")
+    sigma_a = float(fit.scores_.sigma_a)
+    quartic, c4 = None, None
+    if frozen is not None and share >= EXCHANGE_SHARE and fourth_order and sigma_a <= SIGMA_A_LIMIT:
+        if 4 in fit.bases_:
+            quartic, c4 = fit.force_constants_, float(fit.cutoff4)
+        else:
+            c4 = float(cutoff4) if cutoff4 is not None else error_model_cutoff(fit)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    em = EffectiveForceConstants(cutoff2=fit.cutoff2, cutoff3=c4, cutoff4=c4, mode="sequential",
+                                                 symprec=fit.symprec, n_frames=int(max_frames),
+                                                 allow_p1=fit.allow_p1).fit(runs if len(runs) > 1 else runs[0])
+                quartic = ForceConstants(fit.fc2_, fit.supercell_, fit.primitive_, smap=fit.smap_, p2s=fit.p2s_,
+                                         fc4=em.fc4_)
+            except (ValueError, MemoryError) as exc:
+                notes.append(f"the fourth order of the error model (cutoff {c4:g} A) could not be fitted: {exc}")
+    return ErrorModelInputs(frozen=frozen, quartic=quartic, cutoff4=c4, energy_conserved=conserved, share=share,
+                            sigma_a=sigma_a, notes=tuple(notes), seconds=time.perf_counter() - t0)
+
+
+def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, dnu_dT=None,
+                         dnu_dT_source: str = "") -> RunFrequencyErrors:
+    """A run's frequencies at ``qpoints`` with the error bars of the estimate calibrated for it (module docstring),
+    or, where none can be had, the bootstrap's with the statement that they are a lower bound.
+
+    Parameters
+    ----------
+    fit : EffectiveForceConstants
+        Fitted and bootstrapped.
+    qpoints : array_like (nq, 3)
+        Reduced.
+    inputs : ErrorModelInputs, optional
+        :func:`error_model_inputs` of the run; None: not measured, and the bootstrap (with the temperature term given
+        ``dnu_dT``) is marked as a lower bound.
+    dnu_dT : array_like (nq, 3n), optional
+        THz/K: from the runs of a series at the same volume, or :func:`~trajmodes.phonons.uncertainty.classical_dnu_dT`
+        with :func:`static_frequencies`.
+    dnu_dT_source : str
+        Where ``dnu_dT`` came from, for the reason.
+
+    Returns
+    -------
+    RunFrequencyErrors
+    """
+    from trajmodes.phonons.uncertainty import frequencies_with_errors
+    q = np.atleast_2d(np.asarray(qpoints, float))
+    notes = list(inputs.notes) if inputs is not None else ["the run was not projected on its modes "
+                                                           "(error_model=\"bootstrap\", or a series built from fits "
+                                                           "alone)"]
+    conserved = inputs.energy_conserved if inputs is not None else (
+        bool(fit.energy_conserved_) if np.isfinite(fit.energies_.get("potential", np.nan)) else None)
+    T = float(fit.temperature_)
+    t_err = float(getattr(fit, "temperature_ensemble_err_", fit.temperature_err_))
+    if conserved and not getattr(fit, "energy_conserved_", False) and np.isfinite(T):
+        t_err = float(np.hypot(fit.temperature_err_, T / np.sqrt(3 * fit.supercell_.n_atoms - 3)))
+    kw = dict(temperature_err=t_err, thermostatted=None if conserved is None else not conserved)
+    slope = f"d nu / dT {dnu_dT_source}".rstrip() if dnu_dT is not None else ""
+    nve = "NVE (as " + ("its total energy shows)" if np.isfinite(fit.energies_.get("potential", np.nan)) else
+                        "the variance of its kinetic energy shows)")
+    no_slope = ("no d nu / dT (a single temperature at this volume: give runs at neighbouring temperatures of the "
+                "same volume, or the static crystal's force constants)")
+    if inputs is None or inputs.frozen is None:
+        res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, **kw)
+        model = "bootstrap+temperature" if dnu_dT is not None else "bootstrap"
+        return RunFrequencyErrors(res, model, True, "; ".join(notes + [
+            "the bootstrap is calibrated only for runs whose modes exchange their energies (a stochastic thermostat)"]))
+    share = f"frozen share of the mean-square displacement {inputs.share:.2f}"
+    if inputs.exchanging:
+        res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, **kw)
+        model = "bootstrap+temperature" if dnu_dT is not None else "bootstrap"
+        if conserved and dnu_dT is None:
+            return RunFrequencyErrors(res, model, True, f"the modes exchanged their energies ({share}), but the run "
+                                      f"is {nve}: its energy is one canonical draw, T / sqrt(3N - 3) = "
+                                      f"{T / np.sqrt(3 * fit.supercell_.n_atoms - 3):.1f} K, and {no_slope}")
+        return RunFrequencyErrors(res, model, False, f"the modes exchanged their energies over the run ({share}): the "
+                                  "blocking bootstrap is calibrated" + (f", with {slope}" if slope else ""))
+    kept = f"the modes kept their energies over the run ({share})"
+    if inputs.sigma_a > SIGMA_A_LIMIT:
+        res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, **kw)
+        return RunFrequencyErrors(res, "bootstrap+temperature" if dnu_dT is not None else "bootstrap", True, (
+            f"{kept}, but the crystal is strongly anharmonic (sigma_A = {inputs.sigma_a:.2f} > {SIGMA_A_LIMIT:g}): the "
+            "partition estimate, lowest order in the anharmonicity, is calibrated only up to sigma_A 0.21 (it gave "
+            "three times the scatter of independent runs of bcc Zr at 1300 K, sigma_A 0.60, at its soft mode), so the "
+            "bootstrap" + (f" with {slope}" if slope else "") + " is given"))
+    if inputs.quartic is not None:
+        res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, partition=inputs.frozen, quartic=inputs.quartic, **kw)
+        if dnu_dT is None:
+            return RunFrequencyErrors(res, "partition", True, f"{kept}: the quartic response by mode (fc4 within "
+                                      f"{inputs.cutoff4:.2f} A) is included, but {no_slope}, so the temperature and "
+                                      "net-slope terms are not")
+        return RunFrequencyErrors(res, "partition", False, f"{kept}: the partition estimate, fc4 within "
+                                  f"{inputs.cutoff4:.2f} A, {slope}")
+    if dnu_dT is not None:
+        res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, frozen_modes=True, **kw)
+        return RunFrequencyErrors(res, "frozen modes", True, "; ".join(
+            notes + [f"{kept}, but without their quartic response by mode the net slope alone is used (1.3-1.6 "
+                     "times too small for Cu at 300 K)"]))
+    res = frequencies_with_errors(fit, q, **kw)
+    return RunFrequencyErrors(res, "bootstrap", True, "; ".join(notes + [f"{kept}, which the bootstrap cannot see",
+                                                                          no_slope]))
+
+
+#: the classical scaling of the shift from the static crystal holds while the shift of the eigenvalue is small beside
+#: the eigenvalue: |nu^2 - nu0^2| / nu^2 below this at every frequency (a mode stabilised by anharmonicity, as the TA
+#: of bcc Zr at N, fails it, and its slope from the static crystal is many times the one between runs)
+STATIC_SHIFT_LIMIT = 0.5
+
+
+def static_slope(fit, static, qpoints, nu=None):
+    """d nu / dT (THz/K) of a run's frequencies at ``qpoints`` from the static crystal ``static`` by the classical
+    scaling of the shift (:func:`~trajmodes.phonons.uncertainty.classical_dnu_dT` with :func:`static_frequencies`),
+    and "" ; or None and why it does not apply: a run at another volume, or a shift of the eigenvalue beyond
+    :data:`STATIC_SHIFT_LIMIT` of it (lowest order no longer holds)."""
+    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.uncertainty import classical_dnu_dT
+    q = np.atleast_2d(np.asarray(qpoints, float))
+    v0 = abs(np.linalg.det(static.supercell.cell)) / static.supercell.n_atoms
+    v = abs(np.linalg.det(fit.supercell_.cell)) / fit.supercell_.n_atoms
+    if abs(v0 / v - 1) >= 1e-3:
+        return None, (f"the static crystal's volume ({v0:.4f} A^3/atom) is not the run's ({v:.4f}): its d nu / dT "
+                      "does not apply")
+    nu = Phonons(fit.harmonic_force_constants_).frequencies(q) if nu is None else np.asarray(nu, float)
+    nu0 = static_frequencies(fit, static, q)
+    big = np.abs(nu) > 0.1
+    shift = np.abs(np.sign(nu) * nu ** 2 - np.sign(nu0) * nu0 ** 2)[big] / nu[big] ** 2
+    if shift.size and shift.max() > STATIC_SHIFT_LIMIT:
+        k = np.argmax(np.where(big, np.abs(np.sign(nu) * nu ** 2 - np.sign(nu0) * nu0 ** 2) / np.maximum(nu ** 2,
+                                                                                                    1e-30), 0))
+        i, b = np.unravel_index(k, nu.shape)
+        return None, (f"the shift from the static crystal is not small ({nu0[i, b]:.3g} -> {nu[i, b]:.3g} THz at q "
+                      f"{np.round(q[i], 4).tolist()}: the eigenvalue moves by {shift.max():.3g} of itself), so its "
+                      "classical scaling, and the d nu / dT from it, do not hold")
+    return classical_dnu_dT(nu, nu0, float(fit.temperature_)), ""
+
+
+def static_frequencies(fit, static, qpoints) -> np.ndarray:
+    """Frequencies (THz) of the static crystal's force constants ``static`` in the model of ``fit``: its order-2
+    basis and cutoff fitted to the exact harmonic forces -Phi u of random displacements u on the fit's supercell, so
+    that nu^2 - nu0^2 holds the shift and not the truncation of the model (the frequencies of
+    :func:`~trajmodes.phonons.uncertainty.classical_dnu_dT`). ``static`` lives on the fit's supercell or on a
+    multiple of it (folded onto it); it may be dynamically unstable (imaginary frequencies negative)."""
+    from trajmodes.forceconstants.fit import EffectiveForceConstants
+    from trajmodes.phonons.harmonic import Phonons
+    compact = static.folded_fc2(fit.supercell_, fit.p2s_)
+    full = ForceConstants(compact, fit.supercell_, fit.primitive_, smap=fit.smap_, p2s=fit.p2s_).full()
+    N = fit.supercell_.n_atoms
+    rng = np.random.default_rng(0)
+    frames = max(8, -(-4 * fit.bases_[2].n_params // (3 * N)))
+    u = rng.normal(0.0, 0.01, (frames, N, 3))
+    f = -np.einsum("ijab,tjb->tia", full, u)
+    basis = fit.bases_[2]
+    model = EffectiveForceConstants(cutoff2=fit.cutoff2, symprec=fit.symprec, segments=4, folds=1,
+                                    build_basis=lambda *a, **k: basis).fit_arrays(fit.supercell_, u, f)
+    return Phonons(model.harmonic_force_constants_).frequencies(np.atleast_2d(np.asarray(qpoints, float)))
+
+
+@dataclass(frozen=True)
+class SeriesFrequencyErrors:
+    """The frequencies of every run of a series with the error bars of each run's error model
+    (:func:`series_frequency_errors`); arrays (run, q, branch) in THz unless said.
+
+    Attributes
+    ----------
+    frequency, frequency_err, bootstrap_err, temperature_term, partition_term, net_slope_term : ndarray
+        As :class:`~trajmodes.phonons.uncertainty.FrequenciesWithErrors`.
+    dnu_dT, dnu_dT_err : ndarray
+        THz/K: the d nu / dT used (NaN where none) and its standard error (from the runs' errors; zero from the
+        static crystal).
+    model, reason : list of str
+        Per run: its error model (a key of :data:`MODELS`) and why.
+    lower_bound : ndarray of bool (run,)
+    share : ndarray (run,)
+        :func:`frozen_share` (NaN without the projection).
+    energy_conserved : ndarray of int (run,)
+        1 NVE, 0 thermostatted, -1 unknown.
+    """
+
+    frequency: np.ndarray
+    frequency_err: np.ndarray
+    bootstrap_err: np.ndarray
+    temperature_term: np.ndarray
+    partition_term: np.ndarray
+    net_slope_term: np.ndarray
+    dnu_dT: np.ndarray
+    dnu_dT_err: np.ndarray
+    model: list
+    reason: list
+    lower_bound: np.ndarray
+    share: np.ndarray
+    energy_conserved: np.ndarray
+
+
+def series_frequency_errors(fits, temperatures, qpoints, error_inputs=None, static=None) -> SeriesFrequencyErrors:
+    """Every run's frequencies at ``qpoints`` with the error bars of :func:`run_frequency_errors`, d nu / dT from the
+    runs at the same volume (:func:`~trajmodes.series.thermodynamics.temperature_slopes`) or, for a run without
+    neighbours in temperature, from the static crystal ``static`` (:func:`static_frequencies` and
+    :func:`~trajmodes.phonons.uncertainty.classical_dnu_dT`).
+
+    A slope between runs close in temperature is dominated by their errors, and its square would add their noise to
+    the temperature term: the square used is the slope's squared minus its variance (its unbiased estimate, clipped
+    at zero), the variance from each run's error without the temperature term.
+
+    Parameters
+    ----------
+    fits : list of EffectiveForceConstants
+        Fitted and bootstrapped.
+    temperatures : array_like (run,)
+        K.
+    qpoints : array_like (nq, 3)
+        Reduced.
+    error_inputs : list of ErrorModelInputs or None, optional
+        Per run (:func:`error_model_inputs`); None: not measured.
+    static : ForceConstants, optional
+        The static (0 K) crystal's force constants at the runs' volume.
+
+    Returns
+    -------
+    SeriesFrequencyErrors
+    """
+    from trajmodes.series.thermodynamics import temperature_slope_errors, temperature_slopes
+    T = np.asarray(temperatures, float)
+    q = np.atleast_2d(np.asarray(qpoints, float))
+    n = len(fits)
+    inputs = list(error_inputs) if error_inputs is not None else [None] * n
+    first = [run_frequency_errors(f, q, x) for f, x in zip(fits, inputs)]
+    nu = np.array([r.result.frequency for r in first])
+    e0 = np.array([r.result.frequency_err for r in first])
+    vol = np.array([abs(np.linalg.det(f.supercell_.cell)) / f.supercell_.n_atoms for f in fits])
+    d, de = temperature_slopes(T, vol, nu), temperature_slope_errors(T, vol, e0)
+    used, used_err, source, why = np.full_like(nu, np.nan), np.full_like(nu, np.nan), [""] * n, [""] * n
+    for i, f in enumerate(fits):
+        if np.isfinite(de[i]).all():
+            used[i] = np.sign(d[i]) * np.sqrt(np.maximum(d[i] ** 2 - de[i] ** 2, 0.0))
+            used_err[i] = de[i]
+            source[i] = "from the runs at the same volume"
+        elif static is not None:
+            d_static, why[i] = static_slope(f, static, q, nu[i])
+            if d_static is not None:
+                used[i], used_err[i] = d_static, 0.0
+                source[i] = "from the static crystal (classical scaling of the shift)"
+    out = [run_frequency_errors(f, q, x, dnu_dT=used[i] if source[i] else None, dnu_dT_source=source[i])
+           if source[i] else first[i] for i, (f, x) in enumerate(zip(fits, inputs))]
+    out = [r if not why[i] or not r.lower_bound else RunFrequencyErrors(r.result, r.model, True, f"{r.reason}; {why[i]}")
+           for i, r in enumerate(out)]
+    res = [r.result for r in out]
+    stack = {k: np.array([getattr(r, k) for r in res]) for k in ("frequency", "frequency_err", "bootstrap_err",
+                                                                  "temperature_term", "partition_term",
+                                                                  "net_slope_term")}
+    conserved = [(-1 if x is None or x.energy_conserved is None else int(x.energy_conserved)) if x is not None else
+                 (int(bool(f.energy_conserved_)) if np.isfinite(f.energies_.get("potential", np.nan)) else -1)
+                 for f, x in zip(fits, inputs)]
+    return SeriesFrequencyErrors(**stack, dnu_dT=used, dnu_dT_err=used_err, model=[r.model for r in out],
+                                 reason=[r.reason for r in out], lower_bound=np.array([r.lower_bound for r in out]),
+                                 share=np.array([np.nan if x is None else x.share for x in inputs]),
+                                 energy_conserved=np.array(conserved, dtype=np.int8))
+
+
+def error_model_variables(errors: SeriesFrequencyErrors, nq: int, names) -> dict:
+    """The dataset variables of a series' error bars (:func:`series_frequency_errors` at the ``nq`` tabulated q-points
+    followed by the band path): ``frequency_err`` and ``path_frequency_err`` with the attributes ``error_model``,
+    ``error_is_lower_bound`` and ``error_lower_bound_reason``, the parts of the error, d nu / dT, and per run
+    ``error_model``, ``error_is_lower_bound``, ``error_model_reason``, ``frozen_share`` and ``energy_conserved``."""
+    thz, dims, path = {"units": "THz"}, ("run", "q", "branch"), ("run", "path_q", "branch")
+    models = list(dict.fromkeys(errors.model))
+    lower = np.asarray(errors.lower_bound, bool)
+    attrs = dict(thz, error_model=models[0] if len(models) == 1 else
+                 "per run: " + ", ".join(f"{n}: {m}" for n, m in zip(names, errors.model)),
+                 error_model_description="; ".join(f"{m}: {MODELS[m]}" for m in models),
+                 error_is_lower_bound=int(lower.any()),
+                 error_lower_bound_reason="; ".join(f"{n}: {r}" for n, r, b in zip(names, errors.reason, lower) if b))
+    e = errors
+    part = dict(thz, long_name="part of frequency_err")
+    return {
+        "frequency_err": (dims, e.frequency_err[:, :nq], dict(attrs, long_name="standard error of the effective "
+                                                              "frequency (the run's error model, error_model)")),
+        "path_frequency_err": (path, e.frequency_err[:, nq:], dict(attrs, long_name="standard error (the run's error "
+                                                                   "model, error_model)")),
+        "frequency_bootstrap_err": (dims, e.bootstrap_err[:, :nq], dict(part, long_name=(
+            "block bootstrap of the run's time segments scaled to its blocking plateau (part of frequency_err)"))),
+        "frequency_temperature_err": (dims, e.temperature_term[:, :nq], dict(part, long_name=(
+            "|d nu / dT| times the error of the run's temperature (in NVE with the canonical draw of its energy)"))),
+        "frequency_partition_err": (dims, e.partition_term[:, :nq], dict(part, long_name=(
+            "quartic response to the energy each set of modes kept over the run (partition model)"))),
+        "frequency_net_slope_err": (dims, e.net_slope_term[:, :nq], dict(part, long_name=(
+            "|d nu / dT| times the temperature of the frozen mean-square displacement (partition model: "
+            "frequency_err^2 = bootstrap^2 + max(partition^2 + temperature^2, net_slope^2))"))),
+        "dnu_dT": (dims, e.dnu_dT[:, :nq], {"units": "THz/K", "long_name": "d nu / dT used by the error model (NaN: "
+                                                                          "none)"}),
+        "dnu_dT_err": (dims, e.dnu_dT_err[:, :nq], {"units": "THz/K", "long_name": "standard error of d nu / dT"}),
+        "error_model": ("run", np.array(e.model, dtype=str), {"long_name": "which estimate frequency_err is",
+                                                               "models": "; ".join(f"{k}: {v}"
+                                                                                   for k, v in MODELS.items())}),
+        "error_is_lower_bound": ("run", lower, {"long_name": "no calibrated estimate applies: frequency_err is a "
+                                                             "lower bound (error_model_reason says why)"}),
+        "error_model_reason": ("run", np.array(e.reason, dtype=str), {"long_name": "why the error model applies"}),
+        "frozen_share": ("run", e.share, {"units": "1", "long_name": "frozen share of the mean-square displacement "
+                                                                    "(0: the modes exchanged their energies over the "
+                                                                    "run; 1: they kept them)"}),
+        "energy_conserved": ("run", e.energy_conserved, {"units": "1", "long_name": "1: constant energy (NVE), 0: "
+                                                                                   "thermostatted, -1: unknown"}),
+    }
