@@ -349,6 +349,14 @@ def modes_dataset(modes, resolution: float | None = None, full: bool = False, mo
         ds[n] = energies[n]
     for n, v in peaks.data_vars.items():
         ds[f"peak_{n}"] = v
+    # imaginary harmonic frequencies (unstable constants): 1/2 w^2 |Q|^2 with w^2 < 0 is no energy of the mode
+    from trajmodes.modes.peaks import UNSTABLE
+    unstable = np.asarray(peaks["status"].values).astype(str) == UNSTABLE
+    ds["unstable"] = (("q", "branch"), unstable, {"long_name": "imaginary harmonic frequency: the force constants "
+                                                               "are unstable at this q (potential, total energy, "
+                                                               "equipartition and shift NaN)"})
+    for n in ("potential", "total", "equipartition"):
+        ds[n] = ds[n].where(~ds["unstable"])
     ds.attrs.update({f"spectra_{k}": v for k, v in spectra.attrs.items()})
     ds.attrs.update(temperature=energies.attrs["temperature"], temperature_source=energies.attrs["temperature_source"],
                     peak_model=model, peak_convention=peaks.attrs["convention"], star_averaged=int(bool(star)))

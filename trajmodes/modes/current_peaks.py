@@ -83,6 +83,7 @@ def current_spectra(sqw: xr.Dataset, currents=("L", "T"), groups=None) -> xr.Dat
                     coords=dict(coords, frequency=("frequency", f, {"units": "THz"}),
                                 current=("branch", list(currents)), n_qpoints=("q", n_avg)))
     ds.attrs.update(resolution_thz=df, enbw_thz=df, n_segments=1, nyquist_thz=0.5 / dt, frame_interval_ps=dt,
+                    bin_distribution="gamma",
                     window_frames=int(sqw.attrs["window"]), time_axis=str(sqw.attrs.get("time_axis", "unknown")))
     return ds
 

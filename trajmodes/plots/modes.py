@@ -19,7 +19,9 @@ def _peak_model(ds):
 def plot_mode_fits(ds, modes, path: str | None = None, title: str = "", *, ax=None):
     """Spectrum (what the fit saw: star- and degeneracy-summed psd) with the fitted peak, one panel per mode.
 
-    ``ds`` is the dataset written by ``trajmodes project``; ``modes`` a list of (q index, branch).
+    ``ds`` is the dataset written by ``trajmodes project``; ``modes`` a list of (q index, branch). A mode without a
+    fitted line (NaN frequency: "collapsed", "unconstrained", "no peak", ...) gets no curve, only a dotted line at
+    the smoothed spectrum's maximum when there is one.
     """
     n = max(1, len(modes))
     ncols = min(n, 3)
@@ -34,7 +36,7 @@ def plot_mode_fits(ds, modes, path: str | None = None, title: str = "", *, ax=No
         nu, fw = float(ds["peak_frequency"].values[iq, ib]), float(ds["peak_fwhm"].values[iq, ib])
         nu_h = float(ds["frequency_harmonic"].values[iq, ib])
         lo, hi = float(ds["peak_window_lo"].values[iq, ib]), float(ds["peak_window_hi"].values[iq, ib])
-        centre = nu if np.isfinite(nu) else nu_h
+        centre = nu if np.isfinite(nu) else nu_h if np.isfinite(nu_h) and nu_h > 0 else float(f[np.argmax(y[1:]) + 1])
         span = max(3 * (hi - lo) if np.isfinite(hi - lo) else 0, 2.0)
         m = (f > centre - span / 2) & (f < centre + span / 2)
         ax.step(f[m], y[m], where="mid", color="0.3", lw=1, label="spectrum")
@@ -44,6 +46,10 @@ def plot_mode_fits(ds, modes, path: str | None = None, title: str = "", *, ax=No
                              float(ds["peak_background"].values[iq, ib])), color="C3", lw=1.5,
                     label=f"fit {nu:.3f} THz, FWHM {fw:.3f}")
             ax.axvspan(lo, hi, color="C3", alpha=0.06)
+        elif "peak_estimate_frequency" in ds and np.isfinite(float(ds["peak_estimate_frequency"].values[iq, ib])):
+            # no fitted line (collapsed, unconstrained, ...): where the smoothed spectrum puts the peak, no curve
+            est = float(ds["peak_estimate_frequency"].values[iq, ib])
+            ax.axvline(est, color="C3", ls=":", lw=1.0, label=f"no fit; smoothed peak {est:.3f}")
         ax.axvline(nu_h, color="C0", ls="--", lw=0.9, label=f"harmonic {nu_h:.3f}")
         q = np.round(ds.qpoint.values[iq], 3).tolist()
         ax.set_title(f"q{iq} {q} branch {ib}: {st}", fontsize=8)
