@@ -258,7 +258,8 @@ def test_broad_lines_of_one_periodogram_do_not_collapse(nu0, fwhm):
     """Lines as broad as those of bcc Zr at 1300 K (0.5-2 THz) in a 50 ps run, frames 0.02 ps apart, `--full`: one
     Hann periodogram, 100% noise per bin, 0.02 THz bins. The former start (the half maximum of a 3-bin running mean,
     at most 0.05 THz: a noise spike's) and window (+-0.2 THz) made the fits collapse onto noise spikes: FWHM
-    0.0001-0.04 THz with small error bars, here 14 of 16 Lorentzian fits at 3 THz, 15 of 16 at 1 THz (measured).
+    0.0001-0.2 THz with frequency errors of ~0.02 THz, here 16 of 16 Lorentzian (15 DHO) fits at 3 THz, 15 (12) of 16
+    at 1 THz (measured).
     Now (the widest running mean that leaves the line's width, several starts, the broad line's window where the
     likelihood prefers it): no fit narrower than a quarter of the line; "auto" picks the damped oscillator (the
     exact shape of these lines) and gets the width within 10% in the median and within 2.5 of its error bars in at

@@ -37,14 +37,28 @@ def _modes_footer(ds) -> list[str]:
     eq = ds["equipartition"].values
     ok = st == "ok"
     nt = ~ds["translation"].values
-    return _unstable_lines(ds) + [f"{int(ok.sum())} of {ok.size} modes 'ok'; equipartition <E>/(k_B T) over the non-translation "
-                f"modes: mean {np.nanmean(eq[nt]):.4f}, min {np.nanmin(eq[nt]):.4f}, max {np.nanmax(eq[nt]):.4f} "
-                f"(T = {ds.attrs.get('temperature', float('nan')):.2f} K, {ds.attrs.get('temperature_source', '')}); "
-            f"<PE>/<KE> mean {np.nanmean(ds['potential'].values[nt] / ds['kinetic'].values[nt]):.4f}",
+    real = nt & np.isfinite(eq)
+    T = f"(T = {ds.attrs.get('temperature', float('nan')):.2f} K, {ds.attrs.get('temperature_source', '')})"
+    energy = (f"equipartition <E>/(k_B T) over the non-translation modes with real harmonic frequencies: mean "
+              f"{np.mean(eq[real]):.4f}, min {np.min(eq[real]):.4f}, max {np.max(eq[real]):.4f} {T}; <PE>/<KE> mean "
+              f"{np.mean(ds['potential'].values[real] / ds['kinetic'].values[real]):.4f}" if real.any() else
+              f"no equipartition ratio: no mode with a real harmonic frequency {T}")
+    return _unstable_lines(ds) + [f"{int(ok.sum())} of {ok.size} modes 'ok'; {energy}",
             f"FWHM and lifetime convention: {ds.attrs.get('peak_convention', '')}; peaks fitted with the "
-            f"{ds.attrs.get('peak_model', '')} model"
+            + _models_used(ds)
             + (", averaged over degenerate branches and the star of q" if ds.attrs.get("star_averaged") else
                ", averaged over degenerate branches")]
+
+
+def _models_used(ds) -> str:
+    """Which line shapes the fits used: the model, or for a comparison of models how many modes each won."""
+    import collections
+    name = str(ds.attrs.get("peak_model", ""))
+    if "peak_line_model" not in ds or ("," not in name and name != "auto"):
+        return f"{name} model"
+    used = collections.Counter(str(m) for m in ds["peak_line_model"].values.ravel() if str(m))
+    counts = ", ".join(f"{m} {n}" for m, n in sorted(used.items()))
+    return f"more likely line shape per mode ({name}: {counts} modes; peak_line_model)"
 
 
 def _unstable_lines(ds) -> list[str]:
@@ -70,9 +84,10 @@ def _unstable_lines(ds) -> list[str]:
             f"{', '.join(map(str, sorted({int(b) for b in np.nonzero(bad)[1]})))}) have imaginary harmonic frequencies "
             f"in {fc}, down to {float(np.min(H[bad])):.2f} THz: {shown}. Their projected spectra are the run's, but a "
             f"shift from an imaginary frequency and the energy 1/2 w^2 |Q|^2 mean nothing: shift, potential and "
-            f"total energy and equipartition are NaN, status '{UNSTABLE}'. The crystal is stabilised at the run's "
-            "temperature by anharmonicity: project onto the run's own effective constants instead "
-            "(trajmodes fit RUN --reference REF -o fit, then trajmodes project ... --force-constants fit/fc.nc)."]
+            f"total energy and equipartition are NaN, status '{UNSTABLE}'. Where the run's crystal is stable (bcc Zr "
+            "or Ti at high temperature: stabilised by anharmonicity), project onto the run's own effective constants "
+            "instead: trajmodes fit RUN --reference REF -o fit, then trajmodes project ... --force-constants "
+            "fit/fc.nc."]
 
 
 #: a Welch estimate resolves a line of FWHM G with segments of 2/G ps; 8 half-overlapping ones take 9/G ps
@@ -128,7 +143,7 @@ def modes_summary(ds) -> str:
                   "periodogram, resolution 1/T)")
         lines.append(f"{int(narrow.sum())} modes have lines narrower than this run resolves ({enbw:.4f} THz): their "
                      f"widths are upper bounds. A line of FWHM G needs about {RUN_PS_PER_INVERSE_FWHM:g}/G ps (8 "
-                     f"half-overlapping Welch segments of 2/G): {advice}.")
+                     f"half-overlapping Welch segments of 2/G; this run's spectra span about {T:.0f} ps): {advice}.")
     failed = np.isin(st, [COLLAPSED, UNCONSTRAINED])
     if failed.any():
         lines.append(f"{int(failed.sum())} modes have no fitted line: the fit fell onto a noise spike ('{COLLAPSED}') "

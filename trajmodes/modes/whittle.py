@@ -11,15 +11,19 @@ minimum (a model that drops to zero under a negative bin sends y / m to minus in
 spike). Such an estimate is close to Gaussian, with a standard deviation of rel x the spectrum where the spectrum is
 smooth (M. B. Priestley, Spectral Analysis and Time Series, Academic Press (1981), ch. 6) and set by the leakage of
 the strong line through the lag window's side lobes in the tails: ``likelihood="gaussian"`` is least squares with
-given standard deviations ``sigma`` per bin (from the smoothed data, not from the model), sum((y - m)^2 / (2 sigma^2)),
-bounded below for every y.
+given standard deviations ``sigma`` per bin, sum((y - m)^2 / (2 sigma^2)), bounded below for every y. The peak fits
+take sigma = rel x the |spectrum| smoothed over 9 bins (the envelope of the estimate, ringing included), no less than
+rel x 0.05 x its maximum: on Blackman-Tukey spectra of damped-oscillator lines (0.15-1.5 THz wide, 16 x 6
+realisations) the z-scores of frequency and FWHM have standard deviations 1.13 and 0.78. (A standard deviation
+rel x the model instead, as a Gamma law would have it, leaves the ringing of a narrow line unexplained: the harmonic
+crystal's zero-width lines came out 2.5 bins wide.)
 """
 from __future__ import annotations
 
 import numpy as np
 
 __all__ = ["model_jacobian", "least_squares_start", "whittle_fit", "whittle_covariance", "negative_log_likelihood",
-           "START_EVALUATIONS", "LIKELIHOODS"]
+           "START_EVALUATIONS", "LIKELIHOODS", "SIGMA_FLOOR"]
 
 #: the bin distributions a fit knows: "gamma" (periodograms and their averages: Whittle), "gaussian" (lag-window
 #: estimates that may be negative)
@@ -53,13 +57,20 @@ def least_squares_start(func, jac, x, y, p0, bounds):
     return res.x
 
 
+#: Gaussian bins: no bin's standard deviation below rel x this x the largest (the scatter far from a line is its
+#: leakage, not rel x the small spectrum there)
+SIGMA_FLOOR = 0.05
+
+
 def negative_log_likelihood(func, x, y, pars, likelihood: str = "gamma", sigma=None) -> float:
     """The fit's objective at ``pars``: sum(log m + y / m) ("gamma", the Whittle likelihood divided by the Gamma shape
-    1/rel^2; the model floored at 1e-12 x max(y)) or sum((y - m)^2 / (2 sigma^2)) ("gaussian", ``sigma`` the
-    standard deviation of each bin). Comparable between parameters, starts and models of the same likelihood on the
-    same bins."""
+    1/rel^2; the model floored at 1e-12 x max(y)) or sum((y - m)^2 / (2 sigma^2)) ("gaussian", ``sigma`` the standard
+    deviation of each bin). Comparable between parameters, starts and models of the same likelihood on the same
+    bins."""
     if likelihood == "gaussian":
-        return float(0.5 * np.sum(((y - func(x, *pars)) / sigma) ** 2))
+        with np.errstate(over="ignore", invalid="ignore"):
+            val = float(0.5 * np.sum(((y - func(x, *pars)) / sigma) ** 2))
+        return val if np.isfinite(val) else np.inf
     floor = 1e-12 * max(float(np.max(y)), 1e-300)
     m = np.maximum(func(x, *pars), floor)
     return float(np.sum(np.log(m) + y / m))
