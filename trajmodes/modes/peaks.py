@@ -152,6 +152,11 @@ def _half_width(line: SmoothedLine, func, window, df) -> float:
     return max(1.5 * line.fwhm, 10.0 * df, MIN_HALF_WIDTH_THZ)
 
 
+def _resolved(line: SmoothedLine, enbw: float, df: float) -> bool:
+    """Whether the smoothed line is wider than a few resolution elements (the running mean's width taken out)."""
+    return line.fwhm >= max(RESOLVED_ENBW * enbw, 6.0 * df)
+
+
 def _failure(out, line: SmoothedLine, enbw: float, df: float) -> str | None:
     """Why the fit ``out`` is no measurement of the line, or None: "collapsed" (narrower than a quarter of a
     resolved smoothed line: it sits on a noise spike of a broad line), "unconstrained" (the centre's error bar wider
@@ -161,8 +166,7 @@ def _failure(out, line: SmoothedLine, enbw: float, df: float) -> str | None:
     if not np.isfinite(out["frequency"]):
         return None
     span = out["window_hi"] - out["window_lo"]
-    # wider than a few resolution elements (the running mean's width taken out)
-    resolved = line.fwhm >= max(RESOLVED_ENBW * enbw, 6.0 * df)
+    resolved = _resolved(line, enbw, df)
     if resolved and out["fwhm"] < COLLAPSE_FRACTION * line.fwhm:
         return COLLAPSED
     if not out["frequency_err"] <= 0.5 * span:
@@ -207,7 +211,13 @@ def fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments, likelihood: 
         lo, hi = line.centre - width, line.centre + width
     amp0 = max(line.height - line.base, 1e-300)
     starts = [[amp0, line.centre, line.fwhm * s, None] for s in START_WIDTHS]
-    out = _best_model(models, f, p, e, lo, hi, starts, df, enbw, n_segments, likelihood, line)
+    if _resolved(line, enbw, df):
+        out = _best_model(models, f, p, e, lo, hi, starts, df, enbw, n_segments, likelihood, line)
+    else:
+        # a line the smoothed spectrum does not resolve: no broad line to miss, and the models agree on a narrow
+        # line; one start, the first model (its width then runs to the bound in many steps: the costly case)
+        out = _best_model(models[:1], f, p, e, lo, hi, starts[:1], df, enbw, n_segments, likelihood, line,
+                          direct=False)
     func = out.pop("_func")
     if window is None and np.isfinite(out["fwhm"]) and out["fwhm"] > 0.5 * (out["window_hi"] - out["window_lo"]):
         # the rough width (smoothed half-maximum) was too narrow for the fitted line ("peak wider than window",
@@ -268,8 +278,12 @@ def _against_broad(out, func, models, f, p, e, df, enbw, n_segments, likelihood,
         return out
     near = (f >= broad.centre - broad.fwhm) & (f <= broad.centre + broad.fwhm)
     near[0] = False
-    power = float(np.sum(p[near] - broad.base))
-    held = float(np.sum(func(f[near], out["amplitude"], out["frequency"], out["fwhm"], 0.0)))
+    power = float(np.sum(p[near] - broad.base)) * df
+    # the fitted line's area within +-W of the broad line's centre: pi A G / 2 for every model (a line narrower than
+    # a bin is not sampled by its values at the bins), the fraction of a Lorentzian inside
+    off = abs(out["frequency"] - broad.centre)
+    inside = (np.arctan(2 * (broad.fwhm - off) / out["fwhm"]) + np.arctan(2 * (broad.fwhm + off) / out["fwhm"])) / np.pi
+    held = 0.5 * np.pi * out["amplitude"] * out["fwhm"] * inside
     if held >= 0.5 * power:
         return out
     width = _half_width(broad, models[0][1], None, df)
@@ -284,22 +298,22 @@ def _against_broad(out, func, models, f, p, e, df, enbw, n_segments, likelihood,
     return out
 
 
-def _best_model(models, f, p, e, lo, hi, starts, df, enbw, n_segments, likelihood, line):
+def _best_model(models, f, p, e, lo, hi, starts, df, enbw, n_segments, likelihood, line, direct: bool = True):
     """The fit of highest likelihood among ``models`` ((name, function) pairs) over [lo, hi]: its result dict, with
     ``model`` its name and ``_func`` its function."""
     best, best_nll = None, np.inf
     for name, func in models:
-        out, _, nll = _fit_range(f, p, e, func, lo, hi, starts, df, enbw, n_segments, likelihood)
+        out, _, nll = _fit_range(f, p, e, func, lo, hi, starts, df, enbw, n_segments, likelihood, direct)
         out["model"], out["_func"] = name, func
         if best is None or (np.isfinite(out["frequency"]) and nll < best_nll):
             best, best_nll = out, nll
     return best
 
 
-def _fit_range(f, p, e, func, lo, hi, starts, df, enbw, n_segments, likelihood="gamma"):
+def _fit_range(f, p, e, func, lo, hi, starts, df, enbw, n_segments, likelihood="gamma", direct: bool = True):
     """Maximum-likelihood fit of ``func`` to ``p`` over [lo, hi] from several ``starts`` (each (amplitude, nu0,
     fwhm, background); background None: the window's minimum), keeping the best likelihood; the first start is
-    also tried after an unweighted least-squares fit. Returns (result dict, fitted parameters or None, negative
+    also tried after an unweighted least-squares fit (``direct`` False: only that way). Returns (result dict, fitted parameters or None, negative
     log-likelihood: :func:`~trajmodes.modes.whittle.negative_log_likelihood`, inf on failure)."""
     lo, hi = max(lo, f[1]), min(hi, f[-1])
     sel = (f >= lo) & (f <= hi)
@@ -331,7 +345,7 @@ def _fit_range(f, p, e, func, lo, hi, starts, df, enbw, n_segments, likelihood="
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", OptimizeWarning)
                 first = [least_squares_start(func, jac, x, ys, p0s, bounds)] if i == 0 else []
-                for th in first + [p0s]:
+                for th in first + ([p0s] if direct else []):
                     # maximum likelihood for a spectral estimate whose bins are Gamma distributed about the model
                     # with relative spread rel (Whittle): least squares weighted by the model would let a model
                     # that sits below a sharp peak call it noise
@@ -471,7 +485,8 @@ def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None,
         parameters, so this is also the Akaike choice); ``line_model`` names it. On broad lines at low frequency
         (FWHM ~ nu0 / 2) the velocity spectrum of a damped oscillator is asymmetric and a Lorentzian's centre sits
         high (synthetic DHO lines at 1 THz, FWHM 0.8: +0.16 THz; bcc Zr at 1300 K, TA branch: 0.2 THz above the
-        "auto" fits, which chose the DHO for 88% of them); on narrow lines the two agree.
+        "auto" fits, which chose the DHO for 88% of them); on narrow lines the two agree, and a line the smoothed
+        spectrum does not resolve (narrower than 4 ENBW) is fitted with the first model only, from one start.
     window : None, float or (float, float)
         None: around the maximum of the smoothed spectrum, +- max(5 x rough FWHM, 20 bins, 0.1 THz) for the DHOs,
         +- max(1.5 x rough FWHM, 10 bins, 0.1 THz) for the Lorentzians (on the exact DHO velocity spectrum
