@@ -419,7 +419,7 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
 
 
 # ----------------------------------------------------------------------------- modes of an MD run
-def modes_dataset(modes, resolution: float | None = None, full: bool = False, model: str = "lorentzian", star: bool = True,
+def modes_dataset(modes, resolution: float | None = None, full: bool = False, model: str = "auto", star: bool = True,
                   temperature: float | None = None, keep_q: bool = False, window: str = "hann",
                   overlap: float = 0.5, phonons=None):
     """Energies, spectra and peak fits of projected modes merged into one dataset (``trajmodes project``).
@@ -431,7 +431,8 @@ def modes_dataset(modes, resolution: float | None = None, full: bool = False, mo
     resolution, full, window, overlap
         Spectra settings (:func:`trajmodes.mode_spectra`).
     model : str
-        Peak model (:func:`trajmodes.fit_peaks`).
+        Peak model (:func:`trajmodes.fit_peaks`; "auto": Lorentzian or damped oscillator, the more likely per
+        spectrum, named in ``peak_line_model``).
     star : bool
         Average the spectra over the star of each q before fitting.
     temperature : float, optional
@@ -465,9 +466,18 @@ def modes_dataset(modes, resolution: float | None = None, full: bool = False, mo
         ds[n] = energies[n]
     for n, v in peaks.data_vars.items():
         ds[f"peak_{n}"] = v
+    # imaginary harmonic frequencies (unstable constants): 1/2 w^2 |Q|^2 with w^2 < 0 is no energy of the mode
+    from trajmodes.modes.peaks import UNSTABLE
+    unstable = np.asarray(peaks["status"].values).astype(str) == UNSTABLE
+    ds["unstable"] = (("q", "branch"), unstable, {"long_name": "imaginary harmonic frequency: the force constants "
+                                                               "are unstable at this q (potential, total energy, "
+                                                               "equipartition and shift NaN)"})
+    for n in ("potential", "total", "equipartition"):
+        ds[n] = ds[n].where(~ds["unstable"])
     ds.attrs.update({f"spectra_{k}": v for k, v in spectra.attrs.items()})
     ds.attrs.update(temperature=energies.attrs["temperature"], temperature_source=energies.attrs["temperature_source"],
-                    peak_model=model, peak_convention=peaks.attrs["convention"], star_averaged=int(bool(star)))
+                    peak_model=peaks.attrs["model"], peak_convention=peaks.attrs["convention"],
+                    star_averaged=int(bool(star)))
     if keep_q:
         for n in ("Q", "Qdot"):
             a = modes[n]

@@ -111,3 +111,52 @@ def test_lifetimes_after_full_spectra_do_not_advise_full(tmp_path, capsys, cu_ea
     assert "narrower than this run resolves" in texts[False] and "or try --full" in texts[False]
     assert "narrower than this run resolves" in texts[True] and "try --full" not in texts[True]
     assert "already one periodogram of the whole run (--full)" in texts[True]
+
+
+def test_project_flags_the_imaginary_modes_of_unstable_constants(tmp_path, capsys, cu_eam_phonons):
+    """Force constants with imaginary frequencies (the Cu EAM constants with their sign flipped: D(q) -> -D(q), every
+    mode but the translations imaginary, with the same eigenvectors): `project` used to report each mode as an
+    ordinary one, status ok, with shift = peak - (negative frequency) and <E>/kT < 0 (bcc Zr on its 0 K constants:
+    N TA1 "shift +3.5503", -5.53 kT). Now every such mode has the status "imaginary harmonic frequency", NaN shift,
+    potential and total energy and equipartition ratio, and the summary says how many, where, and what to do. The
+    peaks themselves are the run's: the spectra on -D are those on D, so the fitted frequencies are the same."""
+    fc = cu_eam_phonons.force_constants
+    flipped = trajmodes.ForceConstants(-fc.compact(), fc.supercell, fc.primitive)
+    flipped.to_netcdf(tmp_path / "unstable.nc")
+    assert main(["project", str(MD / "cu_300K.lammpstrj.gz"), "--reference", str(MD / "cu_300K.data"),
+                 "--force-constants", str(tmp_path / "unstable.nc"), "-o", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "UNSTABLE: 765 modes" in out and "imaginary harmonic frequencies" in out and "trajmodes fit" in out
+    ds = xr.open_dataset(tmp_path / "p" / "modes.nc").load()
+    moving = ~ds.translation.values
+    assert (ds.peak_status.values[moving] == "imaginary harmonic frequency").all() and ds.unstable.values[moving].all()
+    for n in ("peak_shift", "potential", "total", "equipartition"):
+        assert np.isnan(ds[n].values[moving]).all(), n
+    assert np.isfinite(ds.peak_frequency.values[moving]).all() and np.isfinite(ds.kinetic.values).all()
+    # the same run on the stable constants: the same lines, status ok, no UNSTABLE line
+    traj = trajmodes.read(str(MD / "cu_300K.lammpstrj.gz"), reference=str(MD / "cu_300K.data"))
+    stable = modes_dataset(trajmodes.project(traj, cu_eam_phonons), phonons=cu_eam_phonons)
+    assert not stable.unstable.values.any() and np.isfinite(stable.equipartition.values[moving]).all()
+    np.testing.assert_allclose(np.sort(ds.peak_frequency.values, axis=1), np.sort(stable.peak_frequency.values, axis=1),
+                               atol=1e-6)
+
+
+def test_summary_states_the_stretch_the_spectra_cover(tmp_path, capsys, cu_eam_phonons):
+    """Welch segments overlap: the spectra of a 12 ps run cover 12 ps, not n_segments x the segment length (the
+    summary said 80 ps for a 50 ps run, 380 ps for a 200 ps one)."""
+    from trajmodes.cli.modes import modes_summary, spectra_span_ps
+    traj = trajmodes.read(str(MD / "cu_300K.lammpstrj.gz"), reference=str(MD / "cu_300K.data"))
+    run_ps = float(traj.n_frames * (traj.times[1] - traj.times[0]))
+    q = commensurate_qpoints(np.diag([4, 4, 4]) @ np.array([[-1, 1, 1], [1, -1, 1], [1, 1, -1]]))[:6]
+    modes = trajmodes.project(traj, cu_eam_phonons, qpoints=q).compute()
+    said = []
+    for resolution, full in ((0.2, False), (0.5, False), (0.2, True)):
+        ds = modes_dataset(modes, resolution=resolution, full=full)
+        span = spectra_span_ps(ds.attrs)
+        assert run_ps - ds.attrs["spectra_hop_ps"] - 1e-9 <= span <= run_ps + 1e-9, (resolution, full, span, run_ps)
+        assert ds.attrs["spectra_n_segments"] == 1 or ds.attrs["spectra_n_segments"] * ds.attrs[
+            "spectra_segment_length_ps"] > run_ps                                  # what the old line printed
+        text = modes_summary(ds)
+        assert "spectra span about" not in text or f"spectra span about {span:.0f} ps" in text
+        said.append("spectra span about" in text)
+    assert any(said)

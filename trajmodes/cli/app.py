@@ -268,9 +268,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pj.add_argument("--resolution", type=positive, default=DEFAULT_RESOLUTION,
                     help=f"Welch frequency bin in THz (default {DEFAULT_RESOLUTION:g}, as mode_spectra)")
     pj.add_argument("--full", action="store_true", help="one periodogram over the whole run (resolution 1/T)")
-    pj.add_argument("--model", choices=["lorentzian", "dho", "lorentzian_windowed", "dho_windowed"],
-                    default="lorentzian", help="peak model (default lorentzian); *_windowed: the expected "
-                                               "windowed periodogram of the line, for FWHM near the resolution")
+    from trajmodes.modes.defaults import DEFAULT_PEAK_MODEL, PEAK_MODELS
+    pj.add_argument("--model", choices=PEAK_MODELS, default=DEFAULT_PEAK_MODEL,
+                    help=f"peak model (default {DEFAULT_PEAK_MODEL}: Lorentzian and damped oscillator, the more likely "
+                         "per mode); *_windowed: the expected windowed periodogram of the line, for FWHM near the "
+                         "resolution")
     pj.add_argument("--no-star", action="store_true", help="do not average the spectra over the star of q")
     pj.add_argument("--temperature", type=positive, help="K, for the equipartition ratio (default: kinetic)")
     pj.add_argument("--keep-q", action="store_true", help="also store the Q and Qdot time series (real/imag)")

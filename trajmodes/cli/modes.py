@@ -37,45 +37,103 @@ def _modes_footer(ds) -> list[str]:
     eq = ds["equipartition"].values
     ok = st == "ok"
     nt = ~ds["translation"].values
-    return [f"{int(ok.sum())} of {ok.size} modes 'ok'; equipartition <E>/(k_B T) over the non-translation "
-                f"modes: mean {np.nanmean(eq[nt]):.4f}, min {np.nanmin(eq[nt]):.4f}, max {np.nanmax(eq[nt]):.4f} "
-                f"(T = {ds.attrs.get('temperature', float('nan')):.2f} K, {ds.attrs.get('temperature_source', '')}); "
-            f"<PE>/<KE> mean {np.nanmean(ds['potential'].values[nt] / ds['kinetic'].values[nt]):.4f}",
+    real = nt & np.isfinite(eq)
+    T = f"(T = {ds.attrs.get('temperature', float('nan')):.2f} K, {ds.attrs.get('temperature_source', '')})"
+    energy = (f"equipartition <E>/(k_B T) over the non-translation modes with real harmonic frequencies: mean "
+              f"{np.mean(eq[real]):.4f}, min {np.min(eq[real]):.4f}, max {np.max(eq[real]):.4f} {T}; <PE>/<KE> mean "
+              f"{np.mean(ds['potential'].values[real] / ds['kinetic'].values[real]):.4f}" if real.any() else
+              f"no equipartition ratio: no mode with a real harmonic frequency {T}")
+    return _unstable_lines(ds) + [f"{int(ok.sum())} of {ok.size} modes 'ok'; {energy}",
             f"FWHM and lifetime convention: {ds.attrs.get('peak_convention', '')}; peaks fitted with the "
-            f"{ds.attrs.get('peak_model', '')} model"
+            + _models_used(ds)
             + (", averaged over degenerate branches and the star of q" if ds.attrs.get("star_averaged") else
                ", averaged over degenerate branches")]
+
+
+def _models_used(ds) -> str:
+    """Which line shapes the fits used: the model, or for a comparison of models how many modes each won."""
+    import collections
+    name = str(ds.attrs.get("peak_model", ""))
+    if "peak_line_model" not in ds or ("," not in name and name != "auto"):
+        return f"{name} model"
+    used = collections.Counter(str(m) for m in ds["peak_line_model"].values.ravel() if str(m))
+    counts = ", ".join(f"{m} {n}" for m, n in sorted(used.items()))
+    return f"more likely line shape per mode ({name}: {counts} modes; peak_line_model)"
+
+
+def _unstable_lines(ds) -> list[str]:
+    """What the summary says about modes whose harmonic frequency is imaginary (unstable force constants): how many,
+    where, and what to do; [] when there are none."""
+    import numpy as np
+    from trajmodes.modes.peaks import UNSTABLE
+    st = ds["peak_status"].values.astype(str)
+    bad = st == UNSTABLE
+    if not bad.any():
+        return []
+    H = ds["frequency_harmonic"].values
+    q = ds.qpoint.values
+    star = ds["star"].values if "star" in ds.coords else np.arange(len(q))
+    where, seen = [], set()
+    for iq, ib in zip(*np.nonzero(bad)):
+        if (star[iq], ib) not in seen:
+            seen.add((star[iq], ib))
+            where.append(f"q {np.round(q[iq], 3).tolist()} branch {ib} ({H[iq, ib]:.2f} THz)")
+    shown = "; ".join(where[:4]) + (f"; and {len(where) - 4} more stars" if len(where) > 4 else "")
+    fc = ds.attrs.get("force_constants", "these force constants")
+    return [f"UNSTABLE: {int(bad.sum())} modes ({len(seen)} stars of q and branches; branches "
+            f"{', '.join(map(str, sorted({int(b) for b in np.nonzero(bad)[1]})))}) have imaginary harmonic frequencies "
+            f"in {fc}, down to {float(np.min(H[bad])):.2f} THz: {shown}. Their projected spectra are the run's, but a "
+            f"shift from an imaginary frequency and the energy 1/2 w^2 |Q|^2 mean nothing: shift, potential and "
+            f"total energy and equipartition are NaN, status '{UNSTABLE}'. Where the run's crystal is stable (bcc Zr "
+            "or Ti at high temperature: stabilised by anharmonicity), project onto the run's own effective constants "
+            "instead: trajmodes fit RUN --reference REF -o fit, then trajmodes project ... --force-constants "
+            "fit/fc.nc."]
 
 
 #: a Welch estimate resolves a line of FWHM G with segments of 2/G ps; 8 half-overlapping ones take 9/G ps
 RUN_PS_PER_INVERSE_FWHM = 9.0
 
 
+def spectra_span_ps(attrs) -> float:
+    """The stretch of the run (ps) the spectra of a ``trajmodes project`` dataset cover: one segment plus a hop per
+    further segment (Welch segments overlap; a full-resolution spectrum is one segment of the whole run)."""
+    seg = float(attrs.get("spectra_segment_length_ps", float("nan")))
+    n = max(int(attrs.get("spectra_n_segments", 1)), 1)
+    hop = float(attrs.get("spectra_hop_ps", seg))
+    return seg + (n - 1) * hop
+
+
 def modes_summary(ds) -> str:
     """Per-branch summary of a ``trajmodes project`` dataset: how many modes were resolved, flagged and why,
     median shift and FWHM, and the run length the measured lines would need."""
     import numpy as np
+    from trajmodes.modes.peaks import COLLAPSED, UNCONSTRAINED, UNSTABLE
     st = ds["peak_status"].values.astype(str)
     shift, fwhm = ds["peak_shift"].values, ds["peak_fwhm"].values
     H = ds["frequency_harmonic"].values
     trans = ds["translation"].values if "translation" in ds else np.zeros(st.shape, bool)
-    rows = [f"{'branch':>6} {'modes':>5} {'ok':>4} {'narrow':>6} {'aliased':>7} {'other':>5} {'harm (THz)':>14} "
-            f"{'shift med':>9} {'FWHM med':>8}  (fit status per branch; narrow: width below resolution; aliased: "
-            "above Nyquist; --table for every mode)"]
+    rows = [f"{'branch':>6} {'modes':>5} {'ok':>4} {'narrow':>6} {'aliased':>7} {'unstable':>8} {'failed':>6} "
+            f"{'other':>5} {'harm (THz)':>14} {'shift med':>9} {'FWHM med':>8}  (fit status per branch; narrow: width "
+            "below resolution; unstable: imaginary harmonic frequency; failed: collapsed or unconstrained, no values; "
+            "--table for every mode)"]
     for b in range(st.shape[1]):
         keep = ~trans[:, b]
         s = st[keep, b]
         ok = s == "ok"
         narrow = s == "width below resolution"
         aliased = np.char.startswith(s, "above Nyquist")
+        unstable = s == UNSTABLE
+        failed = np.isin(s, [COLLAPSED, UNCONSTRAINED])
         h = H[keep, b]
         med_shift = f"{np.nanmedian(shift[keep, b][ok]):+9.4f}" if ok.any() else f"{'-':>9}"
         med_fwhm = f"{np.nanmedian(fwhm[keep, b][ok]):8.4f}" if ok.any() else f"{'-':>8}"
         rows.append(f"{b:>6} {len(s):>5} {int(ok.sum()):>4} {int(narrow.sum()):>6} {int(aliased.sum()):>7} "
-                    f"{int((~ok & ~narrow & ~aliased).sum()):>5} {h.min():6.2f}..{h.max():6.2f} {med_shift} {med_fwhm}")
+                    f"{int(unstable.sum()):>8} {int(failed.sum()):>6} "
+                    f"{int((~ok & ~narrow & ~aliased & ~unstable & ~failed).sum()):>5} {h.min():6.2f}..{h.max():6.2f} "
+                    f"{med_shift} {med_fwhm}")
     ok, narrow = st == "ok", st == "width below resolution"
     enbw = float(ds.attrs.get("spectra_enbw_thz", np.nan))
-    T = float(ds.attrs.get("spectra_segment_length_ps", np.nan)) * max(int(ds.attrs.get("spectra_n_segments", 1)), 1)
+    T = spectra_span_ps(ds.attrs)
     lines = ["\n".join(rows)]
     if narrow.any():
         full = bool(int(ds.attrs.get("spectra_full", 0)))
@@ -85,7 +143,13 @@ def modes_summary(ds) -> str:
                   "periodogram, resolution 1/T)")
         lines.append(f"{int(narrow.sum())} modes have lines narrower than this run resolves ({enbw:.4f} THz): their "
                      f"widths are upper bounds. A line of FWHM G needs about {RUN_PS_PER_INVERSE_FWHM:g}/G ps (8 "
-                     f"half-overlapping Welch segments of 2/G): {advice}.")
+                     f"half-overlapping Welch segments of 2/G; this run's spectra span about {T:.0f} ps): {advice}.")
+    failed = np.isin(st, [COLLAPSED, UNCONSTRAINED])
+    if failed.any():
+        lines.append(f"{int(failed.sum())} modes have no fitted line: the fit fell onto a noise spike ('{COLLAPSED}') "
+                     f"or its error bars were wider than its window ('{UNCONSTRAINED}'), from every start and again "
+                     "over a wider window; their smoothed-spectrum estimate is in peak_estimate_frequency and "
+                     "peak_estimate_fwhm. A longer run, or Welch spectra (without --full), give less noisy spectra.")
     if ok.any():
         g = float(np.nanmin(fwhm[ok]))
         lines.append(f"narrowest measured line: FWHM {g:.4f} THz (needs about {RUN_PS_PER_INVERSE_FWHM / g:.0f} ps; "

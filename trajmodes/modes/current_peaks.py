@@ -12,6 +12,9 @@ equivalent noise bandwidth of the boxcar lag window equals df (a line narrower t
 resolution"). The relative error of a bin is taken as that of the Blackman-Tukey estimator with a boxcar lag window,
 sqrt((2 W - 1) / N_eff) (M. B. Priestley, Spectral Analysis and Time Series, Academic Press (1981), ch. 6), with
 N_eff = min(n_frames, origins x W) frames, divided by sqrt(n) for the mean of n equivalent q-points (``groups``).
+Such an estimate rings below zero in the tails of a strong line, where no Gamma (Whittle) likelihood holds: a fit
+window that holds a bin <= 0 is fitted with Gaussian bins about the model instead (:mod:`trajmodes.modes.whittle`);
+with the Whittle likelihood there the fits of broad lines collapsed onto spikes with errors of 10^7 THz.
 A fitted line at or above 0.9 x the Nyquist frequency 1 / (2 dt) is flagged "above Nyquist: aliased", as are lines
 expected there (``expected``).
 """

@@ -12,16 +12,19 @@ many distinct fits run as Dask tasks in batches, so a progress bar sees them.
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
 from scipy.optimize import OptimizeWarning
 
 from trajmodes.modes.averaging import degenerate_sum, star_average
+from trajmodes.modes.defaults import DEFAULT_PEAK_MODEL
 from trajmodes.phonons.degeneracy import degenerate_groups
 from trajmodes.modes.lineshapes import JACOBIANS, WindowedLorentzian, is_dho, peak_model
 from trajmodes.modes.windows import window_autocorrelation, window_values
-from trajmodes.modes.whittle import least_squares_start, whittle_covariance, whittle_fit
+from trajmodes.modes.whittle import (SIGMA_FLOOR, least_squares_start, negative_log_likelihood, whittle_covariance,
+                                     whittle_fit)
 
 __all__ = ["fit_peaks", "star_average", "degenerate_sum", "peak_model", "ALIASED"]
 
@@ -30,9 +33,25 @@ CONVENTION = ("FWHM of the peak in the kinetic-energy spectral density of Qdot (
 
 
 # automatic window (fit_peaks(window=None)): see fit_spectrum
-SMOOTH_TARGET = 25.0      # smooth over ~ SMOOTH_TARGET x (relative error of one bin)^2 bins (at least 3) ...
-SMOOTH_MAX_THZ = 0.05     # ... but over at most this span (THz; 3 bins where bins are wider)
+SMOOTH_LINE_FRACTION = 0.75  # the smoothed line: the widest running mean no wider than this x the FWHM it leaves
 MIN_HALF_WIDTH_THZ = 0.1  # the automatic window's half-width is at least this (and 10 bins)
+START_WIDTHS = (1.0, 0.5, 2.0)  # the starts of every fit: the smoothed line's FWHM times these
+COLLAPSE_FRACTION = 0.25  # a fit narrower than this fraction of a resolved smoothed line has collapsed onto noise
+RESOLVED_ENBW = 4.0       # a smoothed line is resolved when wider than this many ENBW (and 6 bins)
+GAUSSIAN_SMOOTH = 9       # Gaussian bins (lag-window estimates): sigma from the |spectrum| smoothed over these bins
+SAFE_NOISE = 0.2          # the broad check smooths a spectrum down to this relative noise per bin
+
+#: the status of a mode whose harmonic frequency is near or above the Nyquist frequency of the frames
+ALIASED = "above Nyquist: aliased"
+#: the status of a fit that fell onto a noise spike of a resolved broad line, twice (no values)
+COLLAPSED = "collapsed"
+#: the status of a fit whose error bars are wider than its window: the data do not pin it down (no values)
+UNCONSTRAINED = "unconstrained"
+#: the status of a mode whose harmonic frequency is imaginary (negative): unstable force constants at its q
+UNSTABLE = "imaginary harmonic frequency"
+
+#: the model names of ``fit_peaks(model="auto")``: both fitted, the one of higher likelihood kept
+AUTO_MODELS = ("lorentzian", "dho")
 
 
 def _smooth(p, n: int = 3):
@@ -40,27 +59,76 @@ def _smooth(p, n: int = 3):
     n = max(int(n) // 2 * 2 + 1, 1)
     if n == 1:
         return np.array(p, dtype=float)
-    return np.convolve(np.pad(p, n // 2, mode="edge"), np.ones(n) / n, mode="valid")
+    c = np.concatenate([[0.0], np.cumsum(np.pad(np.asarray(p, float), n // 2, mode="edge"))])
+    return (c[n:] - c[:-n]) / n
 
 
-def _smooth_bins(rel: float, df: float) -> int:
-    """Odd number of bins to smooth a spectrum whose bins have relative error ``rel`` before locating its peak
-    and half-maximum width: ~ SMOOTH_TARGET rel^2 (a smoothed relative error of ~ 0.2-0.3; 1 for one
-    periodogram: ~25 bins), at least 3, at most SMOOTH_MAX_THZ wide (3 where bins are wider than a third of it)."""
-    n = SMOOTH_TARGET * rel * rel
-    nmax = max(3, int(SMOOTH_MAX_THZ / df))
-    n = int(min(max(n, 3), nmax))
+def _odd_bins(n: float) -> int:
+    """The odd number of bins at or below ``n``, at least 3."""
+    n = int(n)
     return max(n - 1 if n % 2 == 0 else n, 3)
 
 
-#: the status of a mode whose harmonic frequency is near or above the Nyquist frequency of the frames
-ALIASED = "above Nyquist: aliased"
+class SmoothedLine(NamedTuple):
+    """The line as the smoothed spectrum shows it: the start of every fit and the yardstick of a collapse."""
+
+    index: int          #: bin of the smoothed maximum
+    centre: float       #: THz, its frequency
+    height: float       #: the smoothed maximum (the spectrum's units)
+    base: float         #: the median of the spectrum (bins > 0)
+    fwhm: float         #: THz, the half-maximum width W of the smoothed line (above ``base``), less the running
+                        #: mean's width L: sqrt(W^2 - L^2) (at least one bin)
+    smoothed_fwhm: float  #: THz, W itself
+    bins: int           #: the running mean's width in bins
 
 
-def _nan_result(status, lo=np.nan, hi=np.nan):
+def _line_at(f, p, n, df, inside, base) -> SmoothedLine:
+    ps = _smooth(p, n)
+    ps[0] = -np.inf                                   # never take the static bin as the peak
+    if inside is not None:
+        ps = np.where(inside, ps, -np.inf)
+    k = int(np.argmax(ps))
+    peak = float(ps[k])
+    half = 0.5 * (peak + base)
+    # the bins above half maximum connected to the maximum, bridging dips of up to n bins (noise the running mean
+    # left: the line goes on past them)
+    above = np.flatnonzero(ps > half)
+    gaps = np.flatnonzero(np.diff(above) > n + 1)
+    i = int(np.searchsorted(above, k))
+    start = above[gaps[gaps < i][-1] + 1] if np.any(gaps < i) else above[0]
+    stop = above[gaps[gaps >= i][0]] if np.any(gaps >= i) else above[-1]
+    # a running mean of width L widens a Lorentzian of FWHM G to sqrt(G^2 + L^2) exactly: undone
+    width = (stop - start + 1) * df
+    return SmoothedLine(k, float(f[k]), peak, base, float(np.sqrt(max(width * width - (n * df) ** 2, df * df))),
+                        width, int(n))
+
+
+def smoothed_line(f, p, df: float, inside=None) -> SmoothedLine:
+    """Centre, height and half-maximum width of the line in the spectrum ``p`` after smoothing out its noise.
+
+    Running means over 3, 5, 9, 17, 33, ... bins (up to a quarter of the spectrum); the widest one that is at most
+    0.75 x as wide as the half-maximum width W it leaves is kept, 3 bins if none is, and its width L taken out of W:
+    FWHM = sqrt(W^2 - L^2), exact for a Lorentzian (at least one bin). A single full-resolution periodogram has 100% noise per bin: a narrow running mean
+    leaves noise spikes whose maximum and half-maximum crossings are a spike's, not the line's (the contiguous
+    region above half maximum breaks at the first dip); the widest admissible one averages them out, while a line
+    of a few bins keeps the 3-bin mean. ``inside`` (bool, per bin): where the maximum may lie.
+    """
+    base = float(np.median(p[1:]))
+    best = _line_at(f, p, 3, df, inside, base)
+    n = 5
+    while n <= max(3, (len(f) - 1) // 4):
+        line = _line_at(f, p, n, df, inside, base)
+        if n * df <= SMOOTH_LINE_FRACTION * line.smoothed_fwhm:
+            best = line
+        n = 2 * n - 1
+    return best
+
+
+def _nan_result(status, lo=np.nan, hi=np.nan, line: SmoothedLine | None = None):
     return dict(frequency=np.nan, frequency_err=np.nan, fwhm=np.nan, fwhm_err=np.nan, amplitude=np.nan,
                 amplitude_err=np.nan, background=np.nan, chi2_red=np.nan, window_lo=lo, window_hi=hi,
-                status=status)
+                status=status, model="", estimate_frequency=line.centre if line is not None else np.nan,
+                estimate_fwhm=line.fwhm if line is not None else np.nan)
 
 
 def _rel_error(p, e, n_segments, sel=slice(None)):
@@ -68,116 +136,241 @@ def _rel_error(p, e, n_segments, sel=slice(None)):
     1/sqrt(n_segments). (A single periodogram has e = p: 1; a sum over K degenerate / star modes ~1/sqrt(K).)"""
     if e is None:
         return 1.0 / np.sqrt(n_segments)
-    es, ys = e[sel], p[sel]
+    es, ys = e[sel], np.abs(p[sel])
     good = (es > 0) & (ys > 0)
     return float(np.median(es[good] / ys[good])) if np.any(good) else 1.0 / np.sqrt(n_segments)
 
 
-def fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments):
+def _half_width(line: SmoothedLine, func, window, df) -> float:
+    """Half-width (THz) of the automatic window: max(1.5 FWHM, 10 bins, 0.1 THz) of the smoothed line for the
+    Lorentzians, max(5 FWHM, 20 bins, 0.1 THz) for the DHOs; a float ``window`` as given."""
+    if window is not None:
+        return float(window)
+    if is_dho(func):
+        return max(5.0 * line.fwhm, 20.0 * df, MIN_HALF_WIDTH_THZ)
+    # a Lorentzian's centre drifts with the window on the asymmetric DHO-like tails: stay close
+    return max(1.5 * line.fwhm, 10.0 * df, MIN_HALF_WIDTH_THZ)
+
+
+def _resolved(line: SmoothedLine, enbw: float, df: float) -> bool:
+    """Whether the smoothed line is wider than a few resolution elements (the running mean's width taken out)."""
+    return line.fwhm >= max(RESOLVED_ENBW * enbw, 6.0 * df)
+
+
+def _failure(out, line: SmoothedLine, enbw: float, df: float) -> str | None:
+    """Why the fit ``out`` is no measurement of the line, or None: "collapsed" (narrower than a quarter of a
+    resolved smoothed line: it sits on a noise spike of a broad line), "unconstrained" (the centre's error bar wider
+    than half the fit window, or for a resolved line the width's wider than twice the window). A line the smoothed
+    spectrum does not resolve keeps its narrow fit ("width below resolution": the width's error is then large by
+    nature, the position is measured)."""
+    if not np.isfinite(out["frequency"]):
+        return None
+    span = out["window_hi"] - out["window_lo"]
+    resolved = _resolved(line, enbw, df)
+    if resolved and out["fwhm"] < COLLAPSE_FRACTION * line.fwhm:
+        return COLLAPSED
+    if not out["frequency_err"] <= 0.5 * span:
+        return UNCONSTRAINED
+    if resolved and not out["fwhm_err"] <= 2.0 * span:
+        return UNCONSTRAINED
+    return None
+
+
+def fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments, likelihood: str = "gamma"):
     """Fit one spectrum; returns a dict of results (NaN values and a reason in ``status`` on failure).
 
-    Automatic window (``window`` None): the spectrum is smoothed over ~25 rel^2 bins (rel: the relative error
-    of one bin; at least 3 bins, at most 0.05 THz) before its maximum and the half-maximum width ("rough") are
-    read, so that on a single full-resolution periodogram (rel = 1: every bin exponentially distributed) they
-    are those of the line, not of a noise spike; the half-width is max(1.5 rough, 10 bins, 0.1 THz) for the
-    Lorentzians (max(5 rough, 20 bins, 0.1 THz) for the DHOs), and a fit whose FWHM comes out wider than half
-    the window is repeated once over +-1.5 x that FWHM (5 x for the DHOs) about the fitted centre; the refit
-    replaces the first if its chi2_red is <= 2 or at most 10% above the first's."""
+    ``func`` is a model function or a sequence of (name, function) pairs: each is fitted on the same window and
+    the one of highest likelihood kept (equal numbers of parameters: the Akaike criterion is the likelihood);
+    ``model`` in the result names it.
+
+    The start (:func:`smoothed_line`): the centre, height and half-maximum width ("rough") of the spectrum smoothed
+    over ~25 rel^2 bins (rel: the relative error of one bin; at least 3 bins, at most half the smoothed line's
+    width), so that on a single full-resolution periodogram (rel = 1: every bin exponentially distributed) they are
+    those of the line, not of a noise spike. Automatic window (``window`` None): +-max(1.5 rough, 10 bins, 0.1 THz)
+    for the Lorentzians (max(5 rough, 20 bins, 0.1 THz) for the DHOs). Every model is fitted from several starts
+    (widths rough x 1, 0.5 and 2, and the least-squares fit from the first) and the best likelihood kept. A fit
+    whose FWHM comes out wider than half the window is repeated once over +-1.5 x that FWHM (5 x for the DHOs)
+    about the fitted centre; the refit replaces the first if its chi2_red is <= 2 or at most 10% above the
+    first's. A fit narrower than a quarter of a resolved smoothed line ("collapsed" onto noise) or with an error
+    bar wider than its window ("unconstrained") is repeated over a window twice as wide from the wider starts; if
+    that fails too the result is NaN with that status (the smoothed estimate is kept in ``estimate_*``)."""
+    models = [("", func)] if callable(func) else list(func)
     if nu_h is not None and np.isfinite(nu_h) and abs(nu_h) < 3 * df:
         return _nan_result("zero-frequency mode")
     if not np.all(np.isfinite(p)) or np.max(p[1:]) <= 0:
         return _nan_result("no peak")
-    nsm = 3 if window is not None else _smooth_bins(_rel_error(p, e, n_segments, slice(1, None)), df)
-    ps = _smooth(p, nsm)
-    ps[0] = -np.inf                                   # never take the static bin as the peak
-    if isinstance(window, tuple):
-        inwin = (f >= window[0]) & (f <= window[1])
-        ps = np.where(inwin, ps, -np.inf)
-    k = int(np.argmax(ps))
-    base = float(np.median(p[1:]))
-    peak = float(ps[k])
-    if peak < 3.0 * base:
-        return _nan_result("no peak")
-    # rough FWHM from the half-maximum crossings of the smoothed spectrum
-    half = 0.5 * (peak + base)
-    left = k
-    while left > 1 and ps[left - 1] > half:
-        left -= 1
-    right = k
-    while right < len(f) - 1 and ps[right + 1] > half:
-        right += 1
-    rough = max((right - left + 1) * df, df)
+    inside = (f >= window[0]) & (f <= window[1]) if isinstance(window, tuple) else None
+    line = smoothed_line(f, p, df, inside)
+    if line.height < 3.0 * line.base or line.height <= 0:
+        return _nan_result("no peak", line=line)
+    first = models[0][1]
     if isinstance(window, tuple):
         lo, hi = window
     else:
-        if window is not None:
-            width = window
-        elif is_dho(func):
-            width = max(5.0 * rough, 20.0 * df, MIN_HALF_WIDTH_THZ)
-        else:   # a Lorentzian's centre drifts with the window on the asymmetric DHO-like tails: stay close
-            width = max(1.5 * rough, 10.0 * df, MIN_HALF_WIDTH_THZ)
-        lo, hi = f[k] - width, f[k] + width
-    p0 = [max(peak - base, 1e-300), f[k], rough, None]
-    out, _ = _fit_range(f, p, e, func, lo, hi, p0, df, enbw, n_segments)
+        width = _half_width(line, first, window, df)
+        lo, hi = line.centre - width, line.centre + width
+    amp0 = max(line.height - line.base, 1e-300)
+    starts = [[amp0, line.centre, line.fwhm * s, None] for s in START_WIDTHS]
+    if _resolved(line, enbw, df):
+        out = _best_model(models, f, p, e, lo, hi, starts, df, enbw, n_segments, likelihood, line)
+    else:
+        # a line the smoothed spectrum does not resolve: no broad line to miss, and the models agree on a narrow
+        # line; one start, the first model (its width then runs to the bound in many steps: the costly case)
+        out = _best_model(models[:1], f, p, e, lo, hi, starts[:1], df, enbw, n_segments, likelihood, line,
+                          direct=False)
+    func = out.pop("_func")
     if window is None and np.isfinite(out["fwhm"]) and out["fwhm"] > 0.5 * (out["window_hi"] - out["window_lo"]):
         # the rough width (smoothed half-maximum) was too narrow for the fitted line ("peak wider than window",
         # or "no peak" when the amplitude is then lost in the background): once more over
         # +-1.5 x the fitted FWHM (the Lorentzian's half-width rule above) about the fitted centre
         width = 1.5 * out["fwhm"] if not is_dho(func) else 5.0 * out["fwhm"]
         nu0 = out["frequency"]
-        again, _ = _fit_range(f, p, e, func, nu0 - width, nu0 + width, [out["amplitude"], nu0, out["fwhm"],
-                                                                        out["background"]], df, enbw,
-                              n_segments)
+        again, _, _ = _fit_range(f, p, e, func, nu0 - width, nu0 + width,
+                                 [[out["amplitude"], nu0, out["fwhm"], out["background"]]], df, enbw, n_segments,
+                                 likelihood)
         # kept only if the model still describes the wider window (chi2_red <= 2, or no more than 10% above the
         # first): on a line that is not a Lorentzian (shoulders; Welch chi2_red ~ 10) a wider window makes the
         # centre follow the tails
-        if np.isfinite(again["frequency"]) and again["chi2_red"] <= max(2.0, 1.1 * out["chi2_red"]):
+        if np.isfinite(again["frequency"]) and again["chi2_red"] <= max(2.0, 1.1 * out["chi2_red"]) \
+                and _failure(again, line, enbw, df) is None:
+            again["model"] = out["model"]
             out = again
+    if window is None and np.isfinite(out["fwhm"]):
+        out = _against_broad(out, func, models, f, p, e, df, enbw, n_segments, likelihood, line)
+    failed = _failure(out, line, enbw, df)
+    if failed is not None:
+        # once more, over a window twice as wide about the smoothed centre (more of the line's shape, the spike's
+        # bin a smaller part of the likelihood), from the smoothed width and wider
+        if isinstance(window, tuple):
+            lo2, hi2 = window
+        else:
+            width = 2.0 * _half_width(line, first, window, df)
+            lo2, hi2 = line.centre - width, line.centre + width
+        again = _best_model(models, f, p, e, lo2, hi2, [s for s in starts if s[2] >= line.fwhm], df, enbw,
+                            n_segments, likelihood, line)
+        again.pop("_func")
+        if np.isfinite(again["frequency"]) and _failure(again, line, enbw, df) is None:
+            out = again
+        else:
+            return _nan_result(failed, out["window_lo"], out["window_hi"], line)
+    out.update(estimate_frequency=line.centre, estimate_fwhm=line.fwhm)
     return out
 
 
-def _fit_range(f, p, e, func, lo, hi, p0, df, enbw, n_segments):
-    """Weighted fit of ``func`` to ``p`` over [lo, hi] from the start ``p0`` (amplitude, nu0, fwhm, background;
-    background None: the window's minimum); returns (result dict, fitted parameters or None)."""
+def _against_broad(out, func, models, f, p, e, df, enbw, n_segments, likelihood, line):
+    """``out`` (fitted with ``func``), or the fit of a broad line where the likelihood prefers it.
+
+    The finest admissible smoothing (:func:`smoothed_line`) can still take a noise spike on top of a broad line for
+    the line (one periodogram: an exponentially distributed bin five times the line's height is no rarity). The
+    spectrum smoothed down to ~20% noise per bin (over (ENBW / df) (rel / 0.2)^2 bins) shows the broad line. When the
+    fit is narrower than a quarter of that and its line holds less than half of the power the spectrum has above its
+    median within +-W of that maximum (W: the smoothed width; a real narrow line holds nearly all of it, a spike a
+    small part), both are fitted over the broad line's window (from the broad estimate and from the narrow fit) and
+    the better likelihood decides.
+    """
+    rel = _rel_error(p, e, n_segments, slice(1, None))
+    n_safe = _odd_bins(max(enbw / df, 1.0) * (rel / SAFE_NOISE) ** 2)
+    if n_safe <= line.bins or n_safe > (len(f) - 1) // 4:
+        return out
+    broad = _line_at(f, p, n_safe, df, None, line.base)
+    broad = broad._replace(fwhm=broad.smoothed_fwhm)      # as wide as the smoothed spectrum shows it: an upper bound
+    if out["fwhm"] >= COLLAPSE_FRACTION * broad.fwhm:
+        return out
+    near = (f >= broad.centre - broad.fwhm) & (f <= broad.centre + broad.fwhm)
+    near[0] = False
+    power = float(np.sum(p[near] - broad.base)) * df
+    # the fitted line's area within +-W of the broad line's centre: pi A G / 2 for every model (a line narrower than
+    # a bin is not sampled by its values at the bins), the fraction of a Lorentzian inside
+    off = abs(out["frequency"] - broad.centre)
+    inside = (np.arctan(2 * (broad.fwhm - off) / out["fwhm"]) + np.arctan(2 * (broad.fwhm + off) / out["fwhm"])) / np.pi
+    held = 0.5 * np.pi * out["amplitude"] * out["fwhm"] * inside
+    if held >= 0.5 * power:
+        return out
+    width = _half_width(broad, models[0][1], None, df)
+    starts = [[max(broad.height - broad.base, 1e-300), broad.centre, broad.fwhm * s, None] for s in (1.0, 0.5)]
+    starts.append([out["amplitude"], out["frequency"], out["fwhm"], out["background"]])
+    cand = _best_model(models, f, p, e, broad.centre - width, broad.centre + width, starts, df, enbw, n_segments,
+                       likelihood, line)
+    cand.pop("_func")
+    if np.isfinite(cand["fwhm"]) and cand["fwhm"] >= COLLAPSE_FRACTION * broad.fwhm \
+            and _failure(cand, line, enbw, df) is None:
+        return cand
+    return out
+
+
+def _best_model(models, f, p, e, lo, hi, starts, df, enbw, n_segments, likelihood, line, direct: bool = True):
+    """The fit of highest likelihood among ``models`` ((name, function) pairs) over [lo, hi]: its result dict, with
+    ``model`` its name and ``_func`` its function."""
+    best, best_nll = None, np.inf
+    for name, func in models:
+        out, _, nll = _fit_range(f, p, e, func, lo, hi, starts, df, enbw, n_segments, likelihood, direct)
+        out["model"], out["_func"] = name, func
+        if best is None or (np.isfinite(out["frequency"]) and nll < best_nll):
+            best, best_nll = out, nll
+    return best
+
+
+def _fit_range(f, p, e, func, lo, hi, starts, df, enbw, n_segments, likelihood="gamma", direct: bool = True):
+    """Maximum-likelihood fit of ``func`` to ``p`` over [lo, hi] from several ``starts`` (each (amplitude, nu0,
+    fwhm, background); background None: the window's minimum), keeping the best likelihood; the first start is
+    also tried after an unweighted least-squares fit (``direct`` False: only that way). Returns (result dict, fitted parameters or None, negative
+    log-likelihood: :func:`~trajmodes.modes.whittle.negative_log_likelihood`, inf on failure)."""
     lo, hi = max(lo, f[1]), min(hi, f[-1])
     sel = (f >= lo) & (f <= hi)
     x, y = f[sel], p[sel]
     if x.size < 6:
-        return _nan_result("too few points in window", lo, hi), None
-    amp0, nu00, w0, bg0 = p0
-    if bg0 is None:
-        bg0 = max(float(np.min(y)), 0.0)
+        return _nan_result("too few points in window", lo, hi), None, np.inf
     scale = max(float(np.max(y)), 1e-300)           # fit in O(1) numbers
     ys = y / scale
     bounds = ([0.0, lo, 1e-3 * df, 0.0], [np.inf, hi, 4.0 * (hi - lo), np.inf])
-    p0s = [max(amp0 / scale, 1e-300), min(max(nu00, lo), hi), min(max(w0, 2e-3 * df), bounds[1][2]),
-           max(bg0 / scale, 0.0)]
     # relative error of one bin from the spread over segments (1 for a single periodogram)
     rel = _rel_error(p, e, n_segments, sel) if e is not None else 1.0
+    # a negative bin (a lag-window estimate's ringing) has no Gamma likelihood: Gaussian bins instead
+    if likelihood == "gamma" and np.any(y <= 0):
+        likelihood = "gaussian"
+    sigma = None
+    if likelihood == "gaussian":
+        # each bin's standard deviation: rel x the spectrum smoothed over GAUSSIAN_SMOOTH bins (its envelope: in the
+        # tails of a lag-window estimate, the strong line's ringing), no less than rel x SIGMA_FLOOR x its maximum
+        level = _smooth(np.abs(p), GAUSSIAN_SMOOTH)[sel] / scale
+        sigma = rel * np.maximum(level, SIGMA_FLOOR * float(np.max(level)))
     jac = getattr(func, "jac", None) or JACOBIANS.get(func)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", OptimizeWarning)
-            pars = least_squares_start(func, jac, x, ys, p0s, bounds)
-            # maximum likelihood for a spectral estimate whose bins are Gamma distributed about the model with
-            # relative spread rel (Whittle): least squares weighted by the model would let a model that sits
-            # below a sharp peak call it noise
-            pars = whittle_fit(func, jac, x, ys, pars, bounds)
-            sigma = np.maximum(func(x, *pars), 1e-12 * np.max(ys)) * rel
-            pcov = whittle_covariance(func, jac, x, pars, rel)
-    except (RuntimeError, ValueError):
-        return _nan_result("fit did not converge", lo, hi), None
+    pars, nll = None, np.inf
+    for i, (amp0, nu00, w0, bg0) in enumerate(starts):
+        if bg0 is None:
+            bg0 = max(float(np.min(y)), 0.0)
+        p0s = np.array([max(amp0 / scale, 1e-300), min(max(nu00, lo), hi), min(max(w0, 2e-3 * df), bounds[1][2]),
+                        max(bg0 / scale, 0.0)])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", OptimizeWarning)
+                first = [least_squares_start(func, jac, x, ys, p0s, bounds)] if i == 0 else []
+                for th in first + ([p0s] if direct else []):
+                    # maximum likelihood for a spectral estimate whose bins are Gamma distributed about the model
+                    # with relative spread rel (Whittle): least squares weighted by the model would let a model
+                    # that sits below a sharp peak call it noise
+                    th = whittle_fit(func, jac, x, ys, th, bounds, likelihood=likelihood, sigma=sigma)
+                    val = negative_log_likelihood(func, x, ys, th, likelihood, sigma)
+                    if np.isfinite(val) and val < nll:
+                        pars, nll = th, val
+        except (RuntimeError, ValueError):
+            continue
+    if pars is None:
+        return _nan_result("fit did not converge", lo, hi), None, np.inf
+    pcov = whittle_covariance(func, jac, x, pars, rel, sigma)
+    if sigma is None:
+        sigma = np.maximum(func(x, *pars), 1e-12 * np.max(ys)) * rel
     if pcov is None or not np.all(np.isfinite(pcov)):
-        return _nan_result("fit did not converge", lo, hi), None
+        return _nan_result("fit did not converge", lo, hi), None, np.inf
     resid = (ys - func(x, *pars)) / sigma
     dof = max(x.size - 4, 1)
     chi2_red = float(np.sum(resid ** 2) / dof)
     # uncertainty: the covariance from the segment spread, inflated by the misfit when chi2_red > 1
-    perr = np.sqrt(np.diag(pcov)) * max(1.0, np.sqrt(chi2_red))
+    perr = np.sqrt(np.abs(np.diag(pcov))) * max(1.0, np.sqrt(chi2_red))
     amp, nu0, fwhm, bg = pars
     out = dict(frequency=nu0, frequency_err=perr[1], fwhm=fwhm, fwhm_err=perr[2], amplitude=amp * scale,
                amplitude_err=perr[0] * scale, background=bg * scale, chi2_red=chi2_red, window_lo=lo,
-               window_hi=hi, status="ok")
+               window_hi=hi, status="ok", model="")
     narrow = fwhm < (0.25 if isinstance(func, WindowedLorentzian) else 2.0) * enbw
     # the data show a line, whatever the fit made of it: the window's maximum far above the spectrum's median
     strong = float(np.max(y)) > 10.0 * float(np.median(p[1:]))
@@ -194,7 +387,7 @@ def _fit_range(f, p, e, func, lo, hi, p0, df, enbw, n_segments):
         out["status"] = "peak wider than window"
     elif narrow:
         out["status"] = "width below resolution"
-    return out, pars
+    return out, pars, nll
 
 
 def _correlation_factor(attrs) -> float:
@@ -225,18 +418,19 @@ def _correlation_factor(attrs) -> float:
 
 
 
-def _fit_batch(batch, f, func, window, df, enbw, n_segments):
-    return [fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments) for p, e, nu_h in batch]
+def _fit_batch(batch, f, func, window, df, enbw, n_segments, likelihood):
+    return [fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments, likelihood) for p, e, nu_h in batch]
 
 
-def _run_fits(tasks, f, func, window, df, enbw, n_segments, batch: int = 16, progress: bool = True):
+def _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood="gamma", batch: int = 16,
+              progress: bool = True):
     """Fit every (spectrum, error, harmonic frequency) of ``tasks``.
 
     Many fits run as Dask tasks in batches, so a Dask progress bar shows them (``progress``: a bar on stderr
     when they take over a second and no other Dask progress bar is active): on an active ``dask.distributed``
     Client (in parallel), else on the synchronous scheduler (the fits hold the GIL nearly all the time: local
     threads were measured slower). Results do not depend on the scheduler."""
-    args = (f, func, window, df, enbw, n_segments)
+    args = (f, func, window, df, enbw, n_segments, likelihood)
     if len(tasks) <= 2 * batch:
         return _fit_batch(tasks, *args)
     import contextlib
@@ -256,7 +450,15 @@ def _run_fits(tasks, f, func, window, df, enbw, n_segments, batch: int = 16, pro
         return [r for part in dask.compute(*parts, scheduler=scheduler) for r in part]
 
 
-def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, average_degenerate: bool = True,
+def _models(model, attrs):
+    """(name, function) pairs of ``model``: one name, "auto" (:data:`AUTO_MODELS`) or a sequence of names."""
+    names = list(AUTO_MODELS) if model == "auto" else [model] if isinstance(model, str) else list(model)
+    if not names:
+        raise ValueError("model: give a model name, 'auto' or a sequence of names")
+    return [(n, peak_model(n, attrs)) for n in names]
+
+
+def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None, average_degenerate: bool = True,
               degeneracy_tol: float = 1e-3, star: bool = True, progress: bool = True) -> xr.Dataset:
     """Fit the peak of every mode's spectrum.
 
@@ -269,24 +471,36 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
     ----------
     spectra : xarray.Dataset
         From :func:`trajmodes.mode_spectra`: ``psd`` (q, branch, frequency) and ``psd_err``; the coordinate
-        ``frequency_harmonic`` (q, branch), THz, is used when present (shift, degeneracy, zero modes).
-    model : {"lorentzian", "dho", "lorentzian_windowed", "dho_windowed"}
+        ``frequency_harmonic`` (q, branch), THz, is used when present (shift, degeneracy, zero modes, unstable
+        modes). The attribute ``bin_distribution`` ("gamma", the default: periodograms and their averages;
+        "gaussian": lag-window estimates that dip below zero, as :func:`~trajmodes.modes.current_peaks.current_spectra`)
+        chooses the likelihood (:mod:`trajmodes.modes.whittle`); a window holding a bin <= 0 is fitted as Gaussian.
+    model : {"lorentzian", "dho", "lorentzian_windowed", "dho_windowed", "auto"} or sequence of them
         The ``*_windowed`` models (:class:`WindowedLorentzian`, :class:`WindowedDHO`) fit the expected
         windowed periodogram of the line (needs the ``segment_frames``, ``frame_interval_ps``, ``window`` attributes
         of :func:`trajmodes.mode_spectra`); use them when the FWHM is within a few bins of the resolution.
         Their "width below resolution" flag is FWHM < ENBW / 4 (2 ENBW for the plain models).
+        "auto" (the default: Lorentzian and DHO) or a sequence of names: each is fitted on the same window (the
+        first model's) and the one of highest likelihood kept for every spectrum (the models have equally many
+        parameters, so this is also the Akaike choice); ``line_model`` names it. On broad lines at low frequency
+        (FWHM ~ nu0 / 2) the velocity spectrum of a damped oscillator is asymmetric and a Lorentzian's centre sits
+        high (synthetic DHO lines at 1 THz, FWHM 0.8: +0.16 THz; bcc Zr at 1300 K, TA branch: 0.2 THz above the
+        "auto" fits, which chose the DHO for 88% of them); on narrow lines the two agree, and a line the smoothed
+        spectrum does not resolve (narrower than 4 ENBW) is fitted with the first model only, from one start.
     window : None, float or (float, float)
         None: around the maximum of the smoothed spectrum, +- max(5 x rough FWHM, 20 bins, 0.1 THz) for the DHOs,
         +- max(1.5 x rough FWHM, 10 bins, 0.1 THz) for the Lorentzians (on the exact DHO velocity spectrum
         with nu0 = 10, FWHM = 0.3 THz a Lorentzian centre fitted over +-5 FWHM sits 0.016 THz high, over
         +-1.5 FWHM 0.003 THz high: the velocity spectrum is not symmetric about its peak; windows of +-0.5 THz
-        or more on MD lines follow their non-Lorentzian tails). The rough FWHM is the half-maximum width after
-        smoothing over ~25 rel^2 bins (rel: relative error of one bin, from ``psd_err``; at least 3 bins, at
-        most 0.05 THz), so that a single full-resolution periodogram (``full=True``, 100% noise per bin) gives
-        the line's width, not a noise spike's. A fit whose FWHM exceeds half the window is repeated once
-        over +- 1.5 x (DHOs: 5 x) that FWHM about its centre, kept if its chi2_red is <= 2 or at most 10%
-        above the first's (else the first fit stays, flagged "peak wider than window").
-        A float: that half-width in THz around the maximum (3-bin smoothing, no refit). A pair: the fit range
+        or more on MD lines follow their non-Lorentzian tails). The rough FWHM and the centre are those of the
+        spectrum smoothed over ~25 rel^2 bins (rel: relative error of one bin, from ``psd_err``; at least 3
+        bins, at most half the smoothed line's width: :func:`smoothed_line`), so that a single full-resolution
+        periodogram (``full=True``, 100% noise per bin) gives the line's width, not a noise spike's; they are
+        returned as ``estimate_frequency`` and ``estimate_fwhm``. Every fit starts from that estimate with
+        widths x 1, 0.5 and 2 and keeps the best likelihood. A fit whose FWHM exceeds half the window is
+        repeated once over +- 1.5 x (DHOs: 5 x) that FWHM about its centre, kept if its chi2_red is <= 2 or at
+        most 10% above the first's (else the first fit stays, flagged "peak wider than window").
+        A float: that half-width in THz around the smoothed maximum (no refit). A pair: the fit range
         in THz for every mode.
     average_degenerate : bool
         Fit the summed spectrum of branches at the same q whose harmonic frequencies differ by less than
@@ -302,19 +516,26 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
     -------
     xarray.Dataset over (q, branch): ``frequency``, ``frequency_err``, ``shift`` (= frequency -
     frequency_harmonic), ``fwhm``, ``fwhm_err``, ``lifetime`` (= 1/(2 pi fwhm)), ``lifetime_err``, ``amplitude``,
-    ``amplitude_err``, ``background`` (eV/THz), ``chi2_red``, ``window_lo``/``window_hi`` (THz), ``n_averaged``
-    and ``status`` ("ok" or the reason: "no peak", "amplitude ill-determined" (a strong line the model does not
-    describe: position kept, amplitude and width doubtful), "fit did not converge", "peak at window edge",
-    "peak wider than window", "width below resolution", "zero-frequency mode", "too few points in window",
-    "above Nyquist: aliased" (the spectra's ``aliased`` modes: the frames are too far apart; no values)).
-    Values are kept (not NaN) under "peak at window edge", "peak wider than window" and "width below
-    resolution": read them only together with ``status``.
+    ``amplitude_err``, ``background`` (eV/THz), ``chi2_red``, ``window_lo``/``window_hi`` (THz),
+    ``estimate_frequency``/``estimate_fwhm`` (THz, the smoothed line the fit started from), ``line_model`` (the
+    model fitted), ``n_averaged`` and ``status`` ("ok" or the reason: "no peak", "amplitude ill-determined" (a
+    strong line the model does not describe: position kept, amplitude and width doubtful), "fit did not
+    converge", "collapsed" (the fit fell onto a noise spike: narrower than a quarter of the resolved smoothed line,
+    twice; no values), "unconstrained" (error bars wider than the fit window, twice; no values), "peak at window
+    edge", "peak wider than window", "width below resolution", "zero-frequency mode", "too few points in window",
+    "above Nyquist: aliased" (the spectra's ``aliased`` modes: the frames are too far apart; no values),
+    "imaginary harmonic frequency" (the force constants are unstable at this q: the peak is the run's, but
+    ``shift`` is NaN: project onto the run's own effective constants)).
+    Values are kept (not NaN) under "peak at window edge", "peak wider than window", "width below
+    resolution" and "imaginary harmonic frequency": read them only together with ``status``.
 
     Uncertainties: each bin is weighted by model x (relative spread of that spectrum across the Welch
     segments); errors are the square roots of the covariance diagonal, multiplied by sqrt(chi2_red) when the
     fit is worse than that spread explains (the larger of the two estimates).
     """
-    func = peak_model(model, spectra.attrs)
+    models = _models(model, spectra.attrs)
+    func = models[0][1] if len(models) == 1 else models
+    likelihood = str(spectra.attrs.get("bin_distribution", "gamma"))
     if star and not spectra.attrs.get("star_averaged") and "frequency_harmonic" in spectra.coords:
         spectra = star_average(spectra)
     psd = spectra["psd"].transpose("q", "branch", "frequency")
@@ -333,9 +554,10 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
     aliased = np.asarray(spectra["aliased"].transpose("q", "branch").values, bool) if "aliased" in spectra \
         else np.zeros((nq, nb), bool)
     names = ["frequency", "frequency_err", "fwhm", "fwhm_err", "amplitude", "amplitude_err", "background",
-             "chi2_red", "window_lo", "window_hi"]
+             "chi2_red", "window_lo", "window_hi", "estimate_frequency", "estimate_fwhm"]
     out = {n: np.full((nq, nb), np.nan) for n in names}
     status = np.full((nq, nb), "", dtype=object)
+    used = np.full((nq, nb), "", dtype=object)
     n_avg = np.ones((nq, nb), dtype=int)
     # identical spectra (every member of a star after star_average, repeated q) are fitted once
     tasks, index, assign = [], {}, []
@@ -357,13 +579,15 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
                 index[key] = len(tasks)
                 tasks.append((p, e, nu_h))
             assign.append((iq, g, index[key]))
-    results = _run_fits(tasks, f, func, window, df, enbw, n_segments, progress=progress)
+    results = _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood, progress=progress)
+    single = models[0][0] if len(models) == 1 else None
     for iq, g, k in assign:
         r = results[k] if k is not None else _nan_result(ALIASED)
         for ib in g:
             for n in names:
                 out[n][iq, ib] = r[n]
             status[iq, ib] = r["status"]
+            used[iq, ib] = (single if np.isfinite(r["frequency"]) else "") if single is not None else r["model"]
             n_avg[iq, ib] = len(g)
     inflate = np.sqrt(_correlation_factor(spectra.attrs))
     for n in ("frequency_err", "fwhm_err", "amplitude_err"):
@@ -373,6 +597,11 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
         tau = 1.0 / (2 * np.pi * fwhm)
         tau_err = tau * out["fwhm_err"] / fwhm
     shift = out["frequency"] - H if H is not None else np.full((nq, nb), np.nan)
+    if H is not None:
+        # unstable constants: the run's line is measured, but a shift from an imaginary frequency means nothing
+        unstable = (H <= -3 * df) & ~aliased
+        status[unstable] = UNSTABLE
+        shift[unstable] = np.nan
     dims = ("q", "branch")
     conv = CONVENTION
     ds = xr.Dataset(
@@ -381,7 +610,8 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
                                                   "centre of the fitted peak (renormalised frequency), ordinary "
                                                   "frequency"}),
             "frequency_err": (dims, out["frequency_err"], {"units": "THz", "convention": "1 sigma"}),
-            "shift": (dims, shift, {"units": "THz", "convention": "frequency - frequency_harmonic"}),
+            "shift": (dims, shift, {"units": "THz", "convention": "frequency - frequency_harmonic; NaN where the "
+                                                                  "harmonic frequency is imaginary"}),
             "fwhm": (dims, fwhm, {"units": "THz", "convention": conv}),
             "fwhm_err": (dims, out["fwhm_err"], {"units": "THz", "convention": "1 sigma; " + conv}),
             "lifetime": (dims, tau, {"units": "ps", "convention": conv}),
@@ -396,12 +626,19 @@ def fit_peaks(spectra: xr.Dataset, model: str = "lorentzian", window=None, avera
                                                  "reduced chi^2 with the segment-spread weights"}),
             "window_lo": (dims, out["window_lo"], {"units": "THz", "convention": "fit window lower edge"}),
             "window_hi": (dims, out["window_hi"], {"units": "THz", "convention": "fit window upper edge"}),
+            "estimate_frequency": (dims, out["estimate_frequency"], {"units": "THz", "convention":
+                                   "maximum of the smoothed spectrum: the fit's start"}),
+            "estimate_fwhm": (dims, out["estimate_fwhm"], {"units": "THz", "convention":
+                              "half-maximum width of the smoothed spectrum: the fit's start"}),
+            "line_model": (dims, used.astype(str), {"units": "", "convention":
+                                                   "the line shape fitted (the more likely one with model='auto')"}),
             "n_averaged": (dims, n_avg, {"units": "1", "convention": "degenerate branches fitted together"}),
             "status": (dims, status.astype(str), {"units": "", "convention":
                                                   "'ok' or the reason the values are not a clean fit"}),
         },
         coords={n: c for n, c in spectra.coords.items() if "frequency" not in c.dims},
     )
-    ds.attrs.update(model=model, convention=conv, resolution_thz=df, enbw_thz=enbw, n_segments=n_segments,
+    ds.attrs.update(model=model if isinstance(model, str) else ",".join(model), convention=conv,
+                    resolution_thz=df, enbw_thz=enbw, n_segments=n_segments, likelihood=likelihood,
                     time_axis=str(spectra.attrs.get("time_axis", "unknown")))
     return ds

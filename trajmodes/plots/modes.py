@@ -9,17 +9,21 @@ from trajmodes.plots.figures import axes_for, finish, path_axes, plot_path
 __all__ = ["plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns"]
 
 
-def _peak_model(ds):
-    """The peak model of a ``project`` dataset (the windowed ones from its spectra_* attributes)."""
+def _peak_model(ds, iq: int, ib: int):
+    """The line shape fitted to mode (iq, ib) of a ``project`` dataset (``peak_line_model``, else the dataset's
+    ``peak_model``; the windowed ones from its spectra_* attributes)."""
     from trajmodes.modes.lineshapes import peak_model
     attrs = {k[len("spectra_"):]: v for k, v in ds.attrs.items() if k.startswith("spectra_")}
-    return peak_model(str(ds.attrs.get("peak_model", "lorentzian")), attrs)
+    name = str(ds["peak_line_model"].values[iq, ib]) if "peak_line_model" in ds else ""
+    return peak_model(name or str(ds.attrs.get("peak_model", "lorentzian")), attrs)
 
 
 def plot_mode_fits(ds, modes, path: str | None = None, title: str = "", *, ax=None):
     """Spectrum (what the fit saw: star- and degeneracy-summed psd) with the fitted peak, one panel per mode.
 
-    ``ds`` is the dataset written by ``trajmodes project``; ``modes`` a list of (q index, branch).
+    ``ds`` is the dataset written by ``trajmodes project``; ``modes`` a list of (q index, branch). A mode without a
+    fitted line (NaN frequency: "collapsed", "unconstrained", "no peak", ...) gets no curve, only a dotted line at
+    the smoothed spectrum's maximum when there is one.
     """
     n = max(1, len(modes))
     ncols = min(n, 3)
@@ -27,23 +31,28 @@ def plot_mode_fits(ds, modes, path: str | None = None, title: str = "", *, ax=No
     fig, axes = axes_for(ax, nrows, ncols, (4.3 * ncols, 3.3 * nrows))
     axes = np.atleast_1d(axes).ravel()
     f = ds.frequency.values
-    func = _peak_model(ds)
     for ax, (iq, ib) in zip(axes, modes):
         y = ds["psd_fitted"].values[iq, ib]
         st = str(ds["peak_status"].values[iq, ib])
         nu, fw = float(ds["peak_frequency"].values[iq, ib]), float(ds["peak_fwhm"].values[iq, ib])
         nu_h = float(ds["frequency_harmonic"].values[iq, ib])
         lo, hi = float(ds["peak_window_lo"].values[iq, ib]), float(ds["peak_window_hi"].values[iq, ib])
-        centre = nu if np.isfinite(nu) else nu_h
+        centre = nu if np.isfinite(nu) else nu_h if np.isfinite(nu_h) and nu_h > 0 else float(f[np.argmax(y[1:]) + 1])
         span = max(3 * (hi - lo) if np.isfinite(hi - lo) else 0, 2.0)
         m = (f > centre - span / 2) & (f < centre + span / 2)
         ax.step(f[m], y[m], where="mid", color="0.3", lw=1, label="spectrum")
         if np.isfinite(nu):
             xx = np.linspace(max(lo, f[1]), hi, 400)
+            func = _peak_model(ds, iq, ib)
             ax.plot(xx, func(xx, float(ds["peak_amplitude"].values[iq, ib]), nu, fw,
                              float(ds["peak_background"].values[iq, ib])), color="C3", lw=1.5,
-                    label=f"fit {nu:.3f} THz, FWHM {fw:.3f}")
+                    label=f"fit {nu:.3f} THz, FWHM {fw:.3f}"
+                    + (f" ({ds['peak_line_model'].values[iq, ib]})" if "peak_line_model" in ds else ""))
             ax.axvspan(lo, hi, color="C3", alpha=0.06)
+        elif "peak_estimate_frequency" in ds and np.isfinite(float(ds["peak_estimate_frequency"].values[iq, ib])):
+            # no fitted line (collapsed, unconstrained, ...): where the smoothed spectrum puts the peak, no curve
+            est = float(ds["peak_estimate_frequency"].values[iq, ib])
+            ax.axvline(est, color="C3", ls=":", lw=1.0, label=f"no fit; smoothed peak {est:.3f}")
         ax.axvline(nu_h, color="C0", ls="--", lw=0.9, label=f"harmonic {nu_h:.3f}")
         q = np.round(ds.qpoint.values[iq], 3).tolist()
         ax.set_title(f"q{iq} {q} branch {ib}: {st}", fontsize=8)
