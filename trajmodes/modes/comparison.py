@@ -179,7 +179,7 @@ def _bulk_calculators(fc, phonons, T, q, n_pair, scheduler, allow_unstable) -> d
 
 
 def _bulk_widths(calculators: dict) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Three-phonon FWHM (tetrahedron, classical) at the MD q-points on the finer bulk mesh and ``|difference|`` to
+    """Three-phonon FWHM (tetrahedron, classical) at the MD q-points on the finer bulk mesh and ``abs(difference)`` to
     the other, (nq, 3n) THz each, and what was done."""
     import time
     t0 = time.perf_counter()
@@ -315,7 +315,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
       ``fwhm_z_bulk``.
     - Shifts: ``pt_shift`` (the prediction at the harmonic frequency: Delta(nu0) - Delta(0) for effective constants,
       Delta(nu0) for static; on the bulk mesh when computed, else on the MD grid), ``pt_shift_bubble`` (Delta(nu0)),
-      ``pt_shift_static`` (Delta(0)), ``pt_shift_err`` (bulk only: |difference| to the partner mesh), ``shift_z``;
+      ``pt_shift_static`` (Delta(0)), ``pt_shift_err`` (bulk only: abs(difference) to the partner mesh), ``shift_z``;
       the same on the MD grid: ``pt_shift_grid``, ``pt_shift_bubble_grid``, ``pt_shift_static_grid``; with fc4
       ``pt_shift_loop`` (the first-order quartic loop; in effective constants already, so not added to their
       levels).

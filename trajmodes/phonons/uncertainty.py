@@ -87,12 +87,12 @@ class FrequenciesWithErrors(DeprecatedUnpacking):
     bootstrap_err : ndarray (nq, 3n)
         The block bootstrap's part (scaled to its blocking plateau), THz.
     temperature_term : ndarray (nq, 3n)
-        |d nu / dT| times the error of the run's temperature, THz (zero without ``dnu_dT``).
+        abs(d nu / dT) times the error of the run's temperature, THz (zero without ``dnu_dT``).
     partition_term : ndarray (nq, 3n)
         The quartic response to the energy each set of modes kept (:func:`partition_err`), THz (zero without
         ``partition``).
     net_slope_term : ndarray (nq, 3n)
-        |d nu / dT| times :func:`partition_temperature_err`, THz (zero unless ``frozen_modes`` or ``partition`` with
+        abs(d nu / dT) times :func:`partition_temperature_err`, THz (zero unless ``frozen_modes`` or ``partition`` with
         ``dnu_dT``).
     """
 
@@ -293,8 +293,8 @@ def classical_dnu_dT(nu, nu0, temperature: float) -> np.ndarray:
     linear in T (the quartic and squared-cubic renormalisations of a classical crystal are proportional to the
     mean square displacements, so to k_B T), d nu / dT = (nu^2 - nu0^2) / (2 nu T); zero where nu is zero. THz/K.
     An imaginary frequency (negative, the convention of every frequency here) enters with its eigenvalue,
-    -nu^2: a static crystal unstable at 0 K (bcc Zr) has its eigenvalue, not |nu0|^2, moved linearly in T, and
-    d nu / dT = (sign(nu) nu^2 - sign(nu0) nu0^2) / (2 |nu| T)."""
+    -nu^2: a static crystal unstable at 0 K (bcc Zr) has its eigenvalue, not nu0^2, moved linearly in T, and
+    d nu / dT = (sign(nu) nu^2 - sign(nu0) nu0^2) / (2 abs(nu) T)."""
     nu, nu0 = np.asarray(nu, float), np.asarray(nu0, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = (np.sign(nu) * nu ** 2 - np.sign(nu0) * nu0 ** 2) / (2.0 * np.abs(nu) * float(temperature))

@@ -21,7 +21,8 @@ __all__ = ["Series", "load_series"]
 
 
 class Series(ShiftSplit):
-    """The fitted runs of a series and their results (:attr:`dataset`).
+    """The fitted runs of a series and their results (:attr:`dataset`); made by :func:`~trajmodes.series.fit_series`,
+    whose parameters it takes besides those below.
 
     Attributes
     ----------
@@ -45,7 +46,7 @@ class Series(ShiftSplit):
         ``free_energy_corrected``; ``entropy`` and ``heat_capacity`` along the runs from ``free_energy``, and
         ``entropy_corrected``, ``heat_capacity_corrected`` from ``free_energy_corrected``.
 
-    Parameters (besides those of :func:`~trajmodes.series.fit_series`)
+    Parameters
     ----------
     error_inputs : list of ErrorModelInputs, optional
         Per run, :func:`~trajmodes.series.errorbars.error_model_inputs` (``fit_series`` measures them); without them

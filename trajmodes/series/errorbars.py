@@ -347,7 +347,7 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
 
 
 #: the classical scaling of the shift from the static crystal holds while the shift of the eigenvalue is small beside
-#: the eigenvalue: |nu^2 - nu0^2| / nu^2 below this at every frequency (a mode stabilised by anharmonicity, as the TA
+#: the eigenvalue: abs(nu^2 - nu0^2) / nu^2 below this at every frequency (a mode stabilised by anharmonicity, as the TA
 #: of bcc Zr at N, fails it, and its slope from the static crystal is many times the one between runs)
 STATIC_SHIFT_LIMIT = 0.5
 
