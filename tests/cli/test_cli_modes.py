@@ -160,3 +160,24 @@ def test_summary_states_the_stretch_the_spectra_cover(tmp_path, capsys, cu_eam_p
         assert "spectra span about" not in text or f"spectra span about {span:.0f} ps" in text
         said.append("spectra span about" in text)
     assert any(said)
+
+
+def test_project_on_fitted_constants_names_them_effective(tmp_path, capsys):
+    """Constants written by `trajmodes fit` give effective frequencies at the run's temperature: `project` records
+    that (``constants``, ``fitted_temperature``) and its figures label the reference "effective (T K)", not
+    "harmonic"; constants of unknown origin keep "harmonic"."""
+    from trajmodes.plots.modes import plot_mode_fits, reference_name
+    run = [str(MD / "cu_300K.lammpstrj.gz"), "--reference", str(MD / "cu_300K.data")]
+    assert main(["fit", *run, "--cutoff2", "4.5", "-o", str(tmp_path / "fit")]) == 0
+    assert main(["project", *run, "--force-constants", str(tmp_path / "fit" / "fc.nc"),
+                 "-o", str(tmp_path / "p")]) == 0
+    capsys.readouterr()
+    ds = xr.open_dataset(tmp_path / "p" / "modes.nc").load()
+    assert ds.attrs["constants"] == "effective" and 250 < ds.attrs["fitted_temperature"] < 350
+    assert reference_name(ds) == f"effective ({ds.attrs['fitted_temperature']:.0f} K)"
+    fig = plot_mode_fits(ds, [(5, 0), (5, 2)])
+    labels = [t.get_text() for a in fig.axes for t in a.get_legend().get_texts()]
+    assert any(t.startswith("effective (") for t in labels) and not any(t.startswith("harmonic") for t in labels)
+    assert main(["project", *run, "--force-constants", str(EXAMPLES / "fc" / "cu_eam"), "-o", str(tmp_path / "h")]) == 0
+    h = xr.open_dataset(tmp_path / "h" / "modes.nc").load()
+    assert h.attrs["constants"] == "harmonic" and "fitted_temperature" not in h.attrs and reference_name(h) == "harmonic"

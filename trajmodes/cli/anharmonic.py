@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import step, write_dataset
+from trajmodes.cli.options import fitted_temperature, step, write_dataset
 
 
 def add_phono3py_options(parser) -> None:
@@ -77,7 +77,7 @@ def cmd_anharmonic(args, out) -> int:
         raise ValueError("--four-phonon-sample samples the four-phonon sums: give --four-phonon with it")
     T = np.atleast_1d(args.temperatures)
     lbte = args.method == "lbte"
-    fitted_at = _fitted_temperature(args.fc)
+    fitted_at = fitted_temperature(args.fc)
     what = ("three-phonon collision matrix" if lbte else "three-phonon self-energies")
     with step(f"{what} on the {mesh} mesh ({method}, {args.occupation} occupations"
               f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
@@ -143,22 +143,6 @@ def cmd_anharmonic(args, out) -> int:
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0
-
-
-def _fitted_temperature(path) -> float | None:
-    """The temperature (K) effective constants were fitted at, from the provenance ``trajmodes fit`` writes into
-    its netCDF file; None for other files (0 K constants, phono3py's, constants of unknown origin)."""
-    import xarray as xr
-    if not str(path).endswith(".nc") or not os.path.isfile(path):
-        return None
-    try:
-        with xr.open_dataset(path) as f:
-            attrs = dict(f.attrs)
-    except (OSError, ValueError):
-        return None
-    T = attrs.get("temperature_K")
-    fitted = any(k.startswith("setting_cutoff") for k in attrs)
-    return float(T) if fitted and T is not None and float(T) > 0 else None
 
 
 def cmd_compare(args, out) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import (input_files, output_file, read_settings, read_trajectory, stem, step,
-                                   write_dataset)
+from trajmodes.cli.options import (fitted_temperature, input_files, output_file, read_settings, read_trajectory,
+                                   stem, step, write_dataset)
 
 
 
@@ -172,6 +172,9 @@ def cmd_project(args, out) -> int:
                            star=not args.no_star, temperature=args.temperature, keep_q=args.keep_q, phonons=ph)
     ds.attrs.update(source=str(traj.source.describe()), force_constants=str(args.force_constants),
                     time_axis=traj.time_axis)
+    fitted_at = fitted_temperature(args.force_constants)      # constants of `trajmodes fit`: effective frequencies
+    ds.attrs.update(constants="harmonic" if fitted_at is None else "effective",
+                    **({} if fitted_at is None else {"fitted_temperature": fitted_at}))
     prov = provenance(input_files(traj, args) + [args.force_constants],
                       dict(read_settings(args, traj), resolution=args.resolution, full=args.full,
                            model=args.model, star=not args.no_star, frames=traj.n_frames),

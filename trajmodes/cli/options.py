@@ -405,3 +405,19 @@ class QpointFormat:
             lines.append(f"  {self.label(qi):6s} {_fmt(qi):28s} {_fmt(self.other(qi)):28s} "
                          + " ".join(f"{x:8.4f}" for x in fi))
         return lines
+
+
+def fitted_temperature(path) -> float | None:
+    """The temperature (K) effective constants were fitted at, from the provenance ``trajmodes fit`` writes into
+    its netCDF file; None for other files (0 K constants, phono3py's, constants of unknown origin)."""
+    import xarray as xr
+    if not str(path).endswith(".nc") or not os.path.isfile(path):
+        return None
+    try:
+        with xr.open_dataset(path) as f:
+            attrs = dict(f.attrs)
+    except (OSError, ValueError):
+        return None
+    T = attrs.get("temperature_K")
+    fitted = any(k.startswith("setting_cutoff") for k in attrs)
+    return float(T) if fitted and T is not None and float(T) > 0 else None

@@ -6,7 +6,16 @@ import numpy as np
 from trajmodes.lattice.paths import path_coordinates
 from trajmodes.plots.figures import axes_for, finish, path_axes, plot_path
 
-__all__ = ["plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns"]
+__all__ = ["plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns", "reference_name"]
+
+
+def reference_name(ds) -> str:
+    """What the projection's reference frequencies are, for labels: "effective (T K)" for constants fitted to a run
+    (``constants`` and ``fitted_temperature`` in the attributes ``trajmodes project`` writes), else "harmonic"."""
+    if ds.attrs.get("constants") == "effective":
+        T = ds.attrs.get("fitted_temperature")
+        return f"effective ({float(T):.0f} K)" if T is not None and np.isfinite(float(T)) else "effective"
+    return "harmonic"
 
 
 def _peak_model(ds, iq: int, ib: int):
@@ -53,7 +62,7 @@ def plot_mode_fits(ds, modes, path: str | None = None, title: str = "", *, ax=No
             # no fitted line (collapsed, unconstrained, ...): where the smoothed spectrum puts the peak, no curve
             est = float(ds["peak_estimate_frequency"].values[iq, ib])
             ax.axvline(est, color="C3", ls=":", lw=1.0, label=f"no fit; smoothed peak {est:.3f}")
-        ax.axvline(nu_h, color="C0", ls="--", lw=0.9, label=f"harmonic {nu_h:.3f}")
+        ax.axvline(nu_h, color="C0", ls="--", lw=0.9, label=f"{reference_name(ds)} {nu_h:.3f}")
         q = np.round(ds.qpoint.values[iq], 3).tolist()
         ax.set_title(f"q{iq} {q} branch {ib}: {st}", fontsize=8)
         ax.set(xlabel="frequency (THz)", ylabel=f"psd ({ds['psd'].attrs.get('units', 'eV/THz')})")
@@ -89,7 +98,7 @@ def plot_linewidth_dispersion(ds, path: str | None = None, title: str = "", band
         return _linewidth_by_index(ds, path, title, note, ax=ax)
     fig, ax = axes_for(ax, 1, 1, (8.5, 4.8))
     f = bands.frequency.values
-    plot_path(ax, bands, color="0.45", lw=1.0).set_label("harmonic")
+    plot_path(ax, bands, color="0.45", lw=1.0).set_label(reference_name(ds))
     hits = path_coordinates(ds.qpoint.values, bands, rotations)
     xs, ys, es, oks = [], [], [], []
     for iq, dq in enumerate(hits):
@@ -127,7 +136,7 @@ def _linewidth_by_index(ds, path: str | None = None, title: str = "", note: str 
     order = _q_order(ds)
     x = np.arange(len(order))
     for ib in range(H.shape[1]):
-        ax.plot(x, H[order, ib], "_", color="0.5", ms=7, label="harmonic" if ib == 0 else None)
+        ax.plot(x, H[order, ib], "_", color="0.5", ms=7, label=reference_name(ds) if ib == 0 else None)
         ok = S[order, ib] == "ok"
         ax.errorbar(x[ok], F[order, ib][ok], yerr=0.5 * W[order, ib][ok], fmt="o", ms=2.5, lw=0.7, color="C3",
                     label="fit (bars: FWHM)" if ib == 0 else None)
@@ -242,12 +251,13 @@ def plot_sed(ds, path: str | None = None, title: str = "", bands=None, rotations
         ax.set(ylabel="frequency (THz)", xlabel="wave vector")
         ax.tick_params(axis="x", length=0)
         off = sum(1 for h in hits if h.size == 0)
-        head = f"{len(hits) - off} of {len(hits)} commensurate q on the path (star images); lines: harmonic"
+        head = (f"{len(hits) - off} of {len(hits)} commensurate q on the path (star images); lines: "
+                + reference_name(ds))
     else:
         for ib in range(H.shape[1]):
             ax.plot(np.arange(len(order)), np.abs(H[order, ib]), ".", color="c", ms=1.5)
         ax.set(xlabel="commensurate q (sorted by |q|)", ylabel="frequency (THz)")
-        head = "dots: harmonic"
+        head = "dots: " + reference_name(ds)
     ax.set_ylim(0, top)
     ax.set_title((title + "\n" if title else "") + head + (f"; {note}" if note else ""), fontsize=9)
     return finish(fig, path)
