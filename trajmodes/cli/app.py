@@ -155,7 +155,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                       "`trajmodes project`) beside three-phonon theory from the run's fitted fc3")
     pm.add_argument("modes", metavar="MODES_NC", help="output of `trajmodes project` on the MD run")
     pm.add_argument("fc", metavar="FC_PATH", help="fc2 + fc3 fitted to the same run (trajmodes fit --cutoff3)")
-    pm.add_argument("--smearing", type=positive, help="Gaussian smearing in THz (default: half the median MD FWHM)")
+    pm.add_argument("--smearing", type=positive, help="Gaussian smearing in THz (default: from the theory's own "
+                    "widths, the median three-phonon half width on the bulk mesh)")
     pm.add_argument("--temperature", type=positive, help="K (default: the run's kinetic temperature)")
     pm.add_argument("--constants", choices=["effective", "static"], default="effective",
                     help="what FC_PATH holds: effective constants fitted to the run (default; the predicted shift is "
