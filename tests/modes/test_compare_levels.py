@@ -204,3 +204,26 @@ def test_comparison_figure_spans_the_lines_it_draws(cu_fc3, cu_lines):
     f_drawn = max(float(lab.split(", ")[-1].split()[0]) for lab in picked)
     assert shown[1] > 1.1 * f_drawn + 2.0
     assert fig.axes[1].get_xlabel() == "effective frequency (THz)"
+
+
+def test_md_positions_of_a_project_that_chose_the_line_shape_mode_by_mode():
+    """``trajmodes project`` fits the more likely of the Lorentzian and the damped oscillator per mode (``peak_model``
+    "auto", ``peak_line_model``): its frequency is the maximum where it chose the Lorentzian and the centre where it
+    chose the DHO, and the other position is fitted to the spectra. On exact DHO lines: every centre is nu0 and every
+    maximum the Lorentzian's, whichever shape the project chose."""
+    from trajmodes.modes.peaks import fit_peaks
+    nu0 = np.array([[1.0, 2.0, 3.0], [1.5, 2.5, 4.0]])
+    g = np.array([[0.3, 0.8, 1.2], [0.2, 0.5, 1.5]])
+    ds = _project_like(nu0, g, model="auto")
+    lor = fit_peaks(ds, model="lorentzian", star=False, progress=False)
+    dh = fit_peaks(ds, model="dho", star=False, progress=False)
+    chose = np.array([["lorentzian", "dho", "lorentzian"], ["dho", "dho", "lorentzian"]])
+    ds = ds.assign(peak_line_model=(("q", "branch"), chose))
+    pick = chose == "lorentzian"
+    freq = np.where(pick, lor["frequency"].values, dh["frequency"].values)
+    err = np.where(pick, lor["frequency_err"].values, dh["frequency_err"].values)
+    got = md_line_positions(ds, freq, err, np.full(freq.shape, "ok"))
+    assert got["peak_model"] == "lorentzian" and got["centre_model"] == "dho"
+    np.testing.assert_allclose(got["centre"], nu0, atol=1e-4)
+    np.testing.assert_allclose(got["peak"], lor["frequency"].values, atol=1e-6)
+    assert (got["peak"] > nu0 + 0.005).all()

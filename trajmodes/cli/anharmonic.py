@@ -271,7 +271,8 @@ def _levels_table(ds) -> list[str]:
                                                                  " and the quartic loop")}
     head = (f"{'medians (THz) over the compared modes':<40} {'peak shift':>10} {'centre shift':>12} {'FWHM':>8}"
             f"   {'explains of MD: peak':>20} {'centre':>6} {'FWHM':>5}")
-    rows = [f"side by side (peak: maximum of the line; centre: its damped-oscillator fit; both from the harmonic "
+    base = "effective" if a["constants"] == "effective" else "static (0 K)"
+    rows = [f"side by side (peak: maximum of the line; centre: its damped-oscillator fit; both from the {base} "
             f"frequency; MD {a['md_peak_model']} peak, {a['md_centre_model']} centre):", head,
             f"{'MD':<40} {med(ds['md_shift'], placed):>+10.4f} {med(ds['md_centre_shift'], placed):>+12.4f} "
             f"{med(ds['md_fwhm'], ok):>8.4f}"]

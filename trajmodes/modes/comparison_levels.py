@@ -99,8 +99,9 @@ def line_positions(axis, lines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def md_line_positions(modes, peak_frequency, peak_error, status):
     """The MD lines' peak maxima and damped-oscillator centres (THz, (q, branch) each, with their errors and fit
-    statuses): the ``trajmodes project`` fits (``peak_frequency``, ``peak_error``, ``status``) give one (a Lorentzian's centre is its maximum; a DHO's nu0 its
-    centre), the other is fitted to the same spectra (``psd``, averaged over the star of q as the project's were)
+    statuses): the ``trajmodes project`` fits (``peak_frequency``, ``peak_error``, ``status``) give one (a
+    Lorentzian's centre is its maximum; a DHO's nu0 its centre; with ``peak_model`` "auto", mode by mode as
+    ``peak_line_model`` says), the other is fitted to the same spectra (``psd``, averaged over the star of q as the project's were)
     with the other model, windowed alike. Without spectra the other is NaN.
 
     Returns
@@ -113,11 +114,28 @@ def md_line_positions(modes, peak_frequency, peak_error, status):
     base = model.replace("_windowed", "")
     have = dict(frequency=np.asarray(peak_frequency, float), err=np.asarray(peak_error, float),
                 status=np.asarray(status).astype(str))
-    other = ("dho" if base == "lorentzian" else "lorentzian") + ("_windowed" if windowed else "")
+    suffix = "_windowed" if windowed else ""
     nan = np.full(np.shape(peak_frequency), np.nan)
-    fitted = dict(frequency=nan, err=nan, status=np.full(nan.shape, "no spectra"))
-    if "psd" in modes and "frequency_harmonic" in modes.coords:
-        fitted = _refit(modes, other)
+    spectra = "psd" in modes and "frequency_harmonic" in modes.coords
+
+    def refit(name):
+        return _refit(modes, name) if spectra else dict(frequency=nan, err=nan,
+                                                         status=np.full(nan.shape, "no spectra"))
+    if base == "auto":
+        # the project chose the line shape mode by mode (``peak_line_model``): its fit gives the maximum where it
+        # chose the Lorentzian and the centre where it chose the damped oscillator; the other is fitted here
+        used = (np.asarray(modes["peak_line_model"].transpose("q", "branch").values).astype(str)
+                if "peak_line_model" in modes else np.full(nan.shape, "lorentzian"))
+        lor = used == "lorentzian"
+        peak, centre = refit("lorentzian" + suffix), refit("dho" + suffix)
+        for k in ("frequency", "err", "status"):
+            peak[k] = np.where(lor, have[k], peak[k])
+            centre[k] = np.where(lor, centre[k], have[k])
+        return dict(peak=peak["frequency"], peak_err=peak["err"], peak_status=peak["status"],
+                    centre=centre["frequency"], centre_err=centre["err"], centre_status=centre["status"],
+                    peak_model="lorentzian" + suffix, centre_model="dho" + suffix)
+    other = ("dho" if base == "lorentzian" else "lorentzian") + suffix
+    fitted = refit(other)
     peak, centre = (have, fitted) if base == "lorentzian" else (fitted, have)
     return dict(peak=peak["frequency"], peak_err=peak["err"], peak_status=peak["status"],
                 centre=centre["frequency"], centre_err=centre["err"], centre_status=centre["status"],
