@@ -163,3 +163,12 @@ def test_eam_file_cutoff_errors(tmp_path):
     bad.write_text("comment\ncomment\ncomment\n1 Cu\n10 0.1 10 0.1 cutoff\n")
     with pytest.raises(ValueError, match="line 5: expected Nrho drho Nr dr cutoff"):
         setfl_cutoff(bad)
+
+
+def test_lj_expand_reaches_its_cutoff_plus_delta(tmp_path):
+    """pair_style lj/expand shifts the Lennard-Jones form by each pair's delta: E = 0 only beyond rc + delta
+    (LAMMPS' pair_style lj/expand documentation), so the range is the cutoff plus the largest delta."""
+    (tmp_path / "in.run").write_text("units metal\natom_style atomic\npair_style lj/expand 5.0\n"
+                                     "pair_coeff 1 1 0.01 2.5 0.4\npair_coeff 1 2 0.01 2.5 0.9 4.5\n"
+                                     "dump d all custom 10 run.lammpstrj id x y z\nrun 10\n")
+    assert potential_range_in(tmp_path / "in.run", tmp_path / "run.lammpstrj").cutoff == pytest.approx(5.9)

@@ -227,3 +227,27 @@ def test_md_positions_of_a_project_that_chose_the_line_shape_mode_by_mode():
     np.testing.assert_allclose(got["centre"], nu0, atol=1e-4)
     np.testing.assert_allclose(got["peak"], lor["frequency"].values, atol=1e-6)
     assert (got["peak"] > nu0 + 0.005).all()
+
+
+def test_compare_reports_peak_maxima_whichever_shape_the_project_fitted(cu_fc3, cu_lines):
+    """A project fitted with the damped oscillator gives centres: ``compare`` must still report the MD peak maxima as
+    ``md_frequency`` / ``md_shift`` (fitted to the same spectra with a Lorentzian) and the project's own fits as the
+    centres, not the centres under the maxima's name. Exact DHO lines (FWHM 0.8 THz) at the cu_lines frequencies:
+    the centres are the project's, the maxima lie above them, the shifts are the maxima less the harmonic
+    frequencies."""
+    from trajmodes.modes.comparison import compare_three_phonon
+    nu0 = cu_lines["frequency"].values
+    live = cu_lines["frequency_harmonic"].values > 1e-3
+    nu = np.arange(0.0, 12.0, 0.01)
+    psd = dho(nu[None, None, :], 1.0, np.where(live, nu0, 5.0)[..., None], 0.8, 0.0)
+    dims = ("q", "branch", "frequency")
+    peaks = cu_lines.rename({v: f"peak_{v}" for v in cu_lines.data_vars})      # as `trajmodes project` names them
+    ds = peaks.assign_coords(frequency=nu).assign(psd=(dims, psd), psd_err=(dims, 0.01 * psd + 1e-9))
+    ds.attrs.update(resolution_thz=0.01, enbw_thz=0.015, n_segments=10, peak_model="dho", star_averaged=0)
+    c = compare_three_phonon(ds, cu_fc3, smearing=0.1, epsilon=0.1, bulk_points=None)
+    assert "lorentzian" in c["md_frequency"].attrs["long_name"]
+    np.testing.assert_allclose(c["md_centre"].values[live], nu0[live], atol=1e-12)       # the project's own fits
+    assert (c["md_frequency"].values[live] > nu0[live] + 0.005).all()                      # the maxima, above them
+    np.testing.assert_allclose(c["md_shift"].values[live],
+                               (c["md_frequency"] - c["frequency_harmonic"]).values[live], atol=1e-12)
+    assert c["md_placed"].values[live].all() and c.attrs["n_modes_shift_compared"] == int(live.sum())

@@ -308,3 +308,15 @@ def test_a_fit_that_still_collapses_is_not_measured(monkeypatch, tmp_path):
     fig = plot_mode_fits(ds, [(0, 0)], str(tmp_path / "fits.png"))
     labels = [ln.get_label() for ln in fig.axes[0].get_lines()]
     assert not any(lab.startswith("fit ") for lab in labels) and any(lab.startswith("no fit") for lab in labels)
+
+
+@pytest.mark.parametrize("case", ["flat", "two bins", "window off the axis"])
+def test_a_spectrum_without_a_line_is_no_peak_not_a_traceback(case):
+    """Nothing above the rest of the spectrum (a constant one; the two bins of a 2-3 frame run's full spectrum; a
+    given window outside the frequency axis): the fit says "no peak" with NaN values, not an IndexError."""
+    from trajmodes.modes.peaks import fit_spectrum
+    f = np.linspace(0.0, 10.0, 2 if case == "two bins" else 201)
+    p = np.ones_like(f) if case != "two bins" else np.array([1.0, 2.0])
+    window = (20.0, 30.0) if case == "window off the axis" else "auto"
+    r = fit_spectrum(f, p, 0.1 * p, None, lorentzian, window, f[1] - f[0], f[1] - f[0], 10)
+    assert r["status"] == "no peak" and np.isnan(r["frequency"]) and np.isnan(r["estimate_frequency"])

@@ -106,3 +106,14 @@ def test_phonon_properties_name_where_the_lowest_mode_is():
     res = phonon_properties(_fc(UNSTABLE), npoints=5, mesh=(8, 8, 8), temperatures=[300.0])
     found = res.imaginary()
     assert found.unstable and found.label == "N" and found.n_checked == 512
+
+
+def test_a_soft_optical_mode_at_gamma_counts():
+    """At Gamma the translations are the three frequencies closest to zero, not the three lowest: a soft optical
+    mode below them (a ferroelectric's TO mode) is imaginary, and acoustic round-off is not."""
+    from trajmodes.phonons.stability import count_imaginary
+    soft = count_imaginary([[0, 0, 0]], [[-2.0, 0.0, 0.0, 0.0, 5.0, 5.0]])
+    assert soft.count == 1 and soft.lowest == -2.0 and soft.unstable
+    near = count_imaginary([[0.01, 0, 0]], [[-0.5, 0.02, 0.02, 0.03, 5.0, 5.0]])
+    assert near.count == 1 and near.lowest == -0.5                 # not given the acoustic tolerance (0.1 THz)
+    assert count_imaginary([[0, 0, 0]], [[-1e-4, 0.0, 1e-4, 3.0, 5.0, 5.0]]).count == 0

@@ -257,7 +257,8 @@ def _levels_table(ds) -> list[str]:
     import numpy as np
     a = ds.attrs
     f0 = ds["frequency_harmonic"].values
-    placed = np.isin(ds["md_status"].values, ("ok", "width below resolution")) & (f0 > 1e-3)
+    placed = ds["md_placed"].values.astype(bool)                  # the modes the comparison itself measured over
+    centred = ds["md_centre_placed"].values.astype(bool)
     ok = (ds["md_status"].values == "ok") & (f0 > 1e-3)
 
     def med(x, mask):
@@ -274,11 +275,11 @@ def _levels_table(ds) -> list[str]:
     base = "effective" if a["constants"] == "effective" else "static (0 K)"
     rows = [f"side by side (peak: maximum of the line; centre: its damped-oscillator fit; both from the {base} "
             f"frequency; MD {a['md_peak_model']} peak, {a['md_centre_model']} centre):", head,
-            f"{'MD':<40} {med(ds['md_shift'], placed):>+10.4f} {med(ds['md_centre_shift'], placed):>+12.4f} "
+            f"{'MD':<40} {med(ds['md_shift'], placed):>+10.4f} {med(ds['md_centre_shift'], centred):>+12.4f} "
             f"{med(ds['md_fwhm'], ok):>8.4f}"]
     for i, lev in enumerate(ds["level"].values):
         rows.append(f"{names.get(str(lev), str(lev)):<40} {med(ds['level_peak'][i] - f0, placed):>+10.4f} "
-                    f"{med(ds['level_centre'][i] - f0, placed):>+12.4f} {med(ds['level_fwhm'][i], ok):>8.4f}"
+                    f"{med(ds['level_centre'][i] - f0, centred):>+12.4f} {med(ds['level_fwhm'][i], ok):>8.4f}"
                     f"   {float(ds['explained_peak_shift'][i]):>20.2f} "
                     f"{float(ds['explained_centre_shift'][i]):>6.2f} {float(ds['explained_fwhm'][i]):>5.2f}")
     if "pt_shift_loop" in ds:

@@ -421,3 +421,28 @@ def fitted_temperature(path) -> float | None:
     T = attrs.get("temperature_K")
     fitted = any(k.startswith("setting_cutoff") for k in attrs)
     return float(T) if fitted and T is not None and float(T) > 0 else None
+
+
+def frequency_cells(nu, err=None, max_sets: int | None = None) -> str:
+    """One q-point's frequencies as printed (THz, 4 decimals, ``+-`` its standard error when given): each degenerate
+    set once with its size ("x3"); with ``max_sets``, at most that many sets, the lowest and the highest (a soft mode
+    stays visible)."""
+    from trajmodes.phonons.degeneracy import degenerate_groups
+    sets = degenerate_groups(nu, 1e-3)
+    if max_sets is not None and len(sets) > max_sets:
+        sets = sets[:max_sets // 2] + [None] + sets[-(max_sets // 2):]
+    cells = []
+    for g in sets:
+        if g is None:
+            cells.append("...")
+            continue
+        b = g[0]
+        text = f"{nu[b] if abs(nu[b]) >= 5e-5 else 0.0:8.4f}" + (f"+-{err[b]:.4f}" if err is not None else "")
+        cells.append(text + (f" x{len(g)}" if len(g) > 1 else ""))
+    return "  ".join(cells)
+
+
+def error_model_line(model: str, lower_bound: bool, reason: str) -> str:
+    """What the printed error bars are: the error model, calibrated or a LOWER BOUND, and why."""
+    return (f"LOWER BOUND ({model}): " if lower_bound else f"{model}, calibrated: ") + reason
+

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import (input_files, output_file, read_settings, read_trajectory, stem, step,
-                                   write_dataset)
+from trajmodes.cli.options import (error_model_line, frequency_cells, input_files, output_file, read_settings,
+                                   read_trajectory, stem, step, write_dataset)
 from trajmodes.lattice.symmetry import SYMPREC
 
 
@@ -225,29 +225,27 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
                                reference_label=_reference_label(compare, res.reference_imaginary))
     lines.append(f"wrote {target}, {scores}, " + (f"{cutoffs}, " if cutoffs else "") + fig)
     print("\n".join(lines))
-    _print_frequency_errors(res, trajs)
+    _print_frequency_errors(res, trajs, static=reference_fc)
 
 
-def _print_frequency_errors(res, trajs) -> None:
+def _print_frequency_errors(res, trajs, static=None) -> None:
     """The frequencies at the special points with the error bars calibrated for the run, and which error model they
-    are (or that they are lower bounds, and why): :func:`trajmodes.workflows.frequency_error_bars`."""
-    from trajmodes.phonons.degeneracy import degenerate_groups
+    are (or that they are lower bounds, and why): :func:`trajmodes.workflows.frequency_error_bars`; ``static``, the
+    ``--compare`` constants, gives a lone run its d nu / dT where they are the static crystal at the run's volume."""
+    from trajmodes.lattice.paths import pretty_label
     from trajmodes.workflows import frequency_error_bars
     try:
         with step("error bars of the frequencies"):
-            ds = frequency_error_bars(res, trajs)
+            ds = frequency_error_bars(res, trajs, static=static)
     except ValueError as exc:
         print(f"no error bars of the frequencies: {exc}")
         return
     nu, err = ds.frequency.values, ds.frequency_err.values
     lines = ["frequencies at the special points (THz +- standard error; a degenerate set once, xN its size):"]
-    for k, label in enumerate(ds.qlabel.values):
-        cells = [f"{nu[k, g[0]] if abs(nu[k, g[0]]) >= 5e-5 else 0.0:8.4f}+-{err[k, g[0]]:.4f}"
-                 + (f" x{len(g)}" if len(g) > 1 else "") for g in degenerate_groups(nu[k], 1e-3)]
-        lines.append(f"  {str(label):<3} " + "  ".join(cells))
-    model = ds.attrs["error_model"]
-    lines.append(("error bars: LOWER BOUND (" + model + "): " if ds.attrs["error_is_lower_bound"] else
-                  f"error bars: {model}, calibrated: ") + ds.attrs["error_model_reason"])
+    lines += [f"  {pretty_label(str(label)):<3} " + frequency_cells(nu[k], err[k]) for k, label in
+              enumerate(ds.qlabel.values)]
+    lines.append("error bars: " + error_model_line(ds.attrs["error_model"], bool(ds.attrs["error_is_lower_bound"]),
+                                                   ds.attrs["error_model_reason"]))
     print("\n".join(lines))
 
 

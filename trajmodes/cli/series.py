@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import output_file, qpoint_tokens, step, write_dataset
+from trajmodes.cli.options import error_model_line, frequency_cells, output_file, qpoint_tokens, step, write_dataset
+from trajmodes.lattice.paths import pretty_label
 
 
 def _per_run(values, n: int, what: str) -> list:
@@ -180,38 +181,24 @@ def _frequency_table(ds, max_sets: int = 8) -> str:
     """Every branch at each tabulated q of every run, nu +- its error (THz), a degenerate set once with its size
     ("x3"; at most ``max_sets`` sets: the lowest and the highest, so that a soft mode shows); then one line per run on
     its error model, and for a lower bound why."""
-    from trajmodes.phonons.degeneracy import degenerate_groups
     names = [str(n) for n in ds["name"].values]
     width = max(12, max(len(n) for n in names))
-    q = [str(x) or ", ".join(f"{v:g}" for v in ds.qpoint.values[i]) for i, x in enumerate(ds.qlabel.values)]
+    q = [pretty_label(str(x)) if str(x) else ", ".join(f"{v:g}" for v in ds.qpoint.values[i])
+         for i, x in enumerate(ds.qlabel.values)]
     qw = max(2, max(len(x) for x in q))
     err = ds.frequency_err.values if "frequency_err" in ds else None
     lines = ["frequencies (THz" + (" +- standard error" if err is not None else "") + "; a degenerate set once, "
              "xN its size):"]
     for r, name in enumerate(names):
         for k, label in enumerate(q):
-            nu = ds.frequency.values[r, k]
-            sets = degenerate_groups(nu, 1e-3)
-            if len(sets) > max_sets:
-                sets = sets[:max_sets // 2] + [None] + sets[-(max_sets // 2):]
-            cells = []
-            for g in sets:
-                if g is None:
-                    cells.append("...")
-                    continue
-                b = g[0]
-                text = f"{nu[b] if abs(nu[b]) >= 5e-5 else 0.0:8.4f}" + (f"+-{err[r, k, b]:.4f}" if err is not None else "")
-                cells.append(text + (f" x{len(g)}" if len(g) > 1 else ""))
-            lines.append(f"{name if k == 0 else '':<{width}} {label:<{qw}} " + "  ".join(cells))
+            cells = frequency_cells(ds.frequency.values[r, k], None if err is None else err[r, k], max_sets)
+            lines.append(f"{name if k == 0 else '':<{width}} {label:<{qw}} " + cells)
     if "error_model" in ds:
         lines.append("error bars:")
         for r, name in enumerate(names):
-            reason = str(ds.error_model_reason.values[r])
-            model = str(ds.error_model.values[r])
-            if bool(ds.error_is_lower_bound.values[r]):
-                lines.append(f"  {name}: LOWER BOUND ({model}): {reason}")
-            else:
-                lines.append(f"  {name}: {model}, calibrated: {reason}")
+            lines.append(f"  {name}: " + error_model_line(str(ds.error_model.values[r]),
+                                                          bool(ds.error_is_lower_bound.values[r]),
+                                                          str(ds.error_model_reason.values[r])))
     elif err is not None:
         lines.append("error bars: the block bootstrap of each run's time segments")
     return "\n".join(lines)

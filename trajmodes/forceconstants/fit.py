@@ -420,12 +420,12 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         onto the order-2 basis of ``cutoff2``, are those a fit at ``cutoff2`` would have accumulated: the result is
         that fit, to round-off. The third and fourth orders keep their bases.
         """
-        if mode is not None:
-            if mode not in ("sequential", "simultaneous"):
-                raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {mode!r}")
-            self.mode = mode
+        if mode is not None and mode not in ("sequential", "simultaneous"):
+            raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {mode!r}")
         if cutoff2 is not None:
-            self._narrow_cutoff2(cutoff2)
+            self._narrow_cutoff2(cutoff2)              # checked before anything changes: a refused cutoff keeps all
+        if mode is not None:
+            self.mode = mode
         return self._solve()
 
     def _narrow_cutoff2(self, cutoff2) -> None:
@@ -440,14 +440,14 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
             raise ValueError(f"cutoff2={cutoff2} A is longer than the fitted {self.cutoff2} A: the normal equations "
                              "hold no pairs beyond it; fit again with the longer cutoff")
         previous = self.cutoff2
-        self.cutoff2 = cutoff2
-        self._check_settings()
         skeleton = ForceConstants(np.zeros((self.primitive_.n_atoms, self.supercell_.n_atoms, 3, 3)),
                                   self.supercell_, self.primitive_, smap=self.smap_)
         try:
+            self.cutoff2 = cutoff2
+            self._check_settings()
             small = self._basis2(skeleton, self.primitive_, self.symprec_used_)
             T2 = embedding(self.bases_[2], small)
-        except ValueError:
+        except (ValueError, TypeError):
             self.cutoff2 = previous
             raise
         sizes = self.kernel_.sizes

@@ -89,8 +89,8 @@ def format_cutoff_table(table, given: bool = False) -> str:
                                                                  and float(t.shell[i + 1]) > reach + 1e-3)
         mark = "*" if i == star else " " if holds else "<"
         sh, zz = float(t.largest_difference[i]), float(t.largest_z[i])
-        shift = "reference" if abs(c - ref) < 1e-9 else "" if not np.isfinite(zz) else \
-            f"{sh:.4f} ({zz:.1f})" if np.isfinite(zz) else f"{sh:.4f}"
+        shift = "reference" if abs(c - ref) < 1e-9 else "" if not np.isfinite(sh) else \
+            f"{sh:.4f} ({zz:.1f})" if np.isfinite(zz) else f"{sh:.4f}"          # no paired error: the shift alone
         lines.append(f"{mark} {c:>7.3f} {float(t.shell[i]):>7.3f} {int(t.n_params[i]):>6d} "
                      f"{float(t.cv_rmse[i]):>9.6f}" + "".join(f"{value_error(v, e):>{w}}" for v, e in
                                                              zip(nu[i], err[i])) + f"   {shift}")

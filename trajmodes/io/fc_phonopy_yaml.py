@@ -22,7 +22,7 @@ __all__ = ["parse_phonopy_yaml", "load_yaml_with_vector_blocks"]
 #: lines after it that are each a 3-vector as phonopy writes it (``<indent>- [ x, y, z ]``) or a group separator of a
 #: list of lists (``<indent>- # comment``)
 _BLOCK = re.compile(rb"^( *)((?:- )?)[A-Za-z_]\w*:[ \t]*\r?\n"
-                    rb"((?:(?: *-[ \t]*(?:#[^\n]*)?| *- \[[^\[\]#\n]*\][ \t]*)(?:\r?\n|\Z))++)", re.M)
+                    rb"((?:(?: *-[ \t]*(?:#[^\n]*)?| *- \[[^\[\]#\n]*\][ \t]*)(?:\r?\n|\Z))+)", re.M)
 #: the first line after a block that is not blank
 _NEXT = re.compile(rb"(?:[ \t]*\r?\n)*( *)(-?)")
 #: blocks shorter than this many vectors are left to PyYAML (cells, lattices: a few lines)

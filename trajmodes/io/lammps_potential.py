@@ -40,11 +40,9 @@ _GLOBAL = {
     "coul/cut": (0, 0), "coul/debye": (1, 0), "coul/dsf": (1, 0), "coul/wolf": (1, 0), "gauss": (0, 2),
     "beck": (0, 5), "ufm": (0, 2), "lj/cubic": (None, 2), "zbl": (1, 2), "table": (None, None),
 }
-#: the fixed range of pair styles without a cutoff argument (lj/cubic: 67/48 2^(1/6) sigma, LAMMPS' own)
 _EAM_FUNCFL = ("eam",)
 _EAM_SETFL = ("eam/alloy", "eam/fs", "eam/he")
-_FILE_STYLES = {"sw", "sw/mod", "tersoff", "tersoff/mod", "tersoff/mod/c", "tersoff/zbl", "meam/spline"} | set(_EAM_FUNCFL) | \
-    set(_EAM_SETFL)
+_FILE_STYLES = {"sw", "sw/mod", "tersoff", "meam/spline"} | set(_EAM_FUNCFL) | set(_EAM_SETFL)
 _LONG_RANGE = re.compile(r"coul/(long|msm)|/long\b|lj/long|ewald")
 
 
@@ -278,7 +276,9 @@ def potential_range_in(path: str, dump_path: str | None = None) -> PotentialRang
             if not glob:
                 return unknown(f"pair_style {sub} gives no cutoff")
             cut = glob + [x for c in mine for x in map(_number, c[2 + n_coeff:]) if x is not None]
-            ranges.append(max(cut))
+            # lj/expand shifts the whole potential by each pair's delta: it reaches cutoff + delta
+            delta = [x for c in mine for x in map(_number, c[4:5]) if x is not None] if sub == "lj/expand" else []
+            ranges.append(max(cut) + max(delta, default=0.0))
         else:
             return unknown(f"the range of pair_style {sub} is not read here")
     if not ranges:

@@ -9,8 +9,10 @@ How a crystal gets them:
    whose c happens to equal a keeps the tetragonal path.
 2. spglib's conventional cell (``transformation_matrix``, its idealised ``std_lattice`` for the lattice parameters) is
    renamed into Setyawan and Curtarolo's: a < b < c for oP, oF, oI; the centred face spanned by a < b for oC; the
-   rhombohedral cell (a, alpha) for hR; the unique axis as a, with b <= c and alpha < 90 degrees for mP and mC (the
-   centring on the (a, b) face); the Niggli-reduced reciprocal cell with k_gamma the extreme angle for aP (see :func:`_triclinic`).
+   rhombohedral cell (a, alpha) for hR; the unique axis as a, with alpha < 90 degrees for mP and mC, b <= c for mP
+   (mC keeps b > c where its centring needs it, point 3; the centring on the (a, b) face); the Niggli-reduced
+   reciprocal cell with k_gamma the extreme angle for aP (see :func:`_triclinic`; TRI2b cannot come out of a
+   Niggli-reduced basis, which gives TRI2a for the same lattices, but its table is there and tested).
 3. The special points and paths are tabulated from the paper in :mod:`trajmodes.lattice.setyawan_curtarolo`
    (ASE's ``ase.lattice`` implements the same paper and serves as an independent check in the tests; it refuses
    b > c for MCLC, which base-centred monoclinic crystals such as beta-Ga2O3 need, and where the formulas hold).

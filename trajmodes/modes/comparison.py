@@ -299,9 +299,11 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     xarray.Dataset over (q, branch), THz unless said:
 
     - MD: ``md_fwhm``, ``md_fwhm_err``, ``md_frequency`` (the peak maximum: a Lorentzian's centre), ``md_shift``
-      (= md_frequency - harmonic frequency), ``md_shift_err``, ``md_status``; ``md_centre``, ``md_centre_err``,
-      ``md_centre_shift``, ``md_centre_status`` (the damped-oscillator centre, fitted to the same star-averaged
-      spectra: :func:`trajmodes.modes.comparison_levels.md_line_positions`).
+      (= md_frequency - harmonic frequency), ``md_shift_err``, ``md_peak_status``, ``md_placed`` (the peak maxima
+      compared); ``md_centre``, ``md_centre_err``, ``md_centre_shift``, ``md_centre_status``, ``md_centre_placed``
+      (the damped-oscillator centre); one of the two is the project's fit, the other fitted to the same
+      star-averaged spectra (:func:`trajmodes.modes.comparison_levels.md_line_positions`); ``md_status`` the status of
+      the project's fit, which gives ``md_fwhm``.
     - Levels of theory (coordinate ``level``: ``"effective"``, ``"three-phonon"``, with fc4 ``"three- and
       four-phonon"``): ``level_peak`` and ``level_centre`` (level, q, branch), the peak maximum and DHO centre of the
       level's kinetic-energy lineshape nu A(nu) (measured as the MD's), ``level_fwhm`` (2 Gamma(nu0): bulk when
@@ -365,12 +367,15 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     projected = np.asarray(modes["frequency_harmonic"].transpose("q", "branch").values, float) \
         if "frequency_harmonic" in modes.coords else f0
     other_projection = bool(np.nanmax(np.abs(projected - f0)) > 1e-3)
-    fitted_shift = _optional(modes, "shift")
-    shift = freq - f0 if other_projection or fitted_shift is None else fitted_shift
-    shift_err = _optional(modes, "shift_err", "frequency_err")
+    fit_err = _optional(modes, "shift_err", "frequency_err")
+    # the peak maxima and damped-oscillator centres of the MD lines, whichever shape the project fitted (its fits give
+    # one, the other is fitted to the same spectra)
+    md = md_line_positions(modes, freq, np.full(freq.shape, np.nan) if fit_err is None else fit_err, status)
+    shift = md["peak"] - (f0 if other_projection else projected)
+    shift_err = np.asarray(md["peak_err"], float)
+    shift_err = shift_err if np.isfinite(shift_err).any() else None
     ok = (status == "ok") & np.isfinite(fwhm)
-    placed = np.isin(status, PLACED) & np.isfinite(shift) & live
-    md = md_line_positions(modes, freq, np.full(freq.shape, np.nan) if shift_err is None else shift_err, status)
+    placed = np.isin(md["peak_status"], PLACED) & np.isfinite(shift) & live
     # the bulk mesh first: its converged widths set the broadening of the MD grid
     bulk = bulk_err = None
     attrs: dict = {}
@@ -421,10 +426,12 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     data = dict(
         md_fwhm=(dims, fwhm, {"units": "THz", "long_name": "MD linewidth (FWHM of the fitted peak)"}),
         md_fwhm_err=(dims, fwhm_err, {"units": "THz", "long_name": "1 sigma"}),
-        md_frequency=(dims, freq, {"units": "THz", "long_name": f"MD peak maximum ({md['peak_model']} fit)"}),
+        md_frequency=(dims, md["peak"], {"units": "THz", "long_name": f"MD peak maximum ({md['peak_model']} fit)"}),
         md_shift=(dims, shift, {"units": "THz",
                                 "long_name": "MD peak maximum - harmonic frequency of the constants compared"}),
-        md_status=(dims, status),
+        md_status=(dims, status, {"long_name": "status of the MD fit that gives md_fwhm"}),
+        md_peak_status=(dims, md["peak_status"], {"long_name": "status of the MD fit that gives md_frequency"}),
+        md_placed=(dims, placed, {"long_name": "MD peak maximum compared: its fit ok or narrower than the resolution"}),
         md_centre=(dims, md["centre"], {"units": "THz", "long_name": f"MD damped-oscillator centre "
                                                                      f"({md['centre_model']} fit)"}),
         md_centre_err=(dims, md["centre_err"], {"units": "THz", "long_name": "1 sigma"}),
@@ -507,7 +514,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         peaks.append(p_)
         centres.append(c_)
     peaks, centres, widths = np.stack(peaks), np.stack(centres), np.stack(widths)
-    centre_ok = np.isin(md["centre_status"], PLACED) & np.isfinite(md["centre"])
+    centre_ok = np.isin(md["centre_status"], PLACED) & np.isfinite(md["centre"]) & live
     explained = {k: [] for k in ("peak", "centre", "fwhm")}
     for i in range(len(levels)):
         explained["peak"].append(explained_fraction(peaks[i] - f_pt, shift, placed & alive))
@@ -527,7 +534,9 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         explained_centre_shift=(("level",), explained["centre"], {"units": "1", "long_name": "fraction of the MD "
                                 "damped-oscillator centre shifts the level explains"}),
         explained_fwhm=(("level",), explained["fwhm"], {"units": "1", "long_name": "fraction of the MD FWHM the level "
-                        "explains: sum(level md) / sum(md^2) over the clean MD fits"}))
+                        "explains: sum(level md) / sum(md^2) over the clean MD fits"}),
+        md_centre_placed=(dims, centre_ok, {"long_name": "MD damped-oscillator centre compared: its fit ok or narrower "
+                                                         "than the resolution"}))
     coords = dict(qpoint=(("q", "reduced"), q), frequency_harmonic=(dims, f_pt, {"units": "THz"}),
                   grid_point=("q", gps), level=("level", levels))
     if "psd_fitted" in modes or "psd" in modes:

@@ -59,7 +59,8 @@ def _peak(x, y) -> tuple[float, float]:
 
 def _dho_centre(x, y, peak: float, width: float) -> float:
     """nu0 of the damped oscillator A (g nu)^2 / ((nu0^2 - nu^2)^2 + (g nu)^2) + B least-squares fitted to ``y`` over
-    peak +- max(5 width, 10 samples) (the window of the MD's DHO fits, :func:`trajmodes.fit_peaks`)."""
+    peak +- max(5 width, 10 samples), unweighted (the lines of theory are exact: no noise to weigh; the MD's DHO fits
+    of :func:`trajmodes.fit_peaks` take +-max(5 FWHM, 20 bins, 0.1 THz) of their noisy spectra)."""
     from scipy.optimize import least_squares
     from trajmodes.modes.lineshapes import dho
     half = max(5 * width, 10 * (x[1] - x[0]))
@@ -109,7 +110,7 @@ def md_line_positions(modes, peak_frequency, peak_error, status):
     dict with ``peak``, ``peak_err``, ``peak_status``, ``centre``, ``centre_err``, ``centre_status`` and the two
     models, ``peak_model``, ``centre_model``.
     """
-    model = str(modes.attrs.get("peak_model", "lorentzian"))
+    model = str(modes.attrs.get("peak_model", modes.attrs.get("model", "lorentzian")))   # a project's, or fit_peaks'
     windowed = model.endswith("_windowed")
     base = model.replace("_windowed", "")
     have = dict(frequency=np.asarray(peak_frequency, float), err=np.asarray(peak_error, float),
@@ -124,8 +125,9 @@ def md_line_positions(modes, peak_frequency, peak_error, status):
     if base == "auto":
         # the project chose the line shape mode by mode (``peak_line_model``): its fit gives the maximum where it
         # chose the Lorentzian and the centre where it chose the damped oscillator; the other is fitted here
-        used = (np.asarray(modes["peak_line_model"].transpose("q", "branch").values).astype(str)
-                if "peak_line_model" in modes else np.full(nan.shape, "lorentzian"))
+        name = next((n for n in ("peak_line_model", "line_model") if n in modes), None)
+        used = (np.asarray(modes[name].transpose("q", "branch").values).astype(str) if name is not None
+                else np.full(nan.shape, "lorentzian"))
         lor = used == "lorentzian"
         peak, centre = refit("lorentzian" + suffix), refit("dho" + suffix)
         for k in ("frequency", "err", "status"):

@@ -144,12 +144,15 @@ def frozen_energy_fraction(modes, temperature: float | None = None, degeneracy_t
                                          (sets_t ** 2).mean(axis=0), k_t.mean(), (k_t ** 2).mean())
     T, source = _temperature(ke, translation, temperature)
     size = members.sum(axis=0)
-    var = np.maximum(m2 - m1 ** 2, 0.0)
+    n_t = int(e_t.shape[0])
+    unbiased = n_t / (n_t - 1) if n_t > 1 else np.nan              # variances over the run's n frames: n / (n - 1)
+    var = np.maximum(m2 - m1 ** 2, 0.0) * unbiased
     frozen = np.clip(1.0 - var / (size * (KB_EV * T) ** 2), 0.0, 1.0)
     shape = nu.shape
     frozen = np.where(translation, 0.0, frozen[labels].reshape(shape))
     n_vib = int((~translation).sum())
-    kinetic_ratio = float(max(float(k2) - float(k1) ** 2, 0.0) / (0.5 * n_vib * (KB_EV * T) ** 2)) if n_vib else np.nan
+    kinetic_ratio = float(max(float(k2) - float(k1) ** 2, 0.0) * unbiased / (0.5 * n_vib * (KB_EV * T) ** 2)) \
+        if n_vib else np.nan
     dims = ("q", "branch")
     return xr.Dataset(
         {"frozen_fraction": (dims, frozen, {"units": "1", "long_name": "1 - var_t(E_set) / (g (k_B T)^2)"}),

@@ -93,6 +93,8 @@ def _line_at(f, p, n, df, inside, base) -> SmoothedLine:
     # the bins above half maximum connected to the maximum, bridging dips of up to n bins (noise the running mean
     # left: the line goes on past them)
     above = np.flatnonzero(ps > half)
+    if not np.isfinite(peak) or above.size == 0:      # nothing stands above the rest (a flat or a 2-bin spectrum,
+        return SmoothedLine(k, np.nan, -np.inf, base, np.nan, np.nan, int(n))   # a window off the axis): no line
     gaps = np.flatnonzero(np.diff(above) > n + 1)
     i = int(np.searchsorted(above, k))
     start = above[gaps[gaps < i][-1] + 1] if np.any(gaps < i) else above[0]
@@ -184,9 +186,9 @@ def fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments, likelihood: 
     ``model`` in the result names it.
 
     The start (:func:`smoothed_line`): the centre, height and half-maximum width ("rough") of the spectrum smoothed
-    over ~25 rel^2 bins (rel: the relative error of one bin; at least 3 bins, at most half the smoothed line's
-    width), so that on a single full-resolution periodogram (rel = 1: every bin exponentially distributed) they are
-    those of the line, not of a noise spike. Automatic window (``window`` None): +-max(1.5 rough, 10 bins, 0.1 THz)
+    by the widest running mean of 3, 5, 9, 17, ... bins that stays within 0.75 x the half-maximum width it leaves
+    (``SMOOTH_LINE_FRACTION``; that mean's own width taken back out), so that on a single full-resolution periodogram
+    (every bin exponentially distributed) they are those of the line, not of a noise spike. Automatic window (``window`` None): +-max(1.5 rough, 10 bins, 0.1 THz)
     for the Lorentzians (max(5 rough, 20 bins, 0.1 THz) for the DHOs). Every model is fitted from several starts
     (widths rough x 1, 0.5 and 2, and the least-squares fit from the first) and the best likelihood kept. A fit
     whose FWHM comes out wider than half the window is repeated once over +-1.5 x that FWHM (5 x for the DHOs)
@@ -417,7 +419,6 @@ def _correlation_factor(attrs) -> float:
     return factor
 
 
-
 def _fit_batch(batch, f, func, window, df, enbw, n_segments, likelihood):
     return [fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments, likelihood) for p, e, nu_h in batch]
 
@@ -493,8 +494,8 @@ def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None,
         with nu0 = 10, FWHM = 0.3 THz a Lorentzian centre fitted over +-5 FWHM sits 0.016 THz high, over
         +-1.5 FWHM 0.003 THz high: the velocity spectrum is not symmetric about its peak; windows of +-0.5 THz
         or more on MD lines follow their non-Lorentzian tails). The rough FWHM and the centre are those of the
-        spectrum smoothed over ~25 rel^2 bins (rel: relative error of one bin, from ``psd_err``; at least 3
-        bins, at most half the smoothed line's width: :func:`smoothed_line`), so that a single full-resolution
+        spectrum smoothed by the widest running mean (3, 5, 9, 17, ... bins) within 0.75 x the line's
+        half-maximum width (:func:`smoothed_line`), so that a single full-resolution
         periodogram (``full=True``, 100% noise per bin) gives the line's width, not a noise spike's; they are
         returned as ``estimate_frequency`` and ``estimate_fwhm``. Every fit starts from that estimate with
         widths x 1, 0.5 and 2 and keeps the best likelihood. A fit whose FWHM exceeds half the window is

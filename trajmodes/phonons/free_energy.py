@@ -47,6 +47,7 @@ is that of the crystal at its mean volume, as an NVT run there gives it.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import eigh
 
 from trajmodes.forceconstants.averages import CELL_VARIANCE
 from trajmodes.forceconstants.design import partner_indices
@@ -401,7 +402,7 @@ def _place_frames(fc, ref: Structure, tol: float = 0.5):
                              "must be on the run's own supercell")
         cell_fc = sc.cell
     strain = float(np.abs(np.linalg.inv(cell_fc) @ cell - np.eye(3)).max()) if same_frame else float(
-        np.abs(np.linalg.eigvalsh(np.linalg.inv(g_fc) @ g_run) - 1).max() / 2)
+        np.abs(eigh(g_run, g_fc, eigvals_only=True) - 1).max() / 2)     # g_run v = s g_fc v: the metric's stretch
     frac = (ref.positions - ref.origin) @ np.linalg.inv(cell)
     run = Crystal(cell_fc, frac @ cell_fc, ref.species, ref.masses)
     if sorted(map(str, run.species)) != sorted(map(str, sc.species)):

@@ -102,10 +102,10 @@ def displacement_covariance(force_constants, temperature: float, first, second, 
     ph = phonons if phonons is not None else Phonons(force_constants)
     nu, e = ph.frequencies_and_eigenvectors(q)
     ok = nu > ACOUSTIC_CUTOFF
-    if np.any(nu < -ACOUSTIC_CUTOFF):
-        from trajmodes.phonons.stability import UnstableConstantsError, count_imaginary
-        found = count_imaginary(q, nu, np.linalg.inv(force_constants.primitive.cell).T, ACOUSTIC_CUTOFF,
-                                ACOUSTIC_CUTOFF)
+    from trajmodes.phonons.stability import UnstableConstantsError, count_imaginary
+    found = count_imaginary(q, nu, np.linalg.inv(force_constants.primitive.cell).T, ACOUSTIC_CUTOFF,
+                            ACOUSTIC_CUTOFF) if np.any(nu < -ACOUSTIC_CUTOFF) else None
+    if found is not None and found.unstable:                   # acoustic round-off at Gamma is not unstable
         raise UnstableConstantsError(f"the harmonic crystal is unstable: {found.summary()}; it has no thermal "
                                      "covariance, so no quartic renormalisation or loop shift. Fit effective "
                                      "constants at the temperature (trajmodes fit --cutoff3 --cutoff4 on the MD run)")

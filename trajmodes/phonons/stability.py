@@ -132,10 +132,14 @@ def count_imaginary(qpoints, frequencies, reciprocal_cell=None, tol: float = IMA
         length, scale = np.linalg.norm(red, axis=1), 1.0
     gamma = is_gamma(red, 1e-9)
     near = length <= gamma_radius * scale
+    # the acoustic branches: the three frequencies closest to zero (not the three lowest: a soft optical mode at or
+    # near Gamma, a ferroelectric's, lies below them and must count)
     n_ac = min(3, f.shape[1])
-    f[gamma, :n_ac] = np.abs(f[gamma, :n_ac])                     # the translations: zero up to round-off
+    acoustic = np.zeros(f.shape, dtype=bool)
+    np.put_along_axis(acoustic, np.argsort(np.abs(f), axis=1)[:, :n_ac], True, axis=1)
+    f = np.where(gamma[:, None] & acoustic, np.abs(f), f)        # the translations: zero up to round-off
     thresh = np.full(f.shape, -float(tol))
-    thresh[near, :n_ac] = -float(acoustic_tol)
+    thresh[near[:, None] & acoustic] = -float(acoustic_tol)
     bad = f < thresh
     if f.size == 0:
         return ImaginaryModes(0, 0.0, np.zeros(3), n_checked=len(q), tolerance=tol, acoustic_tolerance=acoustic_tol)
@@ -175,7 +179,7 @@ def check_qpoints(force_constants, mesh=None) -> np.ndarray:
              mesh_qpoints(parse_mesh(MIN_MESH if mesh is None else mesh, matrix=False))]
     try:
         parts.append(np.array(list(special_points(force_constants.primitive).values()), float).reshape(-1, 3))
-    except Exception:                                   # a lattice spglib cannot classify: the meshes alone
+    except (ValueError, RuntimeError, KeyError):       # a lattice spglib cannot classify: the meshes alone
         pass
     q = np.concatenate(parts)
     q = q - np.rint(q)
@@ -218,7 +222,7 @@ def imaginary_modes(phonons, qpoints=None, frequencies=None, tol: float = IMAGIN
     try:
         labels = special_points(prim)
         rotations = np.asarray(prim.symmetry().rotations)
-    except Exception:                                   # a lattice spglib cannot classify: no names
+    except (ValueError, RuntimeError, KeyError):       # a lattice spglib cannot classify: no names
         labels, rotations = None, None
     return count_imaginary(q[np.sort(first)], f[np.sort(first)], np.linalg.inv(prim.cell).T, tol, acoustic_tol,
                            labels=labels, rotations=rotations)

@@ -168,13 +168,14 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
     ax[1].set_ylabel("FWHM (THz)")
     ax[1].legend(fontsize=7)
     # every MD peak with a position: a clean fit, or a line narrower than the resolution (its width an upper bound)
-    clean = np.isfinite(ds["md_shift"].values) & np.isin(ds["md_status"].values, ("ok", "width below resolution"))
+    clean = ds["md_placed"].values.astype(bool)
     fs = fall[clean]
     effective = a.get("constants", "effective") == "effective"
     base = "effective" if effective else "harmonic"
     ax[2].plot(fs, ds["md_shift"].values[clean], "o", ms=3, label=f"MD peak maximum - {base} frequency")
-    if "md_centre_shift" in ds and np.isfinite(ds["md_centre_shift"].values[clean]).any():
-        ax[2].plot(fs, ds["md_centre_shift"].values[clean], "o", ms=4, mfc="none", color="C0",
+    centred = ds["md_centre_placed"].values.astype(bool)
+    if centred.any():
+        ax[2].plot(fall[centred], ds["md_centre_shift"].values[centred], "o", ms=4, mfc="none", color="C0",
                    label="MD damped-oscillator centre - " + base)
     ax[2].plot(fs, ds["pt_shift"].values[clean], "x", ms=4,
                label="Delta(nu0) - Delta(0) (effective constants)" if effective else "Delta(nu0) (static constants)")

@@ -43,9 +43,9 @@ import numpy as np
 from trajmodes.forceconstants.model import ForceConstants
 
 __all__ = ["ErrorModelInputs", "RunFrequencyErrors", "error_model_inputs", "error_model_cutoff",
-           "run_frequency_errors", "frozen_share", "SIGMA_A_LIMIT", "static_frequencies", "static_slope", "STATIC_SHIFT_LIMIT", "SeriesFrequencyErrors",
-           "series_frequency_errors", "error_model_variables", "EXCHANGE_SHARE", "NVE_KINETIC_RATIO",
-           "ERROR_MODEL_FRAMES", "MODELS"]
+           "run_frequency_errors", "frozen_share", "SIGMA_A_LIMIT", "static_frequencies", "static_slope",
+           "STATIC_SHIFT_LIMIT", "SeriesFrequencyErrors", "series_frequency_errors", "error_model_variables",
+           "EXCHANGE_SHARE", "NVE_KINETIC_RATIO", "ERROR_MODEL_FRAMES", "MIN_FRAMES", "MODELS"]
 
 #: below this frozen share of the mean-square displacement (:func:`frozen_share`) the run's modes exchanged their
 #: energies (measured on 32-atom Cu at 300 K: 0.03-0.08 under Langevin, 0.3-0.6 under NVE and Nose-Hoover, 5-50 ps;
@@ -59,11 +59,14 @@ NVE_KINETIC_RATIO = 0.75
 SIGMA_A_LIMIT = 0.3
 #: frames of a run projected on its modes, and fitted for the fourth order of the error model (evenly spaced)
 ERROR_MODEL_FRAMES = 500
+#: fewer frames than this cannot tell a variance over the run from its canonical value (the relative error of a
+#: variance over n frames is at least sqrt(2 / n): 0.2 at 50): whether the modes kept their energies is not judged
+MIN_FRAMES = 50
 #: the error models, as the datasets name them
 MODELS = {
     "partition": "block bootstrap (blocking), and the energy the run's modes kept: the larger of the quartic response "
                  "by mode plus d nu / dT times the temperature error, and d nu / dT times the frozen mean-square "
-                 "displacement's temperature (docs/series.md)",
+                 "displacement's temperature",
     "bootstrap+temperature": "block bootstrap (blocking) and d nu / dT times the error of the run's temperature",
     "bootstrap": "block bootstrap of the run's time segments, scaled to its blocking plateau",
     "frozen modes": "block bootstrap (blocking) and d nu / dT times the frozen mean-square displacement's "
@@ -225,6 +228,9 @@ def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: in
     elif imaginary:
         notes.append(f"the fitted crystal has imaginary modes (lowest {nu_k.min():.3g} THz), which carry no "
                      "canonical energy to measure")
+    elif sum(t.n_frames for t in runs) < MIN_FRAMES:
+        notes.append(f"the run has {sum(t.n_frames for t in runs)} frames, too few to tell whether its modes kept "
+                     f"their energies (at least {MIN_FRAMES})")
     else:
         parts = []
         for t in runs:
@@ -304,7 +310,8 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
     nve = "NVE (as " + ("its total energy shows)" if np.isfinite(fit.energies_.get("potential", np.nan)) else
                         "the variance of its kinetic energy shows)")
     no_slope = ("no d nu / dT (a single temperature at this volume: give runs at neighbouring temperatures of the "
-                "same volume, or the static crystal's force constants)")
+                "same volume, or the static crystal's force constants: `--static` of trajmodes series, `--compare` "
+                "of fit and run)")
     if inputs is None or inputs.frozen is None:
         res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, **kw)
         model = "bootstrap+temperature" if dnu_dT is not None else "bootstrap"
@@ -354,19 +361,25 @@ STATIC_SHIFT_LIMIT = 0.5
 
 def static_slope(fit, static, qpoints, nu=None):
     """d nu / dT (THz/K) of a run's frequencies at ``qpoints`` from the static crystal ``static`` by the classical
-    scaling of the shift (:func:`~trajmodes.phonons.uncertainty.classical_dnu_dT` with :func:`static_frequencies`),
-    and "" ; or None and why it does not apply: a run at another volume, or a shift of the eigenvalue beyond
-    :data:`STATIC_SHIFT_LIMIT` of it (lowest order no longer holds)."""
+    scaling of the shift (:func:`~trajmodes.phonons.uncertainty.classical_dnu_dT` with :func:`static_frequencies`)
+    and an empty string; or None and why it does not apply: a run without a temperature, a static crystal of another
+    volume or supercell, or a shift of the eigenvalue beyond :data:`STATIC_SHIFT_LIMIT` of it (lowest order no
+    longer holds)."""
     from trajmodes.phonons.harmonic import Phonons
     from trajmodes.phonons.uncertainty import classical_dnu_dT
     q = np.atleast_2d(np.asarray(qpoints, float))
+    if not np.isfinite(float(fit.temperature_)):
+        return None, "the run has no kinetic temperature (no velocities) to scale the static crystal's shift with"
     v0 = abs(np.linalg.det(static.supercell.cell)) / static.supercell.n_atoms
     v = abs(np.linalg.det(fit.supercell_.cell)) / fit.supercell_.n_atoms
     if abs(v0 / v - 1) >= 1e-3:
         return None, (f"the static crystal's volume ({v0:.4f} A^3/atom) is not the run's ({v:.4f}): its d nu / dT "
                       "does not apply")
     nu = Phonons(fit.harmonic_force_constants_).frequencies(q) if nu is None else np.asarray(nu, float)
-    nu0 = static_frequencies(fit, static, q)
+    try:
+        nu0 = static_frequencies(fit, static, q)
+    except ValueError as exc:                       # another crystal, or a supercell that does not fold onto the run's
+        return None, f"the static crystal does not fit the run's supercell ({exc})"
     big = np.abs(nu) > 0.1
     shift = np.abs(np.sign(nu) * nu ** 2 - np.sign(nu0) * nu0 ** 2)[big] / nu[big] ** 2
     if shift.size and shift.max() > STATIC_SHIFT_LIMIT:
@@ -486,8 +499,8 @@ def series_frequency_errors(fits, temperatures, qpoints, error_inputs=None, stat
                 source[i] = "from the static crystal (classical scaling of the shift)"
     out = [run_frequency_errors(f, q, x, dnu_dT=used[i] if source[i] else None, dnu_dT_source=source[i])
            if source[i] else first[i] for i, (f, x) in enumerate(zip(fits, inputs))]
-    out = [r if not why[i] or not r.lower_bound else RunFrequencyErrors(r.result, r.model, True, f"{r.reason}; {why[i]}")
-           for i, r in enumerate(out)]
+    out = [r if not why[i] or not r.lower_bound else
+           RunFrequencyErrors(r.result, r.model, True, f"{r.reason}; {why[i]}") for i, r in enumerate(out)]
     res = [r.result for r in out]
     stack = {k: np.array([getattr(r, k) for r in res]) for k in ("frequency", "frequency_err", "bootstrap_err",
                                                                   "temperature_term", "partition_term",
