@@ -27,7 +27,7 @@ def test_modes_dataset_and_lifetimes(tmp_path, capsys, cu_eam_phonons):
     assert "Q" not in ds and "Q_real" not in ds
     path = tmp_path / "m.nc"
     ds.to_netcdf(path, engine="netcdf4")
-    back = xr.open_dataset(path).load()
+    back = xr.load_dataset(path)
     np.testing.assert_allclose(back.peak_frequency.values, ds.peak_frequency.values)
     assert main(["lifetimes", str(path), "--plot", "--modes", "1:2,2:0", "-o", str(tmp_path / "fig")]) == 0
     out = capsys.readouterr().out
@@ -127,7 +127,7 @@ def test_project_flags_the_imaginary_modes_of_unstable_constants(tmp_path, capsy
                  "--force-constants", str(tmp_path / "unstable.nc"), "-o", str(tmp_path / "p")]) == 0
     out = capsys.readouterr().out
     assert "UNSTABLE: 765 modes" in out and "imaginary harmonic frequencies" in out and "trajmodes fit" in out
-    ds = xr.open_dataset(tmp_path / "p" / "modes.nc").load()
+    ds = xr.load_dataset(tmp_path / "p" / "modes.nc")
     moving = ~ds.translation.values
     assert (ds.peak_status.values[moving] == "imaginary harmonic frequency").all() and ds.unstable.values[moving].all()
     for n in ("peak_shift", "potential", "total", "equipartition"):
@@ -172,12 +172,12 @@ def test_project_on_fitted_constants_names_them_effective(tmp_path, capsys):
     assert main(["project", *run, "--force-constants", str(tmp_path / "fit" / "fc.nc"),
                  "-o", str(tmp_path / "p")]) == 0
     capsys.readouterr()
-    ds = xr.open_dataset(tmp_path / "p" / "modes.nc").load()
+    ds = xr.load_dataset(tmp_path / "p" / "modes.nc")
     assert ds.attrs["constants"] == "effective" and 250 < ds.attrs["fitted_temperature"] < 350
     assert reference_name(ds) == f"effective ({ds.attrs['fitted_temperature']:.0f} K)"
     fig = plot_mode_fits(ds, [(5, 0), (5, 2)])
     labels = [t.get_text() for a in fig.axes for t in a.get_legend().get_texts()]
     assert any(t.startswith("effective (") for t in labels) and not any(t.startswith("harmonic") for t in labels)
     assert main(["project", *run, "--force-constants", str(EXAMPLES / "fc" / "cu_eam"), "-o", str(tmp_path / "h")]) == 0
-    h = xr.open_dataset(tmp_path / "h" / "modes.nc").load()
+    h = xr.load_dataset(tmp_path / "h" / "modes.nc")
     assert h.attrs["constants"] == "harmonic" and "fitted_temperature" not in h.attrs and reference_name(h) == "harmonic"
