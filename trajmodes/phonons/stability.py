@@ -169,18 +169,25 @@ def _label(q, labels, rotations) -> tuple[str, np.ndarray]:
     return "", q
 
 
-def check_qpoints(force_constants, mesh=None) -> np.ndarray:
+def _special_points(primitive) -> dict | None:
+    """The special points of ``primitive``'s lattice, or None for a lattice spglib cannot classify."""
+    from trajmodes.lattice.paths import special_points
+    try:
+        return special_points(primitive)
+    except (ValueError, RuntimeError, KeyError):
+        return None
+
+
+def check_qpoints(force_constants, mesh=None, special=None) -> np.ndarray:
     """The q-points :func:`imaginary_modes` checks by default: those commensurate with the supercell of
     ``force_constants``, a Gamma-centred mesh (``mesh``, default :data:`MIN_MESH` points per axis) and the
-    special points of the lattice; (n, 3) reduced, each once."""
-    from trajmodes.lattice.paths import special_points
+    special points of the lattice (``special``, when already found); (n, 3) reduced, each once."""
     from trajmodes.lattice.qpoints import commensurate_qpoints, mesh_qpoints, parse_mesh
     parts = [commensurate_qpoints(force_constants.smap.matrix),
              mesh_qpoints(parse_mesh(MIN_MESH if mesh is None else mesh, matrix=False))]
-    try:
-        parts.append(np.array(list(special_points(force_constants.primitive).values()), float).reshape(-1, 3))
-    except (ValueError, RuntimeError, KeyError):       # a lattice spglib cannot classify: the meshes alone
-        pass
+    special = _special_points(force_constants.primitive) if special is None else special
+    if special:                                         # a lattice spglib cannot classify: the meshes alone
+        parts.append(np.array(list(special.values()), float).reshape(-1, 3))
     q = np.concatenate(parts)
     q = q - np.rint(q)
     return np.unique(np.round(q, 10) + 0.0, axis=0)
@@ -205,12 +212,13 @@ def imaginary_modes(phonons, qpoints=None, frequencies=None, tol: float = IMAGIN
     -------
     ImaginaryModes
     """
-    from trajmodes.lattice.paths import special_points
     if not hasattr(phonons, "frequencies"):
         from trajmodes.phonons.harmonic import Phonons
         phonons = Phonons(phonons)
     fc = phonons.force_constants
-    q = check_qpoints(fc, mesh)
+    prim = fc.primitive
+    labels = _special_points(prim)                     # found once: the points checked and their names
+    q = check_qpoints(fc, mesh, labels)
     f = phonons.frequencies(q)
     if qpoints is not None:
         extra = np.atleast_2d(np.asarray(qpoints, dtype=float))
@@ -218,12 +226,7 @@ def imaginary_modes(phonons, qpoints=None, frequencies=None, tol: float = IMAGIN
         q, f = np.concatenate([q, extra]), np.concatenate([f, fe])
     red = np.round(q - np.rint(q), 10) + 0.0
     _, first = np.unique(red, axis=0, return_index=True)             # the extra points may repeat the default ones
-    prim = fc.primitive
-    try:
-        labels = special_points(prim)
-        rotations = np.asarray(prim.symmetry().rotations)
-    except (ValueError, RuntimeError, KeyError):       # a lattice spglib cannot classify: no names
-        labels, rotations = None, None
+    rotations = np.asarray(prim.symmetry().rotations) if labels is not None else None
     return count_imaginary(q[np.sort(first)], f[np.sort(first)], np.linalg.inv(prim.cell).T, tol, acoustic_tol,
                            labels=labels, rotations=rotations)
 
