@@ -290,9 +290,24 @@ def summary(runs: dict, env: dict) -> str:
         for res in STAGES[name]["results"]:
             md = RESULTS / f"{res}.md"
             if md.exists():
-                L += ["", f"### {name}: `benchmarks/results/{res}.md`", "", md.read_text().strip()]
+                L += ["", f"### {name}: `benchmarks/results/{res}.md`", "", _embedded(md.read_text().strip())]
     L += ["", END]
     return "\n".join(L)
+
+
+def _embedded(markdown: str) -> str:
+    """A stage's table, written under its own ``###`` heading of docs/benchmarks.md: the table's headings three levels
+    further down (its title ``#`` becomes ``####``), so that the page keeps one title and the site's navigation lists
+    the page, not the tables' titles."""
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        fenced ^= line.lstrip().startswith("```")
+        if not fenced and line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            if line[level:level + 1] == " ":
+                line = "#" * min(level + 3, 6) + line[level:]
+        out.append(line)
+    return "\n".join(out)
 
 
 def write_docs(block: str) -> None:

@@ -1,19 +1,34 @@
 """Sphinx configuration of trajmodes' documentation site.
 
 The pages are the Markdown files of this folder (MyST), the API reference is generated from the numpy docstrings of
-the public API (``api.md``: autodoc + napoleon), and the tutorials are the notebooks of ``examples/notebooks``, linked
-for download (they are executed by ``tests/test_notebooks.py``, not by the docs build).
+the public API (``api.md``: autodoc + napoleon), and the tutorials are the notebooks of ``examples/notebooks``,
+executed when the site is built and rendered with their figures (myst-nb), with a link to download each:
 
     pip install -e ".[docs]"
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
-``tests/test_docs_site.py`` builds the site the same way, warnings as errors.
+The sections (Getting started, Guides, Tutorials, Reference, Validation, Benchmarks, Development) are the captioned
+toctrees of ``index.md``; a page of docs/ that none of them names is added under "More" (``_complete_index``). The
+theme is Furo: its sidebar lists pages, not their headings (the page's own headings are on its right).
+
+The notebooks are stored without outputs (``tests/test_notebooks.py``). The build runs each one (nbclient, a
+``python3`` kernel, in a private copy of ``examples/``, as the tests do; 15-20 s each on two cores) into
+``docs/tutorials/`` (generated, not in git), and keeps the executed copy in a cache keyed on the notebook, the package
+and the example data (``docs/_build/tutorials-cache``, or ``$TRAJMODES_DOCS_CACHE``): a rebuild with nothing changed
+runs none. ``TRAJMODES_DOCS_EXECUTE=0`` renders them without running them (code, no outputs), for quick edits of the
+text. A notebook that fails fails the build, naming the cell.
+
+``tests/test_docs_site.py`` builds the site the same way, warnings as errors, and renders pages in a headless browser.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,19 +41,24 @@ from trajmodes import __version__ as release        # noqa: E402
 version = release
 
 extensions = [
-    "myst_parser",
+    "myst_nb",                           # MyST Markdown (myst-parser) and the notebooks
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
 ]
 
-source_suffix = {".md": "markdown"}
+source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
 root_doc = "index"
 exclude_patterns = ["_build", "figures/**/README.md", "**/.ipynb_checkpoints"]
 
 # -- MyST -----------------------------------------------------------------------------------------------------------
 myst_heading_anchors = 4                 # the pages link to each other's sections (validation.md#...)
+
+# -- myst-nb: the tutorials, executed by _execute_tutorials below, rendered as they are here -------------------------
+nb_execution_mode = "off"
+nb_output_stderr = "remove"              # the environment's warnings (tqdm's IProgress): the notebooks print to stdout
+nb_merge_streams = True
 
 # -- autodoc / napoleon ---------------------------------------------------------------------------------------------
 napoleon_numpy_docstring = True
@@ -51,9 +71,13 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 autosummary_generate = False             # api.md holds its own directives; nothing is written into docs/
 
 # -- HTML -----------------------------------------------------------------------------------------------------------
-html_theme = "alabaster"
+html_theme = "furo"                      # pip install furo (the docs and test extras)
 html_title = f"trajmodes {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["trajmodes.css"]
+html_theme_options = {"navigation_with_keys": True, "top_of_page_buttons": []}
+pygments_style = "friendly"
+pygments_dark_style = "monokai"
 
 # -- Known warnings, each suppressed alone ----------------------------------------------------------------------------
 # Warnings from files that are being edited elsewhere, kept out of the -W build one by one (where: the file and object
@@ -72,8 +96,6 @@ KNOWN_WARNINGS = [
      r"Inline substitution_reference start-string without end-string|Undefined substitution referenced: \"q\""),
     (r"plots/__init__\.py:docstring of trajmodes\.plots\.",            # |q|, |Q| in the figures' docstrings
      r"Undefined substitution referenced: \"[qQ]\""),
-    # pages: heading levels in benchmarks.md (H1 to H3)
-    (r"benchmarks(\.md)?:\d+", r"Non-consecutive header level increase; H1 to H3"),
 ]
 
 
@@ -91,6 +113,136 @@ class _KnownWarnings(logging.Filter):
             return True
         where, what = _where(getattr(record, "location", None)), record.getMessage()
         return not any(re.search(w, where) and re.search(m, what) for w, m in KNOWN_WARNINGS)
+
+
+# -- The sections: every page in one ---------------------------------------------------------------------------------
+_TOCTREE = re.compile(r"^```\{toctree\}\n(.*?)^```", re.M | re.S)
+
+
+def pages_outside_the_toctrees(text: str, docs: Path) -> list[str]:
+    """The pages of ``docs`` (top-level ``*.md``, as document names) that no toctree of the front page ``text``
+    names, in alphabetical order."""
+    listed = set()
+    for body in _TOCTREE.findall(text):
+        for line in body.splitlines():
+            line = line.strip()
+            if line and not line.startswith(":"):
+                m = re.fullmatch(r"(?:.*<)?([^<>]+?)(?:\.md)?>?", line)
+                listed.add(m.group(1) if m else line)
+    return sorted(p.stem for p in docs.glob("*.md") if p.stem != "index" and p.stem not in listed)
+
+
+def _complete_index(app, docname, source):
+    """Put a page that the sections of index.md do not name yet (one added since) under "More", so that the site
+    never leaves one out of its navigation; index.md is where it gets its section."""
+    if docname != "index":
+        return
+    names = pages_outside_the_toctrees(source[0], Path(app.srcdir))
+    if names:
+        source[0] += "\n".join(["", "```{toctree}", ":caption: More", ":maxdepth: 1", ":titlesonly:", "",
+                                *names, "```", ""])
+
+
+# -- The tutorials: examples/notebooks, executed into docs/tutorials ------------------------------------------------
+NOTEBOOKS = ROOT / "examples" / "notebooks"
+TUTORIALS = Path(__file__).resolve().parent / "tutorials"        # generated: not in git
+CELL_TIMEOUT = 240                                                # s, as tests/test_notebooks.py
+_IGNORE = shutil.ignore_patterns(".*", "__pycache__", "*.ipynb", "*.tmidx.npz", ".ipynb_checkpoints")
+
+
+def _tree_digest(h, root: Path, suffixes=None, skip=(".ipynb",)) -> None:
+    """Feed ``h`` the names and bytes of the files under ``root`` (those ending in ``suffixes`` if given; never the
+    readers' frame indexes, caches, hidden files or those ending in ``skip``)."""
+    for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if path.is_file() and not any(part == "__pycache__" or part.startswith(".") for part in parts) \
+                and not path.name.endswith((".tmidx.npz", *skip)) and (suffixes is None or path.suffix in suffixes):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+
+
+def _inputs_digest() -> str:
+    """What every tutorial's outputs depend on besides its own cells: the package (sources and compiled kernels)
+    and the example data (not the notebooks: each one's own bytes are in its key)."""
+    h = hashlib.sha256()
+    _tree_digest(h, ROOT / "trajmodes", suffixes={".py", ".so", ".csv", ".pyx", ".c"})
+    _tree_digest(h, ROOT / "examples", suffixes=None)
+    return h.hexdigest()
+
+
+def _banner(name: str, executed: bool):
+    import nbformat
+    how = ("executed when this site was built, on the files shipped in `examples/`" if executed else
+           "shown without its outputs (this build did not run the notebooks: `TRAJMODES_DOCS_EXECUTE=0`)")
+    return nbformat.v4.new_markdown_cell(
+        f"*The notebook `examples/notebooks/{name}`, {how}. "
+        f"{{download}}`Download it <../../examples/notebooks/{name}>` and run it from `examples/notebooks/` "
+        f"(its paths are relative to that folder).*")
+
+
+def _execute(path: Path):
+    """The notebook ``path`` run top to bottom in a python3 kernel, in a private copy of examples/."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from sphinx.errors import ExtensionError
+
+    nb = nbformat.read(path, as_version=4)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}        # the inline backend draws the figures
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    with tempfile.TemporaryDirectory(prefix="trajmodes-docs-") as tmp:
+        examples = Path(tmp) / "examples"
+        shutil.copytree(ROOT / "examples", examples, ignore=_IGNORE)
+        client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                                resources={"metadata": {"path": str(examples / "notebooks")}})
+        kernel_log = Path(tmp) / "kernel.log"          # the kernel's own stderr: kept off the build's warnings
+        try:
+            with kernel_log.open("w") as err:
+                client.execute(env=env, stderr=err)
+        except Exception as exc:
+            cell = isinstance(exc, CellExecutionError)          # else the kernel died or did not start
+            tail = kernel_log.read_text()[-3000:] if kernel_log.is_file() and not cell else ""
+            what = str(exc) if cell else f"{type(exc).__name__}: {exc}"
+            raise ExtensionError(f"the tutorial examples/notebooks/{path.name} fails when the site runs it "
+                                 f"(python -m pytest tests/test_notebooks.py runs it alone):\n{what}"
+                                 + (f"\nthe kernel's stderr:\n{tail}" if tail.strip() else "")) from None
+    return nb
+
+
+def _execute_tutorials(app):
+    """Write docs/tutorials/NAME.ipynb for every notebook of examples/notebooks: executed (from the cache when the
+    notebook, the package and the example data are unchanged since it last ran), or as stored where
+    ``TRAJMODES_DOCS_EXECUTE=0``; a file is rewritten only when its content changes, so Sphinx re-reads only that."""
+    import nbformat
+
+    execute = os.environ.get("TRAJMODES_DOCS_EXECUTE", "1").strip().lower() not in {"0", "no", "false", "off"}
+    cache = Path(os.environ.get("TRAJMODES_DOCS_CACHE") or Path(app.srcdir) / "_build" / "tutorials-cache")
+    TUTORIALS.mkdir(exist_ok=True)
+    sources = sorted(NOTEBOOKS.glob("*.ipynb"))
+    for stale in set(TUTORIALS.glob("*.ipynb")) - {TUTORIALS / p.name for p in sources}:
+        stale.unlink()
+    inputs = _inputs_digest() if execute else ""
+    from sphinx.util import logging as sphinx_logging
+    log = sphinx_logging.getLogger(__name__)
+    for path in sources:
+        if execute:
+            key = hashlib.sha256(path.read_bytes() + inputs.encode()).hexdigest()[:20]
+            cached = cache / f"{path.stem}-{key}.ipynb"
+            if not cached.is_file():
+                log.info("running the tutorial %s (not in the cache %s)", path.name, cache)
+                nb = _execute(path)
+                cache.mkdir(parents=True, exist_ok=True)
+                for old in cache.glob(f"{path.stem}-*.ipynb"):
+                    old.unlink()
+                nbformat.write(nb, cached)
+            nb = nbformat.read(cached, as_version=4)
+        else:
+            nb = nbformat.read(path, as_version=4)
+        nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, _banner(path.name, execute))
+        text = nbformat.writes(nb)
+        target = TUTORIALS / path.name
+        if not target.is_file() or target.read_text() != text:
+            target.write_text(text)
 
 
 # -- The API page: every public name ----------------------------------------------------------------------------------
@@ -138,10 +290,12 @@ def _complete_api_page(app, docname, source):
 
 
 def setup(app):
-    """Put the filter of the known warnings in front of Sphinx's warning handlers (before -W counts them), and
-    complete the API page."""
+    """Put the filter of the known warnings in front of Sphinx's warning handlers (before -W counts them), complete
+    the API page and the sections, and run the tutorials."""
     for handler in logging.getLogger("sphinx").handlers:
         if type(handler).__name__ == "WarningStreamHandler":
             handler.filters.insert(0, _KnownWarnings())
     app.connect("source-read", _complete_api_page)
+    app.connect("source-read", _complete_index)
+    app.connect("builder-inited", _execute_tutorials)
     return {"parallel_read_safe": True}
