@@ -312,10 +312,13 @@ def test_pages_in_a_browser(site, chromium):
 
 @pytest.mark.slow
 def test_screenshots_of_the_front_page_and_a_guide(site, chromium, tmp_path):
-    """Screenshots for a person to look at (the paths are printed): real images of the page, not a blank window."""
+    """Screenshots for a person to look at (the paths are printed; into the folder $TRAJMODES_SCREENSHOTS where set):
+    real images of the page, not a blank window."""
     from PIL import Image
+    folder = Path(os.environ.get("TRAJMODES_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
     for name in ("index.html", "getting_started.html"):
-        shot = tmp_path / name.replace(".html", ".png")
+        shot = folder / name.replace(".html", ".png")
         run = _chromium(chromium, "--hide-scrollbars", "--window-size=1280,1400", f"--screenshot={shot}",
                         (site[0] / name).as_uri())
         assert shot.is_file(), f"Chromium wrote no screenshot of {name} (exit {run.returncode}): {run.stderr[-1500:]}"
