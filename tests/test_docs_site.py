@@ -297,7 +297,7 @@ def browser_problems(exe: str, html: Path, name: str, width: int, least_figures:
 
 
 @pytest.mark.slow
-def test_pages_in_a_browser(site, chromium):
+def test_pages_in_a_browser(chromium, site):
     """The front page, the getting-started page, a guide with a figure, a tutorial and the two widest pages (the
     command-line reference's table, the benchmarks' tables), rendered by Chromium at 1280 px and the first two also
     at a phone's 500 px: their figures load and nothing is cut off at the right edge."""
@@ -311,7 +311,7 @@ def test_pages_in_a_browser(site, chromium):
 
 
 @pytest.mark.slow
-def test_screenshots_of_the_front_page_and_a_guide(site, chromium, tmp_path):
+def test_screenshots_of_the_front_page_and_a_guide(chromium, site, tmp_path):
     """Screenshots for a person to look at (the paths are printed; into the folder $TRAJMODES_SCREENSHOTS where set):
     real images of the page, not a blank window."""
     from PIL import Image
