@@ -1,0 +1,179 @@
+"""Damaged and awkward force-constant files: every case ends in a clear error (what is wrong, which file, which line
+or block, what to do) or in a correct result, never in silently wrong constants.
+
+- counts that disagree with the blocks that follow them (TDEP's second, third and fourth order, ShengBTE's second
+  order, GPUMD's files): a count one short used to drop the last triplet or quartet without a word;
+- ABINIT derivative databases (DDB): cut, damaged, with counts that disagree, empty, or not a DDB at all.
+
+The TDEP files are TDEP's own (tests/data/tdep_thermal_conductivity/tdep_run, rock-salt MgO, two atoms per cell),
+the DDB is TDEP's ``dump_dynamical_matrices`` output (tests/data/tdep_dump_dynamical_matrices).
+"""
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+from tests.forceconstants.test_fc3_io import pair_fc23
+from tests.support.crystals import FCC, NONDIAG, supercell
+from tests.support.paths import DATA
+from trajmodes import Crystal, ForceConstants
+from trajmodes.errors import ForceConstantsFormatError
+
+RUN = DATA / "tdep_thermal_conductivity" / "tdep_run"
+#: file: (lines of one block, what a block is called, the first atom's count line, 0-based)
+TDEP = {"infile.forceconstant": (5, "neighbour"), "infile.forceconstant_thirdorder": (15, "triplet"),
+        "infile.forceconstant_fourthorder": (35, "quartet")}
+
+
+def _count_lines(rows: list[str], rec: int, n_atoms: int = 2) -> list[int]:
+    """0-based indices of the per-atom count lines of a TDEP force-constant file (TDEP writes no blank lines)."""
+    out, i = [], 2
+    for _ in range(n_atoms):
+        out.append(i)
+        i += 1 + rec * int(rows[i].split()[0])
+    return out + [i]                     # and the line after the last atom's blocks
+
+
+def _refused(folder, path, line: int, *words) -> str:
+    with pytest.raises(ForceConstantsFormatError) as err, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ForceConstants.from_tdep(folder)
+    msg = str(err.value)
+    assert f"{path}, line {line}: " in msg and "\n" not in msg, msg
+    for w in words:
+        assert w in msg, (w, msg)
+    return msg
+
+
+@pytest.fixture
+def run(tmp_path):
+    shutil.copytree(RUN, tmp_path / "run")
+    return tmp_path / "run"
+
+
+# ------------------------------------------------------------------------------- TDEP: counts and the blocks
+@pytest.mark.parametrize("delta", [-1, +1, -2, +3])
+@pytest.mark.parametrize("atom", [1, 2])
+@pytest.mark.parametrize("name", list(TDEP))
+def test_tdep_count_that_disagrees_with_its_blocks(run, name, atom, delta):
+    """A per-atom count one (or more) short or long is refused, naming the count's line and the atom; before, a
+    short count of the last atom dropped its last triplet or quartet silently (the fourth order's forces then
+    differ by 0.014 eV/A), and the other cases read the next count as a block ("expected 3 numbers") or the last
+    neighbour as TDEP's polar correction type."""
+    rec, noun = TDEP[name]
+    path = run / name
+    rows = path.read_text().splitlines()
+    at = _count_lines(rows, rec)[atom - 1]
+    count = int(rows[at].split()[0])
+    rows[at] = f"{count + delta:11d}               (edited count)"
+    path.write_text("\n".join(rows) + "\n")
+    msg = _refused(run, path, at + 1, f"the {noun} count of atom {atom}", f"says {count + delta}", "disagrees")
+    assert "polar correction type" not in msg and "expected 3 numbers" not in msg, msg
+
+
+@pytest.mark.parametrize("extra", ["block", "line"])
+@pytest.mark.parametrize("name", ["infile.forceconstant_thirdorder", "infile.forceconstant_fourthorder"])
+def test_tdep_lines_after_the_last_block(run, name, extra):
+    """Content after the blocks the counts announce (a repeated last block, a stray line) is refused at its line."""
+    rec, noun = TDEP[name]
+    path = run / name
+    rows = path.read_text().splitlines()
+    n = len(rows)
+    rows += rows[-rec:] if extra == "block" else ["   1.0   2.0   3.0"]
+    path.write_text("\n".join(rows) + "\n")
+    words = [f"the {noun} count of atom 2", "disagrees"] if extra == "block" else ["follow", "count"]
+    _refused(run, path, _count_lines(rows, rec)[1] + 1 if extra == "block" else n + 1, *words)
+
+
+def _non_polar(run) -> list[str]:
+    """TDEP's fc2 with its polar section replaced by the non-polar flag 0 (the infile.lotosplitting removed)."""
+    path = run / "infile.forceconstant"
+    rows = path.read_text().splitlines()
+    end = _count_lines(rows, 5)[-1]
+    rows = rows[:end] + ["  0   # no Born charges"]
+    path.write_text("\n".join(rows) + "\n")
+    (run / "infile.lotosplitting").unlink()
+    return rows
+
+
+@pytest.mark.parametrize("atom", [1, 2])
+def test_tdep_non_polar_fc2_count_one_short(run, atom):
+    """Non-polar: the last neighbour of the last atom used to be taken for a polar correction type."""
+    rows = _non_polar(run)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ForceConstants.from_tdep(run)                                 # the non-polar file itself reads
+    at = _count_lines(rows, 5)[atom - 1]
+    rows[at] = str(int(rows[at].split()[0]) - 1)
+    (run / "infile.forceconstant").write_text("\n".join(rows) + "\n")
+    msg = _refused(run, run / "infile.forceconstant", at + 1, f"the neighbour count of atom {atom}", "disagrees")
+    assert "polar correction type" not in msg, msg
+
+
+def test_tdep_non_polar_fc2_lines_after_the_flag(run):
+    rows = _non_polar(run)
+    (run / "infile.forceconstant").write_text("\n".join(rows + ["   1.0  0.0  0.0"]) + "\n")
+    _refused(run, run / "infile.forceconstant", len(rows) + 1, "follow")
+
+
+def test_tdep_polar_section_lines_after_the_charges(run):
+    path = run / "infile.forceconstant"
+    rows = path.read_text().splitlines()
+    path.write_text("\n".join(rows + ["   1.0  0.0  0.0"]) + "\n")
+    _refused(run, path, len(rows) + 1, "follow")
+
+
+# ------------------------------------------------------------------------------- ShengBTE and GPUMD counts
+def _cu() -> ForceConstants:
+    prim = Crystal(FCC, [[0, 0, 0]], ["Cu"])
+    sc = supercell(prim, NONDIAG, shuffle_seed=5)
+    fc2, fc3 = pair_fc23(sc)
+    return ForceConstants(fc2, sc, prim, fc3=fc3)
+
+
+
+
+@pytest.mark.parametrize("name", ["FORCE_CONSTANTS_2ND"])
+def test_shengbte_lines_after_the_blocks(tmp_path, name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _cu().to_shengbte(tmp_path)
+    path = tmp_path / name
+    rows = path.read_text().splitlines()
+    path.write_text("\n".join(rows + rows[-4:]) + "\n")
+    with pytest.raises(ForceConstantsFormatError) as err:
+        ForceConstants.from_shengbte(tmp_path)
+    assert f"{path}, line {len(rows) + 1}: " in str(err.value) and "follow" in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("name", ["fcs_order2.in", "clusters_order2.in", "fcs_order3.in", "clusters_order3.in"])
+def test_gpumd_count_one_short(tmp_path, name):
+    """GPUMD's files start with their count; a count one short left the last block or cluster out."""
+    _cu().to_gpumd(tmp_path)
+    path = tmp_path / name
+    rows = path.read_text().splitlines()
+    rows[0] = str(int(rows[0].split()[0]) - 1)
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ForceConstantsFormatError) as err:
+        ForceConstants.from_gpumd(tmp_path)
+    msg = str(err.value)
+    assert str(path) in msg and "line " in msg and "count" in msg, msg
+
+
+@pytest.mark.parametrize("damage", ["nan", "token missing", "text"])
+@pytest.mark.parametrize("where", ["first block", "last block"])
+@pytest.mark.parametrize("name", list(TDEP))
+def test_tdep_damaged_line_inside_a_block_is_named_not_taken_for_a_count(run, name, where, damage):
+    """A damaged number in a block is named at its own line, not diagnosed as a count that disagrees."""
+    rec, noun = TDEP[name]
+    path = run / name
+    rows = path.read_text().splitlines()
+    counts = _count_lines(rows, rec)
+    at = counts[0] + rec if where == "first block" else counts[-1] - 1       # the last line of a block
+    rows[at] = {"nan": "  0.0  nan  0.0", "token missing": "  0.0  0.0", "text": "  0.0  abc  0.0"}[damage]
+    path.write_text("\n".join(rows) + "\n")
+    msg = _refused(run, path, at + 1, "NaN" if damage == "nan" else "expected 3 numbers")
+    assert "disagrees" not in msg, msg
