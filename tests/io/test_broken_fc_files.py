@@ -177,3 +177,105 @@ def test_tdep_damaged_line_inside_a_block_is_named_not_taken_for_a_count(run, na
     path.write_text("\n".join(rows) + "\n")
     msg = _refused(run, path, at + 1, "NaN" if damage == "nan" else "expected 3 numbers")
     assert "disagrees" not in msg, msg
+
+
+# ------------------------------------------------------------------------------- ABINIT DDB
+DDB = DATA / "tdep_dump_dynamical_matrices" / "outfile.many_dynamical_matrices_DDB"
+#: 1-based lines of TDEP's DDB: the block count, the four blocks' first lines (81, 36, 36, 36 elements)
+NBLOK_LINE, BLOCK_LINES = 148, (150, 234, 273, 312)
+
+
+def _ddb_edit(tmp_path, edit) -> "Path":
+    rows = DDB.read_text().splitlines()
+    rows = edit(rows)
+    path = tmp_path / "broken_DDB"
+    path.write_text("".join(r + "\n" for r in rows))
+    return path
+
+
+def _set(line: int, text: str | None):
+    """An edit: line ``line`` (1-based) replaced by ``text`` (None: removed)."""
+    return lambda rows: rows[:line - 1] + ([] if text is None else [text]) + rows[line:]
+
+
+def _drop_token(line: int):
+    return lambda rows: rows[:line - 1] + [" ".join(rows[line - 1].split()[:-1])] + rows[line:]
+
+
+DDB_BROKEN = {
+    # name: (edit, line the message names (None: no line), words it holds)
+    "cut inside a block": (lambda r: r[:199], 200, ["ends in block 1", "after 48 of its 81 elements", "cut short"]),
+    "cut between blocks": (lambda r: r[:272], NBLOK_LINE, ["says 4 blocks", "ends after 2"]),
+    "cut in the header": (lambda r: r[:60], 60, ["ends in its header", "cut short"]),
+    "token missing": (_drop_token(160), 160, ["expected 6 values (idir1 ipert1 idir2 ipert2 Re Im)"]),
+    "nan": (_set(160, "   1   1   1   1  NaN  0.0"), 160, ["NaN or infinite"]),
+    "text for a number": (_set(160, "   1   1   1   1  0.1x  0.0"), 160, ["expected two numbers (Re Im)"]),
+    "block count one short": (_set(NBLOK_LINE, "Number of data blocks=     3"), BLOCK_LINES[3],
+                              ["a block 4 starts here", "says 3 blocks", "disagrees"]),
+    "block count one long": (_set(NBLOK_LINE, "Number of data blocks=     5"), NBLOK_LINE,
+                             ["says 5 blocks", "ends after 4"]),
+    "elements one short": (_set(BLOCK_LINES[0], " 2nd derivatives (non-stat.)  - # elements :      80"),
+                           BLOCK_LINES[0], ["announces 80 elements, but more follow", "line 232"]),
+    "elements one long": (_set(BLOCK_LINES[1], " 2nd derivatives (non-stat.)  - # elements :      37"),
+                          BLOCK_LINES[1], ["announces 37 elements, but 36 follow before the next block"]),
+    "elements one long, last block": (_set(BLOCK_LINES[3], " 2nd derivatives (non-stat.)  -      37"), 350,
+                                      ["ends in block 4", "after 36 of its 37 elements"]),
+    "no qpt line": (_set(BLOCK_LINES[1] + 1, None), BLOCK_LINES[1] + 1, ["block 2", "no 'qpt' line"]),
+    "qpt normalisation zero": (_set(BLOCK_LINES[1] + 1, " qpt  0.0  0.0  0.3333   0.0"), BLOCK_LINES[1] + 1,
+                               ["normalisation (not zero)"]),
+    "direction 4": (_set(160, "   4   1   1   1  0.1  0.0"), 160, ["direction outside 1..3"]),
+    "perturbation 0": (_set(160, "   1   0   1   1  0.1  0.0"), 160, ["perturbation outside 1..10"]),
+    "no natom": (_set(8, None), None, ["no natom"]),
+    "a line that is not a block": (_set(BLOCK_LINES[1] - 1, " some text"), BLOCK_LINES[1] - 1,
+                                   ["expected the first line of a block"]),
+    "empty": (lambda r: [], None, ["empty", "not an ABINIT derivative database"]),
+    "blank": (lambda r: ["", "   "], None, ["empty"]),
+    "a POSCAR": (lambda r: (DATA / "tdep_mgo" / "infile.ucposcar").read_text().splitlines(), 1,
+                 ["not an ABINIT derivative database (DDB)", "DERIVATIVE DATABASE"]),
+}
+
+
+@pytest.mark.parametrize("case", list(DDB_BROKEN))
+def test_broken_ddb_is_refused_naming_file_and_line(tmp_path, case):
+    """Each damaged DDB was returned as data (a block cut short, a row without its last value skipped, NaN kept,
+    counts ignored) or as an empty list (an empty file, a POSCAR); now each is refused."""
+    from trajmodes.io.ddb import read_ddb
+    edit, line, words = DDB_BROKEN[case]
+    path = _ddb_edit(tmp_path, edit)
+    with pytest.raises(ForceConstantsFormatError) as err:
+        read_ddb(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}, line {line}: " if line else f"{path}: ") and "\n" not in msg, msg
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+def test_binary_ddb_is_refused(tmp_path):
+    from trajmodes.io.ddb import read_ddb
+    path = tmp_path / "noise_DDB"
+    path.write_bytes(np.random.default_rng(1).bytes(4000))
+    with pytest.raises(ForceConstantsFormatError, match="not a text file"):
+        read_ddb(path)
+
+
+ABINIT_BLOCKS = [" ", " Total energy                 - # elements :       1",
+                 " -0.78446833069335D+01  0.00000000000000D+00", " ",
+                 " 1st derivatives              - # elements :       3",
+                 "   1   1  0.00000000000000D+00  0.00000000000000D+00",
+                 "   2   1  0.00000000000000D+00  0.00000000000000D+00",
+                 "   1   5  0.33707688916221D-03  0.00000000000000D+00"]
+
+
+def test_ddb_with_abinits_other_blocks_and_a_normalised_q(tmp_path):
+    """ABINIT's total-energy and first-derivative blocks are counted and left out; a q line's last number divides
+    the q-point (ABINIT's normalisation), so ``qpt 0 0 1 3`` is q = (0, 0, 1/3)."""
+    from trajmodes.io.ddb import read_ddb
+    ref = read_ddb(DDB)
+    path = _ddb_edit(tmp_path, lambda r: r[:NBLOK_LINE - 1] + ["Number of data blocks=     6"] + ABINIT_BLOCKS
+                     + r[NBLOK_LINE:BLOCK_LINES[1]] + [" qpt  0.0  0.0  1.0  3.0"] + r[BLOCK_LINES[1] + 1:])
+    back = read_ddb(path)
+    assert len(back) == 4
+    for a, b in zip(ref, back):
+        np.testing.assert_array_equal(a["keys"], b["keys"])
+        np.testing.assert_array_equal(a["values"], b["values"])
+        np.testing.assert_allclose(a["q"], b["q"], atol=5e-9)
