@@ -185,7 +185,7 @@ DDB = DATA / "tdep_dump_dynamical_matrices" / "outfile.many_dynamical_matrices_D
 NBLOK_LINE, BLOCK_LINES = 148, (150, 234, 273, 312)
 
 
-def _ddb_edit(tmp_path, edit) -> "Path":
+def _ddb_edit(tmp_path, edit):
     rows = DDB.read_text().splitlines()
     rows = edit(rows)
     path = tmp_path / "broken_DDB"
