@@ -279,3 +279,70 @@ def test_ddb_with_abinits_other_blocks_and_a_normalised_q(tmp_path):
         np.testing.assert_array_equal(a["keys"], b["keys"])
         np.testing.assert_array_equal(a["values"], b["values"])
         np.testing.assert_allclose(a["q"], b["q"], atol=5e-9)
+
+
+# ------------------------------------------------------------------------------- phono3py fc2.hdf5 / fc3.hdf5
+@pytest.fixture(scope="module")
+def phono3py_folders(tmp_path_factory):
+    """phono3py's files of fcc Cu (1 atom, 32-atom supercell) and of zincblende GaAs (2 atoms, 3x3x3: 54 atoms)."""
+    pytest.importorskip("phono3py")
+    from tests.io.test_fc_formats import _case
+    root = tmp_path_factory.mktemp("ph3")
+    for name, case in (("cu", "cu_nondiag"), ("gaas", "gaas_diag")):
+        _case(case).to_phono3py(root / name)
+    return root
+
+
+def _h5_edit(path, edit):
+    import h5py
+    with h5py.File(path, "a") as f:
+        edit(f)
+
+
+def _set_dataset(name, value):
+    def edit(f):
+        del f[name]
+        f.create_dataset(name, data=value)
+    return edit
+
+
+PH3_BROKEN = {
+    # case: (yaml folder, which file, edit of a copy of it (None: the file as it is), words of the message)
+    "fc3 of another crystal": ("cu", "gaas/fc3.hdf5", None, ["constants of shape (2, 54, 54, 3, 3, 3)",
+                                                            "has 32 atoms and its primitive cell 1"]),
+    "fc2 of another crystal": ("cu", "gaas/fc2.hdf5", None, ["constants of shape (2, 54, 3, 3)", "has 32 atoms"]),
+    "fc3 of another crystal, no p2s_map": ("cu", "gaas/fc3.hdf5", lambda f: f.__delitem__("p2s_map"),
+                                           ["constants of shape (2, 54, 54, 3, 3, 3)"]),
+    "rows of other atoms": ("gaas", "gaas/fc3.hdf5", _set_dataset("p2s_map", np.array([0, 1])),
+                            ["its p2s_map [0, 1]", "is not [0, 27]"]),
+    "nan": ("gaas", "gaas/fc2.hdf5", lambda f: f["force_constants"].__setitem__((0, 3, 1, 1), np.nan),
+            ["NaN or infinite", "[0, 3, 1, 1]"]),
+    "no fc3 in it": ("gaas", "gaas/fc3.hdf5", lambda f: f.__delitem__("fc3"), ["no 'fc3' dataset", "p2s_map"]),
+}
+
+
+@pytest.mark.parametrize("case", list(PH3_BROKEN))
+def test_phono3py_constants_checked_against_the_yaml(phono3py_folders, tmp_path, case):
+    """Constants of another supercell or primitive cell, rows of other atoms and NaN are refused naming the hdf5
+    file; before, phono3py's own complaint named all three files and a PRIMITIVE_AXIS, and NaN was read."""
+    folder, name, edit, words = PH3_BROKEN[case]
+    src = phono3py_folders / name
+    path = tmp_path / name.replace("/", "_")
+    shutil.copy(src, path)
+    if edit is not None:
+        _h5_edit(path, edit)
+    which = "fc3_filename" if "fc3" in name else "fc2_filename"
+    with pytest.raises(ForceConstantsFormatError) as err, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ForceConstants.from_phono3py(phono3py_folders / folder, **{which: path})
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: ") and "\n" not in msg, msg
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+def test_phono3py_file_that_is_not_hdf5(phono3py_folders, tmp_path):
+    path = tmp_path / "fc3.hdf5"
+    path.write_text("not hdf5\n")
+    with pytest.raises(ForceConstantsFormatError, match="not an HDF5 file"):
+        ForceConstants.from_phono3py(phono3py_folders / "gaas", fc3_filename=path)
