@@ -220,13 +220,16 @@ def test_force_sets_checked_against_the_yaml(phonopy_yaml, kind):
 
 
 # ----------------------------------------------------------------------------- what the messages name
-def _with_forces(folder):
-    """phono3py_params.yaml of the Si dataset with every supercell's forces in it (written by phono3py)."""
+@pytest.fixture(scope="module")
+def with_forces(tmp_path_factory):
+    """phono3py_params.yaml of the Si dataset with every supercell's forces in it (written by phono3py), and the
+    supercells read from it."""
     phono3py = pytest.importorskip("phono3py")
     ph3 = phono3py.load(str(SI / "phono3py_disp.yaml"), forces_fc3_filename=str(SI / "FORCES_FC3"), produce_fc=False,
                         log_level=0)
-    ph3.save(str(folder / "phono3py_params.yaml"))
-    return folder / "phono3py_params.yaml"
+    path = tmp_path_factory.mktemp("params") / "phono3py_params.yaml"
+    ph3.save(str(path))
+    return path, parse_displacement_dataset(path)
 
 
 def _drop_forces(yaml, ids):
@@ -245,11 +248,12 @@ def _drop_forces(yaml, ids):
 
 
 @pytest.mark.parametrize("ids", [[57], [2, 3, 111]])
-def test_yaml_where_some_supercells_have_no_forces(tmp_path, ids):
+def test_yaml_where_some_supercells_have_no_forces(tmp_path, with_forces, ids):
     """'the dataset has no forces' where 1 of 111 supercells lacked them: now the count and the supercells."""
-    yaml = _with_forces(tmp_path)
-    full = parse_displacement_dataset(yaml)
+    src, full = with_forces
     assert full.forces.shape == (111, N, 3)
+    yaml = tmp_path / src.name
+    shutil.copy(src, yaml)
     _drop_forces(yaml, ids)
     listed = ", ".join(str(i) for i in ids)
     msg = _refused(yaml, None, None, f"{111 - len(ids)} of the 111 displaced supercells have forces",
@@ -284,3 +288,11 @@ def test_phono3py_fc_files_missing_name_the_yamls(tmp_path):
         ForceConstants.from_phono3py(tmp_path)
     msg = str(err.value)
     assert all(n in msg for n in ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml")), msg
+
+
+@pytest.mark.parametrize("name", ["disp_fc3.yaml", "disp_fc2.yaml"])
+def test_phono3py_1_displacement_yaml_is_named(si, name):
+    """phono3py 1's disp_fc3.yaml was taken for a phonopy yaml; it is named, with the file to give instead."""
+    (si / name).write_text("natom: 64\nnum_first_displacements: 1\nfirst_atoms:\n- number: 1\n"
+                           "  displacement:\n    [ 0.03, 0.0, 0.0 ]\n")
+    _refused(si / name, si / "FORCES_FC3", None, "phono3py 1's displacement file", "phono3py_disp.yaml")

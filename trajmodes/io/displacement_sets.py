@@ -426,6 +426,12 @@ def parse_displacement_dataset(path, forces=None, *, harmonic: bool = False, sup
         if not forces.is_file():
             raise FileNotFoundError(f"{forces}: no such forces file")
     name = path.name.lower()
+    if name.startswith(("disp_fc3.yaml", "disp_fc2.yaml")):
+        raise TrajectoryFormatError(path, f"phono3py 1's displacement file {path.name}: it holds the displaced atoms "
+                                          "but not the unit cell and supercell matrix, and phono3py 2 and later no "
+                                          "longer read it", fix="Give the phono3py_disp.yaml of the same "
+                                          "displacements (phono3py -d with the run's unit cell, --dim and --amplitude "
+                                          "writes it; the '# File:' headers of FORCES_FC3 are checked against it)")
     kind = "phono3py" if "phono3py" in name else ("phonopy" if name.endswith((".yaml", ".yml")) or ".yaml" in name
                                                   else "poscar")
     if kind == "phono3py":
