@@ -12,6 +12,13 @@ computed in them as a *dataset*:
   type 1: the forces only (three columns), the supercells of the single displacements first, then those of
   the pairs in the yaml's order; type 2: six columns.
 
+The forces are checked against the structure, never reshaped by their row count alone: a type-1 file's
+``# File: k`` blocks (phono3py writes one per supercell, with its displaced atoms) must be as many as the yaml's
+supercells, hold one row per atom and displace the atoms of the yaml's supercell k; a six-column file's displacements
+must be those the yaml lists (all its supercells, or the first ones); ``FORCE_SETS`` must be for the supercell's atom
+count and hold the supercells its second line announces. A six-column file beside a yaml (or POSCAR) that lists no
+displacements can only be checked for whole supercells.
+
 Each displaced supercell becomes one frame: positions = ideal supercell + displacement (Angstrom), the forces
 (eV/Angstrom), the ideal supercell as the reference. The files read are exactly the ones named (or found in the
 folder named): never the current directory.
@@ -406,9 +413,11 @@ def parse_displacement_dataset(path, forces=None, *, harmonic: bool = False, sup
     Raises
     ------
     FileNotFoundError
-        If no structure or forces file is found.
-    ValueError
-        If the forces file does not match the structure's displacements.
+        If no structure or forces file is found (the message lists the names looked for).
+    TrajectoryFormatError
+        A file that cannot be read, or forces that do not belong to the structure and displacements (the module
+        notes), naming the file, the line or supercell, and what to do; a yaml where only some supercells have
+        forces (and no forces file beside it), naming them.
     """
     path = Path(os.fspath(path))
     if path.is_dir():

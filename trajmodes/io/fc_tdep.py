@@ -41,6 +41,10 @@ as TDEP does. Written, short-range constants go out as they are; full ones with 
 of Born charges for a polar fit: three lines of the dielectric tensor, then three lines Z[a, E, :] per atom) is
 written beside them.
 
+Reading checks every per-atom count against the blocks that follow it (a count one short would drop the last
+triplet or quartet; one too many would read the next count as a block) and refuses lines after the last block,
+naming the count's line and the atom.
+
 The files name pairs and triplets of the infinite crystal, not of a supercell. Writing, every constant of a
 supercell pair is given once per shortest periodic image of the pair, divided by the number of such images
 (the Wigner-Seitz treatment of phonopy, phono3py and :class:`trajmodes.Phonons`), and a third-order constant
