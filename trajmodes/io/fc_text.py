@@ -65,7 +65,7 @@ class Lines:
         count that disagrees with what follows would otherwise drop the rest silently."""
         if not self.at_end:
             left = len(self.rows) - self.pos
-            raise self.error(f"{left} more non-empty line{'s' if left > 1 else ''} follow {announced}: a count "
+            raise self.error(f"{left} more non-empty line{'s follow' if left > 1 else ' follows'} {announced}: a count "
                              "that does not match the file, or lines appended to it", line=self.line)
 
     def width(self, p: int) -> int:
