@@ -34,6 +34,7 @@ placeholders for the electronic variables that a DDB of given force constants do
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ from trajmodes.io.files import atomic_write
 from trajmodes.units import BOHR_A, HARTREE_EV
 from trajmodes.lattice.symmetry import SYMPREC
 
-__all__ = ["ddb_blocks", "write_ddb", "read_ddb", "DDB_VERSION", "DDB_CHOP"]
+__all__ = ["ddb_blocks", "write_ddb", "read_ddb", "DDB_VERSION", "DDB_CHOP", "DDB_MAGIC"]
 
 #: the DDB version ABINIT's header format (and TDEP's file) names
 DDB_VERSION = 100401
@@ -202,21 +203,168 @@ def write_ddb(path: str | os.PathLike, cell, positions, species, masses, qpoints
     atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
 
 
+#: the first line of every DDB
+DDB_MAGIC = "DERIVATIVE DATABASE"
+#: a block's first line: its kind, then the number of its elements (ABINIT: ``- # elements :  81``; TDEP: ``-  81``)
+_BLOCK = re.compile(r"^\s*(\w*[A-Za-z][^#=]*?)\s+-\s*(?:#\s*elements\s*:)?\s*(\d+)\s*$")
+#: whole numbers (directions and perturbations) before the real and imaginary parts of an element, per kind
+_INDICES = {"total energy": 0, "1st derivatives": 2, "2nd derivatives": 4, "3rd derivatives": 6}
+#: ABINIT's perturbations beyond the atoms (ddk, electric field, strains, ...): ipert <= natom + MPERT_MAX
+_MPERT_MAX = 8
+_NOT_A_DDB_FIX = ("Give a DDB file as ABINIT, mrgddb or TDEP's dump_dynamical_matrices write it (it starts with "
+                  "'**** DERIVATIVE DATABASE ****')")
+
+
+def _real(tok: str) -> float:
+    """A Fortran real (D or E exponent)."""
+    return float(tok.replace("D", "E").replace("d", "e"))
+
+
 def read_ddb(path: str | os.PathLike) -> list[dict]:
-    """The second-derivative blocks of a DDB file: ``q`` (3,) as written, ``keys`` (m, 4) int, ``values`` (m,)
-    complex (Hartree), in the file's order."""
-    out, cur = [], None
-    for line in Path(path).read_text().splitlines():
-        s = line.split()
-        if line.strip().startswith("2nd derivatives"):
-            cur = dict(q=None, keys=[], values=[])
-            out.append(cur)
-        elif cur is not None and s and s[0] == "qpt":
-            cur["q"] = np.array([float(v.replace("D", "E")) for v in s[1:4]])
-        elif cur is not None and len(s) == 6 and all(t.lstrip("-").isdigit() for t in s[:4]):
-            cur["keys"].append([int(t) for t in s[:4]])
-            cur["values"].append(complex(float(s[4].replace("D", "E")), float(s[5].replace("D", "E"))))
-        elif cur is not None and s:
-            cur = None
-    return [dict(q=b["q"], keys=np.array(b["keys"], dtype=int).reshape(-1, 4),
-                 values=np.array(b["values"], dtype=complex)) for b in out]
+    """The second-derivative blocks of a DDB file: ``q`` (3,) reduced coordinates (the ``qpt`` line divided by the
+    normalisation factor it ends with), ``keys`` (m, 4) int (idir1, ipert1, idir2, ipert2; 1-based), ``values``
+    (m,) complex (Hartree), in the file's order. Blocks of other kinds (total energy, first and third
+    derivatives) are checked and left out.
+
+    Raises
+    ------
+    ForceConstantsFormatError
+        Naming the file and the line: an empty file or one that is not a DDB, a header without ``natom`` or
+        without the number of blocks (a file cut in its header), a block count or a block's number of elements
+        that disagrees with the blocks that follow (a file cut inside a block among them), an element without
+        its six values, a value that is not a finite number, a direction outside 1..3 or a perturbation outside
+        1..natom + 8 (ABINIT's perturbations beyond the atoms: ddk, electric field, strains, ...).
+    """
+    from trajmodes.io.fc_text import Lines
+    rd = Lines(path)
+    rows = rd.rows
+    if not rows:
+        raise rd.error("the file is empty, not an ABINIT derivative database (DDB)", fix=_NOT_A_DDB_FIX)
+    if DDB_MAGIC not in rows[0][1].upper():
+        raise rd.error(f"not an ABINIT derivative database (DDB): it starts with {rows[0][1].strip()[:60]!r}",
+                       line=rows[0][0], fix=_NOT_A_DDB_FIX)
+    natom, head = None, None
+    for i, (num, ln) in enumerate(rows):
+        tok = ln.split()
+        if natom is None and tok[0] == "natom":
+            try:
+                natom = int(tok[1])
+            except (IndexError, ValueError):
+                natom = 0
+            if natom < 1:
+                raise rd.error(f"the header's natom is not a positive whole number: {ln.strip()[:60]!r}", line=num)
+        if ln.strip().startswith("Number of data blocks"):
+            head = i
+            break
+    if head is None:
+        raise rd.error(f"the file ends in its header (line {rows[-1][0]}), before the line 'Number of data blocks=': "
+                       "it is cut short", line=rows[-1][0])
+    if natom is None:
+        raise rd.error("the header has no natom line (the number of atoms)")
+    try:
+        nblok = int(rows[head][1].split("=", 1)[1].split()[0])
+    except (IndexError, ValueError):
+        nblok = -1
+    if nblok < 0:
+        raise rd.error(f"expected 'Number of data blocks=' and a whole number, found {rows[head][1].strip()[:60]!r}",
+                       line=rows[head][0])
+    out, p, n_blocks = [], head + 1, 0
+    while p < len(rows):
+        num, ln = rows[p]
+        m = _BLOCK.match(ln)
+        if m is None:
+            raise rd.error(f"expected the first line of a block (its kind and number of elements, as "
+                           f"'2nd derivatives (non-stat.)  - # elements : 36'), found {ln.strip()[:60]!r}", line=num)
+        if n_blocks == nblok:
+            raise rd.error(f"a block {nblok + 1} starts here, but the header says {nblok} blocks (line "
+                           f"{rows[head][0]}): the count disagrees with the blocks", line=num,
+                           fix="Correct the number of blocks, or write the file again")
+        n_blocks += 1
+        block = _read_block(rd, p, m.group(1), int(m.group(2)), natom, n_blocks)
+        p = block.pop("next")
+        if block.get("keys") is not None:
+            out.append(block)
+    if n_blocks < nblok:
+        raise rd.error(f"the header says {nblok} blocks (line {rows[head][0]}), but the file ends after {n_blocks} "
+                       f"(line {rows[-1][0]}): it is cut short, or the count disagrees with the blocks",
+                       line=rows[head][0])
+    return out
+
+
+def _read_block(rd, p: int, kind: str, count: int, natom: int, k: int) -> dict:
+    """Block ``k`` (1-based) of a DDB, its first line row ``p`` of ``rd``: ``q``, ``keys`` and ``values`` for second
+    derivatives (``keys`` None for the other kinds), and ``next``, the row after it."""
+    rows = rd.rows
+    head = rows[p][0]
+    name = kind.lower()
+    n_idx = next((v for key, v in _INDICES.items() if name.startswith(key)), None)
+    where = f"block {k} ({kind}, line {head})"
+    p += 1
+    q = None
+    while p < len(rows) and rows[p][1].split()[0].lower() == "qpt":       # one q-point a line (three: 3rd order)
+        num, ln = rows[p]
+        try:
+            v = [_real(t) for t in ln.split()[1:5]]
+        except ValueError:
+            v = []
+        if len(v) < 3 or not np.isfinite(v).all() or (len(v) == 4 and v[3] == 0):
+            raise rd.error(f"expected 'qpt', three finite numbers and the normalisation (not zero), found "
+                           f"{ln.strip()[:60]!r}", line=num)
+        q = np.array(v[:3]) / (v[3] if len(v) == 4 else 1.0) if q is None else q
+        p += 1
+        while p < len(rows) and len(rows[p][1].split()) == 4 and not _whole(rows[p][1].split()[0]):
+            p += 1                                                       # the other q-points of a 3rd-order block
+    if name.startswith("2nd derivatives") and q is None:
+        raise rd.error(f"{where} has no 'qpt' line after its first line", line=rows[p][0] if p < len(rows) else head)
+    lines = rows[p:p + count]
+    for e, (num, ln) in enumerate(lines):
+        if _BLOCK.match(ln):
+            raise rd.error(f"{where} announces {count} elements, but {e} follow before the next block (line {num}): "
+                           "the count disagrees with the elements", line=head,
+                           fix="Correct the number of elements, or write the file again")
+    if len(lines) < count:
+        raise rd.error(f"the file ends in {where} after {len(lines)} of its {count} elements (line {rows[-1][0]}): it "
+                       "is cut short, or the count disagrees with the elements", line=rows[-1][0] + 1)
+    tokens = [ln.split() for _, ln in lines]
+    width = n_idx + 2 if n_idx is not None else (len(tokens[0]) if tokens else 2)
+    labels = "idir1 ipert1 idir2 ipert2 Re Im" if n_idx == 4 else f"{width - 2} indices and Re Im"
+    for (num, ln), t in zip(lines, tokens):
+        if len(t) != width or not all(_whole(x) for x in t[:width - 2]):
+            raise rd.error(f"{where}: expected {width} values ({labels}), found {ln.strip()[:70]!r}", line=num)
+    try:
+        vals = np.array([[_real(x) for x in t[width - 2:]] for t in tokens]).reshape(-1, 2)
+    except ValueError:
+        num, ln = next((n, ln) for (n, ln), t in zip(lines, tokens) if not _reals(t[width - 2:]))
+        raise rd.error(f"{where}: expected two numbers (Re Im) after the indices, found {ln.strip()[:70]!r}",
+                       line=num) from None
+    bad = np.flatnonzero(~np.isfinite(vals).all(axis=1))
+    if len(bad):
+        raise rd.error(f"{where}: an element is NaN or infinite", line=lines[bad[0]][0])
+    p += count
+    if p < len(rows) and not _BLOCK.match(rows[p][1]) and len(rows[p][1].split()) == width \
+            and all(_whole(x) for x in rows[p][1].split()[:width - 2]):
+        raise rd.error(f"{where} announces {count} elements, but more follow (the first beyond the count at line "
+                       f"{rows[p][0]}): the count disagrees with the elements", line=head,
+                       fix="Correct the number of elements, or write the file again")
+    if not name.startswith("2nd derivatives"):
+        return dict(next=p, keys=None)
+    keys = np.array([[int(x) for x in t[:4]] for t in tokens], dtype=int).reshape(-1, 4)
+    bad = np.flatnonzero(((keys[:, [0, 2]] < 1) | (keys[:, [0, 2]] > 3)).any(axis=1)
+                         | ((keys[:, [1, 3]] < 1) | (keys[:, [1, 3]] > natom + _MPERT_MAX)).any(axis=1))
+    if len(bad):
+        num, ln = lines[bad[0]]
+        raise rd.error(f"{where}: a direction outside 1..3 or a perturbation outside 1..{natom + _MPERT_MAX} (the "
+                       f"header's natom {natom} and ABINIT's {_MPERT_MAX} others): {ln.strip()[:70]!r}", line=num)
+    return dict(next=p, q=q, keys=keys, values=vals[:, 0] + 1j * vals[:, 1])
+
+
+def _whole(tok: str) -> bool:
+    return tok.lstrip("+-").isdigit()
+
+
+def _reals(toks) -> bool:
+    try:
+        [_real(t) for t in toks]
+        return True
+    except ValueError:
+        return False

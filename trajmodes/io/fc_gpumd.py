@@ -243,6 +243,7 @@ def _read_order(folder: Path, order: int, N: int) -> tuple[np.ndarray, np.ndarra
     nfc = rd.integer("the number of force-constant blocks", low=1)
     what = [f"{'x y z'[:2 * order - 1]} and a force constant"] * 3 ** order
     x, chunk = rd.records(nfc, [order + 1] * 3 ** order, what)
+    rd.expect_end(f"the {nfc} blocks of {3 ** order} lines that the count on the first line announces")
     x = x.reshape(nfc, 3 ** order, order + 1)
     comp = rd.check_whole(x[:, :, :order].reshape(nfc, -1), chunk, 3 ** order, np.arange(3 ** order * order) // order,
                           "the components", low=0, high=2).reshape(nfc, 3 ** order, order)
@@ -255,6 +256,7 @@ def _read_order(folder: Path, order: int, N: int) -> tuple[np.ndarray, np.ndarra
     rc = Lines(fcl)
     ncl = rc.integer("the number of clusters", low=1)
     y, chunk = rc.records(ncl, [order + 1], [f"{order} atoms and the index of their block"])
+    rc.expect_end(f"the {ncl} clusters that the count on the first line announces")
     atoms = rc.check_whole(y[:, :order], chunk, 1, 0, "atom indices", low=0, high=N - 1)
     index = rc.check_whole(y[:, order:], chunk, 1, 0, "block indices", low=0, high=nfc - 1)[:, 0]
     return atoms, lookup[index]

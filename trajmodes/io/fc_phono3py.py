@@ -1,6 +1,14 @@
 """phono3py's force-constant files (``phono3py_params.yaml`` with ``fc2.hdf5`` and ``fc3.hdf5``, an fc2 of its own
 supercell with ``--dim-fc2``), read into the keywords of :class:`~trajmodes.forceconstants.model.ForceConstants` and
-written from them; phono3py parses and writes its own files (imported only here)."""
+written from them; phono3py parses and writes its own files (imported only here).
+
+What reading checks, and what it cannot: the yaml gives the supercell (N atoms) and the primitive cell (n atoms,
+their supercell indices ``p2s_map``); ``fc2.hdf5`` and ``fc3.hdf5`` must hold arrays of its shapes (compact (n, N, ...)
+or full (N, N, ...)), with the yaml's ``p2s_map`` where the file stores one (phono3py writes it), and finite values.
+Constants of another supercell or primitive cell, or rows of other primitive atoms, are refused, naming the file.
+Constants of another crystal with the same supercell, primitive cell and atom order (Si's fc3 beside Ge's yaml, or
+those of another temperature or functional) cannot be told apart: the files hold no structure of their own, and any
+array of those shapes is a valid set of constants."""
 from __future__ import annotations
 
 import os
@@ -13,7 +21,10 @@ from trajmodes.io.fcfiles import (DAMAGED, crystal_from_phonopy, first_line, nee
                                   phonopy_columns)
 from trajmodes.io.files import atomic_write
 
-__all__ = ["read_phono3py", "write_phono3py"]
+__all__ = ["read_phono3py", "write_phono3py", "PHONO3PY_FC_YAMLS"]
+
+#: the yamls that hold the structure of phono3py's force constants, looked for in this order
+PHONO3PY_FC_YAMLS = ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml")
 
 
 def read_phono3py(path: str | os.PathLike, fc2_filename: str | os.PathLike | None = None,
@@ -37,23 +48,29 @@ def read_phono3py(path: str | os.PathLike, fc2_filename: str | os.PathLike | Non
     phono3py = need_package("phono3py")
     p = Path(path)
     folder = p if p.is_dir() else p.parent
-    yaml = p if p.is_file() else next(
-        (folder / y for y in ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml")
-         if (folder / y).exists()), None)
+    yaml = p if p.is_file() else next((folder / y for y in PHONO3PY_FC_YAMLS if (folder / y).exists()), None)
     if yaml is None:
-        raise FileNotFoundError(f"no phono3py yaml in {folder}")
+        raise FileNotFoundError(f"no phono3py yaml in {folder}: phono3py's force constants are read with the structure "
+                                f"of {', '.join(PHONO3PY_FC_YAMLS)} (looked for in this order); give the yaml itself "
+                                "or the folder that holds it")
     f2 = Path(fc2_filename) if fc2_filename is not None else folder / "fc2.hdf5"
     f3 = Path(fc3_filename) if fc3_filename is not None else folder / "fc3.hdf5"
     if not f2.exists():
-        raise FileNotFoundError(f"{f2} not found")
+        raise FileNotFoundError(f"{f2}: no such file: phono3py's second-order constants are read from fc2.hdf5 beside "
+                                f"the yaml ({yaml}) unless fc2_filename= names another file")
     if fc3_filename is not None and not f3.exists():
-        raise FileNotFoundError(f"{f3} not found")
+        raise FileNotFoundError(f"{f3}: no such file (fc3_filename=)")
     try:
         ph3 = _phono3py_from_files(phono3py, yaml, f2, f3 if f3.exists() else None)
+    except ForceConstantsFormatError:
+        raise
     except Exception as exc:      # phono3py, h5py and yaml raise many types
         raise ForceConstantsFormatError(f"{yaml}, {f2}" + (f", {f3}" if f3.exists() else ""),
                                         f"phono3py cannot read them ({type(exc).__name__}: {first_line(exc)})",
                                         fix=DAMAGED) from None
+    _check_finite(f2, np.asarray(ph3.fc2))
+    if ph3.fc3 is not None:
+        _check_finite(f3, np.asarray(ph3.fc3))
     kw = {}
     if ph3.nac_params is not None:
         nac = ph3.nac_params
@@ -94,11 +111,55 @@ def _phono3py_from_files(phono3py, yaml: Path, f2: Path, f3: Path | None):
         nac = dict(y.nac_params)
         nac.setdefault("factor", units.nac_factor)
         ph3.nac_params = nac
+    _check_constants_file(f2, "force_constants", 2, len(ph3.phonon_supercell), ph3.phonon_primitive.p2s_map, yaml)
+    if f3 is not None:
+        _check_constants_file(f3, "fc3", 3, len(ph3.supercell), ph3.primitive.p2s_map, yaml)
     ph3.fc2 = read_fc2_from_hdf5(filename=str(f2), p2s_map=ph3.phonon_primitive.p2s_map)
     if f3 is not None:
         fc3 = read_fc3_from_hdf5(filename=str(f3), p2s_map=ph3.primitive.p2s_map)
         ph3.fc3 = fc3["fc3"] if isinstance(fc3, dict) else fc3
     return ph3
+
+
+_OTHER = ("Give the constants computed with this yaml, or the yaml they were computed with: these are of another "
+          "supercell or crystal")
+
+
+def _check_constants_file(path: Path, key: str, order: int, N: int, p2s, yaml: Path) -> None:
+    """phono3py's ``fc2.hdf5`` (``force_constants``) or ``fc3.hdf5`` (``fc3``) against the supercell of ``yaml``: the
+    array's shape (compact (n, N, ...) or full (N, N, ...)) and its ``p2s_map`` where the file holds one. Constants of another crystal with the same supercell size and primitive atoms pass: nothing in the files
+    tells them apart (module notes)."""
+    import h5py
+    n = len(p2s)
+    want = [(n,) + (N,) * (order - 1) + (3,) * order, (N,) * order + (3,) * order]
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise ForceConstantsFormatError(path, f"not an HDF5 file h5py can open ({first_line(exc)})",
+                                        fix=DAMAGED) from None
+    with f:
+        if key not in f:
+            raise ForceConstantsFormatError(path, f"no '{key}' dataset (it holds: {', '.join(sorted(f)) or 'nothing'}):"
+                                                  f" not phono3py's {'fc2' if order == 2 else 'fc3'}.hdf5", fix=DAMAGED)
+        shape = tuple(f[key].shape)
+        if shape not in want:
+            raise ForceConstantsFormatError(path, f"constants of shape {shape}, but the supercell of {yaml.name} has "
+                                                  f"{N} atoms and its primitive cell {n}: expected {want[0]} (compact) "
+                                                  f"or {want[1]} (full)", fix=_OTHER)
+        if "p2s_map" in f and shape[0] == n:
+            theirs = np.asarray(f["p2s_map"][:]).ravel()
+            if not np.array_equal(theirs, np.asarray(p2s).ravel()):
+                raise ForceConstantsFormatError(path, f"its p2s_map {theirs.tolist()} (the supercell atoms of the "
+                                                      f"primitive ones) is not {np.asarray(p2s).tolist()}, that of "
+                                                      f"the supercell of {yaml.name}: the rows are of another "
+                                                      "supercell or crystal", fix=_OTHER)
+
+
+def _check_finite(path: Path, x: np.ndarray) -> None:
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        raise ForceConstantsFormatError(path, f"the constants hold NaN or infinite values (the first at index "
+                                              f"{bad[0].tolist()})", fix=DAMAGED)
 
 
 def write_phono3py(fc, folder: str | os.PathLike, compression: str | None = "gzip") -> None:

@@ -382,6 +382,7 @@ def _read_fc2(path: Path, n: int, N: int, smap) -> tuple[np.ndarray, np.ndarray]
                        f"cell {n}", line=line)
     what = ["the atom pair i j"] + ["a 3 x 3 force constant"] * 3
     x, chunk = rd.records(rows * cols, [2, 3, 3, 3], what)
+    rd.expect_end(f"the {rows} x {cols} blocks of 4 lines that the first line announces")
     ij = rd.check_whole(x[:, :2], chunk, 4, 0, what[0], low=1, high=N) - 1
     i, j = ij[:, 0].reshape(rows, cols), ij[:, 1].reshape(rows, cols)
     if not (j == j[:1]).all() or not (i == i[:, :1]).all() or len(np.unique(j[0])) != N \

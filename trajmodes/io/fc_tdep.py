@@ -41,6 +41,10 @@ as TDEP does. Written, short-range constants go out as they are; full ones with 
 of Born charges for a polar fit: three lines of the dielectric tensor, then three lines Z[a, E, :] per atom) is
 written beside them.
 
+Reading checks every per-atom count against the blocks that follow it (a count one short would drop the last
+triplet or quartet; one too many would read the next count as a block) and refuses lines after the last block,
+naming the count's line and the atom.
+
 The files name pairs and triplets of the infinite crystal, not of a supercell. Writing, every constant of a
 supercell pair is given once per shortest periodic image of the pair, divided by the number of such images
 (the Wigner-Seitz treatment of phonopy, phono3py and :class:`trajmodes.Phonons`), and a third-order constant
@@ -163,9 +167,12 @@ def read_tdep(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     rd.numbers(1, 1, "the cutoff")
     fc2 = np.zeros((n, N, 3, 3))
     what = ["the index of a partner atom", "a lattice vector (fractional)"] + ["a 3 x 3 force constant"] * 3
+    # after the last atom's neighbours: the polar flag, then (polar) the dielectric tensor, lambda, n_x, the x
     for a in range(n):
+        at = rd.line
         npairs = rd.integer(f"the number of pairs of atom {a + 1}", low=0)
-        x, chunk = rd.records(npairs, [1, 3, 3, 3, 3], what)
+        x, chunk = rd.counted_records(npairs, at, [1, 3, 3, 3, 3], what, f"the neighbour count of atom {a + 1}",
+                                      "neighbour", later=n - a, after=([3, 3, 3, 1, 1, 1],))
         b = rd.check_whole(x[:, :1], chunk, 5, 0, what[0], low=1, high=n)[:, 0] - 1
         lv = rd.check_whole(x[:, 1:4], chunk, 5, 1, what[1])
         np.add.at(fc2[a], smap.index(b, L0[a] + lv), x[:, 4:].reshape(-1, 3, 3))
@@ -182,6 +189,8 @@ def read_tdep(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
                            "dielectric tensor, the Ewald parameter and the Born charges that must follow are missing "
                            "(the file is cut short)", line=flag_line)
         polar = read_polar_section(rd, n)
+    else:
+        rd.expect_end("the neighbours of every atom and the line that says the material is not polar")
     fc3 = None if f3 is None else read_tdep_fc3(f3, n, N, smap, L0)
     fc4 = None if f4 is None else read_tdep_fc4(f4, n, N, smap, L0)
     where = ", ".join(str(f) for f in (uc, f2, f3, f4) if f is not None)

@@ -35,8 +35,10 @@ def read_tdep_fc4(path: Path, n: int, N: int, smap, L0):
         ["a 3 x 3 x 3 x 3 force constant"] * 27
     sites, blocks = [], []
     for a in range(n):
+        at = rd.line
         nq = rd.integer(f"the number of quartets of atom {a + 1}", low=0)
-        x, chunk = rd.records(nq, [1] * 4 + [3] * 31, what)
+        x, chunk = rd.counted_records(nq, at, [1] * 4 + [3] * 31, what, f"the quartet count of atom {a + 1}",
+                                      "quartet", later=n - 1 - a)
         idx = np.stack([rd.check_whole(x[:, s:s + 1], chunk, _LINES, s, what[s], low=1, high=n)[:, 0] - 1
                         for s in range(4)], axis=1)
         bad = np.flatnonzero(idx[:, 0] != a)
@@ -47,6 +49,7 @@ def read_tdep_fc4(path: Path, n: int, N: int, smap, L0):
         cols = [smap.index(idx[:, s], L0[a] + lv[s] - lv[0]) for s in (1, 2, 3)]
         sites.append(np.stack([np.full(nq, a)] + cols, axis=1))
         blocks.append(x[:, 16:].reshape(-1, 3, 3, 3, 3))
+    rd.expect_end(f"the quartets of the {n} atoms that the counts announce")
     if not sites:
         return np.zeros((0, 4), dtype=np.int64), np.zeros((0, 3, 3, 3, 3))
     return np.concatenate(sites).astype(np.int64), np.concatenate(blocks)

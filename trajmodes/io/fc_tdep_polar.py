@@ -38,6 +38,7 @@ def read_polar_section(rd: Lines, n: int) -> dict:
     coeff = rd.numbers(9 * n, nx, f"a row of {nx} Born-charge coefficients")
     at = rd.line
     rd.numbers(3 * n, 3, "a line of the Born charges as written")         # TDEP rebuilds them from x too
+    rd.expect_end(f"the polar section (the dielectric tensor, the Ewald parameter and the Born charges of {n} atoms)")
     born = (coeff @ x).reshape(n, 3, 3).transpose(0, 2, 1)                 # Zflat[9a + 3u + E] -> Z[a, E, u]
     total = born.sum(axis=0)
     if np.abs(total).max() > TDEP_CHARGE_TOL:

@@ -24,8 +24,10 @@ def read_tdep_fc3(path: Path, n: int, N: int, smap, L0) -> np.ndarray:
     what = ["the first atom of a triplet", "the second atom of a triplet", "the third atom of a triplet"] + \
         ["a lattice vector (fractional)"] * 3 + ["a 3 x 3 x 3 force constant"] * 9
     for a in range(n):
+        at = rd.line
         nt = rd.integer(f"the number of triplets of atom {a + 1}", low=0)
-        x, chunk = rd.records(nt, [1] * 3 + [3] * 12, what)             # 15 lines per triplet
+        x, chunk = rd.counted_records(nt, at, [1] * 3 + [3] * 12, what,  # 15 lines per triplet
+                                      f"the triplet count of atom {a + 1}", "triplet", later=n - 1 - a)
         idx = np.stack([rd.check_whole(x[:, s:s + 1], chunk, 15, s, what[s], low=1, high=n)[:, 0] - 1
                         for s in range(3)], axis=1)
         bad = np.flatnonzero(idx[:, 0] != a)
@@ -36,6 +38,7 @@ def read_tdep_fc3(path: Path, n: int, N: int, smap, L0) -> np.ndarray:
         j = smap.index(idx[:, 1], L0[a] + lv[1] - lv[0])
         l = smap.index(idx[:, 2], L0[a] + lv[2] - lv[0])
         np.add.at(fc3[a], (j, l), x[:, 12:].reshape(-1, 3, 3, 3))
+    rd.expect_end(f"the triplets of the {n} atoms that the counts announce")
     return fc3
 
 

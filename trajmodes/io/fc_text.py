@@ -46,8 +46,8 @@ class Lines:
         self.rows = [(n, ln) for n, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
         self.pos = 0
 
-    def error(self, what: str, line: int | None = None) -> ForceConstantsFormatError:
-        return ForceConstantsFormatError(self.path, what, line=line, fix=self.fix)
+    def error(self, what: str, line: int | None = None, fix: str | None = None) -> ForceConstantsFormatError:
+        return ForceConstantsFormatError(self.path, what, line=line, fix=fix or self.fix)
 
     @property
     def line(self) -> int:
@@ -65,8 +65,97 @@ class Lines:
         count that disagrees with what follows would otherwise drop the rest silently."""
         if not self.at_end:
             left = len(self.rows) - self.pos
-            raise self.error(f"{left} more non-empty line{'s' if left > 1 else ''} follow {announced}: the count "
-                             "does not match the file", line=self.line)
+            raise self.error(f"{left} more non-empty line{'s follow' if left > 1 else ' follows'} {announced}: a count "
+                             "that does not match the file, or lines appended to it", line=self.line)
+
+    def width(self, p: int) -> int:
+        """How many numbers row ``p`` (an index into :attr:`rows`) starts with, counted up to 3 (text after them is
+        a comment); -1 past the end. Tells a line of one number (a count, an atom index) from a line of three."""
+        if p >= len(self.rows):
+            return -1
+        w = 0
+        for tok in self.rows[p][1].split()[:3]:
+            try:
+                float(tok)
+            except ValueError:
+                break
+            w += 1
+        return w
+
+    def record_at(self, p: int, cols: list[int]) -> bool:
+        """Whether rows ``p``, ``p + 1``, ... have the layout of one record of :meth:`records` (a line of one number
+        where ``cols`` says 1, at least ``cols[s]`` numbers where it says more)."""
+        return all((w == c) if c == 1 else (w >= min(c, 3)) for w, c in
+                   ((self.width(p + s), c) for s, c in enumerate(cols)))
+
+    def counted_records(self, count: int, count_line: int, cols: list[int], what: list[str], counted: str,
+                        noun: str, later: int = 0, after: tuple = ()) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        """The ``count`` records of :meth:`records` that a count line announces, checked against the blocks that
+        are there: a count that is too small (a record of the same layout follows the last one read) or too large
+        (the records end, at the end of the file or at the next count, before ``count`` of them) is refused,
+        naming the count's line, instead of dropping records or reading the next count as a record.
+
+        Parameters
+        ----------
+        count, count_line : int
+            The count read and the number of its line.
+        cols, what
+            The layout of a record, as :meth:`records` takes it.
+        counted : str
+            What the count is, for the message ("the triplet count of atom 2").
+        noun : str
+            What a record is ("triplet"; the plural adds an s).
+        later : int
+            How many more one-number lines (the counts of the atoms that follow; a closing flag) may stand
+            between these records and the next record.
+        after : tuple of lists
+            Layouts of what may follow those lines instead of a record (besides the end of the file).
+        """
+        start = self.pos
+        rec = len(cols)
+        fix = f"Correct the count to the number of {noun}s that follow, or write the file again"
+        try:
+            x, chunk = self.records(count, cols, what)
+        except ForceConstantsFormatError as exc:
+            k = 0
+            while k < count and self.record_at(start + k * rec, cols):
+                k += 1
+            p = start + k * rec
+            boundary = self.rows[p][0] if p < len(self.rows) else self.rows[-1][0] + 1 if self.rows else 1
+            if exc.line is not None and exc.line < boundary:
+                raise                                       # a damaged line inside a record of the right layout
+            if p >= len(self.rows):
+                last = self.rows[-1][0] if self.rows else count_line
+                raise self.error(f"{counted} says {count} {noun}s, but the file ends after {k} of them (line {last}): "
+                                 "the count disagrees with the blocks, or the file is cut short", line=count_line,
+                                 fix=fix) from None
+            if self._next_item(p, cols, later, after):
+                raise self.error(f"{counted} says {count} {noun}s, but {k} follow (up to line "
+                                 f"{self.rows[p - 1][0] if p > start else count_line}): the count disagrees with the "
+                                 "blocks", line=count_line, fix=fix) from None
+            raise
+        k = 0
+        while self.record_at(self.pos + k * rec, cols):
+            k += 1
+        if k:
+            raise self.error(f"{counted} says {count} {noun}s, but {count + k} follow (the first beyond the count at "
+                             f"line {self.rows[self.pos][0]}): the count disagrees with the blocks", line=count_line,
+                             fix=fix)
+        return x, chunk
+
+    def _next_item(self, p: int, cols: list[int], later: int, after: tuple) -> bool:
+        """Whether row ``p`` starts what follows a run of records: up to ``later`` one-number lines, then a record
+        of layout ``cols``, one of the layouts ``after``, or the end of the file (after lines that all say 0: counts
+        of atoms without records, a closing flag 0; a file that ends after an atom index is cut short)."""
+        zeros = True
+        for j in range(1, later + 1):
+            if self.width(p + j - 1) != 1:
+                return False
+            zeros = zeros and float(self.rows[p + j - 1][1].split()[0]) == 0
+            q = p + j
+            if (q >= len(self.rows) and zeros) or self.record_at(q, cols) or any(self.record_at(q, a) for a in after):
+                return True
+        return False
 
     def _chunk(self, n: int, what: str | list[str]) -> list[tuple[int, str]]:
         """The next ``n`` lines; ``what`` they hold (a list: per line of a repeating record) for the message."""
