@@ -42,7 +42,7 @@ from trajmodes.units import BOHR_A, NAC_FACTOR
 
 __all__ = ["DipoleEwald", "check_born", "tdep_ewald_lambda", "dipole_supercell_constants", "dipole_force_matrix",
            "DipoleSubtracted", "SupercellConvolution", "polar_kernel", "Q_ZERO", "GAUSSIAN_FLOOR", "CHARGE_SUM_TOL",
-           "CHARGE_SUM_CORRECTED", "EPSILON_ASYMMETRY_TOL"]
+           "CHARGE_SUM_CORRECTED", "EPSILON_ASYMMETRY_TOL", "EPSILON_ASYMMETRY_CORRECTED"]
 
 #: |K| below this (1/A, no 2 pi) counts as q = 0 (phonopy's Q_DIRECTION_TOLERANCE)
 Q_ZERO = 1e-5
@@ -54,7 +54,9 @@ CHARGE_SUM_TOL = 1e-5
 #: component) made with a warning, as a fraction of the largest charge (at least 1 e); a larger one is refused
 CHARGE_SUM_CORRECTED = 0.1
 #: largest |eps - eps^T| taken as the round-off of a symmetric dielectric tensor, relative to its largest component
-EPSILON_ASYMMETRY_TOL = 1e-4
+EPSILON_ASYMMETRY_TOL = 1e-6
+#: largest |eps - eps^T| (relative) symmetrised with a warning, as a calculation's noise; a larger one is refused
+EPSILON_ASYMMETRY_CORRECTED = 1e-2
 #: K-vectors (times 3n + 4) per block of the Ewald sum: its temporaries stay a few MB
 _BLOCK = 1 << 18
 #: displacement components (frames times 3N) per block of :meth:`SupercellConvolution.forces`: a block stays in cache
@@ -71,8 +73,10 @@ def check_born(born, epsilon, n_atoms: int, tol: float = CHARGE_SUM_TOL, *, wher
     is broken by every calculation a little: a sum beyond ``tol`` whose correction (the mean charge, subtracted from
     every atom's tensor, as phonopy does) is at most :data:`CHARGE_SUM_CORRECTED` of the largest charge (at least
     1 e) is corrected with a warning that says by how much; a larger one is refused (tensors of the wrong atoms, in
-    the wrong order or of a broken calculation). A dielectric tensor that is symmetric to
-    :data:`EPSILON_ASYMMETRY_TOL` (relative: printed digits) is symmetrised; a more asymmetric one is refused.
+    the wrong order or of a broken calculation). The dielectric tensor enters only as the quadratic form K.eps.K
+    (and its eigenvalues and inverse, which assume it symmetric): one symmetric to :data:`EPSILON_ASYMMETRY_TOL`
+    (relative: printed digits) is symmetrised silently, up to :data:`EPSILON_ASYMMETRY_CORRECTED` with a warning;
+    a more asymmetric one is refused.
 
     Parameters
     ----------
@@ -129,11 +133,13 @@ def check_born(born, epsilon, n_atoms: int, tol: float = CHARGE_SUM_TOL, *, wher
     asym = np.abs(eps - eps.T)
     if asym.max() > EPSILON_ASYMMETRY_TOL * scale:
         a, b = np.unravel_index(np.argmax(asym), asym.shape)
-        raise ValueError(f"{at}the dielectric tensor is not symmetric: eps[{a}, {b}] = {eps[a, b]:.6g} but "
-                         f"eps[{b}, {a}] = {eps[b, a]:.6g} (a difference of {asym.max() / scale:.2g} of its largest "
-                         f"component, beyond the {EPSILON_ASYMMETRY_TOL:g} of printed digits); a crystal's dielectric "
-                         "tensor is symmetric: check that all nine components were copied in order, or give "
-                         "(eps + eps.T) / 2 if the difference is the calculation's noise")
+        what = (f"the dielectric tensor is not symmetric: eps[{a}, {b}] = {eps[a, b]:.6g} but eps[{b}, {a}] = "
+                f"{eps[b, a]:.6g}, a difference of {asym.max() / scale:.2g} of its largest component")
+        if asym.max() > EPSILON_ASYMMETRY_CORRECTED * scale:
+            raise ValueError(f"{at}{what}, more than the {EPSILON_ASYMMETRY_CORRECTED:g} that trajmodes symmetrises "
+                             "as a calculation's noise; a crystal's dielectric tensor is symmetric: check that the "
+                             "nine components are those of eps_inf, in order (row by row)")
+        warnings.warn(f"{at}{what}; its symmetric part (eps + eps.T) / 2 is used", UserWarning, stacklevel=3)
     eps = 0.5 * (eps + eps.T)
     values = np.linalg.eigvalsh(eps)
     if values.min() <= 0:
@@ -145,8 +151,8 @@ def check_born(born, epsilon, n_atoms: int, tol: float = CHARGE_SUM_TOL, *, wher
     if np.abs(total).max() > tol:
         shift = total / n_atoms
         size = np.abs(shift).max()
-        rule = (f"the Born charges add up to {(np.round(total, 6) + 0.0).tolist()} e over the {n_atoms} atoms, not zero (the "
-                "charge-neutrality sum rule, Gonze and Lee, Phys. Rev. B 55, 10355 (1997))")
+        rule = (f"the Born charges add up to {(np.round(total, 6) + 0.0).tolist()} e over the {n_atoms} atoms, not "
+                "zero (the charge-neutrality sum rule, Gonze and Lee, Phys. Rev. B 55, 10355 (1997))")
         limit = CHARGE_SUM_CORRECTED * max(np.abs(Z).max(), 1.0)
         if not correct:
             raise ValueError(f"{at}{rule}, beyond {tol:g} e; short-range constants were fitted with their charges as "

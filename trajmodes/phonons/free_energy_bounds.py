@@ -159,6 +159,7 @@ def upper_bound(engine, force_constants, temperature: float, n_samples: int = 40
         :func:`thermodynamic_integration`.
     """
     import xarray as xr
+    from trajmodes.potentials.engines import evaluate_checked
     ref, e_ref = _reference(engine, force_constants, reference_energy)
     T = float(temperature)
     n = force_constants.n_atoms
@@ -168,7 +169,7 @@ def upper_bound(engine, force_constants, temperature: float, n_samples: int = 40
     for start in range(0, int(n_samples), int(batch)):
         k = min(int(batch), int(n_samples) - start)
         x = canonical_configurations(force_constants, T, k, seed=rng)["positions"].values
-        du.append(engine.evaluate(x).energies - ref.evaluate(x).energies)
+        du.append(evaluate_checked(engine, x).energies - ref.evaluate(x).energies)
     du = np.concatenate(du)
     mean, err = du.mean(), du.std(ddof=1) / np.sqrt(len(du))
     data = dict(upper_bound=_scalar((f_h + e_ref + mean) / n, "eV", "Gibbs-Bogoliubov upper bound F_h + <U - U_h>_h "
