@@ -58,7 +58,7 @@ class ForceConstantFiles:
         _checked_nac(data, source)
         if data.get("phonon") is not None:
             data["phonon"] = dict(data["phonon"])
-            _checked_nac(data["phonon"], source)
+            _checked_nac(data["phonon"], str(data["phonon"].pop("nac_source", None) or source))
         with blamed(where):
             return cls._from_keywords(data)
 
@@ -193,11 +193,12 @@ def _checked_nac(data: dict, source: str) -> None:
     used."""
     if data.get("born") is None or data.get("epsilon") is None or data.get("primitive") is None:
         return
-    from trajmodes.errors import ForceConstantsFormatError
     from trajmodes.forceconstants.dipole import check_born
-    try:
-        data["born"], data["epsilon"] = check_born(data["born"], data["epsilon"], data["primitive"].n_atoms,
-                                                   where=source, correct=not data.get("short_range", False),
-                                                   species=data["primitive"].species)
-    except ValueError as exc:
-        raise ForceConstantsFormatError(source, str(exc).removeprefix(f"{source}: ")) from None
+    from trajmodes.io.fcfiles import blamed
+    with blamed(source, fix=None):
+        try:
+            data["born"], data["epsilon"] = check_born(data["born"], data["epsilon"], data["primitive"].n_atoms,
+                                                       where=source, correct=not data.get("short_range", False),
+                                                       species=data["primitive"].species)
+        except ValueError as exc:                    # named by the file once, as a ForceConstantsFormatError
+            raise ValueError(str(exc).removeprefix(f"{source}: ")) from None

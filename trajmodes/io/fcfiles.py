@@ -244,14 +244,15 @@ def first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def blamed(path):
-    """Turn a ValueError of the arrays read from ``path`` into a ForceConstantsFormatError naming the file."""
+def blamed(path, fix: str | None = DAMAGED):
+    """Turn a ValueError of the arrays read from ``path`` into a ForceConstantsFormatError naming the file, with
+    ``fix`` (default: the file is damaged; None where the error says what to do itself)."""
     try:
         yield
     except ForceConstantsFormatError:
         raise
     except ValueError as exc:
-        raise ForceConstantsFormatError(path, str(exc), fix=DAMAGED) from None
+        raise ForceConstantsFormatError(path, str(exc), fix=fix) from None
 
 
 def _fc_text_lines(path: Path) -> None:
