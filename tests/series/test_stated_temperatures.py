@@ -78,7 +78,6 @@ def test_the_rule_is_a_margin_and_the_runs_statistics(stated, kinetic, err, said
         assert line.startswith("r: ") and f"{stated:g} K" in line
 
 
-@pytest.mark.slow
 def test_the_command_line_says_it_in_one_line(tmp_path):
     """`trajmodes series cu32_xu.lammpstrj --run-temperatures 600` for a run at about 300 K: one warning (the command
     prints each as one line, "warning: ...") with the run, 600 K and the measured temperature (old: nothing)."""
