@@ -99,10 +99,13 @@ def test_noisy_reference_and_born():
     sc0 = supercell(prim, np.diag([2, 2, 2]), shuffle_seed=3)
     rng = np.random.default_rng(2)
     sc = Crystal(sc0.cell, sc0.positions + rng.normal(0, 0.01, sc0.positions.shape), sc0.species)
-    born = np.array([np.eye(3), np.eye(3)]) * 0.1 + rng.normal(0, 1e-2, (2, 3, 3))
+    born = np.array([np.eye(3), -np.eye(3)]) * 0.1 + rng.normal(0, 1e-2, (2, 3, 3))
     eps = np.eye(3) * 12 + rng.normal(0, 1e-2, (3, 3))
-    fc = ForceConstants(morse_fc(sc0, **SI_POT, nimg=2) + rng.normal(0, 1e-3, (16, 16, 3, 3)), sc,
-                        symprec=0.1, born=born, epsilon=eps)
+    with pytest.warns(UserWarning) as noted:     # the noise of the charge sum and of eps^T corrected, with a note
+        fc = ForceConstants(morse_fc(sc0, **SI_POT, nimg=2) + rng.normal(0, 1e-3, (16, 16, 3, 3)), sc,
+                            symprec=0.1, born=born, epsilon=eps)
+    assert {"charge-neutrality", "not symmetric"} <= {w for r in noted for w in ("charge-neutrality", "not symmetric")
+                                                      if w in str(r.message)}
     s = fc.symmetrize(symprec=0.1)
     assert s.symmetry_violation(symprec=0.1) < 1e-12 and s.asr_violation() < 1e-12
     assert np.abs(s.epsilon - np.eye(3) * np.trace(s.epsilon) / 3).max() < 1e-12

@@ -88,7 +88,7 @@ def test_born_charges_of_the_yaml_come_from_the_same_parse(tmp_path, monkeypatch
     folder.mkdir()
     ph = _phonopy()
     ph.force_constants = _full_fc(ph)[ph.primitive.p2s_map]
-    born = np.diag([1.5, 1.5, 1.5])[None]
+    born = np.diag([3e-6, 3e-6, 3e-6])[None]          # one atom: neutral charges are zero (to the sum rule's 1e-5 e)
     ph.nac_params = {"born": born, "dielectric": np.eye(3) * 4.0, "factor": 14.4}
     ph.save(folder / "phonopy_params.yaml", settings={"force_constants": True})
     calls = _counting_yaml_load(monkeypatch)

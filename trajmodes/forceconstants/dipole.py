@@ -41,7 +41,8 @@ from trajmodes.forceconstants.design import DesignKernel
 from trajmodes.units import BOHR_A, NAC_FACTOR
 
 __all__ = ["DipoleEwald", "check_born", "tdep_ewald_lambda", "dipole_supercell_constants", "dipole_force_matrix",
-           "DipoleSubtracted", "SupercellConvolution", "polar_kernel", "Q_ZERO", "GAUSSIAN_FLOOR", "CHARGE_SUM_TOL"]
+           "DipoleSubtracted", "SupercellConvolution", "polar_kernel", "Q_ZERO", "GAUSSIAN_FLOOR", "CHARGE_SUM_TOL",
+           "CHARGE_SUM_CORRECTED", "EPSILON_ASYMMETRY_TOL", "EPSILON_ASYMMETRY_CORRECTED"]
 
 #: |K| below this (1/A, no 2 pi) counts as q = 0 (phonopy's Q_DIRECTION_TOLERANCE)
 Q_ZERO = 1e-5
@@ -49,14 +50,33 @@ Q_ZERO = 1e-5
 GAUSSIAN_FLOOR = 1e-30
 #: largest |sum_k Z_k| (e, any component) taken as the charge-neutrality (acoustic) sum rule of the Born charges
 CHARGE_SUM_TOL = 1e-5
+#: largest correction of a broken charge sum rule (the mean charge subtracted from every atom's tensor, e, any
+#: component) made with a warning, as a fraction of the largest charge (at least 1 e); a larger one is refused
+CHARGE_SUM_CORRECTED = 0.1
+#: largest |eps - eps^T| taken as the round-off of a symmetric dielectric tensor, relative to its largest component
+EPSILON_ASYMMETRY_TOL = 1e-6
+#: largest |eps - eps^T| (relative) symmetrised with a warning, as a calculation's noise; a larger one is refused
+EPSILON_ASYMMETRY_CORRECTED = 1e-2
 #: K-vectors (times 3n + 4) per block of the Ewald sum: its temporaries stay a few MB
 _BLOCK = 1 << 18
 #: displacement components (frames times 3N) per block of :meth:`SupercellConvolution.forces`: a block stays in cache
 _FRAMES = 1 << 16
 
 
-def check_born(born, epsilon, n_atoms: int, tol: float = CHARGE_SUM_TOL) -> tuple[np.ndarray, np.ndarray]:
-    """Born charges (n_atoms, 3, 3) and dielectric tensor (3, 3) as float arrays, checked.
+def check_born(born, epsilon, n_atoms: int, tol: float = CHARGE_SUM_TOL, *, where: str | None = None,
+               correct: bool = True, species=None) -> tuple[np.ndarray, np.ndarray]:
+    """Born charges (n_atoms, 3, 3) and dielectric tensor (3, 3) as float arrays, checked: the one check of the
+    non-analytic correction's parameters, whatever route attaches them (``ForceConstants(born=, epsilon=)``, every
+    force-constant file, the polar fit).
+
+    The charge-neutrality (acoustic) sum rule sum_k Z_k = 0 (Gonze and Lee, Phys. Rev. B 55, 10355 (1997), eq. 42)
+    is broken by every calculation a little: a sum beyond ``tol`` whose correction (the mean charge, subtracted from
+    every atom's tensor, as phonopy does) is at most :data:`CHARGE_SUM_CORRECTED` of the largest charge (at least
+    1 e) is corrected with a warning that says by how much; a larger one is refused (tensors of the wrong atoms, in
+    the wrong order or of a broken calculation). The dielectric tensor enters only as the quadratic form K.eps.K
+    (and its eigenvalues and inverse, which assume it symmetric): one symmetric to :data:`EPSILON_ASYMMETRY_TOL`
+    (relative: printed digits) is symmetrised silently, up to :data:`EPSILON_ASYMMETRY_CORRECTED` with a warning;
+    a more asymmetric one is refused.
 
     Parameters
     ----------
@@ -67,30 +87,87 @@ def check_born(born, epsilon, n_atoms: int, tol: float = CHARGE_SUM_TOL) -> tupl
     n_atoms : int
         Atoms of the primitive cell.
     tol : float
-        Largest |sum_k Z_k| (e) accepted (the charge sum rule; Gonze and Lee 1997, eq. 42).
+        Largest |sum_k Z_k| (e, any component) taken as zero.
+    where : str, optional
+        What gave them (an argument, a file), the first words of every message.
+    correct : bool
+        Correct a small violation of the sum rule (default); False refuses any beyond ``tol`` (short-range constants
+        were fitted with the charges as they are, so changing them would not give back the constants' crystal).
+    species : sequence of str, optional
+        The primitive atoms' species, named in the message of a wrong shape.
+
+    Returns
+    -------
+    born : ndarray (n_atoms, 3, 3)
+        The charges, e, the mean charge subtracted where the sum rule was corrected.
+    epsilon : ndarray (3, 3)
+        The symmetric dielectric tensor.
 
     Raises
     ------
     ValueError
-        Wrong shapes, NaN, an epsilon that is not symmetric positive definite, or charges that do not add up to zero.
+        Wrong shapes, NaN or infinite values, an epsilon that is not symmetric positive definite, or charges that do
+        not add up to zero by more than a correction can mend.
     """
+    import warnings
+    at = f"{where}: " if where else ""
     Z = np.asarray(born, dtype=float)
     eps = np.asarray(epsilon, dtype=float)
     if Z.shape != (n_atoms, 3, 3):
-        raise ValueError(f"Born charges have shape {Z.shape}; expected ({n_atoms}, 3, 3): one 3 x 3 tensor Z[E, u] "
-                         "per atom of the primitive cell, in its atom order")
+        names = f" ({', '.join(map(str, species))})" if species is not None else ""
+        given = (f"{Z.shape[0]} tensor{'s' * (Z.shape[0] != 1)}" if Z.ndim == 3 and Z.shape[1:] == (3, 3)
+                 else f"an array of shape {Z.shape}")
+        raise ValueError(f"{at}the Born charges are {given}, but the primitive cell has {n_atoms} atoms{names}: give "
+                         f"one 3 x 3 tensor Z[E, u] per atom, shape ({n_atoms}, 3, 3), in the primitive cell's atom "
+                         "order")
     if eps.shape != (3, 3):
-        raise ValueError(f"the dielectric tensor has shape {eps.shape}; expected (3, 3)")
-    if not (np.isfinite(Z).all() and np.isfinite(eps).all()):
-        raise ValueError("the Born charges or the dielectric tensor hold NaN or infinite values")
-    if np.abs(eps - eps.T).max() > 1e-6 * np.abs(eps).max() or np.linalg.eigvalsh(0.5 * (eps + eps.T)).min() <= 0:
-        raise ValueError(f"the dielectric tensor must be symmetric and positive definite, not {eps.tolist()}")
+        raise ValueError(f"{at}the dielectric tensor has shape {eps.shape}; give the 3 x 3 tensor eps[a, b]")
+    if not np.isfinite(Z).all():
+        bad = sorted(set(np.nonzero(~np.isfinite(Z))[0].tolist()))
+        raise ValueError(f"{at}the Born charges of atom(s) {bad} (0-based) hold NaN or infinite values: give finite "
+                         "numbers (the calculation that gave them failed, or they were not copied whole)")
+    if not np.isfinite(eps).all():
+        raise ValueError(f"{at}the dielectric tensor holds NaN or infinite values ({eps.tolist()}): give finite "
+                         "numbers")
+    scale = max(np.abs(eps).max(), np.finfo(float).tiny)
+    asym = np.abs(eps - eps.T)
+    if asym.max() > EPSILON_ASYMMETRY_TOL * scale:
+        a, b = np.unravel_index(np.argmax(asym), asym.shape)
+        what = (f"the dielectric tensor is not symmetric: eps[{a}, {b}] = {eps[a, b]:.6g} but eps[{b}, {a}] = "
+                f"{eps[b, a]:.6g}, a difference of {asym.max() / scale:.2g} of its largest component")
+        if asym.max() > EPSILON_ASYMMETRY_CORRECTED * scale:
+            raise ValueError(f"{at}{what}, more than the {EPSILON_ASYMMETRY_CORRECTED:g} that trajmodes symmetrises "
+                             "as a calculation's noise; a crystal's dielectric tensor is symmetric: check that the "
+                             "nine components are those of eps_inf, in order (row by row)")
+        warnings.warn(f"{at}{what}; its symmetric part (eps + eps.T) / 2 is used", UserWarning, stacklevel=3)
+    eps = 0.5 * (eps + eps.T)
+    values = np.linalg.eigvalsh(eps)
+    if values.min() <= 0:
+        raise ValueError(f"{at}the dielectric tensor is not positive definite: its eigenvalues are "
+                         f"{np.round(values, 6).tolist()}; the high-frequency dielectric tensor eps_inf has eigenvalues "
+                         f"of 1 or more: check its sign and that it is eps_inf itself (not its inverse or a "
+                         "difference)")
     total = Z.sum(axis=0)
     if np.abs(total).max() > tol:
-        raise ValueError(f"the Born charges do not add up to zero (the charge sum rule): their sum over the atoms is "
-                         f"{np.round(total, 6).tolist()} e, beyond {tol:g} e; subtract the mean charge from every atom "
-                         "(born - born.mean(axis=0), phonopy's correction) or fix the calculation that gave them")
-    return Z, 0.5 * (eps + eps.T)
+        shift = total / n_atoms
+        size = np.abs(shift).max()
+        rule = (f"the Born charges add up to {(np.round(total, 6) + 0.0).tolist()} e over the {n_atoms} atoms, not "
+                "zero (the charge-neutrality sum rule, Gonze and Lee, Phys. Rev. B 55, 10355 (1997))")
+        limit = CHARGE_SUM_CORRECTED * max(np.abs(Z).max(), 1.0)
+        if not correct:
+            raise ValueError(f"{at}{rule}, beyond {tol:g} e; short-range constants were fitted with their charges as "
+                             "they are, so they are not corrected here: give the charges of the fit, or refit with "
+                             "charges that obey the rule (born - born.mean(axis=0), phonopy's correction)")
+        if size > limit:
+            raise ValueError(f"{at}{rule}: making them neutral would change every atom's charge by up to "
+                             f"{size:.3g} e, more than the {CHARGE_SUM_CORRECTED:.0%} of the largest charge that "
+                             "trajmodes corrects as a calculation's round-off; check that the tensors belong to these "
+                             f"{n_atoms} atoms, in the primitive cell's atom order, or fix the calculation that gave "
+                             "them")
+        warnings.warn(f"{at}{rule}; the mean, up to {size:.3g} e per component, was subtracted from every atom's "
+                      "tensor (phonopy's correction)", UserWarning, stacklevel=3)
+        Z = Z - shift
+    return Z, eps
 
 
 class DipoleEwald:
@@ -479,7 +556,7 @@ def polar_kernel(kernel: DesignKernel, primitive, supercell, smap, p2s, born, ep
         raise ValueError(f"born has shape {Z.shape}; expected ({n}, 3, 3) (one tensor Z[E, u] per atom of the "
                          f"{n}-atom primitive cell, in the order of primitive_) or ({N}, 3, 3) (one per supercell "
                          "atom)")
-    Z, eps = check_born(Z, epsilon, n)
+    Z, eps = check_born(Z, epsilon, n, where="EffectiveForceConstants(born=, epsilon=)", species=primitive.species)
     lam = float(ewald_lambda) if ewald_lambda is not None else tdep_ewald_lambda(primitive, eps)
     factor = NAC_FACTOR if nac_factor is None else float(nac_factor)
     require_memory(8.0 * N * n * 9 * 4, f"the dipole-dipole constants of the {N}-atom supercell",

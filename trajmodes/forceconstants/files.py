@@ -27,10 +27,9 @@ class ForceConstantFiles:
         """Read phonopy force constants with their structure and Born charges (a folder with
         ``phonopy_params.yaml`` / ``phonopy.yaml`` and ``FORCE_CONSTANTS`` or ``fc2.hdf5``, or one of those files);
         see :func:`trajmodes.io.fcfiles.read_phonopy`."""
-        from trajmodes.io.fcfiles import blamed, read_phonopy
+        from trajmodes.io.fcfiles import read_phonopy
         data, where = read_phonopy(path, born=born, symprec=symprec)
-        with blamed(where):
-            return cls(**data)
+        return cls._from_file(data, where)
 
     def to_phonopy(self, folder: str | os.PathLike, fc_format: str = "text") -> None:
         """Write ``phonopy_params.yaml`` and ``FORCE_CONSTANTS`` (``fc_format="hdf5"``: ``fc2.hdf5``), with Born
@@ -45,8 +44,21 @@ class ForceConstantFiles:
         """Read phono3py's fc2 (and fc3 when there is one) with the structure of its yaml; see
         :func:`trajmodes.io.fc_phono3py.read_phono3py`."""
         from trajmodes.io.fc_phono3py import read_phono3py
-        from trajmodes.io.fcfiles import blamed
         data, where = read_phono3py(path, fc2_filename, fc3_filename)
+        return cls._from_file(data, where)
+
+    @classmethod
+    def _from_file(cls: type[ForceConstantsT], data: dict, where: str) -> ForceConstantsT:
+        """The constants of a reader's keywords, every inconsistency named by its file: the Born charges and the
+        dielectric tensor checked first (:func:`~trajmodes.forceconstants.dipole.check_born`), named by the file they
+        came from (``nac_source``, else ``where``), the rest by ``where``."""
+        from trajmodes.io.fcfiles import blamed
+        data = dict(data)
+        source = str(data.pop("nac_source", None) or where)
+        _checked_nac(data, source)
+        if data.get("phonon") is not None:
+            data["phonon"] = dict(data["phonon"])
+            _checked_nac(data["phonon"], str(data["phonon"].pop("nac_source", None) or source))
         with blamed(where):
             return cls._from_keywords(data)
 
@@ -105,10 +117,8 @@ class ForceConstantFiles:
     def from_netcdf(cls: type[ForceConstantsT], path: str | os.PathLike) -> ForceConstantsT:
         """Read a file written by :meth:`to_netcdf`."""
         from trajmodes.io.fc_netcdf import read_netcdf
-        from trajmodes.io.fcfiles import blamed
         data, where = read_netcdf(path)
-        with blamed(where):
-            return cls._from_keywords(data)
+        return cls._from_file(data, where)
 
     @classmethod
     def from_tdep(cls: type[ForceConstantsT], path: str | os.PathLike, supercell=None) -> ForceConstantsT:
@@ -116,10 +126,8 @@ class ForceConstantFiles:
         the supercell of ``infile.ssposcar`` (or ``supercell``), the unit cell from ``infile.ucposcar``; see
         :func:`trajmodes.io.fc_tdep.read_tdep`."""
         from trajmodes.io.fc_tdep import read_tdep
-        from trajmodes.io.fcfiles import blamed
         data, where = read_tdep(path, supercell=supercell)
-        with blamed(where):
-            return cls(**data)
+        return cls._from_file(data, where)
 
     def to_tdep(self, folder: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
         """Write TDEP's ``infile.ucposcar``, ``infile.ssposcar``, ``infile.forceconstant`` and (with ``fc3``)
@@ -134,10 +142,8 @@ class ForceConstantFiles:
         of ``POSCAR``, the supercell of ``SPOSCAR`` (or ``supercell``) and the Born charges of ``CONTROL``; see
         :func:`trajmodes.io.fc_shengbte.read_shengbte`."""
         from trajmodes.io.fc_shengbte import read_shengbte
-        from trajmodes.io.fcfiles import blamed
         data, where = read_shengbte(path, supercell=supercell)
-        with blamed(where):
-            return cls(**data)
+        return cls._from_file(data, where)
 
     def to_shengbte(self, folder: str | os.PathLike, source: str | os.PathLike | None = None, mesh=None,
                     temperature: float = 300.0) -> None:
@@ -154,10 +160,8 @@ class ForceConstantFiles:
         matrix of unit cells), or a hiPhive ForceConstants file (``.fcs``) with its own supercell; second and third
         order, with hiPhive's own reader (``pip install hiphive``). See :func:`trajmodes.io.fc_hiphive.read_hiphive`."""
         from trajmodes.io.fc_hiphive import read_hiphive
-        from trajmodes.io.fcfiles import blamed
         data, where = read_hiphive(path, supercell=supercell)
-        with blamed(where):
-            return cls(**data)
+        return cls._from_file(data, where)
 
     def to_hiphive(self, path: str | os.PathLike) -> None:
         """Write a hiPhive ForceConstants file (``.fcs``) with hiPhive's own writer; see
@@ -171,10 +175,8 @@ class ForceConstantFiles:
         the third order when there is one); ``primitive`` (a Crystal or a POSCAR) defaults to ``POSCAR`` beside them or
         spglib's. See :func:`trajmodes.io.fc_gpumd.read_gpumd`."""
         from trajmodes.io.fc_gpumd import read_gpumd
-        from trajmodes.io.fcfiles import blamed
         data, where = read_gpumd(path, primitive=primitive)
-        with blamed(where):
-            return cls(**data)
+        return cls._from_file(data, where)
 
     def to_gpumd(self, folder: str | os.PathLike, source: str | os.PathLike | None = None,
                  path: str | os.PathLike | None = None) -> None:
@@ -183,3 +185,20 @@ class ForceConstantFiles:
         :func:`trajmodes.io.fc_gpumd.write_gpumd`."""
         from trajmodes.io.fc_gpumd import write_gpumd
         write_gpumd(self.with_convention("full"), folder, source=source, path=path)
+
+
+def _checked_nac(data: dict, source: str) -> None:
+    """Replace a reader's ``born`` and ``epsilon`` by their checked forms (a small breach of the charge sum rule
+    corrected with a warning that names ``source``); a ForceConstantsFormatError naming ``source`` if they cannot be
+    used."""
+    if data.get("born") is None or data.get("epsilon") is None or data.get("primitive") is None:
+        return
+    from trajmodes.forceconstants.dipole import check_born
+    from trajmodes.io.fcfiles import blamed
+    with blamed(source, fix=None):
+        try:
+            data["born"], data["epsilon"] = check_born(data["born"], data["epsilon"], data["primitive"].n_atoms,
+                                                       where=source, correct=not data.get("short_range", False),
+                                                       species=data["primitive"].species)
+        except ValueError as exc:                    # named by the file once, as a ForceConstantsFormatError
+            raise ValueError(str(exc).removeprefix(f"{source}: ")) from None

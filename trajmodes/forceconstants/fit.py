@@ -151,7 +151,8 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         crystal, shape (n_prim, 3, 3) in the atom order of the primitive cell the fit finds (:attr:`primitive_`), or
         (N, 3, 3), one per atom of the supercell (equal on equivalent atoms). With ``epsilon`` the dipole-dipole
         forces are taken out of the forces before the fit (the module docstring). They must obey the charge sum rule
-        (sum_k Z_k = 0 to :data:`~trajmodes.forceconstants.dipole.CHARGE_SUM_TOL`).
+        (sum_k Z_k = 0): a small violation is corrected with a warning, a large one refused
+        (:func:`~trajmodes.forceconstants.dipole.check_born`).
     epsilon : array_like (3, 3), optional
         High-frequency dielectric tensor, with ``born``.
     ewald_lambda : float, optional

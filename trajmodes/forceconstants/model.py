@@ -34,9 +34,11 @@ class ForceConstants(ForceConstantFiles):
     born : array_like, shape (n_prim, 3, 3), optional
         Born effective charges of the primitive atoms in units of e, ``born[k, E, u]`` (field
         direction E, displacement u: phonopy's BORN convention). For polar crystals; with ``epsilon``
-        they switch on the non-analytic correction in :class:`trajmodes.Phonons`.
+        they switch on the non-analytic correction in :class:`trajmodes.Phonons`. Checked by
+        :func:`~trajmodes.forceconstants.dipole.check_born` (one tensor per primitive atom, finite, the
+        charge-neutrality sum rule: a small violation corrected with a warning, a large one refused).
     epsilon : array_like, shape (3, 3), optional
-        High-frequency (electronic) dielectric tensor.
+        High-frequency (electronic) dielectric tensor: symmetric (to printed digits) and positive definite.
     nac_factor : float, optional
         e^2 / (4 pi eps0) in eV*A to use with ``born`` and ``epsilon`` when a file names its own
         (phonopy's BORN first line or ``nac: unit_conversion_factor``); None: the default
@@ -72,10 +74,9 @@ class ForceConstants(ForceConstantFiles):
                  epsilon=None, nac_factor: float | None = None, fc3=None, short_range: bool = False,
                  ewald_lambda: float | None = None, fc4=None, phonon_fc2: "ForceConstants | None" = None):
         fc2 = np.asarray(fc2, dtype=float)
-        for name, arr in (("fc2", fc2), ("fc3", fc3), ("born", born), ("epsilon", epsilon)):
+        for name, arr in (("fc2", fc2), ("fc3", fc3)):
             if arr is not None and not np.isfinite(np.asarray(arr, dtype=float)).all():
-                raise ValueError(f"the {name} force constants hold NaN or infinite values" if name.startswith("fc")
-                                 else f"{name} holds NaN or infinite values")
+                raise ValueError(f"the {name} force constants hold NaN or infinite values")
         self.supercell = supercell
         self.primitive = primitive if primitive is not None else supercell.primitive(symprec)
         self.smap = smap if smap is not None else supercell.supercell_map(self.primitive)
@@ -88,18 +89,20 @@ class ForceConstants(ForceConstantFiles):
         if fc2.shape not in ((N, N, 3, 3), (n, N, 3, 3)):
             raise ValueError(f"fc2 has shape {fc2.shape}; expected ({N}, {N}, 3, 3) or ({n}, {N}, 3, 3)")
         self.fc2 = fc2
-        self.born = None if born is None else np.array(born, dtype=float).reshape(n, 3, 3)
-        self.epsilon = None if epsilon is None else np.array(epsilon, dtype=float).reshape(3, 3)
-        if (self.born is None) != (self.epsilon is None):
+        if (born is None) != (epsilon is None):
             raise ValueError("give both born and epsilon, or neither")
-        self.nac_factor = None if nac_factor is None else float(nac_factor)
         self.short_range = bool(short_range)
+        self.born = self.epsilon = None
+        if born is not None:
+            from trajmodes.forceconstants.dipole import check_born
+            self.born, self.epsilon = check_born(born, epsilon, n, where="ForceConstants(born=, epsilon=)",
+                                                 correct=not self.short_range, species=self.primitive.species)
+        self.nac_factor = None if nac_factor is None else float(nac_factor)
         if self.short_range and self.born is None:
             raise ValueError("short_range constants (the dipole-dipole part taken out) need the Born charges and "
                              "dielectric tensor it was made from: give born= and epsilon=")
         if self.short_range:
-            from trajmodes.forceconstants.dipole import check_born, tdep_ewald_lambda
-            self.born, self.epsilon = check_born(self.born, self.epsilon, n)
+            from trajmodes.forceconstants.dipole import tdep_ewald_lambda
             if ewald_lambda is None:
                 ewald_lambda = tdep_ewald_lambda(self.primitive, self.epsilon)
             if not (np.isfinite(ewald_lambda) and ewald_lambda > 0):
@@ -291,12 +294,12 @@ class ForceConstants(ForceConstantFiles):
         (:func:`~trajmodes.forceconstants.dipole.dipole_supercell_constants`); ``ewald_lambda`` (1/A, with 2 pi)
         defaults to this object's, else TDEP's choice. Full constants = short-range constants + Phi_dd.
         """
-        from trajmodes.forceconstants.dipole import check_born, dipole_supercell_constants, tdep_ewald_lambda
+        from trajmodes.forceconstants.dipole import dipole_supercell_constants, tdep_ewald_lambda
         from trajmodes.units import NAC_FACTOR
         if self.born is None:
             raise ValueError("these force constants carry no Born charges and dielectric tensor: give born= and "
                              "epsilon= (a polar crystal's dipole-dipole part is built from them)")
-        born, eps = check_born(self.born, self.epsilon, self.n_prim)
+        born, eps = self.born, self.epsilon
         lam = ewald_lambda if ewald_lambda is not None else self.ewald_lambda
         if lam is None:
             lam = tdep_ewald_lambda(self.primitive, eps)

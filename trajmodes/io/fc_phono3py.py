@@ -74,7 +74,7 @@ def read_phono3py(path: str | os.PathLike, fc2_filename: str | os.PathLike | Non
     kw = {}
     if ph3.nac_params is not None:
         nac = ph3.nac_params
-        kw = dict(born=nac["born"], epsilon=nac["dielectric"], nac_factor=nac.get("factor"))
+        kw = dict(born=nac["born"], epsilon=nac["dielectric"], nac_factor=nac.get("factor"), nac_source=str(yaml))
     fc3 = None if ph3.fc3 is None else np.asarray(ph3.fc3)
     where = f"{f2}" + (f", {f3}" if f3.exists() else "")
     own = dict(supercell=crystal_from_phonopy(ph3.supercell), primitive=crystal_from_phonopy(ph3.primitive),

@@ -137,17 +137,40 @@ def read_phonopy(path: str | os.PathLike, born: str | os.PathLike | bool | None 
             elif nac is None and born is True:
                 raise FileNotFoundError(f"no nac parameters in {yaml} and no BORN in {folder}")
         if bfile is not None:
-            from phonopy.file_IO import parse_BORN
-            nac = parse_BORN(ph.primitive, symprec=symprec, filename=str(bfile))
+            nac = _parse_born(bfile, ph.primitive, symprec)
     kw = {}
     if nac is not None:
         from trajmodes.units import NAC_FACTOR
         factor = nac.get("factor")
         if factor is not None and abs(factor - NAC_FACTOR) < 5e-7:      # the default, as phonopy writes it
             factor = None
-        kw = dict(born=nac["born"], epsilon=nac["dielectric"], nac_factor=factor)
+        kw = dict(born=nac["born"], epsilon=nac["dielectric"], nac_factor=factor, nac_source=str(bfile or yaml))
     return (dict(fc2=np.asarray(ph.force_constants), supercell=sc, primitive=pr, p2s=np.asarray(ph.primitive.p2s_map),
                  **kw), str(fcfile or yaml))
+
+
+def _parse_born(path: Path, primitive, symprec: float) -> dict:
+    """phonopy's reading of a BORN file for ``primitive`` (a PhonopyAtoms), every failure named by the file with the
+    layout phonopy expects: line 1 the factor (or a comment), line 2 the nine components of the dielectric tensor,
+    then one line of nine per symmetry-independent atom of the primitive cell."""
+    from phonopy.file_IO import parse_BORN
+    try:
+        return parse_BORN(primitive, symprec=symprec, filename=str(path))
+    except OSError:
+        raise
+    except Exception as exc:          # phonopy's BORNFileParseError, float() and numpy's ValueErrors
+        from phonopy.structure.symmetry import Symmetry
+        try:
+            atoms = [int(i) for i in Symmetry(primitive, symprec=symprec).get_independent_atoms()]
+            symbols = list(primitive.symbols)
+            which = (f"{len(atoms)} line{'s' * (len(atoms) != 1)} of Born charges, one per symmetry-independent "
+                     f"atom of the primitive cell: " + ", ".join(f"{i + 1} ({symbols[i]})" for i in atoms))
+        except Exception:             # spglib cannot classify the cell: phonopy's own message says enough
+            which = "one line of Born charges per symmetry-independent atom of the primitive cell"
+        raise ForceConstantsFormatError(path, f"phonopy cannot read it ({first_line(exc)})",
+                                        fix=f"A BORN file holds line 1 the factor e^2 / (4 pi eps0) (or a comment), "
+                                            f"line 2 the nine components of the dielectric tensor, then {which}, "
+                                            "nine numbers each (phonopy's format)") from None
 
 
 def write_phonopy(fc, folder: str | os.PathLike, fc_format: str = "text") -> None:
@@ -221,14 +244,15 @@ def first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def blamed(path):
-    """Turn a ValueError of the arrays read from ``path`` into a ForceConstantsFormatError naming the file."""
+def blamed(path, fix: str | None = DAMAGED):
+    """Turn a ValueError of the arrays read from ``path`` into a ForceConstantsFormatError naming the file, with
+    ``fix`` (default: the file is damaged; None where the error says what to do itself)."""
     try:
         yield
     except ForceConstantsFormatError:
         raise
     except ValueError as exc:
-        raise ForceConstantsFormatError(path, str(exc), fix=DAMAGED) from None
+        raise ForceConstantsFormatError(path, str(exc), fix=fix) from None
 
 
 def _fc_text_lines(path: Path) -> None:

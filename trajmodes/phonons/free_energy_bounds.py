@@ -42,7 +42,7 @@ import time
 
 import numpy as np
 
-from trajmodes.phonons.sampling import canonical_configurations, supercell_modes
+from trajmodes.phonons.sampling import canonical_configurations, check_sampling_temperature, supercell_modes
 from trajmodes.phonons.thermal import harmonic_thermodynamics
 
 __all__ = ["harmonic_supercell_free_energy", "block_average", "upper_bound", "lower_bound",
@@ -62,9 +62,7 @@ CITATIONS = ("thermodynamic integration: J. G. Kirkwood, J. Chem. Phys. 3, 300 (
 def harmonic_supercell_free_energy(force_constants, temperature: float, masses=None) -> float:
     """Classical harmonic free energy of the supercell's own 3N - 3 modes, k_B T sum_s ln(h nu_s / k_B T), eV per
     supercell (the convention of :data:`COM_CONVENTION`)."""
-    T = float(temperature)
-    if not T > 0:
-        raise ValueError(f"the temperature must be positive (K), not {temperature!r}")
+    T = check_sampling_temperature(temperature)
     nu = supercell_modes(force_constants, masses).frequencies
     return float(harmonic_thermodynamics(nu[None, :], [T], occupation="classical", cutoff_frequency=0.0).free_energy[0])
 
@@ -159,8 +157,9 @@ def upper_bound(engine, force_constants, temperature: float, n_samples: int = 40
         :func:`thermodynamic_integration`.
     """
     import xarray as xr
+    from trajmodes.potentials.engines import evaluate_checked
     ref, e_ref = _reference(engine, force_constants, reference_energy)
-    T = float(temperature)
+    T = check_sampling_temperature(temperature)
     n = force_constants.n_atoms
     f_h = harmonic_supercell_free_energy(force_constants, T)
     rng = np.random.default_rng(seed)
@@ -168,7 +167,7 @@ def upper_bound(engine, force_constants, temperature: float, n_samples: int = 40
     for start in range(0, int(n_samples), int(batch)):
         k = min(int(batch), int(n_samples) - start)
         x = canonical_configurations(force_constants, T, k, seed=rng)["positions"].values
-        du.append(engine.evaluate(x).energies - ref.evaluate(x).energies)
+        du.append(evaluate_checked(engine, x).energies - ref.evaluate(x).energies)
     du = np.concatenate(du)
     mean, err = du.mean(), du.std(ddof=1) / np.sqrt(len(du))
     data = dict(upper_bound=_scalar((f_h + e_ref + mean) / n, "eV", "Gibbs-Bogoliubov upper bound F_h + <U - U_h>_h "
@@ -211,7 +210,7 @@ def lower_bound(force_constants, temperature: float, positions, energies, refere
     """
     import xarray as xr
     from trajmodes.potentials.engines import HarmonicEngine
-    T = float(temperature)
+    T = check_sampling_temperature(temperature)
     n = force_constants.n_atoms
     e = np.asarray(energies, dtype=float).reshape(-1)
     x = np.asarray(positions, dtype=float)
@@ -291,9 +290,7 @@ def thermodynamic_integration(engine, force_constants, temperature: float, n_lam
         release), citations.
     """
     import xarray as xr
-    T = float(temperature)
-    if not T > 0:
-        raise ValueError(f"the temperature must be positive (K), not {temperature!r}")
+    T = check_sampling_temperature(temperature)
     if int(n_lambda) < 1:
         raise ValueError(f"n_lambda must be at least 1, not {n_lambda}")
     for name, val in (("dt", dt), ("damp", damp), ("sampling_ps", sampling_ps)):

@@ -41,7 +41,7 @@ from trajmodes.phonons.statistics import check_occupation
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV, THZ, THZ_EV
 
 __all__ = ["supercell_modes", "SupercellModes", "canonical_configurations", "mode_configurations",
-           "nonanalytic_supercell_term"]
+           "nonanalytic_supercell_term", "check_sampling_temperature"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,21 @@ def supercell_modes(force_constants, masses=None, allow_imaginary: bool = False,
     return SupercellModes(eigenvalues=lam, frequencies=freqs, eigenvectors=vec, translations=trans, masses=m)
 
 
+def check_sampling_temperature(temperature, occupation: str = "classical") -> float:
+    """The temperature of a thermal sampling as a float, K: finite and positive, or 0 with quantum occupations (the
+    zero-point motion alone); a ValueError that says so otherwise."""
+    check_occupation(occupation)
+    try:
+        T = float(temperature)
+    except (TypeError, ValueError):
+        T = float("nan")
+    if not np.isfinite(T) or T < 0 or (T == 0 and occupation == "classical"):
+        zero = " (0 K only with quantum occupations: the zero-point motion)" if occupation == "classical" else ""
+        raise ValueError(f"the temperature of the sampling must be a {'positive' if zero else 'non-negative'}, finite "
+                         f"number of K{zero}, not {temperature!r}")
+    return T
+
+
 def _mode_energies(freqs, temperature, occupation):
     """Mean energy of every mode (eV): k_B T (classical) or h nu (n + 1/2) (quantum)."""
     T = float(temperature)
@@ -179,10 +194,7 @@ def canonical_configurations(force_constants, temperature: float, n_samples: int
         n_modes (3N - 3), the convention and the citation.
     """
     import xarray as xr
-    check_occupation(occupation)
-    T = float(temperature)
-    if not np.isfinite(T) or T < 0 or (T == 0 and occupation == "classical"):
-        raise ValueError(f"the temperature must be positive (K), not {temperature!r}")
+    T = check_sampling_temperature(temperature, occupation)
     n_samples = int(n_samples)
     if n_samples < 1:
         raise ValueError(f"n_samples must be at least 1, not {n_samples}")
@@ -239,10 +251,7 @@ def mode_configurations(force_constants, temperature: float, occupation: str = "
         as :func:`canonical_configurations`.
     """
     import xarray as xr
-    check_occupation(occupation)
-    T = float(temperature)
-    if not np.isfinite(T) or T < 0 or (T == 0 and occupation == "classical"):
-        raise ValueError(f"the temperature must be positive (K), not {temperature!r}")
+    T = check_sampling_temperature(temperature, occupation)
     n = force_constants.n_atoms
     modes = supercell_modes(force_constants, masses, q_direction=q_direction)
     keep = ~modes.translations

@@ -20,8 +20,7 @@ import warnings
 
 import numpy as np
 
-from trajmodes.phonons.sampling import canonical_configurations, supercell_modes
-from trajmodes.phonons.statistics import check_occupation
+from trajmodes.phonons.sampling import canonical_configurations, check_sampling_temperature, supercell_modes
 
 __all__ = ["SelfConsistentPhonons"]
 
@@ -70,9 +69,7 @@ class SelfConsistentPhonons:
     def __init__(self, temperature: float, *, cutoff2: float | None = None, occupation: str = "quantum",
                  n_samples: int = 16, growth: float = 2.0, max_samples: int = 512, max_iter: int = 12,
                  tol: float = 0.01, mixing: float = 1.0, seed: int | None = 0, fit_options: dict | None = None):
-        check_occupation(occupation)
-        if not (np.isfinite(temperature) and temperature >= 0):
-            raise ValueError(f"the temperature must be a non-negative number of K, not {temperature!r}")
+        temperature = check_sampling_temperature(temperature, occupation)
         if not 0.0 < float(mixing) <= 1.0:
             raise ValueError(f"mixing must be in (0, 1], not {mixing!r}")
         if int(n_samples) < 1 or int(max_samples) < int(n_samples) or float(growth) < 1.0:
@@ -97,6 +94,7 @@ class SelfConsistentPhonons:
         import xarray as xr
         from trajmodes.forceconstants.fit import EffectiveForceConstants
         from trajmodes.forceconstants.model import ForceConstants
+        from trajmodes.potentials.engines import evaluate_checked
         sc = initial.supercell
         if engine.n_atoms != sc.n_atoms or not np.array_equal(np.asarray(engine.species), np.asarray(sc.species)):
             raise ValueError("the engine's supercell and the initial force constants' differ (atoms or their order)")
@@ -110,7 +108,7 @@ class SelfConsistentPhonons:
             n = int(min(self.max_samples, round(self.n_samples * self.growth ** it)))
             conf = canonical_configurations(fc, self.temperature if self.temperature > 0 else 0.0, n,
                                             occupation=self.occupation, seed=rng)
-            batch = engine.evaluate(conf["positions"].values)
+            batch = evaluate_checked(engine, conf["positions"].values)
             energies, forces = batch.energies, batch.forces
             est = EffectiveForceConstants(cutoff2=self.cutoff2, **self.fit_options)
             with warnings.catch_warnings():

@@ -35,7 +35,7 @@ from trajmodes.resources import one_blas_thread
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
 __all__ = ["ForceEngine", "PotentialEngine", "HarmonicEngine", "AseEngine", "check_mixture", "EnergiesForces",
-           "LangevinSamples"]
+           "LangevinSamples", "evaluate_checked", "check_output", "check_langevin", "describe_engine"]
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,13 @@ class ForceEngine:
         e = np.empty(len(x))
         f = np.empty_like(x)
         for k in range(len(x)):
-            e[k], f[k] = self._evaluate(x[k], c)
+            ek, fk = self._evaluate(x[k], c)
+            fk = np.asarray(fk, dtype=float)
+            if fk.shape != (self.n_atoms, 3):
+                raise ValueError(f"{describe_engine(self)} returned forces of shape {fk.shape} for configuration {k} "
+                                 f"of {self.n_atoms} atoms; its _evaluate must return (energy, forces) with forces of "
+                                 f"shape ({self.n_atoms}, 3) in eV/A, atoms in the order of its crystal")
+            e[k], f[k] = ek, fk
         return EnergiesForces(energies=e, forces=f)
 
     __call__ = evaluate
@@ -243,6 +249,7 @@ class ForceEngine:
             works one release with a DeprecationWarning.
         """
         lam, reference = check_mixture(self, lam, reference)
+        check_langevin(temperature, n_steps, every, dt, damp, equilibration_steps, replicas)
         rng = np.random.default_rng(seed)
         N, R = self.n_atoms, int(replicas)
         m = self.masses[None, :, None]
@@ -260,10 +267,10 @@ class ForceEngine:
         acc = 1.0 / AMU_A2_PS2_EV / m                                             # eV/A -> A/ps^2
 
         def forces(pos):
-            own = self.evaluate(pos)                     # U itself is sampled at every lambda, 0 included
+            own = evaluate_checked(self, pos)            # U itself is sampled at every lambda, 0 included
             e, f = own.energies, own.forces
             if reference is not None:
-                ref = reference.evaluate(pos)
+                ref = evaluate_checked(reference, pos)
                 er, fr = ref.energies, ref.forces
             else:
                 er, fr = np.zeros(R), 0.0
@@ -304,6 +311,108 @@ class ForceEngine:
 def _zero_momentum(v: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Velocities (R, N, 3) less their centre-of-mass velocity (masses ``m`` (1, N, 1))."""
     return v - (m * v).sum(axis=1, keepdims=True) / m.sum()
+
+
+def describe_engine(engine) -> str:
+    """How a message names ``engine``: its class and, where it has its own, its ``name``."""
+    name = getattr(engine, "name", None)
+    kind = type(engine).__name__
+    return f"the force engine {kind}" + (f" ({name!r})" if name and name not in ("engine", kind) else "")
+
+
+def check_output(engine, out, n_conf: int) -> EnergiesForces:
+    """What ``engine.evaluate`` returned for ``n_conf`` configurations, checked: ``energies`` (n_conf,) in eV and
+    ``forces`` (n_conf, N, 3) in eV/A (one configuration's (N, 3) is taken as (1, N, 3)), finite.
+
+    Raises
+    ------
+    ValueError
+        Naming the engine, the shapes it gave and the shapes expected, or the configurations (0-based, in the order
+        given) whose energy or forces hold NaN or infinite values.
+    """
+    n = int(engine.n_atoms)
+    who = describe_engine(engine)
+    if isinstance(out, tuple) and len(out) == 2:
+        out = EnergiesForces(*out)
+    if not (hasattr(out, "energies") and hasattr(out, "forces")):
+        raise ValueError(f"{who} returned a {type(out).__name__}, not energies and forces: its evaluate(positions) "
+                         "must return EnergiesForces(energies=(n_conf,) eV, forces=(n_conf, N, 3) eV/A) "
+                         "(trajmodes.potentials.engines)")
+    f = np.asarray(out.forces, dtype=float)
+    e = np.asarray(out.energies, dtype=float)
+    if f.shape == (n, 3) and n_conf == 1:
+        f = f[None]
+    if f.shape != (n_conf, n, 3):
+        raise ValueError(f"{who} returned forces of shape {f.shape} for {n_conf} configuration"
+                         f"{'s' * (n_conf != 1)} of {n} atoms; a force engine returns forces of shape "
+                         f"(n_conf, N, 3) = ({n_conf}, {n}, 3) in eV/A (or ({n}, 3) for one configuration), atoms "
+                         "in the order of its crystal: fix its evaluate (a transposed or flattened array?)")
+    if e.size == n_conf:
+        e = e.reshape(n_conf)
+    else:
+        raise ValueError(f"{who} returned energies of shape {e.shape} for {n_conf} configuration"
+                         f"{'s' * (n_conf != 1)}; a force engine returns one potential energy per configuration, "
+                         f"shape ({n_conf},), eV per supercell")
+    bad_f = ~np.isfinite(f).all(axis=(1, 2))
+    bad = np.flatnonzero(bad_f | ~np.isfinite(e))
+    if len(bad):
+        k = int(bad[0])
+        atoms = np.flatnonzero(~np.isfinite(f[k]).all(axis=1))
+        what = (f"the forces on atom{'s' * (len(atoms) != 1)} {_listed(atoms)} are" if len(atoms)
+                else "the energy is")
+        raise ValueError(f"{who} returned NaN or infinite values for configuration"
+                         f"{'s' * (len(bad) != 1)} {_listed(bad)} (0-based, of {n_conf} evaluated together): in "
+                         f"configuration {k} {what} not finite. The potential failed there (atoms closer than "
+                         "its tables or outside its cutoff's range, a calculator that did not converge): evaluate the "
+                         "engine on that configuration alone, or sample at a lower temperature")
+    return EnergiesForces(energies=e, forces=f)
+
+
+def _listed(index, most: int = 8) -> str:
+    """At most ``most`` indices, then how many more."""
+    index = [int(i) for i in index]
+    head = ", ".join(map(str, index[:most]))
+    return head + (f" and {len(index) - most} more" if len(index) > most else "")
+
+
+def evaluate_checked(engine, positions, cell=None) -> EnergiesForces:
+    """``engine.evaluate(positions, cell)``, its result checked (:func:`check_output`): what every sampler and fit
+    that uses an engine calls, so that a wrong shape or a NaN is named at the engine, not found later as an unstable
+    crystal or as NaN force constants."""
+    x = np.asarray(positions, dtype=float)
+    n_conf = 1 if x.ndim == 2 else len(x)
+    out = engine.evaluate(positions) if cell is None else engine.evaluate(positions, cell)
+    return check_output(engine, out, n_conf)
+
+
+def check_langevin(temperature, n_steps, every, dt, damp, equilibration_steps=0, replicas=1) -> None:
+    """The settings of a Langevin run (:meth:`ForceEngine.sample_langevin`), checked before it starts: a positive,
+    finite temperature (K), time step and damping time (ps), whole numbers of steps. ValueError otherwise."""
+    T = _number(temperature)
+    if not (T is not None and np.isfinite(T) and T > 0):
+        raise ValueError(f"the temperature of a Langevin run must be a positive, finite number of K, not "
+                         f"{temperature!r}: give the temperature to sample at")
+    for name, value in (("dt", dt), ("damp", damp)):
+        v = _number(value)
+        if not (v is not None and np.isfinite(v) and v > 0):
+            raise ValueError(f"{name} (ps) of a Langevin run must be a positive, finite number, not {value!r}")
+    for name, value, low in (("n_steps", n_steps, 1), ("every", every, 1), ("equilibration_steps",
+                                                                              equilibration_steps, 0),
+                             ("replicas", replicas, 1)):
+        v = _number(value)
+        if not (v is not None and float(v).is_integer() and v >= low):
+            raise ValueError(f"{name} of a Langevin run must be a whole number of at least {low}, not {value!r}")
+    if int(n_steps) < int(every):
+        raise ValueError(f"n_steps={n_steps} is shorter than every={every}: the run would hold no sample; give "
+                         "n_steps of at least every")
+
+
+def _number(value) -> float | None:
+    """``value`` as a float, or None where it is not a real number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def check_mixture(engine, lam, reference):

@@ -64,7 +64,8 @@ def finite_difference_force_constants(engine, primitive=None, step: float = 0.01
         for a in range(3):
             conf[r, a, 0, i, a] += step
             conf[r, a, 1, i, a] -= step
-    forces = engine.evaluate(conf.reshape(-1, sc.n_atoms, 3)).forces
+    from trajmodes.potentials.engines import evaluate_checked
+    forces = evaluate_checked(engine, conf.reshape(-1, sc.n_atoms, 3)).forces
     forces = forces.reshape(n_rows, 3, 2, sc.n_atoms, 3)
     fc = -(forces[:, :, 0] - forces[:, :, 1]) / (2.0 * step)            # (row, a, j, b)
     return ForceConstants(np.ascontiguousarray(fc.transpose(0, 2, 1, 3)), sc, primitive, smap=smap, p2s=p2s)

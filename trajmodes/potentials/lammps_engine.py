@@ -7,7 +7,8 @@ import contextlib
 
 import numpy as np
 
-from trajmodes.potentials.engines import EnergiesForces, ForceEngine, LangevinSamples, check_mixture
+from trajmodes.potentials.engines import (EnergiesForces, ForceEngine, LangevinSamples, check_langevin, check_mixture,
+                                         evaluate_checked)
 from trajmodes.resources import one_blas_thread
 
 __all__ = ["LammpsEngine", "lammps_frame"]
@@ -222,6 +223,7 @@ class LammpsEngine(ForceEngine):
         """
         import ctypes
         lam, reference = check_mixture(self, lam, reference)
+        check_langevin(temperature, n_steps, every, dt, damp, equilibration_steps, replicas)
         if int(replicas) != 1:
             raise ValueError("LammpsEngine runs one replica: use replicas=1 (run several seeds for more)")
         sub = self.pair_style.split()[0]
@@ -247,7 +249,7 @@ class LammpsEngine(ForceEngine):
                     f[:] = 0.0
                     state.update(ref=0.0, step=ntimestep)
                     return
-                ref = reference.evaluate(xa)
+                ref = evaluate_checked(reference, xa)
                 er, fr = ref.energies, ref.forces
                 fr = (1.0 - lam) * fr[0] @ q
                 f[:] = fr if ident else fr[tag - 1]

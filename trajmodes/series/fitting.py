@@ -1,6 +1,8 @@
 """Fitting every run of a series with one model: :func:`fit_series`."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from trajmodes.errors import renamed_keywords
@@ -9,7 +11,40 @@ from trajmodes.series.core import Series
 from trajmodes.series.errorbars import error_model_inputs
 from trajmodes.series.model import formula, share_kernel, shared_basis
 
-__all__ = ["fit_series"]
+__all__ = ["fit_series", "temperature_disagreement", "TEMPERATURE_MARGIN", "TEMPERATURE_SIGMAS"]
+
+#: a temperature stated for a run disagrees with the run's mean kinetic temperature when they differ by more than
+#: this fraction of the kinetic one ...
+TEMPERATURE_MARGIN = 0.10
+#: ... and by more than this many standard errors of the kinetic one (where it has one: a bootstrapped fit)
+TEMPERATURE_SIGMAS = 5.0
+
+
+def temperature_disagreement(stated: float, kinetic: float, kinetic_err: float | None = None,
+                             name: str = "the run") -> str | None:
+    """One line saying that the temperature ``stated`` for a run (K) is not the temperature it ran at, or None.
+
+    The run's constants are effective at its mean kinetic temperature ``kinetic`` (K, with standard error
+    ``kinetic_err``, the fit's ``temperature_ensemble_err_``: for a run at constant energy it includes the canonical
+    draw of its energy). A stated temperature disagrees with it when the two differ by more than
+    :data:`TEMPERATURE_MARGIN` of the kinetic one and, where the error is known, by more than
+    :data:`TEMPERATURE_SIGMAS` standard errors: the few per cent a thermostat's run scatters by is no disagreement,
+    a run at another temperature (a file given at the wrong place, NVE that equilibrated at half its initial
+    temperature) is. None where they agree or the kinetic temperature is unknown (no velocities).
+    """
+    stated, kinetic = float(stated), float(kinetic)
+    if not (np.isfinite(kinetic) and kinetic > 0 and np.isfinite(stated)):
+        return None
+    diff = abs(stated - kinetic)
+    err = float(kinetic_err) if kinetic_err is not None and np.isfinite(kinetic_err) and kinetic_err > 0 else None
+    if diff <= TEMPERATURE_MARGIN * kinetic or (err is not None and diff <= TEMPERATURE_SIGMAS * err):
+        return None
+    spread = f" +- {err:.2g}" if err is not None else ""
+    by = f"{diff / kinetic:.0%}" + (f", {diff / err:.0f} standard errors" if err is not None else "")
+    return (f"{name}: the temperature stated for it, {stated:g} K, is not the run's mean kinetic temperature, "
+            f"{kinetic:.1f}{spread} K (off by {by}): its force constants are effective at {kinetic:.0f} K but are "
+            f"placed at {stated:g} K in the series; check that the run and its temperature are paired right, or "
+            "leave its temperature out to use the kinetic one")
 
 
 def _fitted_temperature(fit, name: str) -> float:
@@ -23,7 +58,6 @@ def _fitted_temperature(fit, name: str) -> float:
 
 def mean_temperature(fit, name: str) -> float:
     """Deprecated: read ``fit.temperature_`` (K), the mean kinetic temperature of the fitted frames."""
-    import warnings
     warnings.warn("trajmodes.series.fitting.mean_temperature is deprecated and will be removed in the next release: "
                   "read the fit's temperature_", DeprecationWarning, stacklevel=2)
     return _fitted_temperature(fit, name)
@@ -41,7 +75,8 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
     runs : sequence of Trajectory (or of lists of Trajectory, pooled)
         With forces, all on the same supercell (same atoms in the same order); the cell may change (volumes, NPT).
     temperatures : sequence of float, optional
-        K; default each run's mean kinetic temperature (needs velocities).
+        K; default each run's mean kinetic temperature (needs velocities). A temperature that disagrees with its
+        run's kinetic one beyond the run's statistics (:func:`temperature_disagreement`) is kept, with a warning.
     names : sequence of str, optional
         One per run (the dataset's ``name`` coordinate); default each run's file. (``labels=``, the older spelling,
         still works with a DeprecationWarning: ``labels`` elsewhere name q-points.)
@@ -122,6 +157,11 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
                 inputs.append(found)
                 if progress:
                     progress(f"  error model: {_describe(found)} ({found.seconds:.1f} s)")
+        if temperatures is not None:
+            line = temperature_disagreement(T, est.temperature_, getattr(est, "temperature_ensemble_err_", None),
+                                            f"{name} (run {i + 1})")
+            if line:
+                warnings.warn(line, UserWarning, stacklevel=2)
         if fits:
             share_kernel(est, fits[0])
         fits.append(est)
