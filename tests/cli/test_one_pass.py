@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 import trajmodes
-from tests.support.paths import DATA
+from tests.support.paths import DATA, EXAMPLES
 from trajmodes.cli import main
 from trajmodes.io.lammps import LammpsDumpSource
 from trajmodes.io.netcdf import NetCDFSource
@@ -145,3 +145,18 @@ def test_the_one_pass_summary_is_numpy_on_the_whole_run(tmp_path, reference):
     assert cache.attrs["temperature_K"] == pytest.approx(want["temperature"].mean(), rel=1e-13)
     assert cache.attrs["setting_reference"] == (reference or "average")
     assert bool(cache.attrs["reference_is_time_average"]) == (reference is None)
+
+
+def test_mode_spectra_read_each_frame_once(monkeypatch):
+    """project's Welch spectra, streamed in waves of chunks, read every frame once: the frames before a chunk and the
+    tail carried to the next wave come from the chunks already read (project: this pass and the energies')."""
+    import dask
+    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.workflows import load_force_constants
+    t = trajmodes.read(DUMP, species=["Cu"], md_timestep=0.001, reference=REF, chunk_frames=5)
+    modes = trajmodes.project(t, Phonons(load_force_constants(EXAMPLES / "fc" / "cu_eam")))
+    reads = Reads(monkeypatch)
+    with dask.config.set(num_workers=1):                # waves of two chunks: a tail carried between waves
+        s = trajmodes.mode_spectra(modes, resolution=25.0)
+    assert s.attrs["segment_frames"] < 5 and s.attrs["time_chunk_frames"] == 5
+    assert Reads.per_frame(reads.dump) == {k: 1 for k in range(N_FRAMES)}, reads.dump
