@@ -160,3 +160,13 @@ def test_mode_spectra_read_each_frame_once(monkeypatch):
         s = trajmodes.mode_spectra(modes, resolution=25.0)
     assert s.attrs["segment_frames"] < 5 and s.attrs["time_chunk_frames"] == 5
     assert Reads.per_frame(reads.dump) == {k: 1 for k in range(N_FRAMES)}, reads.dump
+
+
+def test_convert_to_displacements_parses_once(tmp_path, monkeypatch):
+    """--displacements with the reference given: the displacements and the other fields from one parse."""
+    reads = Reads(monkeypatch)
+    assert main(["convert", DUMP, *READ, "--reference", REF, "--displacements", "-o", str(tmp_path / "c")]) == 0
+    _parsed_once(Reads.per_frame(reads.dump))
+    back = trajmodes.read(tmp_path / "c" / "trajectory.nc", chunk_frames=20)
+    direct = trajmodes.read(DUMP, species=["Cu"], md_timestep=0.001, reference=REF, chunk_frames=20)
+    np.testing.assert_array_equal(back.displacements().compute(), direct.displacements().compute())

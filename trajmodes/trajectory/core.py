@@ -536,7 +536,7 @@ class Trajectory:
         every = tuple(self.source.fields) + self.frame_fields             # one read task per chunk for all
         arrays = {f: t.field(f, every) for f in every}
         if displacements:
-            arrays["displacements"] = t.displacements()
+            arrays["displacements"] = t.displacements(layer=every)
             del arrays["positions"]
         if self.source.has_cell:
             arrays["cells"] = t._field("cells", (3, 3), every)
