@@ -134,6 +134,7 @@ def cmd_run(args, out) -> int:
     import trajmodes
     from trajmodes.io.provenance import provenance
     from trajmodes.trajectory.summary import summary_terms
+    from trajmodes.workflows import fit_layer
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
     traj = read_trajectory(args)
@@ -164,7 +165,7 @@ def cmd_run(args, out) -> int:
     cached = trajmodes.read(out(cache), format="netcdf", chunk_frames=args.chunk_frames)   # the frames from here on
     together = None
     if not known:                                               # displacements from the average: a read of the cache
-        together = summary_terms(cached, _fit_layer(cached) if fit else ("positions",), frame=False)
+        together = summary_terms(cached, fit_layer(cached) if fit else ("positions",), frame=False)
         if not fit:
             t1 = time.perf_counter()
             values.update(dask.compute(together)[0])
@@ -186,11 +187,6 @@ def cmd_run(args, out) -> int:
         _write_fit(fitting, [traj], settings_fit, os.path.join(args.output, "fc"), out, args, compare=args.compare,
                    inputs=inputs, reference_fc=reference_fc, fitted=[cached])
     return 0
-
-
-def _fit_layer(traj) -> tuple:
-    from trajmodes.workflows import fit_layer
-    return fit_layer(traj)
 
 
 def _write_summary(traj, values, args, out, prov, cache, note) -> None:

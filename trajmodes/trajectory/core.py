@@ -408,7 +408,8 @@ class Trajectory:
         return terms
 
     def average_from_sums(self, first: Structure, sums: dict) -> Structure:
-        """The time average of the run (:meth:`average_structure`) from the computed :meth:`average_sums`."""
+        """The time average of the run (:meth:`average_structure`) from the sums over the frames of its
+        :meth:`average_terms`."""
         n = self.n_frames
         mean_u = sums["u"] / n
         if not self.source.has_cell:
