@@ -13,13 +13,15 @@ import numpy as np
 
 from trajmodes.errors import DeprecatedUnpacking, renamed_keywords
 from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.forceconstants.normal import fit_layer
 from trajmodes.phonons.stability import ImaginaryModes
 from trajmodes.series.temperatures import TemperatureSeries, fit_temperatures
 from trajmodes.lattice.symmetry import SYMPREC
 
-# TemperatureSeries and fit_temperatures are imported from here too (their home: series.temperatures)
+# TemperatureSeries and fit_temperatures are imported from here too (their home: series.temperatures), and fit_layer
+# (forceconstants.normal: the fields the fit reads, for work that shares its pass)
 
-__all__ = ["TemperatureSeries", "fit_temperatures", "load_force_constants", "mean_temperature", "default_cutoff2",
+__all__ = ["TemperatureSeries", "fit_temperatures", "fit_layer", "load_force_constants", "mean_temperature", "default_cutoff2",
            "SPHERE_ATOMS", "warn_truncation",
            "FitResult", "LargestDifference", "fit_effective", "frequency_error_bars", "frequencies_on",
            "PhononProperties",
@@ -108,7 +110,8 @@ class FitResult:
     reference_bands : xarray.Dataset or None
         The dispersion of the ``compare`` force constants on the same q-points.
     temperature : float or None
-        Mean kinetic temperature of the runs (K).
+        Mean kinetic temperature of the runs (K): as given to :func:`fit_effective`, else that of the fitted frames
+        (:attr:`EffectiveForceConstants.temperature_`, from the fit's own pass).
     convergence : CutoffConvergence or None
         The frequencies at the special points at every pair cutoff up to the one fitted, with error bars, and the
         cutoff they converge at (:func:`~trajmodes.phonons.convergence.cutoff_convergence`); None with a held fc2.
@@ -116,6 +119,8 @@ class FitResult:
         The imaginary modes of the ``compare`` force constants
         (:func:`~trajmodes.phonons.stability.imaginary_modes`: on their supercell's q-points, an 8^3 mesh, the
         special points and the band path); None without them.
+    together : dict
+        The values of :func:`fit_effective`'s ``together``, computed in the fit's pass over the frames.
     """
 
     estimator: object
@@ -124,6 +129,7 @@ class FitResult:
     temperature: float | None
     convergence: object | None = None
     reference_imaginary: ImaginaryModes | None = None
+    together: dict | None = None
 
     @property
     def force_constants(self):
@@ -166,7 +172,8 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
                   cutoff4: float | None = None, mode: str = "sequential",
                   folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
                   symprec: float = SYMPREC, constraints=(), path: str | None = None, npoints: int = 51,
-                  compare=None, potential_range=None) -> FitResult:
+                  compare=None, potential_range=None, temperature: float | None = None,
+                  together=None) -> FitResult:
     """Effective (TDEP) force constants of one temperature and their band structure (``trajmodes fit``).
 
     Parameters
@@ -191,6 +198,12 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         The range of the potential that made the run, A (:func:`trajmodes.io.lammps_potential.potential_range` reads
         it from the run's LAMMPS input): the chosen cutoff is never shorter, and a ``cutoff2`` shorter than it is
         warned about.
+    temperature : float, optional
+        The runs' mean kinetic temperature in K where it is known (``trajmodes run`` has it from the run's summary);
+        default the mean over the fitted frames, from the fit's own pass (:attr:`FitResult.temperature`).
+    together : dict name -> dask collection, optional
+        Other quantities of the frames computed in the fit's one pass over them (arrays read through its layer,
+        :func:`~trajmodes.forceconstants.normal.fit_layer`, share each chunk's parse): :attr:`FitResult.together`.
     """
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.forceconstants.settings import cutoff_length
@@ -206,7 +219,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         warn_truncation(cutoff2, potential_range, stacklevel=3)
     est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, cutoff4=cutoff4, mode=mode, folds=folds,
                                   stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints)
-    est.fit(trajs if len(trajs) > 1 else trajs[0])
+    est.fit(trajs if len(trajs) > 1 else trajs[0], together=together)
     convergence = cutoff_convergence(est, minimum=reach)
     if auto and convergence.cutoff2 < cutoff_length(est.cutoff2) - 1e-9:
         est.refit(cutoff2=convergence.cutoff2)
@@ -219,7 +232,10 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         reference = frequencies_on(ph0, bands)
         # the reference's own q-points (its supercell, a mesh, the special points) and the path it is drawn on
         imaginary = imaginary_modes(ph0, reference.qpoint.values, reference.frequency.values)
-    return FitResult(est, bands, reference, mean_temperature(trajs), convergence, imaginary)
+    if temperature is None and np.isfinite(est.temperature_):
+        temperature = float(est.temperature_)
+    return FitResult(est, bands, reference, temperature, convergence, imaginary,
+                     getattr(est, "together_", None) if together is not None else None)
 
 
 def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabels=None, n_resamples: int = 200,

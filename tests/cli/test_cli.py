@@ -55,15 +55,19 @@ def test_missing_file(capsys):
     assert "no-such-file.lammpstrj" in capsys.readouterr().err
 
 
-def test_run_summarizes_once(tmp_path, monkeypatch):
-    """The main job prints and writes the same summary: one streamed pass, not two."""
-    import trajmodes.trajectory.summary as summary
-    calls = []
-    real = summary.summarize
-    monkeypatch.setattr(summary, "summarize", lambda *a, **k: calls.append(1) or real(*a, **k))
+def test_run_summary_is_the_summary_of_its_cache(tmp_path):
+    """The summary run sums while it writes the cache (and, from the run's average, in the fit's read of it) is the
+    one info's summarize gives on the cache it wrote (the same reference, stored there)."""
+    import xarray as xr
+    from trajmodes.trajectory.summary import summarize
+    out = tmp_path / "out"
     assert main(["run", str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001",
-                 "-o", str(tmp_path / "out")]) == 0
-    assert len(calls) == 1 and (tmp_path / "out" / "summary.nc").exists()
+                 "-o", str(out)]) == 0
+    s = xr.load_dataset(out / "summary.nc")
+    again = summarize(trajmodes.read(out / "trajectory.nc"))
+    assert set(s.data_vars) == set(again.data_vars) and {"msd", "volume", "max_displacement"} <= set(s.data_vars)
+    for name in s.data_vars:
+        np.testing.assert_allclose(s[name].values, again[name].values, rtol=1e-12, atol=1e-15, err_msg=name)
 
 
 def test_fit_and_info_read_thermo_logs(tmp_path, capsys):

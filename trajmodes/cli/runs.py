@@ -23,10 +23,8 @@ def _fmt_cell(cell) -> list[str]:
             f"volume = {abs(np.linalg.det(cell)):.4f} A^3"]
 
 
-def _report(traj, args):
-    """Print the summary of ``traj`` (one streamed pass) and return it as an xarray Dataset."""
-    import numpy as np
-    from trajmodes.trajectory.summary import summarize
+def _header(traj, box: bool = True) -> None:
+    """Print what the trajectory is (source, frames, atoms, masses, fields) and, with ``box``, the reference's box."""
     src = traj.source
     kinds = sorted(set(traj.species.tolist()))
     out = [f"source:     {src.describe()}",
@@ -41,13 +39,21 @@ def _report(traj, args):
            "fields:     " + ", ".join(src.fields) + (" (positions unwrapped)" if src.unwrapped else ""),
            "per frame:  " + (", ".join(traj.frame_fields) or "no potential energy or pressure (a LAMMPS log: "
                                                             "--thermo; a per-atom energy column: --energy-column)")]
-    ref = traj.reference
-    if ref.cell is not None:
-        out.append("box (reference):")
-        out += _fmt_cell(ref.cell)
+    if box:
+        out += _box(traj)
     print("\n".join(out), flush=True)
-    t0 = time.perf_counter()
-    s = summarize(traj)
+
+
+def _box(traj) -> list[str]:
+    """The lines of the reference's box (none without a cell)."""
+    ref = traj.reference
+    return ["box (reference):"] + _fmt_cell(ref.cell) if ref.cell is not None else []
+
+
+def _summary_lines(s, traj, args, note: str) -> str:
+    """The summary ``s`` (:func:`~trajmodes.trajectory.summary.summarize`) of ``traj`` in words."""
+    import numpy as np
+    src = traj.source
     ref_name = getattr(args, "reference", None) or ("stored in the cache" if getattr(src, "reference", None)
                                                      is not None else "the time average of the run")
     lines = []
@@ -73,8 +79,17 @@ def _report(traj, args):
                      f"{float(s.rms_displacement.sel(species=k)):.4f} A")
     lines.append(f"  largest |u| = {float(s.max_displacement):.4f} A; mean-displacement drift over the run = "
                  f"{np.linalg.norm(s.drift.values[-1] - s.drift.values[0]):.4g} A")
-    lines.append(f"(statistics streamed in {time.perf_counter() - t0:.2f} s)")
-    print("\n".join(lines))
+    lines.append(f"({note})")
+    return "\n".join(lines)
+
+
+def _report(traj, args):
+    """Print the summary of ``traj`` (one streamed pass) and return it as an xarray Dataset."""
+    from trajmodes.trajectory.summary import summarize
+    _header(traj)
+    t0 = time.perf_counter()
+    s = summarize(traj)
+    print(_summary_lines(s, traj, args, f"statistics streamed in {time.perf_counter() - t0:.2f} s"))
     return s
 
 
@@ -108,36 +123,82 @@ def cmd_convert(args, out) -> int:
 
 def cmd_run(args, out) -> int:
     """The main job: summary, netCDF cache and summary plot; with forces also the effective (TDEP) force
-    constants at the simulated temperature and their dispersion (against ``--compare``)."""
-    from trajmodes.plots import plot_summary
+    constants at the simulated temperature and their dispersion (against ``--compare``).
+
+    The run is parsed once: the cache is written and the summary summed in the same pass (where the reference is
+    the run's time average, that is summed too, and the displacements from it are measured in the fit's read of
+    the cache); everything after reads the cache.
+    """
+    import dask
+    import numpy as np
+    import trajmodes
     from trajmodes.io.provenance import provenance
+    from trajmodes.trajectory.summary import summary_terms
+    from trajmodes.workflows import fit_layer
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
     traj = read_trajectory(args)
-    if traj.forces is not None and not args.no_fit:
+    fit = traj.forces is not None and not args.no_fit
+    if fit:
         from trajmodes.lattice.crystal import masses_or_error
         masses_or_error(traj.species, traj.masses)             # the fit needs them: fail before writing anything
-    reference_fc = _load_compare(args.compare) if traj.forces is not None and not args.no_fit else None
-    s = _report(traj, args)
+    reference_fc = _load_compare(args.compare) if fit else None
+    known = traj.reference_known                                # else the time average, summed in the one pass
+    _header(traj, box=known)
     inputs = input_files(traj, args)
+    settings = read_settings(args, traj)
     cache = os.path.join(args.output, "trajectory.nc")
-    T = float(s.temperature.values.mean()) if "temperature" in s else None
-    prov = provenance(inputs, read_settings(args, traj), temperature=T)
-    with step(f"writing the netCDF cache {cache}"):
-        traj.to_netcdf(out(cache), attrs=prov)
+
+    def mean_temperature(values):
+        return float(np.mean(values["temperature"])) if "temperature" in values else None
+
+    t0 = time.perf_counter()
+    with step(f"reading the run once: the netCDF cache {cache} and the summary"):
+        values = traj.to_netcdf(out(cache),
+                                attrs=lambda v: provenance(inputs, settings, temperature=mean_temperature(v)),
+                                statistics=lambda t, layer: summary_terms(t, layer, displacements=t.reference_known))
+    note = f"statistics summed while writing the cache, {time.perf_counter() - t0:.2f} s"
+    if not known:
+        print("\n".join(_box(traj)))                           # the mean box, now known
+    T = mean_temperature(values)
+    prov = provenance(inputs, settings, temperature=T)
+    cached = trajmodes.read(out(cache), format="netcdf", chunk_frames=args.chunk_frames)   # the frames from here on
+    together = None
+    if not known:                                               # displacements from the average: a read of the cache
+        together = summary_terms(cached, fit_layer(cached) if fit else ("positions",), frame=False)
+        if not fit:
+            t1 = time.perf_counter()
+            values.update(dask.compute(together)[0])
+            note += f"; the displacements from the time average in a read of the cache, {time.perf_counter() - t1:.2f} s"
+            together = None
+        else:
+            note += "; the displacements from the time average in the fit's read of the cache"
+    if together is None:
+        _write_summary(traj, values, args, out, prov, cache, note)
+    if fit:
+        print("\neffective force constants at the simulated temperature "
+              + ("(pair cutoff from the data):" if args.cutoff2 is None else f"(r2 = {args.cutoff2:g} A):"))
+        settings_fit = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks",
+                            stride=1, n_frames=None, symprec=SYMPREC, constraints=())
+        fitting = _fit([traj], settings_fit, args, reference_fc, fitted=[cached], temperature=T, together=together)
+        if together is not None:                                # the summary, complete now
+            values.update(fitting[0].together)
+            _write_summary(traj, values, args, out, prov, cache, note)
+        _write_fit(fitting, [traj], settings_fit, os.path.join(args.output, "fc"), out, args, compare=args.compare,
+                   inputs=inputs, reference_fc=reference_fc, fitted=[cached])
+    return 0
+
+
+def _write_summary(traj, values, args, out, prov, cache, note) -> None:
+    """Print the run's summary from its computed terms, write summary.nc and its figure."""
+    from trajmodes.plots import plot_summary
+    from trajmodes.trajectory.summary import summary_dataset
+    s = summary_dataset(traj, values)
+    print(_summary_lines(s, traj, args, note))
     summary = write_dataset(s, os.path.join(args.output, "summary.nc"), out, prov)
     png = os.path.join(args.output, f"summary.{args.plot_format}")
     plot_summary(s, out(png), title=traj.source.describe())
     print(f"wrote {cache}, {summary}, {png}")
-    if traj.forces is None or args.no_fit:
-        return 0
-    print("\neffective force constants at the simulated temperature "
-          + ("(pair cutoff from the data):" if args.cutoff2 is None else f"(r2 = {args.cutoff2:g} A):"))
-    settings = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks", stride=1,
-                    n_frames=None, symprec=SYMPREC, constraints=())
-    _fit_and_write([traj], settings, os.path.join(args.output, "fc"), out, args, compare=args.compare,
-                   inputs=inputs, reference_fc=reference_fc)
-    return 0
 
 
 def print_cutoff_table(convergence, given: bool) -> None:
@@ -175,17 +236,33 @@ def _load_compare(compare):
 
 def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, inputs=(), reference_fc=None) -> None:
     """Fit, print the scores, write STEM.nc, STEM.scores.nc and the dispersion figure."""
+    if reference_fc is None:
+        reference_fc = _load_compare(compare)
+    res = _fit(trajs, settings, args, reference_fc)
+    _write_fit(res, trajs, settings, stem, out, args, compare=compare, inputs=inputs, reference_fc=reference_fc)
+
+
+def _fit(trajs, settings: dict, args, reference_fc=None, fitted=None, temperature=None, together=None):
+    """:func:`~trajmodes.workflows.fit_effective` of the runs ``trajs`` (the potential's range from their LAMMPS
+    input), read from ``fitted`` (their caches) where given, with the runs' mean ``temperature`` where known."""
+    from trajmodes.workflows import fit_effective
+    reach = report_potential_range(trajs, args)
+    with step("fitting the effective force constants"):
+        res = fit_effective(fitted or trajs, compare=reference_fc, path=getattr(args, "path", None),
+                            npoints=getattr(args, "npoints", 51), potential_range=reach, temperature=temperature,
+                            together=together, **settings)
+    return res, reach
+
+
+def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compare=None, inputs=(), reference_fc=None,
+               fitted=None) -> None:
+    """Print the scores of a fit (:func:`_fit`), write STEM.nc, STEM.scores.nc and the dispersion figure, and print
+    the frequencies with their error bars (the error model reads ``fitted``, else ``trajs``)."""
     import numpy as np
     from trajmodes.plots import plot_dispersion_comparison
     from trajmodes.io.provenance import provenance
-    from trajmodes.workflows import fit_effective
-    if reference_fc is None:
-        reference_fc = _load_compare(compare)
-    reach = report_potential_range(trajs, args)
+    res, reach = fitted_result
     given = settings.get("cutoff2") is not None
-    with step("fitting the effective force constants"):
-        res = fit_effective(trajs, compare=reference_fc, path=getattr(args, "path", None),
-                            npoints=getattr(args, "npoints", 51), potential_range=reach, **settings)
     est, fc = res.estimator, res.force_constants
     pr = fc.primitive
     settings = dict(settings, cutoff2=float(est.cutoff2), cutoff2_from="given" if given else "data")
@@ -225,7 +302,7 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
                                reference_label=_reference_label(compare, res.reference_imaginary))
     lines.append(f"wrote {target}, {scores}, " + (f"{cutoffs}, " if cutoffs else "") + fig)
     print("\n".join(lines))
-    _print_frequency_errors(res, trajs, static=reference_fc)
+    _print_frequency_errors(res, fitted or trajs, static=reference_fc)
 
 
 def _print_frequency_errors(res, trajs, static=None) -> None:

@@ -196,6 +196,8 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
     temperature_ : float
         Mean kinetic temperature of the fitted frames, K (3N - 3 degrees of freedom; NaN when not every frame has
         velocities and masses).
+    together_ : dict
+        The values of :meth:`fit`'s ``together`` (where given).
     cell_strain_ : ndarray (6,)
         Mean Voigt strain of the frames' cells from the reference cell (zero in a fixed cell that is the
         reference's); a mean strain beyond 1e-4 and 4 standard errors is warned about (a variable-cell run measured
@@ -275,13 +277,17 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         return basis
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, data) -> "EffectiveForceConstants":
+    def fit(self, data, *, together=None) -> "EffectiveForceConstants":
         """Fit to a trajectory or a list of trajectories at one temperature (pooled).
 
         Parameters
         ----------
         data : Trajectory or list of Trajectory
             With forces, on the same supercell (same atoms in the same order).
+        together : dict name -> dask collection, optional
+            Other quantities of the frames computed in the fit's one pass over them (arrays read through the fit's
+            layer, :func:`~trajmodes.forceconstants.normal.fit_layer`, share each chunk's parse); their values are
+            :attr:`together_`.
 
         Returns
         -------
@@ -298,7 +304,7 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
                 raise ValueError("pooled trajectories must have the same atoms in the same order")
         ref = first.reference
         spec = first.reference_spec
-        averaged = isinstance(spec, str) and spec == "average"
+        averaged = first.reference_is_average
         if isinstance(spec, str) and spec == "first" and first.n_frames > 1 and not first.reference_given:
             # a thermal snapshot is a poor reference (0.1-0.2 A of noise hides the lattice from the symmetry
             # search); the run's own time average is close to the ideal crystal
@@ -318,7 +324,9 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         self._check_memory(len(trajs))
         ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
         normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
-                                  segments=int(self.segments))
+                                  segments=int(self.segments), together=together)
+        if together is not None:
+            normal, self.together_ = normal
         self._store(normal)
         return self._solve()
 

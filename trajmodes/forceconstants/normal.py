@@ -17,7 +17,7 @@ from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
 from trajmodes.resources import one_blas_thread
 
-__all__ = ["normal_equations", "fold_ids", "block_ids", "block_layout", "chunk_blocks"]
+__all__ = ["normal_equations", "fit_layer", "fold_ids", "block_ids", "block_layout", "chunk_blocks"]
 
 
 def fold_ids(n_frames: int, folds: int, cv: str = "blocks") -> np.ndarray:
@@ -97,10 +97,21 @@ def _add(*parts):
     return total
 
 
+def fit_layer(traj, energy: bool = True, temperature: bool = True) -> tuple:
+    """The fields :func:`normal_equations` reads from ``traj`` in its one pass (its read layer,
+    :meth:`~trajmodes.trajectory.core.Trajectory.field`): positions and forces, the potential energy where the data
+    have it (``energy``), the velocities where the temperature can be had (``temperature``). Other arrays read
+    through the same layer share each chunk's parse when computed with the fit (``together``)."""
+    with_energy = energy and "potential_energy" in getattr(traj, "frame_fields", ())
+    with_t = temperature and traj.velocities is not None and traj.masses is not None
+    return ("positions", "forces") + (("potential_energy",) if with_energy else ()) + \
+        (("velocities",) if with_t else ())
+
+
 def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str = "blocks",
                      split_every: int = 8, compute: bool = True, r0: np.ndarray | None = None,
                      reference: Structure | None = None, segments: int | None = None, energy: bool = True,
-                     temperature: bool = True):
+                     temperature: bool = True, together=None):
     """Normal equations of a pool of trajectories, streamed as Dask tasks over their frame chunks.
 
     Parameters
@@ -129,6 +140,9 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         Fan-in of the tree sum.
     compute : bool
         False: return the Dask Delayed of the result instead.
+    together : dict name -> dask collection, optional
+        Computed in the same pass over the frames (arrays read through :func:`fit_layer` share each chunk's parse
+        with the fit); with them the result is (NormalBlocks, dict of their values).
 
     Returns
     -------
@@ -146,10 +160,8 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         ref = traj.reference if reference is None else reference
         if r0 is not None:
             ref = Structure(np.asarray(r0, float), ref.cell, ref.species, ref.masses, ref.origin)
-        with_energy = energy and "potential_energy" in getattr(traj, "frame_fields", ())
-        with_t = temperature and traj.velocities is not None and traj.masses is not None
-        lean = ("positions", "forces") + (("potential_energy",) if with_energy else ()) + \
-            (("velocities",) if with_t else ())
+        lean = fit_layer(traj, energy, temperature)
+        with_energy, with_t = "potential_energy" in lean, "velocities" in lean
         u = traj.displacements(layer=lean, reference=ref)
         frc = traj.field("forces", lean)
         ed = traj.field("potential_energy", lean).to_delayed(optimize_graph=False).ravel() if with_energy else None
@@ -172,4 +184,6 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
     if not compute:
         return parts[0]
     with one_blas_thread():               # the chunks run side by side on the cores
+        if together is not None:
+            return dask.compute(parts[0], dict(together))
         return parts[0].compute()

@@ -77,13 +77,15 @@ class CacheContents:
     ids: np.ndarray              # (atoms,)
     species: np.ndarray          # (atoms,)
     masses: np.ndarray | None    # (atoms,) amu
-    reference: Structure
+    reference: Structure | None  # None: known only after the pass over the frames (write_cache's ``complete``)
     source: str                  # one line naming the source
     source_units: str
     time_axis: str
     md_timestep: float | None
     unwrapped: bool
     has_cell: bool
+    reference_is_average: bool = False   # the reference is the run's time average
+
 
 
 #: descriptions of the per-frame quantities, stored with them
@@ -95,8 +97,10 @@ CHUNK_FRAMES = CHUNK[0]
 
 
 def write_cache(path, arrays: dict, contents: CacheContents, *, attrs: dict | None = None,
-                progress: bool = False) -> None:
-    """Write a trajectory cache to ``path`` (temporary name, then rename).
+                progress: bool = False, per_frame: dict | None = None, summed: dict | None = None,
+                complete=None) -> tuple[dict, dict]:
+    """Write a trajectory cache to ``path`` (temporary name, then rename), computing other quantities of the frames in
+    the same pass.
 
     Parameters
     ----------
@@ -108,7 +112,21 @@ def write_cache(path, arrays: dict, contents: CacheContents, *, attrs: dict | No
     contents : CacheContents
     attrs : dict, optional
         Global attributes (the provenance).
+    per_frame, summed : dict name -> dask array, optional
+        Arrays over the same frames (frames first, chunked as ``arrays``: built through the same read tasks, each chunk
+        is parsed once for all): ``per_frame`` computed whole, ``summed`` summed over the frames.
+    complete : callable, optional
+        ``complete(per_frame_values, summed_values)``, called once the frames are written and before the file is
+        closed, returns what the cache still needs, a dict with ``"reference"`` (the reference crystal, where
+        ``contents.reference`` is None: the run's time average) and ``"attrs"`` (more global attributes, such as
+        the run's mean temperature).
+
+    Returns
+    -------
+    tuple of dict
+        The values of ``per_frame`` and of ``summed``.
     """
+    import dask
     import dask.array as da
     import netCDF4
     from trajmodes import __version__
@@ -117,6 +135,10 @@ def write_cache(path, arrays: dict, contents: CacheContents, *, attrs: dict | No
     na = len(contents.ids)
     chunks = (min(CHUNK[0], max(nf, 1)), min(CHUNK[1], na), 3)
     meta = clean_attrs(attrs or {})
+    per_frame, summed = dict(per_frame or {}), dict(summed or {})
+    if contents.reference is None and complete is None:
+        raise ValueError("write_cache needs the reference crystal: contents.reference, or complete() to give it")
+    values: list = [{}, {}]
 
     def write(tmp):
         with LOCK:
@@ -128,20 +150,29 @@ def write_cache(path, arrays: dict, contents: CacheContents, *, attrs: dict | No
             if _distributed_client() is not None:
                 # an open netCDF file cannot travel to a scheduler or workers in other processes: they compute the
                 # frames, a batch of chunks at a time, and this process writes them
-                _store_from_here(arrays, ds)
-                return
-            targets = [_Locked(ds.variables[k]) for k in arrays]
-            if progress:
-                from dask.diagnostics import ProgressBar
-                with ProgressBar(minimum=1.0):
-                    da.store(list(arrays.values()), targets, lock=False)
+                values[:] = _store_from_here(arrays, ds, per_frame, summed)
             else:
-                da.store(list(arrays.values()), targets, lock=False)
+                targets = [_Locked(ds.variables[k]) for k in arrays]
+                stored = da.store(list(arrays.values()), targets, lock=False, compute=False)
+                sums = {k: a.sum(axis=0) for k, a in summed.items()}
+                if progress:
+                    from dask.diagnostics import ProgressBar
+                    with ProgressBar(minimum=1.0):
+                        values[:] = dask.compute(stored, per_frame, sums)[1:]
+                else:
+                    values[:] = dask.compute(stored, per_frame, sums)[1:]
+            more = complete(*values) if complete is not None else {}
+            with LOCK:
+                if contents.reference is None:
+                    write_reference(ds, more["reference"])
+                if more.get("attrs"):
+                    ds.setncatts(clean_attrs(more["attrs"]))
         finally:
             with LOCK:
                 ds.close()
 
     atomic_write(path, write)
+    return values[0], values[1]
 
 
 def _distributed_client():
@@ -153,19 +184,27 @@ def _distributed_client():
         return None
 
 
-def _store_from_here(arrays: dict, ds, batch_chunks: int = 8) -> None:
+def _store_from_here(arrays: dict, ds, per_frame: dict, summed: dict, batch_chunks: int = 8) -> list:
     """Write ``arrays`` into the open netCDF ``ds`` from this process: ``batch_chunks`` frame chunks per computation
-    (memory bounded by that batch), the chunks of a batch computed in parallel wherever Dask runs."""
+    (memory bounded by that batch), the chunks of a batch computed in parallel wherever Dask runs; ``per_frame`` and
+    ``summed`` (as :func:`write_cache`) are computed with each batch. Returns their values."""
     import dask
     first = next(iter(arrays.values()))
     bounds = np.concatenate([[0], np.cumsum(first.chunks[0])]).astype(int)
     arrays = {k: a.rechunk({0: first.chunks[0]}) for k, a in arrays.items()}
+    frames, sums = {k: [] for k in per_frame}, {}
     for b in range(0, len(bounds) - 1, batch_chunks):
         lo, hi = int(bounds[b]), int(bounds[min(b + batch_chunks, len(bounds) - 1)])
-        values = dask.compute(*[a[lo:hi] for a in arrays.values()])
+        values, pf, sm = dask.compute([a[lo:hi] for a in arrays.values()], {k: a[lo:hi] for k, a in per_frame.items()},
+                                      {k: a[lo:hi].sum(axis=0) for k, a in summed.items()})
         with LOCK:
             for name, v in zip(arrays, values):
                 ds.variables[name][lo:hi] = v
+        for k, v in pf.items():
+            frames[k].append(v)
+        for k, v in sm.items():
+            sums[k] = v if k not in sums else sums[k] + v
+    return [{k: np.concatenate(v) for k, v in frames.items()}, sums]
 
 
 class _Locked:
@@ -181,7 +220,7 @@ class _Locked:
 
 def define_cache(ds, c: CacheContents, arrays, chunks, version) -> None:
     """Define the cache's dimensions, chunked variables, metadata and reference in the open netCDF4 Dataset ``ds``
-    (nothing of the frames is written yet)."""
+    (nothing of the frames is written yet, nor the reference where ``c.reference`` is None: :func:`write_reference`)."""
     nf, na = len(c.times), len(c.ids)
     ref = c.reference
     ds.trajmodes_format = FORMAT
@@ -228,16 +267,24 @@ def define_cache(ds, c: CacheContents, arrays, chunks, version) -> None:
         mv = ds.createVariable("masses", "f8", ("atom",))
         mv.units = "amu"
         mv[:] = c.masses
+    ds.reference_is_time_average = int(c.reference_is_average)
     rp = ds.createVariable("reference_positions", "f8", ("atom", "cartesian"))
     rp.units = "Angstrom"
-    rp[:] = ref.positions
     ro = ds.createVariable("reference_origin", "f8", ("cartesian",))
     ro.units = "Angstrom"
-    ro[:] = ref.origin
-    if ref.cell is not None:
+    if (ref.cell is not None) if ref is not None else c.has_cell:
         rc = ds.createVariable("reference_cell", "f8", ("cell_vector", "cartesian"))
         rc.units = "Angstrom"
-        rc[:] = ref.cell
+    if ref is not None:
+        write_reference(ds, ref)
+
+
+def write_reference(ds, ref: Structure) -> None:
+    """Write the reference crystal into the cache's variables (defined by :func:`define_cache`)."""
+    ds.variables["reference_positions"][:] = ref.positions
+    ds.variables["reference_origin"][:] = ref.origin
+    if ref.cell is not None:
+        ds.variables["reference_cell"][:] = ref.cell
 
 
 class NetCDFSource(FrameSource):
@@ -322,6 +369,7 @@ class NetCDFSource(FrameSource):
                 raise TrajectoryFormatError(path, f"variable {name!r} holds NaN or inf", fix=fix)
         self.reference = Structure(ref, cell, self.species, self.masses,
                                    np.asarray(v["reference_origin"][:], float))
+        self.reference_is_average = bool(getattr(ds, "reference_is_time_average", 0))
 
     def token(self) -> tuple:
         return ("trajmodes-netcdf", os.path.abspath(self.paths[0]), self._stamp)

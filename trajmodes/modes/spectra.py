@@ -24,6 +24,7 @@ length; results do not depend on the chunking.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import warnings
 
@@ -195,15 +196,22 @@ def _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave: int):
     s = np.zeros(data.shape[1:] + (nf,))
     s2 = np.zeros_like(s)
     count = 0
-    bounds = np.concatenate([[0], np.cumsum(data.chunks[0])]).astype(int)
+    sizes = data.chunks[0]
+    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    # the blocks as Delayed over the array's own keys, so that a wave's tasks share each chunk's computation (a dask
+    # array given to dask.delayed is optimised on its own, its keys renamed: the chunks under the slices of the
+    # previous chunk and of the tail were computed, and the trajectory read, twice); chunks are >= n_seg frames, so
+    # the n_seg - 1 frames before a chunk lie in the chunk before it
+    blocks = data.to_delayed(optimize_graph=False).reshape(-1)
+    last = dask.delayed(operator.getitem, pure=True)
     carry = np.zeros((0,) + data.shape[1:], dtype=data.dtype)
     for w0 in range(0, len(bounds) - 1, wave):
         tasks = []
         for c in range(w0, min(w0 + wave, len(bounds) - 1)):
-            a, b = int(bounds[c]), int(bounds[c + 1])
-            prev = carry if c == w0 else data[max(0, a - n_seg + 1):a]
-            tasks.append(dask.delayed(_chunk_sums)(prev, data[a:b], a, n_seg, hop, n_segments, win, scale))
-        tail = data[max(0, b - n_seg + 1):b]
+            a = int(bounds[c])
+            prev = carry if c == w0 else last(blocks[c - 1], slice(max(0, sizes[c - 1] - n_seg + 1), None))
+            tasks.append(dask.delayed(_chunk_sums)(prev, blocks[c], a, n_seg, hop, n_segments, win, scale))
+        tail = last(blocks[c], slice(max(0, sizes[c] - n_seg + 1), None))
         *results, carry = dask.compute(*tasks, tail)
         for r in results:
             if r is not None:

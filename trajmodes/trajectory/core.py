@@ -145,6 +145,25 @@ class Trajectory:
         return bool(getattr(self, "_reference_given", True))
 
     @property
+    def reference_known(self) -> bool:
+        """Whether the reference is at hand without a pass over the frames: given, stored in a cache, the first
+        frame, or already computed (not a time average still to be taken)."""
+        spec = self._reference_spec
+        return self._reference is not None or not (isinstance(spec, str) and spec == "average")
+
+    @property
+    def reference_is_average(self) -> bool:
+        """Whether the reference is the run's time average: ``reference="average"``, or the average a cache stores
+        (written so by :meth:`to_netcdf`)."""
+        spec = self._reference_spec
+        if isinstance(spec, str):
+            return spec == "average"
+        if getattr(self, "_reference_average", False):
+            return True
+        return spec is getattr(self.source, "reference", None) and bool(getattr(self.source, "reference_is_average",
+                                                                                False))
+
+    @property
     def n_frames(self) -> int:
         return len(self._frames)
 
@@ -227,6 +246,7 @@ class Trajectory:
         other = Trajectory(self.source, self._frames, reference=self.reference, chunk_frames=chunk_frames)
         other.species, other.masses = self.species, self.masses
         other._reference_given = self.reference_given
+        other._reference_average = self.reference_is_average
         return other
 
     def with_reference(self, reference) -> "Trajectory":
@@ -366,18 +386,38 @@ class Trajectory:
         return Structure(d["positions"][0], cell, self.species, self.masses, d["origins"][0])
 
     def average_structure(self) -> Structure:
-        """The time average of the run (one streamed pass): mean cell and origin, and each atom's mean fractional
-        position (its displacements from the first frame, in the first frame's cell, averaged) in the mean cell."""
+        """The time average of the run (one streamed pass, positions only): mean cell and origin, and each atom's mean
+        fractional position (its displacements from the first frame, in the first frame's cell, averaged) in the mean
+        cell."""
         self.require_frames()
         first = self.frame_structure(0)
-        parts = [self._displacements_from(first).mean(axis=0)]
+        terms = self.average_terms(first, ("positions",))
+        sums = dask.compute({k: v.sum(axis=0) for k, v in terms.items()})[0]
+        return self.average_from_sums(first, sums)
+
+    def average_terms(self, first: Structure, layer: tuple) -> dict:
+        """What :meth:`average_structure` sums over the frames, lazy per frame and read through ``layer`` (to share
+        the pass with other work): ``u`` (frames, atoms, 3) the displacements from ``first`` (frame 0) in A, and
+        with a cell ``cells`` (frames, 3, 3) and ``origins`` (frames, 3) in A. :meth:`average_from_sums` turns their
+        sums over the frames into the average."""
+        layer = tuple(layer)
+        terms = {"u": self._displacements_from(first, layer)}
         if self.source.has_cell:
-            parts += [self.cells.mean(axis=0), self.origins.mean(axis=0)]
-        res = dask.compute(*parts)
+            terms["cells"] = self._field("cells", (3, 3), layer)
+            terms["origins"] = self._field("origins", (3,), layer)
+        return terms
+
+    def average_from_sums(self, first: Structure, sums: dict) -> Structure:
+        """The time average of the run (:meth:`average_structure`) from the sums over the frames of its
+        :meth:`average_terms`."""
+        n = self.n_frames
+        mean_u = sums["u"] / n
         if not self.source.has_cell:
-            return Structure(first.positions + res[0], None, self.species, self.masses, first.origin)
-        s = (first.positions - first.origin) @ np.linalg.inv(first.cell) + res[0] @ np.linalg.inv(first.cell)
-        return Structure(s @ res[1] + res[2], res[1], self.species, self.masses, res[2])
+            return Structure(first.positions + mean_u, None, self.species, self.masses, first.origin)
+        cell, origin = sums["cells"] / n, sums["origins"] / n
+        inv = np.linalg.inv(first.cell)
+        s = (first.positions - first.origin) @ inv + mean_u @ inv
+        return Structure(s @ cell + origin, cell, self.species, self.masses, origin)
 
     def _displacements_from(self, ref: Structure, layer: tuple = ("positions",)) -> da.Array:
         lean = tuple(layer)  # by default parse only the position columns (about 3x faster than all)
@@ -409,7 +449,8 @@ class Trajectory:
             warnings.warn("the trajectory has no periodic cell and neither has the reference: displacements "
                           "are plain differences (no minimum image)", UserWarning, stacklevel=2)
         if getattr(self.source, "stored_displacements", False) and ref is getattr(self.source, "reference", None):
-            return self._field("displacements", (self.n_atoms, 3))
+            # read through the same layer (the cache reads its displacements for "positions")
+            return self._field("displacements", (self.n_atoms, 3), tuple(dict.fromkeys(("positions", *layer))))
         return self._displacements_from(ref, tuple(layer))
 
     def field(self, name: str, layer: tuple | None = None) -> da.Array:
@@ -452,8 +493,14 @@ class Trajectory:
         return 2.0 * ke / (dof * KB_EV)
 
     # --- output ---------------------------------------------------------------------------------
-    def to_netcdf(self, path, *, displacements: bool = False, progress: bool = False, attrs=None) -> None:
-        """Write the trajectory as a chunked netCDF4 cache that :func:`trajmodes.read` reads back.
+    def to_netcdf(self, path, *, displacements: bool = False, progress: bool = False, attrs=None,
+                  statistics=None) -> dict:
+        """Write the trajectory as a chunked netCDF4 cache that :func:`trajmodes.read` reads back, in one pass over
+        the frames.
+
+        Each chunk of frames is parsed once, for every field written and for ``statistics``. A reference that is the
+        run's time average (``reference="average"``, not yet computed) is summed in the same pass and written at the
+        end (unless ``displacements``, which need it first).
 
         Parameters
         ----------
@@ -463,33 +510,58 @@ class Trajectory:
             Store displacements from the reference instead of positions.
         progress : bool
             Show a progress bar.
-        attrs : dict, optional
-            Global attributes to add to the provenance (:mod:`trajmodes.io.provenance`) every cache carries.
+        attrs : dict or callable, optional
+            Global attributes to add to the provenance (:mod:`trajmodes.io.provenance`) every cache carries; a
+            callable is given the computed ``statistics`` (attributes known only after the pass, such as the run's
+            mean temperature) and returns them.
+        statistics : callable, optional
+            ``statistics(traj, layer)`` returns a dict name -> lazy array over the frames (frames first) of ``traj``,
+            these frames chunked as the cache is written, read through its :meth:`field` ``layer``; they are computed
+            in the same pass as the cache. ``traj.reference_known`` says whether its reference may be used (False
+            while the time average is summed in this pass).
+
+        Returns
+        -------
+        dict
+            The values of ``statistics`` (empty without).
         """
         from trajmodes.io.netcdf import CHUNK_FRAMES, CacheContents, write_cache
         from trajmodes.io.provenance import provenance
         self.require_frames()
-        ref = self.reference
+        in_pass = not self.reference_known and not displacements and getattr(self, "_parent", None) is None
+        ref = None if in_pass else self.reference
         step = -(-self.chunk_frames // CHUNK_FRAMES) * CHUNK_FRAMES     # whole cache chunks per task
-        t = self.rechunk(step)
+        t = Trajectory(self.source, self._frames, reference="average" if in_pass else ref, chunk_frames=step)
+        t.species, t.masses, t._reference_given = self.species, self.masses, self.reference_given
+        t._reference, t._reference_average = ref, self.reference_is_average
         every = tuple(self.source.fields) + self.frame_fields             # one read task per chunk for all
         arrays = {f: t.field(f, every) for f in every}
         if displacements:
-            arrays["displacements"] = t.displacements()
+            arrays["displacements"] = t.displacements(layer=every)
             del arrays["positions"]
         if self.source.has_cell:
             arrays["cells"] = t._field("cells", (3, 3), every)
         arrays["origins"] = t._field("origins", (3,), every)
+        first = self.frame_structure(0) if in_pass else None
         contents = CacheContents(times=self.times, steps=self.steps, ids=self.source.ids, species=self.species,
                                  masses=self.masses, reference=ref, source=self.source.describe(),
                                  source_units=self.source.units, time_axis=self.time_axis,
                                  md_timestep=self.md_timestep, unwrapped=bool(self.source.unwrapped),
-                                 has_cell=bool(self.source.has_cell))
+                                 has_cell=bool(self.source.has_cell), reference_is_average=self.reference_is_average)
         inputs = list(self.source.paths) + list(getattr(self.source, "thermo_paths", ()))
-        meta = {**provenance(inputs, {"displacements": displacements, "frames": self.n_frames,
-                                                 "first_step": int(self.steps[0]),
-                                                 "last_step": int(self.steps[-1])}), **(attrs or {})}
-        write_cache(path, arrays, contents, attrs=meta, progress=progress)
+        meta = provenance(inputs, {"displacements": displacements, "frames": self.n_frames,
+                                   "first_step": int(self.steps[0]), "last_step": int(self.steps[-1])})
+
+        def complete(values: dict, sums: dict) -> dict:
+            more = {"attrs": attrs(values) if callable(attrs) else {}}
+            if in_pass:
+                self._reference = more["reference"] = self.average_from_sums(first, sums)
+            return more
+
+        values, _ = write_cache(path, arrays, contents, attrs={**meta, **({} if callable(attrs) else attrs or {})},
+                                progress=progress, per_frame=statistics(t, every) if statistics else None,
+                                summed=t.average_terms(first, every) if in_pass else None, complete=complete)
+        return values
 
 
 __all__ = ["Trajectory", "FIELDS", "Frames", "FieldUnits"]

@@ -1,13 +1,114 @@
-"""One-pass summary statistics of a trajectory (what ``trajmodes info`` prints)."""
+"""One-pass summary statistics of a trajectory (what ``trajmodes info`` prints).
+
+:func:`summary_terms` gives the lazy per-frame quantities, read through one layer of the trajectory so that another
+computation over the same frames (the netCDF cache :meth:`~trajmodes.trajectory.core.Trajectory.to_netcdf` writes, a
+fit) parses each chunk once for both; :func:`summary_dataset` reduces their values; :func:`summarize` does both.
+"""
 from __future__ import annotations
 
 import dask
 import numpy as np
 import xarray as xr
 
+__all__ = ["summarize", "summary_terms", "summary_dataset", "summary_layer", "FRAME_TERMS", "DISPLACEMENT_TERMS"]
+
+#: the per-frame quantities that need no reference crystal
+FRAME_TERMS = ("temperature", "volume", "pressure", "potential_energy")
+#: the per-frame quantities of the displacements from the reference
+DISPLACEMENT_TERMS = ("drift", "u2_time", "msd_time", "umax_time")
+
+
+def summary_layer(traj) -> tuple:
+    """The fields :func:`summarize` reads in its one pass: positions, the velocities where the temperature can be
+    had, and the per-frame quantities the data have."""
+    has_t = traj.velocities is not None and traj.masses is not None
+    return ("positions",) + (("velocities",) if has_t else ()) + tuple(traj.frame_fields)
+
+
+def summary_terms(traj, layer: tuple | None = None, *, frame: bool = True, displacements: bool = True) -> dict:
+    """The lazy per-frame quantities :func:`summary_dataset` reduces, read through ``layer`` (default
+    :func:`summary_layer`; arrays of other work read through the same layer share each chunk's parse).
+
+    Parameters
+    ----------
+    traj : Trajectory
+    layer : tuple of str, optional
+        Must hold ``positions`` (for the displacements) and the fields of the quantities asked for: ``velocities``
+        for the temperature, the per-frame quantities for themselves (those not in it are left out).
+    frame : bool
+        The quantities that need no reference (:data:`FRAME_TERMS`): ``temperature`` (K) where velocities and masses
+        are known, ``volume`` (A^3) with a cell, ``pressure`` (GPa) and ``potential_energy`` (eV).
+    displacements : bool
+        The displacements from ``traj.reference`` (:data:`DISPLACEMENT_TERMS`): ``drift`` (frames, 3) A, ``u2_time``
+        (frames, species) and ``msd_time`` (frames, 3, species) A^2, means over each species' atoms, ``umax_time``
+        (frames,) the largest |u| in A.
+
+    Returns
+    -------
+    dict name -> dask array, frames first (chunked as the trajectory)
+    """
+    layer = summary_layer(traj) if layer is None else tuple(layer)
+    terms = {}
+    if frame:
+        if "velocities" in layer and traj.velocities is not None and traj.masses is not None:
+            terms["temperature"] = traj.temperature(layer=layer)
+        if traj.cells is not None:
+            c = traj.field("cells", layer)
+            terms["volume"] = abs(c[:, 0, 0] * (c[:, 1, 1] * c[:, 2, 2] - c[:, 1, 2] * c[:, 2, 1])
+                                  - c[:, 0, 1] * (c[:, 1, 0] * c[:, 2, 2] - c[:, 1, 2] * c[:, 2, 0])
+                                  + c[:, 0, 2] * (c[:, 1, 0] * c[:, 2, 1] - c[:, 1, 1] * c[:, 2, 0]))
+        for name in ("pressure", "potential_energy"):
+            if name in traj.frame_fields and name in layer:
+                terms[name] = traj.field(name, layer)
+    if displacements:
+        u = traj.displacements(layer=layer)
+        onehot = _onehot(traj.species)[1]
+        u2 = u ** 2
+        terms["drift"] = u.mean(axis=1)
+        terms["u2_time"] = u2.sum(axis=2) @ onehot
+        terms["msd_time"] = u2.transpose(0, 2, 1) @ onehot
+        terms["umax_time"] = (u2.sum(axis=2) ** 0.5).max(axis=1)
+    return terms
+
+
+def _onehot(species):
+    """The species (sorted) and the (atoms, species) matrix that averages over each species' atoms."""
+    species = np.asarray(species)
+    kinds = sorted(set(species.tolist()))
+    onehot = (species[:, None] == np.array(kinds)[None, :]) / np.array([(species == k).sum() for k in kinds])
+    return kinds, onehot
+
+
+def summary_dataset(traj, values: dict) -> xr.Dataset:
+    """The summary (as :func:`summarize`) from the computed :func:`summary_terms` of ``traj`` (both kinds)."""
+    kinds = _onehot(traj.species)[0]
+    msd = np.asarray(values["msd_time"]).mean(axis=0).T
+    ds = xr.Dataset(
+        {
+            "msd": (("species", "cartesian"), msd, {"units": "Angstrom^2", "long_name": "mean square displacement"}),
+            "rms_displacement": (("species",), np.sqrt(msd.sum(axis=1)), {"units": "Angstrom"}),
+            "max_displacement": ((), float(np.max(values["umax_time"])), {"units": "Angstrom"}),
+            "drift": (("time", "cartesian"), values["drift"], {"units": "Angstrom",
+                                                            "long_name": "mean displacement of all atoms"}),
+            "rms_time": (("time", "species"), np.sqrt(values["u2_time"]), {"units": "Angstrom",
+                                                                          "long_name": "rms displacement per frame"}),
+        },
+        coords={"species": kinds, "cartesian": ["x", "y", "z"], "time": ("time", traj.times, {"units": "ps"})},
+    )
+    if "temperature" in values:
+        ds["temperature"] = (("time",), values["temperature"], {"units": "K",
+                                                               "long_name": "kinetic temperature (3N-3 dof)"})
+    for name, units, long_name in (("volume", "Angstrom^3", "volume of the cell"),
+                                   ("pressure", "GPa", "pressure, positive when compressed"),
+                                   ("potential_energy", "eV", "potential energy of the cell")):
+        if name in values:
+            ds[name] = (("time",), np.asarray(values[name], float), {"units": units, "long_name": long_name})
+    return ds
+
 
 def summarize(traj, *, progress: bool = False) -> xr.Dataset:
-    """Frame, box, temperature and displacement statistics in one streamed pass.
+    """Frame, box, temperature and displacement statistics in one streamed pass (each chunk of frames parsed once;
+    a time-average reference not yet computed costs one pass before it, positions only).
 
     Returns
     -------
@@ -21,55 +122,11 @@ def summarize(traj, *, progress: bool = False) -> xr.Dataset:
         ``volume`` (time) in A^3 per cell when the frames hold a box; ``pressure`` (time) in GPa and
         ``potential_energy`` (time) in eV per cell when the data have them (a LAMMPS log, energy or stress columns).
     """
-    has_t = traj.velocities is not None and traj.masses is not None
-    layer = ("positions", "velocities") if has_t else ("positions",)   # one parse per chunk for both
-    u = traj.displacements(layer=layer)
-    species = np.asarray(traj.species)
-    kinds = sorted(set(species.tolist()))
-    u2 = (u ** 2)
-    onehot = (species[:, None] == np.array(kinds)[None, :]) / np.array([(species == k).sum() for k in kinds])
-    jobs = {"u2_atom": u2.mean(axis=0), "umax": da_norm_max(u), "drift": u.mean(axis=1),
-            "u2_time": u2.sum(axis=2) @ onehot}
-    if has_t:
-        jobs["temperature"] = traj.temperature(layer=layer)
-    if traj.cells is not None:
-        cells = traj.field("cells", layer)
-        jobs["volume"] = abs(cells[:, 0, 0] * (cells[:, 1, 1] * cells[:, 2, 2] - cells[:, 1, 2] * cells[:, 2, 1])
-                             - cells[:, 0, 1] * (cells[:, 1, 0] * cells[:, 2, 2] - cells[:, 1, 2] * cells[:, 2, 0])
-                             + cells[:, 0, 2] * (cells[:, 1, 0] * cells[:, 2, 1] - cells[:, 1, 1] * cells[:, 2, 0]))
-    for name in ("pressure", "potential_energy"):
-        if name in traj.frame_fields:
-            jobs[name] = traj.field(name)
+    terms = summary_terms(traj)
     if progress:
         from dask.diagnostics import ProgressBar
         with ProgressBar(minimum=1.0):
-            res = dict(zip(jobs, dask.compute(*jobs.values())))
+            values = dask.compute(terms)[0]
     else:
-        res = dict(zip(jobs, dask.compute(*jobs.values())))
-    msd = np.array([res["u2_atom"][species == k].mean(axis=0) for k in kinds])
-    ds = xr.Dataset(
-        {
-            "msd": (("species", "cartesian"), msd, {"units": "Angstrom^2", "long_name": "mean square displacement"}),
-            "rms_displacement": (("species",), np.sqrt(msd.sum(axis=1)), {"units": "Angstrom"}),
-            "max_displacement": ((), float(res["umax"]), {"units": "Angstrom"}),
-            "drift": (("time", "cartesian"), res["drift"], {"units": "Angstrom",
-                                                         "long_name": "mean displacement of all atoms"}),
-            "rms_time": (("time", "species"), np.sqrt(res["u2_time"]), {"units": "Angstrom",
-                                                                       "long_name": "rms displacement per frame"}),
-        },
-        coords={"species": kinds, "cartesian": ["x", "y", "z"], "time": ("time", traj.times, {"units": "ps"})},
-    )
-    if has_t:
-        ds["temperature"] = (("time",), res["temperature"], {"units": "K",
-                                                            "long_name": "kinetic temperature (3N-3 dof)"})
-    for name, units, long_name in (("volume", "Angstrom^3", "volume of the cell"),
-                                   ("pressure", "GPa", "pressure, positive when compressed"),
-                                   ("potential_energy", "eV", "potential energy of the cell")):
-        if name in res:
-            ds[name] = (("time",), np.asarray(res[name], float), {"units": units, "long_name": long_name})
-    return ds
-
-
-def da_norm_max(u):
-    """Largest |u| over frames and atoms (dask)."""
-    return ((u ** 2).sum(axis=2) ** 0.5).max()
+        values = dask.compute(terms)[0]
+    return summary_dataset(traj, values)

@@ -1,0 +1,172 @@
+"""Each command reads its trajectory as few times as it can: ``run`` parses its dump once (the cache, the summary and,
+where the reference is the run's time average, that average, in one pass) and reads its cache once (the fit, and the
+displacements from an average reference, in one pass); ``fit``, ``info`` and ``convert`` parse the dump once (plus
+one positions-only pass for a time-average reference that the work needs before it starts).
+
+Reads are counted at the sources (every frame that a LAMMPS dump parse or a cache read returns), and the summary the
+one pass gives is checked against numpy on the frames read whole.
+"""
+from collections import Counter
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import trajmodes
+from tests.support.paths import DATA, EXAMPLES
+from trajmodes.cli import main
+from trajmodes.io.lammps import LammpsDumpSource
+from trajmodes.io.netcdf import NetCDFSource
+from trajmodes.units import AMU_A2_PS2_EV, KB_EV
+
+DUMP = str(DATA / "cu32_xu.lammpstrj")          # 20 frames, 32 atoms, positions, velocities and forces
+REF = str(DATA / "cu32.data")
+N_FRAMES = 20
+READ = ["--species", "Cu", "--md-timestep", "0.001", "--chunk-frames", "5"]    # four chunks
+
+
+class Reads:
+    """Every frame read from a dump and from a cache, with the fields asked for."""
+
+    def __init__(self, monkeypatch):
+        self.dump, self.cache = [], []
+        for cls, log in ((LammpsDumpSource, self.dump), (NetCDFSource, self.cache)):
+            monkeypatch.setattr(cls, "read", self._counting(cls.read, log))
+
+    @staticmethod
+    def _counting(real, log):
+        def read(source, frames, fields=None):
+            log.append((tuple(np.atleast_1d(frames).tolist()), None if fields is None else tuple(fields)))
+            return real(source, frames, fields)
+        return read
+
+    @staticmethod
+    def per_frame(log, where=lambda fields: True) -> Counter:
+        """How many times each frame was read (by the reads whose fields pass ``where``)."""
+        return Counter(k for frames, fields in log if where(fields) for k in frames)
+
+
+def _parsed_once(counts: Counter) -> None:
+    """Every frame parsed exactly once, apart from frame 0's reads as the reference check's snapshot (one frame)."""
+    assert {k: n for k, n in counts.items() if k > 0} == {k: 1 for k in range(1, N_FRAMES)}, counts
+    assert counts[0] <= 3, counts
+
+
+@pytest.mark.parametrize("reference", [[], ["--reference", REF]], ids=["average", "given"])
+def test_run_parses_the_dump_once_and_reads_the_cache_once(tmp_path, monkeypatch, reference):
+    reads = Reads(monkeypatch)
+    out = tmp_path / "out"
+    assert main(["run", DUMP, *READ, *reference, "--cutoff2", "3.5", "-o", str(out)]) == 0
+    _parsed_once(Reads.per_frame(reads.dump))
+    assert sum(len(f) for f, _ in reads.dump) <= N_FRAMES + 3
+    # the cache: once, by the fit (20 frames: too few for the error model's projection, which would read it again)
+    assert Reads.per_frame(reads.cache) == {k: 1 for k in range(N_FRAMES)}, reads.cache
+    assert all("forces" in fields for _, fields in reads.cache)
+    assert (out / "summary.nc").exists() and (out / "fc.nc").exists()
+
+
+@pytest.mark.parametrize("reference", [[], ["--reference", REF]], ids=["average", "given"])
+def test_run_without_a_fit_parses_once(tmp_path, monkeypatch, reference):
+    """--no-fit: the dump once; the cache not at all with the reference given, once (positions) for the
+    displacements from the run's average."""
+    reads = Reads(monkeypatch)
+    assert main(["run", DUMP, *READ, *reference, "--no-fit", "-o", str(tmp_path / "out")]) == 0
+    _parsed_once(Reads.per_frame(reads.dump))
+    if reference:
+        assert reads.cache == []
+    else:
+        assert Reads.per_frame(reads.cache) == {k: 1 for k in range(N_FRAMES)}
+        assert {fields for _, fields in reads.cache} == {("positions",)}
+
+
+def test_fit_parses_the_dump_once(tmp_path, monkeypatch):
+    """fit: one pass (the run's mean temperature from the fit's own pass, not a pass of its own)."""
+    reads = Reads(monkeypatch)
+    assert main(["fit", DUMP, *READ, "--reference", REF, "--cutoff2", "3.5", "-o", str(tmp_path / "fit")]) == 0
+    _parsed_once(Reads.per_frame(reads.dump))
+    T = xr.open_dataset(tmp_path / "fit" / "fc.nc").attrs["temperature_K"]
+    assert T == pytest.approx(_numpy_summary(reference=REF)["temperature"].mean(), rel=1e-12)
+
+
+def test_info_and_convert_with_the_average_take_one_pass_for_it(tmp_path, monkeypatch):
+    """The time-average reference costs one positions-only pass where the work needs it first (info's displacements),
+    none where it does not (convert sums it while writing the cache)."""
+    reads = Reads(monkeypatch)
+    assert main(["info", DUMP, *READ]) == 0
+    fields = Counter(f for _, f in reads.dump if f is not None)
+    assert fields == {("positions",): 4, ("positions", "velocities"): 4}, fields
+    reads.dump.clear()
+    assert main(["convert", DUMP, *READ, "-o", str(tmp_path / "c")]) == 0
+    _parsed_once(Reads.per_frame(reads.dump))
+    stored = trajmodes.read(tmp_path / "c" / "trajectory.nc")
+    assert stored.reference_is_average
+    average = trajmodes.read(DUMP, species=["Cu"], md_timestep=0.001, reference="average").reference
+    np.testing.assert_allclose(stored.reference.positions, average.positions, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(stored.reference.cell, average.cell, rtol=0, atol=1e-12)
+
+
+def _numpy_summary(reference=None) -> dict:
+    """The summary from every frame read at once, with numpy alone: displacements in the fixed cubic box by the
+    minimum image from ``reference`` (a file) or the run's mean position (unwrapped coordinates: no image jumps)."""
+    t = trajmodes.read(DUMP, species=["Cu"], md_timestep=0.001)
+    f = t.read()
+    L = f.cells[0].diagonal()
+    if reference is None:
+        r0 = f.positions.mean(axis=0)
+    else:
+        r0 = trajmodes.io.read_structure(reference).positions
+    u = f.positions - r0[None]
+    u -= L * np.round(u / L)
+    m = t.masses
+    ke = 0.5 * np.einsum("tia,i->t", f.velocities ** 2, m) * AMU_A2_PS2_EV
+    return {"temperature": 2 * ke / ((3 * t.n_atoms - 3) * KB_EV), "msd": (u ** 2).mean(axis=(0, 1)),
+            "rms_time": np.sqrt((u ** 2).sum(axis=2).mean(axis=1)), "drift": u.mean(axis=1),
+            "max": np.sqrt((u ** 2).sum(axis=2)).max(), "volume": np.prod(L)}
+
+
+@pytest.mark.parametrize("reference", [None, REF], ids=["average", "given"])
+def test_the_one_pass_summary_is_numpy_on_the_whole_run(tmp_path, reference):
+    """summary.nc of run (one pass, and for the average a second read of the cache shared with the fit) equals the
+    statistics computed with numpy on all frames at once, and the fit's temperature is the summary's."""
+    out = tmp_path / "out"
+    assert main(["run", DUMP, *READ, *(["--reference", reference] if reference else []), "--cutoff2", "3.5",
+                 "-o", str(out)]) == 0
+    want = _numpy_summary(reference)
+    s = xr.load_dataset(out / "summary.nc")
+    np.testing.assert_allclose(s.temperature.values, want["temperature"], rtol=1e-13)
+    np.testing.assert_allclose(s.msd.sel(species="Cu").values, want["msd"], rtol=1e-12)
+    np.testing.assert_allclose(s.rms_time.sel(species="Cu").values, want["rms_time"], rtol=1e-12)
+    np.testing.assert_allclose(s.drift.values, want["drift"], rtol=0, atol=1e-14)
+    assert float(s.max_displacement) == pytest.approx(want["max"], rel=1e-12)
+    np.testing.assert_allclose(s.volume.values, want["volume"], rtol=1e-14)
+    fc = xr.open_dataset(out / "fc.nc")
+    assert fc.attrs["temperature_K"] == pytest.approx(want["temperature"].mean(), rel=1e-13)
+    cache = xr.open_dataset(out / "trajectory.nc")
+    assert cache.attrs["temperature_K"] == pytest.approx(want["temperature"].mean(), rel=1e-13)
+    assert cache.attrs["setting_reference"] == (reference or "average")
+    assert bool(cache.attrs["reference_is_time_average"]) == (reference is None)
+
+
+def test_mode_spectra_read_each_frame_once(monkeypatch):
+    """project's Welch spectra, streamed in waves of chunks, read every frame once: the frames before a chunk and the
+    tail carried to the next wave come from the chunks already read (project: this pass and the energies')."""
+    import dask
+    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.workflows import load_force_constants
+    t = trajmodes.read(DUMP, species=["Cu"], md_timestep=0.001, reference=REF, chunk_frames=5)
+    modes = trajmodes.project(t, Phonons(load_force_constants(EXAMPLES / "fc" / "cu_eam")))
+    reads = Reads(monkeypatch)
+    with dask.config.set(num_workers=1):                # waves of two chunks: a tail carried between waves
+        s = trajmodes.mode_spectra(modes, resolution=25.0)
+    assert s.attrs["segment_frames"] < 5 and s.attrs["time_chunk_frames"] == 5
+    assert Reads.per_frame(reads.dump) == {k: 1 for k in range(N_FRAMES)}, reads.dump
+
+
+def test_convert_to_displacements_parses_once(tmp_path, monkeypatch):
+    """--displacements with the reference given: the displacements and the other fields from one parse."""
+    reads = Reads(monkeypatch)
+    assert main(["convert", DUMP, *READ, "--reference", REF, "--displacements", "-o", str(tmp_path / "c")]) == 0
+    _parsed_once(Reads.per_frame(reads.dump))
+    back = trajmodes.read(tmp_path / "c" / "trajectory.nc", chunk_frames=20)
+    direct = trajmodes.read(DUMP, species=["Cu"], md_timestep=0.001, reference=REF, chunk_frames=20)
+    np.testing.assert_array_equal(back.displacements().compute(), direct.displacements().compute())
