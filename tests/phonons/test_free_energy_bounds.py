@@ -138,7 +138,7 @@ def test_harmonic_engine_is_exact(crystal):
     assert np.abs(ds["integrand"].values).max() < 1e-13
     for k in ("free_energy", "upper_bound", "lower_bound"):
         assert ds[k].item() == pytest.approx(exact, abs=1e-12), k
-    assert ds.attrs["n_atoms"] == sc.n_atoms and ds.attrs["classical"] == 1
+    assert ds.attrs["n_atoms"] == sc.n_atoms and ds.attrs["occupation"] == "classical"
     assert "Frenkel" in ds.attrs["citations"] and "centre of mass" in ds.attrs["convention"]
 
 
