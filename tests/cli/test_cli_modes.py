@@ -57,9 +57,9 @@ def test_modes_dataset_and_lifetimes(tmp_path, capsys, cu_eam_phonons):
 
 def test_project_cli_errors(tmp_path, capsys):
     rc = main(["project", str(MD / "cu_300K.lammpstrj.gz"), "--force-constants", str(tmp_path / "nope"),
-               "-o", str(tmp_path / "m.nc")])
+               "-o", str(tmp_path / "m")])
     assert rc == 2 and "no such file" in capsys.readouterr().err
-    assert not (tmp_path / "m.nc").exists()
+    assert not (tmp_path / "m").exists()
 
 
 def test_path_coordinates_fcc_cu(cu_eam_phonons):
