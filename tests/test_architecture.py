@@ -40,9 +40,8 @@ LAYERS: dict[str, dict[str, str]] = {
         "workflows": "",
     },
     "workflows": {
-        "errors": "results that were tuples unpack one release (errors.DeprecatedUnpacking)",
         "forceconstants": "", "lattice": "", "modes": "", "phonons": "", "potentials": "",
-        "series": "fit_temperatures and TemperatureSeries (series.temperatures) are imported from workflows too",
+        "series": "a run's frequency error bars from the error model of a series (series.errorbars)",
     },
     "plots": {
         "io": "", "lattice": "", "modes": "",
@@ -51,8 +50,6 @@ LAYERS: dict[str, dict[str, str]] = {
     },
     "series": {
         "forceconstants": "the fit of every run and its block bootstrap",
-        "errors": "results that were dicts and renamed keywords kept one release (errors.DeprecatedItemAccess, "
-                  "renamed_keywords)",
         "io": "the dataset written atomically (io.files)",
         "lattice": "the crystal of a run, the band path",
         "modes": "each run projected on its modes for its error model (modes.energies.frozen_energy_fraction)",
@@ -66,16 +63,12 @@ LAYERS: dict[str, dict[str, str]] = {
         "units": "",
     },
     "phonons": {
-        "errors": "results that were tuples or dicts, renamed attributes and keywords kept one release "
-                  "(errors.DeprecatedUnpacking, DeprecatedItemAccess, renamed_attribute, renamed_keywords)",
         "forceconstants": "", "lattice": "",
         "potentials": "free_energy_bounds samples with a force engine of potentials.engines (lazily)",
         "resources": "memory estimates, one BLAS thread in a Dask task",
         "units": "",
     },
     "potentials": {
-        "errors": "results that were tuples or dicts and renamed keywords kept one release "
-                  "(errors.DeprecatedUnpacking, DeprecatedItemAccess, renamed_keywords)",
         "forceconstants": "", "io": "", "lattice": "",
         "resources": "one BLAS thread in a Dask task of the force engines",
         "units": "",
@@ -86,7 +79,7 @@ LAYERS: dict[str, dict[str, str]] = {
     },
     "trajectory": {"errors": "", "io": "", "lattice": "", "units": ""},
     "io": {"errors": "", "lattice": "", "units": ""},
-    "lattice": {"errors": "Structure.scaled_positions, once a method, answers a call for one more release"},
+    "lattice": {},
     "resources": {},
     "errors": {},
     "units": {},

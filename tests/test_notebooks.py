@@ -7,10 +7,6 @@ leave figures in its output. The notebooks are stored without outputs (``test_no
 that what is in git is what runs here and diffs stay readable; open one in Jupyter and run it to see its figures.
 
 A notebook that takes more than about 10 s on two cores is marked slow (:data:`SLOW`; today all three).
-
-The notebooks show users the current API: a DeprecationWarning or FutureWarning that trajmodes issues while one runs
-(a former name, keyword or result form used by its code) fails the test at the line that used it, through a cell
-inserted before the notebook's own (:data:`NO_DEPRECATIONS`; not stored in the notebook).
 """
 from __future__ import annotations
 
@@ -27,24 +23,6 @@ NOTEBOOKS = EXAMPLES / "notebooks"
 CELL_TIMEOUT = 240
 #: notebooks that take more than about 10 s on two cores (measured 12-16 s each, 2026-11-25)
 SLOW: set[str] = {"01_md_to_phonons.ipynb", "02_linewidths.ipynb", "03_temperature_series.ipynb"}
-
-
-#: run first in every notebook's kernel: a DeprecationWarning or FutureWarning issued by trajmodes' code (a trajmodes
-#: frame on the stack of warnings.warn) raises, naming the warning, so the cell that used the former API fails
-NO_DEPRECATIONS = """\
-import os as _os, traceback as _tb, warnings as _w
-import trajmodes as _tm
-_TM = _os.path.dirname(_os.path.abspath(_tm.__file__)) + _os.sep
-_shown = _w.showwarning
-def _no_trajmodes_deprecations(message, category, filename, lineno, file=None, line=None):
-    if issubclass(category, (DeprecationWarning, FutureWarning)) and any(
-            _os.path.abspath(f.filename).startswith(_TM) for f in _tb.extract_stack()[:-1]):
-        raise RuntimeError(f"trajmodes warns that the notebook uses a former API: {category.__name__}: {message}")
-    return _shown(message, category, filename, lineno, file, line)
-_w.showwarning = _no_trajmodes_deprecations
-_w.simplefilter("always", DeprecationWarning)
-_w.simplefilter("always", FutureWarning)
-"""
 
 
 def _notebooks() -> list[Path]:
@@ -91,7 +69,6 @@ def test_notebook_runs(path, examples_copy, monkeypatch, tmp_path):
     here = examples_copy / "notebooks"
     monkeypatch.delenv("MPLBACKEND", raising=False)          # the kernel's inline backend draws into the notebook
     nb = nbformat.read(path, as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(NO_DEPRECATIONS))
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(here)}})
     t0 = time.perf_counter()

@@ -1,7 +1,5 @@
-"""Public results are xarray Datasets or small frozen dataclasses: the dataclasses that replaced tuples and dicts give
-the same numbers by attribute, and their former unpacking, indexing and item access work one release with a
-DeprecationWarning; units are spelled one way (Angstrom) and never sit in a variable's name without a ``deprecated``
-attribute naming what to use; dimensions are the names of docs/architecture.md.
+"""Public results are xarray Datasets or small frozen dataclasses read by attribute; units are spelled one way
+(Angstrom) and never sit in a variable's name; dimensions are the names of docs/architecture.md.
 """
 from __future__ import annotations
 
@@ -10,7 +8,6 @@ import warnings
 
 import numpy as np
 import pytest
-import xarray as xr
 
 import trajmodes
 from trajmodes.lattice.cubic import cubic_lattice
@@ -22,8 +19,8 @@ from trajmodes.potentials import bvk
 from trajmodes.potentials.eam import EnergyForces, ForceConstantParts
 from trajmodes.potentials.engines import EnergiesForces, HarmonicEngine, LangevinSamples, PotentialEngine
 from trajmodes.potentials.pair import Morse
-from trajmodes.series.core import Series
 from trajmodes.trajectory.core import FieldUnits, Frames
+from trajmodes.units import EV_KJMOL
 
 NU = np.array([[0.0, 0.0, 0.0, 2.5, 4.0, 6.5], [1.0, 1.5, 3.0, 4.5, 5.0, 7.0]])
 
@@ -46,39 +43,28 @@ def _quiet(fn, *args, **kw):
 @pytest.mark.parametrize("cls, values", [
     (ModeGruneisen, (NU, -NU)), (FrequenciesWithErrors, (NU, 0.1 * NU, NU[None])),
     (QuartetStrengths, (NU, np.arange(2))), (EnergiesForces, (NU[:, 0], NU)), (EnergyForces, (1.5, NU))])
-def test_former_tuples_unpack_with_a_warning(cls, values):
+def test_small_results_are_frozen_dataclasses(cls, values):
     res = cls(*values)
     assert dataclasses.is_dataclass(res)
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(res, dataclasses.fields(res)[0].name, None)
-    with pytest.warns(DeprecationWarning, match="as a tuple is deprecated") as rec:
-        unpacked = tuple(res)
-    assert rec[0].filename == __file__
-    assert all(a is b for a, b in zip(unpacked, values)) and len(unpacked) == len(values)
-    if hasattr(cls, "__getitem__"):
-        with pytest.warns(DeprecationWarning, match="as a tuple is deprecated") as rec:
-            assert res[1] is values[1] and res[-1] is values[-1]
-        assert rec[0].filename == __file__
+    assert all(getattr(res, f.name) is v for f, v in zip(dataclasses.fields(res), values))
 
 
-def test_harmonic_thermodynamics_by_attribute_and_as_the_former_dict(cu_eam_phonons):
+def test_harmonic_thermodynamics_by_attribute(cu_eam_phonons):
     th = _quiet(harmonic_thermodynamics, NU, [0.0, 300.0])
-    assert isinstance(th, HarmonicThermodynamics)
-    with pytest.warns(DeprecationWarning):
-        keys = list(th)
-    assert keys == ["free_energy", "entropy", "heat_capacity", "internal_energy", "zero_point_energy"]
-    with pytest.warns(DeprecationWarning, match=r"\.entropy"):
-        assert th["entropy"] is th.entropy
-    # thermal_properties: the eV variables are the one home's numbers, marked deprecated; the statistics by name
+    assert isinstance(th, HarmonicThermodynamics) and th.entropy.shape == (2,)
+    # thermal_properties: the numbers of mesh_thermodynamics in phonopy's per-mole units, no variable named by a unit
     T = [100.0, 400.0]
     for occ in ("quantum", "classical"):
         ds = _quiet(cu_eam_phonons.thermal_properties, T, (4, 4, 4), occupation=occ)
         ev = _quiet(mesh_thermodynamics, cu_eam_phonons, T, (4, 4, 4), occ)
         for name in ("free_energy", "internal_energy", "entropy", "heat_capacity"):
-            assert np.array_equal(ds[f"{name}_eV"].values, getattr(ev, name))
-            assert "mesh_thermodynamics" in ds[f"{name}_eV"].attrs["deprecated"]
+            per_mol = getattr(ev, name) * EV_KJMOL * (1000 if name in ("entropy", "heat_capacity") else 1)
+            assert np.array_equal(ds[name].values, per_mol)
             assert "deprecated" not in ds[name].attrs
-        assert ds.attrs["occupation"] == occ and ds.attrs["classical"] == int(occ == "classical")
+        assert set(ds.data_vars) == {"free_energy", "internal_energy", "entropy", "heat_capacity", "zero_point_energy"}
+        assert ds.attrs["occupation"] == occ
 
 
 def test_engines_return_dataclasses(morse):
@@ -88,28 +74,21 @@ def test_engines_return_dataclasses(morse):
     for eng in (HarmonicEngine(fc, e0), PotentialEngine(pot, sc)):
         r = _quiet(eng.evaluate, x)
         assert isinstance(r, EnergiesForces) and r.energies.shape == (3,) and r.forces.shape == (3, sc.n_atoms, 3)
-        with pytest.warns(DeprecationWarning):
-            e, f = eng.evaluate(x)
-        assert np.array_equal(e, r.energies) and np.array_equal(f, r.forces)
+        called = _quiet(eng, x)
+        assert np.array_equal(called.energies, r.energies) and np.array_equal(called.forces, r.forces)
         assert _quiet(eng.reference_energy) == pytest.approx(e0, abs=1e-10)
     s = _quiet(HarmonicEngine(fc, e0).sample_langevin, 300.0, 20, every=5, frames=True, replicas=2)
     assert isinstance(s, LangevinSamples) and s.potential.shape == (4, 2) and s.positions.shape == (4, 2, 32, 3)
-    assert s.keys() == ["potential", "reference", "temperature", "time", "positions", "forces"]
-    with pytest.warns(DeprecationWarning, match=r"\.potential"):
-        assert s["potential"] is s.potential
+    assert s.forces.shape == (4, 2, 32, 3) and s.temperature.shape == (4, 2) and s.time.shape == (4,)
     bare = _quiet(HarmonicEngine(fc, e0).sample_langevin, 300.0, 10, every=5)
-    assert bare.positions is None and bare.keys() == ["potential", "reference", "temperature", "time"]
+    assert bare.positions is None and bare.forces is None and bare.potential.shape == (2, 1)
 
 
-def test_eam_parts_as_the_former_dict():
+def test_eam_parts():
     a = np.eye(2)[:, :1] * np.ones((2, 2))
     parts = ForceConstantParts(pair=a, e1=2 * a, e2=3 * a, e3=4 * a)
     assert np.array_equal(parts.total, 10 * a) and list(parts.as_dict()) == ["pair", "e1", "e2", "e3"]
-    with pytest.warns(DeprecationWarning) as rec:
-        assert [v is getattr(parts, k) for k, v in parts.items()] == [True] * 4
-        assert sum(parts.values()) is not None and list(parts) == ["pair", "e1", "e2", "e3"]
-        assert parts["e3"] is parts.e3
-    assert {w.filename for w in rec} == {__file__}
+    assert all(v is getattr(parts, k) for k, v in parts.as_dict().items())
 
 
 def test_trajectory_read_and_units():
@@ -119,25 +98,10 @@ def test_trajectory_read_and_units():
                                  velocities=rng.random((5, 4, 3)))
     frames = _quiet(traj.read, [1, 3])
     assert isinstance(frames, Frames) and np.array_equal(frames.positions, x[[1, 3]]) and frames.forces is None
-    assert {"positions", "velocities", "cells", "origins"} <= set(frames.keys()) and "forces" not in frames.keys()
-    with pytest.warns(DeprecationWarning):
-        assert set(frames) == set(frames.keys())
-    with pytest.warns(DeprecationWarning):
-        assert frames["velocities"] is frames.velocities
+    assert frames.velocities.shape == (2, 4, 3) and frames.cells.shape == (2, 3, 3) and frames.origins.shape == (2, 3)
     units = _quiet(getattr, traj, "units")
     assert isinstance(units, FieldUnits) and units.forces == "eV/Angstrom" and units.pressure_tensor == "GPa"
-    with pytest.warns(DeprecationWarning):
-        assert units["positions"] == "Angstrom"
-
-
-def test_series_of_an_earlier_file_gets_the_current_dimensions():
-    cell = np.stack([4.0 * np.eye(3), 4.1 * np.eye(3)])
-    old = xr.Dataset({"cell": (("run", "row", "xyz"), cell, {"units": "Angstrom"}),
-                      "reference_fractional": (("atom", "xyz"), np.zeros((2, 3)))})
-    ds = Series.from_dataset(old).dataset
-    assert ds["cell"].dims == ("run", "cell_vector", "cartesian") and np.array_equal(ds["cell"].values, cell)
-    assert ds["reference_fractional"].dims == ("atom", "reduced") and ds["cell"].attrs["units"] == "Angstrom"
-    assert old["cell"].dims == ("run", "row", "xyz")                       # the caller's dataset is left alone
+    assert units.positions == "Angstrom"
 
 
 def test_bvk_constants_in_one_unit_name():
@@ -145,8 +109,7 @@ def test_bvk_constants_in_one_unit_name():
     same = bvk.force_constants_from_bvk({"1XX": 1.0}, "fcc", a=4.0, mass=1.0, units="eV/A^2")
     assert np.array_equal(fc.fc2, same.fc2)
     ds = bvk.shell_constants(fc, "fcc", n_shells=1)
-    assert ds["value_ev"].attrs["units"] == "eV/Angstrom^2" and "value" in ds["value_ev"].attrs["deprecated"]
-    assert ds["value"].attrs["units"] == "N/m"
+    assert ds["value"].attrs["units"] == "N/m" and not [v for v in ds.data_vars if "deprecated" in ds[v].attrs]
 
 
 def test_quasiharmonic_dimensions_and_mode_gruneisen():
@@ -160,6 +123,3 @@ def test_quasiharmonic_dimensions_and_mode_gruneisen():
     assert list(ds["cell_vector"].values) == ["a", "b", "c"] and ds["volume"].attrs["units"] == "Angstrom^3 per cell"
     g = _quiet(qh.mode_gruneisen)
     assert isinstance(g, ModeGruneisen) and g.frequencies.shape == g.gruneisen.shape
-    with pytest.warns(DeprecationWarning):
-        nu, gam = g
-    assert nu is g.frequencies and gam is g.gruneisen

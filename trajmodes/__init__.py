@@ -26,7 +26,7 @@ _LAZY = {
     "Buckingham": "trajmodes.potentials.pair",
     "StillingerWeber": "trajmodes.potentials.threebody", "AxilrodTellerMuto": "trajmodes.potentials.threebody",
     "HarmonicAngle": "trajmodes.potentials.threebody", "ExponentialAngle": "trajmodes.potentials.threebody",
-    "Anharmonic": "trajmodes.phonons.anharmonic", "thermal_conductivity": "trajmodes.modes.conductivity",
+    "Anharmonic": "trajmodes.phonons.anharmonic",
     "conductivity_from_lifetimes": "trajmodes.modes.conductivity",
     "compare_three_phonon": "trajmodes.modes.comparison", "QuasiHarmonic": "trajmodes.phonons.quasiharmonic",
     "PotentialEngine": "trajmodes.potentials.engines", "HarmonicEngine": "trajmodes.potentials.engines",

@@ -11,17 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedUnpacking, renamed_keywords
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.forceconstants.normal import fit_layer
 from trajmodes.phonons.stability import ImaginaryModes
-from trajmodes.series.temperatures import TemperatureSeries, fit_temperatures
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
-# TemperatureSeries and fit_temperatures are imported from here too (their home: series.temperatures), and fit_layer
-# (forceconstants.normal: the fields the fit reads, for work that shares its pass)
+# fit_layer is imported from here too (its home: forceconstants.normal: the fields the fit reads, for work that
+# shares its pass)
 
-__all__ = ["TemperatureSeries", "fit_temperatures", "fit_layer", "load_force_constants", "mean_temperature", "default_cutoff2",
+__all__ = ["fit_layer", "load_force_constants", "default_cutoff2",
            "SPHERE_ATOMS", "warn_truncation",
            "FitResult", "LargestDifference", "fit_effective", "frequency_error_bars", "frequencies_on",
            "PhononProperties",
@@ -32,17 +30,6 @@ __all__ = ["TemperatureSeries", "fit_temperatures", "fit_layer", "load_force_con
 def load_force_constants(path: str | os.PathLike):
     """:class:`~trajmodes.ForceConstants` of any format, from the file names: :meth:`ForceConstants.read`."""
     return ForceConstants.read(path)
-
-
-def mean_temperature(trajectories) -> float | None:
-    """Mean kinetic temperature (K) over one or several runs, or None without velocities and masses."""
-    trajs = trajectories if isinstance(trajectories, (list, tuple)) else [trajectories]
-    vals = []
-    for t in trajs:
-        if t.velocities is None or t.masses is None:
-            return None
-        vals.append(float(t.temperature().mean().compute()))
-    return float(np.mean(vals))
 
 
 #: the default pair cutoff's sphere holds at most about this many atoms (unless the potential reaches further): it
@@ -75,9 +62,8 @@ def frequencies_on(phonons, bands):
 
 
 @dataclass(frozen=True)
-class LargestDifference(DeprecatedUnpacking):
-    """The largest ``|effective - reference|`` of a fit (:meth:`FitResult.largest_difference`); unpacking it as the
-    former tuple ``(difference, branch, q, mean)`` works one release with a DeprecationWarning.
+class LargestDifference:
+    """The largest ``|effective - reference|`` of a fit (:meth:`FitResult.largest_difference`).
 
     Attributes
     ----------
@@ -425,9 +411,9 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
             import xarray as xr
             from trajmodes.potentials import bvk
             fd = bvk.shell_constants(fc, lattice=structure)
-            fd = fd[["value", "value_ev", "residual", "relative_residual"]]
+            fd = fd[["value", "residual", "relative_residual"]]
             shells = xr.concat([shells, fd.expand_dims(part=["finite_difference"])], dim="part",
-                               data_vars=["value", "value_ev", "residual", "relative_residual"], coords="minimal",
+                               data_vars=["value", "residual", "relative_residual"], coords="minimal",
                                compat="override", join="override")
     elif curvature is not None and not curvature.consistent:
         warnings.warn(curvature.message(os.path.basename(str(pot.paths[0]))), UserWarning, stacklevel=2)
@@ -532,9 +518,8 @@ def add_path_variables(ds, phonons, npoints: int = 51):
 
 
 @dataclass(frozen=True)
-class PathBands(DeprecatedUnpacking):
-    """The band path that places the q-points of a ``trajmodes project`` dataset (:func:`path_bands`); unpacking it
-    as the former tuple ``(bands, rotations, note)`` works one release with a DeprecationWarning.
+class PathBands:
+    """The band path that places the q-points of a ``trajmodes project`` dataset (:func:`path_bands`).
 
     Attributes
     ----------
@@ -579,23 +564,21 @@ def path_bands(ds, force_constants=None) -> PathBands:
 
 
 @dataclass(frozen=True)
-class ThreePhonon(DeprecatedUnpacking):
+class ThreePhonon:
     """What :func:`three_phonon` computes: the calculator (``anharmonic``, an
-    :class:`~trajmodes.phonons.anharmonic.Anharmonic`) and its ``dataset`` (widths, shifts, conductivity). Unpacking
-    it as the former ``(calculator, dataset)`` tuple still works one release, with a DeprecationWarning."""
+    :class:`~trajmodes.phonons.anharmonic.Anharmonic`) and its ``dataset`` (widths, shifts, conductivity)."""
 
     anharmonic: object
     dataset: object
 
 
-@renamed_keywords(fc="force_constants")
 def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum", smearing: float | str | None = None,
                  kappa: bool = True, method: str = "rta", isotopes=None, four_phonon: float | str | None = None,
                  four_phonon_sample=None, four_phonon_seed: int | None = None, coherences: bool = False,
                  static_shift: bool = False, **options):
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
-    ``force_constants`` carry fc3 (the keyword ``fc=`` is deprecated, one release); ``mesh`` is n, (n1, n2, n3) or a
+    ``force_constants`` carry fc3; ``mesh`` is n, (n1, n2, n3) or a
     3 x 3 supercell matrix (:func:`trajmodes.lattice.grid.parse_mesh`).
     ``smearing`` (THz, "adaptive" or None for tetrahedra), ``isotopes`` and ``options`` (``make_r0_average``,
     ``sigma_cutoff``) as :class:`~trajmodes.phonons.anharmonic.Anharmonic`; ``four_phonon`` (THz, the Gaussian of its

@@ -19,10 +19,10 @@ def test_info_prints_summary(capsys):
 
 
 def test_convert_and_read_back(tmp_path, capsys):
-    out = tmp_path / "si.nc"
+    out = tmp_path / "si"
     assert main(["convert", str(EX / "si_diamond_300K.lammpstrj.gz"), "--species", "Si", "--stride", "2",
                  "--md-timestep", "0.001", "-o", str(out)]) == 0
-    back = trajmodes.read(out)
+    back = trajmodes.read(out / "trajectory.nc")
     assert back.n_frames == 100 and set(back.species) == {"Si"}
     assert np.isclose(back.frame_interval, 0.02)
 
@@ -81,11 +81,11 @@ def test_fit_and_info_read_thermo_logs(tmp_path, capsys):
     dump, log, data = str(run["dump"]), str(run["log"]), str(run["data"])
     assert main(["info", dump, "--thermo", log]) == 0
     assert "per frame:  potential_energy, pressure, pressure_tensor" in capsys.readouterr().out
-    out = tmp_path / "fit.nc"
+    out = tmp_path / "fit"
     assert main(["fit", dump, "--thermo", log, "--reference", data, "--cutoff2", "3.0", "-o", str(out)]) == 0
     text = capsys.readouterr().out
     assert "mean kinetic temperature" in text and "U_0 = <U_MD - 1/2 u Phi u>" in text
-    with xr.open_dataset(out) as ds:
+    with xr.open_dataset(out / "fc.nc") as ds:
         assert log in ds.attrs["inputs"]
 
 

@@ -172,15 +172,12 @@ def test_anharmonic_command_with_four_phonon_scattering(tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
-def test_three_phonon_result_and_the_old_unpacking(cu_fc3):
-    """workflows.three_phonon returns ThreePhonon; unpacking it as the former (calculator, dataset) tuple still works
-    one release, with a DeprecationWarning."""
+def test_three_phonon_result(cu_fc3):
+    """workflows.three_phonon returns ThreePhonon: the calculator and its dataset."""
     from trajmodes.workflows import ThreePhonon, three_phonon
     r = three_phonon(cu_fc3, 4, [300.0], smearing=0.2)
     assert isinstance(r, ThreePhonon) and "kappa" in r.dataset
-    with pytest.warns(DeprecationWarning, match=r"\.anharmonic"):
-        an, ds = r
-    assert an is r.anharmonic and ds is r.dataset
+    assert r.dataset["kappa"].dims == ("temperature", "cartesian", "cartesian2") and r.anharmonic.grid.n_points == 64
 
 
 def _unstable_bcc(tmp_path, fc3=True):

@@ -38,7 +38,7 @@ def test_eam_fcc_with_comparison(tmp_path, capsys):
 
 def test_eam_l12_alloy(tmp_path, capsys):
     out = tmp_path / "l12"
-    rc = main(["eam", str(POT / "CuNi.eam.alloy"), "--structure", "l12", "--a", "3.55", "--element", "Cu,Ni",
+    rc = main(["eam", str(POT / "CuNi.eam.alloy"), "--structure", "l12", "--a", "3.55", "--species", "Cu,Ni",
                "--supercell", "2", "--npoints", "5", "--mesh", "4", "-o", str(out)])
     text = capsys.readouterr().out
     assert rc == 0 and "skipped for l12" in text
@@ -46,7 +46,7 @@ def test_eam_l12_alloy(tmp_path, capsys):
 
 
 def test_eam_bad_element(tmp_path, capsys):
-    rc = main(["eam", str(POT / "Cu_mishin1.eam.alloy"), "--a", "3.6", "--element", "Xx", "-o", str(tmp_path)])
+    rc = main(["eam", str(POT / "Cu_mishin1.eam.alloy"), "--a", "3.6", "--species", "Xx", "-o", str(tmp_path)])
     assert rc == 2 and "not in the potential's elements" in capsys.readouterr().err
 
 

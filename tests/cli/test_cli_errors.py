@@ -97,7 +97,7 @@ def test_sigterm_leaves_nothing(tmp_path):
             "    os.kill(os.getpid(), signal.SIGTERM)\n"
             "n.define_cache = define\n"
             "from trajmodes.cli import main\n"
-            f"sys.exit(main(['convert', {CU32!r}, '--md-timestep', '0.001', '-o', 'out/c.nc']))\n")
+            f"sys.exit(main(['convert', {CU32!r}, '--md-timestep', '0.001', '-o', 'out']))\n")
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert res.returncode == 143, res.stderr
@@ -125,8 +125,8 @@ def test_figure_format_has_one_name(capsys):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["convert", CU32, "--stride", "0", "-o", "x.nc"], "at least 1"),
-    (["convert", CU32, "--stride", "-2", "-o", "x.nc"], "at least 1"),
+    (["convert", CU32, "--stride", "0", "-o", "x"], "at least 1"),
+    (["convert", CU32, "--stride", "-2", "-o", "x"], "at least 1"),
     (["fit", CU32, "--cutoff2", "-3"], "positive"),
     (["fit", CU32, "--cutoff2", "nan"], "positive"),
     (["phonons", "x", "--mesh", "0"], "mesh must be"),
@@ -139,7 +139,7 @@ def test_bad_option_values(args, words, capsys):
 
 
 def test_convert_start_beyond_the_end(tmp_path, capsys):
-    assert main(["convert", CU32, "--md-timestep", "0.001", "--start", "500", "-o", str(tmp_path / "x.nc")]) == 2
+    assert main(["convert", CU32, "--md-timestep", "0.001", "--start", "500", "-o", str(tmp_path / "x")]) == 2
     _one_line_error(capsys, "beyond the last frame")
     assert _listing(tmp_path) == []
 

@@ -35,7 +35,8 @@ def test_modes_dataset_and_lifetimes(tmp_path, capsys, cu_eam_phonons):
     for k in ("fits", "dispersion", "sed"):                       # -o: the folder of the figures
         assert (tmp_path / "fig" / f"m_{k}.png").stat().st_size > 10_000
     assert "dispersion plot" not in out                           # the path came from the file
-    bands, rot, note = path_bands(back)
+    pb = path_bands(back)
+    bands, rot, note = pb.bands, pb.rotations, pb.note
     assert note == "" and bands.attrs["tick_labels"][:2] == ["Γ", "X"] and rot.shape == (48, 3, 3)
     np.testing.assert_allclose(bands.frequency.values, ph.band_structure().frequency.values)
     # a file from before the path was stored, its force constants gone: q-index plot with a note
@@ -56,9 +57,9 @@ def test_modes_dataset_and_lifetimes(tmp_path, capsys, cu_eam_phonons):
 
 def test_project_cli_errors(tmp_path, capsys):
     rc = main(["project", str(MD / "cu_300K.lammpstrj.gz"), "--force-constants", str(tmp_path / "nope"),
-               "-o", str(tmp_path / "m.nc")])
+               "-o", str(tmp_path / "m")])
     assert rc == 2 and "no such file" in capsys.readouterr().err
-    assert not (tmp_path / "m.nc").exists()
+    assert not (tmp_path / "m").exists()
 
 
 def test_path_coordinates_fcc_cu(cu_eam_phonons):

@@ -17,7 +17,7 @@ import pytest
 from tests.support.paths import EXAMPLES
 import trajmodes
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.workflows import TemperatureSeries
+from trajmodes.series.temperatures import TemperatureSeries
 
 MD = EXAMPLES / "md"
 FC0 = EXAMPLES / "fc"

@@ -19,7 +19,7 @@ import trajmodes
 from trajmodes.forceconstants.design import NormalBlocks
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.forceconstants.normal import fold_ids, normal_equations
-from trajmodes.workflows import fit_temperatures
+from trajmodes.series.temperatures import fit_temperatures
 
 from tests.support.standin import (build_standin, diamond, fcc, model_forces, open_dump, pair_constants,
                          synthetic_dump)

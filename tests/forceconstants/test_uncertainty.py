@@ -10,6 +10,7 @@ import pytest
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.phonons.free_energy import tdep_free_energy
 from trajmodes.phonons.harmonic import Phonons
+from trajmodes.phonons.thermal import mesh_thermodynamics
 from trajmodes.phonons.uncertainty import frequencies_with_errors, frequency_samples, harmonic_samples
 
 from tests.support.crystals import CU, supercell
@@ -41,9 +42,8 @@ def test_harmonic_crystal_free_energy_is_exact(cu):
     assert abs(est.energies_["harmonic"] - np.mean(e - E0 * sc.n_atoms)) < 1e-9
     for occupation in ("quantum", "classical"):
         ds = tdep_free_energy(est, 300.0, mesh=(8, 8, 8), occupation=occupation)
-        exact = Phonons(est.force_constants_).thermal_properties([300.0], (8, 8, 8),
-                                                                 classical=occupation == "classical")
-        assert abs(float(ds.free_energy) - (E0 + float(exact.free_energy_eV[0]))) < 1e-12
+        exact = mesh_thermodynamics(Phonons(est.force_constants_), [300.0], (8, 8, 8), occupation)
+        assert abs(float(ds.free_energy) - (E0 + float(exact.free_energy[0]))) < 1e-12
         assert float(ds.free_energy_err) < 1e-12 and float(ds.potential_energy_err) > 1e-5
 
 
@@ -75,8 +75,8 @@ def test_variable_cell_free_energy_and_reference(cu):
         assert est.cell_dofs_ == dofs
         assert np.abs(est.cell_strain_).max() < 1e-12
         ds = tdep_free_energy(est, T, mesh=(6, 6, 6), occupation="classical", errors=False)
-        exact = Phonons(est.force_constants_).thermal_properties([T], (6, 6, 6), classical=True)
-        assert abs(float(ds.free_energy) - (E0 + float(exact.free_energy_eV[0]))) < 1e-12
+        exact = mesh_thermodynamics(Phonons(est.force_constants_), [T], (6, 6, 6), "classical")
+        assert abs(float(ds.free_energy) - (E0 + float(exact.free_energy[0]))) < 1e-12
         assert float(ds.cell_energy) == pytest.approx(dofs * KB_EV * T / 2 / sc.n_atoms, rel=1e-12)
     with pytest.warns(UserWarning, match="mean cell is not the reference cell"):
         _fit(sc, u, f, cells=np.broadcast_to(1.002 * sc.cell, (len(u), 3, 3)))
@@ -145,17 +145,18 @@ def test_resamples_need_no_force_constants_of_their_own(cu):
     exact = np.array([Phonons(fc).frequencies(Q) for fc in own])
     assert np.abs(frequency_samples(est, Q) - exact).max() < 1e-10
     for classical in (False, True):
-        first = harmonic_samples(est, 300.0, (6, 6, 6), classical=classical)
+        occupation = "classical" if classical else "quantum"
+        first = harmonic_samples(est, 300.0, (6, 6, 6), occupation)
         for name in ("free_energy", "entropy", "heat_capacity"):
-            ex = np.array([float(Phonons(fc).thermal_properties([300.0], (6, 6, 6), classical=classical)[
-                f"{name}_eV"][0]) for fc in own])
+            ex = np.array([float(getattr(mesh_thermodynamics(Phonons(fc), [300.0], (6, 6, 6), occupation), name)[0])
+                           for fc in own])
             spread = ex.std()
             if classical and name == "heat_capacity":          # k_B per mode whatever the constants
-                assert spread < 1e-18 and np.allclose(first[name], ex, rtol=1e-14)
+                assert spread < 1e-18 and np.allclose(getattr(first, name), ex, rtol=1e-14)
                 continue
             assert spread > 0
-            assert np.abs(first[name] - ex).max() < 0.01 * spread, name
-            assert abs(first[name].std() / spread - 1) < 1e-3, name
+            assert np.abs(getattr(first, name) - ex).max() < 0.01 * spread, name
+            assert abs(getattr(first, name).std() / spread - 1) < 1e-3, name
 
 
 def test_correlated_frames_are_flagged(cu):

@@ -121,7 +121,7 @@ def _stillinger_weber_si(compact: bool):
     prim = Crystal(FCC / 3.615 * a, np.array([[0, 0, 0], [.25, .25, .25]]) * a, ["Si", "Si"])
     ph3 = phono3py.Phono3py(phonopy_atoms(prim), supercell_matrix=NONDIAG.T, primitive_matrix=np.eye(3), log_level=0)
     ph3.generate_displacements(distance=0.03)
-    ph3.forces = np.array([sw.energy_forces(crystal_from_phonopy(s))[1] for s in ph3.supercells_with_displacements])
+    ph3.forces = np.array([sw.energy_forces(crystal_from_phonopy(s)).forces for s in ph3.supercells_with_displacements])
     ph3.produce_fc3(is_compact_fc=compact)
     ph3.produce_fc2(is_compact_fc=compact)
     return ph3

@@ -35,11 +35,11 @@ def test_xu_values_are_the_printed_numbers(data_dir, xu):
     """Every number equals Python's float() of the printed token: the parser rounds correctly."""
     ref = parse_dump_text(data_dir / "cu32_xu.lammpstrj")
     assert len(ref) == 20 and [f["step"] for f in ref] == STEPS.tolist()
-    assert np.array_equal(xu["positions"], stack(ref, ("xu", "yu", "zu")))
-    assert np.array_equal(xu["velocities"], stack(ref, VELOCITY_COLUMNS))
-    assert np.array_equal(xu["forces"], stack(ref, FORCE_COLUMNS))
-    assert np.array_equal(xu["cells"], np.broadcast_to(np.eye(3) * L, (20, 3, 3)))
-    assert np.array_equal(xu["origins"], np.zeros((20, 3)))
+    assert np.array_equal(xu.positions, stack(ref, ("xu", "yu", "zu")))
+    assert np.array_equal(xu.velocities, stack(ref, VELOCITY_COLUMNS))
+    assert np.array_equal(xu.forces, stack(ref, FORCE_COLUMNS))
+    assert np.array_equal(xu.cells, np.broadcast_to(np.eye(3) * L, (20, 3, 3)))
+    assert np.array_equal(xu.origins, np.zeros((20, 3)))
 
 
 def test_xu_metadata(data_dir):
@@ -60,16 +60,16 @@ def test_unwrapped_variants_identical(data_dir, xu, name):
     """Wrapped + image flags and unsorted ids give exactly the xu values."""
     d = read_quiet(data_dir / f"{name}.lammpstrj").read()
     for f in ("positions", "velocities", "forces", "cells"):
-        assert np.array_equal(d[f], xu[f]), f
+        assert np.array_equal(getattr(d, f), getattr(xu, f)), f
 
 
 def test_scaled_unwrapped_permuted_columns(data_dir, xu):
     t = read_quiet(data_dir / "cu32_xsu_perm.lammpstrj")
     assert t.source.unwrapped
     d = t.read()
-    np.testing.assert_allclose(d["positions"], xu["positions"], rtol=0, atol=1e-12)
-    assert np.array_equal(d["velocities"], xu["velocities"])
-    assert np.array_equal(d["forces"], xu["forces"])
+    np.testing.assert_allclose(d.positions, xu.positions, rtol=0, atol=1e-12)
+    assert np.array_equal(d.velocities, xu.velocities)
+    assert np.array_equal(d.forces, xu.forces)
 
 
 @pytest.mark.parametrize("name", ["cu32_xs", "cu32_atom"])
@@ -81,7 +81,7 @@ def test_scaled_wrapped_equal_modulo_box(data_dir, xu, name):
     assert p.shape == (20, 32, 3)
     # wrapped (LAMMPS re-wraps only when it re-neighbours, so atoms may stray out a little)
     assert (p > -0.3).all() and (p < L + 0.3).all()
-    d = (p - xu["positions"]) / L
+    d = (p - xu.positions) / L
     np.testing.assert_allclose(d - np.round(d), 0, atol=1e-13)
     assert np.abs(np.round(d)).max() == 1  # some atoms did cross the boundary
     ref = parse_dump_text(data_dir / f"{name}.lammpstrj")
@@ -105,15 +105,15 @@ def test_real_units_converted(data_dir, xu):
     # the conversion factors themselves
     assert units.conversion("real").velocity == 1000.0
     assert units.KCALMOL_EV == pytest.approx(1 / 23.060549, rel=1e-7)
-    assert np.array_equal(d["positions"], stack(raw, ("xu", "yu", "zu")))
-    assert np.array_equal(d["velocities"], stack(raw, VELOCITY_COLUMNS) * 1000.0)
-    assert np.array_equal(d["forces"], stack(raw, FORCE_COLUMNS) * units.KCALMOL_EV)
+    assert np.array_equal(d.positions, stack(raw, ("xu", "yu", "zu")))
+    assert np.array_equal(d.velocities, stack(raw, VELOCITY_COLUMNS) * 1000.0)
+    assert np.array_equal(d.forces, stack(raw, FORCE_COLUMNS) * units.KCALMOL_EV)
     # the same physical run as the metal one, to the README's tolerances
-    np.testing.assert_allclose(d["positions"], xu["positions"], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(d["velocities"], xu["velocities"], rtol=0, atol=5e-5)
-    np.testing.assert_allclose(d["forces"], xu["forces"], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(d.positions, xu.positions, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(d.velocities, xu.velocities, rtol=0, atol=5e-5)
+    np.testing.assert_allclose(d.forces, xu.forces, rtol=0, atol=1e-5)
     # (without conversion the velocities would be 1000x off)
-    assert np.abs(stack(raw, VELOCITY_COLUMNS) - xu["velocities"]).max() > 1.0
+    assert np.abs(stack(raw, VELOCITY_COLUMNS) - xu.velocities).max() > 1.0
 
 
 def test_explicit_units_matching_file(data_dir):
@@ -129,13 +129,13 @@ def test_restricted_triclinic_cell(data_dir):
                        [2.5561910139893698, 1.4758175700268645, 4.174242446240993]])
     np.testing.assert_allclose(ref.cell, expect, rtol=0, atol=1e-15)
     for k in range(20):
-        np.testing.assert_allclose(d["cells"][k], ref.cell, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(d["origins"], 0, atol=1e-12)
-    assert abs(np.linalg.det(d["cells"][0])) == pytest.approx(8 * 3.615 ** 3, rel=1e-12)
+        np.testing.assert_allclose(d.cells[k], ref.cell, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(d.origins, 0, atol=1e-12)
+    assert abs(np.linalg.det(d.cells[0])) == pytest.approx(8 * 3.615 ** 3, rel=1e-12)
     # positions are x + image @ cell: check against the text
     raw = parse_dump_text(data_dir / "cu32_triclinic.lammpstrj")
-    x = stack(raw, ("x", "y", "z")) + stack(raw, IMAGE_COLUMNS) @ d["cells"][0]
-    np.testing.assert_allclose(d["positions"], x, rtol=0, atol=1e-13)
+    x = stack(raw, ("x", "y", "z")) + stack(raw, IMAGE_COLUMNS) @ d.cells[0]
+    np.testing.assert_allclose(d.positions, x, rtol=0, atol=1e-13)
 
 
 def test_general_triclinic_cell(data_dir):
@@ -144,15 +144,15 @@ def test_general_triclinic_cell(data_dir):
     ref = read_data(data_dir / "cu32_general_triclinic.data")
     np.testing.assert_allclose(ref.cell, [[0, 7.23, 7.23], [7.23, 0, 7.23], [3.615, 3.615, 0]], atol=1e-14)
     for k in range(20):
-        np.testing.assert_allclose(g["cells"][k], ref.cell, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(g["origins"], 0, atol=1e-15)
+        np.testing.assert_allclose(g.cells[k], ref.cell, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(g.origins, 0, atol=1e-15)
     # general = restricted @ R with R a rotation
-    R = np.linalg.solve(r["cells"][0], g["cells"][0])
+    R = np.linalg.solve(r.cells[0], g.cells[0])
     np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-14)
     assert np.linalg.det(R) == pytest.approx(1.0, abs=1e-14)
-    np.testing.assert_allclose(r["positions"] @ R, g["positions"], rtol=0, atol=2e-14)
-    np.testing.assert_allclose(r["velocities"] @ R, g["velocities"], rtol=0, atol=1e-14)
-    np.testing.assert_allclose(r["forces"] @ R, g["forces"], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(r.positions @ R, g.positions, rtol=0, atol=2e-14)
+    np.testing.assert_allclose(r.velocities @ R, g.velocities, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(r.forces @ R, g.forces, rtol=0, atol=1e-14)
 
 
 @pytest.mark.parametrize("how", ["list", "glob"])
@@ -165,9 +165,9 @@ def test_restart_files_joined(data_dir, xu, how):
     assert (np.diff(t.steps) > 0).all()
     d = t.read()
     for f in ("positions", "velocities", "forces"):
-        np.testing.assert_allclose(d[f], xu[f], rtol=0, atol=1e-14)
+        np.testing.assert_allclose(getattr(d, f), getattr(xu, f), rtol=0, atol=1e-14)
         keep = STEPS != 100  # step 100 may be either file's copy (they differ by ~4e-15)
-        assert np.array_equal(d[f][keep], xu[f][keep])
+        assert np.array_equal(getattr(d, f)[keep], getattr(xu, f)[keep])
 
 
 def test_duplicate_step_in_one_file_dropped(tmp_path, data_dir):
@@ -210,7 +210,7 @@ def test_gzip_equals_plain(tmp_path, data_dir, xu):
     gz.write_bytes(gzip.compress((data_dir / "cu32_xu.lammpstrj").read_bytes()))
     d = read_quiet(gz).read()
     for f in ("positions", "velocities", "forces", "cells"):
-        assert np.array_equal(d[f], xu[f])
+        assert np.array_equal(getattr(d, f), getattr(xu, f))
     assert not list(tmp_path.glob(".*.txt"))  # the decompressed copy goes to the cache folder
 
 
@@ -335,8 +335,8 @@ def test_random_dump_gzip_matches_plain(n_frames, n_atoms, seed, tri):
         b = write_dump(Path(tmp) / "b.lammpstrj.gz", truth, cols, gz=True)
         da, db = trajmodes.read(a).read(), trajmodes.read(b).read()
     for f in ("positions", "velocities", "forces", "cells", "origins"):
-        assert np.array_equal(da[f], db[f]), f
-    assert np.array_equal(da["velocities"], truth.velocities)
+        assert np.array_equal(getattr(da, f), getattr(db, f)), f
+    assert np.array_equal(da.velocities, truth.velocities)
 
 
 # --- the frame index -----------------------------------------------------------------------------
@@ -356,7 +356,7 @@ def test_index_written_and_reused(tmp_path, monkeypatch):
     monkeypatch.setattr(_fastparse, "scan_lammps", _fail)
     again = read_quiet(p)
     assert again.n_frames == 5
-    assert np.array_equal(again.read()["positions"], first["positions"])
+    assert np.array_equal(again.read().positions, first.positions)
 
 
 def test_index_rebuilt_when_file_grows(tmp_path, monkeypatch):

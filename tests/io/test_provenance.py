@@ -130,16 +130,16 @@ def test_run_files(tmp_path, cu32, capsys):
 
 def test_fit_files(tmp_path, cu32, capsys):
     assert main(["fit", str(cu32), "--species", "Cu", "--cutoff2", "3.5",
-                 "--cutoff3", "3.0", "--stride", "2", "-o", str(tmp_path / "fc.nc")]) == 0
+                 "--cutoff3", "3.0", "--stride", "2", "-o", str(tmp_path / "o")]) == 0
     T = _kinetic_temperature(cu32, stride=2)           # the fitted frames' (the fit's own pass), as its table says
     for name in ("fc.nc", "fc.scores.nc"):
-        _check_provenance(tmp_path / name, [cu32], temperature=T, cutoff2=3.5, cutoff3=3.0, stride=2, frames=10)
+        _check_provenance(tmp_path / "o" / name, [cu32], temperature=T, cutoff2=3.5, cutoff3=3.0, stride=2, frames=10)
 
 
 def test_convert_file(tmp_path, cu32, capsys):
     assert main(["convert", str(cu32), "--species", "Cu", "--start", "2",
-                 "--stride", "3", "-o", str(tmp_path / "c.nc")]) == 0
-    _check_provenance(tmp_path / "c.nc", [cu32], start=2, stride=3)
+                 "--stride", "3", "-o", str(tmp_path / "o")]) == 0
+    _check_provenance(tmp_path / "o" / "trajectory.nc", [cu32], start=2, stride=3)
 
 
 def test_phonons_files(tmp_path, capsys):
@@ -162,8 +162,8 @@ def test_eam_files(tmp_path, capsys):
 
 def test_project_file(tmp_path, cu32, capsys):
     assert main(["project", str(cu32), "--species", "Cu", "--force-constants",
-                 str(CU_FC), "--resolution", "0.5", "-o", str(tmp_path / "m.nc")]) == 0
-    _check_provenance(tmp_path / "m.nc", [cu32, CU_FC], temperature=_kinetic_temperature(cu32), resolution=0.5,
+                 str(CU_FC), "--resolution", "0.5", "-o", str(tmp_path / "o")]) == 0
+    _check_provenance(tmp_path / "o" / "modes.nc", [cu32, CU_FC], temperature=_kinetic_temperature(cu32), resolution=0.5,
                       model="auto", frames=20)
 
 

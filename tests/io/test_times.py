@@ -95,12 +95,6 @@ def test_time_missing_in_some_frames(tmp_path):
     assert np.allclose(t.times, truth.times) and "filled in" in t.time_axis
 
 
-def test_deprecated_timestep_attribute(dump):
-    t = trajmodes.read(dump[0], md_timestep=0.001)
-    with pytest.warns(FutureWarning, match="frame_interval"):
-        assert t.timestep == t.frame_interval
-
-
 def test_frequency_outputs_carry_the_time_axis(examples_dir):
     ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam"))
     traj = trajmodes.read(examples_dir / "cu_fcc_300K.lammpstrj.gz", reference=examples_dir / "cu_fcc_4x4x4.data")

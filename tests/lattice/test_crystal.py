@@ -78,12 +78,8 @@ def test_differences_name_what_makes_another_cell():
 
 
 def test_scaled_positions_is_a_property_of_both_classes():
-    """Structure.scaled_positions is a property, as Crystal's; calling it (the older spelling) still gives the same
-    array for one release, with a DeprecationWarning."""
+    """Structure.scaled_positions is a property, as Crystal's, a plain array."""
     s = Structure(positions=[[1.0, 1.0, 1.0], [2.0, 2.5, 1.5]], cell=FCC, species=["Cu", "Cu"], origin=[0.5, 0, 0])
     c = Crystal.from_structure(s)
     assert np.allclose(s.scaled_positions, c.scaled_positions)
-    assert type(s.scaled_positions + 1) is np.ndarray
-    with pytest.warns(DeprecationWarning, match="drop the"):
-        called = s.scaled_positions()
-    assert type(called) is np.ndarray and np.array_equal(called, s.scaled_positions)
+    assert type(s.scaled_positions) is np.ndarray and type(s.scaled_positions + 1) is np.ndarray

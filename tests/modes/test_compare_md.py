@@ -44,7 +44,7 @@ def fitted(long_run):
     pos, cells = np.asarray(frames["positions"]), np.asarray(frames["cells"])
     species = traj.reference.species
     pot = EAM(str(lammps_md.require_potential("Cu_mishin1.eam.alloy")))
-    forces = np.stack([pot.energy_forces(c, p, species)[1] for c, p in zip(cells, pos)])
+    forces = np.stack([pot.energy_forces(c, p, species).forces for c, p in zip(cells, pos)])
     TIMINGS["forces of the fit frames"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     sample = trajmodes.from_arrays(pos, cells, species, frame_interval=STRIDE * traj.frame_interval, forces=forces,

@@ -129,7 +129,7 @@ def test_static_bubble_from_its_definition(cu_fc3, cu_exact, compared):
         d0 = degenerate_average(d0[None], an.frequencies[g][None])[0]
         np.testing.assert_allclose(got[np.flatnonzero(back == i)], np.broadcast_to(d0, (np.sum(back == i), 3)),
                                    rtol=1e-9, atol=1e-13)
-        d = an.self_energy(g, frequencies=[-1e-3, 0.0, 1e-3], imag=False, real=True, epsilon=eps)["delta"][0]
+        d = an.self_energy(g, frequencies=[-1e-3, 0.0, 1e-3], imag=False, real=True, epsilon=eps).delta[0]
         np.testing.assert_allclose(d[:, 0], d[:, 2], rtol=1e-12, atol=1e-15)        # even in nu
         assert np.abs(d[:, 2] - d[:, 1]).max() < 1e-6                                 # smooth through nu = 0
     assert np.median(np.abs(got)) > 0.01                                              # and not a trivial zero
@@ -269,13 +269,3 @@ def test_constants_of_another_crystal_are_named_as_such(cu_fc3, si_fc3, cu_exact
                                      p2s=cu_fc3.p2s, fc3=cu_fc3.fc3)
     with pytest.raises(ValueError, match="these look like different crystals: the highest harmonic frequency"):
         compare_three_phonon(ds, stiff, smearing=0.1)
-
-
-def test_the_old_name_still_works_with_a_warning(cu_fc3, cu_exact):
-    """trajmodes.thermal_conductivity (from MD lifetimes) is renamed conductivity_from_lifetimes: the old name gives
-    the same numbers for one release, with a DeprecationWarning."""
-    _, ds = cu_exact
-    new = trajmodes.conductivity_from_lifetimes(trajmodes.Phonons(cu_fc3), ds)
-    with pytest.warns(DeprecationWarning, match="conductivity_from_lifetimes"):
-        old = trajmodes.thermal_conductivity(trajmodes.Phonons(cu_fc3), ds)
-    assert np.array_equal(old.kappa.values, new.kappa.values)

@@ -56,7 +56,8 @@ def test_symmetry_reduction_changes_nothing(si_fc3):
 def test_tetrahedron_point_weights_are_the_dos(cu_eam_phonons):
     """Summed over the mesh, the per-point tetrahedron weights of delta(w - nu) are the DOS."""
     mesh = (8, 8, 8)
-    q, f, _ = cu_eam_phonons.mesh(mesh)
+    m = cu_eam_phonons.mesh(mesh)
+    q, f = m.qpoints, m.frequencies
     vert, central = tetrahedra(mesh, cu_eam_phonons.force_constants.primitive.reciprocal_cell)
     w = np.linspace(0.5, 7.5, 15)
     vals = f[vert].transpose(0, 3, 1, 2)                                     # (N, nb, 24, 4)
@@ -161,7 +162,7 @@ def test_self_energy_at_any_frequency_is_independent_of_the_degenerate_basis(cu_
             np.testing.assert_allclose(own[name].values[0], a, atol=1e-12)
     # at its own frequency the per-frequency self-energy is the same number as the own-frequency one
     an = Anharmonic(cu_fc3, 8, [300.0], occupation="classical", smearing=0.1)
-    at = an.self_energy(int(an.grid_points(q[:1])[0]), frequencies=f0[0])["gamma"][0]      # (branch, nw)
+    at = an.self_energy(int(an.grid_points(q[:1])[0]), frequencies=f0[0]).gamma[0]      # (branch, nw)
     np.testing.assert_allclose(np.diagonal(at), ref_own["gamma"].values[0, 0], rtol=1e-12)
 
 
@@ -336,13 +337,10 @@ def test_a_mesh_too_large_for_memory_is_refused_before_anything_is_allocated(cu_
     assert time.perf_counter() - t0 < 5.0
 
 
-def test_self_energy_result_and_the_old_dict_access(cu_fc3):
-    """Anharmonic.self_energy returns SelfEnergy (gamma, delta); the former dict access works one release, with a
-    DeprecationWarning, and gives the same arrays."""
+def test_self_energy_result(cu_fc3):
+    """Anharmonic.self_energy returns SelfEnergy (gamma, delta)."""
     from trajmodes.phonons.anharmonic import SelfEnergy
     an = Anharmonic(cu_fc3, 4, [300.0], smearing=0.2)
     r = an.self_energy(1, real=True)
     assert isinstance(r, SelfEnergy) and r.gamma.shape == r.delta.shape == (1, 3)
-    with pytest.warns(DeprecationWarning, match=r"\.gamma"):
-        assert np.array_equal(r["gamma"], r.gamma)
     assert an.self_energy(1).delta is None

@@ -62,7 +62,7 @@ def test_normalisation_and_moments():
     w = np.linspace(-0.5, 12, 1251)
     tet = p.dos((12, 12, 12), frequencies=w, projected=False)
     gau = p.dos((12, 12, 12), method="gaussian", sigma=0.05, frequencies=w, projected=False)
-    _, f, _ = p.mesh((12, 12, 12))
+    f = p.mesh((12, 12, 12)).frequencies
     for d in (tet, gau):
         g = d.total.values
         assert abs(np.trapezoid(g, w) - 3) < 2e-3
@@ -73,19 +73,10 @@ def test_normalisation_and_moments():
         p.dos(method="lorentz")
 
 
-def test_mesh_result_and_the_old_unpacking():
-    """Phonons.mesh returns MeshFrequencies; unpacking it as the former (q, frequencies, projections) tuple still works
-    one release, with a DeprecationWarning."""
-    import warnings
+def test_mesh_result():
+    """Phonons.mesh returns MeshFrequencies: q-points, frequencies and the projections on the primitive atoms."""
     from trajmodes.phonons.harmonic import MeshFrequencies
     prim, S, pot = CASES["Cu-nondiag"]
     p = Phonons(phonopy_case(prim, S, **pot)[0])
     m = p.mesh((4, 4, 4), projections=True)
     assert isinstance(m, MeshFrequencies) and m.frequencies.shape == (64, 3) and m.projections.shape == (64, 3, 1)
-    with pytest.warns(DeprecationWarning, match=r"\.qpoints"):
-        q, f, pr = m
-    assert np.array_equal(q, m.qpoints) and np.array_equal(f, m.frequencies) and np.array_equal(pr, m.projections)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)
-        p.dos((4, 4, 4))
-        p.thermal_properties([300.0], (4, 4, 4))

@@ -62,10 +62,10 @@ def _entries(fc, order):
 def _brute_gamma(fc, order, temperature, sigma, occupation="quantum"):
     """Gamma (THz) of every supercell mode by the golden rule over the supercell's own modes (module docstring)."""
     modes = supercell_modes(fc)
-    keep = ~modes["translations"]
-    nu = modes["frequencies"][keep]
-    w = 1 / np.sqrt(np.repeat(modes["masses"], 3))
-    A = (modes["eigenvectors"][:, keep] * w[:, None]).T / np.sqrt(2 * np.pi * nu)[:, None]    # (M, 3N), amu^-1/2 ps^1/2
+    keep = ~modes.translations
+    nu = modes.frequencies[keep]
+    w = 1 / np.sqrt(np.repeat(modes.masses, 3))
+    A = (modes.eigenvectors[:, keep] * w[:, None]).T / np.sqrt(2 * np.pi * nu)[:, None]    # (M, 3N), amu^-1/2 ps^1/2
     M, N3 = A.shape
     atoms, blocks = _entries(fc, order)
     comps = np.array(list(itertools.product(range(3), repeat=order - 1)))                   # the other legs' b, c, ...
@@ -189,7 +189,8 @@ def test_four_phonon_scattering_in_is_each_term_of_the_width_on_its_other_modes(
         for sigma in (0.2, 0.1):
             rows = []
             for q in range(N):
-                gamma, row = fp.collision(q, [300.0], sigma, occupation)
+                found = fp.collision(q, [300.0], sigma, occupation)
+                gamma, row = found.gamma, found.row
                 rows.append(row[0])
                 if q in (1, 5) and sigma == 0.2:
                     np.testing.assert_allclose(gamma, fp.gamma(q, [300.0], sigma, occupation)[:, 0], rtol=1e-12,
@@ -198,7 +199,7 @@ def test_four_phonon_scattering_in_is_each_term_of_the_width_on_its_other_modes(
                     back = row[0] * np.where(p > 0, p, 0.0)[None] / p[q][:, None, None]
                     np.testing.assert_allclose(back.sum(axis=(1, 2)), 3 * gamma[0], rtol=1e-12)
                     same = fp.collision(q, [300.0], sigma, occupation, sample=(3, 3, 3), seed=1)
-                    np.testing.assert_allclose(same[1], row, rtol=1e-12, atol=1e-14 * row.max())
+                    np.testing.assert_allclose(same.row, row, rtol=1e-12, atol=1e-14 * row.max())
             M = np.reshape(rows, (3 * N, 3 * N))
             asym.append(np.linalg.norm(M - M.T) / np.linalg.norm(M))
         assert asym[1] < 0.003 and asym[1] < asym[0] / 3, asym
@@ -223,12 +224,12 @@ def test_four_phonon_scattering_in_the_collision_matrix(crystal):
     np.testing.assert_allclose(both.gamma.values, lw.gamma.values, rtol=1e-10, atol=0)
     np.testing.assert_allclose(both.kappa_rta.values, rta, rtol=1e-10, atol=0)
     cm = lbte_conductivity(an, four_phonon=SIGMA)
-    np.testing.assert_allclose(cm["kappa"], both.kappa.values, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(cm.kappa, both.kappa.values, rtol=1e-12, atol=0)
     red = an.thermal_conductivity(method="lbte", four_phonon=SIGMA, reducible=True).kappa.values
     np.testing.assert_allclose(red, both.kappa.values, rtol=1e-8, atol=1e-10)
     diagonal = lbte_conductivity(an, four_phonon=SIGMA, four_phonon_scattering_in=False)
-    np.testing.assert_allclose(diagonal["gamma"], cm["gamma"], rtol=1e-12, atol=0)
-    k_diag, k34, k3 = diagonal["kappa"][0, 0, 0], both.kappa.values[0, 0, 0], three.kappa.values[0, 0, 0]
+    np.testing.assert_allclose(diagonal.gamma, cm.gamma, rtol=1e-12, atol=0)
+    k_diag, k34, k3 = diagonal.kappa[0, 0, 0], both.kappa.values[0, 0, 0], three.kappa.values[0, 0, 0]
     assert rta[0, 0, 0] < k_diag < 0.97 * k34 and k34 < 0.99 * k3
     with pytest.raises(ValueError, match="linewidths=an.linewidths"):
         an.thermal_conductivity(four_phonon=SIGMA)

@@ -52,8 +52,8 @@ def test_canonical_classical_statistics(crystal):
     assert np.abs((m * ds["velocities"].values).sum(axis=1)).max() < 1e-10
     # kinetic energy of every mode: 1/2 Qdot^2 with Qdot = e^T M^1/2 v
     modes = supercell_modes(fc)
-    keep = ~modes["translations"]
-    qdot = (ds["velocities"].values.reshape(n, -1) * np.sqrt(np.repeat(sc.masses, 3))) @ modes["eigenvectors"][:, keep]
+    keep = ~modes.translations
+    qdot = (ds["velocities"].values.reshape(n, -1) * np.sqrt(np.repeat(sc.masses, 3))) @ modes.eigenvectors[:, keep]
     ke = 0.5 * (qdot ** 2).mean(axis=0) * AMU_A2_PS2_EV                    # eV per mode
     assert ds.attrs["n_modes"] == 3 * sc.n_atoms - 3 == keep.sum()
     # each mode: mean of chi^2_1 / 2 k_B T, relative error sqrt(2 / n)
@@ -67,12 +67,12 @@ def test_canonical_quantum_amplitudes(crystal):
     n = 20000
     ds = canonical_configurations(fc, 50.0, n, occupation="quantum", seed=3)
     modes = supercell_modes(fc)
-    keep = ~modes["translations"]
-    q = (ds["displacements"].values.reshape(n, -1) * np.sqrt(np.repeat(modes["masses"], 3))) @ modes["eigenvectors"][
+    keep = ~modes.translations
+    q = (ds["displacements"].values.reshape(n, -1) * np.sqrt(np.repeat(modes.masses, 3))) @ modes.eigenvectors[
         :, keep]
-    e = modes["frequencies"][keep] * THZ_EV
+    e = modes.frequencies[keep] * THZ_EV
     expected = 0.5 * e / np.tanh(e / (2 * KB_EV * 50.0))
-    got = modes["eigenvalues"][keep] * (q ** 2).mean(axis=0)
+    got = modes.eigenvalues[keep] * (q ** 2).mean(axis=0)
     assert np.all(np.abs(got / expected - 1) < 5 * np.sqrt(2 / n))
     with pytest.raises(ValueError, match="occupation"):
         canonical_configurations(fc, T, 2, occupation="bose")
@@ -81,7 +81,7 @@ def test_canonical_quantum_amplitudes(crystal):
 def test_harmonic_free_energy_of_supercell(crystal):
     """F_h = k_B T sum ln(h nu / k_B T) over the 3N - 3 non-zero supercell modes, eV per supercell."""
     _, _, _, fc, _ = crystal
-    nu = supercell_modes(fc)["frequencies"]
+    nu = supercell_modes(fc).frequencies
     nz = nu[nu > 0]
     assert len(nz) == 3 * fc.n_atoms - 3
     kT = KB_EV * T
@@ -95,18 +95,21 @@ def test_engines_agree(crystal):
     eng = PotentialEngine(pot, sc)
     h = HarmonicEngine(fc, e0)
     x = canonical_configurations(fc, 1e-3, 3, seed=1)["positions"].values      # 1 mK: harmonic to 1e-4
-    e, f = eng.evaluate(x)
-    eh, fh = h.evaluate(x)
+    ev = eng.evaluate(x)
+    e, f = ev.energies, ev.forces
+    ev = h.evaluate(x)
+    eh, fh = ev.energies, ev.forces
     assert e.shape == (3,) and f.shape == (3, sc.n_atoms, 3)
     assert np.allclose(e - e0, eh - e0, rtol=1e-3, atol=0)
     assert np.allclose(f, fh, rtol=0, atol=1e-3 * np.abs(fh).max())
-    e1, f1 = eng.evaluate(x[1])
+    ev = eng.evaluate(x[1])
+    e1, f1 = ev.energies, ev.forces
     assert e1[0] == pytest.approx(e[1], abs=1e-10) and np.allclose(f1[0], f[1], atol=1e-12)
     assert eng.reference_energy() == pytest.approx(e0, abs=1e-10)
     # wrapped positions (an atom a lattice vector away) give the same harmonic energy: minimum image
     xw = x[0].copy()
     xw[0] += sc.cell[1]
-    assert np.allclose(h.evaluate(xw)[0], eh[0], atol=1e-12)
+    assert np.allclose(h.evaluate(xw).energies, eh[0], atol=1e-12)
 
 
 def test_engine_errors(crystal):
@@ -135,7 +138,7 @@ def test_harmonic_engine_is_exact(crystal):
     assert np.abs(ds["integrand"].values).max() < 1e-13
     for k in ("free_energy", "upper_bound", "lower_bound"):
         assert ds[k].item() == pytest.approx(exact, abs=1e-12), k
-    assert ds.attrs["n_atoms"] == sc.n_atoms and ds.attrs["classical"] == 1
+    assert ds.attrs["n_atoms"] == sc.n_atoms and ds.attrs["occupation"] == "classical"
     assert "Frenkel" in ds.attrs["citations"] and "centre of mass" in ds.attrs["convention"]
 
 
@@ -179,7 +182,7 @@ def test_lower_bound_from_frames(crystal):
     s, N = 1.5, sc.n_atoms
     # frames of U = s/2 u Phi u at T are frames of Phi at T / s
     x = canonical_configurations(fc, T / s, 4000, seed=5)["positions"].values
-    e = HarmonicEngine(fc, e0, scale=s).evaluate(x)[0]
+    e = HarmonicEngine(fc, e0, scale=s).evaluate(x).energies
     lb = lower_bound(fc, T, x, e, e0)
     expected = (e0 + harmonic_supercell_free_energy(fc, T) + (s - 1) / s * (3 * N - 3) * KB_EV * T / 2) / N
     assert abs(lb["lower_bound"].item() - expected) < 4 * lb["lower_bound_err"].item()
@@ -212,8 +215,10 @@ def test_ase_engine_matches_lennard_jones():
     from trajmodes.potentials.pair import LennardJones
     sc, _ = cubic_lattice("fcc", 5.26, 2, ["Ar"], masses=[39.948])
     x = sc.positions + 0.02 * np.random.default_rng(6).standard_normal((3, sc.n_atoms, 3))
-    e1, f1 = PotentialEngine(LennardJones(0.0104, 3.40, cutoff=6.0), sc).evaluate(x)
-    e2, f2 = AseEngine(sc, AseLJ(epsilon=0.0104, sigma=3.40, rc=6.0, smooth=False)).evaluate(x)
+    ev = PotentialEngine(LennardJones(0.0104, 3.40, cutoff=6.0), sc).evaluate(x)
+    e1, f1 = ev.energies, ev.forces
+    ev = AseEngine(sc, AseLJ(epsilon=0.0104, sigma=3.40, rc=6.0, smooth=False)).evaluate(x)
+    e2, f2 = ev.energies, ev.forces
     assert np.abs(f1 - f2).max() < 1e-10
     assert np.ptp(e2 - e1) < 1e-10                      # the same pairs within the cutoff in every configuration
 
@@ -231,14 +236,17 @@ def test_lammps_engine_matches_eam():
     sc, _ = cubic_lattice("fcc", 3.6319, 2, ["Cu"], masses=[63.55])
     rng = np.random.default_rng(4)
     x = sc.positions + 0.1 * rng.standard_normal((3, sc.n_atoms, 3))
-    e1, f1 = PotentialEngine(EAM(pot), sc).evaluate(x)
+    ev = PotentialEngine(EAM(pot), sc).evaluate(x)
+    e1, f1 = ev.energies, ev.forces
     eng = LammpsEngine(sc, "eam/alloy", f"* * {pot} Cu")
-    e2, f2 = eng.evaluate(x)
+    ev = eng.evaluate(x)
+    e2, f2 = ev.energies, ev.forces
     assert np.allclose(e1, e2, rtol=0, atol=1e-9) and np.abs(f1 - f2).max() < 1e-9
     R = np.linalg.qr(rng.standard_normal((3, 3)))[0]
     R *= np.sign(np.linalg.det(R))
     rot = LammpsEngine(Crystal(sc.cell @ R, sc.positions @ R, sc.species, sc.masses), "eam/alloy", f"* * {pot} Cu")
-    e3, f3 = rot.evaluate(x @ R)
+    ev = rot.evaluate(x @ R)
+    e3, f3 = ev.energies, ev.forces
     assert np.allclose(e1, e3, rtol=0, atol=1e-9) and np.abs(f1 @ R - f3).max() < 1e-9
     eng.close()
     rot.close()

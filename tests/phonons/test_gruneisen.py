@@ -186,13 +186,3 @@ def test_internal_strain_equal_to_phono3py():
     assert live.mean() > 0.5
     assert_close(ours[live], ref[live])
     assert np.all(ours[~live] == 0.0)
-
-
-def test_the_old_keyword_fc_still_works_with_a_warning(fcc):
-    """mode_gruneisen(..., fc=) was renamed force_constants=: the old keyword gives the same numbers for one release,
-    with a DeprecationWarning."""
-    fc, ph = fcc
-    q = np.array([[0.1, 0.2, 0.3]])
-    with pytest.warns(DeprecationWarning, match="force_constants="):
-        old = mode_gruneisen(ph, fc=fc, qpoints=q)
-    assert np.array_equal(old, mode_gruneisen(ph, force_constants=fc, qpoints=q))

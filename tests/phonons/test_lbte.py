@@ -59,11 +59,11 @@ def test_without_scattering_in_lbte_is_the_rta(si_fc3):
     sees only their symmetric part, as phono3py's does.)"""
     an = Anharmonic(si_fc3, 5, [300.0, 800.0], smearing=0.2)
     r = lbte.lbte_conductivity(an, scattering_in=False)
-    assert _rel(r["kappa"], r["kappa_rta"]) < 1e-12
-    assert _rel(r["mode_kappa"], r["mode_kappa_rta"]) < 1e-12
+    assert _rel(r.kappa, r.kappa_rta) < 1e-12
+    assert _rel(r.mode_kappa, r.mode_kappa_rta) < 1e-12
     rta = an.thermal_conductivity("rta")
-    assert _rel(r["kappa_rta"], rta["kappa"].values) < 1e-12
-    np.testing.assert_allclose(r["gamma"], rta["gamma"].values, rtol=1e-12, atol=1e-15)
+    assert _rel(r.kappa_rta, rta["kappa"].values) < 1e-12
+    np.testing.assert_allclose(r.gamma, rta["gamma"].values, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("system,mesh,sigma", [("si", 5, 0.2), ("cu", 4, 0.1)])
@@ -71,7 +71,7 @@ def test_reducible_without_scattering_in_or_averaging_is_the_rta(request, system
     """On every point of the mesh, no symmetry used, with a diagonal matrix: the RTA to round-off."""
     an = Anharmonic(request.getfixturevalue(f"{system}_fc3"), mesh, [300.0], smearing=sigma)
     r = lbte.lbte_conductivity(an, reducible=True, scattering_in=False, average_degenerate=False)
-    assert _rel(r["kappa"], r["kappa_rta"]) < 1e-12
+    assert _rel(r.kappa, r.kappa_rta) < 1e-12
 
 
 @pytest.mark.parametrize("system,mesh,sigma", [("si", 4, 0.2), ("cu", 5, 0.1)])
@@ -82,12 +82,12 @@ def test_irreducible_and_reducible_solutions_agree(request, system, mesh, sigma)
     an = Anharmonic(fc, mesh, [300.0, 800.0], smearing=sigma)
     a = lbte.lbte_conductivity(an)
     b = lbte.lbte_conductivity(an, reducible=True)
-    assert _rel(a["kappa"], b["kappa"]) < 1e-10
-    assert _rel(a["mode_kappa"].sum(axis=2), b["mode_kappa"].sum(axis=2)) < 1e-10
-    assert a["eigenvalues"].shape[1] == 3 * len(an.grid.irreducible) * an.interaction.n_branches
-    assert b["eigenvalues"].shape[1] == an.grid.n_points * an.interaction.n_branches
+    assert _rel(a.kappa, b.kappa) < 1e-10
+    assert _rel(a.mode_kappa.sum(axis=2), b.mode_kappa.sum(axis=2)) < 1e-10
+    assert a.eigenvalues.shape[1] == 3 * len(an.grid.irreducible) * an.interaction.n_branches
+    assert b.eigenvalues.shape[1] == an.grid.n_points * an.interaction.n_branches
     # the collision matrix is positive semi-definite: no negative scattering rate
-    assert a["eigenvalues"].min() > -1e-10 * a["eigenvalues"].max()
+    assert a.eigenvalues.min() > -1e-10 * a.eigenvalues.max()
 
 
 def test_collision_matrix_is_symmetric_and_its_diagonal_is_gamma(cu_fc3):
@@ -107,7 +107,8 @@ def test_triplet_map_covers_the_mesh(si_fc3):
     a = grid.addresses
     for q in grid.irreducible:
         tr = grid.triplets(q)
-        index, swapped = lbte.triplet_map(grid, tr)
+        tm = lbte.triplet_map(grid, tr)
+        index, swapped = tm.index, tm.swapped
         lg = grid.little_group(q)
         for q1 in range(grid.n_points):
             rep = tr.q2[index[q1]] if swapped[q1] else tr.q1[index[q1]]

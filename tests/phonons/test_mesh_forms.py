@@ -1,6 +1,5 @@
 """One reading of a q mesh (trajmodes.lattice.grid.parse_mesh) at every entry point, and one vocabulary:
-``force_constants`` for the constants (``fc`` kept one release), ``temperature(s)`` for temperatures (``T`` kept one
-release)."""
+``force_constants`` for the constants, ``temperature(s)`` for temperatures."""
 from __future__ import annotations
 
 import types
@@ -8,7 +7,6 @@ import types
 import numpy as np
 import pytest
 
-import trajmodes
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.qpoints import mesh_qpoints
@@ -94,11 +92,6 @@ def test_workflow_entry_points_take_one_int(fc):
 # -- force_constants, not fc ---------------------------------------------------------------------------------------
 def test_phonons_take_force_constants(fc, ph):
     assert ph.force_constants is fc
-    with pytest.warns(DeprecationWarning, match=r"Phonons.fc is deprecated.*\.force_constants"):
-        assert ph.fc is fc
-    with pytest.warns(DeprecationWarning, match=r"\(fc=\).*force_constants="):
-        old = Phonons(fc=fc)
-    assert old.force_constants is fc
     assert np.array_equal(Phonons(force_constants=fc).frequencies([[0.1, 0.2, 0.3]]), ph.frequencies([[0.1, 0.2, 0.3]]))
 
 
@@ -108,21 +101,16 @@ def test_anharmonic_takes_force_constants(fc):
     with3 = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, fc3=fc3)
     an = Anharmonic(with3, 2, [300.0], smearing=0.1)
     assert an.force_constants is with3
-    with pytest.warns(DeprecationWarning, match=r"Anharmonic.fc is deprecated"):
-        assert an.fc is with3
 
 
 def test_three_phonon_and_elastic_take_force_constants(fc):
     from trajmodes.phonons.elastic import elastic_constants, huang_residual
     from trajmodes.workflows import three_phonon
-    with pytest.warns(DeprecationWarning, match=r"\(fc=\)"), pytest.raises(ValueError, match="leave kappa=True"):
-        three_phonon(fc=fc, mesh=2, temperatures=[300.0], kappa=False, coherences=True)
+    with pytest.raises(ValueError, match="leave kappa=True"):
+        three_phonon(force_constants=fc, mesh=2, temperatures=[300.0], kappa=False, coherences=True)
     C = elastic_constants(fc)
-    with pytest.warns(DeprecationWarning, match=r"\(fc=\)"):
-        assert np.array_equal(elastic_constants(fc=fc), C)
     assert np.array_equal(elastic_constants(force_constants=fc), C)
-    with pytest.warns(DeprecationWarning, match=r"\(fc=\)"):
-        assert huang_residual(fc=fc) == huang_residual(fc)
+    assert huang_residual(force_constants=fc) == huang_residual(fc)
 
 
 # -- temperature(s), not T -----------------------------------------------------------------------------------------
@@ -133,28 +121,16 @@ def test_series_functions_take_temperatures():
     nu = np.array([[5.0, 6.0], [4.9, 5.9], [4.7, 5.8]])
     ref = temperature_slopes(T, V, nu)
     assert np.array_equal(temperature_slopes(temperatures=T, V=V, nu=nu), ref)
-    with pytest.warns(DeprecationWarning, match=r"\(T=\).*temperatures="):
-        assert np.array_equal(temperature_slopes(T=T, V=V, nu=nu), ref)
     F, F_err = np.array([-0.01, -0.03, -0.06]), np.zeros(3)
 
     def reference(i):
         return np.zeros(3), np.zeros(3), np.zeros(3)
     a = thermodynamics(T, V, F, F_err, reference)
-    with pytest.warns(DeprecationWarning, match=r"\(T=\).*temperatures="):
-        b = thermodynamics(T=T, V=V, F=F, F_err=F_err, reference=reference)
-    assert all(np.array_equal(a[k], b[k]) for k in a)
+    b = thermodynamics(temperatures=T, V=V, F=F, F_err=F_err, reference=reference)
+    assert all(np.array_equal(getattr(a, k), getattr(b, k), equal_nan=k != "thermodynamic_path")
+               for k in ("entropy", "entropy_err", "heat_capacity", "heat_capacity_err", "thermodynamic_path"))
     stub = types.SimpleNamespace(temperatures=np.array([300.0, 900.0]),
                                  series=types.SimpleNamespace(force_constants=lambda t: t))
     assert TemperatureSeries.interpolate_fc2(stub, 600.0) == 600.0
     assert TemperatureSeries.interpolate_fc2(stub, temperature=50.0) == 300.0
-    with pytest.warns(DeprecationWarning, match=r"\(T=\).*temperature="):
-        assert TemperatureSeries.interpolate_fc2(stub, T=1000.0) == 900.0
-
-
-def test_internal_callers_do_not_warn(ph):
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)
-        ph.dos(4)
-        ph.band_structure(npoints=3)
-        trajmodes.Phonons(ph.force_constants).thermal_properties([300.0], 3)
+    assert TemperatureSeries.interpolate_fc2(stub, temperature=1000.0) == 900.0

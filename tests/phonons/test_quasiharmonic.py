@@ -3,6 +3,7 @@ Barrera, Phys. Rev. B 59, 353 (1999)): analytic derivatives against finite diffe
 QHA on the same potential, and the temperature derivatives against the minima themselves."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,8 @@ def _fd_gradient(qh, T, e, u, h=1e-5):
     for i in range(len(x0)):
         d = np.zeros_like(x0)
         d[i] = h
-        fp = qh.free_energy(T, (x0 + d)[:6], (x0 + d)[6:].reshape(-1, 3))["free_energy"]
-        fm = qh.free_energy(T, (x0 - d)[:6], (x0 - d)[6:].reshape(-1, 3))["free_energy"]
+        fp = qh.free_energy(T, (x0 + d)[:6], (x0 + d)[6:].reshape(-1, 3)).free_energy
+        fm = qh.free_energy(T, (x0 - d)[:6], (x0 - d)[6:].reshape(-1, 3)).free_energy
         g[i] = (fp - fm) / (2 * h)
     return g
 
@@ -59,11 +60,11 @@ def test_entropy_and_heat_capacity_derivatives_are_exact(sw):
         for i in range(len(x0)):
             dx = np.zeros_like(x0)
             dx[i] = h
-            fp = qh.free_energy(250.0, (x0 + dx)[:6], (x0 + dx)[6:].reshape(-1, 3))[key]
-            fm = qh.free_energy(250.0, (x0 - dx)[:6], (x0 - dx)[6:].reshape(-1, 3))[key]
+            fp = getattr(qh.free_energy(250.0, (x0 + dx)[:6], (x0 + dx)[6:].reshape(-1, 3)), key)
+            fm = getattr(qh.free_energy(250.0, (x0 - dx)[:6], (x0 - dx)[6:].reshape(-1, 3)), key)
             fd[i] = (fp - fm) / (2 * h)
-        assert np.abs(d[key] - fd).max() < 1e-6 * np.abs(fd).max(), key
-    np.testing.assert_allclose(d["free_energy"], qh.gradient(250.0, e, u), rtol=1e-12)
+        assert np.abs(getattr(d, key) - fd).max() < 1e-6 * np.abs(fd).max(), key
+    np.testing.assert_allclose(d.free_energy, qh.gradient(250.0, e, u), rtol=1e-12)
 
 
 @pytest.mark.parametrize("structure, a", [("lonsdaleite", 3.84), ("diamond", 5.44)])
@@ -98,7 +99,7 @@ def test_hessian_from_symmetry_orbits_equals_every_column(sw):
 
 def test_mode_gruneisen_against_finite_volumes(sw):
     qh = QuasiHarmonic(sw, prototype("diamond", "Si", 5.431), mesh=4)
-    nu, gam = qh.mode_gruneisen()
+    gam = qh.mode_gruneisen().gruneisen
     h = 1e-5
     nup = qh._phonons(deformed(qh.crystal, [h, h, h, 0, 0, 0]), False)[0]
     num = qh._phonons(deformed(qh.crystal, [-h, -h, -h, 0, 0, 0]), False)[0]
@@ -180,15 +181,16 @@ def test_lonsdaleite_free_energy_matches_phonopy(sw):
     ph = Phonopy(PhonopyAtoms(symbols=list(cr.species), cell=cr.cell, positions=cr.positions, masses=cr.masses),
                  supercell_matrix=np.diag([3, 3, 2]))
     ph.generate_displacements(distance=0.001, is_plusminus=True)     # central differences, 1e-6 in the frequencies
-    ph.forces = [sw.energy_forces(Crystal(s.cell, s.positions, s.symbols))[1] for s in ph.supercells_with_displacements]
+    ph.forces = [sw.energy_forces(Crystal(s.cell, s.positions, s.symbols)).forces
+                 for s in ph.supercells_with_displacements]
     ph.produce_force_constants()
     ph.run_mesh([4, 4, 3], is_gamma_center=True)
     ph.run_thermal_properties(temperatures=[600.0], exclude_gamma_acoustic=True)
     tp = ph.thermal_properties
     ours = QuasiHarmonic(sw, cr, mesh=(4, 4, 3)).free_energy(600.0)
-    assert ours["vibrational"] * EV_KJMOL == pytest.approx(tp.free_energy[0], rel=1e-5)
-    assert ours["entropy"] * EV_KJMOL * 1000 == pytest.approx(tp.entropy[0], rel=1e-5)
-    assert ours["heat_capacity"] * EV_KJMOL * 1000 == pytest.approx(tp.heat_capacity[0], rel=1e-5)
+    assert ours.vibrational * EV_KJMOL == pytest.approx(tp.free_energy[0], rel=1e-5)
+    assert ours.entropy * EV_KJMOL * 1000 == pytest.approx(tp.entropy[0], rel=1e-5)
+    assert ours.heat_capacity * EV_KJMOL * 1000 == pytest.approx(tp.heat_capacity[0], rel=1e-5)
 
 
 def test_lonsdaleite_minimum_is_the_minimum_of_the_free_energy(sw):
@@ -204,7 +206,7 @@ def test_lonsdaleite_minimum_is_the_minimum_of_the_free_energy(sw):
 
     def F(x):
         cr = prototype("lonsdaleite", "Si", x[0], c=x[1], u=x[2])
-        return QuasiHarmonic(sw, cr, mesh=3, occupation="classical").free_energy(T)["free_energy"]
+        return QuasiHarmonic(sw, cr, mesh=3, occupation="classical").free_energy(T).free_energy
 
     res = minimize(F, [3.85, 6.30, 0.376], method="Nelder-Mead",
                    options=dict(xatol=1e-8, fatol=1e-14, maxiter=4000))
@@ -238,20 +240,13 @@ def test_classical_minimum_matches_npt_md_at_low_temperature():
     assert np.all(z[T >= 700] < -5), z
 
 
-def test_results_are_dataclasses_and_old_spellings_still_work(sw):
-    """free_energy and derivatives return frozen dataclasses; the dict access of the old results and
-    free_energy_hessian(T=) still give the same numbers for one release, with a DeprecationWarning."""
+def test_results_are_dataclasses(sw):
+    """free_energy and derivatives return frozen dataclasses; free_energy_hessian takes the temperature by
+    position or keyword."""
     cr = prototype("diamond", "Si", 5.431)
     qh = QuasiHarmonic(sw, cr, mesh=3)
     point = qh.free_energy(300.0)
     assert point.free_energy == pytest.approx(point.static + point.vibrational, rel=1e-14)
-    with pytest.warns(DeprecationWarning, match=r"\.free_energy"):
-        assert point["free_energy"] == point.free_energy
-    assert "entropy" in point.keys()
-    d = qh.derivatives(300.0)
-    with pytest.warns(DeprecationWarning, match=r"\.entropy"):
-        assert np.array_equal(d["entropy"], d.entropy)
+    assert dataclasses.is_dataclass(point) and dataclasses.is_dataclass(qh.derivatives(300.0))
     H = qh.free_energy_hessian(cr, 300.0)
-    with pytest.warns(DeprecationWarning, match="temperature="):
-        assert np.array_equal(qh.free_energy_hessian(cr, T=300.0), H)
     assert np.array_equal(qh.free_energy_hessian(cr, temperature=300.0), H)

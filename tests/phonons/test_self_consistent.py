@@ -29,8 +29,8 @@ def test_harmonic_crystal_converges_to_its_constants_in_one_step():
         scp = SelfConsistentPhonons(300.0, occupation=occupation, n_samples=8, tol=1e-6).fit(HarmonicEngine(phi), start)
         assert scp.converged_ and len(scp.history_.iteration) == 2
         assert scp.history_["max_change"].values[1] < 1e-9
-        np.testing.assert_allclose(supercell_modes(scp.force_constants_)["frequencies"],
-                                   supercell_modes(phi)["frequencies"], atol=1e-8)
+        np.testing.assert_allclose(supercell_modes(scp.force_constants_).frequencies,
+                                   supercell_modes(phi).frequencies, atol=1e-8)
 
 
 def test_any_engine_gives_the_same_iterations():
@@ -57,7 +57,7 @@ def test_quantum_sampling_adds_the_zero_point_motion():
     frequencies sit above the classical ones, which stay at the static crystal's within a few per cent. Both
     converge (changes below 0.02 THz)."""
     sc, prim, fc0 = _argon()
-    nu0 = supercell_modes(fc0)["frequencies"]
+    nu0 = supercell_modes(fc0).frequencies
     moving = nu0 > 1e-6
     res = {}
     for occupation in ("classical", "quantum"):
@@ -67,8 +67,8 @@ def test_quantum_sampling_adds_the_zero_point_motion():
         assert res[occupation].converged_ and len(lines) == len(res[occupation].history_.iteration)
     cl, qu = (res[k] for k in ("classical", "quantum"))
     assert qu.history_["mean_square_displacement"].values[-1] > 3 * cl.history_["mean_square_displacement"].values[-1]
-    nu_cl = supercell_modes(cl.force_constants_)["frequencies"][moving]
-    nu_qu = supercell_modes(qu.force_constants_)["frequencies"][moving]
+    nu_cl = supercell_modes(cl.force_constants_).frequencies[moving]
+    nu_qu = supercell_modes(qu.force_constants_).frequencies[moving]
     assert np.median(nu_cl / nu0[moving]) == pytest.approx(1.0, abs=0.03)
     assert np.median(nu_qu / nu_cl) > 1.03
 

@@ -11,8 +11,7 @@ import pytest
 
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
-from trajmodes.phonons.stability import (ImaginaryModes, UnstableConstantsError, check_qpoints, count_imaginary,
-                                         imaginary_modes)
+from trajmodes.phonons.stability import UnstableConstantsError, check_qpoints, count_imaginary, imaginary_modes
 from trajmodes.potentials.bvk import bvk_dynamical_matrix, force_constants_from_bvk
 
 A, MASS = 3.6, 91.224
@@ -69,14 +68,6 @@ def test_acoustic_modes_near_gamma_within_the_tolerance_are_not_counted():
     f[1, 0], f[2, 0] = -0.05, -0.05
     found = count_imaginary(q, f, np.eye(3))
     assert found.count == 1 and found.lowest == -0.05 and np.allclose(found.qpoint, [0.25, 0, 0])
-
-
-def test_imaginary_modes_unpack_as_the_former_tuple():
-    found = imaginary_modes(_fc(UNSTABLE))
-    assert isinstance(found, ImaginaryModes)
-    with pytest.warns(DeprecationWarning):
-        count, lowest, q = found
-    assert count == found.count and lowest == found.lowest
 
 
 def test_three_phonon_sums_refuse_unstable_constants_unless_allowed():

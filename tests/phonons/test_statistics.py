@@ -1,5 +1,5 @@
 """Harmonic-oscillator statistics (trajmodes.phonons.statistics): the thermodynamic identities, the classical limit of
-the quantum functions, the limits T -> 0, the deprecated ``classical=``, and phonopy on the same frequencies."""
+the quantum functions, the limits T -> 0, the one ``occupation`` switch, and phonopy on the same frequencies."""
 import warnings
 
 import numpy as np
@@ -86,42 +86,22 @@ def test_zero_temperature_and_cutoff():
     assert big[4][0, 0] == big[5][0, 0] == 0
 
 
-def test_occupation_switch_and_the_deprecated_flag():
+def test_occupation_switch():
     from trajmodes.phonons.thermal import harmonic_thermodynamics, mode_heat_capacities
     with pytest.raises(ValueError, match="occupation"):
         st.mode_entropy(NU, TS, "boltzmann")
     with pytest.raises(ValueError, match="occupation"):
         st.occupations(NU, TS, "Quantum")
-    assert st.resolve_occupation("classical") == "classical"
-    with pytest.warns(DeprecationWarning, match="occupation='classical'"):
-        assert st.resolve_occupation(classical=True) == "classical"
-    with pytest.warns(DeprecationWarning):
-        assert st.resolve_occupation(False) == "quantum"                # the former positional flag
-    with pytest.warns(DeprecationWarning):
-        with pytest.raises(ValueError):
-            st.resolve_occupation("classical", classical=False)
+    assert st.check_occupation("classical") == "classical"
+    with pytest.raises(ValueError, match="occupation must be 'quantum' or 'classical', not True"):
+        harmonic_thermodynamics(NU, TS, True)                           # a flag is not a statistics
+    with pytest.raises(TypeError, match="classical"):
+        harmonic_thermodynamics(NU, TS, classical=True)                 # occupation= is the one keyword
     for occ in st.OCCUPATIONS:
-        new = harmonic_thermodynamics(NU, TS, occupation=occ)
-        with pytest.warns(DeprecationWarning) as rec:
-            old = harmonic_thermodynamics(NU, TS, classical=occ == "classical")
-        assert rec[0].filename == __file__                              # points at the caller
-        assert all(np.array_equal(new[k], old[k]) for k in new)
-        with pytest.warns(DeprecationWarning):
-            assert np.array_equal(mode_heat_capacities(NU, TS, occ == "classical"), mode_heat_capacities(NU, TS, occ))
         assert np.array_equal(mode_heat_capacities(NU, TS, occ, 0.0), st.mode_heat_capacity(NU, TS, occ))
     with warnings.catch_warnings():
-        warnings.simplefilter("error")                                  # no warning without the old flag
+        warnings.simplefilter("error")
         harmonic_thermodynamics(NU, TS, "classical")
-
-
-def test_thermal_properties_keyword(cu_eam_phonons):
-    T = [100.0, 400.0]
-    for occ in st.OCCUPATIONS:
-        new = cu_eam_phonons.thermal_properties(T, (4, 4, 4), occupation=occ)
-        with pytest.warns(DeprecationWarning) as rec:
-            old = cu_eam_phonons.thermal_properties(T, (4, 4, 4), classical=occ == "classical")
-        assert rec[0].filename == __file__ and len(rec) == 1
-        assert new.identical(old) and new.attrs["classical"] == int(occ == "classical")
 
 
 @pytest.mark.parametrize("occupation", st.OCCUPATIONS)

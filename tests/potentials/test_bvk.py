@@ -53,7 +53,7 @@ def test_shell_geometry_and_units():
     assert ds["multiplicity"].values.tolist() == [12, 6, 24, 12, 24]
     assert np.allclose(ds["distance"].values, 2.0 * np.sqrt([2, 4, 6, 8, 10]))
     assert ds["value"].sel(constant="1XX").item() == pytest.approx(16.02176634, rel=1e-12)
-    assert ds["value_ev"].sel(constant="1XX").item() == pytest.approx(1.0, rel=1e-12)
+    assert (ds["value"] / EV).sel(constant="1XX").item() == pytest.approx(1.0, rel=1e-12)
     assert ds["paper_symbol"].sel(constant="1XY").item() == "beta_13"
     # sign: BvK = -Phi; the atom at a/2 (1, 1, 0) is primitive vector a3
     j = fc.smap.index(0, np.rint(np.array([1, 1, 0]) @ np.linalg.inv(PRIMITIVE_VECTORS["fcc"] * 2)).astype(int))
@@ -210,11 +210,3 @@ def test_eam_shell_constant_breakdown():
     # no periodic-image aliasing: a larger supercell gives the same constants
     ds5, _ = shell_constant_parts(pot, "fcc", 3.615, supercell=5)
     assert np.abs(ds5["value"] - ds["value"]).max() < 1e-10
-
-
-def test_the_old_keyword_fc_still_works_with_a_warning():
-    """shell_constants(fc=) was renamed force_constants=: the old keyword still works one release, with a warning."""
-    fc = bvk.force_constants_from_bvk({"1XX": 1.0}, "fcc", a=4.0, mass=1.0, units="eV/A^2")
-    with pytest.warns(DeprecationWarning, match="force_constants="):
-        old = bvk.shell_constants(fc=fc, lattice="fcc")
-    assert old.equals(bvk.shell_constants(force_constants=fc, lattice="fcc"))

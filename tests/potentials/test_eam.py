@@ -104,7 +104,8 @@ def test_energy_forces_match_lammps(case):
     rng = np.random.default_rng(7)
     x = x + rng.uniform(-0.05, 0.05, x.shape)
     pot = _potential(style, files, elements)
-    e, f = pot.energy_forces(cell, x, sp)
+    ef = pot.energy_forces(cell, x, sp)
+    e, f = ef.energy, ef.forces
     el, fl = lammps_energy_forces(style, [str(POT / f) for f in files], elements, cell, x, sp)
     assert abs(e - el) <= 1e-8 * abs(el), (e, el)
     assert np.abs(f - fl).max() <= 1e-8 * np.abs(fl).max(), np.abs(f - fl).max()
@@ -174,13 +175,13 @@ def test_force_constants_sum_rule_symmetry_and_finite_differences(case):
     cell, x, sp = build()
     x = x + np.random.default_rng(3).uniform(-0.05, 0.05, x.shape)   # off equilibrium: F' terms matter
     parts = pot.force_constant_parts(cell, x, sp)
-    total = sum(parts.values())
+    total = parts.total
     scale = np.abs(total).max()
-    for name, p in parts.items():                     # each part obeys the sum rule on its own
+    for name, p in parts.as_dict().items():           # each part obeys the sum rule on its own
         assert np.abs(p.sum(axis=1)).max() <= 1e-12 * scale, name
         assert np.abs(p - p.transpose(1, 0, 3, 2)).max() <= 1e-12 * scale, name
-    assert np.abs(parts["e3"]).max() > 1e-3 and np.abs(parts["e1"]).max() > 1e-3
-    assert _fd_error(total, lambda y: pot.energy_forces(cell, y, sp)[1], x, [0, 1, 5]) < 1e-5
+    assert np.abs(parts.e3).max() > 1e-3 and np.abs(parts.e1).max() > 1e-3
+    assert _fd_error(total, lambda y: pot.energy_forces(cell, y, sp).forces, x, [0, 1, 5]) < 1e-5
 
 
 @needs_pot
@@ -241,7 +242,7 @@ def test_frequencies_vs_phonopy_finite_displacements():
     for h, against, tol in [(0.01, ref, 1e-6), (0.001, ours, 2e-5)]:
         p2 = phonopy.Phonopy(ph.unitcell, supercell_matrix=ph.supercell_matrix, primitive_matrix=None)
         p2.generate_displacements(distance=h, is_plusminus=True)
-        p2.forces = np.array([pot.energy_forces(c.cell, c.positions, c.symbols)[1]
+        p2.forces = np.array([pot.energy_forces(c.cell, c.positions, c.symbols).forces
                               for c in p2.supercells_with_displacements])
         p2.produce_force_constants(calculate_full_force_constants=False, show_drift=False)
         p2.symmetrize_force_constants()
@@ -265,23 +266,25 @@ def test_gauge_invariance_and_normalisation(name, structure, species):
     x = sc.positions + np.random.default_rng(1).normal(scale=0.05, size=sc.positions.shape)
     lam = {el: 0.4 + 0.3 * k for k, el in enumerate(pot.elements)}
     g = pot.gauge_transformed(lam)
-    e0, f0 = pot.energy_forces(sc.cell, x, sc.species)
-    e1, f1 = g.energy_forces(sc.cell, x, sc.species)
+    ef = pot.energy_forces(sc.cell, x, sc.species)
+    e0, f0 = ef.energy, ef.forces
+    ef = g.energy_forces(sc.cell, x, sc.species)
+    e1, f1 = ef.energy, ef.forces
     assert abs(e1 - e0) < 1e-10 * abs(e0) and np.abs(f1 - f0).max() < 1e-12
     p0, p1 = pot.force_constant_parts(sc.cell, x, sc.species), g.force_constant_parts(sc.cell, x, sc.species)
-    assert np.abs(sum(p1.values()) - sum(p0.values())).max() < 1e-12
+    assert np.abs(p1.total - p0.total).max() < 1e-12
     for k in ("pair", "e1", "e2"):
-        assert np.abs(p1[k] - p0[k]).max() > 1e-2            # the split moves with the gauge
-    assert np.abs(p1["e3"] - p0["e3"]).max() < 1e-13         # the three-body part does not
-    assert np.abs((p1["pair"] + p1["e1"] + p1["e2"]) - (p0["pair"] + p0["e1"] + p0["e2"])).max() < 1e-12
+        assert np.abs(getattr(p1, k) - getattr(p0, k)).max() > 1e-2            # the split moves with the gauge
+    assert np.abs(p1.e3 - p0.e3).max() < 1e-13         # the three-body part does not
+    assert np.abs((p1.pair + p1.e1 + p1.e2) - (p0.pair + p0.e1 + p0.e2)).max() < 1e-12
     # normalised at the ideal crystal: F' = 0, so everything pair-like is in the effective pair potential
     nz = g.normalized(sc.cell, sc.positions, sc.species)
     assert np.abs(nz.local_terms(sc.cell, sc.positions, sc.species)[-1][1]).max() < 1e-14
     pn = nz.force_constant_parts(sc.cell, sc.positions, sc.species)
     pr = pot.force_constant_parts(sc.cell, sc.positions, sc.species)
-    assert np.abs(pn["e1"]).max() < 1e-13 and np.abs(pn["e2"]).max() < 1e-13
-    assert np.abs(pn["pair"] - (pr["pair"] + pr["e1"] + pr["e2"])).max() < 1e-12
-    assert np.abs(pn["e3"] - pr["e3"]).max() < 1e-13
+    assert np.abs(pn.e1).max() < 1e-13 and np.abs(pn.e2).max() < 1e-13
+    assert np.abs(pn.pair - (pr.pair + pr.e1 + pr.e2)).max() < 1e-12
+    assert np.abs(pn.e3 - pr.e3).max() < 1e-13
     with pytest.raises(ValueError, match="different F'"):
         pot.normalized(sc.cell, x, sc.species)
 

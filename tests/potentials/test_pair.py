@@ -51,7 +51,8 @@ def test_energy_forces_stress_match_lammps(case, strain):
     crystal = lc.displaced(build(), 0.06, seed=3)
     if strain:
         crystal = lc.strained(crystal, SHEAR)
-    e, f = pot.energy_forces(crystal)
+    ef = pot.energy_forces(crystal)
+    e, f = ef.energy, ef.forces
     s = pot.stress(crystal)
     el, fl, pl = lammps_static(pot.lammps_commands(elements), elements, crystal.cell, crystal.positions,
                                crystal.species)
@@ -120,7 +121,7 @@ def test_sum_rules(case):
     np.testing.assert_allclose(fc.fc2, fc.fc2.transpose(1, 0, 3, 2), atol=1e-13 * np.abs(fc.fc2).max())
     np.testing.assert_allclose(fc.fc3, fc.fc3.transpose(0, 2, 1, 3, 5, 4), atol=1e-13 * np.abs(fc.fc3).max())
     # forces sum to zero, D(0) has three zero eigenvalues (translations), even away from equilibrium
-    assert np.abs(pot.energy_forces(crystal)[1].sum(axis=0)).max() < 1e-12
+    assert np.abs(pot.energy_forces(crystal).forces.sum(axis=0)).max() < 1e-12
     w = np.linalg.eigvalsh(pot.dynamical_matrices(crystal, [0, 0, 0]))[0]
     assert np.sort(np.abs(w))[:3].max() < 1e-12 * np.abs(w).max()
 
@@ -138,7 +139,7 @@ def test_layouts_and_ideal_supercell():
     whole = BUCK_NACL.force_constants3(sc, sc)
     np.testing.assert_allclose(full.fc3, whole.fc3[full.p2s], atol=1e-13)
     # static Hessian (u, u) block = the q = 0 force constants of the primitive cell summed over images
-    H = BUCK_NACL.static_derivatives(prim)[2][6:, 6:]
+    H = BUCK_NACL.static_derivatives(prim).hessian[6:, 6:]
     D0 = BUCK_NACL.dynamical_matrices(prim, [0, 0, 0])[0]
     m = np.repeat(np.sqrt(prim.masses), 3)
     np.testing.assert_allclose(H, (D0 * np.outer(m, m)).real, atol=1e-12)
@@ -152,12 +153,14 @@ def test_static_derivatives_against_finite_differences(case):
     crystal = lc.displaced(lc.strained(prim, SHEAR), 0.05, seed=7)
     g_err, h_err = lc.static_errors(pot, crystal)
     assert g_err < 1e-8 and h_err < 1e-6, (g_err, h_err)
-    E, g, H = pot.static_derivatives(crystal)
+    sd = pot.static_derivatives(crystal)
+    E, g, H = sd.energy, sd.gradient, sd.hessian
     s = pot.stress(crystal) * crystal.volume
     np.testing.assert_allclose(g[:6], [s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]], atol=1e-14)
-    np.testing.assert_allclose(g[6:], -pot.energy_forces(crystal)[1].reshape(-1), atol=1e-14)
+    np.testing.assert_allclose(g[6:], -pot.energy_forces(crystal).forces.reshape(-1), atol=1e-14)
     np.testing.assert_allclose(H, H.T, atol=1e-12 * np.abs(H).max())
-    E1, g1 = pot.static_derivatives(crystal, order=1)
+    sd = pot.static_derivatives(crystal, order=1)
+    E1, g1 = sd.energy, sd.gradient
     assert E1 == E and np.array_equal(g1, g)
 
 
@@ -171,7 +174,8 @@ def test_dynamical_matrix_derivatives_against_finite_differences(case):
     crystal = lc.displaced(lc.strained(prim, SHEAR), 0.05, seed=8)
     e_err, u_err = lc.dynamical_errors(pot, crystal, Q_GENERAL)
     assert e_err < 1e-7 and u_err < 1e-7, (e_err, u_err)
-    D, De, Du = pot.dynamical_matrices(crystal, Q_GENERAL, derivatives=True)
+    dm = pot.dynamical_matrices(crystal, Q_GENERAL, derivatives=True)
+    D, De, Du = dm.matrices, dm.strain_derivatives, dm.internal_derivatives
     assert D.shape == (4, 3 * crystal.n_atoms, 3 * crystal.n_atoms)
     assert De.shape == (6, *D.shape) and Du.shape == (3 * crystal.n_atoms, *D.shape)
     np.testing.assert_allclose(D, D.conj().transpose(0, 2, 1), atol=1e-14 * np.abs(D).max())

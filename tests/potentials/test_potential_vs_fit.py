@@ -105,7 +105,7 @@ def exact(sw):
     fits = {}
     for amp in AMPLITUDES:
         u = amp * z
-        f = np.array([sw.energy_forces(Crystal(sc.cell, sc.positions + x, sc.species, sc.masses))[1] for x in u])
+        f = np.array([sw.energy_forces(Crystal(sc.cell, sc.positions + x, sc.species, sc.masses)).forces for x in u])
         with warnings.catch_warnings():
             warnings.simplefilter("error")                             # well determined, well conditioned
             fits[amp] = EffectiveForceConstants(cutoff2=CUTOFF2, cutoff3=CUTOFF3, folds=1).fit_arrays(sc, u, f)
@@ -215,7 +215,7 @@ def test_md_forces_are_this_potential(md, sw):
         sub = tr[[0, tr.n_frames // 2, tr.n_frames - 1]]
         x, f, c = (np.asarray(a) for a in (sub.positions, sub.forces, sub.cells))
         for t in range(len(x)):
-            mine = sw.energy_forces(Crystal(c[t], x[t], tr.species, tr.masses))[1]
+            mine = sw.energy_forces(Crystal(c[t], x[t], tr.species, tr.masses)).forces
             assert np.abs(mine - f[t]).max() < 1e-6, name             # eV/A; measured 2e-7 (forces ~2.7)
 
 

@@ -113,7 +113,7 @@ def _fd_fc2(pot, crystal: Crystal, h=1e-5) -> np.ndarray:
     """Force constants (N, N, 3, 3) from central differences of the potential's forces, eV/A^2."""
     fd = np.zeros((crystal.n_atoms, crystal.n_atoms, 3, 3))
     for p, a in itertools.product(range(crystal.n_atoms), range(3)):
-        fs = [pot.energy_forces(_moved(crystal, p, a, s))[1] for s in (h, -h)]
+        fs = [pot.energy_forces(_moved(crystal, p, a, s)).forces for s in (h, -h)]
         fd[p, :, a, :] = -(fs[0] - fs[1]) / (2 * h)
     return fd
 
@@ -266,7 +266,8 @@ def test_collinear_cusp_is_an_error_and_180_is_smooth():
     with pytest.raises(ValueError, match="collinear"):
         HarmonicAngle("Si", "Si", k_theta=1.0, theta0=120.0, cutoff=2.5).terms(chain)
     pot = HarmonicAngle("Si", "Si", k_theta=1.7, theta0=180.0, cutoff=2.5)
-    e, f = pot.energy_forces(chain)
+    ef = pot.energy_forces(chain)
+    e, f = ef.energy, ef.forces
     assert e == 0.0 and np.abs(f).max() < 1e-14
     # force constants at the collinear geometry against central differences of the forces (transverse
     # displacements bend the chain: the series branch of (theta - pi)^2 at and near cos theta = -1)
@@ -350,7 +351,8 @@ def test_atm_counts_each_triplet_once():
 # ------------------------------------------------------------------ against LAMMPS
 
 def _compare(pot, commands, elements, crystal):
-    e, f = pot.energy_forces(crystal)
+    ef = pot.energy_forces(crystal)
+    e, f = ef.energy, ef.forces
     s = pot.stress(crystal)
     el, fl, pl = lammps_static(commands, elements, crystal.cell, crystal.positions, crystal.species)
     return (abs(e - el) / abs(el), np.abs(f - fl).max() / np.abs(fl).max(), np.abs(s + pl).max() / np.abs(pl).max())
@@ -453,7 +455,8 @@ def test_sw_dynamical_matrices_and_strain_derivatives():
     # derivatives of D(q) at a general q of a strained, shaken cell
     base = _strained(si, seed=13, strain=0.01, shake=0.05)
     qq = np.array([[0.13, -0.27, 0.31]])
-    D, dDe, dDu = pot.dynamical_matrices(base, qq, derivatives=True)
+    dm = pot.dynamical_matrices(base, qq, derivatives=True)
+    dDe, dDu = dm.strain_derivatives, dm.internal_derivatives
     h = 1e-5
     for I in range(6):
         Ds = []
@@ -468,9 +471,9 @@ def test_sw_dynamical_matrices_and_strain_derivatives():
         assert np.abs(fd - dDu[k]).max() < 1e-7 * np.abs(dDu).max(), k
     # the static Hessian (x = F (X + u)) against central differences: displacement columns from the gradient of
     # the displaced cell (the same parametrisation shifted), the strain block from second differences of the energy
-    _, g0, H = pot.static_derivatives(base, order=2)
+    H = pot.static_derivatives(base, order=2).hessian
     for col in range(6, 6 + 3 * base.n_atoms):
-        gs = [pot.static_derivatives(_moved(base, (col - 6) // 3, (col - 6) % 3, s), order=1)[1] for s in (h, -h)]
+        gs = [pot.static_derivatives(_moved(base, (col - 6) // 3, (col - 6) % 3, s), order=1).gradient for s in (h, -h)]
         fd = (gs[0] - gs[1]) / (2 * h)
         assert np.abs(fd - H[:, col]).max() < 1e-7 * np.abs(H).max(), col
 

@@ -157,17 +157,13 @@ def test_nve_is_recognised_from_the_velocities_alone(md):
 
 
 def test_frequencies_with_errors_named_as_the_datasets(md):
-    """``FrequenciesWithErrors`` says ``frequency`` and ``frequency_err`` as every dataset does (no other names);
-    the former tuple still unpacks one release."""
+    """``FrequenciesWithErrors`` says ``frequency`` and ``frequency_err`` as every dataset does (no other names)."""
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     fit = _quiet(EffectiveForceConstants(cutoff2=3.0).fit, _read(md["nve"])).bootstrap(50)
     res = frequencies_with_errors(fit, Q)
     assert isinstance(res, FrequenciesWithErrors)
     assert res.frequency.shape == res.frequency_err.shape == (2, 3)
     assert not hasattr(res, "frequencies") and not hasattr(res, "errors")
-    with pytest.warns(DeprecationWarning):
-        nu, err, samples = res
-    assert nu is res.frequency and err is res.frequency_err and samples is res.samples
 
 
 def test_static_crystal_in_the_model(md):

@@ -10,6 +10,7 @@ import pytest
 
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.phonons.harmonic import Phonons
+from trajmodes.phonons.thermal import mesh_thermodynamics
 from trajmodes.series import Series, load_series
 from trajmodes.units import KB_EV
 
@@ -82,7 +83,7 @@ def test_harmonic_crystal_has_no_intrinsic_shift():
     assert np.abs(pot.intrinsic.values).max() < 1e-9
     assert np.allclose(pot.quasiharmonic.values, split.quasiharmonic.values, atol=1e-9)
     for i, f in enumerate(runs):
-        harm = Phonons(f.force_constants_).thermal_properties([T[i]], (6, 6, 6))["free_energy_eV"][0]
+        harm = mesh_thermodynamics(Phonons(f.force_constants_), [T[i]], (6, 6, 6)).free_energy[0]
         assert abs(float(s.dataset.free_energy[i]) - (E0 + float(harm))) < 1e-11
     assert float(s.dataset.free_energy_err.max()) < 1e-11
 
@@ -95,8 +96,8 @@ def test_entropy_and_heat_capacity_of_a_harmonic_crystal():
     T = [100.0, 300.0, 600.0]
     runs = [_fit(sc, t, 50 + k) for k, t in enumerate(T)]
     ds = Series(runs, T, [f"{t:g} K" for t in T], qpoints=Q, mesh=(6, 6, 6)).dataset
-    th = Phonons(runs[0].force_constants_).thermal_properties(T, (6, 6, 6))
-    for name, ref in (("entropy", th.entropy_eV.values), ("heat_capacity", th.heat_capacity_eV.values)):
+    th = mesh_thermodynamics(Phonons(runs[0].force_constants_), T, (6, 6, 6))
+    for name, ref in (("entropy", th.entropy), ("heat_capacity", th.heat_capacity)):
         assert np.allclose(ds[name].values, ref, rtol=1e-9, atol=0), name
         assert np.allclose(ds["harmonic_" + name].values, ref, rtol=1e-9, atol=0), name
     assert set(ds.thermodynamic_path.values) == {"constant volume"}
@@ -127,28 +128,3 @@ def test_runs_of_different_crystals_are_named_before_any_fit():
                                          r"Cu32\) are different crystals"):
         fit_series([cu, si], cutoff2=3.0, n_resamples=0)
     assert time.perf_counter() - t0 < 5.0
-
-
-def test_run_names_keep_their_older_keyword_one_release(two_models):
-    """``names=`` names the runs (``labels`` elsewhere name q-points); ``labels=`` still gives the same series for one
-    release, with a DeprecationWarning."""
-    s = Series(two_models, [100.0, 300.0], names=["a", "b"], qpoints=Q, mesh=(4, 4, 4))
-    with pytest.warns(DeprecationWarning, match="names="):
-        old = Series(two_models, [100.0, 300.0], labels=["a", "b"], qpoints=Q, mesh=(4, 4, 4))
-    assert list(old.dataset["name"].values) == list(s.dataset["name"].values) == ["a", "b"]
-    assert np.array_equal(old.dataset["frequency"].values, s.dataset["frequency"].values)
-
-
-def test_file_of_an_earlier_version_reads_with_its_runs_named(two_models, tmp_path):
-    """A series file written when the runs' names were the coordinate ``label`` (and the cell (run, row, xyz)) reads
-    back with them as ``name`` and the cell as (run, cell_vector, cartesian), the numbers unchanged."""
-    s = Series(two_models, [100.0, 300.0], names=["a", "b"], qpoints=Q, mesh=(4, 4, 4))
-    old = s.dataset.rename({"name": "label"})
-    old = old.assign(cell=(("run", "row", "xyz"), old["cell"].values, old["cell"].attrs))
-    path = tmp_path / "old_series.nc"
-    old.to_netcdf(path)
-    back = load_series(path).dataset
-    assert "label" not in back and list(back["name"].values) == ["a", "b"]
-    assert back["cell"].dims == ("run", "cell_vector", "cartesian")
-    assert np.array_equal(back["cell"].values, s.dataset["cell"].values)
-    assert np.array_equal(back["frequency"].values, s.dataset["frequency"].values)

@@ -181,11 +181,12 @@ def quasiharmonic_free_energy(system, fit, T, mesh):
     """E_static + F_harm of the potential's own (analytic) force constants on the run's ideal supercell, per primitive
     cell (eV): the quasiharmonic free energy at the run's volume."""
     from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.thermal import mesh_thermodynamics
     pot, energy = _potential(system)
     sc, prim = fit.supercell_, fit.primitive_
     n_cells = sc.n_atoms / prim.n_atoms
     fc = pot.force_constants(sc, prim)
-    return energy(sc) / n_cells + float(Phonons(fc).thermal_properties([T], mesh)["free_energy_eV"][0])
+    return energy(sc) / n_cells + float(mesh_thermodynamics(Phonons(fc), [T], mesh).free_energy[0])
 
 
 SERIES = {"cu": dict(cells=3, a0=3.615, cutoff2=4.8, temperatures=(100.0, 300.0, 600.0), q=1),   # X

@@ -65,9 +65,9 @@ def cu_free_energies(sampling_ps: float = 10.0, equilibration_ps: float = 2.0, m
     dt, every = 0.002, 10
     md = engine.sample_langevin(T, int(round(md_ps / dt)), every=every, lam=1.0, dt=dt,
                                 equilibration_steps=int(round(2.0 / dt)), seed=seed, frames=True)
-    x, f, e = md["positions"][:, 0], md["forces"][:, 0], md["potential"][:, 0]
+    x, f, e = md.positions[:, 0], md.forces[:, 0], md.potential[:, 0]
     times["md"] = time.perf_counter() - t0
-    say(f"MD: {len(e)} frames, <T_kin> = {md['temperature'].mean():.1f} K ({times['md']:.1f} s)")
+    say(f"MD: {len(e)} frames, <T_kin> = {md.temperature.mean():.1f} K ({times['md']:.1f} s)")
 
     # 2. TDEP fit
     t1 = time.perf_counter()

@@ -38,7 +38,7 @@ def _moved(crystal: Crystal, atom: int, c: int, h: float) -> Crystal:
 
 def forces_error(pot, crystal: Crystal, h: float = 1e-5) -> float:
     """Analytic forces against -dE/dx by central differences of the energy."""
-    f = pot.energy_forces(crystal)[1]
+    f = pot.energy_forces(crystal).forces
     fd = np.array([[-(pot.energy(_moved(crystal, k, c, h)) - pot.energy(_moved(crystal, k, c, -h))) / (2 * h)
                     for c in range(3)] for k in range(crystal.n_atoms)])
     return rel(f, fd)
@@ -62,8 +62,8 @@ def fc2_error(pot, crystal: Crystal, atoms=None, h: float = 1e-4) -> float:
     atoms = range(crystal.n_atoms) if atoms is None else atoms
     err = 0.0
     for i in atoms:
-        fd = np.stack([-(pot.energy_forces(_moved(crystal, i, a, h))[1]
-                         - pot.energy_forces(_moved(crystal, i, a, -h))[1]) / (2 * h) for a in range(3)])
+        fd = np.stack([-(pot.energy_forces(_moved(crystal, i, a, h)).forces
+                         - pot.energy_forces(_moved(crystal, i, a, -h)).forces) / (2 * h) for a in range(3)])
         err = max(err, np.abs(fc[i] - fd.transpose(1, 0, 2)).max())           # fd[a, j, b] -> [j, a, b]
     return float(err / np.abs(fc).max())
 
@@ -86,7 +86,8 @@ def static_errors(pot, crystal: Crystal, h1: float = 1e-4, h2: float = 1e-4) -> 
     """(gradient, Hessian) of ``static_derivatives`` against central differences of the energy over (e, u): five
     points for the gradient, four for each Hessian entry."""
     n = crystal.n_atoms
-    E0, g, H = pot.static_derivatives(crystal, order=2)
+    sd = pot.static_derivatives(crystal, order=2)
+    E0, g, H = sd.energy, sd.gradient, sd.hessian
 
     def energy(x):
         return pot.energy(strained(crystal, x[:6], x[6:].reshape(n, 3)))
@@ -108,7 +109,8 @@ def dynamical_errors(pot, crystal: Crystal, q, h: float = 1e-5) -> tuple[float, 
     """(dD/de, dD/du) of ``dynamical_matrices(derivatives=True)`` against central differences of D(q) on strained
     and displaced copies of the crystal, at the same reduced q."""
     n = crystal.n_atoms
-    D, De, Du = pot.dynamical_matrices(crystal, q, derivatives=True)
+    dm = pot.dynamical_matrices(crystal, q, derivatives=True)
+    De, Du = dm.strain_derivatives, dm.internal_derivatives
     fe = np.empty_like(De)
     for I in range(6):
         e = np.zeros(6)

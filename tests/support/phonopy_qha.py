@@ -20,7 +20,7 @@ def phonopy_qha(potential, lattice_parameters, mesh: int, temperatures, classica
         ph = Phonopy(PhonopyAtoms(symbols=["Si"] * 2, cell=cr.cell, positions=cr.positions),
                      supercell_matrix=[[-2, 2, 2], [2, -2, 2], [2, 2, -2]])
         ph.generate_displacements(distance=0.01)
-        ph.forces = [potential.energy_forces(Crystal(s.cell, s.positions, s.symbols))[1]
+        ph.forces = [potential.energy_forces(Crystal(s.cell, s.positions, s.symbols)).forces
                      for s in ph.supercells_with_displacements]
         ph.produce_force_constants()
         ph.run_mesh([mesh] * 3, is_gamma_center=True)

@@ -47,7 +47,7 @@ def test_arrays_chunked_like_the_frames(source):
     np.testing.assert_array_equal(e.compute(), -np.arange(N_FRAMES))
     np.testing.assert_array_equal(P.compute()[:, 0, 1], np.arange(N_FRAMES) * 6 + 3)     # xy, LAMMPS' 4th
     np.testing.assert_array_equal(P.compute()[:, 2, 1], np.arange(N_FRAMES) * 6 + 5)     # yz, symmetric
-    assert traj.units["pressure_tensor"] == "GPa" and traj.units["potential_energy"] == "eV"
+    assert traj.units.pressure_tensor == "GPa" and traj.units.potential_energy == "eV"
 
 
 def test_slices_and_empty_selection(source):

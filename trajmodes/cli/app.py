@@ -7,10 +7,10 @@ import signal
 import sys
 import warnings
 
-from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH, OldSpelling, add_plot_format, add_read_options, mesh,
+from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH, add_plot_format, add_read_options, mesh,
                                      non_negative_int, positive, positive_int, supercell_dims, temperatures,
                                      width_or_adaptive)
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 
 
@@ -195,12 +195,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                    "constants and frequencies with error bars, free energy, the split of every shift "
                                    "into volume and intrinsic parts, figures")
     add_read_options(ps, reference=False, thermo=False)
-    ps.add_argument("--reference", "--references", dest="references", nargs="+", metavar="REF", action=OldSpelling,
-                    old=("--references",), help="reference crystal of each run (or one for all): LAMMPS data files "
+    ps.add_argument("--reference", dest="references", nargs="+", metavar="REF",
+                    help="reference crystal of each run (or one for all): LAMMPS data files "
                                                 "(default: RUN's stem + .data beside it, else the run's time "
                                                 "average)")
-    ps.add_argument("--run-temperatures", "--temperatures", dest="temperatures", nargs="+", type=positive,
-                    metavar="K", action=OldSpelling, old=("--temperatures",),
+    ps.add_argument("--run-temperatures", dest="temperatures", nargs="+", type=positive, metavar="K",
                     help="temperature of each run, one per RUN (default: the mean kinetic temperature of its "
                          "frames)")
     ps.add_argument("--thermo", nargs="+", metavar="LOG", help="LAMMPS log of each run (or one for all), for "
@@ -242,7 +241,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pe.add_argument("potential", metavar="POTENTIAL", help="LAMMPS EAM file (*.eam, *.eam.alloy, *.eam.fs)")
     pe.add_argument("--structure", choices=["fcc", "bcc", "l12"], default="fcc", help="crystal (default fcc)")
     pe.add_argument("--a", type=positive, required=True, help="cubic lattice constant in A")
-    pe.add_argument("--species", "--element", dest="element", action=OldSpelling, old=("--element",),
+    pe.add_argument("--species", dest="element",
                     help="element (fcc/bcc; default the potential's first) or A,B for l12 A3B")
     pe.add_argument("--supercell", type=supercell_dims, default=[5, 5, 5],
                     help="N or N,N,N conventional cells: a cube (default 5)")
@@ -335,22 +334,28 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     return p, cmds
 
 
-#: options that used to exist or mean something else, with what to use instead
-_RENAMED = {"--timestep": "--timestep is ambiguous and no longer accepted: give --md-timestep PS (the MD "
-                          "integration step; frame times = MD step x PS) or --frame-interval PS (the time between "
-                          "two frames)"}
+#: options that would be ambiguous, with what to use instead
+_AMBIGUOUS = {"--timestep": "--timestep is ambiguous: give --md-timestep PS (the MD integration step; frame times = "
+                            "MD step x PS) or --frame-interval PS (the time between two frames)"}
 
 
 def _unknown(cmd: argparse.ArgumentParser, name: str, extra: list[str]):
-    """Report unknown arguments with the subcommand's usage (argparse would show the top-level one)."""
+    """Report unknown arguments with the subcommand's usage (argparse would show the top-level one), and the
+    command's option closest to an unknown one ("did you mean --species?")."""
+    import difflib
+    known = [o for action in cmd._actions for o in action.option_strings if o.startswith("--")]
+    hints = []
     for e in extra:
         opt = e.split("=", 1)[0]
-        if opt in _RENAMED:
-            cmd.error(_RENAMED[opt])
+        if opt in _AMBIGUOUS:
+            cmd.error(_AMBIGUOUS[opt])
         if opt == "--format" and "--plot-format" in cmd.format_help():
             cmd.error(f"'{name}' reads no trajectory, so it has no --format: give the figure format with "
                       "--plot-format")
-    cmd.error(f"unrecognized arguments: {' '.join(extra)}")
+        close = difflib.get_close_matches(opt, known, n=1, cutoff=0.75) if opt.startswith("--") else []
+        if close:
+            hints.append(f"{opt}: did you mean {close[0]}?")
+    cmd.error(f"unrecognized arguments: {' '.join(extra)}" + (f" ({'; '.join(hints)})" if hints else ""))
 
 
 class _Terminated(BaseException):

@@ -246,39 +246,16 @@ def supercell_dims(text: str) -> list[int]:
     return dims
 
 
-class OldSpelling(argparse.Action):
-    """An option under its new name that still takes its spelling of earlier releases, with a note when used.
-
-    ``parser.add_argument("--new", "--old", action=OldSpelling, old=("--old",), ...)``."""
-
-    def __init__(self, option_strings, dest, old=(), **kw):
-        self.old = tuple(old)
-        super().__init__(option_strings, dest, **kw)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        if option_string in self.old:
-            new = next(o for o in self.option_strings if o not in self.old)
-            import warnings
-            warnings.warn(f"{option_string} is now {new}; the old spelling is accepted in this release only",
-                          FutureWarning, stacklevel=2)
-        setattr(namespace, self.dest, values)
-
-
 def stem(path: str) -> str:
     return path[:-3] if path.endswith(".nc") else path
 
 
 def output_file(args, name: str) -> str:
-    """The file ``name`` in the output folder ``-o`` of the command.
-
-    ``-o`` names a folder for every command. A ``-o`` ending in .nc is the spelling of earlier releases, where some
-    commands took a file name: it is accepted as that file, with a note (this release only)."""
+    """The file ``name`` in the output folder ``-o`` of the command (``-o`` names a folder for every command)."""
     o = str(args.output)
     if o.endswith(".nc"):
-        import warnings
-        warnings.warn(f"-o {o}: -o names an output folder now ({name} is written inside it); a file name is "
-                      "accepted as before in this release only", FutureWarning, stacklevel=2)
-        return o
+        raise ValueError(f"-o {o}: -o names the folder the command writes its files into ({name} inside it), not a "
+                         f"netCDF file: give a folder, e.g. -o {stem(o)}")
     if os.path.isfile(o):
         raise ValueError(f"-o {o} is a file: -o names the folder the command writes its files into")
     return os.path.join(o, name)
@@ -342,7 +319,8 @@ class QpointFormat:
     def __init__(self, primitive, symprec: float | None = None):
         import numpy as np
         from trajmodes.lattice.paths import bravais_lattice, brillouin_zone_path, pretty_label
-        from trajmodes.lattice.symmetry import SYMPREC, reciprocal_rotations
+        from trajmodes.lattice.spglib_calls import SYMPREC
+        from trajmodes.lattice.symmetry import reciprocal_rotations
         symprec = SYMPREC if symprec is None else symprec
         self.primitive = primitive
         cell = np.asarray(primitive.cell, float)

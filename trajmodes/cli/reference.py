@@ -22,14 +22,14 @@ _HIDDEN = {"-h", "--help", "--debug"}
 
 
 def option_rows() -> dict[str, list[tuple[str, argparse.Action]]]:
-    """Every option string (old spellings left out) with the (command, action) pairs that take it."""
+    """Every option string with the (command, action) pairs that take it."""
     from trajmodes.cli.app import build_parser
     _, cmds = build_parser()
     rows: dict[str, list] = {}
     for name, parser in cmds.items():
         for action in parser._actions:
             for opt in action.option_strings:
-                if opt in _HIDDEN or opt in getattr(action, "old", ()) or not opt.startswith("--"):
+                if opt in _HIDDEN or not opt.startswith("--"):
                     continue
                 rows.setdefault(opt, []).append((name, action))
     return dict(sorted(rows.items()))

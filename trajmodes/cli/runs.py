@@ -6,7 +6,7 @@ import time
 
 from trajmodes.cli.options import (error_model_line, frequency_cells, input_files, output_file, read_settings,
                                    read_trajectory, stem, step, write_dataset)
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 
 

@@ -46,7 +46,7 @@ import scipy.sparse as sp
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.geometry import neighbours, shortest_lattice_vector
 from trajmodes.lattice.supercell import SupercellMap
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["IFCBasis", "build_basis"]
 

@@ -4,7 +4,7 @@ per format, each a thin call of the format's reader or writer in :mod:`trajmodes
 keywords.
 """
 from __future__ import annotations
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 import os
 from typing import TypeVar

@@ -69,7 +69,7 @@ from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 # fold_fc2, cutoff_length, DipoleSubtracted and the constants are imported from here too (their homes: held,
 # settings, dipole, report, averages)

@@ -8,7 +8,7 @@ from trajmodes.forceconstants.files import ForceConstantFiles
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.lattice.symmetry import SupercellOperations, supercell_operations
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["ForceConstants"]
 

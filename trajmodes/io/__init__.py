@@ -8,8 +8,6 @@ import os
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.lattice.structure import Structure
 from trajmodes.io.base import FrameSource
-# BOM, compression_of and byte_order_mark_error are imported from here too (their home: files, which the readers
-# share without importing this package's __init__)
 from trajmodes.io.files import BOM, byte_order_mark_error, compression_of
 
 _LAMMPS = ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj")
@@ -384,5 +382,4 @@ def read_structure(path, *, units: str | None = None, species=None) -> Structure
                                 ".traj)", fix="Pass a Structure or an array of positions")
 
 
-__all__ = ["open_source", "read_structure", "sniff", "ase_format_of", "compression_of", "looks_like_poscar",
-           "byte_order_mark_error", "FrameSource"]
+__all__ = ["open_source", "read_structure", "sniff", "ase_format_of", "looks_like_poscar", "FrameSource"]

@@ -41,7 +41,7 @@ import numpy as np
 
 from trajmodes.io.files import atomic_write
 from trajmodes.units import BOHR_A, HARTREE_EV
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["ddb_blocks", "write_ddb", "read_ddb", "DDB_VERSION", "DDB_CHOP", "DDB_MAGIC"]
 

@@ -15,7 +15,7 @@ import numpy as np
 from trajmodes.errors import ForceConstantsFormatError
 from trajmodes.io.files import atomic_write
 from trajmodes.lattice.crystal import Crystal
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["FC_FORMAT_MARKS", "detect_fc_format", "read_phonopy", "write_phonopy", "blamed", "phonopy_columns",
            "crystal_from_phonopy", "phonopy_atoms", "supercell_clusters", "need_package", "DAMAGED", "first_line"]

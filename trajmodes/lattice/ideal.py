@@ -7,7 +7,7 @@ import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.symmetry import symmetrize_sites
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["ideal_crystal"]
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from trajmodes.lattice.setyawan_curtarolo import PRIMITIVE, VARIANT_TOLERANCE, lattice_points, triclinic_points
 from trajmodes.lattice.symmetry import reciprocal_rotations
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["BrillouinZonePath", "bravais_lattice", "brillouin_zone_path", "default_path", "special_points",
            "parse_path", "pretty_label", "sample_path", "path_coordinates"]

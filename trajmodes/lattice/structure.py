@@ -59,9 +59,7 @@ class Structure:
 
     @property
     def scaled_positions(self) -> np.ndarray:
-        """Fractional coordinates relative to the cell origin (a property, as :attr:`Crystal.scaled_positions`;
-        calling it, the older spelling, still works with a DeprecationWarning)."""
-        from trajmodes.errors import CalledProperty
+        """Fractional coordinates relative to the cell origin (a property, as :attr:`Crystal.scaled_positions`)."""
         if self.cell is None:
             raise ValueError("a structure without a cell has no fractional coordinates")
-        return ((self.positions - self.origin) @ np.linalg.inv(self.cell)).view(CalledProperty)
+        return (self.positions - self.origin) @ np.linalg.inv(self.cell)

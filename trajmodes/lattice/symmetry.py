@@ -7,15 +7,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-# SYMPREC and quiet_spglib are imported from here too (their home: spglib_calls, below the crystal)
-from trajmodes.lattice.spglib_calls import SYMPREC, quiet_spglib
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 if TYPE_CHECKING:
     from trajmodes.lattice.crystal import Crystal
     from trajmodes.lattice.supercell import SupercellMap
 
-__all__ = ["SYMPREC", "quiet_spglib", "reciprocal_rotations", "cartesian_rotations", "site_images",
-           "SupercellOperations",
+__all__ = ["reciprocal_rotations", "cartesian_rotations", "site_images", "SupercellOperations",
            "supercell_operations", "symmetrize_sites"]
 
 def reciprocal_rotations(rotations, time_reversal: bool = True) -> np.ndarray:

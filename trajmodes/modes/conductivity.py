@@ -15,9 +15,9 @@ import xarray as xr
 
 from trajmodes.phonons.conductivity import kappa_rta, kappa_velocities
 from trajmodes.phonons.statistics import check_occupation, mode_heat_capacity
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["conductivity_from_lifetimes", "thermal_conductivity"]
+__all__ = ["conductivity_from_lifetimes"]
 
 _OK = "ok"
 
@@ -118,11 +118,3 @@ def conductivity_from_lifetimes(phonons, lifetimes: xr.Dataset, temperature: flo
                     n_qpoints=len(q), accepted_status=",".join(accept))
     return ds
 
-
-def thermal_conductivity(*args, **kwargs) -> xr.Dataset:
-    """The former name of :func:`conductivity_from_lifetimes`, kept one release with a DeprecationWarning (it read
-    like :meth:`Anharmonic.thermal_conductivity`, which is the three-phonon conductivity of force constants)."""
-    import warnings
-    warnings.warn("trajmodes.thermal_conductivity (from MD lifetimes) is renamed conductivity_from_lifetimes and the "
-                  "old name will be removed in the next release", DeprecationWarning, stacklevel=2)
-    return conductivity_from_lifetimes(*args, **kwargs)

@@ -13,7 +13,7 @@ import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.qpoints import commensurate_mask
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["primitive_of", "supercell_matrix", "cartesian_qpoints", "path_qpoints", "spherical_qpoints",
            "shell_average"]

@@ -28,7 +28,7 @@ from trajmodes.modes.density_correlations import (chunk_densities, coherent_sums
                                                   lag_counts)
 from trajmodes.modes.scattering_qpoints import cartesian_qpoints, primitive_of
 from trajmodes.modes.scattering_weights import species_weights, weight_pairs
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["dynamic_structure_factor"]
 

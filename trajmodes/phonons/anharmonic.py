@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedItemAccess, renamed_attribute
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid, parse_mesh
-from trajmodes.lattice.symmetry import SYMPREC, cartesian_rotations
+from trajmodes.lattice.spglib_calls import SYMPREC
+from trajmodes.lattice.symmetry import cartesian_rotations
 from trajmodes.phonons.degeneracy import degenerate_average
 from trajmodes.phonons.interaction import Interaction
 from trajmodes.phonons.isotope import ISOTOPE_OVERLAPS, isotope_gamma
@@ -33,7 +33,7 @@ __all__ = ["Anharmonic", "SelfEnergy"]
 
 
 @dataclass(frozen=True)
-class SelfEnergy(DeprecatedItemAccess):
+class SelfEnergy:
     """The three-phonon self-energy at one q (:meth:`Anharmonic.self_energy`): ``gamma`` (the imaginary part, half
     width) and ``delta`` (the real part, shift), THz, each (n_temperatures, 3n) at the modes' own frequencies or
     (n_temperatures, 3n, n_frequencies), or None when not asked for."""
@@ -49,7 +49,7 @@ class Anharmonic:
     ----------
     force_constants : ForceConstants
         With ``fc3`` (compact layout, eV/A^3): fitted (:class:`trajmodes.EffectiveForceConstants` with
-        ``cutoff3``) or read (:meth:`ForceConstants.from_phono3py`). Attribute ``force_constants`` (``fc``: deprecated).
+        ``cutoff3``) or read (:meth:`ForceConstants.from_phono3py`). Attribute ``force_constants``.
     mesh : int, (3,) int or (3, 3) int
         The q-mesh the sums over q' run on (and the q-points of results by default); one int n is n x n x n.
         A 3 x 3 integer matrix is a supercell matrix S (``supercell.cell = S @ primitive.cell``): the grid of
@@ -114,8 +114,6 @@ class Anharmonic:
         Zr, stabilised by anharmonicity, are the common case; fit effective constants at the temperature instead).
         True goes on with the imaginary modes left out of the sums. Attribute ``imaginary``: what was found.
     """
-
-    fc = renamed_attribute("fc", "force_constants")
 
     def __init__(self, force_constants: ForceConstants, mesh, temperatures=300.0, occupation: str = "quantum",
                  smearing: float | str | None = None, phonons=None, cutoff_frequency: float = 1e-4,
@@ -228,8 +226,7 @@ class Anharmonic:
         -------
         SelfEnergy: ``gamma`` and/or ``delta`` (None when not asked for), (nt, 3n) at own frequencies or
         (nt, 3n, nw), THz. Branches of one degenerate set (harmonic frequencies within ``degeneracy_tol``) carry the
-        set's mean, at every frequency, so that results do not depend on the eigenvector basis inside the set. (The
-        dict access ``result["gamma"]`` of the former dict works one release, with a DeprecationWarning.)
+        set's mean, at every frequency, so that results do not depend on the eigenvector basis inside the set.
         """
         it = self.interaction
         tr = self.grid.triplets(q)

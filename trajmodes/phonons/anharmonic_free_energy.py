@@ -70,7 +70,7 @@ from trajmodes.lattice.symmetry import site_images
 from trajmodes.phonons.interaction import Interaction
 from trajmodes.phonons.statistics import check_occupation, occupations
 from trajmodes.units import KB_EV, THZ_EV
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["cubic_free_energy", "classical_bracket", "quantum_bracket", "tdep_bracket", "tdep_band_widths",
            "free_internal_coordinates", "EXPRESSIONS"]

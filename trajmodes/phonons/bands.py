@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trajmodes.lattice import paths
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 if TYPE_CHECKING:
     from trajmodes.phonons.harmonic_protocol import HarmonicCalculator

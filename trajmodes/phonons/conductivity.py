@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trajmodes.lattice.qpoints import first_zone
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 from trajmodes.phonons.transport import RTAConductivity
 from trajmodes.units import KAPPA_UNIT
 
@@ -47,8 +47,7 @@ def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rota
     -------
     RTAConductivity
         :class:`~trajmodes.phonons.transport.RTAConductivity`: ``kappa`` (nt, 3, 3) W/(m K) and ``mode_kappa``
-        (nt, nq, nb, 3, 3) W/(m K), each q's share (its weight included); kappa is their sum. (It was the tuple
-        ``(kappa, mode_kappa)``: unpacking it works one release, with a DeprecationWarning.)
+        (nt, nq, nb, 3, 3) W/(m K), each q's share (its weight included); kappa is their sum.
     """
     C = np.asarray(heat_capacity, dtype=float)
     v = np.asarray(velocities, dtype=float)

@@ -23,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from trajmodes.errors import renamed_attribute, renamed_keywords
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.geometry import wigner_seitz_pairs
 from trajmodes.units import THZ
@@ -34,15 +33,11 @@ __all__ = ["DynamicalMatrix", "frequencies_from_eigenvalues"]
 class DynamicalMatrix:
     """Dynamical matrices D(q) and their Cartesian gradients from force constants, in blocks of q.
 
-    ``force_constants``, ``tol``, ``chunk`` and ``n_threads`` as :class:`trajmodes.Phonons`, which builds this (the
-    attribute ``fc`` and the keyword ``fc=`` are deprecated, one release). Blocks of q are multiples of 256 q, so
-    results do not depend on the number of threads (bitwise). ``nac``: the non-analytic correction
+    ``force_constants``, ``tol``, ``chunk`` and ``n_threads`` as :class:`trajmodes.Phonons`, which builds this. Blocks
+    of q are multiples of 256 q, so results do not depend on the number of threads (bitwise). ``nac``: the non-analytic correction
     (:class:`~trajmodes.phonons.nac.GonzeLee` or :class:`~trajmodes.phonons.nac.WangNAC`), or None.
     """
 
-    fc = renamed_attribute("fc", "force_constants")
-
-    @renamed_keywords(fc="force_constants")
     def __init__(self, force_constants: ForceConstants, tol: float = 1e-5, chunk: int = 4096,
                  n_threads: int | None = None, nac=None):
         self.force_constants = fc = force_constants

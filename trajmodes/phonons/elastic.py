@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.errors import renamed_keywords
 from trajmodes.lattice.strain import VOIGT
 from trajmodes.units import AMU_KG, EV_A3_GPA, EV_J
 
@@ -41,14 +40,13 @@ def density(crystal) -> float:
     return float(crystal.masses.sum() / crystal.volume)
 
 
-@renamed_keywords(fc="force_constants")
 def bracket_tensor(force_constants, relaxed: bool = True) -> np.ndarray:
     """The long-wave tensor A_ab,cd (3, 3, 3, 3) in eV/A^3, symmetric in (c, d); see the module notes.
 
     Parameters
     ----------
     force_constants : ForceConstants
-        Harmonic, eV/A^2 (the keyword ``fc=`` is deprecated, one release).
+        Harmonic, eV/A^2.
     relaxed : bool
         Include the internal-relaxation term (multi-atom bases).
     """
@@ -78,22 +76,20 @@ def full_tensor(A: np.ndarray) -> np.ndarray:
             + np.einsum("bcad->acbd", A) - np.einsum("bdac->acbd", A))
 
 
-@renamed_keywords(fc="force_constants")
 def huang_residual(force_constants, relaxed: bool = True) -> float:
     """max |A_ab,cd - A_cd,ab| / max |A| (dimensionless) of the harmonic ``force_constants`` (eV/A^2): zero for a
-    stress-free reference (Huang's conditions). The keyword ``fc=`` is deprecated (one release)."""
+    stress-free reference (Huang's conditions)."""
     A = bracket_tensor(force_constants, relaxed)
     return float(np.abs(A - A.transpose(2, 3, 0, 1)).max() / np.abs(A).max())
 
 
-@renamed_keywords(fc="force_constants")
 def elastic_constants(force_constants, relaxed: bool = True) -> np.ndarray:
     """Elastic constants (6, 6) in Voigt notation, GPa, from the force constants by the long-wave method.
 
     Parameters
     ----------
     force_constants : ForceConstants
-        Harmonic, eV/A^2 (the keyword ``fc=`` is deprecated, one release).
+        Harmonic, eV/A^2.
     relaxed : bool
         With the internal-relaxation correction (relaxed-ion constants; True) or clamped-ion (False).
 

@@ -104,20 +104,11 @@ class FreeEnergyMinimum:
                 out[o, :, i] = self._symmetrised(v, R[o:o + 1], perm[o:o + 1], step=step)
         return out
 
-    def free_energy_hessian(self, crystal: Crystal, temperature: float | None = None, pressure: float = 0.0,
-                            step: float = 1e-5, *, T: float | None = None) -> np.ndarray:
+    def free_energy_hessian(self, crystal: Crystal, temperature: float, pressure: float = 0.0,
+                            step: float = 1e-5) -> np.ndarray:
         """The Hessian of G (6 + 3n)^2 at ``crystal`` in its local coordinates: central differences of the analytic
         gradient (step in strain and in A), one column per orbit of coordinates under the crystal's symmetry
-        (H S v = S' H v for every operation), symmetrised. ``temperature`` in K (``T=`` is its old name, kept one
-        release with a DeprecationWarning)."""
-        if T is not None:
-            if temperature is not None:
-                raise TypeError("give temperature, not both temperature and T")
-            warnings.warn("free_energy_hessian(T=) is deprecated and will be removed in the next release: pass "
-                          "temperature=", DeprecationWarning, stacklevel=2)
-            temperature = T
-        if temperature is None:
-            raise TypeError("free_energy_hessian() needs the temperature (K)")
+        (H S v = S' H v for every operation), symmetrised. ``temperature`` in K."""
         T = float(temperature)
         n = crystal.n_atoms
         nx = 6 + 3 * n

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedUnpacking, renamed_attribute
 from trajmodes.lattice.geometry import shortest_vectors
 from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.phonons.interaction import HBAR_EV_PS
@@ -54,7 +53,7 @@ SIGNS = np.array([s for s in np.ndindex(2, 2, 2) if any(s)]) * 2 - 1
 
 
 @dataclass(frozen=True)
-class QuartetStrengths(DeprecatedUnpacking):
+class QuartetStrengths:
     """Four-phonon strengths of the quartets (q, q1, q2, q3) of one q (:meth:`FourPhonon.strength`).
 
     Attributes
@@ -70,7 +69,7 @@ class QuartetStrengths(DeprecatedUnpacking):
 
 
 @dataclass(frozen=True)
-class FourPhononCollision(DeprecatedUnpacking):
+class FourPhononCollision:
     """The four-phonon part of a row of the collision matrix of the linearised Boltzmann equation at one grid point
     (:meth:`FourPhonon.collision`).
 
@@ -92,8 +91,7 @@ class FourPhonon:
     Parameters
     ----------
     force_constants : ForceConstants
-        With ``fc4`` (:class:`~trajmodes.forceconstants.quartic.QuarticConstants`). Attribute ``force_constants``
-        (``fc``: deprecated).
+        With ``fc4`` (:class:`~trajmodes.forceconstants.quartic.QuarticConstants`). Attribute ``force_constants``.
     mesh : int, (3,) int or (3, 3) int
         The q-mesh of the sums (a 3 x 3 supercell matrix: the q-points commensurate with that supercell).
     phonons : Phonons, optional
@@ -107,8 +105,6 @@ class FourPhonon:
         how many, the lowest and where, in an :class:`~trajmodes.phonons.stability.UnstableConstantsError`); True
         goes on with them left out of the sums. Attribute ``imaginary``: what was found.
     """
-
-    fc = renamed_attribute("fc", "force_constants")
 
     def __init__(self, force_constants, mesh, phonons=None, cutoff_frequency: float = 1e-4, chunk: int = 256,
                  allow_unstable: bool = False):
@@ -167,7 +163,7 @@ class FourPhonon:
     def strength(self, q: int, q1, q2) -> QuartetStrengths:
         """N^2 |Phi(q s, q1 s1, q2 s2, q3 s3)|^2 for pairs of grid points (q1, q2), q3 = -q - q1 - q2, in eV^2:
         (T, 3n, 3n, 3n, 3n), zero where a mode is at or below the cutoff; and the grid indices of q3 (T,), as
-        :class:`QuartetStrengths` (unpacking it as the former tuple works one release with a DeprecationWarning)."""
+        :class:`QuartetStrengths`."""
         g = self.grid
         q1, q2 = np.atleast_1d(q1), np.atleast_1d(q2)
         a = g.addresses
@@ -252,7 +248,6 @@ class FourPhonon:
         FourPhononCollision
             ``gamma`` (n_temperatures, 3n) THz, as :meth:`gamma` gives it; ``row`` (n_temperatures, 3n, N, 3n) THz,
             the scattering-in entry of (q s) from (q' s') for every grid point q' of the mesh (without Gamma).
-            Unpacking it as the former tuple ``gamma, row`` works one release, with a DeprecationWarning.
         """
         from trajmodes.phonons.statistics import pair_occupations
         sums = self._setup(temperatures, smearing, occupation, variances, sample)
@@ -329,10 +324,9 @@ class FourPhonon:
 
 
 @dataclass(frozen=True)
-class FourPhononSums(DeprecatedUnpacking):
+class FourPhononSums:
     """The four-phonon sums of an :class:`~trajmodes.phonons.anharmonic.Anharmonic` (:func:`four_phonon_sums`):
-    the calculator and the keywords of its sums. It was the tuple ``(calculator, keywords)``: unpacking it works one
-    release with a DeprecationWarning.
+    the calculator and the keywords of its sums.
 
     Attributes
     ----------

@@ -355,6 +355,6 @@ def thermodynamic_integration(engine, force_constants, temperature: float, n_lam
     return xr.Dataset(data, coords={"lambda": lams}, attrs=dict(
         temperature=T, n_atoms=n, lambda_points=list(map(float, lams)), n_lambda=int(n_lambda),
         equilibration_steps=n_eq, sampling_steps=n_samp, sample_every=int(every), timestep_ps=float(dt),
-        damping_ps=float(damp), replicas=int(replicas), engine=engine.name, occupation="classical", classical=1,
+        damping_ps=float(damp), replicas=int(replicas), engine=engine.name, occupation="classical",
         convention=COM_CONVENTION, citations=CITATIONS, seconds=time.perf_counter() - t_start,
         note="classical free energies: no quantum correction is mixed in"))

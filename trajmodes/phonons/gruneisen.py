@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trajmodes.errors import renamed_keywords
 from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.phonons.degeneracy import diagonalize_degenerate
 from trajmodes.units import THZ
@@ -136,7 +135,6 @@ def _check_same_supercell(phonons: "Phonons", fc: "ForceConstants") -> None:
         raise ValueError("phonons and fc live on different supercells (atoms, order or positions)")
 
 
-@renamed_keywords(fc="force_constants")
 def mode_gruneisen(phonons: "Phonons", force_constants: "ForceConstants", qpoints, degeneracy_tol: float = 1e-4,
                    cutoff_frequency: float = 1e-4) -> np.ndarray:
     """(nq, 3n) dimensionless mode Grueneisen parameters at reduced q-points (nq, 3).

@@ -9,14 +9,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedUnpacking, renamed_attribute, renamed_keywords
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.phonons import bands, dos, thermal, velocities
 from trajmodes.phonons.dynamical import DynamicalMatrix, frequencies_from_eigenvalues
 from trajmodes.phonons.nac import nac_strategy
 from trajmodes.units import NAC_FACTOR
 from trajmodes.resources import one_blas_thread
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["Phonons", "MeshFrequencies", "FrequenciesAndEigenvectors"]
 
@@ -38,7 +37,7 @@ class FrequenciesAndEigenvectors(NamedTuple):
 
 
 @dataclass(frozen=True)
-class MeshFrequencies(DeprecatedUnpacking):
+class MeshFrequencies:
     """The phonons of a mesh (:meth:`Phonons.mesh`).
 
     Attributes
@@ -62,8 +61,7 @@ class Phonons:
     Parameters
     ----------
     force_constants : ForceConstants
-        Carries the supercell, the primitive cell and the supercell map (attribute ``force_constants``; the
-        keyword and the attribute ``fc`` are deprecated, one release).
+        Carries the supercell, the primitive cell and the supercell map (attribute ``force_constants``).
     tol : float
         Length tolerance in Angstrom for equally short supercell images (Wigner-Seitz treatment).
     chunk : int
@@ -96,9 +94,6 @@ class Phonons:
     :mod:`~trajmodes.phonons.thermal` and :mod:`~trajmodes.phonons.velocities`.
     """
 
-    fc = renamed_attribute("fc", "force_constants")
-
-    @renamed_keywords(fc="force_constants")
     def __init__(self, force_constants: ForceConstants, tol: float = 1e-5, chunk: int = 4096, nac=None,
                  nac_factor: float | None = None, n_threads: int | None = None):
         self.force_constants = fc = force_constants
@@ -312,7 +307,7 @@ class Phonons:
 
     def mesh(self, mesh, projections: bool = False) -> "MeshFrequencies":
         """Frequencies on a Gamma-centred mesh (phonopy's order, first index fastest), as :class:`MeshFrequencies`
-        (``qpoints``, ``frequencies``, ``projections``; unpacking it as the former tuple still works one release).
+        (``qpoints``, ``frequencies``, ``projections``).
 
         ``mesh``: one positive integer n (n x n x n) or three (:func:`trajmodes.lattice.grid.parse_mesh`; a diagonal
         3 x 3 matrix is its diagonal, any other supercell matrix a ValueError)."""
@@ -362,7 +357,7 @@ class Phonons:
         return dos.phonon_dos(self, mesh, method, sigma, frequencies, projected)
 
     def thermal_properties(self, temperatures, mesh=(20, 20, 20), occupation: str = "quantum",
-                           cutoff_frequency: float = 0.0, *, classical: bool | None = None):
+                           cutoff_frequency: float = 0.0):
         """Harmonic thermodynamics per primitive cell over temperatures, from a Gamma-centred mesh.
 
         Parameters
@@ -377,20 +372,16 @@ class Phonons:
         cutoff_frequency : float
             Modes with nu <= this (THz), imaginary ones included, are left out. The three acoustic
             modes at Gamma are always left out (phonopy's ``exclude_gamma_acoustic=True``).
-        classical : bool, optional
-            Deprecated (DeprecationWarning): ``occupation="classical"`` (True) or ``"quantum"`` (False).
 
         Returns
         -------
         xarray.Dataset over ``temperature`` (K): ``free_energy``, ``internal_energy`` (kJ/mol of
-        primitive cells, phonopy's unit) and ``free_energy_eV``, ``internal_energy_eV`` (eV per
-        primitive cell); ``entropy``, ``heat_capacity`` (Cv) in J/(K mol) and ``entropy_eV``,
-        ``heat_capacity_eV`` (eV/K per primitive cell); ``zero_point_energy``
-        (kJ/mol, scalar; attr ``eV``). CODATA 2018 constants (see :mod:`trajmodes.phonons.thermal`).
+        primitive cells, phonopy's unit); ``entropy``, ``heat_capacity`` (Cv) in J/(K mol); ``zero_point_energy``
+        (kJ/mol, scalar; attr ``eV``); attribute ``occupation``. CODATA 2018 constants (see
+        :mod:`trajmodes.phonons.thermal`). The same numbers in eV and eV/K per primitive cell:
+        :func:`trajmodes.phonons.thermal.mesh_thermodynamics`.
         """
         from trajmodes.lattice.grid import parse_mesh
-        from trajmodes.phonons.statistics import resolve_occupation
-        occupation = resolve_occupation(occupation, classical)
         return thermal.thermal_properties(self, temperatures, parse_mesh(mesh, matrix=False), occupation,
                                           cutoff_frequency)
 

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trajmodes.errors import renamed_attribute, renamed_keywords
 from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS
 
 if TYPE_CHECKING:
@@ -55,7 +54,7 @@ class Interaction:
     ----------
     force_constants : ForceConstants
         With third-order constants ``fc3`` (compact layout, eV/A^3) on ``force_constants.supercell``. Attribute
-        ``force_constants`` (``fc``, and the keyword ``fc=``: deprecated, one release).
+        ``force_constants``.
     grid : Grid
         The q-mesh (:class:`trajmodes.lattice.grid.Grid`).
     phonons : Phonons, optional
@@ -85,9 +84,6 @@ class Interaction:
     eigenvectors : (N, 3n, 3n) complex; column s is mode s.
     """
 
-    fc = renamed_attribute("fc", "force_constants")
-
-    @renamed_keywords(fc="force_constants")
     def __init__(self, force_constants: ForceConstants, grid: Grid, phonons: Phonons | None = None,
                  cutoff_frequency: float = 1e-4, chunk: int = 512, make_r0_average: bool = True,
                  equal_frequency_tol: float | None = None):

@@ -85,8 +85,7 @@ def triplet_map(grid: Grid, triplets: Triplets) -> TripletMap:
     """For every q' of the mesh, the triplet of ``triplets`` (reduced at q) that stands for (q, q', -q - q'):
     a :class:`~trajmodes.phonons.transport.TripletMap`, ``index`` (N,) int, the position in ``triplets`` of the
     triplet whose q' (``swapped`` False) or q'' (``swapped`` True) is the image of this q' under an operation of the
-    little group of q, and ``swapped`` (N,) bool (it was the tuple ``(index, swapped)``: unpacking it works one
-    release, with a DeprecationWarning).
+    little group of q, and ``swapped`` (N,) bool.
     """
     q = int(triplets.q)
     a = grid.addresses
@@ -153,7 +152,7 @@ def collision_row(an: AnharmonicCalculator, q: int, reduce: bool = True, scatter
     -------
     CollisionRow: ``gamma`` (nt, 3n) THz, averaged over degenerate branches as :meth:`Anharmonic.self_energy` gives
     it; ``row`` (nt, 3n, N, 3n) THz, the scattering-in term of (q s) from (q' s') for every q' of the mesh (without the
-    diagonal Gamma). (``result["gamma"]`` of the former dict works one release, with a DeprecationWarning.)
+    diagonal Gamma).
     """
     it, grid = an.interaction, an.grid
     q = int(q)
@@ -416,8 +415,7 @@ def solve_lbte(cm: CollisionMatrix, velocities, heat_capacities, volume: float, 
     -------
     LBTESolution: ``kappa`` (nt, 3, 3) W/(m K); ``mode_kappa`` (nt, n_q, 3n, 3, 3) W/(m K), each mode's share (the
     star of an irreducible point included; the sum is kappa); ``eigenvalues`` (nt, M) THz, ascending; ``n_dropped``
-    (nt,) the number of eigenvalues left out. (``result["kappa"]`` of the former dict works one release, with a
-    DeprecationWarning.)
+    (nt,) the number of eigenvalues left out.
     """
     import scipy.linalg
     v = np.asarray(velocities, dtype=float)
@@ -459,7 +457,7 @@ def lbte_conductivity(an: AnharmonicCalculator, reducible: bool = False, pinv_cu
     Returns
     -------
     LBTEConductivity on the irreducible points (the reducible form's modes summed over each star onto its irreducible
-    point; ``result["kappa"]`` of the former dict works one release, with a DeprecationWarning):
+    point):
     ``kappa`` (nt, 3, 3) and ``mode_kappa`` (nt, n_irr, 3n, 3, 3) W/(m K); ``kappa_rta``, ``mode_kappa_rta`` the same
     in the relaxation-time approximation from the same Gamma; ``gamma`` (nt, n_irr, 3n) THz (isotope and
     four-phonon scattering included), ``gamma_isotope`` (n_irr, 3n) THz or None and ``gamma_four_phonon``

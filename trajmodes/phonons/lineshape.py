@@ -88,7 +88,7 @@ import numpy as np
 
 from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.isotopes import mass_variances as natural_mass_variances
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 from trajmodes.phonons.anharmonic_free_energy import tdep_band_widths
 from trajmodes.phonons.degeneracy import cartesian_basis, degenerate_average
 from trajmodes.phonons.spectral import kramers_kronig, site_weights, spectral_functions, windowed_gaussians

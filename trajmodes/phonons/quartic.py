@@ -166,7 +166,7 @@ def loop_shift(force_constants, qpoints, temperatures, mesh=20, occupation: str 
         ``frequency`` (q, branch) THz; ``quartic_shift`` (temperature, q, branch) THz, Delta(nu^2) / (2 nu) with
         Delta(nu^2) = <e| Delta D |e> (first order in Chi); ``renormalised`` (temperature, q, branch) THz, the
         frequencies of Phi + Delta Phi (the first-order renormalised harmonic crystal; negative where imaginary);
-        coordinate ``qpoint`` (q, reduced) (``qpoints``, its former name, stays one release).
+        coordinate ``qpoint`` (q, reduced).
     """
     from trajmodes.phonons.degeneracy import degenerate_average
     from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
@@ -199,9 +199,7 @@ def loop_shift(force_constants, qpoints, temperatures, mesh=20, occupation: str 
              renormalised=(("temperature", "q", "branch"), renorm,
                            {"units": "THz", "long_name": "frequency of Phi + 1/2 Chi:<uu>"})),
         coords=dict(temperature=("temperature", temps, {"units": "K"}),
-                    qpoint=(("q", "reduced"), q, {"units": "1", "long_name": "reduced q-point"}),
-                    qpoints=(("q", "reduced"), q, {"units": "1", "deprecated": "qpoints will be removed in the next "
-                                                   "release: use the coordinate qpoint"})),
+                    qpoint=(("q", "reduced"), q, {"units": "1", "long_name": "reduced q-point"})),
         attrs=attrs)
 
 

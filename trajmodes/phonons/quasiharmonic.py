@@ -32,12 +32,11 @@ from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.qpoints import is_gamma
 from trajmodes.lattice.symmetry import cartesian_rotations, site_images
 from trajmodes.lattice.strain import STRAIN_BASIS, deformed, strain_matrix, tensor_voigt, voigt_tensor
-from trajmodes.errors import DeprecatedItemAccess, DeprecatedUnpacking
 from trajmodes.phonons import statistics
 from trajmodes.phonons.equilibrium import FreeEnergyMinimum
 from trajmodes.phonons.statistics import check_occupation
 from trajmodes.units import KB_EV, THZ, THZ_EV
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["QuasiHarmonic", "FreeEnergyPoint", "FreeEnergyDerivatives", "ModeGruneisen"]
 
@@ -48,7 +47,7 @@ def _voigt_volume_gradient(volume: float) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class FreeEnergyPoint(DeprecatedItemAccess):
+class FreeEnergyPoint:
     """The quasiharmonic free energy and its parts at one geometry and temperature, per cell.
 
     Attributes
@@ -80,7 +79,7 @@ class FreeEnergyPoint(DeprecatedItemAccess):
 
 
 @dataclass(frozen=True)
-class FreeEnergyDerivatives(DeprecatedItemAccess):
+class FreeEnergyDerivatives:
     """Analytic derivatives per cell with respect to the Voigt strains (6) and the internal displacements (3n): arrays
     (6 + 3n,) of dF/dx (eV, eV/A), dF_vib/dx, dS/dx and dC_V/dx (eV/K, eV/(K A))."""
 
@@ -91,7 +90,7 @@ class FreeEnergyDerivatives(DeprecatedItemAccess):
 
 
 @dataclass(frozen=True)
-class ModeGruneisen(DeprecatedUnpacking):
+class ModeGruneisen:
     """Mode Grueneisen parameters on the mesh of a :class:`QuasiHarmonic` (:meth:`QuasiHarmonic.mode_gruneisen`).
 
     Attributes
@@ -351,8 +350,7 @@ class QuasiHarmonic(FreeEnergyMinimum):
         Returns
         -------
         ModeGruneisen
-            ``frequencies`` (THz) and ``gruneisen`` (dimensionless) of every mode, (nq, 3n); unpacking it as the
-            former tuple ``(nu, gamma)`` works one release with a DeprecationWarning.
+            ``frequencies`` (THz) and ``gruneisen`` (dimensionless) of every mode, (nq, 3n).
         """
         cr = deformed(self.crystal, strain, internal)
         dm = self.potential.dynamical_matrices(cr, self.qpoints, derivatives=True)

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedItemAccess
 from trajmodes.phonons.statistics import check_occupation
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV, THZ, THZ_EV
 
@@ -45,9 +44,8 @@ __all__ = ["supercell_modes", "SupercellModes", "canonical_configurations", "mod
 
 
 @dataclass(frozen=True)
-class SupercellModes(DeprecatedItemAccess):
-    """The supercell's own (Gamma-point) normal modes (:func:`supercell_modes`). It was a dict: item access
-    (``modes["frequencies"]``) works one release with a DeprecationWarning.
+class SupercellModes:
+    """The supercell's own (Gamma-point) normal modes (:func:`supercell_modes`).
 
     Attributes
     ----------
@@ -109,8 +107,7 @@ def supercell_modes(force_constants, masses=None, allow_imaginary: bool = False,
     SupercellModes
         ``eigenvalues`` (3N,) omega^2 in eV/(A^2 amu) (ascending), ``frequencies`` (3N,) THz (the three translations
         exactly 0, imaginary modes negative), ``eigenvectors`` (3N, 3N) mass-weighted, columns; ``translations`` (3N,)
-        bool; ``masses`` (N,) amu. (It was a dict with these keys: item access works one release, with a
-        DeprecationWarning.)
+        bool; ``masses`` (N,) amu.
     """
     n = force_constants.n_atoms
     m = np.asarray(force_constants.supercell.masses if masses is None else masses, dtype=float).reshape(-1)

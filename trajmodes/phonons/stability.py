@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedUnpacking
-
 __all__ = ["ImaginaryModes", "UnstableConstantsError", "imaginary_modes", "count_imaginary", "require_stable",
            "IMAGINARY_TOL", "ACOUSTIC_TOL", "GAMMA_RADIUS", "MIN_MESH"]
 
@@ -40,10 +38,9 @@ class UnstableConstantsError(ValueError):
 
 
 @dataclass(frozen=True)
-class ImaginaryModes(DeprecatedUnpacking):
+class ImaginaryModes:
     """The imaginary modes of a set of force constants on the q-points checked (:func:`imaginary_modes`,
-    :meth:`trajmodes.workflows.PhononProperties.imaginary`); unpacking it as the former tuple ``(count, lowest, q)``
-    works one release with a DeprecationWarning.
+    :meth:`trajmodes.workflows.PhononProperties.imaginary`).
 
     Attributes
     ----------
@@ -75,9 +72,6 @@ class ImaginaryModes(DeprecatedUnpacking):
     n_checked: int = 0
     tolerance: float = IMAGINARY_TOL
     acoustic_tolerance: float = ACOUSTIC_TOL
-
-    def _unpacked_fields(self) -> list[str]:
-        return ["count", "lowest", "qpoint"]
 
     @property
     def unstable(self) -> bool:

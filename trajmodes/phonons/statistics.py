@@ -24,13 +24,11 @@ its ground state (U = F = h nu / 2, n = S = C = 0) and the classical one carries
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from trajmodes.units import KB_EV, THZ_EV
 
-__all__ = ["OCCUPATIONS", "check_occupation", "resolve_occupation", "occupations", "pair_occupations",
+__all__ = ["OCCUPATIONS", "check_occupation", "occupations", "pair_occupations",
            "mode_energy", "mode_free_energy", "mode_entropy", "mode_heat_capacity", "HEAT_CAPACITY_MATRICES",
            "heat_capacity_matrix"]
 
@@ -46,41 +44,6 @@ def check_occupation(occupation) -> str:
     if isinstance(occupation, str) and occupation in OCCUPATIONS:
         return occupation
     raise ValueError(f"occupation must be 'quantum' or 'classical', not {occupation!r}")
-
-
-def resolve_occupation(occupation="quantum", classical=None, stacklevel: int = 3) -> str:
-    """The occupation of a function that used to take ``classical: bool`` and now takes ``occupation``.
-
-    Parameters
-    ----------
-    occupation : {"quantum", "classical"} or bool
-        A bool here is the former positional ``classical`` flag (deprecated).
-    classical : bool or None
-        The former keyword (deprecated): True means ``occupation="classical"``, False ``"quantum"``.
-    stacklevel : int
-        Of the DeprecationWarning, as :func:`warnings.warn` counts it from this function (3: the caller of the
-        function that calls this one).
-
-    Returns
-    -------
-    str, one of :data:`OCCUPATIONS`.
-
-    Warns
-    -----
-    DeprecationWarning
-        When ``classical`` is given, or a bool in place of ``occupation``.
-    """
-    if isinstance(occupation, (bool, np.bool_)):
-        if classical is not None:
-            raise TypeError("give occupation='quantum' or 'classical', not also classical=")
-        occupation, classical = "quantum", bool(occupation)
-    if classical is None:
-        return check_occupation(occupation)
-    warnings.warn("classical=True/False is deprecated and will be removed in the next release: pass "
-                  "occupation='classical' or occupation='quantum'", DeprecationWarning, stacklevel=stacklevel)
-    if check_occupation(occupation) == "classical" and not classical:
-        raise ValueError("occupation='classical' contradicts classical=False")
-    return "classical" if classical else "quantum"
 
 
 def _broadcast(freqs, temperatures):

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedItemAccess
 from trajmodes.lattice.qpoints import is_gamma, parse_mesh
 from trajmodes.phonons import statistics
 from trajmodes.units import EV_KJMOL, THZ_EV
@@ -25,7 +24,7 @@ __all__ = ["thermal_properties", "harmonic_thermodynamics", "HarmonicThermodynam
 
 
 @dataclass(frozen=True)
-class HarmonicThermodynamics(DeprecatedItemAccess):
+class HarmonicThermodynamics:
     """Mesh averages per cell of the harmonic crystal's thermodynamics (:func:`harmonic_thermodynamics`).
 
     Attributes
@@ -45,18 +44,16 @@ class HarmonicThermodynamics(DeprecatedItemAccess):
     zero_point_energy: float
 
 
-def mode_heat_capacities(freqs, temperatures, occupation: str = "quantum", cutoff_frequency: float = 1e-4, *,
-                         classical: bool | None = None) -> np.ndarray:
+def mode_heat_capacities(freqs, temperatures, occupation: str = "quantum",
+                         cutoff_frequency: float = 1e-4) -> np.ndarray:
     """Heat capacity of every mode, (nt,) + freqs.shape, eV/K: :func:`trajmodes.phonons.statistics.mode_heat_capacity`
-    with a cutoff of 1e-4 THz by default (zero at or below ``cutoff_frequency``, THz, and at T = 0).
-
-    ``classical`` (or a bool in place of ``occupation``) is deprecated: pass ``occupation="classical"``."""
-    occupation = statistics.resolve_occupation(occupation, classical)
+    with a cutoff of 1e-4 THz by default (zero at or below ``cutoff_frequency``, THz, and at T = 0)."""
+    occupation = statistics.check_occupation(occupation)
     return statistics.mode_heat_capacity(freqs, temperatures, occupation, cutoff_frequency)
 
 
 def harmonic_thermodynamics(freqs, temperatures, occupation: str = "quantum", cutoff_frequency: float = 0.0,
-                            weights=None, *, classical: bool | None = None):
+                            weights=None) -> HarmonicThermodynamics:
     """Mesh averages per cell of F, S, Cv, U (eV, eV/K) and the zero-point energy (eV).
 
     Parameters
@@ -69,17 +66,14 @@ def harmonic_thermodynamics(freqs, temperatures, occupation: str = "quantum", cu
         F = kT ln(h nu / kT), S = k (1 - ln(h nu / kT)), Cv = k, U = kT per mode, no zero-point energy.
     weights : (N,) array_like, optional
         Weight of every q (the size of its star when ``freqs`` are the irreducible points of a mesh); default 1.
-    classical : bool, optional
-        Deprecated: ``occupation="classical"`` (True) or ``"quantum"`` (False).
 
     Returns
     -------
     HarmonicThermodynamics
         ``free_energy``, ``entropy``, ``heat_capacity``, ``internal_energy`` (nt,) and ``zero_point_energy``, eV
-        and eV/K per cell; its former dict access (``result["free_energy"]``) works one release with a
-        DeprecationWarning.
+        and eV/K per cell.
     """
-    occupation = statistics.resolve_occupation(occupation, classical)
+    occupation = statistics.check_occupation(occupation)
     f = np.asarray(freqs, dtype=float)
     wq = np.ones(len(f)) if weights is None else np.asarray(weights, dtype=float).reshape(len(f))
     N = wq.sum()
@@ -141,37 +135,22 @@ def mesh_thermodynamics(phonons: HarmonicCalculator, temperatures, mesh=(20, 20,
 
 
 def thermal_properties(phonons: HarmonicCalculator, temperatures, mesh=(20, 20, 20), occupation: str = "quantum",
-                       cutoff_frequency: float = 0.0, *, classical: bool | None = None):
+                       cutoff_frequency: float = 0.0):
     """Harmonic thermodynamics per primitive cell over temperatures: :meth:`trajmodes.Phonons.thermal_properties`
-    (``classical`` deprecated: ``occupation="classical"``).
-
-    The variables ``free_energy_eV``, ``internal_energy_eV``, ``entropy_eV`` and ``heat_capacity_eV`` (eV, eV/K
-    per primitive cell) stay one release, marked by their attribute ``deprecated``: :func:`mesh_thermodynamics`
-    gives those numbers. The attribute ``occupation`` names the statistics (``classical``, 0 or 1, is its former
-    spelling, kept one release).
+    (in phonopy's per-mole units; :func:`mesh_thermodynamics` gives the same numbers in eV and eV/K per primitive
+    cell). The attribute ``occupation`` names the statistics.
     """
     import xarray as xr
-    occupation = statistics.resolve_occupation(occupation, classical)
-    classical = occupation == "classical"
+    occupation = statistics.check_occupation(occupation)
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
     r = mesh_thermodynamics(phonons, T, mesh, occupation, cutoff_frequency)
     kj, jk = {"units": "kJ/mol"}, {"units": "J/(K mol)"}
-
-    def old(name, unit):
-        return {"units": unit, "deprecated": f"{name}_eV will be removed in the next release: use {name} ({unit} "
-                                             f"per primitive cell) of trajmodes.phonons.thermal.mesh_thermodynamics, "
-                                             f"or this dataset's {name} divided by trajmodes.units.EV_KJMOL"
-                                             + (" and 1000" if unit == "eV/K" else "")}
     data = dict(free_energy=("temperature", r.free_energy * EV_KJMOL, kj),
                 internal_energy=("temperature", r.internal_energy * EV_KJMOL, kj),
-                free_energy_eV=("temperature", r.free_energy, old("free_energy", "eV")),
-                internal_energy_eV=("temperature", r.internal_energy, old("internal_energy", "eV")),
                 entropy=("temperature", r.entropy * EV_KJMOL * 1000, jk),
                 heat_capacity=("temperature", r.heat_capacity * EV_KJMOL * 1000, jk),
-                entropy_eV=("temperature", r.entropy, old("entropy", "eV/K")),
-                heat_capacity_eV=("temperature", r.heat_capacity, old("heat_capacity", "eV/K")),
                 zero_point_energy=((), r.zero_point_energy * EV_KJMOL,
                                    {"units": "kJ/mol", "eV": r.zero_point_energy}))
     return xr.Dataset(data, coords=dict(temperature=("temperature", T, {"units": "K"})),
                       attrs=dict(mesh=parse_mesh(mesh, matrix=False).tolist(), occupation=occupation,
-                                 classical=int(classical), per="primitive cell"))
+                                 per="primitive cell"))

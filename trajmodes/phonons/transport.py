@@ -4,10 +4,6 @@ Boltzmann solution (:mod:`~trajmodes.phonons.lbte`: a row of the collision matri
 Frozen dataclasses, in a module of their own so that the facade, its typing protocol
 (:mod:`~trajmodes.phonons.anharmonic_protocol`) and :mod:`~trajmodes.phonons.lbte` all name them without importing
 each other.
-
-Each replaced a tuple or a dict: unpacking and indexing it as the tuple (:class:`trajmodes.errors.DeprecatedUnpacking`),
-or its item access, keys and values as the dict (:class:`trajmodes.errors.DeprecatedItemAccess`), work one release
-with a DeprecationWarning; the attributes are the way.
 """
 from __future__ import annotations
 
@@ -15,14 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedItemAccess, DeprecatedUnpacking
-
 __all__ = ["ModeTransport", "TransportVelocities", "RTAConductivity", "CollisionRow", "LBTESolution",
            "LBTEConductivity", "TripletMap"]
 
 
 @dataclass(frozen=True)
-class ModeTransport(DeprecatedUnpacking):
+class ModeTransport:
     """Mode heat capacities and group velocities at grid points, as the conductivity takes them
     (:meth:`Anharmonic.transport <trajmodes.phonons.anharmonic.Anharmonic.transport>`).
 
@@ -41,7 +35,7 @@ class ModeTransport(DeprecatedUnpacking):
 
 
 @dataclass(frozen=True)
-class TransportVelocities(DeprecatedUnpacking):
+class TransportVelocities:
     """Group velocities at grid points as the conductivity takes them, and the cutoff frequency they were computed
     with (:meth:`Anharmonic.transport_velocities <trajmodes.phonons.anharmonic.Anharmonic.transport_velocities>`).
 
@@ -58,7 +52,7 @@ class TransportVelocities(DeprecatedUnpacking):
 
 
 @dataclass(frozen=True)
-class RTAConductivity(DeprecatedUnpacking):
+class RTAConductivity:
     """The thermal conductivity in the relaxation-time approximation and each mode's share
     (:meth:`Anharmonic.kappa_rta <trajmodes.phonons.anharmonic.Anharmonic.kappa_rta>`,
     :func:`trajmodes.phonons.conductivity.kappa_rta`).
@@ -76,7 +70,7 @@ class RTAConductivity(DeprecatedUnpacking):
 
 
 @dataclass(frozen=True)
-class CollisionRow(DeprecatedItemAccess):
+class CollisionRow:
     """The modes of one grid point in the collision matrix (:func:`trajmodes.phonons.lbte.collision_row`).
 
     Attributes
@@ -94,7 +88,7 @@ class CollisionRow(DeprecatedItemAccess):
 
 
 @dataclass(frozen=True)
-class LBTESolution(DeprecatedItemAccess):
+class LBTESolution:
     """The conductivity from a collision matrix (:func:`trajmodes.phonons.lbte.solve_lbte`).
 
     Attributes
@@ -116,7 +110,7 @@ class LBTESolution(DeprecatedItemAccess):
 
 
 @dataclass(frozen=True)
-class LBTEConductivity(DeprecatedItemAccess):
+class LBTEConductivity:
     """The LBTE thermal conductivity with the RTA alongside, on the irreducible points of the mesh
     (:func:`trajmodes.phonons.lbte.lbte_conductivity`; the reducible form's modes summed over each star onto its
     irreducible point).
@@ -162,7 +156,7 @@ class LBTEConductivity(DeprecatedItemAccess):
 
 
 @dataclass(frozen=True)
-class TripletMap(DeprecatedUnpacking):
+class TripletMap:
     """For every q' of the mesh, the triplet (reduced at q) that stands for (q, q', -q - q')
     (:func:`trajmodes.phonons.lbte.triplet_map`).
 

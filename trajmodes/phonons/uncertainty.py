@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedItemAccess, DeprecatedUnpacking
 from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
@@ -73,7 +72,7 @@ def frequency_samples(fit, qpoints) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class FrequenciesWithErrors(DeprecatedUnpacking):
+class FrequenciesWithErrors:
     """Frequencies of a fit with their error bars (:func:`frequencies_with_errors`), named as the datasets name them.
 
     Attributes
@@ -103,10 +102,6 @@ class FrequenciesWithErrors(DeprecatedUnpacking):
     temperature_term: np.ndarray | None = None
     partition_term: np.ndarray | None = None
     net_slope_term: np.ndarray | None = None
-
-    def _unpacked_fields(self) -> list[str]:
-        """The former tuple: (frequencies, errors, samples)."""
-        return ["frequency", "frequency_err", "samples"]
 
 
 def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | None = 0, dnu_dT=None,
@@ -159,7 +154,7 @@ def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | No
     -------
     FrequenciesWithErrors
         ``frequency`` and ``frequency_err`` (nq, 3n) THz, ``samples`` (n_resamples, nq, 3n) THz, and the parts of the
-        error; unpacking it as the former tuple ``(nu, err, samples)`` works one release with a DeprecationWarning.
+        error.
     """
     if not hasattr(fit, "params_samples_"):
         fit.bootstrap(n_resamples, seed)
@@ -331,7 +326,7 @@ def eigenvalue_response(fit, qpoints, phonons: Phonons | None = None):
 
 
 @dataclass(frozen=True)
-class HarmonicSamples(DeprecatedItemAccess):
+class HarmonicSamples:
     """The harmonic thermodynamics of every bootstrap resample, per primitive cell: ``free_energy`` (eV), ``entropy``
     and ``heat_capacity`` (eV/K), each (n_resamples,)."""
 
@@ -340,12 +335,10 @@ class HarmonicSamples(DeprecatedItemAccess):
     heat_capacity: np.ndarray
 
 
-def harmonic_samples(fit, temperature: float, mesh, occupation: str = "quantum", *,
-                     classical: bool | None = None) -> HarmonicSamples:
+def harmonic_samples(fit, temperature: float, mesh, occupation: str = "quantum") -> HarmonicSamples:
     """Harmonic F, S and C_V per primitive cell (eV, eV/K) of every bootstrap resample of ``fit`` at one temperature,
     on a Gamma-centred mesh, from the eigenvalues to first order in each resample's change (module docstring).
-    ``occupation``: "quantum" or "classical" oscillators (``classical=`` is its old spelling, kept one release with a
-    DeprecationWarning; a bool given in its place, as the old positional argument, is taken as ``classical``).
+    ``occupation``: "quantum" or "classical" oscillators.
 
     Every resample has the crystal's symmetry (the parameters are those of its symmetry basis), so the mesh sums run
     over the irreducible points weighted by their stars (:class:`trajmodes.lattice.grid.Grid`; time reversal only
@@ -356,8 +349,8 @@ def harmonic_samples(fit, temperature: float, mesh, occupation: str = "quantum",
     HarmonicSamples
     """
     from trajmodes.lattice.grid import Grid
-    from trajmodes.phonons.statistics import resolve_occupation
-    occupation = resolve_occupation(occupation, classical)
+    from trajmodes.phonons.statistics import check_occupation
+    occupation = check_occupation(occupation)
     try:
         grid = Grid(mesh, fit.primitive_.symmetry(fit.symprec_used_).rotations)
     except ValueError:                                       # a mesh with fewer divisions along equivalent axes

@@ -22,8 +22,8 @@ shell       fcc h     fcc constants              bcc h     bcc constants
 5           (3,1,0)   5XX, 5YY, 5ZZ, 5XY         (2,2,2)   5XX, 5XY
 ==========  ========  =========================  ========  ==========================
 
-Units: the constants are reported in N/m (1 eV/A^2 = 16.0218 N/m; 1 N/m = 1000 dyn/cm; ``value_ev``, the same in
-eV/Angstrom^2, stays one release). The cubic axes must lie along x, y, z.
+Units: the constants are reported in N/m (1 eV/A^2 = 16.0218 N/m; 1 N/m = 1000 dyn/cm). The cubic axes must lie along
+x, y, z.
 """
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ import itertools
 
 import numpy as np
 
-from trajmodes.errors import renamed_keywords
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.cubic import ATOMS_PER_CUBE, PRIMITIVE_VECTORS
@@ -148,7 +147,6 @@ def _detect(fc: ForceConstants, lattice: str | None, tol: float) -> tuple[str, f
                      + (f" (asked for {lattice})" if lattice else ""))
 
 
-@renamed_keywords(fc="force_constants")
 def shell_constants(force_constants: ForceConstants, lattice: str | None = None, n_shells: int = 5,
                     tol: float = 0.02):
     """BvK shell constants of a one-atom cubic crystal, least squares over each shell's members.
@@ -176,8 +174,8 @@ def shell_constants(force_constants: ForceConstants, lattice: str | None = None,
     Returns
     -------
     xarray.Dataset
-        ``value`` (constant) N/m (``value_ev``, the same in eV/Angstrom^2, stays one release: divide ``value`` by
-        :data:`trajmodes.units.EV_A2_TO_N_M`), ``shell_of`` (constant),
+        ``value`` (constant) N/m (divide by :data:`trajmodes.units.EV_A2_TO_N_M` for eV/Angstrom^2),
+        ``shell_of`` (constant),
         ``paper_symbol`` (constant: alpha_k1 ... of Riffe et al. eq. 49); per shell ``distance`` (A),
         ``multiplicity``, ``direction`` (shell, cartesian: h in units of a/2), ``residual`` (rms over the
         shell's members and components of -Phi minus the BvK form, N/m) and ``relative_residual``
@@ -254,8 +252,6 @@ def shell_constants(force_constants: ForceConstants, lattice: str | None = None,
         dirs.append(h)
     ds = xr.Dataset(
         {"value": ("constant", c * EV_A2_TO_N_M, {"units": "N/m", "long_name": "BvK constant (= -Phi)"}),
-         "value_ev": ("constant", c, {"units": "eV/Angstrom^2", "deprecated": "value_ev will be removed in the "
-                                      "next release: use value (N/m) / trajmodes.units.EV_A2_TO_N_M"}),
          "shell_of": ("constant", np.array(shell_of)),
          "paper_symbol": ("constant", np.array(paper)),
          "distance": ("shell", np.array(dist), {"units": "Angstrom"}),

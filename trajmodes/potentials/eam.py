@@ -33,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedItemAccess
 from trajmodes.io.eam_files import read_funcfl, read_setfl
 from trajmodes.lattice.geometry import pairs_within
 from trajmodes.potentials.terms import EnergyForces          # its home (every potential's energy_forces)
@@ -42,7 +41,7 @@ __all__ = ["EAM", "interpolate", "evaluate_spline", "pair_hessian", "EnergyForce
 
 
 @dataclass(frozen=True)
-class ForceConstantParts(DeprecatedItemAccess):
+class ForceConstantParts:
     """The parts of the analytic EAM Hessian (:meth:`EAM.force_constant_parts`), each (N, N, 3, 3) eV/Angstrom^2
     and each obeying the acoustic sum rule on its own: ``pair`` (the pair potential, Riffe et al. eq. 25), ``e1``
     (embedding F' f'/r, transverse, eq. 32), ``e2`` (F' f'', longitudinal, eq. 33), ``e3`` (F'', the three-body
@@ -354,8 +353,7 @@ class EAM:
     # -- calculator
     def energy_forces(self, cell, positions, species) -> EnergyForces:
         """Potential energy (eV) and forces (N, 3) (eV/A) of atoms in a periodic ``cell`` (rows), as
-        :class:`EnergyForces` (unpacking it as the former tuple ``(energy, forces)`` works one release with a
-        DeprecationWarning)."""
+        :class:`EnergyForces`."""
         t, i, j, d, r, phi, f, rho, F = self.local_terms(cell, positions, species)
         n = len(t)
         energy = F[0].sum() + 0.5 * phi[0].sum()
@@ -376,8 +374,7 @@ class EAM:
     # -- force constants
     def force_constant_parts(self, cell, positions, species) -> ForceConstantParts:
         """Analytic Hessian parts (pair, e1, e2, e3), each (N, N, 3, 3) in eV/A^2 (Riffe eqs. 25,
-        32, 33, 34), at the given configuration (need not be an equilibrium one), as :class:`ForceConstantParts`
-        (its former dict access, ``parts["e3"]``, works one release with a DeprecationWarning)."""
+        32, 33, 34), at the given configuration (need not be an equilibrium one), as :class:`ForceConstantParts`."""
         t, i, j, d, r, phi, f, rho, F = self.local_terms(cell, positions, species)
         n = len(t)
         e = d / r[:, None]

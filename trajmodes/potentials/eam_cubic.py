@@ -75,7 +75,7 @@ def shell_constant_parts(eam: EAM, lattice: str, a: float, element: str | None =
     arrays = {"total": fc.fc2, "pair": pair, "e12": e1 + e2, "e3": e3, "effective_pair": pair + e1 + e2}
     dss = [bvk.shell_constants(ForceConstants(v, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s),
                                lattice=lattice, n_shells=n_shells) for v in arrays.values()]
-    ds = xr.concat(dss, dim="part", data_vars=["value", "value_ev", "residual", "relative_residual"],
+    ds = xr.concat(dss, dim="part", data_vars=["value", "residual", "relative_residual"],
                    coords="minimal", compat="override").assign_coords(part=list(arrays))
     ds.attrs.update(potential=str(eam.paths[0]), element=el, supercell=supercell)
     return ds, fc

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedItemAccess, DeprecatedUnpacking
 from trajmodes.lattice.geometry import minimum_image
 from trajmodes.resources import one_blas_thread
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
@@ -39,7 +38,7 @@ __all__ = ["ForceEngine", "PotentialEngine", "HarmonicEngine", "AseEngine", "che
 
 
 @dataclass(frozen=True)
-class EnergiesForces(DeprecatedUnpacking):
+class EnergiesForces:
     """Potential energies and forces of a batch of configurations (:meth:`ForceEngine.evaluate`).
 
     Attributes
@@ -55,7 +54,7 @@ class EnergiesForces(DeprecatedUnpacking):
 
 
 @dataclass(frozen=True)
-class LangevinSamples(DeprecatedItemAccess):
+class LangevinSamples:
     """The samples of a Langevin run of U_lambda (:meth:`ForceEngine.sample_langevin`).
 
     Attributes
@@ -81,11 +80,6 @@ class LangevinSamples(DeprecatedItemAccess):
     positions: np.ndarray | None = None
     forces: np.ndarray | None = None
 
-    def keys(self) -> list[str]:
-        """The names of the fields held (as the former dict's keys were: ``positions`` and ``forces`` with
-        ``frames=True`` only)."""
-        return [k for k in super().keys() if getattr(self, k) is not None]
-
 
 class ForceEngine:
     """Base of the force engines: one supercell (a :class:`~trajmodes.Crystal`: cell, species, masses and the
@@ -96,29 +90,6 @@ class ForceEngine:
 
     #: short name of the engine, for results' attributes
     name = "engine"
-
-    def __init_subclass__(cls, **kwargs):
-        """A subclass's own :meth:`evaluate` that returns the former tuple ``(energies, forces)`` keeps working one
-        release: its result is turned into :class:`EnergiesForces`, with a DeprecationWarning."""
-        super().__init_subclass__(**kwargs)
-        own = cls.__dict__.get("evaluate")
-        if own is None:
-            return
-        import functools
-
-        @functools.wraps(own)
-        def evaluate(self, *args, **kw):
-            out = own(self, *args, **kw)
-            if isinstance(out, tuple):
-                import warnings
-                warnings.warn(f"{cls.__name__}.evaluate returned a tuple: return EnergiesForces(energies=..., "
-                              "forces=...) (trajmodes.potentials.engines); tuples will not be accepted in the next "
-                              "release", DeprecationWarning, stacklevel=2)
-                out = EnergiesForces(*out)
-            return out
-        cls.evaluate = evaluate
-        if cls.__dict__.get("__call__", own) is own:              # calling the engine is its evaluate
-            cls.__call__ = evaluate
 
     def __init__(self, crystal):
         self.crystal = crystal
@@ -181,8 +152,7 @@ class ForceEngine:
         Returns
         -------
         EnergiesForces
-            ``energies`` (n_conf,) eV per supercell and ``forces`` (n_conf, N, 3) eV/A; unpacking it as the former
-            tuple ``(energies, forces)`` works one release with a DeprecationWarning.
+            ``energies`` (n_conf,) eV per supercell and ``forces`` (n_conf, N, 3) eV/A.
         """
         x, c = self.check_positions(positions, cell)
         e = np.empty(len(x))
@@ -197,7 +167,9 @@ class ForceEngine:
             e[k], f[k] = ek, fk
         return EnergiesForces(energies=e, forces=f)
 
-    __call__ = evaluate
+    def __call__(self, positions, cell=None) -> EnergiesForces:
+        """:meth:`evaluate` (a subclass's own, when it overrides it)."""
+        return self.evaluate(positions, cell)
 
     def _evaluate(self, positions: np.ndarray, cell: np.ndarray) -> tuple[float, np.ndarray]:
         raise NotImplementedError(f"{type(self).__name__} does not evaluate configurations")
@@ -245,8 +217,7 @@ class ForceEngine:
             ``potential`` (n_samples, replicas): U of this engine (eV, unscaled); ``reference`` (n_samples,
             replicas): U_ref (eV; zeros without a reference); ``time`` (n_samples,) ps; ``temperature`` (n_samples,
             replicas): kinetic temperature (K, 3N - 3 degrees of freedom); with ``frames`` also ``positions`` and
-            ``forces`` (n_samples, replicas, N, 3) in A and eV/A. Its former dict access (``result["potential"]``)
-            works one release with a DeprecationWarning.
+            ``forces`` (n_samples, replicas, N, 3) in A and eV/A.
         """
         lam, reference = check_mixture(self, lam, reference)
         check_langevin(temperature, n_steps, every, dt, damp, equilibration_steps, replicas)

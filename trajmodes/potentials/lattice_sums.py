@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedUnpacking
 from trajmodes.lattice.strain import STRAIN_BASIS
 
 __all__ = ["STRAIN_BASIS", "slot_matrix", "slot_gradients", "slot_hessians", "slot_thirds", "total_energy",
@@ -153,12 +152,10 @@ def _row_map(rows, n_atoms: int):
 
 
 @dataclass(frozen=True)
-class StaticDerivatives(DeprecatedUnpacking):
+class StaticDerivatives:
     """The static energy per cell and its derivatives with respect to the Voigt strains e (6) and the internal
     displacements u (3 n, atom-major), at e = 0, u = 0 (:func:`static_derivatives`,
     :meth:`ShortRangePotential.static_derivatives <trajmodes.potentials.terms.ShortRangePotential.static_derivatives>`).
-    Unpacking it as the former tuple ``(energy, gradient, hessian)`` works one release with a DeprecationWarning;
-    without a Hessian (``order=1``) the former tuple was ``(energy, gradient)``, and so is the unpacking.
 
     Attributes
     ----------
@@ -174,10 +171,6 @@ class StaticDerivatives(DeprecatedUnpacking):
     energy: float
     gradient: np.ndarray
     hessian: np.ndarray | None = None
-
-    def _unpacked_fields(self) -> list[str]:
-        """The former tuple: ``(energy, gradient)`` without a Hessian."""
-        return ["energy", "gradient"] + ([] if self.hessian is None else ["hessian"])
 
 
 def static_derivatives(terms, n_atoms: int, order: int = 2) -> StaticDerivatives:

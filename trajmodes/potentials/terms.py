@@ -15,19 +15,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedUnpacking
 from trajmodes.potentials import lattice_sums as ls
 from trajmodes.potentials.lattice_sums import StaticDerivatives
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["Terms", "ShortRangePotential", "EnergyForces", "DynamicalMatrices", "StaticDerivatives"]
 
 
 @dataclass(frozen=True)
-class EnergyForces(DeprecatedUnpacking):
+class EnergyForces:
     """The static energy and the forces of one configuration: what every potential's ``energy_forces`` returns
-    (:meth:`ShortRangePotential.energy_forces`, :meth:`trajmodes.potentials.eam.EAM.energy_forces`). Unpacking it as
-    the former tuple ``(energy, forces)`` works one release with a DeprecationWarning.
+    (:meth:`ShortRangePotential.energy_forces`, :meth:`trajmodes.potentials.eam.EAM.energy_forces`).
 
     Attributes
     ----------
@@ -42,10 +40,9 @@ class EnergyForces(DeprecatedUnpacking):
 
 
 @dataclass(frozen=True)
-class DynamicalMatrices(DeprecatedUnpacking):
+class DynamicalMatrices:
     """Dynamical matrices at a set of q with their derivatives with respect to the external (Voigt strain) and
-    internal coordinates (:meth:`ShortRangePotential.dynamical_matrices` with ``derivatives=True``). Unpacking it as
-    the former tuple ``(D, dD_de, dD_du)`` works one release with a DeprecationWarning. The three are views of one
+    internal coordinates (:meth:`ShortRangePotential.dynamical_matrices` with ``derivatives=True``). The three are views of one
     q-major array (nq, 1 + 6 + 3 n, 3 n, 3 n).
 
     Attributes
@@ -169,8 +166,7 @@ class ShortRangePotential:
     # -- static lattice sums -----------------------------------------------------------------
     def energy_forces(self, crystal) -> EnergyForces:
         """Static energy and forces of the periodic ``crystal``: :class:`EnergyForces` with ``energy`` (eV per cell)
-        and ``forces`` (n_atoms, 3) in eV/A (unpacking it as the former tuple ``(energy, forces)`` works one release
-        with a DeprecationWarning)."""
+        and ``forces`` (n_atoms, 3) in eV/A."""
         terms = self._terms(crystal, 1)
         return EnergyForces(energy=ls.total_energy(terms), forces=-ls.atom_gradients(terms, crystal.n_atoms))
 
@@ -209,8 +205,7 @@ class ShortRangePotential:
             :class:`~trajmodes.potentials.lattice_sums.StaticDerivatives`: ``energy`` (eV per cell); ``gradient``
             (6 + 3 n,): dE/de (eV; = V sigma in Voigt order) then dE/du (eV/A; = minus the forces); ``hessian``
             (6 + 3 n, 6 + 3 n), with ``order=2`` (None with ``order=1``): d2E/de de (eV), d2E/de du (eV/A),
-            d2E/du du (eV/A^2; the q = 0 force constants summed over images). (It was the tuple
-            ``(energy, gradient[, hessian])``: unpacking it works one release, with a DeprecationWarning.)
+            d2E/du du (eV/A^2; the q = 0 force constants summed over images).
         """
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, not {order!r}")
@@ -279,8 +274,7 @@ class ShortRangePotential:
         ndarray, complex, shape (nq, 3 n, 3 n), or DynamicalMatrices
             Without ``derivatives``: D(q) in eV/(A^2 amu), rows 3 k + a. With ``derivatives``:
             :class:`DynamicalMatrices`, ``matrices`` D (nq, 3 n, 3 n), ``strain_derivatives`` dD/de
-            (6, nq, 3 n, 3 n) per unit strain and ``internal_derivatives`` dD/du (3 n, nq, 3 n, 3 n) per Angstrom
-            (unpacking it as the former tuple ``(D, dD_de, dD_du)`` works one release with a DeprecationWarning).
+            (6, nq, 3 n, 3 n) per unit strain and ``internal_derivatives`` dD/du (3 n, nq, 3 n, 3 n) per Angstrom.
 
         With ``derivatives`` the three are views of one q-major array (nq, 1 + 6 + 3 n, 3 n, 3 n), which a single
         matrix product of the phases exp(i 2 pi q.T) over the distinct translations T with the summed blocks fills

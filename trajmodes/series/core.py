@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 
-from trajmodes.errors import renamed_keywords
 from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.forceconstants.settings import cutoff_length
@@ -55,7 +54,6 @@ class Series(ShiftSplit):
         The static crystal at the runs' volume, for d nu / dT of runs without neighbours in temperature.
     """
 
-    @renamed_keywords(labels="names")
     def __init__(self, fits, temperatures, names, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
                  mesh=(16, 16, 16), occupation: str = "quantum", target_error: float | None = None,
                  cubic_mesh=None, dataset=None, error_inputs=None, static=None):
@@ -72,10 +70,8 @@ class Series(ShiftSplit):
     @classmethod
     def from_dataset(cls, dataset) -> "Series":
         """A series of its :attr:`dataset` alone (written by :meth:`to_netcdf`): the dataset, the interpolation and
-        the shift split, without the fits. A file of an earlier version has its dimensions renamed
-        (``cell`` (run, row, xyz) -> (run, cell_vector, cartesian), ``reference_fractional`` (atom, xyz) ->
-        (atom, reduced)) and the runs' names ``label`` -> ``name``."""
-        return cls([], None, None, dataset=_renamed_dimensions(dataset))
+        the shift split, without the fits."""
+        return cls([], None, None, dataset=dataset)
 
     # -- building ---------------------------------------------------------------------------------
     def _build(self, fits, T, names, qpoints, qlabels, path, npoints, mesh, occupation, target_error, cubic_mesh,
@@ -335,19 +331,6 @@ def load_series(path) -> Series:
         ds = f.load()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = _renamed_dimensions(ds)
         ds["name"] = ds["name"].astype(str)
     return Series.from_dataset(ds)
 
-
-def _renamed_dimensions(ds):
-    """A series dataset with the dimension and coordinate names of this version: files written before the cell was
-    (cell_vector, cartesian) hold it as (run, row, xyz), and the fractional reference positions as (atom, xyz); files
-    written before the runs' names were the coordinate ``name`` hold them as ``label`` (which elsewhere names q-points).
-    """
-    if "label" in ds.coords and ds["label"].dims == ("run",) and "name" not in ds:
-        ds = ds.rename({"label": "name"})
-    for name, dims in (("cell", ("run", "cell_vector", "cartesian")), ("reference_fractional", ("atom", "reduced"))):
-        if name in ds and ds[name].dims != dims and "xyz" in ds[name].dims:
-            ds = ds.assign({name: (dims, ds[name].values, ds[name].attrs)})        # a new dataset, not the caller's
-    return ds

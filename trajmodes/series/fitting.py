@@ -5,7 +5,6 @@ import warnings
 
 import numpy as np
 
-from trajmodes.errors import renamed_keywords
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.series.core import Series
 from trajmodes.series.errorbars import error_model_inputs
@@ -56,14 +55,6 @@ def _fitted_temperature(fit, name: str) -> float:
     return float(fit.temperature_)
 
 
-def mean_temperature(fit, name: str) -> float:
-    """Deprecated: read ``fit.temperature_`` (K), the mean kinetic temperature of the fitted frames."""
-    warnings.warn("trajmodes.series.fitting.mean_temperature is deprecated and will be removed in the next release: "
-                  "read the fit's temperature_", DeprecationWarning, stacklevel=2)
-    return _fitted_temperature(fit, name)
-
-
-@renamed_keywords(labels="names")
 def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
                mesh=(16, 16, 16), occupation: str = "quantum", n_resamples: int = 200, seed: int | None = 0,
                target_error: float | None = None, progress=None, cubic_mesh=None, error_model: str = "calibrated",
@@ -78,8 +69,7 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
         K; default each run's mean kinetic temperature (needs velocities). A temperature that disagrees with its
         run's kinetic one beyond the run's statistics (:func:`temperature_disagreement`) is kept, with a warning.
     names : sequence of str, optional
-        One per run (the dataset's ``name`` coordinate); default each run's file. (``labels=``, the older spelling,
-        still works with a DeprecationWarning: ``labels`` elsewhere name q-points.)
+        One per run (the dataset's ``name`` coordinate); default each run's file.
     qpoints : array_like (nq, 3), optional
         Reduced q for the frequency tables and the shift split; default the special points of the lattice.
     qlabels : sequence of str, optional

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.lattice.symmetry import SYMPREC
+from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["formula", "share_kernel", "shared_basis", "check_same_model", "in_first_basis"]
 

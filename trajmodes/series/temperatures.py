@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from trajmodes.errors import renamed_keywords
 from trajmodes.forceconstants.model import ForceConstants
 
 __all__ = ["TemperatureSeries", "fit_temperatures"]
@@ -59,11 +58,10 @@ class TemperatureSeries(dict):
     def temperatures(self) -> np.ndarray:
         return np.array(list(self.keys()))
 
-    @renamed_keywords(T="temperature")
     def interpolate_fc2(self, temperature: float) -> ForceConstants:
         """Force constants at ``temperature`` (K): the series' irreducible parameters and cells interpolated
         linearly between the two nearest runs (:meth:`trajmodes.series.Series.force_constants`), clamped to the
-        first and last run outside them. The keyword ``T=`` is deprecated (one release)."""
+        first and last run outside them."""
         Ts = self.temperatures
         return self.series.force_constants(float(np.clip(temperature, Ts[0], Ts[-1])))
 

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import DeprecatedItemAccess, renamed_keywords
-
 __all__ = ["SAME", "SAME_T_SPLIT", "NARROW_SPAN", "volume_groups", "derivative_weights", "temperature_slopes",
            "temperature_slope_errors", "thermodynamics", "SeriesThermodynamics"]
 
@@ -88,13 +86,11 @@ def _slope_weights(T, V, i):
     return runs, np.concatenate([np.full(len(g), w / len(g)) for w, g in zip(wg, groups)])
 
 
-@renamed_keywords(T="temperatures")
 def temperature_slopes(temperatures, V, nu) -> np.ndarray:
     """d nu / dT (THz/K) of every run's frequencies ``nu`` (run, ...; THz) from the runs at the same volume ``V``
     (run; any one unit; within 1e-3 relative): the gradient over their distinct ``temperatures`` (run; K; runs
     within 3 % count as one), or the least-squares line through them when they span less than
-    :data:`NARROW_SPAN` of their mean temperature; zero for a run with no neighbour in temperature. The keyword
-    ``T=`` is deprecated (one release)."""
+    :data:`NARROW_SPAN` of their mean temperature; zero for a run with no neighbour in temperature."""
     T, V, nu = np.asarray(temperatures, float), np.asarray(V, float), np.asarray(nu, float)
     out = np.zeros_like(nu)
     for i in range(len(T)):
@@ -121,11 +117,9 @@ def temperature_slope_errors(temperatures, V, nu_err) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SeriesThermodynamics(DeprecatedItemAccess):
+class SeriesThermodynamics:
     """The entropy and heat capacity of every run from the free energies along its volume group
-    (:func:`thermodynamics`); NaN for a run whose group has fewer than two distinct temperatures. It was a dict with
-    the keys ``S``, ``S_err``, ``C``, ``C_err``, ``kind``: ``th["S"]`` (the former key) works one release with a
-    DeprecationWarning.
+    (:func:`thermodynamics`); NaN for a run whose group has fewer than two distinct temperatures.
 
     Attributes
     ----------
@@ -147,16 +141,11 @@ class SeriesThermodynamics(DeprecatedItemAccess):
     heat_capacity_err: np.ndarray
     thermodynamic_path: np.ndarray
 
-    _former_keys = {"S": "entropy", "S_err": "entropy_err", "C": "heat_capacity", "C_err": "heat_capacity_err",
-                    "kind": "thermodynamic_path"}
 
-
-@renamed_keywords(T="temperatures")
 def thermodynamics(temperatures, V, F, F_err, reference) -> SeriesThermodynamics:
     """S = -dF/dT and C = -T d2F/dT2 along each group of :func:`volume_groups` (per primitive cell, eV/K), from the
     free energies ``F`` and their errors ``F_err`` (run; eV per primitive cell) of runs at ``temperatures`` (run; K,
-    an array) and volumes ``V`` (run; any one unit, A^3 per atom in a Series). The keyword ``T=`` is deprecated (one
-    release).
+    an array) and volumes ``V`` (run; any one unit, A^3 per atom in a Series).
 
     The strongly curved part of F(T) is that of the oscillators; differentiated by a parabola through three runs it
     would give C proportional to T. So F is split into the harmonic crystal of the group's lowest-temperature run,
@@ -165,9 +154,7 @@ def thermodynamics(temperatures, V, F, F_err, reference) -> SeriesThermodynamics
     D. Frenkel and A. J. C. Ladd, J. Chem. Phys. 81, 3188 (1984)). ``reference(i)`` gives (F, S, C) of the harmonic
     crystal of run i (its U_0 and effective constants) at every run's temperature.
 
-    Returns a :class:`SeriesThermodynamics` (``entropy``, ``heat_capacity``, their ``_err``, ``thermodynamic_path``;
-    it was a dict with the keys ``S``, ``C``, ``S_err``, ``C_err``, ``kind``, which work one release with a
-    DeprecationWarning).
+    Returns a :class:`SeriesThermodynamics` (``entropy``, ``heat_capacity``, their ``_err``, ``thermodynamic_path``).
     """
     T = temperatures
     S, C, Se, Ce = (np.full(len(T), np.nan) for _ in range(4))

@@ -13,7 +13,7 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from trajmodes.errors import DeprecatedItemAccess, TrajectoryFormatError
+from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.base import FIELD_UNITS, FIELDS, FRAME_FIELDS, FRAME_SHAPES, FrameSource, empty_frames
 from trajmodes.lattice.structure import Structure
 from trajmodes.trajectory.displacements import Displacer, chunk_displacements
@@ -27,9 +27,9 @@ MIN_CHUNK_FRAMES = 32
 
 
 @dataclass(frozen=True)
-class Frames(DeprecatedItemAccess):
-    """Frames read (:meth:`Trajectory.read`), atoms in id order, None for a field the data lack (.keys(): those held),
-    in :attr:`Trajectory.units`; ``frames["positions"]`` (the former dict) works one release with a warning."""
+class Frames:
+    """Frames read (:meth:`Trajectory.read`), atoms in id order, None for a field the data lack, in
+    :attr:`Trajectory.units`."""
 
     positions: np.ndarray | None = None
     velocities: np.ndarray | None = None
@@ -41,13 +41,10 @@ class Frames(DeprecatedItemAccess):
     pressure: np.ndarray | None = None
     pressure_tensor: np.ndarray | None = None
 
-    def keys(self) -> list[str]:
-        return [k for k in super().keys() if getattr(self, k) is not None]
 
-
-FieldUnits = make_dataclass("FieldUnits", [(k, str) for k in FIELD_UNITS], bases=(DeprecatedItemAccess,), frozen=True,
+FieldUnits = make_dataclass("FieldUnits", [(k, str) for k in FIELD_UNITS], frozen=True,
                             namespace={"__module__": __name__, "__doc__": "The unit of every field of a Trajectory "
-                                       "(FIELD_UNITS; units['forces'] works one release with a DeprecationWarning)."})
+                                       "(FIELD_UNITS)."})
 
 
 def _read(source: FrameSource, frames: np.ndarray, fields: tuple) -> dict:
@@ -194,14 +191,6 @@ class Trajectory:
     def time_axis(self) -> str:
         """Where the frame times came from, in words; starts with ``ASSUMED`` when nothing stated them."""
         return getattr(self.source, "time_axis", "unknown")
-
-    @property
-    def timestep(self) -> float:
-        """Deprecated alias of :attr:`frame_interval` (the time between frames, not the MD time step)."""
-        warnings.warn("Trajectory.timestep is ambiguous and will be removed: use Trajectory.frame_interval (ps "
-                      "between frames) or Trajectory.md_timestep (the MD integration step)", FutureWarning,
-                      stacklevel=2)
-        return self.frame_interval
 
     @property
     def units(self) -> FieldUnits:
