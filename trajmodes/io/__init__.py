@@ -278,7 +278,7 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     if fmt in _XYZ:
         from trajmodes.io.xyz import XYZSource
         try:
-            return XYZSource(paths[0], units=units or "metal", lj_scales=lj_scales, md_timestep=md_timestep,
+            return XYZSource(paths[0], units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                              frame_interval=frame_interval)
         except TrajectoryFormatError as exc:
             if format is not None or not getattr(exc, "ase_may_read", True):

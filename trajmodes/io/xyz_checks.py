@@ -20,12 +20,17 @@ class XYZChecks:
     SCALE_CONSECUTIVE, SCALE_SPREAD, SCALE_ATOM_LINES = 5, 8, 4_000_000
 
     def _check_time_scale(self) -> None:
-        """A time unit misread by 1000 (fs as ps) must not pass silently: when the file states no time unit, a few
-        frames' velocities are checked against their displacements (:func:`trajmodes.io.times.time_scale`)."""
+        """A time unit misread (fs as ps) must not pass silently. Velocities and frame times are checked against each
+        other (the finite-difference velocities of consecutive frames: :func:`trajmodes.io.times.time_scale`)
+        whenever the file has both, whatever units it or the caller states; when no unit is stated, the mean
+        vibration frequency of the velocities (or of the finite differences) must also be a crystal's."""
+        import dataclasses
+
         from trajmodes.io.times import time_scale
         has_v = "velocities" in self.fields
         known = not self.time_axis.startswith("ASSUMED")
-        if self._time_unit is not None or self.n_frames < 3 or not (has_v or known):
+        stated = self._time_unit is not None or self._style_stated is not None
+        if self.n_frames < 3 or not (has_v and known if stated else has_v or known):
             return
         n = self.n_frames
         room = max(3, self.SCALE_ATOM_LINES // max(self.n_atoms, 1))
@@ -38,28 +43,49 @@ class XYZChecks:
             return                                          # a damaged frame: reading it says what is wrong
         got = time_scale(d["positions"], d["cells"], self.times[frames] if known else None, self.masses,
                          d.get("velocities"), consecutive=np.append(np.diff(frames) == 1, False))
+        if stated:                                          # a stated unit is trusted for the frequency
+            got = dataclasses.replace(got, thz=None)
         what = got.mismatch()
         if what is None:
             return
-        if got.slope is not None and got.slope > 10:
-            fix = ("If the velocities are in A/fs and the times in ps, read it with units='metal:A/fs' (--units "
-                   "metal:A/fs) or write velocity_unit=A/fs on its comment lines; units='metal:ps' reads it as it is "
-                   "without this check")
-        elif self.time_axis.startswith(("time=", "CP2K")):
-            fix = ("If the file is in fs (time= in fs, velocities in A/fs), read it with units='metal:fs' "
-                   "(--units metal:fs) or write time_unit=fs on its comment lines; units='metal:ps' reads it as ps "
-                   "without this check")
-        elif known:
-            fix = (f"The frame times come from the {self.time_axis}: md_timestep= and frame_interval= are in ps "
-                   "(10 fs is 0.01); if the velocities are in A/fs, read with units='metal:fs' (--units metal:fs); "
-                   "units='metal:ps' reads the file as it is without this check")
-        else:
-            fix = ("If the velocities are in A/fs, read the file with units='metal:fs' (--units metal:fs); "
-                   "units='metal:ps' reads it as it is without this check")
-        err = TrajectoryFormatError(self.path, what, fix=fix)
+        err = TrajectoryFormatError(self.path, what, fix=self._time_scale_fix(got, known))
         err.ase_may_read = False                            # not a variant of the format: ASE would misread it too
         raise err
 
+    def _time_scale_fix(self, got, known: bool) -> str:
+        """What to do about a time-scale mismatch, from what the file and the caller state."""
+        from trajmodes.io.times import SLOPE_RANGE
+        said = self._time_unit[2] if self._time_unit is not None else self._style_stated
+        stated = f"The units stated ({said}) do not fit the data. " if said else ""
+        off = got.slope is not None and not SLOPE_RANGE[0] <= got.slope <= SLOPE_RANGE[1]
+        if off and got.slope > 1:
+            return (stated + "If the velocities are in A/fs and the times in ps, read the file with "
+                    "units='metal:A/fs' (--units metal:A/fs) or write velocity_unit=A/fs on its comment lines")
+        from_file = self.time_axis.startswith(("time=", "CP2K"))
+        if off and from_file:
+            lammps = " (LAMMPS' dump extxyz writes Time= and the velocities in the run's units: units='real' for a " \
+                     "run in real units)" if self._lammps_extxyz else ""
+            return (stated + f"The frame times are the {self.time_axis}, read in ps; if they are in fs, write "
+                    "time_unit=fs on the comment lines, or read the file with units='metal:fs' (--units metal:fs: "
+                    "times and velocities in fs)" + lammps
+                    + ("; if the velocities are in A/ps, correct the velocity unit stated" if said else ""))
+        if from_file:
+            return ("If the file is in fs (time= in fs, velocities in A/fs), read it with units='metal:fs' "
+                    "(--units metal:fs) or write time_unit=fs on its comment lines"
+                    + ("; LAMMPS' dump extxyz of a run in real units: units='real'" if self._lammps_extxyz else "")
+                    + "; units='metal:ps' reads it as ps without this check")
+        if known:
+            return (f"The frame times come from the {self.time_axis}: md_timestep= and frame_interval= are in ps "
+                    "(10 fs is 0.01); if the velocities are in A/fs, read with units='metal:fs' (--units metal:fs); "
+                    "units='metal:ps' reads the file as it is without this check")
+        return ("If the velocities are in A/fs, read the file with units='metal:fs' (--units metal:fs); "
+                "units='metal:ps' reads it as it is without this check")
+
+    @property
+    def _lammps_extxyz(self) -> bool:
+        """Whether frame 0's comment line is LAMMPS' ``dump extxyz`` header (``Timestep=`` and ``Time=`` keys)."""
+        c = getattr(self, "_comment0", b"")
+        return b"Timestep=" in c and b"Time=" in c
 
     def _species_gather(self, buf, offsets: np.ndarray) -> tuple | None:
         """The first bytes of every atom line of the frames at ``offsets`` in ``buf`` (frames, atoms, width), tabs
