@@ -160,14 +160,14 @@ def check_frame_times(name: str, times: np.ndarray, source: str, *, steps: np.nd
         return
     d = np.diff(t)
     back = np.flatnonzero(~(d > 0) & np.isfinite(d))
-    at = (lambda k: f" (MD steps {int(steps[k])} and {int(steps[k + 1])})") if steps is not None else (lambda k: "")
+    at = (lambda k: f", at MD steps {int(steps[k])} and {int(steps[k + 1])}") if steps is not None else (lambda k: "")
     if len(back):
         k = int(back[0])
         more = f"; {len(back)} such pairs, the last frames {int(back[-1])} and {int(back[-1]) + 1}" \
             if len(back) > 1 else ""
         what = (f"frames {k} and {k + 1} have the same time, {t[k]:g} ps{at(k)}" if d[k] == 0 else
                 f"time goes back from frame {k} to frame {k + 1}: {t[k]:g} ps, then {t[k + 1]:g} ps{at(k)}")
-        raise TrajectoryFormatError(name, f"{what} (the times: {source}){more}", frame=k + 1,
+        raise TrajectoryFormatError(name, f"{what}; the times are {source}{more}", frame=k + 1,
                                     fix="A frame written twice (a restarted run appending to the file, or files "
                                         "joined with an overlap) would be read as a time step of zero, or a "
                                         "negative one: remove the repeated frames, keeping one of each time, or "
@@ -179,9 +179,9 @@ def check_frame_times(name: str, times: np.ndarray, source: str, *, steps: np.nd
         n = len(odd)
         why = ("frames are missing there" if d[k] > med else "an extra frame sits there")
         warnings.warn(f"{name}: the frames are not evenly spaced in time: frames {k} and {k + 1} are {d[k]:g} ps "
-                      f"apart{at(k)}, {d[k] / med:.3g} times the {med:g} ps between most frames ({why}; "
-                      f"{n} uneven step{'s' if n > 1 else ''} in all; the times: {source}). Spectra and correlation "
-                      "functions need evenly spaced frames: analyse an evenly spaced stretch (traj[a:b])",
+                      f"apart{at(k)}, {d[k] / med:.3g} times the {med:g} ps between most frames: {why} "
+                      f"({n} uneven step{'s' if n > 1 else ''} in all; the times are {source}). Spectra and "
+                      "correlation functions need evenly spaced frames: analyse an evenly spaced stretch (traj[a:b])",
                       UserWarning, stacklevel=stacklevel)
 
 
