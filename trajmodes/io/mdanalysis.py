@@ -154,25 +154,39 @@ def _xdr_headers(reader, n: int) -> tuple[np.ndarray, np.ndarray] | None:
 def _evened(times: np.ndarray, steps: np.ndarray | None, what: str) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Frame times as a file holds them, rounded to single precision (.xtc, most .trr, AMBER NetCDF), put back on the
     line t0 + step x dt (else t0 + frame x dt) they were written from, where every time lies within its rounding of
-    that line: 0.02 ps frames of a 1 ns run are otherwise uneven by 1e-3 of a step, which spectra refuse. Times off
-    every such line (a missing frame, a repeated one) stay as read, for :func:`trajmodes.io.times.check_frame_times`.
+    that line: 0.02 ps frames of a 1 ns run are otherwise uneven by 1e-3 of a step, which spectra refuse. dt and t0
+    are the shortest decimals that fit (GROMACS writes tinit + step x delta_t, rounded), so that any stretch of the
+    frames gets the same times. Times off every such line (a missing frame, a repeated one) stay as read, for
+    :func:`trajmodes.io.times.check_frame_times`.
 
     Returns the times (ps), the steps and what the times are, in words."""
     n = len(times)
     if n < 3:
         return times, steps, what
-    tol = 2 * float(np.spacing(np.float32(np.abs(times).max()))) + 1e-12      # ps: the rounding, with the fit's
-    for x, on in ((steps, "steps"), (np.arange(n), "frames")):
+    tol = 2 * float(np.spacing(np.float32(np.abs(times).max()))) + 1e-12      # ps: the rounding of the largest
+    for x, on in ((steps, "step"), (np.arange(n), "frame")):
         if x is None:
             continue
-        x = np.asarray(x, float) - float(x[0])
-        if np.ptp(x) == 0:
+        x = np.asarray(x, float)
+        if x[-1] == x[0]:
             continue
-        slope, intercept = np.polyfit(x, times, 1)
-        line = intercept + slope * x
-        if slope > 0 and (np.abs(line - times) <= tol).all():
-            return line, steps, f"{what} (single precision, evened to t0 + {on[:-1]} x dt)"
+        estimate = (times[-1] - times[0]) / (x[-1] - x[0])
+        for dt in _decimals(estimate):
+            rest = times - x * dt
+            if not np.ptp(rest) <= 2 * tol:
+                continue
+            t0 = next(v for v in (0.0, *_decimals(float(np.median(rest)))) if np.abs(rest - v).max() <= tol)
+            if dt > 0:
+                return t0 + x * dt, steps, f"{what} (single precision: on t0 + {on} x dt, dt = {dt:g} ps)"
+            break
     return times, steps, what
+
+
+def _decimals(x: float):
+    """``x`` as the decimals of 1 to 17 significant digits, shortest first (the last is ``x`` itself)."""
+    for d in range(1, 18):
+        yield float(f"{x:.{d}g}")
+    yield x
 
 
 class MDAnalysisSource(FrameSource):
