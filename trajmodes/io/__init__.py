@@ -298,9 +298,9 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     try:
         u = mda.Universe(topology, *paths, **kw) if topology is not None else mda.Universe(*paths, **kw)
     except Exception as exc:  # MDAnalysis raises many types
-        from trajmodes.io.mdanalysis import atom_count_error
-        mismatch = atom_count_error(topology, paths) if topology is not None else \
-            atom_count_error(paths[0], paths[1:]) if len(paths) > 1 else None
+        from trajmodes.io.mdanalysis import universe_error
+        mismatch = universe_error(topology, paths) if topology is not None else \
+            universe_error(paths[0], paths[1:]) if len(paths) > 1 else None
         if mismatch is not None:
             raise mismatch from None
         head = _head(paths[0])

@@ -157,8 +157,11 @@ class LammpsDumpSource(DumpAtoms, DumpRunData, FrameSource):
             n_drop = int((~keep).sum())
             # a restart repeats the frames since the restart file was written: one per junction is usual
             if len(self.paths) == 1 or n_drop > len(self.paths) - 1:
+                k = int(np.flatnonzero(~keep)[0])
                 warnings.warn(f"{', '.join(self.paths)}: {n_drop} frame(s) repeat or go back in timestep and were "
-                              "dropped (kept the first of each timestep)", UserWarning, stacklevel=3)
+                              f"dropped (kept the first of each timestep; the first dropped: frame {int(self._local[k])} "
+                              f"of {self.paths[int(self._file[k])]}, timestep {int(steps[k])})", UserWarning,
+                              stacklevel=3)
             for name in ("_file", "_start", "_end", "_local"):
                 setattr(self, name, getattr(self, name)[keep])
         # the dump's segments: where its steps go back (reset_timestep, or a restart from an earlier restart file)

@@ -37,16 +37,17 @@ def _universe(universe_or_paths, format, kwargs):
     try:
         return mda.Universe(*paths, **kwargs)
     except Exception:                       # MDAnalysis raises many types
-        err = atom_count_error(paths[0], paths[1:]) if len(paths) > 1 else None
+        err = universe_error(paths[0], paths[1:]) if len(paths) > 1 else None
         if err is not None:
             raise err from None
         raise
 
 
-def atom_count_error(topology, trajectories) -> TrajectoryFormatError | None:
-    """The error to raise when a topology and its trajectory files hold different numbers of atoms (MDAnalysis
-    refuses them with a message that names neither count nor file), or None when they do not, or the counts cannot be
-    read on their own.
+def universe_error(topology, trajectories) -> TrajectoryFormatError | None:
+    """The error to raise when MDAnalysis cannot open a topology with its trajectory files for a reason it names
+    poorly: a DCD cut inside its only frame ("opened empty file"), or a topology and trajectory files that hold
+    different numbers of atoms (a message that names neither count nor file); None otherwise, or when the counts
+    cannot be read on their own.
 
     Parameters
     ----------
@@ -57,6 +58,13 @@ def atom_count_error(topology, trajectories) -> TrajectoryFormatError | None:
     """
     import MDAnalysis as mda
     from MDAnalysis.coordinates.core import reader as mda_reader
+    for t in trajectories:
+        cut = _dcd_cut(os.fspath(t))
+        if cut is not None:
+            return TrajectoryFormatError(os.path.abspath(os.fspath(t)), f"its only frame is incomplete: the file ends "
+                                                                        f"{cut[0]} bytes into it (a frame has {cut[1]})",
+                                         frame=0, fix="the file is truncated (a run killed while writing it): write it "
+                                                      "again")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -82,12 +90,30 @@ def atom_count_error(topology, trajectories) -> TrajectoryFormatError | None:
     return None
 
 
+def _dcd_cut(path: str) -> tuple[int, int] | None:
+    """(bytes there are, bytes a frame has) of a DCD cut inside its first frame; None for any other file."""
+    if not path.lower().endswith(".dcd"):
+        return None
+    from MDAnalysis.lib.formats.libdcd import DCDFile
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = DCDFile(path)
+            header, first, frames = int(f._header_size), int(f._firstframesize), int(f.n_frames)
+            f.close()
+        extra = os.path.getsize(path) - header
+    except (AttributeError, OSError, TypeError, ValueError):
+        return None
+    return (extra, first) if frames == 0 and 0 < extra < first else None
+
+
 def _files(u) -> list[str]:
     """Existing files behind a Universe (topology and trajectory)."""
     names = [getattr(u, "filename", None)]
     tf = getattr(u.trajectory, "filename", None)
     names += list(tf) if isinstance(tf, (list, tuple)) else [tf]
-    names += list(getattr(u.trajectory, "filenames", []) or [])
+    chained = getattr(u.trajectory, "filenames", None)          # a ChainReader's files (a numpy array)
+    names += list(chained) if chained is not None else []
     out = []
     for n in names:
         if isinstance(n, (str, os.PathLike)) and os.path.isfile(n):

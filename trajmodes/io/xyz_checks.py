@@ -5,9 +5,11 @@ frame 0's species: one vectorised comparison per run of frames read, then the fr
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from trajmodes.errors import TrajectoryFormatError
+from trajmodes.errors import TrajectoryFormatError, UnitsWarning
 from trajmodes.io.files import line_number, pread_all
 
 
@@ -22,15 +24,16 @@ class XYZChecks:
     def _check_time_scale(self) -> None:
         """A time unit misread (fs as ps) must not pass silently. Velocities and frame times are checked against each
         other (the finite-difference velocities of consecutive frames: :func:`trajmodes.io.times.time_scale`)
-        whenever the file has both, whatever units it or the caller states; when no unit is stated, the mean
-        vibration frequency of the velocities (or of the finite differences) must also be a crystal's."""
+        whenever the file has both, whatever units it or the caller states; the mean vibration frequency of the
+        velocities (or of the finite differences) must be a crystal's, else the file is refused, or, where its units
+        are stated (on the comment lines or by ``units=``), a :class:`~trajmodes.errors.UnitsWarning` says so."""
         import dataclasses
 
         from trajmodes.io.times import time_scale
         has_v = "velocities" in self.fields
         known = not self.time_axis.startswith("ASSUMED")
         stated = self._time_unit is not None or self._style_stated is not None
-        if self.n_frames < 3 or not (has_v and known if stated else has_v or known):
+        if self.n_frames < 3 or not (has_v or known):
             return
         n = self.n_frames
         room = max(3, self.SCALE_ATOM_LINES // max(self.n_atoms, 1))
@@ -43,10 +46,14 @@ class XYZChecks:
             return                                          # a damaged frame: reading it says what is wrong
         got = time_scale(d["positions"], d["cells"], self.times[frames] if known else None, self.masses,
                          d.get("velocities"), consecutive=np.append(np.diff(frames) == 1, False))
-        if stated:                                          # a stated unit is trusted for the frequency
-            got = dataclasses.replace(got, thz=None)
         what = got.mismatch()
         if what is None:
+            return
+        if stated and got.mismatch() != dataclasses.replace(got, thz=None).mismatch():
+            # the frequency alone is off, in units that are stated: said, not refused
+            said = self._time_unit[2] if self._time_unit is not None else self._style_stated
+            warnings.warn(f"{self.path}: {what}, in the units stated ({said}). If they are not the file's, read it "
+                          "with the right units= (--units)", UnitsWarning, stacklevel=5)
             return
         err = TrajectoryFormatError(self.path, what, fix=self._time_scale_fix(got, known))
         err.ase_may_read = False                            # not a variant of the format: ASE would misread it too
@@ -56,30 +63,35 @@ class XYZChecks:
         """What to do about a time-scale mismatch, from what the file and the caller state."""
         from trajmodes.io.times import SLOPE_RANGE
         said = self._time_unit[2] if self._time_unit is not None else self._style_stated
-        stated = f"The units stated ({said}) do not fit the data. " if said else ""
         off = got.slope is not None and not SLOPE_RANGE[0] <= got.slope <= SLOPE_RANGE[1]
-        if off and got.slope > 1:
-            return (stated + "If the velocities are in A/fs and the times in ps, read the file with "
-                    "units='metal:A/fs' (--units metal:A/fs) or write velocity_unit=A/fs on its comment lines")
         from_file = self.time_axis.startswith(("time=", "CP2K"))
+        lammps = (" (LAMMPS' dump extxyz writes Time= and the velocities in the run's units: units='real' for a run "
+                  "in real units)") if self._lammps_extxyz else ""
+        if off and said:
+            unit = {1e-3: "fs", 1.0: "ps", 1e3: "ns"}
+            tu = unit.get(self._conv.time, f"{self._conv.time:g} ps")
+            vu = unit.get(self._conv.length / self._conv.velocity, "another time unit")
+            return (f"The units stated ({said}) do not fit the data: the frame times are read in {tu} and the "
+                    f"velocities in A/{vu}. Correct the units stated (time_unit= and velocity_unit= on the comment "
+                    "lines, or units='metal:fs', units='metal:A/fs' given)" + lammps)
+        if off and got.slope > 1:
+            return ("If the velocities are in A/fs and the times in ps, read the file with units='metal:A/fs' (--units "
+                    "metal:A/fs) or write velocity_unit=A/fs on its comment lines")
         if off and from_file:
-            lammps = " (LAMMPS' dump extxyz writes Time= and the velocities in the run's units: units='real' for a " \
-                     "run in real units)" if self._lammps_extxyz else ""
-            return (stated + f"The frame times are the {self.time_axis}, read in ps; if they are in fs, write "
-                    "time_unit=fs on the comment lines, or read the file with units='metal:fs' (--units metal:fs: "
-                    "times and velocities in fs)" + lammps
-                    + ("; if the velocities are in A/ps, correct the velocity unit stated" if said else ""))
+            return (f"The frame times are the {self.time_axis}, read in ps; if they are in fs, write time_unit=fs on "
+                    "the comment lines, or read the file with units='metal:fs' (--units metal:fs: times and "
+                    "velocities in fs)" + lammps)
         if from_file:
             return ("If the file is in fs (time= in fs, velocities in A/fs), read it with units='metal:fs' "
                     "(--units metal:fs) or write time_unit=fs on its comment lines"
                     + ("; LAMMPS' dump extxyz of a run in real units: units='real'" if self._lammps_extxyz else "")
-                    + "; units='metal:ps' reads it as ps without this check")
+                    + "; units='metal:ps' reads it as ps (with a warning)")
         if known:
             return (f"The frame times come from the {self.time_axis}: md_timestep= and frame_interval= are in ps "
                     "(10 fs is 0.01); if the velocities are in A/fs, read with units='metal:fs' (--units metal:fs); "
-                    "units='metal:ps' reads the file as it is without this check")
+                    "units='metal:ps' reads the file as it is (with a warning)")
         return ("If the velocities are in A/fs, read the file with units='metal:fs' (--units metal:fs); "
-                "units='metal:ps' reads it as it is without this check")
+                "units='metal:ps' reads it as it is (with a warning)")
 
     @property
     def _lammps_extxyz(self) -> bool:
