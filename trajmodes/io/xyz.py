@@ -92,7 +92,9 @@ class XYZSource(XYZComments, XYZChecks, FrameSource):
             # 'metal:fs': times and velocities in fs and A/fs; 'metal:A/fs': the velocities only
             self._time_unit = (self._conv.time if "/" in time_unit else f, f, f"units={units!r} (given)")
         #: what states the unit of time= (the time unit given or on the comment lines, a stated style), in words
-        self._time_stated = f"units={units!r} (given)" if time_unit and "/" not in time_unit else None
+        self._time_stated = f"units={units!r} (given)" if time_unit and "/" not in time_unit else \
+            f"units={units!r} (given): time in {dict(real='fs', electron='fs', si='s').get(self.units, 'its unit')}" \
+            if units is not None and self.units != "metal" else None
         self._given_times = (md_timestep, frame_interval)
         self._gz = is_gzip(self.path)
         self._index()

@@ -81,11 +81,14 @@ class XYZChecks:
             return (f"The frame times are the {self.time_axis}, read in ps; if they are in fs, write time_unit=fs on "
                     "the comment lines, or read the file with units='metal:fs' (--units metal:fs: times and "
                     "velocities in fs)" + lammps)
+        if from_file and self._lammps_extxyz:
+            return ("The file is LAMMPS' dump extxyz, which writes Time=, the velocities, forces and energies in the "
+                    "run's units: read it with units='real' (--units real) for a run in real units (fs, A/fs, "
+                    "kcal/mol); units='metal:ps' reads it as ps (with a warning)")
         if from_file:
             return ("If the file is in fs (time= in fs, velocities in A/fs), read it with units='metal:fs' "
-                    "(--units metal:fs) or write time_unit=fs on its comment lines"
-                    + ("; LAMMPS' dump extxyz of a run in real units: units='real'" if self._lammps_extxyz else "")
-                    + "; units='metal:ps' reads it as ps (with a warning)")
+                    "(--units metal:fs) or write time_unit=fs on its comment lines; units='metal:ps' reads it as ps "
+                    "(with a warning)")
         if known:
             return (f"The frame times come from the {self.time_axis}: md_timestep= and frame_interval= are in ps "
                     "(10 fs is 0.01); if the velocities are in A/fs, read with units='metal:fs' (--units metal:fs); "

@@ -13,8 +13,8 @@ from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.base import FRAME_FIELDS, pressure_from_tensor
 from trajmodes.io.files import line_number, pread_all
-from trajmodes.io.xyz_format import (CP2K_STEP, CP2K_TIME, ENERGY, STEP, STRESS, TIME, VIRIAL, comment_at,
-                                     comment_tensor, comment_value, stated_time_unit)
+from trajmodes.io.xyz_format import (CP2K_STEP, CP2K_TIME, ENERGY, LAMMPS_ENERGY, LAMMPS_PRESSURE, STEP, STRESS,
+                                     TIME, VIRIAL, comment_at, comment_tensor, comment_value, stated_time_unit)
 
 
 #: the time unit of each LAMMPS unit style, in words
@@ -108,8 +108,10 @@ class XYZComments:
         if self.n_frames > 1:
             with open(self.data_path, "rb") as f:
                 ends.append(comment_at(f.fileno(), int(self._offsets[self.n_frames - 1])))
-        keys = {name: rx for name, rx in (("energy", ENERGY), ("stress", STRESS), ("virial", VIRIAL))
-                if any(rx.search(c) for c in ends)}
+        results = (("energy", ENERGY), ("stress", STRESS), ("virial", VIRIAL))
+        if self._lammps_extxyz:                 # LAMMPS' keys: its Stress is the pressure tensor, not ASE's stress
+            results = (("energy", LAMMPS_ENERGY), ("pressure", LAMMPS_PRESSURE))
+        keys = {name: rx for name, rx in results if any(rx.search(c) for c in ends)}
         if "stress" in keys:
             keys.pop("virial", None)
         return keys
@@ -121,7 +123,9 @@ class XYZComments:
         self._frame_data = {}
         if "energy" in values:
             self._frame_data["potential_energy"] = values["energy"] * c.energy
-        if "stress" in values:
+        if "pressure" in values:                # LAMMPS' dump extxyz: the pressure tensor, in the style's unit
+            tensor = values["pressure"] * c.pressure
+        elif "stress" in values:
             tensor = -values["stress"] * (c.energy / c.length ** 3 * _units.EV_A3_GPA)
         elif "virial" in values:
             volume = np.abs(np.linalg.det(values["cell"])) * c.length ** 3
@@ -138,7 +142,8 @@ class XYZComments:
         ``energy`` (n_frames,), ``step`` (n_frames,) int, ``stress``, ``virial`` (n_frames, 3, 3), and with
         ``virial`` the ``cell`` of every frame (n_frames, 3, 3)."""
         n = self.n_frames
-        parse = {"time": float, "step": int, "energy": float, "stress": comment_tensor, "virial": comment_tensor}
+        parse = {"time": float, "step": int, "energy": float, "stress": comment_tensor, "virial": comment_tensor,
+                 "pressure": comment_tensor}
         out = {k: [None] * n for k in keys}
         if "virial" in keys:
             out["cell"] = np.empty((n, 3, 3))
