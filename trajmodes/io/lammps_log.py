@@ -218,7 +218,9 @@ class ThermoLog:
                 path, f"the thermo row of step {step} (frame {k} of {dump}) is damaged: the line reads "
                 f"{text.strip()[:200]!r}, where a row of the block holds {len(columns)} numbers "
                 f"({' '.join(columns)})", line=line,
-                fix="Repair the line (or remove it and the frame at that step), or read without thermo=")
+                fix="Repair the line (or remove it and the frame at that step), or read without thermo=" +
+                    ("" if said or len(text.split()) == len(columns) else "; if that line is no thermo row (the output of fix print), the log has no row "
+                     "at this step: run with a thermo interval that divides the dump interval"))
 
     def _dumped_rows(self, dump: str) -> np.ndarray | None:
         """Whether each row's block ran with a dump writing ``dump`` active (by the echoed ``dump`` commands, LAMMPS'
