@@ -143,7 +143,7 @@ def warn_truncation(cutoff2, potential_range, stacklevel: int = 2) -> bool:
     (``potential_range``: A, or the PotentialRange of :func:`trajmodes.io.lammps_potential.potential_range`, which
     the warning names); returns whether it is."""
     import warnings
-    from trajmodes.forceconstants.settings import cutoff_length
+    from trajmodes.forceconstants.cutoffs import cutoff_length
     reach = _range(potential_range)
     if reach is None or cutoff_length(cutoff2) >= reach - 1e-6:
         return False
@@ -192,7 +192,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         :func:`~trajmodes.forceconstants.normal.fit_layer`, share each chunk's parse): :attr:`FitResult.together`.
     """
     from trajmodes.forceconstants.fit import EffectiveForceConstants
-    from trajmodes.forceconstants.settings import cutoff_length
+    from trajmodes.forceconstants.cutoffs import cutoff_length
     from trajmodes.phonons.convergence import cutoff_convergence
     from trajmodes.phonons.harmonic import Phonons
     trajs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]

@@ -157,7 +157,7 @@ def error_model_cutoff(fit) -> float:
     """The third- and fourth-order cutoff of the error model's fit, Angstrom: midway between the second and third
     neighbour shells of the crystal (its first two shells, as the calibration's 3 A for fcc Cu and 4.5 A for diamond
     Si), at most the fit's pair cutoff and below half the supercell."""
-    from trajmodes.forceconstants.settings import cutoff_length
+    from trajmodes.forceconstants.cutoffs import cutoff_length
     from trajmodes.lattice.geometry import shortest_lattice_vector, shortest_vectors
     sc = fit.supercell_
     x = np.asarray(sc.positions, float)
