@@ -579,7 +579,7 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
     ``force_constants`` carry fc3; ``mesh`` is n, (n1, n2, n3) or a
-    3 x 3 supercell matrix (:func:`trajmodes.lattice.grid.parse_mesh`).
+    3 x 3 supercell matrix (:func:`trajmodes.lattice.qpoints.parse_mesh`).
     ``smearing`` (THz, "adaptive" or None for tetrahedra), ``isotopes`` and ``options`` (``make_r0_average``,
     ``sigma_cutoff``) as :class:`~trajmodes.phonons.anharmonic.Anharmonic`; ``four_phonon`` (THz, the Gaussian of its
     delta functions, or "adaptive") adds four-phonon scattering from the constants' ``fc4`` to the widths (with
