@@ -478,3 +478,28 @@ def test_no_module_over_the_line_limit():
     long = {str(p.relative_to(ROOT)): n for p in sorted(SOURCE.rglob("*.py"))
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
     assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
+
+
+#: packages whose classes are whole: none is split into bases that only hold some of its methods
+WHOLE_CLASSES = ("forceconstants", "series", "trajectory")
+
+
+def test_no_class_split_into_mixins():
+    """A class of these packages is one class in one module: a base class of trajmodes' own that has no constructor
+    holds part of another class (a mixin), which the size of a module once asked for; move functions out instead."""
+    classes = {}                                               # name -> (module, has __init__)
+    for p in sorted(SOURCE.rglob("*.py")):
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                own = any(isinstance(b, ast.FunctionDef) and b.name == "__init__" for b in node.body)
+                classes.setdefault(node.name, (str(p.relative_to(ROOT)), own))
+    split = []
+    for package in WHOLE_CLASSES:
+        for p in sorted((SOURCE / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ClassDef):
+                    for b in node.bases:
+                        name = b.id if isinstance(b, ast.Name) else None
+                        if name in classes and not classes[name][1] and classes[name][0] != str(p.relative_to(ROOT)):
+                            split.append(f"{p.relative_to(ROOT)}: {node.name}({name}, from {classes[name][0]})")
+    assert not split, f"classes split into mixins across modules: {split}"

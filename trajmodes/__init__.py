@@ -19,7 +19,7 @@ _LAZY = {
     "TruncatedFrameWarning": "trajmodes.errors", "UnitsWarning": "trajmodes.errors",
     "Crystal": "trajmodes.lattice.crystal", "ForceConstants": "trajmodes.forceconstants.model",
     "Phonons": "trajmodes.phonons.harmonic", "EffectiveForceConstants": "trajmodes.forceconstants.fit",
-    "fit_temperatures": "trajmodes.series.temperatures", "project": "trajmodes.modes.projection",
+    "fit_series": "trajmodes.series.fitting", "project": "trajmodes.modes.projection",
     "mode_energies": "trajmodes.modes.energies", "mode_spectra": "trajmodes.modes.spectra",
     "fit_peaks": "trajmodes.modes.peaks", "EAM": "trajmodes.potentials.eam",
     "LennardJones": "trajmodes.potentials.pair", "Morse": "trajmodes.potentials.pair",

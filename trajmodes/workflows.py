@@ -143,7 +143,7 @@ def warn_truncation(cutoff2, potential_range, stacklevel: int = 2) -> bool:
     (``potential_range``: A, or the PotentialRange of :func:`trajmodes.io.lammps_potential.potential_range`, which
     the warning names); returns whether it is."""
     import warnings
-    from trajmodes.forceconstants.settings import cutoff_length
+    from trajmodes.forceconstants.cutoffs import cutoff_length
     reach = _range(potential_range)
     if reach is None or cutoff_length(cutoff2) >= reach - 1e-6:
         return False
@@ -192,7 +192,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         :func:`~trajmodes.forceconstants.normal.fit_layer`, share each chunk's parse): :attr:`FitResult.together`.
     """
     from trajmodes.forceconstants.fit import EffectiveForceConstants
-    from trajmodes.forceconstants.settings import cutoff_length
+    from trajmodes.forceconstants.cutoffs import cutoff_length
     from trajmodes.phonons.convergence import cutoff_convergence
     from trajmodes.phonons.harmonic import Phonons
     trajs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
@@ -579,7 +579,7 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
     ``force_constants`` carry fc3; ``mesh`` is n, (n1, n2, n3) or a
-    3 x 3 supercell matrix (:func:`trajmodes.lattice.grid.parse_mesh`).
+    3 x 3 supercell matrix (:func:`trajmodes.lattice.qpoints.parse_mesh`).
     ``smearing`` (THz, "adaptive" or None for tetrahedra), ``isotopes`` and ``options`` (``make_r0_average``,
     ``sigma_cutoff``) as :class:`~trajmodes.phonons.anharmonic.Anharmonic`; ``four_phonon`` (THz, the Gaussian of its
     delta functions, or "adaptive") adds four-phonon scattering from the constants' ``fc4`` to the widths (with

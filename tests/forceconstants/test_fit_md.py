@@ -17,7 +17,7 @@ import pytest
 from tests.support.paths import EXAMPLES
 import trajmodes
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.series.temperatures import TemperatureSeries
+from trajmodes.series import Series
 
 MD = EXAMPLES / "md"
 FC0 = EXAMPLES / "fc"
@@ -28,7 +28,7 @@ STRIDE = 3
 
 @pytest.fixture(scope="module")
 def fits(tmp_path_factory):
-    """element -> {"seq": TemperatureSeries (sequential), "sim": TemperatureSeries (simultaneous), "f0": 0 K}."""
+    """element -> {"seq": Series (sequential), "sim": Series (simultaneous), "f0": 0 K}."""
     d = tmp_path_factory.mktemp("md_fit")
     out = {}
     for el, temps in RUNS.items():
@@ -43,13 +43,18 @@ def fits(tmp_path_factory):
                 seq[T] = EffectiveForceConstants(**SETTINGS[el], stride=STRIDE, folds=5).fit(tr)
         sim = {T: copy.deepcopy(e).refit("simultaneous") for T, e in seq.items()}
         fc0 = trajmodes.ForceConstants.from_phonopy(FC0 / {"cu": "cu_eam", "si": "si_sw"}[el])
-        out[el] = dict(seq=TemperatureSeries(seq), sim=TemperatureSeries(sim), fc0=fc0)
+        out[el] = dict(seq=_series(seq), sim=_series(sim), fc0=fc0)
     return out
+
+
+def _series(fits):
+    """The series of fits given by temperature (T -> fitted estimator)."""
+    return Series(list(fits.values()), list(fits), [f"{T:g} K" for T in fits])
 
 
 def _freq(series, T, label):
     fr = series.frequencies.frequency
-    return fr.sel(temperature=T).isel(q=list(series.frequencies.label.values).index(label)).values
+    return fr.sel(temperature=T).isel(q=list(series.frequencies.qlabel.values).index(label)).values
 
 
 def _f0(fc0, series, label):
@@ -61,7 +66,7 @@ def _f0(fc0, series, label):
 @pytest.mark.parametrize("el", list(RUNS))
 def test_setup_and_third_order_raises_r2(fits, el):
     for mode in ("seq", "sim"):
-        for T, est in fits[el][mode].items():
+        for T, est in zip(fits[el][mode].temperatures, fits[el][mode].fits):
             s = est.scores_
             assert int(s.n_frames) == 100
             assert s.n_params.values.tolist() == [est.bases_[2].n_params, est.bases_[3].n_params]
@@ -75,9 +80,9 @@ def test_setup_and_third_order_raises_r2(fits, el):
 @pytest.mark.parametrize("el", list(RUNS))
 def test_sigma_a_grows_with_temperature(fits, el):
     lo, hi = RUNS[el]
-    s = {T: float(e.scores_.sigma_a) for T, e in fits[el]["seq"].items()}
+    s = {T: float(e.scores_.sigma_a) for T, e in zip(fits[el]["seq"].temperatures, fits[el]["seq"].fits)}
     assert s[hi] > 1.5 * s[lo]                                         # (e) Cu 0.24 -> 0.44, Si 0.080 -> 0.160
-    r2 = {T: e.scores_.r2.values for T, e in fits[el]["seq"].items()}
+    r2 = {T: e.scores_.r2.values for T, e in zip(fits[el]["seq"].temperatures, fits[el]["seq"].fits)}
     assert r2[hi][0] < r2[lo][0] and r2[hi][1] < r2[lo][1]
 
 
@@ -135,14 +140,15 @@ def test_symmetry_degeneracies_exact(fits, el):
 def test_temperature_series_of_an_unsorted_dict(fits):
     """Fits given hottest first: each temperature keeps its own fit, and the frequencies follow them."""
     seq = fits["cu"]["seq"]
-    back = TemperatureSeries({T: seq[T] for T in reversed(list(seq))})
-    assert list(back) == list(seq) and all(back[T] is seq[T] for T in seq)
+    back = _series({T: seq.fit_at(T) for T in reversed(seq.temperatures.tolist())})
+    assert sorted(back.temperatures) == sorted(seq.temperatures) and all(back.fit_at(T) is seq.fit_at(T)
+                                                                         for T in seq.temperatures)
     np.testing.assert_array_equal(back.frequencies.frequency.values, seq.frequencies.frequency.values)
 
 
 def test_temperature_series_interpolation(fits):
     s = fits["si"]["seq"]
     assert s.temperatures.tolist() == [300.0, 1000.0]
-    mid = trajmodes.Phonons(s.interpolate_fc2(650.0)).frequencies([[0, 0, 0]])[0, 3:]
+    mid = trajmodes.Phonons(s.force_constants(650.0)).frequencies([[0, 0, 0]])[0, 3:]
     lo, hi = _freq(s, 300.0, "G")[3:], _freq(s, 1000.0, "G")[3:]
     assert np.all((mid < lo) & (mid > hi))

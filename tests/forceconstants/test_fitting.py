@@ -19,7 +19,7 @@ import trajmodes
 from trajmodes.forceconstants.design import NormalBlocks
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.forceconstants.normal import fold_ids, normal_equations
-from trajmodes.series.temperatures import fit_temperatures
+from trajmodes.series import fit_series
 
 from tests.support.standin import (build_standin, diamond, fcc, model_forces, open_dump, pair_constants,
                          synthetic_dump)
@@ -359,18 +359,18 @@ def test_temperature_series(si_harmonic, tmp_path):
     sc, Phi, path, u, f = si_harmonic
     hot = tmp_path / "hot.dump"
     _write_forces(hot, sc, u, model_forces(u, 1.2 * Phi))
-    series = fit_temperatures({900: open_dump(hot, sc), 300: open_dump(path, sc)}, cutoff2=4.0, folds=2,
-                              build_basis=build_standin)
-    assert list(series) == [300.0, 900.0]
+    series = fit_series({900: open_dump(hot, sc), 300: open_dump(path, sc)}, n_resamples=0, cutoff2=4.0, folds=2,
+                        build_basis=build_standin)
+    assert series.temperatures.tolist() == [300.0, 900.0]
     fr = series.frequencies
     assert fr.frequency.dims == ("temperature", "q", "branch") and fr.frequency.shape[0] == 2
-    assert "G" in fr.label.values.tolist()
+    assert "G" in fr.qlabel.values.tolist()
     hi = fr.frequency.sel(temperature=900).values
     lo = fr.frequency.sel(temperature=300).values
     assert np.allclose(hi, np.sqrt(1.2) * lo, atol=1e-6)
-    mid = series.interpolate_fc2(600.0)
+    mid = series.force_constants(600.0)
     assert _rel(mid.compact(), 1.1 * Phi[mid.p2s]) < 1e-8
-    assert np.array_equal(series.interpolate_fc2(50.0).compact(), series[300.0].force_constants_.compact())
+    assert np.array_equal(series.force_constants(50.0, clamp=True).compact(), series.fit_at(300.0).force_constants_.compact())
 
 
 def test_cli_fit(si_harmonic, tmp_path, monkeypatch, capsys):

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.forceconstants.held import fold_fc2
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.io.displacement_sets import parse_displacement_dataset
 from trajmodes.trajectory.reading import read_displacement_dataset
@@ -104,7 +103,7 @@ def test_cutoff_settings_refused():
 
 def test_fold_fc2_onto_itself_is_identity(fc2_fit):
     fc = fc2_fit.harmonic_force_constants_
-    assert np.abs(fold_fc2(fc, fc.supercell, fc2_fit.p2s_) - fc2_fit.fc2_).max() < 1e-14
+    assert np.abs(fc.folded_fc2(fc.supercell, fc2_fit.p2s_) - fc2_fit.fc2_).max() < 1e-14
 
 
 @pytest.mark.slow
@@ -265,7 +264,7 @@ def test_fold_and_held_fc2_exact():
     small, big = supercell(CU, 3 * np.eye(3, dtype=int), shuffle_seed=1), supercell(CU, 6 * np.eye(3, dtype=int))
     fc_small = ForceConstants(morse_fc(small, cutoff=7.0, nimg=3), small, CU)
     fc_big = ForceConstants(morse_fc(big, cutoff=7.0, nimg=1), big, CU)
-    folded = fold_fc2(fc_big, small, fc_small.p2s)
+    folded = fc_big.folded_fc2(small, fc_small.p2s)
     assert np.abs(folded - fc_small.compact()).max() < 1e-12 * np.abs(folded).max()
     Phi, Psi = _full(fc_small, fc_small.compact(), pair_fc3(small, CU, cutoff=2.9, nimg=1))
     u = np.random.default_rng(3).normal(0.0, 0.06, (12, small.n_atoms, 3))
@@ -282,4 +281,4 @@ def test_fold_and_held_fc2_exact():
     assert np.abs(est.params_samples_[2] - est.params_[2]).max() < 1e-12 * np.abs(est.params_[2]).max()
     assert (est.params_err_[2] < 1e-12).all() and (est.params_err_[3] > 0).any()
     with pytest.raises(ValueError, match="not a multiple"):
-        fold_fc2(fc_small, supercell(CU, 2 * np.eye(3, dtype=int)), [0])
+        fc_small.folded_fc2(supercell(CU, 2 * np.eye(3, dtype=int)), [0])

@@ -27,7 +27,7 @@ def _phonopy(n=3):
 
 
 def _full_fc(ph):
-    from trajmodes.io.fcfiles import crystal_from_phonopy
+    from trajmodes.io.fc_phonopy import crystal_from_phonopy
     return morse_fc(crystal_from_phonopy(ph.supercell))
 
 
@@ -98,7 +98,7 @@ def test_born_charges_of_the_yaml_come_from_the_same_parse(tmp_path, monkeypatch
 
 
 def _crystal(atoms):
-    from trajmodes.io.fcfiles import crystal_from_phonopy
+    from trajmodes.io.fc_phonopy import crystal_from_phonopy
     return crystal_from_phonopy(atoms)
 
 

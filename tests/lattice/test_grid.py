@@ -68,7 +68,7 @@ def test_parse_mesh_is_the_one_reading_of_a_mesh():
     """One int, three ints or a 3 x 3 supercell matrix; everything else refused with what is accepted."""
     import numpy as np
     import pytest
-    from trajmodes.lattice.grid import parse_mesh
+    from trajmodes.lattice.qpoints import parse_mesh
     assert parse_mesh(8).tolist() == [8, 8, 8] and parse_mesh([4, 4, 2]).tolist() == [4, 4, 2]
     assert parse_mesh(np.diag([2, 2, 2])).shape == (3, 3)
     for bad in (0, [4, 4], 2.5, [[1, 0, 0], [0, 1, 0], [0, 0, 0]], np.nan):

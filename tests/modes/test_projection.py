@@ -181,20 +181,20 @@ def test_compiled_kernels_equal_numpy_and_refuse_bad_indices():
     """The scatter and the contraction of the FFT projector against their numpy definitions (one atom per
     primitive cell, R = 3, and a larger R), and the index checks that keep them in bounds."""
     from trajmodes import _projection
-    from trajmodes.trajectory.displacements import scatter_frames
+    from trajmodes.trajectory.displacements import scatter_displacements
     rng = np.random.default_rng(3)
     x = rng.standard_normal((4, 5, 3))
     dest = np.array([0, 7, 2, 9, 4], dtype=np.int64)
     w = rng.uniform(1, 2, 5)
     out = np.zeros((4, 24))
-    scatter_frames(x, out, dest, 6, w)
+    scatter_displacements(x, out, dest, 6, w)
     expect = np.zeros((4, 24))
     for j in range(5):
         for a in range(3):
             expect[:, dest[j] + 6 * a] = w[j] * x[:, j, a]
     np.testing.assert_array_equal(out, expect)
     with pytest.raises(ValueError, match="dest"):
-        scatter_frames(x, np.zeros((4, 20)), dest, 6, w)                 # 9 + 2 * 6 is outside a row of 20
+        scatter_displacements(x, np.zeros((4, 20)), dest, 6, w)                 # 9 + 2 * 6 is outside a row of 20
     for R in (3, 6):
         nq, G, T = 7, 5, 3
         F = rng.standard_normal((T, R, G)) + 1j * rng.standard_normal((T, R, G))

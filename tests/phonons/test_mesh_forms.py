@@ -1,15 +1,15 @@
-"""One reading of a q mesh (trajmodes.lattice.grid.parse_mesh) at every entry point, and one vocabulary:
+"""One reading of a q mesh (trajmodes.lattice.qpoints.parse_mesh) at every entry point, and one vocabulary:
 ``force_constants`` for the constants, ``temperature(s)`` for temperatures."""
 from __future__ import annotations
 
-import types
+import inspect
 
 import numpy as np
 import pytest
 
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.lattice.grid import Grid, parse_mesh
-from trajmodes.lattice.qpoints import mesh_qpoints
+from trajmodes.lattice.grid import Grid
+from trajmodes.lattice.qpoints import mesh_qpoints, parse_mesh
 from trajmodes.phonons.harmonic import Phonons
 
 from tests.support.paths import EXAMPLES
@@ -115,7 +115,7 @@ def test_three_phonon_and_elastic_take_force_constants(fc):
 
 # -- temperature(s), not T -----------------------------------------------------------------------------------------
 def test_series_functions_take_temperatures():
-    from trajmodes.series.temperatures import TemperatureSeries
+    from trajmodes.series import Series
     from trajmodes.series.thermodynamics import temperature_slopes, thermodynamics
     T, V = np.array([100.0, 200.0, 300.0]), np.ones(3)
     nu = np.array([[5.0, 6.0], [4.9, 5.9], [4.7, 5.8]])
@@ -129,8 +129,5 @@ def test_series_functions_take_temperatures():
     b = thermodynamics(temperatures=T, V=V, F=F, F_err=F_err, reference=reference)
     assert all(np.array_equal(getattr(a, k), getattr(b, k), equal_nan=k != "thermodynamic_path")
                for k in ("entropy", "entropy_err", "heat_capacity", "heat_capacity_err", "thermodynamic_path"))
-    stub = types.SimpleNamespace(temperatures=np.array([300.0, 900.0]),
-                                 series=types.SimpleNamespace(force_constants=lambda t: t))
-    assert TemperatureSeries.interpolate_fc2(stub, 600.0) == 600.0
-    assert TemperatureSeries.interpolate_fc2(stub, temperature=50.0) == 300.0
-    assert TemperatureSeries.interpolate_fc2(stub, temperature=1000.0) == 900.0
+    assert list(inspect.signature(Series.force_constants).parameters)[:2] == ["self", "temperature"]
+    assert list(inspect.signature(Series.fit_at).parameters) == ["self", "temperature"]

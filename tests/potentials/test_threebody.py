@@ -494,7 +494,7 @@ def test_sw_fc2_against_phonopy_with_lammps_forces():
     the O(h^2) anharmonic error of the displacement method."""
     phonopy = pytest.importorskip("phonopy")
     from phonopy.structure.atoms import PhonopyAtoms
-    from trajmodes.io.fcfiles import crystal_from_phonopy
+    from trajmodes.io.fc_phonopy import crystal_from_phonopy
     si = diamond_si()
     ph = phonopy.Phonopy(PhonopyAtoms(symbols=list(si.species), cell=si.cell, scaled_positions=si.scaled_positions,
                                       masses=si.masses), supercell_matrix=2 * np.eye(3, dtype=int),

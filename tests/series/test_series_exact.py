@@ -128,3 +128,31 @@ def test_runs_of_different_crystals_are_named_before_any_fit():
                                          r"Cu32\) are different crystals"):
         fit_series([cu, si], cutoff2=3.0, n_resamples=0)
     assert time.perf_counter() - t0 < 5.0
+
+
+def test_the_series_by_temperature(two_models):
+    """The series by temperature: its frequencies over temperature (runs in order of temperature whatever their
+    order), the fit of a temperature, and the interpolation clamped to the runs on request."""
+    s = Series(two_models[::-1], [300.0, 100.0], ["b", "a"], qpoints=Q, mesh=(6, 6, 6))
+    fr = s.frequencies
+    assert fr.frequency.dims == ("temperature", "q", "branch") and fr.temperature.values.tolist() == [100.0, 300.0]
+    assert np.array_equal(fr.frequency.values, s.dataset.frequency.values[::-1])
+    assert s.fit_at(100.0) is two_models[0] and s.fit_at(300) is two_models[1]
+    with pytest.raises(ValueError, match="0 runs at 200 K"):
+        s.fit_at(200.0)
+    assert np.array_equal(s.force_constants(50.0, clamp=True).compact(), s.force_constants(100.0).compact())
+    with pytest.raises(ValueError, match="outside the runs"):
+        s.force_constants(50.0)
+    twice = Series.from_dataset(s.dataset.assign(temperature=("run", [300.0, 300.0])))
+    with pytest.raises(ValueError, match="several runs at one temperature"):
+        twice.frequencies
+    with pytest.raises(ValueError, match="holds no fits"):
+        twice.fit_at(300.0)
+
+
+def test_runs_by_temperature_take_no_second_temperatures():
+    from trajmodes.series import fit_series
+    with pytest.raises(ValueError, match="leave temperatures= out"):
+        fit_series({300: None, 900: None}, temperatures=[300.0, 900.0])
+    with pytest.raises(ValueError, match="one run per temperature"):
+        fit_series({300: None, "300.0": None})          # keys that are one temperature

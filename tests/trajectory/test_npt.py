@@ -47,7 +47,7 @@ def test_strained_perfect_crystal_has_zero_displacement(strain):
     # a box whose origin moves too (LAMMPS NPT keeps the box centre: xlo changes with the box)
     origins = -0.5 * (cells.sum(axis=1) - H0.sum(axis=0))
     shifted = trajmodes.Structure(frac @ H0, H0, None, None, np.zeros(3))
-    u = trajectory.chunk_displacements(pos + noise + origins[:, None, :], cells, origins, shifted)
+    u = trajectory.displacements_of_frames(pos + noise + origins[:, None, :], cells, origins, shifted)
     np.testing.assert_allclose(u, expect, rtol=0, atol=1e-12)
 
 
@@ -58,8 +58,8 @@ def test_fixed_cell_is_the_minimum_image():
     pos = frac @ H0 + rng.normal(0, 0.1, (5, len(frac), 3)) + rng.integers(-1, 2, (5, len(frac), 3)) @ H0
     ref = trajmodes.Structure(frac @ H0, H0)
     cells = np.repeat(H0[None], 5, axis=0)
-    fast = trajectory.chunk_displacements(pos, cells, np.zeros((5, 3)), ref)
-    general = trajectory.chunk_displacements(pos, cells * (1 + 1e-16), np.zeros((5, 3)) + 1e-300, ref)
+    fast = trajectory.displacements_of_frames(pos, cells, np.zeros((5, 3)), ref)
+    general = trajectory.displacements_of_frames(pos, cells * (1 + 1e-16), np.zeros((5, 3)) + 1e-300, ref)
     old = minimum_image(pos - ref.positions[None], cells)
     np.testing.assert_allclose(fast, old, rtol=0, atol=1e-13)
     np.testing.assert_allclose(general, old, rtol=0, atol=1e-12)
@@ -112,7 +112,7 @@ def test_npt_fit_equals_nvt_at_the_mean_volume(runs, monkeypatch):
           f"{np.round(np.sqrt(e_npt ** 2 + e_nvt ** 2), 4).tolist()}")
     assert np.abs(z).max() < 3 and np.abs(f_npt - f_nvt).max() < 0.03
     # the old mapping (a fixed Cartesian reference, minimum image in each frame's cell) is far off
-    monkeypatch.setattr(trajectory, "chunk_displacements",
+    monkeypatch.setattr(trajectory, "displacements_of_frames",
                         lambda pos, cells, origins, ref: minimum_image(pos - ref.positions[None], cells))
     f_old, e_old = _with_error(runs["npt"])
     z_old = (f_old - f_nvt) / np.sqrt(e_old ** 2 + e_nvt ** 2)

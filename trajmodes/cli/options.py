@@ -193,8 +193,8 @@ def floats(text: str) -> list[float]:
 
 def mesh(text: str) -> list[int]:
     """'N' (N x N x N) or 'N1,N2,N3' (or 'N1xN2xN3'), positive: the divisions of a q mesh, read by
-    :func:`trajmodes.lattice.grid.parse_mesh`."""
-    from trajmodes.lattice.grid import parse_mesh
+    :func:`trajmodes.lattice.qpoints.parse_mesh`."""
+    from trajmodes.lattice.qpoints import parse_mesh
     try:
         return parse_mesh([int(x) for x in text.replace("x", ",").split(",") if x.strip()], matrix=False).tolist()
     except ValueError:

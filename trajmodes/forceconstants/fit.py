@@ -43,38 +43,35 @@ with the estimator's Phi. Computed from the blocks, a residual sum of squares is
 of the size of f'f, so RMSEs resolve down to about sqrt(eps) ~ 1.5e-8 of the force scale (R^2 to ~eps):
 an exact fit shows RMSE ~ 1e-8 rms(f), not 1e-16.
 
-The estimator's parts live beside it: :mod:`~trajmodes.forceconstants.settings` (the cutoffs and the checks of the
-settings), :mod:`~trajmodes.forceconstants.held` (a held fc2), :mod:`~trajmodes.forceconstants.bootstrap` (the error
-bars), :mod:`~trajmodes.forceconstants.averages` (the energies and cells of the run),
+The estimator's functions live beside it: :mod:`~trajmodes.forceconstants.cutoffs` (the cutoff settings),
+:mod:`~trajmodes.forceconstants.uncertainty` (the block bootstrap of its error bars),
+:mod:`~trajmodes.forceconstants.averages` (the energies and cells of the run),
 :mod:`~trajmodes.forceconstants.report` (its warnings and scores table) and :mod:`~trajmodes.forceconstants.dipole`
 (the polar kernel).
 """
 from __future__ import annotations
 
+import math
+import os
 import warnings
 
 import numpy as np
 
-from trajmodes.forceconstants.averages import CELL_VARIANCE, cell_statistics, mean_energies
-from trajmodes.forceconstants.bootstrap import BlockBootstrap
+from trajmodes.forceconstants.averages import cell_statistics, mean_energies
+from trajmodes.forceconstants.cutoffs import SUPERCELL, basis_cutoff, cutoff_length, whole_supercell
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
 from trajmodes.forceconstants.dipole import DipoleSubtracted, polar_kernel
-from trajmodes.forceconstants.held import HeldFC2, fold_fc2
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.forceconstants.normal import block_ids, block_layout, normal_equations
-from trajmodes.forceconstants.report import COND_WARN, format_scores, warn_ill_posed
-from trajmodes.forceconstants.settings import SUPERCELL, CheckedSettings, basis_cutoff, cutoff_length
-from trajmodes.forceconstants.solve import fit_params, scores
+from trajmodes.forceconstants.normal import block_ids, block_layout, n_segments, normal_equations
+from trajmodes.forceconstants.report import format_scores, warn_ill_posed
+from trajmodes.forceconstants.solve import fit_params, residual_sum, scores, solve_normal
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-# fold_fc2, cutoff_length, DipoleSubtracted and the constants are imported from here too (their homes: held,
-# settings, dipole, report, averages)
-__all__ = ["EffectiveForceConstants", "DipoleSubtracted", "default_build_basis", "fold_fc2", "cutoff_length",
-           "SUPERCELL", "COND_WARN", "CELL_VARIANCE", "CELL_MISMATCH"]
+__all__ = ["EffectiveForceConstants", "default_build_basis", "CELL_MISMATCH"]
 
 #: mean strain of the frames' cells from the reference cell above which the reference is flagged (when it also
 #: exceeds 4 standard errors)
@@ -88,7 +85,7 @@ def default_build_basis(fc, order, cutoff, primitive=None, symprec=SYMPREC):
     return build_basis(fc, order, cutoff, primitive=primitive, symprec=symprec, asr=True)
 
 
-class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
+class EffectiveForceConstants:
     """Effective (temperature-dependent) 2nd- and 3rd-order force constants fitted to MD forces (TDEP).
 
     scikit-learn style: settings here, :meth:`fit` returns the estimator, results end in ``_``.
@@ -143,7 +140,7 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         Second-order constants to hold fixed (phono3py's fc2 from a separate, often larger, supercell:
         ``--dim-fc2``): their forces -Phi u are taken from the data and only the third order is fitted
         (``cutoff3`` is then required). ``fc2`` may live on the fitted supercell or on a multiple of it (it is
-        folded onto the fitted one, :func:`fold_fc2`: exact for periodic supercells); the second-order basis is
+        folded onto the fitted one, :meth:`ForceConstants.folded_fc2`: exact for periodic supercells); the second-order basis is
         then every pair of the fitted supercell, whatever ``cutoff2``. The results keep the given fc2
         (:attr:`force_constants_` on the fitted supercell holds it folded; :attr:`fixed_fc2_` is the one given).
     born : array_like, optional
@@ -235,6 +232,75 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
         self.constraints = tuple([constraints] if isinstance(constraints, str) else constraints)
         self.allow_p1 = bool(allow_p1)
         self.segments = segments
+
+    # -- settings ------------------------------------------------------------------------------
+    def _check_settings(self) -> None:
+        """Refuse settings that cannot make a fit, before any work."""
+        if self.mode not in ("sequential", "simultaneous"):
+            raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
+        for name in ("cutoff2", "cutoff3", "cutoff4", "symprec"):
+            v = getattr(self, name, None)
+            if v is None and name in ("cutoff2", "cutoff3", "cutoff4"):
+                continue
+            if name == "cutoff4" and whole_supercell(v):
+                raise ValueError("cutoff4 must be a distance in Angstrom: every quartet of the supercell would be "
+                                 "N^3 x 81 constants per atom")
+            if name != "symprec" and whole_supercell(v):
+                continue
+            if isinstance(v, str):
+                raise ValueError(f"{name} must be a positive distance in Angstrom or {SUPERCELL!r}, not {v!r}")
+            try:
+                ok = math.isfinite(float(v)) and float(v) > 0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"{name} must be a positive distance in Angstrom, not {v!r}")
+        for name in ("folds", "stride", "n_frames", "segments"):
+            v = getattr(self, name)
+            if v is None and name == "n_frames":
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, not {v!r}")
+        if self.cv not in ("blocks", "interleaved"):
+            raise ValueError(f"cv must be 'blocks' or 'interleaved', not {self.cv!r}")
+        if (self.born is None) != (self.epsilon is None):
+            raise ValueError("a polar fit needs both born= (Born effective charges) and epsilon= (the dielectric "
+                             "tensor); give both, or neither for a non-polar crystal")
+        if self.ewald_lambda is not None:
+            try:
+                ok = float(self.ewald_lambda) > 0 and np.isfinite(float(self.ewald_lambda))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"ewald_lambda must be a positive number (1/A, with 2 pi), not {self.ewald_lambda!r}")
+        if self.fc2 is not None:
+            if not isinstance(self.fc2, ForceConstants):
+                raise ValueError(f"fc2 must be a ForceConstants to hold fixed, not {type(self.fc2).__name__}")
+            if self.cutoff3 is None:
+                raise ValueError("with fc2 held fixed only the third order is fitted: give cutoff3")
+            if getattr(self, "cutoff4", None) is not None:
+                raise ValueError("a held fc2 is for phono3py's separate fc2 and fc3 datasets: fit the fourth order "
+                                 "(cutoff4) without fc2=")
+        if getattr(self, "cutoff4", None) is not None and self.cutoff3 is None:
+            raise ValueError("the fourth order is fitted with the third: give cutoff3 with cutoff4")
+
+    def _check_memory(self, n_runs: int) -> None:
+        """Refuse a fit whose normal equations would not fit in memory, before reading any frame."""
+        from trajmodes.resources import available_memory
+        P = self.kernel_.n_params
+        workers = max(1, os.cpu_count() or 1)
+        per_task = 8 * (2 * P * P + 3 * P * self.kernel_.block_rows())      # a chunk spans one or two blocks
+        n_seg = n_segments(int(self.segments), int(self.folds))
+        blocks = n_seg * (int(self.folds) if self.cv == "interleaved" else 1)
+        # the tree sum's partial sums, then the blocks grouped by fold and by segment
+        need = workers * per_task + 8 * (2 * blocks + int(self.folds) + n_seg + 2) * P * P
+        have = available_memory()
+        if have is not None and need > 0.8 * have:
+            raise MemoryError(f"the fit would need about {need / 2**30:.1f} GiB ({P} parameters: {P} x {P} normal "
+                              f"matrices for each of {blocks} blocks of frames, {int(self.folds)} cross-validation "
+                              f"folds and {n_seg} time segments, {workers} tasks at a time) but "
+                              f"{have / 2**30:.1f} GiB are available: use smaller cutoffs (cutoff2={self.cutoff2}, "
+                              f"cutoff3={self.cutoff3}, cutoff4={getattr(self, 'cutoff4', None)}), fewer segments, or a machine with more memory")
 
     # -- setup ---------------------------------------------------------------------------------
     def _select(self, traj):
@@ -542,6 +608,186 @@ class EffectiveForceConstants(CheckedSettings, HeldFC2, BlockBootstrap):
                 fc.fc3 = fc3
             return fc
         return ForceConstants(fc2, self.supercell_, self.primitive_, **kw)
+
+    # -- a held fc2 (phono3py's --dim-fc2) ------------------------------------------------------
+    def _held_params(self) -> np.ndarray:
+        """Order-2 parameters of the held :attr:`fc2` on the fitted supercell (folded, then projected onto the
+        basis of every pair; exact for constants with the supercell's symmetry and the sum rule)."""
+        if getattr(self, "_held_p2", None) is None or self._held_p2[0] is not self.bases_[2]:
+            folded = self.fc2.folded_fc2(self.supercell_, self.p2s_)
+            p2 = self.bases_[2].project(folded)
+            err = np.abs(self.bases_[2].to_compact(p2) - folded).max()
+            if err > 1e-6 * max(np.abs(folded).max(), 1e-300) + 1e-8:
+                warnings.warn(f"the held fc2 differs from its symmetric, sum-rule form by up to {err:.3g} eV/A^2 "
+                              "(symmetrise it first: ForceConstants.symmetrized()); the symmetric form is held",
+                              UserWarning, stacklevel=4)
+            self._held_p2 = (self.bases_[2], p2)
+        return self._held_p2[1]
+
+    def _solve_held(self, G, b, sizes):
+        """Parameters with order 2 held at the given fc2: p3 = G33^-1 (b3 - G32 p2)."""
+        n2 = int(sizes[0])
+        p2 = self._held_params()
+        p3, cond, rank = solve_normal(G[n2:, n2:], b[n2:] - G[n2:, :n2] @ p2, self.rcond)
+        return np.concatenate([p2, p3]), [(np.nan, n2), (cond, rank)]
+
+    def _held_cv(self, p, sizes) -> None:
+        """Cross-validation RMSE with order 2 held: each fold's third order from the other folds."""
+        blk = self.blocks_
+        n2 = int(sizes[0])
+        G, b, _, _ = blk.total()
+        held = [h for h in range(blk.n_folds) if blk.n_rows[h] > 0]
+        if len(held) < 2:
+            return
+        rss = np.zeros(2)
+        p2 = p[:n2]
+        for h in held:
+            Gt, bt = G - blk.G[h], b - blk.b[h]
+            p3 = solve_normal(Gt[n2:, n2:], bt[n2:] - Gt[n2:, :n2] @ p2, self.rcond, "cholesky")[0]
+            q = np.concatenate([p2, p3])
+            rss[0] += max(residual_sum(blk.G[h], blk.b[h], blk.ff[h], np.concatenate([p2, 0 * p3])), 0.0)
+            rss[1] += max(residual_sum(blk.G[h], blk.b[h], blk.ff[h], q), 0.0)
+        self.scores_["cv_rmse"].values[:] = np.sqrt(rss / sum(blk.n_rows[h] for h in held))
+
+    @property
+    def fixed_fc2_(self) -> ForceConstants | None:
+        """The fc2 held fixed (as given, on its own supercell), or None."""
+        return self.fc2
+
+    # -- error bars: the block bootstrap --------------------------------------------------------
+    def bootstrap(self, n_resamples: int = 200, seed: int | None = 0) -> "EffectiveForceConstants":
+        """Error bars of every parameter and of :attr:`energies_` by the block bootstrap of the time segments'
+        normal equations (:mod:`trajmodes.forceconstants.uncertainty`): no pass over the frames.
+
+        The segments are resampled with replacement and every resample solved. Segments shorter than the correlation
+        time make that spread too small, so a blocking analysis (H. Flyvbjerg and H. G. Petersen, J. Chem. Phys. 91,
+        461 (1989)) of the segments' linearised contributions to the order-2 parameters
+        (:func:`~trajmodes.forceconstants.uncertainty.segment_influence`) measures the error as a function of block
+        length, 1, 2, 4, ... segments, and takes it at its plateau; the resamples' spread about the fit is scaled by
+        the ratio of that error to the segments' own (``blocking_ratio_``, at least 1), so every quantity computed
+        from the resamples inherits it. The mean kinetic temperature gets the same analysis of its own.
+
+        Sets ``params_samples_`` (dict order -> (n_resamples, P_o)), ``params_err_`` (dict order -> (P_o,),
+        standard errors in the parameters' units), ``energies_samples_`` / ``energies_err_`` (eV per supercell),
+        ``temperature_samples_`` / ``temperature_err_`` (K), and the diagnostics
+
+        - ``blocking_ratio_``: error at the blocking plateau / error from the segments (the factor applied);
+        - ``blocking_curve_``: (n_blocks, ratio) at every block length, the curve the plateau was read from;
+        - ``blocking_converged_``: False when the error still rises at the longest blocks (at least 4 of them): the
+          correlation time is then comparable with the run, and the error bars are lower bounds;
+        - ``n_effective_``: the effective number of independent segments, n_segments / blocking_ratio_^2;
+        - ``temperature_blocking_``: the same ratio for the mean kinetic temperature;
+        - ``energy_conserved_`` and ``temperature_ensemble_err_`` (K): whether the run keeps its total energy (NVE),
+          and then the error of its mean temperature as an estimate of the temperature it was prepared at, with the
+          canonical draw of its energy included (otherwise equal to ``temperature_err_``);
+        - ``error_bars_flagged_``: True when a warning was raised (ratio above
+          :data:`~trajmodes.forceconstants.uncertainty.BLOCKING_WARN`, or no plateau).
+
+        What a single run cannot show is a deviation that stays fixed over all of it: its temperature in NVE (set by
+        the initial conditions), or its share of energy per mode in a small, nearly harmonic crystal under NVE or
+        Nose-Hoover; runs that differ only in their seeds then scatter more than these error bars (docs/series.md).
+
+        Parameters
+        ----------
+        n_resamples : int
+            Bootstrap resamples (each one P x P solve per order).
+        seed : int or None
+            Seed of the resampling (None: fresh randomness).
+
+        Returns
+        -------
+        self
+        """
+        from trajmodes.forceconstants.uncertainty import (BLOCKING_WARN, blocking_curve, blocking_plateau,
+                                                          bootstrap_params, bootstrap_std, resample_counts, resampled,
+                                                          scaled_samples, segment_influence, temperature_draw)
+        seg = self.segments_
+        B = seg.n_blocks
+        if B < 4:
+            raise ValueError(f"the block bootstrap needs at least 4 time segments with frames, and this fit has {B} "
+                             f"({int(seg.n_frames.sum())} frames, segments={self.segments}): fit with more segments "
+                             "or more frames")
+        orders = sorted(self.bases_)
+        sizes, off = self.kernel_.sizes, self.kernel_.offsets         # the kernel's columns: orders side by side
+        p_all = np.concatenate([self.params_[o] for o in orders])
+        # blocking analysis of the segments' linearised contributions to the order-2 parameters
+        nb, berr = blocking_curve(segment_influence(seg, p_all, sizes, self.mode)[:, :sizes[0]])
+        factor, ratios, converged = blocking_plateau(nb, berr)
+        self.blocking_ratio_ = float(factor)
+        self.blocking_curve_ = np.stack([nb.astype(float), ratios], axis=1)
+        self.blocking_converged_ = bool(converged)
+        self.n_effective_ = float(B / factor ** 2)
+        counts = resample_counts(B, n_resamples, seed)
+        held = None if self.fc2 is None else (lambda G, b: self._solve_held(G, b, sizes)[0])   # fc3 only
+        samples = scaled_samples(bootstrap_params(seg, counts, sizes, self.mode, self.rcond, held), factor, p_all)
+        err = bootstrap_std(samples, B)
+        self.params_samples_ = {o: samples[:, off[i]:off[i + 1]] for i, o in enumerate(orders)}
+        self.params_err_ = {o: err[off[i]:off[i + 1]] for i, o in enumerate(orders)}
+        res = resampled(seg, counts)
+        p3, p4 = self.params_samples_.get(3), self.params_samples_.get(4)
+        esamples = [mean_energies(res.select(r), samples[r, :sizes[0]], None if p3 is None else p3[r],
+                                  None if p4 is None else p4[r]) for r in range(res.n_blocks)]
+        self.energies_samples_ = {k: scaled_samples(np.array([e[k] for e in esamples]), factor, self.energies_[k])
+                                  for k in self.energies_}               # the same blocking factor as the parameters
+        self.energies_err_ = {k: float(bootstrap_std(v, B)) for k, v in self.energies_samples_.items()}
+        # the kinetic temperature: its energy relaxes more slowly than the displacements decorrelate, and a run
+        # whose mean temperature wanders shifts every effective frequency by d nu / dT times that
+        tb = res.per_frame_mean("temperature")
+        self.temperature_blocking_ = float("nan")
+        if np.isfinite(self.temperature_):
+            tseg = (seg.per_frame_mean("temperature") - self.temperature_) * seg.n_temperature \
+                / float(seg.n_temperature.sum())                     # each segment's share of the mean's deviation
+            tnb, terr = blocking_curve(tseg)
+            self.temperature_blocking_, _, _ = blocking_plateau(tnb, terr, tolerance=2.0, rise=1.0)   # one series
+            self.temperature_samples_ = scaled_samples(tb, self.temperature_blocking_, self.temperature_)
+        else:
+            self.temperature_samples_ = np.full(len(tb), np.nan)
+        self.temperature_err_ = float(bootstrap_std(self.temperature_samples_, B))
+        self.energy_conserved_, self.temperature_ensemble_err_ = temperature_draw(seg, self.temperature_,
+                                                                                   self.temperature_err_,
+                                                                                   self.supercell_.n_atoms)
+        per = int(seg.n_frames.sum()) // B
+        self.error_bars_flagged_ = False
+        if self.blocking_ratio_ > BLOCKING_WARN or not converged:
+            self.error_bars_flagged_ = True
+            what = (f"the frames are correlated over more than a segment: the error bars of the fit are "
+                    f"{self.blocking_ratio_:.2f} times those of its {B} time segments ({per} frames each) at the "
+                    "plateau of their blocking analysis, and have been scaled by it"
+                    if converged else
+                    f"the error of the fit still grows at the longest blocks of its blocking analysis (blocks of "
+                    f"{int(B // nb[-1])} of its {B} time segments, ratio {self.blocking_ratio_:.2f}, applied): the "
+                    "frames are correlated over more than a segment and over a time comparable with the run, so "
+                    "these error bars are lower bounds")
+            warnings.warn(what + f" (about {self.n_effective_:.1f} independent segments); use a longer run",
+                          UserWarning, stacklevel=2)
+        elif self.temperature_blocking_ > BLOCKING_WARN:
+            self.error_bars_flagged_ = True
+            warnings.warn(f"the error of the run's mean kinetic temperature ({self.temperature_:.1f} K) is "
+                          f"{self.temperature_blocking_:.2f} times that of its {B} time segments at the plateau of "
+                          f"their blocking analysis: the energy of the crystal relaxes more slowly than a segment "
+                          f"({per} frames), and the run's temperature, and with it every effective frequency, wanders "
+                          "more than the segments show; use a longer run", UserWarning, stacklevel=2)
+        return self
+
+    def resampled_force_constants(self):
+        """The :class:`ForceConstants` of every bootstrap resample (:meth:`bootstrap` first), one at a time."""
+        if not hasattr(self, "params_samples_"):
+            raise ValueError("no bootstrap resamples: call bootstrap() first")
+        p2 = self.params_samples_[2]
+        p3, p4 = self.params_samples_.get(3), self.params_samples_.get(4)
+        for r in range(len(p2)):
+            fc3 = None if p3 is None else self.bases_[3].to_compact(p3[r])
+            fc4 = None if p4 is None else (self.bases_[4].sites, self.bases_[4].blocks(p4[r]))
+            yield self._make_fc(self.bases_[2].to_compact(p2[r]), fc3, fc4)
+
+    def run_length_for(self, error, current_error) -> np.ndarray:
+        """Frames needed for a standard error ``error`` of a quantity whose error is ``current_error`` now.
+
+        Error bars of averages over a run shrink as 1/sqrt(run length) once the run is longer than the correlation
+        time, so the run must be (current_error / error)^2 times as long as the frames fitted now.
+        """
+        n = float(self.segments_.n_frames.sum())
+        return np.ceil(n * (np.asarray(current_error, float) / float(error)) ** 2)
 
     # -- convenience ---------------------------------------------------------------------------
     def predict_forces(self, u: np.ndarray) -> np.ndarray:

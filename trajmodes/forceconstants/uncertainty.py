@@ -33,7 +33,8 @@ from trajmodes.forceconstants.design import NormalBlocks
 from trajmodes.forceconstants.solve import fit_params
 
 __all__ = ["resample_counts", "resampled", "bootstrap_params", "bootstrap_std", "blocking_ratio",
-           "segment_influence", "blocking_curve", "blocking_plateau", "scaled_samples", "BLOCKING_WARN"]
+           "segment_influence", "blocking_curve", "blocking_plateau", "scaled_samples", "temperature_draw",
+           "BLOCKING_WARN"]
 
 #: ratio of the error at the blocking plateau to the error of the fit's segments above which the segments are flagged
 #: as shorter than the correlation time (the error bars are scaled by it either way)
@@ -193,3 +194,25 @@ def scaled_samples(samples: np.ndarray, factor: float, center=None, axis: int = 
     samples = np.asarray(samples, float)
     c = samples.mean(axis=axis, keepdims=True) if center is None else np.expand_dims(np.asarray(center, float), axis)
     return c + float(factor) * (samples - c)
+
+
+def temperature_draw(seg: NormalBlocks, temperature: float, temperature_err: float, n_atoms: int) -> tuple[bool, float]:
+    """Whether the run conserves its total energy (NVE), and the standard error of its mean kinetic temperature
+    as an estimate of the temperature it was prepared at, K.
+
+    The total energy of a segment is its mean potential energy plus (3N - 3) k_B T_s / 2 (N atoms, centre of
+    mass at rest). When the segments' totals scatter by less than 5 % of the canonical energy fluctuation
+    sqrt(3N - 3) k_B T the run is taken as NVE, started from a canonical state: its energy, and with it its
+    temperature, is one canonical draw, with standard deviation T / sqrt(3N - 3) for a classical harmonic crystal
+    (equipartition: the energy's variance is (3N - 3) (k_B T)^2 and T = E / ((3N - 3) k_B)), which no segment of
+    the run sees. That draw is added in quadrature to ``temperature_err`` (the error of the run's mean from its
+segments, K); otherwise the two are equal. ``seg``: the fit's normal equations per time segment, ``temperature``: the
+run's mean kinetic temperature, K, ``n_atoms``: atoms of the supercell."""
+    from trajmodes.units import KB_EV
+    T, err = float(temperature), float(temperature_err)
+    if not np.isfinite(T) or np.any(seg.n_energy != seg.n_frames) or np.any(seg.n_temperature != seg.n_frames):
+        return False, err
+    dof = 3 * int(n_atoms) - 3
+    e_tot = seg.per_frame_mean("energy") + 0.5 * dof * KB_EV * seg.per_frame_mean("temperature")
+    conserved = bool(np.std(e_tot) < 0.05 * np.sqrt(dof) * KB_EV * T)
+    return conserved, float(np.hypot(err, T / np.sqrt(dof))) if conserved else err

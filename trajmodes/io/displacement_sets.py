@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.fcfiles import DAMAGED
+from trajmodes.io.fc_phonopy import DAMAGED
 from trajmodes.lattice.crystal import Crystal
 
 __all__ = ["DisplacementDataset", "parse_displacement_dataset"]
@@ -457,7 +457,7 @@ def _read_yaml(cls, path: Path):
     try:
         y.read(str(path))
     except Exception as exc:                            # yaml and phonopy raise many types
-        from trajmodes.io.fcfiles import first_line
+        from trajmodes.io.fc_phonopy import first_line
         raise TrajectoryFormatError(path, f"{cls.__module__.split('.')[0]} cannot read it ({type(exc).__name__}: "
                                           f"{first_line(exc)})", fix=DAMAGED) from None
     return y
@@ -513,7 +513,7 @@ def _phonopy(path: Path, forces: Path | None, kind: str, supercell_matrix) -> Di
         try:
             atoms = get_supercell(read_vasp(str(path)), smat)
         except Exception as exc:                        # phonopy raises several types on a damaged POSCAR
-            from trajmodes.io.fcfiles import first_line
+            from trajmodes.io.fc_phonopy import first_line
             raise TrajectoryFormatError(path, f"phonopy cannot read it as a POSCAR ({type(exc).__name__}: "
                                               f"{first_line(exc)})", fix=DAMAGED) from None
         units = get_calculator_physical_units("vasp")

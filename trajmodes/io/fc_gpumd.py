@@ -35,7 +35,7 @@ import numpy as np
 from trajmodes.errors import ForceConstantsFormatError, TrajectoryFormatError
 from trajmodes.io.fc_text import (Lines, provenance_line, read_poscar, refuse_nac, supercell_fractions, wrapped_frame,
                                   write_poscar, write_text)
-from trajmodes.io.fcfiles import DAMAGED, blamed, supercell_clusters
+from trajmodes.io.fc_phonopy import DAMAGED, blamed, supercell_clusters
 from trajmodes.lattice.crystal import Crystal
 
 __all__ = ["read_gpumd", "write_gpumd", "GPUMD_FILES"]

@@ -28,7 +28,7 @@ import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError
 from trajmodes.io.fc_text import refuse_nac
-from trajmodes.io.fcfiles import DAMAGED, first_line, supercell_clusters
+from trajmodes.io.fc_phonopy import DAMAGED, first_line, supercell_clusters
 from trajmodes.io.files import atomic_write
 from trajmodes.lattice.crystal import Crystal
 

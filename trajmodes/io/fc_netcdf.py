@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError
-from trajmodes.io.fcfiles import DAMAGED, blamed
+from trajmodes.io.fc_phonopy import DAMAGED, blamed
 from trajmodes.io.files import atomic_write
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.supercell import SupercellMap

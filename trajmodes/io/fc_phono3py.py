@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError
-from trajmodes.io.fcfiles import (DAMAGED, crystal_from_phonopy, first_line, need_package, phonopy_atoms,
+from trajmodes.io.fc_phonopy import (DAMAGED, crystal_from_phonopy, first_line, need_package, phonopy_atoms,
                                   phonopy_columns)
 from trajmodes.io.files import atomic_write
 

@@ -50,7 +50,7 @@ from trajmodes.errors import ForceConstantsFormatError
 from trajmodes.io.fc_text import (Lines, check_poscar_species, expand_images, image_groups, pair_images,
                                   provenance_line, read_poscar, supercell_fractions, wrapped_frame, write_poscar,
                                   write_text)
-from trajmodes.io.fcfiles import DAMAGED, blamed
+from trajmodes.io.fc_phonopy import DAMAGED, blamed
 from trajmodes.lattice.crystal import Crystal
 
 __all__ = ["read_shengbte", "write_shengbte", "read_control", "shengbte_order", "SHENGBTE_FILES"]

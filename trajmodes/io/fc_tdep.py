@@ -71,7 +71,7 @@ from trajmodes.io.fc_tdep_third import read_tdep_fc3, write_tdep_fc3
 from trajmodes.io.fc_text import (MASS_TOLERANCE, Lines, check_poscar_species, expand_images, image_groups,
                                   pair_images, provenance_line, read_poscar, refuse_nac, supercell_fractions,
                                   wrapped_frame, write_poscar, write_text)
-from trajmodes.io.fcfiles import blamed
+from trajmodes.io.fc_phonopy import blamed
 from trajmodes.lattice.crystal import Crystal
 
 # the polar and POSCAR names are imported from here too (their homes: fc_tdep_polar, fc_text)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError
-from trajmodes.io.fcfiles import DAMAGED
+from trajmodes.io.fc_phonopy import DAMAGED
 from trajmodes.io.files import atomic_write
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.geometry import wigner_seitz_pairs

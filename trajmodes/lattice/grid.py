@@ -26,7 +26,7 @@ from trajmodes.lattice.qpoints import mesh_addresses, mesh_index, parse_mesh
 from trajmodes.lattice.supercell import smith_normal_form
 from trajmodes.lattice.symmetry import reciprocal_rotations
 
-__all__ = ["Grid", "Triplets", "parse_mesh"]
+__all__ = ["Grid", "Triplets"]
 
 
 @dataclass(frozen=True)

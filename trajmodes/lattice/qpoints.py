@@ -16,8 +16,7 @@ _REGULAR = "one positive integer n (n x n x n) or three (n1, n2, n3)"
 
 
 def parse_mesh(mesh, matrix: bool = True, name: str = "mesh") -> np.ndarray:
-    """A q-mesh as every class and function of trajmodes takes it (the one reading of a mesh; also
-    :func:`trajmodes.lattice.grid.parse_mesh`): one positive integer n (n x n x n), three, or a 3 x 3 integer
+    """A q-mesh as every class and function of trajmodes takes it (the one reading of a mesh): one positive integer n (n x n x n), three, or a 3 x 3 integer
     supercell matrix S (``supercell.cell = S @ primitive.cell``: the q-points commensurate with that supercell).
 
     Parameters

@@ -38,7 +38,7 @@ from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.lattice.supercell import SupercellMap, smith_normal_form
-from trajmodes.trajectory.displacements import DisplacementMap, apply_displacement_map, scatter_frames
+from trajmodes.trajectory.displacements import DisplacementMap, apply_displacement_map, scatter_displacements
 
 __all__ = ["project", "back_project", "trajectory_map", "clear_projectors"]
 
@@ -213,7 +213,7 @@ class _GridProjector:
 
         Per block, three passes that release the GIL: the compiled scatter of the mass-weighted vectors (or
         minimum-image displacements) onto the rows (class k, component a) of the cell grid
-        (:func:`trajmodes.trajectory.displacements.scatter_frames`), the real-input FFT of every row, and the compiled
+        (:func:`trajmodes.trajectory.displacements.scatter_displacements`), the real-input FFT of every row, and the compiled
         contraction with the conjugate eigenvectors times the phases of the primitive atoms
         (``_projection.contract``).
         """
@@ -226,7 +226,7 @@ class _GridProjector:
         buf = np.empty((min(step, f), 3 * n) + self.d)
         for s in range(0, f, step):
             b = buf[:min(step, f - s)]
-            scatter_frames(x[s:s + step], b, self.dest, self.nc, self.weight,
+            scatter_displacements(x[s:s + step], b, self.dest, self.nc, self.weight,
                            None if dmap is None else dmap.frames(slice(s, s + step)))
             F = sp_fft.rfftn(b, axes=(2, 3, 4), overwrite_x=False, workers=1)
             _projection.contract(F, len(b), 3 * n, self.n_half, self.gflat, self.conj, self.ec,
@@ -310,9 +310,9 @@ def _setup(traj, phonons, qpoints):
     return value
 
 
-def _project_displacements(data: dict, displacer, projector) -> np.ndarray:
+def _project_displacements(data: dict, displacements, projector) -> np.ndarray:
     """Q of one chunk (the dict of its read task): the displacements taken in the projector's own pass."""
-    return projector(*displacer.inputs(data))
+    return projector(*displacements.inputs(data))
 
 
 def _project_field(data: dict, field: str, projector) -> np.ndarray:
@@ -369,7 +369,7 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
     if chunk_frames is not None:
         traj = traj.rechunk(int(chunk_frames))
     token = uuid.uuid4().hex            # names the tasks: the projector need not be hashed
-    Q = traj.map_chunks(_project_displacements, traj.displacer(), proj, layer=layer, shape=(nq, nb),
+    Q = traj.map_chunks(_project_displacements, traj.displacements_of_chunks(), proj, layer=layer, shape=(nq, nb),
                         dtype=np.complex128, name="trajmodes-Q-" + token)
     if "velocities" in layer:
         Qdot = traj.map_chunks(_project_field, "velocities", proj, layer=layer, shape=(nq, nb),

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.lattice.grid import Grid, parse_mesh
+from trajmodes.lattice.grid import Grid
+from trajmodes.lattice.qpoints import parse_mesh
 from trajmodes.lattice.spglib_calls import SYMPREC
 from trajmodes.lattice.symmetry import cartesian_rotations
 from trajmodes.phonons.degeneracy import degenerate_average

@@ -65,7 +65,8 @@ import warnings
 
 import numpy as np
 
-from trajmodes.lattice.grid import Grid, parse_mesh
+from trajmodes.lattice.grid import Grid
+from trajmodes.lattice.qpoints import parse_mesh
 from trajmodes.lattice.symmetry import site_images
 from trajmodes.phonons.interaction import Interaction
 from trajmodes.phonons.statistics import check_occupation, occupations

@@ -106,7 +106,7 @@ def phonon_dos(phonons: HarmonicCalculator, mesh=(20, 20, 20), method: str = "te
     import xarray as xr
     if method not in ("tetrahedron", "gaussian"):
         raise ValueError(f"method must be 'tetrahedron' or 'gaussian', not {method!r}")
-    from trajmodes.lattice.grid import parse_mesh
+    from trajmodes.lattice.qpoints import parse_mesh
     mesh = parse_mesh(mesh, matrix=False)
     m = phonons.mesh(mesh, projections=projected)
     f, pr = m.frequencies, m.projections

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from trajmodes.lattice.geometry import shortest_vectors
-from trajmodes.lattice.grid import Grid, parse_mesh
+from trajmodes.lattice.grid import Grid
+from trajmodes.lattice.qpoints import parse_mesh
 from trajmodes.phonons.interaction import HBAR_EV_PS
 from trajmodes.phonons.quartic import quartic_constants
 from trajmodes.phonons.stability import require_stable

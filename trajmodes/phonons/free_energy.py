@@ -56,7 +56,7 @@ from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
-from trajmodes.lattice.grid import parse_mesh
+from trajmodes.lattice.qpoints import parse_mesh
 from trajmodes.phonons.anharmonic_free_energy import cubic_free_energy
 from trajmodes.phonons.harmonic import Phonons
 from trajmodes.phonons.quartic import quartic_free_energy
@@ -223,7 +223,7 @@ def tdep_free_energy(fit, temperature: float, mesh=(20, 20, 20), occupation: str
     temperature : float
         K (the run's temperature).
     mesh : int or (3,) int
-        q mesh of the harmonic free energy (one int n is n x n x n; :func:`trajmodes.lattice.grid.parse_mesh`).
+        q mesh of the harmonic free energy (one int n is n x n x n; :func:`trajmodes.lattice.qpoints.parse_mesh`).
     occupation : {"quantum", "classical"}
         Oscillators of F_harm and F_3ph. A classical MD run is compared like for like with ``"classical"``;
         ``quantum_correction`` says how much the quantum oscillators add (module docstring).

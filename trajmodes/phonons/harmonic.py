@@ -309,9 +309,9 @@ class Phonons:
         """Frequencies on a Gamma-centred mesh (phonopy's order, first index fastest), as :class:`MeshFrequencies`
         (``qpoints``, ``frequencies``, ``projections``).
 
-        ``mesh``: one positive integer n (n x n x n) or three (:func:`trajmodes.lattice.grid.parse_mesh`; a diagonal
+        ``mesh``: one positive integer n (n x n x n) or three (:func:`trajmodes.lattice.qpoints.parse_mesh`; a diagonal
         3 x 3 matrix is its diagonal, any other supercell matrix a ValueError)."""
-        from trajmodes.lattice.grid import parse_mesh
+        from trajmodes.lattice.qpoints import parse_mesh
         from trajmodes.lattice.qpoints import mesh_qpoints
         from trajmodes.resources import require_memory
         mesh = parse_mesh(mesh, matrix=False)
@@ -365,7 +365,7 @@ class Phonons:
         temperatures : array_like, K
         mesh : int or (3,) int
             Gamma-centred mesh (no symmetry reduction); one int n is n x n x n
-            (:func:`trajmodes.lattice.grid.parse_mesh`; a supercell matrix is refused).
+            (:func:`trajmodes.lattice.qpoints.parse_mesh`; a supercell matrix is refused).
         occupation : {"quantum", "classical"}
             Bose-Einstein oscillators, or classical ones (equipartition: Cv = k_B per mode, no zero-point
             energy); :mod:`trajmodes.phonons.statistics`.
@@ -381,7 +381,7 @@ class Phonons:
         :mod:`trajmodes.phonons.thermal`). The same numbers in eV and eV/K per primitive cell:
         :func:`trajmodes.phonons.thermal.mesh_thermodynamics`.
         """
-        from trajmodes.lattice.grid import parse_mesh
+        from trajmodes.lattice.qpoints import parse_mesh
         return thermal.thermal_properties(self, temperatures, parse_mesh(mesh, matrix=False), occupation,
                                           cutoff_frequency)
 

@@ -86,7 +86,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trajmodes.lattice.grid import Grid, parse_mesh
+from trajmodes.lattice.grid import Grid
+from trajmodes.lattice.qpoints import parse_mesh
 from trajmodes.lattice.isotopes import mass_variances as natural_mass_variances
 from trajmodes.lattice.spglib_calls import SYMPREC
 from trajmodes.phonons.anharmonic_free_energy import tdep_band_widths

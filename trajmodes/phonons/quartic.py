@@ -27,8 +27,7 @@ import numpy as np
 import xarray as xr
 
 from trajmodes.lattice.geometry import shortest_vectors
-from trajmodes.lattice.grid import parse_mesh
-from trajmodes.lattice.qpoints import commensurate_qpoints, mesh_qpoints
+from trajmodes.lattice.qpoints import commensurate_qpoints, mesh_qpoints, parse_mesh
 from trajmodes.phonons.statistics import check_occupation, mode_energy
 from trajmodes.resources import require_memory
 from trajmodes.units import KB_EV, THZ

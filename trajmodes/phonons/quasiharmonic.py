@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
-from trajmodes.lattice.grid import Grid, parse_mesh
-from trajmodes.lattice.qpoints import is_gamma
+from trajmodes.lattice.grid import Grid
+from trajmodes.lattice.qpoints import is_gamma, parse_mesh
 from trajmodes.lattice.symmetry import cartesian_rotations, site_images
 from trajmodes.lattice.strain import STRAIN_BASIS, deformed, strain_matrix, tensor_voigt, voigt_tensor
 from trajmodes.phonons import statistics

@@ -22,8 +22,8 @@ The TDEP free energy per run is :func:`trajmodes.phonons.free_energy.tdep_free_e
 I. A. Abrikosov and S. I. Simak, Phys. Rev. B 87, 104111 (2013)).
 
 The package: :mod:`~trajmodes.series.fitting` (:func:`fit_series`), :mod:`~trajmodes.series.core` (:class:`Series`,
-:func:`load_series`), :mod:`~trajmodes.series.model` (one model over the runs), :mod:`~trajmodes.series.thermodynamics`
-(derivatives along the runs), :mod:`~trajmodes.series.split` (the split of the shifts).
+its interpolation and the split of the shifts, :func:`load_series`), :mod:`~trajmodes.series.model` (one model over the
+runs), :mod:`~trajmodes.series.thermodynamics` (derivatives along the runs).
 """
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """The fitted runs of a series and their results: :class:`Series` (the dataset with error bars, free energies,
-entropy and heat capacity, the interpolation of the irreducible parameters in (T, V)) and :func:`load_series`."""
+entropy and heat capacity, the interpolation of the irreducible parameters in (T, V), and the split of every
+frequency shift into a volume (quasiharmonic) and an intrinsic (anharmonic) part, G. Lucazeau, J. Raman Spectrosc. 34,
+478 (2003)) and :func:`load_series`."""
 from __future__ import annotations
 
 import warnings
@@ -8,18 +10,17 @@ import numpy as np
 
 from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.forceconstants.settings import cutoff_length
+from trajmodes.forceconstants.cutoffs import cutoff_length
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.qpoints import parse_mesh
 from trajmodes.series.model import check_same_model, in_first_basis
-from trajmodes.series.split import ShiftSplit
-from trajmodes.series.thermodynamics import SAME, thermodynamics
+from trajmodes.series.thermodynamics import SAME, SAME_T_SPLIT, thermodynamics
 
 __all__ = ["Series", "load_series"]
 
 
-class Series(ShiftSplit):
+class Series:
     """The fitted runs of a series and their results (:attr:`dataset`); made by :func:`~trajmodes.series.fit_series`,
     whose parameters it takes besides those below.
 
@@ -102,7 +103,7 @@ class Series(ShiftSplit):
             v = np.array([Phonons(f.harmonic_force_constants_).frequencies(both) for f in fits])
         nu, pnu = v[:, :nq], v[:, nq:]
         run = np.arange(len(fits))
-        thz = {"units": "THz"}
+        frequency_units = {"units": "THz"}
         data = dict(
             temperature=("run", T, {"units": "K"}),
             kinetic_temperature=("run", np.array([f.temperature_ for f in fits]), {
@@ -112,8 +113,10 @@ class Series(ShiftSplit):
                     {"units": "Angstrom^3", "long_name": "volume per atom of the run's reference cell"}),
             cell=(("run", "cell_vector", "cartesian"), np.array([f.supercell_.cell for f in fits]),
                   {"units": "Angstrom", "long_name": "reference supercell, rows a, b, c"}),
-            frequency=(("run", "q", "branch"), np.array(nu), dict(thz, long_name="effective phonon frequency")),
-            path_frequency=(("run", "path_q", "branch"), np.array(pnu), dict(thz, long_name="effective dispersion")),
+            frequency=(("run", "q", "branch"), np.array(nu),
+                       dict(frequency_units, long_name="effective phonon frequency")),
+            path_frequency=(("run", "path_q", "branch"), np.array(pnu),
+                            dict(frequency_units, long_name="effective dispersion")),
             r2=(("run", "order"), np.array([f.scores_.r2.values for f in fits]), {"units": "1"}),
             rmse=(("run", "order"), np.array([f.scores_.rmse.values for f in fits]), {"units": "eV/Angstrom"}),
             cv_rmse=(("run", "order"), np.array([f.scores_.cv_rmse.values for f in fits]),
@@ -177,23 +180,23 @@ class Series(ShiftSplit):
             data["reference_harmonic_free_energy"] = ("run", reference(int(np.argmin(T)))[0], {
                 "units": "eV", "long_name": "free energy of the harmonic crystal of the lowest-temperature run "
                                             "(its U_0 and effective constants) per primitive cell"})
-            ev_k = "eV/K"
+            entropy_units = "eV/K"
             # S and C of the TDEP free energy, and of the corrected one where there is fc3
             for suffix, of in (("", "the TDEP free energy"), ("_corrected", "free_energy_corrected")):
                 if "free_energy" + suffix not in data:
                     continue
                 F_err = data["free_energy" + suffix + "_err"][1] if boot else np.zeros(len(T))
                 th = thermodynamics(T, data["volume"][1], data["free_energy" + suffix][1], F_err, reference)
-                data["entropy" + suffix] = ("run", th.entropy, {"units": ev_k, "long_name": f"S = -dF/dT of {of} "
+                data["entropy" + suffix] = ("run", th.entropy, {"units": entropy_units, "long_name": f"S = -dF/dT of {of} "
                                             "along the runs of this volume group (about the harmonic crystal of "
                                             "its lowest-temperature run), per primitive cell"})
-                data["heat_capacity" + suffix] = ("run", th.heat_capacity, {"units": ev_k, "long_name": f"C = -T "
+                data["heat_capacity" + suffix] = ("run", th.heat_capacity, {"units": entropy_units, "long_name": f"C = -T "
                                                   f"d2F/dT2 of {of} along the runs of this volume group (Cv at "
                                                   "constant volume, Cp along zero-pressure volumes), per primitive "
                                                   "cell"})
                 if boot:
                     for name, err in (("entropy", th.entropy_err), ("heat_capacity", th.heat_capacity_err)):
-                        data[name + suffix + "_err"] = ("run", err, {"units": ev_k, "long_name": "standard error"})
+                        data[name + suffix + "_err"] = ("run", err, {"units": entropy_units, "long_name": "standard error"})
                 if not suffix:
                     data["thermodynamic_path"] = ("run", th.thermodynamic_path,
                                                   {"long_name": "what the derivatives of F follow"})
@@ -230,6 +233,33 @@ class Series(ShiftSplit):
     @property
     def volumes(self) -> np.ndarray:
         return self.dataset.volume.values
+
+    @property
+    def frequencies(self):
+        """The tabulated frequencies over temperature: an xarray.Dataset with ``frequency`` (temperature, q, branch)
+        in THz, the runs in order of temperature, at ``qpoint`` (q, reduced) named by ``qlabel`` (q). For a series
+        with one run per temperature (one volume, or NPT); :attr:`dataset` holds every run."""
+        import xarray as xr
+        T = self.temperatures
+        if len(np.unique(T)) != len(T):
+            raise ValueError(f"the series has several runs at one temperature ({sorted(T.tolist())} K): their "
+                             "frequencies are dataset.frequency over run")
+        ds = self.dataset.isel(run=np.argsort(T, kind="stable"))
+        return xr.Dataset(
+            dict(frequency=(("temperature", "q", "branch"), ds.frequency.values, dict(ds.frequency.attrs))),
+            coords=dict(temperature=("temperature", ds.temperature.values, {"units": "K"}),
+                        qpoint=(("q", "reduced"), ds.qpoint.values), qlabel=("q", ds.qlabel.values),
+                        branch=ds.branch.values))
+
+    def fit_at(self, temperature: float) -> EffectiveForceConstants:
+        """The fitted estimator of the run at ``temperature`` (K; the one run within a relative 1e-6 of it)."""
+        if not self.fits:
+            raise ValueError("a series read back from a file holds no fits, only its dataset")
+        at = np.flatnonzero(np.isclose(self.temperatures, float(temperature), rtol=1e-6, atol=0.0))
+        if len(at) != 1:
+            raise ValueError(f"{len(at)} runs at {float(temperature):g} K (the runs: "
+                             f"{', '.join(f'{t:g}' for t in self.temperatures)} K): fit_at needs exactly one")
+        return self.fits[int(at[0])]
 
     def _weights(self, temperature: float, volume: float | None) -> np.ndarray:
         """Linear-interpolation weights of the runs at (T, V): piecewise linear along a line of runs (all at one
@@ -270,7 +300,8 @@ class Series(ShiftSplit):
         w[tri.simplices[s]] = np.append(b, 1 - b.sum())
         return w
 
-    def force_constants(self, temperature: float, volume: float | None = None) -> ForceConstants:
+    def force_constants(self, temperature: float, volume: float | None = None,
+                        clamp: bool = False) -> ForceConstants:
         """Force constants at (T, V) from the irreducible parameters interpolated linearly between the runs (exact
         at the runs), on the reference supercell at the interpolated cell; fc3 too when fitted.
 
@@ -280,7 +311,11 @@ class Series(ShiftSplit):
             K.
         volume : float, optional
             A^3 per atom; needed when the series has several volumes at one temperature.
+        clamp : bool
+            A temperature outside the runs' takes the first or last run's (default: refused, no extrapolation).
         """
+        if clamp:
+            temperature = float(np.clip(temperature, self.temperatures.min(), self.temperatures.max()))
         w = self._weights(float(temperature), None if volume is None else float(volume))
         ds = self.dataset
         model = self._basis_model()
@@ -314,6 +349,84 @@ class Series(ShiftSplit):
                                      f"file stores {ds.sizes[f'param{o}']}: written by another version of trajmodes?")
             self._model = est
         return self._model
+
+    # -- the split of the shifts ------------------------------------------------------------------
+    def shift_split(self, harmonic=None, reference: int | None = None, t_tolerance: float = SAME_T_SPLIT):
+        """Split every tabulated frequency's shift into its quasiharmonic (volume) and intrinsic parts.
+
+        Parameters
+        ----------
+        harmonic : callable, optional
+            ``harmonic(crystal) -> ForceConstants``: the harmonic (0 K) constants of the supercell ``crystal`` at a
+            run's cell, e.g. ``potential.force_constants``. Without it the series' own runs at the reference volume
+            serve (see :mod:`trajmodes.series`): every temperature needs a run at the reference volume.
+        reference : int, optional
+            The run whose temperature and volume are the origin (T_0, V_0); default the lowest-temperature run of the
+            smallest volume.
+        t_tolerance : float
+            Relative difference within which two runs count as one temperature (runs at one thermostat setting
+            differ in their mean kinetic temperature by its scatter).
+
+        Returns
+        -------
+        xarray.Dataset over (run, q, branch), THz: ``total`` = ``quasiharmonic`` + ``intrinsic``, with ``*_err``
+        from the runs' error bars (independent runs, added in quadrature); NaN where a run has no partner at the
+        reference volume.
+        """
+        import xarray as xr
+        ds = self.dataset
+        T, V = self.temperatures, self.volumes
+        nu = ds.frequency.values
+        err = ds.frequency_err.values if "frequency_err" in ds else np.zeros_like(nu)
+        if reference is None:
+            low = np.flatnonzero(np.isclose(T, T.min(), rtol=t_tolerance))
+            reference = int(low[np.argmin(V[low])])
+        nu0, e0 = nu[reference], err[reference]
+        shift = nu - nu0
+        shift_err = np.sqrt(err ** 2 + e0 ** 2)
+        shift_err[reference] = 0.0
+        if harmonic is None:
+            V0 = V[reference]
+            qh, qh_err = np.full_like(nu, np.nan), np.full_like(nu, np.nan)
+            intr_err = np.full_like(nu, np.nan)
+            for i in range(len(T)):
+                same = np.flatnonzero(np.isclose(T, T[i], rtol=t_tolerance) & np.isclose(V, V0, rtol=SAME))
+                if len(same):                  # j: the run at this temperature and the reference volume
+                    j = same[0]
+                    qh[i] = nu[i] - nu[j]
+                    qh_err[i] = 0.0 if i == j else np.sqrt(err[i] ** 2 + err[j] ** 2)
+                    intr_err[i] = 0.0 if j == reference else np.sqrt(err[j] ** 2 + e0 ** 2)
+            intr = shift - qh
+            method = ("runs at the reference volume: quasiharmonic nu(T, V_T) - nu(T, V_0), intrinsic "
+                      "nu(T, V_0) - nu(T_0, V_0)")
+        else:
+            from trajmodes.phonons.harmonic import Phonons
+            q = ds.qpoint.values
+            model = self._basis_model()
+            sc = model.supercell_
+            nh = []
+            for cell in ds.cell.values:
+                strain = np.linalg.solve(sc.cell, cell)
+                nh.append(Phonons(harmonic(Crystal(cell, sc.positions @ strain, sc.species, sc.masses))
+                                  ).frequencies(q))
+            nh = np.array(nh)
+            shift = nu - nh[reference]
+            shift_err = err
+            qh, qh_err = nh - nh[reference], np.zeros_like(nu)
+            intr, intr_err = nu - nh, err
+            method = "harmonic constants of each volume: quasiharmonic nu_h(V_T) - nu_h(V_0), intrinsic nu - nu_h(V_T)"
+        frequency_units = {"units": "THz"}
+        dims = ("run", "q", "branch")
+        out = xr.Dataset(dict(total=(dims, shift, dict(frequency_units, long_name="shift from the reference")),
+                              quasiharmonic=(dims, qh, dict(frequency_units, long_name="volume part")),
+                              intrinsic=(dims, intr, dict(frequency_units, long_name="fixed-volume part")),
+                              total_err=(("run", "q", "branch"), shift_err, frequency_units),
+                              quasiharmonic_err=(("run", "q", "branch"), qh_err, frequency_units),
+                              intrinsic_err=(("run", "q", "branch"), intr_err, frequency_units)),
+                         coords={k: ds[k] for k in ("run", "name", "temperature", "volume", "qpoint", "qlabel",
+                                                    "branch")},
+                         attrs=dict(reference_run=int(reference), method=method))
+        return out
 
     # -- files ------------------------------------------------------------------------------------
     def to_netcdf(self, path, attrs=None) -> None:

@@ -157,7 +157,7 @@ def error_model_cutoff(fit) -> float:
     """The third- and fourth-order cutoff of the error model's fit, Angstrom: midway between the second and third
     neighbour shells of the crystal (its first two shells, as the calibration's 3 A for fcc Cu and 4.5 A for diamond
     Si), at most the fit's pair cutoff and below half the supercell."""
-    from trajmodes.forceconstants.settings import cutoff_length
+    from trajmodes.forceconstants.cutoffs import cutoff_length
     from trajmodes.lattice.geometry import shortest_lattice_vector, shortest_vectors
     sc = fit.supercell_
     x = np.asarray(sc.positions, float)
@@ -519,16 +519,16 @@ def error_model_variables(errors: SeriesFrequencyErrors, nq: int, names) -> dict
     followed by the band path): ``frequency_err`` and ``path_frequency_err`` with the attributes ``error_model``,
     ``error_is_lower_bound`` and ``error_lower_bound_reason``, the parts of the error, d nu / dT, and per run
     ``error_model``, ``error_is_lower_bound``, ``error_model_reason``, ``frozen_share`` and ``energy_conserved``."""
-    thz, dims, path = {"units": "THz"}, ("run", "q", "branch"), ("run", "path_q", "branch")
+    frequency_units, dims, path = {"units": "THz"}, ("run", "q", "branch"), ("run", "path_q", "branch")
     models = list(dict.fromkeys(errors.model))
     lower = np.asarray(errors.lower_bound, bool)
-    attrs = dict(thz, error_model=models[0] if len(models) == 1 else
+    attrs = dict(frequency_units, error_model=models[0] if len(models) == 1 else
                  "per run: " + ", ".join(f"{n}: {m}" for n, m in zip(names, errors.model)),
                  error_model_description="; ".join(f"{m}: {MODELS[m]}" for m in models),
                  error_is_lower_bound=int(lower.any()),
                  error_lower_bound_reason="; ".join(f"{n}: {r}" for n, r, b in zip(names, errors.reason, lower) if b))
     e = errors
-    part = dict(thz, long_name="part of frequency_err")
+    part = dict(frequency_units, long_name="part of frequency_err")
     return {
         "frequency_err": (dims, e.frequency_err[:, :nq], dict(attrs, long_name="standard error of the effective "
                                                               "frequency (the run's error model, error_model)")),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -63,8 +64,10 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
 
     Parameters
     ----------
-    runs : sequence of Trajectory (or of lists of Trajectory, pooled)
+    runs : sequence of Trajectory (or of lists of Trajectory, pooled), or a mapping temperature (K) -> run
         With forces, all on the same supercell (same atoms in the same order); the cell may change (volumes, NPT).
+        A mapping gives the temperatures (its keys; then leave ``temperatures`` out) and the runs are fitted in
+        order of temperature, named "300 K", ... unless ``names`` are given.
     temperatures : sequence of float, optional
         K; default each run's mean kinetic temperature (needs velocities). A temperature that disagrees with its
         run's kinetic one beyond the run's statistics (:func:`temperature_disagreement`) is kept, with a warning.
@@ -110,6 +113,16 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
     -------
     Series
     """
+    if isinstance(runs, Mapping):
+        if temperatures is not None:
+            raise ValueError("the runs are given by temperature (a mapping T -> run): leave temperatures= out")
+        keys = sorted(runs, key=float)
+        temperatures = [float(T) for T in keys]
+        if len(set(temperatures)) != len(temperatures):
+            raise ValueError(f"one run per temperature, not {temperatures} K: pool the runs of one temperature as "
+                             "a list")
+        names = [f"{T:g} K" for T in temperatures] if names is None else names
+        runs = [runs[T] for T in keys]
     runs = list(runs)
     if not runs:
         raise ValueError("no runs to fit")

@@ -16,7 +16,7 @@ from dask.highlevelgraph import HighLevelGraph
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.base import FIELD_UNITS, FIELDS, FRAME_FIELDS, FRAME_SHAPES, FrameSource, empty_frames
 from trajmodes.lattice.structure import Structure
-from trajmodes.trajectory.displacements import Displacer, chunk_displacements
+from trajmodes.trajectory.displacements import Displacements, displacements_of_frames
 from trajmodes.trajectory.reference import reference_structure
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
@@ -284,13 +284,13 @@ class Trajectory:
         graph = HighLevelGraph({read: layer_graph, name: dsk}, {read: set(), name: {read}})
         return da.Array(graph, name, chunks=(sizes,) + tuple((s,) for s in shape), dtype=dtype)
 
-    def displacer(self, reference: Structure | None = None) -> "Displacer":
+    def displacements_of_chunks(self, reference: Structure | None = None) -> "Displacements":
         """The displacements of one chunk's read data (for :meth:`map_chunks`), from ``reference`` (default
         :attr:`reference`), as :meth:`displacements` computes them."""
         ref = self.reference if reference is None else reference
         stored = bool(getattr(self.source, "stored_displacements", False)) and ref is getattr(self.source,
                                                                                             "reference", None)
-        return Displacer(ref, stored, self.source.has_cell)
+        return Displacements(ref, stored, self.source.has_cell)
 
     @property
     def positions(self) -> da.Array:
@@ -416,14 +416,14 @@ class Trajectory:
             cells = self._field("cells", (3, 3), lean)
         else:
             cells = da.full((self.n_frames, 3, 3), np.nan, chunks=(pos.chunks[0], 3, 3))
-        return da.blockwise(chunk_displacements, "tij", pos, "tij", cells, "tab", origins, "tb", ref, None,
+        return da.blockwise(displacements_of_frames, "tij", pos, "tij", cells, "tab", origins, "tb", ref, None,
                             dtype=np.float64, concatenate=True)
 
     def displacements(self, layer: tuple = ("positions",), reference: Structure | None = None) -> da.Array:
         """Displacements u(t) from the reference crystal, (n_frames, n_atoms, 3) in A (lazy).
 
         Every frame is mapped onto the reference cell through fractional coordinates
-        (:func:`chunk_displacements`): correct for wrapped, unwrapped and scaled coordinates, image flags, and
+        (:func:`displacements_of_frames`): correct for wrapped, unwrapped and scaled coordinates, image flags, and
         for variable cells (NPT), where a uniformly strained perfect crystal has zero displacement. In a fixed
         cell u is the minimum-image difference r(t) - r0. For NPT runs, use ``reference="average"`` (or the data
         file at the mean volume) so that the reference cell is the mean cell.
