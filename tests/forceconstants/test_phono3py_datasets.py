@@ -13,7 +13,7 @@ import pytest
 import trajmodes
 from trajmodes.forceconstants.held import fold_fc2
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.io.displacement_sets import parse_displacement_dataset
+from trajmodes.io.forceconstants.displacement_sets import parse_displacement_dataset
 from trajmodes.trajectory.reading import read_displacement_dataset
 from tests.support.paths import DATA
 

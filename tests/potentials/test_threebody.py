@@ -13,7 +13,7 @@ import pytest
 from tests.support.crystals import diamond_si, supercell
 from tests.support.lammps_calc import lammps_static
 from tests.support.lammps_md import find_potential
-from trajmodes.io.sw_files import read_sw
+from trajmodes.io.potentials.sw import read_sw
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.potentials.jets import Jet
 from trajmodes.potentials.threebody import AxilrodTellerMuto, ExponentialAngle, HarmonicAngle, StillingerWeber

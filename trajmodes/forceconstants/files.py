@@ -42,8 +42,8 @@ class ForceConstantFiles:
                       fc2_filename: str | os.PathLike | None = None,
                       fc3_filename: str | os.PathLike | None = None) -> ForceConstantsT:
         """Read phono3py's fc2 (and fc3 when there is one) with the structure of its yaml; see
-        :func:`trajmodes.io.fc_phono3py.read_phono3py`."""
-        from trajmodes.io.fc_phono3py import read_phono3py
+        :func:`trajmodes.io.forceconstants.phono3py.read_phono3py`."""
+        from trajmodes.io.forceconstants.phono3py import read_phono3py
         data, where = read_phono3py(path, fc2_filename, fc3_filename)
         return cls._from_file(data, where)
 
@@ -77,14 +77,14 @@ class ForceConstantFiles:
 
     def to_phono3py(self, folder: str | os.PathLike, compression: str | None = "gzip") -> None:
         """Write ``phono3py_params.yaml``, ``fc2.hdf5`` and (with ``fc3``) ``fc3.hdf5`` into ``folder``; see
-        :func:`trajmodes.io.fc_phono3py.write_phono3py`."""
-        from trajmodes.io.fc_phono3py import write_phono3py
+        :func:`trajmodes.io.forceconstants.phono3py.write_phono3py`."""
+        from trajmodes.io.forceconstants.phono3py import write_phono3py
         write_phono3py(self.with_convention("full"), folder, compression)
 
     def to_netcdf(self, path: str | os.PathLike, attrs: dict | None = None) -> None:
         """Write trajmodes' own netCDF4 file (atomic), with the provenance attributes ``attrs``; see
-        :func:`trajmodes.io.fc_netcdf.write_netcdf`."""
-        from trajmodes.io.fc_netcdf import write_netcdf
+        :func:`trajmodes.io.forceconstants.netcdf.write_netcdf`."""
+        from trajmodes.io.forceconstants.netcdf import write_netcdf
         write_netcdf(self.with_convention("full"), path, attrs)
 
     @classmethod
@@ -116,7 +116,7 @@ class ForceConstantFiles:
     @classmethod
     def from_netcdf(cls: type[ForceConstantsT], path: str | os.PathLike) -> ForceConstantsT:
         """Read a file written by :meth:`to_netcdf`."""
-        from trajmodes.io.fc_netcdf import read_netcdf
+        from trajmodes.io.forceconstants.netcdf import read_netcdf
         data, where = read_netcdf(path)
         return cls._from_file(data, where)
 
@@ -124,24 +124,24 @@ class ForceConstantFiles:
     def from_tdep(cls: type[ForceConstantsT], path: str | os.PathLike, supercell=None) -> ForceConstantsT:
         """Read TDEP's ``infile.forceconstant`` (and ``infile.forceconstant_thirdorder`` when there is one) onto
         the supercell of ``infile.ssposcar`` (or ``supercell``), the unit cell from ``infile.ucposcar``; see
-        :func:`trajmodes.io.fc_tdep.read_tdep`."""
-        from trajmodes.io.fc_tdep import read_tdep
+        :func:`trajmodes.io.forceconstants.tdep.read_tdep`."""
+        from trajmodes.io.forceconstants.tdep import read_tdep
         data, where = read_tdep(path, supercell=supercell)
         return cls._from_file(data, where)
 
     def to_tdep(self, folder: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
         """Write TDEP's ``infile.ucposcar``, ``infile.ssposcar``, ``infile.forceconstant`` and (with ``fc3``)
         ``infile.forceconstant_thirdorder`` into ``folder``; ``source`` is named in their headers. See
-        :func:`trajmodes.io.fc_tdep.write_tdep`."""
-        from trajmodes.io.fc_tdep import write_tdep
+        :func:`trajmodes.io.forceconstants.tdep.write_tdep`."""
+        from trajmodes.io.forceconstants.tdep import write_tdep
         write_tdep(self.with_convention("short-range"), folder, source)
 
     @classmethod
     def from_shengbte(cls: type[ForceConstantsT], path: str | os.PathLike, supercell=None) -> ForceConstantsT:
         """Read ShengBTE's ``FORCE_CONSTANTS_2ND`` (and ``FORCE_CONSTANTS_3RD`` when there is one) with the unit cell
         of ``POSCAR``, the supercell of ``SPOSCAR`` (or ``supercell``) and the Born charges of ``CONTROL``; see
-        :func:`trajmodes.io.fc_shengbte.read_shengbte`."""
-        from trajmodes.io.fc_shengbte import read_shengbte
+        :func:`trajmodes.io.forceconstants.shengbte.read_shengbte`."""
+        from trajmodes.io.forceconstants.shengbte import read_shengbte
         data, where = read_shengbte(path, supercell=supercell)
         return cls._from_file(data, where)
 
@@ -150,31 +150,31 @@ class ForceConstantFiles:
         """Write ``POSCAR``, ``SPOSCAR``, ``FORCE_CONSTANTS_2ND``, ``CONTROL`` (with the Born charges and dielectric
         tensor when there are any; ``mesh`` and ``temperature`` (K) its ``ngrid`` and ``T``) and (with ``fc3``)
         ``FORCE_CONSTANTS_3RD`` for ShengBTE / almaBTE into ``folder``; see
-        :func:`trajmodes.io.fc_shengbte.write_shengbte`."""
-        from trajmodes.io.fc_shengbte import write_shengbte
+        :func:`trajmodes.io.forceconstants.shengbte.write_shengbte`."""
+        from trajmodes.io.forceconstants.shengbte import write_shengbte
         write_shengbte(self.with_convention("full"), folder, source, mesh=mesh, temperature=temperature)
 
     @classmethod
     def from_hiphive(cls: type[ForceConstantsT], path: str | os.PathLike, supercell=None) -> ForceConstantsT:
         """Read a hiPhive force-constant potential (``.fcp``) onto ``supercell`` (a Crystal, or N / 3 ints / a 3 x 3
         matrix of unit cells), or a hiPhive ForceConstants file (``.fcs``) with its own supercell; second and third
-        order, with hiPhive's own reader (``pip install hiphive``). See :func:`trajmodes.io.fc_hiphive.read_hiphive`."""
-        from trajmodes.io.fc_hiphive import read_hiphive
+        order, with hiPhive's own reader (``pip install hiphive``). See :func:`trajmodes.io.forceconstants.hiphive.read_hiphive`."""
+        from trajmodes.io.forceconstants.hiphive import read_hiphive
         data, where = read_hiphive(path, supercell=supercell)
         return cls._from_file(data, where)
 
     def to_hiphive(self, path: str | os.PathLike) -> None:
         """Write a hiPhive ForceConstants file (``.fcs``) with hiPhive's own writer; see
-        :func:`trajmodes.io.fc_hiphive.write_hiphive`."""
-        from trajmodes.io.fc_hiphive import write_hiphive
+        :func:`trajmodes.io.forceconstants.hiphive.write_hiphive`."""
+        from trajmodes.io.forceconstants.hiphive import write_hiphive
         write_hiphive(self.with_convention("full"), path)
 
     @classmethod
     def from_gpumd(cls: type[ForceConstantsT], path: str | os.PathLike, primitive=None) -> ForceConstantsT:
         """Read GPUMD's force-constant potential files (``model.xyz``, ``clusters_order2.in``, ``fcs_order2.in`` and
         the third order when there is one); ``primitive`` (a Crystal or a POSCAR) defaults to ``POSCAR`` beside them or
-        spglib's. See :func:`trajmodes.io.fc_gpumd.read_gpumd`."""
-        from trajmodes.io.fc_gpumd import read_gpumd
+        spglib's. See :func:`trajmodes.io.forceconstants.gpumd.read_gpumd`."""
+        from trajmodes.io.forceconstants.gpumd import read_gpumd
         data, where = read_gpumd(path, primitive=primitive)
         return cls._from_file(data, where)
 
@@ -182,8 +182,8 @@ class ForceConstantFiles:
                  path: str | os.PathLike | None = None) -> None:
         """Write GPUMD's force-constant potential (``fcp.txt``, ``model.xyz``, ``r0.in``, the clusters and blocks of
         the second and third order) into ``folder``; ``path``: the folder ``fcp.txt`` names (default ``folder``). See
-        :func:`trajmodes.io.fc_gpumd.write_gpumd`."""
-        from trajmodes.io.fc_gpumd import write_gpumd
+        :func:`trajmodes.io.forceconstants.gpumd.write_gpumd`."""
+        from trajmodes.io.forceconstants.gpumd import write_gpumd
         write_gpumd(self.with_convention("full"), folder, source=source, path=path)
 
 

@@ -7,8 +7,8 @@ import os
 
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.lattice.structure import Structure
-from trajmodes.io.base import FrameSource
-from trajmodes.io.files import BOM, byte_order_mark_error, compression_of
+from trajmodes.io.trajectories.base import FrameSource
+from trajmodes.io.filesystem import BOM, byte_order_mark_error, compression_of
 
 _LAMMPS = ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj")
 _XYZ = ("xyz", "extxyz")
@@ -98,7 +98,7 @@ def ase_format_of(path: str, head: bytes) -> str | None:
     """The ASE format of a file from its name (OUTCAR, vasprun.xml, XDATCAR, .traj, .pwo) or its first bytes (ASE's
     trajectory header, pw.x's ``Program PWSCF``, VASP's ``<modeling>`` XML or XDATCAR ``Direct configuration=``), or
     None. Imports nothing from ASE."""
-    from trajmodes.io.ase_formats import name_format
+    from trajmodes.io.trajectories.ase_formats import name_format
     fmt = name_format(path)
     if fmt is not None:
         return fmt
@@ -126,7 +126,7 @@ def sniff(path: str) -> str:
     head = _head(path)
     _refuse_unreadable(path, head)
     if _is_netcdf(head):
-        from trajmodes.io.netcdf import CACHE_FIX, describe_netcdf, netcdf_kind
+        from trajmodes.io.trajectories.netcdf import CACHE_FIX, describe_netcdf, netcdf_kind
         kind = netcdf_kind(path)
         if kind is None:
             raise TrajectoryFormatError(path, "netCDF cannot open this netCDF/HDF5 file",
@@ -163,22 +163,22 @@ def _is_ase(fmt: str) -> bool:
 
 
 def _ase_source(path: str, fmt: str, *, units, lj_scales, md_timestep, frame_interval, species, masses):
-    """An :class:`~trajmodes.io.ase_reader.ASESource` for ``format="ase"`` or ``"ase:<ASE format>"``."""
+    """An :class:`~trajmodes.io.trajectories.ase_reader.ASESource` for ``format="ase"`` or ``"ase:<ASE format>"``."""
     if units not in (None, "metal") or lj_scales:
         raise ValueError(f"{path}: ASE gives Angstrom, eV and amu (converted at the boundary); units= and "
                          "lj_scales= do not apply to ASE formats")
-    from trajmodes.io.ase_reader import ASESource
+    from trajmodes.io.trajectories.ase_reader import ASESource
     return ASESource(path, ase_format=fmt.partition(":")[2] or None, md_timestep=md_timestep,
                      frame_interval=frame_interval, species=species, masses=masses)
 
 
 def _ase_restarts(paths, fmt: str, given: bool, *, md_timestep, frame_interval, **options):
-    """The files of one run restarted, each in the ASE format ``fmt`` (:mod:`trajmodes.io.restarts`): one
-    :class:`~trajmodes.io.ase_reader.ASESource` per file, joined by :class:`~trajmodes.io.restarts.RestartedRun`
+    """The files of one run restarted, each in the ASE format ``fmt`` (:mod:`trajmodes.io.trajectories.restarts`): one
+    :class:`~trajmodes.io.trajectories.ase_reader.ASESource` per file, joined by :class:`~trajmodes.io.trajectories.restarts.RestartedRun`
     (which states the time axis: the files' own warnings about it are left to it)."""
     import warnings
     from trajmodes.errors import UnitsWarning
-    from trajmodes.io.restarts import RestartedRun
+    from trajmodes.io.trajectories.restarts import RestartedRun
     parts = []
     for p in paths:
         other = fmt if given else sniff(p)
@@ -241,13 +241,13 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
                 stress_columns=None) -> FrameSource:
     """A frame source for ``source`` (path, list or glob of paths, or MDAnalysis Universe).
 
-    ``md_timestep`` and ``frame_interval`` (ps) are described in :mod:`trajmodes.io.times`; ``thermo`` (LAMMPS
-    log files), ``energy_column`` and ``stress_columns`` in :class:`~trajmodes.io.lammps.LammpsDumpSource` (LAMMPS dumps only).
+    ``md_timestep`` and ``frame_interval`` (ps) are described in :mod:`trajmodes.io.trajectories.times`; ``thermo`` (LAMMPS
+    log files), ``energy_column`` and ``stress_columns`` in :class:`~trajmodes.io.trajectories.lammps.LammpsDumpSource` (LAMMPS dumps only).
     """
     try:
         import MDAnalysis as mda
         if isinstance(source, mda.Universe):
-            from trajmodes.io.mdanalysis import MDAnalysisSource
+            from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource
             _lammps_only("an MDAnalysis Universe", "mdanalysis", thermo=thermo, energy_column=energy_column,
                          stress_columns=stress_columns)
             return MDAnalysisSource(source, frame_interval=frame_interval, md_timestep=md_timestep,
@@ -257,7 +257,7 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     paths = _expand(source)
     fmt = (format or sniff(paths[0])).lower()
     if fmt in _LAMMPS:
-        from trajmodes.io.lammps import LammpsDumpSource
+        from trajmodes.io.trajectories.lammps import LammpsDumpSource
         return LammpsDumpSource(paths, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                                 frame_interval=frame_interval, species=species,
                                 masses=masses, thermo=thermo, energy_column=energy_column,
@@ -274,7 +274,7 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
         return _ase_source(paths[0], fmt, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                            frame_interval=frame_interval, species=species, masses=masses)
     if fmt in _XYZ:
-        from trajmodes.io.xyz import XYZSource
+        from trajmodes.io.trajectories.xyz import XYZSource
         try:
             return XYZSource(paths[0], units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                              frame_interval=frame_interval)
@@ -285,25 +285,25 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
                                         fix=(exc.fix + ". " if exc.fix else "") + "ASE's extended XYZ reader may take "
                                             "this variant: format='ase:extxyz' (--format ase:extxyz)") from None
     if fmt in _NETCDF:
-        from trajmodes.io.netcdf import NetCDFSource
+        from trajmodes.io.trajectories.netcdf import NetCDFSource
         if md_timestep is not None or frame_interval is not None:
             raise ValueError(f"{paths[0]}: a trajmodes netCDF cache stores its frame times; md_timestep= and "
                              "frame_interval= are for files that have none")
         return NetCDFSource(paths[0])
-    from trajmodes.io.mdanalysis import MDAnalysisSource
+    from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource
     import MDAnalysis as mda
     kw = {} if fmt == "mdanalysis" else {"format": format}
     try:
         u = mda.Universe(topology, *paths, **kw) if topology is not None else mda.Universe(*paths, **kw)
     except Exception as exc:  # MDAnalysis raises many types
-        from trajmodes.io.mdanalysis import universe_error
+        from trajmodes.io.trajectories.mdanalysis import universe_error
         mismatch = universe_error(topology, paths) if topology is not None else \
             universe_error(paths[0], paths[1:]) if len(paths) > 1 else None
         if mismatch is not None:
             raise mismatch from None
         head = _head(paths[0])
         if _is_netcdf(head):
-            from trajmodes.io.netcdf import CACHE_FIX, describe_netcdf
+            from trajmodes.io.trajectories.netcdf import CACHE_FIX, describe_netcdf
             said = describe_netcdf(paths[0])
             if said is not None:
                 raise TrajectoryFormatError(paths[0], f"it is {said[1]}, not a trajectory trajmodes or MDAnalysis "
@@ -380,7 +380,7 @@ def read_structure(path, *, units: str | None = None, species=None) -> Structure
         return Structure(d["positions"][0], d["cells"][0] if src.has_cell else None, src.species, src.masses,
                          d["origins"][0])
     if b"atoms" in head and (b"xlo xhi" in head or b"avec" in head):
-        from trajmodes.io.lammps_data import read_data
+        from trajmodes.io.trajectories.lammps_data import read_data
         return read_data(path, units=units or "metal", species=species)
     raise TrajectoryFormatError(path, "not a structure format trajmodes knows (LAMMPS data file, LAMMPS dump, "
                                 "XYZ, trajmodes netCDF, VASP POSCAR/OUTCAR/vasprun.xml/XDATCAR, pw.x output, ASE "
