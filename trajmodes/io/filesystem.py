@@ -1,5 +1,6 @@
-"""File plumbing shared by the readers and writers: gzip, the cache folder, byte-offset indexes, and writes
-that never leave a half-written file (:func:`atomic_write`, :class:`StagedOutputs`)."""
+"""File plumbing shared by the readers and writers: gzip, the other compressions and byte-order marks, a file's
+first bytes (:func:`read_head`), the cache folder, byte-offset indexes, contiguous reads, and writes that never leave
+a half-written file (:func:`atomic_write`, :class:`StagedOutputs`)."""
 from __future__ import annotations
 
 import gzip
@@ -180,6 +181,57 @@ class StagedOutputs:
 def is_gzip(path: str) -> bool:
     with open(path, "rb") as f:
         return f.read(2) == b"\x1f\x8b"
+
+
+#: the first two bytes of gzip data
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def require_regular(path: str) -> None:
+    """Refuse a path that is not a regular file (a FIFO, a socket, a device, a folder): frames are found by their
+    byte offsets and read more than once, which a pipe cannot give, and reading one would wait forever."""
+    import stat
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else
+                "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "not a regular file")
+        raise TrajectoryFormatError(path, f"it is {kind}, not a regular file: trajmodes finds frames by their byte "
+                                          "offsets and reads them more than once",
+                                    fix="Write the trajectory to a file first (a pipe or stream cannot be re-read)")
+
+
+def read_head(path: str, n: int = 4096) -> bytes:
+    """The first ``n`` bytes of the file's content, gzip decompressed.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        For a path that is not a regular file, an empty file, a file compressed twice, or gzip data that cannot be
+        decompressed at all.
+    """
+    import zlib
+    require_regular(path)
+    with open(path, "rb") as f:
+        raw = f.read(max(n, 1 << 16))
+    if not raw:
+        raise TrajectoryFormatError(path, "the file is empty", fix="Check that the run wrote it completely")
+    if raw[:2] != GZIP_MAGIC:
+        return raw[:n]
+    d = zlib.decompressobj(wbits=31)
+    try:
+        head = d.decompress(raw, n)
+    except zlib.error as exc:
+        raise TrajectoryFormatError(path, f"the gzip data are damaged ({exc})",
+                                    fix="Copy the file again from where it was made") from None
+    if not head:
+        raise TrajectoryFormatError(path, "the gzip data hold no text (truncated or damaged)",
+                                    fix="Copy the file again from where it was made") from None
+    if head[:2] == GZIP_MAGIC:
+        raise TrajectoryFormatError(path, "the file is compressed twice (gzip inside gzip)",
+                                    fix="Decompress it once: gunzip -c FILE > FILE_ONCE.gz (or rename it and "
+                                        "gunzip it once)")
+    return head
 
 
 #: the UTF-8 byte-order mark some Windows editors put at the start of a text file

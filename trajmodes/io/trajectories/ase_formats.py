@@ -39,6 +39,29 @@ def name_format(path) -> str | None:
     return None
 
 
+#: the first bytes of ASE's binary trajectories (ASE's own magic strings of its ``traj`` format)
+ASE_TRAJ_MAGIC = (b"- of UlmASE-Trajectory", b"AFFormatASE-Trajectory")
+
+
+def ase_format_of(path: str, head: bytes) -> str | None:
+    """The ASE format of a file from its name (OUTCAR, vasprun.xml, XDATCAR, .traj, .pwo) or its first bytes (ASE's
+    trajectory header, pw.x's ``Program PWSCF``, VASP's ``<modeling>`` XML or XDATCAR ``Direct configuration=``), or
+    None. Imports nothing from ASE."""
+    fmt = name_format(path)
+    if fmt is not None:
+        return fmt
+    if head.startswith(ASE_TRAJ_MAGIC):
+        return "traj"
+    if b"Program PWSCF" in head:
+        return "espresso-out"
+    if b"<modeling>" in head and b"vasp" in head.lower():
+        return "vasp-xml"
+    lines = head.split(b"\n", 8)
+    if len(lines) > 7 and lines[7].lstrip().startswith(b"Direct configuration="):
+        return "vasp-xdatcar"
+    return None
+
+
 def guess_ase_format(path) -> str:
     """The ASE format of ``path``: from its name (:data:`NAME_PATTERNS`), else ASE's own guess from name and content
     (``ase.io.formats.filetype``).

@@ -50,10 +50,11 @@ import numpy as np
 
 from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
-from trajmodes.io.filesystem import contiguous_runs, is_gzip, load_index, plain_path, pread_all, save_index
-from trajmodes.io.trajectories.ase_formats import PER_FRAME, FrameIndex, guess_ase_format, index_xyz
+from trajmodes.io.filesystem import (contiguous_runs, is_gzip, load_index, plain_path, pread_all, read_head,
+                                     save_index)
+from trajmodes.io.trajectories.ase_formats import PER_FRAME, FrameIndex, ase_format_of, guess_ase_format, index_xyz
 from trajmodes.io.trajectories.base import (FRAME_FIELDS, FrameSource, empty_frames, pressure_from_tensor,
-                                            take_frame_fields, wanted_frame_fields)
+                                            refuse_lammps_options, take_frame_fields, wanted_frame_fields)
 from trajmodes.io.trajectories.espresso_format import PW_TIME_UNIT_PS, index_espresso
 from trajmodes.io.trajectories.vasp_format import index_outcar, index_vasprun, index_xdatcar
 from trajmodes.lattice.elements import masses_of
@@ -170,6 +171,54 @@ class ASESource(FrameSource):
 
     unwrapped = False
     units = "metal"
+    #: ``format="ase"`` (ASE guesses the format) or ``format="ase:<ASE format>"`` (e.g. ``"ase:vasp-out"``)
+    format_names = ("ase",)
+
+    @classmethod
+    def takes(cls, fmt: str) -> bool:
+        return fmt == "ase" or fmt.startswith("ase:")
+
+    @classmethod
+    def can_open(cls, head: bytes, path: str) -> bool:
+        """A file ASE reads, known by its name or first bytes (:func:`~trajmodes.io.trajectories.ase_formats.
+        ase_format_of`); imports nothing from ASE."""
+        return ase_format_of(path, head) is not None
+
+    @classmethod
+    def format_name(cls, head: bytes, path: str) -> str:
+        return f"ase:{ase_format_of(path, head)}"
+
+    @classmethod
+    def from_options(cls, paths: list[str], fmt: str, format: str | None = None, *, units: str | None = None,
+                     lj_scales=None, md_timestep: float | None = None, frame_interval: float | None = None,
+                     species=None, masses=None, **options) -> FrameSource:
+        """One file, or the files of one restarted run, each in the ASE format of ``fmt`` (``ase:<ASE format>``,
+        or ``ase``: ASE guesses), joined by :class:`~trajmodes.io.trajectories.restarts.RestartedRun` (which states
+        the time axis: the files' own warnings about it are left to it)."""
+        refuse_lammps_options(paths[0], fmt, options)
+        if units not in (None, "metal") or lj_scales:
+            raise ValueError(f"{paths[0]}: ASE gives Angstrom, eV and amu (converted at the boundary); units= and "
+                             "lj_scales= do not apply to ASE formats")
+        ase_format = fmt.partition(":")[2] or None
+        if len(paths) == 1:
+            return cls(paths[0], ase_format=ase_format, md_timestep=md_timestep, frame_interval=frame_interval,
+                       species=species, masses=masses)
+        from trajmodes.io.trajectories.restarts import RestartedRun
+        parts = []
+        for p in paths:
+            if format is None:
+                found = ase_format_of(p, read_head(p))
+                other = f"ase:{found}" if found else "of no format ASE reads by its name or first bytes"
+            else:
+                other = fmt
+            if other.partition(":")[2] != fmt.partition(":")[2]:
+                raise TrajectoryFormatError(p, f"it is {other}, the first file ({paths[0]}) {fmt}",
+                                            fix="Join only the files of one run, all of one format")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UnitsWarning)
+                parts.append(cls(p, ase_format=ase_format, md_timestep=md_timestep, frame_interval=frame_interval,
+                                 species=species, masses=masses))
+        return RestartedRun(parts, md_timestep=md_timestep, frame_interval=frame_interval)
 
     def __init__(self, path, *, ase_format: str | None = None, md_timestep: float | None = None,
                  frame_interval: float | None = None, species=None, masses=None, ase_kwargs: dict | None = None):

@@ -8,6 +8,12 @@ source into Dask arrays whose tasks call :meth:`FrameSource.read` on blocks of
 frames, so a source must be safe to call from several threads at once and
 must survive pickling to a ``dask.distributed`` worker (open files inside
 :meth:`read`, never in ``__init__``-held handles that cannot pickle).
+
+A reader class also says which files it takes, for the registry
+(:mod:`trajmodes.io.trajectories.registry`): the names ``format=`` takes for it (:attr:`FrameSource.format_names`,
+as MDAnalysis registers a reader by its ``format``), whether it can open a file from the file's first bytes
+(:meth:`FrameSource.can_open`, as xarray asks each backend ``guess_can_open``), and how it is made from the options
+of :func:`trajmodes.io.open_source` (:meth:`FrameSource.from_options`).
 """
 from __future__ import annotations
 
@@ -115,6 +121,56 @@ class FrameSource:
     def describe(self) -> str:
         """One line naming the source, for messages."""
         return f"{self.format} {', '.join(map(str, self.paths))}"
+
+    # -- the registry's questions (:mod:`trajmodes.io.trajectories.registry`)
+
+    #: the names ``format=`` (``--format``) takes for this reader, lower case; the first is the one
+    #: :func:`~trajmodes.io.trajectories.registry.sniff` returns
+    format_names: tuple[str, ...] = ()
+
+    @classmethod
+    def takes(cls, fmt: str) -> bool:
+        """Whether the format name ``fmt`` (lower case) is this reader's."""
+        return fmt in cls.format_names
+
+    @classmethod
+    def can_open(cls, head: bytes, path: str) -> bool:
+        """Whether this reader takes the file ``path`` whose first bytes (gzip decompressed) are ``head``; it may
+        refuse the file outright (a :class:`~trajmodes.errors.TrajectoryFormatError` that says what it is)."""
+        return False
+
+    @classmethod
+    def format_name(cls, head: bytes, path: str) -> str:
+        """The format name :func:`~trajmodes.io.trajectories.registry.sniff` gives a file this reader can open."""
+        return cls.format_names[0]
+
+    @classmethod
+    def from_options(cls, paths: list[str], fmt: str, format: str | None = None, **options) -> FrameSource:
+        """The source of the files ``paths`` of the format ``fmt`` (lower case; ``format`` as the caller gave it,
+        None when sniffed), from the keywords of :func:`trajmodes.io.open_source` (``units``, ``lj_scales``,
+        ``md_timestep``, ``frame_interval``, ``species``, ``masses``, ``topology``, ``thermo``, ``energy_column``,
+        ``stress_columns``); refuses, naming them, the ones that do not apply to the format."""
+        raise NotImplementedError
+
+
+#: the keywords of :func:`trajmodes.io.open_source` that only LAMMPS dumps take
+LAMMPS_ONLY = ("thermo", "energy_column", "stress_columns")
+
+
+def refuse_lammps_options(name: str, fmt: str, options: dict) -> None:
+    """Refuse the options that only LAMMPS dumps take (:data:`LAMMPS_ONLY`), given for a source of format ``fmt``."""
+    given = [k for k in LAMMPS_ONLY if options.get(k) is not None]
+    if given:
+        raise ValueError(f"{name}: {' and '.join(k + '=' for k in given)} {'is' if len(given) == 1 else 'are'} for "
+                         f"LAMMPS dumps only, not {fmt} data (an extended XYZ file's energy= and stress= are read "
+                         "from its comment lines without it)")
+
+
+def refuse_several_files(paths: list[str], fmt: str) -> None:
+    """Refuse several files for a format whose reader takes one."""
+    if len(paths) > 1:
+        raise ValueError(f"several files are supported for LAMMPS dumps, the formats ASE reads (VASP, pw.x, ASE "
+                         f".traj, ...) and MDAnalysis formats, not {fmt}")
 
 
 def empty_frames(n: int, n_atoms: int, fields) -> dict:

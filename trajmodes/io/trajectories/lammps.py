@@ -111,6 +111,18 @@ class LammpsDumpSource(FrameSource):
     """
 
     format = "lammps-dump"
+    format_names = ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj")
+
+    @classmethod
+    def can_open(cls, head: bytes, path: str) -> bool:
+        """A LAMMPS text dump starts with an ``ITEM:`` line."""
+        return head.lstrip().startswith(b"ITEM:")
+
+    @classmethod
+    def from_options(cls, paths: list[str], fmt: str, format: str | None = None, *, topology=None,
+                     **options) -> LammpsDumpSource:
+        """The dumps ``paths`` (one run, restarts included) with the keywords of the constructor."""
+        return cls(paths, **options)
 
     def __init__(self, paths, *, units: str | None = None, lj_scales: dict | None = None,
                  md_timestep: float | None = None, frame_interval: float | None = None, species=None, masses=None,

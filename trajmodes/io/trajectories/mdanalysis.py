@@ -15,7 +15,9 @@ import numpy as np
 
 from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
-from trajmodes.io.trajectories.base import FrameSource, empty_frames
+from trajmodes.io.filesystem import read_head
+from trajmodes.io.trajectories.base import FrameSource, empty_frames, refuse_lammps_options
+from trajmodes.io.trajectories.netcdf import CACHE_FIX, describe_netcdf, is_netcdf
 
 
 def _universe(universe_or_paths, format, kwargs):
@@ -41,6 +43,11 @@ def _universe(universe_or_paths, format, kwargs):
         if err is not None:
             raise err from None
         raise
+
+
+def mda_units(units: str | None) -> str | None:
+    """MDAnalysis readers that declare units convert themselves; None or 'metal' means 'as declared'."""
+    return None if units in (None, "metal") else units
 
 
 def universe_error(topology, trajectories) -> TrajectoryFormatError | None:
@@ -256,6 +263,52 @@ class MDAnalysisSource(FrameSource):
 
     unwrapped = False
     units = "metal"
+    #: ``format="mdanalysis"`` (MDAnalysis guesses from the names), or any format name MDAnalysis knows
+    #: (``"DCD"``, ``"TRR"``, ``"LAMMPSDUMP"``, ...): the reader asked last
+    format_names = ("mdanalysis",)
+
+    @classmethod
+    def takes(cls, fmt: str) -> bool:
+        return True
+
+    @classmethod
+    def can_open(cls, head: bytes, path: str) -> bool:
+        """Every file the other readers do not take: MDAnalysis guesses its format from its name."""
+        return True
+
+    @classmethod
+    def from_options(cls, paths: list[str], fmt: str, format: str | None = None, *, units: str | None = None,
+                     lj_scales: dict | None = None, md_timestep: float | None = None,
+                     frame_interval: float | None = None, topology=None, species=None, masses=None,
+                     **options) -> MDAnalysisSource:
+        """A Universe of ``topology`` (when given) and ``paths``. Where MDAnalysis cannot open it, the error says
+        why; its attribute ``format_guessed`` is True when the format was guessed, for the caller to add why the
+        other readers refused the file."""
+        refuse_lammps_options(paths[0], fmt, options)
+        import MDAnalysis as mda
+        kw = {} if fmt == "mdanalysis" else {"format": format}
+        try:
+            u = mda.Universe(topology, *paths, **kw) if topology is not None else mda.Universe(*paths, **kw)
+        except Exception as exc:  # MDAnalysis raises many types
+            mismatch = universe_error(topology, paths) if topology is not None else \
+                universe_error(paths[0], paths[1:]) if len(paths) > 1 else None
+            if mismatch is not None:
+                raise mismatch from None
+            said = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            if is_netcdf(read_head(paths[0])):
+                described = describe_netcdf(paths[0])
+                if described is not None:
+                    raise TrajectoryFormatError(paths[0], f"it is {described[1]}, not a trajectory trajmodes or "
+                                                          f"MDAnalysis reads ({said})", fix=CACHE_FIX) from None
+            err = TrajectoryFormatError(paths[0], f"MDAnalysis cannot read it either ({said})",
+                                        fix="Check that the file is complete and of a trajectory format; pass "
+                                            "format= (--format: 'lammps', 'xyz', an MDAnalysis format such as "
+                                            "'DCD', or 'ase:<ASE format>' such as 'ase:vasp-out') and topology= "
+                                            "(--topology) for formats without atom information")
+            err.format_guessed = format is None
+            raise err from None
+        return cls(u, frame_interval=frame_interval, md_timestep=md_timestep, units=mda_units(units),
+                   lj_scales=lj_scales)
 
     def __init__(self, universe_or_paths, *, format: str | None = None,
                  frame_interval: float | None = None, md_timestep: float | None = None, units: str | None = None,

@@ -22,7 +22,8 @@ import numpy as np
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.lattice.structure import Structure
 from trajmodes.io.filesystem import atomic_write
-from trajmodes.io.trajectories.base import FIELD_UNITS, FIELDS, FRAME_FIELDS, FRAME_SHAPES, FrameSource, empty_frames
+from trajmodes.io.trajectories.base import (FIELD_UNITS, FIELDS, FRAME_FIELDS, FRAME_SHAPES, FrameSource, empty_frames,
+                                            refuse_lammps_options, refuse_several_files)
 
 FORMAT = "trajmodes-trajectory"
 VERSION = 2
@@ -31,6 +32,11 @@ FRAME_DIMENSION = {1: "frame", 2: "time"}
 CHUNK = (256, 512, 3)
 #: HDF5 is not thread-safe: every netCDF4 call in this process goes through this lock
 LOCK = threading.RLock()
+
+
+def is_netcdf(head: bytes) -> bool:
+    """Whether the first bytes ``head`` are those of a netCDF-3 or netCDF-4 (HDF5) file."""
+    return head[:3] == b"CDF" or head[:8] == b"\x89HDF\r\n\x1a\n"
 
 
 def netcdf_kind(path: str) -> str | None:
@@ -299,6 +305,36 @@ class NetCDFSource(FrameSource):
     """
 
     format = "trajmodes-netcdf"
+    format_names = ("netcdf", "nc", "trajmodes")
+
+    @classmethod
+    def can_open(cls, head: bytes, path: str) -> bool:
+        """A netCDF/HDF5 file that is a trajmodes trajectory cache; another file trajmodes wrote (force constants,
+        a series, ...) is refused, saying what it holds."""
+        if not is_netcdf(head):
+            return False
+        kind = netcdf_kind(path)
+        if kind is None:
+            raise TrajectoryFormatError(path, "netCDF cannot open this netCDF/HDF5 file",
+                                        fix="It is truncated or damaged: write or copy it again")
+        if kind == "trajmodes":
+            return True
+        ours, what = describe_netcdf(path) or (False, "")
+        if ours:                                    # trajmodes' force constants, series, ...: no trajectory
+            raise TrajectoryFormatError(path, f"it is {what}, not a trajectory", fix=CACHE_FIX)
+        return False
+
+    @classmethod
+    def from_options(cls, paths: list[str], fmt: str, format: str | None = None, *,
+                     md_timestep: float | None = None, frame_interval: float | None = None,
+                     **options) -> NetCDFSource:
+        """One cache, which stores its frame times."""
+        refuse_lammps_options(paths[0], fmt, options)
+        refuse_several_files(paths, fmt)
+        if md_timestep is not None or frame_interval is not None:
+            raise ValueError(f"{paths[0]}: a trajmodes netCDF cache stores its frame times; md_timestep= and "
+                             "frame_interval= are for files that have none")
+        return cls(paths[0])
 
     def __init__(self, path):
         import netCDF4

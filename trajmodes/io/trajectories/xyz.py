@@ -27,7 +27,8 @@ from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning, Units
 from trajmodes.io.filesystem import (byte_order_mark_error, contiguous_runs, is_gzip, line_number, load_index,
                                      plain_path, pread_all, save_index)
 from trajmodes.io.trajectories.base import (FRAME_FIELDS, FrameSource, empty_frames, pressure_from_tensor,
-                                            take_frame_fields, wanted_frame_fields)
+                                            refuse_lammps_options, refuse_several_files, take_frame_fields,
+                                            wanted_frame_fields)
 from trajmodes.io.trajectories.xyz_format import (CP2K_COMMENT, CP2K_STEP, CP2K_TIME, ENERGY, LAMMPS_ENERGY,
                                                   LAMMPS_PRESSURE, LATTICE, PLAIN_PROPERTIES, ROW_STATUS, STEP, STRESS,
                                                   TIME, TYPES, VIRIAL, WIDTH, column_tokens, comment_at, comment_tensor,
@@ -37,6 +38,14 @@ from trajmodes.lattice.elements import masses_of
 
 #: largest byte range read by one os.pread
 RUN_BYTES = 64 << 20
+
+
+def _number(token: bytes) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
 
 
 #: the time unit of each LAMMPS unit style, in words
@@ -79,6 +88,33 @@ class XYZSource(FrameSource):
     checked against frame 0 only for the last frame on opening; call
     :meth:`check_species` to check others.
     """
+
+    format_names = ("xyz", "extxyz")
+
+    @classmethod
+    def can_open(cls, head: bytes, path: str) -> bool:
+        """An XYZ file starts with its atom count (a float count too: the reader then names the line)."""
+        lines = head.lstrip().split(b"\n", 3)
+        first = lines[0].strip()
+        return first.isdigit() or _number(first) and len(lines) > 2 and len(lines[2].split()) >= 4
+
+    @classmethod
+    def from_options(cls, paths: list[str], fmt: str, format: str | None = None, *, units: str | None = None,
+                     lj_scales: dict | None = None, md_timestep: float | None = None,
+                     frame_interval: float | None = None, **options) -> XYZSource:
+        """One XYZ file; where its format was guessed and the file is a variant this reader refuses, the error says
+        that ASE's extended XYZ reader may take it."""
+        refuse_lammps_options(paths[0], fmt, options)
+        refuse_several_files(paths, fmt)
+        try:
+            return cls(paths[0], units=units, lj_scales=lj_scales, md_timestep=md_timestep,
+                       frame_interval=frame_interval)
+        except TrajectoryFormatError as exc:
+            if format is not None or not getattr(exc, "ase_may_read", True):
+                raise
+            raise TrajectoryFormatError(exc.path, exc.what, frame=exc.frame, line=exc.line,
+                                        fix=(exc.fix + ". " if exc.fix else "") + "ASE's extended XYZ reader may take "
+                                            "this variant: format='ase:extxyz' (--format ase:extxyz)") from None
 
     def __init__(self, path, *, units: str | None = None, lj_scales: dict | None = None,
                  md_timestep: float | None = None, frame_interval: float | None = None):
