@@ -419,9 +419,9 @@ def test_no_cycle_between_modules():
     re-exported by ``trajmodes/io/__init__.py``, and ``import trajmodes.cli`` are edges to that package's
     ``__init__``: the module needs the package's namespace whole, and a module of the package doing so while the
     ``__init__`` imports it is a cycle. The parent packages Python runs before a submodule
-    (``import trajmodes.io.filesystem`` runs ``trajmodes/io/__init__.py`` first) are not edges: every module of a package
-    whose ``__init__`` re-exports its modules would otherwise close a cycle with it, and the order is Python's own.
-    A fix puts the shared piece in a lower module, annotates with a base class or a ``typing.Protocol`` of a lower
+    (``import trajmodes.io.filesystem`` runs ``trajmodes/io/__init__.py`` first) are not edges: every module of a
+    package whose ``__init__`` re-exports its modules would otherwise close a cycle with it, and the order is Python's
+    own. A fix puts the shared piece in a lower module, annotates with a base class or a ``typing.Protocol`` of a lower
     module instead of importing the higher class, or passes the objects in.
     """
     graph = module_graph()

@@ -1,6 +1,7 @@
-"""The ASE frame source (trajmodes.io.trajectories.ase_reader): VASP OUTCAR, vasprun.xml and XDATCAR, Quantum ESPRESSO pw.x output,
-ASE .traj, extended XYZ and a sequentially read format, each written from one real LAMMPS run and read back against
-that run's dump: positions, forces, velocities, energies, pressure tensors, frame times and fitted force constants.
+"""The ASE frame source (trajmodes.io.trajectories.ase_reader): VASP OUTCAR, vasprun.xml and XDATCAR, Quantum ESPRESSO
+pw.x output, ASE .traj, extended XYZ and a sequentially read format, each written from one real LAMMPS run and read back
+against that run's dump: positions, forces, velocities, energies, pressure tensors, frame times and fitted force
+constants.
 
 The run (module fixture): diamond Si, Stillinger-Weber, 2x2x2 conventional cells (64 atoms), Nose-Hoover NVT at
 300 K after 2 ps of Langevin thermalisation, 101 frames every 20 steps of 1 fs (tests/support/lammps_series.py),

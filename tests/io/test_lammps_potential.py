@@ -1,5 +1,5 @@
-"""The range of a run's potential from its LAMMPS input or log (trajmodes.io.potentials.pair_style) and the cutoff of EAM
-files (trajmodes.io.potentials.eam).
+"""The range of a run's potential from its LAMMPS input or log (trajmodes.io.potentials.pair_style) and the cutoff of
+EAM files (trajmodes.io.potentials.eam).
 
 The logs are written by LAMMPS itself (a ``run 0`` of a small fcc or diamond crystal with the pair commands under
 test and a dump), so the parser sees the echo LAMMPS writes; the expected ranges are the numbers in the commands

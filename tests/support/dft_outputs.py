@@ -1,4 +1,5 @@
-"""Ab initio MD output files written from known frames, for the tests of the ASE reader (trajmodes.io.trajectories.ase_reader).
+"""Ab initio MD output files written from known frames, for the tests of the ASE reader
+(trajmodes.io.trajectories.ase_reader).
 
 ASE writes its own ``.traj``, extended XYZ and XDATCAR (:func:`ase_images` gives the frames to write), but not VASP's
 OUTCAR or vasprun.xml, nor pw.x's output, nor CP2K's DCD; :func:`write_outcar`, :func:`write_vasprun`,

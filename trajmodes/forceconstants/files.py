@@ -158,7 +158,8 @@ class ForceConstantFiles:
     def from_hiphive(cls: type[ForceConstantsT], path: str | os.PathLike, supercell=None) -> ForceConstantsT:
         """Read a hiPhive force-constant potential (``.fcp``) onto ``supercell`` (a Crystal, or N / 3 ints / a 3 x 3
         matrix of unit cells), or a hiPhive ForceConstants file (``.fcs``) with its own supercell; second and third
-        order, with hiPhive's own reader (``pip install hiphive``). See :func:`trajmodes.io.forceconstants.hiphive.read_hiphive`."""
+        order, with hiPhive's own reader (``pip install hiphive``). See
+        :func:`trajmodes.io.forceconstants.hiphive.read_hiphive`."""
         from trajmodes.io.forceconstants.hiphive import read_hiphive
         data, where = read_hiphive(path, supercell=supercell)
         return cls._from_file(data, where)

@@ -1,6 +1,6 @@
 """Force-constant files: phonopy (phonopy_params.yaml, FORCE_CONSTANTS, fc2.hdf5, BORN), the detection of every
-format trajmodes reads, and what the files of phonopy, phono3py (:mod:`trajmodes.io.forceconstants.phono3py`) and trajmodes' own
-netCDF (:mod:`trajmodes.io.forceconstants.netcdf`) share. Readers return the keywords of
+format trajmodes reads, and what the files of phonopy, phono3py (:mod:`trajmodes.io.forceconstants.phono3py`) and
+trajmodes' own netCDF (:mod:`trajmodes.io.forceconstants.netcdf`) share. Readers return the keywords of
 :class:`~trajmodes.forceconstants.model.ForceConstants` (arrays and :class:`~trajmodes.lattice.crystal.Crystal`
 objects) and the file to name if the arrays turn out inconsistent; writers take a ``ForceConstants``. phonopy and
 phono3py parse their own formats and are imported only here."""
@@ -107,8 +107,8 @@ def read_phonopy(path: str | os.PathLike, born: str | os.PathLike | bool | None 
     Notes
     -----
     Parsing is done by phonopy (the yaml's data interpreted by its ``load_phonopy_yaml``, the file loaded once by
-    :func:`trajmodes.io.forceconstants.phonopy_yaml.load_yaml_with_vector_blocks`: PyYAML's C loader where PyYAML has one, the
-    long blocks of vectors by numpy; ``phonopy.file_IO`` for FORCE_CONSTANTS, fc2.hdf5 and BORN), imported here
+    :func:`trajmodes.io.forceconstants.phonopy_yaml.load_yaml_with_vector_blocks`: PyYAML's C loader where PyYAML has
+    one, the long blocks of vectors by numpy; ``phonopy.file_IO`` for FORCE_CONSTANTS, fc2.hdf5 and BORN), imported here
     only. The yaml is parsed once: the crystal, the constants or the displacement-force dataset and the ``nac``
     section all come from that one parse. phonopy's symmetry search is made only where phonopy computes
     the constants from the dataset. The current directory is never searched (phonopy's own ``load`` would look
@@ -273,8 +273,8 @@ def _fc_text_lines(path: Path) -> None:
 
 
 def _parse_phonopy_yaml(yaml: Path):
-    """The one parse of a phonopy yaml (:func:`trajmodes.io.forceconstants.phonopy_yaml.parse_phonopy_yaml`), every failure
-    named by the file."""
+    """The one parse of a phonopy yaml (:func:`trajmodes.io.forceconstants.phonopy_yaml.parse_phonopy_yaml`), every
+    failure named by the file."""
     import yaml as pyyaml
     from trajmodes.io.forceconstants.phonopy_yaml import parse_phonopy_yaml
     try:

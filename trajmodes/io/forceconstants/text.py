@@ -1,8 +1,9 @@
 """The plumbing of the text force-constant formats (TDEP, :mod:`~trajmodes.io.forceconstants.tdep`; ShengBTE,
-:mod:`~trajmodes.io.forceconstants.shengbte`; GPUMD, :mod:`~trajmodes.io.forceconstants.gpumd`): a reader of a file's lines that names the line
-of every error, VASP 5 POSCAR files and the checks of what they can hold, the frame of the written files (the primitive
-atoms wrapped into their cell, the supercell's fractional coordinates), and every pair with its shortest periodic
-images (weight 1/m), the way pairs and triplets of a supercell are written for codes that sum over the infinite crystal.
+:mod:`~trajmodes.io.forceconstants.shengbte`; GPUMD, :mod:`~trajmodes.io.forceconstants.gpumd`): a reader of a file's
+lines that names the line of every error, VASP 5 POSCAR files and the checks of what they can hold, the frame of the
+written files (the primitive atoms wrapped into their cell, the supercell's fractional coordinates), and every pair with
+its shortest periodic images (weight 1/m), the way pairs and triplets of a supercell are written for codes that sum over
+the infinite crystal.
 """
 from __future__ import annotations
 

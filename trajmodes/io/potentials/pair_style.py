@@ -5,10 +5,10 @@ style's global cutoff (``pair_style lj/cut 8.0``) and the per-pair cutoffs of it
 many-body styles, the potential file's own (the header of an EAM file, ``funcfl``, ``setfl`` and ``eam/fs`` alike;
 ``a sigma`` of every Stillinger-Weber entry; ``R + D`` of every Tersoff entry; the last knot of the radial
 splines of ``meam/spline``). This module reads them from the input
-or log that names the dump (:func:`~trajmodes.io.trajectories.times.lammps_settings_in`: a log given as ``thermo``, else the one
-beside the dump that writes it, :func:`~trajmodes.io.trajectories.times.lammps_settings_beside`), up to the first ``run`` after
-the ``dump`` command. A file named by ``pair_coeff`` is looked for beside the input, beside the dump, and in
-``$LAMMPS_POTENTIALS``, as LAMMPS does. The range is converted to Angstrom from the input's ``units``.
+or log that names the dump (:func:`~trajmodes.io.trajectories.times.lammps_settings_in`: a log given as ``thermo``, else
+the one beside the dump that writes it, :func:`~trajmodes.io.trajectories.times.lammps_settings_beside`), up to the
+first ``run`` after the ``dump`` command. A file named by ``pair_coeff`` is looked for beside the input, beside the
+dump, and in ``$LAMMPS_POTENTIALS``, as LAMMPS does. The range is converted to Angstrom from the input's ``units``.
 
 What is not read gives no range, with the reason in words (:attr:`PotentialRange.reason`): long-range electrostatics
 (``coul/long``, ``kspace_style``; their range is the whole crystal), variables in the commands, styles whose range
@@ -22,7 +22,8 @@ import re
 from dataclasses import dataclass
 
 from trajmodes.io.potentials.eam import funcfl_cutoff, setfl_cutoff
-from trajmodes.io.trajectories.times import LAMMPS_INPUT_BYTES, UNITS_COMMAND, lammps_settings_beside, lammps_settings_in
+from trajmodes.io.trajectories.times import (LAMMPS_INPUT_BYTES, UNITS_COMMAND, lammps_settings_beside,
+                                             lammps_settings_in)
 
 __all__ = ["PotentialRange", "potential_range", "potential_range_in", "pair_styles", "sw_cutoff", "tersoff_cutoff",
            "meam_spline_cutoff"]

@@ -146,8 +146,8 @@ def frame_index(starts, ends, *, group=None, heads=((0, 0),), need_head=None, st
 
 def index_xyz(dp: str, path: str) -> FrameIndex:
     """Frames of an (extended) XYZ file, from trajmodes' compiled scan
-    (:func:`trajmodes.io.trajectories.xyz_format.scan_xyz_windows`); a last frame without its final newline is dropped (its last
-    line may be cut), as trajmodes' own XYZ reader does."""
+    (:func:`trajmodes.io.trajectories.xyz_format.scan_xyz_windows`); a last frame without its final newline is dropped
+    (its last line may be cut), as trajmodes' own XYZ reader does."""
     from trajmodes.io.trajectories.xyz_format import scan_xyz_windows
     starts, counts, complete, bad = scan_xyz_windows(dp)
     if len(counts) and (counts != counts[0]).any():

@@ -2,8 +2,8 @@
 Quantum ESPRESSO (pw.x output), ASE's own ``.traj``, extended XYZ variants, and every other format of ``ase.io``.
 
 ASE, the Atomic Simulation Environment (Larsen et al., J. Phys.: Condens. Matter 29, 273002 (2017)), parses the
-frames; this module serves them through the :class:`~trajmodes.io.trajectories.base.FrameSource` contract, so that they become a
-lazy trajectory chunked over frames like any other. How a block of frames is read depends on the format:
+frames; this module serves them through the :class:`~trajmodes.io.trajectories.base.FrameSource` contract, so that they
+become a lazy trajectory chunked over frames like any other. How a block of frames is read depends on the format:
 
 ``traj``
     ASE's own random access (:class:`ase.io.trajectory.TrajectoryReader`): any frame, directly.
@@ -27,10 +27,10 @@ masses, from its start-up summary: :data:`MASS_FORMATS`), and the MD time step (
 pw.x's ``Time step = ... a.u.`` line, or for a restart, which prints none, the step that reproduces its ``time =
 ... pico-seconds`` lines, printed to 0.1 fs only). The format modules build those indexes: which format a file is
 and the index record, :mod:`trajmodes.io.trajectories.ase_formats`; VASP's OUTCAR, vasprun.xml and XDATCAR,
-:mod:`trajmodes.io.trajectories.vasp_format`; pw.x output, :mod:`trajmodes.io.trajectories.espresso_format`. Each frame ASE parses is
-checked against frame 0 (atom count, elements, the fields it carries) and written into a row of the output arrays in
-trajmodes' units, from the results the file gave (ASE's single-point calculator, :func:`frame_results`). Several files of one restarted run are joined by
-:class:`trajmodes.io.trajectories.restarts.RestartedRun`.
+:mod:`trajmodes.io.trajectories.vasp_format`; pw.x output, :mod:`trajmodes.io.trajectories.espresso_format`. Each frame
+ASE parses is checked against frame 0 (atom count, elements, the fields it carries) and written into a row of the output
+arrays in trajmodes' units, from the results the file gave (ASE's single-point calculator, :func:`frame_results`).
+Several files of one restarted run are joined by :class:`trajmodes.io.trajectories.restarts.RestartedRun`.
 
 Units at the boundary: ASE's are already Angstrom, eV and amu (positions, cells, forces in eV/A, energies in eV).
 Velocities are ASE's momenta / masses, in Angstrom per ASE time unit sqrt(amu A^2 / eV) = 10.18 fs, divided by
@@ -127,8 +127,8 @@ class ASESource(FrameSource):
         ``"traj"``, ``"extxyz"``, ``"castep-md"``, ...); default: from the file's name (OUTCAR, vasprun.xml,
         XDATCAR, .traj, .pwo), else ASE's own guess (:func:`guess_ase_format`).
     md_timestep, frame_interval : float, optional
-        In ps (:func:`trajmodes.io.trajectories.times.frame_times`). ``md_timestep`` needs MD step numbers: a VASP MD run's
-        (IBRION = 0; its POTIM already gives the step), pw.x's ``Entering Dynamics: iteration``, or XDATCAR's
+        In ps (:func:`trajmodes.io.trajectories.times.frame_times`). ``md_timestep`` needs MD step numbers: a VASP MD
+        run's (IBRION = 0; its POTIM already gives the step), pw.x's ``Entering Dynamics: iteration``, or XDATCAR's
         configuration numbers (taken as MD steps); otherwise give ``frame_interval``.
     species : sequence of str, optional
         Element of every atom, for formats that name none (ASE's ``X``, e.g. CP2K's DCD).

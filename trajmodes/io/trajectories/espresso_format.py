@@ -1,6 +1,6 @@
 """Quantum ESPRESSO's pw.x output as trajmodes indexes it for ASE: the frame index of its configurations
-(:class:`~trajmodes.io.trajectories.ase_formats.FrameIndex`), and what ASE does not read from it: the masses of ATOMIC_SPECIES
-(from the start-up summary), the MD steps and times (``Entering Dynamics: iteration``, ``time = ...
+(:class:`~trajmodes.io.trajectories.ase_formats.FrameIndex`), and what ASE does not read from it: the masses of
+ATOMIC_SPECIES (from the start-up summary), the MD steps and times (``Entering Dynamics: iteration``, ``time = ...
 pico-seconds``), and the MD time step (the ``Time step = ... a.u.`` line, or for a restart, which prints none, the
 step that reproduces its printed times).
 """

@@ -1,11 +1,11 @@
 """Streaming reader of LAMMPS text dumps (``custom`` and ``atom`` styles).
 
 Frames are located by a byte-offset index built with one compiled scan of the file (saved beside it and reused
-while size and mtime are unchanged; :mod:`trajmodes.io.trajectories.lammps_format`). A read takes runs of frames that lie back to
-back on disk, a few MB each, into a buffer the thread reuses, and parses each run with one call of the compiled frame
-parser (``_fastparse.parse_dump_frames``: headers, boxes, atom lines straight into the output arrays at the row of
-their atom id, the GIL released). A frame that parser does not take as plainly valid is read again by the general
-Python path, which reads it or reports what is wrong with file, frame and line. Everything is converted to metal
+while size and mtime are unchanged; :mod:`trajmodes.io.trajectories.lammps_format`). A read takes runs of frames that
+lie back to back on disk, a few MB each, into a buffer the thread reuses, and parses each run with one call of the
+compiled frame parser (``_fastparse.parse_dump_frames``: headers, boxes, atom lines straight into the output arrays at
+the row of their atom id, the GIL released). A frame that parser does not take as plainly valid is read again by the
+general Python path, which reads it or reports what is wrong with file, frame and line. Everything is converted to metal
 units at this boundary. The reader also holds the atoms of every frame (their ids, 64-bit ids read exactly, and
 the order they are put in; their species and masses from the first frame: element column, ``species=`` by type, mass
 column; the checks that every frame holds the same atoms, each of the type and element it has in the first frame),
@@ -39,7 +39,8 @@ __all__ = ["LammpsDumpSource"]
 RUN_BYTES = 4 << 20
 
 
-def _row_heads(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+def _row_heads(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int,
+               width: int) -> tuple[np.ndarray, np.ndarray]:
     """The first ``width`` bytes of the last ``n`` lines (the atom rows) of every frame ``[starts, ends)`` of the text
     ``a`` (frames, n, width; bytes past the text's end are newlines), and whether each frame has that many lines
     after its start."""
@@ -76,8 +77,8 @@ class LammpsDumpSource(FrameSource):
         Physical scales for ``units="lj"``.
     md_timestep, frame_interval : float, optional
         The MD integration step and the time between frames in ps, for dumps without ``ITEM: TIME``
-        (:func:`trajmodes.io.trajectories.times.frame_times`); default: the ``timestep`` of the LAMMPS input or log beside
-        the dump, else LAMMPS' default for the unit style, with a warning.
+        (:func:`trajmodes.io.trajectories.times.frame_times`); default: the ``timestep`` of the LAMMPS input or log
+        beside the dump, else LAMMPS' default for the unit style, with a warning.
     species : dict or sequence, optional
         Element of each LAMMPS type, ``{1: "Cu"}`` or ``["Cu"]`` (type 1 first), when the
         dump has no ``element`` column.
@@ -85,21 +86,23 @@ class LammpsDumpSource(FrameSource):
         Mass in amu of each type (overrides masses from elements).
     thermo : str or list of str, optional
         The LAMMPS log(s) of the run (several for a restarted run): their thermo rows give every frame's
-        potential energy, pressure and pressure tensor, matched by MD step (:mod:`trajmodes.io.trajectories.lammps_log`);
-        their ``units`` command is the unit style when the dump has no ``ITEM: UNITS`` and ``units`` is not given.
-        The log's potential energy takes precedence over a per-atom energy column.
+        potential energy, pressure and pressure tensor, matched by MD step
+        (:mod:`trajmodes.io.trajectories.lammps_log`); their ``units`` command is the unit style when the dump has no
+        ``ITEM: UNITS`` and ``units`` is not given. The log's potential energy takes precedence over a per-atom energy
+        column.
     energy_column : str, optional
         The column holding each atom's potential energy (``compute ID all pe/atom``), when it is not one of
-        :data:`~trajmodes.io.trajectories.lammps_format.ENERGY_COLUMNS` (``c_pe``, ``c_peatom``, ``c_pe_atom``, ``c_epot``,
-        ``pe``); its sum over the atoms is the frame's potential energy.
+        :data:`~trajmodes.io.trajectories.lammps_format.ENERGY_COLUMNS` (``c_pe``, ``c_peatom``, ``c_pe_atom``,
+        ``c_epot``, ``pe``); its sum over the atoms is the frame's potential energy.
     stress_columns : str or sequence of 6 str, optional
         The per-atom stress (``compute ID all stress/atom NULL``), in the order xx yy zz xy xz yz: a compute as
         ``"c_ID"`` (columns ``c_ID[1]`` .. ``c_ID[6]``, what ``c_ID[*]`` dumps) or six column names. Default: the
-        first complete set of ``c_ID[1..6]`` with ID one of :data:`~trajmodes.io.trajectories.lammps_format.STRESS_COMPUTES`
-        (``stress``, ``s``, ``sa``, ``satom``, ...), else ``sxx syy szz sxy sxz syz``. The frame's pressure tensor
-        is P = -sum_i S_i / V (pressure x volume units, bar A^3 in ``metal``, over the box volume V; LAMMPS
-        documentation of ``compute stress/atom``), in GPa; it holds the kinetic part when the compute does (its
-        default, as the thermo pressure ``pxx`` ...). The log's pressures, when ``thermo=`` is given, take precedence.
+        first complete set of ``c_ID[1..6]`` with ID one of
+        :data:`~trajmodes.io.trajectories.lammps_format.STRESS_COMPUTES` (``stress``, ``s``, ``sa``, ``satom``, ...),
+        else ``sxx syy szz sxy sxz syz``. The frame's pressure tensor is P = -sum_i S_i / V (pressure x volume units,
+        bar A^3 in ``metal``, over the box volume V; LAMMPS documentation of ``compute stress/atom``), in GPa; it holds
+        the kinetic part when the compute does (its default, as the thermo pressure ``pxx`` ...). The log's pressures,
+        when ``thermo=`` is given, take precedence.
 
     Attributes
     ----------

@@ -252,9 +252,9 @@ class MDAnalysisSource(FrameSource):
     units, and for in-memory data, which MDAnalysis holds in base units).
     Frame times are the file's own where it holds one for each frame (.trr and .xtc frame headers, read without
     reading the frames; other formats as MDAnalysis reads them), checked as every reader's
-    (:func:`trajmodes.io.trajectories.times.frame_times`: two frames at one time are refused, uneven steps named); single-precision
-    times that lie on t0 + step x dt to their rounding are put on it. A frame cut short at the end of a .trr, .xtc or
-    .dcd is dropped with a :class:`~trajmodes.errors.TruncatedFrameWarning`.
+    (:func:`trajmodes.io.trajectories.times.frame_times`: two frames at one time are refused, uneven steps named);
+    single-precision times that lie on t0 + step x dt to their rounding are put on it. A frame cut short at the end of a
+    .trr, .xtc or .dcd is dropped with a :class:`~trajmodes.errors.TruncatedFrameWarning`.
     Species are ``atoms.elements`` when present, else
     ``atoms.types``; masses are ``atoms.masses`` (None when all zero, or all 1.0
     without elements: MDAnalysis' guess for LAMMPS types).
@@ -437,8 +437,8 @@ class MDAnalysisSource(FrameSource):
         """Time of every frame in ps, the MD time step and where the times came from.
 
         The times each frame holds (.trr, .xtc, AMBER NetCDF, H5MD, TNG, ...) are read and checked as every reader's
-        (:func:`trajmodes.io.trajectories.times.frame_times`: a repeated time is refused, uneven steps named); a file that holds
-        one time step only (DCD) gives t0 + frame x dt."""
+        (:func:`trajmodes.io.trajectories.times.frame_times`: a repeated time is refused, uneven steps named); a file
+        that holds one time step only (DCD) gives t0 + frame x dt."""
         from trajmodes.io.trajectories.times import frame_times
         frames = np.arange(self.n_frames)
         held, steps, what = self._held_times()

@@ -254,8 +254,8 @@ class RestartedRun(FrameSource):
                     fix="Join only restarts of one run; read runs that count their steps anew separately")
 
     def _times(self, steps, md_timestep, frame_interval, has_steps: bool) -> None:
-        """Frame times of the joined steps (:func:`trajmodes.io.trajectories.times.frame_times`): the MD time step the files
-        state (the most precisely stated, when several do), else the values given, else an assumption."""
+        """Frame times of the joined steps (:func:`trajmodes.io.trajectories.times.frame_times`): the MD time step the
+        files state (the most precisely stated, when several do), else the values given, else an assumption."""
         from trajmodes.errors import UnitsWarning
         from trajmodes.io.trajectories.times import frame_times
         self.steps = steps

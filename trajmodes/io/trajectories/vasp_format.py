@@ -1,6 +1,6 @@
 """VASP's MD output as trajmodes indexes it for ASE: the frame indexes of an OUTCAR, a vasprun.xml and an XDATCAR
-(:class:`~trajmodes.io.trajectories.ase_formats.FrameIndex`), and what ASE does not read from their headers: the masses VASP
-moved the atoms with (POMASS: the OUTCAR's ``Mass of Ions in am``, vasprun.xml's ``atomtypes``) and the MD time
+(:class:`~trajmodes.io.trajectories.ase_formats.FrameIndex`), and what ASE does not read from their headers: the masses
+VASP moved the atoms with (POMASS: the OUTCAR's ``Mass of Ions in am``, vasprun.xml's ``atomtypes``) and the MD time
 step (POTIM, when IBRION = 0).
 """
 from __future__ import annotations

@@ -652,10 +652,11 @@ class XYZSource(FrameSource):
 
     def _check_time_scale(self) -> None:
         """A time unit misread (fs as ps) must not pass silently. Velocities and frame times are checked against each
-        other (the finite-difference velocities of consecutive frames: :func:`trajmodes.io.trajectories.times.time_scale`)
-        whenever the file has both, whatever units it or the caller states; the mean vibration frequency of the
-        velocities (or of the finite differences) must be a crystal's, else the file is refused, or, where its units
-        are stated (on the comment lines or by ``units=``), a :class:`~trajmodes.errors.UnitsWarning` says so."""
+        other (the finite-difference velocities of consecutive frames:
+        :func:`trajmodes.io.trajectories.times.time_scale`) whenever the file has both, whatever units it or the caller
+        states; the mean vibration frequency of the velocities (or of the finite differences) must be a crystal's, else
+        the file is refused, or, where its units are stated (on the comment lines or by ``units=``), a
+        :class:`~trajmodes.errors.UnitsWarning` says so."""
         from trajmodes.io.trajectories.times import time_scale
         has_v = "velocities" in self.fields
         known = not self.time_axis.startswith("ASSUMED")
