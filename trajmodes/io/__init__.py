@@ -68,7 +68,7 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     except TrajectoryFormatError as exc:
         if not getattr(exc, "format_guessed", False):
             raise
-        raise TrajectoryFormatError(exc.path, "; ".join(why_not(read_head(paths[0]))) + "; and " + exc.what,
+        raise TrajectoryFormatError(paths[0], "; ".join(why_not(read_head(paths[0]))) + "; and " + exc.what,
                                     fix=exc.fix) from None
 
 

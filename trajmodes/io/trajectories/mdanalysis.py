@@ -16,7 +16,7 @@ import numpy as np
 from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
 from trajmodes.io.filesystem import read_head
-from trajmodes.io.trajectories.base import FrameSource, empty_frames, refuse_lammps_options
+from trajmodes.io.trajectories.base import FrameSource, empty_frames, refuse_lammps_options, refuse_several_files
 from trajmodes.io.trajectories.netcdf import CACHE_FIX, describe_netcdf, is_netcdf
 
 
@@ -285,6 +285,8 @@ class MDAnalysisSource(FrameSource):
         why; its attribute ``format_guessed`` is True when the format was guessed, for the caller to add why the
         other readers refused the file."""
         refuse_lammps_options(paths[0], fmt, options)
+        if fmt != "mdanalysis":                     # a format named: one file (several: format="mdanalysis")
+            refuse_several_files(paths, fmt)
         import MDAnalysis as mda
         kw = {} if fmt == "mdanalysis" else {"format": format}
         try:
