@@ -82,7 +82,7 @@ def make_yaml(path: Path, cells: int) -> dict:
     """phonopy_params.yaml of bcc Zr on a cells^3 supercell of the cube, full force constants inside."""
     import phonopy
     from phonopy.structure.atoms import PhonopyAtoms
-    from trajmodes.io.fc_phonopy import crystal_from_phonopy
+    from trajmodes.io.forceconstants.phonopy import crystal_from_phonopy
     from trajmodes.potentials.pair import Morse
     unit = PhonopyAtoms(symbols=["Zr", "Zr"], cell=np.eye(3) * A_ZR, scaled_positions=[[0, 0, 0], [.5, .5, .5]])
     pmat = 0.5 * np.array([[-1, 1, 1], [1, -1, 1], [1, 1, -1]])

@@ -119,7 +119,7 @@ def warm(path: str) -> float:
 
 
 def remove_index(path: str) -> None:
-    from trajmodes.io.files import index_locations
+    from trajmodes.io.filesystem import index_locations
     for ip in index_locations(path):
         if os.path.exists(ip):
             os.unlink(ip)
@@ -176,7 +176,7 @@ def default_chunks(src) -> list[np.ndarray]:
 
 
 def open_source(path: str):
-    from trajmodes.io.lammps import LammpsDumpSource
+    from trajmodes.io.trajectories.lammps import LammpsDumpSource
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return LammpsDumpSource(path, md_timestep=TIMESTEP)
@@ -198,7 +198,7 @@ def bench_index(path: str, repeats: int) -> dict:
     import mmap
 
     from trajmodes import _fastparse
-    from trajmodes.io.lammps_format import index_dump
+    from trajmodes.io.trajectories.lammps_format import index_dump
     size = os.path.getsize(path)
     warm(path)
 

@@ -107,7 +107,7 @@ def child(spec: dict) -> dict:
     import trajmodes
     from trajmodes import series as series_mod
     from trajmodes.forceconstants.fit import EffectiveForceConstants
-    from trajmodes.io.lammps import LammpsDumpSource
+    from trajmodes.io.trajectories.lammps import LammpsDumpSource
     out = dict(kind=spec["kind"], rss_after_import=_status("VmRSS"), import_s=time.perf_counter() - t_start)
 
     phase = ["open"]

@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from make_examples import find_mpi_libdir, find_potentials  # noqa: E402
 
-from trajmodes.io.lammps_format import restricted_triclinic  # noqa: E402
+from trajmodes.io.trajectories.lammps_format import restricted_triclinic  # noqa: E402
 
 OUT = HERE / "fc"
 

@@ -50,7 +50,7 @@ LAYERS: dict[str, dict[str, str]] = {
     },
     "series": {
         "forceconstants": "the fit of every run and its block bootstrap",
-        "io": "the dataset written atomically (io.files)",
+        "io": "the dataset written atomically (io.filesystem)",
         "lattice": "the crystal of a run, the band path",
         "modes": "each run projected on its modes for its error model (modes.energies.frozen_energy_fraction)",
         "phonons": "frequencies, free energies and their error bars from the fits",
@@ -419,9 +419,9 @@ def test_no_cycle_between_modules():
     re-exported by ``trajmodes/io/__init__.py``, and ``import trajmodes.cli`` are edges to that package's
     ``__init__``: the module needs the package's namespace whole, and a module of the package doing so while the
     ``__init__`` imports it is a cycle. The parent packages Python runs before a submodule
-    (``import trajmodes.io.files`` runs ``trajmodes/io/__init__.py`` first) are not edges: every module of a package
-    whose ``__init__`` re-exports its modules would otherwise close a cycle with it, and the order is Python's own.
-    A fix puts the shared piece in a lower module, annotates with a base class or a ``typing.Protocol`` of a lower
+    (``import trajmodes.io.filesystem`` runs ``trajmodes/io/__init__.py`` first) are not edges: every module of a
+    package whose ``__init__`` re-exports its modules would otherwise close a cycle with it, and the order is Python's
+    own. A fix puts the shared piece in a lower module, annotates with a base class or a ``typing.Protocol`` of a lower
     module instead of importing the higher class, or passes the objects in.
     """
     graph = module_graph()

@@ -455,7 +455,7 @@ static PyObject *parse_rows(PyObject *self, PyObject *args)
  *
  * Frames k = first, first + 1, ... occupy buf[starts[k]:ends[k]] (int64 offsets).  Each frame's header items are
  * read (NUMBER OF ATOMS must be natoms, the text after "ITEM: ATOMS" must be the bytes atoms_line, the box bounds
- * give cells[out0 + k] (rows a, b, c) and origins[out0 + k] exactly as trajmodes.io.lammps_header.parse_box does),
+ * give cells[out0 + k] (rows a, b, c) and origins[out0 + k] exactly as trajmodes.io.trajectories.lammps_header.parse_box does),
  * then its natoms atom lines.  colmap holds two int32 per input column: (target, component) with target >= 0 an
  * index into the tuple outs of float64 buffers of shape (n_out, natoms, width), COL_ID the atom id, COL_TYPE the
  * LAMMPS type (checked against types[] of the atom, when types is not empty), COL_SKIP a column left unparsed.

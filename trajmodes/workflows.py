@@ -140,7 +140,7 @@ def _range(potential_range) -> float | None:
 
 def warn_truncation(cutoff2, potential_range, stacklevel: int = 2) -> bool:
     """Warn (one line, UserWarning) when the pair cutoff ``cutoff2`` (A) is shorter than the range of the potential
-    (``potential_range``: A, or the PotentialRange of :func:`trajmodes.io.lammps_potential.potential_range`, which
+    (``potential_range``: A, or the PotentialRange of :func:`trajmodes.io.potentials.pair_style.potential_range`, which
     the warning names); returns whether it is."""
     import warnings
     from trajmodes.forceconstants.cutoffs import cutoff_length
@@ -181,8 +181,8 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     compare : ForceConstants or path, optional
         Force constants (e.g. the 0 K ones of the potential) to evaluate on the same q-points.
     potential_range : float or PotentialRange, optional
-        The range of the potential that made the run, A (:func:`trajmodes.io.lammps_potential.potential_range` reads
-        it from the run's LAMMPS input): the chosen cutoff is never shorter, and a ``cutoff2`` shorter than it is
+        The range of the potential that made the run, A (:func:`trajmodes.io.potentials.pair_style.potential_range`
+        reads it from the run's LAMMPS input): the chosen cutoff is never shorter, and a ``cutoff2`` shorter than it is
         warned about.
     temperature : float, optional
         The runs' mean kinetic temperature in K where it is known (``trajmodes run`` has it from the run's summary);

@@ -204,7 +204,7 @@ def test_a_command_that_fails_late_leaves_nothing(monkeypatch, capsys, tmp_path,
         argv = ["fit", *_cu32(data_dir), "--cutoff2", "3.5", "-o", str(out)]
         out.mkdir()
     elif command == "convert":
-        _break(monkeypatch, "trajmodes.io.netcdf", "define_cache")
+        _break(monkeypatch, "trajmodes.io.trajectories.netcdf", "define_cache")
         argv = ["convert", *_cu32(data_dir), "-o", str(out)]
         out.mkdir()
     else:
@@ -262,7 +262,7 @@ def _small_modes_dataset():
 _INTERRUPTIBLE = textwrap.dedent("""
     import os, sys, time
     import trajmodes.cli as cli
-    from trajmodes.io.files import atomic_write
+    from trajmodes.io.filesystem import atomic_write
 
     def slow(args, out):
         # a staged output written completely, then a write that is still going on when the signal comes

@@ -90,7 +90,7 @@ def test_interrupt_leaves_nothing(tmp_path, capsys, monkeypatch):
 def test_sigterm_leaves_nothing(tmp_path):
     """A real SIGTERM in the middle of writing the cache: status 143, no file, no temporary."""
     code = ("import os, signal, sys\n"
-            "import trajmodes.io.netcdf as n\n"
+            "import trajmodes.io.trajectories.netcdf as n\n"
             "real = n.define_cache\n"
             "def define(*a, **k):\n"
             "    real(*a, **k)\n"

@@ -15,8 +15,8 @@ import xarray as xr
 import trajmodes
 from tests.support.paths import DATA, EXAMPLES
 from trajmodes.cli import main
-from trajmodes.io.lammps import LammpsDumpSource
-from trajmodes.io.netcdf import NetCDFSource
+from trajmodes.io.trajectories.lammps import LammpsDumpSource
+from trajmodes.io.trajectories.netcdf import NetCDFSource
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
 DUMP = str(DATA / "cu32_xu.lammpstrj")          # 20 frames, 32 atoms, positions, velocities and forces

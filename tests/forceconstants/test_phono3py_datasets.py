@@ -12,7 +12,7 @@ import pytest
 
 import trajmodes
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.io.displacement_sets import parse_displacement_dataset
+from trajmodes.io.forceconstants.displacement_sets import parse_displacement_dataset
 from trajmodes.trajectory.reading import read_displacement_dataset
 from tests.support.paths import DATA
 

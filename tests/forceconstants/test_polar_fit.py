@@ -13,8 +13,8 @@ import pytest
 from trajmodes import ForceConstants, Phonons
 from trajmodes.forceconstants.dipole import dipole_supercell_constants, tdep_ewald_lambda
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.io.fc_tdep_polar import TDEP_BOHR_A, TDEP_NAC_FACTOR, read_lotosplitting
-from trajmodes.io.fc_text import read_poscar
+from trajmodes.io.forceconstants.tdep_polar import TDEP_BOHR_A, TDEP_NAC_FACTOR, read_lotosplitting
+from trajmodes.io.forceconstants.text import read_poscar
 from trajmodes.lattice.prototypes import prototype
 from trajmodes.units import NAC_FACTOR, THZ
 

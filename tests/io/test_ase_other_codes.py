@@ -1,4 +1,4 @@
-"""CP2K and GPAW trajectories through ase.io (trajmodes.io.ase_reader, sequential access).
+"""CP2K and GPAW trajectories through ase.io (trajmodes.io.trajectories.ase_reader, sequential access).
 
 CP2K: its DCD trajectory (&MOTION / &PRINT / &TRAJECTORY FORMAT DCD_ALIGNED_CELL) is written by
 tests/support/dft_outputs.write_cp2k_dcd in CP2K's layout (src/motion_utils.F, src/particle_methods.F): positions
@@ -16,7 +16,7 @@ import ase.io  # noqa: E402
 
 import trajmodes  # noqa: E402
 from tests.support import dft_outputs  # noqa: E402
-from trajmodes.io.ase_reader import ASESource  # noqa: E402
+from trajmodes.io.trajectories.ase_reader import ASESource  # noqa: E402
 
 
 def test_cp2k_dcd(tmp_path):

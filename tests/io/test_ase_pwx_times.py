@@ -24,7 +24,7 @@ pytest.importorskip("ase")
 import trajmodes  # noqa: E402
 from tests.support import dft_outputs  # noqa: E402
 from trajmodes.errors import TrajectoryFormatError, UnitsWarning  # noqa: E402
-from trajmodes.io.espresso_format import PW_TIME_UNIT_PS  # noqa: E402
+from trajmodes.io.trajectories.espresso_format import PW_TIME_UNIT_PS  # noqa: E402
 
 DT_AU = 20.0
 DT = DT_AU * PW_TIME_UNIT_PS                    # ps: 0.96755373 fs

@@ -1,6 +1,7 @@
-"""The ASE frame source (trajmodes.io.ase_reader): VASP OUTCAR, vasprun.xml and XDATCAR, Quantum ESPRESSO pw.x output,
-ASE .traj, extended XYZ and a sequentially read format, each written from one real LAMMPS run and read back against
-that run's dump: positions, forces, velocities, energies, pressure tensors, frame times and fitted force constants.
+"""The ASE frame source (trajmodes.io.trajectories.ase_reader): VASP OUTCAR, vasprun.xml and XDATCAR, Quantum ESPRESSO
+pw.x output, ASE .traj, extended XYZ and a sequentially read format, each written from one real LAMMPS run and read back
+against that run's dump: positions, forces, velocities, energies, pressure tensors, frame times and fitted force
+constants.
 
 The run (module fixture): diamond Si, Stillinger-Weber, 2x2x2 conventional cells (64 atoms), Nose-Hoover NVT at
 300 K after 2 ps of Langevin thermalisation, 101 frames every 20 steps of 1 fs (tests/support/lammps_series.py),
@@ -37,8 +38,8 @@ from tests.support.lammps_md import lammps_module  # noqa: E402
 from tests.support.paths import ROOT  # noqa: E402
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning  # noqa: E402
 from trajmodes.io import sniff  # noqa: E402
-from trajmodes.io import ase_reader  # noqa: E402
-from trajmodes.io.ase_reader import ASESource  # noqa: E402
+from trajmodes.io.trajectories import ase_reader  # noqa: E402
+from trajmodes.io.trajectories.ase_reader import ASESource  # noqa: E402
 
 needs_lammps = pytest.mark.skipif(lammps_module() is None, reason="the lammps Python module is not installed")
 

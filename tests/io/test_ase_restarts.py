@@ -1,6 +1,6 @@
 """A DFT-MD run split over several files (restarts): VASP OUTCARs and vasprun.xml files of successive jobs, pw.x outputs
 of a run and its restarts, ASE trajectories of a restarted ASE run, joined by trajmodes.read([...]) and the CLI into
-one trajectory (trajmodes.io.restarts.RestartedRun) under the rules of LAMMPS restarts.
+one trajectory (trajmodes.io.trajectories.restarts.RestartedRun) under the rules of LAMMPS restarts.
 
 Each case writes one run's frames (tests/support/dft_outputs.random_frames: what the formats carry, not physics) once
 whole and once split, and the split files must read exactly as the whole file: positions, forces, energies,
@@ -22,8 +22,8 @@ import trajmodes  # noqa: E402
 from tests.support import dft_outputs  # noqa: E402
 from tests.support.dft_outputs import frames_slice, random_frames  # noqa: E402
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning  # noqa: E402
-from trajmodes.io.espresso_format import PW_TIME_UNIT_PS  # noqa: E402
-from trajmodes.io.restarts import RestartedRun, first_of_each_step  # noqa: E402
+from trajmodes.io.trajectories.espresso_format import PW_TIME_UNIT_PS  # noqa: E402
+from trajmodes.io.trajectories.restarts import RestartedRun, first_of_each_step  # noqa: E402
 
 N = 30
 CUTS = (0, 10, 22, N)

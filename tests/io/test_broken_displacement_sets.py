@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.paths import DATA
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.displacement_sets import parse_displacement_dataset
+from trajmodes.io.forceconstants.displacement_sets import parse_displacement_dataset
 
 SI = DATA / "phono3py_si_pbesol"
 N = 64                                        # atoms of the Si supercell

@@ -239,7 +239,7 @@ DDB_BROKEN = {
 def test_broken_ddb_is_refused_naming_file_and_line(tmp_path, case):
     """Each damaged DDB was returned as data (a block cut short, a row without its last value skipped, NaN kept,
     counts ignored) or as an empty list (an empty file, a POSCAR); now each is refused."""
-    from trajmodes.io.ddb import read_ddb
+    from trajmodes.io.forceconstants.ddb import read_ddb
     edit, line, words = DDB_BROKEN[case]
     path = _ddb_edit(tmp_path, edit)
     with pytest.raises(ForceConstantsFormatError) as err:
@@ -251,7 +251,7 @@ def test_broken_ddb_is_refused_naming_file_and_line(tmp_path, case):
 
 
 def test_binary_ddb_is_refused(tmp_path):
-    from trajmodes.io.ddb import read_ddb
+    from trajmodes.io.forceconstants.ddb import read_ddb
     path = tmp_path / "noise_DDB"
     path.write_bytes(np.random.default_rng(1).bytes(4000))
     with pytest.raises(ForceConstantsFormatError, match="not a text file"):
@@ -269,7 +269,7 @@ ABINIT_BLOCKS = [" ", " Total energy                 - # elements :       1",
 def test_ddb_with_abinits_other_blocks_and_a_normalised_q(tmp_path):
     """ABINIT's total-energy and first-derivative blocks are counted and left out; a q line's last number divides
     the q-point (ABINIT's normalisation), so ``qpt 0 0 1 3`` is q = (0, 0, 1/3)."""
-    from trajmodes.io.ddb import read_ddb
+    from trajmodes.io.forceconstants.ddb import read_ddb
     ref = read_ddb(DDB)
     path = _ddb_edit(tmp_path, lambda r: r[:NBLOK_LINE - 1] + ["Number of data blocks=     6"] + ABINIT_BLOCKS
                      + r[NBLOK_LINE:BLOCK_LINES[1]] + [" qpt  0.0  0.0  1.0  3.0"] + r[BLOCK_LINES[1] + 1:])

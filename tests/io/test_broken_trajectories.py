@@ -220,7 +220,7 @@ def lammps_extxyz(tmp_path_factory):
 def test_lammps_extxyz_energy_pressure_and_units(lammps_extxyz):
     """LAMMPS' Stress= is its thermo pressure tensor (bar in metal units), not ASE's stress; its Potential_energy= the
     thermo pe; a run in real units is named as such, and read with units='real' equals the metal run."""
-    from trajmodes.io.lammps_log import read_thermo
+    from trajmodes.io.trajectories.lammps_log import read_thermo
     d = lammps_extxyz
     metal = trajmodes.read(d / "cu_metal.xyz")
     log = read_thermo(d / "log.metal")
@@ -391,7 +391,7 @@ def test_topology_of_another_atom_count(tmp_path, name, n_top):
             rf"{re.escape(str(top))} has {n_top}.*topology="
     with pytest.raises(TrajectoryFormatError, match=words):
         _quiet_mda(trajmodes.read, path, topology=top)
-    from trajmodes.io.mdanalysis import MDAnalysisSource
+    from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource
     with pytest.raises(TrajectoryFormatError, match=words):
         _quiet_mda(MDAnalysisSource, [top, path])
 

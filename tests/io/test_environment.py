@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io import files as _files
-from trajmodes.io.files import CacheFolderError, StagedOutputs, atomic_write
+from trajmodes.io import filesystem as _files
+from trajmodes.io.filesystem import CacheFolderError, StagedOutputs, atomic_write
 
 from tests.support.dumps import read_quiet, small_dump
 
@@ -107,7 +107,7 @@ def test_temporaries_of_killed_writers_are_removed(tmp_path):
 
 def test_killed_writer_subprocess(tmp_path):
     """A real writer killed with SIGKILL mid-write leaves a .part; the next write of the target removes it."""
-    code = ("import time, sys; from trajmodes.io.files import atomic_write\n"
+    code = ("import time, sys; from trajmodes.io.filesystem import atomic_write\n"
             "def w(tmp):\n    open(tmp, 'w').write('x' * 1000); print('writing', flush=True); time.sleep(60)\n"
             f"atomic_write({str(tmp_path / 'big.nc')!r}, w)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,

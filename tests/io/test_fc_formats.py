@@ -207,7 +207,7 @@ def test_we_read_hiphives_fc3(tmp_path):
 def tdep_frequencies(folder, q: np.ndarray) -> np.ndarray:
     """Frequencies (THz) from infile.ucposcar + infile.forceconstant by TDEP's own lattice sum over the listed
     pairs, D_ab(q) = sum_pairs Phi e^{i 2 pi q.(R + r_b - r_a)} / sqrt(m_a m_b), parsed here from the layout."""
-    from trajmodes.io.fc_text import read_poscar
+    from trajmodes.io.forceconstants.text import read_poscar
     uc = read_poscar(folder / "infile.ucposcar", wrap=True)
     rows = [ln.split() for ln in (folder / "infile.forceconstant").read_text().splitlines() if ln.strip()]
     n, p = int(rows[0][0]), 2
@@ -532,7 +532,7 @@ def test_tdep_fourth_order_is_read_beside_the_others_and_other_orders_are_refuse
 def test_tdep_pairs_are_the_dynamical_matrix_pairs(name):
     """The pairs and Wigner-Seitz weights the TDEP and ShengBTE writers use are those of trajmodes' dynamical matrix
     (both from trajmodes.lattice.geometry.all_shortest_images)."""
-    from trajmodes.io.fc_text import pair_images
+    from trajmodes.io.forceconstants.text import pair_images
     from trajmodes.phonons.dynamical import DynamicalMatrix
     fc = _case(name)
     k, j, _, w, vec = pair_images(fc)

@@ -22,7 +22,7 @@ from tests.support.crystals import NONDIAG, supercell
 from trajmodes import ForceConstants, Phonons
 from trajmodes.cli import main
 from trajmodes.errors import ForceConstantsFormatError
-from trajmodes.io.fc_phonopy import crystal_from_phonopy, phonopy_atoms
+from trajmodes.io.forceconstants.phonopy import crystal_from_phonopy, phonopy_atoms
 from trajmodes.units import THZ
 
 hiphive = pytest.importorskip("hiphive")

@@ -35,7 +35,7 @@ Q = np.array([[0, 0, 0], [1, 0, 0], [2, 1, 0], [3, 3, 0], [2, 3, 1]]) / MESH
 def _in_memory(primitive: Crystal, S, constants):
     """phono3py on ``primitive`` and the supercell matrix ``S``, with ``constants(its supercell)`` = (fc2, fc3)
     full arrays set in memory (compact rows of phono3py's p2s_map)."""
-    from trajmodes.io.fc_phonopy import crystal_from_phonopy, phonopy_atoms
+    from trajmodes.io.forceconstants.phonopy import crystal_from_phonopy, phonopy_atoms
     ph3 = phono3py.Phono3py(phonopy_atoms(primitive), supercell_matrix=np.asarray(S).T, primitive_matrix=np.eye(3),
                             log_level=0)
     fc2, fc3 = constants(crystal_from_phonopy(ph3.supercell))
@@ -90,7 +90,7 @@ def test_phono3py_widths_from_our_shengbte_files(tmp_path):
     import ase.io
     from phonopy.file_IO import parse_FORCE_CONSTANTS
     from tests.io.test_fc_formats import _ase
-    from trajmodes.io.fc_phonopy import crystal_from_phonopy
+    from trajmodes.io.forceconstants.phonopy import crystal_from_phonopy
     fc = _case("gaas_diag")
     ph3 = _in_memory(fc.primitive, fc.smap.matrix, lambda sc: pair_fc23(sc, **ZB))
     ref = gammas(ph3)
@@ -113,7 +113,7 @@ def _stillinger_weber_si(compact: bool):
     """phono3py's fc2 and fc3 of Stillinger-Weber Si (Stillinger and Weber, Phys. Rev. B 31, 5262 (1985)) from its
     own displacement dataset, forces from trajmodes.potentials, on the conventional 2 x 2 x 2 cube (non-diagonal on
     the primitive cell)."""
-    from trajmodes.io.fc_phonopy import crystal_from_phonopy, phonopy_atoms
+    from trajmodes.io.forceconstants.phonopy import crystal_from_phonopy, phonopy_atoms
     from trajmodes.potentials.threebody import StillingerWeber
     sw = StillingerWeber({("Si", "Si", "Si"): [2.1683, 2.0951, 1.80, 21.0, 1.20, -1 / 3, 7.049556277, 0.6022245584,
                                                 4.0, 0.0, 0.0]})

@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.paths import DATA, EXAMPLES
 from trajmodes import _fastparse
-from trajmodes.io.lammps_format import scan_windows
+from trajmodes.io.trajectories.lammps_format import scan_windows
 
 EX = EXAMPLES
 FILES = sorted(DATA.glob("cu32_*.lammpstrj")) + [EX / "cu_fcc_300K.lammpstrj.gz"]

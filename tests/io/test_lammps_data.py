@@ -9,7 +9,7 @@ import pytest
 
 import trajmodes
 from trajmodes.io import read_structure
-from trajmodes.io.lammps_data import read_data
+from trajmodes.io.trajectories.lammps_data import read_data
 
 A = 3.615
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import trajmodes
 from trajmodes import units
-from trajmodes.io import files as _files
-from trajmodes.io.lammps_data import read_data
+from trajmodes.io import filesystem as _files
+from trajmodes.io.trajectories.lammps_data import read_data
 
 from tests.support.dumps import (FORCE_COLUMNS, IMAGE_COLUMNS, POSITION_COLUMNS, VELOCITY_COLUMNS, dump_text,
                      parse_dump_text, random_truth, read_quiet, small_dump, stack, write_dump)

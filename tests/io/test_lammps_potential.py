@@ -1,5 +1,5 @@
-"""The range of a run's potential from its LAMMPS input or log (trajmodes.io.lammps_potential) and the cutoff of EAM
-files (trajmodes.io.eam_files).
+"""The range of a run's potential from its LAMMPS input or log (trajmodes.io.potentials.pair_style) and the cutoff of
+EAM files (trajmodes.io.potentials.eam).
 
 The logs are written by LAMMPS itself (a ``run 0`` of a small fcc or diamond crystal with the pair commands under
 test and a dump), so the parser sees the echo LAMMPS writes; the expected ranges are the numbers in the commands
@@ -14,9 +14,9 @@ import shutil
 import pytest
 
 from tests.support.lammps_md import find_potential, lammps_module, run_lammps
-from trajmodes.io.eam_files import funcfl_cutoff, read_funcfl, read_setfl, setfl_cutoff
-from trajmodes.io.lammps_potential import (meam_spline_cutoff, potential_range, potential_range_in, sw_cutoff,
-                                           tersoff_cutoff)
+from trajmodes.io.potentials.eam import funcfl_cutoff, read_funcfl, read_setfl, setfl_cutoff
+from trajmodes.io.potentials.pair_style import (meam_spline_cutoff, potential_range, potential_range_in, sw_cutoff,
+                                                tersoff_cutoff)
 
 SKIN = 2.0
 HEAD = """units {units}

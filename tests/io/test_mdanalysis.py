@@ -13,7 +13,7 @@ from MDAnalysis.coordinates.memory import MemoryReader  # noqa: E402
 from tests.support.paths import DATA
 from trajmodes import units  # noqa: E402
 from trajmodes.errors import UnitsWarning  # noqa: E402
-from trajmodes.io.mdanalysis import MDAnalysisSource  # noqa: E402
+from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource  # noqa: E402
 
 N_ATOMS, N_FRAMES = 6, 5
 DIMS = np.array([10.0, 11.0, 12.0, 80.0, 95.0, 100.0])

@@ -86,7 +86,7 @@ def test_failed_write_leaves_no_file(cu, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("trajmodes.io.netcdf.define_cache", boom)
+    monkeypatch.setattr("trajmodes.io.trajectories.netcdf.define_cache", boom)
     with pytest.raises(RuntimeError):
         cu.to_netcdf(out)
     assert not out.exists()

@@ -27,7 +27,7 @@ def _phonopy(n=3):
 
 
 def _full_fc(ph):
-    from trajmodes.io.fc_phonopy import crystal_from_phonopy
+    from trajmodes.io.forceconstants.phonopy import crystal_from_phonopy
     return morse_fc(crystal_from_phonopy(ph.supercell))
 
 
@@ -98,7 +98,7 @@ def test_born_charges_of_the_yaml_come_from_the_same_parse(tmp_path, monkeypatch
 
 
 def _crystal(atoms):
-    from trajmodes.io.fc_phonopy import crystal_from_phonopy
+    from trajmodes.io.forceconstants.phonopy import crystal_from_phonopy
     return crystal_from_phonopy(atoms)
 
 
@@ -118,9 +118,9 @@ def _type2(folder):
 def test_vector_blocks_read_by_numpy_are_what_pyyaml_reads(kind, tmp_path, monkeypatch):
     """The long blocks of vectors read by numpy give the same data, bit for bit, as PyYAML's parse of the whole
     file; and they are read by numpy (the data as arrays; blocks from 16 vectors on, for this small supercell)."""
-    from trajmodes.io import fc_phonopy_yaml
-    from trajmodes.io.fc_phonopy_yaml import load_yaml_with_vector_blocks
-    monkeypatch.setattr(fc_phonopy_yaml, "MIN_VECTORS", 16)
+    from trajmodes.io.forceconstants import phonopy_yaml
+    from trajmodes.io.forceconstants.phonopy_yaml import load_yaml_with_vector_blocks
+    monkeypatch.setattr(phonopy_yaml, "MIN_VECTORS", 16)
     if kind == "type2":
         path = _type2(tmp_path / kind)
     else:
@@ -145,7 +145,7 @@ def test_vector_blocks_read_by_numpy_are_what_pyyaml_reads(kind, tmp_path, monke
 def test_blocks_that_are_not_phonopys_are_left_to_pyyaml(tmp_path):
     """A block of vectors that ends where its list goes on (another item after it), vectors with a comment, a
     ragged list of lists: PyYAML reads those, with the same data as without the fast path."""
-    from trajmodes.io.fc_phonopy_yaml import load_yaml_with_vector_blocks
+    from trajmodes.io.forceconstants.phonopy_yaml import load_yaml_with_vector_blocks
     vec = "\n".join(f"  - [ {i}.5, -{i}.25, 1.0e-3 ]" for i in range(80))
     texts = {
         "list goes on": f"a:\n{vec}\n  - 7\nb: 1\n",

@@ -1,4 +1,4 @@
-"""The contract every frame source fulfils (trajmodes.io.base), checked on every source kind with one run.
+"""The contract every frame source fulfils (trajmodes.io.trajectories.base), checked on every source kind with one run.
 
 The run is tests/data/cu32_xu.lammpstrj (32 Cu atoms, 20 frames 0.01 ps apart; tests/data/README.md), its truth
 parsed independently (tests.support.dumps.parse_dump_text). Each kind below writes the first ``n`` frames of that
@@ -174,7 +174,7 @@ def _direct(module: str, cls: str, **kw):
     """The source class itself, on one path (the missing-file check of the class, not only of trajmodes.read)."""
     def make(path):
         import importlib
-        return getattr(importlib.import_module(f"trajmodes.io.{module}"), cls)(path, **kw)
+        return getattr(importlib.import_module(f"trajmodes.io.trajectories.{module}"), cls)(path, **kw)
     return make
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from trajmodes import ForceConstants, Phonons
 from trajmodes.errors import ForceConstantsFormatError
-from trajmodes.io.fc_tdep_polar import TDEP_BOHR_A, read_lotosplitting
+from trajmodes.io.forceconstants.tdep_polar import TDEP_BOHR_A, read_lotosplitting
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.qpoints import commensurate_qpoints, first_zone
 from trajmodes.units import THZ

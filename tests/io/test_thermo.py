@@ -14,7 +14,7 @@ import trajmodes
 from tests.support.lammps_md import find_potential, lammps_module
 from tests.support.paths import DATA
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.lammps_log import read_thermo
+from trajmodes.io.trajectories.lammps_log import read_thermo
 from trajmodes.units import KCALMOL_EV
 
 # 32-atom fcc Cu (tests/data/cu32.data), EAM, NVT from 600 K: two runs of 25 steps (step 25 is printed twice in the

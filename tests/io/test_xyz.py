@@ -12,7 +12,7 @@ import pytest
 from tests.support.paths import DATA
 from trajmodes import units
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
-from trajmodes.io.xyz import XYZSource
+from trajmodes.io.trajectories.xyz import XYZSource
 
 SPECIES = np.array(["Cu", "Cu", "Au", "Cu", "Au"])
 
@@ -263,7 +263,7 @@ def test_real_lammps_plain_xyz():
 def test_windowed_scan_equals_whole_file_scan(tmp_path):
     """Tiny windows (frames straddling every boundary) give the one-shot scan's index."""
     from trajmodes import _fastparse
-    from trajmodes.io.xyz_format import scan_xyz_windows
+    from trajmodes.io.trajectories.xyz_format import scan_xyz_windows
     d = make_frames()
     p = tmp_path / "t.extxyz"
     write_extxyz(p, d)
@@ -285,6 +285,6 @@ def test_index_saved_and_reused(tmp_path, monkeypatch):
     write_extxyz(p, d)
     XYZSource(p)
     assert (tmp_path / ".t.extxyz.tmidx.npz").exists()
-    import trajmodes.io.xyz as xyz
+    import trajmodes.io.trajectories.xyz as xyz
     monkeypatch.setattr(xyz, "scan_xyz_windows", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rescan")))
     assert np.array_equal(XYZSource(p).read([1])["positions"][0], d["positions"][1])

@@ -134,7 +134,7 @@ def test_a_polar_fit_takes_the_dipole_energy_out_too():
     """A polar fit (TDEP's MgO frames with their energies) reports U_0 = <U - U_2 - U_dd>: the function on its own
     constants gives its numbers, dipole-dipole energy included."""
     from tests.forceconstants.test_polar_fit import MGO, MGO_LAMBDA, mgo_frames
-    from trajmodes.io.fc_tdep_polar import TDEP_BOHR_A, TDEP_NAC_FACTOR
+    from trajmodes.io.forceconstants.tdep_polar import TDEP_BOHR_A, TDEP_NAC_FACTOR
     h5py = pytest.importorskip("h5py")
     ss, u, f, zss, eps = mgo_frames()
     with h5py.File(MGO / "infile.sim.hdf5") as h:

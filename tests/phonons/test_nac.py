@@ -22,7 +22,7 @@ def rocksalt() -> Crystal:
 def _case(S, born=BORN, eps=EPS, method="gonze"):
     """NaCl-like model: nearest-neighbour Morse bonds (stable, sum rule exact), Born charges +-1.1 e."""
     from phonopy.structure.atoms import PhonopyAtoms
-    from trajmodes.io.fc_phonopy import crystal_from_phonopy
+    from trajmodes.io.forceconstants.phonopy import crystal_from_phonopy
     prim = rocksalt()
     ph = phonopy.Phonopy(PhonopyAtoms(symbols=list(prim.species), cell=prim.cell,
                                       scaled_positions=prim.scaled_positions, masses=prim.masses),

@@ -13,7 +13,7 @@ import pytest
 from tests.support.crystals import diamond_si, supercell
 from tests.support.lammps_calc import lammps_static
 from tests.support.lammps_md import find_potential
-from trajmodes.io.sw_files import read_sw
+from trajmodes.io.potentials.sw import read_sw
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.potentials.jets import Jet
 from trajmodes.potentials.threebody import AxilrodTellerMuto, ExponentialAngle, HarmonicAngle, StillingerWeber
@@ -494,7 +494,7 @@ def test_sw_fc2_against_phonopy_with_lammps_forces():
     the O(h^2) anharmonic error of the displacement method."""
     phonopy = pytest.importorskip("phonopy")
     from phonopy.structure.atoms import PhonopyAtoms
-    from trajmodes.io.fc_phonopy import crystal_from_phonopy
+    from trajmodes.io.forceconstants.phonopy import crystal_from_phonopy
     si = diamond_si()
     ph = phonopy.Phonopy(PhonopyAtoms(symbols=list(si.species), cell=si.cell, scaled_positions=si.scaled_positions,
                                       masses=si.masses), supercell_matrix=2 * np.eye(3, dtype=int),

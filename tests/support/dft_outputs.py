@@ -1,4 +1,5 @@
-"""Ab initio MD output files written from known frames, for the tests of the ASE reader (trajmodes.io.ase_reader).
+"""Ab initio MD output files written from known frames, for the tests of the ASE reader
+(trajmodes.io.trajectories.ase_reader).
 
 ASE writes its own ``.traj``, extended XYZ and XDATCAR (:func:`ase_images` gives the frames to write), but not VASP's
 OUTCAR or vasprun.xml, nor pw.x's output, nor CP2K's DCD; :func:`write_outcar`, :func:`write_vasprun`,
@@ -289,7 +290,7 @@ def write_espresso_out(path, frames: dict, *, dt_ps: float, first_step: int = 0,
     number of steps has been reached.``; otherwise the output stops after the last evaluation, as a job killed
     before its next step. ``masses``: amu by element (ATOMIC_SPECIES), default the standard atomic weights."""
     from ase.units import create_units
-    from trajmodes.io.espresso_format import PW_TIME_UNIT_PS
+    from trajmodes.io.trajectories.espresso_format import PW_TIME_UNIT_PS
     from trajmodes.lattice.elements import mass_of
     units = create_units("2006")
     path = Path(path)

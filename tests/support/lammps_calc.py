@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.support import lammps_md
-from trajmodes.io.lammps_format import restricted_triclinic
+from trajmodes.io.trajectories.lammps_format import restricted_triclinic
 
 ARGS = ["-nocite", "-screen", "none", "-log", "none"]
 

@@ -30,8 +30,8 @@ edge (Cu 3 = 108 atoms, Si 2 = 64 atoms for the small series).
 
 The whole LAMMPS log is kept (``-log <name>.log``). Its thermalisation block has no ``Step`` column (``thermo_style
 custom elapsed ...``, header ``Elapsed Temp ...``) on purpose: its steps restart at 0 like the production's, and a
-thermo reader that keys rows by step (trajmodes.io.lammps_log keeps the first row of a repeated step) sees only the
-production block, whose rows sit at exactly the dump's frame steps.
+thermo reader that keys rows by step (trajmodes.io.trajectories.lammps_log keeps the first row of a repeated step) sees
+only the production block, whose rows sit at exactly the dump's frame steps.
 
 ``<name>.json`` holds ``params`` (a cache hit needs the same ones and the dump, data and log files), the LAMMPS
 version, wall seconds, ``n_atoms``, ``frames`` (with step 0), the production's mean temperature, potential energy

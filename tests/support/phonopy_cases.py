@@ -11,7 +11,7 @@ def phonopy_case(prim: Crystal, S, **pot):
     """Our ForceConstants and a phonopy object holding the same constants (phonopy's supercell)."""
     phonopy = pytest.importorskip("phonopy")
     from phonopy.structure.atoms import PhonopyAtoms
-    from trajmodes.io.fc_phonopy import crystal_from_phonopy
+    from trajmodes.io.forceconstants.phonopy import crystal_from_phonopy
     ph = phonopy.Phonopy(PhonopyAtoms(symbols=list(prim.species), cell=prim.cell,
                                       scaled_positions=prim.scaled_positions, masses=prim.masses),
                          supercell_matrix=np.asarray(S).T, primitive_matrix=None)

@@ -1,7 +1,7 @@
 """TDEP's ``dump_dynamical_matrices -qg 3 3 3`` test (tests/data/tdep_dump_dynamical_matrices/README.md): the
 dynamical matrices of its polar MgO ``infile.forceconstant`` at the four irreducible q of a 3 x 3 x 3 mesh, and
-at q = 0 the Born charges and dielectric tensor, in ABINIT's DDB convention (trajmodes.io.ddb), against its
-``outfile.many_dynamical_matrices_DDB``. TDEP's test compares every line of the blocks (indices and values) with
+at q = 0 the Born charges and dielectric tensor, in ABINIT's DDB convention (trajmodes.io.forceconstants.ddb), against
+its ``outfile.many_dynamical_matrices_DDB``. TDEP's test compares every line of the blocks (indices and values) with
 numpy's assert_allclose at rtol 1e-7 and atol 0, so its zeros must be exact."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from trajmodes import ForceConstants, Phonons
-from trajmodes.io.ddb import ddb_blocks, read_ddb, write_ddb
+from trajmodes.io.forceconstants.ddb import ddb_blocks, read_ddb, write_ddb
 
 DATA = Path(__file__).parent.parent / "data" / "tdep_dump_dynamical_matrices"
 #: TDEP's Hartree (eV) and bohr (A), CODATA 2014 (its konstanter.f90)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from trajmodes import ForceConstants, Phonons
-from trajmodes.io.fc_tdep_polar import TDEP_BOHR_A
+from trajmodes.io.forceconstants.tdep_polar import TDEP_BOHR_A
 from trajmodes.phonons.anharmonic import Anharmonic
 from trajmodes.phonons.interaction import Interaction
 from trajmodes.units import TDEP_FREQUENCY_TOL
@@ -71,7 +71,7 @@ def test_fit_reproduces_tdeps_constants(mgo):
     (measured 3.0e-14 THz)."""
     from tests.forceconstants.test_polar_fit import MGO_LAMBDA, mgo_frames
     from trajmodes.forceconstants.fit import EffectiveForceConstants
-    from trajmodes.io.fc_tdep_polar import TDEP_NAC_FACTOR
+    from trajmodes.io.forceconstants.tdep_polar import TDEP_NAC_FACTOR
     ss, u, f, zss, eps = mgo_frames()
     ours = EffectiveForceConstants(cutoff2=3.0, cutoff3=3.0, folds=1, born=zss, epsilon=eps, nac_factor=TDEP_NAC_FACTOR,
                                    ewald_lambda=MGO_LAMBDA / TDEP_BOHR_A).fit_arrays(ss, u, f).force_constants_

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.base import FRAME_SHAPES, take_frame_fields, tensor_from_components, wanted_frame_fields
-from trajmodes.io.memory import ArraySource
+from trajmodes.io.trajectories.base import FRAME_SHAPES, take_frame_fields, tensor_from_components, wanted_frame_fields
+from trajmodes.io.trajectories.memory import ArraySource
 from trajmodes.trajectory import Trajectory
 from trajmodes.units import conversion
 

@@ -5,7 +5,7 @@ import dask
 import numpy as np
 import pytest
 
-from trajmodes.io.lammps import LammpsDumpSource
+from trajmodes.io.trajectories.lammps import LammpsDumpSource
 
 from tests.support.dumps import random_truth, read_quiet, write_dump
 

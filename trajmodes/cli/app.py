@@ -386,7 +386,7 @@ def main(argv=None, commands=None) -> int:
         cmds[args.command].error(f"--format names the trajectory format; give the figure format with "
                                  f"--plot-format {args.format}")
     debug = args.debug or os.environ.get("TRAJMODES_DEBUG", "") not in ("", "0")
-    from trajmodes.io.files import StagedOutputs
+    from trajmodes.io.filesystem import StagedOutputs
     fmt = warnings.formatwarning
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None

@@ -58,7 +58,7 @@ def _write_folder(write, target: str, out, fmt: str) -> tuple[list[str], list[st
             os.replace(os.path.join(tmp, name), out(os.path.join(target, name)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    from trajmodes.io.fc_phonopy import FC_FORMAT_MARKS
+    from trajmodes.io.forceconstants.phonopy import FC_FORMAT_MARKS
     stale = [n for n in FC_FORMAT_MARKS.get(fmt, ()) + _READ_ALSO.get(fmt, ())
              if n not in names and os.path.isfile(os.path.join(target, n))]
     for name in stale:
@@ -69,7 +69,7 @@ def _write_folder(write, target: str, out, fmt: str) -> tuple[list[str], list[st
 def cmd_convert_fc(args, out) -> int:
     """Read force constants in one format and write them in another; one line says what was read and written."""
     from trajmodes.forceconstants.model import ForceConstants
-    from trajmodes.io.fc_phonopy import detect_fc_format
+    from trajmodes.io.forceconstants.phonopy import detect_fc_format
     src = args.input
     fmt = args.source_format or detect_fc_format(src)
     fc = ForceConstants.read(src, fmt, supercell=args.supercell)

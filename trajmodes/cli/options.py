@@ -323,7 +323,7 @@ def output_file(args, name: str) -> str:
 
 def write_dataset(ds, target: str, out, attrs: dict) -> str:
     """Write an xarray dataset (staged, atomic) with ``attrs`` added to its own, all made netCDF-safe."""
-    from trajmodes.io.files import atomic_write
+    from trajmodes.io.filesystem import atomic_write
     from trajmodes.io.provenance import clean_attrs
     ds = ds.copy()
     ds.attrs = clean_attrs({**ds.attrs, **attrs})

@@ -212,7 +212,7 @@ def print_cutoff_table(convergence, given: bool) -> None:
 def report_potential_range(trajs, args):
     """The range of the potential of the runs, from the LAMMPS input or log that names their dumps (the --thermo logs
     first), printed in one line; None when no input names them."""
-    from trajmodes.io.lammps_potential import potential_range
+    from trajmodes.io.potentials.pair_style import potential_range
     found = None
     for t in trajs:
         if str(getattr(t.source, "format", "")).startswith("lammps"):

@@ -158,7 +158,7 @@ class EffectiveForceConstants:
         The short-range constants depend on it; it is stored with them.
     nac_factor : float, optional
         e^2 / (4 pi eps0) in eV*A for the dipole-dipole sum (default :data:`trajmodes.units.NAC_FACTOR`; TDEP's own
-        is :data:`trajmodes.io.fc_tdep_polar.TDEP_NAC_FACTOR`).
+        is :data:`trajmodes.io.forceconstants.tdep_polar.TDEP_NAC_FACTOR`).
 
     Attributes (after :meth:`fit`)
     ------------------------------

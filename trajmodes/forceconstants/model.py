@@ -471,15 +471,15 @@ class ForceConstants:
                      born: str | os.PathLike | bool | None = None, symprec: float = SYMPREC) -> "ForceConstants":
         """Read phonopy force constants with their structure and Born charges (a folder with
         ``phonopy_params.yaml`` / ``phonopy.yaml`` and ``FORCE_CONSTANTS`` or ``fc2.hdf5``, or one of those files);
-        see :func:`trajmodes.io.fc_phonopy.read_phonopy`."""
-        from trajmodes.io.fc_phonopy import read_phonopy
+        see :func:`trajmodes.io.forceconstants.phonopy.read_phonopy`."""
+        from trajmodes.io.forceconstants.phonopy import read_phonopy
         data, where = read_phonopy(path, born=born, symprec=symprec)
         return cls._from_file(data, where)
 
     def to_phonopy(self, folder: str | os.PathLike, fc_format: str = "text") -> None:
         """Write ``phonopy_params.yaml`` and ``FORCE_CONSTANTS`` (``fc_format="hdf5"``: ``fc2.hdf5``), with Born
-        charges also ``BORN``, into ``folder``; see :func:`trajmodes.io.fc_phonopy.write_phonopy`."""
-        from trajmodes.io.fc_phonopy import write_phonopy
+        charges also ``BORN``, into ``folder``; see :func:`trajmodes.io.forceconstants.phonopy.write_phonopy`."""
+        from trajmodes.io.forceconstants.phonopy import write_phonopy
         write_phonopy(self.with_convention("full"), folder, fc_format)
 
     @classmethod
@@ -487,8 +487,8 @@ class ForceConstants:
                       fc2_filename: str | os.PathLike | None = None,
                       fc3_filename: str | os.PathLike | None = None) -> "ForceConstants":
         """Read phono3py's fc2 (and fc3 when there is one) with the structure of its yaml; see
-        :func:`trajmodes.io.fc_phono3py.read_phono3py`."""
-        from trajmodes.io.fc_phono3py import read_phono3py
+        :func:`trajmodes.io.forceconstants.phono3py.read_phono3py`."""
+        from trajmodes.io.forceconstants.phono3py import read_phono3py
         data, where = read_phono3py(path, fc2_filename, fc3_filename)
         return cls._from_file(data, where)
 
@@ -497,7 +497,7 @@ class ForceConstants:
         """The constants of a reader's keywords, every inconsistency named by its file: the Born charges and the
         dielectric tensor checked first (:func:`~trajmodes.forceconstants.dipole.check_born`), named by the file they
         came from (``nac_source``, else ``where``), the rest by ``where``."""
-        from trajmodes.io.fc_phonopy import blamed
+        from trajmodes.io.forceconstants.phonopy import blamed
         data = dict(data)
         source = str(data.pop("nac_source", None) or where)
         _checked_nac(data, source)
@@ -522,14 +522,14 @@ class ForceConstants:
 
     def to_phono3py(self, folder: str | os.PathLike, compression: str | None = "gzip") -> None:
         """Write ``phono3py_params.yaml``, ``fc2.hdf5`` and (with ``fc3``) ``fc3.hdf5`` into ``folder``; see
-        :func:`trajmodes.io.fc_phono3py.write_phono3py`."""
-        from trajmodes.io.fc_phono3py import write_phono3py
+        :func:`trajmodes.io.forceconstants.phono3py.write_phono3py`."""
+        from trajmodes.io.forceconstants.phono3py import write_phono3py
         write_phono3py(self.with_convention("full"), folder, compression)
 
     def to_netcdf(self, path: str | os.PathLike, attrs: dict | None = None) -> None:
         """Write trajmodes' own netCDF4 file (atomic), with the provenance attributes ``attrs``; see
-        :func:`trajmodes.io.fc_netcdf.write_netcdf`."""
-        from trajmodes.io.fc_netcdf import write_netcdf
+        :func:`trajmodes.io.forceconstants.netcdf.write_netcdf`."""
+        from trajmodes.io.forceconstants.netcdf import write_netcdf
         write_netcdf(self.with_convention("full"), path, attrs)
 
     @classmethod
@@ -543,11 +543,11 @@ class ForceConstants:
         path : path
             A file or a folder of the format's files.
         format : {"tdep", "shengbte", "phonopy", "phono3py", "hiphive", "gpumd", "netcdf"}, optional
-            Default: from the file names (:func:`trajmodes.io.fc_phonopy.detect_fc_format`).
+            Default: from the file names (:func:`trajmodes.io.forceconstants.phonopy.detect_fc_format`).
         supercell : optional
             For TDEP and ShengBTE files without their supercell file, and hiPhive potentials (see their readers).
         """
-        from trajmodes.io.fc_phonopy import detect_fc_format
+        from trajmodes.io.forceconstants.phonopy import detect_fc_format
         fmt = (format or detect_fc_format(path)).lower()
         readers = {"hiphive": lambda: cls.from_hiphive(path, supercell=supercell), "gpumd": lambda: cls.from_gpumd(path),
                    "tdep": lambda: cls.from_tdep(path, supercell=supercell),
@@ -561,7 +561,7 @@ class ForceConstants:
     @classmethod
     def from_netcdf(cls, path: str | os.PathLike) -> "ForceConstants":
         """Read a file written by :meth:`to_netcdf`."""
-        from trajmodes.io.fc_netcdf import read_netcdf
+        from trajmodes.io.forceconstants.netcdf import read_netcdf
         data, where = read_netcdf(path)
         return cls._from_file(data, where)
 
@@ -569,24 +569,24 @@ class ForceConstants:
     def from_tdep(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
         """Read TDEP's ``infile.forceconstant`` (and ``infile.forceconstant_thirdorder`` when there is one) onto
         the supercell of ``infile.ssposcar`` (or ``supercell``), the unit cell from ``infile.ucposcar``; see
-        :func:`trajmodes.io.fc_tdep.read_tdep`."""
-        from trajmodes.io.fc_tdep import read_tdep
+        :func:`trajmodes.io.forceconstants.tdep.read_tdep`."""
+        from trajmodes.io.forceconstants.tdep import read_tdep
         data, where = read_tdep(path, supercell=supercell)
         return cls._from_file(data, where)
 
     def to_tdep(self, folder: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
         """Write TDEP's ``infile.ucposcar``, ``infile.ssposcar``, ``infile.forceconstant`` and (with ``fc3``)
         ``infile.forceconstant_thirdorder`` into ``folder``; ``source`` is named in their headers. See
-        :func:`trajmodes.io.fc_tdep.write_tdep`."""
-        from trajmodes.io.fc_tdep import write_tdep
+        :func:`trajmodes.io.forceconstants.tdep.write_tdep`."""
+        from trajmodes.io.forceconstants.tdep import write_tdep
         write_tdep(self.with_convention("short-range"), folder, source)
 
     @classmethod
     def from_shengbte(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
         """Read ShengBTE's ``FORCE_CONSTANTS_2ND`` (and ``FORCE_CONSTANTS_3RD`` when there is one) with the unit cell
         of ``POSCAR``, the supercell of ``SPOSCAR`` (or ``supercell``) and the Born charges of ``CONTROL``; see
-        :func:`trajmodes.io.fc_shengbte.read_shengbte`."""
-        from trajmodes.io.fc_shengbte import read_shengbte
+        :func:`trajmodes.io.forceconstants.shengbte.read_shengbte`."""
+        from trajmodes.io.forceconstants.shengbte import read_shengbte
         data, where = read_shengbte(path, supercell=supercell)
         return cls._from_file(data, where)
 
@@ -595,31 +595,31 @@ class ForceConstants:
         """Write ``POSCAR``, ``SPOSCAR``, ``FORCE_CONSTANTS_2ND``, ``CONTROL`` (with the Born charges and dielectric
         tensor when there are any; ``mesh`` and ``temperature`` (K) its ``ngrid`` and ``T``) and (with ``fc3``)
         ``FORCE_CONSTANTS_3RD`` for ShengBTE / almaBTE into ``folder``; see
-        :func:`trajmodes.io.fc_shengbte.write_shengbte`."""
-        from trajmodes.io.fc_shengbte import write_shengbte
+        :func:`trajmodes.io.forceconstants.shengbte.write_shengbte`."""
+        from trajmodes.io.forceconstants.shengbte import write_shengbte
         write_shengbte(self.with_convention("full"), folder, source, mesh=mesh, temperature=temperature)
 
     @classmethod
     def from_hiphive(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
         """Read a hiPhive force-constant potential (``.fcp``) onto ``supercell`` (a Crystal, or N / 3 ints / a 3 x 3
         matrix of unit cells), or a hiPhive ForceConstants file (``.fcs``) with its own supercell; second and third
-        order, with hiPhive's own reader (``pip install hiphive``). See :func:`trajmodes.io.fc_hiphive.read_hiphive`."""
-        from trajmodes.io.fc_hiphive import read_hiphive
+        order, with hiPhive's own reader (``pip install hiphive``). See :func:`trajmodes.io.forceconstants.hiphive.read_hiphive`."""
+        from trajmodes.io.forceconstants.hiphive import read_hiphive
         data, where = read_hiphive(path, supercell=supercell)
         return cls._from_file(data, where)
 
     def to_hiphive(self, path: str | os.PathLike) -> None:
         """Write a hiPhive ForceConstants file (``.fcs``) with hiPhive's own writer; see
-        :func:`trajmodes.io.fc_hiphive.write_hiphive`."""
-        from trajmodes.io.fc_hiphive import write_hiphive
+        :func:`trajmodes.io.forceconstants.hiphive.write_hiphive`."""
+        from trajmodes.io.forceconstants.hiphive import write_hiphive
         write_hiphive(self.with_convention("full"), path)
 
     @classmethod
     def from_gpumd(cls, path: str | os.PathLike, primitive=None) -> "ForceConstants":
         """Read GPUMD's force-constant potential files (``model.xyz``, ``clusters_order2.in``, ``fcs_order2.in`` and
         the third order when there is one); ``primitive`` (a Crystal or a POSCAR) defaults to ``POSCAR`` beside them or
-        spglib's. See :func:`trajmodes.io.fc_gpumd.read_gpumd`."""
-        from trajmodes.io.fc_gpumd import read_gpumd
+        spglib's. See :func:`trajmodes.io.forceconstants.gpumd.read_gpumd`."""
+        from trajmodes.io.forceconstants.gpumd import read_gpumd
         data, where = read_gpumd(path, primitive=primitive)
         return cls._from_file(data, where)
 
@@ -627,8 +627,8 @@ class ForceConstants:
                  path: str | os.PathLike | None = None) -> None:
         """Write GPUMD's force-constant potential (``fcp.txt``, ``model.xyz``, ``r0.in``, the clusters and blocks of
         the second and third order) into ``folder``; ``path``: the folder ``fcp.txt`` names (default ``folder``). See
-        :func:`trajmodes.io.fc_gpumd.write_gpumd`."""
-        from trajmodes.io.fc_gpumd import write_gpumd
+        :func:`trajmodes.io.forceconstants.gpumd.write_gpumd`."""
+        from trajmodes.io.forceconstants.gpumd import write_gpumd
         write_gpumd(self.with_convention("full"), folder, source=source, path=path)
 
     def __repr__(self) -> str:
@@ -646,7 +646,7 @@ def _checked_nac(data: dict, source: str) -> None:
     if data.get("born") is None or data.get("epsilon") is None or data.get("primitive") is None:
         return
     from trajmodes.forceconstants.dipole import check_born
-    from trajmodes.io.fc_phonopy import blamed
+    from trajmodes.io.forceconstants.phonopy import blamed
     with blamed(source, fix=None):
         try:
             data["born"], data["epsilon"] = check_born(data["born"], data["epsilon"], data["primitive"].n_atoms,

@@ -143,8 +143,8 @@ def _full_through_cache(data, n_seg, win, scale, cache):
 
     import netCDF4
 
-    from trajmodes.io.files import cache_dir
-    from trajmodes.io.netcdf import LOCK                       # HDF5 is not thread-safe, also across files
+    from trajmodes.io.filesystem import cache_dir
+    from trajmodes.io.trajectories.netcdf import LOCK                       # HDF5 is not thread-safe, also across files
     nt, nq, nb = data.shape
     folder = cache if cache is not None else cache_dir()
     if not os.path.isdir(folder):

@@ -43,7 +43,7 @@ def finish(fig, path=None, dpi: int = 130):
 
 def save(fig, path: str, dpi: int = 130) -> None:
     """Write ``fig`` atomically (format from the file's extension)."""
-    from trajmodes.io.files import atomic_write
+    from trajmodes.io.filesystem import atomic_write
     fmt = str(path).rsplit(".", 1)[-1]
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
 

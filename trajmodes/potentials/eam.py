@@ -1,5 +1,5 @@
 """Embedded-atom-method (EAM) potentials: LAMMPS's splines of the tabulated functions (files read by
-:mod:`trajmodes.io.eam_files`), a reference calculator and analytic second-order force constants.
+:mod:`trajmodes.io.potentials.eam`), a reference calculator and analytic second-order force constants.
 
 Energy (metal units, eV and Angstrom)::
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trajmodes.io.eam_files import read_funcfl, read_setfl
+from trajmodes.io.potentials.eam import read_funcfl, read_setfl
 from trajmodes.lattice.geometry import pairs_within
 from trajmodes.potentials.terms import EnergyForces          # its home (every potential's energy_forces)
 

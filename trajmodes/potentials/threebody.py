@@ -15,7 +15,7 @@ for many points at once), so a form is written as plain algebra on jets of (r1, 
 Forms:
 
 * :class:`StillingerWeber`: LAMMPS ``pair_style sw`` (F. H. Stillinger and T. A. Weber, Phys. Rev. B 31, 5262
-  (1985); LAMMPS documentation, ``pair_style sw``), with its files (:mod:`trajmodes.io.sw_files`);
+  (1985); LAMMPS documentation, ``pair_style sw``), with its files (:mod:`trajmodes.io.potentials.sw`);
 * :class:`AxilrodTellerMuto`: LAMMPS ``pair_style atm`` (B. M. Axilrod and E. Teller, J. Chem. Phys. 11, 299 (1943);
   Y. Muto, Proc. Phys.-Math. Soc. Jpn. 17, 629 (1943); LAMMPS documentation, ``pair_style atm``);
 * :class:`HarmonicAngle`: k_theta/2 (theta - theta0)^2 (Taylor et al. 1999, eq. 65);
@@ -172,7 +172,7 @@ class StillingerWeber(ShortRangePotential):
             For a malformed file (naming file and line), an element absent from the file, a duplicate or missing
             entry.
         """
-        from trajmodes.io.sw_files import read_sw
+        from trajmodes.io.potentials.sw import read_sw
         entries = read_sw(path)
         present = list(dict.fromkeys(e for entry in entries for e in entry["elements"]))
         if elements is None:

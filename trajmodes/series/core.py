@@ -431,7 +431,7 @@ class Series:
     # -- files ------------------------------------------------------------------------------------
     def to_netcdf(self, path, attrs=None) -> None:
         """Write :attr:`dataset` (written under a temporary name, then renamed)."""
-        from trajmodes.io.files import atomic_write
+        from trajmodes.io.filesystem import atomic_write
         ds = self.dataset.copy()
         ds.attrs.update(attrs or {})
         atomic_write(str(path), lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))

@@ -14,7 +14,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.base import FIELD_UNITS, FIELDS, FRAME_FIELDS, FRAME_SHAPES, FrameSource, empty_frames
+from trajmodes.io.trajectories.base import FIELD_UNITS, FIELDS, FRAME_FIELDS, FRAME_SHAPES, FrameSource, empty_frames
 from trajmodes.lattice.structure import Structure
 from trajmodes.trajectory.displacements import Displacements, displacements_of_frames
 from trajmodes.trajectory.reference import reference_structure
@@ -106,7 +106,7 @@ class Trajectory:
         (n_frames, 3, 3), rows a, b, c in Angstrom; None for a non-periodic format.
     potential_energy, pressure, pressure_tensor : dask.array.Array or None
         Per frame, where the data have them (:attr:`frame_fields`): (n_frames,) eV, (n_frames,) GPa and
-        (n_frames, 3, 3) GPa, pressures positive when compressed (:data:`trajmodes.io.base.FRAME_FIELDS`).
+        (n_frames, 3, 3) GPa, pressures positive when compressed (:data:`trajmodes.io.trajectories.base.FRAME_FIELDS`).
     """
 
     def __init__(self, source: FrameSource, frames=None, *, reference=None, chunk_frames: int | None = None):
@@ -514,7 +514,7 @@ class Trajectory:
         dict
             The values of ``statistics`` (empty without).
         """
-        from trajmodes.io.netcdf import CHUNK_FRAMES, CacheContents, write_cache
+        from trajmodes.io.trajectories.netcdf import CHUNK_FRAMES, CacheContents, write_cache
         from trajmodes.io.provenance import provenance
         self.require_frames()
         in_pass = not self.reference_known and not displacements and getattr(self, "_parent", None) is None

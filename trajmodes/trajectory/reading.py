@@ -17,7 +17,7 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
         LAMMPS text dump(s) (plain or gzip; several files form one trajectory, restart
         duplicates dropped by timestep), extended or plain XYZ, a trajmodes netCDF cache,
         any format ASE reads (VASP, pw.x, .traj, ...; several files of a restarted run form one
-        trajectory, :mod:`trajmodes.io.restarts`), or anything MDAnalysis reads.
+        trajectory, :mod:`trajmodes.io.trajectories.restarts`), or anything MDAnalysis reads.
     format : str, optional
         ``"lammps"``, ``"xyz"``, ``"netcdf"``, or an MDAnalysis format name; guessed from the
         file's content when omitted.
@@ -33,7 +33,7 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
     frame_interval : float, optional
         The time between two frames in ps, for files without times.
         Without either, times come from the file, else from the LAMMPS input or log beside a dump, else they
-        are assumed with a warning; ``Trajectory.time_axis`` says which (:mod:`trajmodes.io.times`).
+        are assumed with a warning; ``Trajectory.time_axis`` says which (:mod:`trajmodes.io.trajectories.times`).
     chunk_frames : int, optional
         Frames per Dask chunk; default about 32 MB of float data per chunk, and for short runs at
         least one chunk per core (not below 32 frames).
@@ -64,7 +64,7 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
     -------
     Trajectory
     """
-    from trajmodes.io.times import reject_timestep
+    from trajmodes.io.trajectories.times import reject_timestep
     reject_timestep(timestep)
     src = open_source(source, format=format, units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                       frame_interval=frame_interval, species=species, masses=masses, topology=topology,
@@ -109,8 +109,8 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
     Trajectory
         Lazy like any other: each Dask chunk copies its frames when computed.
     """
-    from trajmodes.io.memory import ArraySource
-    from trajmodes.io.times import reject_timestep
+    from trajmodes.io.trajectories.memory import ArraySource
+    from trajmodes.io.trajectories.times import reject_timestep
     reject_timestep(timestep)
     if frame_interval is None:
         raise TypeError("from_arrays needs frame_interval=<ps between frames>")
@@ -134,7 +134,7 @@ def read_displacement_dataset(path, forces=None, *, harmonic: bool = False, supe
     Parameters
     ----------
     path, forces, harmonic, supercell_matrix
-        As :func:`trajmodes.io.displacement_sets.parse_displacement_dataset`.
+        As :func:`trajmodes.io.forceconstants.displacement_sets.parse_displacement_dataset`.
     chunk_frames : int, optional
         Frames per Dask chunk.
 
@@ -142,8 +142,8 @@ def read_displacement_dataset(path, forces=None, *, harmonic: bool = False, supe
     -------
     Trajectory
     """
-    from trajmodes.io.displacement_sets import parse_displacement_dataset
-    from trajmodes.io.memory import displacement_source
+    from trajmodes.io.forceconstants.displacement_sets import parse_displacement_dataset
+    from trajmodes.io.trajectories.memory import displacement_source
     data = parse_displacement_dataset(path, forces, harmonic=harmonic, supercell_matrix=supercell_matrix)
     src, reference = displacement_source(data.supercell, data.displacements, data.forces, paths=data.paths)
     traj = Trajectory(src, reference=reference, chunk_frames=chunk_frames)

@@ -1,0 +1,59 @@
+"""The registry of trajectory readers (trajmodes.io.trajectories.registry): every format name reaches its reader,
+and the file a reader says it can open is sniffed as its format and opened by it."""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from tests.support.dumps import read_quiet, small_dump
+from tests.support import dft_outputs
+from trajmodes.io import open_source, sniff
+from trajmodes.io.filesystem import read_head
+from trajmodes.io.trajectories.ase_reader import ASESource
+from trajmodes.io.trajectories.lammps import LammpsDumpSource
+from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource
+from trajmodes.io.trajectories.netcdf import NetCDFSource
+from trajmodes.io.trajectories.registry import READERS, reader_for
+from trajmodes.io.trajectories.xyz import XYZSource
+
+#: the names ``format=`` takes for each reader (the first: the one sniff returns)
+NAMES = {LammpsDumpSource: ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj"),
+         XYZSource: ("xyz", "extxyz"), NetCDFSource: ("netcdf", "nc", "trajmodes")}
+
+
+def test_every_format_name_reaches_its_reader():
+    assert set(READERS) == {LammpsDumpSource, XYZSource, NetCDFSource, ASESource, MDAnalysisSource}
+    assert READERS[-1] is MDAnalysisSource                      # asked last: it takes any file and any name
+    for reader, names in NAMES.items():
+        assert reader.format_names == names
+        for name in names:
+            assert reader_for(name) is reader and reader_for(name.upper()) is reader, name
+    assert reader_for("ase") is ASESource and reader_for("ase:vasp-out") is ASESource
+    assert reader_for("DCD") is MDAnalysisSource and reader_for("mdanalysis") is MDAnalysisSource
+
+
+def _xyz(path):
+    path.write_text("2\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3\nCu 0 0 0\nCu 2 2 2\n" * 3)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["lammps", "xyz", "netcdf", "ase:vasp-out"])
+def test_the_reader_that_can_open_a_file_opens_it(tmp_path, kind):
+    if kind == "lammps":
+        path, reader = small_dump(tmp_path / "run.lammpstrj")[0], LammpsDumpSource
+    elif kind == "xyz":
+        path, reader = _xyz(tmp_path / "run.xyz"), XYZSource
+    elif kind == "netcdf":
+        path, reader = tmp_path / "cache.nc", NetCDFSource
+        read_quiet(small_dump(tmp_path / "src.lammpstrj")[0]).to_netcdf(path)
+    else:
+        path, reader = tmp_path / "OUTCAR", ASESource
+        dft_outputs.write_outcar(path, dft_outputs.random_frames(3), potim_fs=1.0)
+    head = read_head(str(path))
+    asked = [r for r in READERS if r.can_open(head, str(path))]
+    assert asked[0] is reader and asked[-1] is MDAnalysisSource
+    assert sniff(str(path)) == kind and reader_for(kind) is reader
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                     # the frame times some of these files leave assumed
+        assert isinstance(open_source(path), reader)

@@ -1,0 +1,152 @@
+"""trajmodes' own netCDF4 force-constant files: fc2 in its layout, fc3 compact, fc4 as its quartets, the Born charges
+and dielectric tensor, and an fc2 of a larger supercell for the phonons (a group), with the crystals and the supercell
+map."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.io.forceconstants.phonopy import DAMAGED, blamed
+from trajmodes.io.filesystem import atomic_write
+from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.supercell import SupercellMap
+
+__all__ = ["read_netcdf", "write_netcdf"]
+
+
+def read_netcdf(path: str | os.PathLike) -> tuple[dict, str]:
+    """Read a file written by :func:`write_netcdf`: the keywords of
+    :class:`~trajmodes.forceconstants.model.ForceConstants` and the file to name if they are inconsistent."""
+    import netCDF4
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{os.fspath(path)}: no such file")
+    try:
+        with netCDF4.Dataset(path) as ds:
+            return _from_dataset(ds, path)
+    except OSError as exc:
+        raise ForceConstantsFormatError(path, f"netCDF cannot open it ({exc})", fix=DAMAGED) from None
+    except (KeyError, IndexError) as exc:
+        raise ForceConstantsFormatError(path, f"it has no variable {exc}: not a trajmodes force-constants file, "
+                                              "or an incomplete one", fix=DAMAGED) from None
+
+
+def _from_dataset(ds, path) -> tuple[dict, str]:
+    """The constants of an open netCDF file (or group) written by :func:`write_netcdf`."""
+    ds.set_auto_mask(False)
+
+    def get(name, dtype=None):
+        if name not in ds.variables:
+            raise KeyError(name)
+        return np.asarray(ds[name][:], dtype=dtype)
+    cr = {name: Crystal(get(f"{name}_cell"), get(f"{name}_positions"), get(f"{name}_species", str),
+                        get(f"{name}_masses"))
+          for name in ("supercell", "primitive")}
+    born = get("born") if "born" in ds.variables else None
+    eps = get("epsilon") if "epsilon" in ds.variables else None
+    polar = {} if eps is None else dict(nac_factor=getattr(ds["epsilon"], "nac_factor", None))
+    fc3 = get("fc3") if "fc3" in ds.variables else None
+    fc4 = (get("fc4_sites", np.int64), get("fc4")) if "fc4" in ds.variables else None
+    sc, pr = cr["supercell"], cr["primitive"]
+    with blamed(path):
+        smap = SupercellMap(get("supercell_matrix"), get("map_atom"), get("map_lattice"), np.zeros(sc.n_atoms),
+                            get("map_shift"))
+        smap = SupercellMap(smap.matrix, smap.atom, smap.lattice,
+                            np.linalg.norm(sc.positions - sc.ideal_positions(pr, smap), axis=1), smap.shift)
+    data = dict(fc2=get("fc2"), supercell=sc, primitive=pr, smap=smap, p2s=get("p2s"), born=born, epsilon=eps,
+                fc3=fc3, fc4=fc4, **polar)
+    if "phonon_fc2" in ds.groups:
+        data["phonon"] = _from_dataset(ds.groups["phonon_fc2"], path)[0]
+    return data, str(path)
+
+
+def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None) -> None:
+    """Write force constants as trajmodes' own netCDF4 file (atomic: a failed write leaves no partial file).
+
+    fc2 in its layout (``fc2``, eV/A^2); fc3, when set, as variable ``fc3`` (compact
+    (n_prim, N, N, 3, 3, 3), eV/A^3, zlib-compressed, one chunk per primitive atom: 216-atom
+    diamond Si is 20 MB uncompressed); fc4, when set, as its quartets ``fc4_sites`` and blocks ``fc4`` (eV/A^4); the
+    Born charges and dielectric tensor (:meth:`ForceConstants.to_netcdf` writes full constants); an fc2 of a larger
+    supercell for the phonons (``phonon_fc2``, phono3py's ``--dim-fc2``) as the group ``phonon_fc2``, laid out as the
+    file. ``attrs``: global attributes to add (the provenance of :func:`trajmodes.io.provenance.provenance` by default,
+    without inputs or settings)."""
+    import netCDF4
+    from trajmodes.io.provenance import clean_attrs, provenance
+    meta = clean_attrs({**provenance(), **(attrs or {})})
+
+    def write(tmp):
+        with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
+            ds.setncatts(meta)
+            orders = "second-, third- and fourth-order" if getattr(fc, "fc4", None) is not None else (
+                "second- and third-order" if fc.fc3 is not None else "second-order")
+            ds.title = f"trajmodes {orders} force constants"
+            _write_group(ds, fc)
+            if getattr(fc, "phonon_fc2", None) is not None:
+                _write_group(ds.createGroup("phonon_fc2"), fc.phonon_fc2)
+    atomic_write(path, write)
+
+
+def _write_group(ds, fc) -> None:
+    """The variables of one set of constants in an open netCDF file or group (:func:`write_netcdf`)."""
+    ds.layout = fc.layout
+    ds.createDimension("row", fc.fc2.shape[0])
+    ds.createDimension("atom", fc.n_atoms)
+    ds.createDimension("prim_atom", fc.n_prim)
+    ds.createDimension("cartesian", 3)
+    ds.createDimension("cartesian2", 3)
+    ds.createDimension("cell_vector", 3)
+    ds.createDimension("cell_vector2", 3)
+    v = ds.createVariable("fc2", "f8", ("row", "atom", "cartesian", "cartesian2"), zlib=True)
+    v.units = "eV/A^2"
+    v[:] = fc.fc2
+    for name, c, dim in (("supercell", fc.supercell, "atom"), ("primitive", fc.primitive, "prim_atom")):
+        v = ds.createVariable(f"{name}_cell", "f8", ("cell_vector", "cartesian"))
+        v.units = "Angstrom"
+        v[:] = c.cell
+        v = ds.createVariable(f"{name}_positions", "f8", (dim, "cartesian"))
+        v.units = "Angstrom"
+        v[:] = c.positions
+        v = ds.createVariable(f"{name}_masses", "f8", (dim,))
+        v.units = "amu"
+        v[:] = c.masses
+        v = ds.createVariable(f"{name}_species", str, (dim,))
+        v[:] = np.asarray(c.species, dtype=object)
+    ds.createVariable("p2s", "i8", ("prim_atom",))[:] = fc.p2s
+    ds.createVariable("supercell_matrix", "i8", ("cell_vector", "cell_vector2"))[:] = fc.smap.matrix
+    ds.createVariable("map_atom", "i8", ("atom",))[:] = fc.smap.atom
+    ds.createVariable("map_lattice", "i8", ("atom", "cell_vector"))[:] = fc.smap.lattice
+    v = ds.createVariable("map_shift", "f8", ("cartesian",))
+    v.units = "Angstrom"
+    v[:] = fc.smap.shift
+    if fc.fc3 is not None:
+        ds.createDimension("atom2", fc.n_atoms)
+        ds.createDimension("cartesian3", 3)
+        v = ds.createVariable("fc3", "f8", ("prim_atom", "atom", "atom2", "cartesian", "cartesian2", "cartesian3"),
+                              zlib=True, chunksizes=(1, fc.n_atoms, fc.n_atoms, 3, 3, 3))
+        v.units = "eV/A^3"
+        v.layout = "compact"
+        v[:] = fc.fc3
+    q4 = getattr(fc, "fc4", None)
+    if q4 is not None:
+        ds.createDimension("quartet", len(q4))
+        ds.createDimension("site", 4)
+        v = ds.createVariable("fc4_sites", "i8", ("quartet", "site"))
+        v.long_name = "primitive atom, then three supercell atoms"
+        v[:] = q4.sites
+        dims = ("quartet",) + ("cartesian", "cartesian2", "cartesian3", "cartesian4")
+        if "cartesian3" not in ds.dimensions:
+            ds.createDimension("cartesian3", 3)
+        ds.createDimension("cartesian4", 3)
+        v = ds.createVariable("fc4", "f8", dims, zlib=True)
+        v.units = "eV/A^4"
+        v[:] = q4.blocks
+    if fc.born is not None:
+        v = ds.createVariable("born", "f8", ("prim_atom", "cartesian", "cartesian2"))
+        v.units = "e"
+        v[:] = fc.born
+        v = ds.createVariable("epsilon", "f8", ("cartesian", "cartesian2"))
+        v.units = "1"
+        v[:] = fc.epsilon
+        if fc.nac_factor is not None:
+            v.nac_factor = fc.nac_factor

@@ -1,0 +1,210 @@
+"""The contract every trajectory reader fulfils.
+
+A *frame source* is a small, picklable object describing one trajectory on
+disk (or in an MDAnalysis Universe).  It knows the number of frames, the
+atoms, and the time of each frame without holding any coordinates, and it
+reads any set of frames on demand.  :class:`trajmodes.Trajectory` turns a
+source into Dask arrays whose tasks call :meth:`FrameSource.read` on blocks of
+frames, so a source must be safe to call from several threads at once and
+must survive pickling to a ``dask.distributed`` worker (open files inside
+:meth:`read`, never in ``__init__``-held handles that cannot pickle).
+
+A reader class also says which files it takes, for the registry
+(:mod:`trajmodes.io.trajectories.registry`): the names ``format=`` takes for it (:attr:`FrameSource.format_names`,
+as MDAnalysis registers a reader by its ``format``), whether it can open a file from the file's first bytes
+(:meth:`FrameSource.can_open`, as xarray asks each backend ``guess_can_open``), and how it is made from the options
+of :func:`trajmodes.io.open_source` (:meth:`FrameSource.from_options`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: per-atom vector fields a source may provide, in metal units
+FIELDS = ("positions", "velocities", "forces")
+#: per-frame quantities a source may provide (:attr:`FrameSource.frame_fields`):
+#:
+#: - ``potential_energy``: total potential energy of the cell, eV;
+#: - ``pressure``: GPa, LAMMPS' sign (positive when compressed), as the source reports it: LAMMPS' thermo
+#:   ``press`` includes the kinetic term, a static DFT stress does not;
+#: - ``pressure_tensor``: (3, 3) GPa, the same sign (LAMMPS' pxx pyy pzz pxy pxz pyz); an ASE stress
+#:   sigma (positive under tension) is its negative: P = -sigma.
+FRAME_FIELDS = ("potential_energy", "pressure", "pressure_tensor")
+#: the shape of one frame's value of each per-frame quantity
+FRAME_SHAPES = {"potential_energy": (), "pressure": (), "pressure_tensor": (3, 3)}
+FIELD_UNITS = {"positions": "Angstrom", "velocities": "Angstrom/ps", "forces": "eV/Angstrom",
+               "displacements": "Angstrom", "cells": "Angstrom", "origins": "Angstrom",
+               "times": "ps", "masses": "amu", "potential_energy": "eV", "pressure": "GPa",
+               "pressure_tensor": "GPa"}
+#: LAMMPS' order of the six pressure-tensor components (thermo keywords pxx pyy pzz pxy pxz pyz)
+TENSOR_COMPONENTS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
+
+
+class FrameSource:
+    """Base class of the readers.
+
+    Attributes every subclass sets
+    ------------------------------
+    paths : list[str]
+        Files read (for messages and the cache's provenance).
+    n_frames : int
+        Number of frames (after dropping restart duplicates and a truncated last frame).
+    n_atoms : int
+    species : ndarray of str, shape (n_atoms,)
+        Element symbols, or LAMMPS type numbers as strings when the file has no elements.
+    masses : ndarray (n_atoms,) in amu, or None when unknown.
+    ids : ndarray of int (n_atoms,)
+        Atom ids in the order of the atom axis (ascending).
+    steps : ndarray of int (n_frames,)
+        MD step of every frame (the frame index when the format has none).
+    times : ndarray of float (n_frames,)
+        Time of every frame in ps.
+    fields : tuple[str, ...]
+        Which of ``FIELDS`` the file provides.
+    frame_fields : tuple[str, ...]
+        Which of ``FRAME_FIELDS`` (per-frame energy and pressure) the data provide; empty by default.
+    has_cell : bool
+        Whether frames carry a periodic cell.
+    unwrapped : bool
+        Whether ``positions`` are continuous in time (unwrapped coordinates or
+        image flags applied) rather than wrapped into the box.
+    units : str
+        The unit style the file was written in (data are converted to metal).
+    md_timestep : float or None
+        The MD integration step in ps, when known (:mod:`trajmodes.io.trajectories.times`).
+    time_axis : str
+        Where the frame times came from, in words (starts with ``ASSUMED`` when nothing stated them).
+    """
+
+    paths: list
+    n_frames: int
+    n_atoms: int
+    species: np.ndarray
+    masses: np.ndarray | None
+    ids: np.ndarray
+    steps: np.ndarray
+    times: np.ndarray
+    fields: tuple
+    frame_fields: tuple = ()
+    has_cell: bool = True
+    unwrapped: bool = False
+    units: str = "metal"
+    format: str = ""
+    md_timestep: float | None = None
+    time_axis: str = "unknown"
+    #: LAMMPS atom types in id order, where the format has them (checked against a data-file reference)
+    types: np.ndarray | None = None
+
+    def read(self, frames: np.ndarray, fields=None) -> dict:
+        """Read frames by their index (0 .. n_frames-1, ascending).
+
+        ``fields`` (names of :attr:`fields` and :attr:`frame_fields`; None for all) lets a source skip
+        the work for fields nobody asked for; a source may return more than asked.
+
+        Returns
+        -------
+        dict
+            ``"positions"``, ``"velocities"``, ``"forces"``: float64 arrays of shape
+            (len(frames), n_atoms, 3) in metal units, atoms in id order, present
+            for the fields the source provides; ``"cells"``: (len(frames), 3, 3),
+            rows a, b, c in Angstrom (NaN when the format has no cell);
+            ``"origins"``: (len(frames), 3) cell origins in Angstrom. ``"cells"`` and ``"origins"`` may be
+            left out when ``fields`` names per-frame quantities only. The :attr:`frame_fields` asked for:
+            ``"potential_energy"`` (len(frames),) eV, ``"pressure"`` (len(frames),) GPa,
+            ``"pressure_tensor"`` (len(frames), 3, 3) GPa (see :data:`FRAME_FIELDS`).
+        """
+        raise NotImplementedError
+
+    def token(self) -> tuple:
+        """A value that identifies the data read (paths, sizes, mtimes), for Dask task names."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line naming the source, for messages."""
+        return f"{self.format} {', '.join(map(str, self.paths))}"
+
+    # -- the registry's questions (:mod:`trajmodes.io.trajectories.registry`)
+
+    #: the names ``format=`` (``--format``) takes for this reader, lower case; the first is the one
+    #: :func:`~trajmodes.io.trajectories.registry.sniff` returns
+    format_names: tuple[str, ...] = ()
+
+    @classmethod
+    def takes(cls, fmt: str) -> bool:
+        """Whether the format name ``fmt`` (lower case) is this reader's."""
+        return fmt in cls.format_names
+
+    @classmethod
+    def can_open(cls, head: bytes, path: str) -> bool:
+        """Whether this reader takes the file ``path`` whose first bytes (gzip decompressed) are ``head``; it may
+        refuse the file outright (a :class:`~trajmodes.errors.TrajectoryFormatError` that says what it is)."""
+        return False
+
+    @classmethod
+    def format_name(cls, head: bytes, path: str) -> str:
+        """The format name :func:`~trajmodes.io.trajectories.registry.sniff` gives a file this reader can open."""
+        return cls.format_names[0]
+
+    @classmethod
+    def from_options(cls, paths: list[str], fmt: str, format: str | None = None, **options) -> FrameSource:
+        """The source of the files ``paths`` of the format ``fmt`` (lower case; ``format`` as the caller gave it,
+        None when sniffed), from the keywords of :func:`trajmodes.io.open_source` (``units``, ``lj_scales``,
+        ``md_timestep``, ``frame_interval``, ``species``, ``masses``, ``topology``, ``thermo``, ``energy_column``,
+        ``stress_columns``); refuses, naming them, the ones that do not apply to the format."""
+        raise NotImplementedError
+
+
+#: the keywords of :func:`trajmodes.io.open_source` that only LAMMPS dumps take
+LAMMPS_ONLY = ("thermo", "energy_column", "stress_columns")
+
+
+def refuse_lammps_options(name: str, fmt: str, options: dict) -> None:
+    """Refuse the options that only LAMMPS dumps take (:data:`LAMMPS_ONLY`), given for a source of format ``fmt``."""
+    given = [k for k in LAMMPS_ONLY if options.get(k) is not None]
+    if given:
+        raise ValueError(f"{name}: {' and '.join(k + '=' for k in given)} {'is' if len(given) == 1 else 'are'} for "
+                         f"LAMMPS dumps only, not {fmt} data (an extended XYZ file's energy= and stress= are read "
+                         "from its comment lines without it)")
+
+
+def refuse_several_files(paths: list[str], fmt: str) -> None:
+    """Refuse several files for a format whose reader takes one."""
+    if len(paths) > 1:
+        raise ValueError(f"several files are supported for LAMMPS dumps, the formats ASE reads (VASP, pw.x, ASE "
+                         f".traj, ...) and MDAnalysis formats, not {fmt}")
+
+
+def empty_frames(n: int, n_atoms: int, fields) -> dict:
+    """Uninitialised output arrays for ``n`` frames: per-atom ``fields`` and the per-frame quantities among
+    them, cells (NaN) and origins (zero)."""
+    out = {f: np.empty((n,) + FRAME_SHAPES[f]) if f in FRAME_SHAPES else np.empty((n, n_atoms, 3))
+           for f in fields}
+    out["cells"] = np.full((n, 3, 3), np.nan)
+    out["origins"] = np.zeros((n, 3))
+    return out
+
+
+def wanted_frame_fields(source: FrameSource, fields) -> tuple:
+    """The per-frame quantities of ``source`` that a ``read(frames, fields)`` asks for (all when None)."""
+    have = source.frame_fields
+    return tuple(have) if fields is None else tuple(f for f in have if f in fields)
+
+
+def tensor_from_components(components: np.ndarray) -> np.ndarray:
+    """Symmetric (n, 3, 3) tensors from (n, 6) components in LAMMPS' order xx yy zz xy xz yz."""
+    c = np.asarray(components, dtype=float)
+    out = np.empty(c.shape[:-1] + (3, 3))
+    for k, (i, j) in enumerate(TENSOR_COMPONENTS):
+        out[..., i, j] = out[..., j, i] = c[..., k]
+    return out
+
+
+def pressure_from_tensor(tensor: np.ndarray) -> np.ndarray:
+    """The pressure (one third of the trace) of (n, 3, 3) pressure tensors, in their unit."""
+    return np.trace(np.asarray(tensor), axis1=-2, axis2=-1) / 3.0
+
+
+def take_frame_fields(stored: dict, frames: np.ndarray, fields) -> dict:
+    """The per-frame quantities of ``stored`` (name -> (n_frames, ...) array held in memory) named in
+    ``fields`` (None for all), for ``frames``."""
+    frames = np.asarray(frames, dtype=np.int64)
+    return {k: v[frames] for k, v in stored.items() if fields is None or k in fields}

@@ -1,0 +1,774 @@
+"""Streaming reader of LAMMPS text dumps (``custom`` and ``atom`` styles).
+
+Frames are located by a byte-offset index built with one compiled scan of the file (saved beside it and reused
+while size and mtime are unchanged; :mod:`trajmodes.io.trajectories.lammps_format`). A read takes runs of frames that
+lie back to back on disk, a few MB each, into a buffer the thread reuses, and parses each run with one call of the
+compiled frame parser (``_fastparse.parse_dump_frames``: headers, boxes, atom lines straight into the output arrays at
+the row of their atom id, the GIL released). A frame that parser does not take as plainly valid is read again by the
+general Python path, which reads it or reports what is wrong with file, frame and line. Everything is converted to metal
+units at this boundary. The reader also holds the atoms of every frame (their ids, 64-bit ids read exactly, and
+the order they are put in; their species and masses from the first frame: element column, ``species=`` by type, mass
+column; the checks that every frame holds the same atoms, each of the type and element it has in the first frame),
+the time of every frame (ITEM: TIME, else the timestep of the LAMMPS input or log that names the dump, else LAMMPS'
+default) and the per-frame quantities (potential energy, pressure and its tensor) from the log's thermo rows at the
+frames' steps or from the dump's energy and stress columns (:data:`FROM_COLUMNS`).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from trajmodes import _fastparse
+from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
+from trajmodes.io.filesystem import (byte_order_mark_error, compression_of, contiguous_runs, line_number, plain_path,
+                                     pread_reused)
+from trajmodes.io.trajectories.base import (FRAME_FIELDS, FrameSource, pressure_from_tensor, take_frame_fields,
+                                            tensor_from_components, wanted_frame_fields)
+from trajmodes.io.trajectories.lammps_format import (ROW_STATUS, VECTOR_COLUMNS, DumpLayout, element_column,
+                                                     frame_complete, index_dump, row_token_counts, timestep_line)
+from trajmodes.io.trajectories.lammps_header import NONSPACE, Header, foreign_item, misspelled_items, parse_header
+from trajmodes.io.trajectories.restarts import first_of_each_step, order_by_first_step
+from trajmodes.lattice.elements import masses_of
+from trajmodes.units import DEFAULT_DT, conversion
+
+__all__ = ["LammpsDumpSource"]
+
+#: bytes of dump text read and parsed per compiled call: a few MB stay in the cache between the read and the parse
+RUN_BYTES = 4 << 20
+
+
+def _row_heads(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int,
+               width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``width`` bytes of the last ``n`` lines (the atom rows) of every frame ``[starts, ends)`` of the text
+    ``a`` (frames, n, width; bytes past the text's end are newlines), and whether each frame has that many lines
+    after its start."""
+    nl = np.flatnonzero(a == 10)
+    if len(a) and a[-1] != 10:
+        nl = np.append(nl, len(a))                       # a last line without its newline
+    last = np.searchsorted(nl, ends, side="right") - 1   # each frame's last row's newline
+    before = last[:, None] - n + np.arange(n)[None, :]   # the newline before each row
+    fits = before.min(axis=1) >= 0
+    rows = nl[np.maximum(before, 0)] + 1
+    fits &= rows[:, 0] > starts
+    if rows.max(initial=0) + width > len(a):             # lines near the text's end: pad it with newlines
+        a = np.concatenate([a, np.full(width, 10, np.uint8)])
+    return np.lib.stride_tricks.sliding_window_view(a, width)[rows], fits
+
+
+#: the per-frame quantities a dump's per-atom columns give, and the per-atom output each is summed from
+FROM_COLUMNS = {"potential_energy": "energy", "pressure": "stress", "pressure_tensor": "stress"}
+
+
+class LammpsDumpSource(FrameSource):
+    """Frames of one or more LAMMPS text dumps (one trajectory, in order).
+
+    Parameters
+    ----------
+    paths : str or list of str
+        Dump files (plain or gzip).  Frames whose timestep is not larger than an
+        earlier frame's (restart duplicates) are dropped.
+    units : str, optional
+        LAMMPS unit style of the data. An ``ITEM: UNITS`` in the file is authoritative (a different value
+        given here is an error); without one, the ``units`` of the LAMMPS input or log beside the dump
+        (:func:`trajmodes.io.trajectories.times.lammps_settings_beside`), else ``"metal"``.
+    lj_scales : dict, optional
+        Physical scales for ``units="lj"``.
+    md_timestep, frame_interval : float, optional
+        The MD integration step and the time between frames in ps, for dumps without ``ITEM: TIME``
+        (:func:`trajmodes.io.trajectories.times.frame_times`); default: the ``timestep`` of the LAMMPS input or log
+        beside the dump, else LAMMPS' default for the unit style, with a warning.
+    species : dict or sequence, optional
+        Element of each LAMMPS type, ``{1: "Cu"}`` or ``["Cu"]`` (type 1 first), when the
+        dump has no ``element`` column.
+    masses : dict or sequence, optional
+        Mass in amu of each type (overrides masses from elements).
+    thermo : str or list of str, optional
+        The LAMMPS log(s) of the run (several for a restarted run): their thermo rows give every frame's
+        potential energy, pressure and pressure tensor, matched by MD step
+        (:mod:`trajmodes.io.trajectories.lammps_log`); their ``units`` command is the unit style when the dump has no
+        ``ITEM: UNITS`` and ``units`` is not given. The log's potential energy takes precedence over a per-atom energy
+        column.
+    energy_column : str, optional
+        The column holding each atom's potential energy (``compute ID all pe/atom``), when it is not one of
+        :data:`~trajmodes.io.trajectories.lammps_format.ENERGY_COLUMNS` (``c_pe``, ``c_peatom``, ``c_pe_atom``,
+        ``c_epot``, ``pe``); its sum over the atoms is the frame's potential energy.
+    stress_columns : str or sequence of 6 str, optional
+        The per-atom stress (``compute ID all stress/atom NULL``), in the order xx yy zz xy xz yz: a compute as
+        ``"c_ID"`` (columns ``c_ID[1]`` .. ``c_ID[6]``, what ``c_ID[*]`` dumps) or six column names. Default: the
+        first complete set of ``c_ID[1..6]`` with ID one of
+        :data:`~trajmodes.io.trajectories.lammps_format.STRESS_COMPUTES` (``stress``, ``s``, ``sa``, ``satom``, ...),
+        else ``sxx syy szz sxy sxz syz``. The frame's pressure tensor is P = -sum_i S_i / V (pressure x volume units,
+        bar A^3 in ``metal``, over the box volume V; LAMMPS documentation of ``compute stress/atom``), in GPa; it holds
+        the kinetic part when the compute does (its default, as the thermo pressure ``pxx`` ...). The log's pressures,
+        when ``thermo=`` is given, take precedence.
+
+    Attributes
+    ----------
+    frame_fields : tuple of str
+        ``potential_energy`` (from the log or the energy column), ``pressure`` and ``pressure_tensor`` (from the
+        log or the stress columns), where the data have them.
+    thermo_paths : tuple of str
+        The logs read.
+    """
+
+    format = "lammps-dump"
+    format_names = ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj")
+
+    @classmethod
+    def can_open(cls, head: bytes, path: str) -> bool:
+        """A LAMMPS text dump starts with an ``ITEM:`` line."""
+        return head.lstrip().startswith(b"ITEM:")
+
+    @classmethod
+    def from_options(cls, paths: list[str], fmt: str, format: str | None = None, *, topology=None,
+                     **options) -> LammpsDumpSource:
+        """The dumps ``paths`` (one run, restarts included) with the keywords of the constructor."""
+        return cls(paths, **options)
+
+    def __init__(self, paths, *, units: str | None = None, lj_scales: dict | None = None,
+                 md_timestep: float | None = None, frame_interval: float | None = None, species=None, masses=None,
+                 thermo=None, energy_column: str | None = None, stress_columns=None):
+        self.paths = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
+        if not self.paths:
+            raise ValueError("no dump files given")
+        self._plain = [os.path.abspath(plain_path(p)) for p in self.paths]   # workers may run elsewhere
+        self._stamps = [(os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in self.paths]
+        self._lj_scales = lj_scales
+        self._energy_column = energy_column
+        self._stress_columns = stress_columns
+        self._thermo = None
+        if thermo is not None:
+            from trajmodes.io.trajectories.lammps_log import read_thermo
+            self._thermo = read_thermo(thermo)
+        self.thermo_paths = tuple(self._thermo.paths) if self._thermo is not None else ()
+        self._index_files()
+        self._read_first_frame(units, species, masses)
+        self._frame_times(md_timestep, frame_interval)
+        self._frame_quantities()
+
+    # --- indexing ---------------------------------------------------------------------------
+    def _index_files(self) -> None:
+        files, starts, ends, steps, times = [], [], [], [], []
+        for k, (orig, plain) in enumerate(zip(self.paths, self._plain)):
+            with open(plain, "rb") as f:
+                first = f.read(64)
+            if first.startswith(b"\xef\xbb\xbf"):      # frames are found by byte offsets from the file's start
+                raise byte_order_mark_error(orig, first[3:])
+            idx = index_dump(plain)
+            s, st, t = idx["starts"], idx["steps"], idx["times"]
+            size = os.path.getsize(plain)
+            if len(s) == 0:
+                self._no_timestep(orig, plain)
+            e = np.append(s[1:], size)
+            s = s.copy()
+            s[0] = 0
+            # the truncation check comes first: a file cut right after "ITEM: TIMESTEP" is an
+            # incomplete last frame, not a bad timestep
+            if not frame_complete(plain, int(s[-1]), int(e[-1])):
+                step = st[-1] if st[-1] >= 0 else "unreadable"
+                warnings.warn(f"{orig}: the last frame (frame {len(s) - 1}, timestep {step}) is incomplete "
+                              "and was dropped", TruncatedFrameWarning, stacklevel=3)
+                s, e, st, t = s[:-1], e[:-1], st[:-1], t[:-1]
+            bad = np.flatnonzero(st < 0)
+            if len(bad):
+                f = int(bad[0])
+                raise TrajectoryFormatError(orig, "the ITEM: TIMESTEP value is not an integer", frame=f,
+                                            line=timestep_line(plain, int(s[f]), int(e[f])) + 1,
+                                            fix="Repair or remove this frame")
+            files.append(np.full(len(s), k)); starts.append(s); ends.append(e); steps.append(st); times.append(t)
+        order = self._file_order([st for st in steps])
+        files = [np.full(len(starts[k]), i) for i, k in enumerate(order)]
+        starts, ends, steps, times = ([x[k] for k in order] for x in (starts, ends, steps, times))
+        self._file = np.concatenate(files)
+        self._start = np.concatenate(starts)
+        self._end = np.concatenate(ends)
+        steps = np.concatenate(steps)
+        times = np.concatenate(times)
+        self._local = np.concatenate([np.arange(len(s)) for s in starts])
+        if len(self._start) == 0:
+            raise TrajectoryFormatError(self.paths[0], "no complete frame: the file is cut short inside its "
+                                        "first frame", frame=0, line=1,
+                                        fix="Rerun the dump or check that the file was copied completely")
+        keep = first_of_each_step(steps)
+        if not keep.all():
+            n_drop = int((~keep).sum())
+            # a restart repeats the frames since the restart file was written: one per junction is usual
+            if len(self.paths) == 1 or n_drop > len(self.paths) - 1:
+                k = int(np.flatnonzero(~keep)[0])
+                warnings.warn(f"{', '.join(self.paths)}: {n_drop} frame(s) repeat or go back in timestep and were "
+                              f"dropped (kept the first of each timestep; the first dropped: frame {int(self._local[k])} "
+                              f"of {self.paths[int(self._file[k])]}, timestep {int(steps[k])})", UserWarning,
+                              stacklevel=3)
+            for name in ("_file", "_start", "_end", "_local"):
+                setattr(self, name, getattr(self, name)[keep])
+        # the dump's segments: where its steps go back (reset_timestep, or a restart from an earlier restart file)
+        segments = np.concatenate([[0], np.cumsum(np.diff(steps) < 0)])
+        self._segments, self._n_segments = segments[keep], int(segments[-1]) + 1
+        if not keep.all():
+            steps, times = steps[keep], times[keep]
+        self.steps = steps
+        self._raw_times = times
+        self.n_frames = len(steps)
+
+    @staticmethod
+    def _no_timestep(orig: str, plain: str) -> None:
+        """Refuse a file in which the frame index found no ``ITEM: TIMESTEP`` line, saying why where the start of the
+        file tells: a misspelled item, a compression trajmodes does not read, else not a LAMMPS text dump."""
+        with open(plain, "rb") as f:
+            head = f.read(1 << 16)
+        found = misspelled_items(head)
+        if found is not None:
+            k, bad, good = found
+            raise TrajectoryFormatError(orig, f"no 'ITEM: TIMESTEP' line found; {bad!r} is not an item of a LAMMPS "
+                                              f"dump: it should read {good!r}", line=k + 1,
+                                        fix=f"Correct that line to {good!r} (the frame index matches the ITEM: lines "
+                                            "exactly)")
+        packed = compression_of(head)
+        if packed is not None:
+            raise TrajectoryFormatError(orig, f"it is {packed[0]}-compressed", fix=packed[1])
+        raise TrajectoryFormatError(orig, "no 'ITEM: TIMESTEP' found: this is not a LAMMPS text dump",
+                                    fix="Pass format= to read it as another format")
+
+    def _file_order(self, steps: list) -> list[int]:
+        """The files in the order of their first MD step (restart files given out of order are put in order,
+        with a warning); the file attributes are reordered to match."""
+        first = [int(st[0]) if len(st) else np.iinfo(np.int64).max for st in steps]
+        order = order_by_first_step(first, self.paths, "dump files", stacklevel=5)
+        if order != list(range(len(first))):
+            self.paths = [self.paths[k] for k in order]
+            self._plain = [self._plain[k] for k in order]
+            self._stamps = [self._stamps[k] for k in order]
+        return order
+
+    def _read_first_frame(self, units, species, masses) -> None:
+        plain, orig = self._plain[0], self.paths[0]
+        with open(plain, "rb") as f:
+            buf = f.read(int(self._end[0]) - int(self._start[0]))
+        try:
+            h = parse_header(buf, 0, len(buf))
+        except (ValueError, IndexError) as exc:
+            raise TrajectoryFormatError(orig, f"cannot read the frame header: {exc}", frame=0,
+                                        line=1 + getattr(exc, "line_offset", 0),
+                                        fix=getattr(exc, "fix", None) or "Repair the header or remove this frame"
+                                        ) from None
+        self._header_units = h.units
+        if h.units is not None and units not in (None, h.units):
+            raise TrajectoryFormatError(orig, f"the file says ITEM: UNITS {h.units} but units={units!r} was given",
+                                        fix=f"Drop units= or pass units={h.units!r}")
+        log_units = self._thermo.units if self._thermo is not None else None
+        self._input = None
+        if h.units is None and units is None and log_units is None or not np.all(np.isfinite(self._raw_times)):
+            self._input = self._lammps_input(orig)
+        self.units = h.units or units or log_units or (
+            self._input.units if self._input and self._input.units else "metal")
+        if log_units is not None and log_units != self.units:
+            said = f"ITEM: UNITS {h.units}" if h.units else f"units={units!r}"
+            raise TrajectoryFormatError(self._thermo.paths[0], f"the log's units command says {log_units}, but the "
+                                        f"dump {orig} is {said}", fix="Pass the log of the run that wrote the dump")
+        self._conv = conversion(self.units, self._lj_scales)
+        self._columns = h.columns
+        self._atoms_line = h.atoms_line
+        self._layout = DumpLayout(h.columns, orig, line_number(plain, h.rows_offset) - 1, self._energy_column,
+                                  self._stress_columns)
+        if not self._layout.has_id:
+            warnings.warn(f"{orig}: no id column: atoms taken in file order; if the dump was not written sorted "
+                          "(dump_modify sort id), the order may change between frames", UserWarning, stacklevel=4)
+        self.fields = tuple(self._layout.fields)
+        self.unwrapped = self._layout.unwrapped
+        self.n_atoms = int(h.natoms)
+        rows = np.empty((self.n_atoms, self._layout.nslots))
+        self._parse_rows(buf, h, rows, 0, plain, orig)
+        ids = self._ids(rows, 0, lambda: line_number(plain, h.rows_offset), (buf, h.rows_offset, len(buf)))
+        order = np.argsort(ids, kind="stable")
+        self.ids = ids[order]
+        if len(np.unique(self.ids)) != self.n_atoms:
+            rep = np.flatnonzero(np.diff(self.ids) == 0)
+            dup = self.ids[rep[:5]]
+            row = int(order[rep[0] + 1])
+            raise TrajectoryFormatError(orig, f"duplicate atom ids {dup.tolist()}", frame=0,
+                                        line=line_number(plain, h.rows_offset) + row,
+                                        fix="Each atom must appear once per frame")
+        self._id_lo = int(self.ids[0])
+        self._contiguous = bool(self.ids[-1] - self.ids[0] == self.n_atoms - 1)
+        self._types = None
+        if "type" in self._layout.slot:
+            self._types = rows[order, self._layout.slot["type"]].astype(np.int64)
+        self.types = self._types
+        elements = element_column(buf, h, self.n_atoms)
+        self.species = self._species(elements, species, order)
+        self.masses = self._masses(rows, order, masses)
+        # the compiled parser skips the element column: every read compares it (_check_run_elements)
+        self._elements_bytes = None
+        if elements is not None and self.n_frames > 1:
+            self._check_last_elements()
+
+    # --- reading ----------------------------------------------------------------------------
+    def token(self) -> tuple:
+        logs = tuple((os.path.abspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in self.thermo_paths)
+        return ("lammps-dump", tuple(os.path.abspath(p) for p in self.paths), tuple(self._stamps),
+                self.units, repr(self._lj_scales), logs, self._layout.energy, self._layout.stress)
+
+    def read(self, frames, fields=None) -> dict:
+        frames = np.asarray(frames, dtype=np.int64)
+        lay = self._layout
+        want = wanted_frame_fields(self, fields)
+        from_log = self._thermo_values(frames, want)
+        summed = tuple(dict.fromkeys(FROM_COLUMNS[f] for f in want if f not in from_log))
+        fields = self.fields if fields is None else tuple(f for f in self.fields if f in fields)
+        if want and not fields and not summed:
+            return from_log                                 # the log's values only: the dump is not read
+        outputs = fields + (("images",) if "positions" in fields and lay.images else ()) + summed
+        cmap, filled = lay.plan(outputs)
+        n = len(frames)
+        arrays = {name: np.empty((n, self.n_atoms, width)) for name, width in filled}
+        cells, origins = np.empty((n, 3, 3)), np.empty((n, 3))
+        targets = tuple(arrays.values())
+        types = self._types.tobytes() if self._types is not None else b""
+        for a, b in contiguous_runs(frames, self._start, self._end, self._file, max_bytes=RUN_BYTES):
+            k = int(self._file[frames[a]])
+            lo, hi = int(self._start[frames[a]]), int(self._end[frames[b - 1]])
+            fd = os.open(self._plain[k], os.O_RDONLY)
+            try:
+                buf = pread_reused(fd, hi - lo, lo)
+            finally:
+                os.close(fd)
+            starts, ends = self._start[frames[a:b]] - lo, self._end[frames[a:b]] - lo
+            j = 0
+            while j < b - a:
+                if lay.has_id:                      # the compiled parser places rows by id; without ids: Python
+                    j, status = _fastparse.parse_dump_frames(buf, starts, ends, j, self.n_atoms, self._atoms_line,
+                                                             cmap, targets, a, self.ids, types, cells, origins)
+                    if status == 0:
+                        break
+                self._general_frame(bytes(buf[int(starts[j]):int(ends[j])]), int(frames[a + j]), lo + int(starts[j]),
+                                    a + j, outputs, arrays, cells, origins)
+                j += 1
+            self._check_run_elements(buf, starts, ends, frames[a:b])     # the parser skips the element column
+        out = self._assemble(arrays, cells, origins, fields)
+        c = self._conv
+        if "energy" in arrays:
+            out["potential_energy"] = arrays["energy"][..., 0].sum(axis=1) * c.energy
+        if "stress" in arrays:
+            # P = -sum_i S_i / V, S in pressure x volume of the file's units, V from the file's box
+            volume = np.abs(np.linalg.det(cells))
+            tensor = tensor_from_components(arrays["stress"].sum(axis=1)) * (-c.pressure / volume[:, None, None])
+            out.update((f, tensor if f == "pressure_tensor" else pressure_from_tensor(tensor))
+                       for f in want if FROM_COLUMNS[f] == "stress" and f not in from_log)
+        out.update(from_log)
+        return out
+
+    def _general_frame(self, text: bytes, fr: int, offset: int, i: int, outputs: tuple, arrays: dict, cells, origins):
+        """Read frame ``fr`` (its ``text``, at byte ``offset`` of its file) the general way into row ``i`` of the
+        outputs: headers in Python, rows by the row parser, ids placed and types checked in numpy. Raises the
+        :class:`TrajectoryFormatError` that names what is wrong, where."""
+        orig, plain, _ = self._where(fr)
+        lay = self._layout
+        h = self._header(text, 0, len(text), fr)
+        rows = np.empty((self.n_atoms, lay.nslots))
+        self._parse_rows(text, h, rows, fr, plain, orig, offset, len(text), lay.colmap_for(outputs))
+        self._place(rows, fr, lambda: line_number(plain, offset + h.rows_offset), (text, h.rows_offset, len(text)))
+        self._check_types(rows[None], np.array([fr]))
+        cells[i], origins[i] = h.cell, h.origin
+        for name, arr in arrays.items():
+            arr[i] = rows[:, lay.cols(lay.outputs[name])]
+
+    def _where(self, fr) -> tuple[str, str, int]:
+        k = int(self._file[fr])
+        return self.paths[k], self._plain[k], int(self._local[fr])
+
+    def _header(self, buf, off, end, fr) -> Header:
+        try:
+            h = parse_header(buf, off, end)
+        except (ValueError, IndexError) as exc:
+            orig, plain, local = self._where(fr)
+            raise TrajectoryFormatError(orig, f"cannot read the frame header: {exc}", frame=local,
+                                        line=line_number(plain, int(self._start[fr])) + getattr(exc, "line_offset", 0),
+                                        fix=getattr(exc, "fix", None) or "Repair or remove this frame") from None
+        if h.natoms != self.n_atoms:
+            orig, plain, local = self._where(fr)
+            raise TrajectoryFormatError(orig, f"the atom count changed from {self.n_atoms} to {h.natoms}",
+                                        frame=local, line=line_number(plain, int(self._start[fr])),
+                                        fix="trajmodes needs a fixed set of atoms; split the file where the "
+                                            "count changes")
+        if h.columns != self._columns:
+            orig, plain, local = self._where(fr)
+            raise TrajectoryFormatError(orig, f"the columns changed to '{' '.join(h.columns)}'", frame=local,
+                                        line=line_number(plain, int(self._start[fr])),
+                                        fix="Read the parts with different columns separately")
+        return h
+
+    def _parse_rows(self, buf, h, out, fr, plain, orig, base=0, end=None, colmap=None) -> None:
+        """Parse the atom rows of one frame (which ends at ``end`` in ``buf``) into ``out``."""
+        lay = self._layout
+        colmap = lay.colmap if colmap is None else colmap
+        end = len(buf) if end is None else end
+        view = memoryview(buf)[:end]  # never read on into the next frame
+        endoff, status, row, col = _fastparse.parse_rows(view, h.rows_offset, self.n_atoms, colmap,
+                                                          out, lay.nslots)
+        if status == 0:
+            self._check_row_widths(buf, h, endoff, fr, plain, orig, base)
+            m = NONSPACE.search(buf, endoff, end)
+            if m is not None:
+                local = int(self._local[fr]) if hasattr(self, "_local") else 0
+                line = line_number(plain, base + m.start())
+                tail = buf[m.start():end]
+                if not buf.startswith(b"ITEM:", m.start()):
+                    raise TrajectoryFormatError(
+                        orig, f"more atom lines than ITEM: NUMBER OF ATOMS says ({h.natoms})", frame=local,
+                        line=line, fix="Repair the atom count or remove this frame")
+                found = misspelled_items(tail)
+                if found is not None:
+                    k, bad, good = found
+                    raise TrajectoryFormatError(
+                        orig, f"{bad!r} (after the atom lines of frame {local}) is not an item of a LAMMPS dump: it "
+                              f"should read {good!r}" + (". Misspelled, it hides the frame it begins, which is read "
+                                                         "as a part of the frame before it"
+                                                         if good == "ITEM: TIMESTEP" else ""),
+                        line=line + k,
+                        fix=f"Correct that line to {good!r} (the frame index matches the ITEM: lines exactly)")
+                bad = foreign_item(tail)
+                if bad is not None:
+                    raise TrajectoryFormatError(
+                        orig, f"after its atom lines the frame goes on with {bad!r}, which is no item of a "
+                              "LAMMPS dump frame: a damaged ITEM: TIMESTEP line would hide the next frame here",
+                        frame=local, line=line + tail[:tail.find(bad.encode())].count(b"\n"),
+                        fix="Repair that line (ITEM: TIMESTEP) or remove the frame")
+        if status:
+            local = int(self._local[fr]) if hasattr(self, "_local") else 0
+            line = line_number(plain, base + h.rows_offset) + row
+            what = ROW_STATUS[status]
+            if status in (1, 2, 4):
+                what += f" (column {col + 1}" + (f", '{self._columns[col]}')" if col < len(self._columns) else ")")
+            fix = {3: "The frame is cut short; remove it or rerun the dump",
+                   4: "The simulation produced non-finite values; use frames before it"}.get(
+                status, "Repair the line or remove this frame")
+            raise TrajectoryFormatError(orig, what, frame=local, line=line, fix=fix)
+
+    def _check_row_widths(self, buf, h, endoff: int, fr, plain, orig, base) -> None:
+        """Every atom line of the frame holds as many values as ITEM: ATOMS names columns: the row parser reads the
+        columns it needs and skips the rest of a line, so a token too many (or too few after the last column read)
+        would otherwise pass, and a row split over two lines would shift the rows after it (one vectorised count)."""
+        counts = row_token_counts(bytes(buf[h.rows_offset:endoff]))[:h.natoms]
+        ncols = len(h.columns)
+        bad = np.flatnonzero(counts != ncols)
+        if not len(bad):
+            return
+        row = int(bad[0])
+        local = int(self._local[fr]) if hasattr(self, "_local") else 0
+        raise TrajectoryFormatError(
+            orig, f"an atom line holds {int(counts[row])} values, but the ITEM: ATOMS line names {ncols} columns "
+                  f"({' '.join(h.columns)})", frame=local, line=line_number(plain, base + h.rows_offset) + row,
+            fix="A row split over two lines or two rows run together: repair the line or remove this frame")
+
+    def _assemble(self, arrays, cells, origins, fields) -> dict:
+        """The fields in metal units from the parsed per-atom ``arrays`` (in place: they are this read's own) and
+        the boxes of the file (scaled positions made Cartesian, image flags applied)."""
+        lay, c = self._layout, self._conv
+        out = {}
+        if "positions" in fields:
+            xyz = arrays["positions"]
+            if lay.scaled:
+                xyz = origins[:, None, :] + xyz @ cells
+            if lay.images:
+                xyz += arrays["images"] @ cells
+            if c.length != 1.0:
+                xyz *= c.length
+            out["positions"] = xyz
+        for field in VECTOR_COLUMNS:
+            if field in fields:
+                v, f = arrays[field], (c.velocity if field == "velocities" else c.force)
+                if f != 1.0:
+                    with np.errstate(over="ignore"):     # out of the float range: refused by the finite check
+                        v *= f
+                out[field] = v
+        out["cells"] = cells * c.length
+        out["origins"] = origins * c.length
+        return out
+
+    # -- the atoms of every frame: ids, order, species, masses and their checks
+
+    def _check_last_elements(self, fr: int | None = None) -> None:
+        """The element column of frame ``fr`` (default: the last) must match the first (a changed set of atoms would
+        otherwise keep the first frame's species and masses); the per-frame type check covers dumps with a type
+        column, and :meth:`read` calls this for every frame of a dump with elements but no types."""
+        fr = self.n_frames - 1 if fr is None else int(fr)
+        orig, plain, local = self._where(fr)
+        with open(plain, "rb") as f:
+            f.seek(int(self._start[fr]))
+            buf = f.read(int(self._end[fr]) - int(self._start[fr]))
+        h = self._header(buf, 0, len(buf), fr)
+        rows = np.empty((self.n_atoms, self._layout.nslots))
+        self._parse_rows(buf, h, rows, fr, plain, orig, int(self._start[fr]))
+        ids = self._ids(rows, fr, None, (buf, h.rows_offset, len(buf)))
+        elements = np.asarray(element_column(buf, h, self.n_atoms))
+        order = np.argsort(ids, kind="stable")
+        if np.array_equal(ids[order], self.ids) and not np.array_equal(elements[order], self.species):
+            i = int(np.flatnonzero(elements[order] != self.species)[0])
+            raise TrajectoryFormatError(orig, f"atom id {int(self.ids[i])} is {elements[order][i]} in this frame but "
+                                              f"{self.species[i]} in the first frame", frame=local,
+                                        line=line_number(plain, int(self._start[fr]) + h.rows_offset) + int(order[i]),
+                                        fix="trajmodes follows a fixed set of atoms, each of one species: split the "
+                                            "run where the elements change")
+
+    def _check_run_elements(self, buf, starts: np.ndarray, ends: np.ndarray, frames: np.ndarray) -> None:
+        """Every atom keeps the element of the first frame in the frames of one run read (``buf``: the run's text,
+        frame ``frames[i]`` at ``[starts[i], ends[i])``), whatever the order of the rows: one vectorised comparison of
+        the first bytes of every atom line (up to the element and id tokens) with the first frame's, made after the
+        run was parsed (so every frame ends with its ``n_atoms`` rows). Frames whose rows are in another order are
+        compared token by token (element and id, vectorised); a frame that differs, or whose lines do not fit (odd
+        spacing), is looked at by :meth:`_check_last_elements`, which names the atom, frame and line."""
+        plan = self._element_plan()
+        if plan is None or not len(frames):
+            return
+        width, prefix, mask = plan[3], plan[6], plan[7]
+        a = np.frombuffer(buf, np.uint8)
+        g, fits = _row_heads(a, np.asarray(starts, np.int64), np.asarray(ends, np.int64), self.n_atoms, width)
+        same = ((g == prefix) | ~mask).all(axis=(1, 2)) & fits
+        if same.all():
+            return
+        look = ~same
+        other = np.flatnonzero(fits & ~same)            # rows in another order: token by token
+        if len(other):
+            look[other] = ~self._elements_by_token(g[other])
+        for fr in np.asarray(frames)[look].tolist():     # the exact check names the atom and line, if it differs
+            self._check_last_elements(fr)
+
+    def _elements_by_token(self, g: np.ndarray) -> np.ndarray:
+        """Whether every atom line of each frame (``g``: frames, atoms, first bytes of each line) holds its atom's
+        element, the atom found by its id token: the tokens are read along the bytes of the lines, all lines at once
+        (the element as a hash of its bytes, the id as an integer)."""
+        j, jid, need, width, expect, lengths, _, _, hashes = self._element_plan()
+        n = self.n_atoms
+        shape = g.shape[:2]
+        tok = np.full(shape, -1, np.int16)
+        after_gap, ended, complete, bad = (np.ones(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool),
+                                           np.zeros(shape, bool))
+        h, ids, digits = np.zeros(shape, np.int64), np.zeros(shape, np.int64), np.zeros(shape, np.int16)
+        for c in range(g.shape[2]):                      # the bytes of the lines, a few dozen at most
+            col = g[..., c]
+            ended |= col == 10
+            gap = ended | (col == 32) | (col == 9) | (col == 13)
+            tok += ~gap & after_gap
+            complete |= gap & (tok >= need)
+            el = ~gap & (tok == j)
+            h = np.where(el, h * 257 + col + 1, h)
+            if jid is not None:
+                d = ~gap & (tok == jid)
+                ids = np.where(d, ids * 10 + (col.astype(np.int64) - 48), ids)
+                digits += d
+                bad |= d & ((col < 48) | (col > 57))
+            after_gap = gap
+        if jid is None:
+            idx, known = np.broadcast_to(np.arange(n), shape), True
+        else:
+            idx = np.searchsorted(self.ids, ids).clip(0, n - 1)
+            known = (self.ids[idx] == ids) & (digits <= 18) & ~bad
+        return (complete & known & (hashes[idx] == h)).all(axis=1)
+
+    def _element_plan(self):
+        """What :meth:`_check_run_elements` needs, made once from the first frame: the element and id token numbers,
+        the last token read, the bytes of every line looked at, each atom's element (id order) as bytes, zero padded,
+        and its length, and the first bytes of the first frame's atom lines with the mask of those compared (up to
+        the last token read and the space after it); None for a dump without an element column."""
+        if "element" not in getattr(self, "_columns", ()):
+            return None
+        if getattr(self, "_elements_bytes", None) is None:
+            j = self._columns.index("element")
+            jid = self._columns.index("id") if self._layout.has_id else None
+            need = max(j, jid if jid is not None else 0)
+            sp = np.char.encode(np.asarray(self.species, dtype=str))
+            lengths = np.char.str_len(sp)
+            wide = int(lengths.max()) + 1
+            expect = np.frombuffer(sp.astype(f"S{wide}").tobytes(), np.uint8).reshape(self.n_atoms, wide).copy()
+            plain = self._where(0)[1]
+            with open(plain, "rb") as f:
+                f.seek(int(self._start[0]))
+                text = np.frombuffer(f.read(int(self._end[0]) - int(self._start[0])), np.uint8)
+            g, _ = _row_heads(text, np.zeros(1, np.int64), np.array([len(text)]), self.n_atoms, 32 * (need + 1) + wide)
+            g = g[0]
+            gap = (g == 32) | (g == 9) | (g == 13) | (np.cumsum(g == 10, axis=-1) > 0)
+            first = ~gap & np.concatenate([np.ones((len(g), 1), bool), gap[:, :-1]], axis=-1)
+            tok = np.cumsum(first, axis=-1) - 1
+            ends = np.argmax(gap & (tok >= need), axis=-1)       # the byte after the last token read, every line
+            width = int(ends.max()) + 1
+            mask = np.arange(width)[None, :] <= ends[:, None]
+            prefix = np.where(mask, g[:, :width], 0)
+            hashes = np.zeros(self.n_atoms, np.int64)
+            for c in range(wide - 1):                    # each atom's element as _elements_by_token hashes it
+                hashes = np.where(c < lengths, hashes * 257 + expect[:, c] + 1, hashes)
+            self._elements_bytes = (j, jid, need, width, expect, lengths, prefix[None], mask[None], hashes)
+        return self._elements_bytes
+
+    def _species(self, elements, species, order) -> np.ndarray:
+        if elements is not None:
+            return np.asarray(elements)[order]
+        if species is not None and self._types is not None:
+            table = dict(species) if isinstance(species, dict) else {i + 1: s for i, s in enumerate(species)}
+            missing = sorted(set(self._types.tolist()) - set(table))
+            if missing:
+                raise ValueError(f"species= names no element for LAMMPS type(s) {missing}")
+            return np.array([table[t] for t in self._types.tolist()])
+        if self._types is not None:
+            return self._types.astype(str)
+        return np.full(self.n_atoms, "X")
+
+    def _masses(self, rows, order, masses) -> np.ndarray | None:
+        if masses is not None and self._types is not None:
+            table = dict(masses) if isinstance(masses, dict) else {i + 1: m for i, m in enumerate(masses)}
+            return np.array([float(table[t]) for t in self._types.tolist()])
+        if "mass" in self._layout.slot:
+            return rows[order, self._layout.slot["mass"]] * self._conv.mass
+        known = masses_of(self.species)
+        if known is None and masses is None and self._types is not None:
+            # types without elements: the mass commands of the LAMMPS input or log that wrote the dump
+            if self._input is None:
+                self._input = self._lammps_input(self.paths[0])
+            table = self._input.masses(self._types) if self._input is not None else None
+            if table is not None:
+                self.masses_from = self._input.path
+                return np.array([table[t] for t in self._types.tolist()]) * self._conv.mass
+        return known
+
+    def _ids(self, rows: np.ndarray, fr, row_line, text=None) -> np.ndarray:
+        """The id column of one frame as integers; ``row_line()`` is the line of its first row.
+
+        Ids are parsed with the other columns as floats, exact up to 2^53; larger ids (LAMMPS allows 64-bit
+        ids) are read again from the frame's ``text`` = (buffer, offset of the first row, end) as integers."""
+        if not self._layout.has_id:                     # atoms in file order
+            return np.arange(1, len(rows) + 1, dtype=np.int64)
+        idcol = rows[:, self._layout.slot["id"]]
+        if text is not None and len(idcol) and float(np.abs(idcol).max()) >= 2.0 ** 53:
+            buf, start, end = text
+            lines = [ln for ln in bytes(buf[start:end]).split(b"\n") if ln.strip()][:len(idcol)]
+            k = self._columns.index("id")
+            return np.array([int(ln.split()[k]) for ln in lines], dtype=np.int64)
+        ids = idcol.astype(np.int64)
+        if not (ids == idcol).all():
+            orig, _, local = self._where(fr) if hasattr(self, "_local") else (self.paths[0], None, 0)
+            row = int(np.flatnonzero(ids != idcol)[0])
+            raise TrajectoryFormatError(orig, f"atom id {float(idcol[row])!r} is not an integer", frame=local,
+                                        line=row_line() + row if row_line is not None else None,
+                                        fix="Repair the line or remove this frame")
+        return ids
+
+    def _place(self, rows: np.ndarray, fr, row_line=None, text=None) -> None:
+        """Reorder one frame's rows into id order, in place, checking the id set and the atom types.
+
+        ``row_line()`` gives the line number of the frame's first atom row, for messages; ``text`` as in
+        :meth:`_ids`.
+        """
+        ids = self._ids(rows, fr, row_line, text)
+        if (ids == self.ids).all():
+            return
+        if self._contiguous:
+            pos = ids - self._id_lo
+            ok = (pos >= 0) & (pos < self.n_atoms)
+        else:
+            pos = np.searchsorted(self.ids, ids)
+            ok = (pos < self.n_atoms) & (self.ids[np.minimum(pos, self.n_atoms - 1)] == ids)
+        counts = np.bincount(pos[ok], minlength=self.n_atoms) if ok.all() else None
+        if counts is None or (counts != 1).any():
+            orig, _, local = self._where(fr)
+            unknown = ids[~ok][:5].tolist()
+            if unknown:
+                what = f"atom ids {unknown} are not in the first frame"
+                row = int(np.flatnonzero(~ok)[0])
+            else:
+                what = (f"atom ids {self.ids[counts == 0][:5].tolist()} are missing and "
+                        f"{self.ids[counts > 1][:5].tolist()} repeated")
+                srt = np.argsort(pos, kind="stable")
+                row = int(srt[np.flatnonzero(np.diff(pos[srt]) == 0)[0] + 1])  # second occurrence
+            line = row_line() + row if row_line is not None else None
+            raise TrajectoryFormatError(orig, what, frame=local, line=line,
+                                        fix="Each frame must hold the same atoms once")
+        placed = np.empty_like(rows)
+        placed[pos] = rows
+        rows[:] = placed
+
+    def _check_types(self, rows: np.ndarray, frames: np.ndarray) -> None:
+        """Every atom keeps the LAMMPS type (so the species and mass) it has in the first frame: one vectorised
+        test for a block of frames (``rows`` in id order); only a failure looks for the frame and line."""
+        if self._types is None:
+            return
+        t = rows[:, :, self._layout.slot["type"]]
+        bad = t != self._types[None, :]
+        if not bad.any():
+            return
+        k, i = (int(x[0]) for x in np.nonzero(bad))
+        fr = int(frames[k])
+        orig, plain, local = self._where(fr)
+        with open(plain, "rb") as f:                     # the atom's row as written (dumps need not be sorted)
+            f.seek(int(self._start[fr]))
+            buf = f.read(int(self._end[fr]) - int(self._start[fr]))
+        h = parse_header(buf, 0, len(buf))
+        raw = np.empty((self.n_atoms, self._layout.nslots))
+        self._parse_rows(buf, h, raw, fr, plain, orig, int(self._start[fr]))
+        row = int(np.flatnonzero(self._ids(raw, fr, None, (buf, h.rows_offset, len(buf))) == self.ids[i])[0])
+        raise TrajectoryFormatError(orig, f"atom id {int(self.ids[i])} is of type {int(t[k, i])} here but of type "
+                                          f"{int(self._types[i])} in the first frame", frame=local,
+                                    line=line_number(plain, int(self._start[fr]) + h.rows_offset) + row,
+                                    fix="trajmodes follows a fixed set of atoms, each of one species: split the "
+                                        "run where the types change")
+
+    # -- the frame times and the per-frame quantities of the log or of the energy and stress columns
+
+    def _lammps_input(self, dump: str):
+        """The LAMMPS settings of the run from the logs given as ``thermo=`` when one names the dump, else from an
+        input or log beside it (:func:`trajmodes.io.trajectories.times.lammps_settings_beside`)."""
+        from trajmodes.io.trajectories.times import lammps_settings_beside, lammps_settings_in
+        for log in self.thermo_paths:
+            found = lammps_settings_in(log, dump)
+            if found is not None:
+                return found
+        return lammps_settings_beside(dump)
+
+    def _frame_quantities(self) -> None:
+        """The per-frame quantities of the log's rows at the frames' steps (converted to eV and GPa), kept in
+        memory; with those of the energy and stress columns, sets :attr:`frame_fields`."""
+        self._frame_data, self._thermo_lines = {}, None
+        lay, c = self._layout, self._conv
+        if self._thermo is not None:
+            log = self._thermo
+            got = log.match(self.steps, ", ".join(self.paths), self.n_atoms, self.units,
+                            need_energy=lay.energy is None, segments=self._segments,
+                            n_segments=self._n_segments)
+            rows = got.pop("row")
+            self._thermo_lines = (log.paths, log.file[rows], log.line[rows])      # for messages
+            scale = {"potential_energy": c.energy, "pressure": c.pressure, "pressure_tensor": c.pressure}
+            self._frame_data = {k: v * scale[k] for k, v in got.items()}
+            self._thermo = None                      # the rows of the frames are kept, not the whole log
+        have = set(self._frame_data) | {f for f, o in FROM_COLUMNS.items() if o in lay.outputs}
+        self.frame_fields = tuple(f for f in FRAME_FIELDS if f in have)
+
+    def _thermo_values(self, frames: np.ndarray, want: tuple) -> dict:
+        """The log's quantities among ``want`` for ``frames``, checked finite (a NaN row is named in the log)."""
+        out = take_frame_fields(self._frame_data, frames, want)
+        for name, v in out.items():
+            ok = np.isfinite(v.reshape(len(v), -1)).all(axis=1)
+            if not ok.all():
+                k = int(frames[np.flatnonzero(~ok)[0]])
+                paths, file, lines = self._thermo_lines
+                path, line = paths[int(file[k])], int(lines[k])
+                raise TrajectoryFormatError(path, f"the thermo {name.replace('_', ' ')} at step {int(self.steps[k])} "
+                                                  f"(frame {k} of the dump) is NaN or infinite", line=line,
+                                            fix="Use the frames before it (slice the trajectory)")
+        return out
+
+    def _frame_times(self, md_timestep, frame_interval) -> None:
+        from trajmodes.io.trajectories.times import frame_times
+        found = default = None
+        inp = self._input
+        if inp is not None:
+            unit_dt = DEFAULT_DT.get(inp.units or self.units, 1.0)
+            dt = (inp.md_timestep if inp.md_timestep is not None else unit_dt) * self._conv.time
+            found = (dt, os.path.basename(inp.path) + ("" if inp.md_timestep is not None else
+                                                       f" (it sets none: LAMMPS' default for {self.units} units)"))
+        default = (DEFAULT_DT.get(self.units, 1.0) * self._conv.time,
+                   f"the dump has no ITEM: TIME and no LAMMPS input or log beside it names it; LAMMPS' default "
+                   f"timestep for {self.units} units")
+        axis = frame_times(", ".join(self.paths), self.steps, self._raw_times * self._conv.time,
+                           what_in_file="ITEM: TIME", md_timestep=md_timestep, frame_interval=frame_interval,
+                           found=found, default=default, stacklevel=5)
+        self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
