@@ -7,9 +7,9 @@ import signal
 import sys
 import warnings
 
-from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH, add_plot_format, add_read_options, mesh,
-                                     non_negative_int, positive, positive_int, supercell_dims, temperatures,
-                                     width_or_adaptive)
+from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH, add_plot_format,
+                                     add_read_options, mesh, non_negative_int, positive, positive_int, supercell_dims,
+                                     temperatures, width_or_adaptive)
 from trajmodes.lattice.spglib_calls import SYMPREC
 
 
