@@ -559,7 +559,7 @@ def path_bands(ds, force_constants=None) -> PathBands:
         ref = add_path_variables(ds[["peak_frequency"]], Phonons(load_force_constants(str(fc))))
         stored = path_bands(ref)
         return PathBands(bands=stored.bands, rotations=stored.rotations, note=f"path from {fc}")
-    return PathBands(bands=None, rotations=None, note=("no band path in this file (written before it was stored) "
+    return PathBands(bands=None, rotations=None, note=("no band path in this file (modes_dataset without phonons) "
                                                        f"and its force constants {fc!r} not found: q by index"))
 
 

@@ -385,7 +385,7 @@ def test_cli_fit(si_harmonic, tmp_path, monkeypatch, capsys):
     truth = tmp_path / "truth.nc"
     est = _fit(path, sc, cutoff2=4.0)
     est.force_constants_.to_netcdf(truth)
-    out = tmp_path / "fc.nc"
+    out = tmp_path / "fit"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rc = cli.main(["fit", str(path), "--reference", str(ref), "--species", "Si", "--cutoff2", "4",
@@ -393,9 +393,9 @@ def test_cli_fit(si_harmonic, tmp_path, monkeypatch, capsys):
     assert rc == 0
     text = capsys.readouterr().out
     assert "R^2" in text and "sigma_A" in text and "largest difference" in text
-    fc = trajmodes.ForceConstants.from_netcdf(out)
+    fc = trajmodes.ForceConstants.from_netcdf(out / "fc.nc")
     assert _rel(fc.compact(), Phi[fc.p2s]) < 1e-8
-    assert (tmp_path / "fc.png").exists() and (tmp_path / "fc.scores.nc").exists()
+    assert (out / "fc.png").exists() and (out / "fc.scores.nc").exists()
 
 
 def test_distributed_client_identical(si_harmonic, tmp_path):

@@ -163,8 +163,8 @@ def test_eam_files(tmp_path, capsys):
 def test_project_file(tmp_path, cu32, capsys):
     assert main(["project", str(cu32), "--species", "Cu", "--force-constants",
                  str(CU_FC), "--resolution", "0.5", "-o", str(tmp_path / "o")]) == 0
-    _check_provenance(tmp_path / "o" / "modes.nc", [cu32, CU_FC], temperature=_kinetic_temperature(cu32), resolution=0.5,
-                      model="auto", frames=20)
+    _check_provenance(tmp_path / "o" / "modes.nc", [cu32, CU_FC], temperature=_kinetic_temperature(cu32),
+                      resolution=0.5, model="auto", frames=20)
 
 
 def test_library_writers_carry_provenance(tmp_path, cu32):

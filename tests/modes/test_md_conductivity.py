@@ -39,7 +39,7 @@ def cu_exact(cu_fc3):
 
 def test_md_lifetimes_give_the_three_phonon_kappa(cu_fc3, cu_exact):
     an, ds = cu_exact
-    k = trajmodes.thermal_conductivity(trajmodes.Phonons(cu_fc3), ds)
+    k = trajmodes.conductivity_from_lifetimes(trajmodes.Phonons(cu_fc3), ds)
     ref = an.thermal_conductivity()["kappa"].values[0]
     np.testing.assert_allclose(k["kappa"].values, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
     assert float(k["missing_share"]) == 0.0
@@ -53,7 +53,7 @@ def test_md_lifetimes_give_the_three_phonon_kappa(cu_fc3, cu_exact):
     low = (cut["frequency_harmonic"].values < 2.0) & (st == "ok")
     st[low] = "width below resolution"
     cut["status"] = (("q", "branch"), st)
-    kc = trajmodes.thermal_conductivity(trajmodes.Phonons(cu_fc3), cut)
+    kc = trajmodes.conductivity_from_lifetimes(trajmodes.Phonons(cu_fc3), cut)
     assert 0 < float(kc["missing_share"]) < 1
     assert float(kc["kappa"][0, 0]) < kx
 
@@ -87,7 +87,7 @@ def test_comparison_of_exact_data_is_one(cu_fc3, cu_exact, compared):
 def test_bad_inputs_are_refused(cu_fc3, cu_exact):
     _, ds = cu_exact
     with pytest.raises(ValueError, match="temperature"):
-        trajmodes.thermal_conductivity(trajmodes.Phonons(cu_fc3), ds.assign_attrs(temperature=None))
+        trajmodes.conductivity_from_lifetimes(trajmodes.Phonons(cu_fc3), ds.assign_attrs(temperature=None))
     off = ds.assign_coords(qpoint=(("q", "reduced"), ds["qpoint"].values + 0.01))
     with pytest.raises(ValueError, match="not on the grid of the supercell"):
         compare_three_phonon(off, cu_fc3, smearing=0.1)

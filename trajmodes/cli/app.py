@@ -7,9 +7,9 @@ import signal
 import sys
 import warnings
 
-from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH, add_plot_format, add_read_options, mesh,
-                                     non_negative_int, positive, positive_int, supercell_dims, temperatures,
-                                     width_or_adaptive)
+from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH, add_plot_format,
+                                     add_read_options, mesh, non_negative_int, positive, positive_int, supercell_dims,
+                                     temperatures, width_or_adaptive)
 from trajmodes.lattice.spglib_calls import SYMPREC
 
 
@@ -312,8 +312,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pl.add_argument("--modes", help="modes to plot with their fit: q:branch,... (q index as in the table)")
     pl.add_argument("-o", "--output", help="output folder of the figures (default: the folder of MODES_NC): "
                                            "STEM_fits, STEM_dispersion and STEM_sed, STEM the name of MODES_NC")
-    pl.add_argument("--force-constants", help="for files written before 'project' stored the band path: the "
-                                              "force constants to draw it from (default: the path in the file)")
+    pl.add_argument("--force-constants", help="for a file without its band path (written by modes_dataset without "
+                                              "phonons): the force constants to draw it from (default: the path in "
+                                              "the file)")
     add_plot_format(pl)
     pv = add("convert-fc", cmd_convert_fc, "force constants from one code's files to another's: TDEP, ShengBTE, "
                                            "phonopy, phono3py, hiPhive, GPUMD, trajmodes netCDF")

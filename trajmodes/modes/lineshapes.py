@@ -162,15 +162,13 @@ JACOBIANS = {lorentzian: lorentzian_jacobian, dho: dho_jacobian}
 
 def peak_model(name: str, attrs=None):
     """The model function ``f(nu, amplitude, nu0, fwhm, background)`` of ``name``; the ``*_windowed`` ones
-    are built from the spectra attributes ``segment_frames``, ``frame_interval_ps`` and ``window`` (``attrs``;
-    files written before it was named so have ``timestep_ps``)."""
+    are built from the spectra attributes ``segment_frames``, ``frame_interval_ps`` and ``window`` (``attrs``)."""
     if name not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {name!r}")
     if not name.endswith("_windowed"):
         return MODELS[name]
     attrs = attrs or {}
     attrs = dict(attrs)
-    attrs.setdefault("frame_interval_ps", attrs.get("timestep_ps"))
     missing = [k for k in ("segment_frames", "frame_interval_ps", "window") if attrs.get(k) is None]
     if missing:
         raise ValueError(f"model {name!r} needs the spectra attributes {missing} (spectra from "

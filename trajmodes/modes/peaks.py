@@ -406,7 +406,7 @@ def _correlation_factor(attrs) -> float:
         df = float(attrs["resolution_thz"])
         enbw = float(attrs["enbw_thz"])
         K = int(attrs.get("n_segments", 1))
-        dt = float(attrs.get("frame_interval_ps", attrs.get("timestep_ps")))
+        dt = float(attrs["frame_interval_ps"])
         hop = int(round(float(attrs["hop_ps"]) / dt)) if K > 1 else n
         rho = window_autocorrelation(window_values(str(attrs["window"]), n))
     except (KeyError, TypeError, ValueError):

@@ -34,8 +34,9 @@ class DynamicalMatrix:
     """Dynamical matrices D(q) and their Cartesian gradients from force constants, in blocks of q.
 
     ``force_constants``, ``tol``, ``chunk`` and ``n_threads`` as :class:`trajmodes.Phonons`, which builds this. Blocks
-    of q are multiples of 256 q, so results do not depend on the number of threads (bitwise). ``nac``: the non-analytic correction
-    (:class:`~trajmodes.phonons.nac.GonzeLee` or :class:`~trajmodes.phonons.nac.WangNAC`), or None.
+    of q are multiples of 256 q, so results do not depend on the number of threads (bitwise). ``nac``: the
+    non-analytic correction (:class:`~trajmodes.phonons.nac.GonzeLee` or :class:`~trajmodes.phonons.nac.WangNAC`), or
+    None.
     """
 
     def __init__(self, force_constants: ForceConstants, tol: float = 1e-5, chunk: int = 4096,

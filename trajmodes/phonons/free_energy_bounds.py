@@ -286,8 +286,7 @@ def thermodynamic_integration(engine, force_constants, temperature: float, n_lam
         (with ``_err``; from lambda = 1), ``harmonic_free_energy`` F_h, ``reference_energy`` E_ref; over ``lambda``:
         ``integrand`` <U - U_h>_lambda with ``integrand_err``, ``weight``, ``kinetic_temperature`` (K) and
         ``block_length`` (samples); attributes: temperature, n_atoms, lambda points, steps, the convention
-        (:data:`COM_CONVENTION`), ``occupation`` ("classical"; ``classical`` = 1, its former spelling, stays one
-        release), citations.
+        (:data:`COM_CONVENTION`), ``occupation`` ("classical"), citations.
     """
     import xarray as xr
     T = check_sampling_temperature(temperature)

@@ -42,8 +42,8 @@ class EnergyForces:
 @dataclass(frozen=True)
 class DynamicalMatrices:
     """Dynamical matrices at a set of q with their derivatives with respect to the external (Voigt strain) and
-    internal coordinates (:meth:`ShortRangePotential.dynamical_matrices` with ``derivatives=True``). The three are views of one
-    q-major array (nq, 1 + 6 + 3 n, 3 n, 3 n).
+    internal coordinates (:meth:`ShortRangePotential.dynamical_matrices` with ``derivatives=True``). The three are
+    views of one q-major array (nq, 1 + 6 + 3 n, 3 n, 3 n).
 
     Attributes
     ----------
