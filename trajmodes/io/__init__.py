@@ -278,7 +278,7 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     if fmt in _XYZ:
         from trajmodes.io.xyz import XYZSource
         try:
-            return XYZSource(paths[0], units=units or "metal", lj_scales=lj_scales, md_timestep=md_timestep,
+            return XYZSource(paths[0], units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                              frame_interval=frame_interval)
         except TrajectoryFormatError as exc:
             if format is not None or not getattr(exc, "ase_may_read", True):
@@ -298,6 +298,11 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     try:
         u = mda.Universe(topology, *paths, **kw) if topology is not None else mda.Universe(*paths, **kw)
     except Exception as exc:  # MDAnalysis raises many types
+        from trajmodes.io.mdanalysis import universe_error
+        mismatch = universe_error(topology, paths) if topology is not None else \
+            universe_error(paths[0], paths[1:]) if len(paths) > 1 else None
+        if mismatch is not None:
+            raise mismatch from None
         head = _head(paths[0])
         if _is_netcdf(head):
             from trajmodes.io.netcdf import CACHE_FIX, describe_netcdf

@@ -157,8 +157,11 @@ class LammpsDumpSource(DumpAtoms, DumpRunData, FrameSource):
             n_drop = int((~keep).sum())
             # a restart repeats the frames since the restart file was written: one per junction is usual
             if len(self.paths) == 1 or n_drop > len(self.paths) - 1:
+                k = int(np.flatnonzero(~keep)[0])
                 warnings.warn(f"{', '.join(self.paths)}: {n_drop} frame(s) repeat or go back in timestep and were "
-                              "dropped (kept the first of each timestep)", UserWarning, stacklevel=3)
+                              f"dropped (kept the first of each timestep; the first dropped: frame {int(self._local[k])} "
+                              f"of {self.paths[int(self._file[k])]}, timestep {int(steps[k])})", UserWarning,
+                              stacklevel=3)
             for name in ("_file", "_start", "_end", "_local"):
                 setattr(self, name, getattr(self, name)[keep])
         # the dump's segments: where its steps go back (reset_timestep, or a restart from an earlier restart file)
@@ -257,8 +260,8 @@ class LammpsDumpSource(DumpAtoms, DumpRunData, FrameSource):
         elements = element_column(buf, h, self.n_atoms)
         self.species = self._species(elements, species, order)
         self.masses = self._masses(rows, order, masses)
-        # the compiled parser skips the element column; with a type column the types are checked in every frame
-        self._elements_unchecked = elements is not None and self._types is None
+        # the compiled parser skips the element column: every read compares it (_check_run_elements)
+        self._elements_bytes = None
         if elements is not None and self.n_frames > 1:
             self._check_last_elements()
 
@@ -303,9 +306,7 @@ class LammpsDumpSource(DumpAtoms, DumpRunData, FrameSource):
                 self._general_frame(bytes(buf[int(starts[j]):int(ends[j])]), int(frames[a + j]), lo + int(starts[j]),
                                     a + j, outputs, arrays, cells, origins)
                 j += 1
-        if self._elements_unchecked:
-            for fr in frames.tolist():              # elements but no types: each frame's elements are compared
-                self._check_last_elements(fr)
+            self._check_run_elements(buf, starts, ends, frames[a:b])     # the parser skips the element column
         out = self._assemble(arrays, cells, origins, fields)
         c = self._conv
         if "energy" in arrays:

@@ -14,6 +14,23 @@ from trajmodes.io.lammps_header import parse_header
 from trajmodes.lattice.elements import masses_of
 
 
+def _row_heads(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``width`` bytes of the last ``n`` lines (the atom rows) of every frame ``[starts, ends)`` of the text
+    ``a`` (frames, n, width; bytes past the text's end are newlines), and whether each frame has that many lines
+    after its start."""
+    nl = np.flatnonzero(a == 10)
+    if len(a) and a[-1] != 10:
+        nl = np.append(nl, len(a))                       # a last line without its newline
+    last = np.searchsorted(nl, ends, side="right") - 1   # each frame's last row's newline
+    before = last[:, None] - n + np.arange(n)[None, :]   # the newline before each row
+    fits = before.min(axis=1) >= 0
+    rows = nl[np.maximum(before, 0)] + 1
+    fits &= rows[:, 0] > starts
+    if rows.max(initial=0) + width > len(a):             # lines near the text's end: pad it with newlines
+        a = np.concatenate([a, np.full(width, 10, np.uint8)])
+    return np.lib.stride_tricks.sliding_window_view(a, width)[rows], fits
+
+
 class DumpAtoms:
     """The atoms of :class:`~trajmodes.io.lammps.LammpsDumpSource` (on its attributes: the layout, the frame byte
     ranges, the ids and types of the first frame)."""
@@ -40,6 +57,95 @@ class DumpAtoms:
                                         line=line_number(plain, int(self._start[fr]) + h.rows_offset) + int(order[i]),
                                         fix="trajmodes follows a fixed set of atoms, each of one species: split the "
                                             "run where the elements change")
+
+    def _check_run_elements(self, buf, starts: np.ndarray, ends: np.ndarray, frames: np.ndarray) -> None:
+        """Every atom keeps the element of the first frame in the frames of one run read (``buf``: the run's text,
+        frame ``frames[i]`` at ``[starts[i], ends[i])``), whatever the order of the rows: one vectorised comparison of
+        the first bytes of every atom line (up to the element and id tokens) with the first frame's, made after the
+        run was parsed (so every frame ends with its ``n_atoms`` rows). Frames whose rows are in another order are
+        compared token by token (element and id, vectorised); a frame that differs, or whose lines do not fit (odd
+        spacing), is looked at by :meth:`_check_last_elements`, which names the atom, frame and line."""
+        plan = self._element_plan()
+        if plan is None or not len(frames):
+            return
+        width, prefix, mask = plan[3], plan[6], plan[7]
+        a = np.frombuffer(buf, np.uint8)
+        g, fits = _row_heads(a, np.asarray(starts, np.int64), np.asarray(ends, np.int64), self.n_atoms, width)
+        same = ((g == prefix) | ~mask).all(axis=(1, 2)) & fits
+        if same.all():
+            return
+        look = ~same
+        other = np.flatnonzero(fits & ~same)            # rows in another order: token by token
+        if len(other):
+            look[other] = ~self._elements_by_token(g[other])
+        for fr in np.asarray(frames)[look].tolist():     # the exact check names the atom and line, if it differs
+            self._check_last_elements(fr)
+
+    def _elements_by_token(self, g: np.ndarray) -> np.ndarray:
+        """Whether every atom line of each frame (``g``: frames, atoms, first bytes of each line) holds its atom's
+        element, the atom found by its id token: the tokens are read along the bytes of the lines, all lines at once
+        (the element as a hash of its bytes, the id as an integer)."""
+        j, jid, need, width, expect, lengths, _, _, hashes = self._element_plan()
+        n = self.n_atoms
+        shape = g.shape[:2]
+        tok = np.full(shape, -1, np.int16)
+        after_gap, ended, complete, bad = (np.ones(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool),
+                                           np.zeros(shape, bool))
+        h, ids, digits = np.zeros(shape, np.int64), np.zeros(shape, np.int64), np.zeros(shape, np.int16)
+        for c in range(g.shape[2]):                      # the bytes of the lines, a few dozen at most
+            col = g[..., c]
+            ended |= col == 10
+            gap = ended | (col == 32) | (col == 9) | (col == 13)
+            tok += ~gap & after_gap
+            complete |= gap & (tok >= need)
+            el = ~gap & (tok == j)
+            h = np.where(el, h * 257 + col + 1, h)
+            if jid is not None:
+                d = ~gap & (tok == jid)
+                ids = np.where(d, ids * 10 + (col.astype(np.int64) - 48), ids)
+                digits += d
+                bad |= d & ((col < 48) | (col > 57))
+            after_gap = gap
+        if jid is None:
+            idx, known = np.broadcast_to(np.arange(n), shape), True
+        else:
+            idx = np.searchsorted(self.ids, ids).clip(0, n - 1)
+            known = (self.ids[idx] == ids) & (digits <= 18) & ~bad
+        return (complete & known & (hashes[idx] == h)).all(axis=1)
+
+    def _element_plan(self):
+        """What :meth:`_check_run_elements` needs, made once from the first frame: the element and id token numbers,
+        the last token read, the bytes of every line looked at, each atom's element (id order) as bytes, zero padded,
+        and its length, and the first bytes of the first frame's atom lines with the mask of those compared (up to
+        the last token read and the space after it); None for a dump without an element column."""
+        if "element" not in getattr(self, "_columns", ()):
+            return None
+        if getattr(self, "_elements_bytes", None) is None:
+            j = self._columns.index("element")
+            jid = self._columns.index("id") if self._layout.has_id else None
+            need = max(j, jid if jid is not None else 0)
+            sp = np.char.encode(np.asarray(self.species, dtype=str))
+            lengths = np.char.str_len(sp)
+            wide = int(lengths.max()) + 1
+            expect = np.frombuffer(sp.astype(f"S{wide}").tobytes(), np.uint8).reshape(self.n_atoms, wide).copy()
+            plain = self._where(0)[1]
+            with open(plain, "rb") as f:
+                f.seek(int(self._start[0]))
+                text = np.frombuffer(f.read(int(self._end[0]) - int(self._start[0])), np.uint8)
+            g, _ = _row_heads(text, np.zeros(1, np.int64), np.array([len(text)]), self.n_atoms, 32 * (need + 1) + wide)
+            g = g[0]
+            gap = (g == 32) | (g == 9) | (g == 13) | (np.cumsum(g == 10, axis=-1) > 0)
+            first = ~gap & np.concatenate([np.ones((len(g), 1), bool), gap[:, :-1]], axis=-1)
+            tok = np.cumsum(first, axis=-1) - 1
+            ends = np.argmax(gap & (tok >= need), axis=-1)       # the byte after the last token read, every line
+            width = int(ends.max()) + 1
+            mask = np.arange(width)[None, :] <= ends[:, None]
+            prefix = np.where(mask, g[:, :width], 0)
+            hashes = np.zeros(self.n_atoms, np.int64)
+            for c in range(wide - 1):                    # each atom's element as _elements_by_token hashes it
+                hashes = np.where(c < lengths, hashes * 257 + expect[:, c] + 1, hashes)
+            self._elements_bytes = (j, jid, need, width, expect, lengths, prefix[None], mask[None], hashes)
+        return self._elements_bytes
 
     def _species(self, elements, species, order) -> np.ndarray:
         if elements is not None:

@@ -1,8 +1,10 @@
 """LAMMPS thermo output: the per-frame potential energy and pressure of a run, from its log file.
 
-A log holds one thermo block per ``run``: a header line starting with ``Step`` (``thermo_style custom step ...``
-or ``one``), then one row every ``thermo N`` steps until ``Loop time of ...``. Lines inside a block that are not
-rows (``WARNING: ...``) are skipped. Recognised columns (whatever else the block holds):
+A log holds one thermo block per ``run``: a header line of column names, one of them ``Step``, in any place
+(``thermo_style custom step ...``, ``custom time step ...`` or ``one``), then one row every ``thermo N`` steps until
+``Loop time of ...``. Lines inside a block that are not rows (``WARNING: ...``) are skipped; one that is mostly
+numbers but not a row (cut short, two rows run together, a damaged step) is named, with its line, when a frame's step
+has no row. Recognised columns (whatever else the block holds):
 
 - potential energy: ``PotEng`` (keyword ``pe``), ``c_thermo_pe``, or ``E_pair`` + ``E_mol`` (``thermo_style one``;
   equal to ``pe`` unless a fix adds energy);
@@ -36,6 +38,11 @@ from trajmodes.io.times import UNITS_COMMAND
 
 __all__ = ["ThermoLog", "read_thermo", "thermo_paths"]
 
+#: a thermo column name (``Step``, ``PotEng``, ``c_thermo_press[1]``, ``v_etotal``, ``f_ave[2]``): a header line is
+#: made of these alone, one of them ``Step``, in any order
+THERMO_NAME = re.compile(r"^[A-Za-z_][\w\[\]/.\-]*$")
+#: columns of ``thermo_style one`` and the usual custom keywords, to recognise a header without ``Step``
+THERMO_COLUMNS = ("Time", "Temp", "PotEng", "KinEng", "TotEng", "Press", "E_pair", "E_mol", "Volume", "Elapsed")
 #: columns holding the potential energy, best first
 ENERGY_COLUMNS = ("PotEng", "c_thermo_pe")
 #: columns holding the scalar pressure, best first
@@ -77,6 +84,8 @@ class ThermoLog:
     block_dumps : list of tuple of str
         The files the dumps active during each block write (from the ``dump`` and ``undump`` commands echoed in the
         log before it); None for every block when the log echoes no ``dump`` command.
+    damaged : list of tuple
+        Lines inside thermo blocks that look like damaged rows: (index into ``paths``, line, text, columns).
     """
 
     paths: list
@@ -90,6 +99,10 @@ class ThermoLog:
     segment: np.ndarray = None
     block: np.ndarray = None
     block_dumps: list = field(default_factory=list)
+    #: lines inside thermo blocks that look like damaged rows (mostly numbers, but the wrong count or no integer
+    #: step): (index into ``paths``, 1-based line, text, the block's column names); named when a frame's step has
+    #: no row
+    damaged: list = field(default_factory=list)
 
     def __post_init__(self):
         n = len(self.steps)
@@ -154,6 +167,7 @@ class ThermoLog:
                 fix="Pass the log of the run that wrote this dump")
         if not hit.all():
             k = int(np.flatnonzero(~hit)[0])
+            self._damaged_row(int(steps[k]), k, dump)
             raise TrajectoryFormatError(
                 self._name(), f"no thermo row at step {int(steps[k])}, the step of frame {k} of {dump} (the log's "
                 f"rows are at {_span(self.steps)}, the dump's frames at {_span(steps)})",
@@ -184,6 +198,29 @@ class ThermoLog:
 
     def _name(self) -> str:
         return ", ".join(self.paths)
+
+    def _damaged_row(self, step: int, k: int, dump: str) -> None:
+        """Name the damaged line that stands where the row of ``step`` (frame ``k`` of ``dump``) should be, if there
+        is one: a line of its block that is mostly numbers but not a row (cut short, two rows run together, a
+        damaged step), whose step reads as ``step`` or that lies between the rows before and after it."""
+        if not self.damaged:
+            return
+        where = np.stack([self.file, self.line], axis=1) if len(self.steps) else np.zeros((0, 2), np.int64)
+        before = np.flatnonzero(self.steps < step)
+        after = np.flatnonzero(self.steps > step)
+        lo = tuple(where[before[-1]]) if len(before) else (-1, -1)
+        hi = tuple(where[after[0]]) if len(after) else (len(self.paths), 0)
+        near = [d for d in self.damaged if lo < (d[0], d[1]) < hi]
+        said = [d for d in self.damaged if d[2].split()[:1] == [str(step)]]
+        for f, line, text, columns in said or near:
+            path = self.paths[f]
+            raise TrajectoryFormatError(
+                path, f"the thermo row of step {step} (frame {k} of {dump}) is damaged: the line reads "
+                f"{text.strip()[:200]!r}, where a row of the block holds {len(columns)} numbers "
+                f"({' '.join(columns)})", line=line,
+                fix="Repair the line (or remove it and the frame at that step), or read without thermo=" +
+                    ("" if said or len(text.split()) == len(columns) else "; if that line is no thermo row (the output of fix print), the log has no row "
+                     "at this step: run with a thermo interval that divides the dump interval"))
 
     def _dumped_rows(self, dump: str) -> np.ndarray | None:
         """Whether each row's block ran with a dump writing ``dump`` active (by the echoed ``dump`` commands, LAMMPS'
@@ -321,7 +358,8 @@ def read_thermo(thermo) -> ThermoLog:
                      {n: cat(t.values[n] for t in parts) for n in FRAME_FIELDS},
                      {n: cat(t.present[n] for t in parts) for n in FRAME_FIELDS},
                      cat(t.norm for t in parts), cat(np.full(len(t.steps), i) for i, t in enumerate(parts)),
-                     cat(t.line for t in parts), segment[keep], block[keep], block_dumps)
+                     cat(t.line for t in parts), segment[keep], block[keep], block_dumps,
+                     [(i,) + d[1:] for i, t in enumerate(parts) for d in t.damaged])
 
 
 def _segment_max(steps: np.ndarray, segment: np.ndarray) -> np.ndarray:
@@ -343,11 +381,12 @@ def _read_one(path: str) -> ThermoLog:
     blocks = []                              # (columns, [row line indices], norm, files of the active dumps)
     current, norm = None, -1
     dumps, echoed = {}, False                # dump ID -> file, from the echoed dump and undump commands
+    damaged = []
     for i, ln in enumerate(lines):
         tok = ln.split()
         if not tok:
             continue
-        if tok[0] == "Step":
+        if "Step" in tok and all(THERMO_NAME.match(t) for t in tok):
             current = (tok, [], norm, tuple(dumps.values()))
             blocks.append(current)
         elif current is None and tok[0] == "dump" and len(tok) >= 6:
@@ -359,17 +398,27 @@ def _read_one(path: str) -> ThermoLog:
         elif tok[0] == "thermo_modify" and "norm" in tok[:-1]:
             norm = int(tok[tok.index("norm") + 1] == "yes")
         elif current is not None:
-            if len(tok) == len(current[0]) and _is_int(tok[0]):
+            step_at = current[0].index("Step")
+            if len(tok) == len(current[0]) and _is_int(tok[step_at]):
                 current[1].append(i)
             elif ln.startswith("Loop time"):
                 current = None
+            elif _numbers(tok) * 2 >= len(tok):                  # mostly numbers, not a row: a damaged row
+                damaged.append((0, i + 1, ln, current[0]))
         elif tok[0].startswith("-----") and tok[1:2] == ["Step"] or tok[0] == "keywords:" and "Step" in ln:
             style = "multi" if tok[0].startswith("-") else "yaml"
             raise TrajectoryFormatError(path, f"the thermo output is in thermo_style {style} format", line=i + 1,
                                         fix=FIX_STYLE.replace("Use", "Rerun with"))
     if not blocks:
-        raise TrajectoryFormatError(path, "no thermo output: no line starts with 'Step' (the header of a thermo "
-                                          "block)", fix="Pass the LAMMPS log of the run (log.lammps), written "
+        header = next(((i, ln) for i, ln in enumerate(lines) if len(ln.split()) > 1 and
+                       all(THERMO_NAME.match(t) for t in ln.split()) and set(ln.split()) & set(THERMO_COLUMNS)), None)
+        if header is not None:
+            raise TrajectoryFormatError(path, f"the thermo header {header[1].strip()!r} has no Step column: rows are "
+                                              "matched to the dump's frames by MD step", line=header[0] + 1,
+                                        fix="Rerun with step among the thermo_style custom keywords (thermo_style "
+                                            "custom step pe press ...), in any place")
+        raise TrajectoryFormatError(path, "no thermo output: no line holds the column names of a thermo block with "
+                                          "a Step column", fix="Pass the LAMMPS log of the run (log.lammps), written "
                                           "with thermo_style custom step pe ...")
     units = UNITS_COMMAND.search(text)
     parsed = [_block(path, columns, rows, [lines[i] for i in rows]) for columns, rows, _, _ in blocks]
@@ -380,11 +429,23 @@ def _read_one(path: str) -> ThermoLog:
                      np.concatenate([np.full(len(b[1]), b[2], np.int8) for b in blocks]),
                      np.zeros(sum(len(s) for s in steps), np.int64), np.concatenate(rows),
                      block=np.concatenate([np.full(len(b[1]), k, np.int64) for k, b in enumerate(blocks)]),
-                     block_dumps=[b[3] if echoed else None for b in blocks])
+                     block_dumps=[b[3] if echoed else None for b in blocks], damaged=damaged)
 
 
 def _is_int(token: str) -> bool:
     return token.isdigit() or (token[:1] in "+-" and token[1:].isdigit())
+
+
+def _numbers(tokens: list) -> int:
+    """How many of ``tokens`` read as numbers."""
+    count = 0
+    for t in tokens:
+        try:
+            float(t)
+            count += 1
+        except ValueError:
+            pass
+    return count
 
 
 def _block(path: str, columns: list, rows: list, text: list):
@@ -399,7 +460,7 @@ def _block(path: str, columns: list, rows: list, text: list):
         r = int(at.group(1)) if at else 0
         raise TrajectoryFormatError(path, f"a thermo row holds {text[r].strip()!r}, which is not numbers",
                                     line=int(lines[r]) if at else None, fix="Repair or remove the line") from None
-    steps = table[:, 0].astype(np.int64)
+    steps = table[:, columns.index("Step")].astype(np.int64)
     col = {c: table[:, k] for k, c in enumerate(columns)}
     values, present = {}, {}
     energy = next((col[c] for c in ENERGY_COLUMNS if c in col), None)

@@ -23,11 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trajmodes.errors import UnitsWarning
+from trajmodes.errors import TrajectoryFormatError, UnitsWarning
 from trajmodes.lattice.geometry import minimum_image
 
 #: relative disagreement tolerated between two statements of the same time
 TIME_RTOL = 1e-6
+#: a step between two frames this far (relative) from the median step between frames is named as uneven: a missing
+#: frame doubles it; the rounding of times written as text stays far below
+UNEVEN_RTOL = 0.25
 
 
 def positive_time(value, name: str) -> float | None:
@@ -90,7 +93,7 @@ def frame_times(name: str, steps: np.ndarray, file_times: np.ndarray | None = No
                 md_timestep: float | None = None, frame_interval: float | None = None,
                 found: tuple[float, str] | None = None, default: tuple[float, str] | None = None,
                 has_steps: bool = True, stacklevel: int = 3) -> TimeAxis:
-    """Resolve the time of every frame.
+    """Resolve the time of every frame, and check that time goes forward (:func:`check_frame_times`).
 
     Parameters
     ----------
@@ -117,7 +120,74 @@ def frame_times(name: str, steps: np.ndarray, file_times: np.ndarray | None = No
     ValueError
         When the given values contradict each other, or ``md_timestep`` is given for a file without step
         numbers. (Values that contradict the times written in the file are ignored with a warning.)
+    TrajectoryFormatError
+        When two frames have the same time, or time goes back (:func:`check_frame_times`).
     """
+    axis = _resolve_times(name, steps, file_times, what_in_file, md_timestep, frame_interval, found, default,
+                          has_steps, stacklevel + 1)
+    check_frame_times(name, axis.times, axis.source, steps=steps if has_steps else None, stacklevel=stacklevel + 1)
+    return axis
+
+
+def check_frame_times(name: str, times: np.ndarray, source: str, *, steps: np.ndarray | None = None,
+                      stacklevel: int = 3) -> None:
+    """Time must go forward from frame to frame, evenly.
+
+    Two frames at the same time (a frame written twice: a restarted run appending to its file, files joined with an
+    overlap) or a time that goes back are refused, naming the two frames: every frequency computed from the frames
+    would be wrong. Steps between frames that differ from the median step by more than :data:`UNEVEN_RTOL` (a
+    missing frame doubles one) are named in a warning: spectra and correlation functions need evenly spaced frames,
+    and refuse them.
+
+    Parameters
+    ----------
+    name : str
+        The file(s), for messages.
+    times : ndarray (n_frames,)
+        ps.
+    source : str
+        Where the times come from, in words.
+    steps : ndarray of int (n_frames,), optional
+        The MD steps of the frames, named in the messages.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        For a repeated time, or one that goes back.
+    """
+    t = np.asarray(times, float)
+    if len(t) < 2:
+        return
+    d = np.diff(t)
+    back = np.flatnonzero(~(d > 0) & np.isfinite(d))
+    at = (lambda k: f", at MD steps {int(steps[k])} and {int(steps[k + 1])}") if steps is not None else (lambda k: "")
+    if len(back):
+        k = int(back[0])
+        more = f"; {len(back)} such pairs, the last frames {int(back[-1])} and {int(back[-1]) + 1}" \
+            if len(back) > 1 else ""
+        what = (f"frames {k} and {k + 1} have the same time, {t[k]:g} ps{at(k)}" if d[k] == 0 else
+                f"time goes back from frame {k} to frame {k + 1}: {t[k]:g} ps, then {t[k + 1]:g} ps{at(k)}")
+        raise TrajectoryFormatError(name, f"{what}; the times are {source}{more}", frame=k + 1,
+                                    fix="A frame written twice (a restarted run appending to the file, or files "
+                                        "joined with an overlap) would be read as a time step of zero, or a "
+                                        "negative one: remove the repeated frames, keeping one of each time, or "
+                                        "split the file where time goes back and read the parts separately")
+    med = float(np.median(d))
+    odd = np.flatnonzero(np.abs(d - med) > UNEVEN_RTOL * med)
+    if len(odd):
+        k = int(odd[0])
+        n = len(odd)
+        why = ("frames are missing there" if d[k] > med else "an extra frame sits there")
+        warnings.warn(f"{name}: the frames are not evenly spaced in time: frames {k} and {k + 1} are {d[k]:g} ps "
+                      f"apart{at(k)}, {d[k] / med:.3g} times the {med:g} ps between most frames: {why} "
+                      f"({n} uneven step{'s' if n > 1 else ''} in all; the times are {source}). Spectra and "
+                      "correlation functions need evenly spaced frames: analyse an evenly spaced stretch (traj[a:b])",
+                      UserWarning, stacklevel=stacklevel)
+
+
+def _resolve_times(name, steps, file_times, what_in_file, md_timestep, frame_interval, found, default, has_steps,
+                   stacklevel) -> TimeAxis:
+    """The time axis of :func:`frame_times`, before its check."""
     steps = np.asarray(steps, dtype=np.int64)
     n = len(steps)
     md_timestep = positive_time(md_timestep, "md_timestep")
@@ -203,12 +273,12 @@ def _check_given(name, steps, times, md_timestep, frame_interval, what) -> None:
         if dt is None or abs(dt - md_timestep) > 1e-4 * md_timestep:
             warnings.warn(f"{name}: md_timestep={md_timestep:g} ps disagrees with {what} in the file "
                           f"({'%g ps per step' % dt if dt else 'no single step'}); the file's times are used",
-                          UnitsWarning, stacklevel=4)
+                          UnitsWarning, stacklevel=5)
     if frame_interval is not None:
         fi = float(np.median(np.diff(times)))
         if abs(fi - frame_interval) > 1e-4 * frame_interval:
             warnings.warn(f"{name}: frame_interval={frame_interval:g} ps disagrees with {what} in the file "
-                          f"({fi:g} ps between frames); the file's times are used", UnitsWarning, stacklevel=4)
+                          f"({fi:g} ps between frames); the file's times are used", UnitsWarning, stacklevel=5)
 
 
 # ----------------------------------------------------------------------------- LAMMPS input or log beside a dump
@@ -327,6 +397,10 @@ PLAUSIBLE_THZ = (0.2, 200.0)
 #: frequencies (THz) this far outside that range, whose 1000-fold is inside it, mean a time unit read as 1000 times
 #: another (fs as ps)
 IMPLAUSIBLE_THZ = (0.02, 2000.0)
+#: the finite-difference velocities of consecutive frames over the velocities written lie in this range when the two
+#: agree: 1 for close frames, up to tan(x)/x (x = pi f dt) for frames a fraction of a period f^-1 apart (the
+#: correlation of the two is then still above 0.9); a time unit misread gives 1000 (fs and ps), 98 or 10 (ASE's)
+SLOPE_RANGE = (1 / 3, 3.0)
 #: the time-scale checks look only at atoms that stay near their sites (rms displacement below this, A)
 SOLID_RMS_A = 1.0
 
@@ -361,7 +435,7 @@ class TimeScale:
 
     def mismatch(self) -> str | None:
         """What is wrong, in words, when the slope or the frequency is off by about 1000; None otherwise."""
-        if self.slope is not None and not 0.1 <= self.slope <= 10.0:
+        if self.slope is not None and not SLOPE_RANGE[0] <= self.slope <= SLOPE_RANGE[1]:
             return (f"the velocities and the frame times disagree: the displacement between consecutive frames over "
                     f"the time between them is {self.slope:.3g} times the velocities written (over "
                     f"{self.frames} frames)" + _thousand(self.slope))
@@ -380,10 +454,19 @@ class TimeScale:
 
 
 def _thousand(ratio: float) -> str:
+    """The time unit misread that a ratio of finite-difference to written velocities points to, in words."""
+    from trajmodes.units import NATURAL_TIME_PS
+    ase_ps, ase_fs = 1 / NATURAL_TIME_PS, 1e-3 / NATURAL_TIME_PS      # ASE's time unit read as ps (98), as fs (0.098)
     if 300 <= ratio <= 3000:
         return ": about 1000, as when velocities in A/fs are read as A/ps (or times in ps as fs)"
     if 1 / 3000 <= ratio <= 1 / 300:
         return ": about 1/1000, as when times in fs are read as ps (or velocities in A/ps as A/fs)"
+    if ase_ps / 2 <= 1 / ratio <= ase_ps * 2:
+        return (f": about 1/{ase_ps:.3g}, as when times in ASE's time unit (sqrt(amu A^2/eV) = "
+                f"{NATURAL_TIME_PS * 1e3:.4g} fs) are read as ps")
+    if ase_fs / 2 <= 1 / ratio <= ase_fs * 2:
+        return (f": about {1 / ase_fs:.3g}, as when times in ASE's time unit (sqrt(amu A^2/eV) = "
+                f"{NATURAL_TIME_PS * 1e3:.4g} fs) are read as fs")
     return ""
 
 

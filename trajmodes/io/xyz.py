@@ -40,10 +40,13 @@ class XYZSource(XYZComments, XYZChecks, FrameSource):
     ----------
     path : str or os.PathLike
         The file (``.gz`` is decompressed once into the cache directory).
-    units : str
-        LAMMPS unit style of the numbers in the file (default ``"metal"``: Angstrom,
-        A/ps, eV/A); converted to metal on reading.  ``momenta`` are taken in ASE
-        units (amu A / t_ASE) whatever the style.
+    units : str, optional
+        LAMMPS unit style of the numbers in the file; converted to metal on reading. Default: the style the comment
+        line states (``units=real``: A, fs, kcal/mol), else ``"metal"`` (Angstrom, ps, A/ps, eV/A); a style given
+        here that differs from the file's is refused. ``"<style>:fs"`` (or ``:ps``, ``:ns``) reads ``time=`` and the
+        velocities in that time unit, ``"<style>:A/fs"`` the velocities alone. ``momenta`` are taken in ASE units
+        (amu A / t_ASE) whatever the style. Velocities and ``time=`` are checked against each other (the frames'
+        displacements over the time between them) whatever the units stated.
     lj_scales : dict, optional
         ``{"sigma": A, "epsilon": eV, "mass": amu}`` for ``units="lj"``.
     md_timestep, frame_interval : float, optional
@@ -67,15 +70,17 @@ class XYZSource(XYZComments, XYZChecks, FrameSource):
     :meth:`check_species` to check others.
     """
 
-    def __init__(self, path, *, units: str = "metal", lj_scales: dict | None = None,
+    def __init__(self, path, *, units: str | None = None, lj_scales: dict | None = None,
                  md_timestep: float | None = None, frame_interval: float | None = None):
         self.path = os.path.abspath(os.fspath(path))
         self.paths = [self.path]
         if not os.path.isfile(self.path):
             raise TrajectoryFormatError(self.path, "file does not exist",
                                         fix="check the path and the working directory")
-        self._units_given = str(units).lower()
-        self.units, _, time_unit = self._units_given.partition(":")
+        self._units_given = None if units is None else str(units).lower()
+        self.units, _, time_unit = (self._units_given or "metal").partition(":")
+        self._style_given = None if units is None else self.units
+        self._style_stated = None               # units=<LAMMPS style> on the comment lines, in words
         self.lj_scales = dict(lj_scales) if lj_scales else None
         self._conv = _units.conversion(self.units, self.lj_scales)
         self._time_unit = None                  # (ps per unit of time=, ps per time unit of velocities, said)
@@ -86,6 +91,10 @@ class XYZSource(XYZComments, XYZChecks, FrameSource):
                                  "(or :ps, :ns) for a file whose times and velocities are in that time unit")
             # 'metal:fs': times and velocities in fs and A/fs; 'metal:A/fs': the velocities only
             self._time_unit = (self._conv.time if "/" in time_unit else f, f, f"units={units!r} (given)")
+        #: what states the unit of time= (the time unit given or on the comment lines, a stated style), in words
+        self._time_stated = f"units={units!r} (given)" if time_unit and "/" not in time_unit else \
+            f"units={units!r} (given): time in {dict(real='fs', electron='fs', si='s').get(self.units, 'its unit')}" \
+            if units is not None and self.units != "metal" else None
         self._given_times = (md_timestep, frame_interval)
         self._gz = is_gzip(self.path)
         self._index()

@@ -5,9 +5,11 @@ frame 0's species: one vectorised comparison per run of frames read, then the fr
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from trajmodes.errors import TrajectoryFormatError
+from trajmodes.errors import TrajectoryFormatError, UnitsWarning
 from trajmodes.io.files import line_number, pread_all
 
 
@@ -20,12 +22,18 @@ class XYZChecks:
     SCALE_CONSECUTIVE, SCALE_SPREAD, SCALE_ATOM_LINES = 5, 8, 4_000_000
 
     def _check_time_scale(self) -> None:
-        """A time unit misread by 1000 (fs as ps) must not pass silently: when the file states no time unit, a few
-        frames' velocities are checked against their displacements (:func:`trajmodes.io.times.time_scale`)."""
+        """A time unit misread (fs as ps) must not pass silently. Velocities and frame times are checked against each
+        other (the finite-difference velocities of consecutive frames: :func:`trajmodes.io.times.time_scale`)
+        whenever the file has both, whatever units it or the caller states; the mean vibration frequency of the
+        velocities (or of the finite differences) must be a crystal's, else the file is refused, or, where its units
+        are stated (on the comment lines or by ``units=``), a :class:`~trajmodes.errors.UnitsWarning` says so."""
+        import dataclasses
+
         from trajmodes.io.times import time_scale
         has_v = "velocities" in self.fields
         known = not self.time_axis.startswith("ASSUMED")
-        if self._time_unit is not None or self.n_frames < 3 or not (has_v or known):
+        stated = self._time_unit is not None or self._style_stated is not None
+        if self.n_frames < 3 or not (has_v or known):
             return
         n = self.n_frames
         room = max(3, self.SCALE_ATOM_LINES // max(self.n_atoms, 1))
@@ -41,25 +49,58 @@ class XYZChecks:
         what = got.mismatch()
         if what is None:
             return
-        if got.slope is not None and got.slope > 10:
-            fix = ("If the velocities are in A/fs and the times in ps, read it with units='metal:A/fs' (--units "
-                   "metal:A/fs) or write velocity_unit=A/fs on its comment lines; units='metal:ps' reads it as it is "
-                   "without this check")
-        elif self.time_axis.startswith(("time=", "CP2K")):
-            fix = ("If the file is in fs (time= in fs, velocities in A/fs), read it with units='metal:fs' "
-                   "(--units metal:fs) or write time_unit=fs on its comment lines; units='metal:ps' reads it as ps "
-                   "without this check")
-        elif known:
-            fix = (f"The frame times come from the {self.time_axis}: md_timestep= and frame_interval= are in ps "
-                   "(10 fs is 0.01); if the velocities are in A/fs, read with units='metal:fs' (--units metal:fs); "
-                   "units='metal:ps' reads the file as it is without this check")
-        else:
-            fix = ("If the velocities are in A/fs, read the file with units='metal:fs' (--units metal:fs); "
-                   "units='metal:ps' reads it as it is without this check")
-        err = TrajectoryFormatError(self.path, what, fix=fix)
+        if stated and got.mismatch() != dataclasses.replace(got, thz=None).mismatch():
+            # the frequency alone is off, in units that are stated: said, not refused
+            said = self._time_unit[2] if self._time_unit is not None else self._style_stated
+            warnings.warn(f"{self.path}: {what}, in the units stated ({said}). If they are not the file's, read it "
+                          "with the right units= (--units)", UnitsWarning, stacklevel=5)
+            return
+        err = TrajectoryFormatError(self.path, what, fix=self._time_scale_fix(got, known))
         err.ase_may_read = False                            # not a variant of the format: ASE would misread it too
         raise err
 
+    def _time_scale_fix(self, got, known: bool) -> str:
+        """What to do about a time-scale mismatch, from what the file and the caller state."""
+        from trajmodes.io.times import SLOPE_RANGE
+        said = self._time_unit[2] if self._time_unit is not None else self._style_stated
+        off = got.slope is not None and not SLOPE_RANGE[0] <= got.slope <= SLOPE_RANGE[1]
+        from_file = self.time_axis.startswith(("time=", "CP2K"))
+        lammps = (" (LAMMPS' dump extxyz writes Time= and the velocities in the run's units: units='real' for a run "
+                  "in real units)") if self._lammps_extxyz else ""
+        if off and said:
+            unit = {1e-3: "fs", 1.0: "ps", 1e3: "ns"}
+            tu = unit.get(self._conv.time, f"{self._conv.time:g} ps")
+            vu = unit.get(self._conv.length / self._conv.velocity, "another time unit")
+            return (f"The units stated ({said}) do not fit the data: the frame times are read in {tu} and the "
+                    f"velocities in A/{vu}. Correct the units stated (time_unit= and velocity_unit= on the comment "
+                    "lines, or units='metal:fs', units='metal:A/fs' given)" + lammps)
+        if off and got.slope > 1:
+            return ("If the velocities are in A/fs and the times in ps, read the file with units='metal:A/fs' (--units "
+                    "metal:A/fs) or write velocity_unit=A/fs on its comment lines")
+        if off and from_file:
+            return (f"The frame times are the {self.time_axis}, read in ps; if they are in fs, write time_unit=fs on "
+                    "the comment lines, or read the file with units='metal:fs' (--units metal:fs: times and "
+                    "velocities in fs)" + lammps)
+        if from_file and self._lammps_extxyz:
+            return ("The file is LAMMPS' dump extxyz, which writes Time=, the velocities, forces and energies in the "
+                    "run's units: read it with units='real' (--units real) for a run in real units (fs, A/fs, "
+                    "kcal/mol); units='metal:ps' reads it as ps (with a warning)")
+        if from_file:
+            return ("If the file is in fs (time= in fs, velocities in A/fs), read it with units='metal:fs' "
+                    "(--units metal:fs) or write time_unit=fs on its comment lines; units='metal:ps' reads it as ps "
+                    "(with a warning)")
+        if known:
+            return (f"The frame times come from the {self.time_axis}: md_timestep= and frame_interval= are in ps "
+                    "(10 fs is 0.01); if the velocities are in A/fs, read with units='metal:fs' (--units metal:fs); "
+                    "units='metal:ps' reads the file as it is (with a warning)")
+        return ("If the velocities are in A/fs, read the file with units='metal:fs' (--units metal:fs); "
+                "units='metal:ps' reads it as it is (with a warning)")
+
+    @property
+    def _lammps_extxyz(self) -> bool:
+        """Whether frame 0's comment line is LAMMPS' ``dump extxyz`` header (``Timestep=`` and ``Time=`` keys)."""
+        c = getattr(self, "_comment0", b"")
+        return b"Timestep=" in c and b"Time=" in c
 
     def _species_gather(self, buf, offsets: np.ndarray) -> tuple | None:
         """The first bytes of every atom line of the frames at ``offsets`` in ``buf`` (frames, atoms, width), tabs

@@ -13,8 +13,12 @@ from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.base import FRAME_FIELDS, pressure_from_tensor
 from trajmodes.io.files import line_number, pread_all
-from trajmodes.io.xyz_format import (CP2K_STEP, CP2K_TIME, ENERGY, STEP, STRESS, TIME, VIRIAL, comment_at,
-                                     comment_tensor, stated_time_unit)
+from trajmodes.io.xyz_format import (CP2K_STEP, CP2K_TIME, ENERGY, LAMMPS_ENERGY, LAMMPS_PRESSURE, STEP, STRESS,
+                                     TIME, VIRIAL, comment_at, comment_tensor, comment_value, stated_time_unit)
+
+
+#: the time unit of each LAMMPS unit style, in words
+_TIME_UNIT_OF = {"metal": "ps", "real": "fs", "si": "s", "electron": "fs", "lj": "tau"}
 
 
 class XYZComments:
@@ -22,8 +26,11 @@ class XYZComments:
     frame offsets, frame 0's comment)."""
 
     def _stated_units(self, kv: dict, line: int) -> None:
-        """The time unit of ``time=`` and of the velocities, where the comment line or ``units=`` states it (CP2K's
-        comment: fs), applied to the conversion (times in ps, velocities in A/ps)."""
+        """The unit style (``units=real``: a LAMMPS unit style), the time unit of ``time=`` and the velocity unit
+        where the comment line states them (CP2K's comment: fs), applied to the conversion (times in ps, velocities
+        in A/ps). A velocity unit stated alone (``velocity_unit=A/fs``) says nothing of ``time=``: its unit stays the
+        style's, and the velocities are checked against the frames' displacements over those times."""
+        self._stated_style(kv, line)
         try:
             t, v, said = stated_time_unit(kv)
         except ValueError as exc:
@@ -35,12 +42,36 @@ class XYZComments:
         if given is not None and (t, v) != (None, None) and (t or v) != given[0]:
             raise TrajectoryFormatError(self.path, f"the comment line states {said}, but {given[2]}", frame=0,
                                         line=line, fix="drop the time unit from units=: the file's is used")
+        if given is None and t is not None:
+            self._time_stated = said
         if given is None and (t, v) != (None, None):
             self._time_unit = (t if t is not None else 1.0 * self._conv.time,
                                v if v is not None else self._conv.length / self._conv.velocity, said)
         if self._time_unit is not None:
             tt, tv, _ = self._time_unit
             self._conv = dataclasses.replace(self._conv, time=tt, velocity=self._conv.length / tv)
+
+    def _stated_style(self, kv: dict, line: int) -> None:
+        """``units=<LAMMPS unit style>`` on the comment line (``real``: A, fs, kcal/mol, A/fs, g/mol): the file's
+        numbers are converted from that style; a different style given as ``units=`` is refused."""
+        style = comment_value(kv, "units", "unit")
+        if not isinstance(style, str) or style.strip().lower() not in _units.STYLES:
+            return
+        style = style.strip().lower()
+        self._style_stated = f"units={style} on the comment lines"
+        if self._style_given is not None and self._style_given != style:
+            raise TrajectoryFormatError(self.path, f"the comment line states units={style}, but "
+                                                   f"units={self._units_given!r} was given", frame=0, line=line,
+                                        fix=f"drop units= (the file's units={style} is used) or pass "
+                                            f"units={style!r}")
+        try:
+            self._conv = _units.conversion(style, self.lj_scales)
+        except ValueError as exc:
+            raise TrajectoryFormatError(self.path, f"the comment line states units={style}: {exc}", frame=0,
+                                        line=line, fix="pass lj_scales= with the physical scales of the run") from None
+        self.units = style
+        if self._time_stated is None:
+            self._time_stated = f"units={style}: {_TIME_UNIT_OF.get(style, 'its time unit')}"
 
     def _metadata(self) -> None:
         """Steps and times (ps) of every frame, from comment keys or ``timestep``; the per-frame energy and
@@ -54,10 +85,19 @@ class XYZComments:
         times, steps = values.get("time"), values.get("step")
         from trajmodes.io.times import frame_times
         self.steps = steps if steps is not None else np.arange(n)
-        said = "" if self._time_unit is None else f" ({self._time_unit[2]})"
-        axis = frame_times(self.path, self.steps, None if times is None else times * self._conv.time,
-                           what_in_file=("CP2K's 'time ='" if self._cp2k else "time=") + said, md_timestep=self._given_times[0],
-                           frame_interval=self._given_times[1], has_steps=steps is not None, stacklevel=5)
+        said = "" if self._time_stated is None else f" ({self._time_stated})"
+        try:
+            axis = frame_times(self.path, self.steps, None if times is None else times * self._conv.time,
+                               what_in_file=("CP2K's 'time ='" if self._cp2k else "time=") + said,
+                               md_timestep=self._given_times[0], frame_interval=self._given_times[1],
+                               has_steps=steps is not None, stacklevel=6)
+        except TrajectoryFormatError as exc:
+            exc.ase_may_read = False            # a repeated time: not a variant of the format that ASE reads
+            if exc.frame is not None and exc.line is None:
+                exc = TrajectoryFormatError(exc.path, exc.what, frame=exc.frame, fix=exc.fix,
+                                            line=line_number(self.data_path, int(self._offsets[exc.frame])) + 1)
+                exc.ase_may_read = False
+            raise exc from None
         self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
         self._frame_quantities(values)
 
@@ -68,8 +108,10 @@ class XYZComments:
         if self.n_frames > 1:
             with open(self.data_path, "rb") as f:
                 ends.append(comment_at(f.fileno(), int(self._offsets[self.n_frames - 1])))
-        keys = {name: rx for name, rx in (("energy", ENERGY), ("stress", STRESS), ("virial", VIRIAL))
-                if any(rx.search(c) for c in ends)}
+        results = (("energy", ENERGY), ("stress", STRESS), ("virial", VIRIAL))
+        if self._lammps_extxyz:                 # LAMMPS' keys: its Stress is the pressure tensor, not ASE's stress
+            results = (("energy", LAMMPS_ENERGY), ("pressure", LAMMPS_PRESSURE))
+        keys = {name: rx for name, rx in results if any(rx.search(c) for c in ends)}
         if "stress" in keys:
             keys.pop("virial", None)
         return keys
@@ -81,7 +123,9 @@ class XYZComments:
         self._frame_data = {}
         if "energy" in values:
             self._frame_data["potential_energy"] = values["energy"] * c.energy
-        if "stress" in values:
+        if "pressure" in values:                # LAMMPS' dump extxyz: the pressure tensor, in the style's unit
+            tensor = values["pressure"] * c.pressure
+        elif "stress" in values:
             tensor = -values["stress"] * (c.energy / c.length ** 3 * _units.EV_A3_GPA)
         elif "virial" in values:
             volume = np.abs(np.linalg.det(values["cell"])) * c.length ** 3
@@ -98,7 +142,8 @@ class XYZComments:
         ``energy`` (n_frames,), ``step`` (n_frames,) int, ``stress``, ``virial`` (n_frames, 3, 3), and with
         ``virial`` the ``cell`` of every frame (n_frames, 3, 3)."""
         n = self.n_frames
-        parse = {"time": float, "step": int, "energy": float, "stress": comment_tensor, "virial": comment_tensor}
+        parse = {"time": float, "step": int, "energy": float, "stress": comment_tensor, "virial": comment_tensor,
+                 "pressure": comment_tensor}
         out = {k: [None] * n for k in keys}
         if "virial" in keys:
             out["cell"] = np.empty((n, 3, 3))

@@ -25,7 +25,7 @@ from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.files import pread_all
 
 __all__ = ["ROLES", "WIDTH", "TYPES", "PLAIN_PROPERTIES", "LATTICE", "TIME", "STEP", "ENERGY", "STRESS", "VIRIAL",
-           "ROW_STATUS", "Layout", "parse_comment", "comment_value", "parse_properties", "column_tokens", "comment_at",
+           "LAMMPS_ENERGY", "LAMMPS_PRESSURE", "ROW_STATUS", "Layout", "parse_comment", "comment_value", "parse_properties", "column_tokens", "comment_at",
            "comment_tensor", "scan_xyz_windows", "TIME_UNITS", "CP2K_COMMENT", "stated_time_unit",
            "time_unit_factor"]
 
@@ -48,6 +48,11 @@ STEP = re.compile(rb'(?<![\w])(?:[Ss]tep|[Tt]ime[Ss]tep)\s*[=:]\s*"?([^\s"]+)')
 ENERGY = re.compile(rb'(?<![\w.-])[Ee]nergy\s*=\s*"?([^\s"]+)')
 STRESS = re.compile(rb'(?<![\w.-])[Ss]tress\s*=\s*"([^"]*)"')
 VIRIAL = re.compile(rb'(?<![\w.-])[Vv]irial\s*=\s*"([^"]*)"')
+#: LAMMPS' dump extxyz (its header: ``Timestep=``, ``Time=``, ``Potential_energy=``, ``Temperature=``, ``Stress=``):
+#: the potential energy in the run's energy unit, and as ``Stress`` the pressure tensor of its thermo output (positive
+#: when compressed; bar in metal units, atm in real units), not ASE's stress
+LAMMPS_ENERGY = re.compile(rb'(?<![\w.-])Potential_energy\s*=\s*"?([^\s"]+)')
+LAMMPS_PRESSURE = re.compile(rb'(?<![\w.-])Stress\s*=\s*"([^"]*)"')
 #: ASE's Voigt order of a 6-value stress: xx yy zz yz xz xy
 VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
