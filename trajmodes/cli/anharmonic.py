@@ -175,11 +175,15 @@ def cmd_compare(args, out) -> int:
                                                   constants=constants, bulk_points=bulk_points,
                                                   allow_unstable=allow))
     written = [write_dataset(ds, os.path.join(args.output, "comparison.nc"), out, prov)]
-    fig = os.path.join(args.output, f"comparison.{args.plot_format}")
-    with step("drawing the figure"):
-        plot_comparison(ds, out(fig), title=f"{_short(args.modes)} vs {_short(args.fc)}")
-    written.append(fig)
     lines = _comparison_lines(ds, args.fc)
+    import numpy as np
+    if ds["md_placed"].values.any() or np.isfinite(ds["fwhm_ratio"].values).any():
+        fig = os.path.join(args.output, f"comparison.{args.plot_format}")
+        with step("drawing the figure"):
+            plot_comparison(ds, out(fig), title=f"{_short(args.modes)} vs {_short(args.fc)}")
+        written.append(fig)
+    else:
+        lines.append(f"no figure: it sets MD lines beside the theory's, and {_no_md_peak(ds)}")
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0
@@ -218,37 +222,88 @@ def _comparison_lines(ds, fc_path) -> list[str]:
         if "pt_fwhm_bulk" in ds:
             mesh = "x".join(map(str, a["bulk_mesh"]))
             live = ds["frequency_harmonic"].values > 1e-3
-            bulk = (f"{a['median_fwhm_ratio_bulk']:.3f}, 16-84 % {a['fwhm_ratio_bulk_p16']:.3f}-"
-                    f"{a['fwhm_ratio_bulk_p84']:.3f} against the bulk {mesh} mesh ({a['bulk_method']}; numerical "
-                    f"uncertainty median {np.median(ds['pt_fwhm_bulk_err'].values[live]):.4f} THz); ")
+            bulk = (f"{_number(a['median_fwhm_ratio_bulk'], '.3f')}, 16-84 % "
+                    f"{_number(a['fwhm_ratio_bulk_p16'], '.3f')}-{_number(a['fwhm_ratio_bulk_p84'], '.3f')} against "
+                    f"the bulk {mesh} mesh ({a['bulk_method']}; numerical uncertainty median "
+                    f"{_number(np.median(ds['pt_fwhm_bulk_err'].values[live]), '.4f')} THz); ")
         lines.append(f"MD FWHM / three-phonon FWHM: median {bulk}{a['median_fwhm_ratio']:.3f}, 16-84 % "
                      f"{a['fwhm_ratio_p16']:.3f}-{a['fwhm_ratio_p84']:.3f} on the MD grid (depends on the smearing)")
     else:
-        lines.append("no mode has a clean MD fit: no widths to compare (MD fit statuses: " + ", ".join(
-            f"{n} {s}" for s, n in zip(*np.unique(ds["md_status"].values, return_counts=True)))
-            + "; lines narrower than the resolution need a longer run, see `trajmodes project --full`)")
+        run = _run_words(a)
+        lines.append("no mode has a clean MD fit: no widths to compare (MD fit statuses: " + _statuses(ds)
+                     + (f"; the run: {run}" if run else "") + "; lines narrower than the resolution need a longer run, "
+                     "see `trajmodes project --full`)")
     if a["n_modes_no_channel"]:
         lines.append(f"{a['n_modes_no_channel']} modes have no three-phonon channel within 2 sigma on the MD grid: "
                      "their MD widths come from beyond three-phonon scattering in this cell")
     what = ("Delta(nu0) - Delta(0): effective constants hold the static bubble" if effective
             else "Delta(nu0): static constants")
-    lines.append(f"shifts at the harmonic frequency ({what}; on {a['shift_source']}): median MD peak "
-                 f"{a['median_shift_md']:+.4f}, predicted {a['median_pt_shift']:+.4f} THz; median |MD - predicted| "
-                 f"{a['median_abs_shift_residual']:.4f} THz"
-                 + (f" (MD grid {a['median_abs_shift_residual_grid']:.4f})" if a["shift_source"] != "the MD grid"
-                    else "")
-                 + (f" (with the full bubble {a['median_abs_shift_residual_bubble']:.4f})" if effective else ""))
+    placed = ds["md_placed"].values.astype(bool)
+    if placed.any() and np.isfinite(a["median_shift_md"]):
+        lines.append(f"shifts at the harmonic frequency ({what}; on {a['shift_source']}): median MD peak "
+                     f"{a['median_shift_md']:+.4f}, predicted {_number(a['median_pt_shift'], '+.4f')} THz; median "
+                     f"|MD - predicted| {_number(a['median_abs_shift_residual'], '.4f')} THz"
+                     + (f" (MD grid {_number(a['median_abs_shift_residual_grid'], '.4f')})"
+                        if a["shift_source"] != "the MD grid" else "")
+                     + (f" (with the full bubble {_number(a['median_abs_shift_residual_bubble'], '.4f')})"
+                        if effective else ""))
+    else:
+        live = ds["frequency_harmonic"].values > 1e-3
+        predicted = ds["pt_shift"].values[live]
+        predicted = predicted[np.isfinite(predicted)]
+        lines.append(f"shifts at the harmonic frequency ({what}; on {a['shift_source']}): {_no_md_peak(ds)}; "
+                     + (f"theory predicts a median {float(np.median(predicted)):+.4f} THz over the {predicted.size} "
+                        "modes" if predicted.size else "no prediction either"))
     lines += _levels_table(ds)
     k = {v: np.trace(ds[v].values) / 3 for v in ("kappa_md", "kappa_md_err", "kappa_pt")}
+    md_kappa = (f"MD lifetimes {_number(k['kappa_md'], '.3f')} +- {_number(k['kappa_md_err'], '.3f')}"
+                if a["kappa_md_missing_share"] < 1 and np.isfinite(k["kappa_md"]) else "no MD lifetime (no clean MD line)")
     lines.append(f"diagnostic only, not the crystal's conductivity (`trajmodes anharmonic` gives that): RTA sums over "
-                 f"the MD cell's {a['n_qpoints']} q-points, MD lifetimes {k['kappa_md']:.3f} +- {k['kappa_md_err']:.3f} "
-                 f"against three-phonon {k['kappa_pt']:.3f} W/(m K) (trace/3); modes without an MD lifetime carry "
+                 f"the MD cell's {a['n_qpoints']} q-points, {md_kappa} against three-phonon "
+                 f"{_number(k['kappa_pt'], '.3f')} W/(m K) (trace/3); modes without an MD lifetime carry "
                  f"{100 * a['kappa_md_missing_share']:.1f} % of sum C v^2, without a three-phonon decay "
                  f"{100 * a['kappa_pt_missing_share']:.1f} %")
     if a["kappa_md_missing_share"] > 0.1:
         lines.append(f"warning: {100 * a['kappa_md_missing_share']:.0f} % of sum C v^2 is in modes without a clean MD "
                      "lifetime: the MD conductivity leaves them out (a lower bound); a longer run resolves more lines")
     return lines
+
+
+def _number(x, spec: str, width: int = 0, none: str = "n/a") -> str:
+    """``x`` formatted by ``spec``, or ``none`` (right-aligned to ``width``) where it is not a finite number: a table
+    never prints nan."""
+    import math
+    x = float(x)
+    sign, rest = (spec[0], spec[1:]) if spec[:1] in "+- " else ("", spec)
+    return format(x, f">{sign}{width or ''}{rest}") if math.isfinite(x) else none.rjust(width)
+
+
+def _statuses(ds) -> str:
+    """The MD fit statuses and how many modes have each: '90 too short, 6 zero-frequency mode'."""
+    import numpy as np
+    names, counts = np.unique(ds["md_status"].values, return_counts=True)
+    return ", ".join(f"{n} {s}" for s, n in zip(names, counts))
+
+
+def _run_words(a) -> str:
+    """The run the MD spectra were made of, from the comparison's attributes: '20 frames, 0.2 ps, spectral
+    resolution 5 THz' ('' where the mode file does not say)."""
+    if "md_frames" not in a:
+        return ""
+    return (f"{int(a['md_frames'])} frames"
+            + (f", {float(a['md_duration_ps']):.3g} ps" if "md_duration_ps" in a else "")
+            + (f", spectral resolution {float(a['md_resolution_thz']):.3g} THz" if "md_resolution_thz" in a else ""))
+
+
+def _no_md_peak(ds) -> str:
+    """Why there is no MD number to print, in words: 'no MD peak resolved (run too short: 20 frames, ...)' where the
+    spectral resolution is coarser than a twentieth of the highest frequency, else with the MD fit statuses."""
+    import numpy as np
+    a = ds.attrs
+    run = _run_words(a)
+    coarse = float(a.get("md_resolution_thz", 0.0)) > 0.05 * float(np.nanmax(ds["frequency_harmonic"].values))
+    return ("no MD peak resolved (" + (f"run too short: {run}" if run and coarse else f"MD fit statuses: "
+                                       f"{_statuses(ds)}" + (f"; {run}" if run else "")) + ")")
 
 
 def _levels_table(ds) -> list[str]:
@@ -273,24 +328,30 @@ def _levels_table(ds) -> list[str]:
     head = (f"{'medians (THz) over the compared modes':<40} {'peak shift':>10} {'centre shift':>12} {'FWHM':>8}"
             f"   {'explains of MD: peak':>20} {'centre':>6} {'FWHM':>5}")
     base = "effective" if a["constants"] == "effective" else "static (0 K)"
+    if not (placed.any() or centred.any() or ok.any()):
+        return ["levels of theory side by side with MD: none to compare, no MD line resolved"]
     rows = [f"side by side (peak: maximum of the line; centre: its damped-oscillator fit; both from the {base} "
-            f"frequency; MD {a['md_peak_model']} peak, {a['md_centre_model']} centre):", head,
-            f"{'MD':<40} {med(ds['md_shift'], placed):>+10.4f} {med(ds['md_centre_shift'], centred):>+12.4f} "
-            f"{med(ds['md_fwhm'], ok):>8.4f}"]
+            f"frequency; MD {a['md_peak_model']} peak, {a['md_centre_model']} centre; n/a: no MD line of that kind "
+            "resolved):", head,
+            f"{'MD':<40} {_number(med(ds['md_shift'], placed), '+.4f', 10)} "
+            f"{_number(med(ds['md_centre_shift'], centred), '+.4f', 12)} {_number(med(ds['md_fwhm'], ok), '.4f', 8)}"]
     for i, lev in enumerate(ds["level"].values):
-        rows.append(f"{names.get(str(lev), str(lev)):<40} {med(ds['level_peak'][i] - f0, placed):>+10.4f} "
-                    f"{med(ds['level_centre'][i] - f0, centred):>+12.4f} {med(ds['level_fwhm'][i], ok):>8.4f}"
-                    f"   {float(ds['explained_peak_shift'][i]):>20.2f} "
-                    f"{float(ds['explained_centre_shift'][i]):>6.2f} {float(ds['explained_fwhm'][i]):>5.2f}")
+        rows.append(f"{names.get(str(lev), str(lev)):<40} {_number(med(ds['level_peak'][i] - f0, placed), '+.4f', 10)} "
+                    f"{_number(med(ds['level_centre'][i] - f0, centred), '+.4f', 12)} "
+                    f"{_number(med(ds['level_fwhm'][i], ok), '.4f', 8)}"
+                    f"   {_number(ds['explained_peak_shift'][i], '.2f', 20)} "
+                    f"{_number(ds['explained_centre_shift'][i], '.2f', 6)} {_number(ds['explained_fwhm'][i], '.2f', 5)}")
     if "pt_shift_loop" in ds:
-        rows.append(f"quartic loop shift: median {med(ds['pt_shift_loop'], placed):+.4f} THz ("
+        rows.append(f"quartic loop shift: median {_number(med(ds['pt_shift_loop'], placed), '+.4f')} THz ("
                     + ("frequency-independent, in the effective constants already: not added" if a["constants"] ==
                        "effective" else "added in the last level") + f"); four-phonon sums: {a['four_phonon']}")
     last = len(ds["level"]) - 1
     fr = {k: float(ds[f"explained_{k}"][last]) for k in ("peak_shift", "centre_shift", "fwhm")}
-    if min(fr.values()) < 0.5:
+    known = [v for v in fr.values() if np.isfinite(v)]
+    if known and min(known) < 0.5:
+        pct = {k: f"{100 * v:.0f} %" if np.isfinite(v) else "n/a" for k, v in fr.items()}
         rows.append(f"perturbation theory ({names.get(str(ds['level'].values[last]))}) explains "
-                    f"{100 * fr['peak_shift']:.0f} % of the MD peak shifts, {100 * fr['centre_shift']:.0f} % of the "
-                    f"centre shifts and {100 * fr['fwhm']:.0f} % of the widths: the rest is beyond it (higher orders, "
-                    "the lines' own widths in the final states)")
+                    f"{pct['peak_shift']} of the MD peak shifts, {pct['centre_shift']} of the centre shifts and "
+                    f"{pct['fwhm']} of the widths: the rest is beyond it (higher orders, the lines' own widths in the "
+                    "final states)")
     return rows

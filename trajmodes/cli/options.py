@@ -64,8 +64,9 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on the Dask scheduler at ADDRESS (tcp://host:8786), or the one described by a scheduler "
-                        "file (*.json, dask scheduler --scheduler-file); needs the 'distributed' package; waits for it "
-                        "as long as dask's distributed.comm.timeouts.connect says (30 s unless set, e.g. "
+                        "file (*.json or any existing file: the JSON that dask scheduler --scheduler-file writes); "
+                        "needs the 'distributed' package; waits for the scheduler (and for a scheduler file not there "
+                        "yet) as long as dask's distributed.comm.timeouts.connect says (30 s unless set, e.g. "
                         "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s)")
     g.add_argument("--workers", type=positive_int, metavar="N",
                    help="start a local cluster of N worker processes (one thread each) for this command")
@@ -84,20 +85,79 @@ def cluster(args):
         raise ValueError("--scheduler and --workers need the 'distributed' package: pip install distributed "
                          "(or pip install 'trajmodes[cluster]')") from None
     stack = contextlib.ExitStack()
-    try:
-        if workers is not None:
+    if workers is not None:
+        try:
             local = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                      dashboard_address=None))
             stack.enter_context(Client(local))
-        elif str(address).endswith(".json"):       # connect timeout: dask's distributed.comm.timeouts.connect (30 s)
-            stack.enter_context(Client(scheduler_file=str(address)))
-        else:
-            stack.enter_context(Client(str(address)))
-    except OSError as exc:
+        except BaseException:
+            stack.close()
+            raise
+        return stack
+    target, where = _scheduler_address(address)
+    try:
+        client = stack.enter_context(Client(target))     # waits distributed.comm.timeouts.connect (30 s unless set)
+        if not client.scheduler_info().get("workers"):
+            print(f"note: the Dask scheduler at {target} has no workers yet: the computations wait until workers join "
+                  f"(dask worker {target})", file=sys.stderr)
+    except (OSError, ValueError) as exc:
         stack.close()
-        raise ValueError(f"no Dask scheduler answers at {address}: {exc}; start one (dask scheduler) or check the "
-                         "address") from None
+        wait = _connect_timeout()
+        dead = isinstance(exc, OSError)
+        raise ValueError(f"--scheduler {address}{where}: " + (
+            f"no Dask scheduler answers at {target} within {wait:g} s ({' '.join(str(exc).split())}); start one "
+            "(dask scheduler), check the address, or wait longer (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=60s)"
+            if dead else f"not an address Dask can connect to ({' '.join(str(exc).split())}); give the scheduler's "
+            "address, tcp://host:8786, or its scheduler file (dask scheduler --scheduler-file FILE)")) from None
     return stack
+
+
+def _connect_timeout() -> float:
+    """Seconds distributed waits for a scheduler to answer (its distributed.comm.timeouts.connect)."""
+    import dask
+    from dask.utils import parse_timedelta
+    return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="s"))
+
+
+def _scheduler_address(text) -> tuple[str, str]:
+    """The address ``--scheduler`` names: as given (tcp://host:8786), or the ``address`` of a scheduler file
+    (``dask scheduler --scheduler-file FILE``: JSON), checked here because distributed would wait forever for a file
+    that never appears and fail on a broken one with an AssertionError. A file not there yet is waited for as long as
+    a scheduler is (the scheduler of a batch job may still be starting). Returns (address, ' (address ...)' for a
+    file, else '')."""
+    import json
+    text = str(text).strip()
+    if not text:
+        raise ValueError("--scheduler got an empty address: give the Dask scheduler's address (tcp://host:8786) or "
+                         "its scheduler file (dask scheduler --scheduler-file FILE)")
+    if "://" in text or not (text.endswith(".json") or os.path.exists(text)):
+        return text, ""
+    folder = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(folder):
+        raise ValueError(f"--scheduler {text}: no such scheduler file (the folder {folder} does not exist); give the "
+                         "file that dask scheduler --scheduler-file FILE writes, or the address tcp://host:8786")
+    wait = _connect_timeout()
+    end = time.monotonic() + wait
+    while not os.path.exists(text) and time.monotonic() < end:
+        time.sleep(0.1)
+    if not os.path.exists(text):
+        raise ValueError(f"--scheduler {text}: no such scheduler file (waited {wait:g} s, dask's "
+                         "distributed.comm.timeouts.connect): start the scheduler with dask scheduler --scheduler-file "
+                         f"{text} first, or give its address tcp://host:8786")
+    try:
+        with open(text, encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"--scheduler {text}: not a Dask scheduler file, which is JSON with the scheduler's "
+                         f"'address' ({' '.join(str(exc).split())}); give the file dask scheduler --scheduler-file "
+                         "wrote, or the address tcp://host:8786") from None
+    address = info.get("address") if isinstance(info, dict) else None
+    if not isinstance(address, str) or not address.strip():
+        held = (f"its 'address' is {address!r}" if isinstance(info, dict) and "address" in info else
+                f"it holds {sorted(map(str, info)) if isinstance(info, dict) else 'a JSON ' + type(info).__name__}")
+        raise ValueError(f"--scheduler {text}: the scheduler file names no scheduler address ({held}); give the file "
+                         "dask scheduler --scheduler-file wrote, or the address tcp://host:8786")
+    return address.strip(), f" (address {address.strip()})"
 
 
 def _stress_columns(text: str):

@@ -10,36 +10,39 @@ from trajmodes.cli.options import (input_files, qpoint_tokens, read_settings, re
 
 
 def powder_range(text: str) -> tuple[float, float, int]:
-    """``QMIN:QMAX:N``: |Q| from QMIN to QMAX rad/Angstrom in N shells."""
+    """``QMIN:QMAX:N``: |Q| from QMIN to QMAX rad/Angstrom (finite, 0 <= QMIN < QMAX) in N shells (a whole number,
+    at least 1; 1e3 is read as 1000)."""
+    import math
+    form = f"--powder takes QMIN:QMAX:N (rad/Angstrom, 2 pi included; N shells), not {text!r}"
     try:
         lo, hi, n = text.split(":")
-        lo, hi, n = float(lo), float(hi), int(n)
+        lo, hi, n = float(lo), float(hi), float(n)
     except ValueError:
-        raise ValueError(f"--powder takes QMIN:QMAX:N (rad/Angstrom, 2 pi included; N shells), not {text!r}") from None
-    if not (0 <= lo < hi) or n < 1:
-        raise ValueError(f"--powder {text}: need 0 <= QMIN < QMAX and N >= 1 shells")
-    return lo, hi, n
+        raise ValueError(form) from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
+        raise ValueError(f"--powder {text}: need 0 <= QMIN < QMAX, both finite (rad/Angstrom)")
+    if not (math.isfinite(n) and n >= 1 and n == int(n)):
+        raise ValueError(f"--powder {text}: N, the number of |Q| shells, must be a whole number, at least 1")
+    return lo, hi, int(n)
 
 
-def powder_qpoints(cell, q_min: float, q_max: float, n_shells: int, per_shell: int, seed: int = 0):
-    """The commensurate Cartesian q with q_min <= |q| <= q_max in ``n_shells`` shells of equal width, at most
-    ``per_shell`` of each (drawn at random); (q, shell, edges) as :func:`spherical_qpoints`."""
+def powder_qpoints(cell, text: str, per_shell: int, seed: int = 0):
+    """The commensurate Cartesian q of ``--powder QMIN:QMAX:N`` in N shells of equal width, at most ``per_shell`` of
+    each (drawn at random); (q, shell, edges) of :func:`~trajmodes.modes.scattering_qpoints.spherical_qpoints`, and
+    (QMIN, QMAX, N). A range the run cannot resolve, or that asks for more than memory holds, is refused naming
+    --powder and what to give instead, before anything large is allocated."""
     import numpy as np
     from trajmodes.modes.scattering_qpoints import spherical_qpoints
-    q, _, _ = spherical_qpoints(cell, q_max, n_shells=1)
-    norm = np.linalg.norm(q, axis=1)
-    edges = np.linspace(q_min, q_max, n_shells + 1)
-    keep = norm >= q_min
-    q, norm = q[keep], norm[keep]
-    shell = np.clip(np.searchsorted(edges, norm, side="right") - 1, 0, n_shells - 1)
-    rng = np.random.default_rng(seed)
-    pick = [idx if len(idx) <= per_shell else np.sort(rng.choice(idx, per_shell, replace=False))
-            for idx in (np.flatnonzero(shell == s) for s in range(n_shells))]
-    sel = np.concatenate(pick) if pick else np.zeros(0, int)
-    if not len(sel):
+    q_min, q_max, n_shells = powder_range(text)
+    try:
+        q, shell, edges = spherical_qpoints(cell, q_max, n_shells=n_shells, max_per_shell=per_shell, seed=seed,
+                                            q_min=q_min)
+    except ValueError as exc:
+        raise ValueError(f"--powder {text}: {exc}") from None
+    if not len(q):
         raise ValueError(f"no q commensurate with the MD cell has {q_min:g} <= |q| <= {q_max:g} rad/Angstrom: the "
                          f"shortest is {2 * np.pi / np.linalg.norm(cell, axis=1).max():.4g} rad/Angstrom; widen --powder")
-    return q[sel], shell[sel], edges
+    return (q, shell, edges), (q_min, q_max, n_shells)
 
 
 def _weights(name: str):
@@ -50,7 +53,7 @@ def cmd_sqw(args, out) -> int:
     """S(q, omega), F(q, t) and the current correlations of a run: ``sqw.nc`` and figures in a folder."""
     import numpy as np
     from trajmodes.io.provenance import provenance
-    from trajmodes.modes.scattering_qpoints import path_qpoints, primitive_of, shell_average
+    from trajmodes.modes.scattering_qpoints import cartesian_qpoints, path_qpoints, primitive_of, shell_average
     from trajmodes.modes.structure_factor import dynamic_structure_factor
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; sqw writes a folder of results")
@@ -62,13 +65,16 @@ def cmd_sqw(args, out) -> int:
               weights=_weights(args.weights))
     prim = None
     if args.powder:
-        q_min, q_max, n = powder_range(args.powder)
-        q, shell, edges = powder_qpoints(cell, q_min, q_max, n, args.per_shell)
+        (q, shell, edges), (q_min, q_max, n) = powder_qpoints(cell, args.powder, args.per_shell)
         what = f"{len(q)} q in {n} |Q| shells from {q_min:g} to {q_max:g} rad/A"
     else:
         prim = primitive_of(traj.reference, traj.masses)
         if args.qpoints:
             q = qpoint_tokens(args.qpoints)
+            try:                                    # commensurate and resolvable, before the run is read
+                cartesian_qpoints(q, cell, prim.cell)
+            except ValueError as exc:
+                raise ValueError(f"--qpoints: {exc}") from None
             what = f"{len(q)} q-points"
         else:
             from trajmodes.phonons.bands import path_pieces

@@ -327,7 +327,8 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     - ``kappa_md``, ``kappa_md_err`` and ``kappa_pt`` (cartesian, cartesian2) W/(m K), both RTA with classical
       heat capacities on the MD cell's q-points only: finite-size numbers of this cell, not the crystal's.
 
-    Attributes: temperature, smearing, epsilon, smearing_rule, constants, supercell; ``median_fwhm_ratio`` and the
+    Attributes: temperature, smearing, epsilon, smearing_rule, constants, supercell; where the mode dataset says,
+    ``md_frames``, ``md_duration_ps`` and ``md_resolution_thz`` of the MD spectra; ``median_fwhm_ratio`` and the
     16-84 % range (and ``_bulk``); ``median_shift_md``, ``median_pt_shift``, ``median_abs_shift_residual`` and
     ``..._bubble`` over the modes whose MD peak is placed (fit status "ok" or "width below resolution": a line
     narrower than the resolution still has its position), ``n_modes_shift_compared``; the MD peak and centre models;
@@ -596,8 +597,28 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
                     smearing_rule=rule, imaginary_modes=an.imaginary.count,
                     md_projected_on_other_constants=int(other_projection),
                     lowest_imaginary_frequency=an.imaginary.lowest if an.imaginary.unstable else float("nan"),
-                    four_phonon=fc4_note or "", **attrs)
+                    four_phonon=fc4_note or "", **_md_run(modes), **attrs)
     return ds
+
+
+def _md_run(modes: xr.Dataset) -> dict:
+    """What the MD spectra were made of, where the mode dataset says: ``md_frames`` (frames of the run),
+    ``md_duration_ps`` and ``md_resolution_thz`` (the spectral resolution), for the words that say why no line was
+    resolved."""
+    a = modes.attrs
+    dt = a.get("frame_interval_ps", a.get("spectra_frame_interval_ps"))
+    res = a.get("resolution_thz", a.get("spectra_resolution_thz"))
+    frames = a.get("setting_frames")
+    if frames is None and dt and all(k in a for k in ("segment_frames", "n_segments", "hop_ps")):
+        frames = int(a["segment_frames"]) + (int(a["n_segments"]) - 1) * int(round(float(a["hop_ps"]) / float(dt)))
+    out = {}
+    if frames is not None:
+        out["md_frames"] = int(frames)
+        if dt:
+            out["md_duration_ps"] = float(frames) * float(dt)
+    if res is not None and np.isfinite(float(res)):
+        out["md_resolution_thz"] = float(res)
+    return out
 
 
 def _quartic_level(an, fc, reps, back, q, T, sigma, sample, seed, effective, allow_unstable):

@@ -150,6 +150,8 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
                  f"{a.get('fwhm_ratio_bulk_p84', np.nan):.2f}),")
     head += (f" MD grid {a.get('median_fwhm_ratio', np.nan):.2f} ({a.get('fwhm_ratio_p16', np.nan):.2f}-"
              f"{a.get('fwhm_ratio_p84', np.nan):.2f})")
+    if not ok.any():
+        head = "no MD width resolved: no widths to compare"        # (not a median of nothing)
     ax[0].set_title(head, fontsize=9)
     ax[1].errorbar(f, md, yerr=md_e, fmt="o", ms=3, lw=0.6, label="MD")
     if bulk:
@@ -163,7 +165,8 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
     if "pt_fwhm_four" in ds:
         tot = (ds["pt_fwhm_bulk" if bulk else "pt_fwhm"].values + ds["pt_fwhm_four"].values)[ok]
         ax[1].plot(f, tot, "1", ms=6, color="C2", label="three- and four-phonon")
-    ax[1].set_yscale("log")
+    if any((np.asarray(ln.get_ydata(), float) > 0).any() for ln in ax[1].get_lines()):
+        ax[1].set_yscale("log")                                      # (a run too short for any width: linear)
     ax[1].set_xlabel(xlabel)
     ax[1].set_ylabel("FWHM (THz)")
     ax[1].legend(fontsize=7)
