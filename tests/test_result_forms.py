@@ -11,10 +11,10 @@ import pytest
 
 import trajmodes
 from trajmodes.lattice.cubic import cubic_lattice
-from trajmodes.phonons.fourphonon import QuartetStrengths
-from trajmodes.phonons.quasiharmonic import ModeGruneisen
-from trajmodes.phonons.thermal import HarmonicThermodynamics, harmonic_thermodynamics, mesh_thermodynamics
-from trajmodes.phonons.uncertainty import FrequenciesWithErrors
+from trajmodes.phonons.anharmonic.fourphonon import QuartetStrengths
+from trajmodes.phonons.thermodynamics.quasiharmonic import ModeGruneisen
+from trajmodes.phonons.harmonic.thermal import HarmonicThermodynamics, harmonic_thermodynamics, mesh_thermodynamics
+from trajmodes.phonons.thermodynamics.uncertainty import FrequenciesWithErrors
 from trajmodes.potentials import bvk
 from trajmodes.potentials.eam import EnergyForces, ForceConstantParts
 from trajmodes.potentials.engines import EnergiesForces, HarmonicEngine, LangevinSamples, PotentialEngine
@@ -114,7 +114,7 @@ def test_bvk_constants_in_one_unit_name():
 
 def test_quasiharmonic_dimensions_and_mode_gruneisen():
     from trajmodes.lattice.prototypes import prototype
-    from trajmodes.phonons.quasiharmonic import QuasiHarmonic
+    from trajmodes.phonons.thermodynamics.quasiharmonic import QuasiHarmonic
     qh = QuasiHarmonic(Morse(D0=0.3429, alpha=1.3588, r0=2.866, cutoff=6.0), prototype("fcc", "Cu", 3.61), mesh=4,
                        occupation="classical")
     ds = _quiet(qh.minimize, [0.0, 100.0], properties=False)

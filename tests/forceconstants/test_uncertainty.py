@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.phonons.free_energy import tdep_free_energy
-from trajmodes.phonons.harmonic import Phonons
-from trajmodes.phonons.thermal import mesh_thermodynamics
-from trajmodes.phonons.uncertainty import frequencies_with_errors, frequency_samples, harmonic_samples
+from trajmodes.phonons.thermodynamics.free_energy import tdep_free_energy
+from trajmodes.phonons.harmonic.phonons import Phonons
+from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
+from trajmodes.phonons.thermodynamics.uncertainty import frequencies_with_errors, frequency_samples, harmonic_samples
 
 from tests.support.crystals import CU, supercell
 from tests.support.harmonic import HarmonicSampler
@@ -269,7 +269,7 @@ def test_nve_run_carries_its_energy_draw(cu):
     temperature as an estimate of the canonical one it was prepared at is T / sqrt(3N - 3) (with the in-run error in
     quadrature); a run whose total fluctuates is not. The frozen-partition temperature error is larger still (n_eff
     < 3N - 3), and a classical shift gives d nu / dT = (nu^2 - nu0^2) / (2 nu T)."""
-    from trajmodes.phonons.uncertainty import classical_dnu_dT, partition_temperature_err
+    from trajmodes.phonons.thermodynamics.uncertainty import classical_dnu_dT, partition_temperature_err
     from trajmodes.units import KB_EV
     sc, _ = cu
     u, f, e = _noisy(cu, 400, seed=21)

@@ -4,7 +4,7 @@ import pytest
 
 from trajmodes import Phonons
 from trajmodes.lattice.qpoints import mesh_qpoints
-from trajmodes.phonons.dos import tetrahedra, tetrahedron_dos
+from trajmodes.phonons.harmonic.dos import tetrahedra, tetrahedron_dos
 from tests.support.phonopy_cases import CASES, phonopy_case
 
 phonopy = pytest.importorskip("phonopy")
@@ -75,7 +75,7 @@ def test_normalisation_and_moments():
 
 def test_mesh_result():
     """Phonons.mesh returns MeshFrequencies: q-points, frequencies and the projections on the primitive atoms."""
-    from trajmodes.phonons.harmonic import MeshFrequencies
+    from trajmodes.phonons.harmonic.phonons import MeshFrequencies
     prim, S, pot = CASES["Cu-nondiag"]
     p = Phonons(phonopy_case(prim, S, **pot)[0])
     m = p.mesh((4, 4, 4), projections=True)

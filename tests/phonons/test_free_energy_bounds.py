@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from trajmodes.lattice.cubic import cubic_lattice
-from trajmodes.phonons.free_energy_bounds import (block_average, gauss_legendre, harmonic_supercell_free_energy,
+from trajmodes.phonons.thermodynamics.free_energy_bounds import (block_average, gauss_legendre, harmonic_supercell_free_energy,
                                                   lower_bound, thermodynamic_integration, upper_bound)
-from trajmodes.phonons.sampling import canonical_configurations, supercell_modes
+from trajmodes.phonons.thermodynamics.sampling import canonical_configurations, supercell_modes
 from trajmodes.potentials.engines import HarmonicEngine, PotentialEngine
 from trajmodes.potentials.lammps_engine import LammpsEngine
 from trajmodes.potentials.pair import Morse

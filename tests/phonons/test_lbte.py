@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from trajmodes.lattice.grid import Grid
-from trajmodes.phonons import lbte
-from trajmodes.phonons.anharmonic import Anharmonic
+from trajmodes.phonons.anharmonic import lbte
+from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
 
 from tests.support.phono3py_cases import phono3py_on, with_fc3
 

@@ -10,7 +10,7 @@ import pytest
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid, parse_mesh
 from trajmodes.lattice.qpoints import mesh_qpoints
-from trajmodes.phonons.harmonic import Phonons
+from trajmodes.phonons.harmonic.phonons import Phonons
 
 from tests.support.paths import EXAMPLES
 
@@ -62,7 +62,7 @@ def test_parse_mesh_forms():
 
 
 def test_grid_and_tetrahedra_take_one_int(ph):
-    from trajmodes.phonons.tetrahedron import tetrahedra
+    from trajmodes.phonons.harmonic.tetrahedron import tetrahedra
     rot = ph.force_constants.primitive.rotations
     a, b = Grid(4, rot), Grid((4, 4, 4), rot)
     assert np.array_equal(a.irreducible, b.irreducible) and np.array_equal(a.qpoints, b.qpoints)
@@ -96,7 +96,7 @@ def test_phonons_take_force_constants(fc, ph):
 
 
 def test_anharmonic_takes_force_constants(fc):
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     fc3 = np.zeros((fc.n_prim, fc.n_atoms, fc.n_atoms, 3, 3, 3))
     with3 = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, fc3=fc3)
     an = Anharmonic(with3, 2, [300.0], smearing=0.1)
@@ -104,7 +104,7 @@ def test_anharmonic_takes_force_constants(fc):
 
 
 def test_three_phonon_and_elastic_take_force_constants(fc):
-    from trajmodes.phonons.elastic import elastic_constants, huang_residual
+    from trajmodes.phonons.harmonic.elastic import elastic_constants, huang_residual
     from trajmodes.workflows import three_phonon
     with pytest.raises(ValueError, match="leave kappa=True"):
         three_phonon(force_constants=fc, mesh=2, temperatures=[300.0], kappa=False, coherences=True)

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from trajmodes import ForceConstants, Phonons
-from trajmodes.phonons.debye import debye_velocity, fibonacci_sphere, theta_elastic, theta_from_dos, theta_moments
+from trajmodes.phonons.harmonic.debye import debye_velocity, fibonacci_sphere, theta_elastic, theta_from_dos, theta_moments
 from trajmodes.units import H_EV_PS
-from trajmodes.phonons.elastic import (bracket_tensor, christoffel_velocities, density, elastic_constants,
+from trajmodes.phonons.harmonic.elastic import (bracket_tensor, christoffel_velocities, density, elastic_constants,
                                huang_residual)
 from trajmodes.units import KB_EV
 from tests.support.crystals import supercell

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from trajmodes import Phonons
-from trajmodes.phonons.thermal import mesh_thermodynamics
+from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
 from trajmodes.units import AMU_KG, AVOGADRO, EV_J, KB_EV
 from tests.support.phonopy_cases import CASES, phonopy_case
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.phonons.harmonic import Phonons
-from trajmodes.phonons.thermal import mesh_thermodynamics
+from trajmodes.phonons.harmonic.phonons import Phonons
+from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
 from trajmodes.series import Series, load_series
 from trajmodes.units import KB_EV
 

@@ -62,7 +62,7 @@ class ShiftSplit:
             method = ("runs at the reference volume: quasiharmonic nu(T, V_T) - nu(T, V_0), intrinsic "
                       "nu(T, V_0) - nu(T_0, V_0)")
         else:
-            from trajmodes.phonons.harmonic import Phonons
+            from trajmodes.phonons.harmonic.phonons import Phonons
             q = ds.qpoint.values
             model = self._basis_model()
             sc = model.supercell_
