@@ -58,7 +58,7 @@ def test_harmonic_thermodynamics_by_attribute(cu_eam_phonons):
     T = [100.0, 400.0]
     for occ in ("quantum", "classical"):
         ds = _quiet(cu_eam_phonons.thermal_properties, T, (4, 4, 4), occupation=occ)
-        ev = _quiet(mesh_thermodynamics, cu_eam_phonons, T, (4, 4, 4), occ)
+        ev = _quiet(mesh_thermodynamics, cu_eam_phonons.dm, T, (4, 4, 4), occ)
         for name in ("free_energy", "internal_energy", "entropy", "heat_capacity"):
             per_mol = getattr(ev, name) * EV_KJMOL * (1000 if name in ("entropy", "heat_capacity") else 1)
             assert np.array_equal(ds[name].values, per_mol)

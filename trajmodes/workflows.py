@@ -330,7 +330,7 @@ def phonon_properties(force_constants, *, path: str | None = None, npoints: int 
     bands = ph.band_structure(path, npoints=npoints)
     dos_ds = ph.dos(mesh, method=dos)
     thermal = ph.thermal_properties(temperatures, mesh=mesh)
-    m = ph.mesh(mesh)
+    m = ph.mesh_frequencies(mesh)
     q, f = m.qpoints, m.frequencies
     return PhononProperties(ph, bands, dos_ds, thermal, q, f)
 

@@ -56,7 +56,7 @@ def test_symmetry_reduction_changes_nothing(si_fc3):
 def test_tetrahedron_point_weights_are_the_dos(cu_eam_phonons):
     """Summed over the mesh, the per-point tetrahedron weights of delta(w - nu) are the DOS."""
     mesh = (8, 8, 8)
-    m = cu_eam_phonons.mesh(mesh)
+    m = cu_eam_phonons.mesh_frequencies(mesh)
     q, f = m.qpoints, m.frequencies
     vert, central = tetrahedra(mesh, cu_eam_phonons.force_constants.primitive.reciprocal_cell)
     w = np.linspace(0.5, 7.5, 15)

@@ -244,7 +244,7 @@ def test_tdep_free_energy_carries_the_correction(cubic_crystal):
         ds = tdep_free_energy(est, T, mesh=mesh, occupation=occupation, cubic_mesh=4, cubic_resamples=6)
         f3 = float(cubic_free_energy(est.force_constants_, T, 4, occupation)[0])
         ph = Phonons(est.harmonic_force_constants_)
-        fq, fc_ = (float(mesh_thermodynamics(ph, [T], mesh, occ).free_energy[0]) for occ in ("quantum", "classical"))
+        fq, fc_ = (float(mesh_thermodynamics(ph.dm, [T], mesh, occ).free_energy[0]) for occ in ("quantum", "classical"))
         assert float(ds.cubic_free_energy) == pytest.approx(f3, rel=1e-12)
         assert float(ds.cubic_energy) == pytest.approx(est.energies_["cubic"] / n_cells, rel=1e-12)
         assert float(ds.anharmonic_correction) == pytest.approx(f3 - float(ds.cubic_energy), rel=1e-12)

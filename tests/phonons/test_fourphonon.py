@@ -213,7 +213,6 @@ def test_four_phonon_scattering_in_the_collision_matrix(crystal):
     RTA 20.08 < four-phonon Gamma on the diagonal only 20.15 < with its scattering-in 21.15 < three-phonon LBTE
     35.27."""
     from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
-    from trajmodes.phonons.anharmonic.lbte import lbte_conductivity
     sc, fc = crystal
     an = Anharmonic(fc, 4, [T], smearing=SIGMA)
     lw = an.linewidths(four_phonon=SIGMA)
@@ -223,11 +222,11 @@ def test_four_phonon_scattering_in_the_collision_matrix(crystal):
     np.testing.assert_allclose(both.gamma_four_phonon.values, lw.gamma_four_phonon.values, rtol=1e-12, atol=0)
     np.testing.assert_allclose(both.gamma.values, lw.gamma.values, rtol=1e-10, atol=0)
     np.testing.assert_allclose(both.kappa_rta.values, rta, rtol=1e-10, atol=0)
-    cm = lbte_conductivity(an, four_phonon=SIGMA)
+    cm = an.lbte_conductivity(four_phonon=SIGMA)
     np.testing.assert_allclose(cm.kappa, both.kappa.values, rtol=1e-12, atol=0)
     red = an.thermal_conductivity(method="lbte", four_phonon=SIGMA, reducible=True).kappa.values
     np.testing.assert_allclose(red, both.kappa.values, rtol=1e-8, atol=1e-10)
-    diagonal = lbte_conductivity(an, four_phonon=SIGMA, four_phonon_scattering_in=False)
+    diagonal = an.lbte_conductivity(four_phonon=SIGMA, four_phonon_scattering_in=False)
     np.testing.assert_allclose(diagonal.gamma, cm.gamma, rtol=1e-12, atol=0)
     k_diag, k34, k3 = diagonal.kappa[0, 0, 0], both.kappa.values[0, 0, 0], three.kappa.values[0, 0, 0]
     assert rta[0, 0, 0] < k_diag < 0.97 * k34 and k34 < 0.99 * k3

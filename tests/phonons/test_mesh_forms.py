@@ -30,8 +30,8 @@ def ph(fc):
 
 @pytest.mark.parametrize("form", [4, [4], (4, 4, 4), np.array([4, 4, 4]), np.diag([4, 4, 4]), 4.0])
 def test_mesh_of_one_int_is_n_n_n(ph, form):
-    ref = ph.mesh((4, 4, 4))
-    m = ph.mesh(form)
+    ref = ph.mesh_frequencies((4, 4, 4))
+    m = ph.mesh_frequencies(form)
     assert np.array_equal(m.qpoints, ref.qpoints) and np.array_equal(m.frequencies, ref.frequencies)
     assert np.array_equal(mesh_qpoints(form), mesh_qpoints((4, 4, 4)))
 
@@ -44,14 +44,14 @@ def test_thermal_properties_of_one_int_is_n_n_n(ph):
 
 
 def test_a_supercell_matrix_is_a_clear_error_where_a_regular_mesh_is_needed(ph):
-    for call in (lambda: ph.mesh(FCC_CUBE), lambda: ph.thermal_properties([300.0], FCC_CUBE),
+    for call in (lambda: ph.mesh_frequencies(FCC_CUBE), lambda: ph.thermal_properties([300.0], FCC_CUBE),
                  lambda: mesh_qpoints(FCC_CUBE)):
         with pytest.raises(ValueError, match=r"one positive integer n \(n x n x n\) or three .* not a 3 x 3 "
                                              r"supercell matrix"):
             call()
     for bad in (0, (4, 4), 2.5, (4, -4, 4)):
         with pytest.raises(ValueError, match="mesh must be one positive integer"):
-            ph.mesh(bad)
+            ph.mesh_frequencies(bad)
 
 
 def test_parse_mesh_forms():

@@ -186,7 +186,7 @@ def quasiharmonic_free_energy(system, fit, T, mesh):
     sc, prim = fit.supercell_, fit.primitive_
     n_cells = sc.n_atoms / prim.n_atoms
     fc = pot.force_constants(sc, prim)
-    return energy(sc) / n_cells + float(mesh_thermodynamics(Phonons(fc), [T], mesh).free_energy[0])
+    return energy(sc) / n_cells + float(mesh_thermodynamics(Phonons(fc).dm, [T], mesh).free_energy[0])
 
 
 SERIES = {"cu": dict(cells=3, a0=3.615, cutoff2=4.8, temperatures=(100.0, 300.0, 600.0), q=1),   # X

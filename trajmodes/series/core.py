@@ -170,7 +170,7 @@ class Series(ShiftSplit):
             def reference(i):
                 """(F, S, C) of the harmonic crystal of run i (its U_0 and Phi) at every run's temperature."""
                 if i not in harmonic:
-                    th = mesh_thermodynamics(Phonons(fits[i].harmonic_force_constants_), T, mesh, occupation)
+                    th = mesh_thermodynamics(Phonons(fits[i].harmonic_force_constants_).dm, T, mesh, occupation)
                     harmonic[i] = (data["baseline_energy"][1][i] + th.free_energy, th.entropy, th.heat_capacity)
                 return harmonic[i]
 

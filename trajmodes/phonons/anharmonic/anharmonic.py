@@ -26,7 +26,8 @@ from trajmodes.phonons.anharmonic.selfenergy import (delta_weights, imaginary_pa
 from trajmodes.phonons.anharmonic.tdep2023 import (check_occupation_factors, frequency_occupations, isotope_eigenvectors)
 from trajmodes.phonons.harmonic.stability import require_stable
 from trajmodes.phonons.harmonic.statistics import check_occupation
-from trajmodes.phonons.anharmonic.transport import ModeTransport, RTAConductivity, TransportVelocities
+from trajmodes.phonons.anharmonic.transport import (LBTEConductivity, ModeTransport, RTAConductivity,
+                                                    ThreePhononSums, TransportVelocities)
 from trajmodes.units import TDEP_FREQUENCY_TOL
 
 __all__ = ["Anharmonic", "SelfEnergy"]
@@ -474,9 +475,65 @@ class Anharmonic:
         temperature, the eigenvalues left out); with ``isotopes``, whose scattering goes on the diagonal of the
         collision matrix (as phono3py), ``gamma_isotope`` and ``gamma_phonon`` as in :meth:`linewidths`.
         """
-        from trajmodes.phonons.anharmonic.conductivity import conductivity_dataset
-        return conductivity_dataset(self, method, linewidths, reducible, pinv_cutoff, four_phonon, four_phonon_sample,
-                                    four_phonon_seed)
+        from trajmodes.phonons.anharmonic.conductivity import lbte_dataset, rta_dataset
+        if method not in ("rta", "lbte"):
+            raise ValueError(f"method must be 'rta' or 'lbte', not {method!r}")
+        if method == "lbte":
+            if linewidths is not None:
+                raise ValueError("method='lbte' computes the linewidths with the collision matrix: leave out "
+                                 "linewidths")
+            r = self.lbte_conductivity(reducible=reducible, pinv_cutoff=pinv_cutoff, four_phonon=four_phonon,
+                                       four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
+            return lbte_dataset(r, self.dataset_coords(r.grid_points), self.dataset_attrs(), four_phonon, reducible,
+                                pinv_cutoff)
+        if four_phonon is not None:
+            raise ValueError("with method='rta', give the four-phonon scattering to the widths: "
+                             "thermal_conductivity(linewidths=an.linewidths(four_phonon=sigma))")
+        lw = self.linewidths() if linewidths is None else linewidths
+        gps = np.asarray(lw["grid_point"].values)
+        if not np.array_equal(np.sort(self.grid.star_of[gps]), self.grid.irreducible):
+            raise ValueError("the conductivity needs the linewidths on one point of every star of the mesh "
+                             "(its irreducible points)")
+        tr = self.transport(gps)
+        tau = lw["lifetime"].transpose("temperature", "q", "branch").values
+        return rta_dataset(lw, tr, self.kappa_rta(tr.heat_capacity, tr.group_velocity, tau, gps))
+
+    def three_phonon_sums(self) -> ThreePhononSums:
+        """What the three-phonon sums of the conductivity and the Boltzmann solution take
+        (:class:`~trajmodes.phonons.anharmonic.transport.ThreePhononSums`): the interaction, the mesh, the delta
+        weights and the settings of this calculator."""
+        prim = self.force_constants.primitive
+        return ThreePhononSums(interaction=self.interaction, grid=self.grid, deltas=self.deltas,
+                               temperatures=self.temperatures, occupation=self.occupation,
+                               occupation_factors=self.occupation_factors, degeneracy_tol=self.degeneracy_tol,
+                               sigma_cutoff=self.sigma_cutoff, primitive=prim, point_group=self._point_group())
+
+    def _point_group(self) -> np.ndarray:
+        """The point group of the crystal as Cartesian rotations, each once."""
+        prim = self.force_constants.primitive
+        W = np.unique(np.asarray(prim.symmetry(self.symprec).rotations), axis=0)    # the point group, once each
+        return cartesian_rotations(W, prim.cell)
+
+    def lbte_conductivity(self, reducible: bool = False, pinv_cutoff: float = 1e-8, scattering_in: bool = True,
+                          average_degenerate: bool = True, four_phonon: float | str | None = None,
+                          four_phonon_sample=None, four_phonon_seed: int | None = None,
+                          four_phonon_scattering_in: bool = True) -> LBTEConductivity:
+        """The direct solution of the linearised Boltzmann equation on the mesh, with the RTA from the same widths
+        (:func:`trajmodes.phonons.anharmonic.lbte.lbte_conductivity`, which documents the parameters and the result),
+        given this calculator's heat capacities, group velocities, isotope and four-phonon scattering:
+        :meth:`thermal_conductivity` with ``method="lbte"`` is its Dataset."""
+        from trajmodes.phonons.anharmonic.lbte import lbte_conductivity, row_points
+        gps = row_points(self.grid, reducible)
+        iso = None if self.mass_variances is None else self.isotope_gamma(gps)
+        four = None
+        if four_phonon is not None:
+            from trajmodes.phonons.anharmonic.fourphonon import four_phonon_sums
+            four = four_phonon_sums(self, four_phonon)
+        return lbte_conductivity(self.three_phonon_sums(), self.transport(gps), reducible=reducible,
+                                 pinv_cutoff=pinv_cutoff, scattering_in=scattering_in,
+                                 average_degenerate=average_degenerate, gamma_isotope=iso, four_phonon=four,
+                                 four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed,
+                                 four_phonon_scattering_in=four_phonon_scattering_in, scheduler=self.scheduler)
 
     def transport(self, gps) -> ModeTransport:
         """:class:`~trajmodes.phonons.anharmonic.transport.ModeTransport` at grid points ``gps``: the mode heat capacities (nt,
@@ -497,11 +554,9 @@ class Anharmonic:
     def kappa_rta(self, C, v, tau, gps) -> RTAConductivity:
         """:func:`trajmodes.phonons.anharmonic.conductivity.kappa_rta` on one point of every star (``gps``), each standing for
         its star, the tensor averaged over the point group: :class:`~trajmodes.phonons.anharmonic.transport.RTAConductivity`."""
-        from trajmodes.phonons.anharmonic.conductivity import kappa_rta
-        prim = self.force_constants.primitive
-        W = np.unique(np.asarray(prim.symmetry(self.symprec).rotations), axis=0)    # the point group, once each
-        w = self.grid.weights[self.grid.irreducible_of[gps]]                          # the star of each point
-        return kappa_rta(C, v, tau, w, prim.volume, cartesian_rotations(W, prim.cell))
+        from trajmodes.phonons.anharmonic.conductivity import irreducible_kappa_rta
+        return irreducible_kappa_rta(C, v, tau, self.grid, gps, self.force_constants.primitive.volume,
+                                     self._point_group())
 
     def gruneisen(self, qpoints=None):
         """Mode Grueneisen parameters from fc3 (:func:`trajmodes.phonons.anharmonic.gruneisen.mode_gruneisen`) at any reduced

@@ -21,9 +21,11 @@ from trajmodes.phonons.anharmonic.transport import RTAConductivity
 from trajmodes.units import KAPPA_UNIT
 
 if TYPE_CHECKING:
-    from trajmodes.phonons.anharmonic.anharmonic_protocol import AnharmonicCalculator
+    from trajmodes.lattice.grid import Grid
+    from trajmodes.phonons.anharmonic.transport import LBTEConductivity, ModeTransport
 
-__all__ = ["kappa_rta", "kappa_velocities", "star_average", "conductivity_dataset", "KAPPA_UNIT"]
+__all__ = ["kappa_rta", "irreducible_kappa_rta", "kappa_velocities", "star_average", "rta_dataset", "lbte_dataset",
+           "KAPPA_UNIT"]
 
 
 def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rotations=None) -> RTAConductivity:
@@ -62,6 +64,15 @@ def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rota
     return RTAConductivity(kappa=mode.sum(axis=(1, 2)), mode_kappa=mode)
 
 
+def irreducible_kappa_rta(heat_capacity, velocities, lifetimes, grid: Grid, grid_points, volume: float,
+                          point_group) -> RTAConductivity:
+    """:func:`kappa_rta` on one point of every star of ``grid`` (``grid_points``), each standing for its star (the
+    star's size its weight), the tensor averaged over ``point_group`` (n_ops, 3, 3) Cartesian rotations;
+    ``volume`` the primitive cell's, A^3."""
+    w = grid.weights[grid.irreducible_of[np.asarray(grid_points)]]                  # the star of each point
+    return kappa_rta(heat_capacity, velocities, lifetimes, w, volume, point_group)
+
+
 def star_average(tensors, rotations) -> np.ndarray:
     """Cartesian tensors (..., 3, 3) averaged over the point group, (1/n) sum_R R T R^T: the mean over the star of
     a q of the tensor of one of its points (``rotations`` (n, 3, 3) Cartesian,
@@ -80,57 +91,45 @@ def kappa_velocities(phonons, qpoints, degeneracy_tol: float = 1e-4, cutoff_freq
                                     symmetrize=True, symprec=symprec)
 
 
-def conductivity_dataset(an: "AnharmonicCalculator", method: str = "rta", linewidths=None, reducible: bool = False,
-                         pinv_cutoff: float = 1e-8, four_phonon=None, four_phonon_sample=None,
-                         four_phonon_seed: int | None = None):
-    """:meth:`trajmodes.phonons.anharmonic.anharmonic.Anharmonic.thermal_conductivity` (the parameters and the Dataset it
-    returns are documented there): the RTA from the widths on the irreducible points, or the LBTE
-    (:func:`trajmodes.phonons.anharmonic.lbte.lbte_conductivity`)."""
-    if method not in ("rta", "lbte"):
-        raise ValueError(f"method must be 'rta' or 'lbte', not {method!r}")
+def lbte_dataset(result: LBTEConductivity, coords: dict, attrs: dict, four_phonon=None, reducible: bool = False,
+                 pinv_cutoff: float = 1e-8):
+    """The Dataset of :meth:`Anharmonic.thermal_conductivity
+    <trajmodes.phonons.anharmonic.anharmonic.Anharmonic.thermal_conductivity>` with ``method="lbte"`` (documented
+    there) from the Boltzmann solution (:func:`trajmodes.phonons.anharmonic.lbte.lbte_conductivity`), the coordinates
+    of its grid points and the attributes of the calculator."""
+    import xarray as xr
+    from trajmodes.phonons.anharmonic.selfenergy import width_variables
+    r = result
     cart = ("cartesian", "cartesian2")
-    if method == "lbte":
-        import xarray as xr
-        from trajmodes.phonons.anharmonic.lbte import lbte_conductivity
-        from trajmodes.phonons.anharmonic.selfenergy import width_variables
-        if linewidths is not None:
-            raise ValueError("method='lbte' computes the linewidths with the collision matrix: leave out "
-                             "linewidths")
-        r = lbte_conductivity(an, reducible=reducible, pinv_cutoff=pinv_cutoff, four_phonon=four_phonon,
-                              four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
-        dims = ("temperature", "q", "branch")
-        out = xr.Dataset(dict(**width_variables(r.gamma, r.gamma_isotope, " (on the diagonal of the "
-                                                 "collision matrix)", r.gamma_four_phonon, four_phonon),
-            kappa=(("temperature",) + cart, r.kappa, {"units": "W/(m K)"}),
-            mode_kappa=(dims + cart, r.mode_kappa, {"units": "W/(m K)"}),
-            kappa_rta=(("temperature",) + cart, r.kappa_rta, {"units": "W/(m K)"}),
-            mode_kappa_rta=(dims + cart, r.mode_kappa_rta, {"units": "W/(m K)"}),
-            heat_capacity=(dims, r.heat_capacity, {"units": "eV/K"}),
-            group_velocity=(("q", "branch", "cartesian"), r.group_velocity, {
-                "units": "THz*Angstrom", "long_name": "group velocity (1 THz*Angstrom = 100 m/s)"}),
-            collision_eigenvalues=(("temperature", "mode"), r.eigenvalues, {"units": "THz"})),
-            coords=an.dataset_coords(r.grid_points), attrs=an.dataset_attrs())
-        out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
-        out.attrs.update(kappa_method=method, collision_matrix="reducible" if reducible else "irreducible",
-                         pinv_cutoff=float(pinv_cutoff), n_dropped=r.n_dropped.tolist())
-        return out
-    if four_phonon is not None:
-        raise ValueError("with method='rta', give the four-phonon scattering to the widths: "
-                         "thermal_conductivity(linewidths=an.linewidths(four_phonon=sigma))")
-    lw = an.linewidths() if linewidths is None else linewidths
-    gps = np.asarray(lw["grid_point"].values)
-    if not np.array_equal(np.sort(an.grid.star_of[gps]), an.grid.irreducible):
-        raise ValueError("the conductivity needs the linewidths on one point of every star of the mesh "
-                         "(its irreducible points)")
-    tr = an.transport(gps)
-    tau = lw["lifetime"].transpose("temperature", "q", "branch").values
-    rta = an.kappa_rta(tr.heat_capacity, tr.group_velocity, tau, gps)
-    out = lw.copy()
+    dims = ("temperature", "q", "branch")
+    out = xr.Dataset(dict(**width_variables(r.gamma, r.gamma_isotope, " (on the diagonal of the "
+                                             "collision matrix)", r.gamma_four_phonon, four_phonon),
+        kappa=(("temperature",) + cart, r.kappa, {"units": "W/(m K)"}),
+        mode_kappa=(dims + cart, r.mode_kappa, {"units": "W/(m K)"}),
+        kappa_rta=(("temperature",) + cart, r.kappa_rta, {"units": "W/(m K)"}),
+        mode_kappa_rta=(dims + cart, r.mode_kappa_rta, {"units": "W/(m K)"}),
+        heat_capacity=(dims, r.heat_capacity, {"units": "eV/K"}),
+        group_velocity=(("q", "branch", "cartesian"), r.group_velocity, {
+            "units": "THz*Angstrom", "long_name": "group velocity (1 THz*Angstrom = 100 m/s)"}),
+        collision_eigenvalues=(("temperature", "mode"), r.eigenvalues, {"units": "THz"})),
+        coords=coords, attrs=attrs)
+    out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
+    out.attrs.update(kappa_method="lbte", collision_matrix="reducible" if reducible else "irreducible",
+                     pinv_cutoff=float(pinv_cutoff), n_dropped=r.n_dropped.tolist())
+    return out
+
+
+def rta_dataset(linewidths, transport: ModeTransport, rta: RTAConductivity):
+    """The Dataset of :meth:`Anharmonic.thermal_conductivity
+    <trajmodes.phonons.anharmonic.anharmonic.Anharmonic.thermal_conductivity>` with ``method="rta"`` (documented
+    there): the ``linewidths`` Dataset with the conductivity, the heat capacities and the group velocities added."""
+    cart = ("cartesian", "cartesian2")
+    out = linewidths.copy()
     out["kappa"] = (("temperature",) + cart, rta.kappa, {"units": "W/(m K)"})
     out["mode_kappa"] = (("temperature", "q", "branch") + cart, rta.mode_kappa, {"units": "W/(m K)"})
-    out["heat_capacity"] = (("temperature", "q", "branch"), tr.heat_capacity, {"units": "eV/K"})
-    out["group_velocity"] = (("q", "branch", "cartesian"), tr.group_velocity, {
+    out["heat_capacity"] = (("temperature", "q", "branch"), transport.heat_capacity, {"units": "eV/K"})
+    out["group_velocity"] = (("q", "branch", "cartesian"), transport.group_velocity, {
         "units": "THz*Angstrom", "long_name": "group velocity (1 THz*Angstrom = 100 m/s)"})
     out = out.assign_coords(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
-    out.attrs["kappa_method"] = method
+    out.attrs["kappa_method"] = "rta"
     return out

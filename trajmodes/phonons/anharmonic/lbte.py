@@ -66,14 +66,16 @@ from trajmodes.lattice.grid import Grid, Triplets
 from trajmodes.phonons.harmonic.degeneracy import degenerate_average, degenerate_averager
 from trajmodes.phonons.anharmonic.selfenergy import GAMMA_FACTOR, imaginary_part, lifetimes, live_triplets
 from trajmodes.phonons.harmonic.statistics import occupations, pair_occupations
-from trajmodes.phonons.anharmonic.transport import CollisionRow, LBTEConductivity, LBTESolution, TripletMap
+from trajmodes.phonons.anharmonic.conductivity import irreducible_kappa_rta
+from trajmodes.phonons.anharmonic.transport import (CollisionRow, LBTEConductivity, LBTESolution, ModeTransport,
+                                                    ThreePhononSums, TripletMap)
 from trajmodes.units import KAPPA_UNIT
 
 if TYPE_CHECKING:
-    from trajmodes.phonons.anharmonic.anharmonic_protocol import AnharmonicCalculator
+    from trajmodes.phonons.anharmonic.fourphonon import FourPhononSums
 
 __all__ = ["CollisionMatrix", "collision_matrix", "collision_row", "solve_lbte", "lbte_conductivity",
-           "pair_occupations", "triplet_map", "cartesian_operations", "collision_matrix_bytes",
+           "pair_occupations", "triplet_map", "cartesian_operations", "collision_matrix_bytes", "row_points",
            "PINV_CUTOFF"]
 
 #: phono3py's default pseudo-inverse cutoff on the eigenvalues of the collision matrix (THz)
@@ -134,12 +136,14 @@ def _check_memory(nbytes: int, size: int, nt: int) -> None:
 
 
 # -- one row of the collision matrix -------------------------------------------------------------------
-def collision_row(an: AnharmonicCalculator, q: int, reduce: bool = True, scattering_in: bool = True) -> CollisionRow:
+def collision_row(sums: ThreePhononSums, q: int, reduce: bool = True, scattering_in: bool = True) -> CollisionRow:
     """Gamma and the scattering-in part of the collision matrix for the modes at one grid point.
 
     Parameters
     ----------
-    an : Anharmonic
+    sums : ThreePhononSums
+        The mesh, its phonons and strengths, the delta weights and the settings
+        (:meth:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic.three_phonon_sums`).
     q : int
         Grid index.
     reduce : bool
@@ -154,42 +158,42 @@ def collision_row(an: AnharmonicCalculator, q: int, reduce: bool = True, scatter
     it; ``row`` (nt, 3n, N, 3n) THz, the scattering-in term of (q s) from (q' s') for every q' of the mesh (without the
     diagonal Gamma).
     """
-    it, grid = an.interaction, an.grid
+    it, grid = sums.interaction, sums.grid
     q = int(q)
     tr = grid.triplets(q, reduce=reduce)
     f = it.frequencies
     f0 = f[q]
-    T = an.temperatures
+    T = sums.temperatures
     nt, nb, N = len(T), it.n_branches, grid.n_points
     cut = it.cutoff_frequency
     from trajmodes.phonons.anharmonic.tdep2023 import frequency_occupations, off_shell_scattering_in
-    n0 = frequency_occupations(an, f0)                                # TDEP 2023's off-shell factors; None: on-shell
-    cut_off = an.sigma_cutoff is not None or getattr(an.deltas, "truncate", None) is not None
+    n0 = frequency_occupations(sums, f0)                                # TDEP 2023's off-shell factors; None: on-shell
+    cut_off = sums.sigma_cutoff is not None or getattr(sums.deltas, "truncate", None) is not None
     gam = np.zeros((nt, nb, nb))
     A = np.zeros((nt, len(tr), nb, nb))                 # q' in the triplet's q' place: sum over s'' at q''
     B = np.zeros((nt, len(tr), nb, nb)) if reduce else None    # q' in the triplet's q'' place: sum over s' at q'
     for s in range(0, len(tr), it.chunk):
         b = slice(s, s + it.chunk)
         sub = Triplets(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
-        d = an.deltas(sub, f0)                                                         # (3, T, s, s', s'')
+        d = sums.deltas(sub, f0)                                                         # (3, T, s, s', s'')
         live = live_triplets(d) if cut_off else None                  # phono3py's g_zero (or Gaussians cut)
         S = it.strength(q, sub.q1, sub.q2, live)                                       # (T, s, s', s'')
-        n1 = occupations(f[sub.q1], T, an.occupation)
-        n2 = occupations(f[sub.q2], T, an.occupation)
-        gam += imaginary_part(S, d, n1, n2, sub.weights, N, an.occupation, n0)
+        n1 = occupations(f[sub.q1], T, sums.occupation)
+        n2 = occupations(f[sub.q2], T, sums.occupation)
+        gam += imaginary_part(S, d, n1, n2, sub.weights, N, sums.occupation, n0)
         if scattering_in and n0 is not None:                              # TDEP 2023's off-shell factors
             A[:, b], Bb = off_shell_scattering_in(S, d, f0, f[sub.q1], f[sub.q2], T, cut)
             if reduce:
                 B[:, b] = Bb
         elif scattering_in:
             g = S * d.sum(axis=0)                        # the frequency points are the branches of q: (T, s, s', s'')
-            A[:, b] = np.einsum("tabc,ktc->ktab", g, pair_occupations(f[sub.q2], T, an.occupation, cut),
+            A[:, b] = np.einsum("tabc,ktc->ktab", g, pair_occupations(f[sub.q2], T, sums.occupation, cut),
                                 optimize=True)
             if reduce:
-                B[:, b] = np.einsum("tacb,ktc->ktab", g, pair_occupations(f[sub.q1], T, an.occupation, cut),
+                B[:, b] = np.einsum("tacb,ktc->ktab", g, pair_occupations(f[sub.q1], T, sums.occupation, cut),
                                     optimize=True)
     gamma = np.diagonal(gam, axis1=1, axis2=2)
-    gamma = degenerate_average(gamma[:, None, :], f0[None, :], an.degeneracy_tol)[:, 0]
+    gamma = degenerate_average(gamma[:, None, :], f0[None, :], sums.degeneracy_tol)[:, 0]
     row = np.zeros((nt, nb, N, nb))
     if scattering_in:
         tm = triplet_map(grid, tr)
@@ -201,7 +205,7 @@ def collision_row(an: AnharmonicCalculator, q: int, reduce: bool = True, scatter
     return CollisionRow(gamma=gamma, row=row)
 
 
-def _matrix_rows(an: AnharmonicCalculator, q: int, columns: np.ndarray, rotations, weights, i_row: int,
+def _matrix_rows(sums: ThreePhononSums, q: int, columns: np.ndarray, rotations, weights, i_row: int,
                  scattering_in: bool, average: bool, diagonal,
                  four=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The rows of the (irreducible or reducible) collision matrix for the modes at grid point ``q``, weighted and
@@ -216,8 +220,8 @@ def _matrix_rows(an: AnharmonicCalculator, q: int, columns: np.ndarray, rotation
     Returns gamma (nt, nb), that scattering included, the rows, (nt, nb, 3, nc, nb, 3) or (nt, nb, nc, nb), and the
     four-phonon part of gamma (nt, nb) or None.
     """
-    grid = an.grid
-    res = collision_row(an, q, reduce=rotations is not None, scattering_in=scattering_in)
+    grid = sums.grid
+    res = collision_row(sums, q, reduce=rotations is not None, scattering_in=scattering_in)
     gamma, c = res.gamma, res.row
     if diagonal is not None:
         gamma = gamma + diagonal[:, i_row]
@@ -233,10 +237,10 @@ def _matrix_rows(an: AnharmonicCalculator, q: int, columns: np.ndarray, rotation
             c = c + row4
         else:
             gamma4 = fp.gamma(q, **kw)[:, 0]
-        gamma4 = degenerate_average(gamma4[:, None], an.frequencies[[q]], an.degeneracy_tol)[:, 0]
+        gamma4 = degenerate_average(gamma4[:, None], sums.interaction.frequencies[[q]], sums.degeneracy_tol)[:, 0]
         gamma = gamma + gamma4
     nt, nb = gamma.shape
-    f = an.interaction.frequencies
+    f = sums.interaction.frequencies
     if rotations is None:
         rows = c[:, :, columns]                                                        # (nt, s, nc, s')
         rows[:, np.arange(nb), i_row, np.arange(nb)] += gamma
@@ -251,7 +255,7 @@ def _matrix_rows(an: AnharmonicCalculator, q: int, columns: np.ndarray, rotation
     w = weights[i_row] * weights
     rows *= w.reshape((1, 1, 1, -1, 1, 1) if rotations is not None else (1, 1, -1, 1))
     if average:
-        tol = an.degeneracy_tol
+        tol = sums.degeneracy_tol
         m_row = degenerate_averager(f[q][None], tol)[0]                                # (s, s)
         m_col = degenerate_averager(f[columns], tol)                                   # (nc, s', s')
         if rotations is None:
@@ -263,9 +267,9 @@ def _matrix_rows(an: AnharmonicCalculator, q: int, columns: np.ndarray, rotation
     return gamma, rows, gamma4
 
 
-def _rows_task(an: AnharmonicCalculator, block, options: dict) -> list:
+def _rows_task(sums: ThreePhononSums, block, options: dict) -> list:
     """One Dask task: :func:`_matrix_rows` at the grid points of ``block`` (pairs of grid index, row position)."""
-    return [_matrix_rows(an, int(q), i_row=int(i), **options) for q, i in block]
+    return [_matrix_rows(sums, int(q), i_row=int(i), **options) for q, i in block]
 
 
 # -- the whole matrix --------------------------------------------------------------------------------
@@ -308,15 +312,23 @@ class CollisionMatrix:
         return self.rotations is None
 
 
-def collision_matrix(an: AnharmonicCalculator, reducible: bool = False, scattering_in: bool = True,
-                     average_degenerate: bool = True, four_phonon: float | str | None = None,
+def row_points(grid: Grid, reducible: bool = False) -> np.ndarray:
+    """The grid points of the rows of the collision matrix: the irreducible points of ``grid``, or with
+    ``reducible`` every point of the mesh."""
+    return np.arange(grid.n_points) if reducible else grid.irreducible.copy()
+
+
+def collision_matrix(sums: ThreePhononSums, reducible: bool = False, scattering_in: bool = True,
+                     average_degenerate: bool = True, gamma_isotope=None, four_phonon: FourPhononSums | None = None,
                      four_phonon_sample=None, four_phonon_seed: int | None = None,
-                     four_phonon_scattering_in: bool = True) -> CollisionMatrix:
-    """The collision matrix of ``an``'s mesh, temperatures, occupations and delta functions.
+                     four_phonon_scattering_in: bool = True, scheduler=None) -> CollisionMatrix:
+    """The collision matrix of the mesh, temperatures, occupations and delta functions of ``sums``.
 
     Parameters
     ----------
-    an : Anharmonic
+    sums : ThreePhononSums
+        The mesh, its phonons and strengths, the delta weights and the settings
+        (:meth:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic.three_phonon_sums`).
     reducible : bool
         False: on the irreducible q-points in 3 x 3 Cartesian blocks (Chaput 2013); True: on every point of the mesh,
         without symmetry (the triplets of every q' unreduced): N^2 triplets, for small meshes.
@@ -327,15 +339,22 @@ def collision_matrix(an: AnharmonicCalculator, reducible: bool = False, scatteri
         inside a degenerate set depend on the eigenvectors chosen there, and the irreducible form, which gives every
         q' the strengths of the triplet that stands for it, on the little-group images used: leave it on, except
         with ``reducible`` for checks.
-    four_phonon : float or "adaptive", optional
-        Four-phonon scattering (:meth:`trajmodes.phonons.anharmonic.fourphonon.FourPhonon.collision`, Gaussians of this width
-        in THz, or the adaptive widths of ``an``): its Gamma on the diagonal and its scattering-in off it.
+    gamma_isotope : ndarray (n_rows, 3n) or (nt, n_rows, 3n), optional
+        Isotope scattering, THz, on the rows' grid points (:func:`row_points`;
+        :meth:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic.isotope_gamma`): added to the diagonal only, as
+        phono3py does. None: none.
+    four_phonon : FourPhononSums, optional
+        Four-phonon scattering (:func:`trajmodes.phonons.anharmonic.fourphonon.four_phonon_sums`;
+        :meth:`trajmodes.phonons.anharmonic.fourphonon.FourPhonon.collision`): its Gamma on the diagonal and its
+        scattering-in off it.
     four_phonon_sample, four_phonon_seed :
         Monte Carlo sampling of the four-phonon sums (``sample`` and ``seed`` of
         :meth:`trajmodes.phonons.anharmonic.fourphonon.FourPhonon.gamma`).
     four_phonon_scattering_in : bool
         False: the four-phonon Gamma on the diagonal only, as the isotope scattering (the scattering-in of the three
         other phonons of each process left out).
+    scheduler : str or dask client, optional
+        Passed to ``dask.compute`` for the rows (default: Dask's threads).
 
     Returns
     -------
@@ -348,35 +367,35 @@ def collision_matrix(an: AnharmonicCalculator, reducible: bool = False, scatteri
     """
     import dask
     from trajmodes.resources import one_blas_thread
-    grid = an.grid
-    nb, nt = an.interaction.n_branches, len(an.temperatures)
+    grid = sums.grid
+    nb, nt = sums.interaction.n_branches, len(sums.temperatures)
+    gps = row_points(grid, reducible)
     if reducible:
-        gps = np.arange(grid.n_points)
         weights = np.ones(len(gps))
         rotations = None
     else:
-        gps = grid.irreducible.copy()
         n_ops = len(grid.operations)
         weights = np.sqrt(grid.weights[grid.irreducible_of[gps]] / n_ops)
-        rotations = cartesian_operations(grid, an.force_constants.primitive.reciprocal_cell)
+        rotations = cartesian_operations(grid, sums.primitive.reciprocal_cell)
     size = len(gps) * nb * (1 if reducible else 3)
     _check_memory(collision_matrix_bytes(len(gps), nb, nt, reducible), size, nt)
-    iso = None if an.mass_variances is None else an.isotope_gamma(gps)
+    iso = None if gamma_isotope is None else np.asarray(gamma_isotope, dtype=float)
+    if iso is not None and iso.shape[-2:] != (len(gps), nb):
+        raise ValueError(f"gamma_isotope has the shape {iso.shape}: it must be (n_rows, 3n) = ({len(gps)}, {nb}) "
+                         "(or with the temperatures first), on the grid points of row_points(grid, reducible)")
     diagonal = None if iso is None else np.broadcast_to(iso if iso.ndim == 3 else iso[None], (nt,) + iso.shape[-2:])
     four = None
     if four_phonon is not None:
-        from trajmodes.phonons.anharmonic.fourphonon import four_phonon_sums
-        sums = four_phonon_sums(an, four_phonon)
-        four = dict(calculator=sums.calculator, sums=dict(sums.keywords, sample=four_phonon_sample,
-                                                          seed=four_phonon_seed),
+        four = dict(calculator=four_phonon.calculator, sums=dict(four_phonon.keywords, sample=four_phonon_sample,
+                                                                  seed=four_phonon_seed),
                     scattering_in=bool(four_phonon_scattering_in))
     options = dict(columns=gps, rotations=rotations, weights=weights, scattering_in=scattering_in,
                    average=average_degenerate, diagonal=diagonal, four=four)
-    me = dask.delayed(an, traverse=False)
+    me = dask.delayed(sums, traverse=False)
     opts = dask.delayed(options, traverse=False)
     pairs = list(zip(gps.tolist(), range(len(gps))))
     tasks = [dask.delayed(_rows_task)(me, [p], opts) for p in pairs]
-    kw = {} if an.scheduler is None else {"scheduler": an.scheduler}
+    kw = {} if scheduler is None else {"scheduler": scheduler}
     with one_blas_thread():                                               # tasks side by side
         results = dask.compute(*tasks, **kw)
     gamma = np.stack([r[0][0] for r in results], axis=1)                                 # (nt, n_q, nb)
@@ -445,14 +464,24 @@ def solve_lbte(cm: CollisionMatrix, velocities, heat_capacities, volume: float, 
     return LBTESolution(kappa=mode.sum(axis=(1, 2)), mode_kappa=mode, eigenvalues=eig, n_dropped=dropped)
 
 
-def lbte_conductivity(an: AnharmonicCalculator, reducible: bool = False, pinv_cutoff: float = PINV_CUTOFF,
-                      scattering_in: bool = True, average_degenerate: bool = True,
-                      four_phonon: float | str | None = None, four_phonon_sample=None,
-                      four_phonon_seed: int | None = None,
-                      four_phonon_scattering_in: bool = True) -> LBTEConductivity:
-    """The LBTE thermal conductivity of ``an``'s mesh and temperatures, with the RTA alongside.
+def lbte_conductivity(sums: ThreePhononSums, transport: ModeTransport, reducible: bool = False,
+                      pinv_cutoff: float = PINV_CUTOFF, scattering_in: bool = True, average_degenerate: bool = True,
+                      gamma_isotope=None, four_phonon: FourPhononSums | None = None, four_phonon_sample=None,
+                      four_phonon_seed: int | None = None, four_phonon_scattering_in: bool = True,
+                      scheduler=None) -> LBTEConductivity:
+    """The LBTE thermal conductivity of the mesh and temperatures of ``sums``, with the RTA alongside
+    (:meth:`Anharmonic.lbte_conductivity <trajmodes.phonons.anharmonic.anharmonic.Anharmonic.lbte_conductivity>`
+    gives it the calculator's arrays).
 
-    Parameters are those of :func:`collision_matrix` and :func:`solve_lbte`.
+    Parameters
+    ----------
+    sums : ThreePhononSums
+    transport : ModeTransport
+        The mode heat capacities (nt, n_rows, 3n) eV/K and group velocities (n_rows, 3n, 3) THz A on the rows' grid
+        points (:func:`row_points`).
+    reducible, pinv_cutoff, scattering_in, average_degenerate, gamma_isotope, four_phonon, four_phonon_sample,
+    four_phonon_seed, four_phonon_scattering_in, scheduler :
+        Those of :func:`collision_matrix` and :func:`solve_lbte`.
 
     Returns
     -------
@@ -465,26 +494,28 @@ def lbte_conductivity(an: AnharmonicCalculator, reducible: bool = False, pinv_cu
     (nt, n_irr, 3n) eV/K; ``group_velocity`` (n_irr, 3n, 3) THz A; ``grid_points`` (n_irr,); ``eigenvalues``
     (nt, M) and ``n_dropped`` (nt,) of the collision matrix.
     """
-    grid = an.grid
-    cm = collision_matrix(an, reducible=reducible, scattering_in=scattering_in,
-                          average_degenerate=average_degenerate, four_phonon=four_phonon,
+    grid = sums.grid
+    cm = collision_matrix(sums, reducible=reducible, scattering_in=scattering_in,
+                          average_degenerate=average_degenerate, gamma_isotope=gamma_isotope, four_phonon=four_phonon,
                           four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed,
-                          four_phonon_scattering_in=four_phonon_scattering_in)
+                          four_phonon_scattering_in=four_phonon_scattering_in, scheduler=scheduler)
     gps = cm.grid_points
-    tr = an.transport(gps)
-    C, v = tr.heat_capacity, tr.group_velocity
-    sol = solve_lbte(cm, v, C, an.force_constants.primitive.volume, grid.n_points, pinv_cutoff)
+    C, v = transport.heat_capacity, transport.group_velocity
+    if v.shape[0] != len(gps):
+        raise ValueError(f"transport is given on {v.shape[0]} grid points, the collision matrix has {len(gps)} rows: "
+                         "give the heat capacities and velocities on row_points(grid, reducible)")
+    sol = solve_lbte(cm, v, C, sums.primitive.volume, grid.n_points, pinv_cutoff)
     irr = grid.irreducible
     pos = np.searchsorted(gps, irr)                                       # the irreducible points among the rows
     mode = sol.mode_kappa
     if reducible:                                                         # every point's share onto its star's
-        mode = np.zeros((len(an.temperatures), len(irr)) + sol.mode_kappa.shape[2:])
+        mode = np.zeros((len(sums.temperatures), len(irr)) + sol.mode_kappa.shape[2:])
         np.add.at(mode, (slice(None), grid.irreducible_of[gps]), sol.mode_kappa)
     gamma = cm.gamma[:, pos]
     iso = None if cm.gamma_isotope is None else cm.gamma_isotope[..., pos, :]
     four = None if cm.gamma_four_phonon is None else cm.gamma_four_phonon[:, pos]
     v, C = v[pos], C[:, pos]
-    rta = an.kappa_rta(C, v, lifetimes(gamma), irr)
+    rta = irreducible_kappa_rta(C, v, lifetimes(gamma), grid, irr, sums.primitive.volume, sums.point_group)
     return LBTEConductivity(kappa=sol.kappa, mode_kappa=mode, kappa_rta=rta.kappa, mode_kappa_rta=rta.mode_kappa,
                             gamma=gamma, gamma_isotope=iso, gamma_four_phonon=four, heat_capacity=C, group_velocity=v,
                             grid_points=irr, eigenvalues=sol.eigenvalues, n_dropped=sol.n_dropped)

@@ -1,18 +1,68 @@
-"""The small results of the thermal-transport sums: of :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic` (the mode
-heat capacities and group velocities the conductivity takes, and its relaxation-time approximation) and of the direct
-Boltzmann solution (:mod:`~trajmodes.phonons.anharmonic.lbte`: a row of the collision matrix, its solution, the conductivity).
-Frozen dataclasses, in a module of their own so that the facade, its typing protocol
-(:mod:`~trajmodes.phonons.anharmonic.anharmonic_protocol`) and :mod:`~trajmodes.phonons.anharmonic.lbte` all name them without importing
-each other.
+"""The settings and the small results of the thermal-transport sums: what the three-phonon sums of the conductivity
+and the Boltzmann solution take (:class:`ThreePhononSums`), and what they give, of
+:class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic` (the mode heat capacities and group velocities the
+conductivity takes, and its relaxation-time approximation) and of the direct Boltzmann solution
+(:mod:`~trajmodes.phonons.anharmonic.lbte`: a row of the collision matrix, its solution, the conductivity).
+Frozen dataclasses, in a module of their own so that the facade and the workers it calls
+(:mod:`~trajmodes.phonons.anharmonic.conductivity`, :mod:`~trajmodes.phonons.anharmonic.lbte`) all name them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["ModeTransport", "TransportVelocities", "RTAConductivity", "CollisionRow", "LBTESolution",
-           "LBTEConductivity", "TripletMap"]
+if TYPE_CHECKING:
+    from trajmodes.lattice.crystal import Crystal
+    from trajmodes.lattice.grid import Grid
+    from trajmodes.phonons.anharmonic.interaction import Interaction
+    from trajmodes.phonons.anharmonic.selfenergy import DeltaWeights
+
+__all__ = ["ThreePhononSums", "ModeTransport", "TransportVelocities", "RTAConductivity", "CollisionRow",
+           "LBTESolution", "LBTEConductivity", "TripletMap"]
+
+
+@dataclass(frozen=True)
+class ThreePhononSums:
+    """What the three-phonon sums over a q-mesh take: the phonons and strengths, the mesh, the energy-conservation
+    weights and the settings (:meth:`Anharmonic.three_phonon_sums
+    <trajmodes.phonons.anharmonic.anharmonic.Anharmonic.three_phonon_sums>` builds it).
+
+    Attributes
+    ----------
+    interaction : Interaction
+        The frequencies (THz) and eigenvectors of every point of the mesh and the interaction strengths.
+    grid : Grid
+        The q-mesh and its point group.
+    deltas : DeltaWeights
+        The energy-conservation weights (tetrahedra or Gaussians).
+    temperatures : ndarray (nt,)
+        K.
+    occupation : str
+        "quantum" or "classical".
+    occupation_factors : str
+        "on-shell", or TDEP 2023's "off-shell" (:mod:`trajmodes.phonons.anharmonic.tdep2023`).
+    degeneracy_tol : float
+        THz: branches closer than this are one degenerate set.
+    sigma_cutoff : float or None
+        Gaussian widths beyond which a delta is zero (phono3py's ``--sigma-cutoff``); None: none.
+    primitive : Crystal
+        The primitive cell (its volume, A^3, and reciprocal cell).
+    point_group : ndarray (n_ops, 3, 3)
+        The crystal's point group as Cartesian rotations, each once (the average over the star of a q).
+    """
+
+    interaction: Interaction
+    grid: Grid
+    deltas: DeltaWeights
+    temperatures: np.ndarray
+    occupation: str
+    occupation_factors: str
+    degeneracy_tol: float
+    sigma_cutoff: float | None
+    primitive: Crystal
+    point_group: np.ndarray
 
 
 @dataclass(frozen=True)

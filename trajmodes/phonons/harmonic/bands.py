@@ -7,9 +7,10 @@ import numpy as np
 
 from trajmodes.lattice import paths
 from trajmodes.lattice.spglib_calls import SYMPREC
+from trajmodes.phonons.harmonic.velocities import group_velocities
 
 if TYPE_CHECKING:
-    from trajmodes.phonons.harmonic.harmonic_protocol import HarmonicCalculator
+    from trajmodes.phonons.harmonic.dynamical import DynamicalMatrix
 
 __all__ = ["band_structure", "path_pieces"]
 
@@ -31,11 +32,14 @@ def path_pieces(primitive, path, symprec: float = SYMPREC):
     return [np.asarray(p, dtype=float).reshape(-1, 3) for p in path], None
 
 
-def band_structure(phonons: HarmonicCalculator, path=None, npoints: int = 51, labels=None,
+def band_structure(dynamical_matrix: DynamicalMatrix, path=None, npoints: int = 51, labels=None,
                    with_group_velocities: bool = False, symprec: float = SYMPREC):
-    """Frequencies along a path through the Brillouin zone: :meth:`trajmodes.Phonons.band_structure`."""
+    """Frequencies along a path through the Brillouin zone of the crystal of ``dynamical_matrix`` (its
+    non-analytic correction taken along each segment at Gamma): :meth:`trajmodes.Phonons.band_structure`, which
+    documents the parameters and the Dataset."""
     import xarray as xr
-    cell = phonons.force_constants.primitive
+    dm = dynamical_matrix
+    cell = dm.force_constants.primitive
     pieces, lab = path_pieces(cell, path, symprec)
     if labels is not None:
         flat = [x for piece in labels for x in piece] if not isinstance(labels[0], str) else list(labels)
@@ -59,16 +63,16 @@ def band_structure(phonons: HarmonicCalculator, path=None, npoints: int = 51, la
     coords = dict(distance=("q", dist, {"units": "1/Angstrom", "long_name": "path length (no 2 pi)"}),
                   qpoint=(("q", "reduced"), q, {"units": "reduced (primitive reciprocal, no 2 pi)"}),
                   segment=("q", seg), label=("q", label.astype(str)),
-                  branch=np.arange(phonons.n_branches))
+                  branch=np.arange(dm.n_branches))
     qdir = None
-    if phonons.nac:               # Gamma on a segment: the limit along the segment (as phonopy)
+    if dm.nac:                    # Gamma on a segment: the limit along the segment (as phonopy)
         ends = np.flatnonzero(np.diff(np.append(seg, -1)) != 0)
         starts = np.concatenate([[0], ends[:-1] + 1])
         qdir = (q[ends] - q[starts])[np.searchsorted(ends, np.arange(len(q)))]
-    data = dict(frequency=(("q", "branch"), phonons.frequencies(q, qdir),
+    data = dict(frequency=(("q", "branch"), dm.frequencies(q, qdir),
                            {"units": "THz", "long_name": "phonon frequency (imaginary negative)"}))
     if with_group_velocities:
-        data["group_velocity"] = (("q", "branch", "cartesian"), phonons.group_velocities(q),
+        data["group_velocity"] = (("q", "branch", "cartesian"), group_velocities(dm, q),
                                   {"units": "THz*Angstrom", "long_name": "group velocity d nu / d q"})
         coords["cartesian"] = ["x", "y", "z"]
     return xr.Dataset(data, coords=coords, attrs=dict(tick_distance=ticks_d, tick_labels=ticks_l,

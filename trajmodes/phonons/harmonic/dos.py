@@ -13,7 +13,7 @@ import numpy as np
 from trajmodes.phonons.harmonic.tetrahedron import tetrahedra, vertex_weights
 
 if TYPE_CHECKING:
-    from trajmodes.phonons.harmonic.harmonic_protocol import HarmonicCalculator
+    from trajmodes.phonons.harmonic.dynamical import DynamicalMatrix
 
 __all__ = ["phonon_dos", "tetrahedra", "tetrahedron_dos", "gaussian", "gaussian_dos", "frequency_points"]
 
@@ -100,21 +100,22 @@ def frequency_points(freqs, sigma=None) -> tuple[np.ndarray, float]:
     return np.arange(lo, hi + d * 0.1, d), s
 
 
-def phonon_dos(phonons: HarmonicCalculator, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None,
-               frequencies=None, projected: bool = True):
-    """Total and atom-projected DOS on a Gamma-centred mesh: :meth:`trajmodes.Phonons.dos`."""
+def phonon_dos(dynamical_matrix: DynamicalMatrix, mesh=(20, 20, 20), method: str = "tetrahedron",
+               sigma: float | None = None, frequencies=None, projected: bool = True):
+    """Total and atom-projected DOS on a Gamma-centred mesh of the crystal of ``dynamical_matrix``:
+    :meth:`trajmodes.Phonons.dos`, which documents the parameters and the Dataset."""
     import xarray as xr
     if method not in ("tetrahedron", "gaussian"):
         raise ValueError(f"method must be 'tetrahedron' or 'gaussian', not {method!r}")
     from trajmodes.lattice.grid import parse_mesh
     mesh = parse_mesh(mesh, matrix=False)
-    m = phonons.mesh(mesh, projections=projected)
+    m = dynamical_matrix.mesh_frequencies(mesh, projections=projected)
     f, pr = m.frequencies, m.projections
     points, s = frequency_points(f, sigma)
     if frequencies is not None:
         points = np.atleast_1d(np.asarray(frequencies, dtype=float))
     if method == "tetrahedron":
-        vert, central = tetrahedra(mesh, phonons.force_constants.primitive.reciprocal_cell)
+        vert, central = tetrahedra(mesh, dynamical_matrix.force_constants.primitive.reciprocal_cell)
         total, proj = tetrahedron_dos(f, vert, central, points, pr)
     else:
         total, proj = gaussian_dos(f, points, s, pr)
@@ -126,6 +127,6 @@ def phonon_dos(phonons: HarmonicCalculator, mesh=(20, 20, 20), method: str = "te
     if method == "gaussian":
         attrs["sigma"] = s
     return xr.Dataset(data, coords=dict(frequency=("frequency", points, {"units": "THz"}),
-                                        atom=np.arange(phonons.force_constants.n_prim),
-                                        species=("atom", phonons.force_constants.primitive.species.astype(str))),
+                                        atom=np.arange(dynamical_matrix.force_constants.n_prim),
+                                        species=("atom", dynamical_matrix.force_constants.primitive.species.astype(str))),
                       attrs=attrs)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,7 +29,42 @@ from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.geometry import wigner_seitz_pairs
 from trajmodes.units import THZ
 
-__all__ = ["DynamicalMatrix", "frequencies_from_eigenvalues"]
+__all__ = ["DynamicalMatrix", "frequencies_from_eigenvalues", "FrequenciesAndEigenvectors", "MeshFrequencies"]
+
+
+class FrequenciesAndEigenvectors(NamedTuple):
+    """The modes at a set of q (:meth:`DynamicalMatrix.frequencies_and_eigenvectors`): a named tuple, as numpy's
+    ``eigh`` returns, so ``f, e = ...`` unpacks it and the attributes name its parts.
+
+    Attributes
+    ----------
+    frequencies : ndarray (nq, 3n)
+        THz, ascending at each q (imaginary modes negative).
+    eigenvectors : ndarray, complex (nq, 3n, 3n)
+        Column s is mode s (phonopy convention), row 3k + a is atom k, direction a.
+    """
+
+    frequencies: np.ndarray
+    eigenvectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class MeshFrequencies:
+    """The phonons of a mesh (:meth:`DynamicalMatrix.mesh_frequencies`).
+
+    Attributes
+    ----------
+    qpoints : ndarray (N, 3)
+        Reduced.
+    frequencies : ndarray (N, 3n)
+        THz.
+    projections : ndarray (N, 3n, n) or None
+        |e|^2 summed over x, y, z per primitive atom (with ``projections=True``).
+    """
+
+    qpoints: np.ndarray
+    frequencies: np.ndarray
+    projections: np.ndarray | None
 
 
 class DynamicalMatrix:
@@ -250,6 +287,76 @@ class DynamicalMatrix:
         for s in range(0, len(q), self.chunk):
             out[s:s + self.chunk] = self.with_derivative(q[s:s + self.chunk])[1]
         return out
+
+
+    # -- its eigenvalues and eigenvectors ----------------------------------------------------------------
+    def frequencies(self, qpoints, q_direction=None) -> np.ndarray:
+        """Phonon frequencies nu in THz, shape (nq, 3n), ascending; imaginary modes as negative numbers.
+
+        ``q_direction``: the reduced direction of approach to q = 0 with the non-analytic correction, (3,) or
+        (nq, 3) (see :meth:`trajmodes.Phonons.dynamical_matrix`)."""
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        dirs = per_q(q_direction, len(q))
+        out = np.empty((len(q), self.n_branches))
+        cdirs = self.directions(q, dirs) if self.nac and dirs is not None else None
+
+        def block(b):
+            out[b] = frequencies_from_eigenvalues(np.linalg.eigvalsh(
+                self.block(q[b], None if cdirs is None else cdirs[b])))
+        self.map_blocks(block, len(q))
+        return out
+
+    def frequencies_and_eigenvectors(self, qpoints, q_direction=None) -> FrequenciesAndEigenvectors:
+        """Both at once: a :class:`FrequenciesAndEigenvectors` named tuple, ``frequencies`` (nq, 3n) THz and
+        ``eigenvectors`` (nq, 3n, 3n) complex (``f, e = ...`` unpacks it)."""
+        from trajmodes.resources import one_blas_thread
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        dirs = per_q(q_direction, len(q))
+        f = np.empty((len(q), self.n_branches))
+        e = np.empty((len(q), self.n_branches, self.n_branches), dtype=complex)
+        cdirs = self.directions(q, dirs) if self.nac and dirs is not None else None
+
+        def block(b):
+            # LAPACK's eigenvectors (their phases, a degenerate subspace's basis) depend on the number of BLAS
+            # threads: one thread always, so every call, in a Dask task or not, returns the same eigenvectors
+            with one_blas_thread():
+                w, e[b] = np.linalg.eigh(self.block(q[b], None if cdirs is None else cdirs[b]))
+            f[b] = frequencies_from_eigenvalues(w)
+        self.map_blocks(block, len(q))
+        return FrequenciesAndEigenvectors(frequencies=f, eigenvectors=e)
+
+    def mesh_frequencies(self, mesh, projections: bool = False) -> MeshFrequencies:
+        """Frequencies on a Gamma-centred mesh (phonopy's order, first index fastest), as :class:`MeshFrequencies`
+        (``qpoints``, ``frequencies`` THz, ``projections``).
+
+        ``mesh``: one positive integer n (n x n x n) or three (:func:`trajmodes.lattice.grid.parse_mesh`; a diagonal
+        3 x 3 matrix is its diagonal, any other supercell matrix a ValueError). ``projections``: also the weight
+        |e|^2 of every primitive atom in every mode."""
+        from trajmodes.lattice.grid import parse_mesh
+        from trajmodes.lattice.qpoints import mesh_qpoints
+        from trajmodes.resources import require_memory
+        mesh = parse_mesh(mesh, matrix=False)
+        n_points, nb = float(np.prod(mesh, dtype=float)), self.n_branches
+        require_memory(n_points * 8.0 * (3 + nb + (nb * self.force_constants.n_prim if projections else 0)),
+                       f"the frequencies on the {n_points:.3g} q-points of the mesh {mesh.tolist()}",
+                       "use a smaller mesh")
+        q = mesh_qpoints(mesh)
+        if not projections:
+            return MeshFrequencies(q, self.frequencies(q), None)
+        n = self.force_constants.n_prim
+        f = np.empty((len(q), 3 * n))
+        pr = np.empty((len(q), 3 * n, n))
+        for s in range(0, len(q), self.chunk):
+            f[s:s + self.chunk], e = self.frequencies_and_eigenvectors(q[s:s + self.chunk])
+            pr[s:s + self.chunk] = (np.abs(e) ** 2).reshape(len(e), n, 3, 3 * n).sum(axis=2).transpose(0, 2, 1)
+        return MeshFrequencies(q, f, pr)
+
+
+def per_q(q_direction, nq: int):
+    """q_direction as (nq, 3), or None."""
+    if q_direction is None:
+        return None
+    return np.broadcast_to(np.asarray(q_direction, dtype=float).reshape(-1, 3), (nq, 3))
 
 
 def frequencies_from_eigenvalues(eig: np.ndarray) -> np.ndarray:

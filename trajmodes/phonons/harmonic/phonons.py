@@ -4,55 +4,16 @@ frequencies, eigenvectors, group velocities (:mod:`trajmodes.phonons.harmonic.ve
 (:mod:`trajmodes.phonons.harmonic.thermal`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
-
 import numpy as np
 
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.phonons.harmonic import bands, dos, thermal, velocities
-from trajmodes.phonons.harmonic.dynamical import DynamicalMatrix, frequencies_from_eigenvalues
+from trajmodes.phonons.harmonic.dynamical import DynamicalMatrix, FrequenciesAndEigenvectors, MeshFrequencies
 from trajmodes.phonons.harmonic.nac import nac_strategy
 from trajmodes.units import NAC_FACTOR
-from trajmodes.resources import one_blas_thread
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["Phonons", "MeshFrequencies", "FrequenciesAndEigenvectors"]
-
-
-class FrequenciesAndEigenvectors(NamedTuple):
-    """The modes at a set of q (:meth:`Phonons.frequencies_and_eigenvectors`): a named tuple, as numpy's ``eigh``
-    returns, so ``f, e = ...`` unpacks it and the attributes name its parts.
-
-    Attributes
-    ----------
-    frequencies : ndarray (nq, 3n)
-        THz, ascending at each q (imaginary modes negative).
-    eigenvectors : ndarray, complex (nq, 3n, 3n)
-        Column s is mode s (phonopy convention), row 3k + a is atom k, direction a.
-    """
-
-    frequencies: np.ndarray
-    eigenvectors: np.ndarray
-
-
-@dataclass(frozen=True)
-class MeshFrequencies:
-    """The phonons of a mesh (:meth:`Phonons.mesh`).
-
-    Attributes
-    ----------
-    qpoints : ndarray (N, 3)
-        Reduced.
-    frequencies : ndarray (N, 3n)
-        THz.
-    projections : ndarray (N, 3n, n) or None
-        |e|^2 summed over x, y, z per primitive atom (with ``projections=True``).
-    """
-
-    qpoints: np.ndarray
-    frequencies: np.ndarray
-    projections: np.ndarray | None
+__all__ = ["Phonons"]
 
 
 class Phonons:
@@ -238,16 +199,7 @@ class Phonons:
         """Phonon frequencies nu in THz, shape (nq, 3n), ascending; imaginary modes as negative numbers.
 
         ``q_direction``: see :meth:`dynamical_matrix` (LO-TO limit at q = 0 with the NAC)."""
-        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
-        dirs = _per_q(q_direction, len(q))
-        out = np.empty((len(q), self.n_branches))
-        cdirs = self.dm.directions(q, dirs) if self.nac and dirs is not None else None
-
-        def block(b):
-            out[b] = frequencies_from_eigenvalues(np.linalg.eigvalsh(
-                self.dm.block(q[b], None if cdirs is None else cdirs[b])))
-        self.dm.map_blocks(block, len(q))
-        return out
+        return self.dm.frequencies(qpoints, q_direction)
 
     def eigenvectors(self, qpoints, q_direction=None) -> np.ndarray:
         """Mode eigenvectors, shape (nq, 3n, 3n) complex; column s is mode s (phonopy convention),
@@ -257,21 +209,7 @@ class Phonons:
     def frequencies_and_eigenvectors(self, qpoints, q_direction=None) -> FrequenciesAndEigenvectors:
         """Both at once: a :class:`FrequenciesAndEigenvectors` named tuple, ``frequencies`` (nq, 3n) THz and
         ``eigenvectors`` (nq, 3n, 3n) complex (``f, e = ...`` unpacks it)."""
-        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
-        dirs = _per_q(q_direction, len(q))
-        f = np.empty((len(q), self.n_branches))
-        e = np.empty((len(q), self.n_branches, self.n_branches), dtype=complex)
-        cdirs = self.dm.directions(q, dirs) if self.nac and dirs is not None else None
-
-        def block(b):
-            # LAPACK's eigenvectors (their phases, a degenerate subspace's basis) depend on the number of BLAS
-            # threads: one thread always, so every call, in a Dask task or not, returns the same eigenvectors
-            with one_blas_thread():
-                w, e[b] = np.linalg.eigh(self.dm.block(q[b], None if cdirs is None else cdirs[b]))
-            f[b] = frequencies_from_eigenvalues(w)
-        self.dm.map_blocks(block, len(q))
-        return FrequenciesAndEigenvectors(frequencies=f, eigenvectors=e)
-
+        return self.dm.frequencies_and_eigenvectors(qpoints, q_direction)
 
     def band_structure(self, path=None, npoints: int = 51, labels=None, with_group_velocities: bool = False,
                        symprec: float = SYMPREC):
@@ -303,32 +241,16 @@ class Phonons:
             ``segment`` (q) and ``label`` (q: '' except at segment ends); attrs ``tick_distance`` and
             ``tick_labels`` (labels at the same distance merged as "U|K").
         """
-        return bands.band_structure(self, path, npoints, labels, with_group_velocities, symprec)
+        return bands.band_structure(self.dm, path, npoints, labels, with_group_velocities, symprec)
 
-    def mesh(self, mesh, projections: bool = False) -> "MeshFrequencies":
-        """Frequencies on a Gamma-centred mesh (phonopy's order, first index fastest), as :class:`MeshFrequencies`
-        (``qpoints``, ``frequencies``, ``projections``).
+    def mesh_frequencies(self, mesh, projections: bool = False) -> MeshFrequencies:
+        """Frequencies on a Gamma-centred mesh (phonopy's order, first index fastest), as
+        :class:`~trajmodes.phonons.harmonic.dynamical.MeshFrequencies` (``qpoints``, ``frequencies`` THz,
+        ``projections``, the weight |e|^2 of every primitive atom in every mode with ``projections=True``).
 
         ``mesh``: one positive integer n (n x n x n) or three (:func:`trajmodes.lattice.grid.parse_mesh`; a diagonal
         3 x 3 matrix is its diagonal, any other supercell matrix a ValueError)."""
-        from trajmodes.lattice.grid import parse_mesh
-        from trajmodes.lattice.qpoints import mesh_qpoints
-        from trajmodes.resources import require_memory
-        mesh = parse_mesh(mesh, matrix=False)
-        n_points, nb = float(np.prod(mesh, dtype=float)), self.n_branches
-        require_memory(n_points * 8.0 * (3 + nb + (nb * self.force_constants.n_prim if projections else 0)),
-                       f"the frequencies on the {n_points:.3g} q-points of the mesh {mesh.tolist()}",
-                       "use a smaller mesh")
-        q = mesh_qpoints(mesh)
-        if not projections:
-            return MeshFrequencies(q, self.frequencies(q), None)
-        n = self.force_constants.n_prim
-        f = np.empty((len(q), 3 * n))
-        pr = np.empty((len(q), 3 * n, n))
-        for s in range(0, len(q), self.chunk):
-            f[s:s + self.chunk], e = self.frequencies_and_eigenvectors(q[s:s + self.chunk])
-            pr[s:s + self.chunk] = (np.abs(e) ** 2).reshape(len(e), n, 3, 3 * n).sum(axis=2).transpose(0, 2, 1)
-        return MeshFrequencies(q, f, pr)
+        return self.dm.mesh_frequencies(mesh, projections)
 
     def dos(self, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None,
             frequencies=None, projected: bool = True):
@@ -354,7 +276,7 @@ class Phonons:
             ``total`` (frequency) and ``projected`` (atom, frequency), states per THz per primitive cell
             (the total integrates to 3n); attrs ``method``, ``mesh``, ``sigma`` (THz, gaussian).
         """
-        return dos.phonon_dos(self, mesh, method, sigma, frequencies, projected)
+        return dos.phonon_dos(self.dm, mesh, method, sigma, frequencies, projected)
 
     def thermal_properties(self, temperatures, mesh=(20, 20, 20), occupation: str = "quantum",
                            cutoff_frequency: float = 0.0):
@@ -382,12 +304,6 @@ class Phonons:
         :func:`trajmodes.phonons.harmonic.thermal.mesh_thermodynamics`.
         """
         from trajmodes.lattice.grid import parse_mesh
-        return thermal.thermal_properties(self, temperatures, parse_mesh(mesh, matrix=False), occupation,
+        return thermal.thermal_properties(self.dm, temperatures, parse_mesh(mesh, matrix=False), occupation,
                                           cutoff_frequency)
 
-
-def _per_q(q_direction, nq: int):
-    """q_direction as (nq, 3) or None."""
-    if q_direction is None:
-        return None
-    return np.broadcast_to(np.asarray(q_direction, dtype=float).reshape(-1, 3), (nq, 3))

@@ -17,7 +17,7 @@ from trajmodes.phonons.harmonic import statistics
 from trajmodes.units import EV_KJMOL, THZ_EV
 
 if TYPE_CHECKING:
-    from trajmodes.phonons.harmonic.harmonic_protocol import HarmonicCalculator
+    from trajmodes.phonons.harmonic.dynamical import DynamicalMatrix
 
 __all__ = ["thermal_properties", "harmonic_thermodynamics", "HarmonicThermodynamics", "mesh_thermodynamics",
            "mode_heat_capacities", "zero_gamma_acoustic"]
@@ -106,14 +106,15 @@ def zero_gamma_acoustic(q, freqs) -> np.ndarray:
     return freqs
 
 
-def mesh_thermodynamics(phonons: HarmonicCalculator, temperatures, mesh=(20, 20, 20), occupation: str = "quantum",
-                        cutoff_frequency: float = 0.0) -> HarmonicThermodynamics:
+def mesh_thermodynamics(dynamical_matrix: DynamicalMatrix, temperatures, mesh=(20, 20, 20),
+                        occupation: str = "quantum", cutoff_frequency: float = 0.0) -> HarmonicThermodynamics:
     """Harmonic thermodynamics per primitive cell in eV and eV/K over temperatures (the numbers of
     :func:`thermal_properties` before phonopy's per-mole units).
 
     Parameters
     ----------
-    phonons : Phonons (or any HarmonicCalculator)
+    dynamical_matrix : DynamicalMatrix
+        The harmonic crystal (``Phonons(force_constants).dm``).
     temperatures : float or array_like (nt,)
         K.
     mesh : int or (3,) int
@@ -129,13 +130,13 @@ def mesh_thermodynamics(phonons: HarmonicCalculator, temperatures, mesh=(20, 20,
     """
     occupation = statistics.check_occupation(occupation)
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
-    m = phonons.mesh(mesh)
+    m = dynamical_matrix.mesh_frequencies(mesh)
     q, f = m.qpoints, m.frequencies
     return harmonic_thermodynamics(zero_gamma_acoustic(q, f), T, occupation, cutoff_frequency=cutoff_frequency)
 
 
-def thermal_properties(phonons: HarmonicCalculator, temperatures, mesh=(20, 20, 20), occupation: str = "quantum",
-                       cutoff_frequency: float = 0.0):
+def thermal_properties(dynamical_matrix: DynamicalMatrix, temperatures, mesh=(20, 20, 20),
+                       occupation: str = "quantum", cutoff_frequency: float = 0.0):
     """Harmonic thermodynamics per primitive cell over temperatures: :meth:`trajmodes.Phonons.thermal_properties`
     (in phonopy's per-mole units; :func:`mesh_thermodynamics` gives the same numbers in eV and eV/K per primitive
     cell). The attribute ``occupation`` names the statistics.
@@ -143,7 +144,7 @@ def thermal_properties(phonons: HarmonicCalculator, temperatures, mesh=(20, 20, 
     import xarray as xr
     occupation = statistics.check_occupation(occupation)
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
-    r = mesh_thermodynamics(phonons, T, mesh, occupation, cutoff_frequency)
+    r = mesh_thermodynamics(dynamical_matrix, T, mesh, occupation, cutoff_frequency)
     kj, jk = {"units": "kJ/mol"}, {"units": "J/(K mol)"}
     data = dict(free_energy=("temperature", r.free_energy * EV_KJMOL, kj),
                 internal_energy=("temperature", r.internal_energy * EV_KJMOL, kj),

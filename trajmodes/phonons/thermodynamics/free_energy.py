@@ -106,7 +106,7 @@ ANHARMONIC_TERMS = {3: ("cubic", "cubic", _cubic), 4: ("quartic", "quartic", _qu
 
 
 def _harmonic(fc, T: float, mesh, classical: bool) -> tuple[float, float, float]:
-    th = mesh_thermodynamics(Phonons(fc), [T], mesh, occupation="classical" if classical else "quantum")
+    th = mesh_thermodynamics(Phonons(fc).dm, [T], mesh, occupation="classical" if classical else "quantum")
     return float(th.free_energy[0]), float(th.entropy[0]), float(th.heat_capacity[0])
 
 
