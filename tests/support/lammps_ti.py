@@ -85,7 +85,7 @@ def cu_free_energies(sampling_ps: float = 10.0, equilibration_ps: float = 2.0, m
     f_qh = (e_ref + harmonic_supercell_free_energy(qh, T)) / n
 
     # 4. two thermodynamic integrations
-    kw = dict(n_lambda=n_lambda, equilibration_ps=equilibration_ps, sampling_ps=sampling_ps, dt=dt, every=every,
+    kw = dict(n_lambda=n_lambda, equilibration_time=equilibration_ps, sampling_time=sampling_ps, dt=dt, every=every,
               upper_samples=upper_samples, lower=False, progress=say)
     t2 = time.perf_counter()
     ti_tdep = thermodynamic_integration(engine, tdep, T, seed=seed + 1, **kw)

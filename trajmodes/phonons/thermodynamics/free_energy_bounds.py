@@ -240,7 +240,7 @@ def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def thermodynamic_integration(engine, force_constants, temperature: float, n_lambda: int = 8, *,
-                              equilibration_ps: float = 2.0, sampling_ps: float = 10.0, dt: float = 0.002,
+                              equilibration_time: float = 2.0, sampling_time: float = 10.0, dt: float = 0.002,
                               damp: float = 0.1, every: int = 10, replicas: int = 1, seed: int = 20240101,
                               upper_samples: int = 400, lower: bool = True, reference_energy: float | None = None,
                               min_blocks: int = 32, progress=None):
@@ -258,7 +258,7 @@ def thermodynamic_integration(engine, force_constants, temperature: float, n_lam
         K.
     n_lambda : int
         Gauss-Legendre points on [0, 1].
-    equilibration_ps, sampling_ps : float
+    equilibration_time, sampling_time : float
         Per lambda point: unsampled, then sampled time (ps). Each point starts from a canonical configuration of the
         harmonic reference (positions and velocities).
     dt, damp : float
@@ -293,7 +293,7 @@ def thermodynamic_integration(engine, force_constants, temperature: float, n_lam
     T = check_sampling_temperature(temperature)
     if int(n_lambda) < 1:
         raise ValueError(f"n_lambda must be at least 1, not {n_lambda}")
-    for name, val in (("dt", dt), ("damp", damp), ("sampling_ps", sampling_ps)):
+    for name, val in (("dt", dt), ("damp", damp), ("sampling_time", sampling_time)):
         if not float(val) > 0:
             raise ValueError(f"{name} must be positive (ps), not {val!r}")
     n = force_constants.n_atoms
@@ -301,11 +301,11 @@ def thermodynamic_integration(engine, force_constants, temperature: float, n_lam
     f_h = harmonic_supercell_free_energy(force_constants, T)
     lams, weights = gauss_legendre(n_lambda)
     runs = list(lams) + ([1.0] if lower else [])
-    n_eq = int(round(float(equilibration_ps) / dt))
-    n_samp = int(round(float(sampling_ps) / dt)) // int(every) * int(every)
+    n_eq = int(round(float(equilibration_time) / dt))
+    n_samp = int(round(float(sampling_time) / dt)) // int(every) * int(every)
     if n_samp // int(every) < 2 * int(min_blocks):
         raise ValueError(f"{n_samp // int(every)} samples per lambda point are too few for a block average over at "
-                         f"least {min_blocks} blocks: sample longer (sampling_ps) or more often (every)")
+                         f"least {min_blocks} blocks: sample longer (sampling_time) or more often (every)")
     say = progress or (lambda line: None)
     say(f"thermodynamic integration: {len(runs)} runs of {n_eq} + {n_samp} steps ({n} atoms, {engine.name}), "
         f"reference matrix {8 * 9 * n * n / 1e6:.1f} MB")
