@@ -3,10 +3,11 @@ lifetimes, frequency shifts, spectral functions (lineshapes), mode Grueneisen pa
 conductivity, on a q-mesh with the crystal's symmetry.
 
 :class:`Anharmonic` is the facade; the pieces are :mod:`trajmodes.lattice.grid` (mesh, symmetry, triplets),
-:mod:`trajmodes.phonons.anharmonic.interaction` (interaction strengths), :mod:`trajmodes.phonons.anharmonic.selfenergy` (the bubble
-self-energy), :mod:`trajmodes.phonons.anharmonic.gruneisen` and :mod:`trajmodes.phonons.anharmonic.conductivity`. Conventions:
-frequencies, linewidths and shifts in THz (ordinary frequency); linewidth = full width at half maximum =
-2 Gamma (Gamma the imaginary part of the self-energy); lifetime tau = 1 / (2 pi FWHM) in ps.
+:mod:`trajmodes.phonons.anharmonic.interaction` (interaction strengths), :mod:`trajmodes.phonons.anharmonic.selfenergy`
+(the bubble self-energy), :mod:`trajmodes.phonons.anharmonic.gruneisen` and
+:mod:`trajmodes.phonons.anharmonic.conductivity`. Conventions: frequencies, linewidths and shifts in THz (ordinary
+frequency); linewidth = full width at half maximum = 2 Gamma (Gamma the imaginary part of the self-energy); lifetime tau
+= 1 / (2 pi FWHM) in ps.
 """
 from __future__ import annotations
 
@@ -64,9 +65,10 @@ class Anharmonic:
     smearing : float, "adaptive", "adaptive-tdep2023" or None
         Gaussian smearing of the energy-conserving delta functions, standard deviation in THz. ``"adaptive"``:
         Gaussians as wide as the modes' frequencies change across one cell of the mesh, from their group velocities
-        (TDEP's default; :func:`trajmodes.phonons.anharmonic.selfenergy.adaptive_variances`). ``"adaptive-tdep2023"``: those
-        of TDEP's older ``thermal_conductivity_2023``, to compare with it (clamped per band, cut at 4 sigma, isotopes
-        with the partner's width alone; :mod:`trajmodes.phonons.anharmonic.tdep2023`). None: the linear tetrahedron method.
+        (TDEP's default; :func:`trajmodes.phonons.anharmonic.selfenergy.adaptive_variances`). ``"adaptive-tdep2023"``:
+        those of TDEP's older ``thermal_conductivity_2023``, to compare with it (clamped per band, cut at 4 sigma,
+        isotopes with the partner's width alone; :mod:`trajmodes.phonons.anharmonic.tdep2023`). None: the linear
+        tetrahedron method.
     phonons : Phonons, optional
         Harmonic phonons for frequencies, eigenvectors and velocities, of the same primitive cell (default
         ``Phonons(force_constants.phonon_fc2)`` when the constants carry fc2 of a larger supercell, phono3py's
@@ -80,38 +82,39 @@ class Anharmonic:
     scheduler : str or dask client, optional
         Passed to ``dask.compute`` for the loop over q-points (default: Dask's threads).
     isotopes : None, True, float or (n_atoms,) float
-        Isotope (mass-variance) scattering added to the widths (:mod:`trajmodes.phonons.anharmonic.isotope`; Tamura, Phys.
-        Rev. B 27, 858 (1983)): True takes the natural abundances of the primitive cell's elements
+        Isotope (mass-variance) scattering added to the widths (:mod:`trajmodes.phonons.anharmonic.isotope`; Tamura,
+        Phys. Rev. B 27, 858 (1983)): True takes the natural abundances of the primitive cell's elements
         (:func:`trajmodes.lattice.isotopes.mass_variances`), numbers are the mass variances g2 per atom (one for all).
     isotope_overlap : {"tamura", "tdep"}
-        Tamura's overlap of two modes (default), or TDEP's to compare with it (:mod:`trajmodes.phonons.anharmonic.isotope`), in
-        a fixed basis of the degenerate subspaces (:func:`trajmodes.phonons.anharmonic.tdep2023.isotope_eigenvectors`).
+        Tamura's overlap of two modes (default), or TDEP's to compare with it
+        (:mod:`trajmodes.phonons.anharmonic.isotope`), in a fixed basis of the degenerate subspaces
+        (:func:`trajmodes.phonons.anharmonic.tdep2023.isotope_eigenvectors`).
     make_r0_average : bool
         Average the Fourier transform of fc3 over the three atoms of each triplet as the origin r0 (default True,
-        phono3py's ``make_r0_average`` and its default; :mod:`trajmodes.phonons.anharmonic.interaction`). False: the first atom,
-        as phono3py before version 3. The two differ where fc3 reaches atoms on the Wigner-Seitz boundary of the
-        supercell or is not exactly symmetric under the exchange of atoms (constants of the whole supercell from
+        phono3py's ``make_r0_average`` and its default; :mod:`trajmodes.phonons.anharmonic.interaction`). False: the
+        first atom, as phono3py before version 3. The two differ where fc3 reaches atoms on the Wigner-Seitz boundary of
+        the supercell or is not exactly symmetric under the exchange of atoms (constants of the whole supercell from
         finite displacements: Si-PBEsol kappa +1 % on 19^3); for constants within half the supercell (fits with
         shorter cutoffs) the results are bitwise the same.
     sigma_cutoff : float, optional
         Gaussian smearing only: terms of the three-phonon sums whose delta-function arguments all lie beyond
         ``sigma_cutoff`` standard deviations are dropped and their strengths not computed (phono3py's
-        ``--sigma-cutoff``, ``sigma_cutoff_width``; :class:`trajmodes.phonons.anharmonic.selfenergy.DeltaWeights`). Faster;
-        drops the tails of the Gaussians (Si-PBEsol with 3: kappa +0.3 %). None (default): untruncated Gaussians.
-        The real part (shifts) is not affected.
+        ``--sigma-cutoff``, ``sigma_cutoff_width``; :class:`trajmodes.phonons.anharmonic.selfenergy.DeltaWeights`).
+        Faster; drops the tails of the Gaussians (Si-PBEsol with 3: kappa +0.3 %). None (default): untruncated
+        Gaussians. The real part (shifts) is not affected.
     equal_frequencies : {"keep", "drop"}
         ``"drop"``: leave out the three-phonon terms in which two phonons have the same frequency (within
         :data:`trajmodes.units.TDEP_FREQUENCY_TOL`), as TDEP's ``thermal_conductivity`` does (F. Knoop et al., J.
         Open Source Softw. 9, 6150 (2024)). Only to compare with it: the terms are physical (MgO 5^3: RTA +40 %).
     occupation_factors : {"on-shell", "off-shell"}
         ``"off-shell"``: TDEP ``thermal_conductivity_2023``'s, at the modes' own frequencies whichever the frequency
-        under the Gaussian (:mod:`trajmodes.phonons.anharmonic.tdep2023`; quantum only). To compare with it: not more physical,
-        the default's where the Gaussians are narrow against k_B T / h.
+        under the Gaussian (:mod:`trajmodes.phonons.anharmonic.tdep2023`; quantum only). To compare with it: not more
+        physical, the default's where the Gaussians are narrow against k_B T / h.
     allow_unstable : bool
         Harmonic constants with imaginary modes (on the mesh, the q-points of their supercell or the special points:
         :func:`trajmodes.phonons.harmonic.stability.imaginary_modes`) are refused with an
-        :class:`~trajmodes.phonons.harmonic.stability.UnstableConstantsError` that says how many, the lowest and where: the
-        three- and four-phonon sums of an unstable harmonic crystal are not the crystal's (the 0 K constants of bcc
+        :class:`~trajmodes.phonons.harmonic.stability.UnstableConstantsError` that says how many, the lowest and where:
+        the three- and four-phonon sums of an unstable harmonic crystal are not the crystal's (the 0 K constants of bcc
         Zr, stabilised by anharmonicity, are the common case; fit effective constants at the temperature instead).
         True goes on with the imaginary modes left out of the sums. Attribute ``imaginary``: what was found.
     """
@@ -338,14 +341,16 @@ class Anharmonic:
         shifts : bool
             Also the real part of the self-energy (the bubble shift), from the same interaction strengths.
         four_phonon : float or "adaptive", optional
-            Add four-phonon scattering (:class:`trajmodes.phonons.anharmonic.fourphonon.FourPhonon`, the constants' ``fc4``, on
-            this mesh, with Gaussian delta functions of this standard deviation in THz, or with ``"adaptive"`` the
-            adaptive widths of ``smearing="adaptive"``, four modes' variances summed); it is reported apart as
-            ``gamma_four_phonon`` and included in ``gamma`` (so in :meth:`thermal_conductivity` given these widths).
+            Add four-phonon scattering (:class:`trajmodes.phonons.anharmonic.fourphonon.FourPhonon`, the constants'
+            ``fc4``, on this mesh, with Gaussian delta functions of this standard deviation in THz, or with
+            ``"adaptive"`` the adaptive widths of ``smearing="adaptive"``, four modes' variances summed); it is reported
+            apart as ``gamma_four_phonon`` and included in ``gamma`` (so in :meth:`thermal_conductivity` given these
+            widths).
         four_phonon_sample : (3,) int, optional
             Monte Carlo estimate of the four-phonon sums from two stratified samples of the mesh with this many cells
-            per axis, drawn anew for every q (TDEP's ``-qg4ph``; :meth:`trajmodes.phonons.anharmonic.fourphonon.FourPhonon.gamma`):
-            (n_sample / N)^2 of the cost, with its sampling noise. None: every pair of the mesh.
+            per axis, drawn anew for every q (TDEP's ``-qg4ph``;
+            :meth:`trajmodes.phonons.anharmonic.fourphonon.FourPhonon.gamma`): (n_sample / N)^2 of the cost, with its
+            sampling noise. None: every pair of the mesh.
         four_phonon_seed : int, optional
             Seed of the sampling (per grid point), for reproducible widths.
 
@@ -398,8 +403,8 @@ class Anharmonic:
 
         A_s(nu) = (1/pi) 4 nu_s^2 Gamma_s(nu) / [(nu^2 - nu_s^2 - 2 nu_s Delta_s(nu))^2 + (2 nu_s Gamma_s(nu))^2]
         (nu_s the harmonic frequency, Gamma and Delta the self-energy at nu;
-        :func:`trajmodes.phonons.anharmonic.spectral.spectral_functions`): the phonon line with its frequency-dependent width
-        and shift; it integrates to one over nu > 0 (per branch) when the self-energy is small against nu_s.
+        :func:`trajmodes.phonons.anharmonic.spectral.spectral_functions`): the phonon line with its frequency-dependent
+        width and shift; it integrates to one over nu > 0 (per branch) when the self-energy is small against nu_s.
 
         Parameters
         ----------
@@ -442,8 +447,8 @@ class Anharmonic:
         method : {"rta", "lbte"}
             ``"rta"``: the relaxation-time approximation (:func:`trajmodes.phonons.anharmonic.conductivity.kappa_rta`).
             ``"lbte"``: the direct solution of the linearised Boltzmann equation with the full three-phonon
-            collision matrix (:mod:`trajmodes.phonons.anharmonic.lbte`; Chaput, Phys. Rev. Lett. 110, 265506 (2013); Togo,
-            Chaput and Tanaka, Phys. Rev. B 91, 094306 (2015), Sec. IV), which counts the scattering back into a
+            collision matrix (:mod:`trajmodes.phonons.anharmonic.lbte`; Chaput, Phys. Rev. Lett. 110, 265506 (2013);
+            Togo, Chaput and Tanaka, Phys. Rev. B 91, 094306 (2015), Sec. IV), which counts the scattering back into a
             mode that the RTA leaves out; the RTA from the same widths comes alongside. Memory: one matrix of
             (3 x 3n x irreducible q-points)^2 doubles per temperature (a MemoryError says beforehand when it would
             not fit); time: the strengths of every triplet once, as :meth:`linewidths`, plus one diagonalisation

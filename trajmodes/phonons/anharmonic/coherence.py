@@ -3,16 +3,16 @@ equation in the relaxation-time approximation.
 
 M. Simoncelli, N. Marzari and F. Mauri, Nat. Phys. 15, 809 (2019) (and Phys. Rev. X 12, 041011 (2022)) write the
 conductivity as kappa = kappa_P + kappa_C: the populations' term, Peierls' particle-like conduction (the RTA of
-:func:`trajmodes.phonons.anharmonic.conductivity.kappa_rta`), and the coherences' term, in which two branches s, s' at one q
-conduct heat together (tunnelling between close branches, the Allen-Feldman mechanism of glasses). Per pair, with
+:func:`trajmodes.phonons.anharmonic.conductivity.kappa_rta`), and the coherences' term, in which two branches s, s' at
+one q conduct heat together (tunnelling between close branches, the Allen-Feldman mechanism of glasses). Per pair, with
 omega = 2 pi nu and Gamma the half widths (angular),
 
     kappa^ab_ss'(q) = C_ss' Re(V^a_ss' V^b_s's) (Gamma_s + Gamma_s') / ((omega_s - omega_s')^2 + (Gamma_s + Gamma_s')^2)
 
     kappa^ab = 1 / (V N_q) sum_q sum_ss' kappa^ab_ss'(q),
 
-V^a_ss' the velocity operator (:func:`trajmodes.phonons.harmonic.velocities.velocity_operator`) and C_ss' the heat capacity
-of the pair (:func:`trajmodes.phonons.harmonic.statistics.heat_capacity_matrix`). Simoncelli's is
+V^a_ss' the velocity operator (:func:`trajmodes.phonons.harmonic.velocities.velocity_operator`) and C_ss' the heat
+capacity of the pair (:func:`trajmodes.phonons.harmonic.statistics.heat_capacity_matrix`). Simoncelli's is
 C_ss' = (omega_s + omega_s') / 4 (C_s / omega_s + C_s' / omega_s') (``heat_capacity="smm19"``, the default): the
 paper's (omega_s + omega_s') / 2 [C_s / omega_s + C_s' / omega_s'] with its Lorentzian in full widths,
 (Gamma_s + Gamma_s') / (4 (omega_s - omega_s')^2 + (Gamma_s + Gamma_s')^2), which is half the one above. Its
@@ -25,12 +25,12 @@ Which pairs are populations and which coherences: the pairs of one degenerate se
 Simoncelli's implementation (phono3py's ``conductivity_type="wigner"`` up to its 3.x releases, since then the
 phono3py-wte plugin: pairs closer than 1e-4 THz go to kappa_P): kappa_P and kappa_C are then each independent of the
 eigenvectors chosen inside degenerate subspaces (within a set only traces over the subspace enter). This kappa_P is
-not quite the RTA of :func:`trajmodes.phonons.anharmonic.conductivity.kappa_rta`, which takes one velocity per mode (symmetrised
-over the little group of q): the velocity operator's elements between the modes of one set add to it (phono3py's
-Si-PBEsol example, 5^3, 300 K: 65.628 against 65.395 W/(m K)). ``degenerate_pairs="coherences"`` counts only s = s' as
-populations, in the basis of :func:`trajmodes.phonons.harmonic.velocities.velocity_operator` (dD/dq diagonal along
-``direction`` inside each subspace): kappa_C then keeps the degenerate pairs' 1 / Gamma terms. kappa_P + kappa_C is
-the same for both.
+not quite the RTA of :func:`trajmodes.phonons.anharmonic.conductivity.kappa_rta`, which takes one velocity per mode
+(symmetrised over the little group of q): the velocity operator's elements between the modes of one set add to it
+(phono3py's Si-PBEsol example, 5^3, 300 K: 65.628 against 65.395 W/(m K)). ``degenerate_pairs="coherences"`` counts only
+s = s' as populations, in the basis of :func:`trajmodes.phonons.harmonic.velocities.velocity_operator` (dD/dq diagonal
+along ``direction`` inside each subspace): kappa_C then keeps the degenerate pairs' 1 / Gamma terms. kappa_P + kappa_C
+is the same for both.
 
 The velocity operator is Simoncelli's, d sqrt(D) / dq (``velocity="simoncelli"``), or the group-velocity matrix of
 Allen and Feldman (``velocity="matrix"``) that phono3py's built-in inter-band variants take; they differ off the
@@ -107,7 +107,8 @@ def wigner_kappa(frequencies, velocity_operators, heat_capacity_matrices, gamma,
     Parameters
     ----------
     frequencies : (nq, nb) THz
-    velocity_operators : (nq, 3, nb, nb) complex, THz A (:func:`trajmodes.phonons.harmonic.velocities.velocity_operator`)
+    velocity_operators : (nq, 3, nb, nb) complex, THz A
+    (:func:`trajmodes.phonons.harmonic.velocities.velocity_operator`)
     heat_capacity_matrices : (nt, nq, nb, nb) eV/K (:func:`trajmodes.phonons.harmonic.statistics.heat_capacity_matrix`)
     gamma : (nt, nq, nb) THz
         Half widths (the imaginary part of the self-energy); >= 0. A pair with Gamma_s + Gamma_s' = 0 contributes
@@ -117,9 +118,11 @@ def wigner_kappa(frequencies, velocity_operators, heat_capacity_matrices, gamma,
     volume : float
         Primitive-cell volume, A^3.
     rotations : (nr, 3, 3), optional
-        Cartesian point group: each q's tensor is averaged over it (:func:`trajmodes.phonons.anharmonic.conductivity.star_average`).
+        Cartesian point group: each q's tensor is averaged over it
+        (:func:`trajmodes.phonons.anharmonic.conductivity.star_average`).
     degeneracy_tol : float
-        THz: branches within it form one degenerate set (:func:`trajmodes.phonons.harmonic.degeneracy.degenerate_labels`).
+        THz: branches within it form one degenerate set
+        (:func:`trajmodes.phonons.harmonic.degeneracy.degenerate_labels`).
     degenerate_pairs : {"populations", "coherences"}
         Where the pairs s != s' of one degenerate set go (see :mod:`trajmodes.phonons.anharmonic.coherence`).
     chunk : int
@@ -188,11 +191,11 @@ def wigner_conductivity(anharmonic: "Anharmonic", gamma, grid_points=None, *, ve
     grid_points : array_like of int (nq,), optional
         One grid point of every star of the mesh (default: the irreducible points, ``an.grid.irreducible``).
     velocity : {"simoncelli", "matrix"}
-        The velocity operator (:func:`trajmodes.phonons.harmonic.velocities.velocity_operator`): Simoncelli's d sqrt(D)/dq
-        (default) or the group-velocity matrix of phono3py's built-in variants.
+        The velocity operator (:func:`trajmodes.phonons.harmonic.velocities.velocity_operator`): Simoncelli's d
+        sqrt(D)/dq (default) or the group-velocity matrix of phono3py's built-in variants.
     heat_capacity : {"smm19", "njc23", "ibdb19"}
-        The pair heat capacity (:func:`trajmodes.phonons.harmonic.statistics.heat_capacity_matrix`): Simoncelli, Marzari and
-        Mauri 2019 (default).
+        The pair heat capacity (:func:`trajmodes.phonons.harmonic.statistics.heat_capacity_matrix`): Simoncelli, Marzari
+        and Mauri 2019 (default).
     degenerate_pairs : {"populations", "coherences"}
         Pairs of one degenerate set in kappa_P (default, Simoncelli's) or kappa_C (phono3py's built-in variants).
     direction : (3,) Cartesian

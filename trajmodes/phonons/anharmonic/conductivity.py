@@ -42,14 +42,14 @@ def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rota
     volume : float
         Primitive-cell volume, A^3.
     rotations : (nr, 3, 3), optional
-        Cartesian point-group rotations (:func:`trajmodes.lattice.symmetry.cartesian_rotations`): when the q are irreducible points the tensor of each is averaged
-        over them (R kappa R^T), which is the sum over the star.
+        Cartesian point-group rotations (:func:`trajmodes.lattice.symmetry.cartesian_rotations`): when the q are
+        irreducible points the tensor of each is averaged over them (R kappa R^T), which is the sum over the star.
 
     Returns
     -------
     RTAConductivity
-        :class:`~trajmodes.phonons.anharmonic.transport.RTAConductivity`: ``kappa`` (nt, 3, 3) W/(m K) and ``mode_kappa``
-        (nt, nq, nb, 3, 3) W/(m K), each q's share (its weight included); kappa is their sum.
+        :class:`~trajmodes.phonons.anharmonic.transport.RTAConductivity`: ``kappa`` (nt, 3, 3) W/(m K) and
+        ``mode_kappa`` (nt, nq, nb, 3, 3) W/(m K), each q's share (its weight included); kappa is their sum.
     """
     C = np.asarray(heat_capacity, dtype=float)
     v = np.asarray(velocities, dtype=float)

@@ -7,8 +7,8 @@ With H4 = sum Phi(lambda lambda1 lambda2 lambda3) A A1 A2 A3 (A = a + a^+ of mod
     Phi = N^-1 (1/4!) (hbar/2)^2 (omega omega1 omega2 omega3)^-1/2 sum W W1 W2 W3 / sqrt(m m1 m2 m3)
           e^{i 2 pi G.r(0k)} sum_{l1 l2 l3} Chi(0k, l1 k1, l2 k2, l3 k3) prod_i e^{i 2 pi q_i.(r(l_i k_i) - r(0k))}
 
-(the third-order interaction of :mod:`trajmodes.phonons.anharmonic.interaction` with one more leg; q + q1 + q2 + q3 = G), Fermi's
-golden rule gives the half width (the imaginary part of the self-energy, as for three phonons)
+(the third-order interaction of :mod:`trajmodes.phonons.anharmonic.interaction` with one more leg; q + q1 + q2 + q3 =
+G), Fermi's golden rule gives the half width (the imaginary part of the self-energy, as for three phonons)
 
     Gamma_lambda = (96 pi / hbar^2) sum_{lambda1 lambda2 lambda3} |Phi|^2 sum_s w_s delta(omega - s.omega_123),
 
@@ -26,8 +26,9 @@ Softw. 9, 6150 (2024)): an unbiased estimate of the full sum at (n_sample / N)^2
 
 :meth:`FourPhonon.collision` gives, beside the widths, the four-phonon part of a row of the collision matrix of the
 linearised Boltzmann equation (the scattering-in of the three other phonons of each process), which
-:mod:`trajmodes.phonons.anharmonic.lbte` adds to the three-phonon matrix. The fourth-order constants are those of :class:`~trajmodes.forceconstants.quartic.QuarticConstants`: quartets
-within half the supercell, each atom at its shortest image from the first.
+:mod:`trajmodes.phonons.anharmonic.lbte` adds to the three-phonon matrix. The fourth-order constants are those of
+:class:`~trajmodes.forceconstants.quartic.QuarticConstants`: quartets within half the supercell, each atom at its
+shortest image from the first.
 """
 from __future__ import annotations
 
@@ -101,9 +102,10 @@ class FourPhonon:
     chunk : int
         Pairs (q1, q2) per block.
     allow_unstable : bool
-        Harmonic constants with imaginary modes are refused (:func:`trajmodes.phonons.harmonic.stability.require_stable`:
-        how many, the lowest and where, in an :class:`~trajmodes.phonons.harmonic.stability.UnstableConstantsError`); True
-        goes on with them left out of the sums. Attribute ``imaginary``: what was found.
+        Harmonic constants with imaginary modes are refused
+        (:func:`trajmodes.phonons.harmonic.stability.require_stable`: how many, the lowest and where, in an
+        :class:`~trajmodes.phonons.harmonic.stability.UnstableConstantsError`); True goes on with them left out of the
+        sums. Attribute ``imaginary``: what was found.
     """
 
     def __init__(self, force_constants, mesh, phonons=None, cutoff_frequency: float = 1e-4, chunk: int = 256,
@@ -206,7 +208,8 @@ class FourPhonon:
         occupation : {"quantum", "classical"}
         variances : (N, 3n) THz^2, optional
             Adaptive Gaussians instead of ``smearing``: the variance of each delta function is the sum of its four
-            modes' (:func:`trajmodes.phonons.anharmonic.selfenergy.adaptive_variances`, TDEP's ``thermal_conductivity``).
+            modes' (:func:`trajmodes.phonons.anharmonic.selfenergy.adaptive_variances`, TDEP's
+            ``thermal_conductivity``).
         sample : (3,) int, optional
             Monte Carlo: sum over the pairs of two stratified samples of this many cells per axis (:meth:`sample`),
             drawn anew for every q, weighted (N / n_sample)^2. None: every pair of the mesh. A sample as fine as the
@@ -234,8 +237,8 @@ class FourPhonon:
         a quartet (q s, q1 s1, q2 s2, q3 s3), q + q1 + q2 + q3 = G, changes the occupation of (q s) in proportion to
         x + x1 + x2 + x3 (an emitted phonon is at -q_i, where x is -x_i), with the weight the process adds to Gamma.
         So each term of Gamma's sum also couples (q s) to each of its three other modes; in the symmetric form of
-        the collision matrix (:mod:`trajmodes.phonons.anharmonic.lbte`, phi = sqrt(n0 (n0 + 1)) x) the entry of (q1 s1) is
-        that weight times sqrt(n0 (n0 + 1)) / sqrt(n1 (n1 + 1)) (classically n0 / n1). By detailed balance it is
+        the collision matrix (:mod:`trajmodes.phonons.anharmonic.lbte`, phi = sqrt(n0 (n0 + 1)) x) the entry of (q1 s1)
+        is that weight times sqrt(n0 (n0 + 1)) / sqrt(n1 (n1 + 1)) (classically n0 / n1). By detailed balance it is
         the entry of (q s) in the row of (q1 s1) (to the accuracy of the delta functions' energy conservation), and
         the entries of a row, each divided by that ratio, sum to 3 Gamma. TDEP's iterative solution takes the same
         terms (Knoop et al., J. Open Source Softw. 9, 6150 (2024)); the three-phonon form is Chaput, Phys. Rev.

@@ -29,10 +29,10 @@ that should be equal, into a slab of zero width where the tetrahedron formulas g
 and the widths of about a third of the modes jump by 10-200 % with the last bits of the frequencies (phono3py's
 own tetrahedron isotope widths do; with star-equal frequencies they agree with these to 1e-7).
 
-To compare with TDEP's ``thermal_conductivity_2023`` (:mod:`trajmodes.phonons.anharmonic.tdep2023`), the Gaussian can take the
-width of the mode scattered into alone, cut at 4 standard deviations (delta weights with ``isotope_variances``), and
-nu_s(q)^2 can become nu_s(q) nu_s'(q') (n' + 1) / (n + 1), its occupation factors off the energy shell
-(``temperatures``), which is nu_s(q)^2 where the two frequencies meet.
+To compare with TDEP's ``thermal_conductivity_2023`` (:mod:`trajmodes.phonons.anharmonic.tdep2023`), the Gaussian can
+take the width of the mode scattered into alone, cut at 4 standard deviations (delta weights with
+``isotope_variances``), and nu_s(q)^2 can become nu_s(q) nu_s'(q') (n' + 1) / (n + 1), its occupation factors off the
+energy shell (``temperatures``), which is nu_s(q)^2 where the two frequencies meet.
 
 Modes at or below the cutoff frequency (the acoustic modes at Gamma, imaginary modes) neither scatter nor are
 scattered into, and every width is averaged over the degenerate set of its branch at q.
@@ -97,8 +97,8 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
         Instead of ``smearing`` and ``reciprocal_cell``: take the smearing (fixed or adaptive) and the tetrahedra
         of these three-phonon delta weights (:class:`trajmodes.phonons.anharmonic.selfenergy.DeltaWeights`, e.g.
         ``Anharmonic.deltas``); adaptive Gaussians have the variance of the two modes' summed, or where the weights
-        carry ``isotope_variances`` (TDEP 2023, :mod:`trajmodes.phonons.anharmonic.tdep2023`) the variance of the mode q' s'
-        scattered into alone; their ``truncate`` cuts each Gaussian at that many standard deviations.
+        carry ``isotope_variances`` (TDEP 2023, :mod:`trajmodes.phonons.anharmonic.tdep2023`) the variance of the mode
+        q' s' scattered into alone; their ``truncate`` cuts each Gaussian at that many standard deviations.
     cutoff_frequency : float
         THz; modes at or below it take no part (their Gamma_iso is 0).
     degeneracy_tol : float
@@ -110,8 +110,8 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
         The overlap of two modes on atom k: Tamura's |sum_a e*_ka e'_ka|^2 (default), or TDEP's
         [sum_a |e*_ka e'_ka|]^2 (its ``thermal_conductivity``: absolute values per Cartesian component, which depends
         on the eigenvectors chosen inside degenerate subspaces and is never smaller; fix their basis first, e.g.
-        with :func:`trajmodes.phonons.harmonic.degeneracy.cartesian_basis`, as :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`
-        does).
+        with :func:`trajmodes.phonons.harmonic.degeneracy.cartesian_basis`, as
+        :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic` does).
     temperatures : (nt,) K, optional
         The occupation factors off the energy shell of TDEP's ``thermal_conductivity_2023``: nu_s(q)^2 in the sum
         becomes nu_s(q) nu_s'(q') (n' + 1) / (n + 1), Bose-Einstein n at nu_s(q) and n' at nu_s'(q') per

@@ -10,11 +10,11 @@ in half widths (THz), the units of Gamma:
         + 9 / (2 pi hbar^2 N) sum_{s''} |Phi(q s, q' s', q'' s'')|^2 2 sqrt(n''(n'' + 1))
                               [delta(nu - nu' - nu'') + delta(nu + nu' - nu'') + delta(nu - nu' + nu'')]
 
-with q'' = -q - q' (mod G), Gamma the imaginary part of the self-energy (:mod:`trajmodes.phonons.anharmonic.selfenergy`, the
-same triplet sums) and |Phi|^2 the strengths of :class:`trajmodes.phonons.anharmonic.interaction.Interaction` (N |Phi|^2,
-eV^2, as in :mod:`trajmodes.phonons.anharmonic.selfenergy`). The second term couples mode (q s) to (q' s') through the third
-phonon (q'' s'') of every process that changes both (the scattering-in the RTA leaves out). With b_lambda = sqrt(C_lambda) v_lambda (C the mode heat
-capacity, v the group velocity) the conductivity is
+with q'' = -q - q' (mod G), Gamma the imaginary part of the self-energy (:mod:`trajmodes.phonons.anharmonic.selfenergy`,
+the same triplet sums) and |Phi|^2 the strengths of :class:`trajmodes.phonons.anharmonic.interaction.Interaction` (N
+|Phi|^2, eV^2, as in :mod:`trajmodes.phonons.anharmonic.selfenergy`). The second term couples mode (q s) to (q' s')
+through the third phonon (q'' s'') of every process that changes both (the scattering-in the RTA leaves out). With
+b_lambda = sqrt(C_lambda) v_lambda (C the mode heat capacity, v the group velocity) the conductivity is
 
     kappa = 1 / (4 pi N V) sum_{lambda lambda'} b_lambda (x) (Omega^+)_{lambda lambda'} b_lambda'
 
@@ -48,7 +48,8 @@ and inverted on the eigenvalues with |omega| > 1e-8 THz.
 
 Isotope scattering (``Anharmonic(..., isotopes=...)``) is added to the diagonal only, as phono3py does. Four-phonon
 scattering (``four_phonon=``) adds its Gamma to the diagonal and, off it, the scattering-in of the three other phonons
-of every process (:meth:`trajmodes.phonons.anharmonic.fourphonon.FourPhonon.collision`), as TDEP's iterative solution does.
+of every process (:meth:`trajmodes.phonons.anharmonic.fourphonon.FourPhonon.collision`), as TDEP's iterative solution
+does.
 
 Classical occupations (``occupation="classical"``): n = k_B T / (h nu) everywhere, sqrt(n (n + 1)) -> n, Gamma
 with n' + n'' and C = k_B; the classical limit of every term, in which kappa is proportional to 1 / T. The
@@ -85,8 +86,8 @@ PINV_CUTOFF = 1e-8
 # -- small pieces ------------------------------------------------------------------------------------
 def triplet_map(grid: Grid, triplets: Triplets) -> TripletMap:
     """For every q' of the mesh, the triplet of ``triplets`` (reduced at q) that stands for (q, q', -q - q'):
-    a :class:`~trajmodes.phonons.anharmonic.transport.TripletMap`, ``index`` (N,) int, the position in ``triplets`` of the
-    triplet whose q' (``swapped`` False) or q'' (``swapped`` True) is the image of this q' under an operation of the
+    a :class:`~trajmodes.phonons.anharmonic.transport.TripletMap`, ``index`` (N,) int, the position in ``triplets`` of
+    the triplet whose q' (``swapped`` False) or q'' (``swapped`` True) is the image of this q' under an operation of the
     little group of q, and ``swapped`` (N,) bool.
     """
     q = int(triplets.q)

@@ -20,10 +20,10 @@ With the target at Gamma and a mesh of N points, the three-phonon part is::
     X(s, s', s'') = sum F(0, q', -q') e_s(Gamma) e_s'(q') e_s''(q')*,
 
 F the mass-weighted third-order constants in reciprocal space
-(:meth:`trajmodes.phonons.anharmonic.interaction.Interaction.reciprocal_fc3`, eV/(A^3 amu^3/2), the first atom as the origin of
-the lattice sums, as TDEP's), n the Bose-Einstein occupations, g normalised Gaussians and C = hbar / (32 (2 pi)^4)
-in these units (TDEP's pi / 16 in Hartree atomic units; the normalisation of :mod:`trajmodes.phonons.anharmonic.selfenergy`).
-The isotope part is::
+(:meth:`trajmodes.phonons.anharmonic.interaction.Interaction.reciprocal_fc3`, eV/(A^3 amu^3/2), the first atom as the
+origin of the lattice sums, as TDEP's), n the Bose-Einstein occupations, g normalised Gaussians and C = hbar / (32 (2
+pi)^4) in these units (TDEP's pi / 16 in Hartree atomic units; the normalisation of
+:mod:`trajmodes.phonons.anharmonic.selfenergy`). The isotope part is::
 
     Im Sigma_s^iso(W) = (pi / 4) sum_q' w_q' sum_s' nu_s nu_s' sum_k g2_k [sum_a |e*_ka(Gamma s) e_ka(q' s')|]^2
                         g(W - nu_s'),
@@ -37,7 +37,8 @@ g2_k the mass variances (:func:`trajmodes.lattice.isotopes.mass_variances`). Wha
   modes do not.
 * Each Gaussian is cut to a window of the energy grid, 1-based indices from ``floor((c - 4 sigma) n / W_max)``, at
   least 1, to ``ceil((c + 4 sigma) n / W_max)``, at most n (n, not n - 1, over W_max: the cut is near, not at, 4
-  sigma; :func:`~trajmodes.phonons.anharmonic.spectral.windowed_gaussians`). The mirrored terms at negative energies act near W = 0.
+  sigma; :func:`~trajmodes.phonons.anharmonic.spectral.windowed_gaussians`). The mirrored terms at negative energies act
+  near W = 0.
 * Widths, per mode of a mesh point: three-phonon ``sigma = r |v| / sqrt(2)`` with r = (3 / (4 pi V N))^(1/3) (1/A, no
   2 pi: the radius of a sphere of one mesh cell's volume) and v the group velocity (A THz); a pair of modes takes
   ``sqrt(sigma'^2 + sigma''^2)``. Isotopes: ``sigma = sqrt(0.083333333333 sum_i (sum_x |v_x| m_ix)^2)``, m_i the edges
@@ -58,23 +59,25 @@ g2_k the mass variances (:func:`trajmodes.lattice.isotopes.mass_variances`). Wha
 * After the sums both imaginary parts are averaged over the modes at Gamma within :data:`FREQUENCY_TOL` of each
   other, negative values are set to 0, and so are the first and last energies.
 * The real part is the Kramers-Kronig transform of the three-phonon imaginary part on the same grid
-  (:func:`~trajmodes.phonons.anharmonic.spectral.kramers_kronig`; the isotope part does not enter it). The spectral function of a mode is
-  ``A(W) = 4 nu^2 G / pi / [(W^2 - nu^2 - 2 nu D)^2 + 4 nu^2 G^2]``, G the sum of both imaginary parts and D the real
-  part, not normalised (:func:`~trajmodes.phonons.anharmonic.spectral.spectral_functions`); per site each mode is weighted by the fraction of its eigenvector
-  on the site (:func:`~trajmodes.phonons.anharmonic.spectral.site_weights`), per unique atom the sites of each symmetry class are summed.
+  (:func:`~trajmodes.phonons.anharmonic.spectral.kramers_kronig`; the isotope part does not enter it). The spectral
+  function of a mode is ``A(W) = 4 nu^2 G / pi / [(W^2 - nu^2 - 2 nu D)^2 + 4 nu^2 G^2]``, G the sum of both imaginary
+  parts and D the real part, not normalised (:func:`~trajmodes.phonons.anharmonic.spectral.spectral_functions`); per
+  site each mode is weighted by the fraction of its eigenvector on the site
+  (:func:`~trajmodes.phonons.anharmonic.spectral.site_weights`), per unique atom the sites of each symmetry class are
+  summed.
 
 Two of these choices depend on the eigenvectors chosen inside degenerate subspaces, which the eigensolver fixes
 arbitrarily. The clamp of the three-phonon width goes by band index, so a degenerate pair of bands with different s_b
 (in MgO the TO pair in bands 3 and 4 at three points of the Gamma-L line) splits its weight between two widths
 according to the basis; and the isotope overlap sums absolute values per Cartesian component, which no unitary
 rotation leaves unchanged (at Gamma of MgO a rotation of the TO pair moves the isotope part of the TO modes by 10 %).
-Here every degenerate subspace gets a fixed basis (:func:`~trajmodes.phonons.harmonic.degeneracy.cartesian_basis`: modes polarised along the Cartesian axes
-where the subspace allows it), so the results do not depend on the LAPACK build; at Gamma of rock salt it is the
-basis of TDEP's reference output. ``eigenvectors`` imposes another basis at the target point. On the mesh the
-reference holds one LAPACK's arbitrary bases: TDEP rebuilt today reproduces its own 2023 reference of MgO to 1.7e-3
-of the peak pointwise (the integrals to 6e-8), and this module the same reference to 1e-3 (docs/tdep.md). Given
-the eigenvectors, velocities and constants of a TDEP run, the sums here reproduce its self-energies to 2e-13 of the
-peak.
+Here every degenerate subspace gets a fixed basis (:func:`~trajmodes.phonons.harmonic.degeneracy.cartesian_basis`: modes
+polarised along the Cartesian axes where the subspace allows it), so the results do not depend on the LAPACK build; at
+Gamma of rock salt it is the basis of TDEP's reference output. ``eigenvectors`` imposes another basis at the target
+point. On the mesh the reference holds one LAPACK's arbitrary bases: TDEP rebuilt today reproduces its own 2023
+reference of MgO to 1.7e-3 of the peak pointwise (the integrals to 6e-8), and this module the same reference to 1e-3
+(docs/tdep.md). Given the eigenvectors, velocities and constants of a TDEP run, the sums here reproduce its
+self-energies to 2e-13 of the peak.
 
 Constants are trajmodes' (:mod:`trajmodes.units`: CODATA 2018 and phonopy's THz factor). TDEP's differ by up to 3.4e-7
 relative (its THz factor 15.6333043036, 1.3e-7 above phonopy's; k_B 8.6173303e-5 eV/K), which moves the integrals of
@@ -236,7 +239,8 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
     ----------
     force_constants : ForceConstants
         With third-order constants ``fc3``; polar constants (Born charges) give the LO-TO split at Gamma. The
-        phonons are those of ``phonon_fc2`` when it is set (as :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`).
+        phonons are those of ``phonon_fc2`` when it is set (as
+        :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`).
     qpoint : (3,) array_like
         Reduced q; only Gamma is implemented (TDEP's default ``--qpoint 0 0 0``).
     q_direction : (3,) array_like
@@ -257,10 +261,10 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
         Factor on every Gaussian width (TDEP's ``--sigma``).
     eigenvectors : (3n, 3n) complex array_like, optional
         Eigenvectors at the target point (columns are modes, in ascending frequency) in place of
-        :func:`~trajmodes.phonons.harmonic.degeneracy.cartesian_basis`: they fix the basis inside its degenerate subspaces, on which the isotope part depends
-        (another code's, e.g. the transposed ``harmonic/eigenvectors`` TDEP writes). They must diagonalise the
-        dynamical matrix there. When ``q_direction`` is (1, 0, 0) the mesh's Gamma takes them too (TDEP diagonalises
-        the same matrix twice).
+        :func:`~trajmodes.phonons.harmonic.degeneracy.cartesian_basis`: they fix the basis inside its degenerate
+        subspaces, on which the isotope part depends (another code's, e.g. the transposed ``harmonic/eigenvectors`` TDEP
+        writes). They must diagonalise the dynamical matrix there. When ``q_direction`` is (1, 0, 0) the mesh's Gamma
+        takes them too (TDEP diagonalises the same matrix twice).
     symprec : float
         spglib tolerance (A) for the point group of the mesh and the classes of atoms.
     chunk : int

@@ -17,8 +17,8 @@ of :class:`~trajmodes.forceconstants.quartic.QuarticConstants`), averaged over t
 The covariance is computed on a q-mesh: C_ab(d) = 1/N_q sum_q Re[G_ab(q) exp(-2 pi i q.d)] / sqrt(m_a m_b), with
 G(q) = sum_s e_s(q) e_s(q)^dagger <|Q_s(q)|^2>, <|Q|^2> = E_s / omega_s^2 (E_s the mean energy of the mode: k_B T, or
 h nu (n + 1/2)) and d the vector between the two atoms in primitive-lattice coordinates (the eigenvectors of
-:class:`~trajmodes.phonons.harmonic.phonons.Phonons` carry the atoms' positions in their phases). The three translations at
-Gamma carry no covariance (Chi obeys the acoustic sum rule, so they do not enter). On the q-points commensurate with
+:class:`~trajmodes.phonons.harmonic.phonons.Phonons` carry the atoms' positions in their phases). The three translations
+at Gamma carry no covariance (Chi obeys the acoustic sum rule, so they do not enter). On the q-points commensurate with
 the supercell the covariance is exactly that of the periodic supercell; a finer mesh gives the bulk crystal's.
 """
 from __future__ import annotations

@@ -122,8 +122,8 @@ class DeltaWeights:
         Gaussians only: each of the three Gaussians is zero where its argument lies ``truncate`` standard deviations
         or more from zero, on its own (TDEP's ``thermal_conductivity_2023`` with 4). None (default): no such cut.
     isotope_variances : (N, 3n) THz^2, optional
-        For :func:`trajmodes.phonons.anharmonic.isotope.isotope_gamma` with ``deltas=``: the variance of the Gaussian of an
-        isotope scattering into each mode, that mode's alone (TDEP 2023); None: as the three-phonon delta functions
+        For :func:`trajmodes.phonons.anharmonic.isotope.isotope_gamma` with ``deltas=``: the variance of the Gaussian of
+        an isotope scattering into each mode, that mode's alone (TDEP 2023); None: as the three-phonon delta functions
         (with adaptive Gaussians the two modes' variances summed).
     """
 
@@ -225,7 +225,8 @@ def delta_weights(an, smearing) -> DeltaWeights:
     """The :class:`DeltaWeights` of a calculator (:class:`trajmodes.phonons.anharmonic.anharmonic.Anharmonic`: its grid,
     frequencies, velocities, ``degeneracy_tol`` and ``sigma_cutoff``) for ``smearing``: a width in THz, None
     (tetrahedra), ``"adaptive"`` (:func:`adaptive_variances`) or ``"adaptive-tdep2023"`` (the widths of
-    :func:`trajmodes.phonons.anharmonic.tdep2023.tdep2023_variances`, each Gaussian cut at 4 standard deviations, isotopes
+    :func:`trajmodes.phonons.anharmonic.tdep2023.tdep2023_variances`, each Gaussian cut at 4 standard deviations,
+    isotopes
     with the width of the mode scattered into)."""
     variances = isotope_variances = truncate = None
     reciprocal = an.force_constants.primitive.reciprocal_cell

@@ -1,9 +1,9 @@
 """Self-energies and spectral functions on an energy axis: Gaussians cut to windows of the axis, the Kramers-Kronig
 real part from the imaginary part, the spectral function of a mode, and the share of every mode on every site.
 
-Used by :mod:`trajmodes.phonons.anharmonic.lineshape` (TDEP's conventions, F. Knoop et al., J. Open Source Softw. 9, 6150
-(2024)) and :meth:`trajmodes.phonons.anharmonic.anharmonic.Anharmonic.spectral_function`. Energies and self-energies in THz
-(ordinary frequency), spectral functions in 1/THz.
+Used by :mod:`trajmodes.phonons.anharmonic.lineshape` (TDEP's conventions, F. Knoop et al., J. Open Source Softw. 9,
+6150 (2024)) and :meth:`trajmodes.phonons.anharmonic.anharmonic.Anharmonic.spectral_function`. Energies and
+self-energies in THz (ordinary frequency), spectral functions in 1/THz.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """TDEP's older conductivity program ``thermal_conductivity_2023``, emulated setting for setting (F. Knoop et al., J.
 Open Source Softw. 9, 6150 (2024)): its adaptive Gaussian widths, its isotope widths, its occupation factors off the
 energy shell, and a fixed eigenvector basis for TDEP's isotope overlap. These are choices of that program, not more
-physical than the defaults of :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`: they are here to compare with it
-(docs/tdep.md). ``Anharmonic(..., smearing="adaptive-tdep2023", occupation_factors="off-shell",
+physical than the defaults of :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`: they are here to compare
+with it (docs/tdep.md). ``Anharmonic(..., smearing="adaptive-tdep2023", occupation_factors="off-shell",
 isotope_overlap="tdep")`` with ``equal_frequencies="keep"`` (the default: the 2023 program has no rule of equal
 frequencies) is that program's setting.
 
@@ -17,8 +17,8 @@ q: :func:`trajmodes.phonons.anharmonic.spectral.tdep_band_widths`, the largest g
 frequencies over the irreducible points, at least a fifth of the largest such gap). A three-phonon delta function is
 a Gaussian of variance sigma^2 + sigma'^2 + sigma''^2 (the three modes' widths in quadrature), each of the three
 cut on its own where its argument lies 4 standard deviations or more from zero. The adaptive widths of TDEP's newer
-``thermal_conductivity`` (``smearing="adaptive"``, :func:`trajmodes.phonons.anharmonic.selfenergy.adaptive_variances`) are
-another formula: the largest projection of the velocity on the edges of the mesh cell, no clamp, no cut.
+``thermal_conductivity`` (``smearing="adaptive"``, :func:`trajmodes.phonons.anharmonic.selfenergy.adaptive_variances`)
+are another formula: the largest projection of the velocity on the edges of the mesh cell, no clamp, no cut.
 
 Isotope scattering takes the width of the mode scattered into alone (not the two modes' in quadrature):
 
@@ -31,20 +31,22 @@ by the operations of the mesh), cut at 4 w as well.
 Occupation factors (``occupation_factors="off-shell"``): the 2023 program weighs each three-phonon term by the
 occupations at the three modes' own frequencies, whichever the frequency under the Gaussian:
 (n' + 1)(n'' + 1) / (n + 1) for delta(nu - nu' - nu''), n'(n'' + 1) / (n + 1) for delta(nu + nu' - nu'') and
-n''(n' + 1) / (n + 1) for delta(nu - nu' + nu'') (:func:`trajmodes.phonons.anharmonic.selfenergy.imaginary_part`), and the
-isotope terms by nu nu' (n' + 1) / (n + 1) instead of nu^2 (:func:`trajmodes.phonons.anharmonic.isotope.isotope_gamma`). Where
-the frequencies meet these are the usual n' + n'' + 1, n' - n'', nu^2: the two differ only where the Gaussians are
-wide against k_B T / h (MgO 5^3 with the 2023 widths, 0.4 THz and more after the clamp: kappa -7 % at 100 K,
--10 % at 300 K). The scattering-in of the collision matrix of :mod:`trajmodes.phonons.anharmonic.lbte` takes the same weights
-(:func:`off_shell_scattering_in`; TDEP's iterative solution does), the matrix then symmetrised as ever. Bose-Einstein
-occupations only; the isotope widths then depend on the temperature.
+n''(n' + 1) / (n + 1) for delta(nu - nu' + nu'') (:func:`trajmodes.phonons.anharmonic.selfenergy.imaginary_part`), and
+the isotope terms by nu nu' (n' + 1) / (n + 1) instead of nu^2
+(:func:`trajmodes.phonons.anharmonic.isotope.isotope_gamma`). Where the frequencies meet these are the usual n' + n'' +
+1, n' - n'', nu^2: the two differ only where the Gaussians are wide against k_B T / h (MgO 5^3 with the 2023 widths, 0.4
+THz and more after the clamp: kappa -7 % at 100 K,
+-10 % at 300 K). The scattering-in of the collision matrix of :mod:`trajmodes.phonons.anharmonic.lbte` takes the same
+weights (:func:`off_shell_scattering_in`; TDEP's iterative solution does), the matrix then symmetrised as ever.
+Bose-Einstein occupations only; the isotope widths then depend on the temperature.
 
 TDEP's isotope overlap (``isotope_overlap="tdep"``, [sum_a |e*_ka e'_ka|]^2 per atom) sums absolute values of
 Cartesian components: it depends on the eigenvectors an eigensolver picks inside degenerate subspaces (MgO 5^3,
 100 K, adaptive Gaussians and TDEP's rule of equal frequencies: 100.7 W/mK in one LAPACK's basis, 100.2 in the
 fixed one; the isotope widths of single modes move by 20 %). :func:`isotope_eigenvectors` fixes that basis with
-:func:`trajmodes.phonons.harmonic.degeneracy.cartesian_basis` (modes polarised along the Cartesian axes where the subspace
-allows it, the basis of :mod:`trajmodes.phonons.anharmonic.lineshape`), subspaces by the calculator's ``degeneracy_tol``.
+:func:`trajmodes.phonons.harmonic.degeneracy.cartesian_basis` (modes polarised along the Cartesian axes where the
+subspace allows it, the basis of :mod:`trajmodes.phonons.anharmonic.lineshape`), subspaces by the calculator's
+``degeneracy_tol``.
 """
 from __future__ import annotations
 
@@ -107,8 +109,8 @@ def tdep2023_isotope_sigmas(velocities, microzone, band_widths) -> np.ndarray:
 
 def tdep2023_variances(an) -> tuple[np.ndarray, np.ndarray]:
     """The variances (THz^2) of ``smearing="adaptive-tdep2023"`` on every point of the mesh of a calculator
-    (:class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`), (N, 3n) each: the three-phonon sigma^2 of every mode (from
-    its star's representative: |v| is invariant) and the isotope w^2 (from the velocity at each point, the
+    (:class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`), (N, 3n) each: the three-phonon sigma^2 of every mode
+    (from its star's representative: |v| is invariant) and the isotope w^2 (from the velocity at each point, the
     representative's rotated)."""
     from trajmodes.phonons.anharmonic.spectral import tdep_band_widths
     grid, prim = an.grid, an.force_constants.primitive

@@ -87,7 +87,8 @@ class ModeTransport:
 @dataclass(frozen=True)
 class TransportVelocities:
     """Group velocities at grid points as the conductivity takes them, and the cutoff frequency they were computed
-    with (:meth:`Anharmonic.transport_velocities <trajmodes.phonons.anharmonic.anharmonic.Anharmonic.transport_velocities>`).
+    with (:meth:`Anharmonic.transport_velocities
+    <trajmodes.phonons.anharmonic.anharmonic.Anharmonic.transport_velocities>`).
 
     Attributes
     ----------
@@ -162,8 +163,8 @@ class LBTESolution:
 @dataclass(frozen=True)
 class LBTEConductivity:
     """The LBTE thermal conductivity with the RTA alongside, on the irreducible points of the mesh
-    (:func:`trajmodes.phonons.anharmonic.lbte.lbte_conductivity`; the reducible form's modes summed over each star onto its
-    irreducible point).
+    (:func:`trajmodes.phonons.anharmonic.lbte.lbte_conductivity`; the reducible form's modes summed over each star onto
+    its irreducible point).
 
     Attributes
     ----------

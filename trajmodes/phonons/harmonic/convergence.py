@@ -54,10 +54,10 @@ class CutoffConvergence:
         One row per cutoff (dimension ``cutoff``, A; coordinate ``shell``, the outermost neighbour shell held, A):
         ``n_params``, ``r2``, ``rmse`` and ``cv_rmse`` (eV/A) of the second order, ``condition_number``; at the
         special points (dimension ``q``, coordinates ``label`` and ``qpoint``, reduced) and every ``branch``:
-        ``frequency`` and ``frequency_err`` (THz), ``difference`` (the row's frequency minus the reference row's, THz) and
-        ``difference_err`` (its paired bootstrap error, THz); per row ``largest_difference`` (THz), ``largest_z`` (the largest
-        |difference| / difference_err) and ``agrees``; 0-d ``selected_cutoff``, ``reference_cutoff`` and ``potential_range`` (A,
-        NaN when unknown).
+        ``frequency`` and ``frequency_err`` (THz), ``difference`` (the row's frequency minus the reference row's, THz)
+        and ``difference_err`` (its paired bootstrap error, THz); per row ``largest_difference`` (THz), ``largest_z``
+        (the largest |difference| / difference_err) and ``agrees``; 0-d ``selected_cutoff``, ``reference_cutoff`` and
+        ``potential_range`` (A, NaN when unknown).
     cutoff2 : float
         The chosen cutoff, A.
     converged : bool

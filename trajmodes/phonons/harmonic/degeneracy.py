@@ -166,8 +166,8 @@ def cartesian_basis(eigenvectors, frequencies, weights=(1.0, 2.0, 3.0), tol: flo
     ascending order of its eigenvalues; each mode's largest component is made real and positive.
 
     Quantities that depend on the basis (TDEP's isotope overlap and per-band widths,
-    :mod:`trajmodes.phonons.anharmonic.lineshape`) then depend on the subspaces alone, not on the eigensolver. At Gamma of rock
-    salt it puts the TO modes along y and z.
+    :mod:`trajmodes.phonons.anharmonic.lineshape`) then depend on the subspaces alone, not on the eigensolver. At Gamma
+    of rock salt it puts the TO modes along y and z.
 
     Parameters
     ----------

@@ -6,8 +6,8 @@ computes it). q in reduced coordinates of the primitive reciprocal lattice, with
 D(q) = e^{i 2 pi q.(p_k' - p_k)} * sum_R e^{i 2 pi q.R} H_R, R the integer lattice vectors in use.
 
 The phase carries the atom positions (phonopy's convention): the eigenvectors are then those of phonopy and phono3py,
-which the three-phonon interaction (:mod:`trajmodes.phonons.anharmonic.interaction`), the projection of MD displacements and the
-quartic sums use with the same phases. The potentials' exact lattice sums
+which the three-phonon interaction (:mod:`trajmodes.phonons.anharmonic.interaction`), the projection of MD displacements
+and the quartic sums use with the same phases. The potentials' exact lattice sums
 (:meth:`trajmodes.potentials.terms.ShortRangePotential.dynamical_matrices`) put the lattice translations alone in the
 phase; the two are U^H D U with U = diag(e^{i 2 pi q.p_k}): the same frequencies, eigenvectors differing by the phase
 e^{i 2 pi q.p_k} on atom k.
@@ -71,8 +71,9 @@ class DynamicalMatrix:
     """Dynamical matrices D(q) and their Cartesian gradients from force constants, in blocks of q.
 
     ``force_constants``, ``tol``, ``chunk`` and ``n_threads`` as :class:`trajmodes.Phonons`, which builds this. Blocks
-    of q are multiples of 256 q, so results do not depend on the number of threads (bitwise). ``nac``: the non-analytic correction
-    (:class:`~trajmodes.phonons.harmonic.nac.GonzeLee` or :class:`~trajmodes.phonons.harmonic.nac.WangNAC`), or None.
+    of q are multiples of 256 q, so results do not depend on the number of threads (bitwise). ``nac``: the non-analytic
+    correction (:class:`~trajmodes.phonons.harmonic.nac.GonzeLee` or :class:`~trajmodes.phonons.harmonic.nac.WangNAC`),
+    or None.
     """
 
     def __init__(self, force_constants: ForceConstants, tol: float = 1e-5, chunk: int = 4096,

@@ -90,8 +90,8 @@ def velocity_operator(f, e, dD, direction=(1.0, 2.0, 3.0), degeneracy_tol: float
     under which the coherences' conductivity does not depend on the choice of the unit cell (Simoncelli et al. 2022).
     Hermitian in s, s'. Inside every degenerate subspace (chained gaps below ``degeneracy_tol``, THz) the basis is
     the one that diagonalises dD/dq along the Cartesian unit vector ``direction``
-    (:func:`trajmodes.phonons.harmonic.degeneracy.degenerate_basis`; phonopy's and phono3py's choice, with their (1, 2, 3)),
-    so that the diagonal is the group velocity and the matrix is fixed, up to a phase per branch, whatever basis
+    (:func:`trajmodes.phonons.harmonic.degeneracy.degenerate_basis`; phonopy's and phono3py's choice, with their (1, 2,
+    3)), so that the diagonal is the group velocity and the matrix is fixed, up to a phase per branch, whatever basis
     ``e`` has there. Rows and columns of modes with nu <= ``cutoff_frequency`` are zero.
 
     Parameters

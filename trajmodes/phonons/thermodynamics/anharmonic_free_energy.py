@@ -1,8 +1,9 @@
 """The lowest-order anharmonic free energy of the cubic constants: the second-order (bubble) term of Psi.
 
 With H = H_2(Phi) + H_3, H_3 = (1/3!) sum Psi u u u = sum_{lambda lambda' lambda''} Phi(lambda, lambda', lambda'')
-A A' A'' in the normal coordinates of Phi (the strengths of :class:`trajmodes.phonons.anharmonic.interaction.Interaction`,
-Togo, Chaput and Tanaka, Phys. Rev. B 91, 094306 (2015), Eq. (11)), the free energy to second order in H_3 is
+A A' A'' in the normal coordinates of Phi (the strengths of
+:class:`trajmodes.phonons.anharmonic.interaction.Interaction`, Togo, Chaput and Tanaka, Phys. Rev. B 91, 094306 (2015),
+Eq. (11)), the free energy to second order in H_3 is
 
     F_3ph = -6 sum_{lambda lambda' lambda''} |Phi(lambda, lambda', lambda'')|^2 B(lambda, lambda', lambda''),
 

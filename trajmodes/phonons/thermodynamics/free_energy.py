@@ -19,11 +19,11 @@ Psi and U_3 = 1/6 Psi u u u,
 
 where <U_3> is the mean cubic energy of the frames (:attr:`EffectiveForceConstants.energies_` ``cubic``, from the
 fit's own pass) and F_3ph the second-order free energy of Psi in the harmonic crystal of Phi
-(:func:`trajmodes.phonons.thermodynamics.anharmonic_free_energy.cubic_free_energy`). The perturbative terms are kept by order
-(:data:`ANHARMONIC_TERMS`): with fitted fourth-order constants Chi (``cutoff4``), U_4 = 1/24 Chi u u u u is taken out of
-the baseline the same way and the first-order quartic free energy F_4ph = <U_4> in the harmonic crystal of Phi
-(:func:`trajmodes.phonons.anharmonic.quartic.quartic_free_energy`) added, as TDEP's ``anharmonic_free_energy --fourthorder``
-does (its documentation's Delta F^4ph).
+(:func:`trajmodes.phonons.thermodynamics.anharmonic_free_energy.cubic_free_energy`). The perturbative terms are kept by
+order (:data:`ANHARMONIC_TERMS`): with fitted fourth-order constants Chi (``cutoff4``), U_4 = 1/24 Chi u u u u is taken
+out of the baseline the same way and the first-order quartic free energy F_4ph = <U_4> in the harmonic crystal of Phi
+(:func:`trajmodes.phonons.anharmonic.quartic.quartic_free_energy`) added, as TDEP's ``anharmonic_free_energy
+--fourthorder`` does (its documentation's Delta F^4ph).
 
 Occupations. The constants of a classical MD run are renormalised by classical amplitudes; quantum oscillators on
 them (``occupation="quantum"``) mix two statistics. The harmonic free energy is therefore reported with both:

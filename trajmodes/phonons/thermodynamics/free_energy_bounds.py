@@ -23,9 +23,9 @@ A. Isihara, J. Phys. A 1, 539 (1968)), applied once with each ensemble as the re
     F_h + <U - U_h>_U  <=  F  <=  F_h + <U - U_h>_h
 
 (E_ref is inside U_h): the **upper bound** is the mean over canonical configurations of the harmonic crystal
-(:func:`trajmodes.phonons.thermodynamics.sampling.canonical_configurations`, exact independent samples), the **lower bound** the mean
-over MD frames of the real potential, which, with the TDEP constants of that MD, is the TDEP free energy
-U_0 + F_h (O. Hellman et al., Phys. Rev. B 87, 104111 (2013); here with the supercell's own F_h).
+(:func:`trajmodes.phonons.thermodynamics.sampling.canonical_configurations`, exact independent samples), the **lower
+bound** the mean over MD frames of the real potential, which, with the TDEP constants of that MD, is the TDEP free
+energy U_0 + F_h (O. Hellman et al., Phys. Rev. B 87, 104111 (2013); here with the supercell's own F_h).
 
 The **exact** F follows from thermodynamic integration (J. G. Kirkwood, J. Chem. Phys. 3, 300 (1935); from a harmonic
 reference: D. Frenkel and A. J. C. Ladd, J. Chem. Phys. 81, 3188 (1984)) along U_lambda = (1 - lambda) U_h + lambda U:
@@ -142,7 +142,8 @@ def upper_bound(engine, force_constants, temperature: float, n_samples: int = 40
     temperature : float
         K.
     n_samples : int
-        Independent classical canonical configurations (:func:`~trajmodes.phonons.thermodynamics.sampling.canonical_configurations`).
+        Independent classical canonical configurations
+        (:func:`~trajmodes.phonons.thermodynamics.sampling.canonical_configurations`).
     seed : int, optional
     reference_energy : float, optional
         E_ref, eV (default: the engine's energy of the reference positions).

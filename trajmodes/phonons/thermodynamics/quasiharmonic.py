@@ -366,7 +366,8 @@ class QuasiHarmonic:
 
     def derivatives(self, temperature: float, strain=None, internal=None) -> FreeEnergyDerivatives:
         """Analytic derivatives per cell with respect to the reference's Voigt strains (6) and internal displacements
-        (3n) at the geometry ``strain``, ``internal``: ``free_energy`` (dF/dx, eV and eV/A), ``vibrational_free_energy``,
+        (3n) at the geometry ``strain``, ``internal``: ``free_energy`` (dF/dx, eV and eV/A),
+        ``vibrational_free_energy``,
         ``entropy`` (dS/dx = -d/dT dF_vib/dx, eV/K) and ``heat_capacity`` (dC_V/dx = sum dC/dnu dnu/dx, eV/K)."""
         strain = np.zeros(6) if strain is None else np.asarray(strain, float)
         loc = self._local(deformed(self.crystal, strain, internal), float(temperature), 0.0, hessian=False)

@@ -4,8 +4,8 @@ constants, evaluate their forces with any force engine, refit, repeat until the 
 This is the stochastic self-consistent route of TDEP (N. Shulumba, O. Hellman and A. J. Minnich, Phys. Rev. B 95,
 014302 (2017); O. Hellman, I. A. Abrikosov and S. I. Simak, Phys. Rev. B 84, 180301 (2011)) with the canonical
 configurations of D. West and S. K. Estreicher, Phys. Rev. Lett. 96, 115504 (2006)
-(:func:`trajmodes.phonons.thermodynamics.sampling.canonical_configurations`). With quantum occupations the displacements carry the
-zero-point motion, so the constants are quantum-corrected effective ones at temperatures where classical MD is
+(:func:`trajmodes.phonons.thermodynamics.sampling.canonical_configurations`). With quantum occupations the displacements
+carry the zero-point motion, so the constants are quantum-corrected effective ones at temperatures where classical MD is
 wrong; with classical occupations they approximate what classical MD at the same temperature and volume samples.
 
 Each iteration k draws ``n_samples * growth**k`` configurations (at most ``max_samples``) from the constants of the
