@@ -22,9 +22,9 @@ from trajmodes.lattice.symmetry import cartesian_rotations
 from trajmodes.phonons.harmonic.degeneracy import degenerate_average
 from trajmodes.phonons.anharmonic.interaction import Interaction
 from trajmodes.phonons.anharmonic.isotope import ISOTOPE_OVERLAPS, isotope_gamma
-from trajmodes.phonons.anharmonic.selfenergy import (delta_weights, imaginary_part, live_triplets, occupations, real_part,
-                                          width_variables)
-from trajmodes.phonons.anharmonic.tdep2023 import (check_occupation_factors, frequency_occupations, isotope_eigenvectors)
+from trajmodes.phonons.anharmonic.selfenergy import (ADAPTIVE, ADAPTIVE_TDEP2023, delta_weights, imaginary_part,
+                                                     live_triplets, occupations, real_part, width_variables)
+from trajmodes.phonons.anharmonic.tdep2023 import check_occupation_factors, frequency_occupations, isotope_eigenvectors
 from trajmodes.phonons.harmonic.stability import require_stable
 from trajmodes.phonons.harmonic.statistics import check_occupation
 from trajmodes.phonons.anharmonic.transport import (LBTEConductivity, ModeTransport, RTAConductivity,
@@ -167,7 +167,11 @@ class Anharmonic:
         self.allow_unstable = bool(allow_unstable)
         self.imaginary = require_stable(self.phonons, "three-phonon widths, shifts and conductivities", allow_unstable,
                                         self.grid.qpoints, self.interaction.frequencies)
-        self.deltas = delta_weights(self, smearing)
+        adaptive = isinstance(smearing, str) and smearing in (ADAPTIVE, ADAPTIVE_TDEP2023) and self.grid.is_regular
+        velocities = self.transport_velocities(self.grid.irreducible).group_velocity if adaptive else None
+        self.deltas = delta_weights(self.grid, self.interaction.frequencies, smearing, force_constants.primitive,
+                                    self.degeneracy_tol, self.sigma_cutoff, self.interaction.cutoff_frequency,
+                                    velocities)
         if isotopes is None or isotopes is False:
             self.mass_variances = None
         elif isotopes is True:
@@ -185,9 +189,9 @@ class Anharmonic:
         if self.mass_variances is None:
             return np.zeros((len(gps), self.interaction.n_branches))
         it, off = self.interaction, self.occupation_factors == "off-shell"
-        return isotope_gamma(it.frequencies, isotope_eigenvectors(self), self.mass_variances, self.grid,
-                             np.asarray(gps), deltas=self.deltas, cutoff_frequency=it.cutoff_frequency,
-                             degeneracy_tol=self.degeneracy_tol, overlap=self.isotope_overlap,
+        e = isotope_eigenvectors(it.frequencies, it.eigenvectors, self.isotope_overlap, self.degeneracy_tol)
+        return isotope_gamma(it.frequencies, e, self.mass_variances, self.grid, np.asarray(gps), deltas=self.deltas,
+                             cutoff_frequency=it.cutoff_frequency, degeneracy_tol=self.degeneracy_tol, overlap=self.isotope_overlap,
                              temperatures=self.temperatures if off else None)
 
     @property
@@ -244,7 +248,8 @@ class Anharmonic:
                                                    else self.smearing)
         if real and not eps > 0:
             raise ValueError(f"epsilon, the broadening of the real part, must be a positive frequency (THz), not {eps}")
-        N, n0 = self.grid.n_points, frequency_occupations(self, nu)          # n0: off-shell factors only
+        N = self.grid.n_points
+        n0 = frequency_occupations(self.occupation_factors, self.temperatures, it.cutoff_frequency, nu)   # off-shell
         cut_off = self.sigma_cutoff is not None or self.deltas.truncate is not None
         for s in range(0, len(tr), it.chunk):
             b = slice(s, s + it.chunk)

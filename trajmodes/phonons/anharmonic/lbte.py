@@ -168,7 +168,7 @@ def collision_row(sums: ThreePhononSums, q: int, reduce: bool = True, scattering
     nt, nb, N = len(T), it.n_branches, grid.n_points
     cut = it.cutoff_frequency
     from trajmodes.phonons.anharmonic.tdep2023 import frequency_occupations, off_shell_scattering_in
-    n0 = frequency_occupations(sums, f0)                                # TDEP 2023's off-shell factors; None: on-shell
+    n0 = frequency_occupations(sums.occupation_factors, T, cut, f0)     # TDEP 2023's off-shell factors; None: on-shell
     cut_off = sums.sigma_cutoff is not None or getattr(sums.deltas, "truncate", None) is not None
     gam = np.zeros((nt, nb, nb))
     A = np.zeros((nt, len(tr), nb, nb))                 # q' in the triplet's q' place: sum over s'' at q''

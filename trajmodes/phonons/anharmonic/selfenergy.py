@@ -221,30 +221,36 @@ class DeltaWeights:
         return np.stack(out)
 
 
-def delta_weights(an, smearing) -> DeltaWeights:
-    """The :class:`DeltaWeights` of a calculator (:class:`trajmodes.phonons.anharmonic.anharmonic.Anharmonic`: its grid,
-    frequencies, velocities, ``degeneracy_tol`` and ``sigma_cutoff``) for ``smearing``: a width in THz, None
-    (tetrahedra), ``"adaptive"`` (:func:`adaptive_variances`) or ``"adaptive-tdep2023"`` (the widths of
+def delta_weights(grid: Grid, frequencies, smearing, primitive, degeneracy_tol: float, sigma_cutoff: float | None,
+                  cutoff_frequency: float, velocities=None) -> DeltaWeights:
+    """The :class:`DeltaWeights` of a mesh for ``smearing``: a width in THz, None (tetrahedra), ``"adaptive"``
+    (:func:`adaptive_variances`) or ``"adaptive-tdep2023"`` (the widths of
     :func:`trajmodes.phonons.anharmonic.tdep2023.tdep2023_variances`, each Gaussian cut at 4 standard deviations,
-    isotopes
-    with the width of the mode scattered into)."""
+    isotopes with the width of the mode scattered into).
+
+    ``grid`` the mesh, ``frequencies`` (N, 3n) THz its phonons, ``primitive`` the primitive cell; ``degeneracy_tol``
+    and ``cutoff_frequency`` THz, ``sigma_cutoff`` as :class:`DeltaWeights`; ``velocities`` (n_irr, 3n, 3) THz A, the
+    group velocities of the irreducible points as the conductivity takes them, for the adaptive widths only."""
     variances = isotope_variances = truncate = None
-    reciprocal = an.force_constants.primitive.reciprocal_cell
+    reciprocal = primitive.reciprocal_cell
     if isinstance(smearing, str) and smearing in (ADAPTIVE, ADAPTIVE_TDEP2023):
-        if not an.grid.is_regular:
+        if not grid.is_regular:
             raise ValueError("adaptive smearing is available on regular meshes: on the q-grid of a supercell "
                              "give a Gaussian smearing (smearing=sigma in THz)")
+        if velocities is None:
+            raise ValueError(f"smearing={smearing!r} takes its widths from the group velocities of the irreducible "
+                             "points: give velocities (n_irr, 3n, 3) in THz A")
         if smearing == ADAPTIVE:
-            irr = an.grid.irreducible
-            v = an.transport_velocities(irr).group_velocity
-            variances = adaptive_variances(v, an.grid.microzone(reciprocal), an.grid.weights,
-                                           an.frequencies[irr] <= an.interaction.cutoff_frequency)
-            variances = variances[an.grid.irreducible_of]
+            irr = grid.irreducible
+            variances = adaptive_variances(velocities, grid.microzone(reciprocal), grid.weights,
+                                           np.asarray(frequencies)[irr] <= cutoff_frequency)
+            variances = variances[grid.irreducible_of]
         else:
             from trajmodes.phonons.anharmonic.tdep2023 import GAUSSIAN_CUT, tdep2023_variances
-            (variances, isotope_variances), truncate = tdep2023_variances(an), GAUSSIAN_CUT
-    return DeltaWeights(an.grid, an.interaction.frequencies, smearing, reciprocal, an.degeneracy_tol,
-                        an.sigma_cutoff, variances, truncate=truncate, isotope_variances=isotope_variances)
+            (variances, isotope_variances) = tdep2023_variances(grid, primitive, frequencies, velocities)
+            truncate = GAUSSIAN_CUT
+    return DeltaWeights(grid, frequencies, smearing, reciprocal, degeneracy_tol, sigma_cutoff, variances,
+                        truncate=truncate, isotope_variances=isotope_variances)
 
 
 def live_triplets(deltas: np.ndarray) -> np.ndarray | None:

@@ -50,7 +50,12 @@ subspace allows it, the basis of :mod:`trajmodes.phonons.anharmonic.lineshape`),
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from trajmodes.lattice.grid import Grid
 
 __all__ = ["tdep2023_sigmas", "tdep2023_isotope_sigmas", "tdep2023_variances", "frequency_occupations",
            "off_shell_scattering_in", "isotope_eigenvectors", "check_occupation_factors", "OCCUPATION_FACTORS",
@@ -107,16 +112,17 @@ def tdep2023_isotope_sigmas(velocities, microzone, band_widths) -> np.ndarray:
     return _clamp(np.sqrt((proj ** 2).sum(axis=-1) / 12.0), band_widths)
 
 
-def tdep2023_variances(an) -> tuple[np.ndarray, np.ndarray]:
-    """The variances (THz^2) of ``smearing="adaptive-tdep2023"`` on every point of the mesh of a calculator
-    (:class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`), (N, 3n) each: the three-phonon sigma^2 of every mode
-    (from its star's representative: |v| is invariant) and the isotope w^2 (from the velocity at each point, the
-    representative's rotated)."""
+def tdep2023_variances(grid: Grid, primitive, frequencies, velocities) -> tuple[np.ndarray, np.ndarray]:
+    """The variances (THz^2) of ``smearing="adaptive-tdep2023"`` on every point of ``grid``, (N, 3n) each, from the
+    ``frequencies`` (N, 3n) THz of the mesh and the group velocities (n_irr, 3n, 3) THz A of its irreducible points
+    (:meth:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic.transport_velocities`): the three-phonon sigma^2 of
+    every mode (from its star's representative: |v| is invariant) and the isotope w^2 (from the velocity at each
+    point, the representative's rotated). ``primitive``: the primitive cell (its volume and reciprocal cell)."""
     from trajmodes.phonons.anharmonic.spectral import tdep_band_widths
-    grid, prim = an.grid, an.force_constants.primitive
+    prim = primitive
     irr = grid.irreducible
-    v = an.transport_velocities(irr).group_velocity                                      # (n_irr, 3n, 3)
-    d = tdep_band_widths(an.frequencies[irr])
+    v = np.asarray(velocities, dtype=float)                                              # (n_irr, 3n, 3)
+    d = tdep_band_widths(np.asarray(frequencies)[irr])
     s = tdep2023_sigmas(v, d, prim.volume, grid.n_points)[grid.irreducible_of]
     # the operations of the mesh (time reversal included) in Cartesian form, B W B^-1 with W on reduced q and B the
     # reciprocal basis (columns), as trajmodes.phonons.anharmonic.lbte.cartesian_operations
@@ -141,16 +147,16 @@ def check_occupation_factors(occupation_factors: str, occupation: str) -> str:
     return occupation_factors
 
 
-def frequency_occupations(an, nu) -> np.ndarray | None:
-    """Bose-Einstein occupations (nt, nw) at frequencies ``nu`` (nw,) THz for the off-shell factors of
-    :func:`trajmodes.phonons.anharmonic.selfenergy.imaginary_part` (inf at or below the cutoff frequency, where nothing
-    scatters); None with ``occupation_factors="on-shell"`` (also for calculators without the setting)."""
-    if getattr(an, "occupation_factors", "on-shell") == "on-shell":
+def frequency_occupations(occupation_factors: str, temperatures, cutoff_frequency: float, nu) -> np.ndarray | None:
+    """Bose-Einstein occupations (nt, nw) at ``temperatures`` (nt,) K and frequencies ``nu`` (nw,) THz for the
+    off-shell factors of :func:`trajmodes.phonons.anharmonic.selfenergy.imaginary_part` (inf at or below
+    ``cutoff_frequency``, THz, where nothing scatters); None with ``occupation_factors="on-shell"``."""
+    if occupation_factors == "on-shell":
         return None
     from trajmodes.phonons.harmonic.statistics import occupations
     nu = np.atleast_1d(np.asarray(nu, dtype=float))
-    live = nu > an.interaction.cutoff_frequency
-    n = occupations(np.where(live, nu, 1.0), an.temperatures)
+    live = nu > cutoff_frequency
+    n = occupations(np.where(live, nu, 1.0), temperatures)
     return np.where(live[None], n, np.inf)
 
 
@@ -199,13 +205,13 @@ def off_shell_scattering_in(strength, deltas, nu, f1, f2, temperatures, cutoff_f
     return a.sum(axis=4), b.sum(axis=3)
 
 
-def isotope_eigenvectors(an) -> np.ndarray:
-    """The eigenvectors (N, 3n, 3n) of the mesh for the isotope overlap: with ``isotope_overlap="tdep"`` in the fixed
-    basis of :func:`trajmodes.phonons.harmonic.degeneracy.cartesian_basis` inside every degenerate subspace (within the
-    calculator's ``degeneracy_tol``), so that the widths do not depend on the eigensolver; Tamura's overlap does not
-    depend on the basis, and takes the eigenvectors as they are."""
-    e = an.interaction.eigenvectors
-    if an.isotope_overlap != "tdep":
-        return e
+def isotope_eigenvectors(frequencies, eigenvectors, overlap: str, degeneracy_tol: float) -> np.ndarray:
+    """The eigenvectors (N, 3n, 3n) of the mesh for the isotope overlap, from its ``frequencies`` (N, 3n) THz and
+    ``eigenvectors``: with ``overlap="tdep"`` in the fixed basis of
+    :func:`trajmodes.phonons.harmonic.degeneracy.cartesian_basis` inside every degenerate subspace (within
+    ``degeneracy_tol``, THz), so that the widths do not depend on the eigensolver; Tamura's overlap does not depend on
+    the basis, and takes the eigenvectors as they are."""
+    if overlap != "tdep":
+        return eigenvectors
     from trajmodes.phonons.harmonic.degeneracy import cartesian_basis
-    return cartesian_basis(e, an.interaction.frequencies, tol=an.degeneracy_tol)
+    return cartesian_basis(eigenvectors, frequencies, tol=degeneracy_tol)
