@@ -238,7 +238,7 @@ def run_phono3py(ph3, mesh, sigma, grid_points=None) -> dict:
 def run_trajmodes(fc, mesh, sigma, subset=None) -> dict:
     """Full: Anharmonic + linewidths() + thermal_conductivity(linewidths=lw); subset: linewidths at the given
     reduced q-points on an Anharmonic built beforehand (not timed)."""
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     t0 = time.perf_counter()
     an = Anharmonic(fc, _mesh(mesh), temperatures=[300.0], smearing=sigma)
     t1 = time.perf_counter()
@@ -272,7 +272,7 @@ def run_phono3py_lbte(ph3, mesh: int, sigma, reducible: bool = False) -> dict:
 
 def run_trajmodes_lbte(fc, mesh: int, sigma, reducible: bool = False) -> dict:
     """``Anharmonic(...)`` + ``thermal_conductivity("lbte")`` (widths, collision matrix, its eigendecomposition)."""
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     t0 = time.perf_counter()
     an = Anharmonic(fc, _mesh(mesh), temperatures=[300.0], smearing=sigma)
     t1 = time.perf_counter()
@@ -391,7 +391,7 @@ def profile(fc, mesh: int, sigma, out: Path) -> dict:
     import cProfile
     import pstats
     import numpy as np
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     text, summary = [], {}
     for method in METHODS:
         an = Anharmonic(fc, [mesh] * 3, temperatures=[300.0], smearing=sigma if method == "gaussian" else None)

@@ -184,7 +184,7 @@ def run_trajmodes(tr, ref, u, f, cutoffs, repeats: int) -> tuple[dict, Effective
 
 def compare(est, hh) -> dict:
     from trajmodes.lattice.paths import special_points
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     pts = special_points(est.force_constants_.primitive)
     q = np.array([pts["G"], pts["X"], pts["L"]], float)
     w_tm = Phonons(est.force_constants_).frequencies(q)

@@ -91,7 +91,7 @@ def run(args) -> dict:
     t_hh_wall = time.perf_counter() - t0
     hh_frame = float(np.median(hh.extra["times"][1:]))
     from trajmodes.lattice.paths import special_points
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     pts = special_points(est.force_constants_.primitive)
     q = np.array([pts["G"], pts["X"], pts["L"]], float)
     w_tm = Phonons(est.force_constants_).frequencies(q)

@@ -43,7 +43,7 @@ import json, resource, sys, time
 import numpy as np
 which, yaml_path, q = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 import yaml, phonopy, trajmodes
-from trajmodes.phonons.harmonic import Phonons
+from trajmodes.phonons.harmonic.phonons import Phonons
 from trajmodes.forceconstants.model import ForceConstants
 calls = []
 load = yaml.load

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 def trajmodes_run(sw, mesh, T, properties):
     from trajmodes.lattice.prototypes import prototype
-    from trajmodes.phonons.quasiharmonic import QuasiHarmonic
+    from trajmodes.phonons.thermodynamics.quasiharmonic import QuasiHarmonic
     t0 = time.perf_counter()
     qh = QuasiHarmonic(sw, prototype("diamond", "Si", 5.431), mesh=mesh)
     ds = qh.minimize(T, properties=properties)

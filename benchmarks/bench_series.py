@@ -138,8 +138,8 @@ def child(spec: dict) -> dict:
     EffectiveForceConstants.bootstrap = timed("bootstrap", EffectiveForceConstants.bootstrap)
     series_mod.Series._build = timed("build", series_mod.Series._build)
     # the two parts of the post-processing (imported by Series._build when it runs)
-    import trajmodes.phonons.free_energy as fe_mod
-    import trajmodes.phonons.uncertainty as unc_mod
+    import trajmodes.phonons.thermodynamics.free_energy as fe_mod
+    import trajmodes.phonons.thermodynamics.uncertainty as unc_mod
     fe_mod.tdep_free_energy = _timed_fn("free_energy", fe_mod.tdep_free_energy, records)
     unc_mod.frequencies_with_errors = _timed_fn("frequency_errors", unc_mod.frequencies_with_errors, records)
 

@@ -30,7 +30,7 @@ def main() -> int:
     p.add_argument("--out", default=str(ROOT / "docs" / "figures" / "qha"))
     args = p.parse_args()
     from trajmodes.lattice.prototypes import prototype
-    from trajmodes.phonons.quasiharmonic import QuasiHarmonic
+    from trajmodes.phonons.thermodynamics.quasiharmonic import QuasiHarmonic
     from trajmodes.plots.figures import figure, save
     from trajmodes.potentials.threebody import StillingerWeber
     md = json.load(open(args.md))

@@ -31,7 +31,8 @@ LAYERS: dict[str, dict[str, str]] = {
         "io": "",
         "lattice": "the crystal prototypes a command offers (lattice.prototypes)",
         "modes": "`trajmodes project` calls project, `trajmodes compare` modes.comparison",
-        "phonons": "",
+        "phonons.harmonic": "",
+        "phonons.thermodynamics": "`trajmodes qha` prints the QuasiHarmonic minimum",
         "plots": "",
         "potentials": "",
         "series": "`trajmodes series` runs fit_series, the study over runs",
@@ -40,7 +41,8 @@ LAYERS: dict[str, dict[str, str]] = {
         "workflows": "",
     },
     "workflows": {
-        "forceconstants": "", "lattice": "", "modes": "", "phonons": "", "potentials": "",
+        "forceconstants": "", "lattice": "", "modes": "", "phonons.anharmonic": "", "phonons.harmonic": "",
+        "potentials": "",
         "series": "a run's frequency error bars from the error model of a series (series.errorbars)",
     },
     "plots": {
@@ -53,18 +55,33 @@ LAYERS: dict[str, dict[str, str]] = {
         "io": "the dataset written atomically (io.filesystem)",
         "lattice": "the crystal of a run, the band path",
         "modes": "each run projected on its modes for its error model (modes.energies.frozen_energy_fraction)",
-        "phonons": "frequencies, free energies and their error bars from the fits",
+        "phonons.harmonic": "frequencies and harmonic thermodynamics of the fits",
+        "phonons.thermodynamics": "free energies and frequency error bars of the fits",
     },
     "modes": {
         "errors": "", "io": "", "lattice": "",
-        "phonons": "the modes are those of Phonons: degenerate branches, heat capacities, the widths compared",
+        "phonons.anharmonic": "the three- and four-phonon widths and shifts modes.comparison compares",
+        "phonons.harmonic": "the modes are those of Phonons: degenerate branches, heat capacities",
         "resources": "the projection's memory estimate before the projector is built",
         "trajectory": "project runs one task per chunk of a Trajectory, on its displacement map",
         "units": "",
     },
-    "phonons": {
+    "phonons.thermodynamics": {
         "forceconstants": "", "lattice": "",
+        "phonons.anharmonic": "the cubic and quartic corrections of the free energy",
+        "phonons.harmonic": "",
         "potentials": "free_energy_bounds samples with a force engine of potentials.engines (lazily)",
+        "resources": "memory estimates, one BLAS thread in a Dask task",
+        "units": "",
+    },
+    "phonons.anharmonic": {
+        "forceconstants": "", "lattice": "",
+        "phonons.harmonic": "the three- and four-phonon sums run over the modes of Phonons",
+        "resources": "memory estimates, one BLAS thread in a Dask task",
+        "units": "",
+    },
+    "phonons.harmonic": {
+        "forceconstants": "", "lattice": "",
         "resources": "memory estimates, one BLAS thread in a Dask task",
         "units": "",
     },
@@ -84,6 +101,10 @@ LAYERS: dict[str, dict[str, str]] = {
     "errors": {},
     "units": {},
 }
+
+#: packages whose subpackages are layers of the table of their own (``phonons.harmonic`` <- ``phonons.anharmonic``
+#: <- ``phonons.thermodynamics``); their ``__init__`` holds only a docstring
+LAYERED = {"phonons"}
 
 #: the compiled kernels: private modules of the package itself, imported where they run; they import nothing
 KERNELS = {"trajmodes._fastparse", "trajmodes._projection", "trajmodes._design"}
@@ -136,6 +157,10 @@ def package_of(module: str) -> str | None:
     if module in ALIASES:
         return ALIASES[module]
     parts = module.split(".")
+    if len(parts) > 2 and parts[1] in LAYERED:
+        return f"{parts[1]}.{parts[2]}"
+    if len(parts) == 2 and parts[1] in LAYERED:
+        return None                                 # the package's __init__: its docstring, no code
     return parts[1] if len(parts) > 1 else None
 
 
@@ -301,7 +326,7 @@ def where(uses) -> str:
 def test_the_source_is_read():
     """The reader sees the imports it must see: a lazy one, one under TYPE_CHECKING, a name imported on first use."""
     uses = {(u.module, u.target) for u in all_uses()}
-    assert ("trajmodes.phonons.free_energy_bounds", "trajmodes.potentials.engines") in uses      # in a function
+    assert ("trajmodes.phonons.thermodynamics.free_energy_bounds", "trajmodes.potentials.engines") in uses      # in a function
     assert ("trajmodes.lattice.symmetry", "trajmodes.lattice.crystal") in uses                     # TYPE_CHECKING
     assert ("trajmodes.cli.modes", "trajmodes.modes.projection") in uses                          # trajmodes.project
     assert len(modules()) > 100
@@ -309,7 +334,8 @@ def test_the_source_is_read():
 
 def test_every_module_has_a_package_of_the_table():
     assert {p for layer in LAYERS.values() for p in layer} <= set(LAYERS)
-    unknown = sorted(m for m in modules() if m != "trajmodes" and package_of(m) not in LAYERS)
+    unknown = sorted(m for m in modules() if m not in ("trajmodes", *(f"trajmodes.{p}" for p in LAYERED))
+                     and package_of(m) not in LAYERS)
     assert not unknown, f"modules of no package of the table (add the package to LAYERS): {unknown}"
 
 

@@ -11,10 +11,10 @@ import pytest
 
 import trajmodes
 from trajmodes.lattice.cubic import cubic_lattice
-from trajmodes.phonons.fourphonon import QuartetStrengths
-from trajmodes.phonons.quasiharmonic import ModeGruneisen
-from trajmodes.phonons.thermal import HarmonicThermodynamics, harmonic_thermodynamics, mesh_thermodynamics
-from trajmodes.phonons.uncertainty import FrequenciesWithErrors
+from trajmodes.phonons.anharmonic.fourphonon import QuartetStrengths
+from trajmodes.phonons.thermodynamics.quasiharmonic import ModeGruneisen
+from trajmodes.phonons.harmonic.thermal import HarmonicThermodynamics, harmonic_thermodynamics, mesh_thermodynamics
+from trajmodes.phonons.thermodynamics.uncertainty import FrequenciesWithErrors
 from trajmodes.potentials import bvk
 from trajmodes.potentials.eam import EnergyForces, ForceConstantParts
 from trajmodes.potentials.engines import EnergiesForces, HarmonicEngine, LangevinSamples, PotentialEngine
@@ -58,7 +58,7 @@ def test_harmonic_thermodynamics_by_attribute(cu_eam_phonons):
     T = [100.0, 400.0]
     for occ in ("quantum", "classical"):
         ds = _quiet(cu_eam_phonons.thermal_properties, T, (4, 4, 4), occupation=occ)
-        ev = _quiet(mesh_thermodynamics, cu_eam_phonons, T, (4, 4, 4), occ)
+        ev = _quiet(mesh_thermodynamics, cu_eam_phonons.dm, T, (4, 4, 4), occ)
         for name in ("free_energy", "internal_energy", "entropy", "heat_capacity"):
             per_mol = getattr(ev, name) * EV_KJMOL * (1000 if name in ("entropy", "heat_capacity") else 1)
             assert np.array_equal(ds[name].values, per_mol)
@@ -113,7 +113,7 @@ def test_bvk_constants_in_one_unit_name():
 
 def test_quasiharmonic_dimensions_and_mode_gruneisen():
     from trajmodes.lattice.prototypes import prototype
-    from trajmodes.phonons.quasiharmonic import QuasiHarmonic
+    from trajmodes.phonons.thermodynamics.quasiharmonic import QuasiHarmonic
     qh = QuasiHarmonic(Morse(D0=0.3429, alpha=1.3588, r0=2.866, cutoff=6.0), prototype("fcc", "Cu", 3.61), mesh=4,
                        occupation="classical")
     ds = _quiet(qh.minimize, [0.0, 100.0], properties=False)

@@ -13,7 +13,7 @@ import numpy as np
 
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.forceconstants.normal import fit_layer
-from trajmodes.phonons.stability import ImaginaryModes
+from trajmodes.phonons.harmonic.stability import ImaginaryModes
 from trajmodes.lattice.spglib_calls import SYMPREC
 
 # fit_layer is imported from here too (its home: forceconstants.normal: the fields the fit reads, for work that
@@ -100,10 +100,10 @@ class FitResult:
         (:attr:`EffectiveForceConstants.temperature_`, from the fit's own pass).
     convergence : CutoffConvergence or None
         The frequencies at the special points at every pair cutoff up to the one fitted, with error bars, and the
-        cutoff they converge at (:func:`~trajmodes.phonons.convergence.cutoff_convergence`); None with a held fc2.
+        cutoff they converge at (:func:`~trajmodes.phonons.harmonic.convergence.cutoff_convergence`); None with a held fc2.
     reference_imaginary : ImaginaryModes or None
         The imaginary modes of the ``compare`` force constants
-        (:func:`~trajmodes.phonons.stability.imaginary_modes`: on their supercell's q-points, an 8^3 mesh, the
+        (:func:`~trajmodes.phonons.harmonic.stability.imaginary_modes`: on their supercell's q-points, an 8^3 mesh, the
         special points and the band path); None without them.
     together : dict
         The values of :func:`fit_effective`'s ``together``, computed in the fit's pass over the frames.
@@ -170,7 +170,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         Pair cutoff in A. Default: chosen from the data. The run is fitted once at the longest cutoff
         (:func:`default_cutoff2`), and the fits at every shorter neighbour shell follow from the same normal
         equations; the smallest cutoff from which the frequencies at the special points agree with the longest's
-        within their error bars is kept (:func:`~trajmodes.phonons.convergence.cutoff_convergence`), never shorter
+        within their error bars is kept (:func:`~trajmodes.phonons.harmonic.convergence.cutoff_convergence`), never shorter
         than ``potential_range``. Given, the table is made up to it and the fit stays at it.
     cutoff3, cutoff4, mode, folds, cv, stride, n_frames, symprec, constraints
         Settings of :class:`~trajmodes.EffectiveForceConstants`.
@@ -193,8 +193,8 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     """
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.forceconstants.cutoffs import cutoff_length
-    from trajmodes.phonons.convergence import cutoff_convergence
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.convergence import cutoff_convergence
+    from trajmodes.phonons.harmonic.phonons import Phonons
     trajs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
     reach = _range(potential_range)
     auto = cutoff2 is None
@@ -212,7 +212,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     bands = Phonons(est.harmonic_force_constants_).band_structure(path, npoints=npoints)
     reference = imaginary = None
     if compare is not None:
-        from trajmodes.phonons.stability import imaginary_modes
+        from trajmodes.phonons.harmonic.stability import imaginary_modes
         fc0 = compare if hasattr(compare, "fc2") else load_force_constants(compare)
         ph0 = Phonons(fc0)
         reference = frequencies_on(ph0, bands)
@@ -307,13 +307,13 @@ class PhononProperties:
     mesh_frequencies: np.ndarray
 
     def imaginary(self, tol: float = 1e-2) -> ImaginaryModes:
-        """The modes below -``tol`` THz on the mesh (:class:`~trajmodes.phonons.stability.ImaginaryModes`: their
+        """The modes below -``tol`` THz on the mesh (:class:`~trajmodes.phonons.harmonic.stability.ImaginaryModes`: their
         count, the lowest frequency, its q and the special point it is at).
 
         The three acoustic modes at Gamma are zero up to round-off and are never counted; near Gamma (a tenth of the
-        shortest reciprocal vector) they count below -0.1 THz (:func:`~trajmodes.phonons.stability.count_imaginary`)."""
+        shortest reciprocal vector) they count below -0.1 THz (:func:`~trajmodes.phonons.harmonic.stability.count_imaginary`)."""
         from trajmodes.lattice.paths import special_points
-        from trajmodes.phonons.stability import count_imaginary
+        from trajmodes.phonons.harmonic.stability import count_imaginary
         prim = self.phonons.force_constants.primitive
         return count_imaginary(self.mesh_q, self.mesh_frequencies, np.linalg.inv(prim.cell).T, tol,
                                labels=special_points(prim), rotations=prim.symmetry().rotations)
@@ -323,14 +323,14 @@ def phonon_properties(force_constants, *, path: str | None = None, npoints: int 
                       dos: str = "tetrahedron", temperatures=None) -> PhononProperties:
     """Bands along ``path``, the DOS (``dos`` method) and the thermodynamics at ``temperatures`` (K, default
     0 to 1000 in steps of 10) on a ``mesh``."""
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     fc = force_constants if hasattr(force_constants, "fc2") else load_force_constants(force_constants)
     ph = Phonons(fc)
     temperatures = np.arange(0.0, 1001.0, 10.0) if temperatures is None else np.asarray(temperatures, float)
     bands = ph.band_structure(path, npoints=npoints)
     dos_ds = ph.dos(mesh, method=dos)
     thermal = ph.thermal_properties(temperatures, mesh=mesh)
-    m = ph.mesh(mesh)
+    m = ph.mesh_frequencies(mesh)
     q, f = m.qpoints, m.frequencies
     return PhononProperties(ph, bands, dos_ds, thermal, q, f)
 
@@ -383,7 +383,7 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
     from trajmodes.potentials.eam_cubic import cubic_dynamical_matrix, shell_constant_parts
     from trajmodes.potentials.engines import PotentialEngine
     from trajmodes.potentials.finite_difference import curvature_check, finite_difference_force_constants
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     if method not in ("analytic", "finite-difference"):
         raise ValueError(f"method must be 'analytic' or 'finite-difference', not {method!r}")
     pot = potential if isinstance(potential, EAM) else EAM(potential)
@@ -555,7 +555,7 @@ def path_bands(ds, force_constants=None) -> PathBands:
         return PathBands(bands=bands, rotations=ds["rotations"].values, note="")
     fc = force_constants or ds.attrs.get("force_constants")
     if fc and os.path.exists(str(fc)):
-        from trajmodes.phonons.harmonic import Phonons
+        from trajmodes.phonons.harmonic.phonons import Phonons
         ref = add_path_variables(ds[["peak_frequency"]], Phonons(load_force_constants(str(fc))))
         stored = path_bands(ref)
         return PathBands(bands=stored.bands, rotations=stored.rotations, note=f"path from {fc}")
@@ -566,7 +566,7 @@ def path_bands(ds, force_constants=None) -> PathBands:
 @dataclass(frozen=True)
 class ThreePhonon:
     """What :func:`three_phonon` computes: the calculator (``anharmonic``, an
-    :class:`~trajmodes.phonons.anharmonic.Anharmonic`) and its ``dataset`` (widths, shifts, conductivity)."""
+    :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`) and its ``dataset`` (widths, shifts, conductivity)."""
 
     anharmonic: object
     dataset: object
@@ -581,20 +581,20 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
     ``force_constants`` carry fc3; ``mesh`` is n, (n1, n2, n3) or a
     3 x 3 supercell matrix (:func:`trajmodes.lattice.qpoints.parse_mesh`).
     ``smearing`` (THz, "adaptive" or None for tetrahedra), ``isotopes`` and ``options`` (``make_r0_average``,
-    ``sigma_cutoff``) as :class:`~trajmodes.phonons.anharmonic.Anharmonic`; ``four_phonon`` (THz, the Gaussian of its
+    ``sigma_cutoff``) as :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`; ``four_phonon`` (THz, the Gaussian of its
     delta functions, or "adaptive") adds four-phonon scattering from the constants' ``fc4`` to the widths (with
-    "lbte", on the diagonal of the collision matrix: :meth:`~trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`),
-    summed over the whole mesh or, with ``four_phonon_sample``, sampled (:meth:`~trajmodes.phonons.anharmonic.Anharmonic.linewidths`).
+    "lbte", on the diagonal of the collision matrix: :meth:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic.thermal_conductivity`),
+    summed over the whole mesh or, with ``four_phonon_sample``, sampled (:meth:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic.linewidths`).
     ``coherences`` adds the Wigner transport equation's two terms from the same widths
-    (:func:`~trajmodes.phonons.coherence.wigner_conductivity`, Simoncelli's defaults): ``kappa_populations`` and
+    (:func:`~trajmodes.phonons.anharmonic.coherence.wigner_conductivity`, Simoncelli's defaults): ``kappa_populations`` and
     ``kappa_coherences`` (temperature, cartesian, cartesian2) in W/(m K); kappa_coherences is what the coherences
     add to ``kappa`` (RTA or LBTE), kappa_populations its RTA counterpart.
     ``static_shift`` (with the shifts, method "rta") adds ``frequency_shift_static``, the bubble at zero frequency
     Delta(0), and ``frequency_shift_dynamic`` = Delta(nu0) - Delta(0), the shift of the lines of effective constants
-    (fitted at T: they hold Delta(0) already; :meth:`~trajmodes.phonons.anharmonic.Anharmonic.static_shift`).
+    (fitted at T: they hold Delta(0) already; :meth:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic.static_shift`).
     ``options`` also take ``allow_unstable`` (constants with imaginary modes are refused without it).
     Returns :class:`ThreePhonon`: the calculator and its dataset."""
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     if coherences and not kappa:
         raise ValueError("coherences=True is a part of the conductivity: leave kappa=True")
     an = Anharmonic(force_constants, mesh, temperatures, occupation=occupation, smearing=smearing, isotopes=isotopes,
@@ -614,7 +614,7 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
                                               "lines of effective constants, which hold Delta(0)"})
         ds = an.thermal_conductivity(method=method, linewidths=lw) if kappa else lw
     if coherences:
-        from trajmodes.phonons.coherence import wigner_conductivity
+        from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
         w = wigner_conductivity(an, ds["gamma"].transpose("temperature", "q", "branch").values,
                                 ds["grid_point"].values)
         dims = ("temperature", "cartesian", "cartesian2")

@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from trajmodes.cli import main
-from trajmodes.phonons.anharmonic import Anharmonic
+from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
 
 
 def test_anharmonic_command_writes_dataset_and_figure(cu_fc3, tmp_path, capsys):
@@ -51,10 +51,10 @@ def test_anharmonic_command_lbte_with_isotopes(cu_fc3, tmp_path, capsys):
 
 def test_anharmonic_command_with_coherences(cu_fc3, tmp_path, capsys):
     """--coherences: the Wigner transport equation's populations' and coherences' conductivity from the widths of
-    the run, as :func:`trajmodes.phonons.coherence.wigner_conductivity` gives them, in the file and the table (RTA
+    the run, as :func:`trajmodes.phonons.anharmonic.coherence.wigner_conductivity` gives them, in the file and the table (RTA
     and LBTE). The populations' term is above the RTA conductivity by what the velocity operator's elements between
     degenerate branches add (Cu 4^3, most q on high-symmetry lines: 1.6 %)."""
-    from trajmodes.phonons.coherence import wigner_conductivity
+    from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
     fc_path = tmp_path / "cu_fc3.nc"
     cu_fc3.to_netcdf(fc_path)
     for method in ("rta", "lbte"):

@@ -396,7 +396,7 @@ def test_figures_never_switch_the_matplotlib_backend(tmp_path):
         import numpy as np, xarray as xr
         import trajmodes
         from trajmodes import plots
-        from trajmodes.phonons.harmonic import Phonons
+        from trajmodes.phonons.harmonic.phonons import Phonons
         ph = Phonons(trajmodes.ForceConstants.from_phonopy({str(CU_FC)!r}))
         bands = ph.band_structure(npoints=5)
         dos = ph.dos([4, 4, 4])
@@ -431,7 +431,7 @@ _STEP_WORDS = {"band_structure": "band", "dos": "DOS", "thermal_properties": "th
 def test_slow_steps_announce_themselves(monkeypatch, capsys, tmp_path, command):
     """While a step of phonons or eam runs for over a second (made slow here), the last line on stderr says
     what is running."""
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     seen, err = {}, []
     for name in _STEP_WORDS:
         real = getattr(Phonons, name)

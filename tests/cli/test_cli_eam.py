@@ -56,7 +56,7 @@ def test_eam_noisy_table_warns_and_finite_differences_on_request(tmp_path, capsy
     """Al (Mendelev EAM): the analytic constants are flagged with the size of their difference from finite
     displacements; --constants finite-difference writes those instead (X LA 8.78 THz, as phonopy with LAMMPS forces)."""
     from trajmodes.forceconstants.model import ForceConstants
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     args = ["eam", str(POT / "Al_mm.eam.fs"), "--a", "4.04526", "--supercell", "4", "--npoints", "5", "--mesh", "4"]
     assert main(args + ["-o", str(tmp_path / "a")]) == 0
     text = capsys.readouterr().out

@@ -13,7 +13,7 @@ SW = str(EXAMPLES / "potentials" / "Si_SW1985.sw")
 
 def test_qha_command_writes_dataset_figure_and_table(tmp_path, capsys):
     from trajmodes.lattice.prototypes import prototype
-    from trajmodes.phonons.quasiharmonic import QuasiHarmonic
+    from trajmodes.phonons.thermodynamics.quasiharmonic import QuasiHarmonic
     from trajmodes.potentials.threebody import StillingerWeber
     out = tmp_path / "qha"
     assert main(["qha", SW, "--structure", "diamond", "--a", "5.431", "--temperatures", "0,300,600", "--mesh", "4",

@@ -151,7 +151,7 @@ def test_mode_spectra_read_each_frame_once(monkeypatch):
     """project's Welch spectra, streamed in waves of chunks, read every frame once: the frames before a chunk and the
     tail carried to the next wave come from the chunks already read (project: this pass and the energies')."""
     import dask
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     from trajmodes.workflows import load_force_constants
     t = trajmodes.read(DUMP, species=["Cu"], md_timestep=0.001, reference=REF, chunk_frames=5)
     modes = trajmodes.project(t, Phonons(load_force_constants(EXAMPLES / "fc" / "cu_eam")))

@@ -1,4 +1,4 @@
-"""The pair cutoff chosen from the data (trajmodes.forceconstants.convergence, trajmodes.phonons.convergence and the
+"""The pair cutoff chosen from the data (trajmodes.forceconstants.convergence, trajmodes.phonons.harmonic.convergence and the
 default of trajmodes.workflows.fit_effective).
 
 Oracles:
@@ -22,7 +22,7 @@ from trajmodes.forceconstants.clusters import build_basis
 from trajmodes.forceconstants.convergence import (embedding, entry_distances, largest_cutoff, nested_map,
                                                   scan_cutoffs, shell_radii)
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.phonons.convergence import cutoff_convergence
+from trajmodes.phonons.harmonic.convergence import cutoff_convergence
 from trajmodes.workflows import default_cutoff2, fit_effective
 
 from tests.support.crystals import CU, supercell

@@ -44,7 +44,7 @@ from benchmarks.hiphive_reference import hiphive_fit  # noqa: E402
 from tests.support.paths import EXAMPLES  # noqa: E402
 from trajmodes import Crystal, EffectiveForceConstants  # noqa: E402
 from trajmodes.lattice.paths import special_points  # noqa: E402
-from trajmodes.phonons.harmonic import Phonons  # noqa: E402
+from trajmodes.phonons.harmonic.phonons import Phonons  # noqa: E402
 
 MD = EXAMPLES / "md"
 

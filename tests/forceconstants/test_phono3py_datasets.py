@@ -163,7 +163,7 @@ def test_si_pbesol_dim_fc2_route(tmp_path):
     kappa = float(np.mean(ph3.thermal_conductivity.kappa[0, 0, :3]))
     assert abs(kappa / 107.9 - 1) < 0.02                                          # measured 107.98
     # trajmodes itself: the fitted constants carry the held 4x4x4 fc2, whose phonons Anharmonic takes
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     fc = fit.force_constants_
     assert fc.phonon_fc2 is not None and fc.phonon_fc2.supercell.n_atoms == 512
     ours = float(np.mean(np.diag(Anharmonic(fc, 11, [300.0]).thermal_conductivity().kappa.values[0])))

@@ -79,7 +79,7 @@ def test_fc2_of_another_cell_is_mapped(case):
     own = Phonons(given).frequencies(Q[1:] @ U.T, q_direction=[1, 0, 0])
     assert np.abs(own - ref[1:]).max() < (1e-10 if born is None else 1e-7)
     if case == "fcc":                          # the three-phonon widths of the pair are those of the unmapped pair
-        from trajmodes.phonons.anharmonic import Anharmonic
+        from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
         unmapped = ForceConstants(fc.fc2, fc.supercell, prim, fc3=fc.fc3, phonon_fc2=direct)
         widths = [Anharmonic(f, 4, 300.0).linewidths().linewidth.values for f in (fc, unmapped)]
         assert np.abs(widths[0] - widths[1]).max() < 1e-8 * np.nanmax(widths[1]) and np.nanmax(widths[1]) > 0.1

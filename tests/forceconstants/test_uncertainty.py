@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.phonons.free_energy import tdep_free_energy
-from trajmodes.phonons.harmonic import Phonons
-from trajmodes.phonons.thermal import mesh_thermodynamics
-from trajmodes.phonons.uncertainty import frequencies_with_errors, frequency_samples, harmonic_samples
+from trajmodes.phonons.thermodynamics.free_energy import tdep_free_energy
+from trajmodes.phonons.harmonic.phonons import Phonons
+from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
+from trajmodes.phonons.thermodynamics.uncertainty import frequencies_with_errors, frequency_samples, harmonic_samples
 
 from tests.support.crystals import CU, supercell
 from tests.support.harmonic import HarmonicSampler
@@ -42,7 +42,7 @@ def test_harmonic_crystal_free_energy_is_exact(cu):
     assert abs(est.energies_["harmonic"] - np.mean(e - E0 * sc.n_atoms)) < 1e-9
     for occupation in ("quantum", "classical"):
         ds = tdep_free_energy(est, 300.0, mesh=(8, 8, 8), occupation=occupation)
-        exact = mesh_thermodynamics(Phonons(est.force_constants_), [300.0], (8, 8, 8), occupation)
+        exact = mesh_thermodynamics(Phonons(est.force_constants_).dm, [300.0], (8, 8, 8), occupation)
         assert abs(float(ds.free_energy) - (E0 + float(exact.free_energy[0]))) < 1e-12
         assert float(ds.free_energy_err) < 1e-12 and float(ds.potential_energy_err) > 1e-5
 
@@ -75,7 +75,7 @@ def test_variable_cell_free_energy_and_reference(cu):
         assert est.cell_dofs_ == dofs
         assert np.abs(est.cell_strain_).max() < 1e-12
         ds = tdep_free_energy(est, T, mesh=(6, 6, 6), occupation="classical", errors=False)
-        exact = mesh_thermodynamics(Phonons(est.force_constants_), [T], (6, 6, 6), "classical")
+        exact = mesh_thermodynamics(Phonons(est.force_constants_).dm, [T], (6, 6, 6), "classical")
         assert abs(float(ds.free_energy) - (E0 + float(exact.free_energy[0]))) < 1e-12
         assert float(ds.cell_energy) == pytest.approx(dofs * KB_EV * T / 2 / sc.n_atoms, rel=1e-12)
     with pytest.warns(UserWarning, match="mean cell is not the reference cell"):
@@ -148,7 +148,7 @@ def test_resamples_need_no_force_constants_of_their_own(cu):
         occupation = "classical" if classical else "quantum"
         first = harmonic_samples(est, 300.0, (6, 6, 6), occupation)
         for name in ("free_energy", "entropy", "heat_capacity"):
-            ex = np.array([float(getattr(mesh_thermodynamics(Phonons(fc), [300.0], (6, 6, 6), occupation), name)[0])
+            ex = np.array([float(getattr(mesh_thermodynamics(Phonons(fc).dm, [300.0], (6, 6, 6), occupation), name)[0])
                            for fc in own])
             spread = ex.std()
             if classical and name == "heat_capacity":          # k_B per mode whatever the constants
@@ -269,7 +269,7 @@ def test_nve_run_carries_its_energy_draw(cu):
     temperature as an estimate of the canonical one it was prepared at is T / sqrt(3N - 3) (with the in-run error in
     quadrature); a run whose total fluctuates is not. The frozen-partition temperature error is larger still (n_eff
     < 3N - 3), and a classical shift gives d nu / dT = (nu^2 - nu0^2) / (2 nu T)."""
-    from trajmodes.phonons.uncertainty import classical_dnu_dT, partition_temperature_err
+    from trajmodes.phonons.thermodynamics.uncertainty import classical_dnu_dT, partition_temperature_err
     from trajmodes.units import KB_EV
     sc, _ = cu
     u, f, e = _noisy(cu, 400, seed=21)

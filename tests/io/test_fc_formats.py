@@ -533,7 +533,7 @@ def test_tdep_pairs_are_the_dynamical_matrix_pairs(name):
     """The pairs and Wigner-Seitz weights the TDEP and ShengBTE writers use are those of trajmodes' dynamical matrix
     (both from trajmodes.lattice.geometry.all_shortest_images)."""
     from trajmodes.io.forceconstants.text import pair_images
-    from trajmodes.phonons.dynamical import DynamicalMatrix
+    from trajmodes.phonons.harmonic.dynamical import DynamicalMatrix
     fc = _case(name)
     k, j, _, w, vec = pair_images(fc)
     k2, j2, _, w2, vec2 = DynamicalMatrix(fc).image_pairs()

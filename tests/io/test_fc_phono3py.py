@@ -67,7 +67,7 @@ def assert_same(g, ref, rtol):
 
 
 def trajmodes_gammas(fc: ForceConstants, q=Q) -> np.ndarray:
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     return Anharmonic(fc, MESH, T, smearing=SIGMA).linewidths(q)["gamma"].values
 
 

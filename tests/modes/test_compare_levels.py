@@ -20,7 +20,7 @@ from scipy.integrate import trapezoid
 from trajmodes.modes.comparison_levels import (explained_fraction, kinetic_lineshape, line_positions,
                                                md_line_positions)
 from trajmodes.modes.lineshapes import dho
-from trajmodes.phonons.spectral import spectral_functions
+from trajmodes.phonons.anharmonic.spectral import spectral_functions
 
 
 def test_ohmic_line_is_a_damped_oscillator_measured_at_its_centre():
@@ -94,7 +94,7 @@ def test_effective_lineshape_keeps_the_static_response(cu_fc3):
     it by Delta(0). Cu at 900 K (classical) on its MD cell's grid, Gaussian 0.1 THz, principal values 0.2 THz: Gamma
     and Delta are not an exact Kramers-Kronig pair at finite broadening, so the modes scatter by a few per cent; the
     median is within 3 % of one, the full bubble's near its own static limit, more than 10 % off."""
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     an = Anharmonic(cu_fc3, cu_fc3.smap.matrix, [900.0], occupation="classical", smearing=0.1)
     reps = an.grid.irreducible[:8]
     w = np.linspace(0.0, 3 * an.frequencies.max(), 3001)
@@ -120,7 +120,7 @@ def cu_lines(cu_fc3):
     300 K)."""
     from trajmodes.lattice.qpoints import commensurate_qpoints
     from trajmodes.modes.comparison import _real_parts
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     S = cu_fc3.smap.matrix
     an = Anharmonic(cu_fc3, S, [300.0], occupation="classical", smearing=0.1)
     q = commensurate_qpoints(S)

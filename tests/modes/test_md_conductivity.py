@@ -10,7 +10,7 @@ import xarray as xr
 import trajmodes
 from trajmodes.lattice.qpoints import commensurate_qpoints
 from trajmodes.modes.comparison import compare_three_phonon
-from trajmodes.phonons.anharmonic import Anharmonic
+from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
 
 T = 300.0
 
@@ -109,8 +109,8 @@ def test_static_bubble_from_its_definition(cu_fc3, cu_exact, compared):
     """Delta(0) of every branch against the bubble's real part written out at nu = 0 over every q' of the grid
     (no symmetry reduction): (n' + n'') [P/(-nu' - nu'') - P/(nu' + nu'')] + (n' - n'') [P/(nu' - nu'') -
     P/(nu'' - nu')] = -2 (n' + n'') P/(nu' + nu'') + 2 (n' - n'') P/(nu' - nu''); and Delta is even in nu."""
-    from trajmodes.phonons.degeneracy import degenerate_average
-    from trajmodes.phonons.selfenergy import GAMMA_FACTOR, occupations
+    from trajmodes.phonons.harmonic.degeneracy import degenerate_average
+    from trajmodes.phonons.anharmonic.selfenergy import GAMMA_FACTOR, occupations
     an, ds = cu_exact
     reps, back = _star_points(an, ds)
     eps, N = 0.1, an.grid.n_points

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from trajmodes import ForceConstants
-from trajmodes.phonons.anharmonic import Anharmonic
-from trajmodes.phonons.selfenergy import DeltaWeights, adaptive_variances
+from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+from trajmodes.phonons.anharmonic.selfenergy import DeltaWeights, adaptive_variances
 
 MGO = Path(__file__).parent.parent / "data" / "tdep_mgo"
 

@@ -7,10 +7,10 @@ import pytest
 
 import trajmodes
 from trajmodes.lattice.grid import Grid
-from trajmodes.phonons.anharmonic import Anharmonic
-from trajmodes.phonons.degeneracy import degenerate_average
-from trajmodes.phonons.dos import tetrahedron_dos
-from trajmodes.phonons.tetrahedron import point_weights, tetrahedra
+from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+from trajmodes.phonons.harmonic.degeneracy import degenerate_average
+from trajmodes.phonons.harmonic.dos import tetrahedron_dos
+from trajmodes.phonons.harmonic.tetrahedron import point_weights, tetrahedra
 
 from tests.support.phono3py_cases import phono3py_on, with_fc3
 
@@ -42,7 +42,7 @@ def test_symmetry_reduction_changes_nothing(si_fc3):
     assert len(red) < len(full) / 3
     S_red = an.interaction.strength(q, red.q1, red.q2)
     S_full = an.interaction.strength(q, full.q1, full.q2)
-    from trajmodes.phonons.selfenergy import imaginary_part, occupations
+    from trajmodes.phonons.anharmonic.selfenergy import imaginary_part, occupations
     f = an.frequencies
 
     def gamma(tr, S):
@@ -56,7 +56,7 @@ def test_symmetry_reduction_changes_nothing(si_fc3):
 def test_tetrahedron_point_weights_are_the_dos(cu_eam_phonons):
     """Summed over the mesh, the per-point tetrahedron weights of delta(w - nu) are the DOS."""
     mesh = (8, 8, 8)
-    m = cu_eam_phonons.mesh(mesh)
+    m = cu_eam_phonons.mesh_frequencies(mesh)
     q, f = m.qpoints, m.frequencies
     vert, central = tetrahedra(mesh, cu_eam_phonons.force_constants.primitive.reciprocal_cell)
     w = np.linspace(0.5, 7.5, 15)
@@ -118,7 +118,7 @@ class _RotatedBasis(trajmodes.Phonons):
         self._rng, self._tol = np.random.default_rng(seed), tol
 
     def frequencies_and_eigenvectors(self, qpoints, q_direction=None):
-        from trajmodes.phonons.degeneracy import degenerate_groups
+        from trajmodes.phonons.harmonic.degeneracy import degenerate_groups
         f, e = super().frequencies_and_eigenvectors(qpoints, q_direction)
         for iq in range(len(f)):
             for g in degenerate_groups(f[iq], self._tol):
@@ -325,7 +325,7 @@ def test_a_mesh_too_large_for_memory_is_refused_before_anything_is_allocated(cu_
     with the size, what needs it and what to do, in the anharmonic, harmonic-mesh and quasiharmonic paths."""
     import time
     from trajmodes.lattice.prototypes import prototype
-    from trajmodes.phonons.quasiharmonic import QuasiHarmonic
+    from trajmodes.phonons.thermodynamics.quasiharmonic import QuasiHarmonic
     from trajmodes.potentials.pair import LennardJones
     t0 = time.perf_counter()
     with pytest.raises(MemoryError, match=r"1e\+15 q-points of the mesh .* PB, more than 50% .* use a smaller mesh"):
@@ -339,7 +339,7 @@ def test_a_mesh_too_large_for_memory_is_refused_before_anything_is_allocated(cu_
 
 def test_self_energy_result(cu_fc3):
     """Anharmonic.self_energy returns SelfEnergy (gamma, delta)."""
-    from trajmodes.phonons.anharmonic import SelfEnergy
+    from trajmodes.phonons.anharmonic.anharmonic import SelfEnergy
     an = Anharmonic(cu_fc3, 4, [300.0], smearing=0.2)
     r = an.self_energy(1, real=True)
     assert isinstance(r, SelfEnergy) and r.gamma.shape == r.delta.shape == (1, 3)

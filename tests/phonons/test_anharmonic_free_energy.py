@@ -1,4 +1,4 @@
-"""The third-order free energy: F_3ph (trajmodes.phonons.anharmonic_free_energy) against independent routes on
+"""The third-order free energy: F_3ph (trajmodes.phonons.thermodynamics.anharmonic_free_energy) against independent routes on
 small crystals with analytic constants, <U_3> of the fit's blocks against the frames, and the variables of
 tdep_free_energy.
 
@@ -22,11 +22,11 @@ import pytest
 
 from trajmodes import Crystal, ForceConstants
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.phonons.anharmonic_free_energy import cubic_free_energy, free_internal_coordinates, quantum_bracket
-from trajmodes.phonons.free_energy import tdep_free_energy
-from trajmodes.phonons.harmonic import Phonons
-from trajmodes.phonons.interaction import HBAR_EV_PS
-from trajmodes.phonons.thermal import mesh_thermodynamics
+from trajmodes.phonons.thermodynamics.anharmonic_free_energy import cubic_free_energy, free_internal_coordinates, quantum_bracket
+from trajmodes.phonons.thermodynamics.free_energy import tdep_free_energy
+from trajmodes.phonons.harmonic.phonons import Phonons
+from trajmodes.phonons.anharmonic.interaction import HBAR_EV_PS
+from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
 from trajmodes.potentials.pair import Morse
 from trajmodes.potentials.threebody import StillingerWeber
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV, THZ
@@ -244,7 +244,7 @@ def test_tdep_free_energy_carries_the_correction(cubic_crystal):
         ds = tdep_free_energy(est, T, mesh=mesh, occupation=occupation, cubic_mesh=4, cubic_resamples=6)
         f3 = float(cubic_free_energy(est.force_constants_, T, 4, occupation)[0])
         ph = Phonons(est.harmonic_force_constants_)
-        fq, fc_ = (float(mesh_thermodynamics(ph, [T], mesh, occ).free_energy[0]) for occ in ("quantum", "classical"))
+        fq, fc_ = (float(mesh_thermodynamics(ph.dm, [T], mesh, occ).free_energy[0]) for occ in ("quantum", "classical"))
         assert float(ds.cubic_free_energy) == pytest.approx(f3, rel=1e-12)
         assert float(ds.cubic_energy) == pytest.approx(est.energies_["cubic"] / n_cells, rel=1e-12)
         assert float(ds.anharmonic_correction) == pytest.approx(f3 - float(ds.cubic_energy), rel=1e-12)

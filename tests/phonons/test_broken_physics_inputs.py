@@ -16,8 +16,8 @@ import pytest
 from trajmodes import ForceConstants, Phonons
 from trajmodes.errors import ForceConstantsFormatError
 from trajmodes.lattice.cubic import cubic_lattice
-from trajmodes.phonons.sampling import canonical_configurations, mode_configurations
-from trajmodes.phonons.self_consistent import SelfConsistentPhonons
+from trajmodes.phonons.thermodynamics.sampling import canonical_configurations, mode_configurations
+from trajmodes.phonons.thermodynamics.self_consistent import SelfConsistentPhonons
 from trajmodes.potentials.engines import EnergiesForces, ForceEngine, HarmonicEngine
 from trajmodes.potentials.pair import Morse
 
@@ -222,7 +222,7 @@ def _langevin(engine, fc):
 
 
 def _upper_bound(engine, fc):
-    from trajmodes.phonons.free_energy_bounds import upper_bound
+    from trajmodes.phonons.thermodynamics.free_energy_bounds import upper_bound
     upper_bound(engine, fc, 300.0, n_samples=4, reference_energy=0.0)
 
 
@@ -258,7 +258,7 @@ SAMPLERS = {
     "mode configurations": lambda fc, T: mode_configurations(fc, T),
     "self-consistent fit": lambda fc, T: SelfConsistentPhonons(T, occupation="classical"),
     "thermodynamic integration": lambda fc, T: __import__(
-        "trajmodes.phonons.free_energy_bounds", fromlist=["x"]).thermodynamic_integration(HarmonicEngine(fc), fc, T),
+        "trajmodes.phonons.thermodynamics.free_energy_bounds", fromlist=["x"]).thermodynamic_integration(HarmonicEngine(fc), fc, T),
 }
 
 

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 from trajmodes.lattice.qpoints import first_zone
-from trajmodes.phonons.anharmonic import Anharmonic
-from trajmodes.phonons.coherence import kappa_coherence, wigner_conductivity, wigner_kappa
-from trajmodes.phonons.conductivity import kappa_rta
-from trajmodes.phonons.degeneracy import degenerate_labels
-from trajmodes.phonons.harmonic import Phonons
-from trajmodes.phonons.statistics import heat_capacity_matrix, mode_heat_capacity
-from trajmodes.phonons.velocities import velocity_operator
+from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+from trajmodes.phonons.anharmonic.coherence import kappa_coherence, wigner_conductivity, wigner_kappa
+from trajmodes.phonons.anharmonic.conductivity import kappa_rta
+from trajmodes.phonons.harmonic.degeneracy import degenerate_labels
+from trajmodes.phonons.harmonic.phonons import Phonons
+from trajmodes.phonons.harmonic.statistics import heat_capacity_matrix, mode_heat_capacity
+from trajmodes.phonons.harmonic.velocities import velocity_operator
 from trajmodes.units import KB_EV, THZ, THZ_EV
 from tests.support.paths import DATA
 from tests.support.phono3py_cases import si_pbesol_constants
@@ -173,7 +173,7 @@ def test_populations_alone_are_the_rta():
 def test_one_pair_by_hand():
     """Two branches at one q: kappa_C^xx = C_12 2 |V^x_12|^2 (g1 + g2) / ((nu1 - nu2)^2 + (g1 + g2)^2) / (2 pi)
     / (V N) in the units of KAPPA_UNIT (both orders of the pair)."""
-    from trajmodes.phonons.conductivity import KAPPA_UNIT
+    from trajmodes.phonons.anharmonic.conductivity import KAPPA_UNIT
     f = np.array([[3.0, 4.5]])
     V = np.zeros((1, 3, 2, 2), dtype=complex)
     V[0, 0] = [[2.0, 1.5 - 0.5j], [1.5 + 0.5j, -1.0]]

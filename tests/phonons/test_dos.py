@@ -4,7 +4,7 @@ import pytest
 
 from trajmodes import Phonons
 from trajmodes.lattice.qpoints import mesh_qpoints
-from trajmodes.phonons.dos import tetrahedra, tetrahedron_dos
+from trajmodes.phonons.harmonic.dos import tetrahedra, tetrahedron_dos
 from tests.support.phonopy_cases import CASES, phonopy_case
 
 phonopy = pytest.importorskip("phonopy")
@@ -62,7 +62,7 @@ def test_normalisation_and_moments():
     w = np.linspace(-0.5, 12, 1251)
     tet = p.dos((12, 12, 12), frequencies=w, projected=False)
     gau = p.dos((12, 12, 12), method="gaussian", sigma=0.05, frequencies=w, projected=False)
-    f = p.mesh((12, 12, 12)).frequencies
+    f = p.mesh_frequencies((12, 12, 12)).frequencies
     for d in (tet, gau):
         g = d.total.values
         assert abs(np.trapezoid(g, w) - 3) < 2e-3
@@ -74,9 +74,9 @@ def test_normalisation_and_moments():
 
 
 def test_mesh_result():
-    """Phonons.mesh returns MeshFrequencies: q-points, frequencies and the projections on the primitive atoms."""
-    from trajmodes.phonons.harmonic import MeshFrequencies
+    """Phonons.mesh_frequencies returns MeshFrequencies: q-points, frequencies and the projections on the primitive atoms."""
+    from trajmodes.phonons.harmonic.dynamical import MeshFrequencies
     prim, S, pot = CASES["Cu-nondiag"]
     p = Phonons(phonopy_case(prim, S, **pot)[0])
-    m = p.mesh((4, 4, 4), projections=True)
+    m = p.mesh_frequencies((4, 4, 4), projections=True)
     assert isinstance(m, MeshFrequencies) and m.frequencies.shape == (64, 3) and m.projections.shape == (64, 3, 1)

@@ -1,4 +1,4 @@
-"""Four-phonon widths (trajmodes.phonons.fourphonon) against an independent route: Fermi's golden rule over the normal
+"""Four-phonon widths (trajmodes.phonons.anharmonic.fourphonon) against an independent route: Fermi's golden rule over the normal
 modes of the supercell itself, in real space (no Fourier transform, no q-conservation: the supercell taken as one
 large molecule, its vertices summed atom by atom). On the q-points commensurate with the supercell the two are the
 same sum. The same brute-force code with three legs reproduces trajmodes' three-phonon widths (which match phono3py,
@@ -19,11 +19,11 @@ from tests.support.morse import pair_fc3, pair_fc4
 from trajmodes.forceconstants.design import partner_indices
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.cubic import cubic_lattice
-from trajmodes.phonons.fourphonon import FourPhonon
-from trajmodes.phonons.sampling import supercell_modes
-from trajmodes.phonons.statistics import occupations
+from trajmodes.phonons.anharmonic.fourphonon import FourPhonon
+from trajmodes.phonons.thermodynamics.sampling import supercell_modes
+from trajmodes.phonons.harmonic.statistics import occupations
 from trajmodes.potentials.pair import Morse
-from trajmodes.phonons.interaction import HBAR_EV_PS as HBAR
+from trajmodes.phonons.anharmonic.interaction import HBAR_EV_PS as HBAR
 from trajmodes.units import AMU_A2_PS2_EV
 
 SIGMA = 0.4                      # THz: the Gaussian of the delta functions, wide enough for a 27-point grid
@@ -112,7 +112,7 @@ def _by_frequency(nu, gamma, tol=1e-6):
 
 
 def test_three_legs_brute_force_is_trajmodes_three_phonon(crystal):
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     sc, fc = crystal
     nu_b, g_b = _by_frequency(*_brute_gamma(fc, 3, T, SIGMA))
     an = Anharmonic(fc, fc.smap.matrix, [T], smearing=SIGMA)
@@ -152,13 +152,13 @@ def test_linewidths_and_conductivity_with_four_phonon_scattering(crystal):
     """Anharmonic.linewidths(four_phonon=sigma) adds the four-phonon widths (reported apart) to the three-phonon
     ones, and the conductivity from those widths is lower than from the three-phonon ones alone. At 600 K the
     four-phonon Gamma of the modes above 0.5 THz are 0.002-0.007 THz, the three-phonon ones up to 0.18 THz."""
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     sc, fc = crystal
     an = Anharmonic(fc, 4, [T], smearing=SIGMA)
     three = an.linewidths()
     both = an.linewidths(four_phonon=SIGMA)
     four = FourPhonon(fc, 4).gamma(both.grid_point.values, [T], SIGMA)
-    from trajmodes.phonons.degeneracy import degenerate_average
+    from trajmodes.phonons.harmonic.degeneracy import degenerate_average
     four = degenerate_average(four, an.frequencies[both.grid_point.values])
     assert np.allclose(both.gamma_four_phonon.values, four, rtol=1e-12, atol=0)
     assert np.allclose(both.gamma.values, three.gamma.values + four, rtol=1e-12, atol=0)
@@ -180,7 +180,7 @@ def test_four_phonon_scattering_in_is_each_term_of_the_width_on_its_other_modes(
     symmetric but for the energy the Gaussian delta functions do not conserve, the asymmetry falling as the width
     squared. Measured (|M - M^T| / |M|, 3^3 mesh, 300 K): 0.0087 at 0.2 THz, 0.0015 at 0.1 THz (quantum); 0.0079,
     0.0014 (classical)."""
-    from trajmodes.phonons.statistics import pair_occupations
+    from trajmodes.phonons.harmonic.statistics import pair_occupations
     sc, fc = crystal
     fp = FourPhonon(fc, 3)
     N = fp.grid.n_points
@@ -212,8 +212,7 @@ def test_four_phonon_scattering_in_the_collision_matrix(crystal):
     phonons of every process lies off it, and the reducible and irreducible forms agree. Measured (kappa_xx, W/mK):
     RTA 20.08 < four-phonon Gamma on the diagonal only 20.15 < with its scattering-in 21.15 < three-phonon LBTE
     35.27."""
-    from trajmodes.phonons.anharmonic import Anharmonic
-    from trajmodes.phonons.lbte import lbte_conductivity
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     sc, fc = crystal
     an = Anharmonic(fc, 4, [T], smearing=SIGMA)
     lw = an.linewidths(four_phonon=SIGMA)
@@ -223,11 +222,11 @@ def test_four_phonon_scattering_in_the_collision_matrix(crystal):
     np.testing.assert_allclose(both.gamma_four_phonon.values, lw.gamma_four_phonon.values, rtol=1e-12, atol=0)
     np.testing.assert_allclose(both.gamma.values, lw.gamma.values, rtol=1e-10, atol=0)
     np.testing.assert_allclose(both.kappa_rta.values, rta, rtol=1e-10, atol=0)
-    cm = lbte_conductivity(an, four_phonon=SIGMA)
+    cm = an.lbte_conductivity(four_phonon=SIGMA)
     np.testing.assert_allclose(cm.kappa, both.kappa.values, rtol=1e-12, atol=0)
     red = an.thermal_conductivity(method="lbte", four_phonon=SIGMA, reducible=True).kappa.values
     np.testing.assert_allclose(red, both.kappa.values, rtol=1e-8, atol=1e-10)
-    diagonal = lbte_conductivity(an, four_phonon=SIGMA, four_phonon_scattering_in=False)
+    diagonal = an.lbte_conductivity(four_phonon=SIGMA, four_phonon_scattering_in=False)
     np.testing.assert_allclose(diagonal.gamma, cm.gamma, rtol=1e-12, atol=0)
     k_diag, k34, k3 = diagonal.kappa[0, 0, 0], both.kappa.values[0, 0, 0], three.kappa.values[0, 0, 0]
     assert rta[0, 0, 0] < k_diag < 0.97 * k34 and k34 < 0.99 * k3
@@ -240,7 +239,7 @@ def test_adaptive_four_phonon_widths(crystal):
     mode given SIGMA^2 / 4 the widths are those of the fixed Gaussian SIGMA; with the velocities' own variances they
     are finite and positive; a width in THz with adaptive three-phonon smearing, or "adaptive" without it, is
     accepted, respectively refused."""
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     sc, fc = crystal
     an = Anharmonic(fc, 3, [T], smearing="adaptive")
     own = an.linewidths(four_phonon="adaptive")

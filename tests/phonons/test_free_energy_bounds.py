@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from trajmodes.lattice.cubic import cubic_lattice
-from trajmodes.phonons.free_energy_bounds import (block_average, gauss_legendre, harmonic_supercell_free_energy,
+from trajmodes.phonons.thermodynamics.free_energy_bounds import (block_average, gauss_legendre, harmonic_supercell_free_energy,
                                                   lower_bound, thermodynamic_integration, upper_bound)
-from trajmodes.phonons.sampling import canonical_configurations, supercell_modes
+from trajmodes.phonons.thermodynamics.sampling import canonical_configurations, supercell_modes
 from trajmodes.potentials.engines import HarmonicEngine, PotentialEngine
 from trajmodes.potentials.lammps_engine import LammpsEngine
 from trajmodes.potentials.pair import Morse
@@ -125,14 +125,14 @@ def test_engine_errors(crystal):
     with pytest.raises(ValueError, match="lambda must lie"):
         eng.sample_langevin(T, 10, lam=1.5, reference=HarmonicEngine(fc))
     with pytest.raises(ValueError, match="too few"):
-        thermodynamic_integration(eng, fc, T, 2, sampling_ps=0.01)
+        thermodynamic_integration(eng, fc, T, 2, sampling_time=0.01)
 
 
 def test_harmonic_engine_is_exact(crystal):
     """U = U_h: the integrand is zero at every lambda and all three numbers equal E_0 + F_h to round-off."""
     sc, _, _, fc, e0 = crystal
     eng = HarmonicEngine(fc, e0)
-    ds = thermodynamic_integration(eng, fc, T, 4, equilibration_ps=0.02, sampling_ps=0.8, every=5, replicas=2,
+    ds = thermodynamic_integration(eng, fc, T, 4, equilibration_time=0.02, sampling_time=0.8, every=5, replicas=2,
                                    upper_samples=64)
     exact = (e0 + harmonic_supercell_free_energy(fc, T)) / sc.n_atoms
     assert np.abs(ds["integrand"].values).max() < 1e-13
@@ -155,7 +155,7 @@ def test_scaled_harmonic_closed_form(crystal):
     lines = []
     # damp 0.02 ps: the energy of a harmonic crystal decorrelates through the thermostat only; 400 samples per point
     # let the block averages reach their plateau
-    ds = thermodynamic_integration(eng, fc, T, 8, equilibration_ps=0.2, sampling_ps=4.0, every=5, replicas=12,
+    ds = thermodynamic_integration(eng, fc, T, 8, equilibration_time=0.2, sampling_time=4.0, every=5, replicas=12,
                                    damp=0.02, upper_samples=2000, seed=11, progress=lines.append)
     assert len(lines) == 1 + 9 and "lambda 9/9" in lines[-1]
     f_h = harmonic_supercell_free_energy(fc, T)

@@ -18,7 +18,7 @@ import trajmodes
 from trajmodes import ForceConstants
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.lattice.structure import Structure
-from trajmodes.phonons.free_energy import free_energy_from_frames, frame_energies, tdep_free_energy
+from trajmodes.phonons.thermodynamics.free_energy import free_energy_from_frames, frame_energies, tdep_free_energy
 
 from tests.support.crystals import CU, supercell
 from tests.support.morse import morse_fc, pair_fc3

@@ -68,7 +68,7 @@ def test_bounds_bracket_the_exact_free_energy(cu):
 
 
 def test_tdep_correction_moves_towards_the_exact_value(cu):
-    from trajmodes.phonons.free_energy import tdep_free_energy
+    from trajmodes.phonons.thermodynamics.free_energy import tdep_free_energy
     ds = tdep_free_energy(cu["fit"], 300.0, occupation="classical", errors=False)
     if "free_energy_corrected" not in ds:
         pytest.skip("tdep_free_energy has no free_energy_corrected yet: " + str(ds.attrs.get(

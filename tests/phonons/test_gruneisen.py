@@ -12,7 +12,7 @@ from tests.support.paths import EXAMPLES
 import trajmodes
 from trajmodes import Crystal, ForceConstants, Phonons
 from trajmodes.lattice.qpoints import mesh_qpoints
-from trajmodes.phonons.gruneisen import internal_strain, mean_image_vectors, mode_gruneisen
+from trajmodes.phonons.anharmonic.gruneisen import internal_strain, mean_image_vectors, mode_gruneisen
 
 FITS = {"si": dict(cutoff2=6.0, cutoff3=4.0), "cu": dict(cutoff2=5.0, cutoff3=3.0)}
 RNG_Q = np.random.default_rng(7).random((6, 3)) - 0.5

@@ -15,11 +15,11 @@ from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.elements import mass_of
 from trajmodes.lattice.grid import Grid
 from trajmodes.lattice.isotopes import ISOTOPES, mass_variance, mass_variances
-from trajmodes.phonons.anharmonic import Anharmonic
-from trajmodes.phonons.degeneracy import degenerate_average, degenerate_averager
-from trajmodes.phonons.dos import gaussian, tetrahedron_dos
-from trajmodes.phonons.isotope import isotope_gamma
-from trajmodes.phonons.tetrahedron import tetrahedra
+from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+from trajmodes.phonons.harmonic.degeneracy import degenerate_average, degenerate_averager
+from trajmodes.phonons.harmonic.dos import gaussian, tetrahedron_dos
+from trajmodes.phonons.anharmonic.isotope import isotope_gamma
+from trajmodes.phonons.harmonic.tetrahedron import tetrahedra
 
 CUT = 1e-4
 

@@ -9,8 +9,9 @@ import pytest
 
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.grid import Grid
-from trajmodes.lattice.qpoints import mesh_qpoints, parse_mesh
-from trajmodes.phonons.harmonic import Phonons
+from trajmodes.lattice.qpoints import parse_mesh
+from trajmodes.lattice.qpoints import mesh_qpoints
+from trajmodes.phonons.harmonic.phonons import Phonons
 
 from tests.support.paths import EXAMPLES
 
@@ -30,8 +31,8 @@ def ph(fc):
 
 @pytest.mark.parametrize("form", [4, [4], (4, 4, 4), np.array([4, 4, 4]), np.diag([4, 4, 4]), 4.0])
 def test_mesh_of_one_int_is_n_n_n(ph, form):
-    ref = ph.mesh((4, 4, 4))
-    m = ph.mesh(form)
+    ref = ph.mesh_frequencies((4, 4, 4))
+    m = ph.mesh_frequencies(form)
     assert np.array_equal(m.qpoints, ref.qpoints) and np.array_equal(m.frequencies, ref.frequencies)
     assert np.array_equal(mesh_qpoints(form), mesh_qpoints((4, 4, 4)))
 
@@ -44,14 +45,14 @@ def test_thermal_properties_of_one_int_is_n_n_n(ph):
 
 
 def test_a_supercell_matrix_is_a_clear_error_where_a_regular_mesh_is_needed(ph):
-    for call in (lambda: ph.mesh(FCC_CUBE), lambda: ph.thermal_properties([300.0], FCC_CUBE),
+    for call in (lambda: ph.mesh_frequencies(FCC_CUBE), lambda: ph.thermal_properties([300.0], FCC_CUBE),
                  lambda: mesh_qpoints(FCC_CUBE)):
         with pytest.raises(ValueError, match=r"one positive integer n \(n x n x n\) or three .* not a 3 x 3 "
                                              r"supercell matrix"):
             call()
     for bad in (0, (4, 4), 2.5, (4, -4, 4)):
         with pytest.raises(ValueError, match="mesh must be one positive integer"):
-            ph.mesh(bad)
+            ph.mesh_frequencies(bad)
 
 
 def test_parse_mesh_forms():
@@ -62,7 +63,7 @@ def test_parse_mesh_forms():
 
 
 def test_grid_and_tetrahedra_take_one_int(ph):
-    from trajmodes.phonons.tetrahedron import tetrahedra
+    from trajmodes.phonons.harmonic.tetrahedron import tetrahedra
     rot = ph.force_constants.primitive.rotations
     a, b = Grid(4, rot), Grid((4, 4, 4), rot)
     assert np.array_equal(a.irreducible, b.irreducible) and np.array_equal(a.qpoints, b.qpoints)
@@ -96,7 +97,7 @@ def test_phonons_take_force_constants(fc, ph):
 
 
 def test_anharmonic_takes_force_constants(fc):
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     fc3 = np.zeros((fc.n_prim, fc.n_atoms, fc.n_atoms, 3, 3, 3))
     with3 = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, fc3=fc3)
     an = Anharmonic(with3, 2, [300.0], smearing=0.1)
@@ -104,7 +105,7 @@ def test_anharmonic_takes_force_constants(fc):
 
 
 def test_three_phonon_and_elastic_take_force_constants(fc):
-    from trajmodes.phonons.elastic import elastic_constants, huang_residual
+    from trajmodes.phonons.harmonic.elastic import elastic_constants, huang_residual
     from trajmodes.workflows import three_phonon
     with pytest.raises(ValueError, match="leave kappa=True"):
         three_phonon(force_constants=fc, mesh=2, temperatures=[300.0], kappa=False, coherences=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trajmodes.phonons.anharmonic import Anharmonic
+from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
 from tests.support.phono3py_cases import si_pbesol_constants
 
 T = [300.0, 800.0]

@@ -1,4 +1,4 @@
-"""First-order quartic anharmonicity (trajmodes.phonons.quartic), checked by independent routes:
+"""First-order quartic anharmonicity (trajmodes.phonons.anharmonic.quartic), checked by independent routes:
 
 - the covariance summed over the supercell's q-points is the periodic supercell's own, from its Gamma-point modes;
 - the renormalised second order 1/2 Chi:<uu> is what a TDEP fit finds on canonical configurations of the harmonic
@@ -15,10 +15,10 @@ from tests.support.morse import pair_fc4
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.cubic import cubic_lattice
-from trajmodes.phonons.harmonic import Phonons
-from trajmodes.phonons.quartic import displacement_covariance, loop_shift, quartic_free_energy, quartic_renormalisation
-from trajmodes.phonons.sampling import canonical_configurations, supercell_modes
-from trajmodes.phonons.statistics import mode_energy
+from trajmodes.phonons.harmonic.phonons import Phonons
+from trajmodes.phonons.anharmonic.quartic import displacement_covariance, loop_shift, quartic_free_energy, quartic_renormalisation
+from trajmodes.phonons.thermodynamics.sampling import canonical_configurations, supercell_modes
+from trajmodes.phonons.harmonic.statistics import mode_energy
 from trajmodes.potentials.pair import Morse
 
 T = 600.0
@@ -126,7 +126,7 @@ def test_tdep_free_energy_takes_the_quartic_term(crystal, samples):
     """With fc4 the TDEP free energy takes <U_4> out of the baseline and adds F_4ph (TDEP's anharmonic_free_energy
     --fourthorder): quartic_energy is the fit's <1/24 Chi u u u u>, quartic_free_energy that of quartic_free_energy on
     the fitted constants, and the corrected free energy sums the orders; every term has an error bar."""
-    from trajmodes.phonons.free_energy import tdep_free_energy
+    from trajmodes.phonons.thermodynamics.free_energy import tdep_free_energy
     sc, fc = crystal
     u, f = samples
     energies = (0.5 * np.einsum("tia,ijab,tjb->t", u, fc.full(), u, optimize=True)
@@ -149,8 +149,8 @@ def test_tdep_free_energy_takes_the_quartic_term(crystal, samples):
 def test_shifts_by_mode_sum_to_the_supercell_loop_shift(crystal):
     """Summed over every mode of the supercell, the shifts caused by single modes are the loop shift of the
     supercell's classical covariance."""
-    from trajmodes.phonons.degeneracy import degenerate_average
-    from trajmodes.phonons.quartic import loop_shift_by_mode
+    from trajmodes.phonons.harmonic.degeneracy import degenerate_average
+    from trajmodes.phonons.anharmonic.quartic import loop_shift_by_mode
     _, fc = crystal
     S = loop_shift_by_mode(fc, QPOINTS, T)
     ref = loop_shift(fc, QPOINTS, [T], mesh=None, occupation="classical")
@@ -166,8 +166,8 @@ def test_shifts_by_mode_are_those_of_the_supercells_real_modes(crystal):
     quantity that does not depend on the basis chosen within a set), the frequency shifts agree with the q-resolved
     ones of loop_shift_by_mode to 1e-10."""
     from trajmodes.lattice.qpoints import commensurate_qpoints
-    from trajmodes.phonons.degeneracy import degenerate_labels
-    from trajmodes.phonons.quartic import loop_shift_by_mode
+    from trajmodes.phonons.harmonic.degeneracy import degenerate_labels
+    from trajmodes.phonons.anharmonic.quartic import loop_shift_by_mode
     from trajmodes.units import KB_EV, THZ
     sc, fc = crystal
     q = commensurate_qpoints(fc.smap.matrix)
@@ -209,9 +209,9 @@ def test_partition_error_weighs_the_modes_by_their_frozen_fraction(crystal):
     of temperature, whose error is counted apart)."""
     import xarray as xr
     from trajmodes.lattice.qpoints import commensurate_qpoints
-    from trajmodes.phonons.degeneracy import degenerate_average
-    from trajmodes.phonons.quartic import loop_shift_by_mode
-    from trajmodes.phonons.uncertainty import partition_err
+    from trajmodes.phonons.harmonic.degeneracy import degenerate_average
+    from trajmodes.phonons.anharmonic.quartic import loop_shift_by_mode
+    from trajmodes.phonons.thermodynamics.uncertainty import partition_err
     _, fc = crystal
     q = commensurate_qpoints(fc.smap.matrix)
     nu = Phonons(fc).frequencies(q)

@@ -1,4 +1,4 @@
-"""Quasiharmonic free energy and its minimisation (trajmodes.phonons.quasiharmonic; Taylor, Allan, Bruno and
+"""Quasiharmonic free energy and its minimisation (trajmodes.phonons.thermodynamics.quasiharmonic; Taylor, Allan, Bruno and
 Barrera, Phys. Rev. B 59, 353 (1999)): analytic derivatives against finite differences, the minimum against phonopy's
 QHA on the same potential, and the temperature derivatives against the minima themselves."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from trajmodes.lattice.prototypes import prototype
-from trajmodes.phonons.quasiharmonic import QuasiHarmonic, deformed
+from trajmodes.phonons.thermodynamics.quasiharmonic import QuasiHarmonic, deformed
 
 
 @pytest.fixture(scope="module")

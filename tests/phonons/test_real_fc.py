@@ -70,7 +70,7 @@ def test_frequency_range_and_frozen_phonons(real):
     (Cu: 7.25 THz LA(X); Si: 15.5 THz TO(Gamma)): Mishin's EAM gives 7.82 THz at X, Stillinger-Weber
     17.83 THz at Gamma, the known stiff optical branch of SW. The frozen phonons pin them."""
     name, fc, ph, _, sp = real
-    f = ph.mesh([12, 12, 12]).frequencies
+    f = ph.mesh_frequencies([12, 12, 12]).frequencies
     if name == "cu_eam":
         assert 7.7 < f.max() < 7.95
         assert np.allclose(ph.frequencies(sp["X"])[0][1:], FROZEN[name]["X"], atol=2e-3)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from trajmodes.lattice.cubic import cubic_lattice
-from trajmodes.phonons.sampling import supercell_modes
-from trajmodes.phonons.self_consistent import SelfConsistentPhonons
+from trajmodes.phonons.thermodynamics.sampling import supercell_modes
+from trajmodes.phonons.thermodynamics.self_consistent import SelfConsistentPhonons
 from trajmodes.potentials.engines import HarmonicEngine, PotentialEngine
 from trajmodes.potentials.pair import LennardJones, Morse
 

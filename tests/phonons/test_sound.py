@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from trajmodes import ForceConstants, Phonons
-from trajmodes.phonons.debye import debye_velocity, fibonacci_sphere, theta_elastic, theta_from_dos, theta_moments
+from trajmodes.phonons.harmonic.debye import debye_velocity, fibonacci_sphere, theta_elastic, theta_from_dos, theta_moments
 from trajmodes.units import H_EV_PS
-from trajmodes.phonons.elastic import (bracket_tensor, christoffel_velocities, density, elastic_constants,
+from trajmodes.phonons.harmonic.elastic import (bracket_tensor, christoffel_velocities, density, elastic_constants,
                                huang_residual)
 from trajmodes.units import KB_EV
 from tests.support.crystals import supercell
@@ -87,7 +87,7 @@ def test_debye_temperatures(cu):
     assert np.allclose(t, H_EV_PS * nu_d / KB_EV, rtol=1e-4)
     # ... and Cu's approach the elastic value as k -> -3 (5 % at k = -2 on a 16^3 mesh: the mesh
     # undersamples the nu^-2-weighted low end), theta_D(2) above it (dispersion softens the top)
-    fm = p.mesh((16, 16, 16)).frequencies
+    fm = p.mesh_frequencies((16, 16, 16)).frequencies
     tk = theta_moments(fm, [-2, 2])
     assert abs(tk[0] / th - 1) < 0.05 and tk[1] > tk[0]
     with pytest.raises(ValueError):

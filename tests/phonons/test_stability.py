@@ -1,4 +1,4 @@
-"""Imaginary modes of force constants (trajmodes.phonons.stability) and the refusal of the three- and four-phonon sums
+"""Imaginary modes of force constants (trajmodes.phonons.harmonic.stability) and the refusal of the three- and four-phonon sums
 on unstable constants.
 
 The crystal: a one-atom bcc Born-von Karman model, first-shell constants 1XY > 1XX (the N-point transverse mode
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.phonons.dynamical import frequencies_from_eigenvalues
-from trajmodes.phonons.stability import UnstableConstantsError, check_qpoints, count_imaginary, imaginary_modes
+from trajmodes.phonons.harmonic.dynamical import frequencies_from_eigenvalues
+from trajmodes.phonons.harmonic.stability import UnstableConstantsError, check_qpoints, count_imaginary, imaginary_modes
 from trajmodes.potentials.bvk import bvk_dynamical_matrix, force_constants_from_bvk
 
 A, MASS = 3.6, 91.224
@@ -71,7 +71,7 @@ def test_acoustic_modes_near_gamma_within_the_tolerance_are_not_counted():
 
 
 def test_three_phonon_sums_refuse_unstable_constants_unless_allowed():
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     fc = _fc(UNSTABLE, fc3=True)
     with pytest.raises(UnstableConstantsError) as err:
         Anharmonic(fc, 4, [300.0], smearing=0.2)
@@ -85,7 +85,7 @@ def test_three_phonon_sums_refuse_unstable_constants_unless_allowed():
 
 
 def test_four_phonon_sums_refuse_unstable_constants_unless_allowed():
-    from trajmodes.phonons.fourphonon import FourPhonon
+    from trajmodes.phonons.anharmonic.fourphonon import FourPhonon
     fc = _fc(UNSTABLE, fc4=True)
     with pytest.raises(UnstableConstantsError, match="four-phonon widths"):
         FourPhonon(fc, 2)
@@ -102,7 +102,7 @@ def test_phonon_properties_name_where_the_lowest_mode_is():
 def test_a_soft_optical_mode_at_gamma_counts():
     """At Gamma the translations are the three frequencies closest to zero, not the three lowest: a soft optical
     mode below them (a ferroelectric's TO mode) is imaginary, and acoustic round-off is not."""
-    from trajmodes.phonons.stability import count_imaginary
+    from trajmodes.phonons.harmonic.stability import count_imaginary
     soft = count_imaginary([[0, 0, 0]], [[-2.0, 0.0, 0.0, 0.0, 5.0, 5.0]])
     assert soft.count == 1 and soft.lowest == -2.0 and soft.unstable
     near = count_imaginary([[0.01, 0, 0]], [[-0.5, 0.02, 0.02, 0.03, 5.0, 5.0]])

@@ -1,11 +1,11 @@
-"""Harmonic-oscillator statistics (trajmodes.phonons.statistics): the thermodynamic identities, the classical limit of
+"""Harmonic-oscillator statistics (trajmodes.phonons.harmonic.statistics): the thermodynamic identities, the classical limit of
 the quantum functions, the limits T -> 0, the one ``occupation`` switch, and phonopy on the same frequencies."""
 import warnings
 
 import numpy as np
 import pytest
 
-from trajmodes.phonons import statistics as st
+from trajmodes.phonons.harmonic import statistics as st
 from trajmodes.units import AMU_KG, AVOGADRO, EV_J, KB_EV, THZ_EV
 
 NU = np.array([[0.05, 0.7, 3.0], [5.0, 11.0, 21.0]])                  # THz
@@ -87,7 +87,7 @@ def test_zero_temperature_and_cutoff():
 
 
 def test_occupation_switch():
-    from trajmodes.phonons.thermal import harmonic_thermodynamics, mode_heat_capacities
+    from trajmodes.phonons.harmonic.thermal import harmonic_thermodynamics, mode_heat_capacities
     with pytest.raises(ValueError, match="occupation"):
         st.mode_entropy(NU, TS, "boltzmann")
     with pytest.raises(ValueError, match="occupation"):

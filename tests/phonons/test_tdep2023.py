@@ -1,4 +1,4 @@
-"""The emulation of TDEP's ``thermal_conductivity_2023`` (:mod:`trajmodes.phonons.tdep2023`): its widths against
+"""The emulation of TDEP's ``thermal_conductivity_2023`` (:mod:`trajmodes.phonons.anharmonic.tdep2023`): its widths against
 their formulas written out on the modes of a mesh (the clamp, the three widths in quadrature, the 4-sigma cut, the
 isotope width of the partner alone), its off-shell occupation factors against the on-shell ones where the Gaussians
 are narrow, and the fixed eigenvector basis of TDEP's isotope overlap (a rotation inside degenerate subspaces changes
@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from trajmodes import ForceConstants
-from trajmodes.phonons.anharmonic import Anharmonic
-from trajmodes.phonons.anharmonic_free_energy import tdep_band_widths
-from trajmodes.phonons.degeneracy import cartesian_basis, degenerate_average, degenerate_subspaces
-from trajmodes.phonons.dos import gaussian
-from trajmodes.phonons.isotope import isotope_gamma
-from trajmodes.phonons.selfenergy import DeltaWeights
-from trajmodes.phonons.statistics import occupations, pair_occupations
-from trajmodes.phonons.tdep2023 import off_shell_scattering_in, tdep2023_isotope_sigmas, tdep2023_sigmas
+from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+from trajmodes.phonons.anharmonic.spectral import tdep_band_widths
+from trajmodes.phonons.harmonic.degeneracy import cartesian_basis, degenerate_average, degenerate_subspaces
+from trajmodes.phonons.harmonic.dos import gaussian
+from trajmodes.phonons.anharmonic.isotope import isotope_gamma
+from trajmodes.phonons.anharmonic.selfenergy import DeltaWeights
+from trajmodes.phonons.harmonic.statistics import occupations, pair_occupations
+from trajmodes.phonons.anharmonic.tdep2023 import off_shell_scattering_in, tdep2023_isotope_sigmas, tdep2023_sigmas
 
 RUN = Path(__file__).parent.parent / "data" / "tdep_thermal_conductivity" / "tdep_run"
 TDEP2023 = dict(smearing="adaptive-tdep2023", isotopes=True, isotope_overlap="tdep", occupation_factors="off-shell")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from trajmodes import Phonons
-from trajmodes.phonons.thermal import mesh_thermodynamics
+from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
 from trajmodes.units import AMU_KG, AVOGADRO, EV_J, KB_EV
 from tests.support.phonopy_cases import CASES, phonopy_case
 
@@ -42,7 +42,7 @@ def test_against_phonopy(name, classical):
     assert abs(float(d.zero_point_energy) - zpe) <= 1e-6 * max(abs(zpe), 1e-12)
     U = d.internal_energy.values
     assert rel(U[pos], F[pos] + T[pos] * Sp[pos] / 1000).max() < 1e-6
-    assert np.allclose(mesh_thermodynamics(Phonons(fc), T, MESH, occupation).free_energy * 96.48533212331,
+    assert np.allclose(mesh_thermodynamics(Phonons(fc).dm, T, MESH, occupation).free_energy * 96.48533212331,
                        d.free_energy, rtol=1e-9)
 
 

@@ -17,7 +17,7 @@ import trajmodes
 from trajmodes import bvk
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.lattice.cubic import PRIMITIVE_VECTORS
-from trajmodes.phonons.harmonic import Phonons
+from trajmodes.phonons.harmonic.phonons import Phonons
 from trajmodes.units import THZ
 from trajmodes.plots import plot_bvk
 

@@ -219,7 +219,7 @@ PHONOPY_CU = EXAMPLES / "fc" / "cu_eam"
 @pytest.mark.skipif(not (PHONOPY_CU / "phonopy_params.yaml").exists(), reason="examples/fc/cu_eam missing")
 def test_frequencies_vs_phonopy_finite_displacements():
     phonopy = pytest.importorskip("phonopy")
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     ph = phonopy.load(PHONOPY_CU / "phonopy_params.yaml", produce_fc=True, log_level=0)
     s = ph.supercell
     sc = Crystal(s.cell, s.positions, s.symbols, masses=s.masses)
@@ -308,7 +308,7 @@ def test_cubic_dynamical_matrix_equals_general_route(lattice, a, n):
     commensurate with the supercell (where the supercell sum over images is the exact lattice sum)."""
     from trajmodes.lattice.cubic import cubic_lattice
     from trajmodes.potentials.eam_cubic import cubic_dynamical_matrix
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     pot = EAM(POT / "Cu_mishin1.eam.alloy")
     sc, prim = cubic_lattice(lattice, a, n, "Cu", masses=pot.masses)
     fc = pot.force_constants(sc, prim)

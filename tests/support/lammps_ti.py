@@ -11,7 +11,7 @@ The crystal of tests/support/lammps_md.py: 4x4x4 conventional fcc cells (256 ato
 1. Langevin NVT MD of the EAM potential through :class:`trajmodes.potentials.engines.LammpsEngine` (damp 0.1 ps,
    2 ps unrecorded, then a frame every 10 steps of 2 fs), the forces of each frame re-evaluated without the thermostat;
 2. the TDEP fit of fc2 (``cutoff2`` = 0.49 of the supercell's edge; with ``cutoff3`` also fc3, which the perturbative
-   correction of :func:`trajmodes.phonons.free_energy.tdep_free_energy` needs);
+   correction of :func:`trajmodes.phonons.thermodynamics.free_energy.tdep_free_energy` needs);
 3. F_QH = E_static + classical F_h of the analytic 0 K EAM constants on the same supercell (3N - 3 modes);
 4. thermodynamic integration from the TDEP reference and, independently (other seeds, another reference Hamiltonian
    and integrand), from the 0 K reference: both give F_exact; the lower bound is the TDEP free energy U_0 + F_h of the
@@ -49,7 +49,7 @@ def cu_free_energies(sampling_ps: float = 10.0, equilibration_ps: float = 2.0, m
     from trajmodes import EffectiveForceConstants
     from trajmodes.lattice.cubic import cubic_lattice
     from trajmodes.lattice.geometry import minimum_image, shortest_lattice_vector
-    from trajmodes.phonons.free_energy_bounds import (harmonic_supercell_free_energy, lower_bound,
+    from trajmodes.phonons.thermodynamics.free_energy_bounds import (harmonic_supercell_free_energy, lower_bound,
                                                       thermodynamic_integration)
     from trajmodes.potentials.eam import EAM
     from trajmodes.potentials.lammps_engine import LammpsEngine
@@ -85,7 +85,7 @@ def cu_free_energies(sampling_ps: float = 10.0, equilibration_ps: float = 2.0, m
     f_qh = (e_ref + harmonic_supercell_free_energy(qh, T)) / n
 
     # 4. two thermodynamic integrations
-    kw = dict(n_lambda=n_lambda, equilibration_ps=equilibration_ps, sampling_ps=sampling_ps, dt=dt, every=every,
+    kw = dict(n_lambda=n_lambda, equilibration_time=equilibration_ps, sampling_time=sampling_ps, dt=dt, every=every,
               upper_samples=upper_samples, lower=False, progress=say)
     t2 = time.perf_counter()
     ti_tdep = thermodynamic_integration(engine, tdep, T, seed=seed + 1, **kw)
@@ -111,7 +111,7 @@ def summary(res) -> dict:
     mev = {k: 1e3 * (v[k] - v["f_qh"]) for k in ("f_tdep_route", "f_qh_route", "lower", "upper_tdep", "upper_qh")}
     mev.update({k: 1e3 * v[k] for k in v if k.endswith("_err")})
     if res["fit"].cutoff3 is not None:
-        from trajmodes.phonons.free_energy import tdep_free_energy
+        from trajmodes.phonons.thermodynamics.free_energy import tdep_free_energy
         ds = tdep_free_energy(res["fit"], T, occupation="classical", errors=False)
         if "free_energy_corrected" in ds:
             corr = (ds["free_energy_corrected"].item() - ds["free_energy"].item()) / res["fit"].primitive_.n_atoms

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from trajmodes import ForceConstants
-from trajmodes.phonons.anharmonic_free_energy import cubic_free_energy, tdep_band_widths, tdep_bracket
+from trajmodes.phonons.anharmonic.spectral import tdep_band_widths
+from trajmodes.phonons.thermodynamics.anharmonic_free_energy import cubic_free_energy, tdep_bracket
 
 DATA = Path(__file__).parent.parent / "data" / "tdep_anharmonic_free_energy"
 #: the temperature TDEP's run takes from infile.meta, K, and its q mesh; TDEP's dispersions put the LO mode at Gamma
@@ -107,7 +108,7 @@ def test_settings_that_move_it(run):
 def test_tdep_bracket_pieces():
     """The broadened bracket: at sigma -> 0 and T = 0 (n = 0) both expressions have the same sum term 1 / (E E' E'')
     sum, but TDEP's keeps 1 / (E_a + E_b - E_c) terms that Wallace's drops; its widths follow the gap rule."""
-    from trajmodes.phonons.anharmonic_free_energy import quantum_bracket
+    from trajmodes.phonons.thermodynamics.anharmonic_free_energy import quantum_bracket
     e = np.array([1.0, 1.3, 1.7])
     z = np.zeros(3)
     wal = quantum_bracket(*e, *z, 0.0)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from trajmodes import ForceConstants
-from trajmodes.phonons.sampling import canonical_configurations, mode_configurations, supercell_modes
+from trajmodes.phonons.thermodynamics.sampling import canonical_configurations, mode_configurations, supercell_modes
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
 DATA = Path(__file__).parent.parent / "data" / "tdep_canonical_configuration"

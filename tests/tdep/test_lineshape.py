@@ -19,9 +19,9 @@ import xarray as xr
 
 from trajmodes import ForceConstants
 from trajmodes.lattice.grid import Grid
-from trajmodes.phonons.degeneracy import cartesian_basis
-from trajmodes.phonons.lineshape import FREQUENCY_TOL, tdep_irreducible_points, tdep_lineshape
-from trajmodes.phonons.spectral import kramers_kronig, site_weights, spectral_functions, windowed_gaussians
+from trajmodes.phonons.harmonic.degeneracy import cartesian_basis
+from trajmodes.phonons.anharmonic.lineshape import FREQUENCY_TOL, tdep_irreducible_points, tdep_lineshape
+from trajmodes.phonons.anharmonic.spectral import kramers_kronig, site_weights, spectral_functions, windowed_gaussians
 from trajmodes.units import THZ
 from tests.io.test_tdep_polar import TDEP_MASS, with_masses
 
@@ -189,11 +189,11 @@ def test_tdeps_irreducible_points(mgo):
 
 
 def test_three_phonon_normalisation():
-    """C = hbar / (32 (2 pi)^4) is the normalisation of trajmodes.phonons.selfenergy (phono3py's, 18 pi / hbar^2 |Phi|^2
+    """C = hbar / (32 (2 pi)^4) is the normalisation of trajmodes.phonons.anharmonic.selfenergy (phono3py's, 18 pi / hbar^2 |Phi|^2
     with |Phi|^2 = (hbar / 2)^3 / 36 |X|^2 / (omega omega' omega'')) in ordinary frequency: TDEP's pi / 16."""
-    from trajmodes.phonons.interaction import HBAR_EV_PS
-    from trajmodes.phonons.lineshape import THREE_PHONON_FACTOR
-    from trajmodes.phonons.selfenergy import GAMMA_FACTOR
+    from trajmodes.phonons.anharmonic.interaction import HBAR_EV_PS
+    from trajmodes.phonons.anharmonic.lineshape import THREE_PHONON_FACTOR
+    from trajmodes.phonons.anharmonic.selfenergy import GAMMA_FACTOR
     from trajmodes.units import AMU_A2_PS2_EV
     phono3py = GAMMA_FACTOR * (HBAR_EV_PS / 2) ** 3 / 36 / AMU_A2_PS2_EV ** 3 / (2 * np.pi) ** 3
     assert THREE_PHONON_FACTOR == pytest.approx(phono3py, rel=1e-14)

@@ -21,8 +21,8 @@ import pytest
 
 from trajmodes import ForceConstants, Phonons
 from trajmodes.io.forceconstants.tdep_polar import TDEP_BOHR_A
-from trajmodes.phonons.anharmonic import Anharmonic
-from trajmodes.phonons.interaction import Interaction
+from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+from trajmodes.phonons.anharmonic.interaction import Interaction
 from trajmodes.units import TDEP_FREQUENCY_TOL
 from tests.io.test_tdep_polar import TDEP_MASS, with_masses
 
@@ -157,7 +157,7 @@ def _own_test_table(overlap: str) -> np.ndarray:
     """Our table (SMA, collective, coherences, total; kxx kyy kzz kxy kxz kyz in W/mK) for TDEP's own run: isotopes,
     adaptive Gaussians, four-phonon scattering sampled on a 3^3 grid (seed 42; TDEP's random stream is its own), the
     iterative solution and the coherences' term, on TDEP's fitted constants (with its fourth order)."""
-    from trajmodes.phonons.coherence import wigner_conductivity
+    from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
     fc = ForceConstants.from_tdep(RUN)
     mgo = with_masses(fc, TDEP_MASS)
     mgo.fc3, mgo.fc4 = fc.fc3, fc.fc4

@@ -5,7 +5,7 @@ adaptive Gaussians, natural isotopes, the iterative solution, 100 to 300 K in 5 
 TDEP compares its table with ``assert_allclose(reference, new, atol=20, rtol=5)`` and the phonon DOS of
 ``outfile.cumulative_kappa.hdf5`` with ``atol=1, rtol=0.01``: the first accepts any conductivity above about
 5 W/(m K), the second any DOS (it is below 1 state/THz everywhere). Both pass here, and beyond them the table is
-reproduced setting for setting (:mod:`trajmodes.phonons.tdep2023`): on TDEP's fitted constants, the LBTE with the 2023
+reproduced setting for setting (:mod:`trajmodes.phonons.anharmonic.tdep2023`): on TDEP's fitted constants, the LBTE with the 2023
 program's adaptive widths (``smearing="adaptive-tdep2023"``), its occupation factors off the energy shell
 (``occupation_factors="off-shell"``, in the widths and in the scattering-in), TDEP's isotope overlap in a fixed
 eigenvector basis and no rule of equal frequencies gives kxx within 0.26 % of TDEP's at every temperature (measured:
@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trajmodes.phonons.anharmonic import Anharmonic
-from trajmodes.phonons.anharmonic_free_energy import tdep_band_widths
-from trajmodes.phonons.harmonic import Phonons
+from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+from trajmodes.phonons.anharmonic.spectral import tdep_band_widths
+from trajmodes.phonons.harmonic.phonons import Phonons
 
 DATA = Path(__file__).parent.parent / "data" / "tdep_thermal_conductivity_2023"
 TEMPERATURES = [100.0, 150.0, 200.0, 250.0, 300.0]

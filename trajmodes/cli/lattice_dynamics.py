@@ -79,7 +79,7 @@ def cmd_eam(args, out) -> int:
     import numpy as np
     from trajmodes.potentials import bvk
     from trajmodes.potentials.eam import EAM
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     from trajmodes.plots import plot_bands_dos, plot_bvk
     from trajmodes.io.provenance import provenance
     from trajmodes.workflows import eam_crystal, load_force_constants

@@ -160,7 +160,7 @@ def modes_summary(ds) -> str:
 def cmd_project(args, out) -> int:
     """Project a trajectory onto phonon modes: energies, spectra, peak fits in one netCDF, and the table."""
     import trajmodes
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     from trajmodes.io.provenance import provenance
     from trajmodes.workflows import load_force_constants, modes_dataset
     t0 = time.perf_counter()

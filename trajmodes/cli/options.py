@@ -466,7 +466,7 @@ def frequency_cells(nu, err=None, max_sets: int | None = None) -> str:
     """One q-point's frequencies as printed (THz, 4 decimals, ``+-`` its standard error when given): each degenerate
     set once with its size ("x3"); with ``max_sets``, at most that many sets, the lowest and the highest (a soft mode
     stays visible)."""
-    from trajmodes.phonons.degeneracy import degenerate_groups
+    from trajmodes.phonons.harmonic.degeneracy import degenerate_groups
     sets = degenerate_groups(nu, 1e-3)
     if max_sets is not None and len(sets) > max_sets:
         sets = sets[:max_sets // 2] + [None] + sets[-(max_sets // 2):]

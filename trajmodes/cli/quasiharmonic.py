@@ -14,7 +14,7 @@ def cmd_qha(args, out) -> int:
     import numpy as np
     from trajmodes.io.provenance import provenance
     from trajmodes.lattice.prototypes import CUBE_EDGE, prototype
-    from trajmodes.phonons.quasiharmonic import QuasiHarmonic
+    from trajmodes.phonons.thermodynamics.quasiharmonic import QuasiHarmonic
     from trajmodes.plots.quasiharmonic import plot_quasiharmonic
     from trajmodes.potentials.pair import load_potential
     t0 = time.perf_counter()

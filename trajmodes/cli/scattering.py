@@ -77,7 +77,7 @@ def cmd_sqw(args, out) -> int:
                 raise ValueError(f"--qpoints: {exc}") from None
             what = f"{len(q)} q-points"
         else:
-            from trajmodes.phonons.bands import path_pieces
+            from trajmodes.phonons.harmonic.bands import path_pieces
             pieces, labels = path_pieces(prim, args.path)
             q, dist, ticks = path_qpoints(prim, cell, pieces, labels)
             what = f"the {len(q)} commensurate q on {args.path}"
@@ -117,7 +117,7 @@ def _figures(ds, args, out, prim) -> list[str]:
     bands = rotations = None
     if args.force_constants:
         import numpy as np
-        from trajmodes.phonons.harmonic import Phonons
+        from trajmodes.phonons.harmonic.phonons import Phonons
         from trajmodes.workflows import load_force_constants
         with step(f"dispersion of {args.force_constants} along {args.path}"):
             ph = Phonons(load_force_constants(args.force_constants))

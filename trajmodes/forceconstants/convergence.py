@@ -14,7 +14,7 @@ cutoff the same way (:meth:`~trajmodes.forceconstants.fit.EffectiveForceConstant
 
 The candidate cutoffs are the neighbour shells: one row per distance at which pairs of the supercell's crystal occur,
 the cutoff of a row half-way between its shell and the next (so that a crystal strained a little keeps its shells).
-Which row to use is chosen from the frequencies of each row (:mod:`trajmodes.phonons.convergence`), which need the
+Which row to use is chosen from the frequencies of each row (:mod:`trajmodes.phonons.harmonic.convergence`), which need the
 dynamical matrix, a layer above this one.
 """
 from __future__ import annotations

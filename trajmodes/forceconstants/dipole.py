@@ -12,7 +12,7 @@ K in 1/A without 2 pi, V the primitive volume, k_e = e^2 / (4 pi eps0) in eV*A. 
 part) is short-ranged. The same sum serves two conventions of force constants:
 
 full (phonopy's)
-    The supercell constants hold the whole interaction. phonopy (and :mod:`trajmodes.phonons.nac`) removes
+    The supercell constants hold the whole interaction. phonopy (and :mod:`trajmodes.phonons.harmonic.nac`) removes
     C on the commensurate grid of q (:meth:`DipoleEwald.supercell_constants`), interpolates the rest and adds C(q)
     back at every q. phonopy's Lambda and G-sphere are its own (:meth:`DipoleEwald.phonopy`).
 short-range (TDEP's)

@@ -96,7 +96,7 @@ class EffectiveForceConstants:
         Pair cutoff in Angstrom for the second-order constants; below half the shortest supercell vector. Default
         6 A here; :func:`trajmodes.workflows.fit_effective` and the command line choose it from the data (one fit at
         the longest cutoff, :meth:`refit` ``(cutoff2=)`` to the shortest at which the frequencies have converged:
-        :mod:`trajmodes.phonons.convergence`).
+        :mod:`trajmodes.phonons.harmonic.convergence`).
         ``None``, ``"supercell"`` or ``math.inf``: every pair of the supercell, the supercell constants that
         phonopy, phono3py and symfc fit to finite- and random-displacement data (each shared over its
         equally short periodic images with weight 1/multiplicity, as those codes do).
@@ -188,7 +188,7 @@ class EffectiveForceConstants:
         ``harmonic`` <1/2 u Phi u> with the fitted Phi, and ``baseline`` U_0 = <U_MD - 1/2 u Phi u>, the
         energy that the TDEP free energy adds to the harmonic one (Hellman et al. 2013, eq. 9); with ``cutoff3``
         also ``cubic`` <1/6 Psi u u u> with the fitted Psi, which the third-order correction of the free energy
-        takes out of U_0 (:func:`trajmodes.phonons.free_energy.tdep_free_energy`); with ``cutoff4`` also ``quartic``
+        takes out of U_0 (:func:`trajmodes.phonons.thermodynamics.free_energy.tdep_free_energy`); with ``cutoff4`` also ``quartic``
         <1/24 Chi u u u u>.
     temperature_ : float
         Mean kinetic temperature of the fitted frames, K (3N - 3 degrees of freedom; NaN when not every frame has
@@ -204,7 +204,7 @@ class EffectiveForceConstants:
     cell_dofs_ : int
         How many independent strains of the box fluctuate (0 in a fixed cell, 1 for an isotropic barostat, 3 for
         an anisotropic one, 6 triclinic): each holds k_B T / 2 of elastic energy in <U_MD>, which the TDEP free
-        energy takes out (:func:`trajmodes.phonons.free_energy.tdep_free_energy`).
+        energy takes out (:func:`trajmodes.phonons.thermodynamics.free_energy.tdep_free_energy`).
     """
 
     def __init__(self, cutoff2: float = 6.0, cutoff3: float | None = None, mode: str = "sequential",

@@ -44,7 +44,7 @@ class ForceConstants:
     nac_factor : float, optional
         e^2 / (4 pi eps0) in eV*A to use with ``born`` and ``epsilon`` when a file names its own
         (phonopy's BORN first line or ``nac: unit_conversion_factor``); None: the default
-        :data:`trajmodes.phonons.nac.NAC_FACTOR`. :class:`trajmodes.Phonons` takes it unless told otherwise.
+        :data:`trajmodes.phonons.harmonic.nac.NAC_FACTOR`. :class:`trajmodes.Phonons` takes it unless told otherwise.
     fc3 : array_like, shape (n_prim, N, N, 3, 3, 3) or (N, N, N, 3, 3, 3), optional
         Third-order constants Psi[i, j, k, a, b, c] = d3U / du_ia du_jb du_kc in eV/A^3. Kept in
         the compact layout (phono3py's): row ``k`` is supercell atom ``p2s[k]``; a full array is
@@ -62,7 +62,7 @@ class ForceConstants:
     phonon_fc2 : ForceConstants, optional
         Second-order constants of the same primitive cell on another, usually larger, supercell, for the phonons that
         the third order scatters (phono3py's ``--dim-fc2``: fc2 on 4x4x4, fc3 on 2x2x2). ``Phonons(fc)`` still uses
-        ``fc2``; :class:`~trajmodes.phonons.anharmonic.Anharmonic` takes its phonons from ``phonon_fc2``. Constants
+        ``fc2``; :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic` takes its phonons from ``phonon_fc2``. Constants
         whose primitive cell is another cell of the same crystal (another basis of the same lattice, the atoms in
         another order or origin) are put on this one (:meth:`on_primitive`); those of another crystal are refused.
     ewald_lambda : float, optional

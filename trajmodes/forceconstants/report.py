@@ -63,7 +63,7 @@ def value_error(value: float, err: float, decimals: int = 3) -> str:
 
 def format_cutoff_table(table, given: bool = False) -> str:
     """The convergence of a fit's frequencies with its pair cutoff (the ``table`` of
-    :func:`~trajmodes.phonons.convergence.cutoff_convergence`) as text: one row per neighbour shell with its
+    :func:`~trajmodes.phonons.harmonic.convergence.cutoff_convergence`) as text: one row per neighbour shell with its
     parameters, cross-validation RMSE, the lowest frequency at every special point (THz, standard error in the last
     digits; the points half-way to them, labelled ``X/2``, are left out) and the largest difference of any frequency from
     the reference row, then what was chosen and why.

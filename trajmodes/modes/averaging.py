@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from trajmodes.phonons.degeneracy import degenerate_groups
+from trajmodes.phonons.harmonic.degeneracy import degenerate_groups
 
 __all__ = ["degenerate_sum", "star_average"]
 

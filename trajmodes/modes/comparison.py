@@ -55,7 +55,7 @@ def _self_consistent_smearing(fc, S, T, phonons, scheduler, allow_unstable, star
     """The Gaussian sigma (THz) on the MD grid equal to the median three-phonon half width it gives there: the fixed
     point of sigma -> median Gamma(sigma) over the modes of the grid (star sizes as weights), from ``start``, to
     ``rtol``. The final states of a decay are broadened by their own widths; the theory supplies them."""
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     sigma = float(start)
     for _ in range(max_iterations):
         an = Anharmonic(fc, S, [T], occupation="classical", smearing=sigma, phonons=phonons, scheduler=scheduler,
@@ -167,7 +167,7 @@ def bulk_mesh(supercell, bulk_points: int) -> tuple[int, int]:
 def _bulk_calculators(fc, phonons, T, q, n_pair, scheduler, allow_unstable) -> dict:
     """Tetrahedron, classical :class:`Anharmonic` on each n x n x n mesh of ``n_pair``, with one grid point per star
     of the reduced ``q`` (``reps``) and the map of every q onto them (``back``): {n: (an, reps, back)}."""
-    from trajmodes.phonons.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     out = {}
     for n in n_pair:
         an = Anharmonic(fc, n, [T], occupation="classical", smearing=None, phonons=phonons, scheduler=scheduler,
@@ -197,7 +197,7 @@ def _real_parts(an, gps, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
 
     Delta(0) is finite: the sum terms 1/(nu -+ (nu' + nu'')) are regular at nu = 0 and the difference terms
     (n' - n'') / (nu' - nu'') stay finite where nu' = nu''. Delta is even in nu."""
-    from trajmodes.phonons.degeneracy import degenerate_average
+    from trajmodes.phonons.harmonic.degeneracy import degenerate_average
     f = an.frequencies[gps]                                                     # (nq, 3n)
     own, zero = np.empty(f.shape), np.empty(f.shape)
     for i, g in enumerate(gps):
@@ -287,12 +287,12 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         With the constants' ``fc4``: the level with four-phonon widths (and, for static constants, the loop).
     four_phonon_sample : (3,) int or None
         The four-phonon sums on the MD grid by Monte Carlo over two stratified samples of this many cells per axis
-        (:meth:`trajmodes.phonons.fourphonon.FourPhonon.gamma`; unbiased, (n_sample / N)^2 of the cost); None: every
+        (:meth:`trajmodes.phonons.anharmonic.fourphonon.FourPhonon.gamma`; unbiased, (n_sample / N)^2 of the cost); None: every
         pair of the grid (432-atom cell: about a minute per q).
     four_phonon_seed : int
         Seed of that sampling.
     allow_unstable : bool
-        Constants with imaginary modes are refused (:mod:`trajmodes.phonons.stability`); True goes on without them.
+        Constants with imaginary modes are refused (:mod:`trajmodes.phonons.harmonic.stability`); True goes on without them.
 
     Returns
     -------
@@ -336,10 +336,10 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     """
     from trajmodes.modes.comparison_levels import (explained_fraction, kinetic_lineshape, line_positions,
                                                    md_line_positions)
-    from trajmodes.phonons.anharmonic import Anharmonic
-    from trajmodes.phonons.harmonic import Phonons
-    from trajmodes.phonons.spectral import spectral_functions
-    from trajmodes.phonons.stability import require_stable
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.phonons.anharmonic.spectral import spectral_functions
+    from trajmodes.phonons.harmonic.stability import require_stable
     fc = force_constants
     if constants not in CONSTANTS:
         raise ValueError(f"constants must be 'effective' (fc2 fitted to the run: the static bubble is in them) or "
@@ -625,9 +625,9 @@ def _quartic_level(an, fc, reps, back, q, T, sigma, sample, seed, effective, all
     """The four-phonon FWHM on the MD grid (Gaussian ``sigma``; Monte Carlo over ``sample`` cells per axis, or every
     pair) and the first-order quartic loop shift (classical, the MD cell's covariance) at every q: (nq, 3n) THz each,
     and a note of how the sums were made."""
-    from trajmodes.phonons.fourphonon import four_phonon_gamma
-    from trajmodes.phonons.quartic import loop_shift
-    from trajmodes.phonons.stability import UnstableConstantsError
+    from trajmodes.phonons.anharmonic.fourphonon import four_phonon_gamma
+    from trajmodes.phonons.anharmonic.quartic import loop_shift
+    from trajmodes.phonons.harmonic.stability import UnstableConstantsError
     g4 = four_phonon_gamma(an, reps, sigma, sample=sample, seed=seed)[0][back]
     note = ("every pair of the MD grid" if sample is None else
             f"Monte Carlo, {'x'.join(map(str, np.asarray(sample).tolist()))} sample, seed {seed}")

@@ -13,7 +13,7 @@ Three frequencies answer three questions (docs/anharmonic.md, "Which frequency a
   one damped oscillator (a self-energy that changes across the line).
 
 The kinetic-energy spectrum of a mode is nu A(nu) classically (A the spectral function of its displacement,
-:func:`trajmodes.phonons.spectral.spectral_functions`; fluctuation-dissipation: S_QQ(nu) = 2 k_B T Im G(nu) / nu, and
+:func:`trajmodes.phonons.anharmonic.spectral.spectral_functions`; fluctuation-dissipation: S_QQ(nu) = 2 k_B T Im G(nu) / nu, and
 the velocity's is nu^2 times that), so the lines of theory are measured on nu A(nu), as the MD's on the spectrum of
 Q'.
 """

@@ -1,6 +1,6 @@
 """Lattice thermal conductivity from the phonon lifetimes measured in a molecular dynamics run.
 
-The relaxation-time formula (:func:`trajmodes.phonons.conductivity.kappa_rta`; Peierls 1929, e.g. Togo,
+The relaxation-time formula (:func:`trajmodes.phonons.anharmonic.conductivity.kappa_rta`; Peierls 1929, e.g. Togo,
 Chaput and Tanaka, Phys. Rev. B 91, 094306 (2015), Eq. (27)) fed with the lifetimes :func:`trajmodes.fit_peaks`
 fits to the mode spectra, on the q-points commensurate with the MD supercell, with group velocities and heat
 capacities from harmonic (or effective) force constants. This is the Green-Kubo-free route of
@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from trajmodes.phonons.conductivity import kappa_rta, kappa_velocities
-from trajmodes.phonons.statistics import check_occupation, mode_heat_capacity
+from trajmodes.phonons.anharmonic.conductivity import kappa_rta, kappa_velocities
+from trajmodes.phonons.harmonic.statistics import check_occupation, mode_heat_capacity
 from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["conductivity_from_lifetimes"]
@@ -35,7 +35,7 @@ def conductivity_from_lifetimes(phonons, lifetimes: xr.Dataset, temperature: flo
                                 occupation: str = "classical", accept=(_OK,), degeneracy_tol: float = 1e-4,
                                 cutoff_frequency: float = 1e-4, symprec: float = SYMPREC) -> xr.Dataset:
     """Thermal conductivity tensor from MD lifetimes, with the error propagated from the peak fits (the three-phonon
-    conductivity of force constants is :meth:`trajmodes.phonons.anharmonic.Anharmonic.thermal_conductivity`).
+    conductivity of force constants is :meth:`trajmodes.phonons.anharmonic.anharmonic.Anharmonic.thermal_conductivity`).
 
     Parameters
     ----------
@@ -50,12 +50,12 @@ def conductivity_from_lifetimes(phonons, lifetimes: xr.Dataset, temperature: flo
         K; default the dataset's ``temperature`` attribute (the run's kinetic temperature).
     occupation : {"classical", "quantum"}
         Heat capacities k_B per mode (classical: what a classical MD run has) or Bose-Einstein
-        (:func:`trajmodes.phonons.statistics.mode_heat_capacity`).
+        (:func:`trajmodes.phonons.harmonic.statistics.mode_heat_capacity`).
     accept : tuple of str
         Fit statuses whose lifetimes are used; the other modes contribute nothing, and the share of the
         heat-capacity-weighted velocity sum they carry is reported as ``missing_share``.
     degeneracy_tol, cutoff_frequency, symprec
-        For the group velocities (THz, THz, A): :func:`trajmodes.phonons.conductivity.kappa_velocities`.
+        For the group velocities (THz, THz, A): :func:`trajmodes.phonons.anharmonic.conductivity.kappa_velocities`.
 
     Returns
     -------

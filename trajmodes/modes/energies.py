@@ -130,7 +130,7 @@ def frozen_energy_fraction(modes, temperature: float | None = None, degeneracy_t
     """
     import xarray as xr
 
-    from trajmodes.phonons.degeneracy import degenerate_labels
+    from trajmodes.phonons.harmonic.degeneracy import degenerate_labels
     nu, ke_t, pe_t = _energy_series(modes)
     translation = np.abs(nu) < ACOUSTIC_TOL
     labels = degenerate_labels(np.where(translation, -1.0, nu).reshape(1, -1), degeneracy_tol)[0]

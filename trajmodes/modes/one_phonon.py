@@ -152,7 +152,7 @@ def _group_mixing(freqs: np.ndarray, degenerate: str, tol: float) -> np.ndarray:
     nq, nb = freqs.shape
     mix = np.broadcast_to(np.eye(nb), (nq, nb, nb)).copy()
     if degenerate == "sum":
-        from trajmodes.phonons.degeneracy import degenerate_groups
+        from trajmodes.phonons.harmonic.degeneracy import degenerate_groups
         for i in range(nq):
             for g in degenerate_groups(freqs[i], tol):
                 mix[i][np.ix_(g, g)] = 1.0 / np.sqrt(len(g))

@@ -20,7 +20,7 @@ from scipy.optimize import OptimizeWarning
 
 from trajmodes.modes.averaging import degenerate_sum, star_average
 from trajmodes.modes.defaults import DEFAULT_PEAK_MODEL
-from trajmodes.phonons.degeneracy import degenerate_groups
+from trajmodes.phonons.harmonic.degeneracy import degenerate_groups
 from trajmodes.modes.lineshapes import JACOBIANS, WindowedLorentzian, is_dho, peak_model
 from trajmodes.modes.windows import window_autocorrelation, window_values
 from trajmodes.modes.whittle import (SIGMA_FLOOR, least_squares_start, negative_log_likelihood, whittle_covariance,

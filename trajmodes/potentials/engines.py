@@ -2,7 +2,7 @@
 
 One small interface (:class:`ForceEngine`) stands in front of every way trajmodes can evaluate a potential, so that
 thermal sampling, the Gibbs-Bogoliubov bounds and thermodynamic integration
-(:mod:`trajmodes.phonons.free_energy_bounds`) are written once:
+(:mod:`trajmodes.phonons.thermodynamics.free_energy_bounds`) are written once:
 
 - :class:`PotentialEngine`: the built-in potentials (:class:`~trajmodes.EAM`, any
   :class:`~trajmodes.potentials.terms.ShortRangePotential`: Lennard-Jones, Morse, Stillinger-Weber, ...);

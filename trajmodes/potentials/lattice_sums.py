@@ -12,7 +12,7 @@ once (no Python loop over terms; loops run over the m, m^2 or m^3 slot tuples on
 
 Strain. The external strain is the symmetric tensor eps of the deformation F = 1 + eps (Taylor et al. eq. 2), in
 Voigt form e = (e_xx, e_yy, e_zz, 2 e_yz, 2 e_xz, 2 e_xy) (engineering shears, the order of
-:data:`trajmodes.phonons.elastic.VOIGT`); it moves cell rows and positions alike: x_k = F (X_k + u_k), so a relative
+:data:`trajmodes.phonons.harmonic.elastic.VOIGT`); it moves cell rows and positions alike: x_k = F (X_k + u_k), so a relative
 vector becomes d_l = F (d_l^0 + u_{atom l} - u_{atom 0}) and d d_l / d e_I = E_I d_l with E_I = d eps / d e_I
 (:data:`STRAIN_BASIS`). d is linear in eps, so its second strain derivative vanishes.
 """

@@ -249,7 +249,7 @@ class ShortRangePotential:
 
         D_kk'(q) = sum over the terms' atom pairs (k in slot s, k' in slot s') of d2E/dx_s dx_s'
         e^{i 2 pi q.(n_s' - n_s)} / sqrt(m_k m_k') (Taylor et al. 1999, eqs. 41-43), the phase carrying the
-        lattice translations n only. :class:`trajmodes.phonons.dynamical.DynamicalMatrix` (and so
+        lattice translations n only. :class:`trajmodes.phonons.harmonic.dynamical.DynamicalMatrix` (and so
         :class:`~trajmodes.Phonons`) puts the atom positions in the phase instead (phonopy's convention, which its
         eigenvectors carry into the three-phonon sums and the projection); the two are D_atoms = U^H D U with
         U = diag(e^{i 2 pi q.p_k}) (p_k the fractional positions of the cell's atoms): the same eigenvalues

@@ -18,7 +18,7 @@ lowest-temperature fits at several volumes) the split is instead nu_h(V_T) - nu_
 nu(T, V_T) - nu_h(V_T) (intrinsic) (:meth:`Series.shift_split`). Both follow the separation of explicit (volume) and
 implicit (anharmonic) temperature effects of G. Lucazeau, J. Raman Spectrosc. 34, 478 (2003).
 
-The TDEP free energy per run is :func:`trajmodes.phonons.free_energy.tdep_free_energy` (O. Hellman, P. Steneteg,
+The TDEP free energy per run is :func:`trajmodes.phonons.thermodynamics.free_energy.tdep_free_energy` (O. Hellman, P. Steneteg,
 I. A. Abrikosov and S. I. Simak, Phys. Rev. B 87, 104111 (2013)).
 
 The package: :mod:`~trajmodes.series.fitting` (:func:`fit_series`), :mod:`~trajmodes.series.core` (:class:`Series`,

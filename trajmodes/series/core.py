@@ -40,7 +40,7 @@ class Series:
         ``frequency_temperature_err``, ``frequency_partition_err``, ``frequency_net_slope_err`` and ``dnu_dT``);
         ``required_frames`` for ``target_error``;
         and, when every run has potential energies, the variables of
-        :func:`~trajmodes.phonons.free_energy.tdep_free_energy` (eV per primitive cell) with errors: ``free_energy``
+        :func:`~trajmodes.phonons.thermodynamics.free_energy.tdep_free_energy` (eV per primitive cell) with errors: ``free_energy``
         U_0 + F_harm (for classical MD and classical oscillators a lower bound of the free energy),
         ``quantum_correction``, and with fc3 ``cubic_energy``, ``cubic_free_energy``, ``anharmonic_correction`` and
         ``free_energy_corrected``; ``entropy`` and ``heat_capacity`` along the runs from ``free_energy``, and
@@ -79,8 +79,8 @@ class Series:
                error_inputs, static):
         import xarray as xr
         from trajmodes.lattice import paths
-        from trajmodes.phonons.harmonic import Phonons
-        from trajmodes.phonons.thermal import mesh_thermodynamics
+        from trajmodes.phonons.harmonic.phonons import Phonons
+        from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
         from trajmodes.series.errorbars import error_model_variables, series_frequency_errors
         first = fits[0]
         prim = first.primitive_
@@ -157,7 +157,7 @@ class Series:
                                                "temperature and partition, do not)"})
         notes = []
         if all(np.isfinite(f.energies_["potential"]) for f in fits):
-            from trajmodes.phonons.free_energy import CUBIC_MESH, tdep_free_energy
+            from trajmodes.phonons.thermodynamics.free_energy import CUBIC_MESH, tdep_free_energy
             fe = [tdep_free_energy(f, t, mesh=mesh, occupation=occupation, errors=boot,
                                    cubic_mesh=CUBIC_MESH if cubic_mesh is None else cubic_mesh)
                   for f, t in zip(fits, T)]
@@ -173,7 +173,7 @@ class Series:
             def reference(i):
                 """(F, S, C) of the harmonic crystal of run i (its U_0 and Phi) at every run's temperature."""
                 if i not in harmonic:
-                    th = mesh_thermodynamics(Phonons(fits[i].harmonic_force_constants_), T, mesh, occupation)
+                    th = mesh_thermodynamics(Phonons(fits[i].harmonic_force_constants_).dm, T, mesh, occupation)
                     harmonic[i] = (data["baseline_energy"][1][i] + th.free_energy, th.entropy, th.heat_capacity)
                 return harmonic[i]
 
@@ -400,7 +400,7 @@ class Series:
             method = ("runs at the reference volume: quasiharmonic nu(T, V_T) - nu(T, V_0), intrinsic "
                       "nu(T, V_0) - nu(T_0, V_0)")
         else:
-            from trajmodes.phonons.harmonic import Phonons
+            from trajmodes.phonons.harmonic.phonons import Phonons
             q = ds.qpoint.values
             model = self._basis_model()
             sc = model.supercell_

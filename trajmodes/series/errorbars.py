@@ -19,7 +19,7 @@ differ only in their seeds, z-score standard deviations of the frequencies: docs
   d nu / dT times the temperature error added where d nu / dT is known; an NVE run without d nu / dT misses its
   energy draw and is a lower bound;
 - **the modes kept their energies** (NVE or Nose-Hoover in a small, nearly harmonic crystal): the partition estimate
-  of :func:`~trajmodes.phonons.uncertainty.frequencies_with_errors` (``partition=``): the quartic response to the
+  of :func:`~trajmodes.phonons.thermodynamics.uncertainty.frequencies_with_errors` (``partition=``): the quartic response to the
   energy each set of modes kept, from a fourth order fitted for it, with d nu / dT times the temperature error, or the
   net slope spread by the frozen mean-square displacement, whichever is larger (0.83-1.09 over NVE and Nose-Hoover
   runs of 32-atom Cu and 64-atom Si). Without d nu / dT, or without the fourth order, it is a lower bound, and so
@@ -211,7 +211,7 @@ def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: in
     from trajmodes.lattice.qpoints import commensurate_qpoints
     from trajmodes.modes.energies import frozen_energy_fraction
     from trajmodes.modes.projection import project
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     t0 = time.perf_counter()
     runs = list(run) if isinstance(run, (list, tuple)) else [run]
     notes = []
@@ -285,7 +285,7 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
         :func:`error_model_inputs` of the run; None: not measured, and the bootstrap (with the temperature term given
         ``dnu_dT``) is marked as a lower bound.
     dnu_dT : array_like (nq, 3n), optional
-        THz/K: from the runs of a series at the same volume, or :func:`~trajmodes.phonons.uncertainty.classical_dnu_dT`
+        THz/K: from the runs of a series at the same volume, or :func:`~trajmodes.phonons.thermodynamics.uncertainty.classical_dnu_dT`
         with :func:`static_frequencies`.
     dnu_dT_source : str
         Where ``dnu_dT`` came from, for the reason.
@@ -294,7 +294,7 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
     -------
     RunFrequencyErrors
     """
-    from trajmodes.phonons.uncertainty import frequencies_with_errors
+    from trajmodes.phonons.thermodynamics.uncertainty import frequencies_with_errors
     q = np.atleast_2d(np.asarray(qpoints, float))
     notes = list(inputs.notes) if inputs is not None else ["the run was not projected on its modes "
                                                            "(error_model=\"bootstrap\", or a series built from fits "
@@ -361,12 +361,12 @@ STATIC_SHIFT_LIMIT = 0.5
 
 def static_slope(fit, static, qpoints, nu=None):
     """d nu / dT (THz/K) of a run's frequencies at ``qpoints`` from the static crystal ``static`` by the classical
-    scaling of the shift (:func:`~trajmodes.phonons.uncertainty.classical_dnu_dT` with :func:`static_frequencies`)
+    scaling of the shift (:func:`~trajmodes.phonons.thermodynamics.uncertainty.classical_dnu_dT` with :func:`static_frequencies`)
     and an empty string; or None and why it does not apply: a run without a temperature, a static crystal of another
     volume or supercell, or a shift of the eigenvalue beyond :data:`STATIC_SHIFT_LIMIT` of it (lowest order no
     longer holds)."""
-    from trajmodes.phonons.harmonic import Phonons
-    from trajmodes.phonons.uncertainty import classical_dnu_dT
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.phonons.thermodynamics.uncertainty import classical_dnu_dT
     q = np.atleast_2d(np.asarray(qpoints, float))
     if not np.isfinite(float(fit.temperature_)):
         return None, "the run has no kinetic temperature (no velocities) to scale the static crystal's shift with"
@@ -396,10 +396,10 @@ def static_frequencies(fit, static, qpoints) -> np.ndarray:
     """Frequencies (THz) of the static crystal's force constants ``static`` in the model of ``fit``: its order-2
     basis and cutoff fitted to the exact harmonic forces -Phi u of random displacements u on the fit's supercell, so
     that nu^2 - nu0^2 holds the shift and not the truncation of the model (the frequencies of
-    :func:`~trajmodes.phonons.uncertainty.classical_dnu_dT`). ``static`` lives on the fit's supercell or on a
+    :func:`~trajmodes.phonons.thermodynamics.uncertainty.classical_dnu_dT`). ``static`` lives on the fit's supercell or on a
     multiple of it (folded onto it); it may be dynamically unstable (imaginary frequencies negative)."""
     from trajmodes.forceconstants.fit import EffectiveForceConstants
-    from trajmodes.phonons.harmonic import Phonons
+    from trajmodes.phonons.harmonic.phonons import Phonons
     compact = static.folded_fc2(fit.supercell_, fit.p2s_)
     full = ForceConstants(compact, fit.supercell_, fit.primitive_, smap=fit.smap_, p2s=fit.p2s_).full()
     N = fit.supercell_.n_atoms
@@ -421,7 +421,7 @@ class SeriesFrequencyErrors:
     Attributes
     ----------
     frequency, frequency_err, bootstrap_err, temperature_term, partition_term, net_slope_term : ndarray
-        As :class:`~trajmodes.phonons.uncertainty.FrequenciesWithErrors`.
+        As :class:`~trajmodes.phonons.thermodynamics.uncertainty.FrequenciesWithErrors`.
     dnu_dT, dnu_dT_err : ndarray
         THz/K: the d nu / dT used (NaN where none) and its standard error (from the runs' errors; zero from the
         static crystal).
@@ -453,7 +453,7 @@ def series_frequency_errors(fits, temperatures, qpoints, error_inputs=None, stat
     """Every run's frequencies at ``qpoints`` with the error bars of :func:`run_frequency_errors`, d nu / dT from the
     runs at the same volume (:func:`~trajmodes.series.thermodynamics.temperature_slopes`) or, for a run without
     neighbours in temperature, from the static crystal ``static`` (:func:`static_frequencies` and
-    :func:`~trajmodes.phonons.uncertainty.classical_dnu_dT`).
+    :func:`~trajmodes.phonons.thermodynamics.uncertainty.classical_dnu_dT`).
 
     A slope between runs close in temperature is dominated by their errors, and its square would add their noise to
     the temperature term: the square used is the slope's squared minus its variance (its unbiased estimate, clipped

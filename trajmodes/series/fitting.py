@@ -85,7 +85,7 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
     occupation : {"quantum", "classical"}
         Statistics of the harmonic free energy and of its third-order correction. The constants of classical MD are
         classically renormalised: ``"classical"`` compares like for like, and ``quantum_correction`` is reported
-        either way (:func:`~trajmodes.phonons.free_energy.tdep_free_energy`).
+        either way (:func:`~trajmodes.phonons.thermodynamics.free_energy.tdep_free_energy`).
     n_resamples : int
         Block-bootstrap resamples per run (0: no error bars).
     seed : int or None
@@ -95,7 +95,7 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
         Called with a line of text before each run.
     cubic_mesh : int or (3,) int, optional
         q mesh of the third-order free energy F_3ph when the runs are fitted with ``cutoff3`` (default
-        :data:`trajmodes.phonons.free_energy.CUBIC_MESH`).
+        :data:`trajmodes.phonons.thermodynamics.free_energy.CUBIC_MESH`).
     error_model : {"calibrated", "bootstrap"}
         ``"calibrated"`` (default): every run is projected on its modes (at most
         :data:`~trajmodes.series.errorbars.ERROR_MODEL_FRAMES` frames) to tell whether its modes kept their energies

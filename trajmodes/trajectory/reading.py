@@ -97,8 +97,8 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
     potential_energy : array_like (n_frames,), optional
         Potential energy of every frame in eV (the whole cell's: what LAMMPS' ``pe`` reports in units metal); one
         finite value per frame, or a ValueError. The fit's mean energies and the TDEP free energy need it
-        (:attr:`Trajectory.potential_energy`; :func:`trajmodes.phonons.free_energy.tdep_free_energy`,
-        :func:`trajmodes.phonons.free_energy.free_energy_from_frames`).
+        (:attr:`Trajectory.potential_energy`; :func:`trajmodes.phonons.thermodynamics.free_energy.tdep_free_energy`,
+        :func:`trajmodes.phonons.thermodynamics.free_energy.free_energy_from_frames`).
     reference, chunk_frames
         As in :func:`read`.
     unwrapped : bool

@@ -49,7 +49,7 @@ The files name pairs and triplets of the infinite crystal, not of a supercell. W
 supercell pair is given once per shortest periodic image of the pair, divided by the number of such images
 (the Wigner-Seitz treatment of phonopy, phono3py and :class:`trajmodes.Phonons`), and a third-order constant
 once per combination of the shortest images of its second and third atoms (weight 1/(m2 m3), as phono3py
-and :mod:`trajmodes.phonons.interaction`): TDEP's lattice sums then give the dispersion and three-phonon
+and :mod:`trajmodes.phonons.anharmonic.interaction`): TDEP's lattice sums then give the dispersion and three-phonon
 couplings of trajmodes and phonopy at every q. Reading, every pair and triplet is folded back onto the
 supercell of ``infile.ssposcar`` (constants that land on the same supercell pair add up), so a round trip
 gives the supercell constants back to round-off. Units need no conversion: TDEP's files are in eV and

@@ -1,0 +1,365 @@
+"""The dynamical matrix of force constants at any q, and its gradient, as one lattice sum.
+
+D_kk'(q) = sum_j Phi[p2s_k, j] (1/M) sum_T e^{i 2 pi q.(r_j + T - r_k)} / sqrt(m_k m_k'), the sum over the M
+shortest images r_j + T of atom j (T supercell lattice vectors; the Wigner-Seitz treatment, as phonopy
+computes it). q in reduced coordinates of the primitive reciprocal lattice, without 2 pi. Precomputed once:
+D(q) = e^{i 2 pi q.(p_k' - p_k)} * sum_R e^{i 2 pi q.R} H_R, R the integer lattice vectors in use.
+
+The phase carries the atom positions (phonopy's convention): the eigenvectors are then those of phonopy and phono3py,
+which the three-phonon interaction (:mod:`trajmodes.phonons.anharmonic.interaction`), the projection of MD displacements
+and the quartic sums use with the same phases. The potentials' exact lattice sums
+(:meth:`trajmodes.potentials.terms.ShortRangePotential.dynamical_matrices`) put the lattice translations alone in the
+phase; the two are U^H D U with U = diag(e^{i 2 pi q.p_k}): the same frequencies, eigenvectors differing by the phase
+e^{i 2 pi q.p_k} on atom k.
+The phase is a product of per-axis factors, e^{i 2 pi (q_x R_x + q_y R_y)} e^{i 2 pi q_z R_z}, over the few
+distinct (R_x, R_y) pairs and R_z values (no cos/sin over the whole (nq, nR) table), and the sum over R is one
+real matrix product on the interleaved real/imaginary parts. The non-analytic correction of polar crystals is
+a strategy of :mod:`trajmodes.phonons.harmonic.nac`.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.lattice.geometry import wigner_seitz_pairs
+from trajmodes.units import THZ
+
+__all__ = ["DynamicalMatrix", "frequencies_from_eigenvalues", "FrequenciesAndEigenvectors", "MeshFrequencies"]
+
+
+class FrequenciesAndEigenvectors(NamedTuple):
+    """The modes at a set of q (:meth:`DynamicalMatrix.frequencies_and_eigenvectors`): a named tuple, as numpy's
+    ``eigh`` returns, so ``f, e = ...`` unpacks it and the attributes name its parts.
+
+    Attributes
+    ----------
+    frequencies : ndarray (nq, 3n)
+        THz, ascending at each q (imaginary modes negative).
+    eigenvectors : ndarray, complex (nq, 3n, 3n)
+        Column s is mode s (phonopy convention), row 3k + a is atom k, direction a.
+    """
+
+    frequencies: np.ndarray
+    eigenvectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class MeshFrequencies:
+    """The phonons of a mesh (:meth:`DynamicalMatrix.mesh_frequencies`).
+
+    Attributes
+    ----------
+    qpoints : ndarray (N, 3)
+        Reduced.
+    frequencies : ndarray (N, 3n)
+        THz.
+    projections : ndarray (N, 3n, n) or None
+        |e|^2 summed over x, y, z per primitive atom (with ``projections=True``).
+    """
+
+    qpoints: np.ndarray
+    frequencies: np.ndarray
+    projections: np.ndarray | None
+
+
+class DynamicalMatrix:
+    """Dynamical matrices D(q) and their Cartesian gradients from force constants, in blocks of q.
+
+    ``force_constants``, ``tol``, ``chunk`` and ``n_threads`` as :class:`trajmodes.Phonons`, which builds this. Blocks
+    of q are multiples of 256 q, so results do not depend on the number of threads (bitwise). ``nac``: the non-analytic
+    correction (:class:`~trajmodes.phonons.harmonic.nac.GonzeLee` or :class:`~trajmodes.phonons.harmonic.nac.WangNAC`),
+    or None.
+    """
+
+    def __init__(self, force_constants: ForceConstants, tol: float = 1e-5, chunk: int = 4096,
+                 n_threads: int | None = None, nac=None):
+        self.force_constants = fc = force_constants
+        self.tol = float(tol)
+        self.chunk = int(chunk)
+        self.n_threads = max(1, int(os.cpu_count() or 1) if n_threads is None else int(n_threads))
+        self.nac = nac
+        self._build()
+        if nac is not None:
+            dipole = nac.supercell_constants(fc)
+            if dipole is not None:            # short-range constants: the dipole part is added back at every q
+                self._H = self._H - self._scatter(dipole)
+            nac.prepare(self)
+        self._HT = np.ascontiguousarray(self._H.T)                      # (K, nR) for the lattice sums
+
+    @property
+    def n_branches(self) -> int:
+        return 3 * self.force_constants.n_prim
+
+    def _build(self) -> None:
+        fc = self.force_constants
+        pr, m = fc.primitive, fc.smap
+        P = pr.cell
+        pf = pr.scaled_positions                                     # (n, 3) primitive fractional
+        # every pair (k, j) at each of its shortest images (ideal positions, primitive fractional: the shift cancels)
+        kk, jj, R, w, _, mult = wigner_seitz_pairs(pf, m.atom, m.lattice, fc.p2s, P, m.matrix, self.tol)
+        kp = m.atom[jj]
+        Ru, ridx = np.unique(R, axis=0, return_inverse=True)
+        ridx = ridx.reshape(-1)
+        self.weights = w                                             # 1 / multiplicity of every image pair
+        self.pairs = (ridx, kk, jj, kp, w / np.sqrt(pr.masses[kk] * pr.masses[kp]), len(Ru))
+        self.R = Ru.astype(float)                                    # (nR, 3) reduced
+        # per-axis phase tables: distinct (R_x, R_y) pairs and R_z values, and where each R finds its own
+        xy, ixy = np.unique(Ru[:, :2], axis=0, return_inverse=True)
+        ux, ix = np.unique(xy[:, 0], return_inverse=True)
+        uy, iy = np.unique(xy[:, 1], return_inverse=True)
+        uz, iz = np.unique(Ru[:, 2], return_inverse=True)
+        self._axes = (ux.astype(float), ix.reshape(-1), uy.astype(float), iy.reshape(-1),
+                      uz.astype(float), ixy.reshape(-1), iz.reshape(-1))
+        self._H = self._scatter(fc.compact())
+        self.dpos = pf[None, :, :] - pf[:, None, :]                  # (n, n, 3) reduced
+        self.R_cart = self.R @ P                                     # (nR, 3) A
+        self.dpos_cart = self.dpos @ P                               # (n, n, 3) A
+        self.multiplicities = mult
+
+    def image_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The atom pairs the dynamical matrix sums over, each periodic image of equal (shortest) length once.
+
+        Returns
+        -------
+        k, j, kp : ndarray of int (n_pairs,)
+            Primitive atom ``k`` (row of the compact force constants), supercell atom ``j`` (column) and its
+            primitive atom ``kp``.
+        weight : ndarray (n_pairs,)
+            1 / (number of equally short images of the pair): a pair shared by m images contributes 1/m each.
+        vectors : ndarray (n_pairs, 3)
+            The image vector r_j + R - r_k in Angstrom.
+        """
+        ridx, kk, jj, kp, w, _ = self.pairs
+        m = self.force_constants.primitive.masses
+        return kk, jj, kp, w * np.sqrt(m[kk] * m[kp]), self.R_cart[ridx] + self.dpos_cart[kk, kp]
+
+    def phase(self, q: np.ndarray) -> np.ndarray:
+        """e^{i 2 pi q.R}, shape (nR, nq) complex, from per-axis factors (R integer)."""
+        ux, ix, uy, iy, uz, ixy, iz = self._axes
+        e = lambda u, x: np.exp(2j * np.pi * np.multiply.outer(u, x))   # (n_distinct, nq)
+        exy = e(ux, q[:, 0])[ix]
+        exy *= e(uy, q[:, 1])[iy]
+        out = exy[ixy]
+        out *= e(uz, q[:, 2])[iz]
+        return out
+
+    @staticmethod
+    def lattice_sum(MT: np.ndarray, phase: np.ndarray) -> np.ndarray:
+        """sum_R phase[R, q] M[R, :] for real M given as MT (K, nR): (nq, K) complex.
+
+        One real product on the interleaved real/imaginary parts of the phase (no copies, no
+        complex arithmetic on the real table)."""
+        nq = phase.shape[1]
+        return (MT @ phase.view(float)).view(complex).reshape(len(MT), nq).T
+
+    def blocks(self, nq: int) -> tuple[list[slice], int]:
+        """Blocks of q (at least two per thread where there are enough q, multiples of 256 q, at most
+        ``chunk`` rounded down to a multiple of 256, 256 at least) and the thread count."""
+        # multiples of 256 q, so that every q sits at the same offset modulo the BLAS tiles whatever
+        # the number of threads: the results are then bitwise the same
+        size = min(max(self.chunk // 256, 1), max(1, nq // (2 * 256 * self.n_threads))) * 256
+        blocks = [slice(s, min(s + size, nq)) for s in range(0, nq, size)]
+        return blocks, min(self.n_threads, len(blocks))
+
+    def map_blocks(self, fn, nq: int) -> None:
+        """Run ``fn(block_slice)`` over the blocks of ``nq`` q-points, in threads where it pays."""
+        blocks, nt = self.blocks(nq)
+        if nt <= 1:
+            for b in blocks:
+                fn(b)
+            return
+        with ThreadPoolExecutor(nt) as ex:
+            for _ in ex.map(fn, blocks):        # re-raises the first error
+                pass
+
+    def _scatter(self, fc_compact: np.ndarray) -> np.ndarray:
+        """H_R (nR, n*3*n*3): mass- and multiplicity-weighted constants summed per lattice vector R."""
+        ridx, kk, jj, kp, w, nR = self.pairs
+        n = self.force_constants.n_prim
+        H = np.zeros((nR, n, n, 3, 3))
+        np.add.at(H, (ridx, kk, kp), fc_compact[kk, jj] * w[:, None, None])
+        return np.ascontiguousarray(H.transpose(0, 1, 3, 2, 4).reshape(nR, -1))
+
+    def directions(self, q: np.ndarray, q_direction):
+        """Cartesian q-direction per q-point (nq, 3), or None."""
+        if q_direction is None:
+            return None
+        d = np.asarray(q_direction, dtype=float)
+        return np.broadcast_to(d.reshape(-1, 3), q.shape) @ self.force_constants.primitive.reciprocal_cell
+
+    def _nac_block(self, qs: np.ndarray, dirs) -> np.ndarray:
+        """Non-analytic part of D for a block of q, (nq, n, 3, n, 3), mass-weighted, eV/(A^2 amu)."""
+        C = self.nac.term(self, qs, dirs)
+        m = 1 / np.sqrt(self.force_constants.primitive.masses)
+        return C * (m[:, None, None, None] * m[None, None, :, None])
+
+    def __call__(self, qpoints, q_direction=None) -> np.ndarray:
+        """Dynamical matrices, shape (nq, 3n, 3n) complex, in eV/(A^2 amu); Hermitian.
+
+        ``qpoints`` (nq, 3) or (3,) reduced; ``q_direction`` the reduced direction of approach to q = 0 with
+        the non-analytic correction (see :meth:`trajmodes.Phonons.dynamical_matrix`)."""
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        dirs = self.directions(q, q_direction) if self.nac else None
+        out = np.empty((len(q), self.n_branches, self.n_branches), dtype=complex)
+
+        def block(b):
+            out[b] = self.block(q[b], None if dirs is None else dirs[b])
+        self.map_blocks(block, len(q))
+        return out
+
+    def block(self, qs: np.ndarray, dirs) -> np.ndarray:
+        """D for one block of q (reduced), ``dirs`` Cartesian q-directions or None: (nq, 3n, 3n)."""
+        n = self.force_constants.n_prim
+        D = self.lattice_sum(self._HT, self.phase(qs)).reshape(len(qs), n, 3, n, 3)
+        ph = np.exp(2j * np.pi * np.einsum("qx,klx->qkl", qs, self.dpos))
+        D *= ph[:, :, None, :, None]
+        if self.nac:
+            D += self._nac_block(qs, dirs)
+        D = D.reshape(len(qs), 3 * n, 3 * n)
+        return 0.5 * (D + D.conj().transpose(0, 2, 1))
+
+    def of_constants(self, fc_compacts, qpoints) -> np.ndarray:
+        """Dynamical matrices of other compact force constants on this crystal and its images, without the
+        non-analytic part: (nq, n_sets, 3n, 3n) complex, eV/(A^2 amu).
+
+        D(q) is linear in Phi, so the matrices of a linear family of constants (the tensors of a symmetry basis, the
+        differences of bootstrap resamples) are those of its members, summed with the same weights; this builds them
+        all with one lattice sum, on the image pairs found once.
+
+        Parameters
+        ----------
+        fc_compacts : array_like (n_sets, n, N, 3, 3)
+            Compact constants (eV/A^2) on the supercell of this matrix's force constants.
+        qpoints : array_like (nq, 3)
+            Reduced.
+        """
+        fcs = np.asarray(fc_compacts, dtype=float)
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        n, k = self.force_constants.n_prim, len(fcs)
+        HT = np.ascontiguousarray(np.concatenate([self._scatter(f) for f in fcs], axis=1).T)   # (k * K, nR)
+        D = self.lattice_sum(HT, self.phase(q)).reshape(len(q), k, n, 3, n, 3)
+        D *= np.exp(2j * np.pi * np.einsum("qx,klx->qkl", q, self.dpos))[:, None, :, None, :, None]
+        D = D.reshape(len(q), k, 3 * n, 3 * n)
+        return 0.5 * (D + D.conj().transpose(0, 1, 3, 2))
+
+    def with_derivative(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """D(q) (nq, 3n, 3n) and its Cartesian gradient dD/dq (nq, 3, 3n, 3n) for one block of q.
+
+        The gradient is with respect to Cartesian q in 1/A without 2 pi (q_cart = q_red @ rec), as
+        phonopy's ``DerivativeOfDynamicalMatrix``: each term of the sum gains i 2 pi (r_k'R - r_k),
+        units eV/(A^2 amu) * A.
+        """
+        n, nq = self.force_constants.n_prim, len(q)
+        e = self.phase(q)                                                # (nR, nq)
+        # the phase and its three R-weighted copies side by side: one product for D and dD
+        Rc = self.R_cart
+        cs = np.concatenate([e, e * Rc[:, 0:1], e * Rc[:, 1:2], e * Rc[:, 2:3]], axis=1)
+        S = self.lattice_sum(self._HT, cs).reshape(4, nq, n, 3, n, 3)
+        S0 = S[0]
+        S1 = S[1:]                                                       # (3, nq, n, 3, n, 3)
+        ph = np.exp(2j * np.pi * np.einsum("qx,klx->qkl", q, self.dpos))[:, :, None, :, None]
+        D = (S0 * ph).reshape(nq, 3 * n, 3 * n)
+        dpc = self.dpos_cart.transpose(2, 0, 1)[:, None, :, None, :, None]   # (3, 1, n, 1, n, 1)
+        dD = 2j * np.pi * (S1 + dpc * S0[None]) * ph[None]
+        dD = dD.reshape(3, nq, 3 * n, 3 * n).transpose(1, 0, 2, 3)
+        if self.nac:
+            # the non-analytic part by central differences (step h, 1/A), smooth away from q = 0
+            h = 1e-5
+            D = D + self._nac_block(q, None).reshape(nq, 3 * n, 3 * n)
+            inv = self.force_constants.primitive.cell.T                     # q_red = q_cart @ cell.T
+            for x in range(3):
+                dq = h * inv[x]
+                diff = self._nac_block(q + dq, None) - self._nac_block(q - dq, None)
+                dD[:, x] += diff.reshape(nq, 3 * n, 3 * n) / (2 * h)
+        D = 0.5 * (D + D.conj().transpose(0, 2, 1))
+        dD = 0.5 * (dD + dD.conj().transpose(0, 1, 3, 2))
+        return D, dD
+
+    def derivative(self, qpoints) -> np.ndarray:
+        """dD/dq_cart, shape (nq, 3, 3n, 3n) complex, eV/(A^2 amu) * A (see :meth:`with_derivative`)."""
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        n3 = self.n_branches
+        out = np.empty((len(q), 3, n3, n3), dtype=complex)
+        for s in range(0, len(q), self.chunk):
+            out[s:s + self.chunk] = self.with_derivative(q[s:s + self.chunk])[1]
+        return out
+
+
+    # -- its eigenvalues and eigenvectors ----------------------------------------------------------------
+    def frequencies(self, qpoints, q_direction=None) -> np.ndarray:
+        """Phonon frequencies nu in THz, shape (nq, 3n), ascending; imaginary modes as negative numbers.
+
+        ``q_direction``: the reduced direction of approach to q = 0 with the non-analytic correction, (3,) or
+        (nq, 3) (see :meth:`trajmodes.Phonons.dynamical_matrix`)."""
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        dirs = per_q(q_direction, len(q))
+        out = np.empty((len(q), self.n_branches))
+        cdirs = self.directions(q, dirs) if self.nac and dirs is not None else None
+
+        def block(b):
+            out[b] = frequencies_from_eigenvalues(np.linalg.eigvalsh(
+                self.block(q[b], None if cdirs is None else cdirs[b])))
+        self.map_blocks(block, len(q))
+        return out
+
+    def frequencies_and_eigenvectors(self, qpoints, q_direction=None) -> FrequenciesAndEigenvectors:
+        """Both at once: a :class:`FrequenciesAndEigenvectors` named tuple, ``frequencies`` (nq, 3n) THz and
+        ``eigenvectors`` (nq, 3n, 3n) complex (``f, e = ...`` unpacks it)."""
+        from trajmodes.resources import one_blas_thread
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        dirs = per_q(q_direction, len(q))
+        f = np.empty((len(q), self.n_branches))
+        e = np.empty((len(q), self.n_branches, self.n_branches), dtype=complex)
+        cdirs = self.directions(q, dirs) if self.nac and dirs is not None else None
+
+        def block(b):
+            # LAPACK's eigenvectors (their phases, a degenerate subspace's basis) depend on the number of BLAS
+            # threads: one thread always, so every call, in a Dask task or not, returns the same eigenvectors
+            with one_blas_thread():
+                w, e[b] = np.linalg.eigh(self.block(q[b], None if cdirs is None else cdirs[b]))
+            f[b] = frequencies_from_eigenvalues(w)
+        self.map_blocks(block, len(q))
+        return FrequenciesAndEigenvectors(frequencies=f, eigenvectors=e)
+
+    def mesh_frequencies(self, mesh, projections: bool = False) -> MeshFrequencies:
+        """Frequencies on a Gamma-centred mesh (phonopy's order, first index fastest), as :class:`MeshFrequencies`
+        (``qpoints``, ``frequencies`` THz, ``projections``).
+
+        ``mesh``: one positive integer n (n x n x n) or three (:func:`trajmodes.lattice.grid.parse_mesh`; a diagonal
+        3 x 3 matrix is its diagonal, any other supercell matrix a ValueError). ``projections``: also the weight
+        |e|^2 of every primitive atom in every mode."""
+        from trajmodes.lattice.qpoints import parse_mesh
+        from trajmodes.lattice.qpoints import mesh_qpoints
+        from trajmodes.resources import require_memory
+        mesh = parse_mesh(mesh, matrix=False)
+        n_points, nb = float(np.prod(mesh, dtype=float)), self.n_branches
+        require_memory(n_points * 8.0 * (3 + nb + (nb * self.force_constants.n_prim if projections else 0)),
+                       f"the frequencies on the {n_points:.3g} q-points of the mesh {mesh.tolist()}",
+                       "use a smaller mesh")
+        q = mesh_qpoints(mesh)
+        if not projections:
+            return MeshFrequencies(q, self.frequencies(q), None)
+        n = self.force_constants.n_prim
+        f = np.empty((len(q), 3 * n))
+        pr = np.empty((len(q), 3 * n, n))
+        for s in range(0, len(q), self.chunk):
+            f[s:s + self.chunk], e = self.frequencies_and_eigenvectors(q[s:s + self.chunk])
+            pr[s:s + self.chunk] = (np.abs(e) ** 2).reshape(len(e), n, 3, 3 * n).sum(axis=2).transpose(0, 2, 1)
+        return MeshFrequencies(q, f, pr)
+
+
+def per_q(q_direction, nq: int):
+    """q_direction as (nq, 3), or None."""
+    if q_direction is None:
+        return None
+    return np.broadcast_to(np.asarray(q_direction, dtype=float).reshape(-1, 3), (nq, 3))
+
+
+def frequencies_from_eigenvalues(eig: np.ndarray) -> np.ndarray:
+    """Frequencies nu = sqrt(eigenvalue) in THz from eigenvalues of D in eV/(A^2 amu); imaginary as negative."""
+    return np.sign(eig) * np.sqrt(np.abs(eig)) * THZ

@@ -1,0 +1,142 @@
+"""The linear tetrahedron method on a Gamma-centred mesh: the tetrahedra around every mesh point and the
+weight a vertex takes in a delta function (or DOS) at a frequency.
+
+phonopy's (Togo's) form of the linear tetrahedron method (Bloechl et al., Phys. Rev. B 49, 16223 (1994),
+without the curvature correction): every mesh cell is cut into six tetrahedra along its shortest main
+diagonal, each mesh point sits in 24 of them, and the weight of the point at frequency w is the sum over its
+24 tetrahedra of I_c(w) g(w) / 6, g the tetrahedron's linear DOS and I_c the share of the vertex c. Used by
+the DOS (:mod:`trajmodes.phonons.harmonic.dos`) and the three-phonon integration weights
+(:mod:`trajmodes.phonons.anharmonic.selfenergy`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.lattice.qpoints import mesh_addresses, mesh_index, parse_mesh
+
+__all__ = ["tetrahedra", "vertex_weights", "point_weights"]
+
+_EPS = 1e-10                     # as phonopy's THM_EPSILON
+_CUBE = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]])
+_DIAGONALS = {0: (0, 7, ((1, 3), (1, 5), (2, 3), (2, 6), (4, 5), (4, 6))),
+              1: (1, 6, ((0, 2), (0, 4), (2, 3), (3, 7), (4, 5), (5, 7))),
+              2: (2, 5, ((0, 1), (0, 4), (1, 3), (3, 7), (4, 6), (6, 7))),
+              3: (3, 4, ((0, 1), (0, 2), (1, 5), (2, 6), (5, 7), (6, 7)))}
+
+
+def tetrahedra(mesh, reciprocal_cell, microzone=None, steps=None) -> np.ndarray:
+    """Vertex mesh indices of the 24 tetrahedra around every mesh point (phonopy's construction).
+
+    Parameters
+    ----------
+    mesh : int or (3,) int
+        The mesh (one int n is n x n x n), or the address box of a generalised grid (``Grid.mesh`` of
+        :class:`trajmodes.lattice.grid.Grid`, with ``microzone`` and ``steps``; a supercell matrix itself is refused).
+    reciprocal_cell : (3, 3)
+        Rows b1, b2, b3 (1/A); fixes the shortest main diagonal of the mesh cell.
+    microzone : (3, 3), optional
+        Cartesian edges (rows) of the grid's cell when it is not b_i / n_i (:meth:`Grid.microzone`).
+    steps : (3, 3) int, optional
+        Address step of a unit step along each microzone edge (columns; ``Grid.steps``); identity by default.
+
+    Returns
+    -------
+    vertices : ndarray of int, (N, 24, 4)
+    central : ndarray of int, (24,)
+        Index (0..3) of the central mesh point among each tetrahedron's vertices.
+    """
+    n = parse_mesh(mesh, matrix=False)
+    a, b, c = (np.asarray(reciprocal_cell, dtype=float) / n[:, None] if microzone is None
+               else np.asarray(microzone, dtype=float))
+    diag = np.array([a + b + c, -a + b + c, a - b + c, a + b - c])
+    length = (diag ** 2).sum(axis=1)
+    # equal diagonals (a cubic cell) tie up to round-off: the first of them, as an exact computation would pick
+    d0, d1, pairs = _DIAGONALS[int(np.flatnonzero(length <= length.min() * (1 + 1e-9))[0])]
+    six = np.sort([[d0, d1, *p] for p in pairs], axis=1)
+    rel, central = [], []
+    for i in range(8):
+        for t in six:
+            if i in t:
+                rel.append(_CUBE[t] - _CUBE[i])
+                central.append(int(np.flatnonzero(t == i)[0]))
+    rel = np.array(rel)                                              # (24, 4, 3)
+    if steps is not None:
+        rel = rel @ np.asarray(steps, dtype=np.int64).T
+    return mesh_index(mesh_addresses(n)[:, None, None, :] + rel[None], n), np.array(central)
+
+
+def _f(w, v, n, m):
+    """(w - v_m) / (v_n - v_m), zero where the two vertices coincide."""
+    d = v[:, n] - v[:, m]
+    ok = np.abs(d) >= _EPS
+    return np.where(ok, (w - v[:, m]) / np.where(ok, d, 1.0), 0.0)
+
+
+def vertex_weights(w, v, cs):
+    """I_c g for sorted vertex values v (E, 4), central vertex's sorted position cs (E,), points w (E,)
+    with v0 <= w < v3 (phonopy's formulas; a point equal to a vertex goes to the case above it)."""
+    out = np.zeros(len(w))
+    case = (w >= v[:, 1]).astype(int) + (w >= v[:, 2])
+    for k in range(3):
+        sel = np.flatnonzero(case == k)
+        if not len(sel):
+            continue
+        x, u, c = w[sel], v[sel], cs[sel]
+        span = u[:, 3] - u[:, 0]
+        f = lambda n, m: _f(x, u, n, m)                                 # noqa: E731
+        if k == 0:                                                     # v0 <= w < v1
+            f10, f20, f30 = f(1, 0), f(2, 0), f(3, 0)
+            g = 3 * f10 * f20 / span
+            I = np.stack([(f(0, 1) + f(0, 2) + f(0, 3)) / 3, f10 / 3, f20 / 3, f30 / 3], axis=-1)
+        elif k == 1:                                                   # v1 <= w < v2
+            f12, f20, f21, f13 = f(1, 2), f(2, 0), f(2, 1), f(1, 3)
+            gd = f12 * f20 + f21 * f13
+            ok = gd >= _EPS
+            gs = np.where(ok, gd, 1.0)
+            g = 3 / span * gd * ok
+            I = np.stack([(f(0, 3) + f(0, 2) * f20 * f12 / gs) / 3, (f12 + f13 ** 2 * f21 / gs) / 3,
+                          (f21 + f20 ** 2 * f12 / gs) / 3, (f(3, 0) + f(3, 1) * f13 * f21 / gs) / 3], axis=-1)
+        else:                                                          # v2 <= w < v3
+            f13, f23 = f(1, 3), f(2, 3)
+            g = 3 * f13 * f23 / span
+            I = np.stack([f(0, 3) / 3, f13 / 3, f23 / 3, (f(3, 0) + f(3, 1) + f(3, 2)) / 3], axis=-1)
+        out[sel] = I[np.arange(len(c)), c] * g
+    return out
+
+
+def point_weights(values: np.ndarray, central: np.ndarray, w) -> np.ndarray:
+    """Tetrahedron weight of mesh points in a delta function delta(w - f), f linear in each tetrahedron.
+
+    Parameters
+    ----------
+    values : (..., 24, 4)
+        f at the four vertices of each of the 24 tetrahedra around every point (:func:`tetrahedra`).
+    central : (24,) int
+        Which vertex of each tetrahedron is the point itself.
+    w : float or array broadcasting against ``values[..., 0, 0]``
+        Where the delta function is evaluated (units of f).
+
+    Returns
+    -------
+    ndarray (...)
+        sum over the point's 24 tetrahedra of I_c(w) g(w) / 6, in 1/(units of f): summed over the mesh and
+        divided by the number of points it is the density of f at w (as a normalised Gaussian of f - w
+        would be, point by point).
+    """
+    values = np.asarray(values, dtype=float)
+    w = np.asarray(w, dtype=float)
+    shape = np.broadcast_shapes(values.shape[:-2], w.shape)
+    # sort the vertices once per tetrahedron, then evaluate at every w that shares it
+    v = values.reshape(-1, 4)
+    order = np.argsort(v, axis=-1, kind="stable")
+    v = np.take_along_axis(v, order, axis=-1)
+    cs = np.argmax(order == np.tile(np.asarray(central), v.shape[0] // 24)[:, None], axis=-1)
+    vshape = values.shape[:-2] + (24,)
+    v = np.broadcast_to(v.reshape(vshape + (4,)), shape + (24, 4)).reshape(-1, 4)
+    cs = np.broadcast_to(cs.reshape(vshape), shape + (24,)).reshape(-1)
+    wv = np.broadcast_to(w[..., None], shape + (24,)).reshape(-1)
+    out = np.zeros(len(v))
+    inside = np.flatnonzero((wv >= v[:, 0]) & (wv < v[:, 3]))
+    if len(inside):
+        out[inside] = vertex_weights(wv[inside], v[inside], cs[inside])
+    return out.reshape(shape + (24,)).sum(axis=-1) / 6.0
