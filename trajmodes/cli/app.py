@@ -7,8 +7,8 @@ import signal
 import sys
 import warnings
 
-from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH, add_plot_format,
-                                     add_read_options, mesh, non_negative_int, positive, positive_int, supercell_dims,
+from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH, add_cluster_options,
+                                     add_plot_format, add_read_options, mesh, non_negative_int, positive, positive_int, supercell_dims,
                                      temperatures, width_or_adaptive)
 from trajmodes.lattice.spglib_calls import SYMPREC
 
@@ -151,6 +151,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pa.add_argument("-o", "--output", default="trajmodes-anharmonic", help="output folder (default "
                                                                             "trajmodes-anharmonic)")
     add_plot_format(pa)
+    add_cluster_options(pa)                    # the q-points of the sums are Dask tasks of Anharmonic
     pm = add("compare", cmd_compare, "MD linewidths, shifts, lineshapes and conductivity (the peak fits of "
                                       "`trajmodes project`) beside three-phonon theory from the run's fitted fc3")
     pm.add_argument("modes", metavar="MODES_NC", help="output of `trajmodes project` on the MD run")
@@ -168,6 +169,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     add_allow_unstable(pm)
     pm.add_argument("-o", "--output", default="trajmodes-compare", help="output folder (default trajmodes-compare)")
     add_plot_format(pm)
+    add_cluster_options(pm)
     pq = add("qha", cmd_qha, "quasiharmonic free-energy minimisation with a pair or three-body potential: lattice "
                              "parameters, thermal expansion, bulk moduli, Grueneisen parameter and C_P against T")
     pq.add_argument("potential", metavar="POTENTIAL", help="LAMMPS Stillinger-Weber file (*.sw), or a pair potential "
