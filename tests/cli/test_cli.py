@@ -93,7 +93,7 @@ def test_series_passes_every_read_option_to_each_run(tmp_path, monkeypatch):
     """series accepted --md-timestep, --frame-interval and --topology and never used them; each run is now read
     with them (the reads are stopped once their options are seen)."""
     import pytest
-    import trajmodes
+    from trajmodes import workflows
 
     class Seen(Exception):
         pass
@@ -104,7 +104,7 @@ def test_series_passes_every_read_option_to_each_run(tmp_path, monkeypatch):
         seen.append(kw)
         raise Seen()
 
-    monkeypatch.setattr(trajmodes, "read", fake_read)
+    monkeypatch.setattr(workflows, "read", fake_read)            # the command line reads through workflows
     with pytest.raises(Seen):
         main(["series", str(DATA / "cu32_xs.lammpstrj"), str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu",
               "--md-timestep", "0.002", "--frame-interval", "0.04", "--topology", "top.data", "--debug"])
