@@ -7,9 +7,9 @@ import signal
 import sys
 import warnings
 
-from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH, add_cluster_options,
-                                     add_plot_format, add_read_options, mesh, non_negative_int, positive, positive_int, supercell_dims,
-                                     temperatures, width_or_adaptive)
+from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH,
+                                   add_cluster_options, add_plot_format, add_read_options, mesh, non_negative_int,
+                                   positive, positive_int, supercell_dims, temperatures, width_or_adaptive)
 from trajmodes.workflows import SYMPREC
 
 
@@ -85,7 +85,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="folds as contiguous blocks of frames (default) or frame %% folds")
     pf.add_argument("--stride", type=positive_int, default=FIT_DEFAULTS["stride"], help="use every n-th frame")
     pf.add_argument("--n-frames", type=positive_int, help="use this many evenly spaced frames of each trajectory")
-    pf.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"], help=f"symmetry tolerance in A (default {SYMPREC:g})")
+    pf.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
+                    help=f"symmetry tolerance in A (default {SYMPREC:g})")
     pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
                                           "rotational, huang (default none)")
     pf.add_argument("-o", "--output", default="trajmodes-fit", help="output folder (default trajmodes-fit): fc.nc, "

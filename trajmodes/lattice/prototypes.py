@@ -32,7 +32,7 @@ CUBE_EDGE = {"fcc": np.sqrt(2.0), "diamond": np.sqrt(2.0), "zincblende": np.sqrt
              "bcc": 2.0 / np.sqrt(3.0), "sc": 1.0}
 
 
-#: the structures of two species (A, B): these prototypes', and L1_2 A3B of :func:`trajmodes.lattice.cubic.cubic_lattice`
+#: the structures of two species (A, B): these prototypes', and L1_2 A3B (:func:`trajmodes.lattice.cubic.cubic_lattice`)
 TWO_SPECIES = ("zincblende", "rocksalt", "wurtzite", "l12")
 
 
