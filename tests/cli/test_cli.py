@@ -125,3 +125,16 @@ def test_fit_with_a_fourth_order(tmp_path, capsys):
     assert main(["fit", dump, *ref, "--cutoff4", "2.6", "-o", str(tmp_path / "bad")]) != 0
     assert "--cutoff4 fits the fourth order after the third" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_run_fits_with_the_defaults_of_fit():
+    """``trajmodes run`` fits with the settings ``trajmodes fit`` gives without options (one table of defaults)."""
+    from trajmodes.cli.app import build_parser
+    from trajmodes.cli.runs import fit_settings
+    parser, _ = build_parser()
+    run = fit_settings(parser.parse_args(["run", "x.lammpstrj", "--cutoff2", "4.5"]))
+    fit = fit_settings(parser.parse_args(["fit", "x.lammpstrj", "--cutoff2", "4.5"]))
+    assert fit.pop("cutoff4") is None and run == fit
+    assert run["mode"] == "sequential" and run["constraints"] == ()
+    custom = fit_settings(parser.parse_args(["fit", "x.lammpstrj", "--folds", "3", "--constraints", "rotational"]))
+    assert custom["folds"] == 3 and custom["constraints"] == ("rotational",)

@@ -210,7 +210,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                                "the potential energy and so the free energy")
     ps.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
     ps.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
-    ps.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
+    ps.add_argument("--mode", choices=["sequential", "simultaneous"], default=FIT_DEFAULTS["mode"],
                     help="sequential (TDEP; default) or simultaneous")
     ps.add_argument("--segments", type=positive_int, default=20,
                     help="time segments per run for the block bootstrap (default 20)")
@@ -235,7 +235,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                     "(default 10)")
     ps.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
                     help="statistics of the harmonic free energy (default quantum)")
-    ps.add_argument("--symprec", type=positive, default=SYMPREC, help=f"symmetry tolerance in A (default {SYMPREC:g})")
+    ps.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
+                    help=f"symmetry tolerance in A (default {SYMPREC:g})")
     ps.add_argument("-o", "--output", default="trajmodes-series", help="output folder (default trajmodes-series): "
                                                                        "series.nc and the figures series.png, "
                                                                        "series.split.png")
