@@ -8,23 +8,72 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.forceconstants.normal import fit_layer
-from trajmodes.phonons.harmonic.stability import ImaginaryModes
-from trajmodes.lattice.spglib_calls import SYMPREC
+# The names below are the library's, imported here for the command line, which reaches the library through this module
+# only; each lives where the comment says. They are light modules (no scipy, xarray or dask), so that the parser
+# and --help stay fast; the names of heavier modules are in :func:`__getattr__`, imported on first use.
+from trajmodes.forceconstants.model import ForceConstants       # the constants a command reads, builds and writes
+from trajmodes.forceconstants.report import format_cutoff_table  # forceconstants.report: the cutoff table in words
+from trajmodes.io.filesystem import StagedOutputs, atomic_write  # io.filesystem: staged and atomic outputs
+from trajmodes.io.forceconstants.phonopy import FC_FORMAT_MARKS, detect_fc_format  # io.forceconstants.phonopy
+from trajmodes.io.provenance import clean_attrs, provenance     # io.provenance: the attributes of every output
+from trajmodes.lattice.crystal import masses_or_error           # lattice.crystal: masses known, or a clear error
+from trajmodes.lattice.paths import bravais_lattice, brillouin_zone_path, pretty_label  # lattice.paths
+from trajmodes.lattice.prototypes import CUBE_EDGE, PROTOTYPES  # lattice.prototypes: the crystals of `qha`
+from trajmodes.lattice.qpoints import parse_mesh                # lattice.qpoints: a q mesh from N or N1,N2,N3
+from trajmodes.lattice.spglib_calls import SYMPREC              # lattice.spglib_calls: the symmetry tolerance
+from trajmodes.lattice.symmetry import reciprocal_rotations     # lattice.symmetry: the point group on reduced q
+from trajmodes.modes.defaults import DEFAULT_PEAK_MODEL, DEFAULT_RESOLUTION, PEAK_MODELS  # modes.defaults
 
-# fit_layer is imported from here too (its home: forceconstants.normal: the fields the fit reads, for work that
-# shares its pass)
+if TYPE_CHECKING:
+    from trajmodes.phonons.harmonic.stability import ImaginaryModes
 
-__all__ = ["fit_layer", "load_force_constants", "default_cutoff2",
+__all__ = ["load_force_constants", "default_cutoff2",
            "SPHERE_ATOMS", "warn_truncation",
            "FitResult", "LargestDifference", "fit_effective", "frequency_error_bars", "frequencies_on",
            "PhononProperties",
            "phonon_properties", "EAMCrystal", "eam_crystal", "modes_dataset", "add_path_variables", "path_bands",
-           "PathBands", "three_phonon", "ThreePhonon"]
+           "PathBands", "three_phonon", "ThreePhonon", "potential_range_of", "QuasiHarmonicResult", "quasiharmonic",
+           "harmonic_bands", "shell_constants_of", "project_modes", "ScatteringQpoints", "scattering_qpoints",
+           "structure_factor", "path_dispersion",
+           # re-exported (see above)
+           "ForceConstants", "format_cutoff_table", "StagedOutputs", "atomic_write", "FC_FORMAT_MARKS",
+           "detect_fc_format", "clean_attrs", "provenance", "masses_or_error", "bravais_lattice",
+           "brillouin_zone_path", "pretty_label", "CUBE_EDGE", "PROTOTYPES", "parse_mesh", "SYMPREC",
+           "reciprocal_rotations", "DEFAULT_PEAK_MODEL", "DEFAULT_RESOLUTION", "PEAK_MODELS"]
+
+#: the names :func:`__getattr__` imports on first use (modules that import scipy, xarray or dask)
+LAZY_NAMES = ("fit_layer", "COLLAPSED", "UNCONSTRAINED", "UNSTABLE", "degenerate_groups", "read",
+              "summarize", "summary_terms", "summary_dataset", "fit_series", "compare_three_phonon")
+
+
+def __getattr__(name: str):
+    """The library's names of heavier modules, for the command line, imported on first use (PEP 562)."""
+    if name == "fit_layer":                   # forceconstants.normal: the fields the fit reads (one shared pass)
+        from trajmodes.forceconstants import normal
+        return normal.fit_layer
+    if name in ("COLLAPSED", "UNCONSTRAINED", "UNSTABLE"):   # modes.peaks: the fit status of a mode
+        from trajmodes.modes import peaks
+        return getattr(peaks, name)
+    if name == "degenerate_groups":           # phonons.degeneracy: the degenerate sets of a q-point's frequencies
+        from trajmodes.phonons.harmonic import degeneracy
+        return degeneracy.degenerate_groups
+    if name == "read":                        # trajectory.reading: a trajectory from its files
+        from trajmodes.trajectory import reading
+        return reading.read
+    if name in ("summarize", "summary_terms", "summary_dataset"):   # trajectory.summary: a run's statistics
+        from trajmodes.trajectory import summary
+        return getattr(summary, name)
+    if name == "fit_series":                  # series: the study over runs (trajmodes series)
+        from trajmodes.series import fitting
+        return fitting.fit_series
+    if name == "compare_three_phonon":        # modes.comparison: MD lines beside perturbation theory
+        from trajmodes.modes import comparison
+        return comparison.compare_three_phonon
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_force_constants(path: str | os.PathLike):
@@ -354,6 +403,10 @@ class EAMCrystal:
         (:func:`trajmodes.potentials.finite_difference.curvature_check`).
     method : str
         ``"analytic"`` or ``"finite-difference"``.
+    species : tuple of str
+        The crystal's element (fcc, bcc) or (A, B) of L1_2 A3B.
+    potential : EAM or None
+        The potential the constants are of.
     """
 
     force_constants: object
@@ -361,6 +414,8 @@ class EAMCrystal:
     closed_form_deviation: float | None
     curvature: object | None = None
     method: str = "analytic"
+    species: tuple = ()
+    potential: object = None
 
 
 def eam_crystal(potential, structure: str, a: float, species=None, supercell: int = 5, *,
@@ -389,9 +444,10 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
     pot = potential if isinstance(potential, EAM) else EAM(potential)
     structure = structure.lower()
     if species is None:
+        from trajmodes.lattice.prototypes import default_species
         if structure == "l12" and len(pot.elements) != 2:
             raise ValueError("l12 needs the two elements A, B (A3B) of a potential with two elements")
-        species = list(pot.elements) if structure == "l12" else pot.elements[:1]
+        species = default_species(structure, pot.elements)
     species = [species] if isinstance(species, str) else list(species)
     shells = dev = None
     if structure in ("fcc", "bcc"):
@@ -417,7 +473,7 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
                                compat="override", join="override")
     elif curvature is not None and not curvature.consistent:
         warnings.warn(curvature.message(os.path.basename(str(pot.paths[0]))), UserWarning, stacklevel=2)
-    return EAMCrystal(fc, shells, dev, curvature, method)
+    return EAMCrystal(fc, shells, dev, curvature, method, tuple(species), pot)
 
 
 # ----------------------------------------------------------------------------- modes of an MD run
@@ -624,3 +680,166 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
                                                     "(Wigner transport equation; Simoncelli, Marzari and Mauri, "
                                                     "Nat. Phys. 15, 809 (2019))"})
     return ThreePhonon(an, ds)
+
+
+# ----------------------------------------------------------------------------- pieces of the other commands
+def potential_range_of(trajectories, logs=()):
+    """The range of the potential of the runs ``trajectories``, from the LAMMPS input or log that names their dumps
+    (``logs``, the runs' thermo logs, read first): :func:`trajmodes.io.potentials.pair_style.potential_range` of the
+    first LAMMPS run whose input names one; None when none does."""
+    from trajmodes.io.potentials.pair_style import potential_range
+    for t in trajectories:
+        if str(getattr(t.source, "format", "")).startswith("lammps"):
+            found = potential_range(t.source.paths, logs=logs or ())
+            if found is not None:
+                return found
+    return None
+
+
+@dataclass(frozen=True)
+class QuasiHarmonicResult:
+    """The crystal of ``trajmodes qha`` and its calculator.
+
+    Attributes
+    ----------
+    calculator : QuasiHarmonic
+        :class:`~trajmodes.phonons.thermodynamics.quasiharmonic.QuasiHarmonic` of the potential and crystal (``minimize``).
+    crystal : Crystal
+        The primitive cell of the prototype, lattice parameters in Angstrom.
+    species : list of str
+        Its species (given, or the potential's: :func:`trajmodes.lattice.prototypes.default_species`).
+    """
+
+    calculator: object
+    crystal: object
+    species: list
+
+
+def quasiharmonic(potential, structure: str, a: float, *, species=None, c: float | None = None,
+                  u: float | None = None, mesh=16, occupation: str = "quantum") -> QuasiHarmonicResult:
+    """The quasiharmonic calculator of ``trajmodes qha``: the potential ``potential`` (a file or a name of
+    :func:`trajmodes.potentials.pair.load_potential`) for the prototype ``structure`` (lattice parameters ``a``, ``c``
+    in Angstrom, internal coordinate ``u``) of ``species`` (default: the elements the potential names), on a q
+    ``mesh`` with ``occupation`` ("quantum" or "classical")."""
+    from trajmodes.lattice.prototypes import default_species, prototype
+    from trajmodes.phonons.thermodynamics.quasiharmonic import QuasiHarmonic
+    from trajmodes.potentials.pair import load_potential
+    species = list(species) if species else None
+    pot = load_potential(potential, elements=species)
+    if species is None:
+        elements = list(getattr(pot, "elements", None) or [])
+        if not elements:
+            raise ValueError("give --species for a pair potential (the element(s) of the crystal)")
+        species = default_species(structure, elements)
+    crystal = prototype(structure, species if len(species) > 1 else species[0], a, c=c, u=u)
+    return QuasiHarmonicResult(QuasiHarmonic(pot, crystal, mesh=mesh, occupation=occupation), crystal, species)
+
+
+def harmonic_bands(force_constants, path: str | None = None, npoints: int = 51, mesh=(20, 20, 20)):
+    """The harmonic phonons of ``force_constants``, their band structure along ``path`` (``npoints`` per segment) and
+    their DOS on ``mesh``: (:class:`~trajmodes.phonons.harmonic.Phonons`, bands, dos), frequencies in THz."""
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    ph = Phonons(force_constants)
+    return ph, ph.band_structure(path, npoints=npoints), ph.dos(mesh)
+
+
+def shell_constants_of(force_constants, lattice: str | None = None):
+    """The Born-von Karman shell constants (N/m) of ``force_constants`` (or the file or folder that holds them):
+    :func:`trajmodes.potentials.bvk.shell_constants`."""
+    from trajmodes.potentials import bvk
+    if not isinstance(force_constants, ForceConstants):
+        force_constants = load_force_constants(force_constants)
+    return bvk.shell_constants(force_constants, lattice=lattice)
+
+
+def project_modes(trajectory, force_constants):
+    """The harmonic phonons of ``force_constants`` (or the file or folder that holds them) and the projection of
+    ``trajectory`` onto their modes at the q-points of its cell (lazy: :func:`trajmodes.modes.projection.project`):
+    (:class:`~trajmodes.phonons.harmonic.Phonons`, modes), for :func:`modes_dataset`."""
+    from trajmodes.modes.projection import project
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    if not isinstance(force_constants, ForceConstants):
+        force_constants = load_force_constants(force_constants)
+    ph = Phonons(force_constants)
+    return ph, project(trajectory, ph)
+
+
+@dataclass(frozen=True)
+class ScatteringQpoints:
+    """The q-points of ``trajmodes sqw``: along a band path, given, or in |q| shells (powder).
+
+    Attributes
+    ----------
+    qpoints : ndarray (n, 3)
+        Reduced q of the primitive cell (no 2 pi), or Cartesian rad/Angstrom for a powder (``cartesian``).
+    cartesian : bool
+        Whether ``qpoints`` are Cartesian (a powder).
+    primitive : Crystal or None
+        The primitive cell of the run's reference (None for a powder).
+    shell, edges : ndarray or None
+        A powder's shell of every q and the shell edges (rad/Angstrom).
+    path : str or None
+        The band path; ``distance`` (1/Angstrom, no 2 pi) of every q along it and its ``ticks`` (distance, label).
+    """
+
+    qpoints: np.ndarray
+    cartesian: bool = False
+    primitive: object = None
+    shell: np.ndarray | None = None
+    edges: np.ndarray | None = None
+    path: str | None = None
+    distance: np.ndarray | None = None
+    ticks: list | None = None
+
+
+def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, qpoints=None, path: str | None = None,
+                       seed: int = 0) -> ScatteringQpoints:
+    """The q-points commensurate with the MD cell of ``trajectory`` (its reference cell) at which ``trajmodes sqw``
+    computes S(q, omega): one of ``powder`` = (q_min, q_max, n_shells) in rad/Angstrom (at most ``per_shell`` q of
+    each shell, drawn at random, ``seed``: :func:`trajmodes.modes.scattering_qpoints.powder_qpoints`), ``qpoints``
+    (reduced q of the primitive cell, checked commensurate and resolvable) or ``path`` (special-point letters: every
+    commensurate q on it, :func:`trajmodes.modes.scattering_qpoints.path_qpoints`)."""
+    from trajmodes.modes.scattering_qpoints import cartesian_qpoints, path_qpoints, powder_qpoints, primitive_of
+    cell = np.asarray(trajectory.reference.cell, float)
+    if powder is not None:
+        q_min, q_max, n_shells = powder
+        q, shell, edges = powder_qpoints(cell, q_min, q_max, n_shells, per_shell, seed=seed)
+        return ScatteringQpoints(q, cartesian=True, shell=shell, edges=edges)
+    prim = primitive_of(trajectory.reference, trajectory.masses)
+    if qpoints is not None:
+        q = np.asarray(qpoints, float)
+        cartesian_qpoints(q, cell, prim.cell)         # commensurate and resolvable, before the run is read
+        return ScatteringQpoints(q, primitive=prim)
+    from trajmodes.phonons.harmonic.bands import path_pieces
+    pieces, labels = path_pieces(prim, path)
+    q, dist, ticks = path_qpoints(prim, cell, pieces, labels)
+    return ScatteringQpoints(q, primitive=prim, path=path, distance=dist, ticks=ticks)
+
+
+def structure_factor(trajectory, qpoints: ScatteringQpoints, **options):
+    """S(q, omega), F(q, t) and the current correlations of ``trajectory`` at ``qpoints`` (:func:`scattering_qpoints`):
+    :func:`trajmodes.modes.structure_factor.dynamic_structure_factor` with ``options`` (window, step, currents,
+    incoherent, weights), averaged over each |q| shell for a powder, with the band-path distance for a path."""
+    from trajmodes.modes.structure_factor import dynamic_structure_factor
+    ds = dynamic_structure_factor(trajectory, qpoints.qpoints, cartesian=qpoints.cartesian,
+                                  primitive=qpoints.primitive, **options)
+    if qpoints.shell is not None:
+        from trajmodes.modes.scattering_qpoints import shell_average
+        return shell_average(ds, qpoints.shell, qpoints.edges)
+    if qpoints.distance is not None:
+        ds = ds.assign_coords(path_distance=("q", qpoints.distance, {"units": "1/Angstrom (no 2 pi)",
+                                                                     "long_name": "band path"}))
+        ds.attrs.update(path=qpoints.path, path_tick_distance=np.array([t[0] for t in qpoints.ticks]),
+                        path_tick_labels=",".join(t[1] for t in qpoints.ticks))
+    return ds
+
+
+def path_dispersion(force_constants, path: str):
+    """The harmonic band structure of ``force_constants`` (or the file or folder that holds them) along ``path`` and
+    the point group of their primitive cell (unique integer rotations, reduced), to draw over a map along the path:
+    (bands, rotations)."""
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    if not isinstance(force_constants, ForceConstants):
+        force_constants = load_force_constants(force_constants)
+    ph = Phonons(force_constants)
+    return ph.band_structure(path), np.unique(np.asarray(ph.force_constants.primitive.rotations, int), axis=0)

@@ -93,7 +93,7 @@ def test_series_passes_every_read_option_to_each_run(tmp_path, monkeypatch):
     """series accepted --md-timestep, --frame-interval and --topology and never used them; each run is now read
     with them (the reads are stopped once their options are seen)."""
     import pytest
-    import trajmodes
+    from trajmodes import workflows
 
     class Seen(Exception):
         pass
@@ -104,7 +104,7 @@ def test_series_passes_every_read_option_to_each_run(tmp_path, monkeypatch):
         seen.append(kw)
         raise Seen()
 
-    monkeypatch.setattr(trajmodes, "read", fake_read)
+    monkeypatch.setattr(workflows, "read", fake_read)            # the command line reads through workflows
     with pytest.raises(Seen):
         main(["series", str(DATA / "cu32_xs.lammpstrj"), str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu",
               "--md-timestep", "0.002", "--frame-interval", "0.04", "--topology", "top.data", "--debug"])
@@ -125,3 +125,16 @@ def test_fit_with_a_fourth_order(tmp_path, capsys):
     assert main(["fit", dump, *ref, "--cutoff4", "2.6", "-o", str(tmp_path / "bad")]) != 0
     assert "--cutoff4 fits the fourth order after the third" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_run_fits_with_the_defaults_of_fit():
+    """``trajmodes run`` fits with the settings ``trajmodes fit`` gives without options (one table of defaults)."""
+    from trajmodes.cli.app import build_parser
+    from trajmodes.cli.runs import fit_settings
+    parser, _ = build_parser()
+    run = fit_settings(parser.parse_args(["run", "x.lammpstrj", "--cutoff2", "4.5"]))
+    fit = fit_settings(parser.parse_args(["fit", "x.lammpstrj", "--cutoff2", "4.5"]))
+    assert fit.pop("cutoff4") is None and run == fit
+    assert run["mode"] == "sequential" and run["constraints"] == ()
+    custom = fit_settings(parser.parse_args(["fit", "x.lammpstrj", "--folds", "3", "--constraints", "rotational"]))
+    assert custom["folds"] == 3 and custom["constraints"] == ("rotational",)

@@ -72,3 +72,19 @@ def test_scheduler_and_workers_exclude_each_other(capsys):
     with pytest.raises(SystemExit):
         main([*RUN, "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_anharmonic_on_local_workers_gives_the_threaded_numbers(cu_fc3, tmp_path, capsys):
+    """``anharmonic --workers 2``: the q-points' self-energies as tasks on two worker processes, the same widths,
+    shifts and conductivity as the threads of this process."""
+    fc_path = tmp_path / "cu_fc3.nc"
+    cu_fc3.to_netcdf(fc_path)
+    common = ["anharmonic", str(fc_path), "--mesh", "4", "--temperatures", "300,600", "--smearing", "0.2"]
+    assert main([*common, "-o", str(tmp_path / "threads")]) == 0
+    assert main([*common, "--workers", "2", "-o", str(tmp_path / "local")]) == 0
+    with xr.open_dataset(tmp_path / "threads" / "anharmonic.nc") as a, \
+            xr.open_dataset(tmp_path / "local" / "anharmonic.nc") as b:
+        for name in ("linewidth", "frequency_shift", "kappa"):
+            assert np.abs(a[name].values).max() > 0
+            np.testing.assert_allclose(b[name].values, a[name].values, rtol=1e-12, atol=0)

@@ -63,3 +63,16 @@ def test_supercell_is_the_commensurate_lattice(matrix):
 def test_supercell_refuses_a_singular_matrix():
     with pytest.raises(ValueError, match="positive determinant"):
         prototype("fcc", "Cu", 3.6).supercell([[1, 0, 0], [1, 0, 0], [0, 0, 1]])
+
+
+def test_default_species_takes_as_many_elements_as_the_structure_has_species():
+    """The species of a crystal the user names none of: the potential's first element, its first two for the
+    structures of two species (zincblende, rocksalt, wurtzite, L1_2)."""
+    from trajmodes.lattice.prototypes import default_species
+    assert default_species("fcc", ["Cu", "Ni"]) == ["Cu"]
+    assert default_species("zincblende", ["Ga", "As", "In"]) == ["Ga", "As"]
+    assert default_species("L12", ["Ni", "Al"]) == ["Ni", "Al"]
+    with pytest.raises(ValueError, match="needs two species"):
+        default_species("rocksalt", ["Na"])
+    with pytest.raises(ValueError, match="names no element"):
+        default_species("diamond", [])

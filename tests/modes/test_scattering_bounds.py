@@ -163,3 +163,18 @@ def test_drawn_q_are_a_uniform_choice_among_the_q_of_their_shell(monkeypatch):
         assert len(inside) > 3 * per and seen.min() > 0
         assert seen.sum() == 400 * per
         assert stats.chisquare(seen).pvalue > 1e-3, (s, seen)
+
+
+def test_powder_qpoints_are_the_lattice_points_of_the_range():
+    """A simple cubic cell of edge L: the commensurate q up to 1.5 (2 pi / L) are the 6 of |m| = 1 and the 12 of
+    |m| = sqrt 2; a range between two shells of points holds none, and is refused with the shortest q."""
+    from trajmodes.modes.scattering_qpoints import powder_qpoints
+    L = 10.0
+    unit = 2 * np.pi / L
+    q, shell, edges = powder_qpoints(L * np.eye(3), 0.0, 1.5 * unit, 1, None)
+    m = np.rint(q / unit)
+    np.testing.assert_allclose(q, m * unit, atol=1e-12)
+    assert sorted(np.einsum("ij,ij->i", m, m).astype(int).tolist()) == [1] * 6 + [2] * 12
+    assert (shell == 0).all() and np.allclose(edges, [0.0, 1.5 * unit])
+    with pytest.raises(ValueError, match="no q commensurate"):
+        powder_qpoints(L * np.eye(3), 1.05 * unit, 1.4 * unit, 1, None)

@@ -1,10 +1,11 @@
 """Command-line interface: ``trajmodes info``, ``convert``, ``run``, ``fit``, ``phonons``, ``eam``, ``anharmonic``,
 ``project``, ``lifetimes``, ``compare``, ``qha``, ``series``, ``sqw`` and ``convert-fc``.
 
-Each command reads its options, calls :mod:`trajmodes.workflows` and the library, prints a report, and writes its
-files and figures (:mod:`trajmodes.plots`). Files are staged (:class:`trajmodes.io.filesystem.StagedOutputs`) and moved
-into place only when the whole command succeeds, so a command that fails or is interrupted leaves no new output
-folder and no partial files. Every error is one line on stderr and exit status 2 (``--debug`` shows the
+Each command reads its options, calls :mod:`trajmodes.workflows` (its one way to the library), prints a report,
+and writes its files and figures (:mod:`trajmodes.plots`). Files are staged
+(:class:`~trajmodes.workflows.StagedOutputs`, at home in :mod:`trajmodes.io.filesystem`) and moved into place only
+when the whole command succeeds, so a command that fails or is interrupted leaves no new output folder and no partial
+files. Every error is one line on stderr and exit status 2 (``--debug`` shows the
 traceback); Ctrl-C gives status 130, SIGTERM 143. Heavy packages are imported when a command runs, never for
 ``--help``.
 

@@ -46,9 +46,8 @@ def _phono3py_settings(args) -> dict:
 def cmd_anharmonic(args, out) -> int:
     """Linewidths, shifts and RTA conductivity on a mesh: a netCDF file, a figure and a table."""
     import numpy as np
-    from trajmodes.io.provenance import provenance
     from trajmodes.plots import plot_three_phonon
-    from trajmodes.workflows import load_force_constants, three_phonon
+    from trajmodes.workflows import load_force_constants, provenance, three_phonon
     t0 = time.perf_counter()
     fc = load_force_constants(args.fc)
     if fc.fc3 is None:
@@ -149,10 +148,8 @@ def cmd_compare(args, out) -> int:
     """MD linewidths and line positions (``trajmodes project``) beside perturbation theory from the run's fitted
     constants, level by level: a netCDF file, a figure and a table."""
     import xarray as xr
-    from trajmodes.io.provenance import provenance
-    from trajmodes.modes.comparison import compare_three_phonon
     from trajmodes.plots import plot_comparison
-    from trajmodes.workflows import load_force_constants
+    from trajmodes.workflows import compare_three_phonon, load_force_constants, provenance
     t0 = time.perf_counter()
     fc = load_force_constants(args.fc)
     if fc.fc3 is None:

@@ -7,10 +7,10 @@ import signal
 import sys
 import warnings
 
-from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH, add_plot_format,
-                                     add_read_options, mesh, non_negative_int, positive, positive_int, supercell_dims,
-                                     temperatures, width_or_adaptive)
-from trajmodes.lattice.spglib_calls import SYMPREC
+from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH,
+                                   add_cluster_options, add_plot_format, add_read_options, mesh, non_negative_int,
+                                   positive, positive_int, supercell_dims, temperatures, width_or_adaptive)
+from trajmodes.workflows import SYMPREC
 
 
 
@@ -29,7 +29,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     from trajmodes.cli.modes import cmd_lifetimes, cmd_project
     from trajmodes.cli.quasiharmonic import cmd_qha
     from trajmodes.cli.series import cmd_series
-    from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
+    from trajmodes.cli.runs import FIT_DEFAULTS, cmd_convert, cmd_fit, cmd_info, cmd_run
     from trajmodes.cli.scattering import cmd_sqw
     from trajmodes.cli.convert import FC_FORMATS, cmd_convert_fc
     from trajmodes import __version__
@@ -77,14 +77,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pf.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
     pf.add_argument("--cutoff4", type=positive, help="quartet cutoff in A, with --cutoff3: the fourth order too "
                                                       "(default: none)")
-    pf.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
+    pf.add_argument("--mode", choices=["sequential", "simultaneous"], default=FIT_DEFAULTS["mode"],
                     help="sequential (TDEP: fc2 alone, then fc3 on the residual; default) or simultaneous")
-    pf.add_argument("--folds", type=positive_int, default=5, help="cross-validation folds (default 5)")
-    pf.add_argument("--cv", choices=["blocks", "interleaved"], default="blocks",
+    pf.add_argument("--folds", type=positive_int, default=FIT_DEFAULTS["folds"],
+                    help=f"cross-validation folds (default {FIT_DEFAULTS['folds']})")
+    pf.add_argument("--cv", choices=["blocks", "interleaved"], default=FIT_DEFAULTS["cv"],
                     help="folds as contiguous blocks of frames (default) or frame %% folds")
-    pf.add_argument("--stride", type=positive_int, default=1, help="use every n-th frame")
+    pf.add_argument("--stride", type=positive_int, default=FIT_DEFAULTS["stride"], help="use every n-th frame")
     pf.add_argument("--n-frames", type=positive_int, help="use this many evenly spaced frames of each trajectory")
-    pf.add_argument("--symprec", type=positive, default=SYMPREC, help=f"symmetry tolerance in A (default {SYMPREC:g})")
+    pf.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
+                    help=f"symmetry tolerance in A (default {SYMPREC:g})")
     pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
                                           "rotational, huang (default none)")
     pf.add_argument("-o", "--output", default="trajmodes-fit", help="output folder (default trajmodes-fit): fc.nc, "
@@ -151,6 +153,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pa.add_argument("-o", "--output", default="trajmodes-anharmonic", help="output folder (default "
                                                                             "trajmodes-anharmonic)")
     add_plot_format(pa)
+    add_cluster_options(pa)                    # the q-points of the sums are Dask tasks of Anharmonic
     pm = add("compare", cmd_compare, "MD linewidths, shifts, lineshapes and conductivity (the peak fits of "
                                       "`trajmodes project`) beside three-phonon theory from the run's fitted fc3")
     pm.add_argument("modes", metavar="MODES_NC", help="output of `trajmodes project` on the MD run")
@@ -168,12 +171,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     add_allow_unstable(pm)
     pm.add_argument("-o", "--output", default="trajmodes-compare", help="output folder (default trajmodes-compare)")
     add_plot_format(pm)
+    add_cluster_options(pm)
     pq = add("qha", cmd_qha, "quasiharmonic free-energy minimisation with a pair or three-body potential: lattice "
                              "parameters, thermal expansion, bulk moduli, Grueneisen parameter and C_P against T")
     pq.add_argument("potential", metavar="POTENTIAL", help="LAMMPS Stillinger-Weber file (*.sw), or a pair potential "
                                                           "lj/cut:epsilon,sigma,cutoff | morse:D0,alpha,r0,cutoff | "
                                                           "buck:A,rho,C,cutoff (metal units)")
-    from trajmodes.lattice.prototypes import PROTOTYPES
+    from trajmodes.workflows import PROTOTYPES
     pq.add_argument("--structure", choices=PROTOTYPES, default="diamond", help="crystal (default diamond)")
     pq.add_argument("--species", help="element(s) of the crystal, A or A,B (default: the potential file's)")
     pq.add_argument("--a", type=positive, required=True, help="starting lattice parameter a in A")
@@ -206,7 +210,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                                "the potential energy and so the free energy")
     ps.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
     ps.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
-    ps.add_argument("--mode", choices=["sequential", "simultaneous"], default="sequential",
+    ps.add_argument("--mode", choices=["sequential", "simultaneous"], default=FIT_DEFAULTS["mode"],
                     help="sequential (TDEP; default) or simultaneous")
     ps.add_argument("--segments", type=positive_int, default=20,
                     help="time segments per run for the block bootstrap (default 20)")
@@ -231,7 +235,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                     "(default 10)")
     ps.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
                     help="statistics of the harmonic free energy (default quantum)")
-    ps.add_argument("--symprec", type=positive, default=SYMPREC, help=f"symmetry tolerance in A (default {SYMPREC:g})")
+    ps.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
+                    help=f"symmetry tolerance in A (default {SYMPREC:g})")
     ps.add_argument("-o", "--output", default="trajmodes-series", help="output folder (default trajmodes-series): "
                                                                        "series.nc and the figures series.png, "
                                                                        "series.split.png")
@@ -264,11 +269,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                      "frequencies, linewidths and lifetimes in one netCDF")
     add_read_options(pj)
     pj.add_argument("--force-constants", required=True, help="force constants: phonopy folder/file or trajmodes .nc")
-    from trajmodes.modes.defaults import DEFAULT_RESOLUTION
+    from trajmodes.workflows import DEFAULT_RESOLUTION
     pj.add_argument("--resolution", type=positive, default=DEFAULT_RESOLUTION,
                     help=f"Welch frequency bin in THz (default {DEFAULT_RESOLUTION:g}, as mode_spectra)")
     pj.add_argument("--full", action="store_true", help="one periodogram over the whole run (resolution 1/T)")
-    from trajmodes.modes.defaults import DEFAULT_PEAK_MODEL, PEAK_MODELS
+    from trajmodes.workflows import DEFAULT_PEAK_MODEL, PEAK_MODELS
     pj.add_argument("--model", choices=PEAK_MODELS, default=DEFAULT_PEAK_MODEL,
                     help=f"peak model (default {DEFAULT_PEAK_MODEL}: Lorentzian and damped oscillator, the more likely "
                          "per mode); *_windowed: the expected windowed periodogram of the line, for FWHM near the "
@@ -387,7 +392,7 @@ def main(argv=None, commands=None) -> int:
         cmds[args.command].error(f"--format names the trajectory format; give the figure format with "
                                  f"--plot-format {args.format}")
     debug = args.debug or os.environ.get("TRAJMODES_DEBUG", "") not in ("", "0")
-    from trajmodes.io.filesystem import StagedOutputs
+    from trajmodes.workflows import StagedOutputs
     fmt = warnings.formatwarning
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None

@@ -58,7 +58,7 @@ def _write_folder(write, target: str, out, fmt: str) -> tuple[list[str], list[st
             os.replace(os.path.join(tmp, name), out(os.path.join(target, name)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    from trajmodes.io.forceconstants.phonopy import FC_FORMAT_MARKS
+    from trajmodes.workflows import FC_FORMAT_MARKS
     stale = [n for n in FC_FORMAT_MARKS.get(fmt, ()) + _READ_ALSO.get(fmt, ())
              if n not in names and os.path.isfile(os.path.join(target, n))]
     for name in stale:
@@ -68,8 +68,7 @@ def _write_folder(write, target: str, out, fmt: str) -> tuple[list[str], list[st
 
 def cmd_convert_fc(args, out) -> int:
     """Read force constants in one format and write them in another; one line says what was read and written."""
-    from trajmodes.forceconstants.model import ForceConstants
-    from trajmodes.io.forceconstants.phonopy import detect_fc_format
+    from trajmodes.workflows import ForceConstants, detect_fc_format
     src = args.input
     fmt = args.source_format or detect_fc_format(src)
     fc = ForceConstants.read(src, fmt, supercell=args.supercell)
@@ -93,7 +92,7 @@ def cmd_convert_fc(args, out) -> int:
                 raise ValueError(f"-o {target} is a file: -o names the folder the {args.to} file goes into")
             target = os.path.join(target, "fc" + ONE_FILE[args.to])
         if args.to == "netcdf":
-            from trajmodes.io.provenance import provenance
+            from trajmodes.workflows import provenance
             fc.to_netcdf(out(target), attrs=provenance([src], {"source_format": fmt}))
         else:
             fc.to_hiphive(out(target))

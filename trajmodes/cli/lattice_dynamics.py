@@ -25,8 +25,7 @@ def cmd_phonons(args, out) -> int:
     """Band structure, DOS and thermodynamics of force constants: netCDF files and figures."""
     import numpy as np
     from trajmodes.plots import plot_bands_dos, plot_thermal
-    from trajmodes.io.provenance import provenance
-    from trajmodes.workflows import load_force_constants, phonon_properties
+    from trajmodes.workflows import load_force_constants, phonon_properties, provenance
     t0 = time.perf_counter()
     fc = load_force_constants(args.fc)
     with step(f"bands, DOS ({args.dos}, mesh {'x'.join(map(str, args.mesh))}) and thermodynamics"):
@@ -77,14 +76,9 @@ def cmd_eam(args, out) -> int:
     """Analytic force constants of an EAM potential for a cubic crystal: BvK shell constants with the
     pair / embedding breakdown, force constants netCDF, band structure and a BvK comparison plot."""
     import numpy as np
-    from trajmodes.potentials import bvk
-    from trajmodes.potentials.eam import EAM
-    from trajmodes.phonons.harmonic.phonons import Phonons
     from trajmodes.plots import plot_bands_dos, plot_bvk
-    from trajmodes.io.provenance import provenance
-    from trajmodes.workflows import eam_crystal, load_force_constants
+    from trajmodes.workflows import eam_crystal, harmonic_bands, provenance, shell_constants_of
     t0 = time.perf_counter()
-    pot = EAM(args.potential)
     structure = args.structure.lower()
     species = args.element.split(",") if args.element else None
     if len(set(args.supercell)) != 1:
@@ -94,9 +88,9 @@ def cmd_eam(args, out) -> int:
     with step(f"{args.constants} force constants of {os.path.basename(args.potential)} ({structure}, a = {args.a:g} A)"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)           # the curvature check is printed below
-            res = eam_crystal(pot, structure, args.a, species=species, supercell=args.supercell,
+            res = eam_crystal(args.potential, structure, args.a, species=species, supercell=args.supercell,
                               method=args.constants, step=args.displacement)
-    species = species or (list(pot.elements) if structure == "l12" else pot.elements[:1])
+    pot, species = res.potential, list(res.species)
     prov = provenance([args.potential], dict(structure=structure, a=args.a, element=species,
                                              supercell=args.supercell, method=args.constants, step=args.displacement))
     lines = [f"potential: {pot.paths[0]} ({pot.style}, elements {', '.join(pot.elements)}, cutoff {pot.cutoff:g} A)",
@@ -129,8 +123,7 @@ def cmd_eam(args, out) -> int:
         if "finite_difference" in ds["part"].values:
             sources[f"EAM (finite differences, h = {args.displacement:g} A)"] = ds.sel(part="finite_difference")
         for path in args.compare or []:
-            sources[os.path.basename(os.path.normpath(path))] = bvk.shell_constants(load_force_constants(path),
-                                                                                    lattice=structure)
+            sources[os.path.basename(os.path.normpath(path))] = shell_constants_of(path, lattice=structure)
         fig = os.path.join(args.output, f"bvk.{args.plot_format}")
         plot_bvk(sources, out(fig), title=f"{os.path.basename(args.potential)}: {structure} a = {args.a:g} A")
         written.append(fig)
@@ -145,10 +138,8 @@ def cmd_eam(args, out) -> int:
     target = os.path.join(args.output, "fc.nc")
     fc.to_netcdf(out(target), attrs=prov)
     written.append(target)
-    ph = Phonons(fc)
     with step(f"band structure and DOS (mesh {'x'.join(map(str, args.mesh))})"):
-        bands = ph.band_structure(args.path, npoints=args.npoints)
-        dos = ph.dos(args.mesh)
+        ph, bands, dos = harmonic_bands(fc, args.path, npoints=args.npoints, mesh=args.mesh)
     fb = bands.frequency.values
     fig = os.path.join(args.output, f"bands_dos.{args.plot_format}")
     with step("drawing the figures"):

@@ -65,7 +65,7 @@ def _unstable_lines(ds) -> list[str]:
     """What the summary says about modes whose harmonic frequency is imaginary (unstable force constants): how many,
     where, and what to do; [] when there are none."""
     import numpy as np
-    from trajmodes.modes.peaks import UNSTABLE
+    from trajmodes.workflows import UNSTABLE
     st = ds["peak_status"].values.astype(str)
     bad = st == UNSTABLE
     if not bad.any():
@@ -107,7 +107,7 @@ def modes_summary(ds) -> str:
     """Per-branch summary of a ``trajmodes project`` dataset: how many modes were resolved, flagged and why,
     median shift and FWHM, and the run length the measured lines would need."""
     import numpy as np
-    from trajmodes.modes.peaks import COLLAPSED, UNCONSTRAINED, UNSTABLE
+    from trajmodes.workflows import COLLAPSED, UNCONSTRAINED, UNSTABLE
     st = ds["peak_status"].values.astype(str)
     shift, fwhm = ds["peak_shift"].values, ds["peak_fwhm"].values
     H = ds["frequency_harmonic"].values
@@ -159,14 +159,10 @@ def modes_summary(ds) -> str:
 
 def cmd_project(args, out) -> int:
     """Project a trajectory onto phonon modes: energies, spectra, peak fits in one netCDF, and the table."""
-    import trajmodes
-    from trajmodes.phonons.harmonic.phonons import Phonons
-    from trajmodes.io.provenance import provenance
-    from trajmodes.workflows import load_force_constants, modes_dataset
+    from trajmodes.workflows import modes_dataset, project_modes, provenance
     t0 = time.perf_counter()
     traj = read_trajectory(args)
-    ph = Phonons(load_force_constants(args.force_constants))
-    modes = trajmodes.project(traj, ph)
+    ph, modes = project_modes(traj, args.force_constants)
     with step(f"energies, spectra and peak fits of {modes.sizes['q'] * modes.sizes['branch']} modes"):
         ds = modes_dataset(modes, resolution=args.resolution, full=args.full, model=args.model,
                            star=not args.no_star, temperature=args.temperature, keep_q=args.keep_q, phonons=ph)

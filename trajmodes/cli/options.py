@@ -169,11 +169,11 @@ def _stress_columns(text: str):
 
 def read_trajectory(args, files=None):
     """One trajectory from the command's read options (several files: one run split into restarts)."""
-    import trajmodes
+    from trajmodes.workflows import read
     files = args.files if files is None else files
     species = args.species.split(",") if args.species else None
     reference = getattr(args, "reference", None)
-    traj = trajmodes.read(files if len(files) > 1 else files[0], format=args.format, reference=reference,
+    traj = read(files if len(files) > 1 else files[0], format=args.format, reference=reference,
                           units=args.units, md_timestep=args.md_timestep, frame_interval=args.frame_interval,
                           species=species, masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames,
                           thermo=_thermo(args), energy_column=args.energy_column,
@@ -254,7 +254,7 @@ def floats(text: str) -> list[float]:
 def mesh(text: str) -> list[int]:
     """'N' (N x N x N) or 'N1,N2,N3' (or 'N1xN2xN3'), positive: the divisions of a q mesh, read by
     :func:`trajmodes.lattice.qpoints.parse_mesh`."""
-    from trajmodes.lattice.qpoints import parse_mesh
+    from trajmodes.workflows import parse_mesh
     try:
         return parse_mesh([int(x) for x in text.replace("x", ",").split(",") if x.strip()], matrix=False).tolist()
     except ValueError:
@@ -323,8 +323,7 @@ def output_file(args, name: str) -> str:
 
 def write_dataset(ds, target: str, out, attrs: dict) -> str:
     """Write an xarray dataset (staged, atomic) with ``attrs`` added to its own, all made netCDF-safe."""
-    from trajmodes.io.filesystem import atomic_write
-    from trajmodes.io.provenance import clean_attrs
+    from trajmodes.workflows import atomic_write, clean_attrs
     ds = ds.copy()
     ds.attrs = clean_attrs({**ds.attrs, **attrs})
     atomic_write(out(target), lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
@@ -378,9 +377,8 @@ class QpointFormat:
 
     def __init__(self, primitive, symprec: float | None = None):
         import numpy as np
-        from trajmodes.lattice.paths import bravais_lattice, brillouin_zone_path, pretty_label
-        from trajmodes.lattice.spglib_calls import SYMPREC
-        from trajmodes.lattice.symmetry import reciprocal_rotations
+        from trajmodes.workflows import (SYMPREC, bravais_lattice, brillouin_zone_path, pretty_label,
+                                         reciprocal_rotations)
         symprec = SYMPREC if symprec is None else symprec
         self.primitive = primitive
         cell = np.asarray(primitive.cell, float)
@@ -466,7 +464,7 @@ def frequency_cells(nu, err=None, max_sets: int | None = None) -> str:
     """One q-point's frequencies as printed (THz, 4 decimals, ``+-`` its standard error when given): each degenerate
     set once with its size ("x3"); with ``max_sets``, at most that many sets, the lowest and the highest (a soft mode
     stays visible)."""
-    from trajmodes.phonons.harmonic.degeneracy import degenerate_groups
+    from trajmodes.workflows import degenerate_groups
     sets = degenerate_groups(nu, 1e-3)
     if max_sets is not None and len(sets) > max_sets:
         sets = sets[:max_sets // 2] + [None] + sets[-(max_sets // 2):]

@@ -12,24 +12,15 @@ from trajmodes.cli.options import step, write_dataset
 def cmd_qha(args, out) -> int:
     """Minimise the quasiharmonic Gibbs energy at each temperature: a netCDF file, a figure and a table."""
     import numpy as np
-    from trajmodes.io.provenance import provenance
-    from trajmodes.lattice.prototypes import CUBE_EDGE, prototype
-    from trajmodes.phonons.thermodynamics.quasiharmonic import QuasiHarmonic
     from trajmodes.plots.quasiharmonic import plot_quasiharmonic
-    from trajmodes.potentials.pair import load_potential
+    from trajmodes.workflows import CUBE_EDGE, provenance, quasiharmonic
     t0 = time.perf_counter()
     label = os.path.basename(args.potential) if os.path.exists(args.potential) else args.potential
-    species = args.species.split(",") if args.species else None
-    pot = load_potential(args.potential, elements=species)
-    if species is None:
-        species = list(getattr(pot, "elements", None) or [])
-        if not species:
-            raise ValueError("give --species for a pair potential (the element(s) of the crystal)")
-        species = species[:2] if args.structure in ("zincblende", "rocksalt", "wurtzite") else species[:1]
-    crystal = prototype(args.structure, species if len(species) > 1 else species[0], args.a, c=args.c, u=args.u)
+    model = quasiharmonic(args.potential, args.structure, args.a, species=args.species.split(",") if args.species
+                          else None, c=args.c, u=args.u, mesh=args.mesh, occupation=args.occupation)
+    qh, crystal, species = model.calculator, model.crystal, model.species
     T = np.atleast_1d(args.temperatures)
     mesh = "x".join(map(str, args.mesh))
-    qh = QuasiHarmonic(pot, crystal, mesh=args.mesh, occupation=args.occupation)
     with step(f"minimising G = Phi_stat + F_vib + pV of {args.structure} ({crystal.n_atoms} atoms) at {len(T)} "
               f"temperature(s) on the {mesh} mesh ({args.occupation} statistics, internal coordinates: "
               f"{args.internal})"):

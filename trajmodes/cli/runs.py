@@ -6,11 +6,7 @@ import time
 
 from trajmodes.cli.options import (error_model_line, frequency_cells, input_files, output_file, read_settings,
                                    read_trajectory, stem, step, write_dataset)
-from trajmodes.lattice.spglib_calls import SYMPREC
-
-
-
-
+from trajmodes.workflows import SYMPREC
 
 def _fmt_cell(cell) -> list[str]:
     import numpy as np
@@ -85,7 +81,7 @@ def _summary_lines(s, traj, args, note: str) -> str:
 
 def _report(traj, args):
     """Print the summary of ``traj`` (one streamed pass) and return it as an xarray Dataset."""
-    from trajmodes.trajectory.summary import summarize
+    from trajmodes.workflows import summarize
     _header(traj)
     t0 = time.perf_counter()
     s = summarize(traj)
@@ -131,16 +127,12 @@ def cmd_run(args, out) -> int:
     """
     import dask
     import numpy as np
-    import trajmodes
-    from trajmodes.io.provenance import provenance
-    from trajmodes.trajectory.summary import summary_terms
-    from trajmodes.workflows import fit_layer
+    from trajmodes.workflows import fit_layer, masses_or_error, provenance, read, summary_terms
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
     traj = read_trajectory(args)
     fit = traj.forces is not None and not args.no_fit
     if fit:
-        from trajmodes.lattice.crystal import masses_or_error
         masses_or_error(traj.species, traj.masses)             # the fit needs them: fail before writing anything
     reference_fc = _load_compare(args.compare) if fit else None
     known = traj.reference_known                                # else the time average, summed in the one pass
@@ -162,7 +154,7 @@ def cmd_run(args, out) -> int:
         print("\n".join(_box(traj)))                           # the mean box, now known
     T = mean_temperature(values)
     prov = provenance(inputs, settings, temperature=T)
-    cached = trajmodes.read(out(cache), format="netcdf", chunk_frames=args.chunk_frames)   # the frames from here on
+    cached = read(out(cache), format="netcdf", chunk_frames=args.chunk_frames)   # the frames from here on
     together = None
     if not known:                                               # displacements from the average: a read of the cache
         together = summary_terms(cached, fit_layer(cached) if fit else ("positions",), frame=False)
@@ -178,8 +170,7 @@ def cmd_run(args, out) -> int:
     if fit:
         print("\neffective force constants at the simulated temperature "
               + ("(pair cutoff from the data):" if args.cutoff2 is None else f"(r2 = {args.cutoff2:g} A):"))
-        settings_fit = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode="sequential", folds=5, cv="blocks",
-                            stride=1, n_frames=None, symprec=SYMPREC, constraints=())
+        settings_fit = fit_settings(args)
         fitting = _fit([traj], settings_fit, args, reference_fc, fitted=[cached], temperature=T, together=together)
         if together is not None:                                # the summary, complete now
             values.update(fitting[0].together)
@@ -192,7 +183,7 @@ def cmd_run(args, out) -> int:
 def _write_summary(traj, values, args, out, prov, cache, note) -> None:
     """Print the run's summary from its computed terms, write summary.nc and its figure."""
     from trajmodes.plots import plot_summary
-    from trajmodes.trajectory.summary import summary_dataset
+    from trajmodes.workflows import summary_dataset
     s = summary_dataset(traj, values)
     print(_summary_lines(s, traj, args, note))
     summary = write_dataset(s, os.path.join(args.output, "summary.nc"), out, prov)
@@ -203,7 +194,7 @@ def _write_summary(traj, values, args, out, prov, cache, note) -> None:
 
 def print_cutoff_table(convergence, given: bool) -> None:
     """Print the convergence of the frequencies with the pair cutoff and its notes."""
-    from trajmodes.forceconstants.report import format_cutoff_table
+    from trajmodes.workflows import format_cutoff_table
     print(format_cutoff_table(convergence.table, given=given))
     for note in convergence.notes:
         print(f"note: {note}")
@@ -212,13 +203,8 @@ def print_cutoff_table(convergence, given: bool) -> None:
 def report_potential_range(trajs, args):
     """The range of the potential of the runs, from the LAMMPS input or log that names their dumps (the --thermo logs
     first), printed in one line; None when no input names them."""
-    from trajmodes.io.potentials.pair_style import potential_range
-    found = None
-    for t in trajs:
-        if str(getattr(t.source, "format", "")).startswith("lammps"):
-            found = potential_range(t.source.paths, logs=getattr(args, "thermo", None) or ())
-        if found is not None:
-            break
+    from trajmodes.workflows import potential_range_of
+    found = potential_range_of(trajs, logs=getattr(args, "thermo", None) or ())
     if found is not None:
         print(f"potential range: {found.describe()}")
     return found
@@ -260,7 +246,7 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
     the frequencies with their error bars (the error model reads ``fitted``, else ``trajs``)."""
     import numpy as np
     from trajmodes.plots import plot_dispersion_comparison
-    from trajmodes.io.provenance import provenance
+    from trajmodes.workflows import provenance
     res, reach = fitted_result
     given = settings.get("cutoff2") is not None
     est, fc = res.estimator, res.force_constants
@@ -309,8 +295,7 @@ def _print_frequency_errors(res, trajs, static=None) -> None:
     """The frequencies at the special points with the error bars calibrated for the run, and which error model they
     are (or that they are lower bounds, and why): :func:`trajmodes.workflows.frequency_error_bars`; ``static``, the
     ``--compare`` constants, gives a lone run its d nu / dT where they are the static crystal at the run's volume."""
-    from trajmodes.lattice.paths import pretty_label
-    from trajmodes.workflows import frequency_error_bars
+    from trajmodes.workflows import frequency_error_bars, pretty_label
     try:
         with step("error bars of the frequencies"):
             ds = frequency_error_bars(res, trajs, static=static)
@@ -340,14 +325,30 @@ def _reference_label(compare, imaginary) -> str:
     return name
 
 
+#: the defaults of the fit's options: ``trajmodes fit``'s parser offers them, ``trajmodes run`` fits with them
+FIT_DEFAULTS = dict(mode="sequential", folds=5, cv="blocks", stride=1, n_frames=None, symprec=SYMPREC,
+                    constraints=None)
+
+
+def fit_settings(args) -> dict:
+    """The settings of the fit of ``trajmodes fit`` and ``trajmodes run`` (the keywords of
+    :func:`~trajmodes.workflows.fit_effective`, written to the provenance): the options ``args`` has (the cutoffs;
+    ``cutoff4`` where the command offers it), :data:`FIT_DEFAULTS` for those it has not (``run`` offers the cutoffs
+    only)."""
+    settings = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3)
+    if hasattr(args, "cutoff4"):
+        settings["cutoff4"] = args.cutoff4
+    settings.update({k: getattr(args, k, v) for k, v in FIT_DEFAULTS.items()})
+    settings["constraints"] = tuple(c for c in (settings["constraints"] or "").split(",") if c)
+    return settings
+
+
 def cmd_fit(args, out) -> int:
     """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
     trajs = [read_trajectory(args, [f]) for f in args.files]
     if args.cutoff4 is not None and args.cutoff3 is None:
         raise ValueError("--cutoff4 fits the fourth order after the third: give --cutoff3 with it")
-    settings = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, cutoff4=args.cutoff4, mode=args.mode, folds=args.folds,
-                    cv=args.cv, stride=args.stride, n_frames=args.n_frames, symprec=args.symprec,
-                    constraints=tuple(c for c in (args.constraints or "").split(",") if c))
+    settings = fit_settings(args)
     inputs = [p for t in trajs for p in input_files(t, args)]
     _fit_and_write(trajs, settings, stem(output_file(args, "fc.nc")), out, args, compare=args.compare,
                    inputs=inputs)

@@ -6,7 +6,7 @@ import os
 import time
 
 from trajmodes.cli.options import error_model_line, frequency_cells, output_file, qpoint_tokens, step, write_dataset
-from trajmodes.lattice.paths import pretty_label
+from trajmodes.workflows import pretty_label
 
 
 def _per_run(values, n: int, what: str) -> list:
@@ -50,10 +50,8 @@ def distinct_names(paths) -> list[str]:
 def cmd_series(args, out) -> int:
     """Fit every run, gather one dataset, write it with its figures and print a table."""
     import numpy as np
-    import trajmodes
-    from trajmodes.io.provenance import provenance
     from trajmodes.plots.series import plot_series, plot_shift_split
-    from trajmodes.series import fit_series
+    from trajmodes.workflows import fit_series, provenance, read
     t0 = time.perf_counter()
     runs = list(args.files)
     refs = _per_run(args.references, len(runs), "reference")
@@ -64,7 +62,7 @@ def cmd_series(args, out) -> int:
     for path, ref, log in zip(runs, refs, thermo):
         ref = ref or _beside(path)
         kw = dict(thermo=log) if log else {}
-        traj = trajmodes.read(path, format=args.format, reference=ref, units=args.units, species=species,
+        traj = read(path, format=args.format, reference=ref, units=args.units, species=species,
                               masses=args.masses, chunk_frames=args.chunk_frames, energy_column=args.energy_column,
                               stress_columns=args.stress_columns, md_timestep=args.md_timestep,
                               frame_interval=args.frame_interval, topology=args.topology, **kw)

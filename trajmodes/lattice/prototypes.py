@@ -22,7 +22,7 @@ import numpy as np
 
 from trajmodes.lattice.crystal import Crystal
 
-__all__ = ["prototype", "PROTOTYPES", "CUBE_EDGE"]
+__all__ = ["prototype", "PROTOTYPES", "CUBE_EDGE", "TWO_SPECIES", "default_species"]
 
 _FCC = np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]], float) / 2
 _BCC = np.array([[-1, 1, 1], [1, -1, 1], [1, 1, -1]], float) / 2
@@ -30,6 +30,23 @@ PROTOTYPES = ("fcc", "bcc", "sc", "diamond", "zincblende", "rocksalt", "hcp", "l
 #: the cube edge a of the cubic structures in units of the length of their primitive vectors
 CUBE_EDGE = {"fcc": np.sqrt(2.0), "diamond": np.sqrt(2.0), "zincblende": np.sqrt(2.0), "rocksalt": np.sqrt(2.0),
              "bcc": 2.0 / np.sqrt(3.0), "sc": 1.0}
+
+
+#: the structures of two species (A, B): these prototypes', and L1_2 A3B (:func:`trajmodes.lattice.cubic.cubic_lattice`)
+TWO_SPECIES = ("zincblende", "rocksalt", "wurtzite", "l12")
+
+
+def default_species(structure: str, elements) -> list[str]:
+    """The species of a ``structure`` crystal (a name of :data:`PROTOTYPES`, or ``l12``) when a potential names the
+    ``elements`` and the user none: the first two for the structures of two species (:data:`TWO_SPECIES`), else the
+    first. An empty ``elements`` (a pair potential names none) or too few are refused, saying what to give."""
+    elements = list(elements or [])
+    n = 2 if str(structure).lower() in TWO_SPECIES else 1
+    if not elements:
+        raise ValueError("the potential names no element: give the element(s) of the crystal (--species)")
+    if len(elements) < n:
+        raise ValueError(f"{structure} needs two species (A, B); the potential names only {elements[0]}: give both")
+    return elements[:n]
 
 
 def _hexagonal(a: float, c: float) -> np.ndarray:

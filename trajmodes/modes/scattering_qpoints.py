@@ -18,7 +18,7 @@ import numpy as np
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["primitive_of", "supercell_matrix", "max_wavevector", "cartesian_qpoints", "path_qpoints",
+__all__ = ["primitive_of", "supercell_matrix", "max_wavevector", "cartesian_qpoints", "path_qpoints", "powder_qpoints",
            "spherical_qpoints", "shell_average"]
 
 TWO_PI = 2 * np.pi
@@ -452,6 +452,31 @@ def spherical_qpoints(cell, q_max: float, n_shells: int = 20, max_per_shell: int
     norm = np.linalg.norm(q, axis=1)
     order = np.lexsort((q[:, 2], q[:, 1], q[:, 0], norm))
     return q[order], shell[order], edges
+
+
+def powder_qpoints(cell, q_min: float, q_max: float, n_shells: int, per_shell: int | None, seed: int = 0):
+    """The commensurate Cartesian q of a powder average over ``n_shells`` |q| shells of equal width from ``q_min`` to
+    ``q_max`` (rad/Angstrom), at most ``per_shell`` of each (drawn at random, ``seed``): :func:`spherical_qpoints`,
+    refusing a range that holds no commensurate q (with the shortest the MD cell has).
+
+    Returns
+    -------
+    (qpoints, shell, edges) of :func:`spherical_qpoints`: Cartesian q in rad/Angstrom, the shell of each, the shell
+    edges in rad/Angstrom.
+
+    Raises
+    ------
+    ValueError
+        As :func:`spherical_qpoints` (a range the run cannot resolve, or more q than memory holds), before anything
+        large is allocated; and for a range without a commensurate q.
+    """
+    cell = np.asarray(cell, float)
+    q, shell, edges = spherical_qpoints(cell, q_max, n_shells=n_shells, max_per_shell=per_shell, seed=seed,
+                                        q_min=q_min)
+    if not len(q):
+        raise ValueError(f"no q commensurate with the MD cell has {q_min:g} <= |q| <= {q_max:g} rad/Angstrom: the "
+                         f"shortest is {TWO_PI / np.linalg.norm(cell, axis=1).max():.4g} rad/Angstrom; widen the range")
+    return q, shell, edges
 
 
 def shell_average(ds, shell, edges):
