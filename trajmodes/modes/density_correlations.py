@@ -23,9 +23,68 @@ BLOCK_BYTES = 1 << 24
 __all__ = ["chunk_densities", "coherent_sums", "incoherent_sums", "lag_counts", "even_spectrum"]
 
 
-def _phases(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+class _Lattice:
+    """The q-points as integer multiples of the MD cell's reciprocal vectors, q = 2 pi m @ inv(cell).T, for phases
+    from powers of exp(2 pi i s_a) (s the fractional coordinates): three complex exponentials per atom and frame
+    instead of one per q, the rest products (exact to round-off, k eps for the power k); None where a q is not such a
+    multiple to round-off or the powers would outgrow the phases."""
+
+    def __init__(self, inv_cell: np.ndarray, m: np.ndarray):
+        self.inv_cell, self.m = inv_cell, m
+        self.top = np.abs(m).max(axis=0)                                    # largest |m_a| per axis
+
+    @classmethod
+    def of(cls, q: np.ndarray, cell: np.ndarray | None):
+        if cell is None or len(q) == 0:
+            return None
+        cell = np.asarray(cell, float)
+        h = q @ cell.T / (2 * np.pi)
+        m = np.rint(h).astype(np.int64)
+        scale = max(1.0, float(np.abs(h).max()))
+        if np.abs(h - m).max() > 1e-12 * scale:
+            return None
+        lat = cls(np.linalg.inv(cell), m)
+        if (lat.top + 1).sum() > 2 * len(q) + 6:                            # tables larger than the phases
+            return None
+        return lat
+
+    def phases(self, x: np.ndarray) -> np.ndarray:
+        s = 2 * np.pi * (x @ self.inv_cell)                                  # (..., atoms, 3), radians
+        tables = []
+        for a in range(3):
+            top = int(self.top[a])
+            if top == 0:
+                tables.append(None)
+                continue
+            table = np.empty((top + 1,) + s.shape[:-1], dtype=np.complex128)  # powers 0 .. top, contiguous each
+            table[0] = 1.0
+            table[1] = np.exp(1j * s[..., a])
+            for k in range(2, top + 1):
+                np.multiply(table[k - 1], table[1], out=table[k])
+            tables.append(table)
+        shape = s.shape[:-1]
+        cols = np.empty((len(self.m),) + shape, dtype=np.complex128)         # per q, contiguous: fast writes
+        for j, mj in enumerate(self.m):
+            ks = [(a, int(k)) for a, k in enumerate(mj) if k != 0]
+            if not ks:
+                cols[j] = 1.0
+                continue
+            a, k = ks[0]
+            np.copyto(cols[j], tables[a][abs(k)])
+            if k < 0:
+                np.conjugate(cols[j], out=cols[j])
+            for a, k in ks[1:]:
+                f = tables[a][abs(k)]
+                np.multiply(cols[j], f if k > 0 else f.conj(), out=cols[j])
+        return np.ascontiguousarray(np.moveaxis(cols, 0, -1))
+
+
+def _phases(x: np.ndarray, q: np.ndarray, lattice: _Lattice | None = None) -> np.ndarray:
     """exp(i q.r) for positions ``x`` (..., atoms, 3) Angstrom and ``q`` (nq, 3) rad/Angstrom: (..., atoms, nq)
-    complex (one complex exponential: half the time of a cos and a sin)."""
+    complex; from powers of the per-axis phases with ``lattice`` (:class:`_Lattice`), else one complex exponential
+    per q (half the time of a cos and a sin)."""
+    if lattice is not None:
+        return lattice.phases(x)
     return np.exp(1j * (x @ q.T))
 
 
@@ -67,13 +126,14 @@ def chunk_densities(data: dict, groups: list[np.ndarray], q: np.ndarray, qhat: n
                              "cell): q-points are commensurate with one fixed cell only; compute the structure factor "
                              "of an NVT or NVE run, or of a stretch of frames at constant cell")
     f, nq = len(x), len(q)
+    lattice = _Lattice.of(q, cell)
     out = np.empty((f, len(groups), (5 if currents else 1) * nq), dtype=np.complex128)
     v = np.asarray(data["velocities"], dtype=float) if currents else None
     rows = 4 if currents else 1
     for s, idx in enumerate(groups):
         step = max(1, BLOCK_BYTES // max(16 * len(idx) * nq, 1))
         for a in range(0, f, step):
-            e = _phases(x[a:a + step, idx], q)                                  # (b, Ns, nq)
+            e = _phases(x[a:a + step, idx], q, lattice)                                # (b, Ns, nq)
             b = len(e)
             w = np.ones((b, rows, len(idx)))
             if currents:
@@ -140,7 +200,7 @@ def coherent_sums(prev: np.ndarray, cur: np.ndarray, start: int, window: int, st
 
 
 def incoherent_sums(prev: np.ndarray, cur: np.ndarray, start: int, window: int, step: int,
-                    groups: list[np.ndarray], q: np.ndarray) -> np.ndarray:
+                    groups: list[np.ndarray], q: np.ndarray, cell: np.ndarray | None = None) -> np.ndarray:
     """Sums over time origins and atoms of cos(q.(r_j(t0 + k) - r_j(t0))) per species, for the pairs whose end frame
     lies in ``cur``.
 
@@ -158,6 +218,9 @@ def incoherent_sums(prev: np.ndarray, cur: np.ndarray, start: int, window: int, 
         Atom indices of each species.
     q : ndarray (nq, 3)
         rad/Angstrom.
+    cell : ndarray (3, 3), optional
+        The MD cell (rows, Angstrom): q that are integer multiples of its reciprocal vectors get their phases from
+        powers of three per atom (faster, equal to round-off).
 
     Returns
     -------
@@ -169,11 +232,12 @@ def incoherent_sums(prev: np.ndarray, cur: np.ndarray, start: int, window: int, 
     origin, end = _masks(start - p, p, len(cur), step)
     n = _fft_length(len(x), window)
     out = np.empty((window, len(groups), nq))
+    lattice = _Lattice.of(q, cell)
     width = max(1, BLOCK_BYTES // (3 * 16 * n * nq))
     for s, idx in enumerate(groups):
         acc = np.zeros((n, nq), dtype=np.complex128)
         for a in range(0, len(idx), width):
-            e = _phases(x[:, idx[a:a + width]], q)                              # (rows, Nb, nq)
+            e = _phases(x[:, idx[a:a + width]], q, lattice)                            # (rows, Nb, nq)
             X = fft(e * origin[:, None, None], n, axis=0)
             e[~end] = 0.0
             Y = fft(e, n, axis=0)

@@ -54,7 +54,7 @@ def _rows(carry, carry_end: int, blocks, block_start: int, lo: int):
 
 
 def _chunk_sums(carry_d, carry_x, carry_end, prev_d, prev_x, block_start, cur_d, cur_x, start, window, step, groups,
-                q):
+                q, cell):
     """The coherent (and, with positions, incoherent) window sums of one chunk, from the history before it (the
     carry of earlier waves and the chunks of this wave before it) and the chunk itself."""
     from trajmodes.resources import one_blas_thread
@@ -62,7 +62,7 @@ def _chunk_sums(carry_d, carry_x, carry_end, prev_d, prev_x, block_start, cur_d,
     with one_blas_thread():
         coh = coherent_sums(_rows(carry_d, carry_end, prev_d, block_start, lo), cur_d, start, window, step)
         inc = None if cur_x is None else incoherent_sums(_rows(carry_x, carry_end, prev_x, block_start, lo), cur_x,
-                                                         start, window, step, groups, q)
+                                                         start, window, step, groups, q, cell)
     return coh, inc
 
 
@@ -73,7 +73,7 @@ def _tail(carry, carry_end: int, blocks, block_start: int, end: int, window: int
     return np.array(_rows(carry, carry_end, blocks, block_start, max(0, end - window + 1)))
 
 
-def _stream(dens, pos, window: int, step: int, groups, q, wave: int):
+def _stream(dens, pos, window: int, step: int, groups, q, wave: int, cell):
     """Window sums over all chunks, ``wave`` chunks per ``dask.compute``; the last ``window - 1`` frames of densities
     (and positions) are carried to the next wave as numpy, so no chunk is read twice and memory is bounded by a wave
     of chunks and the window, whatever the run's length. The chunks are taken unoptimised (``to_delayed``), so the
@@ -99,7 +99,7 @@ def _stream(dens, pos, window: int, step: int, groups, q, wave: int):
             k0 = int(bounds[used[0]]) if used else a
             tasks.append(dask.delayed(_chunk_sums)(
                 cd, cx, first, [dblocks[k] for k in used], None if pos is None else [xblocks[k] for k in used], k0,
-                dblocks[c], None if pos is None else xblocks[c], a, window, step, groups, q))
+                dblocks[c], None if pos is None else xblocks[c], a, window, step, groups, q, cell))
         end = int(bounds[w1])
         lo = max(0, end - window + 1)
         used = [k for k in range(w0, w1) if bounds[k + 1] > lo]
@@ -303,7 +303,7 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
     dens = t.map_chunks(_densities, groups, qc, qhat, currents, cell, layer=layer, shape=(ns, K),
                         dtype=np.complex128, name="trajmodes-rhoq-" + uuid.uuid4().hex)
     pos = t.field("positions", layer) if incoherent else None
-    coh, inc = _stream(dens, pos, window, step, groups, qc, wave)
+    coh, inc = _stream(dens, pos, window, step, groups, qc, wave, cell)
 
     scale = 1.0 / (traj.n_atoms * lag_counts(traj.n_frames, window, step))          # (window,)
     out, omega = _variables(coh, inc, names, (coh_w, inc_w, wunit), scale, dt, nq)
