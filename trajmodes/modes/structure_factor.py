@@ -270,7 +270,8 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         The primitive cell the reduced q refer to; default spglib's primitive cell of ``traj.reference``
         (``symprec`` Angstrom). The MD cell must be an integer supercell of it (up to a strain of 5 %).
     chunk_frames : int, optional
-        Frames per Dask task (default the trajectory's chunks); any size gives the same numbers.
+        Frames per Dask task (default the trajectory's chunks, at least 4 ``window``: a chunk also evaluates the
+        phases of the ``window - 1`` frames before it); any size gives the same numbers.
     wave : int, optional
         Chunks computed at a time (default the number of cores): memory is bounded by ``wave`` chunks and the window.
 
@@ -307,6 +308,8 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
     coh_w, inc_w, wunit = species_weights(weights, names, nq, q_norm=norm)
     ns, K = len(names), (5 if currents else 1) * nq
 
+    if chunk_frames is None and traj.chunk_frames < 4 * window < traj.n_frames:
+        chunk_frames = 4 * window       # a chunk also makes the phases of the window - 1 frames before it
     t = traj.rechunk(int(chunk_frames)) if chunk_frames is not None else traj
     wave = int(wave or os.cpu_count() or 1)
     _check_memory(t, window, t.chunk_frames, ns, K, nq, incoherent, currents, wave)
