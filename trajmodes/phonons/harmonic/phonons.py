@@ -91,18 +91,8 @@ class Phonons:
         return 3 * self.force_constants.n_prim
 
     def image_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The atom pairs the dynamical matrix sums over, each periodic image of equal (shortest) length once.
-
-        Returns
-        -------
-        k, j, kp : ndarray of int (n_pairs,)
-            Primitive atom ``k`` (row of the compact force constants), supercell atom ``j`` (column) and its
-            primitive atom ``kp``.
-        weight : ndarray (n_pairs,)
-            1 / (number of equally short images of the pair): a pair shared by m images contributes 1/m each.
-        vectors : ndarray (n_pairs, 3)
-            The image vector r_j + R - r_k in Angstrom.
-        """
+        """The atom pairs the dynamical matrix sums over: :meth:`DynamicalMatrix.image_pairs
+        <trajmodes.phonons.harmonic.dynamical.DynamicalMatrix.image_pairs>`."""
         return self.dm.image_pairs()
 
     def dynamical_matrix(self, qpoints, q_direction=None) -> np.ndarray:
