@@ -214,14 +214,20 @@ def _without_run(ds):
     (_without_run, "no MD peak resolved (MD fit statuses: 96 zero-frequency mode)"),
     (_placed_without_widths, "n/a: no MD line of that kind resolved"),
 ])
+# no mode to draw in the lineshape panel gave identical x limits and an empty legend (matplotlib warnings)
+@pytest.mark.filterwarnings("error::UserWarning:trajmodes.plots.anharmonic")
 def test_compare_headline_says_in_words_what_md_could_not_resolve(short_comparison, tmp_path, capsys, monkeypatch,
                                                                   variant, words):
     """Never 'median MD +nan': where no MD value exists, the headline says why, and the theory's numbers stay."""
     import trajmodes.modes.comparison as comparison
     d, ds = short_comparison
     monkeypatch.setattr(comparison, "compare_three_phonon", lambda *a, **k: variant(ds))
-    assert main(["compare", str(d / "project" / "modes.nc"), str(d / "fc.nc"), "--bulk-points", "0",
-                 "-o", str(tmp_path / "cmp")]) == 0
+    import contextlib
+    # the unpatched comparison projects the 20-frame run: its spectra's default segment does not fit, and says so
+    short = pytest.warns(UserWarning, match=r"segment of 2000 frames is longer than the trajectory \(20\)")
+    with short if words.startswith("no MD peak resolved (run too short") else contextlib.nullcontext():
+        assert main(["compare", str(d / "project" / "modes.nc"), str(d / "fc.nc"), "--bulk-points", "0",
+                     "-o", str(tmp_path / "cmp")]) == 0
     text = capsys.readouterr().out
     assert "nan" not in text.lower(), text
     assert words in text and "theory predicts a median" in text or "median MD peak +0.0100" in text
