@@ -44,3 +44,19 @@ def test_wrong_number_of_axes_is_refused():
     assert f is fig and a.shape == (2, 2)
     f, a = axes_for(fig.subplots(1, 4), 1, 4, (4, 3), squeeze=False)
     assert a.shape == (1, 4)
+
+
+@pytest.mark.filterwarnings("error::UserWarning")
+def test_thermal_plot_of_a_single_temperature(cu_eam_phonons, tmp_path):
+    """`trajmodes phonons` at one temperature set identical x limits (a singular axis, matplotlib's warning) and
+    drew one-point lines, which show nothing: now the points are marked and the axis spans 10 % either side."""
+    from trajmodes.plots.phonons import plot_thermal
+    thermal = cu_eam_phonons.thermal_properties(temperatures=[300.0])
+    fig = plot_thermal(thermal, str(tmp_path / "thermal.png"))
+    assert (tmp_path / "thermal.png").stat().st_size > 0
+    assert len(fig.axes) == 2
+    for ax in fig.axes:
+        lo, hi = ax.get_xlim()
+        assert lo < 300.0 < hi and hi - lo > 10.0
+        drawn = [line for line in ax.get_lines() if len(line.get_xdata()) == 1]
+        assert len(drawn) == 2 and all(line.get_marker() == "o" for line in drawn)

@@ -122,7 +122,11 @@ def test_writing_over_another_crystals_folder_leaves_no_stale_file(tmp_path, cap
     ForceConstants(own.fc2, own.supercell, own.primitive).to_netcdf(tmp_path / "own.nc")
     rc, out, err = _run(capsys, tmp_path / "other.nc", "-o", tmp_path / "f", "--to", to)
     assert rc == 0 and (tmp_path / "f" / third).exists()
-    rc, out, err = _run(capsys, tmp_path / "own.nc", "-o", tmp_path / "f", "--to", to)
+    import contextlib
+    # the Cu case's supercell is not diagonal: ShengBTE's scell cannot hold it, which the writer says
+    nondiag = pytest.warns(UserWarning, match="is not diagonal: ShengBTE's scell cannot describe it")
+    with nondiag if to == "shengbte" else contextlib.nullcontext():
+        rc, out, err = _run(capsys, tmp_path / "own.nc", "-o", tmp_path / "f", "--to", to)
     assert rc == 0, err
     assert f"removed {third}" in out and not (tmp_path / "f" / third).exists()
     back = {"tdep": ForceConstants.from_tdep, "shengbte": ForceConstants.from_shengbte,

@@ -386,6 +386,7 @@ def test_a_fit_of_frames_without_a_cell_names_the_file(tmp_path):
     import trajmodes
     from tests.support.paths import TESTS
     traj = trajmodes.read(TESTS / "data" / "cu32_plain.xyz", frame_interval=0.01)
-    with pytest.raises(ValueError, match=r"cu32_plain.xyz: neither the frames nor the reference hold a cell .* "
-                                         r"give reference= a structure with the cell"):
+    with pytest.warns(UserWarning, match="cu32_plain.xyz: no reference crystal was given"), \
+            pytest.raises(ValueError, match=r"cu32_plain.xyz: neither the frames nor the reference hold a cell .* "
+                                            r"give reference= a structure with the cell"):
         trajmodes.EffectiveForceConstants(cutoff2=3.0).fit(traj)

@@ -82,7 +82,8 @@ def test_extxyz_in_fs_is_refused_with_the_ratio_and_the_option(tmp_path):
     msg = str(err.value)
     assert "fs.xyz" in msg and "1000 times too slow" in msg and "fs read as ps" in msg, msg
     assert "units='metal:fs'" in msg and "ASE" not in msg, msg
-    traj = trajmodes.read(path, units="metal:ps")             # said to be ps: read as it stands
+    with pytest.warns(trajmodes.UnitsWarning, match="fs.xyz: the velocities are about 1000 times too slow"):
+        traj = trajmodes.read(path, units="metal:ps")         # said to be ps: read as it stands, with the warning
     assert traj.frame_interval == pytest.approx(10.0)
 
 

@@ -49,8 +49,14 @@ def test_misspelled_item_names_its_own_line_and_the_right_spelling(tmp_path, goo
     text = _replace(path.read_text(), good, bad, occurrence)
     path = tmp_path / "bad.lammpstrj"
     path.write_text(text)
+    if good == "ITEM: TIMESTEP" and occurrence:
+        # the misspelled header hides a frame's start, so the frames left read as unevenly spaced: said on opening
+        with pytest.warns(UserWarning, match="the frames are not evenly spaced in time"):
+            traj = read_quiet(path)
+    else:
+        traj = None
     with pytest.raises(TrajectoryFormatError) as err:
-        read_quiet(path).positions.compute()
+        (traj or read_quiet(path)).positions.compute()
     msg = str(err.value)
     assert err.value.line == _line_of(path.with_name("good.lammpstrj").read_text(), good, occurrence)
     assert repr(bad) in msg or repr(bad + text.split(bad, 1)[1].split("\n", 1)[0]) in msg

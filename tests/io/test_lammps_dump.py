@@ -288,7 +288,6 @@ def test_random_dumps_round_trip(c):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # valid input: no warning expected, except the assumed dt
             warnings.simplefilter("ignore", trajmodes.UnitsWarning)
-            warnings.filterwarnings("ignore", ".*the frames are not evenly spaced")   # random steps
             traj = trajmodes.read(paths if len(paths) > 1 else paths[0], chunk_frames=c["chunk"],
                                   md_timestep=0.004)
         assert (traj.n_frames, traj.n_atoms) == (t.n_frames, t.n_atoms)

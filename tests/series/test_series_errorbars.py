@@ -248,8 +248,9 @@ def test_fit_prints_frequencies_with_their_error_model(md, tmp_path, capsys):
     one line naming it (a Langevin run: the blocking bootstrap, calibrated)."""
     from trajmodes.cli import main
     run = md["langevin"]
-    assert main(["fit", str(run["dump"]), "--reference", str(run["data"]), "--cutoff2", "3.0",
-                 "-o", str(tmp_path / "fit")]) == 0
+    with pytest.warns(UserWarning, match="cutoff2 = 3 A is shorter than the range of the potential"):
+        assert main(["fit", str(run["dump"]), "--reference", str(run["data"]), "--cutoff2", "3.0",
+                     "-o", str(tmp_path / "fit")]) == 0
     text = capsys.readouterr().out
     table = text[text.index("frequencies at the special points"):]
     assert "  X " in table and "+-" in table and " x2" in table

@@ -83,7 +83,10 @@ def random_truth(rng: np.random.Generator, n_frames: int = 3, n_atoms: int = 4, 
     if npt:
         cells = cells * rng.uniform(0.98, 1.02, (n_frames, 1, 1))
     origins = np.repeat(rng.uniform(-10, 10, 3)[None], n_frames, axis=0)
-    steps = np.cumsum(rng.integers(1, 1000, n_frames)) + int(rng.integers(0, 5))
+    # evenly spaced MD steps (a random stride), as a dump of one run writes them: uneven ones would
+    # (rightly) warn that the frames are not evenly spaced; the same draws as before keep the other values
+    stride = int(rng.integers(1, 1000, n_frames)[0])
+    steps = stride * np.arange(1, n_frames + 1) + int(rng.integers(0, 5))
     return Truth(ids=ids, types=rng.integers(1, 4, n_atoms), frac=rng.uniform(0, 1, (n_frames, n_atoms, 3)),
                  images=rng.integers(-3, 4, (n_frames, n_atoms, 3)), cells=cells, origins=origins,
                  velocities=rng.normal(0, 5, (n_frames, n_atoms, 3)),

@@ -196,9 +196,9 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
                     + (f" (full bubble {a.get('median_abs_shift_residual_bubble', np.nan):.4f})" if effective else ""),
                     fontsize=9)
     ax[2].legend(fontsize=6.5)
-    if "md_lineshape" in ds:
+    picked = _pick_modes(ds) if "md_lineshape" in ds else []
+    if picked:                      # no mode to draw (none compared): the panel is left off, not drawn empty
         nu, w = ds["frequency"].values, ds["pt_frequency"].values
-        picked = _pick_modes(ds)
         for k, (iq, ib) in enumerate(picked):
             c = f"C{k}"
             q = ds["qpoint"].values[iq]

@@ -66,20 +66,23 @@ def plot_thermal(thermal, path: str | None = None, title: str = "", n_modes: int
         3 n_prim: draws the classical (Dulong-Petit) limit of C_V, 3 n_prim R.
     """
     fig, axes = axes_for(ax, 1, 2, (9.5, 3.8))
-    T = thermal.temperature.values
-    axes[0].plot(T, thermal.free_energy.values, label="free energy F")
-    axes[0].plot(T, thermal.internal_energy.values, label="internal energy U")
+    T = np.atleast_1d(thermal.temperature.values)
+    one = dict(marker="o") if T.size == 1 else {}       # a single temperature: points, not (invisible) lines
+    axes[0].plot(T, thermal.free_energy.values, label="free energy F", **one)
+    axes[0].plot(T, thermal.internal_energy.values, label="internal energy U", **one)
     axes[0].set(xlabel="temperature (K)", ylabel="energy (kJ/mol)")
     axes[0].axhline(0.0, color="0.6", lw=0.6)
     axes[0].legend(frameon=False)
-    axes[1].plot(T, thermal.entropy.values, label="entropy S")
-    axes[1].plot(T, thermal.heat_capacity.values, label="heat capacity $C_V$")
+    axes[1].plot(T, thermal.entropy.values, label="entropy S", **one)
+    axes[1].plot(T, thermal.heat_capacity.values, label="heat capacity $C_V$", **one)
     if n_modes:
         axes[1].axhline(n_modes * GAS_CONSTANT, color="0.5", ls="--", lw=0.8, label="classical limit")
     axes[1].set(xlabel="temperature (K)", ylabel="S, $C_V$ (J/(K mol))")
     axes[1].legend(frameon=False)
+    # the temperatures computed, or 10 % either side of a single one (identical limits are a singular axis)
+    lo, hi = (T.min(), T.max()) if T.max() > T.min() else (0.9 * T.min(), 1.1 * T.max() + 1.0)
     for ax in axes:
-        ax.set_xlim(T.min(), T.max())
+        ax.set_xlim(lo, hi)
     fig.suptitle((title + "\n" if title else "") + "harmonic, per mole of primitive cells", fontsize=9)
     return finish(fig, path)
 
