@@ -91,9 +91,11 @@ KNOWN_WARNINGS = [
      r"(asr_violation|symmetrize|symmetry_violation):", r"Undefined substitution referenced"),
     (r"modes/structure_factor\.py:docstring of trajmodes\.modes\.structure_factor\.dynamic_structure_factor:",
      r"Undefined substitution referenced: \"q\""),
-    (r"phonons/harmonic\.py:docstring of trajmodes\.phonons\.harmonic\.Phonons\."
-     r"(dos|group_velocities|sound_velocities):",
+    (r"phonons/harmonic/phonons\.py:docstring of trajmodes\.phonons\.harmonic\.phonons\.Phonons\."
+     r"(dos|group_velocities|sound_velocities|mesh_frequencies):",
      r"Inline substitution_reference start-string without end-string|Undefined substitution referenced: \"q\""),
+    (r"workflows\.py:docstring of trajmodes\.workflows\.(ScatteringQpoints|structure_factor):",     # |q| shells
+     r"Undefined substitution referenced: \"q\""),
     (r"plots/__init__\.py:docstring of trajmodes\.plots\.",            # |q|, |Q| in the figures' docstrings
      r"Undefined substitution referenced: \"[qQ]\""),
 ]

@@ -93,9 +93,10 @@ def test_compare_command_on_a_run_too_short_to_resolve_the_lines(tmp_path, capsy
     resolution: the few clean fits are compared, and the command warns that the MD conductivity misses the rest."""
     from tests.support.paths import EXAMPLES
     dump, data = str(EXAMPLES / "md" / "cu_300K.lammpstrj.gz"), str(EXAMPLES / "md" / "cu_300K.data")
-    fc, modes = str(tmp_path / "fc.nc"), str(tmp_path / "modes.nc")
-    assert main(["fit", dump, "--reference", data, "--cutoff2", "5", "--cutoff3", "3", "-o", fc]) == 0
-    assert main(["project", dump, "--reference", data, "--force-constants", fc, "--full", "-o", modes]) == 0
+    fc, modes = str(tmp_path / "fit" / "fc.nc"), str(tmp_path / "project" / "modes.nc")
+    assert main(["fit", dump, "--reference", data, "--cutoff2", "5", "--cutoff3", "3", "-o", str(tmp_path / "fit")]) == 0
+    assert main(["project", dump, "--reference", data, "--force-constants", fc, "--full",
+                 "-o", str(tmp_path / "project")]) == 0
     capsys.readouterr()
     assert main(["compare", modes, fc, "-o", str(tmp_path / "cmp")]) == 0
     text = capsys.readouterr().out

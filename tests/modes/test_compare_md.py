@@ -41,7 +41,7 @@ def fitted(long_run):
     t0 = time.perf_counter()
     traj = trajmodes.read(str(long_run["dump"]), reference=str(long_run["data"]))
     frames = traj[::STRIDE].read()
-    pos, cells = np.asarray(frames["positions"]), np.asarray(frames["cells"])
+    pos, cells = np.asarray(frames.positions), np.asarray(frames.cells)
     species = traj.reference.species
     pot = EAM(str(lammps_md.require_potential("Cu_mishin1.eam.alloy")))
     forces = np.stack([pot.energy_forces(c, p, species).forces for c, p in zip(cells, pos)])

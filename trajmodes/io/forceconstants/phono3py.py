@@ -111,9 +111,9 @@ def _phono3py_from_files(phono3py, yaml: Path, f2: Path, f3: Path | None):
         nac = dict(y.nac_params)
         nac.setdefault("factor", units.nac_factor)
         ph3.nac_params = nac
-    _check_constants_file(f2, "force_constants", 2, len(ph3.phonon_supercell), ph3.phonon_primitive.p2s_map, yaml)
+    _check_constants_file(f2, ("force_constants", "fc2"), 2, len(ph3.phonon_supercell), ph3.phonon_primitive.p2s_map, yaml)
     if f3 is not None:
-        _check_constants_file(f3, "fc3", 3, len(ph3.supercell), ph3.primitive.p2s_map, yaml)
+        _check_constants_file(f3, ("fc3",), 3, len(ph3.supercell), ph3.primitive.p2s_map, yaml)
     ph3.fc2 = read_fc2_from_hdf5(filename=str(f2), p2s_map=ph3.phonon_primitive.p2s_map)
     if f3 is not None:
         fc3 = read_fc3_from_hdf5(filename=str(f3), p2s_map=ph3.primitive.p2s_map)
@@ -125,10 +125,11 @@ _OTHER = ("Give the constants computed with this yaml, or the yaml they were com
           "supercell or crystal")
 
 
-def _check_constants_file(path: Path, key: str, order: int, N: int, p2s, yaml: Path) -> None:
-    """phono3py's ``fc2.hdf5`` (``force_constants``) or ``fc3.hdf5`` (``fc3``) against the supercell of ``yaml``: the
-    array's shape (compact (n, N, ...) or full (N, N, ...)) and its ``p2s_map`` where the file holds one. Constants of another crystal with the same supercell size and primitive atoms pass: nothing in the files
-    tells them apart (module notes)."""
+def _check_constants_file(path: Path, keys: tuple, order: int, N: int, p2s, yaml: Path) -> None:
+    """phono3py's ``fc2.hdf5`` (``force_constants``, or ``fc2`` as phono3py and hiPhive also write it) or ``fc3.hdf5``
+    (``fc3``) against the supercell of ``yaml``: the array's shape (compact (n, N, ...) or full (N, N, ...)) and its
+    ``p2s_map`` where the file holds one. Constants of another crystal with the same supercell size and primitive atoms
+    pass: nothing in the files tells them apart (module notes)."""
     import h5py
     n = len(p2s)
     want = [(n,) + (N,) * (order - 1) + (3,) * order, (N,) * order + (3,) * order]
@@ -138,8 +139,10 @@ def _check_constants_file(path: Path, key: str, order: int, N: int, p2s, yaml: P
         raise ForceConstantsFormatError(path, f"not an HDF5 file h5py can open ({first_line(exc)})",
                                         fix=DAMAGED) from None
     with f:
-        if key not in f:
-            raise ForceConstantsFormatError(path, f"no '{key}' dataset (it holds: {', '.join(sorted(f)) or 'nothing'}):"
+        key = next((k for k in keys if k in f), None)
+        if key is None:
+            held = ", ".join(sorted(f)) or "nothing"
+            raise ForceConstantsFormatError(path, f"no {' or '.join(repr(k) for k in keys)} dataset (it holds: {held}):"
                                                   f" not phono3py's {'fc2' if order == 2 else 'fc3'}.hdf5", fix=DAMAGED)
         shape = tuple(f[key].shape)
         if shape not in want:
