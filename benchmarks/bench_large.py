@@ -1,0 +1,308 @@
+#!/usr/bin/env python
+"""Out of core, measured: every trajmodes command on a 10^5- or 10^6-atom LAMMPS dump and on its netCDF cache.
+
+    python benchmarks/bench_large.py [--cells 30 60] [--size-gb 5] [--commands info,convert,run,...]
+                                     [--workdir DIR] [--cluster N] [--report]
+
+For each crystal size (``--cells`` n: an fcc Cu supercell of 4 n^3 atoms; 30 gives 108,000 atoms, 60 gives 864,000)
+the script writes a thermal dump of about ``--size-gb`` GiB with ``benchmarks/gen_dump.py`` (reused when the same one
+is already there), then runs each command as a user would, in a fresh process, first on the dump and then on the cache
+that ``convert`` wrote:
+
+=========  =================================================================================================
+info       the summary of the run (frames, box, temperature, displacements)
+convert    the netCDF cache (dump only)
+run        summary, cache and effective force constants in one folder (dump only)
+fit        effective force constants (pair cutoff 2.7 A: the first shell, so the fit is the same work at any size)
+project    the mode spectra at every commensurate q, with the fitted constants; ``project --full`` the periodograms
+sqw        S(q, omega) on the path Gamma-X of the supercell's commensurate q
+series     two runs (the dump and a second one at another temperature) in one dataset
+=========  =================================================================================================
+
+Each command is measured from outside: wall time, the peak resident memory of its process tree (the largest sum of
+the processes' RSS sampled every 50 ms, and each process's own largest RSS), and the bytes it read (``rchar`` of
+``/proc/PID/io``, summed over the tree, less what a fresh process reads to import trajmodes and its libraries,
+measured once). The read amplification is the bytes read over the bytes of input the command
+needs (the dump or the cache file; ``series`` both dumps). Throughput is MB of dump-equivalent per second per core.
+
+With ``--cluster N`` the commands that take ``--scheduler`` run again on a Dask cluster of processes started by the
+script on this machine (``dask scheduler`` and N ``dask worker --nthreads 1`` processes); the workers' memory and reads
+count in the totals.
+
+Results: ``benchmarks/results/large.json`` (every run, appended by size) and the table between the
+``<!-- bench_large:begin -->`` and ``<!-- bench_large:end -->`` markers of ``docs/benchmarks.md``; ``--report``
+rewrites the table from the JSON and runs nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results" / "large.json"
+DOCS = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench_large:begin -->", "<!-- bench_large:end -->"
+COMMANDS = ("info", "convert", "run", "fit", "project", "project_full", "sqw", "series")
+#: the bars of the out-of-core work: peak memory (GB), read amplification, MB/s of dump per core for fit and project
+PEAK_GB, AMPLIFICATION, MB_S_PER_CORE = 4.0, 1.2, 100.0
+COMMON = ["--species", "Cu", "--md-timestep", "0.001"]
+#: what every command reads before it reads data (Python, numpy, dask, netCDF4, matplotlib ...): subtracted from its
+#: bytes read, measured once per size in a fresh process
+STARTUP = ("import trajmodes.workflows, trajmodes.cli.app, trajmodes.plots, dask.array, netCDF4, scipy.optimize, "
+           "matplotlib.pyplot, xarray")
+
+
+def _tree(pid: int) -> list:
+    import psutil
+    try:
+        p = psutil.Process(pid)
+        return [p] + p.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def measure(argv: list, extra_pids=(), env=None) -> dict:
+    """Run ``argv``; sample its process tree (and ``extra_pids``, e.g. Dask workers) until it exits."""
+    import psutil
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+    rchar, hwm, peak_sum = {}, {}, 0
+    extra = [psutil.Process(p) for p in extra_pids]
+    base = {p.pid: p.io_counters().read_chars for p in extra}
+    out = []
+    import threading
+    reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        total = 0
+        for p in _tree(proc.pid) + extra:
+            try:
+                with p.oneshot():
+                    rss = p.memory_info().rss
+                    rchar[p.pid] = p.io_counters().read_chars - base.get(p.pid, 0)
+                    hwm[p.pid] = max(hwm.get(p.pid, 0), rss)
+                total += rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        peak_sum = max(peak_sum, total)
+        time.sleep(0.05)
+    reader.join(timeout=5)
+    return {"argv": argv, "rc": proc.returncode, "wall_s": time.perf_counter() - t0, "peak_gb": peak_sum / 1e9,
+            "largest_process_gb": max(hwm.values(), default=0) / 1e9, "read_gb": sum(rchar.values()) / 1e9,
+            "output_tail": "".join(out)[-2000:]}
+
+
+class Cluster:
+    """A ``dask scheduler`` and ``n`` single-threaded ``dask worker`` processes on this machine."""
+
+    def __init__(self, n: int, workdir: Path):
+        port = 8786 + os.getpid() % 1000
+        self.address = f"tcp://127.0.0.1:{port}"
+        bindir = Path(sys.executable).parent
+        self.procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--port", str(port), "--no-dashboard"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir)]
+        time.sleep(3)
+        for i in range(n):
+            self.procs.append(subprocess.Popen(
+                [str(bindir / "dask"), "worker", self.address, "--nthreads", "1", "--nworkers", "1",
+                 "--no-dashboard", "--local-directory", str(workdir / f"worker-{i}")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir))
+        time.sleep(5)
+
+    @property
+    def pids(self) -> list:
+        return [p.pid for p in self.procs]
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def dumps(cells: int, size_gb: float, workdir: Path) -> tuple[Path, Path]:
+    """The dump of this size and a second one at another temperature (for ``series``), made once."""
+    first = workdir / f"cu{cells}.lammpstrj"
+    second = workdir / f"cu{cells}_600K.lammpstrj"
+    gen = [sys.executable, str(HERE / "gen_dump.py"), "--cells", str(cells)]
+    subprocess.run(gen + [str(first), "--size-gb", str(size_gb)], check=True)
+    subprocess.run(gen + [str(second), "--size-gb", str(size_gb / 2), "--temperature", "600", "--seed", "1"],
+                   check=True)
+    return first, second
+
+
+def commands(name: str, src: Path, cache: Path, second: Path, out: Path) -> list:
+    """The (label, argv, input files) of ``name`` on the dump and, where it applies, on the cache."""
+    tm = [sys.executable, "-m", "trajmodes"]
+    fc = out / "fit-dump" / "fc.nc"
+    runs = []
+    for where, path in (("dump", src), ("cache", cache)):
+        o = out / f"{name}-{where}"
+        # a cache stores its species, masses and frame times; a dump of LAMMPS types needs them
+        common = COMMON if where == "dump" else []
+        if name == "info":
+            runs.append((where, tm + ["info", str(path)] + common, [path]))
+        elif name == "convert" and where == "dump":
+            runs.append((where, tm + ["convert", str(path), "-o", str(cache.parent)] + common, [path]))
+        elif name == "run" and where == "dump":
+            runs.append((where, tm + ["run", str(path), "-o", str(o)] + common, [path]))
+        elif name == "fit":
+            runs.append((where, tm + ["fit", str(path), "--cutoff2", "2.7", "-o", str(o)] + common, [path]))
+        elif name == "project":
+            runs.append((where, tm + ["project", str(path), "--force-constants", str(fc), "-o", str(o)] + common,
+                         [path]))
+        elif name == "project_full":
+            runs.append((where, tm + ["project", str(path), "--force-constants", str(fc), "--full", "-o", str(o)]
+                         + common, [path]))
+        elif name == "sqw":
+            runs.append((where, tm + ["sqw", str(path), "--path", "GX", "--window", "50", "-o", str(o)] + common,
+                         [path]))
+        elif name == "series" and where == "dump":
+            runs.append((where, tm + ["series", str(path), str(second), "--run-temperatures", "300", "600",
+                                      "--cutoff2", "2.7", "-o", str(o)] + common, [path, second]))
+    return runs
+
+
+def verdicts(row: dict) -> dict:
+    if row["rc"] != 0:
+        return {"memory": False, "reads": False, "speed": False if row["command"] in ("fit", "project") else None}
+    ok_mem = row["peak_gb"] < PEAK_GB
+    ok_read = row["amplification"] <= AMPLIFICATION
+    ok_speed = (row["mb_s_per_core"] >= MB_S_PER_CORE) if row["command"] in ("fit", "project") else None
+    return {"memory": ok_mem, "reads": ok_read, "speed": ok_speed}
+
+
+def bench(args) -> list:
+    workdir = Path(args.workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    names = [c for c in args.commands.split(",") if c]
+    unknown = sorted(set(names) - set(COMMANDS))
+    if unknown:
+        sys.exit(f"bench_large: unknown command(s) {unknown}: choose from {', '.join(COMMANDS)}")
+    rows = []
+    cores = os.cpu_count() or 1
+    for cells in args.cells:
+        src, second = dumps(cells, args.size_gb, workdir)
+        out = workdir / f"out{cells}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        cache = out / "convert-dump" / "trajectory.nc"
+        startup = measure([sys.executable, "-c", STARTUP])["read_gb"]
+        need = [n for n in COMMANDS if n in names or (n in ("convert", "fit") and n not in names
+                                                     and any(m in names for m in ("project", "project_full")))]
+        settings = [("local", None)] + ([(f"cluster of {args.cluster}", args.cluster)] if args.cluster else [])
+        for label, n_workers in settings:
+            cluster = Cluster(n_workers, workdir) if n_workers else None
+            try:
+                for name in need:
+                    for where, argv, inputs in commands(name, src, cache, second, out):
+                        if where == "cache" and not cache.exists():
+                            continue
+                        if cluster is not None:
+                            if name in ("convert", "run"):
+                                continue
+                            argv = argv + ["--scheduler", cluster.address]
+                        print(f"== {4 * cells ** 3} atoms, {label}: {name} on the {where}", flush=True)
+                        r = measure(argv, extra_pids=cluster.pids if cluster else ())
+                        r["read_gb"] = max(r["read_gb"] - startup, 0.0)
+                        size = sum(p.stat().st_size for p in inputs)
+                        dump_size = sum(p.stat().st_size for p in ([src, second] if name == "series" else [src]))
+                        row = {"atoms": 4 * cells ** 3, "frames": _frames(src), "command": name, "on": where,
+                               "setting": label, "input_gb": size / 1e9, **r,
+                               "amplification": r["read_gb"] * 1e9 / size if size else float("nan"),
+                               "mb_s_per_core": dump_size / 1e6 / r["wall_s"] / cores}
+                        row["pass"] = verdicts(row)
+                        rows.append(row)
+                        print(f"   rc {r['rc']}, {r['wall_s']:.1f} s, peak {r['peak_gb']:.2f} GB, read "
+                              f"{r['read_gb']:.2f} GB ({row['amplification']:.2f}x), "
+                              f"{row['mb_s_per_core']:.0f} MB/s per core", flush=True)
+                        if r["rc"] != 0:
+                            print(r["output_tail"], flush=True)
+            finally:
+                if cluster is not None:
+                    cluster.close()
+    return rows
+
+
+def _frames(dump: Path) -> int:
+    meta = Path(str(dump) + ".gen.json")
+    return int(json.loads(meta.read_text()).get("n_frames", 0)) if meta.exists() else 0
+
+
+def environment() -> dict:
+    load = os.getloadavg()[0]
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "cores": os.cpu_count(), "python": platform.python_version(), "load_average": round(load, 2),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1)}
+
+
+def table(record: dict) -> str:
+    env = record["environment"]
+    lines = [f"Measured {env['date']} on {env['cores']} cores, {env['memory_gb']} GB RAM, load average "
+             f"{env['load_average']} at the start; command: `{record['command']}`. Bars: peak memory < {PEAK_GB:g} GB, "
+             f"read amplification <= {AMPLIFICATION:g}x, fit and project >= {MB_S_PER_CORE:g} MB/s of dump per core.",
+             "",
+             "| atoms x frames | command | on | setting | wall (s) | peak memory (GB) | read (GB) | amplification "
+             "| MB/s per core | rc | memory | reads | speed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    word = {True: "pass", False: "**fail**", None: ""}
+    for r in record["rows"]:
+        v = r["pass"]
+        lines.append(f"| {r['atoms']:,} x {r['frames']} | {r['command'].replace('_', ' --')} | {r['on']} | "
+                     f"{r['setting']} | {r['wall_s']:.1f} | {r['peak_gb']:.2f} | {r['read_gb']:.2f} | "
+                     f"{r['amplification']:.2f}x | {r['mb_s_per_core']:.0f} | {r['rc']} | {word[v['memory']]} | "
+                     f"{word[v['reads']]} | {word[v['speed']]} |")
+    return "\n".join(lines)
+
+
+def write_docs(text: str) -> None:
+    doc = DOCS.read_text()
+    if BEGIN not in doc:
+        doc += ("\n## Out of core: 10^5 and 10^6 atoms, every command\n\n```\npython benchmarks/bench_large.py\n```\n\n"
+                f"{BEGIN}\n{END}\n")
+    head, rest = doc.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    DOCS.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cells", type=int, nargs="+", default=[30, 60],
+                    help="fcc cells per edge: 4 n^3 atoms (30: 108,000; 60: 864,000)")
+    ap.add_argument("--size-gb", type=float, default=5.0, help="size of the dump, GiB")
+    ap.add_argument("--commands", default=",".join(COMMANDS))
+    ap.add_argument("--workdir", default=str(HERE / "data" / "large"))
+    ap.add_argument("--cluster", type=int, default=0, help="also on a Dask cluster of this many worker processes")
+    ap.add_argument("--report", action="store_true", help="rewrite the docs table from the saved JSON, run nothing")
+    ap.add_argument("--no-docs", action="store_true")
+    args = ap.parse_args(argv)
+    if args.report:
+        record = json.loads(RESULTS.read_text())
+    else:
+        env = environment()
+        rows = bench(args)
+        record = {"environment": env, "command": "python benchmarks/bench_large.py " + " ".join(argv or sys.argv[1:]),
+                  "rows": rows}
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps(record, indent=1))
+    text = table(record)
+    print(text)
+    if not args.no_docs:
+        write_docs(text)
+
+
+if __name__ == "__main__":
+    main()
