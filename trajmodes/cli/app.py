@@ -22,6 +22,10 @@ CUTOFF2_HELP = ("pair cutoff in A (default: chosen from the data: the shortest n
                 "is printed)")
 
 
+#: seconds between two progress lines of a command whose stderr is a file or a pipe (a batch job's log)
+PROGRESS_INTERVAL = 2.0
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and its subcommand parsers by name."""
     from trajmodes.cli.anharmonic import add_allow_unstable, add_phono3py_options, cmd_anharmonic, cmd_compare
@@ -393,7 +397,8 @@ def main(argv=None, commands=None) -> int:
         try:
             from trajmodes.cli.options import cluster
             from trajmodes.cli.progress import progress
-            with cluster(args), progress(minimum=1.0, out=sys.stderr):   # every Dask computation longer than 1 s
+            # every Dask computation longer than 1 s, a line at most every PROGRESS_INTERVAL s in a log
+            with cluster(args), progress(minimum=1.0, out=sys.stderr, interval=PROGRESS_INTERVAL):
                 run = args.func if commands is None else getattr(commands, args.func.__name__)
                 status = run(args, out)
             out.commit()
