@@ -153,8 +153,10 @@ def supervise(run) -> int:
             signal.signal(s, h)
     reports = _read_all(read_fd)
     os.close(read_fd)
-    if not killed:
-        return os.waitstatus_to_exitcode(wstatus) if hasattr(os, "waitstatus_to_exitcode") else wstatus >> 8
+    if not killed:                             # the child's status; killed by another signal: 128 + its number
+        if os.WIFSIGNALED(wstatus):
+            return 128 + os.WTERMSIG(wstatus)
+        return os.WEXITSTATUS(wstatus)
     stages = [p for w, p in reports if w == "stage"]
     kept = [p for w, p in reports if w == "kept"]
     for stage in stages:

@@ -118,7 +118,10 @@ def _cancel_on_interrupt(client):
     a KeyboardInterrupt), so that a shared scheduler's workers stop computing for it at once; waits at most 1 s."""
     def exit(exc_type, exc, tb):
         if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            import logging
             from distributed import Future
+            for name in ("distributed", "asyncio"):     # the cancelled tasks' tracebacks: the command's line says it
+                logging.getLogger(name).setLevel(logging.CRITICAL)
             keys = list(getattr(client, "futures", {}))
             if keys:
                 try:
