@@ -81,15 +81,18 @@ def test_failed_run_keeps_an_existing_folder_as_it_was(tmp_path, capsys):
     assert (out / "summary.nc").read_text() == "from an earlier run"
 
 
-def test_interrupt_leaves_nothing(tmp_path, capsys, monkeypatch):
+def test_interrupt_keeps_the_finished_cache_and_nothing_else(tmp_path, capsys, monkeypatch):
+    """Ctrl-C after the cache was written: the cache is kept in -o (the next run reuses it), nothing else is
+    written, and no staging folder is left."""
     import trajmodes.plots as plots
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
     monkeypatch.setattr(plots, "plot_summary", interrupted)
     assert main([*RUN, "--no-fit", "-o", str(tmp_path / "out")]) == 130
-    assert "interrupted" in capsys.readouterr().err
-    assert _listing(tmp_path) == []
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "kept" in err and "trajectory.nc" in err
+    assert _listing(tmp_path) == ["out", "out/trajectory.nc"]
 
 
 def test_sigterm_leaves_nothing(tmp_path):

@@ -42,3 +42,21 @@ def test_short_computations_print_nothing_and_a_terminal_gets_the_bar():
     assert out.getvalue() == ""
     from dask.diagnostics import ProgressBar
     assert isinstance(progress(out=_Terminal()), ProgressBar)
+
+
+def test_lines_are_throttled_over_many_computations():
+    """A step made of many computations (waves) prints at most one line per ``interval``, not ten per computation."""
+    out = io.StringIO()
+    t0 = time.perf_counter()
+    with progress(minimum=0.0, out=out, interval=0.5):
+        for _ in range(6):
+            _slow_sum(20, 0.01)
+    elapsed = time.perf_counter() - t0
+    lines = out.getvalue().splitlines()
+    assert lines and all(ln.startswith("progress: ") for ln in lines)
+    assert len(lines) <= elapsed / 0.5 + 1, (elapsed, lines)
+    out = io.StringIO()
+    with progress(minimum=0.0, out=out):                     # unthrottled: a line at every tenth of each
+        for _ in range(6):
+            _slow_sum(20, 0.01)
+    assert len(out.getvalue().splitlines()) >= 6 * 5

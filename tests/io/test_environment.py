@@ -133,3 +133,22 @@ def test_staged_outputs_commit_and_discard(tmp_path):
         assert not target.exists()                      # nothing in place before the command succeeds
     assert target.read_text() == "a" and (tmp_path / "new" / "b.png").read_text() == "b"
     assert sorted(os.listdir(tmp_path)) == ["new"]
+
+
+def test_a_kept_output_stays_when_the_rest_is_discarded(tmp_path):
+    """StagedOutputs.keep moves one finished file into place at once (its folder made); a later discard removes the
+    other staged files and the staging folders, not it; the notify callback hears of each."""
+    heard = []
+    out = StagedOutputs(notify=lambda what, path: heard.append(what))
+    cache, other = tmp_path / "out" / "trajectory.nc", tmp_path / "out" / "summary.nc"
+    with open(out(cache), "w") as f:
+        f.write("cache")
+    assert not cache.exists()
+    assert out.keep(cache) == str(cache) and cache.read_text() == "cache"
+    assert out(cache) == str(cache)                            # read back from its place
+    with open(out(other), "w") as f:
+        f.write("half")
+    out.discard()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["out", "trajectory.nc"]
+    # staged first beside out/ (not there yet), then in out/, which the kept file made
+    assert out.kept == [str(cache)] and heard == ["stage", "kept", "stage"]

@@ -41,6 +41,11 @@ def main(argv=None) -> int:
     Parameters
     ----------
     argv : list of str, optional
-        The command line without the program's name (``sys.argv[1:]`` when None).
+        The command line without the program's name. None: ``sys.argv[1:]``, run as the program: in a child process
+        that :func:`trajmodes.cli.interrupt.supervise` stops within about a second of SIGINT or SIGTERM even inside
+        a C call that holds the interpreter.
     """
+    if argv is None:                   # the program itself: supervised, so that a signal stops it within a second
+        from trajmodes.cli.interrupt import supervise
+        return supervise(lambda: app.main(None, commands=sys.modules[__name__]))
     return app.main(argv, commands=sys.modules[__name__])

@@ -22,6 +22,10 @@ CUTOFF2_HELP = ("pair cutoff in A (default: chosen from the data: the shortest n
                 "is printed)")
 
 
+#: seconds between two progress lines of a command whose stderr is a file or a pipe (a batch job's log)
+PROGRESS_INTERVAL = 2.0
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and its subcommand parsers by name."""
     from trajmodes.cli.anharmonic import add_allow_unstable, add_phono3py_options, cmd_anharmonic, cmd_compare
@@ -364,14 +368,6 @@ def _unknown(cmd: argparse.ArgumentParser, name: str, extra: list[str]):
     cmd.error(f"unrecognized arguments: {' '.join(extra)}" + (f" ({'; '.join(hints)})" if hints else ""))
 
 
-class _Terminated(BaseException):
-    """SIGTERM, turned into an exception so that staged outputs and temporaries are removed."""
-
-
-def _on_sigterm(signum, frame):
-    raise _Terminated()
-
-
 def main(argv=None, commands=None) -> int:
     """Run one command; returns the exit status (0 success, 2 error, 130 Ctrl-C, 143 SIGTERM).
 
@@ -393,41 +389,35 @@ def main(argv=None, commands=None) -> int:
                                  f"--plot-format {args.format}")
     debug = args.debug or os.environ.get("TRAJMODES_DEBUG", "") not in ("", "0")
     from trajmodes.workflows import StagedOutputs
+    from trajmodes.cli.interrupt import exit_now, message, report, signals
     fmt = warnings.formatwarning
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
-    old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
-    out = StagedOutputs()
-    try:
-        from trajmodes.cli.options import cluster
-        from trajmodes.cli.progress import progress
-        with cluster(args), progress(minimum=1.0, out=sys.stderr):   # every Dask computation longer than 1 s
-            run = args.func if commands is None else getattr(commands, args.func.__name__)
-            status = run(args, out)
-        out.commit()
-        return status
-    except KeyboardInterrupt:
-        out.discard()
-        print("trajmodes: interrupted; no output written", file=sys.stderr)
-        return 130
-    except _Terminated:
-        out.discard()
-        print("trajmodes: terminated; no output written", file=sys.stderr)
-        return 143
-    except Exception as exc:
-        out.discard()
-        if debug:
-            raise
-        print(f"trajmodes: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    finally:
-        warnings.formatwarning = fmt
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
-
-
-def _main_thread() -> bool:
-    import threading
-    return threading.current_thread() is threading.main_thread()
+    out = StagedOutputs(notify=report)
+    with signals() as received:
+        try:
+            from trajmodes.cli.options import cluster
+            from trajmodes.cli.progress import progress
+            # every Dask computation longer than 1 s, a line at most every PROGRESS_INTERVAL s in a log
+            with cluster(args), progress(minimum=1.0, out=sys.stderr, interval=PROGRESS_INTERVAL):
+                run = args.func if commands is None else getattr(commands, args.func.__name__)
+                status = run(args, out)
+            out.commit()
+            return status
+        except KeyboardInterrupt as exc:             # Ctrl-C, or Interrupted (SIGINT, SIGTERM) from signals()
+            out.discard()
+            signum = getattr(exc, "signum", signal.SIGINT)
+            print(message(signum, out.kept), file=sys.stderr, flush=True)
+            if received:        # a real signal: Dask's threads may be in the middle of a chunk; do not wait for them
+                exit_now(128 + signum)
+            return 128 + signum
+        except Exception as exc:
+            out.discard()
+            if debug:
+                raise
+            print(f"trajmodes: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        finally:
+            warnings.formatwarning = fmt
 
 
 #: exception types whose message says it all (raised by trajmodes and the libraries for bad input, files,

@@ -51,6 +51,8 @@ def _write_folder(write, target: str, out, fmt: str) -> tuple[list[str], list[st
     while not os.path.isdir(parent):
         parent = os.path.dirname(parent)
     tmp = tempfile.mkdtemp(prefix=f".trajmodes-staging-{os.getpid()}-", dir=parent)
+    from trajmodes.cli.interrupt import report
+    report("stage", tmp)                       # removed by the supervising process if this one must be killed
     try:
         write(tmp)
         names = sorted(os.listdir(tmp))

@@ -89,7 +89,7 @@ def cluster(args):
         try:
             local = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                      dashboard_address=None))
-            stack.enter_context(Client(local))
+            stack.push(_cancel_on_interrupt(stack.enter_context(Client(local))))
         except BaseException:
             stack.close()
             raise
@@ -97,6 +97,7 @@ def cluster(args):
     target, where = _scheduler_address(address)
     try:
         client = stack.enter_context(Client(target))     # waits distributed.comm.timeouts.connect (30 s unless set)
+        stack.push(_cancel_on_interrupt(client))
         if not client.scheduler_info().get("workers"):
             print(f"note: the Dask scheduler at {target} has no workers yet: the computations wait until workers join "
                   f"(dask worker {target})", file=sys.stderr)
@@ -110,6 +111,26 @@ def cluster(args):
             if dead else f"not an address Dask can connect to ({' '.join(str(exc).split())}); give the scheduler's "
             "address, tcp://host:8786, or its scheduler file (dask scheduler --scheduler-file FILE)")) from None
     return stack
+
+
+def _cancel_on_interrupt(client):
+    """The exit callback that cancels every future of ``client`` when the command is interrupted (Ctrl-C, SIGTERM:
+    a KeyboardInterrupt), so that a shared scheduler's workers stop computing for it at once; waits at most 1 s."""
+    def exit(exc_type, exc, tb):
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            import logging
+            from distributed import Future
+            for name in ("distributed", "asyncio"):     # the cancelled tasks' tracebacks: the command's line says it
+                logging.getLogger(name).setLevel(logging.CRITICAL)
+            keys = list(getattr(client, "futures", {}))
+            if keys:
+                try:
+                    client.sync(client._cancel, [Future(k, client) for k in keys], force=True,
+                                callback_timeout=1.0)
+                except Exception:                # the scheduler gone or slow: closing the client releases them too
+                    pass
+        return False
+    return exit
 
 
 def _connect_timeout() -> float:

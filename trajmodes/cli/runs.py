@@ -127,7 +127,7 @@ def cmd_run(args, out) -> int:
     """
     import dask
     import numpy as np
-    from trajmodes.workflows import fit_layer, masses_or_error, provenance, read, summary_terms
+    from trajmodes.workflows import fit_layer, masses_or_error, provenance, read, source_fingerprint, summary_terms
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
     traj = read_trajectory(args)
@@ -144,17 +144,32 @@ def cmd_run(args, out) -> int:
     def mean_temperature(values):
         return float(np.mean(values["temperature"])) if "temperature" in values else None
 
+    fingerprint = source_fingerprint(inputs, settings=repr(sorted((k, str(v)) for k, v in settings.items())))
     t0 = time.perf_counter()
-    with step(f"reading the run once: the netCDF cache {cache} and the summary"):
-        values = traj.to_netcdf(out(cache),
-                                attrs=lambda v: provenance(inputs, settings, temperature=mean_temperature(v)),
-                                statistics=lambda t, layer: summary_terms(t, layer, displacements=t.reference_known))
-    note = f"statistics summed while writing the cache, {time.perf_counter() - t0:.2f} s"
+    if _reusable_cache(cache, fingerprint, traj.n_frames):
+        print(f"reusing the netCDF cache {cache}: complete, {traj.n_frames} frames, written from these inputs "
+              "(same size, modification time and first MiB) with these reading options", flush=True)
+        cached = read(cache, format="netcdf", chunk_frames=args.chunk_frames)
+        if not known:
+            traj = traj.with_reference(cached.reference)      # the time average the cache stores
+        with step(f"the summary from the cache {cache}"):
+            values = dask.compute(summary_terms(cached, displacements=known))[0]
+        note = f"statistics summed from the kept cache, {time.perf_counter() - t0:.2f} s"
+    else:
+        with step(f"reading the run once: the netCDF cache {cache} and the summary"):
+            values = traj.to_netcdf(out(cache),
+                                    attrs=lambda v: dict(provenance(inputs, settings,
+                                                                    temperature=mean_temperature(v)),
+                                                         source_fingerprint=fingerprint),
+                                    statistics=lambda t, layer: summary_terms(t, layer,
+                                                                              displacements=t.reference_known))
+        out.keep(cache)                # complete: kept in -o whatever happens later, and reused by the next run
+        note = f"statistics summed while writing the cache, {time.perf_counter() - t0:.2f} s"
+        cached = read(cache, format="netcdf", chunk_frames=args.chunk_frames)   # the frames from here on
     if not known:
         print("\n".join(_box(traj)))                           # the mean box, now known
     T = mean_temperature(values)
     prov = provenance(inputs, settings, temperature=T)
-    cached = read(out(cache), format="netcdf", chunk_frames=args.chunk_frames)   # the frames from here on
     together = None
     if not known:                                               # displacements from the average: a read of the cache
         together = summary_terms(cached, fit_layer(cached) if fit else ("positions",), frame=False)
@@ -178,6 +193,22 @@ def cmd_run(args, out) -> int:
         _write_fit(fitting, [traj], settings_fit, os.path.join(args.output, "fc"), out, args, compare=args.compare,
                    inputs=inputs, reference_fc=reference_fc, fitted=[cached])
     return 0
+
+
+def _reusable_cache(cache: str, fingerprint: str, n_frames: int) -> bool:
+    """Whether ``cache`` is a complete netCDF cache of ``trajmodes run`` written from the same inputs with the same
+    reading options (its ``source_fingerprint``, :func:`~trajmodes.workflows.source_fingerprint`) holding
+    ``n_frames`` frames. Caches are written under a temporary name and renamed when complete, and the fingerprint is
+    the last attribute written, so a cache with it is whole."""
+    if not os.path.isfile(cache):
+        return False
+    try:
+        import netCDF4
+        with netCDF4.Dataset(cache) as ds:
+            return (str(getattr(ds, "source_fingerprint", "")) == fingerprint and "time" in ds.dimensions
+                    and len(ds.dimensions["time"]) == n_frames)
+    except OSError:
+        return False
 
 
 def _write_summary(traj, values, args, out, prov, cache, note) -> None:

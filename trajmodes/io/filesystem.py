@@ -131,12 +131,21 @@ class StagedOutputs:
     success and discards otherwise.
     """
 
-    def __init__(self):
+    def __init__(self, notify=None):
         self._files: dict[str, str] = {}
         self._stages: dict[str, str] = {}
+        #: the targets moved into place early (:meth:`keep`), which a later failure or interruption leaves
+        self.kept: list[str] = []
+        self._notify = notify
+
+    def _tell(self, what: str, path: str) -> None:
+        if self._notify is not None:
+            self._notify(what, path)
 
     def __call__(self, target: str | os.PathLike) -> str:
         target = os.path.abspath(os.fspath(target))
+        if target in self.kept:
+            return target
         if target in self._files:
             return self._files[target]
         if os.path.isdir(target):
@@ -147,9 +156,24 @@ class StagedOutputs:
         if parent not in self._stages:
             remove_stale(parent)
             self._stages[parent] = tempfile.mkdtemp(prefix=f".trajmodes-staging-{os.getpid()}-", dir=parent)
+            self._tell("stage", self._stages[parent])
         path = os.path.join(self._stages[parent], f"{len(self._files)}-{os.path.basename(target)}")
         self._files[target] = path
         return path
+
+    def keep(self, target: str | os.PathLike) -> str:
+        """Move the staged file of ``target``, written completely, into place now, so that a later step that fails
+        or is interrupted does not take it away (the netCDF cache of ``trajmodes run`` before the fit); later calls
+        with ``target`` return ``target`` itself. Returns the target."""
+        target = os.path.abspath(os.fspath(target))
+        if target in self.kept:
+            return target
+        path = self._files.pop(target)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(path, target)
+        self.kept.append(target)
+        self._tell("kept", target)
+        return target
 
     def commit(self) -> list[str]:
         """Move every staged file that was written onto its target; returns the targets."""
@@ -163,6 +187,7 @@ class StagedOutputs:
         return done
 
     def discard(self) -> None:
+        """Remove the staging folders with every file not yet moved into place (the :attr:`kept` ones stay)."""
         for stage in self._stages.values():
             shutil.rmtree(stage, ignore_errors=True)
         self._stages.clear()
@@ -176,6 +201,20 @@ class StagedOutputs:
             self.commit()
         else:
             self.discard()
+
+
+def source_fingerprint(paths, settings: str = "") -> str:
+    """What identifies the input files ``paths`` as they are now: for each its absolute path, size, modification
+    time (ns) and the SHA-1 of its first MiB, with ``settings`` (the options the output depends on), as one string.
+    An output that stores it (the cache of ``trajmodes run``) is reused only while it is unchanged."""
+    parts = []
+    for p in paths:
+        p = os.fspath(p)
+        size, mtime = _stamp(p)
+        with open(p, "rb") as f:
+            head = hashlib.sha1(f.read(1 << 20)).hexdigest()
+        parts.append(f"{os.path.abspath(p)}|{size}|{mtime}|{head}")
+    return "; ".join(parts) + (f"; {settings}" if settings else "")
 
 
 def is_gzip(path: str) -> bool:
