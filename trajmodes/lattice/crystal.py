@@ -279,11 +279,13 @@ class Crystal:
         if self.n_atoms != det * primitive.n_atoms:
             raise ValueError(f"{self.n_atoms} atoms, but |det S| x n_prim = {det * primitive.n_atoms}")
         inv = np.linalg.inv(primitive.cell)
-        fs = self.positions @ inv
-        pstypes = np.char.add(primitive.species, "")
-        same = self.species[:, None] == pstypes[None, :]                # (N, n_prim)
+        fs = np.einsum("ij,jk->ik", self.positions, inv)
+        _, code = np.unique(np.concatenate([self.species, primitive.species]), return_inverse=True)
+        code = code.reshape(-1)
+        same = code[:self.n_atoms, None] == code[None, self.n_atoms:]       # (N, n_prim)
         pfrac = primitive.positions @ inv
         rows = np.arange(self.n_atoms)
+        P = primitive.cell
         best, why = None, "no atom of a species present in the primitive cell"
         # candidate frames: the same one, and those that put atom 0 on a primitive site of its species
         for shift in [np.zeros(3)] + [fs[0] - pfrac[k] for k in np.flatnonzero(same[0])]:
@@ -291,9 +293,11 @@ class Crystal:
                 shift = shift - np.rint(shift)
                 d = fs[:, None, :] - shift - pfrac[None, :, :]               # (N, n_prim, 3)
                 R = np.rint(d)
-                dist = np.where(same, np.linalg.norm((d - R) @ primitive.cell, axis=-1), np.inf)
+                d -= R
+                c = np.einsum("npj,jk->npk", d, P)
+                dist = np.where(same, np.sqrt(np.einsum("npk,npk->np", c, c)), np.inf)
                 atom = np.argmin(dist, axis=1)
-                resid = (d - R)[rows, atom]
+                resid = d[rows, atom]
                 shift = shift + resid.mean(axis=0)
             lat = R[rows, atom].astype(np.int64)
             dmin = dist[rows, atom]
@@ -301,7 +305,8 @@ class Crystal:
                 why = f"an atom is {dmin.max():.3g} A from every primitive site (tol={tol})"
                 continue
             m = SupercellMap(S, atom, lat, dmin, (shift - resid.mean(axis=0)) @ primitive.cell)
-            if len(np.unique(m.keys(atom, lat))) != self.n_atoms:
+            keys, _ = m._lookup
+            if np.any(keys[1:] == keys[:-1]):
                 why = "two atoms map onto the same site (noise larger than half a bond?)"
                 continue
             if best is None or dmin.max() < best.distance.max() - 1e-9:

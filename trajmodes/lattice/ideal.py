@@ -6,22 +6,27 @@ import warnings
 import numpy as np
 
 from trajmodes.lattice.crystal import SPGLIB_ATOMS, Crystal
-from trajmodes.lattice.symmetry import symmetrize_sites
+from trajmodes.lattice.symmetry import supercell_group, symmetrize_sites
 from trajmodes.lattice.spglib_calls import SYMPREC
 
 __all__ = ["ideal_crystal", "operation_count"]
 
 
-def operation_count(supercell: Crystal, symprec: float) -> int:
+def operation_count(supercell: Crystal, symprec: float, search: str = "auto") -> int:
     """The number of space-group operations of ``supercell`` within ``symprec`` (A), lattice translations included:
     what spglib counts on the whole cell, up to :data:`~trajmodes.lattice.crystal.SPGLIB_ATOMS` atoms; above, the
-    lattice translations (found in O(N log N)) times the operations spglib finds on the primitive cell, whose
+    lattice translations (found in O(N log N)) times the operations spglib finds on the primitive cell that keep the
+    supercell's lattice (:func:`~trajmodes.lattice.symmetry.supercell_group`, as spglib on the whole cell), whose
     averaged positions carry less noise than the cell's atoms (so a noisy cell can show its whole group at a
-    smaller tolerance)."""
-    if supercell.n_atoms <= SPGLIB_ATOMS:
+    smaller tolerance); a big cell without lattice translations counts 1 (spglib on all its atoms is what this
+    avoids). ``search`` as in :meth:`Crystal.primitive`."""
+    if search == "spglib" or (search == "auto" and supercell.n_atoms <= SPGLIB_ATOMS):
         return len(supercell.symmetry(symprec).rotations)
-    primitive = supercell.primitive(symprec)
-    return supercell.n_atoms // primitive.n_atoms * len(primitive.symmetry(symprec).rotations)
+    primitive = supercell.primitive(symprec, search="translations")
+    if primitive.n_atoms == supercell.n_atoms:
+        return 1                               # no lattice translation: its point operations are not searched
+    S = np.rint(supercell.cell @ np.linalg.inv(primitive.cell))
+    return supercell.n_atoms // primitive.n_atoms * len(supercell_group(primitive, S, symprec)[0])
 
 
 def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool = False,
@@ -63,10 +68,9 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
                 "translational symmetry in this cell")
         return supercell, float(symprec)
     smap = supercell.supercell_map(primitive)
-    # the sites made symmetric in the primitive cell (its space group, spglib on the few atoms), then repeated on
-    # the exact lattice translations: no array over pairs of supercell atoms
-    sym = primitive.symmetry(tol)
-    sites = symmetrize_sites(primitive.cell, primitive.positions, sym.rotations, sym.translations)
+    # the sites made symmetric in the primitive cell (the supercell's space group, spglib on the few atoms), then
+    # repeated on the exact lattice translations: no array over pairs of supercell atoms
+    sites = symmetrize_sites(primitive.cell, primitive.positions, *supercell_group(primitive, smap.matrix, tol))
     ideal = sites[smap.atom] + smap.lattice @ primitive.cell + smap.shift
     rms = float(np.sqrt(((ideal - supercell.positions) ** 2).sum(axis=1).mean()))
     if averaged:

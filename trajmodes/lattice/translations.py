@@ -115,25 +115,25 @@ def _candidates(finder: _Finder, rare, radius: float | None) -> np.ndarray:
     return c[np.argsort(np.linalg.norm(c, axis=1), kind="stable")]
 
 
-def _shortest_basis(finder: _Finder, cand, own, sample, symprec: float, bad: list):
+def _shortest_basis(finder: _Finder, cand, own, sample, symprec: float):
     """The three shortest linearly independent candidates that map the sample atoms onto atoms within ``symprec``
-    (none of ``bad``, Cartesian rows), tested in batches, shortest first; None if there are not three."""
+    (Cartesian rows), tested in batches, shortest first; None if there are not three."""
     passed = np.zeros(len(cand), dtype=bool)
     inv = np.linalg.inv(finder.cell)
     rows: list = []
-    tested = 0
+    tested, batch = 0, _BATCH
     while len(rows) < 3 and tested < len(cand):
-        block = np.arange(tested, min(len(cand), tested + _BATCH))
-        todo = block[~own[block]]
+        block = np.arange(tested, min(len(cand), tested + batch))
+        alive = block[~own[block]]
         passed[block[own[block]]] = True
-        if len(todo):
-            shift = np.repeat(cand[todo] @ inv, len(sample), axis=0)
-            _, dist = finder.image(np.tile(sample, len(todo)), shift)
-            passed[todo] = dist.reshape(len(todo), len(sample)).max(axis=1) < symprec
-        for b in bad:
-            passed &= np.abs(cand - b).max(axis=1) > 1e-9
-        tested = block[-1] + 1
-        rows = _basis_rows(cand, passed)
+        for atom in sample:                    # one sample atom at a time: most wrong candidates fail the first
+            if len(alive) == 0:
+                break
+            _, dist = finder.image(np.full(len(alive), atom), cand[alive] @ inv)
+            alive = alive[dist < symprec]
+        passed[alive] = True
+        tested, batch = block[-1] + 1, 2 * batch
+        rows = _basis_rows(cand, passed, symprec)
     return cand[rows] if len(rows) == 3 else None
 
 
@@ -151,7 +151,8 @@ def lattice_translations(cell, positions, types, symprec: float) -> Translations
     Returns
     -------
     Translations
-        The cell itself as its basis (``matrix`` = identity, every atom its own orbit) when no translation shorter
+        The cell itself (Delaunay-reduced, as spglib reduces it) as its basis (``matrix`` unimodular, every atom
+        its own orbit) when no translation shorter
         than the cell's own is found, or when those found do not split the atoms into equal orbits (a reference too
         far from a crystal for ``symprec``). The basis is the one spglib chooses (:func:`_spglib_basis`) when that
         choice is found among the first translations, else the three shortest.
@@ -160,7 +161,8 @@ def lattice_translations(cell, positions, types, symprec: float) -> Translations
     positions = np.asarray(positions, dtype=float).reshape(-1, 3)
     types = np.asarray(types).reshape(-1)
     n = len(positions)
-    trivial = Translations(cell.copy(), np.eye(3, dtype=np.int64), np.arange(n))
+    reduced = _delaunay(cell, symprec)
+    trivial = Translations(reduced, np.rint(cell @ np.linalg.inv(reduced)).astype(np.int64), np.arange(n))
     if n <= 1:
         return trivial
     finder = _Finder(cell, positions, types)
@@ -172,12 +174,11 @@ def lattice_translations(cell, positions, types, symprec: float) -> Translations
     # r / kappa long. The first ball holds about 64 atoms of the rare type; it doubles until it holds the basis.
     kappa = np.linalg.norm(inv * finder.lengths[None, :], ord=2)
     radius = 2.5 * (abs(np.linalg.det(cell)) / len(rare)) ** (1 / 3) * kappa
-    bad: list = []
     while True:
         whole = radius >= 0.5 * finder.lengths.min()
         cand = _candidates(finder, rare, None if whole else radius)
         own = np.abs(cand @ inv - np.rint(cand @ inv)).max(axis=1) < 1e-9
-        basis = _shortest_basis(finder, cand, own, sample, symprec, bad)
+        basis = _shortest_basis(finder, cand, own, sample, symprec)
         if basis is None or (not whole and np.linalg.norm(basis, axis=1).max() * kappa > radius):
             if whole:                          # pragma: no cover - the cell's own vectors always span space
                 return trivial
@@ -190,14 +191,22 @@ def lattice_translations(cell, positions, types, symprec: float) -> Translations
             # the slow check, one basis vector at a time on every atom (KD-tree), finds a false survivor
             found, failed = _orbits_checked(finder, cell, basis, symprec)
             if failed is not None:
-                bad.append(failed)             # a false survivor of the sample test: search on
+                # a false survivor of the sample test: the atoms it fails join the sample (a defect breaks every
+                # translation; one check on all atoms then rules them all out), and the search goes on
+                sample = np.union1d(sample, failed[:_SAMPLE])
                 continue
             if found is None:
                 return trivial                 # translations that do not fit the cell: too far from a crystal
         spg = _spglib_basis(cell, _mul(positions, np.linalg.inv(cell)), types, found.orbit, found.n_cells, symprec)
         if spg is None:
             return found
-        return Translations(spg, np.rint(cell @ np.linalg.inv(spg)).astype(np.int64), found.orbit)
+        # spglib's choice made exact on the lattice found (a unimodular change of basis), else the lattice found
+        Mf = spg @ np.linalg.inv(found.basis)
+        M = np.rint(Mf)
+        if np.abs(Mf - M).max() > 0.1 or round(abs(np.linalg.det(M))) != 1:
+            return found
+        exact = M @ found.basis
+        return Translations(exact, np.rint(cell @ np.linalg.inv(exact)).astype(np.int64), found.orbit)
 
 
 def _refined(finder: _Finder, basis, size: int = 1 << 14):
@@ -285,15 +294,17 @@ def _sites(finder: _Finder, positions, basis, symprec: float) -> Translations | 
 
 def _orbits_checked(finder: _Finder, cell, basis, symprec: float):
     """Every basis vector checked on every atom with the KD-tree (a permutation within ``symprec``), then the orbits;
-    ``(translations or None, None)``, or ``(None, the failing vector)``."""
+    ``(translations or None, None)``, or ``(None, the atoms a vector does not map onto an atom)``."""
     n = len(finder.frac)
     inv = np.linalg.inv(finder.cell)
     images, mean = [], []
     for b in basis:
         shift = b @ inv
         near, dist = finder.image(np.arange(n), shift)
-        if dist.max() >= symprec or np.bincount(near, minlength=n).max() != 1:
-            return None, b
+        if dist.max() >= symprec:
+            return None, np.flatnonzero(dist >= symprec)
+        if np.bincount(near, minlength=n).max() != 1:
+            return None, near[np.bincount(near, minlength=n)[near] > 1]
         d = finder.frac[near] - finder.frac - shift
         d -= np.rint(d)
         images.append(near)
@@ -304,6 +315,17 @@ def _orbits_checked(finder: _Finder, cell, basis, symprec: float):
     if np.abs(Sf - S).max() > 0.1 or det < 2:
         return None, None
     return _orbits(np.linalg.solve(S, cell), S, images, n, det), None
+
+
+def _delaunay(lattice, symprec: float) -> np.ndarray:
+    """spglib's Delaunay reduction of ``lattice`` (rows), as spglib reduces the lattice it returns; ``lattice``
+    itself when spglib cannot reduce it."""
+    import spglib
+
+    from trajmodes.lattice.spglib_calls import quiet_spglib
+    with quiet_spglib():
+        red = spglib.delaunay_reduce(np.asarray(lattice, dtype=float), eps=symprec)
+    return np.array(lattice, dtype=float) if red is None else np.asarray(red, dtype=float)
 
 
 def _nint(a):
@@ -318,9 +340,6 @@ def _spglib_basis(cell, frac, types, orbit, n_cells: int, symprec: float, pairs:
     cell's own vectors after them; the first triple (i < j < k) whose volume is that of a primitive cell, made
     exact, then Delaunay-reduced (spglib's ``delaunay_reduce``). None when no such triple comes within the first
     ``pairs`` pairs (i, j) (then the three shortest translations are used)."""
-    import spglib
-
-    from trajmodes.lattice.spglib_calls import quiet_spglib
     values, first, counts = np.unique(types, return_index=True, return_counts=True)
     order = np.argsort(first)
     kind = values[order][np.argmin(counts[order])]
@@ -342,21 +361,30 @@ def _spglib_basis(cell, frac, types, orbit, n_cells: int, symprec: float, pairs:
                 inv = _nint(np.linalg.inv(F.T))
                 if round(abs(np.linalg.det(inv))) == n_cells:
                     F = np.linalg.inv(inv).T
-                with quiet_spglib():
-                    red = spglib.delaunay_reduce(F @ cell, eps=symprec)
-                return None if red is None else np.asarray(red, dtype=float)
+                return _delaunay(F @ cell, symprec)
             tried += 1
             if tried >= pairs:
                 return None
     return None
 
 
-def _basis_rows(cand, passed) -> list:
-    """Indices of the three shortest linearly independent passed candidates (fewer if there are not three)."""
+def _basis_rows(cand, passed, symprec: float) -> list:
+    """Indices of the three shortest linearly independent passed candidates (fewer if there are not three). The
+    candidates are off their lattice vectors by up to about ``symprec``: one counts as independent of those taken
+    when it lies more than 2 ``symprec`` off their line or plane (a lattice vector off a lattice plane lies at
+    least one interplanar distance off it)."""
     rows: list = []
     for i in np.flatnonzero(passed):
-        trial = cand[rows + [i]]
-        if np.linalg.matrix_rank(trial, tol=1e-6 * np.linalg.norm(trial, axis=1).max()) == len(rows) + 1:
+        c = cand[i]
+        if len(rows) == 0:
+            off = np.linalg.norm(c)
+        elif len(rows) == 1:
+            u = cand[rows[0]] / np.linalg.norm(cand[rows[0]])
+            off = np.linalg.norm(c - (c @ u) * u)
+        else:
+            normal = np.cross(cand[rows[0]], cand[rows[1]])
+            off = abs(c @ normal) / np.linalg.norm(normal)
+        if off > 2 * symprec:
             rows.append(int(i))
             if len(rows) == 3:
                 break
