@@ -305,8 +305,7 @@ class Crystal:
                 why = f"an atom is {dmin.max():.3g} A from every primitive site (tol={tol})"
                 continue
             m = SupercellMap(S, atom, lat, dmin, (shift - resid.mean(axis=0)) @ primitive.cell)
-            keys, _ = m._lookup
-            if np.any(keys[1:] == keys[:-1]):
+            if not m.one_to_one:
                 why = "two atoms map onto the same site (noise larger than half a bond?)"
                 continue
             if best is None or dmin.max() < best.distance.max() - 1e-9:

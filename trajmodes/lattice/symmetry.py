@@ -108,7 +108,9 @@ def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float 
     atom, L = smap.atom, smap.lattice
     newL = np.einsum("oab,nb->ona", W, L) + tk[:, atom]                  # (nops, N, 3)
     perm = smap.index(kp[:, atom], newL)
-    if (np.sort(perm, axis=1) != np.arange(smap.atom.size)).any():
+    hit = np.zeros(perm.shape, dtype=bool)
+    hit[np.arange(len(perm))[:, None], perm] = True
+    if not hit.all():
         raise ValueError("a symmetry operation is not a permutation of the supercell")
     U, _, Vt = np.linalg.svd(cartesian_rotations(W, P))
     return SupercellOperations(U @ Vt, perm, kp, W)

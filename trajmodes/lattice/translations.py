@@ -279,8 +279,7 @@ def _sites(finder: _Finder, positions, basis, symprec: float) -> Translations | 
     if np.linalg.norm(_mul(off - lat, P), axis=1).max() >= symprec:
         return None
     smap = SupercellMap(S, site, lat, np.zeros(n))
-    keys, _ = smap._lookup
-    if np.any(keys[1:] == keys[:-1]):
+    if not smap.one_to_one:
         return None                                           # two atoms on one site of one cell
     for b in basis:
         m = np.rint(b @ np.linalg.inv(P)).astype(np.int64)
