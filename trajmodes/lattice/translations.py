@@ -3,17 +3,21 @@
 A supercell of 10^5 to 10^6 atoms is a known multiple of a small primitive cell; spglib's search on the whole cell
 costs about N^2 (hours at 10^6 atoms). Here the pure translations are found in O(N log N):
 
-1. candidates: the vectors from one atom of the rarest type to every atom of that type (minimum image; every
-   lattice translation is one of them), with the supercell's own short lattice vectors, sorted by length;
+1. candidates: the vectors from one atom of the rarest type to the atoms of that type within a ball that doubles
+   until it holds the basis (every lattice translation is one of these vectors, shortest image), with the cell's
+   own short lattice vectors, sorted by length;
 2. each candidate, shortest first, is tested on a random sample of atoms (nearest atom of the same type to the
    translated one, a periodic KD-tree, within ``symprec`` A);
 3. the three shortest linearly independent survivors form a basis of the translation lattice (in three dimensions
    the vectors of the successive minima of a lattice are a basis of it: J. W. S. Cassels, *An Introduction to the
-   Geometry of Numbers*, Springer 1959, ch. VIII); the basis, made exactly commensurate with the cell, is verified
-   on every atom (a permutation within ``symprec``), a false survivor of the sample is dropped and the search goes
-   on;
-4. the orbits of the atoms under the three basis translations (connected components) are the primitive atoms;
-   every orbit must hold ``|det S|`` atoms.
+   Geometry of Numbers*, Springer 1959, ch. VIII);
+4. the basis is checked on every atom: each atom is put on a site of the primitive cell and in a cell of its lattice
+   (a KD-tree of the few sites, integer coordinates), the atoms must fill every site once per cell, and each basis
+   vector must move every atom within ``symprec`` onto the atom of the same site one cell on; a vector that fails
+   (a false survivor of the sample) brings the atoms it fails into the sample and the search goes on. The sites
+   are the primitive atoms, numbered in the order of their first atoms;
+5. the basis is then the one spglib would choose among these translations (the first triple of its ordered list of
+   pure translations, Delaunay-reduced), so that the primitive cell's orientation is spglib's.
 
 This is the test spglib makes (R. W. Grosse-Kunstleve, Acta Cryst. A55, 383 (1999); A. Togo, K. Shinohara and
 I. Tanaka, Sci. Technol. Adv. Mater. Meth. 4, 2384822 (2024)), candidates from the rarest type and all atoms within
