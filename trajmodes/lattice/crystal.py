@@ -8,7 +8,11 @@ from trajmodes.lattice.elements import masses_of
 from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.lattice.spglib_calls import SYMPREC, quiet_spglib
 
-__all__ = ["Crystal", "masses_or_error"]
+__all__ = ["Crystal", "masses_or_error", "SPGLIB_ATOMS"]
+
+#: Up to this many atoms spglib finds the lattice translations of a cell (:meth:`Crystal.primitive`); above, they are
+#: found in O(N log N) (:mod:`trajmodes.lattice.translations`) and spglib runs on the primitive cell only.
+SPGLIB_ATOMS = 2000
 
 
 def masses_or_error(species, masses=None) -> np.ndarray:
@@ -55,6 +59,7 @@ class Crystal:
         if abs(np.linalg.det(self.cell)) < 1e-8:
             raise ValueError("the cell is singular")
         self._datasets: dict[float, object] = {}
+        self._translations: dict[float, object] = {}
 
     @classmethod
     def from_structure(cls, structure, masses=None) -> "Crystal":
@@ -109,8 +114,13 @@ class Crystal:
     @property
     def types(self) -> np.ndarray:
         """Integer type of every atom: same species and mass, same type (spglib's numbers)."""
-        key = np.char.add(np.char.add(self.species, "|"), np.round(self.masses, 6).astype(str))
-        return np.unique(key, return_inverse=True)[1].reshape(-1) + 1
+        # the distinct (species, mass) pairs first, then their string keys in sorted order (few strings, not N)
+        names, code = np.unique(self.species, return_inverse=True)
+        values, mass = np.unique(np.round(self.masses, 6), return_inverse=True)
+        pairs, inverse = np.unique(code.reshape(-1) * len(values) + mass.reshape(-1), return_inverse=True)
+        key = np.char.add(np.char.add(names[pairs // len(values)], "|"), values[pairs % len(values)].astype(str))
+        rank = np.unique(key, return_inverse=True)[1].reshape(-1)
+        return rank[inverse.reshape(-1)] + 1
 
     def spglib_cell(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(lattice, scaled_positions, numbers)`` as spglib wants it."""
@@ -156,35 +166,62 @@ class Crystal:
         return np.asarray(self.symmetry().translations)
 
     # -- primitive cell and supercell map ---------------------------------------------------
-    def primitive(self, symprec: float = SYMPREC) -> "Crystal":
-        """The primitive cell (spglib), in the frame and orientation of this crystal.
+    def lattice_translations(self, symprec: float = SYMPREC):
+        """The lattice translations of this cell within ``symprec`` (A), cached per ``symprec``: found in
+        O(N log N) without spglib (:func:`trajmodes.lattice.translations.lattice_translations`).
 
-        The lattice is the Niggli-reduced primitive lattice with the handedness of ``cell``; the
-        positions are the averages of the equivalent atoms (so thermal noise averages out),
-        wrapped into the primitive cell.
+        Returns
+        -------
+        trajmodes.lattice.translations.Translations
+        """
+        from trajmodes.lattice.translations import lattice_translations
+        symprec = float(symprec)
+        if symprec not in self._translations:
+            self._translations[symprec] = lattice_translations(self.cell, self.positions, self.types, symprec)
+        return self._translations[symprec]
+
+    def primitive(self, symprec: float = SYMPREC, search: str = "auto") -> "Crystal":
+        """The primitive cell, in the frame and orientation of this crystal.
+
+        The lattice is the Niggli-reduced lattice of the pure translations found within ``symprec`` with the
+        handedness of ``cell``; the positions are the averages of the equivalent atoms (so thermal noise averages
+        out), wrapped into the primitive cell.
 
         Parameters
         ----------
         symprec : float
-            spglib tolerance in Angstrom; raise it (1e-2 .. 1e-1) for noisy references.
+            Tolerance in Angstrom; raise it (1e-2 .. 1e-1) for noisy references.
+        search : {"auto", "spglib", "translations"}
+            How the translations are found: spglib on the whole cell (cost ~N^2: minutes at 10^5 atoms, hours at
+            10^6), or :meth:`lattice_translations` (O(N log N), the same lattice; its Niggli basis may differ from
+            spglib's by an operation of the lattice's point group). "auto": spglib up to :data:`SPGLIB_ATOMS`
+            atoms, the translations above.
         """
         from trajmodes.lattice.geometry import niggli_reduce
-        ds = self.symmetry(symprec)
-        plat = niggli_reduce(ds.primitive_lattice)
+        if search == "auto":
+            search = "spglib" if self.n_atoms <= SPGLIB_ATOMS else "translations"
+        if search == "spglib":
+            ds = self.symmetry(symprec)
+            lattice, groups = ds.primitive_lattice, np.asarray(ds.mapping_to_primitive)
+        elif search == "translations":
+            tr = self.lattice_translations(symprec)
+            lattice, groups = tr.basis, tr.orbit
+        else:
+            raise ValueError(f"search must be 'auto', 'spglib' or 'translations', not {search!r}")
+        plat = niggli_reduce(lattice)
         if np.linalg.det(plat) * np.linalg.det(self.cell) < 0:
             plat = -plat
         S = np.rint(self.cell @ np.linalg.inv(plat))
         plat = np.linalg.solve(S, self.cell)          # exactly commensurate
-        groups = np.asarray(ds.mapping_to_primitive)
         n = groups.max() + 1
-        first = np.array([np.flatnonzero(groups == g)[0] for g in range(n)])
+        by = np.argsort(groups, kind="stable")
+        first = by[np.searchsorted(groups[by], np.arange(n))]
         # displacement of every atom from its group's first atom, reduced by the primitive lattice
-        fr = self.positions @ np.linalg.inv(plat)
+        fr = np.einsum("ij,jk->ik", self.positions, np.linalg.inv(plat))
         d = fr - fr[first[groups]]
         d -= np.rint(d)
-        mean = np.zeros((n, 3))
-        np.add.at(mean, groups, d)
-        mean /= np.bincount(groups, minlength=n)[:, None]
+        count = np.bincount(groups, minlength=n)
+        mean = np.stack([np.bincount(groups, weights=d[:, k], minlength=n) for k in range(3)], axis=1) / count[:, None]
         pf = fr[first] + mean
         pf -= np.floor(pf + 1e-10)
         return Crystal(plat, pf @ plat, self.species[first], self.masses[first])
@@ -242,11 +279,13 @@ class Crystal:
         if self.n_atoms != det * primitive.n_atoms:
             raise ValueError(f"{self.n_atoms} atoms, but |det S| x n_prim = {det * primitive.n_atoms}")
         inv = np.linalg.inv(primitive.cell)
-        fs = self.positions @ inv
-        pstypes = np.char.add(primitive.species, "")
-        same = self.species[:, None] == pstypes[None, :]                # (N, n_prim)
+        fs = np.einsum("ij,jk->ik", self.positions, inv)
+        _, code = np.unique(np.concatenate([self.species, primitive.species]), return_inverse=True)
+        code = code.reshape(-1)
+        same = code[:self.n_atoms, None] == code[None, self.n_atoms:]       # (N, n_prim)
         pfrac = primitive.positions @ inv
         rows = np.arange(self.n_atoms)
+        P = primitive.cell
         best, why = None, "no atom of a species present in the primitive cell"
         # candidate frames: the same one, and those that put atom 0 on a primitive site of its species
         for shift in [np.zeros(3)] + [fs[0] - pfrac[k] for k in np.flatnonzero(same[0])]:
@@ -254,9 +293,11 @@ class Crystal:
                 shift = shift - np.rint(shift)
                 d = fs[:, None, :] - shift - pfrac[None, :, :]               # (N, n_prim, 3)
                 R = np.rint(d)
-                dist = np.where(same, np.linalg.norm((d - R) @ primitive.cell, axis=-1), np.inf)
+                d -= R
+                c = np.einsum("npj,jk->npk", d, P)
+                dist = np.where(same, np.sqrt(np.einsum("npk,npk->np", c, c)), np.inf)
                 atom = np.argmin(dist, axis=1)
-                resid = (d - R)[rows, atom]
+                resid = d[rows, atom]
                 shift = shift + resid.mean(axis=0)
             lat = R[rows, atom].astype(np.int64)
             dmin = dist[rows, atom]
@@ -264,7 +305,7 @@ class Crystal:
                 why = f"an atom is {dmin.max():.3g} A from every primitive site (tol={tol})"
                 continue
             m = SupercellMap(S, atom, lat, dmin, (shift - resid.mean(axis=0)) @ primitive.cell)
-            if len(np.unique(m.keys(atom, lat))) != self.n_atoms:
+            if not m.one_to_one:
                 why = "two atoms map onto the same site (noise larger than half a bond?)"
                 continue
             if best is None or dmin.max() < best.distance.max() - 1e-9:

@@ -5,11 +5,28 @@ import warnings
 
 import numpy as np
 
-from trajmodes.lattice.crystal import Crystal
-from trajmodes.lattice.symmetry import symmetrize_sites
+from trajmodes.lattice.crystal import SPGLIB_ATOMS, Crystal
+from trajmodes.lattice.symmetry import supercell_group, symmetrize_sites
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["ideal_crystal"]
+__all__ = ["ideal_crystal", "operation_count"]
+
+
+def operation_count(supercell: Crystal, symprec: float, search: str = "auto") -> int:
+    """The number of space-group operations of ``supercell`` within ``symprec`` (A), lattice translations included:
+    what spglib counts on the whole cell, up to :data:`~trajmodes.lattice.crystal.SPGLIB_ATOMS` atoms; above, the
+    lattice translations (found in O(N log N)) times the operations spglib finds on the primitive cell that keep the
+    supercell's lattice (:func:`~trajmodes.lattice.symmetry.supercell_group`, as spglib on the whole cell), whose
+    averaged positions carry less noise than the cell's atoms (so a noisy cell can show its whole group at a
+    smaller tolerance); a big cell without lattice translations counts 1 (spglib on all its atoms is what this
+    avoids). ``search`` as in :meth:`Crystal.primitive`."""
+    if search == "spglib" or (search == "auto" and supercell.n_atoms <= SPGLIB_ATOMS):
+        return len(supercell.symmetry(symprec).rotations)
+    primitive = supercell.primitive(symprec, search="translations")
+    if primitive.n_atoms == supercell.n_atoms:
+        return 1                               # no lattice translation: its point operations are not searched
+    S = np.rint(supercell.cell @ np.linalg.inv(primitive.cell))
+    return supercell.n_atoms // primitive.n_atoms * len(supercell_group(primitive, S, symprec)[0])
 
 
 def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool = False,
@@ -17,8 +34,9 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
     """The ideal crystal behind a reference that may be an MD snapshot (thermal noise).
 
     When ``symprec`` (A) finds no primitive cell smaller than the supercell, the tolerance (up to
-    0.5 A) at which spglib finds the most symmetry operations is used instead; the supercell is
-    then rebuilt on the ideal lattice sites (exact lattice translations, site symmetry imposed), with a
+    0.5 A) at which the most symmetry operations are found (:func:`operation_count`) is used instead; the supercell
+    is then rebuilt on the ideal lattice sites (exact lattice translations, the primitive cell's sites made
+    symmetric under its space group and repeated over the supercell), with a
     warning (none when ``averaged``: a time average of the run is expected to sit off the sites by its noise).
     Raises ValueError when no lattice translations are found at any tolerance, unless ``allow_p1``.
 
@@ -36,7 +54,7 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
     # the tolerance (up to 0.5 A) at which the snapshot shows the most symmetry operations
     tols = tol * 2.0 ** np.arange(0, 12)
     tols = np.append(tols[tols < 0.5], 0.5)
-    n_ops = [len(supercell.symmetry(float(t)).rotations) for t in tols]
+    n_ops = [operation_count(supercell, float(t)) for t in tols]
     tol = float(tols[int(np.argmax(n_ops))])
     primitive = supercell.primitive(tol)
     if primitive.n_atoms == supercell.n_atoms:
@@ -50,9 +68,10 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
                 "translational symmetry in this cell")
         return supercell, float(symprec)
     smap = supercell.supercell_map(primitive)
-    ideal = supercell.ideal_positions(primitive, smap)            # exact lattice translations
-    sym = supercell.symmetry(tol)
-    ideal = symmetrize_sites(supercell.cell, ideal, sym.rotations, sym.translations)
+    # the sites made symmetric in the primitive cell (the supercell's space group, spglib on the few atoms), then
+    # repeated on the exact lattice translations: no array over pairs of supercell atoms
+    sites = symmetrize_sites(primitive.cell, primitive.positions, *supercell_group(primitive, smap.matrix, tol))
+    ideal = sites[smap.atom] + smap.lattice @ primitive.cell + smap.shift
     rms = float(np.sqrt(((ideal - supercell.positions) ** 2).sum(axis=1).mean()))
     if averaged:
         # a time average sits off the sites by the run's statistical noise (and, NPT, in the mean cell, which no

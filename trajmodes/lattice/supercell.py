@@ -64,14 +64,22 @@ class SupercellMap:
         supercell atom."""
         det = self.n_cells
         adj = np.rint(np.linalg.inv(self.matrix) * det).astype(np.int64)
-        f = np.mod(np.asarray(lattice, dtype=np.int64) @ adj, det)
-        return ((np.asarray(atom, dtype=np.int64) * det + f[..., 0]) * det + f[..., 1]) * det + f[..., 2]
+        L = np.asarray(lattice, dtype=np.int64)
+        # (L @ adj) mod det, column by column: elementwise products, far faster than an integer matmul
+        f = [np.mod(L[..., 0] * adj[0, j] + L[..., 1] * adj[1, j] + L[..., 2] * adj[2, j], det) for j in range(3)]
+        return ((np.asarray(atom, dtype=np.int64) * det + f[0]) * det + f[1]) * det + f[2]
 
     @cached_property
     def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
         keys = self.keys(self.atom, self.lattice)
         order = np.argsort(keys, kind="stable")
         return keys[order], order
+
+    @property
+    def one_to_one(self) -> bool:
+        """Whether no two atoms sit on the same site (primitive atom, lattice vector modulo the supercell)."""
+        keys, _ = self._lookup
+        return not np.any(keys[1:] == keys[:-1])
 
     def index(self, atom: np.ndarray, lattice: np.ndarray) -> np.ndarray:
         """Supercell atom index of primitive atom ``atom`` translated by ``lattice`` (any shapes that broadcast).

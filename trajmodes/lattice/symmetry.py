@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from trajmodes.lattice.supercell import SupercellMap
 
 __all__ = ["reciprocal_rotations", "cartesian_rotations", "site_images", "SupercellOperations",
-           "supercell_operations", "symmetrize_sites"]
+           "supercell_group", "supercell_operations", "symmetrize_sites"]
 
 def reciprocal_rotations(rotations, time_reversal: bool = True) -> np.ndarray:
     """The point-group operations on reduced q: R^-T for every distinct rotation R of the fractional
@@ -74,6 +74,19 @@ def site_images(crystal: Crystal, rotations, translations):
     return kp, shift[o, k, kp].astype(np.int64), dist[o, k, kp]
 
 
+def supercell_group(primitive: Crystal, matrix, symprec: float = SYMPREC) -> tuple[np.ndarray, np.ndarray]:
+    """The operations x -> W x + w (fractional, primitive basis; spglib on ``primitive``) whose rotation maps the
+    supercell lattice ``matrix @ primitive.cell`` onto itself (S W^T S^-1 integer): the space group of the
+    supercell modulo its lattice translations, (n_ops, 3, 3) int and (n_ops, 3)."""
+    ds = primitive.symmetry(symprec)
+    W = np.asarray(ds.rotations, dtype=np.int64)
+    w = np.asarray(ds.translations, dtype=float)
+    S = np.asarray(matrix, dtype=float)
+    M = np.einsum("ij,ojk,kl->oil", S, W.transpose(0, 2, 1), np.linalg.inv(S))
+    keep = np.abs(M - np.rint(M)).max(axis=(1, 2)) < 1e-6
+    return W[keep], w[keep]
+
+
 def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float = SYMPREC) -> SupercellOperations:
     """Operations of ``primitive``'s space group that are symmetries of the supercell ``smap`` describes.
 
@@ -87,13 +100,7 @@ def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float 
     ValueError
         If an atom has no image within ``symprec``.
     """
-    ds = primitive.symmetry(symprec)
-    W = np.asarray(ds.rotations, dtype=np.int64)
-    w = np.asarray(ds.translations, dtype=float)
-    S = np.asarray(smap.matrix, dtype=float)
-    M = np.einsum("ij,ojk,kl->oil", S, W.transpose(0, 2, 1), np.linalg.inv(S))
-    keep = np.abs(M - np.rint(M)).max(axis=(1, 2)) < 1e-6
-    W, w = W[keep], w[keep]
+    W, w = supercell_group(primitive, smap.matrix, symprec)
     P = primitive.cell
     kp, tk, dist = site_images(primitive, W, w)
     if dist.max() > symprec:
@@ -101,7 +108,9 @@ def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float 
     atom, L = smap.atom, smap.lattice
     newL = np.einsum("oab,nb->ona", W, L) + tk[:, atom]                  # (nops, N, 3)
     perm = smap.index(kp[:, atom], newL)
-    if (np.sort(perm, axis=1) != np.arange(smap.atom.size)).any():
+    hit = np.zeros(perm.shape, dtype=bool)
+    hit[np.arange(len(perm))[:, None], perm] = True
+    if not hit.all():
         raise ValueError("a symmetry operation is not a permutation of the supercell")
     U, _, Vt = np.linalg.svd(cartesian_rotations(W, P))
     return SupercellOperations(U @ Vt, perm, kp, W)

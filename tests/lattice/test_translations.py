@@ -1,0 +1,172 @@
+"""Lattice translations of big cells without spglib on every atom (trajmodes.lattice.translations): the same primitive
+cell, orientation, atom order and space group as spglib on the whole cell, on small cells of every kind; a noisy
+snapshot; cells without translations; a ~100,000-atom cell in seconds."""
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from tests.support.crystals import A_CU, FCC, NONDIAG, diamond_si, supercell
+from trajmodes import Crystal
+from trajmodes.lattice.crystal import SPGLIB_ATOMS
+from trajmodes.lattice.ideal import ideal_crystal, operation_count
+from trajmodes.lattice.symmetry import supercell_operations
+from trajmodes.lattice.translations import lattice_translations
+
+ROCKSALT = Crystal(np.eye(3) * 5.64, np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0],
+                                               [.5, 0, 0], [0, .5, 0], [0, 0, .5], [.5, .5, .5]]) * 5.64,
+                   ["Na"] * 4 + ["Cl"] * 4)
+_H = np.array([[3.2, 0, 0], [-1.6, 3.2 * 3 ** .5 / 2, 0], [0, 0, 5.2]])
+HCP = Crystal(_H, np.array([[1 / 3, 2 / 3, .25], [2 / 3, 1 / 3, .75]]) @ _H, ["Mg", "Mg"])
+_O = np.diag([4.1, 5.3, 6.2])
+ORTHO = Crystal(_O, np.array([[0, 0, 0], [.5, .5, .5], [.25, .1, .3], [.75, .9, .7], [.1, .6, .2]]) @ _O,
+                ["Sr", "Ti", "O", "O", "N"], masses=[87.6, 47.9, 16.0, 16.0, 14.0])
+_T = np.array([[4.0, 0.3, 0.2], [0.5, 4.4, 0.1], [0.7, 0.4, 5.1]])
+TRICLINIC = Crystal(_T, np.array([[0, 0, 0], [.3, .2, .6], [.7, .4, .1]]) @ _T, ["Si", "O", "O"])
+
+
+def _fcc(n: int) -> Crystal:
+    """n x n x n conventional fcc Cu cells, atoms cell by cell (benchmarks/gen_dump.py's order)."""
+    basis = np.array([[0, 0, 0], [.5, .5, 0], [.5, 0, .5], [0, .5, .5]])
+    g = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    pos = ((g[:, None, :] + basis[None]).reshape(-1, 3) * A_CU)
+    return Crystal(np.eye(3) * n * A_CU, pos, ["Cu"] * len(pos))
+
+
+def _shuffled(c: Crystal, seed: int) -> Crystal:
+    p = np.random.default_rng(seed).permutation(c.n_atoms)
+    return Crystal(c.cell, c.positions[p], c.species[p], c.masses[p])
+
+
+CASES = {
+    "fcc conventional 2": _fcc(2), "fcc conventional 3": _fcc(3), "fcc conventional 5": _fcc(5),
+    "fcc non-diagonal": supercell(Crystal(FCC, [[0, 0, 0]], ["Cu"]), NONDIAG, shuffle_seed=3),
+    "diamond 3x3x3 shuffled": supercell(diamond_si(), np.diag([3, 3, 3]), shuffle_seed=1),
+    "rocksalt 2": ROCKSALT.supercell(2), "rocksalt 2x3x1": ROCKSALT.supercell([2, 3, 1]),
+    "rocksalt non-diagonal": ROCKSALT.supercell([[1, 1, 0], [-1, 1, 0], [0, 0, 2]]),
+    "rocksalt skew": ROCKSALT.supercell([[2, 1, 0], [0, 2, 1], [1, 0, 2]]),
+    "rocksalt 3 shuffled": _shuffled(ROCKSALT.supercell(3), 1),
+    "hcp 3x3x2": HCP.supercell([3, 3, 2]), "hcp non-diagonal": HCP.supercell([[2, 1, 0], [0, 2, 0], [1, 0, 3]]),
+    "orthorhombic 3 species": ORTHO.supercell([2, 2, 2]),
+    "orthorhombic non-diagonal": ORTHO.supercell([[1, 1, 0], [0, 1, 1], [1, 0, 1]]),
+    "triclinic": TRICLINIC.supercell([3, 2, 2]), "triclinic non-diagonal": TRICLINIC.supercell([[2, 1, 0], [0, 2, 1], [1, 0, 2]]),
+}
+
+
+def _same_crystal(a: Crystal, b: Crystal, atol: float = 1e-9):
+    assert a.n_atoms == b.n_atoms
+    assert np.allclose(a.cell, b.cell, rtol=0, atol=atol)
+    assert np.allclose(a.positions, b.positions, rtol=0, atol=atol)
+    assert np.array_equal(a.species, b.species) and np.array_equal(a.masses, b.masses)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_translations_give_spglibs_primitive_cell(name):
+    """The primitive cell found from the translations is spglib's, to the orientation and the order of its atoms;
+    the same space group and the same operations and permutations of the supercell."""
+    sc = CASES[name]
+    ref, fast = sc.primitive(search="spglib"), sc.primitive(search="translations")
+    _same_crystal(fast, ref)
+    ds = sc.symmetry()
+    tr = sc.lattice_translations()
+    assert np.array_equal(tr.orbit, ds.mapping_to_primitive)
+    assert tr.n_cells * fast.n_atoms == sc.n_atoms
+    assert fast.space_group_symbol == ref.space_group_symbol == ds.international
+    a, b = supercell_operations(ref, sc.supercell_map(ref)), supercell_operations(fast, sc.supercell_map(fast))
+    assert np.array_equal(a.perm, b.perm) and np.allclose(a.rotations, b.rotations)
+    # every operation of the supercell (spglib on it): one of the primitive cell's group that keeps the supercell's
+    # lattice, times a translation
+    assert len(ds.rotations) == tr.n_cells * len(a.rotations) == operation_count(sc, 1e-3, search="translations")
+
+
+def test_noisy_snapshot_same_lattice_and_atoms():
+    """An MD-like snapshot (0.01 A per component) at the tolerance it needs: spglib's lattice and atom groups, the
+    averaged positions."""
+    sc = ROCKSALT.supercell([[2, 1, 0], [0, 2, 1], [1, 0, 2]])
+    noisy = Crystal(sc.cell, sc.positions + np.random.default_rng(0).normal(0, 0.01, sc.positions.shape),
+                    sc.species)
+    ref, fast = noisy.primitive(0.1, search="spglib"), noisy.primitive(0.1, search="translations")
+    assert fast.n_atoms == 2
+    _same_crystal(fast, ref, atol=1e-9)
+    assert np.array_equal(noisy.lattice_translations(0.1).orbit, noisy.symmetry(0.1).mapping_to_primitive)
+    # too tight a tolerance for the noise: no translation, the cell is its own primitive cell (as spglib finds)
+    assert noisy.lattice_translations(1e-3).n_cells == 1
+    assert noisy.primitive(1e-3, search="translations").n_atoms == noisy.primitive(1e-3, search="spglib").n_atoms
+
+
+@pytest.mark.parametrize("defect", ["displaced", "substituted", "two substituted"])
+def test_defects_break_the_translations_as_spglib_finds(defect):
+    """A displaced atom or a substitution leaves no translation (or only those that the defects share): the cell,
+    or the cell of the defects' own lattice, exactly as spglib."""
+    sc = _fcc(4)
+    pos, species = sc.positions.copy(), sc.species.copy()
+    if defect == "displaced":
+        pos[17] += [0.3, 0, 0]
+    else:
+        species[5] = "Ag"
+        if defect == "two substituted":          # a second Ag half the cell away: that translation survives
+            half = (sc.scaled_positions[5] + [0.5, 0, 0]) % 1
+            species[np.argmin(np.linalg.norm((sc.scaled_positions - half + 0.5) % 1 - 0.5, axis=1))] = "Ag"
+    c = Crystal(sc.cell, pos, species)
+    ref, fast = c.primitive(search="spglib"), c.primitive(search="translations")
+    _same_crystal(fast, ref)
+    assert fast.n_atoms == (128 if defect == "two substituted" else 256)
+
+
+def test_lattice_translations_checks():
+    """The function itself: a single atom; a sample false positive is checked on every atom."""
+    one = lattice_translations(FCC, [[0, 0, 0]], [1], 1e-3)
+    assert one.n_cells == 1 and np.array_equal(one.orbit, [0])
+    sc = _fcc(3)
+    tr = lattice_translations(sc.cell, sc.positions, sc.types, 1e-3)
+    assert tr.n_cells == 108 and np.allclose(tr.matrix @ tr.basis, sc.cell)
+    assert np.array_equal(tr.orbit, np.zeros(108))
+
+
+def test_ideal_crystal_fast_path_on_a_noisy_snapshot():
+    """Above SPGLIB_ATOMS the tolerance scan and the site symmetrisation run on the primitive cell: a noisy rocksalt
+    snapshot comes back on exact sites (the rocksalt geometry to 1e-9 A, shifted as a whole by the mean noise)."""
+    sc = ROCKSALT.supercell(7)                              # 2744 atoms
+    assert sc.n_atoms > SPGLIB_ATOMS
+    rng = np.random.default_rng(4)
+    noisy = Crystal(sc.cell, sc.positions + rng.normal(0, 0.02, sc.positions.shape), sc.species)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ideal, tol = ideal_crystal(noisy, averaged=True)
+    assert 0.001 < tol <= 0.5
+    d = (ideal.positions - sc.positions) - (ideal.positions[0] - sc.positions[0])
+    f = d @ np.linalg.inv(sc.cell)
+    assert np.abs((f - np.rint(f)) @ sc.cell).max() < 1e-9
+    assert np.linalg.norm(ideal.positions[0] - sc.positions[0]) < 0.01
+    p = ideal.primitive(1e-5)
+    assert p.n_atoms == 2 and p.space_group_symbol == "Fm-3m"
+    # the operations counted as spglib would count them on the whole ideal cell
+    assert operation_count(ideal, 1e-5) == 48 * 343 * 4
+
+
+def test_hundred_thousand_atoms_in_seconds():
+    """A 108,000-atom fcc cell (30^3 conventional cells): primitive cell, space group and supercell map in a few
+    seconds, equal to those spglib gives on a small cell of the same crystal (spglib on the whole cell takes ~10
+    minutes)."""
+    sc = _fcc(30)
+    t = time.perf_counter()
+    prim = sc.primitive()
+    smap = sc.supercell_map(prim)
+    took = time.perf_counter() - t
+    _same_crystal(prim, _fcc(3).primitive(search="spglib"), atol=1e-9)
+    assert prim.space_group_symbol == "Fm-3m" and len(prim.symmetry().rotations) == 48
+    assert smap.n_cells == 108000 and np.allclose(sc.ideal_positions(prim, smap), sc.positions, atol=1e-9)
+    assert took < 20, f"{took:.1f} s"
+
+
+@pytest.mark.slow
+def test_hundred_thousand_atoms_operations():
+    """The same cell's 48 operations as permutations of its atoms (the fit's symmetry), those of a small cell."""
+    sc = _fcc(30)
+    prim = sc.primitive()
+    ops = supercell_operations(prim, sc.supercell_map(prim))
+    small = _fcc(3)
+    ref = supercell_operations(small.primitive(), small.supercell_map(small.primitive()))
+    assert np.allclose(ops.rotations, ref.rotations) and np.array_equal(ops.prim_perm, ref.prim_perm)
+    assert np.array_equal(np.sort(ops.perm, axis=1), np.broadcast_to(np.arange(sc.n_atoms), ops.perm.shape))

@@ -1,0 +1,421 @@
+"""The lattice translations of a big cell, without spglib on all of its atoms.
+
+A supercell of 10^5 to 10^6 atoms is a known multiple of a small primitive cell; spglib's search on the whole cell
+costs about N^2 (hours at 10^6 atoms). Here the pure translations are found in O(N log N):
+
+1. candidates: the vectors from one atom of the rarest type to the atoms of that type within a ball that doubles
+   until it holds the basis (every lattice translation is one of these vectors, shortest image), with the cell's
+   own short lattice vectors, sorted by length;
+2. each candidate, shortest first, is tested on a random sample of atoms (nearest atom of the same type to the
+   translated one, a periodic KD-tree, within ``symprec`` A);
+3. the three shortest linearly independent survivors form a basis of the translation lattice (in three dimensions
+   the vectors of the successive minima of a lattice are a basis of it: J. W. S. Cassels, *An Introduction to the
+   Geometry of Numbers*, Springer 1959, ch. VIII);
+4. the basis is checked on every atom: each atom is put on a site of the primitive cell and in a cell of its lattice
+   (a KD-tree of the few sites, integer coordinates), the atoms must fill every site once per cell, and each basis
+   vector must move every atom within ``symprec`` onto the atom of the same site one cell on; a vector that fails
+   (a false survivor of the sample) brings the atoms it fails into the sample and the search goes on. The sites
+   are the primitive atoms, numbered in the order of their first atoms;
+5. the basis is then the one spglib would choose among these translations (the first triple of its ordered list of
+   pure translations, Delaunay-reduced), so that the primitive cell's orientation is spglib's.
+
+This is the test spglib makes (R. W. Grosse-Kunstleve, Acta Cryst. A55, 383 (1999); A. Togo, K. Shinohara and
+I. Tanaka, Sci. Technol. Adv. Mater. Meth. 4, 2384822 (2024)), candidates from the rarest type and all atoms within
+``symprec``, done with a KD-tree instead of all pairs. spglib then runs on the primitive cell only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Translations", "lattice_translations"]
+
+#: atoms of the random sample every candidate is tested on before the full check
+_SAMPLE = 48
+#: candidates tested on the sample per batch (shortest first)
+_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Translations:
+    """The lattice translations of a cell.
+
+    Attributes
+    ----------
+    basis : ndarray, (3, 3)
+        Rows: a basis of the translation lattice, Cartesian A, exactly commensurate with the cell
+        (``cell = matrix @ basis``); the cell itself when it has no translation but its own.
+    matrix : ndarray of int, (3, 3)
+        ``cell = matrix @ basis``; ``|det|`` = number of primitive cells in the cell.
+    orbit : ndarray of int, (n_atoms,)
+        The primitive atom of every atom (its orbit under the translations), numbered in the order of their
+        first atoms.
+    """
+
+    basis: np.ndarray
+    matrix: np.ndarray
+    orbit: np.ndarray
+
+    @property
+    def n_cells(self) -> int:
+        return int(round(abs(np.linalg.det(self.matrix))))
+
+
+class _Finder:
+    """Nearest atom of each type to translated positions, periodic, in a Niggli-reduced basis of the cell."""
+
+    def __init__(self, cell, positions, types):
+        from scipy.spatial import cKDTree
+
+        from trajmodes.lattice.geometry import niggli_reduce
+        self.cell = niggli_reduce(cell)
+        self.frac = self._wrap(_mul(positions, np.linalg.inv(self.cell)))
+        self.types = types
+        # coordinates scaled by the lengths of the reduced vectors: close to Cartesian distances for a reduced cell
+        self.lengths = np.linalg.norm(self.cell, axis=1)
+        self.trees, self.members = {}, {}
+        for t in np.unique(types):
+            idx = np.flatnonzero(types == t)
+            self.members[t] = idx
+            self.trees[t] = cKDTree(self.frac[idx] * self.lengths, boxsize=self.lengths)
+
+    @staticmethod
+    def _wrap(f):
+        f = f - np.floor(f)
+        f[f >= 1.0] = 0.0
+        return f
+
+    def image(self, atoms, shift):
+        """For every atom of ``atoms`` translated by ``shift`` (fractional in the reduced basis, one (3,) or one per
+        atom): the nearest atom of its type and the Cartesian distance (A) to it."""
+        y = self._wrap(self.frac[atoms] + shift)
+        near = np.empty(len(atoms), dtype=np.int64)
+        types = self.types[atoms]
+        for t in np.unique(types):
+            sel = np.flatnonzero(types == t)
+            _, j = self.trees[t].query(y[sel] * self.lengths, k=1)
+            near[sel] = self.members[t][j]
+        d = y - self.frac[near]
+        d -= np.rint(d)
+        return near, np.linalg.norm(_mul(d, self.cell), axis=1)
+
+
+def _candidates(finder: _Finder, rare, radius: float | None) -> np.ndarray:
+    """Candidate translations, Cartesian (n, 3), sorted by length: from the first atom of ``rare`` to those of its
+    atoms within ``radius`` (scaled coordinates; all of them for None), shortest image, and the 26 shortest
+    combinations of the reduced cell's vectors (always translations)."""
+    from trajmodes.lattice.geometry import shortest_images
+    t = finder.types[rare[0]]
+    if radius is None:
+        near = rare[1:]
+    else:
+        local = finder.trees[t].query_ball_point(finder.frac[rare[0]] * finder.lengths, radius)
+        near = finder.members[t][np.asarray(local, dtype=np.int64)]
+        near = near[near != rare[0]]
+    d = shortest_images(finder.frac[near] - finder.frac[rare[0]], finder.cell) @ finder.cell
+    grid = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1) if (i, j, k) != (0, 0, 0)])
+    c = np.concatenate([d, grid @ finder.cell])
+    return c[np.argsort(np.linalg.norm(c, axis=1), kind="stable")]
+
+
+def _shortest_basis(finder: _Finder, cand, own, sample, symprec: float):
+    """The three shortest linearly independent candidates that map the sample atoms onto atoms within ``symprec``
+    (Cartesian rows), tested in batches, shortest first; None if there are not three."""
+    passed = np.zeros(len(cand), dtype=bool)
+    inv = np.linalg.inv(finder.cell)
+    rows: list = []
+    tested, batch = 0, _BATCH
+    while len(rows) < 3 and tested < len(cand):
+        block = np.arange(tested, min(len(cand), tested + batch))
+        alive = block[~own[block]]
+        passed[block[own[block]]] = True
+        for atom in sample:                    # one sample atom at a time: most wrong candidates fail the first
+            if len(alive) == 0:
+                break
+            _, dist = finder.image(np.full(len(alive), atom), cand[alive] @ inv)
+            alive = alive[dist < symprec]
+        passed[alive] = True
+        tested, batch = block[-1] + 1, 2 * batch
+        rows = _basis_rows(cand, passed, symprec)
+    return cand[rows] if len(rows) == 3 else None
+
+
+def lattice_translations(cell, positions, types, symprec: float) -> Translations:
+    """The translations that map a cell onto itself within ``symprec`` (A), in O(N log N).
+
+    Parameters
+    ----------
+    cell : (3, 3) rows a, b, c in A.
+    positions : (N, 3) Cartesian A.
+    types : (N,) int; only atoms of one type are matched.
+    symprec : float
+        Largest distance (A) between a translated atom and the atom it lands on.
+
+    Returns
+    -------
+    Translations
+        The cell itself (Delaunay-reduced, as spglib reduces it) as its basis (``matrix`` unimodular, every atom
+        its own orbit) when no translation shorter
+        than the cell's own is found, or when those found do not split the atoms into equal orbits (a reference too
+        far from a crystal for ``symprec``). The basis is the one spglib chooses (:func:`_spglib_basis`) when that
+        choice is found among the first translations, else the three shortest.
+    """
+    cell = np.asarray(cell, dtype=float)
+    positions = np.asarray(positions, dtype=float).reshape(-1, 3)
+    types = np.asarray(types).reshape(-1)
+    n = len(positions)
+    reduced = _delaunay(cell, symprec)
+    trivial = Translations(reduced, np.rint(cell @ np.linalg.inv(reduced)).astype(np.int64), np.arange(n))
+    if n <= 1:
+        return trivial
+    finder = _Finder(cell, positions, types)
+    values, counts = np.unique(types, return_counts=True)
+    rare = np.flatnonzero(types == values[np.argmin(counts)])
+    sample = np.sort(np.random.default_rng(0).choice(n, size=min(n, _SAMPLE), replace=False))
+    inv = np.linalg.inv(finder.cell)
+    # scaled coordinates stretch a Cartesian vector by at most kappa: a ball of radius r holds every vector up to
+    # r / kappa long. The first ball holds about 64 atoms of the rare type; it doubles until it holds the basis.
+    kappa = np.linalg.norm(inv * finder.lengths[None, :], ord=2)
+    radius = 2.5 * (abs(np.linalg.det(cell)) / len(rare)) ** (1 / 3) * kappa
+    while True:
+        whole = radius >= 0.5 * finder.lengths.min()
+        cand = _candidates(finder, rare, None if whole else radius)
+        own = np.abs(cand @ inv - np.rint(cand @ inv)).max(axis=1) < 1e-9
+        basis = _shortest_basis(finder, cand, own, sample, symprec)
+        if basis is None or (not whole and np.linalg.norm(basis, axis=1).max() * kappa > radius):
+            if whole:                          # pragma: no cover - the cell's own vectors always span space
+                return trivial
+            radius *= 2
+            continue
+        if all(np.abs(b @ inv - np.rint(b @ inv)).max() < 1e-9 for b in basis):
+            return trivial                     # only the cell's own vectors: no other translation
+        found = _sites(finder, positions, basis, symprec)
+        if found is None:
+            # the slow check, one basis vector at a time on every atom (KD-tree), finds a false survivor
+            found, failed = _orbits_checked(finder, cell, basis, symprec)
+            if failed is not None:
+                # a false survivor of the sample test: the atoms it fails join the sample (a defect breaks every
+                # translation; one check on all atoms then rules them all out), and the search goes on
+                sample = np.union1d(sample, failed[:_SAMPLE])
+                continue
+            if found is None:
+                return trivial                 # translations that do not fit the cell: too far from a crystal
+        spg = _spglib_basis(cell, _mul(positions, np.linalg.inv(cell)), types, found.orbit, found.n_cells, symprec)
+        if spg is None:
+            return found
+        # spglib's choice made exact on the lattice found (a unimodular change of basis), else the lattice found
+        Mf = spg @ np.linalg.inv(found.basis)
+        M = np.rint(Mf)
+        if np.abs(Mf - M).max() > 0.1 or round(abs(np.linalg.det(M))) != 1:
+            return found
+        exact = M @ found.basis
+        return Translations(exact, np.rint(cell @ np.linalg.inv(exact)).astype(np.int64), found.orbit)
+
+
+def _refined(finder: _Finder, basis, size: int = 1 << 14):
+    """``basis`` (Cartesian rows, each the difference of two noisy atoms) averaged over up to ``size`` atoms: each
+    vector plus the mean offset of the atoms it lands on (noise / sqrt(size))."""
+    n = len(finder.frac)
+    atoms = np.sort(np.random.default_rng(1).choice(n, size=min(n, size), replace=False))
+    inv = np.linalg.inv(finder.cell)
+    out = []
+    for b in basis:
+        near, _ = finder.image(atoms, b @ inv)
+        d = finder.frac[near] - finder.frac[atoms] - b @ inv
+        d -= np.rint(d)
+        out.append(b + d.mean(axis=0) @ finder.cell)
+    return np.array(out)
+
+
+def _sites(finder: _Finder, positions, basis, symprec: float) -> Translations | None:
+    """The lattice translations spanned by ``basis`` checked on every atom in O(N log N), without a search per atom
+    over the whole cell: every atom is put on a site of the primitive cell (the nearest of the sites found on a
+    random subset, a KD-tree of the few sites) and in a cell (integer coordinates); the atoms must fill every site
+    once per cell, and each basis vector must move every atom within ``symprec`` (A) of the atom on the same site
+    one cell on. None when they do not (then :func:`_orbits_checked` decides)."""
+    from scipy.spatial import cKDTree
+
+    from trajmodes.lattice.geometry import niggli_reduce
+    from trajmodes.lattice.supercell import SupercellMap
+    cell, types = finder.cell, finder.types
+    n = len(positions)
+    refined = _refined(finder, basis)
+    Sf = cell @ np.linalg.inv(refined)
+    S = np.rint(Sf).astype(np.int64)
+    det = int(round(abs(np.linalg.det(S))))
+    if np.abs(Sf - S).max() > 0.1 or det < 2 or n % det:
+        return None
+    P = niggli_reduce(np.linalg.solve(S, cell))                # exact primitive lattice, reduced
+    S = np.rint(cell @ np.linalg.inv(P)).astype(np.int64)
+    n_prim = n // det
+    u = _mul(positions, np.linalg.inv(P))
+    phi = u - np.floor(u)
+    phi[phi >= 1.0] = 0.0
+    # the sites: greedy clusters (same type, within symprec) of a random subset that holds every site w.h.p.
+    k = min(n, int(n_prim * (np.log(n_prim) + 20)))
+    sub = np.random.default_rng(2).choice(n, size=k, replace=False)
+    centre, free = [], np.ones(k, dtype=bool)
+    while free.any():
+        i = int(np.flatnonzero(free)[0])
+        d = phi[sub] - phi[sub[i]]
+        d -= np.rint(d)
+        same = free & (types[sub] == types[sub[i]]) & (np.linalg.norm(d @ P, axis=1) < symprec)
+        centre.append(sub[i])
+        free &= ~same
+        if len(centre) > n_prim:
+            return None
+    if len(centre) != n_prim:
+        return None
+    centre = np.array(centre)
+    lengths = np.linalg.norm(P, axis=1)
+    site = np.empty(n, dtype=np.int64)
+    for t in np.unique(types):
+        mine = np.flatnonzero(types[centre] == t)
+        atoms = np.flatnonzero(types == t)
+        if len(mine) == 0:
+            return None
+        tree = cKDTree(phi[centre[mine]] * lengths, boxsize=lengths)
+        _, j = tree.query(phi[atoms] * lengths, k=1)
+        site[atoms] = mine[j]
+    off = u - u[centre[site]]
+    lat = np.rint(off).astype(np.int64)
+    if np.linalg.norm(_mul(off - lat, P), axis=1).max() >= symprec:
+        return None
+    smap = SupercellMap(S, site, lat, np.zeros(n))
+    if not smap.one_to_one:
+        return None                                           # two atoms on one site of one cell
+    for b in basis:
+        m = np.rint(b @ np.linalg.inv(P)).astype(np.int64)
+        j = smap.index(site, lat + m)
+        d = _mul(positions[j] - positions - b, np.linalg.inv(finder.cell))
+        d -= np.rint(d)
+        if np.linalg.norm(_mul(d, finder.cell), axis=1).max() >= symprec:
+            return None
+    return Translations(P, S, _first_order(site, n_prim))
+
+
+def _orbits_checked(finder: _Finder, cell, basis, symprec: float):
+    """Every basis vector checked on every atom with the KD-tree (a permutation within ``symprec``), then the orbits;
+    ``(translations or None, None)``, or ``(None, the atoms a vector does not map onto an atom)``."""
+    n = len(finder.frac)
+    inv = np.linalg.inv(finder.cell)
+    images, mean = [], []
+    for b in basis:
+        shift = b @ inv
+        near, dist = finder.image(np.arange(n), shift)
+        if dist.max() >= symprec:
+            return None, np.flatnonzero(dist >= symprec)
+        if np.bincount(near, minlength=n).max() != 1:
+            return None, near[np.bincount(near, minlength=n)[near] > 1]
+        d = finder.frac[near] - finder.frac - shift
+        d -= np.rint(d)
+        images.append(near)
+        mean.append((shift + d.mean(axis=0)) @ finder.cell)
+    Sf = cell @ np.linalg.inv(np.array(mean))
+    S = np.rint(Sf).astype(np.int64)
+    det = int(round(abs(np.linalg.det(S))))
+    if np.abs(Sf - S).max() > 0.1 or det < 2:
+        return None, None
+    return _orbits(np.linalg.solve(S, cell), S, images, n, det), None
+
+
+def _delaunay(lattice, symprec: float) -> np.ndarray:
+    """spglib's Delaunay reduction of ``lattice`` (rows), as spglib reduces the lattice it returns; ``lattice``
+    itself when spglib cannot reduce it."""
+    import spglib
+
+    from trajmodes.lattice.spglib_calls import quiet_spglib
+    with quiet_spglib():
+        red = spglib.delaunay_reduce(np.asarray(lattice, dtype=float), eps=symprec)
+    return np.array(lattice, dtype=float) if red is None else np.asarray(red, dtype=float)
+
+
+def _nint(a):
+    """C's rounding, half away from zero (spglib's mat_Nint)."""
+    return np.where(a >= 0, np.floor(a + 0.5), np.ceil(a - 0.5))
+
+
+def _spglib_basis(cell, frac, types, orbit, n_cells: int, symprec: float, pairs: int = 256):
+    """The basis of the translation lattice that spglib (2.x) chooses, so that the primitive cell's orientation does
+    not depend on the size of the cell: its pure translations in the order of their atoms (the first atom of the
+    rarest type, the earliest such type, to each atom of that type in its orbit, reduced into [0, 1)), with the
+    cell's own vectors after them; the first triple (i < j < k) whose volume is that of a primitive cell, made
+    exact, then Delaunay-reduced (spglib's ``delaunay_reduce``). None when no such triple comes within the first
+    ``pairs`` pairs (i, j) (then the three shortest translations are used)."""
+    values, first, counts = np.unique(types, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    kind = values[order][np.argmin(counts[order])]
+    m = int(np.flatnonzero(types == kind)[0])
+    found = np.flatnonzero((types == kind) & (orbit == orbit[m]))
+    d = frac[found] - frac[m]
+    d = d - _nint(d)
+    d = np.where(d < -1e-10, d + 1.0, d)                       # spglib's mat_Dmod1
+    vectors = np.concatenate([d[found != m], np.eye(3)])
+    cart = _mul(vectors, cell)
+    v0, size = abs(np.linalg.det(cell)), len(vectors)
+    tried = 0
+    for i in range(size):
+        for j in range(i + 1, size):
+            vol = np.abs(np.einsum("kc,c->k", cart[j + 1:], np.cross(cart[i], cart[j])))
+            ok = (vol > symprec) & (_nint(v0 / np.where(vol > 0, vol, 1.0)) == n_cells)
+            if ok.any():
+                F = vectors[[i, j, j + 1 + int(np.flatnonzero(ok)[0])]]
+                inv = _nint(np.linalg.inv(F.T))
+                if round(abs(np.linalg.det(inv))) == n_cells:
+                    F = np.linalg.inv(inv).T
+                return _delaunay(F @ cell, symprec)
+            tried += 1
+            if tried >= pairs:
+                return None
+    return None
+
+
+def _basis_rows(cand, passed, symprec: float) -> list:
+    """Indices of the three shortest linearly independent passed candidates (fewer if there are not three). The
+    candidates are off their lattice vectors by up to about ``symprec``: one counts as independent of those taken
+    when it lies more than 2 ``symprec`` off their line or plane (a lattice vector off a lattice plane lies at
+    least one interplanar distance off it)."""
+    rows: list = []
+    for i in np.flatnonzero(passed):
+        c = cand[i]
+        if len(rows) == 0:
+            off = np.linalg.norm(c)
+        elif len(rows) == 1:
+            u = cand[rows[0]] / np.linalg.norm(cand[rows[0]])
+            off = np.linalg.norm(c - (c @ u) * u)
+        else:
+            normal = np.cross(cand[rows[0]], cand[rows[1]])
+            off = abs(c @ normal) / np.linalg.norm(normal)
+        if off > 2 * symprec:
+            rows.append(int(i))
+            if len(rows) == 3:
+                break
+    return rows
+
+
+def _orbits(basis, S, images, n: int, det: int) -> Translations | None:
+    """The orbits of the atoms under the translations ``images`` (atom -> atom, one array per basis vector); None
+    unless every orbit holds ``det`` atoms."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    rows = np.tile(np.arange(n), len(images))
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, np.concatenate(images))), shape=(n, n))
+    count, labels = connected_components(graph, directed=True, connection="weak")
+    if count * det != n or np.any(np.bincount(labels, minlength=count) != det):
+        return None
+    return Translations(basis, S, _first_order(labels, count))
+
+
+def _first_order(labels, count: int) -> np.ndarray:
+    """``labels`` (0 .. count-1) renumbered in the order of their first atoms."""
+    by = np.argsort(labels, kind="stable")
+    first = by[np.searchsorted(labels[by], np.arange(count))]
+    order = np.empty(count, dtype=np.int64)
+    order[np.argsort(first)] = np.arange(count)
+    return order[labels]
+
+
+def _mul(x, matrix) -> np.ndarray:
+    """``x @ matrix`` for (N, 3) x (3, 3): einsum, which is faster than a BLAS call for this shape."""
+    return np.einsum("ij,jk->ik", x, matrix)
