@@ -51,23 +51,31 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
     primitive = supercell.primitive(tol)
     if primitive.n_atoms < supercell.n_atoms or supercell.n_atoms == 1:
         return supercell, tol
-    # the tolerance (up to 0.5 A) at which the snapshot shows the most symmetry operations
+    # the tolerance (up to 0.5 A) at which the snapshot shows the most symmetry operations; where spglib's lattice at
+    # that tolerance does not map the cell's atoms onto its sites (a large tolerance can skew it), the translations
+    # found directly at the same tolerance, then the tolerance with the next most operations
     tols = tol * 2.0 ** np.arange(0, 12)
     tols = np.append(tols[tols < 0.5], 0.5)
     n_ops = [operation_count(supercell, float(t)) for t in tols]
-    tol = float(tols[int(np.argmax(n_ops))])
-    primitive = supercell.primitive(tol)
-    if primitive.n_atoms == supercell.n_atoms:
+    found, why = None, None
+    for i in sorted(range(len(tols)), key=lambda i: (-n_ops[i], i)):
+        if n_ops[i] <= 1:
+            break
+        found, why = _mapped_primitive(supercell, float(tols[i]), why)
+        if found is not None:
+            tol = float(tols[i])
+            break
+    if found is None:
         if not allow_p1:
             raise ValueError(
                 f"the reference crystal shows no lattice translations ({supercell.n_atoms} atoms, searched with "
-                f"symmetry tolerances {float(symprec):g} to 0.5 A): it is too far from a crystal, so the fit "
-                f"would treat all {supercell.n_atoms} atoms as independent (a model without translational "
-                "symmetry, far more parameters and memory). Pass the ideal reference (the LAMMPS data file the "
-                "run started from, or reference='average'), or allow_p1=True if the crystal really has no "
+                f"symmetry tolerances {float(symprec):g} to 0.5 A{'; ' + why if why else ''}): it is too far from "
+                f"a crystal, so the fit would treat all {supercell.n_atoms} atoms as independent (a model without "
+                "translational symmetry, far more parameters and memory). Pass the ideal reference (the LAMMPS data "
+                "file the run started from, or reference='average'), or allow_p1=True if the crystal really has no "
                 "translational symmetry in this cell")
         return supercell, float(symprec)
-    smap = supercell.supercell_map(primitive)
+    primitive, smap = found
     # the sites made symmetric in the primitive cell (the supercell's space group, spglib on the few atoms), then
     # repeated on the exact lattice translations: no array over pairs of supercell atoms
     sites = symmetrize_sites(primitive.cell, primitive.positions, *supercell_group(primitive, smap.matrix, tol))
@@ -82,3 +90,19 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
                   "example the LAMMPS data file of a constant-volume run, or reference='average') to avoid this",
                   UserWarning, stacklevel=stacklevel + 1)
     return Crystal(supercell.cell, ideal, supercell.species, supercell.masses), tol
+
+
+def _mapped_primitive(supercell: Crystal, tol: float, why: str | None):
+    """The primitive cell at ``tol`` (A) whose lattice maps every atom of ``supercell`` onto a site, with its map:
+    spglib's (below :data:`~trajmodes.lattice.crystal.SPGLIB_ATOMS` atoms), else the lattice translations found
+    directly; ``(None, why)`` when neither does."""
+    searches = ("auto", "translations") if supercell.n_atoms <= SPGLIB_ATOMS else ("auto",)
+    for search in searches:
+        try:
+            primitive = supercell.primitive(tol, search=search)
+            if primitive.n_atoms == supercell.n_atoms:
+                continue
+            return (primitive, supercell.supercell_map(primitive)), why
+        except ValueError as exc:
+            why = f"at {tol:g} A: {exc}"
+    return None, why
