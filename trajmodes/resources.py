@@ -73,6 +73,26 @@ def available_memory() -> int | None:
     return avail
 
 
+#: bounds of :func:`task_memory`, bytes
+TASK_MEMORY_BOUNDS = (16 << 20, 64 << 20)
+
+
+def task_memory() -> int:
+    """Bytes of data one Dask read task holds by default (the frames it reads, all fields).
+
+    A sixty-fourth of the memory available (:func:`available_memory`) per core, bounded by
+    :data:`TASK_MEMORY_BOUNDS`: tasks run one per core, and what a consumer makes of a chunk (displacements, their
+    squares, the projections) and the chunks waiting to be reduced are several times the read; 64 MB a task keeps a
+    command within about 1 GB on 2 cores whatever the atom count (10^6 atoms: one frame of positions, velocities and
+    forces is 72 MB, the least a task reads).
+    """
+    lo, hi = TASK_MEMORY_BOUNDS
+    have = available_memory()
+    if have is None:
+        return hi
+    return int(min(hi, max(lo, have // (64 * (os.cpu_count() or 1)))))
+
+
 def require_memory(nbytes: float, what: str, fix: str, fraction: float = 0.5) -> None:
     """Refuse, before anything is allocated, a computation that needs more than ``fraction`` of the memory
     available (:func:`available_memory`).

@@ -40,7 +40,7 @@ def test_dimensions_named_as_every_result(cu, tmp_path):
         assert ds["positions"].dims == ("time", "atom", "cartesian")
         assert ds["cells"].dims == ("time", "cell_vector", "cartesian")
         np.testing.assert_array_equal(ds["time"].values, cu.times[:10])
-        assert ds.attrs["trajmodes_format_version"] == 2
+        assert ds.attrs["trajmodes_format_version"] == 3
 
 
 def test_version_1_cache_reads_the_same(cu, tmp_path):

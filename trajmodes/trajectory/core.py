@@ -20,8 +20,6 @@ from trajmodes.trajectory.displacements import Displacements, displacements_of_f
 from trajmodes.trajectory.reference import reference_structure
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
-#: default size of one chunk's float output (all fields), bytes
-CHUNK_BYTES = 32 << 20
 #: smallest default chunk when a short trajectory is spread over the cores
 MIN_CHUNK_FRAMES = 32
 
@@ -80,6 +78,20 @@ def check_finite(source: FrameSource, frames: np.ndarray, data: dict) -> dict:
     return data
 
 
+def default_chunk_frames(source: FrameSource, n_frames: int) -> int:
+    """Frames per read task by default: as many as hold :func:`trajmodes.resources.task_memory` bytes of the source's
+    per-atom fields (at least one frame, whatever the atom count); for short runs at least one task per core (parsed
+    in parallel), not below :data:`MIN_CHUNK_FRAMES`; for a source stored in blocks of frames (a cache's chunks), a
+    multiple of the block when one fits."""
+    from trajmodes.resources import task_memory
+    per_frame = max(1, source.n_atoms) * 3 * 8 * max(1, len(source.fields))
+    by_bytes = max(1, task_memory() // per_frame)
+    spread = max(MIN_CHUNK_FRAMES, -(-n_frames // (os.cpu_count() or 1)))
+    c = min(by_bytes, spread)
+    block = int(getattr(source, "frame_block", 1))
+    return c // block * block if 1 < block <= c else c
+
+
 class Trajectory:
     """A molecular-dynamics trajectory as lazy Dask arrays, chunked over frames.
 
@@ -112,12 +124,8 @@ class Trajectory:
     def __init__(self, source: FrameSource, frames=None, *, reference=None, chunk_frames: int | None = None):
         self.source = source
         self._frames = np.arange(source.n_frames) if frames is None else np.asarray(frames, dtype=np.int64)
-        nf = max(1, len(source.fields))
         if chunk_frames is None:
-            by_bytes = max(1, CHUNK_BYTES // (source.n_atoms * 3 * 8 * nf))
-            # short runs: at least one chunk per core (parsed in parallel), not below MIN_CHUNK_FRAMES
-            spread = max(MIN_CHUNK_FRAMES, -(-len(self._frames) // (os.cpu_count() or 1)))
-            chunk_frames = min(by_bytes, spread)
+            chunk_frames = default_chunk_frames(source, len(self._frames))
         self.chunk_frames = int(chunk_frames)
         if self.chunk_frames < 1:
             raise ValueError(f"chunk_frames must be a positive number of frames, not {chunk_frames!r}")
@@ -248,10 +256,19 @@ class Trajectory:
 
     # --- dask arrays -----------------------------------------------------------------------------
     def _chunks(self) -> list[np.ndarray]:
+        """The frames of each read task: ``chunk_frames`` at most; where the source stores frames in blocks
+        (``frame_block``, a cache's chunk frames) no larger than ``chunk_frames``, split at multiples of the largest
+        multiple of the block that fits, so that every task reads whole chunks of the file and only its own."""
         n, c = self.n_frames, self.chunk_frames
         if n == 0:
             return [self._frames[:0]]
-        return [self._frames[i:i + c] for i in range(0, n, c)]
+        block = int(getattr(self.source, "frame_block", 1))
+        fr = self._frames
+        if 1 < block <= c and (n == 1 or bool((np.diff(fr) > 0).all())):
+            span = c // block * block
+            cuts = np.flatnonzero(np.diff(fr // span)) + 1
+            return [g for g in np.split(fr, cuts)]
+        return [fr[i:i + c] for i in range(0, n, c)]
 
     def _read_layer(self, fields: tuple):
         """One read task per chunk, parsing ``fields`` (every field array of the layer shares it)."""
@@ -514,12 +531,13 @@ class Trajectory:
         dict
             The values of ``statistics`` (empty without).
         """
-        from trajmodes.io.trajectories.netcdf import CHUNK_FRAMES, CacheContents, write_cache
+        from trajmodes.io.trajectories.netcdf import CacheContents, cache_chunks, write_cache
         from trajmodes.io.provenance import provenance
         self.require_frames()
         in_pass = not self.reference_known and not displacements and getattr(self, "_parent", None) is None
         ref = None if in_pass else self.reference
-        step = -(-self.chunk_frames // CHUNK_FRAMES) * CHUNK_FRAMES     # whole cache chunks per task
+        block = cache_chunks(self.n_frames, self.n_atoms)[0]
+        step = max(1, self.chunk_frames // block) * block             # whole rows of the cache's chunks per task
         t = Trajectory(self.source, self._frames, reference="average" if in_pass else ref, chunk_frames=step)
         t.species, t.masses, t._reference_given = self.species, self.masses, self.reference_given
         t._reference, t._reference_average = ref, self.reference_is_average

@@ -63,12 +63,28 @@ def summary_terms(traj, layer: tuple | None = None, *, frame: bool = True, displ
     if displacements:
         u = traj.displacements(layer=layer)
         onehot = _onehot(traj.species)[1]
-        u2 = u ** 2
-        terms["drift"] = u.mean(axis=1)
-        terms["u2_time"] = u2.sum(axis=2) @ onehot
-        terms["msd_time"] = u2.transpose(0, 2, 1) @ onehot
-        terms["umax_time"] = (u2.sum(axis=2) ** 0.5).max(axis=1)
+        ns = onehot.shape[1]
+        # one task per chunk makes every quantity from the chunk's displacements, which are then freed: separate
+        # reductions of u each hold it until the last has run, and Dask may run them late (memory grew with frames)
+        packed = u.rechunk({1: -1, 2: -1}).map_blocks(_displacement_terms, onehot, drop_axis=2,
+                                                      chunks=(u.chunks[0], (4 + 4 * ns,)), dtype=np.float64)
+        terms["drift"] = packed[:, 0:3]
+        terms["u2_time"] = packed[:, 3:3 + ns]
+        terms["msd_time"] = packed[:, 3 + ns:3 + 4 * ns].reshape(len(traj.times), 3, ns)
+        terms["umax_time"] = packed[:, 3 + 4 * ns]
     return terms
+
+
+def _displacement_terms(u: np.ndarray, onehot: np.ndarray) -> np.ndarray:
+    """The per-frame displacement quantities of one chunk, side by side: (frames, 4 + 4 species): the drift (3) A,
+    the species' mean u^2 (species) and mean u_a^2 (3 x species, x first) A^2, and the largest |u| A.
+
+    ``u`` (frames, atoms, 3) A; ``onehot`` (atoms, species) the species' averaging matrix (:func:`_onehot`).
+    """
+    u2 = u ** 2
+    r2 = u2.sum(axis=2)
+    msd = np.einsum("fia,is->fas", u2, onehot).reshape(len(u), -1)
+    return np.concatenate([u.mean(axis=1), r2 @ onehot, msd, np.sqrt(r2.max(axis=1, initial=0.0))[:, None]], axis=1)
 
 
 def _onehot(species):
