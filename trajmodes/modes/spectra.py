@@ -301,6 +301,8 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
         if memory is None:
             have = available_memory()
             memory = MEMORY_FRACTION * have if have is not None else float(1 << 30)
+        n_chunks = -(-n_total // chunk)
+        wave = min(wave, n_chunks)
         per_q = 16.0 * nb * chunk * (wave + 1)             # the wave's chunks and the carry (full: parts + whole)
         if per_q > memory and wave > 1:                      # a block of one q would not fit: one chunk at a time
             wave = 1
@@ -325,11 +327,19 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
         n_blocks = 1
     assert count == n_segments
 
-    mean = s / count
+    # in place: the sums become the mean and the spread (arrays of the result's size, no more of them than needed)
+    mean = s
+    mean /= count
     if count > 1:
-        var = np.maximum(s2 / count - mean ** 2, 0.0) * count / (count - 1)
-        std = np.sqrt(var)
+        std = s2
+        std /= count
+        std -= mean ** 2
+        np.maximum(std, 0.0, out=std)
+        std *= count
+        std /= count - 1
+        np.sqrt(std, out=std)
     else:
+        del s2
         std = mean.copy()       # a single periodogram bin: exponential statistics, std = mean
     err = std / np.sqrt(count)
 
