@@ -505,11 +505,15 @@ def modes_dataset(modes, resolution: float | None = None, full: bool = False, mo
     from trajmodes.modes.energies import mode_energies
     from trajmodes.modes.averaging import degenerate_sum, star_average
     from trajmodes.modes.peaks import fit_peaks
-    from trajmodes.modes.spectra import mode_spectra
-    energies = mode_energies(modes, temperature=temperature)
+    from trajmodes.modes.spectra import mode_spectra, require_result_memory, result_bins
     if resolution is None:
         from trajmodes.modes.defaults import DEFAULT_RESOLUTION
         resolution = DEFAULT_RESOLUTION
+    if modes.sizes["time"] > 1:                     # the result must fit: said before the first pass over the run
+        t = np.asarray(modes["time"].values, float)
+        require_result_memory(modes.sizes["q"] * modes.sizes["branch"],
+                              result_bins(len(t), float(t[1] - t[0]), resolution, full), full)
+    energies = mode_energies(modes, temperature=temperature)
     spectra = mode_spectra(modes, resolution=resolution, full=full, window=window, overlap=overlap)
     fitted = star_average(spectra) if star else spectra
     peaks = fit_peaks(fitted, model=model, star=False)      # averaged above when asked

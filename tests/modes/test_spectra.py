@@ -107,6 +107,9 @@ def test_result_too_large_for_memory_is_refused(monkeypatch):
     ds = modes_dataset(noise(400, seed=2), 0.005, chunk=100)
     with pytest.raises(MemoryError, match="fewer q-points .*--path, --qpoints, --q-max or --q-count.* Welch"):
         trajmodes.mode_spectra(ds, full=True)
+    from trajmodes.workflows import modes_dataset as merged
+    with pytest.raises(MemoryError, match=r"spectra of 6 modes x 201 frequency bins .* coarser resolution"):
+        merged(ds, resolution=0.01)
 
 
 def test_full_resolution_of_a_netcdf_trajectory(tmp_path, cu_eam_phonons):

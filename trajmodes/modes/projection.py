@@ -374,8 +374,8 @@ def _check_memory(traj, phonons, qpoints, chunk_frames) -> None:
     need = 16.0 * nq * nb * nb + 2 * frames * (2 * 16.0 * nq * nb + 2 * 24.0 * traj.n_atoms)
     require_memory(need, f"the projection of {traj.n_atoms} atoms onto {nq:.3g} q-points x {nb} branches "
                          f"(eigenvectors, and Q and Q' of {frames} frames per chunk, two chunks at a time)",
-                   "project fewer q-points at a time (qpoints=) or fewer frames per chunk (chunk_frames=, "
-                   "--chunk-frames)")
+                   "project fewer q-points at a time (qpoints=, mode_qpoints; trajmodes project --path, --qpoints, "
+                   "--q-max or --q-count) or fewer frames per chunk (chunk_frames=, --chunk-frames)")
 
 
 def _setup(traj, phonons, qpoints):

@@ -45,7 +45,7 @@ from trajmodes.modes.defaults import DEFAULT_RESOLUTION
 from trajmodes.modes.windows import window_values
 from trajmodes.units import AMU_A2_PS2_EV
 
-__all__ = ["mode_spectra", "aliased_modes", "ALIAS_FRACTION"]
+__all__ = ["mode_spectra", "aliased_modes", "ALIAS_FRACTION", "require_result_memory", "result_bins"]
 
 #: a mode is "above Nyquist: aliased" when its harmonic frequency reaches this fraction of the Nyquist frequency
 #: 1 / (2 x frame interval): its line (centre, width and the renormalisation shift, which can stiffen it) then
@@ -98,6 +98,32 @@ def aliased_modes(harmonic, frame_interval: float) -> tuple[np.ndarray, float, s
         f"frames {frame_interval:g} ps apart: their spectra fold back (alias) onto lower frequencies, so their "
         f"peaks are not fitted (status 'above Nyquist: aliased'). Write frames at least every {need:.3g} ps to "
         "resolve every mode")
+
+
+def require_result_memory(n_modes: int, n_bins: int, full: bool) -> None:
+    """Refuse, before the run is read, spectra whose result (``n_modes`` x ``n_bins`` frequency bins, the arrays
+    ``RESULT_BYTES_PER_BIN`` counts) would not fit in memory, saying what to choose instead.
+
+    Raises
+    ------
+    MemoryError
+        One line: the size, the memory available, and fewer q-points (with the options that choose them) or fewer
+        frequency bins."""
+    from trajmodes.resources import require_memory
+    require_memory(RESULT_BYTES_PER_BIN * float(n_modes) * n_bins,
+                   f"the spectra of {n_modes} modes x {n_bins} frequency bins",
+                   "choose fewer q-points (project(qpoints=...); trajmodes project --path, --qpoints, --q-max or "
+                   "--q-count)" + (" or Welch segments (no full=True / --full: fewer bins)" if full else
+                                   " or a coarser resolution (fewer bins)"))
+
+
+def result_bins(n_frames: int, frame_interval: float, resolution: float, full: bool) -> int:
+    """Frequency bins of the spectra of ``mode_spectra(resolution=, full=)`` over ``n_frames`` frames
+    ``frame_interval`` ps apart (the segment, at most the run, as :func:`mode_spectra` chooses it)."""
+    if full:
+        return n_frames // 2 + 1
+    n_seg = int(math.ceil(1.0 / (resolution * frame_interval) * (1 - 1e-9))) if resolution > 0 else n_frames
+    return max(min(n_seg, n_frames), 2) // 2 + 1
 
 
 def _timestep(time) -> float:
@@ -282,12 +308,8 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
     data = arr.data
     nf = n_seg // 2 + 1
     nq, nb = arr.shape[1], arr.shape[2]
-    from trajmodes.resources import available_memory, require_memory
-    require_memory(RESULT_BYTES_PER_BIN * nq * nb * nf,
-                   f"the spectra of {nq} q x {nb} branches x {nf} frequency bins",
-                   "choose fewer q-points (project(qpoints=...); trajmodes project --path, --qpoints, --q-max or "
-                   "--q-count)" + (" or Welch segments (no full=True / --full: fewer bins)" if full else
-                                   " or a coarser resolution"))
+    from trajmodes.resources import available_memory
+    require_result_memory(nq * nb, nf, full)
     rechunked = None
     if isinstance(data, da.Array):
         data = data.rechunk({1: -1, 2: -1}) if len(data.chunks[1]) > 1 or len(data.chunks[2]) > 1 else data
