@@ -53,7 +53,7 @@ LAYERS: dict[str, dict[str, str]] = {
         "phonons.thermodynamics": "free energies and frequency error bars of the fits",
     },
     "modes": {
-        "errors": "", "io": "", "lattice": "",
+        "errors": "", "lattice": "",
         "phonons.anharmonic": "the three- and four-phonon widths and shifts modes.comparison compares",
         "phonons.harmonic": "the modes are those of Phonons: degenerate branches, heat capacities",
         "resources": "the projection's memory estimate before the projector is built",

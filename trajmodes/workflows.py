@@ -506,11 +506,15 @@ def modes_dataset(modes, resolution: float | None = None, full: bool = False, mo
     from trajmodes.modes.energies import mode_energies
     from trajmodes.modes.averaging import degenerate_sum, star_average
     from trajmodes.modes.peaks import fit_peaks
-    from trajmodes.modes.spectra import mode_spectra
-    energies = mode_energies(modes, temperature=temperature)
+    from trajmodes.modes.spectra import mode_spectra, require_result_memory, result_bins
     if resolution is None:
         from trajmodes.modes.defaults import DEFAULT_RESOLUTION
         resolution = DEFAULT_RESOLUTION
+    if modes.sizes["time"] > 1:                     # the result must fit: said before the first pass over the run
+        t = np.asarray(modes["time"].values, float)
+        require_result_memory(modes.sizes["q"] * modes.sizes["branch"],
+                              result_bins(len(t), float(t[1] - t[0]), resolution, full), full)
+    energies = mode_energies(modes, temperature=temperature)
     spectra = mode_spectra(modes, resolution=resolution, full=full, window=window, overlap=overlap)
     fitted = star_average(spectra) if star else spectra
     peaks = fit_peaks(fitted, model=model, star=False)      # averaged above when asked
@@ -753,16 +757,21 @@ def shell_constants_of(force_constants, lattice: str | None = None):
     return bvk.shell_constants(force_constants, lattice=lattice)
 
 
-def project_modes(trajectory, force_constants):
+def project_modes(trajectory, force_constants, *, path: str | None = None, qpoints=None, q_max: float | None = None,
+                  count: int | None = None):
     """The harmonic phonons of ``force_constants`` (or the file or folder that holds them) and the projection of
-    ``trajectory`` onto their modes at the q-points of its cell (lazy: :func:`trajmodes.modes.projection.project`):
-    (:class:`~trajmodes.phonons.harmonic.Phonons`, modes), for :func:`modes_dataset`."""
-    from trajmodes.modes.projection import project
+    ``trajectory`` onto their modes (lazy: :func:`trajmodes.modes.projection.project`): (:class:`~trajmodes.phonons.
+    harmonic.Phonons`, modes), for :func:`modes_dataset`. The q-points: every one commensurate with the run's cell,
+    or those chosen by at most one of ``path``, ``qpoints``, ``q_max`` (rad/Angstrom, 2 pi included) and ``count``
+    (:func:`trajmodes.modes.projection.mode_qpoints`; checked before the run is read)."""
+    from trajmodes.modes.projection import mode_qpoints, project
     from trajmodes.phonons.harmonic.phonons import Phonons
     if not isinstance(force_constants, ForceConstants):
         force_constants = load_force_constants(force_constants)
     ph = Phonons(force_constants)
-    return ph, project(trajectory, ph)
+    chosen = dict(path=path, qpoints=qpoints, q_max=q_max, count=count)
+    q = mode_qpoints(trajectory, ph, **chosen) if any(v is not None for v in chosen.values()) else None
+    return ph, project(trajectory, ph, qpoints=q)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,24 @@ def test_project_cli_errors(tmp_path, capsys):
     assert not (tmp_path / "m").exists()
 
 
+def test_project_chooses_its_qpoints(tmp_path, capsys):
+    """--path, --q-count: the modes of those commensurate q only; --qpoints off the grid: one line naming the nearest
+    commensurate q; two choices at once: refused by the parser."""
+    run = [str(MD / "cu_300K.lammpstrj.gz"), "--reference", str(MD / "cu_300K.data"), "--force-constants",
+           str(EXAMPLES / "fc" / "cu_eam")]
+    for opts, nq in ((["--path", "GX"], 5), (["--q-count", "7"], 7)):
+        with pytest.warns(UserWarning, match="longer than the trajectory"):
+            assert main(["project", *run, *opts, "-o", str(tmp_path / opts[0][2:])]) == 0
+        ds = xr.load_dataset(tmp_path / opts[0][2:] / "modes.nc")
+        assert ds.sizes["q"] == nq and f"x {nq} q x 3 branches" in capsys.readouterr().out
+    assert main(["project", *run, "--qpoints", "0.3 0 0", "-o", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not commensurate with the MD supercell" in err and "[0.25, 0.0, 0.0]" in err and "\n" not in err
+    with pytest.raises(SystemExit):
+        main(["project", *run, "--path", "GX", "--q-max", "1", "-o", str(tmp_path / "two")])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_path_coordinates_fcc_cu(cu_eam_phonons):
     """X, L, Delta_1/2 of fcc Cu and their star images land where they belong on Gamma-X-W-K-Gamma-L-U-W-L-K|U-X;
     every hit has the harmonic frequencies of the path at that point (checks q' = R^-T q)."""

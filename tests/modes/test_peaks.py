@@ -320,3 +320,36 @@ def test_a_spectrum_without_a_line_is_no_peak_not_a_traceback(case):
     window = (20.0, 30.0) if case == "window off the axis" else "auto"
     r = fit_spectrum(f, p, 0.1 * p, None, lorentzian, window, f[1] - f[0], f[1] - f[0], 10)
     assert r["status"] == "no peak" and np.isnan(r["frequency"]) and np.isnan(r["estimate_frequency"])
+
+
+def test_parallel_fits_equal_serial(monkeypatch):
+    """The fits of many distinct spectra run in worker processes and give exactly the numbers of the fits in this
+    process."""
+    import concurrent.futures
+
+    from trajmodes.modes import peaks
+    started = []
+
+    class Pool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            started.append(args[0] if args else kwargs.get("max_workers"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(peaks, "PARALLEL_MIN_FITS", 1)
+    f = np.arange(121) * 0.1
+    rng = np.random.default_rng(4)
+    nu0 = rng.uniform(3.0, 9.0, size=(60, 1))
+    line = lorentzian(f[None, None, :], 1.0, nu0[..., None], 0.4, 0.02)
+    pi = line * rng.exponential(size=(8, 60, 1, f.size))
+    dims = ("q", "branch", "frequency")
+    s = xr.Dataset({"psd": (dims, pi.mean(0)), "psd_err": (dims, pi.std(0) / np.sqrt(8))},
+                   coords={"frequency": f, "frequency_harmonic": (("q", "branch"), nu0)},
+                   attrs=dict(n_segments=8, enbw_thz=0.15, resolution_thz=0.1))
+    serial = trajmodes.fit_peaks(s, model="auto", star=False, workers=1, progress=False)
+    assert started == []
+    parallel = trajmodes.fit_peaks(s, model="auto", star=False, workers=2, progress=False)
+    assert started == [2]
+    assert (serial.status.values == "ok").sum() > 40
+    for name, v in serial.data_vars.items():
+        np.testing.assert_array_equal(parallel[name].values, v.values, err_msg=name)

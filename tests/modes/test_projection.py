@@ -306,3 +306,54 @@ def test_a_projection_too_large_for_memory_is_refused_before_the_eigenvectors(mo
         trajmodes.project(traj, cu_eam_phonons)
     monkeypatch.setattr(resources, "available_memory", lambda: 20_000_000_000)
     assert trajmodes.project(traj, cu_eam_phonons, qpoints=[[0.5, 0.5, 0.0]])["Q"].shape[1] == 1
+
+
+def _same_q(a, b) -> np.ndarray:
+    """Index in ``b`` of every q of ``a`` (equal up to a reciprocal lattice vector)."""
+    d = a[:, None, :] - b[None, :, :]
+    match = np.all(np.abs(d - np.rint(d)) < 1e-8, axis=2)
+    assert match.any(axis=1).all()
+    return np.argmax(match, axis=1)
+
+
+def test_chosen_qpoints_project_as_the_full_projection(cu_eam_phonons):
+    """A band path, a list, a |q| bound and a count choose commensurate q (whole |q| shells for a count) and give the
+    numbers of the projection onto every q at those q."""
+    from trajmodes.modes.projection import mode_qpoints
+    from trajmodes.phonons.harmonic.degeneracy import degenerate_groups
+    traj = trajmodes.read(str(EXAMPLES / "md" / "cu_300K.lammpstrj.gz"),
+                          reference=str(EXAMPLES / "md" / "cu_300K.data"))[:24]
+    ph = cu_eam_phonons
+    full = trajmodes.project(traj, ph).compute()
+    qall = full.qpoint.values
+    choices = {"path": dict(path="GXKGL"), "qpoints": dict(qpoints=[[0.25, 0, 0.25], [0.5, 0.5, 0.5]]),
+               "q_max": dict(q_max=0.7), "count": dict(count=10)}
+    sizes = {}
+    for name, kw in choices.items():
+        q = mode_qpoints(traj, ph, **kw)
+        sizes[name] = len(q)
+        sub = trajmodes.project(traj, ph, qpoints=q).compute()
+        i = _same_q(sub.qpoint.values, qall)
+        H = full.frequency_harmonic.values[i]
+        np.testing.assert_allclose(sub.frequency_harmonic.values, H, atol=1e-9)
+        for v in ("Q", "Qdot"):                  # |Q|^2 summed over degenerate branches: free of the eigenvectors' gauge
+            a, b = np.abs(sub[v].values) ** 2, np.abs(full[v].values[:, i]) ** 2
+            for iq in range(len(i)):
+                for g in degenerate_groups(H[iq], 1e-6):
+                    np.testing.assert_allclose(a[:, iq, g].sum(-1), b[:, iq, g].sum(-1), rtol=1e-9, atol=1e-12)
+    # 4 x 4 x 4 conventional fcc cells: |q| shells of 1 (Gamma), 6, 12, 8, ... q; 0.7 rad/A takes the first three
+    assert sizes == {"path": 11, "qpoints": 2, "q_max": 19, "count": 19}
+    assert len(mode_qpoints(traj, ph, count=7)) == 7
+    assert len(mode_qpoints(traj, ph)) == 256
+
+
+def test_chosen_qpoints_that_are_not_commensurate_are_refused(cu_eam_phonons):
+    from trajmodes.modes.projection import mode_qpoints
+    traj = trajmodes.read(str(EXAMPLES / "md" / "cu_300K.lammpstrj.gz"),
+                          reference=str(EXAMPLES / "md" / "cu_300K.data"))[:10]
+    with pytest.raises(ValueError, match=r"not commensurate .*q-point 1, \[0.3, 0.0, 0.0\].* nearest commensurate q "
+                                         r"is \[0.25, 0.0, 0.0\]"):
+        trajmodes.project(traj, cu_eam_phonons, qpoints=[[0, 0, 0], [0.3, 0, 0]])
+    with pytest.raises(ValueError, match="one way: path and count"):
+        mode_qpoints(traj, cu_eam_phonons, path="GX", count=3)
+    assert mode_qpoints(traj, cu_eam_phonons, q_max=0.1).tolist() == [[0, 0, 0]]     # Gamma only

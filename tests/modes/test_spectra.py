@@ -85,29 +85,43 @@ def test_full_resolution_parseval():
                                0.5 * AMU_A2_PS2_EV * np.mean(np.abs(x) ** 2, axis=0), rtol=1e-10)
 
 
-def test_full_resolution_streams_through_a_cache(tmp_path):
-    """A lazy input goes through a netCDF cache (one q at a time) and gives the in-memory answer; the
-    cache file is removed afterwards."""
-    x = noise(2001, seed=6)
+@pytest.mark.parametrize("full", [True, False])
+def test_lazy_spectra_in_blocks_of_q(full):
+    """A lazy input is computed a block of q-points at a time (``memory``: here one or two q per block) and gives the
+    in-memory answer, whatever the block."""
+    x = noise(2001, nq=6, seed=6)
     ds = modes_dataset(x, 0.005, chunk=333)
-    a = trajmodes.mode_spectra(ds, full=True, cache=str(tmp_path))
-    b = trajmodes.mode_spectra(ds.compute(), full=True)
-    np.testing.assert_allclose(a["psd"].values, b["psd"].values, rtol=1e-12)
-    np.testing.assert_allclose(a["psd_segments_std"].values, b["psd_segments_std"].values, rtol=1e-12)
-    assert list(tmp_path.iterdir()) == []
-    with pytest.raises(FileNotFoundError, match="cache folder .* does not exist"):
-        trajmodes.mode_spectra(ds, full=True, cache=str(tmp_path / "missing"))
+    b = trajmodes.mode_spectra(ds.compute(), full=full, resolution=0.5)
+    for memory in (1.0, 16 * 3 * 2001 * 3.0, None):
+        a = trajmodes.mode_spectra(ds, full=full, memory=memory, resolution=0.5)
+        np.testing.assert_allclose(a["psd"].values, b["psd"].values, rtol=1e-12)
+        np.testing.assert_allclose(a["psd_segments_std"].values, b["psd_segments_std"].values, rtol=1e-12)
+        assert a.attrs["q_blocks"] == {1.0: ds.sizes["q"], None: 1}.get(memory, a.attrs["q_blocks"])
+        assert (a.attrs["q_blocks"] > 1) == (memory is not None)
+
+
+def test_result_too_large_for_memory_is_refused(monkeypatch):
+    """The result (q, branch, frequency) is estimated before the first pass: one line naming what to choose."""
+    import trajmodes.resources as resources
+    monkeypatch.setattr(resources, "available_memory", lambda: 10_000)
+    ds = modes_dataset(noise(400, seed=2), 0.005, chunk=100)
+    with pytest.raises(MemoryError, match="fewer q-points .*--path, --qpoints, --q-max or --q-count.* Welch"):
+        trajmodes.mode_spectra(ds, full=True)
+    from trajmodes.workflows import modes_dataset as merged
+    with pytest.raises(MemoryError, match=r"spectra of 6 modes x 201 frequency bins .* coarser resolution"):
+        merged(ds, resolution=0.01)
 
 
 def test_full_resolution_of_a_netcdf_trajectory(tmp_path, cu_eam_phonons):
-    """The cache is written while other threads read the trajectory's own netCDF file (one HDF5 lock)."""
+    """Blocks of q of a netCDF trajectory: each a pass over the file, nothing written beside it."""
     md = EXAMPLES
     traj = trajmodes.read(str(md / "md" / "cu_300K.lammpstrj.gz"), reference=str(md / "md" / "cu_300K.data"))
     traj[:120].to_netcdf(tmp_path / "run.nc")
     ph = cu_eam_phonons
     modes = trajmodes.project(trajmodes.read(str(tmp_path / "run.nc"), chunk_frames=17), ph)
-    a = trajmodes.mode_spectra(modes, full=True, cache=str(tmp_path))
+    a = trajmodes.mode_spectra(modes, full=True, memory=4e5)
     b = trajmodes.mode_spectra(modes.compute(), full=True)
+    assert a.attrs["q_blocks"] > 1
     np.testing.assert_allclose(a["psd"].values, b["psd"].values, rtol=1e-12, atol=1e-30)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.nc"]
 

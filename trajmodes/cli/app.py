@@ -30,7 +30,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and its subcommand parsers by name."""
     from trajmodes.cli.anharmonic import add_allow_unstable, add_phono3py_options, cmd_anharmonic, cmd_compare
     from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
-    from trajmodes.cli.modes import cmd_lifetimes, cmd_project
+    from trajmodes.cli.modes import add_project_qpoints, cmd_lifetimes, cmd_project
     from trajmodes.cli.quasiharmonic import cmd_qha
     from trajmodes.cli.series import cmd_series
     from trajmodes.cli.runs import FIT_DEFAULTS, cmd_convert, cmd_fit, cmd_info, cmd_run
@@ -273,6 +273,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                      "frequencies, linewidths and lifetimes in one netCDF")
     add_read_options(pj)
     pj.add_argument("--force-constants", required=True, help="force constants: phonopy folder/file or trajmodes .nc")
+    add_project_qpoints(pj)
     from trajmodes.workflows import DEFAULT_RESOLUTION
     pj.add_argument("--resolution", type=positive, default=DEFAULT_RESOLUTION,
                     help=f"Welch frequency bin in THz (default {DEFAULT_RESOLUTION:g}, as mode_spectra)")

@@ -4,8 +4,23 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import (fitted_temperature, input_files, output_file, read_settings, read_trajectory,
-                                   stem, step, write_dataset)
+from trajmodes.cli.options import (fitted_temperature, input_files, output_file, positive, positive_int,
+                                   qpoint_tokens, read_settings, read_trajectory, stem, step, write_dataset)
+
+
+def add_project_qpoints(parser) -> None:
+    """The options of ``trajmodes project`` that choose its q-points (at most one; default every q commensurate with
+    the MD cell): spelled as ``trajmodes sqw``'s --path and --qpoints, |q| in rad/Angstrom as its --powder."""
+    qsel = parser.add_mutually_exclusive_group()
+    qsel.add_argument("--path", help="band path as special-point letters, pieces split by '|', e.g. GXKGL: every q on "
+                                     "it commensurate with the MD cell (default: every commensurate q)")
+    qsel.add_argument("--qpoints", nargs="+", metavar="Q",
+                      help="reduced q-points of the primitive cell, commensurate with the MD cell: 'h k l h k l ...' "
+                           "or 'h,k,l;h,k,l'")
+    qsel.add_argument("--q-max", type=positive, metavar="QMAX",
+                      help="every commensurate q with |q| <= QMAX rad/A (2 pi included, as sqw --powder)")
+    qsel.add_argument("--q-count", type=positive_int, metavar="N",
+                      help="the commensurate q of smallest |q|, whole |q| shells until at least N")
 
 
 
@@ -162,7 +177,15 @@ def cmd_project(args, out) -> int:
     from trajmodes.workflows import modes_dataset, project_modes, provenance
     t0 = time.perf_counter()
     traj = read_trajectory(args)
-    ph, modes = project_modes(traj, args.force_constants)
+    if args.qpoints:
+        try:
+            qpoints = qpoint_tokens(args.qpoints)
+        except ValueError as exc:
+            raise ValueError(f"--qpoints: {exc}") from None
+    else:
+        qpoints = None
+    ph, modes = project_modes(traj, args.force_constants, path=args.path, qpoints=qpoints, q_max=args.q_max,
+                              count=args.q_count)
     with step(f"energies, spectra and peak fits of {modes.sizes['q'] * modes.sizes['branch']} modes"):
         ds = modes_dataset(modes, resolution=args.resolution, full=args.full, model=args.model,
                            star=not args.no_star, temperature=args.temperature, keep_q=args.keep_q, phonons=ph)
@@ -173,7 +196,8 @@ def cmd_project(args, out) -> int:
                     **({} if fitted_at is None else {"fitted_temperature": fitted_at}))
     prov = provenance(input_files(traj, args) + [args.force_constants],
                       dict(read_settings(args, traj), resolution=args.resolution, full=args.full,
-                           model=args.model, star=not args.no_star, frames=traj.n_frames),
+                           model=args.model, star=not args.no_star, frames=traj.n_frames, path=args.path,
+                           qpoints=args.qpoints, q_max=args.q_max, q_count=args.q_count),
                       temperature=ds.attrs.get("temperature"))
     target = output_file(args, "modes.nc")
     write_dataset(ds, target, out, prov)

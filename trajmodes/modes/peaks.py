@@ -7,7 +7,8 @@ tau = 1 / (2 pi FWHM) in ps.
 The line shapes are in :mod:`trajmodes.modes.lineshapes`, the likelihood in :mod:`trajmodes.modes.whittle`.
 
 Cost: each distinct spectrum is fitted once (the members of a star after :func:`star_average` share theirs);
-many distinct fits run as Dask tasks in batches, so a progress bar sees them.
+many distinct fits run as Dask tasks in batches in worker processes on all cores (:func:`_run_fits`), so a progress
+bar sees them.
 """
 from __future__ import annotations
 
@@ -423,14 +424,30 @@ def _fit_batch(batch, f, func, window, df, enbw, n_segments, likelihood):
     return [fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments, likelihood) for p, e, nu_h in batch]
 
 
-def _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood="gamma", batch: int = 16,
-              progress: bool = True):
-    """Fit every (spectrum, error, harmonic frequency) of ``tasks``.
+#: fewer distinct fits than this run in this process: starting worker processes (each imports numpy and scipy,
+#: about a second) would cost more than the fits (about 1 ms each on one core)
+PARALLEL_MIN_FITS = 2000
 
-    Many fits run as Dask tasks in batches, so a Dask progress bar shows them (``progress``: a bar on stderr
-    when they take over a second and no other Dask progress bar is active): on an active ``dask.distributed``
-    Client (in parallel), else on the synchronous scheduler (the fits hold the GIL nearly all the time: local
-    threads were measured slower). Results do not depend on the scheduler."""
+
+def fit_workers() -> int:
+    """Processes the peak fits run in: the cores this process may use (its CPU affinity, else ``os.cpu_count``)."""
+    import os
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood="gamma", batch: int = 16,
+              progress: bool = True, workers: int | None = None):
+    """Fit every (spectrum, error, harmonic frequency) of ``tasks``, on all cores.
+
+    The fits hold the GIL nearly all the time (threads were measured slower than one core), so they run as Dask
+    tasks of ``batch`` fits each in worker processes: on an active ``dask.distributed`` Client when there is one,
+    else in a :class:`concurrent.futures.ProcessPoolExecutor` of ``workers`` processes (default
+    :func:`fit_workers`); in this process when there are fewer than ``PARALLEL_MIN_FITS`` of them or one worker.
+    ``progress``: a Dask progress bar on stderr when they take over a second and no other Dask progress bar is
+    active. Every fit is a pure function of its spectrum: results do not depend on where it ran."""
     args = (f, func, window, df, enbw, n_segments, likelihood)
     if len(tasks) <= 2 * batch:
         return _fit_batch(tasks, *args)
@@ -442,13 +459,28 @@ def _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood="gamma", 
     try:
         from distributed import default_client
         default_client()
-        scheduler = None
+        client = True
     except (ImportError, ValueError):
-        scheduler = "sync"
+        client = False
+    workers = fit_workers() if workers is None else max(1, int(workers))
     parts = [dask.delayed(_fit_batch, pure=True)(tasks[i:i + batch], *args) for i in range(0, len(tasks), batch)]
     bar = ProgressBar(minimum=1.0) if progress and not Callback.active else contextlib.nullcontext()
-    with bar:
-        return [r for part in dask.compute(*parts, scheduler=scheduler) for r in part]
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(bar)
+        if client:
+            options = {}
+        elif workers > 1 and len(tasks) >= PARALLEL_MIN_FITS:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            # fork: the workers start at once with the fits' modules imported, and a script that calls fit_peaks
+            # needs no ``if __name__ == "__main__"`` guard (spawn would import it again in every worker)
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            pool = stack.enter_context(ProcessPoolExecutor(min(workers, len(parts)),
+                                                           mp_context=multiprocessing.get_context(method)))
+            options = {"scheduler": "processes", "pool": pool}
+        else:
+            options = {"scheduler": "sync"}
+        return [r for part in dask.compute(*parts, **options) for r in part]
 
 
 def _models(model, attrs):
@@ -460,7 +492,8 @@ def _models(model, attrs):
 
 
 def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None, average_degenerate: bool = True,
-              degeneracy_tol: float = 1e-3, star: bool = True, progress: bool = True) -> xr.Dataset:
+              degeneracy_tol: float = 1e-3, star: bool = True, progress: bool = True,
+              workers: int | None = None) -> xr.Dataset:
     """Fit the peak of every mode's spectrum.
 
     By default every set of equivalent modes is fitted once: the spectra are averaged over the star of each q
@@ -512,6 +545,10 @@ def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None,
     progress : bool
         Show a progress bar on stderr when the fits take more than a second (and no other Dask progress bar is
         active).
+    workers : int, optional
+        Processes for the fits when there are at least ``PARALLEL_MIN_FITS`` distinct spectra (default: every core
+        this process may use, :func:`fit_workers`; 1: all in this process; an active ``dask.distributed`` Client
+        runs them on its workers instead). The results do not depend on it.
 
     Returns
     -------
@@ -580,7 +617,7 @@ def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None,
                 index[key] = len(tasks)
                 tasks.append((p, e, nu_h))
             assign.append((iq, g, index[key]))
-    results = _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood, progress=progress)
+    results = _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood, progress=progress, workers=workers)
     single = models[0][0] if len(models) == 1 else None
     for iq, g, k in assign:
         r = results[k] if k is not None else _nan_result(ALIASED)

@@ -40,7 +40,7 @@ from trajmodes.errors import ReferenceMismatchError
 from trajmodes.lattice.supercell import SupercellMap, smith_normal_form
 from trajmodes.trajectory.displacements import DisplacementMap, apply_displacement_map, scatter_displacements
 
-__all__ = ["project", "back_project", "trajectory_map", "clear_projectors"]
+__all__ = ["project", "back_project", "trajectory_map", "clear_projectors", "mode_qpoints"]
 
 #: bytes of the per-block temporaries of the FFT projector: the frames of a chunk go through in blocks this size, so
 #: each of its three compiled passes is one long call without the GIL for a chunk of an ordinary run, and the
@@ -73,24 +73,8 @@ def trajectory_map(traj, phonons) -> tuple[SupercellMap, Crystal, np.ndarray]:
     """
     prim = phonons.force_constants.primitive
     ref = traj.reference
-    if ref.cell is None:
-        raise ReferenceMismatchError("the trajectory's reference has no periodic cell: projection needs a crystal")
     cell = np.asarray(ref.cell, dtype=float)
-    Sf = cell @ np.linalg.inv(prim.cell)
-    S = np.rint(Sf)
-    dev = np.linalg.norm(cell - S @ prim.cell) / np.linalg.norm(cell)
-    if round(abs(np.linalg.det(S))) == 0 or dev > LATTICE_TOL:
-        raise ReferenceMismatchError(
-            "the MD supercell is not a supercell of the phonons' primitive cell: cell @ inv(primitive.cell) = "
-            f"{np.round(Sf, 4).tolist()} (relative misfit {dev:.3g} > {LATTICE_TOL}); the force constants must "
-            "describe the same crystal in the same orientation")
-    det = int(round(abs(np.linalg.det(S))))
-    if ref.n_atoms != det * prim.n_atoms:
-        raise ReferenceMismatchError(
-            f"the MD supercell holds {ref.n_atoms} atoms but |det S| x n_prim = {det} x {prim.n_atoms}: "
-            "not the crystal of the force constants")
-    plat = np.linalg.solve(S, cell)                  # the primitive lattice of the MD crystal
-    strained = Crystal(plat, prim.scaled_positions @ plat, prim.species, prim.masses)
+    S, strained = _md_lattice(traj, phonons)
     masses = traj.masses if traj.masses is not None else ref.masses
     species = np.asarray(ref.species if ref.species is not None else traj.species, dtype=str)
     if not set(species.tolist()) <= set(prim.species.tolist()):
@@ -116,6 +100,118 @@ def trajectory_map(traj, phonons) -> tuple[SupercellMap, Crystal, np.ndarray]:
         warnings.warn("the trajectory's masses differ from those of the force constants: the eigenvectors are "
                       "not normal modes of this trajectory", UserWarning, stacklevel=3)
     return smap, strained, masses
+
+
+def _md_lattice(traj, phonons) -> tuple[np.ndarray, Crystal]:
+    """The supercell matrix S (float, integral) of the MD cell on the phonons' primitive cell, and that primitive cell
+    strained onto the MD lattice (the same fractional positions); checked as :func:`trajectory_map` says."""
+    prim = phonons.force_constants.primitive
+    ref = traj.reference
+    if ref.cell is None:
+        raise ReferenceMismatchError("the trajectory's reference has no periodic cell: projection needs a crystal")
+    cell = np.asarray(ref.cell, dtype=float)
+    Sf = cell @ np.linalg.inv(prim.cell)
+    S = np.rint(Sf)
+    dev = np.linalg.norm(cell - S @ prim.cell) / np.linalg.norm(cell)
+    if round(abs(np.linalg.det(S))) == 0 or dev > LATTICE_TOL:
+        raise ReferenceMismatchError(
+            "the MD supercell is not a supercell of the phonons' primitive cell: cell @ inv(primitive.cell) = "
+            f"{np.round(Sf, 4).tolist()} (relative misfit {dev:.3g} > {LATTICE_TOL}); the force constants must "
+            "describe the same crystal in the same orientation")
+    det = int(round(abs(np.linalg.det(S))))
+    if ref.n_atoms != det * prim.n_atoms:
+        raise ReferenceMismatchError(
+            f"the MD supercell holds {ref.n_atoms} atoms but |det S| x n_prim = {det} x {prim.n_atoms}: "
+            "not the crystal of the force constants")
+    plat = np.linalg.solve(S, cell)                  # the primitive lattice of the MD crystal
+    return S, Crystal(plat, prim.scaled_positions @ plat, prim.species, prim.masses)
+
+
+def _check_commensurate(qpoints, S) -> None:
+    """Refuse q-points that are not commensurate with the supercell S (``S q`` not integral): naming the first and
+    the nearest commensurate q."""
+    h = np.asarray(qpoints, float) @ np.asarray(S, float).T
+    m = np.rint(h)
+    bad = np.abs(h - m).max(axis=1) >= 1e-6
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        near = m[i] @ np.linalg.inv(np.asarray(S, float)).T
+        raise ValueError(
+            f"{int(bad.sum())} of {len(h)} q-points are not commensurate with the MD supercell: q-point {i}, "
+            f"{np.round(qpoints[i], 6).tolist()} (reduced, primitive reciprocal lattice); the nearest commensurate q "
+            f"is {np.round(near, 6).tolist()}. Only q = S^-1 m (m integer, S = {S.astype(int).tolist()} the MD cell "
+            "on the primitive cell) are normal modes of the run: give those, or a band path (path=, --path)")
+
+
+def _shortest_lengths(q, plat) -> np.ndarray:
+    """|q + G| of the shortest image of every reduced q (rad/Angstrom, 2 pi included): the smallest over the 27
+    nearest reciprocal lattice vectors G of the primitive lattice ``plat`` (rows, Angstrom)."""
+    rec = 2 * np.pi * np.linalg.inv(plat).T                # rows: the primitive reciprocal vectors, rad/Angstrom
+    base = (q - np.rint(q)) @ rec
+    best = np.full(len(q), np.inf)
+    for g in np.stack(np.meshgrid(*(np.arange(-1, 2),) * 3, indexing="ij"), -1).reshape(-1, 3):
+        best = np.minimum(best, np.linalg.norm(base + g @ rec, axis=1))
+    return best
+
+
+def mode_qpoints(traj, phonons, *, path=None, qpoints=None, q_max: float | None = None,
+                 count: int | None = None) -> np.ndarray:
+    """The q-points commensurate with the MD supercell of ``traj`` to project onto: at most one of
+
+    - ``path``: special-point letters (pieces split by ``|``, as :meth:`Phonons.band_structure`), every commensurate
+      q on the band path, in path order (:func:`trajmodes.modes.scattering_qpoints.path_qpoints`);
+    - ``qpoints``: (n, 3) reduced q of the phonons' primitive reciprocal lattice, checked commensurate;
+    - ``q_max``: every commensurate q with |q| <= q_max, rad/Angstrom (2 pi included, as ``trajmodes sqw --powder``;
+      |q| of the shortest image q + G), by increasing |q|;
+    - ``count``: the whole |q| shells of smallest |q| until they hold at least ``count`` q (complete shells, so
+      that the star averages of :func:`trajmodes.modes.averaging.star_average` see every member), by increasing |q|;
+
+    none: every commensurate q (:func:`trajmodes.lattice.qpoints.commensurate_qpoints`, as :func:`project`).
+
+    Returns
+    -------
+    ndarray (nq, 3), reduced q of the phonons' primitive reciprocal lattice (no 2 pi).
+
+    Raises
+    ------
+    ValueError
+        More than one choice; a q that is not commensurate (naming the nearest that is); a path that holds no
+        commensurate q.
+    """
+    given = [n for n, v in (("path", path), ("qpoints", qpoints), ("q_max", q_max), ("count", count)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"choose the q-points one way: {' and '.join(given)} were both given")
+    S, strained = _md_lattice(traj, phonons)
+    cell = np.asarray(traj.reference.cell, float)
+    if qpoints is not None:
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        if q.ndim != 2 or q.shape[1] != 3 or not len(q) or not np.isfinite(q).all():
+            raise ValueError(f"qpoints must be an (nq, 3) array of finite reduced q, not of shape {q.shape}")
+        _check_commensurate(q, S)
+        return q
+    if path is not None:
+        from trajmodes.modes.scattering_qpoints import path_qpoints
+        from trajmodes.phonons.harmonic.bands import path_pieces
+        pieces, labels = path_pieces(strained, path)
+        q = path_qpoints(strained, cell, pieces, labels)[0]
+        if not len(q):
+            raise ValueError(f"the band path {path!r} holds no q commensurate with the MD supercell "
+                             f"(S = {S.astype(int).tolist()}): choose another path, or q_max / count")
+        return q
+    q = commensurate_qpoints(S)
+    if q_max is None and count is None:
+        return q
+    length = _shortest_lengths(q, strained.cell)
+    key = np.round(length, 6)                          # one |q| shell: equal lengths to 1e-6 rad/Angstrom
+    order = np.lexsort((np.arange(len(q)), key))
+    if q_max is not None:
+        if not (np.isfinite(q_max) and q_max >= 0):
+            raise ValueError(f"q_max must be a finite |q| >= 0 in rad/Angstrom, not {q_max}")
+        return q[order[key[order] <= round(float(q_max), 6)]]             # Gamma at least
+    if int(count) < 1:
+        raise ValueError(f"count must be at least 1, not {count}")
+    last = key[order[min(int(count), len(q)) - 1]]
+    return q[order[key[order] <= last]]
 
 
 class _Projector:
@@ -278,8 +374,8 @@ def _check_memory(traj, phonons, qpoints, chunk_frames) -> None:
     need = 16.0 * nq * nb * nb + 2 * frames * (2 * 16.0 * nq * nb + 2 * 24.0 * traj.n_atoms)
     require_memory(need, f"the projection of {traj.n_atoms} atoms onto {nq:.3g} q-points x {nb} branches "
                          f"(eigenvectors, and Q and Q' of {frames} frames per chunk, two chunks at a time)",
-                   "project fewer q-points at a time (qpoints=) or fewer frames per chunk (chunk_frames=, "
-                   "--chunk-frames)")
+                   "project fewer q-points at a time (qpoints=, mode_qpoints; trajmodes project --path, --qpoints, "
+                   "--q-max or --q-count) or fewer frames per chunk (chunk_frames=, --chunk-frames)")
 
 
 def _setup(traj, phonons, qpoints):
@@ -331,9 +427,10 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
         Their primitive cell must be that of the MD crystal (the supercells may differ; a lattice
         strain up to ``LATTICE_TOL`` is allowed, e.g. 0 K force constants for a 300 K run).
     qpoints : array_like (nq, 3), optional
-        Reduced coordinates of the primitive reciprocal lattice. Default: all q commensurate with the
-        MD supercell (:func:`commensurate_qpoints`). Non-commensurate q are allowed but are not
-        normal modes of the MD cell.
+        Reduced coordinates of the primitive reciprocal lattice, each commensurate with the MD supercell (only those
+        are normal modes of the run; :func:`mode_qpoints` picks them along a band path, up to a |q| or by count).
+        Default: all q commensurate with the MD supercell (:func:`commensurate_qpoints`). Memory and time of
+        :func:`trajmodes.mode_spectra` and the peak fits scale with the number of q.
     chunk_frames : int, optional
         Frames per task (default: the trajectory's chunks).
 
@@ -357,9 +454,7 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
     """
     import xarray as xr
     if qpoints is not None:
-        qpoints = np.atleast_2d(np.asarray(qpoints, dtype=float))
-        if qpoints.shape[1] != 3:
-            raise ValueError(f"qpoints must have shape (nq, 3), not {qpoints.shape}")
+        qpoints = mode_qpoints(traj, phonons, qpoints=qpoints)
     _check_memory(traj, phonons, qpoints, chunk_frames)
     smap, q, freqs, proj = _setup(traj, phonons, qpoints)
     nq, nb = freqs.shape

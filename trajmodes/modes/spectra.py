@@ -20,6 +20,13 @@ the hop; one task per chunk computes the periodograms of the segments *starting*
 at most ``n_seg - hop`` frames of the next chunk) and returns only their sum and sum of squares over
 ``(q, branch, frequency)``. Memory per task is bounded by the chunk, independent of the trajectory
 length; results do not depend on the chunking.
+
+A lazy input (the projection of :func:`trajmodes.project`) is taken in blocks of q-points: the frames a block
+holds at a time (a wave of chunks, or the whole run for ``full=True``) times the block's modes stay under
+``memory`` (default ``MEMORY_FRACTION`` of the memory available), whatever the number of atoms and frames; each
+block is one pass over the run (read and projection again, only that block's modes kept). Nothing is written to
+disk. Only the result itself, (q, branch, frequency), grows with the modes and the frequency bins; it is
+estimated before the first pass and refused with what to choose instead when it would not fit.
 """
 from __future__ import annotations
 
@@ -38,12 +45,24 @@ from trajmodes.modes.defaults import DEFAULT_RESOLUTION
 from trajmodes.modes.windows import window_values
 from trajmodes.units import AMU_A2_PS2_EV
 
-__all__ = ["mode_spectra", "aliased_modes", "ALIAS_FRACTION"]
+__all__ = ["mode_spectra", "aliased_modes", "ALIAS_FRACTION", "require_result_memory", "result_bins"]
 
 #: a mode is "above Nyquist: aliased" when its harmonic frequency reaches this fraction of the Nyquist frequency
 #: 1 / (2 x frame interval): its line (centre, width and the renormalisation shift, which can stiffen it) then
 #: reaches the Nyquist frequency, where the spectrum folds back onto lower frequencies
 ALIAS_FRACTION = 0.9
+
+#: the periodograms of a segment go through the FFT in groups of q-points whose temporaries (the windowed segment,
+#: its transform, its power) stay under this many bytes
+SEGMENT_BYTES = 1 << 25
+
+#: default share of the available memory (:func:`trajmodes.resources.available_memory`) the frames of one block of
+#: q-points may hold: the rest is for the result, the chunks being read and projected, and the peak fits
+MEMORY_FRACTION = 0.25
+
+#: bytes per (mode, frequency bin) of the result and of what is built from it: psd, its spread and error, the sums
+#: of squares, and the star-averaged and degenerate-summed copies the peak fits see (float64 each)
+RESULT_BYTES_PER_BIN = 8 * 8
 
 
 def aliased_modes(harmonic, frame_interval: float) -> tuple[np.ndarray, float, str]:
@@ -81,6 +100,32 @@ def aliased_modes(harmonic, frame_interval: float) -> tuple[np.ndarray, float, s
         "resolve every mode")
 
 
+def require_result_memory(n_modes: int, n_bins: int, full: bool) -> None:
+    """Refuse, before the run is read, spectra whose result (``n_modes`` x ``n_bins`` frequency bins, the arrays
+    ``RESULT_BYTES_PER_BIN`` counts) would not fit in memory, saying what to choose instead.
+
+    Raises
+    ------
+    MemoryError
+        One line: the size, the memory available, and fewer q-points (with the options that choose them) or fewer
+        frequency bins."""
+    from trajmodes.resources import require_memory
+    require_memory(RESULT_BYTES_PER_BIN * float(n_modes) * n_bins,
+                   f"the spectra of {n_modes} modes x {n_bins} frequency bins",
+                   "choose fewer q-points (project(qpoints=...); trajmodes project --path, --qpoints, --q-max or "
+                   "--q-count)" + (" or Welch segments (no full=True / --full: fewer bins)" if full else
+                                   " or a coarser resolution (fewer bins)"))
+
+
+def result_bins(n_frames: int, frame_interval: float, resolution: float, full: bool) -> int:
+    """Frequency bins of the spectra of ``mode_spectra(resolution=, full=)`` over ``n_frames`` frames
+    ``frame_interval`` ps apart (the segment, at most the run, as :func:`mode_spectra` chooses it)."""
+    if full:
+        return n_frames // 2 + 1
+    n_seg = int(math.ceil(1.0 / (resolution * frame_interval) * (1 - 1e-9))) if resolution > 0 else n_frames
+    return max(min(n_seg, n_frames), 2) // 2 + 1
+
+
 def _timestep(time) -> float:
     t = np.asarray(time, dtype=float)
     if t.size < 2:
@@ -106,18 +151,23 @@ def _block_sums(x, n_seg, hop, n_starts, win, scale, first=0):
     """Sum and sum of squares of folded periodograms of the segments starting at first, first+hop, ..
     (``n_starts`` of them).
 
-    ``x`` is (time, q, branch); returns two float arrays (q, branch, n_seg//2+1) and the count.
+    ``x`` is (time, q, branch); returns two float arrays (q, branch, n_seg//2+1) and the count. The q-points go
+    through the FFT in groups whose temporaries stay under ``SEGMENT_BYTES`` (the same numbers: every mode's
+    transform is its own).
     """
     nf = n_seg // 2 + 1
     s = np.zeros(x.shape[1:] + (nf,))
     s2 = np.zeros_like(s)
+    per_q = 16 * n_seg * max(1, int(np.prod(x.shape[2:])))
+    step = max(1, SEGMENT_BYTES // per_q)
     for j in range(n_starts):
         a = first + j * hop
-        seg = np.asarray(x[a: a + n_seg])
-        seg = np.moveaxis(seg, 0, -1) * win
-        p = _fold(np.abs(np.fft.fft(seg, axis=-1)) ** 2, n_seg) * scale
-        s += p
-        s2 += p * p
+        for q0 in range(0, x.shape[1], step):
+            seg = np.asarray(x[a: a + n_seg, q0:q0 + step])
+            seg = np.moveaxis(seg, 0, -1) * win
+            p = _fold(np.abs(np.fft.fft(seg, axis=-1)) ** 2, n_seg) * scale
+            s[q0:q0 + step] += p
+            s2[q0:q0 + step] += p * p
     return s, s2, n_starts
 
 
@@ -135,53 +185,6 @@ def _chunk_sums(carry, x, a, n_seg, hop, n_segments, win, scale):
         return None
     block = np.concatenate([carry, x], axis=0) if carry.shape[0] else x
     return _block_sums(block, n_seg, hop, j1 - j0, win, scale, first=j0 * hop - a0)
-
-
-def _full_through_cache(data, n_seg, win, scale, cache):
-    """Full-resolution periodogram sums of a dask (time, q, branch) complex array via a netCDF cache."""
-    import tempfile
-
-    import netCDF4
-
-    from trajmodes.io.filesystem import cache_dir
-    from trajmodes.io.trajectories.netcdf import LOCK                       # HDF5 is not thread-safe, also across files
-    nt, nq, nb = data.shape
-    folder = cache if cache is not None else cache_dir()
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"mode_spectra(full=True): the cache folder {folder!r} does not exist; create it, "
-                                "or pass cache=None for $TRAJMODES_CACHE (~/.cache/trajmodes)")
-    fd, path = tempfile.mkstemp(prefix="spectra-", suffix=".nc", dir=folder)
-    os.close(fd)
-    s = np.empty((nq, nb, n_seg // 2 + 1))
-    try:
-        with LOCK:
-            nc = netCDF4.Dataset(path, "w")
-            for name, size in (("time", nt), ("q", nq), ("branch", nb)):
-                nc.createDimension(name, size)
-            ct = int(max(1, min(nt, (1 << 17) // max(nb, 1))))
-            parts = [nc.createVariable(v, "f8", ("time", "q", "branch"), chunksizes=(ct, 1, nb))
-                     for v in ("re", "im")]
-
-        def put(block, block_info=None):
-            (t0, t1), _, _ = block_info[0]["array-location"]
-            with LOCK:
-                parts[0][t0:t1] = block.real
-                parts[1][t0:t1] = block.imag
-            return np.zeros((1,) * block.ndim)
-
-        try:
-            data.rechunk({1: -1, 2: -1}).map_blocks(put, chunks=(1,) * 3, dtype=float).sum().compute()
-        finally:
-            with LOCK:
-                nc.close()
-        with LOCK, netCDF4.Dataset(path) as nc:
-            nc.set_auto_mask(False)
-            for iq in range(nq):
-                x = nc["re"][:, iq, :] + 1j * nc["im"][:, iq, :]
-                s[iq] = _block_sums(np.asarray(x)[:, None, :], n_seg, n_seg, 1, win, scale)[0][0]
-    finally:
-        os.unlink(path)
-    return s, s * s
 
 
 def _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave: int):
@@ -223,7 +226,7 @@ def _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave: int):
 
 def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segment: float | None = None,
                  window: str = "hann", overlap: float = 0.5, variable: str = "Qdot",
-                 full: bool = False, cache: str | None = None) -> xr.Dataset:
+                 full: bool = False, memory: float | None = None) -> xr.Dataset:
     """Per-mode power spectra of the projected mode velocities, Welch-averaged and streamed.
 
     Parameters
@@ -244,11 +247,17 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
     full : bool
         One periodogram over the whole series (full resolution 1/T); no segment spread is available
         (``psd_segments_std`` is then the periodogram's own statistical spread, equal to ``psd``).
-        A lazy (dask) input is streamed once into a chunked netCDF cache and read back one q-point at
-        a time, so memory stays bounded by one mode series (n_time x n_branch) and the chunk.
-    cache : str, optional
-        Folder for that cache (default ``$TRAJMODES_CACHE`` or ~/.cache/trajmodes); the file is
-        removed afterwards.  Needs 2 x 8 bytes per (frame, mode) of free disk.
+        A lazy (dask) input is computed a block of q-points at a time (the whole run of the block's modes),
+        nothing written to disk.
+    memory : float, optional
+        Bytes the frames of one block of q-points of a lazy input may hold (default ``MEMORY_FRACTION`` of the
+        memory available): more q per block, fewer passes over the run. Results do not depend on it.
+
+    Raises
+    ------
+    MemoryError
+        Before anything is computed, when the result (q, branch, frequency) would not fit: choose fewer q-points
+        (``project(qpoints=...)``) or, for ``full=True``, Welch segments instead (fewer frequency bins).
 
     Returns
     -------
@@ -298,29 +307,61 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
 
     data = arr.data
     nf = n_seg // 2 + 1
-    if isinstance(data, da.Array) and full:
-        # full resolution needs the whole series of each mode: the projection is streamed once into a
-        # chunked netCDF cache (time blocks x one q), then read back one q-point at a time
-        s, s2 = _full_through_cache(data, n_seg, win, scale, cache)
-        count = 1
-        rechunked = None
-    elif isinstance(data, da.Array):
-        # chunks at least one segment long, computed in waves of a few chunks per worker
-        chunk = max(max(data.chunks[0]), n_seg)
-        data = data.rechunk({0: chunk, 1: -1, 2: -1})
-        workers = dask.config.get("num_workers", None) or os.cpu_count() or 1
-        s, s2, count = _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave=2 * workers)
-        rechunked = chunk
+    nq, nb = arr.shape[1], arr.shape[2]
+    from trajmodes.resources import available_memory
+    require_result_memory(nq * nb, nf, full)
+    rechunked = None
+    if isinstance(data, da.Array):
+        data = data.rechunk({1: -1, 2: -1}) if len(data.chunks[1]) > 1 or len(data.chunks[2]) > 1 else data
+        if full:
+            chunk, wave = n_total, 1
+        else:
+            chunk = max(max(data.chunks[0]), n_seg)        # chunks at least one segment long
+            workers = dask.config.get("num_workers", None) or os.cpu_count() or 1
+            wave = 2 * workers
+            rechunked = chunk
+        if memory is None:
+            have = available_memory()
+            memory = MEMORY_FRACTION * have if have is not None else float(1 << 30)
+        n_chunks = -(-n_total // chunk)
+        wave = min(wave, n_chunks)
+        per_q = 16.0 * nb * chunk * (wave + 1)             # the wave's chunks and the carry (full: parts + whole)
+        if per_q > memory and wave > 1:                      # a block of one q would not fit: one chunk at a time
+            wave = 1
+            per_q = 16.0 * nb * chunk * 2
+        block = int(max(1, min(nq, memory // per_q)))
+        s = np.empty((nq, nb, nf))
+        s2 = np.empty_like(s)
+        count = 1 if full else 0
+        for q0 in range(0, nq, block):
+            part = data[:, q0:q0 + block]
+            if full:
+                a, b, _ = _block_sums(np.asarray(part.compute()), n_seg, n_seg, 1, win, scale)
+            else:
+                a, b, count = _welch_streamed(part.rechunk({0: chunk}), n_seg, hop, n_segments, win, scale, wave)
+            s[q0:q0 + block] = a
+            s2[q0:q0 + block] = b
+        if full:
+            s2 = s * s
+        n_blocks = -(-nq // block)
     else:
         s, s2, count = _block_sums(np.asarray(data), n_seg, hop, n_segments, win, scale)
-        rechunked = None
+        n_blocks = 1
     assert count == n_segments
 
-    mean = s / count
+    # in place: the sums become the mean and the spread (arrays of the result's size, no more of them than needed)
+    mean = s
+    mean /= count
     if count > 1:
-        var = np.maximum(s2 / count - mean ** 2, 0.0) * count / (count - 1)
-        std = np.sqrt(var)
+        std = s2
+        std /= count
+        std -= mean ** 2
+        np.maximum(std, 0.0, out=std)
+        std *= count
+        std /= count - 1
+        np.sqrt(std, out=std)
     else:
+        del s2
         std = mean.copy()       # a single periodogram bin: exponential statistics, std = mean
     err = std / np.sqrt(count)
 
@@ -357,6 +398,7 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
                     units=units, time_axis=str(modes.attrs.get("time_axis", "unknown")))
     if rechunked is not None:
         ds.attrs["time_chunk_frames"] = int(rechunked)
+    ds.attrs["q_blocks"] = int(n_blocks)
     ds.attrs["nyquist_thz"] = 0.5 / dt
     if "frequency_harmonic" in ds.coords or "frequency_harmonic" in ds:
         mask, _, message = aliased_modes(ds["frequency_harmonic"].transpose("q", "branch").values, dt)
