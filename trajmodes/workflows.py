@@ -19,7 +19,7 @@ from trajmodes.forceconstants.model import ForceConstants       # the constants 
 from trajmodes.forceconstants.report import format_cutoff_table  # forceconstants.report: the cutoff table in words
 from trajmodes.io.filesystem import (StagedOutputs, atomic_write,  # io.filesystem: staged and atomic outputs,
                                      source_fingerprint)            # what identifies the inputs of a kept output
-from trajmodes.io.forceconstants.phonopy import FC_FORMAT_MARKS, detect_fc_format  # io.forceconstants.phonopy
+from trajmodes.io.forceconstants.registry import detect_fc_format, fc_format, format_names  # io.forceconstants.registry
 from trajmodes.io.provenance import clean_attrs, provenance     # io.provenance: the attributes of every output
 from trajmodes.lattice.crystal import masses_or_error           # lattice.crystal: masses known, or a clear error
 from trajmodes.lattice.paths import bravais_lattice, brillouin_zone_path, pretty_label  # lattice.paths
@@ -41,8 +41,8 @@ __all__ = ["load_force_constants", "default_cutoff2",
            "harmonic_bands", "shell_constants_of", "project_modes", "ScatteringQpoints", "scattering_qpoints",
            "structure_factor", "path_dispersion",
            # re-exported (see above)
-           "ForceConstants", "format_cutoff_table", "StagedOutputs", "atomic_write", "source_fingerprint", "FC_FORMAT_MARKS",
-           "detect_fc_format", "clean_attrs", "provenance", "masses_or_error", "bravais_lattice",
+           "ForceConstants", "format_cutoff_table", "StagedOutputs", "atomic_write", "source_fingerprint", "fc_format",
+           "format_names", "detect_fc_format", "clean_attrs", "provenance", "masses_or_error", "bravais_lattice",
            "brillouin_zone_path", "pretty_label", "CUBE_EDGE", "PROTOTYPES", "parse_mesh", "SYMPREC",
            "reciprocal_rotations", "DEFAULT_PEAK_MODEL", "DEFAULT_RESOLUTION", "PEAK_MODELS"]
 

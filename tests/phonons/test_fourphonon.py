@@ -279,3 +279,28 @@ def test_monte_carlo_sampling_of_the_four_phonon_sums(crystal):
     assert sorted(map(tuple, cells)) == sorted(itertools.product(range(2), repeat=3))
     with pytest.raises(ValueError, match="sample must be three positive integers"):
         fp.gamma(gps, [T], SIGMA, sample=(2, 2))
+
+
+def test_four_phonon_sums_take_the_three_phonon_sums(crystal):
+    """The four-phonon worker takes the lower-level objects, not the Anharmonic facade: fc4 and the three-phonon sums
+    (ThreePhononSums: mesh, phonons, cutoff, temperatures, occupation, delta functions, degeneracy). So fc4 may come
+    with other constants of the same crystal than those of the three-phonon sums (here: sums of constants without fc4),
+    and the widths are bit for bit those the facade reports and those of FourPhonon itself."""
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.fourphonon import four_phonon_gamma, four_phonon_sums
+    from trajmodes.phonons.harmonic.degeneracy import degenerate_average
+    sc, fc = crystal
+    no_fc4 = ForceConstants(fc.fc2, sc, fc.primitive, smap=fc.smap, p2s=fc.p2s, fc3=fc.fc3)
+    three = Anharmonic(no_fc4, 3, [T], smearing=SIGMA).three_phonon_sums()
+    an = Anharmonic(fc, 3, [T], smearing=SIGMA)
+    gps = an.grid.irreducible
+    worker = four_phonon_gamma(fc, three, gps, SIGMA)
+    np.testing.assert_array_equal(worker, an.linewidths(four_phonon=SIGMA).gamma_four_phonon.values)
+    np.testing.assert_array_equal(worker, an.four_phonon_gamma(gps, SIGMA))
+    own = degenerate_average(FourPhonon(fc, 3).gamma(gps, [T], SIGMA), an.frequencies[gps])
+    np.testing.assert_array_equal(worker, own)
+    sums = four_phonon_sums(fc, three, SIGMA)
+    assert sums.calculator.phonons is three.interaction.phonons and sums.keywords["smearing"] == SIGMA
+    np.testing.assert_array_equal(sums.calculator.grid.mesh, three.grid.mesh)
+    with pytest.raises(ValueError, match="four_phonon must be a width in THz, or 'adaptive'"):
+        four_phonon_sums(fc, three, "adaptive")                    # the three-phonon deltas are not adaptive

@@ -6,8 +6,10 @@ import os
 import shutil
 import tempfile
 
-#: the formats, in the order of ``--to``
-FC_FORMATS = ("tdep", "shengbte", "phonopy", "phono3py", "netcdf", "gpumd", "hiphive")
+from trajmodes.workflows import format_names
+
+#: the formats, in the order of ``--to`` (those of the registry of force-constant formats)
+FC_FORMATS = format_names()
 
 #: formats written as one file (the others are folders)
 ONE_FILE = {"netcdf": ".nc", "hiphive": ".fcs"}
@@ -38,11 +40,6 @@ def _describe(fc) -> str:
             f"{fc.smap.matrix.tolist()}")
 
 
-#: files beside the marks that a format's reader also takes from its folder (Born charges, the other hdf5 name)
-_READ_ALSO = {"phonopy": ("BORN", "fc2.hdf5", "force_constants.hdf5"), "phono3py": ("fc2.hdf5", "BORN"),
-              "shengbte": ("CONTROL",)}
-
-
 def _write_folder(write, target: str, out, fmt: str) -> tuple[list[str], list[str]]:
     """Run ``write(folder)`` on a fresh folder and stage every file it made as ``target/NAME``; files of the same
     format already in ``target`` that this write did not make (a third order of other constants, BORN of another
@@ -60,8 +57,8 @@ def _write_folder(write, target: str, out, fmt: str) -> tuple[list[str], list[st
             os.replace(os.path.join(tmp, name), out(os.path.join(target, name)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    from trajmodes.workflows import FC_FORMAT_MARKS
-    stale = [n for n in FC_FORMAT_MARKS.get(fmt, ()) + _READ_ALSO.get(fmt, ())
+    from trajmodes.workflows import fc_format
+    stale = [n for n in fc_format(fmt).files
              if n not in names and os.path.isfile(os.path.join(target, n))]
     for name in stale:
         os.remove(os.path.join(target, name))

@@ -542,21 +542,15 @@ class ForceConstants:
         ----------
         path : path
             A file or a folder of the format's files.
-        format : {"tdep", "shengbte", "phonopy", "phono3py", "hiphive", "gpumd", "netcdf"}, optional
-            Default: from the file names (:func:`trajmodes.io.forceconstants.phonopy.detect_fc_format`).
+        format : {"tdep", "shengbte", "phonopy", "phono3py", "netcdf", "gpumd", "hiphive"}, optional
+            A name of :func:`trajmodes.io.forceconstants.registry.format_names`. Default: the format the path holds
+            (:func:`trajmodes.io.forceconstants.registry.detect_fc_format`: from the file names).
         supercell : optional
             For TDEP and ShengBTE files without their supercell file, and hiPhive potentials (see their readers).
         """
-        from trajmodes.io.forceconstants.phonopy import detect_fc_format
-        fmt = (format or detect_fc_format(path)).lower()
-        readers = {"hiphive": lambda: cls.from_hiphive(path, supercell=supercell), "gpumd": lambda: cls.from_gpumd(path),
-                   "tdep": lambda: cls.from_tdep(path, supercell=supercell),
-                   "shengbte": lambda: cls.from_shengbte(path, supercell=supercell),
-                   "phono3py": lambda: cls.from_phono3py(path), "phonopy": lambda: cls.from_phonopy(path),
-                   "netcdf": lambda: cls.from_netcdf(path)}
-        if fmt not in readers:
-            raise ValueError(f"format must be one of {', '.join(readers)}, not {format!r}")
-        return readers[fmt]()
+        from trajmodes.io.forceconstants.registry import detect_fc_format, fc_format
+        data, where = fc_format(format or detect_fc_format(path)).read_keywords(path, supercell=supercell)
+        return cls._from_file(data, where)
 
     @classmethod
     def from_netcdf(cls, path: str | os.PathLike) -> "ForceConstants":

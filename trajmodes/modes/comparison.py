@@ -625,10 +625,9 @@ def _quartic_level(an, fc, reps, back, q, T, sigma, sample, seed, effective, all
     """The four-phonon FWHM on the MD grid (Gaussian ``sigma``; Monte Carlo over ``sample`` cells per axis, or every
     pair) and the first-order quartic loop shift (classical, the MD cell's covariance) at every q: (nq, 3n) THz each,
     and a note of how the sums were made."""
-    from trajmodes.phonons.anharmonic.fourphonon import four_phonon_gamma
     from trajmodes.phonons.anharmonic.quartic import loop_shift
     from trajmodes.phonons.harmonic.stability import UnstableConstantsError
-    g4 = four_phonon_gamma(an, reps, sigma, sample=sample, seed=seed)[0][back]
+    g4 = an.four_phonon_gamma(reps, sigma, sample=sample, seed=seed)[0][back]
     note = ("every pair of the MD grid" if sample is None else
             f"Monte Carlo, {'x'.join(map(str, np.asarray(sample).tolist()))} sample, seed {seed}")
     try:

@@ -33,12 +33,13 @@ from pathlib import Path
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError, TrajectoryFormatError
+from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.forceconstants.text import (Lines, provenance_line, read_poscar, refuse_nac, supercell_fractions,
                                               wrapped_frame, write_poscar, write_text)
 from trajmodes.io.forceconstants.phonopy import DAMAGED, blamed, supercell_clusters
 from trajmodes.lattice.crystal import Crystal
 
-__all__ = ["read_gpumd", "write_gpumd", "GPUMD_FILES"]
+__all__ = ["FORMAT", "read_gpumd", "write_gpumd", "GPUMD_FILES"]
 
 GPUMD_FILES = {"structure": "model.xyz", "r0": "r0.in", "potential": "fcp.txt", "unitcell": "POSCAR",
                2: ("clusters_order2.in", "fcs_order2.in"), 3: ("clusters_order3.in", "fcs_order3.in")}
@@ -288,3 +289,8 @@ def _check_triplets(path: Path, clusters: np.ndarray, blocks: np.ndarray, row: n
             raise ForceConstantsFormatError(path, f"the triplet ({i}, {j}, {k}) is listed without all of its "
                                                   "permutations and their transposed blocks: GPUMD needs every "
                                                   "permutation of a triplet", fix=DAMAGED)
+
+
+#: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it
+FORMAT = FCFormat("gpumd", "GPUMD", read_gpumd, write_gpumd,
+                  marks=GPUMD_FILES[2][::-1] + GPUMD_FILES[3] + (GPUMD_FILES["potential"],))

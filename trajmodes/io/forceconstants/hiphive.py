@@ -27,12 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.forceconstants.text import refuse_nac
 from trajmodes.io.forceconstants.phonopy import DAMAGED, first_line, supercell_clusters
 from trajmodes.io.filesystem import atomic_write
 from trajmodes.lattice.crystal import Crystal
 
-__all__ = ["read_hiphive", "write_hiphive", "HIPHIVE_SUFFIXES"]
+__all__ = ["FORMAT", "read_hiphive", "write_hiphive", "HIPHIVE_SUFFIXES", "is_tar"]
 
 HIPHIVE_SUFFIXES = (".fcp", ".fcs")
 
@@ -195,3 +196,14 @@ def write_hiphive(fc, path: str | os.PathLike) -> None:
         fc_dict.update(zip(map(tuple, clusters.tolist()), blocks.reshape((-1,) + (3,) * order)))
     fcs = RawForceConstants(fc_dict, _ase_atoms(fc.supercell))
     atomic_write(path, lambda tmp: fcs.write(str(tmp)))
+
+
+def is_tar(head: bytes) -> bool:
+    """Whether the first bytes ``head`` are those of a POSIX tar archive (``ustar`` at byte 257), as hiPhive writes
+    both its ``.fcp`` and ``.fcs`` files."""
+    return head[257:262] == b"ustar"
+
+
+#: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it: by the suffix, or a tar archive of another name
+FORMAT = FCFormat("hiphive", "hiPhive", read_hiphive, write_hiphive, suffixes=HIPHIVE_SUFFIXES, head_test=is_tar,
+                  supercell=True)

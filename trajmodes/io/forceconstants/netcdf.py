@@ -8,12 +8,13 @@ import os
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.forceconstants.phonopy import DAMAGED, blamed
 from trajmodes.io.filesystem import atomic_write
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.supercell import SupercellMap
 
-__all__ = ["read_netcdf", "write_netcdf"]
+__all__ = ["FORMAT", "read_netcdf", "write_netcdf"]
 
 
 def read_netcdf(path: str | os.PathLike) -> tuple[dict, str]:
@@ -150,3 +151,7 @@ def _write_group(ds, fc) -> None:
         v[:] = fc.epsilon
         if fc.nac_factor is not None:
             v.nac_factor = fc.nac_factor
+
+
+#: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it
+FORMAT = FCFormat("netcdf", "trajmodes netCDF", read_netcdf, write_netcdf, suffixes=(".nc",))

@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.forceconstants.phonopy import (DAMAGED, crystal_from_phonopy, first_line, need_package, phonopy_atoms,
                                   phonopy_columns)
 from trajmodes.io.filesystem import atomic_write
 
-__all__ = ["read_phono3py", "write_phono3py", "PHONO3PY_FC_YAMLS"]
+__all__ = ["FORMAT", "read_phono3py", "write_phono3py", "PHONO3PY_FC_YAMLS"]
 
 #: the yamls that hold the structure of phono3py's force constants, looked for in this order
 PHONO3PY_FC_YAMLS = ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml")
@@ -206,3 +207,8 @@ def write_phono3py(fc, folder: str | os.PathLike, compression: str | None = "gzi
         fc3 = np.ascontiguousarray(fc.fc3[k[:, :, None], cols[:, :, None], cols[:, None, :]])
         atomic_write(folder / "fc3.hdf5", lambda tmp: write_fc3_to_hdf5(
             fc3, filename=tmp, p2s_map=p2s, compression=compression))
+
+
+#: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it (a phono3py folder may hold a phonopy yaml too)
+FORMAT = FCFormat("phono3py", "phono3py", read_phono3py, write_phono3py, marks=PHONO3PY_FC_YAMLS + ("fc3.hdf5",),
+                  companions=("fc2.hdf5", "BORN"), contains=("phonopy",))

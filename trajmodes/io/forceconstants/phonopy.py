@@ -1,9 +1,10 @@
-"""Force-constant files: phonopy (phonopy_params.yaml, FORCE_CONSTANTS, fc2.hdf5, BORN), the detection of every
-format trajmodes reads, and what the files of phonopy, phono3py (:mod:`trajmodes.io.forceconstants.phono3py`) and
-trajmodes' own netCDF (:mod:`trajmodes.io.forceconstants.netcdf`) share. Readers return the keywords of
+"""Force-constant files: phonopy (phonopy_params.yaml, FORCE_CONSTANTS, fc2.hdf5, BORN), and what the files of phonopy,
+phono3py (:mod:`trajmodes.io.forceconstants.phono3py`) and trajmodes' own netCDF
+(:mod:`trajmodes.io.forceconstants.netcdf`) share. Readers return the keywords of
 :class:`~trajmodes.forceconstants.model.ForceConstants` (arrays and :class:`~trajmodes.lattice.crystal.Crystal`
 objects) and the file to name if the arrays turn out inconsistent; writers take a ``ForceConstants``. phonopy and
-phono3py parse their own formats and are imported only here."""
+phono3py parse their own formats and are imported only here. Which format a path holds:
+:mod:`trajmodes.io.forceconstants.registry`."""
 from __future__ import annotations
 
 import os
@@ -13,11 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.filesystem import atomic_write
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["FC_FORMAT_MARKS", "detect_fc_format", "read_phonopy", "write_phonopy", "blamed", "phonopy_columns",
+__all__ = ["FORMAT", "read_phonopy", "write_phonopy", "blamed", "phonopy_columns",
            "crystal_from_phonopy", "phonopy_atoms", "supercell_clusters", "need_package", "DAMAGED", "first_line"]
 
 def need_package(package: str):
@@ -33,58 +35,6 @@ def need_package(package: str):
 PHONOPY_YAMLS = ("phonopy_params.yaml", "phonopy.yaml", "phonopy_disp.yaml")
 FC_FILES = ("FORCE_CONSTANTS", "fc2.hdf5", "force_constants.hdf5")
 
-
-#: files whose presence (in a folder) or name says the format
-FC_FORMAT_MARKS = {
-    "tdep": ("infile.forceconstant", "outfile.forceconstant", "infile.forceconstant_thirdorder",
-             "outfile.forceconstant_thirdorder", "infile.ucposcar", "infile.ssposcar",
-             "infile.forceconstant_fourthorder", "outfile.forceconstant_fourthorder"),
-    "shengbte": ("FORCE_CONSTANTS_2ND", "FORCE_CONSTANTS_3RD"),
-    "phono3py": ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml", "fc3.hdf5"),
-    "phonopy": ("phonopy_params.yaml", "phonopy.yaml", "phonopy_disp.yaml", "FORCE_CONSTANTS"),
-    "gpumd": ("clusters_order2.in", "fcs_order2.in", "clusters_order3.in", "fcs_order3.in", "fcp.txt"),
-}
-
-
-def detect_fc_format(path) -> str:
-    """The format of force constants at ``path`` (a file or a folder), from the file names.
-
-    Raises
-    ------
-    FileNotFoundError
-        Nothing there.
-    ValueError
-        No known file, or files of several formats in one folder.
-    """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    if os.path.isfile(path):
-        name = os.path.basename(path)
-        if name.endswith(".nc"):
-            return "netcdf"
-        if name.endswith((".fcp", ".fcs")):
-            return "hiphive"
-        for fmt, marks in FC_FORMAT_MARKS.items():
-            if name in marks:
-                return fmt
-        if name in ("fc2.hdf5", "force_constants.hdf5"):
-            return "phonopy"
-        raise ValueError(f"{path}: not a force-constant file trajmodes knows by its name ("
-                         + ", ".join(m for marks in FC_FORMAT_MARKS.values() for m in marks[:2]) + ", *.nc, *.fcp, *.fcs); "
-                         "give --from (format= in Python)")
-    names = set(os.listdir(path))
-    found = [fmt for fmt, marks in FC_FORMAT_MARKS.items() if names & set(marks)]
-    if found[:2] == ["phono3py", "phonopy"]:         # a phono3py folder may hold a phonopy yaml as well
-        found = ["phono3py"]
-    if len(found) > 1:
-        raise ValueError(f"{path} holds files of several formats ({', '.join(found)}): give --from (format= in "
-                         "Python)")
-    if not found:
-        raise ValueError(f"{path}: no force-constant files in it (TDEP infile.forceconstant, ShengBTE "
-                         "FORCE_CONSTANTS_2ND, phonopy_params.yaml, phono3py_params.yaml, GPUMD fcs_order2.in; or "
-                         "give a .nc, .fcp or .fcs file)")
-    return found[0]
 
 def read_phonopy(path: str | os.PathLike, born: str | os.PathLike | bool | None = None,
                  symprec: float = SYMPREC) -> tuple[dict, str]:
@@ -394,3 +344,9 @@ def supercell_clusters(fc, order: int) -> tuple[np.ndarray, np.ndarray]:
         clusters.append(np.stack([np.full(len(j), i), j, k], axis=1))
         blocks.append(row[j, k])
     return np.concatenate(clusters), np.concatenate(blocks)
+
+
+#: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it (``fc2.hdf5`` says phonopy only when given as
+#: the file: a phono3py folder holds one too)
+FORMAT = FCFormat("phonopy", "phonopy", read_phonopy, write_phonopy, marks=PHONOPY_YAMLS + ("FORCE_CONSTANTS",),
+                  file_names=("fc2.hdf5", "force_constants.hdf5"), companions=("BORN",))

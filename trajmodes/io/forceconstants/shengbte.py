@@ -47,13 +47,14 @@ from pathlib import Path
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.forceconstants.text import (Lines, check_poscar_species, expand_images, image_groups, pair_images,
                                               provenance_line, read_poscar, supercell_fractions, wrapped_frame,
                                               write_poscar, write_text)
 from trajmodes.io.forceconstants.phonopy import DAMAGED, blamed
 from trajmodes.lattice.crystal import Crystal
 
-__all__ = ["read_shengbte", "write_shengbte", "read_control", "shengbte_order", "SHENGBTE_FILES"]
+__all__ = ["FORMAT", "read_shengbte", "write_shengbte", "read_control", "shengbte_order", "SHENGBTE_FILES"]
 
 SHENGBTE_FILES = {"unitcell": "POSCAR", "supercell": "SPOSCAR", "fc2": "FORCE_CONSTANTS_2ND",
                   "fc3": "FORCE_CONSTANTS_3RD", "control": "CONTROL"}
@@ -435,3 +436,8 @@ def _read_fc3(path: Path, pr: Crystal, n: int, N: int, smap, L0) -> np.ndarray:
     l = smap.index(idx[:, 2], L0[idx[:, 0]] + lat[1])
     np.add.at(fc3, (idx[:, 0], j, l), vals)
     return fc3
+
+
+#: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it
+FORMAT = FCFormat("shengbte", "ShengBTE", read_shengbte, write_shengbte, supercell=True,
+                  marks=(SHENGBTE_FILES["fc2"], SHENGBTE_FILES["fc3"]), companions=(SHENGBTE_FILES["control"],))

@@ -63,6 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.forceconstants.tdep_polar import (TDEP_BOHR_A, TDEP_CHARGE_TOL, TDEP_HARTREE_EV, TDEP_NAC_FACTOR,
                                                     TDEP_POLAR_TYPE, polar_section_lines, read_lotosplitting,
                                                     read_polar_section, write_lotosplitting)
@@ -75,7 +76,7 @@ from trajmodes.io.forceconstants.phonopy import blamed
 from trajmodes.lattice.crystal import Crystal
 
 # the polar and POSCAR names are imported from here too (their homes: fc_tdep_polar, fc_text)
-__all__ = ["read_tdep", "write_tdep", "read_lotosplitting", "write_lotosplitting", "TDEP_NAC_FACTOR", "TDEP_BOHR_A",
+__all__ = ["FORMAT", "read_tdep", "write_tdep", "read_lotosplitting", "write_lotosplitting", "TDEP_NAC_FACTOR", "TDEP_BOHR_A",
            "read_poscar", "write_poscar", "Lines", "check_poscar_species", "refuse_nac", "provenance_line",
            "wrapped_frame", "supercell_fractions", "write_text", "pair_images", "image_groups", "expand_images",
            "TDEP_FILES", "TDEP_HARTREE_EV", "TDEP_POLAR_TYPE", "TDEP_CHARGE_TOL", "MASS_TOLERANCE"]
@@ -256,3 +257,10 @@ def write_tdep(fc, folder: str | os.PathLike, source: str | os.PathLike | None =
         write_tdep_fc3(fc, folder / TDEP_FILES["fc3"], note, tol)
     if getattr(fc, "fc4", None) is not None:
         write_tdep_fc4(fc, folder / TDEP_FILES["fc4"], note)
+
+
+#: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it
+FORMAT = FCFormat("tdep", "TDEP", read_tdep, write_tdep, convention="short-range", supercell=True,
+                  marks=("infile.forceconstant", "outfile.forceconstant", "infile.forceconstant_thirdorder",
+                         "outfile.forceconstant_thirdorder", "infile.ucposcar", "infile.ssposcar",
+                         "infile.forceconstant_fourthorder", "outfile.forceconstant_fourthorder"))

@@ -376,8 +376,7 @@ class Anharmonic:
         iso = None if self.mass_variances is None else self.isotope_gamma(gps)
         four = None
         if four_phonon is not None:
-            from trajmodes.phonons.anharmonic.fourphonon import four_phonon_gamma
-            four = four_phonon_gamma(self, gps, four_phonon, four_phonon_sample, four_phonon_seed)
+            four = self.four_phonon_gamma(gps, four_phonon, four_phonon_sample, four_phonon_seed)
             gam = gam + four
         data = width_variables(gam if iso is None else gam + (iso if iso.ndim == 3 else iso[None]), iso, "", four,
                                four_phonon)
@@ -519,6 +518,16 @@ class Anharmonic:
                                occupation_factors=self.occupation_factors, degeneracy_tol=self.degeneracy_tol,
                                sigma_cutoff=self.sigma_cutoff, primitive=prim, point_group=self._point_group())
 
+    def four_phonon_gamma(self, grid_points, smearing: float | str, sample=None, seed: int | None = None) -> np.ndarray:
+        """The four-phonon Gamma (half width, THz) at ``grid_points`` from the constants' ``fc4``, on this mesh,
+        temperatures and occupation (:func:`trajmodes.phonons.anharmonic.fourphonon.four_phonon_gamma` given
+        :meth:`three_phonon_sums`; ``smearing`` a width in THz or ``"adaptive"``, ``sample`` and ``seed`` as
+        :meth:`linewidths`' ``four_phonon_sample`` and ``four_phonon_seed``), averaged over degenerate branches:
+        (n_temperatures, n_points, 3n)."""
+        from trajmodes.phonons.anharmonic.fourphonon import four_phonon_gamma
+        return four_phonon_gamma(self.force_constants, self.three_phonon_sums(), grid_points, smearing, sample, seed,
+                                 self.allow_unstable)
+
     def _point_group(self) -> np.ndarray:
         """The point group of the crystal as Cartesian rotations, each once."""
         prim = self.force_constants.primitive
@@ -536,11 +545,11 @@ class Anharmonic:
         from trajmodes.phonons.anharmonic.lbte import lbte_conductivity, row_points
         gps = row_points(self.grid, reducible)
         iso = None if self.mass_variances is None else self.isotope_gamma(gps)
-        four = None
+        three, four = self.three_phonon_sums(), None
         if four_phonon is not None:
             from trajmodes.phonons.anharmonic.fourphonon import four_phonon_sums
-            four = four_phonon_sums(self, four_phonon)
-        return lbte_conductivity(self.three_phonon_sums(), self.transport(gps), reducible=reducible,
+            four = four_phonon_sums(self.force_constants, three, four_phonon, self.allow_unstable)
+        return lbte_conductivity(three, self.transport(gps), reducible=reducible,
                                  pinv_cutoff=pinv_cutoff, scattering_in=scattering_in,
                                  average_degenerate=average_degenerate, gamma_isotope=iso, four_phonon=four,
                                  four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed,

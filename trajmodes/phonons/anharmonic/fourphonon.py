@@ -33,6 +33,7 @@ shortest image from the first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -45,6 +46,9 @@ from trajmodes.phonons.harmonic.stability import require_stable
 from trajmodes.phonons.harmonic.statistics import check_occupation, occupations
 from trajmodes.resources import require_memory
 from trajmodes.units import AMU_A2_PS2_EV
+
+if TYPE_CHECKING:
+    from trajmodes.phonons.anharmonic.transport import ThreePhononSums
 
 __all__ = ["FourPhonon", "QuartetStrengths", "FourPhononCollision", "FourPhononSums", "four_phonon_gamma",
            "four_phonon_sums", "GAMMA4_FACTOR", "SIGNS"]
@@ -329,15 +333,15 @@ class FourPhonon:
 
 @dataclass(frozen=True)
 class FourPhononSums:
-    """The four-phonon sums of an :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic` (:func:`four_phonon_sums`):
-    the calculator and the keywords of its sums.
+    """The four-phonon sums beside three-phonon ones (:func:`four_phonon_sums`): the calculator and the keywords of
+    its sums.
 
     Attributes
     ----------
     calculator : FourPhonon
-        On the constants, mesh, phonons and cutoff frequency of the Anharmonic.
+        On the constants given and the mesh, phonons and cutoff frequency of the three-phonon sums.
     keywords : dict
-        The keyword arguments of :meth:`FourPhonon.gamma` and :meth:`FourPhonon.collision` for its temperatures
+        The keyword arguments of :meth:`FourPhonon.gamma` and :meth:`FourPhonon.collision` for the temperatures
         (K), occupation, and delta functions: ``smearing`` (THz), or ``smearing=None`` and the adaptive
         ``variances`` (THz^2); ``calculator.gamma(q, **keywords)``.
     """
@@ -346,34 +350,37 @@ class FourPhononSums:
     keywords: dict
 
 
-def four_phonon_sums(an, smearing: float | str) -> FourPhononSums:
-    """The :class:`FourPhonon` of an :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`'s constants and mesh, and the
-    keywords of its sums for ``an``'s temperatures and occupation: Gaussians of width ``smearing`` (THz), or
-    ``"adaptive"``, the adaptive widths of ``an`` (which must have adaptive smearing). A :class:`FourPhononSums`
-    (``calculator``, ``keywords``)."""
+def four_phonon_sums(force_constants, three: ThreePhononSums, smearing: float | str,
+                     allow_unstable: bool = False) -> FourPhononSums:
+    """The :class:`FourPhonon` of the ``fc4`` of ``force_constants`` on the mesh, phonons and cutoff frequency of the
+    three-phonon sums ``three`` (:class:`~trajmodes.phonons.anharmonic.transport.ThreePhononSums`), and the keywords
+    of its sums for their temperatures and occupation: Gaussians of width ``smearing`` (THz), or ``"adaptive"``, the
+    adaptive widths of ``three.deltas`` (which must be adaptive). ``allow_unstable`` as :class:`FourPhonon`.
+    A :class:`FourPhononSums` (``calculator``, ``keywords``)."""
     from trajmodes.phonons.anharmonic.selfenergy import ADAPTIVE
-    fp = FourPhonon(an.force_constants, an.grid.matrix, phonons=an.phonons,
-                    cutoff_frequency=an.interaction.cutoff_frequency,
-                    allow_unstable=an.allow_unstable)
-    kw = dict(temperatures=an.temperatures, occupation=an.occupation)
+    it = three.interaction
+    fp = FourPhonon(force_constants, three.grid.matrix, phonons=it.phonons, cutoff_frequency=it.cutoff_frequency,
+                    allow_unstable=allow_unstable)
+    kw = dict(temperatures=three.temperatures, occupation=three.occupation)
     if isinstance(smearing, str):
-        if smearing != ADAPTIVE or not an.deltas.adaptive:
+        if smearing != ADAPTIVE or not three.deltas.adaptive:
             raise ValueError(f"four_phonon must be a width in THz, or {ADAPTIVE!r} with Anharmonic(smearing="
                              f"{ADAPTIVE!r}) (whose widths it takes), not {smearing!r}")
-        return FourPhononSums(calculator=fp, keywords=dict(kw, smearing=None, variances=an.deltas.variances))
+        return FourPhononSums(calculator=fp, keywords=dict(kw, smearing=None, variances=three.deltas.variances))
     return FourPhononSums(calculator=fp, keywords=dict(kw, smearing=float(smearing)))
 
 
-def four_phonon_gamma(an, grid_points, smearing: float | str, sample=None, seed: int | None = None) -> np.ndarray:
-    """The four-phonon Gamma (half width, THz) of the modes of an :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`
-    at its ``grid_points``, on its mesh, temperatures and occupation, from its constants' ``fc4`` (``smearing`` as
-    :func:`four_phonon_sums`; ``sample`` and ``seed`` as :meth:`FourPhonon.gamma`), averaged over degenerate
-    branches: (n_temperatures, n_points, 3n)."""
+def four_phonon_gamma(force_constants, three: ThreePhononSums, grid_points, smearing: float | str, sample=None,
+                      seed: int | None = None, allow_unstable: bool = False) -> np.ndarray:
+    """The four-phonon Gamma (half width, THz) of the modes at ``grid_points`` of the mesh of the three-phonon sums
+    ``three``, at their temperatures and occupation, from the ``fc4`` of ``force_constants`` (``smearing`` and
+    ``allow_unstable`` as :func:`four_phonon_sums`; ``sample`` and ``seed`` as :meth:`FourPhonon.gamma`), averaged
+    over the degenerate branches of ``three``: (n_temperatures, n_points, 3n)."""
     from trajmodes.phonons.harmonic.degeneracy import degenerate_average
     gps = np.asarray(grid_points)
-    sums = four_phonon_sums(an, smearing)
+    sums = four_phonon_sums(force_constants, three, smearing, allow_unstable)
     four = sums.calculator.gamma(gps, sample=sample, seed=seed, **sums.keywords)
-    return degenerate_average(four, an.frequencies[gps], an.degeneracy_tol)
+    return degenerate_average(four, three.interaction.frequencies[gps], three.degeneracy_tol)
 
 
 def _weights(signs, n1, n2, n3, occupation: str) -> np.ndarray:
