@@ -170,3 +170,23 @@ def test_hundred_thousand_atoms_operations():
     ref = supercell_operations(small.primitive(), small.supercell_map(small.primitive()))
     assert np.allclose(ops.rotations, ref.rotations) and np.array_equal(ops.prim_perm, ref.prim_perm)
     assert np.array_equal(np.sort(ops.perm, axis=1), np.broadcast_to(np.arange(sc.n_atoms), ops.perm.shape))
+
+
+@pytest.mark.slow          # 16 s: spglib's dataset of the noisy 500-atom cell at each of 11 tolerances
+def test_ideal_crystal_when_spglibs_lattice_is_skewed_by_the_tolerance():
+    """A short run's time average (rms 0.03 A per component, 500 fcc atoms: below SPGLIB_ATOMS) shows its most
+    operations at a tolerance where spglib's primitive lattice is skewed (a vector 0.18 A off) and maps no atom onto
+    its sites: the lattice translations found directly at that tolerance give the fcc crystal."""
+    a = A_CU
+    g = np.arange(5)
+    cells = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3)
+    basis = np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]])
+    sites = (cells[:, None] + basis[None]).reshape(-1, 3) * a
+    noisy = sites + np.random.default_rng(0).normal(0.0, 0.03, sites.shape)
+    crystal = Crystal(np.eye(3) * 5 * a, noisy, ["Cu"] * 500, [63.546] * 500)
+    ideal, tol = ideal_crystal(crystal, averaged=True)
+    primitive = ideal.primitive(tol)
+    assert primitive.n_atoms == 1
+    assert abs(primitive.volume - a ** 3 / 4) < 1e-9
+    frac = ideal.positions / (a / 2)
+    assert np.abs(frac - np.rint(frac) - (frac - np.rint(frac)).mean(axis=0)).max() < 1e-9   # on the fcc sites
