@@ -7,6 +7,7 @@ energies in eV (factor :data:`trajmodes.units.AMU_A2_PS2_EV`).  Classically <KE>
 from __future__ import annotations
 
 import dask
+import dask.array as da
 import numpy as np
 
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
@@ -94,6 +95,19 @@ def mode_energies(modes, temperature: float | None = None, time_series: bool = F
                              "units": "energies eV, temperature K"})
 
 
+def _set_sums(series, labels: np.ndarray, n_sets: int):
+    """Sums of the columns of ``series`` (time, mode) over the sets ``labels`` (mode,) gives them: (time, set), lazy
+    where ``series`` is; a sparse membership matrix (a dense one of modes x sets is 8.6 GB for the 324,000 modes of a
+    108,000-atom cell)."""
+    from scipy import sparse
+    members = sparse.csr_matrix((np.ones(labels.size), (np.arange(labels.size), labels)), shape=(labels.size, n_sets))
+    if not isinstance(series, da.Array):
+        return np.asarray(members.T @ np.asarray(series).T).T
+    series = series.rechunk({1: -1})
+    return series.map_blocks(lambda b: np.asarray(members.T @ b.T).T, chunks=(series.chunks[0], (n_sets,)),
+                             dtype=series.dtype)
+
+
 def frozen_energy_fraction(modes, temperature: float | None = None, degeneracy_tol: float = 1e-4):
     """How much of its canonical energy fluctuation each set of degenerate modes kept frozen over the run.
 
@@ -135,15 +149,13 @@ def frozen_energy_fraction(modes, temperature: float | None = None, degeneracy_t
     translation = np.abs(nu) < ACOUSTIC_TOL
     labels = degenerate_labels(np.where(translation, -1.0, nu).reshape(1, -1), degeneracy_tol)[0]
     n_sets = int(labels.max()) + 1
-    members = np.zeros((nu.size, n_sets))
-    members[np.arange(nu.size), labels] = 1.0
     e_t = ke_t + pe_t
-    sets_t = e_t.reshape(e_t.shape[0], -1) @ members               # (time, set)
+    sets_t = _set_sums(e_t.reshape(e_t.shape[0], -1), labels, n_sets)   # (time, set)
     k_t = ke_t.reshape(ke_t.shape[0], -1) @ (~translation).reshape(-1).astype(float)   # (time,) kinetic energy
     ke, e, m1, m2, k1, k2 = dask.compute(ke_t.mean(axis=0), e_t.mean(axis=0), sets_t.mean(axis=0),
                                          (sets_t ** 2).mean(axis=0), k_t.mean(), (k_t ** 2).mean())
     T, source = _temperature(ke, translation, temperature)
-    size = members.sum(axis=0)
+    size = np.bincount(labels, minlength=n_sets).astype(float)
     n_t = int(e_t.shape[0])
     unbiased = n_t / (n_t - 1) if n_t > 1 else np.nan              # variances over the run's n frames: n / (n - 1)
     var = np.maximum(m2 - m1 ** 2, 0.0) * unbiased

@@ -67,6 +67,11 @@ class MeshFrequencies:
     projections: np.ndarray | None
 
 
+#: bytes of one block's phase table e^{i 2 pi q.R} (lattice vectors x q-points, complex): the force constants of a
+#: big supercell have ~10^5 lattice vectors, for which 4096 q would take 7 GB per thread
+PHASE_BYTES = 256 << 20
+
+
 class DynamicalMatrix:
     """Dynamical matrices D(q) and their Cartesian gradients from force constants, in blocks of q.
 
@@ -159,10 +164,12 @@ class DynamicalMatrix:
 
     def blocks(self, nq: int) -> tuple[list[slice], int]:
         """Blocks of q (at least two per thread where there are enough q, multiples of 256 q, at most
-        ``chunk`` rounded down to a multiple of 256, 256 at least) and the thread count."""
+        ``chunk`` rounded down to a multiple of 256 and what keeps a block's phase table e^{i 2 pi q.R} (nR x nq
+        complex) within :data:`PHASE_BYTES`, 256 at least) and the thread count."""
         # multiples of 256 q, so that every q sits at the same offset modulo the BLAS tiles whatever
         # the number of threads: the results are then bitwise the same
-        size = min(max(self.chunk // 256, 1), max(1, nq // (2 * 256 * self.n_threads))) * 256
+        by_bytes = PHASE_BYTES // (256 * 16 * max(1, len(self.R)))
+        size = max(1, min(max(self.chunk // 256, 1), max(1, nq // (2 * 256 * self.n_threads)), by_bytes)) * 256
         blocks = [slice(s, min(s + size, nq)) for s in range(0, nq, size)]
         return blocks, min(self.n_threads, len(blocks))
 
