@@ -37,6 +37,28 @@ def _long_runs_removed(tmp_path_factory):
         f.unlink()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_dask_client_left_behind():
+    """A test file that leaves a dask.distributed Client as the default (its cluster closed or closing) would send
+    the next file's computations on this worker to it, where they wait forever: closed at the end of each file,
+    after the file's own fixtures."""
+    yield
+    import sys
+    if "distributed" not in sys.modules:
+        return
+    from distributed import default_client
+    try:
+        client = default_client()
+    except ValueError:                      # no default client: nothing left behind
+        return
+    try:
+        client.close(timeout=10)
+    except Exception:                       # a dead scheduler: the client is dropped as the default all the same
+        pass
+    from distributed.client import _set_global_client
+    _set_global_client(None)
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory) -> Path:
     """A private copy of tests/data."""
