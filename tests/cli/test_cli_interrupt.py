@@ -76,8 +76,9 @@ def dump(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_run_stops_within_a_second_keeps_its_cache_and_the_next_run_reuses_it(dump, tmp_path):
-    """SIGINT in the fit's symmetry search (spglib, over a minute in one C call): the command ends within the
-    grace, status 130, one line saying the cache was kept; -o holds the complete cache only. The next run with the
+    """SIGINT during the fit (its symmetry search was a minute-long spglib call on this cell before the lattice
+    translations were found directly; the C-call case is also covered by the convert test below): the command ends
+    within the grace, status 130, one line saying the cache was kept; -o holds the complete cache only. The next run with the
     same dump and -o reuses it (says so, does not rewrite it) and SIGTERM stops it too, status 143."""
     argv = ["run", str(dump), "--species", "Cu", "--md-timestep", "0.001", "-o", "out"]
     p = _start(argv, tmp_path)
