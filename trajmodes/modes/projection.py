@@ -161,9 +161,9 @@ def mode_qpoints(traj, phonons, *, path=None, qpoints=None, q_max: float | None 
     - ``path``: special-point letters (pieces split by ``|``, as :meth:`Phonons.band_structure`), every commensurate
       q on the band path, in path order (:func:`trajmodes.modes.scattering_qpoints.path_qpoints`);
     - ``qpoints``: (n, 3) reduced q of the phonons' primitive reciprocal lattice, checked commensurate;
-    - ``q_max``: every commensurate q with |q| <= q_max, rad/Angstrom (2 pi included, as ``trajmodes sqw --powder``;
-      |q| of the shortest image q + G), by increasing |q|;
-    - ``count``: the whole |q| shells of smallest |q| until they hold at least ``count`` q (complete shells, so
+    - ``q_max``: every commensurate q with ``|q|`` <= q_max, rad/Angstrom (2 pi included, as ``trajmodes sqw --powder``;
+      ``|q|`` of the shortest image q + G), by increasing ``|q|``;
+    - ``count``: the whole ``|q|`` shells of smallest ``|q|`` until they hold at least ``count`` q (complete shells, so
       that the star averages of :func:`trajmodes.modes.averaging.star_average` see every member), by increasing |q|;
 
     none: every commensurate q (:func:`trajmodes.lattice.qpoints.commensurate_qpoints`, as :func:`project`).
@@ -428,7 +428,7 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
         strain up to ``LATTICE_TOL`` is allowed, e.g. 0 K force constants for a 300 K run).
     qpoints : array_like (nq, 3), optional
         Reduced coordinates of the primitive reciprocal lattice, each commensurate with the MD supercell (only those
-        are normal modes of the run; :func:`mode_qpoints` picks them along a band path, up to a |q| or by count).
+        are normal modes of the run; :func:`mode_qpoints` picks them along a band path, up to a ``|q|`` or by count).
         Default: all q commensurate with the MD supercell (:func:`commensurate_qpoints`). Memory and time of
         :func:`trajmodes.mode_spectra` and the peak fits scale with the number of q.
     chunk_frames : int, optional
