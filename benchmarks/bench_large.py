@@ -21,8 +21,9 @@ series     two runs (the dump and a second one at another temperature) in one da
 
 Each command is measured from outside: wall time, the peak resident memory of its process tree (the largest sum of
 the processes' RSS sampled every 50 ms, and each process's own largest RSS), and the bytes it read (``rchar`` of
-``/proc/PID/io``, summed over the tree, less what a fresh process reads to import trajmodes and its libraries,
-measured once). The read amplification is the bytes read over the bytes of input the command
+``/proc/PID/io`` of a small parent process once it has reaped the command: Linux adds a reaped child's reads to its
+parent's, so that holds the whole tree's, each byte once; less what a fresh process reads to import trajmodes and
+its libraries, measured once the same way). The read amplification is the bytes read over the bytes of input the command
 needs (the dump or the cache file; ``series`` both dumps). Throughput is MB of dump-equivalent per second per core.
 
 With ``--cluster N`` the commands that take ``--scheduler`` run again on a Dask cluster of processes started by the
@@ -71,34 +72,69 @@ def _tree(pid: int) -> list:
         return []
 
 
-def measure(argv: list, extra_pids=(), env=None) -> dict:
-    """Run ``argv``; sample its process tree (and ``extra_pids``, e.g. Dask workers) until it exits."""
-    import psutil
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
-    rchar, hwm, peak_sum = {}, {}, 0
-    extra = [psutil.Process(p) for p in extra_pids]
-    base = {p.pid: p.io_counters().read_chars for p in extra}
+#: runs the command as its child and, once it has reaped it, writes its own ``/proc/self/io``: Linux adds the I/O of
+#: a reaped child (and of everything that child reaped) to its parent's, so that file holds the whole tree's reads,
+#: each counted once; sampling every process's counters would count a forked child twice (in it, and in its
+#: parent once reaped) and miss what a short-lived process read between two samples
+_WRAP = ("import subprocess, sys\n"
+         "rc = subprocess.call(sys.argv[2:])\n"
+         "open(sys.argv[1], 'w').write(open('/proc/self/io').read())\n"
+         "sys.exit(rc)\n")
+
+
+def _processes(pids) -> list:
+    """The processes ``pids`` and all their descendants (a ``dask worker`` nanny and its worker)."""
     out = []
+    for pid in pids:
+        out.extend(_tree(pid))
+    return out
+
+
+def _read_chars(p) -> int:
+    try:
+        return p.io_counters().read_chars
+    except Exception:
+        return 0
+
+
+def measure(argv: list, extra_pids=(), env=None) -> dict:
+    """Run ``argv``; sample the memory of its process tree (and of ``extra_pids`` with their descendants, e.g. the
+    Dask workers) until it exits; its bytes read from the tree's own account (``_WRAP``), the extra processes' as the
+    growth of their counters over the run."""
+    import psutil
+    import tempfile
     import threading
-    reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
-    reader.start()
-    while proc.poll() is None:
-        total = 0
-        for p in _tree(proc.pid) + extra:
-            try:
-                with p.oneshot():
-                    rss = p.memory_info().rss
-                    rchar[p.pid] = p.io_counters().read_chars - base.get(p.pid, 0)
+    t0 = time.perf_counter()
+    extra = _processes(extra_pids)
+    base = {p.pid: _read_chars(p) for p in extra}
+    with tempfile.NamedTemporaryFile("r", suffix=".io") as account:
+        proc = subprocess.Popen([sys.executable, "-c", _WRAP, account.name] + list(argv), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, env=env, text=True)
+        hwm, peak_sum, extra_read = {}, 0, dict(base)
+        out = []
+        reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
+        reader.start()
+        while proc.poll() is None:
+            total = 0
+            for p in _tree(proc.pid) + extra:
+                try:
+                    with p.oneshot():
+                        rss = p.memory_info().rss
+                        if p.pid in base:
+                            extra_read[p.pid] = p.io_counters().read_chars
                     hwm[p.pid] = max(hwm.get(p.pid, 0), rss)
-                total += rss
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
-        peak_sum = max(peak_sum, total)
-        time.sleep(0.05)
-    reader.join(timeout=5)
+                    total += rss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+            peak_sum = max(peak_sum, total)
+            time.sleep(0.05)
+        reader.join(timeout=5)
+        for p in extra:
+            extra_read[p.pid] = max(extra_read[p.pid], _read_chars(p))
+        fields = dict(line.split(":") for line in account.read().splitlines() if ":" in line)
+    read = int(fields.get("rchar", 0)) + sum(extra_read[pid] - base[pid] for pid in base)
     return {"argv": argv, "rc": proc.returncode, "wall_s": time.perf_counter() - t0, "peak_gb": peak_sum / 1e9,
-            "largest_process_gb": max(hwm.values(), default=0) / 1e9, "read_gb": sum(rchar.values()) / 1e9,
+            "largest_process_gb": max(hwm.values(), default=0) / 1e9, "read_gb": read / 1e9,
             "output_tail": "".join(out)[-2000:]}
 
 

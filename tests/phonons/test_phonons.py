@@ -76,3 +76,33 @@ def test_threads_bitwise_and_per_axis_phase():
         assert np.array_equal(f, f0) and np.array_equal(e, e0) and np.array_equal(p.frequencies(q), fv0)
     p = runs[0]
     assert np.abs(p.dm.phase(q) - np.exp(2j * np.pi * p.dm.R @ q.T)).max() < 1e-13
+
+
+def test_lattice_sums_skip_the_vectors_without_constants():
+    """A big supercell with constants to the first shell: the lattice sums run over the 13 lattice vectors that carry
+    constants (the atom itself and its 12 neighbours), not the supercell's 216, and D(q), its gradient and the
+    matrices of other constants equal the full sums over every vector."""
+    prim, _, pot = CASES["Cu-444"]
+    fc, _ = phonopy_case(prim, np.diag([6, 6, 6]), **dict(pot, cutoff=3.0, nimg=1))
+    ph = Phonons(fc)
+    dm = ph.dm
+    assert len(dm.R) >= 216 and len(dm.live) == 13
+    q = np.random.default_rng(7).random((40, 3)) - 0.5
+    full = dm.lattice_sum(np.ascontiguousarray(dm._H.T), dm.phase(q)).reshape(len(q), 1, 3, 1, 3)
+    D = dm(q)
+    assert np.abs(D - 0.5 * (full + full.conj().transpose(0, 3, 4, 1, 2)).reshape(len(q), 3, 3)).max() < 1e-12
+    # the gradient by central differences of the pruned sums
+    h = 1e-6
+    dD = dm.derivative(q)
+    rec = fc.primitive.cell.T                                  # q_red = q_cart @ cell.T
+    for x in range(3):
+        num = (dm(q + h * rec[x]) - dm(q - h * rec[x])) / (2 * h)
+        assert np.abs(dD[:, x] - num).max() < 1e-5 * np.abs(dD).max()
+    # other constants: pruned on their own non-zero vectors; a set with a far pair keeps that vector too
+    other = fc.compact().copy()
+    far = int(np.argmax(np.linalg.norm(fc.supercell.positions - fc.supercell.positions[0], axis=1)))
+    other[0, far] += np.eye(3) * 0.01
+    both = dm.of_constants([fc.compact(), other], q)
+    assert np.abs(both[:, 0] - D).max() < 1e-12
+    ref = ForceConstants(np.asarray(other), fc.supercell, fc.primitive)
+    assert np.abs(both[:, 1] - Phonons(ref).dm(q)).max() < 1e-12

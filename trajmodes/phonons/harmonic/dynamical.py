@@ -79,6 +79,14 @@ class DynamicalMatrix:
     of q are multiples of 256 q, so results do not depend on the number of threads (bitwise). ``nac``: the non-analytic
     correction (:class:`~trajmodes.phonons.harmonic.nac.GonzeLee` or :class:`~trajmodes.phonons.harmonic.nac.WangNAC`),
     or None.
+
+    Attributes
+    ----------
+    R : ndarray (nR, 3)
+        The supercell's lattice vectors (reduced, primitive) at which some pair has a shortest image.
+    live : ndarray of int
+        The rows of ``R`` whose constants are not all zero: the lattice sums run over these only (a few hundred of
+        the ~10^5 vectors of a big supercell fitted within a cutoff, so D(q) costs the same at any supercell size).
     """
 
     def __init__(self, force_constants: ForceConstants, tol: float = 1e-5, chunk: int = 4096,
@@ -94,7 +102,10 @@ class DynamicalMatrix:
             if dipole is not None:            # short-range constants: the dipole part is added back at every q
                 self._H = self._H - self._scatter(dipole)
             nac.prepare(self)
-        self._HT = np.ascontiguousarray(self._H.T)                      # (K, nR) for the lattice sums
+        # the lattice sums run over the lattice vectors whose constants are not all zero: the constants of a big
+        # supercell fitted within a cutoff reach a few hundred of its ~10^5 vectors
+        self.live = live_rows(self._H)
+        self._HT = np.ascontiguousarray(self._H[self.live].T)           # (K, n_live) for the lattice sums
 
     @property
     def n_branches(self) -> int:
@@ -143,9 +154,12 @@ class DynamicalMatrix:
         m = self.force_constants.primitive.masses
         return kk, jj, kp, w * np.sqrt(m[kk] * m[kp]), self.R_cart[ridx] + self.dpos_cart[kk, kp]
 
-    def phase(self, q: np.ndarray) -> np.ndarray:
-        """e^{i 2 pi q.R}, shape (nR, nq) complex, from per-axis factors (R integer)."""
+    def phase(self, q: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """e^{i 2 pi q.R}, shape (nR, nq) complex, from per-axis factors (R integer); with ``rows`` (indices of
+        :attr:`R`) for those lattice vectors only, (len(rows), nq)."""
         ux, ix, uy, iy, uz, ixy, iz = self._axes
+        if rows is not None:
+            ixy, iz = ixy[rows], iz[rows]
         e = lambda u, x: np.exp(2j * np.pi * np.multiply.outer(u, x))   # (n_distinct, nq)
         exy = e(ux, q[:, 0])[ix]
         exy *= e(uy, q[:, 1])[iy]
@@ -167,8 +181,9 @@ class DynamicalMatrix:
         ``chunk`` rounded down to a multiple of 256 and what keeps a block's phase table e^{i 2 pi q.R} (nR x nq
         complex) within :data:`PHASE_BYTES`, 256 at least) and the thread count."""
         # multiples of 256 q, so that every q sits at the same offset modulo the BLAS tiles whatever
-        # the number of threads: the results are then bitwise the same
-        by_bytes = PHASE_BYTES // (256 * 16 * max(1, len(self.R)))
+        # the number of threads: the results are then bitwise the same. The non-analytic term sums over every R
+        rows = len(self.R) if self.nac else len(self.live)
+        by_bytes = PHASE_BYTES // (256 * 16 * max(1, rows))
         size = max(1, min(max(self.chunk // 256, 1), max(1, nq // (2 * 256 * self.n_threads)), by_bytes)) * 256
         blocks = [slice(s, min(s + size, nq)) for s in range(0, nq, size)]
         return blocks, min(self.n_threads, len(blocks))
@@ -222,7 +237,7 @@ class DynamicalMatrix:
     def block(self, qs: np.ndarray, dirs) -> np.ndarray:
         """D for one block of q (reduced), ``dirs`` Cartesian q-directions or None: (nq, 3n, 3n)."""
         n = self.force_constants.n_prim
-        D = self.lattice_sum(self._HT, self.phase(qs)).reshape(len(qs), n, 3, n, 3)
+        D = self.lattice_sum(self._HT, self.phase(qs, self.live)).reshape(len(qs), n, 3, n, 3)
         ph = np.exp(2j * np.pi * np.einsum("qx,klx->qkl", qs, self.dpos))
         D *= ph[:, :, None, :, None]
         if self.nac:
@@ -248,8 +263,9 @@ class DynamicalMatrix:
         fcs = np.asarray(fc_compacts, dtype=float)
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         n, k = self.force_constants.n_prim, len(fcs)
-        HT = np.ascontiguousarray(np.concatenate([self._scatter(f) for f in fcs], axis=1).T)   # (k * K, nR)
-        D = self.lattice_sum(HT, self.phase(q)).reshape(len(q), k, n, 3, n, 3)
+        H = np.concatenate([self._scatter(f) for f in fcs], axis=1)                   # (nR, k * K)
+        live = live_rows(H)
+        D = self.lattice_sum(np.ascontiguousarray(H[live].T), self.phase(q, live)).reshape(len(q), k, n, 3, n, 3)
         D *= np.exp(2j * np.pi * np.einsum("qx,klx->qkl", q, self.dpos))[:, None, :, None, :, None]
         D = D.reshape(len(q), k, 3 * n, 3 * n)
         return 0.5 * (D + D.conj().transpose(0, 1, 3, 2))
@@ -262,9 +278,9 @@ class DynamicalMatrix:
         units eV/(A^2 amu) * A.
         """
         n, nq = self.force_constants.n_prim, len(q)
-        e = self.phase(q)                                                # (nR, nq)
+        e = self.phase(q, self.live)                                     # (n_live, nq)
         # the phase and its three R-weighted copies side by side: one product for D and dD
-        Rc = self.R_cart
+        Rc = self.R_cart[self.live]
         cs = np.concatenate([e, e * Rc[:, 0:1], e * Rc[:, 1:2], e * Rc[:, 2:3]], axis=1)
         S = self.lattice_sum(self._HT, cs).reshape(4, nq, n, 3, n, 3)
         S0 = S[0]
@@ -358,6 +374,12 @@ class DynamicalMatrix:
             f[s:s + self.chunk], e = self.frequencies_and_eigenvectors(q[s:s + self.chunk])
             pr[s:s + self.chunk] = (np.abs(e) ** 2).reshape(len(e), n, 3, 3 * n).sum(axis=2).transpose(0, 2, 1)
         return MeshFrequencies(q, f, pr)
+
+
+def live_rows(H: np.ndarray) -> np.ndarray:
+    """Indices of the rows of H (lattice vectors x constants) that are not all zero: the only ones a lattice sum
+    needs (a zero row adds exact zeros)."""
+    return np.flatnonzero(np.any(H != 0, axis=1))
 
 
 def per_q(q_direction, nq: int):
