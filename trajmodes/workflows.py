@@ -503,7 +503,7 @@ def modes_dataset(modes, resolution: float | None = None, full: bool = False, mo
         band path and the point-group rotations (:func:`add_path_variables`), so that every q can be placed on
         the path.
     """
-    from trajmodes.modes.energies import mode_energies
+    from trajmodes.modes.energies import energy_series, mode_energies
     from trajmodes.modes.averaging import degenerate_sum, star_average
     from trajmodes.modes.peaks import fit_peaks
     from trajmodes.modes.spectra import mode_spectra, require_result_memory, result_bins
@@ -514,8 +514,12 @@ def modes_dataset(modes, resolution: float | None = None, full: bool = False, mo
         t = np.asarray(modes["time"].values, float)
         require_result_memory(modes.sizes["q"] * modes.sizes["branch"],
                               result_bins(len(t), float(t[1] - t[0]), resolution, full), full)
-    energies = mode_energies(modes, temperature=temperature)
-    spectra = mode_spectra(modes, resolution=resolution, full=full, window=window, overlap=overlap)
+    # one pass over the run: the energies' means summed in the spectra's pass
+    spectra = mode_spectra(modes, resolution=resolution, full=full, window=window, overlap=overlap,
+                           time_means=energy_series(modes))
+    energies = mode_energies(modes, temperature=temperature,
+                             means=(spectra["mean_kinetic"].values, spectra["mean_potential"].values))
+    spectra = spectra.drop_vars(["mean_kinetic", "mean_potential"])
     fitted = star_average(spectra) if star else spectra
     peaks = fit_peaks(fitted, model=model, star=False)      # averaged above when asked
     H = np.asarray(spectra["frequency_harmonic"].values, float)

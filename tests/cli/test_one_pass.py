@@ -1,7 +1,9 @@
 """Each command reads its trajectory as few times as it can: ``run`` parses its dump once (the cache, the summary and,
 where the reference is the run's time average, that average, in one pass) and reads its cache once (the fit, and the
-displacements from an average reference, in one pass); ``fit``, ``info`` and ``convert`` parse the dump once (plus
-one positions-only pass for a time-average reference that the work needs before it starts).
+displacements from an average reference, in one pass); ``info`` and ``convert`` parse the dump once (info writes the
+positions to a scratch cache for the displacements from the average); ``fit`` parses it once (plus one positions-only
+pass for a time-average reference that the work needs before it starts); ``project`` reads every frame once for the
+modes' energies and spectra together.
 
 Reads are counted at the sources (every frame that a LAMMPS dump parse or a cache read returns), and the summary the
 one pass gives is checked against numpy on the frames read whole.
@@ -94,12 +96,13 @@ def test_fit_parses_the_dump_once(tmp_path, monkeypatch):
 
 
 def test_info_and_convert_with_the_average_take_one_pass_for_it(tmp_path, monkeypatch):
-    """The time-average reference costs one positions-only pass where the work needs it first (info's displacements),
-    none where it does not (convert sums it while writing the cache)."""
+    """The time-average reference costs no pass of its own: info sums it while its one parse writes the positions to
+    a scratch cache (the displacements from the average are measured there; before, a positions-only pass came
+    first), and convert while writing the cache."""
     reads = Reads(monkeypatch)
     assert main(["info", DUMP, *READ]) == 0
-    fields = Counter(f for _, f in reads.dump if f is not None)
-    assert fields == {("positions",): 4, ("positions", "velocities"): 4}, fields
+    _parsed_once(Reads.per_frame(reads.dump))
+    assert all(f == ("positions", "velocities") for _, f in reads.dump if f is not None), reads.dump
     reads.dump.clear()
     assert main(["convert", DUMP, *READ, "-o", str(tmp_path / "c")]) == 0
     _parsed_once(Reads.per_frame(reads.dump))
@@ -165,6 +168,26 @@ def test_mode_spectra_read_each_frame_once(monkeypatch):
         s = trajmodes.mode_spectra(modes, resolution=25.0)
     assert s.attrs["segment_frames"] < 5 and s.attrs["time_chunk_frames"] == 5
     assert Reads.per_frame(reads.dump) == {k: 1 for k in range(N_FRAMES)}, reads.dump
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["welch", "full"])
+def test_project_reads_each_frame_once_for_energies_and_spectra(monkeypatch, full):
+    """``project``'s dataset: the modes' mean energies are summed in the spectra's pass (before, the energies took a
+    pass of their own: every frame read twice), and equal those of :func:`trajmodes.mode_energies` on its own."""
+    import dask
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.workflows import load_force_constants, modes_dataset
+    t = trajmodes.read(DUMP, species=["Cu"], md_timestep=0.001, reference=REF, chunk_frames=5)
+    modes = trajmodes.project(t, Phonons(load_force_constants(EXAMPLES / "fc" / "cu_eam")))
+    reads = Reads(monkeypatch)
+    with dask.config.set(num_workers=1):
+        ds = modes_dataset(modes, resolution=25.0, full=full)
+    assert Reads.per_frame(reads.dump) == {k: 1 for k in range(N_FRAMES)}, reads.dump
+    alone = trajmodes.mode_energies(modes)
+    for name in ("kinetic", "potential"):
+        np.testing.assert_allclose(ds[name].values, alone[name].values, rtol=1e-12, atol=0)
+    assert ds.attrs["temperature"] == pytest.approx(alone.attrs["temperature"], rel=1e-12)
+    assert "mean_kinetic" not in ds
 
 
 def test_convert_to_displacements_parses_once(tmp_path, monkeypatch):

@@ -168,3 +168,33 @@ def test_info_memory_flat_in_frames(cache):
     added = (FRAMES - FRAMES // 4) * 4 * CELLS ** 3 * 48          # positions and velocities of the frames added
     assert whole["peak"] - short["peak"] < 0.1 * added, (short, whole)
     assert whole["amplification"] <= 1.2, whole
+
+
+def test_info_parses_a_dump_once_with_the_time_average(tmp_path):
+    """``info`` of a dump whose reference is the run's time average: one parse (the positions go to a scratch cache
+    while the average and the per-frame quantities are summed; the displacements are measured in a read of it) reads
+    the dump about once, where the average's own pass made it twice; the summary equals the one with the average
+    given beforehand, and the scratch cache is gone."""
+    from tests.support.dumps import small_dump
+    dump, _ = small_dump(tmp_path / "run.lammpstrj", n_frames=60, n_atoms=3000, seed=3)
+    script = """
+        import os, tempfile
+        from trajmodes.trajectory.summary import summarize
+        t = trajmodes.read(sys.argv[1], reference="average")
+        summarize(t, scratch=os.path.dirname(sys.argv[1]))
+        need = os.path.getsize(sys.argv[1])
+    """
+    r = measure(script, str(dump))
+    scratch = 24 * 3000 * 60                    # the scratch cache's positions, float64
+    opening = 2 * (4 << 20)                     # netCDF reads the first 4 MiB of a file when it opens it, twice here
+    assert r["read"] <= 1.05 * r["need"] + scratch + opening, r
+    assert r["read"] < 1.5 * r["need"], r       # the average's own pass read the dump twice
+    assert not [p for p in os.listdir(tmp_path) if p.startswith("trajmodes-summary-")]
+    from trajmodes.trajectory.summary import summarize
+    from tests.support.dumps import read_quiet
+    one = summarize(read_quiet(str(dump), reference="average"), scratch=str(tmp_path))
+    given = read_quiet(str(dump), reference="average")
+    given.reference                                                   # the average, by its own pass
+    two = summarize(given)
+    for name in two.data_vars:
+        np.testing.assert_allclose(one[name].values, two[name].values, rtol=1e-12, atol=1e-14, err_msg=name)

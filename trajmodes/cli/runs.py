@@ -82,9 +82,12 @@ def _summary_lines(s, traj, args, note: str) -> str:
 def _report(traj, args):
     """Print the summary of ``traj`` (one streamed pass) and return it as an xarray Dataset."""
     from trajmodes.workflows import summarize
-    _header(traj)
+    known = traj.reference_known                        # else the time average, summed in the summary's pass
+    _header(traj, box=known)
     t0 = time.perf_counter()
     s = summarize(traj)
+    if not known:
+        print("\n".join(_box(traj)))
     print(_summary_lines(s, traj, args, f"statistics streamed in {time.perf_counter() - t0:.2f} s"))
     return s
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
-__all__ = ["mode_energies", "frozen_energy_fraction"]
+__all__ = ["mode_energies", "energy_series", "frozen_energy_fraction"]
 
 #: harmonic frequency (THz) below which a mode counts as a Gamma-point translation (excluded from T)
 ACOUSTIC_TOL = 1e-3
@@ -37,7 +37,16 @@ def _temperature(ke, translation, temperature) -> tuple[float, str]:
     return (float(2 * ke[sel].mean() / KB_EV) if sel.any() else float("nan")), "kinetic"
 
 
-def mode_energies(modes, temperature: float | None = None, time_series: bool = False, decimate: int = 10):
+def energy_series(modes):
+    """The lazy kinetic and potential energies (time, q, branch) eV of every mode, as a dict for
+    :func:`trajmodes.mode_spectra`'s ``time_means`` (their means in the spectra's pass, then given to
+    :func:`mode_energies` as ``means``)."""
+    _, ke_t, pe_t = _energy_series(modes)
+    return {"kinetic": ke_t, "potential": pe_t}
+
+
+def mode_energies(modes, temperature: float | None = None, time_series: bool = False, decimate: int = 10,
+                  means: tuple | None = None):
     """Mean kinetic, potential and total energy of every mode, equipartition ratio and mode temperature.
 
     Parameters
@@ -52,6 +61,9 @@ def mode_energies(modes, temperature: float | None = None, time_series: bool = F
         consecutive blocks of ``decimate`` frames (coordinate ``time_d``, the block mid-times).
     decimate : int
         Frames per block of the time series.
+    means : (kinetic, potential), optional
+        The time means (q, branch) eV, already computed in another pass over the run (the ``mean_kinetic`` and
+        ``mean_potential`` of :func:`trajmodes.mode_spectra` given :func:`energy_series`): the run is not read again.
 
     Returns
     -------
@@ -71,7 +83,10 @@ def mode_energies(modes, temperature: float | None = None, time_series: bool = F
             raise ValueError(f"decimate={d} exceeds the {nt} frames")
         parts += [ke_t[:nb * d].reshape(nb, d, *ke_t.shape[1:]).mean(axis=1),
                   pe_t[:nb * d].reshape(nb, d, *pe_t.shape[1:]).mean(axis=1)]
-    res = dask.compute(*parts)
+    if means is not None and not time_series:
+        res = [np.asarray(means[0], float), np.asarray(means[1], float)]
+    else:
+        res = dask.compute(*parts)
     ke, pe = res[0], res[1]
     translation = np.abs(nu) < ACOUSTIC_TOL
     T, source = _temperature(ke, translation, temperature)

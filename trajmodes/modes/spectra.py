@@ -187,8 +187,9 @@ def _chunk_sums(carry, x, a, n_seg, hop, n_segments, win, scale):
     return _block_sums(block, n_seg, hop, j1 - j0, win, scale, first=j0 * hop - a0)
 
 
-def _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave: int):
-    """Welch sums over a dask (time, q, branch) array in waves of ``wave`` chunks.
+def _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave: int, extra=()):
+    """Welch sums over a dask (time, q, branch) array in waves of ``wave`` chunks, and the sums over time of the
+    arrays ``extra`` (the same shape, from the same read) in the same pass.
 
     Each wave is one ``dask.compute``; its partial sums are added here and the last n_seg - 1 frames
     are carried to the next wave as numpy, so no chunk is computed twice and memory is bounded by a
@@ -206,27 +207,35 @@ def _welch_streamed(data, n_seg, hop, n_segments, win, scale, wave: int):
     # previous chunk and of the tail were computed, and the trajectory read, twice); chunks are >= n_seg frames, so
     # the n_seg - 1 frames before a chunk lie in the chunk before it
     blocks = data.to_delayed(optimize_graph=False).reshape(-1)
+    extra_blocks = [x.rechunk({0: data.chunks[0], 1: -1, 2: -1}).to_delayed(optimize_graph=False).reshape(-1)
+                    for x in extra]
+    totals = [np.zeros(x.shape[1:]) for x in extra]
     last = dask.delayed(operator.getitem, pure=True)
+    total = dask.delayed(np.sum, pure=True)
     carry = np.zeros((0,) + data.shape[1:], dtype=data.dtype)
     for w0 in range(0, len(bounds) - 1, wave):
-        tasks = []
+        tasks, parts = [], []
         for c in range(w0, min(w0 + wave, len(bounds) - 1)):
             a = int(bounds[c])
             prev = carry if c == w0 else last(blocks[c - 1], slice(max(0, sizes[c - 1] - n_seg + 1), None))
             tasks.append(dask.delayed(_chunk_sums)(prev, blocks[c], a, n_seg, hop, n_segments, win, scale))
+            parts.append([total(b[c], axis=0) for b in extra_blocks])
         tail = last(blocks[c], slice(max(0, sizes[c] - n_seg + 1), None))
-        *results, carry = dask.compute(*tasks, tail)
+        *results, carry, parts = dask.compute(*tasks, tail, parts)
         for r in results:
             if r is not None:
                 s += r[0]
                 s2 += r[1]
                 count += r[2]
-    return s, s2, count
+        for part in parts:
+            for t, v in zip(totals, part):
+                t += v
+    return s, s2, count, totals
 
 
 def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segment: float | None = None,
                  window: str = "hann", overlap: float = 0.5, variable: str = "Qdot",
-                 full: bool = False, memory: float | None = None) -> xr.Dataset:
+                 full: bool = False, memory: float | None = None, time_means: dict | None = None) -> xr.Dataset:
     """Per-mode power spectra of the projected mode velocities, Welch-averaged and streamed.
 
     Parameters
@@ -252,6 +261,9 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
     memory : float, optional
         Bytes the frames of one block of q-points of a lazy input may hold (default ``MEMORY_FRACTION`` of the
         memory available): more q per block, fewer passes over the run. Results do not depend on it.
+    time_means : dict name -> array (time, q, branch), optional
+        Arrays made from the same projection (the modes' energies, :func:`trajmodes.mode_energies`) whose means over
+        time are computed in the same pass over the run: returned as ``mean_<name>`` (q, branch).
 
     Raises
     ------
@@ -311,6 +323,8 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
     from trajmodes.resources import available_memory
     require_result_memory(nq * nb, nf, full)
     rechunked = None
+    means_of = dict(time_means or {})
+    means = {name: np.empty((nq, nb)) for name in means_of}
     if isinstance(data, da.Array):
         data = data.rechunk({1: -1, 2: -1}) if len(data.chunks[1]) > 1 or len(data.chunks[2]) > 1 else data
         if full:
@@ -333,20 +347,27 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
         s = np.empty((nq, nb, nf))
         s2 = np.empty_like(s)
         count = 1 if full else 0
+        extra = [da.asarray(x) for x in means_of.values()]
         for q0 in range(0, nq, block):
             part = data[:, q0:q0 + block]
             if full:
-                a, b, _ = _block_sums(np.asarray(part.compute()), n_seg, n_seg, 1, win, scale)
+                whole, *sums = dask.compute(part, *[x[:, q0:q0 + block].sum(axis=0) for x in extra])
+                a, b, _ = _block_sums(np.asarray(whole), n_seg, n_seg, 1, win, scale)
             else:
-                a, b, count = _welch_streamed(part.rechunk({0: chunk}), n_seg, hop, n_segments, win, scale, wave)
+                a, b, count, sums = _welch_streamed(part.rechunk({0: chunk}), n_seg, hop, n_segments, win, scale,
+                                                    wave, [x[:, q0:q0 + block] for x in extra])
             s[q0:q0 + block] = a
             s2[q0:q0 + block] = b
+            for m, v in zip(means.values(), sums):
+                m[q0:q0 + block] = np.asarray(v) / n_total
         if full:
             s2 = s * s
         n_blocks = -(-nq // block)
     else:
         s, s2, count = _block_sums(np.asarray(data), n_seg, hop, n_segments, win, scale)
         n_blocks = 1
+        for name, x in means_of.items():
+            means[name][:] = np.asarray(x).mean(axis=0)
     assert count == n_segments
 
     # in place: the sums become the mean and the spread (arrays of the result's size, no more of them than needed)
@@ -385,6 +406,8 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
         },
         coords=coords,
     )
+    for name, m in means.items():
+        ds[f"mean_{name}"] = (("q", "branch"), m, {"long_name": f"time mean of {name}, over all frames"})
     ds["sed"] = ds["psd"].sum("branch").assign_attrs(units=units, long_name="spectral energy density: "
                                                                           "psd summed over branches")
     tot = ds["psd"].sum(("q", "branch"))

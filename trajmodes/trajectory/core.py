@@ -500,7 +500,7 @@ class Trajectory:
 
     # --- output ---------------------------------------------------------------------------------
     def to_netcdf(self, path, *, displacements: bool = False, progress: bool = False, attrs=None,
-                  statistics=None) -> dict:
+                  statistics=None, fields: tuple | None = None) -> dict:
         """Write the trajectory as a chunked netCDF4 cache that :func:`trajmodes.read` reads back, in one pass over
         the frames.
 
@@ -525,6 +525,9 @@ class Trajectory:
             these frames chunked as the cache is written, read through its :meth:`field` ``layer``; they are computed
             in the same pass as the cache. ``traj.reference_known`` says whether its reference may be used (False
             while the time average is summed in this pass).
+        fields : tuple of str, optional
+            The source's fields to store (default: all it holds; positions always). The pass still reads the
+            velocities and per-frame quantities for ``statistics`` (a temperature).
 
         Returns
         -------
@@ -542,7 +545,15 @@ class Trajectory:
         t.species, t.masses, t._reference_given = self.species, self.masses, self.reference_given
         t._reference, t._reference_average = ref, self.reference_is_average
         every = tuple(self.source.fields) + self.frame_fields             # one read task per chunk for all
-        arrays = {f: t.field(f, every) for f in every}
+        if fields is not None:
+            stored = ("positions",) + tuple(f for f in fields if f != "positions")
+            unknown = [f for f in stored if f not in self.source.fields]
+            if unknown:
+                raise ValueError(f"fields {unknown} are not in the trajectory (it holds {', '.join(self.source.fields)})")
+            every = tuple(f for f in every if f in stored or f == "velocities" or f in self.frame_fields)
+        else:
+            stored = every
+        arrays = {f: t.field(f, every) for f in stored}
         if displacements:
             arrays["displacements"] = t.displacements(layer=every)
             del arrays["positions"]

@@ -6,6 +6,11 @@ fit) parses each chunk once for both; :func:`summary_dataset` reduces their valu
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import warnings
+
 import dask
 import numpy as np
 import xarray as xr
@@ -122,9 +127,15 @@ def summary_dataset(traj, values: dict) -> xr.Dataset:
     return ds
 
 
-def summarize(traj, *, progress: bool = False) -> xr.Dataset:
-    """Frame, box, temperature and displacement statistics in one streamed pass (each chunk of frames parsed once;
-    a time-average reference not yet computed costs one pass before it, positions only).
+def summarize(traj, *, progress: bool = False, scratch: str | None = None) -> xr.Dataset:
+    """Frame, box, temperature and displacement statistics, each chunk of frames parsed once.
+
+    Where the reference is the run's time average, not yet known, the displacements from it need the average first.
+    From a text trajectory (a dump) the one parse then also writes the positions to a scratch netCDF cache (24 bytes
+    per atom and frame, in ``scratch``, default the system's temporary folder, deleted at the end) while it sums the
+    average and the per-frame quantities; the displacements are measured in a read of that cache. A netCDF cache
+    stores its average, so it is read once. Without room for the scratch cache, the trajectory is read twice (a
+    warning says so).
 
     Returns
     -------
@@ -138,11 +149,49 @@ def summarize(traj, *, progress: bool = False) -> xr.Dataset:
         ``volume`` (time) in A^3 per cell when the frames hold a box; ``pressure`` (time) in GPa and
         ``potential_energy`` (time) in eV per cell when the data have them (a LAMMPS log, energy or stress columns).
     """
+    if (not traj.reference_known and traj.source.format != "netcdf" and traj.n_frames > 1
+            and getattr(traj, "_parent", None) is None):
+        folder = _scratch_folder(traj, scratch)
+        if folder is not None:
+            try:
+                return _summarize_through_cache(traj, progress, folder)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
     terms = summary_terms(traj)
+    return summary_dataset(traj, _compute(terms, progress))
+
+
+def _compute(terms: dict, progress: bool) -> dict:
     if progress:
         from dask.diagnostics import ProgressBar
         with ProgressBar(minimum=1.0):
-            values = dask.compute(terms)[0]
-    else:
-        values = dask.compute(terms)[0]
+            return dask.compute(terms)[0]
+    return dask.compute(terms)[0]
+
+
+def _scratch_folder(traj, scratch: str | None) -> str | None:
+    """A new folder for the scratch cache of the positions, or None (and a warning) where it would not fit."""
+    base = tempfile.gettempdir() if scratch is None else scratch
+    need = 24.0 * traj.n_atoms * traj.n_frames + (8 << 20)
+    try:
+        free = shutil.disk_usage(base).free
+    except OSError:
+        free = 0
+    if free < 1.2 * need:
+        warnings.warn(f"no room for the scratch cache of the positions ({need / 1e9:.2f} GB; {free / 1e9:.2f} GB free "
+                      f"in {base}): the trajectory is read twice, once for the time average and once for the "
+                      "displacements from it (set TMPDIR to a folder with room)", ResourceWarning, stacklevel=3)
+        return None
+    return tempfile.mkdtemp(prefix="trajmodes-summary-", dir=base)
+
+
+def _summarize_through_cache(traj, progress: bool, folder: str) -> xr.Dataset:
+    """The summary in one parse of ``traj`` (reference: its time average): the per-frame quantities and the average
+    summed while the positions are written to a cache in ``folder``; the displacements from that cache."""
+    from trajmodes.trajectory.reading import read
+    path = os.path.join(folder, "positions.nc")
+    values = traj.to_netcdf(path, fields=("positions",), progress=progress,
+                            statistics=lambda t, layer: summary_terms(t, layer, displacements=False))
+    cached = read(path, format="netcdf")
+    values.update(_compute(summary_terms(cached, ("positions",), frame=False), progress))
     return summary_dataset(traj, values)
