@@ -106,3 +106,20 @@ def test_lattice_sums_skip_the_vectors_without_constants():
     assert np.abs(both[:, 0] - D).max() < 1e-12
     ref = ForceConstants(np.asarray(other), fc.supercell, fc.primitive)
     assert np.abs(both[:, 1] - Phonons(ref).dm(q)).max() < 1e-12
+
+
+def test_image_pairs_found_once_per_supercell(monkeypatch):
+    """The shortest images of every pair (seconds at 10^5 atoms) are found once per supercell map: the matrices of
+    other constants on the same supercell (a fit's cutoff scan, its error bars, its figure) reuse them."""
+    from trajmodes.phonons.harmonic import dynamical
+    prim, S, pot = CASES["Cu-444"]
+    fc, _ = phonopy_case(prim, S, **pot)
+    calls = []
+    real = dynamical.wigner_seitz_pairs
+    monkeypatch.setattr(dynamical, "wigner_seitz_pairs", lambda *a, **k: calls.append(1) or real(*a, **k))
+    q = np.random.default_rng(1).random((5, 3))
+    first = Phonons(fc).frequencies(q)
+    scaled = ForceConstants(fc.compact() * 1.1, fc.supercell, fc.primitive, smap=fc.smap)
+    again = Phonons(scaled).frequencies(q)
+    assert len(calls) == 1
+    np.testing.assert_allclose(again, first * np.sqrt(1.1), rtol=1e-12)

@@ -105,6 +105,7 @@ class DynamicalMatrix:
         # the lattice sums run over the lattice vectors whose constants are not all zero: the constants of a big
         # supercell fitted within a cutoff reach a few hundred of its ~10^5 vectors
         self.live = live_rows(self._H)
+        self._axes_live = phase_axes(self.R[self.live])
         self._HT = np.ascontiguousarray(self._H[self.live].T)           # (K, n_live) for the lattice sums
 
     @property
@@ -117,20 +118,14 @@ class DynamicalMatrix:
         P = pr.cell
         pf = pr.scaled_positions                                     # (n, 3) primitive fractional
         # every pair (k, j) at each of its shortest images (ideal positions, primitive fractional: the shift cancels)
-        kk, jj, R, w, _, mult = wigner_seitz_pairs(pf, m.atom, m.lattice, fc.p2s, P, m.matrix, self.tol)
+        kk, jj, R, w, _, mult = _image_pairs(m, pf, fc.p2s, P, self.tol)
         kp = m.atom[jj]
         Ru, ridx = np.unique(R, axis=0, return_inverse=True)
         ridx = ridx.reshape(-1)
         self.weights = w                                             # 1 / multiplicity of every image pair
         self.pairs = (ridx, kk, jj, kp, w / np.sqrt(pr.masses[kk] * pr.masses[kp]), len(Ru))
         self.R = Ru.astype(float)                                    # (nR, 3) reduced
-        # per-axis phase tables: distinct (R_x, R_y) pairs and R_z values, and where each R finds its own
-        xy, ixy = np.unique(Ru[:, :2], axis=0, return_inverse=True)
-        ux, ix = np.unique(xy[:, 0], return_inverse=True)
-        uy, iy = np.unique(xy[:, 1], return_inverse=True)
-        uz, iz = np.unique(Ru[:, 2], return_inverse=True)
-        self._axes = (ux.astype(float), ix.reshape(-1), uy.astype(float), iy.reshape(-1),
-                      uz.astype(float), ixy.reshape(-1), iz.reshape(-1))
+        self._axes = phase_axes(Ru)
         self._H = self._scatter(fc.compact())
         self.dpos = pf[None, :, :] - pf[:, None, :]                  # (n, n, 3) reduced
         self.R_cart = self.R @ P                                     # (nR, 3) A
@@ -157,9 +152,13 @@ class DynamicalMatrix:
     def phase(self, q: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """e^{i 2 pi q.R}, shape (nR, nq) complex, from per-axis factors (R integer); with ``rows`` (indices of
         :attr:`R`) for those lattice vectors only, (len(rows), nq)."""
-        ux, ix, uy, iy, uz, ixy, iz = self._axes
-        if rows is not None:
-            ixy, iz = ixy[rows], iz[rows]
+        if rows is None:
+            axes = self._axes
+        elif rows is self.live:
+            axes = self._axes_live
+        else:
+            axes = phase_axes(self.R[rows])
+        ux, ix, uy, iy, uz, ixy, iz = axes
         e = lambda u, x: np.exp(2j * np.pi * np.multiply.outer(u, x))   # (n_distinct, nq)
         exy = e(ux, q[:, 0])[ix]
         exy *= e(uy, q[:, 1])[iy]
@@ -374,6 +373,34 @@ class DynamicalMatrix:
             f[s:s + self.chunk], e = self.frequencies_and_eigenvectors(q[s:s + self.chunk])
             pr[s:s + self.chunk] = (np.abs(e) ** 2).reshape(len(e), n, 3, 3 * n).sum(axis=2).transpose(0, 2, 1)
         return MeshFrequencies(q, f, pr)
+
+
+def _image_pairs(smap, basis: np.ndarray, p2s: np.ndarray, cell: np.ndarray, tol: float) -> tuple:
+    """:func:`~trajmodes.lattice.geometry.wigner_seitz_pairs` of a supercell map, found once per map and primitive
+    cell: the matrices of a fit's cutoff scan, error bars and figures share the supercell (3 s a time at 10^5 atoms).
+    Kept on the map (read-only arrays)."""
+    key = (float(tol), np.asarray(p2s).tobytes(), np.asarray(basis, float).tobytes(), np.asarray(cell, float).tobytes())
+    cache = smap.__dict__.setdefault("_image_pairs", {})
+    if key not in cache:
+        found = wigner_seitz_pairs(basis, smap.atom, smap.lattice, p2s, cell, smap.matrix, tol)
+        for a in found:
+            if isinstance(a, np.ndarray):
+                a.flags.writeable = False
+        cache.clear()                                   # one primitive cell per map in practice: keep the last
+        cache[key] = found
+    return cache[key]
+
+
+def phase_axes(R: np.ndarray) -> tuple:
+    """The per-axis tables of e^{i 2 pi q.R} for integer lattice vectors R (n, 3): the distinct (R_x, R_y) pairs
+    and R_z values, and where each R finds its own (:meth:`DynamicalMatrix.phase`)."""
+    R = np.rint(np.asarray(R, dtype=float)).astype(np.int64).reshape(-1, 3)
+    xy, ixy = np.unique(R[:, :2], axis=0, return_inverse=True)
+    ux, ix = np.unique(xy[:, 0], return_inverse=True)
+    uy, iy = np.unique(xy[:, 1], return_inverse=True)
+    uz, iz = np.unique(R[:, 2], return_inverse=True)
+    return (ux.astype(float), ix.reshape(-1), uy.astype(float), iy.reshape(-1), uz.astype(float), ixy.reshape(-1),
+            iz.reshape(-1))
 
 
 def live_rows(H: np.ndarray) -> np.ndarray:
