@@ -10,9 +10,11 @@ is already there), then runs each command as a user would, in a fresh process, f
 that ``convert`` wrote:
 
 =========  =================================================================================================
+index      the frame index of both dumps, which the first read of a dump builds (kept next to it), on its own
 info       the summary of the run (frames, box, temperature, displacements)
 convert    the netCDF cache (dump only)
-run        summary, cache and effective force constants in one folder (dump only)
+run        summary, cache and effective force constants in one folder (dump only; its input is the dump and the
+           cache it writes and reads back once)
 fit        effective force constants (pair cutoff 2.7 A: the first shell, so the fit is the same work at any size)
 project    the mode spectra at every commensurate q, with the fitted constants; ``project --full`` the periodograms
 sqw        S(q, omega) on the path Gamma-X of the supercell's commensurate q
@@ -53,10 +55,12 @@ ROOT = HERE.parent
 RESULTS = HERE / "results" / "large.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench_large:begin -->", "<!-- bench_large:end -->"
-COMMANDS = ("info", "convert", "run", "fit", "project", "project_full", "sqw", "series")
+COMMANDS = ("index", "info", "convert", "run", "fit", "project", "project_full", "sqw", "series")
 #: the bars of the out-of-core work: peak memory (GB), read amplification, MB/s of dump per core for fit and project
 PEAK_GB, AMPLIFICATION, MB_S_PER_CORE = 4.0, 1.2, 100.0
 COMMON = ["--species", "Cu", "--md-timestep", "0.001"]
+#: builds the frame index of the dumps given (what the first read of a dump does before anything else)
+INDEX = "import sys, trajmodes; [trajmodes.read(p, species=['Cu'], md_timestep=0.001) for p in sys.argv[1:]]"
 #: what every command reads before it reads data (Python, numpy, dask, netCDF4, matplotlib ...): subtracted from its
 #: bytes read, measured once per size in a fresh process
 STARTUP = ("import trajmodes.workflows, trajmodes.cli.app, trajmodes.plots, dask.array, netCDF4, scipy.optimize, "
@@ -189,12 +193,18 @@ def commands(name: str, src: Path, cache: Path, second: Path, out: Path) -> list
         o = out / f"{name}-{where}"
         # a cache stores its species, masses and frame times; a dump of LAMMPS types needs them
         common = COMMON if where == "dump" else []
-        if name == "info":
+        if name == "index" and where == "dump":
+            # the frame index every first read of a dump builds (a scan for its frames, kept next to it in
+            # .NAME.tmidx.npz): measured on its own, so that the rows below are the commands' own reads
+            runs.append((where, [sys.executable, "-c", INDEX, str(path), str(second)], [path, second]))
+        elif name == "info":
             runs.append((where, tm + ["info", str(path)] + common, [path]))
         elif name == "convert" and where == "dump":
             runs.append((where, tm + ["convert", str(path), "-o", str(cache.parent)] + common, [path]))
         elif name == "run" and where == "dump":
-            runs.append((where, tm + ["run", str(path), "-o", str(o)] + common, [path]))
+            # it parses the dump into its cache and reads that back (the fit's displacements from the time
+            # average need the average first): its input is both
+            runs.append((where, tm + ["run", str(path), "-o", str(o)] + common, [path, o / "trajectory.nc"]))
         elif name == "fit":
             runs.append((where, tm + ["fit", str(path), "--cutoff2", "2.7", "-o", str(o)] + common, [path]))
         elif name == "project":
@@ -248,14 +258,14 @@ def bench(args) -> list:
                         if where == "cache" and not cache.exists():
                             continue
                         if cluster is not None:
-                            if name in ("convert", "run"):
+                            if name in ("index", "convert", "run"):
                                 continue
                             argv = argv + ["--scheduler", cluster.address]
                         print(f"== {4 * cells ** 3} atoms, {label}: {name} on the {where}", flush=True)
                         r = measure(argv, extra_pids=cluster.pids if cluster else ())
                         r["read_gb"] = max(r["read_gb"] - startup, 0.0)
                         size = sum(p.stat().st_size for p in inputs)
-                        dump_size = sum(p.stat().st_size for p in ([src, second] if name == "series" else [src]))
+                        dump_size = sum(p.stat().st_size for p in ([src, second] if name in ("series", "index") else [src]))
                         row = {"atoms": 4 * cells ** 3, "frames": _frames(src), "command": name, "on": where,
                                "setting": label, "input_gb": size / 1e9, **r,
                                "amplification": r["read_gb"] * 1e9 / size if size else float("nan"),
