@@ -154,3 +154,21 @@ def test_random_params_symmetric(order, S, cut, si3):
     # a projection: parameters come back
     p = rng.normal(size=b.n_params)
     assert np.abs(b.project(b.to_compact(p)) - p).max() < 1e-10
+
+
+def test_compact_columns_are_the_compact_constants_where_the_basis_reaches():
+    """compact_columns gives to_compact of many parameter vectors on the atoms of the basis' sites only (the
+    dynamical matrices of a big supercell's basis need not build whole compact arrays): equal on those columns, zero
+    on every other column of to_compact, and a third-order basis refuses it."""
+    sc = supercell(CU, np.diag([4, 4, 4]))
+    b = build_basis(sc, 2, 3.0, primitive=CU)                          # the first shell: 12 neighbours and the atom
+    params = np.random.default_rng(2).standard_normal((4, b.n_params))
+    sub, columns = b.compact_columns(params)
+    assert sub.shape == (4, 1, 13, 3, 3) and np.array_equal(columns, np.unique(b.sites[:, 1]))
+    others = np.setdiff1d(np.arange(sc.n_atoms), columns)
+    for p, s in zip(params, sub):
+        whole = b.to_compact(p)
+        np.testing.assert_array_equal(whole[:, columns], s)
+        assert not whole[:, others].any()
+    with pytest.raises(ValueError, match="second-order"):
+        build_basis(sc, 3, 3.0, primitive=CU).compact_columns(np.zeros((1, 1)))

@@ -106,6 +106,11 @@ def test_lattice_sums_skip_the_vectors_without_constants():
     assert np.abs(both[:, 0] - D).max() < 1e-12
     ref = ForceConstants(np.asarray(other), fc.supercell, fc.primitive)
     assert np.abs(both[:, 1] - Phonons(ref).dm(q)).max() < 1e-12
+    # the same constants given on the atoms they reach only (a big supercell's basis tensors)
+    stack = np.array([fc.compact(), other])
+    columns = np.flatnonzero(np.any(stack != 0, axis=(0, 1, 3, 4)))
+    assert len(columns) == 14
+    assert np.abs(dm.of_constants(stack[:, :, columns], q, columns=columns) - both).max() < 1e-12
 
 
 def test_image_pairs_found_once_per_supercell(monkeypatch):

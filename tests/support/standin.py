@@ -2,7 +2,7 @@
 force constants of a Morse pair potential, and synthetic dumps with forces from known constants.
 
 The stand-in has the interface of the real basis (``order, cutoff, n_prim, n_atoms, p2s, sites, E, n_raw,
-n_params, to_compact, project``) but no space-group symmetry: one parameter per Cartesian component of
+n_params, n_entries, to_compact, compact_columns, project``) but no space-group symmetry: one parameter per Cartesian component of
 every compact block within the cutoff, the acoustic sum rule imposed by construction (the blocks with the
 representative atom itself as the last partner are minus the sum of the others), and for the third order
 the j <-> l permutation symmetry (needed: forces only see the part of Psi symmetric in j, l).
@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tests.support.dumps import Truth, read_quiet, write_dump
+from trajmodes.forceconstants.clusters import IFCBasis
 from tests.support.morse import morse_derivatives
 
 
@@ -41,6 +42,12 @@ class StandinBasis:
         out = np.zeros(shape)
         out[tuple(self.sites.T)] = vals
         return out
+
+    @property
+    def n_entries(self) -> int:
+        return len(self.sites)
+
+    compact_columns = IFCBasis.compact_columns
 
     def project(self, fc_compact):
         vals = np.asarray(fc_compact)[tuple(self.sites.T)].reshape(-1)

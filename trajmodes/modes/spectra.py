@@ -339,10 +339,12 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
             memory = MEMORY_FRACTION * have if have is not None else float(1 << 30)
         n_chunks = -(-n_total // chunk)
         wave = min(wave, n_chunks)
-        per_q = 16.0 * nb * chunk * (wave + 1)             # the wave's chunks and the carry (full: parts + whole)
+        # the wave's chunks and the carry (full: parts + whole); the arrays of time_means add half as much each
+        grow = 1.0 + 0.5 * len(means_of)
+        per_q = 16.0 * nb * chunk * (wave + 1) * grow
         if per_q > memory and wave > 1:                      # a block of one q would not fit: one chunk at a time
             wave = 1
-            per_q = 16.0 * nb * chunk * 2
+            per_q = 16.0 * nb * chunk * 2 * grow
         block = int(max(1, min(nq, memory // per_q)))
         s = np.empty((nq, nb, nf))
         s2 = np.empty_like(s)

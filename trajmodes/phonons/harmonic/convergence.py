@@ -40,8 +40,6 @@ __all__ = ["LEVEL", "ROUNDOFF", "CutoffConvergence", "cutoff_convergence"]
 LEVEL = 0.05
 #: ... or by at most this fraction of the largest frequency (the round-off of exact, noise-free data)
 ROUNDOFF = 1e-6
-#: bytes of basis tensors (compact second-order constants) built at a time for their dynamical matrices
-BLOCK_BYTES = 64 * 2 ** 20
 
 
 @dataclass(frozen=True)
@@ -126,9 +124,8 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
     ph = Phonons(fit.harmonic_force_constants_)
     basis = fit.bases_[2]
     P = basis.n_params
-    per = max(1, BLOCK_BYTES // (72 * basis.n_prim * basis.n_atoms))      # basis tensors built at a time
-    Dk = np.concatenate([ph.dm.of_constants(np.array([basis.to_compact(e) for e in np.eye(P)[k:k + per]]), q)
-                         for k in range(0, P, per)], axis=1)
+    tensors, columns = basis.compact_columns(np.eye(P))                   # on the atoms the basis reaches
+    Dk = ph.dm.of_constants(tensors, q, columns=columns)
     D0 = ph.dynamical_matrix(q)
     p0 = fit.params_[2]
 

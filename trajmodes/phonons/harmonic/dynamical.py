@@ -244,27 +244,43 @@ class DynamicalMatrix:
         D = D.reshape(len(qs), 3 * n, 3 * n)
         return 0.5 * (D + D.conj().transpose(0, 2, 1))
 
-    def of_constants(self, fc_compacts, qpoints) -> np.ndarray:
+    def of_constants(self, fc_compacts, qpoints, columns=None) -> np.ndarray:
         """Dynamical matrices of other compact force constants on this crystal and its images, without the
         non-analytic part: (nq, n_sets, 3n, 3n) complex, eV/(A^2 amu).
 
         D(q) is linear in Phi, so the matrices of a linear family of constants (the tensors of a symmetry basis, the
         differences of bootstrap resamples) are those of its members, summed with the same weights; this builds them
-        all with one lattice sum, on the image pairs found once.
+        all with one lattice sum, on the image pairs found once, over the lattice vectors where some set has
+        constants.
 
         Parameters
         ----------
-        fc_compacts : array_like (n_sets, n, N, 3, 3)
-            Compact constants (eV/A^2) on the supercell of this matrix's force constants.
+        fc_compacts : array_like (n_sets, n, N, 3, 3) or (n_sets, n, C, 3, 3)
+            Compact constants (eV/A^2) on the supercell of this matrix's force constants; with ``columns``, on those
+            supercell atoms only (:meth:`~trajmodes.forceconstants.clusters.IFCBasis.compact_columns`), zero
+            elsewhere.
         qpoints : array_like (nq, 3)
             Reduced.
+        columns : array_like of int (C,), optional
+            The supercell atoms of the columns of ``fc_compacts``.
         """
         fcs = np.asarray(fc_compacts, dtype=float)
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         n, k = self.force_constants.n_prim, len(fcs)
-        H = np.concatenate([self._scatter(f) for f in fcs], axis=1)                   # (nR, k * K)
+        ridx, kk, jj, kp, w, _ = self.pairs
+        n_atoms = len(self.force_constants.smap.atom)
+        pos = np.arange(n_atoms) if columns is None else np.full(n_atoms, -1)
+        if columns is not None:
+            pos[np.asarray(columns, dtype=np.int64)] = np.arange(len(columns))
+        sel = np.flatnonzero(pos[jj] >= 0)
+        rows, local = np.unique(ridx[sel], return_inverse=True)
+        H = np.zeros((len(rows), n, n, 3, 3, k))
+        vals = fcs[:, kk[sel], pos[jj[sel]]] * w[sel][None, :, None, None]           # (k, pairs, 3, 3)
+        np.add.at(H, (local.reshape(-1), kk[sel], kp[sel]), vals.transpose(1, 2, 3, 0))
+        H = H.transpose(0, 5, 1, 3, 2, 4).reshape(len(rows), -1)                      # (rows, k n 3 n 3)
         live = live_rows(H)
-        D = self.lattice_sum(np.ascontiguousarray(H[live].T), self.phase(q, live)).reshape(len(q), k, n, 3, n, 3)
+        D = self.lattice_sum(np.ascontiguousarray(H[live].T), self.phase(q, rows[live]))
+        D = D.reshape(len(q), k, n, 3, n, 3)
         D *= np.exp(2j * np.pi * np.einsum("qx,klx->qkl", q, self.dpos))[:, None, :, None, :, None]
         D = D.reshape(len(q), k, 3 * n, 3 * n)
         return 0.5 * (D + D.conj().transpose(0, 1, 3, 2))

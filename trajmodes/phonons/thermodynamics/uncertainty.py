@@ -47,11 +47,16 @@ def _blocks(nq: int, per_q: int):
     return [slice(s, min(s + size, nq)) for s in range(0, nq, size)]
 
 
-def _basis_matrices(fit, phonons: Phonons, q: np.ndarray) -> np.ndarray:
-    """D_k(q) of every order-2 basis tensor, (nq, P2, 3n, 3n) complex."""
+def _basis_matrices(tensors, phonons: Phonons, q: np.ndarray) -> np.ndarray:
+    """D_k(q) of every order-2 basis tensor, (nq, P2, 3n, 3n) complex; ``tensors`` from :func:`_basis_tensors`."""
+    return phonons.dm.of_constants(tensors[0], q, columns=tensors[1])
+
+
+def _basis_tensors(fit) -> tuple:
+    """The order-2 basis tensors on the atoms they reach ((P2, n, C, 3, 3), columns): built once for every block of
+    q (at 10^6 atoms each whole compact tensor is 62 MB, and a fit has tens of them)."""
     basis = fit.bases_[2]
-    tensors = np.array([basis.to_compact(e) for e in np.eye(basis.n_params)])
-    return phonons.dm.of_constants(tensors, q)
+    return basis.compact_columns(np.eye(basis.n_params))
 
 
 def frequency_samples(fit, qpoints) -> np.ndarray:
@@ -64,8 +69,9 @@ def frequency_samples(fit, qpoints) -> np.ndarray:
     ph = Phonons(fit.harmonic_force_constants_)
     nb = ph.n_branches
     out = np.empty((len(dp), len(q), nb))
+    tensors = _basis_tensors(fit)
     for b in _blocks(len(q), 16 * nb * nb * max(len(dp), fit.bases_[2].n_params)):
-        Dk = _basis_matrices(fit, ph, q[b])
+        Dk = _basis_matrices(tensors, ph, q[b])
         D = ph.dynamical_matrix(q[b])[None] + np.einsum("rk,qkij->rqij", dp, Dk, optimize=True)
         out[:, b] = frequencies_from_eigenvalues(np.linalg.eigvalsh(D))
     return out
@@ -318,9 +324,10 @@ def eigenvalue_response(fit, qpoints, phonons: Phonons | None = None):
     ph = Phonons(fit.harmonic_force_constants_) if phonons is None else phonons
     nb, P = ph.n_branches, fit.bases_[2].n_params
     lam, dlam = np.empty((len(q), nb)), np.empty((len(q), nb, P))
+    tensors = _basis_tensors(fit)
     for b in _blocks(len(q), 16 * nb * nb * (P + 2)):
         lam[b], e = np.linalg.eigh(ph.dynamical_matrix(q[b]))
-        Dk = _basis_matrices(fit, ph, q[b])
+        Dk = _basis_matrices(tensors, ph, q[b])
         dlam[b] = np.einsum("qis,qkij,qjs->qsk", e.conj(), Dk, e, optimize=True).real
     return lam, dlam
 
