@@ -60,6 +60,7 @@ class Crystal:
             raise ValueError("the cell is singular")
         self._datasets: dict[float, object] = {}
         self._translations: dict[float, object] = {}
+        self._finder = None
 
     @classmethod
     def from_structure(cls, structure, masses=None) -> "Crystal":
@@ -166,19 +167,29 @@ class Crystal:
         return np.asarray(self.symmetry().translations)
 
     # -- primitive cell and supercell map ---------------------------------------------------
-    def lattice_translations(self, symprec: float = SYMPREC):
+    def lattice_translations(self, symprec: float = SYMPREC, max_rare: int | None = None):
         """The lattice translations of this cell within ``symprec`` (A), cached per ``symprec``: found in
-        O(N log N) without spglib (:func:`trajmodes.lattice.translations.lattice_translations`).
+        O(N log N) without spglib (:func:`trajmodes.lattice.translations.lattice_translations`, whose KD-trees are
+        built once for every tolerance). ``max_rare``: look for primitive cells of up to about this many atoms of the
+        rarest species only (a scan of tolerances).
 
         Returns
         -------
         trajmodes.lattice.translations.Translations
         """
-        from trajmodes.lattice.translations import lattice_translations
+        from trajmodes.lattice.translations import finder_of, lattice_translations
         symprec = float(symprec)
-        if symprec not in self._translations:
-            self._translations[symprec] = lattice_translations(self.cell, self.positions, self.types, symprec)
-        return self._translations[symprec]
+        if symprec in self._translations:
+            return self._translations[symprec]
+        if max_rare is not None and (symprec, max_rare) in self._translations:
+            return self._translations[(symprec, max_rare)]
+        if self._finder is None:
+            self._finder = finder_of(self.cell, self.positions, self.types)
+        found = lattice_translations(self.cell, self.positions, self.types, symprec, finder=self._finder,
+                                     max_rare=max_rare)
+        # a translation found within the limit is the answer without it too
+        self._translations[symprec if max_rare is None or found.n_cells > 1 else (symprec, max_rare)] = found
+        return found
 
     def primitive(self, symprec: float = SYMPREC, search: str = "auto") -> "Crystal":
         """The primitive cell, in the frame and orientation of this crystal.

@@ -22,6 +22,10 @@ def operation_count(supercell: Crystal, symprec: float, search: str = "auto") ->
     avoids). ``search`` as in :meth:`Crystal.primitive`."""
     if search == "spglib" or (search == "auto" and supercell.n_atoms <= SPGLIB_ATOMS):
         return len(supercell.symmetry(symprec).rotations)
+    # primitive cells of up to SPGLIB_ATOMS atoms of the rarest species (spglib runs on the primitive cell): below
+    # the noise of a big snapshot every atom would be tested as a candidate translation
+    if supercell.lattice_translations(symprec, max_rare=SPGLIB_ATOMS).n_cells == 1:
+        return 1
     primitive = supercell.primitive(symprec, search="translations")
     if primitive.n_atoms == supercell.n_atoms:
         return 1                               # no lattice translation: its point operations are not searched
@@ -48,9 +52,14 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
         The symmetry tolerance (A) to use with it (the averaged sites keep ~0.01 A of noise).
     """
     tol = float(symprec)
-    primitive = supercell.primitive(tol)
-    if primitive.n_atoms < supercell.n_atoms or supercell.n_atoms == 1:
+    if supercell.n_atoms == 1:
         return supercell, tol
+    # an ideal cell at symprec? (a big one: its primitive cells of up to SPGLIB_ATOMS atoms of the rarest species,
+    # without a search that tests every atom of a noisy cell; bigger ones are looked for if the scan finds nothing)
+    big = supercell.n_atoms > SPGLIB_ATOMS
+    if not big or supercell.lattice_translations(tol, max_rare=SPGLIB_ATOMS).n_cells > 1:
+        if supercell.primitive(tol).n_atoms < supercell.n_atoms:
+            return supercell, tol
     # the tolerance (up to 0.5 A) at which the snapshot shows the most symmetry operations; where spglib's lattice at
     # that tolerance does not map the cell's atoms onto its sites (a large tolerance can skew it), the translations
     # found directly at the same tolerance, then the tolerance with the next most operations
@@ -65,6 +74,8 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
         if found is not None:
             tol = float(tols[i])
             break
+    if found is None and big and supercell.primitive(float(symprec)).n_atoms < supercell.n_atoms:
+        return supercell, float(symprec)               # an ideal cell of a primitive cell beyond the limit
     if found is None:
         if not allow_p1:
             raise ValueError(

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Translations", "lattice_translations"]
+__all__ = ["Translations", "lattice_translations", "finder_of"]
 
 #: atoms of the random sample every candidate is tested on before the full check
 _SAMPLE = 48
@@ -75,6 +75,7 @@ class _Finder:
         # coordinates scaled by the lengths of the reduced vectors: close to Cartesian distances for a reduced cell
         self.lengths = np.linalg.norm(self.cell, axis=1)
         self.trees, self.members = {}, {}
+        self.candidates = {}                   # (rare atom, radius) -> the candidates of _candidates: any tolerance
         for t in np.unique(types):
             idx = np.flatnonzero(types == t)
             self.members[t] = idx
@@ -101,11 +102,21 @@ class _Finder:
         return near, np.linalg.norm(_mul(d, self.cell), axis=1)
 
 
+def finder_of(cell, positions, types) -> _Finder:
+    """The KD-trees of the atoms by type that :func:`lattice_translations` searches, to be given to several calls
+    on the same cell (candidates are kept too: they do not depend on the tolerance)."""
+    return _Finder(np.asarray(cell, dtype=float), np.asarray(positions, dtype=float).reshape(-1, 3),
+                   np.asarray(types).reshape(-1))
+
+
 def _candidates(finder: _Finder, rare, radius: float | None) -> np.ndarray:
     """Candidate translations, Cartesian (n, 3), sorted by length: from the first atom of ``rare`` to those of its
     atoms within ``radius`` (scaled coordinates; all of them for None), shortest image, and the 26 shortest
     combinations of the reduced cell's vectors (always translations)."""
     from trajmodes.lattice.geometry import shortest_images
+    key = (int(rare[0]), radius)
+    if key in finder.candidates:
+        return finder.candidates[key]
     t = finder.types[rare[0]]
     if radius is None:
         near = rare[1:]
@@ -116,24 +127,29 @@ def _candidates(finder: _Finder, rare, radius: float | None) -> np.ndarray:
     d = shortest_images(finder.frac[near] - finder.frac[rare[0]], finder.cell) @ finder.cell
     grid = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1) if (i, j, k) != (0, 0, 0)])
     c = np.concatenate([d, grid @ finder.cell])
-    return c[np.argsort(np.linalg.norm(c, axis=1), kind="stable")]
+    finder.candidates[key] = c = c[np.argsort(np.linalg.norm(c, axis=1), kind="stable")]
+    return c
 
 
-def _shortest_basis(finder: _Finder, cand, own, sample, symprec: float):
+def _shortest_basis(finder: _Finder, cand, own, sample, symprec: float, bad=None):
     """The three shortest linearly independent candidates that map the sample atoms onto atoms within ``symprec``
-    (Cartesian rows), tested in batches, shortest first; None if there are not three."""
+    (Cartesian rows), tested in batches, shortest first; None if there are not three. ``bad`` (bool, per candidate):
+    those known to fail an atom of the sample (skipped; the ones failing now are added): the sample only grows, so a
+    candidate that failed it once fails it again."""
     passed = np.zeros(len(cand), dtype=bool)
     inv = np.linalg.inv(finder.cell)
     rows: list = []
     tested, batch = 0, _BATCH
     while len(rows) < 3 and tested < len(cand):
         block = np.arange(tested, min(len(cand), tested + batch))
-        alive = block[~own[block]]
+        alive = block[~own[block]] if bad is None else block[~own[block] & ~bad[block]]
         passed[block[own[block]]] = True
         for atom in sample:                    # one sample atom at a time: most wrong candidates fail the first
             if len(alive) == 0:
                 break
             _, dist = finder.image(np.full(len(alive), atom), cand[alive] @ inv)
+            if bad is not None:
+                bad[alive[dist >= symprec]] = True
             alive = alive[dist < symprec]
         passed[alive] = True
         tested, batch = block[-1] + 1, 2 * batch
@@ -141,7 +157,8 @@ def _shortest_basis(finder: _Finder, cand, own, sample, symprec: float):
     return cand[rows] if len(rows) == 3 else None
 
 
-def lattice_translations(cell, positions, types, symprec: float) -> Translations:
+def lattice_translations(cell, positions, types, symprec: float, finder: _Finder | None = None,
+                         max_rare: int | None = None) -> Translations:
     """The translations that map a cell onto itself within ``symprec`` (A), in O(N log N).
 
     Parameters
@@ -151,6 +168,13 @@ def lattice_translations(cell, positions, types, symprec: float) -> Translations
     types : (N,) int; only atoms of one type are matched.
     symprec : float
         Largest distance (A) between a translated atom and the atom it lands on.
+    finder : optional
+        The KD-trees and candidates of an earlier call on the same cell, positions and types (:func:`finder_of`):
+        a scan over tolerances builds them once (:meth:`trajmodes.Crystal.lattice_translations` keeps them).
+    max_rare : int, optional
+        Look for primitive cells with up to about this many atoms of the rarest type only: the ball of candidates
+        stops growing there (a scan of tolerances below the noise of a big cell otherwise tests every atom as a
+        candidate, seconds each); the cell counts as having no translation beyond. Default: no limit.
 
     Returns
     -------
@@ -169,7 +193,7 @@ def lattice_translations(cell, positions, types, symprec: float) -> Translations
     trivial = Translations(reduced, np.rint(cell @ np.linalg.inv(reduced)).astype(np.int64), np.arange(n))
     if n <= 1:
         return trivial
-    finder = _Finder(cell, positions, types)
+    finder = _Finder(cell, positions, types) if finder is None else finder
     values, counts = np.unique(types, return_counts=True)
     rare = np.flatnonzero(types == values[np.argmin(counts)])
     sample = np.sort(np.random.default_rng(0).choice(n, size=min(n, _SAMPLE), replace=False))
@@ -178,14 +202,17 @@ def lattice_translations(cell, positions, types, symprec: float) -> Translations
     # r / kappa long. The first ball holds about 64 atoms of the rare type; it doubles until it holds the basis.
     kappa = np.linalg.norm(inv * finder.lengths[None, :], ord=2)
     radius = 2.5 * (abs(np.linalg.det(cell)) / len(rare)) ** (1 / 3) * kappa
+    bad = {}                                   # per ball: the candidates a sample atom ruled out
     while True:
         whole = radius >= 0.5 * finder.lengths.min()
         cand = _candidates(finder, rare, None if whole else radius)
         own = np.abs(cand @ inv - np.rint(cand @ inv)).max(axis=1) < 1e-9
-        basis = _shortest_basis(finder, cand, own, sample, symprec)
+        key = None if whole else radius
+        basis = _shortest_basis(finder, cand, own, sample, symprec,
+                                bad.setdefault(key, np.zeros(len(cand), dtype=bool)))
         if basis is None or (not whole and np.linalg.norm(basis, axis=1).max() * kappa > radius):
-            if whole:                          # pragma: no cover - the cell's own vectors always span space
-                return trivial
+            if whole or (max_rare is not None and len(cand) >= max_rare):
+                return trivial                 # (whole: the cell's own vectors always span space)
             radius *= 2
             continue
         if all(np.abs(b @ inv - np.rint(b @ inv)).max() < 1e-9 for b in basis):
