@@ -32,7 +32,8 @@ With ``--cluster N`` the commands that take ``--scheduler`` run again on a Dask 
 script on this machine (``dask scheduler`` and N ``dask worker --nthreads 1`` processes); the workers' memory and reads
 count in the totals.
 
-Results: ``benchmarks/results/large.json`` (every run, appended by size) and the table between the
+Results: ``benchmarks/results/large.json`` (the rows of every run, a later run's row replacing the same atoms,
+command, input and setting) and the table between the
 ``<!-- bench_large:begin -->`` and ``<!-- bench_large:end -->`` markers of ``docs/benchmarks.md``; ``--report``
 rewrites the table from the JSON and runs nothing.
 """
@@ -295,15 +296,44 @@ def environment() -> dict:
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1)}
 
 
+def _key(row: dict) -> tuple:
+    return row["atoms"], row["command"], row["on"], row["setting"]
+
+
+def _load(path: Path) -> dict:
+    """The saved rows (each with the environment and command of its run)."""
+    if not path.exists():
+        return {"rows": []}
+    record = json.loads(path.read_text())
+    for r in record["rows"]:                    # a file of one run: its environment on every row
+        r.setdefault("environment", record.get("environment", {}))
+        r.setdefault("bench_command", record.get("command", ""))
+    return {"rows": record["rows"]}
+
+
+def _merged(record: dict, rows: list) -> dict:
+    """The saved rows with those of this run in place of the same (atoms, command, on, setting), sorted by size,
+    setting and the order of COMMANDS."""
+    new = {_key(r) for r in rows}
+    kept = [r for r in record["rows"] if _key(r) not in new] + rows
+    order = {c: i for i, c in enumerate(COMMANDS)}
+    kept.sort(key=lambda r: (r["atoms"], r["setting"] != "local", r["setting"], order.get(r["command"], 99),
+                             r["on"] != "dump"))
+    return {"rows": kept}
+
+
 def table(record: dict) -> str:
-    env = record["environment"]
-    lines = [f"Measured {env['date']} on {env['cores']} cores, {env['memory_gb']} GB RAM, load average "
-             f"{env['load_average']} at the start; command: `{record['command']}`. Bars: peak memory < {PEAK_GB:g} GB, "
-             f"read amplification <= {AMPLIFICATION:g}x, fit and project >= {MB_S_PER_CORE:g} MB/s of dump per core.",
-             "",
-             "| atoms x frames | command | on | setting | wall (s) | peak memory (GB) | read (GB) | amplification "
-             "| MB/s per core | rc | memory | reads | speed |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    runs = sorted({(r["environment"].get("date", "?"), r["environment"].get("cores", "?"),
+                    r["environment"].get("memory_gb", "?"), r["environment"].get("load_average", "?"),
+                    r["bench_command"]) for r in record["rows"]})
+    lines = [f"Bars: peak memory < {PEAK_GB:g} GB, read amplification <= {AMPLIFICATION:g}x, fit and project >= "
+             f"{MB_S_PER_CORE:g} MB/s of dump per core. Runs:", ""]
+    lines += [f"- {date}: {cores} cores, {mem} GB RAM, load average {load} at the start; `{cmd}`"
+              for date, cores, mem, load, cmd in runs]
+    lines += ["",
+              "| atoms x frames | command | on | setting | wall (s) | peak memory (GB) | read (GB) | amplification "
+              "| MB/s per core | rc | memory | reads | speed |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     word = {True: "pass", False: "**fail**", None: ""}
     for r in record["rows"]:
         v = r["pass"]
@@ -335,13 +365,12 @@ def main(argv=None) -> None:
     ap.add_argument("--report", action="store_true", help="rewrite the docs table from the saved JSON, run nothing")
     ap.add_argument("--no-docs", action="store_true")
     args = ap.parse_args(argv)
-    if args.report:
-        record = json.loads(RESULTS.read_text())
-    else:
+    record = _load(RESULTS)
+    if not args.report:
         env = environment()
-        rows = bench(args)
-        record = {"environment": env, "command": "python benchmarks/bench_large.py " + " ".join(argv or sys.argv[1:]),
-                  "rows": rows}
+        command = "python benchmarks/bench_large.py " + " ".join(argv or sys.argv[1:])
+        rows = [dict(r, environment=env, bench_command=command) for r in bench(args)]
+        record = _merged(record, rows)
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(json.dumps(record, indent=1))
     text = table(record)
