@@ -179,16 +179,34 @@ class DumpLayout:
         return [self.slot[n] for n in names]
 
 
+#: bytes of text :func:`row_token_counts` looks at in one vectorised step (its temporaries are ~20 times as many)
+TOKEN_COUNT_BYTES = 4 << 20
+
+
 def row_token_counts(block: bytes) -> np.ndarray:
-    """The number of whitespace-separated tokens on each line of ``block`` (vectorised; a last line without a newline
-    counts)."""
+    """The number of whitespace-separated tokens on each line of ``block`` (vectorised, in pieces of whole lines of
+    about :data:`TOKEN_COUNT_BYTES`, so that a frame of 10^6 atoms does not take 2 GB of temporaries; a last line
+    without a newline counts)."""
     a = np.frombuffer(block, np.uint8)
     if not len(a):
         return np.zeros(0, np.int64)
+    parts, lo = [], 0
+    while lo < len(a):
+        hi = lo + TOKEN_COUNT_BYTES
+        if hi < len(a):
+            nl = block.find(b"\n", hi)                             # end the piece after a newline
+            hi = len(a) if nl < 0 else nl + 1
+        parts.append(_token_counts(a[lo:min(hi, len(a))]))
+        lo = hi
+    return np.concatenate(parts)
+
+
+def _token_counts(a: np.ndarray) -> np.ndarray:
+    """:func:`row_token_counts` of one piece of text (uint8), all of its lines (the last one ends the piece)."""
     nl = a == 10
     ws = nl | (a == 32) | (a == 9) | (a == 13)
     start = ~ws & np.concatenate(([True], ws[:-1]))
-    line = np.cumsum(nl) - nl
+    line = np.cumsum(nl, dtype=np.int32) - nl
     return np.bincount(line[start], minlength=int(line[-1]) + 1)
 
 
