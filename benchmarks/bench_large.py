@@ -11,8 +11,8 @@ that ``convert`` wrote:
 
 =========  =================================================================================================
 index      the frame index of both dumps, which the first read of a dump builds (kept next to it), on its own
+convert    the netCDF cache (dump only), which the rows "on the cache" read
 info       the summary of the run (frames, box, temperature, displacements)
-convert    the netCDF cache (dump only)
 run        summary, cache and effective force constants in one folder (dump only; its input is the dump and the
            cache it writes and reads back once)
 fit        effective force constants (pair cutoff 2.7 A: the first shell, so the fit is the same work at any size)
@@ -56,7 +56,7 @@ ROOT = HERE.parent
 RESULTS = HERE / "results" / "large.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench_large:begin -->", "<!-- bench_large:end -->"
-COMMANDS = ("index", "info", "convert", "run", "fit", "project", "project_full", "sqw", "series")
+COMMANDS = ("index", "convert", "info", "run", "fit", "project", "project_full", "sqw", "series")
 #: the bars of the out-of-core work: peak memory (GB), read amplification, MB/s of dump per core for fit and project
 PEAK_GB, AMPLIFICATION, MB_S_PER_CORE = 4.0, 1.2, 100.0
 COMMON = ["--species", "Cu", "--md-timestep", "0.001"]
