@@ -83,3 +83,30 @@ def test_scaled_positions_is_a_property_of_both_classes():
     c = Crystal.from_structure(s)
     assert np.allclose(s.scaled_positions, c.scaled_positions)
     assert type(s.scaled_positions) is np.ndarray and type(s.scaled_positions + 1) is np.ndarray
+
+
+@pytest.mark.parametrize("block", [1, 37, 1 << 15])
+def test_all_shortest_images_in_blocks(monkeypatch, block):
+    """The Wigner-Seitz images of every vector (phonopy's shared constants) are compared a block of vectors at a time
+    (all at once held 125 images of each: 10 GB for an 864,000-atom supercell): the same images, in the same order,
+    multiplicities and indices as every image of a vector compared directly, for boundary vectors with ties."""
+    from trajmodes.lattice import geometry
+    rng = np.random.default_rng(0)
+    basis = np.array([[3.0, 0, 0], [1.5, 2.6, 0], [0.3, 0.2, 3.0]])
+    frac = rng.integers(-4, 5, (7, 30, 3)) / 4.0                   # on the cell's boundaries: equal images
+    monkeypatch.setattr(geometry, "IMAGE_BLOCK", block)
+    index, images, mult = geometry.all_shortest_images(frac, basis)
+    shifts = np.array([[i, j, k] for i in range(-3, 4) for j in range(-3, 4) for k in range(-3, 4)])
+    want_index, want_images = [], []
+    for a in range(7):
+        for b in range(30):
+            cand = frac[a, b] - np.rint(frac[a, b]) + shifts
+            length = np.linalg.norm(cand @ basis, axis=1)
+            best = cand[length <= length.min() + 1e-5]
+            assert mult[a, b] == len(best)
+            want_index += [(a, b)] * len(best)
+            want_images.append(best[np.lexsort(best.T[::-1])])
+    assert list(zip(*index)) == want_index
+    # images of a vector side by side, vectors in C order (each vector's images sorted here to compare)
+    got = np.concatenate([g[np.lexsort(g.T[::-1])] for g in np.split(images, np.cumsum(mult.reshape(-1))[:-1])])
+    np.testing.assert_allclose(got, np.concatenate(want_images), atol=1e-12)

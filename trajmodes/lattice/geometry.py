@@ -63,13 +63,18 @@ def shortest_images(frac: np.ndarray, basis: np.ndarray) -> np.ndarray:
     return np.take_along_axis(cand, best[..., None, None], axis=-2)[..., 0, :]
 
 
+#: vectors :func:`all_shortest_images` compares at a time (their 125 images each)
+IMAGE_BLOCK = 1 << 15
+
+
 def all_shortest_images(frac: np.ndarray, basis: np.ndarray, tol: float = 1e-5):
     """Every periodic image of equal, shortest length of each fractional vector ``frac`` (..., 3): the Wigner-Seitz
     images of phonopy, phono3py and :class:`trajmodes.Phonons`, over which a constant between two atoms of a
     supercell is shared (weight 1 / multiplicity).
 
     Each vector is rounded into [-1/2, 1/2], and of its images shifted by up to two lattice vectors along each axis
-    those within ``tol`` of the shortest are kept (exact for a Niggli-reduced ``basis``, :func:`niggli_reduce`).
+    those within ``tol`` of the shortest are kept (exact for a Niggli-reduced ``basis``, :func:`niggli_reduce`), in
+    blocks of :data:`IMAGE_BLOCK` vectors.
 
     Parameters
     ----------
@@ -91,12 +96,22 @@ def all_shortest_images(frac: np.ndarray, basis: np.ndarray, tol: float = 1e-5):
         The number of images of every vector.
     """
     f = np.asarray(frac, dtype=float)
-    f = f - np.rint(f)
-    cand = f[..., None, :] + _SHIFTS2                                        # (..., 125, 3)
-    length = np.linalg.norm(cand @ np.asarray(basis, dtype=float), axis=-1)
-    keep = length <= length.min(axis=-1, keepdims=True) + tol
-    *index, c = np.nonzero(keep)
-    return tuple(index), cand[(*index, c)], keep.sum(axis=-1)
+    shape = f.shape[:-1]
+    flat = f.reshape(-1, 3)
+    basis = np.asarray(basis, dtype=float)
+    where, images = [], []
+    mult = np.empty(len(flat), dtype=np.int64)
+    for s in range(0, len(flat), IMAGE_BLOCK):               # (block, 125, 3) at a time: ~100 MB, not N x 9 kB
+        g = flat[s:s + IMAGE_BLOCK]
+        cand = (g - np.rint(g))[:, None, :] + _SHIFTS2
+        length = np.linalg.norm(cand @ basis, axis=-1)
+        keep = length <= length.min(axis=-1, keepdims=True) + tol
+        i, c = np.nonzero(keep)
+        where.append(i + s)
+        images.append(cand[i, c])
+        mult[s:s + IMAGE_BLOCK] = keep.sum(axis=-1)
+    index = np.unravel_index(np.concatenate(where), shape) if shape else ()
+    return tuple(index), np.concatenate(images).reshape(-1, 3), mult.reshape(shape)
 
 
 def wigner_seitz_pairs(basis, atom, cells, centres, cell, matrix, tol: float = 1e-5):
