@@ -172,3 +172,22 @@ def test_compact_columns_are_the_compact_constants_where_the_basis_reaches():
         assert not whole[:, others].any()
     with pytest.raises(ValueError, match="second-order"):
         build_basis(sc, 3, 3.0, primitive=CU).compact_columns(np.zeros((1, 1)))
+
+
+def test_partner_indices_in_blocks_of_atoms(monkeypatch):
+    """The supercell atom of every (partner, atom) pair of the design is mapped a block of atoms at a time (300
+    partners of 10^6 atoms took 13 GB of lattice vectors and keys at once): the same table whatever the block, each
+    partner of an atom sitting at the atom's translation of the partner of the primitive atom."""
+    from trajmodes.forceconstants import design
+    sc = supercell(CU, np.diag([5, 5, 5]), shuffle_seed=1)
+    prim = sc.primitive()
+    smap = sc.supercell_map(prim)
+    p2s = np.array([int(np.flatnonzero(smap.atom == 0)[0])])
+    columns, atoms = np.arange(40), np.flatnonzero(smap.atom == 0)
+    whole = design.partner_indices(smap, p2s, 0, columns, atoms)
+    monkeypatch.setattr(design, "PARTNER_ELEMENTS", 7)
+    np.testing.assert_array_equal(design.partner_indices(smap, p2s, 0, columns, atoms), whole)
+    shift = (smap.lattice[atoms] - smap.lattice[p2s[0]]) @ prim.cell
+    d = sc.positions[whole] - sc.positions[columns][:, None] - shift[None]
+    f = d @ np.linalg.inv(sc.cell)
+    assert np.abs((f - np.rint(f)) @ sc.cell).max() < 1e-9

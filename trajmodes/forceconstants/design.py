@@ -58,6 +58,10 @@ BLOCK_ELEMENTS = 1 << 22
 TILE_BYTES = 1 << 18
 
 
+#: (partner, atom) pairs :func:`partner_indices` maps at a time
+PARTNER_ELEMENTS = 1 << 22
+
+
 def partner_indices(smap, p2s: np.ndarray, k: int, columns: np.ndarray, atoms: np.ndarray) -> np.ndarray:
     """Supercell atom that compact column atom ``columns[e]`` of primitive atom ``k`` is for atom ``atoms[c]``.
 
@@ -65,9 +69,14 @@ def partner_indices(smap, p2s: np.ndarray, k: int, columns: np.ndarray, atoms: n
     lattice[p2s[k]])``, i.e. j' translated by the lattice vector that takes ``p2s[k]`` onto ``i``.
     """
     columns = np.asarray(columns, dtype=np.int64)
-    shift = smap.lattice[atoms] - smap.lattice[p2s[k]]                         # (n_c, 3)
-    lat = smap.lattice[columns][:, None, :] + shift[None, :, :]                # (n_e, n_c, 3)
-    return smap.index(np.broadcast_to(smap.atom[columns][:, None], lat.shape[:2]), lat)
+    atoms = np.asarray(atoms, dtype=np.int64)
+    out = np.empty((len(columns), len(atoms)), dtype=np.int64)
+    step = max(1, PARTNER_ELEMENTS // max(1, len(columns)))     # atoms at a time: the (n_e, n_c, 3) lattice vectors
+    for s in range(0, len(atoms), step):                         # and keys of 300 partners x 10^6 atoms are 13 GB
+        shift = smap.lattice[atoms[s:s + step]] - smap.lattice[p2s[k]]        # (n_c, 3)
+        lat = smap.lattice[columns][:, None, :] + shift[None, :, :]            # (n_e, n_c, 3)
+        out[:, s:s + step] = smap.index(np.broadcast_to(smap.atom[columns][:, None], lat.shape[:2]), lat)
+    return out
 
 
 def _i64(x) -> np.ndarray:
