@@ -16,7 +16,8 @@ info       the summary of the run (frames, box, temperature, displacements)
 run        summary, cache and effective force constants in one folder (dump only; its input is the dump and the
            cache it writes and reads back once)
 fit        effective force constants (pair cutoff 2.7 A: the first shell, so the fit is the same work at any size)
-project    the mode spectra at every commensurate q, with the fitted constants; ``project --full`` the periodograms
+project    the mode spectra at the commensurate q of the band path Gamma-X-K-Gamma-L, with the fitted constants;
+           ``project --full`` the periodograms
 sqw        S(q, omega) on the path Gamma-X of the supercell's commensurate q
 series     two runs (the dump and a second one at another temperature) in one dataset
 =========  =================================================================================================
@@ -60,6 +61,9 @@ COMMANDS = ("index", "convert", "info", "run", "fit", "project", "project_full",
 #: the bars of the out-of-core work: peak memory (GB), read amplification, MB/s of dump per core for fit and project
 PEAK_GB, AMPLIFICATION, MB_S_PER_CORE = 4.0, 1.2, 100.0
 COMMON = ["--species", "Cu", "--md-timestep", "0.001"]
+#: the band path whose commensurate q ``project`` takes (a user of a huge cell would: the spectra of all its 2.6
+#: million modes at 10^6 atoms are gigabytes before anything is read)
+PATH = "GXKGL"
 #: builds the frame index of the dumps given (what the first read of a dump does before anything else)
 INDEX = "import sys, trajmodes; [trajmodes.read(p, species=['Cu'], md_timestep=0.001) for p in sys.argv[1:]]"
 #: what every command reads before it reads data (Python, numpy, dask, netCDF4, matplotlib ...): subtracted from its
@@ -209,11 +213,11 @@ def commands(name: str, src: Path, cache: Path, second: Path, out: Path) -> list
         elif name == "fit":
             runs.append((where, tm + ["fit", str(path), "--cutoff2", "2.7", "-o", str(o)] + common, [path]))
         elif name == "project":
-            runs.append((where, tm + ["project", str(path), "--force-constants", str(fc), "-o", str(o)] + common,
-                         [path]))
+            runs.append((where, tm + ["project", str(path), "--force-constants", str(fc), "--path", PATH, "-o",
+                                      str(o)] + common, [path]))
         elif name == "project_full":
-            runs.append((where, tm + ["project", str(path), "--force-constants", str(fc), "--full", "-o", str(o)]
-                         + common, [path]))
+            runs.append((where, tm + ["project", str(path), "--force-constants", str(fc), "--path", PATH, "--full",
+                                      "-o", str(o)] + common, [path]))
         elif name == "sqw":
             runs.append((where, tm + ["sqw", str(path), "--path", "GX", "--window", "50", "-o", str(o)] + common,
                          [path]))
