@@ -107,6 +107,13 @@ def test_all_shortest_images_in_blocks(monkeypatch, block):
             want_index += [(a, b)] * len(best)
             want_images.append(best[np.lexsort(best.T[::-1])])
     assert list(zip(*index)) == want_index
+    # the shortest image of each (shortest_images, by blocks too): one of those images, of the shortest length
+    one = geometry.shortest_images(frac, basis)
+    np.testing.assert_allclose(np.linalg.norm(one @ basis, axis=-1),
+                               np.linalg.norm(geometry.shortest_images(frac.reshape(-1, 3), basis) @ basis,
+                                              axis=-1).reshape(7, 30), atol=1e-12)
+    first = np.array([np.linalg.norm(w[0] @ basis) for w in want_images]).reshape(7, 30)
+    np.testing.assert_allclose(np.linalg.norm(one @ basis, axis=-1), first, atol=1e-9)
     # images of a vector side by side, vectors in C order (each vector's images sorted here to compare)
     got = np.concatenate([g[np.lexsort(g.T[::-1])] for g in np.split(images, np.cumsum(mult.reshape(-1))[:-1])])
     np.testing.assert_allclose(got, np.concatenate(want_images), atol=1e-12)

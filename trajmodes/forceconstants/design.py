@@ -383,7 +383,8 @@ class DesignKernel:
             n_dst += len(dst)
         parts["colptr"].append([n_nz])
         parts["ptr"].append([n_dst])
-        cat = {key: np.concatenate(v) for key, v in parts.items()}
+        # one order (a second-order fit): its partner table as it is, not a copy (2 GB for 300 partners x 10^6 atoms)
+        cat = {key: v[0] if len(v) == 1 else np.concatenate(v) for key, v in parts.items()}
         return (_i64(cat["table"]), len(self.orders[0].classes[cls][0])) + tuple(
             _i64(cat[key]) for key in ("col_j", "col_b", "col_l", "col_c", "col_m", "col_d", "colptr", "rowidx")) + (
             np.ascontiguousarray(cat["vals"], dtype=float), _i64(cat["outrow"]), _i64(cat["src"]), _i64(cat["ptr"]),

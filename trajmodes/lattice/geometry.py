@@ -51,20 +51,25 @@ def minimum_image(delta: np.ndarray, cells: np.ndarray) -> np.ndarray:
     return out
 
 
+#: vectors :func:`shortest_images` and :func:`all_shortest_images` compare at a time (their 27 or 125 images each)
+IMAGE_BLOCK = 1 << 15
+
+
 def shortest_images(frac: np.ndarray, basis: np.ndarray) -> np.ndarray:
     """The image of every fractional vector ``frac`` (..., 3) (rows in the basis ``basis``) with the shortest
     Cartesian length: rounded into [-1/2, 1/2], then the best of its 27 neighbouring images (exact for a reduced
     basis; first of equals in a fixed order). Works in reciprocal space too (``basis`` = reciprocal cell)."""
     f = np.asarray(frac, dtype=float)
-    f = f - np.rint(f)
-    cand = f[..., None, :] + _SHIFTS                                          # (..., 27, 3)
-    length = np.linalg.norm(cand @ np.asarray(basis, float), axis=-1) + 1e-9 * np.arange(27)
-    best = np.argmin(length, axis=-1)
-    return np.take_along_axis(cand, best[..., None, None], axis=-2)[..., 0, :]
-
-
-#: vectors :func:`all_shortest_images` compares at a time (their 125 images each)
-IMAGE_BLOCK = 1 << 15
+    shape = f.shape
+    flat = f.reshape(-1, 3)
+    basis = np.asarray(basis, float)
+    out = np.empty_like(flat)
+    for s in range(0, len(flat), IMAGE_BLOCK):                 # (block, 27, 3) at a time, not N x 27 x 3
+        g = flat[s:s + IMAGE_BLOCK]
+        cand = (g - np.rint(g))[:, None, :] + _SHIFTS
+        length = np.linalg.norm(cand @ basis, axis=-1) + 1e-9 * np.arange(27)
+        out[s:s + IMAGE_BLOCK] = cand[np.arange(len(g)), np.argmin(length, axis=-1)]
+    return out.reshape(shape)
 
 
 def all_shortest_images(frac: np.ndarray, basis: np.ndarray, tol: float = 1e-5):
