@@ -219,7 +219,7 @@ def commands(name: str, src: Path, cache: Path, second: Path, out: Path) -> list
             runs.append((where, tm + ["project", str(path), "--force-constants", str(fc), "--path", PATH, "--full",
                                       "-o", str(o)] + common, [path]))
         elif name == "sqw":
-            runs.append((where, tm + ["sqw", str(path), "--path", "GX", "--window", "50", "-o", str(o)] + common,
+            runs.append((where, tm + ["sqw", str(path), "--path", "GX", "--window", "20", "-o", str(o)] + common,
                          [path]))
         elif name == "series" and where == "dump":
             runs.append((where, tm + ["series", str(path), str(second), "--run-temperatures", "300", "600",

@@ -39,7 +39,7 @@ __all__ = ["load_force_constants", "default_cutoff2",
            "phonon_properties", "EAMCrystal", "eam_crystal", "modes_dataset", "add_path_variables", "path_bands",
            "PathBands", "three_phonon", "ThreePhonon", "potential_range_of", "QuasiHarmonicResult", "quasiharmonic",
            "harmonic_bands", "shell_constants_of", "project_modes", "ScatteringQpoints", "scattering_qpoints",
-           "structure_factor", "path_dispersion",
+           "structure_factor", "check_correlation_window", "path_dispersion",
            # re-exported (see above)
            "ForceConstants", "format_cutoff_table", "StagedOutputs", "atomic_write", "source_fingerprint", "fc_format",
            "format_names", "detect_fc_format", "clean_attrs", "provenance", "masses_or_error", "bravais_lattice",
@@ -828,6 +828,13 @@ def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, q
     pieces, labels = path_pieces(prim, path)
     q, dist, ticks = path_qpoints(prim, cell, pieces, labels)
     return ScatteringQpoints(q, primitive=prim, path=path, distance=dist, ticks=ticks)
+
+
+def check_correlation_window(trajectory, window: int, step: int = 1) -> None:
+    """Refuse, before the run is read, a correlation window or step of time origins that the run cannot give
+    (:func:`trajmodes.modes.structure_factor.check_window`)."""
+    from trajmodes.modes.structure_factor import check_window
+    check_window(trajectory, window, step)
 
 
 def structure_factor(trajectory, qpoints: ScatteringQpoints, **options):

@@ -32,11 +32,12 @@ def _weights(name: str):
 
 def cmd_sqw(args, out) -> int:
     """S(q, omega), F(q, t) and the current correlations of a run: ``sqw.nc`` and figures in a folder."""
-    from trajmodes.workflows import provenance, scattering_qpoints, structure_factor
+    from trajmodes.workflows import check_correlation_window, provenance, scattering_qpoints, structure_factor
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; sqw writes a folder of results")
     t0 = time.perf_counter()
     traj = read_trajectory(args)
+    check_correlation_window(traj, args.window, args.step)     # before the reference's pass over the run
     currents = "velocities" in traj.source.fields and not args.no_currents
     kw = dict(window=args.window, step=args.step, currents=currents, incoherent=not args.no_incoherent,
               weights=_weights(args.weights))

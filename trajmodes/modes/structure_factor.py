@@ -156,7 +156,9 @@ def _check_times(traj) -> float:
     return dt
 
 
-def _check_counts(traj, window, step) -> tuple[int, int]:
+def check_window(traj, window, step) -> tuple[int, int]:
+    """The correlation window and the step between time origins (frames), checked against the run: whole numbers,
+    a window of 2 frames to the run's length, a step of at least 1; ValueError naming what to give otherwise."""
     for name, v in (("window", window), ("step", step)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise ValueError(f"{name} must be a whole number of frames, not {v!r}")
@@ -293,7 +295,7 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         run, unevenly spaced frames, a variable cell, or currents without velocities.
     """
     import xarray as xr
-    window, step = _check_counts(traj, window, step)
+    window, step = check_window(traj, window, step)
     dt = _check_times(traj)
     if currents and "velocities" not in traj.source.fields:
         raise ValueError(f"{traj.source.describe()} has no velocities: the current correlations need vx vy vz in the "
