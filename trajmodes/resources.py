@@ -125,3 +125,14 @@ def _size(nbytes: float) -> str:
         nbytes /= 1000
     return f"{nbytes:.1f} PB"                                      # pragma: no cover - the loop returns
 
+
+def distributed_client():
+    """The ``dask.distributed`` client Dask computes with now (the default client: ``--scheduler`` / ``--workers``, a
+    ``Client`` made by the caller), or None (threads of this process, or no ``distributed`` installed). Its workers
+    may run on other machines: files they read must be on a file system they share."""
+    try:
+        from distributed import default_client
+        return default_client()
+    except (ImportError, ValueError):
+        return None
+

@@ -456,12 +456,8 @@ def _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood="gamma", 
     import dask
     from dask.callbacks import Callback
     from dask.diagnostics import ProgressBar
-    try:
-        from distributed import default_client
-        default_client()
-        client = True
-    except (ImportError, ValueError):
-        client = False
+    from trajmodes.resources import distributed_client
+    client = distributed_client() is not None
     workers = fit_workers() if workers is None else max(1, int(workers))
     parts = [dask.delayed(_fit_batch, pure=True)(tasks[i:i + batch], *args) for i in range(0, len(tasks), batch)]
     bar = ProgressBar(minimum=1.0) if progress and not Callback.active else contextlib.nullcontext()

@@ -135,7 +135,8 @@ def summarize(traj, *, progress: bool = False, scratch: str | None = None) -> xr
     per atom and frame, in ``scratch``, default the system's temporary folder, deleted at the end) while it sums the
     average and the per-frame quantities; the displacements are measured in a read of that cache. A netCDF cache
     stores its average, so it is read once. Without room for the scratch cache, the trajectory is read twice (a
-    warning says so).
+    warning says so), and so it is on a ``dask.distributed`` cluster (whose workers may not see this machine's
+    temporary folder).
 
     Returns
     -------
@@ -149,8 +150,10 @@ def summarize(traj, *, progress: bool = False, scratch: str | None = None) -> xr
         ``volume`` (time) in A^3 per cell when the frames hold a box; ``pressure`` (time) in GPa and
         ``potential_energy`` (time) in eV per cell when the data have them (a LAMMPS log, energy or stress columns).
     """
+    from trajmodes.resources import distributed_client
+    # a cluster's workers may not see this machine's temporary folder: two passes there
     if (not traj.reference_known and traj.source.format != "netcdf" and traj.n_frames > 1
-            and getattr(traj, "_parent", None) is None):
+            and getattr(traj, "_parent", None) is None and distributed_client() is None):
         folder = _scratch_folder(traj, scratch)
         if folder is not None:
             try:

@@ -34,6 +34,7 @@ import numpy as np
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.lattice.structure import Structure
 from trajmodes.io.filesystem import atomic_write
+from trajmodes.resources import distributed_client
 from trajmodes.io.trajectories.base import (FIELD_UNITS, FIELDS, FRAME_FIELDS, FRAME_SHAPES, FrameSource, empty_frames,
                                             refuse_lammps_options, refuse_several_files)
 
@@ -251,7 +252,7 @@ def write_cache(path, arrays: dict, contents: CacheContents, *, attrs: dict | No
             with LOCK:
                 ds.setncatts(meta)
                 define_cache(ds, contents, arrays, chunks, __version__)
-            if _distributed_client() is not None:
+            if distributed_client() is not None:
                 # an open netCDF file cannot travel to a scheduler or workers in other processes: they compute the
                 # frames, a batch of chunks at a time, and this process writes them
                 values[:] = _store_from_here(arrays, ds, per_frame, summed)
@@ -277,15 +278,6 @@ def write_cache(path, arrays: dict, contents: CacheContents, *, attrs: dict | No
 
     atomic_write(path, write)
     return values[0], values[1]
-
-
-def _distributed_client():
-    """The dask.distributed client Dask computes with now, or None (threads of this process)."""
-    try:
-        from distributed import default_client
-        return default_client()
-    except (ImportError, ValueError):
-        return None
 
 
 def _store_from_here(arrays: dict, ds, per_frame: dict, summed: dict, batch_chunks: int = 8) -> list:
