@@ -113,6 +113,20 @@ def test_info_and_convert_with_the_average_take_one_pass_for_it(tmp_path, monkey
     np.testing.assert_allclose(stored.reference.cell, average.cell, rtol=0, atol=1e-12)
 
 
+def test_info_on_a_cluster_reads_twice_without_a_scratch_cache(monkeypatch, tmp_path):
+    """On a dask.distributed cluster (whose workers may run on machines that do not see this one's temporary folder)
+    info takes the two passes instead of the scratch cache: a positions-only pass for the average, then its own."""
+    import tempfile
+    import trajmodes.resources
+    monkeypatch.setattr(trajmodes.resources, "distributed_client", lambda: object())
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    reads = Reads(monkeypatch)
+    assert main(["info", DUMP, *READ]) == 0
+    fields = Counter(f for _, f in reads.dump if f is not None)
+    assert fields == {("positions",): 4, ("positions", "velocities"): 4}, fields
+    assert not list(tmp_path.iterdir())
+
+
 def _numpy_summary(reference=None) -> dict:
     """The summary from every frame read at once, with numpy alone: displacements in the fixed cubic box by the
     minimum image from ``reference`` (a file) or the run's mean position (unwrapped coordinates: no image jumps)."""
