@@ -167,6 +167,31 @@ def test_tolerance_scan_below_the_noise_never_tests_every_atom(monkeypatch):
     assert ideal.primitive(1e-5).n_atoms == 1 and tol > 0.05
 
 
+@pytest.mark.parametrize("symprec", [0.3, 0.6, 0.9])
+def test_an_atom_pushed_onto_another_ends_the_search_at_once(symprec):
+    """864 noisy fcc atoms, one pushed 0.3 A from another and its own site left empty: no translation maps the cell
+    onto itself. Every candidate sends the pushed pair onto one atom and a different atom onto the empty site, so
+    the sample test lets false survivors through; the search rules the pair out for all of them in one test (before,
+    it went through one full check per candidate, minutes, or found the same basis for ever)."""
+    import signal
+    sc = _fcc(6)
+    pos = sc.positions + np.random.default_rng(7).normal(0, 0.05, sc.positions.shape)
+    pos[10] = pos[500] + np.array([0.3, 0.0, 0.0])
+
+    def too_long(*_):
+        raise TimeoutError(f"lattice_translations at symprec {symprec} A ran past 20 s")
+    old = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(20)
+    try:
+        t0 = time.perf_counter()
+        found = lattice_translations(sc.cell, pos, np.zeros(len(pos), int), symprec)
+        took = time.perf_counter() - t0
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert found.n_cells == 1 and took < 5
+
+
 def test_hundred_thousand_atoms_in_seconds():
     """A 108,000-atom fcc cell (30^3 conventional cells): primitive cell, space group and supercell map in a few
     seconds, equal to those spglib gives on a small cell of the same crystal (spglib on the whole cell takes ~10

@@ -131,11 +131,12 @@ def _candidates(finder: _Finder, rare, radius: float | None) -> np.ndarray:
     return c
 
 
-def _shortest_basis(finder: _Finder, cand, own, sample, symprec: float, bad=None):
-    """The three shortest linearly independent candidates that map the sample atoms onto atoms within ``symprec``
-    (Cartesian rows), tested in batches, shortest first; None if there are not three. ``bad`` (bool, per candidate):
-    those known to fail an atom of the sample (skipped; the ones failing now are added): the sample only grows, so a
-    candidate that failed it once fails it again."""
+def _shortest_basis(finder: _Finder, cand, own, sample, symprec: float, bad=None, groups=()):
+    """The indices (into ``cand``) of the three shortest linearly independent candidates that map the sample atoms
+    onto atoms within ``symprec`` and the atoms of each of ``groups`` (arrays of atoms) onto as many different atoms,
+    tested in batches, shortest first; None if there are not three. ``bad`` (bool, per candidate): those known to
+    fail the sample (skipped; the ones failing now are added): the sample and the groups only grow, so a candidate
+    that failed them once fails them again."""
     passed = np.zeros(len(cand), dtype=bool)
     inv = np.linalg.inv(finder.cell)
     rows: list = []
@@ -151,10 +152,19 @@ def _shortest_basis(finder: _Finder, cand, own, sample, symprec: float, bad=None
             if bad is not None:
                 bad[alive[dist >= symprec]] = True
             alive = alive[dist < symprec]
+        for group in groups:                   # atoms that a false survivor sent onto one atom
+            if len(alive) == 0:
+                break
+            near = np.stack([finder.image(np.full(len(alive), atom), cand[alive] @ inv)[0] for atom in group])
+            near.sort(axis=0)
+            onto_one = (near[1:] == near[:-1]).any(axis=0)
+            if bad is not None:
+                bad[alive[onto_one]] = True
+            alive = alive[~onto_one]
         passed[alive] = True
         tested, batch = block[-1] + 1, 2 * batch
         rows = _basis_rows(cand, passed, symprec)
-    return cand[rows] if len(rows) == 3 else None
+    return np.asarray(rows) if len(rows) == 3 else None
 
 
 def lattice_translations(cell, positions, types, symprec: float, finder: _Finder | None = None,
@@ -203,13 +213,15 @@ def lattice_translations(cell, positions, types, symprec: float, finder: _Finder
     kappa = np.linalg.norm(inv * finder.lengths[None, :], ord=2)
     radius = 2.5 * (abs(np.linalg.det(cell)) / len(rare)) ** (1 / 3) * kappa
     bad = {}                                   # per ball: the candidates a sample atom ruled out
+    groups: list = []                          # atoms a false survivor sent onto one atom: each a test of its own
     while True:
         whole = radius >= 0.5 * finder.lengths.min()
         cand = _candidates(finder, rare, None if whole else radius)
         own = np.abs(cand @ inv - np.rint(cand @ inv)).max(axis=1) < 1e-9
         key = None if whole else radius
-        basis = _shortest_basis(finder, cand, own, sample, symprec,
-                                bad.setdefault(key, np.zeros(len(cand), dtype=bool)))
+        ruled_out = bad.setdefault(key, np.zeros(len(cand), dtype=bool))
+        rows = _shortest_basis(finder, cand, own, sample, symprec, ruled_out, groups)
+        basis = None if rows is None else cand[rows]
         if basis is None or (not whole and np.linalg.norm(basis, axis=1).max() * kappa > radius):
             if whole or (max_rare is not None and len(cand) >= max_rare):
                 return trivial                 # (whole: the cell's own vectors always span space)
@@ -220,11 +232,16 @@ def lattice_translations(cell, positions, types, symprec: float, finder: _Finder
         found = _sites(finder, positions, basis, symprec)
         if found is None:
             # the slow check, one basis vector at a time on every atom (KD-tree), finds a false survivor
-            found, failed = _orbits_checked(finder, cell, basis, symprec)
+            found, failed, which, collided = _orbits_checked(finder, cell, basis, symprec)
             if failed is not None:
-                # a false survivor of the sample test: the atoms it fails join the sample (a defect breaks every
-                # translation; one check on all atoms then rules them all out), and the search goes on
+                # a false survivor of the sample test: the atoms it fails join the sample, two atoms it sent onto one
+                # (each passes the distance test) become a test of their own (a defect breaks every translation: one
+                # check on all atoms then rules them all out), the vector itself is ruled out, and the search goes
+                # on: every turn rules out a candidate, so it ends
+                if collided is not None:
+                    groups.append(collided)
                 sample = np.union1d(sample, failed[:_SAMPLE])
+                ruled_out[rows[which]] = True
                 continue
             if found is None:
                 return trivial                 # translations that do not fit the cell: too far from a crystal
@@ -323,18 +340,22 @@ def _sites(finder: _Finder, positions, basis, symprec: float) -> Translations | 
 
 
 def _orbits_checked(finder: _Finder, cell, basis, symprec: float):
-    """Every basis vector checked on every atom with the KD-tree (a permutation within ``symprec``), then the orbits;
-    ``(translations or None, None)``, or ``(None, the atoms a vector does not map onto an atom)``."""
+    """Every basis vector checked on every atom with the KD-tree (a permutation within ``symprec``), then the orbits:
+    ``(translations or None, None, None, None)``, or, for the first vector that fails, ``(None, the atoms it does not
+    map onto an atom, its row in basis, atoms it sends onto one atom or None)``."""
     n = len(finder.frac)
     inv = np.linalg.inv(finder.cell)
     images, mean = [], []
-    for b in basis:
+    for r, b in enumerate(basis):
         shift = b @ inv
         near, dist = finder.image(np.arange(n), shift)
-        if dist.max() >= symprec:
-            return None, np.flatnonzero(dist >= symprec)
-        if np.bincount(near, minlength=n).max() != 1:
-            return None, near[np.bincount(near, minlength=n)[near] > 1]
+        hits = np.bincount(near, minlength=n)
+        if dist.max() >= symprec or hits.max() != 1:
+            # two atoms sent onto one (say an atom pushed next to another, its site left empty) fail every
+            # translation alike: they rule out all the others in one test, where the atom sent onto the empty site
+            # is another one for every translation
+            both = np.flatnonzero(near == np.argmax(hits)) if hits.max() > 1 else None
+            return None, np.flatnonzero(dist >= symprec), r, both
         d = finder.frac[near] - finder.frac - shift
         d -= np.rint(d)
         images.append(near)
@@ -343,8 +364,8 @@ def _orbits_checked(finder: _Finder, cell, basis, symprec: float):
     S = np.rint(Sf).astype(np.int64)
     det = int(round(abs(np.linalg.det(S))))
     if np.abs(Sf - S).max() > 0.1 or det < 2:
-        return None, None
-    return _orbits(np.linalg.solve(S, cell), S, images, n, det), None
+        return None, None, None, None
+    return _orbits(np.linalg.solve(S, cell), S, images, n, det), None, None, None
 
 
 def _delaunay(lattice, symprec: float) -> np.ndarray:
