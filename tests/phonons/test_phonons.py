@@ -128,3 +128,19 @@ def test_image_pairs_found_once_per_supercell(monkeypatch):
     again = Phonons(scaled).frequencies(q)
     assert len(calls) == 1
     np.testing.assert_allclose(again, first * np.sqrt(1.1), rtol=1e-12)
+
+
+def test_kept_tables_stay_out_of_a_pickled_supercell_map():
+    """What a supercell map keeps (its site lookup, the image pairs) is not pickled with it: force constants sent to
+    Dask workers carry the map's fields only, and the workers' matrices are the same."""
+    import pickle
+    prim, S, pot = CASES["Cu-444"]
+    fc, _ = phonopy_case(prim, S, **pot)
+    q = np.random.default_rng(2).random((4, 3))
+    bare = len(pickle.dumps(fc.smap))
+    first = Phonons(fc).frequencies(q)
+    assert "_image_pairs" in fc.smap.__dict__
+    assert len(pickle.dumps(fc.smap)) == bare
+    shipped = pickle.loads(pickle.dumps(fc))
+    assert "_image_pairs" not in shipped.smap.__dict__
+    np.testing.assert_array_equal(Phonons(shipped).frequencies(q), first)

@@ -11,7 +11,7 @@ for instance, are not diagonal on the primitive cell).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 
 import numpy as np
@@ -43,6 +43,11 @@ class SupercellMap:
     lattice: np.ndarray
     distance: np.ndarray
     shift: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+    def __getstate__(self) -> dict:
+        """The fields only: the tables found from them and kept on the map (the site lookup, the dynamical matrix's
+        image pairs) are remade where needed instead of travelling with every pickle (Dask graphs on a cluster)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @property
     def n_cells(self) -> int:

@@ -152,19 +152,12 @@ class DynamicalMatrix:
     def phase(self, q: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """e^{i 2 pi q.R}, shape (nR, nq) complex, from per-axis factors (R integer); with ``rows`` (indices of
         :attr:`R`) for those lattice vectors only, (len(rows), nq)."""
-        if rows is None:
-            axes = self._axes
-        elif rows is self.live:
-            axes = self._axes_live
-        else:
-            axes = phase_axes(self.R[rows])
-        ux, ix, uy, iy, uz, ixy, iz = axes
-        e = lambda u, x: np.exp(2j * np.pi * np.multiply.outer(u, x))   # (n_distinct, nq)
-        exy = e(ux, q[:, 0])[ix]
-        exy *= e(uy, q[:, 1])[iy]
-        out = exy[ixy]
-        out *= e(uz, q[:, 2])[iz]
-        return out
+        return _phase(self._axes if rows is None else phase_axes(self.R[rows]), q)
+
+    def live_phase(self, q: np.ndarray) -> np.ndarray:
+        """e^{i 2 pi q.R} for the lattice vectors that carry constants (:attr:`live`), (len(live), nq) complex: the
+        per-axis tables are made once."""
+        return _phase(self._axes_live, q)
 
     @staticmethod
     def lattice_sum(MT: np.ndarray, phase: np.ndarray) -> np.ndarray:
@@ -236,7 +229,7 @@ class DynamicalMatrix:
     def block(self, qs: np.ndarray, dirs) -> np.ndarray:
         """D for one block of q (reduced), ``dirs`` Cartesian q-directions or None: (nq, 3n, 3n)."""
         n = self.force_constants.n_prim
-        D = self.lattice_sum(self._HT, self.phase(qs, self.live)).reshape(len(qs), n, 3, n, 3)
+        D = self.lattice_sum(self._HT, self.live_phase(qs)).reshape(len(qs), n, 3, n, 3)
         ph = np.exp(2j * np.pi * np.einsum("qx,klx->qkl", qs, self.dpos))
         D *= ph[:, :, None, :, None]
         if self.nac:
@@ -293,7 +286,7 @@ class DynamicalMatrix:
         units eV/(A^2 amu) * A.
         """
         n, nq = self.force_constants.n_prim, len(q)
-        e = self.phase(q, self.live)                                     # (n_live, nq)
+        e = self.live_phase(q)                                    # (n_live, nq)
         # the phase and its three R-weighted copies side by side: one product for D and dD
         Rc = self.R_cart[self.live]
         cs = np.concatenate([e, e * Rc[:, 0:1], e * Rc[:, 1:2], e * Rc[:, 2:3]], axis=1)
@@ -417,6 +410,18 @@ def phase_axes(R: np.ndarray) -> tuple:
     uz, iz = np.unique(R[:, 2], return_inverse=True)
     return (ux.astype(float), ix.reshape(-1), uy.astype(float), iy.reshape(-1), uz.astype(float), ixy.reshape(-1),
             iz.reshape(-1))
+
+
+def _phase(axes: tuple, q: np.ndarray) -> np.ndarray:
+    """e^{i 2 pi q.R} (n_R, nq) complex from the per-axis tables of :func:`phase_axes`: products of a few distinct
+    factors per axis instead of one exponential per (R, q)."""
+    ux, ix, uy, iy, uz, ixy, iz = axes
+    e = lambda u, x: np.exp(2j * np.pi * np.multiply.outer(u, x))   # (n_distinct, nq)
+    exy = e(ux, q[:, 0])[ix]
+    exy *= e(uy, q[:, 1])[iy]
+    out = exy[ixy]
+    out *= e(uz, q[:, 2])[iz]
+    return out
 
 
 def live_rows(H: np.ndarray) -> np.ndarray:
