@@ -204,6 +204,20 @@ def test_project_reads_each_frame_once_for_energies_and_spectra(monkeypatch, ful
     assert "mean_kinetic" not in ds
 
 
+def test_mode_energies_use_the_given_means_with_the_time_series():
+    """Means known from another pass are used as given, also when the time series is asked for (computed then)."""
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.workflows import load_force_constants
+    t = trajmodes.read(DUMP, species=["Cu"], md_timestep=0.001, reference=REF, chunk_frames=5)
+    modes = trajmodes.project(t, Phonons(load_force_constants(EXAMPLES / "fc" / "cu_eam")))
+    alone = trajmodes.mode_energies(modes, time_series=True, decimate=5)
+    marked = (alone["kinetic"].values * 2, alone["potential"].values * 3)
+    given = trajmodes.mode_energies(modes, time_series=True, decimate=5, means=marked)
+    np.testing.assert_array_equal(given["kinetic"].values, marked[0])
+    np.testing.assert_array_equal(given["potential"].values, marked[1])
+    np.testing.assert_array_equal(given["kinetic_t"].values, alone["kinetic_t"].values)
+
+
 def test_convert_to_displacements_parses_once(tmp_path, monkeypatch):
     """--displacements with the reference given: the displacements and the other fields from one parse."""
     reads = Reads(monkeypatch)

@@ -63,7 +63,8 @@ def mode_energies(modes, temperature: float | None = None, time_series: bool = F
         Frames per block of the time series.
     means : (kinetic, potential), optional
         The time means (q, branch) eV, already computed in another pass over the run (the ``mean_kinetic`` and
-        ``mean_potential`` of :func:`trajmodes.mode_spectra` given :func:`energy_series`): the run is not read again.
+        ``mean_potential`` of :func:`trajmodes.mode_spectra` given :func:`energy_series`): the run is not read again
+        for them (only for ``time_series``, when asked).
 
     Returns
     -------
@@ -83,8 +84,8 @@ def mode_energies(modes, temperature: float | None = None, time_series: bool = F
             raise ValueError(f"decimate={d} exceeds the {nt} frames")
         parts += [ke_t[:nb * d].reshape(nb, d, *ke_t.shape[1:]).mean(axis=1),
                   pe_t[:nb * d].reshape(nb, d, *pe_t.shape[1:]).mean(axis=1)]
-    if means is not None and not time_series:
-        res = [np.asarray(means[0], float), np.asarray(means[1], float)]
+    if means is not None:                   # the means are known: only the time series (if asked) is computed
+        res = [np.asarray(means[0], float), np.asarray(means[1], float), *dask.compute(*parts[2:])]
     else:
         res = dask.compute(*parts)
     ke, pe = res[0], res[1]
