@@ -22,8 +22,9 @@ sqw        S(q, omega) on the path Gamma-X of the supercell's commensurate q
 series     two runs (the dump and a second one at another temperature) in one dataset
 =========  =================================================================================================
 
-Each command is measured from outside: wall time, the peak resident memory of its process tree (the largest sum of
-the processes' RSS sampled every 50 ms, and each process's own largest RSS), and the bytes it read (``rchar`` of
+Each command is measured from outside: wall time, the peak resident memory of its process tree (the larger of the
+largest sum of the processes' RSS sampled every 50 ms and the kernel's high-water mark of its largest process,
+``ru_maxrss`` of the reaped tree: samples miss the short peaks of a big temporary array), and the bytes it read (``rchar`` of
 ``/proc/PID/io`` of a small parent process once it has reaped the command: Linux adds a reaped child's reads to its
 parent's, so that holds the whole tree's, each byte once; less what a fresh process reads to import trajmodes and
 its libraries, measured once the same way). The read amplification is the bytes read over the bytes of input the command
@@ -85,9 +86,10 @@ def _tree(pid: int) -> list:
 #: a reaped child (and of everything that child reaped) to its parent's, so that file holds the whole tree's reads,
 #: each counted once; sampling every process's counters would count a forked child twice (in it, and in its
 #: parent once reaped) and miss what a short-lived process read between two samples
-_WRAP = ("import subprocess, sys\n"
+_WRAP = ("import resource, subprocess, sys\n"
          "rc = subprocess.call(sys.argv[2:])\n"
-         "open(sys.argv[1], 'w').write(open('/proc/self/io').read())\n"
+         "maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+         "open(sys.argv[1], 'w').write(open('/proc/self/io').read() + f'maxrss_kb: {maxrss}\\n')\n"
          "sys.exit(rc)\n")
 
 
@@ -142,8 +144,11 @@ def measure(argv: list, extra_pids=(), env=None) -> dict:
             extra_read[p.pid] = max(extra_read[p.pid], _read_chars(p))
         fields = dict(line.split(":") for line in account.read().splitlines() if ":" in line)
     read = int(fields.get("rchar", 0)) + sum(extra_read[pid] - base[pid] for pid in base)
-    return {"argv": argv, "rc": proc.returncode, "wall_s": time.perf_counter() - t0, "peak_gb": peak_sum / 1e9,
-            "largest_process_gb": max(hwm.values(), default=0) / 1e9, "read_gb": read / 1e9,
+    # the kernel's high-water mark of the largest process of the tree (exact: samples 50 ms apart miss the short
+    # peaks of a big temporary array), and the largest sampled sum over the tree (a cluster's workers)
+    largest = max(max(hwm.values(), default=0), 1024 * int(fields.get("maxrss_kb", 0)))
+    return {"argv": argv, "rc": proc.returncode, "wall_s": time.perf_counter() - t0,
+            "peak_gb": max(peak_sum, largest) / 1e9, "largest_process_gb": largest / 1e9, "read_gb": read / 1e9,
             "output_tail": "".join(out)[-2000:]}
 
 

@@ -165,6 +165,9 @@ def test_compiled_rows_equal_the_numpy_products(cu, monkeypatch):
     assert _rel(kern.design(u[:4]) @ np.concatenate([p2, p3]), want.reshape(-1)) < 1e-12
     fm = f - f.mean(axis=1, keepdims=True)
     _assert_compiled_equals_numpy(kern, u, fm, monkeypatch)
+    # partner tables of 4 bytes a partner (the pair tables of a 300-partner cutoff at 10^6 atoms: 1.2 GB, not 2.4)
+    assert all(t[0].dtype == np.int32 for t in kern.tables) and kern.orders[0].kernels[0]["table"].dtype == np.int32
+    assert np.shares_memory(kern.orders[0].kernels[0]["table"], kern.orders[0].classes[0][1][0])     # not a copy
     o = kern.orders[1]
     k = dict(o.kernels[0], table=o.kernels[0]["table"].copy())
     k["table"][0, 0] = sc.n_atoms                        # an atom that does not exist

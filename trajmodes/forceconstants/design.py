@@ -65,12 +65,16 @@ PARTNER_ELEMENTS = 1 << 22
 def partner_indices(smap, p2s: np.ndarray, k: int, columns: np.ndarray, atoms: np.ndarray) -> np.ndarray:
     """Supercell atom that compact column atom ``columns[e]`` of primitive atom ``k`` is for atom ``atoms[c]``.
 
-    Returns an int array (len(columns), len(atoms)): ``smap.index(atom[j'], lattice[j'] + lattice[i] -
-    lattice[p2s[k]])``, i.e. j' translated by the lattice vector that takes ``p2s[k]`` onto ``i``.
+    Returns an int32 array (len(columns), len(atoms)): ``smap.index(atom[j'], lattice[j'] + lattice[i] -
+    lattice[p2s[k]])``, i.e. j' translated by the lattice vector that takes ``p2s[k]`` onto ``i`` (int32: the
+    tables of a pair cutoff of 300 partners are 1.2 GB at 10^6 atoms, not 2.4).
     """
+    if len(smap.atom) > np.iinfo(np.int32).max:
+        raise ValueError(f"{len(smap.atom)} atoms: the partner tables of the fit hold atom indices as 32-bit "
+                         "integers (up to 2,147,483,647 atoms)")
     columns = np.asarray(columns, dtype=np.int64)
     atoms = np.asarray(atoms, dtype=np.int64)
-    out = np.empty((len(columns), len(atoms)), dtype=np.int64)
+    out = np.empty((len(columns), len(atoms)), dtype=np.int32)
     step = max(1, PARTNER_ELEMENTS // max(1, len(columns)))     # atoms at a time: the (n_e, n_c, 3) lattice vectors
     for s in range(0, len(atoms), step):                         # and keys of 300 partners x 10^6 atoms are 13 GB
         shift = smap.lattice[atoms[s:s + step]] - smap.lattice[p2s[k]]        # (n_c, 3)
@@ -220,7 +224,7 @@ class _Order:
         order = np.lexsort((col_d, col_c, col_b, col_m, col_l, col_j, first))
         C = C[:, order]
         C.sort_indices()
-        return dict(table=_i64(table), col_j=_i64(col_j[order]), col_b=_i64(col_b[order]), col_l=_i64(col_l[order]),
+        return dict(table=np.ascontiguousarray(table, dtype=np.int32), col_j=_i64(col_j[order]), col_b=_i64(col_b[order]), col_l=_i64(col_l[order]),
                     col_c=_i64(col_c[order]), col_m=_i64(col_m[order]), col_d=_i64(col_d[order]),
                     colptr=_i64(C.indptr), rowidx=_i64(C.indices),
                     vals=np.ascontiguousarray(C.data, dtype=float), rows=np.arange(M.shape[0]))
@@ -385,7 +389,7 @@ class DesignKernel:
         parts["ptr"].append([n_dst])
         # one order (a second-order fit): its partner table as it is, not a copy (2 GB for 300 partners x 10^6 atoms)
         cat = {key: v[0] if len(v) == 1 else np.concatenate(v) for key, v in parts.items()}
-        return (_i64(cat["table"]), len(self.orders[0].classes[cls][0])) + tuple(
+        return (np.ascontiguousarray(cat["table"], dtype=np.int32), len(self.orders[0].classes[cls][0])) + tuple(
             _i64(cat[key]) for key in ("col_j", "col_b", "col_l", "col_c", "col_m", "col_d", "colptr", "rowidx")) + (
             np.ascontiguousarray(cat["vals"], dtype=float), _i64(cat["outrow"]), _i64(cat["src"]), _i64(cat["ptr"]),
             _i64(cat["dst"]), np.ascontiguousarray(cat["w"], dtype=float))
