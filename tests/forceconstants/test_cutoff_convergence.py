@@ -128,6 +128,23 @@ def test_refit_to_a_shorter_cutoff_is_the_fit_at_it(cu4, mode):
         big.refit(cutoff2=6.0)
 
 
+def test_refit_lets_the_old_kernel_go_before_building_the_new(cu4, monkeypatch):
+    """The design kernel of the fitted cutoff is dropped before the shorter cutoff's is built: at 864,000 atoms each
+    holds 1.1 GB of partner tables, and the two at once were the peak memory of ``trajmodes run``."""
+    from trajmodes.forceconstants import fit as fit_module
+    sc, _ = cu4
+    rng = np.random.default_rng(8)
+    u = rng.normal(0.0, 0.08, (6, sc.n_atoms, 3))
+    f = -np.einsum("ijab,tjb->tia", morse_fc(sc, cutoff=7.0, **MORSE), u)
+    est = EffectiveForceConstants(cutoff2=7.2).fit_arrays(sc, u, f)
+    alive = []
+    real = fit_module.DesignKernel
+    monkeypatch.setattr(fit_module, "DesignKernel", lambda *a, **k: alive.append(est.kernel_) or real(*a, **k))
+    est.refit(cutoff2=4.5)
+    assert alive == [None] and est.kernel_ is not None
+    assert np.abs(est.predict_forces(u[:1])).max() > 0
+
+
 def test_nested_models_and_the_sum_rule(cu4):
     """The model of a shorter cutoff is a subspace of the longer one's (the pairs beyond it zero), though not always a
     subset of its free parameters: the acoustic sum rule eliminates other parameters at other cutoffs."""

@@ -478,6 +478,7 @@ class EffectiveForceConstants:
 
     def _make_kernel(self) -> None:
         """The design kernel of :attr:`bases_` (with the dipole-dipole forces taken out in a polar fit)."""
+        self.kernel_ = None            # a refit's old tables (1.1 GB at 864,000 atoms) go before the new ones are built
         self.kernel_ = DesignKernel([self.bases_[o] for o in sorted(self.bases_)], self.smap_, p2s=self.p2s_)
         self.dipole_fc2_ = self.ewald_lambda_ = self.born_ = self.epsilon_ = None
         if self.born is not None:
