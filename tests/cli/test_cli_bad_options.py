@@ -138,6 +138,10 @@ def test_scheduler_that_cannot_be_reached_is_one_clear_line(tmp_path, capsys, mo
     assert rc == 2 and message in err and "bug in trajmodes" not in err, err
     assert "--scheduler" in err and ("tcp://host:8786" in err or "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT" in err)
     assert not (tmp_path / "out").exists()
+    # no client left behind as the default: a refused address left one, and every later computation of the process
+    # waited on it for ever (the rest of this file hung)
+    from trajmodes.resources import distributed_client
+    assert distributed_client() is None and dask.config.get("scheduler", None) is None
 
 
 def test_scheduler_file_written_after_the_command_started(tmp_path, capsys, monkeypatch):

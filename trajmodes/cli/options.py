@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -104,6 +105,7 @@ def cluster(args):
                   f"(dask worker {target})", file=sys.stderr)
     except (OSError, ValueError) as exc:
         stack.close()
+        _close_unconnected_client()
         wait = _connect_timeout()
         dead = isinstance(exc, OSError)
         raise ValueError(f"--scheduler {address}{where}: " + (
@@ -112,6 +114,20 @@ def cluster(args):
             if dead else f"not an address Dask can connect to ({' '.join(str(exc).split())}); give the scheduler's "
             "address, tcp://host:8786, or its scheduler file (dask scheduler --scheduler-file FILE)")) from None
     return stack
+
+
+def _close_unconnected_client() -> None:
+    """Close the client that failed to connect. distributed's Client makes itself the default client (and dask's
+    scheduler) before it connects, and one refused an address (``nonsense``: no port) stays both: every later Dask
+    computation of the process (a notebook, a test suite, a script calling the CLI) would wait on it for ever."""
+    from distributed import default_client
+    try:
+        client = default_client()
+    except ValueError:                          # none left behind
+        return
+    if client.status != "running":
+        with contextlib.suppress(Exception):
+            client.close(timeout=1)
 
 
 def _cancel_on_interrupt(client):
