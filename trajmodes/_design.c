@@ -10,7 +10,8 @@
  *
  * u3       float64 (3, n_atoms, n_frames): displacements, frames fastest
  * table    int32 (n_tables, n_c): partner atoms (4 bytes each: 300 partners of 10^6 atoms are 1.2 GB); column c of
- *          the basis matrix M reads the displacement component col_b[c] of atom table[col_j[c], i] and, when col_l[c] >= 0, multiplies it by component col_c[c] of atom
+ *          the basis matrix M reads the displacement component col_b[c] of atom table[col_j[c], i] and, when
+ *          col_l[c] >= 0, multiplies it by component col_c[c] of atom
  *          table[col_l[c], i] (third order) and, when col_m[c] >= 0 too, by component col_d[c] of atom
  *          table[col_m[c], i] (fourth order), for every atom i of the class
  * colptr, rowidx, vals: M in compressed sparse columns (int64, int64, float64)

@@ -224,7 +224,8 @@ class _Order:
         order = np.lexsort((col_d, col_c, col_b, col_m, col_l, col_j, first))
         C = C[:, order]
         C.sort_indices()
-        return dict(table=np.ascontiguousarray(table, dtype=np.int32), col_j=_i64(col_j[order]), col_b=_i64(col_b[order]), col_l=_i64(col_l[order]),
+        return dict(table=np.ascontiguousarray(table, dtype=np.int32), col_j=_i64(col_j[order]),
+                    col_b=_i64(col_b[order]), col_l=_i64(col_l[order]),
                     col_c=_i64(col_c[order]), col_m=_i64(col_m[order]), col_d=_i64(col_d[order]),
                     colptr=_i64(C.indptr), rowidx=_i64(C.indices),
                     vals=np.ascontiguousarray(C.data, dtype=float), rows=np.arange(M.shape[0]))
