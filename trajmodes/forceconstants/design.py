@@ -87,6 +87,11 @@ def _i64(x) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.int64)
 
 
+def _i32(x) -> np.ndarray:
+    """Partner tables as the compiled kernel reads them (no copy of one that already is)."""
+    return np.ascontiguousarray(x, dtype=np.int32)
+
+
 def _factored(basis) -> tuple:
     """(E_raw, Z) with ``basis.E = E_raw @ Z``: the symmetry basis before the acoustic sum rule and the sum rule's map
     (:class:`~trajmodes.forceconstants.clusters.IFCBasis`), when that is sparser than E itself (the sum rule writes
@@ -224,7 +229,7 @@ class _Order:
         order = np.lexsort((col_d, col_c, col_b, col_m, col_l, col_j, first))
         C = C[:, order]
         C.sort_indices()
-        return dict(table=np.ascontiguousarray(table, dtype=np.int32), col_j=_i64(col_j[order]),
+        return dict(table=_i32(table), col_j=_i64(col_j[order]),
                     col_b=_i64(col_b[order]), col_l=_i64(col_l[order]),
                     col_c=_i64(col_c[order]), col_m=_i64(col_m[order]), col_d=_i64(col_d[order]),
                     colptr=_i64(C.indptr), rowidx=_i64(C.indices),
@@ -390,7 +395,7 @@ class DesignKernel:
         parts["ptr"].append([n_dst])
         # one order (a second-order fit): its partner table as it is, not a copy (2 GB for 300 partners x 10^6 atoms)
         cat = {key: v[0] if len(v) == 1 else np.concatenate(v) for key, v in parts.items()}
-        return (np.ascontiguousarray(cat["table"], dtype=np.int32), len(self.orders[0].classes[cls][0])) + tuple(
+        return (_i32(cat["table"]), len(self.orders[0].classes[cls][0])) + tuple(
             _i64(cat[key]) for key in ("col_j", "col_b", "col_l", "col_c", "col_m", "col_d", "colptr", "rowidx")) + (
             np.ascontiguousarray(cat["vals"], dtype=float), _i64(cat["outrow"]), _i64(cat["src"]), _i64(cat["ptr"]),
             _i64(cat["dst"]), np.ascontiguousarray(cat["w"], dtype=float))
