@@ -36,6 +36,7 @@ LAYERS: dict[str, dict[str, str]] = {
         "io": "the provenance and staged outputs of every command, the formats of force-constant files (re-exported)",
         "lattice": "", "modes": "", "phonons.anharmonic": "", "phonons.harmonic": "",
         "phonons.thermodynamics": "the quasiharmonic minimum of `trajmodes qha`", "potentials": "",
+        "resources": "the allocator settings of the program (re-exported for the command line)",
         "series": "a run's frequency error bars from the error model of a series (series.errorbars), fit_series",
         "trajectory": "a run read, and its summary (re-exported for the command line)",
     },
@@ -85,6 +86,7 @@ LAYERS: dict[str, dict[str, str]] = {
         "units": "",
     },
     "forceconstants": {
+        "errors": "a run whose atoms left their sites is refused as a mismatch of its reference",
         "io": "", "lattice": "", "resources": "",
         "units": "k_B: whether a fitted run conserved its energy, and the spread of its temperature",
     },

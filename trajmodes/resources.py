@@ -42,6 +42,40 @@ def one_blas_thread():
                 _LIMITER = None
 
 
+#: glibc's allocator: blocks of this many bytes and more are mapped on their own and unmapped when freed
+MMAP_THRESHOLD = 1 << 20
+#: glibc's allocator: at most this many arenas (memory pools of threads)
+ARENA_MAX = 2
+
+
+def return_freed_memory() -> bool:
+    """Have glibc's allocator give memory back to the system when large arrays are freed (the program ``trajmodes``
+    sets this at its start; a library does not change its host's allocator).
+
+    By default glibc raises its mmap threshold up to 32 MB after the first large arrays are freed, so later arrays
+    of up to 32 MB come from its heaps and pools (one per thread), where freed memory stays with the process: at
+    864,000 atoms ``trajmodes run`` peaked at 4.00 GB of resident memory with 2.2 GB of live arrays, and at 2.08 GB
+    with a fixed 1 MB threshold and two pools (``MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_ARENA_MAX=2``), 9 % slower.
+    Where the environment sets either variable, or the C library is not glibc, nothing is changed.
+
+    Returns
+    -------
+    bool
+        Whether the settings were made.
+    """
+    if any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_")):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_ARENA_MAX, ARENA_MAX))
+
+
 def available_memory() -> int | None:
     """Memory (bytes) available to new allocations: ``MemAvailable`` of /proc/meminfo (Linux), bounded by a
     cgroup memory limit when one applies; None where neither can be read."""

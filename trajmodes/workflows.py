@@ -28,11 +28,12 @@ from trajmodes.lattice.qpoints import parse_mesh                # lattice.qpoint
 from trajmodes.lattice.spglib_calls import SYMPREC              # lattice.spglib_calls: the symmetry tolerance
 from trajmodes.lattice.symmetry import reciprocal_rotations     # lattice.symmetry: the point group on reduced q
 from trajmodes.modes.defaults import DEFAULT_PEAK_MODEL, DEFAULT_RESOLUTION, PEAK_MODELS  # modes.defaults
+from trajmodes.resources import return_freed_memory          # resources: the program's allocator settings
 
 if TYPE_CHECKING:
     from trajmodes.phonons.harmonic.stability import ImaginaryModes
 
-__all__ = ["load_force_constants", "default_cutoff2",
+__all__ = ["return_freed_memory", "load_force_constants", "default_cutoff2",
            "SPHERE_ATOMS", "warn_truncation",
            "FitResult", "LargestDifference", "fit_effective", "frequency_error_bars", "frequencies_on",
            "PhononProperties",
@@ -249,7 +250,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     reach = _range(potential_range)
     auto = cutoff2 is None
     if auto:
-        ref = trajs[0].reference
+        ref = trajs[0].lattice_reference                 # its cell and atom count only
         cutoff2 = 6.0 if ref.cell is None else default_cutoff2(ref.cell, len(ref.positions), reach)
     else:
         warn_truncation(cutoff2, potential_range, stacklevel=3)
@@ -814,12 +815,13 @@ def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, q
     (reduced q of the primitive cell, checked commensurate and resolvable) or ``path`` (special-point letters: every
     commensurate q on it, :func:`trajmodes.modes.scattering_qpoints.path_qpoints`)."""
     from trajmodes.modes.scattering_qpoints import cartesian_qpoints, path_qpoints, powder_qpoints, primitive_of
-    cell = np.asarray(trajectory.reference.cell, float)
+    ref = trajectory.lattice_reference                 # its cell and lattice only: no pass over the run for them
+    cell = np.asarray(ref.cell, float)
     if powder is not None:
         q_min, q_max, n_shells = powder
         q, shell, edges = powder_qpoints(cell, q_min, q_max, n_shells, per_shell, seed=seed)
         return ScatteringQpoints(q, cartesian=True, shell=shell, edges=edges)
-    prim = primitive_of(trajectory.reference, trajectory.masses)
+    prim = primitive_of(ref, trajectory.masses)
     if qpoints is not None:
         q = np.asarray(qpoints, float)
         cartesian_qpoints(q, cell, prim.cell)         # commensurate and resolvable, before the run is read

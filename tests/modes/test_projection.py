@@ -219,8 +219,8 @@ def test_setup_is_built_once_per_crystal_and_phonons(cu):
     fc, ph = cu
     rng = np.random.default_rng(5)
     traj = _trajectory(fc, 0.02 * rng.standard_normal((6, fc.supercell.n_atoms, 3)))
-    first = projection._setup(traj, ph, None)
-    assert projection._setup(traj, ph, None) is first
+    first = projection._setup(traj, ph, None, traj.reference)
+    assert projection._setup(traj, ph, None, traj.reference) is first
     with pytest.warns(UserWarning, match="has no velocities: Qdot is a centred difference"):   # positions only
         a = trajmodes.project(traj, ph)
     a.frequency_harmonic.values[:] = 0.0                                  # the caller's copy
@@ -228,12 +228,12 @@ def test_setup_is_built_once_per_crystal_and_phonons(cu):
         b = trajmodes.project(traj, ph)
     assert np.all(b.frequency_harmonic.values[1:] > 0)
     np.testing.assert_array_equal(a.Q.values, b.Q.values)
-    assert projection._setup(traj, ph, first[1][:3]) is not first
+    assert projection._setup(traj, ph, first[1][:3], traj.reference) is not first
     moved = traj.with_reference(Structure(traj.reference.positions + 0.01, traj.reference.cell,
                                           traj.reference.species, traj.reference.masses))
-    assert projection._setup(moved, ph, None) is not first
+    assert projection._setup(moved, ph, None, moved.reference) is not first
     other = trajmodes.Phonons(fc)
-    assert projection._setup(traj, other, None) is not first
+    assert projection._setup(traj, other, None, traj.reference) is not first
     n = len(projection._SETUPS)
     del other
     import gc

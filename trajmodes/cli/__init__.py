@@ -47,5 +47,12 @@ def main(argv=None) -> int:
     """
     if argv is None:                   # the program itself: supervised, so that a signal stops it within a second
         from trajmodes.cli.interrupt import supervise
-        return supervise(lambda: app.main(None, commands=sys.modules[__name__]))
+        return supervise(_program)
     return app.main(argv, commands=sys.modules[__name__])
+
+
+def _program() -> int:
+    """The command line of the program ``trajmodes``, with glibc's allocator told to give freed memory back."""
+    from trajmodes.workflows import return_freed_memory
+    return_freed_memory()
+    return app.main(None, commands=sys.modules[__name__])

@@ -57,19 +57,22 @@ import warnings
 
 import numpy as np
 
+from trajmodes.errors import ReferenceMismatchError
 from trajmodes.forceconstants.averages import cell_statistics, mean_energies
 from trajmodes.forceconstants.cutoffs import SUPERCELL, basis_cutoff, cutoff_length, whole_supercell
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
 from trajmodes.forceconstants.dipole import DipoleSubtracted, polar_kernel
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.forceconstants.normal import block_ids, block_layout, n_segments, normal_equations
+from trajmodes.forceconstants.normal import block_ids, block_layout, fit_layer, n_segments, normal_equations
 from trajmodes.forceconstants.report import format_scores, warn_ill_posed
 from trajmodes.forceconstants.solve import fit_params, residual_sum, scores, solve_normal
 from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.geometry import minimum_image
 from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
 from trajmodes.lattice.spglib_calls import SYMPREC
+from trajmodes.resources import distributed_client
 
 __all__ = ["EffectiveForceConstants", "default_build_basis", "CELL_MISMATCH"]
 
@@ -368,7 +371,12 @@ class EffectiveForceConstants:
         for t in trajs[1:]:
             if t.n_atoms != first.n_atoms or not np.array_equal(t.species, first.species):
                 raise ValueError("pooled trajectories must have the same atoms in the same order")
-        ref = first.reference
+        # the run's time average still to be taken: summed in the fit's own pass, the displacements measured from
+        # the ideal sites of a provisional reference (the same sites, up to one translation of the whole crystal,
+        # which the constants do not see: they obey the acoustic sum rules)
+        prov = first.provisional_reference() if len(trajs) == 1 and not first.reference_known and \
+            distributed_client() is None else None
+        ref = first.reference if prov is None else prov
         spec = first.reference_spec
         averaged = first.reference_is_average
         if isinstance(spec, str) and spec == "first" and first.n_frames > 1 and not first.reference_given:
@@ -389,10 +397,17 @@ class EffectiveForceConstants:
         self.prepare(supercell, tol)
         self._check_memory(len(trajs))
         ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
+        extra = dict(together or {})
+        if prov is not None:
+            extra[_MEAN_DISPLACEMENT] = first.mean_displacement(prov, fit_layer(first))
         normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
-                                  segments=int(self.segments), together=together)
-        if together is not None:
-            normal, self.together_ = normal
+                                  segments=int(self.segments), together=extra or None)
+        if extra:
+            normal, values = normal
+            if prov is not None:
+                _settle_average(first, prov, values.pop(_MEAN_DISPLACEMENT), ideal)
+            if together is not None:
+                self.together_ = values
         self._store(normal)
         return self._solve()
 
@@ -809,3 +824,26 @@ class EffectiveForceConstants:
         c4 = "" if self.cutoff4 is None else f", cutoff4={self.cutoff4}"
         return (f"EffectiveForceConstants(cutoff2={self.cutoff2}, cutoff3={self.cutoff3}{c4}, mode={self.mode!r}, "
                 f"folds={self.folds})")
+
+
+#: the key of the mean displacement from the provisional reference among the quantities of the fit's pass
+_MEAN_DISPLACEMENT = "trajmodes-mean-displacement"
+#: Angstrom: the farthest an atom of the run's time average may sit from its ideal site (after the one translation
+#: of the whole crystal) for the site to be its own (as :meth:`~trajmodes.lattice.crystal.Crystal.supercell_map`)
+SITE_TOL = 0.5
+
+
+def _settle_average(traj, provisional: Structure, mean_u: np.ndarray, ideal: Structure) -> None:
+    """Make the time average (``provisional`` plus the mean displacement from it, ``mean_u``, A) the reference of
+    ``traj``, after checking that it puts every atom on the ideal site the fit measured it from, up to one translation
+    of the whole crystal (the fit is then that from the average's own ideal sites)."""
+    avg = traj.average_from_mean(provisional, mean_u)
+    d = minimum_image((avg.positions - ideal.positions)[None], np.asarray(ideal.cell, float)[None])[0]
+    off = np.linalg.norm(d - d.mean(axis=0), axis=1)
+    if off.max() > SITE_TOL:
+        i = int(np.argmax(off))
+        raise ReferenceMismatchError(
+            f"{int((off > SITE_TOL).sum())} atoms of {traj.source.describe()} sit off the lattice sites of the run's "
+            f"first frames in its time average (atom {i} by {off[i]:.2f} A): atoms left their sites during the run, "
+            "so it is not one crystal vibrating about its average. Fit a part of the run where they stay, or give the "
+            "ideal reference (--reference, reference=)")

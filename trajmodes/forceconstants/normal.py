@@ -185,5 +185,7 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         return parts[0]
     with one_blas_thread():               # the chunks run side by side on the cores
         if together is not None:
-            return dask.compute(parts[0], dict(together))
+            # unoptimised: each kind of collection optimised on its own fuses the shared read tasks into its own
+            # (the frames were parsed once for the fit and once for the arrays computed with it)
+            return dask.compute(parts[0], dict(together), optimize_graph=False)
         return parts[0].compute()

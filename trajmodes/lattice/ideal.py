@@ -42,6 +42,9 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
     is then rebuilt on the ideal lattice sites (exact lattice translations, the primitive cell's sites made
     symmetric under its space group and repeated over the supercell), with a
     warning (none when ``averaged``: a time average of the run is expected to sit off the sites by its noise).
+    A time average of the run (``averaged``) is rebuilt on the ideal sites even where it shows its symmetry at
+    ``symprec``: its atoms sit off them by the run's noise, and the sites, unlike the average, are the same (up to one
+    translation of the whole crystal) for the average of any part of the run.
     Raises ValueError when no lattice translations are found at any tolerance, unless ``allow_p1``.
 
     Returns
@@ -59,7 +62,8 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
     big = supercell.n_atoms > SPGLIB_ATOMS
     if not big or supercell.lattice_translations(tol, max_rare=SPGLIB_ATOMS).n_cells > 1:
         if supercell.primitive(tol).n_atoms < supercell.n_atoms:
-            return supercell, tol
+            found = _mapped_primitive(supercell, tol, None)[0] if averaged else None
+            return (supercell if found is None else _on_sites(supercell, *found, tol)), tol
     # the tolerance (up to 0.5 A) at which the snapshot shows the most symmetry operations; where spglib's lattice at
     # that tolerance does not map the cell's atoms onto its sites (a large tolerance can skew it), the translations
     # found directly at the same tolerance, then the tolerance with the next most operations
@@ -86,21 +90,26 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
                 "file the run started from, or reference='average'), or allow_p1=True if the crystal really has no "
                 "translational symmetry in this cell")
         return supercell, float(symprec)
-    primitive, smap = found
-    # the sites made symmetric in the primitive cell (the supercell's space group, spglib on the few atoms), then
-    # repeated on the exact lattice translations: no array over pairs of supercell atoms
-    sites = symmetrize_sites(primitive.cell, primitive.positions, *supercell_group(primitive, smap.matrix, tol))
-    ideal = sites[smap.atom] + smap.lattice @ primitive.cell + smap.shift
-    rms = float(np.sqrt(((ideal - supercell.positions) ** 2).sum(axis=1).mean()))
+    ideal = _on_sites(supercell, *found, tol)
+    rms = float(np.sqrt(((ideal.positions - supercell.positions) ** 2).sum(axis=1).mean()))
     if averaged:
         # a time average sits off the sites by the run's statistical noise (and, NPT, in the mean cell, which no
         # data file of the run holds): rebuilding it on the ideal sites is what is wanted, nothing to warn about
-        return Crystal(supercell.cell, ideal, supercell.species, supercell.masses), tol
+        return ideal, tol
     warnings.warn(f"the reference is not an ideal crystal (rms {rms:.3f} A from the lattice sites found with "
                   f"symprec = {tol:g} A); fitting against the ideal sites. Pass the ideal reference (for "
                   "example the LAMMPS data file of a constant-volume run, or reference='average') to avoid this",
                   UserWarning, stacklevel=stacklevel + 1)
-    return Crystal(supercell.cell, ideal, supercell.species, supercell.masses), tol
+    return ideal, tol
+
+
+def _on_sites(supercell: Crystal, primitive: Crystal, smap, tol: float) -> Crystal:
+    """``supercell`` with its atoms on the ideal sites of ``primitive`` (``smap``: where each atom is): the sites made
+    symmetric in the primitive cell (the supercell's space group within ``tol`` A, spglib on the few atoms), then
+    repeated on the exact lattice translations (no array over pairs of supercell atoms)."""
+    sites = symmetrize_sites(primitive.cell, primitive.positions, *supercell_group(primitive, smap.matrix, tol))
+    ideal = sites[smap.atom] + smap.lattice @ primitive.cell + smap.shift
+    return Crystal(supercell.cell, ideal, supercell.species, supercell.masses)
 
 
 def _mapped_primitive(supercell: Crystal, tol: float, why: str | None):

@@ -51,8 +51,8 @@ BLOCK_BYTES = 1 << 22
 LATTICE_TOL = 0.05
 
 
-def trajectory_map(traj, phonons) -> tuple[SupercellMap, Crystal, np.ndarray]:
-    """Map the atoms of ``traj.reference`` onto the primitive cell of ``phonons``.
+def trajectory_map(traj, phonons, reference=None) -> tuple[SupercellMap, Crystal, np.ndarray]:
+    """Map the atoms of ``reference`` (default ``traj.reference``) onto the primitive cell of ``phonons``.
 
     The MD supercell may differ from the force constants' supercell; only the primitive cell must
     match (the same lattice and orientation up to ``LATTICE_TOL``: thermal expansion is allowed).
@@ -72,7 +72,7 @@ def trajectory_map(traj, phonons) -> tuple[SupercellMap, Crystal, np.ndarray]:
         If the MD supercell is not a supercell of the phonons' primitive cell, or the atoms do not map.
     """
     prim = phonons.force_constants.primitive
-    ref = traj.reference
+    ref = traj.reference if reference is None else reference
     cell = np.asarray(ref.cell, dtype=float)
     S, strained = _md_lattice(traj, phonons)
     masses = traj.masses if traj.masses is not None else ref.masses
@@ -106,7 +106,7 @@ def _md_lattice(traj, phonons) -> tuple[np.ndarray, Crystal]:
     """The supercell matrix S (float, integral) of the MD cell on the phonons' primitive cell, and that primitive cell
     strained onto the MD lattice (the same fractional positions); checked as :func:`trajectory_map` says."""
     prim = phonons.force_constants.primitive
-    ref = traj.reference
+    ref = traj.lattice_reference
     if ref.cell is None:
         raise ReferenceMismatchError("the trajectory's reference has no periodic cell: projection needs a crystal")
     cell = np.asarray(ref.cell, dtype=float)
@@ -182,7 +182,7 @@ def mode_qpoints(traj, phonons, *, path=None, qpoints=None, q_max: float | None 
     if len(given) > 1:
         raise ValueError(f"choose the q-points one way: {' and '.join(given)} were both given")
     S, strained = _md_lattice(traj, phonons)
-    cell = np.asarray(traj.reference.cell, float)
+    cell = np.asarray(traj.lattice_reference.cell, float)
     if qpoints is not None:
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         if q.ndim != 2 or q.shape[1] != 3 or not len(q) or not np.isfinite(q).all():
@@ -350,10 +350,9 @@ def clear_projectors() -> None:
         _SETUPS.clear()
 
 
-def _setup_key(traj, qpoints) -> str:
-    """What the projector of ``traj`` depends on besides the phonons: its reference crystal, species, masses, and
-    the q asked for."""
-    ref = traj.reference
+def _setup_key(traj, ref, qpoints) -> str:
+    """What the projector of ``traj`` depends on besides the phonons: its reference crystal ``ref``, species,
+    masses, and the q asked for."""
     h = hashlib.blake2b(digest_size=16)
     for a in (ref.positions, ref.cell, ref.origin, ref.masses, traj.masses, qpoints):
         h.update(b"-" if a is None else np.ascontiguousarray(a, dtype=float).tobytes())
@@ -378,10 +377,11 @@ def _check_memory(traj, phonons, qpoints, chunk_frames) -> None:
                    "--q-max or --q-count) or fewer frames per chunk (chunk_frames=, --chunk-frames)")
 
 
-def _setup(traj, phonons, qpoints):
-    """(supercell map, q, harmonic frequencies, projector) of ``traj`` on ``phonons``; built once per crystal, q-set
-    and Phonons object, then reused (the eigenvectors and the atom map are most of a short run's cost)."""
-    key = _setup_key(traj, qpoints)
+def _setup(traj, phonons, qpoints, ref):
+    """(supercell map, q, harmonic frequencies, projector) of ``traj`` measured from ``ref`` on ``phonons``; built
+    once per crystal, q-set and Phonons object, then reused (the eigenvectors and the atom map are most of a short
+    run's cost)."""
+    key = _setup_key(traj, ref, qpoints)
     with _SETUPS_LOCK:
         try:
             kept = _SETUPS.get(phonons)
@@ -390,7 +390,7 @@ def _setup(traj, phonons, qpoints):
         if kept is not None and key in kept:
             kept.move_to_end(key)
             return kept[key]
-    smap, prim, masses = trajectory_map(traj, phonons)
+    smap, prim, masses = trajectory_map(traj, phonons, ref)
     q = commensurate_qpoints(smap.matrix) if qpoints is None else qpoints
     freqs, vecs = phonons.frequencies_and_eigenvectors(q)
     value = (smap, q, freqs, _projector(smap, prim, masses, q, vecs))
@@ -404,6 +404,68 @@ def _setup(traj, phonons, qpoints):
             while len(kept) > SETUP_CACHE_ENTRIES:
                 kept.popitem(last=False)
     return value
+
+
+#: share of the available memory that the modes of every frame may take (Q and Q') for a projection from the time
+#: average in the same pass over the run that takes the average (:func:`_one_pass_reference`)
+ONE_PASS_SHARE = 0.25
+
+
+def _one_pass_reference(traj, phonons, qpoints):
+    """The provisional reference (:meth:`~trajmodes.trajectory.core.Trajectory.provisional_reference`) from which
+    ``traj`` is projected when its reference, the run's time average, is still to be taken and the modes of every
+    frame fit in :data:`ONE_PASS_SHARE` of the available memory on this machine's scheduler: the average is then
+    summed in the projection's own pass (:func:`_from_time_average`), and the run read once. None otherwise (the
+    average is taken first, in a pass of its own)."""
+    from trajmodes.resources import available_memory, distributed_client
+    if traj.reference_known or distributed_client() is not None:
+        return None
+    n_cells = traj.n_atoms / max(phonons.force_constants.n_prim, 1)
+    nq = n_cells if qpoints is None else len(qpoints)
+    held = 2 * 16.0 * traj.n_frames * nq * 3 * phonons.force_constants.n_prim
+    avail = available_memory()
+    if avail is None or held > ONE_PASS_SHARE * avail:
+        return None
+    return traj.provisional_reference()
+
+
+def _from_time_average(Q, trajs, phonons, prov, smap, layer, token):
+    """Q measured from the run's time average, from Q measured from the provisional reference ``prov`` in the
+    same pass: the displacements from the average are those from ``prov`` less their time mean (the same for
+    every frame), so Q is less its time mean (the projection is linear). The mean displacement, summed in the
+    same pass, gives the time average, which becomes the reference of ``trajs`` (the trajectory asked for and the
+    one read); the atoms must sit on the same lattice sites in it as in ``prov``.
+
+    Q and Q' of every frame are held until the pass ends (:func:`_one_pass_reference` checked that they fit)."""
+    mean_u = trajs[-1].mean_displacement(prov, layer)
+    # one task; the arguments that are no arrays are not hashed (the task is named)
+    mean = da.blockwise(_settled_mean, "qb", Q.mean(axis=0).rechunk(-1), "qb", mean_u, "ac", trajs, None,
+                        phonons, None, prov, None, smap, None, concatenate=True, dtype=Q.dtype,
+                        name="trajmodes-Qmean-" + token)
+    return Q - mean[None]
+
+
+def _settled_mean(mean_Q, mean_u, trajs, phonons, prov, smap) -> np.ndarray:
+    """``mean_Q`` once the time average (``prov`` plus ``mean_u``) is the reference of ``trajs`` and is checked
+    to put every atom on the site it has in ``prov``."""
+    for t in trajs:
+        avg = t.average_from_mean(prov, mean_u)
+    try:
+        other = trajectory_map(trajs[-1], phonons, avg)[0]
+    except ReferenceMismatchError as err:
+        raise ReferenceMismatchError(f"the time average of {trajs[-1].source.describe()} does not map onto the "
+                                     f"phonons' crystal: {err}") from None
+    inv = np.linalg.inv(np.asarray(smap.matrix, float))
+    turn = (np.asarray(other.lattice, float) - smap.lattice) @ inv
+    moved = (other.atom != smap.atom) | (np.abs(turn - np.rint(turn)) > 1e-6).any(axis=1)
+    if moved.any():
+        i = int(np.flatnonzero(moved)[0])
+        raise ReferenceMismatchError(
+            f"{int(moved.sum())} atoms of {trajs[-1].source.describe()} sit on other lattice sites in the run's time "
+            f"average than over its first frames (atom {i} first): atoms left their sites during the run, so it is "
+            "not one crystal vibrating about its average. Project a part of the run where they stay, or give the "
+            "ideal reference (--reference, reference=)")
+    return mean_Q
 
 
 def _project_displacements(data: dict, displacements, projector) -> np.ndarray:
@@ -456,16 +518,21 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
     if qpoints is not None:
         qpoints = mode_qpoints(traj, phonons, qpoints=qpoints)
     _check_memory(traj, phonons, qpoints, chunk_frames)
-    smap, q, freqs, proj = _setup(traj, phonons, qpoints)
+    user = traj
+    if chunk_frames is not None:
+        traj = traj.rechunk(int(chunk_frames))
+    prov = _one_pass_reference(traj, phonons, qpoints)
+    ref = traj.reference if prov is None else prov
+    smap, q, freqs, proj = _setup(traj, phonons, qpoints, ref)
     nq, nb = freqs.shape
 
     # one read per chunk for positions and velocities, and one task for each of Q and Q' per chunk
     layer = ("positions", "velocities") if "velocities" in traj.source.fields else ("positions",)
-    if chunk_frames is not None:
-        traj = traj.rechunk(int(chunk_frames))
     token = uuid.uuid4().hex            # names the tasks: the projector need not be hashed
-    Q = traj.map_chunks(_project_displacements, traj.displacements_of_chunks(), proj, layer=layer, shape=(nq, nb),
+    Q = traj.map_chunks(_project_displacements, traj.displacements_of_chunks(ref), proj, layer=layer, shape=(nq, nb),
                         dtype=np.complex128, name="trajmodes-Q-" + token)
+    if prov is not None:
+        Q = _from_time_average(Q, (user, traj), phonons, prov, smap, layer, token)
     if "velocities" in layer:
         Qdot = traj.map_chunks(_project_field, "velocities", proj, layer=layer, shape=(nq, nb),
                                dtype=np.complex128, name="trajmodes-Qdot-" + token)

@@ -180,7 +180,7 @@ def _qpoints(traj, qpoints, cartesian, primitive, symprec):
     if cartesian:
         return cartesian_qpoints(qpoints, cell, cartesian=True), None, None, cell
     if primitive is None:
-        pcell = primitive_of(traj.reference, traj.masses, symprec).cell
+        pcell = primitive_of(traj.lattice_reference, traj.masses, symprec).cell
     else:
         pcell = np.asarray(getattr(primitive, "cell", primitive), float).reshape(3, 3)
     qc = cartesian_qpoints(qpoints, cell, pcell)
@@ -269,7 +269,7 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         at every q; species -> number, or species -> (coherent, incoherent). Species are looked up by name (an
         element, an isotope such as 58Ni, an ion such as Fe2+). The coherent weights also weigh the currents.
     primitive : Crystal or array_like (3, 3), optional
-        The primitive cell the reduced q refer to; default spglib's primitive cell of ``traj.reference``
+        The primitive cell the reduced q refer to; default spglib's primitive cell of ``traj.lattice_reference``
         (``symprec`` Angstrom). The MD cell must be an integer supercell of it (up to a strain of 5 %).
     chunk_frames : int, optional
         Frames per Dask task (default the trajectory's chunks, at least 4 ``window``: a chunk also evaluates the

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import operator
 import os
+import uuid
 import warnings
 from dataclasses import dataclass, make_dataclass
 
@@ -22,6 +23,9 @@ from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
 #: smallest default chunk when a short trajectory is spread over the cores
 MIN_CHUNK_FRAMES = 32
+#: frames averaged at most for :meth:`Trajectory.provisional_reference`, and at most this share of the run
+PREFIX_FRAMES = 10
+PREFIX_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,11 @@ class Frames:
 FieldUnits = make_dataclass("FieldUnits", [(k, str) for k in FIELD_UNITS], frozen=True,
                             namespace={"__module__": __name__, "__doc__": "The unit of every field of a Trajectory "
                                        "(FIELD_UNITS)."})
+
+
+def _displacement_sum(data: dict, displacements) -> np.ndarray:
+    """The sum over one chunk's frames of its displacements, (1, atoms, 3) A."""
+    return displacements(data).sum(axis=0)[None]
 
 
 def _read(source: FrameSource, frames: np.ndarray, fields: tuple) -> dict:
@@ -239,8 +248,12 @@ class Trajectory:
         return child
 
     def rechunk(self, chunk_frames: int) -> "Trajectory":
-        """The same frames, measured from the same reference, read in chunks of ``chunk_frames`` frames."""
-        other = Trajectory(self.source, self._frames, reference=self.reference, chunk_frames=chunk_frames)
+        """The same frames, measured from the same reference, read in chunks of ``chunk_frames`` frames (a time
+        average still to be taken is left so: the same frames have the same average)."""
+        pending = not self.reference_known and getattr(self, "_parent", None) is None
+        other = Trajectory(self.source, self._frames, reference=self._reference_spec if pending else self.reference,
+                           chunk_frames=chunk_frames)
+        other._provisional = getattr(self, "_provisional", None)
         other.species, other.masses = self.species, self.masses
         other._reference_given = self.reference_given
         other._reference_average = self.reference_is_average
@@ -288,15 +301,18 @@ class Trajectory:
         name = f"trajmodes-{field}-" + tokenize(self._read_layer(fields)[0])
         return self.map_chunks(operator.getitem, field, layer=fields, shape=tail, dtype=np.float64, name=name)
 
-    def map_chunks(self, func, *args, layer: tuple, shape: tuple, dtype, name: str) -> da.Array:
+    def map_chunks(self, func, *args, layer: tuple, shape: tuple, dtype, name: str, per_chunk: bool = False) -> da.Array:
         """A Dask array with one block per chunk of frames: ``func(data, *args)``, one task each.
 
         ``data`` is the dict a read task returns for the chunk: the per-atom fields of ``layer`` (frames, atoms, 3),
         ``cells`` (frames, 3, 3) when the source has a cell, and ``origins`` (frames, 3); the read is shared with
         every array taken through the same ``layer``. ``func`` returns the block, (chunk frames,) + ``shape`` of
-        ``dtype``; ``name`` must be unique to ``func`` and ``args`` (it names the tasks).
+        ``dtype``; ``name`` must be unique to ``func`` and ``args`` (it names the tasks). ``per_chunk``: ``func``
+        returns one row per chunk, (1,) + ``shape`` (a sum over the chunk's frames), and the array has a row per chunk.
         """
         read, layer_graph, sizes = self._read_layer(tuple(layer))
+        if per_chunk:
+            sizes = (1,) * len(sizes)
         dsk = {(name, i) + (0,) * len(shape): (func, (read, i)) + tuple(args) for i in range(len(sizes))}
         graph = HighLevelGraph({read: layer_graph, name: dsk}, {read: set(), name: {read}})
         return da.Array(graph, name, chunks=(sizes,) + tuple((s,) for s in shape), dtype=dtype)
@@ -383,6 +399,61 @@ class Trajectory:
                 self._reference = parent.reference
             else:
                 self._reference = reference_structure(self, self._reference_spec)
+        return self._reference
+
+    @property
+    def lattice_reference(self) -> Structure:
+        """The reference where only its cell and the lattice sites of its atoms count (which q are commensurate with
+        the cell, which site each atom is on): :attr:`reference` when it is at hand; while the run's time average is
+        still to be taken, :meth:`provisional_reference` where the source allows one (no pass over the frames)."""
+        if not self.reference_known:
+            prov = self.provisional_reference()
+            if prov is not None:
+                return prov
+        return self.reference
+
+    def provisional_reference(self) -> Structure | None:
+        """A stand-in for the run's time average that needs no pass over the run, for work that takes the
+        displacements from it and the average in the same pass (the projection): the mean cell and origin of every
+        frame, read from the frames' headers alone (exact), with each atom at its mean fractional position over the
+        first :data:`PREFIX_FRAMES` frames (at most :data:`PREFIX_SHARE` of the run) in that cell.
+
+        In that cell, the displacements from the time average are those from this reference less their time mean,
+        a constant per atom (:meth:`average_from_mean`), wherever no atom strays half a cell from its site.
+
+        Returns
+        -------
+        Structure, or None where the reference is not a time average still to be taken, the trajectory is a
+        selection of another's frames (whose average it shares), or the source cannot read its boxes alone.
+        """
+        if self.reference_known or getattr(self, "_parent", None) is not None or not self.source.has_cell \
+                or not hasattr(self.source, "frame_boxes") or self.n_frames < 2:
+            return None
+        if getattr(self, "_provisional", None) is None:
+            cells, origins = self.source.frame_boxes(self._frames)
+            cell, origin = cells.mean(axis=0), origins.mean(axis=0)
+            k = max(1, min(PREFIX_FRAMES, int(PREFIX_SHARE * self.n_frames)))
+            head = self.source.read(self._frames[:k], ("positions",))
+            first = self.frame_structure(0)
+            u = displacements_of_frames(head["positions"], head["cells"], head["origins"], first)
+            s = (first.positions - first.origin + u.mean(axis=0)) @ np.linalg.inv(first.cell)
+            self._provisional = Structure(s @ cell + origin, cell, self.species, self.masses, origin)
+        return self._provisional
+
+    def mean_displacement(self, reference: Structure, layer: tuple) -> da.Array:
+        """The mean over the frames of the displacements from ``reference``, (atoms, 3) A, lazy; read through
+        ``layer``, so that other work read through the same layer shares each chunk's parse (with a
+        :meth:`provisional_reference`, what :meth:`average_from_mean` turns into the time average)."""
+        sums = self.map_chunks(_displacement_sum, self.displacements_of_chunks(reference), layer=tuple(layer),
+                               shape=(self.n_atoms, 3), dtype=np.float64,
+                               name="trajmodes-usum-" + uuid.uuid4().hex, per_chunk=True)
+        return sums.sum(axis=0).rechunk(-1) / self.n_frames
+
+    def average_from_mean(self, provisional: Structure, mean_u: np.ndarray) -> Structure:
+        """The time average of the run from the mean over its frames of the displacements from
+        :meth:`provisional_reference` (atoms, 3) A; it becomes :attr:`reference`."""
+        p = provisional
+        self._reference = Structure(p.positions + mean_u, p.cell, self.species, self.masses, p.origin)
         return self._reference
 
     def frame_structure(self, i: int) -> Structure:

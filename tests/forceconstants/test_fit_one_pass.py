@@ -1,0 +1,81 @@
+"""The fit of a LAMMPS dump from the run's time average reads the dump once: the time average is summed in the fit's
+own pass, and the displacements are measured from the ideal sites of a provisional reference (the exact mean cell,
+the atoms averaged over the first frames), which are the average's ideal sites up to one translation of the whole
+crystal; the constants obey the acoustic sum rules, so they are those of the two passes (the average first)."""
+import warnings
+
+import numpy as np
+import pytest
+
+import trajmodes
+from trajmodes.errors import ReferenceMismatchError
+from trajmodes.forceconstants.fit import EffectiveForceConstants
+from tests.conftest import EXAMPLES
+
+DUMP = EXAMPLES / "cu_fcc_300K.lammpstrj.gz"
+
+
+def _read(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return trajmodes.read(str(path), reference="average", species=["Cu"])
+
+
+def _counted(traj) -> list:
+    frames, read = [], traj.source.read
+
+    def counting(fr, fields=None):
+        frames.append(len(fr))
+        return read(fr, fields)
+    traj.source.read = counting
+    return frames
+
+
+@pytest.mark.parametrize("cutoff3", [None, 3.0])
+def test_a_dump_is_read_once_and_gives_the_two_pass_constants(cutoff3):
+    one = _read(DUMP)
+    frames = _counted(one)
+    # simultaneous: one pass over the frames for every order (sequential fits take one per order)
+    a = EffectiveForceConstants(cutoff2=5.0, cutoff3=cutoff3, mode="simultaneous").fit(one)
+    n = one.n_frames
+    assert sum(frames) <= n + max(1, n // 20) + 1, frames
+    assert one.reference_known and one.reference_is_average
+    two = _read(DUMP)
+    two.reference                                                  # the average first, in a pass of its own
+    b = EffectiveForceConstants(cutoff2=5.0, cutoff3=cutoff3, mode="simultaneous").fit(two)
+    np.testing.assert_allclose(one.reference.positions, two.reference.positions, rtol=0, atol=1e-11)
+    assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()
+    if cutoff3 is not None:
+        assert np.abs(a.fc3_ - b.fc3_).max() < 1e-12 * np.abs(b.fc3_).max()
+    for name in ("r2", "rmse", "cv_rmse"):
+        np.testing.assert_allclose(a.scores_[name].values, b.scores_[name].values, rtol=1e-12)
+    # the ideal sites of the two: one translation of the whole crystal apart, far below the noise of the average
+    shift = a.supercell_.positions - b.supercell_.positions
+    assert np.abs(shift - shift.mean(axis=0)).max() < 1e-12
+    assert np.abs(shift.mean(axis=0)).max() < 0.05
+
+
+def test_an_atom_off_its_site_in_the_first_frames_is_refused(tmp_path):
+    """One atom a third of the way to a neighbour in the first frames only: the provisional reference's ideal sites
+    are still the crystal's (the symmetry is found at a larger tolerance), but the fit says the run's average puts
+    an atom elsewhere than the sites its first frames gave, rather than measuring it from the wrong one."""
+    src = _read(DUMP)
+    fr = src.read()
+    pos = fr.positions.copy()
+    k = max(1, src.n_frames // 20)
+    pos[:, 0] += np.array([1.0, 0.0, 0.0])                          # atom 0 off its site in every frame...
+    pos[:k, 0] -= np.array([1.0, 0.0, 0.0])                         # ...but the first ones
+    lines = []
+    for t in range(src.n_frames):
+        lo, hi = fr.origins[t], fr.origins[t] + np.diag(fr.cells[t])
+        lines += ["ITEM: TIMESTEP", str(10 * t), "ITEM: NUMBER OF ATOMS", str(src.n_atoms), "ITEM: BOX BOUNDS pp pp pp",
+                  *(f"{a:.10g} {b:.10g}" for a, b in zip(lo, hi)), "ITEM: ATOMS id type xu yu zu fx fy fz"]
+        lines += [f"{i + 1} 1 {x[0]:.10g} {x[1]:.10g} {x[2]:.10g} {f[0]:.10g} {f[1]:.10g} {f[2]:.10g}"
+                  for i, (x, f) in enumerate(zip(pos[t], fr.forces[t]))]
+    path = tmp_path / "moved.lammpstrj"
+    path.write_text("\n".join(lines) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traj = trajmodes.read(str(path), reference="average", species=["Cu"], md_timestep=0.001)
+        with pytest.raises(ReferenceMismatchError, match="sit off the lattice sites of the run's first frames"):
+            EffectiveForceConstants(cutoff2=3.0).fit(traj)

@@ -1,0 +1,97 @@
+"""The projection of a LAMMPS dump from the run's time average reads the dump once: it measures the displacements from
+a provisional reference (the exact mean cell from the frames' headers, the atoms averaged over the first frames) and
+subtracts their time mean, summed in the same pass; the numbers are those of the two passes (the average first)."""
+import warnings
+
+import dask
+import numpy as np
+import pytest
+
+import trajmodes
+from trajmodes.errors import ReferenceMismatchError
+from trajmodes.modes.projection import mode_qpoints, project
+from tests.conftest import EXAMPLES
+
+DUMP = EXAMPLES / "cu_fcc_300K.lammpstrj.gz"
+
+
+def _read(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return trajmodes.read(str(path), reference="average", species=["Cu"])
+
+
+def _counted(traj) -> list:
+    """Count the frames that ``traj``'s source parses (atoms included; the headers alone do not count)."""
+    frames, read = [], traj.source.read
+
+    def counting(fr, fields=None):
+        frames.append(len(fr))
+        return read(fr, fields)
+    traj.source.read = counting
+    return frames
+
+
+def _modes(traj, ph, q):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = project(traj, ph, qpoints=q)
+        return dask.compute(ds.Q.data, ds.Qdot.data)
+
+
+def test_a_dump_is_read_once_and_gives_the_two_pass_numbers(cu_eam_phonons):
+    one = _read(DUMP)
+    frames = _counted(one)
+    q = mode_qpoints(one, cu_eam_phonons, path="GXKGL")     # the provisional reference: its first frames only
+    n = one.n_frames
+    assert sum(frames) <= max(1, n // 20) + 1, frames
+    Q1, V1 = _modes(one, cu_eam_phonons, q)
+    # the frames of the pass, the first frames of the provisional reference (5 % at most) and frame 0
+    assert sum(frames) <= n + max(1, n // 20) + 1, frames
+    assert one.reference_known                                     # the average came out of the same pass
+    two = _read(DUMP)
+    two.reference                                                  # the average first, in a pass of its own
+    Q2, V2 = _modes(two, cu_eam_phonons, q)
+    np.testing.assert_allclose(one.reference.positions, two.reference.positions, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(one.reference.cell, two.reference.cell, rtol=0, atol=1e-12)
+    scale = np.abs(Q2).max()
+    assert np.abs(Q1 - Q2).max() < 1e-11 * scale
+    assert np.array_equal(V1, V2)
+    # the mean of every mode over the run is zero, as measured from the average
+    assert np.abs(Q1.mean(axis=0)).max() < 1e-12 * scale
+
+
+def test_atoms_on_other_sites_in_the_first_frames_are_refused(tmp_path, cu_eam_phonons):
+    """Two atoms swapped in the first frames only: the provisional reference puts them on each other's sites, the
+    time average on their own; the projection says so instead of measuring from the wrong sites."""
+    src = _read(DUMP)
+    fr = src.read()
+    pos = fr.positions.copy()
+    k = max(1, src.n_frames // 20)
+    pos[:k, [0, 1]] = pos[:k, [1, 0]]
+    lines = []
+    for t in range(src.n_frames):
+        lo, hi = fr.origins[t], fr.origins[t] + np.diag(fr.cells[t])
+        lines += ["ITEM: TIMESTEP", str(10 * t), "ITEM: NUMBER OF ATOMS", str(src.n_atoms), "ITEM: BOX BOUNDS pp pp pp",
+                  *(f"{a:.10g} {b:.10g}" for a, b in zip(lo, hi)), "ITEM: ATOMS id type xu yu zu vx vy vz"]
+        lines += [f"{i + 1} 1 {x[0]:.10g} {x[1]:.10g} {x[2]:.10g} {v[0]:.10g} {v[1]:.10g} {v[2]:.10g}"
+                  for i, (x, v) in enumerate(zip(pos[t], fr.velocities[t]))]
+    path = tmp_path / "swapped.lammpstrj"
+    path.write_text("\n".join(lines) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traj = trajmodes.read(str(path), reference="average", species=["Cu"], md_timestep=0.001)
+    with pytest.raises(ReferenceMismatchError, match="other lattice sites in the run's time average"):
+        _modes(traj, cu_eam_phonons, None)
+
+
+def test_the_headers_alone_give_the_boxes_of_the_frames(tmp_path):
+    """A triclinic box in every frame (the test dumps' boxes tilt and breathe), read from the headers alone, is the
+    box the full read gives."""
+    from tests.support.dumps import read_quiet, small_dump
+    dump, truth = small_dump(tmp_path / "tilted.lammpstrj", n_frames=7, n_atoms=20, seed=5)
+    traj = read_quiet(str(dump))
+    cells, origins = traj.source.frame_boxes(np.arange(traj.n_frames))
+    fr = traj.source.read(np.arange(traj.n_frames), ("positions",))
+    assert np.array_equal(cells, fr["cells"]) and np.array_equal(origins, fr["origins"])
+    np.testing.assert_allclose(cells, truth.cells, rtol=0, atol=1e-8)
