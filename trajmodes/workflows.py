@@ -814,14 +814,13 @@ def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, q
     each shell, drawn at random, ``seed``: :func:`trajmodes.modes.scattering_qpoints.powder_qpoints`), ``qpoints``
     (reduced q of the primitive cell, checked commensurate and resolvable) or ``path`` (special-point letters: every
     commensurate q on it, :func:`trajmodes.modes.scattering_qpoints.path_qpoints`)."""
-    from trajmodes.modes.scattering_qpoints import cartesian_qpoints, path_qpoints, powder_qpoints, primitive_of
-    ref = trajectory.lattice_reference                 # its cell and lattice only: no pass over the run for them
-    cell = np.asarray(ref.cell, float)
+    from trajmodes.modes.scattering_qpoints import cartesian_qpoints, path_qpoints, powder_qpoints, run_primitive
+    cell = np.asarray(trajectory.lattice_reference.cell, float)     # no pass over the run for the cell
     if powder is not None:
         q_min, q_max, n_shells = powder
         q, shell, edges = powder_qpoints(cell, q_min, q_max, n_shells, per_shell, seed=seed)
         return ScatteringQpoints(q, cartesian=True, shell=shell, edges=edges)
-    prim = primitive_of(ref, trajectory.masses)
+    prim = run_primitive(trajectory)
     if qpoints is not None:
         q = np.asarray(qpoints, float)
         cartesian_qpoints(q, cell, prim.cell)         # commensurate and resolvable, before the run is read

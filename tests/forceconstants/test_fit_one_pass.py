@@ -1,6 +1,6 @@
 """The fit of a LAMMPS dump from the run's time average reads the dump once: the time average is summed in the fit's
 own pass, and the displacements are measured from the ideal sites of a provisional reference (the exact mean cell,
-the atoms averaged over the first frames), which are the average's ideal sites up to one translation of the whole
+the atoms averaged over a few frames), which are the average's ideal sites up to one translation of the whole
 crystal; the constants obey the acoustic sum rules, so they are those of the two passes (the average first)."""
 import warnings
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import trajmodes
+from trajmodes.trajectory.core import PREFIX_FRAMES, PREFIX_SHARE
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from tests.conftest import EXAMPLES
@@ -19,6 +20,12 @@ def _read(path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return trajmodes.read(str(path), reference="average", species=["Cu"])
+
+
+def _provisional_frames(n: int) -> np.ndarray:
+    """The frames :meth:`Trajectory.provisional_reference` averages: spread evenly, the first and the last too."""
+    k = max(2, min(PREFIX_FRAMES, int(PREFIX_SHARE * n)))
+    return np.unique(np.rint(np.linspace(0, n - 1, k)).astype(int))
 
 
 def _counted(traj) -> list:
@@ -38,7 +45,7 @@ def test_a_dump_is_read_once_and_gives_the_two_pass_constants(cutoff3):
     # simultaneous: one pass over the frames for every order (sequential fits take one per order)
     a = EffectiveForceConstants(cutoff2=5.0, cutoff3=cutoff3, mode="simultaneous").fit(one)
     n = one.n_frames
-    assert sum(frames) <= n + max(1, n // 20) + 1, frames
+    assert sum(frames) == n + len(_provisional_frames(n)), frames
     assert one.reference_known and one.reference_is_average
     two = _read(DUMP)
     two.reference                                                  # the average first, in a pass of its own
@@ -55,16 +62,15 @@ def test_a_dump_is_read_once_and_gives_the_two_pass_constants(cutoff3):
     assert np.abs(shift.mean(axis=0)).max() < 0.05
 
 
-def test_an_atom_off_its_site_in_the_first_frames_is_refused(tmp_path):
-    """One atom a third of the way to a neighbour in the first frames only: the provisional reference's ideal sites
-    are still the crystal's (the symmetry is found at a larger tolerance), but the fit says the run's average puts
-    an atom elsewhere than the sites its first frames gave, rather than measuring it from the wrong one."""
+def test_an_atom_off_its_site_in_the_provisional_frames_is_refused(tmp_path):
+    """One atom 1 A off its site in every frame but those of the provisional reference: their ideal sites are the
+    crystal's, but the run's average puts the atom elsewhere, and the fit says so rather than measuring it from the
+    wrong site."""
     src = _read(DUMP)
     fr = src.read()
     pos = fr.positions.copy()
-    k = max(1, src.n_frames // 20)
     pos[:, 0] += np.array([1.0, 0.0, 0.0])                          # atom 0 off its site in every frame...
-    pos[:k, 0] -= np.array([1.0, 0.0, 0.0])                         # ...but the first ones
+    pos[_provisional_frames(src.n_frames), 0] -= np.array([1.0, 0.0, 0.0])     # ...but the provisional reference's
     lines = []
     for t in range(src.n_frames):
         lo, hi = fr.origins[t], fr.origins[t] + np.diag(fr.cells[t])
@@ -77,5 +83,5 @@ def test_an_atom_off_its_site_in_the_first_frames_is_refused(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         traj = trajmodes.read(str(path), reference="average", species=["Cu"], md_timestep=0.001)
-        with pytest.raises(ReferenceMismatchError, match="sit off the lattice sites of the run's first frames"):
+        with pytest.raises(ReferenceMismatchError, match="sit off the lattice sites of a few of its frames"):
             EffectiveForceConstants(cutoff2=3.0).fit(traj)

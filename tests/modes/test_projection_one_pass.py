@@ -1,5 +1,5 @@
 """The projection of a LAMMPS dump from the run's time average reads the dump once: it measures the displacements from
-a provisional reference (the exact mean cell from the frames' headers, the atoms averaged over the first frames) and
+a provisional reference (the exact mean cell from the frames' headers, the atoms averaged over a few frames) and
 subtracts their time mean, summed in the same pass; the numbers are those of the two passes (the average first)."""
 import warnings
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import trajmodes
+from trajmodes.trajectory.core import PREFIX_FRAMES, PREFIX_SHARE
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.modes.projection import mode_qpoints, project
 from tests.conftest import EXAMPLES
@@ -19,6 +20,12 @@ def _read(path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return trajmodes.read(str(path), reference="average", species=["Cu"])
+
+
+def _provisional_frames(n: int) -> np.ndarray:
+    """The frames :meth:`Trajectory.provisional_reference` averages: spread evenly, the first and the last too."""
+    k = max(2, min(PREFIX_FRAMES, int(PREFIX_SHARE * n)))
+    return np.unique(np.rint(np.linspace(0, n - 1, k)).astype(int))
 
 
 def _counted(traj) -> list:
@@ -42,12 +49,12 @@ def _modes(traj, ph, q):
 def test_a_dump_is_read_once_and_gives_the_two_pass_numbers(cu_eam_phonons):
     one = _read(DUMP)
     frames = _counted(one)
-    q = mode_qpoints(one, cu_eam_phonons, path="GXKGL")     # the provisional reference: its first frames only
+    q = mode_qpoints(one, cu_eam_phonons, path="GXKGL")     # reads the provisional reference's frames only
     n = one.n_frames
-    assert sum(frames) <= max(1, n // 20) + 1, frames
+    assert sum(frames) == len(_provisional_frames(n)), frames
     Q1, V1 = _modes(one, cu_eam_phonons, q)
-    # the frames of the pass, the first frames of the provisional reference (5 % at most) and frame 0
-    assert sum(frames) <= n + max(1, n // 20) + 1, frames
+    # the frames of the pass and those of the provisional reference (10 % at most)
+    assert sum(frames) == n + len(_provisional_frames(n)), frames
     assert one.reference_known                                     # the average came out of the same pass
     two = _read(DUMP)
     two.reference                                                  # the average first, in a pass of its own
@@ -61,14 +68,14 @@ def test_a_dump_is_read_once_and_gives_the_two_pass_numbers(cu_eam_phonons):
     assert np.abs(Q1.mean(axis=0)).max() < 1e-12 * scale
 
 
-def test_atoms_on_other_sites_in_the_first_frames_are_refused(tmp_path, cu_eam_phonons):
-    """Two atoms swapped in the first frames only: the provisional reference puts them on each other's sites, the
-    time average on their own; the projection says so instead of measuring from the wrong sites."""
+def test_atoms_on_other_sites_in_the_provisional_frames_are_refused(tmp_path, cu_eam_phonons):
+    """Two atoms swapped in the frames of the provisional reference only: it puts them on each other's sites, the time
+    average on their own; the projection says so instead of measuring from the wrong sites."""
     src = _read(DUMP)
     fr = src.read()
     pos = fr.positions.copy()
-    k = max(1, src.n_frames // 20)
-    pos[:k, [0, 1]] = pos[:k, [1, 0]]
+    ahead = _provisional_frames(src.n_frames)
+    pos[ahead[:, None], [0, 1]] = pos[ahead[:, None], [1, 0]]
     lines = []
     for t in range(src.n_frames):
         lo, hi = fr.origins[t], fr.origins[t] + np.diag(fr.cells[t])

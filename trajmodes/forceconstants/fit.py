@@ -393,7 +393,15 @@ class EffectiveForceConstants:
                              "the cell (a LAMMPS data file, a POSCAR), or write the run in a format that stores the "
                              "box (extended XYZ Lattice=, a LAMMPS dump)")
         supercell = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
-        supercell, tol = self._ideal(supercell, averaged)
+        try:
+            supercell, tol = self._ideal(supercell, averaged)
+        except ValueError:
+            if prov is None:
+                raise
+            # the few frames of the provisional reference too noisy for the symmetry search: the average first
+            prov, ref = None, first.reference
+            supercell = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
+            supercell, tol = self._ideal(supercell, averaged)
         self.prepare(supercell, tol)
         self._check_memory(len(trajs))
         ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
@@ -843,7 +851,7 @@ def _settle_average(traj, provisional: Structure, mean_u: np.ndarray, ideal: Str
     if off.max() > SITE_TOL:
         i = int(np.argmax(off))
         raise ReferenceMismatchError(
-            f"{int((off > SITE_TOL).sum())} atoms of {traj.source.describe()} sit off the lattice sites of the run's "
-            f"first frames in its time average (atom {i} by {off[i]:.2f} A): atoms left their sites during the run, "
-            "so it is not one crystal vibrating about its average. Fit a part of the run where they stay, or give the "
-            "ideal reference (--reference, reference=)")
+            f"{int((off > SITE_TOL).sum())} atoms of {traj.source.describe()} sit off the lattice sites of a few of "
+            f"its frames (spread over the run) in its time average (atom {i} by {off[i]:.2f} A): atoms left their "
+            "sites during the run, so it is not one crystal vibrating about its average. Fit a part of the run where "
+            "they stay, or give the ideal reference (--reference, reference=)")

@@ -462,9 +462,9 @@ def _settled_mean(mean_Q, mean_u, trajs, phonons, prov, smap) -> np.ndarray:
         i = int(np.flatnonzero(moved)[0])
         raise ReferenceMismatchError(
             f"{int(moved.sum())} atoms of {trajs[-1].source.describe()} sit on other lattice sites in the run's time "
-            f"average than over its first frames (atom {i} first): atoms left their sites during the run, so it is "
-            "not one crystal vibrating about its average. Project a part of the run where they stay, or give the "
-            "ideal reference (--reference, reference=)")
+            f"average than in a few of its frames spread over the run (atom {i} first): atoms left their sites during "
+            "the run, so it is not one crystal vibrating about its average. Project a part of the run where they stay, "
+            "or give the ideal reference (--reference, reference=)")
     return mean_Q
 
 
@@ -522,8 +522,14 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
     if chunk_frames is not None:
         traj = traj.rechunk(int(chunk_frames))
     prov = _one_pass_reference(traj, phonons, qpoints)
+    try:
+        smap, q, freqs, proj = _setup(traj, phonons, qpoints, traj.reference if prov is None else prov)
+    except ReferenceMismatchError:
+        if prov is None:
+            raise
+        prov = None          # the few frames of the provisional reference too noisy to place the atoms: the average
+        smap, q, freqs, proj = _setup(traj, phonons, qpoints, traj.reference)
     ref = traj.reference if prov is None else prov
-    smap, q, freqs, proj = _setup(traj, phonons, qpoints, ref)
     nq, nb = freqs.shape
 
     # one read per chunk for positions and velocities, and one task for each of Q and Q' per chunk

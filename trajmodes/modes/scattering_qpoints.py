@@ -18,8 +18,8 @@ import numpy as np
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["primitive_of", "supercell_matrix", "max_wavevector", "cartesian_qpoints", "path_qpoints", "powder_qpoints",
-           "spherical_qpoints", "shell_average"]
+__all__ = ["run_primitive", "primitive_of", "supercell_matrix", "max_wavevector", "cartesian_qpoints", "path_qpoints",
+           "powder_qpoints", "spherical_qpoints", "shell_average"]
 
 TWO_PI = 2 * np.pi
 #: largest relative misfit between the MD cell and an integer supercell of the primitive cell (as the projection's)
@@ -64,6 +64,19 @@ def _check_resolvable(qc, q, cell, what: str) -> None:
                          f"over {MAX_PHASE_ERROR} rad within the rounding of its position to six significant digits, "
                          "and S(q, omega) would be round-off): give q with |q| <= "
                          f"{limit:.4g} rad/Angstrom")
+
+
+def run_primitive(traj, symprec: float = SYMPREC) -> Crystal:
+    """:func:`primitive_of` the run ``traj``'s reference: of its :attr:`~trajmodes.trajectory.core.Trajectory.
+    lattice_reference` (no pass over the run while its time average is still to be taken), else, where the few frames
+    of that one are too noisy to show the lattice, of the time average itself."""
+    lattice = traj.lattice_reference
+    try:
+        return primitive_of(lattice, traj.masses, symprec)
+    except ValueError:
+        if lattice is traj.reference:
+            raise
+        return primitive_of(traj.reference, traj.masses, symprec)
 
 
 def primitive_of(reference, masses=None, symprec: float = SYMPREC) -> Crystal:

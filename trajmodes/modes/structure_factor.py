@@ -25,7 +25,7 @@ import dask
 import numpy as np
 
 from trajmodes.modes.density_correlations import check_cell, chunk_terms, coherent_sums, even_spectrum, lag_counts
-from trajmodes.modes.scattering_qpoints import cartesian_qpoints, primitive_of
+from trajmodes.modes.scattering_qpoints import cartesian_qpoints, run_primitive
 from trajmodes.modes.scattering_weights import species_weights, weight_pairs
 from trajmodes.lattice.spglib_calls import SYMPREC
 
@@ -180,7 +180,7 @@ def _qpoints(traj, qpoints, cartesian, primitive, symprec):
     if cartesian:
         return cartesian_qpoints(qpoints, cell, cartesian=True), None, None, cell
     if primitive is None:
-        pcell = primitive_of(traj.lattice_reference, traj.masses, symprec).cell
+        pcell = run_primitive(traj, symprec).cell
     else:
         pcell = np.asarray(getattr(primitive, "cell", primitive), float).reshape(3, 3)
     qc = cartesian_qpoints(qpoints, cell, pcell)

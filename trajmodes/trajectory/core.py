@@ -23,9 +23,10 @@ from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
 #: smallest default chunk when a short trajectory is spread over the cores
 MIN_CHUNK_FRAMES = 32
-#: frames averaged at most for :meth:`Trajectory.provisional_reference`, and at most this share of the run
+#: frames averaged at most for :meth:`Trajectory.provisional_reference`, and at most this share of the run (two at
+#: least)
 PREFIX_FRAMES = 10
-PREFIX_SHARE = 0.05
+PREFIX_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -301,7 +302,8 @@ class Trajectory:
         name = f"trajmodes-{field}-" + tokenize(self._read_layer(fields)[0])
         return self.map_chunks(operator.getitem, field, layer=fields, shape=tail, dtype=np.float64, name=name)
 
-    def map_chunks(self, func, *args, layer: tuple, shape: tuple, dtype, name: str, per_chunk: bool = False) -> da.Array:
+    def map_chunks(self, func, *args, layer: tuple, shape: tuple, dtype, name: str,
+                   per_chunk: bool = False) -> da.Array:
         """A Dask array with one block per chunk of frames: ``func(data, *args)``, one task each.
 
         ``data`` is the dict a read task returns for the chunk: the per-atom fields of ``layer`` (frames, atoms, 3),
@@ -414,9 +416,10 @@ class Trajectory:
 
     def provisional_reference(self) -> Structure | None:
         """A stand-in for the run's time average that needs no pass over the run, for work that takes the
-        displacements from it and the average in the same pass (the projection): the mean cell and origin of every
-        frame, read from the frames' headers alone (exact), with each atom at its mean fractional position over the
-        first :data:`PREFIX_FRAMES` frames (at most :data:`PREFIX_SHARE` of the run) in that cell.
+        displacements from it and the average in the same pass (the projection, the fit): the mean cell and origin of
+        every frame, read from the frames' headers alone (exact), with each atom at its mean fractional position over
+        :data:`PREFIX_FRAMES` frames spread evenly over the run, the first and the last among them (at most
+        :data:`PREFIX_SHARE` of the run, at least two) in that cell.
 
         In that cell, the displacements from the time average are those from this reference less their time mean,
         a constant per atom (:meth:`average_from_mean`), wherever no atom strays half a cell from its site.
@@ -432,9 +435,11 @@ class Trajectory:
         if getattr(self, "_provisional", None) is None:
             cells, origins = self.source.frame_boxes(self._frames)
             cell, origin = cells.mean(axis=0), origins.mean(axis=0)
-            k = max(1, min(PREFIX_FRAMES, int(PREFIX_SHARE * self.n_frames)))
-            head = self.source.read(self._frames[:k], ("positions",))
-            first = self.frame_structure(0)
+            k = max(2, min(PREFIX_FRAMES, int(PREFIX_SHARE * self.n_frames)))
+            # spread over the run: frames far apart in time carry independent noise (neighbours hardly any)
+            head = self.source.read(self._frames[np.unique(np.rint(np.linspace(0, self.n_frames - 1, k)).astype(int))],
+                                    ("positions",))
+            first = Structure(head["positions"][0], head["cells"][0], self.species, self.masses, head["origins"][0])
             u = displacements_of_frames(head["positions"], head["cells"], head["origins"], first)
             s = (first.positions - first.origin + u.mean(axis=0)) @ np.linalg.inv(first.cell)
             self._provisional = Structure(s @ cell + origin, cell, self.species, self.masses, origin)
