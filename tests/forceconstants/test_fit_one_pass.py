@@ -12,6 +12,7 @@ from trajmodes.trajectory.core import PREFIX_FRAMES, PREFIX_SHARE
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from tests.conftest import EXAMPLES
+from tests.support.dumps import write_frames
 
 DUMP = EXAMPLES / "cu_fcc_300K.lammpstrj.gz"
 
@@ -71,17 +72,33 @@ def test_an_atom_off_its_site_in_the_provisional_frames_is_refused(tmp_path):
     pos = fr.positions.copy()
     pos[:, 0] += np.array([1.0, 0.0, 0.0])                          # atom 0 off its site in every frame...
     pos[_provisional_frames(src.n_frames), 0] -= np.array([1.0, 0.0, 0.0])     # ...but the provisional reference's
-    lines = []
-    for t in range(src.n_frames):
-        lo, hi = fr.origins[t], fr.origins[t] + np.diag(fr.cells[t])
-        lines += ["ITEM: TIMESTEP", str(10 * t), "ITEM: NUMBER OF ATOMS", str(src.n_atoms), "ITEM: BOX BOUNDS pp pp pp",
-                  *(f"{a:.10g} {b:.10g}" for a, b in zip(lo, hi)), "ITEM: ATOMS id type xu yu zu fx fy fz"]
-        lines += [f"{i + 1} 1 {x[0]:.10g} {x[1]:.10g} {x[2]:.10g} {f[0]:.10g} {f[1]:.10g} {f[2]:.10g}"
-                  for i, (x, f) in enumerate(zip(pos[t], fr.forces[t]))]
-    path = tmp_path / "moved.lammpstrj"
-    path.write_text("\n".join(lines) + "\n")
+    path = write_frames(tmp_path / "moved.lammpstrj", fr, pos, forces=fr.forces)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         traj = trajmodes.read(str(path), reference="average", species=["Cu"], md_timestep=0.001)
         with pytest.raises(ReferenceMismatchError, match="sit off the lattice sites of a few of its frames"):
             EffectiveForceConstants(cutoff2=3.0).fit(traj)
+
+
+def _noisy_provisional_frames(tmp_path):
+    """The shipped Cu run with the frames of the provisional reference shaken by 1 A: their average is no crystal,
+    the run's average (200 frames) still is."""
+    src = _read(DUMP)
+    fr = src.read()
+    pos = fr.positions.copy()
+    ahead = _provisional_frames(src.n_frames)
+    pos[ahead] += 1.0 * np.random.default_rng(1).standard_normal((len(ahead),) + pos.shape[1:])
+    return write_frames(tmp_path / "shaken.lammpstrj", fr, pos, velocities=fr.velocities, forces=fr.forces)
+
+
+def test_a_provisional_reference_too_noisy_for_the_symmetry_search_takes_the_average_first(tmp_path):
+    path = _noisy_provisional_frames(tmp_path)
+    one = _read(path)
+    frames = _counted(one)
+    a = EffectiveForceConstants(cutoff2=5.0).fit(one)
+    n = one.n_frames
+    assert sum(frames) == 2 * n + len(_provisional_frames(n)) + 1, frames      # frame 0, the average, then the fit's
+    two = _read(path)
+    two.reference
+    b = EffectiveForceConstants(cutoff2=5.0).fit(two)
+    np.testing.assert_array_equal(a.fc2_, b.fc2_)

@@ -12,6 +12,7 @@ from trajmodes.trajectory.core import PREFIX_FRAMES, PREFIX_SHARE
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.modes.projection import mode_qpoints, project
 from tests.conftest import EXAMPLES
+from tests.support.dumps import write_frames
 
 DUMP = EXAMPLES / "cu_fcc_300K.lammpstrj.gz"
 
@@ -76,15 +77,7 @@ def test_atoms_on_other_sites_in_the_provisional_frames_are_refused(tmp_path, cu
     pos = fr.positions.copy()
     ahead = _provisional_frames(src.n_frames)
     pos[ahead[:, None], [0, 1]] = pos[ahead[:, None], [1, 0]]
-    lines = []
-    for t in range(src.n_frames):
-        lo, hi = fr.origins[t], fr.origins[t] + np.diag(fr.cells[t])
-        lines += ["ITEM: TIMESTEP", str(10 * t), "ITEM: NUMBER OF ATOMS", str(src.n_atoms), "ITEM: BOX BOUNDS pp pp pp",
-                  *(f"{a:.10g} {b:.10g}" for a, b in zip(lo, hi)), "ITEM: ATOMS id type xu yu zu vx vy vz"]
-        lines += [f"{i + 1} 1 {x[0]:.10g} {x[1]:.10g} {x[2]:.10g} {v[0]:.10g} {v[1]:.10g} {v[2]:.10g}"
-                  for i, (x, v) in enumerate(zip(pos[t], fr.velocities[t]))]
-    path = tmp_path / "swapped.lammpstrj"
-    path.write_text("\n".join(lines) + "\n")
+    path = write_frames(tmp_path / "swapped.lammpstrj", fr, pos, velocities=fr.velocities)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         traj = trajmodes.read(str(path), reference="average", species=["Cu"], md_timestep=0.001)
@@ -102,3 +95,22 @@ def test_the_headers_alone_give_the_boxes_of_the_frames(tmp_path):
     fr = traj.source.read(np.arange(traj.n_frames), ("positions",))
     assert np.array_equal(cells, fr["cells"]) and np.array_equal(origins, fr["origins"])
     np.testing.assert_allclose(cells, truth.cells, rtol=0, atol=1e-8)
+
+
+def test_a_provisional_reference_too_noisy_to_place_the_atoms_takes_the_average_first(tmp_path, cu_eam_phonons):
+    """The frames of the provisional reference shaken by 1 A: its atoms are no crystal, the run's average still is."""
+    src = _read(DUMP)
+    fr = src.read()
+    pos = fr.positions.copy()
+    ahead = _provisional_frames(src.n_frames)
+    pos[ahead] += 1.0 * np.random.default_rng(1).standard_normal((len(ahead),) + pos.shape[1:])
+    path = write_frames(tmp_path / "shaken.lammpstrj", fr, pos, velocities=fr.velocities)
+    one = _read(path)
+    frames = _counted(one)
+    Q1, _ = _modes(one, cu_eam_phonons, None)
+    n = one.n_frames
+    assert sum(frames) == 2 * n + len(_provisional_frames(n)) + 1, frames      # frame 0, the average, then Q's
+    two = _read(path)
+    two.reference
+    Q2, _ = _modes(two, cu_eam_phonons, None)
+    np.testing.assert_array_equal(Q1, Q2)

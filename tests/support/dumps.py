@@ -194,6 +194,24 @@ def small_dump(path, n_frames: int = 4, n_atoms: int = 5, seed: int = 0, columns
     return write_dump(path, truth, columns, **kw), truth
 
 
+def write_frames(path, frames, positions: np.ndarray, **vectors) -> Path:
+    """A plain dump of orthogonal cells: ``frames`` gives the boxes (``cells``, ``origins``), ``positions`` (frames,
+    atoms, 3) the ``xu yu zu`` columns and each of ``vectors`` (``velocities=``, ``forces=``: (frames, atoms, 3)) its
+    three columns; ids from 1, all of type 1, steps 0, 10, 20, ..."""
+    names = {"velocities": "vx vy vz", "forces": "fx fy fz"}
+    path = Path(path)
+    n_frames, n_atoms = positions.shape[:2]
+    head = "ITEM: ATOMS id type xu yu zu" + "".join(" " + names[k] for k in vectors)
+    with path.open("w") as f:
+        for t in range(n_frames):
+            lo, hi = frames.origins[t], frames.origins[t] + np.diag(frames.cells[t])
+            f.write(f"ITEM: TIMESTEP\n{10 * t}\nITEM: NUMBER OF ATOMS\n{n_atoms}\nITEM: BOX BOUNDS pp pp pp\n")
+            f.write("".join(f"{a:.10g} {b:.10g}\n" for a, b in zip(lo, hi)) + head + "\n")
+            rows = np.concatenate([positions[t]] + [v[t] for v in vectors.values()], axis=1)
+            f.write("".join(f"{i + 1} 1 " + " ".join(f"{x:.10g}" for x in row) + "\n" for i, row in enumerate(rows)))
+    return path
+
+
 def read_quiet(source, **kw):
     """``trajmodes.read`` without the warning about an assumed time step."""
     import warnings
