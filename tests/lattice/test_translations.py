@@ -145,6 +145,18 @@ def test_ideal_crystal_fast_path_on_a_noisy_snapshot():
     assert operation_count(ideal, 1e-5) == 48 * 343 * 4
 
 
+def test_tolerance_scan_goes_on_past_spglibs_own_errors():
+    """Two atoms of a noisy snapshot 0.09 A apart: spglib (2.8) raises "too close distance between atoms" at every
+    tolerance above that; the scan counts no symmetry there and ends with its own message, not spglib's (it stopped
+    with "spglib found no symmetry at symprec=0.5")."""
+    sc = supercell(Crystal(FCC, [[0, 0, 0]], ["Cu"]), 4 * np.eye(3, dtype=int))
+    pos = sc.positions + np.random.default_rng(0).normal(0, 0.02, sc.positions.shape)
+    pos[1] = pos[0] + 0.05
+    assert operation_count(Crystal(sc.cell, pos, sc.species), 0.5) == 1
+    with pytest.raises(ValueError, match="shows no lattice translations"):
+        ideal_crystal(Crystal(sc.cell, pos, sc.species))
+
+
 def test_tolerance_scan_below_the_noise_never_tests_every_atom(monkeypatch):
     """The tolerance scan of a noisy big cell (32,000 fcc atoms, 0.05 A of noise): at tolerances below the noise the
     candidates of the search stop at about SPGLIB_ATOMS atoms (before, the ball grew to the whole cell, every atom a

@@ -21,7 +21,10 @@ def operation_count(supercell: Crystal, symprec: float, search: str = "auto") ->
     smaller tolerance); a big cell without lattice translations counts 1 (spglib on all its atoms is what this
     avoids). ``search`` as in :meth:`Crystal.primitive`."""
     if search == "spglib" or (search == "auto" and supercell.n_atoms <= SPGLIB_ATOMS):
-        return len(supercell.symmetry(symprec).rotations)
+        try:
+            return len(supercell.symmetry(symprec).rotations)
+        except ValueError:                     # no symmetry at this tolerance (atoms closer than it, for spglib)
+            return 1
     # primitive cells of up to SPGLIB_ATOMS atoms of the rarest species (spglib runs on the primitive cell): below
     # the noise of a big snapshot every atom would be tested as a candidate translation
     if supercell.lattice_translations(symprec, max_rare=SPGLIB_ATOMS).n_cells == 1:
