@@ -8,47 +8,24 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.trajectory.core import PREFIX_FRAMES, PREFIX_SHARE
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from tests.conftest import EXAMPLES
-from tests.support.dumps import write_frames
+from tests.support.dumps import count_parsed_frames, provisional_frames, read_average, write_frames
 
 DUMP = EXAMPLES / "cu_fcc_300K.lammpstrj.gz"
 
 
-def _read(path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return trajmodes.read(str(path), reference="average", species=["Cu"])
-
-
-def _provisional_frames(n: int) -> np.ndarray:
-    """The frames :meth:`Trajectory.provisional_reference` averages: spread evenly, the first and the last too."""
-    k = max(2, min(PREFIX_FRAMES, int(PREFIX_SHARE * n)))
-    return np.unique(np.rint(np.linspace(0, n - 1, k)).astype(int))
-
-
-def _counted(traj) -> list:
-    frames, read = [], traj.source.read
-
-    def counting(fr, fields=None):
-        frames.append(len(fr))
-        return read(fr, fields)
-    traj.source.read = counting
-    return frames
-
-
 @pytest.mark.parametrize("cutoff3", [None, 3.0])
 def test_a_dump_is_read_once_and_gives_the_two_pass_constants(cutoff3):
-    one = _read(DUMP)
-    frames = _counted(one)
+    one = read_average(DUMP)
+    frames = count_parsed_frames(one)
     # simultaneous: one pass over the frames for every order (sequential fits take one per order)
     a = EffectiveForceConstants(cutoff2=5.0, cutoff3=cutoff3, mode="simultaneous").fit(one)
     n = one.n_frames
-    assert sum(frames) == n + len(_provisional_frames(n)), frames
+    assert sum(frames) == n + len(provisional_frames(n)), frames
     assert one.reference_known and one.reference_is_average
-    two = _read(DUMP)
+    two = read_average(DUMP)
     two.reference                                                  # the average first, in a pass of its own
     b = EffectiveForceConstants(cutoff2=5.0, cutoff3=cutoff3, mode="simultaneous").fit(two)
     np.testing.assert_allclose(one.reference.positions, two.reference.positions, rtol=0, atol=1e-11)
@@ -67,11 +44,11 @@ def test_an_atom_off_its_site_in_the_provisional_frames_is_refused(tmp_path):
     """One atom 1 A off its site in every frame but those of the provisional reference: their ideal sites are the
     crystal's, but the run's average puts the atom elsewhere, and the fit says so rather than measuring it from the
     wrong site."""
-    src = _read(DUMP)
+    src = read_average(DUMP)
     fr = src.read()
     pos = fr.positions.copy()
     pos[:, 0] += np.array([1.0, 0.0, 0.0])                          # atom 0 off its site in every frame...
-    pos[_provisional_frames(src.n_frames), 0] -= np.array([1.0, 0.0, 0.0])     # ...but the provisional reference's
+    pos[provisional_frames(src.n_frames), 0] -= np.array([1.0, 0.0, 0.0])     # ...but the provisional reference's
     path = write_frames(tmp_path / "moved.lammpstrj", fr, pos, forces=fr.forces)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -80,25 +57,25 @@ def test_an_atom_off_its_site_in_the_provisional_frames_is_refused(tmp_path):
             EffectiveForceConstants(cutoff2=3.0).fit(traj)
 
 
-def _noisy_provisional_frames(tmp_path):
+def _noisyprovisional_frames(tmp_path):
     """The shipped Cu run with the frames of the provisional reference shaken by 1 A: their average is no crystal,
     the run's average (200 frames) still is."""
-    src = _read(DUMP)
+    src = read_average(DUMP)
     fr = src.read()
     pos = fr.positions.copy()
-    ahead = _provisional_frames(src.n_frames)
+    ahead = provisional_frames(src.n_frames)
     pos[ahead] += 1.0 * np.random.default_rng(1).standard_normal((len(ahead),) + pos.shape[1:])
     return write_frames(tmp_path / "shaken.lammpstrj", fr, pos, velocities=fr.velocities, forces=fr.forces)
 
 
 def test_a_provisional_reference_too_noisy_for_the_symmetry_search_takes_the_average_first(tmp_path):
-    path = _noisy_provisional_frames(tmp_path)
-    one = _read(path)
-    frames = _counted(one)
+    path = _noisyprovisional_frames(tmp_path)
+    one = read_average(path)
+    frames = count_parsed_frames(one)
     a = EffectiveForceConstants(cutoff2=5.0).fit(one)
     n = one.n_frames
-    assert sum(frames) == 2 * n + len(_provisional_frames(n)) + 1, frames      # frame 0, the average, then the fit's
-    two = _read(path)
+    assert sum(frames) == 2 * n + len(provisional_frames(n)) + 1, frames      # frame 0, the average, then the fit's
+    two = read_average(path)
     two.reference
     b = EffectiveForceConstants(cutoff2=5.0).fit(two)
     np.testing.assert_array_equal(a.fc2_, b.fc2_)

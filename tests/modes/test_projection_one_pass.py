@@ -8,36 +8,12 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.trajectory.core import PREFIX_FRAMES, PREFIX_SHARE
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.modes.projection import mode_qpoints, project
 from tests.conftest import EXAMPLES
-from tests.support.dumps import write_frames
+from tests.support.dumps import count_parsed_frames, provisional_frames, read_average, write_frames
 
 DUMP = EXAMPLES / "cu_fcc_300K.lammpstrj.gz"
-
-
-def _read(path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return trajmodes.read(str(path), reference="average", species=["Cu"])
-
-
-def _provisional_frames(n: int) -> np.ndarray:
-    """The frames :meth:`Trajectory.provisional_reference` averages: spread evenly, the first and the last too."""
-    k = max(2, min(PREFIX_FRAMES, int(PREFIX_SHARE * n)))
-    return np.unique(np.rint(np.linspace(0, n - 1, k)).astype(int))
-
-
-def _counted(traj) -> list:
-    """Count the frames that ``traj``'s source parses (atoms included; the headers alone do not count)."""
-    frames, read = [], traj.source.read
-
-    def counting(fr, fields=None):
-        frames.append(len(fr))
-        return read(fr, fields)
-    traj.source.read = counting
-    return frames
 
 
 def _modes(traj, ph, q):
@@ -48,16 +24,16 @@ def _modes(traj, ph, q):
 
 
 def test_a_dump_is_read_once_and_gives_the_two_pass_numbers(cu_eam_phonons):
-    one = _read(DUMP)
-    frames = _counted(one)
+    one = read_average(DUMP)
+    frames = count_parsed_frames(one)
     q = mode_qpoints(one, cu_eam_phonons, path="GXKGL")     # reads the provisional reference's frames only
     n = one.n_frames
-    assert sum(frames) == len(_provisional_frames(n)), frames
+    assert sum(frames) == len(provisional_frames(n)), frames
     Q1, V1 = _modes(one, cu_eam_phonons, q)
     # the frames of the pass and those of the provisional reference (10 % at most)
-    assert sum(frames) == n + len(_provisional_frames(n)), frames
+    assert sum(frames) == n + len(provisional_frames(n)), frames
     assert one.reference_known                                     # the average came out of the same pass
-    two = _read(DUMP)
+    two = read_average(DUMP)
     two.reference                                                  # the average first, in a pass of its own
     Q2, V2 = _modes(two, cu_eam_phonons, q)
     np.testing.assert_allclose(one.reference.positions, two.reference.positions, rtol=0, atol=1e-11)
@@ -72,10 +48,10 @@ def test_a_dump_is_read_once_and_gives_the_two_pass_numbers(cu_eam_phonons):
 def test_atoms_on_other_sites_in_the_provisional_frames_are_refused(tmp_path, cu_eam_phonons):
     """Two atoms swapped in the frames of the provisional reference only: it puts them on each other's sites, the time
     average on their own; the projection says so instead of measuring from the wrong sites."""
-    src = _read(DUMP)
+    src = read_average(DUMP)
     fr = src.read()
     pos = fr.positions.copy()
-    ahead = _provisional_frames(src.n_frames)
+    ahead = provisional_frames(src.n_frames)
     pos[ahead[:, None], [0, 1]] = pos[ahead[:, None], [1, 0]]
     path = write_frames(tmp_path / "swapped.lammpstrj", fr, pos, velocities=fr.velocities)
     with warnings.catch_warnings():
@@ -99,18 +75,18 @@ def test_the_headers_alone_give_the_boxes_of_the_frames(tmp_path):
 
 def test_a_provisional_reference_too_noisy_to_place_the_atoms_takes_the_average_first(tmp_path, cu_eam_phonons):
     """The frames of the provisional reference shaken by 1 A: its atoms are no crystal, the run's average still is."""
-    src = _read(DUMP)
+    src = read_average(DUMP)
     fr = src.read()
     pos = fr.positions.copy()
-    ahead = _provisional_frames(src.n_frames)
+    ahead = provisional_frames(src.n_frames)
     pos[ahead] += 1.0 * np.random.default_rng(1).standard_normal((len(ahead),) + pos.shape[1:])
     path = write_frames(tmp_path / "shaken.lammpstrj", fr, pos, velocities=fr.velocities)
-    one = _read(path)
-    frames = _counted(one)
+    one = read_average(path)
+    frames = count_parsed_frames(one)
     Q1, _ = _modes(one, cu_eam_phonons, None)
     n = one.n_frames
-    assert sum(frames) == 2 * n + len(_provisional_frames(n)) + 1, frames      # frame 0, the average, then Q's
-    two = _read(path)
+    assert sum(frames) == 2 * n + len(provisional_frames(n)) + 1, frames      # frame 0, the average, then Q's
+    two = read_average(path)
     two.reference
     Q2, _ = _modes(two, cu_eam_phonons, None)
     np.testing.assert_array_equal(Q1, Q2)

@@ -212,6 +212,34 @@ def write_frames(path, frames, positions: np.ndarray, **vectors) -> Path:
     return path
 
 
+def read_average(path):
+    """``trajmodes.read`` of a Cu run with the time average as the reference, quietly."""
+    import warnings
+
+    import trajmodes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return trajmodes.read(str(path), reference="average", species=["Cu"])
+
+
+def provisional_frames(n: int) -> np.ndarray:
+    """The frames :meth:`Trajectory.provisional_reference` averages: spread evenly, the first and the last too."""
+    from trajmodes.trajectory.core import PREFIX_FRAMES, PREFIX_SHARE
+    k = max(2, min(PREFIX_FRAMES, int(PREFIX_SHARE * n)))
+    return np.unique(np.rint(np.linspace(0, n - 1, k)).astype(int))
+
+
+def count_parsed_frames(traj) -> list:
+    """The frames ``traj``'s source parses from now on, one entry per read (the headers alone do not count)."""
+    frames, read = [], traj.source.read
+
+    def counting(fr, fields=None):
+        frames.append(len(fr))
+        return read(fr, fields)
+    traj.source.read = counting
+    return frames
+
+
 def read_quiet(source, **kw):
     """``trajmodes.read`` without the warning about an assumed time step."""
     import warnings
