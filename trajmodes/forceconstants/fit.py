@@ -410,12 +410,13 @@ class EffectiveForceConstants:
             extra[_MEAN_DISPLACEMENT] = first.mean_displacement(prov, fit_layer(first))
         normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
                                   segments=int(self.segments), together=extra or None)
+        values = {}
         if extra:
             normal, values = normal
             if prov is not None:
                 _settle_average(first, prov, values.pop(_MEAN_DISPLACEMENT), ideal)
-            if together is not None:
-                self.together_ = values
+        if together is not None:
+            self.together_ = values
         self._store(normal)
         return self._solve()
 
