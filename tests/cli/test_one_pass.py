@@ -1,8 +1,8 @@
 """Each command reads its trajectory as few times as it can: ``run`` parses its dump once (the cache, the summary and,
 where the reference is the run's time average, that average, in one pass) and reads its cache once (the fit, and the
 displacements from an average reference, in one pass); ``info`` and ``convert`` parse the dump once (info writes the
-positions to a scratch cache for the displacements from the average); ``fit`` parses it once (plus one positions-only
-pass for a time-average reference that the work needs before it starts); ``project`` reads every frame once for the
+positions to a scratch cache for the displacements from the average); ``fit`` parses it once (a time-average
+reference summed in the same pass); ``project`` reads every frame once for the
 modes' energies and spectra together.
 
 Reads are counted at the sources (every frame that a LAMMPS dump parse or a cache read returns), and the summary the
@@ -86,11 +86,18 @@ def test_run_without_a_fit_parses_once(tmp_path, monkeypatch, reference):
         assert {fields for _, fields in reads.cache} == {("positions",)}
 
 
-def test_fit_parses_the_dump_once(tmp_path, monkeypatch):
-    """fit: one pass (the run's mean temperature from the fit's own pass, not a pass of its own)."""
+@pytest.mark.parametrize("reference", [["--reference", REF], []], ids=["given", "average"])
+def test_fit_parses_the_dump_once(tmp_path, monkeypatch, reference):
+    """fit: one pass (the run's mean temperature from the fit's own pass, not a pass of its own); with the time
+    average as the reference (the default), the average is summed in the same pass, measured from a provisional
+    reference of two frames (the first and the last: 10 % of 20)."""
     reads = Reads(monkeypatch)
-    assert main(["fit", DUMP, *READ, "--reference", REF, "--cutoff2", "3.5", "-o", str(tmp_path / "fit")]) == 0
-    _parsed_once(Reads.per_frame(reads.dump))
+    assert main(["fit", DUMP, *READ, *reference, "--cutoff2", "3.5", "-o", str(tmp_path / "fit")]) == 0
+    counts = Reads.per_frame(reads.dump)
+    if not reference:
+        assert counts[N_FRAMES - 1] == 2, counts                   # the provisional reference's last frame
+        counts[N_FRAMES - 1] -= 1
+    _parsed_once(counts)
     T = xr.open_dataset(tmp_path / "fit" / "fc.nc").attrs["temperature_K"]
     assert T == pytest.approx(_numpy_summary(reference=REF)["temperature"].mean(), rel=1e-12)
 
