@@ -241,7 +241,9 @@ def verdicts(row: dict) -> dict:
     return {"memory": ok_mem, "reads": ok_read, "speed": ok_speed}
 
 
-def bench(args) -> list:
+def bench(args, on_row=None) -> list:
+    """Run the commands of ``args``; every row, as it is measured, is also given to ``on_row`` (which saves it, so
+    that a bench stopped in a long row keeps the rows before it)."""
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     names = [c for c in args.commands.split(",") if c]
@@ -282,6 +284,8 @@ def bench(args) -> list:
                                "mb_s_per_core": dump_size / 1e6 / r["wall_s"] / cores}
                         row["pass"] = verdicts(row)
                         rows.append(row)
+                        if on_row is not None:
+                            on_row(row)
                         print(f"   rc {r['rc']}, {r['wall_s']:.1f} s, peak {r['peak_gb']:.2f} GB, read "
                               f"{r['read_gb']:.2f} GB ({row['amplification']:.2f}x), "
                               f"{row['mb_s_per_core']:.0f} MB/s per core", flush=True)
@@ -378,10 +382,13 @@ def main(argv=None) -> None:
     if not args.report:
         env = environment()
         command = "python benchmarks/bench_large.py " + " ".join(argv or sys.argv[1:])
-        rows = [dict(r, environment=env, bench_command=command) for r in bench(args)]
-        record = _merged(record, rows)
         RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps(record, indent=1))
+
+        def save(row):
+            nonlocal record
+            record = _merged(record, [dict(row, environment=env, bench_command=command)])
+            RESULTS.write_text(json.dumps(record, indent=1))
+        bench(args, on_row=save)
     text = table(record)
     print(text)
     if not args.no_docs:
