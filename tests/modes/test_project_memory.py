@@ -66,8 +66,9 @@ def test_spectra_memory_follows_the_result_not_modes_times_frames(tmp_path, monk
     """Two runs, 864 atoms x 60 frames and 4000 atoms x 160 frames (12x the modes x frames): the peak grows by
     about the result's arrays (psd, its spread and error: 1/4 of the modes' series each) and the block, half the
     series. Measured: +49 MB for +27 MB of series (the code before held every mode's series and its FFT: +111 MB)."""
-    small = _run(tmp_path, monkeypatch, 6, 0.012, 60)
-    big = _run(tmp_path, monkeypatch, 10, 0.1, 160)
+    # the lower of two runs each: the peak of the threads varies by 10 MB from run to run beside other work
+    small = min((_run(tmp_path, monkeypatch, 6, 0.012, 60) for _ in range(2)), key=lambda r: r["grow_mb"])
+    big = min((_run(tmp_path, monkeypatch, 10, 0.1, 160) for _ in range(2)), key=lambda r: r["grow_mb"])
     assert big["blocks"] >= 3
     series = big["modes_mb"] - small["modes_mb"]
     grow = big["grow_mb"] - small["grow_mb"]
