@@ -392,16 +392,16 @@ class EffectiveForceConstants:
                              "force constants of a crystal need its periodic cell: give reference= a structure with "
                              "the cell (a LAMMPS data file, a POSCAR), or write the run in a format that stores the "
                              "box (extended XYZ Lattice=, a LAMMPS dump)")
-        supercell = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
+        def crystal(r):
+            return Crystal.from_structure(r, masses=r.masses if r.masses is not None else first.masses)
         try:
-            supercell, tol = self._ideal(supercell, averaged)
+            supercell, tol = self._ideal(crystal(ref), averaged)
         except ValueError:
             if prov is None:
                 raise
             # the few frames of the provisional reference too noisy for the symmetry search: the average first
             prov, ref = None, first.reference
-            supercell = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
-            supercell, tol = self._ideal(supercell, averaged)
+            supercell, tol = self._ideal(crystal(ref), averaged)
         self.prepare(supercell, tol)
         self._check_memory(len(trajs))
         ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
