@@ -52,6 +52,7 @@ LAYERS: dict[str, dict[str, str]] = {
         "modes": "each run projected on its modes for its error model (modes.energies.frozen_energy_fraction)",
         "phonons.harmonic": "frequencies and harmonic thermodynamics of the fits",
         "phonons.thermodynamics": "free energies and frequency error bars of the fits",
+        "resources": "whether the error model's frames may be held through the fit's pass (may_hold)",
     },
     "modes": {
         "errors": "", "lattice": "",

@@ -107,6 +107,23 @@ def available_memory() -> int | None:
     return avail
 
 
+#: share of the available memory, and bytes, that a command may hold until its one pass over a run ends (the modes of
+#: every frame of a projection from the run's time average; the frames its error model projects beside a fit): beyond
+#: them, memory bounded by the chunks is worth a second pass
+HOLD_SHARE = 0.25
+HOLD_BYTES = 1 << 30
+
+
+def may_hold(nbytes: float) -> bool:
+    """Whether ``nbytes`` may be held through one pass over a run instead of read again in a second
+    (:data:`HOLD_BYTES` and :data:`HOLD_SHARE` of :func:`available_memory`): never on a ``dask.distributed``
+    cluster, whose workers hold what they compute."""
+    if distributed_client() is not None:
+        return False
+    avail = available_memory()
+    return avail is not None and float(nbytes) <= min(HOLD_SHARE * avail, HOLD_BYTES)
+
+
 #: bounds of :func:`task_memory`, bytes
 TASK_MEMORY_BOUNDS = (16 << 20, 64 << 20)
 

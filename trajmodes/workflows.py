@@ -158,6 +158,9 @@ class FitResult:
         special points and the band path); None without them.
     together : dict
         The values of :func:`fit_effective`'s ``together``, computed in the fit's pass over the frames.
+    held : Trajectory or None
+        The frames the error model projects (:func:`~trajmodes.series.errorbars.frames_to_hold`), read in the fit's
+        pass and held in memory, for :func:`frequency_error_bars`; None where they are read again.
     """
 
     estimator: object
@@ -167,6 +170,7 @@ class FitResult:
     convergence: object | None = None
     reference_imaginary: ImaginaryModes | None = None
     together: dict | None = None
+    held: object | None = None
 
     @property
     def force_constants(self):
@@ -245,6 +249,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.forceconstants.cutoffs import cutoff_length
     from trajmodes.phonons.harmonic.convergence import cutoff_convergence
+    from trajmodes.series.errorbars import fit_holding_frames
     from trajmodes.phonons.harmonic.phonons import Phonons
     trajs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
     reach = _range(potential_range)
@@ -256,7 +261,8 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         warn_truncation(cutoff2, potential_range, stacklevel=3)
     est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, cutoff4=cutoff4, mode=mode, folds=folds,
                                   stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints)
-    est.fit(trajs if len(trajs) > 1 else trajs[0], together=together)
+    # the frames the error model projects, read in the fit's pass where they may be held (the run is then read once)
+    held = fit_holding_frames(est, trajs if len(trajs) > 1 else trajs[0], together=together)
     convergence = cutoff_convergence(est, minimum=reach)
     if auto and convergence.cutoff2 < cutoff_length(est.cutoff2) - 1e-9:
         est.refit(cutoff2=convergence.cutoff2)
@@ -272,7 +278,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     if temperature is None and np.isfinite(est.temperature_):
         temperature = float(est.temperature_)
     return FitResult(est, bands, reference, temperature, convergence, imaginary,
-                     getattr(est, "together_", None) if together is not None else None)
+                     getattr(est, "together_", None) if together is not None else None, held)
 
 
 def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabels=None, n_resamples: int = 200,
@@ -316,7 +322,7 @@ def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabe
     qlabels = [""] * len(q) if qlabels is None else [str(x) for x in qlabels]
     if not hasattr(est, "params_samples_"):
         est.bootstrap(n_resamples, seed)
-    found = error_model_inputs(est, trajectories)
+    found = error_model_inputs(est, trajectories if result.held is None else result.held)
     dnu, why = static_slope(est, static, q) if static is not None else (None, "")
     r = run_frequency_errors(est, q, found, dnu_dT=dnu, dnu_dT_source="from the static crystal (classical scaling of "
                              "the shift)" if dnu is not None else "")

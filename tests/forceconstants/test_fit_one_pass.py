@@ -79,3 +79,48 @@ def test_a_provisional_reference_too_noisy_for_the_symmetry_search_takes_the_ave
     two.reference
     b = EffectiveForceConstants(cutoff2=5.0).fit(two)
     np.testing.assert_array_equal(a.fc2_, b.fc2_)
+
+
+def _fit_with_error_bars(traj):
+    from trajmodes.workflows import fit_effective, frequency_error_bars
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit_effective(traj, cutoff2=5.0)
+        return result, frequency_error_bars(result, traj, n_resamples=50)
+
+
+@pytest.mark.parametrize("reference", ["average", "given"])
+def test_the_error_models_frames_are_held_from_the_fits_pass(monkeypatch, reference):
+    """The frames the error model projects on the fitted modes and fits its fourth order to (every frame of this
+    200-frame run) are read in the fit's pass and held, so the run is read once; the error bars are those of reading
+    them again (where the frames are too big to hold: HOLD_BYTES)."""
+    from trajmodes import resources
+    from trajmodes.lattice.structure import Structure
+
+    def run():
+        traj = read_average(DUMP)
+        if reference == "given":
+            traj = traj.with_reference(two_pass_average)
+        return traj
+
+    first = read_average(DUMP)
+    two_pass_average = Structure(first.reference.positions, first.reference.cell, first.reference.species,
+                                 first.reference.masses, first.reference.origin)
+    one = run()
+    frames = count_parsed_frames(one)
+    held_result, held = _fit_with_error_bars(one)
+    n = one.n_frames
+    assert held_result.held is not None and held_result.held.n_frames == n
+    assert sum(frames) == n + (len(provisional_frames(n)) if reference == "average" else 0), frames
+    monkeypatch.setattr(resources, "HOLD_BYTES", 0)
+    two = run()
+    frames = count_parsed_frames(two)
+    read_result, again = _fit_with_error_bars(two)
+    assert read_result.held is None
+    # read again for the projection on the fitted modes, and for the partition term's fourth order (this NVE run's
+    # modes kept their energies)
+    assert held.attrs["error_model"] == again.attrs["error_model"] == "partition"
+    assert sum(frames) == 3 * n + (len(provisional_frames(n)) if reference == "average" else 0), frames
+    np.testing.assert_allclose(held.attrs["frozen_share"], again.attrs["frozen_share"], rtol=1e-10)
+    np.testing.assert_allclose(held.frequency_err.values, again.frequency_err.values, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(held.frequency.values, again.frequency.values, rtol=1e-12, atol=1e-14)

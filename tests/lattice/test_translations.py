@@ -249,3 +249,26 @@ def test_ideal_crystal_when_spglibs_lattice_is_skewed_by_the_tolerance():
     assert abs(primitive.volume - a ** 3 / 4) < 1e-9
     frac = ideal.positions / (a / 2)
     assert np.abs(frac - np.rint(frac) - (frac - np.rint(frac)).mean(axis=0)).max() < 1e-9   # on the fcc sites
+
+
+def test_tolerance_scan_stops_at_the_most_operations_a_crystal_can_have(monkeypatch):
+    """The scan of a noisy time average stops at the first tolerance that finds 48 operations per atom of a
+    one-species cell (no tolerance can find more; ties go to the smaller): the same tolerance and sites as counting at
+    every tolerance, with the larger tolerances left uncounted (4 s each at 864,000 atoms)."""
+    from trajmodes.lattice import ideal as ideal_module
+    sc = _fcc(10)                                                  # 4000 atoms, above SPGLIB_ATOMS
+    noisy = Crystal(sc.cell, sc.positions + np.random.default_rng(8).normal(0, 0.03, sc.positions.shape), sc.species)
+    tols = 0.001 * 2.0 ** np.arange(0, 12)
+    tols = np.append(tols[tols < 0.5], 0.5)
+    counts = [operation_count(noisy, float(t)) for t in tols]
+    best = int(np.argmax(counts))                                  # the first of the most, as the full scan chose
+    assert counts[best] == 48 * sc.n_atoms and best < len(tols) - 1
+    counted = []
+    real = ideal_module.operation_count
+    monkeypatch.setattr(ideal_module, "operation_count", lambda c, t, *a: counted.append(t) or real(c, t, *a))
+    ideal, tol = ideal_crystal(noisy, averaged=True)
+    assert tol == pytest.approx(tols[best])
+    assert counted == pytest.approx(list(tols[:best + 1]))
+    d = (ideal.positions - sc.positions) - (ideal.positions[0] - sc.positions[0])
+    f = d @ np.linalg.inv(sc.cell)
+    assert np.abs((f - np.rint(f)) @ sc.cell).max() < 1e-9

@@ -93,10 +93,10 @@ def test_a_provisional_reference_too_noisy_to_place_the_atoms_takes_the_average_
 
 
 def test_modes_beyond_the_budget_take_the_average_first(monkeypatch, cu_eam_phonons):
-    """The modes of every frame are held until the one pass ends: beyond ONE_PASS_BYTES the average takes a pass
-    of its own, and the chunks bound the memory."""
-    from trajmodes.modes import projection
-    monkeypatch.setattr(projection, "ONE_PASS_BYTES", 16 * 200 * 3)            # below Q and Q' of any q
+    """The modes of every frame are held until the one pass ends: beyond HOLD_BYTES the average takes a pass of
+    its own, and the chunks bound the memory."""
+    from trajmodes import resources
+    monkeypatch.setattr(resources, "HOLD_BYTES", 16 * 200 * 3)                 # below Q and Q' of any q
     traj = read_average(DUMP)
     frames = count_parsed_frames(traj)
     _modes(traj, cu_eam_phonons, np.zeros((1, 3)))

@@ -198,3 +198,38 @@ def test_info_parses_a_dump_once_with_the_time_average(tmp_path):
     two = summarize(given)
     for name in two.data_vars:
         np.testing.assert_allclose(one[name].values, two[name].values, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_frames_held_from_a_pass_are_the_frames_read(tmp_path):
+    """Frames held in memory from another computation's pass (``frames_to_hold`` computed with it, then ``held``):
+    the same positions, velocities, cells, origins and times as reading those frames, and the same displacements
+    from the same reference; a box whose origin is not zero keeps it."""
+    import dask
+    from tests.support.dumps import write_frames
+    from trajmodes.trajectory.reading import read
+    rng = np.random.default_rng(3)
+    n_frames, n_atoms = 6, 8
+    cell = np.diag([7.0, 7.5, 8.0])
+    sites = rng.random((n_atoms, 3)) @ cell
+    origins = np.array([-3.0, 1.5, 2.0]) + rng.normal(0, 0.01, (n_frames, 3))
+    cells = np.repeat(cell[None], n_frames, axis=0) * (1 + rng.normal(0, 0.002, (n_frames, 1, 1)))
+    pos = origins[:, None, :] + sites + rng.normal(0, 0.05, (n_frames, n_atoms, 3))
+    vel = rng.normal(0, 1, pos.shape)
+
+    class Frames:
+        pass
+    fr = Frames()
+    fr.cells, fr.origins = cells, origins
+    path = write_frames(tmp_path / "run.lammpstrj", fr, pos, velocities=vel)
+    traj = read(str(path), species=["Cu"], md_timestep=0.001, reference="average")
+    pick = np.array([1, 3, 4])
+    layer = ("positions", "velocities")
+    values = dask.compute(traj.frames_to_hold(pick, layer))[0]
+    held = traj.held(pick, values)
+    part = traj[pick]
+    assert held.n_frames == 3 and held.reference is traj.reference
+    np.testing.assert_array_equal(held.times, part.times)
+    a, b = held.read(), part.read()
+    for name in ("positions", "velocities", "cells", "origins"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    np.testing.assert_allclose(held.displacements().compute(), part.displacements().compute(), rtol=0, atol=1e-12)

@@ -72,14 +72,32 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
     # found directly at the same tolerance, then the tolerance with the next most operations
     tols = tol * 2.0 ** np.arange(0, 12)
     tols = np.append(tols[tols < 0.5], 0.5)
-    n_ops = [operation_count(supercell, float(t)) for t in tols]
-    found, why = None, None
-    for i in sorted(range(len(tols)), key=lambda i: (-n_ops[i], i)):
-        if n_ops[i] <= 1:
+    # no crystal has more operations than a lattice of one atom per primitive cell of each species' share, times the
+    # 48 of the cubic holohedry: a tolerance that reaches it cannot be beaten by a larger one (ties go to the smaller
+    # tolerance), so the scan counts the larger ones only if its sites cannot be mapped (4 s a tolerance at 864,000
+    # atoms)
+    most = 48 * int(np.gcd.reduce(np.unique(supercell.types, return_counts=True)[1]))
+    n_ops = []
+    for t in tols:
+        n_ops.append(operation_count(supercell, float(t)))
+        if n_ops[-1] >= most:
             break
-        found, why = _mapped_primitive(supercell, float(tols[i]), why)
+    found, why, tried = None, None, set()
+    # where the scan stopped early, the tolerances that reached the most come first whatever the rest count
+    rounds = [[i for i in range(len(n_ops)) if n_ops[i] >= most], None] if len(n_ops) < len(tols) else [None]
+    for cands in rounds:
+        if cands is None:
+            n_ops += [operation_count(supercell, float(t)) for t in tols[len(n_ops):]]
+            cands = [i for i in range(len(tols)) if i not in tried]
+        for i in sorted(cands, key=lambda i: (-n_ops[i], i)):
+            if n_ops[i] <= 1:
+                break
+            tried.add(i)
+            found, why = _mapped_primitive(supercell, float(tols[i]), why)
+            if found is not None:
+                tol = float(tols[i])
+                break
         if found is not None:
-            tol = float(tols[i])
             break
     if found is None and big and supercell.primitive(float(symprec)).n_atoms < supercell.n_atoms:
         return supercell, float(symprec)               # an ideal cell of a primitive cell beyond the limit

@@ -406,27 +406,18 @@ def _setup(traj, phonons, qpoints, ref):
     return value
 
 
-#: share of the available memory, and bytes, that the modes of every frame may take (Q and Q') for a projection from
-#: the time average in the same pass over the run that takes the average (:func:`_one_pass_reference`): beyond them,
-#: memory bounded by the chunks is worth the second pass
-ONE_PASS_SHARE = 0.25
-ONE_PASS_BYTES = 1 << 30
-
-
 def _one_pass_reference(traj, phonons, qpoints):
     """The provisional reference (:meth:`~trajmodes.trajectory.core.Trajectory.provisional_reference`) from which
     ``traj`` is projected when its reference, the run's time average, is still to be taken and the modes of every
-    frame fit in :data:`ONE_PASS_BYTES` and :data:`ONE_PASS_SHARE` of the available memory on this machine's
-    scheduler: the average is then summed in the projection's own pass (:func:`_from_time_average`), and the run
-    read once. None otherwise (the average is taken first, in a pass of its own)."""
-    from trajmodes.resources import available_memory, distributed_client
-    if traj.reference_known or distributed_client() is not None:
+    frame (Q and Q') may be held through the pass (:func:`~trajmodes.resources.may_hold`): the average is then summed
+    in the projection's own pass (:func:`_from_time_average`), and the run read once. None otherwise (the average is
+    taken first, in a pass of its own)."""
+    from trajmodes.resources import may_hold
+    if traj.reference_known:
         return None
     n_cells = traj.n_atoms / max(phonons.force_constants.n_prim, 1)
     nq = n_cells if qpoints is None else len(qpoints)
-    held = 2 * 16.0 * traj.n_frames * nq * 3 * phonons.force_constants.n_prim
-    avail = available_memory()
-    if avail is None or held > min(ONE_PASS_SHARE * avail, ONE_PASS_BYTES):
+    if not may_hold(2 * 16.0 * traj.n_frames * nq * 3 * phonons.force_constants.n_prim):
         return None
     return traj.provisional_reference()
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from trajmodes.forceconstants.model import ForceConstants
 
-__all__ = ["ErrorModelInputs", "RunFrequencyErrors", "error_model_inputs", "error_model_cutoff",
+__all__ = ["ErrorModelInputs", "RunFrequencyErrors", "error_model_frames", "frames_to_hold", "fit_holding_frames", "error_model_inputs", "error_model_cutoff",
            "run_frequency_errors", "frozen_share", "SIGMA_A_LIMIT", "static_frequencies", "static_slope",
            "STATIC_SHIFT_LIMIT", "SeriesFrequencyErrors", "series_frequency_errors", "error_model_variables",
            "EXCHANGE_SHARE", "NVE_KINETIC_RATIO", "ERROR_MODEL_FRAMES", "MIN_FRAMES", "MODELS"]
@@ -182,6 +182,57 @@ def _has_velocities(traj) -> bool:
     return "velocities" in getattr(traj.source, "fields", ()) and traj.masses is not None
 
 
+def error_model_frames(run, max_frames: int = ERROR_MODEL_FRAMES) -> np.ndarray:
+    """The frames of ``run`` (indices) :func:`error_model_inputs` projects on its modes: at most ``max_frames``,
+    evenly spaced."""
+    return np.arange(0, run.n_frames, max(1, -(-run.n_frames // int(max_frames))))
+
+
+def frames_to_hold(run, max_frames: int = ERROR_MODEL_FRAMES) -> np.ndarray | None:
+    """The frames of ``run`` its error model will project (:func:`error_model_frames`), where their positions,
+    velocities and forces may be held through the fit's pass over the run (:func:`~trajmodes.resources.may_hold`),
+    so that the error model reads no frame again; None where it projects none (no velocities, fewer than
+    :data:`MIN_FRAMES` frames, no cell) or they are too big to hold."""
+    from trajmodes.resources import may_hold
+    if not _has_velocities(run) or run.n_frames < MIN_FRAMES or not run.source.has_cell:
+        return None
+    frames = error_model_frames(run, max_frames)
+    return frames if may_hold(3 * 3 * 8.0 * len(frames) * run.n_atoms) else None
+
+
+#: the key of the error model's frames among the arrays computed in the fit's pass
+_HELD = "_error_model_frames"
+
+
+def fit_holding_frames(fit, data, together=None):
+    """``fit.fit(data, together=together)``, with the frames the error model will project read in the same pass and
+    held (:func:`frames_to_hold`: one run, every frame fitted, small enough), so that :func:`error_model_inputs` reads
+    no frame again.
+
+    Returns
+    -------
+    Trajectory or None
+        The held frames, to give :func:`error_model_inputs` as the run; None where none are held (read them from
+        the run).
+    """
+    from trajmodes.forceconstants.normal import fit_layer
+    one = not isinstance(data, (list, tuple)) or len(data) == 1
+    run = data[0] if isinstance(data, (list, tuple)) else data
+    every = int(fit.stride) == 1 and fit.n_frames is None
+    hold = frames_to_hold(run) if one and every else None
+    both = dict(together or {})
+    if hold is not None:
+        both[_HELD] = run.frames_to_hold(hold, fit_layer(run))
+    fit.fit(data, together=both or None)
+    if hold is None:
+        return None
+    values = fit.together_
+    held = run.held(hold, values.pop(_HELD))
+    if together is None:
+        del fit.together_
+    return held
+
+
 def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: int = ERROR_MODEL_FRAMES,
                        fourth_order: bool = True) -> ErrorModelInputs:
     """Measure what the error model of a fitted run needs: the run projected on the modes of its fitted fc2 (the
@@ -234,7 +285,7 @@ def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: in
     else:
         parts = []
         for t in runs:
-            step = max(1, -(-t.n_frames // int(max_frames)))
+            step = int(np.diff(error_model_frames(t, max_frames)[:2]).sum()) or 1
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*alias.*")      # energies, not spectra
                 parts.append(frozen_energy_fraction(project(_as_fitted(t[::step] if step > 1 else t), ph),

@@ -8,7 +8,7 @@ import numpy as np
 
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.series.core import Series
-from trajmodes.series.errorbars import error_model_inputs
+from trajmodes.series.errorbars import error_model_inputs, fit_holding_frames
 from trajmodes.series.model import formula, share_kernel, shared_basis
 
 __all__ = ["fit_series", "temperature_disagreement", "TEMPERATURE_MARGIN", "TEMPERATURE_SIGMAS"]
@@ -144,8 +144,13 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
         if progress:
             progress(f"run {i + 1}/{len(runs)}: {name}" + (f" at {float(temperatures[i]):g} K"
                                                            if temperatures is not None else ""))
+        est = EffectiveForceConstants(**fit_settings)
         try:
-            est = EffectiveForceConstants(**fit_settings).fit(run)
+            held = None
+            if n_resamples and error_model == "calibrated":
+                held = fit_holding_frames(est, run)     # the frames its error model projects, from the fit's pass
+            else:
+                est.fit(run)
         except ValueError as exc:
             if not fits:
                 raise
@@ -156,7 +161,7 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
         if n_resamples:
             est.bootstrap(n_resamples, None if seed is None else seed + i)
             if error_model == "calibrated":
-                found = error_model_inputs(est, run)
+                found = error_model_inputs(est, run if held is None else held)
                 inputs.append(found)
                 if progress:
                     progress(f"  error model: {_describe(found)} ({found.seconds:.1f} s)")

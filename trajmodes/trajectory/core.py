@@ -574,6 +574,47 @@ class Trajectory:
         dof = max(3 * self.n_atoms - 3, 1)
         return 2.0 * ke / (dof * KB_EV)
 
+    def frames_to_hold(self, frames, layer: tuple) -> dict:
+        """Lazy arrays of some ``frames`` (indices into this trajectory) to hold in memory: the per-atom fields of
+        ``layer`` with the frames' cells and origins, read through that layer, so that computed with other work that
+        reads through it they share each chunk's parse. :meth:`held` makes their values a trajectory.
+
+        Returns
+        -------
+        dict name -> dask array, ``frames`` first
+        """
+        sel = np.asarray(frames, dtype=np.int64)
+        if not self.source.has_cell:
+            raise ValueError(f"{self.source.describe()} has no periodic cell: its frames are not held")
+        out = {name: self.field(name, layer)[sel] for name in layer if name in ("positions", "velocities", "forces")}
+        if "positions" not in out:
+            raise ValueError(f"layer={tuple(layer)} does not read the positions: add them to the layer")
+        out["cells"] = self.field("cells", layer)[sel]
+        out["origins"] = self.field("origins", layer)[sel]
+        return out
+
+    def held(self, frames, values: dict) -> "Trajectory":
+        """The ``frames`` of :meth:`frames_to_hold` from their computed ``values``, as a trajectory in memory with
+        this one's atoms, times and reference (the run's time average, taken by then where it was to be taken).
+
+        Returns
+        -------
+        Trajectory
+        """
+        from trajmodes.io.trajectories.memory import ArraySource
+        sel = np.asarray(frames, dtype=np.int64)
+        t = self.times[sel]
+        src = ArraySource(values["positions"], values["cells"], self.species, masses=self.masses,
+                          velocities=values.get("velocities"), forces=values.get("forces"),
+                          frame_interval=float(np.median(np.diff(t))) if len(t) > 1 else 1.0,
+                          unwrapped=bool(getattr(self.source, "unwrapped", False)), origins=values["origins"])
+        src.paths = list(getattr(self.source, "paths", src.paths))
+        src.times, src.steps = np.asarray(t, float), self.steps[sel]
+        src.md_timestep, src.time_axis = self.md_timestep, self.time_axis
+        held = Trajectory(src, reference=self.reference, chunk_frames=self.chunk_frames)
+        held._reference_average = self.reference_is_average
+        return held
+
     # --- output ---------------------------------------------------------------------------------
     def to_netcdf(self, path, *, displacements: bool = False, progress: bool = False, attrs=None,
                   statistics=None, fields: tuple | None = None) -> dict:

@@ -77,7 +77,7 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
 
 def from_arrays(positions, cell, species, *, frame_interval: float | None = None, masses=None, velocities=None,
                 forces=None, potential_energy=None, reference=None, chunk_frames: int | None = None,
-                unwrapped: bool = True, timestep=None) -> Trajectory:
+                unwrapped: bool = True, timestep=None, origins=None) -> Trajectory:
     """A :class:`Trajectory` over frames already in memory (numpy arrays or memory maps).
 
     Parameters
@@ -103,6 +103,8 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
         As in :func:`read`.
     unwrapped : bool
         Whether positions are continuous in time.
+    origins : array_like (3,) or (n_frames, 3), optional
+        The cell's origin (LAMMPS' xlo ylo zlo), Angstrom; default zero.
 
     Returns
     -------
@@ -115,7 +117,8 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
     if frame_interval is None:
         raise TypeError("from_arrays needs frame_interval=<ps between frames>")
     src = ArraySource(positions, cell, species, masses=masses, velocities=velocities, forces=forces,
-                      frame_interval=frame_interval, unwrapped=unwrapped, potential_energy=potential_energy)
+                      frame_interval=frame_interval, unwrapped=unwrapped, potential_energy=potential_energy,
+                      origins=origins)
     traj = Trajectory(src, reference=reference, chunk_frames=chunk_frames)
     if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
         traj.reference

@@ -28,6 +28,8 @@ class ArraySource(FrameSource):
         Whether ``positions`` are continuous in time (default True).
     potential_energy : array_like (n_frames,), optional
         Potential energy of every frame (the whole cell), eV: the per-frame quantity ``potential_energy``.
+    origins : array_like (3,) or (n_frames, 3), optional
+        The cell's origin (LAMMPS' xlo ylo zlo), Angstrom; default zero.
 
     Any array with numpy slicing works (``np.memmap`` and h5py datasets included): frames are copied
     chunk by chunk when a task asks for them, never all at once.
@@ -36,7 +38,7 @@ class ArraySource(FrameSource):
     format = "memory"
 
     def __init__(self, positions, cell, species, masses=None, velocities=None, forces=None,
-                 frame_interval: float = 0.001, unwrapped: bool = True, potential_energy=None):
+                 frame_interval: float = 0.001, unwrapped: bool = True, potential_energy=None, origins=None):
         if getattr(positions, "ndim", None) != 3 or positions.shape[-1] != 3:
             positions = np.asarray(positions, dtype=float)
             if positions.ndim != 3 or positions.shape[-1] != 3:
@@ -54,6 +56,10 @@ class ArraySource(FrameSource):
         if not np.all(np.isfinite(cell)) or np.any(np.abs(np.linalg.det(cell)) < 1e-6):
             raise ValueError("the cell must be finite and non-degenerate")
         self._cell = cell
+        origins = np.zeros(3) if origins is None else np.asarray(origins, dtype=float)
+        if origins.shape not in ((3,), (self.n_frames, 3)) or not np.all(np.isfinite(origins)):
+            raise ValueError(f"origins must be finite, of shape (3,) or ({self.n_frames}, 3), not {origins.shape}")
+        self._origins = origins
         self.species = np.asarray(species, dtype=str)
         if self.species.shape != (self.n_atoms,):
             raise ValueError(f"species must list the {self.n_atoms} atoms, not shape {self.species.shape}")
@@ -97,7 +103,8 @@ class ArraySource(FrameSource):
         out.update(take_frame_fields(self._frame_data, frames, wanted_frame_fields(self, fields)))
         cells = self._cell if self._cell.ndim == 2 else self._cell[frames]
         out["cells"] = np.broadcast_to(cells, (len(frames), 3, 3)).copy()
-        out["origins"] = np.zeros((len(frames), 3))
+        origins = self._origins if self._origins.ndim == 1 else self._origins[frames]
+        out["origins"] = np.broadcast_to(origins, (len(frames), 3)).copy()
         return out
 
 

@@ -89,6 +89,9 @@ def open_dataset(path: str, stamp: tuple):
     ds = _HANDLES.pop(key, None)
     if ds is None or not ds.isopen():
         ds = netCDF4.Dataset(path)
+        # plain arrays: the masked arrays netCDF4 makes by default compare every value with the fill value (reads of
+        # 4 MB chunks at 400 MB/s instead of 1.9 GB/s from the page cache); the cache's values are all written
+        ds.set_auto_mask(False)
     _HANDLES[key] = ds                                  # most recently used last
     while len(_HANDLES) > HANDLES:
         old_key = next(iter(_HANDLES))
