@@ -39,11 +39,15 @@ LAYERS: dict[str, dict[str, str]] = {
         "resources": "the allocator settings of the program (re-exported for the command line)",
         "series": "a run's frequency error bars from the error model of a series (series.errorbars), fit_series",
         "trajectory": "a run read, and its summary (re-exported for the command line)",
+        "transport": "the Green-Kubo conductivity of `trajmodes conductivity`",
     },
     "plots": {
         "io": "", "lattice": "", "modes": "",
         "series": "plots.series draws a Series",
         "units": "",
+    },
+    "transport": {
+        "units": "k_B and the W/(m K) of the Green-Kubo integral",
     },
     "series": {
         "forceconstants": "the fit of every run and its block bootstrap",

@@ -40,7 +40,8 @@ __all__ = ["return_freed_memory", "load_force_constants", "default_cutoff2",
            "phonon_properties", "EAMCrystal", "eam_crystal", "modes_dataset", "add_path_variables", "path_bands",
            "PathBands", "three_phonon", "ThreePhonon", "potential_range_of", "QuasiHarmonicResult", "quasiharmonic",
            "harmonic_bands", "shell_constants_of", "project_modes", "ScatteringQpoints", "scattering_qpoints",
-           "structure_factor", "check_correlation_window", "path_dispersion",
+           "structure_factor", "check_correlation_window", "path_dispersion", "HeatCurrentConductivity",
+           "heat_current_conductivity",
            # re-exported (see above)
            "ForceConstants", "format_cutoff_table", "StagedOutputs", "atomic_write", "source_fingerprint", "fc_format",
            "format_names", "detect_fc_format", "clean_attrs", "provenance", "masses_or_error", "bravais_lattice",
@@ -871,3 +872,102 @@ def path_dispersion(force_constants, path: str):
         force_constants = load_force_constants(force_constants)
     ph = Phonons(force_constants)
     return ph.band_structure(path), np.unique(np.asarray(ph.force_constants.primitive.rotations, int), axis=0)
+
+
+@dataclass(frozen=True)
+class HeatCurrentConductivity:
+    """The Green-Kubo conductivity of a heat-current series (``trajmodes conductivity``).
+
+    Attributes
+    ----------
+    series : HeatCurrentSeries
+        What was read (:func:`trajmodes.io.heat_current.read_heat_current`).
+    cepstral : xarray.Dataset
+        :func:`~trajmodes.transport.cepstral.cepstral_conductivity`: kappa with its error, the periodogram and its fit.
+    integral : xarray.Dataset
+        :func:`~trajmodes.transport.cepstral.green_kubo_integral`: the running integral.
+    tensor : xarray.Dataset or None
+        :func:`~trajmodes.transport.cepstral.cepstral_tensor` (asked for, one current).
+    temperature : float
+        K, as used.
+    volume : float
+        A^3, as used.
+    dt : float
+        ps between rows, as used.
+    notes : tuple of str
+        Where a value came from (the file or the command line).
+    """
+
+    series: object
+    cepstral: object
+    integral: object
+    tensor: object | None
+    temperature: float
+    volume: float
+    dt: float
+    notes: tuple
+
+
+def heat_current_conductivity(path, *, current: str | None = None, others=(), temperature: float | None = None,
+                              volume: float | None = None, timestep: float | None = None, interval: float | None = None,
+                              units: str | None = None, fstar: float | None = None, cutoff: int | None = None,
+                              tensor: bool = False, max_time: float | None = None) -> HeatCurrentConductivity:
+    """The Green-Kubo thermal conductivity of the heat current a run wrote (``trajmodes conductivity``): cepstral
+    analysis with its error bar, the running integral, and the tensor if asked.
+
+    Parameters
+    ----------
+    path : str
+        A LAMMPS log, ``fix ave/time`` or ``fix print`` file, or a table of columns
+        (:mod:`trajmodes.io.heat_current`).
+    current, others, units, timestep
+        As :func:`~trajmodes.io.heat_current.read_heat_current`.
+    temperature : float, optional
+        K; default the mean of the file's temperature column.
+    volume : float, optional
+        A^3; default the file's (volume or box columns, the box the log echoes).
+    interval : float, optional
+        ps between rows, where the file does not say (no step column or no timestep).
+    fstar, cutoff
+        Of :func:`~trajmodes.transport.cepstral.cepstral_conductivity` (default f*: the band of 90 % of the power;
+        the cutoff: the Akaike choice).
+    tensor : bool
+        The 3x3 tensor too (:func:`~trajmodes.transport.cepstral.cepstral_tensor`).
+    max_time : float, optional
+        ps of the running integral (default a tenth of the run).
+
+    Raises
+    ------
+    ValueError
+        Where the temperature, volume or time between rows is neither in the file nor given (one line that says
+        which option gives it).
+    """
+    from trajmodes.io.heat_current import read_heat_current
+    from trajmodes.transport.cepstral import cepstral_conductivity, cepstral_tensor, green_kubo_integral
+    if tensor and others:
+        raise ValueError("the tensor takes the heat current alone: one Cartesian component has too few degrees of "
+                         "freedom to take other currents out (a fluid is isotropic: leave out the tensor)")
+    s = read_heat_current(path, current=current, others=others, units=units, timestep=timestep)
+    notes = []
+    if temperature is None:
+        if s.temperature is None:
+            raise ValueError(f"{path}: the file has no temperature column: give the run's mean temperature "
+                             "(--temperature K)")
+        temperature = float(np.mean(s.temperature))
+        notes.append(f"temperature {temperature:.6g} K: the mean of the file's column")
+    if volume is None:
+        if s.volume is None:
+            raise ValueError(f"{path}: the file states no volume: give the cell's volume (--volume A^3)")
+        volume = s.volume
+        notes.append(f"volume {volume:.8g} A^3: from the file")
+    dt = interval if interval is not None else s.dt
+    if dt is None:
+        raise ValueError(f"{path}: the time between rows is unknown (no step column, or no timestep command): give "
+                         "--timestep (the MD step, in the run's time unit) or --interval (ps between rows)")
+    current_all = s.current if s.others is None else np.concatenate([s.current[None], s.others])
+    ceps = cepstral_conductivity(current_all, dt, temperature, volume, fstar=fstar, cutoff=cutoff)
+    integral = green_kubo_integral(s.current, dt, temperature, volume, max_time=max_time)
+    tens = cepstral_tensor(s.current, dt, temperature, volume, fstar=ceps.attrs["fstar_asked_THz"]) if tensor \
+        else None
+    return HeatCurrentConductivity(s, ceps, integral, tens, float(temperature), float(volume), float(dt),
+                                   tuple(notes))

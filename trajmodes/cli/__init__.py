@@ -27,10 +27,11 @@ from trajmodes.cli.quasiharmonic import cmd_qha
 from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
 from trajmodes.cli.scattering import cmd_sqw
 from trajmodes.cli.series import cmd_series
+from trajmodes.cli.transport import cmd_conductivity
 
 __all__ = ["main", "build_parser", "cmd_info", "cmd_convert", "cmd_run", "cmd_fit", "cmd_phonons", "cmd_eam",
            "cmd_anharmonic", "cmd_compare", "cmd_qha", "cmd_series", "cmd_convert_fc",
-           "cmd_project", "cmd_lifetimes", "modes_table", "modes_summary", "cmd_sqw"]
+           "cmd_project", "cmd_lifetimes", "modes_table", "modes_summary", "cmd_sqw", "cmd_conductivity"]
 
 
 def main(argv=None) -> int:

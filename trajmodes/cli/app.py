@@ -36,6 +36,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     from trajmodes.cli.runs import FIT_DEFAULTS, cmd_convert, cmd_fit, cmd_info, cmd_run
     from trajmodes.cli.scattering import cmd_sqw
     from trajmodes.cli.convert import FC_FORMATS, cmd_convert_fc
+    from trajmodes.cli.transport import cmd_conductivity
     from trajmodes import __version__
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
                                                                "trajectories of crystals.")
@@ -99,6 +100,32 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pf.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
     pf.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
     add_plot_format(pf)
+    pk = add("conductivity", cmd_conductivity, "Green-Kubo thermal conductivity of the heat current a run wrote "
+                                               "(cepstral analysis with its error bar, the running integral): "
+                                               "netCDF files and a figure")
+    pk.add_argument("file", metavar="FILE", help="the heat current: a LAMMPS log (thermo columns c_flux[1..3]), a fix "
+                                                 "ave/time or fix print file, or a table of columns with a header")
+    pk.add_argument("--current", help="the current's columns: a vector's name (flux for c_flux[1..3]) or three "
+                                      "names 'Jx,Jy,Jz' (default: the one vector named flux, heat or J)")
+    pk.add_argument("--other", action="append", metavar="NAME", help="another current of the run to take out (a "
+                                                                      "mass current of a multi-component fluid, "
+                                                                      "e.g. vcm[1]); repeat for more")
+    pk.add_argument("--temperature", type=positive, help="mean temperature in K (default: the file's column)")
+    pk.add_argument("--volume", type=positive, help="cell volume in A^3 (default: the file's)")
+    pk.add_argument("--timestep", type=positive, help="MD time step in the run's time unit (default: the log's "
+                                                      "timestep command)")
+    pk.add_argument("--interval", type=positive, help="ps between rows (a file without a step column)")
+    pk.add_argument("--units", help="LAMMPS unit style of the current, metal or real (default: the log's units "
+                                    "command, else metal)")
+    pk.add_argument("--fstar", type=positive, help="cut-off frequency f* in THz (default: the band of 90 %% of the "
+                                                   "current's power)")
+    pk.add_argument("--coefficients", type=positive_int, help="cepstral coefficients P* kept (default: the "
+                                                              "Akaike information criterion)")
+    pk.add_argument("--tensor", action="store_true", help="the 3x3 tensor too (anisotropic crystals)")
+    pk.add_argument("--max-time", type=positive, help="ps of the running integral (default a tenth of the run)")
+    pk.add_argument("-o", "--output", default="trajmodes-conductivity", help="output folder (default "
+                                                                              "trajmodes-conductivity)")
+    add_plot_format(pk)
     pp = add("phonons", cmd_phonons, "band structure, DOS and thermodynamics of force constants: netCDF files "
                                      "and figures")
     pp.add_argument("fc", metavar="FC_PATH", help="force constants: a phonopy folder (phonopy_params.yaml / "

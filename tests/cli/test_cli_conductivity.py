@@ -1,0 +1,64 @@
+"""``trajmodes conductivity``: the Green-Kubo conductivity of the heat current a LAMMPS run wrote to its log, and of
+SporTran's NaCl table (two currents); the files it writes and what it says when the file lacks what it needs."""
+import numpy as np
+import pytest
+import xarray as xr
+
+from tests.support.lammps_heat import argon_heat_run
+from tests.support.lammps_md import lammps_module
+from tests.support.paths import DATA
+from trajmodes.cli import main
+from trajmodes.transport.cepstral import cepstral_conductivity
+
+
+@pytest.fixture(scope="module")
+def argon_log(tmp_path_factory):
+    if lammps_module() is None:
+        pytest.skip("the lammps Python module is not installed")
+    return argon_heat_run(tmp_path_factory.mktemp("argon"), 200, 10000)["log"]
+
+
+def test_a_lammps_log_gives_kappa_the_integral_and_the_tensor(argon_log, tmp_path, capsys):
+    """From the log alone (temperature, volume, units and time step read from it): kappa with its error as the
+    library computes it on the same series, the running integral, the tensor, the figure."""
+    out = tmp_path / "k"
+    assert main(["conductivity", str(argon_log), "--tensor", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    ceps = xr.load_dataset(out / "cepstral.nc")
+    gk = xr.load_dataset(out / "green_kubo.nc")
+    tensor = xr.load_dataset(out / "tensor.nc")
+    assert (out / "conductivity.png").stat().st_size > 10_000
+    k, e = float(ceps.kappa), float(ceps.kappa_err)
+    assert np.isfinite(k) and k > 0 and 0 < e < k
+    assert f"kappa = {k:.5g} +- {e:.2g} W/(m K)" in text
+    assert "LAMMPS log; units metal" in text and "the mean of the file's column" in text
+    assert ceps.attrs["fstar_chosen"] == 1 and tensor.kappa.shape == (3, 3)
+    assert gk.kappa.shape[1:] == (3, 3) and gk.time.values[-1] > 0
+    from trajmodes.io.heat_current import read_heat_current
+    s = read_heat_current(argon_log)
+    again = cepstral_conductivity(s.current, s.dt, float(s.temperature.mean()), s.volume)
+    assert float(again.kappa) == pytest.approx(k, rel=1e-12)
+
+
+def test_sportrans_nacl_with_its_settings(tmp_path, capsys):
+    """SporTran's NaCl example as its command line runs it (f* = 14 THz, the Na mass current taken out): its kappa,
+    0.498310 +- 0.028018 W/(m K), within the 1.2e-6 of the constants."""
+    out = tmp_path / "nacl"
+    assert main(["conductivity", str(DATA / "sportran" / "NaCl.dat.gz"), "--other", "vcm[1]", "--volume",
+                 "65013.301261", "--interval", "0.005", "--fstar", "14", "-o", str(out)]) == 0
+    ceps = xr.load_dataset(out / "cepstral.nc")
+    assert float(ceps.kappa) == pytest.approx(0.49830975139544453, rel=1.3e-6)
+    assert float(ceps.kappa_err) == pytest.approx(0.028018311619340822, rel=1.3e-6)
+    assert "1 other current(s) taken out" in capsys.readouterr().out
+
+
+def test_what_the_file_lacks_is_asked_for(tmp_path, capsys):
+    """No volume, no time between rows, a tensor asked for with other currents: one line each, nothing written."""
+    table = DATA / "sportran" / "NaCl.dat.gz"
+    for extra, says in ((["--interval", "0.005"], "--volume"), (["--volume", "65013.3"], "--interval"),
+                        (["--volume", "65013.3", "--interval", "0.005", "--other", "vcm[1]", "--tensor"],
+                         "the tensor takes the heat current alone")):
+        out = tmp_path / "x"
+        assert main(["conductivity", str(table), *extra, "-o", str(out)]) != 0
+        assert says in capsys.readouterr().err
+        assert not (out / "cepstral.nc").exists()

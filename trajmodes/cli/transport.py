@@ -1,0 +1,61 @@
+"""``trajmodes conductivity``: the Green-Kubo thermal conductivity of the heat current an MD run wrote."""
+from __future__ import annotations
+
+import os
+import time
+
+from trajmodes.cli.options import step, write_dataset
+
+
+def cmd_conductivity(args, out) -> int:
+    """Green-Kubo conductivity by cepstral analysis, with the running integral and, asked for, the tensor: netCDF
+    files and a figure."""
+    import numpy as np
+    from trajmodes.plots import plot_green_kubo
+    from trajmodes.workflows import heat_current_conductivity, provenance
+    t0 = time.perf_counter()
+    with step(f"reading the heat current of {args.file} and its cepstral analysis"):
+        res = heat_current_conductivity(args.file, current=args.current, others=tuple(args.other or ()),
+                                        temperature=args.temperature, volume=args.volume, timestep=args.timestep,
+                                        interval=args.interval, units=args.units, fstar=args.fstar,
+                                        cutoff=None if args.coefficients is None else args.coefficients - 1,
+                                        tensor=args.tensor, max_time=args.max_time)
+    s, c = res.series, res.cepstral
+    settings = dict(current=args.current, others=args.other, fstar=args.fstar, coefficients=args.coefficients,
+                    temperature=res.temperature, volume=res.volume, interval=res.dt)
+    prov = provenance([args.file], settings)
+    written = [write_dataset(c, os.path.join(args.output, "cepstral.nc"), out, prov),
+               write_dataset(res.integral, os.path.join(args.output, "green_kubo.nc"), out, prov)]
+    if res.tensor is not None:
+        written.append(write_dataset(res.tensor, os.path.join(args.output, "tensor.nc"), out, prov))
+    fig = os.path.join(args.output, f"conductivity.{args.plot_format}")
+    title = (f"{os.path.basename(args.file)}: {len(s.current)} rows every {res.dt:g} ps "
+             f"({len(s.current) * res.dt:g} ps), {res.temperature:.6g} K, {res.volume:.6g} A^3")
+    with step("drawing the figure"):
+        plot_green_kubo(c, res.integral, out(fig), title=title)
+    written.append(fig)
+    n_cur = c.attrs["n_currents"]
+    lines = [f"heat current: {', '.join(s.columns)} of {args.file} ({s.source}; units {s.units or 'metal (assumed)'}),"
+             f" {len(s.current)} rows every {res.dt:g} ps, {len(s.current) * res.dt:g} ps"
+             + (f"; {n_cur - 1} other current(s) taken out (Bertossa et al., Phys. Rev. Lett. 122, 255901 (2019))"
+                if n_cur > 1 else "")]
+    lines += [f"  {note}" for note in res.notes]
+    lines.append(f"cepstral analysis (Ercole, Marcolongo and Baroni, Sci. Rep. 7, 15835 (2017)): f* = "
+                 f"{c.attrs['fstar_THz']:.4g} THz ("
+                 + ("the band of 90 % of the current's power; --fstar to set it" if c.attrs["fstar_chosen"] else
+                    "given") + f"), {c.sizes['frequency']} frequencies, P* = {c.attrs['cutoff'] + 1} cepstral "
+                 f"coefficients ({'given' if c.attrs['cutoff_given'] else 'Akaike criterion'})")
+    lines.append(f"kappa = {float(c.kappa):.5g} +- {float(c.kappa_err):.2g} W/(m K)")
+    tail = res.integral.kappa_mean.values
+    lines.append(f"running Green-Kubo integral{' of the heat current alone' if n_cur > 1 else ''} at "
+                 f"{res.integral.time.values[-1]:g} ps: {tail[-1]:.5g} W/(m K) (no error bar: its noise grows as the "
+                 "square root of the integration time)")
+    if res.tensor is not None:
+        k, e = res.tensor.kappa.values, res.tensor.kappa_err.values
+        lines.append("tensor (W/(m K), rows x y z):")
+        lines += ["  " + "  ".join(f"{k[a, b]:10.4g} +- {e[a, b]:<8.2g}" for b in range(3)) for a in range(3)]
+    if not np.isfinite(float(c.kappa)):
+        lines.append("WARNING: the conductivity is not finite: check the units and the series")
+    lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,59 @@
+"""Figures of the Green-Kubo conductivity from an MD run's heat current."""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.plots.figures import axes_for, finish
+
+__all__ = ["plot_green_kubo"]
+
+
+def plot_green_kubo(cepstral, integral=None, path: str | None = None, title: str = "", *, ax=None):
+    """The periodogram of the heat current with its cepstral fit, kappa against the number of cepstral coefficients
+    kept, and the running Green-Kubo integral beside the cepstral kappa.
+
+    Parameters
+    ----------
+    cepstral : xarray.Dataset
+        Of :func:`trajmodes.transport.cepstral.cepstral_conductivity`.
+    integral : xarray.Dataset, optional
+        Of :func:`trajmodes.transport.cepstral.green_kubo_integral`.
+    path : str, optional
+        PNG or PDF file to write.
+    """
+    n = 3 if integral is not None else 2
+    fig, axes = axes_for(ax, 1, n, (4.3 * n, 3.6))
+    k, err, cut = float(cepstral.kappa), float(cepstral.kappa_err), int(cepstral.attrs["cutoff"])
+    f = cepstral.frequency.values
+    a = axes[0]
+    a.semilogy(f, cepstral.psd.values, lw=0.5, color="0.6", label="periodogram (resampled)")
+    a.semilogy(f, cepstral.psd_filtered.values, lw=1.5, color="C3", label=f"cepstral fit (P* = {cut + 1})")
+    a.set(xlabel="frequency (THz)", ylabel="S(f) ((eV A/ps)^2 ps)", xlim=(0, f[-1]))
+    a.legend(fontsize=8, frameon=False)
+    a.set_title(f"f* = {cepstral.attrs['fstar_THz']:.3g} THz"
+                + (" (chosen: 90 % of the power)" if cepstral.attrs.get("fstar_chosen") else ""), fontsize=9)
+    b = axes[1]
+    top = min(len(cepstral.coefficient), max(4 * (cut + 1), 20))
+    P = np.arange(1, top + 1)
+    kc = cepstral.kappa_cutoff.values[:top]
+    ke = kc * cepstral.log_s0_err.values[:top]
+    b.fill_between(P, kc - ke, kc + ke, color="C0", alpha=0.25, lw=0)
+    b.plot(P, kc, color="C0", lw=1.2)
+    b.errorbar([cut + 1], [k], yerr=[err], fmt="o", color="C3", ms=4, capsize=3,
+               label=f"kappa = {k:.4g} +- {err:.2g} W/(m K)")
+    b.set(xlabel="cepstral coefficients kept, P", ylabel="kappa (W/(m K))")
+    b.legend(fontsize=8, frameon=False)
+    b.set_title("Akaike choice " + ("overridden" if cepstral.attrs.get("cutoff_given") else
+                                    f"P* = {int(cepstral.attrs['aic_minimum']) + 1}"), fontsize=9)
+    if integral is not None:
+        c = axes[2]
+        t = integral.time.values
+        alone = " of the heat current alone" if cepstral.attrs.get("n_currents", 1) > 1 else ""
+        c.plot(t, integral.kappa_mean.values, color="C0", lw=1, label=f"running integral{alone} (mean of the diagonal)")
+        c.axhspan(k - err, k + err, color="C3", alpha=0.2, lw=0)
+        c.axhline(k, color="C3", lw=1, label="cepstral")
+        c.set(xlabel="integration time (ps)", ylabel="kappa (W/(m K))", xlim=(0, t[-1]))
+        c.legend(fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return finish(fig, path, dpi=120)
