@@ -203,6 +203,18 @@ def rows_polar() -> list:
     return out
 
 
+def rows_conductivity() -> list:
+    r = _load("conductivity")
+    out = []
+    for name, x in r["results"].items():
+        same = x["cutoff"] == x["sportran_cutoff"] and max(x["kappa_rel_diff_same_constants"],
+                                                          x["err_rel_diff_same_constants"]) < 1e-10
+        out.append(("conductivity", "SporTran", f"cepstral kappa +- error of {name}, same f*, one thread each",
+                    f"{x['sportran_s'] / x['trajmodes_s']:.1f}x", ">= 1x, same result",
+                    _ok(same and x["sportran_s"] >= x["trajmodes_s"])))
+    return out
+
+
 STAGES = {
     "fit": dict(cmd=["bench_fit.py"], quick=["bench_fit.py", "--no-memory", "--no-scaling", "--rounds", "5"],
                 results=["fit"], rows=rows_fit),
@@ -227,6 +239,9 @@ STAGES = {
                          results=["fourth_order"], rows=rows_fourth_order),
     "polar": dict(cmd=["bench_polar.py", "--cells", "3", "4", "6"], quick=["bench_polar.py", "--cells", "3"],
                   results=["polar"], rows=rows_polar),
+    "conductivity": dict(cmd=["bench_conductivity.py", "--repeats", "5"],
+                         quick=["bench_conductivity.py", "--repeats", "2", "--steps", "1000000"],
+                         results=["conductivity"], rows=rows_conductivity),
     "distributed": dict(cmd=["bench_distributed.py"], quick=["bench_distributed.py"], results=["distributed"],
                         rows=rows_distributed),
 }
