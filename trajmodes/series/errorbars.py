@@ -42,7 +42,8 @@ import numpy as np
 
 from trajmodes.forceconstants.model import ForceConstants
 
-__all__ = ["ErrorModelInputs", "RunFrequencyErrors", "error_model_frames", "frames_to_hold", "fit_holding_frames", "error_model_inputs", "error_model_cutoff",
+__all__ = ["ErrorModelInputs", "RunFrequencyErrors", "error_model_frames", "frames_to_hold", "fit_holding_frames",
+           "error_model_inputs", "error_model_cutoff",
            "run_frequency_errors", "frozen_share", "SIGMA_A_LIMIT", "static_frequencies", "static_slope",
            "STATIC_SHIFT_LIMIT", "SeriesFrequencyErrors", "series_frequency_errors", "error_model_variables",
            "EXCHANGE_SHARE", "NVE_KINETIC_RATIO", "ERROR_MODEL_FRAMES", "MIN_FRAMES", "MODELS"]

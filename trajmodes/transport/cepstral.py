@@ -33,7 +33,8 @@ import numpy as np
 from trajmodes.units import KAPPA_UNIT, KB_EV
 
 __all__ = ["green_kubo_scale", "resample_current", "current_periodogram", "cepstral_statistics",
-           "cepstral_coefficients", "akaike", "cepstral_conductivity", "fstar_tskip", "default_fstar", "POWER_SHARE", "combine_runs",
+           "cepstral_coefficients", "akaike", "cepstral_conductivity", "fstar_tskip", "default_fstar", "POWER_SHARE",
+           "combine_runs",
            "cepstral_tensor", "green_kubo_integral"]
 
 
@@ -301,7 +302,8 @@ def cepstral_conductivity(currents, dt: float, temperature: float, volume: float
         coords={"frequency": ("frequency", freqs, {"units": "THz"}),
                 "coefficient": ("coefficient", np.arange(nf))},
         attrs={"cutoff": cut, "aic_minimum": kmin, "fstar_chosen": int(chosen),
-               "fstar_asked_THz": float(fstar) if fstar is not None else float("nan"), "aic_factor": float(aic_factor), "cutoff_given": int(cutoff is not None),
+               "fstar_asked_THz": float(fstar) if fstar is not None else float("nan"), "aic_factor": float(aic_factor),
+               "cutoff_given": int(cutoff is not None),
                "tskip": tskip, "window": tskip if window is None else int(window), "fstar_THz": float(freqs[-1]),
                "dt_ps": dt, "ndf": ndf, "n_currents": j.shape[0], "n_components": j.shape[2],
                "temperature_K": float(temperature), "volume_A3": float(volume), "n_steps": n_steps,
