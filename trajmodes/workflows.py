@@ -21,6 +21,7 @@ from trajmodes.io.filesystem import (StagedOutputs, atomic_write,  # io.filesyst
                                      source_fingerprint)            # what identifies the inputs of a kept output
 from trajmodes.io.forceconstants.registry import detect_fc_format, fc_format, format_names  # io.forceconstants.registry
 from trajmodes.io.provenance import clean_attrs, provenance     # io.provenance: the attributes of every output
+from trajmodes.io.trajectories.registry import sniff            # io.trajectories.registry: a file's format
 from trajmodes.lattice.crystal import masses_or_error           # lattice.crystal: masses known, or a clear error
 from trajmodes.lattice.paths import bravais_lattice, brillouin_zone_path, pretty_label  # lattice.paths
 from trajmodes.lattice.prototypes import CUBE_EDGE, PROTOTYPES  # lattice.prototypes: the crystals of `qha`
@@ -44,7 +45,8 @@ __all__ = ["return_freed_memory", "load_force_constants", "default_cutoff2",
            "heat_current_conductivity",
            # re-exported (see above)
            "ForceConstants", "format_cutoff_table", "StagedOutputs", "atomic_write", "source_fingerprint", "fc_format",
-           "format_names", "detect_fc_format", "clean_attrs", "provenance", "masses_or_error", "bravais_lattice",
+           "format_names", "detect_fc_format", "clean_attrs", "provenance", "sniff", "masses_or_error",
+           "bravais_lattice",
            "brillouin_zone_path", "pretty_label", "CUBE_EDGE", "PROTOTYPES", "parse_mesh", "SYMPREC",
            "reciprocal_rotations", "DEFAULT_PEAK_MODEL", "DEFAULT_RESOLUTION", "PEAK_MODELS"]
 
@@ -876,12 +878,14 @@ def path_dispersion(force_constants, path: str):
 
 @dataclass(frozen=True)
 class HeatCurrentConductivity:
-    """The Green-Kubo conductivity of a heat-current series (``trajmodes conductivity``).
+    """The Green-Kubo conductivity of a run's heat current (``trajmodes conductivity``).
 
     Attributes
     ----------
-    series : HeatCurrentSeries
-        What was read (:func:`trajmodes.io.heat_current.read_heat_current`).
+    current : ndarray (steps, 3)
+        The volume-integrated heat current, eV A/ps.
+    source : str
+        Where it came from, in words: the file and its kind, or the dump's per-atom columns it was computed from.
     cepstral : xarray.Dataset
         :func:`~trajmodes.transport.cepstral.cepstral_conductivity`: kappa with its error, the periodogram and its fit.
     integral : xarray.Dataset
@@ -889,16 +893,16 @@ class HeatCurrentConductivity:
     tensor : xarray.Dataset or None
         :func:`~trajmodes.transport.cepstral.cepstral_tensor` (asked for, one current).
     temperature : float
-        K, as used.
+        K, as used (``notes``: where it came from, and the volume).
     volume : float
-        A^3, as used.
+        A^3.
     dt : float
-        ps between rows, as used.
+        ps between rows.
     notes : tuple of str
-        Where a value came from (the file or the command line).
     """
 
-    series: object
+    current: np.ndarray
+    source: str
     cepstral: object
     integral: object
     tensor: object | None
@@ -908,26 +912,31 @@ class HeatCurrentConductivity:
     notes: tuple
 
 
-def heat_current_conductivity(path, *, current: str | None = None, others=(), temperature: float | None = None,
-                              volume: float | None = None, timestep: float | None = None, interval: float | None = None,
-                              units: str | None = None, fstar: float | None = None, cutoff: int | None = None,
-                              tensor: bool = False, max_time: float | None = None) -> HeatCurrentConductivity:
-    """The Green-Kubo thermal conductivity of the heat current a run wrote (``trajmodes conductivity``): cepstral
-    analysis with its error bar, the running integral, and the tensor if asked.
+def heat_current_conductivity(source, *, current: str | None = None, others=(), temperature: float | None = None,
+                              volume: float | None = None, md_timestep: float | None = None,
+                              frame_interval: float | None = None, units: str | None = None,
+                              fstar: float | None = None, cutoff: int | None = None, tensor: bool = False,
+                              max_time: float | None = None) -> HeatCurrentConductivity:
+    """The Green-Kubo thermal conductivity of a run's heat current (``trajmodes conductivity``): cepstral analysis
+    with its error bar, the running integral, and the tensor if asked.
 
     Parameters
     ----------
-    path : str
-        A LAMMPS log, ``fix ave/time`` or ``fix print`` file, or a table of columns
-        (:mod:`trajmodes.io.heat_current`).
-    current, others, units, timestep
-        As :func:`~trajmodes.io.heat_current.read_heat_current`.
+    source : str or Trajectory
+        A file the run wrote its heat current to (a LAMMPS log, ``fix ave/time`` or ``fix print`` file, a table of
+        columns: :mod:`trajmodes.io.heat_current`), or a trajectory whose frames carry it
+        (:func:`~trajmodes.transport.current.heat_current_of_run`: a LAMMPS dump with per-atom energies, stresses
+        and velocities).
+    current, others, units
+        Of a file: as :func:`~trajmodes.io.heat_current.read_heat_current`.
     temperature : float, optional
-        K; default the mean of the file's temperature column.
+        K; default the run's (the file's temperature column, the trajectory's kinetic temperature).
     volume : float, optional
-        A^3; default the file's (volume or box columns, the box the log echoes).
-    interval : float, optional
-        ps between rows, where the file does not say (no step column or no timestep).
+        A^3; default the run's (the file's volume or box; the trajectory's mean cell).
+    md_timestep : float, optional
+        ps, the MD time step of a file without a ``timestep`` command.
+    frame_interval : float, optional
+        ps between rows of a file without a step column.
     fstar, cutoff
         Of :func:`~trajmodes.transport.cepstral.cepstral_conductivity` (default f*: the band of 90 % of the power;
         the cutoff: the Akaike choice).
@@ -939,35 +948,52 @@ def heat_current_conductivity(path, *, current: str | None = None, others=(), te
     Raises
     ------
     ValueError
-        Where the temperature, volume or time between rows is neither in the file nor given (one line that says
+        Where the temperature, volume or time between rows is neither in the run nor given (one line that says
         which option gives it).
     """
-    from trajmodes.io.heat_current import read_heat_current
     from trajmodes.transport.cepstral import cepstral_conductivity, cepstral_tensor, green_kubo_integral
+    from trajmodes.transport.current import heat_current_of_run
     if tensor and others:
         raise ValueError("the tensor takes the heat current alone: one Cartesian component has too few degrees of "
                          "freedom to take other currents out (a fluid is isotropic: leave out the tensor)")
-    s = read_heat_current(path, current=current, others=others, units=units, timestep=timestep)
     notes = []
+    if hasattr(source, "frame_fields"):                       # a trajectory whose frames carry the current
+        if others:
+            raise ValueError("other currents are read from a table or log, not from a trajectory's frames")
+        j, t_run, v_run = heat_current_of_run(source, potential_range_of([source]))
+        stress = len(getattr(source.source, "stress_columns", None) or ())
+        what = (f"{source.source.describe()}: sum_i e_i v_i - sum_i S_i v_i from its per-atom energies, "
+                + ("centroid stresses (nine columns)" if stress == 9 else "stresses (six columns: right for pair "
+                   "potentials and EAM only)") + " and velocities")
+        dt = source.frame_interval
+        others_arr = None
+        t_note, v_note = "the run's mean kinetic temperature", "the mean of the frames' cells"
+    else:
+        from trajmodes.io.heat_current import read_heat_current
+        s = read_heat_current(source, current=current, others=others, units=units, md_timestep=md_timestep)
+        j, others_arr = s.current, s.others
+        t_run = float(np.mean(s.temperature)) if s.temperature is not None else None
+        v_run = s.volume
+        what = f"{', '.join(s.columns)} of {source} ({s.source}; units {s.units or 'metal (assumed)'})"
+        dt = frame_interval if frame_interval is not None else s.dt
+        if dt is None:
+            raise ValueError(f"{source}: the time between rows is unknown (no step column, or no timestep command): "
+                             "give --md-timestep (ps) or --frame-interval (ps between rows)")
+        t_note, v_note = "the mean of the file's column", "from the file"
     if temperature is None:
-        if s.temperature is None:
-            raise ValueError(f"{path}: the file has no temperature column: give the run's mean temperature "
+        if t_run is None:
+            raise ValueError(f"{source}: the file has no temperature column: give the run's mean temperature "
                              "(--temperature K)")
-        temperature = float(np.mean(s.temperature))
-        notes.append(f"temperature {temperature:.6g} K: the mean of the file's column")
+        temperature = t_run
+        notes.append(f"temperature {t_run:.6g} K: {t_note}")
     if volume is None:
-        if s.volume is None:
-            raise ValueError(f"{path}: the file states no volume: give the cell's volume (--volume A^3)")
-        volume = s.volume
-        notes.append(f"volume {volume:.8g} A^3: from the file")
-    dt = interval if interval is not None else s.dt
-    if dt is None:
-        raise ValueError(f"{path}: the time between rows is unknown (no step column, or no timestep command): give "
-                         "--timestep (the MD step, in the run's time unit) or --interval (ps between rows)")
-    current_all = s.current if s.others is None else np.concatenate([s.current[None], s.others])
+        if v_run is None:
+            raise ValueError(f"{source}: the file states no volume: give the cell's volume (--volume A^3)")
+        volume = v_run
+        notes.append(f"volume {v_run:.8g} A^3: {v_note}")
+    current_all = j if others_arr is None else np.concatenate([j[None], others_arr])
     ceps = cepstral_conductivity(current_all, dt, temperature, volume, fstar=fstar, cutoff=cutoff)
-    integral = green_kubo_integral(s.current, dt, temperature, volume, max_time=max_time)
-    tens = cepstral_tensor(s.current, dt, temperature, volume, fstar=ceps.attrs["fstar_asked_THz"]) if tensor \
-        else None
-    return HeatCurrentConductivity(s, ceps, integral, tens, float(temperature), float(volume), float(dt),
-                                   tuple(notes))
+    integral = green_kubo_integral(j, dt, temperature, volume, max_time=max_time)
+    tens = cepstral_tensor(j, dt, temperature, volume, fstar=ceps.attrs["fstar_asked_THz"]) if tensor else None
+    return HeatCurrentConductivity(np.asarray(j), what, ceps, integral, tens, float(temperature), float(volume),
+                                   float(dt), tuple(notes))

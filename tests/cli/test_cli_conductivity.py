@@ -45,7 +45,7 @@ def test_sportrans_nacl_with_its_settings(tmp_path, capsys):
     0.498310 +- 0.028018 W/(m K), within the 1.2e-6 of the constants."""
     out = tmp_path / "nacl"
     assert main(["conductivity", str(DATA / "sportran" / "NaCl.dat.gz"), "--other", "vcm[1]", "--volume",
-                 "65013.301261", "--interval", "0.005", "--fstar", "14", "-o", str(out)]) == 0
+                 "65013.301261", "--frame-interval", "0.005", "--fstar", "14", "-o", str(out)]) == 0
     ceps = xr.load_dataset(out / "cepstral.nc")
     assert float(ceps.kappa) == pytest.approx(0.49830975139544453, rel=1.3e-6)
     assert float(ceps.kappa_err) == pytest.approx(0.028018311619340822, rel=1.3e-6)
@@ -55,10 +55,31 @@ def test_sportrans_nacl_with_its_settings(tmp_path, capsys):
 def test_what_the_file_lacks_is_asked_for(tmp_path, capsys):
     """No volume, no time between rows, a tensor asked for with other currents: one line each, nothing written."""
     table = DATA / "sportran" / "NaCl.dat.gz"
-    for extra, says in ((["--interval", "0.005"], "--volume"), (["--volume", "65013.3"], "--interval"),
-                        (["--volume", "65013.3", "--interval", "0.005", "--other", "vcm[1]", "--tensor"],
+    for extra, says in ((["--frame-interval", "0.005"], "--volume"), (["--volume", "65013.3"], "--frame-interval"),
+                        (["--volume", "65013.3", "--frame-interval", "0.005", "--other", "vcm[1]", "--tensor"],
                          "the tensor takes the heat current alone")):
         out = tmp_path / "x"
         assert main(["conductivity", str(table), *extra, "-o", str(out)]) != 0
         assert says in capsys.readouterr().err
         assert not (out / "cepstral.nc").exists()
+
+
+def test_a_dump_of_per_atom_energies_stresses_and_velocities(tmp_path, capsys):
+    """The heat current made from a dump's per-atom columns in one pass (the temperature and volume of the same
+    frames): the same kappa as the analysis of LAMMPS' own current from the log at the same steps, to 1e-5 (the
+    currents agree to 1e-7); the stress it used is named."""
+    if lammps_module() is None:
+        pytest.skip("the lammps Python module is not installed")
+    from tests.support.lammps_heat import argon_heat_dump
+    files = argon_heat_dump(tmp_path, True, steps=4000)
+    out = tmp_path / "k"
+    assert main(["conductivity", str(files["dump"]), "--species", "Ar", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "centroid stresses (nine columns)" in text and "the run's mean kinetic temperature" in text
+    ours = xr.load_dataset(out / "cepstral.nc")
+    from trajmodes.io.heat_current import read_heat_current
+    log = read_heat_current(files["log"])
+    theirs = cepstral_conductivity(log.current, log.dt, float(log.temperature.mean()), log.volume,
+                                   fstar=ours.attrs["fstar_asked_THz"])
+    assert ours.attrs["cutoff"] == theirs.attrs["cutoff"]
+    assert float(ours.kappa) == pytest.approx(float(theirs.kappa), rel=1e-5)

@@ -40,3 +40,91 @@ def argon_heat_run(folder, first: int = 200, second: int = 100) -> dict:
     files = {"log": folder / "log.lammps", "avg": folder / "flux.avg", "prt": folder / "flux.print"}
     run_lammps(ARGON.format(avg=files["avg"], prt=files["prt"], first=first, second=second), files["log"])
     return files
+
+
+#: the same crystal dumped with what the heat current is made of: per-atom potential energy, centroid stress (nine
+#: columns) or ordinary stress (six), velocities; the log prints LAMMPS' own current at every dumped step
+ARGON_DUMP = """\
+units           metal
+atom_style      atomic
+boundary        p p p
+lattice         fcc 5.30
+region          box block 0 3 0 3 0 3
+create_box      1 box
+create_atoms    1 box
+mass            1 39.948
+pair_style      lj/cut 8.5
+pair_coeff      1 1 0.0104 3.40
+velocity        all create 60.0 4928459 mom yes rot yes dist gaussian
+timestep        0.004
+fix             nve all nve
+compute         ke all ke/atom
+compute         pe all pe/atom
+compute         st all {stress}
+compute         flux all heat/flux ke pe st
+thermo_style    custom step temp vol c_flux[1] c_flux[2] c_flux[3]
+thermo_modify   format float %.17g
+thermo          10
+dump            d all custom 10 {dump} id type xu yu zu vx vy vz c_pe c_st[*]
+dump_modify     d sort id format float %.17g units yes time yes
+run             {steps}
+"""
+
+
+def argon_heat_dump(folder, centroid: bool = True, steps: int = 200) -> dict:
+    """The argon crystal dumped with its per-atom energies, stresses (``centroid``: the nine of ``compute
+    centroid/stress/atom``, else the six of ``compute stress/atom``) and velocities every 10 steps, and LAMMPS' own
+    heat current in the log at the same steps, for ``steps`` steps: paths of ``dump`` and ``log``."""
+    files = {"dump": folder / "argon.lammpstrj", "log": folder / "log.lammps"}
+    stress = "centroid/stress/atom NULL" if centroid else "stress/atom NULL"
+    run_lammps(ARGON_DUMP.format(stress=stress, dump=files["dump"], steps=steps), files["log"])
+    return files
+
+
+#: a crystal of a many-body potential dumped like ARGON_DUMP, with its input written next to the dump (so the reader
+#: finds the pair_style it names): fcc Cu with EAM (its forces are sums of pair forces: the six-column stress gives
+#: the same current as the centroid one), diamond Si with Stillinger-Weber (three-body: only the centroid stress gives
+#: the right current; LAMMPS' sw does not provide it)
+MANY_BODY_DUMP = """\
+units           metal
+atom_style      atomic
+boundary        p p p
+lattice         {lattice} {a}
+region          box block 0 2 0 2 0 2
+create_box      1 box
+create_atoms    1 box
+mass            1 {mass}
+pair_style      {style}
+pair_coeff      * * {potfile} {element}
+velocity        all create {T} 2857 mom yes rot yes dist gaussian
+timestep        0.001
+fix             nve all nve
+compute         ke all ke/atom
+compute         pe all pe/atom
+compute         st all {stress}
+compute         flux all heat/flux ke pe st
+thermo_style    custom step temp vol c_flux[1] c_flux[2] c_flux[3]
+thermo_modify   format float %.17g
+thermo          10
+dump            d all custom 10 {dump} id type xu yu zu vx vy vz c_pe c_st[*]
+dump_modify     d sort id format float %.17g units yes time yes
+run             {steps}
+"""
+SYSTEMS = {"cu": dict(lattice="fcc", a=3.6166, mass=63.55, style="eam/alloy", potfile="Cu_mishin1.eam.alloy",
+                      element="Cu", T=600.0),
+           "si": dict(lattice="diamond", a=5.4377, mass=28.0855, style="sw", potfile="Si.sw", element="Si", T=600.0)}
+
+
+def many_body_heat_dump(folder, system: str = "cu", centroid: bool = True, steps: int = 200) -> dict:
+    """2x2x2 conventional cells of ``system`` (``SYSTEMS``) dumped with per-atom energies, stresses (``centroid``:
+    nine columns, else six) and velocities every 10 steps, LAMMPS' own heat current in the log, and the input beside
+    the dump (``in.lammps``): paths of ``dump``, ``log`` and ``input``."""
+    from tests.support.lammps_md import require_potential
+    files = {"dump": folder / f"{system}.lammpstrj", "log": folder / "log.lammps", "input": folder / "in.lammps"}
+    settings = dict(SYSTEMS[system])
+    settings["potfile"] = require_potential(settings["potfile"])
+    stress = "centroid/stress/atom NULL" if centroid else "stress/atom NULL"
+    text = MANY_BODY_DUMP.format(stress=stress, dump=files["dump"], steps=steps, **settings)
+    files["input"].write_text(text)
+    run_lammps(text, files["log"])
+    return files

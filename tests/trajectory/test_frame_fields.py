@@ -83,7 +83,7 @@ def test_nan_energy_names_the_frame(source):
 
 
 def test_shapes_and_pressure_units():
-    assert FRAME_SHAPES == {"potential_energy": (), "pressure": (), "pressure_tensor": (3, 3)}
+    assert FRAME_SHAPES == {"potential_energy": (), "pressure": (), "pressure_tensor": (3, 3), "heat_current": (3,)}
     assert conversion("metal").pressure == 1e-4                    # bar
     assert conversion("real").pressure == pytest.approx(1.01325e-4, rel=1e-15)    # atm
     assert conversion("si").pressure == conversion("electron").pressure == 1e-9      # Pa

@@ -24,8 +24,8 @@ def test_the_log_the_ave_time_and_the_print_files_give_one_current(argon):
     current to the digits each prints, the time between rows from the log's timestep (0.004 ps x 5), the volume from
     the log's columns (108 atoms of fcc Ar at 5.30 A: 3^3 x 5.30^3 A^3), the temperature column."""
     log = read_heat_current(argon["log"])
-    avg = read_heat_current(argon["avg"], timestep=0.004)
-    prt = read_heat_current(argon["prt"], current="Jx,Jy,Jz", timestep=0.004)
+    avg = read_heat_current(argon["avg"], md_timestep=0.004)
+    prt = read_heat_current(argon["prt"], current="Jx,Jy,Jz", md_timestep=0.004)
     assert log.source == "LAMMPS log" and log.units == "metal" and log.columns == ("c_flux[1]", "c_flux[2]",
                                                                                   "c_flux[3]")
     for s in (log, avg, prt):
@@ -63,3 +63,51 @@ def test_sportrans_tables_and_bad_files(tmp_path):
     with pytest.raises(TrajectoryFormatError, match="not evenly spaced: step 10 then 25") as err:
         read_heat_current(uneven)
     assert "line 4" in str(err.value)
+
+
+@pytest.mark.parametrize("centroid", [True, False], ids=["centroid stress", "stress/atom"])
+def test_the_current_of_a_dump_is_lammps_own(tmp_path, centroid):
+    """A dump of per-atom potential energies, stresses (nine centroid columns, or six) and velocities gives the heat
+    current LAMMPS' compute heat/flux printed at the same steps, to 1e-6 of its largest value (both printed with 17
+    digits; the kinetic energies from the atoms' masses and velocities)."""
+    if lammps_module() is None:
+        pytest.skip("the lammps Python module is not installed")
+    import trajmodes
+    from tests.support.lammps_heat import argon_heat_dump
+    files = argon_heat_dump(tmp_path, centroid)
+    traj = trajmodes.read(str(files["dump"]), species=["Ar"])
+    assert "heat_current" in traj.frame_fields
+    ours = traj.field("heat_current").compute()
+    theirs = read_heat_current(files["log"])
+    np.testing.assert_array_equal(theirs.steps, traj.steps)
+    scale = np.abs(theirs.current).max()
+    assert np.abs(ours - theirs.current).max() < 1e-6 * scale, np.abs(ours - theirs.current).max() / scale
+
+
+def test_a_many_body_potential_needs_the_centroid_stress(tmp_path):
+    """EAM copper (its forces are sums of pair forces): the nine centroid columns and the six of compute stress/atom
+    both give LAMMPS' own current to 1e-6. Stillinger-Weber silicon (three-body): the six columns are refused, naming
+    the pair style, the input it was read from and what to dump."""
+    if lammps_module() is None:
+        pytest.skip("the lammps Python module is not installed")
+    import trajmodes
+    from tests.support.lammps_heat import many_body_heat_dump
+    from trajmodes.transport.current import heat_current_of_run
+    from trajmodes.workflows import potential_range_of
+    for centroid in (True, False):
+        folder = tmp_path / f"cu{int(centroid)}"
+        folder.mkdir()
+        files = many_body_heat_dump(folder, "cu", centroid)
+        traj = trajmodes.read(str(files["dump"]), species=["Cu"], masses=[63.55])      # the input's mass
+        assert len(traj.source.stress_columns) == (9 if centroid else 6)
+        j, T, V = heat_current_of_run(traj)
+        theirs = read_heat_current(files["log"])
+        scale = np.abs(theirs.current).max()
+        assert np.abs(j - theirs.current).max() < 1e-6 * scale
+        assert V == pytest.approx(8 * 3.6166 ** 3, rel=1e-12) and 150 < T < 600
+    (tmp_path / "si").mkdir()
+    bad = many_body_heat_dump(tmp_path / "si", "si", centroid=False)
+    six = trajmodes.read(str(bad["dump"]), species=["Si"], masses=[28.0855])
+    with pytest.raises(ValueError, match=r"six columns .* many-body potential .*pair_style sw, in (in|log)\.lammps.*"
+                                         r"centroid/stress/atom"):
+        heat_current_of_run(six, potential_range_of([six]))

@@ -100,23 +100,18 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pf.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
     pf.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
     add_plot_format(pf)
-    pk = add("conductivity", cmd_conductivity, "Green-Kubo thermal conductivity of the heat current a run wrote "
-                                               "(cepstral analysis with its error bar, the running integral): "
-                                               "netCDF files and a figure")
-    pk.add_argument("file", metavar="FILE", help="the heat current: a LAMMPS log (thermo columns c_flux[1..3]), a fix "
-                                                 "ave/time or fix print file, or a table of columns with a header")
-    pk.add_argument("--current", help="the current's columns: a vector's name (flux for c_flux[1..3]) or three "
-                                      "names 'Jx,Jy,Jz' (default: the one vector named flux, heat or J)")
+    pk = add("conductivity", cmd_conductivity, "Green-Kubo thermal conductivity of a run's heat current (cepstral "
+                                               "analysis with its error bar, the running integral): netCDF files "
+                                               "and a figure")
+    add_read_options(pk, reference=False, thermo=False)
+    pk.add_argument("--current", help="the current's columns in a table or log: a vector's name (flux for "
+                                      "c_flux[1..3]) or three names 'Jx,Jy,Jz' (default: the one vector named flux, "
+                                      "heat or J)")
     pk.add_argument("--other", action="append", metavar="NAME", help="another current of the run to take out (a "
                                                                       "mass current of a multi-component fluid, "
                                                                       "e.g. vcm[1]); repeat for more")
-    pk.add_argument("--temperature", type=positive, help="mean temperature in K (default: the file's column)")
-    pk.add_argument("--volume", type=positive, help="cell volume in A^3 (default: the file's)")
-    pk.add_argument("--timestep", type=positive, help="MD time step in the run's time unit (default: the log's "
-                                                      "timestep command)")
-    pk.add_argument("--interval", type=positive, help="ps between rows (a file without a step column)")
-    pk.add_argument("--units", help="LAMMPS unit style of the current, metal or real (default: the log's units "
-                                    "command, else metal)")
+    pk.add_argument("--temperature", type=positive, help="mean temperature in K (default: the run's)")
+    pk.add_argument("--volume", type=positive, help="cell volume in A^3 (default: the run's)")
     pk.add_argument("--fstar", type=positive, help="cut-off frequency f* in THz (default: the band of 90 %% of the "
                                                    "current's power)")
     pk.add_argument("--coefficients", type=positive_int, help="cepstral coefficients P* kept (default: the "

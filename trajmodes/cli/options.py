@@ -56,8 +56,9 @@ def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo:
     p.add_argument("--energy-column", metavar="NAME", help="per-atom potential-energy column of a LAMMPS dump "
                                                            "(default: c_pe, c_peatom, c_pe_atom, c_epot or pe)")
     p.add_argument("--stress-columns", metavar="NAMES", type=_stress_columns,
-                   help="per-atom stress of a LAMMPS dump (compute stress/atom): c_ID, or six comma-separated column "
-                        "names xx,yy,zz,xy,xz,yz (default: c_stress[1..6], c_s[1..6], ... or sxx ... syz)")
+                   help="per-atom stress of a LAMMPS dump (compute stress/atom, or centroid/stress/atom: nine "
+                        "columns): c_ID, or six comma-separated column names xx,yy,zz,xy,xz,yz (nine: then yx,zx,zy) "
+                        "(default: c_stress[1..9 or 1..6], c_s[...], ... or sxx ... syz)")
     add_cluster_options(p)
 
 
@@ -202,8 +203,9 @@ def _scheduler_address(text) -> tuple[str, str]:
 
 def _stress_columns(text: str):
     names = [t.strip() for t in text.split(",") if t.strip()]
-    if len(names) not in (1, 6):
-        raise argparse.ArgumentTypeError(f"{text!r}: give one compute (c_ID) or six column names, not {len(names)}")
+    if len(names) not in (1, 6, 9):
+        raise argparse.ArgumentTypeError(f"{text!r}: give one compute (c_ID) or six (nine for a centroid stress) "
+                                         f"column names, not {len(names)}")
     return names[0] if len(names) == 1 else names
 
 

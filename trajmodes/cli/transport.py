@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import step, write_dataset
+from trajmodes.cli.options import read_trajectory, step, write_dataset
 
 
 def cmd_conductivity(args, out) -> int:
@@ -12,31 +12,38 @@ def cmd_conductivity(args, out) -> int:
     files and a figure."""
     import numpy as np
     from trajmodes.plots import plot_green_kubo
-    from trajmodes.workflows import heat_current_conductivity, provenance
+    from trajmodes.workflows import heat_current_conductivity, provenance, sniff
     t0 = time.perf_counter()
-    with step(f"reading the heat current of {args.file} and its cepstral analysis"):
-        res = heat_current_conductivity(args.file, current=args.current, others=tuple(args.other or ()),
-                                        temperature=args.temperature, volume=args.volume, timestep=args.timestep,
-                                        interval=args.interval, units=args.units, fstar=args.fstar,
+    if len(args.files) == 1 and sniff(args.files[0]) not in ("lammps", "netcdf"):
+        source, name = args.files[0], args.files[0]             # a table or log of the current the run wrote
+        what = f"reading the heat current of {name} and its cepstral analysis"
+    else:
+        source, name = read_trajectory(args), ", ".join(args.files)
+        what = f"the heat current of every frame of {name} (one pass) and its cepstral analysis"
+    with step(what):
+        res = heat_current_conductivity(source, current=args.current, others=tuple(args.other or ()),
+                                        temperature=args.temperature, volume=args.volume,
+                                        md_timestep=args.md_timestep, frame_interval=args.frame_interval,
+                                        units=args.units, fstar=args.fstar,
                                         cutoff=None if args.coefficients is None else args.coefficients - 1,
                                         tensor=args.tensor, max_time=args.max_time)
-    s, c = res.series, res.cepstral
+    c = res.cepstral
     settings = dict(current=args.current, others=args.other, fstar=args.fstar, coefficients=args.coefficients,
-                    temperature=res.temperature, volume=res.volume, interval=res.dt)
-    prov = provenance([args.file], settings)
+                    temperature=res.temperature, volume=res.volume, frame_interval=res.dt)
+    prov = provenance(list(args.files), settings)
     written = [write_dataset(c, os.path.join(args.output, "cepstral.nc"), out, prov),
                write_dataset(res.integral, os.path.join(args.output, "green_kubo.nc"), out, prov)]
     if res.tensor is not None:
         written.append(write_dataset(res.tensor, os.path.join(args.output, "tensor.nc"), out, prov))
     fig = os.path.join(args.output, f"conductivity.{args.plot_format}")
-    title = (f"{os.path.basename(args.file)}: {len(s.current)} rows every {res.dt:g} ps "
-             f"({len(s.current) * res.dt:g} ps), {res.temperature:.6g} K, {res.volume:.6g} A^3")
+    rows = len(res.current)
+    title = (f"{os.path.basename(args.files[0])}: {rows} rows every {res.dt:g} ps "
+             f"({rows * res.dt:g} ps), {res.temperature:.6g} K, {res.volume:.6g} A^3")
     with step("drawing the figure"):
         plot_green_kubo(c, res.integral, out(fig), title=title)
     written.append(fig)
     n_cur = c.attrs["n_currents"]
-    lines = [f"heat current: {', '.join(s.columns)} of {args.file} ({s.source}; units {s.units or 'metal (assumed)'}),"
-             f" {len(s.current)} rows every {res.dt:g} ps, {len(s.current) * res.dt:g} ps"
+    lines = [f"heat current: {res.source}, {rows} rows every {res.dt:g} ps, {rows * res.dt:g} ps"
              + (f"; {n_cur - 1} other current(s) taken out (Bertossa et al., Phys. Rev. Lett. 122, 255901 (2019))"
                 if n_cur > 1 else "")]
     lines += [f"  {note}" for note in res.notes]

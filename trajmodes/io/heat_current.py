@@ -143,7 +143,7 @@ def _candidates(header: list) -> str:
 
 
 def read_heat_current(path, *, current: str | None = None, others=(), units: str | None = None,
-                      timestep: float | None = None) -> HeatCurrentSeries:
+                      md_timestep: float | None = None) -> HeatCurrentSeries:
     """Read a heat-current series (module docstring).
 
     Parameters
@@ -156,9 +156,9 @@ def read_heat_current(path, *, current: str | None = None, others=(), units: str
         Other currents to read the same way (``("vcm[1]",)`` for ``c_vcm[1][1..3]``), in their own units.
     units : {"metal", "real"}, optional
         The LAMMPS unit style of the values; default the log's ``units`` command, else ``metal``.
-    timestep : float, optional
-        The MD time step in the unit style's time unit (ps for metal, fs for real); default the log's ``timestep``
-        command.
+    md_timestep : float, optional
+        The MD time step in ps; default the log's ``timestep`` command (in its unit style's time unit: ps for metal,
+        fs for real).
 
     Returns
     -------
@@ -226,10 +226,11 @@ def read_heat_current(path, *, current: str | None = None, others=(), units: str
                                         "eV A/ps and pass units='metal'")
     factor = CURRENT_UNITS[style or "metal"]
     dt_m = re.findall(r"^\s*timestep\s+([0-9.eE+-]+)", text, re.M)
-    md_dt = float(timestep) if timestep is not None else (float(dt_m[-1]) if dt_m else None)
+    md_dt = float(md_timestep) if md_timestep is not None else \
+        (float(dt_m[-1]) * TIMESTEP_PS[style or "metal"] if dt_m else None)
     dt = None
     if md_dt is not None and steps is not None and len(steps) > 1:
-        dt = md_dt * TIMESTEP_PS[style or "metal"] * float(steps[1] - steps[0])
+        dt = md_dt * float(steps[1] - steps[0])
     temp_col = next((i for i, n in enumerate(header) if n in ("Temp", "temp") or re.match(r"c_\w*temp\w*$", n, re.I)),
                     None)
     volume = None

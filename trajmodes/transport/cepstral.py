@@ -34,6 +34,7 @@ from trajmodes.units import KAPPA_UNIT, KB_EV
 
 __all__ = ["green_kubo_scale", "resample_current", "current_periodogram", "cepstral_statistics",
            "cepstral_coefficients", "akaike", "cepstral_conductivity", "fstar_tskip", "default_fstar", "POWER_SHARE",
+           "MIN_FREQUENCIES",
            "combine_runs",
            "cepstral_tensor", "green_kubo_integral"]
 
@@ -76,6 +77,8 @@ def fstar_tskip(fstar: float, dt: float) -> int:
 
 #: the default cut-off frequency f* keeps the band that carries this share of the heat current's power
 POWER_SHARE = 0.9
+#: fewest frequencies of the resampled periodogram: a cepstral fit needs some to choose among (fewer: refused)
+MIN_FREQUENCIES = 16
 
 
 def default_fstar(currents, dt: float, share: float = POWER_SHARE) -> float:
@@ -89,7 +92,8 @@ def default_fstar(currents, dt: float, share: float = POWER_SHARE) -> float:
     j = j[:, :j.shape[1] - j.shape[1] % 2]
     f, p, _ = current_periodogram(j[:1], dt)
     c = np.cumsum(p)
-    return float(f[min(int(np.searchsorted(c / c[-1], float(share))), len(f) - 1)])
+    at = int(np.searchsorted(c / c[-1], float(share)))
+    return float(f[min(max(at, MIN_FREQUENCIES - 1), len(f) - 1)])
 
 
 def resample_current(currents, tskip: int, window: int | None = None) -> np.ndarray:
@@ -253,6 +257,10 @@ def cepstral_conductivity(currents, dt: float, temperature: float, volume: float
     n_steps = j.shape[1]
     sampled = resample_current(j, tskip, window)
     dts = dt * tskip
+    if sampled.shape[1] // 2 + 1 < MIN_FREQUENCIES:
+        raise ValueError(f"{n_steps} steps sampled every {tskip} leave {sampled.shape[1] // 2 + 1} frequencies, fewer "
+                         f"than the {MIN_FREQUENCIES} a cepstral fit needs: a longer run"
+                         + (", or a larger f*" if tskip > 1 else ""))
     freqs, psd, ndf = current_periodogram(sampled, dts)
     if np.any(psd <= 0):
         raise ValueError("the periodogram of the current is zero at some frequency: a constant or empty series "

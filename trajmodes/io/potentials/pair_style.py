@@ -78,6 +78,16 @@ class PotentialRange:
     def __float__(self) -> float:
         return float("nan") if self.cutoff is None else float(self.cutoff)
 
+    @property
+    def pairwise_forces(self) -> bool:
+        """Whether every sub-style's forces are sums of pair forces (pair potentials, and EAM, whose embedding term
+        acts along the pair vectors): only then does the six-component per-atom stress give the heat current; other
+        many-body potentials (Stillinger-Weber, Tersoff, MEAM, machine-learned ones, or a style this module does not
+        know) need its centroid form (Surblys et al., Phys. Rev. E 99, 051301 (2019))."""
+        styles = pair_styles(self.style.split())
+        return bool(styles) and all(st in _GLOBAL or _LONG_RANGE.search(st) or st in ("zero", "none")
+                                    or st in _EAM_FUNCFL or st in _EAM_SETFL for st, _ in styles)
+
     def describe(self) -> str:
         """One phrase: ``7.6 A (pair_style eam/fs, Zr_mm.eam.fs, in zr.log)``."""
         where = ", ".join([f"pair_style {self.style}"] + [os.path.basename(f) for f in self.files]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from trajmodes.units import AMU_A2_PS2_EV, EV_J
+
 #: per-atom vector fields a source may provide, in metal units
 FIELDS = ("positions", "velocities", "forces")
 #: per-frame quantities a source may provide (:attr:`FrameSource.frame_fields`):
@@ -27,14 +29,16 @@ FIELDS = ("positions", "velocities", "forces")
 #: - ``pressure``: GPa, LAMMPS' sign (positive when compressed), as the source reports it: LAMMPS' thermo
 #:   ``press`` includes the kinetic term, a static DFT stress does not;
 #: - ``pressure_tensor``: (3, 3) GPa, the same sign (LAMMPS' pxx pyy pzz pxy pxz pyz); an ASE stress
-#:   sigma (positive under tension) is its negative: P = -sigma.
-FRAME_FIELDS = ("potential_energy", "pressure", "pressure_tensor")
+#:   sigma (positive under tension) is its negative: P = -sigma;
+#: - ``heat_current``: (3,) eV A/ps, the volume-integrated heat current sum_i e_i v_i - sum_i S_i v_i of a dump with
+#:   per-atom potential energies, stresses and velocities (as LAMMPS' ``compute heat/flux`` writes it).
+FRAME_FIELDS = ("potential_energy", "pressure", "pressure_tensor", "heat_current")
 #: the shape of one frame's value of each per-frame quantity
-FRAME_SHAPES = {"potential_energy": (), "pressure": (), "pressure_tensor": (3, 3)}
+FRAME_SHAPES = {"potential_energy": (), "pressure": (), "pressure_tensor": (3, 3), "heat_current": (3,)}
 FIELD_UNITS = {"positions": "Angstrom", "velocities": "Angstrom/ps", "forces": "eV/Angstrom",
                "displacements": "Angstrom", "cells": "Angstrom", "origins": "Angstrom",
                "times": "ps", "masses": "amu", "potential_energy": "eV", "pressure": "GPa",
-               "pressure_tensor": "GPa"}
+               "pressure_tensor": "GPa", "heat_current": "eV Angstrom/ps"}
 #: LAMMPS' order of the six pressure-tensor components (thermo keywords pxx pyy pzz pxy pxz pyz)
 TENSOR_COMPONENTS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 
@@ -196,6 +200,38 @@ def tensor_from_components(components: np.ndarray) -> np.ndarray:
     for k, (i, j) in enumerate(TENSOR_COMPONENTS):
         out[..., i, j] = out[..., j, i] = c[..., k]
     return out
+
+
+#: eV per GPa A^3 (a per-atom stress, pressure x volume, as an energy)
+GPA_A3_EV = 1e9 * 1e-30 / EV_J
+
+
+def heat_current(energy: np.ndarray, stress: np.ndarray, velocities: np.ndarray, masses: np.ndarray,
+                 stress_to_ev: float) -> np.ndarray:
+    """The volume-integrated heat current of every frame, J = sum_i e_i v_i - sum_i S_i v_i, eV A/ps, as LAMMPS'
+    ``compute heat/flux`` defines it: e_i the atom's kinetic plus potential energy, S_i its stress (pressure x volume;
+    the negative of its share of the pressure tensor times the volume). Six components (xx yy zz xy xz yz,
+    ``compute stress/atom``) are taken as symmetric; nine (then yx zx zy, ``compute centroid/stress/atom``) are the
+    centroid form that a many-body potential needs (Surblys, Matsubara, Kikugawa and Ohara, Phys. Rev. E 99, 051301
+    (2019)).
+
+    Parameters
+    ----------
+    energy : ndarray (frames, atoms)
+        Potential energies, eV.
+    stress : ndarray (frames, atoms, 6 or 9)
+        In the file's pressure x volume unit; ``stress_to_ev`` converts it to eV.
+    velocities : ndarray (frames, atoms, 3)
+        A/ps.
+    masses : ndarray (atoms,)
+        amu.
+    """
+    v = np.asarray(velocities, dtype=float)
+    e = np.asarray(energy, dtype=float) + 0.5 * AMU_A2_PS2_EV * np.asarray(masses, dtype=float) * (v ** 2).sum(-1)
+    s = np.asarray(stress, dtype=float)
+    rows = (0, 3, 4), ((6, 1, 5) if s.shape[-1] == 9 else (3, 1, 5)), ((7, 8, 2) if s.shape[-1] == 9 else (4, 5, 2))
+    virial = np.stack([np.einsum("fak,fak->f", s[..., list(r)], v) for r in rows], axis=-1)
+    return np.einsum("fa,fax->fx", e, v) - stress_to_ev * virial
 
 
 def pressure_from_tensor(tensor: np.ndarray) -> np.ndarray:

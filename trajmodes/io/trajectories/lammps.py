@@ -24,8 +24,8 @@ from trajmodes import _fastparse
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
 from trajmodes.io.filesystem import (byte_order_mark_error, compression_of, contiguous_runs, line_number, plain_path,
                                      pread_reused)
-from trajmodes.io.trajectories.base import (FRAME_FIELDS, FrameSource, pressure_from_tensor, take_frame_fields,
-                                            tensor_from_components, wanted_frame_fields)
+from trajmodes.io.trajectories.base import (FRAME_FIELDS, GPA_A3_EV, FrameSource, heat_current, pressure_from_tensor,
+                                            take_frame_fields, tensor_from_components, wanted_frame_fields)
 from trajmodes.io.trajectories.lammps_format import (ROW_STATUS, VECTOR_COLUMNS, DumpLayout, element_column,
                                                      frame_complete, index_dump, row_token_counts, timestep_line)
 from trajmodes.io.trajectories.lammps_header import NONSPACE, Header, foreign_item, misspelled_items, parse_header
@@ -57,8 +57,9 @@ def _row_heads(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int,
     return np.lib.stride_tricks.sliding_window_view(a, width)[rows], fits
 
 
-#: the per-frame quantities a dump's per-atom columns give, and the per-atom output each is summed from
-FROM_COLUMNS = {"potential_energy": "energy", "pressure": "stress", "pressure_tensor": "stress"}
+#: the per-frame quantities a dump's per-atom columns give, and the per-atom outputs each is summed from
+FROM_COLUMNS = {"potential_energy": ("energy",), "pressure": ("stress",), "pressure_tensor": ("stress",),
+                "heat_current": ("energy", "stress", "velocities")}
 
 
 class LammpsDumpSource(FrameSource):
@@ -304,6 +305,12 @@ class LammpsDumpSource(FrameSource):
         if elements is not None and self.n_frames > 1:
             self._check_last_elements()
 
+    @property
+    def stress_columns(self) -> tuple | None:
+        """The per-atom stress columns read: six (``compute stress/atom``: xx yy zz xy xz yz) or nine (``compute
+        centroid/stress/atom``: then yx zx zy), or None."""
+        return self._layout.stress
+
     # --- reading ----------------------------------------------------------------------------
     def token(self) -> tuple:
         logs = tuple((os.path.abspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in self.thermo_paths)
@@ -315,11 +322,12 @@ class LammpsDumpSource(FrameSource):
         lay = self._layout
         want = wanted_frame_fields(self, fields)
         from_log = self._thermo_values(frames, want)
-        summed = tuple(dict.fromkeys(FROM_COLUMNS[f] for f in want if f not in from_log))
+        summed = tuple(dict.fromkeys(o for f in want if f not in from_log for o in FROM_COLUMNS[f]))
         fields = self.fields if fields is None else tuple(f for f in self.fields if f in fields)
         if want and not fields and not summed:
             return from_log                                 # the log's values only: the dump is not read
-        outputs = fields + (("images",) if "positions" in fields and lay.images else ()) + summed
+        outputs = fields + (("images",) if "positions" in fields and lay.images else ()) + \
+            tuple(o for o in summed if o not in fields)
         cmap, filled = lay.plan(outputs)
         n = len(frames)
         arrays = {name: np.empty((n, self.n_atoms, width)) for name, width in filled}
@@ -353,9 +361,14 @@ class LammpsDumpSource(FrameSource):
         if "stress" in arrays:
             # P = -sum_i S_i / V, S in pressure x volume of the file's units, V from the file's box
             volume = np.abs(np.linalg.det(cells))
-            tensor = tensor_from_components(arrays["stress"].sum(axis=1)) * (-c.pressure / volume[:, None, None])
+            tensor = tensor_from_components(arrays["stress"][..., :6].sum(axis=1)) * (-c.pressure /
+                                                                                     volume[:, None, None])
             out.update((f, tensor if f == "pressure_tensor" else pressure_from_tensor(tensor))
-                       for f in want if FROM_COLUMNS[f] == "stress" and f not in from_log)
+                       for f in want if FROM_COLUMNS[f] == ("stress",) and f not in from_log)
+        if "heat_current" in want and "heat_current" not in from_log:
+            v = out["velocities"] if "velocities" in out else arrays["velocities"] * c.velocity   # A/ps
+            out["heat_current"] = heat_current(arrays["energy"][..., 0] * c.energy, arrays["stress"], v,
+                                               self.masses, c.pressure * GPA_A3_EV)
         out.update(from_log)
         return out
 
@@ -766,7 +779,8 @@ class LammpsDumpSource(FrameSource):
             scale = {"potential_energy": c.energy, "pressure": c.pressure, "pressure_tensor": c.pressure}
             self._frame_data = {k: v * scale[k] for k, v in got.items()}
             self._thermo = None                      # the rows of the frames are kept, not the whole log
-        have = set(self._frame_data) | {f for f, o in FROM_COLUMNS.items() if o in lay.outputs}
+        have = set(self._frame_data) | {f for f, o in FROM_COLUMNS.items() if all(x in lay.outputs for x in o)
+                                        and (f != "heat_current" or self.masses is not None)}
         self.frame_fields = tuple(f for f in FRAME_FIELDS if f in have)
 
     def _thermo_values(self, frames: np.ndarray, want: tuple) -> dict:

@@ -36,9 +36,9 @@ class DumpLayout:
     """Where each quantity sits among the columns of a dump.
 
     ``energy``: the per-atom potential-energy column (``energy_column``, else the first of :data:`ENERGY_COLUMNS`
-    present), or None; its slot is ``slot["energy"]``. ``stress``: the six per-atom stress columns in the order xx yy
-    zz xy xz yz (``stress_columns``, else ``c_ID[1]`` .. ``c_ID[6]`` of the first of :data:`STRESS_COMPUTES` present,
-    else :data:`STRESS_NAMES`), or None. :attr:`outputs` maps each per-atom array a read can fill (``positions``,
+    present), or None; its slot is ``slot["energy"]``. ``stress``: the per-atom stress columns in the order xx yy
+    zz xy xz yz, then yx zx zy for the nine of a centroid stress (``stress_columns``, else ``c_ID[1]`` .. ``c_ID[9]``
+    or ``c_ID[6]`` of the first of :data:`STRESS_COMPUTES` present, else :data:`STRESS_NAMES`), or None. :attr:`outputs` maps each per-atom array a read can fill (``positions``,
     ``images``, ``velocities``, ``forces``, ``energy``, ``stress``) to its columns.
     """
 
@@ -118,19 +118,25 @@ class DumpLayout:
 
     @staticmethod
     def _stress_columns(pos: dict, given, path: str, line: int | None) -> tuple | None:
-        """The six per-atom stress columns (xx yy zz xy xz yz): ``given`` as a compute (``"c_s"`` for ``c_s[1]`` ..
-        ``c_s[6]``) or six names, all present; else the first complete set of a known compute, else None."""
-        def of(cid):
-            return tuple(f"{cid}[{k}]" for k in range(1, 7))
+        """The per-atom stress columns: nine of a centroid stress (``compute centroid/stress/atom``: xx yy zz xy xz
+        yz yx zx zy) where the compute has them, else six (xx yy zz xy xz yz); ``given`` as a compute (``"c_s"`` for
+        ``c_s[1]`` ..) or six or nine names, all present; else the first complete set of a known compute, else
+        None."""
+        def of(cid, n):
+            return tuple(f"{cid}[{k}]" for k in range(1, n + 1))
+
+        def widest(cid):
+            return next((of(cid, n) for n in (9, 6) if all(c in pos for c in of(cid, n))), None)
         if given is None:
-            for cols in [of(f"c_{c}") for c in STRESS_COMPUTES] + [STRESS_NAMES]:
-                if all(c in pos for c in cols):
+            for cols in [widest(f"c_{c}") for c in STRESS_COMPUTES] + [STRESS_NAMES]:
+                if cols is not None and all(c in pos for c in cols):
                     return cols
             return None
-        cols = of(given) if isinstance(given, str) else tuple(given)
-        if len(cols) != 6 or not all(isinstance(c, str) for c in cols):
-            raise ValueError(f"stress_columns={given!r}: give a compute as 'c_ID' (its columns c_ID[1] .. c_ID[6]) "
-                             "or six column names in the order xx yy zz xy xz yz")
+        cols = (widest(given) or of(given, 6)) if isinstance(given, str) else tuple(given)
+        if len(cols) not in (6, 9) or not all(isinstance(c, str) for c in cols):
+            raise ValueError(f"stress_columns={given!r}: give a compute as 'c_ID' (its columns c_ID[1] .. c_ID[6], "
+                             "or .. c_ID[9] of a centroid stress) or six column names in the order xx yy zz xy xz yz "
+                             "(nine: then yx zx zy)")
         missing = [c for c in cols if c not in pos]
         if missing:
             raise TrajectoryFormatError(path, f"stress_columns={given!r}: {' '.join(missing)} "

@@ -472,7 +472,8 @@ def _block(path: str, columns: list, rows: list, text: list):
     if press is None and tensor is not None:
         press = tensor[:, :3].mean(axis=1)
     for name, v, shape in (("potential_energy", energy, ()), ("pressure", press, ()),
-                           ("pressure_tensor", None if tensor is None else tensor_from_components(tensor), (3, 3))):
+                           ("pressure_tensor", None if tensor is None else tensor_from_components(tensor), (3, 3)),
+                           ("heat_current", None, (3,))):      # a log's heat current: trajmodes.io.heat_current
         present[name] = np.full(n, v is not None)
         values[name] = v if v is not None else np.full((n,) + shape, np.nan)
     return steps, values, present, lines
