@@ -1,11 +1,16 @@
-"""A real LAMMPS run that writes its heat current: LJ argon, fcc, ``compute heat/flux`` with the centroid stress
-(Surblys et al., Phys. Rev. E 99, 051301 (2019)), in the log's thermo columns, a ``fix ave/time`` file and a
-``fix print`` file. The run in two parts (``run`` twice) repeats the step they share in the log."""
+"""Real LAMMPS runs that write their heat current (``compute heat/flux``; the centroid stress: Surblys et al., Phys.
+Rev. E 99, 051301 (2019)):
+
+- :func:`argon_heat_run`: LJ argon, the current in the log's thermo columns, a ``fix ave/time`` file and a ``fix
+  print`` file; two ``run`` commands, whose shared step the log repeats (``examples/md/ar_30K_heat.log.gz``);
+- :func:`argon_heat_dump` and :func:`many_body_heat_dump`: the per-atom energies, stresses and velocities dumped,
+  LAMMPS' own current in the log at the same steps (argon; EAM copper; Stillinger-Weber silicon)."""
 from __future__ import annotations
 
 from tests.support.lammps_md import run_lammps
 
-ARGON = """\
+#: the crystal: 108 atoms of fcc argon (Lennard-Jones), NVE from 60 K, 4 fs steps, the per-atom energies computed
+ARGON_CRYSTAL = """\
 units           metal
 atom_style      atomic
 boundary        p p p
@@ -21,6 +26,9 @@ timestep        0.004
 fix             nve all nve
 compute         ke all ke/atom
 compute         pe all pe/atom
+"""
+
+ARGON = ARGON_CRYSTAL + """\
 compute         st all centroid/stress/atom NULL
 compute         flux all heat/flux ke pe st
 thermo_style    custom step temp vol c_flux[1] c_flux[2] c_flux[3]
@@ -44,22 +52,7 @@ def argon_heat_run(folder, first: int = 200, second: int = 100) -> dict:
 
 #: the same crystal dumped with what the heat current is made of: per-atom potential energy, centroid stress (nine
 #: columns) or ordinary stress (six), velocities; the log prints LAMMPS' own current at every dumped step
-ARGON_DUMP = """\
-units           metal
-atom_style      atomic
-boundary        p p p
-lattice         fcc 5.30
-region          box block 0 3 0 3 0 3
-create_box      1 box
-create_atoms    1 box
-mass            1 39.948
-pair_style      lj/cut 8.5
-pair_coeff      1 1 0.0104 3.40
-velocity        all create 60.0 4928459 mom yes rot yes dist gaussian
-timestep        0.004
-fix             nve all nve
-compute         ke all ke/atom
-compute         pe all pe/atom
+ARGON_DUMP = ARGON_CRYSTAL + """\
 compute         st all {stress}
 compute         flux all heat/flux ke pe st
 thermo_style    custom step temp vol c_flux[1] c_flux[2] c_flux[3]
