@@ -50,9 +50,9 @@ def argon_heat_run(folder, first: int = 200, second: int = 100) -> dict:
     return files
 
 
-#: the same crystal dumped with what the heat current is made of: per-atom potential energy, centroid stress (nine
-#: columns) or ordinary stress (six), velocities; the log prints LAMMPS' own current at every dumped step
-ARGON_DUMP = ARGON_CRYSTAL + """\
+#: a crystal dumped with what the heat current is made of: per-atom potential energy, centroid stress (nine columns)
+#: or ordinary stress (six), velocities; the log prints LAMMPS' own current at every dumped step
+HEAT_DUMP = """\
 compute         st all {stress}
 compute         flux all heat/flux ke pe st
 thermo_style    custom step temp vol c_flux[1] c_flux[2] c_flux[3]
@@ -62,6 +62,7 @@ dump            d all custom 10 {dump} id type xu yu zu vx vy vz c_pe c_st[*]
 dump_modify     d sort id format float %.17g units yes time yes
 run             {steps}
 """
+ARGON_DUMP = ARGON_CRYSTAL + HEAT_DUMP
 
 
 def argon_heat_dump(folder, centroid: bool = True, steps: int = 200) -> dict:
@@ -94,15 +95,7 @@ timestep        0.001
 fix             nve all nve
 compute         ke all ke/atom
 compute         pe all pe/atom
-compute         st all {stress}
-compute         flux all heat/flux ke pe st
-thermo_style    custom step temp vol c_flux[1] c_flux[2] c_flux[3]
-thermo_modify   format float %.17g
-thermo          10
-dump            d all custom 10 {dump} id type xu yu zu vx vy vz c_pe c_st[*]
-dump_modify     d sort id format float %.17g units yes time yes
-run             {steps}
-"""
+""" + HEAT_DUMP
 SYSTEMS = {"cu": dict(lattice="fcc", a=3.6166, mass=63.55, style="eam/alloy", potfile="Cu_mishin1.eam.alloy",
                       element="Cu", T=600.0),
            "si": dict(lattice="diamond", a=5.4377, mass=28.0855, style="sw", potfile="Si.sw", element="Si", T=600.0)}
