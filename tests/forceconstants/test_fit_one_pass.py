@@ -69,12 +69,16 @@ def _noisyprovisional_frames(tmp_path):
 
 
 def test_a_provisional_reference_too_noisy_for_the_symmetry_search_takes_the_average_first(tmp_path):
+    """The provisional frames shaken by 1 A, also in the denser average (which holds some of them): the average of the
+    run in a pass of its own, then the fit's."""
+    from trajmodes.trajectory.core import DENSER_FRAMES
     path = _noisyprovisional_frames(tmp_path)
     one = read_average(path)
     frames = count_parsed_frames(one)
     a = EffectiveForceConstants(cutoff2=5.0).fit(one)
-    n = one.n_frames
-    assert sum(frames) == 2 * n + len(provisional_frames(n)) + 1, frames      # frame 0, the average, then the fit's
+    n, k = one.n_frames, len(provisional_frames(one.n_frames))
+    # the provisional frames, the denser ones, frame 0, the average, then the fit's
+    assert sum(frames) == 2 * n + k + min(n, max(DENSER_FRAMES, 2 * k)) + 1, frames
     two = read_average(path)
     two.reference
     b = EffectiveForceConstants(cutoff2=5.0).fit(two)
@@ -124,3 +128,29 @@ def test_the_error_models_frames_are_held_from_the_fits_pass(monkeypatch, refere
     np.testing.assert_allclose(held.attrs["frozen_share"], again.attrs["frozen_share"], rtol=1e-10)
     np.testing.assert_allclose(held.frequency_err.values, again.frequency_err.values, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(held.frequency.values, again.frequency.values, rtol=1e-12, atol=1e-14)
+
+
+def test_a_provisional_reference_too_noisy_for_the_symmetry_search_gives_way_to_a_denser_one(monkeypatch):
+    """Where the symmetry search fails on the provisional reference (as on 4 frames of 108,000 atoms of Cu at
+    600 K), the fit averages twice as many frames (at least DENSER_FRAMES) before it takes the run's average in a pass
+    of its own: 200 + 10 + 20 frames parsed, not 200 + 10 + 200 + 200, and the constants of the two passes."""
+    from trajmodes.trajectory.core import DENSER_FRAMES
+    real, calls = EffectiveForceConstants._ideal, []
+
+    def noisy_first(self, supercell, averaged=False):
+        calls.append(supercell.n_atoms)
+        if len(calls) == 1:
+            raise ValueError("the reference crystal shows no lattice translations")
+        return real(self, supercell, averaged)
+    one = read_average(DUMP)
+    frames = count_parsed_frames(one)
+    monkeypatch.setattr(EffectiveForceConstants, "_ideal", noisy_first)
+    a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
+    monkeypatch.undo()
+    n, k = one.n_frames, len(provisional_frames(one.n_frames))
+    assert len(calls) == 2 and sum(frames) == n + k + min(n, max(DENSER_FRAMES, 2 * k)), frames
+    two = read_average(DUMP)
+    two.reference
+    b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(two)
+    np.testing.assert_allclose(one.reference.positions, two.reference.positions, rtol=0, atol=1e-11)
+    assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()

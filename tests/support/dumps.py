@@ -224,9 +224,8 @@ def read_average(path):
 
 def provisional_frames(n: int) -> np.ndarray:
     """The frames :meth:`Trajectory.provisional_reference` averages: spread evenly, the first and the last too."""
-    from trajmodes.trajectory.core import PREFIX_FRAMES, PREFIX_SHARE
-    k = max(2, min(PREFIX_FRAMES, int(PREFIX_SHARE * n)))
-    return np.unique(np.rint(np.linspace(0, n - 1, k)).astype(int))
+    from trajmodes.trajectory.core import provisional_count
+    return np.unique(np.rint(np.linspace(0, n - 1, provisional_count(n))).astype(int))
 
 
 def count_parsed_frames(traj) -> list:

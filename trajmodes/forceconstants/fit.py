@@ -399,9 +399,14 @@ class EffectiveForceConstants:
         except ValueError:
             if prov is None:
                 raise
-            # the few frames of the provisional reference too noisy for the symmetry search: the average first
-            prov, ref = None, first.reference
-            supercell, tol = self._ideal(crystal(ref), averaged)
+            # the few frames of the provisional reference too noisy for the symmetry search: an average of more
+            # frames, then the average of the run, in a pass of its own
+            try:
+                prov = ref = first.provisional_reference(denser=True)
+                supercell, tol = self._ideal(crystal(ref), averaged)
+            except ValueError:
+                prov, ref = None, first.reference
+                supercell, tol = self._ideal(crystal(ref), averaged)
         self.prepare(supercell, tol)
         self._check_memory(len(trajs))
         ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)

@@ -27,6 +27,15 @@ MIN_CHUNK_FRAMES = 32
 #: least)
 PREFIX_FRAMES = 10
 PREFIX_SHARE = 0.1
+#: frames of the denser provisional reference, at least (:meth:`Trajectory.provisional_reference`)
+DENSER_FRAMES = 8
+
+
+def provisional_count(n_frames: int) -> int:
+    """How many frames the provisional reference of a run of ``n_frames`` averages by default
+    (:meth:`Trajectory.provisional_reference`): :data:`PREFIX_SHARE` of them, at least 2, at most
+    :data:`PREFIX_FRAMES`."""
+    return max(2, min(PREFIX_FRAMES, int(PREFIX_SHARE * n_frames)))
 
 
 @dataclass(frozen=True)
@@ -414,12 +423,15 @@ class Trajectory:
                 return prov
         return self.reference
 
-    def provisional_reference(self) -> Structure | None:
+    def provisional_reference(self, denser: bool = False) -> Structure | None:
         """A stand-in for the run's time average that needs no pass over the run, for work that takes the
         displacements from it and the average in the same pass (the projection, the fit): the mean cell and origin of
         every frame, read from the frames' headers alone (exact), with each atom at its mean fractional position over
         :data:`PREFIX_FRAMES` frames spread evenly over the run, the first and the last among them (at most
-        :data:`PREFIX_SHARE` of the run, at least two) in that cell.
+        :data:`PREFIX_SHARE` of the run, at least two) in that cell; ``denser``: over twice as many, at least
+        :data:`DENSER_FRAMES` (at most the run's), for a run whose default average is too noisy for the symmetry
+        search (108,000 atoms of Cu at 600 K: no lattice translations within 0.5 A over 4 frames, its lattice at
+        0.5 A over 8).
 
         In that cell, the displacements from the time average are those from this reference less their time mean,
         a constant per atom (:meth:`average_from_mean`), wherever no atom strays half a cell from its site.
@@ -432,18 +444,21 @@ class Trajectory:
         if self.reference_known or getattr(self, "_parent", None) is not None or not self.source.has_cell \
                 or not hasattr(self.source, "frame_boxes") or self.n_frames < 2:
             return None
-        if getattr(self, "_provisional", None) is None:
+        k = provisional_count(self.n_frames)
+        if denser:
+            k = min(self.n_frames, max(DENSER_FRAMES, 2 * k))
+        kept = getattr(self, "_provisional", None)
+        if kept is None or kept[0] != k:
             cells, origins = self.source.frame_boxes(self._frames)
             cell, origin = cells.mean(axis=0), origins.mean(axis=0)
-            k = max(2, min(PREFIX_FRAMES, int(PREFIX_SHARE * self.n_frames)))
             # spread over the run: frames far apart in time carry independent noise (neighbours hardly any)
             head = self.source.read(self._frames[np.unique(np.rint(np.linspace(0, self.n_frames - 1, k)).astype(int))],
                                     ("positions",))
             first = Structure(head["positions"][0], head["cells"][0], self.species, self.masses, head["origins"][0])
             u = displacements_of_frames(head["positions"], head["cells"], head["origins"], first)
             s = (first.positions - first.origin + u.mean(axis=0)) @ np.linalg.inv(first.cell)
-            self._provisional = Structure(s @ cell + origin, cell, self.species, self.masses, origin)
-        return self._provisional
+            kept = self._provisional = (k, Structure(s @ cell + origin, cell, self.species, self.masses, origin))
+        return kept[1]
 
     def mean_displacement(self, reference: Structure, layer: tuple) -> da.Array:
         """The mean over the frames of the displacements from ``reference``, (atoms, 3) A, lazy; read through
