@@ -78,16 +78,16 @@ class HeatCurrentSeries:
     source: str
 
 
-def _is_number(token: str) -> bool:
+def _floats(tokens: list) -> list | None:
+    """The values of ``tokens``, or None where one is not a number (each token parsed once)."""
     try:
-        float(token)
+        return [float(t) for t in tokens]
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _tables(lines: list) -> list:
-    """The tables of ``lines``: (header tokens, [(line index, tokens)]) for every run of rows of numbers that follows
+    """The tables of ``lines``: (header tokens, [(line index, values)]) for every run of rows of numbers that follows
     a header of names (a ``#`` comment's names count as a header)."""
     tables, header, rows = [], None, None
     for i, ln in enumerate(lines):
@@ -95,14 +95,15 @@ def _tables(lines: list) -> list:
         if not tok:
             continue
         names = tok[1:] if tok[0] == "#" else ([tok[0][1:]] + tok[1:] if tok[0].startswith("#") else tok)
-        if names and len(names) > 1 and all(_NAME.match(t) for t in names) and not all(_is_number(t) for t in names):
+        if names and len(names) > 1 and all(_NAME.match(t) for t in names) and _floats(names) is None:
             header, rows = names, []
             tables.append((header, rows))
             continue
         if tok[0].startswith("#"):
             continue
-        if header is not None and len(tok) == len(header) and all(_is_number(t) for t in tok):
-            rows.append((i, tok))
+        values = _floats(tok) if header is not None and len(tok) == len(header) else None
+        if values is not None:
+            rows.append((i, values))
         elif header is not None and ln.startswith("Loop time"):
             header = None                       # the run ended (a warning inside it is skipped)
     return [(h, r) for h, r in tables if r]
@@ -203,7 +204,7 @@ def read_heat_current(path, *, current: str | None = None, others=(), units: str
                                         fix="Name a vector among the columns (vcm[1] for c_vcm[1][1..3])")
         other_cols.append(found)
     rows = [r for _, rs, _ in picked for r in rs]
-    table = np.array([[float(t) for t in tok] for _, tok in rows])
+    table = np.array([values for _, values in rows])
     step_col = next((header.index(n) for n in ("Step", "TimeStep", "step", "timestep") if n in header), None)
     steps = None
     if step_col is not None:
