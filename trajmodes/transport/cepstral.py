@@ -412,9 +412,13 @@ def green_kubo_integral(current, dt: float, temperature: float, volume: float, m
     lags = n // 10 if max_time is None else int(round(float(max_time) / float(dt)))
     lags = max(2, min(lags, n - 1))
     X = np.fft.rfft(j, 2 * n, axis=0)
-    corr = np.fft.irfft(np.einsum("ka,kb->kab", X.conj(), X), 2 * n, axis=0)[:lags + 1]
+    # one pair of components at a time: the symmetrised correlation (C_ab + C_ba) / 2 is the transform of
+    # Re(X_a* X_b), and only the lags kept are held (not the 2N x l x l of every pair at once)
+    corr = np.empty((lags + 1, l, l))
+    for a in range(l):
+        for b in range(a, l):
+            corr[:, a, b] = corr[:, b, a] = np.fft.irfft((X[:, a].conj() * X[:, b]).real, 2 * n)[:lags + 1]
     corr /= (n - np.arange(lags + 1))[:, None, None]
-    corr = 0.5 * (corr + corr.transpose(0, 2, 1))
     scale = green_kubo_scale(volume, temperature)
     integral = np.concatenate([np.zeros((1, l, l)), np.cumsum(0.5 * (corr[1:] + corr[:-1]), axis=0) * float(dt)])
     kappa = scale * integral
