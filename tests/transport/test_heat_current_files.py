@@ -86,7 +86,7 @@ def test_the_current_of_a_dump_is_lammps_own(tmp_path, centroid):
 
 def test_a_many_body_potential_needs_the_centroid_stress(tmp_path):
     """EAM copper (its forces are sums of pair forces): the nine centroid columns and the six of compute stress/atom
-    both give LAMMPS' own current to 1e-6. Stillinger-Weber silicon (three-body): the six columns are refused, naming
+    both give LAMMPS' own current to 1e-6, and the same current as each other. Stillinger-Weber silicon (three-body): the six columns are refused, naming
     the pair style, the input it was read from and what to dump."""
     if lammps_module() is None:
         pytest.skip("the lammps Python module is not installed")
@@ -94,6 +94,7 @@ def test_a_many_body_potential_needs_the_centroid_stress(tmp_path):
     from tests.support.lammps_heat import many_body_heat_dump
     from trajmodes.transport.current import heat_current_of_run
     from trajmodes.workflows import potential_range_of
+    currents = []
     for centroid in (True, False):
         folder = tmp_path / f"cu{int(centroid)}"
         folder.mkdir()
@@ -105,6 +106,9 @@ def test_a_many_body_potential_needs_the_centroid_stress(tmp_path):
         scale = np.abs(theirs.current).max()
         assert np.abs(j - theirs.current).max() < 1e-6 * scale
         assert V == pytest.approx(8 * 3.6166 ** 3, rel=1e-12) and 150 < T < 600
+        currents.append(j)
+    # the same run (same seed): EAM's forces are pairwise, so the two stresses give one current
+    assert np.abs(currents[0] - currents[1]).max() < 1e-9 * np.abs(currents[0]).max()
     (tmp_path / "si").mkdir()
     bad = many_body_heat_dump(tmp_path / "si", "si", centroid=False)
     six = trajmodes.read(str(bad["dump"]), species=["Si"], masses=[28.0855])
