@@ -11,7 +11,8 @@ import trajmodes
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from tests.conftest import EXAMPLES
-from tests.support.dumps import count_parsed_frames, provisional_frames, read_average, write_frames
+from tests.support.dumps import count_parsed_frames, read_average, write_frames
+from trajmodes.trajectory.core import provisional_frames
 
 DUMP = EXAMPLES / "cu_fcc_300K.lammpstrj.gz"
 
@@ -69,16 +70,15 @@ def _noisyprovisional_frames(tmp_path):
 
 
 def test_a_provisional_reference_too_noisy_for_the_symmetry_search_takes_the_average_first(tmp_path):
-    """The provisional frames shaken by 1 A, also in the denser average (which holds some of them): the average of the
-    run in a pass of its own, then the fit's."""
-    from trajmodes.trajectory.core import DENSER_FRAMES
+    """The provisional frames shaken by 1 A, also in the denser average (which holds them): the average of the run in
+    a pass of its own, then the fit's."""
     path = _noisyprovisional_frames(tmp_path)
     one = read_average(path)
     frames = count_parsed_frames(one)
     a = EffectiveForceConstants(cutoff2=5.0).fit(one)
-    n, k = one.n_frames, len(provisional_frames(one.n_frames))
-    # the provisional frames, the denser ones, frame 0, the average, then the fit's
-    assert sum(frames) == 2 * n + k + min(n, max(DENSER_FRAMES, 2 * k)) + 1, frames
+    n = one.n_frames
+    # the provisional frames, those the denser average adds, frame 0, the average, then the fit's
+    assert sum(frames) == 2 * n + len(provisional_frames(n, denser=True)) + 1, frames
     two = read_average(path)
     two.reference
     b = EffectiveForceConstants(cutoff2=5.0).fit(two)
@@ -132,9 +132,9 @@ def test_the_error_models_frames_are_held_from_the_fits_pass(monkeypatch, refere
 
 def test_a_provisional_reference_too_noisy_for_the_symmetry_search_gives_way_to_a_denser_one(monkeypatch):
     """Where the symmetry search fails on the provisional reference (as on 4 frames of 108,000 atoms of Cu at
-    600 K), the fit averages twice as many frames (at least DENSER_FRAMES) before it takes the run's average in a pass
-    of its own: 200 + 10 + 20 frames parsed, not 200 + 10 + 200 + 200, and the constants of the two passes."""
-    from trajmodes.trajectory.core import DENSER_FRAMES
+    600 K), the fit averages those frames and the frames halfway between them (at least DENSER_FRAMES) before it takes
+    the run's average in a pass of its own: 200 + 10 + 9 frames parsed, not 200 + 10 + 200 + 200, and the constants
+    of the two passes."""
     real, calls = EffectiveForceConstants._ideal, []
 
     def noisy_first(self, supercell, averaged=False):
@@ -147,8 +147,10 @@ def test_a_provisional_reference_too_noisy_for_the_symmetry_search_gives_way_to_
     monkeypatch.setattr(EffectiveForceConstants, "_ideal", noisy_first)
     a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
     monkeypatch.undo()
-    n, k = one.n_frames, len(provisional_frames(one.n_frames))
-    assert len(calls) == 2 and sum(frames) == n + k + min(n, max(DENSER_FRAMES, 2 * k)), frames
+    n = one.n_frames
+    assert len(provisional_frames(n)) == 10 and len(provisional_frames(n, denser=True)) == 19
+    assert set(provisional_frames(n)) <= set(provisional_frames(n, denser=True))
+    assert len(calls) == 2 and sum(frames) == n + len(provisional_frames(n, denser=True)), frames
     two = read_average(DUMP)
     two.reference
     b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(two)

@@ -11,7 +11,8 @@ import trajmodes
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.modes.projection import mode_qpoints, project
 from tests.conftest import EXAMPLES
-from tests.support.dumps import count_parsed_frames, provisional_frames, read_average, write_frames
+from tests.support.dumps import count_parsed_frames, read_average, write_frames
+from trajmodes.trajectory.core import provisional_frames
 
 DUMP = EXAMPLES / "cu_fcc_300K.lammpstrj.gz"
 

@@ -222,12 +222,6 @@ def read_average(path):
         return trajmodes.read(str(path), reference="average", species=["Cu"])
 
 
-def provisional_frames(n: int) -> np.ndarray:
-    """The frames :meth:`Trajectory.provisional_reference` averages: spread evenly, the first and the last too."""
-    from trajmodes.trajectory.core import provisional_count
-    return np.unique(np.rint(np.linspace(0, n - 1, provisional_count(n))).astype(int))
-
-
 def count_parsed_frames(traj) -> list:
     """The frames ``traj``'s source parses from now on, one entry per read (the headers alone do not count)."""
     frames, read = [], traj.source.read

@@ -33,7 +33,7 @@ def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo:
         p.add_argument("--reference", help="reference crystal: a LAMMPS data / structure file (best: the ideal "
                                            "crystal the run started from), 'average' (default: the time average of "
                                            "the run; run, convert and info sum it in their one pass, info writing "
-                                           "the positions to a scratch cache in TMPDIR; fit, series and project of "
+                                           "displacements to a scratch file in TMPDIR; fit, series and project of "
                                            "a LAMMPS dump sum it in their own pass, sqw needs only its lattice; "
                                            "with other formats these take one extra pass, positions only) or "
                                            "'first' (the first frame)")

@@ -38,6 +38,19 @@ def provisional_count(n_frames: int) -> int:
     return max(2, min(PREFIX_FRAMES, int(PREFIX_SHARE * n_frames)))
 
 
+def provisional_frames(n_frames: int, denser: bool = False) -> np.ndarray:
+    """The frames (indices into the run) :meth:`Trajectory.provisional_reference` averages: :func:`provisional_count`
+    of them spread evenly, the first and the last among them; ``denser``: those and the frames halfway between them,
+    halved again until there are at least :data:`DENSER_FRAMES` (or every frame), so that the denser average reads
+    only the frames the first one did not."""
+    k = max(1, min(n_frames, provisional_count(n_frames)))
+    if denser:
+        k = (k - 1) * 2 + 1
+        while k < min(DENSER_FRAMES, n_frames):
+            k = (k - 1) * 2 + 1
+    return np.unique(np.rint(np.linspace(0, n_frames - 1, min(k, 2 * n_frames))).astype(int))
+
+
 @dataclass(frozen=True)
 class Frames:
     """Frames read (:meth:`Trajectory.read`), atoms in id order, None for a field the data lack, in
@@ -428,10 +441,11 @@ class Trajectory:
         displacements from it and the average in the same pass (the projection, the fit): the mean cell and origin of
         every frame, read from the frames' headers alone (exact), with each atom at its mean fractional position over
         :data:`PREFIX_FRAMES` frames spread evenly over the run, the first and the last among them (at most
-        :data:`PREFIX_SHARE` of the run, at least two) in that cell; ``denser``: over twice as many, at least
+        :data:`PREFIX_SHARE` of the run, at least two) in that cell; ``denser``: over about twice as many, at least
         :data:`DENSER_FRAMES` (at most the run's), for a run whose default average is too noisy for the symmetry
         search (108,000 atoms of Cu at 600 K: no lattice translations within 0.5 A over 4 frames, its lattice at
-        0.5 A over 8).
+        0.5 A over 8). The frames are those of :func:`provisional_frames`; the denser average reads only those the
+        first did not.
 
         In that cell, the displacements from the time average are those from this reference less their time mean,
         a constant per atom (:meth:`average_from_mean`), wherever no atom strays half a cell from its site.
@@ -444,20 +458,28 @@ class Trajectory:
         if self.reference_known or getattr(self, "_parent", None) is not None or not self.source.has_cell \
                 or not hasattr(self.source, "frame_boxes") or self.n_frames < 2:
             return None
-        k = provisional_count(self.n_frames)
-        if denser:
-            k = min(self.n_frames, max(DENSER_FRAMES, 2 * k))
         kept = getattr(self, "_provisional", None)
-        if kept is None or kept[0] != k:
-            cells, origins = self.source.frame_boxes(self._frames)
-            cell, origin = cells.mean(axis=0), origins.mean(axis=0)
-            # spread over the run: frames far apart in time carry independent noise (neighbours hardly any)
-            head = self.source.read(self._frames[np.unique(np.rint(np.linspace(0, self.n_frames - 1, k)).astype(int))],
-                                    ("positions",))
-            first = Structure(head["positions"][0], head["cells"][0], self.species, self.masses, head["origins"][0])
-            u = displacements_of_frames(head["positions"], head["cells"], head["origins"], first)
-            s = (first.positions - first.origin + u.mean(axis=0)) @ np.linalg.inv(first.cell)
-            kept = self._provisional = (k, Structure(s @ cell + origin, cell, self.species, self.masses, origin))
+        if kept is None or kept[0] != denser:
+            # spread over the run: frames far apart in time carry independent noise (neighbours hardly any); the
+            # denser average reads only the frames halfway between those of the first
+            wanted = provisional_frames(self.n_frames, denser)
+            if kept is None:
+                cells, origins = self.source.frame_boxes(self._frames)
+                cell, origin, first, u_sum, done = cells.mean(axis=0), origins.mean(axis=0), None, 0.0, set()
+            else:
+                cell, origin, first, u_sum, done = kept[2]
+            new = np.array([f for f in wanted.tolist() if f not in done], dtype=int)
+            if len(new):
+                head = self.source.read(self._frames[new], ("positions",))
+                if first is None:                                  # frame 0, the first of the frames read
+                    first = Structure(head["positions"][0], head["cells"][0], self.species, self.masses,
+                                      head["origins"][0])
+                u_sum = u_sum + displacements_of_frames(head["positions"], head["cells"], head["origins"],
+                                                        first).sum(axis=0)
+            done = done | set(new.tolist())
+            s = (first.positions - first.origin + u_sum / len(done)) @ np.linalg.inv(first.cell)
+            kept = self._provisional = (denser, Structure(s @ cell + origin, cell, self.species, self.masses, origin),
+                                        (cell, origin, first, u_sum, done))
         return kept[1]
 
     def mean_displacement(self, reference: Structure, layer: tuple) -> da.Array:

@@ -12,6 +12,7 @@ import tempfile
 import warnings
 
 import dask
+import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -131,12 +132,12 @@ def summarize(traj, *, progress: bool = False, scratch: str | None = None) -> xr
     """Frame, box, temperature and displacement statistics, each chunk of frames parsed once.
 
     Where the reference is the run's time average, not yet known, the displacements from it need the average first.
-    From a text trajectory (a dump) the one parse then also writes the positions to a scratch netCDF cache (24 bytes
-    per atom and frame, in ``scratch``, default the system's temporary folder, deleted at the end) while it sums the
-    average and the per-frame quantities; the displacements are measured in a read of that cache. A netCDF cache
-    stores its average, so it is read once. Without room for the scratch cache, the trajectory is read twice (a
-    warning says so), and so it is on a ``dask.distributed`` cluster (whose workers may not see this machine's
-    temporary folder).
+    From a text trajectory (a dump) the one parse then also writes the displacements from the first frame to a
+    scratch file (float32, 12 bytes per atom and frame, in ``scratch``, default the system's temporary folder,
+    deleted at the end) while it sums the average and the per-frame quantities; the displacements from the average
+    are measured in a read of that file (:func:`_summarize_through_scratch`). A netCDF cache stores its average, so
+    it is read once. Without room for the scratch file, the trajectory is read twice (a warning says so), and so it
+    is on a ``dask.distributed`` cluster (whose workers may not see this machine's temporary folder).
 
     Returns
     -------
@@ -157,7 +158,7 @@ def summarize(traj, *, progress: bool = False, scratch: str | None = None) -> xr
         folder = _scratch_folder(traj, scratch)
         if folder is not None:
             try:
-                return _summarize_through_cache(traj, progress, folder)
+                return _summarize_through_scratch(traj, progress, folder)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
     terms = summary_terms(traj)
@@ -173,28 +174,93 @@ def _compute(terms: dict, progress: bool) -> dict:
 
 
 def _scratch_folder(traj, scratch: str | None) -> str | None:
-    """A new folder for the scratch cache of the positions, or None (and a warning) where it would not fit."""
+    """A new folder for the scratch file of the displacements, or None (and a warning) where it would not fit."""
     base = tempfile.gettempdir() if scratch is None else scratch
-    need = 24.0 * traj.n_atoms * traj.n_frames + (8 << 20)
+    need = 12.0 * traj.n_atoms * traj.n_frames + (8 << 20)
     try:
         free = shutil.disk_usage(base).free
     except OSError:
         free = 0
     if free < 1.2 * need:
-        warnings.warn(f"no room for the scratch cache of the positions ({need / 1e9:.2f} GB; {free / 1e9:.2f} GB free "
+        warnings.warn(f"no room for the scratch file of the displacements ({need / 1e9:.2f} GB; {free / 1e9:.2f} GB free "
                       f"in {base}): the trajectory is read twice, once for the time average and once for the "
                       "displacements from it (set TMPDIR to a folder with room)", ResourceWarning, stacklevel=3)
         return None
     return tempfile.mkdtemp(prefix="trajmodes-summary-", dir=base)
 
 
-def _summarize_through_cache(traj, progress: bool, folder: str) -> xr.Dataset:
-    """The summary in one parse of ``traj`` (reference: its time average): the per-frame quantities and the average
-    summed while the positions are written to a cache in ``folder``; the displacements from that cache."""
-    from trajmodes.trajectory.reading import read
-    path = os.path.join(folder, "positions.nc")
-    values = traj.to_netcdf(path, fields=("positions",), progress=progress,
-                            statistics=lambda t, layer: summary_terms(t, layer, displacements=False))
-    cached = read(path, format="netcdf")
-    values.update(_compute(summary_terms(cached, ("positions",), frame=False), progress))
+def _summarize_through_scratch(traj, progress: bool, folder: str) -> xr.Dataset:
+    """The summary in one parse of ``traj`` (reference: its time average, not yet known).
+
+    The parse sums the per-frame quantities and the average's terms (:meth:`~trajmodes.trajectory.core.Trajectory.
+    average_terms`: the displacements u0 from the first frame, in its cell, and the cells and origins) and writes u0
+    to a scratch file in ``folder`` as float32 (12 bytes per atom and frame, the eighth to tenth of a dump's bytes; its
+    rounding, 6e-8 of u0, is far below the digits a trajectory file prints). The displacements from the average are
+    then exactly ``s @ C``, with ``s = (u0 - mean u0) @ inv(C0)`` wrapped to the nearest image, C0 the first frame's
+    cell and C the mean cell (both map fractional displacements onto the cell; without a cell, ``u0 - mean u0``): a
+    read of the scratch file gives them."""
+    first = traj.frame_structure(0)
+    layer = summary_layer(traj)
+    terms = traj.average_terms(first, layer)
+    path = os.path.join(folder, "displacements.f32")
+    shape = (traj.n_frames, traj.n_atoms, 3)
+    with open(path, "wb") as f:
+        f.truncate(4 * int(np.prod(shape)))
+    with open(path, "r+b") as f:
+        stored = da.store(terms["u"].astype(np.float32), _RowFile(f.fileno(), shape), lock=True, compute=False)
+        values, sums = _compute([stored, summary_terms(traj, layer, displacements=False),
+                                 {k: v.sum(axis=0) for k, v in terms.items()}], progress)[1:]
+    avg = traj.average_from_sums(first, sums)
+    traj._reference = avg                                  # the average: no pass of its own for later work
+    mean_u0 = sums["u"] / traj.n_frames
+    cells = (np.linalg.inv(first.cell), avg.cell) if avg.cell is not None else None
+    onehot = _onehot(traj.species)[1]
+    bounds = np.concatenate([[0], np.cumsum(terms["u"].chunks[0])]).astype(int)
+    with open(path, "rb") as f:
+        rows = _RowFile(f.fileno(), shape)
+        blocks = [dask.delayed(_scratch_terms)(rows, lo, hi, mean_u0, cells, onehot)
+                  for lo, hi in zip(bounds[:-1], bounds[1:])]
+        packed = np.concatenate(_compute(blocks, progress), axis=0)
+    ns = onehot.shape[1]
+    values.update(drift=packed[:, 0:3], u2_time=packed[:, 3:3 + ns],
+                  msd_time=packed[:, 3 + ns:3 + 4 * ns].reshape(len(packed), 3, ns), umax_time=packed[:, 3 + 4 * ns])
     return summary_dataset(traj, values)
+
+
+def _scratch_terms(rows, lo: int, hi: int, mean_u0: np.ndarray, cells: tuple | None,
+                   onehot: np.ndarray) -> np.ndarray:
+    """:func:`_displacement_terms` of frames ``lo:hi`` of the scratch file ``rows`` (displacements u0 from the first
+    frame), measured from the time average: ``mean_u0`` (atoms, 3) A is their mean; ``cells`` (the inverse of the first
+    frame's cell, the mean cell) map the fractional difference, wrapped to the nearest image as
+    :func:`~trajmodes.trajectory.displacements.displacements_of_frames` wraps it, onto the mean cell (None: no cell,
+    plain differences)."""
+    u = rows.read(lo, hi).astype(np.float64) - mean_u0
+    if cells is not None:
+        s = u @ cells[0]
+        u = (s - np.rint(s)) @ cells[1]
+    return _displacement_terms(u, onehot)
+
+
+class _RowFile:
+    """A raw C-ordered float32 array (frames, atoms, 3) in an open file, written and read by whole blocks with
+    ``os.pwrite``/``os.pread`` (no memory map: its pages would count as the process's memory); ``__setitem__`` takes
+    the blocks :func:`dask.array.store` gives."""
+
+    def __init__(self, fd: int, shape: tuple):
+        self.fd, self.shape = fd, tuple(shape)
+        self.row = int(np.prod(shape[1:])) * 4
+
+    def __setitem__(self, key, value) -> None:
+        frames, atoms = key[0], key[1]
+        value = np.ascontiguousarray(value, dtype=np.float32)
+        whole = atoms.start in (None, 0) and atoms.stop in (None, self.shape[1])
+        for k, f in enumerate(range(*frames.indices(self.shape[0]))):
+            if whole:
+                os.pwrite(self.fd, value[k].tobytes(), f * self.row)
+            else:
+                a0 = atoms.indices(self.shape[1])[0]
+                os.pwrite(self.fd, value[k].tobytes(), f * self.row + a0 * 12)
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        data = os.pread(self.fd, (hi - lo) * self.row, lo * self.row)
+        return np.frombuffer(data, dtype=np.float32).reshape((hi - lo,) + self.shape[1:])
