@@ -94,8 +94,6 @@ KNOWN_WARNINGS = [
     (r"phonons/harmonic/phonons\.py:docstring of trajmodes\.phonons\.harmonic\.phonons\.Phonons\."
      r"(dos|group_velocities|sound_velocities|mesh_frequencies):",
      r"Inline substitution_reference start-string without end-string|Undefined substitution referenced: \"q\""),
-    (r"workflows\.py:docstring of trajmodes\.workflows\.(ScatteringQpoints|structure_factor):",     # |q| shells
-     r"Undefined substitution referenced: \"q\""),
     (r"plots/__init__\.py:docstring of trajmodes\.plots\.",            # |q|, |Q| in the figures' docstrings
      r"Undefined substitution referenced: \"[qQ]\""),
 ]

@@ -47,6 +47,7 @@ LAYERS: dict[str, dict[str, str]] = {
         "units": "",
     },
     "transport": {
+        "modes": "the Green-Kubo modal analysis projects the velocities and heat fluxes on the modes (run_projector)",
         "units": "k_B and the W/(m K) of the Green-Kubo integral",
     },
     "series": {

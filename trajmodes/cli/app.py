@@ -118,6 +118,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                               "Akaike information criterion)")
     pk.add_argument("--tensor", action="store_true", help="the 3x3 tensor too (anisotropic crystals)")
     pk.add_argument("--max-time", type=positive, help="ps of the running integral (default a tenth of the run)")
+    pk.add_argument("--force-constants", help="force constants: phonopy folder/file or trajmodes .nc (conductivity: "
+                                              "the integral split over their modes, from a dump with per-atom "
+                                              "energies, stresses and velocities)")
     pk.add_argument("-o", "--output", default="trajmodes-conductivity", help="output folder (default "
                                                                               "trajmodes-conductivity)")
     add_plot_format(pk)

@@ -40,7 +40,7 @@ from trajmodes.errors import ReferenceMismatchError
 from trajmodes.lattice.supercell import SupercellMap, smith_normal_form
 from trajmodes.trajectory.displacements import DisplacementMap, apply_displacement_map, scatter_displacements
 
-__all__ = ["project", "back_project", "trajectory_map", "clear_projectors", "mode_qpoints"]
+__all__ = ["project", "back_project", "trajectory_map", "clear_projectors", "mode_qpoints", "run_projector"]
 
 #: bytes of the per-block temporaries of the FFT projector: the frames of a chunk go through in blocks this size, so
 #: each of its three compiled passes is one long call without the GIL for a chunk of an ordinary run, and the
@@ -375,6 +375,27 @@ def _check_memory(traj, phonons, qpoints, chunk_frames) -> None:
                          f"(eigenvectors, and Q and Q' of {frames} frames per chunk, two chunks at a time)",
                    "project fewer q-points at a time (qpoints=, mode_qpoints; trajmodes project --path, --qpoints, "
                    "--q-max or --q-count) or fewer frames per chunk (chunk_frames=, --chunk-frames)")
+
+
+def run_projector(traj, phonons):
+    """What projects per-atom vectors of ``traj`` (velocities, forces, any (frames, atoms, 3) array) onto the modes of
+    ``phonons`` at every q commensurate with its supercell, as :func:`project` projects them; the lattice is that of
+    ``traj.lattice_reference`` (no pass over the run where its time average is still to be taken).
+
+    Returns
+    -------
+    qpoints : ndarray (nq, 3)
+        Reduced q of the primitive reciprocal lattice.
+    frequencies : ndarray (nq, 3n)
+        THz.
+    projector : callable
+        (frames, N, 3) real -> (frames, nq, 3n) complex: ``sum_i sqrt(m_i / n_cells) e^{-i q.R_i} e*_{q s}(i) . x_i``.
+    masses : ndarray (N,)
+        amu, the atoms' masses it weights with.
+    """
+    ref = traj.lattice_reference
+    smap, q, freqs, projector = _setup(traj, phonons, None, ref)
+    return q, freqs, projector, trajectory_map(traj, phonons, ref)[2]
 
 
 def _setup(traj, phonons, qpoints, ref):

@@ -5,7 +5,7 @@ import numpy as np
 
 from trajmodes.plots.figures import axes_for, finish
 
-__all__ = ["plot_green_kubo"]
+__all__ = ["plot_green_kubo", "plot_modal_conductivity"]
 
 
 def plot_green_kubo(cepstral, integral=None, path: str | None = None, title: str = "", *, ax=None):
@@ -54,6 +54,47 @@ def plot_green_kubo(cepstral, integral=None, path: str | None = None, title: str
         c.axhline(k, color="C3", lw=1, label="cepstral")
         c.set(xlabel="integration time (ps)", ylabel="kappa (W/(m K))", xlim=(0, t[-1]))
         c.legend(fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return finish(fig, path, dpi=120)
+
+
+def plot_modal_conductivity(modal, path: str | None = None, title: str = "", *, ax=None):
+    """The Green-Kubo modal analysis of a run: each mode's share of the conductivity against its frequency, by branch,
+    and the spectrum kappa(omega) with its running sum, which ends at the total.
+
+    Parameters
+    ----------
+    modal : xarray.Dataset
+        Of :func:`trajmodes.transport.modal.modal_conductivity`.
+    path : str, optional
+        PNG or PDF file to write.
+    """
+    fig, axes = axes_for(ax, 1, 2, (9.0, 3.6))
+    mean = np.einsum("qsaa->qs", modal.kappa_mode.values) / 3.0
+    freq = modal.frequency.values
+    a = axes[0]
+    for s in range(freq.shape[1]):
+        a.plot(freq[:, s], mean[:, s], "o", ms=3, alpha=0.7, label=f"branch {s + 1}" if freq.shape[1] <= 6 else None)
+    a.axhline(0, color="0.5", lw=0.5)
+    a.set(xlabel="frequency (THz)", ylabel="kappa of the mode (W/(m K))")
+    a.set_title(f"{freq.size} modes, their shares sum to {np.trace(modal.kappa.values) / 3:.4g} W/(m K)", fontsize=9)
+    if freq.shape[1] <= 6:
+        a.legend(fontsize=8, frameon=False)
+    b = axes[1]
+    centre, spec = modal.frequency_bin.values, modal.kappa_spectrum.values
+    width = float(centre[1] - centre[0]) if len(centre) > 1 else 1.0
+    b.bar(centre, spec, width=0.9 * width, color="C0", alpha=0.6, label="kappa(omega)")
+    b.set(xlabel="frequency (THz)", ylabel="kappa(omega) (W/(m K THz))")
+    c = b.twinx()
+    c.plot(centre + width / 2, np.cumsum(spec) * width, color="C3", lw=1.5, label="running sum")
+    c.axhline(np.trace(modal.kappa_green_kubo.values) / 3, color="C3", lw=0.8, ls="--",
+              label="Green-Kubo integral of the total")
+    c.set_ylabel("running sum (W/(m K))", color="C3")
+    lines = b.get_legend_handles_labels()
+    more = c.get_legend_handles_labels()
+    b.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, frameon=False, loc="center right")
+    b.set_title(f"tau = {modal.attrs['tau_ps']:g} ps (Lv and Henry, New J. Phys. 18, 013028 (2016))", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=9)
     return finish(fig, path, dpi=120)

@@ -325,7 +325,7 @@ class Trajectory:
         return self.map_chunks(operator.getitem, field, layer=fields, shape=tail, dtype=np.float64, name=name)
 
     def map_chunks(self, func, *args, layer: tuple, shape: tuple, dtype, name: str,
-                   per_chunk: bool = False) -> da.Array:
+                   per_chunk: bool = False, chunk_args: list | None = None) -> da.Array:
         """A Dask array with one block per chunk of frames: ``func(data, *args)``, one task each.
 
         ``data`` is the dict a read task returns for the chunk: the per-atom fields of ``layer`` (frames, atoms, 3),
@@ -333,13 +333,21 @@ class Trajectory:
         every array taken through the same ``layer``. ``func`` returns the block, (chunk frames,) + ``shape`` of
         ``dtype``; ``name`` must be unique to ``func`` and ``args`` (it names the tasks). ``per_chunk``: ``func``
         returns one row per chunk, (1,) + ``shape`` (a sum over the chunk's frames), and the array has a row per chunk.
+        ``chunk_args``: one more argument for each chunk, after ``args`` (:meth:`chunk_bounds` gives the chunks'
+        frames).
         """
         read, layer_graph, sizes = self._read_layer(tuple(layer))
         if per_chunk:
             sizes = (1,) * len(sizes)
-        dsk = {(name, i) + (0,) * len(shape): (func, (read, i)) + tuple(args) for i in range(len(sizes))}
+        more = [()] * len(sizes) if chunk_args is None else [(a,) for a in chunk_args]
+        dsk = {(name, i) + (0,) * len(shape): (func, (read, i)) + tuple(args) + more[i] for i in range(len(sizes))}
         graph = HighLevelGraph({read: layer_graph, name: dsk}, {read: set(), name: {read}})
         return da.Array(graph, name, chunks=(sizes,) + tuple((s,) for s in shape), dtype=dtype)
+
+    def chunk_bounds(self) -> np.ndarray:
+        """The positions in the selection where the read tasks' chunks of frames begin, and its length at the end:
+        chunk i holds frames ``bounds[i]:bounds[i + 1]`` of the selection (:meth:`map_chunks`)."""
+        return np.concatenate([[0], np.cumsum(self._read_layer(tuple(self.source.fields))[2])]).astype(int)
 
     def displacements_of_chunks(self, reference: Structure | None = None) -> "Displacements":
         """The displacements of one chunk's read data (for :meth:`map_chunks`), from ``reference`` (default

@@ -206,14 +206,15 @@ def tensor_from_components(components: np.ndarray) -> np.ndarray:
 GPA_A3_EV = 1e9 * 1e-30 / EV_J
 
 
-def heat_current(energy: np.ndarray, stress: np.ndarray, velocities: np.ndarray, masses: np.ndarray,
-                 stress_to_ev: float) -> np.ndarray:
-    """The volume-integrated heat current of every frame, J = sum_i e_i v_i - sum_i S_i v_i, eV A/ps, as LAMMPS'
-    ``compute heat/flux`` defines it: e_i the atom's kinetic plus potential energy, S_i its stress (pressure x volume;
-    the negative of its share of the pressure tensor times the volume). Six components (xx yy zz xy xz yz,
-    ``compute stress/atom``) are taken as symmetric; nine (then yx zx zy, ``compute centroid/stress/atom``) are the
-    centroid form that a many-body potential needs (Surblys, Matsubara, Kikugawa and Ohara, Phys. Rev. E 99, 051301
-    (2019)).
+def heat_flux_matrices(energy: np.ndarray, stress: np.ndarray, velocities: np.ndarray, masses: np.ndarray,
+                       stress_to_ev: float) -> np.ndarray:
+    """Each atom's share of the heat current as a matrix acting on its velocity: G_i = e_i 1 - S_i, eV, so that the
+    volume-integrated current of a frame is J = sum_i G_i v_i (:func:`heat_current`), e_i the atom's kinetic plus
+    potential energy, S_i its stress (pressure x volume; the negative of its share of the pressure tensor times the
+    volume). Six components (xx yy zz xy xz yz, ``compute stress/atom``) are taken as symmetric; nine (then yx zx zy,
+    ``compute centroid/stress/atom``) are the centroid form that a many-body potential needs (Surblys, Matsubara,
+    Kikugawa and Ohara, Phys. Rev. E 99, 051301 (2019)). A share of the velocities (one mode's, one frequency band's)
+    carries the share G_i v_i of the current: the modal analysis of Lv and Henry, New J. Phys. 18, 013028 (2016).
 
     Parameters
     ----------
@@ -225,13 +226,29 @@ def heat_current(energy: np.ndarray, stress: np.ndarray, velocities: np.ndarray,
         A/ps.
     masses : ndarray (atoms,)
         amu.
+
+    Returns
+    -------
+    ndarray (frames, atoms, 3, 3)
+        eV; row x gives the x component of the current.
     """
     v = np.asarray(velocities, dtype=float)
     e = np.asarray(energy, dtype=float) + 0.5 * AMU_A2_PS2_EV * np.asarray(masses, dtype=float) * (v ** 2).sum(-1)
     s = np.asarray(stress, dtype=float)
     rows = (0, 3, 4), ((6, 1, 5) if s.shape[-1] == 9 else (3, 1, 5)), ((7, 8, 2) if s.shape[-1] == 9 else (4, 5, 2))
-    virial = np.stack([np.einsum("fak,fak->f", s[..., list(r)], v) for r in rows], axis=-1)
-    return np.einsum("fa,fax->fx", e, v) - stress_to_ev * virial
+    g = np.stack([s[..., list(r)] for r in rows], axis=-2) * -float(stress_to_ev)
+    g[..., 0, 0] += e
+    g[..., 1, 1] += e
+    g[..., 2, 2] += e
+    return g
+
+
+def heat_current(energy: np.ndarray, stress: np.ndarray, velocities: np.ndarray, masses: np.ndarray,
+                 stress_to_ev: float) -> np.ndarray:
+    """The volume-integrated heat current of every frame, J = sum_i e_i v_i - sum_i S_i v_i, (frames, 3) eV A/ps, as
+    LAMMPS' ``compute heat/flux`` defines it; the arguments as :func:`heat_flux_matrices`'."""
+    v = np.asarray(velocities, dtype=float)
+    return np.einsum("faxb,fab->fx", heat_flux_matrices(energy, stress, v, masses, stress_to_ev), v)
 
 
 def pressure_from_tensor(tensor: np.ndarray) -> np.ndarray:

@@ -24,8 +24,8 @@ from trajmodes import _fastparse
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
 from trajmodes.io.filesystem import (byte_order_mark_error, compression_of, contiguous_runs, line_number, plain_path,
                                      pread_reused)
-from trajmodes.io.trajectories.base import (FRAME_FIELDS, GPA_A3_EV, FrameSource, heat_current, pressure_from_tensor,
-                                            take_frame_fields, tensor_from_components, wanted_frame_fields)
+from trajmodes.io.trajectories.base import (FRAME_FIELDS, GPA_A3_EV, FrameSource, heat_flux_matrices,
+                                            pressure_from_tensor, take_frame_fields, tensor_from_components, wanted_frame_fields)
 from trajmodes.io.trajectories.lammps_format import (ROW_STATUS, VECTOR_COLUMNS, DumpLayout, element_column,
                                                      frame_complete, index_dump, row_token_counts, timestep_line)
 from trajmodes.io.trajectories.lammps_header import NONSPACE, Header, foreign_item, misspelled_items, parse_header
@@ -322,7 +322,10 @@ class LammpsDumpSource(FrameSource):
         lay = self._layout
         want = wanted_frame_fields(self, fields)
         from_log = self._thermo_values(frames, want)
-        summed = tuple(dict.fromkeys(o for f in want if f not in from_log for o in FROM_COLUMNS[f]))
+        # each atom's share of the heat current as a matrix on its velocity (heat_flux_matrices), where asked for
+        flux = fields is not None and "heat_flux" in fields and self.has_heat_flux
+        summed = tuple(dict.fromkeys([o for f in want if f not in from_log for o in FROM_COLUMNS[f]]
+                                     + (list(FROM_COLUMNS["heat_current"]) if flux else [])))
         fields = self.fields if fields is None else tuple(f for f in self.fields if f in fields)
         if want and not fields and not summed:
             return from_log                                 # the log's values only: the dump is not read
@@ -365,12 +368,24 @@ class LammpsDumpSource(FrameSource):
                                                                                      volume[:, None, None])
             out.update((f, tensor if f == "pressure_tensor" else pressure_from_tensor(tensor))
                        for f in want if FROM_COLUMNS[f] == ("stress",) and f not in from_log)
-        if "heat_current" in want and "heat_current" not in from_log:
+        if flux or "heat_current" in want and "heat_current" not in from_log:
             v = out["velocities"] if "velocities" in out else arrays["velocities"] * c.velocity   # A/ps
-            out["heat_current"] = heat_current(arrays["energy"][..., 0] * c.energy, arrays["stress"], v,
-                                               self.masses, c.pressure * GPA_A3_EV)
+            g = heat_flux_matrices(arrays["energy"][..., 0] * c.energy, arrays["stress"], v, self.masses,
+                                   c.pressure * GPA_A3_EV)
+            if flux:
+                out["heat_flux"] = g
+            if "heat_current" in want and "heat_current" not in from_log:
+                out["heat_current"] = np.einsum("faxb,fab->fx", g, v)
         out.update(from_log)
         return out
+
+    @property
+    def has_heat_flux(self) -> bool:
+        """Whether :meth:`read` can give ``heat_flux`` (frames, atoms, 3, 3) eV, each atom's share of the heat current
+        as a matrix on its velocity (:func:`~trajmodes.io.trajectories.base.heat_flux_matrices`): the dump has per-atom
+        energies, stresses and velocities, and the masses are known."""
+        return (self._layout.energy is not None and self._layout.stress is not None and "velocities" in self.fields
+                and self.masses is not None)
 
     def frame_boxes(self, frames) -> tuple[np.ndarray, np.ndarray]:
         """The box of each of ``frames`` from its header alone (a few hundred bytes read per frame, not its atoms):

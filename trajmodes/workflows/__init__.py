@@ -790,7 +790,7 @@ def project_modes(trajectory, force_constants, *, path: str | None = None, qpoin
 
 @dataclass(frozen=True)
 class ScatteringQpoints:
-    """The q-points of ``trajmodes sqw``: along a band path, given, or in |q| shells (powder).
+    """The q-points of ``trajmodes sqw``: along a band path, given, or in ``|q|`` shells (powder).
 
     Attributes
     ----------
@@ -850,7 +850,7 @@ def check_correlation_window(trajectory, window: int, step: int = 1) -> None:
 def structure_factor(trajectory, qpoints: ScatteringQpoints, **options):
     """S(q, omega), F(q, t) and the current correlations of ``trajectory`` at ``qpoints`` (:func:`scattering_qpoints`):
     :func:`trajmodes.modes.structure_factor.dynamic_structure_factor` with ``options`` (window, step, currents,
-    incoherent, weights), averaged over each |q| shell for a powder, with the band-path distance for a path."""
+    incoherent, weights), averaged over each ``|q|`` shell for a powder, with the band-path distance for a path."""
     from trajmodes.modes.structure_factor import dynamic_structure_factor
     ds = dynamic_structure_factor(trajectory, qpoints.qpoints, cartesian=qpoints.cartesian,
                                   primitive=qpoints.primitive, **options)
@@ -876,124 +876,4 @@ def path_dispersion(force_constants, path: str):
     return ph.band_structure(path), np.unique(np.asarray(ph.force_constants.primitive.rotations, int), axis=0)
 
 
-@dataclass(frozen=True)
-class HeatCurrentConductivity:
-    """The Green-Kubo conductivity of a run's heat current (``trajmodes conductivity``).
-
-    Attributes
-    ----------
-    current : ndarray (steps, 3)
-        The volume-integrated heat current, eV A/ps.
-    source : str
-        Where it came from, in words: the file and its kind, or the dump's per-atom columns it was computed from.
-    cepstral : xarray.Dataset
-        :func:`~trajmodes.transport.cepstral.cepstral_conductivity`: kappa with its error, the periodogram and its fit.
-    integral : xarray.Dataset
-        :func:`~trajmodes.transport.cepstral.green_kubo_integral`: the running integral.
-    tensor : xarray.Dataset or None
-        :func:`~trajmodes.transport.cepstral.cepstral_tensor` (asked for, one current).
-    temperature : float
-        K, as used (``notes``: where it came from, and the volume).
-    volume : float
-        A^3.
-    dt : float
-        ps between rows.
-    notes : tuple of str
-    """
-
-    current: np.ndarray
-    source: str
-    cepstral: object
-    integral: object
-    tensor: object | None
-    temperature: float
-    volume: float
-    dt: float
-    notes: tuple
-
-
-def heat_current_conductivity(source, *, current: str | None = None, others=(), temperature: float | None = None,
-                              volume: float | None = None, md_timestep: float | None = None,
-                              frame_interval: float | None = None, units: str | None = None,
-                              fstar: float | None = None, cutoff: int | None = None, tensor: bool = False,
-                              max_time: float | None = None) -> HeatCurrentConductivity:
-    """The Green-Kubo thermal conductivity of a run's heat current (``trajmodes conductivity``): cepstral analysis
-    with its error bar, the running integral, and the tensor if asked.
-
-    Parameters
-    ----------
-    source : str or Trajectory
-        A file the run wrote its heat current to (a LAMMPS log, ``fix ave/time`` or ``fix print`` file, a table of
-        columns: :mod:`trajmodes.io.heat_current`), or a trajectory whose frames carry it
-        (:func:`~trajmodes.transport.current.heat_current_of_run`: a LAMMPS dump with per-atom energies, stresses
-        and velocities).
-    current, others, units
-        Of a file: as :func:`~trajmodes.io.heat_current.read_heat_current`.
-    temperature : float, optional
-        K; default the run's (the file's temperature column, the trajectory's kinetic temperature).
-    volume : float, optional
-        A^3; default the run's (the file's volume or box; the trajectory's mean cell).
-    md_timestep : float, optional
-        ps, the MD time step of a file without a ``timestep`` command.
-    frame_interval : float, optional
-        ps between rows of a file without a step column.
-    fstar, cutoff
-        Of :func:`~trajmodes.transport.cepstral.cepstral_conductivity` (default f*: the band of 90 % of the power;
-        the cutoff: the Akaike choice).
-    tensor : bool
-        The 3x3 tensor too (:func:`~trajmodes.transport.cepstral.cepstral_tensor`).
-    max_time : float, optional
-        ps of the running integral (default a tenth of the run).
-
-    Raises
-    ------
-    ValueError
-        Where the temperature, volume or time between rows is neither in the run nor given (one line that says
-        which option gives it).
-    """
-    from trajmodes.transport.cepstral import cepstral_conductivity, cepstral_tensor, green_kubo_integral
-    from trajmodes.transport.current import heat_current_of_run
-    if tensor and others:
-        raise ValueError("the tensor takes the heat current alone: one Cartesian component has too few degrees of "
-                         "freedom to take other currents out (a fluid is isotropic: leave out the tensor)")
-    notes = []
-    if hasattr(source, "frame_fields"):                       # a trajectory whose frames carry the current
-        if others:
-            raise ValueError("other currents are read from a table or log, not from a trajectory's frames")
-        j, t_run, v_run = heat_current_of_run(source, potential_range_of([source]))
-        stress = len(getattr(source.source, "stress_columns", None) or ())
-        what = (f"{source.source.describe()}: sum_i e_i v_i - sum_i S_i v_i from its per-atom energies, "
-                + ("centroid stresses (nine columns)" if stress == 9 else "stresses (six columns: right for pair "
-                   "potentials and EAM only)") + " and velocities")
-        dt = source.frame_interval
-        others_arr = None
-        t_note, v_note = "the run's mean kinetic temperature", "the mean of the frames' cells"
-    else:
-        from trajmodes.io.heat_current import read_heat_current
-        s = read_heat_current(source, current=current, others=others, units=units, md_timestep=md_timestep)
-        j, others_arr = s.current, s.others
-        t_run = float(np.mean(s.temperature)) if s.temperature is not None else None
-        v_run = s.volume
-        what = f"{', '.join(s.columns)} of {source} ({s.source}; units {s.units or 'metal (assumed)'})"
-        dt = frame_interval if frame_interval is not None else s.dt
-        if dt is None:
-            raise ValueError(f"{source}: the time between rows is unknown (no step column, or no timestep command): "
-                             "give --md-timestep (ps) or --frame-interval (ps between rows)")
-        t_note, v_note = "the mean of the file's column", "from the file"
-    if temperature is None:
-        if t_run is None:
-            raise ValueError(f"{source}: the file has no temperature column: give the run's mean temperature "
-                             "(--temperature K)")
-        temperature = t_run
-        notes.append(f"temperature {t_run:.6g} K: {t_note}")
-    if volume is None:
-        if v_run is None:
-            raise ValueError(f"{source}: the file states no volume: give the cell's volume (--volume A^3)")
-        volume = v_run
-        notes.append(f"volume {v_run:.8g} A^3: {v_note}")
-    current_all = j if others_arr is None else np.concatenate([j[None], others_arr])
-    ceps = cepstral_conductivity(current_all, dt, temperature, volume, fstar=fstar, cutoff=cutoff)
-    integral = green_kubo_integral(j, dt, temperature, volume, max_time=max_time)
-    tens = cepstral_tensor(j, dt, temperature, volume, fstar=ceps.attrs["fstar_asked_THz"]) if tensor else None
-    return HeatCurrentConductivity(np.asarray(j), what, ceps, integral, tens, float(temperature), float(volume),
-                                   float(dt), tuple(notes))
+from trajmodes.workflows.transport import HeatCurrentConductivity, heat_current_conductivity  # noqa: E402
