@@ -44,6 +44,7 @@ LAYERS: dict[str, dict[str, str]] = {
     "plots": {
         "io": "", "lattice": "", "modes": "",
         "series": "plots.series draws a Series",
+        "transport": "kappa(omega) of each route in the same bins (transport.modal.frequency_spectrum)",
         "units": "",
     },
     "transport": {

@@ -384,6 +384,8 @@ def run_projector(traj, phonons):
 
     Returns
     -------
+    supercell_matrix : ndarray (3, 3)
+        The MD supercell in primitive cells.
     qpoints : ndarray (nq, 3)
         Reduced q of the primitive reciprocal lattice.
     frequencies : ndarray (nq, 3n)
@@ -395,7 +397,7 @@ def run_projector(traj, phonons):
     """
     ref = traj.lattice_reference
     smap, q, freqs, projector = _setup(traj, phonons, None, ref)
-    return q, freqs, projector, trajectory_map(traj, phonons, ref)[2]
+    return np.asarray(smap.matrix), q, freqs, projector, trajectory_map(traj, phonons, ref)[2]
 
 
 def _setup(traj, phonons, qpoints, ref):

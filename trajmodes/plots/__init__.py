@@ -8,9 +8,9 @@ from trajmodes.plots.modes import plot_linewidth_dispersion, plot_mode_fits, plo
 from trajmodes.plots.phonons import plot_bands_dos, plot_bvk, plot_dispersion_comparison, plot_thermal
 from trajmodes.plots.scattering import plot_currents_path, plot_sqw_path, plot_sqw_powder
 from trajmodes.plots.trajectory import plot_summary
-from trajmodes.plots.transport import plot_green_kubo, plot_modal_conductivity
+from trajmodes.plots.transport import plot_conductivity_routes, plot_green_kubo, plot_modal_conductivity
 
 __all__ = ["plot_summary", "plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk",
            "plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns", "plot_three_phonon", "plot_comparison",
            "plot_sqw_path", "plot_currents_path", "plot_sqw_powder", "plot_green_kubo",
-           "plot_modal_conductivity"]
+           "plot_modal_conductivity", "plot_conductivity_routes"]

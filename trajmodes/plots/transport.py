@@ -5,7 +5,7 @@ import numpy as np
 
 from trajmodes.plots.figures import axes_for, finish
 
-__all__ = ["plot_green_kubo", "plot_modal_conductivity"]
+__all__ = ["plot_green_kubo", "plot_modal_conductivity", "plot_conductivity_routes"]
 
 
 def plot_green_kubo(cepstral, integral=None, path: str | None = None, title: str = "", *, ax=None):
@@ -95,6 +95,56 @@ def plot_modal_conductivity(modal, path: str | None = None, title: str = "", *, 
     more = c.get_legend_handles_labels()
     b.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, frameon=False, loc="center right")
     b.set_title(f"tau = {modal.attrs['tau_ps']:g} ps (Lv and Henry, New J. Phys. 18, 013028 (2016))", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return finish(fig, path, dpi=120)
+
+
+def plot_conductivity_routes(modal, converged, md_grid=None, kappa: float | None = None, kappa_err: float | None = None,
+                             path: str | None = None, title: str = "", *, ax=None):
+    """The conductivity of one run by its routes, side by side: the running sum of kappa(omega) of the Green-Kubo
+    modal analysis and of the Boltzmann equation of the same constants (converged mesh; the MD supercell's grid), with
+    the cepstral Green-Kubo kappa and its error bar.
+
+    Parameters
+    ----------
+    modal : xarray.Dataset
+        Of :func:`trajmodes.transport.modal.modal_conductivity`.
+    converged, md_grid : xarray.Dataset
+        Of :meth:`trajmodes.phonons.anharmonic.anharmonic.Anharmonic.thermal_conductivity` (one temperature), on the
+        converged mesh and on the MD grid.
+    kappa, kappa_err : float, optional
+        W/(m K): the cepstral Green-Kubo conductivity and its standard error.
+    path : str, optional
+        PNG or PDF file to write.
+    """
+    from trajmodes.transport.modal import frequency_spectrum
+    fig, axes = axes_for(ax, 1, 2, (9.5, 3.8))
+    edges = modal.frequency_edge.values
+    routes = [("Green-Kubo, modal analysis", modal.frequency.values,
+               np.einsum("qsaa->qs", modal.kappa_mode.values) / 3.0, "C0")]
+    for label, ds, colour in (("Boltzmann (RTA), converged mesh", converged, "C3"),
+                              ("Boltzmann (RTA), the MD grid", md_grid, "C2")):
+        if ds is not None:
+            routes.append((label, ds["frequency_harmonic"].values,
+                           np.einsum("qsaa->qs", ds["mode_kappa"].values[0]) / 3.0, colour))
+    top = max(edges[-1], max(float(np.max(f)) for _, f, _, _ in routes) * (1 + 1e-9))
+    edges = np.append(edges[edges < top], top) if top > edges[-1] else edges
+    a, b = axes
+    for label, freq, share, colour in routes:
+        spec = frequency_spectrum(freq, share, edges)
+        a.step(edges, np.append(spec, spec[-1]), where="post", color=colour, lw=1.2, label=label)
+        b.plot(edges, np.concatenate([[0.0], np.cumsum(spec * np.diff(edges))]), color=colour, lw=1.5, label=label)
+    if kappa is not None and np.isfinite(kappa):
+        err = 0.0 if kappa_err is None else float(kappa_err)
+        b.axhspan(kappa - err, kappa + err, color="0.5", alpha=0.25, lw=0)
+        b.axhline(kappa, color="0.3", lw=1, ls="--", label=f"Green-Kubo, cepstral: {kappa:.3g} +- {err:.2g}")
+    a.axhline(0, color="0.5", lw=0.5)
+    a.set(xlabel="frequency (THz)", ylabel="kappa(omega) (W/(m K THz))", xlim=(edges[0], edges[-1]))
+    b.set(xlabel="frequency (THz)", ylabel="running sum of kappa(omega) (W/(m K))", xlim=(edges[0], edges[-1]))
+    b.legend(fontsize=7.5, frameon=False, loc="upper left")
+    a.set_title("where the heat goes, by route", fontsize=9)
+    b.set_title("classical occupations, as in the MD run", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=9)
     return finish(fig, path, dpi=120)

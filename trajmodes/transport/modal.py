@@ -20,13 +20,21 @@ import uuid
 
 import numpy as np
 
-__all__ = ["modal_conductivity", "spectrum_bins"]
+__all__ = ["modal_conductivity", "spectrum_bins", "frequency_spectrum"]
 
 
 def spectrum_bins(n_modes: int) -> int:
     """Frequency bins of the modal spectrum kappa(omega) by default: about the square root of the modes (a few
     modes in each), 4 to 40."""
     return int(max(4, min(40, round(np.sqrt(n_modes)))))
+
+
+def frequency_spectrum(frequencies, shares, edges) -> np.ndarray:
+    """kappa(omega): the modes' shares of a conductivity (any shape, W/(m K)) summed in the frequency bins ``edges``
+    (THz; the modes' ``frequencies``, the same shape) over each bin's width, W/(m K THz); its integral over the bins is
+    the sum of the shares of the modes inside them (a mode outside the bins counts in none)."""
+    edges = np.asarray(edges, float)
+    return np.histogram(np.ravel(frequencies), bins=edges, weights=np.ravel(shares))[0] / np.diff(edges)
 
 
 def modal_conductivity(traj, phonons, *, current: tuple | None = None, max_time: float | None = None,
@@ -83,7 +91,7 @@ def modal_conductivity(traj, phonons, *, current: tuple | None = None, max_time:
     taps = weights / (n - np.arange(lags + 1))
     from scipy.signal import fftconvolve
     filtered = fftconvolve(current, taps[:, None], axes=0)[:n]          # K(t) = sum_l taps[l] J(t - l)
-    q, freqs, projector, masses = run_projector(traj, phonons)
+    matrix, q, freqs, projector, masses = run_projector(traj, phonons)
     nq, nb = freqs.shape
     bounds = traj.chunk_bounds()
     parts = traj.map_chunks(_modal_sums, projector, masses, layer=("velocities", "heat_flux"),
@@ -98,7 +106,7 @@ def modal_conductivity(traj, phonons, *, current: tuple | None = None, max_time:
     top = float(freqs.max()) if freqs.size else 1.0
     bins = spectrum_bins(freqs.size) if bins is None else int(bins)
     edges = np.linspace(min(0.0, float(freqs.min())), top * (1 + 1e-9), bins + 1)
-    spectrum = np.histogram(freqs.ravel(), bins=edges, weights=mean.ravel())[0] / np.diff(edges)
+    spectrum = frequency_spectrum(freqs, mean, edges)
     wmk = {"units": "W/(m K)"}
     axes = ["x", "y", "z"]
     return xr.Dataset(
@@ -111,8 +119,10 @@ def modal_conductivity(traj, phonons, *, current: tuple | None = None, max_time:
          "kappa_green_kubo": (("a", "b"), total["kappa"].values[-1],
                               dict(wmk, long_name="running integral of the total current at tau"))},
         coords={"q": (("qpoint", "reduced"), q), "a": axes, "b": axes,
-                "frequency_bin": ("frequency_bin", 0.5 * (edges[1:] + edges[:-1]), {"units": "THz"})},
+                "frequency_bin": ("frequency_bin", 0.5 * (edges[1:] + edges[:-1]), {"units": "THz"}),
+                "frequency_edge": ("frequency_edge", edges, {"units": "THz", "long_name": "the bins' edges"})},
         attrs={"temperature_K": float(temperature), "volume_A3": float(volume), "dt_ps": dt, "tau_ps": lags * dt,
+               "supercell_matrix": np.asarray(matrix, dtype=np.int64).ravel().tolist(),
                "current_residual": residual,
                "method": "Green-Kubo modal analysis (Lv and Henry, New J. Phys. 18, 013028 (2016))"})
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["HeatCurrentConductivity", "heat_current_conductivity"]
+__all__ = ["HeatCurrentConductivity", "heat_current_conductivity", "BoltzmannBeside", "boltzmann_beside", "BTE_MESHES",
+           "BTE_CONVERGED"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class HeatCurrentConductivity:
     notes : tuple of str
     modal : xarray.Dataset or None
         :func:`~trajmodes.transport.modal.modal_conductivity`: the modes' shares (a trajectory and force constants).
+    boltzmann : BoltzmannBeside or None
+        :func:`boltzmann_beside`: the Boltzmann equation of the same constants (with a third order) at the run's
+        temperature, on the MD grid and converged.
     """
 
     current: np.ndarray
@@ -47,6 +51,7 @@ class HeatCurrentConductivity:
     dt: float
     notes: tuple
     modal: object | None = None
+    boltzmann: object | None = None
 
 
 def heat_current_conductivity(source, *, current: str | None = None, others=(), temperature: float | None = None,
@@ -83,7 +88,8 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         ps of the running integral (default a tenth of the run).
     force_constants : ForceConstants or str, optional
         Of a trajectory: split the integral over the crystal's modes (a second pass; Lv and Henry, New J. Phys. 18,
-        013028 (2016): :func:`~trajmodes.transport.modal.modal_conductivity`).
+        013028 (2016): :func:`~trajmodes.transport.modal.modal_conductivity`), and with a third order the
+        Boltzmann equation's conductivity beside it (:func:`boltzmann_beside`).
 
     Raises
     ------
@@ -137,7 +143,7 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
     ceps = cepstral_conductivity(current_all, dt, temperature, volume, fstar=fstar, cutoff=cutoff)
     integral = green_kubo_integral(j, dt, temperature, volume, max_time=max_time)
     tens = cepstral_tensor(j, dt, temperature, volume, fstar=ceps.attrs["fstar_asked_THz"]) if tensor else None
-    modal = None
+    modal = bte = None
     if force_constants is not None:
         from trajmodes.transport.modal import modal_conductivity
         if not hasattr(source, "frame_fields"):
@@ -147,5 +153,89 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         from trajmodes.phonons.harmonic.phonons import Phonons
         fc = force_constants if isinstance(force_constants, ForceConstants) else ForceConstants.read(force_constants)
         modal = modal_conductivity(source, Phonons(fc), current=(j, temperature, volume), max_time=max_time)
+        if fc.fc3 is not None:
+            matrix = np.reshape(modal.attrs["supercell_matrix"], (3, 3))
+            bte = boltzmann_beside(fc, matrix, temperature)
     return HeatCurrentConductivity(np.asarray(j), what, ceps, integral, tens, float(temperature), float(volume),
-                                   float(dt), tuple(notes), modal)
+                                   float(dt), tuple(notes), modal, bte)
+
+
+#: the regular meshes (n x n x n) of the converged Boltzmann-equation conductivity, tried in turn until two in a row
+#: agree to :data:`BTE_CONVERGED` (relative, the mean of the diagonal)
+BTE_MESHES = (6, 10, 14, 18)
+BTE_CONVERGED = 0.03
+
+
+@dataclass(frozen=True)
+class BoltzmannBeside:
+    """The Boltzmann-equation conductivity of a run's constants beside its Green-Kubo one
+    (:func:`boltzmann_beside`).
+
+    Attributes
+    ----------
+    converged : xarray.Dataset
+        Three-phonon RTA with classical occupations on the converged mesh, with the Wigner coherences' term
+        (:meth:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic.thermal_conductivity`,
+        :func:`~trajmodes.phonons.anharmonic.coherence.wigner_conductivity`).
+    md_grid : xarray.Dataset
+        The same on the q-points of the MD supercell, its deltas Gaussians of width ``sigma``.
+    md_grid_range : tuple of (float, float)
+        (sigma THz, kappa W/(m K), the mean of the diagonal) on the MD grid at half, once and twice ``sigma``: on a
+        coarse grid energy is conserved only within the broadening, and kappa rests on it.
+    meshes : tuple of (int, float)
+        Each mesh tried and its kappa (mean of the diagonal, W/(m K)).
+    converged_at : int or None
+        The mesh at which two in a row agreed; None where the largest did not (``converged`` is then the largest).
+    sigma : float
+        THz, the Gaussian width on the MD grid: three phonons' energy conservation broadened by their widths, a
+        Gaussian as wide (FWHM) as three times the mean linewidth (FWHM) of the converged mesh's modes.
+    heat_lifetime : float
+        ps, the lifetime of the modes that carry the heat: the mean of the converged mesh's lifetimes weighted by each
+        mode's share of kappa. A Green-Kubo run must be many times longer, its integral reach several of them.
+    """
+
+    converged: object
+    md_grid: object
+    md_grid_range: tuple
+    meshes: tuple
+    converged_at: int | None
+    sigma: float
+    heat_lifetime: float
+
+
+def boltzmann_beside(force_constants, supercell_matrix, temperature: float, meshes=BTE_MESHES) -> BoltzmannBeside:
+    """The three-phonon Boltzmann-equation conductivity (RTA) of ``force_constants`` (with fc3) at ``temperature``
+    (K) with classical occupations, as a classical MD run holds them: on regular meshes until converged (tetrahedra),
+    and on the q-points of the MD supercell (``supercell_matrix``, 3 x 3 in primitive cells), what a run of that size
+    can hold, with Gaussian deltas whose FWHM is three times the converged mesh's mean linewidth (each of the three
+    modes of a process is broadened by its width in the run), and at half and twice that; the coherences' term of the Wigner transport equation (Simoncelli, Marzari and Mauri, Nat. Phys.
+    15, 809 (2019)) on the converged mesh."""
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+    from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
+    if getattr(force_constants, "fc3", None) is None:
+        raise ValueError("the Boltzmann equation needs third-order constants: fit them to the run with --cutoff3 "
+                         "(trajmodes fit)")
+    tried, ds, at = [], None, None
+    for n in meshes:
+        an = Anharmonic(force_constants, int(n), [float(temperature)], occupation="classical", smearing=None)
+        ds = an.thermal_conductivity(method="rta")
+        tried.append((int(n), float(np.trace(ds["kappa"].values[0]) / 3)))
+        if len(tried) > 1 and abs(tried[-1][1] - tried[-2][1]) <= BTE_CONVERGED * abs(tried[-1][1]):
+            at = int(n)
+            break
+    w = wigner_conductivity(an, ds["gamma"].transpose("temperature", "q", "branch").values, ds["grid_point"].values)
+    dims = ("temperature", "cartesian", "cartesian2")
+    ds["kappa_coherences"] = (dims, w.kappa_c, {"units": "W/(m K)", "long_name": "coherences' conductivity (Wigner "
+                                                "transport equation; Simoncelli, Marzari and Mauri 2019)"})
+    widths = ds["linewidth"].values[0]
+    sigma = 3.0 * float(np.mean(widths[np.isfinite(widths) & (widths > 0)])) / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+    grids = {}
+    for factor in (0.5, 1.0, 2.0):
+        grids[factor] = Anharmonic(force_constants, np.asarray(supercell_matrix), [float(temperature)],
+                                   occupation="classical", smearing=factor * sigma).thermal_conductivity(method="rta")
+    spread = tuple((f * sigma, float(np.trace(g["kappa"].values[0]) / 3)) for f, g in grids.items())
+    share = np.einsum("qsaa->qs", ds["mode_kappa"].values[0])
+    tau = ds["lifetime"].values[0]
+    kept = np.isfinite(tau) & (share > 0)
+    heat_lifetime = float((share[kept] * tau[kept]).sum() / share[kept].sum()) if kept.any() else float("nan")
+    return BoltzmannBeside(ds, grids[1.0], spread, tuple(tried), at, sigma, heat_lifetime)
