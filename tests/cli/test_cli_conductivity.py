@@ -141,6 +141,8 @@ def test_the_routes_side_by_side(tmp_path, capsys):
     assert float(grid.temperature[0]) == pytest.approx(float(cep.attrs["temperature_K"]))
     assert (out / "routes.png").stat().st_size > 10_000 and "coherences" in text
     assert "the heat is carried by modes that live" in text and "needs a run of at least" not in text
+    nma = xr.load_dataset(out / "mode_lifetimes.nc")                     # 80 ps resolve few of the widths
+    assert 0.5 < float(nma.missing_share) < 1 and "normal-mode analysis" in text and "% of sum C v^2 has none" in text
     assert "WARNING: the running integral stops at 8 ps" in text           # a tenth of the run, about one lifetime
     short = argon_heat_dump(tmp_path / "short", True, steps=4000) if (tmp_path / "short").mkdir() is None else None
     assert main(["conductivity", str(short["dump"]), "--species", "Ar", "--force-constants", str(tmp_path / "ar3.nc"),

@@ -19,7 +19,7 @@ def cmd_conductivity(args, out) -> int:
     files and a figure."""
     import numpy as np
     from trajmodes.plots import plot_conductivity_routes, plot_green_kubo, plot_modal_conductivity
-    from trajmodes.workflows import heat_current_conductivity, provenance, sniff
+    from trajmodes.workflows import heat_current_conductivity, mode_lifetime_conductivity, provenance, sniff
     t0 = time.perf_counter()
     if len(args.files) == 1 and sniff(args.files[0]) not in ("lammps", "netcdf"):
         source, name = args.files[0], args.files[0]             # a table or log of the current the run wrote
@@ -38,6 +38,15 @@ def cmd_conductivity(args, out) -> int:
                                         tensor=args.tensor, max_time=args.max_time,
                                         force_constants=args.force_constants)
     c = res.cepstral
+    nma = None
+    if res.boltzmann is not None:
+        # the spectra as fine as the run allows with two segments, no finer than a third of the heat-carrying
+        # modes' widths (FWHM = 1 / (2 pi tau))
+        resolution = max(2.0 / (len(res.current) * res.dt), 1.0 / (6 * np.pi * res.boltzmann.heat_lifetime))
+        with step(f"the modes' lifetimes from the run (projection and peak fits at {resolution:.2g} THz, a third "
+                  "pass)"):
+            nma = mode_lifetime_conductivity(source, args.force_constants, temperature=res.temperature,
+                                             resolution=resolution)
     settings = dict(current=args.current, others=args.other, fstar=args.fstar, coefficients=args.coefficients,
                     temperature=res.temperature, volume=res.volume, frame_interval=res.dt)
     prov = provenance(list(args.files) + ([args.force_constants] if args.force_constants else []), settings)
@@ -62,10 +71,11 @@ def cmd_conductivity(args, out) -> int:
         bte = res.boltzmann
         written.append(write_dataset(bte.converged, os.path.join(args.output, "boltzmann.nc"), out, prov))
         written.append(write_dataset(bte.md_grid, os.path.join(args.output, "boltzmann_md_grid.nc"), out, prov))
+        written.append(write_dataset(nma, os.path.join(args.output, "mode_lifetimes.nc"), out, prov))
         routes_fig = os.path.join(args.output, f"routes.{args.plot_format}")
         with step("drawing the routes' figure"):
             plot_conductivity_routes(res.modal, bte.converged, bte.md_grid, float(c.kappa), float(c.kappa_err),
-                                     out(routes_fig), title=title)
+                                     out(routes_fig), title=title, lifetimes=nma)
         written.append(routes_fig)
     n_cur = c.attrs["n_currents"]
     lines = [f"heat current: {res.source}, {rows} rows every {res.dt:g} ps, {rows * res.dt:g} ps"
@@ -96,6 +106,17 @@ def cmd_conductivity(args, out) -> int:
         lines.append("  by branch (W/(m K)): " + ", ".join(f"{k:.4g}" for k in branch))
     if res.boltzmann is not None:
         lines += _boltzmann_lines(res.boltzmann, res.temperature)
+        k_nma, e_nma = float(np.trace(nma.kappa.values) / 3), float(np.trace(nma.kappa_err.values) / 3)
+        missing = float(nma.missing_share)
+        head = ("normal-mode analysis (the run's own lifetimes, classical; McGaughey and Kaviany, Phys. Rev. B 69, "
+                "094303 (2004)): ")
+        if missing > 0.99:
+            lines.append(head + f"no width resolved at {resolution:.2g} THz: it needs a longer run")
+        else:
+            lines.append(head + f"{k_nma:.4g} +- {e_nma:.2g} W/(m K) from the modes whose widths the run resolves at "
+                         f"{resolution:.2g} THz" + (f"; {100 * missing:.0f} % of sum C v^2 has none (widths below the "
+                                                   "resolution, or fits refused: a longer run)" if missing > 0.01
+                                                   else ""))
         tau, run, reach = res.boltzmann.heat_lifetime, rows * res.dt, float(res.integral.time.values[-1])
         lines.append(f"  the heat is carried by modes that live {tau:.3g} ps (the Boltzmann lifetimes weighted by their "
                      f"share of kappa); the run is {run / tau:.3g} of them, the running integral reaches {reach / tau:.3g}")

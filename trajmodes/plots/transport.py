@@ -101,7 +101,7 @@ def plot_modal_conductivity(modal, path: str | None = None, title: str = "", *, 
 
 
 def plot_conductivity_routes(modal, converged, md_grid=None, kappa: float | None = None, kappa_err: float | None = None,
-                             path: str | None = None, title: str = "", *, ax=None):
+                             path: str | None = None, title: str = "", *, ax=None, lifetimes=None):
     """The conductivity of one run by its routes, side by side: the running sum of kappa(omega) of the Green-Kubo
     modal analysis and of the Boltzmann equation of the same constants (converged mesh; the MD supercell's grid), with
     the cepstral Green-Kubo kappa and its error bar.
@@ -115,6 +115,8 @@ def plot_conductivity_routes(modal, converged, md_grid=None, kappa: float | None
         converged mesh and on the MD grid.
     kappa, kappa_err : float, optional
         W/(m K): the cepstral Green-Kubo conductivity and its standard error.
+    lifetimes : xarray.Dataset, optional
+        Of :func:`trajmodes.modes.conductivity.conductivity_from_lifetimes`: the run's own mode lifetimes.
     path : str, optional
         PNG or PDF file to write.
     """
@@ -128,6 +130,10 @@ def plot_conductivity_routes(modal, converged, md_grid=None, kappa: float | None
         if ds is not None:
             routes.append((label, ds["frequency_harmonic"].values,
                            np.einsum("qsaa->qs", ds["mode_kappa"].values[0]) / 3.0, colour))
+    if lifetimes is not None:
+        share = np.nan_to_num(np.einsum("qsaa->qs", lifetimes["mode_kappa"].values) / 3.0)
+        routes.append((f"mode lifetimes of the run ({100 * float(lifetimes.missing_share):.0f} % without)",
+                       lifetimes["frequency_harmonic"].values, share, "C1"))
     top = max(edges[-1], max(float(np.max(f)) for _, f, _, _ in routes) * (1 + 1e-9))
     edges = np.append(edges[edges < top], top) if top > edges[-1] else edges
     a, b = axes

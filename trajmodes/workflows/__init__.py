@@ -42,7 +42,7 @@ __all__ = ["return_freed_memory", "load_force_constants", "default_cutoff2",
            "PathBands", "three_phonon", "ThreePhonon", "potential_range_of", "QuasiHarmonicResult", "quasiharmonic",
            "harmonic_bands", "shell_constants_of", "project_modes", "ScatteringQpoints", "scattering_qpoints",
            "structure_factor", "check_correlation_window", "path_dispersion", "HeatCurrentConductivity",
-           "heat_current_conductivity", "BoltzmannBeside", "boltzmann_beside",
+           "heat_current_conductivity", "BoltzmannBeside", "boltzmann_beside", "mode_lifetime_conductivity",
            # re-exported (see above)
            "ForceConstants", "format_cutoff_table", "StagedOutputs", "atomic_write", "source_fingerprint", "fc_format",
            "format_names", "detect_fc_format", "clean_attrs", "provenance", "sniff", "masses_or_error",
@@ -786,6 +786,20 @@ def project_modes(trajectory, force_constants, *, path: str | None = None, qpoin
     chosen = dict(path=path, qpoints=qpoints, q_max=q_max, count=count)
     q = mode_qpoints(trajectory, ph, **chosen) if any(v is not None for v in chosen.values()) else None
     return ph, project(trajectory, ph, qpoints=q)
+
+
+def mode_lifetime_conductivity(trajectory, force_constants, temperature: float | None = None,
+                               resolution: float | None = None):
+    """The conductivity of a run's own mode lifetimes (normal-mode analysis; McGaughey and Kaviany, Phys. Rev. B 69,
+    094303 (2004)): the run projected on the modes of ``force_constants`` at every q of its supercell
+    (:func:`project_modes`), the peaks of their spectra fitted (:func:`modes_dataset`, ``resolution`` THz), and
+    kappa = sum C v^2 tau / V with classical heat capacities
+    (:func:`~trajmodes.modes.conductivity.conductivity_from_lifetimes`; ``missing_share``: the share of sum C v^2
+    whose widths the run did not resolve)."""
+    from trajmodes.modes.conductivity import conductivity_from_lifetimes
+    ph, modes = project_modes(trajectory, force_constants)
+    peaks = modes_dataset(modes, phonons=ph, resolution=resolution)
+    return conductivity_from_lifetimes(ph, peaks, temperature=temperature, occupation="classical")
 
 
 @dataclass(frozen=True)
