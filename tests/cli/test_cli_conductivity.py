@@ -151,3 +151,5 @@ def test_the_routes_side_by_side(tmp_path, capsys):
     cep = xr.load_dataset(tmp_path / "s" / "cepstral.nc")
     assert float(cep.kappa) + 3 * float(cep.kappa_err) < kappa             # low, far outside its error bar
     assert "WARNING: a Green-Kubo conductivity needs a run of at least 10 such lifetimes" in text
+    assert "WARNING: kappa keeps rising past P* (0.36" in text                # 0.21 +- 0.06 with P* = 2
+    assert "WARNING: the running integral rose by more than 10 %" in text

@@ -177,3 +177,16 @@ def test_the_default_cutoff_frequency_agrees_with_sportrans_choice(name):
     assert ours.attrs["fstar_chosen"] == 1 and theirs.attrs["fstar_chosen"] == 0
     assert ours.attrs["fstar_asked_THz"] == pytest.approx({"NaCl": 9.73, "SiO2": 31.85}[name], abs=0.01)
     assert abs(float(ours.kappa) - float(theirs.kappa)) < np.hypot(float(ours.kappa_err), float(theirs.kappa_err))
+
+
+@pytest.mark.parametrize("name", ["NaCl", "SiO2"])
+def test_kappa_does_not_rise_past_the_akaike_choice_on_sportrans_examples(name):
+    """A liquid's and a glass's spectra are smooth at zero frequency: kappa with twice P* stays within two standard
+    errors of kappa(P*) (the check flags a crystal's sharp zero-frequency peak, as LAMMPS argon's in the command's
+    tests), with SporTran's f* and with the default one."""
+    from trajmodes.transport.cepstral import kappa_past_cutoff
+    currents, dt, T, V, fstar = _series(name)
+    for f in (fstar, None):
+        ds = cepstral_conductivity(currents, dt, T, V, fstar=f)
+        k2, e2, rising = kappa_past_cutoff(ds)
+        assert not rising and abs(k2 - float(ds.kappa)) < 2 * float(ds.kappa_err), (f, k2, float(ds.kappa))

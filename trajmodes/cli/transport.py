@@ -19,7 +19,8 @@ def cmd_conductivity(args, out) -> int:
     files and a figure."""
     import numpy as np
     from trajmodes.plots import plot_conductivity_routes, plot_green_kubo, plot_modal_conductivity
-    from trajmodes.workflows import heat_current_conductivity, mode_lifetime_conductivity, provenance, sniff
+    from trajmodes.workflows import (heat_current_conductivity, integral_still_rising, kappa_past_cutoff,
+                                     mode_lifetime_conductivity, provenance, sniff)
     t0 = time.perf_counter()
     if len(args.files) == 1 and sniff(args.files[0]) not in ("lammps", "netcdf"):
         source, name = args.files[0], args.files[0]             # a table or log of the current the run wrote
@@ -92,6 +93,15 @@ def cmd_conductivity(args, out) -> int:
     lines.append(f"running Green-Kubo integral{' of the heat current alone' if n_cur > 1 else ''} at "
                  f"{res.integral.time.values[-1]:g} ps: {tail[-1]:.5g} W/(m K) (no error bar: its noise grows as the "
                  "square root of the integration time)")
+    k2, e2, rising = kappa_past_cutoff(c)
+    if rising:
+        lines.append(f"WARNING: kappa keeps rising past P* ({k2:.4g} +- {e2:.2g} W/(m K) with {2 * (c.attrs['cutoff'] + 1)} "
+                     "coefficients): the current's zero-frequency peak is sharper than the Akaike choice resolves "
+                     "(long-lived phonons); --coefficients or a lower --fstar, checked against the running integral")
+    if integral_still_rising(res.integral):
+        lines.append(f"WARNING: the running integral rose by more than 10 % over the second half of its window "
+                     f"({res.integral.time.values[-1]:g} ps): the correlation has not decayed by then (a longer "
+                     "--max-time), or the integral's noise, which grows with the window, is that large")
     if res.tensor is not None:
         k, e = res.tensor.kappa.values, res.tensor.kappa_err.values
         lines.append("tensor (W/(m K), rows x y z):")

@@ -52,7 +52,8 @@ __all__ = ["return_freed_memory", "load_force_constants", "default_cutoff2",
 
 #: the names :func:`__getattr__` imports on first use (modules that import scipy, xarray or dask)
 LAZY_NAMES = ("fit_layer", "COLLAPSED", "UNCONSTRAINED", "UNSTABLE", "degenerate_groups", "read",
-              "summarize", "summary_terms", "summary_dataset", "fit_series", "compare_three_phonon")
+              "summarize", "summary_terms", "summary_dataset", "fit_series", "compare_three_phonon",
+              "kappa_past_cutoff", "integral_still_rising")
 
 
 def __getattr__(name: str):
@@ -75,6 +76,9 @@ def __getattr__(name: str):
     if name == "fit_series":                  # series: the study over runs (trajmodes series)
         from trajmodes.series import fitting
         return fitting.fit_series
+    if name in ("kappa_past_cutoff", "integral_still_rising"):   # transport.cepstral: checks of a Green-Kubo kappa
+        from trajmodes.transport import cepstral
+        return getattr(cepstral, name)
     if name == "compare_three_phonon":        # modes.comparison: MD lines beside perturbation theory
         from trajmodes.modes import comparison
         return comparison.compare_three_phonon
