@@ -44,11 +44,12 @@ LAYERS: dict[str, dict[str, str]] = {
     "plots": {
         "io": "", "lattice": "", "modes": "",
         "series": "plots.series draws a Series",
-        "transport": "kappa(omega) of each route in the same bins (transport.modal.frequency_spectrum)",
+        "transport": "kappa(omega) of each route in the same bins (transport.decomposition.frequency_spectrum)",
         "units": "",
     },
     "transport": {
         "modes": "the Green-Kubo modal analysis projects the velocities and heat fluxes on the modes (run_projector)",
+        "resources": "whether the spectral decomposition may hold the run's velocities (may_hold)",
         "units": "k_B and the W/(m K) of the Green-Kubo integral",
     },
     "series": {

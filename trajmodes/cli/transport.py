@@ -28,8 +28,9 @@ def cmd_conductivity(args, out) -> int:
     else:
         source, name = read_trajectory(args), ", ".join(args.files)
         what = f"the heat current of every frame of {name} (one pass) and its cepstral analysis" + (
-            ", then its split over the modes (a second pass) and the Boltzmann equation of a third order"
-            if args.force_constants else "")
+            ", its split over the velocities' frequency" + (
+                ", over the modes (a second pass) and the Boltzmann equation of a third order"
+                if args.force_constants else ""))
     with step(what):
         res = heat_current_conductivity(source, current=args.current, others=tuple(args.other or ()),
                                         temperature=args.temperature, volume=args.volume,
@@ -68,15 +69,19 @@ def cmd_conductivity(args, out) -> int:
         with step("drawing the modes' figure"):
             plot_modal_conductivity(res.modal, out(modes_fig), title=title)
         written.append(modes_fig)
-    if res.boltzmann is not None:
-        bte = res.boltzmann
+    bte = res.boltzmann
+    if res.spectral is not None:
+        written.append(write_dataset(res.spectral, os.path.join(args.output, "spectral.nc"), out, prov))
+    if bte is not None:
         written.append(write_dataset(bte.converged, os.path.join(args.output, "boltzmann.nc"), out, prov))
         written.append(write_dataset(bte.md_grid, os.path.join(args.output, "boltzmann_md_grid.nc"), out, prov))
         written.append(write_dataset(nma, os.path.join(args.output, "mode_lifetimes.nc"), out, prov))
+    if res.spectral is not None or res.modal is not None:
         routes_fig = os.path.join(args.output, f"routes.{args.plot_format}")
         with step("drawing the routes' figure"):
-            plot_conductivity_routes(res.modal, bte.converged, bte.md_grid, float(c.kappa), float(c.kappa_err),
-                                     out(routes_fig), title=title, lifetimes=nma)
+            plot_conductivity_routes(res.modal, None if bte is None else bte.converged,
+                                     None if bte is None else bte.md_grid, float(c.kappa), float(c.kappa_err),
+                                     out(routes_fig), title=title, lifetimes=nma, spectral=res.spectral)
         written.append(routes_fig)
     n_cur = c.attrs["n_currents"]
     lines = [f"heat current: {res.source}, {rows} rows every {res.dt:g} ps, {rows * res.dt:g} ps"
@@ -106,6 +111,15 @@ def cmd_conductivity(args, out) -> int:
         k, e = res.tensor.kappa.values, res.tensor.kappa_err.values
         lines.append("tensor (W/(m K), rows x y z):")
         lines += ["  " + "  ".join(f"{k[a, b]:10.4g} +- {e[a, b]:<8.2g}" for b in range(3)) for a in range(3)]
+    if res.spectral is not None:
+        sp = res.spectral
+        mean = np.einsum("baa->b", sp.kappa_band.values) / 3
+        cum = np.cumsum(mean) / max(mean.sum(), 1e-300)
+        edges = sp.frequency_edge.values
+        lo, hi = edges[int(np.searchsorted(cum, 0.1))], edges[int(np.searchsorted(cum, 0.9)) + 1]
+        lines.append(f"by the velocities' frequency (Fan et al., Phys. Rev. B 99, 064308 (2019)), {sp.sizes['frequency_bin']}"
+                     f" bands: they sum to {np.trace(sp.kappa.values) / 3:.5g} W/(m K) at tau = {sp.attrs['tau_ps']:g} "
+                     f"ps; 80 % of it between {lo:.3g} and {hi:.3g} THz")
     if res.modal is not None:
         m = res.modal
         branch = np.einsum("saa->s", m.kappa_branch.values) / 3

@@ -66,7 +66,7 @@ def plot_modal_conductivity(modal, path: str | None = None, title: str = "", *, 
     Parameters
     ----------
     modal : xarray.Dataset
-        Of :func:`trajmodes.transport.modal.modal_conductivity`.
+        Of :func:`trajmodes.transport.decomposition.modal_conductivity`.
     path : str, optional
         PNG or PDF file to write.
     """
@@ -100,45 +100,58 @@ def plot_modal_conductivity(modal, path: str | None = None, title: str = "", *, 
     return finish(fig, path, dpi=120)
 
 
-def plot_conductivity_routes(modal, converged, md_grid=None, kappa: float | None = None, kappa_err: float | None = None,
-                             path: str | None = None, title: str = "", *, ax=None, lifetimes=None):
-    """The conductivity of one run by its routes, side by side: the running sum of kappa(omega) of the Green-Kubo
-    modal analysis and of the Boltzmann equation of the same constants (converged mesh; the MD supercell's grid), with
-    the cepstral Green-Kubo kappa and its error bar.
+def plot_conductivity_routes(modal=None, converged=None, md_grid=None, kappa: float | None = None,
+                             kappa_err: float | None = None, path: str | None = None, title: str = "", *, ax=None,
+                             lifetimes=None, spectral=None):
+    """The conductivity of one run by its routes, side by side: kappa(omega) and its running sum from the Green-Kubo
+    modal analysis, the spectral decomposition by the velocities' frequency, the Boltzmann equation of the same
+    constants (converged mesh; the MD supercell's grid) and the run's own mode lifetimes, each where given, with the
+    cepstral Green-Kubo kappa and its error bar.
 
     Parameters
     ----------
-    modal : xarray.Dataset
-        Of :func:`trajmodes.transport.modal.modal_conductivity`.
-    converged, md_grid : xarray.Dataset
+    modal : xarray.Dataset, optional
+        Of :func:`trajmodes.transport.decomposition.modal_conductivity`.
+    converged, md_grid : xarray.Dataset, optional
         Of :meth:`trajmodes.phonons.anharmonic.anharmonic.Anharmonic.thermal_conductivity` (one temperature), on the
         converged mesh and on the MD grid.
     kappa, kappa_err : float, optional
         W/(m K): the cepstral Green-Kubo conductivity and its standard error.
-    lifetimes : xarray.Dataset, optional
-        Of :func:`trajmodes.modes.conductivity.conductivity_from_lifetimes`: the run's own mode lifetimes.
     path : str, optional
         PNG or PDF file to write.
+    lifetimes : xarray.Dataset, optional
+        Of :func:`trajmodes.modes.conductivity.conductivity_from_lifetimes`: the run's own mode lifetimes.
+    spectral : xarray.Dataset, optional
+        Of :func:`trajmodes.transport.decomposition.spectral_conductivity`.
     """
-    from trajmodes.transport.modal import frequency_spectrum
+    from trajmodes.transport.decomposition import frequency_spectrum
     fig, axes = axes_for(ax, 1, 2, (9.5, 3.8))
-    edges = modal.frequency_edge.values
-    routes = [("Green-Kubo, modal analysis", modal.frequency.values,
-               np.einsum("qsaa->qs", modal.kappa_mode.values) / 3.0, "C0")]
+    by_mode = []                                      # (label, mode frequencies, shares, colour)
+    if modal is not None:
+        by_mode.append(("Green-Kubo, modal analysis", modal.frequency.values,
+                        np.einsum("qsaa->qs", modal.kappa_mode.values) / 3.0, "C0"))
     for label, ds, colour in (("Boltzmann (RTA), converged mesh", converged, "C3"),
                               ("Boltzmann (RTA), the MD grid", md_grid, "C2")):
         if ds is not None:
-            routes.append((label, ds["frequency_harmonic"].values,
-                           np.einsum("qsaa->qs", ds["mode_kappa"].values[0]) / 3.0, colour))
+            by_mode.append((label, ds["frequency_harmonic"].values,
+                            np.einsum("qsaa->qs", ds["mode_kappa"].values[0]) / 3.0, colour))
     if lifetimes is not None:
-        share = np.nan_to_num(np.einsum("qsaa->qs", lifetimes["mode_kappa"].values) / 3.0)
-        routes.append((f"mode lifetimes of the run ({100 * float(lifetimes.missing_share):.0f} % without)",
-                       lifetimes["frequency_harmonic"].values, share, "C1"))
-    top = max(edges[-1], max(float(np.max(f)) for _, f, _, _ in routes) * (1 + 1e-9))
-    edges = np.append(edges[edges < top], top) if top > edges[-1] else edges
+        by_mode.append((f"mode lifetimes of the run ({100 * float(lifetimes.missing_share):.0f} % without)",
+                        lifetimes["frequency_harmonic"].values,
+                        np.nan_to_num(np.einsum("qsaa->qs", lifetimes["mode_kappa"].values) / 3.0), "C1"))
+    curves = []                                       # (label, edges, kappa(omega), colour)
+    if by_mode:
+        top = max(float(np.max(f)) for _, f, _, _ in by_mode) * (1 + 1e-9)
+        edges = modal.frequency_edge.values if modal is not None else np.linspace(0.0, top, 31)
+        if top > edges[-1]:
+            edges = np.append(edges[edges < top], top)
+        curves += [(label, edges, frequency_spectrum(f, k, edges), colour) for label, f, k, colour in by_mode]
+    if spectral is not None:
+        curves.append(("Green-Kubo, by the velocities' frequency", spectral.frequency_edge.values,
+                       spectral.kappa_spectrum.values, "C4"))
+    shown = max(e[-2] if label.startswith("Green-Kubo, by") else e[-1] for label, e, _, _ in curves)
     a, b = axes
-    for label, freq, share, colour in routes:
-        spec = frequency_spectrum(freq, share, edges)
+    for label, edges, spec, colour in curves:
         a.step(edges, np.append(spec, spec[-1]), where="post", color=colour, lw=1.2, label=label)
         b.plot(edges, np.concatenate([[0.0], np.cumsum(spec * np.diff(edges))]), color=colour, lw=1.5, label=label)
     if kappa is not None and np.isfinite(kappa):
@@ -146,8 +159,8 @@ def plot_conductivity_routes(modal, converged, md_grid=None, kappa: float | None
         b.axhspan(kappa - err, kappa + err, color="0.5", alpha=0.25, lw=0)
         b.axhline(kappa, color="0.3", lw=1, ls="--", label=f"Green-Kubo, cepstral: {kappa:.3g} +- {err:.2g}")
     a.axhline(0, color="0.5", lw=0.5)
-    a.set(xlabel="frequency (THz)", ylabel="kappa(omega) (W/(m K THz))", xlim=(edges[0], edges[-1]))
-    b.set(xlabel="frequency (THz)", ylabel="running sum of kappa(omega) (W/(m K))", xlim=(edges[0], edges[-1]))
+    a.set(xlabel="frequency (THz)", ylabel="kappa(omega) (W/(m K THz))", xlim=(0, shown))
+    b.set(xlabel="frequency (THz)", ylabel="running sum of kappa(omega) (W/(m K))", xlim=(0, shown))
     b.legend(fontsize=7.5, frameon=False, loc="upper left")
     a.set_title("where the heat goes, by route", fontsize=9)
     b.set_title("classical occupations, as in the MD run", fontsize=9)

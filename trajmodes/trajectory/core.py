@@ -581,9 +581,10 @@ class Trajectory:
         return self._displacements_from(ref, tuple(layer))
 
     def field(self, name: str, layer: tuple | None = None) -> da.Array:
-        """One per-atom field ("positions", "velocities", "forces"), per-frame quantity ("potential_energy",
-        "pressure", "pressure_tensor") or the box ("cells", "origins": parsed with every layer) read through the
-        given layer.
+        """One per-atom field ("positions", "velocities", "forces"; "heat_flux", (atoms, 3, 3) eV, where the source
+        has it: :attr:`~trajmodes.io.trajectories.lammps.LammpsDumpSource.has_heat_flux`), per-frame quantity
+        ("potential_energy", "pressure", "pressure_tensor", "heat_current") or the box ("cells", "origins": parsed
+        with every layer) read through the given layer.
 
         ``layer`` names the fields its read tasks parse (default: the per-atom fields for a per-atom field, the
         quantity alone for a per-frame one); arrays taken with the same ``layer`` (and :meth:`displacements` with
@@ -594,6 +595,9 @@ class Trajectory:
             if name == "cells" and not self.source.has_cell:
                 raise ValueError(f"{self.source.describe()} has no periodic cell")
             return self._field(name, box[name], tuple(self.source.fields) if layer is None else tuple(layer))
+        if name == "heat_flux" and getattr(self.source, "has_heat_flux", False):
+            # each atom's share of the heat current as a matrix on its velocity, (atoms, 3, 3) eV
+            return self._field(name, (self.n_atoms, 3, 3), ("heat_flux",) if layer is None else tuple(layer))
         if name not in self.source.fields and name not in self.frame_fields:
             raise ValueError(f"{self.source.describe()} has no {name.replace('_', ' ')}")
         if layer is None and name in FRAME_SHAPES:

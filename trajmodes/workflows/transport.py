@@ -35,7 +35,10 @@ class HeatCurrentConductivity:
         ps between rows.
     notes : tuple of str
     modal : xarray.Dataset or None
-        :func:`~trajmodes.transport.modal.modal_conductivity`: the modes' shares (a trajectory and force constants).
+        :func:`~trajmodes.transport.decomposition.modal_conductivity`: the modes' shares (a trajectory and force constants).
+    spectral : xarray.Dataset or None
+        :func:`~trajmodes.transport.decomposition.spectral_conductivity`: the shares of the velocities' frequency bands
+        (a trajectory whose velocities and heat-flux matrices may be held).
     boltzmann : BoltzmannBeside or None
         :func:`boltzmann_beside`: the Boltzmann equation of the same constants (with a third order) at the run's
         temperature, on the MD grid and converged.
@@ -52,13 +55,15 @@ class HeatCurrentConductivity:
     notes: tuple
     modal: object | None = None
     boltzmann: object | None = None
+    spectral: object | None = None
 
 
 def heat_current_conductivity(source, *, current: str | None = None, others=(), temperature: float | None = None,
                               volume: float | None = None, md_timestep: float | None = None,
                               frame_interval: float | None = None, units: str | None = None,
                               fstar: float | None = None, cutoff: int | None = None, tensor: bool = False,
-                              max_time: float | None = None, force_constants=None) -> HeatCurrentConductivity:
+                              max_time: float | None = None, force_constants=None,
+                              spectral: bool | None = None) -> HeatCurrentConductivity:
     """The Green-Kubo thermal conductivity of a run's heat current (``trajmodes conductivity``): cepstral analysis
     with its error bar, the running integral, and the tensor if asked.
 
@@ -88,8 +93,12 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         ps of the running integral (default a tenth of the run).
     force_constants : ForceConstants or str, optional
         Of a trajectory: split the integral over the crystal's modes (a second pass; Lv and Henry, New J. Phys. 18,
-        013028 (2016): :func:`~trajmodes.transport.modal.modal_conductivity`), and with a third order the
+        013028 (2016): :func:`~trajmodes.transport.decomposition.modal_conductivity`), and with a third order the
         Boltzmann equation's conductivity beside it (:func:`boltzmann_beside`).
+    spectral : bool, optional
+        Of a trajectory: split the integral over the frequency of the velocities
+        (:func:`~trajmodes.transport.decomposition.spectral_conductivity`, a second pass); default: where its frames
+        may be held (a note says when not).
 
     Raises
     ------
@@ -143,9 +152,18 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
     ceps = cepstral_conductivity(current_all, dt, temperature, volume, fstar=fstar, cutoff=cutoff)
     integral = green_kubo_integral(j, dt, temperature, volume, max_time=max_time)
     tens = cepstral_tensor(j, dt, temperature, volume, fstar=ceps.attrs["fstar_asked_THz"]) if tensor else None
-    modal = bte = None
+    modal = bte = split = None
+    if hasattr(source, "frame_fields") and spectral is not False:
+        from trajmodes.resources import may_hold
+        from trajmodes.transport.decomposition import spectral_conductivity
+        need = 120.0 * source.n_frames * source.n_atoms
+        if spectral or may_hold(need):
+            split = spectral_conductivity(source, current=(j, temperature, volume), max_time=max_time)
+        else:
+            notes.append(f"no split over the velocities' frequency: it holds the run's velocities and heat-flux "
+                         f"matrices, {need / 1e9:.2g} GB, more than may be held here")
     if force_constants is not None:
-        from trajmodes.transport.modal import modal_conductivity
+        from trajmodes.transport.decomposition import modal_conductivity
         if not hasattr(source, "frame_fields"):
             raise ValueError("the modal analysis needs the run's frames (a dump with per-atom energies, stresses and "
                              "velocities), not a file of its total current")
@@ -157,7 +175,7 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
             matrix = np.reshape(modal.attrs["supercell_matrix"], (3, 3))
             bte = boltzmann_beside(fc, matrix, temperature)
     return HeatCurrentConductivity(np.asarray(j), what, ceps, integral, tens, float(temperature), float(volume),
-                                   float(dt), tuple(notes), modal, bte)
+                                   float(dt), tuple(notes), modal, bte, split)
 
 
 #: the regular meshes (n x n x n) of the converged Boltzmann-equation conductivity, tried in turn until two in a row
