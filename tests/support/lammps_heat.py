@@ -58,20 +58,22 @@ compute         flux all heat/flux ke pe st
 thermo_style    custom step temp vol c_flux[1] c_flux[2] c_flux[3]
 thermo_modify   format float %.17g
 thermo          10
-dump            d all custom 10 {dump} id type xu yu zu vx vy vz c_pe c_st[*]
+dump            d all custom 10 {dump} id type xu yu zu vx vy vz{forces} c_pe c_st[*]
 dump_modify     d sort id format float %.17g units yes time yes
 run             {steps}
 """
 ARGON_DUMP = ARGON_CRYSTAL + HEAT_DUMP
 
 
-def argon_heat_dump(folder, centroid: bool = True, steps: int = 200) -> dict:
+def argon_heat_dump(folder, centroid: bool = True, steps: int = 200, forces: bool = False) -> dict:
     """The argon crystal dumped with its per-atom energies, stresses (``centroid``: the nine of ``compute
-    centroid/stress/atom``, else the six of ``compute stress/atom``) and velocities every 10 steps, and LAMMPS' own
-    heat current in the log at the same steps, for ``steps`` steps: paths of ``dump`` and ``log``."""
+    centroid/stress/atom``, else the six of ``compute stress/atom``), velocities (and ``forces``, for a fit of the
+    run's own constants) every 10 steps, and LAMMPS' own heat current in the log at the same steps, for ``steps``
+    steps: paths of ``dump`` and ``log``."""
     files = {"dump": folder / "argon.lammpstrj", "log": folder / "log.lammps"}
     stress = "centroid/stress/atom NULL" if centroid else "stress/atom NULL"
-    run_lammps(ARGON_DUMP.format(stress=stress, dump=files["dump"], steps=steps), files["log"])
+    run_lammps(ARGON_DUMP.format(stress=stress, dump=files["dump"], steps=steps, forces=" fx fy fz" if forces else ""),
+               files["log"])
     return files
 
 
@@ -110,7 +112,7 @@ def many_body_heat_dump(folder, system: str = "cu", centroid: bool = True, steps
     settings = dict(SYSTEMS[system])
     settings["potfile"] = require_potential(settings["potfile"])
     stress = "centroid/stress/atom NULL" if centroid else "stress/atom NULL"
-    text = MANY_BODY_DUMP.format(stress=stress, dump=files["dump"], steps=steps, **settings)
+    text = MANY_BODY_DUMP.format(stress=stress, dump=files["dump"], steps=steps, forces="", **settings)
     files["input"].write_text(text)
     run_lammps(text, files["log"])
     return files

@@ -121,6 +121,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pk.add_argument("--force-constants", help="force constants: phonopy folder/file or trajmodes .nc (conductivity: "
                                               "the integral split over their modes, from a dump with per-atom "
                                               "energies, stresses and velocities)")
+    pk.add_argument("--cutoff3", type=positive, help="triplet cutoff in A: fit the run's own constants to its forces "
+                                                     "(second order from the data, third to this) and use them as "
+                                                     "--force-constants, the Boltzmann equation with error bars from "
+                                                     "the fit's bootstrap")
     pk.add_argument("-o", "--output", default="trajmodes-conductivity", help="output folder (default "
                                                                               "trajmodes-conductivity)")
     add_plot_format(pk)

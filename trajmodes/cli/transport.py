@@ -22,6 +22,8 @@ def cmd_conductivity(args, out) -> int:
     from trajmodes.workflows import (heat_current_conductivity, integral_still_rising, kappa_past_cutoff,
                                      mode_lifetime_conductivity, provenance, sniff)
     t0 = time.perf_counter()
+    if args.cutoff3 is not None and args.force_constants:
+        raise ValueError("give --force-constants or --cutoff3 (the run's own constants, fitted here), not both")
     if len(args.files) == 1 and sniff(args.files[0]) not in ("lammps", "netcdf"):
         source, name = args.files[0], args.files[0]             # a table or log of the current the run wrote
         what = f"reading the heat current of {name} and its cepstral analysis"
@@ -30,7 +32,13 @@ def cmd_conductivity(args, out) -> int:
         what = f"the heat current of every frame of {name} (one pass) and its cepstral analysis" + (
             ", its split over the velocities' frequency" + (
                 ", over the modes (a second pass) and the Boltzmann equation of a third order"
-                if args.force_constants else ""))
+                if args.force_constants or args.cutoff3 else ""))
+    fc, resamples = args.force_constants, None
+    if args.cutoff3 is not None:
+        if isinstance(source, str):
+            raise ValueError("--cutoff3 fits the run's own constants to its frames: give the dump, not a file of its "
+                             "current")
+        fc, resamples = _fit_own_constants(source, args, out)
     with step(what):
         res = heat_current_conductivity(source, current=args.current, others=tuple(args.other or ()),
                                         temperature=args.temperature, volume=args.volume,
@@ -38,7 +46,7 @@ def cmd_conductivity(args, out) -> int:
                                         units=args.units, fstar=args.fstar,
                                         cutoff=None if args.coefficients is None else args.coefficients - 1,
                                         tensor=args.tensor, max_time=args.max_time,
-                                        force_constants=args.force_constants)
+                                        force_constants=fc, resamples=resamples)
     c = res.cepstral
     nma = None
     if res.boltzmann is not None:
@@ -47,8 +55,7 @@ def cmd_conductivity(args, out) -> int:
         resolution = max(2.0 / (len(res.current) * res.dt), 1.0 / (6 * np.pi * res.boltzmann.heat_lifetime))
         with step(f"the modes' lifetimes from the run (projection and peak fits at {resolution:.2g} THz, a third "
                   "pass)"):
-            nma = mode_lifetime_conductivity(source, args.force_constants, temperature=res.temperature,
-                                             resolution=resolution)
+            nma = mode_lifetime_conductivity(source, fc, temperature=res.temperature, resolution=resolution)
     settings = dict(current=args.current, others=args.other, fstar=args.fstar, coefficients=args.coefficients,
                     temperature=res.temperature, volume=res.volume, frame_interval=res.dt)
     prov = provenance(list(args.files) + ([args.force_constants] if args.force_constants else []), settings)
@@ -122,14 +129,16 @@ def cmd_conductivity(args, out) -> int:
                      f"ps; 80 % of it between {lo:.3g} and {hi:.3g} THz")
     if res.modal is not None:
         m = res.modal
+        fc_name = os.path.basename(args.force_constants) if args.force_constants else "the run's own constants"
         branch = np.einsum("saa->s", m.kappa_branch.values) / 3
         lines.append(f"Green-Kubo modal analysis (Lv and Henry, New J. Phys. 18, 013028 (2016)), {m.frequency.size} "
-                     f"modes of {os.path.basename(args.force_constants)} at tau = {m.attrs['tau_ps']:g} ps: the modes' "
+                     f"modes of {fc_name} at tau = {m.attrs['tau_ps']:g} ps: the modes' "
                      f"shares sum to {np.trace(m.kappa.values) / 3:.5g} W/(m K), the running integral's "
                      f"{np.trace(m.kappa_green_kubo.values) / 3:.5g}")
         lines.append("  by branch (W/(m K)): " + ", ".join(f"{k:.4g}" for k in branch))
     if res.boltzmann is not None:
-        lines += _boltzmann_lines(res.boltzmann, res.temperature)
+        lines += _boltzmann_lines(res.boltzmann, res.temperature, "the run's own constants, fitted here" if
+                                  args.cutoff3 is not None else "the same constants")
         k_nma, e_nma = float(np.trace(nma.kappa.values) / 3), float(np.trace(nma.kappa_err.values) / 3)
         missing = float(nma.missing_share)
         head = ("normal-mode analysis (the run's own lifetimes, classical; McGaughey and Kaviany, Phys. Rev. B 69, "
@@ -158,7 +167,25 @@ def cmd_conductivity(args, out) -> int:
     return 0
 
 
-def _boltzmann_lines(bte, temperature: float) -> list:
+def _fit_own_constants(traj, args, out):
+    """The run's own effective constants, second order from the data and third to ``--cutoff3``, written to fc.nc
+    beside the other outputs, and their bootstrap resamples (the Boltzmann equation's error bar)."""
+    from trajmodes.workflows import BTE_RESAMPLES, fit_effective, potential_range_of, provenance
+    with step(f"fitting the run's own constants (second order from the data, third to {args.cutoff3:g} A; a pass "
+              f"over its frames) and {BTE_RESAMPLES} bootstrap resamples"):
+        fit = fit_effective(traj, cutoff3=args.cutoff3, potential_range=potential_range_of([traj]))
+        est = fit.estimator
+        est.bootstrap(n_resamples=BTE_RESAMPLES)
+        resamples = list(est.resampled_force_constants())
+    prov = provenance(list(args.files), {"cutoff2": float(est.cutoff2), "cutoff3": float(args.cutoff3)},
+                      temperature=fit.temperature)
+    fit.force_constants.to_netcdf(out(os.path.join(args.output, "fc.nc")), attrs=prov)
+    print(f"the run's own constants: r2 = {float(est.cutoff2):.4g} A (from the data), r3 = {args.cutoff3:g} A, "
+          f"{int(est.scores_.n_frames)} frames; written to {os.path.join(args.output, 'fc.nc')}")
+    return fit.force_constants, resamples
+
+
+def _boltzmann_lines(bte, temperature: float, whose: str) -> list:
     """The Boltzmann equation's conductivities beside the Green-Kubo one, with what separates them."""
     import numpy as np
 
@@ -166,9 +193,10 @@ def _boltzmann_lines(bte, temperature: float) -> list:
         return float(np.trace(ds[name].values[0]) / 3)
     n = bte.converged.attrs["mesh"][0]
     tried = ", ".join(f"{m}^3: {k:.4g}" for m, k in bte.meshes)
-    lines = [f"Boltzmann equation of the same constants, three-phonon RTA, classical occupations at {temperature:.5g} K "
+    err = "" if bte.kappa_err is None else f" +- {bte.kappa_err:.2g} (the constants' bootstrap)"
+    lines = [f"Boltzmann equation of {whose}, three-phonon RTA, classical occupations at {temperature:.5g} K "
              f"(W/(m K), mean of the diagonal):",
-             f"  converged mesh {n}x{n}x{n}: {mean(bte.converged):.4g} (meshes {tried}"
+             f"  converged mesh {n}x{n}x{n}: {mean(bte.converged):.4g}{err} (meshes {tried}"
              + (")" if bte.converged_at is not None else "; not converged to 3 % at the largest)"),
              f"  + coherences (Wigner transport equation, Simoncelli, Marzari and Mauri 2019): "
              f"{mean(bte.converged, 'kappa_coherences'):.3g}",

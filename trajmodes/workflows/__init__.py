@@ -43,6 +43,7 @@ __all__ = ["return_freed_memory", "load_force_constants", "default_cutoff2",
            "harmonic_bands", "shell_constants_of", "project_modes", "ScatteringQpoints", "scattering_qpoints",
            "structure_factor", "check_correlation_window", "path_dispersion", "HeatCurrentConductivity",
            "heat_current_conductivity", "BoltzmannBeside", "boltzmann_beside", "mode_lifetime_conductivity",
+           "BTE_RESAMPLES",
            # re-exported (see above)
            "ForceConstants", "format_cutoff_table", "StagedOutputs", "atomic_write", "source_fingerprint", "fc_format",
            "format_names", "detect_fc_format", "clean_attrs", "provenance", "sniff", "masses_or_error",
@@ -894,5 +895,5 @@ def path_dispersion(force_constants, path: str):
     return ph.band_structure(path), np.unique(np.asarray(ph.force_constants.primitive.rotations, int), axis=0)
 
 
-from trajmodes.workflows.transport import (BoltzmannBeside, HeatCurrentConductivity, boltzmann_beside,  # noqa: E402
-                                           heat_current_conductivity)
+from trajmodes.workflows.transport import (BTE_RESAMPLES, BoltzmannBeside, HeatCurrentConductivity,  # noqa: E402
+                                           boltzmann_beside, heat_current_conductivity)

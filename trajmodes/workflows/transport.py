@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["HeatCurrentConductivity", "heat_current_conductivity", "BoltzmannBeside", "boltzmann_beside", "BTE_MESHES",
+           "BTE_ERROR_MESH", "BTE_RESAMPLES",
            "BTE_CONVERGED"]
 
 
@@ -63,7 +64,7 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
                               frame_interval: float | None = None, units: str | None = None,
                               fstar: float | None = None, cutoff: int | None = None, tensor: bool = False,
                               max_time: float | None = None, force_constants=None,
-                              spectral: bool | None = None) -> HeatCurrentConductivity:
+                              spectral: bool | None = None, resamples=None) -> HeatCurrentConductivity:
     """The Green-Kubo thermal conductivity of a run's heat current (``trajmodes conductivity``): cepstral analysis
     with its error bar, the running integral, and the tensor if asked.
 
@@ -95,6 +96,9 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         Of a trajectory: split the integral over the crystal's modes (a second pass; Lv and Henry, New J. Phys. 18,
         013028 (2016): :func:`~trajmodes.transport.decomposition.modal_conductivity`), and with a third order the
         Boltzmann equation's conductivity beside it (:func:`boltzmann_beside`).
+    resamples : iterable of ForceConstants, optional
+        The bootstrap resamples of ``force_constants``' fit: the Boltzmann equation's error bar
+        (:func:`boltzmann_beside`).
     spectral : bool, optional
         Of a trajectory: split the integral over the frequency of the velocities
         (:func:`~trajmodes.transport.decomposition.spectral_conductivity`, a second pass); default: where its frames
@@ -173,7 +177,7 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         modal = modal_conductivity(source, Phonons(fc), current=(j, temperature, volume), max_time=max_time)
         if fc.fc3 is not None:
             matrix = np.reshape(modal.attrs["supercell_matrix"], (3, 3))
-            bte = boltzmann_beside(fc, matrix, temperature)
+            bte = boltzmann_beside(fc, matrix, temperature, resamples=resamples)
     return HeatCurrentConductivity(np.asarray(j), what, ceps, integral, tens, float(temperature), float(volume),
                                    float(dt), tuple(notes), modal, bte, split)
 
@@ -182,6 +186,10 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
 #: agree to :data:`BTE_CONVERGED` (relative, the mean of the diagonal)
 BTE_MESHES = (6, 10, 14, 18)
 BTE_CONVERGED = 0.03
+#: the mesh of the resampled constants' conductivities that give the converged one its error bar, and how many
+#: resamples of the constants' fit ``trajmodes conductivity --cutoff3`` takes
+BTE_ERROR_MESH = 10
+BTE_RESAMPLES = 20
 
 
 @dataclass(frozen=True)
@@ -210,6 +218,10 @@ class BoltzmannBeside:
     heat_lifetime : float
         ps, the lifetime of the modes that carry the heat: the mean of the converged mesh's lifetimes weighted by each
         mode's share of kappa. A Green-Kubo run must be many times longer, its integral reach several of them.
+    kappa_err : float or None
+        W/(m K), the standard error of the converged kappa (the mean of the diagonal) from the constants' own
+        statistical error: the spread of kappa over the bootstrap resamples of their fit, on the mesh
+        :data:`BTE_ERROR_MESH`, relative to that mesh's kappa; None without resamples.
     """
 
     converged: object
@@ -219,22 +231,27 @@ class BoltzmannBeside:
     converged_at: int | None
     sigma: float
     heat_lifetime: float
+    kappa_err: float | None = None
 
 
-def boltzmann_beside(force_constants, supercell_matrix, temperature: float, meshes=BTE_MESHES) -> BoltzmannBeside:
+def boltzmann_beside(force_constants, supercell_matrix, temperature: float, meshes=None,
+                     resamples=None) -> BoltzmannBeside:
     """The three-phonon Boltzmann-equation conductivity (RTA) of ``force_constants`` (with fc3) at ``temperature``
-    (K) with classical occupations, as a classical MD run holds them: on regular meshes until converged (tetrahedra),
+    (K) with classical occupations, as a classical MD run holds them: on regular meshes until converged (tetrahedra;
+    ``meshes``, default :data:`BTE_MESHES`),
     and on the q-points of the MD supercell (``supercell_matrix``, 3 x 3 in primitive cells), what a run of that size
     can hold, with Gaussian deltas whose FWHM is three times the converged mesh's mean linewidth (each of the three
     modes of a process is broadened by its width in the run), and at half and twice that; the coherences' term of the Wigner transport equation (Simoncelli, Marzari and Mauri, Nat. Phys.
-    15, 809 (2019)) on the converged mesh."""
+    15, 809 (2019)) on the converged mesh. ``resamples``: the bootstrap resamples of the constants' fit
+    (:meth:`~trajmodes.forceconstants.fit.EffectiveForceConstants.resampled_force_constants`), whose conductivities
+    on :data:`BTE_ERROR_MESH` give the converged one its statistical error."""
     from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
     if getattr(force_constants, "fc3", None) is None:
         raise ValueError("the Boltzmann equation needs third-order constants: fit them to the run with --cutoff3 "
                          "(trajmodes fit)")
     tried, ds, at = [], None, None
-    for n in meshes:
+    for n in BTE_MESHES if meshes is None else meshes:
         an = Anharmonic(force_constants, int(n), [float(temperature)], occupation="classical", smearing=None)
         ds = an.thermal_conductivity(method="rta")
         tried.append((int(n), float(np.trace(ds["kappa"].values[0]) / 3)))
@@ -256,4 +273,13 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
     tau = ds["lifetime"].values[0]
     kept = np.isfinite(tau) & (share > 0)
     heat_lifetime = float((share[kept] * tau[kept]).sum() / share[kept].sum()) if kept.any() else float("nan")
-    return BoltzmannBeside(ds, grids[1.0], spread, tuple(tried), at, sigma, heat_lifetime)
+    err = None
+    if resamples is not None:
+        def mean_kappa(fc):
+            k = Anharmonic(fc, BTE_ERROR_MESH, [float(temperature)], occupation="classical",
+                           smearing=None).thermal_conductivity(method="rta")["kappa"].values[0]
+            return float(np.trace(k) / 3)
+        ks = np.array([mean_kappa(fc) for fc in resamples])
+        if len(ks) > 1:
+            err = float(np.std(ks, ddof=1) / mean_kappa(force_constants) * np.trace(ds["kappa"].values[0]) / 3)
+    return BoltzmannBeside(ds, grids[1.0], spread, tuple(tried), at, sigma, heat_lifetime, err)
