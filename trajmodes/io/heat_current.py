@@ -8,7 +8,10 @@ What is read:
 - the file of ``fix ave/time`` (``# TimeStep c_flux[1] c_flux[2] c_flux[3]``) or of ``fix print`` (its ``title``
   line names the columns);
 - any table of columns with a header line of names (``#`` comment lines before it are skipped; the last comment line
-  is the header when no line of names follows), e.g. SporTran's input files.
+  is the header when no line of names follows), e.g. SporTran's input files;
+- GPUMD's ``compute.out`` with the ``run.in`` beside it, whose ``compute`` line asks for ``jp`` and ``jk`` (the
+  potential and kinetic heat currents of each group, in eV^(3/2) amu^(-1/2), summed over the groups here), its
+  ``time_step`` (fs) and intervals giving the time between rows, and the ``model.xyz`` beside it the volume.
 
 The current is three columns: ``c_NAME[1..3]`` of a vector compute (the first three of ``compute heat/flux``'s six:
 the full current, then its convective part), ``v_Jx v_Jy v_Jz``, or ``Jx Jy Jz``; ``current=`` names it when the
@@ -26,15 +29,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.units import KCALMOL_EV
+from trajmodes.units import AMU_A2_PS2_EV, KCALMOL_EV
 
-__all__ = ["HeatCurrentSeries", "read_heat_current", "CURRENT_UNITS"]
+__all__ = ["HeatCurrentSeries", "read_heat_current", "CURRENT_UNITS", "GPUMD_VELOCITY"]
 
 #: eV A/ps per unit of the volume-integrated heat current (energy x velocity) of each LAMMPS unit style: metal
 #: eV A/ps, real kcal/mol A/fs
 CURRENT_UNITS = {"metal": 1.0, "real": KCALMOL_EV * 1e3}
 #: the ps of one MD time unit (the ``timestep`` command's unit) of each unit style
 TIMESTEP_PS = {"metal": 1.0, "real": 1e-3}
+#: A/ps per GPUMD velocity unit, sqrt(eV/amu): its heat currents (eV^(3/2) amu^(-1/2), energy x that velocity) times
+#: it are eV A/ps (its heat-current correlations, eV^3/amu, times its square are (eV A/ps)^2)
+GPUMD_VELOCITY = float(1.0 / np.sqrt(AMU_A2_PS2_EV))
+#: the columns of each quantity of GPUMD's ``compute`` per group, in the order compute.out writes them
+GPUMD_COLUMNS = {"temperature": 1, "potential": 1, "force": 3, "virial": 3, "jp": 3, "jk": 3, "momentum": 3}
 _NAME = re.compile(r"^[A-Za-z_][\w\[\]:.\-/]*$")
 _VECTOR = re.compile(r"^(?P<base>.+)\[(?P<i>\d+)\]$")
 
@@ -171,6 +179,8 @@ def read_heat_current(path, *, current: str | None = None, others=(), units: str
         No table, no current column (the columns found are named), rows of unequal step spacing.
     """
     path = os.fspath(path)
+    if os.path.basename(path).startswith("compute.out"):
+        return _gpumd_compute(path, md_timestep)
     try:
         with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:
             text = f.read().decode("utf-8", "replace")
@@ -250,3 +260,66 @@ def read_heat_current(path, *, current: str | None = None, others=(), units: str
                              table[:, temp_col] if temp_col is not None else None, volume, style,
                              tuple(header[c] for c in cols),
                              np.stack([table[:, c] for c in other_cols]) if other_cols else None, path, source)
+
+
+def _gpumd_compute(path: str, md_timestep: float | None) -> HeatCurrentSeries:
+    """GPUMD's compute.out: the heat current jp + jk summed over the groups, as the run.in beside it lays out the
+    columns (module docstring)."""
+    folder = os.path.dirname(path) or "."
+    run_in = os.path.join(folder, "run.in")
+    if not os.path.isfile(run_in):
+        raise TrajectoryFormatError(path, "a GPUMD compute.out is read with its run.in, which says what its columns "
+                                          "are and how often they were written", fix="Put the run's run.in beside it")
+    time_step, compute = 1.0, None
+    for i, ln in enumerate(open(run_in).read().split("\n")):
+        tok = ln.split("#")[0].split()
+        if tok[:1] == ["time_step"] and len(tok) > 1:
+            time_step = float(tok[1])
+        elif tok[:1] == ["compute"]:
+            compute = (i + 1, tok)
+    if compute is None or not {"jp", "jk"} & set(compute[1][4:]):
+        raise TrajectoryFormatError(run_in, "no compute line with jp or jk: the run wrote no heat current to "
+                                            "compute.out", line=None if compute is None else compute[0],
+                                    fix="compute 0 1 10 jp jk (grouping method, sample and output intervals, then "
+                                        "the quantities) writes the current every 10 steps")
+    line, tok = compute
+    try:
+        sample, output = int(tok[2]), int(tok[3])
+    except (IndexError, ValueError):
+        raise TrajectoryFormatError(run_in, f"the compute line {' '.join(tok)!r} does not give the sample and output "
+                                            "intervals", line=line, fix="compute <grouping method> <sample interval> "
+                                                                       "<output interval> jp jk") from None
+    asked = [q for q in GPUMD_COLUMNS if q in tok[4:]]
+    try:
+        table = np.loadtxt(path, ndmin=2)
+    except ValueError as exc:
+        raise TrajectoryFormatError(path, f"not a table of numbers ({exc})", fix="Pass GPUMD's compute.out") from None
+    per_group = sum(GPUMD_COLUMNS[q] for q in asked)
+    extra = 2 if "temperature" in asked else 0          # the thermostats' energies of the heat source and sink
+    groups = (table.shape[1] - extra) / per_group
+    if groups < 1 or groups != int(groups):
+        raise TrajectoryFormatError(path, f"{table.shape[1]} columns do not fit the quantities of run.in's compute "
+                                          f"line ({' '.join(asked)}: {per_group} per group"
+                                          + (" and 2 more" if extra else "") + ")",
+                                    fix="Pass the compute.out written by the run of that run.in")
+    groups, start, current = int(groups), 0, np.zeros((len(table), 3))
+    for q in asked:
+        width = GPUMD_COLUMNS[q] * groups
+        if q in ("jp", "jk"):
+            current += table[:, start:start + width].reshape(len(table), 3, groups).sum(axis=2)
+        start += width
+    dt = (float(md_timestep) if md_timestep is not None else time_step * 1e-3) * sample * output
+    volume = None
+    model = os.path.join(folder, "model.xyz")
+    if os.path.isfile(model):
+        with open(model) as f:
+            f.readline()
+            lat = re.search(r'[Ll]attice="([^"]+)"', f.readline())
+        if lat:
+            volume = float(abs(np.linalg.det(np.array(lat.group(1).split(), float).reshape(3, 3))))
+    temperature = table[:, 0] if "temperature" in asked and groups == 1 else None
+    which = " + ".join(q for q in ("jp", "jk") if q in asked)
+    return HeatCurrentSeries(current * GPUMD_VELOCITY, None, dt, temperature, volume, "metal",
+                             (f"{which} x", f"{which} y", f"{which} z"), None, path,
+                             f"GPUMD compute.out, {which} of {groups} group(s)"
+                             + ("; the potential part alone (no jk)" if "jk" not in asked else ""))
