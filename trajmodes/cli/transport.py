@@ -7,20 +7,14 @@ import time
 from trajmodes.cli.options import read_trajectory, step, write_dataset
 
 
-#: a Green-Kubo run of a crystal is trusted when it is this many lifetimes of its heat-carrying modes long, and its
-#: running integral reaches this many (LAMMPS argon at 30 K, 7.5 ps: 16 ps gave 0.21 +- 0.06 W/(m K), 80 ps
-#: 1.01 +- 0.34, the Boltzmann equation 0.97)
-RUN_LIFETIMES = 10
-REACH_LIFETIMES = 3
-
-
 def cmd_conductivity(args, out) -> int:
     """Green-Kubo conductivity by cepstral analysis, with the running integral and, asked for, the tensor: netCDF
     files and a figure."""
     import numpy as np
     from trajmodes.plots import plot_conductivity_routes, plot_green_kubo, plot_modal_conductivity
-    from trajmodes.workflows import (heat_current_conductivity, integral_still_rising, kappa_past_cutoff,
-                                     mode_lifetime_conductivity, provenance, sniff)
+    from trajmodes.workflows import (heat_band, heat_current_conductivity, integral_still_rising, kappa_past_cutoff,
+                                     lifetime_checks, lifetime_resolution, mode_lifetime_conductivity, provenance,
+                                     sniff)
     t0 = time.perf_counter()
     if args.cutoff3 is not None and args.force_constants:
         raise ValueError("give --force-constants or --cutoff3 (the run's own constants, fitted here), not both")
@@ -50,9 +44,7 @@ def cmd_conductivity(args, out) -> int:
     c = res.cepstral
     nma = None
     if res.boltzmann is not None:
-        # the spectra as fine as the run allows with two segments, no finer than a third of the heat-carrying
-        # modes' widths (FWHM = 1 / (2 pi tau))
-        resolution = max(2.0 / (len(res.current) * res.dt), 1.0 / (6 * np.pi * res.boltzmann.heat_lifetime))
+        resolution = lifetime_resolution(len(res.current) * res.dt, res.boltzmann.heat_lifetime)
         with step(f"the modes' lifetimes from the run (projection and peak fits at {resolution:.2g} THz, a third "
                   "pass)"):
             nma = mode_lifetime_conductivity(source, fc, temperature=res.temperature, resolution=resolution)
@@ -120,10 +112,7 @@ def cmd_conductivity(args, out) -> int:
         lines += ["  " + "  ".join(f"{k[a, b]:10.4g} +- {e[a, b]:<8.2g}" for b in range(3)) for a in range(3)]
     if res.spectral is not None:
         sp = res.spectral
-        mean = np.einsum("baa->b", sp.kappa_band.values) / 3
-        cum = np.cumsum(mean) / max(mean.sum(), 1e-300)
-        edges = sp.frequency_edge.values
-        lo, hi = edges[int(np.searchsorted(cum, 0.1))], edges[int(np.searchsorted(cum, 0.9)) + 1]
+        lo, hi = heat_band(sp, 0.8)
         lines.append(f"by the velocities' frequency (Fan et al., Phys. Rev. B 99, 064308 (2019)), {sp.sizes['frequency_bin']}"
                      f" bands: they sum to {np.trace(sp.kappa.values) / 3:.5g} W/(m K) at tau = {sp.attrs['tau_ps']:g} "
                      f"ps; 80 % of it between {lo:.3g} and {hi:.3g} THz")
@@ -153,13 +142,7 @@ def cmd_conductivity(args, out) -> int:
         tau, run, reach = res.boltzmann.heat_lifetime, rows * res.dt, float(res.integral.time.values[-1])
         lines.append(f"  the heat is carried by modes that live {tau:.3g} ps (the Boltzmann lifetimes weighted by their "
                      f"share of kappa); the run is {run / tau:.3g} of them, the running integral reaches {reach / tau:.3g}")
-        if run < RUN_LIFETIMES * tau:
-            lines.append(f"WARNING: a Green-Kubo conductivity needs a run of at least {RUN_LIFETIMES} such lifetimes "
-                         f"({RUN_LIFETIMES * tau:.3g} ps): shorter, the cepstral kappa resolves too little of the "
-                         "current's zero-frequency peak and reads low")
-        if reach < REACH_LIFETIMES * tau:
-            lines.append(f"WARNING: the running integral stops at {reach:.3g} ps, before the correlation has decayed "
-                         f"({REACH_LIFETIMES} lifetimes: --max-time {REACH_LIFETIMES * tau:.3g}, in a run long enough)")
+        lines += [f"WARNING: {w}" for w in lifetime_checks(tau, run, reach)]
     if not np.isfinite(float(c.kappa)):
         lines.append("WARNING: the conductivity is not finite: check the units and the series")
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")

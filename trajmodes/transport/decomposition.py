@@ -24,7 +24,7 @@ import uuid
 import numpy as np
 
 __all__ = ["modal_conductivity", "spectral_conductivity", "spectrum_bins", "frequency_spectrum", "integral_filter",
-           "run_interval", "POWER_BAND"]
+           "run_interval", "POWER_BAND", "heat_band"]
 
 
 def spectrum_bins(n_modes: int) -> int:
@@ -68,6 +68,19 @@ def integral_filter(current, dt: float, temperature: float, volume: float, max_t
     weights[[0, -1]] = 0.5
     taps = weights / (n - np.arange(lags + 1))
     return lags, total, fftconvolve(current, taps[:, None], axes=0)[:n]
+
+
+def heat_band(split, share: float = 0.8) -> tuple[float, float]:
+    """THz, the band of frequencies that holds the middle ``share`` of the conductivity of a split over frequency
+    bands (:func:`spectral_conductivity`; the mean of the diagonal): from the edge below which (1 - share) / 2 of it
+    lies to the one above which as much lies."""
+    mean = np.einsum("baa->b", split["kappa_band"].values) / 3
+    cum = np.cumsum(mean) / (mean.sum() if mean.sum() != 0 else 1.0)
+    edges = split["frequency_edge"].values
+    tail = 0.5 * (1.0 - float(share))
+    lo = int(np.searchsorted(cum, tail))
+    hi = min(int(np.searchsorted(cum, 1.0 - tail)) + 1, len(edges) - 1)
+    return float(edges[lo]), float(edges[hi])
 
 
 def frequency_spectrum(frequencies, shares, edges) -> np.ndarray:

@@ -43,7 +43,7 @@ __all__ = ["return_freed_memory", "load_force_constants", "default_cutoff2",
            "harmonic_bands", "shell_constants_of", "project_modes", "ScatteringQpoints", "scattering_qpoints",
            "structure_factor", "check_correlation_window", "path_dispersion", "HeatCurrentConductivity",
            "heat_current_conductivity", "BoltzmannBeside", "boltzmann_beside", "mode_lifetime_conductivity",
-           "BTE_RESAMPLES",
+           "BTE_RESAMPLES", "lifetime_checks", "lifetime_resolution",
            # re-exported (see above)
            "ForceConstants", "format_cutoff_table", "StagedOutputs", "atomic_write", "source_fingerprint", "fc_format",
            "format_names", "detect_fc_format", "clean_attrs", "provenance", "sniff", "masses_or_error",
@@ -54,7 +54,7 @@ __all__ = ["return_freed_memory", "load_force_constants", "default_cutoff2",
 #: the names :func:`__getattr__` imports on first use (modules that import scipy, xarray or dask)
 LAZY_NAMES = ("fit_layer", "COLLAPSED", "UNCONSTRAINED", "UNSTABLE", "degenerate_groups", "read",
               "summarize", "summary_terms", "summary_dataset", "fit_series", "compare_three_phonon",
-              "kappa_past_cutoff", "integral_still_rising")
+              "kappa_past_cutoff", "integral_still_rising", "heat_band")
 
 
 def __getattr__(name: str):
@@ -80,6 +80,9 @@ def __getattr__(name: str):
     if name in ("kappa_past_cutoff", "integral_still_rising"):   # transport.cepstral: checks of a Green-Kubo kappa
         from trajmodes.transport import cepstral
         return getattr(cepstral, name)
+    if name == "heat_band":                   # transport.decomposition: the frequencies that carry most of the heat
+        from trajmodes.transport import decomposition
+        return decomposition.heat_band
     if name == "compare_three_phonon":        # modes.comparison: MD lines beside perturbation theory
         from trajmodes.modes import comparison
         return comparison.compare_three_phonon
@@ -896,4 +899,5 @@ def path_dispersion(force_constants, path: str):
 
 
 from trajmodes.workflows.transport import (BTE_RESAMPLES, BoltzmannBeside, HeatCurrentConductivity,  # noqa: E402
-                                           boltzmann_beside, heat_current_conductivity)
+                                           boltzmann_beside, heat_current_conductivity, lifetime_checks,
+                                           lifetime_resolution)
