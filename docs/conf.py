@@ -146,7 +146,7 @@ def _complete_index(app, docname, source):
 # -- The tutorials: examples/notebooks, executed into docs/tutorials ------------------------------------------------
 NOTEBOOKS = ROOT / "examples" / "notebooks"
 TUTORIALS = Path(__file__).resolve().parent / "tutorials"        # generated: not in git
-CELL_TIMEOUT = 240                                                # s, as tests/test_notebooks.py
+CELL_TIMEOUT = 240                                                # s, a cell (two shared cores, a cold cache)
 _IGNORE = shutil.ignore_patterns(".*", "__pycache__", "*.ipynb", "*.tmidx.npz", ".ipynb_checkpoints")
 
 
@@ -209,6 +209,31 @@ def _execute(path: Path):
     return nb
 
 
+def executed_notebook(path: Path, cache: Path, inputs: str | None = None, log=None):
+    """The notebook ``path`` executed (:func:`_execute`), from ``cache`` where it ran with the same notebook, package
+    and example data (:func:`_inputs_digest`), else run now and kept there. An exclusive lock on the notebook's entry
+    makes a second process (``tests/test_notebooks.py`` and the site's build, in parallel test workers) wait for the
+    first's run and read it, so that each notebook runs once."""
+    import fcntl
+    import nbformat
+    inputs = _inputs_digest() if inputs is None else inputs
+    key = hashlib.sha256(path.read_bytes() + inputs.encode()).hexdigest()[:20]
+    cached = cache / f"{path.stem}-{key}.ipynb"
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / f"{path.stem}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cached.is_file():
+            if log is not None:
+                log()
+            nb = _execute(path)
+            for old in cache.glob(f"{path.stem}-*.ipynb"):
+                old.unlink()
+            tmp = cached.with_suffix(".tmp")
+            nbformat.write(nb, tmp)
+            tmp.replace(cached)
+    return nbformat.read(cached, as_version=4)
+
+
 def _execute_tutorials(app):
     """Write docs/tutorials/NAME.ipynb for every notebook of examples/notebooks: executed (from the cache when the
     notebook, the package and the example data are unchanged since it last ran), or as stored where
@@ -226,16 +251,8 @@ def _execute_tutorials(app):
     log = sphinx_logging.getLogger(__name__)
     for path in sources:
         if execute:
-            key = hashlib.sha256(path.read_bytes() + inputs.encode()).hexdigest()[:20]
-            cached = cache / f"{path.stem}-{key}.ipynb"
-            if not cached.is_file():
-                log.info("running the tutorial %s (not in the cache %s)", path.name, cache)
-                nb = _execute(path)
-                cache.mkdir(parents=True, exist_ok=True)
-                for old in cache.glob(f"{path.stem}-*.ipynb"):
-                    old.unlink()
-                nbformat.write(nb, cached)
-            nb = nbformat.read(cached, as_version=4)
+            nb = executed_notebook(path, cache, inputs, log=lambda: log.info("running the tutorial %s (not in the "
+                                                                             "cache %s)", path.name, cache))
         else:
             nb = nbformat.read(path, as_version=4)
         nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, _banner(path.name, execute))

@@ -2,25 +2,26 @@
 
 Each notebook is executed top to bottom in a ``python3`` kernel (nbclient + ipykernel), from a private copy of the
 repository's ``examples/`` (the readers write frame indexes beside the files they read, which must not land in the
-repository), with a time limit per cell. A cell that raises fails the test and names the cell; every notebook must
-leave figures in its output. The notebooks are stored without outputs (``test_notebooks_are_stored_clean``), so
+repository), with a time limit per cell, as the documentation site's build runs it (``docs/conf.py``,
+``executed_notebook``): the executed copy is kept in the site's cache of tutorials, keyed on the notebook, the
+package and the example data, and locked, so that the site built by ``tests/test_docs_site.py`` in another worker
+waits for it and reads it, and each notebook runs once. A cell that raises fails the test and names the cell; every
+notebook must leave figures in its output. The notebooks are stored without outputs (``test_notebooks_are_stored_clean``), so
 that what is in git is what runs here and diffs stay readable; open one in Jupyter and run it to see its figures.
 
 A notebook that takes more than about 10 s on two cores is marked slow (:data:`SLOW`; today all four).
 """
 from __future__ import annotations
 
-import shutil
-import time
+import importlib.util
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.support.paths import EXAMPLES
+from tests.support.paths import EXAMPLES, ROOT
 
 NOTEBOOKS = EXAMPLES / "notebooks"
-#: seconds any one cell may take (two shared cores, a cold cache)
-CELL_TIMEOUT = 240
 #: notebooks that take more than about 10 s on two cores (measured 12-16 s each, 2026-11-25; the heat transport one
 #: 30-35 s, as it runs LAMMPS)
 SLOW: set[str] = {"01_md_to_phonons.ipynb", "02_linewidths.ipynb", "03_temperature_series.ipynb",
@@ -35,11 +36,12 @@ def _params():
     return [pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.name in SLOW else []) for p in _notebooks()]
 
 
-@pytest.fixture(scope="module")
-def examples_copy(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("notebooks") / "examples"
-    shutil.copytree(EXAMPLES, d, ignore=shutil.ignore_patterns(".*", "__pycache__", "*.ipynb"))
-    return d
+def _docs_conf():
+    """docs/conf.py as a module: the site's own way to run a tutorial and keep it (``executed_notebook``)."""
+    spec = importlib.util.spec_from_file_location("trajmodes_docs_conf", ROOT / "docs" / "conf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_there_are_the_four_tutorials():
@@ -63,28 +65,14 @@ def test_notebooks_are_stored_clean(path):
 
 
 @pytest.mark.parametrize("path", _params())
-def test_notebook_runs(path, examples_copy, monkeypatch, tmp_path):
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    here = examples_copy / "notebooks"
-    monkeypatch.delenv("MPLBACKEND", raising=False)          # the kernel's inline backend draws into the notebook
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(here)}})
-    t0 = time.perf_counter()
+def test_notebook_runs(path):
+    conf = _docs_conf()
+    cache = Path(os.environ.get("TRAJMODES_DOCS_CACHE") or ROOT / "docs" / "_build" / "tutorials-cache")
     try:
-        client.execute()
-    except CellExecutionError as exc:
-        nbformat.write(nb, tmp_path / path.name)
-        raise AssertionError(f"{path.name} fails (executed copy: {tmp_path / path.name}):\n{exc}") from None
-    seconds = time.perf_counter() - t0
-    print(f"{path.name}: {seconds:.1f} s")
-    nbformat.write(nb, tmp_path / path.name)
+        nb = conf.executed_notebook(path, cache)
+    except Exception as exc:                      # the site's ExtensionError, naming the cell
+        raise AssertionError(f"{path.name} fails:\n{exc}") from None
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     figures = sum("image/png" in o.get("data", {}) for o in outputs)
     assert figures >= 2, f"{path.name} drew {figures} figure(s) into the notebook"
-    if path.name not in SLOW:
-        assert seconds < 120, f"{path.name} took {seconds:.0f} s: mark it slow (SLOW) or make it faster"
