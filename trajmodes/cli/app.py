@@ -125,6 +125,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                      "(second order from the data, third to this) and use them as "
                                                      "--force-constants, the Boltzmann equation with error bars from "
                                                      "the fit's bootstrap")
+    pk.add_argument("--cutoff4", type=positive, help="quartet cutoff in A, with --cutoff3: the fourth order too "
+                                                     "(default: none)")
     pk.add_argument("-o", "--output", default="trajmodes-conductivity", help="output folder (default "
                                                                               "trajmodes-conductivity)")
     add_plot_format(pk)

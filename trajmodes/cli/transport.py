@@ -18,6 +18,8 @@ def cmd_conductivity(args, out) -> int:
     t0 = time.perf_counter()
     if args.cutoff3 is not None and args.force_constants:
         raise ValueError("give --force-constants or --cutoff3 (the run's own constants, fitted here), not both")
+    if args.cutoff4 is not None and args.cutoff3 is None:
+        raise ValueError("--cutoff4 adds a fourth order to the run's own constants: give --cutoff3 too")
     if len(args.files) == 1 and sniff(args.files[0]) not in ("lammps", "netcdf"):
         source, name = args.files[0], args.files[0]             # a table or log of the current the run wrote
         what = f"reading the heat current of {name} and its cepstral analysis"
@@ -73,6 +75,9 @@ def cmd_conductivity(args, out) -> int:
         written.append(write_dataset(res.spectral, os.path.join(args.output, "spectral.nc"), out, prov))
     if bte is not None:
         written.append(write_dataset(bte.converged, os.path.join(args.output, "boltzmann.nc"), out, prov))
+        if bte.four_phonon is not None:
+            written.append(write_dataset(bte.four_phonon, os.path.join(args.output, "boltzmann_four_phonon.nc"), out,
+                                         prov))
         written.append(write_dataset(bte.md_grid, os.path.join(args.output, "boltzmann_md_grid.nc"), out, prov))
         written.append(write_dataset(nma, os.path.join(args.output, "mode_lifetimes.nc"), out, prov))
     if res.spectral is not None or res.modal is not None:
@@ -80,7 +85,8 @@ def cmd_conductivity(args, out) -> int:
         with step("drawing the routes' figure"):
             plot_conductivity_routes(res.modal, None if bte is None else bte.converged,
                                      None if bte is None else bte.md_grid, float(c.kappa), float(c.kappa_err),
-                                     out(routes_fig), title=title, lifetimes=nma, spectral=res.spectral)
+                                     out(routes_fig), title=title, lifetimes=nma, spectral=res.spectral,
+                                     four_phonon=None if bte is None else bte.four_phonon)
         written.append(routes_fig)
     n_cur = c.attrs["n_currents"]
     lines = [f"heat current: {res.source}, {rows} rows every {res.dt:g} ps, {rows * res.dt:g} ps"
@@ -154,14 +160,16 @@ def _fit_own_constants(traj, args, out):
     """The run's own effective constants, second order from the data and third to ``--cutoff3``, written to fc.nc
     beside the other outputs, and their bootstrap resamples (the Boltzmann equation's error bar)."""
     from trajmodes.workflows import BTE_RESAMPLES, fit_effective, potential_range_of, provenance
-    with step(f"fitting the run's own constants (second order from the data, third to {args.cutoff3:g} A; a pass "
-              f"over its frames) and {BTE_RESAMPLES} bootstrap resamples"):
-        fit = fit_effective(traj, cutoff3=args.cutoff3, potential_range=potential_range_of([traj]))
+    fourth = "" if args.cutoff4 is None else f", fourth to {args.cutoff4:g} A"
+    with step(f"fitting the run's own constants (second order from the data, third to {args.cutoff3:g} A{fourth}; a "
+              f"pass over its frames) and {BTE_RESAMPLES} bootstrap resamples"):
+        fit = fit_effective(traj, cutoff3=args.cutoff3, cutoff4=args.cutoff4,
+                            potential_range=potential_range_of([traj]))
         est = fit.estimator
         est.bootstrap(n_resamples=BTE_RESAMPLES)
         resamples = list(est.resampled_force_constants())
-    prov = provenance(list(args.files), {"cutoff2": float(est.cutoff2), "cutoff3": float(args.cutoff3)},
-                      temperature=fit.temperature)
+    prov = provenance(list(args.files), {"cutoff2": float(est.cutoff2), "cutoff3": float(args.cutoff3),
+                                         "cutoff4": args.cutoff4}, temperature=fit.temperature)
     fit.force_constants.to_netcdf(out(os.path.join(args.output, "fc.nc")), attrs=prov)
     print(f"the run's own constants: r2 = {float(est.cutoff2):.4g} A (from the data), r3 = {args.cutoff3:g} A, "
           f"{int(est.scores_.n_frames)} frames; written to {os.path.join(args.output, 'fc.nc')}")
@@ -182,7 +190,12 @@ def _boltzmann_lines(bte, temperature: float, whose: str) -> list:
              f"  converged mesh {n}x{n}x{n}: {mean(bte.converged):.4g}{err} (meshes {tried}"
              + (")" if bte.converged_at is not None else "; not converged to 3 % at the largest)"),
              f"  + coherences (Wigner transport equation, Simoncelli, Marzari and Mauri 2019): "
-             f"{mean(bte.converged, 'kappa_coherences'):.3g}",
+             f"{mean(bte.converged, 'kappa_coherences'):.3g}"]
+    if bte.four_phonon is not None:
+        lines.append(f"  with four-phonon scattering (the constants' fourth order; sums sampled over "
+                     f"{'x'.join(str(k) for k in bte.four_phonon.attrs['four_phonon_sample'])} cells, Gaussians of "
+                     f"{bte.four_phonon.attrs['four_phonon_width_THz']:.2g} THz): {mean(bte.four_phonon):.4g}")
+    lines += [
              f"  the MD supercell's q-points: {mean(bte.md_grid):.4g} at sigma {bte.sigma:.3g} THz (three times the mean "
              f"linewidth, as a Gaussian's FWHM); "
              + ", ".join(f"{k:.3g} at {s:.3g} THz" for s, k in bte.md_grid_range if abs(s - bte.sigma) > 1e-12)

@@ -102,7 +102,7 @@ def plot_modal_conductivity(modal, path: str | None = None, title: str = "", *, 
 
 def plot_conductivity_routes(modal=None, converged=None, md_grid=None, kappa: float | None = None,
                              kappa_err: float | None = None, path: str | None = None, title: str = "", *, ax=None,
-                             lifetimes=None, spectral=None):
+                             lifetimes=None, spectral=None, four_phonon=None):
     """The conductivity of one run by its routes, side by side: kappa(omega) and its running sum from the Green-Kubo
     modal analysis, the spectral decomposition by the velocities' frequency, the Boltzmann equation of the same
     constants (converged mesh; the MD supercell's grid) and the run's own mode lifetimes, each where given, with the
@@ -123,6 +123,8 @@ def plot_conductivity_routes(modal=None, converged=None, md_grid=None, kappa: fl
         Of :func:`trajmodes.modes.conductivity.conductivity_from_lifetimes`: the run's own mode lifetimes.
     spectral : xarray.Dataset, optional
         Of :func:`trajmodes.transport.decomposition.spectral_conductivity`.
+    four_phonon : xarray.Dataset, optional
+        The converged mesh's conductivity with four-phonon scattering (as ``converged``).
     """
     from trajmodes.transport.decomposition import frequency_spectrum
     fig, axes = axes_for(ax, 1, 2, (9.5, 3.8))
@@ -131,6 +133,7 @@ def plot_conductivity_routes(modal=None, converged=None, md_grid=None, kappa: fl
         by_mode.append(("Green-Kubo, modal analysis", modal.frequency.values,
                         np.einsum("qsaa->qs", modal.kappa_mode.values) / 3.0, "C0"))
     for label, ds, colour in (("Boltzmann (RTA), converged mesh", converged, "C3"),
+                              ("Boltzmann (RTA), + four-phonon", four_phonon, "C5"),
                               ("Boltzmann (RTA), the MD grid", md_grid, "C2")):
         if ds is not None:
             by_mode.append((label, ds["frequency_harmonic"].values,

@@ -24,7 +24,7 @@ import uuid
 import numpy as np
 
 __all__ = ["modal_conductivity", "spectral_conductivity", "spectrum_bins", "frequency_spectrum", "integral_filter",
-           "run_interval", "POWER_BAND", "heat_band"]
+           "run_interval", "POWER_BAND", "heat_band", "spectral_memory"]
 
 
 def spectrum_bins(n_modes: int) -> int:
@@ -192,6 +192,12 @@ def _modal_sums(data: dict, projector, masses: np.ndarray, filtered: np.ndarray)
 POWER_BAND = 0.999
 
 
+def spectral_memory(n_frames: int, n_atoms: int) -> float:
+    """Bytes :func:`spectral_conductivity` holds: every atom's velocities and heat-flux matrix over the run (96 bytes
+    per atom and frame) and the velocities' Fourier transform."""
+    return 96.0 * n_frames * n_atoms + 48.0 * (n_frames // 2 + 1) * n_atoms
+
+
 def spectral_conductivity(traj, *, current: tuple | None = None, max_time: float | None = None,
                           bins: int | None = None):
     """The Green-Kubo conductivity of a run split over the frequency of its atoms' vibrations (Fan et al., Phys. Rev.
@@ -200,8 +206,8 @@ def spectral_conductivity(traj, *, current: tuple | None = None, max_time: float
     band's current sum_i G_i v_i^(band) and its share of the running integral. No force constants or eigenvectors:
     a liquid, a glass or an alloy as well as a crystal. The bands sum to the running integral to rounding.
 
-    The velocities and each atom's heat-flux matrix of every frame are held (96 bytes per atom and frame, checked
-    before the pass: :func:`~trajmodes.resources.may_hold`); their frequency bands need each atom's whole time series.
+    The velocities and each atom's heat-flux matrix of every frame are held (:func:`spectral_memory`, checked before
+    the pass: :func:`~trajmodes.resources.may_hold`); their frequency bands need each atom's whole time series.
 
     Parameters
     ----------
@@ -230,7 +236,7 @@ def spectral_conductivity(traj, *, current: tuple | None = None, max_time: float
     from trajmodes.transport.cepstral import green_kubo_scale
     dt = run_interval(traj, "the spectral decomposition")
     n, atoms = traj.n_frames, traj.n_atoms
-    need = 96.0 * n * atoms + 16.0 * (n // 2 + 1) * atoms * 3
+    need = spectral_memory(n, atoms)
     if not may_hold(need):
         raise MemoryError(f"{traj.source.describe()}: the spectral decomposition holds every atom's velocities and "
                           f"heat-flux matrices over the run, {need / 1e9:.2f} GB here, more than may be held on this "

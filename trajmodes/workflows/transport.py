@@ -1,6 +1,7 @@
 """The Green-Kubo conductivity of a run's heat current, as ``trajmodes conductivity`` computes it: the current read
-from a file the run wrote or computed from its frames, its cepstral analysis, running integral and tensor, and its
-split over the crystal's modes."""
+from a file the run wrote or computed from its frames, its cepstral analysis, running integral and tensor, its split
+over the velocities' frequency and over the crystal's modes, and the Boltzmann equation of the same constants beside
+it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,9 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["HeatCurrentConductivity", "heat_current_conductivity", "BoltzmannBeside", "boltzmann_beside", "BTE_MESHES",
-           "BTE_ERROR_MESH", "BTE_RESAMPLES", "RUN_LIFETIMES", "REACH_LIFETIMES", "lifetime_checks",
-           "lifetime_resolution",
-           "BTE_CONVERGED"]
+           "BTE_CONVERGED", "BTE_ERROR_MESH", "BTE_RESAMPLES", "RUN_LIFETIMES", "REACH_LIFETIMES", "lifetime_checks",
+           "lifetime_resolution", "FOUR_PHONON_SAMPLE"]
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,8 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
     modal = bte = split = None
     if hasattr(source, "frame_fields") and spectral is not False:
         from trajmodes.resources import may_hold
-        from trajmodes.transport.decomposition import spectral_conductivity
-        need = 120.0 * source.n_frames * source.n_atoms
+        from trajmodes.transport.decomposition import spectral_conductivity, spectral_memory
+        need = spectral_memory(source.n_frames, source.n_atoms)
         if spectral or may_hold(need):
             split = spectral_conductivity(source, current=(j, temperature, volume), max_time=max_time)
         else:
@@ -220,6 +220,8 @@ BTE_CONVERGED = 0.03
 #: resamples of the constants' fit ``trajmodes conductivity --cutoff3`` takes
 BTE_ERROR_MESH = 10
 BTE_RESAMPLES = 20
+#: cells per axis of the sampled four-phonon sums (their cost is (sample / mesh)^6 of the full sums')
+FOUR_PHONON_SAMPLE = (4, 4, 4)
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,10 @@ class BoltzmannBeside:
     heat_lifetime : float
         ps, the lifetime of the modes that carry the heat: the mean of the converged mesh's lifetimes weighted by each
         mode's share of kappa. A Green-Kubo run must be many times longer, its integral reach several of them.
+    four_phonon : xarray.Dataset or None
+        Where the constants have a fourth order: the converged mesh's RTA with four-phonon scattering added to the
+        widths (Monte Carlo sums over :data:`FOUR_PHONON_SAMPLE` cells per axis, TDEP's ``-qg4ph``; Gaussian deltas as
+        wide as the three-phonon mean linewidth); None without.
     kappa_err : float or None
         W/(m K), the standard error of the converged kappa (the mean of the diagonal) from the constants' own
         statistical error: the spread of kappa over the bootstrap resamples of their fit, on the mesh
@@ -262,6 +268,7 @@ class BoltzmannBeside:
     sigma: float
     heat_lifetime: float
     kappa_err: float | None = None
+    four_phonon: object | None = None
 
 
 def boltzmann_beside(force_constants, supercell_matrix, temperature: float, meshes=None,
@@ -274,7 +281,8 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
     modes of a process is broadened by its width in the run), and at half and twice that; the coherences' term of the Wigner transport equation (Simoncelli, Marzari and Mauri, Nat. Phys.
     15, 809 (2019)) on the converged mesh. ``resamples``: the bootstrap resamples of the constants' fit
     (:meth:`~trajmodes.forceconstants.fit.EffectiveForceConstants.resampled_force_constants`), whose conductivities
-    on :data:`BTE_ERROR_MESH` give the converged one its statistical error."""
+    on :data:`BTE_ERROR_MESH` give the converged one its statistical error. Constants with a fourth order add
+    four-phonon scattering on the converged mesh (:attr:`BoltzmannBeside.four_phonon`)."""
     from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
     if getattr(force_constants, "fc3", None) is None:
@@ -312,4 +320,10 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
         ks = np.array([mean_kappa(fc) for fc in resamples])
         if len(ks) > 1:
             err = float(np.std(ks, ddof=1) / mean_kappa(force_constants) * np.trace(ds["kappa"].values[0]) / 3)
-    return BoltzmannBeside(ds, grids[1.0], spread, tuple(tried), at, sigma, heat_lifetime, err)
+    four = None
+    if getattr(force_constants, "fc4", None) is not None:
+        width = float(np.mean(widths[np.isfinite(widths) & (widths > 0)]))
+        lw = an.linewidths(four_phonon=width, four_phonon_sample=FOUR_PHONON_SAMPLE, four_phonon_seed=0)
+        four = an.thermal_conductivity(method="rta", linewidths=lw)
+        four.attrs.update(four_phonon_width_THz=width, four_phonon_sample=list(FOUR_PHONON_SAMPLE))
+    return BoltzmannBeside(ds, grids[1.0], spread, tuple(tried), at, sigma, heat_lifetime, err, four)
