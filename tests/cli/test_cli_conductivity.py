@@ -110,6 +110,7 @@ def test_the_integral_split_over_the_modes(tmp_path, capsys):
     assert f"the modes' shares sum to {total:.5g} W/(m K), the running integral's {total:.5g}" in text
 
 
+@pytest.mark.slow
 def test_the_routes_side_by_side(tmp_path, capsys):
     """Constants with a third order (the Lennard-Jones potential's, on a 3x3x3 cubic supercell): the Boltzmann
     equation's conductivity with classical occupations at the run's temperature beside the Green-Kubo one, on meshes
@@ -155,6 +156,7 @@ def test_the_routes_side_by_side(tmp_path, capsys):
     assert "WARNING: the running integral rose by more than 10 %" in text
 
 
+@pytest.mark.slow
 def test_the_runs_own_constants_with_error_bars(tmp_path, capsys, monkeypatch):
     """``--cutoff3`` (and ``--cutoff4``): the run's own constants fitted to its forces (written to fc.nc, with a third
     and a fourth order) and used for every route; four-phonon scattering lowers the Boltzmann equation's kappa; it

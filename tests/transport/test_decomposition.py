@@ -50,7 +50,7 @@ def test_the_modes_shares_sum_to_the_green_kubo_integral(argon):
 def test_a_run_without_per_atom_stresses_is_told_what_to_dump(tmp_path):
     from tests.support.dumps import small_dump
     dump, _ = small_dump(tmp_path / "run.lammpstrj", n_frames=6, n_atoms=4)
-    traj = trajmodes.read(dump, species=["Ar"] * 5)
+    traj = trajmodes.read(dump, species=["Ar"] * 5, md_timestep=0.001)
     with pytest.raises(ValueError, match="per-atom potential energies"):
         modal_conductivity(traj, None)
 
