@@ -20,6 +20,7 @@ from trajmodes.forceconstants.report import format_cutoff_table  # forceconstant
 from trajmodes.io.filesystem import (StagedOutputs, atomic_write,  # io.filesystem: staged and atomic outputs,
                                      source_fingerprint)            # what identifies the inputs of a kept output
 from trajmodes.io.forceconstants.registry import detect_fc_format, fc_format, format_names  # io.forceconstants.registry
+from trajmodes.io.potentials.pair_style import potential_range_of  # io.potentials.pair_style: a run's potential
 from trajmodes.io.provenance import clean_attrs, provenance     # io.provenance: the attributes of every output
 from trajmodes.io.trajectories.registry import sniff            # io.trajectories.registry: a file's format
 from trajmodes.lattice.crystal import masses_or_error           # lattice.crystal: masses known, or a clear error
@@ -710,19 +711,6 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
 
 
 # ----------------------------------------------------------------------------- pieces of the other commands
-def potential_range_of(trajectories, logs=()):
-    """The range of the potential of the runs ``trajectories``, from the LAMMPS input or log that names their dumps
-    (``logs``, the runs' thermo logs, read first): :func:`trajmodes.io.potentials.pair_style.potential_range` of the
-    first LAMMPS run whose input names one; None when none does."""
-    from trajmodes.io.potentials.pair_style import potential_range
-    for t in trajectories:
-        if str(getattr(t.source, "format", "")).startswith("lammps"):
-            found = potential_range(t.source.paths, logs=logs or ())
-            if found is not None:
-                return found
-    return None
-
-
 @dataclass(frozen=True)
 class QuasiHarmonicResult:
     """The crystal of ``trajmodes qha`` and its calculator.

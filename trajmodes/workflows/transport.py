@@ -120,9 +120,8 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
     if hasattr(source, "frame_fields"):                       # a trajectory whose frames carry the current
         if others:
             raise ValueError("other currents are read from a table or log, not from a trajectory's frames")
-        from trajmodes.io.potentials.pair_style import potential_range     # the run's pair_style, where named
-        lammps = str(getattr(source.source, "format", "")).startswith("lammps")
-        j, t_run, v_run = heat_current_of_run(source, potential_range(source.source.paths) if lammps else None)
+        from trajmodes.io.potentials.pair_style import potential_range_of     # the run's pair_style, where named
+        j, t_run, v_run = heat_current_of_run(source, potential_range_of([source]))
         stress = len(getattr(source.source, "stress_columns", None) or ())
         what = (f"{source.source.describe()}: sum_i e_i v_i - sum_i S_i v_i from its per-atom energies, "
                 + ("centroid stresses (nine columns)" if stress == 9 else "stresses (six columns: right for pair "

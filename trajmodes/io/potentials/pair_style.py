@@ -25,8 +25,8 @@ from trajmodes.io.potentials.eam import funcfl_cutoff, setfl_cutoff
 from trajmodes.io.trajectories.times import (LAMMPS_INPUT_BYTES, UNITS_COMMAND, lammps_settings_beside,
                                              lammps_settings_in)
 
-__all__ = ["PotentialRange", "potential_range", "potential_range_in", "pair_styles", "sw_cutoff", "tersoff_cutoff",
-           "meam_spline_cutoff"]
+__all__ = ["PotentialRange", "potential_range", "potential_range_of", "potential_range_in", "pair_styles", "sw_cutoff",
+           "tersoff_cutoff", "meam_spline_cutoff"]
 
 #: accelerator suffixes of pair styles (the same potential)
 _SUFFIXES = ("/opt", "/omp", "/gpu", "/intel", "/kk", "/kk/device", "/kk/host")
@@ -317,4 +317,16 @@ def potential_range(dump_paths, logs=()) -> PotentialRange | None:
                 return potential_range_in(found.path, dump)
             except OSError:
                 return None
+    return None
+
+
+def potential_range_of(trajectories, logs=()):
+    """The range of the potential of the runs ``trajectories``, from the LAMMPS input or log that names their dumps
+    (``logs``, the runs' thermo logs, read first): :func:`potential_range` of the first LAMMPS run whose input names
+    one; None when none does."""
+    for t in trajectories:
+        if str(getattr(t.source, "format", "")).startswith("lammps"):
+            found = potential_range(t.source.paths, logs=logs or ())
+            if found is not None:
+                return found
     return None
