@@ -190,7 +190,7 @@ def test_info_parses_a_dump_once_with_the_time_average(tmp_path):
     first = r["need"] / 60                      # the first frame, read on its own (the displacements' origin)
     assert r["read"] <= 1.05 * r["need"] + first + scratch, r
     assert r["read"] < 1.5 * r["need"], r       # the average's own pass read the dump twice
-    assert not [p for p in os.listdir(tmp_path) if p.startswith("trajmodes-summary-")]
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".trajmodes-summary-")]
     from trajmodes.trajectory.summary import summarize
     from tests.support.dumps import read_quiet
     one = summarize(read_quiet(str(dump), reference="average"), scratch=str(tmp_path))

@@ -136,8 +136,9 @@ def summarize(traj, *, progress: bool = False, scratch: str | None = None) -> xr
     scratch file (float32, 12 bytes per atom and frame, in ``scratch``, default the system's temporary folder,
     deleted at the end) while it sums the average and the per-frame quantities; the displacements from the average
     are measured in a read of that file (:func:`_summarize_through_scratch`). A netCDF cache stores its average, so
-    it is read once. Without room for the scratch file, the trajectory is read twice (a warning says so), and so it
-    is on a ``dask.distributed`` cluster (whose workers may not see this machine's temporary folder).
+    it is read once. On a ``dask.distributed`` cluster, whose workers may not see this machine's temporary folder,
+    the scratch folder is made beside the trajectory (which they read). Without room for the scratch file, or where
+    it cannot be made, the trajectory is read twice (a warning says so).
 
     Returns
     -------
@@ -152,9 +153,11 @@ def summarize(traj, *, progress: bool = False, scratch: str | None = None) -> xr
         ``potential_energy`` (time) in eV per cell when the data have them (a LAMMPS log, energy or stress columns).
     """
     from trajmodes.resources import distributed_client
-    # a cluster's workers may not see this machine's temporary folder: two passes there
     if (not traj.reference_known and traj.source.format != "netcdf" and traj.n_frames > 1
-            and getattr(traj, "_parent", None) is None and distributed_client() is None):
+            and getattr(traj, "_parent", None) is None):
+        if scratch is None and distributed_client() is not None:
+            # a cluster's workers may not see this machine's temporary folder; they read the trajectory's
+            scratch = os.path.dirname(os.path.abspath(traj.source.paths[0]))
         folder = _scratch_folder(traj, scratch)
         if folder is not None:
             try:
@@ -186,7 +189,13 @@ def _scratch_folder(traj, scratch: str | None) -> str | None:
                       f"in {base}): the trajectory is read twice, once for the time average and once for the "
                       "displacements from it (set TMPDIR to a folder with room)", ResourceWarning, stacklevel=3)
         return None
-    return tempfile.mkdtemp(prefix="trajmodes-summary-", dir=base)
+    try:
+        return tempfile.mkdtemp(prefix=".trajmodes-summary-", dir=base)
+    except OSError as e:
+        warnings.warn(f"cannot make the scratch file of the displacements in {base} ({e.strerror}): the trajectory "
+                      "is read twice, once for the time average and once for the displacements from it (set TMPDIR "
+                      "to a folder with room)", ResourceWarning, stacklevel=3)
+        return None
 
 
 def _summarize_through_scratch(traj, progress: bool, folder: str) -> xr.Dataset:
@@ -206,21 +215,20 @@ def _summarize_through_scratch(traj, progress: bool, folder: str) -> xr.Dataset:
     shape = (traj.n_frames, traj.n_atoms, 3)
     with open(path, "wb") as f:
         f.truncate(4 * int(np.prod(shape)))
-    with open(path, "r+b") as f:
-        stored = da.store(terms["u"].astype(np.float32), _RowFile(f.fileno(), shape), lock=True, compute=False)
-        values, sums = _compute([stored, summary_terms(traj, layer, displacements=False),
-                                 {k: v.sum(axis=0) for k, v in terms.items()}], progress)[1:]
+    rows = _RowFile(path, shape)
+    # each task writes its own frames: no lock
+    stored = da.store(terms["u"].astype(np.float32), rows, lock=False, compute=False)
+    values, sums = _compute([stored, summary_terms(traj, layer, displacements=False),
+                             {k: v.sum(axis=0) for k, v in terms.items()}], progress)[1:]
     avg = traj.average_from_sums(first, sums)
     traj._reference = avg                                  # the average: no pass of its own for later work
     mean_u0 = sums["u"] / traj.n_frames
     cells = (np.linalg.inv(first.cell), avg.cell) if avg.cell is not None else None
     onehot = _onehot(traj.species)[1]
     bounds = np.concatenate([[0], np.cumsum(terms["u"].chunks[0])]).astype(int)
-    with open(path, "rb") as f:
-        rows = _RowFile(f.fileno(), shape)
-        blocks = [dask.delayed(_scratch_terms)(rows, lo, hi, mean_u0, cells, onehot)
-                  for lo, hi in zip(bounds[:-1], bounds[1:])]
-        packed = np.concatenate(_compute(blocks, progress), axis=0)
+    blocks = [dask.delayed(_scratch_terms)(rows, lo, hi, mean_u0, cells, onehot)
+              for lo, hi in zip(bounds[:-1], bounds[1:])]
+    packed = np.concatenate(_compute(blocks, progress), axis=0)
     ns = onehot.shape[1]
     values.update(drift=packed[:, 0:3], u2_time=packed[:, 3:3 + ns],
                   msd_time=packed[:, 3 + ns:3 + 4 * ns].reshape(len(packed), 3, ns), umax_time=packed[:, 3 + 4 * ns])
@@ -242,25 +250,30 @@ def _scratch_terms(rows, lo: int, hi: int, mean_u0: np.ndarray, cells: tuple | N
 
 
 class _RowFile:
-    """A raw C-ordered float32 array (frames, atoms, 3) in an open file, written and read by whole blocks with
+    """A raw C-ordered float32 array (frames, atoms, 3) in the file ``path``, written and read by whole blocks with
     ``os.pwrite``/``os.pread`` (no memory map: its pages would count as the process's memory); ``__setitem__`` takes
-    the blocks :func:`dask.array.store` gives."""
+    the blocks :func:`dask.array.store` gives. Each call opens the file itself, so a cluster's workers can write and
+    read it where they see the path."""
 
-    def __init__(self, fd: int, shape: tuple):
-        self.fd, self.shape = fd, tuple(shape)
+    def __init__(self, path: str, shape: tuple):
+        self.path, self.shape = path, tuple(shape)
         self.row = int(np.prod(shape[1:])) * 4
 
     def __setitem__(self, key, value) -> None:
         frames, atoms = key[0], key[1]
         value = np.ascontiguousarray(value, dtype=np.float32)
-        whole = atoms.start in (None, 0) and atoms.stop in (None, self.shape[1])
-        for k, f in enumerate(range(*frames.indices(self.shape[0]))):
-            if whole:
-                os.pwrite(self.fd, value[k].tobytes(), f * self.row)
-            else:
-                a0 = atoms.indices(self.shape[1])[0]
-                os.pwrite(self.fd, value[k].tobytes(), f * self.row + a0 * 12)
+        a0 = atoms.indices(self.shape[1])[0]
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            for k, f in enumerate(range(*frames.indices(self.shape[0]))):
+                os.pwrite(fd, value[k].tobytes(), f * self.row + a0 * 12)
+        finally:
+            os.close(fd)
 
     def read(self, lo: int, hi: int) -> np.ndarray:
-        data = os.pread(self.fd, (hi - lo) * self.row, lo * self.row)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            data = os.pread(fd, (hi - lo) * self.row, lo * self.row)
+        finally:
+            os.close(fd)
         return np.frombuffer(data, dtype=np.float32).reshape((hi - lo,) + self.shape[1:])

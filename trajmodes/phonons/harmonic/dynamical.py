@@ -117,18 +117,37 @@ class DynamicalMatrix:
         pr, m = fc.primitive, fc.smap
         P = pr.cell
         pf = pr.scaled_positions                                     # (n, 3) primitive fractional
+        compact = fc.compact()
+        # the supercell atoms the constants reach (constants fitted within a cutoff reach a few dozen of a big
+        # supercell's 10^5-10^6 atoms): their images alone are found (seconds at 864,000 atoms for all of them). The
+        # non-analytic part reaches every atom: all of them there
+        self.columns = None
+        if self.nac is None:
+            reach = np.union1d(np.flatnonzero(np.any(compact != 0, axis=(0, 2, 3))), fc.p2s)
+            if 2 * len(reach) < len(m.atom):
+                self.columns = reach
         # every pair (k, j) at each of its shortest images (ideal positions, primitive fractional: the shift cancels)
-        kk, jj, w, mult, Ru, ridx, axes = _image_pairs(m, pf, fc.p2s, P, self.tol)
+        kk, jj, w, mult, Ru, ridx, axes = _image_pairs(m, pf, fc.p2s, P, self.tol, self.columns)
         kp = m.atom[jj]
         self.weights = w                                             # 1 / multiplicity of every image pair
         self.pairs = (ridx, kk, jj, kp, w / np.sqrt(pr.masses[kk] * pr.masses[kp]), len(Ru))
         self.R = Ru.astype(float)                                    # (nR, 3) reduced
         self._axes = axes
-        self._H = self._scatter(fc.compact())
+        self._H = self._scatter(compact)
         self.dpos = pf[None, :, :] - pf[:, None, :]                  # (n, n, 3) reduced
         self.R_cart = self.R @ P                                     # (nR, 3) A
         self.dpos_cart = self.dpos @ P                               # (n, n, 3) A
-        self.multiplicities = mult
+
+    def _all_pairs(self) -> tuple:
+        """:func:`_image_pairs` of every supercell atom (the pairs of :attr:`pairs` are those of :attr:`columns`)."""
+        fc = self.force_constants
+        return _image_pairs(fc.smap, fc.primitive.scaled_positions, fc.p2s, fc.primitive.cell, self.tol)
+
+    @property
+    def multiplicities(self) -> np.ndarray:
+        """The number of equally short images of every pair (primitive atom, supercell atom), (n, N) int: of every
+        supercell atom, also those the constants do not reach (the third order's images reach farther)."""
+        return self._all_pairs()[3]
 
     def image_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The atom pairs the dynamical matrix sums over, each periodic image of equal (shortest) length once.
@@ -143,9 +162,13 @@ class DynamicalMatrix:
         vectors : ndarray (n_pairs, 3)
             The image vector r_j + R - r_k in Angstrom.
         """
-        ridx, kk, jj, kp, w, _ = self.pairs
-        m = self.force_constants.primitive.masses
-        return kk, jj, kp, w * np.sqrt(m[kk] * m[kp]), self.R_cart[ridx] + self.dpos_cart[kk, kp]
+        if self.columns is None:
+            ridx, kk, jj, kp, w, _ = self.pairs
+            m = self.force_constants.primitive.masses
+            return kk, jj, kp, w * np.sqrt(m[kk] * m[kp]), self.R_cart[ridx] + self.dpos_cart[kk, kp]
+        kk, jj, w, _, Ru, ridx, _ = self._all_pairs()
+        kp = self.force_constants.smap.atom[jj]
+        return kk, jj, kp, w, Ru[ridx] @ self.force_constants.primitive.cell + self.dpos_cart[kk, kp]
 
     def phase(self, q: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """e^{i 2 pi q.R}, shape (nR, nq) complex, from per-axis factors (R integer); with ``rows`` (indices of
@@ -259,10 +282,21 @@ class DynamicalMatrix:
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         n, k = self.force_constants.n_prim, len(fcs)
         ridx, kk, jj, kp, w, _ = self.pairs
+        R = self.R
         n_atoms = len(self.force_constants.smap.atom)
         pos = np.arange(n_atoms) if columns is None else np.full(n_atoms, -1)
         if columns is not None:
             pos[np.asarray(columns, dtype=np.int64)] = np.arange(len(columns))
+        if self.columns is not None:
+            inside = np.zeros(n_atoms, dtype=bool)
+            inside[self.columns] = True
+            held = np.arange(n_atoms) if columns is None else np.asarray(columns, dtype=np.int64)
+            if np.any(fcs[:, :, ~inside[held]] != 0):
+                # these constants reach farther than this matrix's: the pairs of every supercell atom
+                kk, jj, w1, _, Ru, ridx, _ = self._all_pairs()
+                kp = self.force_constants.smap.atom[jj]
+                w, R = w1 / np.sqrt(self.force_constants.primitive.masses[kk] *
+                                    self.force_constants.primitive.masses[kp]), Ru.astype(float)
         sel = np.flatnonzero(pos[jj] >= 0)
         rows, local = np.unique(ridx[sel], return_inverse=True)
         H = np.zeros((len(rows), n, n, 3, 3, k))
@@ -270,7 +304,7 @@ class DynamicalMatrix:
         np.add.at(H, (local.reshape(-1), kk[sel], kp[sel]), vals.transpose(1, 2, 3, 0))
         H = H.transpose(0, 5, 1, 3, 2, 4).reshape(len(rows), -1)                      # (rows, k n 3 n 3)
         live = live_rows(H)
-        D = self.lattice_sum(np.ascontiguousarray(H[live].T), self.phase(q, rows[live]))
+        D = self.lattice_sum(np.ascontiguousarray(H[live].T), _phase(phase_axes(R[rows[live]]), q))
         D = D.reshape(len(q), k, n, 3, n, 3)
         D *= np.exp(2j * np.pi * np.einsum("qx,klx->qkl", q, self.dpos))[:, None, :, None, :, None]
         D = D.reshape(len(q), k, 3 * n, 3 * n)
@@ -382,11 +416,13 @@ class DynamicalMatrix:
         return MeshFrequencies(q, f, pr)
 
 
-def _image_pairs(smap, basis: np.ndarray, p2s: np.ndarray, cell: np.ndarray, tol: float) -> tuple:
+def _image_pairs(smap, basis: np.ndarray, p2s: np.ndarray, cell: np.ndarray, tol: float,
+                 columns: np.ndarray | None = None) -> tuple:
     """:func:`~trajmodes.lattice.geometry.wigner_seitz_pairs` of a supercell map with the distinct lattice vectors
     of its images and their phase tables, found once per map and primitive cell: the matrices of a fit's cutoff
     scan, error bars and figures share the supercell (3.5 s a time at 864,000 atoms, of which the distinct vectors
-    took 2.5 s). Kept on the map (read-only arrays).
+    took 2.5 s). Kept on the map (read-only arrays): those of every atom, and of the last few sets of ``columns``
+    (sorted supercell atoms that hold the atoms of ``p2s``: the pairs of those atoms only; multiplicities None).
 
     Returns
     -------
@@ -399,16 +435,28 @@ def _image_pairs(smap, basis: np.ndarray, p2s: np.ndarray, cell: np.ndarray, tol
     axes : tuple
         :func:`phase_axes` of ``R``.
     """
-    key = (float(tol), np.asarray(p2s).tobytes(), np.asarray(basis, float).tobytes(), np.asarray(cell, float).tobytes())
+    key = (float(tol), np.asarray(p2s).tobytes(), np.asarray(basis, float).tobytes(), np.asarray(cell, float).tobytes(),
+           None if columns is None else np.asarray(columns, dtype=np.int64).tobytes())
     cache = smap.__dict__.setdefault("_image_pairs", {})
     if key not in cache:
-        kk, jj, R, w, _, mult = wigner_seitz_pairs(basis, smap.atom, smap.lattice, p2s, cell, smap.matrix, tol)
+        if columns is None:
+            kk, jj, R, w, _, mult = wigner_seitz_pairs(basis, smap.atom, smap.lattice, p2s, cell, smap.matrix, tol)
+        else:
+            columns = np.asarray(columns, dtype=np.int64)
+            kk, jj, R, w, _, _ = wigner_seitz_pairs(basis, smap.atom[columns], smap.lattice[columns],
+                                                    np.searchsorted(columns, p2s), cell, smap.matrix, tol)
+            jj, mult = columns[jj], None
         Ru, ridx = np.unique(R, axis=0, return_inverse=True)
         found = (kk, jj, w, mult, Ru, ridx.reshape(-1), phase_axes(Ru))
         for a in found[:-1] + found[-1]:
             if isinstance(a, np.ndarray):
                 a.flags.writeable = False
-        cache.clear()                                   # one primitive cell per map in practice: keep the last
+        # one primitive cell per map in practice: its pairs of every atom, and those of the last few constants
+        stale = [k for k in cache if k[:4] != key[:4]]
+        if key[4] is not None:
+            stale += [k for k in cache if k[:4] == key[:4] and k[4] is not None][:-3]
+        for k in stale:
+            del cache[k]
         cache[key] = found
     return cache[key]
 

@@ -84,7 +84,11 @@ class Phonons:
         self.dm = DynamicalMatrix(model, tol=tol, chunk=chunk, n_threads=n_threads,
                                   nac=nac_strategy(self.nac, model, self.nac_factor))
         self.tol, self.chunk, self.n_threads = self.dm.tol, self.dm.chunk, self.dm.n_threads
-        self.multiplicities = self.dm.multiplicities
+
+    @property
+    def multiplicities(self) -> np.ndarray:
+        """:attr:`DynamicalMatrix.multiplicities`: the number of equally short images of every pair (n, N)."""
+        return self.dm.multiplicities
 
     @property
     def n_branches(self) -> int:
