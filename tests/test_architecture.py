@@ -69,6 +69,13 @@ LAYERS: dict[str, dict[str, str]] = {
         "trajectory": "project runs one task per chunk of a Trajectory, on its displacement map",
         "units": "",
     },
+    "disorder": {
+        "forceconstants": "the virtual crystal's constants (ForceConstants with the sites' mean masses)",
+        "lattice": "the commensurate q of the sample's supercell, the virtual crystal's primitive cell",
+        "phonons.harmonic": "the virtual crystal's modes (DynamicalMatrix)",
+        "resources": "the memory of the sample's eigenvectors, checked before the diagonalisation",
+        "units": "",
+    },
     "phonons.thermodynamics": {
         "forceconstants": "", "lattice": "",
         "phonons.anharmonic": "the cubic and quartic corrections of the free energy",
