@@ -61,19 +61,20 @@ LAYERS: dict[str, dict[str, str]] = {
         "phonons.thermodynamics": "free energies and frequency error bars of the fits",
         "resources": "whether the error model's frames may be held through the fit's pass (may_hold)",
     },
+    "disorder": {
+        "forceconstants": "the virtual crystal's constants (ForceConstants with the sites' mean masses)",
+        "lattice": "the commensurate q of the sample's supercell, the virtual crystal's primitive cell",
+        "modes": "the window of a run's spectra, through which the exact lineshapes are drawn (modes.windows)",
+        "phonons.harmonic": "the virtual crystal's modes (DynamicalMatrix)",
+        "resources": "the memory of the sample's eigenvectors, checked before the diagonalisation",
+        "units": "",
+    },
     "modes": {
         "errors": "", "lattice": "",
         "phonons.anharmonic": "the three- and four-phonon widths and shifts modes.comparison compares",
         "phonons.harmonic": "the modes are those of Phonons: degenerate branches, heat capacities",
         "resources": "the projection's memory estimate before the projector is built",
         "trajectory": "project runs one task per chunk of a Trajectory, on its displacement map",
-        "units": "",
-    },
-    "disorder": {
-        "forceconstants": "the virtual crystal's constants (ForceConstants with the sites' mean masses)",
-        "lattice": "the commensurate q of the sample's supercell, the virtual crystal's primitive cell",
-        "phonons.harmonic": "the virtual crystal's modes (DynamicalMatrix)",
-        "resources": "the memory of the sample's eigenvectors, checked before the diagonalisation",
         "units": "",
     },
     "phonons.thermodynamics": {

@@ -25,6 +25,10 @@ which the tests check. Summed over the branches at q, W is the unfolded spectral
 the virtual crystal's zone (P. B. Allen, T. Berlijn, D. A. Casavant and J. M. Soler, Phys. Rev. B 87, 085322
 (2013)): ``unfolded``.
 
+:func:`expected_spectra` draws these lines as :func:`trajmodes.mode_spectra` estimates a run's spectra (its window,
+segments and frequency axis), so that :func:`trajmodes.fit_peaks` measures the exact lineshapes and the run's
+spectra with the same estimator.
+
 For a sample too large to diagonalise, the same spectral densities follow from Chebyshev moments of the sparse D on
 the vectors v, mu_n = v^dagger T_n(D~) v (D~ scaled into [-1, 1]), and the kernel polynomial method with the Jackson
 kernel (A. Weisse, G. Wellein, A. Alvermann and H. Fehske, Rev. Mod. Phys. 78, 275 (2006)):
@@ -39,7 +43,7 @@ from trajmodes.phonons.harmonic.dynamical import DynamicalMatrix, frequencies_fr
 from trajmodes.units import THZ
 
 __all__ = ["site_masses", "sample_dynamical_matrix", "virtual_crystal_modes", "exact_lineshapes", "kpm_lineshapes",
-           "lorentzian_spectrum"]
+           "lorentzian_spectrum", "expected_spectra"]
 
 
 def site_masses(masses, smap) -> tuple[np.ndarray, np.ndarray]:
@@ -305,3 +309,66 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
         coords={"qpoint": (("q", "reduced"), q), "frequency": ("frequency", axis, {"units": "THz"})},
         attrs={"n_moments": int(n_moments), "a": a, "g2": np.asarray(g2, float), "method": "kernel polynomial",
                "kernel": "Jackson (Weisse et al., Rev. Mod. Phys. 78, 275 (2006))"})
+
+
+def expected_spectra(lineshapes: xr.Dataset, spectra: xr.Dataset, temperature: float) -> xr.Dataset:
+    """The spectra a classical harmonic run of the sample gives on average, drawn as ``spectra`` were estimated.
+
+    Every mode s of the harmonic sample holds k_B T, half of it kinetic, so the kinetic-energy spectral density of
+    Q'_{q nu} is (k_B T / 2) sum_s W_s(q nu) K(nu - nu_s), with K the expected periodogram of one line through the
+    segments' window (|sum_t w_t exp(-2 pi i nu t)|^2, normalised to unit area on nu >= 0): what
+    :func:`trajmodes.mode_spectra` estimates from a run of infinite length, segment for segment.
+
+    Parameters
+    ----------
+    lineshapes : xarray.Dataset
+        From :func:`exact_lineshapes` (``weight``, ``mode_frequency``, ``qpoint``), at every q of ``spectra``
+        (q the same modulo a reciprocal lattice vector).
+    spectra : xarray.Dataset
+        From :func:`trajmodes.mode_spectra` of the run projected on the virtual crystal's modes (``psd`` of Q').
+    temperature : float
+        K.
+
+    Returns
+    -------
+    xarray.Dataset
+        A copy of ``spectra`` with ``psd`` (eV/THz) the expected spectra and ``psd_err`` / ``psd_segments_std`` those
+        of a Welch estimate with the same segments (psd / sqrt(n_segments), psd), ready for
+        :func:`trajmodes.fit_peaks`; attribute ``expected_from`` says what it is.
+    """
+    from trajmodes.modes.windows import window_values
+    from trajmodes.units import KB_EV
+    if spectra.attrs.get("variable", "Qdot") != "Qdot":
+        raise ValueError("expected_spectra draws the spectra of Q' (mode_spectra(variable='Qdot'))")
+    key = lambda x: tuple(np.round(np.mod(np.asarray(x, float) + 1e-9, 1.0), 6))     # noqa: E731
+    where = {key(x): i for i, x in enumerate(lineshapes.qpoint.values)}
+    missing = [i for i, x in enumerate(spectra.qpoint.values) if key(x) not in where]
+    if missing:
+        raise ValueError(f"{len(missing)} q of the spectra are not among the lineshapes' (the first "
+                         f"{spectra.qpoint.values[missing[0]].tolist()}): give exact_lineshapes those q")
+    idx = np.array([where[key(x)] for x in spectra.qpoint.values])
+    W = lineshapes.weight.values[idx]                                      # (q, branch, mode)
+    nu_s = lineshapes.mode_frequency.values
+    axis = spectra.frequency.values
+    L = int(spectra.attrs["segment_frames"])
+    dt = float(spectra.attrs["segment_length_ps"]) / L
+    w = window_values(str(spectra.attrs.get("window", "hann")), L)
+    # |FT of the window|^2 on a fine grid of frequency offsets (zero padding), then interpolated for every line
+    pad = 1 << int(np.ceil(np.log2(64 * L)))
+    k = np.abs(np.fft.rfft(w, pad)) ** 2
+    offs = np.arange(len(k)) / (pad * dt)                                  # THz
+    K = np.interp(np.abs(axis[None, :] - nu_s[:, None]), offs, k, right=0.0)          # (mode, F)
+    dnu = np.gradient(axis)
+    K /= np.maximum((K * dnu).sum(axis=1, keepdims=True), 1e-300)
+    psd = 0.5 * KB_EV * float(temperature) * np.einsum("qbs,sf->qbf", W, K)
+    out = spectra.copy(deep=True)
+    n_seg = max(1, int(spectra.attrs.get("n_segments", 1)))
+    dims = ("q", "branch", "frequency")
+    out["psd"] = (dims, psd, dict(spectra.psd.attrs))
+    if "psd_segments_std" in spectra:
+        out["psd_segments_std"] = (dims, psd, dict(spectra.psd_segments_std.attrs))
+    if "psd_err" in spectra:
+        out["psd_err"] = (dims, psd / np.sqrt(n_seg), dict(spectra.psd_err.attrs))
+    out.attrs["expected_from"] = (f"the exact harmonic lineshapes of the sample at {float(temperature):g} K, "
+                                  "every mode with k_B T, through the spectra's window and segments")
+    return out
