@@ -80,7 +80,8 @@ def _displacement_sum(data: dict, displacements) -> np.ndarray:
 
 #: frames of a source already parsed and held in memory (every field), by frame index: the provisional reference's
 #: frames of a text trajectory (:meth:`Trajectory.provisional_reference`), which the pass after it takes from here
-#: instead of parsing them again. Held per source object in this process only (a cluster's workers read the file).
+#: instead of parsing them again, until that pass settles the time average (:meth:`Trajectory.average_from_mean`).
+#: Held per source object in this process only (a cluster's workers read the file).
 _HELD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 #: formats read as stored arrays, where a frame's field costs its own bytes and nothing is held
@@ -561,6 +562,7 @@ class Trajectory:
         :meth:`provisional_reference` (atoms, 3) A; it becomes :attr:`reference`."""
         p = provisional
         self._reference = Structure(p.positions + mean_u, p.cell, self.species, self.masses, p.origin)
+        _HELD.pop(self.source, None)          # the pass that needed the provisional frames is over
         return self._reference
 
     def frame_structure(self, i: int) -> Structure:
