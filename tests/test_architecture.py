@@ -69,6 +69,12 @@ LAYERS: dict[str, dict[str, str]] = {
         "trajectory": "project runs one task per chunk of a Trajectory, on its displacement map",
         "units": "",
     },
+    "disorder": {
+        "lattice": "the minimum image of the heat-flux operator's pair vectors (lattice.geometry)",
+        "phonons.harmonic": "the heat capacity of each mode in the Allen-Feldman conductivity (statistics)",
+        "resources": "the memory of the dense modes, the velocity-matrix blocks and the Chebyshev sequences",
+        "units": "THz, and the mm^2/s and W/(m K) of the diffusivities and conductivity",
+    },
     "phonons.thermodynamics": {
         "forceconstants": "", "lattice": "",
         "phonons.anharmonic": "the cubic and quartic corrections of the free energy",

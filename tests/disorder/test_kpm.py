@@ -37,6 +37,7 @@ def test_jackson_kernel():
     assert g[0] == pytest.approx(1.0) and np.all(np.diff(g) < 0) and g[-1] > 0
 
 
+@pytest.mark.slow
 def test_stochastic_diffusivity_approaches_the_exact_trace_and_the_dense_route(sw, asi64):
     model = GlassHarmonic.from_potential(sw, asi64)
     nu = np.linspace(3.0, 14.0, 12)

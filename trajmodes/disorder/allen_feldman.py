@@ -131,7 +131,7 @@ def allen_feldman(model, modes, width: float, shape: str = "lorentzian", truncat
     -------
     xarray.Dataset
         Over ``mode``: ``frequency`` (THz), ``diffusivity`` (mm^2/s; NaN for modes that carry nothing),
-        ``participation_ratio``, ``physical`` (bool); over (``mode``, ``direction``): ``diffusivity_components``
+        ``participation_ratio``, ``physical`` (bool); over (``mode``, ``cartesian``): ``diffusivity_components``
         D_i^aa (mm^2/s). Attributes: the volume (A^3), width, shape, truncate.
     """
     import xarray as xr
@@ -171,10 +171,10 @@ def allen_feldman(model, modes, width: float, shape: str = "lorentzian", truncat
         {"frequency": ("mode", nu, {"units": "THz"}),
          "diffusivity": ("mode", D, {"units": "mm^2/s", "long_name": "Allen-Feldman diffusivity (Allen and Feldman "
                                      "1993)"}),
-         "diffusivity_components": (("mode", "direction"), comps, {"units": "mm^2/s", "long_name": "D_i^aa"}),
+         "diffusivity_components": (("mode", "cartesian"), comps, {"units": "mm^2/s", "long_name": "D_i^aa"}),
          "participation_ratio": ("mode", modes.participation_ratios(), {"units": "1"}),
          "physical": ("mode", ok, {"long_name": "carries heat (not a translation, above the cutoff frequency)"})},
-        coords={"direction": ["x", "y", "z"]},
+        coords={"cartesian": ["x", "y", "z"]},
         attrs={"volume": model.volume, "volume_units": "Angstrom^3", "width": float(width), "width_units": "THz",
                "shape": shape, "truncate": float("nan") if truncate is None else float(truncate),
                "modes": modes.method, "n_atoms": model.n_atoms})
@@ -197,7 +197,7 @@ def allen_feldman_conductivity(diffusivities, temperatures, occupation: str = "q
     -------
     xarray.Dataset
         ``conductivity`` over ``temperature`` (W/(m K), the mean of the three diagonal components),
-        ``conductivity_components`` over (``temperature``, ``direction``), and ``heat_capacity`` (J/(K m^3)).
+        ``conductivity_components`` over (``temperature``, ``cartesian``), and ``heat_capacity`` (J/(K m^3)).
     """
     import xarray as xr
     from trajmodes.phonons.harmonic.statistics import mode_heat_capacity
@@ -211,7 +211,7 @@ def allen_feldman_conductivity(diffusivities, temperatures, occupation: str = "q
     return xr.Dataset(
         {"conductivity": ("temperature", kappa.mean(axis=1), {"units": "W/(m K)",
                                                               "long_name": "Allen-Feldman conductivity"}),
-         "conductivity_components": (("temperature", "direction"), kappa, {"units": "W/(m K)"}),
+         "conductivity_components": (("temperature", "cartesian"), kappa, {"units": "W/(m K)"}),
          "heat_capacity": ("temperature", C.sum(axis=1) / V, {"units": "J/(K m^3)"})},
-        coords={"temperature": ("temperature", T, {"units": "K"}), "direction": ["x", "y", "z"]},
+        coords={"temperature": ("temperature", T, {"units": "K"}), "cartesian": ["x", "y", "z"]},
         attrs={"occupation": occupation, "k_B": KB_EV})

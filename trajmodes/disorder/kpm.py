@@ -53,20 +53,20 @@ def spectral_bounds(dynamical, margin: float = 0.01) -> tuple[float, float]:
     return 0.5 * (hi + lo), 0.5 * (hi - lo)
 
 
-def _chebyshev(H, v: np.ndarray, n_moments: int) -> np.ndarray:
-    """T_n(H) v for n < M as the rows of an (M, len(v)) array (the three-term recursion)."""
-    out = np.empty((n_moments, v.size))
-    out[0] = v
+def _chebyshev(H, V: np.ndarray, n_moments: int) -> np.ndarray:
+    """T_n(H) V for n < M, a block of vectors (columns of V) at once: (M, K, r) (the three-term recursion)."""
+    out = np.empty((n_moments,) + V.shape)
+    out[0] = V
     if n_moments > 1:
-        out[1] = H @ v
+        out[1] = H @ V
     for k in range(2, n_moments):
-        out[k] = 2.0 * (H @ out[k - 1]) - out[k - 2]
+        np.subtract(2.0 * (H @ out[k - 1]), out[k - 2], out=out[k])
     return out
 
 
 def kpm_moments(H, S, vectors: np.ndarray, n_moments: int):
     """Chebyshev moments mu_n = <r|T_n(H)|r> and mu_nm^a = <T_n(H) r | S^a T_m(H) S^a^T r>, summed over the columns r
-    of ``vectors`` (with an orthonormal basis of columns they are the exact traces).
+    of ``vectors`` (with an orthonormal basis of columns they are the exact traces), all columns at once.
 
     Parameters
     ----------
@@ -74,23 +74,29 @@ def kpm_moments(H, S, vectors: np.ndarray, n_moments: int):
         Scaled so that its spectrum lies in [-1, 1].
     S : list of sparse (K, K)
         The position-weighted matrices.
-    vectors : ndarray, shape (K, R)
+    vectors : ndarray, shape (K, r)
     n_moments : int
 
     Returns
     -------
-    mu : ndarray (M,), mu2 : ndarray (3, M, M)
+    mu : ndarray (M,), mu2 : ndarray (len(S), M, M)
     """
     M = int(n_moments)
-    mu = np.zeros(M)
-    mu2 = np.zeros((len(S), M, M))
-    for r in np.asarray(vectors, dtype=float).T:
-        A = _chebyshev(H, r, M)                                     # T_n r, (M, K)
-        mu += A @ r
-        for a, Sa in enumerate(S):
-            B = _chebyshev(H, Sa.T @ r, M)                          # T_m S^T r
-            mu2[a] += A @ (Sa @ B.T)                                # <T_n r | S T_m S^T r>
+    V = np.asarray(vectors, dtype=float)
+    A = _chebyshev(H, V, M)                                          # T_n V, (M, K, r)
+    mu = np.einsum("nkr,kr->n", A, V)
+    A = A.reshape(M, -1)
+    mu2 = np.empty((len(S), M, M))
+    for a, Sa in enumerate(S):
+        B = _chebyshev(H, np.asarray(Sa.T @ V), M)                   # T_m S^T V
+        for m in range(M):
+            B[m] = Sa @ B[m]                                         # S T_m S^T V
+        mu2[a] = A @ B.reshape(M, -1).T                              # <T_n r | S T_m S^T r>, summed over r
     return mu, mu2
+
+
+#: random vectors handled together (sparse products on blocks of vectors)
+VECTOR_BLOCK = 32
 
 
 def kpm_diffusivity(model, frequencies=None, n_moments: int = 256, n_vectors: int = 8, seed: int = 0,
@@ -116,7 +122,7 @@ def kpm_diffusivity(model, frequencies=None, n_moments: int = 256, n_vectors: in
     Returns
     -------
     xarray.Dataset
-        Over ``frequency`` (THz): ``diffusivity`` (mm^2/s), ``diffusivity_components`` (``frequency``, ``direction``),
+        Over ``frequency`` (THz): ``diffusivity`` (mm^2/s), ``diffusivity_components`` (``frequency``, ``cartesian``),
         ``dos`` (states per THz, integrating to 3N). Attributes: moments, vectors, the spectral interval.
     """
     import xarray as xr
@@ -126,25 +132,26 @@ def kpm_diffusivity(model, frequencies=None, n_moments: int = 256, n_vectors: in
     K = D.shape[0]
     M = int(n_moments)
     R = K if exact_trace else int(n_vectors)
-    require_memory(8.0 * (3 * M * K + 3 * M * M + K * (1 if not exact_trace else 0)) + 3 * 12.0 * D.nnz,
+    require_memory(8.0 * (2 * M * K * min(R, VECTOR_BLOCK) + 3 * M * M) + 4 * 12.0 * D.nnz,
                    f"the Chebyshev sequences of {M} moments of the {K // 3}-atom cell", "use fewer moments",
                    memory_fraction)
     b, a = spectral_bounds(D)
     H = ((D - b * sparse.identity(K, format="csr")) / a).tocsr()
     S = [s * EV_A2_AMU_PS2 for s in model.position_weighted()]              # A/ps^2
+    rng = np.random.default_rng(seed)
     mu = np.zeros(M)
     mu2 = np.zeros((3, M, M))
-    if exact_trace:
-        for start in range(0, K, 64):
-            V = np.zeros((K, min(64, K - start)))
-            V[np.arange(start, start + V.shape[1]), np.arange(V.shape[1])] = 1.0
-            m1, m2 = kpm_moments(H, S, V, M)
-            mu += m1
-            mu2 += m2
-    else:
-        rng = np.random.default_rng(seed)
-        V = rng.choice([-1.0, 1.0], size=(K, R))
-        mu, mu2 = kpm_moments(H, S, V, M)
+    for start in range(0, R, VECTOR_BLOCK):
+        r = min(VECTOR_BLOCK, R - start)
+        if exact_trace:
+            V = np.zeros((K, r))
+            V[np.arange(start, start + r), np.arange(r)] = 1.0
+        else:
+            V = rng.choice([-1.0, 1.0], size=(K, r))
+        m1, m2 = kpm_moments(H, S, V, M)
+        mu += m1
+        mu2 += m2
+    if not exact_trace:
         mu /= R
         mu2 /= R
     g = jackson_kernel(M) * np.where(np.arange(M) == 0, 1.0, 2.0)
@@ -167,9 +174,9 @@ def kpm_diffusivity(model, frequencies=None, n_moments: int = 256, n_vectors: in
     return xr.Dataset(
         {"diffusivity": ("frequency", comps.mean(axis=1), {"units": "mm^2/s",
                                                           "long_name": "Allen-Feldman diffusivity D(nu), KPM"}),
-         "diffusivity_components": (("frequency", "direction"), comps, {"units": "mm^2/s"}),
+         "diffusivity_components": (("frequency", "cartesian"), comps, {"units": "mm^2/s"}),
          "dos": ("frequency", dos, {"units": "1/THz", "long_name": "density of states (integral 3N)"})},
-        coords={"frequency": ("frequency", nu, {"units": "THz"}), "direction": ["x", "y", "z"]},
+        coords={"frequency": ("frequency", nu, {"units": "THz"}), "cartesian": ["x", "y", "z"]},
         attrs={"moments": M, "vectors": R, "exact_trace": int(bool(exact_trace)),
                "lambda_centre": b, "lambda_half_width": a, "lambda_units": "1/ps^2",
                "resolution_thz_at_top": float(np.pi * a / M / (2 * np.sqrt(max(b + a, 1e-30))) / (2 * np.pi)),
