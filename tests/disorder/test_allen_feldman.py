@@ -94,3 +94,17 @@ def test_diffusivities_equal_kaldo(glass216, name, bandwidth, shape, threshold):
     assert np.array_equal(ok, ref["physical"].astype(bool))
     # kALDo stores its diffusivities in float32 (6e-8 relative): 1.5e-7 measured
     np.testing.assert_allclose(af.diffusivity.values[ok], ref[f"diffusivity_{name}"][ok], rtol=1e-6)
+
+
+def test_window_of_modes_gives_the_dense_diffusivities_inside_it(glass216):
+    """Pairs cut at |nu_i - nu_j| < 0.5 THz: modes more than 0.5 THz inside a window miss no partner."""
+    model, modes = glass216
+    window = gamma_modes(model, window=(7.0, 10.0))
+    a = allen_feldman(model, window, 0.1, truncate=0.5)
+    b = allen_feldman(model, modes, 0.1, truncate=0.5)
+    inner = (window.frequencies > 7.5) & (window.frequencies < 9.5)
+    assert len(window.frequencies) == ((modes.frequencies >= 7) & (modes.frequencies <= 10)).sum()
+    assert a.physical.values.all() and inner.sum() > 40
+    match = np.abs(modes.frequencies[:, None] - window.frequencies[inner][None, :]).argmin(axis=0)
+    want = b.diffusivity.values[match]
+    np.testing.assert_allclose(a.diffusivity.values[inner], want, rtol=1e-7)

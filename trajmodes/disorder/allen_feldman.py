@@ -96,11 +96,13 @@ def kaldo_broadening(diffusivity_bandwidth: float, diffusivity_shape: str = "lor
     return {"width": width, "shape": shape, "truncate": truncate}
 
 
-def _physical(frequencies, cutoff_frequency: float) -> np.ndarray:
-    """Modes that carry heat: above ``cutoff_frequency`` and not among the three lowest (the translations)."""
+def _physical(frequencies, cutoff_frequency: float, every_mode: bool) -> np.ndarray:
+    """Modes that carry heat: above ``cutoff_frequency`` and, when ``every_mode`` of the cell is there, not among the
+    three lowest (the translations; a window of modes above zero holds none of them)."""
     nu = np.asarray(frequencies, dtype=float)
     ok = nu > cutoff_frequency
-    ok[np.argsort(nu, kind="stable")[:3]] = False
+    if every_mode:
+        ok[np.argsort(nu, kind="stable")[:3]] = False
     return ok
 
 
@@ -141,7 +143,7 @@ def allen_feldman(model, modes, width: float, shape: str = "lorentzian", truncat
     E = np.ascontiguousarray(modes.eigenvectors)
     n3, n = E.shape
     nu = np.asarray(modes.frequencies, dtype=float)
-    ok = _physical(nu, cutoff_frequency)
+    ok = _physical(nu, cutoff_frequency, n == n3)
     # omega = sqrt(lambda) in rad/ps with the CODATA 2018 conversion of S (the package's THZ is phonopy's, 1.3e-7
     # relative lower): the velocity matrix and the frequencies in one system of units
     nu_si = nu * (np.sqrt(EV_A2_AMU_PS2) / (2.0 * np.pi * THZ))

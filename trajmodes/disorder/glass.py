@@ -216,8 +216,9 @@ def gamma_modes(model: GlassHarmonic, window=None, n_modes: int | None = None, e
     window : (float, float), optional
         THz, (nu_min, nu_max).
     n_modes : int, optional
-        Modes Lanczos looks for around the window's centre (default: the window's share of the 3N modes at a flat
-        density of states, times 1.5, at least 20).
+        Modes Lanczos looks for around the window's centre at first (default: the window's share of the 3N modes at
+        a flat density of states, times 1.5, at least 20); doubled until the modes found reach past both edges, so
+        that every mode of the window is returned.
     eigenvectors : bool
         Keep the eigenvectors (needed for participation ratios and Allen-Feldman).
     memory_fraction : float
@@ -255,15 +256,20 @@ def gamma_modes(model: GlassHarmonic, window=None, n_modes: int | None = None, e
         top = float(_frequencies(eigsh(model.dynamical, k=1, which="LA", return_eigenvectors=False,
                                        tol=1e-3)[0]))
         n_modes = max(20, int(1.5 * n3 * (hi - lo) / max(top, hi)))
-    n_modes = int(min(n_modes, n3 - 2))
-    ncv = min(n3, max(2 * n_modes + 1, 20))
-    require_memory(8.0 * n3 * (ncv + n_modes + 2) + 30.0 * model.dynamical.nnz * 8,
-                   f"the Lanczos vectors of {n_modes} modes of the {n3 // 3}-atom cell and the LU factors",
-                   "ask for fewer modes (a narrower window)", memory_fraction)
     sigma = (0.5 * (lo + hi) / THZ) ** 2
-    lam, vec = eigsh(model.dynamical.tocsc(), k=n_modes, sigma=sigma, which="LM", ncv=ncv)
-    order = np.argsort(lam)
-    lam, vec = lam[order], vec[:, order]
-    nu = _frequencies(lam)
+    A = model.dynamical.tocsc()
+    while True:                              # until the modes found reach past both edges of the window
+        n_modes = int(min(n_modes, n3 - 2))
+        ncv = min(n3, max(2 * n_modes + 1, 20))
+        require_memory(8.0 * n3 * (ncv + n_modes + 2) + 30.0 * model.dynamical.nnz * 8,
+                       f"the Lanczos vectors of {n_modes} modes of the {n3 // 3}-atom cell and the LU factors",
+                       "ask for a narrower window", memory_fraction)
+        lam, vec = eigsh(A, k=n_modes, sigma=sigma, which="LM", ncv=ncv)
+        order = np.argsort(lam)
+        lam, vec = lam[order], vec[:, order]
+        nu = _frequencies(lam)
+        if (nu[0] < lo and nu[-1] > hi) or n_modes >= n3 - 2:
+            break
+        n_modes *= 2
     keep = (nu >= lo) & (nu <= hi)
     return GlassModes(nu[keep], vec[:, keep] if eigenvectors else None, "shift-invert", model.masses)
