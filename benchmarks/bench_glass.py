@@ -11,8 +11,8 @@ process under ``/usr/bin/time -v`` (wall time and peak resident memory of the wh
 
 * ``trajmodes``: the sparse analytic constants (``StillingerWeber.sparse_force_constants``), then where the dense
   route fits (``gamma_modes`` without a window): every mode, participation ratios and Allen-Feldman diffusivities
-  (Lorentzian, kALDo's ``diffusivity_bandwidth=0.5``); beyond (10^4 atoms): the modes of a 0.1 THz window (8.0-8.1 THz) by
-  shift-invert Lanczos with their participation ratios, and D(nu) by the kernel polynomial method (256 moments,
+  (Lorentzian, kALDo's ``diffusivity_bandwidth=0.5``); beyond (10^4 atoms): the modes of a 0.1 THz window
+  (8.0-8.1 THz) by shift-invert Lanczos with their participation ratios, and D(nu) by the kernel polynomial method (256 moments,
   4 random vectors);
 * ``kaldo``: kALDo (its own venv) on the same constants, ``Conductivity(method='qhgk').diffusivity`` with the same
   broadening: dense 3N x 3N matrices throughout.
@@ -154,7 +154,8 @@ def table(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         f = lambda k, fmt="{:.2f}": fmt.format(r[k]) if k in r else "-"      # noqa: E731
-        lines.append(f"| {r['atoms']:,} | {r['code']} | {r.get('route', 'dense (kALDo)')} | {r.get('modes', 3 * r['atoms'])} | "
+        route, modes = r.get("route", "dense (kALDo)"), r.get("modes", 3 * r["atoms"])
+        lines.append(f"| {r['atoms']:,} | {r['code']} | {route} | {modes} | "
                      f"{r['peak_rss_mb']:.0f} | {r['wall_s']:.1f} | {f('constants_s')} | {f('modes_s')} | "
                      f"{f('diffusivity_s')} | {f('mean_pr', '{:.3f}')} | {f('mean_diffusivity', '{:.4f}')} | "
                      f"{f('kappa_300K', '{:.3f}')} |")

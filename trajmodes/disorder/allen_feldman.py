@@ -2,16 +2,16 @@
 
 With the modes e_i (frequencies omega_i = 2 pi nu_i) of a :class:`~trajmodes.disorder.glass.GlassHarmonic` and its
 position-weighted matrices S^a_kl = (x_l - x_k)_a D_kl (minimum image), the velocity matrix between two modes is
-v^a_ij = s^a_ij / (2 sqrt(omega_i omega_j)), s^a_ij = e_i^T S^a e_j, and the diffusivity of mode i is
+v^a_ij = s^a_ij / (2 sqrt(omega_i omega_j)), s^a_ij = e_i^T S^a e_j, and the diffusivity of mode i is::
 
-    D_i = (pi / 3) sum_a sum_{j != i} |v^a_ij|^2 delta(omega_i - omega_j)
+    D_i = (pi / 3) sum_a sum_{j != i} abs(v^a_ij)^2 delta(omega_i - omega_j)
 
 (P. B. Allen and J. L. Feldman, Phys. Rev. B 48, 12581 (1993), eqs. 3, 7-10, with the heat-flux matrix
 (omega_i + omega_j) v_ij / 2 taken at omega_i = omega_j as the delta function sets it; the form kALDo computes,
 G. Barbalinardo, Z. Chen, N. W. Lundgren and D. Donadio, J. Appl. Phys. 128, 135104 (2020)), the delta function
-broadened to a Lorentzian (half width at half maximum ``width``) or a Gaussian (standard deviation ``width``), optionally
-cut at |nu_i - nu_j| >= ``truncate``. The conductivity is kappa = (1/V) sum_i C_i D_i with the heat capacity of each
-mode (quantum or classical, :mod:`trajmodes.phonons.harmonic.statistics`).
+broadened to a Lorentzian (half width at half maximum ``width``) or a Gaussian (standard deviation ``width``),
+optionally cut where abs(nu_i - nu_j) >= ``truncate``. The conductivity is kappa = (1/V) sum_i C_i D_i with the heat
+capacity of each mode (quantum or classical, :mod:`trajmodes.phonons.harmonic.statistics`).
 
 The three lowest modes (the translations of the periodic cell, zero frequency) and any mode at or below
 ``cutoff_frequency`` carry nothing: they get no diffusivity (NaN) and are no partner j of the others.
@@ -50,7 +50,7 @@ def broadening_kernel(delta, width: float, shape: str = "lorentzian", truncate: 
         THz: the half width at half maximum of the Lorentzian, the standard deviation of the Gaussian.
     shape : {"lorentzian", "gaussian"}
     truncate : float, optional
-        THz: zero where |delta| >= truncate.
+        THz: zero where abs(delta) >= truncate.
 
     Returns
     -------
@@ -78,9 +78,10 @@ def kaldo_broadening(diffusivity_bandwidth: float, diffusivity_shape: str = "lor
     ``kaldo/controllers/dirac_kernel.py``).
 
     kALDo takes b in rad/ps and broadens with sigma = 2 (b_i + b_j) = 4 b: the Lorentzian (1/pi) (sigma/2) /
-    (d omega^2 + sigma^2/4), half width 2 b rad/ps = b / pi THz; the Gaussian exp(-d omega^2/sigma^2) / sqrt(pi sigma^2),
+    (d omega^2 + sigma^2/4), half width 2 b rad/ps = b / pi THz; the Gaussian
+    exp(-d omega^2/sigma^2) / sqrt(pi sigma^2),
     standard deviation sigma / sqrt(2) = 2 sqrt(2) b rad/ps = sqrt(2) b / pi THz; the threshold keeps
-    |d omega| < t 2 pi b, i.e. |d nu| < t b THz. kALDo's ``'triangle'`` has no counterpart here.
+    abs(d omega) < t 2 pi b, i.e. abs(d nu) < t b THz. kALDo's ``'triangle'`` has no counterpart here.
 
     Returns
     -------
@@ -121,7 +122,7 @@ def allen_feldman(model, modes, width: float, shape: str = "lorentzian", truncat
         THz, the broadening (see :func:`broadening_kernel`; :func:`kaldo_broadening` converts kALDo's).
     shape : {"lorentzian", "gaussian"}
     truncate : float, optional
-        THz; pairs with |nu_i - nu_j| >= truncate are left out.
+        THz; pairs with abs(nu_i - nu_j) >= truncate are left out.
     cutoff_frequency : float
         THz; modes at or below it carry nothing (besides the three lowest, always left out).
     memory_fraction : float

@@ -173,10 +173,10 @@ class GlassModes:
 
 
 def participation_ratios(eigenvectors, masses) -> np.ndarray:
-    """Participation ratios p = (sum_i |u_i|^2)^2 / (N sum_i |u_i|^4) of modes with atomic displacements
-    u_i = e_i / sqrt(m_i) (R. J. Bell and P. Dean, Discuss. Faraday Soc. 50, 55 (1970); masses as in P. B. Allen,
+    """Participation ratios ``p = (sum_i u_i^2)^2 / (N sum_i u_i^4)`` of modes, u_i the length of the displacement
+    e_i / sqrt(m_i) of atom i (R. J. Bell and P. Dean, Discuss. Faraday Soc. 50, 55 (1970); masses as in P. B. Allen,
     J. L. Feldman, J. Fabian and F. Wooten, Philos. Mag. B 79, 1715 (1999)): 1 for a plane wave of equal masses, about
-    1/N for a mode on one atom. For equal masses it is 1 / (N sum_i |e_i|^4) (kALDo's definition).
+    1/N for a mode on one atom. For equal masses it is ``1 / (N sum_i e_i^4)`` (kALDo's definition).
 
     Parameters
     ----------
@@ -257,19 +257,22 @@ def gamma_modes(model: GlassHarmonic, window=None, n_modes: int | None = None, e
                                        tol=1e-3)[0]))
         n_modes = max(20, int(1.5 * n3 * (hi - lo) / max(top, hi)))
     sigma = (0.5 * (lo + hi) / THZ) ** 2
-    A = model.dynamical.tocsc()
+    from scipy.sparse import identity
+    from scipy.sparse.linalg import LinearOperator, splu
+    lu = splu((model.dynamical - sigma * identity(n3, format="csr")).tocsc())      # factorised once
+    shifted = LinearOperator((n3, n3), matvec=lu.solve, dtype=float)
     while True:                              # until the modes found reach past both edges of the window
         n_modes = int(min(n_modes, n3 - 2))
         ncv = min(n3, max(2 * n_modes + 1, 20))
         require_memory(8.0 * n3 * (ncv + n_modes + 2) + 30.0 * model.dynamical.nnz * 8,
                        f"the Lanczos vectors of {n_modes} modes of the {n3 // 3}-atom cell and the LU factors",
                        "ask for a narrower window", memory_fraction)
-        lam, vec = eigsh(A, k=n_modes, sigma=sigma, which="LM", ncv=ncv)
+        lam, vec = eigsh(model.dynamical, k=n_modes, sigma=sigma, which="LM", ncv=ncv, OPinv=shifted)
         order = np.argsort(lam)
         lam, vec = lam[order], vec[:, order]
         nu = _frequencies(lam)
         if (nu[0] < lo and nu[-1] > hi) or n_modes >= n3 - 2:
             break
-        n_modes *= 2
+        n_modes *= 2                         # (the factorisation is kept)
     keep = (nu >= lo) & (nu <= hi)
     return GlassModes(nu[keep], vec[:, keep] if eigenvectors else None, "shift-invert", model.masses)

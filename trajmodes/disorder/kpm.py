@@ -3,24 +3,24 @@ matrix-vector products only, no eigenvectors.
 
 The diffusivity as a function of frequency, D(omega) = sum_i D_i delta(omega - omega_i) / g(omega) with
 g(omega) = sum_i delta(omega - omega_i) and D_i of :mod:`trajmodes.disorder.allen_feldman`, is, with lambda = omega^2
-the eigenvalues of the dynamical matrix D and delta(omega - omega_i) = 2 omega delta(lambda - lambda_i),
+the eigenvalues of the dynamical matrix D and delta(omega - omega_i) = 2 omega delta(lambda - lambda_i)::
 
     D(omega) = (pi / 3) sum_a F_a(lambda, lambda) / (2 omega g_lambda(lambda)),
-    F_a(lambda, lambda') = sum_ij |s^a_ij|^2 delta(lambda - lambda_i) delta(lambda' - lambda_j)
+    F_a(lambda, lambda') = sum_ij abs(s^a_ij)^2 delta(lambda - lambda_i) delta(lambda' - lambda_j)
                          = Tr[delta(lambda - D) S^a delta(lambda' - D) S^a^T]
 
 (S^a the position-weighted matrices). Both spectral functions are expanded in Chebyshev polynomials of the scaled
 matrix H = (D - b) / a, spectrum in [-1, 1], with the Jackson kernel (A. Weisse, G. Wellein, A. Alvermann and
 H. Fehske, Rev. Mod. Phys. 78, 275 (2006), sections II and IV.B: the two-dimensional expansion of their eq. 121, the
 same structure as the Kubo conductivity there and the diffusivity of Y. M. Beltukov, V. I. Kozub and D. A. Parshin,
-Phys. Rev. B 87, 134203 (2013)); the moments
+Phys. Rev. B 87, 134203 (2013)); the moments::
 
     mu_nm^a = Tr[T_n(H) S^a T_m(H) S^a^T],   mu_n = Tr[T_n(H)]
 
 are estimated stochastically with R random vectors r (E[r^T A r] = Tr A for Rademacher r):
-mu_nm ~ (1/R) sum_r <T_n(H) r | S^a T_m(H) S^a^T r>, from the two sequences T_n(H) r and T_m(H) (S^a^T r), n, m < M
-(M (1 + 3) R (sparse) matrix-vector products and 3 R products of M x 3N by 3N x M). Their resolution is that of the
-Jackson kernel, about pi a / M in lambda (a: half the spectral range), so a frequency resolution of
+``mu_nm ~ (1/R) sum_r (T_n(H) r) . (S^a T_m(H) S^a^T r)``, from the two sequences T_n(H) r and T_m(H) (S^a^T r),
+n, m < M (M (1 + 3) R (sparse) matrix-vector products and 3 R products of M x 3N by 3N x M). Their resolution is
+that of the Jackson kernel, about pi a / M in lambda (a: half the spectral range), so a frequency resolution of
 pi a / (2 M omega): coarse at low frequency; the statistical error falls as 1/sqrt(R N).
 """
 from __future__ import annotations
@@ -65,8 +65,8 @@ def _chebyshev(H, V: np.ndarray, n_moments: int) -> np.ndarray:
 
 
 def kpm_moments(H, S, vectors: np.ndarray, n_moments: int):
-    """Chebyshev moments mu_n = <r|T_n(H)|r> and mu_nm^a = <T_n(H) r | S^a T_m(H) S^a^T r>, summed over the columns r
-    of ``vectors`` (with an orthonormal basis of columns they are the exact traces), all columns at once.
+    """Chebyshev moments ``mu_n = r . T_n(H) r`` and ``mu_nm^a = (T_n(H) r) . (S^a T_m(H) S^a^T r)``, summed over the
+    columns r of ``vectors`` (with an orthonormal basis of columns they are the exact traces), all columns at once.
 
     Parameters
     ----------
