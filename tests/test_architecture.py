@@ -63,11 +63,14 @@ LAYERS: dict[str, dict[str, str]] = {
     },
     "disorder": {
         "forceconstants": "the virtual crystal's constants (ForceConstants with the sites' mean masses)",
-        "lattice": "the commensurate q of the sample's supercell, the virtual crystal's primitive cell",
+        "lattice": "the commensurate q of a sample's supercell, the virtual crystal's primitive cell; the minimum "
+                   "image of the heat-flux operator's pair vectors (lattice.geometry)",
         "modes": "the window of a run's spectra, through which the exact lineshapes are drawn (modes.windows)",
-        "phonons.harmonic": "the virtual crystal's modes (DynamicalMatrix)",
-        "resources": "the memory of the sample's eigenvectors, checked before the diagonalisation",
-        "units": "",
+        "phonons.harmonic": "the virtual crystal's modes (DynamicalMatrix); the heat capacity of each mode in the "
+                            "Allen-Feldman conductivity (statistics)",
+        "resources": "the memory of the dense modes and eigenvectors, the velocity-matrix blocks and the Chebyshev "
+                     "sequences",
+        "units": "THz, and the mm^2/s and W/(m K) of the diffusivities and conductivity",
     },
     "modes": {
         "errors": "", "lattice": "",

@@ -1,0 +1,1 @@
+"""Tests of trajmodes.disorder: glasses, their modes and Allen-Feldman transport."""

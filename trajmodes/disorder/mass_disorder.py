@@ -16,11 +16,11 @@ virtual crystal at a q commensurate with the supercell is the unit vector
     v_{q nu}(i a) = e_{k(i) a}(q nu) exp(2 pi i q . x_i) / sqrt(N_c),
 
 x_i the ideal site of atom i (primitive reduced coordinates), N_c the number of primitive cells, and its weight in
-the sample's mode s is W_s(q nu) = |v^dagger eps_s|^2, summing to one over s. In a classical harmonic run every mode
+the sample's mode s is W_s(q nu) = abs(v^dagger eps_s)^2, summing to one over s. In a classical harmonic run every mode
 of the sample holds k_B T, so the spectrum of the velocities projected onto v with the atoms' own masses
 (Q'_{q nu} = sum_i sqrt(m_i) v*(i) . u'_i) is k_B T sum_s W_s(q nu) delta(nu - nu_s): what MD measures at low
 temperature, to every order in the mass differences (:func:`exact_lineshapes`, by diagonalisation). Its moments are
-exact identities of D: sum_s W_s lambda_s = v^dagger D v and sum_s W_s lambda_s^2 = |D v|^2 (lambda = (nu / THZ)^2),
+exact identities of D: sum_s W_s lambda_s = v^dagger D v and sum_s W_s lambda_s^2 = (D v)^dagger (D v) (lambda = (nu / THZ)^2),
 which the tests check. Summed over the branches at q, W is the unfolded spectral weight of the supercell's modes on
 the virtual crystal's zone (P. B. Allen, T. Berlijn, D. A. Casavant and J. M. Soler, Phys. Rev. B 87, 085322
 (2013)): ``unfolded``.
@@ -234,7 +234,7 @@ def _dataset(q, f_vca, W, nu_s, frequencies, sigma, g2, method: str) -> xr.Datas
          "weight": (("q", "branch", "mode"), W)},
         coords={"qpoint": (("q", "reduced"), q), "frequency": ("frequency", axis, {"units": "THz"})},
         attrs={"sigma": float(sigma), "sigma_units": "THz", "g2": np.asarray(g2, float), "method": method,
-               "reference": "W_s(q nu) = |v_{q nu}^dagger eps_s|^2 (Allen, Berlijn, Casavant and Soler, "
+               "reference": "W_s(q nu) = abs(v_{q nu}^dagger eps_s)^2 (Allen, Berlijn, Casavant and Soler, "
                             "Phys. Rev. B 87, 085322 (2013))"})
     return ds
 
@@ -245,8 +245,8 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
     al., Rev. Mod. Phys. 78, 275 (2006)); sparse products only, memory linear in the atoms.
 
     The resolution is that of ``n_moments``: the Jackson kernel is about a Gaussian of standard deviation
-    pi / n_moments in the scaled eigenvalue lambda, i.e. pi (lambda_max / 2) / n_moments in lambda = (nu / THZ)^2, so
-    nu's resolution is finest at the band top and coarser towards nu = 0. The moments sum_s W_s lambda_s and
+    pi / n_moments in the scaled eigenvalue, i.e. about pi a / n_moments in lambda = (nu / THZ)^2 (a the half width
+    of the spectrum), so nu's resolution is finest at the band top and coarser towards nu = 0. The moments sum_s W_s lambda_s and
     sum_s W_s lambda_s^2 are exact; ``mean_frequency`` and ``rms_width`` come from the resummed density.
 
     Returns
@@ -254,44 +254,40 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
     xarray.Dataset
         As :func:`exact_lineshapes` without the sample's modes (``mode_frequency``, ``weight``): ``frequency_vca``,
         ``mean_frequency``, ``frequency_shift``, ``rms_width``, ``spectral_function``, ``unfolded``; and
-        ``chebyshev_moments`` (q, branch, moment), mu_n = v^dagger T_n(D~) v with D~ = (D - a) / a, ``a`` (eV/(A^2
-        amu)) an attribute; attribute ``n_moments``.
+        ``chebyshev_moments`` (q, branch, moment), mu_n = v^dagger T_n(D~) v with D~ = (D - b) / a, ``b`` and ``a``
+        (eV/(A^2 amu)) attributes (:func:`trajmodes.disorder.kpm.spectral_bounds`); attribute ``n_moments``.
     """
-    import scipy.sparse.linalg as spla
-
+    from trajmodes.disorder.kpm import jackson_kernel, spectral_bounds
     from trajmodes.lattice.qpoints import commensurate_qpoints
     fc = force_constants
     mbar, g2 = site_masses(masses, fc.smap)
     q = commensurate_qpoints(fc.smap.matrix) if qpoints is None else np.atleast_2d(np.asarray(qpoints, float))
     D = sample_dynamical_matrix(fc, masses)
     f_vca, v = virtual_crystal_modes(fc, mbar, q)
-    top = float(spla.eigsh(D, k=1, which="LA", return_eigenvectors=False, tol=1e-6)[0])
-    a = 0.5 * top * 1.02                                        # D~ = (D - a) / a: spectrum in [-1, 1]
+    b, a = spectral_bounds(D)                                   # D~ = (D - b) / a: spectrum in [-1, 1]
     nq, dim, nb = v.shape
     V = v.transpose(1, 0, 2).reshape(dim, nq * nb)              # every mode vector a column
     mu = np.empty((n_moments, nq * nb))
-    t0, t1 = V, (D @ V - a * V) / a
+    t0, t1 = V, (D @ V - b * V) / a
     mu[0] = np.einsum("ij,ij->j", V.conj(), t0).real
     mu[1] = np.einsum("ij,ij->j", V.conj(), t1).real
-    for n in range(2, n_moments):
-        t0, t1 = t1, 2.0 * (D @ t1 - a * t1) / a - t0
+    for n in range(2, n_moments):                               # the recursion, two vectors per column held
+        t0, t1 = t1, 2.0 * (D @ t1 - b * t1) / a - t0
         mu[n] = np.einsum("ij,ij->j", V.conj(), t1).real
-    # the Jackson kernel (Weisse et al. 2006, eq. 71)
-    N = n_moments
-    k = np.arange(N)
-    g = ((N - k + 1) * np.cos(np.pi * k / (N + 1)) + np.sin(np.pi * k / (N + 1)) / np.tan(np.pi / (N + 1))) / (N + 1)
-    top_nu = float(frequencies_from_eigenvalues(np.array([top]))[0])
+    k = np.arange(n_moments)
+    g = jackson_kernel(n_moments)
+    top_nu = float(frequencies_from_eigenvalues(np.array([b + a]))[0])
     axis = np.linspace(0.0, 1.1 * max(top_nu, f_vca.max()), 600) if frequencies is None else \
         np.asarray(frequencies, float)
     lam = (axis / THZ) ** 2
-    x = (lam - a) / a
+    x = (lam - b) / a
     inside = np.abs(x) < 1.0                                    # beyond the scaled spectrum the density is zero
     xi = np.where(inside, x, 0.0)
     T = np.cos(np.outer(k, np.arccos(xi)))                      # (N, F)
     coef = mu * g[:, None]
     coef[1:] *= 2.0
     rho_x = (coef.T @ T) * (inside / (np.pi * np.sqrt(1 - xi * xi)))[None, :]      # density in x, (modes, F)
-    # density in nu: rho(nu) = rho(x) dx/dnu, x = ((nu / THZ)^2 - a) / a
+    # density in nu: rho(nu) = rho(x) dx/dnu, x = ((nu / THZ)^2 - b) / a
     A = rho_x * (2.0 * axis / THZ ** 2 / a)[None, :]
     A = A.reshape(nq, nb, len(axis))
     dnu = np.gradient(axis)
@@ -307,7 +303,7 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
          "unfolded": (("q", "frequency"), A.sum(axis=1), {"units": "1/THz"}),
          "chebyshev_moments": (("q", "branch", "moment"), mu.T.reshape(nq, nb, n_moments))},
         coords={"qpoint": (("q", "reduced"), q), "frequency": ("frequency", axis, {"units": "THz"})},
-        attrs={"n_moments": int(n_moments), "a": a, "g2": np.asarray(g2, float), "method": "kernel polynomial",
+        attrs={"n_moments": int(n_moments), "b": b, "a": a, "g2": np.asarray(g2, float), "method": "kernel polynomial",
                "kernel": "Jackson (Weisse et al., Rev. Mod. Phys. 78, 275 (2006))"})
 
 
@@ -316,7 +312,7 @@ def expected_spectra(lineshapes: xr.Dataset, spectra: xr.Dataset, temperature: f
 
     Every mode s of the harmonic sample holds k_B T, half of it kinetic, so the kinetic-energy spectral density of
     Q'_{q nu} is (k_B T / 2) sum_s W_s(q nu) K(nu - nu_s), with K the expected periodogram of one line through the
-    segments' window (|sum_t w_t exp(-2 pi i nu t)|^2, normalised to unit area on nu >= 0): what
+    segments' window (abs(sum_t w_t exp(-2 pi i nu t))^2, normalised to unit area on nu >= 0): what
     :func:`trajmodes.mode_spectra` estimates from a run of infinite length, segment for segment.
 
     Parameters

@@ -122,6 +122,49 @@ def hessian_rows(terms, n_atoms: int, rows=None) -> np.ndarray:
     return out.reshape(n_rows, n_atoms, 3, 3)
 
 
+def sparse_hessian(terms, n_atoms: int, masses=None):
+    """Force constants d2E / dx_i dx_j of a periodic cell (every image summed by atom index) as a sparse matrix,
+    assembled from the terms' slot Hessians without any array of N x N: memory and time linear in the number of terms.
+
+    Parameters
+    ----------
+    terms : list of Terms
+        With hessians.
+    n_atoms : int
+    masses : array_like, shape (n_atoms,), optional
+        amu; when given, the mass-weighted matrix Phi_ij / sqrt(m_i m_j) (the dynamical matrix at q = 0).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (3 n_atoms, 3 n_atoms)
+        Rows and columns 3 i + a (atom i, Cartesian a), eV/A^2 (eV/(A^2 amu) with ``masses``); duplicate
+        contributions summed, symmetric.
+    """
+    from scipy import sparse
+    rows, cols, vals = [], [], []
+    ab_r = np.repeat(np.arange(3), 3)
+    ab_c = np.tile(np.arange(3), 3)
+    for t in terms:
+        H = slot_hessians(t)
+        for s in range(t.order):
+            for s2 in range(t.order):
+                rows.append((3 * t.atoms[:, s, None] + ab_r).reshape(-1))
+                cols.append((3 * t.atoms[:, s2, None] + ab_c).reshape(-1))
+                vals.append(H[:, s, s2].reshape(-1))
+    n3 = 3 * n_atoms
+    if rows:
+        r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    else:
+        r = c = np.zeros(0, dtype=np.int64)
+        v = np.zeros(0)
+    if masses is not None:
+        inv = np.repeat(1.0 / np.sqrt(np.asarray(masses, dtype=float).reshape(-1)), 3)
+        v = v * inv[r] * inv[c]
+    out = sparse.coo_matrix((v, (r, c)), shape=(n3, n3)).tocsr()
+    out.sum_duplicates()
+    return out
+
+
 def third_rows(terms, n_atoms: int, rows=None) -> np.ndarray:
     """Third-order constants d3E / dx_i dx_j dx_k of a periodic supercell, rows i in ``rows`` (default all):
     (len(rows), n_atoms, n_atoms, 3, 3, 3) in eV/A^3 (phono3py's compact layout for rows = p2s)."""

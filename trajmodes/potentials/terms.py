@@ -220,6 +220,27 @@ class ShortRangePotential:
         (``smap``, ``p2s``, ``symprec``, ``born``, ...) go to ForceConstants."""
         return self._force_constants(supercell, primitive, layout, kwargs, third=False)
 
+    def sparse_force_constants(self, crystal, masses=None):
+        """Analytic second-order force constants of the periodic ``crystal`` (any cell, a glass of 10^4 atoms
+        included) as a sparse matrix, every periodic image summed, built without any array of N x N
+        (:func:`~trajmodes.potentials.lattice_sums.sparse_hessian`).
+
+        Parameters
+        ----------
+        crystal : Crystal
+        masses : array_like, shape (n_atoms,), or True, optional
+            amu; True takes the crystal's masses. When given, the mass-weighted matrix (the dynamical matrix at
+            q = 0, eV/(A^2 amu)).
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix, shape (3 N, 3 N)
+            Rows and columns 3 i + a, eV/A^2 (eV/(A^2 amu) mass-weighted).
+        """
+        if masses is True:
+            masses = crystal.masses
+        return ls.sparse_hessian(self._terms(crystal, 2), crystal.n_atoms, masses)
+
     def force_constants3(self, supercell, primitive=None, layout: str = "full", **kwargs):
         """Like :meth:`force_constants`, with the third-order constants Psi[i, j, k, a, b, c] =
         d3U / du_ia du_jb du_kc (eV/A^3) in the compact layout (n_prim, N, N, 3, 3, 3) as ``fc3``."""

@@ -1,0 +1,278 @@
+"""The harmonic modes of a cell with no long-range order, at the Gamma point of the cell itself.
+
+A glass (or any large disordered cell) is its own primitive cell: its modes are the eigenvectors of the mass-weighted
+force-constant matrix D_ij = Phi_ij / sqrt(m_i m_j) of the periodic cell, every image summed (the dynamical matrix at
+q = 0), 3N of them. :class:`GlassHarmonic` holds D as a sparse matrix (from the analytic constants of a potential
+without any N x N array, or from fitted constants) with the positions it needs for the heat-flux operator;
+:func:`gamma_modes` diagonalises it densely where 3N x 3N fits in memory and by shift-invert Lanczos
+(:func:`scipy.sparse.linalg.eigsh`) for a window of frequencies otherwise; :func:`participation_ratios` measures how
+many atoms a mode moves (R. J. Bell and P. Dean, Discuss. Faraday Soc. 50, 55 (1970), with the masses as in P. B. Allen,
+J. L. Feldman, J. Fabian and F. Wooten, Philos. Mag. B 79, 1715 (1999)).
+
+Units: eV, Angstrom, amu; frequencies nu in THz (nu = THZ sqrt(lambda), lambda an eigenvalue of D in
+eV/(A^2 amu)).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from trajmodes.lattice.geometry import shortest_vectors
+from trajmodes.resources import require_memory
+from trajmodes.units import THZ
+
+__all__ = ["GlassHarmonic", "GlassModes", "gamma_modes", "participation_ratios", "dense_eigh_bytes"]
+
+
+def dense_eigh_bytes(n3: int) -> float:
+    """Peak bytes of the dense route of :func:`gamma_modes` for a 3N x 3N matrix: the matrix, its eigenvectors and
+    LAPACK's divide-and-conquer workspace (about 1 + 2 n^2 doubles more), 8 bytes each."""
+    return 8.0 * n3 * n3 * 4
+
+
+@dataclass(frozen=True)
+class GlassHarmonic:
+    """The harmonic problem of a periodic disordered cell at q = 0.
+
+    Attributes
+    ----------
+    dynamical : scipy.sparse.csr_matrix, shape (3 N, 3 N)
+        D_ij = Phi_ij / sqrt(m_i m_j), eV/(A^2 amu); rows and columns 3 i + a; symmetric.
+    cell : ndarray, shape (3, 3)
+        Rows are the lattice vectors, A.
+    positions : ndarray, shape (N, 3)
+        A.
+    masses : ndarray, shape (N,)
+        amu.
+    """
+
+    dynamical: object
+    cell: np.ndarray
+    positions: np.ndarray
+    masses: np.ndarray
+
+    # -- construction
+    @classmethod
+    def from_potential(cls, potential, crystal) -> "GlassHarmonic":
+        """From the analytic constants of a short-ranged potential (a
+        :class:`~trajmodes.potentials.terms.ShortRangePotential`: pair, Stillinger-Weber, ...) on ``crystal`` (a
+        :class:`~trajmodes.lattice.crystal.Crystal`), assembled sparse: memory linear in N."""
+        D = potential.sparse_force_constants(crystal, masses=crystal.masses)
+        return cls(D, np.asarray(crystal.cell, float), np.asarray(crystal.positions, float),
+                   np.asarray(crystal.masses, float))
+
+    @classmethod
+    def from_force_constants(cls, force_constants, crystal, threshold: float = 0.0) -> "GlassHarmonic":
+        """From force constants of the cell itself (fitted, or read from a file).
+
+        Parameters
+        ----------
+        force_constants : ndarray (N, N, 3, 3) or (3 N, 3 N), or scipy sparse (3 N, 3 N), or ForceConstants
+            Phi_ij in eV/A^2, every periodic image summed; a
+            :class:`~trajmodes.forceconstants.model.ForceConstants` in the full layout of ``crystal`` (its
+            ``fc2``).
+        crystal : Crystal
+            The cell (positions, cell, masses).
+        threshold : float
+            eV/A^2; entries of smaller magnitude are dropped (0 keeps every non-zero).
+
+        Raises
+        ------
+        ValueError
+            When the shape does not match the crystal.
+        """
+        from scipy import sparse
+        n = crystal.n_atoms
+        fc = getattr(force_constants, "fc2", force_constants)
+        if sparse.issparse(fc):
+            phi = sparse.csr_matrix(fc, dtype=float)
+        else:
+            fc = np.asarray(fc, dtype=float)
+            if fc.shape == (n, n, 3, 3):
+                fc = fc.transpose(0, 2, 1, 3).reshape(3 * n, 3 * n)
+            if fc.shape != (3 * n, 3 * n):
+                raise ValueError(f"force constants of shape {fc.shape} do not fit the {n}-atom cell: give (N, N, 3, 3) "
+                                 f"or (3N, 3N) = ({3 * n}, {3 * n}) for the cell itself (every image summed)")
+            phi = sparse.csr_matrix(np.where(np.abs(fc) > threshold, fc, 0.0))
+        if phi.shape != (3 * n, 3 * n):
+            raise ValueError(f"a sparse force-constant matrix of shape {phi.shape} does not fit the {n}-atom cell "
+                             f"(expected ({3 * n}, {3 * n}))")
+        m = np.asarray(crystal.masses, float)
+        inv = sparse.diags(np.repeat(1.0 / np.sqrt(m), 3))
+        return cls(sparse.csr_matrix(inv @ phi @ inv), np.asarray(crystal.cell, float),
+                   np.asarray(crystal.positions, float), m)
+
+    # -- properties
+    @property
+    def n_atoms(self) -> int:
+        return len(self.positions)
+
+    @property
+    def volume(self) -> float:
+        """A^3."""
+        return float(abs(np.linalg.det(self.cell)))
+
+    def position_weighted(self) -> list:
+        """The three sparse matrices S^a_ij = (x_j - x_i)_a D_ij (a = x, y, z), eV/(A amu), with the minimum-image
+        vector between atoms i and j: the heat-flux (velocity) operator of Allen and Feldman (P. B. Allen and
+        J. L. Feldman, Phys. Rev. B 48, 12581 (1993), eq. 3) before the mode basis. Exact when the constants reach less
+        than half the cell (every pair of atoms then interacts through one image only); antisymmetric."""
+        from scipy import sparse
+        coo = self.dynamical.tocoo()
+        i, j = coo.row // 3, coo.col // 3
+        pair = i.astype(np.int64) * self.n_atoms + j
+        upair, inverse = np.unique(pair, return_inverse=True)            # one image search per atom pair
+        ui, uj = upair // self.n_atoms, upair % self.n_atoms
+        d = shortest_vectors(self.positions[uj] - self.positions[ui], self.cell)[inverse.reshape(-1)]
+        shape = self.dynamical.shape
+        return [sparse.csr_matrix((coo.data * d[:, a], (coo.row, coo.col)), shape=shape) for a in range(3)]
+
+
+@dataclass(frozen=True)
+class GlassModes:
+    """Modes of a :class:`GlassHarmonic` (all of them, or a window).
+
+    Attributes
+    ----------
+    frequencies : ndarray, shape (n,)
+        THz, ascending; imaginary modes (negative eigenvalues) as negative numbers.
+    eigenvectors : ndarray, shape (3 N, n), or None
+        Mass-weighted, orthonormal columns (component 3 i + a).
+    method : str
+        ``"dense"`` (every mode, LAPACK) or ``"shift-invert"`` (a window, ARPACK).
+    masses : ndarray, shape (N,)
+        amu.
+    """
+
+    frequencies: np.ndarray
+    eigenvectors: np.ndarray | None
+    method: str
+    masses: np.ndarray
+
+    @property
+    def angular(self) -> np.ndarray:
+        """omega = 2 pi nu, rad/ps."""
+        return 2.0 * np.pi * self.frequencies
+
+    def participation_ratios(self) -> np.ndarray:
+        """:func:`participation_ratios` of the modes (needs the eigenvectors)."""
+        if self.eigenvectors is None:
+            raise ValueError("these modes were computed without eigenvectors: call gamma_modes(..., "
+                             "eigenvectors=True) for participation ratios")
+        return participation_ratios(self.eigenvectors, self.masses)
+
+    def to_dataset(self):
+        """xarray Dataset: ``frequency`` (THz) and, with eigenvectors, ``participation_ratio`` over ``mode``."""
+        import xarray as xr
+        data = {"frequency": ("mode", self.frequencies, {"units": "THz", "long_name": "Gamma-point frequency"})}
+        if self.eigenvectors is not None:
+            data["participation_ratio"] = ("mode", self.participation_ratios(),
+                                           {"units": "1", "long_name": "participation ratio (Bell and Dean 1970)"})
+        return xr.Dataset(data, attrs={"method": self.method, "n_atoms": len(self.masses)})
+
+
+def participation_ratios(eigenvectors, masses) -> np.ndarray:
+    """Participation ratios ``p = (sum_i u_i^2)^2 / (N sum_i u_i^4)`` of modes, u_i the length of the displacement
+    e_i / sqrt(m_i) of atom i (R. J. Bell and P. Dean, Discuss. Faraday Soc. 50, 55 (1970); masses as in P. B. Allen,
+    J. L. Feldman, J. Fabian and F. Wooten, Philos. Mag. B 79, 1715 (1999)): 1 for a plane wave of equal masses, about
+    1/N for a mode on one atom. For equal masses it is ``1 / (N sum_i e_i^4)`` (kALDo's definition).
+
+    Parameters
+    ----------
+    eigenvectors : ndarray, shape (3 N, n)
+        Mass-weighted eigenvectors (columns), component 3 i + a.
+    masses : array_like, shape (N,)
+        amu.
+
+    Returns
+    -------
+    ndarray, shape (n,), dimensionless in (0, 1].
+    """
+    e = np.asarray(eigenvectors)
+    m = np.asarray(masses, dtype=float).reshape(-1)
+    n = len(m)
+    w = (np.abs(e.reshape(n, 3, -1)) ** 2).sum(axis=1) / m[:, None]          # |u_i|^2, (N, n)
+    return w.sum(axis=0) ** 2 / (n * (w * w).sum(axis=0))
+
+
+def _frequencies(eigenvalues) -> np.ndarray:
+    lam = np.asarray(eigenvalues, dtype=float)
+    return np.sign(lam) * np.sqrt(np.abs(lam)) * THZ
+
+
+def gamma_modes(model: GlassHarmonic, window=None, n_modes: int | None = None, eigenvectors: bool = True,
+                memory_fraction: float = 0.5) -> GlassModes:
+    """The Gamma-point modes of a disordered cell.
+
+    Without ``window``: every mode, by LAPACK on the dense 3N x 3N matrix, after checking that it fits
+    (:func:`dense_eigh_bytes` within ``memory_fraction`` of the available memory). With ``window``: the ``n_modes``
+    modes nearest the window's centre, by shift-invert Lanczos (:func:`scipy.sparse.linalg.eigsh` about the centre's
+    eigenvalue, a sparse LU of D - sigma), those inside the window kept: memory linear in N times ``n_modes``.
+
+    Parameters
+    ----------
+    model : GlassHarmonic
+    window : (float, float), optional
+        THz, (nu_min, nu_max).
+    n_modes : int, optional
+        Modes Lanczos looks for around the window's centre at first (default: the window's share of the 3N modes at
+        a flat density of states, times 1.5, at least 20); doubled until the modes found reach past both edges, so
+        that every mode of the window is returned.
+    eigenvectors : bool
+        Keep the eigenvectors (needed for participation ratios and Allen-Feldman).
+    memory_fraction : float
+        Share of the available memory the work may take.
+
+    Returns
+    -------
+    GlassModes
+
+    Raises
+    ------
+    MemoryError
+        Before any allocation, when the dense route does not fit (use a window, or the kernel-polynomial
+        diffusivity :func:`trajmodes.disorder.kpm.kpm_diffusivity`).
+    ValueError
+        For a malformed window.
+    """
+    n3 = model.dynamical.shape[0]
+    if window is None:
+        import scipy.linalg
+        require_memory(dense_eigh_bytes(n3), f"the dense modes of the {n3 // 3}-atom cell (3N x 3N matrices)",
+                       "ask gamma_modes for a window of frequencies (window=(nu_min, nu_max)), or use kpm_diffusivity",
+                       memory_fraction)
+        D = model.dynamical.toarray()
+        if eigenvectors:
+            lam, vec = scipy.linalg.eigh(D, overwrite_a=True, check_finite=False, driver="evd")
+        else:
+            lam, vec = scipy.linalg.eigh(D, overwrite_a=True, check_finite=False, eigvals_only=True), None
+        return GlassModes(_frequencies(lam), vec, "dense", model.masses)
+    lo, hi = (float(v) for v in window)
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo < hi):
+        raise ValueError(f"window must be (nu_min, nu_max) in THz with 0 <= nu_min < nu_max, not {window!r}")
+    from scipy.sparse.linalg import eigsh
+    if n_modes is None:
+        top = float(_frequencies(eigsh(model.dynamical, k=1, which="LA", return_eigenvectors=False,
+                                       tol=1e-3)[0]))
+        n_modes = max(20, int(1.5 * n3 * (hi - lo) / max(top, hi)))
+    sigma = (0.5 * (lo + hi) / THZ) ** 2
+    from scipy.sparse import identity
+    from scipy.sparse.linalg import LinearOperator, splu
+    lu = splu((model.dynamical - sigma * identity(n3, format="csr")).tocsc())      # factorised once
+    shifted = LinearOperator((n3, n3), matvec=lu.solve, dtype=float)
+    while True:                              # until the modes found reach past both edges of the window
+        n_modes = int(min(n_modes, n3 - 2))
+        ncv = min(n3, max(2 * n_modes + 1, 20))
+        require_memory(8.0 * n3 * (ncv + n_modes + 2) + 30.0 * model.dynamical.nnz * 8,
+                       f"the Lanczos vectors of {n_modes} modes of the {n3 // 3}-atom cell and the LU factors",
+                       "ask for a narrower window", memory_fraction)
+        lam, vec = eigsh(model.dynamical, k=n_modes, sigma=sigma, which="LM", ncv=ncv, OPinv=shifted)
+        order = np.argsort(lam)
+        lam, vec = lam[order], vec[:, order]
+        nu = _frequencies(lam)
+        if (nu[0] < lo and nu[-1] > hi) or n_modes >= n3 - 2:
+            break
+        n_modes *= 2                         # (the factorisation is kept)
+    keep = (nu >= lo) & (nu <= hi)
+    return GlassModes(nu[keep], vec[:, keep] if eigenvectors else None, "shift-invert", model.masses)

@@ -1,0 +1,183 @@
+"""The Allen-Feldman diffusivity D(nu) of a large disordered cell by the kernel polynomial method: sparse
+matrix-vector products only, no eigenvectors.
+
+The diffusivity as a function of frequency, D(omega) = sum_i D_i delta(omega - omega_i) / g(omega) with
+g(omega) = sum_i delta(omega - omega_i) and D_i of :mod:`trajmodes.disorder.allen_feldman`, is, with lambda = omega^2
+the eigenvalues of the dynamical matrix D and delta(omega - omega_i) = 2 omega delta(lambda - lambda_i)::
+
+    D(omega) = (pi / 3) sum_a F_a(lambda, lambda) / (2 omega g_lambda(lambda)),
+    F_a(lambda, lambda') = sum_ij abs(s^a_ij)^2 delta(lambda - lambda_i) delta(lambda' - lambda_j)
+                         = Tr[delta(lambda - D) S^a delta(lambda' - D) S^a^T]
+
+(S^a the position-weighted matrices). Both spectral functions are expanded in Chebyshev polynomials of the scaled
+matrix H = (D - b) / a, spectrum in [-1, 1], with the Jackson kernel (A. Weisse, G. Wellein, A. Alvermann and
+H. Fehske, Rev. Mod. Phys. 78, 275 (2006), sections II and IV.B: the two-dimensional expansion of their eq. 121, the
+same structure as the Kubo conductivity there and the diffusivity of Y. M. Beltukov, V. I. Kozub and D. A. Parshin,
+Phys. Rev. B 87, 134203 (2013)); the moments::
+
+    mu_nm^a = Tr[T_n(H) S^a T_m(H) S^a^T],   mu_n = Tr[T_n(H)]
+
+are estimated stochastically with R random vectors r (E[r^T A r] = Tr A for Rademacher r):
+``mu_nm ~ (1/R) sum_r (T_n(H) r) . (S^a T_m(H) S^a^T r)``, from the two sequences T_n(H) r and T_m(H) (S^a^T r),
+n, m < M (M (1 + 3) R (sparse) matrix-vector products and 3 R products of M x 3N by 3N x M). Their resolution is
+that of the Jackson kernel, about pi a / M in lambda (a: half the spectral range), so a frequency resolution of
+pi a / (2 M omega): coarse at low frequency; the statistical error falls as 1/sqrt(R N).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.resources import require_memory
+from trajmodes.units import THZ
+
+__all__ = ["jackson_kernel", "kpm_moments", "kpm_diffusivity", "spectral_bounds"]
+
+
+def jackson_kernel(n_moments: int) -> np.ndarray:
+    """The Jackson damping factors g_n, n < M (Weisse et al. 2006, eq. 71)."""
+    M = int(n_moments)
+    n = np.arange(M)
+    q = np.pi / (M + 1)
+    return ((M - n + 1) * np.cos(q * n) + np.sin(q * n) / np.tan(q)) / (M + 1)
+
+
+def spectral_bounds(dynamical, margin: float = 0.01) -> tuple[float, float]:
+    """(b, a): the centre and half width of an interval holding the spectrum of ``dynamical`` (Lanczos for the
+    extreme eigenvalues, widened by ``margin`` of the range), in its units."""
+    from scipy.sparse.linalg import eigsh
+    hi = float(eigsh(dynamical, k=1, which="LA", return_eigenvectors=False, tol=1e-6)[0])
+    lo = float(eigsh(dynamical, k=1, which="SA", return_eigenvectors=False, tol=1e-6)[0])
+    lo = min(lo, 0.0)
+    pad = margin * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    return 0.5 * (hi + lo), 0.5 * (hi - lo)
+
+
+def _chebyshev(H, V: np.ndarray, n_moments: int) -> np.ndarray:
+    """T_n(H) V for n < M, a block of vectors (columns of V) at once: (M, K, r) (the three-term recursion)."""
+    out = np.empty((n_moments,) + V.shape)
+    out[0] = V
+    if n_moments > 1:
+        out[1] = H @ V
+    for k in range(2, n_moments):
+        np.subtract(2.0 * (H @ out[k - 1]), out[k - 2], out=out[k])
+    return out
+
+
+def kpm_moments(H, S, vectors: np.ndarray, n_moments: int):
+    """Chebyshev moments ``mu_n = r . T_n(H) r`` and ``mu_nm^a = (T_n(H) r) . (S^a T_m(H) S^a^T r)``, summed over the
+    columns r of ``vectors`` (with an orthonormal basis of columns they are the exact traces), all columns at once.
+
+    Parameters
+    ----------
+    H : sparse or dense (K, K)
+        Scaled so that its spectrum lies in [-1, 1].
+    S : list of sparse (K, K)
+        The position-weighted matrices.
+    vectors : ndarray, shape (K, r)
+    n_moments : int
+
+    Returns
+    -------
+    mu : ndarray (M,), mu2 : ndarray (len(S), M, M)
+    """
+    M = int(n_moments)
+    V = np.asarray(vectors, dtype=float)
+    A = _chebyshev(H, V, M)                                          # T_n V, (M, K, r)
+    mu = np.einsum("nkr,kr->n", A, V)
+    A = A.reshape(M, -1)
+    mu2 = np.empty((len(S), M, M))
+    for a, Sa in enumerate(S):
+        B = _chebyshev(H, np.asarray(Sa.T @ V), M)                   # T_m S^T V
+        for m in range(M):
+            B[m] = Sa @ B[m]                                         # S T_m S^T V
+        mu2[a] = A @ B.reshape(M, -1).T                              # <T_n r | S T_m S^T r>, summed over r
+    return mu, mu2
+
+
+#: random vectors handled together (sparse products on blocks of vectors)
+VECTOR_BLOCK = 32
+
+
+def kpm_diffusivity(model, frequencies=None, n_moments: int = 256, n_vectors: int = 8, seed: int = 0,
+                    exact_trace: bool = False, memory_fraction: float = 0.5):
+    """Allen-Feldman diffusivity D(nu) and density of states g(nu) of a disordered cell by the kernel polynomial
+    method (see the module's text), from sparse products only.
+
+    Parameters
+    ----------
+    model : GlassHarmonic
+    frequencies : array_like, optional
+        THz, where to evaluate (default: 200 points over the spectrum).
+    n_moments : int
+        Chebyshev moments M (resolution about pi a / M in lambda).
+    n_vectors : int
+        Random (Rademacher) vectors R of the stochastic trace.
+    seed : int
+        Of the random vectors.
+    exact_trace : bool
+        Use the 3N unit vectors instead (the exact traces; for checks on small cells).
+    memory_fraction : float
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``frequency`` (THz): ``diffusivity`` (mm^2/s), ``diffusivity_components`` (``frequency``, ``cartesian``),
+        ``dos`` (states per THz, integrating to 3N). Attributes: moments, vectors, the spectral interval.
+    """
+    import xarray as xr
+    from scipy import sparse
+    from trajmodes.disorder.allen_feldman import A2_PS_MM2_S, EV_A2_AMU_PS2
+    D = model.dynamical * EV_A2_AMU_PS2                                      # 1/ps^2
+    K = D.shape[0]
+    M = int(n_moments)
+    R = K if exact_trace else int(n_vectors)
+    require_memory(8.0 * (2 * M * K * min(R, VECTOR_BLOCK) + 3 * M * M) + 4 * 12.0 * D.nnz,
+                   f"the Chebyshev sequences of {M} moments of the {K // 3}-atom cell", "use fewer moments",
+                   memory_fraction)
+    b, a = spectral_bounds(D)
+    H = ((D - b * sparse.identity(K, format="csr")) / a).tocsr()
+    S = [s * EV_A2_AMU_PS2 for s in model.position_weighted()]              # A/ps^2
+    rng = np.random.default_rng(seed)
+    mu = np.zeros(M)
+    mu2 = np.zeros((3, M, M))
+    for start in range(0, R, VECTOR_BLOCK):
+        r = min(VECTOR_BLOCK, R - start)
+        if exact_trace:
+            V = np.zeros((K, r))
+            V[np.arange(start, start + r), np.arange(r)] = 1.0
+        else:
+            V = rng.choice([-1.0, 1.0], size=(K, r))
+        m1, m2 = kpm_moments(H, S, V, M)
+        mu += m1
+        mu2 += m2
+    if not exact_trace:
+        mu /= R
+        mu2 /= R
+    g = jackson_kernel(M) * np.where(np.arange(M) == 0, 1.0, 2.0)
+    if frequencies is None:
+        top = np.sqrt(max(b + a, 0.0)) / (2 * np.pi)
+        frequencies = np.linspace(top / 200, top, 200)
+    nu = np.asarray(frequencies, dtype=float)
+    omega = 2.0 * np.pi * nu
+    x = (omega ** 2 - b) / a
+    inside = np.abs(x) < 1
+    xs = np.where(inside, x, 0.0)
+    T = np.cos(np.outer(np.arange(M), np.arccos(xs)))                        # T_n(x), (M, nf)
+    w = 1.0 / (np.pi * np.sqrt(1.0 - xs * xs))
+    dos_lam = (g * mu) @ T * w / a                                           # states per 1/ps^2
+    F = np.einsum("nf,anm,mf->fa", g[:, None] * T, mu2, g[:, None] * T) * (w / a)[:, None] ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        comps = np.pi * F / (2.0 * omega[:, None] * dos_lam[:, None]) * A2_PS_MM2_S
+    comps = np.where(inside[:, None] & (dos_lam[:, None] > 0), comps, np.nan)
+    dos = np.where(inside, dos_lam * 2.0 * omega * 2.0 * np.pi, 0.0)       # per THz: g_nu = 2 pi g_omega
+    return xr.Dataset(
+        {"diffusivity": ("frequency", comps.mean(axis=1), {"units": "mm^2/s",
+                                                          "long_name": "Allen-Feldman diffusivity D(nu), KPM"}),
+         "diffusivity_components": (("frequency", "cartesian"), comps, {"units": "mm^2/s"}),
+         "dos": ("frequency", dos, {"units": "1/THz", "long_name": "density of states (integral 3N)"})},
+        coords={"frequency": ("frequency", nu, {"units": "THz"}), "cartesian": ["x", "y", "z"]},
+        attrs={"moments": M, "vectors": R, "exact_trace": int(bool(exact_trace)),
+               "lambda_centre": b, "lambda_half_width": a, "lambda_units": "1/ps^2",
+               "resolution_thz_at_top": float(np.pi * a / M / (2 * np.sqrt(max(b + a, 1e-30))) / (2 * np.pi)),
+               "n_atoms": model.n_atoms, "thz": THZ})
