@@ -223,20 +223,23 @@ def _dataset(q, f_vca, W, nu_s, frequencies, sigma, g2, method: str) -> xr.Datas
     mean = W @ nu_s
     rms = np.sqrt(np.maximum(W @ nu_s ** 2 - mean ** 2, 0.0))
     A = lorentzian_spectrum(nu_s, W, axis, sigma)
-    ds = xr.Dataset(
+    return _lines(q, axis, f_vca, mean, rms, A,
+                  {"mode_frequency": (("mode",), nu_s, {"units": "THz"}), "weight": (("q", "branch", "mode"), W)},
+                  {"sigma": float(sigma), "sigma_units": "THz", "g2": np.asarray(g2, float), "method": method,
+                   "reference": "W_s(q nu) = abs(v_{q nu}^dagger eps_s)^2 (Allen, Berlijn, Casavant and Soler, "
+                                "Phys. Rev. B 87, 085322 (2013))"})
+
+
+def _lines(q, axis, f_vca, mean, rms, A, extra: dict, attrs: dict) -> xr.Dataset:
+    """The Dataset of :func:`exact_lineshapes` and :func:`kpm_lineshapes` (``extra``: their own variables)."""
+    return xr.Dataset(
         {"frequency_vca": (("q", "branch"), f_vca, {"units": "THz"}),
          "mean_frequency": (("q", "branch"), mean, {"units": "THz"}),
          "frequency_shift": (("q", "branch"), mean - f_vca, {"units": "THz"}),
          "rms_width": (("q", "branch"), rms, {"units": "THz"}),
          "spectral_function": (("q", "branch", "frequency"), A, {"units": "1/THz"}),
-         "unfolded": (("q", "frequency"), A.sum(axis=1), {"units": "1/THz"}),
-         "mode_frequency": (("mode",), nu_s, {"units": "THz"}),
-         "weight": (("q", "branch", "mode"), W)},
-        coords={"qpoint": (("q", "reduced"), q), "frequency": ("frequency", axis, {"units": "THz"})},
-        attrs={"sigma": float(sigma), "sigma_units": "THz", "g2": np.asarray(g2, float), "method": method,
-               "reference": "W_s(q nu) = abs(v_{q nu}^dagger eps_s)^2 (Allen, Berlijn, Casavant and Soler, "
-                            "Phys. Rev. B 87, 085322 (2013))"})
-    return ds
+         "unfolded": (("q", "frequency"), A.sum(axis=1), {"units": "1/THz"}), **extra},
+        coords={"qpoint": (("q", "reduced"), q), "frequency": ("frequency", axis, {"units": "THz"})}, attrs=attrs)
 
 
 def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_moments: int = 512) -> xr.Dataset:
@@ -294,17 +297,10 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
     norm = np.maximum((A * dnu).sum(axis=-1), 1e-300)
     mean = (A * axis * dnu).sum(axis=-1) / norm
     rms = np.sqrt(np.maximum((A * axis ** 2 * dnu).sum(axis=-1) / norm - mean ** 2, 0.0))
-    return xr.Dataset(
-        {"frequency_vca": (("q", "branch"), f_vca, {"units": "THz"}),
-         "mean_frequency": (("q", "branch"), mean, {"units": "THz"}),
-         "frequency_shift": (("q", "branch"), mean - f_vca, {"units": "THz"}),
-         "rms_width": (("q", "branch"), rms, {"units": "THz"}),
-         "spectral_function": (("q", "branch", "frequency"), A, {"units": "1/THz"}),
-         "unfolded": (("q", "frequency"), A.sum(axis=1), {"units": "1/THz"}),
-         "chebyshev_moments": (("q", "branch", "moment"), mu.T.reshape(nq, nb, n_moments))},
-        coords={"qpoint": (("q", "reduced"), q), "frequency": ("frequency", axis, {"units": "THz"})},
-        attrs={"n_moments": int(n_moments), "b": b, "a": a, "g2": np.asarray(g2, float), "method": "kernel polynomial",
-               "kernel": "Jackson (Weisse et al., Rev. Mod. Phys. 78, 275 (2006))"})
+    return _lines(q, axis, f_vca, mean, rms, A,
+                  {"chebyshev_moments": (("q", "branch", "moment"), mu.T.reshape(nq, nb, n_moments))},
+                  {"n_moments": int(n_moments), "b": b, "a": a, "g2": np.asarray(g2, float),
+                   "method": "kernel polynomial", "kernel": "Jackson (Weisse et al., Rev. Mod. Phys. 78, 275 (2006))"})
 
 
 def expected_spectra(lineshapes: xr.Dataset, spectra: xr.Dataset, temperature: float) -> xr.Dataset:
