@@ -209,8 +209,9 @@ def exact_lineshapes(force_constants, masses, qpoints=None, frequencies=None, si
 def lorentzian_spectrum(centres, weights, axis, sigma: float) -> np.ndarray:
     """sum_s weights[..., s] L(axis - centres[s]) with L the unit Lorentzian of half width ``sigma``: (..., len(axis)),
     in the inverse unit of ``axis``."""
+    from trajmodes.disorder.allen_feldman import broadening_kernel
     d = np.asarray(axis, float)[None, :] - np.asarray(centres, float)[:, None]          # (S, F)
-    L = (sigma / np.pi) / (d * d + sigma * sigma)
+    L = broadening_kernel(d, sigma, "lorentzian")
     w = np.asarray(weights, float)
     return (w.reshape(-1, w.shape[-1]) @ L).reshape(w.shape[:-1] + (len(axis),))
 
