@@ -20,6 +20,7 @@ import numpy as np
 
 from trajmodes.lattice.geometry import shortest_vectors
 from trajmodes.resources import require_memory
+from trajmodes.phonons.harmonic.dynamical import frequencies_from_eigenvalues
 from trajmodes.units import THZ
 
 __all__ = ["GlassHarmonic", "GlassModes", "gamma_modes", "participation_ratios", "dense_eigh_bytes"]
@@ -196,10 +197,6 @@ def participation_ratios(eigenvectors, masses) -> np.ndarray:
     return w.sum(axis=0) ** 2 / (n * (w * w).sum(axis=0))
 
 
-def _frequencies(eigenvalues) -> np.ndarray:
-    lam = np.asarray(eigenvalues, dtype=float)
-    return np.sign(lam) * np.sqrt(np.abs(lam)) * THZ
-
 
 def gamma_modes(model: GlassHarmonic, window=None, n_modes: int | None = None, eigenvectors: bool = True,
                 memory_fraction: float = 0.5) -> GlassModes:
@@ -247,13 +244,13 @@ def gamma_modes(model: GlassHarmonic, window=None, n_modes: int | None = None, e
             lam, vec = scipy.linalg.eigh(D, overwrite_a=True, check_finite=False, driver="evd")
         else:
             lam, vec = scipy.linalg.eigh(D, overwrite_a=True, check_finite=False, eigvals_only=True), None
-        return GlassModes(_frequencies(lam), vec, "dense", model.masses)
+        return GlassModes(frequencies_from_eigenvalues(lam), vec, "dense", model.masses)
     lo, hi = (float(v) for v in window)
     if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo < hi):
         raise ValueError(f"window must be (nu_min, nu_max) in THz with 0 <= nu_min < nu_max, not {window!r}")
     from scipy.sparse.linalg import eigsh
     if n_modes is None:
-        top = float(_frequencies(eigsh(model.dynamical, k=1, which="LA", return_eigenvectors=False,
+        top = float(frequencies_from_eigenvalues(eigsh(model.dynamical, k=1, which="LA", return_eigenvectors=False,
                                        tol=1e-3)[0]))
         n_modes = max(20, int(1.5 * n3 * (hi - lo) / max(top, hi)))
     sigma = (0.5 * (lo + hi) / THZ) ** 2
@@ -270,7 +267,7 @@ def gamma_modes(model: GlassHarmonic, window=None, n_modes: int | None = None, e
         lam, vec = eigsh(model.dynamical, k=n_modes, sigma=sigma, which="LM", ncv=ncv, OPinv=shifted)
         order = np.argsort(lam)
         lam, vec = lam[order], vec[:, order]
-        nu = _frequencies(lam)
+        nu = frequencies_from_eigenvalues(lam)
         if (nu[0] < lo and nu[-1] > hi) or n_modes >= n3 - 2:
             break
         n_modes *= 2                         # (the factorisation is kept)
