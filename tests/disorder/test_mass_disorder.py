@@ -117,3 +117,30 @@ def test_kernel_polynomial_spectra_equal_the_diagonalisations():
     dnu = np.gradient(kpm.frequency.values)
     np.testing.assert_allclose((kpm.spectral_function.values * dnu).sum(axis=-1)[sel], 1.0, atol=0.02)
     np.testing.assert_allclose(kpm.mean_frequency.values[sel], ex.mean_frequency.values[sel], atol=0.05)
+
+
+def test_partial_dos_of_groups_by_the_kernel_polynomial_method():
+    """The density of states on groups of atoms (the light and the heavy isotopes, one site) from sparse products:
+    exact traces give the moments of the diagonalisation's modes, each group's density integrates to 3 per atom, and
+    the light atoms carry the top of the band (their weight there exceeds the heavy atoms')."""
+    from trajmodes.disorder.kpm import kpm_partial_dos
+    fc = _fcc(3)
+    m = _masses(fc, 0.3, 4)
+    D = sample_dynamical_matrix(fc, m)
+    light, heavy = np.flatnonzero(m < 63.55), np.flatnonzero(m > 63.55)
+    axis = np.linspace(0, 9.5, 4000)
+    ds = kpm_partial_dos(D, {"light": light, "heavy": heavy, "atom 0": [0]}, axis, n_moments=128, n_vectors=64)
+    dnu = np.gradient(axis)
+    np.testing.assert_allclose((ds.partial_dos.values * dnu).sum(axis=1), 3.0, rtol=0.01)
+    assert ds.exact.sel(group="atom 0") and not ds.exact.sel(group="light")
+    top = axis > 7.0
+    assert (ds.partial_dos.sel(group="light").values[top] * dnu[top]).sum() > \
+        2 * (ds.partial_dos.sel(group="heavy").values[top] * dnu[top]).sum()
+    # atom 0, exact traces: its moments are sum_s abs(eps_s(0))^2 T_n(x_s) of the diagonalisation
+    lam, eps = np.linalg.eigh(D.toarray())
+    b, a = ds.attrs["lambda_centre"], ds.attrs["lambda_half_width"]
+    w = (eps[:3] ** 2).sum(axis=0)
+    from trajmodes.disorder.kpm import kpm_density
+    mu = np.cos(np.outer(np.arange(128), np.arccos(np.clip((lam - b) / a, -1, 1)))) @ w
+    ref = kpm_density(mu, b, a, (axis / THZ) ** 2) * 2 * axis / THZ ** 2
+    np.testing.assert_allclose(ds.partial_dos.sel(group="atom 0").values, ref, rtol=1e-8, atol=1e-10)

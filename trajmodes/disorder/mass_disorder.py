@@ -261,7 +261,7 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
         ``chebyshev_moments`` (q, branch, moment), mu_n = v^dagger T_n(D~) v with D~ = (D - b) / a, ``b`` and ``a``
         (eV/(A^2 amu)) attributes (:func:`trajmodes.disorder.kpm.spectral_bounds`); attribute ``n_moments``.
     """
-    from trajmodes.disorder.kpm import jackson_kernel, spectral_bounds
+    from trajmodes.disorder.kpm import kpm_density, spectral_bounds
     from trajmodes.lattice.qpoints import commensurate_qpoints
     fc = force_constants
     mbar, g2 = site_masses(masses, fc.smap)
@@ -278,21 +278,11 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
     for n in range(2, n_moments):                               # the recursion, two vectors per column held
         t0, t1 = t1, 2.0 * (D @ t1 - b * t1) / a - t0
         mu[n] = np.einsum("ij,ij->j", V.conj(), t1).real
-    k = np.arange(n_moments)
-    g = jackson_kernel(n_moments)
     top_nu = float(frequencies_from_eigenvalues(np.array([b + a]))[0])
     axis = np.linspace(0.0, 1.1 * max(top_nu, f_vca.max()), 600) if frequencies is None else \
         np.asarray(frequencies, float)
-    lam = (axis / THZ) ** 2
-    x = (lam - b) / a
-    inside = np.abs(x) < 1.0                                    # beyond the scaled spectrum the density is zero
-    xi = np.where(inside, x, 0.0)
-    T = np.cos(np.outer(k, np.arccos(xi)))                      # (N, F)
-    coef = mu * g[:, None]
-    coef[1:] *= 2.0
-    rho_x = (coef.T @ T) * (inside / (np.pi * np.sqrt(1 - xi * xi)))[None, :]      # density in x, (modes, F)
-    # density in nu: rho(nu) = rho(x) dx/dnu, x = ((nu / THZ)^2 - b) / a
-    A = rho_x * (2.0 * axis / THZ ** 2 / a)[None, :]
+    # density in nu: rho(nu) = rho(lambda) dlambda/dnu, lambda = (nu / THZ)^2
+    A = kpm_density(mu, b, a, (axis / THZ) ** 2) * (2.0 * axis / THZ ** 2)[None, :]
     A = A.reshape(nq, nb, len(axis))
     dnu = np.gradient(axis)
     norm = np.maximum((A * dnu).sum(axis=-1), 1e-300)
