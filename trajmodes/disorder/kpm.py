@@ -30,7 +30,7 @@ import numpy as np
 from trajmodes.resources import require_memory
 from trajmodes.units import THZ
 
-__all__ = ["jackson_kernel", "kpm_moments", "kpm_density", "kpm_diffusivity", "kpm_partial_dos", "spectral_bounds"]
+__all__ = ["jackson_kernel", "kpm_moments", "column_moments", "kpm_density", "kpm_diffusivity", "kpm_partial_dos", "spectral_bounds"]
 
 
 def jackson_kernel(n_moments: int) -> np.ndarray:
@@ -39,6 +39,20 @@ def jackson_kernel(n_moments: int) -> np.ndarray:
     n = np.arange(M)
     q = np.pi / (M + 1)
     return ((M - n + 1) * np.cos(q * n) + np.sin(q * n) / np.tan(q)) / (M + 1)
+
+
+def column_moments(H, V: np.ndarray, n_moments: int) -> np.ndarray:
+    """mu_n = v^dagger T_n(H) v for every column v of ``V`` (K, r), real or complex, H scaled into [-1, 1]: (M, r),
+    by the three-term recursion holding two blocks of vectors (not the M of :func:`_chebyshev`)."""
+    mu = np.empty((int(n_moments), V.shape[1]))
+    t0, t1 = V, H @ V
+    mu[0] = np.einsum("ij,ij->j", V.conj(), t0).real
+    if n_moments > 1:
+        mu[1] = np.einsum("ij,ij->j", V.conj(), t1).real
+    for n in range(2, int(n_moments)):
+        t0, t1 = t1, 2.0 * (H @ t1) - t0
+        mu[n] = np.einsum("ij,ij->j", V.conj(), t1).real
+    return mu
 
 
 def kpm_density(moments, b: float, a: float, lam) -> np.ndarray:
@@ -266,14 +280,7 @@ def kpm_partial_dos(dynamical, groups: dict, frequencies=None, n_moments: int = 
             V[coords, np.arange(len(coords))] = 1.0
         else:
             V[coords] = rng.choice([-1.0, 1.0], size=(len(coords), V.shape[1]))
-        mu = np.empty(M)
-        t0, t1 = V, H @ V
-        mu[0] = np.einsum("ij,ij->", V, t0)
-        if M > 1:
-            mu[1] = np.einsum("ij,ij->", V, t1)
-        for n in range(2, M):
-            t0, t1 = t1, 2.0 * (H @ t1) - t0
-            mu[n] = np.einsum("ij,ij->", V, t1)
+        mu = column_moments(H, V, M).sum(axis=1)
         mu /= (1.0 if full else V.shape[1]) * len(atoms)            # per atom: mu_0 = 3
         lam = (nu / THZ) ** 2
         rows.append(kpm_density(mu, b, a, lam) * 2.0 * nu / THZ ** 2)  # per THz: dlambda / dnu = 2 nu / THZ^2

@@ -261,7 +261,9 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
         ``chebyshev_moments`` (q, branch, moment), mu_n = v^dagger T_n(D~) v with D~ = (D - b) / a, ``b`` and ``a``
         (eV/(A^2 amu)) attributes (:func:`trajmodes.disorder.kpm.spectral_bounds`); attribute ``n_moments``.
     """
-    from trajmodes.disorder.kpm import kpm_density, spectral_bounds
+    import scipy.sparse as sp
+
+    from trajmodes.disorder.kpm import column_moments, kpm_density, spectral_bounds
     from trajmodes.lattice.qpoints import commensurate_qpoints
     fc = force_constants
     mbar, g2 = site_masses(masses, fc.smap)
@@ -271,13 +273,8 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
     b, a = spectral_bounds(D)                                   # D~ = (D - b) / a: spectrum in [-1, 1]
     nq, dim, nb = v.shape
     V = v.transpose(1, 0, 2).reshape(dim, nq * nb)              # every mode vector a column
-    mu = np.empty((n_moments, nq * nb))
-    t0, t1 = V, (D @ V - b * V) / a
-    mu[0] = np.einsum("ij,ij->j", V.conj(), t0).real
-    mu[1] = np.einsum("ij,ij->j", V.conj(), t1).real
-    for n in range(2, n_moments):                               # the recursion, two vectors per column held
-        t0, t1 = t1, 2.0 * (D @ t1 - b * t1) / a - t0
-        mu[n] = np.einsum("ij,ij->j", V.conj(), t1).real
+    H = ((D - b * sp.identity(D.shape[0], format="csr")) / a).tocsr()
+    mu = column_moments(H, V, n_moments)                        # (M, modes): two blocks of vectors held
     top_nu = float(frequencies_from_eigenvalues(np.array([b + a]))[0])
     axis = np.linspace(0.0, 1.1 * max(top_nu, f_vca.max()), 600) if frequencies is None else \
         np.asarray(frequencies, float)

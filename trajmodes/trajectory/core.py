@@ -151,13 +151,18 @@ def check_finite(source: FrameSource, frames: np.ndarray, data: dict) -> dict:
     return data
 
 
+def frame_bytes(source: FrameSource) -> int:
+    """Bytes of one frame of ``source``'s per-atom fields in float64, read: what a read task or a held frame costs."""
+    return max(1, source.n_atoms) * 3 * 8 * max(1, len(source.fields))
+
+
 def default_chunk_frames(source: FrameSource, n_frames: int) -> int:
     """Frames per read task by default: as many as hold :func:`trajmodes.resources.task_memory` bytes of the source's
     per-atom fields (at least one frame, whatever the atom count); for short runs at least one task per core (parsed
     in parallel), not below :data:`MIN_CHUNK_FRAMES`; for a source stored in blocks of frames (a cache's chunks), a
     multiple of the block when one fits."""
     from trajmodes.resources import task_memory
-    per_frame = max(1, source.n_atoms) * 3 * 8 * max(1, len(source.fields))
+    per_frame = frame_bytes(source)
     by_bytes = max(1, task_memory() // per_frame)
     spread = max(MIN_CHUNK_FRAMES, -(-n_frames // (os.cpu_count() or 1)))
     c = min(by_bytes, spread)
@@ -539,7 +544,7 @@ class Trajectory:
         from trajmodes.resources import may_hold
         source = self.source
         held = _HELD.get(source, {})
-        per_frame = source.n_atoms * 3 * 8 * max(1, len(source.fields)) + 1024
+        per_frame = frame_bytes(source) + 1024                # and the frame's box and per-frame values
         if source.format in _STORED_FORMATS or not may_hold(per_frame * (len(held) + len(frames))):
             return source.read(frames, ("positions",))
         data = check_finite(source, frames, source.read(frames, None))
