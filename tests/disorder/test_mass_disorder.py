@@ -144,3 +144,22 @@ def test_partial_dos_of_groups_by_the_kernel_polynomial_method():
     mu = np.cos(np.outer(np.arange(128), np.arccos(np.clip((lam - b) / a, -1, 1)))) @ w
     ref = kpm_density(mu, b, a, (axis / THZ) ** 2) * 2 * axis / THZ ** 2
     np.testing.assert_allclose(ds.partial_dos.sel(group="atom 0").values, ref, rtol=1e-8, atol=1e-10)
+
+
+def test_kernel_polynomial_lines_of_imaginary_modes_are_not_given_a_mean_on_the_real_axis():
+    """Constants unstable at this supercell (Morse diamond to the second shell: imaginary modes down to -3.2 THz): the
+    diagonalisation puts those lines at negative frequency; the kernel polynomial lines cover nu >= 0 only, so their
+    mean is NaN with a warning, not a positive number, and the stable lines keep the diagonalisation's."""
+    prim = diamond_si()
+    prim = Crystal(prim.cell, prim.positions, prim.species, [28.0855, 28.0855])
+    sc = prim.supercell(np.diag([2, 2, 2]))
+    fc = ForceConstants(morse_fc(sc, D0=2.0, alpha=1.5, r0=2.35, cutoff=4.0, nimg=1), sc, prim)
+    m = _masses(fc, 0.3, 5)
+    ex = exact_lineshapes(fc, m)
+    with pytest.warns(UserWarning, match="modes are imaginary"):
+        kpm = kpm_lineshapes(fc, m, n_moments=512)
+    imaginary = ex.frequency_vca.values < -1.0
+    assert imaginary.any() and np.all(ex.mean_frequency.values[imaginary] < 0)
+    assert np.all(np.isnan(kpm.mean_frequency.values[imaginary]))
+    stable = ex.frequency_vca.values > 2.0
+    np.testing.assert_allclose(kpm.mean_frequency.values[stable], ex.mean_frequency.values[stable], atol=0.1)

@@ -251,7 +251,9 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
     The resolution is that of ``n_moments``: the Jackson kernel is about a Gaussian of standard deviation
     pi / n_moments in the scaled eigenvalue, i.e. about pi a / n_moments in lambda = (nu / THZ)^2 (a the half width
     of the spectrum), so nu's resolution is finest at the band top and coarser towards nu = 0. The moments sum_s W_s lambda_s and
-    sum_s W_s lambda_s^2 are exact; ``mean_frequency`` and ``rms_width`` come from the resummed density.
+    sum_s W_s lambda_s^2 are exact; ``mean_frequency`` and ``rms_width`` come from the resummed density on the
+    frequency axis, NaN for a line with more than 5 % of its weight at lambda < 0 (the acoustic modes at Gamma,
+    imaginary modes: a warning says when the sample has them).
 
     Returns
     -------
@@ -263,7 +265,7 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
     """
     import scipy.sparse as sp
 
-    from trajmodes.disorder.kpm import column_moments, kpm_density, spectral_bounds
+    from trajmodes.disorder.kpm import column_moments, jackson_kernel, kpm_density, spectral_bounds
     from trajmodes.lattice.qpoints import commensurate_qpoints
     fc = force_constants
     mbar, g2 = site_masses(masses, fc.smap)
@@ -285,6 +287,20 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
     norm = np.maximum((A * dnu).sum(axis=-1), 1e-300)
     mean = (A * axis * dnu).sum(axis=-1) / norm
     rms = np.sqrt(np.maximum((A * axis ** 2 * dnu).sum(axis=-1) / norm - mean ** 2, 0.0))
+    # a line with weight at lambda < 0 (imaginary modes, which nu >= 0 does not reach) has no mean drawn here: its
+    # resummed weight there, int_{-1}^{x0} rho(x) dx with x = cos(theta), is exact in the moments (no quadrature)
+    theta0 = np.arccos(np.clip(-b / a, -1.0, 1.0))
+    n = np.arange(1, n_moments)
+    g = jackson_kernel(n_moments)
+    below = g[0] * mu[0] * (np.pi - theta0) / np.pi - 2.0 / np.pi * ((g[1:] * np.sin(n * theta0) / n) @ mu[1:])
+    off = (below > 0.05 * mu[0]).reshape(nq, nb)
+    mean[off], rms[off] = np.nan, np.nan
+    imaginary = off & (f_vca < -1e-3)
+    if imaginary.any():
+        import warnings
+        warnings.warn(f"{int(imaginary.sum())} of the virtual crystal's modes are imaginary (down to "
+                      f"{f_vca.min():.3g} THz): the kernel polynomial lines cover nu >= 0 only, so their mean_frequency "
+                      "and rms_width are NaN; exact_lineshapes draws them", UserWarning, stacklevel=2)
     return _lines(q, axis, f_vca, mean, rms, A,
                   {"chebyshev_moments": (("q", "branch", "moment"), mu.T.reshape(nq, nb, n_moments))},
                   {"n_moments": int(n_moments), "b": b, "a": a, "g2": np.asarray(g2, float),
