@@ -2,6 +2,8 @@
 what was read and written; what a format cannot hold is refused in one line, and nothing is left on disk."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -33,7 +35,10 @@ def test_chain_through_every_format(tmp_path, capsys):
              (tmp_path / "fc.nc", "phonopy", tmp_path / "back")]
     read_as = ["phonopy", "tdep", "shengbte", "phono3py", "netcdf"]
     for (src, to, dst), fmt in zip(steps, read_as):
-        rc, out, err = _run(capsys, src, "-o", dst, "--to", to)
+        # a non-diagonal supercell: ShengBTE's scell cannot hold it, which the conversion to ShengBTE says
+        with (pytest.warns(UserWarning, match="is not diagonal: ShengBTE's scell cannot describe it")
+              if to == "shengbte" else contextlib.nullcontext()):
+            rc, out, err = _run(capsys, src, "-o", dst, "--to", to)
         assert rc == 0, err
         lines = out.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"read {fmt} {src}: fc2") and f"wrote {to} {dst}: " in lines[0]

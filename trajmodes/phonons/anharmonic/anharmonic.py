@@ -297,10 +297,14 @@ class Anharmonic:
     def _map(self, gps, per_task: int = 1, **kwargs) -> list:
         """:meth:`self_energy` (``kwargs``) at every grid point, as Dask tasks (threads by default; a distributed
         client runs them on its workers, with identical numbers); results in order. The calculator is one node
-        of the graph, sent once to each worker."""
+        of the graph; on a distributed client it is scattered to the workers once (broadcast) instead of travelling
+        inside the graph."""
         import dask
-        from trajmodes.resources import one_blas_thread
-        me = dask.delayed(self, traverse=False)
+        from trajmodes.resources import distributed_client, one_blas_thread
+        client = self.scheduler if hasattr(self.scheduler, "scatter") else (
+            distributed_client() if self.scheduler is None else None)
+        me = (client.scatter(self, broadcast=True, hash=False) if client is not None
+              else dask.delayed(self, traverse=False))
         tasks = [dask.delayed(_self_energies)(me, gps[s:s + per_task], kwargs)
                  for s in range(0, len(gps), per_task)]
         kw = {} if self.scheduler is None else {"scheduler": self.scheduler}
