@@ -114,12 +114,32 @@ HOLD_SHARE = 0.25
 HOLD_BYTES = 1 << 30
 
 
-def may_hold(nbytes: float) -> bool:
+def may_hold(nbytes: float, where: str = "tasks") -> bool:
     """Whether ``nbytes`` may be held through one pass over a run instead of read again in a second
-    (:data:`HOLD_BYTES` and :data:`HOLD_SHARE` of :func:`available_memory`): never on a ``dask.distributed``
-    cluster, whose workers hold what they compute."""
-    if distributed_client() is not None:
-        return False
+    (:data:`HOLD_BYTES` and :data:`HOLD_SHARE` of the memory that holds them).
+
+    ``where`` says who holds them:
+
+    * ``"tasks"``: this process, for the pass's tasks to read (a process-wide store): on a ``dask.distributed``
+      cluster the tasks run on its workers, which cannot see it, so nothing is held there;
+    * ``"here"``: results of the pass gathered into this process (the frames an error model projects, a run's
+      velocities), on threads and on a cluster alike: :func:`available_memory`;
+    * ``"workers"``: results waiting in the graph for the end of the pass (the modes of every frame waiting for the
+      pass's mean): this process on threads, the workers on a cluster (the sum of their memory limits, as the
+      scheduler states them; :data:`HOLD_BYTES` per worker).
+    """
+    if where not in ("tasks", "here", "workers"):
+        raise ValueError(f"where={where!r}: one of 'tasks', 'here', 'workers'")
+    client = distributed_client() if where != "here" else None
+    if client is not None:
+        if where == "tasks":
+            return False
+        try:
+            limits = [w.get("memory_limit") or 0 for w in client.scheduler_info()["workers"].values()]
+        except Exception:                                          # no answer from the scheduler: hold nothing
+            return False
+        return bool(limits) and min(limits) > 0 and float(nbytes) <= min(HOLD_SHARE * sum(limits),
+                                                                         HOLD_BYTES * len(limits))
     avail = available_memory()
     return avail is not None and float(nbytes) <= min(HOLD_SHARE * avail, HOLD_BYTES)
 

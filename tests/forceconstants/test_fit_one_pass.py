@@ -160,3 +160,21 @@ def test_a_provisional_reference_too_noisy_for_the_symmetry_search_gives_way_to_
     b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(two)
     np.testing.assert_allclose(one.reference.positions, two.reference.positions, rtol=0, atol=1e-11)
     assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()
+
+
+def test_on_a_cluster_the_error_models_frames_come_back_with_the_fits_pass(monkeypatch):
+    """On a ``dask.distributed`` cluster the error model's frames are results of the fit's pass gathered to this
+    process, as on threads: held (not read again by a pass of their own) and projected here, with the error bars of
+    reading them again on the cluster."""
+    distributed = pytest.importorskip("distributed")
+    from trajmodes import resources
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cl, \
+            distributed.Client(cl):
+        assert not resources.may_hold(1) and resources.may_hold(1, where="here")
+        held_result, held = _fit_with_error_bars(read_average(DUMP))
+        monkeypatch.setattr(resources, "HOLD_BYTES", 0)
+        read_result, again = _fit_with_error_bars(read_average(DUMP))
+    assert held_result.held is not None and held_result.held.n_frames == 200 and read_result.held is None
+    assert held.attrs["error_model"] == again.attrs["error_model"] == "partition"
+    np.testing.assert_allclose(held.frequency_err.values, again.frequency_err.values, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(held.frequency.values, again.frequency.values, rtol=1e-12, atol=1e-14)

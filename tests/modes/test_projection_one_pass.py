@@ -105,3 +105,32 @@ def test_modes_beyond_the_budget_take_the_average_first(monkeypatch, cu_eam_phon
     _modes(traj, cu_eam_phonons, np.zeros((1, 3)))
     n = traj.n_frames       # the provisional reference's frames (the q checked on its cell), frame 0, the average, Q
     assert sum(frames) == 2 * n + len(provisional_frames(n)) + 1, frames
+
+
+def test_on_a_cluster_of_processes_the_average_comes_out_of_the_projections_pass(cu_eam_phonons, tmp_path):
+    """On a ``dask.distributed`` cluster of processes the modes of every frame wait on the workers for the pass's
+    mean (their memory, as the scheduler states it, holds them: ``may_hold(where="workers")``), so the run is read
+    once there too; the modes are those of the average taken first."""
+    distributed = pytest.importorskip("distributed")
+    from trajmodes import modes
+    from trajmodes.resources import may_hold
+    two = read_average(DUMP)
+    two.reference
+    q = mode_qpoints(two, cu_eam_phonons, path="GXKGL")
+    Q2, V2 = _modes(two, cu_eam_phonons, q)
+    taken = []
+    real = modes.projection._one_pass_reference
+
+    def recording(*args):
+        taken.append(real(*args))
+        return taken[-1]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  local_directory=str(tmp_path)) as cluster, distributed.Client(cluster):
+        assert may_hold(1e6, where="workers") and not may_hold(1e6) and not may_hold(1e18, where="workers")
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(modes.projection, "_one_pass_reference", recording)
+            Q1, V1 = _modes(read_average(DUMP), cu_eam_phonons, q)
+    assert len(taken) == 1 and taken[0] is not None              # the one-pass route, on the workers
+    scale = np.abs(Q2).max()
+    assert np.abs(Q1 - Q2).max() < 1e-11 * scale
+    assert np.array_equal(V1, V2)

@@ -72,7 +72,6 @@ from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
 from trajmodes.lattice.spglib_calls import SYMPREC
-from trajmodes.resources import distributed_client
 
 __all__ = ["EffectiveForceConstants", "default_build_basis", "CELL_MISMATCH"]
 
@@ -374,8 +373,8 @@ class EffectiveForceConstants:
         # the run's time average still to be taken: summed in the fit's own pass, the displacements measured from
         # the ideal sites of a provisional reference (the same sites, up to one translation of the whole crystal,
         # which the constants do not see: they obey the acoustic sum rules)
-        prov = first.provisional_reference() if len(trajs) == 1 and not first.reference_known and \
-            distributed_client() is None else None
+        # (on a dask.distributed cluster too: the mean displacement is a result of the pass, gathered here)
+        prov = first.provisional_reference() if len(trajs) == 1 and not first.reference_known else None
         ref = first.reference if prov is None else prov
         spec = first.reference_spec
         averaged = first.reference_is_average

@@ -440,7 +440,7 @@ def _one_pass_reference(traj, phonons, qpoints):
         return None
     n_cells = traj.n_atoms / max(phonons.force_constants.n_prim, 1)
     nq = n_cells if qpoints is None else len(qpoints)
-    if not may_hold(2 * 16.0 * traj.n_frames * nq * 3 * phonons.force_constants.n_prim):
+    if not may_hold(2 * 16.0 * traj.n_frames * nq * 3 * phonons.force_constants.n_prim, where="workers"):
         return None
     return traj.provisional_reference()
 

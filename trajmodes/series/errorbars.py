@@ -38,6 +38,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
+import dask
 import numpy as np
 
 from trajmodes.forceconstants.model import ForceConstants
@@ -198,7 +199,7 @@ def frames_to_hold(run, max_frames: int = ERROR_MODEL_FRAMES) -> np.ndarray | No
     if not _has_velocities(run) or run.n_frames < MIN_FRAMES or not run.source.has_cell:
         return None
     frames = error_model_frames(run, max_frames)
-    return frames if may_hold(3 * 3 * 8.0 * len(frames) * run.n_atoms) else None
+    return frames if may_hold(3 * 3 * 8.0 * len(frames) * run.n_atoms, where="here") else None
 
 
 #: the key of the error model's frames among the arrays computed in the fit's pass
@@ -259,13 +260,23 @@ def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: in
     -------
     ErrorModelInputs
     """
+    runs = list(run) if isinstance(run, (list, tuple)) else [run]
+    if all(t.source.format == "memory" for t in runs):
+        # frames held in this process (:func:`fit_holding_frames`, on a cluster too): projected and fitted on its own
+        # threads, not sent to a cluster's workers inside the graph
+        with dask.config.set(scheduler="threads"):
+            return _error_model_inputs(fit, runs, cutoff4, max_frames, fourth_order)
+    return _error_model_inputs(fit, runs, cutoff4, max_frames, fourth_order)
+
+
+def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order: bool) -> ErrorModelInputs:
+    """:func:`error_model_inputs` of the runs ``runs``."""
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.lattice.qpoints import commensurate_qpoints
     from trajmodes.modes.energies import frozen_energy_fraction
     from trajmodes.modes.projection import project
     from trajmodes.phonons.harmonic.phonons import Phonons
     t0 = time.perf_counter()
-    runs = list(run) if isinstance(run, (list, tuple)) else [run]
     notes = []
     has_energy = bool(np.isfinite(fit.energies_.get("potential", np.nan)))
     conserved = bool(getattr(fit, "energy_conserved_", False)) if has_energy and hasattr(fit, "energy_conserved_") \

@@ -237,7 +237,7 @@ def spectral_conductivity(traj, *, current: tuple | None = None, max_time: float
     dt = run_interval(traj, "the spectral decomposition")
     n, atoms = traj.n_frames, traj.n_atoms
     need = spectral_memory(n, atoms)
-    if not may_hold(need):
+    if not may_hold(need, where="here"):
         raise MemoryError(f"{traj.source.describe()}: the spectral decomposition holds every atom's velocities and "
                           f"heat-flux matrices over the run, {need / 1e9:.2f} GB here, more than may be held on this "
                           "machine: take fewer frames (a selection of the run), or the modal analysis "

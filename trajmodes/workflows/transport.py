@@ -161,7 +161,7 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         from trajmodes.resources import may_hold
         from trajmodes.transport.decomposition import spectral_conductivity, spectral_memory
         need = spectral_memory(source.n_frames, source.n_atoms)
-        if spectral or may_hold(need):
+        if spectral or may_hold(need, where="here"):
             split = spectral_conductivity(source, current=(j, temperature, volume), max_time=max_time)
         else:
             notes.append(f"no split over the velocities' frequency: it holds the run's velocities and heat-flux "
