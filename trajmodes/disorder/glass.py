@@ -256,12 +256,17 @@ def gamma_modes(model: GlassHarmonic, window=None, n_modes: int | None = None, e
     sigma = (0.5 * (lo + hi) / THZ) ** 2
     from scipy.sparse import identity
     from scipy.sparse.linalg import LinearOperator, splu
-    lu = splu((model.dynamical - sigma * identity(n3, format="csr")).tocsc())      # factorised once
+    # factorised once; the matrix is symmetric: a minimum-degree ordering of A + A^T and pivots on the diagonal
+    # (SuperLU's symmetric mode) finished the 10,648-atom a-Si's LU in 9 minutes where the default column ordering had
+    # not in 15
+    lu = splu((model.dynamical - sigma * identity(n3, format="csr")).tocsc(), permc_spec="MMD_AT_PLUS_A",
+              diag_pivot_thresh=0.0, options=dict(SymmetricMode=True))
     shifted = LinearOperator((n3, n3), matvec=lu.solve, dtype=float)
     while True:                              # until the modes found reach past both edges of the window
         n_modes = int(min(n_modes, n3 - 2))
         ncv = min(n3, max(2 * n_modes + 1, 20))
-        require_memory(8.0 * n3 * (ncv + n_modes + 2) + 30.0 * model.dynamical.nnz * 8,
+        # the LU factors: 66 times the matrix's entries for the 10,648-atom a-Si (Stillinger-Weber), 12 bytes each
+        require_memory(8.0 * n3 * (ncv + n_modes + 2) + 66.0 * model.dynamical.nnz * 12,
                        f"the Lanczos vectors of {n_modes} modes of the {n3 // 3}-atom cell and the LU factors",
                        "ask for a narrower window", memory_fraction)
         lam, vec = eigsh(model.dynamical, k=n_modes, sigma=sigma, which="LM", ncv=ncv, OPinv=shifted)
