@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trajmodes.resources import available_memory
+
 __all__ = ["MassDisorderLineshapes", "mass_disorder_lineshapes", "GlassTransport", "glass_transport",
-           "DISORDER_ROUTES", "LINESHAPE_DENSE_DOUBLES", "TAMURA_MESH", "tamura_mesh", "memory_words"]
+           "DISORDER_ROUTES", "LINESHAPE_DENSE_DOUBLES", "TAMURA_MESH", "tamura_mesh", "memory_words",
+           "memory_budget", "spectrum_top"]
 
 #: the routes of both commands: ``auto`` (dense where it fits in memory, else the kernel polynomial method), ``dense``
 #: (the diagonalisation, refused beforehand where it does not fit) or ``kpm`` (sparse products only)
@@ -39,13 +42,23 @@ def memory_words(nbytes: float) -> str:
     return f"{nbytes:.3g} TB"
 
 
-def _available(fraction: float) -> tuple[float, str]:
-    """(bytes a route may take, those words), ``fraction`` of the available memory (infinite where unknown)."""
-    from trajmodes.resources import available_memory
+def memory_budget(fraction: float) -> tuple[float, str]:
+    """(bytes a route may take, those words): ``fraction`` of the available memory
+    (:func:`~trajmodes.resources.available_memory`; infinite where unknown)."""
     have = available_memory()
     if have is None:
         return float("inf"), "unknown available memory"
     return fraction * have, f"{fraction:.0%} of the {memory_words(have)} available"
+
+
+def spectrum_top(dynamical) -> float:
+    """The highest frequency (THz) of a sparse dynamical matrix (eV/(A^2 amu)), by Lanczos: where the kernel
+    polynomial densities are drawn up to. Their own default axes end at the top of the Chebyshev interval, where the
+    kernel's 1/sqrt(1 - x^2) is singular and the last value depends on the interval's last digits."""
+    from scipy.sparse.linalg import eigsh
+    from trajmodes.phonons.harmonic.dynamical import frequencies_from_eigenvalues
+    lam = float(eigsh(dynamical, k=1, which="LA", return_eigenvectors=False, tol=1e-8)[0])
+    return float(frequencies_from_eigenvalues(np.array([lam]))[0])
 
 
 # ----------------------------------------------------------------------------- mass disorder from a run
@@ -216,6 +229,7 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.lattice.crystal import Crystal
     from trajmodes.lattice.grid import Grid
+    from trajmodes.lattice.qpoints import commensurate_qpoints
     from trajmodes.modes.defaults import DEFAULT_PEAK_MODEL, DEFAULT_RESOLUTION
     from trajmodes.modes.energies import energy_series, mode_energies
     from trajmodes.modes.peaks import fit_peaks
@@ -235,6 +249,7 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
     with step("the run's masses on the constants' supercell (its reference)"):
         m_fc, species = _sample_masses(trajectory, fc)
     mbar, g2 = site_masses(m_fc, fc.smap)
+    mesh = tamura_mesh(commensurate_qpoints(fc.smap.matrix), mesh)       # checked before the run is read
     if g2.max() < 1e-12:
         raise ValueError(f"no mass disorder in the run: every primitive site holds atoms of one mass "
                          f"({', '.join(f'{m:.6g}' for m in mbar)} amu), so its modes are those of an ordered crystal: "
@@ -256,7 +271,7 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
         md = fit_peaks(spectra, model=model)
     q = spectra.qpoint.values
     n3 = 3 * fc.n_atoms
-    budget, words = _available(memory_fraction)
+    budget, words = memory_budget(memory_fraction)
     dense_bytes = LINESHAPE_DENSE_DOUBLES * 8.0 * n3 * n3
     dense = route == "dense" or (route == "auto" and dense_bytes <= budget)
     if dense:
@@ -284,7 +299,6 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
             exact_fwhm, exact_err, exact_shift = nan, nan, nan
             notes.append("the kernel polynomial route has no sample modes to draw through the run's window: the exact "
                          "widths are NaN, the lines' rms widths and mean shifts are given")
-    mesh = tamura_mesh(q, mesh)
     with step(f"Tamura's lowest-order widths on the {'x'.join(map(str, mesh))} mesh (tetrahedra)"):
         grid = Grid(tuple(int(x) for x in mesh))
         f, e = ph.dm.frequencies_and_eigenvectors(grid.qpoints)
@@ -293,7 +307,8 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
     groups = _groups(species, m_fc)
     with step(f"partial densities of states of {len(groups)} groups of atoms (kernel polynomial method, "
               f"{n_moments} moments)"):
-        pdos = kpm_partial_dos(sample_dynamical_matrix(fc, m_fc), groups, n_moments=n_moments)
+        D = sample_dynamical_matrix(fc, m_fc)
+        pdos = kpm_partial_dos(D, groups, frequencies=np.linspace(0.0, spectrum_top(D), 400), n_moments=n_moments)
     thz = {"units": "THz"}
     dims = ("q", "branch")
     ds = xr.Dataset(
@@ -459,7 +474,7 @@ def glass_transport(structure, *, potential=None, force_constants=None, species=
     with step("the glass's sparse dynamical matrix"):
         crystal, model = _glass_model(structure, potential, force_constants, species, units)
     n3 = model.dynamical.shape[0]
-    budget, words = _available(memory_fraction)
+    budget, words = memory_budget(memory_fraction)
     dense_bytes = dense_eigh_bytes(n3)
     M = int(n_moments)
     kpm_bytes = 8.0 * (2 * M * n3 * min(int(n_vectors), VECTOR_BLOCK) + 3 * M * M) + 4 * 12.0 * model.dynamical.nnz
@@ -493,7 +508,9 @@ def glass_transport(structure, *, potential=None, force_constants=None, species=
         attrs.update(width=w, width_units="THz", shape=shape, occupation=occupation)
     else:
         with step(what):
-            kd = kpm_diffusivity(model, n_moments=M, n_vectors=n_vectors, seed=seed)
+            top = spectrum_top(model.dynamical)
+            kd = kpm_diffusivity(model, frequencies=np.linspace(top / 200, top, 200), n_moments=M,
+                                 n_vectors=n_vectors, seed=seed)
         parts.append(xr.Dataset(
             {"kpm_diffusivity": ("kpm_frequency", kd.diffusivity.values, dict(kd.diffusivity.attrs)),
              "kpm_dos": ("kpm_frequency", kd.dos.values, dict(kd.dos.attrs))},
@@ -517,8 +534,8 @@ def glass_transport(structure, *, potential=None, force_constants=None, species=
         else:
             notes.append("no participation ratios or conductivity on the kernel polynomial route: give a frequency "
                          "window for the modes of a band")
-    ds = xr.merge(parts, combine_attrs="drop")
-    ds.attrs.update(attrs)
+    ds = xr.merge(parts, combine_attrs="drop_conflicts")
+    ds.attrs = attrs
     return GlassTransport(ds, attrs["route"], tuple(notes))
 
 
