@@ -77,7 +77,7 @@ def plot_glass(ds, path: str | None = None, title: str = "", *, ax=None):
         ok = ds.physical.values
         a.plot(ds.frequency.values[ok], ds.diffusivity.values[ok], "o", ms=2.5, color="C0", alpha=0.7,
                label="Allen-Feldman, per mode")
-        b.plot(ds.frequency.values, ds.participation_ratio.values, "o", ms=2.5, color="C2", alpha=0.7)
+        b.plot(ds.frequency.values[ok], ds.participation_ratio.values[ok], "o", ms=2.5, color="C2", alpha=0.7)
     a.set(xlabel="frequency (THz)", ylabel="diffusivity (mm^2/s)", ylim=(0, None))
     a.legend(fontsize=8, frameon=False)
     width = ds.attrs.get("width")
@@ -88,7 +88,8 @@ def plot_glass(ds, path: str | None = None, title: str = "", *, ax=None):
         b.text(0.5, 0.5, "no modes on the kernel polynomial route\n(give a frequency window)", ha="center",
                va="center", transform=b.transAxes, fontsize=9, color="0.4")
     if "conductivity" in ds:
-        c.plot(ds.temperature.values, ds.conductivity.values, color="C3", lw=1.5)
+        c.plot(ds.temperature.values, ds.conductivity.values, "o-" if ds.sizes["temperature"] < 20 else "-",
+               color="C3", lw=1.5, ms=4)
         c.set(xlabel="temperature (K)", ylabel="kappa (W/(m K))", ylim=(0, None))
         c.set_title(f"Allen-Feldman, {ds.attrs.get('occupation', '')} heat capacities", fontsize=9)
     elif "kpm_dos" in ds:
