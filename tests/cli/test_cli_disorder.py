@@ -158,6 +158,28 @@ def test_lineshapes_kpm_route_when_the_dense_one_does_not_fit(sample, tmp_path, 
     assert ds.attrs["route"] == "kpm" and np.isnan(ds.exact_fwhm.values).all()
 
 
+def test_lineshapes_fits_the_runs_own_constants_without_force_constants(sample, tmp_path, capsys):
+    """Without --force-constants the run's own harmonic constants are fitted (workflows.fit_effective) and used: the
+    virtual crystal's frequencies are theirs, and close to those of the constants that made the run."""
+    from trajmodes.workflows import fit_effective, one_mass_per_species
+    dump, _, fc = sample
+    out = tmp_path / "own"
+    assert main(["lineshapes", str(dump), *READ, "--resolution", "0.1", "-o", str(out)]) == 0
+    text = capsys.readouterr()
+    assert "force constants: fitted to the run (32-atom supercell)" in text.out
+    assert "fitting the run's own harmonic constants" in text.err
+    ds = xr.load_dataset(out / "lineshapes.nc")
+    traj = trajmodes.read(str(dump), species=["Cu", "Cu"], masses=list(MASSES))
+    own = fit_effective(one_mass_per_species(traj)).force_constants
+    p = own.primitive
+    vca = ForceConstants(own.compact(), own.supercell, Crystal(p.cell, p.positions, p.species, ds.site_mass.values),
+                         smap=own.smap, p2s=own.p2s)
+    np.testing.assert_allclose(ds.frequency_vca.values, trajmodes.Phonons(vca).frequencies(ds.qpoint.values),
+                               rtol=1e-10, atol=1e-6)          # (the zero modes at Gamma: round-off)
+    true = trajmodes.Phonons(fc).frequencies(ds.qpoint.values)
+    assert np.abs(ds.frequency_vca.values - true).max() < 0.05 * true.max()
+
+
 def test_lineshapes_refuses_a_run_without_mass_disorder_and_constants_of_another_cell(sample, tmp_path, capsys):
     dump, fc_file, fc = sample
     out = tmp_path / "none"
@@ -282,6 +304,10 @@ def test_glass_route_follows_the_memory_and_refuses_what_fits_nowhere(glass, tmp
     err = capsys.readouterr().err.strip()
     assert "too big for the dense modes (about 75.5 MB) and for the kernel polynomial method with 16 moments" in err
     assert "\n" not in err.split("trajmodes: error:")[-1] and not (tmp_path / "no").exists()
+    assert main([*run, "--route", "dense", "-o", str(tmp_path / "dense")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "route dense: the dense modes of the 512-atom cell need about 75.5 MB, more than 50% of the 2 MB" in err
+    assert not (tmp_path / "dense").exists()
 
 
 def test_glass_refuses_bad_input(glass, sample, tmp_path, capsys):

@@ -99,13 +99,14 @@ def cmd_lineshapes(args, out) -> int:
     table."""
     import numpy as np
     from trajmodes.plots.disorder import plot_lineshape_widths
-    from trajmodes.workflows import fit_effective, mass_disorder_lineshapes, potential_range_of, provenance
+    from trajmodes.workflows import (fit_effective, mass_disorder_lineshapes, one_mass_per_species, potential_range_of,
+                                     provenance)
     t0 = time.perf_counter()
     traj = read_trajectory(args)
     fc = args.force_constants
     if fc is None:
         with step("fitting the run's own harmonic constants (pair cutoff from the data; a pass over its forces)"):
-            fc = fit_effective(traj, potential_range=potential_range_of([traj])).force_constants
+            fc = fit_effective(one_mass_per_species(traj), potential_range=potential_range_of([traj])).force_constants
         print(f"force constants: fitted to the run ({fc.n_atoms}-atom supercell)")
     res = mass_disorder_lineshapes(traj, fc, resolution=args.resolution, temperature=args.temperature,
                                    model=args.model, route=args.route, mesh=args.mesh, n_moments=args.moments,
@@ -195,8 +196,8 @@ def cmd_glass(args, out) -> int:
     fig = os.path.join(args.output, f"glass.{args.plot_format}")
     name = os.path.basename(args.structure)
     with step("drawing the figure"):
-        plot_glass(ds, out(fig), title=f"{name}: {int(ds.attrs['n_atoms'])} atoms, "
-                                       f"{'the potential ' + os.path.basename(args.potential) if args.potential else 'its force constants'}")
+        source = f"the potential {os.path.basename(args.potential)}" if args.potential else "its force constants"
+        plot_glass(ds, out(fig), title=f"{name}: {int(ds.attrs['n_atoms'])} atoms, {source}")
     written.append(fig)
     lines = [f"{name}: {int(ds.attrs['n_atoms'])} atoms, {float(ds.attrs['volume']):.6g} A^3"]
     lines += list(res.notes)

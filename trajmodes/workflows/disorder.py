@@ -17,7 +17,8 @@ from trajmodes.resources import available_memory
 
 __all__ = ["MassDisorderLineshapes", "mass_disorder_lineshapes", "GlassTransport", "glass_transport",
            "DISORDER_ROUTES", "LINESHAPE_DENSE_DOUBLES", "TAMURA_MESH", "tamura_mesh", "memory_words",
-           "memory_budget", "spectrum_top"]
+           "memory_budget", "spectrum_top",
+           "one_mass_per_species"]
 
 #: the routes of both commands: ``auto`` (dense where it fits in memory, else the kernel polynomial method), ``dense``
 #: (the diagonalisation, refused beforehand where it does not fit) or ``kpm`` (sparse products only)
@@ -118,6 +119,31 @@ def tamura_mesh(qpoints, mesh=None) -> np.ndarray:
                          f"{'x'.join(map(str, den))}): give a multiple of it, e.g. "
                          f"{'x'.join(map(str, den * np.ceil(TAMURA_MESH / den).astype(int)))}")
     return m
+
+
+def one_mass_per_species(trajectory):
+    """The run with every atom given the mean mass of its species, in its reference too: what the run's own harmonic
+    constants are fitted to (:func:`~trajmodes.workflows.fit_effective`). The fit reads displacements and forces only,
+    which do not depend on the masses, but finds the lattice of sites from the reference, where atoms of one species
+    with different masses would be different kinds and break its translations. A substitutional alloy (different
+    species on one site) still needs constants given.
+
+    Raises
+    ------
+    ValueError
+        When the run's masses are unknown.
+    """
+    from trajmodes.lattice.structure import Structure
+    if trajectory.masses is None:
+        raise ValueError("the run's masses are unknown: give them (--masses, masses=) or the elements of its types")
+    m = np.asarray(trajectory.masses, float).reshape(-1)
+    species = np.asarray(trajectory.species, dtype=str).reshape(-1)
+    kinds, which = np.unique(species, return_inverse=True)
+    mean = (np.bincount(which, weights=m) / np.bincount(which))[which]
+    ref = trajectory.reference
+    run = trajectory.with_reference(Structure(ref.positions, ref.cell, ref.species, mean, ref.origin))
+    run.masses = mean
+    return run
 
 
 @contextlib.contextmanager
@@ -273,6 +299,10 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
     n3 = 3 * fc.n_atoms
     budget, words = memory_budget(memory_fraction)
     dense_bytes = LINESHAPE_DENSE_DOUBLES * 8.0 * n3 * n3
+    if route == "dense" and dense_bytes > budget:
+        raise ValueError(f"route dense: the sample's {n3} x {n3} diagonalisation needs about "
+                         f"{memory_words(dense_bytes)}, more than {words}: use the kernel polynomial route (route "
+                         "auto or kpm)")
     dense = route == "dense" or (route == "auto" and dense_bytes <= budget)
     if dense:
         what = (f"the sample's exact lineshapes: its {n3} x {n3} dynamical matrix diagonalised (about "
@@ -303,7 +333,8 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
         grid = Grid(tuple(int(x) for x in mesh))
         f, e = ph.dm.frequencies_and_eigenvectors(grid.qpoints)
         gps = grid.index(np.rint(q * mesh).astype(int))
-        tamura = 2.0 * isotope_gamma(f, e, g2, grid, gps, smearing=None, reciprocal_cell=vca.primitive.reciprocal_cell)
+        tamura = 2.0 * isotope_gamma(f, e, g2, grid, gps, smearing=None,
+                                     reciprocal_cell=vca.primitive.reciprocal_cell)
     groups = _groups(species, m_fc)
     with step(f"partial densities of states of {len(groups)} groups of atoms (kernel polynomial method, "
               f"{n_moments} moments)"):
@@ -478,8 +509,12 @@ def glass_transport(structure, *, potential=None, force_constants=None, species=
     dense_bytes = dense_eigh_bytes(n3)
     M = int(n_moments)
     kpm_bytes = 8.0 * (2 * M * n3 * min(int(n_vectors), VECTOR_BLOCK) + 3 * M * M) + 4 * 12.0 * model.dynamical.nnz
+    if route == "dense" and dense_bytes > budget:
+        raise ValueError(f"route dense: the dense modes of the {n3 // 3}-atom cell need about "
+                         f"{memory_words(dense_bytes)}, more than {words}: use the kernel polynomial route (route auto "
+                         "or kpm)")
     dense = route == "dense" or (route == "auto" and dense_bytes <= budget)
-    if not dense and route == "auto" and kpm_bytes > budget:
+    if not dense and kpm_bytes > budget:
         raise ValueError(f"the {n3 // 3}-atom cell is too big for the dense modes (about {memory_words(dense_bytes)}) "
                          f"and for the kernel polynomial method with {M} moments (about {memory_words(kpm_bytes)}) "
                          f"within {words}: give fewer moments (--moments), or run where more memory is free")
