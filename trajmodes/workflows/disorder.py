@@ -353,8 +353,8 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
                                                               "window, fitted as the run's: FWHM")),
          "exact_fwhm_err": (dims, exact_err, thz),
          "exact_shift": (dims, exact_shift, dict(thz, long_name="the sample's exact harmonic line: shift")),
-         "lineshape_shift": (dims, lines.frequency_shift.values, dict(thz, long_name="mean frequency of the exact "
-                                                                                     "line minus the virtual crystal's")),
+         "lineshape_shift": (dims, lines.frequency_shift.values,
+                             dict(thz, long_name="mean frequency of the exact line minus the virtual crystal's")),
          "lineshape_rms_width": (dims, lines.rms_width.values, dict(thz, long_name="rms width of the exact line")),
          "tamura_fwhm": (dims, tamura, dict(thz, long_name="Tamura's lowest-order FWHM (2 Gamma_iso), the sample's "
                                                             "g2 (Phys. Rev. B 27, 858 (1983))")),
