@@ -32,6 +32,8 @@ LAYERS: dict[str, dict[str, str]] = {
         "workflows": "the one way from the command line to the library: its functions and the names it re-exports",
     },
     "workflows": {
+        "disorder": "the mass-disordered run's lineshapes and the glass's modes and transport of `trajmodes lineshapes` "
+                    "and `trajmodes glass`",
         "forceconstants": "",
         "io": "the provenance and staged outputs of every command, the formats of force-constant files (re-exported)",
         "lattice": "", "modes": "", "phonons.anharmonic": "", "phonons.harmonic": "",

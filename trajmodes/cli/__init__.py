@@ -1,5 +1,6 @@
 """Command-line interface: ``trajmodes info``, ``convert``, ``run``, ``fit``, ``phonons``, ``eam``, ``anharmonic``,
-``project``, ``lifetimes``, ``compare``, ``qha``, ``series``, ``sqw`` and ``convert-fc``.
+``project``, ``lifetimes``, ``compare``, ``qha``, ``series``, ``sqw``, ``convert-fc``, ``conductivity``,
+``lineshapes`` and ``glass``.
 
 Each command reads its options, calls :mod:`trajmodes.workflows` (its one way to the library), prints a report,
 and writes its files and figures (:mod:`trajmodes.plots`). Files are staged
@@ -13,7 +14,8 @@ Modules: :mod:`~trajmodes.cli.app` (the parser and ``main``), :mod:`~trajmodes.c
 reading, writing), :mod:`~trajmodes.cli.runs` (info, convert, run, fit), :mod:`~trajmodes.cli.lattice_dynamics`
 (phonons, eam), :mod:`~trajmodes.cli.anharmonic` (anharmonic, compare), :mod:`~trajmodes.cli.modes` (project,
 lifetimes), :mod:`~trajmodes.cli.quasiharmonic` (qha), :mod:`~trajmodes.cli.series` (series),
-:mod:`~trajmodes.cli.convert` (convert-fc), :mod:`~trajmodes.cli.scattering` (sqw).
+:mod:`~trajmodes.cli.convert` (convert-fc), :mod:`~trajmodes.cli.scattering` (sqw), :mod:`~trajmodes.cli.transport`
+(conductivity), :mod:`~trajmodes.cli.disorder` (lineshapes, glass).
 """
 import sys
 
@@ -21,6 +23,7 @@ from trajmodes.cli import app
 from trajmodes.cli.anharmonic import cmd_anharmonic, cmd_compare
 from trajmodes.cli.app import build_parser
 from trajmodes.cli.convert import cmd_convert_fc
+from trajmodes.cli.disorder import cmd_glass, cmd_lineshapes
 from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
 from trajmodes.cli.modes import cmd_lifetimes, cmd_project, modes_summary, modes_table
 from trajmodes.cli.quasiharmonic import cmd_qha
@@ -31,7 +34,8 @@ from trajmodes.cli.transport import cmd_conductivity
 
 __all__ = ["main", "build_parser", "cmd_info", "cmd_convert", "cmd_run", "cmd_fit", "cmd_phonons", "cmd_eam",
            "cmd_anharmonic", "cmd_compare", "cmd_qha", "cmd_series", "cmd_convert_fc",
-           "cmd_project", "cmd_lifetimes", "modes_table", "modes_summary", "cmd_sqw", "cmd_conductivity"]
+           "cmd_project", "cmd_lifetimes", "modes_table", "modes_summary", "cmd_sqw", "cmd_conductivity",
+           "cmd_lineshapes", "cmd_glass"]
 
 
 def main(argv=None) -> int:

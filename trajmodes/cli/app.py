@@ -37,6 +37,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     from trajmodes.cli.scattering import cmd_sqw
     from trajmodes.cli.convert import FC_FORMATS, cmd_convert_fc
     from trajmodes.cli.transport import cmd_conductivity
+    from trajmodes.cli.disorder import add_glass_parser, add_lineshapes_parser
     from trajmodes import __version__
     p = argparse.ArgumentParser(prog="trajmodes", description="Phonons at the simulated temperature from MD "
                                                                "trajectories of crystals.")
@@ -373,6 +374,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                    "cells")
     pv.add_argument("--fc2-only", action="store_true", help="leave the third-order constants out")
     pv.add_argument("--no-nac", action="store_true", help="leave the Born charges and dielectric tensor out")
+    add_lineshapes_parser(add)
+    add_glass_parser(add)
     return p, cmds
 
 

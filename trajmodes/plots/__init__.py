@@ -4,6 +4,7 @@ Every figure is built on :class:`matplotlib.figure.Figure`, never through ``pypl
 user's matplotlib backend and leaves no figure open. Saving is atomic (a temporary name, then a rename).
 """
 from trajmodes.plots.anharmonic import plot_comparison, plot_three_phonon
+from trajmodes.plots.disorder import plot_glass, plot_lineshape_widths
 from trajmodes.plots.modes import plot_linewidth_dispersion, plot_mode_fits, plot_sed, sed_columns
 from trajmodes.plots.phonons import plot_bands_dos, plot_bvk, plot_dispersion_comparison, plot_thermal
 from trajmodes.plots.scattering import plot_currents_path, plot_sqw_path, plot_sqw_powder
@@ -13,4 +14,4 @@ from trajmodes.plots.transport import plot_conductivity_routes, plot_green_kubo,
 __all__ = ["plot_summary", "plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk",
            "plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns", "plot_three_phonon", "plot_comparison",
            "plot_sqw_path", "plot_currents_path", "plot_sqw_powder", "plot_green_kubo",
-           "plot_modal_conductivity", "plot_conductivity_routes"]
+           "plot_modal_conductivity", "plot_conductivity_routes", "plot_lineshape_widths", "plot_glass"]
