@@ -30,7 +30,7 @@ import numpy as np
 from trajmodes.resources import require_memory
 from trajmodes.units import THZ
 
-__all__ = ["jackson_kernel", "kpm_moments", "column_moments", "kpm_density", "kpm_diffusivity", "kpm_partial_dos", "spectral_bounds"]
+__all__ = ["jackson_kernel", "kpm_moments", "column_moments", "kpm_density", "kpm_diffusivity", "kpm_partial_dos", "spectral_bounds", "spectrum_top"]
 
 
 def jackson_kernel(n_moments: int) -> np.ndarray:
@@ -86,13 +86,27 @@ def kpm_density(moments, b: float, a: float, lam) -> np.ndarray:
     return rho[0] if one else rho
 
 
+def _extreme_eigenvalue(dynamical, which: str) -> float:
+    """The largest (``"LA"``) or smallest (``"SA"``) eigenvalue of ``dynamical`` by Lanczos, from a fixed start
+    vector (ARPACK's default is random: the bounds, and every kernel polynomial result, would change by ~1e-7 from
+    run to run)."""
+    from scipy.sparse.linalg import eigsh
+    v0 = np.random.default_rng(0).standard_normal(dynamical.shape[0])
+    return float(eigsh(dynamical, k=1, which=which, return_eigenvectors=False, tol=1e-8, v0=v0)[0])
+
+
+def spectrum_top(dynamical) -> float:
+    """The highest frequency (THz) of a sparse dynamical matrix (eV/(A^2 amu)), by Lanczos: where the kernel
+    polynomial densities are drawn up to by default (the Chebyshev interval of :func:`spectral_bounds` reaches a
+    little beyond it, and at its ends the kernel's 1/sqrt(1 - x^2) is singular)."""
+    return float(THZ * np.sqrt(max(_extreme_eigenvalue(dynamical, "LA"), 0.0)))
+
+
 def spectral_bounds(dynamical, margin: float = 0.01) -> tuple[float, float]:
     """(b, a): the centre and half width of an interval holding the spectrum of ``dynamical`` (Lanczos for the
     extreme eigenvalues, widened by ``margin`` of the range), in its units."""
-    from scipy.sparse.linalg import eigsh
-    hi = float(eigsh(dynamical, k=1, which="LA", return_eigenvectors=False, tol=1e-6)[0])
-    lo = float(eigsh(dynamical, k=1, which="SA", return_eigenvectors=False, tol=1e-6)[0])
-    lo = min(lo, 0.0)
+    hi = _extreme_eigenvalue(dynamical, "LA")
+    lo = min(_extreme_eigenvalue(dynamical, "SA"), 0.0)
     pad = margin * (hi - lo)
     lo, hi = lo - pad, hi + pad
     return 0.5 * (hi + lo), 0.5 * (hi - lo)
@@ -201,7 +215,7 @@ def kpm_diffusivity(model, frequencies=None, n_moments: int = 256, n_vectors: in
         mu2 /= R
     g = jackson_kernel(M) * np.where(np.arange(M) == 0, 1.0, 2.0)
     if frequencies is None:
-        top = np.sqrt(max(b + a, 0.0)) / (2 * np.pi)
+        top = spectrum_top(model.dynamical)                                  # THz (D here is in 1/ps^2)
         frequencies = np.linspace(top / 200, top, 200)
     nu = np.asarray(frequencies, dtype=float)
     omega = 2.0 * np.pi * nu
@@ -265,7 +279,7 @@ def kpm_partial_dos(dynamical, groups: dict, frequencies=None, n_moments: int = 
     b, a = spectral_bounds(D)
     H = ((D - b * sparse.identity(K, format="csr")) / a).tocsr()
     if frequencies is None:
-        frequencies = np.linspace(0.0, THZ * np.sqrt(max(b + a, 0.0)), 400)
+        frequencies = np.linspace(0.0, spectrum_top(D), 400)
     nu = np.asarray(frequencies, dtype=float)
     rng = np.random.default_rng(seed)
     names, rows, counts, exact = [], [], [], []

@@ -17,7 +17,7 @@ from trajmodes.resources import available_memory
 
 __all__ = ["MassDisorderLineshapes", "mass_disorder_lineshapes", "GlassTransport", "glass_transport",
            "DISORDER_ROUTES", "LINESHAPE_DENSE_DOUBLES", "TAMURA_MESH", "tamura_mesh", "memory_words",
-           "memory_budget", "spectrum_top",
+           "memory_budget",
            "one_mass_per_species"]
 
 #: the routes of both commands: ``auto`` (dense where it fits in memory, else the kernel polynomial method), ``dense``
@@ -50,16 +50,6 @@ def memory_budget(fraction: float) -> tuple[float, str]:
     if have is None:
         return float("inf"), "unknown available memory"
     return fraction * have, f"{fraction:.0%} of the {memory_words(have)} available"
-
-
-def spectrum_top(dynamical) -> float:
-    """The highest frequency (THz) of a sparse dynamical matrix (eV/(A^2 amu)), by Lanczos: where the kernel
-    polynomial densities are drawn up to. Their own default axes end at the top of the Chebyshev interval, where the
-    kernel's 1/sqrt(1 - x^2) is singular and the last value depends on the interval's last digits."""
-    from scipy.sparse.linalg import eigsh
-    from trajmodes.phonons.harmonic.dynamical import frequencies_from_eigenvalues
-    lam = float(eigsh(dynamical, k=1, which="LA", return_eigenvectors=False, tol=1e-8)[0])
-    return float(frequencies_from_eigenvalues(np.array([lam]))[0])
 
 
 # ----------------------------------------------------------------------------- mass disorder from a run
@@ -249,7 +239,7 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
         or the route or mesh is not one there is.
     """
     import xarray as xr
-    from trajmodes.disorder.kpm import kpm_partial_dos
+    from trajmodes.disorder.kpm import kpm_partial_dos, spectrum_top
     from trajmodes.disorder.mass_disorder import (exact_lineshapes, expected_spectra, kpm_lineshapes,
                                                   sample_dynamical_matrix, site_masses)
     from trajmodes.forceconstants.model import ForceConstants
@@ -498,7 +488,7 @@ def glass_transport(structure, *, potential=None, force_constants=None, species=
     import xarray as xr
     from trajmodes.disorder.allen_feldman import allen_feldman, allen_feldman_conductivity
     from trajmodes.disorder.glass import dense_eigh_bytes, gamma_modes
-    from trajmodes.disorder.kpm import VECTOR_BLOCK, kpm_diffusivity
+    from trajmodes.disorder.kpm import VECTOR_BLOCK, kpm_diffusivity, spectrum_top
     if route not in DISORDER_ROUTES:
         raise ValueError(f"route must be one of {', '.join(DISORDER_ROUTES)}, not {route!r}")
     step = _steps(progress)
