@@ -517,7 +517,7 @@ def species_pair_table(basis: SpeciesPairBasis, params, samples=None, n_units: i
     ``block_err`` their standard errors (:func:`~trajmodes.forceconstants.uncertainty.bootstrap_std` over ``n_units``
     resampled segments); ``radial`` (orbit, species_i, species_j), e . X . e along the bond
     (-phi''(r) for a pair potential), and ``radial_err``; coordinates ``distance`` (orbit, A) and ``bond``
-    (orbit, 3) A, the representative's vector; ``count`` (orbit, species_i, species_j), how many bonds of the orbit
+    (orbit, 3) A, the representative's vector; ``n_bonds`` (orbit, species_i, species_j), how many bonds of the orbit
     hold the pair in the sample. A species pair no bond of the sample holds is NaN.
     """
     import xarray as xr
@@ -542,7 +542,7 @@ def species_pair_table(basis: SpeciesPairBasis, params, samples=None, n_units: i
     data = {"block": (("orbit", "species_i", "species_j", "a", "b"), np.where(absent[..., None, None], np.nan, blocks),
                       {"units": "eV/A^2"}),
             "radial": (("orbit", "species_i", "species_j"), np.where(absent, np.nan, radial), {"units": "eV/A^2"}),
-            "count": (("orbit", "species_i", "species_j"), np.rint(count).astype(np.int64))}
+            "n_bonds": (("orbit", "species_i", "species_j"), np.rint(count).astype(np.int64))}
     if samples is not None:
         from trajmodes.forceconstants.uncertainty import bootstrap_std
         sb = np.stack([basis.species_blocks(s)[e_rep] for s in np.atleast_2d(samples)])

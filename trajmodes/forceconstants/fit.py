@@ -704,7 +704,7 @@ class EffectiveForceConstants:
     def species_constants_(self):
         """With ``species_resolved``: the constants of every orbit's representative bond per species pair, an
         xarray Dataset (:func:`trajmodes.forceconstants.alloy.species_pair_table`: ``block``, ``radial`` eV/A^2,
-        ``count``; ``block_err`` and ``radial_err`` after :meth:`bootstrap`)."""
+        ``n_bonds``; ``block_err`` and ``radial_err`` after :meth:`bootstrap`)."""
         from trajmodes.forceconstants.alloy import species_pair_table
         self._species_only("species_constants_")
         samples = getattr(self, "params_samples_", {}).get(2)
