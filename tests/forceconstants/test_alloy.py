@@ -141,3 +141,24 @@ def test_species_resolved_settings_are_checked():
         EffectiveForceConstants(cutoff2="supercell", species_resolved=True)._check_settings()
     with pytest.raises(ValueError, match="needs a species-resolved fit"):
         EffectiveForceConstants().sample_force_constants_
+
+
+def test_species_resolved_constants_carry_to_another_arrangement_and_supercell(sample):
+    """Fitted on one random arrangement of 216 atoms, the constants give the exact matrix of another arrangement on a
+    7 x 7 x 7 supercell (343 atoms, another concentration)."""
+    from trajmodes.forceconstants.alloy import species_pair_basis
+    c, phi, u, f = sample
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = EffectiveForceConstants(cutoff2=4.0, species_resolved=True).fit_arrays(c, u, f)
+    other = alloy(n=7, seed=9, x=0.3)
+    prim = est.primitive_
+    sc = Crystal(other.cell, other.positions, ["Cu-Ni"] * other.n_atoms, [prim.masses[0]] * other.n_atoms)
+    smap = sc.supercell_map(prim)
+    basis = species_pair_basis(sc, prim, smap, [int(np.flatnonzero(smap.atom == 0)[0])], 4.0, other.species)
+    p = est.bases_[2].transfer(est.params_[2], basis)
+    exact = POTENTIAL.sparse_force_constants(other)
+    assert abs(basis.sample_matrix(p) - exact).max() < 1e-10 * abs(exact).max()
+    with pytest.raises(ValueError, match="not within this fit's cutoff"):
+        big = species_pair_basis(sc, prim, smap, [int(np.flatnonzero(smap.atom == 0)[0])], 6.0, other.species)
+        est.bases_[2].transfer(est.params_[2], big)

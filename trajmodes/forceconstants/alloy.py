@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from trajmodes.forceconstants.blocks import NormalBlocks
-from trajmodes.forceconstants.clusters import _CUT_TOL, _ZERO, _kron_power, _keys, _perm_matrices, _rref_basis
+from trajmodes.forceconstants.clusters import CUT_TOL, ZERO, kron_power, cluster_keys, perm_matrices, rref_basis
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.spglib_calls import SYMPREC
 from trajmodes.resources import one_blas_thread
@@ -190,8 +190,12 @@ class SpeciesPairBasis:
         ``sites`` row of each orbit's representative bond.
     param_orbit, param_pair : ndarray of int (n_params,)
         Orbit and species pair (a * S + b, the species of the representative's two ends) of every parameter.
+    atom_class : ndarray of int (N,)
+        The primitive atom of every supercell atom.
     partners : list of ndarray (n_entries_k, n_atoms_k)
         Per primitive atom k, the supercell atom each of its bonds reaches from each atom of class k.
+    vectors : ndarray (n_entries, 3)
+        The bond vector of every entry on the ideal sites, A.
     """
 
     order: int
@@ -209,6 +213,7 @@ class SpeciesPairBasis:
     param_pair: np.ndarray
     atom_class: np.ndarray
     partners: list
+    vectors: np.ndarray
 
     @property
     def n_params(self) -> int:
@@ -299,6 +304,34 @@ class SpeciesPairBasis:
         jj = (3 * cols[:, None, None] + a[None, None, :]).repeat(3, axis=1).reshape(-1)
         return sp.csr_matrix((vals.reshape(-1), (ii, jj)), shape=(3 * N, 3 * N))
 
+    def transfer(self, params, other: "SpeciesPairBasis", tol: float = 1e-3) -> np.ndarray:
+        """The parameters of ``other`` (the basis of another sample on the same average lattice: another arrangement
+        of the species, another supercell) that give its bonds the constants these ``params`` give the same bonds
+        (same primitive atom, same bond vector within ``tol`` A, species matched by name): the species-resolved
+        constants of a fit carried to any configuration. Raises ValueError for a bond or species this basis lacks."""
+        blocks = self.species_blocks(params)                                 # (n_e, S, S, 3, 3)
+        pos = {name: i for i, name in enumerate(self.species)}
+        missing = [name for name in other.species if name not in pos]
+        if missing:
+            raise ValueError(f"species {', '.join(missing)} of the other sample have no constants in this fit "
+                             f"(species {', '.join(self.species)})")
+        idx = np.array([pos[name] for name in other.species])
+        reps = np.searchsorted(cluster_keys(other.sites, other.n_atoms), cluster_keys(other.representatives, other.n_atoms))
+        rows, target = [], []
+        So = other.n_species
+        for e in reps:
+            same = np.flatnonzero((self.sites[:, 0] == other.sites[e, 0])
+                                  & (np.linalg.norm(self.vectors - other.vectors[e], axis=1) < tol))
+            if len(same) == 0:
+                raise ValueError(f"the bond {np.round(other.vectors[e], 3).tolist()} A of the other sample is not "
+                                 f"within this fit's cutoff ({self.cutoff:g} A): give it a cutoff no longer")
+            X = blocks[same[0]][np.ix_(idx, idx)]                             # (So, So, 3, 3)
+            rows.append((e * So * So + np.arange(So * So))[:, None] * 9 + np.arange(9)[None, :])
+            target.append(X.reshape(-1))
+        A = other.E[np.concatenate(rows).reshape(-1)]
+        p = np.linalg.lstsq((A.T @ A).toarray(), A.T @ np.concatenate(target), rcond=None)[0]
+        return p
+
     def project_sample(self, phi) -> np.ndarray:
         """Least-squares parameters whose bonds' blocks are closest to those of a sample matrix ``phi`` (sparse or
         dense (3N, 3N), eV/A^2): the species-resolved constants of a known model (tests, analytic potentials)."""
@@ -336,19 +369,19 @@ def species_pair_basis(supercell: Crystal, primitive: Crystal, smap, p2s, cutoff
     n, N = primitive.n_atoms, supercell.n_atoms
     cell = supercell.cell
     cutoff = float(cutoff)
-    if not np.isfinite(cutoff) or cutoff + _CUT_TOL >= 0.5 * shortest_lattice_vector(cell):
+    if not np.isfinite(cutoff) or cutoff + CUT_TOL >= 0.5 * shortest_lattice_vector(cell):
         raise ValueError(f"species-resolved constants need a pair cutoff below half the shortest supercell vector "
                          f"({0.5 * shortest_lattice_vector(cell):.4g} A), not {cutoff:g} A: give cutoff2 in A")
     X = supercell.ideal_positions(primitive, smap)
     sites, vecs = [], []
     for k in range(n):
-        nb, r = neighbours(X, cell, p2s[k], cutoff, tol=_CUT_TOL)
+        nb, r = neighbours(X, cell, p2s[k], cutoff, tol=CUT_TOL)
         keep = nb != p2s[k]
         sites.append(np.stack([np.full(keep.sum(), k), nb[keep]], axis=1))
         vecs.append(np.stack([np.zeros((keep.sum(), 3)), r[keep]], axis=1))
     sites = np.concatenate(sites).astype(np.int64)
     vecs = np.concatenate(vecs)
-    keys = _keys(sites, N)
+    keys = cluster_keys(sites, N)
     srt = np.argsort(keys)
     sites, vecs, keys = sites[srt], vecs[srt], keys[srt]
     atoms = sites.copy()
@@ -358,7 +391,7 @@ def species_pair_basis(supercell: Crystal, primitive: Crystal, smap, p2s, cutoff
     ops = supercell_operations(primitive, unit, symprec)
     Rot, kp = ops.rotations, ops.prim_perm
     perms = [(0, 1), (1, 0)]
-    M = np.einsum("oab,sbc->osac", _kron_power(Rot, 2), _perm_matrices(2, perms))     # (nops, 2, 9, 9)
+    M = np.einsum("oab,sbc->osac", kron_power(Rot, 2), perm_matrices(2, perms))     # (nops, 2, 9, 9)
     inv_cell = np.linalg.inv(primitive.cell)
     L0 = smap.lattice[p2s]
     P = primitive.positions
@@ -381,7 +414,7 @@ def species_pair_basis(supercell: Crystal, primitive: Crystal, smap, p2s, cutoff
             raise ValueError("a symmetry image of a bond is off the lattice (symprec?)")
         idx = smap.index(nt, L0[a0] + L.astype(np.int64))
         idx[..., 0] = nt[..., 0]
-        ik = _keys(idx.reshape(-1, 2), N)
+        ik = cluster_keys(idx.reshape(-1, 2), N)
         pos = np.clip(np.searchsorted(keys, ik), 0, len(keys) - 1)
         if not np.array_equal(keys[pos], ik):
             raise ValueError("a symmetry image of a bond is not within the cutoff (symprec?)")
@@ -404,7 +437,7 @@ def species_pair_basis(supercell: Crystal, primitive: Crystal, smap, p2s, cutoff
             continue
         img = images(e)
         o, s = np.nonzero(img == e)
-        B = _rref_basis(np.mean([big(oo, ss) for oo, ss in zip(o, s)], axis=0))       # (dim, m)
+        B = rref_basis(np.mean([big(oo, ss) for oo, ss in zip(o, s)], axis=0))       # (dim, m)
         members, first = np.unique(img.ravel(), return_index=True)
         oi, si = np.unravel_index(first, img.shape)
         orbit[members] = len(reps)
@@ -417,7 +450,7 @@ def species_pair_basis(supercell: Crystal, primitive: Crystal, smap, p2s, cutoff
         ppair.extend(list(piv // 9))
         for mem, oo, ss in zip(members, oi, si):
             blk = np.einsum("ab,qbp->qap", M[oo, ss], B.reshape(S * S, 9, m)[pair_src[ss]])   # (S^2, 9, m)
-            blk[np.abs(blk) < _ZERO] = 0.0
+            blk[np.abs(blk) < ZERO] = 0.0
             q, c, p = np.nonzero(blk)
             rows.append(mem * dim + q * 9 + c)
             cols.append(ncol + p)
@@ -434,7 +467,7 @@ def species_pair_basis(supercell: Crystal, primitive: Crystal, smap, p2s, cutoff
     return SpeciesPairBasis(order=2, cutoff=cutoff, n_prim=n, n_atoms=N, p2s=p2s, species=[str(x) for x in names],
                             codes=codes, sites=sites, E=E, orbit=orbit, representatives=sites[np.asarray(reps)],
                             param_orbit=np.asarray(porb, dtype=np.int64), param_pair=np.asarray(ppair, np.int64),
-                            atom_class=atom_class, partners=partners)
+                            atom_class=atom_class, partners=partners, vectors=vecs[:, 1])
 
 
 class SpeciesPairKernel:
@@ -509,8 +542,7 @@ def _rows_by_block(E: sp.csr_matrix, P: int) -> sp.csr_matrix:
     return sp.csr_matrix((C.data, (C.row // 9, (C.row % 9) * P + C.col)), shape=(E.shape[0] // 9, 9 * P))
 
 
-def species_pair_table(basis: SpeciesPairBasis, params, samples=None, n_units: int | None = None,
-                       supercell: Crystal | None = None):
+def species_pair_table(basis: SpeciesPairBasis, params, samples=None, n_units: int | None = None):
     """The species-resolved constants of every orbit's representative bond as an xarray Dataset.
 
     Variables ``block`` (orbit, species_i, species_j, 3, 3) eV/A^2 and, with bootstrap ``samples`` (n, P),
@@ -523,19 +555,13 @@ def species_pair_table(basis: SpeciesPairBasis, params, samples=None, n_units: i
     import xarray as xr
     S = basis.n_species
     reps = basis.representatives
-    e_rep = np.searchsorted(_keys(basis.sites, basis.n_atoms), _keys(reps, basis.n_atoms))
+    e_rep = np.searchsorted(cluster_keys(basis.sites, basis.n_atoms), cluster_keys(reps, basis.n_atoms))
     blocks = basis.species_blocks(params)[e_rep]                                # (n_orbit, S, S, 3, 3)
     frac = basis.pair_fractions()
     count = np.zeros((len(reps), S, S))
     for o in range(len(reps)):
         count[o] = frac[basis.orbit == o].sum(axis=0) * np.bincount(basis.atom_class)[reps[o, 0]]
-    X = None if supercell is None else supercell.positions
-    if X is not None:
-        from trajmodes.lattice.geometry import shortest_vectors
-        vec = np.array([shortest_vectors(X[[basis.sites[e, 1]]] - X[basis.p2s[basis.sites[e, 0]]],
-                                         supercell.cell)[0] for e in e_rep])
-    else:
-        vec = np.full((len(reps), 3), np.nan)
+    vec = basis.vectors[e_rep]
     unit = vec / np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-300)
     radial = np.einsum("ox,oabxy,oy->oab", unit, blocks, unit)
     absent = count == 0

@@ -708,8 +708,7 @@ class EffectiveForceConstants:
         from trajmodes.forceconstants.alloy import species_pair_table
         self._species_only("species_constants_")
         samples = getattr(self, "params_samples_", {}).get(2)
-        return species_pair_table(self.bases_[2], self.params_[2], samples, self.segments_.n_blocks,
-                                  self.supercell_)
+        return species_pair_table(self.bases_[2], self.params_[2], samples, self.segments_.n_blocks)
 
     def _species_only(self, name: str) -> None:
         if not getattr(self, "species_resolved", False) or not hasattr(self, "params_"):
