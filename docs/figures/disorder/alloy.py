@@ -56,6 +56,22 @@ def radial(est):
 print(f"  virtual crystal fit: {radial(vca):.5f}; the species constants averaged with the sample's pair "
       f"probabilities: {radial(res):.5f}")
 
+# the anharmonic renormalisation: a second run at a quarter of the temperature, and the constants extrapolated
+# linearly to T = 0, k0 = (4 k(T/4) - k(T)) / 3
+cold_run = generate(work / "cold", temperature=1.25, ps=100.0)
+cold = EffectiveForceConstants(cutoff2=4.0, species_resolved=True).fit(
+    trajmodes.read(str(cold_run["dump"]), species=cold_run["species"], masses=cold_run["masses"],
+                   reference=str(cold_run["data"]))).bootstrap()
+ctab = cold.species_constants_.sel(species_i=list(SPECIES), species_j=list(SPECIES))
+print("| bond | phi''(r0) | 5 K | 1.25 K | extrapolated to 0 K | (k0 - phi'') / error |")
+print("|---|---|---|---|---|---|")
+for a, b in ((SPECIES[0], SPECIES[0]), (SPECIES[0], SPECIES[1]), (SPECIES[1], SPECIES[1])):
+    k5, e5 = (-float(tab.radial.sel(species_i=a, species_j=b)[nn]), float(tab.radial_err.sel(species_i=a, species_j=b)[nn]))
+    k1, e1 = (-float(ctab.radial.sel(species_i=a, species_j=b)[nn]), float(ctab.radial_err.sel(species_i=a, species_j=b)[nn]))
+    k0, e0 = (4 * k1 - k5) / 3, np.hypot(4 * e1, e5) / 3
+    print(f"| {a}-{b} | {bond_stiffness(a, b):.5f} | {k5:.5f} +- {e5:.5f} | {k1:.5f} +- {e1:.5f} | "
+          f"{k0:.5f} +- {e0:.5f} | {(k0 - bond_stiffness(a, b)) / e0:+.2f} |")
+
 # a larger random arrangement on the same lattice, the fitted constants carried to it
 n = 8
 prim = res.primitive_
@@ -113,3 +129,38 @@ fig.suptitle(f"Cu-Ni (Lennard-Jones, bonds 1.08 / 2.70 / 2.16 eV/A^2), {sc.n_ato
 fig.tight_layout()
 fig.savefig(here / "alloy_unfolded.png", dpi=130)
 print("wrote", here / "alloy_unfolded.png")
+
+# the run's own lines (256 atoms) on the virtual crystal of the species-resolved fit: widths against the exact
+# lineshapes of its fitted sample matrix, those of the masses alone, and the lowest order
+from trajmodes.disorder.mass_disorder import expected_spectra  # noqa: E402
+from trajmodes.modes.projection import trajectory_map  # noqa: E402
+fc_run = res.force_constants_
+ph = trajmodes.Phonons(fc_run)
+virtual = str(fc_run.primitive.species[0])
+traj_v = trajmodes.read(str(run["dump"]), species={1: virtual, 2: virtual}, masses=run["masses"], reference="average")
+smap_run, _, m_run = trajectory_map(traj_v, ph)
+m_fc = np.empty(len(m_run))
+m_fc[fc_run.smap.index(smap_run.atom, smap_run.lattice)] = m_run
+spectra = trajmodes.mode_spectra(trajmodes.project(traj_v, ph), resolution=0.05)
+md = trajmodes.fit_peaks(spectra)
+exact = trajmodes.fit_peaks(expected_spectra(exact_lineshapes(fc_run, m_fc,
+                                                              sample_constants=res.sample_force_constants_),
+                                             spectra, run["temperature"]))
+mass_only = trajmodes.fit_peaks(expected_spectra(exact_lineshapes(fc_run, m_fc), spectra, run["temperature"]))
+low = disorder_widths(fc_run, m_fc, res.sample_force_constants_, qpoints=spectra.qpoint.values, sigma=0.1)
+fitted = np.isfinite(md.fwhm.values) & np.isfinite(exact.fwhm.values) & (md.fwhm_err.values < md.fwhm.values)
+broad = fitted & (exact.fwhm.values > 0.1)
+z = (md.fwhm.values - exact.fwhm.values)[broad] / md.fwhm_err.values[broad]
+print(f"run ({len(m_fc)} atoms, 5 K, 100 ps, resolution 0.05 THz): {int(broad.sum())} lines broader than 0.1 THz; "
+      f"FWHM medians (THz): MD {np.median(md.fwhm.values[broad]):.3f}, exact with the fitted constants "
+      f"{np.median(exact.fwhm.values[broad]):.3f} ({100 * np.mean(np.abs(z) < 2):.0f} % within 2 standard errors of "
+      f"the run), masses alone {np.nanmedian(mass_only.fwhm.values[broad]):.4f}, lowest order 2 Gamma "
+      f"{np.median(2 * low.gamma.values[broad]):.3f} (ratio to exact, median "
+      f"{np.median(2 * low.gamma.values[broad] / exact.fwhm.values[broad]):.2f})")
+for lo, hi in ((0.5, 3.0), (3.0, 5.0), (5.0, 7.0), (7.0, 9.0)):
+    sel = broad & (spectra.frequency_harmonic.values >= lo) & (spectra.frequency_harmonic.values < hi)
+    if sel.any():
+        print(f"  {lo:.1f}-{hi:.1f} THz ({int(sel.sum())} lines): MD {np.median(md.fwhm.values[sel]):.3f}, exact "
+              f"{np.median(exact.fwhm.values[sel]):.3f}, lowest order {np.median(2 * low.gamma.values[sel]):.3f} "
+              f"(mass {np.median(2 * low.gamma_mass.values[sel]):.4f}, constants "
+              f"{np.median(2 * low.gamma_fc.values[sel]):.3f}, cross {np.median(2 * low.gamma_cross.values[sel]):.3f})")
