@@ -61,8 +61,8 @@ def generate(outdir, temperature: float = 5.0, ps: float = 100.0, dt: float = 0.
     temperature=, info=)."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    params = dict(fields="xu yu zu vx vy vz fx fy fz", temperature=temperature, ps=ps, dt=dt, nevery=nevery, seed=seed, a=A0, epsilon=str(EPSILON),
-                  sigma=SIGMA, cutoff=CUTOFF, cells=CELLS)
+    params = dict(fields="xu yu zu vx vy vz fx fy fz", temperature=temperature, ps=ps, dt=dt, nevery=nevery,
+                  seed=seed, a=A0, epsilon=str(EPSILON), sigma=SIGMA, cutoff=CUTOFF, cells=CELLS)
     paths = dict(dump=out / "cuni_lj.lammpstrj", data=out / "cuni_lj.data", meta=out / "cuni_lj.json")
     species = dict(zip((1, 2), SPECIES))
     done = dict(paths, species=species, masses=MASSES, temperature=temperature)
@@ -73,7 +73,8 @@ def generate(outdir, temperature: float = 5.0, ps: float = 100.0, dt: float = 0.
     text = CRYSTAL.format(a=A0, n=CELLS, seed=seed, m1=MASSES[1], m2=MASSES[2],
                           pair="\n".join(POTENTIAL.lammps_commands(list(SPECIES))))
     ncalib = steps(10.0) // 10 * 10
-    text += LONG_IN.replace("xu yu zu vx vy vz", "xu yu zu vx vy vz fx fy fz").format(T=temperature, T2=2 * temperature, dt=dt, seed=seed + 1, seed2=seed + 2,
+    text += LONG_IN.replace("xu yu zu vx vy vz", "xu yu zu vx vy vz fx fy fz").format(
+                           T=temperature, T2=2 * temperature, dt=dt, seed=seed + 1, seed2=seed + 2,
                            data=paths["data"], dump=paths["dump"], neq=steps(10.0), ncalib=ncalib,
                            ncalib_n=ncalib // 10, nrelax=steps(5.0), nevery=nevery,
                            nprod=steps(ps) // nevery * nevery)

@@ -75,7 +75,8 @@ def disorder_widths(force_constants, masses, sample_constants=None, qpoints=None
     xarray.Dataset
         ``frequency`` (q, branch) THz, the virtual crystal's; ``gamma`` (q, branch) THz, the half width;
         ``gamma_mass``, ``gamma_fc``, ``gamma_cross`` its three terms (they sum to ``gamma``);
-        ``first_order_shift`` (q, branch) THz, the first-order shift THZ^2 <q nu|Delta|q nu> / (2 nu). Attributes ``sigma`` (THz), ``g2`` the mass
+        ``first_order_shift`` (q, branch) THz, the first-order shift THZ^2 <q nu|Delta|q nu> / (2 nu). Attributes
+        ``sigma`` (THz), ``g2`` the mass
         variance of each primitive site.
     """
     import scipy.sparse as sp

@@ -88,7 +88,8 @@ def _partitions(items):
             yield part[:g] + [(first,) + part[g]] + part[g + 1:]
 
 
-def virtual_sites(supercell: Crystal, symprec: float = SYMPREC, find=None) -> VirtualSites | None:
+def virtual_sites(supercell: Crystal, symprec: float = SYMPREC, find=None, ordered: bool | None = None
+                  ) -> VirtualSites | None:
     """The virtual crystal of a supercell whose species (or masses) are disordered on the sites of a lattice, or None.
 
     The supercell is disordered when it has no lattice translations with its atoms told apart by species and mass,
@@ -105,6 +106,9 @@ def virtual_sites(supercell: Crystal, symprec: float = SYMPREC, find=None) -> Vi
     find : callable, optional
         ``find(crystal) -> (ideal Crystal, primitive Crystal)`` or a ValueError when the crystal has no lattice
         translations; default the primitive cell at ``symprec``.
+    ordered : bool, optional
+        Whether the decorated supercell has lattice translations, when the caller knows (False: not looked for
+        again); default found with ``find``.
 
     Returns
     -------
@@ -123,11 +127,14 @@ def virtual_sites(supercell: Crystal, symprec: float = SYMPREC, find=None) -> Vi
         return c, prim
 
     find = default_find if find is None else find
-    try:
-        find(supercell)
-        return None                                              # ordered: the decorated crystal has translations
-    except ValueError:
-        pass
+    if ordered is None:
+        try:
+            find(supercell)
+            ordered = True
+        except ValueError:
+            ordered = False
+    if ordered:
+        return None                                              # the decorated crystal has translations
     label = {int(t): f"{supercell.species[types == t][0]}" for t in keys}
     masses = np.asarray(supercell.masses, float)
     for part in _partitions([int(t) for t in keys]):
@@ -316,7 +323,8 @@ class SpeciesPairBasis:
             raise ValueError(f"species {', '.join(missing)} of the other sample have no constants in this fit "
                              f"(species {', '.join(self.species)})")
         idx = np.array([pos[name] for name in other.species])
-        reps = np.searchsorted(cluster_keys(other.sites, other.n_atoms), cluster_keys(other.representatives, other.n_atoms))
+        reps = np.searchsorted(cluster_keys(other.sites, other.n_atoms),
+                               cluster_keys(other.representatives, other.n_atoms))
         rows, target = [], []
         So = other.n_species
         for e in reps:

@@ -342,7 +342,13 @@ class EffectiveForceConstants:
     def _setup(self, supercell: Crystal, symprec: float | None = None):
         symprec = float(self.symprec if symprec is None else symprec)
         # a held fc2 names the primitive cell: the orders then share it (its q-points, its eigenvectors)
-        primitive = self.fc2.primitive if self.fc2 is not None else supercell.primitive(symprec)
+        known = self.__dict__.pop("_primitive_of", None)
+        if self.fc2 is not None:
+            primitive = self.fc2.primitive
+        elif known is not None and known[0] is supercell:
+            primitive = known[1]
+        else:
+            primitive = supercell.primitive(symprec)
         smap = supercell.supercell_map(primitive)
         skeleton = ForceConstants(np.zeros((primitive.n_atoms, supercell.n_atoms, 3, 3)), supercell, primitive,
                                   smap=smap)
@@ -486,7 +492,7 @@ class EffectiveForceConstants:
                 ideal, tol = ideal_crystal(c, float(self.symprec), False, stacklevel=4, averaged=True)
                 found["tol"] = tol
                 return ideal, ideal.primitive(tol)
-            vs = virtual_sites(supercell, float(self.symprec), find=find)
+            vs = virtual_sites(supercell, float(self.symprec), find=find, ordered=False)
             if vs is None:
                 raise
             self._virtual_pending = vs
@@ -499,9 +505,11 @@ class EffectiveForceConstants:
         vs = self.__dict__.pop("_virtual_pending", None)
         if vs is not None and vs.supercell is not supercell:
             vs = None
-        if vs is None and not self.allow_p1 and self.fc2 is None and len(np.unique(supercell.types)) > 1 \
-                and supercell.primitive(symprec).n_atoms == supercell.n_atoms:
-            vs = virtual_sites(supercell, symprec)
+        if vs is None and not self.allow_p1 and self.fc2 is None and len(np.unique(supercell.types)) > 1:
+            primitive = supercell.primitive(symprec)
+            self._primitive_of = (supercell, primitive)               # for _setup: not searched twice
+            if primitive.n_atoms == supercell.n_atoms:
+                vs = virtual_sites(supercell, symprec, ordered=False)
         if vs is not None:
             warnings.warn(vs.message, UserWarning, stacklevel=4)
         return vs

@@ -66,8 +66,8 @@ ctab = cold.species_constants_.sel(species_i=list(SPECIES), species_j=list(SPECI
 print("| bond | phi''(r0) | 5 K | 1.25 K | extrapolated to 0 K | (k0 - phi'') / error |")
 print("|---|---|---|---|---|---|")
 for a, b in ((SPECIES[0], SPECIES[0]), (SPECIES[0], SPECIES[1]), (SPECIES[1], SPECIES[1])):
-    k5, e5 = (-float(tab.radial.sel(species_i=a, species_j=b)[nn]), float(tab.radial_err.sel(species_i=a, species_j=b)[nn]))
-    k1, e1 = (-float(ctab.radial.sel(species_i=a, species_j=b)[nn]), float(ctab.radial_err.sel(species_i=a, species_j=b)[nn]))
+    k5, e5 = -float(tab.radial.sel(species_i=a, species_j=b)[nn]), float(tab.radial_err.sel(species_i=a, species_j=b)[nn])
+    k1, e1 = -float(ctab.radial.sel(species_i=a, species_j=b)[nn]), float(ctab.radial_err.sel(species_i=a, species_j=b)[nn])
     k0, e0 = (4 * k1 - k5) / 3, np.hypot(4 * e1, e5) / 3
     print(f"| {a}-{b} | {bond_stiffness(a, b):.5f} | {k5:.5f} +- {e5:.5f} | {k1:.5f} +- {e1:.5f} | "
           f"{k0:.5f} +- {e0:.5f} | {(k0 - bond_stiffness(a, b)) / e0:+.2f} |")
