@@ -167,9 +167,9 @@ class EffectiveForceConstants:
         finds and fits as its virtual crystal by default, with a warning: :func:`~trajmodes.forceconstants.alloy.
         virtual_sites`): fit instead second-order constants per species pair on each pair orbit of the average
         lattice, with the acoustic sum rule atom by atom (:mod:`trajmodes.forceconstants.alloy`). Second order only
-        (no ``cutoff3``, ``fc2``, ``born``, ``constraints``), ``cutoff2`` in A. :attr:`fc2_` is then their average over
-        the sample's lattice translations (the sample's virtual crystal); :attr:`sample_force_constants_` the sample's
-        own matrix; :attr:`species_constants_` the table per orbit and species pair with error bars.
+        (no ``cutoff3``, ``fc2``, ``born``, ``constraints``), ``cutoff2`` in A. :attr:`fc2_` is then their average with
+        the sample's pair probabilities on each orbit (the sample's virtual crystal); :attr:`sample_force_constants_`
+        the sample's own matrix; :attr:`species_constants_` the table per orbit and species pair with error bars.
 
     Attributes (after :meth:`fit`)
     ------------------------------
