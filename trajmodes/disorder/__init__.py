@@ -23,3 +23,8 @@ from trajmodes.disorder.mass_disorder import (exact_lineshapes, expected_spectra
 __all__ = ["GlassHarmonic", "GlassModes", "gamma_modes", "participation_ratios", "allen_feldman",
            "allen_feldman_conductivity", "broadening_kernel", "kaldo_broadening", "kpm_diffusivity", "site_masses",
            "sample_dynamical_matrix", "virtual_crystal_modes", "exact_lineshapes", "kpm_lineshapes", "expected_spectra"]
+
+# the lowest-order widths of mass and force-constant disorder (:mod:`trajmodes.disorder.perturbative`)
+from trajmodes.disorder.perturbative import disorder_widths  # noqa: E402
+
+__all__ += ["disorder_widths"]

@@ -77,7 +77,7 @@ def site_masses(masses, smap) -> tuple[np.ndarray, np.ndarray]:
     return mbar, g2
 
 
-def sample_dynamical_matrix(force_constants, masses):
+def sample_dynamical_matrix(force_constants, masses, sample_constants=None):
     """The dynamical matrix of the sample at the Gamma point of its supercell, sparse.
 
     Parameters
@@ -87,6 +87,10 @@ def sample_dynamical_matrix(force_constants, masses):
         lattice translations; those of the virtual crystal or of the average lattice).
     masses : array_like (N,)
         The mass of every atom, amu.
+    sample_constants : scipy.sparse matrix (3N, 3N), optional
+        The sample's own constants, eV/A^2, rows and columns 3 i + a in the supercell's atom order (a species-resolved
+        fit's :attr:`~trajmodes.forceconstants.fit.EffectiveForceConstants.sample_force_constants_`: force-constant
+        disorder); used instead of ``force_constants`` repeated over the lattice.
 
     Returns
     -------
@@ -101,6 +105,14 @@ def sample_dynamical_matrix(force_constants, masses):
     N = len(smap.atom)
     if len(m) != N:
         raise ValueError(f"{len(m)} masses for a supercell of {N} atoms: give one mass per atom")
+    if sample_constants is not None:
+        phi = sp.csr_matrix(sample_constants)
+        if phi.shape != (3 * N, 3 * N):
+            raise ValueError(f"sample_constants has shape {phi.shape} for a supercell of {N} atoms: give the "
+                             f"({3 * N}, {3 * N}) matrix of the sample in the supercell's atom order")
+        w = sp.diags(np.repeat(1.0 / np.sqrt(m), 3))
+        D = (w @ phi @ w).tocsr()
+        return 0.5 * (D + D.T)
     compact = fc.compact()
     rows, cols, vals = [], [], []
     for k in range(len(p2s)):
@@ -159,8 +171,8 @@ def _sample_modes(D) -> tuple[np.ndarray, np.ndarray]:
     return lam, eps
 
 
-def exact_lineshapes(force_constants, masses, qpoints=None, frequencies=None, sigma: float | None = None
-                     ) -> xr.Dataset:
+def exact_lineshapes(force_constants, masses, qpoints=None, frequencies=None, sigma: float | None = None,
+                     sample_constants=None) -> xr.Dataset:
     """The exact harmonic spectral functions of a mass-disordered sample on the modes of its virtual crystal, by
     diagonalisation of the sample's dynamical matrix (3N x 3N dense: a few thousand atoms).
 
@@ -177,6 +189,9 @@ def exact_lineshapes(force_constants, masses, qpoints=None, frequencies=None, si
     sigma : float, optional
         Half width at half maximum of the Lorentzian each mode is drawn with, THz; default three times the mean
         spacing of the sample's modes (a smooth curve from discrete modes).
+    sample_constants : scipy.sparse matrix (3N, 3N), optional
+        The sample's own constants (eV/A^2, :func:`sample_dynamical_matrix`): the lineshapes then hold the
+        force-constant disorder too; ``force_constants`` (the virtual crystal's) give the modes projected on.
 
     Returns
     -------
@@ -192,7 +207,7 @@ def exact_lineshapes(force_constants, masses, qpoints=None, frequencies=None, si
     fc = force_constants
     mbar, g2 = site_masses(masses, fc.smap)
     q = commensurate_qpoints(fc.smap.matrix) if qpoints is None else np.atleast_2d(np.asarray(qpoints, float))
-    D = sample_dynamical_matrix(fc, masses)
+    D = sample_dynamical_matrix(fc, masses, sample_constants)
     lam, eps = _sample_modes(D)
     nu_s = frequencies_from_eigenvalues(lam)
     f_vca, v = virtual_crystal_modes(fc, mbar, q)
@@ -243,7 +258,8 @@ def _lines(q, axis, f_vca, mean, rms, A, extra: dict, attrs: dict) -> xr.Dataset
         coords={"qpoint": (("q", "reduced"), q), "frequency": ("frequency", axis, {"units": "THz"})}, attrs=attrs)
 
 
-def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_moments: int = 512) -> xr.Dataset:
+def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_moments: int = 512,
+                   sample_constants=None) -> xr.Dataset:
     """The spectral functions of :func:`exact_lineshapes` by the kernel polynomial method: Chebyshev moments of the
     sample's sparse dynamical matrix on each virtual-crystal mode vector, resummed with the Jackson kernel (Weisse et
     al., Rev. Mod. Phys. 78, 275 (2006)); sparse products only, memory linear in the atoms.
@@ -253,7 +269,7 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
     of the spectrum), so nu's resolution is finest at the band top and coarser towards nu = 0. The moments sum_s W_s lambda_s and
     sum_s W_s lambda_s^2 are exact; ``mean_frequency`` and ``rms_width`` come from the resummed density on the
     frequency axis, NaN for a line with more than 5 % of its weight at lambda < 0 (the acoustic modes at Gamma,
-    imaginary modes: a warning says when the sample has them).
+    imaginary modes: a warning says when the sample has them). ``sample_constants``: as :func:`exact_lineshapes`.
 
     Returns
     -------
@@ -270,7 +286,7 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
     fc = force_constants
     mbar, g2 = site_masses(masses, fc.smap)
     q = commensurate_qpoints(fc.smap.matrix) if qpoints is None else np.atleast_2d(np.asarray(qpoints, float))
-    D = sample_dynamical_matrix(fc, masses)
+    D = sample_dynamical_matrix(fc, masses, sample_constants)
     f_vca, v = virtual_crystal_modes(fc, mbar, q)
     b, a = spectral_bounds(D)                                   # D~ = (D - b) / a: spectrum in [-1, 1]
     nq, dim, nb = v.shape

@@ -48,10 +48,12 @@ from trajmodes.lattice.geometry import neighbours, shortest_lattice_vector
 from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["IFCBasis", "build_basis"]
+__all__ = ["IFCBasis", "build_basis", "cluster_keys", "perm_matrices", "kron_power", "rref_basis", "CUT_TOL", "ZERO"]
 
-_CUT_TOL = 1e-5          # Angstrom added to the cutoff (shells exactly at the cutoff are in)
-_ZERO = 1e-14            # entries of E below this are round-off
+#: Angstrom added to the cutoff (shells exactly at the cutoff are in)
+CUT_TOL = 1e-5
+#: entries of E below this are round-off
+ZERO = 1e-14
 
 
 @dataclass
@@ -188,14 +190,14 @@ class IFCBasis:
         return np.linalg.lstsq(G, self.E.T @ b, rcond=None)[0]
 
 
-def _perm_matrices(order: int, perms) -> np.ndarray:
+def perm_matrices(order: int, perms) -> np.ndarray:
     """P_s with vec(transpose(T, s)) = P_s vec(T), C order: (n_perms, 3^n, 3^n)."""
     eye = np.eye(3 ** order).reshape((3 ** order,) + (3,) * order)
     return np.stack([np.transpose(eye, (0,) + tuple(p + 1 for p in s)).reshape(3 ** order, -1).T
                      for s in perms])
 
 
-def _kron_power(R: np.ndarray, order: int) -> np.ndarray:
+def kron_power(R: np.ndarray, order: int) -> np.ndarray:
     """R (x) ... (x) R for a stack of rotations (nops, 3, 3) -> (nops, 3^n, 3^n)."""
     out = R
     for _ in range(order - 1):
@@ -203,7 +205,7 @@ def _kron_power(R: np.ndarray, order: int) -> np.ndarray:
     return out
 
 
-def _rref_basis(P: np.ndarray) -> np.ndarray:
+def rref_basis(P: np.ndarray) -> np.ndarray:
     """Basis of the range of the projector P in reduced column-echelon form: (dim, m)."""
     w, V = np.linalg.eigh(0.5 * (P + P.T))
     B = V[:, w > 0.5]
@@ -213,7 +215,7 @@ def _rref_basis(P: np.ndarray) -> np.ndarray:
     _, _, piv = scipy.linalg.qr(B.T, pivoting=True)
     piv = np.sort(piv[:m])
     B = B @ np.linalg.inv(B[piv])
-    B[np.abs(B) < _ZERO] = 0.0
+    B[np.abs(B) < ZERO] = 0.0
     B[piv] = np.eye(m)
     return B
 
@@ -284,7 +286,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     n, N = primitive.n_atoms, supercell.n_atoms
     cell = supercell.cell
     lmin = shortest_lattice_vector(cell)
-    if not full and cutoff + _CUT_TOL >= 0.5 * lmin:
+    if not full and cutoff + CUT_TOL >= 0.5 * lmin:
         raise ValueError(
             f"cutoff {cutoff:g} A is not below half the shortest supercell lattice vector "
             f"({0.5 * lmin:.4g} A): two images of an atom would fall within one cluster; "
@@ -294,7 +296,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     # -- 1. entries: ordered clusters anchored on the rows p2s, with real-space vectors ----------
     sites, vecs = [], []
     for k in range(n):
-        nb, r = neighbours(X, cell, p2s[k], cutoff, tol=_CUT_TOL)
+        nb, r = neighbours(X, cell, p2s[k], cutoff, tol=CUT_TOL)
         if order == 2:
             sites.append(np.stack([np.full(len(nb), k), nb], axis=1))
             vecs.append(np.stack([np.zeros_like(r), r], axis=1))
@@ -302,11 +304,11 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
             if full:                                                    # every (j, l) of the supercell
                 a, b = (x.ravel() for x in np.meshgrid(np.arange(len(nb)), np.arange(len(nb)), indexing="ij"))
             else:
-                a, b = np.nonzero(np.linalg.norm(r[None, :, :] - r[:, None, :], axis=-1) <= cutoff + _CUT_TOL)
+                a, b = np.nonzero(np.linalg.norm(r[None, :, :] - r[:, None, :], axis=-1) <= cutoff + CUT_TOL)
             sites.append(np.stack([np.full(len(a), k), nb[a], nb[b]], axis=1))
             vecs.append(np.stack([np.zeros((len(a), 3)), r[a], r[b]], axis=1))
         else:                                                           # (j, l, m): every pair within the cutoff
-            near = np.linalg.norm(r[None, :, :] - r[:, None, :], axis=-1) <= cutoff + _CUT_TOL
+            near = np.linalg.norm(r[None, :, :] - r[:, None, :], axis=-1) <= cutoff + CUT_TOL
             a, b = np.nonzero(near)
             both = near[a] & near[b]                                    # (pairs, n_nb): m near j and l
             pi, c = np.nonzero(both)
@@ -315,7 +317,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
             vecs.append(np.stack([np.zeros((len(a), 3)), r[a], r[b], r[c]], axis=1))
     sites = np.concatenate(sites).astype(np.int64)
     vecs = np.concatenate(vecs)
-    keys = _keys(sites, N)
+    keys = cluster_keys(sites, N)
     srt = np.argsort(keys)
     sites, vecs, keys = sites[srt], vecs[srt], keys[srt]
     atoms = sites.copy()
@@ -328,7 +330,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     Rot, kp = ops.rotations, ops.prim_perm
     perms = list(itertools.permutations(range(order)))
     dim = 3 ** order
-    M = np.einsum("oab,sbc->osac", _kron_power(Rot, order), _perm_matrices(order, perms))
+    M = np.einsum("oab,sbc->osac", kron_power(Rot, order), perm_matrices(order, perms))
     inv_cell = np.linalg.inv(primitive.cell)
     L0 = smap.lattice[p2s]
     P = primitive.positions
@@ -348,7 +350,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
             raise ValueError("a symmetry image of a cluster is off the lattice (symprec?)")
         idx = smap.index(nt, L0[a0] + L.astype(np.int64))
         idx[..., 0] = nt[..., 0]
-        ik = _keys(idx.reshape(-1, order), N)
+        ik = cluster_keys(idx.reshape(-1, order), N)
         pos = np.clip(np.searchsorted(keys, ik), 0, len(keys) - 1)
         if not np.array_equal(keys[pos], ik):
             raise ValueError("a symmetry image of a cluster is not within the cutoff (symprec?)")
@@ -363,7 +365,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
             continue
         img = images(e)                                                 # (nops, ns)
         o, s = np.nonzero(img == e)
-        B = _rref_basis(M[o, s].mean(axis=0))                           # (dim, m)
+        B = rref_basis(M[o, s].mean(axis=0))                           # (dim, m)
         members, first = np.unique(img.ravel(), return_index=True)
         oi, si = np.unravel_index(first, img.shape)
         orbit[members] = len(reps)
@@ -373,7 +375,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
         if m == 0:
             continue
         blk = np.einsum("mab,bp->map", M[oi, si], B)                   # (n_members, dim, m)
-        blk[np.abs(blk) < _ZERO] = 0.0
+        blk[np.abs(blk) < ZERO] = 0.0
         mm, q, p = np.nonzero(blk)
         rows.append(members[mm] * dim + q)
         cols.append(ncol + p)
@@ -403,14 +405,14 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     else:
         Z = sp.identity(n_raw, format="csr")
     E = (E_raw @ Z).tocsr()
-    E.data[np.abs(E.data) < _ZERO] = 0.0
+    E.data[np.abs(E.data) < ZERO] = 0.0
     E.eliminate_zeros()
     return IFCBasis(order=order, cutoff=None if full else cutoff, n_prim=n, n_atoms=N, p2s=p2s, sites=sites, E=E,
                     n_raw=n_raw, n_params=E.shape[1], E_raw=E_raw, asr_map=Z.tocsr(),
                     orbit=orbit, raw_orbit=raw_orbit, representatives=representatives)
 
 
-def _keys(idx: np.ndarray, N: int) -> np.ndarray:
+def cluster_keys(idx: np.ndarray, N: int) -> np.ndarray:
     """Integer key of index tuples (rows), ordered as the tuples are lexicographically."""
     idx = np.asarray(idx, dtype=np.int64)
     key = idx[:, 0].copy()
@@ -426,7 +428,7 @@ def _asr_map(E_raw: sp.csr_matrix, sites: np.ndarray, N: int, dim: int) -> sp.cs
     column pivoting names rank(C) raw parameters to eliminate (x_dep = -R11^-1 R12 x_free); the
     others are the free parameters, in their raw order.
     """
-    _, group = np.unique(_keys(sites[:, :-1], N), return_inverse=True)
+    _, group = np.unique(cluster_keys(sites[:, :-1], N), return_inverse=True)
     group = group.reshape(-1)
     ne = len(sites)
     q = np.arange(dim)
@@ -445,5 +447,5 @@ def _asr_map(E_raw: sp.csr_matrix, sites: np.ndarray, N: int, dim: int) -> sp.cs
     Z = np.zeros((n_raw, len(free)))
     Z[free, np.arange(len(free))] = 1.0
     Z[dep] = -scipy.linalg.solve_triangular(R11, R12)
-    Z[np.abs(Z) < _ZERO] = 0.0
+    Z[np.abs(Z) < ZERO] = 0.0
     return sp.csr_matrix(Z)

@@ -161,6 +161,14 @@ class EffectiveForceConstants:
     nac_factor : float, optional
         e^2 / (4 pi eps0) in eV*A for the dipole-dipole sum (default :data:`trajmodes.units.NAC_FACTOR`; TDEP's own
         is :data:`trajmodes.io.forceconstants.tdep_polar.TDEP_NAC_FACTOR`).
+    species_resolved : bool
+        A chemically disordered crystal (species or masses placed at random on the sites of a lattice, which the fit
+        finds and fits as its virtual crystal by default, with a warning: :func:`~trajmodes.forceconstants.alloy.
+        virtual_sites`): fit instead second-order constants per species pair on each pair orbit of the average
+        lattice, with the acoustic sum rule atom by atom (:mod:`trajmodes.forceconstants.alloy`). Second order only
+        (no ``cutoff3``, ``fc2``, ``born``, ``constraints``), ``cutoff2`` in A. :attr:`fc2_` is then their average with
+        the sample's pair probabilities on each orbit (the sample's virtual crystal); :attr:`sample_force_constants_`
+        the sample's own matrix; :attr:`species_constants_` the table per orbit and species pair with error bars.
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -203,6 +211,11 @@ class EffectiveForceConstants:
         from a reference that is not its mean cell).
     cell_strain_cov_ : ndarray (6, 6)
         Covariance of the frames' strains.
+    virtual_sites_ : VirtualSites or None
+        The virtual crystal of a disordered sample (:func:`~trajmodes.forceconstants.alloy.virtual_sites`), or None.
+    sample_species_, sample_masses_ : ndarray (N,)
+        The sample's own species and masses (amu) of every atom of :attr:`supercell_` (whose are the virtual
+        crystal's for a disordered sample).
     cell_dofs_ : int
         How many independent strains of the box fluctuate (0 in a fixed cell, 1 for an isotropic barostat, 3 for
         an anisotropic one, 6 triclinic): each holds k_B T / 2 of elastic energy in <U_MD>, which the TDEP free
@@ -214,8 +227,9 @@ class EffectiveForceConstants:
                  cv: str = "blocks", rcond: float | None = None, build_basis=None, constraints=(),
                  allow_p1: bool = False, segments: int = 20, fc2: ForceConstants | None = None, born=None,
                  epsilon=None, ewald_lambda: float | None = None, nac_factor: float | None = None,
-                 cutoff4: float | None = None):
+                 cutoff4: float | None = None, species_resolved: bool = False):
         self.fc2 = fc2
+        self.species_resolved = species_resolved
         self.cutoff4 = cutoff4
         self.born = born
         self.epsilon = epsilon
@@ -285,6 +299,16 @@ class EffectiveForceConstants:
                                  "(cutoff4) without fc2=")
         if getattr(self, "cutoff4", None) is not None and self.cutoff3 is None:
             raise ValueError("the fourth order is fitted with the third: give cutoff3 with cutoff4")
+        if getattr(self, "species_resolved", False):
+            extra = [name for name in ("cutoff3", "cutoff4", "fc2", "born") if getattr(self, name, None) is not None]
+            if self.constraints:
+                extra.append("constraints")
+            if extra:
+                raise ValueError(f"species_resolved=True fits second-order constants per species pair only: drop "
+                                 f"{', '.join(extra)} (fit the virtual crystal for those)")
+            if whole_supercell(self.cutoff2):
+                raise ValueError("species_resolved=True needs a pair cutoff in A (cutoff2), not every pair of the "
+                                 "supercell")
 
     def _check_memory(self, n_runs: int) -> None:
         """Refuse a fit whose normal equations would not fit in memory, before reading any frame."""
@@ -317,11 +341,23 @@ class EffectiveForceConstants:
     def _setup(self, supercell: Crystal, symprec: float | None = None):
         symprec = float(self.symprec if symprec is None else symprec)
         # a held fc2 names the primitive cell: the orders then share it (its q-points, its eigenvectors)
-        primitive = self.fc2.primitive if self.fc2 is not None else supercell.primitive(symprec)
+        known = self.__dict__.pop("_primitive_of", None)
+        if self.fc2 is not None:
+            primitive = self.fc2.primitive
+        elif known is not None and known[0] is supercell:
+            primitive = known[1]
+        else:
+            primitive = supercell.primitive(symprec)
         smap = supercell.supercell_map(primitive)
         skeleton = ForceConstants(np.zeros((primitive.n_atoms, supercell.n_atoms, 3, 3)), supercell, primitive,
                                   smap=smap)
         build = self.build_basis or default_build_basis
+        if getattr(self, "species_resolved", False):
+            from trajmodes.forceconstants.alloy import species_pair_basis
+            p2s = np.array([np.flatnonzero(smap.atom == k)[0] for k in range(primitive.n_atoms)], dtype=np.int64)
+            basis = species_pair_basis(supercell, primitive, smap, p2s, basis_cutoff(self.cutoff2),
+                                       self.sample_species_, symprec)
+            return supercell, primitive, smap, p2s, {2: basis}
         bases = {2: self._basis2(skeleton, primitive, symprec)}
         if self.cutoff3 is not None:
             bases[3] = build(skeleton, 3, basis_cutoff(self.cutoff3), primitive=primitive, symprec=symprec)
@@ -442,8 +478,40 @@ class EffectiveForceConstants:
 
     def _ideal(self, supercell: Crystal, averaged: bool = False) -> tuple[Crystal, float]:
         """:func:`~trajmodes.lattice.ideal.ideal_crystal` of the reference with this estimator's settings
-        (``averaged``: the reference is the run's time average)."""
-        return ideal_crystal(supercell, float(self.symprec), self.allow_p1, stacklevel=3, averaged=averaged)
+        (``averaged``: the reference is the run's time average); for a reference whose species are disordered on
+        the sites of a lattice, the ideal sites of its virtual crystal (:func:`~trajmodes.forceconstants.alloy.
+        virtual_sites`), which :meth:`prepare` then takes."""
+        from trajmodes.forceconstants.alloy import virtual_sites
+        try:
+            return ideal_crystal(supercell, float(self.symprec), self.allow_p1, stacklevel=3, averaged=averaged)
+        except ValueError:
+            found = {}
+
+            def find(c):
+                ideal, tol = ideal_crystal(c, float(self.symprec), False, stacklevel=4, averaged=True)
+                found["tol"] = tol
+                return ideal, ideal.primitive(tol)
+            vs = virtual_sites(supercell, float(self.symprec), find=find, ordered=False)
+            if vs is None:
+                raise
+            self._virtual_pending = vs
+            return vs.supercell, found["tol"]
+
+    def _virtual(self, supercell: Crystal, symprec: float):
+        """The virtual crystal of ``supercell`` when its species are disordered on the sites of a lattice (found by
+        :meth:`_ideal`, or here for an ideal supercell without lattice translations), else None; warns in one line."""
+        from trajmodes.forceconstants.alloy import virtual_sites
+        vs = self.__dict__.pop("_virtual_pending", None)
+        if vs is not None and vs.supercell is not supercell:
+            vs = None
+        if vs is None and not self.allow_p1 and self.fc2 is None and len(np.unique(supercell.types)) > 1:
+            primitive = supercell.primitive(symprec)
+            self._primitive_of = (supercell, primitive)               # for _setup: not searched twice
+            if primitive.n_atoms == supercell.n_atoms:
+                vs = virtual_sites(supercell, symprec, ordered=False)
+        if vs is not None:
+            warnings.warn(vs.message, UserWarning, stacklevel=4)
+        return vs
 
     def fit_arrays(self, reference, displacements, forces, energies=None, temperatures=None,
                    cells=None) -> "EffectiveForceConstants":
@@ -500,6 +568,12 @@ class EffectiveForceConstants:
         kernel, as :meth:`fit` does first. For code that fills the normal equations itself (a series sharing one
         basis across its runs)."""
         self.symprec_used_ = float(self.symprec if symprec is None else symprec)
+        vs = self._virtual(supercell, self.symprec_used_)
+        self.virtual_sites_ = vs
+        self.sample_species_ = np.asarray(supercell.species if vs is None else vs.species)
+        self.sample_masses_ = np.asarray(supercell.masses if vs is None else vs.masses, float)
+        if vs is not None:
+            supercell = vs.supercell
         self.supercell_, self.primitive_, self.smap_, self.p2s_, self.bases_ = self._setup(supercell, symprec)
         self._make_kernel()
         return self
@@ -507,6 +581,11 @@ class EffectiveForceConstants:
     def _make_kernel(self) -> None:
         """The design kernel of :attr:`bases_` (with the dipole-dipole forces taken out in a polar fit)."""
         self.kernel_ = None            # a refit's old tables (1.1 GB at 864,000 atoms) go before the new ones are built
+        if getattr(self, "species_resolved", False):
+            from trajmodes.forceconstants.alloy import SpeciesPairKernel
+            self.kernel_ = SpeciesPairKernel(self.bases_[2])
+            self.dipole_fc2_ = self.ewald_lambda_ = self.born_ = self.epsilon_ = None
+            return
         self.kernel_ = DesignKernel([self.bases_[o] for o in sorted(self.bases_)], self.smap_, p2s=self.p2s_)
         self.dipole_fc2_ = self.ewald_lambda_ = self.born_ = self.epsilon_ = None
         if self.born is not None:
@@ -539,6 +618,9 @@ class EffectiveForceConstants:
             raise ValueError("refit(cutoff2=) needs a fitted estimator: call fit() first")
         if self.fc2 is not None:
             raise ValueError("the second order is held (fc2=): there is no pair cutoff to change")
+        if getattr(self, "species_resolved", False):
+            raise ValueError("refit(cutoff2=) narrows the virtual crystal's basis; fit the species-resolved constants "
+                             "again with the shorter cutoff2")
         old, new = cutoff_length(self.cutoff2), cutoff_length(cutoff2)
         if new > old + 1e-9:
             raise ValueError(f"cutoff2={cutoff2} A is longer than the fitted {self.cutoff2} A: the normal equations "
@@ -614,6 +696,31 @@ class EffectiveForceConstants:
     def force_constants_(self):
         """The fitted :class:`ForceConstants` (with ``fc3`` and ``fc4`` when fitted), built on each access."""
         return self._make_fc(self.fc2_, self.fc3_, self.fc4_)
+
+    @property
+    def sample_force_constants_(self):
+        """With ``species_resolved``: the sample's own second-order constants at the Gamma point of its supercell,
+        scipy.sparse.csr_matrix (3N, 3N) eV/A^2 in the atom order of :attr:`supercell_` (every bond's block for the
+        species on its ends, the self terms from the sum rule atom by atom), for
+        :func:`trajmodes.disorder.mass_disorder.exact_lineshapes` (``sample_constants=``) with
+        :attr:`sample_masses_`."""
+        self._species_only("sample_force_constants_")
+        return self.bases_[2].sample_matrix(self.params_[2])
+
+    @property
+    def species_constants_(self):
+        """With ``species_resolved``: the constants of every orbit's representative bond per species pair, an
+        xarray Dataset (:func:`trajmodes.forceconstants.alloy.species_pair_table`: ``block``, ``radial`` eV/A^2,
+        ``n_bonds``; ``block_err`` and ``radial_err`` after :meth:`bootstrap`)."""
+        from trajmodes.forceconstants.alloy import species_pair_table
+        self._species_only("species_constants_")
+        samples = getattr(self, "params_samples_", {}).get(2)
+        return species_pair_table(self.bases_[2], self.params_[2], samples, self.segments_.n_blocks)
+
+    def _species_only(self, name: str) -> None:
+        if not getattr(self, "species_resolved", False) or not hasattr(self, "params_"):
+            raise ValueError(f"{name} needs a species-resolved fit: EffectiveForceConstants(species_resolved=True, "
+                             "cutoff2=...).fit(...)")
 
     @property
     def harmonic_force_constants_(self):
