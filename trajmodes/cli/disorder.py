@@ -99,14 +99,14 @@ def cmd_lineshapes(args, out) -> int:
     table."""
     import numpy as np
     from trajmodes.plots.disorder import plot_lineshape_widths
-    from trajmodes.workflows import (fit_effective, mass_disorder_lineshapes, one_mass_per_species, potential_range_of,
-                                     provenance)
+    from trajmodes.workflows import fit_effective, mass_disorder_lineshapes, potential_range_of, provenance
     t0 = time.perf_counter()
     traj = read_trajectory(args)
     fc = args.force_constants
     if fc is None:
+        # the masses disordered on the sites: the fit finds the lattice of sites and fits its virtual crystal
         with step("fitting the run's own harmonic constants (pair cutoff from the data; a pass over its forces)"):
-            fc = fit_effective(one_mass_per_species(traj), potential_range=potential_range_of([traj])).force_constants
+            fc = fit_effective(traj, potential_range=potential_range_of([traj])).force_constants
         print(f"force constants: fitted to the run ({fc.n_atoms}-atom supercell)")
     res = mass_disorder_lineshapes(traj, fc, resolution=args.resolution, temperature=args.temperature,
                                    model=args.model, route=args.route, mesh=args.mesh, n_moments=args.moments,

@@ -46,7 +46,7 @@ __all__ = ["return_freed_memory", "load_force_constants", "default_cutoff2",
            "heat_current_conductivity", "BoltzmannBeside", "boltzmann_beside", "mode_lifetime_conductivity",
            "BTE_RESAMPLES", "lifetime_checks", "lifetime_resolution", "MassDisorderLineshapes",
            "mass_disorder_lineshapes", "GlassTransport", "glass_transport", "DISORDER_ROUTES", "memory_words",
-           "one_mass_per_species",
+
            # re-exported (see above)
            "ForceConstants", "format_cutoff_table", "StagedOutputs", "atomic_write", "source_fingerprint", "fc_format",
            "format_names", "detect_fc_format", "clean_attrs", "provenance", "sniff", "masses_or_error",
@@ -892,5 +892,4 @@ from trajmodes.workflows.transport import (BTE_RESAMPLES, BoltzmannBeside, HeatC
                                            boltzmann_beside, heat_current_conductivity, lifetime_checks,
                                            lifetime_resolution)
 from trajmodes.workflows.disorder import (DISORDER_ROUTES, GlassTransport, MassDisorderLineshapes,  # noqa: E402
-                                          glass_transport, mass_disorder_lineshapes, memory_words,
-                                          one_mass_per_species)
+                                          glass_transport, mass_disorder_lineshapes, memory_words)

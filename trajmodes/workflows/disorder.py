@@ -17,8 +17,7 @@ from trajmodes.resources import available_memory
 
 __all__ = ["MassDisorderLineshapes", "mass_disorder_lineshapes", "GlassTransport", "glass_transport",
            "DISORDER_ROUTES", "LINESHAPE_DENSE_DOUBLES", "TAMURA_MESH", "tamura_mesh", "memory_words",
-           "memory_budget",
-           "one_mass_per_species"]
+           "memory_budget"]
 
 #: the routes of both commands: ``auto`` (dense where it fits in memory, else the kernel polynomial method), ``dense``
 #: (the diagonalisation, refused beforehand where it does not fit) or ``kpm`` (sparse products only)
@@ -109,31 +108,6 @@ def tamura_mesh(qpoints, mesh=None) -> np.ndarray:
                          f"{'x'.join(map(str, den))}): give a multiple of it, e.g. "
                          f"{'x'.join(map(str, den * np.ceil(TAMURA_MESH / den).astype(int)))}")
     return m
-
-
-def one_mass_per_species(trajectory):
-    """The run with every atom given the mean mass of its species, in its reference too: what the run's own harmonic
-    constants are fitted to (:func:`~trajmodes.workflows.fit_effective`). The fit reads displacements and forces only,
-    which do not depend on the masses, but finds the lattice of sites from the reference, where atoms of one species
-    with different masses would be different kinds and break its translations. A substitutional alloy (different
-    species on one site) still needs constants given.
-
-    Raises
-    ------
-    ValueError
-        When the run's masses are unknown.
-    """
-    from trajmodes.lattice.structure import Structure
-    if trajectory.masses is None:
-        raise ValueError("the run's masses are unknown: give them (--masses, masses=) or the elements of its types")
-    m = np.asarray(trajectory.masses, float).reshape(-1)
-    species = np.asarray(trajectory.species, dtype=str).reshape(-1)
-    kinds, which = np.unique(species, return_inverse=True)
-    mean = (np.bincount(which, weights=m) / np.bincount(which))[which]
-    ref = trajectory.reference
-    run = trajectory.with_reference(Structure(ref.positions, ref.cell, ref.species, mean, ref.origin))
-    run.masses = mean
-    return run
 
 
 @contextlib.contextmanager
