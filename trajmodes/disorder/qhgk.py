@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.disorder.allen_feldman import A2_PS_MM2_S, MAX_BLOCK, velocity_setup
+from trajmodes.disorder.allen_feldman import A2_PS_MM2_S, MAX_BLOCK, _physical, velocity_setup
 from trajmodes.phonons.harmonic.statistics import check_occupation
 from trajmodes.resources import available_memory, require_memory
 from trajmodes.units import EV_J, KB_EV, THZ_EV
 
-__all__ = ["qhgk_conductivity", "pair_heat_capacity", "qhgk_block_bytes"]
+__all__ = ["qhgk_conductivity", "pair_heat_capacity", "qhgk_block_bytes", "md_linewidths"]
 
 
 def qhgk_block_bytes(n3: int, n: int, block: int) -> float:
@@ -114,9 +114,10 @@ def qhgk_conductivity(model, modes, linewidths, temperatures, occupation: str = 
         Every mode of the cell with its eigenvectors (``gamma_modes(model)``); a window of modes misses the partners
         beyond it.
     linewidths : float or array_like (n,)
-        THz, the full width at half maximum of every mode (from an MD run, :func:`trajmodes.fit_peaks` on
-        :func:`glass_phonons` projections; or perturbative); one number for all. Modes that carry nothing (the three
-        translations, those at or below ``cutoff_frequency``) may have any value.
+        THz, the full width at half maximum of every mode (from an MD run: :func:`md_linewidths` of the fits of its
+        projection onto the modes, :class:`~trajmodes.disorder.glass.GlassPhonons`; or perturbative); one number
+        for all. Modes that carry nothing (the three translations, those at or below ``cutoff_frequency``) may have
+        any value.
     temperatures : float or array_like
         K.
     occupation : {"quantum", "classical"}
@@ -207,3 +208,61 @@ def qhgk_conductivity(model, modes, linewidths, temperatures, occupation: str = 
                 "cartesian2": ["x", "y", "z"]},
         attrs={"volume": model.volume, "volume_units": "Angstrom^3", "occupation": occupation,
                "modes": modes.method, "n_atoms": model.n_atoms})
+
+
+def md_linewidths(peaks, modes, accept=("ok",)):
+    """Every mode's linewidth from the peak fits of an MD run projected onto a glass's modes, for
+    :func:`qhgk_conductivity`.
+
+    The run is projected with :class:`~trajmodes.disorder.glass.GlassPhonons` (``trajmodes.project``), its lines
+    fitted with :func:`trajmodes.fit_peaks` on :func:`trajmodes.mode_spectra`; the modes whose fit has a status in
+    ``accept`` keep their FWHM, the others (too narrow for the run's resolution, ill-determined) get the FWHM
+    interpolated linearly in frequency between the nearest accepted ones (held constant beyond the first and last).
+
+    Parameters
+    ----------
+    peaks : xarray.Dataset
+        :func:`trajmodes.fit_peaks` of the projection: ``fwhm``, ``fwhm_err``, ``lifetime``, ``lifetime_err``,
+        ``status`` over (q, branch) with one q (Gamma), one branch per mode of ``modes``, in their order.
+    modes : GlassModes
+        The modes projected onto.
+    accept : tuple of str
+        Fit statuses whose widths are taken as measured.
+
+    Returns
+    -------
+    xarray.Dataset over ``mode``: ``linewidth`` (FWHM, THz, every mode that carries heat; NaN for the three
+    translations and any mode at or below zero frequency),
+    ``measured`` (bool: fitted and accepted), ``fwhm``, ``fwhm_err``, ``lifetime``, ``lifetime_err`` (ps; NaN where
+    not accepted) and ``frequency`` (THz, harmonic).
+
+    Raises
+    ------
+    ValueError
+        When the fits are not of these modes, or none is accepted.
+    """
+    import xarray as xr
+    nu = np.asarray(modes.frequencies, dtype=float)
+    if peaks.sizes.get("q") != 1 or peaks.sizes.get("branch") != len(nu):
+        raise ValueError(f"the peak fits have {dict(peaks.sizes)} (q, branch); a glass's projection has one q "
+                         f"(Gamma) and one branch per mode ({len(nu)}): fit the projection onto these modes")
+    if "frequency_harmonic" in peaks.coords and \
+            not np.allclose(peaks.frequency_harmonic.values[0], nu, rtol=1e-9, atol=1e-6):
+        raise ValueError("the peak fits' harmonic frequencies are not those of these modes: fit the projection onto "
+                         "them (GlassPhonons(modes, crystal))")
+    fw = peaks.fwhm.values[0].astype(float)
+    live = _physical(nu, 0.0, len(nu) == 3 * len(modes.masses))
+    ok = np.isin(peaks.status.values[0].astype(str), list(accept)) & np.isfinite(fw) & (fw > 0) & live
+    if not ok.any():
+        raise ValueError(f"no line was fitted with a status in {tuple(accept)}: run longer, or accept other statuses")
+    order = np.argsort(nu[ok])
+    filled = np.interp(nu, nu[ok][order], fw[ok][order])
+    keep = lambda v: np.where(ok, peaks[v].values[0].astype(float), np.nan)   # noqa: E731
+    return xr.Dataset(
+        {"linewidth": ("mode", np.where(live, np.where(ok, fw, filled), np.nan),
+                       {"units": "THz", "long_name": "FWHM, fitted or interpolated in frequency"}),
+         "measured": ("mode", ok, {"long_name": f"fitted with a status in {tuple(accept)}"}),
+         "fwhm": ("mode", keep("fwhm"), {"units": "THz"}), "fwhm_err": ("mode", keep("fwhm_err"), {"units": "THz"}),
+         "lifetime": ("mode", keep("lifetime"), {"units": "ps", "long_name": "1 / (2 pi FWHM)"}),
+         "lifetime_err": ("mode", keep("lifetime_err"), {"units": "ps"}),
+         "frequency": ("mode", nu, {"units": "THz"})})
