@@ -118,3 +118,11 @@ def test_bad_input(glass64):
         qhgk_conductivity(model, modes, 0.1, 0.0)
     with pytest.raises(ValueError, match="needs the eigenvectors"):
         qhgk_conductivity(model, gamma_modes(model, eigenvectors=False), 0.1, 300.0)
+
+
+def test_perturbative_widths_refuse_another_cell(glass64):
+    from types import SimpleNamespace
+    from trajmodes.disorder import perturbative_linewidths
+    model, modes = glass64
+    with pytest.raises(ValueError, match="constants are of a 10-atom cell, the modes of a 64-atom one"):
+        perturbative_linewidths(SimpleNamespace(n_prim=10), modes, 50.0, 0.1)

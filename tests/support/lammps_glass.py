@@ -50,15 +50,17 @@ def write_data(crystal, path) -> None:
     Path(path).write_text("\n".join(lines) + "\n")
 
 
-def generate(outdir, temperature: float = 50.0, ps: float = 100.0, dt: float = 0.001, nevery: int = 20,
-             seed: int = 4242) -> dict:
-    """Run (or reuse) the run in ``outdir``; dict(dump=, data=, crystal=, temperature=, info=)."""
+def generate(outdir, temperature: float = 50.0, ps: float = 100.0, dt: float = 0.002, nevery: int = 10,
+             seed: int = 4242, crystal=None) -> dict:
+    """Run (or reuse) the run in ``outdir``; dict(dump=, data=, crystal=, temperature=, info=). ``crystal``: another
+    relaxed Stillinger-Weber Si cell (default :func:`glass_crystal`)."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    params = dict(temperature=temperature, ps=ps, dt=dt, nevery=nevery, seed=seed)
+    crystal = glass_crystal() if crystal is None else crystal
+    params = dict(temperature=temperature, ps=ps, dt=dt, nevery=nevery, seed=seed, n_atoms=crystal.n_atoms,
+                  first=np.round(crystal.positions[0], 6).tolist())
     paths = dict(dump=out / "glass.lammpstrj", data=out / "glass.data", start=out / "glass_start.data",
                  meta=out / "glass.json")
-    crystal = glass_crystal()
     if paths["meta"].exists() and json.loads(paths["meta"].read_text()).get("params") == params \
             and paths["dump"].exists():
         return dict(paths, crystal=crystal, temperature=temperature, info=json.loads(paths["meta"].read_text()))

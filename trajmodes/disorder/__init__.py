@@ -24,7 +24,8 @@ __all__ = ["GlassHarmonic", "GlassModes", "gamma_modes", "participation_ratios",
            "allen_feldman_conductivity", "broadening_kernel", "kaldo_broadening", "kpm_diffusivity", "site_masses",
            "sample_dynamical_matrix", "virtual_crystal_modes", "exact_lineshapes", "kpm_lineshapes", "expected_spectra"]
 # the quasi-harmonic Green-Kubo conductivity (Isaeva, Barbalinardo, Donadio and Baroni 2019)
-from trajmodes.disorder.qhgk import md_linewidths, pair_heat_capacity, qhgk_conductivity  # noqa: E402
+from trajmodes.disorder.qhgk import (md_linewidths, pair_heat_capacity, perturbative_linewidths,  # noqa: E402
+                                     qhgk_conductivity)
 from trajmodes.disorder.glass import GlassPhonons  # noqa: E402
 
-__all__ += ["qhgk_conductivity", "pair_heat_capacity", "md_linewidths", "GlassPhonons"]
+__all__ += ["qhgk_conductivity", "pair_heat_capacity", "md_linewidths", "perturbative_linewidths", "GlassPhonons"]

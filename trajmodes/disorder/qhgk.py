@@ -38,7 +38,8 @@ from trajmodes.phonons.harmonic.statistics import check_occupation
 from trajmodes.resources import available_memory, require_memory
 from trajmodes.units import EV_J, KB_EV, THZ_EV
 
-__all__ = ["qhgk_conductivity", "pair_heat_capacity", "qhgk_block_bytes", "md_linewidths"]
+__all__ = ["qhgk_conductivity", "pair_heat_capacity", "qhgk_block_bytes", "md_linewidths",
+           "perturbative_linewidths"]
 
 
 def qhgk_block_bytes(n3: int, n: int, block: int) -> float:
@@ -266,3 +267,57 @@ def md_linewidths(peaks, modes, accept=("ok",)):
          "lifetime": ("mode", keep("lifetime"), {"units": "ps", "long_name": "1 / (2 pi FWHM)"}),
          "lifetime_err": ("mode", keep("lifetime_err"), {"units": "ps"}),
          "frequency": ("mode", nu, {"units": "THz"})})
+
+
+def perturbative_linewidths(force_constants, modes, temperature: float, smearing: float,
+                            occupation: str = "quantum") -> np.ndarray:
+    """Three-phonon linewidths of a glass's modes, for :func:`qhgk_conductivity`: the bubble self-energy at the
+    one q-point of the cell (Gamma), every partner mode of the cell, the energy-conserving delta functions Gaussians
+    of standard deviation ``smearing`` (a glass's modes are discrete: the smearing must span a few level spacings),
+    by :class:`trajmodes.phonons.anharmonic.anharmonic.Anharmonic` on a 1 x 1 x 1 mesh.
+
+    Parameters
+    ----------
+    force_constants : ForceConstants
+        Of the cell as its own primitive cell, with ``fc3`` (e.g. ``potential.force_constants3(crystal,
+        primitive=crystal)`` of a short-ranged potential: N^3 x 27 doubles, 56 MB at 64 atoms, 2.2 GB at 216).
+    modes : GlassModes
+        Every mode of the same cell (``gamma_modes``), whose frequencies the result is matched against.
+    temperature : float
+        K.
+    smearing : float
+        THz, the Gaussians' standard deviation.
+    occupation : {"quantum", "classical"}
+        Classical: widths linear in T, to compare with classical MD.
+
+    Returns
+    -------
+    ndarray (n,), FWHM in THz in the order of ``modes`` (0 for the translations).
+
+    Raises
+    ------
+    ValueError
+        When the constants are not those of the modes' cell, or the cell has imaginary modes at Gamma.
+
+    Notes
+    -----
+    Anharmonic checks the harmonic constants for imaginary modes on a mesh of q-points as for a crystal: those away
+    from Gamma mean nothing for a glass (its cell is not a lattice's unit), so they are let through here; the modes
+    at Gamma, the glass's own, must be real.
+    """
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+    nu = np.asarray(modes.frequencies, dtype=float)
+    if 3 * force_constants.n_prim != len(nu):
+        raise ValueError(f"the constants are of a {force_constants.n_prim}-atom cell, the modes of a "
+                         f"{len(nu) // 3}-atom one: give every mode of the constants' cell")
+    if nu[3] <= 0:
+        raise ValueError(f"the cell has imaginary modes at Gamma (the fourth lowest at {nu[3]:.4g} THz): relax it "
+                         "before three-phonon widths")
+    an = Anharmonic(force_constants, 1, temperatures=[float(temperature)], occupation=occupation,
+                    smearing=float(smearing), allow_unstable=True)
+    lw = an.linewidths(np.zeros((1, 3)))
+    f = lw.frequency_harmonic.values[0]
+    if not np.allclose(f, nu, rtol=1e-6, atol=1e-5):
+        raise ValueError("the constants' Gamma-point frequencies are not those of the modes: give the constants of "
+                         "the cell the modes were computed for")
+    return lw.linewidth.values[0, 0].astype(float)
