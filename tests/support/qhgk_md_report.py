@@ -67,7 +67,7 @@ def main(argv=None) -> None:
         af = allen_feldman(model, modes, wmed)
         af16 = allen_feldman(model, modes, 0.16)
         tk = energies.mode_temperature.values[0] / T
-        print(f"\n| band (THz) | modes | fitted | kinetic T / T | MD FWHM (THz) | error | lifetime (ps) |"
+        print("\n| band (THz) | modes | fitted | kinetic T / T | MD FWHM (THz) | error | lifetime (ps) |"
               + (" 3-phonon FWHM |" if pert is not None else "")
               + f" D QHGK(MD) | D AF({wmed:.3f}) | D AF(0.16) |")
         print("|---" * (10 if pert is not None else 9) + "|")
