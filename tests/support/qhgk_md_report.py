@@ -67,10 +67,9 @@ def main(argv=None) -> None:
         af = allen_feldman(model, modes, wmed)
         af16 = allen_feldman(model, modes, 0.16)
         tk = energies.mode_temperature.values[0] / T
-        print("\n| band (THz) | modes | fitted | kinetic T / T | MD FWHM (THz) | error | lifetime (ps) |"
-              + (" 3-phonon FWHM |" if pert is not None else "")
-              + f" D QHGK(MD) | D AF({wmed:.3f}) | D AF(0.16) |")
-        print("|---" * (10 if pert is not None else 9) + "|")
+        head = ["band (THz)", "modes", "fitted", "kinetic T / T", "MD FWHM (THz)", "error", "lifetime (ps)"] \
+            + (["3-phonon FWHM"] if pert is not None else []) + ["D QHGK(MD)", f"D AF({wmed:.3f})", "D AF(0.16)"]
+        print("\n| " + " | ".join(head) + " |\n" + "|---" * len(head) + "|")
         for lo, hi in BANDS:
             m = (nu > lo) & (nu < hi)
             mm = m & ok
