@@ -126,3 +126,37 @@ def test_perturbative_widths_refuse_another_cell(glass64):
     model, modes = glass64
     with pytest.raises(ValueError, match="constants are of a 10-atom cell, the modes of a 64-atom one"):
         perturbative_linewidths(SimpleNamespace(n_prim=10), modes, 50.0, 0.1)
+
+
+def test_glass_phonons_project_a_run_onto_the_modes(glass64, asi64, tmp_path):
+    """Frames displaced along two modes (amplitudes A_t, B_t) and moving along a third: project gives back exactly
+    those amplitudes and velocities, nothing on the other modes."""
+    from types import SimpleNamespace
+    import trajmodes
+    from tests.support.dumps import write_frames
+    from trajmodes.disorder import GlassPhonons
+    model, modes = glass64
+    assert np.allclose(asi64.cell, np.diag(np.diag(asi64.cell)))           # write_frames writes orthogonal boxes
+    E, m = modes.eigenvectors, np.repeat(asi64.masses, 3)
+    t = np.arange(6)
+    A, B, V = 0.05 * np.cos(t), 0.03 * np.sin(2 * t), 0.2 * (t - 2.5)
+    u = (A[:, None] * E[:, 10] + B[:, None] * E[:, 100]) / np.sqrt(m)        # (frames, 3N)
+    v = V[:, None] * E[:, 150] / np.sqrt(m)
+    frames = SimpleNamespace(cells=np.repeat(asi64.cell[None], len(t), 0), origins=np.zeros((len(t), 3)))
+    path = write_frames(tmp_path / "glass.lammpstrj", frames, asi64.positions[None] + u.reshape(len(t), -1, 3),
+                        velocities=v.reshape(len(t), -1, 3))
+    traj = trajmodes.read(str(path), species={1: "Si"}, reference=asi64.positions, frame_interval=0.01)
+    P = trajmodes.project(traj, GlassPhonons(modes, asi64))
+    Q, Qdot = P.Q.values[:, 0, :], P.Qdot.values[:, 0, :]
+    want = np.zeros_like(Q.real)
+    want[:, 10], want[:, 100] = A, B
+    np.testing.assert_allclose(Q, want, atol=1e-7)                        # the dump's 10 digits
+    want = np.zeros_like(Q.real)
+    want[:, 150] = V
+    np.testing.assert_allclose(Qdot, want, atol=1e-7)
+    np.testing.assert_allclose(P.frequency_harmonic.values[0], modes.frequencies)
+    ph = GlassPhonons(modes, asi64)
+    with pytest.raises(ValueError, match="Gamma"):
+        ph.frequencies_and_eigenvectors([[0.5, 0, 0]])
+    with pytest.raises(ValueError, match="needs their eigenvectors"):
+        GlassPhonons(gamma_modes(model, eigenvectors=False), asi64)
