@@ -120,12 +120,14 @@ def test_bad_input(glass64):
         qhgk_conductivity(model, gamma_modes(model, eigenvectors=False), 0.1, 300.0)
 
 
-def test_perturbative_widths_refuse_another_cell(glass64):
+def test_perturbative_widths_refuse_another_cell_or_mesh(glass64):
     from types import SimpleNamespace
     from trajmodes.disorder import perturbative_linewidths
     model, modes = glass64
-    with pytest.raises(ValueError, match="constants are of a 10-atom cell, the modes of a 64-atom one"):
-        perturbative_linewidths(SimpleNamespace(n_prim=10), modes, 50.0, 0.1)
+    with pytest.raises(ValueError, match="30 frequencies at Gamma are not those of the 192 modes"):
+        perturbative_linewidths(SimpleNamespace(frequencies=np.ones((1, 30))), modes)
+    with pytest.raises(ValueError, match="holds 8 q-points"):
+        perturbative_linewidths(SimpleNamespace(frequencies=np.ones((8, 192))), modes)
 
 
 def test_glass_phonons_project_a_run_onto_the_modes(glass64, asi64, tmp_path):

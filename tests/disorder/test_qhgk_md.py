@@ -104,7 +104,10 @@ def test_md_widths_are_three_phonon_widths(run64, sw, asi64):
     model, modes = run64["model"], run64["modes"]
     nu = modes.frequencies
     md = md_linewidths(run64["peaks"], modes)
-    pert = perturbative_linewidths(sw.force_constants3(asi64, primitive=asi64), modes, 50.0, 0.1, "classical")
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+    an = Anharmonic(sw.force_constants3(asi64, primitive=asi64), 1, temperatures=[50.0], occupation="classical",
+                    smearing=0.1, allow_unstable=True)
+    pert = perturbative_linewidths(an, modes)[0]
     ok = md.measured.values & (nu > 2.0)
     assert ok.sum() > 40, ok.sum()                                       # 70 of 189 measured
     ratio = np.median(md.fwhm.values[ok] / pert[ok])

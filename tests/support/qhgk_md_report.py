@@ -45,6 +45,7 @@ def main(argv=None) -> None:
     from trajmodes.disorder import (allen_feldman, allen_feldman_conductivity, perturbative_linewidths,
                                     qhgk_conductivity)
     from trajmodes.lattice.crystal import Crystal
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     from trajmodes.potentials.threebody import StillingerWeber
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("outdir")
@@ -60,7 +61,9 @@ def main(argv=None) -> None:
         pert = None
         if crystal.n_atoms <= 64:
             t0 = time.perf_counter()
-            pert = perturbative_linewidths(sw.force_constants3(crystal, primitive=crystal), modes, T, 0.1, "classical")
+            an = Anharmonic(sw.force_constants3(crystal, primitive=crystal), 1, temperatures=[T],
+                            occupation="classical", smearing=0.1, allow_unstable=True)
+            pert = perturbative_linewidths(an, modes)[0]
             print(f"three-phonon widths (Gaussians of 0.1 THz, classical): {time.perf_counter() - t0:.0f} s")
         q = qhgk_conductivity(model, modes, g, [T], "classical")
         wmed = float(np.nanmedian(g))

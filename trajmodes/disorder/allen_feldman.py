@@ -97,7 +97,7 @@ def kaldo_broadening(diffusivity_bandwidth: float, diffusivity_shape: str = "lor
     return {"width": width, "shape": shape, "truncate": truncate}
 
 
-def _physical(frequencies, cutoff_frequency: float, every_mode: bool) -> np.ndarray:
+def physical_modes(frequencies, cutoff_frequency: float, every_mode: bool) -> np.ndarray:
     """Modes that carry heat: above ``cutoff_frequency`` and, when ``every_mode`` of the cell is there, not among the
     three lowest (the translations; a window of modes above zero holds none of them)."""
     nu = np.asarray(frequencies, dtype=float)
@@ -123,7 +123,7 @@ def velocity_setup(model, modes, cutoff_frequency: float, what: str):
     omega : ndarray (n,)
         2 pi nu_si in rad/ps, 1 for the modes that carry nothing (so that nothing divides by zero).
     ok : ndarray (n,) of bool
-        The modes that carry heat (:func:`_physical`).
+        The modes that carry heat (:func:`physical_modes`).
     S : list of three scipy.sparse matrices
         S^a in A/ps^2 (:meth:`~trajmodes.disorder.glass.GlassHarmonic.position_weighted` in time units).
     """
@@ -132,7 +132,7 @@ def velocity_setup(model, modes, cutoff_frequency: float, what: str):
     E = np.ascontiguousarray(modes.eigenvectors)
     n3, n = E.shape
     nu = np.asarray(modes.frequencies, dtype=float)
-    ok = _physical(nu, cutoff_frequency, n == n3)
+    ok = physical_modes(nu, cutoff_frequency, n == n3)
     nu_si = nu * (np.sqrt(EV_A2_AMU_PS2) / (2.0 * np.pi * THZ))
     omega = 2.0 * np.pi * np.where(ok, nu_si, 1.0)                            # rad/ps
     S = [s * EV_A2_AMU_PS2 for s in model.position_weighted()]               # A/ps^2

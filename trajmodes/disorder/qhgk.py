@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.disorder.allen_feldman import A2_PS_MM2_S, MAX_BLOCK, _physical, velocity_setup
+from trajmodes.disorder.allen_feldman import A2_PS_MM2_S, MAX_BLOCK, physical_modes, velocity_setup
 from trajmodes.phonons.harmonic.statistics import check_occupation
 from trajmodes.resources import available_memory, require_memory
 from trajmodes.units import EV_J, KB_EV, THZ_EV
@@ -252,7 +252,7 @@ def md_linewidths(peaks, modes, accept=("ok",)):
         raise ValueError("the peak fits' harmonic frequencies are not those of these modes: fit the projection onto "
                          "them (GlassPhonons(modes, crystal))")
     fw = peaks.fwhm.values[0].astype(float)
-    live = _physical(nu, 0.0, len(nu) == 3 * len(modes.masses))
+    live = physical_modes(nu, 0.0, len(nu) == 3 * len(modes.masses))
     ok = np.isin(peaks.status.values[0].astype(str), list(accept)) & np.isfinite(fw) & (fw > 0) & live
     if not ok.any():
         raise ValueError(f"no line was fitted with a status in {tuple(accept)}: run longer, or accept other statuses")
@@ -269,55 +269,47 @@ def md_linewidths(peaks, modes, accept=("ok",)):
          "frequency": ("mode", nu, {"units": "THz"})})
 
 
-def perturbative_linewidths(force_constants, modes, temperature: float, smearing: float,
-                            occupation: str = "quantum") -> np.ndarray:
-    """Three-phonon linewidths of a glass's modes, for :func:`qhgk_conductivity`: the bubble self-energy at the
-    one q-point of the cell (Gamma), every partner mode of the cell, the energy-conserving delta functions Gaussians
-    of standard deviation ``smearing`` (a glass's modes are discrete: the smearing must span a few level spacings),
-    by :class:`trajmodes.phonons.anharmonic.anharmonic.Anharmonic` on a 1 x 1 x 1 mesh.
+def perturbative_linewidths(anharmonic, modes) -> np.ndarray:
+    """Three-phonon linewidths of a glass's modes, for :func:`qhgk_conductivity`: the bubble self-energy at the one
+    q-point of the cell (Gamma) with every partner mode of the cell, from an
+    :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic` of the cell on a 1 x 1 x 1 mesh, its delta functions
+    Gaussians that span a few level spacings (a glass's modes are discrete)::
+
+        fc = potential.force_constants3(glass, primitive=glass)     # N^3 x 27 doubles: 56 MB at 64 atoms
+        an = Anharmonic(fc, 1, temperatures=[50.0], occupation="classical", smearing=0.1, allow_unstable=True)
+        widths = perturbative_linewidths(an, gamma_modes(GlassHarmonic.from_potential(potential, glass)))
+
+    ``allow_unstable=True``: Anharmonic checks the harmonic constants for imaginary modes on a mesh of q-points as for
+    a crystal, which means nothing for a glass (its cell is not the unit of a lattice); the modes at Gamma, the
+    glass's own, are checked here.
 
     Parameters
     ----------
-    force_constants : ForceConstants
-        Of the cell as its own primitive cell, with ``fc3`` (e.g. ``potential.force_constants3(crystal,
-        primitive=crystal)`` of a short-ranged potential: N^3 x 27 doubles, 56 MB at 64 atoms, 2.2 GB at 216).
+    anharmonic : Anharmonic
+        Of the cell as its own primitive cell (constants with ``fc3``), on the mesh 1.
     modes : GlassModes
         Every mode of the same cell (``gamma_modes``), whose frequencies the result is matched against.
-    temperature : float
-        K.
-    smearing : float
-        THz, the Gaussians' standard deviation.
-    occupation : {"quantum", "classical"}
-        Classical: widths linear in T, to compare with classical MD.
 
     Returns
     -------
-    ndarray (n,), FWHM in THz in the order of ``modes`` (0 for the translations).
+    ndarray (n_temperatures, n), FWHM in THz at the Anharmonic's temperatures, in the order of ``modes`` (0 for
+    the translations).
 
     Raises
     ------
     ValueError
-        When the constants are not those of the modes' cell, or the cell has imaginary modes at Gamma.
-
-    Notes
-    -----
-    Anharmonic checks the harmonic constants for imaginary modes on a mesh of q-points as for a crystal: those away
-    from Gamma mean nothing for a glass (its cell is not a lattice's unit), so they are let through here; the modes
-    at Gamma, the glass's own, must be real.
+        When the mesh is not the cell's Gamma point alone, the constants are not those of the modes' cell, or the
+        cell has imaginary modes at Gamma.
     """
-    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     nu = np.asarray(modes.frequencies, dtype=float)
-    if 3 * force_constants.n_prim != len(nu):
-        raise ValueError(f"the constants are of a {force_constants.n_prim}-atom cell, the modes of a "
-                         f"{len(nu) // 3}-atom one: give every mode of the constants' cell")
+    f = np.asarray(anharmonic.frequencies, dtype=float)
+    if f.shape[0] != 1:
+        raise ValueError(f"the Anharmonic's mesh holds {f.shape[0]} q-points: a glass's cell has Gamma alone, build it "
+                         "with the mesh 1")
+    if f.shape[1] != len(nu) or not np.allclose(f[0], nu, rtol=1e-6, atol=1e-5):
+        raise ValueError(f"the Anharmonic's {f.shape[1]} frequencies at Gamma are not those of the {len(nu)} modes: "
+                         "give the constants of the cell the modes were computed for")
     if nu[3] <= 0:
         raise ValueError(f"the cell has imaginary modes at Gamma (the fourth lowest at {nu[3]:.4g} THz): relax it "
                          "before three-phonon widths")
-    an = Anharmonic(force_constants, 1, temperatures=[float(temperature)], occupation=occupation,
-                    smearing=float(smearing), allow_unstable=True)
-    lw = an.linewidths(np.zeros((1, 3)))
-    f = lw.frequency_harmonic.values[0]
-    if not np.allclose(f, nu, rtol=1e-6, atol=1e-5):
-        raise ValueError("the constants' Gamma-point frequencies are not those of the modes: give the constants of "
-                         "the cell the modes were computed for")
-    return lw.linewidth.values[0, 0].astype(float)
+    return anharmonic.linewidths(np.zeros((1, 3))).linewidth.values[:, 0].astype(float)
