@@ -97,7 +97,7 @@ def kaldo_broadening(diffusivity_bandwidth: float, diffusivity_shape: str = "lor
     return {"width": width, "shape": shape, "truncate": truncate}
 
 
-def _physical(frequencies, cutoff_frequency: float, every_mode: bool) -> np.ndarray:
+def physical_modes(frequencies, cutoff_frequency: float, every_mode: bool) -> np.ndarray:
     """Modes that carry heat: above ``cutoff_frequency`` and, when ``every_mode`` of the cell is there, not among the
     three lowest (the translations; a window of modes above zero holds none of them)."""
     nu = np.asarray(frequencies, dtype=float)
@@ -105,6 +105,38 @@ def _physical(frequencies, cutoff_frequency: float, every_mode: bool) -> np.ndar
     if every_mode:
         ok[np.argsort(nu, kind="stable")[:3]] = False
     return ok
+
+
+def velocity_setup(model, modes, cutoff_frequency: float, what: str):
+    """What the velocity matrix s^a_ij = e_i^T S^a e_j of a cell's modes is built from, shared by
+    :func:`allen_feldman` and :func:`trajmodes.disorder.qhgk.qhgk_conductivity`.
+
+    Returns
+    -------
+    E : ndarray (3 N, n)
+        The eigenvectors (C-contiguous).
+    nu : ndarray (n,)
+        THz, as the modes give them.
+    nu_si : ndarray (n,)
+        THz, sqrt(lambda) with the CODATA 2018 conversion (the package's THZ is phonopy's, 1.3e-7 relative lower):
+        the velocity matrix and the frequencies in one system of units.
+    omega : ndarray (n,)
+        2 pi nu_si in rad/ps, 1 for the modes that carry nothing (so that nothing divides by zero).
+    ok : ndarray (n,) of bool
+        The modes that carry heat (:func:`physical_modes`).
+    S : list of three scipy.sparse matrices
+        S^a in A/ps^2 (:meth:`~trajmodes.disorder.glass.GlassHarmonic.position_weighted` in time units).
+    """
+    if modes.eigenvectors is None:
+        raise ValueError(f"{what} needs the eigenvectors: call gamma_modes(..., eigenvectors=True)")
+    E = np.ascontiguousarray(modes.eigenvectors)
+    n3, n = E.shape
+    nu = np.asarray(modes.frequencies, dtype=float)
+    ok = physical_modes(nu, cutoff_frequency, n == n3)
+    nu_si = nu * (np.sqrt(EV_A2_AMU_PS2) / (2.0 * np.pi * THZ))
+    omega = 2.0 * np.pi * np.where(ok, nu_si, 1.0)                            # rad/ps
+    S = [s * EV_A2_AMU_PS2 for s in model.position_weighted()]               # A/ps^2
+    return E, nu, nu_si, omega, ok, S
 
 
 def allen_feldman(model, modes, width: float, shape: str = "lorentzian", truncate: float | None = None,
@@ -138,18 +170,9 @@ def allen_feldman(model, modes, width: float, shape: str = "lorentzian", truncat
         D_i^aa (mm^2/s). Attributes: the volume (A^3), width, shape, truncate.
     """
     import xarray as xr
-    if modes.eigenvectors is None:
-        raise ValueError("Allen-Feldman needs the eigenvectors: call gamma_modes(..., eigenvectors=True)")
     broadening_kernel(0.0, width, shape)                                      # checks width and shape
-    E = np.ascontiguousarray(modes.eigenvectors)
+    E, nu, nu_si, omega, ok, S = velocity_setup(model, modes, cutoff_frequency, "Allen-Feldman")
     n3, n = E.shape
-    nu = np.asarray(modes.frequencies, dtype=float)
-    ok = _physical(nu, cutoff_frequency, n == n3)
-    # omega = sqrt(lambda) in rad/ps with the CODATA 2018 conversion of S (the package's THZ is phonopy's, 1.3e-7
-    # relative lower): the velocity matrix and the frequencies in one system of units
-    nu_si = nu * (np.sqrt(EV_A2_AMU_PS2) / (2.0 * np.pi * THZ))
-    omega = 2.0 * np.pi * np.where(ok, nu_si, 1.0)                            # rad/ps
-    S = [s * EV_A2_AMU_PS2 for s in model.position_weighted()]               # A/ps^2
     if block is None:
         budget = memory_fraction * (available_memory() or 4e9)
         block = int(np.clip(budget / (8.0 * 3 * (n3 + 2 * n)), 1, MAX_BLOCK))

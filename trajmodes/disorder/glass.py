@@ -23,7 +23,7 @@ from trajmodes.resources import require_memory
 from trajmodes.phonons.harmonic.dynamical import frequencies_from_eigenvalues
 from trajmodes.units import THZ
 
-__all__ = ["GlassHarmonic", "GlassModes", "gamma_modes", "participation_ratios", "dense_eigh_bytes"]
+__all__ = ["GlassHarmonic", "GlassModes", "gamma_modes", "participation_ratios", "dense_eigh_bytes", "GlassPhonons"]
 
 
 def dense_eigh_bytes(n3: int) -> float:
@@ -278,3 +278,68 @@ def gamma_modes(model: GlassHarmonic, window=None, n_modes: int | None = None, e
         n_modes *= 2                         # (the factorisation is kept)
     keep = (nu >= lo) & (nu <= hi)
     return GlassModes(nu[keep], vec[:, keep] if eigenvectors else None, "shift-invert", model.masses)
+
+
+@dataclass(frozen=True)
+class _GammaCell:
+    """What :func:`trajmodes.project` reads of the constants of :class:`GlassPhonons`: the primitive cell."""
+
+    primitive: object
+
+    @property
+    def n_prim(self) -> int:
+        return self.primitive.n_atoms
+
+
+class GlassPhonons:
+    """The modes of a glass as :func:`trajmodes.project` takes phonons, so that an MD run of the cell projects onto
+    them (and :func:`trajmodes.mode_spectra` and :func:`trajmodes.fit_peaks` give every mode's line): the cell is its
+    own primitive cell and its one q-point is Gamma.
+
+    Parameters
+    ----------
+    modes : GlassModes
+        With eigenvectors: every mode of the cell, or a window of them (the projection then has that many branches).
+    crystal : Crystal
+        The cell the modes belong to (positions of the relaxed glass, species, masses): the reference the run's
+        atoms are mapped onto (a run of the same cell, its atoms near these positions; any order of atoms).
+
+    Notes
+    -----
+    The projection is then Q_s(t) = sum_j sqrt(m_j) e_s(j) . u_j(t) (one cell, q = 0): the eigenvectors of
+    :func:`gamma_modes` taken as they are, no diagonalisation of its own.
+    """
+
+    def __init__(self, modes: GlassModes, crystal):
+        if modes.eigenvectors is None:
+            raise ValueError("projecting onto glass modes needs their eigenvectors: call gamma_modes(..., "
+                             "eigenvectors=True)")
+        n = crystal.n_atoms
+        if modes.eigenvectors.shape[0] != 3 * n or len(modes.masses) != n:
+            raise ValueError(f"the modes are of a {modes.eigenvectors.shape[0] // 3}-atom cell, the crystal has {n} "
+                             "atoms: give the cell the modes were computed for")
+        if np.abs(np.asarray(crystal.masses, float) - modes.masses).max() > 1e-6 * modes.masses.max():
+            raise ValueError("the crystal's masses are not those the modes were computed with")
+        self.modes = modes
+        self.force_constants = _GammaCell(crystal)
+
+    @property
+    def n_branches(self) -> int:
+        return len(self.modes.frequencies)
+
+    def frequencies_and_eigenvectors(self, qpoints):
+        """Frequencies (nq, n) THz and eigenvectors (nq, 3 N, n) complex at ``qpoints``, which must all be Gamma.
+
+        Raises
+        ------
+        ValueError
+            For any q other than (0, 0, 0).
+        """
+        q = np.atleast_2d(np.asarray(qpoints, dtype=float))
+        if q.shape[-1] != 3 or np.abs(q).max(initial=0.0) > 1e-12:
+            raise ValueError("a glass's cell is its own primitive cell: Gamma (0, 0, 0) is its only q-point, not "
+                             f"{np.round(q, 6).tolist()}")
+        nq = len(q)
+        f = np.broadcast_to(self.modes.frequencies, (nq, self.n_branches)).copy()
+        e = np.broadcast_to(self.modes.eigenvectors.astype(complex), (nq,) + self.modes.eigenvectors.shape).copy()
+        return f, e
