@@ -77,7 +77,13 @@ def trajectory_map(traj, phonons, reference=None) -> tuple[SupercellMap, Crystal
     S, strained = _md_lattice(traj, phonons)
     masses = traj.masses if traj.masses is not None else ref.masses
     species = np.asarray(ref.species if ref.species is not None else traj.species, dtype=str)
-    if not set(species.tolist()) <= set(prim.species.tolist()):
+    own = set(prim.species.tolist())
+    # a virtual crystal's site holds a group of species, named "A-B" (forceconstants.alloy.virtual_sites): the atoms of
+    # an alloy run, read with their own species and masses, sit on it
+    virtual = {part: name for name in own if "-" in name for part in name.split("-")}
+    if not set(species.tolist()) <= own and set(species.tolist()) - own <= virtual.keys():
+        species = np.array([x if x in own else virtual[x] for x in species.tolist()])
+    if not set(species.tolist()) <= own:
         if masses is None:
             raise ReferenceMismatchError(
                 f"the trajectory's species {sorted(set(species.tolist()))} are not those of the force constants "

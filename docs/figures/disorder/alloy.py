@@ -136,8 +136,7 @@ from trajmodes.disorder.mass_disorder import expected_spectra  # noqa: E402
 from trajmodes.modes.projection import trajectory_map  # noqa: E402
 fc_run = res.force_constants_
 ph = trajmodes.Phonons(fc_run)
-virtual = str(fc_run.primitive.species[0])
-traj_v = trajmodes.read(str(run["dump"]), species={1: virtual, 2: virtual}, masses=run["masses"], reference="average")
+traj_v = traj                     # the run as read (Cu and Ni): its atoms sit on the virtual crystal's Cu-Ni sites
 smap_run, _, m_run = trajectory_map(traj_v, ph)
 m_fc = np.empty(len(m_run))
 m_fc[fc_run.smap.index(smap_run.atom, smap_run.lattice)] = m_run
