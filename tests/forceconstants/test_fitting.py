@@ -110,7 +110,10 @@ def test_exact_diamond_harmonic_sequential(si_harmonic):
     ph = trajmodes.Phonons(est.force_constants_)
     truth = trajmodes.Phonons(trajmodes.ForceConstants(Phi, est.supercell_, est.primitive_, smap=est.smap_))
     q = [[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0, 0.5]]
-    assert np.abs(ph.frequencies(q) - truth.frequencies(q)).max() < 1e-7
+    # compared as signed squares (the eigenvalues): the zero modes at Gamma are the square roots of round-off, 1e-7 THz
+    # one way or the other depending on the order of the sums
+    a, b = ph.frequencies(q), truth.frequencies(q)
+    assert np.abs(np.sign(a) * a ** 2 - np.sign(b) * b ** 2).max() < 1e-6        # THz^2: 1e-7 THz at 5 THz
 
 
 # --- the kernel against explicit design matrices --------------------------------------------------------

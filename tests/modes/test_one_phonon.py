@@ -177,7 +177,7 @@ def test_at_vanishing_amplitude_the_coherent_structure_factor_is_one_phonon():
     """Harmonic Si at 1e-6 K against dynamic_structure_factor of the same frames (dynasor's normalisation per atom,
     two atoms per primitive cell): S_coh is the linearised density's spectrum, multiphonon below 1e-4 of it (measured
     3e-6) with and without the Debye-Waller factor; the remainder S_coh - sum_s S_s is then the cross terms between
-    branches, noise of a short run (here up to 23 % at a general Q, 120 frames).
+    branches, noise of a short run (1 to 23 % at a general Q, 120 frames, depending on the draw).
 
     The multiphonon part of a short run is dominated by 2 Re(rho_1* rho_2), first order in Q.u (it vanishes on
     average, not in 120 frames): 3e-4 at 0.01 K, 3e-6 at 1e-6 K."""
@@ -194,7 +194,9 @@ def test_at_vanishing_amplitude_the_coherent_structure_factor_is_one_phonon():
         assert np.abs(op.multiphonon.values).max() < 1e-4 * ref
         np.testing.assert_allclose(op.remainder, op.Sqw_coh - op.Sqw_branch.sum("branch"))
         np.testing.assert_allclose(op.remainder, op.multiphonon + op.Sqw_interference, atol=1e-12 * ref)
-    assert np.abs(op.remainder_fraction.values).max() > 0.01
+    # the remainder is the branches' cross terms, not multiphonon: hundreds of times larger (how large depends on the
+    # draw, which depends on the basis LAPACK picks in degenerate subspaces of the supercell: 1-23 % measured)
+    assert np.abs(op.remainder_fraction.values).max() > 100 * np.abs(op.multiphonon_fraction.values).max()
 
 
 def test_bad_input_is_explained(si):
