@@ -162,3 +162,15 @@ def test_species_resolved_constants_carry_to_another_arrangement_and_supercell(s
     with pytest.raises(ValueError, match="not within this fit's cutoff"):
         big = species_pair_basis(sc, prim, smap, [int(np.flatnonzero(smap.atom == 0)[0])], 6.0, other.species)
         est.bases_[2].transfer(est.params_[2], big)
+
+
+def test_a_species_resolved_fit_does_not_say_it_fits_the_virtual_crystal(sample):
+    """The warning that a disordered sample is fitted as its virtual crystal belongs to the default fit only: a
+    species-resolved fit fits what it was asked to."""
+    c, phi, u, f = sample
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        EffectiveForceConstants(cutoff2=4.0, species_resolved=True).fit_arrays(c, u, f)
+    assert not [w for w in said if "disordered on the sites of a lattice" in str(w.message)]
+    with pytest.warns(UserWarning, match="disordered on the sites of a lattice"):
+        EffectiveForceConstants(cutoff2=4.0).fit_arrays(c, u, f)

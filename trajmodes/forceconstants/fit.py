@@ -509,7 +509,7 @@ class EffectiveForceConstants:
             self._primitive_of = (supercell, primitive)               # for _setup: not searched twice
             if primitive.n_atoms == supercell.n_atoms:
                 vs = virtual_sites(supercell, symprec, ordered=False)
-        if vs is not None:
+        if vs is not None and not getattr(self, "species_resolved", False):   # (constants per species pair: asked for)
             warnings.warn(vs.message, UserWarning, stacklevel=4)
         return vs
 
