@@ -11,6 +11,16 @@ from trajmodes.cli.options import (add_plot_format, add_read_options, input_file
                                    read_settings, read_trajectory, step, temperatures, write_dataset)
 
 
+def _route_options(p, moments: int) -> None:
+    """--route and --moments, which both commands take."""
+    from trajmodes.workflows import DISORDER_ROUTES
+    p.add_argument("--route", choices=DISORDER_ROUTES, default="auto",
+                   help="auto (default: the dense diagonalisation where it fits in half the available memory, else "
+                        "the kernel polynomial method), dense or kpm (sparse products only)")
+    p.add_argument("--moments", type=positive_int, default=moments,
+                   help=f"Chebyshev moments of the kernel polynomial method (default {moments})")
+
+
 def frequency_window(text: str) -> tuple[float, float]:
     """``--frequency-window``: NU_MIN:NU_MAX in THz, 0 <= NU_MIN < NU_MAX."""
     try:
@@ -26,7 +36,7 @@ def frequency_window(text: str) -> tuple[float, float]:
 def add_lineshapes_parser(add) -> None:
     """The parser of ``trajmodes lineshapes`` (``add``: the subcommand factory of :func:`trajmodes.cli.app.
     build_parser`)."""
-    from trajmodes.workflows import DEFAULT_PEAK_MODEL, DEFAULT_RESOLUTION, DISORDER_ROUTES, PEAK_MODELS
+    from trajmodes.workflows import DEFAULT_PEAK_MODEL, DEFAULT_RESOLUTION, PEAK_MODELS
     p = add("lineshapes", cmd_lineshapes, "a mass-disordered crystal's run (isotopes, an alloy on one lattice) on its "
                                           "virtual crystal's modes: the run's linewidths beside the sample's exact "
                                           "harmonic lineshapes and Tamura's lowest order, partial DOS: netCDF and a "
@@ -43,11 +53,7 @@ def add_lineshapes_parser(add) -> None:
     p.add_argument("--temperature", type=positive, help="K, of the exact lines' k_B T per mode (default: kinetic)")
     p.add_argument("--mesh", type=mesh, help="q mesh of Tamura's widths: N or N1,N2,N3, a multiple of the run's q grid "
                                              "(default: the smallest with at least 24 per axis)")
-    p.add_argument("--route", choices=DISORDER_ROUTES, default="auto",
-                   help="auto (default: the dense diagonalisation where it fits in half the available memory, else "
-                        "the kernel polynomial method), dense or kpm (sparse products only)")
-    p.add_argument("--moments", type=positive_int, default=512, help="Chebyshev moments of the kernel polynomial "
-                                                                     "method (default 512)")
+    _route_options(p, moments=512)
     p.add_argument("-o", "--output", default="trajmodes-lineshapes", help="output folder (default "
                                                                           "trajmodes-lineshapes): lineshapes.nc and "
                                                                           "the figure lineshapes.png")
@@ -56,7 +62,6 @@ def add_lineshapes_parser(add) -> None:
 
 def add_glass_parser(add) -> None:
     """The parser of ``trajmodes glass``."""
-    from trajmodes.workflows import DISORDER_ROUTES
     p = add("glass", cmd_glass, "a glass (any cell without long-range order) at its Gamma point: modes, participation "
                                 "ratios, Allen-Feldman diffusivities and conductivity, or the kernel polynomial D(nu) "
                                 "for large cells: netCDF and a figure")
@@ -81,11 +86,7 @@ def add_glass_parser(add) -> None:
     p.add_argument("--frequency-window", type=frequency_window, metavar="NU_MIN:NU_MAX",
                    help="THz: on the kernel polynomial route also the modes of this window (shift-invert Lanczos), "
                         "their participation ratios and diffusivities")
-    p.add_argument("--route", choices=DISORDER_ROUTES, default="auto",
-                   help="auto (default: the dense diagonalisation where it fits in half the available memory, else "
-                        "the kernel polynomial method), dense or kpm (sparse products only)")
-    p.add_argument("--moments", type=positive_int, default=256, help="Chebyshev moments of the kernel polynomial "
-                                                                     "method (default 256)")
+    _route_options(p, moments=256)
     p.add_argument("--vectors", type=positive_int, default=8, help="random vectors of the kernel polynomial method's "
                                                                    "stochastic trace (default 8)")
     p.add_argument("--seed", type=int, help="seed of the random vectors (default 0)")

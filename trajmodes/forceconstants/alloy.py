@@ -37,7 +37,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from trajmodes.forceconstants.blocks import NormalBlocks
-from trajmodes.forceconstants.clusters import CUT_TOL, ZERO, kron_power, cluster_keys, perm_matrices, rref_basis
+from trajmodes.forceconstants.clusters import (CUT_TOL, ZERO, cluster_keys, kron_power, perm_matrices, rref_basis,
+                                              sorted_clusters, symmetry_images)
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.spglib_calls import SYMPREC
 from trajmodes.resources import one_blas_thread
@@ -387,46 +388,18 @@ def species_pair_basis(supercell: Crystal, primitive: Crystal, smap, p2s, cutoff
         keep = nb != p2s[k]
         sites.append(np.stack([np.full(keep.sum(), k), nb[keep]], axis=1))
         vecs.append(np.stack([np.zeros((keep.sum(), 3)), r[keep]], axis=1))
-    sites = np.concatenate(sites).astype(np.int64)
-    vecs = np.concatenate(vecs)
-    keys = cluster_keys(sites, N)
-    srt = np.argsort(keys)
-    sites, vecs, keys = sites[srt], vecs[srt], keys[srt]
-    atoms = sites.copy()
-    atoms[:, 0] = p2s[sites[:, 0]]
-    types = smap.atom[atoms]
+    sites, vecs, keys, types = sorted_clusters(sites, vecs, smap, p2s, N)
     unit = SupercellMap(np.eye(3, dtype=np.int64), np.arange(n), np.zeros((n, 3), dtype=np.int64), np.zeros(n))
     ops = supercell_operations(primitive, unit, symprec)
     Rot, kp = ops.rotations, ops.prim_perm
     perms = [(0, 1), (1, 0)]
     M = np.einsum("oab,sbc->osac", kron_power(Rot, 2), perm_matrices(2, perms))     # (nops, 2, 9, 9)
-    inv_cell = np.linalg.inv(primitive.cell)
-    L0 = smap.lattice[p2s]
-    P = primitive.positions
-    tol = max(10 * symprec, 1e-3)
     # the species pair a*S + b that a swap of the bond's ends reads its tensor from
     ab = np.arange(S * S)
     swapped = (ab % S) * S + ab // S
     pair_src = np.stack([ab, swapped])                                                   # (2 perms, S^2)
 
-    def images(e):
-        pa = np.array(perms)
-        t = types[e][pa]
-        v = vecs[e][pa] - vecs[e][pa[:, :1]]
-        nt = kp[:, t]
-        nv = np.einsum("oab,snb->osna", Rot, v)
-        a0 = nt[..., :1]
-        frac = (nv + P[a0] - P[nt]) @ inv_cell
-        L = np.rint(frac)
-        if np.abs((frac - L) @ primitive.cell).max() > tol:
-            raise ValueError("a symmetry image of a bond is off the lattice (symprec?)")
-        idx = smap.index(nt, L0[a0] + L.astype(np.int64))
-        idx[..., 0] = nt[..., 0]
-        ik = cluster_keys(idx.reshape(-1, 2), N)
-        pos = np.clip(np.searchsorted(keys, ik), 0, len(keys) - 1)
-        if not np.array_equal(keys[pos], ik):
-            raise ValueError("a symmetry image of a bond is not within the cutoff (symprec?)")
-        return pos.reshape(idx.shape[:2])
+    images = symmetry_images(primitive, smap, p2s, keys, types, vecs, Rot, kp, perms, N, symprec, what="bond")
 
     def big(o, s):
         """The map x -> x' of (R, s) on the tensors of every species pair: x'^{ab} = M x^{pair_src[s, ab]}."""

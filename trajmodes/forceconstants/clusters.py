@@ -315,14 +315,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
             a, b = a[pi], b[pi]
             sites.append(np.stack([np.full(len(a), k), nb[a], nb[b], nb[c]], axis=1))
             vecs.append(np.stack([np.zeros((len(a), 3)), r[a], r[b], r[c]], axis=1))
-    sites = np.concatenate(sites).astype(np.int64)
-    vecs = np.concatenate(vecs)
-    keys = cluster_keys(sites, N)
-    srt = np.argsort(keys)
-    sites, vecs, keys = sites[srt], vecs[srt], keys[srt]
-    atoms = sites.copy()
-    atoms[:, 0] = p2s[sites[:, 0]]
-    types = smap.atom[atoms]                                            # primitive atom of each
+    sites, vecs, keys, types = sorted_clusters(sites, vecs, smap, p2s, N)
 
     # -- 2. the crystal's space group: rotations and primitive-atom maps ----------------------
     unit = SupercellMap(np.eye(3, dtype=np.int64), np.arange(n), np.zeros((n, 3), dtype=np.int64), np.zeros(n))
@@ -331,30 +324,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     perms = list(itertools.permutations(range(order)))
     dim = 3 ** order
     M = np.einsum("oab,sbc->osac", kron_power(Rot, order), perm_matrices(order, perms))
-    inv_cell = np.linalg.inv(primitive.cell)
-    L0 = smap.lattice[p2s]
-    P = primitive.positions
-    tol = max(10 * symprec, 1e-3)
-
-    def images(e):
-        """Entries that (op, perm) map entry e onto: (nops, nperms) site indices."""
-        pa = np.array(perms)
-        t = types[e][pa]                                                # (ns, n)
-        v = vecs[e][pa] - vecs[e][pa[:, :1]]                            # (ns, n, 3)
-        nt = kp[:, t]                                                   # (nops, ns, n)
-        nv = np.einsum("oab,snb->osna", Rot, v)
-        a0 = nt[..., :1]
-        frac = (nv + P[a0] - P[nt]) @ inv_cell
-        L = np.rint(frac)
-        if np.abs((frac - L) @ primitive.cell).max() > tol:
-            raise ValueError("a symmetry image of a cluster is off the lattice (symprec?)")
-        idx = smap.index(nt, L0[a0] + L.astype(np.int64))
-        idx[..., 0] = nt[..., 0]
-        ik = cluster_keys(idx.reshape(-1, order), N)
-        pos = np.clip(np.searchsorted(keys, ik), 0, len(keys) - 1)
-        if not np.array_equal(keys[pos], ik):
-            raise ValueError("a symmetry image of a cluster is not within the cutoff (symprec?)")
-        return pos.reshape(idx.shape[:2])
+    images = symmetry_images(primitive, smap, p2s, keys, types, vecs, Rot, kp, perms, N, symprec)
 
     # -- 3. orbits, site symmetry, expansion --------------------------------------------------
     orbit = np.full(len(sites), -1)
@@ -410,6 +380,75 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     return IFCBasis(order=order, cutoff=None if full else cutoff, n_prim=n, n_atoms=N, p2s=p2s, sites=sites, E=E,
                     n_raw=n_raw, n_params=E.shape[1], E_raw=E_raw, asr_map=Z.tocsr(),
                     orbit=orbit, raw_orbit=raw_orbit, representatives=representatives)
+
+
+def sorted_clusters(sites: list, vecs: list, smap, p2s, N: int) -> tuple:
+    """The clusters found per primitive atom (lists of (m, order) site indices, the first a primitive atom, and of
+    (m, order, 3) positions relative to it, A) as arrays sorted by :func:`cluster_keys`, with their keys and the
+    primitive atom of each site: (sites, vecs, keys, types)."""
+    sites = np.concatenate(sites).astype(np.int64)
+    vecs = np.concatenate(vecs)
+    keys = cluster_keys(sites, N)
+    srt = np.argsort(keys)
+    sites, vecs, keys = sites[srt], vecs[srt], keys[srt]
+    atoms = sites.copy()
+    atoms[:, 0] = p2s[sites[:, 0]]
+    return sites, vecs, keys, smap.atom[atoms]
+
+
+def symmetry_images(primitive: Crystal, smap, p2s, keys, types, vecs, rotations, prim_perm, perms, N: int,
+                    symprec: float, what: str = "cluster"):
+    """The map from a cluster to its images under the crystal's operations and the permutations of its atoms.
+
+    Parameters
+    ----------
+    primitive, smap, p2s
+        The primitive cell, the supercell map and the supercell index of each primitive atom.
+    keys : ndarray (n_entries,)
+        Sorted :func:`cluster_keys` of the clusters (first atom in the primitive cell, the others in the supercell).
+    types, vecs : ndarray (n_entries, order), (n_entries, order, 3)
+        The primitive atom of each site of each cluster, and its position relative to the first (A).
+    rotations, prim_perm : ndarray
+        The operations' Cartesian rotations (nops, 3, 3) and their maps of the primitive atoms (nops, n).
+    perms : list of tuple
+        The permutations of the cluster's sites.
+    N : int
+        Atoms in the supercell.
+    symprec : float
+        A; images off the lattice by more than max(10 symprec, 1e-3) are refused.
+    what : str
+        What a cluster is called in the error ("cluster", "bond").
+
+    Returns
+    -------
+    callable
+        ``images(e)``: the entries that (op, perm) map entry ``e`` onto, (nops, nperms).
+    """
+    inv_cell = np.linalg.inv(primitive.cell)
+    L0 = smap.lattice[p2s]
+    P = primitive.positions
+    tol = max(10 * symprec, 1e-3)
+    order = len(perms[0])
+    pa = np.array(perms)
+
+    def images(e):
+        t = types[e][pa]                                                # (ns, n)
+        v = vecs[e][pa] - vecs[e][pa[:, :1]]                            # (ns, n, 3)
+        nt = prim_perm[:, t]                                            # (nops, ns, n)
+        nv = np.einsum("oab,snb->osna", rotations, v)
+        a0 = nt[..., :1]
+        frac = (nv + P[a0] - P[nt]) @ inv_cell
+        L = np.rint(frac)
+        if np.abs((frac - L) @ primitive.cell).max() > tol:
+            raise ValueError(f"a symmetry image of a {what} is off the lattice (symprec?)")
+        idx = smap.index(nt, L0[a0] + L.astype(np.int64))
+        idx[..., 0] = nt[..., 0]
+        ik = cluster_keys(idx.reshape(-1, order), N)
+        pos = np.clip(np.searchsorted(keys, ik), 0, len(keys) - 1)
+        if not np.array_equal(keys[pos], ik):
+            raise ValueError(f"a symmetry image of a {what} is not within the cutoff (symprec?)")
+        return pos.reshape(idx.shape[:2])
+    return images
 
 
 def cluster_keys(idx: np.ndarray, N: int) -> np.ndarray:
