@@ -51,6 +51,16 @@ def memory_budget(fraction: float) -> tuple[float, str]:
     return fraction * have, f"{fraction:.0%} of the {memory_words(have)} available"
 
 
+def dense_route(route: str, dense_bytes: float, budget: float, words: str, what: str) -> bool:
+    """Whether ``route`` (auto, dense or kpm) takes the dense diagonalisation of ``dense_bytes`` within ``budget``
+    (:func:`memory_budget`, said as ``words``): auto where it fits. A dense route asked for that does not fit is
+    refused, naming ``what`` needs it."""
+    if route == "dense" and dense_bytes > budget:
+        raise ValueError(f"route dense: {what} about {memory_words(dense_bytes)}, more than {words}: use the kernel "
+                         "polynomial route (route auto or kpm)")
+    return route == "dense" or (route == "auto" and dense_bytes <= budget)
+
+
 # ----------------------------------------------------------------------------- mass disorder from a run
 @dataclass(frozen=True)
 class MassDisorderLineshapes:
@@ -263,11 +273,7 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
     n3 = 3 * fc.n_atoms
     budget, words = memory_budget(memory_fraction)
     dense_bytes = LINESHAPE_DENSE_DOUBLES * 8.0 * n3 * n3
-    if route == "dense" and dense_bytes > budget:
-        raise ValueError(f"route dense: the sample's {n3} x {n3} diagonalisation needs about "
-                         f"{memory_words(dense_bytes)}, more than {words}: use the kernel polynomial route (route "
-                         "auto or kpm)")
-    dense = route == "dense" or (route == "auto" and dense_bytes <= budget)
+    dense = dense_route(route, dense_bytes, budget, words, f"the sample's {n3} x {n3} diagonalisation needs")
     if dense:
         what = (f"the sample's exact lineshapes: its {n3} x {n3} dynamical matrix diagonalised (about "
                 f"{memory_words(dense_bytes)}, within {words})")
@@ -473,11 +479,7 @@ def glass_transport(structure, *, potential=None, force_constants=None, species=
     dense_bytes = dense_eigh_bytes(n3)
     M = int(n_moments)
     kpm_bytes = 8.0 * (2 * M * n3 * min(int(n_vectors), VECTOR_BLOCK) + 3 * M * M) + 4 * 12.0 * model.dynamical.nnz
-    if route == "dense" and dense_bytes > budget:
-        raise ValueError(f"route dense: the dense modes of the {n3 // 3}-atom cell need about "
-                         f"{memory_words(dense_bytes)}, more than {words}: use the kernel polynomial route (route auto "
-                         "or kpm)")
-    dense = route == "dense" or (route == "auto" and dense_bytes <= budget)
+    dense = dense_route(route, dense_bytes, budget, words, f"the dense modes of the {n3 // 3}-atom cell need")
     if not dense and kpm_bytes > budget:
         raise ValueError(f"the {n3 // 3}-atom cell is too big for the dense modes (about {memory_words(dense_bytes)}) "
                          f"and for the kernel polynomial method with {M} moments (about {memory_words(kpm_bytes)}) "
