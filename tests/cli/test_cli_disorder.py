@@ -128,6 +128,10 @@ def test_lineshapes_writes_the_librarys_numbers(sample, tmp_path, capsys):
     moving = ds.frequency_vca.values > 1e-3
     assert np.isfinite(ds.exact_fwhm.values[moving]).all() and (ds.exact_fwhm.values[moving] > 0).all()
     assert "dynamical matrix diagonalised" in text.out and "within two standard errors" in text.out
+    # the comparison counts the measured widths only (errors smaller than the widths)
+    nu, md, err = ds.frequency_vca.values, ds.md_fwhm.values, ds.md_fwhm_err.values
+    measured = (nu > 1e-3) & np.isfinite(md) & np.isfinite(ds.exact_fwhm.values) & (err > 0) & (err < md)
+    assert f" of {int(measured.sum())} measured widths within two standard errors" in text.out
     for line in ("projecting the run on the virtual crystal's modes", "the sample's exact lineshapes",
                  "Tamura's lowest-order widths", "partial densities of states"):
         assert line in text.err
@@ -324,3 +328,17 @@ def test_glass_refuses_bad_input(glass, sample, tmp_path, capsys):
     assert "NU_MIN:NU_MAX" in capsys.readouterr().err
     assert main(["glass", str(data), "--potential", "morse:1,1", "-o", str(tmp_path / "c")]) == 2
     assert "morse takes" in capsys.readouterr().err and not (tmp_path / "a").exists()
+
+
+def test_lineshapes_of_a_run_too_short_for_its_lines_compares_nothing(tmp_path, capsys):
+    """A run of 40 frames cannot measure lines a fraction of its resolution wide: their fitted errors exceed their
+    widths, and the comparison with the exact lines says so instead of counting them as agreeing."""
+    fc = _bvk_cu(2)
+    types = 1 + (np.random.default_rng(1).permutation(fc.n_atoms) < fc.n_atoms // 2)
+    fc.to_netcdf(tmp_path / "fc.nc")
+    dump = _write_dump(tmp_path / "short.lammpstrj", fc, types, n=40)
+    with pytest.warns(UserWarning, match="longer than the trajectory"):
+        assert main(["lineshapes", str(dump), *READ, "--force-constants", str(tmp_path / "fc.nc"), "-o",
+                     str(tmp_path / "out")]) == 0
+    text = capsys.readouterr().out
+    assert "the run is too short to resolve these lines" in text and "within two standard errors" not in text

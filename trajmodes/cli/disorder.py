@@ -132,10 +132,19 @@ def cmd_lineshapes(args, out) -> int:
     nu = ds.frequency_vca.values
     md, err, exact = ds.md_fwhm.values, ds.md_fwhm_err.values, ds.exact_fwhm.values
     both = (nu > 1e-3) & np.isfinite(md) & np.isfinite(exact) & (err > 0)
-    if both.any():
-        z = np.abs(md - exact)[both] / err[both]
-        lines.append(f"the run against the exact harmonic lines: {int((z < 2).sum())} of {int(both.sum())} fitted "
-                     f"modes within two standard errors (median |MD - exact| / error {np.median(z):.2g})")
+    # a width whose error exceeds it is not measured (a run too short for the line): agreeing with it says nothing
+    measured = both & (err < md)
+    unmeasured = int(both.sum() - measured.sum())
+    if measured.any():
+        z = np.abs(md - exact)[measured] / err[measured]
+        lines.append(f"the run against the exact harmonic lines: {int((z < 2).sum())} of {int(measured.sum())} "
+                     f"measured widths within two standard errors (median |MD - exact| / error {np.median(z):.2g})"
+                     + (f"; {unmeasured} more fitted modes have errors larger than their widths and are not compared"
+                        if unmeasured else ""))
+    elif both.any():
+        lines.append(f"the run against the exact harmonic lines: none of its {unmeasured} fitted widths is measured "
+                     f"(every error is larger than its width; the exact widths reach "
+                     f"{float(np.nanmax(exact[both])):.3g} THz): the run is too short to resolve these lines")
     tam = ds.tamura_fwhm.values
     ref = exact if np.isfinite(exact[nu > 1e-3]).any() else 2.3548 * ds.lineshape_rms_width.values
     ratio = (tam / ref)[(nu > 1e-3) & np.isfinite(ref) & (ref > 0)]
