@@ -27,13 +27,17 @@ def _private_cache(tmp_path_factory):
         os.environ["TRAJMODES_CACHE"] = old
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _long_runs_removed(tmp_path_factory):
-    """The long LAMMPS runs (tests/support/long_md.py) are made once per session and shared between modules; their
-    dumps (100+ MB each; pytest keeps the last 3 sessions' temporary folders) are deleted when the session ends."""
-    yield
+def pytest_sessionfinish(session):
+    """The long LAMMPS runs (tests/support/long_md.py) are made once per session and shared between modules and test
+    workers; their dumps (100+ MB each; pytest keeps the last 3 sessions' temporary folders) are deleted when the
+    session ends: by the process that started the workers, after them (a worker's end is not the session's)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
     from tests.support.long_md import LONG_RUNS
-    for f in tmp_path_factory.getbasetemp().glob(f"{LONG_RUNS}*/*.lammpstrj*"):
+    for f in factory.getbasetemp().glob(f"{LONG_RUNS}*/*.lammpstrj*"):
         f.unlink()
 
 

@@ -35,6 +35,12 @@ def _full_fc2(ph3):
 
 
 @pytest.fixture(scope="module")
+def si_phono3py():
+    """phono3py loaded once on the 2x2x2 sets, for the tests that only read its constants (about 8 s a load)."""
+    return _phono3py(YAML)
+
+
+@pytest.fixture(scope="module")
 def fc2_fit():
     traj = read_displacement_dataset(YAML, FC3, harmonic=True)
     return trajmodes.EffectiveForceConstants(cutoff2=None, folds=1, segments=1).fit(traj)
@@ -79,9 +85,9 @@ def test_type2_and_force_sets(tmp_path):
         parse_displacement_dataset(tmp_path / "POSCAR")
 
 
-def test_fc2_whole_supercell_matches_phono3py(fc2_fit):
+def test_fc2_whole_supercell_matches_phono3py(fc2_fit, si_phono3py):
     """cutoff2=None: every pair of the supercell, as phono3py; its fc2 from the same single displacement."""
-    ph3 = _phono3py(YAML)
+    ph3 = si_phono3py
     ours = fc2_fit.harmonic_force_constants_
     theirs = ForceConstants(_full_fc2(ph3), fc2_fit.supercell_, fc2_fit.primitive_, smap=fc2_fit.smap_)
     assert np.abs(theirs.compact() - fc2_fit.fc2_).max() < 1e-8                  # eV/A^2 (measured 1.5e-13)
@@ -129,11 +135,11 @@ def test_si_pbesol_kappa_matches_phono3py(fc2_fit):
 
 
 @pytest.mark.slow
-def test_si_pbesol_one_fit_of_both_orders():
+def test_si_pbesol_one_fit_of_both_orders(si_phono3py):
     """fc2 and fc3 fitted together to all 111 sets (every pair and triplet): frequencies within 0.01 THz."""
     fit = trajmodes.EffectiveForceConstants(cutoff2=None, cutoff3="supercell", mode="simultaneous", folds=1,
                                             segments=1).fit(read_displacement_dataset(YAML, FC3))
-    ph3 = _phono3py(YAML)
+    ph3 = si_phono3py
     theirs = ForceConstants(_full_fc2(ph3), fit.supercell_, fit.primitive_, smap=fit.smap_)
     df = np.abs(trajmodes.Phonons(fit.harmonic_force_constants_).frequencies(MESH)
                 - trajmodes.Phonons(theirs).frequencies(MESH)).max()
@@ -152,6 +158,7 @@ def test_si_pbesol_dim_fc2_route(tmp_path):
                                             fc2=f2.harmonic_force_constants_).fit(read_displacement_dataset(YAML_DIM, FC3))
     assert fit.fixed_fc2_.supercell.n_atoms == 512 and fit.supercell_.n_atoms == 64
     ph3 = _phono3py(YAML_DIM, FC2_DIM)
+    theirs_fc2, theirs_fc3 = ph3.fc2.copy(), ph3.fc3.copy()                     # phono3py's own, kept for its files
     assert np.array_equal(ph3.phonon_primitive.p2s_map, f2.p2s_)
     assert np.abs(_full_fc2(ph3)[f2.p2s_] - f2.fc2_).max() < 1e-8                # measured 1.1e-13
     assert np.abs(fit.fc3_ - ph3.fc3).max() < 0.05 * 0.01 * np.abs(ph3.fc3).max()
@@ -175,7 +182,7 @@ def test_si_pbesol_dim_fc2_route(tmp_path):
     from phono3py.file_IO import write_fc2_to_hdf5, write_fc3_to_hdf5
     theirs = tmp_path / "theirs"
     theirs.mkdir()
-    ph3.fc2, ph3.fc3 = _phono3py(YAML_DIM, FC2_DIM).fc2, _phono3py(YAML_DIM, FC2_DIM).fc3
+    ph3.fc2, ph3.fc3 = theirs_fc2, theirs_fc3
     ph3.save(str(theirs / "phono3py_params.yaml"))
     write_fc2_to_hdf5(ph3.fc2, filename=str(theirs / "fc2.hdf5"), p2s_map=ph3.phonon_primitive.p2s_map)
     write_fc3_to_hdf5(ph3.fc3, filename=str(theirs / "fc3.hdf5"), p2s_map=ph3.primitive.p2s_map)

@@ -252,7 +252,7 @@ def test_spectral_function_area_gaussian(cu_fc3):
 
 @pytest.mark.slow
 def test_spectral_function_area_tetrahedron(cu_fc3):
-    """The same with the tetrahedron method (about two minutes): measured 0.86-1.31, median 1.01."""
+    """The same with the tetrahedron method (15 s here): measured 0.86-1.31, median 1.01."""
     a = _spectral_areas(Anharmonic(cu_fc3, 8, [T], chunk=64))
     print(f"\nspectral-function areas, tetrahedron: {a.min():.3f}-{a.max():.3f}, median {np.median(a):.3f}")
     assert 0.8 < a.min() and a.max() < 1.4 and abs(np.median(a) - 1) < 0.04

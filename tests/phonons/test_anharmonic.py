@@ -61,7 +61,7 @@ def test_tetrahedron_point_weights_are_the_dos(cu_eam_phonons):
     vert, central = tetrahedra(mesh, cu_eam_phonons.force_constants.primitive.reciprocal_cell)
     w = np.linspace(0.5, 7.5, 15)
     vals = f[vert].transpose(0, 3, 1, 2)                                     # (N, nb, 24, 4)
-    mine = point_weights(vals[:, :, None], central, w[None, None, :]).sum(axis=(0, 1)) / len(q)
+    mine = point_weights(vals, central, w).sum(axis=(0, 1)) / len(q)
     ref, _ = tetrahedron_dos(f, vert, central, w)
     np.testing.assert_allclose(mine, ref, rtol=1e-12, atol=1e-14)
 

@@ -81,6 +81,13 @@ def test_error_bars_are_calibrated_over_independent_runs(tmp_path_factory):
     assert 0.6 < z_std(t[:, 0], t[:, 1]).std() < 1.6
 
 
+@pytest.fixture(scope="module")
+def calibration_runs(tmp_path_factory):
+    """One folder for the module's calibration runs (tests/support/lammps_series.py ``calibration_run``, cached there
+    by their parameters): the 5 ps runs of the defaults' test are those of the error bars' test, made once."""
+    return tmp_path_factory.mktemp("calibration_runs")
+
+
 CALIBRATION_CUTOFF = {"cu": 3.0, "si": 4.5}          # below half the 2x2x2 conventional cells (7.26 and 10.87 A)
 CALIBRATION_RUNS = 12
 
@@ -107,7 +114,7 @@ def _z_std(x, e):
 
 
 @pytest.mark.parametrize("system", ["cu", "si"])
-def test_error_bars_of_nve_and_nose_hoover_runs(system, tmp_path_factory):
+def test_error_bars_of_nve_and_nose_hoover_runs(system, calibration_runs):
     """Cu EAM (32 atoms) and Si SW (64 atoms) at 300 K, NVE and Nose-Hoover (damping 0.5 ps), 5 ps and 50 ps, 12 runs
     each that differ only in their seeds (Langevin thermalisation, then the production): the frequencies at Gamma, X, L
     and (1/4, 0, 1/4) scatter over the runs as their error bars say, z-score standard deviation within 0.8-1.25 in every
@@ -122,7 +129,7 @@ def test_error_bars_of_nve_and_nose_hoover_runs(system, tmp_path_factory):
     from trajmodes.modes.energies import frozen_energy_fraction
     from trajmodes.phonons.harmonic.phonons import Phonons
     from trajmodes.phonons.thermodynamics.uncertainty import classical_dnu_dT
-    out = tmp_path_factory.mktemp(f"calibration_{system}")
+    out = calibration_runs
     cutoff = CALIBRATION_CUTOFF[system]
     report, final = [], {}
     nu0 = None
@@ -267,7 +274,7 @@ def test_npt_run_matches_nvt_at_its_volume(tmp_path_factory):
 
 
 @pytest.mark.parametrize("system, thermostat", [("cu", "nve"), ("cu", "langevin"), ("si", "nose-hoover")])
-def test_default_error_bars_of_a_series_are_calibrated(system, thermostat, tmp_path_factory):
+def test_default_error_bars_of_a_series_are_calibrated(system, thermostat, calibration_runs):
     """fit_series with its defaults (fc2 only, error_model="calibrated") on 12 runs of 5 ps that differ only in their
     seeds: each run gets the estimate calibrated for it (the partition estimate where its modes kept their energies,
     with a fourth order fitted for it and d nu / dT from the line through the runs; the blocking bootstrap where they
@@ -275,7 +282,7 @@ def test_default_error_bars_of_a_series_are_calibrated(system, thermostat, tmp_p
     (measured 0.85 Cu NVE, 0.96 Cu Langevin, 0.91 Si Nose-Hoover), where the bootstrap alone gives 1.23-1.66."""
     from tests.support.lammps_series import calibration_run
     from trajmodes.series import fit_series
-    out = tmp_path_factory.mktemp(f"default_{system}_{thermostat}")
+    out = calibration_runs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         runs = [_read(calibration_run(out, system, thermostat, 5.0, 101 + k)) for k in range(CALIBRATION_RUNS)]

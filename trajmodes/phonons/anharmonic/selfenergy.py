@@ -214,7 +214,7 @@ class DeltaWeights:
         out = []
         for vals in (a + b, b - a, a - b):                                        # nu' + nu'', nu'' - nu', nu' - nu''
             vals = np.moveaxis(vals, (1, 2), (-2, -1))                             # (T, s', s'', 24, 4)
-            w = point_weights(vals[:, None], self.central, nu[None, :, None, None])   # (T, nw, s', s'')
+            w = np.moveaxis(point_weights(vals, self.central, nu), -1, 1)             # (T, nw, s', s'')
             # a band's weight comes from its neighbours' frequencies, where degeneracies split: averaged over the
             # degenerate sets at q' and q'' it no longer depends on the eigenvector basis chosen inside them
             out.append(np.einsum("tij,twjk,tlk->twil", m1, w, m2, optimize=True))

@@ -113,30 +113,45 @@ def point_weights(values: np.ndarray, central: np.ndarray, w) -> np.ndarray:
         f at the four vertices of each of the 24 tetrahedra around every point (:func:`tetrahedra`).
     central : (24,) int
         Which vertex of each tetrahedron is the point itself.
-    w : float or array broadcasting against ``values[..., 0, 0]``
+    w : float or (nw,) array
         Where the delta function is evaluated (units of f).
 
     Returns
     -------
-    ndarray (...)
+    ndarray (..., nw)
         sum over the point's 24 tetrahedra of I_c(w) g(w) / 6, in 1/(units of f): summed over the mesh and
         divided by the number of points it is the density of f at w (as a normalised Gaussian of f - w
         would be, point by point).
+
+    Notes
+    -----
+    A tetrahedron weighs only the points w inside its range [v0, v3): those are found by bisection in the sorted
+    w, and the weights evaluated for the (tetrahedron, w) pairs inside only, so that the cost and memory follow
+    the pairs that count, not tetrahedra x points.
     """
     values = np.asarray(values, dtype=float)
-    w = np.asarray(w, dtype=float)
-    shape = np.broadcast_shapes(values.shape[:-2], w.shape)
-    # sort the vertices once per tetrahedron, then evaluate at every w that shares it
+    w = np.atleast_1d(np.asarray(w, dtype=float))
+    if w.ndim != 1:
+        raise ValueError(f"w must be one frequency or a 1-D array of them, not of shape {w.shape}")
+    lead = values.shape[:-2]
+    # sort the vertices once per tetrahedron
     v = values.reshape(-1, 4)
     order = np.argsort(v, axis=-1, kind="stable")
     v = np.take_along_axis(v, order, axis=-1)
     cs = np.argmax(order == np.tile(np.asarray(central), v.shape[0] // 24)[:, None], axis=-1)
-    vshape = values.shape[:-2] + (24,)
-    v = np.broadcast_to(v.reshape(vshape + (4,)), shape + (24, 4)).reshape(-1, 4)
-    cs = np.broadcast_to(cs.reshape(vshape), shape + (24,)).reshape(-1)
-    wv = np.broadcast_to(w[..., None], shape + (24,)).reshape(-1)
-    out = np.zeros(len(v))
-    inside = np.flatnonzero((wv >= v[:, 0]) & (wv < v[:, 3]))
-    if len(inside):
-        out[inside] = vertex_weights(wv[inside], v[inside], cs[inside])
-    return out.reshape(shape + (24,)).sum(axis=-1) / 6.0
+    # the points of w inside each tetrahedron's range: [lo, hi) of the sorted w
+    by = np.argsort(w, kind="stable")
+    ws = w[by]
+    lo = np.searchsorted(ws, v[:, 0], side="left")
+    hi = np.searchsorted(ws, v[:, 3], side="left")
+    counts = np.maximum(hi - lo, 0)
+    n_points = int(np.prod(lead, dtype=np.int64))
+    out = np.zeros(n_points * len(w))
+    total = int(counts.sum())
+    if total:
+        tet = np.repeat(np.arange(len(v)), counts)
+        start = np.cumsum(counts) - counts
+        k = lo[tet] + (np.arange(total) - start[tet])                 # index into the sorted w
+        weights = vertex_weights(ws[k], v[tet], cs[tet])
+        out += np.bincount((tet // 24) * len(w) + by[k], weights=weights, minlength=len(out))
+    return out.reshape(lead + (len(w),)) / 6.0
