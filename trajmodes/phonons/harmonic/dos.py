@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trajmodes.phonons.harmonic.tetrahedron import tetrahedra, vertex_weights
+from trajmodes.phonons.harmonic.tetrahedron import pairs_inside, sorted_vertices, tetrahedra, vertex_weights
 
 if TYPE_CHECKING:
     from trajmodes.phonons.harmonic.dynamical import DynamicalMatrix
@@ -48,14 +48,8 @@ def tetrahedron_dos(freqs, vertices, central, points, projections=None):
     pflat = None if projections is None else projections.reshape(N * nb, -1)
     for t in range(vertices.shape[1]):                                # the 24 tetrahedra of a point
         v = freqs[vertices[:, t]].transpose(0, 2, 1).reshape(N * nb, 4)   # (N nb, 4)
-        order = np.argsort(v, axis=-1, kind="stable")
-        v = np.take_along_axis(v, order, axis=-1)
-        cs = np.argmax(order == central[t], axis=-1)
-        lo = np.searchsorted(sp, v[:, 0], side="left")                   # first point >= v0
-        hi = np.searchsorted(sp, v[:, 3], side="left")                   # points < v3
-        cnt = hi - lo
-        k = np.repeat(np.arange(len(v)), cnt)
-        wi = lo[k] + np.arange(len(k)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        v, cs = sorted_vertices(v, central[t])
+        k, wi = pairs_inside(v, sp)
         wt = vertex_weights(sp[wi], v[k], cs[k])
         total += np.bincount(wi, weights=wt, minlength=nw)
         if proj is not None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from trajmodes.lattice.qpoints import mesh_addresses, mesh_index, parse_mesh
 
-__all__ = ["tetrahedra", "vertex_weights", "point_weights"]
+__all__ = ["tetrahedra", "vertex_weights", "point_weights", "sorted_vertices", "pairs_inside"]
 
 _EPS = 1e-10                     # as phonopy's THM_EPSILON
 _CUBE = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]])
@@ -104,6 +104,24 @@ def vertex_weights(w, v, cs):
     return out
 
 
+def sorted_vertices(v: np.ndarray, central) -> tuple[np.ndarray, np.ndarray]:
+    """The vertex values of each tetrahedron in ascending order, (E, 4), and where the central vertex went, (E,):
+    ``central`` is that vertex's position before sorting, one number for every row or one per row."""
+    order = np.argsort(v, axis=-1, kind="stable")
+    return np.take_along_axis(v, order, axis=-1), np.argmax(order == np.reshape(central, (-1, 1)), axis=-1)
+
+
+def pairs_inside(v: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (tetrahedron, point) pairs with the point inside the tetrahedron's range [v0, v3): for sorted vertex values
+    ``v`` (E, 4) and ascending ``points`` (nw,), the tetrahedron (row of v) and the point (index into ``points``) of
+    every pair, found by bisection, so that the work follows the pairs that count, not tetrahedra x points."""
+    lo = np.searchsorted(points, v[:, 0], side="left")                  # first point >= v0
+    hi = np.searchsorted(points, v[:, 3], side="left")                  # points < v3
+    counts = hi - lo
+    tet = np.repeat(np.arange(len(v)), counts)
+    return tet, lo[tet] + np.arange(len(tet)) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
 def point_weights(values: np.ndarray, central: np.ndarray, w) -> np.ndarray:
     """Tetrahedron weight of mesh points in a delta function delta(w - f), f linear in each tetrahedron.
 
@@ -125,33 +143,20 @@ def point_weights(values: np.ndarray, central: np.ndarray, w) -> np.ndarray:
 
     Notes
     -----
-    A tetrahedron weighs only the points w inside its range [v0, v3): those are found by bisection in the sorted
-    w, and the weights evaluated for the (tetrahedron, w) pairs inside only, so that the cost and memory follow
-    the pairs that count, not tetrahedra x points.
+    A tetrahedron weighs only the points w inside its range [v0, v3): the weights are evaluated for those
+    (tetrahedron, w) pairs only (:func:`pairs_inside`), as :func:`~trajmodes.phonons.harmonic.dos.tetrahedron_dos`
+    does.
     """
     values = np.asarray(values, dtype=float)
     w = np.atleast_1d(np.asarray(w, dtype=float))
     if w.ndim != 1:
         raise ValueError(f"w must be one frequency or a 1-D array of them, not of shape {w.shape}")
     lead = values.shape[:-2]
-    # sort the vertices once per tetrahedron
     v = values.reshape(-1, 4)
-    order = np.argsort(v, axis=-1, kind="stable")
-    v = np.take_along_axis(v, order, axis=-1)
-    cs = np.argmax(order == np.tile(np.asarray(central), v.shape[0] // 24)[:, None], axis=-1)
-    # the points of w inside each tetrahedron's range: [lo, hi) of the sorted w
+    v, cs = sorted_vertices(v, np.tile(np.asarray(central), len(v) // 24))
     by = np.argsort(w, kind="stable")
-    ws = w[by]
-    lo = np.searchsorted(ws, v[:, 0], side="left")
-    hi = np.searchsorted(ws, v[:, 3], side="left")
-    counts = np.maximum(hi - lo, 0)
-    n_points = int(np.prod(lead, dtype=np.int64))
-    out = np.zeros(n_points * len(w))
-    total = int(counts.sum())
-    if total:
-        tet = np.repeat(np.arange(len(v)), counts)
-        start = np.cumsum(counts) - counts
-        k = lo[tet] + (np.arange(total) - start[tet])                 # index into the sorted w
-        weights = vertex_weights(ws[k], v[tet], cs[tet])
-        out += np.bincount((tet // 24) * len(w) + by[k], weights=weights, minlength=len(out))
+    tet, k = pairs_inside(v, w[by])
+    n = int(np.prod(lead, dtype=np.int64)) * len(w)
+    weights = vertex_weights(w[by][k], v[tet], cs[tet])
+    out = np.bincount((tet // 24) * len(w) + by[k], weights=weights, minlength=n)
     return out.reshape(lead + (len(w),)) / 6.0
