@@ -196,16 +196,11 @@ def test_bad_input_is_a_clear_error(si_fc3):
 @pytest.fixture(scope="module")
 def phono3py_fc2(tmp_path_factory):
     """phono3py objects on the fc2 of each fitted system, loaded once (the load finds the symmetry: seconds)."""
-    phono3py = pytest.importorskip("phono3py")
-    cache = {}
+    from tests.support.phono3py_cases import loaded_phono3py
 
     def load(fc, name):
-        if name not in cache:
-            folder = tmp_path_factory.mktemp(f"ph3-{name}")
-            ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s).to_phono3py(folder)
-            cache[name] = phono3py.load(str(folder / "phono3py_params.yaml"), fc2_filename=str(folder / "fc2.hdf5"),
-                                        symmetrize_fc=False, produce_fc=False, log_level=0)
-        return cache[name]
+        return loaded_phono3py(ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s),
+                               tmp_path_factory.mktemp(f"ph3-{name}"))
     return load
 
 

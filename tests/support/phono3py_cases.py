@@ -23,20 +23,27 @@ def _content_key(fc, use_grg: bool) -> str:
     return h.hexdigest()
 
 
+def loaded_phono3py(fc, folder, use_grg: bool = False):
+    """phono3py loaded on ``fc``'s fc2 (and fc3 where it has one), written by :meth:`ForceConstants.to_phono3py` into
+    ``folder`` on the first call for these constants in this process and kept (:data:`_LOADED`): the object itself,
+    shared by its callers. Skips the test when phono3py is not installed."""
+    phono3py = pytest.importorskip("phono3py")
+    key = _content_key(fc, use_grg)
+    if key not in _LOADED:
+        fc.to_phono3py(folder)
+        fc3 = {"fc3_filename": str(folder / "fc3.hdf5")} if fc.fc3 is not None else {}
+        _LOADED[key] = phono3py.load(str(folder / "phono3py_params.yaml"), fc2_filename=str(folder / "fc2.hdf5"),
+                                     symmetrize_fc=False, produce_fc=False, log_level=0, use_grg=use_grg, **fc3)
+    return _LOADED[key]
+
+
 def phono3py_on(fc, folder, mesh, sigma, use_grg: bool = False):
     """A phono3py object on ``fc``'s fc2 and fc3 (written by :meth:`ForceConstants.to_phono3py` into ``folder``,
     loaded once per process for the same constants: :data:`_LOADED`), with ``mesh`` (three numbers, or a 3 x 3 grid
     matrix with ``use_grg``) and one smearing ``sigma`` (None: tetrahedra), its interaction initialised with the
     tetrahedron weights averaged over degenerate sets as trajmodes does (``average_degenerate_weights``; without it
     phono3py's tetrahedron widths depend on the eigenvector basis). Skips the test when phono3py is not installed."""
-    phono3py = pytest.importorskip("phono3py")
-    key = _content_key(fc, use_grg)
-    if key not in _LOADED:
-        fc.to_phono3py(folder)
-        _LOADED[key] = phono3py.load(str(folder / "phono3py_params.yaml"), fc2_filename=str(folder / "fc2.hdf5"),
-                                     fc3_filename=str(folder / "fc3.hdf5"), symmetrize_fc=False, produce_fc=False,
-                                     log_level=0, use_grg=use_grg)
-    ph3 = _LOADED[key]
+    ph3 = loaded_phono3py(fc, folder, use_grg)
     ph3.mesh_numbers = np.asarray(mesh)
     ph3.sigmas = [sigma]
     ph3.init_phph_interaction(average_degenerate_weights=True)
