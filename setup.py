@@ -1,4 +1,5 @@
-"""Build the compiled kernels (the text parser, the mode projection and displacements, the fit's design rows); everything else lives in pyproject.toml."""
+"""Build the compiled kernels (the text parser, the mode projection and displacements, the linear tetrahedron
+weights, the fit's design rows); everything else lives in pyproject.toml."""
 from setuptools import Extension, setup
 
 setup(
@@ -12,6 +13,12 @@ setup(
         Extension(
             "trajmodes._projection",
             sources=["trajmodes/_projection.c"],
+            extra_compile_args=["-O3"],
+            depends=["trajmodes/_compat.h"],
+        ),
+        Extension(
+            "trajmodes._tetrahedron",
+            sources=["trajmodes/_tetrahedron.c"],
             extra_compile_args=["-O3"],
             depends=["trajmodes/_compat.h"],
         ),

@@ -126,7 +126,7 @@ LAYERS: dict[str, dict[str, str]] = {
 LAYERED = {"phonons"}
 
 #: the compiled kernels: private modules of the package itself, imported where they run; they import nothing
-KERNELS = {"trajmodes._fastparse", "trajmodes._projection", "trajmodes._design"}
+KERNELS = {"trajmodes._fastparse", "trajmodes._projection", "trajmodes._design", "trajmodes._tetrahedron"}
 #: modules that are not in a package of their own: ``python -m trajmodes`` is the command line
 ALIASES = {"trajmodes.__main__": "cli"}
 

@@ -1,6 +1,7 @@
-"""The three compiled extensions built with AddressSanitizer and UndefinedBehaviorSanitizer, and the tests that drive
+"""The compiled extensions built with AddressSanitizer and UndefinedBehaviorSanitizer, and the tests that drive
 them run on that build in a child process: a read or write out of bounds, a use after free or undefined arithmetic
-in the parser, the projection or the design rows fails the suite. Skipped where the compiler has no sanitizers."""
+in the parser, the projection, the tetrahedron weights or the design rows fails the suite. Skipped where the compiler
+has no sanitizers."""
 from __future__ import annotations
 
 import os
@@ -14,8 +15,8 @@ from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow        # builds the extensions (~40 s) and runs their tests under the sanitizers
 
-#: the tests that call the compiled kernels: the guards, the parser (every dump layout), the projection and the
-#: fit's design rows
+#: the tests that call the compiled kernels: the guards (and the tetrahedron weights against numpy's), the parser
+#: (every dump layout), the projection and the fit's design rows
 KERNEL_TESTS = ["tests/test_kernels.py", "tests/io/test_lammps_dump.py", "tests/io/test_broken_lammps.py", "tests/modes/test_projection.py",
                 "tests/forceconstants/test_fitting.py"]
 

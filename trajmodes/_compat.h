@@ -1,5 +1,6 @@
-/* Portability of the compiled kernels (_fastparse.c, _design.c, _projection.c): the few compiler and C-library
- * extensions they use, each with a plain fallback, so that the extensions build with GCC, Clang and MSVC alike. */
+/* Portability of the compiled kernels (_fastparse.c, _design.c, _projection.c, _tetrahedron.c): the few compiler and
+ * C-library extensions they use, each with a plain fallback, so that the extensions build with GCC, Clang and MSVC
+ * alike. */
 #ifndef TRAJMODES_COMPAT_H
 #define TRAJMODES_COMPAT_H
 

@@ -14,6 +14,11 @@ import numpy as np
 
 from trajmodes.lattice.qpoints import mesh_addresses, mesh_index, parse_mesh
 
+try:
+    from trajmodes import _tetrahedron
+except ImportError:              # not built (a source checkout without a compiler): the numpy route below
+    _tetrahedron = None
+
 __all__ = ["tetrahedra", "vertex_weights", "point_weights", "sorted_vertices", "pairs_inside"]
 
 _EPS = 1e-10                     # as phonopy's THM_EPSILON
@@ -145,18 +150,29 @@ def point_weights(values: np.ndarray, central: np.ndarray, w) -> np.ndarray:
     -----
     A tetrahedron weighs only the points w inside its range [v0, v3): the weights are evaluated for those
     (tetrahedron, w) pairs only (:func:`pairs_inside`), as :func:`~trajmodes.phonons.harmonic.dos.tetrahedron_dos`
-    does.
+    does, in one compiled pass over the tetrahedra that releases the GIL (the numpy route, the same sums to the last
+    bit, where the extension is not built).
     """
     values = np.asarray(values, dtype=float)
     w = np.atleast_1d(np.asarray(w, dtype=float))
     if w.ndim != 1:
         raise ValueError(f"w must be one frequency or a 1-D array of them, not of shape {w.shape}")
+    if values.shape[-2:] != (24, 4) or np.shape(central) != (24,):
+        raise ValueError(f"values must hold the 4 vertex values of the 24 tetrahedra of every point, (..., 24, 4), "
+                         f"and central one vertex per tetrahedron, (24,): got {values.shape} and {np.shape(central)}")
     lead = values.shape[:-2]
+    by = np.argsort(w, kind="stable")
+    n_points = int(np.prod(lead, dtype=np.int64))
+    if _tetrahedron is not None:
+        out = np.zeros(n_points * len(w))
+        _tetrahedron.accumulate(np.ascontiguousarray(values.reshape(-1, 4)), n_points * 24,
+                                np.ascontiguousarray(central, dtype=np.int64), 24, np.ascontiguousarray(w[by]),
+                                np.ascontiguousarray(by, dtype=np.int64), out)
+        return out.reshape(lead + (len(w),)) / 6.0
     v = values.reshape(-1, 4)
     v, cs = sorted_vertices(v, np.tile(np.asarray(central), len(v) // 24))
-    by = np.argsort(w, kind="stable")
     tet, k = pairs_inside(v, w[by])
-    n = int(np.prod(lead, dtype=np.int64)) * len(w)
+    n = n_points * len(w)
     weights = vertex_weights(w[by][k], v[tet], cs[tet])
     out = np.bincount((tet // 24) * len(w) + by[k], weights=weights, minlength=n)
     return out.reshape(lead + (len(w),)) / 6.0
