@@ -102,8 +102,10 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
                 break
         if found is not None:
             break
-    if found is None and big and supercell.primitive(float(symprec)).n_atoms < supercell.n_atoms:
-        return supercell, float(symprec)               # an ideal cell of a primitive cell beyond the limit
+    # an ideal cell of a primitive cell beyond the limit (a time average is no ideal cell: its noise exceeds symprec,
+    # and the search for a primitive cell of any size costs seconds at 10^6 atoms)
+    if found is None and big and not averaged and supercell.primitive(float(symprec)).n_atoms < supercell.n_atoms:
+        return supercell, float(symprec)
     if found is None:
         if not allow_p1:
             raise ValueError(

@@ -232,7 +232,12 @@ def lattice_translations(cell, positions, types, symprec: float, finder: _Finder
         found = _sites(finder, positions, basis, symprec)
         if found is None:
             # the slow check, one basis vector at a time on every atom (KD-tree), finds a false survivor
-            found, failed, which, collided = _orbits_checked(finder, cell, basis, symprec)
+            found, failed, which, collided, noise = _orbits_checked(finder, cell, basis, symprec)
+            if noise:
+                # even made exact, the vector misses a few atoms, each by less than twice symprec: the cell's noise
+                # (a time average, a snapshot) reaches beyond this tolerance, and every lattice translation misses
+                # alike (searching them all costs one pass over the atoms each: 12 s at 864,000 atoms)
+                return trivial
             if failed is not None:
                 # a false survivor of the sample test: the atoms it fails join the sample, two atoms it sent onto one
                 # (each passes the distance test) become a test of their own (a defect breaks every translation: one
@@ -276,8 +281,9 @@ def _sites(finder: _Finder, positions, basis, symprec: float) -> Translations | 
     """The lattice translations spanned by ``basis`` checked on every atom in O(N log N), without a search per atom
     over the whole cell: every atom is put on a site of the primitive cell (the nearest of the sites found on a
     random subset, a KD-tree of the few sites) and in a cell (integer coordinates); the atoms must fill every site
-    once per cell, and each basis vector must move every atom within ``symprec`` (A) of the atom on the same site
-    one cell on. None when they do not (then :func:`_orbits_checked` decides)."""
+    once per cell, and each basis vector, made exact (:func:`_refined`: the candidate, a difference of two noisy
+    atoms, plus the mean offset of the atoms it lands on), must move every atom within ``symprec`` (A) of the atom on
+    the same site one cell on. None when they do not (then :func:`_orbits_checked` decides)."""
     from scipy.spatial import cKDTree
 
     from trajmodes.lattice.geometry import niggli_reduce
@@ -329,7 +335,7 @@ def _sites(finder: _Finder, positions, basis, symprec: float) -> Translations | 
     smap = SupercellMap(S, site, lat, np.zeros(n))
     if not smap.one_to_one:
         return None                                           # two atoms on one site of one cell
-    for b in basis:
+    for b in refined:          # the lattice vectors, not the candidates' differences of two noisy atoms
         m = np.rint(b @ np.linalg.inv(P)).astype(np.int64)
         j = smap.index(site, lat + m)
         d = _mul(positions[j] - positions - b, np.linalg.inv(finder.cell))
@@ -339,10 +345,29 @@ def _sites(finder: _Finder, positions, basis, symprec: float) -> Translations | 
     return Translations(P, S, _first_order(site, n_prim))
 
 
+#: a lattice vector that, made exact (the mean offset of the atoms it lands on added), still misses at most this
+#: share of the atoms, each by less than twice the tolerance, misses them by the cell's noise (a wrong vector misses
+#: whole sublattices, by interatomic distances)
+NOISE_SHARE = 0.01
+
+
+def _missed_by_noise(finder: _Finder, near, shift, symprec: float) -> bool:
+    """Whether the translation ``shift`` (fractional), which sends every atom to ``near``, misses because of the
+    cell's noise: made exact by the mean offset of the atoms it lands on (the error of the candidate vector itself,
+    the difference of two noisy atoms, removed), it still misses some atoms, at most :data:`NOISE_SHARE` of them and
+    each by less than twice ``symprec``. Then every lattice translation misses alike at this tolerance."""
+    d = finder.frac[near] - finder.frac - shift
+    d -= np.rint(d)
+    dist = np.linalg.norm(_mul(d - d.mean(axis=0), finder.cell), axis=1)
+    missed = np.count_nonzero(dist >= symprec)
+    return 0 < missed <= NOISE_SHARE * len(dist) and dist.max() < 2 * symprec
+
+
 def _orbits_checked(finder: _Finder, cell, basis, symprec: float):
     """Every basis vector checked on every atom with the KD-tree (a permutation within ``symprec``), then the orbits:
-    ``(translations or None, None, None, None)``, or, for the first vector that fails, ``(None, the atoms it does not
-    map onto an atom, its row in basis, atoms it sends onto one atom or None)``."""
+    ``(translations or None, None, None, None, False)``, or, for the first vector that fails, ``(None, the atoms it
+    does not map onto an atom, its row in basis, atoms it sends onto one atom or None, noise)``, ``noise`` as
+    :func:`_missed_by_noise` (and no two atoms sent onto one)."""
     n = len(finder.frac)
     inv = np.linalg.inv(finder.cell)
     images, mean = [], []
@@ -355,7 +380,8 @@ def _orbits_checked(finder: _Finder, cell, basis, symprec: float):
             # translation alike: they rule out all the others in one test, where the atom sent onto the empty site
             # is another one for every translation
             both = np.flatnonzero(near == np.argmax(hits)) if hits.max() > 1 else None
-            return None, np.flatnonzero(dist >= symprec), r, both
+            failed = np.flatnonzero(dist >= symprec)
+            return None, failed, r, both, both is None and _missed_by_noise(finder, near, shift, symprec)
         d = finder.frac[near] - finder.frac - shift
         d -= np.rint(d)
         images.append(near)
@@ -364,8 +390,8 @@ def _orbits_checked(finder: _Finder, cell, basis, symprec: float):
     S = np.rint(Sf).astype(np.int64)
     det = int(round(abs(np.linalg.det(S))))
     if np.abs(Sf - S).max() > 0.1 or det < 2:
-        return None, None, None, None
-    return _orbits(np.linalg.solve(S, cell), S, images, n, det), None, None, None
+        return None, None, None, None, False
+    return _orbits(np.linalg.solve(S, cell), S, images, n, det), None, None, None, False
 
 
 def _delaunay(lattice, symprec: float) -> np.ndarray:
@@ -402,21 +428,52 @@ def _spglib_basis(cell, frac, types, orbit, n_cells: int, symprec: float, pairs:
     vectors = np.concatenate([d[found != m], np.eye(3)])
     cart = _mul(vectors, cell)
     v0, size = abs(np.linalg.det(cell)), len(vectors)
-    tried = 0
+    first = _first_triple(cart, v0, n_cells, symprec, pairs)
+    if first is None:
+        return None
+    F = vectors[list(first)]
+    inv = _nint(np.linalg.inv(F.T))
+    if round(abs(np.linalg.det(inv))) == n_cells:
+        F = np.linalg.inv(inv).T
+    return _delaunay(F @ cell, symprec)
+
+
+#: vectors whose volumes with every pair :func:`_first_triple` takes at once (a block of 4096 x 256 products)
+_TRIPLE_BLOCK = 4096
+
+
+def _first_triple(cart, v0: float, n_cells: int, symprec: float, pairs: int):
+    """The first triple (i, j, k), i < j < k, of the vectors ``cart`` (n, 3) in the order i, j, then k, whose volume
+    is that of a primitive cell (above ``symprec``, v0 / volume rounding to ``n_cells`` as spglib's mat_Nint), among
+    the first ``pairs`` pairs (i, j); None if there is none. The volumes of all those pairs with a block of vectors k
+    are one matrix product, block after block, the pairs that can still come first only."""
+    size = len(cart)
+    ij = []
     for i in range(size):
-        for j in range(i + 1, size):
-            vol = np.abs(np.einsum("kc,c->k", cart[j + 1:], np.cross(cart[i], cart[j])))
-            ok = (vol > symprec) & (_nint(v0 / np.where(vol > 0, vol, 1.0)) == n_cells)
-            if ok.any():
-                F = vectors[[i, j, j + 1 + int(np.flatnonzero(ok)[0])]]
-                inv = _nint(np.linalg.inv(F.T))
-                if round(abs(np.linalg.det(inv))) == n_cells:
-                    F = np.linalg.inv(inv).T
-                return _delaunay(F @ cell, symprec)
-            tried += 1
-            if tried >= pairs:
-                return None
-    return None
+        ij.extend((i, j) for j in range(i + 1, min(size, i + 1 + pairs - len(ij))))
+        if len(ij) >= pairs:
+            break
+    if not ij:
+        return None
+    ij = np.array(ij)
+    cross = np.cross(cart[ij[:, 0]], cart[ij[:, 1]])                   # (pairs, 3)
+    # nint(v0 / vol) == n_cells, i.e. n_cells - 1/2 <= v0 / vol < n_cells + 1/2, as bounds on vol
+    lo = v0 / (n_cells + 0.5)
+    hi = v0 / (n_cells - 0.5) if n_cells > 0.5 else np.inf
+    best = None                                                          # (pair, k)
+    for s in range(int(ij[0, 1]) + 1, size, _TRIPLE_BLOCK):
+        n_live = len(ij) if best is None else best[0]
+        if n_live == 0:
+            break
+        vol = np.abs(cart[s:s + _TRIPLE_BLOCK] @ cross[:n_live].T)       # (block, live pairs)
+        ok = (vol > symprec) & (vol > lo) & (vol <= hi)
+        ok &= np.arange(s, s + len(vol))[:, None] > ij[:n_live, 1][None, :]
+        hit = np.flatnonzero(ok.any(axis=0))
+        if len(hit):
+            best = (int(hit[0]), s + int(np.argmax(ok[:, hit[0]])))
+    if best is None:
+        return None
+    return int(ij[best[0], 0]), int(ij[best[0], 1]), best[1]
 
 
 def _basis_rows(cand, passed, symprec: float) -> list:
