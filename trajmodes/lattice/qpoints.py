@@ -72,8 +72,9 @@ def commensurate_qpoints(matrix, centred: bool = True) -> np.ndarray:
     m = np.stack(np.meshgrid(*(np.arange(D),) * 3, indexing="ij"), -1).reshape(-1, 3)
     q = m @ inv.T
     q = q - np.floor(q + 0.5 + 1e-9) if centred else q - np.floor(q + 1e-9)
-    key = np.rint(q * D).astype(np.int64)
-    _, first = np.unique(key, axis=0, return_index=True)
+    key = np.rint(q * D).astype(np.int64)                # each in [-D, D]: one integer per row for np.unique
+    code = ((key[:, 0] + D) * (2 * D + 1) + key[:, 1] + D) * (2 * D + 1) + key[:, 2] + D
+    _, first = np.unique(code, return_index=True)
     q = key[np.sort(first)] / D                     # q D is integral: the correctly rounded q
     q[q == 0] = 0.0
     if len(q) != det:
