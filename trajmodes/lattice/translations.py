@@ -427,7 +427,7 @@ def _spglib_basis(cell, frac, types, orbit, n_cells: int, symprec: float, pairs:
     d = np.where(d < -1e-10, d + 1.0, d)                       # spglib's mat_Dmod1
     vectors = np.concatenate([d[found != m], np.eye(3)])
     cart = _mul(vectors, cell)
-    v0, size = abs(np.linalg.det(cell)), len(vectors)
+    v0 = abs(np.linalg.det(cell))
     first = _first_triple(cart, v0, n_cells, symprec, pairs)
     if first is None:
         return None
