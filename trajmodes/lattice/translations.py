@@ -351,14 +351,13 @@ def _sites(finder: _Finder, positions, basis, symprec: float) -> Translations | 
 NOISE_SHARE = 0.01
 
 
-def _missed_by_noise(finder: _Finder, near, shift, symprec: float) -> bool:
-    """Whether the translation ``shift`` (fractional), which sends every atom to ``near``, misses because of the
-    cell's noise: made exact by the mean offset of the atoms it lands on (the error of the candidate vector itself,
-    the difference of two noisy atoms, removed), it still misses some atoms, at most :data:`NOISE_SHARE` of them and
-    each by less than twice ``symprec``. Then every lattice translation misses alike at this tolerance."""
-    d = finder.frac[near] - finder.frac - shift
-    d -= np.rint(d)
-    dist = np.linalg.norm(_mul(d - d.mean(axis=0), finder.cell), axis=1)
+def _missed_by_noise(finder: _Finder, offsets, symprec: float) -> bool:
+    """Whether a translation misses because of the cell's noise, from ``offsets`` (N, 3), fractional in the finder's
+    cell: each atom's offset from the atom the translation sends it to. Made exact by their mean (the error of the
+    candidate vector itself, the difference of two noisy atoms, removed), it still misses some atoms, at most
+    :data:`NOISE_SHARE` of them and each by less than twice ``symprec``. Then every lattice translation misses alike
+    at this tolerance."""
+    dist = np.linalg.norm(_mul(offsets - offsets.mean(axis=0), finder.cell), axis=1)
     missed = np.count_nonzero(dist >= symprec)
     return 0 < missed <= NOISE_SHARE * len(dist) and dist.max() < 2 * symprec
 
@@ -375,15 +374,15 @@ def _orbits_checked(finder: _Finder, cell, basis, symprec: float):
         shift = b @ inv
         near, dist = finder.image(np.arange(n), shift)
         hits = np.bincount(near, minlength=n)
+        d = finder.frac[near] - finder.frac - shift                  # each atom's offset from the atom it lands on
+        d -= np.rint(d)
         if dist.max() >= symprec or hits.max() != 1:
             # two atoms sent onto one (say an atom pushed next to another, its site left empty) fail every
             # translation alike: they rule out all the others in one test, where the atom sent onto the empty site
             # is another one for every translation
             both = np.flatnonzero(near == np.argmax(hits)) if hits.max() > 1 else None
             failed = np.flatnonzero(dist >= symprec)
-            return None, failed, r, both, both is None and _missed_by_noise(finder, near, shift, symprec)
-        d = finder.frac[near] - finder.frac - shift
-        d -= np.rint(d)
+            return None, failed, r, both, both is None and _missed_by_noise(finder, d, symprec)
         images.append(near)
         mean.append((shift + d.mean(axis=0)) @ finder.cell)
     Sf = cell @ np.linalg.inv(np.array(mean))
