@@ -197,6 +197,27 @@ def _size(nbytes: float) -> str:
     return f"{nbytes:.1f} PB"                                      # pragma: no cover - the loop returns
 
 
+def on_workers(obj):
+    """``obj`` as the argument of many Dask tasks: itself on threads; on a ``dask.distributed`` cluster (the default
+    client, :func:`distributed_client`) a Future of it, scattered to every worker once. Inside the graph every task
+    would carry its own copy, which the scheduler sends with the task and the worker holds while the task waits (a
+    reference crystal of 10^6 atoms is 20 MB a task); scattered, each worker holds one. The same object given twice
+    is sent once (its hash names it). A graph built for this process's threads (``dask.config.set(scheduler=
+    "threads")`` beside a client) keeps the object itself (:func:`scattering_client`)."""
+    client = scattering_client()
+    return obj if client is None else client.scatter(obj, broadcast=True)
+
+
+def scattering_client():
+    """The ``dask.distributed`` client that graphs built now run on and :func:`on_workers` scatters to, or None: no
+    client, or one beside which ``dask.config.set(scheduler=...)`` picked another scheduler."""
+    import dask
+    client = distributed_client()
+    if client is None or dask.config.get("scheduler", None) not in (None, "dask.distributed", "distributed"):
+        return None
+    return client
+
+
 def distributed_client():
     """The ``dask.distributed`` client Dask computes with now (the default client: ``--scheduler`` / ``--workers``, a
     ``Client`` made by the caller), or None (threads of this process, or no ``distributed`` installed). Its workers

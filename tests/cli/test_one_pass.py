@@ -124,7 +124,9 @@ def test_info_on_a_cluster_keeps_its_scratch_file_beside_the_dump(monkeypatch, t
     import shutil
     import tempfile
     import trajmodes.resources
+    # a client in name: the scratch file's place is all that is asked of it (objects are not scattered to it)
     monkeypatch.setattr(trajmodes.resources, "distributed_client", lambda: object())
+    monkeypatch.setattr(trajmodes.resources, "scattering_client", lambda: None)
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))

@@ -168,7 +168,7 @@ def test_on_a_cluster_the_error_models_frames_come_back_with_the_fits_pass(monke
     reading them again on the cluster."""
     distributed = pytest.importorskip("distributed")
     from trajmodes import resources
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cl, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
             distributed.Client(cl):
         assert not resources.may_hold(1) and resources.may_hold(1, where="here")
         held_result, held = _fit_with_error_bars(read_average(DUMP))

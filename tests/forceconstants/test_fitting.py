@@ -409,7 +409,7 @@ def test_distributed_client_identical(si_harmonic, tmp_path):
     distributed = pytest.importorskip("distributed")
     sc, Phi, path, u, f = si_harmonic
     est = _fit(path, sc, chunk_frames=4, cutoff2=4.0, folds=3)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0",
                                   local_directory=str(tmp_path)) as cluster, distributed.Client(cluster):
         blk = normal_equations(open_dump(path, sc, 4), est.kernel_, folds=3, segments=6)
     local = normal_equations(open_dump(path, sc, 4), est.kernel_, folds=3, segments=6)

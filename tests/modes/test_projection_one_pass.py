@@ -124,7 +124,7 @@ def test_on_a_cluster_of_processes_the_average_comes_out_of_the_projections_pass
     def recording(*args):
         taken.append(real(*args))
         return taken[-1]
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   local_directory=str(tmp_path)) as cluster, distributed.Client(cluster):
         assert may_hold(1e6, where="workers") and not may_hold(1e6) and not may_hold(1e18, where="workers")
         with pytest.MonkeyPatch.context() as mp:

@@ -170,7 +170,7 @@ def test_local_cluster_gives_the_numbers_of_the_threads(coal, tmp_path):
     q = [[0, 0, 0], [1 / 3, 0, 0], [1 / 3, 1 / 3, 1 / 3], [2 / 3, 0, 1 / 3]]
     kw = dict(window=50, step=3, weights="neutron", chunk_frames=37, wave=2)
     threads = dynamic_structure_factor(traj, q, **kw)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   local_directory=str(tmp_path)) as cluster, distributed.Client(cluster):
         cluster_ds = dynamic_structure_factor(traj, q, **kw)
     assert set(cluster_ds.data_vars) == set(threads.data_vars) and len(threads.data_vars) > 20

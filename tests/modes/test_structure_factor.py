@@ -280,7 +280,7 @@ def test_two_thousand_frames_equal_dynasor_on_threads_and_on_a_process_cluster(l
     if name == "coal":
         assert "Fqt_coh_Al_Co" in worst and "Sqw_incoh_Co" in worst
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster):
         on_cluster = dynamic_structure_factor(_read(long_runs, name), q, window=200, step=10)
     for k in ds.data_vars:
         scale = float(np.abs(ds[k].values).max()) or 1.0

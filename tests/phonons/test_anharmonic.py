@@ -252,7 +252,7 @@ def test_distributed_cluster_gives_identical_numbers(cu_fc3):
     """The loop over q is a Dask graph: worker processes of a LocalCluster give the threaded result bit for bit."""
     distributed = pytest.importorskip("distributed")
     local = Anharmonic(cu_fc3, 6, [300.0], smearing=0.1).shifts()
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
             distributed.Client(cl) as client:
         remote = Anharmonic(cu_fc3, 6, [300.0], smearing=0.1, scheduler=client).shifts()
     for v in ("gamma", "frequency_shift"):

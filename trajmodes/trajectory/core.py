@@ -73,6 +73,11 @@ FieldUnits = make_dataclass("FieldUnits", [(k, str) for k in FIELD_UNITS], froze
                                        "(FIELD_UNITS)."})
 
 
+#: arguments of :meth:`Trajectory.map_chunks` written into each task as they are (small values, containers); any other
+#: object is scattered to a cluster's workers once (:func:`~trajmodes.resources.on_workers`)
+_INLINE = (type(None), bool, int, float, complex, str, bytes, np.generic, tuple, list, dict)
+
+
 def _displacement_sum(data: dict, displacements) -> np.ndarray:
     """The sum over one chunk's frames of its displacements, (1, atoms, 3) A."""
     return displacements(data).sum(axis=0)[None]
@@ -354,15 +359,23 @@ class Trajectory:
 
     def _read_layer(self, fields: tuple):
         """One read task per chunk, parsing ``fields`` (every field array of the layer shares it)."""
-        if fields not in self._layers:
+        from trajmodes.resources import on_workers, scattering_client
+        client = scattering_client()
+        key = (fields, None if client is None else client.id)
+        if key not in self._layers:
             chunks = self._chunks()
-            src_key = "trajmodes-source-" + tokenize(self.source.token())
             name = "trajmodes-read-" + tokenize(self.source.token(), fields, [c.tobytes() for c in chunks])
-            layer = {src_key: self.source}
+            if client is None:
+                # the reader is one node of the graph, which every read task takes
+                source = "trajmodes-source-" + tokenize(self.source.token())
+                layer = {source: self.source}
+            else:
+                # scattered to the cluster's workers once (its per-atom tables are 35 MB at 10^6 atoms)
+                source, layer = on_workers(self.source), {}
             for i, fr in enumerate(chunks):
-                layer[(name, i)] = (_read, src_key, fr, fields)
-            self._layers[fields] = (name, layer, tuple(len(c) for c in chunks))
-        return self._layers[fields]
+                layer[(name, i)] = (_read, source, fr, fields)
+            self._layers[key] = (name, layer, tuple(len(c) for c in chunks))
+        return self._layers[key]
 
     def _field(self, field: str, tail: tuple, fields: tuple | None = None) -> da.Array:
         """Dask array of one field; ``fields`` picks the read layer (default: all per-atom fields, shared)."""
@@ -386,7 +399,11 @@ class Trajectory:
         if per_chunk:
             sizes = (1,) * len(sizes)
         more = [()] * len(sizes) if chunk_args is None else [(a,) for a in chunk_args]
-        dsk = {(name, i) + (0,) * len(shape): (func, (read, i)) + tuple(args) + more[i] for i in range(len(sizes))}
+        # on a dask.distributed cluster an object (a reference crystal, a projector) is scattered to the workers
+        # once, not copied into every task (:func:`~trajmodes.resources.on_workers`)
+        from trajmodes.resources import on_workers
+        refs = [a if isinstance(a, _INLINE) else on_workers(a) for a in args]
+        dsk = {(name, i) + (0,) * len(shape): (func, (read, i)) + tuple(refs) + more[i] for i in range(len(sizes))}
         graph = HighLevelGraph({read: layer_graph, name: dsk}, {read: set(), name: {read}})
         return da.Array(graph, name, chunks=(sizes,) + tuple((s,) for s in shape), dtype=dtype)
 
@@ -611,6 +628,7 @@ class Trajectory:
         return Structure(s @ cell + origin, cell, self.species, self.masses, origin)
 
     def _displacements_from(self, ref: Structure, layer: tuple = ("positions",)) -> da.Array:
+        from trajmodes.resources import on_workers
         lean = tuple(layer)  # by default parse only the position columns (about 3x faster than all)
         pos = self._field("positions", (self.n_atoms, 3), lean)
         origins = self._field("origins", (3,), lean)
@@ -618,8 +636,9 @@ class Trajectory:
             cells = self._field("cells", (3, 3), lean)
         else:
             cells = da.full((self.n_frames, 3, 3), np.nan, chunks=(pos.chunks[0], 3, 3))
-        return da.blockwise(displacements_of_frames, "tij", pos, "tij", cells, "tab", origins, "tb", ref, None,
-                            dtype=np.float64, concatenate=True)
+        # the reference scattered to a cluster's workers once, not copied into every task
+        return da.blockwise(displacements_of_frames, "tij", pos, "tij", cells, "tab", origins, "tb", on_workers(ref),
+                            None, dtype=np.float64, concatenate=True)
 
     def displacements(self, layer: tuple = ("positions",), reference: Structure | None = None) -> da.Array:
         """Displacements u(t) from the reference crystal, (n_frames, n_atoms, 3) in A (lazy).
