@@ -221,6 +221,13 @@ class Trajectory:
         self.masses = source.masses
         self._layers: dict[tuple, tuple] = {}
 
+    def __getstate__(self) -> dict:
+        # the read layers are a cache of graph pieces, rebuilt on demand: not sent along (on a cluster they hold the
+        # futures of the scattered reader, which belong to this process's client)
+        state = dict(self.__dict__)
+        state["_layers"] = {}
+        return state
+
     # --- metadata ------------------------------------------------------------------------------
     @property
     def reference_spec(self):
