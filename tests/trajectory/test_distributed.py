@@ -50,7 +50,6 @@ def test_a_dump_summarised_on_a_cluster_is_parsed_once(tmp_path, monkeypatch):
                                    err_msg=name)
 
 
-
 def test_the_reference_and_the_projector_go_to_each_worker_once(tmp_path, cu_eam_phonons):
     """On a cluster the objects every chunk's task takes (the reference crystal of the displacements, the projector
     of the modes) are scattered to the workers once instead of written into every task: the scheduler sends each
