@@ -31,3 +31,4 @@ def test_set_on_glibc_unless_the_environment_sets_it():
     assert _child() == "True"
     assert _child(MALLOC_ARENA_MAX="4") == "False"
     assert _child(MALLOC_MMAP_THRESHOLD_="4194304") == "False"
+    assert _child(MALLOC_TRIM_THRESHOLD_="0") == "False"

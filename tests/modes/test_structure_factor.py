@@ -120,6 +120,37 @@ def test_chunking_and_origin_step_do_not_change_the_numbers(runs):
             np.testing.assert_allclose(b[k].values, a[k].values, rtol=0, atol=1e-12 * np.abs(a[k].values).max())
 
 
+def test_spans_shared_by_blocks_of_atoms_do_not_change_the_numbers(runs, monkeypatch):
+    """Spans of a few read chunks, one span at a time, each span's atoms split over tasks (as at 10^6 atoms, where
+    a read chunk is one frame): the same numbers as whole chunks, for both species' partials."""
+    import trajmodes.resources as resources
+    from trajmodes.modes import structure_factor as sf
+    traj = _read(runs, "coal", chunk_frames=5)
+    q = [[0, 0, 0], [1 / 3, 0, 0], [1 / 3, 1 / 3, 1 / 3]]
+    a = dynamic_structure_factor(traj.rechunk(traj.n_frames), q, window=30, step=3)
+    monkeypatch.setattr(resources, "HOLD_BYTES", traj.n_atoms * 48 * 12)           # spans of 2 chunks (10 frames)
+    monkeypatch.setattr(sf, "MIN_BLOCK_ATOMS", 5)
+    bounds = np.arange(0, traj.n_frames + 5, 5).clip(max=traj.n_frames)
+    spans, wave, blocks = sf._plan(bounds, traj.n_atoms, 30, True, 2, None, None)
+    assert (wave, blocks) == (1, 4) and spans[:2] == [(0, 2), (2, 4)]
+    b = dynamic_structure_factor(traj, q, window=30, step=3)
+    for k in a.data_vars:
+        np.testing.assert_allclose(b[k].values, a[k].values, rtol=0, atol=1e-12 * np.abs(a[k].values).max())
+
+
+def test_a_million_atoms_are_worked_in_spans_of_a_few_windows_over_blocks_of_atoms():
+    """One frame a read chunk (10^6 atoms): spans of about 4 windows within HOLD_BYTES of frames, one at a time,
+    each shared by tasks over blocks of atoms (at least two a core, copies within twice a read task's memory); small
+    runs keep one task a span and a span per core."""
+    from trajmodes.modes.structure_factor import _plan
+    from trajmodes.resources import task_memory
+    spans, wave, blocks = _plan(np.arange(42), 864_000, 20, True, 2, None, None)
+    assert [b - a for a, b in spans] == [25, 16] and wave == 1 and blocks >= 4
+    assert (20 + 25) * 864_000 * 48 / blocks <= 2 * task_memory()                  # each task's copy of its atoms
+    spans, wave, blocks = _plan(np.array([0, 700, 1400, 2000]), 256, 100, True, 2, None, None)
+    assert spans == [(0, 1), (1, 2), (2, 3)] and (wave, blocks) == (2, 1)
+
+
 def _direct(x, v, q, window, step):
     """F, F_s, C_L, C_T (one species) by a double loop over time origins and lags."""
     n, N = x.shape[:2]

@@ -69,14 +69,21 @@ def _check_resolvable(qc, q, cell, what: str) -> None:
 def run_primitive(traj, symprec: float = SYMPREC) -> Crystal:
     """:func:`primitive_of` the run ``traj``'s reference: of its :attr:`~trajmodes.trajectory.core.Trajectory.
     lattice_reference` (no pass over the run while its time average is still to be taken), else, where the few frames
-    of that one are too noisy to show the lattice, of the time average itself."""
+    of that one are too noisy to show the lattice, of the denser provisional reference (about twice the frames; from a
+    text trajectory they are held for the pass after it), else of the time average itself."""
     lattice = traj.lattice_reference
     try:
         return primitive_of(lattice, traj.masses, symprec)
     except ValueError:
-        if lattice is traj.reference:
+        if traj.reference_known:
             raise
-        return primitive_of(traj.reference, traj.masses, symprec)
+    denser = traj.provisional_reference(denser=True)
+    if denser is not None:
+        try:
+            return primitive_of(denser, traj.masses, symprec)
+        except ValueError:
+            pass
+    return primitive_of(traj.reference, traj.masses, symprec)
 
 
 def primitive_of(reference, masses=None, symprec: float = SYMPREC) -> Crystal:

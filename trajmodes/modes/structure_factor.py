@@ -46,21 +46,72 @@ def _rows(carry, carry_end: int, blocks, block_start: int, lo: int):
     return z[lo - first:]
 
 
-def _chunk_terms(carry_x, carry_end, prev_x, block_start, x, v, cells, start, window, step, groups, q, qhat, cell):
-    """One chunk's densities (after checking its cells) and, with the positions before it (the carry of earlier
-    waves and the chunks of this wave before it), its incoherent window sums; one read of the chunk, one evaluation
-    of its phases."""
+#: fewest atoms in one of the tasks that share a span's atoms
+MIN_BLOCK_ATOMS = 4096
+
+
+def _plan(bounds: np.ndarray, n_atoms: int, window: int, currents: bool, cores: int, span_frames: int | None,
+          wave: int | None) -> tuple[list[tuple[int, int]], int, int]:
+    """How the read chunks (frame ``bounds``) are worked: spans of consecutive chunks (first and last + 1), spans
+    per ``dask.compute`` (a wave) and tasks per span, each over a block of its atoms.
+
+    A span evaluates the phases of the ``window - 1`` frames before it for its incoherent sums, so spans of about 4
+    windows (or the whole run) keep that repeated work small whatever the read chunks (one frame each at 10^6
+    atoms); the frames a wave holds stay within :data:`trajmodes.resources.HOLD_BYTES`. When a wave has fewer spans
+    than cores, a span's atoms are shared by several tasks (the sums are over atoms), as they are where one task's
+    copy of them would outgrow twice :func:`trajmodes.resources.task_memory`.
+    """
+    from trajmodes import resources
+    per_frame = n_atoms * 24 * (2 if currents else 1)                    # positions (and velocities), bytes
+    if span_frames is None:
+        span_frames = min(int(bounds[-1]), 4 * window, max(1, resources.HOLD_BYTES // per_frame))
+    spans, c0, nch = [], 0, len(bounds) - 1
+    while c0 < nch:
+        c1 = c0 + 1
+        while c1 < nch and bounds[c1 + 1] - bounds[c0] <= span_frames:
+            c1 += 1
+        spans.append((c0, c1))
+        c0 = c1
+    longest = max(int(bounds[b] - bounds[a]) for a, b in spans)
+    if wave is None:
+        wave = max(1, min(cores, resources.HOLD_BYTES // max(1, longest * per_frame)))
+    wave = int(min(wave, len(spans)))
+    # a task copies its atoms' positions (and velocities) over the span and the window before it: blocks enough for
+    # the cores, and for copies within twice a read task's memory
+    copies = (window + longest) * n_atoms * 48
+    blocks = max(1 if wave >= cores else -(-2 * cores // wave), -(-copies // (2 * resources.task_memory())))
+    return spans, wave, max(1, min(blocks, n_atoms // MIN_BLOCK_ATOMS))
+
+
+def _block_terms(carry_x, carry_end, prev_x, block_start, xs, vs, cells, start, window, step, groups, atoms, q,
+                 qhat, cell):
+    """A span's densities over the atoms [``atoms[0]``, ``atoms[1]``) and, with the positions before it (the
+    carry of earlier waves and the chunks of this wave before it), their incoherent window sums: one read of the
+    span's chunks, one evaluation of the block's phases."""
     from trajmodes.resources import one_blas_thread
-    check_cell(cells, cell)
+    if cells is not None:
+        check_cell(np.concatenate(cells), cell)
+    a0, a1 = atoms
     lo = max(0, start - window + 1)
+    x = np.concatenate([c[:, a0:a1] for c in xs])
+    v = None if vs is None else np.concatenate([c[:, a0:a1] for c in vs])
+    prev = _rows(None if carry_x is None else carry_x[:, a0:a1], carry_end, [c[:, a0:a1] for c in prev_x],
+                 block_start, lo)
+    local = [g[(g >= a0) & (g < a1)] - a0 for g in groups]
     with one_blas_thread():
-        return chunk_terms(_rows(carry_x, carry_end, prev_x, block_start, lo), x, v, start, window, step, groups, q,
-                           qhat, cell)
+        return chunk_terms(prev, x, v, start, window, step, local, q, qhat, cell)
+
+
+def _add_terms(parts):
+    """The densities and incoherent sums of a span from those of its atom blocks."""
+    dens = parts[0][0] if len(parts) == 1 else sum(p[0] for p in parts)
+    inc = None if parts[0][1] is None else sum(p[1] for p in parts)
+    return dens, inc
 
 
 def _chunk_coherent(carry_d, carry_end, prev, block_start, cur, start, window, step):
-    """The coherent window sums of one chunk from the densities before it and its own (``prev`` and ``cur`` are
-    results of :func:`_chunk_terms`)."""
+    """The coherent window sums of one span from the densities before it and its own (``prev`` and ``cur`` are
+    results of :func:`_add_terms`)."""
     from trajmodes.resources import one_blas_thread
     lo = max(0, start - window + 1)
     with one_blas_thread():
@@ -70,52 +121,69 @@ def _chunk_coherent(carry_d, carry_end, prev, block_start, cur, start, window, s
 
 def _tail(carry, carry_end: int, blocks, block_start: int, end: int, window: int, item: int | None = None):
     """The last ``window - 1`` frames before frame ``end``: the next wave's carry (``item`` of each block when the
-    blocks are results of :func:`_chunk_terms`)."""
+    blocks are results of :func:`_add_terms`)."""
     if carry is None:
         return None
     blocks = blocks if item is None else [b[item] for b in blocks]
     return np.array(_rows(carry, carry_end, blocks, block_start, max(0, end - window + 1)))
 
 
+def _before(bounds, units, w0: int, c: int, lo: int) -> tuple[list[int], int]:
+    """The units (chunks or spans, frames ``bounds`` of their firsts and lasts) of this wave, from ``w0`` to
+    before ``c``, that hold frames from ``lo`` on, and the first frame of the first of them (``units[c]``'s first
+    when none)."""
+    used = [k for k in range(w0, c) if bounds[units[k][1]] > lo]
+    return used, int(bounds[units[used[0]][0]] if used else bounds[units[c][0]])
+
+
 def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, groups, q, qhat, cell, shape,
-            wave: int):
-    """Window sums over all chunks, ``wave`` chunks per ``dask.compute``; the last ``window - 1`` frames of densities
+            span_frames: int | None, wave: int | None):
+    """Window sums over all spans, a wave of spans per ``dask.compute``; the last ``window - 1`` frames of densities
     (and positions) are carried to the next wave as numpy, so no chunk is read twice and memory is bounded by a wave
-    of chunks and the window, whatever the run's length. Per chunk one task reads positions (velocities, cells)
-    once and makes its densities and incoherent sums from one evaluation of the phases; a second sums its coherent
-    correlations with the densities before it."""
+    of spans and the window, whatever the run's length. Per span and block of atoms one task makes the block's
+    densities and incoherent sums from one evaluation of the phases; a second sums the span's coherent correlations
+    with the densities before it."""
     fields = {k: t.field(k, layer) for k in ("positions", "velocities", "cells") if k == "positions" or
               (k == "velocities" and currents) or k == "cells"}
     blocks = {k: a.to_delayed(optimize_graph=False).reshape(len(a.chunks[0]), -1)[:, 0] for k, a in fields.items()}
     xb, vb, cb = blocks["positions"], blocks.get("velocities"), blocks["cells"]
     bounds = np.concatenate([[0], np.cumsum(fields["positions"].chunks[0])]).astype(int)
-    nch = len(bounds) - 1
+    spans, wave, n_blocks = _plan(bounds, t.n_atoms, window, currents, os.cpu_count() or 1, span_frames, wave)
+    _check_memory(t.n_atoms, window, max(int(bounds[b] - bounds[a]) for a, b in spans), wave, n_blocks, *shape,
+                  len(q), incoherent, currents)
+    chunks = [(k, k + 1) for k in range(len(bounds) - 1)]
+    cuts = np.linspace(0, t.n_atoms, n_blocks + 1).astype(int)
     coh, inc = 0.0, 0.0
     carry_d = np.zeros((0,) + shape, dtype=np.complex128)
     carry_x = np.zeros((0, t.n_atoms, 3)) if incoherent else None
     tag = uuid.uuid4().hex
-    for w0 in range(0, nch, wave):
-        w1 = min(w0 + wave, nch)
-        first = int(bounds[w0])
+    for w0 in range(0, len(spans), wave):
+        w1 = min(w0 + wave, len(spans))
+        first = int(bounds[spans[w0][0]])
         cd = dask.delayed(carry_d, name=f"trajmodes-sqw-carry-d-{tag}-{w0}")
         cx = None if carry_x is None else dask.delayed(carry_x, name=f"trajmodes-sqw-carry-x-{tag}-{w0}")
         terms, sums = [], []
-        for c in range(w0, w1):
-            a = int(bounds[c])
+        for s in range(w0, w1):
+            c0, c1 = spans[s]
+            a = int(bounds[c0])
             lo = max(0, a - window + 1)
-            used = [k for k in range(w0, c) if bounds[k + 1] > lo]                # chunks of this wave it needs
-            k0 = int(bounds[used[0]]) if used else a
-            terms.append(dask.delayed(_chunk_terms, pure=False)(
-                cx, first, [xb[k] for k in used] if incoherent else [], k0, xb[c], None if vb is None else vb[c],
-                cb[c], a, window, step, groups, q, qhat, cell))
+            used_x, kx = _before(bounds, chunks, spans[w0][0], c0, lo)          # chunks of this wave it needs
+            used_d, kd = _before(bounds, spans, w0, s, lo)                       # spans of this wave it needs
+            parts = [dask.delayed(_block_terms, pure=False)(
+                cx, first, [xb[k] for k in used_x] if incoherent else [], kx, list(xb[c0:c1]),
+                None if vb is None else list(vb[c0:c1]), list(cb[c0:c1]) if b == 0 else None, a, window, step,
+                groups, (int(cuts[b]), int(cuts[b + 1])), q, qhat, cell) for b in range(n_blocks)]
+            terms.append(dask.delayed(_add_terms, pure=False)(parts))
             sums.append(dask.delayed(_chunk_coherent, pure=False)(
-                cd, first, [terms[k - w0] for k in used], k0, terms[-1], a, window, step))
-        end = int(bounds[w1])
+                cd, first, [terms[k - w0] for k in used_d], kd, terms[-1], a, window, step))
+        end = int(bounds[spans[w1 - 1][1]])
         lo = max(0, end - window + 1)
-        used = [k for k in range(w0, w1) if bounds[k + 1] > lo]
-        k0 = int(bounds[used[0]]) if used else end
-        tail_d = dask.delayed(_tail)(cd, first, [terms[k - w0] for k in used], k0, end, window, 0)
-        tail_x = None if cx is None else dask.delayed(_tail)(cx, first, [xb[k] for k in used], k0, end, window)
+        used_d = [k for k in range(w0, w1) if bounds[spans[k][1]] > lo]
+        kd = int(bounds[spans[used_d[0]][0]]) if used_d else end
+        used_x = [k for k in range(spans[w0][0], spans[w1 - 1][1]) if bounds[k + 1] > lo]
+        kx = int(bounds[used_x[0]]) if used_x else end
+        tail_d = dask.delayed(_tail)(cd, first, [terms[k - w0] for k in used_d], kd, end, window, 0)
+        tail_x = None if cx is None else dask.delayed(_tail)(cx, first, [xb[k] for k in used_x], kx, end, window)
         *results, carry_d, carry_x = dask.compute(*sums, *terms, tail_d, tail_x)
         for r in results[:len(sums)]:
             coh = coh + r
@@ -125,18 +193,20 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
     return coh, (inc if incoherent else None)
 
 
-def _check_memory(traj, window: int, chunk: int, ns: int, K: int, nq: int, incoherent: bool, currents: bool,
-                  wave: int) -> None:
+def _check_memory(n_atoms: int, window: int, span: int, wave: int, blocks: int, ns: int, K: int, nq: int,
+                  incoherent: bool, currents: bool) -> None:
+    """MemoryError before the pass when a wave of spans (their frames, densities and sums), the carry and the
+    running tasks' copies of their atoms would not fit."""
     from trajmodes.resources import require_memory
     from trajmodes.modes.density_correlations import BLOCK_BYTES
-    n = traj.n_atoms
-    per_chunk = (chunk * n * 3 * 8 * (2 if currents else 1) + 2 * (window + chunk) * ns * K * 16
-                 + window * ns * ns * K * 8 + 4 * BLOCK_BYTES)
+    per_frame = n_atoms * 24 * (2 if currents else 1)
+    held = wave * (span * per_frame + 2 * (window + span) * ns * K * 16 + window * ns * ns * K * 8)
+    tasks = min(os.cpu_count() or 1, wave * blocks) * ((window + span) * -(-n_atoms // blocks) * 48 + 4 * BLOCK_BYTES)
     if incoherent:
-        per_chunk += 2 * (window + chunk) * n * 3 * 8 + window * ns * nq * 8
-    require_memory(wave * per_chunk, f"the structure factor of {n} atoms at {nq} q-points over windows of {window} "
-                                     f"frames ({wave} chunks of {chunk} frames at a time)",
-                   "use fewer q-points at a time, a shorter window, or fewer frames per chunk (chunk_frames=)")
+        held += 2 * window * n_atoms * 24 + wave * window * ns * nq * 8
+    require_memory(held + tasks, f"the structure factor of {n_atoms} atoms at {nq} q-points over windows of "
+                                 f"{window} frames ({wave} spans of {span} frames at a time)",
+                   "use fewer q-points at a time, a shorter window, or fewer frames per span (chunk_frames=)")
 
 
 def _frame_cell(traj) -> np.ndarray:
@@ -272,10 +342,15 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         The primitive cell the reduced q refer to; default spglib's primitive cell of ``traj.lattice_reference``
         (``symprec`` Angstrom). The MD cell must be an integer supercell of it (up to a strain of 5 %).
     chunk_frames : int, optional
-        Frames per Dask task (default the trajectory's chunks, at least 4 ``window``: a chunk also evaluates the
-        phases of the ``window - 1`` frames before it); any size gives the same numbers.
+        Frames per span, the frames whose phases a task evaluates together (with the ``window - 1`` frames before
+        them, for the incoherent sums): read in chunks of this size. Default: the trajectory's chunks grouped into
+        spans of about 4 ``window`` frames (or the whole run), no more than
+        :data:`trajmodes.resources.HOLD_BYTES` of positions and velocities; when a wave holds fewer spans than
+        cores, several tasks share a span's atoms (10^6 atoms: spans of ~25 frames, each over 4 blocks of atoms on
+        2 cores). Any size gives the same numbers.
     wave : int, optional
-        Chunks computed at a time (default the number of cores): memory is bounded by ``wave`` chunks and the window.
+        Spans computed at a time (default as many as cores, within :data:`trajmodes.resources.HOLD_BYTES` of
+        frames): memory is bounded by ``wave`` spans and the window.
 
     Returns
     -------
@@ -310,13 +385,13 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
     coh_w, inc_w, wunit = species_weights(weights, names, nq, q_norm=norm)
     ns, K = len(names), (5 if currents else 1) * nq
 
-    if chunk_frames is None and traj.chunk_frames < 4 * window < traj.n_frames:
-        chunk_frames = 4 * window       # a chunk also makes the phases of the window - 1 frames before it
     t = traj.rechunk(int(chunk_frames)) if chunk_frames is not None else traj
-    wave = int(wave or os.cpu_count() or 1)
-    _check_memory(t, window, t.chunk_frames, ns, K, nq, incoherent, currents, wave)
     layer = ("positions", "velocities") if currents else ("positions",)
-    coh, inc = _stream(t, layer, currents, incoherent, window, step, groups, qc, qhat, cell, (ns, K), wave)
+    try:
+        coh, inc = _stream(t, layer, currents, incoherent, window, step, groups, qc, qhat, cell, (ns, K),
+                           chunk_frames, None if wave is None else int(wave))
+    finally:
+        traj.release_held()                   # the frames of a denser provisional reference (run_primitive)
 
     scale = 1.0 / (traj.n_atoms * lag_counts(traj.n_frames, window, step))          # (window,)
     out, omega = _variables(coh, inc, names, (coh_w, inc_w, wunit), scale, dt, nq)

@@ -591,8 +591,13 @@ class Trajectory:
         :meth:`provisional_reference` (atoms, 3) A; it becomes :attr:`reference`."""
         p = provisional
         self._reference = Structure(p.positions + mean_u, p.cell, self.species, self.masses, p.origin)
-        _HELD.pop(self.source, None)          # the pass that needed the provisional frames is over
+        self.release_held()                   # the pass that needed the provisional frames is over
         return self._reference
+
+    def release_held(self) -> None:
+        """Let go of the frames :meth:`provisional_reference` holds for the pass after it, once that pass is over
+        (:meth:`average_from_mean` does; so does a pass that only needed the reference's lattice)."""
+        _HELD.pop(self.source, None)
 
     def frame_structure(self, i: int) -> Structure:
         """Frame ``i`` of the selection as a Structure (positions, cell and origin in A)."""
