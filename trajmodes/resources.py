@@ -122,9 +122,9 @@ HOLD_SHARE = 0.25
 HOLD_BYTES = 1 << 30
 
 
-def may_hold(nbytes: float, where: str = "tasks") -> bool:
+def may_hold(nbytes: float, where: str = "tasks", cap: float | None = None) -> bool:
     """Whether ``nbytes`` may be held through one pass over a run instead of read again in a second
-    (:data:`HOLD_BYTES` and :data:`HOLD_SHARE` of the memory that holds them).
+    (``cap``, default :data:`HOLD_BYTES`, and :data:`HOLD_SHARE` of the memory that holds them).
 
     ``where`` says who holds them:
 
@@ -138,6 +138,7 @@ def may_hold(nbytes: float, where: str = "tasks") -> bool:
     """
     if where not in ("tasks", "here", "workers"):
         raise ValueError(f"where={where!r}: one of 'tasks', 'here', 'workers'")
+    cap = HOLD_BYTES if cap is None else cap
     client = distributed_client() if where != "here" else None
     if client is not None:
         if where == "tasks":
@@ -147,9 +148,9 @@ def may_hold(nbytes: float, where: str = "tasks") -> bool:
         except Exception:                                          # no answer from the scheduler: hold nothing
             return False
         return bool(limits) and min(limits) > 0 and float(nbytes) <= min(HOLD_SHARE * sum(limits),
-                                                                         HOLD_BYTES * len(limits))
+                                                                         cap * len(limits))
     avail = available_memory()
-    return avail is not None and float(nbytes) <= min(HOLD_SHARE * avail, HOLD_BYTES)
+    return avail is not None and float(nbytes) <= min(HOLD_SHARE * avail, cap)
 
 
 #: bounds of :func:`task_memory`, bytes

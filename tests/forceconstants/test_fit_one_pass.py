@@ -24,8 +24,8 @@ def test_a_dump_is_read_once_and_gives_the_two_pass_constants(cutoff3):
     # simultaneous: one pass over the frames for every order (sequential fits take one per order)
     a = EffectiveForceConstants(cutoff2=5.0, cutoff3=cutoff3, mode="simultaneous").fit(one)
     n = one.n_frames
-    # every frame parsed once: the provisional reference's frames are held for the fit's pass
-    assert sum(frames) == n and frames[0] == len(provisional_frames(n)), frames
+    # every frame parsed once: the provisional reference's frames (first, a share per core) are held for the pass
+    assert sum(frames) == n and len(provisional_frames(n)) in np.cumsum(frames), frames
     assert one.reference_known and one.reference_is_average
     two = read_average(DUMP)
     two.reference                                                  # the average first, in a pass of its own
@@ -73,10 +73,14 @@ def _noisyprovisional_frames(tmp_path):
 def test_a_provisional_reference_too_noisy_for_the_symmetry_search_takes_the_average_first(tmp_path):
     """The provisional frames shaken by 1 A, also in the denser average (which holds them): the average of the run in
     a pass of its own, then the fit's."""
+    import contextlib
+    from trajmodes.trajectory.core import Trajectory
     path = _noisyprovisional_frames(tmp_path)
     one = read_average(path)
     frames = count_parsed_frames(one)
-    a = EffectiveForceConstants(cutoff2=5.0).fit(one)
+    with pytest.MonkeyPatch.context() as mp:              # the counts below without frames read ahead
+        mp.setattr(Trajectory, "reading_ahead", lambda self: contextlib.nullcontext())
+        a = EffectiveForceConstants(cutoff2=5.0).fit(one)
     n = one.n_frames
     # the provisional frames, those the denser average adds (held), frame 0, then the average's pass and the fit's,
     # each without the held frames
@@ -86,6 +90,42 @@ def test_a_provisional_reference_too_noisy_for_the_symmetry_search_takes_the_ave
     two.reference
     b = EffectiveForceConstants(cutoff2=5.0).fit(two)
     np.testing.assert_array_equal(a.fc2_, b.fc2_)
+
+
+def test_frames_are_read_ahead_while_the_symmetry_is_searched(monkeypatch):
+    """While the fit searches the symmetry of its provisional reference (one core busy, seconds at 10^6 atoms), a
+    thread parses the pass's first frames and holds them: the pass takes them from memory (every frame still parsed
+    once), they are let go after it, and the constants are the two passes' ones."""
+    import threading
+    import time
+    from trajmodes.trajectory import core
+    one = read_average(DUMP)
+    n = one.n_frames
+    parsed, read = [], one.source.read
+
+    def counting(fr, fields=None):
+        parsed.append((threading.current_thread().name, [int(f) for f in fr]))
+        return read(fr, fields)
+    one.source.read = counting
+    real = EffectiveForceConstants._ideal
+
+    def slow(self, supercell, averaged=False):                # until 30 frames are held, at most 60 s
+        end = time.monotonic() + 60
+        while len(core._HELD.get(one.source, {})) < 30 and time.monotonic() < end:
+            time.sleep(0.01)
+        return real(self, supercell, averaged)
+    monkeypatch.setattr(EffectiveForceConstants, "_ideal", slow)
+    a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
+    monkeypatch.undo()
+    ahead = [f for name, fr in parsed if name == "trajmodes-read-ahead" for f in fr]
+    every = [f for _, fr in parsed for f in fr]
+    assert len(ahead) >= 30 - len(provisional_frames(n)) and ahead == sorted(ahead)
+    assert sorted(every) == list(range(n)), "a frame parsed twice, or not at all"
+    assert one.source not in core._HELD
+    two = read_average(DUMP)
+    two.reference
+    b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(two)
+    assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()
 
 
 def _fit_with_error_bars(traj):

@@ -145,6 +145,45 @@ def test_ideal_crystal_fast_path_on_a_noisy_snapshot():
     assert operation_count(ideal, 1e-5) == 48 * 343 * 4
 
 
+def test_a_big_time_average_whose_noise_reaches_past_half_an_angstrom_shows_its_lattice():
+    """A time average of few frames over many atoms (2048 fcc Cu atoms, 0.09 A of noise per axis: the offsets of two
+    atoms a translation apart reach 0.5-0.6 A, as in the average of 4 frames of 864,000 atoms at 600 K): no lattice up
+    to 0.5 A, found beyond it (below a third of the atomic spacing), and the sites recovered to the noise over the
+    cells. A snapshot (not averaged) is refused as before."""
+    sc = _fcc(8)
+    assert sc.n_atoms > SPGLIB_ATOMS
+    noisy = Crystal(sc.cell, sc.positions + np.random.default_rng(2).normal(0, 0.09, sc.positions.shape), sc.species)
+    assert operation_count(noisy, 0.5, "translations") == 1
+    ideal, tol = ideal_crystal(noisy, averaged=True)
+    assert 0.5 < tol < 0.35 * (np.linalg.det(sc.cell) / sc.n_atoms) ** (1 / 3)
+    d = (ideal.positions - sc.positions) - (ideal.positions - sc.positions).mean(axis=0)
+    f = d @ np.linalg.inv(sc.cell)
+    assert np.abs((f - np.rint(f)) @ sc.cell).max() < 0.01
+    assert ideal.primitive(1e-5).n_atoms == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                   # its warning about the sites of a snapshot
+        with pytest.raises(ValueError, match="shows no lattice translations"):
+            ideal_crystal(noisy)
+
+
+def test_a_tolerance_below_the_noise_of_a_big_cell_is_ruled_out_on_a_sample(monkeypatch):
+    """42,592 fcc atoms with 0.05 A of noise per axis: at 0.28 A the fcc translations miss a few tenths of a percent
+    of the atoms, each by less than twice that. A sample of 8192 atoms shows it, so no check runs on every atom; the
+    checks on every atom (the sample test turned off) come to the same answer, and 0.5 A finds the lattice."""
+    from trajmodes.lattice import translations
+    sc = _fcc(22)
+    noisy = Crystal(sc.cell, sc.positions + np.random.default_rng(8).normal(0, 0.05, sc.positions.shape), sc.species)
+    full = []
+    real_sites = translations._sites
+    monkeypatch.setattr(translations, "_sites", lambda *a: full.append(1) or real_sites(*a))
+    tr = lattice_translations(noisy.cell, noisy.positions, noisy.types, 0.28)
+    assert tr.n_cells == 1 and not full
+    monkeypatch.setattr(translations, "_NOISE_SAMPLE", noisy.n_atoms)
+    tr = lattice_translations(noisy.cell, noisy.positions, noisy.types, 0.28)
+    assert tr.n_cells == 1 and full
+    assert lattice_translations(noisy.cell, noisy.positions, noisy.types, 0.5).n_cells == noisy.n_atoms
+
+
 def test_tolerance_scan_goes_on_past_spglibs_own_errors():
     """Two atoms of a noisy snapshot 0.09 A apart: spglib (2.8) raises "too close distance between atoms" at every
     tolerance above that; the scan counts no symmetry there and ends with its own message, not spglib's (it stopped

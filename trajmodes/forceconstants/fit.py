@@ -51,6 +51,7 @@ The estimator's functions live beside it: :mod:`~trajmodes.forceconstants.cutoff
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import warnings
@@ -422,32 +423,35 @@ class EffectiveForceConstants:
                           "ideal reference (the LAMMPS data file of the run) to avoid the extra pass",
                           UserWarning, stacklevel=2)
             ref, averaged = first.average_structure(), True
-        if ref.cell is None:
-            raise ValueError(f"{first.source.describe()}: neither the frames nor the reference hold a cell (box), and "
-                             "force constants of a crystal need its periodic cell: give reference= a structure with "
-                             "the cell (a LAMMPS data file, a POSCAR), or write the run in a format that stores the "
-                             "box (extended XYZ Lattice=, a LAMMPS dump)")
-        def crystal(r):
-            return Crystal.from_structure(r, masses=r.masses if r.masses is not None else first.masses)
-        try:
-            supercell, tol = self._ideal(crystal(ref), averaged)
-        except ValueError:
-            if prov is None:
-                raise
-            # the few frames of the provisional reference too noisy for the symmetry search: an average of more
-            # frames, then the average of the run, in a pass of its own
+        # the serial work before the pass (symmetry, bases, kernel) while a thread parses the pass's first frames
+        with first.reading_ahead() if prov is not None else contextlib.nullcontext():
+            if ref.cell is None:
+                raise ValueError(f"{first.source.describe()}: neither the frames nor the reference hold a cell "
+                                 "(box), and force constants of a crystal need its periodic cell: give reference= a "
+                                 "structure with the cell (a LAMMPS data file, a POSCAR), or write the run in a format "
+                                 "that stores the box (extended XYZ Lattice=, a LAMMPS dump)")
+
+            def crystal(r):
+                return Crystal.from_structure(r, masses=r.masses if r.masses is not None else first.masses)
             try:
-                prov = ref = first.provisional_reference(denser=True)
                 supercell, tol = self._ideal(crystal(ref), averaged)
             except ValueError:
-                prov, ref = None, first.reference
-                supercell, tol = self._ideal(crystal(ref), averaged)
-        self.prepare(supercell, tol)
-        self._check_memory(len(trajs))
-        ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
-        extra = dict(together or {})
-        if prov is not None:
-            extra[_MEAN_DISPLACEMENT] = first.mean_displacement(prov, fit_layer(first))
+                if prov is None:
+                    raise
+                # the few frames of the provisional reference too noisy for the symmetry search: an average of
+                # more frames, then the average of the run, in a pass of its own
+                try:
+                    prov = ref = first.provisional_reference(denser=True)
+                    supercell, tol = self._ideal(crystal(ref), averaged)
+                except ValueError:
+                    prov, ref = None, first.reference
+                    supercell, tol = self._ideal(crystal(ref), averaged)
+            self.prepare(supercell, tol)
+            self._check_memory(len(trajs))
+            ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
+            extra = dict(together or {})
+            if prov is not None:
+                extra[_MEAN_DISPLACEMENT] = first.mean_displacement(prov, fit_layer(first))
         normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
                                   segments=int(self.segments), together=extra or None)
         values = {}
@@ -455,6 +459,7 @@ class EffectiveForceConstants:
             normal, values = normal
             if prov is not None:
                 _settle_average(first, prov, values.pop(_MEAN_DISPLACEMENT), ideal)
+        first.release_held()                  # frames held for the pass (read ahead, a denser provisional reference)
         if together is not None:
             self.together_ = values
         self._store(normal)

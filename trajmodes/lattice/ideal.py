@@ -41,7 +41,10 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
     """The ideal crystal behind a reference that may be an MD snapshot (thermal noise).
 
     When ``symprec`` (A) finds no primitive cell smaller than the supercell, the tolerance (up to
-    0.5 A) at which the most symmetry operations are found (:func:`operation_count`) is used instead; the supercell
+    0.5 A; for a time average of more than :data:`~trajmodes.lattice.crystal.SPGLIB_ATOMS` atoms that shows no lattice
+    up to 0.5 A, up to :data:`NOISE_SPACING_SHARE` of its mean atomic spacing: the average of 4 frames of 864,000 Cu
+    atoms at 600 K sits 0.30 A at most from its sites, two of its atoms 0.5-0.6 A apart after a translation) at which
+    the most symmetry operations are found (:func:`operation_count`) is used instead; the supercell
     is then rebuilt on the ideal lattice sites (exact lattice translations, the primitive cell's sites made
     symmetric under its space group and repeated over the supercell), with a
     warning (none when ``averaged``: a time average of the run is expected to sit off the sites by its noise).
@@ -102,6 +105,15 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
                 break
         if found is not None:
             break
+    if found is None and averaged and big and max(n_ops) <= 1:
+        # a time average of few frames over many atoms: its noise's tail (the largest of 10^6 atoms' offsets, twice
+        # over in the offset between two atoms) can reach beyond 0.5 A where its lattice is plain
+        for t in _noise_tolerances(supercell):
+            if operation_count(supercell, t, scan) > 1:
+                found, why = _mapped_primitive(supercell, t, why)
+                if found is not None:
+                    tol = t
+                    break
     # an ideal cell of a primitive cell beyond the limit (a time average is no ideal cell: its noise exceeds symprec,
     # and the search for a primitive cell of any size costs seconds at 10^6 atoms)
     if found is None and big and not averaged and supercell.primitive(float(symprec)).n_atoms < supercell.n_atoms:
@@ -127,6 +139,22 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
                   "example the LAMMPS data file of a constant-volume run, or reference='average') to avoid this",
                   UserWarning, stacklevel=stacklevel + 1)
     return ideal, tol
+
+
+#: tolerances beyond 0.5 A, for a big time average that shows no lattice up to 0.5 A: up to this share of its mean
+#: atomic spacing (the cube root of the volume per atom; nearest neighbours sit about 0.9-1.1 of it apart)
+NOISE_SPACING_SHARE = 0.35
+
+
+def _noise_tolerances(supercell: Crystal) -> list[float]:
+    """0.5 A times powers of sqrt(2), up to :data:`NOISE_SPACING_SHARE` of the mean atomic spacing of ``supercell``
+    (Cu: 0.71 A): a translation within them cannot send an atom onto a neighbour, only miss its own site by noise."""
+    spacing = (abs(np.linalg.det(supercell.cell)) / supercell.n_atoms) ** (1 / 3)
+    out, t = [], 0.5 * np.sqrt(2.0)
+    while t <= NOISE_SPACING_SHARE * spacing:
+        out.append(float(t))
+        t *= np.sqrt(2.0)
+    return out
 
 
 def _on_sites(supercell: Crystal, primitive: Crystal, smap, tol: float) -> Crystal:

@@ -229,6 +229,8 @@ def lattice_translations(cell, positions, types, symprec: float, finder: _Finder
             continue
         if all(np.abs(b @ inv - np.rint(b @ inv)).max() < 1e-9 for b in basis):
             return trivial                     # only the cell's own vectors: no other translation
+        if _missed_by_noise_on_a_sample(finder, basis, symprec):
+            return trivial
         found = _sites(finder, positions, basis, symprec)
         if found is None:
             # the slow check, one basis vector at a time on every atom (KD-tree), finds a false survivor
@@ -360,6 +362,30 @@ def _missed_by_noise(finder: _Finder, offsets, symprec: float) -> bool:
     dist = np.linalg.norm(_mul(offsets - offsets.mean(axis=0), finder.cell), axis=1)
     missed = np.count_nonzero(dist >= symprec)
     return 0 < missed <= NOISE_SHARE * len(dist) and dist.max() < 2 * symprec
+
+
+#: atoms of the random sample a basis is tried on before every atom is (cells of more than 4 times as many)
+_NOISE_SAMPLE = 8192
+
+
+def _missed_by_noise_on_a_sample(finder: _Finder, basis, symprec: float) -> bool:
+    """Whether ``basis`` misses atoms of a random sample of :data:`_NOISE_SAMPLE` atoms by the cell's noise
+    (:func:`_missed_by_noise`): then the checks on every atom (:func:`_sites`, :func:`_orbits_checked`: a second
+    and more at 10^6 atoms) would find the same, and no lattice translation holds at this tolerance. False for small
+    cells, and where the sample is missed otherwise or not at all (the full checks decide)."""
+    n = len(finder.frac)
+    if n <= 4 * _NOISE_SAMPLE:
+        return False
+    atoms = np.sort(np.random.default_rng(3).choice(n, size=_NOISE_SAMPLE, replace=False))
+    inv = np.linalg.inv(finder.cell)
+    for b in basis:
+        shift = b @ inv
+        near, dist = finder.image(atoms, shift)
+        if dist.max() >= symprec:
+            d = finder.frac[near] - finder.frac[atoms] - shift
+            d -= np.rint(d)
+            return _missed_by_noise(finder, d, symprec)
+    return False
 
 
 def _orbits_checked(finder: _Finder, cell, basis, symprec: float):

@@ -71,27 +71,29 @@ def run_primitive(traj, symprec: float = SYMPREC) -> Crystal:
     lattice_reference` (no pass over the run while its time average is still to be taken), else, where the few frames
     of that one are too noisy to show the lattice, of the denser provisional reference (about twice the frames; from a
     text trajectory they are held for the pass after it), else of the time average itself."""
+    pending = not traj.reference_known
     lattice = traj.lattice_reference
     try:
-        return primitive_of(lattice, traj.masses, symprec)
+        return primitive_of(lattice, traj.masses, symprec, averaged=pending or traj.reference_is_average)
     except ValueError:
-        if traj.reference_known:
+        if not pending:
             raise
     denser = traj.provisional_reference(denser=True)
     if denser is not None:
         try:
-            return primitive_of(denser, traj.masses, symprec)
+            return primitive_of(denser, traj.masses, symprec, averaged=True)
         except ValueError:
             pass
-    return primitive_of(traj.reference, traj.masses, symprec)
+    return primitive_of(traj.reference, traj.masses, symprec, averaged=True)
 
 
-def primitive_of(reference, masses=None, symprec: float = SYMPREC) -> Crystal:
+def primitive_of(reference, masses=None, symprec: float = SYMPREC, averaged: bool = False) -> Crystal:
     """The primitive cell (spglib) of a reference structure (:class:`trajmodes.Structure`), in its frame.
 
     A reference that is an MD snapshot (thermal noise) is searched at the tolerance that shows its lattice
-    (:func:`trajmodes.lattice.ideal.ideal_crystal`); only the primitive lattice matters for the q-points. ``masses``
-    (amu) are only labels for the symmetry search; default the structure's, else ones.
+    (:func:`trajmodes.lattice.ideal.ideal_crystal`; ``averaged``: a time average of frames, as it treats one); only
+    the primitive lattice matters for the q-points. ``masses`` (amu) are only labels for the symmetry search; default
+    the structure's, else ones.
     """
     import warnings
     from trajmodes.lattice.ideal import ideal_crystal
@@ -102,7 +104,7 @@ def primitive_of(reference, masses=None, symprec: float = SYMPREC) -> Crystal:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)      # its warning is about fits on the ideal sites
-            ideal, tol = ideal_crystal(crystal, symprec, allow_p1=True)
+            ideal, tol = ideal_crystal(crystal, symprec, allow_p1=True, averaged=averaged)
         primitive = ideal.primitive(tol)
     except ValueError:
         primitive = crystal

@@ -4,9 +4,11 @@ from __future__ import annotations
 import math
 import operator
 import os
+import threading
 import uuid
 import warnings
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, make_dataclass
 
 import dask
@@ -88,6 +90,12 @@ def _displacement_sum(data: dict, displacements) -> np.ndarray:
 #: instead of parsing them again, until that pass settles the time average (:meth:`Trajectory.average_from_mean`).
 #: Held per source object in this process only (a cluster's workers read the file).
 _HELD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: frames held at most while :meth:`Trajectory.reading_ahead` (the provisional reference's frames included), in
+#: :data:`~trajmodes.resources.HOLD_BYTES`: at 10^6 atoms 24 frames of positions, velocities and forces, about 7 s of
+#: one core's parsing, the serial work before a fit's pass
+READ_AHEAD_SHARE = 1.5
+#: one thread at a time parses frames to hold (:meth:`Trajectory.reading_ahead` beside a provisional reference)
+_HOLD_LOCK = threading.Lock()
 
 #: formats read as stored arrays, where a frame's field costs its own bytes and nothing is held
 _STORED_FORMATS = ("trajmodes-netcdf", "memory")
@@ -127,6 +135,21 @@ def _with_held(source: FrameSource, frames: np.ndarray, fields: tuple, held: dic
             block[~mine] = read[k]
         out[k] = block
     return out
+
+
+def _parse_in_threads(source: FrameSource, frames: np.ndarray) -> dict:
+    """``source.read(frames)`` (every field), the frames shared by a thread per core (a text parser releases the
+    interpreter's lock): the provisional reference's few frames are read before anything else can run beside them."""
+    from concurrent.futures import ThreadPoolExecutor
+    parts = [p for p in np.array_split(np.asarray(frames), min(len(frames), os.cpu_count() or 1)) if len(p)]
+    if len(parts) < 2:
+        return source.read(frames, None)
+    with ThreadPoolExecutor(len(parts)) as pool:
+        reads = list(pool.map(lambda p: source.read(p, None), parts))
+    n = len(frames)
+    return {k: np.concatenate([r[k] for r in reads])
+            if isinstance(v, np.ndarray) and sum(len(r[k]) for r in reads) == n and len(v) == len(parts[0]) else v
+            for k, v in reads[0].items()}
 
 
 def check_finite(source: FrameSource, frames: np.ndarray, data: dict) -> dict:
@@ -560,22 +583,69 @@ class Trajectory:
                                         (cell, origin, first, u_sum, done))
         return kept[1]
 
-    def _read_and_hold(self, frames: np.ndarray) -> dict:
+    def _read_and_hold(self, frames: np.ndarray, cap: float | None = None) -> dict:
         """The positions of ``frames`` (source indices) for the provisional reference. From a text trajectory, where
         memory allows (:func:`~trajmodes.resources.may_hold`), every field of those frames is parsed and held, so that
         the pass after the reference (the fit's, the projection's) takes them from memory instead of parsing them
-        again: a run of 41 frames averages 13 of them for a denser reference, a third of its bytes."""
+        again: a run of 41 frames averages 13 of them for a denser reference, a third of its bytes. Frames already
+        held (read ahead, :meth:`reading_ahead`) are taken from memory; one thread parses a frame at a time, so no
+        frame is parsed twice. ``cap``: the bytes held at most (default :data:`~trajmodes.resources.HOLD_BYTES`)."""
+        from trajmodes.resources import HOLD_BYTES, may_hold
+        cap = HOLD_BYTES if cap is None else cap
+        source = self.source
+        frames = np.asarray(frames)
+        per_frame = frame_bytes(source) + 1024                # and the frame's box and per-frame values
+        with _HOLD_LOCK:
+            held = _HELD.get(source, {})
+            new = np.array([f for f in frames.tolist() if int(f) not in held], dtype=int)
+            if source.format in _STORED_FORMATS or not may_hold(per_frame * (len(held) + len(new)), cap=cap):
+                return _read(source, frames, ("positions",))
+            if len(new):
+                data = check_finite(source, new, _parse_in_threads(source, new))
+                for i, f in enumerate(new.tolist()):
+                    held[int(f)] = {k: v[i:i + 1] for k, v in data.items()
+                                    if isinstance(v, np.ndarray) and len(v) == len(new)}
+                _HELD[source] = held
+            return {k: np.concatenate([held[int(f)][k] for f in frames.tolist()]) for k in held[int(frames[0])]}
+
+    @contextmanager
+    def reading_ahead(self):
+        """Within the block, a thread parses the frames of a text trajectory in the order a pass reads them and holds
+        them (as :meth:`provisional_reference` holds its own; with those, up to :data:`READ_AHEAD_SHARE` times
+        :data:`~trajmodes.resources.HOLD_BYTES` and :data:`~trajmodes.resources.HOLD_SHARE` of the memory
+        available), so that serial work before a pass (a fit's symmetry search and basis: seconds at 10^6 atoms, one
+        core busy) leaves no core idle; the pass takes them from memory. Stopped at the end of the block, within one
+        frame's parse. Nothing is read ahead from a stored format, of a selection of another trajectory's frames, or
+        on a ``dask.distributed`` cluster (whose workers read the file)."""
+        from trajmodes import resources
         from trajmodes.resources import may_hold
         source = self.source
-        held = _HELD.get(source, {})
-        per_frame = frame_bytes(source) + 1024                # and the frame's box and per-frame values
-        if source.format in _STORED_FORMATS or not may_hold(per_frame * (len(held) + len(frames))):
-            return source.read(frames, ("positions",))
-        data = check_finite(source, frames, source.read(frames, None))
-        for i, f in enumerate(np.asarray(frames).tolist()):
-            held[int(f)] = {k: v[i:i + 1] for k, v in data.items() if isinstance(v, np.ndarray) and len(v) == len(frames)}
-        _HELD[source] = held
-        return data
+        per_frame = frame_bytes(source) + 1024
+        cap = READ_AHEAD_SHARE * resources.HOLD_BYTES
+        if source.format in _STORED_FORMATS or getattr(self, "_parent", None) is not None \
+                or not may_hold(per_frame * (len(_HELD.get(source, {})) + 1), cap=cap):
+            yield
+            return
+        stop = threading.Event()
+
+        def parse():
+            for f in self._frames.tolist():
+                held = _HELD.get(source, {})
+                if stop.is_set() or not may_hold(per_frame * (len(held) + 1), cap=cap):
+                    return
+                if f not in held:
+                    try:
+                        self._read_and_hold(np.array([f]), cap=cap)
+                    except Exception:          # the pass reads the frame again and says what is wrong with it
+                        return
+
+        thread = threading.Thread(target=parse, name="trajmodes-read-ahead", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def mean_displacement(self, reference: Structure, layer: tuple) -> da.Array:
         """The mean over the frames of the displacements from ``reference``, (atoms, 3) A, lazy; read through
