@@ -122,7 +122,8 @@ def test_chunking_and_origin_step_do_not_change_the_numbers(runs):
 
 def test_spans_shared_by_blocks_of_atoms_do_not_change_the_numbers(runs, monkeypatch):
     """Spans of a few read chunks, one span at a time, each span's atoms split over tasks (as at 10^6 atoms, where
-    a read chunk is one frame): the same numbers as whole chunks, for both species' partials."""
+    a read chunk is one frame): the same numbers as whole chunks, for both species' partials, on threads and on a
+    cluster of processes."""
     import trajmodes.resources as resources
     from trajmodes.modes import structure_factor as sf
     traj = _read(runs, "coal", chunk_frames=5)
@@ -136,6 +137,13 @@ def test_spans_shared_by_blocks_of_atoms_do_not_change_the_numbers(runs, monkeyp
     b = dynamic_structure_factor(traj, q, window=30, step=3)
     for k in a.data_vars:
         np.testing.assert_allclose(b[k].values, a[k].values, rtol=0, atol=1e-12 * np.abs(a[k].values).max())
+    # on a cluster of processes the blocks' tasks get their atoms of the chunks and of the scattered carry
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster):
+        c = dynamic_structure_factor(_read(runs, "coal", chunk_frames=5), q, window=30, step=3)
+    for k in a.data_vars:
+        np.testing.assert_allclose(c[k].values, a[k].values, rtol=0, atol=1e-12 * np.abs(a[k].values).max())
 
 
 def test_a_million_atoms_are_worked_in_spans_of_a_few_windows_over_blocks_of_atoms():

@@ -57,14 +57,17 @@ def _plan(bounds: np.ndarray, n_atoms: int, window: int, currents: bool, cores: 
 
     A span evaluates the phases of the ``window - 1`` frames before it for its incoherent sums, so spans of about 4
     windows (or the whole run) keep that repeated work small whatever the read chunks (one frame each at 10^6
-    atoms); the frames a wave holds stay within :data:`trajmodes.resources.HOLD_BYTES`. When a wave has fewer spans
-    than cores, a span's atoms are shared by several tasks (the sums are over atoms), as they are where one task's
-    copy of them would outgrow twice :func:`trajmodes.resources.task_memory`.
+    atoms); the frames a wave holds stay within :data:`trajmodes.resources.HOLD_BYTES` (half of it on a
+    ``dask.distributed`` cluster). When a wave has fewer spans than cores, a span's atoms are shared by several tasks
+    (the sums are over atoms), as they are where one task's copy of them would outgrow twice
+    :func:`trajmodes.resources.task_memory`.
     """
     from trajmodes import resources
     per_frame = n_atoms * 24 * (2 if currents else 1)                    # positions (and velocities), bytes
+    # on a cluster a span's frames are held twice over: where they were read, and as the blocks' atoms sent on
+    hold = resources.HOLD_BYTES // (1 if resources.scattering_client() is None else 2)
     if span_frames is None:
-        span_frames = min(int(bounds[-1]), 4 * window, max(1, resources.HOLD_BYTES // per_frame))
+        span_frames = min(int(bounds[-1]), 4 * window, max(1, hold // per_frame))
     spans, c0, nch = [], 0, len(bounds) - 1
     while c0 < nch:
         c1 = c0 + 1
@@ -74,7 +77,7 @@ def _plan(bounds: np.ndarray, n_atoms: int, window: int, currents: bool, cores: 
         c0 = c1
     longest = max(int(bounds[b] - bounds[a]) for a, b in spans)
     if wave is None:
-        wave = max(1, min(cores, resources.HOLD_BYTES // max(1, longest * per_frame)))
+        wave = max(1, min(cores, hold // max(1, longest * per_frame)))
     wave = int(min(wave, len(spans)))
     # a task copies its atoms' positions (and velocities) over the span and the window before it: blocks enough for
     # the cores, and for copies within twice a read task's memory
@@ -83,23 +86,29 @@ def _plan(bounds: np.ndarray, n_atoms: int, window: int, currents: bool, cores: 
     return spans, wave, max(1, min(blocks, n_atoms // MIN_BLOCK_ATOMS))
 
 
+def _atoms_of(chunk, a0: int, a1: int):
+    """The atoms [a0, a1) of a chunk of frames (frames, atoms, 3): a view; on a cluster only they travel."""
+    return chunk[:, a0:a1]
+
+
 def _block_terms(carry_x, carry_end, prev_x, block_start, xs, vs, cells, start, window, step, groups, atoms, q,
                  qhat, cell):
-    """A span's densities over the atoms [``atoms[0]``, ``atoms[1]``) and, with the positions before it (the
-    carry of earlier waves and the chunks of this wave before it), their incoherent window sums: one read of the
-    span's chunks, one evaluation of the block's phases."""
+    """A span's densities over a block of atoms and, with the positions before it (the carry of earlier waves and
+    the chunks of this wave before it), their incoherent window sums: one read of the span's chunks, one evaluation
+    of the block's phases. ``atoms``: the block's first and last + 1 atom, where the arrays hold every atom; None
+    where they hold the block's atoms only (on a cluster). ``groups``: the block's indices of each species."""
     from trajmodes.resources import one_blas_thread
     if cells is not None:
         check_cell(np.concatenate(cells), cell)
-    a0, a1 = atoms
+
+    def mine(c):
+        return c if atoms is None or c is None else c[:, atoms[0]:atoms[1]]
     lo = max(0, start - window + 1)
-    x = np.concatenate([c[:, a0:a1] for c in xs])
-    v = None if vs is None else np.concatenate([c[:, a0:a1] for c in vs])
-    prev = _rows(None if carry_x is None else carry_x[:, a0:a1], carry_end, [c[:, a0:a1] for c in prev_x],
-                 block_start, lo)
-    local = [g[(g >= a0) & (g < a1)] - a0 for g in groups]
+    x = np.concatenate([mine(c) for c in xs])
+    v = None if vs is None else np.concatenate([mine(c) for c in vs])
+    prev = _rows(mine(carry_x), carry_end, [mine(c) for c in prev_x], block_start, lo)
     with one_blas_thread():
-        return chunk_terms(prev, x, v, start, window, step, local, q, qhat, cell)
+        return chunk_terms(prev, x, v, start, window, step, groups, q, qhat, cell)
 
 
 def _add_terms(parts):
@@ -142,7 +151,9 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
     (and positions) are carried to the next wave as numpy, so no chunk is read twice and memory is bounded by a wave
     of spans and the window, whatever the run's length. Per span and block of atoms one task makes the block's
     densities and incoherent sums from one evaluation of the phases; a second sums the span's coherent correlations
-    with the densities before it."""
+    with the densities before it. On a ``dask.distributed`` cluster each block's task gets its atoms of the chunks
+    (sliced where the chunk was read) and of the carry (scattered), not whole frames."""
+    from trajmodes.resources import scattering_client
     fields = {k: t.field(k, layer) for k in ("positions", "velocities", "cells") if k == "positions" or
               (k == "velocities" and currents) or k == "cells"}
     blocks = {k: a.to_delayed(optimize_graph=False).reshape(len(a.chunks[0]), -1)[:, 0] for k, a in fields.items()}
@@ -153,6 +164,9 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
                   len(q), incoherent, currents)
     chunks = [(k, k + 1) for k in range(len(bounds) - 1)]
     cuts = np.linspace(0, t.n_atoms, n_blocks + 1).astype(int)
+    blocks_of = [(int(cuts[b]), int(cuts[b + 1])) for b in range(n_blocks)]
+    local = [[g[(g >= a0) & (g < a1)] - a0 for g in groups] for a0, a1 in blocks_of]
+    client = scattering_client()
     coh, inc = 0.0, 0.0
     carry_d = np.zeros((0,) + shape, dtype=np.complex128)
     carry_x = np.zeros((0, t.n_atoms, 3)) if incoherent else None
@@ -161,7 +175,23 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
         w1 = min(w0 + wave, len(spans))
         first = int(bounds[spans[w0][0]])
         cd = dask.delayed(carry_d, name=f"trajmodes-sqw-carry-d-{tag}-{w0}")
-        cx = None if carry_x is None else dask.delayed(carry_x, name=f"trajmodes-sqw-carry-x-{tag}-{w0}")
+        wave_chunks = range(spans[w0][0], spans[w1 - 1][1])
+        if client is None:
+            # threads: every task reads the whole chunks and the carry in place and takes its atoms
+            cx = [None if carry_x is None else dask.delayed(carry_x, name=f"trajmodes-sqw-carry-x-{tag}-{w0}")]
+            xs = {(k, b): xb[k] for k in wave_chunks for b in range(n_blocks)}
+            vs = None if vb is None else {(k, b): vb[k] for k in wave_chunks for b in range(n_blocks)}
+            cx, atoms = cx * n_blocks, blocks_of
+        else:
+            # a cluster: each block's task gets its atoms of the wave's chunks (sliced where the chunk was read) and
+            # of the carry (scattered), not whole frames
+            cx = [None] * n_blocks if carry_x is None else client.scatter(
+                [np.ascontiguousarray(carry_x[:, a0:a1]) for a0, a1 in blocks_of])
+            xs = {(k, b): dask.delayed(_atoms_of, pure=True)(xb[k], a0, a1)
+                  for k in wave_chunks for b, (a0, a1) in enumerate(blocks_of)}
+            vs = None if vb is None else {(k, b): dask.delayed(_atoms_of, pure=True)(vb[k], a0, a1)
+                                          for k in wave_chunks for b, (a0, a1) in enumerate(blocks_of)}
+            atoms = [None] * n_blocks
         terms, sums = [], []
         for s in range(w0, w1):
             c0, c1 = spans[s]
@@ -170,9 +200,10 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
             used_x, kx = _before(bounds, chunks, spans[w0][0], c0, lo)          # chunks of this wave it needs
             used_d, kd = _before(bounds, spans, w0, s, lo)                       # spans of this wave it needs
             parts = [dask.delayed(_block_terms, pure=False)(
-                cx, first, [xb[k] for k in used_x] if incoherent else [], kx, list(xb[c0:c1]),
-                None if vb is None else list(vb[c0:c1]), list(cb[c0:c1]) if b == 0 else None, a, window, step,
-                groups, (int(cuts[b]), int(cuts[b + 1])), q, qhat, cell) for b in range(n_blocks)]
+                cx[b], first, [xs[k, b] for k in used_x] if incoherent else [], kx,
+                [xs[k, b] for k in range(c0, c1)], None if vs is None else [vs[k, b] for k in range(c0, c1)],
+                list(cb[c0:c1]) if b == 0 else None, a, window, step, local[b], atoms[b], q, qhat, cell)
+                for b in range(n_blocks)]
             terms.append(dask.delayed(_add_terms, pure=False)(parts))
             sums.append(dask.delayed(_chunk_coherent, pure=False)(
                 cd, first, [terms[k - w0] for k in used_d], kd, terms[-1], a, window, step))
@@ -180,14 +211,19 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
         lo = max(0, end - window + 1)
         used_d = [k for k in range(w0, w1) if bounds[spans[k][1]] > lo]
         kd = int(bounds[spans[used_d[0]][0]]) if used_d else end
-        used_x = [k for k in range(spans[w0][0], spans[w1 - 1][1]) if bounds[k + 1] > lo]
+        used_x = [k for k in wave_chunks if bounds[k + 1] > lo]
         kx = int(bounds[used_x[0]]) if used_x else end
         tail_d = dask.delayed(_tail)(cd, first, [terms[k - w0] for k in used_d], kd, end, window, 0)
-        tail_x = None if cx is None else dask.delayed(_tail)(cx, first, [xb[k] for k in used_x], kx, end, window)
-        *results, carry_d, carry_x = dask.compute(*sums, *terms, tail_d, tail_x)
+        # the next carry: whole frames on threads, each block's atoms (joined here) on a cluster
+        tails = [] if carry_x is None else [dask.delayed(_tail)(cx[b], first, [xs[k, b] for k in used_x], kx, end,
+                                                                 window) for b in range(1 if client is None else n_blocks)]
+        *results, carry_d = dask.compute(*sums, *terms, *tails, tail_d)
+        if carry_x is not None:
+            tails = results[2 * len(sums):]
+            carry_x = tails[0] if len(tails) == 1 else np.concatenate(tails, axis=1)
         for r in results[:len(sums)]:
             coh = coh + r
-        for _, r_inc in results[len(sums):]:
+        for _, r_inc in results[len(sums):2 * len(sums)]:
             if r_inc is not None:
                 inc = inc + r_inc
     return coh, (inc if incoherent else None)
