@@ -583,13 +583,14 @@ class Trajectory:
                                         (cell, origin, first, u_sum, done))
         return kept[1]
 
-    def _read_and_hold(self, frames: np.ndarray, cap: float | None = None) -> dict:
+    def _read_and_hold(self, frames: np.ndarray, cap: float | None = None, split: bool = True) -> dict:
         """The positions of ``frames`` (source indices) for the provisional reference. From a text trajectory, where
         memory allows (:func:`~trajmodes.resources.may_hold`), every field of those frames is parsed and held, so that
         the pass after the reference (the fit's, the projection's) takes them from memory instead of parsing them
         again: a run of 41 frames averages 13 of them for a denser reference, a third of its bytes. Frames already
         held (read ahead, :meth:`reading_ahead`) are taken from memory; one thread parses a frame at a time, so no
-        frame is parsed twice. ``cap``: the bytes held at most (default :data:`~trajmodes.resources.HOLD_BYTES`)."""
+        frame is parsed twice. ``cap``: the bytes held at most (default :data:`~trajmodes.resources.HOLD_BYTES`);
+        ``split``: the frames parsed a share per core (else in one read, as a read task of the pass would)."""
         from trajmodes.resources import HOLD_BYTES, may_hold
         cap = HOLD_BYTES if cap is None else cap
         source = self.source
@@ -601,7 +602,7 @@ class Trajectory:
             if source.format in _STORED_FORMATS or not may_hold(per_frame * (len(held) + len(new)), cap=cap):
                 return _read(source, frames, ("positions",))
             if len(new):
-                data = check_finite(source, new, _parse_in_threads(source, new))
+                data = check_finite(source, new, _parse_in_threads(source, new) if split else source.read(new, None))
                 for i, f in enumerate(new.tolist()):
                     held[int(f)] = {k: v[i:i + 1] for k, v in data.items()
                                     if isinstance(v, np.ndarray) and len(v) == len(new)}
@@ -610,10 +611,10 @@ class Trajectory:
 
     @contextmanager
     def reading_ahead(self):
-        """Within the block, a thread parses the frames of a text trajectory in the order a pass reads them and holds
-        them (as :meth:`provisional_reference` holds its own; with those, up to :data:`READ_AHEAD_SHARE` times
-        :data:`~trajmodes.resources.HOLD_BYTES` and :data:`~trajmodes.resources.HOLD_SHARE` of the memory
-        available), so that serial work before a pass (a fit's symmetry search and basis: seconds at 10^6 atoms, one
+        """Within the block, a thread parses the frames of a text trajectory in the order and the chunks a pass reads
+        them and holds them (as :meth:`provisional_reference` holds its own; with those, up to
+        :data:`READ_AHEAD_SHARE` times :data:`~trajmodes.resources.HOLD_BYTES` and
+        :data:`~trajmodes.resources.HOLD_SHARE` of the memory available), so that serial work before a pass (a fit's symmetry search and basis: seconds at 10^6 atoms, one
         core busy) leaves no core idle; the pass takes them from memory. Stopped at the end of the block, within one
         frame's parse. Nothing is read ahead from a stored format, of a selection of another trajectory's frames, or
         on a ``dask.distributed`` cluster (whose workers read the file)."""
@@ -629,14 +630,15 @@ class Trajectory:
         stop = threading.Event()
 
         def parse():
-            for f in self._frames.tolist():
+            for chunk in self._chunks():       # as the pass's read tasks will read them (whole chunks of the file)
                 held = _HELD.get(source, {})
-                if stop.is_set() or not may_hold(per_frame * (len(held) + 1), cap=cap):
+                new = [f for f in chunk.tolist() if f not in held]
+                if stop.is_set() or not may_hold(per_frame * (len(held) + len(new)), cap=cap):
                     return
-                if f not in held:
+                if new:
                     try:
-                        self._read_and_hold(np.array([f]), cap=cap)
-                    except Exception:          # the pass reads the frame again and says what is wrong with it
+                        self._read_and_hold(np.array(new), cap=cap, split=False)
+                    except Exception:          # the pass reads the frames again and says what is wrong with them
                         return
 
         thread = threading.Thread(target=parse, name="trajmodes-read-ahead", daemon=True)
