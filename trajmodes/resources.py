@@ -211,8 +211,8 @@ def on_workers(obj):
     client, :func:`distributed_client`) a Future of it, scattered to every worker once. Inside the graph every task
     would carry its own copy, which the scheduler sends with the task and the worker holds while the task waits (a
     reference crystal of 10^6 atoms is 20 MB a task); scattered, each worker holds one. The same object given twice
-    is held once (its hash names it), though sent with each call. A graph built for this process's threads (``dask.config.set(scheduler=
-    "threads")`` beside a client) keeps the object itself (:func:`scattering_client`)."""
+    is held once (its hash names it), though sent with each call. A graph built for this process's threads
+    (``dask.config.set(scheduler="threads")`` beside a client) keeps the object itself (:func:`scattering_client`)."""
     client = scattering_client()
     return obj if client is None else client.scatter(obj, broadcast=True)
 

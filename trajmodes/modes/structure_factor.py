@@ -137,12 +137,11 @@ def _tail(carry, carry_end: int, blocks, block_start: int, end: int, window: int
     return np.array(_rows(carry, carry_end, blocks, block_start, max(0, end - window + 1)))
 
 
-def _before(bounds, units, w0: int, c: int, lo: int) -> tuple[list[int], int]:
-    """The units (chunks or spans, frames ``bounds`` of their firsts and lasts) of this wave, from ``w0`` to
-    before ``c``, that hold frames from ``lo`` on, and the first frame of the first of them (``units[c]``'s first
-    when none)."""
-    used = [k for k in range(w0, c) if bounds[units[k][1]] > lo]
-    return used, int(bounds[units[used[0]][0]] if used else bounds[units[c][0]])
+def _before(bounds, units, k0: int, k1: int, lo: int, default: int) -> tuple[list[int], int]:
+    """The units ``k0`` to before ``k1`` (chunks or spans: frame ``bounds`` of their firsts and lasts + 1) that hold
+    frames from ``lo`` on, and the first frame of the first of them (``default`` when none)."""
+    used = [k for k in range(k0, k1) if bounds[units[k][1]] > lo]
+    return used, int(bounds[units[used[0]][0]]) if used else int(default)
 
 
 def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, groups, q, qhat, cell, shape,
@@ -197,8 +196,8 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
             c0, c1 = spans[s]
             a = int(bounds[c0])
             lo = max(0, a - window + 1)
-            used_x, kx = _before(bounds, chunks, spans[w0][0], c0, lo)          # chunks of this wave it needs
-            used_d, kd = _before(bounds, spans, w0, s, lo)                       # spans of this wave it needs
+            used_x, kx = _before(bounds, chunks, spans[w0][0], c0, lo, a)       # chunks of this wave it needs
+            used_d, kd = _before(bounds, spans, w0, s, lo, a)                    # spans of this wave it needs
             parts = [dask.delayed(_block_terms, pure=False)(
                 cx[b], first, [xs[k, b] for k in used_x] if incoherent else [], kx,
                 [xs[k, b] for k in range(c0, c1)], None if vs is None else [vs[k, b] for k in range(c0, c1)],
@@ -209,14 +208,13 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
                 cd, first, [terms[k - w0] for k in used_d], kd, terms[-1], a, window, step))
         end = int(bounds[spans[w1 - 1][1]])
         lo = max(0, end - window + 1)
-        used_d = [k for k in range(w0, w1) if bounds[spans[k][1]] > lo]
-        kd = int(bounds[spans[used_d[0]][0]]) if used_d else end
-        used_x = [k for k in wave_chunks if bounds[k + 1] > lo]
-        kx = int(bounds[used_x[0]]) if used_x else end
+        used_d, kd = _before(bounds, spans, w0, w1, lo, end)
+        used_x, kx = _before(bounds, chunks, spans[w0][0], spans[w1 - 1][1], lo, end)
         tail_d = dask.delayed(_tail)(cd, first, [terms[k - w0] for k in used_d], kd, end, window, 0)
         # the next carry: whole frames on threads, each block's atoms (joined here) on a cluster
-        tails = [] if carry_x is None else [dask.delayed(_tail)(cx[b], first, [xs[k, b] for k in used_x], kx, end,
-                                                                 window) for b in range(1 if client is None else n_blocks)]
+        tails = [] if carry_x is None else [
+            dask.delayed(_tail)(cx[b], first, [xs[k, b] for k in used_x], kx, end, window)
+            for b in range(1 if client is None else n_blocks)]
         *results, carry_d = dask.compute(*sums, *terms, *tails, tail_d)
         if carry_x is not None:
             tails = results[2 * len(sums):]
@@ -382,8 +380,8 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         them, for the incoherent sums): read in chunks of this size. Default: the trajectory's chunks grouped into
         spans of about 4 ``window`` frames (or the whole run), no more than
         :data:`trajmodes.resources.HOLD_BYTES` of positions and velocities; when a wave holds fewer spans than
-        cores, several tasks share a span's atoms (10^6 atoms: spans of ~25 frames, each over 4 blocks of atoms on
-        2 cores). Any size gives the same numbers.
+        cores, several tasks share a span's atoms (864,000 atoms, window 20: spans of 25 frames, each over 14 blocks
+        of atoms). Any size gives the same numbers.
     wave : int, optional
         Spans computed at a time (default as many as cores, within :data:`trajmodes.resources.HOLD_BYTES` of
         frames): memory is bounded by ``wave`` spans and the window.

@@ -146,10 +146,9 @@ def _parse_in_threads(source: FrameSource, frames: np.ndarray) -> dict:
         return source.read(frames, None)
     with ThreadPoolExecutor(len(parts)) as pool:
         reads = list(pool.map(lambda p: source.read(p, None), parts))
-    n = len(frames)
-    return {k: np.concatenate([r[k] for r in reads])
-            if isinstance(v, np.ndarray) and sum(len(r[k]) for r in reads) == n and len(v) == len(parts[0]) else v
-            for k, v in reads[0].items()}
+    per_frame = [k for k, v in reads[0].items()                           # arrays over the frames, not the atoms
+                 if isinstance(v, np.ndarray) and all(len(r[k]) == len(p) for r, p in zip(reads, parts))]
+    return {k: np.concatenate([r[k] for r in reads]) if k in per_frame else v for k, v in reads[0].items()}
 
 
 def check_finite(source: FrameSource, frames: np.ndarray, data: dict) -> dict:
@@ -591,8 +590,7 @@ class Trajectory:
         held (read ahead, :meth:`reading_ahead`) are taken from memory; one thread parses a frame at a time, so no
         frame is parsed twice. ``cap``: the bytes held at most (default :data:`~trajmodes.resources.HOLD_BYTES`);
         ``split``: the frames parsed a share per core (else in one read, as a read task of the pass would)."""
-        from trajmodes.resources import HOLD_BYTES, may_hold
-        cap = HOLD_BYTES if cap is None else cap
+        from trajmodes.resources import may_hold
         source = self.source
         frames = np.asarray(frames)
         per_frame = frame_bytes(source) + 1024                # and the frame's box and per-frame values
@@ -614,17 +612,17 @@ class Trajectory:
         """Within the block, a thread parses the frames of a text trajectory in the order and the chunks a pass reads
         them and holds them (as :meth:`provisional_reference` holds its own; with those, up to
         :data:`READ_AHEAD_SHARE` times :data:`~trajmodes.resources.HOLD_BYTES` and
-        :data:`~trajmodes.resources.HOLD_SHARE` of the memory available), so that serial work before a pass (a fit's symmetry search and basis: seconds at 10^6 atoms, one
-        core busy) leaves no core idle; the pass takes them from memory. Stopped at the end of the block, within one
-        frame's parse. Nothing is read ahead from a stored format, of a selection of another trajectory's frames, or
-        on a ``dask.distributed`` cluster (whose workers read the file)."""
+        :data:`~trajmodes.resources.HOLD_SHARE` of the memory available), so that serial work before a pass (a fit's
+        symmetry search and basis: seconds at 10^6 atoms, one core busy) leaves no core idle; the pass takes them
+        from memory. Stopped at the end of the block, within one chunk's parse. Nothing is read ahead from a stored
+        format, of a selection of another trajectory's frames, or on a ``dask.distributed`` cluster (whose workers
+        read the file: :func:`~trajmodes.resources.may_hold` holds nothing there)."""
         from trajmodes import resources
         from trajmodes.resources import may_hold
         source = self.source
         per_frame = frame_bytes(source) + 1024
         cap = READ_AHEAD_SHARE * resources.HOLD_BYTES
-        if source.format in _STORED_FORMATS or getattr(self, "_parent", None) is not None \
-                or not may_hold(per_frame * (len(_HELD.get(source, {})) + 1), cap=cap):
+        if source.format in _STORED_FORMATS or getattr(self, "_parent", None) is not None:
             yield
             return
         stop = threading.Event()
