@@ -147,7 +147,7 @@ def test_ideal_crystal_fast_path_on_a_noisy_snapshot():
 
 def test_a_big_time_average_whose_noise_reaches_past_half_an_angstrom_shows_its_lattice():
     """A time average of few frames over many atoms (2048 fcc Cu atoms, 0.09 A of noise per axis: the offsets of two
-    atoms a translation apart reach 0.5-0.6 A, as in the average of 4 frames of 864,000 atoms at 600 K): no lattice up
+    atoms a translation apart reach 0.5-0.6 A, as in the average of 4 frames of 864,000 atoms at 300 K): no lattice up
     to 0.5 A, found beyond it (below a third of the atomic spacing), and the sites recovered to the noise over the
     cells. A snapshot (not averaged) is refused as before."""
     sc = _fcc(8)

@@ -43,7 +43,7 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
     When ``symprec`` (A) finds no primitive cell smaller than the supercell, the tolerance (up to
     0.5 A; for a time average of more than :data:`~trajmodes.lattice.crystal.SPGLIB_ATOMS` atoms that shows no lattice
     up to 0.5 A, up to :data:`NOISE_SPACING_SHARE` of its mean atomic spacing: the average of 4 frames of 864,000 Cu
-    atoms at 600 K sits 0.30 A at most from its sites, two of its atoms 0.5-0.6 A apart after a translation) at which
+    atoms at 300 K sits 0.30 A at most from its sites, two of its atoms 0.5-0.6 A apart after a translation) at which
     the most symmetry operations are found (:func:`operation_count`) is used instead; the supercell
     is then rebuilt on the ideal lattice sites (exact lattice translations, the primitive cell's sites made
     symmetric under its space group and repeated over the supercell), with a
