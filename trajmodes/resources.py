@@ -43,7 +43,7 @@ def one_blas_thread():
 
 
 #: glibc's allocator: blocks of this many bytes and more are mapped on their own and unmapped when freed
-MMAP_THRESHOLD = 8 << 20
+MMAP_THRESHOLD = 32 << 20
 #: glibc's allocator: free memory at the top of a heap beyond this many bytes goes back to the system
 TRIM_THRESHOLD = 64 << 20
 #: glibc's allocator: at most this many arenas (memory pools of threads)
@@ -55,14 +55,15 @@ def return_freed_memory() -> bool:
     sets this at its start; a library does not change its host's allocator).
 
     By default glibc raises its mmap threshold up to 32 MB after the first large arrays are freed, so later arrays
-    of up to 32 MB come from its heaps and pools (one per thread), where freed memory stays with the process: at
-    864,000 atoms ``trajmodes run`` peaked at 4.00 GB of resident memory with 2.2 GB of live arrays. Here arrays of 8 MB
-    and more (a frame's positions from about 350,000 atoms on) are mapped on their own, two pools serve the threads,
-    and a heap keeps up to 64 MB of freed memory at its top (``MALLOC_MMAP_THRESHOLD_=8388608
-    MALLOC_TRIM_THRESHOLD_=67108864 MALLOC_ARENA_MAX=2``): 2.20 GB. The kernels' temporaries of a few MB stay in
-    the heaps, where they are reused: with a 1 MB threshold and the default 128 kB trim, every one was new pages
-    from the system, zeroed on first touch (the incoherent sums of S(q, omega) at 864,000 atoms ran 3.5x slower,
-    `run` 10 %).
+    of up to 32 MB come from its heaps and pools (eight per core), where freed memory stays with the process: at
+    864,000 atoms ``trajmodes run`` peaked at 4.00 GB of resident memory with 2.2 GB of live arrays. Here the
+    threshold is fixed at 32 MB (arrays above it mapped on their own), two pools serve the threads, and a heap keeps
+    up to 64 MB of freed memory at its top (``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=67108864
+    MALLOC_ARENA_MAX=2``): `run` 2.54 GB in 98.7 s. Arrays of a few MB to 32 MB (a frame's field of 10^6 atoms is
+    24 MB) are reused from the heaps: with a 1 MB threshold and the default 128 kB trim every kernel temporary was new
+    pages from the system, zeroed on first touch (the incoherent sums of S(q, omega) at 864,000 atoms ran 3.5x
+    slower, `run` 10 %); with an 8 MB threshold each frame's arrays were (`fit` of that dump 20.1 s, 8.6 s of it
+    system time; 18.4-18.7 s and 6 s now, peak 2.68 -> 2.9 GB).
     Where the environment sets any of these variables, or the C library is not glibc, nothing is changed.
 
     Returns

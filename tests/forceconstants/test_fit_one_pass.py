@@ -79,7 +79,7 @@ def test_a_provisional_reference_too_noisy_for_the_symmetry_search_takes_the_ave
     one = read_average(path)
     frames = count_parsed_frames(one)
     with pytest.MonkeyPatch.context() as mp:              # the counts below without frames read ahead
-        mp.setattr(Trajectory, "reading_ahead", lambda self: contextlib.nullcontext())
+        mp.setattr(Trajectory, "reading_ahead", lambda self, layer=None: contextlib.nullcontext())
         a = EffectiveForceConstants(cutoff2=5.0).fit(one)
     n = one.n_frames
     # the provisional frames, those the denser average adds (held), frame 0, then the average's pass and the fit's,
@@ -218,3 +218,44 @@ def test_on_a_cluster_the_error_models_frames_come_back_with_the_fits_pass(monke
     assert held.attrs["error_model"] == again.attrs["error_model"] == "partition"
     np.testing.assert_allclose(held.frequency_err.values, again.frequency_err.values, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(held.frequency.values, again.frequency.values, rtol=1e-12, atol=1e-14)
+
+
+def test_on_a_cluster_the_workers_parse_the_provisional_and_read_ahead_frames_once_for_the_pass(monkeypatch):
+    """On a ``dask.distributed`` cluster, whose workers read the file, the provisional reference's frames are parsed
+    there as the fit's pass reads them (the chunks of its read layer, kept on the workers), and while the fit searches
+    the symmetry the workers parse the pass's first chunks: the pass's graph has the same task keys, so every frame is
+    parsed once (before, the provisional frames' positions were parsed in this process and again by the workers),
+    within the bytes the read-ahead may hold, let go after the pass, and the constants are those of threads."""
+    import warnings
+
+    import trajmodes
+    from trajmodes import resources
+    from trajmodes.forceconstants.normal import fit_layer
+    from trajmodes.trajectory import core
+    distributed = pytest.importorskip("distributed")
+
+    def chunked():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return trajmodes.read(str(DUMP), reference="average", species=["Cu"], chunk_frames=10)
+    b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(chunked())
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
+            distributed.Client(cl):
+        one = chunked()
+        chunks = one._chunks()
+        per_chunk = 10 * (core.frame_bytes(one.source) + 1024)
+        frames = count_parsed_frames(one)
+        layer = fit_layer(one)
+        one.provisional_reference(layer=layer)
+        prov = {i for i, c in enumerate(chunks) if set(c.tolist()) & set(provisional_frames(one.n_frames).tolist())}
+        assert {i for _, i in core._KEPT[one.source]} == prov and sum(frames) == 10 * len(prov)
+        # the read-ahead holds 1.5 HOLD_BYTES (with the provisional chunks): 2 chunks more
+        monkeypatch.setattr(resources, "HOLD_BYTES", int((len(prov) + 2) * per_chunk / 1.5 + 3))
+        with one.reading_ahead(layer):
+            kept = {i for _, i in core._KEPT[one.source]}
+        assert kept == prov | set([i for i in range(len(chunks)) if i not in prov][:2])
+        monkeypatch.undo()
+        a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
+        assert one.source not in core._KEPT
+    assert sorted(frames) == [10] * len(chunks), "a frame parsed twice"
+    assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()

@@ -411,7 +411,8 @@ class EffectiveForceConstants:
         # the ideal sites of a provisional reference (the same sites, up to one translation of the whole crystal,
         # which the constants do not see: they obey the acoustic sum rules)
         # (on a dask.distributed cluster too: the mean displacement is a result of the pass, gathered here)
-        prov = first.provisional_reference() if len(trajs) == 1 and not first.reference_known else None
+        layer = fit_layer(first)
+        prov = first.provisional_reference(layer=layer) if len(trajs) == 1 and not first.reference_known else None
         ref = first.reference if prov is None else prov
         spec = first.reference_spec
         averaged = first.reference_is_average
@@ -424,7 +425,7 @@ class EffectiveForceConstants:
                           UserWarning, stacklevel=2)
             ref, averaged = first.average_structure(), True
         # the serial work before the pass (symmetry, bases, kernel) while a thread parses the pass's first frames
-        with first.reading_ahead() if prov is not None else contextlib.nullcontext():
+        with first.reading_ahead(layer) if prov is not None else contextlib.nullcontext():
             if ref.cell is None:
                 raise ValueError(f"{first.source.describe()}: neither the frames nor the reference hold a cell "
                                  "(box), and force constants of a crystal need its periodic cell: give reference= a "
@@ -441,7 +442,7 @@ class EffectiveForceConstants:
                 # the few frames of the provisional reference too noisy for the symmetry search: an average of
                 # more frames, then the average of the run, in a pass of its own
                 try:
-                    prov = ref = first.provisional_reference(denser=True)
+                    prov = ref = first.provisional_reference(denser=True, layer=layer)
                     supercell, tol = self._ideal(crystal(ref), averaged)
                 except ValueError:
                     prov, ref = None, first.reference
@@ -451,7 +452,7 @@ class EffectiveForceConstants:
             ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
             extra = dict(together or {})
             if prov is not None:
-                extra[_MEAN_DISPLACEMENT] = first.mean_displacement(prov, fit_layer(first))
+                extra[_MEAN_DISPLACEMENT] = first.mean_displacement(prov, layer)
         normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
                                   segments=int(self.segments), together=extra or None)
         values = {}

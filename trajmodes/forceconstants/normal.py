@@ -187,5 +187,24 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         if together is not None:
             # unoptimised: each kind of collection optimised on its own fuses the shared read tasks into its own
             # (the frames were parsed once for the fit and once for the arrays computed with it)
-            return dask.compute(parts[0], dict(together), optimize_graph=False)
+            return _compute_with_kept(trajs, parts[0], dict(together))
         return parts[0].compute()
+
+
+def _compute_with_kept(trajs: list, *args):
+    """``dask.compute(*args, optimize_graph=False)``; on a ``dask.distributed`` cluster whose workers keep read tasks
+    of the pass for it (a provisional reference's frames, frames read ahead:
+    :meth:`~trajmodes.trajectory.core.Trajectory.release_kept`), the graph is submitted first and then they are let
+    go, so that each chunk leaves the workers' memory when the pass is done with it, not at its end."""
+    import dask
+    from dask.base import unpack_collections
+
+    from trajmodes.resources import scattering_client
+    client = scattering_client()
+    if client is None or not any(t.kept_on_workers for t in trajs):
+        return dask.compute(*args, optimize_graph=False)
+    collections, repack = unpack_collections(*args)
+    futures = client.compute(list(collections), optimize_graph=False)
+    for t in trajs:
+        t.release_kept()
+    return repack(client.gather(futures))

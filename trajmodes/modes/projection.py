@@ -435,12 +435,13 @@ def _setup(traj, phonons, qpoints, ref):
     return value
 
 
-def _one_pass_reference(traj, phonons, qpoints):
+def _one_pass_reference(traj, phonons, qpoints, layer: tuple):
     """The provisional reference (:meth:`~trajmodes.trajectory.core.Trajectory.provisional_reference`) from which
     ``traj`` is projected when its reference, the run's time average, is still to be taken and the modes of every
     frame (Q and Q') may be held through the pass (:func:`~trajmodes.resources.may_hold`): the average is then summed
     in the projection's own pass (:func:`_from_time_average`), and the run read once. None otherwise (the average is
-    taken first, in a pass of its own)."""
+    taken first, in a pass of its own). ``layer``: the fields the projection reads (on a cluster its workers parse
+    the provisional frames' chunks as the pass's read tasks and keep them for it)."""
     from trajmodes.resources import may_hold
     if traj.reference_known:
         return None
@@ -448,7 +449,7 @@ def _one_pass_reference(traj, phonons, qpoints):
     nq = n_cells if qpoints is None else len(qpoints)
     if not may_hold(2 * 16.0 * traj.n_frames * nq * 3 * phonons.force_constants.n_prim, where="workers"):
         return None
-    return traj.provisional_reference()
+    return traj.provisional_reference(layer=layer)
 
 
 def _from_time_average(Q, trajs, phonons, prov, smap, layer, token):
@@ -545,7 +546,9 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
     user = traj
     if chunk_frames is not None:
         traj = traj.rechunk(int(chunk_frames))
-    prov = _one_pass_reference(traj, phonons, qpoints)
+    # one read per chunk for positions and velocities, and one task for each of Q and Q' per chunk
+    layer = ("positions", "velocities") if "velocities" in traj.source.fields else ("positions",)
+    prov = _one_pass_reference(traj, phonons, qpoints, layer)
     try:
         smap, q, freqs, proj = _setup(traj, phonons, qpoints, traj.reference if prov is None else prov)
     except ReferenceMismatchError:
@@ -555,9 +558,6 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
         smap, q, freqs, proj = _setup(traj, phonons, qpoints, traj.reference)
     ref = traj.reference if prov is None else prov
     nq, nb = freqs.shape
-
-    # one read per chunk for positions and velocities, and one task for each of Q and Q' per chunk
-    layer = ("positions", "velocities") if "velocities" in traj.source.fields else ("positions",)
     token = uuid.uuid4().hex            # names the tasks: the projector need not be hashed
     Q = traj.map_chunks(_project_displacements, traj.displacements_of_chunks(ref), proj, layer=layer, shape=(nq, nb),
                         dtype=np.complex128, name="trajmodes-Q-" + token)

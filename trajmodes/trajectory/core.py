@@ -90,6 +90,11 @@ def _displacement_sum(data: dict, displacements) -> np.ndarray:
 #: instead of parsing them again, until that pass settles the time average (:meth:`Trajectory.average_from_mean`).
 #: Held per source object in this process only (a cluster's workers read the file).
 _HELD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: on a ``dask.distributed`` cluster, the read tasks of a source's chunks computed on the workers ahead of the pass
+#: that reads them (the provisional reference's frames, :meth:`Trajectory.reading_ahead`), by task key: the pass's
+#: graph has the same keys, so the scheduler takes their results from the workers' memory instead of parsing the
+#: frames again; let go with :meth:`Trajectory.release_held`
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: frames held at most while :meth:`Trajectory.reading_ahead` (the provisional reference's frames included), in
 #: :data:`~trajmodes.resources.HOLD_BYTES`: at 10^6 atoms 24 frames of positions, velocities and forces, about 7 s of
 #: one core's parsing, the serial work before a fit's pass
@@ -135,6 +140,12 @@ def _with_held(source: FrameSource, frames: np.ndarray, fields: tuple, held: dic
             block[~mine] = read[k]
         out[k] = block
     return out
+
+
+def _boxes_and_positions(data: dict, rows: list) -> dict:
+    """The positions, cells and origins of the rows ``rows`` of a read task's chunk (what a provisional reference
+    takes from frames a cluster's workers parsed and keep)."""
+    return {k: data[k][rows] for k in ("positions", "cells", "origins") if isinstance(data.get(k), np.ndarray)}
 
 
 def _parse_in_threads(source: FrameSource, frames: np.ndarray) -> dict:
@@ -536,7 +547,7 @@ class Trajectory:
                 return prov
         return self.reference
 
-    def provisional_reference(self, denser: bool = False) -> Structure | None:
+    def provisional_reference(self, denser: bool = False, layer: tuple | None = None) -> Structure | None:
         """A stand-in for the run's time average that needs no pass over the run, for work that takes the
         displacements from it and the average in the same pass (the projection, the fit): the mean cell and origin of
         every frame, read from the frames' headers alone (exact), with each atom at its mean fractional position over
@@ -545,7 +556,9 @@ class Trajectory:
         :data:`DENSER_FRAMES` (at most the run's), for a run whose default average is too noisy for the symmetry
         search (108,000 atoms of Cu at 600 K: no lattice translations within 0.5 A over 4 frames, its lattice at
         0.5 A over 8). The frames are those of :func:`provisional_frames`; the denser average reads only those the
-        first did not.
+        first did not. ``layer``: the fields the pass after it reads (its read layer): on a ``dask.distributed``
+        cluster the workers parse the chunks of those frames as that pass's read tasks and keep them for it (no frame
+        parsed twice); without it the frames' positions are parsed here.
 
         In that cell, the displacements from the time average are those from this reference less their time mean,
         a constant per atom (:meth:`average_from_mean`), wherever no atom strays half a cell from its site.
@@ -570,7 +583,7 @@ class Trajectory:
                 cell, origin, first, u_sum, done = kept[2]
             new = np.array([f for f in wanted.tolist() if f not in done], dtype=int)
             if len(new):
-                head = self._read_and_hold(self._frames[new])
+                head = self._read_and_hold(self._frames[new], layer=layer)
                 if first is None:                                  # frame 0, the first of the frames read
                     first = Structure(head["positions"][0], head["cells"][0], self.species, self.masses,
                                       head["origins"][0])
@@ -582,17 +595,23 @@ class Trajectory:
                                         (cell, origin, first, u_sum, done))
         return kept[1]
 
-    def _read_and_hold(self, frames: np.ndarray, cap: float | None = None, split: bool = True) -> dict:
+    def _read_and_hold(self, frames: np.ndarray, cap: float | None = None, split: bool = True,
+                       layer: tuple | None = None) -> dict:
         """The positions of ``frames`` (source indices) for the provisional reference. From a text trajectory, where
         memory allows (:func:`~trajmodes.resources.may_hold`), every field of those frames is parsed and held, so that
         the pass after the reference (the fit's, the projection's) takes them from memory instead of parsing them
         again: a run of 41 frames averages 13 of them for a denser reference, a third of its bytes. Frames already
         held (read ahead, :meth:`reading_ahead`) are taken from memory; one thread parses a frame at a time, so no
         frame is parsed twice. ``cap``: the bytes held at most (default :data:`~trajmodes.resources.HOLD_BYTES`);
-        ``split``: the frames parsed a share per core (else in one read, as a read task of the pass would)."""
-        from trajmodes.resources import may_hold
+        ``split``: the frames parsed a share per core (else in one read, as a read task of the pass would).
+        On a ``dask.distributed`` cluster, given the pass's read ``layer``, the workers parse the frames' chunks as
+        the pass's read tasks and keep them for it (:meth:`_keep_on_workers`)."""
+        from trajmodes.resources import may_hold, scattering_client
         source = self.source
         frames = np.asarray(frames)
+        client = scattering_client()
+        if client is not None and layer is not None and source.format not in _STORED_FORMATS:
+            return self._keep_on_workers(client, frames, layer)
         per_frame = frame_bytes(source) + 1024                # and the frame's box and per-frame values
         with _HOLD_LOCK:
             held = _HELD.get(source, {})
@@ -607,22 +626,58 @@ class Trajectory:
                 _HELD[source] = held
             return {k: np.concatenate([held[int(f)][k] for f in frames.tolist()]) for k in held[int(frames[0])]}
 
+    def _keep_on_workers(self, client, frames: np.ndarray, layer: tuple) -> dict:
+        """The positions, cells and origins of ``frames`` (source indices), parsed by a cluster's workers: the read
+        tasks of their chunks in the read layer ``layer`` are computed there and kept (:data:`_KEPT`) for the pass
+        that reads through that layer, whose graph has the same task keys."""
+        chunks = self._chunks()
+        where = {int(f): (i, j) for i, c in enumerate(chunks) for j, f in enumerate(c.tolist())}
+        wanted: dict[int, list] = {}
+        for f in frames.tolist():
+            i, j = where[int(f)]
+            wanted.setdefault(i, []).append(j)
+        read = self._keep(client, layer, list(wanted))
+        parts = client.gather([client.submit(_boxes_and_positions, _KEPT[self.source][(read, i)], rows, pure=False)
+                               for i, rows in wanted.items()])
+        order = {(i, j): n for n, (i, j) in enumerate((i, j) for i, rows in wanted.items() for j in rows)}
+        at = [order[where[int(f)]] for f in frames.tolist()]
+        return {k: np.concatenate([p[k] for p in parts])[at] for k in parts[0]}
+
+    def _keep(self, client, layer: tuple, indices: list) -> str:
+        """Compute the read tasks of chunks ``indices`` of the read layer ``layer`` on the cluster's workers now and
+        keep their results there (:data:`_KEPT`) until :meth:`release_held`; the layer's name."""
+        read, graph, _ = self._read_layer(tuple(layer))
+        kept = _KEPT.setdefault(self.source, {})
+        keys = [(read, i) for i in indices if (read, i) not in kept]
+        if keys:
+            kept.update(zip(keys, client.get({k: graph[k] for k in keys}, keys, sync=False)))
+        return read
+
     @contextmanager
-    def reading_ahead(self):
+    def reading_ahead(self, layer: tuple | None = None):
         """Within the block, a thread parses the frames of a text trajectory in the order and the chunks a pass reads
         them and holds them (as :meth:`provisional_reference` holds its own; with those, up to
         :data:`READ_AHEAD_SHARE` times :data:`~trajmodes.resources.HOLD_BYTES` and
         :data:`~trajmodes.resources.HOLD_SHARE` of the memory available), so that serial work before a pass (a fit's
         symmetry search and basis: seconds at 10^6 atoms, one core busy) leaves no core idle; the pass takes them
         from memory. Stopped at the end of the block, within one chunk's parse. Nothing is read ahead from a stored
-        format, of a selection of another trajectory's frames, or on a ``dask.distributed`` cluster (whose workers
-        read the file: :func:`~trajmodes.resources.may_hold` holds nothing there)."""
+        format or of a selection of another trajectory's frames. On a ``dask.distributed`` cluster, whose workers
+        read the file, given the pass's read ``layer``, the read tasks of the pass's first chunks are computed on the
+        workers at the start of the block and kept there for the pass (:meth:`_keep`; up to the same bytes, or half
+        of :data:`~trajmodes.resources.HOLD_BYTES` per worker where that is more, within
+        :func:`~trajmodes.resources.may_hold` of the workers): the workers parse while this process works."""
         from trajmodes import resources
-        from trajmodes.resources import may_hold
+        from trajmodes.resources import may_hold, scattering_client
         source = self.source
         per_frame = frame_bytes(source) + 1024
         cap = READ_AHEAD_SHARE * resources.HOLD_BYTES
         if source.format in _STORED_FORMATS or getattr(self, "_parent", None) is not None:
+            yield
+            return
+        client = scattering_client()
+        if client is not None:
+            if layer is not None:
+                self._read_ahead_on_workers(client, layer, per_frame, cap)
             yield
             return
         stop = threading.Event()
@@ -647,6 +702,30 @@ class Trajectory:
             stop.set()
             thread.join()
 
+    def _read_ahead_on_workers(self, client, layer: tuple, per_frame: float, cap: float) -> None:
+        """:meth:`reading_ahead` on a cluster: the pass's first chunks (with those kept already) within the bytes
+        its docstring states."""
+        from trajmodes import resources
+        from trajmodes.resources import may_hold
+        try:
+            workers = len(client.scheduler_info()["workers"])
+        except Exception:                                          # no answer from the scheduler: read nothing ahead
+            return
+        cap = max(cap, resources.HOLD_BYTES / 2 * workers)
+        read, _, sizes = self._read_layer(tuple(layer))
+        kept = _KEPT.get(self.source, {})
+        total = sum(sizes[k[1]] for k in kept if k[0] == read)
+        ahead = []
+        for i, n in enumerate(sizes):
+            if (read, i) in kept:
+                continue
+            if not may_hold(per_frame * (total + n), where="workers", cap=cap / max(workers, 1)):
+                break
+            total += n
+            ahead.append(i)
+        if ahead:
+            self._keep(client, layer, ahead)
+
     def mean_displacement(self, reference: Structure, layer: tuple) -> da.Array:
         """The mean over the frames of the displacements from ``reference``, (atoms, 3) A, lazy; read through
         ``layer``, so that other work read through the same layer shares each chunk's parse (with a
@@ -668,6 +747,19 @@ class Trajectory:
         """Let go of the frames :meth:`provisional_reference` holds for the pass after it, once that pass is over
         (:meth:`average_from_mean` does; so does a pass that only needed the reference's lattice)."""
         _HELD.pop(self.source, None)
+        self.release_kept()
+
+    @property
+    def kept_on_workers(self) -> bool:
+        """Whether a cluster's workers keep read tasks of this run's source for the pass after them
+        (:meth:`provisional_reference`, :meth:`reading_ahead`)."""
+        return bool(_KEPT.get(self.source))
+
+    def release_kept(self) -> None:
+        """Let go of the read tasks kept on a cluster's workers for the pass after them (:meth:`provisional_reference`,
+        :meth:`reading_ahead`); once that pass's graph is on the scheduler, which then holds them, each goes when the
+        pass is done with it."""
+        _KEPT.pop(self.source, None)
 
     def frame_structure(self, i: int) -> Structure:
         """Frame ``i`` of the selection as a Structure (positions, cell and origin in A)."""
