@@ -61,6 +61,9 @@ BEGIN, END = "<!-- bench_large:begin -->", "<!-- bench_large:end -->"
 COMMANDS = ("index", "convert", "info", "run", "fit", "project", "project_full", "sqw", "series")
 #: the bars of the out-of-core work: peak memory (GB), read amplification, MB/s of dump per core for fit and project
 PEAK_GB, AMPLIFICATION, MB_S_PER_CORE = 4.0, 1.2, 100.0
+#: the speed bar holds for the 10^6-atom dump (864,000 atoms here): a run of 10^5 atoms spreads the costs of a
+#: command that grow with the cell, not with the frames (symmetry, bases, startup), over ten times fewer bytes
+SPEED_ATOMS = 500_000
 COMMON = ["--species", "Cu", "--md-timestep", "0.001"]
 #: the band path whose commensurate q ``project`` takes (a user of a huge cell would: the spectra of all its 2.6
 #: million modes at 10^6 atoms are gigabytes before anything is read)
@@ -237,8 +240,18 @@ def verdicts(row: dict) -> dict:
         return {"memory": False, "reads": False, "speed": False if row["command"] in ("fit", "project") else None}
     ok_mem = row["peak_gb"] < PEAK_GB
     ok_read = row["amplification"] <= AMPLIFICATION
-    ok_speed = (row["mb_s_per_core"] >= MB_S_PER_CORE) if row["command"] in ("fit", "project") else None
+    ok_speed = (row["mb_s_per_core"] >= MB_S_PER_CORE) if row["command"] in ("fit", "project") and \
+        row["atoms"] >= SPEED_ATOMS else None
     return {"memory": ok_mem, "reads": ok_read, "speed": ok_speed}
+
+
+def cache_verdict(row: dict, rows: list) -> bool | None:
+    """A row on the cache: whether it took no longer than the same command on the dump (same atoms and setting);
+    None for a dump row or one without its dump row."""
+    if row["on"] != "cache":
+        return None
+    dump = [r for r in rows if r["on"] == "dump" and all(r[k] == row[k] for k in ("atoms", "command", "setting"))]
+    return row["rc"] == 0 and row["wall_s"] <= dump[0]["wall_s"] if dump else None
 
 
 def bench(args, on_row=None) -> list:
@@ -269,10 +282,16 @@ def bench(args, on_row=None) -> list:
                     for where, argv, inputs in commands(name, src, cache, second, out):
                         if where == "cache" and not cache.exists():
                             continue
+                        if cluster is None and getattr(args, "cluster_only", False) and args.cluster \
+                                and name != "convert":
+                            continue
                         if cluster is not None:
                             if name in ("index", "convert", "run"):
                                 continue
                             argv = argv + ["--scheduler", cluster.address]
+                        if name == "index":                  # built here, whatever an earlier run left
+                            for p in (src, second):
+                                (p.parent / f".{p.name}.tmidx.npz").unlink(missing_ok=True)
                         print(f"== {4 * cells ** 3} atoms, {label}: {name} on the {where}", flush=True)
                         r = measure(argv, extra_pids=cluster.pids if cluster else ())
                         r["read_gb"] = max(r["read_gb"] - startup, 0.0)
@@ -340,20 +359,21 @@ def table(record: dict) -> str:
                     r["environment"].get("memory_gb", "?"), r["environment"].get("load_average", "?"),
                     r["bench_command"]) for r in record["rows"]})
     lines = [f"Bars: peak memory < {PEAK_GB:g} GB, read amplification <= {AMPLIFICATION:g}x, fit and project >= "
-             f"{MB_S_PER_CORE:g} MB/s of dump per core. Runs:", ""]
+             f"{MB_S_PER_CORE:g} MB/s of dump per core at 10^6 atoms (speed), every command on the cache no slower "
+             "than on the dump (cache). Runs:", ""]
     lines += [f"- {date}: {cores} cores, {mem} GB RAM, load average {load} at the start; `{cmd}`"
               for date, cores, mem, load, cmd in runs]
     lines += ["",
               "| atoms x frames | command | on | setting | wall (s) | peak memory (GB) | read (GB) | amplification "
-              "| MB/s per core | rc | memory | reads | speed |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| MB/s per core | rc | memory | reads | speed | cache |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     word = {True: "pass", False: "**fail**", None: ""}
     for r in record["rows"]:
-        v = r["pass"]
+        v = verdicts(r)
         lines.append(f"| {r['atoms']:,} x {r['frames']} | {r['command'].replace('_', ' --')} | {r['on']} | "
                      f"{r['setting']} | {r['wall_s']:.1f} | {r['peak_gb']:.2f} | {r['read_gb']:.2f} | "
                      f"{r['amplification']:.2f}x | {r['mb_s_per_core']:.0f} | {r['rc']} | {word[v['memory']]} | "
-                     f"{word[v['reads']]} | {word[v['speed']]} |")
+                     f"{word[v['reads']]} | {word[v['speed']]} | {word[cache_verdict(r, record['rows'])]} |")
     return "\n".join(lines)
 
 
@@ -375,6 +395,9 @@ def main(argv=None) -> None:
     ap.add_argument("--commands", default=",".join(COMMANDS))
     ap.add_argument("--workdir", default=str(HERE / "data" / "large"))
     ap.add_argument("--cluster", type=int, default=0, help="also on a Dask cluster of this many worker processes")
+    ap.add_argument("--cluster-only", action="store_true",
+                    help="with --cluster: the commands on the cluster alone (on this process only convert, for the "
+                         "cache)")
     ap.add_argument("--report", action="store_true", help="rewrite the docs table from the saved JSON, run nothing")
     ap.add_argument("--no-docs", action="store_true")
     args = ap.parse_args(argv)

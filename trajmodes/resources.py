@@ -85,6 +85,21 @@ def return_freed_memory() -> bool:
                                                  (M_TRIM_THRESHOLD, TRIM_THRESHOLD), (M_ARENA_MAX, ARENA_MAX)))
 
 
+def trim_freed_memory() -> bool:
+    """Give back to the system the memory glibc's allocator keeps in its heaps after arrays were freed (``malloc_trim``),
+    between the stages of a command: a pass's held frames and temporaries of up to :data:`MMAP_THRESHOLD` bytes are
+    reused from the heaps within a pass, but what a pass leaves between arrays still in use is not at a heap's top,
+    which is all :data:`TRIM_THRESHOLD` returns. Whether glibc was there to ask."""
+    try:
+        import ctypes
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    trim(0)
+    return True
+
+
 def available_memory() -> int | None:
     """Memory (bytes) available to new allocations: ``MemAvailable`` of /proc/meminfo (Linux), bounded by a
     cgroup memory limit when one applies; None where neither can be read."""

@@ -95,10 +95,11 @@ def test_a_provisional_reference_too_noisy_for_the_symmetry_search_takes_the_ave
 def test_frames_are_read_ahead_while_the_symmetry_is_searched(monkeypatch):
     """While the fit searches the symmetry of its provisional reference (one core busy, seconds at 10^6 atoms), a
     thread parses the pass's first frames and holds them: the pass takes them from memory (every frame still parsed
-    once), they are let go after it, and the constants are the two passes' ones."""
+    once), each is let go once the pass has read it (none left when the pass ends), and the constants are the two
+    passes' ones."""
     import threading
     import time
-    from trajmodes.trajectory import core
+    from trajmodes.trajectory import chunks, core
     one = read_average(DUMP)
     n = one.n_frames
     parsed, read = [], one.source.read
@@ -111,17 +112,24 @@ def test_frames_are_read_ahead_while_the_symmetry_is_searched(monkeypatch):
 
     def slow(self, supercell, averaged=False):                # until 30 frames are held, at most 60 s
         end = time.monotonic() + 60
-        while len(core._HELD.get(one.source, {})) < 30 and time.monotonic() < end:
+        while len(chunks.HELD.get(one.source, {})) < 30 and time.monotonic() < end:
             time.sleep(0.01)
         return real(self, supercell, averaged)
     monkeypatch.setattr(EffectiveForceConstants, "_ideal", slow)
+    left, release = [], core.Trajectory.release_held
+
+    def counting_left(self):
+        left.append(len(chunks.HELD.get(self.source, {})))
+        return release(self)
+    monkeypatch.setattr(core.Trajectory, "release_held", counting_left)
     a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
     monkeypatch.undo()
+    assert left and max(left) == 0, left
     ahead = [f for name, fr in parsed if name == "trajmodes-read-ahead" for f in fr]
     every = [f for _, fr in parsed for f in fr]
     assert len(ahead) >= 30 - len(provisional_frames(n)) and ahead == sorted(ahead)
     assert sorted(every) == list(range(n)), "a frame parsed twice, or not at all"
-    assert one.source not in core._HELD
+    assert one.source not in chunks.HELD
     two = read_average(DUMP)
     two.reference
     b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(two)
@@ -231,7 +239,7 @@ def test_on_a_cluster_the_workers_parse_the_provisional_and_read_ahead_frames_on
     import trajmodes
     from trajmodes import resources
     from trajmodes.forceconstants.normal import fit_layer
-    from trajmodes.trajectory import core
+    from trajmodes.trajectory import chunks
     distributed = pytest.importorskip("distributed")
 
     def chunked():
@@ -242,20 +250,20 @@ def test_on_a_cluster_the_workers_parse_the_provisional_and_read_ahead_frames_on
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
             distributed.Client(cl):
         one = chunked()
-        chunks = one._chunks()
-        per_chunk = 10 * (core.frame_bytes(one.source) + 1024)
+        bounds = one._chunks()
+        per_chunk = 10 * (chunks.frame_bytes(one.source) + 1024)
         frames = count_parsed_frames(one)
         layer = fit_layer(one)
         one.provisional_reference(layer=layer)
-        prov = {i for i, c in enumerate(chunks) if set(c.tolist()) & set(provisional_frames(one.n_frames).tolist())}
-        assert {i for _, i in core._KEPT[one.source]} == prov and sum(frames) == 10 * len(prov)
-        # the read-ahead holds 1.5 HOLD_BYTES (with the provisional chunks): 2 chunks more
-        monkeypatch.setattr(resources, "HOLD_BYTES", int((len(prov) + 2) * per_chunk / 1.5 + 3))
+        prov = {i for i, c in enumerate(bounds) if set(c.tolist()) & set(provisional_frames(one.n_frames).tolist())}
+        assert {i for _, i in chunks.KEPT[one.source]} == prov and sum(frames) == 10 * len(prov)
+        # on 2 workers the read-ahead keeps HOLD_BYTES (with the provisional chunks): 2 chunks more
+        monkeypatch.setattr(resources, "HOLD_BYTES", int((len(prov) + 2) * per_chunk + 3))
         with one.reading_ahead(layer):
-            kept = {i for _, i in core._KEPT[one.source]}
-        assert kept == prov | set([i for i in range(len(chunks)) if i not in prov][:2])
+            kept = {i for _, i in chunks.KEPT[one.source]}
+        assert kept == prov | set([i for i in range(len(bounds)) if i not in prov][:2])
         monkeypatch.undo()
         a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
-        assert one.source not in core._KEPT
-    assert sorted(frames) == [10] * len(chunks), "a frame parsed twice"
+        assert one.source not in chunks.KEPT
+    assert sorted(frames) == [10] * len(bounds), "a frame parsed twice"
     assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()

@@ -453,8 +453,9 @@ class EffectiveForceConstants:
             extra = dict(together or {})
             if prov is not None:
                 extra[_MEAN_DISPLACEMENT] = first.mean_displacement(prov, layer)
-        normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
-                                  segments=int(self.segments), together=extra or None)
+        with first.taking_held():              # each held frame goes once its chunk is read
+            normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
+                                      segments=int(self.segments), together=extra or None)
         values = {}
         if extra:
             normal, values = normal

@@ -7,7 +7,6 @@ import os
 import threading
 import uuid
 import warnings
-import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, make_dataclass
 
@@ -17,9 +16,10 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.trajectories.base import FIELD_UNITS, FIELDS, FRAME_FIELDS, FRAME_SHAPES, FrameSource, empty_frames
+from trajmodes.io.trajectories.base import FIELD_UNITS, FIELDS, FRAME_SHAPES, FrameSource
 from trajmodes.lattice.structure import Structure
+from trajmodes.trajectory.chunks import (HELD, HOLD_LOCK, KEPT, READ_AHEAD_SHARE, TAKING, boxes_and_positions,
+                                       check_finite, frame_bytes, parse_in_threads, read_chunk)
 from trajmodes.trajectory.displacements import Displacements, displacements_of_frames
 from trajmodes.trajectory.reference import reference_structure
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
@@ -85,113 +85,8 @@ def _displacement_sum(data: dict, displacements) -> np.ndarray:
     return displacements(data).sum(axis=0)[None]
 
 
-#: frames of a source already parsed and held in memory (every field), by frame index: the provisional reference's
-#: frames of a text trajectory (:meth:`Trajectory.provisional_reference`), which the pass after it takes from here
-#: instead of parsing them again, until that pass settles the time average (:meth:`Trajectory.average_from_mean`).
-#: Held per source object in this process only (a cluster's workers read the file).
-_HELD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-#: on a ``dask.distributed`` cluster, the read tasks of a source's chunks computed on the workers ahead of the pass
-#: that reads them (the provisional reference's frames, :meth:`Trajectory.reading_ahead`), by task key: the pass's
-#: graph has the same keys, so the scheduler takes their results from the workers' memory instead of parsing the
-#: frames again; let go with :meth:`Trajectory.release_held`
-_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-#: frames held at most while :meth:`Trajectory.reading_ahead` (the provisional reference's frames included), in
-#: :data:`~trajmodes.resources.HOLD_BYTES`: at 10^6 atoms 24 frames of positions, velocities and forces, about 7 s of
-#: one core's parsing, the serial work before a fit's pass
-READ_AHEAD_SHARE = 1.5
-#: one thread at a time parses frames to hold (:meth:`Trajectory.reading_ahead` beside a provisional reference)
-_HOLD_LOCK = threading.Lock()
-
 #: formats read as stored arrays, where a frame's field costs its own bytes and nothing is held
 _STORED_FORMATS = ("trajmodes-netcdf", "memory")
-
-
-def _read(source: FrameSource, frames: np.ndarray, fields: tuple) -> dict:
-    if len(frames) == 0:
-        return empty_frames(0, source.n_atoms, fields)
-    held = _HELD.get(source)
-    if held:
-        data = _with_held(source, np.asarray(frames), fields, held)
-        if data is not None:
-            return data
-    return check_finite(source, frames, source.read(frames, fields))
-
-
-def _with_held(source: FrameSource, frames: np.ndarray, fields: tuple, held: dict) -> dict | None:
-    """``source.read(frames, fields)`` with the frames in ``held`` (frame index: the dict its read of that frame
-    alone returned) taken from there and only the others read; None where a field asked for is not held."""
-    mine = np.array([int(f) in held for f in frames.tolist()])
-    if not mine.any():
-        return None
-    sample = held[int(frames[mine][0])]
-    if fields is not None and any(f not in sample for f in fields):
-        return None
-    rest = frames[~mine]
-    read = check_finite(source, rest, source.read(rest, fields)) if len(rest) else None
-    keys = [k for k in (read if read is not None else sample) if k in sample and isinstance(sample[k], np.ndarray)]
-    if read is not None:
-        keys = [k for k in keys if isinstance(read[k], np.ndarray)]
-    out = {}
-    for k in keys:
-        block = np.empty((len(frames),) + sample[k].shape[1:], dtype=sample[k].dtype)
-        for i in np.flatnonzero(mine):
-            block[i] = held[int(frames[i])][k][0]
-        if read is not None:
-            block[~mine] = read[k]
-        out[k] = block
-    return out
-
-
-def _boxes_and_positions(data: dict, rows: list) -> dict:
-    """The positions, cells and origins of the rows ``rows`` of a read task's chunk (what a provisional reference
-    takes from frames a cluster's workers parsed and keep)."""
-    return {k: data[k][rows] for k in ("positions", "cells", "origins") if isinstance(data.get(k), np.ndarray)}
-
-
-def _parse_in_threads(source: FrameSource, frames: np.ndarray) -> dict:
-    """``source.read(frames)`` (every field), the frames shared by a thread per core (a text parser releases the
-    interpreter's lock): the provisional reference's few frames are read before anything else can run beside them."""
-    from concurrent.futures import ThreadPoolExecutor
-    parts = [p for p in np.array_split(np.asarray(frames), min(len(frames), os.cpu_count() or 1)) if len(p)]
-    if len(parts) < 2:
-        return source.read(frames, None)
-    with ThreadPoolExecutor(len(parts)) as pool:
-        reads = list(pool.map(lambda p: source.read(p, None), parts))
-    per_frame = [k for k, v in reads[0].items()                           # arrays over the frames, not the atoms
-                 if isinstance(v, np.ndarray) and all(len(r[k]) == len(p) for r, p in zip(reads, parts))]
-    return {k: np.concatenate([r[k] for r in reads]) if k in per_frame else v for k, v in reads[0].items()}
-
-
-def check_finite(source: FrameSource, frames: np.ndarray, data: dict) -> dict:
-    """``data`` (what ``source.read(frames)`` returned) after checking that every value is finite.
-
-    One vectorised test per array and chunk; only a failure looks for the frame.
-
-    Raises
-    ------
-    TrajectoryFormatError
-        Naming the source, the field and the first frame with a NaN or infinite value (per-atom fields, the box,
-        and the per-frame energy and pressure).
-    """
-    names = ["positions", "velocities", "forces", "displacements", "origins", *FRAME_FIELDS]
-    if source.has_cell:
-        names.append("cells")
-    for name in names:
-        block = data.get(name)
-        if block is None or np.isfinite(block).all():
-            continue
-        bad = ~np.isfinite(block.reshape(len(block), -1)).all(axis=1)
-        k = int(np.asarray(frames)[np.flatnonzero(bad)[0]])
-        what = "box" if name in ("cells", "origins") else name.replace("_", " ")
-        state = "is NaN or infinite" if name in FRAME_FIELDS else "hold NaN or infinite values"
-        raise TrajectoryFormatError(", ".join(map(str, source.paths)), f"the {what} of frame {k} {state}", frame=k,
-                                    fix="Drop that frame (slice the trajectory) or fix the file that holds it")
-    return data
-
-
-def frame_bytes(source: FrameSource) -> int:
-    """Bytes of one frame of ``source``'s per-atom fields in float64, read: what a read task or a held frame costs."""
-    return max(1, source.n_atoms) * 3 * 8 * max(1, len(source.fields))
 
 
 def default_chunk_frames(source: FrameSource, n_frames: int) -> int:
@@ -413,7 +308,7 @@ class Trajectory:
                 # scattered to the cluster's workers once (its per-atom tables are 35 MB at 10^6 atoms)
                 source, layer = on_workers(self.source), {}
             for i, fr in enumerate(chunks):
-                layer[(name, i)] = (_read, source, fr, fields)
+                layer[(name, i)] = (read_chunk, source, fr, fields)
             self._layers[key] = (name, layer, tuple(len(c) for c in chunks))
         return self._layers[key]
 
@@ -613,22 +508,22 @@ class Trajectory:
         if client is not None and layer is not None and source.format not in _STORED_FORMATS:
             return self._keep_on_workers(client, frames, layer)
         per_frame = frame_bytes(source) + 1024                # and the frame's box and per-frame values
-        with _HOLD_LOCK:
-            held = _HELD.get(source, {})
+        with HOLD_LOCK:
+            held = HELD.get(source, {})
             new = np.array([f for f in frames.tolist() if int(f) not in held], dtype=int)
             if source.format in _STORED_FORMATS or not may_hold(per_frame * (len(held) + len(new)), cap=cap):
-                return _read(source, frames, ("positions",))
+                return read_chunk(source, frames, ("positions",))
             if len(new):
-                data = check_finite(source, new, _parse_in_threads(source, new) if split else source.read(new, None))
+                data = check_finite(source, new, parse_in_threads(source, new) if split else source.read(new, None))
                 for i, f in enumerate(new.tolist()):
                     held[int(f)] = {k: v[i:i + 1] for k, v in data.items()
                                     if isinstance(v, np.ndarray) and len(v) == len(new)}
-                _HELD[source] = held
+                HELD[source] = held
             return {k: np.concatenate([held[int(f)][k] for f in frames.tolist()]) for k in held[int(frames[0])]}
 
     def _keep_on_workers(self, client, frames: np.ndarray, layer: tuple) -> dict:
         """The positions, cells and origins of ``frames`` (source indices), parsed by a cluster's workers: the read
-        tasks of their chunks in the read layer ``layer`` are computed there and kept (:data:`_KEPT`) for the pass
+        tasks of their chunks in the read layer ``layer`` are computed there and kept (:data:`KEPT`) for the pass
         that reads through that layer, whose graph has the same task keys."""
         chunks = self._chunks()
         where = {int(f): (i, j) for i, c in enumerate(chunks) for j, f in enumerate(c.tolist())}
@@ -637,7 +532,7 @@ class Trajectory:
             i, j = where[int(f)]
             wanted.setdefault(i, []).append(j)
         read = self._keep(client, layer, list(wanted))
-        parts = client.gather([client.submit(_boxes_and_positions, _KEPT[self.source][(read, i)], rows, pure=False)
+        parts = client.gather([client.submit(boxes_and_positions, KEPT[self.source][(read, i)], rows, pure=False)
                                for i, rows in wanted.items()])
         order = {(i, j): n for n, (i, j) in enumerate((i, j) for i, rows in wanted.items() for j in rows)}
         at = [order[where[int(f)]] for f in frames.tolist()]
@@ -645,9 +540,9 @@ class Trajectory:
 
     def _keep(self, client, layer: tuple, indices: list) -> str:
         """Compute the read tasks of chunks ``indices`` of the read layer ``layer`` on the cluster's workers now and
-        keep their results there (:data:`_KEPT`) until :meth:`release_held`; the layer's name."""
+        keep their results there (:data:`KEPT`) until :meth:`release_held`; the layer's name."""
         read, graph, _ = self._read_layer(tuple(layer))
-        kept = _KEPT.setdefault(self.source, {})
+        kept = KEPT.setdefault(self.source, {})
         keys = [(read, i) for i in indices if (read, i) not in kept]
         if keys:
             kept.update(zip(keys, client.get({k: graph[k] for k in keys}, keys, sync=False)))
@@ -663,8 +558,8 @@ class Trajectory:
         from memory. Stopped at the end of the block, within one chunk's parse. Nothing is read ahead from a stored
         format or of a selection of another trajectory's frames. On a ``dask.distributed`` cluster, whose workers
         read the file, given the pass's read ``layer``, the read tasks of the pass's first chunks are computed on the
-        workers at the start of the block and kept there for the pass (:meth:`_keep`; up to the same bytes, or half
-        of :data:`~trajmodes.resources.HOLD_BYTES` per worker where that is more, within
+        workers at the start of the block and kept there for the pass (:meth:`_keep`; up to
+        :data:`~trajmodes.resources.HOLD_BYTES`, or half of it per worker where that is more, within
         :func:`~trajmodes.resources.may_hold` of the workers): the workers parse while this process works."""
         from trajmodes import resources
         from trajmodes.resources import may_hold, scattering_client
@@ -677,14 +572,14 @@ class Trajectory:
         client = scattering_client()
         if client is not None:
             if layer is not None:
-                self._read_ahead_on_workers(client, layer, per_frame, cap)
+                self._read_ahead_on_workers(client, layer, per_frame)
             yield
             return
         stop = threading.Event()
 
         def parse():
             for chunk in self._chunks():       # as the pass's read tasks will read them (whole chunks of the file)
-                held = _HELD.get(source, {})
+                held = HELD.get(source, {})
                 new = [f for f in chunk.tolist() if f not in held]
                 if stop.is_set() or not may_hold(per_frame * (len(held) + len(new)), cap=cap):
                     return
@@ -702,7 +597,7 @@ class Trajectory:
             stop.set()
             thread.join()
 
-    def _read_ahead_on_workers(self, client, layer: tuple, per_frame: float, cap: float) -> None:
+    def _read_ahead_on_workers(self, client, layer: tuple, per_frame: float) -> None:
         """:meth:`reading_ahead` on a cluster: the pass's first chunks (with those kept already) within the bytes
         its docstring states."""
         from trajmodes import resources
@@ -711,9 +606,9 @@ class Trajectory:
             workers = len(client.scheduler_info()["workers"])
         except Exception:                                          # no answer from the scheduler: read nothing ahead
             return
-        cap = max(cap, resources.HOLD_BYTES / 2 * workers)
+        cap = max(resources.HOLD_BYTES, resources.HOLD_BYTES / 2 * workers)
         read, _, sizes = self._read_layer(tuple(layer))
-        kept = _KEPT.get(self.source, {})
+        kept = KEPT.get(self.source, {})
         total = sum(sizes[k[1]] for k in kept if k[0] == read)
         ahead = []
         for i, n in enumerate(sizes):
@@ -743,23 +638,37 @@ class Trajectory:
         self.release_held()                   # the pass that needed the provisional frames is over
         return self._reference
 
+    @contextmanager
+    def taking_held(self):
+        """Within the block, the pass that runs is the last to read the frames held for it (read ahead, a provisional
+        reference's): each of its read tasks lets go of the held frames it takes, so that they leave memory as the
+        pass goes, not at its end."""
+        TAKING.add(self.source)
+        try:
+            yield
+        finally:
+            TAKING.discard(self.source)
+
     def release_held(self) -> None:
         """Let go of the frames :meth:`provisional_reference` holds for the pass after it, once that pass is over
-        (:meth:`average_from_mean` does; so does a pass that only needed the reference's lattice)."""
-        _HELD.pop(self.source, None)
+        (:meth:`average_from_mean` does; so does a pass that only needed the reference's lattice), and hand the memory
+        they and the pass took back to the system (:func:`~trajmodes.resources.trim_freed_memory`)."""
+        from trajmodes.resources import trim_freed_memory
+        if HELD.pop(self.source, None) is not None:
+            trim_freed_memory()
         self.release_kept()
 
     @property
     def kept_on_workers(self) -> bool:
         """Whether a cluster's workers keep read tasks of this run's source for the pass after them
         (:meth:`provisional_reference`, :meth:`reading_ahead`)."""
-        return bool(_KEPT.get(self.source))
+        return bool(KEPT.get(self.source))
 
     def release_kept(self) -> None:
         """Let go of the read tasks kept on a cluster's workers for the pass after them (:meth:`provisional_reference`,
         :meth:`reading_ahead`); once that pass's graph is on the scheduler, which then holds them, each goes when the
         pass is done with it."""
-        _KEPT.pop(self.source, None)
+        KEPT.pop(self.source, None)
 
     def frame_structure(self, i: int) -> Structure:
         """Frame ``i`` of the selection as a Structure (positions, cell and origin in A)."""

@@ -1,0 +1,132 @@
+"""The read tasks of a trajectory's chunks of frames, and the frames a pass need not parse again.
+
+A read task (:func:`read_chunk`) parses its chunk's frames and checks that every value is finite. A text trajectory's
+frames parsed before a pass (the provisional reference's few frames, those read ahead while a fit searches its
+symmetry: :meth:`~trajmodes.trajectory.core.Trajectory.reading_ahead`) are held in this process (:data:`HELD`), and
+the pass's read tasks take them from there; on a ``dask.distributed`` cluster the pass's read tasks are computed on
+the workers ahead of it and kept there (:data:`KEPT`), under the keys of the pass's graph.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+
+import numpy as np
+
+from trajmodes.errors import TrajectoryFormatError
+from trajmodes.io.trajectories.base import FRAME_FIELDS, FrameSource, empty_frames
+
+#: frames of a source already parsed and held in memory (every field), by frame index: the provisional reference's
+#: frames of a text trajectory (:meth:`~trajmodes.trajectory.core.Trajectory.provisional_reference`), which the pass after it takes from here
+#: instead of parsing them again, until that pass settles the time average (:meth:`~trajmodes.trajectory.core.Trajectory.average_from_mean`).
+#: Held per source object in this process only (a cluster's workers read the file).
+HELD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: sources whose held frames are read for the last time by the pass now running (:meth:`~trajmodes.trajectory.core.Trajectory.taking_held`):
+#: its read tasks let go of the frames they take
+TAKING: weakref.WeakSet = weakref.WeakSet()
+#: on a ``dask.distributed`` cluster, the read tasks of a source's chunks computed on the workers ahead of the pass
+#: that reads them (the provisional reference's frames, :meth:`~trajmodes.trajectory.core.Trajectory.reading_ahead`), by task key: the pass's
+#: graph has the same keys, so the scheduler takes their results from the workers' memory instead of parsing the
+#: frames again; let go with :meth:`~trajmodes.trajectory.core.Trajectory.release_held`
+KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: frames held at most while :meth:`~trajmodes.trajectory.core.Trajectory.reading_ahead` (the provisional reference's frames included), in
+#: :data:`~trajmodes.resources.HOLD_BYTES`: at 10^6 atoms 24 frames of positions, velocities and forces, about 7 s of
+#: one core's parsing, the serial work before a fit's pass
+READ_AHEAD_SHARE = 1.5
+#: one thread at a time parses frames to hold (:meth:`~trajmodes.trajectory.core.Trajectory.reading_ahead` beside a provisional reference)
+HOLD_LOCK = threading.Lock()
+
+
+def read_chunk(source: FrameSource, frames: np.ndarray, fields: tuple) -> dict:
+    """The read task of a chunk: ``source.read(frames, fields)``, checked finite, with the frames held in
+    :data:`HELD` taken from there (and let go, while the pass that runs is their last reader: :data:`TAKING`)."""
+    if len(frames) == 0:
+        return empty_frames(0, source.n_atoms, fields)
+    held = HELD.get(source)
+    if held:
+        data = with_held(source, np.asarray(frames), fields, held, take=source in TAKING)
+        if data is not None:
+            return data
+    return check_finite(source, frames, source.read(frames, fields))
+
+
+def with_held(source: FrameSource, frames: np.ndarray, fields: tuple, held: dict, take: bool = False) -> dict | None:
+    """``source.read(frames, fields)`` with the frames in ``held`` (frame index: the dict its read of that frame
+    alone returned) taken from there and only the others read; None where a field asked for is not held. ``take``:
+    let go of the held frames read (their last reader)."""
+    mine = np.array([int(f) in held for f in frames.tolist()])
+    if not mine.any():
+        return None
+    sample = held[int(frames[mine][0])]
+    if fields is not None and any(f not in sample for f in fields):
+        return None
+    rest = frames[~mine]
+    read = check_finite(source, rest, source.read(rest, fields)) if len(rest) else None
+    keys = [k for k in (read if read is not None else sample) if k in sample and isinstance(sample[k], np.ndarray)]
+    if read is not None:
+        keys = [k for k in keys if isinstance(read[k], np.ndarray)]
+    out = {}
+    for k in keys:
+        block = np.empty((len(frames),) + sample[k].shape[1:], dtype=sample[k].dtype)
+        for i in np.flatnonzero(mine):
+            block[i] = held[int(frames[i])][k][0]
+        if read is not None:
+            block[~mine] = read[k]
+        out[k] = block
+    if take:
+        for i in np.flatnonzero(mine):
+            held.pop(int(frames[i]), None)
+    return out
+
+
+def boxes_and_positions(data: dict, rows: list) -> dict:
+    """The positions, cells and origins of the rows ``rows`` of a read task's chunk (what a provisional reference
+    takes from frames a cluster's workers parsed and keep)."""
+    return {k: data[k][rows] for k in ("positions", "cells", "origins") if isinstance(data.get(k), np.ndarray)}
+
+
+def parse_in_threads(source: FrameSource, frames: np.ndarray) -> dict:
+    """``source.read(frames)`` (every field), the frames shared by a thread per core (a text parser releases the
+    interpreter's lock): the provisional reference's few frames are read before anything else can run beside them."""
+    from concurrent.futures import ThreadPoolExecutor
+    parts = [p for p in np.array_split(np.asarray(frames), min(len(frames), os.cpu_count() or 1)) if len(p)]
+    if len(parts) < 2:
+        return source.read(frames, None)
+    with ThreadPoolExecutor(len(parts)) as pool:
+        reads = list(pool.map(lambda p: source.read(p, None), parts))
+    per_frame = [k for k, v in reads[0].items()                           # arrays over the frames, not the atoms
+                 if isinstance(v, np.ndarray) and all(len(r[k]) == len(p) for r, p in zip(reads, parts))]
+    return {k: np.concatenate([r[k] for r in reads]) if k in per_frame else v for k, v in reads[0].items()}
+
+
+def check_finite(source: FrameSource, frames: np.ndarray, data: dict) -> dict:
+    """``data`` (what ``source.read(frames)`` returned) after checking that every value is finite.
+
+    One vectorised test per array and chunk; only a failure looks for the frame.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        Naming the source, the field and the first frame with a NaN or infinite value (per-atom fields, the box,
+        and the per-frame energy and pressure).
+    """
+    names = ["positions", "velocities", "forces", "displacements", "origins", *FRAME_FIELDS]
+    if source.has_cell:
+        names.append("cells")
+    for name in names:
+        block = data.get(name)
+        if block is None or np.isfinite(block).all():
+            continue
+        bad = ~np.isfinite(block.reshape(len(block), -1)).all(axis=1)
+        k = int(np.asarray(frames)[np.flatnonzero(bad)[0]])
+        what = "box" if name in ("cells", "origins") else name.replace("_", " ")
+        state = "is NaN or infinite" if name in FRAME_FIELDS else "hold NaN or infinite values"
+        raise TrajectoryFormatError(", ".join(map(str, source.paths)), f"the {what} of frame {k} {state}", frame=k,
+                                    fix="Drop that frame (slice the trajectory) or fix the file that holds it")
+    return data
+
+
+def frame_bytes(source: FrameSource) -> int:
+    """Bytes of one frame of ``source``'s per-atom fields in float64, read: what a read task or a held frame costs."""
+    return max(1, source.n_atoms) * 3 * 8 * max(1, len(source.fields))
