@@ -117,3 +117,30 @@ def test_all_shortest_images_in_blocks(monkeypatch, block):
     # images of a vector side by side, vectors in C order (each vector's images sorted here to compare)
     got = np.concatenate([g[np.lexsort(g.T[::-1])] for g in np.split(images, np.cumsum(mult.reshape(-1))[:-1])])
     np.testing.assert_allclose(got, np.concatenate(want_images), atol=1e-12)
+
+
+def test_neighbours_compare_image_by_image_only_atoms_that_can_be_near():
+    """The neighbours of an atom within a cutoff are those every atom's shortest image gives (all compared), for
+    skewed cells, cutoffs beyond half the cell and atoms on the cell's boundaries, in the same order with the same
+    vectors; in a big cell only the atoms that can be near are compared image by image (the rest are ruled out by
+    the cell's smallest singular value)."""
+    from trajmodes.lattice import geometry
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        cell = rng.normal(size=(3, 3)) * rng.uniform(2, 8) + np.eye(3) * rng.uniform(0, 10)
+        cell[0] *= np.sign(np.linalg.det(cell))
+        frac = rng.uniform(0, 1, (int(rng.integers(5, 300)), 3))
+        frac[:5] = rng.integers(0, 3, (5, 3)) / 2.0                   # on the boundaries: ties between images
+        x = frac @ cell
+        centre, cutoff = int(rng.integers(len(x))), float(rng.uniform(0.5, 12))
+        r = geometry.shortest_vectors(x - x[centre], cell)
+        want = np.flatnonzero(np.linalg.norm(r, axis=1) <= cutoff + 1e-3)
+        got, vectors = geometry.neighbours(x, cell, centre, cutoff, tol=1e-3)
+        assert np.array_equal(got, want) and np.array_equal(vectors, r[want])
+    big = (np.stack(np.meshgrid(*[np.arange(40)] * 3, indexing="ij"), -1).reshape(-1, 3) + 0.5) * 2.55
+    compared = []
+    real = geometry.shortest_images
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(geometry, "shortest_images", lambda f, b: compared.append(len(f)) or real(f, b))
+        got, _ = geometry.neighbours(big, np.eye(3) * 102.0, 0, 2.7)
+    assert len(got) == 7 and compared == [7]                       # itself and its 6 neighbours of the cubic lattice

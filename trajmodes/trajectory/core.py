@@ -523,8 +523,9 @@ class Trajectory:
 
     def _keep_on_workers(self, client, frames: np.ndarray, layer: tuple) -> dict:
         """The positions, cells and origins of ``frames`` (source indices), parsed by a cluster's workers: the read
-        tasks of their chunks in the read layer ``layer`` are computed there and kept (:data:`KEPT`) for the pass
-        that reads through that layer, whose graph has the same task keys."""
+        tasks of their chunks in the read layer ``layer`` are computed there and kept
+        (:data:`~trajmodes.trajectory.chunks.KEPT`) for the pass that reads through that layer, whose graph has the
+        same task keys."""
         chunks = self._chunks()
         where = {int(f): (i, j) for i, c in enumerate(chunks) for j, f in enumerate(c.tolist())}
         wanted: dict[int, list] = {}
@@ -540,7 +541,8 @@ class Trajectory:
 
     def _keep(self, client, layer: tuple, indices: list) -> str:
         """Compute the read tasks of chunks ``indices`` of the read layer ``layer`` on the cluster's workers now and
-        keep their results there (:data:`KEPT`) until :meth:`release_held`; the layer's name."""
+        keep their results there (:data:`~trajmodes.trajectory.chunks.KEPT`) until :meth:`release_kept`; the layer's
+        name."""
         read, graph, _ = self._read_layer(tuple(layer))
         kept = KEPT.setdefault(self.source, {})
         keys = [(read, i) for i in indices if (read, i) not in kept]
@@ -552,7 +554,7 @@ class Trajectory:
     def reading_ahead(self, layer: tuple | None = None):
         """Within the block, a thread parses the frames of a text trajectory in the order and the chunks a pass reads
         them and holds them (as :meth:`provisional_reference` holds its own; with those, up to
-        :data:`READ_AHEAD_SHARE` times :data:`~trajmodes.resources.HOLD_BYTES` and
+        :data:`~trajmodes.trajectory.chunks.READ_AHEAD_SHARE` times :data:`~trajmodes.resources.HOLD_BYTES` and
         :data:`~trajmodes.resources.HOLD_SHARE` of the memory available), so that serial work before a pass (a fit's
         symmetry search and basis: seconds at 10^6 atoms, one core busy) leaves no core idle; the pass takes them
         from memory. Stopped at the end of the block, within one chunk's parse. Nothing is read ahead from a stored
