@@ -32,3 +32,43 @@ def test_set_on_glibc_unless_the_environment_sets_it():
     assert _child(MALLOC_ARENA_MAX="4") == "False"
     assert _child(MALLOC_MMAP_THRESHOLD_="4194304") == "False"
     assert _child(MALLOC_TRIM_THRESHOLD_="0") == "False"
+
+
+@pytest.mark.skipif(not _glibc(), reason="glibc's mallopt")
+def test_the_program_makes_its_settings_in_the_workers_of_its_cluster(monkeypatch):
+    """The workers of the cluster the command line is given (``--workers``, ``--scheduler``) parse its frames: the
+    program makes its allocator settings there too, by a worker plugin (those there and those that join)."""
+    import argparse
+    pytest.importorskip("distributed")
+    from distributed import default_client
+    from trajmodes.cli.options import cluster
+    for k in [k for k in os.environ if k.startswith("MALLOC_")]:
+        monkeypatch.delenv(k)
+    with cluster(argparse.Namespace(workers=1, scheduler=None)):
+        client = default_client()
+        made = client.run(lambda dask_worker: getattr(dask_worker, "trajmodes_freed_memory", None))
+        assert list(made.values()) == [True]
+        client.cluster.scale(2)
+        client.wait_for_workers(2, timeout=60)
+        made = client.run(lambda dask_worker: getattr(dask_worker, "trajmodes_freed_memory", None))
+        assert list(made.values()) == [True, True]
+
+
+@pytest.mark.skipif(not _glibc(), reason="glibc's mallopt")
+def test_a_dask_workers_own_trim_threshold_does_not_count_as_set():
+    """Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_`` in every worker (64 kB by default): in a worker that value is not
+    the user's, and the settings are made; any other value, or another variable, is kept."""
+    import dask
+    pytest.importorskip("distributed.config")                     # Dask's defaults for its workers
+    value = str((dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {}).get("MALLOC_TRIM_THRESHOLD_"))
+    worker = "from trajmodes.resources import return_freed_memory; print(return_freed_memory(dask_worker=True))"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+
+    def run(**env):
+        out = subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                             env=dict(clean, **env))
+        return out.stdout.strip()
+    assert run(MALLOC_TRIM_THRESHOLD_=value) == "True"
+    assert _child(MALLOC_TRIM_THRESHOLD_=value) == "False"
+    assert run(MALLOC_TRIM_THRESHOLD_="12345") == "False"
+    assert run(MALLOC_TRIM_THRESHOLD_=value, MALLOC_ARENA_MAX="4") == "False"

@@ -94,7 +94,9 @@ def cluster(args):
         try:
             local = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                      dashboard_address=None))
-            stack.push(_cancel_on_interrupt(stack.enter_context(Client(local))))
+            client = stack.enter_context(Client(local))
+            stack.push(_cancel_on_interrupt(client))
+            _allocator_on_workers(client)
         except BaseException:
             stack.close()
             raise
@@ -103,6 +105,7 @@ def cluster(args):
     try:
         client = stack.enter_context(Client(target))     # waits distributed.comm.timeouts.connect (30 s unless set)
         stack.push(_cancel_on_interrupt(client))
+        _allocator_on_workers(client)
         if not client.scheduler_info().get("workers"):
             print(f"note: the Dask scheduler at {target} has no workers yet: the computations wait until workers join "
                   f"(dask worker {target})", file=sys.stderr)
@@ -117,6 +120,17 @@ def cluster(args):
             if dead else f"not an address Dask can connect to ({' '.join(str(exc).split())}); give the scheduler's "
             "address, tcp://host:8786, or its scheduler file (dask scheduler --scheduler-file FILE)")) from None
     return stack
+
+
+def _allocator_on_workers(client) -> None:
+    """The program's allocator settings in the cluster's workers (:func:`~trajmodes.resources.return_freed_memory`):
+    they parse its frames. A cluster that refuses the plugin runs the command all the same."""
+    from trajmodes.resources import return_freed_memory_on_workers
+    try:
+        return_freed_memory_on_workers(client)
+    except Exception as exc:                    # the computations do not depend on it
+        print(f"note: the workers keep their own memory allocator settings ({' '.join(str(exc).split())[:200]})",
+              file=sys.stderr)
 
 
 def _close_unconnected_client() -> None:
