@@ -37,7 +37,8 @@ def test_set_on_glibc_unless_the_environment_sets_it():
 @pytest.mark.skipif(not _glibc(), reason="glibc's mallopt")
 def test_the_program_makes_its_settings_in_the_workers_of_its_cluster(monkeypatch):
     """The workers of the cluster the command line is given (``--workers``, ``--scheduler``) parse its frames: the
-    program makes its allocator settings there too, by a worker plugin (those there and those that join)."""
+    program makes its allocator settings there too, by a worker plugin (those there and those that join), and at the
+    command's end hands the memory their heaps keep back to the system."""
     import argparse
     pytest.importorskip("distributed")
     from distributed import default_client
@@ -52,6 +53,9 @@ def test_the_program_makes_its_settings_in_the_workers_of_its_cluster(monkeypatc
         client.wait_for_workers(2, timeout=60)
         made = client.run(lambda dask_worker: getattr(dask_worker, "trajmodes_freed_memory", None))
         assert list(made.values()) == [True, True]
+        ran, run = [], client.run
+        monkeypatch.setattr(client, "run", lambda f, *a, **k: ran.append(f.__name__) or run(f, *a, **k))
+    assert ran == ["trim_freed_memory"]
 
 
 @pytest.mark.skipif(not _glibc(), reason="glibc's mallopt")

@@ -96,7 +96,7 @@ def cluster(args):
                                                      dashboard_address=None))
             client = stack.enter_context(Client(local))
             stack.push(_cancel_on_interrupt(client))
-            _allocator_on_workers(client)
+            _allocator_on_workers(client, stack)
         except BaseException:
             stack.close()
             raise
@@ -105,7 +105,7 @@ def cluster(args):
     try:
         client = stack.enter_context(Client(target))     # waits distributed.comm.timeouts.connect (30 s unless set)
         stack.push(_cancel_on_interrupt(client))
-        _allocator_on_workers(client)
+        _allocator_on_workers(client, stack)
         if not client.scheduler_info().get("workers"):
             print(f"note: the Dask scheduler at {target} has no workers yet: the computations wait until workers join "
                   f"(dask worker {target})", file=sys.stderr)
@@ -122,15 +122,25 @@ def cluster(args):
     return stack
 
 
-def _allocator_on_workers(client) -> None:
+def _allocator_on_workers(client, stack) -> None:
     """The program's allocator settings in the cluster's workers (:func:`~trajmodes.resources.return_freed_memory`):
-    they parse its frames. A cluster that refuses the plugin runs the command all the same."""
-    from trajmodes.resources import return_freed_memory_on_workers
+    they parse its frames; at the command's end the memory their heaps keep is handed back to the system
+    (:func:`~trajmodes.resources.trim_freed_memory`), so that a worker serving the next command starts from what it
+    holds. A cluster that refuses the plugin runs the command all the same."""
+    from trajmodes.resources import return_freed_memory_on_workers, trim_freed_memory
     try:
         return_freed_memory_on_workers(client)
     except Exception as exc:                    # the computations do not depend on it
         print(f"note: the workers keep their own memory allocator settings ({' '.join(str(exc).split())[:200]})",
               file=sys.stderr)
+        return
+
+    def trim(exc_type, exc, tb):
+        if exc_type is None:
+            with contextlib.suppress(Exception):
+                client.run(trim_freed_memory, on_error="ignore")
+        return False
+    stack.push(trim)
 
 
 def _close_unconnected_client() -> None:
