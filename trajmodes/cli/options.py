@@ -127,7 +127,7 @@ def _allocator_on_workers(client, stack) -> None:
     they parse its frames; at the command's end the memory their heaps keep is handed back to the system
     (:func:`~trajmodes.resources.trim_freed_memory`), so that a worker serving the next command starts from what it
     holds. A cluster that refuses the plugin runs the command all the same."""
-    from trajmodes.resources import return_freed_memory_on_workers, trim_freed_memory
+    from trajmodes.workflows import return_freed_memory_on_workers, trim_freed_memory
     try:
         return_freed_memory_on_workers(client)
     except Exception as exc:                    # the computations do not depend on it
