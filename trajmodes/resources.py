@@ -59,11 +59,11 @@ def return_freed_memory(dask_worker: bool = False) -> bool:
     864,000 atoms ``trajmodes run`` peaked at 4.00 GB of resident memory with 2.2 GB of live arrays. Here the
     threshold is fixed at 32 MB (arrays above it mapped on their own), two pools serve the threads, and a heap keeps
     up to 64 MB of freed memory at its top (``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=67108864
-    MALLOC_ARENA_MAX=2``): `run` 2.54 GB in 98.7 s. Arrays of a few MB to 32 MB (a frame's field of 10^6 atoms is
-    24 MB) are reused from the heaps: with a 1 MB threshold and the default 128 kB trim every kernel temporary was new
-    pages from the system, zeroed on first touch (the incoherent sums of S(q, omega) at 864,000 atoms ran 3.5x
-    slower, `run` 10 %); with an 8 MB threshold each frame's arrays were (`fit` of that dump 20.1 s, 8.6 s of it
-    system time; 18.4-18.7 s and 6 s now, peak 2.68 -> 2.9 GB).
+    MALLOC_ARENA_MAX=2``): `run` 2.41-2.54 GB in 95.9-99.4 s. Arrays of a few MB to 32 MB (a frame's field of 10^6
+    atoms is 24 MB) are reused from the heaps: with a 1 MB threshold and the default 128 kB trim every kernel
+    temporary was new pages from the system, zeroed on first touch (the incoherent sums of S(q, omega) at 864,000
+    atoms ran 3.5x slower, `run` 10 %); with an 8 MB threshold each frame's arrays were (`fit` of that dump 20.1 s,
+    8.6 s of it system time; 18.4-18.7 s and 6 s now, peak 2.68 -> 2.9 GB).
     Where the environment sets any of these variables, or the C library is not glibc, nothing is changed;
     ``dask_worker``: in a ``dask.distributed`` worker, whose nanny sets ``MALLOC_TRIM_THRESHOLD_`` to the value of
     Dask's ``distributed.nanny.pre-spawn-environ`` (64 kB unless configured), that value does not count as set.
@@ -99,9 +99,10 @@ def return_freed_memory(dask_worker: bool = False) -> bool:
 def return_freed_memory_on_workers(client) -> None:
     """:func:`return_freed_memory` in every worker process of ``client``'s ``dask.distributed`` cluster, those there
     now and those that join (a worker plugin): the program ``trajmodes`` makes its own settings there too for the
-    cluster it is given (``--scheduler``, ``--workers``), whose workers parse its frames. Workers whose environment sets
-    glibc's variables keep them (but for the trim threshold Dask's nanny sets by default). `fit` of an 864,000-atom dump on one worker: 25.3-26.6 s with glibc's defaults in
-    the worker, 22.9-23.5 s with these settings (two runs each after a first, same workers)."""
+    cluster it is given (``--scheduler``, ``--workers``), whose workers parse its frames. Workers whose environment
+    sets glibc's variables keep them (but for the trim threshold Dask's nanny sets by default). `fit` of an
+    864,000-atom dump: 27.6-29.2 s on one worker with Dask's settings, 24.5-24.6 s with these; 22.4-24.0 s and
+    21.4-21.8 s on two (``benchmarks/bench_large.py``)."""
     from distributed.diagnostics.plugin import WorkerPlugin
 
     class ReturnFreedMemory(WorkerPlugin):
@@ -112,10 +113,10 @@ def return_freed_memory_on_workers(client) -> None:
 
 
 def trim_freed_memory() -> bool:
-    """Give back to the system the memory glibc's allocator keeps in its heaps after arrays were freed (``malloc_trim``),
-    between the stages of a command: a pass's held frames and temporaries of up to :data:`MMAP_THRESHOLD` bytes are
-    reused from the heaps within a pass, but what a pass leaves between arrays still in use is not at a heap's top,
-    which is all :data:`TRIM_THRESHOLD` returns. Whether glibc was there to ask."""
+    """Give back to the system the memory glibc's allocator keeps in its heaps after arrays were freed
+    (``malloc_trim``), between the stages of a command: a pass's held frames and temporaries of up to
+    :data:`MMAP_THRESHOLD` bytes are reused from the heaps within a pass, but what a pass leaves between arrays still
+    in use is not at a heap's top, which is all :data:`TRIM_THRESHOLD` returns. Whether glibc was there to ask."""
     try:
         import ctypes
         trim = ctypes.CDLL("libc.so.6").malloc_trim
