@@ -84,13 +84,10 @@ def return_freed_memory(dask_worker: bool = False) -> bool:
             set_here.remove("MALLOC_TRIM_THRESHOLD_")
     if set_here:
         return False
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    import ctypes
+    mallopt = _glibc("mallopt", [ctypes.c_int, ctypes.c_int])
+    if mallopt is None:
         return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
     return all(bool(mallopt(k, v)) for k, v in ((M_MMAP_THRESHOLD, MMAP_THRESHOLD),
                                                  (M_TRIM_THRESHOLD, TRIM_THRESHOLD), (M_ARENA_MAX, ARENA_MAX)))
@@ -117,14 +114,23 @@ def trim_freed_memory() -> bool:
     (``malloc_trim``), between the stages of a command: a pass's held frames and temporaries of up to
     :data:`MMAP_THRESHOLD` bytes are reused from the heaps within a pass, but what a pass leaves between arrays still
     in use is not at a heap's top, which is all :data:`TRIM_THRESHOLD` returns. Whether glibc was there to ask."""
-    try:
-        import ctypes
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
+    import ctypes
+    trim = _glibc("malloc_trim", [ctypes.c_size_t])
+    if trim is None:
         return False
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
     trim(0)
     return True
+
+
+def _glibc(name: str, argtypes: list):
+    """The C library's function ``name`` (taking ``argtypes``, returning an int) where it is glibc's, else None."""
+    import ctypes
+    try:
+        function = getattr(ctypes.CDLL("libc.so.6"), name)
+    except (OSError, AttributeError):
+        return None
+    function.argtypes, function.restype = argtypes, ctypes.c_int
+    return function
 
 
 def available_memory() -> int | None:

@@ -251,7 +251,7 @@ def test_on_a_cluster_the_workers_parse_the_provisional_and_read_ahead_frames_on
             distributed.Client(cl):
         one = chunked()
         bounds = one._chunks()
-        per_chunk = 10 * (chunks.frame_bytes(one.source) + 1024)
+        per_chunk = 10 * chunks.held_frame_bytes(one.source)
         frames = count_parsed_frames(one)
         layer = fit_layer(one)
         one.provisional_reference(layer=layer)

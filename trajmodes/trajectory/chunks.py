@@ -131,3 +131,9 @@ def check_finite(source: FrameSource, frames: np.ndarray, data: dict) -> dict:
 def frame_bytes(source: FrameSource) -> int:
     """Bytes of one frame of ``source``'s per-atom fields in float64, read: what a read task or a held frame costs."""
     return max(1, source.n_atoms) * 3 * 8 * max(1, len(source.fields))
+
+
+def held_frame_bytes(source: FrameSource) -> int:
+    """Bytes one held frame of ``source`` costs (:data:`HELD`, :data:`KEPT`): its per-atom fields and its box and
+    per-frame values."""
+    return frame_bytes(source) + 1024

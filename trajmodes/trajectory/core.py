@@ -19,7 +19,8 @@ from dask.highlevelgraph import HighLevelGraph
 from trajmodes.io.trajectories.base import FIELD_UNITS, FIELDS, FRAME_SHAPES, FrameSource
 from trajmodes.lattice.structure import Structure
 from trajmodes.trajectory.chunks import (HELD, HOLD_LOCK, KEPT, READ_AHEAD_SHARE, TAKING, boxes_and_positions,
-                                       check_finite, frame_bytes, parse_in_threads, read_chunk)
+                                       check_finite, frame_bytes, held_frame_bytes, parse_in_threads,
+                                       read_chunk)
 from trajmodes.trajectory.displacements import Displacements, displacements_of_frames
 from trajmodes.trajectory.reference import reference_structure
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
@@ -507,7 +508,7 @@ class Trajectory:
         client = scattering_client()
         if client is not None and layer is not None and source.format not in _STORED_FORMATS:
             return self._keep_on_workers(client, frames, layer)
-        per_frame = frame_bytes(source) + 1024                # and the frame's box and per-frame values
+        per_frame = held_frame_bytes(source)
         with HOLD_LOCK:
             held = HELD.get(source, {})
             new = np.array([f for f in frames.tolist() if int(f) not in held], dtype=int)
@@ -566,7 +567,7 @@ class Trajectory:
         from trajmodes import resources
         from trajmodes.resources import may_hold, scattering_client
         source = self.source
-        per_frame = frame_bytes(source) + 1024
+        per_frame = held_frame_bytes(source)
         cap = READ_AHEAD_SHARE * resources.HOLD_BYTES
         if source.format in _STORED_FORMATS or getattr(self, "_parent", None) is not None:
             yield
