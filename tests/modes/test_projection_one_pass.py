@@ -27,9 +27,9 @@ def _modes(traj, ph, q):
 def test_a_dump_is_read_once_and_gives_the_two_pass_numbers(cu_eam_phonons):
     one = read_average(DUMP)
     frames = count_parsed_frames(one)
-    q = mode_qpoints(one, cu_eam_phonons, path="GXKGL")     # reads the provisional reference's frames only
+    q = mode_qpoints(one, cu_eam_phonons, path="GXKGL")     # the cell from the frames' headers: no frame parsed
     n = one.n_frames
-    assert sum(frames) == len(provisional_frames(n)), frames
+    assert sum(frames) == 0, frames
     Q1, V1 = _modes(one, cu_eam_phonons, q)
     # every frame once: those of the provisional reference (10 % at most) are held for the pass
     assert sum(frames) == n, frames
@@ -103,8 +103,8 @@ def test_modes_beyond_the_budget_take_the_average_first(monkeypatch, cu_eam_phon
     traj = read_average(DUMP)
     frames = count_parsed_frames(traj)
     _modes(traj, cu_eam_phonons, np.zeros((1, 3)))
-    n = traj.n_frames       # the provisional reference's frames (the q checked on its cell), frame 0, the average, Q
-    assert sum(frames) == 2 * n + len(provisional_frames(n)) + 1, frames
+    n = traj.n_frames       # frame 0, the average, Q (the q checked on the cell of the frames' headers)
+    assert sum(frames) == 2 * n + 1, frames
 
 
 def test_on_a_cluster_of_processes_the_average_comes_out_of_the_projections_pass(cu_eam_phonons, tmp_path):

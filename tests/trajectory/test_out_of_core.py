@@ -273,3 +273,31 @@ def test_frames_held_from_a_pass_are_the_frames_read(tmp_path):
     for name in ("positions", "velocities", "cells", "origins"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     np.testing.assert_allclose(held.displacements().compute(), part.displacements().compute(), rtol=0, atol=1e-12)
+
+
+def test_frame_sum_adds_the_chunks_without_touching_them():
+    """The sum over the frames of chunks of one and of several frames, a tree of in-place adds: numpy's sum, and the
+    chunks (persisted: the adds see them as they are) unchanged."""
+    import dask.array as da
+
+    from trajmodes.trajectory.chunks import frame_sum
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((23, 50, 3))
+    for chunks in ((1,) * 23, (5, 1, 7, 1, 9), (23,)):
+        lazy = da.from_array(x, chunks=(chunks, 25, 3)).persist()
+        before = lazy.compute()
+        np.testing.assert_allclose(frame_sum(lazy).compute(), x.sum(axis=0), rtol=1e-13, atol=1e-13)
+        assert np.array_equal(lazy.compute(), before)
+
+
+def test_the_lattice_cell_of_a_pending_average_parses_no_frame(tmp_path):
+    """Work that needs only the cell (the q a projection may take, the fit's default cutoff) takes it from the frames'
+    headers while the time average is pending: no frame parsed, the cell of the average taken later."""
+    from tests.conftest import EXAMPLES
+    from tests.support.dumps import count_parsed_frames, read_average
+    traj = read_average(str(EXAMPLES / "cu_fcc_300K.lammpstrj.gz"))
+    frames = count_parsed_frames(traj)
+    cell = traj.lattice_cell
+    assert sum(frames) == 0 and not traj.reference_known
+    np.testing.assert_allclose(cell, traj.reference.cell, rtol=0, atol=1e-12)
+    assert traj.lattice_cell is traj.reference.cell

@@ -112,10 +112,10 @@ def _md_lattice(traj, phonons) -> tuple[np.ndarray, Crystal]:
     """The supercell matrix S (float, integral) of the MD cell on the phonons' primitive cell, and that primitive cell
     strained onto the MD lattice (the same fractional positions); checked as :func:`trajectory_map` says."""
     prim = phonons.force_constants.primitive
-    ref = traj.lattice_reference
-    if ref.cell is None:
+    cell = traj.lattice_cell                         # no frame parsed for it
+    if cell is None:
         raise ReferenceMismatchError("the trajectory's reference has no periodic cell: projection needs a crystal")
-    cell = np.asarray(ref.cell, dtype=float)
+    cell = np.asarray(cell, dtype=float)
     Sf = cell @ np.linalg.inv(prim.cell)
     S = np.rint(Sf)
     dev = np.linalg.norm(cell - S @ prim.cell) / np.linalg.norm(cell)
@@ -125,9 +125,9 @@ def _md_lattice(traj, phonons) -> tuple[np.ndarray, Crystal]:
             f"{np.round(Sf, 4).tolist()} (relative misfit {dev:.3g} > {LATTICE_TOL}); the force constants must "
             "describe the same crystal in the same orientation")
     det = int(round(abs(np.linalg.det(S))))
-    if ref.n_atoms != det * prim.n_atoms:
+    if traj.n_atoms != det * prim.n_atoms:
         raise ReferenceMismatchError(
-            f"the MD supercell holds {ref.n_atoms} atoms but |det S| x n_prim = {det} x {prim.n_atoms}: "
+            f"the MD supercell holds {traj.n_atoms} atoms but |det S| x n_prim = {det} x {prim.n_atoms}: "
             "not the crystal of the force constants")
     plat = np.linalg.solve(S, cell)                  # the primitive lattice of the MD crystal
     return S, Crystal(plat, prim.scaled_positions @ plat, prim.species, prim.masses)
@@ -188,7 +188,7 @@ def mode_qpoints(traj, phonons, *, path=None, qpoints=None, q_max: float | None 
     if len(given) > 1:
         raise ValueError(f"choose the q-points one way: {' and '.join(given)} were both given")
     S, strained = _md_lattice(traj, phonons)
-    cell = np.asarray(traj.lattice_reference.cell, float)
+    cell = np.asarray(traj.lattice_cell, float)
     if qpoints is not None:
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         if q.ndim != 2 or q.shape[1] != 3 or not len(q) or not np.isfinite(q).all():

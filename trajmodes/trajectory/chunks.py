@@ -137,3 +137,27 @@ def held_frame_bytes(source: FrameSource) -> int:
     """Bytes one held frame of ``source`` costs (:data:`HELD`, :data:`KEPT`): its per-atom fields and its box and
     per-frame values."""
     return frame_bytes(source) + 1024
+
+
+def frame_sum(x):
+    """The sum over the frames (axis 0) of a lazy array chunked over frames: each chunk summed, then the chunks' sums
+    added in place up a tree. Dask's ``sum`` concatenates the inputs of every node of its tree first, a new array of
+    its fan-in's size (fresh pages of memory at 10^6 atoms): the mean displacement of the 864,000-atom fit's pass took
+    1.7 s of a worker's 17 s that way, 0.1 s like this."""
+    import dask.array as da
+    return da.reduction(x, _chunk_sum, _add_sums, combine=_add_sums, axis=0, concatenate=False, dtype=x.dtype)
+
+
+def _chunk_sum(x: np.ndarray, axis=None, keepdims: bool = True) -> np.ndarray:
+    """The sum of one chunk over its frames, (1, ...): the chunk itself when it has one frame."""
+    return x if x.shape[0] == 1 else x.sum(axis=0, keepdims=True)
+
+
+def _add_sums(parts, axis=None, keepdims: bool = True) -> np.ndarray:
+    """The sum of the partial sums ``parts`` (a list of (1, ...) arrays, not changed), (1, ...) or, without
+    ``keepdims``, (...)."""
+    parts = parts if isinstance(parts, list) else [parts]
+    total = parts[0] if len(parts) == 1 else parts[0] + parts[1]
+    for p in parts[2:]:
+        total += p
+    return total if keepdims else total[0]

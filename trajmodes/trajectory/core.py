@@ -19,8 +19,8 @@ from dask.highlevelgraph import HighLevelGraph
 from trajmodes.io.trajectories.base import FIELD_UNITS, FIELDS, FRAME_SHAPES, FrameSource
 from trajmodes.lattice.structure import Structure
 from trajmodes.trajectory.chunks import (HELD, HOLD_LOCK, KEPT, READ_AHEAD_SHARE, TAKING, boxes_and_positions,
-                                       check_finite, frame_bytes, held_frame_bytes, parse_in_threads,
-                                       read_chunk)
+                                       check_finite, frame_bytes, frame_sum, held_frame_bytes,
+                                       parse_in_threads, read_chunk)
 from trajmodes.trajectory.displacements import Displacements, displacements_of_frames
 from trajmodes.trajectory.reference import reference_structure
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
@@ -263,7 +263,7 @@ class Trajectory:
         pending = not self.reference_known and getattr(self, "_parent", None) is None
         other = Trajectory(self.source, self._frames, reference=self._reference_spec if pending else self.reference,
                            chunk_frames=chunk_frames)
-        other._provisional = getattr(self, "_provisional", None)
+        other._provisional, other._box = getattr(self, "_provisional", None), getattr(self, "_box", None)
         other.species, other.masses = self.species, self.masses
         other._reference_given = self.reference_given
         other._reference_average = self.reference_is_average
@@ -443,6 +443,29 @@ class Trajectory:
                 return prov
         return self.reference
 
+    @property
+    def lattice_cell(self) -> np.ndarray | None:
+        """The cell of :attr:`lattice_reference`, (3, 3) A, rows a, b, c (None without one), for work that needs only the
+        cell (which q are commensurate with it): while the run's time average is still to be taken, the mean of the
+        frames' boxes, read from their headers alone (the cell of the average and of :meth:`provisional_reference`):
+        no frame is parsed, so the pass that takes the provisional reference later reads its frames itself."""
+        if self._provisional_allowed():
+            return self._mean_box()[0]
+        return self.reference.cell
+
+    def _provisional_allowed(self) -> bool:
+        """Whether :meth:`provisional_reference` can stand in for the time average (see its Returns)."""
+        return not (self.reference_known or getattr(self, "_parent", None) is not None or not self.source.has_cell
+                    or not hasattr(self.source, "frame_boxes") or self.n_frames < 2)
+
+    def _mean_box(self) -> tuple[np.ndarray, np.ndarray]:
+        """The mean cell (3, 3) and origin (3,) of the frames, A, from their headers (read once)."""
+        box = getattr(self, "_box", None)
+        if box is None:
+            cells, origins = self.source.frame_boxes(self._frames)
+            box = self._box = (cells.mean(axis=0), origins.mean(axis=0))
+        return box
+
     def provisional_reference(self, denser: bool = False, layer: tuple | None = None) -> Structure | None:
         """A stand-in for the run's time average that needs no pass over the run, for work that takes the
         displacements from it and the average in the same pass (the projection, the fit): the mean cell and origin of
@@ -464,8 +487,7 @@ class Trajectory:
         Structure, or None where the reference is not a time average still to be taken, the trajectory is a
         selection of another's frames (whose average it shares), or the source cannot read its boxes alone.
         """
-        if self.reference_known or getattr(self, "_parent", None) is not None or not self.source.has_cell \
-                or not hasattr(self.source, "frame_boxes") or self.n_frames < 2:
+        if not self._provisional_allowed():
             return None
         kept = getattr(self, "_provisional", None)
         if kept is None or kept[0] != denser:
@@ -473,8 +495,7 @@ class Trajectory:
             # denser average reads only the frames halfway between those of the first
             wanted = provisional_frames(self.n_frames, denser)
             if kept is None:
-                cells, origins = self.source.frame_boxes(self._frames)
-                cell, origin, first, u_sum, done = cells.mean(axis=0), origins.mean(axis=0), None, 0.0, set()
+                (cell, origin), first, u_sum, done = self._mean_box(), None, 0.0, set()
             else:
                 cell, origin, first, u_sum, done = kept[2]
             new = np.array([f for f in wanted.tolist() if f not in done], dtype=int)
@@ -631,7 +652,7 @@ class Trajectory:
         sums = self.map_chunks(_displacement_sum, self.displacements_of_chunks(reference), layer=tuple(layer),
                                shape=(self.n_atoms, 3), dtype=np.float64,
                                name="trajmodes-usum-" + uuid.uuid4().hex, per_chunk=True)
-        return sums.sum(axis=0).rechunk(-1) / self.n_frames
+        return frame_sum(sums).rechunk(-1) / self.n_frames
 
     def average_from_mean(self, provisional: Structure, mean_u: np.ndarray) -> Structure:
         """The time average of the run from the mean over its frames of the displacements from
@@ -686,7 +707,7 @@ class Trajectory:
         self.require_frames()
         first = self.frame_structure(0)
         terms = self.average_terms(first, ("positions",))
-        sums = dask.compute({k: v.sum(axis=0) for k, v in terms.items()})[0]
+        sums = dask.compute({k: frame_sum(v) for k, v in terms.items()})[0]
         return self.average_from_sums(first, sums)
 
     def average_terms(self, first: Structure, layer: tuple) -> dict:

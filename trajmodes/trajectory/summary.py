@@ -16,6 +16,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from trajmodes.trajectory.chunks import frame_sum
+
 __all__ = ["summarize", "summary_terms", "summary_dataset", "summary_layer", "FRAME_TERMS", "DISPLACEMENT_TERMS"]
 
 #: the per-frame quantities that need no reference crystal
@@ -219,7 +221,7 @@ def _summarize_through_scratch(traj, progress: bool, folder: str) -> xr.Dataset:
     # each task writes its own frames: no lock
     stored = da.store(terms["u"].astype(np.float32), rows, lock=False, compute=False)
     values, sums = _compute([stored, summary_terms(traj, layer, displacements=False),
-                             {k: v.sum(axis=0) for k, v in terms.items()}], progress)[1:]
+                             {k: frame_sum(v) for k, v in terms.items()}], progress)[1:]
     avg = traj.average_from_sums(first, sums)
     traj._reference = avg                                  # the average: no pass of its own for later work
     mean_u0 = sums["u"] / traj.n_frames

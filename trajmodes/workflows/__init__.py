@@ -270,8 +270,8 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     reach = _range(potential_range)
     auto = cutoff2 is None
     if auto:
-        ref = trajs[0].lattice_reference                 # its cell and atom count only
-        cutoff2 = 6.0 if ref.cell is None else default_cutoff2(ref.cell, len(ref.positions), reach)
+        cell = trajs[0].lattice_cell                     # from the frames' headers where the average is pending
+        cutoff2 = 6.0 if cell is None else default_cutoff2(cell, trajs[0].n_atoms, reach)
     else:
         warn_truncation(cutoff2, potential_range, stacklevel=3)
     est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, cutoff4=cutoff4, mode=mode, folds=folds,
@@ -837,7 +837,7 @@ def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, q
     (reduced q of the primitive cell, checked commensurate and resolvable) or ``path`` (special-point letters: every
     commensurate q on it, :func:`trajmodes.modes.scattering_qpoints.path_qpoints`)."""
     from trajmodes.modes.scattering_qpoints import cartesian_qpoints, path_qpoints, powder_qpoints, run_primitive
-    cell = np.asarray(trajectory.lattice_reference.cell, float)     # no pass over the run for the cell
+    cell = np.asarray(trajectory.lattice_cell, float)     # no frame parsed for the cell
     if powder is not None:
         q_min, q_max, n_shells = powder
         q, shell, edges = powder_qpoints(cell, q_min, q_max, n_shells, per_shell, seed=seed)
