@@ -370,3 +370,23 @@ def test_first_triple_of_a_primitive_volume_is_spglibs_in_its_order():
         assert _first_triple(cart, v0, n_cells, 1e-3, pairs) == expected, t
         found += expected is not None
     assert 50 < found < 150
+
+
+@pytest.mark.parametrize("name", ["fcc non-diagonal", "diamond 3x3x3 shuffled", "rocksalt skew", "hcp non-diagonal",
+                                  "triclinic non-diagonal"])
+def test_the_ideal_sites_of_a_noisy_cell_keep_the_translations_found(name):
+    """The ideal crystal of a noisy big cell is built on the lattice found: it takes those translations as its own
+    (no search on its atoms), with the basis and orbits the search on its atoms gives, so its primitive cell is the
+    one searched for (orientation included)."""
+    c = CASES[name]
+    reps = int(np.ceil((SPGLIB_ATOMS + 1) / c.n_atoms) ** (1 / 3)) + 1
+    big = c.supercell([[reps, 0, 0], [0, reps, 0], [0, 0, reps]]) if c.n_atoms <= SPGLIB_ATOMS else c
+    noisy = Crystal(big.cell, big.positions + np.random.default_rng(5).normal(0, 0.03, big.positions.shape),
+                    big.species, big.masses)
+    ideal, tol = ideal_crystal(noisy, averaged=True)
+    assert ideal.n_atoms > SPGLIB_ATOMS and float(tol) in ideal._translations        # taken, not searched
+    fresh = Crystal(ideal.cell, ideal.positions, ideal.species, ideal.masses)
+    a, b = ideal.lattice_translations(tol), fresh.lattice_translations(tol)
+    assert np.array_equal(a.matrix, b.matrix) and np.array_equal(a.orbit, b.orbit)
+    np.testing.assert_allclose(a.basis, b.basis, rtol=0, atol=1e-9)
+    _same_crystal(ideal.primitive(tol), fresh.primitive(tol))

@@ -191,6 +191,20 @@ class Crystal:
         self._translations[symprec if max_rare is None or found.n_cells > 1 else (symprec, max_rare)] = found
         return found
 
+    def take_translations(self, lattice: np.ndarray, sites: np.ndarray, symprec: float) -> None:
+        """Take the lattice translations of this crystal as known, for a crystal built on the sites of a lattice (the
+        ideal sites of a noisy cell): ``lattice`` (3, 3) A, rows, a basis of its translations; ``sites`` (n_atoms,)
+        the site of every atom. They are not searched for again at ``symprec`` (A); the basis is the one spglib
+        chooses on this crystal's atoms (:func:`~trajmodes.lattice.translations.spglib_choice`), as the search would
+        give: 0.3 s instead of 1.3 s at 864,000 atoms."""
+        from trajmodes.lattice.translations import Translations, first_order, spglib_choice
+        lattice = np.asarray(lattice, dtype=float)
+        sites = np.asarray(sites, dtype=np.int64).reshape(-1)
+        known = Translations(lattice, np.rint(self.cell @ np.linalg.inv(lattice)).astype(np.int64),
+                             first_order(sites, int(sites.max()) + 1))
+        self._translations[float(symprec)] = spglib_choice(self.cell, self.positions, self.types, known,
+                                                           float(symprec))
+
     def primitive(self, symprec: float = SYMPREC, search: str = "auto") -> "Crystal":
         """The primitive cell, in the frame and orientation of this crystal.
 

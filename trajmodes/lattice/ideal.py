@@ -162,8 +162,10 @@ def _on_sites(supercell: Crystal, primitive: Crystal, smap, tol: float) -> Cryst
     symmetric in the primitive cell (the supercell's space group within ``tol`` A, spglib on the few atoms), then
     repeated on the exact lattice translations (no array over pairs of supercell atoms)."""
     sites = symmetrize_sites(primitive.cell, primitive.positions, *supercell_group(primitive, smap.matrix, tol))
-    ideal = sites[smap.atom] + smap.lattice @ primitive.cell + smap.shift
-    return Crystal(supercell.cell, ideal, supercell.species, supercell.masses)
+    ideal = Crystal(supercell.cell, sites[smap.atom] + smap.lattice @ primitive.cell + smap.shift, supercell.species,
+                    supercell.masses)
+    ideal.take_translations(primitive.cell, smap.atom, tol)          # not searched for on its atoms again
+    return ideal
 
 
 def _mapped_primitive(supercell: Crystal, tol: float, why: str | None):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Translations", "lattice_translations", "finder_of"]
+__all__ = ["Translations", "lattice_translations", "finder_of", "spglib_choice", "first_order"]
 
 #: atoms of the random sample every candidate is tested on before the full check
 _SAMPLE = 48
@@ -254,16 +254,26 @@ def lattice_translations(cell, positions, types, symprec: float, finder: _Finder
                 continue
             if found is None:
                 return trivial                 # translations that do not fit the cell: too far from a crystal
-        spg = _spglib_basis(cell, _mul(positions, np.linalg.inv(cell)), types, found.orbit, found.n_cells, symprec)
-        if spg is None:
-            return found
-        # spglib's choice made exact on the lattice found (a unimodular change of basis), else the lattice found
-        Mf = spg @ np.linalg.inv(found.basis)
-        M = np.rint(Mf)
-        if np.abs(Mf - M).max() > 0.1 or round(abs(np.linalg.det(M))) != 1:
-            return found
-        exact = M @ found.basis
-        return Translations(exact, np.rint(cell @ np.linalg.inv(exact)).astype(np.int64), found.orbit)
+        return spglib_choice(cell, positions, types, found, symprec)
+
+
+def spglib_choice(cell, positions, types, found: Translations, symprec: float) -> Translations:
+    """``found`` (the lattice translations of the cell, its orbits) with the basis spglib chooses among them
+    (:func:`_spglib_basis`), made exact on that lattice (a unimodular change of basis); ``found`` itself where that
+    choice is not among the first translations. Also for a cell whose lattice is known already (the ideal sites of
+    a noisy cell: the same lattice and orbits, the choice made on its own atoms)."""
+    cell = np.asarray(cell, dtype=float)
+    positions = np.asarray(positions, dtype=float).reshape(-1, 3)
+    spg = _spglib_basis(cell, _mul(positions, np.linalg.inv(cell)), np.asarray(types).reshape(-1), found.orbit,
+                        found.n_cells, symprec)
+    if spg is None:
+        return found
+    Mf = spg @ np.linalg.inv(found.basis)
+    M = np.rint(Mf)
+    if np.abs(Mf - M).max() > 0.1 or round(abs(np.linalg.det(M))) != 1:
+        return found
+    exact = M @ found.basis
+    return Translations(exact, np.rint(cell @ np.linalg.inv(exact)).astype(np.int64), found.orbit)
 
 
 def _refined(finder: _Finder, basis, size: int = 1 << 14):
@@ -348,7 +358,7 @@ def _sites(finder: _Finder, positions, basis, symprec: float):
         d -= np.rint(d)
         if np.linalg.norm(_mul(d, finder.cell), axis=1).max() >= symprec:
             return _NOISE if _missed_by_noise(finder, d, symprec) else None
-    return Translations(P, S, _first_order(site, n_prim))
+    return Translations(P, S, first_order(site, n_prim))
 
 
 #: what :func:`_sites` returns for a lattice whose vectors miss atoms by the cell's noise
@@ -542,10 +552,10 @@ def _orbits(basis, S, images, n: int, det: int) -> Translations | None:
     count, labels = connected_components(graph, directed=True, connection="weak")
     if count * det != n or np.any(np.bincount(labels, minlength=count) != det):
         return None
-    return Translations(basis, S, _first_order(labels, count))
+    return Translations(basis, S, first_order(labels, count))
 
 
-def _first_order(labels, count: int) -> np.ndarray:
+def first_order(labels, count: int) -> np.ndarray:
     """``labels`` (0 .. count-1) renumbered in the order of their first atoms."""
     by = np.argsort(labels, kind="stable")
     first = by[np.searchsorted(labels[by], np.arange(count))]

@@ -284,8 +284,8 @@ class LammpsDumpSource(FrameSource):
         ids = self._ids(rows, 0, lambda: line_number(plain, h.rows_offset), (buf, h.rows_offset, len(buf)))
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
-        if len(np.unique(self.ids)) != self.n_atoms:
-            rep = np.flatnonzero(np.diff(self.ids) == 0)
+        rep = np.flatnonzero(self.ids[1:] == self.ids[:-1])       # sorted: a repeat is next to its twin
+        if len(rep):
             dup = self.ids[rep[:5]]
             row = int(order[rep[0] + 1])
             raise TrajectoryFormatError(orig, f"duplicate atom ids {dup.tolist()}", frame=0,
