@@ -151,7 +151,7 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
     of spans and the window, whatever the run's length. Per span and block of atoms one task makes the block's
     densities and incoherent sums from one evaluation of the phases; a second sums the span's coherent correlations
     with the densities before it. On a ``dask.distributed`` cluster each block's task gets its atoms of the chunks
-    (sliced where the chunk was read) and of the carry (scattered), not whole frames."""
+    (sliced where the chunk was read) and of the carry (kept on the workers from wave to wave), not whole frames."""
     from trajmodes.resources import scattering_client
     fields = {k: t.field(k, layer) for k in ("positions", "velocities", "cells") if k == "positions" or
               (k == "velocities" and currents) or k == "cells"}
@@ -169,6 +169,8 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
     coh, inc = 0.0, 0.0
     carry_d = np.zeros((0,) + shape, dtype=np.complex128)
     carry_x = np.zeros((0, t.n_atoms, 3)) if incoherent else None
+    if incoherent and client is not None:                  # on a cluster: each block's, kept on the workers
+        carry_x = [np.zeros((0, a1 - a0, 3)) for a0, a1 in blocks_of]
     tag = uuid.uuid4().hex
     for w0 in range(0, len(spans), wave):
         w1 = min(w0 + wave, len(spans))
@@ -183,9 +185,8 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
             cx, atoms = cx * n_blocks, blocks_of
         else:
             # a cluster: each block's task gets its atoms of the wave's chunks (sliced where the chunk was read) and
-            # of the carry (scattered), not whole frames
-            cx = [None] * n_blocks if carry_x is None else client.scatter(
-                [np.ascontiguousarray(carry_x[:, a0:a1]) for a0, a1 in blocks_of])
+            # of the carry (left on the workers by the wave before), not whole frames
+            cx = [None] * n_blocks if carry_x is None else carry_x
             xs = {(k, b): dask.delayed(_atoms_of, pure=True)(xb[k], a0, a1)
                   for k in wave_chunks for b, (a0, a1) in enumerate(blocks_of)}
             vs = None if vb is None else {(k, b): dask.delayed(_atoms_of, pure=True)(vb[k], a0, a1)
@@ -215,10 +216,18 @@ def _stream(t, layer, currents: bool, incoherent: bool, window: int, step: int, 
         tails = [] if carry_x is None else [
             dask.delayed(_tail)(cx[b], first, [xs[k, b] for k in used_x], kx, end, window)
             for b in range(1 if client is None else n_blocks)]
-        *results, carry_d = dask.compute(*sums, *terms, *tails, tail_d)
-        if carry_x is not None:
-            tails = results[2 * len(sums):]
-            carry_x = tails[0] if len(tails) == 1 else np.concatenate(tails, axis=1)
+        if client is None:
+            *results, carry_d = dask.compute(*sums, *terms, *tails, tail_d)
+            if carry_x is not None:
+                carry_x = results[-1]
+        else:
+            # the blocks' carries stay on the workers as the next wave's inputs (gathered here and scattered again,
+            # the window's positions of every atom were held here three times over: 1.2 GB at 864,000 atoms)
+            futures = client.compute([*sums, *terms, tail_d, *tails])
+            n = 2 * len(sums) + 1
+            *results, carry_d = client.gather(futures[:n])
+            carry_x = None if carry_x is None else futures[n:]
+            del futures                                    # the rest leave the workers
         for r in results[:len(sums)]:
             coh = coh + r
         for _, r_inc in results[len(sums):2 * len(sums)]:
