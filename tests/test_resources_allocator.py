@@ -76,3 +76,35 @@ def test_a_dask_workers_own_trim_threshold_does_not_count_as_set():
     assert _child(MALLOC_TRIM_THRESHOLD_=value) == "False"
     assert run(MALLOC_TRIM_THRESHOLD_="12345") == "False"
     assert run(MALLOC_TRIM_THRESHOLD_=value, MALLOC_ARENA_MAX="4") == "False"
+
+
+def test_the_end_of_a_pass_hands_the_freed_memory_back_here_and_in_the_workers(monkeypatch):
+    """``Trajectory.release_held`` (the end of a fit's pass, of the pass that took a time average) trims this
+    process's heaps and, on a cluster, the workers' (a command of two fits held the first's freed memory through the
+    second), whether or not frames were held."""
+    distributed = pytest.importorskip("distributed")
+    import warnings
+
+    import trajmodes
+    from trajmodes import resources
+    calls = _TRIMS
+    calls.clear()
+    monkeypatch.setattr(resources, "trim_freed_memory", _count_trim)      # by reference to the workers (in-process)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traj = trajmodes.read(str(Path(__file__).parent.parent / "examples" / "cu_fcc_300K.lammpstrj.gz"),
+                              species=["Cu"])
+    traj.release_held()
+    assert calls == [1]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
+            distributed.Client(cl):
+        traj.release_held()
+    assert calls == [1, 1, 1]
+
+
+_TRIMS: list = []
+
+
+def _count_trim() -> bool:
+    _TRIMS.append(1)
+    return True

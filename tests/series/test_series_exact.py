@@ -156,3 +156,29 @@ def test_runs_by_temperature_take_no_second_temperatures():
         fit_series({300: None, 900: None}, temperatures=[300.0, 900.0])
     with pytest.raises(ValueError, match="one run per temperature"):
         fit_series({300: None, "300.0": None})          # keys that are one temperature
+
+
+def test_a_later_run_takes_the_first_runs_kernel_before_building_one(monkeypatch):
+    """A series fits its later runs in the first run's bases on the same supercell: the later fit takes the first's
+    design kernel at its preparation (one kernel held, none built beside it) and gives the numbers of a fit that
+    builds its own; a fit in bases of its own builds its own."""
+    from trajmodes.forceconstants import fit as fit_module
+    from trajmodes.series.model import shared_basis
+    sc = _crystal()
+    Phi = morse_fc(sc, cutoff=4.7, D0=0.3429)
+    u, f, e = HarmonicSampler(sc, Phi, e0=E0 * sc.n_atoms, seed=5).frames(60, 200.0)
+    first = EffectiveForceConstants(cutoff2=4.8, segments=10).fit_arrays(sc, u[:30], f[:30], e[:30])
+    built, real = [], fit_module.DesignKernel
+    monkeypatch.setattr(fit_module, "DesignKernel", lambda *a, **k: built.append(1) or real(*a, **k))
+    later = EffectiveForceConstants(cutoff2=4.8, segments=10, build_basis=shared_basis(first))
+    later.share_kernel(first)
+    later.fit_arrays(sc, u[30:], f[30:], e[30:])
+    assert not built and later.kernel_ is first.kernel_
+    own = EffectiveForceConstants(cutoff2=4.8, segments=10, build_basis=shared_basis(first))
+    own.fit_arrays(sc, u[30:], f[30:], e[30:])
+    assert built == [1] and own.kernel_ is not first.kernel_
+    np.testing.assert_array_equal(later.fc2_, own.fc2_)
+    apart = EffectiveForceConstants(cutoff2=4.8, segments=10)                   # bases of its own
+    apart.share_kernel(first)
+    apart.fit_arrays(sc, u[30:], f[30:], e[30:])
+    assert built == [1, 1] and apart.kernel_ is not first.kernel_

@@ -9,7 +9,7 @@ import numpy as np
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.series.core import Series
 from trajmodes.series.errorbars import error_model_inputs, fit_holding_frames
-from trajmodes.series.model import formula, share_kernel, shared_basis
+from trajmodes.series.model import formula, shared_basis
 
 __all__ = ["fit_series", "temperature_disagreement", "TEMPERATURE_MARGIN", "TEMPERATURE_SIGMAS"]
 
@@ -145,6 +145,8 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
             progress(f"run {i + 1}/{len(runs)}: {name}" + (f" at {float(temperatures[i]):g} K"
                                                            if temperatures is not None else ""))
         est = EffectiveForceConstants(**fit_settings)
+        if fits:
+            est.share_kernel(fits[0])           # the first run's kernel, not a second one built beside it
         try:
             held = None
             if n_resamples and error_model == "calibrated":
@@ -170,8 +172,6 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
                                             f"{name} (run {i + 1})")
             if line:
                 warnings.warn(line, UserWarning, stacklevel=2)
-        if fits:
-            share_kernel(est, fits[0])
         fits.append(est)
         temps.append(T)
     return Series(fits, temps, names, qpoints=qpoints, qlabels=qlabels, path=path, npoints=npoints, mesh=mesh,

@@ -8,24 +8,13 @@ import numpy as np
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["formula", "share_kernel", "shared_basis", "check_same_model", "in_first_basis"]
+__all__ = ["formula", "shared_basis", "check_same_model", "in_first_basis"]
 
 
 def formula(species) -> str:
     """Species counts, e.g. 'Cu32' or 'Ga4As4'."""
     names, counts = np.unique(np.asarray(species).astype(str), return_counts=True)
     return "".join(f"{n}{c}" for n, c in zip(names, counts))
-
-
-def share_kernel(fit: EffectiveForceConstants, first: EffectiveForceConstants) -> None:
-    """Let ``fit`` keep ``first``'s design kernel when it is the same (the same basis objects on the same supercell
-    map, as in a series fitted in the first run's parameters): the kept fits then hold one kernel, not one per run."""
-    same = (all(fit.bases_.get(o) is b for o, b in first.bases_.items()) and len(fit.bases_) == len(first.bases_)
-            and np.array_equal(fit.p2s_, first.p2s_) and np.array_equal(fit.smap_.atom, first.smap_.atom)
-            and np.array_equal(fit.smap_.lattice, first.smap_.lattice)
-            and np.array_equal(fit.smap_.matrix, first.smap_.matrix))
-    if same:
-        fit.kernel_ = first.kernel_
 
 
 def shared_basis(first: EffectiveForceConstants, build=None):

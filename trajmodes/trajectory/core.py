@@ -676,11 +676,19 @@ class Trajectory:
     def release_held(self) -> None:
         """Let go of the frames :meth:`provisional_reference` holds for the pass after it, once that pass is over
         (:meth:`average_from_mean` does; so does a pass that only needed the reference's lattice), and hand the memory
-        they and the pass took back to the system (:func:`~trajmodes.resources.trim_freed_memory`)."""
-        from trajmodes.resources import trim_freed_memory
-        if HELD.pop(self.source, None) is not None:
-            trim_freed_memory()
+        they and the pass took back to the system (:func:`~trajmodes.resources.trim_freed_memory`), here and in a
+        cluster's workers (a command of two fits, ``series``, held the first's freed memory through the second:
+        10^6 atoms on 2 workers peaked at 4.75 GB)."""
+        from trajmodes.resources import scattering_client, trim_freed_memory
+        HELD.pop(self.source, None)
         self.release_kept()
+        trim_freed_memory()
+        client = scattering_client()
+        if client is not None:
+            try:
+                client.run(trim_freed_memory, on_error="ignore")
+            except Exception:                                     # the computations do not depend on it
+                pass
 
     @property
     def kept_on_workers(self) -> bool:
