@@ -586,10 +586,9 @@ class EffectiveForceConstants:
         return self
 
     def share_kernel(self, first: "EffectiveForceConstants") -> None:
-        """Take the design kernel of the fitted ``first`` at the next :meth:`prepare` where it is the same (the same
-        basis objects on the same supercell map, as in a series fitted in the first run's parameters; not polar, not
-        species-resolved), instead of building another: the fits then hold one kernel (1.1 GB at 864,000 atoms), and
-        none is built while the first's is held."""
+        """Take the fitted ``first``'s design kernel at the next :meth:`prepare` where it is the same (the same basis
+        objects on the same supercell map, as in a series in the first run's parameters; not polar, not
+        species-resolved) instead of building another beside it: the fits hold one kernel."""
         self._kernel_of = first
 
     def _shared_kernel(self):
