@@ -257,8 +257,8 @@ def test_on_a_cluster_the_workers_parse_the_provisional_and_read_ahead_frames_on
         one.provisional_reference(layer=layer)
         prov = {i for i, c in enumerate(bounds) if set(c.tolist()) & set(provisional_frames(one.n_frames).tolist())}
         assert {i for _, i in chunks.KEPT[one.source]} == prov and sum(frames) == 10 * len(prov)
-        # on 2 workers the read-ahead keeps HOLD_BYTES (with the provisional chunks): 2 chunks more
-        monkeypatch.setattr(resources, "HOLD_BYTES", int((len(prov) + 2) * per_chunk + 3))
+        # on 2 workers the read-ahead keeps a quarter of HOLD_BYTES per worker (with the provisional chunks): 2 more
+        monkeypatch.setattr(resources, "HOLD_BYTES", int(2 * ((len(prov) + 2) * per_chunk + 3)))
         with one.reading_ahead(layer):
             kept = {i for _, i in chunks.KEPT[one.source]}
         assert kept == prov | set([i for i in range(len(bounds)) if i not in prov][:2])
