@@ -169,9 +169,9 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
             if error_model == "calibrated":
                 found = error_model_inputs(est, run if held is None else held)
                 inputs.append(found)
-            held = None                         # the frames it projected go before the next fit (0.4 GB at 10^6 atoms)
                 if progress:
                     progress(f"  error model: {_describe(found)} ({found.seconds:.1f} s)")
+            held = None                         # the frames it projected go before the next fit (0.4 GB at 10^6 atoms)
         if temperatures is not None:
             line = temperature_disagreement(T, est.temperature_, getattr(est, "temperature_ensemble_err_", None),
                                             f"{name} (run {i + 1})")
