@@ -195,3 +195,25 @@ def test_truncation_is_warned(morse_run):
         res = fit_effective(traj, cutoff2=4.0, potential_range=6.5)
     assert res.estimator.cutoff2 == 4.0                              # given: kept
     assert float(res.convergence.table.cutoff[-1]) == pytest.approx(4.0)
+
+
+def test_a_cutoff_that_reaches_no_neighbour_is_said_before_the_pass():
+    """A 32-atom triclinic Cu cell whose nearest neighbours sit at half its shortest lattice vector (the default
+    cutoff, just below it, reaches none: the fit's cutoff scan stopped after the pass with "no pair beyond the atom
+    itself") and a short cutoff in a big enough cell: each told before any frame of the pass is read, with what to
+    do."""
+    from tests.support.dumps import count_parsed_frames
+    from tests.support.paths import DATA
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traj = trajmodes.read(str(DATA / "cu32_triclinic.lammpstrj"), species=["Cu"], md_timestep=0.001,
+                              reference=str(DATA / "cu32_triclinic.data"))
+    frames = count_parsed_frames(traj)
+    with pytest.raises(ValueError, match=r"too small .* nearest neighbours sit 2.556 A apart.*above 5.11 A"):
+        EffectiveForceConstants(cutoff2=largest_cutoff(traj.reference.cell)).fit(traj)
+    assert sum(frames) == 0
+    sc = trajmodes.Crystal(np.eye(3) * 3.615, np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]]) * 3.615,
+                           ["Cu"] * 4)
+    big = sc.supercell(3)
+    with pytest.raises(ValueError, match=r"reaches no neighbour: the nearest sits 2.556 A away; give cutoff2 of at"):
+        EffectiveForceConstants(cutoff2=2.0).prepare(big)

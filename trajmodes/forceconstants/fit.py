@@ -60,7 +60,8 @@ import numpy as np
 
 from trajmodes.errors import ReferenceMismatchError
 from trajmodes.forceconstants.averages import cell_statistics, mean_energies
-from trajmodes.forceconstants.cutoffs import SUPERCELL, basis_cutoff, cutoff_length, whole_supercell
+from trajmodes.forceconstants.cutoffs import (SUPERCELL, basis_cutoff, check_reaches_a_pair, cutoff_length,
+                                              whole_supercell)
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
 from trajmodes.forceconstants.dipole import DipoleSubtracted, polar_kernel
 from trajmodes.forceconstants.model import ForceConstants
@@ -575,20 +576,19 @@ class EffectiveForceConstants:
         kernel, as :meth:`fit` does first. For code that fills the normal equations itself (a series sharing one
         basis across its runs)."""
         self.symprec_used_ = float(self.symprec if symprec is None else symprec)
-        vs = self._virtual(supercell, self.symprec_used_)
-        self.virtual_sites_ = vs
+        self.virtual_sites_ = vs = self._virtual(supercell, self.symprec_used_)
         self.sample_species_ = np.asarray(supercell.species if vs is None else vs.species)
         self.sample_masses_ = np.asarray(supercell.masses if vs is None else vs.masses, float)
         if vs is not None:
             supercell = vs.supercell
         self.supercell_, self.primitive_, self.smap_, self.p2s_, self.bases_ = self._setup(supercell, symprec)
+        check_reaches_a_pair(self.bases_.get(2), self.supercell_, self.p2s_)       # before a pass, not after it
         self._make_kernel()
         return self
 
     def share_kernel(self, first: "EffectiveForceConstants") -> None:
         """Take the fitted ``first``'s design kernel at the next :meth:`prepare` where it is the same (the same basis
-        objects on the same supercell map, as in a series in the first run's parameters; not polar, not
-        species-resolved) instead of building another beside it: the fits hold one kernel."""
+        objects and supercell map, as in a series; not polar or species-resolved) instead of building another."""
         self._kernel_of = first
 
     def _shared_kernel(self):
