@@ -122,6 +122,15 @@ def trim_freed_memory() -> bool:
     return True
 
 
+def trim_freed_memory_on_workers(client) -> None:
+    """:func:`trim_freed_memory` in every worker process of ``client``'s ``dask.distributed`` cluster; a worker or
+    scheduler that cannot be asked is left as it is (the computations do not depend on it)."""
+    try:
+        client.run(trim_freed_memory, on_error="ignore")
+    except Exception:
+        pass
+
+
 def _glibc(name: str, argtypes: list):
     """The C library's function ``name`` (taking ``argtypes``, returning an int) where it is glibc's, else None."""
     import ctypes

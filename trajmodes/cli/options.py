@@ -127,7 +127,7 @@ def _allocator_on_workers(client, stack) -> None:
     they parse its frames; at the command's end the memory their heaps keep is handed back to the system
     (:func:`~trajmodes.resources.trim_freed_memory`), so that a worker serving the next command starts from what it
     holds. A cluster that refuses the plugin runs the command all the same."""
-    from trajmodes.workflows import return_freed_memory_on_workers, trim_freed_memory
+    from trajmodes.workflows import return_freed_memory_on_workers, trim_freed_memory_on_workers
     try:
         return_freed_memory_on_workers(client)
     except Exception as exc:                    # the computations do not depend on it
@@ -137,8 +137,7 @@ def _allocator_on_workers(client, stack) -> None:
 
     def trim(exc_type, exc, tb):
         if exc_type is None:
-            with contextlib.suppress(Exception):
-                client.run(trim_freed_memory, on_error="ignore")
+            trim_freed_memory_on_workers(client)
         return False
     stack.push(trim)
 

@@ -445,8 +445,8 @@ class Trajectory:
 
     @property
     def lattice_cell(self) -> np.ndarray | None:
-        """The cell of :attr:`lattice_reference`, (3, 3) A, rows a, b, c (None without one), for work that needs only the
-        cell (which q are commensurate with it): while the run's time average is still to be taken, the mean of the
+        """The cell of :attr:`lattice_reference`, (3, 3) A, rows a, b, c (None without one), for work that needs only
+        the cell (which q are commensurate with it): while the run's time average is still to be taken, the mean of the
         frames' boxes, read from their headers alone (the cell of the average and of :meth:`provisional_reference`):
         no frame is parsed, so the pass that takes the provisional reference later reads its frames itself."""
         if self._provisional_allowed():
@@ -494,10 +494,8 @@ class Trajectory:
             # spread over the run: frames far apart in time carry independent noise (neighbours hardly any); the
             # denser average reads only the frames halfway between those of the first
             wanted = provisional_frames(self.n_frames, denser)
-            if kept is None:
-                (cell, origin), first, u_sum, done = self._mean_box(), None, 0.0, set()
-            else:
-                cell, origin, first, u_sum, done = kept[2]
+            cell, origin = self._mean_box()
+            first, u_sum, done = (None, 0.0, set()) if kept is None else kept[2]
             new = np.array([f for f in wanted.tolist() if f not in done], dtype=int)
             if len(new):
                 head = self._read_and_hold(self._frames[new], layer=layer)
@@ -509,7 +507,7 @@ class Trajectory:
             done = done | set(new.tolist())
             s = (first.positions - first.origin + u_sum / len(done)) @ np.linalg.inv(first.cell)
             kept = self._provisional = (denser, Structure(s @ cell + origin, cell, self.species, self.masses, origin),
-                                        (cell, origin, first, u_sum, done))
+                                        (first, u_sum, done))
         return kept[1]
 
     def _read_and_hold(self, frames: np.ndarray, cap: float | None = None, split: bool = True,
@@ -681,16 +679,13 @@ class Trajectory:
         they and the pass took back to the system (:func:`~trajmodes.resources.trim_freed_memory`), here and in a
         cluster's workers (a command of two fits, ``series``, held the first's freed memory through the second:
         10^6 atoms on 2 workers peaked at 4.75 GB)."""
-        from trajmodes.resources import scattering_client, trim_freed_memory
+        from trajmodes.resources import scattering_client, trim_freed_memory, trim_freed_memory_on_workers
         HELD.pop(self.source, None)
         self.release_kept()
         trim_freed_memory()
         client = scattering_client()
         if client is not None:
-            try:
-                client.run(trim_freed_memory, on_error="ignore")
-            except Exception:                                     # the computations do not depend on it
-                pass
+            trim_freed_memory_on_workers(client)
 
     @property
     def kept_on_workers(self) -> bool:

@@ -31,12 +31,13 @@ from trajmodes.lattice.spglib_calls import SYMPREC              # lattice.spglib
 from trajmodes.lattice.symmetry import reciprocal_rotations     # lattice.symmetry: the point group on reduced q
 from trajmodes.modes.defaults import DEFAULT_PEAK_MODEL, DEFAULT_RESOLUTION, PEAK_MODELS  # modes.defaults
 from trajmodes.resources import (return_freed_memory, return_freed_memory_on_workers,  # resources: the program's
-                                 trim_freed_memory)                                 # allocator settings
+                                 trim_freed_memory_on_workers)                      # allocator settings
 
 if TYPE_CHECKING:
     from trajmodes.phonons.harmonic.stability import ImaginaryModes
 
-__all__ = ["return_freed_memory", "return_freed_memory_on_workers", "trim_freed_memory", "load_force_constants", "default_cutoff2",
+__all__ = ["return_freed_memory", "return_freed_memory_on_workers", "trim_freed_memory_on_workers",
+           "load_force_constants", "default_cutoff2",
            "SPHERE_ATOMS", "warn_truncation",
            "FitResult", "LargestDifference", "fit_effective", "frequency_error_bars", "frequencies_on",
            "PhononProperties",
