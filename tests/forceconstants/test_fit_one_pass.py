@@ -267,3 +267,63 @@ def test_on_a_cluster_the_workers_parse_the_provisional_and_read_ahead_frames_on
         assert one.source not in chunks.KEPT
     assert sorted(frames) == [10] * len(bounds), "a frame parsed twice"
     assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()
+
+
+def test_on_a_cluster_the_provisional_frames_kept_on_the_workers_stay_within_their_bytes(monkeypatch):
+    """The frames of a provisional reference are kept on a cluster's workers for the fit's pass only within the bytes
+    the workers hold for a pass (with 2 workers a quarter of HOLD_BYTES each: the denser average of 10^6 atoms at
+    600 K kept 12 frames, 0.86 GB, beside the pass); the chunks beyond are parsed for their positions, let go, and
+    parsed again by the pass. The reference, the constants, the average (and no provisional state kept after it:
+    the frames it was averaged from) are those of threads."""
+    import warnings
+
+    import trajmodes
+    from trajmodes import resources
+    from trajmodes.forceconstants.normal import fit_layer
+    from trajmodes.trajectory import chunks
+    distributed = pytest.importorskip("distributed")
+
+    def chunked():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return trajmodes.read(str(DUMP), reference="average", species=["Cu"], chunk_frames=10)
+    here = chunked()
+    expected = here.provisional_reference(layer=fit_layer(here)).positions
+    b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(here)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
+            distributed.Client(cl):
+        one = chunked()
+        per_chunk = 10 * chunks.held_frame_bytes(one.source)
+        prov = {i for i, c in enumerate(one._chunks())
+                if set(c.tolist()) & set(provisional_frames(one.n_frames).tolist())}
+        assert len(prov) > 2
+        monkeypatch.setattr(resources, "HOLD_BYTES", int(2 * (2 * per_chunk + 3)))      # two chunks on 2 workers
+        frames = count_parsed_frames(one)
+        got = one.provisional_reference(layer=fit_layer(one)).positions
+        assert len(chunks.KEPT[one.source]) == 2 and sum(frames) == 10 * len(prov)
+        np.testing.assert_array_equal(got, expected)
+        a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
+        assert one.source not in chunks.KEPT and getattr(one, "_provisional", None) is None
+        # every frame once, and the provisional chunks that were not kept once more
+        assert sum(frames) == one.n_frames + 10 * (len(prov) - 2)
+    assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()
+    np.testing.assert_allclose(one.reference.positions, here.reference.positions, rtol=0, atol=1e-11)
+
+
+def test_on_a_cluster_the_design_kernel_is_scattered_to_the_workers_not_sent_in_the_graph():
+    """The fit's design kernel (52 MB at 10^6 atoms) is given to a cluster's workers once, scattered, not embedded in
+    the pass's graph (which the scheduler held and Dask warned about: "Sending large graph of size 64.90 MiB")."""
+    from trajmodes.forceconstants.normal import normal_equations
+    distributed = pytest.importorskip("distributed")
+    traj = read_average(DUMP)
+    est = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(traj)
+    name = type(est.kernel_).__name__
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
+            distributed.Client(cl) as client:
+        lazy = normal_equations(traj, est.kernel_, compute=False)
+        held = [str(k) for keys in client.has_what().values() for k in keys]
+        assert any(k.startswith(name) for k in held), held
+        normal = lazy.compute()
+    here = normal_equations(traj, est.kernel_)
+    np.testing.assert_allclose(normal.G, here.G, rtol=1e-12, atol=1e-12 * np.abs(here.G).max())
+    np.testing.assert_allclose(normal.b, here.b, rtol=1e-12, atol=1e-12 * np.abs(here.b).max())

@@ -144,3 +144,54 @@ def test_neighbours_compare_image_by_image_only_atoms_that_can_be_near():
         mp.setattr(geometry, "shortest_images", lambda f, b: compared.append(len(f)) or real(f, b))
         got, _ = geometry.neighbours(big, np.eye(3) * 102.0, 0, 2.7)
     assert len(got) == 7 and compared == [7]                       # itself and its 6 neighbours of the cubic lattice
+
+
+def test_the_types_are_kept_for_the_species_and_masses_they_were_made_of():
+    """``Crystal.types`` (asked a dozen times by a fit's symmetry search, 36 ms each at 10^6 atoms) is made once for
+    the crystal's species and masses, read-only, and made again where either is replaced."""
+    c = Crystal(4.0 * np.eye(3), [[0, 0, 0], [2, 2, 2], [1, 1, 1]], ["Cu", "Au", "Cu"])
+    t = c.types
+    assert c.types is t and not t.flags.writeable and list(t) == [2, 1, 2]
+    c.masses = np.array([63.5, 197.0, 65.0])                    # an isotope of its own: a type of its own
+    assert list(c.types) == [2, 1, 3]
+    c.species = np.array(["Ag", "Au", "Cu"])
+    assert list(c.types) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("matrix", [np.diag([2, 3, 4]), 2 * np.array([[-1, 1, 1], [1, -1, 1], [1, 1, -1]]),
+                                    np.array([[2, 1, 0], [0, 3, 1], [1, 0, 2]]),
+                                    np.array([[0, 3, 0], [2, 0, 0], [1, 1, 4]])])
+def test_the_supercell_map_finds_the_atom_on_a_site_as_the_definition_says(matrix):
+    """``SupercellMap.index`` (a table read on the grid of the Smith normal form) against its definition, on
+    diagonal, fcc-conventional, skewed and negative-determinant supercells: the atom of that primitive atom whose
+    lattice vector differs from the one asked by a supercell vector (n' - n) S^-1 integer; a site no atom holds is a
+    KeyError, and where two atoms hold one site the first is the one."""
+    from trajmodes.lattice.supercell import SupercellMap
+    rng = np.random.default_rng(5)
+    inv = np.linalg.inv(matrix)
+    det = round(abs(np.linalg.det(matrix)))
+    box = np.array([[i, j, k] for i in range(-6, 7) for j in range(-6, 7) for k in range(-6, 7)])
+    reps = []
+    for n in box:                              # one lattice vector of every class, found by the definition
+        if not any(np.allclose((n - r) @ inv, np.rint((n - r) @ inv), atol=1e-9) for r in reps):
+            reps.append(n)
+    assert len(reps) == det
+    atom = np.repeat([0, 1], det)
+    lattice = np.concatenate([reps, reps]) + rng.integers(-3, 4, size=(2 * det, 1)) * matrix[rng.integers(0, 3)]
+    order = rng.permutation(2 * det)
+    smap = SupercellMap(matrix, atom[order], lattice[order], np.zeros(2 * det))
+    assert smap.one_to_one
+    a, n = rng.integers(0, 2, size=50), rng.integers(-20, 21, size=(50, 3))
+    got = smap.index(a, n)
+    for k in range(50):
+        same = [j for j in range(2 * det) if smap.atom[j] == a[k]
+                and np.allclose((smap.lattice[j] - n[k]) @ inv, np.rint((smap.lattice[j] - n[k]) @ inv), atol=1e-9)]
+        assert same == [got[k]]
+    with pytest.raises(KeyError):
+        smap.index(np.array([2]), np.zeros((1, 3), dtype=int))          # no such primitive atom
+    gone = SupercellMap(matrix, smap.atom[1:], smap.lattice[1:], np.zeros(2 * det - 1))
+    with pytest.raises(KeyError):
+        gone.index(smap.atom[:1], smap.lattice[:1])
+    twice = SupercellMap(matrix, np.append(smap.atom, smap.atom[3]), np.vstack([smap.lattice, smap.lattice[3] +
+                                                                                 matrix[0]]), np.zeros(2 * det + 1))
+    assert not twice.one_to_one and twice.index(smap.atom[3:4], smap.lattice[3:4])[0] == 3

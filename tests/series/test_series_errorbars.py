@@ -156,6 +156,30 @@ def test_nve_is_recognised_from_the_velocities_alone(md):
         assert found.energy_conserved is nve, key
 
 
+def test_the_error_model_keeps_what_the_error_bars_read_and_skips_what_a_short_run_cannot_use(md, monkeypatch):
+    """A run's error model keeps, beside the later runs' fits, only the frozen fractions by mode with their q-points
+    and harmonic frequencies (not the modes' energies and variances: 3N values each, 24 MB apiece at 10^6 atoms);
+    a run too short to tell whether its modes kept their energies is not diagonalised at every q-point of its
+    supercell for the note alone (1.2 s at 10^6 atoms)."""
+    from trajmodes.forceconstants.fit import EffectiveForceConstants
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.series.errorbars import MIN_FRAMES, error_model_inputs
+    nve = _read(md["nve"])
+    fit = _quiet(EffectiveForceConstants(cutoff2=3.0).fit, nve).bootstrap(20)
+    found = _quiet(error_model_inputs, fit, nve, fourth_order=False)
+    assert set(found.frozen.data_vars) == {"frozen_fraction"}
+    assert {"qpoint", "frequency_harmonic"} <= set(found.frozen.coords)
+    assert found.frozen["frozen_fraction"].size == 3 * nve.n_atoms
+    calls, real = [], Phonons.frequencies
+
+    def counted(self, q, *a, **k):
+        calls.append(len(np.atleast_2d(q)))
+        return real(self, q, *a, **k)
+    monkeypatch.setattr(Phonons, "frequencies", counted)
+    short = _quiet(error_model_inputs, fit, nve[:MIN_FRAMES - 1], fourth_order=False)
+    assert short.frozen is None and "too few" in short.notes[0] and calls == []
+
+
 def test_frequencies_with_errors_named_as_the_datasets(md):
     """``FrequenciesWithErrors`` says ``frequency`` and ``frequency_err`` as every dataset does (no other names)."""
     from trajmodes.forceconstants.fit import EffectiveForceConstants

@@ -15,7 +15,7 @@ import numpy as np
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
 from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
-from trajmodes.resources import one_blas_thread
+from trajmodes.resources import on_workers, one_blas_thread, scattering_client
 
 __all__ = ["normal_equations", "fit_layer", "fold_ids", "block_ids", "block_layout", "chunk_blocks"]
 
@@ -151,7 +151,8 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
     import dask
 
     trajs = [trajectories] if not isinstance(trajectories, (list, tuple)) else list(trajectories)
-    kern = dask.delayed(kernel, pure=True)
+    # on a cluster scattered to the workers, not sent inside the graph through the scheduler (52 MB at 10^6 atoms)
+    kern = dask.delayed(kernel, pure=True) if scattering_client() is None else on_workers(kernel)
     task = dask.delayed(chunk_blocks, pure=True)
     parts = []
     for traj in trajs:
@@ -199,7 +200,6 @@ def _compute_with_kept(trajs: list, *args):
     import dask
     from dask.base import unpack_collections
 
-    from trajmodes.resources import scattering_client
     client = scattering_client()
     if client is None or not any(t.kept_on_workers for t in trajs):
         return dask.compute(*args, optimize_graph=False)

@@ -64,27 +64,36 @@ class SupercellMap:
         f = np.mod(np.asarray(lattice, dtype=np.int64) @ adj, det)          # frac in supercell * det
         return (f @ self.matrix) // det
 
+    @cached_property
+    def _grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(R, d)`` of the Smith normal form ``L @ S @ R = D``, ``d = diag(D)``: lattice vector n lies in the cell
+        ``(n @ R) mod d`` of the grid Z_d1 x Z_d2 x Z_d3 (the module's docstring)."""
+        _, D, R = smith_normal_form(self.matrix)
+        return R, np.diag(D).copy()
+
     def keys(self, atom: np.ndarray, lattice: np.ndarray) -> np.ndarray:
         """One integer per site (primitive atom, lattice vector reduced into the supercell): equal keys, equal
-        supercell atom."""
-        det = self.n_cells
-        adj = np.rint(np.linalg.inv(self.matrix) * det).astype(np.int64)
+        supercell atom. Dense: ``atom * n_cells`` plus the lattice vector's cell on the Smith normal form's grid."""
+        R, d = self._grid
         L = np.asarray(lattice, dtype=np.int64)
-        # (L @ adj) mod det, column by column: elementwise products, far faster than an integer matmul
-        f = [np.mod(L[..., 0] * adj[0, j] + L[..., 1] * adj[1, j] + L[..., 2] * adj[2, j], det) for j in range(3)]
-        return ((np.asarray(atom, dtype=np.int64) * det + f[0]) * det + f[1]) * det + f[2]
+        # (L @ R) mod d, column by column: elementwise products, faster than an integer matmul over (n, 3) rows
+        m = [np.mod(L[..., 0] * R[0, j] + L[..., 1] * R[1, j] + L[..., 2] * R[2, j], d[j]) for j in range(3)]
+        return ((np.asarray(atom, dtype=np.int64) * d[0] + m[0]) * d[1] + m[1]) * d[2] + m[2]
 
     @cached_property
-    def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
+    def _lookup(self) -> np.ndarray:
+        """The supercell atom of every key (:meth:`keys`), -1 for a site no atom holds; where two atoms hold one
+        site, the first. A table of (primitive atoms x cells) entries read directly: no search over sorted keys
+        (at 10^6 atoms the fit's partner tables, 13 x 10^6 sites, took 0.3 s to search)."""
         keys = self.keys(self.atom, self.lattice)
-        order = np.argsort(keys, kind="stable")
-        return keys[order], order
+        table = np.full((int(self.atom.max()) + 1 if len(self.atom) else 0) * self.n_cells, -1, dtype=np.int64)
+        table[keys[::-1]] = np.arange(len(keys) - 1, -1, -1)
+        return table
 
     @property
     def one_to_one(self) -> bool:
         """Whether no two atoms sit on the same site (primitive atom, lattice vector modulo the supercell)."""
-        keys, _ = self._lookup
-        return not np.any(keys[1:] == keys[:-1])
+        return int(np.count_nonzero(self._lookup >= 0)) == len(self.atom)
 
     def index(self, atom: np.ndarray, lattice: np.ndarray) -> np.ndarray:
         """Supercell atom index of primitive atom ``atom`` translated by ``lattice`` (any shapes that broadcast).
@@ -96,11 +105,13 @@ class SupercellMap:
         """
         atom, lattice = np.asarray(atom), np.asarray(lattice)
         keys = self.keys(atom, lattice)
-        skeys, order = self._lookup
-        pos = np.clip(np.searchsorted(skeys, keys), 0, len(skeys) - 1)
-        if not np.all(skeys[pos] == keys):
+        table = self._lookup
+        if keys.size and (int(keys.max()) >= len(table) or int(keys.min()) < 0):
             raise KeyError("site not present in the supercell")
-        return order[pos]
+        out = table[keys]
+        if np.any(out < 0):
+            raise KeyError("site not present in the supercell")
+        return out
 
 
 def smith_normal_form(matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

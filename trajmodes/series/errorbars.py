@@ -83,8 +83,8 @@ class ErrorModelInputs:
     Attributes
     ----------
     frozen : xarray.Dataset or None
-        :func:`~trajmodes.modes.energies.frozen_energy_fraction` of the run on the modes of its fitted fc2 (None
-        without velocities, or where the projection failed).
+        ``frozen_fraction`` of :func:`~trajmodes.modes.energies.frozen_energy_fraction` of the run on the modes of its
+        fitted fc2, with its coordinates and attributes (None without velocities, or where the projection failed).
     quartic : ForceConstants or None
         The run's fc2 with a fourth order fitted to the same run (``cutoff4``), for the partition term; None where it
         was not needed (the modes exchanged their energies) or could not be fitted.
@@ -282,18 +282,19 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
     conserved = bool(getattr(fit, "energy_conserved_", False)) if has_energy and hasattr(fit, "energy_conserved_") \
         else None
     ph = Phonons(fit.harmonic_force_constants_)
-    nu_k = ph.frequencies(commensurate_qpoints(fit.smap_.matrix))
-    imaginary = float(nu_k.min()) < -1e-2
-    frozen = None
+    frozen, lowest = None, None
+    if all(_has_velocities(t) for t in runs) and sum(t.n_frames for t in runs) >= MIN_FRAMES:
+        # every mode of the supercell (1.2 s at 10^6 atoms): only for a run that can be projected
+        lowest = float(ph.frequencies(commensurate_qpoints(fit.smap_.matrix)).min())
     if not all(_has_velocities(t) for t in runs):
         notes.append("the run has no velocities, so whether its modes kept their energies over it cannot be measured "
                      "(write vx vy vz)")
-    elif imaginary:
-        notes.append(f"the fitted crystal has imaginary modes (lowest {nu_k.min():.3g} THz), which carry no "
-                     "canonical energy to measure")
     elif sum(t.n_frames for t in runs) < MIN_FRAMES:
         notes.append(f"the run has {sum(t.n_frames for t in runs)} frames, too few to tell whether its modes kept "
                      f"their energies (at least {MIN_FRAMES})")
+    elif lowest < -1e-2:
+        notes.append(f"the fitted crystal has imaginary modes (lowest {lowest:.3g} THz), which carry no "
+                     "canonical energy to measure")
     else:
         parts = []
         for t in runs:
@@ -311,6 +312,9 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
         if conserved is None:
             ratio = float(np.mean([p.attrs["kinetic_variance_ratio"] for p in parts]))
             conserved = bool(ratio < NVE_KINETIC_RATIO) if np.isfinite(ratio) else None
+        # kept beside the later runs' fits: only what the error bars read (frozen_fraction with the modes' q-points
+        # and harmonic frequencies), not the energies and variances by mode (3 more arrays of 3N values)
+        frozen = frozen.drop_vars(["energy", "set_variance", "set_size"])
     share = frozen_share(frozen) if frozen is not None else float("nan")
     sigma_a = float(fit.scores_.sigma_a)
     quartic, c4 = None, None

@@ -499,8 +499,8 @@ class Trajectory:
             new = np.array([f for f in wanted.tolist() if f not in done], dtype=int)
             if len(new):
                 head = self._read_and_hold(self._frames[new], layer=layer)
-                if first is None:                                  # frame 0, the first of the frames read
-                    first = Structure(head["positions"][0], head["cells"][0], self.species, self.masses,
+                if first is None:        # frame 0, the first of the frames read (a copy: not a view of them all)
+                    first = Structure(head["positions"][0].copy(), head["cells"][0], self.species, self.masses,
                                       head["origins"][0])
                 u_sum = u_sum + displacements_of_frames(head["positions"], head["cells"], head["origins"],
                                                         first).sum(axis=0)
@@ -545,19 +545,55 @@ class Trajectory:
         """The positions, cells and origins of ``frames`` (source indices), parsed by a cluster's workers: the read
         tasks of their chunks in the read layer ``layer`` are computed there and kept
         (:data:`~trajmodes.trajectory.chunks.KEPT`) for the pass that reads through that layer, whose graph has the
-        same task keys."""
+        same task keys, within the bytes the workers hold for a pass (:meth:`_workers_hold_cap`, with the chunks kept
+        already); the chunks beyond them are parsed for their positions and let go (the pass parses them again)."""
+        from trajmodes.resources import may_hold
         chunks = self._chunks()
         where = {int(f): (i, j) for i, c in enumerate(chunks) for j, f in enumerate(c.tolist())}
         wanted: dict[int, list] = {}
         for f in frames.tolist():
             i, j = where[int(f)]
             wanted.setdefault(i, []).append(j)
-        read = self._keep(client, layer, list(wanted))
-        parts = client.gather([client.submit(boxes_and_positions, KEPT[self.source][(read, i)], rows, pure=False)
+        read, graph, sizes = self._read_layer(tuple(layer))
+        kept = KEPT.get(self.source, {})
+        cap, workers = self._workers_hold_cap(client)
+        per_frame = held_frame_bytes(self.source)
+        total = sum(sizes[k[1]] for k in kept if k[0] == read)
+        keep, once = [], []
+        for i in wanted:
+            if (read, i) in kept:
+                keep.append(i)
+            elif may_hold(per_frame * (total + sizes[i]), where="workers", cap=cap / max(workers, 1)):
+                total += sizes[i]
+                keep.append(i)
+            else:
+                once.append(i)
+        self._keep(client, layer, keep)
+        kept = KEPT.get(self.source, {})
+        tasks = {i: kept[(read, i)] for i in keep}
+        if once:          # 10^6 atoms at 600 K: the denser average's 12 frames of 18 held 0.86 GB on 2 workers
+            keys = [(read, i) for i in once]
+            tasks.update(zip(once, client.get({k: graph[k] for k in keys}, keys, sync=False)))
+        parts = client.gather([client.submit(boxes_and_positions, tasks[i], rows, pure=False)
                                for i, rows in wanted.items()])
+        del tasks
         order = {(i, j): n for n, (i, j) in enumerate((i, j) for i, rows in wanted.items() for j in rows)}
         at = [order[where[int(f)]] for f in frames.tolist()]
         return {k: np.concatenate([p[k] for p in parts])[at] for k in parts[0]}
+
+    @staticmethod
+    def _workers_hold_cap(client) -> tuple[float, int]:
+        """The bytes a cluster's workers hold for the pass ahead (the frames of a provisional reference, frames read
+        ahead) and the number of workers: :data:`~trajmodes.resources.HOLD_BYTES` on one worker, which parses alone
+        while this process works; a quarter of it per worker on more, which parse as much in less time and each hold
+        their share beside their own work (10^6 atoms on 2 workers: the fit peaked at 4.16 GB with 1 GB, 3.67 GB with
+        half). (0, 0) where the scheduler does not answer: nothing is held."""
+        from trajmodes import resources
+        try:
+            workers = len(client.scheduler_info()["workers"])
+        except Exception:
+            return 0.0, 0
+        return (resources.HOLD_BYTES if workers <= 1 else resources.HOLD_BYTES / 4 * workers), workers
 
     def _keep(self, client, layer: tuple, indices: list) -> str:
         """Compute the read tasks of chunks ``indices`` of the read layer ``layer`` on the cluster's workers now and
@@ -621,16 +657,11 @@ class Trajectory:
 
     def _read_ahead_on_workers(self, client, layer: tuple, per_frame: float) -> None:
         """:meth:`reading_ahead` on a cluster: the pass's first chunks (with those kept already) within the bytes
-        its docstring states."""
-        from trajmodes import resources
+        the workers hold for a pass (:meth:`_workers_hold_cap`)."""
         from trajmodes.resources import may_hold
-        try:
-            workers = len(client.scheduler_info()["workers"])
-        except Exception:                                          # no answer from the scheduler: read nothing ahead
+        cap, workers = self._workers_hold_cap(client)
+        if not workers:                                            # no answer from the scheduler: read nothing ahead
             return
-        # one worker parses alone while this process works; more parse as much in less time, and each holds its
-        # share beside its own work (10^6 atoms on 2 workers: the fit peaked at 4.16 GB with 1 GB, 3.67 GB with half)
-        cap = resources.HOLD_BYTES if workers <= 1 else resources.HOLD_BYTES / 4 * max(workers, 2)
         read, _, sizes = self._read_layer(tuple(layer))
         kept = KEPT.get(self.source, {})
         total = sum(sizes[k[1]] for k in kept if k[0] == read)
@@ -638,7 +669,7 @@ class Trajectory:
         for i, n in enumerate(sizes):
             if (read, i) in kept:
                 continue
-            if not may_hold(per_frame * (total + n), where="workers", cap=cap / max(workers, 1)):
+            if not may_hold(per_frame * (total + n), where="workers", cap=cap / workers):
                 break
             total += n
             ahead.append(i)
@@ -659,7 +690,10 @@ class Trajectory:
         :meth:`provisional_reference` (atoms, 3) A; it becomes :attr:`reference`."""
         p = provisional
         self._reference = Structure(p.positions + mean_u, p.cell, self.species, self.masses, p.origin)
-        self.release_held()                   # the pass that needed the provisional frames is over
+        # the pass that needed the provisional frames is over, and with the average known the provisional reference
+        # and what it was averaged from (a few frames' positions) are not needed again
+        self._provisional = None
+        self.release_held()
         return self._reference
 
     @contextmanager
