@@ -282,17 +282,15 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
     conserved = bool(getattr(fit, "energy_conserved_", False)) if has_energy and hasattr(fit, "energy_conserved_") \
         else None
     ph = Phonons(fit.harmonic_force_constants_)
-    frozen, lowest = None, None
-    if all(_has_velocities(t) for t in runs) and sum(t.n_frames for t in runs) >= MIN_FRAMES:
-        # every mode of the supercell (1.2 s at 10^6 atoms): only for a run that can be projected
-        lowest = float(ph.frequencies(commensurate_qpoints(fit.smap_.matrix)).min())
+    frozen = None
     if not all(_has_velocities(t) for t in runs):
         notes.append("the run has no velocities, so whether its modes kept their energies over it cannot be measured "
                      "(write vx vy vz)")
     elif sum(t.n_frames for t in runs) < MIN_FRAMES:
         notes.append(f"the run has {sum(t.n_frames for t in runs)} frames, too few to tell whether its modes kept "
                      f"their energies (at least {MIN_FRAMES})")
-    elif lowest < -1e-2:
+    # every mode of the supercell (1.2 s at 10^6 atoms): only for a run that can be projected
+    elif (lowest := float(ph.frequencies(commensurate_qpoints(fit.smap_.matrix)).min())) < -1e-2:
         notes.append(f"the fitted crystal has imaginary modes (lowest {lowest:.3g} THz), which carry no "
                      "canonical energy to measure")
     else:
