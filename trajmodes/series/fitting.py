@@ -7,7 +7,6 @@ from collections.abc import Mapping
 import numpy as np
 
 from trajmodes.forceconstants.fit import EffectiveForceConstants
-from trajmodes.resources import trim_freed_memory
 from trajmodes.series.core import Series
 from trajmodes.series.errorbars import error_model_inputs, fit_holding_frames
 from trajmodes.series.model import formula, shared_basis
@@ -148,9 +147,6 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
         est = EffectiveForceConstants(**fit_settings)
         if fits:
             est.share_kernel(fits[0])           # the first run's kernel, not a second one built beside it
-            # what the last run's fit, bootstrap and error model freed goes back to the system before this fit
-            # (kept in the heaps, it stayed through the fit: 108,000 atoms 0.64 -> 1.23 GB at the second fit's start)
-            trim_freed_memory()
         try:
             held = None
             if n_resamples and error_model == "calibrated":
