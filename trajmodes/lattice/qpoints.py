@@ -9,7 +9,11 @@ import numpy as np
 from trajmodes.lattice.geometry import shortest_images
 
 __all__ = ["parse_mesh", "commensurate_qpoints", "commensurate_mask", "mesh_addresses", "mesh_index", "mesh_qpoints",
-           "is_gamma", "first_zone"]
+           "is_gamma", "first_zone", "STRAIN_TOL", "basis_change", "qpoints_in"]
+
+#: largest relative strain between two cells taken as one crystal's (thermal expansion, a run's own lattice beside the
+#: 0 K one): reduced q-points are mapped between them by the integer basis change, the same point of the zone
+STRAIN_TOL = 0.05
 
 #: what a regular mesh may be, as the errors say it
 _REGULAR = "one positive integer n (n x n x n) or three (n1, n2, n3)"
@@ -122,3 +126,99 @@ def is_gamma(q, tol: float = 1e-12) -> np.ndarray:
 def first_zone(q, reciprocal_cell) -> np.ndarray:
     """Each reduced q moved by a reciprocal lattice vector to its shortest image (the first Brillouin zone)."""
     return shortest_images(q, reciprocal_cell)
+
+
+def _lattice_words(cell) -> str:
+    """a, b, c (A) and alpha, beta, gamma (degrees) of the rows of ``cell``, for a message."""
+    a = np.linalg.norm(cell, axis=1)
+    cos = [np.dot(cell[1], cell[2]) / (a[1] * a[2]), np.dot(cell[0], cell[2]) / (a[0] * a[2]),
+           np.dot(cell[0], cell[1]) / (a[0] * a[1])]
+    ang = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    return f"a, b, c = {', '.join(f'{x:.4f}' for x in a)} A, angles {', '.join(f'{x:.2f}' for x in ang)} deg"
+
+
+def basis_change(cell, other, strain_tol: float = STRAIN_TOL, names=("the first cell", "the second")) -> np.ndarray:
+    """The integer matrix M, of determinant +-1, with ``cell = M @ other`` up to a strain: the lattice vectors of
+    ``cell`` (rows, A) in the basis of ``other``'s, when both are bases of one lattice in one Cartesian frame.
+
+    Parameters
+    ----------
+    cell, other : array_like (3, 3)
+        Primitive lattice vectors as rows, Angstrom, in the same Cartesian frame.
+    strain_tol : float
+        Largest relative misfit ``|cell - M other| / |cell|`` taken as the same lattice, strained (thermal expansion).
+    names : (str, str)
+        What the two cells are, for the message of a refusal.
+
+    Raises
+    ------
+    ValueError
+        When ``cell`` is no basis of ``other``'s lattice within ``strain_tol``: another crystal, another cell (a
+        supercell), or the same lattice turned in space; the message says which.
+    """
+    cell = np.asarray(cell, float)
+    other = np.asarray(other, float)
+    mf = cell @ np.linalg.inv(other)
+    m = np.rint(mf)
+    misfit = np.linalg.norm(cell - m @ other) / np.linalg.norm(cell)
+    det = round(abs(float(np.linalg.det(m))))
+    if misfit <= strain_tol and det == 1:
+        return m.astype(np.int64)
+    first, second = names
+    ratio = abs(np.linalg.det(cell) / np.linalg.det(other))
+    if misfit <= strain_tol and det > 1:
+        why = (f"{first} is a supercell of {second} ({det} of its cells: lattice vectors "
+               f"{m.astype(int).tolist()} in its basis), not a primitive cell of the same crystal")
+    elif abs(ratio - 1) <= 3 * strain_tol and _same_metric(cell, other, strain_tol):
+        why = (f"the two are one lattice turned in space ({_lattice_words(cell)}): give both in one Cartesian "
+               "frame (the run's, as LAMMPS wrote it)")
+    else:
+        why = (f"their lattices differ: {first} {_lattice_words(cell)}; {second} {_lattice_words(other)} (in its "
+               f"basis the first's vectors are {np.round(mf, 3).tolist()}, not integers of determinant +-1 within a "
+               f"strain of {strain_tol:g})")
+    raise ValueError(f"{first} and {second} are not cells of one crystal: {why}")
+
+
+def _same_metric(cell, other, strain_tol: float) -> bool:
+    """Whether the Niggli-reduced cells of ``cell`` and ``other`` have the same lengths and angles within
+    ``strain_tol``: one lattice, perhaps turned in space."""
+    from trajmodes.lattice.geometry import niggli_reduce
+    a, b = niggli_reduce(cell), niggli_reduce(other)
+    ga, gb = a @ a.T, b @ b.T
+    return bool(np.linalg.norm(ga - gb) <= 2 * strain_tol * np.linalg.norm(ga))
+
+
+def qpoints_in(qpoints, crystal, other, strain_tol: float = STRAIN_TOL, names=("the first cell", "the second")):
+    """Reduced q-points of ``crystal``'s primitive cell as reduced q-points of ``other``'s: the same points of the
+    Brillouin zone of one crystal given in two bases (a rotated, permuted or sheared choice of primitive vectors;
+    the lattices may differ by a strain up to ``strain_tol``, as a run's lattice beside its 0 K one).
+
+    With ``crystal.cell = M @ other.cell`` (:func:`basis_change`), a reduced q of ``crystal`` is ``q @ inv(M).T`` in
+    ``other``'s basis; exact in reduced coordinates, so the point of the zone (K, M, ...) is kept under a strain.
+
+    Parameters
+    ----------
+    qpoints : array_like (..., 3)
+        Reduced coordinates of ``crystal``'s reciprocal lattice, without 2 pi.
+    crystal, other : Crystal
+        The two primitive cells (anything with ``cell`` and ``species``), in one Cartesian frame.
+
+    Returns
+    -------
+    ndarray (..., 3)
+        The same q in ``other``'s reduced coordinates (the input array's values where the bases are equal).
+
+    Raises
+    ------
+    ValueError
+        When the two are not cells of one crystal: another lattice (:func:`basis_change`), or other atoms per cell.
+    """
+    m = basis_change(crystal.cell, other.cell, strain_tol, names)
+    mine, theirs = (sorted(map(str, c.species)) for c in (crystal, other))
+    if mine != theirs:
+        raise ValueError(f"{names[0]} and {names[1]} are not cells of one crystal: their primitive cells hold "
+                         f"{' '.join(mine)} and {' '.join(theirs)}")
+    q = np.asarray(qpoints, float)
+    if np.array_equal(m, np.eye(3, dtype=np.int64)):
+        return q
+    return q @ np.rint(np.linalg.inv(m)).T

@@ -121,10 +121,19 @@ def default_cutoff2(cell, n_atoms: int | None = None, potential_range=None) -> f
     return float(min(limit, cap))
 
 
-def frequencies_on(phonons, bands):
-    """``bands`` (a band-structure dataset) with the frequencies of ``phonons`` at its q-points."""
+def frequencies_on(phonons, bands, primitive=None, names=("the fitted constants", "the constants compared")):
+    """``bands`` (a band-structure dataset) with the frequencies of ``phonons`` at its q-points: the same points of the
+    zone where ``primitive`` (the cell whose reduced coordinates ``bands`` holds) is another basis of the crystal of
+    ``phonons`` (:func:`~trajmodes.lattice.qpoints.qpoints_in`; another crystal is refused). The dataset keeps
+    ``bands``' q-points; ``compared_qpoint`` holds them in the basis of ``phonons``."""
+    from trajmodes.lattice.qpoints import qpoints_in
+    q = bands.qpoint.values
+    if primitive is not None:
+        q = qpoints_in(q, primitive, phonons.force_constants.primitive, names=names)
     out = bands.copy()
-    out["frequency"] = (("q", "branch"), phonons.frequencies(bands.qpoint.values), bands.frequency.attrs)
+    out["frequency"] = (("q", "branch"), phonons.frequencies(q), bands.frequency.attrs)
+    out["compared_qpoint"] = (("q", "reduced"), np.asarray(q, float),
+                              {"units": "reduced", "long_name": "the same q-points in the compared constants' basis"})
     return out
 
 
@@ -288,9 +297,11 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         from trajmodes.phonons.harmonic.stability import imaginary_modes
         fc0 = compare if hasattr(compare, "fc2") else load_force_constants(compare)
         ph0 = Phonons(fc0)
-        reference = frequencies_on(ph0, bands)
+        # the same points of the zone in the reference's own basis (its primitive cell may be another choice)
+        reference = frequencies_on(ph0, bands, est.primitive_, names=("the fitted constants", "the constants to "
+                                                                      "compare with (--compare)"))
         # the reference's own q-points (its supercell, a mesh, the special points) and the path it is drawn on
-        imaginary = imaginary_modes(ph0, reference.qpoint.values, reference.frequency.values)
+        imaginary = imaginary_modes(ph0, reference.compared_qpoint.values, reference.frequency.values)
     if temperature is None and np.isfinite(est.temperature_):
         temperature = float(est.temperature_)
     return FitResult(est, bands, reference, temperature, convergence, imaginary,
