@@ -251,3 +251,23 @@ def test_compare_reports_peak_maxima_whichever_shape_the_project_fitted(cu_fc3, 
     np.testing.assert_allclose(c["md_shift"].values[live],
                                (c["md_frequency"] - c["frequency_harmonic"]).values[live], atol=1e-12)
     assert c["md_placed"].values[live].all() and c.attrs["n_modes_shift_compared"] == int(live.sum())
+
+
+def test_constants_in_another_primitive_basis_compare_the_same_modes(cu_fc3, cu_lines):
+    """The modes record the primitive cell their q-points are reduced in (``trajmodes project`` writes it); constants
+    of the same crystal on a sheared choice of primitive vectors are evaluated at the same points of the zone: the
+    same three-phonon widths, mode by mode, as on the cell the modes were projected on."""
+    from trajmodes import Crystal
+    from trajmodes.modes.comparison import compare_three_phonon
+    prim = cu_fc3.primitive
+    modes = cu_lines.assign_attrs(primitive_cell=prim.cell.reshape(-1), primitive_positions=prim.positions.reshape(-1),
+                                  primitive_species=" ".join(prim.species))
+    sheared = cu_fc3.on_primitive(Crystal(np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1]]) @ prim.cell, prim.positions,
+                                          prim.species, prim.masses))
+    same = compare_three_phonon(modes, cu_fc3, smearing=0.1, epsilon=0.1, bulk_points=None)
+    other = compare_three_phonon(modes, sheared, smearing=0.1, epsilon=0.1, bulk_points=None)
+    np.testing.assert_allclose(other["pt_fwhm"].values, same["pt_fwhm"].values, rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(other["qpoint"].values, cu_lines["qpoint"].values)
+    # without the record, the same reduced numbers are other points of the zone, half of them off the grid
+    with pytest.raises(ValueError, match="not on the grid of the supercell"):
+        compare_three_phonon(cu_lines, sheared, smearing=0.1, epsilon=0.1, bulk_points=None)

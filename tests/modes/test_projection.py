@@ -255,6 +255,11 @@ def test_one_read_and_one_task_per_chunk_for_each_of_q_and_qdot(cu):
         kind = name.rsplit("-", 1)[0]
         kinds[kind] = kinds.get(kind, 0) + 1
     assert kinds == {"trajmodes-source": 1, "trajmodes-read": 3, "trajmodes-Q": 3, "trajmodes-Qdot": 3}, kinds
+    # the primitive cell whose reduced coordinates the q-points are, for constants in another basis to map onto
+    prim = fc.primitive
+    np.testing.assert_array_equal(np.reshape(modes.attrs["primitive_cell"], (3, 3)), prim.cell)
+    np.testing.assert_array_equal(np.reshape(modes.attrs["primitive_positions"], (-1, 3)), prim.positions)
+    assert modes.attrs["primitive_species"].split() == list(prim.species)
 
 
 def test_wrong_crystal_is_refused(cu):

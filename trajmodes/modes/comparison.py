@@ -208,6 +208,21 @@ def _real_parts(an, gps, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
     return degenerate_average(own, f, tol), degenerate_average(zero, f, tol)
 
 
+def _in_basis_of(q: np.ndarray, modes: xr.Dataset, fc) -> np.ndarray:
+    """The MD modes' reduced q-points (of the primitive cell they were projected on, which the dataset records) in
+    the basis of the primitive cell of ``fc``: the same points of the zone where the two cells are two choices of
+    primitive vectors of one crystal (:func:`~trajmodes.lattice.qpoints.qpoints_in`); another crystal is refused."""
+    from trajmodes.lattice.crystal import Crystal
+    from trajmodes.lattice.qpoints import qpoints_in
+    if "primitive_cell" not in modes.attrs:
+        return q
+    cell = np.reshape(np.asarray(modes.attrs["primitive_cell"], float), (3, 3))
+    species = str(modes.attrs["primitive_species"]).split()
+    pos = np.reshape(np.asarray(modes.attrs["primitive_positions"], float), (len(species), 3))
+    return qpoints_in(q, Crystal(cell, pos, species), fc.primitive,
+                      names=("the primitive cell the MD modes were projected on", "that of the force constants"))
+
+
 def _check_same_crystal(modes: xr.Dataset, fc, phonons, S: np.ndarray, q: np.ndarray, given: bool) -> None:
     """Refuse force constants of another crystal than the MD modes', saying so (not through the q-grid or the
     branch count that would fail later): the branches per q, the q-points of the MD cell on the constants' supercell
@@ -351,7 +366,8 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         raise ValueError("give the temperature (K) of the run: the dataset has no 'temperature' attribute")
     T = float(T)
     S = np.asarray(fc.smap.matrix if supercell is None else supercell)
-    q = np.asarray(modes["qpoint"].transpose("q", ...).values, dtype=float)
+    own_q = np.asarray(modes["qpoint"].transpose("q", ...).values, dtype=float)
+    q = _in_basis_of(own_q, modes, fc)                    # the same points of the zone in the constants' basis
     phonons = Phonons(fc)
     _check_same_crystal(modes, fc, phonons, S, q, supercell is not None)
     # unstable constants are refused before any work (the sums below check again, on their own meshes)
@@ -538,7 +554,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
                         "explains: sum(level md) / sum(md^2) over the clean MD fits"}),
         md_centre_placed=(dims, centre_ok, {"long_name": "MD damped-oscillator centre compared: its fit ok or narrower "
                                                          "than the resolution"}))
-    coords = dict(qpoint=(("q", "reduced"), q), frequency_harmonic=(dims, f_pt, {"units": "THz"}),
+    coords = dict(qpoint=(("q", "reduced"), own_q), frequency_harmonic=(dims, f_pt, {"units": "THz"}),
                   grid_point=("q", gps), level=("level", levels))
     if "psd_fitted" in modes or "psd" in modes:
         psd = (modes["psd_fitted"] if "psd_fitted" in modes else modes["psd"]).transpose("q", "branch", "frequency")

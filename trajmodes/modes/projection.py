@@ -578,6 +578,10 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
                       "qpoint: reduced (primitive reciprocal lattice, no 2 pi)",
              "n_cells": smap.n_cells, "n_atoms": int(traj.n_atoms),
              "lattice_matrix": smap.matrix.astype(np.int64).reshape(-1),
+             # the primitive cell whose reduced coordinates qpoint holds: constants in another basis map onto it
+             "primitive_cell": np.asarray(phonons.force_constants.primitive.cell, float).reshape(-1),
+             "primitive_positions": np.asarray(phonons.force_constants.primitive.positions, float).reshape(-1),
+             "primitive_species": " ".join(map(str, phonons.force_constants.primitive.species)),
              "convention": "Q(q,s,t) = N_c^-1/2 sum_j sqrt(m_j) exp(-i 2 pi q.r0_j) e*(q,s,k_j).u_j(t)",
              "time_axis": traj.time_axis}
     if traj.n_frames > 1:

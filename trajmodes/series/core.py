@@ -79,6 +79,7 @@ class Series:
                error_inputs, static):
         import xarray as xr
         from trajmodes.lattice import paths
+        from trajmodes.lattice.qpoints import qpoints_in
         from trajmodes.phonons.harmonic.phonons import Phonons
         from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
         from trajmodes.series.errorbars import error_model_variables, series_frequency_errors
@@ -96,11 +97,15 @@ class Series:
         n_atoms = first.supercell_.n_atoms
         boot = all(hasattr(f, "params_samples_") for f in fits)
         both, nq = np.concatenate([qpoints, pq]), len(qpoints)
+        # the same points of the zone in each run's own primitive basis (a run's search may choose another)
+        each = np.array([qpoints_in(both, prim, f.primitive_, names=("the first run's primitive cell",
+                                                                     f"that of run {names[i]}"))
+                         for i, f in enumerate(fits)])
         if boot:
-            errors = series_frequency_errors(fits, T, both, error_inputs, static)
+            errors = series_frequency_errors(fits, T, each, error_inputs, static)
             v = errors.frequency
         else:
-            v = np.array([Phonons(f.harmonic_force_constants_).frequencies(both) for f in fits])
+            v = np.array([Phonons(f.harmonic_force_constants_).frequencies(q) for f, q in zip(fits, each)])
         nu, pnu = v[:, :nq], v[:, nq:]
         run = np.arange(len(fits))
         frequency_units = {"units": "THz"}

@@ -530,8 +530,9 @@ def series_frequency_errors(fits, temperatures, qpoints, error_inputs=None, stat
         Fitted and bootstrapped.
     temperatures : array_like (run,)
         K.
-    qpoints : array_like (nq, 3)
-        Reduced.
+    qpoints : array_like (nq, 3) or (run, nq, 3)
+        Reduced; one set per run where the runs' primitive cells are different bases of the crystal (the same points
+        of the zone in each run's basis, :func:`~trajmodes.lattice.qpoints.qpoints_in`).
     error_inputs : list of ErrorModelInputs or None, optional
         Per run (:func:`error_model_inputs`); None: not measured.
     static : ForceConstants, optional
@@ -543,10 +544,11 @@ def series_frequency_errors(fits, temperatures, qpoints, error_inputs=None, stat
     """
     from trajmodes.series.thermodynamics import temperature_slope_errors, temperature_slopes
     T = np.asarray(temperatures, float)
-    q = np.atleast_2d(np.asarray(qpoints, float))
     n = len(fits)
+    qs = np.asarray(qpoints, float)
+    qs = qs if qs.ndim == 3 else np.broadcast_to(np.atleast_2d(qs), (n,) + np.atleast_2d(qs).shape)
     inputs = list(error_inputs) if error_inputs is not None else [None] * n
-    first = [run_frequency_errors(f, q, x) for f, x in zip(fits, inputs)]
+    first = [run_frequency_errors(f, q, x) for f, q, x in zip(fits, qs, inputs)]
     nu = np.array([r.result.frequency for r in first])
     e0 = np.array([r.result.frequency_err for r in first])
     vol = np.array([abs(np.linalg.det(f.supercell_.cell)) / f.supercell_.n_atoms for f in fits])
@@ -558,11 +560,11 @@ def series_frequency_errors(fits, temperatures, qpoints, error_inputs=None, stat
             used_err[i] = de[i]
             source[i] = "from the runs at the same volume"
         elif static is not None:
-            d_static, why[i] = static_slope(f, static, q, nu[i])
+            d_static, why[i] = static_slope(f, static, qs[i], nu[i])
             if d_static is not None:
                 used[i], used_err[i] = d_static, 0.0
                 source[i] = "from the static crystal (classical scaling of the shift)"
-    out = [run_frequency_errors(f, q, x, dnu_dT=used[i] if source[i] else None, dnu_dT_source=source[i])
+    out = [run_frequency_errors(f, qs[i], x, dnu_dT=used[i] if source[i] else None, dnu_dT_source=source[i])
            if source[i] else first[i] for i, (f, x) in enumerate(zip(fits, inputs))]
     out = [r if not why[i] or not r.lower_bound else
            RunFrequencyErrors(r.result, r.model, True, f"{r.reason}; {why[i]}") for i, r in enumerate(out)]
