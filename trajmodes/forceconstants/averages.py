@@ -1,13 +1,17 @@
 """Means over the fitted frames from their summed normal equations
 (:class:`~trajmodes.forceconstants.design.NormalBlocks`, per fold or per time segment): the potential, harmonic and
 cubic energies of the TDEP free energy, and the statistics of the frames' cells (strain from the reference cell, its
-fluctuations, the box's degrees of freedom).
+fluctuations, the box's degrees of freedom); the run's time average settled as its reference.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mean_energies", "cell_statistics", "CELL_VARIANCE"]
+from trajmodes.errors import ReferenceMismatchError
+from trajmodes.lattice.geometry import minimum_image
+from trajmodes.lattice.structure import Structure
+
+__all__ = ["mean_energies", "cell_statistics", "CELL_VARIANCE", "settle_average", "SITE_TOL"]
 
 #: variance of a Voigt strain below which the box counts as fixed along it (strain std 1e-7: the box bounds' digits)
 CELL_VARIANCE = 1e-14
@@ -63,3 +67,26 @@ def cell_statistics(segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     w = np.linalg.eigvalsh(0.5 * (cov + cov.T))
     dofs = int(np.sum(w > max(CELL_VARIANCE, 1e-6 * w.max())))
     return mean, se, cov, dofs
+
+
+#: Angstrom: the farthest an atom of the run's time average may sit from its ideal site (after the one translation
+#: of the whole crystal) for the site to be its own (as :meth:`~trajmodes.lattice.crystal.Crystal.supercell_map`)
+SITE_TOL = 0.5
+
+
+def settle_average(traj, provisional: Structure, mean_u: np.ndarray, ideal: Structure) -> np.ndarray:
+    """Make the time average (``provisional`` plus the mean displacement from it, ``mean_u``, A) the reference of
+    ``traj``, after checking that it puts every atom on the ideal site the fit measured it from, up to one translation
+    of the whole crystal; returns every atom's mean displacement from that site (N, 3), A (what the free internal
+    coordinates of the crystal may have moved by, :func:`~trajmodes.lattice.ideal.mean_sites`)."""
+    avg = traj.average_from_mean(provisional, mean_u)
+    d = minimum_image((avg.positions - ideal.positions)[None], np.asarray(ideal.cell, float)[None])[0]
+    off = np.linalg.norm(d - d.mean(axis=0), axis=1)
+    if off.max() > SITE_TOL:
+        i = int(np.argmax(off))
+        raise ReferenceMismatchError(
+            f"{int((off > SITE_TOL).sum())} atoms of {traj.source.describe()} sit off the lattice sites of a few of "
+            f"its frames (spread over the run) in its time average (atom {i} by {off[i]:.2f} A): atoms left their "
+            "sites during the run, so it is not one crystal vibrating about its average. Fit a part of the run where "
+            "they stay, or give the ideal reference (--reference, reference=)")
+    return d

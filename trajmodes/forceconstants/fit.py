@@ -58,8 +58,7 @@ import warnings
 
 import numpy as np
 
-from trajmodes.errors import ReferenceMismatchError
-from trajmodes.forceconstants.averages import cell_statistics, mean_energies
+from trajmodes.forceconstants.averages import cell_statistics, mean_energies, settle_average
 from trajmodes.forceconstants.cutoffs import (SUPERCELL, basis_cutoff, check_reaches_a_pair, cutoff_length,
                                               whole_supercell)
 from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
@@ -69,7 +68,6 @@ from trajmodes.forceconstants.normal import block_ids, block_layout, fit_layer, 
 from trajmodes.forceconstants.report import format_scores, warn_ill_posed
 from trajmodes.forceconstants.solve import fit_params, residual_sum, scores, solve_normal
 from trajmodes.lattice.crystal import Crystal
-from trajmodes.lattice.geometry import minimum_image
 from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
@@ -456,19 +454,46 @@ class EffectiveForceConstants:
             extra = dict(together or {})
             if prov is not None:
                 extra[_MEAN_DISPLACEMENT] = first.mean_displacement(prov, layer)
+            elif not (averaged or self.__dict__.get("_sites_settled") or getattr(first.source, "displacement_set", 0)):
+                # a given reference (a 0 K data file): the run's mean sites against it, in the same pass
+                extra[_MEAN_DISPLACEMENT] = first.mean_displacement(ideal, layer)
         with first.taking_held():              # each held frame goes once its chunk is read
             normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
                                       segments=int(self.segments), together=extra or None)
-        values = {}
+        values, moved = {}, None
         if extra:
             normal, values = normal
             if prov is not None:
-                _settle_average(first, prov, values.pop(_MEAN_DISPLACEMENT), ideal)
+                d = settle_average(first, prov, values.pop(_MEAN_DISPLACEMENT), ideal)
+                if not self.__dict__.get("_sites_settled", False):
+                    moved = self._mean_sites(first, d, ideal, "the average of a few of its frames", given=False)
+            elif _MEAN_DISPLACEMENT in values:
+                moved = self._mean_sites(first, values.pop(_MEAN_DISPLACEMENT), ideal, "the reference")
         first.release_held()                  # frames held for the pass (read ahead, a denser provisional reference)
+        if moved is not None:
+            # the fit again, from the run's own mean sites: one more pass, only where the sites moved
+            self._sites_settled = True
+            try:
+                again = [t.with_reference(moved) for t in ([data] if not isinstance(data, (list, tuple)) else data)]
+                return self.fit(again if isinstance(data, (list, tuple)) else again[0], together=together)
+            finally:
+                del self._sites_settled
         if together is not None:
             self.together_ = values
         self._store(normal)
         return self._solve()
+
+    def _mean_sites(self, traj, mean_u, ideal: Structure, source: str, given: bool = True) -> Structure | None:
+        """The run's mean sites against the ideal sites of ``source`` the fit measured from
+        (:func:`~trajmodes.lattice.ideal.mean_sites`, kept as :attr:`mean_sites_`; what they show is warned about
+        where the sites were ``given``):
+        those sites with the free internal coordinates at the run's where they moved beyond the noise, else None."""
+        from trajmodes.lattice.ideal import mean_sites
+        self.mean_sites_ = sites = mean_sites(self.supercell_, self.primitive_, self.smap_.atom,
+                                              np.asarray(mean_u, float), float(self.symprec))
+        for message in sites.messages(self.primitive_, traj.source.describe(), source) if given else ():
+            warnings.warn(message, UserWarning, stacklevel=3)
+        return sites.reference(ideal) if sites.moved else None
 
     def _store(self, normal) -> None:
         """Keep the normal equations per fold (``blocks_``) and per time segment (``segments_``), and the statistics
@@ -867,7 +892,7 @@ class EffectiveForceConstants:
         -------
         self
         """
-        from trajmodes.forceconstants.uncertainty import (BLOCKING_WARN, blocking_curve, blocking_plateau,
+        from trajmodes.forceconstants.uncertainty import (blocking_curve, blocking_plateau, blocking_warning,
                                                           bootstrap_params, bootstrap_std, resample_counts, resampled,
                                                           scaled_samples, segment_influence, temperature_draw)
         seg = self.segments_
@@ -915,27 +940,11 @@ class EffectiveForceConstants:
         self.energy_conserved_, self.temperature_ensemble_err_ = temperature_draw(seg, self.temperature_,
                                                                                    self.temperature_err_,
                                                                                    self.supercell_.n_atoms)
-        per = int(seg.n_frames.sum()) // B
-        self.error_bars_flagged_ = False
-        if self.blocking_ratio_ > BLOCKING_WARN or not converged:
-            self.error_bars_flagged_ = True
-            what = (f"the frames are correlated over more than a segment: the error bars of the fit are "
-                    f"{self.blocking_ratio_:.2f} times those of its {B} time segments ({per} frames each) at the "
-                    "plateau of their blocking analysis, and have been scaled by it"
-                    if converged else
-                    f"the error of the fit still grows at the longest blocks of its blocking analysis (blocks of "
-                    f"{int(B // nb[-1])} of its {B} time segments, ratio {self.blocking_ratio_:.2f}, applied): the "
-                    "frames are correlated over more than a segment and over a time comparable with the run, so "
-                    "these error bars are lower bounds")
-            warnings.warn(what + f" (about {self.n_effective_:.1f} independent segments); use a longer run",
-                          UserWarning, stacklevel=2)
-        elif self.temperature_blocking_ > BLOCKING_WARN:
-            self.error_bars_flagged_ = True
-            warnings.warn(f"the error of the run's mean kinetic temperature ({self.temperature_:.1f} K) is "
-                          f"{self.temperature_blocking_:.2f} times that of its {B} time segments at the plateau of "
-                          f"their blocking analysis: the energy of the crystal relaxes more slowly than a segment "
-                          f"({per} frames), and the run's temperature, and with it every effective frequency, wanders "
-                          "more than the segments show; use a longer run", UserWarning, stacklevel=2)
+        what = blocking_warning(self.blocking_ratio_, converged, self.temperature_blocking_, self.temperature_, B,
+                                int(seg.n_frames.sum()) // B, int(B // nb[-1]), self.n_effective_)
+        self.error_bars_flagged_ = what is not None
+        if what is not None:
+            warnings.warn(what, UserWarning, stacklevel=2)
         return self
 
     def resampled_force_constants(self):
@@ -979,22 +988,3 @@ class EffectiveForceConstants:
 
 #: the key of the mean displacement from the provisional reference among the quantities of the fit's pass
 _MEAN_DISPLACEMENT = "trajmodes-mean-displacement"
-#: Angstrom: the farthest an atom of the run's time average may sit from its ideal site (after the one translation
-#: of the whole crystal) for the site to be its own (as :meth:`~trajmodes.lattice.crystal.Crystal.supercell_map`)
-SITE_TOL = 0.5
-
-
-def _settle_average(traj, provisional: Structure, mean_u: np.ndarray, ideal: Structure) -> None:
-    """Make the time average (``provisional`` plus the mean displacement from it, ``mean_u``, A) the reference of
-    ``traj``, after checking that it puts every atom on the ideal site the fit measured it from, up to one translation
-    of the whole crystal (the fit is then that from the average's own ideal sites)."""
-    avg = traj.average_from_mean(provisional, mean_u)
-    d = minimum_image((avg.positions - ideal.positions)[None], np.asarray(ideal.cell, float)[None])[0]
-    off = np.linalg.norm(d - d.mean(axis=0), axis=1)
-    if off.max() > SITE_TOL:
-        i = int(np.argmax(off))
-        raise ReferenceMismatchError(
-            f"{int((off > SITE_TOL).sum())} atoms of {traj.source.describe()} sit off the lattice sites of a few of "
-            f"its frames (spread over the run) in its time average (atom {i} by {off[i]:.2f} A): atoms left their "
-            "sites during the run, so it is not one crystal vibrating about its average. Fit a part of the run where "
-            "they stay, or give the ideal reference (--reference, reference=)")

@@ -216,3 +216,28 @@ run's mean kinetic temperature, K, ``n_atoms``: atoms of the supercell."""
     e_tot = seg.per_frame_mean("energy") + 0.5 * dof * KB_EV * seg.per_frame_mean("temperature")
     conserved = bool(np.std(e_tot) < 0.05 * np.sqrt(dof) * KB_EV * T)
     return conserved, float(np.hypot(err, T / np.sqrt(dof))) if conserved else err
+
+
+def blocking_warning(ratio: float, converged: bool, temperature_ratio: float, temperature: float, n_segments: int,
+                     per_segment: int, longest: int, n_effective: float) -> str | None:
+    """What a user must be told about the blocking analysis of a fit's error bars
+    (:meth:`~trajmodes.forceconstants.fit.EffectiveForceConstants.bootstrap`), or None: the parameters' ``ratio`` of
+    the error at the plateau to the segments' own above :data:`BLOCKING_WARN` or no plateau (``converged`` False;
+    ``longest`` segments in the longest block), else the mean kinetic ``temperature``'s (K) ``temperature_ratio``
+    above it; ``n_segments`` of ``per_segment`` frames, ``n_effective`` independent ones."""
+    if ratio > BLOCKING_WARN or not converged:
+        what = (f"the frames are correlated over more than a segment: the error bars of the fit are {ratio:.2f} times "
+                f"those of its {n_segments} time segments ({per_segment} frames each) at the plateau of their "
+                "blocking analysis, and have been scaled by it"
+                if converged else
+                f"the error of the fit still grows at the longest blocks of its blocking analysis (blocks of "
+                f"{longest} of its {n_segments} time segments, ratio {ratio:.2f}, applied): the frames are correlated "
+                "over more than a segment and over a time comparable with the run, so these error bars are lower "
+                "bounds")
+        return what + f" (about {n_effective:.1f} independent segments); use a longer run"
+    if temperature_ratio > BLOCKING_WARN:
+        return (f"the error of the run's mean kinetic temperature ({temperature:.1f} K) is {temperature_ratio:.2f} "
+                f"times that of its {n_segments} time segments at the plateau of their blocking analysis: the energy "
+                f"of the crystal relaxes more slowly than a segment ({per_segment} frames), and the run's temperature, "
+                "and with it every effective frequency, wanders more than the segments show; use a longer run")
+    return None

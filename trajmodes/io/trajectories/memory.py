@@ -136,6 +136,7 @@ def displacement_source(supercell, displacements, forces, *, paths=None) -> tupl
                          "for the supercell's atoms")
     src = ArraySource(x + u, supercell.cell, supercell.species, masses=supercell.masses, forces=f,
                       frame_interval=1.0, unwrapped=True)
+    src.displacement_set = True        # displaced from the exact reference by construction: no thermal mean sites
     if paths:
         src.paths = [str(p) for p in paths]
     ref = Structure(x, np.asarray(supercell.cell, float), np.asarray(supercell.species), np.asarray(supercell.masses,
