@@ -517,3 +517,22 @@ def test_summary_legends_clear_of_the_data(monkeypatch, drift):
             inside = box.contains_points(xy) if hasattr(box, "contains_points") else \
                 [box.contains(x, y) for x, y in xy]
             assert not np.any(inside), f"the legend covers {line.get_label()}"
+
+
+def test_run_writes_its_summary_before_the_fit(monkeypatch, capsys, tmp_path, data_dir):
+    """`run` says "wrote ... summary.png" before the fit starts: the files are in the output folder then (they waited
+    for the end of the command, 35 minutes later on a 576-atom run whose error bars were slow); a fit that fails
+    after them leaves the complete summary and cache."""
+    import trajmodes.workflows as workflows
+    out = tmp_path / "out"
+    seen = {}
+
+    def fit_looks(*args, **kwargs):
+        seen["files"] = sorted(p.name for p in out.iterdir())
+        raise RuntimeError("fit failed")
+    monkeypatch.setattr(workflows, "fit_effective", fit_looks)
+    rc = main(["run", *_cu32(data_dir), "--reference", str(data_dir / "cu32.data"), "-o", str(out)])
+    assert rc != 0 and "fit failed" in capsys.readouterr().err
+    assert {"summary.nc", "summary.png", "trajectory.nc"} <= set(seen["files"])
+    assert {"summary.nc", "summary.png", "trajectory.nc"} <= {p.name for p in out.iterdir()}
+    assert _leftovers(out) == [] and _leftovers(tmp_path) == []

@@ -307,8 +307,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pj.add_argument("--force-constants", required=True, help="force constants: phonopy folder/file or trajmodes .nc")
     add_project_qpoints(pj)
     from trajmodes.workflows import DEFAULT_RESOLUTION
-    pj.add_argument("--resolution", type=positive, default=DEFAULT_RESOLUTION,
-                    help=f"Welch frequency bin in THz (default {DEFAULT_RESOLUTION:g}, as mode_spectra)")
+    pj.add_argument("--resolution", type=positive,
+                    help=f"Welch frequency bin in THz (default {DEFAULT_RESOLUTION:g}, as mode_spectra, or the run's "
+                         f"own 1/T where it is shorter than 1/{DEFAULT_RESOLUTION:g} ps)")
     pj.add_argument("--full", action="store_true", help="one periodogram over the whole run (resolution 1/T)")
     from trajmodes.workflows import DEFAULT_PEAK_MODEL, PEAK_MODELS
     pj.add_argument("--model", choices=PEAK_MODELS, default=DEFAULT_PEAK_MODEL,

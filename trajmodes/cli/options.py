@@ -30,8 +30,11 @@ def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo:
                                     "ase / ase:<ASE format> such as ase:vasp-out (default: guessed from the name "
                                     "and content)")
     if reference:
-        p.add_argument("--reference", help="reference crystal: a LAMMPS data / structure file (best: the ideal "
-                                           "crystal the run started from), 'average' (default: the time average of "
+        p.add_argument("--reference", help="reference crystal: a LAMMPS data / structure file (the ideal crystal the "
+                                           "run started from: it fixes the lattice, the atoms' order and sites; "
+                                           "where the run's mean sites are elsewhere, as a free internal coordinate "
+                                           "at temperature, the fit measures from those and says so), 'average' "
+                                           "(default: the time average of "
                                            "the run; run, convert and info sum it in their one pass, info writing "
                                            "displacements to a scratch file in TMPDIR; fit, series and project of "
                                            "a LAMMPS dump sum it in their own pass, sqw needs only its lattice; "
