@@ -21,6 +21,26 @@ def qpoint_lines(phonons, primitive, qpoints=None) -> list[str]:
     return fmt.table(q, phonons.frequencies(q)), fmt
 
 
+def orbit_lines(dos) -> list[str]:
+    """The line that says how the projected DOS is grouped: each orbit of symmetry-equivalent primitive atoms (the
+    ``orbit`` coordinate of :meth:`trajmodes.Phonons.dos`) with its Wyckoff position and atoms; none for a crystal of
+    one orbit."""
+    import numpy as np
+    if "projected" not in dos or "orbit" not in dos.coords:
+        return []
+    labels = dos.orbit.values.astype(str)
+    if len(set(labels.tolist())) < 2:
+        return []
+    wyckoff = dos.wyckoff.values.astype(str) if "wyckoff" in dos.coords else None
+    groups = []
+    for label in dict.fromkeys(labels.tolist()):
+        atoms = np.flatnonzero(labels == label)
+        site = "" if wyckoff is None or f"({wyckoff[atoms[0]]}" in label else f" on {wyckoff[atoms[0]]}"
+        groups.append(f"{label}: atom{'s' if len(atoms) > 1 else ''} {', '.join(map(str, atoms))}{site}")
+    return ["projected DOS by orbit (symmetry-equivalent atoms summed in the figure; per atom in dos.nc): "
+            + "; ".join(groups)]
+
+
 def cmd_phonons(args, out) -> int:
     """Band structure, DOS and thermodynamics of force constants: netCDF files and figures."""
     import numpy as np
@@ -55,6 +75,7 @@ def cmd_phonons(args, out) -> int:
              f"band path {' '.join(res.bands.attrs['tick_labels'])}: {fb.min():.4f} .. {fb.max():.4f} THz",
              "acoustic modes at Gamma: " + ", ".join(f"{x:.2e}" for x in res.phonons.frequencies([0, 0, 0])[0][:3])
              + " THz"]
+    lines += orbit_lines(res.dos)
     table, fmt = qpoint_lines(res.phonons, pr, args.qpoints)
     lines += table
     if imag.count:

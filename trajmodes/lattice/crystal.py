@@ -15,19 +15,23 @@ __all__ = ["Crystal", "masses_or_error", "SPGLIB_ATOMS"]
 SPGLIB_ATOMS = 2000
 
 
-def masses_or_error(species, masses=None) -> np.ndarray:
+def masses_or_error(species, masses=None, why: str | None = None) -> np.ndarray:
     """``masses`` (amu), or the standard masses of ``species``; a ValueError saying what to give when neither is
-    known (LAMMPS types without elements)."""
+    known (LAMMPS types without elements): ``why``, where the caller knows it (the run's files that were looked at and
+    what they lack, :attr:`~trajmodes.io.trajectories.base.FrameSource.masses_problem`), else a general one."""
     if masses is not None:
         return np.asarray(masses, dtype=float)
     found = masses_of(species)
+    if found is None and why:
+        raise ValueError(why)
     if found is None:
         bad = sorted({str(s) for s in np.asarray(species, dtype=str).reshape(-1) if masses_of([s]) is None})
         types = all(b.isdigit() for b in bad)
         raise ValueError(
             (f"LAMMPS type(s) {', '.join(bad)} have no element, so no mass: give the elements of the types "
              "(--species Cu, or species=['Cu'] to trajmodes.read) or their masses (--masses, masses=), or put the "
-             "LAMMPS input with its mass commands beside the dump")
+             "LAMMPS input of the run beside the dump: its mass commands, or the data file its read_data names, "
+             "with a Masses section")
             if types else f"no standard mass for species {', '.join(bad)}: give masses= (amu)")
     return np.asarray(found, dtype=float)
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from trajmodes.lattice.supercell import SupercellMap
 
 __all__ = ["reciprocal_rotations", "cartesian_rotations", "site_images", "SupercellOperations",
-           "supercell_group", "supercell_operations", "symmetrize_sites"]
+           "supercell_group", "supercell_operations", "symmetrize_sites", "SiteOrbits", "site_orbits"]
 
 def reciprocal_rotations(rotations, time_reversal: bool = True) -> np.ndarray:
     """The point-group operations on reduced q: R^-T for every distinct rotation R of the fractional
@@ -144,3 +144,60 @@ def symmetrize_sites(cell: np.ndarray, positions: np.ndarray, rotations, transla
                              "from a crystal for symprec")
         acc[j] += frac[j] + d[np.arange(len(j)), j]
     return (acc / len(first)) @ cell
+
+
+@dataclass(frozen=True)
+class SiteOrbits:
+    """The atoms of a crystal grouped into orbits of its space group (symmetry-equivalent atoms), each atom with the
+    label of its orbit (:func:`site_orbits`).
+
+    Attributes
+    ----------
+    first : ndarray of int (n_atoms,)
+        The first atom of each atom's orbit: atoms with the same value are equivalent.
+    wyckoff : ndarray of str (n_atoms,)
+        The Wyckoff position of each atom: multiplicity (in the conventional cell) and letter, ``"2b"``.
+    labels : ndarray of str (n_atoms,)
+        The orbit's label: the species where the species has one orbit (``"Ga"``), else species and Wyckoff position
+        (``"O (4f)"``, ``"O (8j)"``; ``"O (4e, 1)"``, ``"O (4e, 2)"`` for two orbits on one Wyckoff letter), as
+        phonopy's projected DOS groups them.
+    """
+
+    first: np.ndarray
+    wyckoff: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def groups(self) -> list:
+        """(label, atom indices) of every orbit, in the order of their first atoms."""
+        return [(str(self.labels[k]), np.flatnonzero(self.first == k)) for k in dict.fromkeys(self.first.tolist())]
+
+
+def site_orbits(crystal: "Crystal", symprec: float = SYMPREC) -> SiteOrbits:
+    """The orbits of the atoms of ``crystal`` under its space group (spglib's ``crystallographic_orbits``, which unlike
+    its ``equivalent_atoms`` use the whole space group also for a supercell, and its Wyckoff letters, at ``symprec``
+    A), labelled by species, and by Wyckoff position where a species has several orbits.
+
+    Raises
+    ------
+    ValueError
+        When spglib finds no symmetry (:meth:`~trajmodes.lattice.crystal.Crystal.symmetry`).
+    """
+    ds = crystal.symmetry(symprec)
+    eq = np.asarray(ds.crystallographic_orbits)   # the whole space group's (equivalent_atoms: the cell's own ops)
+    n = len(eq)
+    first = np.array([int(np.flatnonzero(eq == e)[0]) for e in eq])
+    size = np.bincount(first, minlength=n)[first]
+    per_std = len(ds.std_types) / n                       # conventional-cell atoms per atom of the crystal
+    wyckoff = np.array([f"{int(round(m * per_std))}{w}" for m, w in zip(size, ds.wyckoffs)])
+    species = np.asarray(crystal.species).astype(str)
+    labels = species.astype(object)
+    for sp in dict.fromkeys(species.tolist()):
+        orbits = list(dict.fromkeys(first[species == sp].tolist()))
+        if len(orbits) == 1:
+            continue
+        letters = [str(wyckoff[k]) for k in orbits]
+        for k, w in zip(orbits, letters):
+            same = [o for o, v in zip(orbits, letters) if v == w]
+            labels[first == k] = f"{sp} ({w})" if len(same) == 1 else f"{sp} ({w}, {same.index(k) + 1})"
+    return SiteOrbits(first, wyckoff, labels.astype(str))

@@ -7,7 +7,7 @@ import numpy as np
 from trajmodes.plots.figures import axes_for, finish, path_axes, plot_path
 from trajmodes.units import GAS_CONSTANT
 
-__all__ = ["plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk"]
+__all__ = ["plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk", "orbit_dos"]
 
 
 def plot_bands_dos(bands, dos, path: str | None = None, title: str = "", *, ax=None):
@@ -19,7 +19,9 @@ def plot_bands_dos(bands, dos, path: str | None = None, title: str = "", *, ax=N
         From :meth:`trajmodes.Phonons.band_structure` (``frequency`` (q, branch), THz; ``distance``,
         ``segment``; attrs ``tick_distance``, ``tick_labels``).
     dos : xarray.Dataset or None
-        From :meth:`trajmodes.Phonons.dos` (``total``, optional ``projected`` per atom), 1/THz.
+        From :meth:`trajmodes.Phonons.dos` (``total``, optional ``projected`` per atom), 1/THz; the projected DOS is
+        drawn summed over each orbit of symmetry-equivalent atoms (:func:`orbit_dos`), labelled ``"Ga"`` or, where a
+        species has several orbits, ``"O (4f)"``.
     path : str
         PNG or PDF file to write.
     """
@@ -39,11 +41,10 @@ def plot_bands_dos(bands, dos, path: str | None = None, title: str = "", *, ax=N
         ax2 = axes[0, 1]
         nu = dos.frequency.values
         ax2.plot(dos.total.values, nu, color="k", lw=1.2, label="total")
-        if "projected" in dos and dos.sizes.get("atom", 1) > 1:
-            species = dos.species.values if "species" in dos.coords else dos.atom.values
-            for k in range(dos.sizes["atom"]):
-                ax2.plot(dos.projected.values[k], nu, lw=0.9, label=f"{species[k]} ({k})")
-        ax2.legend(frameon=False, fontsize=8, loc="lower right")
+        groups = orbit_dos(dos)
+        for k, (label, values) in enumerate(groups):
+            ax2.plot(values, nu, lw=0.9, color=f"C{k + 1}", label=label)
+        ax2.legend(frameon=False, fontsize=8, loc="best")
         ax2.set_xlim(0, None)
         ax2.set(xlabel="DOS (states/THz/cell)")
         ax2.set_title(f"{dos.attrs.get('method', '')} {'x'.join(map(str, np.atleast_1d(dos.attrs.get('mesh', []))))}",
@@ -51,6 +52,24 @@ def plot_bands_dos(bands, dos, path: str | None = None, title: str = "", *, ax=N
     if title:
         fig.suptitle(title, fontsize=9)
     return finish(fig, path)
+
+
+def orbit_dos(dos) -> list:
+    """The projected DOS of ``dos`` (:meth:`trajmodes.Phonons.dos`) summed over each orbit of symmetry-equivalent
+    atoms: (label, values (frequency,) 1/THz) in the order of the orbits' first atoms, grouped by the ``orbit``
+    coordinate (``"Ga"``, ``"O (4f)"``), else by atom (``"Ga (0)"``: a dataset without it); empty for one atom or
+    without a projected DOS. The groups sum to the total."""
+    if "projected" not in dos or dos.sizes.get("atom", 1) < 2:
+        return []
+    proj = dos.projected.values
+    if "orbit" in dos.coords:
+        labels = dos.orbit.values.astype(str)
+    else:
+        species = dos.species.values if "species" in dos.coords else dos.atom.values
+        labels = np.array([f"{s} ({k})" for k, s in enumerate(species)])
+    if len(set(labels.tolist())) < 2:
+        return []                                  # one orbit: its DOS is the total
+    return [(label, proj[labels == label].sum(axis=0)) for label in dict.fromkeys(labels.tolist())]
 
 
 def plot_thermal(thermal, path: str | None = None, title: str = "", n_modes: int | None = None, *, ax=None):

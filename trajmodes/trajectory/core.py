@@ -844,7 +844,8 @@ class Trajectory:
         if self.velocities is None:
             raise ValueError(f"{self.source.describe()} has no velocities: the temperature needs vx vy vz")
         if self.masses is None:
-            raise ValueError("the atomic masses are unknown: pass species= (elements of the LAMMPS types) or "
+            raise ValueError(getattr(self.source, "masses_problem", None) or
+                             "the atomic masses are unknown: pass species= (elements of the LAMMPS types) or "
                              "masses= to trajmodes.read, or a reference data file with a Masses section")
         m = np.asarray(self.masses)
         v = self._field("velocities", (self.n_atoms, 3), tuple(layer))

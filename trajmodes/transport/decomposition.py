@@ -37,9 +37,8 @@ def run_interval(traj, what: str) -> float:
     """The interval between the frames of ``traj`` (ps), which must be one, for ``what`` (words), with a run whose
     frames give each atom's share of the heat current; a clear error otherwise."""
     if not getattr(traj.source, "has_heat_flux", False):
-        raise ValueError(f"{traj.source.describe()}: {what} needs each atom's share of the heat current: a LAMMPS dump "
-                         "with per-atom potential energies (c_pe), stresses (c_ID[1..9] of compute "
-                         "centroid/stress/atom) and velocities, and the atoms' masses (--species)")
+        from trajmodes.transport.current import heat_current_missing
+        raise ValueError(heat_current_missing(traj, what=what))
     steps = np.diff(np.asarray(traj.times, float))
     if len(steps) < 3 or not np.allclose(steps, steps[0], rtol=1e-6, atol=0):
         raise ValueError(f"{traj.source.describe()}: {what} needs at least 4 frames at one interval (the frames are "

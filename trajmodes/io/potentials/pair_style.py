@@ -45,6 +45,19 @@ _EAM_FUNCFL = ("eam",)
 _EAM_SETFL = ("eam/alloy", "eam/fs", "eam/he")
 _FILE_STYLES = {"sw", "sw/mod", "tersoff", "meam/spline"} | set(_EAM_FUNCFL) | set(_EAM_SETFL)
 _LONG_RANGE = re.compile(r"coul/(long|msm)|/long\b|lj/long|ewald")
+#: many-body pair styles of LAMMPS' own packages, which refuse ``compute centroid/stress/atom`` ("Pair style does not
+#: support compute centroid/stress/atom"): its documentation (compute stress/atom, Restrictions: many-body pair styles
+#: are not supported, EAM excepted); tersoff, tersoff/mod, tersoff/zbl, sw, sw/mod, meam, meam/spline, snap, mliap,
+#: adp, vashishta, airebo and extep checked with LAMMPS 22 Jul 2025
+_NO_CENTROID = {"tersoff", "tersoff/mod", "tersoff/mod/c", "tersoff/zbl", "tersoff/table", "sw", "sw/mod",
+                "sw/angle/table", "meam", "meam/c", "meam/spline", "meam/sw/spline", "snap", "mliap", "pace",
+                "pace/extrapolation", "adp", "vashishta", "vashishta/table", "airebo", "airebo/morse", "rebo", "bop",
+                "comb", "comb3", "edip", "edip/multi", "extep", "gw", "gw/zbl", "lcbop", "polymorphic",
+                "nb3b/harmonic", "nb3b/screened", "threebody/table", "eim", "rann", "pod", "kim", "reaxff",
+                "reax/c", "ilp/graphene/hbn", "kolmogorov/crespi/full", "saip/metal", "mgpt"}
+#: pair styles from outside LAMMPS' own packages whose per-atom virial has the centroid form (DeePMD-kit's and NEP's
+#: LAMMPS plugins set it)
+_CENTROID_PLUGINS = {"deepmd", "nep"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,8 @@ class PotentialRange:
     source: str
     files: tuple = ()
     reason: str = ""
+    #: whether the input sets a ``kspace_style`` (long-range electrostatics or dispersion)
+    kspace: bool = False
 
     def __float__(self) -> float:
         return float("nan") if self.cutoff is None else float(self.cutoff)
@@ -84,9 +99,28 @@ class PotentialRange:
         acts along the pair vectors): only then does the six-component per-atom stress give the heat current; other
         many-body potentials (Stillinger-Weber, Tersoff, MEAM, machine-learned ones, or a style this module does not
         know) need its centroid form (Surblys et al., Phys. Rev. E 99, 051301 (2019))."""
+        return bool(pair_styles(self.style.split())) and not self.many_body
+
+    @property
+    def centroid_stress(self) -> bool | None:
+        """Whether LAMMPS computes ``compute centroid/stress/atom`` (the nine-column per-atom stress) for this
+        potential: True for pair potentials and EAM (and the deepmd and nep plugins) without a ``kspace_style``; False
+        for long-range electrostatics and for LAMMPS' many-body styles (Tersoff, Stillinger-Weber, MEAM, SNAP, ...),
+        which it refuses (its documentation of compute stress/atom, Restrictions); None for a style not known here."""
         styles = pair_styles(self.style.split())
-        return bool(styles) and all(st in _GLOBAL or _LONG_RANGE.search(st) or st in ("zero", "none")
-                                    or st in _EAM_FUNCFL or st in _EAM_SETFL for st, _ in styles)
+        if self.kspace or _LONG_RANGE.search(self.style) or any(st in _NO_CENTROID for st, _ in styles):
+            return False
+        if styles and all(st in _GLOBAL or st in ("zero", "none") or st in _EAM_FUNCFL or st in _EAM_SETFL
+                          or st in _CENTROID_PLUGINS for st, _ in styles):
+            return True
+        return None
+
+    @property
+    def many_body(self) -> tuple:
+        """The sub-styles whose forces are not sums of pair forces (all but pair potentials and EAM)."""
+        return tuple(st for st, _ in pair_styles(self.style.split())
+                     if not (st in _GLOBAL or _LONG_RANGE.search(st) or st in ("zero", "none")
+                             or st in _EAM_FUNCFL or st in _EAM_SETFL))
 
     def describe(self) -> str:
         """One phrase: ``7.6 A (pair_style eam/fs, Zr_mm.eam.fs, in zr.log)``."""
@@ -237,7 +271,7 @@ def potential_range_in(path: str, dump_path: str | None = None) -> PotentialRang
         folders.append(os.path.dirname(os.path.abspath(dump_path)))
 
     def unknown(reason, files=()):
-        return PotentialRange(None, line, path, tuple(files), reason)
+        return PotentialRange(None, line, path, tuple(files), reason, kspace)
     if any("$" in w or w.startswith("v_") for w in style + [w for c in coeffs for w in c]):
         return unknown("the commands use variables, which are not evaluated here")
     if _LONG_RANGE.search(line) or kspace:
@@ -294,7 +328,7 @@ def potential_range_in(path: str, dump_path: str | None = None) -> PotentialRang
             return unknown(f"the range of pair_style {sub} is not read here")
     if not ranges:
         return unknown("no pair style with a range")
-    return PotentialRange(max(ranges) * scale, line, path, tuple(files))
+    return PotentialRange(max(ranges) * scale, line, path, tuple(files), kspace=kspace)
 
 
 def potential_range(dump_paths, logs=()) -> PotentialRange | None:

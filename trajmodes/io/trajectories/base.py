@@ -77,6 +77,13 @@ class FrameSource:
         The MD integration step in ps, when known (:mod:`trajmodes.io.trajectories.times`).
     time_axis : str
         Where the frame times came from, in words (starts with ``ASSUMED`` when nothing stated them).
+    masses_from : str or None
+        Where the masses came from when the run's own files beside the data stated them (a LAMMPS input's ``mass``
+        commands, the data file its ``read_data`` reads), in words; None otherwise (elements, values given, a mass
+        column).
+    masses_problem : str or None
+        Why the masses are unknown although the run's own files were looked at (the file that lacks them and what
+        to give), or None.
     """
 
     paths: list
@@ -95,6 +102,8 @@ class FrameSource:
     format: str = ""
     md_timestep: float | None = None
     time_axis: str = "unknown"
+    masses_from: str | None = None
+    masses_problem: str | None = None
     #: LAMMPS atom types in id order, where the format has them (checked against a data-file reference)
     types: np.ndarray | None = None
 
@@ -121,6 +130,20 @@ class FrameSource:
     def token(self) -> tuple:
         """A value that identifies the data read (paths, sizes, mtimes), for Dask task names."""
         raise NotImplementedError
+
+    def heat_current_missing(self) -> tuple:
+        """What the frames lack for the heat current (:data:`FRAME_FIELDS` ``heat_current``), each in words with what
+        would give it; empty when they carry it. Only LAMMPS dumps
+        (:class:`~trajmodes.io.trajectories.lammps.LammpsDumpSource`) hold per-atom energies and stresses."""
+        if "heat_current" in self.frame_fields:
+            return ()
+        out = [f"per-atom potential energies and stresses ({self.format} data hold neither: read the LAMMPS dump "
+               "of the run, with its per-atom columns)"]
+        if "velocities" not in self.fields:
+            out.append("velocities")
+        if self.masses is None:
+            out.append("the atoms' masses (--species or --masses)")
+        return tuple(out)
 
     def describe(self) -> str:
         """One line naming the source, for messages."""

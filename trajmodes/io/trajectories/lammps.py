@@ -26,11 +26,13 @@ from trajmodes.io.filesystem import (byte_order_mark_error, compression_of, cont
                                      pread_reused)
 from trajmodes.io.trajectories.base import (FRAME_FIELDS, GPA_A3_EV, FrameSource, heat_flux_matrices,
                                             pressure_from_tensor, take_frame_fields, tensor_from_components, wanted_frame_fields)
-from trajmodes.io.trajectories.lammps_format import (ROW_STATUS, VECTOR_COLUMNS, DumpLayout, element_column,
-                                                     frame_complete, index_dump, row_token_counts, timestep_line)
+from trajmodes.io.trajectories.lammps_format import (ENERGY_COLUMNS, ROW_STATUS, STRESS_COMPUTES, STRESS_NAMES,
+                                                     VECTOR_COLUMNS, DumpLayout, element_column, frame_complete,
+                                                     index_dump, row_token_counts, timestep_line)
 from trajmodes.io.trajectories.lammps_header import NONSPACE, Header, foreign_item, misspelled_items, parse_header
 from trajmodes.io.trajectories.restarts import first_of_each_step, order_by_first_step
-from trajmodes.lattice.elements import masses_of
+from trajmodes.io.trajectories.lammps_data import masses_of_run
+from trajmodes.lattice.elements import element_from_mass, masses_of
 from trajmodes.units import DEFAULT_DT, conversion
 
 __all__ = ["LammpsDumpSource"]
@@ -380,6 +382,32 @@ class LammpsDumpSource(FrameSource):
         return out
 
     @property
+    def columns(self) -> tuple:
+        """The dump's columns, as its ``ITEM: ATOMS`` line names them."""
+        return tuple(self._columns)
+
+    def heat_current_missing(self) -> tuple:
+        """What the dump lacks for the heat current sum_i e_i v_i - sum_i S_i v_i, each in words with the columns (or
+        options) that would give it: per-atom potential energies, per-atom stresses, velocities, the atoms' masses;
+        empty when the frames carry it."""
+        lay, out = self._layout, []
+        if lay.energy is None:
+            out.append(f"per-atom potential energies (a column {', '.join(ENERGY_COLUMNS)}: compute pe all pe/atom "
+                       "dumped as c_pe, or --energy-column NAME)")
+        if lay.stress is None:
+            ids = ", ".join(STRESS_COMPUTES)
+            out.append(f"per-atom stresses (the columns c_ID[1] .. c_ID[9] of compute ID all centroid/stress/atom "
+                       f"NULL, or c_ID[1] .. c_ID[6] of compute ID all stress/atom NULL, dumped as c_ID[*] with ID "
+                       f"one of {ids}; or {' '.join(STRESS_NAMES)}; or --stress-columns c_ID)")
+        if "velocities" not in self.fields:
+            out.append("velocities (the columns vx vy vz)")
+        if self.masses is None:
+            out.append("the atoms' masses (" + ("the run's input and data file do not state them all" if
+                                                self.masses_problem else "LAMMPS types without elements")
+                       + ": --species or --masses)")
+        return tuple(out)
+
+    @property
     def has_heat_flux(self) -> bool:
         """Whether :meth:`read` can give ``heat_flux`` (frames, atoms, 3, 3) eV, each atom's share of the heat current
         as a matrix on its velocity (:func:`~trajmodes.io.trajectories.base.heat_flux_matrices`): the dump has per-atom
@@ -677,14 +705,31 @@ class LammpsDumpSource(FrameSource):
             return rows[order, self._layout.slot["mass"]] * self._conv.mass
         known = masses_of(self.species)
         if known is None and masses is None and self._types is not None:
-            # types without elements: the mass commands of the LAMMPS input or log that wrote the dump
-            if self._input is None:
-                self._input = self._lammps_input(self.paths[0])
-            table = self._input.masses(self._types) if self._input is not None else None
-            if table is not None:
-                self.masses_from = self._input.path
-                return np.array([table[t] for t in self._types.tolist()]) * self._conv.mass
+            return self._masses_of_run()
         return known
+
+    def _masses_of_run(self) -> np.ndarray | None:
+        """Types without elements: the masses the LAMMPS input or log that wrote the dump states (its ``mass``
+        commands, else the ``Masses`` of the data file its ``read_data`` reads:
+        :func:`~trajmodes.io.trajectories.lammps_data.masses_of_run`), said in :attr:`masses_from`; species that are
+        type numbers become the elements the data file's comments name or the masses give
+        (:func:`~trajmodes.lattice.elements.element_from_mass`). None when those files do not state them all; then
+        :attr:`masses_problem` names the file that lacks them and what to give."""
+        if self._input is None:
+            self._input = self._lammps_input(self.paths[0])
+        if self._input is None:
+            return None
+        found = masses_of_run(self._input, self._types)
+        if found.masses is None:
+            self.masses_problem = f"{self.paths[0]}: {found.problem}"
+            return None
+        amu = {t: m * self._conv.mass for t, m in found.masses.items()}
+        self.masses_from = found.source + (f"; {found.overridden}" if found.overridden else "")
+        if np.array_equal(self.species, self._types.astype(str)):        # type numbers: name the elements
+            named = {t: el for t, el in found.elements.items() if masses_of([el]) is not None}
+            names = {t: named.get(t) or element_from_mass(m) or str(t) for t, m in amu.items()}
+            self.species = np.array([names[t] for t in self._types.tolist()])
+        return np.array([amu[t] for t in self._types.tolist()])
 
     def _ids(self, rows: np.ndarray, fr, row_line, text=None) -> np.ndarray:
         """The id column of one frame as integers; ``row_line()`` is the line of its first row.

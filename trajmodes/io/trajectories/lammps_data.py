@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -174,3 +175,135 @@ def _sections(lines, i) -> dict:
         else:
             i += 1
     return out
+
+
+def data_file_masses(path: str) -> dict:
+    """The ``Masses`` section of a LAMMPS data file: {type: (mass, element or None)}, the mass in the file's own unit
+    style, the element the comment after it names (``1 69.723 # Ga``) where it names one. The file is read a line at
+    a time up to the end of that section (not the whole of a data file of 10^6 atoms, whose Masses come first); an
+    empty dict when it has none.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be opened.
+    TrajectoryFormatError
+        For a line of the section that is not ``type mass``, naming the line.
+    """
+    opener = gzip.open if is_gzip(path) else open
+    out, inside = {}, False
+    with opener(path, "rt", errors="replace") as f:
+        next(f, None)                                  # the first line is a title
+        for number, line in enumerate(f, start=2):
+            body = line.split("#")[0].strip()
+            if body in _SECTIONS:
+                if inside:
+                    break
+                inside = body == "Masses"
+                continue
+            if not inside or not body:
+                continue
+            words, comment = body.split(), line.partition("#")[2].split()
+            try:
+                t, m = int(words[0]), float(words[1])
+            except (ValueError, IndexError):
+                raise TrajectoryFormatError(path, f"cannot read this line of the Masses section as 'type mass': "
+                                                  f"{line.strip()!r}", line=number,
+                                            fix="Repair the line, or write the file with write_data") from None
+            out[t] = (m, comment[0] if comment else None)
+    return out
+
+
+@dataclass(frozen=True)
+class RunMasses:
+    """The masses of a LAMMPS run's atom types as its input and the data file it reads state them
+    (:func:`masses_of_run`).
+
+    Attributes
+    ----------
+    masses : dict or None
+        {type: mass} in the input's mass unit for every type asked for; None when one of them has none.
+    elements : dict
+        {type: element} the comments of the data file's ``Masses`` name (``1 69.723 # Ga``), for the types whose
+        mass comes from it.
+    source : str
+        Where the masses came from, in words (files named); empty when ``masses`` is None.
+    problem : str or None
+        Why ``masses`` is None: which file lacks what, and what to give instead.
+    overridden : str or None
+        Types whose ``mass`` command replaces a different mass of the data file (as in LAMMPS, the later command
+        wins), in words; None when they agree.
+    """
+
+    masses: dict | None
+    elements: dict
+    source: str
+    problem: str | None = None
+    overridden: str | None = None
+
+
+def _types_phrase(types) -> str:
+    return f"LAMMPS type{'s' if len(types) > 1 else ''} {', '.join(map(str, types))}"
+
+
+#: what to give when the run's own files do not state the masses
+GIVE_MASSES = ("give the element of each type, type 1 first (--species Ga,N; species=['Ga', 'N'] to trajmodes.read), "
+               "or their masses in amu (--masses 69.723,14.007; masses=)")
+
+
+def masses_of_run(settings, types) -> RunMasses:
+    """The mass of every LAMMPS type in ``types`` as a run's own files state it: the ``mass`` commands of its input
+    or log ``settings`` (:class:`~trajmodes.io.trajectories.times.LammpsSettings`), else the ``Masses`` section of the
+    data file(s) its ``read_data`` commands read (:meth:`~trajmodes.io.trajectories.times.LammpsSettings.data_paths`:
+    relative to the input's folder; a later file's mass of a type replaces an earlier one's). A ``mass`` command
+    comes after the ``read_data`` that creates the box (LAMMPS refuses one before), so it replaces the data file's mass
+    of its types, as in LAMMPS.
+
+    Masses are in the input's mass unit (its ``units``); the caller converts them.
+    """
+    types = sorted({int(t) for t in types})
+    inp = settings.path
+    commands = {t: m for t in types if (m := settings.mass_of(t)) is not None}
+    data, faults, absent = {}, [], False
+    for name, path in zip(settings.data_files, settings.data_paths()):
+        if "$" in name:
+            faults.append(f"{inp} reads its data file through a variable (read_data {name}), which is not evaluated "
+                          "here")
+            continue
+        try:
+            table = data_file_masses(path)
+        except FileNotFoundError:
+            faults.append(f"{inp} reads them from the data file {name} (read_data), which is not at {path}")
+            absent = True
+            continue
+        except (OSError, TrajectoryFormatError) as exc:
+            faults.append(f"the data file {path}, which {inp} reads (read_data), cannot be read ({exc})")
+            continue
+        if not table:
+            faults.append(f"the data file {path}, which {inp} reads (read_data), has no Masses section")
+        data.update({t: (m, el, path) for t, (m, el) in table.items()})
+    faults += [f"{inp} starts from the binary restart file {name} (read_restart), whose masses are not read here"
+               for name in settings.restart_files]
+    missing = [t for t in types if t not in commands and t not in data]
+    if missing:
+        stated = [f"the mass commands of {inp}"] + sorted({f"the Masses section of {p}" for _, _, p in data.values()})
+        none = (f"{'they have' if len(missing) > 1 else 'it has'} no mass in " + " nor in ".join(stated)
+                + ("" if settings.data_files or settings.restart_files else " (it reads no data file)"))
+        todo = ("put the data file where the input names it, or " if absent else "") + GIVE_MASSES
+        return RunMasses(None, {}, "", f"the masses of {_types_phrase(missing)} are unknown: "
+                                       + "; ".join(faults + [none]) + f". To read the run: {todo}")
+    from_data = [t for t in types if t not in commands]
+    files = sorted({data[t][2] for t in from_data})
+    parts = [f"the Masses section of {', '.join(files)} (read_data in {inp})"] if from_data else []
+    if commands:
+        parts.append(f"the mass commands of {inp}" + (f" ({_types_phrase(sorted(commands))})" if from_data else ""))
+    differ = [t for t in commands if t in data and not np.isclose(commands[t], data[t][0], rtol=1e-6, atol=0)]
+    overridden = None
+    if differ:
+        overridden = (f"the mass commands of {inp} give {_types_phrase(differ)} "
+                      + ", ".join(f"{commands[t]:g}" for t in differ) + f", the Masses section of {data[differ[0]][2]} "
+                      + ", ".join(f"{data[t][0]:g}" for t in differ) + ": the mass commands are used, as LAMMPS did "
+                      "(they come after read_data)")
+    masses = {t: commands[t] if t in commands else data[t][0] for t in types}
+    elements = {t: data[t][1] for t in from_data if data[t][1]}
+    return RunMasses(masses, elements, " and ".join(parts), None, overridden)

@@ -294,6 +294,9 @@ _TIMESTEP = re.compile(r"^\s*timestep\s+" + _NUM + r"\s*(?:#.*)?$", re.M)
 _DUMP = re.compile(r"^\s*dump\s+(\S+)\s+\S+\s+\S+\s+(\d+)\s+(\S+)", re.M)
 _EVERY = re.compile(r"^\s*dump_modify\s+(\S+)\s+.*?\bevery\s+(\d+)", re.M)
 _MASS = re.compile(r"^\s*mass\s+(\d+|\d*\*\d*)\s+" + _NUM + r"\s*(?:#.*)?$", re.M)
+#: the file a ``read_data`` or ``read_restart`` command reads (also echoed in a log)
+_READ_DATA = re.compile(r"^\s*read_data\s+(?!CPU\s*=)(\S+)", re.M)         # not a log's "read_data CPU = 0.01 s"
+_READ_RESTART = re.compile(r"^\s*read_restart\s+(?!CPU\s*=)(\S+)", re.M)
 
 
 @dataclass(frozen=True)
@@ -307,17 +310,23 @@ class LammpsSettings:
     #: the ``mass`` commands before the run: (first type, last type or None for no upper bound, mass in the input's
     #: own mass unit), later commands overriding earlier ones
     mass_commands: tuple = ()
+    #: the files its ``read_data`` commands before the run read, as the input names them (relative to the folder
+    #: LAMMPS ran in, which :meth:`data_paths` takes to be the input's), in order
+    data_files: tuple = ()
+    #: the binary restart files its ``read_restart`` commands before the run read, as the input names them
+    restart_files: tuple = ()
 
-    def masses(self, types) -> dict | None:
-        """Mass of every LAMMPS type in ``types`` from the ``mass`` commands (the input's mass unit), or None when
-        one of them has none."""
-        out = {}
-        for t in sorted({int(t) for t in types}):
-            found = [m for lo, hi, m in self.mass_commands if lo <= t and (hi is None or t <= hi)]
-            if not found:
-                return None
-            out[t] = found[-1]
-        return out
+    def mass_of(self, t: int) -> float | None:
+        """The mass the ``mass`` commands give LAMMPS type ``t`` (the input's mass unit; the last command for it),
+        or None."""
+        found = [m for lo, hi, m in self.mass_commands if lo <= t and (hi is None or t <= hi)]
+        return found[-1] if found else None
+
+    def data_paths(self) -> tuple:
+        """The files of :attr:`data_files` as paths: relative names taken from the input's folder (where a user's
+        LAMMPS run reads them from)."""
+        folder = os.path.dirname(os.path.abspath(self.path))
+        return tuple(name if os.path.isabs(name) else os.path.join(folder, name) for name in self.data_files)
 
 
 def lammps_settings_beside(dump_path: str) -> LammpsSettings | None:
@@ -385,8 +394,10 @@ def _settings_in(path: str, dump_stem: str) -> LammpsSettings | None:
             spec, value = mm.group(1), float(mm.group(2))
             lo, star, hi = spec.partition("*")
             masses.append((int(lo) if lo else 1, (int(hi) if hi else None) if star else int(lo), value))
+        data = tuple(d.group(1) for d in _READ_DATA.finditer(text, 0, upto))
+        restarts = tuple(r.group(1) for r in _READ_RESTART.finditer(text, 0, upto))
         return LammpsSettings(path, units.group(1) if units else None, steps[-1] if steps else None, every,
-                              tuple(masses))
+                              tuple(masses), data, restarts)
     return None
 
 

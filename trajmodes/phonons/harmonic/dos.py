@@ -120,7 +120,22 @@ def phonon_dos(dynamical_matrix: DynamicalMatrix, mesh=(20, 20, 20), method: str
     attrs = dict(method=method, mesh=mesh.tolist())
     if method == "gaussian":
         attrs["sigma"] = s
-    return xr.Dataset(data, coords=dict(frequency=("frequency", points, {"units": "THz"}),
-                                        atom=np.arange(dynamical_matrix.force_constants.n_prim),
-                                        species=("atom", dynamical_matrix.force_constants.primitive.species.astype(str))),
-                      attrs=attrs)
+    primitive = dynamical_matrix.force_constants.primitive
+    coords = dict(frequency=("frequency", points, {"units": "THz"}), atom=np.arange(primitive.n_atoms),
+                  species=("atom", primitive.species.astype(str)))
+    coords.update(orbit_coords(primitive))
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def orbit_coords(primitive) -> dict:
+    """The coordinates over ``atom`` that group a projected DOS by orbit (symmetry-equivalent atoms,
+    :func:`~trajmodes.lattice.symmetry.site_orbits`): ``orbit``, its label (``"Ga"``; ``"O (4f)"`` where a species
+    has several orbits), and ``wyckoff`` (``"2b"``). ``projected.groupby("orbit").sum()`` is the DOS of each orbit, as
+    phonopy's projected DOS groups it. Where spglib finds no symmetry every atom is its own orbit (``"Ga 0"``)."""
+    from trajmodes.lattice.symmetry import site_orbits
+    try:
+        orbits = site_orbits(primitive)
+    except ValueError:
+        species = primitive.species.astype(str)
+        return dict(orbit=("atom", np.array([f"{s} {k}" for k, s in enumerate(species)])))
+    return dict(orbit=("atom", orbits.labels), wyckoff=("atom", orbits.wyckoff))

@@ -268,7 +268,10 @@ class Phonons:
         -------
         xarray.Dataset
             ``total`` (frequency) and ``projected`` (atom, frequency), states per THz per primitive cell
-            (the total integrates to 3n); attrs ``method``, ``mesh``, ``sigma`` (THz, gaussian).
+            (the total integrates to 3n); over ``atom`` the coordinates ``species``, ``orbit`` (the label of its set
+            of symmetry-equivalent atoms: ``"Ga"``, or ``"O (4f)"`` where a species has several) and ``wyckoff``
+            (``"2b"``): ``projected.groupby("orbit").sum()`` is the DOS by orbit, as phonopy groups it; attrs
+            ``method``, ``mesh``, ``sigma`` (THz, gaussian).
         """
         return dos.phonon_dos(self.dm, mesh, method, sigma, frequencies, projected)
 
