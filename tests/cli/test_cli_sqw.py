@@ -85,3 +85,17 @@ def test_a_window_longer_than_the_run_is_refused_before_it_is_read(tmp_path, cap
     assert f"window={n + 1} frames is longer than the run ({n} frames)" in err and err.count("\n") <= 2, err
     assert {int(k) for frames in reads for k in np.atleast_1d(frames)} <= {0}, reads     # the first frame at most
     assert not (tmp_path / "x").exists()
+
+
+def test_force_constants_of_another_crystal_are_refused_before_the_pass(tmp_path, capsys, monkeypatch):
+    """Si constants over the map of a Cu run: refused before S(q, omega) is computed, naming what differs (they were
+    drawn over it)."""
+    import trajmodes.workflows as workflows
+    called = []
+    monkeypatch.setattr(workflows, "structure_factor", lambda *a, **k: called.append(1))
+    rc = main(["sqw", *RUN, "--path", "GXKGL", "--window", "40", "--force-constants", str(EXAMPLES / "fc" / "si_sw"),
+               "-o", str(tmp_path / "other")])
+    err = capsys.readouterr().err
+    assert rc == 2 and not called
+    assert "not cells of one crystal" in err and "si_sw" in err and "their lattices differ" in err
+    assert not (tmp_path / "other").exists()

@@ -58,6 +58,11 @@ def cmd_sqw(args, out) -> int:
         sq = scattering_qpoints(traj, path=args.path)
         what = f"the {len(sq.qpoints)} commensurate q on {args.path}"
     prim = sq.primitive
+    overlay = None
+    if args.force_constants and not (args.powder or args.qpoints):      # of this crystal: said before the pass
+        from trajmodes.workflows import path_dispersion
+        with step(f"dispersion of {args.force_constants} along {args.path}"):
+            overlay = path_dispersion(args.force_constants, args.path, primitive=prim)
     with step(f"S(q, omega) of {traj.n_frames} frames at {what} (windows of {args.window} frames)"):
         ds = structure_factor(traj, sq, **kw)
     ds.attrs.update(source=str(traj.source.describe()))
@@ -66,7 +71,7 @@ def cmd_sqw(args, out) -> int:
                                    weights=args.weights, path=args.path, qpoints=args.qpoints, powder=args.powder,
                                    force_constants=args.force_constants, frames=traj.n_frames))
     written = [write_dataset(ds, os.path.join(args.output, "sqw.nc"), out, prov)]
-    written += _figures(ds, args, out, prim)
+    written += _figures(ds, args, out, overlay)
     print(f"{traj.n_frames} frames x {traj.n_atoms} atoms, {what}; windows of {args.window} frames "
           f"({float(ds.time.values[-1]):.3g} ps, frequency resolution {float(ds.frequency.values[1]):.3g} THz), "
           f"time origins every {args.step} frame(s); weights: {ds.attrs['weights']}; "
@@ -75,7 +80,7 @@ def cmd_sqw(args, out) -> int:
     return 0
 
 
-def _figures(ds, args, out, prim) -> list[str]:
+def _figures(ds, args, out, overlay) -> list[str]:
     from trajmodes.plots.scattering import plot_currents_path, plot_sqw_path, plot_sqw_powder
     title = os.path.basename(str(ds.attrs.get("source", "")))
     fmt = args.plot_format
@@ -85,11 +90,7 @@ def _figures(ds, args, out, prim) -> list[str]:
         return [target]
     if args.qpoints:
         return []                                   # a list of q is no path to draw along: the numbers are in sqw.nc
-    bands = rotations = None
-    if args.force_constants:
-        from trajmodes.workflows import path_dispersion
-        with step(f"dispersion of {args.force_constants} along {args.path}"):
-            bands, rotations = path_dispersion(args.force_constants, args.path)
+    bands, rotations = overlay if overlay is not None else (None, None)
     targets = [os.path.join(args.output, f"sqw.{fmt}")]
     plot_sqw_path(ds, out(targets[0]), title=title, bands=bands, rotations=rotations)
     if "Clqw" in ds:
