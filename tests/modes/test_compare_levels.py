@@ -271,3 +271,34 @@ def test_constants_in_another_primitive_basis_compare_the_same_modes(cu_fc3, cu_
     # without the record, the same reduced numbers are other points of the zone, half of them off the grid
     with pytest.raises(ValueError, match="not on the grid of the supercell"):
         compare_three_phonon(cu_lines, sheared, smearing=0.1, epsilon=0.1, bulk_points=None)
+
+
+def test_lines_narrower_than_the_lineshape_axis_are_placed_at_their_narrow_line_limit(cu_fc3, cu_lines):
+    """On an axis whose step is wider than a line the line is not resolved (its samples miss it and a fit chases the
+    background): such lines are placed at nu0 + Delta(nu0) - Delta(0), where the maximum and the
+    damped-oscillator centre of a narrow line meet, and counted; the lines the axis resolves are measured as before.
+    Every step of the comparison is announced to ``progress``."""
+    from contextlib import contextmanager
+    from trajmodes.modes.comparison import compare_three_phonon
+    said = []
+
+    @contextmanager
+    def progress(label):
+        said.append(label)
+        yield
+    fine = compare_three_phonon(cu_lines, cu_fc3, smearing=0.1, epsilon=0.1, bulk_points=None)
+    coarse = compare_three_phonon(cu_lines, cu_fc3, smearing=0.1, epsilon=0.1, bulk_points=None,
+                                  lineshape_points=41, progress=progress)
+    assert any("MD grid" in s for s in said) and any("lineshapes" in s for s in said)
+    step = coarse.attrs["lineshape_step"]
+    f0 = coarse["frequency_harmonic"].values
+    narrow = (f0 > 1e-3) & (coarse["pt_fwhm"].values < step)
+    assert narrow.any() and coarse.attrs["n_lines_narrow"] == [int(narrow.sum())]
+    limit = f0 + coarse["pt_shift_grid"].values
+    np.testing.assert_allclose(coarse["level_peak"].values[1][narrow], limit[narrow], atol=1e-12)
+    np.testing.assert_allclose(coarse["level_centre"].values[1][narrow], limit[narrow], atol=1e-12)
+    # where the fine axis resolves those lines, its measured maxima are their narrow-line limits to first order
+    both = narrow & (fine["pt_fwhm"].values >= 2 * fine.attrs["lineshape_step"])
+    assert both.any()
+    err = np.abs(fine["level_peak"].values[1][both] - limit[both])
+    assert np.median(err) < 0.1 * np.median(fine["pt_fwhm"].values[both])

@@ -78,16 +78,17 @@ def cmd_anharmonic(args, out) -> int:
     lbte = args.method == "lbte"
     fitted_at = fitted_temperature(args.fc)
     what = ("three-phonon collision matrix" if lbte else "three-phonon self-energies")
-    with step(f"{what} on the {mesh} mesh ({method}, {args.occupation} occupations"
-              f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
-              f"{'LBTE' if lbte else 'RTA'} conductivity"):
-        result = three_phonon(fc, args.mesh, T, args.occupation, args.smearing, kappa=True, method=args.method,
-                              isotopes=True if args.isotopes else None, four_phonon=four,
-                              four_phonon_sample=getattr(args, "four_phonon_sample", None),
-                              four_phonon_seed=getattr(args, "seed", None),
-                              coherences=bool(getattr(args, "coherences", False)),
-                              static_shift=fitted_at is not None and not lbte, **settings)
-        an, ds = result.anharmonic, result.dataset
+    import sys
+    print(f"{what} on the {mesh} mesh ({method}, {args.occupation} occupations"
+          f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
+          f"{'LBTE' if lbte else 'RTA'} conductivity ...", file=sys.stderr, flush=True)
+    result = three_phonon(fc, args.mesh, T, args.occupation, args.smearing, kappa=True, method=args.method,
+                          isotopes=True if args.isotopes else None, four_phonon=four,
+                          four_phonon_sample=getattr(args, "four_phonon_sample", None),
+                          four_phonon_seed=getattr(args, "seed", None),
+                          coherences=bool(getattr(args, "coherences", False)),
+                          static_shift=fitted_at is not None and not lbte, progress=step, **settings)
+    an, ds = result.anharmonic, result.dataset
     if fitted_at is not None:
         ds.attrs.update(constants="effective", fitted_temperature=fitted_at)
     prov = provenance([args.fc], dict(mesh=args.mesh, smearing=args.smearing, occupation=args.occupation,
@@ -133,6 +134,7 @@ def cmd_anharmonic(args, out) -> int:
                      "contain the bubble's static part Delta(0) already, and the shift column (the full bubble "
                      "Delta(nu0)) counts it twice; the shift of their lines is Delta(nu0) - Delta(0), median "
                      f"{dyn} THz (frequency_shift_dynamic; `trajmodes compare` sets it beside an MD run)")
+    lines += kappa_concentration_lines(ds)
     if "kappa_coherences" in ds:
         lines.append(f"{'T (K)':>8} {'kappa_P':>10} {'kappa_C':>10}  W/(m K), xx (Wigner transport equation: "
                      f"populations (RTA) and coherences; kappa_C adds to the kappa above)")
@@ -142,6 +144,46 @@ def cmd_anharmonic(args, out) -> int:
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0
+
+
+#: a diagonal component of kappa is flagged when this share of the modes of the mesh carries half of it
+CONCENTRATED_MODES = 0.01
+
+
+def kappa_concentration_lines(ds) -> list[str]:
+    """Warning lines for the diagonal components of kappa of which half is carried by at most
+    :data:`CONCENTRATED_MODES` of the mesh's modes (each irreducible mode counted with its star): the sum is then set
+    by a few modes that scarcely scatter, whose lifetimes the mesh does not converge (near-infinite in the RTA where
+    three-phonon scattering vanishes by symmetry or phase space), so that it moves with the mesh and the broadening.
+    Nothing where kappa is spread over the modes (or without ``mode_kappa``)."""
+    import numpy as np
+    if "mode_kappa" not in ds or "weight" not in ds.coords:
+        return []
+    mk = ds["mode_kappa"].transpose("temperature", "q", "branch", ...).values
+    w = np.broadcast_to(np.asarray(ds["weight"].values, float)[:, None], mk.shape[1:3]).reshape(-1)
+    tau = ds["lifetime"].transpose("temperature", "q", "branch").values if "lifetime" in ds else None
+    total_modes = w.sum()
+    out = []
+    for i, t in enumerate(np.atleast_1d(ds["temperature"].values)):
+        for c, name in enumerate("xyz"):
+            x = mk[i, ..., c, c].reshape(-1)
+            total = x.sum()
+            if not total > 0:
+                continue
+            order = np.argsort(x)[::-1]
+            k = int(np.searchsorted(np.cumsum(x[order]), 0.5 * total)) + 1      # the fewest modes with half of it
+            few = order[:k]
+            share = w[few].sum() / total_modes
+            if share > CONCENTRATED_MODES:
+                continue
+            life = "" if tau is None else \
+                f", lifetimes {np.min(tau[i].reshape(-1)[few]):.3g} ps and longer"
+            out.append(f"warning: at {t:g} K half of kappa_{name}{name} ({total:.4g} W/(m K)) comes from "
+                       f"{int(w[few].sum())} of the {int(total_modes)} modes of the mesh ({100 * share:.2g} %{life}): "
+                       "modes that scarcely scatter by three phonons, whose lifetimes this mesh does not converge; "
+                       "the sum moves with the mesh and the broadening (a denser --mesh, --smearing, --isotopes or "
+                       "--four-phonon say how much of it stands)")
+    return out
 
 
 def cmd_compare(args, out) -> int:
@@ -163,11 +205,12 @@ def cmd_compare(args, out) -> int:
     bulk_points = args.bulk_points or None
     allow = bool(getattr(args, "allow_unstable", False))
     four = fc.fc4 is not None
-    with step(f"three-phonon{' and four-phonon' if four else ''} widths, shifts and lineshapes on the "
-              f"{modes.sizes['q']} q-points of the MD cell (classical occupations), bulk widths and shifts at them on "
-              "a converged mesh, and both conductivities"):
-        ds = compare_three_phonon(modes, fc, temperature=args.temperature, smearing=args.smearing,
-                                  constants=constants, bulk_points=bulk_points, allow_unstable=allow)
+    import sys
+    print(f"three-phonon{' and four-phonon' if four else ''} widths, shifts and lineshapes on the "
+          f"{modes.sizes['q']} q-points of the MD cell (classical occupations), bulk widths and shifts at them on "
+          "a converged mesh, and both conductivities ...", file=sys.stderr, flush=True)
+    ds = compare_three_phonon(modes, fc, temperature=args.temperature, smearing=args.smearing,
+                              constants=constants, bulk_points=bulk_points, allow_unstable=allow, progress=step)
     prov = provenance([args.modes, args.fc], dict(smearing=args.smearing, temperature=args.temperature,
                                                   constants=constants, bulk_points=bulk_points,
                                                   allow_unstable=allow))

@@ -28,6 +28,9 @@ grid), and the statistics of the MD fit.
 """
 from __future__ import annotations
 
+import contextlib
+import time
+
 import numpy as np
 import xarray as xr
 from scipy.integrate import trapezoid
@@ -178,34 +181,37 @@ def _bulk_calculators(fc, phonons, T, q, n_pair, scheduler, allow_unstable) -> d
     return out
 
 
-def _bulk_widths(calculators: dict) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Three-phonon FWHM (tetrahedron, classical) at the MD q-points on the finer bulk mesh and ``abs(difference)`` to
-    the other, (nq, 3n) THz each, and what was done."""
-    import time
-    t0 = time.perf_counter()
-    vals = {n: an.linewidths(reps)["linewidth"].values[0][back] for n, (an, reps, back) in calculators.items()}
-    fine, coarse = max(vals), min(vals)
-    info = dict(bulk_mesh=[fine] * 3, bulk_mesh_partner=[coarse] * 3, bulk_method="tetrahedron",
-                bulk_seconds=time.perf_counter() - t0)
-    return vals[fine], np.abs(vals[fine] - vals[coarse]), info
+def _bulk_sums(an, reps, back, widths: bool = True, epsilon: float | None = None) -> dict:
+    """One pass of :class:`Anharmonic` ``an`` over the triplets of the stars ``reps`` of the MD q-points (``back``
+    maps every q onto them): with ``widths`` the three-phonon FWHM (``fwhm``), with ``epsilon`` (THz) also Delta(nu0)
+    and Delta(0) (``bubble``, ``static``) from the same interaction strengths; (nq, 3n) THz each."""
+    if widths:
+        lw = an.linewidths(reps, shifts=epsilon is not None, static_shift=epsilon is not None, epsilon=epsilon)
+        out = dict(fwhm=lw["linewidth"].values[0][back])
+        if epsilon is not None:
+            out.update(bubble=lw["frequency_shift"].values[0][back], static=lw["frequency_shift_static"].values[0][back])
+        return out
+    bubble, static = _real_parts(an, reps, epsilon)
+    return dict(bubble=bubble[back], static=static[back])
+
+
+def _bulk_words(an, reps, what: str) -> str:
+    """What a pass over a bulk mesh computes, for the progress line: 'three-phonon widths at the 21 stars of the MD
+    q-points on the bulk 36x36x36 mesh (46656 q-points, tetrahedra)'."""
+    return (f"three-phonon {what} at the {len(reps)} stars of the MD q-points on the bulk "
+            f"{'x'.join(map(str, an.grid.mesh))} mesh ({an.grid.n_points} q-points, tetrahedra)")
 
 
 def _real_parts(an, gps, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
     """The bubble's real part of every branch at grid points ``gps`` of ``an`` (:class:`Anharmonic`, one
     temperature) at the branch's harmonic frequency, Delta(nu0), and at zero frequency, Delta(0): (nq, 3n) THz
-    each, both averaged over degenerate sets, principal values broadened by ``epsilon`` (THz).
+    each, both averaged over degenerate sets, principal values broadened by ``epsilon`` (THz); one pass over the
+    triplets, a Dask task per q (:meth:`Anharmonic.bubble_shifts`).
 
     Delta(0) is finite: the sum terms 1/(nu -+ (nu' + nu'')) are regular at nu = 0 and the difference terms
     (n' - n'') / (nu' - nu'') stay finite where nu' = nu''. Delta is even in nu."""
-    from trajmodes.phonons.harmonic.degeneracy import degenerate_average
-    f = an.frequencies[gps]                                                     # (nq, 3n)
-    own, zero = np.empty(f.shape), np.empty(f.shape)
-    for i, g in enumerate(gps):
-        nu = np.concatenate([[0.0], f[i]])                                      # one strength sum for both
-        d = an.self_energy(int(g), frequencies=nu, imag=False, real=True, epsilon=epsilon).delta[0]
-        zero[i], own[i] = d[:, 0], np.diagonal(d[:, 1:])
-    tol = an.degeneracy_tol
-    return degenerate_average(own, f, tol), degenerate_average(zero, f, tol)
+    own, zero = an.bubble_shifts(gps, epsilon)
+    return own[0], zero[0]
 
 
 def _in_basis_of(q: np.ndarray, modes: xr.Dataset, fc) -> np.ndarray:
@@ -257,7 +263,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
                          smearing: float | None = None, supercell=None, lineshape_points: int = 401,
                          scheduler=None, constants: str = "effective", epsilon: float | None = None,
                          bulk_points: int | None = 30000, four_phonon: bool = True, four_phonon_sample=(4, 4, 4),
-                         four_phonon_seed: int = 0, allow_unstable: bool = False) -> xr.Dataset:
+                         four_phonon_seed: int = 0, allow_unstable: bool = False, progress=None) -> xr.Dataset:
     """Compare the MD linewidths, shifts, lineshapes and RTA conductivity with perturbation theory, level by level.
 
     Parameters
@@ -308,6 +314,9 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         Seed of that sampling.
     allow_unstable : bool
         Constants with imaginary modes are refused (:mod:`trajmodes.phonons.harmonic.stability`); True goes on without them.
+    progress : callable, optional
+        Turns the label of each step (the bulk meshes' widths and shifts, the MD grid's, the lineshapes) into a context
+        manager around it (the command line's step lines); default: silent.
 
     Returns
     -------
@@ -347,7 +356,9 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     16-84 % range (and ``_bulk``); ``median_shift_md``, ``median_pt_shift``, ``median_abs_shift_residual`` and
     ``..._bubble`` over the modes whose MD peak is placed (fit status "ok" or "width below resolution": a line
     narrower than the resolution still has its position), ``n_modes_shift_compared``; the MD peak and centre models;
-    ``imaginary_modes``; the bulk mesh, its partner and the seconds they took.
+    ``imaginary_modes``; the bulk mesh, its partner and the seconds they took; ``lineshape_step`` (THz, the step of the
+    lineshapes' axis) and ``n_lines_narrow`` (per level of theory after the first: the lines on the MD grid narrower than
+    one step of that axis, which are placed at their narrow-line limit nu0 + Delta(nu0) (- Delta(0)), not fitted).
     """
     from trajmodes.modes.comparison_levels import (explained_fraction, kinetic_lineshape, line_positions,
                                                    md_line_positions)
@@ -356,6 +367,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     from trajmodes.phonons.anharmonic.spectral import spectral_functions
     from trajmodes.phonons.harmonic.stability import require_stable
     fc = force_constants
+    step = progress if progress is not None else (lambda label: contextlib.nullcontext())
     if constants not in CONSTANTS:
         raise ValueError(f"constants must be 'effective' (fc2 fitted to the run: the static bubble is in them) or "
                          f"'static' (0 K constants), not {constants!r}")
@@ -387,28 +399,54 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     fit_err = _optional(modes, "shift_err", "frequency_err")
     # the peak maxima and damped-oscillator centres of the MD lines, whichever shape the project fitted (its fits give
     # one, the other is fitted to the same spectra)
-    md = md_line_positions(modes, freq, np.full(freq.shape, np.nan) if fit_err is None else fit_err, status)
+    with step(f"the MD lines' peak maxima and damped-oscillator centres (the other line shape fitted to the "
+              f"{modes.sizes['q']} x {modes.sizes['branch']} spectra)" if "psd" in modes else
+              "the MD lines' peak maxima and damped-oscillator centres"):
+        md = md_line_positions(modes, freq, np.full(freq.shape, np.nan) if fit_err is None else fit_err, status)
     shift = md["peak"] - (f0 if other_projection else projected)
     shift_err = np.asarray(md["peak_err"], float)
     shift_err = shift_err if np.isfinite(shift_err).any() else None
     ok = (status == "ok") & np.isfinite(fwhm)
     placed = np.isin(md["peak_status"], PLACED) & np.isfinite(shift) & live
-    # the bulk mesh first: its converged widths set the broadening of the MD grid
+    # the bulk mesh first: its converged widths set the broadening of the MD grid. Each mesh's widths, Delta(nu0) and
+    # Delta(0) come from one pass over its triplets where the broadening of the shifts is known beforehand; by
+    # default it follows from the finer mesh's widths, whose shifts then take a second pass
     bulk = bulk_err = None
     attrs: dict = {}
-    calculators = None
+    calculators = sums = None
+    known_eps = float(epsilon) if epsilon is not None else 2 * float(smearing) if smearing is not None else None
     if meshes is not None:
-        calculators = _bulk_calculators(fc, phonons, T, q, meshes, scheduler, allow_unstable)
-        bulk, bulk_err, attrs = _bulk_widths(calculators)
+        with step(f"phonons on the bulk meshes {meshes[0]}^3 and {meshes[1]}^3 (tetrahedra) and their stability"):
+            calculators = _bulk_calculators(fc, phonons, T, q, meshes, scheduler, allow_unstable)
+        t0 = time.perf_counter()
+        fine, coarse = max(calculators), min(calculators)
+        sums = {}
+        for n in (fine, coarse) if known_eps is not None else (fine,):
+            a_, r_, b_ = calculators[n]
+            with step(_bulk_words(a_, r_, "widths" + (" and shifts" if known_eps is not None else ""))):
+                sums[n] = _bulk_sums(a_, r_, b_, epsilon=known_eps)
+        bulk, bulk_err = sums[fine]["fwhm"], None
     if smearing is not None:
         sigma, rule = float(smearing), "given"
     elif bulk is not None and np.isfinite(_median_half_width(bulk, live)):
         sigma, rule = _median_half_width(bulk, live), "the median three-phonon half width of the bulk mesh"
     else:
-        sigma = _self_consistent_smearing(fc, S, T, phonons, scheduler, allow_unstable)
+        with step("the self-consistent smearing on the MD grid (the median three-phonon half width it gives)"):
+            sigma = _self_consistent_smearing(fc, S, T, phonons, scheduler, allow_unstable)
         rule = "the self-consistent median three-phonon half width on the MD grid"
     sigma = max(sigma, 1e-3)
     eps = 2 * sigma if epsilon is None else float(epsilon)
+    if sums is not None:
+        if known_eps is None:
+            a_, r_, b_ = calculators[coarse]
+            with step(_bulk_words(a_, r_, f"widths and shifts (principal values broadened by {eps:.4g} THz)")):
+                sums[coarse] = _bulk_sums(a_, r_, b_, epsilon=eps)
+            a_, r_, b_ = calculators[fine]
+            with step(_bulk_words(a_, r_, f"shifts (principal values broadened by {eps:.4g} THz)")):
+                sums[fine].update(_bulk_sums(a_, r_, b_, widths=False, epsilon=eps))
+        bulk_err = np.abs(sums[fine]["fwhm"] - sums[coarse]["fwhm"])
+        attrs = dict(bulk_mesh=[fine] * 3, bulk_mesh_partner=[coarse] * 3, bulk_method="tetrahedron",
+                     bulk_seconds=time.perf_counter() - t0)
     an = Anharmonic(fc, S, [T], occupation="classical", smearing=sigma, phonons=phonons, scheduler=scheduler,
                     allow_unstable=allow_unstable)
     gps = an.grid_points(q)                                  # raises if a q is not on the MD cell's grid
@@ -418,24 +456,25 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     # one q per star of the MD q-points: the members of a star have the same widths and shifts
     reps, back = np.unique(an.grid.star_of[gps], return_inverse=True)
     back = back.reshape(-1)
-    pt = an.linewidths(reps)
+    with step(f"three-phonon widths and shifts on the MD grid ({len(reps)} stars of its {an.grid.n_points} q-points, "
+              f"Gaussian {sigma:.4g} THz)"):
+        pt = an.linewidths(reps, shifts=True, static_shift=True, epsilon=eps)
     pt_fwhm = pt["linewidth"].values[0][back]
     effective = constants == "effective"
-    bubble_grid, static_grid = (x[back] for x in _real_parts(an, reps, eps))
+    bubble_grid = pt["frequency_shift"].values[0][back]
+    static_grid = pt["frequency_shift_static"].values[0][back]
     predicted_grid = bubble_grid - static_grid if effective else bubble_grid
     bubble, static, predicted = bubble_grid, static_grid, predicted_grid
-    if calculators is not None:
-        parts = {n: [x[b] for x in _real_parts(a, r, eps)] for n, (a, r, b) in calculators.items()}
-        fine, coarse = max(parts), min(parts)
-        pred = {n: (p[0] - p[1] if effective else p[0]) for n, p in parts.items()}
-        bubble, static, predicted = parts[fine][0], parts[fine][1], pred[fine]
+    if sums is not None:
+        pred = {n: (p["bubble"] - p["static"] if effective else p["bubble"]) for n, p in sums.items()}
+        bubble, static, predicted = sums[fine]["bubble"], sums[fine]["static"], pred[fine]
         predicted_err = np.abs(pred[fine] - pred[coarse])
     channels = decay_channels(an.grid, an.frequencies, reps, 2 * sigma, an.interaction.cutoff_frequency)[back]
     alive = f_pt > an.interaction.cutoff_frequency
     no_channel = alive & (channels == 0)
     # a mode with no decay within the smearing on this grid (finite phase space) has no finite ratio
     stranded = ok & (pt_fwhm <= 1e-3 * sigma)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(ok & ~stranded, fwhm / pt_fwhm, np.nan)
         shift_z = (shift - predicted) / shift_err if shift_err is not None else None
     dims = ("q", "branch")
@@ -479,7 +518,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         data["shift_z"] = (dims, np.where(shift_err > 0, shift_z, np.nan),
                            {"units": "1", "long_name": "(md_shift - pt_shift) / md_shift_err"})
     if bulk is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio_bulk = np.where(ok & (bulk > 0), fwhm / bulk, np.nan)
             z = np.where(ok, (fwhm - bulk) / np.sqrt(fwhm_err ** 2 + bulk_err ** 2), np.nan)
         data.update(
@@ -511,7 +550,8 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
             loop_added = np.nan_to_num(loop)
     # the lineshapes of the levels on the MD grid, measured as the MD lines are
     w = np.linspace(0.0, 1.5 * float(np.nanmax(f_pt)), int(lineshape_points))
-    sf = an.spectral_function(reps, w, epsilon=eps)
+    with step(f"three-phonon lineshapes on the MD grid ({len(reps)} stars, {len(w)} frequencies)"):
+        sf = an.spectral_function(reps, w, epsilon=eps)
     gam_w = sf["gamma"].values[0][back]                                            # (nq, nb, nw)
     dlt_w = sf["frequency_shift"].values[0][back]
     if effective:
@@ -525,11 +565,22 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         lines.append(kinetic_lineshape(w, spectral_functions(w, gam_w + four[..., None] / 2,
                                                              dlt_w + loop_added[..., None], f_pt)))
         widths.append(width3 + four)
+    # a line narrower than one step of the axis is not resolved there (its samples miss it, the fits chase the
+    # background): it is placed at its narrow-line limit nu0 + Delta(nu0) (- Delta(0)), where the peak maximum and
+    # the damped-oscillator centre of a narrow line meet, and not fitted
+    step_w = float(w[1] - w[0]) if len(w) > 1 else np.inf
+    grid_widths = [pt_fwhm] + ([pt_fwhm + four] if four is not None else [])
+    limits = [f_pt + predicted_grid] + ([f_pt + predicted_grid + loop_added] if four is not None else [])
     peaks, centres = [f_pt], [f_pt]
-    for line in lines:
-        p_, c_, _ = line_positions(w, line)
-        peaks.append(p_)
-        centres.append(c_)
+    n_unresolved = []
+    with step(f"peak maxima and damped-oscillator centres of the {sum(np.prod(x.shape[:-1]) for x in lines)} "
+              "lines of theory"):
+        for line, gw, limit in zip(lines, grid_widths, limits):
+            narrow = alive & (gw < step_w)
+            p_, c_, _ = line_positions(w, line, measure=~narrow)
+            peaks.append(np.where(narrow, limit, p_))
+            centres.append(np.where(narrow, limit, c_))
+            n_unresolved.append(int(narrow.sum()))
     peaks, centres, widths = np.stack(peaks), np.stack(centres), np.stack(widths)
     centre_ok = np.isin(md["centre_status"], PLACED) & np.isfinite(md["centre"]) & live
     explained = {k: [] for k in ("peak", "centre", "fwhm")}
@@ -613,7 +664,8 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
                     smearing_rule=rule, imaginary_modes=an.imaginary.count,
                     md_projected_on_other_constants=int(other_projection),
                     lowest_imaginary_frequency=an.imaginary.lowest if an.imaginary.unstable else float("nan"),
-                    four_phonon=fc4_note or "", **_md_run(modes), **attrs)
+                    four_phonon=fc4_note or "", lineshape_step=step_w,
+                    n_lines_narrow=n_unresolved, **_md_run(modes), **attrs)
     return ds
 
 

@@ -60,9 +60,10 @@ def _peak(x, y) -> tuple[float, float]:
 def _dho_centre(x, y, peak: float, width: float) -> float:
     """nu0 of the damped oscillator A (g nu)^2 / ((nu0^2 - nu^2)^2 + (g nu)^2) + B least-squares fitted to ``y`` over
     peak +- max(5 width, 10 samples), unweighted (the lines of theory are exact: no noise to weigh; the MD's DHO fits
-    of :func:`trajmodes.fit_peaks` take +-max(5 FWHM, 20 bins, 0.1 THz) of their noisy spectra)."""
+    of :func:`trajmodes.fit_peaks` take +-max(5 FWHM, 20 bins, 0.1 THz) of their noisy spectra), with the model's
+    analytic Jacobian."""
     from scipy.optimize import least_squares
-    from trajmodes.modes.lineshapes import dho
+    from trajmodes.modes.lineshapes import dho, dho_jacobian
     half = max(5 * width, 10 * (x[1] - x[0]))
     sel = (x >= max(peak - half, x[1])) & (x <= peak + half)
     if sel.sum() < 5:
@@ -72,30 +73,41 @@ def _dho_centre(x, y, peak: float, width: float) -> float:
 
     def resid(p):
         return (dho(xs, p[0], p[1], p[2], p[3]) - ys) / top
+
+    def jac(p):
+        return dho_jacobian(xs, p[0], p[1], p[2], p[3]) / top
     start = [top, peak, max(width, 2 * (x[1] - x[0])), 0.0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = least_squares(resid, start, bounds=([0, 1e-6, 1e-6, -top], [10 * top, 10 * x[-1], 10 * x[-1], top]))
+        r = least_squares(resid, start, jac=jac,
+                          bounds=([0, 1e-6, 1e-6, -top], [10 * top, 10 * x[-1], 10 * x[-1], top]))
     return float(r.x[1]) if r.success else np.nan
 
 
-def line_positions(axis, lines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def line_positions(axis, lines, measure=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Peak maximum, damped-oscillator centre and half-maximum width (THz) of every line in ``lines`` (..., n), the
     kinetic-energy spectra of theory on ``axis`` (n,) THz (:func:`kinetic_lineshape`): as the MD lines are measured
-    (a maximum; a DHO fitted about it). NaN where a line is zero."""
+    (a maximum; a DHO fitted about it). NaN where a line is zero, and where ``measure`` (..., bool) is False (lines
+    not to be measured, e.g. narrower than the axis resolves)."""
     x = np.asarray(axis, dtype=float)
     y = np.asarray(lines, dtype=float)
     flat = y.reshape(-1, y.shape[-1])
     peak, centre, width = (np.full(len(flat), np.nan) for _ in range(3))
+    todo = np.ones(len(flat), bool) if measure is None else np.broadcast_to(measure, y.shape[:-1]).reshape(-1)
     # equal lines (a star, degenerate branches) are measured once
     _, first, back = np.unique(np.round(flat, 12), axis=0, return_index=True, return_inverse=True)
+    back = back.reshape(-1)
+    wanted = np.zeros(len(first), bool)
+    np.logical_or.at(wanted, back, todo)
     for k, i in enumerate(first):
+        if not wanted[k]:
+            continue
         p, w = _peak(x, flat[i])
         if np.isfinite(p):
             peak[k], width[k], centre[k] = p, w, _dho_centre(x, flat[i], p, w)
-    back = back.reshape(-1)
     shape = y.shape[:-1]
-    return peak[back].reshape(shape), centre[back].reshape(shape), width[back].reshape(shape)
+    out = [np.where(todo, v[back], np.nan).reshape(shape) for v in (peak, centre, width)]
+    return out[0], out[1], out[2]
 
 
 def md_line_positions(modes, peak_frequency, peak_error, status):

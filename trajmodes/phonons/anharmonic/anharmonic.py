@@ -39,10 +39,12 @@ __all__ = ["Anharmonic", "SelfEnergy"]
 class SelfEnergy:
     """The three-phonon self-energy at one q (:meth:`Anharmonic.self_energy`): ``gamma`` (the imaginary part, half
     width) and ``delta`` (the real part, shift), THz, each (n_temperatures, 3n) at the modes' own frequencies or
-    (n_temperatures, 3n, n_frequencies), or None when not asked for."""
+    (n_temperatures, 3n, n_frequencies), or None when not asked for; ``delta_static`` the real part at zero frequency,
+    Delta(0), (n_temperatures, 3n), when asked for."""
 
     gamma: np.ndarray | None
     delta: np.ndarray | None
+    delta_static: np.ndarray | None = None
 
 
 class Anharmonic:
@@ -220,7 +222,7 @@ class Anharmonic:
 
     # -- per q-point: the self-energy ------------------------------------------------------------------
     def self_energy(self, q: int, frequencies=None, imag: bool = True, real: bool = False,
-                    epsilon: float | None = None) -> dict:
+                    epsilon: float | None = None, static: bool = False) -> SelfEnergy:
         """Imaginary (and real) part of the bubble self-energy of every branch at grid point ``q``.
 
         Parameters
@@ -230,12 +232,22 @@ class Anharmonic:
         epsilon : float, optional
             Broadening (THz) of the principal values of the real part, 1/x -> x / (x^2 + epsilon^2); None: the
             Gaussian ``smearing``, or 0.05 THz with tetrahedra or adaptive smearing (phono3py's default).
+        static : bool
+            Also the real part at zero frequency, Delta(0) (:meth:`static_shift`), from the same interaction
+            strengths: ``delta_static``.
 
         Returns
         -------
         SelfEnergy: ``gamma`` and/or ``delta`` (None when not asked for), (nt, 3n) at own frequencies or
-        (nt, 3n, nw), THz. Branches of one degenerate set (harmonic frequencies within ``degeneracy_tol``) carry the
-        set's mean, at every frequency, so that results do not depend on the eigenvector basis inside the set.
+        (nt, 3n, nw), THz, and with ``static`` ``delta_static`` (nt, 3n). Branches of one degenerate set (harmonic
+        frequencies within ``degeneracy_tol``) carry the set's mean, at every frequency, so that results do not
+        depend on the eigenvector basis inside the set.
+
+        Notes
+        -----
+        At the modes' own frequencies only the diagonal (branch s at its frequency nu_s) is summed, not every branch at
+        every branch's frequency; the interaction strengths of a block of triplets are computed once for the width,
+        the shift and Delta(0) together.
         """
         it = self.interaction
         tr = self.grid.triplets(q)
@@ -243,15 +255,18 @@ class Anharmonic:
         own = frequencies is None
         nu = f0 if own else np.atleast_1d(np.asarray(frequencies, dtype=float))
         nt, nb, nw = len(self.temperatures), it.n_branches, len(nu)
-        gam = np.zeros((nt, nb, nw)) if imag else None
-        dlt = np.zeros((nt, nb, nw)) if real else None
+        shape = (nt, nb) if own else (nt, nb, nw)
+        gam = np.zeros(shape) if imag else None
+        dlt = np.zeros(shape) if real else None
+        dst = np.zeros((nt, nb)) if static else None
         eps = epsilon if epsilon is not None else (0.05 if self.smearing is None or self.deltas.adaptive
                                                    else self.smearing)
-        if real and not eps > 0:
+        if (real or static) and not eps > 0:
             raise ValueError(f"epsilon, the broadening of the real part, must be a positive frequency (THz), not {eps}")
         N = self.grid.n_points
         n0 = frequency_occupations(self.occupation_factors, self.temperatures, it.cutoff_frequency, nu)   # off-shell
         cut_off = self.sigma_cutoff is not None or self.deltas.truncate is not None
+        zero = np.zeros(1)
         for s in range(0, len(tr), it.chunk):
             b = slice(s, s + it.chunk)
             sub = type(tr)(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
@@ -259,30 +274,33 @@ class Anharmonic:
             per_branch = imag and self.deltas.adaptive and not own
             d = self.deltas(sub, nu) if imag and not per_branch else None
             # with a sigma cutoff, the triplets whose delta functions all vanish need no strengths (not for shifts)
-            live = live_triplets(d) if d is not None and not real and cut_off else None
+            live = live_triplets(d) if d is not None and not (real or static) and cut_off else None
             S = it.strength(q, sub.q1, sub.q2, live)
-            n1 = occupations(it.frequencies[sub.q1], self.temperatures, self.occupation)
-            n2 = occupations(it.frequencies[sub.q2], self.temperatures, self.occupation)
+            f1, f2 = it.frequencies[sub.q1], it.frequencies[sub.q2]
+            n1 = occupations(f1, self.temperatures, self.occupation)
+            n2 = occupations(f2, self.temperatures, self.occupation)
             if per_branch:
                 for s_ in range(nb):
                     d = self.deltas(sub, nu, np.full(nw, self.deltas.variances[q, s_]))
                     gam[:, s_] += imaginary_part(S[:, s_:s_ + 1], d, n1, n2, sub.weights, N, self.occupation,
                                                  n0)[:, 0]
             elif imag:
-                gam += imaginary_part(S, d, n1, n2, sub.weights, N, self.occupation, n0)
+                gam += imaginary_part(S, d, n1, n2, sub.weights, N, self.occupation, n0, diagonal=own)
             if real:
-                dlt += real_part(S, it.frequencies[sub.q1], it.frequencies[sub.q2], n1, n2, sub.weights, N, nu,
-                                 eps, self.occupation)
-        out = dict(gamma=None, delta=None)
-        for name, arr in (("gamma", gam), ("delta", dlt)):
+                dlt += real_part(S, f1, f2, n1, n2, sub.weights, N, nu, eps, self.occupation, diagonal=own)
+            if static:
+                dst += real_part(S, f1, f2, n1, n2, sub.weights, N, zero, eps, self.occupation)[..., 0]
+        out = dict(gamma=None, delta=None, delta_static=None)
+        for name, arr in (("gamma", gam), ("delta", dlt), ("delta_static", dst)):
             if arr is None:
                 continue
-            if own:
-                arr = np.diagonal(arr, axis1=1, axis2=2).copy()                          # (nt, nb)
             # the diagonal of the self-energy in a degenerate subspace depends on the eigenvector basis chosen
             # there; its mean over the subspace (the trace) does not: every branch carries its set's mean
-            arr = np.moveaxis(degenerate_average(np.moveaxis(arr, 1, -1)[..., None, :], f0[None, :],
-                                                 self.degeneracy_tol)[..., 0, :], -1, 1)
+            if arr.ndim == 2:                                                            # (nt, nb)
+                arr = degenerate_average(arr[:, None, :], f0[None, :], self.degeneracy_tol)[:, 0, :]
+            else:                                                                        # (nt, nb, nw)
+                arr = np.moveaxis(degenerate_average(np.moveaxis(arr, 1, -1)[..., None, :], f0[None, :],
+                                                     self.degeneracy_tol)[..., 0, :], -1, 1)
             out[name] = arr
         return SelfEnergy(**out)
 
@@ -341,7 +359,8 @@ class Anharmonic:
                     lowest_imaginary_frequency=self.imaginary.lowest if self.imaginary.unstable else float("nan"))
 
     def linewidths(self, qpoints=None, shifts: bool = False, four_phonon: float | str | None = None,
-                   four_phonon_sample=None, four_phonon_seed: int | None = None):
+                   four_phonon_sample=None, four_phonon_seed: int | None = None, static_shift: bool = False,
+                   epsilon: float | None = None):
         """Three-phonon linewidths and lifetimes (and optionally frequency shifts) of every branch.
 
         Parameters
@@ -363,18 +382,25 @@ class Anharmonic:
             sampling noise. None: every pair of the mesh.
         four_phonon_seed : int, optional
             Seed of the sampling (per grid point), for reproducible widths.
+        static_shift : bool
+            Also Delta(0), the real part at zero frequency (:meth:`static_shift`), from the same interaction
+            strengths in the same pass: ``frequency_shift_static``, and with ``shifts`` ``frequency_shift_dynamic`` =
+            Delta(nu0) - Delta(0), the shift of the lines of effective constants.
+        epsilon : float, optional
+            Broadening (THz) of the principal values of the shifts (:meth:`self_energy`; default the smearing, 0.05
+            THz with tetrahedra or adaptive smearing).
 
         Returns
         -------
         xarray.Dataset over (temperature, q, branch): ``linewidth`` (FWHM = 2 Gamma, THz), ``gamma`` (Gamma,
         the imaginary part of the self-energy, THz), ``lifetime`` (1 / (2 pi FWHM), ps; inf where nothing
-        scatters), with ``shifts`` also ``frequency_shift`` (THz) and ``frequency`` (harmonic + shift, THz);
-        coordinates ``qpoint``, ``grid_point``, ``weight`` (star size), ``frequency_harmonic``.
-        Degenerate branches carry their set's average.
+        scatters), with ``shifts`` also ``frequency_shift`` (THz) and ``frequency`` (harmonic + shift, THz), with
+        ``static_shift`` the two above; coordinates ``qpoint``, ``grid_point``, ``weight`` (star size),
+        ``frequency_harmonic``. Degenerate branches carry their set's average.
         """
         import xarray as xr
         gps = self.grid_points(qpoints)
-        res = self._map(gps, real=shifts)
+        res = self._map(gps, real=shifts, static=static_shift, epsilon=epsilon)
         gam = np.stack([r.gamma for r in res], axis=1)                                  # (nt, nq, nb)
         dims = ("temperature", "q", "branch")
         iso = None if self.mass_variances is None else self.isotope_gamma(gps)
@@ -388,6 +414,14 @@ class Anharmonic:
             d = np.stack([r.delta for r in res], axis=1)
             data["frequency_shift"] = (dims, d, {"units": "THz", "long_name": "real part of the self-energy (bubble shift)"})
             data["frequency"] = (dims, self.frequencies[gps][None] + d, {"units": "THz"})
+        if static_shift:
+            d0 = np.stack([r.delta_static for r in res], axis=1)
+            data["frequency_shift_static"] = (dims, d0, {"units": "THz", "long_name": "bubble real part at zero "
+                                                         "frequency, Delta(0)"})
+            if shifts:
+                data["frequency_shift_dynamic"] = (dims, d - d0, {"units": "THz", "long_name": "Delta(nu0) - Delta(0): "
+                                                                  "the shift of the lines of effective constants, "
+                                                                  "which hold Delta(0)"})
         return xr.Dataset(data, coords=self.dataset_coords(gps), attrs=self.dataset_attrs())
 
     def static_shift(self, qpoints=None) -> np.ndarray:
@@ -400,8 +434,22 @@ class Anharmonic:
         bubble Delta(nu0) of :meth:`shifts`, which counts Delta(0) twice. Delta(0) is finite (the sum terms are
         regular at nu = 0, the difference terms stay finite where nu' = nu'') and Delta is even in nu."""
         gps = self.grid_points(qpoints)
-        res = self._map(gps, frequencies=np.zeros(1), imag=False, real=True)
-        return np.stack([r.delta[..., 0] for r in res], axis=1)
+        res = self._map(gps, imag=False, static=True)
+        return np.stack([r.delta_static for r in res], axis=1)
+
+    def triplet_count(self, qpoints=None) -> int:
+        """How many triplets, reduced by symmetry (:meth:`trajmodes.lattice.grid.Grid.triplets`), the sums at
+        ``qpoints`` (as :meth:`linewidths`; default the irreducible points) run over: the measure of their cost."""
+        return int(sum(len(self.grid.triplets(int(q))) for q in self.grid_points(qpoints)))
+
+    def bubble_shifts(self, qpoints=None, epsilon: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The bubble's real part of every branch at ``qpoints`` (as :meth:`linewidths`) at its harmonic frequency,
+        Delta(nu0), and at zero frequency, Delta(0) (:meth:`static_shift`), from one pass over the triplets without
+        the widths: (n_temperatures, nq, 3n) THz each, averaged over degenerate sets, principal values broadened by
+        ``epsilon`` (THz; default as :meth:`self_energy`)."""
+        gps = self.grid_points(qpoints)
+        res = self._map(gps, imag=False, real=True, static=True, epsilon=epsilon)
+        return (np.stack([r.delta for r in res], axis=1), np.stack([r.delta_static for r in res], axis=1))
 
     def shifts(self, qpoints=None):
         """Bubble frequency shifts (and linewidths): :meth:`linewidths` with ``shifts=True``."""

@@ -24,8 +24,9 @@ API documentation; the transform of Eq. (13) of Togo, Chaput and Tanaka (2015) t
 whose three atoms are each other's unique shortest images (``all_shortest``) take the first origin alone, the
 three being equal there, so that constants within half the supercell cost no more than without the average.
 
-Per triplet the lattice sum is one real matrix product over a block of triplets, then three contractions
-with eigenvectors (batched matrix products): no Python loop over triplets or atoms.
+For a block of triplets the lattice sum is, per centre atom, the phases of the pairs of atoms a constant couples to
+it and one real matrix product per pair of primitive atoms over those pairs; then three contractions with the
+eigenvectors divided by sqrt(m omega) (batched matrix products): no Python loop over triplets or atoms.
 """
 from __future__ import annotations
 
@@ -127,7 +128,7 @@ class Interaction:
         if self.make_r0_average:
             flag = self.all_shortest(dm)                                           # (n, N, N) bool
             for k in range(n):
-                other = ~flag[k] & (np.abs(psi[k]).reshape(fc.n_atoms, fc.n_atoms, -1).max(axis=2) > 0)
+                other = ~flag[k] & (psi[k] != 0).reshape(fc.n_atoms, fc.n_atoms, 27).any(axis=2)
                 if other.any():                                                    # (copies only where needed)
                     o = other[..., None, None, None]
                     rest[k] = np.where(o, psi[k] / 3.0, 0.0)
@@ -146,7 +147,7 @@ class Interaction:
         kk, jj, w, red = images
         fc = self.force_constants
         atom, n = fc.smap.atom, fc.n_prim
-        nz = np.abs(psi).reshape(len(psi), len(psi), -1).max(axis=2) > 0            # (N, N)
+        nz = (psi != 0).reshape(len(psi), len(psi), 27).any(axis=2)                 # (N, N)
         used = np.flatnonzero(nz.any(axis=1) | nz.any(axis=0))
         used = used[np.argsort(atom[used], kind="stable")]                         # grouped by primitive atom
         pos = np.full(fc.n_atoms, -1)
@@ -157,8 +158,18 @@ class Interaction:
         sub = psi[np.ix_(used, used)]                                              # (nu, nu, 3, 3, 3)
         mats = [np.ascontiguousarray(sub[:, groups[c]:groups[c + 1]].transpose(0, 2, 3, 4, 1)
                                      .reshape(len(used) * 27, groups[c + 1] - groups[c])) for c in range(n)]
+        # the pairs (l'k', l''k'') with a nonzero constant, grouped by (k', k''): Psi as (27, pairs) per group
+        a1, a2 = np.nonzero((sub != 0).reshape(len(used), len(used), 27).any(axis=2))
+        prim = np.searchsorted(groups, np.arange(len(used)), side="right") - 1          # primitive atom of each
+        key = prim[a1] * n + prim[a2]
+        order = np.lexsort((a2, a1, key))
+        a1, a2, key = a1[order], a2[order], key[order]
+        starts = np.searchsorted(key, np.arange(n * n + 1))
+        blocks = [(b // n, b % n, np.ascontiguousarray(sub[a1[starts[b]:starts[b + 1]], a2[starts[b]:starts[b + 1]]]
+                                                       .reshape(-1, 27).T), starts[b], starts[b + 1])
+                  for b in range(n * n) if starts[b + 1] > starts[b]]
         return dict(used=used, rows=pos[jj[sel]], vec=red[sel], w=w[sel], groups=groups, mats=mats,
-                    x=fc.primitive.scaled_positions[k])
+                    x=fc.primitive.scaled_positions[k], pair_a=a1, pair_b=a2, blocks=blocks)
 
     def all_shortest(self, dm=None, tol: float | None = None) -> np.ndarray:
         """Which atom triplets (k, j, j') of fc3 are each other's unique shortest periodic images.
@@ -229,6 +240,14 @@ class Interaction:
             p2 = self._phases(c, np.atleast_2d(qb))
             g = c["groups"]
             pre = np.exp(2j * np.pi * (G @ c["x"]))                                # (T,)
+            if not (one_a or one_b):
+                # every triplet its own qa and qb: the phases of each pair of atoms with a nonzero constant, then one
+                # real product per pair of primitive atoms (k', k'') over its pairs, (27, pairs) @ (pairs, 2T)
+                pp = (p1[c["pair_a"]] * p2[c["pair_b"]] * pre[None, :]).view(float)      # (pairs, 2T)
+                for k1, k2, psi, s0, s1 in c["blocks"]:
+                    r = (psi @ pp[s0:s1]).view(complex)                                    # (27, T)
+                    out[:, k, :, k1, :, k2, :] = r.T.reshape(T, 3, 3, 3)
+                continue
             for k2 in range(n):
                 if g[k2 + 1] == g[k2]:
                     continue
@@ -266,7 +285,12 @@ class Interaction:
         two with the atoms of q1 and of q2 as the origin (phono3py's ``make_r0_average``).
         """
         n = self.force_constants.n_prim
-        T = len(q1)
+        m = self._inv_sqrt_m
+        out = self._bare_reciprocal_fc3(q, q1, q2).reshape(len(q1), 3 * n, 3 * n, 3 * n)
+        return out * (m[:, None, None] * m[None, :, None] * m[None, None, :])
+
+    def _bare_reciprocal_fc3(self, q: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
+        """:meth:`reciprocal_fc3` without the masses, (T, n, 3, n, 3, n, 3) complex, eV/A^3."""
         G = q[None, :] + q1 + q2
         out = self._lattice_sum(self._centres, G, q1, q2)
         if self._centres_rest is not None:
@@ -274,9 +298,18 @@ class Interaction:
             # origin at the atom of q1 (l' <-> 0k) and at the atom of q2 (l'' <-> 0k), the atoms put back in place
             out += self._lattice_sum(self._centres_rest, G, q0, q2).transpose(0, 3, 4, 1, 2, 5, 6)
             out += self._lattice_sum(self._centres_rest, G, q1, q0).transpose(0, 5, 6, 3, 4, 1, 2)
-        m = self._inv_sqrt_m
-        out = out.reshape(T, 3 * n, 3 * n, 3 * n)
-        return out * (m[:, None, None] * m[None, :, None] * m[None, None, :])
+        return out
+
+    def weighted_eigenvectors(self, gps) -> np.ndarray:
+        """The eigenvectors at grid points ``gps`` with each row 3k + a divided by sqrt(m_k) and each column s by
+        sqrt(omega_s) (omega = 2 pi nu, 1/ps), zero for the modes at or below the cutoff frequency: (m, 3n, 3n)
+        complex. With them the strength of a triplet is one contraction of the bare transform of fc3, the masses and
+        the 1 / (omega omega' omega'') already in."""
+        gps = np.asarray(gps)
+        f = self.frequencies[gps]
+        live = f > self.cutoff_frequency
+        col = np.where(live, 1.0 / np.sqrt(2 * np.pi * np.where(live, np.abs(f), 1.0)), 0.0)     # (m, 3n)
+        return self.eigenvectors[gps] * self._inv_sqrt_m[None, :, None] * col[:, None, :]
 
     # -- strengths ---------------------------------------------------------------------------
     def strength(self, q: int, q1, q2, live=None) -> np.ndarray:
@@ -318,17 +351,19 @@ class Interaction:
         return out
 
     def _strength_block(self, q: int, q1: np.ndarray, q2: np.ndarray, qp: np.ndarray) -> np.ndarray:
-        F = self.reciprocal_fc3(qp[q], qp[q1], qp[q2])                               # (T, A, B, C)
+        """|N^1/2 Phi|^2 (T, 3n, 3n, 3n) eV^2 of a block of triplets: the bare transform of fc3 contracted with the
+        eigenvectors weighted by 1 / sqrt(m omega) (:meth:`weighted_eigenvectors`), A with e of q (the same for every
+        triplet), C with e'' and B with e', three batched matrix products that leave (T, s, s', s'') in place."""
         T, nb = len(q1), self.n_branches
-        e0, e1, e2 = self.eigenvectors[q], self.eigenvectors[q1], self.eigenvectors[q2]
-        # contract C with e'' (batched), B with e', A with e: each a batched matrix product
-        X = F.reshape(T, nb * nb, nb) @ e2                                           # (T, AB, s'')
-        X = X.reshape(T, nb, nb, nb).transpose(0, 1, 3, 2).reshape(T, nb * nb, nb) @ e1   # (T, A s'', s')
-        X = (e0.T @ X.reshape(T, nb, nb * nb)).reshape(T, nb, nb, nb).transpose(0, 1, 3, 2)  # (T, s, s', s'')
-        f0, f1, f2 = self.frequencies[q], self.frequencies[q1], self.frequencies[q2]
-        cut = self.cutoff_frequency
-        omega = lambda f: np.where(f > cut, 2 * np.pi * np.abs(f), np.inf)          # noqa: E731  (1/ps)
-        inv = 1.0 / (omega(f0)[None, :, None, None] * omega(f1)[:, None, :, None] * omega(f2)[:, None, None, :])
+        F = self._bare_reciprocal_fc3(qp[q], qp[q1], qp[q2]).reshape(T, nb, nb * nb)     # (T, A, BC)
+        e0 = self.weighted_eigenvectors([q])[0]
+        e1, e2 = self.weighted_eigenvectors(q1), self.weighted_eigenvectors(q2)
+        X = (e0.T @ F).reshape(T, nb * nb, nb)                                       # (T, s B, C)
+        X = (X @ e2).reshape(T, nb, nb, nb)                                          # (T, s, B, s'')
+        X = np.swapaxes(e1, 1, 2)[:, None] @ X                                       # (T, s, s', s'')
         # (1/3!)^2 (hbar/2)^3 |sum|^2 / (omega omega' omega''), fc3/mass in eV/(A^3 amu^3/2): eV^2
         scale = (HBAR_EV_PS / 2) ** 3 / 36.0 / AMU_A2_PS2_EV ** 3
-        return (X.real ** 2 + X.imag ** 2) * inv * scale
+        out = np.square(X.real)
+        out += np.square(X.imag)
+        out *= scale
+        return out

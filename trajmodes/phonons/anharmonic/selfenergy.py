@@ -49,7 +49,7 @@ def lifetimes(gamma) -> np.ndarray:
     """Lifetimes tau = 1 / (4 pi Gamma) = 1 / (2 pi FWHM) in ps from half widths Gamma in THz; inf where nothing
     scatters (Gamma <= 0)."""
     g = np.asarray(gamma, dtype=float)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         return np.where(g > 0, 1.0 / (4 * np.pi * np.where(g > 0, g, 1.0)), np.inf)
 
 
@@ -168,6 +168,8 @@ class DeltaWeights:
                                  f"supercell ({grid.matrix.tolist()}) give a Gaussian smearing (smearing=sigma in THz)")
             self.vertices, self.central = tetrahedra(grid.mesh, reciprocal_cell, grid.microzone(reciprocal_cell),
                                                      grid.steps)
+            # each band's frequencies over the grid, imaginary ones clamped at 0: (3n, N), the vertex values
+            self._band_major = np.ascontiguousarray(np.maximum(np.asarray(frequencies, dtype=float), 0.0).T)
 
     @property
     def adaptive(self) -> bool:
@@ -202,23 +204,63 @@ class DeltaWeights:
                 keep = (np.abs(x[0]) <= c) | (np.abs(x[1]) <= c) | (np.abs(x[2]) <= c)
                 out *= keep
             return out
-        # tetrahedra around q': vertex values f(q'_v) with q''_v = -q - q'_v (imaginary modes clamped at 0)
+        return self._tetrahedron_weights(triplets, nu)
+
+    def _tetrahedron_weights(self, triplets: Triplets, nu: np.ndarray) -> np.ndarray:
+        """The tetrahedron weights (3, T, nw, 3n, 3n) of :meth:`__call__`.
+
+        The tetrahedra are those around q', with vertex values f(q'_v) + f(q''_v), f(q''_v) - f(q'_v) and
+        f(q'_v) - f(q''_v), q''_v = -q - q'_v (imaginary modes clamped at 0). A pair of bands (s', s'') whose values
+        over all 24 tetrahedra of a triplet stay below, or above, every frequency of ``nu`` has weight zero there: it
+        is left out before the vertex values are formed (bounds from each band's own range over the 96 vertices, so
+        that nothing with a weight is dropped), and only the pairs left are handed to the compiled kernel. The
+        numbers are those of every pair, to the last bit."""
         g = self.grid
+        T, nb, nw = len(triplets), self.frequencies.shape[1], len(nu)
+        out = np.zeros((3, T, nw, nb, nb))
+        if T == 0:
+            return out
         v1 = self.vertices[triplets.q1]                                           # (T, 24, 4)
         v2 = g.index(-g.addresses[triplets.q][None, None, None, :] - g.addresses[v1])
-        fpos = np.maximum(self.frequencies, 0.0)
-        a = fpos[v1][..., :, None]                                                # (T, 24, 4, s', 1)
-        b = fpos[v2][..., None, :]                                                # (T, 24, 4, 1, s'')
+        # vertex values per band, contiguous over the 96 vertices of each triplet: (s, T, 96), rows s T + t
+        a_rows = self._band_major[:, v1.reshape(-1)].reshape(nb * T, 96)
+        b_rows = self._band_major[:, v2.reshape(-1)].reshape(nb * T, 96)
+        a_lo, a_hi = (x.reshape(nb, T).T for x in (a_rows.min(axis=1), a_rows.max(axis=1)))   # (T, s)
+        b_lo, b_hi = (x.reshape(nb, T).T for x in (b_rows.min(axis=1), b_rows.max(axis=1)))
+        grid_nu = np.sort(nu)
+        band = np.arange(nb) * T
+        ia = np.broadcast_to(np.arange(T)[:, None, None] + band[None, :, None], (T, nb, nb))   # row of (t, s')
+        ib = np.broadcast_to(np.arange(T)[:, None, None] + band[None, None, :], (T, nb, nb))   # row of (t, s'')
+        # nu' + nu'', nu'' - nu', nu' - nu'': bounds of each over the vertices, and the vertex values themselves
+        kinds = ((a_lo[:, :, None] + b_lo[:, None, :], a_hi[:, :, None] + b_hi[:, None, :], 1.0, 1.0),
+                 (b_lo[:, None, :] - a_hi[:, :, None], b_hi[:, None, :] - a_lo[:, :, None], -1.0, 1.0),
+                 (a_lo[:, :, None] - b_hi[:, None, :], a_hi[:, :, None] - b_lo[:, None, :], 1.0, -1.0))
+        for k, (lo, hi, sa, sb) in enumerate(kinds):
+            # a point nu has weight only where lo <= nu <= hi (v0 <= nu < v3 in some tetrahedron)
+            inside = np.searchsorted(grid_nu, hi, side="right") > np.searchsorted(grid_nu, lo, side="left")
+            t, s1, s2 = np.nonzero(inside)
+            if not len(t):
+                continue
+            ra, rb = ia[t, s1, s2], ib[t, s1, s2]
+            vals = (a_rows[ra] if sa > 0 else -a_rows[ra]) + (b_rows[rb] if sb > 0 else -b_rows[rb])
+            w = point_weights(vals.reshape(-1, 24, 4), self.central, nu)           # (M, nw)
+            out[k, t, :, s1, s2] = w
+        # a band's weight comes from its neighbours' frequencies, where degeneracies split: averaged over the
+        # degenerate sets at q' and q'' it no longer depends on the eigenvector basis chosen inside them
         m1 = degenerate_averager(self.frequencies[triplets.q1], self.degeneracy_tol)     # (T, s', s')
         m2 = degenerate_averager(self.frequencies[triplets.q2], self.degeneracy_tol)
-        out = []
-        for vals in (a + b, b - a, a - b):                                        # nu' + nu'', nu'' - nu', nu' - nu''
-            vals = np.moveaxis(vals, (1, 2), (-2, -1))                             # (T, s', s'', 24, 4)
-            w = np.moveaxis(point_weights(vals, self.central, nu), -1, 1)             # (T, nw, s', s'')
-            # a band's weight comes from its neighbours' frequencies, where degeneracies split: averaged over the
-            # degenerate sets at q' and q'' it no longer depends on the eigenvector basis chosen inside them
-            out.append(np.einsum("tij,twjk,tlk->twil", m1, w, m2, optimize=True))
-        return np.stack(out)
+        split = _not_identity(m1) | _not_identity(m2)                              # triplets with a degenerate set
+        if split.any():
+            i = np.flatnonzero(split)
+            out[:, i] = m1[i][None, :, None] @ out[:, i] @ np.swapaxes(m2[i], 1, 2)[None, :, None]
+        return out
+
+
+def _not_identity(m: np.ndarray) -> np.ndarray:
+    """(T,) bool: which averaging matrices (T, n, n) of :func:`degenerate_averager` are not the identity (a set of
+    degenerate branches at that q)."""
+    n = m.shape[-1]
+    return np.abs(m - np.eye(n)[None]).reshape(len(m), -1).max(axis=1, initial=0.0) > 0
 
 
 def delta_weights(grid: Grid, frequencies, smearing, primitive, degeneracy_tol: float, sigma_cutoff: float | None,
@@ -266,7 +308,7 @@ def _factors(n1: np.ndarray, n2: np.ndarray, occupation: str) -> tuple[np.ndarra
 
 
 def imaginary_part(strength, deltas, n1, n2, weights, n_points: int, occupation: str = "quantum",
-                   n0=None) -> np.ndarray:
+                   n0=None, diagonal: bool = False) -> np.ndarray:
     """Gamma (half width, THz) for the mode(s) at q, summed over triplets, per temperature and frequency.
 
     Parameters
@@ -284,11 +326,14 @@ def imaginary_part(strength, deltas, n1, n2, weights, n_points: int, occupation:
         delta(nu - nu' + nu''), each positive. Where the three frequencies meet (nu = nu' + nu'', ...) these are
         n' + n'' + 1, n' - n'' and n'' - n', the factors used without ``n0``; they differ only where the Gaussians
         are wide against k_B T / h. None (default): those on-shell factors.
+    diagonal : bool
+        The frequency points are the modes' own (nw = 3n, point s the frequency of branch s): only branch s at point
+        s is summed, (nt, 3n) returned (the diagonal of the full result, 3n times less work).
 
     Returns
     -------
     (nt, 3n, nw): the contribution of these triplets to Gamma of every branch s of q at every frequency
-    point (THz).
+    point (THz); with ``diagonal`` (nt, 3n).
     """
     N = float(n_points)
     sw = strength * (weights[:, None, None, None] / N)                               # (T, s, s', s'')
@@ -297,15 +342,23 @@ def imaginary_part(strength, deltas, n1, n2, weights, n_points: int, occupation:
         a1, a2 = n1[:, :, None, :, None], n2[:, :, None, None, :]                     # (nt, T, 1, s', 1) ...
         d = r * ((a1 + 1) * (a2 + 1) * deltas[0][None] + a1 * (a2 + 1) * deltas[1][None]
                  + a2 * (a1 + 1) * deltas[2][None])
-        return GAMMA_FACTOR * np.einsum("tsxy,ktwxy->ksw", sw, d, optimize=True)
+        return GAMMA_FACTOR * _contract(sw, d, diagonal)
     a, b = _factors(n1[:, :, :, None], n2[:, :, None, :], occupation)              # (nt, T, s', s'')
     # (T, nw, s', s'') deltas at frequency points; combine with occupations: (nt, T, nw, s', s'')
     d = a[:, :, None] * deltas[0][None] + b[:, :, None] * (deltas[1] - deltas[2])[None]
-    return GAMMA_FACTOR * np.einsum("tsxy,ktwxy->ksw", sw, d, optimize=True)
+    return GAMMA_FACTOR * _contract(sw, d, diagonal)
+
+
+def _contract(sw: np.ndarray, d: np.ndarray, diagonal: bool) -> np.ndarray:
+    """sum over triplets t and branches s', s'' of sw (T, s, s', s'') d (nt, T, nw, s', s''): (nt, s, nw), or with
+    ``diagonal`` (nw = s) only w = s, (nt, s)."""
+    if diagonal:
+        return np.einsum("tsxy,ktsxy->ks", sw, d)
+    return np.einsum("tsxy,ktwxy->ksw", sw, d, optimize=True)
 
 
 def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, epsilon: float,
-              occupation: str = "quantum") -> np.ndarray:
+              occupation: str = "quantum", diagonal: bool = False) -> np.ndarray:
     """Delta (frequency shift, THz) at frequencies ``nu`` (nw,) for every branch of q, summed over triplets.
 
     The principal values are 1/x -> x / (x^2 + epsilon^2) with ``epsilon`` > 0 in THz.
@@ -314,10 +367,12 @@ def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, epsilon: flo
     ----------
     strength : (T, 3n, 3n, 3n) eV^2; f1, f2 : (T, 3n) THz at q', q'';
     n1, n2 : (nt, T, 3n); weights : (T,); n_points : N.
+    diagonal : bool
+        ``nu`` are the modes' own frequencies (nw = 3n): branch s at nu_s only, (nt, 3n) (as :func:`imaginary_part`).
 
     Returns
     -------
-    (nt, 3n, nw) THz: the contribution of these triplets.
+    (nt, 3n, nw) THz: the contribution of these triplets; with ``diagonal`` (nt, 3n).
     """
     N = float(n_points)
     a, b = _factors(n1[:, :, :, None], n2[:, :, None, :], occupation)              # (nt, T, s', s'')
@@ -330,7 +385,7 @@ def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, epsilon: flo
     p_dif = pv(w + x1 - x2) - pv(w - x1 + x2)
     d = a[:, :, None] * p_sum[None] + b[:, :, None] * p_dif[None]
     sw = strength * (weights[:, None, None, None] / N)
-    return GAMMA_FACTOR / np.pi * np.einsum("tsxy,ktwxy->ksw", sw, d, optimize=True)
+    return GAMMA_FACTOR / np.pi * _contract(sw, d, diagonal)
 
 
 def width_variables(gamma, gamma_isotope=None, isotope_note: str = "", gamma_four=None,
