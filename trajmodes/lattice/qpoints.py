@@ -213,9 +213,12 @@ def qpoints_in(qpoints, crystal, other, strain_tol: float = STRAIN_TOL, names=("
     ValueError
         When the two are not cells of one crystal: another lattice (:func:`basis_change`), or other atoms per cell.
     """
+    from trajmodes.lattice.elements import mass_of
     m = basis_change(crystal.cell, other.cell, strain_tol, names)
     mine, theirs = (sorted(map(str, c.species)) for c in (crystal, other))
-    if mine != theirs:
+    # a name that is no element (a BvK model's "X", a LAMMPS type number) stands for any species: counted only
+    named = all(mass_of(x) is not None for x in mine + theirs)
+    if (mine != theirs) if named else (len(mine) != len(theirs)):
         raise ValueError(f"{names[0]} and {names[1]} are not cells of one crystal: their primitive cells hold "
                          f"{' '.join(mine)} and {' '.join(theirs)}")
     q = np.asarray(qpoints, float)
