@@ -68,8 +68,8 @@ def test_project_chooses_its_qpoints(tmp_path, capsys):
     run = [str(MD / "cu_300K.lammpstrj.gz"), "--reference", str(MD / "cu_300K.data"), "--force-constants",
            str(EXAMPLES / "fc" / "cu_eam")]
     for opts, nq in ((["--path", "GX"], 5), (["--q-count", "7"], 7)):
-        with pytest.warns(UserWarning, match="longer than the trajectory"):
-            assert main(["project", *run, *opts, "-o", str(tmp_path / opts[0][2:])]) == 0
+        # a run shorter than one default Welch segment: its own 1/T as the bin, without a warning
+        assert main(["project", *run, *opts, "-o", str(tmp_path / opts[0][2:])]) == 0
         ds = xr.load_dataset(tmp_path / opts[0][2:] / "modes.nc")
         assert ds.sizes["q"] == nq and f"x {nq} q x 3 branches" in capsys.readouterr().out
     assert main(["project", *run, "--qpoints", "0.3 0 0", "-o", str(tmp_path / "bad")]) == 2
@@ -142,9 +142,9 @@ def test_project_flags_the_imaginary_modes_of_unstable_constants(tmp_path, capsy
     fc = cu_eam_phonons.force_constants
     flipped = trajmodes.ForceConstants(-fc.compact(), fc.supercell, fc.primitive)
     flipped.to_netcdf(tmp_path / "unstable.nc")
-    with pytest.warns(UserWarning, match=r"segment of 500 frames is longer than the trajectory \(300\)"):    # a 300-frame run: one segment
-        assert main(["project", str(MD / "cu_300K.lammpstrj.gz"), "--reference", str(MD / "cu_300K.data"),
-                     "--force-constants", str(tmp_path / "unstable.nc"), "-o", str(tmp_path / "p")]) == 0
+    # a run shorter than one default Welch segment: its own 1/T as the bin, without a warning
+    assert main(["project", str(MD / "cu_300K.lammpstrj.gz"), "--reference", str(MD / "cu_300K.data"),
+                 "--force-constants", str(tmp_path / "unstable.nc"), "-o", str(tmp_path / "p")]) == 0
     out = capsys.readouterr().out
     assert "UNSTABLE: 765 modes" in out and "imaginary harmonic frequencies" in out and "trajmodes fit" in out
     ds = xr.load_dataset(tmp_path / "p" / "modes.nc")
@@ -155,8 +155,8 @@ def test_project_flags_the_imaginary_modes_of_unstable_constants(tmp_path, capsy
     assert np.isfinite(ds.peak_frequency.values[moving]).all() and np.isfinite(ds.kinetic.values).all()
     # the same run on the stable constants: the same lines, status ok, no UNSTABLE line
     traj = trajmodes.read(str(MD / "cu_300K.lammpstrj.gz"), reference=str(MD / "cu_300K.data"))
-    with pytest.warns(UserWarning, match=r"segment of 500 frames is longer than the trajectory \(300\)"):
-        stable = modes_dataset(trajmodes.project(traj, cu_eam_phonons), phonons=cu_eam_phonons)
+    # a run shorter than one default Welch segment: its own 1/T as the bin, without a warning
+    stable = modes_dataset(trajmodes.project(traj, cu_eam_phonons), phonons=cu_eam_phonons)
     assert not stable.unstable.values.any() and np.isfinite(stable.equipartition.values[moving]).all()
     np.testing.assert_allclose(np.sort(ds.peak_frequency.values, axis=1), np.sort(stable.peak_frequency.values, axis=1),
                                atol=1e-6)
@@ -190,9 +190,9 @@ def test_project_on_fitted_constants_names_them_effective(tmp_path, capsys):
     from trajmodes.plots.modes import plot_mode_fits, reference_name
     run = [str(MD / "cu_300K.lammpstrj.gz"), "--reference", str(MD / "cu_300K.data")]
     assert main(["fit", *run, "--cutoff2", "4.5", "-o", str(tmp_path / "fit")]) == 0
-    with pytest.warns(UserWarning, match=r"segment of 500 frames is longer than the trajectory \(300\)"):    # a 300-frame run: one segment
-        assert main(["project", *run, "--force-constants", str(tmp_path / "fit" / "fc.nc"),
-                     "-o", str(tmp_path / "p")]) == 0
+    # a run shorter than one default Welch segment: its own 1/T as the bin, without a warning
+    assert main(["project", *run, "--force-constants", str(tmp_path / "fit" / "fc.nc"),
+                 "-o", str(tmp_path / "p")]) == 0
     capsys.readouterr()
     ds = xr.load_dataset(tmp_path / "p" / "modes.nc")
     assert ds.attrs["constants"] == "effective" and 250 < ds.attrs["fitted_temperature"] < 350
@@ -200,8 +200,8 @@ def test_project_on_fitted_constants_names_them_effective(tmp_path, capsys):
     fig = plot_mode_fits(ds, [(5, 0), (5, 2)])
     labels = [t.get_text() for a in fig.axes for t in a.get_legend().get_texts()]
     assert any(t.startswith("effective (") for t in labels) and not any(t.startswith("harmonic") for t in labels)
-    with pytest.warns(UserWarning, match=r"segment of 500 frames is longer than the trajectory \(300\)"):
-        assert main(["project", *run, "--force-constants", str(EXAMPLES / "fc" / "cu_eam"),
-                     "-o", str(tmp_path / "h")]) == 0
+    # a run shorter than one default Welch segment: its own 1/T as the bin, without a warning
+    assert main(["project", *run, "--force-constants", str(EXAMPLES / "fc" / "cu_eam"),
+                 "-o", str(tmp_path / "h")]) == 0
     h = xr.load_dataset(tmp_path / "h" / "modes.nc")
     assert h.attrs["constants"] == "harmonic" and "fitted_temperature" not in h.attrs and reference_name(h) == "harmonic"

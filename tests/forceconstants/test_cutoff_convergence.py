@@ -65,20 +65,50 @@ def morse_run(cu4):
     return traj, Phi
 
 
-def test_default_cutoff_holds_every_shell_of_the_truth(morse_run):
+def test_the_statistical_test_alone_holds_every_shell_of_the_truth(morse_run):
+    """With the tolerance off (rtol = atol = 0) a row agrees only within its error bars, round-off for exact data:
+    every shell of the truth is kept and the constants come back to round-off."""
     traj, Phi = morse_run
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = fit_effective(traj)
-    est, conv = res.estimator, res.convergence
-    assert est.cutoff2 >= SHELL6                                     # the 6th shell is in
+        est = EffectiveForceConstants(cutoff2=default_cutoff2(traj.reference.cell, traj.n_atoms)).fit(traj)
+        conv = cutoff_convergence(est, rtol=0.0, atol=0.0)
+        est.refit(cutoff2=conv.cutoff2)
+    assert conv.cutoff2 >= SHELL6                                    # the 6th shell is in
     full = est.force_constants_.full()
     assert np.abs(full - Phi).max() < 1e-9 * np.abs(Phi).max()      # the constants to round-off
     t = conv.table
     holds = t.shell.values >= SHELL6 - 1e-3
     assert t.agrees.values[holds].all() and not t.agrees.values[~holds].any()
     assert np.abs(t.difference.values[holds]).max() < 1e-8 * np.abs(t.frequency.values).max()
-    assert conv.converged and conv.notes == ()
+    assert conv.converged and conv.notes == () and t.attrs["decided_by"] == "the statistical test"
+
+
+def test_default_cutoff_is_converged_to_what_a_user_resolves(morse_run):
+    """Error bars that shrink without end (here exact data: round-off) must not push the cutoff to the longest row
+    for differences no one resolves (wurtzite GaN, 20 ps: 9.3 A and 479 parameters for 0.01 THz): the default takes
+    the shortest row from which every frequency is within the statistical test or within max(RTOL of the frequency,
+    ATOL) of the longest row's, says that the tolerance decided, and the shorter rows differ by more than that."""
+    from trajmodes.forceconstants.report import format_cutoff_table
+    from trajmodes.phonons.harmonic.convergence import ATOL, RTOL
+    traj, Phi = morse_run
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_effective(traj)
+    conv, t = res.convergence, res.convergence.table
+    assert res.estimator.cutoff2 == conv.cutoff2 < SHELL6           # the tolerance, not the round-off, decides
+    assert float(t.statistical_cutoff) >= SHELL6 and t.attrs["decided_by"] == "the tolerance"
+    assert (t.attrs["rtol"], t.attrs["atol"]) == (RTOL, ATOL) and conv.converged
+    tol = np.maximum(RTOL * np.abs(t.frequency.values[-1]), ATOL)
+    within = (np.abs(t.difference.values) <= tol).reshape(t.sizes["cutoff"], -1).all(axis=1)
+    k = int(np.flatnonzero(t.cutoff.values <= conv.cutoff2 + 1e-3)[-1])
+    assert within[k:].all() and not within[k - 1]                  # the change is bounded by the tolerance
+    assert t.agrees_within_tolerance.values[k:].all() and not t.agrees_statistically.values[k]
+    assert 0 < float(t.largest_difference[k]) <= tol.max()
+    text = format_cutoff_table(t)
+    assert "decided by the tolerance" in text and "within max(1 %, 0.03 THz)" in text
+    row = next(ln for ln in text.splitlines() if ln.startswith("*"))
+    assert " tol " in row
 
 
 def test_scan_rows_are_the_fits_at_their_cutoffs(cu4):

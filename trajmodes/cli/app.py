@@ -16,8 +16,8 @@ from trajmodes.workflows import SYMPREC
 
 #: the help of --cutoff2 of run, fit and series
 CUTOFF2_HELP = ("pair cutoff in A (default: chosen from the data: the shortest neighbour shell from which the "
-                "frequencies at the special points agree within their error bars (5 %% family-wise) with those of "
-                "the longest cutoff the supercell holds (its sphere at most 300 atoms), never shorter than the "
+                "frequencies at the special points agree within their error bars (5 %% family-wise) or within "
+                "max(1 %%, 0.03 THz) with those of the longest cutoff the supercell holds (its sphere at most 300 atoms), never shorter than the "
                 "potential's range that the run's LAMMPS input or log states; series: from its first run; the table "
                 "is printed)")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from trajmodes.cli.options import (error_model_line, frequency_cells, input_files, output_file, read_settings,
@@ -29,15 +30,25 @@ def _header(traj, box: bool = True) -> None:
            f"{traj.frame_interval:g} ps between frames, {traj.times[-1] - traj.times[0]:g} ps in all",
            f"time axis:  {traj.time_axis}",
            f"atoms:      {traj.n_atoms}: " + ", ".join(f"{k} x {int((traj.species == k).sum())}" for k in kinds),
-           "masses:     " + ("unknown (give --species, --masses, or a reference data file with Masses)"
-                             if traj.masses is None else
-                             ", ".join(f"{k} {float(traj.masses[traj.species == k][0]):.4f} amu" for k in kinds)),
+           "masses:     " + masses_line(traj),
            "fields:     " + ", ".join(src.fields) + (" (positions unwrapped)" if src.unwrapped else ""),
            "per frame:  " + (", ".join(traj.frame_fields) or "no potential energy or pressure (a LAMMPS log: "
                                                             "--thermo; a per-atom energy column: --energy-column)")]
     if box:
         out += _box(traj)
     print("\n".join(out), flush=True)
+
+
+def masses_line(traj) -> str:
+    """The masses of ``traj`` by species in one line, with where they came from when the run's own files stated them
+    (a LAMMPS input's mass commands, the data file its read_data names), or why they are unknown."""
+    src = traj.source
+    if traj.masses is None:
+        return "unknown (" + (getattr(src, "masses_problem", None) or
+                              "give --species, --masses, or a reference data file with Masses") + ")"
+    kinds = sorted(set(traj.species.tolist()))
+    line = ", ".join(f"{k} {float(traj.masses[traj.species == k][0]):.4f} amu" for k in kinds)
+    return line + (f" (from {src.masses_from})" if getattr(src, "masses_from", None) else "")
 
 
 def _box(traj) -> list[str]:
@@ -136,7 +147,7 @@ def cmd_run(args, out) -> int:
     traj = read_trajectory(args)
     fit = traj.forces is not None and not args.no_fit
     if fit:
-        masses_or_error(traj.species, traj.masses)             # the fit needs them: fail before writing anything
+        masses_or_error(traj.species, traj.masses, getattr(traj.source, "masses_problem", None))  # before writing
     reference_fc = _load_compare(args.compare) if fit else None
     known = traj.reference_known                                # else the time average, summed in the one pass
     _header(traj, box=known)
@@ -223,6 +234,8 @@ def _write_summary(traj, values, args, out, prov, cache, note) -> None:
     summary = write_dataset(s, os.path.join(args.output, "summary.nc"), out, prov)
     png = os.path.join(args.output, f"summary.{args.plot_format}")
     plot_summary(s, out(png), title=traj.source.describe())
+    for done in (summary, png):        # complete: in place now, not when the fit after it ends
+        out.keep(done)
     print(f"wrote {cache}, {summary}, {png}")
 
 
@@ -332,7 +345,8 @@ def _print_frequency_errors(res, trajs, static=None) -> None:
     from trajmodes.workflows import frequency_error_bars, pretty_label
     try:
         with step("error bars of the frequencies"):
-            ds = frequency_error_bars(res, trajs, static=static)
+            ds = frequency_error_bars(res, trajs, static=static,
+                                      progress=lambda line: print(line, file=sys.stderr, flush=True))
     except ValueError as exc:
         print(f"no error bars of the frequencies: {exc}")
         return
@@ -379,9 +393,14 @@ def fit_settings(args) -> dict:
 
 def cmd_fit(args, out) -> int:
     """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
+    from trajmodes.workflows import masses_or_error
     trajs = [read_trajectory(args, [f]) for f in args.files]
     if args.cutoff4 is not None and args.cutoff3 is None:
         raise ValueError("--cutoff4 fits the fourth order after the third: give --cutoff3 with it")
+    for t in trajs:
+        masses_or_error(t.species, t.masses, getattr(t.source, "masses_problem", None))  # before the fit
+        if getattr(t.source, "masses_from", None):
+            print(f"masses of {os.path.basename(t.source.paths[0])}: {masses_line(t)}")
     settings = fit_settings(args)
     inputs = [p for t in trajs for p in input_files(t, args)]
     _fit_and_write(trajs, settings, stem(output_file(args, "fc.nc")), out, args, compare=args.compare,

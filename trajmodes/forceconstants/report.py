@@ -61,12 +61,23 @@ def value_error(value: float, err: float, decimals: int = 3) -> str:
     return f"{value:.{decimals}f}({int(round(err * 10 ** decimals))})"
 
 
+def _agrees_by(t, i: int) -> str:
+    """Which criterion row ``i`` of a cutoff table agrees with the reference by: ``s.e.`` (every frequency within the
+    paired error bars), ``tol`` (within the tolerance only), ``both``, ``mixed`` (each frequency by one or the other),
+    ``no``."""
+    if "agrees_statistically" not in t:
+        return "s.e." if bool(t.agrees[i]) else "no"
+    test, tol = bool(t.agrees_statistically[i]), bool(t.agrees_within_tolerance[i])
+    return "both" if test and tol else "s.e." if test else "tol" if tol else "mixed" if bool(t.agrees[i]) else "no"
+
+
 def format_cutoff_table(table, given: bool = False) -> str:
     """The convergence of a fit's frequencies with its pair cutoff (the ``table`` of
     :func:`~trajmodes.phonons.harmonic.convergence.cutoff_convergence`) as text: one row per neighbour shell with its
     parameters, cross-validation RMSE, the lowest frequency at every special point (THz, standard error in the last
-    digits; the points half-way to them, labelled ``X/2``, are left out) and the largest difference of any frequency from
-    the reference row, then what was chosen and why.
+    digits; the points half-way to them, labelled ``X/2``, are left out), the largest difference of any frequency from
+    the reference row (THz, in paired standard errors and in per cent of the frequency) and by which criterion the row
+    agrees with it, then what was chosen, by which criterion, and why.
 
     ``given``: the cutoff was set by the user (the table then reaches only to it, and nothing is chosen)."""
     t = table
@@ -76,24 +87,30 @@ def format_cutoff_table(table, given: bool = False) -> str:
     chosen, ref = float(t.selected_cutoff), float(t.reference_cutoff)
     reach = float(t.potential_range)
     z = float(t.attrs["z"])
+    rtol, atol = float(t.attrs.get("rtol", 0.0)), float(t.attrs.get("atol", 0.0))
+    tolerance = f"max({100 * rtol:g} %, {atol:g} THz)"
     w = max(10, max(len(value_error(v, e)) for v, e in zip(nu.ravel(), err.ravel())) + 1)
     head = f"  {'r2 (A)':>7} {'shell':>7} {'params':>6} {'CV RMSE':>9}" + "".join(f"{x:>{w}}" for x in labels) + \
-        "   largest difference (THz)"
+        "  agrees  largest difference (THz)"
     lines = ["pair cutoff: second-order fits at every neighbour shell from the one pass; lowest frequency (THz) at "
              "each special point with its standard error in the last digits; largest difference of any frequency from "
-             f"the {ref:.4g} A row, in paired standard errors", head]
+             f"the {ref:.4g} A row, in paired standard errors and per cent of the frequency", head]
     cuts = t.cutoff.values
     star = len(cuts) - 1 if given else int(np.flatnonzero(cuts <= chosen + 1e-3)[-1])     # the row chosen
+    rel = t["largest_relative_difference"].values if "largest_relative_difference" in t else np.full(len(cuts), np.nan)
     for i, c in enumerate(cuts):
         holds = not np.isfinite(reach) or c >= reach - 1e-3 or (i + 1 < len(t.cutoff)
-                                                                 and float(t.shell[i + 1]) > reach + 1e-3)
+                                                                and float(t.shell[i + 1]) > reach + 1e-3)
         mark = "*" if i == star else " " if holds else "<"
-        sh, zz = float(t.largest_difference[i]), float(t.largest_z[i])
-        shift = "reference" if abs(c - ref) < 1e-9 else "" if not np.isfinite(sh) else \
-            f"{sh:.4f} ({zz:.1f})" if np.isfinite(zz) else f"{sh:.4f}"          # no paired error: the shift alone
+        sh, zz, rr = float(t.largest_difference[i]), float(t.largest_z[i]), float(rel[i])
+        pct = f", {100 * rr:.1f} %" if np.isfinite(rr) else ""
+        is_ref = abs(c - ref) < 1e-9
+        by = "" if is_ref or c > ref + 1e-9 else _agrees_by(t, i)
+        shift = "reference" if is_ref else "" if not np.isfinite(sh) else \
+            f"{sh:.4f} ({zz:.1f}{pct})" if np.isfinite(zz) else f"{sh:.4f}"          # no paired error: the shift alone
         lines.append(f"{mark} {c:>7.3f} {float(t.shell[i]):>7.3f} {int(t.n_params[i]):>6d} "
                      f"{float(t.cv_rmse[i]):>9.6f}" + "".join(f"{value_error(v, e):>{w}}" for v, e in
-                                                             zip(nu[i], err[i])) + f"   {shift}")
+                                                             zip(nu[i], err[i])) + f"  {by:>6}  {shift}")
     notes = []
     if np.isfinite(reach):
         notes.append(f"<: shorter than the potential's range, {reach:.4g} A")
@@ -101,11 +118,23 @@ def format_cutoff_table(table, given: bool = False) -> str:
         notes.append(f"*: the cutoff given, {t.cutoff.values[-1]:.4g} A")
     else:
         halves = t.sizes["q"] > len(shown)
+        decided = str(t.attrs.get("decided_by", ""))
+        stat = float(t["statistical_cutoff"]) if "statistical_cutoff" in t else np.nan
+        why = ""
+        if decided.startswith("the tolerance"):
+            why = (f"; decided by the tolerance (the statistical test alone would take {stat:.4g} A: the longer "
+                   "rows differ by more than their error bars, but by less than a user resolves)")
+        elif decided.startswith("the statistical test"):
+            why = "; decided by the statistical test"
+        if decided.endswith("the potential's range"):
+            why += " and the potential's range"
         notes.append(f"*: chosen, r2 = {chosen:.4g} A: the shortest cutoff from which every frequency at "
                      f"{', '.join(labels)}" + (" and half-way to them" if halves else "") +
-                     f" agrees with the {ref:.4g} A fit's within {z:.2g} standard errors (the "
-                     f"{100 * float(t.attrs.get('level', 0.05)):g} % level for the "
-                     f"{int(t.attrs.get('distinct_frequencies', 0))} distinct frequencies)"
-                     + (", not below the potential's range" if np.isfinite(reach) else ""))
+                     f" agrees with the {ref:.4g} A fit's within {z:.2g} standard errors or within {tolerance}"
+                     + (", not below the potential's range" if np.isfinite(reach) else "") + why)
     lines.append("; ".join(notes))
+    lines.append(f"agrees: s.e. every frequency within {z:.2g} paired standard errors (the "
+                 f"{100 * float(t.attrs.get('level', 0.05)):g} % level for the "
+                 f"{int(t.attrs.get('distinct_frequencies', 0))} distinct frequencies), tol within {tolerance}, both, "
+                 "mixed (each frequency by one or the other), no")
     return "\n".join(lines)

@@ -36,7 +36,8 @@ class Series:
         ``path_frequency`` (run, path_q, branch) in THz with ``*_err``, the error bars of each run's error model
         (:mod:`trajmodes.series.errorbars`: ``frequency_err`` says in its attributes ``error_model`` and
         ``error_is_lower_bound`` which estimate it is and, for a lower bound, why; per run ``error_model``,
-        ``error_is_lower_bound``, ``error_model_reason``; the parts ``frequency_bootstrap_err``,
+        ``error_is_lower_bound``, ``error_model_reason``, ``error_bars`` (``calibrated (...)`` or ``lower bound
+        (...)``); the parts ``frequency_bootstrap_err``,
         ``frequency_temperature_err``, ``frequency_partition_err``, ``frequency_net_slope_err`` and ``dnu_dT``);
         ``required_frames`` for ``target_error``;
         and, when every run has potential energies, the variables of

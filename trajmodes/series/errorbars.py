@@ -17,7 +17,8 @@ differ only in their seeds, z-score standard deviations of the frequencies: docs
   fraction of the modes' mean-square displacement (:func:`frozen_share`, from the run projected on its modes) is
   below :data:`EXCHANGE_SHARE`. The blocking bootstrap is calibrated (Langevin, damping 0.5 ps: 1.06-1.21), with
   d nu / dT times the temperature error added where d nu / dT is known; an NVE run without d nu / dT misses its
-  energy draw and is a lower bound;
+  energy draw and is a lower bound, and so is a crystal more anharmonic than those it was calibrated on (sigma_A
+  above :data:`SIGMA_A_LIMIT`; :func:`strongly_anharmonic`);
 - **the modes kept their energies** (NVE or Nose-Hoover in a small, nearly harmonic crystal): the partition estimate
   of :func:`~trajmodes.phonons.thermodynamics.uncertainty.frequencies_with_errors` (``partition=``): the quartic response to the
   energy each set of modes kept, from a fourth order fitted for it, with d nu / dT times the temperature error, or the
@@ -27,6 +28,9 @@ differ only in their seeds, z-score standard deviations of the frequencies: docs
   :data:`SIGMA_A_LIMIT`);
 - **the run has no velocities**: whether its modes kept their energies cannot be measured; the bootstrap is a lower
   bound.
+
+Every error bar is labelled by what it is (:func:`error_bar_label`): calibrated only where the run lies within what its
+model was calibrated on, a lower bound with the reason otherwise.
 
 Whether a run kept its energy (NVE) is ``fit.energy_conserved_`` when every frame has its potential energy, and
 otherwise the variance of its kinetic energy over the run: about half the canonical one at constant energy
@@ -47,7 +51,8 @@ __all__ = ["ErrorModelInputs", "RunFrequencyErrors", "error_model_frames", "fram
            "error_model_inputs", "error_model_cutoff",
            "run_frequency_errors", "frozen_share", "SIGMA_A_LIMIT", "static_frequencies", "static_slope",
            "STATIC_SHIFT_LIMIT", "SeriesFrequencyErrors", "series_frequency_errors", "error_model_variables",
-           "EXCHANGE_SHARE", "NVE_KINETIC_RATIO", "ERROR_MODEL_FRAMES", "MIN_FRAMES", "MODELS"]
+           "EXCHANGE_SHARE", "NVE_KINETIC_RATIO", "ERROR_MODEL_FRAMES", "ERROR_MODEL_ATOM_FRAMES", "quartic_frames",
+           "MIN_FRAMES", "MODELS", "error_bar_label", "strongly_anharmonic"]
 
 #: below this frozen share of the mean-square displacement (:func:`frozen_share`) the run's modes exchanged their
 #: energies (measured on 32-atom Cu at 300 K: 0.03-0.08 under Langevin, 0.3-0.6 under NVE and Nose-Hoover, 5-50 ps;
@@ -55,12 +60,21 @@ __all__ = ["ErrorModelInputs", "RunFrequencyErrors", "error_model_frames", "fram
 EXCHANGE_SHARE = 0.2
 #: a kinetic-energy variance below this fraction of the canonical one marks a run at constant energy (NVE: about 1/2)
 NVE_KINETIC_RATIO = 0.75
-#: the partition estimate is lowest order in the anharmonicity: calibrated on crystals of sigma_A 0.08 (Si, 300 K) to
-#: 0.21 (Cu, 300 K); above this the run's error bar is marked as a lower bound instead (bcc Zr at 1300 K, sigma_A
-#: 0.60: its quartic response by mode gave three times the scatter of independent runs at the soft TA mode at N)
+#: every error model was calibrated on crystals of sigma_A 0.08 (Si, 300 K) to 0.21 (Cu, 300 K); above this the run's
+#: error bar is marked as a lower bound, whichever model gives it: the partition estimate is lowest order in the
+#: anharmonicity (bcc Zr at 1300 K, sigma_A 0.60: its quartic response by mode gave three times the scatter of
+#: independent runs at the soft TA mode at N), and the blocking bootstrap of the same Zr runs was 1.28 times too small
+#: under Nose-Hoover
 SIGMA_A_LIMIT = 0.3
-#: frames of a run projected on its modes, and fitted for the fourth order of the error model (evenly spaced)
+#: frames of a run projected on its modes, and at most this many fitted for the fourth order of the error model
+#: (evenly spaced)
 ERROR_MODEL_FRAMES = 500
+#: the fourth order of the error model is fitted to at most this many atom-frames (atoms times frames; at least
+#: :data:`MIN_FRAMES` frames): the most of the runs it was calibrated on (64-atom Si, 500 frames), so that their fits are
+#: unchanged, while a big supercell fits the same number of force components from fewer frames (576-atom GaN: 55
+#: frames, 95,000 force components for 1088 parameters of orders 2 to 4; its partition term 1.03 times that of all
+#: 201 frames, median, and every error bar within 0.8 %: docs/series.md)
+ERROR_MODEL_ATOM_FRAMES = 32_000
 #: fewer frames than this cannot tell a variance over the run from its canonical value (the relative error of a
 #: variance over n frames is at least sqrt(2 / n): 0.2 at 50): whether the modes kept their energies is not judged
 MIN_FRAMES = 50
@@ -102,6 +116,8 @@ class ErrorModelInputs:
         Why a piece is missing.
     seconds : float
         Wall time of the projection and the fourth-order fit.
+    fourth_order_frames : int
+        Frames of each run the fourth order was fitted to (:func:`quartic_frames`; 0 without it).
     """
 
     frozen: object | None
@@ -112,6 +128,7 @@ class ErrorModelInputs:
     sigma_a: float
     notes: tuple
     seconds: float
+    fourth_order_frames: int = 0
 
     @property
     def exchanging(self) -> bool | None:
@@ -139,6 +156,25 @@ class RunFrequencyErrors:
     model: str
     lower_bound: bool
     reason: str
+
+
+def quartic_frames(n_atoms: int, max_frames: int = ERROR_MODEL_FRAMES) -> int:
+    """How many frames (evenly spaced) the error model's fourth order is fitted to in a run of ``n_atoms`` atoms: at
+    most ``max_frames`` and :data:`ERROR_MODEL_ATOM_FRAMES` atom-frames, at least :data:`MIN_FRAMES`."""
+    return int(min(int(max_frames), max(MIN_FRAMES, ERROR_MODEL_ATOM_FRAMES // max(int(n_atoms), 1))))
+
+
+def strongly_anharmonic(sigma_a: float) -> str:
+    """Why a run of anharmonicity ``sigma_a`` above :data:`SIGMA_A_LIMIT` has error bars that are lower bounds."""
+    return (f"sigma_A = {sigma_a:.2f} > {SIGMA_A_LIMIT:g}: strongly anharmonic, beyond the crystals the error model was "
+            "calibrated on (sigma_A 0.08-0.21; at sigma_A 0.60, bcc Zr at 1300 K, the partition estimate was three "
+            "times the scatter of independent runs and the bootstrap 1.28 times too small under Nose-Hoover)")
+
+
+def error_bar_label(lower_bound: bool, reason: str) -> str:
+    """What an error bar is, in words for a dataset's attributes: ``calibrated (reason)`` or ``lower bound
+    (reason)``."""
+    return f"{'lower bound' if lower_bound else 'calibrated'} ({reason})"
 
 
 def frozen_share(frozen) -> float:
@@ -236,7 +272,7 @@ def fit_holding_frames(fit, data, together=None):
 
 
 def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: int = ERROR_MODEL_FRAMES,
-                       fourth_order: bool = True) -> ErrorModelInputs:
+                       fourth_order: bool = True, progress=None) -> ErrorModelInputs:
     """Measure what the error model of a fitted run needs: the run projected on the modes of its fitted fc2 (the
     frozen fractions, whether its energy was conserved), and, where its modes kept their energies, a fourth order
     fitted to it for the partition term.
@@ -251,10 +287,15 @@ def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: in
     cutoff4 : float, optional
         Angstrom; default :func:`error_model_cutoff`.
     max_frames : int
-        At most this many frames of each run, evenly spaced, are projected and fitted for the fourth order (the
-        variance of a mode's energy over the run, and a fourth order for an error of the error bar, need no more).
+        At most this many frames of each run, evenly spaced, are projected (the variance of a mode's energy over the
+        run needs no more) and fitted for the fourth order, there also at most :data:`ERROR_MODEL_ATOM_FRAMES`
+        atom-frames (:func:`quartic_frames`: a fourth order for an error of the error bar needs no more force
+        components in a big supercell than in the small ones it was calibrated on).
     fourth_order : bool
         Fit the fourth order where the modes kept their energies (False: the projection alone).
+    progress : callable, optional
+        Called with one line before each step that can take seconds (the projection, the fourth order's basis and
+        its pass over the frames).
 
     Returns
     -------
@@ -265,11 +306,12 @@ def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: in
         # frames held in this process (:func:`fit_holding_frames`, on a cluster too): projected and fitted on its own
         # threads, not sent to a cluster's workers inside the graph
         with dask.config.set(scheduler="threads"):
-            return _error_model_inputs(fit, runs, cutoff4, max_frames, fourth_order)
-    return _error_model_inputs(fit, runs, cutoff4, max_frames, fourth_order)
+            return _error_model_inputs(fit, runs, cutoff4, max_frames, fourth_order, progress)
+    return _error_model_inputs(fit, runs, cutoff4, max_frames, fourth_order, progress)
 
 
-def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order: bool) -> ErrorModelInputs:
+def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order: bool,
+                        progress=None) -> ErrorModelInputs:
     """:func:`error_model_inputs` of the runs ``runs``."""
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.lattice.qpoints import commensurate_qpoints
@@ -277,6 +319,7 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
     from trajmodes.modes.projection import project
     from trajmodes.phonons.harmonic.phonons import Phonons
     t0 = time.perf_counter()
+    say = progress or (lambda line: None)
     notes = []
     has_energy = bool(np.isfinite(fit.energies_.get("potential", np.nan)))
     conserved = bool(getattr(fit, "energy_conserved_", False)) if has_energy and hasattr(fit, "energy_conserved_") \
@@ -295,6 +338,8 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
                      "canonical energy to measure")
     else:
         parts = []
+        say(f"error model: the run projected on its modes ({sum(len(error_model_frames(t, max_frames)) for t in runs)} "
+            "frames), to measure whether they kept their energies")
         for t in runs:
             step = int(np.diff(error_model_frames(t, max_frames)[:2]).sum()) or 1
             with warnings.catch_warnings():
@@ -315,24 +360,30 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
         frozen = frozen.drop_vars(["energy", "set_variance", "set_size"])
     share = frozen_share(frozen) if frozen is not None else float("nan")
     sigma_a = float(fit.scores_.sigma_a)
-    quartic, c4 = None, None
+    quartic, c4, used = None, None, 0
     if frozen is not None and share >= EXCHANGE_SHARE and fourth_order and sigma_a <= SIGMA_A_LIMIT:
         if 4 in fit.bases_:
             quartic, c4 = fit.force_constants_, float(fit.cutoff4)
         else:
             c4 = float(cutoff4) if cutoff4 is not None else error_model_cutoff(fit)
+            frames = quartic_frames(fit.supercell_.n_atoms, max_frames)
+            say(f"error model: the modes kept their energies (frozen share {share:.2f}): a fourth order within "
+                f"{c4:.2f} A fitted to {min(frames, min(t.n_frames for t in runs))} frames"
+                + (" of each run" if len(runs) > 1 else "") + " for the partition estimate (its basis, then one pass)")
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     em = EffectiveForceConstants(cutoff2=fit.cutoff2, cutoff3=c4, cutoff4=c4, mode="sequential",
-                                                 symprec=fit.symprec, n_frames=int(max_frames),
+                                                 symprec=fit.symprec, n_frames=frames,
                                                  allow_p1=fit.allow_p1).fit(runs if len(runs) > 1 else runs[0])
                 quartic = ForceConstants(fit.fc2_, fit.supercell_, fit.primitive_, smap=fit.smap_, p2s=fit.p2s_,
                                          fc4=em.fc4_)
+                used = int(em.scores_.n_frames) // len(runs)
             except (ValueError, MemoryError) as exc:
                 notes.append(f"the fourth order of the error model (cutoff {c4:g} A) could not be fitted: {exc}")
     return ErrorModelInputs(frozen=frozen, quartic=quartic, cutoff4=c4, energy_conserved=conserved, share=share,
-                            sigma_a=sigma_a, notes=tuple(notes), seconds=time.perf_counter() - t0)
+                            sigma_a=sigma_a, notes=tuple(notes), seconds=time.perf_counter() - t0,
+                            fourth_order_frames=used)
 
 
 def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, dnu_dT=None,
@@ -386,6 +437,11 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
     if inputs.exchanging:
         res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, **kw)
         model = "bootstrap+temperature" if dnu_dT is not None else "bootstrap"
+        if inputs.sigma_a > SIGMA_A_LIMIT:
+            return RunFrequencyErrors(res, model, True, f"{strongly_anharmonic(inputs.sigma_a)}; the modes exchanged "
+                                      f"their energies over the run ({share}), but the blocking bootstrap"
+                                      + (f" with {slope}" if slope else "") + " was not calibrated on crystals this "
+                                      "anharmonic")
         if conserved and dnu_dT is None:
             return RunFrequencyErrors(res, model, True, f"the modes exchanged their energies ({share}), but the run "
                                       f"is {nve}: its energy is one canonical draw, T / sqrt(3N - 3) = "
@@ -396,10 +452,9 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
     if inputs.sigma_a > SIGMA_A_LIMIT:
         res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, **kw)
         return RunFrequencyErrors(res, "bootstrap+temperature" if dnu_dT is not None else "bootstrap", True, (
-            f"{kept}, but the crystal is strongly anharmonic (sigma_A = {inputs.sigma_a:.2f} > {SIGMA_A_LIMIT:g}): the "
-            "partition estimate, lowest order in the anharmonicity, is calibrated only up to sigma_A 0.21 (it gave "
-            "three times the scatter of independent runs of bcc Zr at 1300 K, sigma_A 0.60, at its soft mode), so the "
-            "bootstrap" + (f" with {slope}" if slope else "") + " is given"))
+            f"{strongly_anharmonic(inputs.sigma_a)}; {kept}, but the partition estimate is lowest order in the "
+            "anharmonicity, so the bootstrap"
+            + (f" with {slope}" if slope else "") + " is given"))
     if inputs.quartic is not None:
         res = frequencies_with_errors(fit, q, dnu_dT=dnu_dT, partition=inputs.frozen, quartic=inputs.quartic, **kw)
         if dnu_dT is None:
@@ -585,7 +640,8 @@ def error_model_variables(errors: SeriesFrequencyErrors, nq: int, names) -> dict
     """The dataset variables of a series' error bars (:func:`series_frequency_errors` at the ``nq`` tabulated q-points
     followed by the band path): ``frequency_err`` and ``path_frequency_err`` with the attributes ``error_model``,
     ``error_is_lower_bound`` and ``error_lower_bound_reason``, the parts of the error, d nu / dT, and per run
-    ``error_model``, ``error_is_lower_bound``, ``error_model_reason``, ``frozen_share`` and ``energy_conserved``."""
+    ``error_model``, ``error_is_lower_bound``, ``error_model_reason``, ``error_bars`` (:func:`error_bar_label`),
+    ``frozen_share`` and ``energy_conserved``."""
     frequency_units, dims, path = {"units": "THz"}, ("run", "q", "branch"), ("run", "path_q", "branch")
     models = list(dict.fromkeys(errors.model))
     lower = np.asarray(errors.lower_bound, bool)
@@ -619,6 +675,8 @@ def error_model_variables(errors: SeriesFrequencyErrors, nq: int, names) -> dict
         "error_is_lower_bound": ("run", lower, {"long_name": "no calibrated estimate applies: frequency_err is a "
                                                              "lower bound (error_model_reason says why)"}),
         "error_model_reason": ("run", np.array(e.reason, dtype=str), {"long_name": "why the error model applies"}),
+        "error_bars": ("run", np.array([error_bar_label(b, r) for b, r in zip(lower, e.reason)], dtype=str),
+                       {"long_name": "what frequency_err is: calibrated (why) or lower bound (why)"}),
         "frozen_share": ("run", e.share, {"units": "1", "long_name": "frozen share of the mean-square displacement "
                                                                     "(0: the modes exchanged their energies over the "
                                                                     "run; 1: they kept them)"}),

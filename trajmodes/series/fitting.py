@@ -163,7 +163,8 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
         if n_resamples:
             est.bootstrap(n_resamples, None if seed is None else seed + i)
             if error_model == "calibrated":
-                found = error_model_inputs(est, run if held is None else held)
+                found = error_model_inputs(est, run if held is None else held,
+                                           progress=(lambda line: progress(f"  {line}")) if progress else None)
                 inputs.append(found)
                 if progress:
                     progress(f"  error model: {_describe(found)} ({found.seconds:.1f} s)")

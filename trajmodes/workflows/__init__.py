@@ -309,7 +309,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
 
 
 def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabels=None, n_resamples: int = 200,
-                         seed: int | None = 0, static=None):
+                         seed: int | None = 0, static=None, progress=None):
     """The effective frequencies of a fit (``trajmodes fit`` and ``run``) at the special points with the error bars
     calibrated for the run (:mod:`trajmodes.series.errorbars`): the fit bootstrapped (no pass over the frames), the
     run projected on its modes (at most :data:`~trajmodes.series.errorbars.ERROR_MODEL_FRAMES` frames) and, where its
@@ -329,18 +329,23 @@ def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabe
     static : ForceConstants, optional
         The static (0 K) crystal at the run's volume: d nu / dT by the classical scaling of the shift, for the
         temperature term (a single run has no other).
+    progress : callable, optional
+        Called with one line before each step of the error model that can take seconds
+        (:func:`~trajmodes.series.errorbars.error_model_inputs`).
 
     Returns
     -------
     xarray.Dataset
         ``frequency``, ``frequency_err`` and its parts ``frequency_bootstrap_err``, ``frequency_temperature_err``,
         ``frequency_partition_err``, ``frequency_net_slope_err`` (q, branch) THz; coordinates ``qpoint``, ``qlabel``;
-        attrs ``error_model``, ``error_is_lower_bound``, ``error_model_reason``, ``frozen_share``,
-        ``energy_conserved`` (1, 0, -1 unknown), ``error_model_seconds``.
+        attrs ``error_model``, ``error_is_lower_bound``, ``error_model_reason``, ``error_bars`` (``calibrated (...)``
+        or ``lower bound (...)``: :func:`~trajmodes.series.errorbars.error_bar_label`, also on ``frequency_err``),
+        ``frozen_share``, ``energy_conserved`` (1, 0, -1 unknown), ``error_model_seconds``.
     """
     import xarray as xr
     from trajmodes.lattice import paths
-    from trajmodes.series.errorbars import MODELS, error_model_inputs, run_frequency_errors, static_slope
+    from trajmodes.series.errorbars import (MODELS, error_bar_label, error_model_inputs, run_frequency_errors,
+                                            static_slope)
     est = result.estimator
     if qpoints is None:
         pts = paths.special_points(est.primitive_)
@@ -349,22 +354,24 @@ def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabe
     qlabels = [""] * len(q) if qlabels is None else [str(x) for x in qlabels]
     if not hasattr(est, "params_samples_"):
         est.bootstrap(n_resamples, seed)
-    found = error_model_inputs(est, trajectories if result.held is None else result.held)
+    found = error_model_inputs(est, trajectories if result.held is None else result.held, progress=progress)
     dnu, why = static_slope(est, static, q) if static is not None else (None, "")
     r = run_frequency_errors(est, q, found, dnu_dT=dnu, dnu_dT_source="from the static crystal (classical scaling of "
                              "the shift)" if dnu is not None else "")
     reason = f"{r.reason}; {why}" if why and r.lower_bound else r.reason
     thz, dims, e = {"units": "THz"}, ("q", "branch"), r.result
+    label = error_bar_label(r.lower_bound, reason)
     return xr.Dataset(
         {"frequency": (dims, e.frequency, dict(thz, long_name="effective phonon frequency")),
-         "frequency_err": (dims, e.frequency_err, dict(thz, long_name="standard error (error_model)")),
+         "frequency_err": (dims, e.frequency_err, dict(thz, long_name="standard error (error_model)",
+                                                       error_bars=label)),
          "frequency_bootstrap_err": (dims, e.bootstrap_err, dict(thz, long_name="block bootstrap part")),
          "frequency_temperature_err": (dims, e.temperature_term, dict(thz, long_name="temperature term")),
          "frequency_partition_err": (dims, e.partition_term, dict(thz, long_name="partition term")),
          "frequency_net_slope_err": (dims, e.net_slope_term, dict(thz, long_name="net-slope term"))},
         coords={"qpoint": (("q", "reduced"), q), "qlabel": ("q", qlabels)},
         attrs={"error_model": r.model, "error_model_description": MODELS[r.model],
-               "error_is_lower_bound": int(r.lower_bound), "error_model_reason": reason,
+               "error_is_lower_bound": int(r.lower_bound), "error_model_reason": reason, "error_bars": label,
                "frozen_share": found.share, "error_model_seconds": found.seconds,
                "energy_conserved": -1 if found.energy_conserved is None else int(found.energy_conserved)})
 
@@ -541,7 +548,12 @@ def modes_dataset(modes, resolution: float | None = None, full: bool = False, mo
     from trajmodes.modes.averaging import degenerate_sum, star_average
     from trajmodes.modes.peaks import fit_peaks
     from trajmodes.modes.spectra import mode_spectra, require_result_memory, result_bins
-    if resolution is None:
+    if resolution is None and modes.sizes["time"] > 1:
+        # the default bin, or the run's own 1/T where it is shorter than one default segment (no warning: chosen)
+        from trajmodes.modes.defaults import DEFAULT_RESOLUTION
+        t = np.asarray(modes["time"].values, float)
+        resolution = max(DEFAULT_RESOLUTION, 1.0 / (len(t) * float(t[1] - t[0])))
+    elif resolution is None:
         from trajmodes.modes.defaults import DEFAULT_RESOLUTION
         resolution = DEFAULT_RESOLUTION
     if modes.sizes["time"] > 1:                     # the result must fit: said before the first pass over the run
@@ -674,7 +686,7 @@ class ThreePhonon:
 def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum", smearing: float | str | None = None,
                  kappa: bool = True, method: str = "rta", isotopes=None, four_phonon: float | str | None = None,
                  four_phonon_sample=None, four_phonon_seed: int | None = None, coherences: bool = False,
-                 static_shift: bool = False, **options):
+                 static_shift: bool = False, progress=None, **options):
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
     ``force_constants`` carry fc3; ``mesh`` is n, (n1, n2, n3) or a
@@ -692,26 +704,36 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
     Delta(0), and ``frequency_shift_dynamic`` = Delta(nu0) - Delta(0), the shift of the lines of effective constants
     (fitted at T: they hold Delta(0) already; :meth:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic.static_shift`).
     ``options`` also take ``allow_unstable`` (constants with imaginary modes are refused without it).
+    ``progress``: a callable that turns the label of each step (the phonons of the mesh, the sums over its triplets,
+    the conductivity) into a context manager around it (the command line's step lines); default silent.
     Returns :class:`ThreePhonon`: the calculator and its dataset."""
+    import contextlib
     from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+    from trajmodes.lattice.qpoints import parse_mesh
     if coherences and not kappa:
         raise ValueError("coherences=True is a part of the conductivity: leave kappa=True")
-    an = Anharmonic(force_constants, mesh, temperatures, occupation=occupation, smearing=smearing, isotopes=isotopes,
-                    **options)
+    step = progress if progress is not None else (lambda label: contextlib.nullcontext())
+    m = parse_mesh(mesh)
+    words = "x".join(map(str, m.tolist())) + " mesh" if m.ndim == 1 else f"grid of the supercell {m.tolist()}"
+    with step(f"phonons, symmetry, stability and delta-function weights on the {words}"):
+        an = Anharmonic(force_constants, mesh, temperatures, occupation=occupation, smearing=smearing,
+                        isotopes=isotopes, **options)
     four = dict(four_phonon=four_phonon, four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
+    sums = (f"at the {len(an.grid.irreducible)} irreducible of its {an.grid.n_points} q-points "
+            f"({an.triplet_count():,} triplets)")
     if kappa and method == "lbte":
-        ds = an.thermal_conductivity(method="lbte", **four)
+        with step(f"three-phonon collision matrix {sums} and the LBTE conductivity"):
+            ds = an.thermal_conductivity(method="lbte", **four)
     else:
-        lw = an.linewidths(shifts=True, **four)
-        if static_shift:
-            d0 = an.static_shift(lw["grid_point"].values)
-            dims = ("temperature", "q", "branch")
-            lw["frequency_shift_static"] = (dims, d0, {"units": "THz", "long_name": "bubble real part at zero "
-                                                       "frequency, Delta(0)"})
-            lw["frequency_shift_dynamic"] = (dims, lw["frequency_shift"].values - d0,
-                                             {"units": "THz", "long_name": "Delta(nu0) - Delta(0): the shift of the "
-                                              "lines of effective constants, which hold Delta(0)"})
-        ds = an.thermal_conductivity(method=method, linewidths=lw) if kappa else lw
+        # Delta(0) from the same interaction strengths as the widths and Delta(nu0): one pass over the triplets
+        with step(f"three-phonon widths and shifts{', Delta(0)' if static_shift else ''} {sums}"
+                  + (", four-phonon widths" if four_phonon is not None else "")):
+            lw = an.linewidths(shifts=True, static_shift=static_shift, **four)
+        if kappa:
+            with step("group velocities, heat capacities and the RTA conductivity"):
+                ds = an.thermal_conductivity(method=method, linewidths=lw)
+        else:
+            ds = lw
     if coherences:
         from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
         w = wigner_conductivity(an, ds["gamma"].transpose("temperature", "q", "branch").values,
@@ -890,13 +912,20 @@ def structure_factor(trajectory, qpoints: ScatteringQpoints, **options):
     return ds
 
 
-def path_dispersion(force_constants, path: str):
+def path_dispersion(force_constants, path: str, primitive=None):
     """The harmonic band structure of ``force_constants`` (or the file or folder that holds them) along ``path`` and
     the point group of their primitive cell (unique integer rotations, reduced), to draw over a map along the path:
-    (bands, rotations)."""
+    (bands, rotations). ``primitive``, the run's primitive cell the map is drawn for: constants of another crystal
+    are refused (:func:`~trajmodes.lattice.qpoints.qpoints_in`; another choice of primitive vectors is the same
+    crystal, and its path's special points are the same points of the zone)."""
+    from trajmodes.lattice.qpoints import qpoints_in
     from trajmodes.phonons.harmonic.phonons import Phonons
+    name = str(force_constants)
     if not isinstance(force_constants, ForceConstants):
         force_constants = load_force_constants(force_constants)
+    if primitive is not None:
+        qpoints_in(np.zeros((1, 3)), primitive, force_constants.primitive,
+                   names=("the run's primitive cell", f"that of the force constants {name}"))
     ph = Phonons(force_constants)
     return ph.band_structure(path), np.unique(np.asarray(ph.force_constants.primitive.rotations, int), axis=0)
 
