@@ -64,7 +64,7 @@ def test_cli_summary_per_branch(tmp_path, capsys):
     with pytest.warns(UserWarning) as said:
         assert main(["project", *SI, "--force-constants", str(EX / "fc" / "si_sw"), "-o", str(out.parent)]) == 0
     said = [str(w.message) for w in said]
-    assert any("fold back (alias)" in w for w in said) and any("longer than the trajectory" in w for w in said), said
+    assert any("fold back (alias)" in w for w in said), said
     text = capsys.readouterr().out
     assert len(text.splitlines()) < 20 and "aliased" in text and "narrower than this run resolves" in text
     lines = [ln.split() for ln in text.splitlines() if ln.split() and ln.split()[0] == "5"]
