@@ -452,9 +452,10 @@ class EffectiveForceConstants:
             self._check_memory(len(trajs))
             ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
             extra = dict(together or {})
+            settled = self.__dict__.get("_sites_settled", False)        # the second pass of a fit whose sites moved
             if prov is not None:
                 extra[_MEAN_DISPLACEMENT] = first.mean_displacement(prov, layer)
-            elif not (averaged or self.__dict__.get("_sites_settled") or getattr(first.source, "displacement_set", 0)):
+            elif not (averaged or settled or getattr(first.source, "displacement_set", False)):
                 # a given reference (a 0 K data file): the run's mean sites against it, in the same pass
                 extra[_MEAN_DISPLACEMENT] = first.mean_displacement(ideal, layer)
         with first.taking_held():              # each held frame goes once its chunk is read
@@ -465,7 +466,7 @@ class EffectiveForceConstants:
             normal, values = normal
             if prov is not None:
                 d = settle_average(first, prov, values.pop(_MEAN_DISPLACEMENT), ideal)
-                if not self.__dict__.get("_sites_settled", False):
+                if not settled:
                     moved = self._mean_sites(first, d, ideal, "the average of a few of its frames", given=False)
             elif _MEAN_DISPLACEMENT in values:
                 moved = self._mean_sites(first, values.pop(_MEAN_DISPLACEMENT), ideal, "the reference")
