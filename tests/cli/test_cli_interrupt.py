@@ -146,6 +146,35 @@ def test_the_next_run_reuses_the_cache_of_the_same_dump_only(tmp_path):
     assert cache.stat().st_mtime_ns != stamp
 
 
+
+def test_a_cache_is_written_again_when_the_input_beside_the_dump_changes(tmp_path):
+    """The frame times of a dump without ITEM: TIME come from the LAMMPS input beside it: a second run after its
+    ``timestep`` was edited (0.001 -> 0.002 ps) writes the cache again with the new times instead of reusing the
+    old ones (the reader's decisions are part of the cache's fingerprint, not only the dump's own bytes)."""
+    import shutil
+    import netCDF4
+    mine = tmp_path / "cu.dump"
+    shutil.copy(DATA / "cu32_xu.lammpstrj", mine)
+    inp = tmp_path / "in.cu"
+    text = "units metal\ntimestep {dt}\ndump d all custom 10 cu.dump id type xu yu zu vx vy vz fx fy fz\nrun 190\n"
+    argv = ["run", str(mine), "--species", "Cu", "--no-fit", "-o", "out"]
+
+    def run(dt: float) -> tuple[str, float]:
+        inp.write_text(text.format(dt=dt))
+        p = _start(argv, tmp_path)
+        p.wait(timeout=240)
+        assert p.returncode == 0, p.log.read_text()
+        with netCDF4.Dataset(tmp_path / "out" / "trajectory.nc") as ds:
+            t = ds.variables["time"][:]
+        return p.log.read_text(), float(t[1] - t[0])
+    first, dt1 = run(0.001)
+    assert "reading the run once" in first and dt1 == pytest.approx(0.01)
+    again, _ = run(0.001)
+    assert "reusing the netCDF cache" in again
+    second, dt2 = run(0.002)
+    assert "reusing" not in second and "reading the run once" in second
+    assert dt2 == pytest.approx(0.02)
+
 #: a command whose cache write is followed by a C call that holds the interpreter and never checks for signals
 _HELD = textwrap.dedent("""
     import sys

@@ -158,7 +158,8 @@ def cmd_run(args, out) -> int:
     def mean_temperature(values):
         return float(np.mean(values["temperature"])) if "temperature" in values else None
 
-    fingerprint = source_fingerprint(inputs, settings=repr(sorted((k, str(v)) for k, v in settings.items())))
+    fingerprint = source_fingerprint(inputs, settings=repr(sorted((k, str(v)) for k, v in settings.items()))
+                                     + "; " + _decided(traj))
     t0 = time.perf_counter()
     if _reusable_cache(cache, fingerprint, traj.n_frames):
         print(f"reusing the netCDF cache {cache}: complete, {traj.n_frames} frames, written from these inputs "
@@ -207,6 +208,21 @@ def cmd_run(args, out) -> int:
         _write_fit(fitting, [traj], settings_fit, os.path.join(args.output, "fc"), out, args, compare=args.compare,
                    inputs=inputs, reference_fc=reference_fc, fitted=[cached])
     return 0
+
+
+def _decided(traj) -> str:
+    """What the reader decided from files other than the trajectory's own (a LAMMPS input or log beside the dump,
+    the data file its ``read_data`` names): the frame times, the MD time step, the masses and species, as one
+    string of digests. A cache is reused only while these are what a read of the inputs gives now, so an edited
+    ``timestep`` or ``mass`` beside the dump writes the cache again."""
+    import hashlib
+    import numpy as np
+
+    def digest(x) -> str:
+        return "none" if x is None else hashlib.sha1(np.ascontiguousarray(np.asarray(x)).tobytes()).hexdigest()[:16]
+    return (f"times {digest(np.asarray(traj.times, float))}, md_timestep {traj.md_timestep!r}, "
+            f"masses {digest(None if traj.masses is None else np.asarray(traj.masses, float))}, "
+            f"species {digest(np.asarray(traj.species, str))}, units {getattr(traj.source, 'units', '')}")
 
 
 def _reusable_cache(cache: str, fingerprint: str, n_frames: int) -> bool:
