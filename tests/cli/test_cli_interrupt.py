@@ -191,6 +191,34 @@ _HELD = textwrap.dedent("""
 """)
 
 
+#: a command that a signal interrupts inside an import, which turns it into another error (as a C extension's
+#: initialisation does: "ImportError: initialization failed")
+_IMPORT_CUT = textwrap.dedent("""
+    import os, signal, sys
+    from trajmodes import cli
+    from trajmodes.cli.interrupt import Interrupted
+    def cmd_info(args, out):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            signal.pause()
+        except Interrupted:
+            raise ImportError("initialization failed")
+    cli.cmd_info = cmd_info
+    sys.argv[0] = "trajmodes"
+    sys.exit(cli.main())
+""")
+
+
+def test_a_signal_that_surfaces_as_another_error_is_still_an_interrupt(tmp_path):
+    """Ctrl-C during an import that turns it into an ImportError ("initialization failed") ends with the interrupt's
+    line and status 130, not "trajmodes: error: initialization failed" and status 2."""
+    p = _start(["info", str(DATA / "cu32_xu.lammpstrj"), "--md-timestep", "0.001"], tmp_path, code=_IMPORT_CUT)
+    p.wait(timeout=120)
+    log = p.log.read_text()
+    assert p.returncode == 130, log
+    assert "initialization failed" not in log and _line(log, "trajmodes: ").startswith("trajmodes: interrupted by "
+                                                                                         "SIGINT"), log
+
 @pytest.mark.parametrize("sig, status, word", [(signal.SIGINT, 130, "interrupted by SIGINT"),
                                                (signal.SIGTERM, 143, "interrupted by SIGTERM")])
 def test_convert_stopped_inside_a_c_call_leaves_no_file(tmp_path, sig, status, word):

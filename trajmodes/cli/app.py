@@ -448,6 +448,14 @@ def main(argv=None, commands=None) -> int:
             return 128 + signum
         except Exception as exc:
             out.discard()
+            if received or isinstance(exc.__context__, KeyboardInterrupt):
+                # the signal surfaced as another error (a C extension's import it cut short says "initialization
+                # failed"): the user interrupted, and that is what is said
+                signum = received[0] if received else getattr(exc.__context__, "signum", signal.SIGINT)
+                print(message(signum, out.kept), file=sys.stderr, flush=True)
+                if received:
+                    exit_now(128 + signum)
+                return 128 + signum
             if debug:
                 raise
             print(f"trajmodes: error: {_one_line(exc)}", file=sys.stderr)
