@@ -14,7 +14,7 @@ from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
 from trajmodes.series import Series, load_series
 from trajmodes.units import KB_EV
 
-from tests.support.crystals import CU, supercell
+from tests.support.crystals import CU, FCC, supercell
 from tests.support.harmonic import HarmonicSampler
 from tests.support.morse import morse_fc
 
@@ -182,3 +182,28 @@ def test_a_later_run_takes_the_first_runs_kernel_before_building_one(monkeypatch
     apart.share_kernel(first)
     apart.fit_arrays(sc, u[30:], f[30:], e[30:])
     assert built == [1, 1] and apart.kernel_ is not first.kernel_
+
+
+def test_runs_in_different_primitive_bases_are_compared_at_the_same_points():
+    """Two exact harmonic runs of one fcc supercell (3x3x3) whose fits hold two different primitive bases of the
+    lattice (the second with c + a in place of c: not related to the first by a symmetry of the crystal, so the
+    same reduced q is another point of the zone there, as a search on another supercell of a low-symmetry crystal
+    can choose): the series gives both runs' frequencies at the same points of the zone (q given in the
+    first run's basis, mapped into the second's through Cartesian coordinates), equal to the exact constants'
+    there; read at the same reduced q in the second basis, the points would be other ones."""
+    sc = supercell(CU, np.diag([3, 3, 3]))
+    other = type(CU)(FCC + np.array([0, 0, 1])[:, None] * FCC[0], [[0.0, 0.0, 0.0]], ["Cu"])
+    fits = []
+    for k in range(2):
+        u, f, e = HarmonicSampler(sc, morse_fc(sc, cutoff=2.7), e0=E0 * sc.n_atoms, seed=k).frames(40, 300.0)
+        est = EffectiveForceConstants(cutoff2=2.8, segments=10)
+        if k:
+            est._primitive_of = (sc, other)                # the state a search that chose the other basis leaves
+        fits.append(est.fit_arrays(sc, u, f, e).bootstrap(50, 1))
+    assert not np.allclose(fits[0].primitive_.cell, fits[1].primitive_.cell)    # two bases of one lattice
+    q = np.array([[0.5, 0.0, 0.5], [0.1, 0.23, 0.37], [1 / 3, 0.0, 1 / 3]])
+    exact = Phonons(fits[0].harmonic_force_constants_).frequencies(q)
+    nu = Series(fits, [300.0, 300.0], ["a", "b"], qpoints=q, mesh=(4, 4, 4)).dataset.frequency.values
+    assert np.allclose(nu[0], exact, atol=1e-6) and np.allclose(nu[1], exact, atol=1e-6)
+    same_reduced = Phonons(fits[1].harmonic_force_constants_).frequencies(q)
+    assert np.abs(same_reduced - exact).max() > 0.1           # what reading q in the second basis as given would be
