@@ -37,6 +37,8 @@ distributed    the default threads vs a LocalCluster of         identical number
                processes
 defaults_gan   a minute on 2 cores (GaN, 576 atoms, 4 per       ``trajmodes anharmonic`` and ``compare`` with their
                cell; phono3py on the same mesh)                 defaults within about 75 s each
+normal_        one large-k rank update (dsyrk) of the same      <= 1.25x at P >= 1,000
+equations      work (512-atom Si, P = 37 to ~5,000)
 =============  ==============================================  ====================================================
 """
 from __future__ import annotations
@@ -233,6 +235,15 @@ def rows_defaults_gan() -> list:
     return out
 
 
+def rows_normal_equations() -> list:
+    r = _load("normal_equations")
+    return [("normal_equations", "large-k dsyrk", f"the fit's A'A per frame at P = {m['n_params']} (512-atom Si, r2 "
+             f"{m['r2']:g} r3 {m['r3']:g}; {m['flops_per_frame'] / 1e6:.0f} Mflop; {m['rows_per_update']} rows per "
+             f"update, before {m['rows_per_update_before']}: {m['ratio_before']:.2f}x)", f"{m['ratio']:.2f}x",
+             "<= 1.25x at P >= 1,000" if m["n_params"] >= 1000 else "(rows dominate below P = 1,000)",
+             _ok(m["ratio"] <= 1.25) if m["n_params"] >= 1000 else "-")
+            for m in r["models"]]
+
 STAGES = {
     "fit": dict(cmd=["bench_fit.py"], quick=["bench_fit.py", "--no-memory", "--no-scaling", "--rounds", "5"],
                 results=["fit"], rows=rows_fit),
@@ -262,6 +273,9 @@ STAGES = {
                          results=["conductivity"], rows=rows_conductivity),
     "distributed": dict(cmd=["bench_distributed.py"], quick=["bench_distributed.py"], results=["distributed"],
                         rows=rows_distributed),
+    "normal_equations": dict(cmd=["bench_normal_equations.py", "--rounds", "3"],
+                             quick=["bench_normal_equations.py", "--rounds", "1", "--models", "9:8,10:10"],
+                             results=["normal_equations"], rows=rows_normal_equations),
     "defaults_gan": dict(cmd=["bench_defaults_gan.py", "--bulk-check", "48", "--phono3py-subset", "2"],
                          quick=["bench_defaults_gan.py", "--dense"], results=["defaults_gan"], rows=rows_defaults_gan),
 }

@@ -56,6 +56,12 @@ __all__ = ["DesignKernel", "NormalBlocks", "partner_indices"]
 BLOCK_ELEMENTS = 1 << 22
 #: rows of one tile of atoms of the compiled kernel (built, then reduced, while in cache), in bytes
 TILE_BYTES = 1 << 18
+#: but at least this many rows per tile (atoms x 3 components x frames): the rank-k update of A'A reads and writes
+#: its P^2 elements once per tile, so with few rows it is bound by memory, not arithmetic (at P = 5,000 a one-thread
+#: dsyrk of 16 rows ran at 8 Gflop/s, of 128 rows and more at 35-39; the fit of one frame of 512-atom Si against one
+#: update of 4,096 rows of the same work: 4.06x -> 1.82x at P = 3,270, 7.82x -> 2.29x at P = 6,767, the rest the
+#: building of the rows: benchmarks/bench_normal_equations.py)
+TILE_ROWS = 256
 
 
 #: (partner, atom) pairs :func:`partner_indices` maps at a time
@@ -453,7 +459,7 @@ class DesignKernel:
                 atoms = self.orders[0].classes[cls][0]
                 tables = self.tables[cls]
                 if _design is not None and tables is not None:
-                    n_tile = max(1, TILE_BYTES // (8 * 3 * self.n_out * T))
+                    n_tile = max(1, TILE_BYTES // (8 * 3 * self.n_out * T), -(-TILE_ROWS // (3 * T)))
                     _design.normal_into(u3, u3.shape[1], T, *tables, f3, _i64(atoms), P + 2, n_tile, S, _DSYRK)
                     continue
                 B = self._class_rows(u3, cls)[1][:P + 2]
