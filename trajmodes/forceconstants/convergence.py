@@ -245,7 +245,7 @@ def scan_cutoffs(fit, n_resamples: int = 100, seed: int | None = 0, cutoffs=None
     params = np.zeros((n, P))
     samples = np.full((n, 0 if counts is None else len(counts), P), np.nan)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", RuntimeWarning)      # 0 / 0 of a singular system
         for r, c in enumerate(cut):
             T = nested_map(basis, dist, c)
             pf = project_blocks(folds, T)

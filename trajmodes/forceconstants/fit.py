@@ -712,7 +712,7 @@ class EffectiveForceConstants:
         G, b, ff, n = blk.total()
         n_frames = int(blk.n_frames.sum())
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore", RuntimeWarning)      # 0 / 0 of a singular system
             if self.fc2 is not None:
                 p, info = self._solve_held(G, b, sizes)
             else:

@@ -118,7 +118,7 @@ def scores(blocks: NormalBlocks, p: np.ndarray, sizes, orders, info, mode: str, 
         for h in held:
             Gt, bt = G - blk.G[h], b - blk.b[h]
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+                warnings.simplefilter("ignore", RuntimeWarning)      # 0 / 0 of a singular system
                 ph, _ = fit_params(Gt, bt, sizes, mode, rcond, "cholesky")
             for i in range(len(orders)):
                 cv_rss[i] += max(residual_sum(blk.G[h], blk.b[h], blk.ff[h], truncated(ph, sizes, i)), 0.0)

@@ -67,7 +67,7 @@ def bootstrap_params(blocks: NormalBlocks, counts: np.ndarray, sizes, mode: str,
     res = resampled(blocks, counts)
     out = np.empty((res.n_blocks, res.b.shape[-1]))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", RuntimeWarning)      # 0 / 0 of a singular system
         for r in range(res.n_blocks):
             out[r] = (solve(res.G[r], res.b[r]) if solve is not None else
                       fit_params(res.G[r], res.b[r], np.asarray(sizes), mode, rcond, "cholesky")[0])
