@@ -129,6 +129,7 @@ def cmd_lineshapes(args, out) -> int:
              f"({ds.attrs['temperature_source']})"]
     lines += list(res.notes)
     lines += _width_table(ds)
+    lines += _unmeasured(ds)
     nu = ds.frequency_vca.values
     md, err, exact = ds.md_fwhm.values, ds.md_fwhm_err.values, ds.exact_fwhm.values
     both = (nu > 1e-3) & np.isfinite(md) & np.isfinite(exact) & (err > 0)
@@ -157,6 +158,49 @@ def cmd_lineshapes(args, out) -> int:
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0
+
+
+#: the MD fit statuses of a line without a width that a longer run measures (the spectra's bins too coarse for its
+#: frequency, or too noisy for a line): :func:`trajmodes.fit_peaks`
+SHORT_RUN_STATUSES = ("zero-frequency mode", "no peak", "collapsed", "unconstrained", "too few points in window",
+                      "fit did not converge", "amplitude ill-determined")
+
+
+def _unmeasured(ds) -> list[str]:
+    """One line naming the modes whose run's width is NaN (their virtual-crystal frequencies and MD fit statuses) and,
+    where a longer run would measure them, that the run is too short for them: its spectra's segments and bins, and
+    the run the lines need (about 9/FWHM ps for a width FWHM, Tamura's as the estimate); none when every mode has a
+    width."""
+    import numpy as np
+    from trajmodes.cli.modes import RUN_PS_PER_INVERSE_FWHM
+    nu = ds.frequency_vca.values
+    st = ds.md_status.values.astype(str)
+    moving = nu > 1e-3
+    missing = moving & ~np.isfinite(ds.md_fwhm.values)
+    if not missing.any():
+        return []
+    freqs = np.unique(np.round(nu[missing], 4))
+    which = ", ".join(f"{x:.4g}" for x in freqs[:8]) + (f" and {len(freqs) - 8} more" if len(freqs) > 8 else "")
+    names, counts = np.unique(st[missing], return_counts=True)
+    text = (f"the run measures no width for {int(missing.sum())} of its {int(moving.sum())} modes (the virtual "
+            f"crystal's lines at {which} THz; MD fit status: " + ", ".join(f"{n} {s}" for s, n in zip(names, counts))
+            + ")")
+    short = missing & np.isin(st, SHORT_RUN_STATUSES)
+    if short.any():
+        seg = float(ds.attrs.get("spectra_segment_length_ps", np.nan))
+        n_seg = int(ds.attrs.get("spectra_n_segments", 1))
+        tam = ds.tamura_fwhm.values[short]
+        tam = tam[np.isfinite(tam) & (tam > 0)]
+        need = max(3.0 / float(nu[short].min()), RUN_PS_PER_INVERSE_FWHM / float(np.median(tam)) if tam.size else 0.0)
+        them = "them" if (short == missing).all() else \
+            f"the {int(short.sum())} of status {', '.join(sorted(set(st[short].tolist())))}"
+        text += (f": the run is too short for {them}: its spectra are "
+                 f"{n_seg} segment{'s' if n_seg > 1 else ''} of {seg:.3g} ps, frequency bins of {1.0 / seg:.3g} THz "
+                 f"(--resolution asked {float(ds.attrs['resolution']):g} THz), and a line is fitted three bins above "
+                 f"zero and measured in about {RUN_PS_PER_INVERSE_FWHM:g}/FWHM ps"
+                 + (f" (Tamura's widths of these lines, median {float(np.median(tam)):.3g} THz)" if tam.size else "")
+                 + f": run at least about {need:.3g} ps")
+    return [text]
 
 
 def _width_table(ds) -> list[str]:

@@ -9,14 +9,15 @@ from trajmodes.cli.options import error_model_line, frequency_cells, output_file
 from trajmodes.workflows import pretty_label
 
 
-def _per_run(values, n: int, what: str) -> list:
-    """One value per run: ``values`` of length n, or one value for all, or None."""
+def _per_run(values, n: int, what: str, one_for_all: bool = True) -> list:
+    """One value per run: ``values`` of length n, or one value for all (where ``one_for_all``), or None."""
     if not values:
         return [None] * n
-    if len(values) == 1:
+    if len(values) == 1 and one_for_all:
         return list(values) * n
     if len(values) != n:
-        raise ValueError(f"give one {what} per run ({n}) or one for all, not {len(values)}")
+        raise ValueError(f"give one {what} per run ({n} runs)" + (" or one for all" if one_for_all else "")
+                         + f", not {len(values)}" + ("" if one_for_all else f": {' '.join(map(str, values))}"))
     return list(values)
 
 
@@ -55,7 +56,8 @@ def cmd_series(args, out) -> int:
     t0 = time.perf_counter()
     runs = list(args.files)
     refs = _per_run(args.references, len(runs), "reference")
-    temps = _per_run(args.temperatures, len(runs), "temperature")
+    # runs of one series are of different temperatures or volumes: one temperature for all would label them alike
+    temps = _per_run(args.temperatures, len(runs), "temperature (--run-temperatures)", one_for_all=False)
     thermo = _per_run(args.thermo, len(runs), "thermo log")
     species = args.species.split(",") if args.species else None
     trajs = []

@@ -416,6 +416,29 @@ class ForceConstants:
             v = max(v, float(np.abs(self.full_from_compact(c) - self.fc2).max()))
         return v
 
+    def fc3_symmetry_violation(self, symprec: float = SYMPREC) -> tuple[float, tuple]:
+        """Largest |(R x R x R)^T Psi[g(i), g(j), g(k)] - Psi[i, j, k]| (eV/A^3) of the third-order constants over the
+        supercell's space group (rows i = p2s), and where: ``(violation, (operation, i, j, k))``, ``i`` a primitive
+        atom, ``j``, ``k`` supercell atoms. Near round-off for constants of this crystal; of the order of the constants
+        themselves for those of another crystal whose array has this one's shape (phono3py's fc3.hdf5 holds no
+        structure of its own). (0, None) without ``fc3``."""
+        if self.fc3 is None:
+            return 0.0, None
+        ops = self.operations(symprec)
+        worst, where = 0.0, None
+        for g, R in enumerate(ops.rotations):
+            rows = ops.perm[g, self.p2s]                                            # g(p2s_k)
+            cols = self.compact_columns(rows[:, None], ops.perm[g][None, :])        # (n, N)
+            K = np.kron(np.kron(R, R), R)                            # [(b d f), (a c e)] = R_ba R_dc R_fe
+            for i in range(len(rows)):                                              # one row at a time: N^2 27 doubles
+                X = self.fc3[self.smap.atom[rows[i]]][cols[i][:, None], cols[i][None, :]]
+                diff = np.abs((X.reshape(-1, 27) @ K).reshape(X.shape) - self.fc3[i])
+                at = int(np.argmax(diff))
+                if diff.flat[at] > worst:
+                    worst = float(diff.flat[at])
+                    where = (g, i) + tuple(int(x) for x in np.unravel_index(at, X.shape)[:2])
+        return worst, where
+
     def full_from_compact(self, compact: np.ndarray) -> np.ndarray:
         """The full layout (N, N, 3, 3) of compact constants ``compact`` by lattice translation."""
         return ForceConstants(compact, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s).full()
@@ -499,13 +522,46 @@ class ForceConstants:
         came from (``nac_source``, else ``where``), the rest by ``where``."""
         from trajmodes.io.forceconstants.phonopy import blamed
         data = dict(data)
+        fc3_source = data.pop("fc3_source", None)
         source = str(data.pop("nac_source", None) or where)
         _checked_nac(data, source)
         if data.get("phonon") is not None:
             data["phonon"] = dict(data["phonon"])
             _checked_nac(data["phonon"], str(data["phonon"].pop("nac_source", None) or source))
         with blamed(where):
-            return cls._from_keywords(data)
+            fc = cls._from_keywords(data)
+        if fc3_source is not None:
+            fc._refuse_foreign_fc3(str(fc3_source))
+        return fc
+
+    def _refuse_foreign_fc3(self, path: str) -> None:
+        """Refuse, naming ``path``, third-order constants that the space group of this crystal changes by more than
+        :data:`FOREIGN_FC3` of their largest value (:meth:`fc3_symmetry_violation`): constants of another crystal
+        whose array has the shape of this one's (a file that holds no structure of its own: phono3py's fc3.hdf5)."""
+        from trajmodes.errors import ForceConstantsFormatError
+        scale = float(np.abs(self.fc3).max()) if self.fc3 is not None and self.fc3.size else 0.0
+        if scale == 0.0:
+            return
+        v, where = self.fc3_symmetry_violation()
+        if v <= FOREIGN_FC3 * scale:
+            return
+        g, i, j, k = where
+        sc = self.supercell
+        x0 = sc.positions[self.p2s[i]]
+
+        def atom(a: int) -> str:
+            from trajmodes.lattice.geometry import shortest_vectors
+            d = float(np.linalg.norm(shortest_vectors(sc.positions[a] - x0, sc.cell)))
+            return f"{a} ({sc.species[a]}, {d:.3g} A away)"
+        nops = len(self.operations().rotations)
+        raise ForceConstantsFormatError(
+            path, f"these third-order constants are not those of the crystal beside them "
+                  f"({self.primitive.n_atoms}-atom primitive cell {', '.join(map(str, self.primitive.species))}, {sc.n_atoms}-atom supercell): its "
+                  f"space group ({nops} point operations) must leave them unchanged, but operation {g} changes them by "
+                  f"up to {v:.3g} eV/A^3, {100 * v / scale:.0f} % of the largest constant (the constant of primitive "
+                  f"atom {i} ({self.primitive.species[i]}) with supercell atoms {atom(j)} and {atom(k)}): they are of "
+                  "another crystal (another structure, or another atom order) whose array has the same shape",
+            fix="Give the fc3 computed with this structure (and this fc2), or the structure it was computed with")
 
     @classmethod
     def _from_keywords(cls, data: dict) -> "ForceConstants":
@@ -631,6 +687,12 @@ class ForceConstants:
             third += f"; phonons from fc2 on supercell matrix {self.phonon_fc2.smap.matrix.tolist()}"
         return (f"ForceConstants({self.layout} {self.fc2.shape}, eV/A^2{third}; {self.n_prim}-atom primitive cell, "
                 f"supercell matrix {self.smap.matrix.tolist()})")
+
+
+#: third-order constants read beside a structure that its space group changes by more than this fraction of their
+#: largest value are refused as another crystal's (:meth:`ForceConstants._refuse_foreign_fc3`); those of the crystal
+#: change by round-off, or by the noise of a fit that did not symmetrise them (percents at most)
+FOREIGN_FC3 = 0.1
 
 
 def _checked_nac(data: dict, source: str) -> None:

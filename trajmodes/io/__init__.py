@@ -14,7 +14,7 @@ import os
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.filesystem import BOM, read_head, require_regular
 from trajmodes.io.trajectories.ase_formats import ase_format_of
-from trajmodes.io.trajectories.base import FrameSource, refuse_lammps_options
+from trajmodes.io.trajectories.base import FrameSource, refuse_bad_masses, refuse_lammps_options
 from trajmodes.io.trajectories.registry import reader_for, refuse_unreadable, sniff, why_not
 from trajmodes.lattice.structure import Structure
 
@@ -61,15 +61,17 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     paths = _expand(source)
     fmt = (format or sniff(paths[0])).lower()
     try:
-        return reader_for(fmt).from_options(paths, fmt, format, units=units, lj_scales=lj_scales,
-                                            md_timestep=md_timestep, frame_interval=frame_interval,
-                                            species=species, masses=masses, topology=topology, thermo=thermo,
-                                            energy_column=energy_column, stress_columns=stress_columns)
+        src = reader_for(fmt).from_options(paths, fmt, format, units=units, lj_scales=lj_scales,
+                                           md_timestep=md_timestep, frame_interval=frame_interval,
+                                           species=species, masses=masses, topology=topology, thermo=thermo,
+                                           energy_column=energy_column, stress_columns=stress_columns)
     except TrajectoryFormatError as exc:
         if not getattr(exc, "format_guessed", False):
             raise
         raise TrajectoryFormatError(paths[0], "; ".join(why_not(read_head(paths[0]))) + "; and " + exc.what,
                                     fix=exc.fix) from None
+    refuse_bad_masses(src)
+    return src
 
 
 def looks_like_poscar(head: bytes) -> bool:

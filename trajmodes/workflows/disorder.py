@@ -385,8 +385,9 @@ def _glass_model(structure, potential, force_constants, species, units):
         from trajmodes.io import read_structure
         s = read_structure(structure, units=units, species=species)
         if s.cell is None:
-            raise ValueError(f"{structure}: the structure has no periodic cell; a glass is its own periodic cell "
-                             "(a LAMMPS data file)")
+            raise ValueError(f"{structure}: the structure has no periodic cell (an XYZ file without Lattice=, or "
+                             "with pbc=\"F F F\": a cluster); a glass is its own periodic cell: give a LAMMPS data "
+                             "file, or an extended XYZ with its Lattice and pbc=\"T T T\"")
         crystal = Crystal(s.cell, s.positions, list(s.species), masses_or_error(s.species, s.masses))
         name = str(structure)
     if potential is not None:
@@ -397,6 +398,7 @@ def _glass_model(structure, potential, force_constants, species, units):
         if not hasattr(pot, "sparse_force_constants"):
             raise ValueError(f"{potential}: this potential has no sparse analytic constants (pair and three-body "
                              "potentials do): give the glass's force constants instead")
+        _refuse_reach(pot, crystal, name)
         return crystal, GlassHarmonic.from_potential(pot, crystal)
     fc = force_constants
     if isinstance(fc, str):
@@ -408,6 +410,22 @@ def _glass_model(structure, potential, force_constants, species, units):
                              f"{crystal.n_atoms} atoms: give the constants of the cell itself (every image summed)")
         fc = fc.full()
     return crystal, GlassHarmonic.from_force_constants(fc, crystal)
+
+
+def _refuse_reach(potential, crystal, name: str) -> None:
+    """Refuse a potential whose cutoff reaches half the cell's shortest lattice vector: a pair of atoms then interacts
+    through several images, and the Allen-Feldman heat-flux operator needs one (the fit refuses such a cutoff for
+    the same reason: :func:`~trajmodes.forceconstants.clusters.build_basis`)."""
+    from trajmodes.forceconstants.clusters import CUT_TOL
+    from trajmodes.lattice.geometry import shortest_lattice_vector
+    cutoff = float(getattr(potential, "cutoff", np.nan))
+    half = 0.5 * shortest_lattice_vector(crystal.cell)
+    if np.isfinite(cutoff) and cutoff + CUT_TOL >= half:
+        raise ValueError(f"{name}: the potential's cutoff ({cutoff:g} A) is not below half the cell's shortest lattice "
+                         f"vector ({half:.4g} A): a pair of atoms then interacts through several periodic images, and "
+                         "the Allen-Feldman heat-flux operator (x_j - x_i) D_ij needs each pair through one (the fit "
+                         "of force constants refuses such a cutoff for the same reason). Use a larger cell (the sample "
+                         f"replicated: every lattice vector longer than {2 * cutoff:.3g} A) or a shorter cutoff")
 
 
 def glass_transport(structure, *, potential=None, force_constants=None, species=None, units: str | None = None,

@@ -6,9 +6,12 @@ What reading checks, and what it cannot: the yaml gives the supercell (N atoms) 
 their supercell indices ``p2s_map``); ``fc2.hdf5`` and ``fc3.hdf5`` must hold arrays of its shapes (compact (n, N, ...)
 or full (N, N, ...)), with the yaml's ``p2s_map`` where the file stores one (phono3py writes it), and finite values.
 Constants of another supercell or primitive cell, or rows of other primitive atoms, are refused, naming the file.
-Constants of another crystal with the same supercell, primitive cell and atom order (Si's fc3 beside Ge's yaml, or
-those of another temperature or functional) cannot be told apart: the files hold no structure of their own, and any
-array of those shapes is a valid set of constants."""
+The files hold no structure of their own, so the third order of another crystal whose array has the shape of this
+one's (rock-salt NaCl's beside a zincblende yaml) is refused by the symmetry of the yaml's crystal, which must leave the
+constants unchanged (:meth:`~trajmodes.forceconstants.model.ForceConstants.fc3_symmetry_violation`, naming the fc3
+file). Constants of another crystal of the same structure and atom order (Si's fc3 beside Ge's yaml, or those of
+another temperature or functional) cannot be told apart: any symmetric array of those shapes is a valid set of
+constants."""
 from __future__ import annotations
 
 import os
@@ -80,6 +83,10 @@ def read_phono3py(path: str | os.PathLike, fc2_filename: str | os.PathLike | Non
     where = f"{f2}" + (f", {f3}" if f3.exists() else "")
     own = dict(supercell=crystal_from_phonopy(ph3.supercell), primitive=crystal_from_phonopy(ph3.primitive),
                p2s=np.asarray(ph3.primitive.p2s_map), fc3=fc3, **kw)
+    if fc3 is not None:
+        # the file holds no structure of its own: the constants are checked against the symmetry of the yaml's
+        # crystal once they are on its supercell (ForceConstants._refuse_foreign_fc3), and refused naming this file
+        own["fc3_source"] = str(f3)
     if ph3.phonon_supercell_matrix is not None and not np.array_equal(ph3.phonon_supercell_matrix,
                                                                        ph3.supercell_matrix):
         phonon = dict(fc2=np.asarray(ph3.fc2), supercell=crystal_from_phonopy(ph3.phonon_supercell),
@@ -129,8 +136,9 @@ _OTHER = ("Give the constants computed with this yaml, or the yaml they were com
 def _check_constants_file(path: Path, keys: tuple, order: int, N: int, p2s, yaml: Path) -> None:
     """phono3py's ``fc2.hdf5`` (``force_constants``, or ``fc2`` as phono3py and hiPhive also write it) or ``fc3.hdf5``
     (``fc3``) against the supercell of ``yaml``: the array's shape (compact (n, N, ...) or full (N, N, ...)) and its
-    ``p2s_map`` where the file holds one. Constants of another crystal with the same supercell size and primitive atoms
-    pass: nothing in the files tells them apart (module notes)."""
+    ``p2s_map`` where the file holds one (compact layout: in the full one every row is there, whatever primitive cell
+    wrote it). Constants of another crystal with the same supercell size and primitive atoms pass here: the fc3 is then
+    checked against the yaml crystal's symmetry (module notes)."""
     import h5py
     n = len(p2s)
     want = [(n,) + (N,) * (order - 1) + (3,) * order, (N,) * order + (3,) * order]

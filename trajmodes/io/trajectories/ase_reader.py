@@ -399,7 +399,14 @@ class ASESource(FrameSource):
         self.masses = self._masses(atoms, masses)
         self.ids = np.arange(1, self.n_atoms + 1)
         cell = np.asarray(atoms.cell.array, float)
-        self.has_cell = bool(abs(np.linalg.det(cell)) > 1e-12)
+        pbc = np.asarray(atoms.pbc, bool).reshape(-1)
+        spans = bool(abs(np.linalg.det(cell)) > 1e-12)
+        if spans and pbc.any() and not pbc.all():
+            self._fail(f"the cell is periodic along some axes only (pbc {pbc.tolist()}: a slab or a wire), which "
+                       "trajmodes does not take", 0, fix="Give a cell periodic along all three axes (pbc=\"T T T\" in "
+                       "an extended XYZ), or none (a cluster)")
+        # a cell that is not periodic (ASE's pbc False: a molecule or cluster in a box) is no crystal's cell
+        self.has_cell = spans and bool(pbc.all())
         res = frame_results(atoms)
         f = ["positions"]
         if atoms.has("momenta"):

@@ -200,6 +200,33 @@ def refuse_several_files(paths: list[str], fmt: str) -> None:
                          f".traj, ...) and MDAnalysis formats, not {fmt}")
 
 
+def nonpositive_masses(masses) -> np.ndarray:
+    """The indices of the masses that are not positive numbers (0, negative, NaN or infinite); empty when all are."""
+    m = np.asarray(masses, dtype=float).reshape(-1)
+    with np.errstate(invalid="ignore"):
+        return np.flatnonzero(~(np.isfinite(m) & (m > 0)))
+
+
+def refuse_bad_masses(source: FrameSource) -> None:
+    """Refuse a source whose masses (known ones) are not all positive numbers, naming the first atom: a mass of 0
+    passes into every mass-weighted quantity (temperatures, modes, the heat current) as NaN or infinity. The readers
+    of the formats with a mass column or a Masses section refuse it themselves with the file's line; this is what
+    every source is checked with on opening (:func:`trajmodes.io.open_source`)."""
+    if source.masses is None:
+        return
+    bad = nonpositive_masses(source.masses)
+    if len(bad):
+        from trajmodes.errors import TrajectoryFormatError
+        i = int(bad[0])
+        ids = getattr(source, "ids", None)
+        who = f"atom id {int(ids[i])}" if ids is not None and len(ids) == len(source.masses) else f"atom {i + 1}"
+        raise TrajectoryFormatError(source.paths[0] if source.paths else source.describe(),
+                                    f"{who} ({source.species[i]}) has mass {float(source.masses[i])!r} amu"
+                                    + (f", and {len(bad) - 1} more atoms a mass that is not positive"
+                                       if len(bad) > 1 else "") + ": a mass must be a positive number",
+                                    fix="Correct the masses in the file, or give them (masses= in amu; --masses)")
+
+
 def empty_frames(n: int, n_atoms: int, fields) -> dict:
     """Uninitialised output arrays for ``n`` frames: per-atom ``fields`` and the per-frame quantities among
     them, cells (NaN) and origins (zero)."""

@@ -25,7 +25,8 @@ from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
 from trajmodes.io.filesystem import (byte_order_mark_error, compression_of, contiguous_runs, line_number, plain_path,
                                      pread_reused)
 from trajmodes.io.trajectories.base import (FRAME_FIELDS, GPA_A3_EV, FrameSource, heat_flux_matrices,
-                                            pressure_from_tensor, take_frame_fields, tensor_from_components, wanted_frame_fields)
+                                            nonpositive_masses, pressure_from_tensor, take_frame_fields,
+                                            tensor_from_components, wanted_frame_fields)
 from trajmodes.io.trajectories.lammps_format import (ENERGY_COLUMNS, ROW_STATUS, STRESS_COMPUTES, STRESS_NAMES,
                                                      VECTOR_COLUMNS, DumpLayout, element_column, frame_complete,
                                                      index_dump, row_token_counts, timestep_line)
@@ -301,6 +302,20 @@ class LammpsDumpSource(FrameSource):
         self.types = self._types
         elements = element_column(buf, h, self.n_atoms)
         self.species = self._species(elements, species, order)
+        self._mass_column = None
+        if "mass" in self._layout.slot:
+            # the mass column is parsed with every frame read and compared with the first frame's (_check_masses)
+            self._layout.outputs.setdefault("mass", ("mass",))
+            self._mass_column = rows[order, self._layout.slot["mass"]].copy()
+            bad = nonpositive_masses(self._mass_column)
+            if len(bad):
+                i = int(bad[0])
+                raise TrajectoryFormatError(orig, f"atom id {int(self.ids[i])} has mass "
+                                                  f"{float(self._mass_column[i])!r} in the mass column: a mass must "
+                                                  "be a positive number", frame=0,
+                                            line=line_number(plain, h.rows_offset) + int(order[i]),
+                                            fix="Correct the masses of the run (its mass commands or the data file's "
+                                                "Masses section)")
         self.masses = self._masses(rows, order, masses)
         # the compiled parser skips the element column: every read compares it (_check_run_elements)
         self._elements_bytes = None
@@ -333,6 +348,8 @@ class LammpsDumpSource(FrameSource):
             return from_log                                 # the log's values only: the dump is not read
         outputs = fields + (("images",) if "positions" in fields and lay.images else ()) + \
             tuple(o for o in summed if o not in fields)
+        if self._mass_column is not None and fields:
+            outputs += ("mass",)                            # every frame read keeps the first frame's masses
         cmap, filled = lay.plan(outputs)
         n = len(frames)
         arrays = {name: np.empty((n, self.n_atoms, width)) for name, width in filled}
@@ -359,6 +376,8 @@ class LammpsDumpSource(FrameSource):
                                     a + j, outputs, arrays, cells, origins)
                 j += 1
             self._check_run_elements(buf, starts, ends, frames[a:b])     # the parser skips the element column
+        if "mass" in arrays:
+            self._check_masses(arrays["mass"][..., 0], frames)
         out = self._assemble(arrays, cells, origins, fields)
         c = self._conv
         if "energy" in arrays:
@@ -700,6 +719,10 @@ class LammpsDumpSource(FrameSource):
     def _masses(self, rows, order, masses) -> np.ndarray | None:
         if masses is not None and self._types is not None:
             table = dict(masses) if isinstance(masses, dict) else {i + 1: m for i, m in enumerate(masses)}
+            bad = [t for t, m in table.items() if len(nonpositive_masses([m]))]
+            if bad:
+                raise ValueError(f"masses= gives LAMMPS type {bad[0]} the mass {table[bad[0]]!r}: a mass must be a "
+                                 "positive number of amu")
             return np.array([float(table[t]) for t in self._types.tolist()])
         if "mass" in self._layout.slot:
             return rows[order, self._layout.slot["mass"]] * self._conv.mass
@@ -787,6 +810,34 @@ class LammpsDumpSource(FrameSource):
         placed[pos] = rows
         rows[:] = placed
 
+    def _check_masses(self, masses: np.ndarray, frames: np.ndarray) -> None:
+        """The mass column of the frames read (frames, atoms in id order) must be the first frame's: the masses of an
+        MD run do not change, and only the first frame's are used. Names the frame, atom and line that differ."""
+        ref = self._mass_column[None]
+        same = (masses == ref) | np.isclose(masses, ref, rtol=1e-6, atol=0.0)
+        if same.all():
+            return
+        k, i = (int(x[0]) for x in np.nonzero(~same))
+        orig, local, line = self._row_of(int(frames[k]), i)
+        raise TrajectoryFormatError(orig, f"atom id {int(self.ids[i])} has mass {float(masses[k, i])!r} in the mass "
+                                          f"column of this frame, but {float(self._mass_column[i])!r} in the first "
+                                          "frame: the masses of an MD run do not change", frame=local, line=line,
+                                    fix="trajmodes follows a fixed set of atoms with fixed masses: split the run where "
+                                        "the masses change")
+
+    def _row_of(self, fr: int, i: int) -> tuple[str, int, int]:
+        """(file, frame in it, line) of atom ``i`` (id order) in frame ``fr``, as written (dumps need not be
+        sorted)."""
+        orig, plain, local = self._where(fr)
+        with open(plain, "rb") as f:
+            f.seek(int(self._start[fr]))
+            buf = f.read(int(self._end[fr]) - int(self._start[fr]))
+        h = parse_header(buf, 0, len(buf))
+        raw = np.empty((self.n_atoms, self._layout.nslots))
+        self._parse_rows(buf, h, raw, fr, plain, orig, int(self._start[fr]))
+        row = int(np.flatnonzero(self._ids(raw, fr, None, (buf, h.rows_offset, len(buf))) == self.ids[i])[0])
+        return orig, local, line_number(plain, int(self._start[fr]) + h.rows_offset) + row
+
     def _check_types(self, rows: np.ndarray, frames: np.ndarray) -> None:
         """Every atom keeps the LAMMPS type (so the species and mass) it has in the first frame: one vectorised
         test for a block of frames (``rows`` in id order); only a failure looks for the frame and line."""
@@ -797,18 +848,9 @@ class LammpsDumpSource(FrameSource):
         if not bad.any():
             return
         k, i = (int(x[0]) for x in np.nonzero(bad))
-        fr = int(frames[k])
-        orig, plain, local = self._where(fr)
-        with open(plain, "rb") as f:                     # the atom's row as written (dumps need not be sorted)
-            f.seek(int(self._start[fr]))
-            buf = f.read(int(self._end[fr]) - int(self._start[fr]))
-        h = parse_header(buf, 0, len(buf))
-        raw = np.empty((self.n_atoms, self._layout.nslots))
-        self._parse_rows(buf, h, raw, fr, plain, orig, int(self._start[fr]))
-        row = int(np.flatnonzero(self._ids(raw, fr, None, (buf, h.rows_offset, len(buf))) == self.ids[i])[0])
+        orig, local, line = self._row_of(int(frames[k]), i)
         raise TrajectoryFormatError(orig, f"atom id {int(self.ids[i])} is of type {int(t[k, i])} here but of type "
-                                          f"{int(self._types[i])} in the first frame", frame=local,
-                                    line=line_number(plain, int(self._start[fr]) + h.rows_offset) + row,
+                                          f"{int(self._types[i])} in the first frame", frame=local, line=line,
                                     fix="trajmodes follows a fixed set of atoms, each of one species: split the "
                                         "run where the types change")
 

@@ -135,12 +135,19 @@ def read_data(path: str, *, units: str = "metal", lj_scales: dict | None = None,
     types = types[order]
     mass_by_type, elem_by_type = {}, {}
     if "Masses" in sections:
-        for r in sections["Masses"][2]:
+        _, first_mass, mass_rows = sections["Masses"]
+        for k, r in enumerate(mass_rows):
             parts = r.split("#")
-            t, m = parts[0].split()[:2]
-            mass_by_type[int(t)] = float(m) * conv.mass
+            try:
+                t, m = int(parts[0].split()[0]), float(parts[0].split()[1])
+            except (ValueError, IndexError):
+                raise TrajectoryFormatError(path, f"cannot read this line of the Masses section as 'type mass': "
+                                                  f"{r.strip()!r}", line=first_mass + k,
+                                            fix="Repair the line, or write the file with write_data") from None
+            refuse_mass(path, t, m, first_mass + k)
+            mass_by_type[t] = m * conv.mass
             if len(parts) > 1 and parts[1].split():
-                elem_by_type[int(t)] = parts[1].split()[0]
+                elem_by_type[t] = parts[1].split()[0]
     if species is not None:
         elem_by_type = dict(species) if isinstance(species, dict) else {k + 1: s for k, s in enumerate(species)}
     for t, m in mass_by_type.items():
@@ -152,6 +159,16 @@ def read_data(path: str, *, units: str = "metal", lj_scales: dict | None = None,
     masses = np.array([mass_by_type[t] for t in types.tolist()]) if mass_by_type else None
     return Structure(positions=xyz * conv.length, cell=cell * conv.length, species=spec, masses=masses,
                      origin=origin * conv.length, types=types)
+
+
+def refuse_mass(path: str, t: int, m: float, line: int) -> None:
+    """Refuse the mass ``m`` of LAMMPS type ``t`` on line ``line`` of the ``Masses`` section of ``path`` unless it is
+    a positive number: a mass of 0 (or below, or NaN) would pass into every mass-weighted quantity as NaN."""
+    if not (np.isfinite(m) and m > 0):
+        raise TrajectoryFormatError(path, f"LAMMPS type {t} has mass {m!r} in the Masses section: a mass must be a "
+                                          "positive number", line=line,
+                                    fix=f"Correct the mass of type {t} on that line (in the file's unit style: amu "
+                                        "in metal units, e.g. '1 63.546 # Cu')")
 
 
 def _sections(lines, i) -> dict:
@@ -210,6 +227,7 @@ def data_file_masses(path: str) -> dict:
                 raise TrajectoryFormatError(path, f"cannot read this line of the Masses section as 'type mass': "
                                                   f"{line.strip()!r}", line=number,
                                             fix="Repair the line, or write the file with write_data") from None
+            refuse_mass(path, t, m, number)
             out[t] = (m, comment[0] if comment else None)
     return out
 
@@ -305,5 +323,10 @@ def masses_of_run(settings, types) -> RunMasses:
                       + ", ".join(f"{data[t][0]:g}" for t in differ) + ": the mass commands are used, as LAMMPS did "
                       "(they come after read_data)")
     masses = {t: commands[t] if t in commands else data[t][0] for t in types}
+    bad = [t for t in commands if not (np.isfinite(commands[t]) and commands[t] > 0)]
+    if bad:
+        return RunMasses(None, {}, "", f"the mass commands of {inp} give {_types_phrase(bad)} the mass "
+                                       + ", ".join(f"{commands[t]!r}" for t in bad) + ": a mass must be a positive "
+                                       f"number. Correct the mass command, or {GIVE_MASSES}")
     elements = {t: data[t][1] for t in from_data if data[t][1]}
     return RunMasses(masses, elements, " and ".join(parts), None, overridden)

@@ -26,13 +26,14 @@ from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
 from trajmodes.io.filesystem import (byte_order_mark_error, contiguous_runs, is_gzip, line_number, load_index,
                                      plain_path, pread_all, save_index)
-from trajmodes.io.trajectories.base import (FRAME_FIELDS, FrameSource, empty_frames, pressure_from_tensor,
-                                            refuse_lammps_options, refuse_several_files, take_frame_fields,
-                                            wanted_frame_fields)
-from trajmodes.io.trajectories.xyz_format import (CP2K_COMMENT, CP2K_STEP, CP2K_TIME, ENERGY, LAMMPS_ENERGY,
-                                                  LAMMPS_PRESSURE, LATTICE, PLAIN_PROPERTIES, ROW_STATUS, STEP, STRESS,
-                                                  TIME, TYPES, VIRIAL, WIDTH, column_tokens, comment_at, comment_tensor,
-                                                  comment_value, parse_comment, parse_properties, scan_xyz_windows,
+from trajmodes.io.trajectories.base import (FRAME_FIELDS, FrameSource, empty_frames, nonpositive_masses,
+                                            pressure_from_tensor, refuse_lammps_options, refuse_several_files,
+                                            take_frame_fields, wanted_frame_fields)
+from trajmodes.io.trajectories.xyz_format import (ASE_STRESS, CP2K_COMMENT, CP2K_STEP, CP2K_TIME, ENERGY,
+                                                  LAMMPS_ENERGY, LAMMPS_PRESSURE, LATTICE, PBC, PLAIN_PROPERTIES,
+                                                  PROPERTIES, ROW_STATUS, STEP, STRESS, TIME, TYPES, VIRIAL, WIDTH,
+                                                  column_tokens, comment_at, comment_tensor, comment_value,
+                                                  parse_comment, parse_pbc, parse_properties, scan_xyz_windows,
                                                   stated_time_unit, time_unit_factor)
 from trajmodes.lattice.elements import masses_of
 
@@ -282,6 +283,9 @@ class XYZSource(FrameSource):
         self._layout = parse_properties(self.path, props if self.extended else PLAIN_PROPERTIES, line0)
         self._lattice0 = None
         self.has_cell = LATTICE.search(self._comment0) is not None
+        self.pbc = self._pbc(kv, line0)
+        if self.pbc == (False, False, False):
+            self.has_cell = False                # a cluster (a molecule in a box): its Lattice is no crystal's cell
         if self.has_cell:
             m = LATTICE.search(self._comment0)
             self._lattice0 = (m.group(1), self._cell(self._comment0, 0, self._rows0 - 1))
@@ -302,6 +306,27 @@ class XYZSource(FrameSource):
             raise TrajectoryFormatError(
                 self.path, "momenta need masses, but the species are not elements and there is "
                 "no masses column", frame=0, line=line0, fix="add masses:R:1 to Properties")
+
+    def _pbc(self, kv: dict, line: int) -> tuple | None:
+        """The periodic directions ``pbc=`` on frame 0's comment line states (None when it states none). trajmodes
+        takes a cell periodic along all three (``pbc="T T T"``) or a cluster (``pbc="F F F"``: any Lattice is then
+        that of a box, not of a crystal, and the frames are read without a cell); a slab or a wire is refused."""
+        said = comment_value(kv, "pbc")
+        if said is None:
+            return None
+        pbc = parse_pbc(said)
+        fix = ("write pbc=\"T T T\" for a crystal (a cell periodic along a, b and c) or pbc=\"F F F\" for a cluster "
+               "without a periodic cell")
+        if pbc is None:
+            raise TrajectoryFormatError(self.path, f"cannot read pbc={said!r} as three T or F", frame=0, line=line,
+                                        fix=fix)
+        if any(pbc) and not all(pbc):
+            err = TrajectoryFormatError(self.path, f"pbc={said!r}: the cell is periodic along some axes only (a slab "
+                                                   "or a wire), which trajmodes does not take", frame=0, line=line,
+                                        fix=fix)
+            err.ase_may_read = False
+            raise err
+        return pbc
 
     def _check_rows0(self, rows: bytes) -> None:
         """Frame 0's atom lines parse with every column of the Properties: a line with a token too few (a
@@ -351,15 +376,36 @@ class XYZSource(FrameSource):
         self.ids = ids[self._perm]
 
     def _masses(self, rows: bytes) -> np.ndarray | None:
+        """The masses (amu, file order): the masses column of frame 0, each checked positive (kept as written in
+        ``_masses_file`` for the check of every frame read: :meth:`_check_masses`), else those of the species."""
+        self._masses_file = None
         if "masses" in self._layout.first:
-            return self._column(rows, "masses") * self._conv.mass
+            raw = self._column(rows, "masses")
+            bad = nonpositive_masses(raw)
+            if len(bad):
+                i = int(bad[0])
+                err = TrajectoryFormatError(
+                    self.path, f"{self._atom_words(i)} ({self.species[i]}) has mass {float(raw[i])!r} in the masses "
+                               "column: a mass must be a positive number", frame=0,
+                    line=line_number(self.data_path, self._rows0) + i,
+                    fix="Correct the masses column (amu in metal units), or leave it out for the standard masses "
+                        "of the elements")
+                err.ase_may_read = False                # not a variant of the format: the data are wrong
+                raise err
+            self._masses_file = raw
+            return raw * self._conv.mass
         uniq, inv = np.unique(self.species, return_inverse=True)
         m = masses_of(uniq)
         return None if m is None else m[inv]
 
+    def _atom_words(self, row: int) -> str:
+        """An atom by its line ``row`` (0-based) of a frame in file order: its id where the file has ids."""
+        ids = getattr(self, "_ids_file", None)
+        return f"atom id {int(ids[row])}" if ids is not None else f"atom {row + 1}"
+
     def _plan(self):
         roles = ["positions"]
-        roles += [r for r in ("velocities", "momenta", "forces", "id") if r in self._layout.first]
+        roles += [r for r in ("velocities", "momenta", "forces", "id", "masses") if r in self._layout.first]
         if "momenta" in roles and "velocities" in roles:
             roles.remove("momenta")
         return self._layout.colmap(roles)
@@ -453,6 +499,8 @@ class XYZSource(FrameSource):
         c = self._conv
         order = self._order(raw[..., slices["id"].start] if "id" in slices else None, frames)
         raw = raw if order is None else np.take_along_axis(raw, order[..., None], axis=1)
+        if "masses" in slices:
+            self._check_masses(raw[..., slices["masses"].start], order, frames)
         out["positions"][:] = raw[..., slices["positions"]]
         if c.length != 1.0:
             out["positions"] *= c.length
@@ -468,6 +516,28 @@ class XYZSource(FrameSource):
             out["forces"][:] = raw[..., slices["forces"]]
             if c.force != 1.0:
                 out["forces"] *= c.force
+
+    def _check_masses(self, masses: np.ndarray, order: np.ndarray | None, frames: np.ndarray) -> None:
+        """The masses column of the frames read (frames, atoms; atoms in id order, as written) must be frame 0's:
+        the masses of an MD run do not change, and only frame 0's are used. Names the first frame, atom and line
+        that differ."""
+        ref = self._masses_file if self._perm is None else self._masses_file[self._perm]
+        same = masses == ref[None]
+        if same.all():
+            return
+        same |= np.isclose(masses, ref[None], rtol=1e-6, atol=0.0)        # the same mass written to fewer digits
+        if same.all():
+            return
+        f, i = (int(x[0]) for x in np.nonzero(~same))
+        k = int(frames[f])
+        row = int(order[f, i]) if order is not None else i
+        who = f"atom id {int(self.ids[i])}" if self._perm is not None else f"atom {i + 1}"
+        raise TrajectoryFormatError(
+            self.path, f"{who} has mass {float(masses[f, i])!r} in the masses column of this frame, "
+                       f"but {float(ref[i])!r} in frame 0: the masses of an MD run do not change", frame=k,
+            line=line_number(self.data_path, int(self._offsets[k])) + 2 + row,
+            fix="trajmodes follows a fixed set of atoms with fixed masses: correct the masses column, or split the "
+                "file where the masses change")
 
     def _order(self, ids: np.ndarray | None, frames: np.ndarray) -> np.ndarray | None:
         """Per-frame atom order (n_frames, n_atoms) placing atoms by id, or None."""
@@ -548,7 +618,7 @@ class XYZSource(FrameSource):
         stamps = (("time", CP2K_TIME), ("step", CP2K_STEP)) if self._cp2k else (("time", TIME), ("step", STEP))
         keys = {name: rx for name, rx in stamps if rx.search(c0)}
         keys.update(self._result_keys())
-        values = self._scan_keys(keys) if keys else {}
+        values = self._scan_keys(keys)
         times, steps = values.get("time"), values.get("step")
         from trajmodes.io.trajectories.times import frame_times
         self.steps = steps if steps is not None else np.arange(n)
@@ -568,19 +638,29 @@ class XYZSource(FrameSource):
         self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
         self._frame_quantities(values)
 
+    def _result_groups(self) -> tuple:
+        """The per-frame quantities the comment lines may carry, each with the keys that give it, in the order they
+        are taken: the energy (LAMMPS' ``Potential_energy=`` on a ``dump extxyz`` file, ASE's ``energy=``), and the
+        pressure tensor (LAMMPS' ``Stress=``, which is the pressure tensor, on a ``dump extxyz`` file; ASE's
+        ``stress=``, else ``virial=``)."""
+        if self._lammps_extxyz:
+            return ((("energy", LAMMPS_ENERGY), ("energy", ENERGY)),
+                    (("pressure", LAMMPS_PRESSURE), ("stress", ASE_STRESS), ("virial", VIRIAL)))
+        return ((("energy", ENERGY),), (("stress", STRESS), ("virial", VIRIAL)))
+
     def _result_keys(self) -> dict:
-        """The comment keys of ASE's results (energy, stress or else virial) on frame 0 or the last frame: a key
-        on either is looked for on every frame (and must be there)."""
+        """The comment keys of the results (energy, and the stress, pressure or virial) on frame 0 or the last frame:
+        a key on either is looked for on every frame (and must be there); of each quantity the first key found
+        (:meth:`_result_groups`). A key on neither but on a frame between them is refused by :meth:`_scan_keys`."""
         ends = [self._comment0]
         if self.n_frames > 1:
             with open(self.data_path, "rb") as f:
                 ends.append(comment_at(f.fileno(), int(self._offsets[self.n_frames - 1])))
-        results = (("energy", ENERGY), ("stress", STRESS), ("virial", VIRIAL))
-        if self._lammps_extxyz:                 # LAMMPS' keys: its Stress is the pressure tensor, not ASE's stress
-            results = (("energy", LAMMPS_ENERGY), ("pressure", LAMMPS_PRESSURE))
-        keys = {name: rx for name, rx in results if any(rx.search(c) for c in ends)}
-        if "stress" in keys:
-            keys.pop("virial", None)
+        keys = {}
+        for group in self._result_groups():
+            found = next(((name, rx) for name, rx in group if any(rx.search(c) for c in ends)), None)
+            if found is not None:
+                keys[found[0]] = found[1]
         return keys
 
     def _frame_quantities(self, values: dict) -> None:
@@ -614,10 +694,17 @@ class XYZSource(FrameSource):
         out = {k: [None] * n for k in keys}
         if "virial" in keys:
             out["cell"] = np.empty((n, 3, 3))
+        # what every frame must state as frame 0 does (its columns, its periodic directions), and the quantities
+        # frame 0 and the last frame lack, which no frame may carry
+        same = [(name, rx, m.group(1) if m else None) for name, rx in (("Properties", PROPERTIES), ("pbc", PBC))
+                for m in [rx.search(self._comment0)]]
+        absent = [group for group in self._result_groups() if not any(name in keys for name, _ in group)]
         with open(self.data_path, "rb") as f:
             fd = f.fileno()
             for k, s in enumerate(self._offsets[:-1].tolist()):
                 c = comment_at(fd, s)
+                if k:
+                    self._check_comment(c, k, s, same, absent)
                 for key, rx in keys.items():
                     m = rx.search(c)
                     try:
@@ -631,6 +718,37 @@ class XYZSource(FrameSource):
                 if "virial" in keys:
                     out["cell"][k] = self._virial_cell(fd, c, k, s)
         return {k: np.array(v, dtype=np.int64 if k == "step" else float) for k, v in out.items()}
+
+    def _check_comment(self, comment: bytes, k: int, start: int, same: list, absent: list) -> None:
+        """Frame ``k``'s comment line (the frame starts at byte ``start``) states the Properties and pbc of frame 0
+        (``same``: (name, regex, frame 0's value)), and none of the quantities (``absent``: groups of
+        :meth:`_result_groups`) that frame 0 and the last frame lack: a column or a value that comes or goes in the
+        middle of the file would otherwise be read with frame 0's layout, or dropped without a word."""
+        for name, rx, first in same:
+            m = rx.search(comment)
+            got = m.group(1) if m else None
+            if got != first:
+                err = TrajectoryFormatError(
+                    self.path, f"the comment line states {self._said(name, got)}, but frame 0 "
+                               f"{'has' if first is None else 'states'} {self._said(name, first)}", frame=k,
+                    line=line_number(self.data_path, start) + 1,
+                    fix=f"write the same {name} on every frame (trajmodes reads every frame with frame 0's): split "
+                        "the file where they change")
+                err.ase_may_read = False
+                raise err
+        for group in absent:
+            for name, rx in group:
+                if rx.search(comment):
+                    err = TrajectoryFormatError(
+                        self.path, f"the comment line has {name}=, which frame 0 and the last frame have not: it "
+                                   "would be dropped", frame=k, line=line_number(self.data_path, start) + 1,
+                        fix=f"write {name}= on every frame (or on none), or split the file where it begins or ends")
+                    err.ase_may_read = False
+                    raise err
+
+    @staticmethod
+    def _said(name: str, value: bytes | None) -> str:
+        return f"no {name}" if value is None else f"{name}={value.decode('utf-8', 'replace')}"
 
     def _virial_cell(self, fd: int, comment: bytes, k: int, start: int) -> np.ndarray:
         """The cell of frame ``k`` (starting at byte ``start``), which ``virial=`` needs for the volume."""

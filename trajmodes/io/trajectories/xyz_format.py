@@ -25,7 +25,8 @@ from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.filesystem import pread_all
 
 __all__ = ["ROLES", "WIDTH", "TYPES", "PLAIN_PROPERTIES", "LATTICE", "TIME", "STEP", "ENERGY", "STRESS", "VIRIAL",
-           "LAMMPS_ENERGY", "LAMMPS_PRESSURE", "ROW_STATUS", "Layout", "parse_comment", "comment_value", "parse_properties", "column_tokens", "comment_at",
+           "LAMMPS_ENERGY", "LAMMPS_PRESSURE", "ASE_STRESS", "PROPERTIES", "PBC", "ROW_STATUS", "Layout",
+           "parse_comment", "parse_pbc", "comment_value", "parse_properties", "column_tokens", "comment_at",
            "comment_tensor", "scan_xyz_windows", "TIME_UNITS", "CP2K_COMMENT", "stated_time_unit",
            "time_unit_factor"]
 
@@ -53,6 +54,11 @@ VIRIAL = re.compile(rb'(?<![\w.-])[Vv]irial\s*=\s*"([^"]*)"')
 #: when compressed; bar in metal units, atm in real units), not ASE's stress
 LAMMPS_ENERGY = re.compile(rb'(?<![\w.-])Potential_energy\s*=\s*"?([^\s"]+)')
 LAMMPS_PRESSURE = re.compile(rb'(?<![\w.-])Stress\s*=\s*"([^"]*)"')
+#: ASE's stress as a LAMMPS ``dump extxyz`` file may carry it beside LAMMPS' own ``Stress`` (the pressure tensor)
+ASE_STRESS = re.compile(rb'(?<![\w.-])stress\s*=\s*"([^"]*)"')
+#: the column layout and the periodic directions, which every frame must state as frame 0 does
+PROPERTIES = re.compile(rb'(?<![\w])[Pp]roperties\s*=\s*"?([^\s"]*)')
+PBC = re.compile(rb'(?<![\w])pbc\s*=\s*("[^"]*"|[^\s"]+)', re.IGNORECASE)
 #: ASE's Voigt order of a 6-value stress: xx yy zz yz xz xy
 VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
@@ -69,6 +75,17 @@ CP2K_STEP = re.compile(rb'^\s*i\s*=\s*(\d+)\s*,')
 
 ROW_STATUS = {1: "a token that is not a number", 2: "too few columns",
            3: "the file ends before the frame's last atom line", 4: "a NaN or infinite value"}
+
+
+def parse_pbc(value) -> tuple | None:
+    """The periodic directions of a ``pbc=`` value (``"T T T"``, ``"F F F"``, ``"True False True"``, ``"1 1 0"``, or one
+    value for all three) as three bools; None when it is not one of those."""
+    words = str(value).strip().strip('"').split()
+    truth = {"t": True, "true": True, "1": True, "f": False, "false": False, "0": False}
+    got = [truth.get(w.lower()) for w in words]
+    if len(got) == 1:
+        got *= 3
+    return tuple(got) if len(got) == 3 and None not in got else None
 
 
 def parse_comment(comment: str) -> dict:
