@@ -102,7 +102,7 @@ def measure(r2: float, r3: float, rounds: int) -> dict:
 
 def table(res: dict) -> str:
     env = res["environment"]
-    lines = ["#### The fit's normal equations against one large-k rank update (one thread)", "",
+    lines = ["# The fit's normal equations against one large-k rank update (one thread)", "",
              f"{env['date']}, {env['cpu']}, {env['cores']} cores, Python {env['python']}, numpy {env['numpy']}. "
              "Diamond Si, 512 atoms, one frame (1,536 rows) per call; flops counted as rows x P^2; floor: the same "
              "work in one update of 4,096 rows; median of the rounds' ratios.", "",

@@ -111,6 +111,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pk.add_argument("--other", action="append", metavar="NAME", help="another current of the run to take out (a "
                                                                       "mass current of a multi-component fluid, "
                                                                       "e.g. vcm[1]); repeat for more")
+    pk.add_argument("--run", type=positive_int, action="append", metavar="K", help="the run of a LAMMPS log (or "
+                                                                                  "stretch of a table whose steps "
+                                                                                  "restart) to read, from 1, where "
+                                                                                  "its runs do not continue each "
+                                                                                  "other; repeat for several that do")
     pk.add_argument("--temperature", type=positive, help="mean temperature in K (default: the run's)")
     pk.add_argument("--volume", type=positive, help="cell volume in A^3 (default: the run's)")
     pk.add_argument("--fstar", type=positive, help="cut-off frequency f* in THz (default: the band of 90 %% of the "

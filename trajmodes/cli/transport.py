@@ -42,7 +42,7 @@ def cmd_conductivity(args, out) -> int:
                                         units=args.units, fstar=args.fstar,
                                         cutoff=None if args.coefficients is None else args.coefficients - 1,
                                         tensor=args.tensor, max_time=args.max_time,
-                                        force_constants=fc, resamples=resamples)
+                                        force_constants=fc, resamples=resamples, run=getattr(args, "run", None))
     c = res.cepstral
     nma = None
     if res.boltzmann is not None:
@@ -96,7 +96,10 @@ def cmd_conductivity(args, out) -> int:
     lines.append(f"cepstral analysis (Ercole, Marcolongo and Baroni, Sci. Rep. 7, 15835 (2017)): f* = "
                  f"{c.attrs['fstar_THz']:.4g} THz ("
                  + ("the band of 90 % of the current's power; --fstar to set it" if c.attrs["fstar_chosen"] else
-                    "given") + f"), {c.sizes['frequency']} frequencies, P* = {c.attrs['cutoff'] + 1} cepstral "
+                    "given" if abs(c.attrs["fstar_THz"] - c.attrs["fstar_asked_THz"]) <= 1e-6 * c.attrs["fstar_THz"]
+                    else f"{c.attrs['fstar_asked_THz']:g} THz given: one row in {c.attrs['tskip']} kept, whose "
+                         "Nyquist frequency it is")
+                 + f"), {c.sizes['frequency']} frequencies, P* = {c.attrs['cutoff'] + 1} cepstral "
                  f"coefficients ({'given' if c.attrs['cutoff_given'] else 'Akaike criterion'})")
     lines.append(f"kappa = {float(c.kappa):.5g} +- {float(c.kappa_err):.2g} W/(m K)")
     tail = res.integral.kappa_mean.values

@@ -417,8 +417,8 @@ class ForceConstants:
         return v
 
     def fc3_symmetry_violation(self, symprec: float = SYMPREC) -> tuple[float, tuple]:
-        """Largest |(R x R x R)^T Psi[g(i), g(j), g(k)] - Psi[i, j, k]| (eV/A^3) of the third-order constants over the
-        supercell's space group (rows i = p2s), and where: ``(violation, (operation, i, j, k))``, ``i`` a primitive
+        """Largest ``abs((R x R x R)^T Psi[g(i), g(j), g(k)] - Psi[i, j, k])`` (eV/A^3) of the third-order constants
+        over the supercell's space group (rows i = p2s), and where: ``(violation, (operation, i, j, k))``, ``i`` a primitive
         atom, ``j``, ``k`` supercell atoms. Near round-off for constants of this crystal; of the order of the constants
         themselves for those of another crystal whose array has this one's shape (phono3py's fc3.hdf5 holds no
         structure of its own). (0, None) without ``fc3``."""

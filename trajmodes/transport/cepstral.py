@@ -33,8 +33,8 @@ import numpy as np
 from trajmodes.units import KAPPA_UNIT, KB_EV
 
 __all__ = ["green_kubo_scale", "resample_current", "current_periodogram", "cepstral_statistics",
-           "cepstral_coefficients", "akaike", "cepstral_conductivity", "fstar_tskip", "default_fstar", "POWER_SHARE",
-           "MIN_FREQUENCIES",
+           "cepstral_coefficients", "akaike", "cepstral_conductivity", "fstar_tskip", "integral_lags", "default_fstar",
+           "POWER_SHARE", "MIN_FREQUENCIES",
            "combine_runs",
            "cepstral_tensor", "green_kubo_integral", "kappa_past_cutoff", "integral_still_rising"]
 
@@ -72,7 +72,33 @@ def fstar_tskip(fstar: float, dt: float) -> int:
     nyquist = 0.5 / float(dt)
     if not (np.isfinite(fstar) and fstar > 0):
         raise ValueError(f"the cut-off frequency f* must be positive, in THz, not {fstar}")
+    if fstar > nyquist * (1 + 1e-9):
+        raise ValueError(f"f* = {fstar:g} THz is above the Nyquist frequency of rows every {float(dt):g} ps, "
+                         f"{nyquist:.6g} THz: the series holds no frequency above it (give at most {nyquist:.6g})")
     return max(1, int(round(nyquist / float(fstar))))
+
+
+def integral_lags(n: int, dt: float, max_time: float | None = None) -> tuple[int, str]:
+    """The lags of a running integral of ``n`` steps ``dt`` ps apart up to ``max_time`` ps (default a tenth of the
+    run), and what was decided, in words: a ``max_time`` past the run's longest lag is cut to it, one shorter than two
+    steps raised to two, and one that is not a positive number refused."""
+    dt = float(dt)
+    if max_time is None:
+        lags, said = n // 10, f"a tenth of the run (default), {n // 10 * dt:g} ps"
+    else:
+        mt = float(max_time) if isinstance(max_time, (int, float, np.floating, np.integer)) else float("nan")
+        if not (np.isfinite(mt) and mt > 0):
+            raise ValueError(f"max_time must be a positive number of ps, not {max_time!r}")
+        lags, said = int(round(mt / dt)), f"max_time {mt:g} ps given"
+    if n < 3:
+        raise ValueError(f"{n} steps are too few for a running integral")
+    if lags > n - 1:
+        said += f"; longer than the run's longest lag, {(n - 1) * dt:g} ps ({n} steps every {dt:g} ps): cut to it"
+        lags = n - 1
+    elif lags < 2:
+        said += f"; shorter than two steps: raised to {2 * dt:g} ps"
+        lags = 2
+    return lags, said
 
 
 #: the default cut-off frequency f* keeps the band that carries this share of the heat current's power
@@ -409,8 +435,7 @@ def green_kubo_integral(current, dt: float, temperature: float, volume: float, m
     import xarray as xr
     j = _as_currents(current)[0]
     n, l = j.shape
-    lags = n // 10 if max_time is None else int(round(float(max_time) / float(dt)))
-    lags = max(2, min(lags, n - 1))
+    lags, said = integral_lags(n, dt, max_time)
     X = np.fft.rfft(j, 2 * n, axis=0)
     # one pair of components at a time: the symmetrised correlation (C_ab + C_ba) / 2 is the transform of
     # Re(X_a* X_b), and only the lags kept are held (not the 2N x l x l of every pair at once)
@@ -431,7 +456,8 @@ def green_kubo_integral(current, dt: float, temperature: float, volume: float, m
                        "correlation": (("time", "a", "b"), corr, {"units": "(eV A/ps)^2",
                                                                   "long_name": "heat-current correlation"})},
                       coords={"time": ("time", t, {"units": "ps"}), "a": axes, "b": axes},
-                      attrs={"temperature_K": float(temperature), "volume_A3": float(volume), "dt_ps": float(dt)})
+                      attrs={"temperature_K": float(temperature), "volume_A3": float(volume), "dt_ps": float(dt),
+                             "max_time_ps": lags * float(dt), "max_time_note": said})
 
 
 def kappa_past_cutoff(cepstral) -> tuple[float, float, bool]:

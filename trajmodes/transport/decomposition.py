@@ -57,11 +57,10 @@ def integral_filter(current, dt: float, temperature: float, volume: float, max_t
     (L, the integral's dataset (:func:`~trajmodes.transport.cepstral.green_kubo_integral`), K (frames, 3))
     """
     from scipy.signal import fftconvolve
-    from trajmodes.transport.cepstral import green_kubo_integral
+    from trajmodes.transport.cepstral import green_kubo_integral, integral_lags
     current = np.asarray(current, float)
     n = len(current)
-    lags = n // 10 if max_time is None else int(round(float(max_time) / dt))
-    lags = max(2, min(lags, n - 1))
+    lags, _ = integral_lags(n, dt, max_time)
     total = green_kubo_integral(current, dt, temperature, volume, max_time=lags * dt)
     weights = np.ones(lags + 1)
     weights[[0, -1]] = 0.5

@@ -10,7 +10,7 @@ import numpy as np
 
 __all__ = ["HeatCurrentConductivity", "heat_current_conductivity", "BoltzmannBeside", "boltzmann_beside", "BTE_MESHES",
            "BTE_CONVERGED", "BTE_ERROR_MESH", "BTE_RESAMPLES", "RUN_LIFETIMES", "REACH_LIFETIMES", "lifetime_checks",
-           "lifetime_resolution", "FOUR_PHONON_SAMPLE"]
+           "lifetime_resolution", "FOUR_PHONON_SAMPLE", "fstar_note"]
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,12 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
                               frame_interval: float | None = None, units: str | None = None,
                               fstar: float | None = None, cutoff: int | None = None, tensor: bool = False,
                               max_time: float | None = None, force_constants=None,
-                              spectral: bool | None = None, resamples=None) -> HeatCurrentConductivity:
+                              spectral: bool | None = None, resamples=None, run=None) -> HeatCurrentConductivity:
     """The Green-Kubo thermal conductivity of a run's heat current (``trajmodes conductivity``): cepstral analysis
     with its error bar, the running integral, and the tensor if asked.
+
+    Every value decided (the runs and rows read, the units, the time between rows, the temperature, volume, f* and
+    the integral's reach) is said in :attr:`HeatCurrentConductivity.notes` with where it came from.
 
     Parameters
     ----------
@@ -100,6 +103,9 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
     resamples : iterable of ForceConstants, optional
         The bootstrap resamples of ``force_constants``' fit: the Boltzmann equation's error bar
         (:func:`boltzmann_beside`).
+    run : int or sequence of int, optional
+        Of a file: the run(s) to read (:func:`~trajmodes.io.heat_current.read_heat_current`), where the log holds
+        several that do not continue each other.
     spectral : bool, optional
         Of a trajectory: split the integral over the frequency of the velocities
         (:func:`~trajmodes.transport.decomposition.spectral_conductivity`, a second pass); default: where its frames
@@ -109,10 +115,19 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
     ------
     ValueError
         Where the temperature, volume or time between rows is neither in the run nor given (one line that says
-        which option gives it).
+        which option gives it); a value given that is not a positive number, an f* above the Nyquist frequency; a
+        series the analysis cannot take (all zero, too short), naming the file and its rows.
     """
     from trajmodes.transport.cepstral import cepstral_conductivity, cepstral_tensor, green_kubo_integral
     from trajmodes.transport.current import heat_current_of_run
+    for name, value in (("temperature", temperature), ("volume", volume), ("md_timestep", md_timestep),
+                        ("frame_interval", frame_interval), ("fstar", fstar), ("max_time", max_time)):
+        if value is not None and not (isinstance(value, (int, float, np.integer, np.floating))
+                                      and np.isfinite(value) and value > 0):
+            raise ValueError(f"{name}={value!r}: must be a positive number (--{name.replace('_', '-')})")
+    if cutoff is not None and not (isinstance(cutoff, (int, np.integer)) and cutoff >= 0):
+        raise ValueError(f"cutoff={cutoff!r}: the last cepstral coefficient kept, a whole number >= 0 (--coefficients "
+                         "P* = cutoff + 1)")
     if tensor and others:
         raise ValueError("the tensor takes the heat current alone: one Cartesian component has too few degrees of "
                          "freedom to take other currents out (a fluid is isotropic: leave out the tensor)")
@@ -120,6 +135,8 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
     if hasattr(source, "frame_fields"):                       # a trajectory whose frames carry the current
         if others:
             raise ValueError("other currents are read from a table or log, not from a trajectory's frames")
+        if run is not None:
+            raise ValueError("run= picks a run of a log or table of the current, not of a trajectory's frames")
         from trajmodes.io.potentials.pair_style import potential_range_of     # the run's pair_style, where named
         j, t_run, v_run = heat_current_of_run(source, potential_range_of([source]))
         stress = len(getattr(source.source, "stress_columns", None) or ())
@@ -127,35 +144,61 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
                 + ("centroid stresses (nine columns)" if stress == 9 else "stresses (six columns: right for pair "
                    "potentials and EAM only)") + " and velocities")
         dt = source.frame_interval
+        notes.append(f"{len(j)} frames, {dt:g} ps apart: {source.time_axis}")
         others_arr = None
         t_note, v_note = "the run's mean kinetic temperature", "the mean of the frames' cells"
+        where = source.source.describe()
     else:
         from trajmodes.io.heat_current import read_heat_current
-        s = read_heat_current(source, current=current, others=others, units=units, md_timestep=md_timestep)
+        s = read_heat_current(source, current=current, others=others, units=units, md_timestep=md_timestep, run=run)
         j, others_arr = s.current, s.others
         t_run = float(np.mean(s.temperature)) if s.temperature is not None else None
         v_run = s.volume
         what = f"{', '.join(s.columns)} of {source} ({s.source}; units {s.units or 'metal (assumed)'})"
+        where = s.where()
+        said = {n.split(" ", 1)[0]: n for n in s.notes if n.startswith(("temperature: ", "volume "))}
+        notes += [n for n in s.notes if n not in said.values()]
         dt = frame_interval if frame_interval is not None else s.dt
+        if frame_interval is not None:
+            notes.append(f"{frame_interval:g} ps between rows: given (frame_interval)" + (
+                f"; the file's steps and time step say {s.dt:g} ps" if s.dt is not None and
+                abs(s.dt - frame_interval) > 1e-9 * frame_interval else ""))
         if dt is None:
-            raise ValueError(f"{source}: the time between rows is unknown (no step column, or no timestep command): "
+            raise ValueError(f"{where}: the time between rows is unknown (no step column, or no timestep command): "
                              "give --md-timestep (ps) or --frame-interval (ps between rows)")
-        t_note, v_note = "the mean of the file's column", "from the file"
+        if t_run is not None and not t_run > 0:
+            raise ValueError(f"{where}: the temperature column's mean is {t_run:g} K: give the run's temperature "
+                             "(--temperature K)")
+        t_note = "the mean of the file's column" + (f" ({said['temperature:'].split(': ', 1)[1]})"
+                                                     if "temperature:" in said else "")
+        v_note = said["volume"].split(": ", 1)[1] if "volume" in said else "from the file"
+        if not np.any(j):
+            raise ValueError(f"{where}: the current ({', '.join(s.columns)}) is zero in every row: the run wrote no "
+                             "heat current there (check the compute and the columns named)")
     if temperature is None:
         if t_run is None:
             raise ValueError(f"{source}: the file has no temperature column: give the run's mean temperature "
                              "(--temperature K)")
         temperature = t_run
         notes.append(f"temperature {t_run:.6g} K: {t_note}")
+    else:
+        notes.append(f"temperature {temperature:.6g} K: given")
     if volume is None:
         if v_run is None:
             raise ValueError(f"{source}: the file states no volume: give the cell's volume (--volume A^3)")
         volume = v_run
         notes.append(f"volume {v_run:.8g} A^3: {v_note}")
+    else:
+        notes.append(f"volume {volume:.8g} A^3: given")
     current_all = j if others_arr is None else np.concatenate([j[None], others_arr])
-    ceps = cepstral_conductivity(current_all, dt, temperature, volume, fstar=fstar, cutoff=cutoff)
-    integral = green_kubo_integral(j, dt, temperature, volume, max_time=max_time)
-    tens = cepstral_tensor(j, dt, temperature, volume, fstar=ceps.attrs["fstar_asked_THz"]) if tensor else None
+    try:
+        ceps = cepstral_conductivity(current_all, dt, temperature, volume, fstar=fstar, cutoff=cutoff)
+        integral = green_kubo_integral(j, dt, temperature, volume, max_time=max_time)
+        tens = cepstral_tensor(j, dt, temperature, volume, fstar=ceps.attrs["fstar_asked_THz"]) if tensor else None
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    notes.append(fstar_note(ceps))
+    notes.append(f"running integral to {float(integral.time.values[-1]):g} ps: {integral.attrs['max_time_note']}")
     modal = bte = split = None
     if hasattr(source, "frame_fields") and spectral is not False:
         from trajmodes.resources import may_hold
@@ -180,6 +223,20 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
             bte = boltzmann_beside(fc, matrix, temperature, resamples=resamples)
     return HeatCurrentConductivity(np.asarray(j), what, ceps, integral, tens, float(temperature), float(volume),
                                    float(dt), tuple(notes), modal, bte, split)
+
+
+def fstar_note(cepstral) -> str:
+    """Where a cepstral analysis' f* came from, in words: the default band of the current's power, or the value given
+    and, where the sampling rounded it, the f* it gave."""
+    a = cepstral.attrs
+    tskip, got, asked = int(a["tskip"]), float(a["fstar_THz"]), float(a["fstar_asked_THz"])
+    kept = "every row" if tskip == 1 else f"one row in {tskip} kept after a running mean of {a['window']}"
+    if a["fstar_chosen"]:
+        return (f"f* {got:.4g} THz: the band of 90 % of the current's power (default; --fstar to set it), {kept}")
+    if abs(got - asked) <= 1e-6 * asked:
+        return f"f* {got:.4g} THz: given, {kept}"
+    return (f"f* {got:.4g} THz: {asked:g} THz given, {kept} (f* is the Nyquist frequency of the rows kept, "
+            f"{a['dt_ps'] * tskip:g} ps apart)")
 
 
 #: a Green-Kubo run of a crystal is trusted when it is this many lifetimes of its heat-carrying modes long

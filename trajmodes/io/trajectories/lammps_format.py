@@ -126,6 +126,14 @@ class DumpLayout:
             return tuple(f"{cid}[{k}]" for k in range(1, n + 1))
 
         def widest(cid):
+            ks = sorted(int(m.group(1)) for m in (re.match(rf"^{re.escape(cid)}\[(\d+)\]$", c) for c in pos) if m)
+            if set(range(1, 7)) <= set(ks) and ks not in (list(range(1, 7)), list(range(1, 10))):
+                raise TrajectoryFormatError(
+                    path, f"the per-atom stress {cid} has the {len(ks)} columns {', '.join(f'{cid}[{k}]' for k in ks)}"
+                          ": a per-atom stress has six (compute stress/atom: xx yy zz xy xz yz) or nine (compute "
+                          "centroid/stress/atom: xx yy zz xy xz yz yx zx zy), and which of these is which is not known",
+                    frame=0, line=line, fix=f"Dump the compute's columns as written, {cid}[*] (all six or all nine), "
+                                            "or name six or nine with stress_columns=")
             return next((of(cid, n) for n in (9, 6) if all(c in pos for c in of(cid, n))), None)
         if given is None:
             for cols in [widest(f"c_{c}") for c in STRESS_COMPUTES] + [STRESS_NAMES]:

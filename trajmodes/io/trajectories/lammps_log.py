@@ -477,3 +477,190 @@ def _block(path: str, columns: list, rows: list, text: list):
         present[name] = np.full(n, v is not None)
         values[name] = v if v is not None else np.full((n,) + shape, np.nan)
     return steps, values, present, lines
+
+
+#: the time step each unit style starts with (LAMMPS' ``units`` command sets it), in the style's time unit
+DEFAULT_TIMESTEP = {"lj": 0.005, "real": 1.0, "metal": 0.001, "si": 1e-8, "cgs": 1e-8, "electron": 0.001,
+                    "micro": 2.0, "nano": 0.00045}
+#: the commands whose settings a run's thermo output depends on, as a log echoes them
+_RUN_COMMANDS = ("run", "minimize", "rerun")
+_BOX = re.compile(r"(orthogonal|triclinic) box = \(([^)]*)\) to \(([^)]*)\)")
+_ATOMS = re.compile(r"^\s*(?:Created\s+)?(\d+)\s+atoms\s*$")
+_LOOP_ATOMS = re.compile(r"with\s+(\d+)\s+atoms")
+
+
+@dataclass
+class LogRun:
+    """One ``run`` (or ``minimize``) of a LAMMPS log or input, the settings in force when it began, and its thermo
+    block (:func:`log_runs`). Each setting is ``(value, line)``, the 1-based line of the command that set it (None:
+    a default, or not echoed).
+
+    Attributes
+    ----------
+    number : int
+        1-based, among the runs of the file (those whose command the file echoes, and blocks without one).
+    command : str
+        The command as echoed (``run 50000``), or ``''`` where the file echoes none before the block.
+    line : int or None
+        Of the command.
+    units, timestep, thermo, norm : tuple
+        ``units`` style (None: no ``units`` command); ``timestep`` in the style's time unit, None where unknown (a
+        ``read_restart`` after the last ``timestep``, or neither a ``units`` nor a ``timestep`` command), its line
+        None where it is the default of the ``units`` command; ``thermo`` interval in steps (None: a variable, or no
+        ``thermo`` command); ``norm`` True/False from ``thermo_modify norm``, None: the style's default (line: the
+        ``thermo_style`` that reset it, or None).
+    reset : int or None
+        Line of a ``reset_timestep`` since the previous run.
+    dt_reset : int or None
+        Line of a ``fix dt/reset`` in force: the time step varies within the run.
+    computes, fixes : dict
+        ID -> (tokens of the command, line), those defined when the run began.
+    box : tuple or None
+        (volume in the style's length unit cubed, line) of the last box the file echoed before the run.
+    atoms : tuple or None
+        (count, line): the run's ``Loop time ... with N atoms``, else the last count echoed before it.
+    columns : list or None
+        The thermo header; ``header_line`` its line.
+    rows : list
+        (line, tokens) of every full row of the block.
+    damaged : list
+        (line, text) of lines inside the block that are mostly numbers but not a row (cut short, run together, or
+        another command's output such as ``fix print`` to the screen).
+    ended : int or None
+        Line of ``Loop time``; None where the file ends inside the run.
+    style : tuple or None
+        (``multi`` or ``yaml``, line) where the thermo output is not in columns.
+    """
+
+    number: int
+    command: str
+    line: int | None
+    units: tuple
+    timestep: tuple
+    thermo: tuple
+    norm: tuple
+    reset: int | None
+    dt_reset: int | None
+    computes: dict
+    fixes: dict
+    box: tuple | None
+    atoms: tuple | None
+    style: tuple | None = None
+    columns: list | None = None
+    header_line: int | None = None
+    rows: list = field(default_factory=list)
+    damaged: list = field(default_factory=list)
+    ended: int | None = None
+
+    @property
+    def time_unit_ps(self) -> float | None:
+        """ps per time unit of the run's unit style (metal: ps, real: fs); None for other styles."""
+        return {"metal": 1.0, "real": 1e-3, None: None}.get(self.units[0])
+
+    def describe(self) -> str:
+        """'run 2 (run 50000, line 276)'."""
+        what = f"{self.command}, line {self.line}" if self.line is not None else "its command not in the file"
+        return f"run {self.number} ({what})"
+
+
+def _float(token: str) -> float | None:
+    try:
+        return float(token)
+    except ValueError:
+        return None
+
+
+def log_runs(lines: list) -> list:
+    """The runs of a LAMMPS log (or input) as a sequence: each ``run``/``minimize`` command with the settings in force
+    when it began (``units``, ``timestep``, ``thermo``, ``thermo_style``, ``thermo_modify norm``, ``reset_timestep``,
+    the computes and fixes defined) and the thermo block it wrote (:class:`LogRun`). ``lines``: the file's lines.
+
+    A thermo header is a line of column names with ``Step`` among them, or after LAMMPS' ``Per MPI rank memory``
+    line; its block runs to ``Loop time of``. A block without an echoed command before it (a log written with
+    ``echo none``, or the sub-runs of ``run N every M``) is a run of its own with the settings of the one before."""
+    runs: list = []
+    state = dict(units=(None, None), timestep=(None, None), thermo=(None, None), norm=(None, None), reset=None,
+                 dt_reset=None, computes={}, fixes={}, box=None, atoms=None, style=None)
+    current = None                                  # the run whose block is being read
+    pending = None                                  # the last run command, its block not yet begun
+    previous = ""
+
+    def start(command: str, line: int | None) -> LogRun:
+        run = LogRun(len(runs) + 1, command, line, state["units"], state["timestep"], state["thermo"], state["norm"],
+                     state["reset"], state["dt_reset"], dict(state["computes"]), dict(state["fixes"]), state["box"],
+                     state["atoms"], state["style"])
+        runs.append(run)
+        state["reset"] = None
+        return run
+
+    for i, ln in enumerate(lines):
+        tok = ln.split()
+        if not tok:
+            continue
+        if current is not None and current.ended is None:
+            if len(tok) == len(current.columns) and all(_float(t) is not None for t in tok):
+                current.rows.append((i + 1, tok))
+                continue
+            if ln.startswith("Loop time"):
+                current.ended = i + 1
+                m = _LOOP_ATOMS.search(ln)
+                if m:
+                    current.atoms = state["atoms"] = (int(m.group(1)), i + 1)
+                current = None
+            elif not tok[0].startswith(("WARNING", "ERROR")) and _numbers(tok) * 2 >= len(tok):
+                current.damaged.append((i + 1, ln.strip()))
+            continue
+        word = tok[0]
+        header = (len(tok) > 1 and all(THERMO_NAME.match(t) for t in tok) and all(_float(t) is None for t in tok)
+                  and ("Step" in tok or previous.startswith(("Per MPI rank memory", "Memory usage per processor")))
+                  and word not in _RUN_COMMANDS)
+        if header:
+            run = pending if pending is not None else start("", None)
+            run.columns, run.header_line, current, pending = tok, i + 1, run, None
+        elif word.startswith("-----") and "Step" in ln or word == "keywords:" and "Step" in ln:
+            run = pending if pending is not None else start("", None)
+            run.style, pending = ("multi" if word.startswith("-") else "yaml", i + 1), None
+        elif word == "units" and len(tok) > 1:
+            state["units"] = (tok[1], i + 1)
+            state["timestep"] = (DEFAULT_TIMESTEP.get(tok[1]), None)
+        elif word == "timestep" and len(tok) > 1 and _float(tok[1]) is not None:
+            state["timestep"] = (float(tok[1]), i + 1)
+        elif word == "read_restart":
+            state["timestep"] = (None, i + 1)              # the restart file's, not in the log
+        elif word == "thermo" and len(tok) > 1:
+            state["thermo"] = (int(tok[1]) if _is_int(tok[1]) else None, i + 1)
+        elif word == "thermo_style" and len(tok) > 1:
+            state["norm"] = (None, i + 1)                  # thermo_style resets thermo_modify
+            state["style"] = (tok[1], i + 1) if tok[1] in ("multi", "yaml") else None
+        elif word == "thermo_modify":
+            for k in range(1, len(tok) - 1):
+                if tok[k] == "norm":
+                    state["norm"] = (tok[k + 1] == "yes", i + 1)
+                elif tok[k] == "line" and tok[k + 1] in ("multi", "yaml"):
+                    state["style"] = (tok[k + 1], i + 1)
+        elif word == "reset_timestep":
+            state["reset"] = i + 1
+        elif word == "compute" and len(tok) > 3:
+            state["computes"][tok[1]] = (tok, i + 1)
+        elif word == "uncompute" and len(tok) > 1:
+            state["computes"].pop(tok[1], None)
+        elif word == "fix" and len(tok) > 3:
+            state["fixes"][tok[1]] = (tok, i + 1)
+            if tok[3] == "dt/reset":
+                state["dt_reset"] = i + 1
+        elif word == "unfix" and len(tok) > 1:
+            gone = state["fixes"].pop(tok[1], None)
+            if gone is not None and gone[0][3] == "dt/reset":
+                state["dt_reset"] = None
+        elif word in _RUN_COMMANDS and len(tok) > 1:
+            pending = start(" ".join(tok), i + 1)
+        else:
+            box = _BOX.search(ln)
+            if box:
+                lo, hi = (np.array(s.split(), float) for s in box.groups()[1:])
+                state["box"] = (float(np.prod(hi - lo)), i + 1)
+            atoms = _ATOMS.match(ln)
+            if atoms:
+                state["atoms"] = (int(atoms.group(1)), i + 1)
+        previous = ln.lstrip()
+    return runs
