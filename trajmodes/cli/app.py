@@ -10,7 +10,7 @@ import warnings
 from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH,
                                    add_cluster_options, add_plot_format, add_read_options, mesh, non_negative_int,
                                    positive, positive_int, supercell_dims, temperatures, width_or_adaptive)
-from trajmodes.workflows import SYMPREC
+from trajmodes.workflows import CHARGE_CHOICES, SYMPREC
 
 
 
@@ -20,6 +20,13 @@ CUTOFF2_HELP = ("pair cutoff in A (default: chosen from the data: the shortest n
                 "max(1 %%, 0.03 THz) with those of the longest cutoff the supercell holds (its sphere at most 300 atoms), never shorter than the "
                 "potential's range that the run's LAMMPS input or log states; series: from its first run; the table "
                 "is printed)")
+
+
+#: the help of --charges of run and fit
+CHARGES_HELP = ("Born charges of a rigid-ion run: auto (default) reads the charges of the LAMMPS data file (--reference, "
+                "else the one the input beside the dump reads) and, where the input's Coulomb is long-ranged "
+                "(kspace_style, coul/long, coul/msm), fits polar with Born charges = ionic charges and eps_inf = 1 "
+                "(the dipole-dipole forces taken out first, a line says so); none fits without")
 
 
 #: seconds between two progress lines of a command whose stderr is a file or a pipe (a batch job's log)
@@ -75,6 +82,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pr.add_argument("--compare", help="0 K force constants to plot the effective dispersion against "
                                       "(phonopy folder/file or trajmodes .nc)")
     pr.add_argument("--no-fit", action="store_true", help="skip the effective force constants")
+    pr.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
     add_plot_format(pr)
     pf = add("fit", cmd_fit, "effective (TDEP) 2nd- and 3rd-order force constants from MD forces: scores, "
                              "netCDF and the effective dispersion")
@@ -95,6 +103,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help=f"symmetry tolerance in A (default {SYMPREC:g})")
     pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
                                           "rotational, huang (default none)")
+    pf.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
     pf.add_argument("-o", "--output", default="trajmodes-fit", help="output folder (default trajmodes-fit): fc.nc, "
                                                                     "fc.scores.nc and the dispersion fc.png")
     pf.add_argument("--compare", help="0 K force constants to plot against: phonopy folder/file or trajmodes .nc")

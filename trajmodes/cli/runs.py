@@ -296,11 +296,26 @@ def _fit(trajs, settings: dict, args, reference_fc=None, fitted=None, temperatur
     input), read from ``fitted`` (their caches) where given, with the runs' mean ``temperature`` where known."""
     from trajmodes.workflows import fit_effective
     reach = report_potential_range(trajs, args)
+    polar = charges_of(trajs, args, reach)
     with step("fitting the effective force constants"):
         res = fit_effective(fitted or trajs, compare=reference_fc, path=getattr(args, "path", None),
                             npoints=getattr(args, "npoints", 51), potential_range=reach, temperature=temperature,
-                            together=together, **settings)
+                            together=together, born=polar.born, epsilon=polar.epsilon, **settings)
     return res, reach
+
+
+def charges_of(trajs, args, reach):
+    """The Born charges of the fit (``--charges``): those of a rigid-ion run
+    (:func:`~trajmodes.workflows.rigid_ion_charges`, the same for every run: they share one crystal) with ``auto``,
+    none with ``none``; what was decided printed in one line."""
+    from trajmodes.workflows import RigidIonCharges, rigid_ion_charges
+    if getattr(args, "charges", "auto") == "none":
+        return RigidIonCharges(None, None, "")
+    found = rigid_ion_charges(trajs[0], reference=getattr(args, "reference", None), potential_range=reach,
+                              logs=getattr(args, "thermo", None) or (), units=getattr(args, "units", None))
+    if found.line:
+        print(found.line, flush=True)
+    return found
 
 
 def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compare=None, inputs=(), reference_fc=None,
@@ -317,6 +332,9 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
     settings = dict(settings, cutoff2=float(est.cutoff2), cutoff2_from="given" if given else "data")
     if reach is not None and reach.cutoff is not None:
         settings["potential_range"] = float(reach.cutoff)
+    born = getattr(est, "born_", None)
+    settings["charges"] = getattr(args, "charges", "auto") + (
+        "" if born is None else " (rigid-ion: Born charges " + " ".join(f"{z:+.4g}" for z in born[:, 0, 0]) + ")")
     prov = provenance(inputs, dict(read_settings(args, trajs[0]), **settings,
                                    frames=int(est.scores_.n_frames), compare=compare),
                       temperature=res.temperature)
@@ -333,7 +351,8 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
              f"{composition} ({pr.space_group_symbol}); cutoffs r2 = {settings['cutoff2']:g} A"
              + (f", r3 = {settings['cutoff3']:g} A" if settings.get("cutoff3") is not None else "")
              + (f", r4 = {settings['cutoff4']:g} A" if settings.get("cutoff4") is not None else "")
-             + f"; {settings['mode']} fit", est.scores_table()]
+             + f"; {settings['mode']} fit" + ("" if born is None else ", polar (dipole-dipole forces taken out)"),
+             est.scores_table()]
     big = res.largest_difference()
     unstable = res.reference_imaginary is not None and res.reference_imaginary.unstable
     if big is not None:

@@ -48,6 +48,7 @@ __all__ = ["return_freed_memory", "return_freed_memory_on_workers", "trim_freed_
            "heat_current_conductivity", "BoltzmannBeside", "boltzmann_beside", "mode_lifetime_conductivity",
            "BTE_RESAMPLES", "lifetime_checks", "lifetime_resolution", "MassDisorderLineshapes",
            "mass_disorder_lineshapes", "GlassTransport", "glass_transport", "DISORDER_ROUTES", "memory_words",
+           "RigidIonCharges", "rigid_ion_charges", "CHARGE_CHOICES",
 
            # re-exported (see above)
            "ForceConstants", "format_cutoff_table", "StagedOutputs", "atomic_write", "source_fingerprint", "fc_format",
@@ -131,7 +132,13 @@ def frequencies_on(phonons, bands, primitive=None, names=("the fitted constants"
     if primitive is not None:
         q = qpoints_in(q, primitive, phonons.force_constants.primitive, names=names)
     out = bands.copy()
-    out["frequency"] = (("q", "branch"), phonons.frequencies(q), bands.frequency.attrs)
+    qdir = None
+    if "segment" in bands.coords and len(q):     # Gamma on a segment: the limit along it, as the bands' own (LO-TO)
+        seg = bands.segment.values
+        ends = np.flatnonzero(np.diff(np.append(seg, -1)) != 0)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        qdir = (q[ends] - q[starts])[np.searchsorted(ends, np.arange(len(q)))]
+    out["frequency"] = (("q", "branch"), phonons.frequencies(q, qdir), bands.frequency.attrs)
     out["compared_qpoint"] = (("q", "reduced"), np.asarray(q, float),
                               {"units": "reduced", "long_name": "the same q-points in the compared constants' basis"})
     return out
@@ -239,7 +246,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
                   folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
                   symprec: float = SYMPREC, constraints=(), path: str | None = None, npoints: int = 51,
                   compare=None, potential_range=None, temperature: float | None = None,
-                  together=None) -> FitResult:
+                  together=None, born=None, epsilon=None) -> FitResult:
     """Effective (TDEP) force constants of one temperature and their band structure (``trajmodes fit``).
 
     Parameters
@@ -270,6 +277,9 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     together : dict name -> dask collection, optional
         Other quantities of the frames computed in the fit's one pass over them (arrays read through its layer,
         :func:`~trajmodes.forceconstants.normal.fit_layer`, share each chunk's parse): :attr:`FitResult.together`.
+    born, epsilon : array_like, optional
+        Born charges and dielectric tensor of a polar crystal (:class:`~trajmodes.EffectiveForceConstants`): the
+        dipole-dipole forces are taken out before the fit (a rigid-ion run's: :func:`rigid_ion_charges`).
     """
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.forceconstants.cutoffs import cutoff_length
@@ -285,7 +295,8 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     else:
         warn_truncation(cutoff2, potential_range, stacklevel=3)
     est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, cutoff4=cutoff4, mode=mode, folds=folds,
-                                  stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints)
+                                  stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints,
+                                  born=born, epsilon=epsilon)
     # the frames the error model projects, read in the fit's pass where they may be held (the run is then read once)
     held = fit_holding_frames(est, trajs if len(trajs) > 1 else trajs[0], together=together)
     convergence = cutoff_convergence(est, minimum=reach)
@@ -935,3 +946,4 @@ from trajmodes.workflows.transport import (BTE_RESAMPLES, BoltzmannBeside, HeatC
                                            lifetime_resolution)
 from trajmodes.workflows.disorder import (DISORDER_ROUTES, GlassTransport, MassDisorderLineshapes,  # noqa: E402
                                           glass_transport, mass_disorder_lineshapes, memory_words)
+from trajmodes.workflows.charges import CHARGE_CHOICES, RigidIonCharges, rigid_ion_charges  # noqa: E402

@@ -232,6 +232,85 @@ def data_file_masses(path: str) -> dict:
     return out
 
 
+#: the column of the charge q in the Atoms section, by atom style (those that have one)
+_Q_COLUMN = {"charge": 2, "full": 3}
+#: elementary charge in C: the charge unit of LAMMPS' si style (metal, real and electron give charges in e)
+_E_COULOMB = 1.602176634e-19
+
+
+@dataclass(frozen=True)
+class DataCharges:
+    """The per-atom charges of a LAMMPS data file (:func:`data_file_charges`).
+
+    Attributes
+    ----------
+    ids, types : ndarray of int (N,)
+        Sorted by id.
+    charges : ndarray (N,)
+        In e.
+    style : str
+        The atom style of the ``Atoms`` section.
+    path : str
+    """
+
+    ids: np.ndarray
+    types: np.ndarray
+    charges: np.ndarray
+    style: str
+    path: str
+
+
+def data_file_charges(path: str, units: str = "metal") -> DataCharges | None:
+    """The charge column of the ``Atoms`` section of a LAMMPS data file (atom styles ``charge`` and ``full``, named
+    by the comment after ``Atoms``), in e; None for a file whose atom style has no charges (or states none), or for
+    ``lj`` units (reduced charges).
+
+    Raises
+    ------
+    OSError
+        When the file cannot be opened.
+    TrajectoryFormatError
+        For a line of the section that cannot be read in its style, naming the line.
+    """
+    if units == "lj":
+        return None
+    scale = 1.0 / _E_COULOMB if units == "si" else 1.0
+    opener = gzip.open if is_gzip(path) else open
+    ids, types, q = [], [], []
+    style, inside = None, False
+    with opener(path, "rt", errors="replace") as f:
+        next(f, None)                                  # the first line is a title
+        for number, line in enumerate(f, start=2):
+            body = line.split("#")[0].strip()
+            if body in _SECTIONS:
+                if inside:
+                    break
+                if body == "Atoms":
+                    style = line.partition("#")[2].strip() or None
+                    if style not in _Q_COLUMN:
+                        return None
+                    inside = True
+                continue
+            if not inside or not body:
+                continue
+            words = body.split()
+            try:
+                ids.append(int(words[0]))
+                types.append(int(words[2 if style == "full" else 1]))
+                q.append(float(words[_Q_COLUMN[style]]) * scale)
+            except (ValueError, IndexError):
+                raise TrajectoryFormatError(path, f"cannot read this line of the Atoms section as atom style "
+                                                  f"'{style}': {line.strip()!r}", line=number,
+                                            fix="Repair the line, or check the atom style comment after "
+                                                "'Atoms'") from None
+    if not ids:
+        return None
+    ids_a = np.asarray(ids, np.int64)
+    order = np.argsort(ids_a)
+    return DataCharges(ids_a[order], np.asarray(types, np.int64)[order], np.asarray(q, float)[order], style,
+                       str(path))
+
+
 @dataclass(frozen=True)
 class RunMasses:
     """The masses of a LAMMPS run's atom types as its input and the data file it reads state them
