@@ -342,3 +342,24 @@ def test_refusals_name_the_file_and_the_line(tmp_path):
     for bad in (dict(md_timestep=0.0), dict(volume=0.0), dict(temperature=-3.0), dict(frame_interval=-1.0)):
         with pytest.raises(ValueError, match=f"{next(iter(bad))}=.*positive"):
             heat_current_conductivity(str(short), **bad)
+
+
+# 9. a current printed through variables that are not the current itself
+
+def test_a_current_density_variable_is_refused_with_its_line(tmp_path):
+    """``variable Jx equal c_flux[1]/vol`` (the pattern of LAMMPS' own compute heat/flux example) is a current
+    density: read as J it made kappa V^2 too small (1e-6 W/(m K) for 1) without a word; it is refused naming the
+    variable's line, while ``variable Jx equal c_flux[1]`` is read as before."""
+    j = _series(2001)
+    cols = "Step Temp Volume v_Jx v_Jy v_Jz"
+    for expr, refused in (("c_flux[{k}]/vol", True), ("c_flux[{k}]", False)):
+        log = tmp_path / f"log_{refused}.lammps"
+        defs = [f"variable        J{a} equal {expr.format(k=k)}" for k, a in enumerate("xyz", 1)]
+        lines = _log(log, defs + ["timestep        0.001", "thermo          5"], _run(10000, 0, 5, j, columns=cols))
+        if refused:
+            with pytest.raises(TrajectoryFormatError, match=r"v_Jx is the variable Jx = c_flux\[1\]/vol") as err:
+                read_heat_current(log, current="v_Jx,v_Jy,v_Jz")
+            assert f"line {_line(lines, 'variable        Jx')}" in str(err.value)
+        else:
+            s = read_heat_current(log, current="v_Jx,v_Jy,v_Jz")
+            assert len(s.current) == 2001

@@ -508,6 +508,37 @@ def _log_piece(path: str, run, cols: list, others: tuple, units: str | None, md_
                 md_dt=md_timestep if md_timestep is not None else log_dt, factors=factors, notes=notes)
 
 
+#: an equal-style variable that is the volume-integrated current itself: a compute's component, or a sum of them
+_PLAIN_CURRENT = re.compile(r"^[+-]?c_[A-Za-z0-9_]+\[\d+\]([+-]c_[A-Za-z0-9_]+\[\d+\])*$")
+_VARIABLE = re.compile(r"^\s*variable\s+(\S+)\s+equal\s+(.+?)\s*(?:#.*)?$")
+
+
+def _check_variables(path: str, lines: list, names: list, before: int | None) -> None:
+    """Refuse current columns ``v_NAME`` whose ``variable NAME equal ...`` (the last one echoed in the log before
+    line ``before``) is not the volume-integrated current J itself: ``c_flux[1]/vol`` (the pattern of LAMMPS' own
+    compute heat/flux example) is a current density, and any other expression a scaled current, which would be read
+    as J and give kappa wrong by V^2 or the scale squared."""
+    limit = len(lines) if before is None else before - 1
+    for name in names:
+        if not name.startswith("v_"):
+            continue
+        found = None
+        for k in range(min(limit, len(lines))):
+            m = _VARIABLE.match(lines[k])
+            if m and m.group(1) == name[2:]:
+                found = (m.group(2).strip().strip('"').strip("'"), k + 1)
+        if found is None:
+            continue                       # the log does not echo it: taken as the current (the module docstring)
+        expr, line = found
+        if not _PLAIN_CURRENT.match(expr.replace(" ", "")):
+            raise TrajectoryFormatError(
+                path, f"the current's column {name} is the variable {name[2:]} = {expr}, not the volume-integrated "
+                      "heat current J (eV A/ps in metal units) that trajmodes reads: a current divided by vol is a "
+                      "density, and any other expression a scaled current (kappa would be off by the factor squared)",
+                line=line, fix=f"Print the compute's components themselves (thermo_style custom ... c_flux[1] "
+                               f"c_flux[2] c_flux[3]), or define {name[2:]} equal to c_flux[k] alone")
+
+
 def _from_log(path, lines, current, others, units, md_timestep, wanted) -> HeatCurrentSeries:
     """A LAMMPS log as a sequence of runs (module docstring)."""
     runs = log_runs(lines)
@@ -531,6 +562,8 @@ def _from_log(path, lines, current, others, units, md_timestep, wanted) -> HeatC
                                               f"do: {listed})", fix="Pick one of those runs")
         found = [by_number[k] for k in wanted]
     last_line = _last_line(lines)
+    for r, c in found:
+        _check_variables(path, lines, [r.columns[k] for k in c], r.header_line)
     pieces = [_log_piece(path, r, c, others, units, md_timestep, last_line) for r, c in found]
     for a, b in zip(pieces, pieces[1:]):
         why = []
