@@ -235,9 +235,9 @@ def _no_current(path: str, current, headers: list):
     raise TrajectoryFormatError(
         path, f"no heat-current columns{'' if current is None else f' named {current!r}'} ({seen}; vectors: "
               f"{', '.join(_candidates(h) for h in headers[:3]) or 'none'})",
-        fix="Name the current: current='flux' for c_flux[1] c_flux[2] c_flux[3], or three columns "
-            "'Jx,Jy,Jz' (LAMMPS: compute flux all heat/flux ke pe stress, then thermo_style custom step temp vol "
-            "c_flux[1] c_flux[2] c_flux[3], or fix ave/time)")
+        fix="Name the current: --current flux (current='flux') for c_flux[1] c_flux[2] c_flux[3], or three "
+            "columns --current Jx,Jy,Jz (LAMMPS: compute flux all heat/flux ke pe stress, then thermo_style custom "
+            "step temp vol c_flux[1] c_flux[2] c_flux[3], or fix ave/time)")
 
 
 def _positive(value, name: str):
@@ -489,7 +489,7 @@ def _log_piece(path: str, run, cols: list, others: tuple, units: str | None, md_
         raise TrajectoryFormatError(path, f"the heat current in LAMMPS units {style!r} is not supported",
                                     line=None if units else run.units[1],
                                     fix=f"Use one of {', '.join(CURRENT_UNITS)} units, or convert the current to "
-                                        "eV A/ps and pass units='metal'")
+                                        "eV A/ps and pass --units metal (units='metal')")
     if run.dt_reset is not None:
         raise TrajectoryFormatError(path, f"fix dt/reset (line {run.dt_reset}) changes the time step during "
                                           f"{run.describe()}: rows an equal number of steps apart are not equally "
@@ -498,7 +498,7 @@ def _log_piece(path: str, run, cols: list, others: tuple, units: str | None, md_
     ts, ts_line = run.timestep
     if ts is not None and not ts > 0:
         raise TrajectoryFormatError(path, f"the time step in force for {run.describe()} is {ts:g}", line=ts_line,
-                                    fix="Pass the run's time step (md_timestep=, --md-timestep ps)")
+                                    fix="Pass the run's time step (--md-timestep PS; md_timestep= in Python)")
     log_dt = None if ts is None else ts * TIMESTEP_PS[style or "metal"]
     factors, norm_note = _norm_factors(path, run, [header[c] for c in all_cols], style)
     if norm_note:
@@ -806,7 +806,7 @@ def _from_table(path, lines, text, current, others, units, md_timestep, wanted, 
             ts, ts_line = steps_dt.pop()
             if not ts > 0:
                 raise TrajectoryFormatError(writer["path"], f"the time step is {ts:g}", line=ts_line,
-                                            fix="Pass the run's time step (md_timestep=, --md-timestep ps)")
+                                            fix="Pass the run's time step (--md-timestep PS; md_timestep= in Python)")
             md_dt = ts * TIMESTEP_PS[style]
             notes.append(f"timestep {md_dt:g} ps: " + (f"line {ts_line}" if ts_line else f"the default of units "
                                                        f"{style}") + f" of {writer['path']}, in force for the "
@@ -832,7 +832,7 @@ def _from_table(path, lines, text, current, others, units, md_timestep, wanted, 
     if style is not None and style not in CURRENT_UNITS:
         raise TrajectoryFormatError(path, f"the heat current in LAMMPS units {style!r} is not supported",
                                     fix=f"Use one of {', '.join(CURRENT_UNITS)} units, or convert the current to "
-                                        "eV A/ps and pass units='metal'")
+                                        "eV A/ps and pass --units metal (units='metal')")
     if units is not None:
         notes.append(f"units {units}: given")
     elif style is None:

@@ -304,8 +304,8 @@ def cepstral_conductivity(currents, dt: float, temperature: float, volume: float
         if cut < 0:
             raise ValueError(f"cutoff (P* - 1) must be >= 0, not {cut}")
     if cut >= nf:
-        raise ValueError(f"cutoff (P* - 1) = {cut} but the resampled periodogram has {nf} frequencies: choose a "
-                         "smaller cutoff or a larger f*")
+        raise ValueError(f"cutoff (P* - 1) = {cut} but the resampled periodogram has {nf} frequencies: keep fewer "
+                         f"cepstral coefficients (--coefficients at most {nf}) or a larger f* (--fstar)")
     # log S(0) with K + 1 coefficients: c_0 + 2 sum_{k=1}^{K} c_k (+ c_{NF-1} once at K = NF - 1), and its variance
     inc = 2.0 * ck
     inc[0] = ck[0]
