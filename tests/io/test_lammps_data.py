@@ -117,7 +117,9 @@ def test_synthetic_styles_and_unsorted_ids(tmp_path):
 def test_synthetic_tilted_box_and_species_override(tmp_path):
     p = _write_data(tmp_path / "t.data", ["1 1 1 1 1", "2 2 2 2 2"], header_extra="1.5 -0.5 0.25 xy xz yz\n",
                     box="-1 9 xlo xhi\n-2 9 ylo yhi\n0.5 12.5 zlo zhi\n")
-    s = read_data(p, species={1: "Ni", 2: "Al"})
+    with pytest.warns(UserWarning, match=r"type 1 is given as Ni \(58.69 amu\), but the file's Masses section "
+                                         r"gives it 63.55 amu: the file's mass is used"):
+        s = read_data(p, species={1: "Ni", 2: "Al"})       # another element than the file weighs: said, not hidden
     assert np.array_equal(s.cell, [[10, 0, 0], [1.5, 11, 0], [-0.5, 0.25, 12]])
     assert np.array_equal(s.origin, [-1, -2, 0.5])
     assert s.species.tolist() == ["Ni", "Al"]

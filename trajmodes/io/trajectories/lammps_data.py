@@ -20,6 +20,22 @@ _SECTIONS = ("Atoms", "Velocities", "Masses", "Bonds", "Angles", "Dihedrals", "I
 _X_COLUMN = {"atomic": 2, "charge": 3, "full": 4, "molecular": 3, "bond": 3, "angle": 3, "sphere": 4}
 
 
+def _species_beside_masses(path, elements: dict, masses: dict) -> None:
+    """Warn where a given element is not the one the data file's ``Masses`` section weighs: the file's masses are
+    used (they are the run's), and the name given would be read as if it were right (``--species Cu`` for a type of
+    39.948 amu: the modes of argon, labelled copper)."""
+    import warnings
+    from trajmodes.lattice.elements import mass_of
+    for t, el in elements.items():
+        m, standard = masses.get(t), mass_of(str(el))
+        if m is None or standard is None:
+            continue
+        if abs(m - standard) > max(0.5, 0.01 * standard):
+            warnings.warn(f"{path}: type {t} is given as {el} ({standard:.4g} amu), but the file's Masses section "
+                          f"gives it {m:.6g} amu: the file's mass is used (the run's); give the element the file "
+                          "weighs, or correct its Masses", UserWarning, stacklevel=3)
+
+
 def read_data(path: str, *, units: str = "metal", lj_scales: dict | None = None,
               species=None) -> Structure:
     """Read a LAMMPS data file as a :class:`Structure`.
@@ -150,6 +166,7 @@ def read_data(path: str, *, units: str = "metal", lj_scales: dict | None = None,
                 elem_by_type[t] = parts[1].split()[0]
     if species is not None:
         elem_by_type = dict(species) if isinstance(species, dict) else {k + 1: s for k, s in enumerate(species)}
+        _species_beside_masses(path, elem_by_type, mass_by_type)
     for t, m in mass_by_type.items():
         if t not in elem_by_type:
             guess = element_from_mass(m)
