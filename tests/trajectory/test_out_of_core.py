@@ -159,7 +159,7 @@ def test_old_layout_reads_once(tmp_path, monkeypatch, chunk):
 
 def test_info_memory_flat_in_frames(cache):
     """``info``'s one pass (summarize) holds a few chunks whatever the number of frames: four times the frames (20
-    chunks of 10 frames instead of 5) add less than a tenth of the data added to the peak memory (the lowest of three
+    chunks of 10 frames instead of 5) add less than a tenth of the data added to the peak memory (the lowest of five
     runs each, with the program's allocator settings: the peak of threads varies by a few MB; measured +4 to +6 MB
     of the 63 MB added; before, +8.9 MB, 0.14 of it)."""
     script = """
@@ -168,8 +168,8 @@ def test_info_memory_flat_in_frames(cache):
         summarize(t)
         need = t.n_frames * t.n_atoms * 48
     """
-    short = min((measure(script.format(n=FRAMES // 4), cache) for _ in range(3)), key=lambda r: r["peak"])
-    whole = min((measure(script.format(n=FRAMES), cache) for _ in range(3)), key=lambda r: r["peak"])
+    short = min((measure(script.format(n=FRAMES // 4), cache) for _ in range(5)), key=lambda r: r["peak"])
+    whole = min((measure(script.format(n=FRAMES), cache) for _ in range(5)), key=lambda r: r["peak"])
     added = (FRAMES - FRAMES // 4) * 4 * CELLS ** 3 * 48          # positions and velocities of the frames added
     print(f"\npeak: {short['peak'] / 1e6:.1f} MB ({FRAMES // 4} frames), {whole['peak'] / 1e6:.1f} MB ({FRAMES}); "
           f"the frames added hold {added / 1e6:.1f} MB")

@@ -94,8 +94,8 @@ def _displacement_terms(u: np.ndarray, onehot: np.ndarray) -> np.ndarray:
     ``u`` (frames, atoms, 3) A; ``onehot`` (atoms, species) the species' averaging matrix (:func:`_onehot`).
     """
     drift = u.mean(axis=1)
-    u = u - drift[:, None, :]
-    u2 = u ** 2
+    u2 = u - drift[:, None, :]                          # one array of the chunk's size, squared in place
+    np.square(u2, out=u2)
     r2 = u2.sum(axis=2)
     msd = np.einsum("fia,is->fas", u2, onehot).reshape(len(u), -1)
     return np.concatenate([drift, r2 @ onehot, msd, np.sqrt(r2.max(axis=1, initial=0.0))[:, None]], axis=1)
