@@ -224,29 +224,40 @@ def data_file_masses(path: str) -> dict:
     TrajectoryFormatError
         For a line of the section that is not ``type mass``, naming the line.
     """
+    out = {}
+    rows = _section(path, "Masses")
+    next(rows, None)                                   # its header
+    for number, line, body in rows:
+        words, comment = body.split(), line.partition("#")[2].split()
+        try:
+            t, m = int(words[0]), float(words[1])
+        except (ValueError, IndexError):
+            raise TrajectoryFormatError(path, f"cannot read this line of the Masses section as 'type mass': "
+                                              f"{line.strip()!r}", line=number,
+                                        fix="Repair the line, or write the file with write_data") from None
+        refuse_mass(path, t, m, number)
+        out[t] = (m, comment[0] if comment else None)
+    return out
+
+
+def _section(path, name: str):
+    """The section ``name`` of a LAMMPS data file, read a line at a time up to the next section: its header line,
+    then its non-empty lines, each as (1-based line number, line, line without its comment); nothing when the file
+    has no such section."""
     opener = gzip.open if is_gzip(path) else open
-    out, inside = {}, False
+    inside = False
     with opener(path, "rt", errors="replace") as f:
         next(f, None)                                  # the first line is a title
         for number, line in enumerate(f, start=2):
             body = line.split("#")[0].strip()
             if body in _SECTIONS:
                 if inside:
-                    break
-                inside = body == "Masses"
-                continue
-            if not inside or not body:
-                continue
-            words, comment = body.split(), line.partition("#")[2].split()
-            try:
-                t, m = int(words[0]), float(words[1])
-            except (ValueError, IndexError):
-                raise TrajectoryFormatError(path, f"cannot read this line of the Masses section as 'type mass': "
-                                                  f"{line.strip()!r}", line=number,
-                                            fix="Repair the line, or write the file with write_data") from None
-            refuse_mass(path, t, m, number)
-            out[t] = (m, comment[0] if comment else None)
-    return out
+                    return
+                inside = body == name
+                if inside:
+                    yield number, line, body
+            elif inside and body:
+                yield number, line, body
 
 
 #: the column of the charge q in the Atoms section, by atom style (those that have one)
@@ -292,34 +303,23 @@ def data_file_charges(path: str, units: str = "metal") -> DataCharges | None:
     if units == "lj":
         return None
     scale = 1.0 / _E_COULOMB if units == "si" else 1.0
-    opener = gzip.open if is_gzip(path) else open
     ids, types, q = [], [], []
-    style, inside = None, False
-    with opener(path, "rt", errors="replace") as f:
-        next(f, None)                                  # the first line is a title
-        for number, line in enumerate(f, start=2):
-            body = line.split("#")[0].strip()
-            if body in _SECTIONS:
-                if inside:
-                    break
-                if body == "Atoms":
-                    style = line.partition("#")[2].strip() or None
-                    if style not in _Q_COLUMN:
-                        return None
-                    inside = True
-                continue
-            if not inside or not body:
-                continue
-            words = body.split()
-            try:
-                ids.append(int(words[0]))
-                types.append(int(words[2 if style == "full" else 1]))
-                q.append(float(words[_Q_COLUMN[style]]) * scale)
-            except (ValueError, IndexError):
-                raise TrajectoryFormatError(path, f"cannot read this line of the Atoms section as atom style "
-                                                  f"'{style}': {line.strip()!r}", line=number,
-                                            fix="Repair the line, or check the atom style comment after "
-                                                "'Atoms'") from None
+    rows = _section(path, "Atoms")
+    header = next(rows, None)
+    style = (header[1].partition("#")[2].strip() or None) if header is not None else None
+    if style not in _Q_COLUMN:
+        return None
+    for number, line, body in rows:
+        words = body.split()
+        try:
+            ids.append(int(words[0]))
+            types.append(int(words[2 if style == "full" else 1]))
+            q.append(float(words[_Q_COLUMN[style]]) * scale)
+        except (ValueError, IndexError):
+            raise TrajectoryFormatError(path, f"cannot read this line of the Atoms section as atom style "
+                                              f"'{style}': {line.strip()!r}", line=number,
+                                        fix="Repair the line, or check the atom style comment after "
+                                            "'Atoms'") from None
     if not ids:
         return None
     ids_a = np.asarray(ids, np.int64)
