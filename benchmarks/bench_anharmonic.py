@@ -8,7 +8,7 @@
 
 Case: diamond Si, Stillinger-Weber, 2-atom primitive cell; fc2 (r2 = 6 A) and fc3 (r3 = 4 A) fitted
 sequentially from the shipped MD run (``examples/md/si_300K``, 216-atom supercell) by
-``EffectiveForceConstants``; the same constants handed to phono3py through ``ForceConstants.to_phono3py``
+``EffectiveForceConstants``; the same constants handed to phono3py through ``ForceConstants.write``
 (fc2.hdf5, compact fc3.hdf5, no symmetrisation). One temperature, 300 K; Gaussian smearing (sigma
 ``--sigma`` THz) and the linear tetrahedron method.
 
@@ -554,7 +554,7 @@ def main(argv=None) -> int:
     fc = fit_constants()
     log(f"fitted fc2 + fc3 in {time.perf_counter() - t0:.1f} s")
     tmp = tempfile.TemporaryDirectory(prefix="bench_anharmonic_")
-    fc.to_phono3py(tmp.name)
+    fc.write(tmp.name, "phono3py")
     ph3 = load_phono3py(tmp.name, args.lang)
     sig = {"gaussian": args.sigma, "tetrahedron": None}
     for s in sig.values():                     # warm-up, untimed: imports, first calls, the Dask pool
@@ -724,7 +724,7 @@ def main(argv=None) -> int:
     if args.cells:
         fc8, M = conventional_constants(fc)
         tmp8 = tempfile.TemporaryDirectory(prefix="bench_anharmonic_conv_")
-        fc8.to_phono3py(tmp8.name)
+        fc8.write(tmp8.name, "phono3py")
         ph8 = load_phono3py(tmp8.name, args.lang)
         ph2g = load_phono3py(tmp.name, args.lang, use_grg=True)
         s = args.sigma

@@ -196,7 +196,7 @@ def phono3py_subset(fc_path: Path, k: int) -> dict:
     from trajmodes.workflows import load_force_constants
     fc = load_force_constants(fc_path)
     with tempfile.TemporaryDirectory() as tmp:
-        fc.to_phono3py(tmp)
+        fc.write(tmp, "phono3py")
         ph3 = load_phono3py(tmp, "Rust")
         bz = ir_grid_points(ph3, 12)
         counts = triplet_counts(ph3, bz)

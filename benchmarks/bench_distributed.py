@@ -56,7 +56,7 @@ def _fit():
 def _project():
     import trajmodes
     traj = trajmodes.read(MD / "cu_300K.lammpstrj.gz", reference=MD / "cu_300K.data")
-    ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(ROOT / "examples" / "fc" / "cu_eam"))
+    ph = trajmodes.Phonons(trajmodes.ForceConstants.read(ROOT / "examples" / "fc" / "cu_eam", "phonopy"))
     modes = trajmodes.project(traj, ph)
     e = trajmodes.mode_energies(modes)
     return np.concatenate([np.abs(modes.Q.values).ravel(), e["potential"].values.ravel()])

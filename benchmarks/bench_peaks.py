@@ -33,7 +33,7 @@ def _chain(md: str, fc: str) -> dict:
     t0 = time.perf_counter()
     traj = trajmodes.read(ROOT / "examples" / "md" / f"{md}.lammpstrj.gz",
                           reference=ROOT / "examples" / "md" / f"{md}.data")
-    ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(ROOT / "examples" / "fc" / fc))
+    ph = trajmodes.Phonons(trajmodes.ForceConstants.read(ROOT / "examples" / "fc" / fc, "phonopy"))
     t["read + phonons"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     modes = trajmodes.project(traj, ph).compute()

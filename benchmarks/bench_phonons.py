@@ -79,7 +79,7 @@ def main(argv=None) -> int:
               log_level=0)
     ph_c = phonopy.load(str(fcdir / "phonopy_params.yaml"), lang="C", **kw)
     ph_r = phonopy.load(str(fcdir / "phonopy_params.yaml"), lang="Rust", **kw)
-    fc = trajmodes.ForceConstants.from_phonopy(fcdir)
+    fc = trajmodes.ForceConstants.read(fcdir, "phonopy")
     nq = int(np.prod(mesh))
     case = dict(fc=str(fcdir.relative_to(ROOT) if fcdir.is_absolute() and ROOT in fcdir.parents else fcdir),
                 n_prim=fc.n_prim, supercell_atoms=fc.n_atoms, supercell_matrix=fc.smap.matrix.tolist(),

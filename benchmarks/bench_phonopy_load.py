@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Reading a large phonopy_params.yaml: trajmodes ``ForceConstants.from_phonopy`` vs ``phonopy.load``, one run.
+"""Reading a large phonopy_params.yaml: trajmodes ``ForceConstants.read`` vs ``phonopy.load``, one run.
 
     python benchmarks/bench_phonopy_load.py [--cells 6] [--repeats 3] [--work DIR] [--out benchmarks/results]
 
@@ -11,7 +11,7 @@ primitive matrix of the body-centred lattice; full (432, 432, 3, 3) force consta
 Timed: each reader in a fresh Python process (so that its peak memory is its own; imports not timed, the peak RSS
 includes them and is given with the RSS after the imports), the two alternated over ``--repeats`` rounds so that a
 busy spell hits both alike; best and median of the rounds. phonopy: ``phonopy.load(yaml, is_nac=False,
-symmetrize_fc=False, log_level=0)``; trajmodes: ``ForceConstants.from_phonopy(yaml)``.
+symmetrize_fc=False, log_level=0)``; trajmodes: ``ForceConstants.read(yaml, "phonopy")``.
 
 Checks: the frequencies (THz) of both at a few q-points (trajmodes ``Phonons``, phonopy ``run_qpoints``) agree to
 1e-6 THz, and trajmodes parsed the yaml once (PyYAML's ``yaml.load`` counted).
@@ -56,7 +56,7 @@ t0 = time.perf_counter()
 if which == "phonopy":
     ph = phonopy.load(yaml_path, is_nac=False, symmetrize_fc=False, log_level=0)
 else:
-    fc = ForceConstants.from_phonopy(yaml_path)
+    fc = ForceConstants.read(yaml_path, "phonopy")
 seconds = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 if which == "phonopy":
@@ -158,7 +158,7 @@ def table(res: dict) -> str:
              f"phonopy_params.yaml ({case['yaml_MB']:.1f} MB). Each reading in a fresh process, the two alternated "
              f"over {case['repeats']} rounds; best (median) of the rounds.",
              "",
-             "| | phonopy.load | trajmodes ForceConstants.from_phonopy | ratio (phonopy / trajmodes) | target |",
+             "| | phonopy.load | trajmodes ForceConstants.read | ratio (phonopy / trajmodes) | target |",
              "|---|---|---|---|---|",
              f"| read, s | {t['phonopy']['best_s']:.2f} ({t['phonopy']['median_s']:.2f}) | "
              f"{t['trajmodes']['best_s']:.2f} ({t['trajmodes']['median_s']:.2f}) | {res['speedup_vs_phonopy']:.2f}x "

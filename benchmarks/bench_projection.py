@@ -223,7 +223,7 @@ def load_trajmodes_inputs(system):
         spec = dref.SYSTEMS[system]
         md = ROOT / "examples" / "md"
         traj = trajmodes.read(str(md / f"{spec['run']}.lammpstrj.gz"), reference=str(md / f"{spec['run']}.data"))
-        fc = trajmodes.ForceConstants.from_phonopy(str(ROOT / "examples" / "fc" / spec["fc"]))
+        fc = trajmodes.ForceConstants.read(str(ROOT / "examples" / "fc" / spec["fc"]), "phonopy")
         return traj, trajmodes.Phonons(fc), None
     except Exception as exc:
         return None, None, repr(exc)

@@ -83,7 +83,7 @@ class HarmonicCu:
     def __init__(self, cells: int, n_modes: int = 12, amplitude: float = 2.0, dt: float = 0.04, seed: int = 0):
         import trajmodes
         from trajmodes.lattice.qpoints import commensurate_qpoints
-        fc = trajmodes.ForceConstants.from_phonopy(str(FC_DIR))
+        fc = trajmodes.ForceConstants.read(str(FC_DIR), "phonopy")
         self.phonons = trajmodes.Phonons(fc)
         prim = fc.primitive
         self.a = float(np.linalg.norm(prim.cell[0]) * np.sqrt(2.0))     # conventional lattice parameter

@@ -189,7 +189,7 @@ def rows_phonopy_load() -> list:
     r = _load("phonopy_load")
     case, t, c = r["case"], r["timing"], r["checks"]
     ratio = r["speedup_vs_phonopy"]
-    return [("phonopy_load", "phonopy.load", f"ForceConstants.from_phonopy of a {case['yaml_MB']:.0f} MB "
+    return [("phonopy_load", "phonopy.load", f"ForceConstants.read of a {case['yaml_MB']:.0f} MB "
              f"phonopy_params.yaml ({case['atoms']} atoms, constants in the yaml), fresh process, best of "
              f"{case['repeats']} interleaved rounds", f"{ratio:.1f}x", ">= 1x", _ok(ratio >= 1)),
             ("phonopy_load", "phonopy.load", "peak RSS (trajmodes vs phonopy); yaml parses",

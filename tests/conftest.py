@@ -88,7 +88,7 @@ def cu_eam_phonons():
     """Harmonic phonons of the real fcc Cu EAM force constants shipped in examples/fc/cu_eam (phonopy finite
     displacements with LAMMPS forces); read-only, shared by the whole session."""
     import trajmodes
-    return trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam"))
+    return trajmodes.Phonons(trajmodes.ForceConstants.read(EXAMPLES / "fc" / "cu_eam", "phonopy"))
 
 
 def _fit_md(tmp_path_factory, name: str, cutoff2: float, cutoff3: float):

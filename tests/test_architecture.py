@@ -35,7 +35,8 @@ LAYERS: dict[str, dict[str, str]] = {
         "disorder": "the mass-disordered run's lineshapes and the glass's modes and transport of `trajmodes lineshapes` "
                     "and `trajmodes glass`",
         "forceconstants": "",
-        "io": "the provenance and staged outputs of every command, the formats of force-constant files (re-exported)",
+        "io": "the provenance and staged outputs of every command, a trajectory file's format and a run's potential "
+              "(re-exported)",
         "lattice": "", "modes": "", "phonons.anharmonic": "", "phonons.harmonic": "",
         "phonons.thermodynamics": "the quasiharmonic minimum of `trajmodes qha`", "potentials": "",
         "resources": "the allocator settings of the program (re-exported for the command line)",
@@ -107,8 +108,9 @@ LAYERS: dict[str, dict[str, str]] = {
         "units": "",
     },
     "forceconstants": {
-        "errors": "a run whose atoms left their sites is refused as a mismatch of its reference",
-        "io": "", "lattice": "", "resources": "",
+        "errors": "a run whose atoms left their sites is refused as a mismatch of its reference; a file named in the "
+                  "errors of what was read from it (blamed), an option its format does not take",
+        "lattice": "", "resources": "",
         "units": "k_B: whether a fitted run conserved its energy, and the spread of its temperature",
     },
     "trajectory": {"errors": "", "io": "", "lattice": "",
@@ -367,6 +369,13 @@ def test_the_root_imports_nothing():
 def test_imports_follow_the_table():
     bad = [u for u in layer_violations() if key(u) not in KNOWN]
     assert not bad, "imports the table of layers (tests/test_architecture.py, LAYERS) does not allow:\n" + where(bad)
+
+
+def test_force_constants_import_no_file_format():
+    """``forceconstants`` imports nothing of ``io``: ``ForceConstants.read`` and ``write`` find the formats through the
+    registry of ``forceconstants.formats``, which the package's entry point fills (pyproject.toml)."""
+    assert "io" not in LAYERS["forceconstants"]
+    assert not [u for u in all_uses() if package_of(u.module) == "forceconstants" and package_of(u.target) == "io"]
 
 
 def test_the_table_is_the_import_graph():

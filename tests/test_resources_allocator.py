@@ -79,7 +79,7 @@ def test_a_dask_workers_own_trim_threshold_does_not_count_as_set():
 
 
 def test_the_end_of_a_pass_hands_the_freed_memory_back_here_and_in_the_workers(monkeypatch):
-    """``Trajectory.release_held`` (the end of a fit's pass, of the pass that took a time average) trims this
+    """``Pass.release`` (the end of a fit's pass, of the pass that took a time average) trims this
     process's heaps and, on a cluster, the workers' (a command of two fits held the first's freed memory through the
     second), whether or not frames were held."""
     distributed = pytest.importorskip("distributed")
@@ -94,11 +94,11 @@ def test_the_end_of_a_pass_hands_the_freed_memory_back_here_and_in_the_workers(m
         warnings.simplefilter("ignore")
         traj = trajmodes.read(str(Path(__file__).parent.parent / "examples" / "cu_fcc_300K.lammpstrj.gz"),
                               species=["Cu"])
-    traj.release_held()
+    traj.next_pass.release()
     assert calls == [1]
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
             distributed.Client(cl):
-        traj.release_held()
+        traj.next_pass.release()
     assert calls == [1, 1, 1]
 
 

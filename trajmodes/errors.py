@@ -1,7 +1,9 @@
-"""Errors and warnings raised by trajmodes, each naming what is wrong, where, and what to do."""
+"""Errors and warnings raised by trajmodes, each naming what is wrong, where, and what to do; and :func:`blamed`, which
+names the file in the error of what was read from it."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 
 class FileFormatError(ValueError):
@@ -47,6 +49,12 @@ class ForceConstantsFormatError(FileFormatError):
     """A force-constant file (phonopy, phono3py or trajmodes netCDF) that cannot be read as it stands."""
 
 
+class FormatOptionError(TypeError, ValueError):
+    """An option that a file format's reader or writer does not take: a TypeError, as any unexpected keyword is, and a
+    ValueError of the input (the format may be the one a path turned out to hold; the command line says it in one
+    line)."""
+
+
 class ReferenceMismatchError(ValueError):
     """The reference structure does not match the trajectory (atom count, species or box)."""
 
@@ -57,3 +65,20 @@ class TruncatedFrameWarning(UserWarning):
 
 class UnitsWarning(UserWarning):
     """A unit or time step had to be assumed."""
+
+
+#: what to do about a force-constant file that cannot be read
+DAMAGED = "The file is incomplete, damaged or not what its name says: write or copy it again"
+
+
+@contextmanager
+def blamed(path, fix: str | None = DAMAGED):
+    """Turn a ValueError of the arrays read from ``path`` into a :class:`ForceConstantsFormatError` naming the file,
+    with ``fix`` (default :data:`DAMAGED`: the file is damaged; None where the error says what to do itself); a
+    ForceConstantsFormatError passes as it is."""
+    try:
+        yield
+    except ForceConstantsFormatError:
+        raise
+    except ValueError as exc:
+        raise ForceConstantsFormatError(path, str(exc), fix=fix) from None

@@ -112,12 +112,25 @@ def conversion(style: str, lj_scales: dict | None = None) -> Conversion:
     if style == "lj":
         if not lj_scales or not {"sigma", "epsilon", "mass"} <= set(lj_scales):
             raise ValueError(
-                "units='lj' needs the physical scales: pass lj_scales={'sigma': <Angstrom>, "
-                "'epsilon': <eV>, 'mass': <amu>}")
-        s, e, m = (float(lj_scales[k]) for k in ("sigma", "epsilon", "mass"))
+                "units lj (Lennard-Jones reduced units) need the physical scales of the run: on the command line "
+                "--lj-scales SIGMA,EPSILON,MASS (Angstrom, eV, amu; argon: --lj-scales 3.405,0.01032,39.948), in "
+                "Python lj_scales={'sigma': <Angstrom>, 'epsilon': <eV>, 'mass': <amu>}")
+        s, e, m = (_scale(lj_scales, k) for k in ("sigma", "epsilon", "mass"))
         tau = s * math.sqrt(m / e) * NATURAL_TIME_PS
         return Conversion("lj", s, tau, e, m, s / tau, e / s, e / s ** 3 * EV_A3_GPA)
     raise ValueError(f"unknown unit style {style!r}: use one of {', '.join(STYLES)}")
+
+
+def _scale(lj_scales: dict, key: str) -> float:
+    """One physical scale of ``lj_scales``, refused unless a positive finite number."""
+    try:
+        v = float(lj_scales[key])
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"lj_scales {key}={lj_scales[key]!r}: the Lennard-Jones scales (sigma in Angstrom, epsilon "
+                         "in eV, mass in amu) must be positive numbers (--lj-scales SIGMA,EPSILON,MASS)")
+    return v
 
 
 #: the LAMMPS default integration time step of each style, in that style's time unit

@@ -38,7 +38,7 @@ def test_run_writes_outputs(tmp_path):
                  "-o", str(tmp_path / "out")]) == 0
     for name in ("trajectory.nc", "summary.nc", "summary.png", "fc.nc", "fc.scores.nc", "fc.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
-    fc = trajmodes.ForceConstants.from_netcdf(tmp_path / "out" / "fc.nc")
+    fc = trajmodes.ForceConstants.read(tmp_path / "out" / "fc.nc")
     f = trajmodes.Phonons(fc).frequencies([[0.5, 0, 0.5]])[0]      # X of the 32-atom Cu run at ~300 K
     assert 6.5 < f.max() < 8.5 and np.isclose(f[0], f[1], atol=1e-9)
 
@@ -112,7 +112,7 @@ def test_series_passes_every_read_option_to_each_run(tmp_path, monkeypatch):
 
     monkeypatch.setattr(workflows, "read", fake_read)            # the command line reads through workflows
     with pytest.raises(Seen):
-        main(["series", str(DATA / "cu32_xs.lammpstrj"), str(DATA / "cu32_xs.lammpstrj"), "--species", "Cu",
+        main(["series", str(DATA / "cu32_xs.lammpstrj"), str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu",
               "--md-timestep", "0.002", "--frame-interval", "0.04", "--topology", "top.data", "--debug"])
     assert seen and seen[0]["md_timestep"] == 0.002 and seen[0]["frame_interval"] == 0.04
     assert seen[0]["topology"] == "top.data"
@@ -126,7 +126,7 @@ def test_fit_with_a_fourth_order(tmp_path, capsys):
                  "-o", str(tmp_path / "fit")]) == 0
     out = capsys.readouterr().out
     assert "r4 = 2.6 A" in out and "\n    4 " in out
-    fc = trajmodes.ForceConstants.from_netcdf(tmp_path / "fit" / "fc.nc")
+    fc = trajmodes.ForceConstants.read(tmp_path / "fit" / "fc.nc")
     assert fc.fc4 is not None and len(fc.fc4) > 0 and fc.fc4.sum_rule_violation() < 1e-10
     assert main(["fit", dump, *ref, "--cutoff4", "2.6", "-o", str(tmp_path / "bad")]) != 0
     assert "--cutoff4 fits the fourth order after the third" in capsys.readouterr().err

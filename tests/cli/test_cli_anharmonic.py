@@ -18,7 +18,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:the error of the fit still grows
 
 def test_anharmonic_command_writes_dataset_and_figure(cu_fc3, tmp_path, capsys):
     fc_path = tmp_path / "cu_fc3.nc"
-    cu_fc3.to_netcdf(fc_path)
+    cu_fc3.write(fc_path, "netcdf")
     out = tmp_path / "anh"
     assert main(["anharmonic", str(fc_path), "--mesh", "6", "--temperatures", "300,600", "--smearing", "0.1",
                  "-o", str(out)]) == 0
@@ -37,7 +37,7 @@ def test_anharmonic_command_lbte_with_isotopes(cu_fc3, tmp_path, capsys):
     """--method lbte --isotopes: the LBTE conductivity with isotope scattering, the RTA beside it, as the API
     gives them."""
     fc_path = tmp_path / "cu_fc3.nc"
-    cu_fc3.to_netcdf(fc_path)
+    cu_fc3.write(fc_path, "netcdf")
     out = tmp_path / "lbte"
     assert main(["anharmonic", str(fc_path), "--mesh", "4", "--temperatures", "300", "--smearing", "0.2",
                  "--method", "lbte", "--isotopes", "-o", str(out)]) == 0
@@ -59,9 +59,8 @@ def test_anharmonic_command_with_coherences(cu_fc3, tmp_path, capsys):
     the run, as :func:`trajmodes.phonons.anharmonic.coherence.wigner_conductivity` gives them, in the file and the table (RTA
     and LBTE). The populations' term is above the RTA conductivity by what the velocity operator's elements between
     degenerate branches add (Cu 4^3, most q on high-symmetry lines: 1.6 %)."""
-    from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
     fc_path = tmp_path / "cu_fc3.nc"
-    cu_fc3.to_netcdf(fc_path)
+    cu_fc3.write(fc_path, "netcdf")
     for method in ("rta", "lbte"):
         out = tmp_path / method
         assert main(["anharmonic", str(fc_path), "--mesh", "4", "--temperatures", "300,600", "--smearing", "0.2",
@@ -69,8 +68,8 @@ def test_anharmonic_command_with_coherences(cu_fc3, tmp_path, capsys):
         assert "kappa_C" in capsys.readouterr().out
         an = Anharmonic(cu_fc3, 4, [300.0, 600.0], smearing=0.2)
         with xr.open_dataset(out / "anharmonic.nc") as ds:
-            w = wigner_conductivity(an, ds["gamma"].transpose("temperature", "q", "branch").values,
-                                    ds["grid_point"].values)
+            w = an.wigner_conductivity(ds["gamma"].transpose("temperature", "q", "branch").values,
+                                       ds["grid_point"].values)
             np.testing.assert_allclose(ds["kappa_coherences"].values, w.kappa_c, rtol=1e-12)
             np.testing.assert_allclose(ds["kappa_populations"].values, w.kappa_p, rtol=1e-12)
             assert (np.diagonal(w.kappa_c, axis1=1, axis2=2) > 0).all()
@@ -148,7 +147,7 @@ def test_anharmonic_command_with_four_phonon_scattering(tmp_path, capsys):
                  "-o", str(out)]) == 0
     assert "four-phonon scattering (Gaussian 0.3 THz)" in capsys.readouterr().out
     from trajmodes import ForceConstants
-    fc = ForceConstants.from_netcdf(fit / "fc.nc")
+    fc = ForceConstants.read(fit / "fc.nc")
     ref = Anharmonic(fc, 4, [300.0], smearing=0.3).linewidths(shifts=True, four_phonon=0.3)
     with xr.open_dataset(out / "anharmonic.nc") as ds:
         np.testing.assert_allclose(ds["gamma_four_phonon"].values, ref["gamma_four_phonon"].values, rtol=1e-12)
@@ -196,7 +195,7 @@ def _unstable_bcc(tmp_path, fc3=True):
     fc = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s,
                         fc3=np.zeros((1, n, n, 3, 3, 3)) if fc3 else None)
     path = tmp_path / "unstable.nc"
-    fc.to_netcdf(path)
+    fc.write(path, "netcdf")
     return path
 
 
@@ -223,7 +222,7 @@ def test_fit_compare_says_the_reference_is_unstable(tmp_path, capsys, data_dir):
     fcc = force_constants_from_bvk({"1XX": 13.0, "1XY": 15.0, "1ZZ": -1.0, "2XX": -6.0}, "fcc", 3.615, 63.546,
                                    (3, 3, 3))
     ref = tmp_path / "unstable_fcc.nc"
-    ForceConstants(fcc.fc2, fcc.supercell, fcc.primitive, smap=fcc.smap, p2s=fcc.p2s).to_netcdf(ref)
+    ForceConstants(fcc.fc2, fcc.supercell, fcc.primitive, smap=fcc.smap, p2s=fcc.p2s).write(ref, "netcdf")
     run = [str(data_dir / "cu32_xu.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001", "--cutoff2", "3.0"]
     assert main(["fit", *run, "--compare", str(ref), "-o", str(tmp_path / "fit")]) == 0
     line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("against ")][0]
@@ -241,8 +240,8 @@ def test_anharmonic_command_on_effective_constants_names_the_double_counted_stat
     get neither."""
     from trajmodes.modes.comparison import _real_parts
     fitted, plain = tmp_path / "fitted.nc", tmp_path / "plain.nc"
-    cu_fc3.to_netcdf(fitted, attrs={"temperature_K": 300.0, "setting_cutoff2": 5.0, "setting_cutoff3": 3.0})
-    cu_fc3.to_netcdf(plain)
+    cu_fc3.write(fitted, "netcdf", attrs={"temperature_K": 300.0, "setting_cutoff2": 5.0, "setting_cutoff3": 3.0})
+    cu_fc3.write(plain, "netcdf")
     args = ["--mesh", "4", "--smearing", "0.2", "--occupation", "classical"]
     assert main(["anharmonic", str(fitted), *args, "-o", str(tmp_path / "a")]) == 0
     text = capsys.readouterr().out

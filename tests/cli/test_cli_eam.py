@@ -28,7 +28,7 @@ def test_eam_fcc_with_comparison(tmp_path, capsys):
     ds = xr.load_dataset(out / "bvk.nc")
     assert list(ds["part"].values) == ["total", "pair", "e12", "e3", "effective_pair"]
     assert float(ds["value"].sel(part="total", constant="1XY")) == pytest.approx(17.3035, abs=1e-3)
-    fc = ForceConstants.from_netcdf(out / "fc.nc")
+    fc = ForceConstants.read(out / "fc.nc")
     assert fc.n_atoms == 256 and fc.asr_violation() < 1e-12
     dev = float(text.split("max |dD| ")[1].split()[0])
     assert dev < 1e-10
@@ -66,5 +66,5 @@ def test_eam_noisy_table_warns_and_finite_differences_on_request(tmp_path, capsy
     text = capsys.readouterr().out
     assert "warning:" not in text and "central differences of the forces, h = 0.01 A" in text
     assert "finite_difference" in text
-    fc = ForceConstants.from_netcdf(tmp_path / "f" / "fc.nc")
+    fc = ForceConstants.read(tmp_path / "f" / "fc.nc")
     assert Phonons(fc).frequencies([[0.5, 0.0, 0.5]])[0, -1] == pytest.approx(8.78, abs=0.01)

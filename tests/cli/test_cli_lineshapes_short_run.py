@@ -13,7 +13,7 @@ from trajmodes.cli import main
 def test_a_table_of_nan_widths_says_the_run_is_too_short_and_for_which_lines(tmp_path, capsys):
     fc = _bvk_cu(2)
     types = 1 + (np.random.default_rng(1).permutation(fc.n_atoms) < fc.n_atoms // 2)
-    fc.to_netcdf(tmp_path / "fc.nc")
+    fc.write(tmp_path / "fc.nc")
     dump = _write_dump(tmp_path / "short.lammpstrj", fc, types, n=12)
     with pytest.warns(UserWarning, match="longer than the trajectory"):
         assert main(["lineshapes", str(dump), *READ, "--force-constants", str(tmp_path / "fc.nc"), "-o",

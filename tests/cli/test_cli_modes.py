@@ -141,7 +141,7 @@ def test_project_flags_the_imaginary_modes_of_unstable_constants(tmp_path, capsy
     peaks themselves are the run's: the spectra on -D are those on D, so the fitted frequencies are the same."""
     fc = cu_eam_phonons.force_constants
     flipped = trajmodes.ForceConstants(-fc.compact(), fc.supercell, fc.primitive)
-    flipped.to_netcdf(tmp_path / "unstable.nc")
+    flipped.write(tmp_path / "unstable.nc")
     # a run shorter than one default Welch segment: its own 1/T as the bin, without a warning
     assert main(["project", str(MD / "cu_300K.lammpstrj.gz"), "--reference", str(MD / "cu_300K.data"),
                  "--force-constants", str(tmp_path / "unstable.nc"), "-o", str(tmp_path / "p")]) == 0

@@ -34,7 +34,7 @@ def test_writes_files(cu_run):
 
 def test_numbers_in_files(cu_run):
     _, out, _ = cu_run
-    ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(CU))
+    ph = trajmodes.Phonons(trajmodes.ForceConstants.read(CU, "phonopy"))
     with xr.open_dataset(out / "band.nc") as b:
         assert b.frequency.attrs["units"] == "THz"
         assert np.abs(b.frequency.values - ph.frequencies(b.qpoint.values)).max() < 1e-10
@@ -59,8 +59,8 @@ def test_summary(cu_run):
 
 
 def test_netcdf_input_pdf_user_path_and_imaginary_flag(tmp_path, capsys):
-    fc = trajmodes.ForceConstants.from_phonopy(CU)
-    fc.to_netcdf(tmp_path / "cu.nc")
+    fc = trajmodes.ForceConstants.read(CU, "phonopy")
+    fc.write(tmp_path / "cu.nc")
     assert main(["phonons", str(tmp_path / "cu.nc"), "-o", str(tmp_path / "a"), "--path", "GX|LG",
                  "--dos", "gaussian", "--plot-format", "pdf", *FAST]) == 0
     assert (tmp_path / "a" / "bands_dos.pdf").read_bytes()[:4] == b"%PDF"
@@ -68,7 +68,7 @@ def test_netcdf_input_pdf_user_path_and_imaginary_flag(tmp_path, capsys):
         assert list(b.attrs["tick_labels"]) == ["Γ", "X|L", "Γ"]
     capsys.readouterr()
     unstable = trajmodes.ForceConstants(-fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s)
-    unstable.to_netcdf(tmp_path / "bad.nc")
+    unstable.write(tmp_path / "bad.nc")
     assert main(["phonons", str(tmp_path / "bad.nc"), "-o", str(tmp_path / "b"), *FAST]) == 0
     text = capsys.readouterr().out
     assert "WARNING:" in text and "imaginary modes on the mesh" in text

@@ -37,7 +37,7 @@ def gan(tmp_path_factory):
 
 
 def _gamma(fc_path) -> np.ndarray:
-    return Phonons(trajmodes.ForceConstants.from_netcdf(fc_path)).frequencies([[0, 0, 0]])[0]
+    return Phonons(trajmodes.ForceConstants.read(fc_path, "netcdf")).frequencies([[0, 0, 0]])[0]
 
 
 def test_fit_from_the_0K_data_file_measures_from_the_runs_sites(gan, tmp_path, capsys):
@@ -75,11 +75,11 @@ def test_compare_with_constants_on_another_primitive_basis(gan, tmp_path, capsys
         warnings.simplefilter("ignore")
         assert main(["fit", str(gan["dump"]), "--reference", str(gan["data"]), "--cutoff2", "5", "-o",
                      str(out)]) == 0
-    fc = trajmodes.ForceConstants.from_netcdf(out / "fc.nc")
+    fc = trajmodes.ForceConstants.read(out / "fc.nc")
     p = fc.primitive
     turned = fc.on_primitive(Crystal(np.array([[0, 1, 0], [-1, 0, 0], [0, 0, 1]]) @ p.cell, p.positions[::-1],
                                      p.species[::-1], p.masses[::-1]))
-    turned.to_netcdf(tmp_path / "turned.nc")
+    turned.write(tmp_path / "turned.nc")
     capsys.readouterr()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -95,7 +95,7 @@ def test_fit_from_the_0K_data_file_measures_from_the_runs_sites(rutile):
     assert rutile["warnings"] and all(re.search(MOVED, str(w.message)) for w in rutile["warnings"]), \
         [str(w.message) for w in rutile["warnings"]]
     assert (rutile["fit"] / "fc.png").stat().st_size > 10_000
-    fc = trajmodes.ForceConstants.from_netcdf(rutile["fit"] / "fc.nc")
+    fc = trajmodes.ForceConstants.read(rutile["fit"] / "fc.nc")
     with xr.open_dataset(rutile["fit"] / "fc.scores.nc") as ds:
         cutoff = float(ds.attrs["setting_cutoff2"])
     avg = trajmodes.read(rutile["dump"]).average_structure()
@@ -117,7 +117,7 @@ def test_the_runs_own_lines_sit_on_the_effective_frequencies(rutile):
     _, seen = run_cli(["project", rutile["dump"], "--reference", rutile["data"], "--force-constants",
                        rutile["fit"] / "fc.nc", "-o", modes])
     assert not [w for w in seen if "sublattice" not in str(w.message)], [str(w.message) for w in seen]
-    fc = trajmodes.ForceConstants.from_netcdf(rutile["fit"] / "fc.nc")
+    fc = trajmodes.ForceConstants.read(rutile["fit"] / "fc.nc")
     with xr.open_dataset(modes / "modes.nc") as ds:
         q = ds.qpoint.values
         harmonic = ds["frequency_harmonic"].values
@@ -143,7 +143,7 @@ def test_compare_reports_the_difference_at_the_same_point_of_the_zone(rutile):
     """The largest difference ``--compare`` reports: the one phonopy's frequencies give at the same Cartesian q, at
     the q it names and along the band path; the same reduced coordinates in phonopy's basis would differ by THz."""
     diff, branch, q, line = phonopy_lammps.largest_difference_line(rutile["out"])
-    fc = trajmodes.ForceConstants.from_netcdf(rutile["fit"] / "fc.nc")
+    fc = trajmodes.ForceConstants.read(rutile["fit"] / "fc.nc")
     fit_cell = fc.primitive.cell
     ph = rutile["ph"]
     if np.abs(q).max() > 1e-9:          # at Gamma the polar constants' modes depend on the direction it is
@@ -161,7 +161,7 @@ def test_compare_reports_the_difference_at_the_same_point_of_the_zone(rutile):
 def test_compare_on_the_commensurate_q_points_is_of_physical_size(rutile):
     """On the supercell's own q-points both sides hold the same interactions (no interpolation, no non-analytic
     term): the effective frequencies at 600 K within 5 % of the 0 K ones."""
-    fc = trajmodes.ForceConstants.from_netcdf(rutile["fit"] / "fc.nc")
+    fc = trajmodes.ForceConstants.read(rutile["fit"] / "fc.nc")
     qc = _commensurate(rutile)
     eff = Phonons(fc).frequencies(qc @ fc.primitive.cell.T)
     zero = phonopy_lammps.phonopy_frequencies(rutile["ph"], qc)

@@ -63,7 +63,7 @@ def sic(tmp_path_factory):
 
 
 def _gamma(fc_path) -> np.ndarray:
-    return Phonons(trajmodes.ForceConstants.from_netcdf(fc_path)).frequencies([[0, 0, 0]])[0]
+    return Phonons(trajmodes.ForceConstants.read(fc_path, "netcdf")).frequencies([[0, 0, 0]])[0]
 
 
 def test_fit_from_the_0K_data_file_is_the_fit_from_the_runs_average(sic):
@@ -100,7 +100,7 @@ def test_compare_with_phonopy_on_another_primitive_basis(sic):
     frequencies give at the same Cartesian q, at the q it names and along the whole band path, a few per cent at
     300 K; the same reduced coordinates in phonopy's basis would differ by THz."""
     diff, branch, q, line = phonopy_lammps.largest_difference_line(sic["out"])
-    fc = trajmodes.ForceConstants.from_netcdf(sic["fit"] / "fc.nc")
+    fc = trajmodes.ForceConstants.read(sic["fit"] / "fc.nc")
     fit_cell = fc.primitive.cell
     ph = sic["ph"]
     # at the q the line names (reduced coordinates of the fit's basis)

@@ -3,7 +3,7 @@
 Oracle: the analytic second and third derivatives of a Morse pair potential on the ideal lattice,
 summed over every periodic image (only two-atom terms exist for a pair potential). phono3py's
 loaded fc3 is compared with the same analytic constants evaluated on *phono3py's* supercell (its own
-atom order), so the reordering in ``to_phono3py`` is checked independently.
+atom order), so the reordering of ``write(folder, "phono3py")`` is checked independently.
 """
 
 import numpy as np
@@ -89,21 +89,21 @@ def test_fc3_layout_and_validation(cu_fc3):
 
 def test_netcdf_round_trip_exact(cu_fc3, tmp_path):
     _, _, fc, _ = cu_fc3
-    fc.to_netcdf(tmp_path / "fc.nc")
-    back = ForceConstants.from_netcdf(tmp_path / "fc.nc")
+    fc.write(tmp_path / "fc.nc")
+    back = ForceConstants.read(tmp_path / "fc.nc")
     assert np.array_equal(back.fc3, fc.fc3) and np.array_equal(back.fc2, fc.fc2)
     import netCDF4
     with netCDF4.Dataset(tmp_path / "fc.nc") as ds:
         assert ds["fc3"].units == "eV/A^3"
     fc2only = ForceConstants(fc.fc2, fc.supercell, fc.primitive)
-    fc2only.to_netcdf(tmp_path / "fc2.nc")
-    assert ForceConstants.from_netcdf(tmp_path / "fc2.nc").fc3 is None
+    fc2only.write(tmp_path / "fc2.nc")
+    assert ForceConstants.read(tmp_path / "fc2.nc").fc3 is None
 
 
 def test_phono3py_load_and_linewidths(cu_fc3, tmp_path):
     phono3py = pytest.importorskip("phono3py")
     _, _, fc, _ = cu_fc3
-    fc.to_phono3py(tmp_path)
+    fc.write(tmp_path, "phono3py")
     assert {"phono3py_params.yaml", "fc2.hdf5", "fc3.hdf5"} <= {p.name for p in tmp_path.iterdir()}
     ph3 = phono3py.load(str(tmp_path / "phono3py_params.yaml"), fc2_filename=str(tmp_path / "fc2.hdf5"),
                         fc3_filename=str(tmp_path / "fc3.hdf5"), symmetrize_fc=False, log_level=0)
@@ -115,8 +115,8 @@ def test_phono3py_load_and_linewidths(cu_fc3, tmp_path):
     p2s = np.asarray(ph3.primitive.p2s_map)
     assert np.abs(np.asarray(ph3.fc3) - ref3[p2s]).max() < 1e-12
     assert np.abs(np.asarray(ph3.fc2) - ref2[p2s]).max() < 1e-12
-    # and back through from_phono3py
-    back = ForceConstants.from_phono3py(tmp_path)
+    # and back through read(folder, "phono3py")
+    back = ForceConstants.read(tmp_path, "phono3py")
     assert np.abs(back.fc3 - ref3[p2s]).max() < 1e-12
     # a small linewidth calculation runs and gives finite, non-negative widths
     ph3.mesh_numbers = [4, 4, 4]
@@ -137,7 +137,7 @@ def test_phono3py_two_atom_primitive(tmp_path):
     fc2, fc3 = pair_fc23(sc, **kw)
     fc = ForceConstants(fc2, sc, prim, fc3=fc3)
     assert fc.fc3.shape == (2, 54, 54, 3, 3, 3)
-    fc.to_phono3py(tmp_path)
+    fc.write(tmp_path, "phono3py")
     ph3 = phono3py.load(str(tmp_path / "phono3py_params.yaml"), fc2_filename=str(tmp_path / "fc2.hdf5"),
                         fc3_filename=str(tmp_path / "fc3.hdf5"), symmetrize_fc=False, log_level=0)
     psc = Crystal(np.asarray(ph3.supercell.cell), np.asarray(ph3.supercell.positions),
@@ -153,4 +153,4 @@ def test_to_phono3py_needs_phono3py_message(cu_fc3, tmp_path, monkeypatch):
     _, _, fc, _ = cu_fc3
     monkeypatch.setitem(sys.modules, "phono3py", None)
     with pytest.raises(ImportError, match="pip install phono3py"):
-        fc.to_phono3py(tmp_path)
+        fc.write(tmp_path, "phono3py")

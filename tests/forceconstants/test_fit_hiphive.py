@@ -14,7 +14,7 @@ Mean force: trajmodes removes the mean force of every frame (over the atoms) bef
 fits the forces as given. For these LAMMPS forces the mean is ~1e-11 eV/A (checked below), so the two
 solve the same problem to far below the tolerances.
 
-phono3py: both fc2 + fc3 pairs are written with ``ForceConstants.to_phono3py`` and loaded with
+phono3py: both fc2 + fc3 pairs are written with ``ForceConstants.write`` (phono3py) and loaded with
 ``phono3py.load``; the RTA linewidths (``gamma``) at three grid points of a 4x4x4 mesh, 300 K and
 1000 K, must agree. With Gaussian smearing (sigma = 0.1 THz) they agree to ~1e-13 relative. The
 tetrahedron method (phono3py's default) is *not* used: on this small symmetric mesh it is
@@ -108,7 +108,7 @@ def test_frequencies_gamma_x_l(fits):
 
 
 def _linewidths(fc, folder, temperatures):
-    fc.to_phono3py(folder)
+    fc.write(folder, "phono3py")
     ph3 = phono3py.load(str(folder / "phono3py_params.yaml"), fc2_filename=str(folder / "fc2.hdf5"),
                         fc3_filename=str(folder / "fc3.hdf5"), symmetrize_fc=False, produce_fc=True, log_level=0)
     np.testing.assert_allclose(np.abs(ph3.fc3).max(), np.abs(fc.fc3).max(), rtol=1e-12)

@@ -42,7 +42,7 @@ def fits(tmp_path_factory):
                 warnings.simplefilter("error")                         # well determined, well conditioned
                 seq[T] = EffectiveForceConstants(**SETTINGS[el], stride=STRIDE, folds=5).fit(tr)
         sim = {T: copy.deepcopy(e).refit("simultaneous") for T, e in seq.items()}
-        fc0 = trajmodes.ForceConstants.from_phonopy(FC0 / {"cu": "cu_eam", "si": "si_sw"}[el])
+        fc0 = trajmodes.ForceConstants.read(FC0 / {"cu": "cu_eam", "si": "si_sw"}[el], "phonopy")
         out[el] = dict(seq=_series(seq), sim=_series(sim), fc0=fc0)
     return out
 

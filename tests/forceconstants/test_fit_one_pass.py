@@ -12,7 +12,7 @@ from trajmodes.errors import ReferenceMismatchError
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from tests.conftest import EXAMPLES
 from tests.support.dumps import count_parsed_frames, read_average, write_frames
-from trajmodes.trajectory.core import provisional_frames
+from trajmodes.trajectory.passes import provisional_frames
 
 DUMP = EXAMPLES / "cu_fcc_300K.lammpstrj.gz"
 
@@ -74,12 +74,12 @@ def test_a_provisional_reference_too_noisy_for_the_symmetry_search_takes_the_ave
     """The provisional frames shaken by 1 A, also in the denser average (which holds them): the average of the run in
     a pass of its own, then the fit's."""
     import contextlib
-    from trajmodes.trajectory.core import Trajectory
+    from trajmodes.trajectory.passes import Pass
     path = _noisyprovisional_frames(tmp_path)
     one = read_average(path)
     frames = count_parsed_frames(one)
     with pytest.MonkeyPatch.context() as mp:              # the counts below without frames read ahead
-        mp.setattr(Trajectory, "reading_ahead", lambda self, layer=None: contextlib.nullcontext())
+        mp.setattr(Pass, "reading_ahead", lambda self, layer=None: contextlib.nullcontext())
         a = EffectiveForceConstants(cutoff2=5.0).fit(one)
     n = one.n_frames
     # the provisional frames, those the denser average adds (held), frame 0, then the average's pass and the fit's,
@@ -99,7 +99,7 @@ def test_frames_are_read_ahead_while_the_symmetry_is_searched(monkeypatch):
     passes' ones."""
     import threading
     import time
-    from trajmodes.trajectory import chunks, core
+    from trajmodes.trajectory.passes import Pass
     one = read_average(DUMP)
     n = one.n_frames
     parsed, read = [], one.source.read
@@ -112,16 +112,16 @@ def test_frames_are_read_ahead_while_the_symmetry_is_searched(monkeypatch):
 
     def slow(self, supercell, averaged=False):                # until 30 frames are held, at most 60 s
         end = time.monotonic() + 60
-        while len(chunks.HELD.get(one.source, {})) < 30 and time.monotonic() < end:
+        while len(one.next_pass.frames) < 30 and time.monotonic() < end:
             time.sleep(0.01)
         return real(self, supercell, averaged)
     monkeypatch.setattr(EffectiveForceConstants, "_ideal", slow)
-    left, release = [], core.Trajectory.release_held
+    left, release = [], Pass.release
 
     def counting_left(self):
-        left.append(len(chunks.HELD.get(self.source, {})))
+        left.append(len(self.frames))
         return release(self)
-    monkeypatch.setattr(core.Trajectory, "release_held", counting_left)
+    monkeypatch.setattr(Pass, "release", counting_left)
     a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
     monkeypatch.undo()
     assert left and max(left) == 0, left
@@ -129,7 +129,7 @@ def test_frames_are_read_ahead_while_the_symmetry_is_searched(monkeypatch):
     every = [f for _, fr in parsed for f in fr]
     assert len(ahead) >= 30 - len(provisional_frames(n)) and ahead == sorted(ahead)
     assert sorted(every) == list(range(n)), "a frame parsed twice, or not at all"
-    assert one.source not in chunks.HELD
+    assert not one.next_pass.frames
     two = read_average(DUMP)
     two.reference
     b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(two)
@@ -255,21 +255,21 @@ def test_on_a_cluster_the_workers_parse_the_provisional_and_read_ahead_frames_on
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
             distributed.Client(cl):
         one = chunked()
-        bounds = one._chunks()
+        bounds = one.read_chunks()
         per_chunk = 10 * chunks.held_frame_bytes(one.source)
         frames = count_parsed_frames(one)
         layer = fit_layer(one)
-        one.provisional_reference(layer=layer)
+        one.next_pass.provisional_reference(layer=layer)
         prov = {i for i, c in enumerate(bounds) if set(c.tolist()) & set(provisional_frames(one.n_frames).tolist())}
-        assert {i for _, i in chunks.KEPT[one.source]} == prov and sum(frames) == 10 * len(prov)
+        assert {i for _, i in one.next_pass.kept} == prov and sum(frames) == 10 * len(prov)
         # on 2 workers the read-ahead keeps a quarter of HOLD_BYTES per worker (with the provisional chunks): 2 more
         monkeypatch.setattr(resources, "HOLD_BYTES", int(2 * ((len(prov) + 2) * per_chunk + 3)))
-        with one.reading_ahead(layer):
-            kept = {i for _, i in chunks.KEPT[one.source]}
+        with one.next_pass.reading_ahead(layer):
+            kept = {i for _, i in one.next_pass.kept}
         assert kept == prov | set([i for i in range(len(bounds)) if i not in prov][:2])
         monkeypatch.undo()
         a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
-        assert one.source not in chunks.KEPT
+        assert not one.next_pass.kept
     assert sorted(frames) == [10] * len(bounds), "a frame parsed twice"
     assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()
 
@@ -293,22 +293,22 @@ def test_on_a_cluster_the_provisional_frames_kept_on_the_workers_stay_within_the
             warnings.simplefilter("ignore")
             return trajmodes.read(str(DUMP), reference="average", species=["Cu"], chunk_frames=10)
     here = chunked()
-    expected = here.provisional_reference(layer=fit_layer(here)).positions
+    expected = here.next_pass.provisional_reference(layer=fit_layer(here)).positions
     b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(here)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
             distributed.Client(cl):
         one = chunked()
         per_chunk = 10 * chunks.held_frame_bytes(one.source)
-        prov = {i for i, c in enumerate(one._chunks())
+        prov = {i for i, c in enumerate(one.read_chunks())
                 if set(c.tolist()) & set(provisional_frames(one.n_frames).tolist())}
         assert len(prov) > 2
         monkeypatch.setattr(resources, "HOLD_BYTES", int(2 * (2 * per_chunk + 3)))      # two chunks on 2 workers
         frames = count_parsed_frames(one)
-        got = one.provisional_reference(layer=fit_layer(one)).positions
-        assert len(chunks.KEPT[one.source]) == 2 and sum(frames) == 10 * len(prov)
+        got = one.next_pass.provisional_reference(layer=fit_layer(one)).positions
+        assert len(one.next_pass.kept) == 2 and sum(frames) == 10 * len(prov)
         np.testing.assert_array_equal(got, expected)
         a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
-        assert one.source not in chunks.KEPT and getattr(one, "_provisional", None) is None
+        assert not one.next_pass.kept and one.next_pass._provisional is None
         # every frame once, and the provisional chunks that were not kept once more
         assert sum(frames) == one.n_frames + 10 * (len(prov) - 2)
     assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()

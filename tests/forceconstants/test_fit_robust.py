@@ -22,7 +22,7 @@ def test_run_without_reference_uses_the_average(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(EX / "cu_fcc_300K.lammpstrj.gz"), "--species", "Cu", "-o", str(out)]) == 0
     assert "from the reference (the time average of the run)" in capsys.readouterr().out
-    fc = trajmodes.ForceConstants.from_netcdf(out / "fc.nc")
+    fc = trajmodes.ForceConstants.read(out / "fc.nc")
     assert fc.n_prim == 1 and fc.n_atoms == 256
     nu = trajmodes.Phonons(fc).frequencies([[0.5, 0, 0.5]])[0]
     assert 6.5 < nu.max() < 8.0                                     # LA at X of Cu near 300 K

@@ -47,8 +47,8 @@ def test_asr_and_permutation(si_fc):
 
 @pytest.mark.parametrize("fmt", ["text", "hdf5"])
 def test_phonopy_round_trip(si_fc, tmp_path, fmt):
-    si_fc.to_phonopy(tmp_path, fc_format=fmt)
-    back = ForceConstants.from_phonopy(tmp_path)
+    si_fc.write(tmp_path, "phonopy", fc_format=fmt)
+    back = ForceConstants.read(tmp_path, "phonopy")
     # phonopy's supercell order differs; compare through the maps
     m0, m1 = si_fc.smap, back.smap
     ours = m0.index(m1.atom, m1.lattice)
@@ -62,19 +62,19 @@ def test_phonopy_round_trip(si_fc, tmp_path, fmt):
     d.mkdir()
     write_FORCE_CONSTANTS(ph.force_constants, filename=str(d / "FORCE_CONSTANTS"), p2s_map=ph.primitive.p2s_map)
     ph.save(str(d / "phonopy_params.yaml"), settings={"force_constants": False})
-    again = ForceConstants.from_phonopy(d / "FORCE_CONSTANTS")
+    again = ForceConstants.read(d / "FORCE_CONSTANTS", "phonopy")
     assert np.abs(again.compact() - np.asarray(ph.force_constants)).max() < 1e-10
 
 
 def test_from_phonopy_missing(tmp_path):
     with pytest.raises(FileNotFoundError):
-        ForceConstants.from_phonopy(tmp_path)
+        ForceConstants.read(tmp_path, "phonopy")
 
 
 def test_netcdf_round_trip(si_fc, tmp_path):
     p = tmp_path / "fc.nc"
-    si_fc.to_netcdf(p)
-    back = ForceConstants.from_netcdf(p)
+    si_fc.write(p, "netcdf")
+    back = ForceConstants.read(p, "netcdf")
     assert np.array_equal(back.fc2, si_fc.fc2) and back.layout == "full"
     assert np.array_equal(back.supercell.species, si_fc.supercell.species)
     assert np.array_equal(back.smap.lattice, si_fc.smap.lattice) and np.array_equal(back.p2s, si_fc.p2s)

@@ -119,12 +119,12 @@ def test_tdep_fourth_order_file_round_trip(cu108, tmp_path):
     est, p, u, f, q4 = _synthetic(sc, prim, n_frames=4)
     est.fit_arrays(sc, u, f)
     fc = est.force_constants_
-    fc.to_tdep(tmp_path)
+    fc.write(tmp_path, "tdep")
     path = tmp_path / "infile.forceconstant_fourthorder"
     lines = path.read_text().splitlines()
     assert int(lines[0].split()[0]) == 1 and int(lines[2].split()[0]) == len(fc.fc4)
     assert len(lines) == 3 + 35 * len(fc.fc4)
-    back = ForceConstants.from_tdep(tmp_path)
+    back = ForceConstants.read(tmp_path, "tdep")
     assert back.fc4 is not None
     a = back.fc4.forces(u[:2], back.p2s, back.smap)
     b = fc.fc4.forces(u[:2], fc.p2s, fc.smap)
@@ -132,7 +132,7 @@ def test_tdep_fourth_order_file_round_trip(cu108, tmp_path):
     path.write_text("\n".join(lines[:100]) + "\n")
     from trajmodes.errors import ForceConstantsFormatError
     with pytest.raises(ForceConstantsFormatError, match="infile.forceconstant_fourthorder"):
-        ForceConstants.from_tdep(tmp_path)
+        ForceConstants.read(tmp_path, "tdep")
 
 
 def test_netcdf_keeps_the_fourth_order(cu108, tmp_path):
@@ -140,7 +140,7 @@ def test_netcdf_keeps_the_fourth_order(cu108, tmp_path):
     sc, prim = cu108
     est, _, u, f, _ = _synthetic(sc, prim, n_frames=4)
     fc = est.fit_arrays(sc, u, f).force_constants_
-    fc.to_netcdf(tmp_path / "fc.nc")
-    back = ForceConstants.from_netcdf(tmp_path / "fc.nc")
+    fc.write(tmp_path / "fc.nc")
+    back = ForceConstants.read(tmp_path / "fc.nc")
     assert np.array_equal(back.fc4.sites, fc.fc4.sites) and np.array_equal(back.fc4.blocks, fc.fc4.blocks)
     assert np.array_equal(back.fc3, fc.fc3) and np.array_equal(back.fc2, fc.fc2)

@@ -186,19 +186,19 @@ def test_si_pbesol_dim_fc2_route(tmp_path):
     ph3.save(str(theirs / "phono3py_params.yaml"))
     write_fc2_to_hdf5(ph3.fc2, filename=str(theirs / "fc2.hdf5"), p2s_map=ph3.phonon_primitive.p2s_map)
     write_fc3_to_hdf5(ph3.fc3, filename=str(theirs / "fc3.hdf5"), p2s_map=ph3.primitive.p2s_map)
-    read = ForceConstants.from_phono3py(theirs)
+    read = ForceConstants.read(theirs, "phono3py")
     assert read.supercell.n_atoms == 64 and read.phonon_fc2.supercell.n_atoms == 512
     assert np.abs(read.phonon_fc2.fc2 - ph3.fc2).max() == 0 and np.abs(read.fc3 - ph3.fc3).max() == 0
     k_read = float(np.mean(np.diag(Anharmonic(read, 11, [300.0]).thermal_conductivity().kappa.values[0])))
     assert abs(k_read / 107.9 - 1) < 0.02
     # and written by trajmodes: the same constants back, both supercells
-    fc.to_phono3py(tmp_path / "ours")
-    back = ForceConstants.from_phono3py(tmp_path / "ours")                       # in phono3py's atom order
+    fc.write(tmp_path / "ours", "phono3py")
+    back = ForceConstants.read(tmp_path / "ours", "phono3py")                       # in phono3py's atom order
     q = np.random.default_rng(0).random((20, 3))
     for a, b in ((back.phonon_fc2, fc.phonon_fc2), (back, fc)):
         assert np.abs(trajmodes.Phonons(a).frequencies(q) - trajmodes.Phonons(b).frequencies(q)).max() < 1e-9
-    fc.to_netcdf(tmp_path / "fc.nc")                                             # trajmodes' own file keeps both
-    nc = ForceConstants.from_netcdf(tmp_path / "fc.nc")
+    fc.write(tmp_path / "fc.nc")                                             # trajmodes' own file keeps both
+    nc = ForceConstants.read(tmp_path / "fc.nc")
     assert np.array_equal(nc.phonon_fc2.fc2, fc.phonon_fc2.fc2) and np.array_equal(nc.fc3, fc.fc3)
     for k in range(fc.n_prim):                  # row k: their atoms moved by the offset of the two rows' atoms
         shift = fc.supercell.positions[fc.p2s[k]] - back.supercell.positions[back.p2s[k]]

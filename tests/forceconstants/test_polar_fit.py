@@ -42,7 +42,7 @@ def test_polar_fit_reproduces_tdep_mgo_fc2():
                                   ewald_lambda=MGO_LAMBDA / TDEP_BOHR_A).fit_arrays(ss, u, f)
     fc = est.force_constants_
     assert fc.short_range and fc.ewald_lambda == pytest.approx(MGO_LAMBDA / TDEP_BOHR_A, rel=1e-15)
-    ref = ForceConstants.from_tdep(MGO / "outfile.forceconstant")
+    ref = ForceConstants.read(MGO / "outfile.forceconstant", "tdep")
     A, B = fc.full(), ref.full()                                        # same supercell, same atom order
     np.testing.assert_allclose(A, B, rtol=1e-7, atol=1e-12 * np.abs(B).max())
     assert np.abs(A - B).max() < 1e-12                                 # measured 2.3e-14 eV/A^2
@@ -60,7 +60,7 @@ def test_polar_fit_reproduces_tdep_mgo_fc3(tmp_path):
                                   ewald_lambda=MGO_LAMBDA / TDEP_BOHR_A).fit_arrays(ss, u, f)
     for name in ("infile.ucposcar", "infile.ssposcar", "outfile.forceconstant", "outfile.forceconstant_thirdorder"):
         shutil.copy(MGO / name, tmp_path / name.replace("outfile.", "infile."))
-    ref = ForceConstants.from_tdep(tmp_path)
+    ref = ForceConstants.read(tmp_path, "tdep")
     A, B = est.force_constants_.fc3, ref.fc3
     np.testing.assert_allclose(A, B, rtol=1e-7, atol=1e-12 * np.abs(B).max())
     assert np.abs(A - B).max() < 1e-12
@@ -71,8 +71,8 @@ def test_netcdf_of_short_range_constants_gives_their_phonons(tmp_path):
     splitting included."""
     ss, u, f, zss, eps = mgo_frames()
     fc = EffectiveForceConstants(cutoff2=2.5, folds=1, born=zss, epsilon=eps).fit_arrays(ss, u, f).force_constants_
-    fc.to_netcdf(tmp_path / "fc.nc")
-    back = ForceConstants.from_netcdf(tmp_path / "fc.nc")
+    fc.write(tmp_path / "fc.nc")
+    back = ForceConstants.read(tmp_path / "fc.nc")
     assert not back.short_range and back.born is not None
     q = [[0, 0, 0], [0.1, 0.2, 0.3]]
     assert np.abs(Phonons(back).frequencies(q, q_direction=[1, 0, 0])

@@ -285,7 +285,7 @@ def test_unreadable_yaml_names_the_file(tmp_path, content):
 def test_phono3py_fc_files_missing_name_the_yamls(tmp_path):
     from trajmodes import ForceConstants
     with pytest.raises(FileNotFoundError) as err:
-        ForceConstants.from_phono3py(tmp_path)
+        ForceConstants.read(tmp_path, "phono3py")
     msg = str(err.value)
     assert all(n in msg for n in ("phono3py_params.yaml", "phono3py.yaml", "phono3py_disp.yaml")), msg
 

@@ -40,7 +40,7 @@ def _count_lines(rows: list[str], rec: int, n_atoms: int = 2) -> list[int]:
 def _refused(folder, path, line: int, *words) -> str:
     with pytest.raises(ForceConstantsFormatError) as err, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ForceConstants.from_tdep(folder)
+        ForceConstants.read(folder, "tdep")
     msg = str(err.value)
     assert f"{path}, line {line}: " in msg and "\n" not in msg, msg
     for w in words:
@@ -105,7 +105,7 @@ def test_tdep_non_polar_fc2_count_one_short(run, atom):
     rows = _non_polar(run)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ForceConstants.from_tdep(run)                                 # the non-polar file itself reads
+        ForceConstants.read(run, "tdep")                                 # the non-polar file itself reads
     at = _count_lines(rows, 5)[atom - 1]
     rows[at] = str(int(rows[at].split()[0]) - 1)
     (run / "infile.forceconstant").write_text("\n".join(rows) + "\n")
@@ -140,25 +140,25 @@ def _cu() -> ForceConstants:
 def test_shengbte_lines_after_the_blocks(tmp_path, name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _cu().to_shengbte(tmp_path)
+        _cu().write(tmp_path, "shengbte")
     path = tmp_path / name
     rows = path.read_text().splitlines()
     path.write_text("\n".join(rows + rows[-4:]) + "\n")
     with pytest.raises(ForceConstantsFormatError) as err:
-        ForceConstants.from_shengbte(tmp_path)
+        ForceConstants.read(tmp_path, "shengbte")
     assert f"{path}, line {len(rows) + 1}: " in str(err.value) and "follow" in str(err.value), str(err.value)
 
 
 @pytest.mark.parametrize("name", ["fcs_order2.in", "clusters_order2.in", "fcs_order3.in", "clusters_order3.in"])
 def test_gpumd_count_one_short(tmp_path, name):
     """GPUMD's files start with their count; a count one short left the last block or cluster out."""
-    _cu().to_gpumd(tmp_path)
+    _cu().write(tmp_path, "gpumd")
     path = tmp_path / name
     rows = path.read_text().splitlines()
     rows[0] = str(int(rows[0].split()[0]) - 1)
     path.write_text("\n".join(rows) + "\n")
     with pytest.raises(ForceConstantsFormatError) as err:
-        ForceConstants.from_gpumd(tmp_path)
+        ForceConstants.read(tmp_path, "gpumd")
     msg = str(err.value)
     assert str(path) in msg and "line " in msg and "count" in msg, msg
 
@@ -289,7 +289,7 @@ def phono3py_folders(tmp_path_factory):
     from tests.io.test_fc_formats import _case
     root = tmp_path_factory.mktemp("ph3")
     for name, case in (("cu", "cu_nondiag"), ("gaas", "gaas_diag")):
-        _case(case).to_phono3py(root / name)
+        _case(case).write(root / name, "phono3py")
     return root
 
 
@@ -334,7 +334,7 @@ def test_phono3py_constants_checked_against_the_yaml(phono3py_folders, tmp_path,
     which = "fc3_filename" if "fc3" in name else "fc2_filename"
     with pytest.raises(ForceConstantsFormatError) as err, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ForceConstants.from_phono3py(phono3py_folders / folder, **{which: path})
+        ForceConstants.read(phono3py_folders / folder, "phono3py", **{which: path})
     msg = str(err.value)
     assert msg.startswith(f"{path}: ") and "\n" not in msg, msg
     for w in words:
@@ -345,4 +345,4 @@ def test_phono3py_file_that_is_not_hdf5(phono3py_folders, tmp_path):
     path = tmp_path / "fc3.hdf5"
     path.write_text("not hdf5\n")
     with pytest.raises(ForceConstantsFormatError, match="not an HDF5 file"):
-        ForceConstants.from_phono3py(phono3py_folders / "gaas", fc3_filename=path)
+        ForceConstants.read(phono3py_folders / "gaas", "phono3py", fc3_filename=path)

@@ -175,7 +175,7 @@ def test_broken_phonopy_files(tmp_path, case):
     edit, blamed, words = FC_CASES[case]
     d = _fc_folder(tmp_path, edit)
     with pytest.raises(ForceConstantsFormatError) as err:
-        ForceConstants.from_phonopy(d)
+        ForceConstants.read(d, "phonopy")
     msg = str(err.value)
     assert str(d / blamed) in msg and words in msg, msg
 
@@ -191,7 +191,7 @@ def test_broken_fc_on_the_command_line(tmp_path, capsys):
 def _fc_nc(tmp_path):
     from trajmodes import ForceConstants
     p = tmp_path / "fc.nc"
-    ForceConstants.from_phonopy(CU_FC).to_netcdf(p)
+    ForceConstants.read(CU_FC, "phonopy").write(p, "netcdf")
     return p
 
 
@@ -202,13 +202,13 @@ def test_broken_trajmodes_fc_files(tmp_path):
     cut = tmp_path / "cut.nc"
     cut.write_bytes(good.read_bytes()[:3000])
     with pytest.raises(ForceConstantsFormatError, match="cut.nc: netCDF cannot open it"):
-        ForceConstants.from_netcdf(cut)
+        ForceConstants.read(cut, "netcdf")
     nan = tmp_path / "nan.nc"
     nan.write_bytes(good.read_bytes())
     _edit_nc(nan, lambda ds: ds["fc2"].__setitem__((0, 5, 1, 1), np.nan))
     with pytest.raises(ForceConstantsFormatError, match="nan.nc: the fc2 force constants hold NaN"):
-        ForceConstants.from_netcdf(nan)
+        ForceConstants.read(nan, "netcdf")
     missing = tmp_path / "missing.nc"
     _drop_variable(good, missing, "p2s")
     with pytest.raises(ForceConstantsFormatError, match="missing.nc: it has no variable 'p2s'"):
-        ForceConstants.from_netcdf(missing)
+        ForceConstants.read(missing, "netcdf")

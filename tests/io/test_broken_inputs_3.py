@@ -142,7 +142,7 @@ def test_float_atom_count_in_an_xyz_file(tmp_path, frame):
 def fc_netcdf(tmp_path_factory):
     from tests.support.paths import EXAMPLES
     path = tmp_path_factory.mktemp("fcnc") / "fc.nc"
-    trajmodes.ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam").to_netcdf(path)
+    trajmodes.ForceConstants.read(EXAMPLES / "fc" / "cu_eam", "phonopy").write(path, "netcdf")
     return path
 
 

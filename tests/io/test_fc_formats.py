@@ -86,19 +86,19 @@ def round_trip(fc: ForceConstants, fmt: str, folder) -> ForceConstants:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                  # ShengBTE's non-diagonal warning, phonopy's own
         if fmt == "tdep":
-            fc.to_tdep(folder, source="test")
-            return ForceConstants.from_tdep(folder)
+            fc.write(folder, "tdep", source="test")
+            return ForceConstants.read(folder, "tdep")
         if fmt == "shengbte":
-            fc.to_shengbte(folder, source="test")
-            return ForceConstants.from_shengbte(folder)
+            fc.write(folder, "shengbte", source="test")
+            return ForceConstants.read(folder, "shengbte")
         if fmt == "phono3py":
-            fc.to_phono3py(folder)
-            return ForceConstants.from_phono3py(folder)
+            fc.write(folder, "phono3py")
+            return ForceConstants.read(folder, "phono3py")
         if fmt == "phonopy":
-            fc.to_phonopy(folder)
-            return ForceConstants.from_phonopy(folder)
-        fc.to_netcdf(folder / "fc.nc")
-        return ForceConstants.from_netcdf(folder / "fc.nc")
+            fc.write(folder, "phonopy")
+            return ForceConstants.read(folder, "phonopy")
+        fc.write(folder / "fc.nc")
+        return ForceConstants.read(folder / "fc.nc")
 
 
 def fc2_only(fc: ForceConstants) -> ForceConstants:
@@ -142,7 +142,7 @@ def test_shengbte_supercell_order(tmp_path):
     atom k in cell (ix, iy, iz), as ShengBTE's reader assumes; the POSCAR and SPOSCAR also parse with ASE."""
     ase_io = pytest.importorskip("ase.io")
     fc = _case("gaas_diag")
-    fc.to_shengbte(tmp_path, source="the test")
+    fc.write(tmp_path, "shengbte", source="the test")
     uc, ss = ase_io.read(tmp_path / "POSCAR", format="vasp"), ase_io.read(tmp_path / "SPOSCAR", format="vasp")
     assert list(uc.get_chemical_symbols()) == ["Ga", "As"]
     frac = ss.get_scaled_positions(wrap=False) * 3
@@ -156,7 +156,7 @@ def test_shengbte_supercell_order(tmp_path):
 
 def test_non_diagonal_shengbte_warns(tmp_path):
     with pytest.warns(UserWarning, match="not diagonal: ShengBTE's scell cannot describe it"):
-        _case("cu_nondiag").to_shengbte(tmp_path)
+        _case("cu_nondiag").write(tmp_path, "shengbte")
 
 
 # ------------------------------------------------------------------------------------------------------ hiPhive
@@ -172,7 +172,7 @@ def test_hiphive_reads_our_fc3(name, tmp_path):
     fc = _case(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fc.to_shengbte(tmp_path)
+        fc.write(tmp_path, "shengbte")
     fcs = hiphive.ForceConstants.read_shengBTE(_ase(fc.supercell), str(tmp_path / "FORCE_CONSTANTS_3RD"),
                                                ase.io.read(tmp_path / "POSCAR"))
     assert np.abs(fcs.get_fc_array(order=3)[fc.p2s] - fc.fc3).max() < 1e-13 * np.abs(fc.fc3).max()
@@ -195,10 +195,10 @@ def test_we_read_hiphives_fc3(tmp_path):
     fc = _case("cu_nondiag")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fc2_only(fc).to_shengbte(tmp_path)
+        fc2_only(fc).write(tmp_path, "shengbte")
     fcs = hiphive.ForceConstants.from_arrays(_ase(fc.supercell), fc2_array=fc.full(), fc3_array=_full_fc3(fc))
     fcs.write_to_shengBTE(str(tmp_path / "FORCE_CONSTANTS_3RD"), ase.io.read(tmp_path / "POSCAR"))
-    back = ForceConstants.from_shengbte(tmp_path)
+    back = ForceConstants.read(tmp_path, "shengbte")
     d2, d3 = differences(fc, back)
     assert d2 == 0.0 and d3 < 1e-9, (d2, d3)
 
@@ -258,17 +258,17 @@ def test_tdep_frequencies_equal_phonopy(name, tmp_path):
     phonopy's from the phonopy files of the same constants, to 1e-8 THz: the Wigner-Seitz weights are right."""
     pytest.importorskip("phonopy")
     if name == "cu_eam":
-        fc = ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam")
+        fc = ForceConstants.read(EXAMPLES / "fc" / "cu_eam", "phonopy")
     elif name == "gaas_random":
         fc = _random_fc(zincblende(), 2 * np.eye(3, dtype=int), 1)
     else:
         fc = _random_fc(Crystal(FCC, [[0, 0, 0]], ["Cu"]), NONDIAG // 2, 2)
-    fc.to_phonopy(tmp_path / "phonopy")
-    fc.to_tdep(tmp_path / "tdep")
+    fc.write(tmp_path / "phonopy", "phonopy")
+    fc.write(tmp_path / "tdep", "tdep")
     q = np.random.default_rng(4).random((30, 3)) - 0.5
     ref = phonopy_frequencies(tmp_path / "phonopy", q)
     assert np.abs(tdep_frequencies(tmp_path / "tdep", q) - ref).max() < 1e-8
-    assert np.abs(Phonons(ForceConstants.from_tdep(tmp_path / "tdep")).frequencies(q) - ref).max() < 1e-8
+    assert np.abs(Phonons(ForceConstants.read(tmp_path / "tdep", "tdep")).frequencies(q) - ref).max() < 1e-8
 
 
 def test_phonopy_reads_our_force_constants_2nd(tmp_path):
@@ -276,7 +276,7 @@ def test_phonopy_reads_our_force_constants_2nd(tmp_path):
     phonopy's compact FORCE_CONSTANTS, put in its place, is read back the same."""
     phonopy = pytest.importorskip("phonopy")
     fc = fc2_only(_case("gaas_diag"))
-    fc.to_shengbte(tmp_path)
+    fc.write(tmp_path, "shengbte")
     ph = phonopy.load(unitcell_filename=str(tmp_path / "POSCAR"), supercell_matrix=[3, 3, 3], primitive_matrix=None,
                       force_constants_filename=str(tmp_path / "FORCE_CONSTANTS_2ND"), is_nac=False,
                       symmetrize_fc=False, log_level=0)
@@ -285,9 +285,9 @@ def test_phonopy_reads_our_force_constants_2nd(tmp_path):
     ours = Phonons(fc).frequencies(q)
     ph.run_qpoints(q)
     assert np.abs(ph.qpoints.frequencies - ours).max() < 1e-8
-    fc.to_phonopy(tmp_path / "ph")
+    fc.write(tmp_path / "ph", "phonopy")
     shutil.copy(tmp_path / "ph" / "FORCE_CONSTANTS", tmp_path / "FORCE_CONSTANTS_2ND")
-    back = ForceConstants.from_shengbte(tmp_path)
+    back = ForceConstants.read(tmp_path, "shengbte")
     assert back.layout == "compact" and differences(fc, back)[0] < 1e-14 * np.abs(fc.fc2).max()
 
 
@@ -297,7 +297,7 @@ def test_tdep_layout(tmp_path):
     the polar flag 0; provenance on the first lines; POSCARs that ASE reads the same."""
     ase_io = pytest.importorskip("ase.io")
     fc = _case("gaas_diag")
-    fc.to_tdep(tmp_path, source="made/by/test.nc")
+    fc.write(tmp_path, "tdep", source="made/by/test.nc")
     rows = (tmp_path / "infile.forceconstant").read_text().splitlines()
     assert rows[0].split()[0] == "2" and "trajmodes" in rows[0] and "test.nc" in rows[0]
     assert 2.35 < float(rows[1].split()[0]) < 2.36                    # nearest neighbours only: a sqrt(3) / 4
@@ -332,7 +332,7 @@ def _fortran_style(text: str) -> str:
 def test_reads_fortran_formatted_files(tmp_path):
     """TDEP's own files: Fortran exponents, comments after numbers, 'direct coordinates', 'site: N' notes."""
     fc = _case("cu_nondiag")
-    fc.to_tdep(tmp_path / "a")
+    fc.write(tmp_path / "a", "tdep")
     (tmp_path / "b").mkdir()
     for name in ("infile.forceconstant", "infile.forceconstant_thirdorder", "infile.ssposcar", "infile.ucposcar"):
         text = _fortran_style((tmp_path / "a" / name).read_text())
@@ -344,24 +344,24 @@ def test_reads_fortran_formatted_files(tmp_path):
         (tmp_path / "b" / name.replace("infile.", "outfile.") if "forceconstant" in name
          else tmp_path / "b" / name).write_text(text)
     assert "E-00" in (tmp_path / "b" / "outfile.forceconstant").read_text()
-    d2, d3 = differences(fc, ForceConstants.from_tdep(tmp_path / "b"))
+    d2, d3 = differences(fc, ForceConstants.read(tmp_path / "b", "tdep"))
     assert d2 < 1e-14 * np.abs(fc.fc2).max() and d3 < 1e-14 * np.abs(fc.fc3).max()
 
 
 def test_tdep_onto_a_given_supercell(tmp_path):
     """Without infile.ssposcar the constants go onto the supercell asked for (folded by its periodicity)."""
     fc = _case("gaas_diag")
-    fc.to_tdep(tmp_path)
+    fc.write(tmp_path, "tdep")
     (tmp_path / "infile.ssposcar").unlink()
     with pytest.raises(FileNotFoundError, match="no infile.ssposcar"):
-        ForceConstants.from_tdep(tmp_path)
-    back = ForceConstants.from_tdep(tmp_path, supercell=3)
+        ForceConstants.read(tmp_path, "tdep")
+    back = ForceConstants.read(tmp_path, "tdep", supercell=3)
     d2, d3 = differences(fc, back)
     assert d2 < 1e-14 * np.abs(fc.fc2).max() and d3 < 1e-14 * np.abs(fc.fc3).max()
     sheng = tmp_path / "sheng"
-    fc.to_shengbte(sheng)
+    fc.write(sheng, "shengbte")
     (sheng / "SPOSCAR").unlink()
-    back = ForceConstants.from_shengbte(sheng, supercell=[3, 3, 3])
+    back = ForceConstants.read(sheng, "shengbte", supercell=[3, 3, 3])
     assert differences(fc, back) == (0.0, 0.0)
 
 
@@ -377,8 +377,8 @@ def test_tdep_files_keep_the_born_charges(tmp_path):
     summation): written from full constants with Born charges, they read back with the same charges and
     dielectric tensor."""
     fc = _with_born(_case("gaas_diag"))
-    fc.to_tdep(tmp_path)
-    back = ForceConstants.from_tdep(tmp_path)
+    fc.write(tmp_path, "tdep")
+    back = ForceConstants.read(tmp_path, "tdep")
     assert back.short_range and np.allclose(back.born, fc.born) and np.allclose(back.epsilon, fc.epsilon)
 
 
@@ -402,13 +402,13 @@ def test_shengbte_control_carries_born_charges(tmp_path):
     """CONTROL holds born(E, u, k) = Z[k, E, u] (ShengBTE contracts q with the first index) and epsilon(:, j): charges
     that break every symmetry come back bit for bit, line by line in that convention."""
     fc = _polar()
-    fc.to_shengbte(tmp_path, source="polar.nc")
+    fc.write(tmp_path, "shengbte", source="polar.nc")
     text = (tmp_path / "CONTROL").read_text()
     assert "born(:,1,1)=2.1 -0.2 0.05," in text and "born(:,2,2)=-0.3 -1.9 -0.4," in text
     assert "epsilon(:,3)=0.0 0.2 12.0," in text
     assert "nonanalytic=.TRUE." in text and "scell(:)=3 3 3" in text and "ngrid(:)=3 3 3" in text
     assert "polar.nc" in text.splitlines()[0]
-    back = ForceConstants.from_shengbte(tmp_path)
+    back = ForceConstants.read(tmp_path, "shengbte")
     assert np.array_equal(back.born, fc.born) and np.array_equal(back.epsilon, fc.epsilon)
     assert differences(fc, back) == (0.0, 0.0)
 
@@ -422,9 +422,9 @@ def test_shengbte_lo_to_frequencies_are_phonopys(tmp_path):
     from trajmodes.units import NAC_FACTOR
     born, eps = np.array([2.2 * np.eye(3), -2.2 * np.eye(3)]), 9.5 * np.eye(3)
     fc = _polar(born, eps)
-    fc.to_shengbte(tmp_path / "sheng")
-    back = ForceConstants.from_shengbte(tmp_path / "sheng")
-    fc.to_phonopy(tmp_path / "ph")
+    fc.write(tmp_path / "sheng", "shengbte")
+    back = ForceConstants.read(tmp_path / "sheng", "shengbte")
+    fc.write(tmp_path / "ph", "phonopy")
     ph = phonopy.load(str(tmp_path / "ph" / "phonopy_params.yaml"), log_level=0,
                       force_constants_filename=str(tmp_path / "ph" / "FORCE_CONSTANTS"))
     tol = np.array([1e-6] * 3 + [1e-8] * 3)
@@ -464,16 +464,16 @@ CONTROL_STYLES = """! written by hand: other layouts ShengBTE's namelist reader 
 def test_control_in_other_layouts(tmp_path):
     """Whole-array and section assignments (column-major), repeat counts, comments, '/' ends, upper case."""
     fc = _case("gaas_diag")
-    fc.to_shengbte(tmp_path)
+    fc.write(tmp_path, "shengbte")
     text = CONTROL_STYLES.replace("born(2:,3,2)=2*-0.0", "born(2:,3,2)=0.1 -2.0")
     (tmp_path / "CONTROL").write_text(text)
-    back = ForceConstants.from_shengbte(tmp_path)
+    back = ForceConstants.read(tmp_path, "shengbte")
     assert np.array_equal(back.born, ZSTAR) and np.array_equal(back.epsilon, EPS_ANISO)
     (tmp_path / "CONTROL").write_text(text.replace("nonanalytic=.true.", "nonanalytic=.false."))
-    assert ForceConstants.from_shengbte(tmp_path).born is None
-    fc.to_shengbte(tmp_path / "plain")                        # no Born charges: CONTROL without them
+    assert ForceConstants.read(tmp_path, "shengbte").born is None
+    fc.write(tmp_path / "plain", "shengbte")                        # no Born charges: CONTROL without them
     assert "nonanalytic=.FALSE." in (tmp_path / "plain" / "CONTROL").read_text()
-    assert ForceConstants.from_shengbte(tmp_path / "plain").born is None
+    assert ForceConstants.read(tmp_path / "plain", "shengbte").born is None
 
 
 CONTROL_BROKEN = {
@@ -490,12 +490,12 @@ CONTROL_BROKEN = {
 @pytest.mark.parametrize("case_name", list(CONTROL_BROKEN))
 def test_broken_control_names_file_and_line(case_name, tmp_path):
     old, new, line, words = CONTROL_BROKEN[case_name]
-    _case("gaas_diag").to_shengbte(tmp_path)
+    _case("gaas_diag").write(tmp_path, "shengbte")
     text = CONTROL_STYLES.replace("born(2:,3,2)=2*-0.0", "born(2:,3,2)=0.1 -2.0")
     assert old in text
     (tmp_path / "CONTROL").write_text(text.replace(old, new))
     with pytest.raises(ForceConstantsFormatError) as err:
-        ForceConstants.from_shengbte(tmp_path)
+        ForceConstants.read(tmp_path, "shengbte")
     msg = str(err.value)
     assert f"{tmp_path / 'CONTROL'}, line {line}: " in msg and words in msg and "\n" not in msg, msg
 
@@ -505,7 +505,7 @@ def test_shengbte_refuses_a_nac_factor_it_cannot_hold(tmp_path):
     odd = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, born=fc.born,
                          epsilon=fc.epsilon, nac_factor=27.2)
     with pytest.raises(ValueError, match="no place for the factor 27.2 eV\\*A"):
-        odd.to_shengbte(tmp_path)
+        odd.write(tmp_path, "shengbte")
     assert not list(tmp_path.iterdir())
 
 
@@ -513,15 +513,15 @@ def test_shengbte_refuses_a_nac_factor_it_cannot_hold(tmp_path):
 def test_tdep_fourth_order_is_read_beside_the_others_and_other_orders_are_refused(tmp_path):
     """A fourth-order file beside the others is read (an empty one: no quartets); a file of an order trajmodes does not
     hold is refused in one line saying what it reads."""
-    _case("cu_nondiag").to_tdep(tmp_path)
+    _case("cu_nondiag").write(tmp_path, "tdep")
     four = tmp_path / "infile.forceconstant_fourthorder"
     four.write_text("1\n 4.0 Realspace cutoff\n 0\n")
-    back = ForceConstants.from_tdep(four)
+    back = ForceConstants.read(four, "tdep")
     assert back.fc3 is not None and back.fc4 is not None and len(back.fc4) == 0
     five = tmp_path / "infile.forceconstant_fifthorder"
     five.write_text("1\n")
     with pytest.raises(ForceConstantsFormatError) as err:
-        ForceConstants.from_tdep(five)
+        ForceConstants.read(five, "tdep")
     msg = str(err.value)
     assert msg.startswith(f"{five}: TDEP's fifthorder force constants, which trajmodes does not hold")
     assert "infile.forceconstant_fourthorder" in msg and "\n" not in msg
@@ -543,18 +543,18 @@ def test_tdep_pairs_are_the_dynamical_matrix_pairs(name):
     assert np.abs(vec[a] - vec2[b]).max() < 1e-12
 
 
-@pytest.mark.parametrize("method", ["to_tdep", "to_shengbte"])
-def test_refuses_what_a_poscar_cannot_hold(method, tmp_path):
+@pytest.mark.parametrize("fmt", ["tdep", "shengbte"])
+def test_refuses_what_a_poscar_cannot_hold(fmt, tmp_path):
     fc = _case("cu_nondiag")
     pr, sc = fc.primitive, fc.supercell
     heavy = ForceConstants(fc.fc2, Crystal(sc.cell, sc.positions, sc.species, sc.masses * 1.1),
                            Crystal(pr.cell, pr.positions, pr.species, pr.masses * 1.1))
     with pytest.raises(ValueError, match=r"hold no masses .* Cu mass here is 69.9006 amu, not 63.546"):
-        getattr(heavy, method)(tmp_path)
+        heavy.write(tmp_path, fmt)
     labels = ForceConstants(fc.fc2, Crystal(sc.cell, sc.positions, ["1"] * sc.n_atoms, sc.masses),
                             Crystal(pr.cell, pr.positions, ["1"], pr.masses))
     with pytest.raises(ValueError, match="1 is not an element"):
-        getattr(labels, method)(tmp_path)
+        labels.write(tmp_path, fmt)
 
 
 # ------------------------------------------------------------------------------------------- broken files
@@ -599,8 +599,8 @@ TDEP_BROKEN = {
 
 @pytest.mark.parametrize("case_name", list(TDEP_BROKEN))
 def test_broken_tdep_files_name_file_and_line(case_name, tmp_path):
-    _case("cu_nondiag").to_tdep(tmp_path)
-    assert_edit_is_refused(tmp_path, ForceConstants.from_tdep, TDEP_BROKEN[case_name])
+    _case("cu_nondiag").write(tmp_path, "tdep")
+    assert_edit_is_refused(tmp_path, lambda p: ForceConstants.read(p, "tdep"), TDEP_BROKEN[case_name])
 
 
 SHENG_BROKEN = {
@@ -619,21 +619,21 @@ SHENG_BROKEN = {
 def test_broken_shengbte_files_name_file_and_line(case_name, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _case("cu_nondiag").to_shengbte(tmp_path)
-    assert_edit_is_refused(tmp_path, ForceConstants.from_shengbte, SHENG_BROKEN[case_name])
+        _case("cu_nondiag").write(tmp_path, "shengbte")
+    assert_edit_is_refused(tmp_path, lambda p: ForceConstants.read(p, "shengbte"), SHENG_BROKEN[case_name])
 
 
 def test_missing_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="no infile.forceconstant"):
-        ForceConstants.from_tdep(tmp_path)
+        ForceConstants.read(tmp_path, "tdep")
     with pytest.raises(FileNotFoundError, match="no FORCE_CONSTANTS_2ND"):
-        ForceConstants.from_shengbte(tmp_path)
+        ForceConstants.read(tmp_path, "shengbte")
     (tmp_path / "infile.forceconstant").write_text("1\n")
     with pytest.raises(FileNotFoundError, match="no infile.ucposcar"):
-        ForceConstants.from_tdep(tmp_path)
+        ForceConstants.read(tmp_path, "tdep")
     (tmp_path / "FORCE_CONSTANTS_2ND").write_text("1\n")
     with pytest.raises(FileNotFoundError, match="no POSCAR"):
-        ForceConstants.from_shengbte(tmp_path)
+        ForceConstants.read(tmp_path, "shengbte")
 
 
 def test_phonopy_yaml_without_constants_takes_nothing_from_the_working_directory(tmp_path, monkeypatch):
@@ -642,13 +642,13 @@ def test_phonopy_yaml_without_constants_takes_nothing_from_the_working_directory
     FORCE_CONSTANTS, is refused instead of being given that crystal's constants."""
     from trajmodes.errors import ForceConstantsFormatError
     fc = _case("cu_nondiag")
-    fc.to_phonopy(tmp_path / "own")
+    fc.write(tmp_path / "own", "phonopy")
     (tmp_path / "own" / "FORCE_CONSTANTS").unlink()
     cwd = tmp_path / "cwd"
-    fc.to_phonopy(cwd)                                          # a FORCE_CONSTANTS that phonopy would find
+    fc.write(cwd, "phonopy")                                          # a FORCE_CONSTANTS that phonopy would find
     monkeypatch.chdir(cwd)
     with pytest.raises(ForceConstantsFormatError, match="no force constants in it"):
-        ForceConstants.from_phonopy(tmp_path / "own")
+        ForceConstants.read(tmp_path / "own", "phonopy")
 
 
 def test_shengbte_third_order_count_must_match_its_blocks(tmp_path):
@@ -656,7 +656,7 @@ def test_shengbte_third_order_count_must_match_its_blocks(tmp_path):
     it is refused, naming the first line left over."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _case("cu_nondiag").to_shengbte(tmp_path)
+        _case("cu_nondiag").write(tmp_path, "shengbte")
     path = tmp_path / "FORCE_CONSTANTS_3RD"
     lines = path.read_text().splitlines()
     nb = int(lines[0])
@@ -665,7 +665,7 @@ def test_shengbte_third_order_count_must_match_its_blocks(tmp_path):
     numbered = [i for i, ln in enumerate(lines, start=1) if ln.strip()]
     first_left = numbered[1 + 31 * (nb - 1)]
     with pytest.raises(ForceConstantsFormatError) as err:
-        ForceConstants.from_shengbte(tmp_path)
+        ForceConstants.read(tmp_path, "shengbte")
     msg = str(err.value)
     assert f"{path}, line {first_left}: " in msg and f"the {nb - 1} blocks" in msg and "\n" not in msg, msg
 
@@ -673,13 +673,13 @@ def test_shengbte_third_order_count_must_match_its_blocks(tmp_path):
 def test_a_polar_tdep_file_cut_short_is_named_polar(tmp_path):
     """A polar flag with nothing after it is a polar file cut short: the message names the correction type and what
     is missing (before polar files were read, a valid one was called damaged)."""
-    _case("cu_nondiag").to_tdep(tmp_path)
+    _case("cu_nondiag").write(tmp_path, "tdep")
     path = tmp_path / "infile.forceconstant"
     lines = path.read_text().splitlines()
     lines[-1] = "  3   # polar"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(ForceConstantsFormatError) as err:
-        ForceConstants.from_tdep(tmp_path)
+        ForceConstants.read(tmp_path, "tdep")
     msg = str(err.value)
     assert "a polar TDEP force constant (correction type 3) ends at its correction type" in msg
     assert "the dielectric tensor, the Ewald parameter and the Born charges that must follow are missing" in msg
@@ -697,7 +697,7 @@ def test_one_reader_for_every_format(fmt, tmp_path):
     target = tmp_path / ("fc.nc" if fmt == "netcdf" else fmt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        getattr(fc, f"to_{fmt}")(target)
+        fc.write(target, None if fmt == "netcdf" else fmt)            # fc.nc: the name says netcdf
     q = [[0, 0, 0], [0.5, 0, 0], [0.25, 0.1, 0.3]]
     ref = Phonons(fc).frequencies(q)
     for back in (ForceConstants.read(target), ForceConstants.read(target, format=fmt), load_force_constants(target)):

@@ -70,10 +70,10 @@ Q = np.random.default_rng(8).random((20, 3)) - 0.5
 # -------------------------------------------------------------------------------------------------- .fcp
 @pytest.mark.parametrize("S", [3, pytest.param(NONDIAG, marks=pytest.mark.slow)], ids=["diagonal", "non-diagonal"])
 def test_fcp_is_hiphives_force_constants(fcp_file, S):
-    """from_hiphive gives hiPhive's own get_force_constants on the same supercell, bit for bit; its frequencies are
-    phonopy's of those constants, and the analytic ones the potential was made from."""
+    """ForceConstants.read of a .fcp gives hiPhive's own get_force_constants on the same supercell, bit for bit; its
+    frequencies are phonopy's of those constants, and the analytic ones the potential was made from."""
     path, analytic = fcp_file
-    fc = ForceConstants.from_hiphive(path, supercell=S)
+    fc = ForceConstants.read(path, "hiphive", supercell=S)
     assert fc.fc3 is not None and fc.n_atoms == 54 if np.isscalar(S) else fc.n_atoms == 64
     ref = hiphive.ForceConstantPotential.read(str(path)).get_force_constants(_ase(fc.supercell))
     assert np.array_equal(fc.full(), ref.get_fc_array(order=2))
@@ -91,20 +91,20 @@ def test_fcp_is_hiphives_force_constants(fcp_file, S):
 def test_fcp_refusals(fcp_file, tmp_path, monkeypatch):
     path, _ = fcp_file
     with pytest.raises(ValueError, match="holds no supercell: give the supercell"):
-        ForceConstants.from_hiphive(path)
+        ForceConstants.read(path, "hiphive")
     with pytest.raises(ValueError, match=r"gaas.fcp: hiPhive cannot put the potential onto the 2-atom supercell .*"
                                          r"give a larger supercell") as err:
-        ForceConstants.from_hiphive(path, supercell=1)
+        ForceConstants.read(path, "hiphive", supercell=1)
     assert "\n" not in str(err.value)
     (tmp_path / "bad.fcp").write_bytes(b"not a tar archive")
     with pytest.raises(ForceConstantsFormatError, match="bad.fcp: hiPhive cannot read it"):
-        ForceConstants.from_hiphive(tmp_path / "bad.fcp", supercell=3)
+        ForceConstants.read(tmp_path / "bad.fcp", "hiphive", supercell=3)
     (tmp_path / "bad.fcs").write_bytes(b"not a tar archive")
     with pytest.raises(ForceConstantsFormatError, match="bad.fcs: not a hiPhive file"):
-        ForceConstants.from_hiphive(tmp_path / "bad.fcs")
+        ForceConstants.read(tmp_path / "bad.fcs")
     monkeypatch.setitem(sys.modules, "hiphive", None)
     with pytest.raises(ImportError, match="needs hiPhive: pip install hiphive"):
-        ForceConstants.from_hiphive(path, supercell=3)
+        ForceConstants.read(path, "hiphive", supercell=3)
 
 
 @pytest.mark.slow
@@ -116,7 +116,7 @@ def test_fcp_higher_orders_are_left_out_with_a_warning(tmp_path):
     rng = np.random.default_rng(1)
     hiphive.ForceConstantPotential(cs, rng.normal(size=cs.n_dofs)).write(str(tmp_path / "cu4.fcp"))
     with pytest.warns(UserWarning, match=r"cu4.fcp holds orders \[2, 3, 4\]; .* order 4 is left out"):
-        back = ForceConstants.from_hiphive(tmp_path / "cu4.fcp", supercell=NONDIAG)
+        back = ForceConstants.read(tmp_path / "cu4.fcp", "hiphive", supercell=NONDIAG)
     ref = hiphive.ForceConstantPotential.read(str(tmp_path / "cu4.fcp")).get_force_constants(_ase(back.supercell))
     assert np.array_equal(back.fc3, ref.get_fc_array(order=3)[back.p2s])
 
@@ -124,24 +124,24 @@ def test_fcp_higher_orders_are_left_out_with_a_warning(tmp_path):
 # -------------------------------------------------------------------------------------------------- .fcs
 @pytest.mark.parametrize("name", ["cu_nondiag", pytest.param("gaas_nondiag", marks=pytest.mark.slow)])
 def test_fcs_round_trip_through_hiphive(name, tmp_path):
-    """to_hiphive writes with hiPhive's writer every cluster as it is: hiPhive reads the very arrays, and so do we
+    """write(".fcs") writes with hiPhive's writer every cluster as it is: hiPhive reads the very arrays, and so do we
     (with the masses); a file hiPhive writes from label-symmetric constants (one sorted cluster each) too."""
     fc = _case(name)
-    fc.to_hiphive(tmp_path / "fc.fcs")
+    fc.write(tmp_path / "fc.fcs")
     h = hiphive.ForceConstants.read(str(tmp_path / "fc.fcs"))
     assert np.array_equal(h.get_fc_array(order=2), fc.full())
     assert np.array_equal(h.get_fc_array(order=3), _full_fc3(fc))
-    back = ForceConstants.from_hiphive(tmp_path / "fc.fcs")
+    back = ForceConstants.read(tmp_path / "fc.fcs")
     assert differences(fc, back) == (0.0, 0.0) and np.array_equal(matched(fc, back), np.arange(fc.n_atoms))
     atoms = _ase(fc.supercell)
     atoms.set_masses(fc.supercell.masses)
     sym = hiphive.ForceConstants.from_arrays(atoms, fc2_array=fc.full(), fc3_array=_full_fc3(fc))
     assert type(sym).__name__ == "SortedForceConstants"
     sym.write(str(tmp_path / "sorted.fcs"))
-    d2, d3 = differences(fc, ForceConstants.from_hiphive(tmp_path / "sorted.fcs"))
+    d2, d3 = differences(fc, ForceConstants.read(tmp_path / "sorted.fcs"))
     assert d2 < 1e-13 * np.abs(fc.fc2).max() and d3 < 1e-13 * np.abs(fc.fc3).max()
     with pytest.raises(ValueError, match="holds its own supercell"):
-        ForceConstants.from_hiphive(tmp_path / "fc.fcs", supercell=3)
+        ForceConstants.read(tmp_path / "fc.fcs", supercell=3)
 
 
 # -------------------------------------------------------------------------------------------------- GPUMD
@@ -151,8 +151,8 @@ def test_gpumd_round_trip_and_layout(name, tmp_path):
     reader takes it."""
     ase_io = pytest.importorskip("ase.io")
     fc = _case(name)
-    fc.to_gpumd(tmp_path, source="made/by/test.nc")
-    back = ForceConstants.from_gpumd(tmp_path)
+    fc.write(tmp_path, "gpumd", source="made/by/test.nc")
+    back = ForceConstants.read(tmp_path, "gpumd")
     assert differences(fc, back) == (0.0, 0.0) and np.array_equal(matched(fc, back), np.arange(fc.n_atoms))
     assert np.array_equal(back.supercell.masses, fc.supercell.masses)
     assert np.abs(back.primitive.cell - fc.primitive.cell).max() < 1e-14
@@ -174,7 +174,7 @@ def test_gpumd_files_are_hiphives(name, tmp_path):
     (blocks merged within 1e-10) give the constants to 1e-13 and phonopy's frequencies to 1e-8 THz."""
     fc = _case(name)
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
-    fc.to_gpumd(ours)
+    fc.write(ours, "gpumd")
     fcs = hiphive.ForceConstants.from_arrays(_ase(fc.supercell), fc2_array=fc.full(), fc3_array=_full_fc3(fc))
     theirs.mkdir()
     for order in (2, 3):
@@ -183,7 +183,7 @@ def test_gpumd_files_are_hiphives(name, tmp_path):
                                      for ln in (folder / f"clusters_order{order}.in").read_text().splitlines()[2:])
         assert read(ours) == read(theirs)
     shutil.copy(ours / "model.xyz", theirs)                 # hiPhive writes no structure; GPUMD's model.xyz
-    back = ForceConstants.from_gpumd(theirs, primitive=fc.primitive)
+    back = ForceConstants.read(theirs, "gpumd", primitive=fc.primitive)
     d2, d3 = differences(fc, back)
     assert d2 < 1e-13 * np.abs(fc.fc2).max() and d3 < 1e-13 * np.abs(fc.fc3).max()
     sc = phonopy_supercell(fc.primitive, fc.smap.matrix)
@@ -207,31 +207,31 @@ GPUMD_BROKEN = {
 
 @pytest.mark.parametrize("case_name", list(GPUMD_BROKEN))
 def test_broken_gpumd_files_name_file_and_line(case_name, tmp_path):
-    _case("gaas_nondiag").to_gpumd(tmp_path)
-    assert_edit_is_refused(tmp_path, ForceConstants.from_gpumd, GPUMD_BROKEN[case_name])
+    _case("gaas_nondiag").write(tmp_path, "gpumd")
+    assert_edit_is_refused(tmp_path, lambda p: ForceConstants.read(p, "gpumd"), GPUMD_BROKEN[case_name])
 
 
 def test_gpumd_needs_every_permutation(tmp_path):
     """GPUMD sums over every permutation of a pair: a list of sorted pairs only is refused."""
-    _case("gaas_nondiag").to_gpumd(tmp_path)
+    _case("gaas_nondiag").write(tmp_path, "gpumd")
     path = tmp_path / "clusters_order2.in"
     rows = path.read_text().splitlines()
     kept = [r for r in rows[2:] if int(r.split()[0]) <= int(r.split()[1])]
     path.write_text(f"{len(kept)}\n\n" + "\n".join(kept) + "\n")
     with pytest.raises(ForceConstantsFormatError, match=r"clusters_order2.in: the pair \(\d+, \d+\) is listed without "
                                                         "its permutation"):
-        ForceConstants.from_gpumd(tmp_path)
+        ForceConstants.read(tmp_path, "gpumd")
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no model.xyz"):
-        ForceConstants.from_gpumd(tmp_path / "empty")
+        ForceConstants.read(tmp_path / "empty", "gpumd")
 
 
 def test_refuses_born_charges(tmp_path):
     fc = _with_born(_case("gaas_diag"))
     with pytest.raises(ValueError, match="GPUMD force-constant files have no place for the Born charges"):
-        fc.to_gpumd(tmp_path / "g")
+        fc.write(tmp_path / "g", "gpumd")
     with pytest.raises(ValueError, match="hiPhive force-constant files have no place for the Born charges"):
-        fc.to_hiphive(tmp_path / "h.fcs")
+        fc.write(tmp_path / "h.fcs")
     assert not list(tmp_path.iterdir())
 
 
@@ -256,14 +256,14 @@ def test_we_read_what_hiphive_writes_for_phonopy_and_phono3py(fcp_file, tmp_path
         ph = phonopy.Phonopy(phonopy_atoms(analytic.primitive), supercell_matrix=S.T, primitive_matrix=np.eye(3))
         ph.save(str(d / "phonopy_params.yaml"), settings={"force_constants": False})
         fcs.write_to_phonopy(str(d / layout), format="text" if layout == "FORCE_CONSTANTS" else "hdf5")
-        back = ForceConstants.from_phonopy(d)
+        back = ForceConstants.read(d, "phonopy")
         assert np.abs(Phonons(back).frequencies(Q) - ref).max() < 1e-8, name
     d = tmp_path / "phono3py"
     d.mkdir()
     ph3.save(str(d / "phono3py_params.yaml"))
     fcs.write_to_phonopy(str(d / "fc2.hdf5"), format="hdf5")
     fcs.write_to_phono3py(str(d / "fc3.hdf5"))
-    back = ForceConstants.from_phono3py(d)
+    back = ForceConstants.read(d, "phono3py")
     assert np.abs(Phonons(back).frequencies(Q) - ref).max() < 1e-8
     assert np.array_equal(back.fc3, fc3[back.p2s]) and np.array_equal(back.full(), fc2)
 
@@ -287,11 +287,11 @@ def test_convert_fc_through_gpumd_and_hiphive(fcp_file, tmp_path, capsys):
         assert len(out.strip().splitlines()) == 1 and out.startswith(f"read {fmt} {src}: fc2") and f"wrote {to} " in out
     assert (tmp_path / "g" / "fcs_order3.in").exists()
     assert (tmp_path / "g" / "fcp.txt").read_text().splitlines()[2] == str(tmp_path / "g")
-    ref = ForceConstants.from_hiphive(path, supercell=3)
-    assert differences(ref, ForceConstants.from_netcdf(tmp_path / "fc.nc")) == (0.0, 0.0)
+    ref = ForceConstants.read(path, "hiphive", supercell=3)
+    assert differences(ref, ForceConstants.read(tmp_path / "fc.nc")) == (0.0, 0.0)
     rc, out, err = _run(capsys, path, "-o", tmp_path / "x", "--to", "tdep")
     assert rc == 2 and "holds no supercell" in err and "--supercell" in err
-    _with_born(_case("gaas_diag")).to_netcdf(tmp_path / "polar.nc")
+    _with_born(_case("gaas_diag")).write(tmp_path / "polar.nc")
     for to, dst in (("gpumd", tmp_path / "pg"), ("hiphive", tmp_path / "ph.fcs")):
         rc, out, err = _run(capsys, tmp_path / "polar.nc", "-o", dst, "--to", to)
         assert rc == 2 and len(err.strip().splitlines()) == 1 and "no place for the Born charges" in err, err

@@ -1,13 +1,13 @@
 """Three-phonon linewidths through phono3py's files, both ways.
 
 Oracles: phono3py itself. (a) trajmodes writes the analytic Morse fc2 and fc3 of a two-species crystal (zincblende
-on a diagonal and on a non-diagonal supercell, atoms shuffled) with ``to_phono3py``; phono3py loads them with its own
-reader and its imaginary self-energies at five q and two temperatures equal those of phono3py given the same analytic
-constants in memory, evaluated on phono3py's own supercell (so the atom reordering is checked independently), to
-1e-8 relative; trajmodes' ``Anharmonic`` on the files read back equals them to 1e-6 relative (the tolerance of the
-phono3py comparisons of tests/phonons/test_anharmonic.py; the two codes differ at 2e-7 here). phono3py reads no
-ShengBTE files: their fc2 goes through phonopy's FORCE_CONSTANTS reader and their fc3 through hiPhive's ShengBTE
-reader into phono3py, with the same result. (b) fc2.hdf5 and fc3.hdf5 that phono3py makes itself from a displacement
+on a diagonal and on a non-diagonal supercell, atoms shuffled) with ``write(folder, "phono3py")``; phono3py loads
+them with its own reader and its imaginary self-energies at five q and two temperatures equal those of phono3py given
+the same analytic constants in memory, evaluated on phono3py's own supercell (so the atom reordering is checked
+independently), to 1e-8 relative; trajmodes' ``Anharmonic`` on the files read back equals them to 1e-6 relative (the
+tolerance of the phono3py comparisons of tests/phonons/test_anharmonic.py; the two codes differ at 2e-7 here).
+phono3py reads no ShengBTE files: their fc2 goes through phonopy's FORCE_CONSTANTS reader and their fc3 through
+hiPhive's ShengBTE reader into phono3py, with the same result. (b) fc2.hdf5 and fc3.hdf5 that phono3py makes itself from a displacement
 dataset (forces of the Stillinger-Weber potential of trajmodes.potentials, non-diagonal supercell, full and compact
 layouts) are read by trajmodes: phonopy's frequencies to 1e-8 THz, phono3py's widths through trajmodes' files to
 1e-8 relative and trajmodes' own widths to 1e-6.
@@ -76,9 +76,9 @@ def trajmodes_gammas(fc: ForceConstants, q=Q) -> np.ndarray:
 def test_phono3py_widths_from_our_files(name, tmp_path):
     fc = _case(name)
     ref = gammas(_in_memory(fc.primitive, fc.smap.matrix, lambda sc: pair_fc23(sc, **ZB)))
-    fc.to_phono3py(tmp_path)
+    fc.write(tmp_path, "phono3py")
     assert_same(gammas(_loaded(tmp_path)), ref, 1e-8)
-    back = ForceConstants.from_phono3py(tmp_path)
+    back = ForceConstants.read(tmp_path, "phono3py")
     assert_same(trajmodes_gammas(back), ref, 1e-6)
 
 
@@ -94,7 +94,7 @@ def test_phono3py_widths_from_our_shengbte_files(tmp_path):
     fc = _case("gaas_diag")
     ph3 = _in_memory(fc.primitive, fc.smap.matrix, lambda sc: pair_fc23(sc, **ZB))
     ref = gammas(ph3)
-    fc.to_shengbte(tmp_path)
+    fc.write(tmp_path, "shengbte")
     sc = crystal_from_phonopy(ph3.supercell)
     spos = ase.io.read(tmp_path / "SPOSCAR", format="vasp")
     d = spos.get_scaled_positions() - sc.scaled_positions
@@ -105,7 +105,7 @@ def test_phono3py_widths_from_our_shengbte_files(tmp_path):
     p2s = ph3.primitive.p2s_map
     ph3.fc2, ph3.fc3 = fc2[p2s], fc3[p2s]
     assert_same(gammas(ph3), ref, 1e-8)
-    assert_same(trajmodes_gammas(ForceConstants.from_shengbte(tmp_path)), ref, 1e-6)
+    assert_same(trajmodes_gammas(ForceConstants.read(tmp_path, "shengbte")), ref, 1e-6)
 
 
 # ---------------------------------------------------------------------------- (b) phono3py writes, trajmodes reads
@@ -153,17 +153,17 @@ def test_we_read_phono3pys_own_files(compact, tmp_path):
     ph3 = _stillinger_weber_si(compact)
     assert ph3.fc3.shape[0] == (2 if compact else 64)
     _write_like_phono3py(ph3, tmp_path / "phono3py")
-    back = ForceConstants.from_phono3py(tmp_path / "phono3py")
+    back = ForceConstants.read(tmp_path / "phono3py", "phono3py")
     q = np.random.default_rng(3).random((30, 3)) - 0.5
     ref = gammas(ph3)                                    # phono3py on its own constants
     f3 = phonopy_frequencies(ph3.dynamical_matrix, q)
     assert np.abs(Phonons(back).frequencies(q) - f3).max() < 1e-8
-    back.to_phono3py(tmp_path / "again")
+    back.write(tmp_path / "again", "phono3py")
     assert_same(gammas(_loaded(tmp_path / "again")), ref, 1e-8)
     assert_same(trajmodes_gammas(back), ref, 1e-6)
     with warnings.catch_warnings():
         warnings.simplefilter("error")                  # reading them warns of nothing
-        ForceConstants.from_phono3py(tmp_path / "phono3py")
+        ForceConstants.read(tmp_path / "phono3py", "phono3py")
 
 
 def test_files_in_the_working_directory_are_never_taken(tmp_path, monkeypatch):
@@ -172,16 +172,16 @@ def test_files_in_the_working_directory_are_never_taken(tmp_path, monkeypatch):
     its own constants (no fc3, no Born charges)."""
     own = _case("cu_nondiag")
     alone = ForceConstants(own.fc2, own.supercell, own.primitive)               # fc2 only
-    alone.to_phono3py(tmp_path / "own")
+    alone.write(tmp_path / "own", "phono3py")
     other = _case("gaas_nondiag")
     cwd = tmp_path / "cwd"
-    other.to_phono3py(cwd)                                                      # fc2.hdf5, fc3.hdf5 of GaAs
+    other.write(cwd, "phono3py")                                                      # fc2.hdf5, fc3.hdf5 of GaAs
     (cwd / "FORCES_FC3").write_text("# not a forces file\n1 2 3\n")
     (cwd / "BORN").write_text("1.0\n2 0 0 0 2 0 0 0 2\n1 0 0 0 1 0 0 0 1\n")
     monkeypatch.chdir(cwd)
-    back = ForceConstants.from_phono3py(tmp_path / "own")
+    back = ForceConstants.read(tmp_path / "own", "phono3py")
     assert back.fc3 is None
     assert back.born is None
     np.testing.assert_allclose(Phonons(back).frequencies(Q), Phonons(alone).frequencies(Q), atol=1e-8)
     with pytest.raises(FileNotFoundError, match="fc3.hdf5"):
-        ForceConstants.from_phono3py(tmp_path / "own", fc3_filename=tmp_path / "own" / "fc3.hdf5")
+        ForceConstants.read(tmp_path / "own", "phono3py", fc3_filename=tmp_path / "own" / "fc3.hdf5")

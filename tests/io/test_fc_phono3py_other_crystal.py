@@ -22,7 +22,7 @@ def _written(prim: Crystal, folder, **morse) -> ForceConstants:
     sc = supercell(prim, NONDIAG)
     fc2, fc3 = pair_fc23(sc, **morse)
     fc = ForceConstants(fc2, sc, prim, fc3=fc3)
-    fc.to_phono3py(folder)
+    fc.write(folder, "phono3py")
     return fc
 
 
@@ -31,7 +31,7 @@ def test_another_crystals_fc3_is_refused(tmp_path):
     nacl = Crystal(FCC / 3.615 * a, np.array([[0, 0, 0], [.5, .5, .5]]) * a, ["Na", "Cl"])
     _written(nacl, tmp_path / "nacl", D0=0.3, alpha=1.3, r0=2.82, cutoff=3.5)
     own = _written(zincblende(), tmp_path / "gaas", D0=0.3, alpha=1.3, r0=2.45, cutoff=3.0)
-    back = ForceConstants.from_phono3py(tmp_path / "gaas")                      # its own constants: read
+    back = ForceConstants.read(tmp_path / "gaas", "phono3py")                      # its own constants: read
     assert np.abs(back.fc3).max() > 1.0 and back.fc3_symmetry_violation()[0] < 1e-10 * np.abs(own.fc3).max()
     shutil.copy(tmp_path / "nacl" / "fc3.hdf5", tmp_path / "gaas" / "fc3.hdf5")
     with pytest.raises(ForceConstantsFormatError, match=r"gaas/fc3.hdf5: these third-order constants are not those of "

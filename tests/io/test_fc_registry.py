@@ -1,6 +1,7 @@
-"""The registry of force-constant formats (trajmodes.io.forceconstants.registry): every format's ``can_open`` takes
-its own files and folders and no other format's; detection by name is what it was, and a hiPhive file of another name
-is known by its first bytes (a tar archive).
+"""The registry of force-constant formats (trajmodes.forceconstants.formats, filled from the package's entry point with
+trajmodes.io.forceconstants.registry.FORMATS): every format's ``can_open`` takes its own files and folders and no other
+format's; detection by name is what it was, and a hiPhive file of another name is known by its first bytes (a tar
+archive). ``ForceConstants.read`` and ``write`` take each format's options and refuse others, naming the format.
 
 Files: the test data (TDEP runs, a phono3py dataset, the phonopy examples), and files of every format written by the
 writer its format declares (cu on a non-diagonal, shuffled supercell; test_fc_formats.py's case).
@@ -17,7 +18,11 @@ import pytest
 from tests.io.test_fc_formats import _case
 from tests.support.paths import DATA, EXAMPLES
 from trajmodes import ForceConstants, Phonons
-from trajmodes.io.forceconstants.registry import FORMATS, HEAD_BYTES, detect_fc_format, fc_format, format_names
+from trajmodes.forceconstants.formats import (HEAD_BYTES, detect_fc_format, fc_format, format_names, format_options,
+                                              registered_formats)
+
+#: the registered formats, in their order
+FORMATS = registered_formats()
 
 #: folders of the test data and examples, by format
 DATA_FOLDERS = {"tdep": [DATA / "tdep_mgo", DATA / "tdep_canonical_configuration", DATA / "tdep_anharmonic_free_energy",
@@ -48,7 +53,7 @@ def examples(tmp_path_factory) -> dict[str, list]:
         written = ForceConstants(fc.fc2, fc.supercell, fc.primitive) if f.name == "phonopy" else fc
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")                  # ShengBTE's non-diagonal warning, phonopy's own
-            f.write_constants(written, target)
+            written.write(target, f.name)
         paths[f.name].append(target)
     for name, folders in list(paths.items()):                # the files of each folder whose names say a format
         for folder in [p for p in folders if p.is_dir()]:
@@ -137,3 +142,124 @@ def test_empty_folder_names_every_format(tmp_path):
     msg = str(err.value)
     assert "no force-constant files in it (" in msg and "or give a .nc, .fcp or .fcs file" in msg
     assert all(f"{f.title} {f.marks[0]}" in msg for f in FORMATS if f.marks)
+
+
+# ------------------------------------------------------------------ the entry point, each format's options, write
+
+
+def test_formats_come_from_the_entry_point():
+    """The registry holds the formats the package's entry point names (trajmodes.io.forceconstants.registry.FORMATS,
+    the same objects in the same order); the model imports none of them."""
+    from importlib import metadata
+    from trajmodes.forceconstants.formats import ENTRY_POINT_GROUP
+    from trajmodes.io.forceconstants import registry
+    eps = [ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.name == "trajmodes"]
+    assert [ep.value for ep in eps] == ["trajmodes.io.forceconstants.registry:FORMATS"]
+    assert eps[0].load() is registry.FORMATS
+    assert FORMATS[:len(registry.FORMATS)] == registry.FORMATS
+
+
+def test_entry_points_are_loaded_once_in_order(monkeypatch):
+    """The formats of other distributions come after trajmodes' own, by entry-point name; an entry point may name one
+    format or a sequence; without any the first lookup says to install trajmodes again."""
+    from trajmodes.forceconstants import formats
+    from trajmodes.io.forceconstants import registry
+
+    class EP:
+        def __init__(self, name, value, dist):
+            self.name, self.value, self.dist = name, value, type("Dist", (), {"name": dist})()
+
+        def load(self):
+            return self.value
+    extra = fc_format("netcdf").__class__("toy", "Toy", lambda path: ({}, str(path)), suffixes=(".toy",))
+    calls = []
+
+    def entry_points(group):
+        calls.append(group)
+        return [EP("zz", extra, "other"), EP("trajmodes", registry.FORMATS, "trajmodes")]
+    monkeypatch.setattr(formats.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(formats, "_FORMATS", {})
+    monkeypatch.setattr(formats, "_LOADED", [])
+    assert formats.format_names() == tuple(f.name for f in registry.FORMATS) + ("toy",)
+    assert formats.fc_format("toy") is extra
+    assert calls == [formats.ENTRY_POINT_GROUP]                       # loaded on the first lookup only
+    monkeypatch.setattr(formats.metadata, "entry_points", lambda group: [])
+    monkeypatch.setattr(formats, "_FORMATS", {})
+    monkeypatch.setattr(formats, "_LOADED", [])
+    with pytest.raises(RuntimeError, match="no force-constant formats are registered: the entry points of group "
+                                           "'trajmodes.force_constants' are missing .* pip install -e ."):
+        formats.format_names()
+
+
+def test_register_format(monkeypatch, tmp_path):
+    """A format registered by hand is read through ForceConstants.read like the others: detected by its name, its
+    reader's options passed on; a second format of a registered name is refused unless it replaces it."""
+    from trajmodes.forceconstants import formats
+    monkeypatch.setattr(formats, "_FORMATS", dict(formats._FORMATS))
+    own = fc_format("netcdf")
+    fc = _case("cu_nondiag")
+    fc.write(tmp_path / "fc.nc")
+    seen = []
+
+    def read_toy(path, scale: float = 1.0):
+        seen.append(scale)
+        return own.read(tmp_path / "fc.nc")
+    toy = own.__class__("toy", "Toy", read_toy, suffixes=(".toy",))
+    formats.register_format(toy)
+    assert format_names()[-1] == "toy" and format_options("toy") == ("scale",)
+    (tmp_path / "x.toy").write_text("")
+    back = ForceConstants.read(tmp_path / "x.toy", scale=2.0)
+    assert seen == [2.0] and np.array_equal(back.full(), fc.full())
+    with pytest.raises(ValueError, match="a force-constant format named 'toy' is already registered"):
+        formats.register_format(own.__class__("toy", "Toy 2", read_toy))
+    formats.register_format(own.__class__("toy", "Toy 2", read_toy), replace=True)
+    assert fc_format("toy").title == "Toy 2"
+
+
+def test_options_of_every_format():
+    """Each format's options are its reader's and its writer's keyword parameters."""
+    read = {f.name: format_options(f.name) for f in FORMATS}
+    write = {f.name: format_options(f.name, "write") for f in FORMATS}
+    assert read == {"tdep": ("supercell",), "shengbte": ("supercell",), "phonopy": ("born", "symprec"),
+                    "phono3py": ("fc2_filename", "fc3_filename"), "netcdf": (), "gpumd": ("primitive",),
+                    "hiphive": ("supercell",)}
+    assert write == {"tdep": ("source", "tol"), "shengbte": ("source", "tol", "mesh", "temperature"),
+                     "phonopy": ("fc_format",), "phono3py": ("compression",), "netcdf": ("attrs",),
+                     "gpumd": ("source", "path", "heat_current_order"), "hiphive": ()}
+
+
+def test_an_option_the_format_does_not_take_is_refused(tmp_path):
+    """An unknown option is a TypeError (as any unexpected keyword) and a ValueError (the command line says it in one
+    line) that names the format and the options it takes, before any file is read or written."""
+    from trajmodes.errors import FormatOptionError
+    fc = _case("cu_nondiag")
+    with pytest.raises(FormatOptionError, match=r"reading phonopy force constants \(format 'phonopy'\) takes no option "
+                                                r"'supercell': its options are born, symprec") as err:
+        ForceConstants.read(EXAMPLES / "fc" / "cu_eam", supercell=3)
+    assert isinstance(err.value, TypeError) and isinstance(err.value, ValueError)
+    with pytest.raises(TypeError, match=r"reading trajmodes netCDF force constants \(format 'netcdf'\) takes no "
+                                        r"option 'supercell', 'born': it takes none"):
+        ForceConstants.read(tmp_path / "fc.nc", "netcdf", supercell=3, born=None)
+    with pytest.raises(ValueError, match=r"writing TDEP force constants \(format 'tdep'\) takes no option "
+                                         r"'mesh': its options are source, tol"):
+        fc.write(tmp_path / "t", "tdep", mesh=4)
+    with pytest.raises(TypeError, match=r"writing trajmodes netCDF .* no option 'attr': its options are attrs"):
+        fc.write(tmp_path / "fc.nc", attr={})
+    assert not list(tmp_path.iterdir())
+
+
+def test_write_knows_one_file_formats_by_their_ending(tmp_path):
+    """``write`` takes the format from a ``.nc`` or ``.fcs`` name; a folder's format must be named, and the message
+    says which formats write what; an unknown format lists the known ones."""
+    fc = _case("cu_nondiag")
+    fc.write(tmp_path / "fc.nc", attrs={"note": "x"})
+    assert detect_fc_format(tmp_path / "fc.nc") == "netcdf"
+    with pytest.raises(ValueError) as err:
+        fc.write(tmp_path / "out")
+    assert str(err.value) == (f"{tmp_path / 'out'}: its name says no format to write (*.nc netcdf, *.fcs hiphive); "
+                              "give format= (tdep, shengbte, phonopy, phono3py or gpumd write a folder, netcdf or "
+                              "hiphive a file)")
+    with pytest.raises(ValueError, match="format must be one of tdep, shengbte, phonopy, phono3py, netcdf, gpumd, "
+                                         "hiphive, not 'vasp'"):
+        fc.write(tmp_path / "out", "vasp")
+    assert not (tmp_path / "out").exists()

@@ -1,5 +1,5 @@
-"""``ForceConstants.from_phonopy`` parses the phonopy yaml once (a 47 MB yaml took three parses, three times
-``phonopy.load``'s time) and gives what ``phonopy.load`` gives from the same files.
+"""``ForceConstants.read`` of phonopy files parses the phonopy yaml once (a 47 MB yaml took three parses, three
+times ``phonopy.load``'s time) and gives what ``phonopy.load`` gives from the same files.
 
 Oracle: ``phonopy.load`` itself on the same folder (the constants phonopy builds: from the yaml, from
 FORCE_CONSTANTS / fc2.hdf5 beside it, or by its own finite differences from the yaml's displacement-force
@@ -67,7 +67,7 @@ def test_the_yaml_is_parsed_once_and_the_constants_are_phonopys(kind, tmp_path, 
     folder = tmp_path / kind
     _write(kind, folder)
     calls = _counting_yaml_load(monkeypatch)
-    fc = ForceConstants.from_phonopy(folder)
+    fc = ForceConstants.read(folder, "phonopy")
     assert len(calls) == 1, f"the yaml was parsed {len(calls)} times"
     if yaml.__with_libyaml__:
         assert calls[0] is yaml.CSafeLoader                  # PyYAML's C loader where it has one
@@ -92,7 +92,7 @@ def test_born_charges_of_the_yaml_come_from_the_same_parse(tmp_path, monkeypatch
     ph.nac_params = {"born": born, "dielectric": np.eye(3) * 4.0, "factor": 14.4}
     ph.save(folder / "phonopy_params.yaml", settings={"force_constants": True})
     calls = _counting_yaml_load(monkeypatch)
-    fc = ForceConstants.from_phonopy(folder)
+    fc = ForceConstants.read(folder, "phonopy")
     assert len(calls) == 1
     assert np.allclose(fc.born, born) and np.allclose(fc.epsilon, 4 * np.eye(3)) and fc.nac_factor == 14.4
 

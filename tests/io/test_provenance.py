@@ -171,9 +171,9 @@ def test_project_file(tmp_path, cu32, capsys):
 
 
 def test_library_writers_carry_provenance(tmp_path, cu32):
-    """ForceConstants.to_netcdf and Trajectory.to_netcdf from Python carry the version, time and inputs."""
-    fc = trajmodes.ForceConstants.from_phonopy(str(CU_FC))
-    fc.to_netcdf(tmp_path / "fc.nc")
+    """ForceConstants.write and Trajectory.to_netcdf from Python carry the version, time and inputs."""
+    fc = trajmodes.ForceConstants.read(str(CU_FC), "phonopy")
+    fc.write(tmp_path / "fc.nc")
     _check_provenance(tmp_path / "fc.nc")
     t = trajmodes.read(str(cu32), species=["Cu"])
     t[::2].to_netcdf(tmp_path / "t.nc")

@@ -47,7 +47,7 @@ def tdep_path(rec: np.ndarray):
 def test_polar_file_gives_tdeps_dispersion():
     """TDEP's phonon_dispersion_relations test: frequencies of its polar infile.forceconstant (LO-TO along the path
     at Gamma) within its tolerance (rtol 1e-7); the acoustic modes at Gamma, zero there, within 1e-6 THz."""
-    fc = ForceConstants.from_tdep(MGO / "infile.forceconstant")
+    fc = ForceConstants.read(MGO / "infile.forceconstant", "tdep")
     assert fc.short_range and fc.ewald_lambda * TDEP_BOHR_A == pytest.approx(0.67637716421034555, rel=1e-15)
     fc = with_masses(fc, TDEP_MASS)
     ref = np.loadtxt(MGO / "outfile.dispersion_relations")
@@ -60,10 +60,10 @@ def test_polar_file_gives_tdeps_dispersion():
 
 
 def test_polar_file_round_trip(tmp_path):
-    fc = ForceConstants.from_tdep(MGO / "infile.forceconstant")
-    fc.to_tdep(tmp_path)
+    fc = ForceConstants.read(MGO / "infile.forceconstant", "tdep")
+    fc.write(tmp_path, "tdep")
     assert (tmp_path / "infile.lotosplitting").exists()
-    back = ForceConstants.from_tdep(tmp_path)
+    back = ForceConstants.read(tmp_path, "tdep")
     assert back.short_range and back.ewald_lambda == pytest.approx(fc.ewald_lambda, rel=1e-15)
     assert np.abs(back.full() - fc.full()).max() < 1e-13
     np.testing.assert_array_equal(back.born, fc.born)
@@ -83,9 +83,9 @@ def test_tdep_to_phonopy_and_back(tmp_path):
     frequencies at every commensurate q (1e-8 THz; measured 3e-14), and elsewhere differ only by the interpolation
     of the difference of the two Ewald parameters' real-space parts (measured 3e-7 THz for MgO); back to TDEP the
     constants are the same."""
-    fc = ForceConstants.from_tdep(MGO / "infile.forceconstant")
-    fc.to_phonopy(tmp_path / "ph")
-    full = ForceConstants.from_phonopy(tmp_path / "ph")
+    fc = ForceConstants.read(MGO / "infile.forceconstant", "tdep")
+    fc.write(tmp_path / "ph", "phonopy")
+    full = ForceConstants.read(tmp_path / "ph", "phonopy")
     assert full.born is not None and not full.short_range
     pr = fc.primitive
     qc = first_zone(commensurate_qpoints(fc.smap.matrix, centred=False), pr.reciprocal_cell)[1:]
@@ -95,8 +95,8 @@ def test_tdep_to_phonopy_and_back(tmp_path):
     assert np.abs(a.frequencies(q) - b.frequencies(q)).max() < 1e-6
     # without NAC both are the full supercell constants interpolated
     assert np.abs(Phonons(fc, nac=False).frequencies(q) - Phonons(full, nac=False).frequencies(q)).max() < 1e-8
-    full.to_tdep(tmp_path / "td")
-    again = ForceConstants.from_tdep(tmp_path / "td")
+    full.write(tmp_path / "td", "tdep")
+    again = ForceConstants.read(tmp_path / "td", "tdep")
     # phonopy's BORN holds e^2/(4 pi eps0) to 7 digits: the dipole part comes back to that
     assert np.abs(again.compact() - fc.compact()).max() < 1e-6
 
@@ -116,12 +116,12 @@ def test_polar_file_errors(tmp_path):
     bad = tmp_path / "infile.forceconstant"
     bad.write_text(src.replace("           3 # This is a forceconstant", "           2 # This is a forceconstant"))
     with pytest.raises(ForceConstantsFormatError, match="correction type 2"):
-        ForceConstants.from_tdep(bad)
+        ForceConstants.read(bad, "tdep")
     bad.write_text(src.replace("       1.967110000000 # irrep", "       1.900000000000 # irrep").replace(
         "     -1.000000000000\n", "     -1.100000000000\n", 1))
     with pytest.raises(ForceConstantsFormatError, match="do not add up to zero"):
-        ForceConstants.from_tdep(bad)
+        ForceConstants.read(bad, "tdep")
     lines = src.splitlines()
     bad.write_text("\n".join(lines[:-10]))
     with pytest.raises(ForceConstantsFormatError, match="cut short"):
-        ForceConstants.from_tdep(bad)
+        ForceConstants.read(bad, "tdep")

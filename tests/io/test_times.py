@@ -96,7 +96,7 @@ def test_time_missing_in_some_frames(tmp_path):
 
 
 def test_frequency_outputs_carry_the_time_axis(examples_dir):
-    ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam"))
+    ph = trajmodes.Phonons(trajmodes.ForceConstants.read(EXAMPLES / "fc" / "cu_eam", "phonopy"))
     traj = trajmodes.read(examples_dir / "cu_fcc_300K.lammpstrj.gz", reference=examples_dir / "cu_fcc_4x4x4.data")
     modes = trajmodes.project(traj[:40], ph, qpoints=[[0.5, 0, 0.5]])
     with pytest.warns(UserWarning, match=r"segment of 50 frames is longer than the trajectory \(40\)"):

@@ -22,7 +22,7 @@ def si_chain():
     """The Si example (frames 0.04 ps apart: Nyquist 12.5 THz; optical modes up to 17.8 THz) through the
     README's chain, recording the warnings."""
     traj = trajmodes.read(SI[0], reference=SI[2])
-    ph = trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(EX / "fc" / "si_sw"))
+    ph = trajmodes.Phonons(trajmodes.ForceConstants.read(EX / "fc" / "si_sw", "phonopy"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         modes = trajmodes.project(traj, ph)

@@ -22,7 +22,7 @@ STARS = [np.roll(q, k).tolist() for q in DELTA for k in range(3)]
 
 @pytest.fixture(scope="module")
 def cu_eam():
-    fc = trajmodes.ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam")
+    fc = trajmodes.ForceConstants.read(EXAMPLES / "fc" / "cu_eam", "phonopy")
     return fc, FrozenPhonons(trajmodes.Phonons(fc))
 
 

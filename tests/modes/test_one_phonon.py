@@ -67,7 +67,7 @@ class FrozenPhonons:
 
 
 def _harmonic(name: str, T: float, n: int, seed: int = 3):
-    fc = trajmodes.ForceConstants.from_phonopy(EXAMPLES / "fc" / name)
+    fc = trajmodes.ForceConstants.read(EXAMPLES / "fc" / name, "phonopy")
     ph = FrozenPhonons(trajmodes.Phonons(fc))
     sc = fc.supercell
     run = harmonic_run(sc, fc.full(), sc.masses, T=T, dt=0.01, n=n, seed=seed)
@@ -225,7 +225,7 @@ def test_remainder_grows_with_temperature_in_cu_md(tmp_path_factory):
     With the Debye-Waller factor the remainder is the multiphonon (and anharmonic) part, positive and about W =
     Q.U.Q / 2: measured 0.006, 0.041, 0.103 of the integrated S_coh. Without it (the linearised density) it is second
     order in u, -(2W)^2 / 2: measured 0.0004, -0.016, -0.10. Per Q the 30 K remainders are within +-0.013."""
-    fc = trajmodes.ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam")
+    fc = trajmodes.ForceConstants.read(EXAMPLES / "fc" / "cu_eam", "phonopy")
     ph = FrozenPhonons(trajmodes.Phonons(fc))
     q = cartesian_to_reduced(CU_Q, fc.primitive)
     frac, frac_dw = {}, {}

@@ -26,13 +26,13 @@ def _trajectory(fc, u, v=None, dt=0.01, chunk_frames=7):
 
 @pytest.fixture(scope="module")
 def cu():
-    fc = trajmodes.ForceConstants.from_phonopy(FC / "cu_eam")
+    fc = trajmodes.ForceConstants.read(FC / "cu_eam", "phonopy")
     return fc, trajmodes.Phonons(fc)
 
 
 @pytest.fixture(scope="module")
 def si():
-    fc = trajmodes.ForceConstants.from_phonopy(FC / "si_sw")
+    fc = trajmodes.ForceConstants.read(FC / "si_sw", "phonopy")
     return fc, trajmodes.Phonons(fc)
 
 

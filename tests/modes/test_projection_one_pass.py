@@ -12,7 +12,7 @@ from trajmodes.errors import ReferenceMismatchError
 from trajmodes.modes.projection import mode_qpoints, project
 from tests.conftest import EXAMPLES
 from tests.support.dumps import count_parsed_frames, read_average, write_frames
-from trajmodes.trajectory.core import provisional_frames
+from trajmodes.trajectory.passes import provisional_frames
 
 DUMP = EXAMPLES / "cu_fcc_300K.lammpstrj.gz"
 
@@ -141,7 +141,6 @@ def test_on_a_cluster_the_workers_parse_the_provisional_frames_once_for_the_proj
     projection's read tasks and kept there for its pass: every frame is parsed once (their positions were parsed in
     this process and the frames again by the workers), and the modes are those of the average taken first."""
     distributed = pytest.importorskip("distributed")
-    from trajmodes.trajectory import chunks
     two = read_average(DUMP)
     two.reference
     Q2, V2 = _modes(two, cu_eam_phonons, None)
@@ -150,7 +149,7 @@ def test_on_a_cluster_the_workers_parse_the_provisional_frames_once_for_the_proj
         one = read_average(DUMP)
         frames = count_parsed_frames(one)
         Q1, V1 = _modes(one, cu_eam_phonons, None)
-        assert one.reference_known and one.source not in chunks.KEPT
+        assert one.reference_known and not one.next_pass.kept
     assert sum(frames) == one.n_frames, frames
     assert np.abs(Q1 - Q2).max() < 1e-11 * np.abs(Q2).max()
     assert np.array_equal(V1, V2)

@@ -22,7 +22,7 @@ def mgo(tmp_path_factory):
     d = tmp_path_factory.mktemp("mgo")
     for name in ("infile.ucposcar", "infile.ssposcar", "outfile.forceconstant", "outfile.forceconstant_thirdorder"):
         shutil.copy(MGO / name, d / name.replace("outfile.", "infile."))
-    return ForceConstants.from_tdep(d)
+    return ForceConstants.read(d, "tdep")
 
 
 def test_variances_formula():

@@ -46,7 +46,7 @@ def _phonopy_folder(fc, born, eps, route: str, folder):
     """phonopy files of ``fc`` whose non-analytic parameters are ``born`` and ``eps`` as they stand: in the yaml's
     ``nac`` section (``route="yaml"``) or in a BORN file beside a yaml without one (``"BORN"``). Returns the file
     that holds them."""
-    fc.to_phonopy(folder)
+    fc.write(folder, "phonopy")
     yaml = folder / "phonopy_params.yaml"
     text = yaml.read_text()
     if route == "yaml":
@@ -69,7 +69,7 @@ def _attach(fc, born, eps, route: str, tmp_path):
                                        epsilon=eps)), "ForceConstants(born=, epsilon=)"
     folder = tmp_path / route
     source = _phonopy_folder(fc, born, eps, route, folder)
-    return (lambda: ForceConstants.from_phonopy(folder)), str(source)
+    return (lambda: ForceConstants.read(folder, "phonopy")), str(source)
 
 
 BAD_NAC = {
@@ -168,7 +168,7 @@ def test_a_broken_born_file_is_named_with_the_layout_phonopy_reads(nacl, tmp_pat
     _phonopy_folder(nacl, BORN, EPS, "BORN", folder)
     (folder / "BORN").write_text("14.4\n2.4 0 0 0 2.4 0 0 0 x\n" + _row(BORN[0]) + "\n" + _row(BORN[1]) + "\n")
     with pytest.raises(ForceConstantsFormatError, match="phonopy cannot read it") as info:
-        ForceConstants.from_phonopy(folder)
+        ForceConstants.read(folder, "phonopy")
     assert info.value.path == str(folder / "BORN") and "nine components of the dielectric tensor" in str(info.value)
 
 

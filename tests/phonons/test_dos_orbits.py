@@ -99,7 +99,7 @@ def test_one_orbit_draws_the_total_alone():
 
 
 def test_phonons_prints_the_orbits(fc, tmp_path):
-    fc.to_netcdf(tmp_path / "fc.nc")
+    fc.write(tmp_path / "fc.nc")
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         assert main(["phonons", str(tmp_path / "fc.nc"), "-o", str(tmp_path / "ph"), "--mesh", "4", "--npoints", "5",

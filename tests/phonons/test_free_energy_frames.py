@@ -115,7 +115,7 @@ def test_polar_constants_take_the_dipole_energy_out_as_tdep(tmp_path):
     = <U - U_2 - U_dd> / N = -3744.84683 (TDEP's printed line; without U_dd it would be -3744.84058); <U_3> per atom
     +7.55e-5 (docs/tdep.md)."""
     src = DATA / "tdep_anharmonic_free_energy"
-    fc = ForceConstants.from_tdep(src)
+    fc = ForceConstants.read(src, "tdep")
     ss = fc.supercell
     frac = np.loadtxt(src / "infile.positions").reshape(-1, ss.n_atoms, 3)
     epot = np.loadtxt(src / "infile.stat")[:, 3]

@@ -21,7 +21,7 @@ FCC_CUBE = [[-1, 1, 1], [1, -1, 1], [1, 1, -1]]
 
 @pytest.fixture(scope="module")
 def fc():
-    return ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam")
+    return ForceConstants.read(EXAMPLES / "fc" / "cu_eam", "phonopy")
 
 
 @pytest.fixture(scope="module")

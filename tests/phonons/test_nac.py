@@ -153,8 +153,8 @@ def test_commensurate_points_and_api():
 
 def test_netcdf_keeps_charges(tmp_path):
     fc, _ = _case(np.diag([2, 2, 2]))
-    fc.to_netcdf(tmp_path / "fc.nc")
-    back = ForceConstants.from_netcdf(tmp_path / "fc.nc")
+    fc.write(tmp_path / "fc.nc")
+    back = ForceConstants.read(tmp_path / "fc.nc")
     assert np.array_equal(back.born, fc.born) and np.array_equal(back.epsilon, fc.epsilon)
 
 
@@ -173,10 +173,10 @@ def _lo_to(p_or_ph, q, dirs):
 
 
 def test_phonopy_files_with_born(tmp_path):
-    """to_phonopy writes nac_params into phonopy_params.yaml and a BORN; phonopy.load of them, and our
-    from_phonopy of the yaml, of the BORN alone, give our LO-TO frequencies."""
+    """write(folder, "phonopy") writes nac_params into phonopy_params.yaml and a BORN; phonopy.load of them, and our
+    read of the yaml, of the BORN alone, give our LO-TO frequencies."""
     fc, _ = _case(np.diag([2, 2, 2]))
-    fc.to_phonopy(tmp_path)
+    fc.write(tmp_path, "phonopy")
     assert (tmp_path / "BORN").exists()
     q = np.array([[0.1, 0.2, -0.05], [0.5, 0.5, 0], [0.02, 0, 0]])
     ours = _lo_to(Phonons(fc), q, DIRS)
@@ -187,22 +187,22 @@ def test_phonopy_files_with_born(tmp_path):
     ph_born = phonopy.load(str(tmp_path / "phonopy_params.yaml"), log_level=0, born_filename=str(tmp_path / "BORN"),
                            force_constants_filename=str(tmp_path / "FORCE_CONSTANTS"))
     assert np.allclose(ph_born.nac_params["born"], fc.born) and np.allclose(ph_born.nac_params["dielectric"], fc.epsilon)
-    back = ForceConstants.from_phonopy(tmp_path)                     # the yaml's nac section
+    back = ForceConstants.read(tmp_path, "phonopy")                     # the yaml's nac section
     assert np.allclose(back.born, fc.born, atol=1e-12) and back.nac_factor is None   # phonopy's default, 6 decimals in the yaml
     assert np.abs(_lo_to(Phonons(back), q, DIRS) - ours).max() < 1e-6
-    assert ForceConstants.from_phonopy(tmp_path, born=False).born is None
+    assert ForceConstants.read(tmp_path, "phonopy", born=False).born is None
     # a BORN file alone (phonopy's format: independent atoms only, here Na and Cl), found in the folder
     d = tmp_path / "only_born"
     d.mkdir()
-    ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s).to_phonopy(d)
+    ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s).write(d, "phonopy")
     (d / "BORN").write_text("# comment: default factor\n" + " ".join(map(str, EPS.ravel())) + "\n"
                             + "\n".join(" ".join(map(str, z.ravel())) for z in BORN) + "\n")
-    b = ForceConstants.from_phonopy(d)
+    b = ForceConstants.read(d, "phonopy")
     assert np.allclose(b.born, BORN) and np.allclose(b.epsilon, EPS) and b.nac_factor is None
     assert np.abs(_lo_to(Phonons(b), q, DIRS) - ours).max() < 1e-6
     # a factor on the BORN file's first line is kept and used
     (d / "BORN").write_text("10.0\n" + "\n".join((d / "BORN").read_text().splitlines()[1:]) + "\n")
-    b = ForceConstants.from_phonopy(d / "FORCE_CONSTANTS", born=d / "BORN")
+    b = ForceConstants.read(d / "FORCE_CONSTANTS", "phonopy", born=d / "BORN")
     assert b.nac_factor == 10.0 and Phonons(b).nac_factor == 10.0
-    b.to_netcdf(d / "fc.nc")
-    assert ForceConstants.from_netcdf(d / "fc.nc").nac_factor == 10.0
+    b.write(d / "fc.nc")
+    assert ForceConstants.read(d / "fc.nc").nac_factor == 10.0

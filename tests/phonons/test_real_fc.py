@@ -20,7 +20,7 @@ FROZEN = {"cu_eam": {"X": (5.2054, 7.8171)}, "si_sw": {"G": (17.8320,)}}
 @pytest.fixture(scope="module", params=["cu_eam", "si_sw"])
 def real(request):
     name = request.param
-    fc = trajmodes.ForceConstants.from_phonopy(FC / name)
+    fc = trajmodes.ForceConstants.read(FC / name, "phonopy")
     ph = trajmodes.Phonons(fc)
     ref = phonopy.load(str(FC / name / "phonopy_params.yaml"),
                        force_constants_filename=str(FC / name / "FORCE_CONSTANTS"),

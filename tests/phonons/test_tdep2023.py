@@ -27,7 +27,7 @@ TDEP2023 = dict(smearing="adaptive-tdep2023", isotopes=True, isotope_overlap="td
 @pytest.fixture(scope="module")
 def mgo():
     """TDEP's fitted MgO constants (polar fc2, fc3 to 3 A)."""
-    return ForceConstants.from_tdep(RUN)
+    return ForceConstants.read(RUN, "tdep")
 
 
 @pytest.fixture(scope="module")

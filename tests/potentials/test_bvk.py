@@ -134,7 +134,7 @@ def test_residual_measures_departure_from_bvk_form():
 
 
 def test_needs_one_atom_cubic():
-    si = trajmodes.ForceConstants.from_phonopy(EXAMPLES / "fc" / "si_sw") \
+    si = trajmodes.ForceConstants.read(EXAMPLES / "fc" / "si_sw", "phonopy") \
         if (EXAMPLES / "fc" / "si_sw").exists() else None
     if si is not None:
         with pytest.raises(ValueError, match="one-atom"):
@@ -144,7 +144,7 @@ def test_needs_one_atom_cubic():
 # -- real data ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cu0():
-    return bvk.shell_constants(trajmodes.ForceConstants.from_phonopy(EXAMPLES / "fc" / "cu_eam"))
+    return bvk.shell_constants(trajmodes.ForceConstants.read(EXAMPLES / "fc" / "cu_eam", "phonopy"))
 
 
 def test_cu_eam_0K(cu0):

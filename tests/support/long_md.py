@@ -53,7 +53,7 @@ def long_run(tmp_path_factory, timings, system, label, **params):
 
 
 def phonons(fc_name):
-    return trajmodes.Phonons(trajmodes.ForceConstants.from_phonopy(str(EXAMPLES / "fc" / fc_name)))
+    return trajmodes.Phonons(trajmodes.ForceConstants.read(str(EXAMPLES / "fc" / fc_name), "phonopy"))
 
 
 def project(dump, data, fc_name, timings, key="read + project"):

@@ -24,13 +24,13 @@ def _content_key(fc, use_grg: bool) -> str:
 
 
 def loaded_phono3py(fc, folder, use_grg: bool = False):
-    """phono3py loaded on ``fc``'s fc2 (and fc3 where it has one), written by :meth:`ForceConstants.to_phono3py` into
-    ``folder`` on the first call for these constants in this process and kept (:data:`_LOADED`): the object itself,
+    """phono3py loaded on ``fc``'s fc2 (and fc3 where it has one), written by :meth:`ForceConstants.write` (phono3py)
+    into ``folder`` on the first call for these constants in this process and kept (:data:`_LOADED`): the object itself,
     shared by its callers. Skips the test when phono3py is not installed."""
     phono3py = pytest.importorskip("phono3py")
     key = _content_key(fc, use_grg)
     if key not in _LOADED:
-        fc.to_phono3py(folder)
+        fc.write(folder, "phono3py")
         fc3 = {"fc3_filename": str(folder / "fc3.hdf5")} if fc.fc3 is not None else {}
         _LOADED[key] = phono3py.load(str(folder / "phono3py_params.yaml"), fc2_filename=str(folder / "fc2.hdf5"),
                                      symmetrize_fc=False, produce_fc=False, log_level=0, use_grg=use_grg, **fc3)
@@ -38,7 +38,7 @@ def loaded_phono3py(fc, folder, use_grg: bool = False):
 
 
 def phono3py_on(fc, folder, mesh, sigma, use_grg: bool = False):
-    """A phono3py object on ``fc``'s fc2 and fc3 (written by :meth:`ForceConstants.to_phono3py` into ``folder``,
+    """A phono3py object on ``fc``'s fc2 and fc3 (written by :meth:`ForceConstants.write` (phono3py) into ``folder``,
     loaded once per process for the same constants: :data:`_LOADED`), with ``mesh`` (three numbers, or a 3 x 3 grid
     matrix with ``use_grg``) and one smearing ``sigma`` (None: tetrahedra), its interaction initialised with the
     tetrahedron weights averaged over degenerate sets as trajmodes does (``average_degenerate_weights``; without it
@@ -67,4 +67,4 @@ def si_pbesol_constants(folder):
     ph3.save(str(folder / "phono3py_params.yaml"))
     write_fc3_to_hdf5(ph3.fc3, filename=str(folder / "fc3.hdf5"), p2s_map=ph3.primitive.p2s_map)
     write_fc2_to_hdf5(ph3.fc2, filename=str(folder / "fc2.hdf5"), p2s_map=ph3.primitive.p2s_map)
-    return folder, ForceConstants.from_phono3py(folder)
+    return folder, ForceConstants.read(folder, "phono3py")

@@ -15,7 +15,7 @@ TDEP_RUN = Path(__file__).parent.parent / "data" / "tdep_thermal_conductivity" /
 @pytest.fixture(scope="module")
 def mgo() -> ForceConstants:
     """TDEP's fitted fc2 (polar) and fc3 with TDEP's masses (its frequencies are those of its own mass table)."""
-    fc = ForceConstants.from_tdep(TDEP_RUN)
+    fc = ForceConstants.read(TDEP_RUN, "tdep")
     out = with_masses(fc, TDEP_MASS)
     out.fc3 = fc.fc3
     return out

@@ -46,7 +46,7 @@ def cubic_energies(fc, u) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def run():
-    fc = ForceConstants.from_tdep(DATA)
+    fc = ForceConstants.read(DATA, "tdep")
     N = fc.n_atoms
     frac = np.loadtxt(DATA / "infile.positions").reshape(-1, N, 3)
     du = frac - fc.supercell.scaled_positions

@@ -41,7 +41,7 @@ def tdep_numbers(path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def mgo():
-    fc = ForceConstants.from_tdep(DATA)
+    fc = ForceConstants.read(DATA, "tdep")
     masses = np.array([TDEP_MASS[s] for s in fc.supercell.species])
     return fc, masses
 

@@ -23,7 +23,7 @@ ZION = {"O": 6.0, "Mg": 2.0}
 @pytest.fixture(scope="module")
 def mgo():
     # the constants reach the first neighbours only: any supercell holding them gives D(q) exactly
-    return ForceConstants.from_tdep(DATA / "infile.forceconstant", supercell=4)
+    return ForceConstants.read(DATA / "infile.forceconstant", "tdep", supercell=4)
 
 
 def our_blocks(fc, q, **kw):

@@ -48,7 +48,7 @@ def reference(group: str) -> xr.Dataset:
 @pytest.fixture(scope="module")
 def mgo() -> ForceConstants:
     """TDEP's MgO constants with TDEP's masses (its own table: its frequencies are those of these masses)."""
-    fc = ForceConstants.from_tdep(INPUTS)
+    fc = ForceConstants.read(INPUTS, "tdep")
     out = with_masses(fc, TDEP_MASS)
     out.fc3 = fc.fc3                                  # with_masses keeps the second order only
     return out

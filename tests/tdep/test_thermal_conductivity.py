@@ -40,7 +40,7 @@ def tdep_grid(name: str):
     h5py = pytest.importorskip("h5py")
     with h5py.File(RUN / f"outfile.thermal_conductivity_grid.{name}.hdf5") as h:
         q, w, lw = h["qpoints"][()], h["frequencies"][()], h["linewidths"][()]
-    cell = ForceConstants.from_tdep(RUN).primitive.cell
+    cell = ForceConstants.read(RUN, "tdep").primitive.cell
     # q in 1/bohr without 2 pi; frequencies and linewidths angular (rad/s): Gamma = linewidth / 2 pi
     return q @ cell.T / TDEP_BOHR_A, w / (2e12 * np.pi), lw / (2e12 * np.pi)
 
@@ -75,7 +75,7 @@ def test_fit_reproduces_tdeps_constants(mgo):
     ss, u, f, zss, eps = mgo_frames()
     ours = EffectiveForceConstants(cutoff2=3.0, cutoff3=3.0, folds=1, born=zss, epsilon=eps, nac_factor=TDEP_NAC_FACTOR,
                                    ewald_lambda=MGO_LAMBDA / TDEP_BOHR_A).fit_arrays(ss, u, f).force_constants_
-    tdep = ForceConstants.from_tdep(RUN)
+    tdep = ForceConstants.read(RUN, "tdep")
     assert np.abs(ours.fc3 - tdep.fc3).max() < 1e-12 * np.abs(tdep.fc3).max()
     q = np.random.default_rng(0).random((20, 3)) @ tdep.primitive.reciprocal_cell
     a = Phonons(ours).frequencies(q @ np.linalg.inv(ours.primitive.reciprocal_cell))
@@ -141,7 +141,7 @@ def test_four_phonon_scattering_in_of_the_iterative_solution():
     three other phonons of every four-phonon process; so does ours (``FourPhonon.collision``). Measured: collective
     part 10.457 against TDEP's 10.452 W/mK (5e-4), 7.905 with the four-phonon Gamma on the diagonal only. The SMA,
     93.48 against 98.30, differs by the four-phonon widths themselves (docs/tdep.md)."""
-    fc = ForceConstants.from_tdep(RUN)
+    fc = ForceConstants.read(RUN, "tdep")
     mgo = with_masses(fc, TDEP_MASS)
     mgo.fc3, mgo.fc4 = fc.fc3, fc.fc4
     an = Anharmonic(mgo, 5, 300.0, smearing="adaptive", isotopes=False, equal_frequencies="drop")
@@ -157,15 +157,14 @@ def _own_test_table(overlap: str) -> np.ndarray:
     """Our table (SMA, collective, coherences, total; kxx kyy kzz kxy kxz kyz in W/mK) for TDEP's own run: isotopes,
     adaptive Gaussians, four-phonon scattering sampled on a 3^3 grid (seed 42; TDEP's random stream is its own), the
     iterative solution and the coherences' term, on TDEP's fitted constants (with its fourth order)."""
-    from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
-    fc = ForceConstants.from_tdep(RUN)
+    fc = ForceConstants.read(RUN, "tdep")
     mgo = with_masses(fc, TDEP_MASS)
     mgo.fc3, mgo.fc4 = fc.fc3, fc.fc4
     an = Anharmonic(mgo, 5, 300.0, smearing="adaptive", isotopes=True, equal_frequencies="drop",
                     isotope_overlap=overlap)
     r = an.thermal_conductivity("lbte", four_phonon="adaptive", four_phonon_sample=(3, 3, 3), four_phonon_seed=42)
     gamma = r["gamma"].transpose("temperature", "q", "branch").values
-    coherences = wigner_conductivity(an, gamma, r["grid_point"].values).kappa_c[0]
+    coherences = an.wigner_conductivity(gamma, r["grid_point"].values).kappa_c[0]
     sma, lbte = r.kappa_rta.values[0], r.kappa.values[0]
     pairs = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]               # TDEP's kxx kyy kzz kxy kxz kyz
     return np.array([[k[a, b] for a, b in pairs] for k in (sma, lbte - sma, coherences, lbte + coherences)])

@@ -100,7 +100,7 @@ def test_tasks_read_whole_chunks_of_their_own(cache):
     cf = t.source.frame_block
     assert cf == cache_chunks(FRAMES, t.n_atoms)[0] and cf < 100
     for sel in (t, t[5:], t[::3]):
-        chunks = sel._chunks()
+        chunks = sel.read_chunks()
         assert np.array_equal(np.concatenate(chunks), sel._frames)
         for c in chunks:
             assert len(c) <= 100 and c[0] // (100 // cf * cf) == c[-1] // (100 // cf * cf)
@@ -241,11 +241,11 @@ def test_info_one_parse_in_a_cell_that_breathes(tmp_path):
 
 
 def test_frames_held_from_a_pass_are_the_frames_read(tmp_path):
-    """Frames held in memory from another computation's pass (``frames_to_hold`` computed with it, then ``held``):
-    the same positions, velocities, cells, origins and times as reading those frames, and the same displacements
+    """Frames held in memory from another computation's pass (``HeldFrames`` joined to it, then ``held``): the
+    frames computed in that pass (the temperature's: no frame parsed twice) are the same positions, velocities, cells, origins and times as reading those frames, and the same displacements
     from the same reference; a box whose origin is not zero keeps it."""
-    import dask
-    from tests.support.dumps import write_frames
+    from tests.support.dumps import count_parsed_frames, write_frames
+    from trajmodes.trajectory.passes import HeldFrames
     from trajmodes.trajectory.reading import read
     rng = np.random.default_rng(3)
     n_frames, n_atoms = 6, 8
@@ -264,8 +264,11 @@ def test_frames_held_from_a_pass_are_the_frames_read(tmp_path):
     traj = read(str(path), species=["Cu"], md_timestep=0.001, reference="average")
     pick = np.array([1, 3, 4])
     layer = ("positions", "velocities")
-    values = dask.compute(traj.frames_to_hold(pick, layer))[0]
-    held = traj.held(pick, values)
+    parsed = count_parsed_frames(traj)
+    traj.next_pass.join("frames", HeldFrames(traj, pick))
+    T = traj.next_pass.compute(traj.temperature(layer), layer)
+    assert sorted(parsed) == [n_frames] and len(T) == n_frames, parsed
+    held = traj.held(pick, traj.next_pass.results.pop("frames"))
     part = traj[pick]
     assert held.n_frames == 3 and held.reference is traj.reference
     np.testing.assert_array_equal(held.times, part.times)

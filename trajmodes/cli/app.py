@@ -7,9 +7,10 @@ import signal
 import sys
 import warnings
 
-from trajmodes.cli.options import (FIGURE_FORMATS, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH,
+from trajmodes.cli.options import (FIGURE_FORMATS, GIVEN, HARMONIC_MESH, QPOINTS_HELP, THREE_PHONON_MESH,
                                    add_cluster_options, add_plot_format, add_read_options, mesh, non_negative_int,
-                                   positive, positive_int, supercell_dims, temperatures, width_or_adaptive)
+                                   positive, positive_int, refuse_repeated_options, supercell_dims, temperatures,
+                                   width_or_adaptive)
 from trajmodes.workflows import CHARGE_CHOICES, SYMPREC
 
 
@@ -391,6 +392,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pv.add_argument("--no-nac", action="store_true", help="leave the Born charges and dielectric tensor out")
     add_lineshapes_parser(add)
     add_glass_parser(add)
+    for c in cmds.values():
+        refuse_repeated_options(c)
     return p, cmds
 
 
@@ -432,6 +435,7 @@ def main(argv=None, commands=None) -> int:
     """
     parser, cmds = build_parser()
     args, extra = parser.parse_known_args(argv)
+    vars(args).pop(GIVEN, None)
     if extra:
         _unknown(cmds[args.command], args.command, extra)
     if getattr(args, "format", None) in FIGURE_FORMATS:

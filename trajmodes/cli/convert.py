@@ -70,7 +70,7 @@ def cmd_convert_fc(args, out) -> int:
     from trajmodes.workflows import ForceConstants, detect_fc_format
     src = args.input
     fmt = args.source_format or detect_fc_format(src)
-    fc = ForceConstants.read(src, fmt, supercell=args.supercell)
+    fc = ForceConstants.read(src, fmt, **({} if args.supercell is None else {"supercell": args.supercell}))
     what = _describe(fc)
     dropped = []
     if args.fc2_only and fc.fc3 is not None:
@@ -92,17 +92,15 @@ def cmd_convert_fc(args, out) -> int:
             target = os.path.join(target, "fc" + ONE_FILE[args.to])
         if args.to == "netcdf":
             from trajmodes.workflows import provenance
-            fc.to_netcdf(out(target), attrs=provenance([src], {"source_format": fmt}))
+            fc.write(out(target), "netcdf", attrs=provenance([src], {"source_format": fmt}))
         else:
-            fc.to_hiphive(out(target))
+            fc.write(out(target), args.to)
         files = [os.path.basename(target)]
     else:
         if os.path.isfile(target):
             raise ValueError(f"-o {target} is a file; {args.to} force constants go into a folder")
-        writers = {"tdep": lambda d: fc.to_tdep(d, source=src), "shengbte": lambda d: fc.to_shengbte(d, source=src),
-                   "phonopy": fc.to_phonopy, "phono3py": fc.to_phono3py,
-                   "gpumd": lambda d: fc.to_gpumd(d, source=src, path=target)}
-        files, stale = _write_folder(writers[args.to], target, out, args.to)
+        options = {"tdep": {"source": src}, "shengbte": {"source": src}, "gpumd": {"source": src, "path": target}}
+        files, stale = _write_folder(lambda d: fc.write(d, args.to, **options.get(args.to, {})), target, out, args.to)
     left = f" (left out: {', '.join(dropped)})" if dropped else ""
     gone = (f"; removed {', '.join(stale)}: files of earlier constants in that folder that would be read with "
             "these" if args.to not in ONE_FILE and stale else "")

@@ -7,8 +7,8 @@ import argparse
 import os
 import time
 
-from trajmodes.cli.options import (add_plot_format, add_read_options, input_files, mesh, positive, positive_int,
-                                   read_settings, read_trajectory, step, temperatures, write_dataset)
+from trajmodes.cli.options import (add_lj_scales, add_plot_format, add_read_options, input_files, mesh, positive,
+                                   positive_int, read_settings, read_trajectory, step, temperatures, write_dataset)
 
 
 def _route_options(p, moments: int) -> None:
@@ -74,6 +74,7 @@ def add_glass_parser(add) -> None:
                                                "trajmodes reads")
     p.add_argument("--species", help="elements of the LAMMPS types, comma separated (type 1 first), e.g. Cu or Si,Ge")
     p.add_argument("--units", help="LAMMPS unit style of the data (default: metal)")
+    add_lj_scales(p)
     p.add_argument("--width", type=positive, help="THz, the broadening of Allen-Feldman's delta function (half width "
                                                   "of the Lorentzian, standard deviation of the Gaussian; default "
                                                   "three times the mean spacing of the modes)")
@@ -236,13 +237,15 @@ def cmd_glass(args, out) -> int:
     t0 = time.perf_counter()
     res = glass_transport(args.structure, potential=args.potential, force_constants=args.force_constants,
                           species=args.species.split(",") if args.species else None, units=args.units,
+                          lj_scales=args.lj_scales,
                           width=args.width, shape=args.shape, temperatures=args.temperatures,
                           occupation=args.occupation, window=args.frequency_window, route=args.route,
                           n_moments=args.moments, n_vectors=args.vectors, seed=0 if args.seed is None else args.seed,
                           progress=step)
     ds = res.dataset
     inputs = [args.structure] + [p for p in (args.potential, args.force_constants) if p and os.path.exists(p)]
-    settings = dict(potential=args.potential, force_constants=args.force_constants, width=args.width,
+    settings = dict(potential=args.potential, force_constants=args.force_constants, units=args.units,
+                    lj_scales=args.lj_scales, width=args.width,
                     shape=args.shape, occupation=args.occupation, route=args.route, moments=args.moments,
                     vectors=args.vectors, seed=args.seed,
                     frequency_window=None if args.frequency_window is None else list(args.frequency_window))

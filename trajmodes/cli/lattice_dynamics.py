@@ -157,7 +157,7 @@ def cmd_eam(args, out) -> int:
         if args.compare:
             lines.append("--compare ignored (the BvK comparison is for fcc/bcc)")
     target = os.path.join(args.output, "fc.nc")
-    fc.to_netcdf(out(target), attrs=prov)
+    fc.write(out(target), "netcdf", attrs=prov)
     written.append(target)
     with step(f"band structure and DOS (mesh {'x'.join(map(str, args.mesh))})"):
         ph, bands, dos = harmonic_bands(fc, args.path, npoints=args.npoints, mesh=args.mesh)

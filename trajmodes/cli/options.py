@@ -22,6 +22,40 @@ QPOINTS_HELP = ("reduced q-points (the primitive cell's reciprocal basis, no 2 p
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
+#: the attribute in which the parser keeps the options given, while it reads a command line
+GIVEN = "_options_given"
+
+
+class _StoreOnce(argparse._StoreAction):
+    """An option of one value (or one list) given twice with different values is refused: argparse would keep the
+    last without a word (``--temperature 300 --temperature 600``, ``--run-temperatures`` twice)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = namespace.__dict__.setdefault(GIVEN, {})
+        if self.dest in seen and repr(seen[self.dest][1]) != repr(values):
+            first, before = seen[self.dest]
+            parser.error(f"{option_string} is given twice ({first} {_words(before)}, then {option_string} "
+                         f"{_words(values)}): the last would be used without a word; give it once")
+        seen[self.dest] = (option_string, values)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _words(values) -> str:
+    if isinstance(values, (list, tuple)):
+        return " ".join(map(str, values))
+    if hasattr(values, "tolist"):
+        return ",".join(f"{v:g}" for v in values.tolist())
+    return str(values)
+
+
+def refuse_repeated_options(parser: argparse.ArgumentParser) -> None:
+    """Make every option of ``parser`` that stores one value (or one list) refuse to be given twice with different
+    values (:class:`_StoreOnce`); options meant to repeat (``--other``, ``--run``) append and are left as they are."""
+    for action in parser._actions:
+        if type(action) is argparse._StoreAction and action.option_strings:
+            action.__class__ = _StoreOnce
+
+
 def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo: bool = True) -> None:
     p.add_argument("files", nargs="+", help="trajectory file(s): LAMMPS dump(s), XYZ, trajmodes .nc, VASP OUTCAR / "
                                             "vasprun.xml / XDATCAR, Quantum ESPRESSO output, ASE .traj, or any "
@@ -42,6 +76,7 @@ def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo:
                                            "'first' (the first frame)")
     p.add_argument("--units", help="LAMMPS unit style of the data (default: the dump's ITEM: UNITS, or the LAMMPS "
                                    "input beside it, else metal)")
+    add_lj_scales(p)
     p.add_argument("--md-timestep", type=positive, metavar="PS",
                    help="the MD integration time step in ps (LAMMPS' timestep): frame times are MD step x this; "
                         "for dumps without ITEM: TIME (default: the LAMMPS input or log beside the dump)")
@@ -63,6 +98,29 @@ def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo:
                         "columns): c_ID, or six comma-separated column names xx,yy,zz,xy,xz,yz (nine: then yx,zx,zy) "
                         "(default: c_stress[1..9 or 1..6], c_s[...], ... or sxx ... syz)")
     add_cluster_options(p)
+
+
+#: --lj-scales, of every command that reads LAMMPS files
+LJ_SCALES_HELP = ("the physical scales of a run in LAMMPS units lj (Lennard-Jones reduced units): sigma in A, "
+                  "epsilon in eV, mass in amu, e.g. 3.405,0.01032,39.948 for argon; needed with units lj (--units lj, "
+                  "or the run's own files saying so)")
+
+
+def add_lj_scales(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lj-scales", type=lj_scales, metavar="SIGMA,EPSILON,MASS", help=LJ_SCALES_HELP)
+
+
+def lj_scales(text: str) -> dict:
+    """``--lj-scales SIGMA,EPSILON,MASS``: the ``lj_scales`` of :func:`trajmodes.units.conversion` (A, eV, amu)."""
+    parts = [t.strip() for t in text.split(",")]
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"give three numbers SIGMA,EPSILON,MASS (A, eV, amu), not {text!r}")
+    try:
+        values = [positive(t) for t in parts]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"SIGMA,EPSILON,MASS (A, eV, amu) must be three positive numbers, not "
+                                         f"{text!r}") from None
+    return dict(zip(("sigma", "epsilon", "mass"), values))
 
 
 def add_cluster_options(p: argparse.ArgumentParser) -> None:
@@ -242,8 +300,9 @@ def read_trajectory(args, files=None):
     species = args.species.split(",") if args.species else None
     reference = getattr(args, "reference", None)
     traj = read(files if len(files) > 1 else files[0], format=args.format, reference=reference,
-                          units=args.units, md_timestep=args.md_timestep, frame_interval=args.frame_interval,
-                          species=species, masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames,
+                          units=args.units, lj_scales=args.lj_scales, md_timestep=args.md_timestep,
+                          frame_interval=args.frame_interval, species=species, masses=args.masses,
+                          topology=args.topology, chunk_frames=args.chunk_frames,
                           thermo=_thermo(args), energy_column=args.energy_column,
                           stress_columns=args.stress_columns)
     if reference is None and getattr(traj.source, "reference", None) is None:
@@ -269,7 +328,7 @@ def read_settings(args, traj) -> dict:
     species, masses."""
     reference = getattr(args, "reference", None) or (
         "stored in the cache" if getattr(traj.source, "reference", None) is not None else "average")
-    return dict(reference=reference, units=args.units,
+    return dict(reference=reference, units=args.units, lj_scales=getattr(args, "lj_scales", None),
                 md_timestep=args.md_timestep, frame_interval=args.frame_interval, species=args.species,
                 masses=args.masses)
 

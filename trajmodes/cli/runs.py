@@ -135,13 +135,12 @@ def cmd_run(args, out) -> int:
     """The main job: summary, netCDF cache and summary plot; with forces also the effective (TDEP) force
     constants at the simulated temperature and their dispersion (against ``--compare``).
 
-    The run is parsed once: the cache is written and the summary summed in the same pass (where the reference is
-    the run's time average, that is summed too, and the displacements from it are measured in the fit's read of
-    the cache); everything after reads the cache.
+    The run is parsed once (:func:`~trajmodes.workflows.run.read_once`): the cache is written and the summary summed
+    in the same pass (where the reference is the run's time average, that is summed too, and the displacements from
+    it are summed in the fit's read of the cache); everything after reads the cache.
     """
-    import dask
-    import numpy as np
-    from trajmodes.workflows import fit_layer, masses_or_error, provenance, read, source_fingerprint, summary_terms
+    from trajmodes.workflows import masses_or_error, provenance, source_fingerprint
+    from trajmodes.workflows.run import decided, read_once, reusable_cache
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
     traj = read_trajectory(args)
@@ -154,91 +153,37 @@ def cmd_run(args, out) -> int:
     inputs = input_files(traj, args)
     settings = read_settings(args, traj)
     cache = os.path.join(args.output, "trajectory.nc")
-
-    def mean_temperature(values):
-        return float(np.mean(values["temperature"])) if "temperature" in values else None
-
     fingerprint = source_fingerprint(inputs, settings=repr(sorted((k, str(v)) for k, v in settings.items()))
-                                     + "; " + _decided(traj))
-    t0 = time.perf_counter()
-    if _reusable_cache(cache, fingerprint, traj.n_frames):
+                                     + "; " + decided(traj))
+
+    def attrs(values):
+        T = float(values["temperature"].mean()) if "temperature" in values else None
+        return provenance(inputs, settings, temperature=T)
+    reuse = reusable_cache(cache, fingerprint, traj.n_frames)
+    if reuse:
         print(f"reusing the netCDF cache {cache}: complete, {traj.n_frames} frames, written from these inputs "
               "(same size, modification time and first MiB) with these reading options", flush=True)
-        cached = read(cache, format="netcdf", chunk_frames=args.chunk_frames)
-        if not known:
-            traj = traj.with_reference(cached.reference)      # the time average the cache stores
-        with step(f"the summary from the cache {cache}"):
-            values = dask.compute(summary_terms(cached, displacements=known))[0]
-        note = f"statistics summed from the kept cache, {time.perf_counter() - t0:.2f} s"
-    else:
-        with step(f"reading the run once: the netCDF cache {cache} and the summary"):
-            values = traj.to_netcdf(out(cache),
-                                    attrs=lambda v: dict(provenance(inputs, settings,
-                                                                    temperature=mean_temperature(v)),
-                                                         source_fingerprint=fingerprint),
-                                    statistics=lambda t, layer: summary_terms(t, layer,
-                                                                              displacements=t.reference_known))
-        out.keep(cache)                # complete: kept in -o whatever happens later, and reused by the next run
-        note = f"statistics summed while writing the cache, {time.perf_counter() - t0:.2f} s"
-        cached = read(cache, format="netcdf", chunk_frames=args.chunk_frames)   # the frames from here on
+    with step(f"the summary from the cache {cache}" if reuse else
+              f"reading the run once: the netCDF cache {cache} and the summary"):
+        # the cache, once complete, kept in -o whatever happens later, and reused by the next run
+        run = read_once(traj, cache, out(cache), fingerprint=fingerprint, attrs=attrs,
+                        chunk_frames=args.chunk_frames, fit=fit, keep=lambda: out.keep(cache))
+    traj = run.traj
     if not known:
         print("\n".join(_box(traj)))                           # the mean box, now known
-    T = mean_temperature(values)
-    prov = provenance(inputs, settings, temperature=T)
-    together = None
-    if not known:                                               # displacements from the average: a read of the cache
-        together = summary_terms(cached, fit_layer(cached) if fit else ("positions",), frame=False)
-        if not fit:
-            t1 = time.perf_counter()
-            values.update(dask.compute(together)[0])
-            note += f"; the displacements from the time average in a read of the cache, {time.perf_counter() - t1:.2f} s"
-            together = None
-        else:
-            note += "; the displacements from the time average in the fit's read of the cache"
-    if together is None:
-        _write_summary(traj, values, args, out, prov, cache, note)
+    prov = provenance(inputs, settings, temperature=run.temperature)
+    if not run.pending:
+        _write_summary(traj, run.summary_values(), args, out, prov, cache, run.note)
     if fit:
         print("\neffective force constants at the simulated temperature "
               + ("(pair cutoff from the data):" if args.cutoff2 is None else f"(r2 = {args.cutoff2:g} A):"))
         settings_fit = fit_settings(args)
-        fitting = _fit([traj], settings_fit, args, reference_fc, fitted=[cached], temperature=T, together=together)
-        if together is not None:                                # the summary, complete now
-            values.update(fitting[0].together)
-            _write_summary(traj, values, args, out, prov, cache, note)
+        fitting = _fit([traj], settings_fit, args, reference_fc, fitted=[run.cached], temperature=run.temperature)
+        if run.pending:                                         # the summary, complete now
+            _write_summary(traj, run.summary_values(), args, out, prov, cache, run.note)
         _write_fit(fitting, [traj], settings_fit, os.path.join(args.output, "fc"), out, args, compare=args.compare,
-                   inputs=inputs, reference_fc=reference_fc, fitted=[cached])
+                   inputs=inputs, reference_fc=reference_fc, fitted=[run.cached])
     return 0
-
-
-def _decided(traj) -> str:
-    """What the reader decided from files other than the trajectory's own (a LAMMPS input or log beside the dump,
-    the data file its ``read_data`` names): the frame times, the MD time step, the masses and species, as one
-    string of digests. A cache is reused only while these are what a read of the inputs gives now, so an edited
-    ``timestep`` or ``mass`` beside the dump writes the cache again."""
-    import hashlib
-    import numpy as np
-
-    def digest(x) -> str:
-        return "none" if x is None else hashlib.sha1(np.ascontiguousarray(np.asarray(x)).tobytes()).hexdigest()[:16]
-    return (f"times {digest(np.asarray(traj.times, float))}, md_timestep {traj.md_timestep!r}, "
-            f"masses {digest(None if traj.masses is None else np.asarray(traj.masses, float))}, "
-            f"species {digest(np.asarray(traj.species, str))}, units {getattr(traj.source, 'units', '')}")
-
-
-def _reusable_cache(cache: str, fingerprint: str, n_frames: int) -> bool:
-    """Whether ``cache`` is a complete netCDF cache of ``trajmodes run`` written from the same inputs with the same
-    reading options (its ``source_fingerprint``, :func:`~trajmodes.workflows.source_fingerprint`) holding
-    ``n_frames`` frames. Caches are written under a temporary name and renamed when complete, and the fingerprint is
-    the last attribute written, so a cache with it is whole."""
-    if not os.path.isfile(cache):
-        return False
-    try:
-        import netCDF4
-        with netCDF4.Dataset(cache) as ds:
-            return (str(getattr(ds, "source_fingerprint", "")) == fingerprint and "time" in ds.dimensions
-                    and len(ds.dimensions["time"]) == n_frames)
-    except OSError:
-        return False
 
 
 def _write_summary(traj, values, args, out, prov, cache, note) -> None:
@@ -291,7 +236,7 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
     _write_fit(res, trajs, settings, stem, out, args, compare=compare, inputs=inputs, reference_fc=reference_fc)
 
 
-def _fit(trajs, settings: dict, args, reference_fc=None, fitted=None, temperature=None, together=None):
+def _fit(trajs, settings: dict, args, reference_fc=None, fitted=None, temperature=None):
     """:func:`~trajmodes.workflows.fit_effective` of the runs ``trajs`` (the potential's range from their LAMMPS
     input), read from ``fitted`` (their caches) where given, with the runs' mean ``temperature`` where known."""
     from trajmodes.workflows import fit_effective
@@ -300,7 +245,7 @@ def _fit(trajs, settings: dict, args, reference_fc=None, fitted=None, temperatur
     with step("fitting the effective force constants"):
         res = fit_effective(fitted or trajs, compare=reference_fc, path=getattr(args, "path", None),
                             npoints=getattr(args, "npoints", 51), potential_range=reach, temperature=temperature,
-                            together=together, born=polar.born, epsilon=polar.epsilon, **settings)
+                            born=polar.born, epsilon=polar.epsilon, **settings)
     return res, reach
 
 
@@ -339,7 +284,7 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
                                    frames=int(est.scores_.n_frames), compare=compare),
                       temperature=res.temperature)
     target = stem + ".nc"
-    fc.to_netcdf(out(target), attrs=prov)
+    fc.write(out(target), format="netcdf", attrs=prov)
     scores = write_dataset(est.scores_, stem + ".scores.nc", out, prov)
     cutoffs = None
     if res.convergence is not None:

@@ -48,6 +48,26 @@ def distinct_names(paths) -> list[str]:
     return out
 
 
+def refuse_repeated_files(paths) -> None:
+    """Refuse a file given twice among the runs, however spelled (``./A``, ``A``, a symbolic or a hard link): fitted
+    twice, one run would count as two independent ones."""
+    seen: dict = {}
+    for i, p in enumerate(paths):
+        try:
+            st = os.stat(p)
+            key = (st.st_dev, st.st_ino)
+        except OSError:
+            key = os.path.realpath(p)
+        if key in seen:
+            j = seen[key]
+            a, b = os.path.realpath(paths[j]), os.path.realpath(p)
+            same = "" if p == paths[j] else f" ({a})" if a == b else f" ({a} and {b} are hard links of one file)"
+            raise ValueError(f"RUN {j + 1} ({paths[j]}) and RUN {i + 1} ({p}) are the same file{same}: a series fits "
+                             "each run once (given twice, one run counts as two independent runs at one temperature): "
+                             "give each run once")
+        seen[key] = i
+
+
 def cmd_series(args, out) -> int:
     """Fit every run, gather one dataset, write it with its figures and print a table."""
     import numpy as np
@@ -55,6 +75,7 @@ def cmd_series(args, out) -> int:
     from trajmodes.workflows import fit_series, provenance, read
     t0 = time.perf_counter()
     runs = list(args.files)
+    refuse_repeated_files(runs)
     refs = _per_run(args.references, len(runs), "reference")
     # runs of one series are of different temperatures or volumes: one temperature for all would label them alike
     temps = _per_run(args.temperatures, len(runs), "temperature (--run-temperatures)", one_for_all=False)
@@ -64,10 +85,10 @@ def cmd_series(args, out) -> int:
     for path, ref, log in zip(runs, refs, thermo):
         ref = ref or _beside(path)
         kw = dict(thermo=log) if log else {}
-        traj = read(path, format=args.format, reference=ref, units=args.units, species=species,
-                              masses=args.masses, chunk_frames=args.chunk_frames, energy_column=args.energy_column,
-                              stress_columns=args.stress_columns, md_timestep=args.md_timestep,
-                              frame_interval=args.frame_interval, topology=args.topology, **kw)
+        traj = read(path, format=args.format, reference=ref, units=args.units, lj_scales=args.lj_scales,
+                    species=species, masses=args.masses, chunk_frames=args.chunk_frames,
+                    energy_column=args.energy_column, stress_columns=args.stress_columns,
+                    md_timestep=args.md_timestep, frame_interval=args.frame_interval, topology=args.topology, **kw)
         if ref is None and getattr(traj.source, "reference", None) is None:
             traj = traj.with_reference("average")
         trajs.append(traj)

@@ -27,7 +27,7 @@ def cmd_conductivity(args, out) -> int:
         source, name = read_trajectory(args), ", ".join(args.files)
         what = f"the heat current of every frame of {name} (one pass) and its cepstral analysis" + (
             ", its split over the velocities' frequency" + (
-                ", over the modes (a second pass) and the Boltzmann equation of a third order"
+                ", over the modes and the Boltzmann equation of a third order"
                 if args.force_constants or args.cutoff3 else ""))
     fc, resamples = args.force_constants, None
     if args.cutoff3 is not None:
@@ -39,7 +39,7 @@ def cmd_conductivity(args, out) -> int:
         res = heat_current_conductivity(source, current=args.current, others=tuple(args.other or ()),
                                         temperature=args.temperature, volume=args.volume,
                                         md_timestep=args.md_timestep, frame_interval=args.frame_interval,
-                                        units=args.units, fstar=args.fstar,
+                                        units=args.units, lj_scales=args.lj_scales, fstar=args.fstar,
                                         cutoff=None if args.coefficients is None else args.coefficients - 1,
                                         tensor=args.tensor, max_time=args.max_time,
                                         force_constants=fc, resamples=resamples, run=getattr(args, "run", None))
@@ -173,7 +173,7 @@ def _fit_own_constants(traj, args, out):
         resamples = list(est.resampled_force_constants())
     prov = provenance(list(args.files), {"cutoff2": float(est.cutoff2), "cutoff3": float(args.cutoff3),
                                          "cutoff4": args.cutoff4}, temperature=fit.temperature)
-    fit.force_constants.to_netcdf(out(os.path.join(args.output, "fc.nc")), attrs=prov)
+    fit.force_constants.write(out(os.path.join(args.output, "fc.nc")), "netcdf", attrs=prov)
     print(f"the run's own constants: r2 = {float(est.cutoff2):.4g} A (from the data), r3 = {args.cutoff3:g} A, "
           f"{int(est.scores_.n_frames)} frames; written to {os.path.join(args.output, 'fc.nc')}")
     return fit.force_constants, resamples

@@ -203,8 +203,6 @@ class EffectiveForceConstants:
     temperature_ : float
         Mean kinetic temperature of the fitted frames, K (3N - 3 degrees of freedom; NaN when not every frame has
         velocities and masses).
-    together_ : dict
-        The values of :meth:`fit`'s ``together`` (where given).
     cell_strain_ : ndarray (6,)
         Mean Voigt strain of the frames' cells from the reference cell (zero in a fixed cell that is the
         reference's); a mean strain beyond 1e-4 and 4 standard errors is warned about (a variable-cell run measured
@@ -383,17 +381,18 @@ class EffectiveForceConstants:
         return basis
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, data, *, together=None) -> "EffectiveForceConstants":
+    def fit(self, data) -> "EffectiveForceConstants":
         """Fit to a trajectory or a list of trajectories at one temperature (pooled).
+
+        The frames are read once. Other work that needs the same frames joins the first run's next pass before
+        (``run.next_pass.join(name, accumulator)``, :class:`~trajmodes.trajectory.passes.Pass`): it is computed in the
+        fit's pass (read through :func:`~trajmodes.forceconstants.normal.fit_layer`) and its result is
+        ``run.next_pass.results[name]`` after.
 
         Parameters
         ----------
         data : Trajectory or list of Trajectory
             With forces, on the same supercell (same atoms in the same order).
-        together : dict name -> dask collection, optional
-            Other quantities of the frames computed in the fit's one pass over them (arrays read through the fit's
-            layer, :func:`~trajmodes.forceconstants.normal.fit_layer`, share each chunk's parse); their values are
-            :attr:`together_`.
 
         Returns
         -------
@@ -413,7 +412,8 @@ class EffectiveForceConstants:
         # which the constants do not see: they obey the acoustic sum rules)
         # (on a dask.distributed cluster too: the mean displacement is a result of the pass, gathered here)
         layer = fit_layer(first)
-        prov = first.provisional_reference(layer=layer) if len(trajs) == 1 and not first.reference_known else None
+        reading = first.next_pass
+        prov = reading.provisional_reference(layer=layer) if len(trajs) == 1 and not first.reference_known else None
         ref = first.reference if prov is None else prov
         spec = first.reference_spec
         averaged = first.reference_is_average
@@ -426,7 +426,7 @@ class EffectiveForceConstants:
                           UserWarning, stacklevel=2)
             ref, averaged = first.average_structure(), True
         # the serial work before the pass (symmetry, bases, kernel) while a thread parses the pass's first frames
-        with first.reading_ahead(layer) if prov is not None else contextlib.nullcontext():
+        with reading.reading_ahead(layer) if prov is not None else contextlib.nullcontext():
             if ref.cell is None:
                 raise ValueError(f"{first.source.describe()}: neither the frames nor the reference hold a cell "
                                  "(box), and force constants of a crystal need its periodic cell: give reference= a "
@@ -443,7 +443,7 @@ class EffectiveForceConstants:
                 # the few frames of the provisional reference too noisy for the symmetry search: an average of
                 # more frames, then the average of the run, in a pass of its own
                 try:
-                    prov = ref = first.provisional_reference(denser=True, layer=layer)
+                    prov = ref = reading.provisional_reference(denser=True, layer=layer)
                     supercell, tol = self._ideal(crystal(ref), averaged)
                 except ValueError:
                     prov, ref = None, first.reference
@@ -451,36 +451,35 @@ class EffectiveForceConstants:
             self.prepare(supercell, tol)
             self._check_memory(len(trajs))
             ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
-            extra = dict(together or {})
             settled = self.__dict__.get("_sites_settled", False)        # the second pass of a fit whose sites moved
+            sites = None
             if prov is not None:
-                extra[_MEAN_DISPLACEMENT] = first.mean_displacement(prov, layer)
+                sites = prov
             elif not (averaged or settled or getattr(first.source, "displacement_set", False)):
                 # a given reference (a 0 K data file): the run's mean sites against it, in the same pass
-                extra[_MEAN_DISPLACEMENT] = first.mean_displacement(ideal, layer)
-        with first.taking_held():              # each held frame goes once its chunk is read
-            normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
-                                      segments=int(self.segments), together=extra or None)
-        values, moved = {}, None
-        if extra:
-            normal, values = normal
+                sites = ideal
+            if sites is not None:
+                reading.join(_MEAN_DISPLACEMENT, first.mean_displacement(sites))
+        normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
+                                  segments=int(self.segments))
+        moved = None
+        if sites is not None:
+            mean_u = reading.results.pop(_MEAN_DISPLACEMENT)
             if prov is not None:
-                d = settle_average(first, prov, values.pop(_MEAN_DISPLACEMENT), ideal)
+                d = settle_average(first, prov, mean_u, ideal)
                 if not settled:
                     moved = self._mean_sites(first, d, ideal, "the average of a few of its frames", given=False)
-            elif _MEAN_DISPLACEMENT in values:
-                moved = self._mean_sites(first, values.pop(_MEAN_DISPLACEMENT), ideal, "the reference")
-        first.release_held()                  # frames held for the pass (read ahead, a denser provisional reference)
+            else:
+                moved = self._mean_sites(first, mean_u, ideal, "the reference")
+        reading.release()                     # frames held for the pass (read ahead, a denser provisional reference)
         if moved is not None:
             # the fit again, from the run's own mean sites: one more pass, only where the sites moved
             self._sites_settled = True
             try:
                 again = [t.with_reference(moved) for t in ([data] if not isinstance(data, (list, tuple)) else data)]
-                return self.fit(again if isinstance(data, (list, tuple)) else again[0], together=together)
+                return self.fit(again if isinstance(data, (list, tuple)) else again[0])
             finally:
                 del self._sites_settled
-        if together is not None:
-            self.together_ = values
         self._store(normal)
         return self._solve()
 
@@ -893,59 +892,17 @@ class EffectiveForceConstants:
         -------
         self
         """
-        from trajmodes.forceconstants.uncertainty import (blocking_curve, blocking_plateau, blocking_warning,
-                                                          bootstrap_params, bootstrap_std, resample_counts, resampled,
-                                                          scaled_samples, segment_influence, temperature_draw)
-        seg = self.segments_
-        B = seg.n_blocks
-        if B < 4:
-            raise ValueError(f"the block bootstrap needs at least 4 time segments with frames, and this fit has {B} "
-                             f"({int(seg.n_frames.sum())} frames, segments={self.segments}): fit with more segments "
-                             "or more frames")
-        orders = sorted(self.bases_)
-        sizes, off = self.kernel_.sizes, self.kernel_.offsets         # the kernel's columns: orders side by side
-        p_all = np.concatenate([self.params_[o] for o in orders])
-        # blocking analysis of the segments' linearised contributions to the order-2 parameters
-        nb, berr = blocking_curve(segment_influence(seg, p_all, sizes, self.mode)[:, :sizes[0]])
-        factor, ratios, converged = blocking_plateau(nb, berr)
-        self.blocking_ratio_ = float(factor)
-        self.blocking_curve_ = np.stack([nb.astype(float), ratios], axis=1)
-        self.blocking_converged_ = bool(converged)
-        self.n_effective_ = float(B / factor ** 2)
-        counts = resample_counts(B, n_resamples, seed)
-        held = None if self.fc2 is None else (lambda G, b: self._solve_held(G, b, sizes)[0])   # fc3 only
-        samples = scaled_samples(bootstrap_params(seg, counts, sizes, self.mode, self.rcond, held), factor, p_all)
-        err = bootstrap_std(samples, B)
-        self.params_samples_ = {o: samples[:, off[i]:off[i + 1]] for i, o in enumerate(orders)}
-        self.params_err_ = {o: err[off[i]:off[i + 1]] for i, o in enumerate(orders)}
-        res = resampled(seg, counts)
-        p3, p4 = self.params_samples_.get(3), self.params_samples_.get(4)
-        esamples = [mean_energies(res.select(r), samples[r, :sizes[0]], None if p3 is None else p3[r],
-                                  None if p4 is None else p4[r]) for r in range(res.n_blocks)]
-        self.energies_samples_ = {k: scaled_samples(np.array([e[k] for e in esamples]), factor, self.energies_[k])
-                                  for k in self.energies_}               # the same blocking factor as the parameters
-        self.energies_err_ = {k: float(bootstrap_std(v, B)) for k, v in self.energies_samples_.items()}
-        # the kinetic temperature: its energy relaxes more slowly than the displacements decorrelate, and a run
-        # whose mean temperature wanders shifts every effective frequency by d nu / dT times that
-        tb = res.per_frame_mean("temperature")
-        self.temperature_blocking_ = float("nan")
-        if np.isfinite(self.temperature_):
-            tseg = (seg.per_frame_mean("temperature") - self.temperature_) * seg.n_temperature \
-                / float(seg.n_temperature.sum())                     # each segment's share of the mean's deviation
-            tnb, terr = blocking_curve(tseg)
-            self.temperature_blocking_, _, _ = blocking_plateau(tnb, terr, tolerance=2.0, rise=1.0)   # one series
-            self.temperature_samples_ = scaled_samples(tb, self.temperature_blocking_, self.temperature_)
-        else:
-            self.temperature_samples_ = np.full(len(tb), np.nan)
-        self.temperature_err_ = float(bootstrap_std(self.temperature_samples_, B))
-        self.energy_conserved_, self.temperature_ensemble_err_ = temperature_draw(seg, self.temperature_,
-                                                                                   self.temperature_err_,
-                                                                                   self.supercell_.n_atoms)
-        what = blocking_warning(self.blocking_ratio_, converged, self.temperature_blocking_, self.temperature_, B,
-                                int(seg.n_frames.sum()) // B, int(B // nb[-1]), self.n_effective_)
-        self.error_bars_flagged_ = what is not None
-        if what is not None:
-            warnings.warn(what, UserWarning, stacklevel=2)
+        from trajmodes.forceconstants.uncertainty import block_bootstrap
+        held = None if self.fc2 is None else (lambda G, b: self._solve_held(G, b, self.kernel_.sizes)[0])  # fc3 only
+        result = block_bootstrap(self.segments_, self.params_, self.kernel_, self.mode, self.rcond, self.energies_,
+                                 self.temperature_, self.supercell_.n_atoms, n_resamples, seed, held=held,
+                                 segments=self.segments)
+        for name, value in vars(result).items():
+            if name != "warning":
+                setattr(self, name + "_", value)
+        self.error_bars_flagged_ = result.warning is not None
+        if result.warning is not None:
+            warnings.warn(result.warning, UserWarning, stacklevel=2)
         return self
 
     def resampled_force_constants(self):
@@ -979,7 +936,9 @@ class EffectiveForceConstants:
 
     def scores_table(self) -> str:
         """The scores as a small text table."""
-        return format_scores(self)
+        n = self.supercell_.n_atoms
+        return format_scores(self.scores_, getattr(self, "temperature_", np.nan), self.energies_["potential"] / n,
+                             self.energies_["baseline"] / n)
 
     def __repr__(self) -> str:
         c4 = "" if self.cutoff4 is None else f", cutoff4={self.cutoff4}"
@@ -987,5 +946,5 @@ class EffectiveForceConstants:
                 f"folds={self.folds})")
 
 
-#: the key of the mean displacement from the provisional reference among the quantities of the fit's pass
-_MEAN_DISPLACEMENT = "trajmodes-mean-displacement"
+#: the name the fit joins its mean displacement (from a provisional reference or a given one) to the run's pass under
+_MEAN_DISPLACEMENT = "the fit's mean displacement"

@@ -1,11 +1,14 @@
 """Force constants on a supercell (second order, with the third and fourth when given): layouts, sum rule,
-permutation and space-group symmetry, the polar conventions, and their files: ``read``, ``from_*`` and ``to_*``, each a
-call of the format's reader or writer in :mod:`trajmodes.io` (this package parses no file)."""
+permutation and space-group symmetry, the polar conventions, and their files: :meth:`ForceConstants.read` and
+:meth:`ForceConstants.write`, through the registry of formats (:mod:`trajmodes.forceconstants.formats`; this package
+parses no file and imports no format)."""
 from __future__ import annotations
 
 import os
 
 import numpy as np
+
+from trajmodes.errors import blamed
 
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.supercell import SupercellMap
@@ -487,40 +490,85 @@ class ForceConstants:
                               born=born, epsilon=eps, nac_factor=self.nac_factor, fc3=self.fc3, fc4=self.fc4,
                               short_range=self.short_range, ewald_lambda=self.ewald_lambda)
 
-    # -- files: each format's reader or writer lives in trajmodes.io (fc_phonopy, fc_phono3py, fc_netcdf, fc_tdep, fc_shengbte, fc_hiphive, fc_gpumd);
-    # the readers return the constructor's keywords
+    # -- files: every format through the registry of formats (trajmodes.forceconstants.formats), which the formats'
+    # package fills through its entry point; the readers return the constructor's keywords
     @classmethod
-    def from_phonopy(cls, path: str | os.PathLike,
-                     born: str | os.PathLike | bool | None = None, symprec: float = SYMPREC) -> "ForceConstants":
-        """Read phonopy force constants with their structure and Born charges (a folder with
-        ``phonopy_params.yaml`` / ``phonopy.yaml`` and ``FORCE_CONSTANTS`` or ``fc2.hdf5``, or one of those files);
-        see :func:`trajmodes.io.forceconstants.phonopy.read_phonopy`."""
-        from trajmodes.io.forceconstants.phonopy import read_phonopy
-        data, where = read_phonopy(path, born=born, symprec=symprec)
+    def read(cls, path: str | os.PathLike, format: str | None = None, **options) -> "ForceConstants":
+        """Force constants of any format trajmodes reads: TDEP, ShengBTE, phonopy, phono3py, hiPhive (``.fcp``,
+        ``.fcs``), GPUMD or a trajmodes netCDF file, the one place every command and function reads them through.
+
+        Parameters
+        ----------
+        path : path
+            A file or a folder of the format's files.
+        format : {"tdep", "shengbte", "phonopy", "phono3py", "netcdf", "gpumd", "hiphive"}, optional
+            A name of :func:`~trajmodes.forceconstants.formats.format_names`. Default: the format the path holds
+            (:func:`~trajmodes.forceconstants.formats.detect_fc_format`: from the file names).
+        **options
+            The format reader's options (:func:`~trajmodes.forceconstants.formats.format_options`):
+
+            - tdep, shengbte: ``supercell`` (a Crystal, or N / three ints / a 3 x 3 matrix of unit cells), for files
+              without their supercell file (``infile.ssposcar``, ``SPOSCAR``);
+            - hiphive: ``supercell``, the supercell a potential (``.fcp``) is put on (a ``.fcs`` file holds its own);
+            - phonopy: ``born`` (a BORN file, or False to leave the Born charges out), ``symprec``;
+            - phono3py: ``fc2_filename``, ``fc3_filename``;
+            - gpumd: ``primitive`` (a Crystal or a POSCAR; default ``POSCAR`` beside the files, or spglib's);
+            - netcdf: none.
+
+        Raises
+        ------
+        TypeError
+            An option the format does not take (:class:`~trajmodes.errors.FormatOptionError`, also a ValueError; the
+            message names the format and the options it takes).
+        ValueError
+            An unknown format, or a path whose format cannot be told (the message says what to pass);
+            :class:`~trajmodes.errors.ForceConstantsFormatError` for a file that cannot be read as it stands.
+        """
+        from trajmodes.forceconstants.formats import read_keywords
+        data, where = read_keywords(path, format, options)
         return cls._from_file(data, where)
 
-    def to_phonopy(self, folder: str | os.PathLike, fc_format: str = "text") -> None:
-        """Write ``phonopy_params.yaml`` and ``FORCE_CONSTANTS`` (``fc_format="hdf5"``: ``fc2.hdf5``), with Born
-        charges also ``BORN``, into ``folder``; see :func:`trajmodes.io.forceconstants.phonopy.write_phonopy`."""
-        from trajmodes.io.forceconstants.phonopy import write_phonopy
-        write_phonopy(self.with_convention("full"), folder, fc_format)
+    def write(self, target: str | os.PathLike, format: str | None = None, **options) -> None:
+        """Write these constants in any format trajmodes writes, each in its convention (TDEP's short-range constants
+        with Born charges, the others full: :meth:`with_convention`).
 
-    @classmethod
-    def from_phono3py(cls, path: str | os.PathLike,
-                      fc2_filename: str | os.PathLike | None = None,
-                      fc3_filename: str | os.PathLike | None = None) -> "ForceConstants":
-        """Read phono3py's fc2 (and fc3 when there is one) with the structure of its yaml; see
-        :func:`trajmodes.io.forceconstants.phono3py.read_phono3py`."""
-        from trajmodes.io.forceconstants.phono3py import read_phono3py
-        data, where = read_phono3py(path, fc2_filename, fc3_filename)
-        return cls._from_file(data, where)
+        Parameters
+        ----------
+        target : path
+            The file (netcdf, hiphive) or the folder the format's files go into (the others). Not ``path``: that is
+            an option of gpumd's writer.
+        format : {"tdep", "shengbte", "phonopy", "phono3py", "netcdf", "gpumd", "hiphive"}, optional
+            Default: the format the name ends with (``.nc``: netcdf, ``.fcs``: hiphive); the folder formats must be
+            named.
+        **options
+            The format writer's options (:func:`~trajmodes.forceconstants.formats.format_options` with ``"write"``):
+
+            - netcdf: ``attrs``, the provenance attributes of the file;
+            - phonopy: ``fc_format`` (``"text"``: ``FORCE_CONSTANTS``, ``"hdf5"``: ``fc2.hdf5``);
+            - phono3py: ``compression`` of the hdf5 files (default ``"gzip"``);
+            - tdep: ``source``, named in the headers; ``tol``;
+            - shengbte: ``source``, ``mesh`` and ``temperature`` (K) of ``CONTROL``, ``tol``;
+            - gpumd: ``source``, ``path`` (the folder ``fcp.txt`` names; default ``target``), ``heat_current_order``;
+            - hiphive: none.
+
+        Raises
+        ------
+        TypeError
+            An option the format does not take (:class:`~trajmodes.errors.FormatOptionError`, also a ValueError; the
+            message names the format and the options it takes).
+        ValueError
+            An unknown format, one trajmodes does not write, or a name that says no format.
+        """
+        from trajmodes.forceconstants.formats import format_to_write, write_options
+        fmt = format_to_write(target, format)
+        options = write_options(fmt, options)
+        fmt.write(self.with_convention(fmt.convention), target, **options)
 
     @classmethod
     def _from_file(cls, data: dict, where: str) -> "ForceConstants":
         """The constants of a reader's keywords, every inconsistency named by its file: the Born charges and the
         dielectric tensor checked first (:func:`~trajmodes.forceconstants.dipole.check_born`), named by the file they
         came from (``nac_source``, else ``where``), the rest by ``where``."""
-        from trajmodes.io.forceconstants.phonopy import blamed
         data = dict(data)
         fc3_source = data.pop("fc3_source", None)
         source = str(data.pop("nac_source", None) or where)
@@ -576,111 +624,6 @@ class ForceConstants:
         data.pop("phonon", None)
         return cls(**data)
 
-    def to_phono3py(self, folder: str | os.PathLike, compression: str | None = "gzip") -> None:
-        """Write ``phono3py_params.yaml``, ``fc2.hdf5`` and (with ``fc3``) ``fc3.hdf5`` into ``folder``; see
-        :func:`trajmodes.io.forceconstants.phono3py.write_phono3py`."""
-        from trajmodes.io.forceconstants.phono3py import write_phono3py
-        write_phono3py(self.with_convention("full"), folder, compression)
-
-    def to_netcdf(self, path: str | os.PathLike, attrs: dict | None = None) -> None:
-        """Write trajmodes' own netCDF4 file (atomic), with the provenance attributes ``attrs``; see
-        :func:`trajmodes.io.forceconstants.netcdf.write_netcdf`."""
-        from trajmodes.io.forceconstants.netcdf import write_netcdf
-        write_netcdf(self.with_convention("full"), path, attrs)
-
-    @classmethod
-    def read(cls, path: str | os.PathLike, format: str | None = None,
-             supercell=None) -> "ForceConstants":
-        """Force constants of any format trajmodes reads: TDEP, ShengBTE, phonopy, phono3py, hiPhive (``.fcp``,
-        ``.fcs``), GPUMD or a trajmodes netCDF file, the one place every command and function reads them through.
-
-        Parameters
-        ----------
-        path : path
-            A file or a folder of the format's files.
-        format : {"tdep", "shengbte", "phonopy", "phono3py", "netcdf", "gpumd", "hiphive"}, optional
-            A name of :func:`trajmodes.io.forceconstants.registry.format_names`. Default: the format the path holds
-            (:func:`trajmodes.io.forceconstants.registry.detect_fc_format`: from the file names).
-        supercell : optional
-            For TDEP and ShengBTE files without their supercell file, and hiPhive potentials (see their readers).
-        """
-        from trajmodes.io.forceconstants.registry import detect_fc_format, fc_format
-        data, where = fc_format(format or detect_fc_format(path)).read_keywords(path, supercell=supercell)
-        return cls._from_file(data, where)
-
-    @classmethod
-    def from_netcdf(cls, path: str | os.PathLike) -> "ForceConstants":
-        """Read a file written by :meth:`to_netcdf`."""
-        from trajmodes.io.forceconstants.netcdf import read_netcdf
-        data, where = read_netcdf(path)
-        return cls._from_file(data, where)
-
-    @classmethod
-    def from_tdep(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
-        """Read TDEP's ``infile.forceconstant`` (and ``infile.forceconstant_thirdorder`` when there is one) onto
-        the supercell of ``infile.ssposcar`` (or ``supercell``), the unit cell from ``infile.ucposcar``; see
-        :func:`trajmodes.io.forceconstants.tdep.read_tdep`."""
-        from trajmodes.io.forceconstants.tdep import read_tdep
-        data, where = read_tdep(path, supercell=supercell)
-        return cls._from_file(data, where)
-
-    def to_tdep(self, folder: str | os.PathLike, source: str | os.PathLike | None = None) -> None:
-        """Write TDEP's ``infile.ucposcar``, ``infile.ssposcar``, ``infile.forceconstant`` and (with ``fc3``)
-        ``infile.forceconstant_thirdorder`` into ``folder``; ``source`` is named in their headers. See
-        :func:`trajmodes.io.forceconstants.tdep.write_tdep`."""
-        from trajmodes.io.forceconstants.tdep import write_tdep
-        write_tdep(self.with_convention("short-range"), folder, source)
-
-    @classmethod
-    def from_shengbte(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
-        """Read ShengBTE's ``FORCE_CONSTANTS_2ND`` (and ``FORCE_CONSTANTS_3RD`` when there is one) with the unit cell
-        of ``POSCAR``, the supercell of ``SPOSCAR`` (or ``supercell``) and the Born charges of ``CONTROL``; see
-        :func:`trajmodes.io.forceconstants.shengbte.read_shengbte`."""
-        from trajmodes.io.forceconstants.shengbte import read_shengbte
-        data, where = read_shengbte(path, supercell=supercell)
-        return cls._from_file(data, where)
-
-    def to_shengbte(self, folder: str | os.PathLike, source: str | os.PathLike | None = None, mesh=None,
-                    temperature: float = 300.0) -> None:
-        """Write ``POSCAR``, ``SPOSCAR``, ``FORCE_CONSTANTS_2ND``, ``CONTROL`` (with the Born charges and dielectric
-        tensor when there are any; ``mesh`` and ``temperature`` (K) its ``ngrid`` and ``T``) and (with ``fc3``)
-        ``FORCE_CONSTANTS_3RD`` for ShengBTE / almaBTE into ``folder``; see
-        :func:`trajmodes.io.forceconstants.shengbte.write_shengbte`."""
-        from trajmodes.io.forceconstants.shengbte import write_shengbte
-        write_shengbte(self.with_convention("full"), folder, source, mesh=mesh, temperature=temperature)
-
-    @classmethod
-    def from_hiphive(cls, path: str | os.PathLike, supercell=None) -> "ForceConstants":
-        """Read a hiPhive force-constant potential (``.fcp``) onto ``supercell`` (a Crystal, or N / 3 ints / a 3 x 3
-        matrix of unit cells), or a hiPhive ForceConstants file (``.fcs``) with its own supercell; second and third
-        order, with hiPhive's own reader (``pip install hiphive``). See :func:`trajmodes.io.forceconstants.hiphive.read_hiphive`."""
-        from trajmodes.io.forceconstants.hiphive import read_hiphive
-        data, where = read_hiphive(path, supercell=supercell)
-        return cls._from_file(data, where)
-
-    def to_hiphive(self, path: str | os.PathLike) -> None:
-        """Write a hiPhive ForceConstants file (``.fcs``) with hiPhive's own writer; see
-        :func:`trajmodes.io.forceconstants.hiphive.write_hiphive`."""
-        from trajmodes.io.forceconstants.hiphive import write_hiphive
-        write_hiphive(self.with_convention("full"), path)
-
-    @classmethod
-    def from_gpumd(cls, path: str | os.PathLike, primitive=None) -> "ForceConstants":
-        """Read GPUMD's force-constant potential files (``model.xyz``, ``clusters_order2.in``, ``fcs_order2.in`` and
-        the third order when there is one); ``primitive`` (a Crystal or a POSCAR) defaults to ``POSCAR`` beside them or
-        spglib's. See :func:`trajmodes.io.forceconstants.gpumd.read_gpumd`."""
-        from trajmodes.io.forceconstants.gpumd import read_gpumd
-        data, where = read_gpumd(path, primitive=primitive)
-        return cls._from_file(data, where)
-
-    def to_gpumd(self, folder: str | os.PathLike, source: str | os.PathLike | None = None,
-                 path: str | os.PathLike | None = None) -> None:
-        """Write GPUMD's force-constant potential (``fcp.txt``, ``model.xyz``, ``r0.in``, the clusters and blocks of
-        the second and third order) into ``folder``; ``path``: the folder ``fcp.txt`` names (default ``folder``). See
-        :func:`trajmodes.io.forceconstants.gpumd.write_gpumd`."""
-        from trajmodes.io.forceconstants.gpumd import write_gpumd
-        write_gpumd(self.with_convention("full"), folder, source=source, path=path)
-
     def __repr__(self) -> str:
         third = "" if self.fc3 is None else f", fc3 {self.fc3.shape} eV/A^3"
         if self.phonon_fc2 is not None:
@@ -702,7 +645,6 @@ def _checked_nac(data: dict, source: str) -> None:
     if data.get("born") is None or data.get("epsilon") is None or data.get("primitive") is None:
         return
     from trajmodes.forceconstants.dipole import check_born
-    from trajmodes.io.forceconstants.phonopy import blamed
     with blamed(source, fix=None):
         try:
             data["born"], data["epsilon"] = check_born(data["born"], data["epsilon"], data["primitive"].n_atoms,

@@ -100,8 +100,8 @@ def _add(*parts):
 def fit_layer(traj, energy: bool = True, temperature: bool = True) -> tuple:
     """The fields :func:`normal_equations` reads from ``traj`` in its one pass (its read layer,
     :meth:`~trajmodes.trajectory.core.Trajectory.field`): positions and forces, the potential energy where the data
-    have it (``energy``), the velocities where the temperature can be had (``temperature``). Other arrays read
-    through the same layer share each chunk's parse when computed with the fit (``together``)."""
+    have it (``energy``), the velocities where the temperature can be had (``temperature``). The accumulators joined
+    to the run's next pass are read through it too (:meth:`~trajmodes.trajectory.passes.Pass.compute`)."""
     with_energy = energy and "potential_energy" in getattr(traj, "frame_fields", ())
     with_t = temperature and traj.velocities is not None and traj.masses is not None
     return ("positions", "forces") + (("potential_energy",) if with_energy else ()) + \
@@ -111,8 +111,9 @@ def fit_layer(traj, energy: bool = True, temperature: bool = True) -> tuple:
 def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str = "blocks",
                      split_every: int = 8, compute: bool = True, r0: np.ndarray | None = None,
                      reference: Structure | None = None, segments: int | None = None, energy: bool = True,
-                     temperature: bool = True, together=None):
-    """Normal equations of a pool of trajectories, streamed as Dask tasks over their frame chunks.
+                     temperature: bool = True):
+    """Normal equations of a pool of trajectories, streamed as Dask tasks over their frame chunks, in one pass with
+    the accumulators joined to the first run's next pass (:class:`~trajmodes.trajectory.passes.Pass`).
 
     Parameters
     ----------
@@ -140,9 +141,6 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         Fan-in of the tree sum.
     compute : bool
         False: return the Dask Delayed of the result instead.
-    together : dict name -> dask collection, optional
-        Computed in the same pass over the frames (arrays read through :func:`fit_layer` share each chunk's parse
-        with the fit); with them the result is (NormalBlocks, dict of their values).
 
     Returns
     -------
@@ -185,26 +183,4 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
     if not compute:
         return parts[0]
     with one_blas_thread():               # the chunks run side by side on the cores
-        if together is not None:
-            # unoptimised: each kind of collection optimised on its own fuses the shared read tasks into its own
-            # (the frames were parsed once for the fit and once for the arrays computed with it)
-            return _compute_with_kept(trajs, parts[0], dict(together))
-        return parts[0].compute()
-
-
-def _compute_with_kept(trajs: list, *args):
-    """``dask.compute(*args, optimize_graph=False)``; on a ``dask.distributed`` cluster whose workers keep read tasks
-    of the pass for it (a provisional reference's frames, frames read ahead:
-    :meth:`~trajmodes.trajectory.core.Trajectory.release_kept`), the graph is submitted first and then they are let
-    go, so that each chunk leaves the workers' memory when the pass is done with it, not at its end."""
-    import dask
-    from dask.base import unpack_collections
-
-    client = scattering_client()
-    if client is None or not any(t.kept_on_workers for t in trajs):
-        return dask.compute(*args, optimize_graph=False)
-    collections, repack = unpack_collections(*args)
-    futures = client.compute(list(collections), optimize_graph=False)
-    for t in trajs:
-        t.release_kept()
-    return repack(client.gather(futures))
+        return trajs[0].next_pass.compute(parts[0], fit_layer(trajs[0], energy, temperature), runs=trajs)

@@ -33,9 +33,22 @@ def warn_ill_posed(mode: str, n, P, sizes, info, orders, n_frames) -> None:
                           "or smaller cutoffs)", UserWarning, stacklevel=3)
 
 
-def format_scores(fit) -> str:
-    """The scores of a fitted :class:`~trajmodes.forceconstants.fit.EffectiveForceConstants` as a small text table."""
-    s = fit.scores_
+def format_scores(scores, temperature: float = float("nan"), potential: float = float("nan"),
+                  baseline: float = float("nan")) -> str:
+    """The scores of a force-constant fit as a small text table.
+
+    Parameters
+    ----------
+    scores : xarray.Dataset
+        A fit's ``scores_`` (:class:`~trajmodes.forceconstants.fit.EffectiveForceConstants`): per ``order``
+        ``n_params``, ``r2``, ``rmse``, ``cv_rmse`` and ``condition_number``; ``sigma_a``, ``n_frames``, ``n_rows``;
+        attributes ``mode``, ``folds`` and ``cv``.
+    temperature : float
+        The run's mean kinetic temperature, K (NaN: not shown).
+    potential, baseline : float
+        eV/atom: the mean MD potential energy <U_MD> and U_0 = <U_MD - 1/2 u Phi u> (NaN: not shown).
+    """
+    s = scores
     lines = [f"{'order':>5} {'params':>7} {'R^2':>12} {'RMSE (eV/A)':>12} {'CV RMSE':>12} {'cond':>10}"]
     for i, o in enumerate(s.order.values):
         lines.append(f"{int(o):>5} {int(s.n_params[i]):>7} {float(s.r2[i]):>12.8f} {float(s.rmse[i]):>12.6f} "
@@ -43,12 +56,10 @@ def format_scores(fit) -> str:
     lines.append(f"sigma_A = {float(s.sigma_a):.4f} ({s.attrs['mode']}); {int(s.n_frames)} frames, "
                  f"{int(s.n_rows)} force components, {s.attrs['folds']}-fold CV ({s.attrs['cv']})")
     extra = []
-    if np.isfinite(getattr(fit, "temperature_", np.nan)):
-        extra.append(f"mean kinetic temperature {fit.temperature_:.2f} K")
-    if np.isfinite(fit.energies_["potential"]):
-        n = fit.supercell_.n_atoms
-        extra.append(f"<U_MD> = {fit.energies_['potential'] / n:.6f} eV/atom, U_0 = <U_MD - 1/2 u Phi u> = "
-                     f"{fit.energies_['baseline'] / n:.6f} eV/atom")
+    if np.isfinite(temperature):
+        extra.append(f"mean kinetic temperature {temperature:.2f} K")
+    if np.isfinite(potential):
+        extra.append(f"<U_MD> = {potential:.6f} eV/atom, U_0 = <U_MD - 1/2 u Phi u> = {baseline:.6f} eV/atom")
     if extra:
         lines.append("; ".join(extra))
     return "\n".join(lines)

@@ -26,6 +26,7 @@ energy more slowly than the run lasts. The blocking curve then keeps rising at t
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from trajmodes.forceconstants.solve import fit_params
 
 __all__ = ["resample_counts", "resampled", "bootstrap_params", "bootstrap_std", "blocking_ratio",
            "segment_influence", "blocking_curve", "blocking_plateau", "scaled_samples", "temperature_draw",
-           "BLOCKING_WARN"]
+           "BLOCKING_WARN", "BlockBootstrap", "block_bootstrap"]
 
 #: ratio of the error at the blocking plateau to the error of the fit's segments above which the segments are flagged
 #: as shorter than the correlation time (the error bars are scaled by it either way)
@@ -241,3 +242,83 @@ def blocking_warning(ratio: float, converged: bool, temperature_ratio: float, te
                 f"of the crystal relaxes more slowly than a segment ({per_segment} frames), and the run's temperature, "
                 "and with it every effective frequency, wanders more than the segments show; use a longer run")
     return None
+
+
+@dataclass
+class BlockBootstrap:
+    """The block bootstrap of a fit's time segments (:func:`block_bootstrap`); each field is the fitted estimator's
+    attribute of the same name with a trailing underscore (:meth:`~trajmodes.forceconstants.fit.EffectiveForceConstants.
+    bootstrap` documents them), ``warning`` the warning to raise (None: none)."""
+
+    blocking_ratio: float
+    blocking_curve: np.ndarray
+    blocking_converged: bool
+    n_effective: float
+    params_samples: dict
+    params_err: dict
+    energies_samples: dict
+    energies_err: dict
+    temperature_blocking: float
+    temperature_samples: np.ndarray
+    temperature_err: float
+    energy_conserved: bool
+    temperature_ensemble_err: float
+    warning: str | None
+
+
+def block_bootstrap(seg: NormalBlocks, params: dict, kernel, mode: str, rcond, energies: dict, temperature: float,
+                    n_atoms: int, n_resamples: int = 200, seed: int | None = 0, held=None,
+                    segments=None) -> BlockBootstrap:
+    """The block bootstrap of a fit's normal equations per time segment ``seg`` (no pass over the frames): the
+    segments resampled with replacement and every resample solved (``mode``, ``rcond``; ``held(G, b)``: the solve of
+    a fit with a held fc2), the resamples' spread about the fitted ``params`` (dict order -> (P_o,)) scaled by the
+    blocking analysis of the segments' linearised contributions to the order-2 parameters
+    (:func:`segment_influence`, :func:`blocking_curve`, :func:`blocking_plateau`: H. Flyvbjerg and H. G. Petersen,
+    J. Chem. Phys. 91, 461 (1989)); the mean ``energies`` (eV per supercell) and the mean kinetic ``temperature`` (K)
+    resampled the same way, the temperature with a blocking analysis of its own. ``kernel``: the design kernel (its
+    column ``sizes`` and ``offsets`` per order); ``segments``: the setting, named when there are too few."""
+    from trajmodes.forceconstants.averages import mean_energies
+    B = seg.n_blocks
+    if B < 4:
+        raise ValueError(f"the block bootstrap needs at least 4 time segments with frames, and this fit has {B} "
+                         f"({int(seg.n_frames.sum())} frames, segments={segments}): fit with more segments "
+                         "or more frames")
+    orders = sorted(params)
+    sizes, off = kernel.sizes, kernel.offsets                     # the kernel's columns: orders side by side
+    p_all = np.concatenate([params[o] for o in orders])
+    nb, berr = blocking_curve(segment_influence(seg, p_all, sizes, mode)[:, :sizes[0]])
+    factor, ratios, converged = blocking_plateau(nb, berr)
+    counts = resample_counts(B, n_resamples, seed)
+    samples = scaled_samples(bootstrap_params(seg, counts, sizes, mode, rcond, held), factor, p_all)
+    err = bootstrap_std(samples, B)
+    params_samples = {o: samples[:, off[i]:off[i + 1]] for i, o in enumerate(orders)}
+    res = resampled(seg, counts)
+    p3, p4 = params_samples.get(3), params_samples.get(4)
+    esamples = [mean_energies(res.select(r), samples[r, :sizes[0]], None if p3 is None else p3[r],
+                              None if p4 is None else p4[r]) for r in range(res.n_blocks)]
+    energies_samples = {k: scaled_samples(np.array([e[k] for e in esamples]), factor, energies[k])
+                        for k in energies}                        # the same blocking factor as the parameters
+    # the kinetic temperature: its energy relaxes more slowly than the displacements decorrelate, and a run whose
+    # mean temperature wanders shifts every effective frequency by d nu / dT times that
+    tb = res.per_frame_mean("temperature")
+    t_ratio = float("nan")
+    if np.isfinite(temperature):
+        tseg = (seg.per_frame_mean("temperature") - temperature) * seg.n_temperature \
+            / float(seg.n_temperature.sum())                       # each segment's share of the mean's deviation
+        tnb, terr = blocking_curve(tseg)
+        t_ratio, _, _ = blocking_plateau(tnb, terr, tolerance=2.0, rise=1.0)          # one series
+        t_samples = scaled_samples(tb, t_ratio, temperature)
+    else:
+        t_samples = np.full(len(tb), np.nan)
+    t_err = float(bootstrap_std(t_samples, B))
+    conserved, ensemble_err = temperature_draw(seg, temperature, t_err, n_atoms)
+    n_eff = float(B / factor ** 2)
+    what = blocking_warning(float(factor), converged, t_ratio, temperature, B, int(seg.n_frames.sum()) // B,
+                            int(B // nb[-1]), n_eff)
+    return BlockBootstrap(
+        blocking_ratio=float(factor), blocking_curve=np.stack([nb.astype(float), ratios], axis=1),
+        blocking_converged=bool(converged), n_effective=n_eff, params_samples=params_samples,
+        params_err={o: err[off[i]:off[i + 1]] for i, o in enumerate(orders)}, energies_samples=energies_samples,
+        energies_err={k: float(bootstrap_std(v, B)) for k, v in energies_samples.items()},
+        temperature_blocking=t_ratio, temperature_samples=t_samples, temperature_err=t_err,
+        energy_conserved=conserved, temperature_ensemble_err=ensemble_err, warning=what)

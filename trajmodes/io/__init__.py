@@ -104,9 +104,9 @@ def looks_like_poscar(head: bytes) -> bool:
     return k < len(lines) and lines[k].strip()[:1] in (b"D", b"d", b"C", b"c", b"K", b"k")
 
 
-def read_structure(path, *, units: str | None = None, species=None) -> Structure:
+def read_structure(path, *, units: str | None = None, species=None, lj_scales: dict | None = None) -> Structure:
     """Read one structure (a LAMMPS data file, a VASP POSCAR / CONTCAR, or the first frame of any trajectory format
-    trajmodes reads, ASE's included)."""
+    trajmodes reads, ASE's included); ``units`` and ``lj_scales`` (``units="lj"``) as :func:`trajmodes.read`'s."""
     path = os.fspath(path)
     head = read_head(path)
     refuse_unreadable(path, head)
@@ -127,13 +127,13 @@ def read_structure(path, *, units: str | None = None, species=None) -> Structure
                          d["origins"][0])
     if head.lstrip().startswith(b"ITEM:") or head.lstrip().split(b"\n", 1)[0].strip().isdigit() or \
             head[:3] == b"CDF" or head[:4] == b"\x89HDF":
-        src = open_source(path, units=units, species=species)
+        src = open_source(path, units=units, species=species, lj_scales=lj_scales)
         d = src.read([0])
         return Structure(d["positions"][0], d["cells"][0] if src.has_cell else None, src.species, src.masses,
                          d["origins"][0])
     if b"atoms" in head and (b"xlo xhi" in head or b"avec" in head):
         from trajmodes.io.trajectories.lammps_data import read_data
-        return read_data(path, units=units or "metal", species=species)
+        return read_data(path, units=units or "metal", species=species, lj_scales=lj_scales)
     raise TrajectoryFormatError(path, "not a structure format trajmodes knows (LAMMPS data file, LAMMPS dump, "
                                 "XYZ, trajmodes netCDF, VASP POSCAR/OUTCAR/vasprun.xml/XDATCAR, pw.x output, ASE "
                                 ".traj)", fix="Pass a Structure or an array of positions")

@@ -27,10 +27,12 @@ What is read:
 The current is three columns: ``c_NAME[1..3]`` of a vector compute (the first three of ``compute heat/flux``'s six:
 the full current, then its convective part), ``v_Jx v_Jy v_Jz``, or ``Jx Jy Jz``; ``current=`` names it when the
 table holds several. It is the volume-integrated current, as LAMMPS writes it (its documentation: the output is
-J without the 1/V), in energy x velocity of the run's units, converted here to eV A/ps. Temperature (``Temp``,
+J without the 1/V), in energy x velocity of the run's units (metal, real, or lj with the run's scales:
+``lj_scales=``), converted here to eV A/ps. Temperature (``Temp``,
 ``c_..._temp``) and volume (``Volume``, or ``Lx Ly Lz``) columns are read when present. Every value the reader
 decides (the runs and rows read, the units, the time step and interval, the atom count of a per-atom current, the
-volume) is said in :attr:`HeatCurrentSeries.notes` with where it came from.
+volume) is said in :attr:`HeatCurrentSeries.notes` with where it came from. The layouts other than a table of columns
+(mode vector, GPUMD) are read in :mod:`trajmodes.io.heat_current_layouts`.
 """
 from __future__ import annotations
 
@@ -43,24 +45,59 @@ from dataclasses import dataclass
 import numpy as np
 
 from trajmodes.errors import TrajectoryFormatError
+from trajmodes.io.heat_current_layouts import GPUMD_COLUMNS, gpumd_compute, vector_tables
 from trajmodes.io.trajectories.lammps_log import log_runs
-from trajmodes.units import AMU_A2_PS2_EV, KCALMOL_EV
+from trajmodes.units import AMU_A2_PS2_EV, KB_EV, KCALMOL_EV, conversion
 
-__all__ = ["HeatCurrentSeries", "read_heat_current", "CURRENT_UNITS", "GPUMD_VELOCITY", "EXTENSIVE_COMPUTES"]
+__all__ = ["HeatCurrentSeries", "read_heat_current", "CURRENT_UNITS", "GPUMD_VELOCITY", "GPUMD_COLUMNS",
+           "EXTENSIVE_COMPUTES"]
 
 #: eV A/ps per unit of the volume-integrated heat current (energy x velocity) of each LAMMPS unit style: metal
 #: eV A/ps, real kcal/mol A/fs
 CURRENT_UNITS = {"metal": 1.0, "real": KCALMOL_EV * 1e3}
 #: the ps of one MD time unit (the ``timestep`` command's unit) of each unit style
 TIMESTEP_PS = {"metal": 1.0, "real": 1e-3}
+#: the LAMMPS unit styles whose heat current is read (lj with its physical scales, ``lj_scales=``)
+STYLES_READ = ("metal", "real", "lj")
+
+
+@dataclass(frozen=True)
+class _Scales:
+    """What multiplies a heat-current file's values in a LAMMPS unit style into trajmodes' units."""
+
+    style: str | None
+    current: float = 1.0          # energy x velocity -> eV A/ps
+    time: float = 1.0             # the style's time unit (the timestep command's) -> ps
+    volume: float = 1.0           # length^3 -> A^3
+    temperature: float = 1.0      # the Temp column -> K (lj: reduced temperature k_B T / epsilon)
+
+
+def _scales(path: str, style: str | None, lj_scales, line=None, given: bool = False) -> _Scales:
+    """The :class:`_Scales` of ``style`` (None: metal), or a refusal naming the file and where the style was said."""
+    if style is None or style == "metal":
+        return _Scales(style)
+    if style == "real":
+        return _Scales(style, CURRENT_UNITS["real"], TIMESTEP_PS["real"])
+    said = "given" if given else ("its units command" if line else "the LAMMPS input")
+    if style == "lj":
+        if not lj_scales:
+            raise TrajectoryFormatError(path, f"the heat current is in LAMMPS units lj ({said}): reduced units, whose "
+                                              "physical size the file does not say", line=None if given else line,
+                                        fix="Give the run's scales: --lj-scales SIGMA,EPSILON,MASS (A, eV, amu; "
+                                            "argon: 3.405,0.01032,39.948), lj_scales={'sigma': ..., 'epsilon': ..., "
+                                            "'mass': ...} in Python")
+        c = conversion("lj", lj_scales)
+        return _Scales("lj", c.energy * c.velocity, c.time, c.length ** 3, c.energy / KB_EV)
+    raise TrajectoryFormatError(path, f"the heat current in LAMMPS units {style!r} ({said}) is not supported",
+                                line=None if given else line,
+                                fix=f"Use one of {', '.join(STYLES_READ)} units, or convert the current to eV A/ps "
+                                    "and pass --units metal (units='metal')")
 #: computes whose global vector LAMMPS' thermo output divides by the atom count under ``thermo_modify norm yes``
 #: (extensive); a thermo variable is never divided
 EXTENSIVE_COMPUTES = ("heat/flux",)
 #: A/ps per GPUMD velocity unit, sqrt(eV/amu): its heat currents (eV^(3/2) amu^(-1/2), energy x that velocity) times
 #: it are eV A/ps (its heat-current correlations, eV^3/amu, times its square are (eV A/ps)^2)
 GPUMD_VELOCITY = float(1.0 / np.sqrt(AMU_A2_PS2_EV))
-#: the columns of each quantity of GPUMD's ``compute`` per group, in the order compute.out writes them
-GPUMD_COLUMNS = {"temperature": 1, "potential": 1, "force": 3, "virial": 3, "jp": 3, "jk": 3, "momentum": 3}
 _NAME = re.compile(r"^[A-Za-z_][\w\[\]:.\-/]*$")
 _VECTOR = re.compile(r"^(?P<base>.+)\[(?P<i>\d+)\]$")
 _STEP_COLUMNS = ("Step", "TimeStep", "step", "timestep")
@@ -254,7 +291,8 @@ def _positive(value, name: str):
 
 
 def read_heat_current(path, *, current: str | None = None, others=(), units: str | None = None,
-                      md_timestep: float | None = None, run=None, lammps_input=None) -> HeatCurrentSeries:
+                      md_timestep: float | None = None, run=None, lammps_input=None,
+                      lj_scales: dict | None = None) -> HeatCurrentSeries:
     """Read a heat-current series (module docstring).
 
     Parameters
@@ -265,7 +303,7 @@ def read_heat_current(path, *, current: str | None = None, others=(), units: str
         names separated by commas; default the one vector whose name says heat current (``flux``, ``heat``, ``J``).
     others : sequence of str
         Other currents to read the same way (``("vcm[1]",)`` for ``c_vcm[1][1..3]``), in their own units.
-    units : {"metal", "real"}, optional
+    units : {"metal", "real", "lj"}, optional
         The LAMMPS unit style of the values; default the log's ``units`` command, else ``metal``.
     md_timestep : float, optional
         The MD time step in ps; default the ``timestep`` in force for the run that wrote the rows (in its unit
@@ -276,6 +314,9 @@ def read_heat_current(path, *, current: str | None = None, others=(), units: str
     lammps_input : str or path, optional
         Of a ``fix ave/time`` or ``fix print`` file: the LAMMPS input or log that wrote it (default: one beside it
         that names the file), for the interval between rows, the time step and the units.
+    lj_scales : dict, optional
+        ``{"sigma": A, "epsilon": eV, "mass": amu}`` of a run in units lj (its current, time step, volume and
+        reduced temperature are converted with them).
 
     Returns
     -------
@@ -291,13 +332,14 @@ def read_heat_current(path, *, current: str | None = None, others=(), units: str
     path = os.fspath(path)
     md_timestep = _positive(md_timestep, "md_timestep")
     if os.path.basename(path).startswith("compute.out"):
-        return _gpumd_compute(path, md_timestep)
+        fields = gpumd_compute(path, md_timestep)
+        return HeatCurrentSeries(**dict(fields, current=fields["current"] * GPUMD_VELOCITY))
     text = _read_text(path)
     lines = text.split("\n")
     runs = None if run is None else ([int(run)] if np.ndim(run) == 0 else [int(r) for r in run])
     if bool(re.search(r"^LAMMPS \(", text, re.M)) or "Loop time of" in text:
-        return _from_log(path, lines, current, others, units, md_timestep, runs)
-    return _from_table(path, lines, text, current, others, units, md_timestep, runs, lammps_input)
+        return _from_log(path, lines, current, others, units, md_timestep, runs, lj_scales)
+    return _from_table(path, lines, text, current, others, units, md_timestep, runs, lammps_input, lj_scales)
 
 
 def _read_text(path: str) -> str:
@@ -354,14 +396,17 @@ def _check_finite(path: str, table, lines, cols, header) -> None:
                                             "the rows before it, or rerun")
 
 
-def _temperature_volume(path, header, table, lines, box, notes) -> tuple:
+def _temperature_volume(path, header, table, lines, box, notes, scales: _Scales | None = None) -> tuple:
     """The temperature column and the volume (a Volume or Lx Ly Lz column's mean, else ``box`` (volume, line, where))
-    of a table, with notes; a volume that is not positive is refused with its line."""
+    of a table, converted with ``scales`` (K, A^3), with notes; a volume that is not positive is refused with its
+    line."""
+    scales = scales or _Scales(None)
+    units = f", converted from units {scales.style}" if scales.style not in (None, "metal", "real") else ""
     temp_col = next((i for i, n in enumerate(header) if n in ("Temp", "temp") or re.match(r"c_\w*temp\w*$", n, re.I)),
                     None)
     if temp_col is not None:
         _check_finite(path, table, lines, [temp_col], header)
-        notes.append(f"temperature: the {header[temp_col]} column")
+        notes.append(f"temperature: the {header[temp_col]} column{units}")
     volume = None
     if "Volume" in header or all(n in header for n in ("Lx", "Ly", "Lz")):
         names = ["Volume"] if "Volume" in header else ["Lx", "Ly", "Lz"]
@@ -372,16 +417,48 @@ def _temperature_volume(path, header, table, lines, box, notes) -> tuple:
         if len(bad):
             raise TrajectoryFormatError(path, f"the volume ({' x '.join(names)}) is {v[bad[0]]:g} in this row",
                                         line=int(lines[bad[0]]), fix="Pass the run's volume (volume=, --volume A^3)")
-        volume = float(v.mean())
-        notes.append(f"volume {volume:.8g} A^3: the mean of the {' x '.join(names)} column{'s' * (len(names) > 1)}")
+        volume = float(v.mean()) * scales.volume
+        notes.append(f"volume {volume:.8g} A^3: the mean of the {' x '.join(names)} column{'s' * (len(names) > 1)}"
+                     f"{units}")
     elif box is not None:
         volume, line, where = box
+        volume *= scales.volume
         if not volume > 0:
             raise TrajectoryFormatError(where, f"the box echoed here has volume {volume:g}", line=line,
                                         fix="Pass the run's volume (volume=, --volume A^3)")
         notes.append(f"volume {volume:.8g} A^3: the box echoed at line {line} of {where} (before the run; a run that "
-                     "changes its box needs vol among the thermo columns)")
-    return (None if temp_col is None else table[:, temp_col]), volume
+                     f"changes its box needs vol among the thermo columns){units}")
+    return (None if temp_col is None else table[:, temp_col] * scales.temperature), volume
+
+
+def _time_column(path, header, table, lines, dt, scales: _Scales, given: bool, notes: list):
+    """The time between rows of a table with a ``Time`` column (LAMMPS' thermo keyword time: the elapsed time in the
+    style's time unit), checked against ``dt`` (ps) where the step column and a time step give one: used where none
+    does; a disagreement with the time step of the run's input is refused with the rows, with one given
+    (``given``) said."""
+    if "Time" not in header or len(table) < 2:
+        return dt
+    t = table[:, header.index("Time")]
+    _check_finite(path, table, lines, [header.index("Time")], header)
+    step = float(t[-1] - t[0]) / (len(t) - 1) * scales.time
+    said = (f"the Time column: {t[0]:g} (line {int(lines[0])}) to {t[-1]:g} (line {int(lines[-1])}) over "
+            f"{len(t) - 1} intervals, {step:g} ps between rows")
+    if not step > 0:
+        raise TrajectoryFormatError(path, f"{said}: the time does not go forward", line=int(lines[-1]),
+                                    fix="Pass the rows of one run (--run K), or the time between rows "
+                                        "(--frame-interval PS)")
+    if dt is None:
+        notes.append(f"{step:g} ps between rows: {said}")
+        return step
+    if abs(step - dt) > 0.01 * dt:
+        if given:
+            notes.append(f"{dt:g} ps between rows from the time step given; {said}")
+        else:
+            raise TrajectoryFormatError(path, f"{said}, but the steps and the run's time step give {dt:g} ps",
+                                        line=int(lines[-1]),
+                                        fix="Give the time step the run used (--md-timestep PS) or the time between "
+                                            "rows (--frame-interval PS)")
+    return dt
 
 
 def _run_summary(p: dict) -> str:
@@ -433,7 +510,8 @@ def _norm_factors(path: str, run, names: list, style: str | None) -> tuple:
     return np.array(factors), f"{said} for {run.describe()}: the variables {', '.join(names)} are not divided"
 
 
-def _log_piece(path: str, run, cols: list, others: tuple, units: str | None, md_timestep, last_line: int) -> dict:
+def _log_piece(path: str, run, cols: list, others: tuple, units: str | None, md_timestep, last_line: int,
+               lj_scales=None) -> dict:
     """The rows of one run of a log that hold the current, checked: a Step column, one row every ``thermo`` steps
     (the rows at the run's own first and last steps excepted where off that grid, dropped and said), finite
     values; the unit style, time step and per-atom factors in force."""
@@ -485,11 +563,7 @@ def _log_piece(path: str, run, cols: list, others: tuple, units: str | None, md_
     all_cols = cols + [c for oc in other_cols for c in oc]
     _check_finite(path, table, lines, all_cols, header)
     style = units or run.units[0]
-    if style is not None and style not in CURRENT_UNITS:
-        raise TrajectoryFormatError(path, f"the heat current in LAMMPS units {style!r} is not supported",
-                                    line=None if units else run.units[1],
-                                    fix=f"Use one of {', '.join(CURRENT_UNITS)} units, or convert the current to "
-                                        "eV A/ps and pass --units metal (units='metal')")
+    scales = _scales(path, style, lj_scales, None if units else run.units[1], given=units is not None)
     if run.dt_reset is not None:
         raise TrajectoryFormatError(path, f"fix dt/reset (line {run.dt_reset}) changes the time step during "
                                           f"{run.describe()}: rows an equal number of steps apart are not equally "
@@ -499,12 +573,13 @@ def _log_piece(path: str, run, cols: list, others: tuple, units: str | None, md_
     if ts is not None and not ts > 0:
         raise TrajectoryFormatError(path, f"the time step in force for {run.describe()} is {ts:g}", line=ts_line,
                                     fix="Pass the run's time step (--md-timestep PS; md_timestep= in Python)")
-    log_dt = None if ts is None else ts * TIMESTEP_PS[style or "metal"]
+    log_dt = None if ts is None else ts * scales.time
     factors, norm_note = _norm_factors(path, run, [header[c] for c in all_cols], style)
     if norm_note:
         notes.append(norm_note)
     return dict(run=run, header=header, cols=cols, other_cols=other_cols, table=table, lines=lines, steps=steps,
-                every=every, every_from=every_from, first=first, last=last, style=style, log_dt=log_dt,
+                every=every, every_from=every_from, first=first, last=last, style=style, scales=scales,
+                log_dt=log_dt,
                 md_dt=md_timestep if md_timestep is not None else log_dt, factors=factors, notes=notes)
 
 
@@ -539,7 +614,7 @@ def _check_variables(path: str, lines: list, names: list, before: int | None) ->
                                f"c_flux[2] c_flux[3]), or define {name[2:]} equal to c_flux[k] alone")
 
 
-def _from_log(path, lines, current, others, units, md_timestep, wanted) -> HeatCurrentSeries:
+def _from_log(path, lines, current, others, units, md_timestep, wanted, lj_scales=None) -> HeatCurrentSeries:
     """A LAMMPS log as a sequence of runs (module docstring)."""
     runs = log_runs(lines)
     styled = next((r for r in runs if r.style is not None and r.columns is None), None)
@@ -564,7 +639,7 @@ def _from_log(path, lines, current, others, units, md_timestep, wanted) -> HeatC
     last_line = _last_line(lines)
     for r, c in found:
         _check_variables(path, lines, [r.columns[k] for k in c], r.header_line)
-    pieces = [_log_piece(path, r, c, others, units, md_timestep, last_line) for r, c in found]
+    pieces = [_log_piece(path, r, c, others, units, md_timestep, last_line, lj_scales) for r, c in found]
     for a, b in zip(pieces, pieces[1:]):
         why = []
         ra, rb = a["run"], b["run"]
@@ -640,10 +715,18 @@ def _from_log(path, lines, current, others, units, md_timestep, wanted) -> HeatC
     header = [n for n in p0["header"] if all(n in p["header"] for p in pieces)]
     full = np.concatenate([p["table"][:, [p["header"].index(n) for n in header]] for p in pieces])
     box = None if p0["run"].box is None else (p0["run"].box[0], p0["run"].box[1], path)
-    temperature, volume = _temperature_volume(path, header, full, row_lines, box, notes)
-    return HeatCurrentSeries(table * CURRENT_UNITS[style or "metal"], steps, dt, temperature, volume, style,
+    temperature, volume = _temperature_volume(path, header, full, row_lines, box, notes, p0["scales"])
+    if style == "lj":
+        notes.append(_lj_note(p0["scales"], lj_scales))
+    return HeatCurrentSeries(table * p0["scales"].current, steps, dt, temperature, volume, style,
                              tuple(p0["header"][c] for c in p0["cols"]),
                              None if others_arr is None else others_arr, path, "LAMMPS log", row_lines, tuple(notes))
+
+
+def _lj_note(scales: _Scales, lj_scales: dict) -> str:
+    return (f"units lj: sigma {float(lj_scales['sigma']):g} A, epsilon {float(lj_scales['epsilon']):g} eV, mass "
+            f"{float(lj_scales['mass']):g} amu given (tau = {scales.time:.6g} ps; the current x {scales.current:.6g} "
+            f"to eV A/ps, the reduced temperature x {scales.temperature:.6g} to K)")
 
 
 def _writer_of(path: str, lammps_input) -> dict | None:
@@ -678,8 +761,9 @@ def _writer_of(path: str, lammps_input) -> dict | None:
     return None
 
 
-def _writer_interval(w: dict) -> tuple:
-    """(steps between the rows a fix ave/time or fix print writes, or None; what it says) of :func:`_writer_of`."""
+def _writer_interval(w: dict, vector: bool = False) -> tuple:
+    """(steps between the rows a fix ave/time or fix print writes, or None; what it says) of :func:`_writer_of`;
+    ``vector``: the file was read as the blocks of mode vector (:func:`_vector_tables`)."""
     tok, where = w["tokens"], f"line {w['line']} of {w['path']}"
     kind = tok[3]
     if kind == "ave/time":
@@ -688,9 +772,13 @@ def _writer_interval(w: dict) -> tuple:
                                                    "(ave running or window): each row is a mean over many earlier "
                                                    "rows, not the current at its step", line=w["line"],
                                         fix="Write the current with ave one (the default) and Nrepeat 1")
-        if "mode" in tok and tok[tok.index("mode") + 1:][:1] == ["vector"]:
-            raise TrajectoryFormatError(w["path"], f"fix {tok[1]} writes in mode vector", line=w["line"],
-                                        fix="Write the current with mode scalar (the default)")
+        if "mode" in tok and tok[tok.index("mode") + 1:][:1] == ["vector"] and not vector:
+            raise TrajectoryFormatError(w["path"], f"fix {tok[1]} writes in mode vector, and its file does not have "
+                                                   "the blocks of mode vector under their '# TimeStep Number-of-rows' "
+                                                   "and '# Row NAME ...' headers", line=w["line"],
+                                        fix="Pass the file as LAMMPS wrote it, or write the current with mode scalar: "
+                                            f"fix {tok[1]} all ave/time 1 1 N c_flux[1] c_flux[2] c_flux[3] file "
+                                            "J.txt")
         try:
             nevery, nrepeat, nfreq = (int(t) for t in tok[4:7])
         except ValueError:
@@ -709,9 +797,12 @@ def _writer_interval(w: dict) -> tuple:
     return None, f"fix {tok[1]} {kind} ({where})"
 
 
-def _from_table(path, lines, text, current, others, units, md_timestep, wanted, lammps_input) -> HeatCurrentSeries:
+def _from_table(path, lines, text, current, others, units, md_timestep, wanted, lammps_input,
+                lj_scales=None) -> HeatCurrentSeries:
     """A table of columns: a fix ave/time or fix print file, SporTran's tables (module docstring)."""
-    tables = _tables(lines)
+    tables = vector_tables(path, lines)
+    vector = tables is not None
+    tables = _tables(lines) if tables is None else tables
     picked = [t for t in tables if _current_columns(t["header"], current, path, t["line"]) is not None]
     if not picked:
         _no_current(path, current, [t["header"] for t in tables])
@@ -726,7 +817,7 @@ def _from_table(path, lines, text, current, others, units, md_timestep, wanted, 
                                               f"({', '.join(header)})", line=picked[0]["line"],
                                         fix="Name a vector among the columns (vcm[1] for c_vcm[1][1..3])")
         other_cols.append(found)
-    notes = []
+    notes = [n for t in picked for n in ([t["vector"]] if "vector" in t else []) + t.get("notes", [])]
     last_line = _last_line(lines)
     rows = [r for t in picked for r in t["rows"]]
     for t in picked:
@@ -743,10 +834,15 @@ def _from_table(path, lines, text, current, others, units, md_timestep, wanted, 
     row_lines = np.array([ln for ln, _ in rows], np.int64)
     _check_finite(path, table, row_lines, cols + [c for oc in other_cols for c in oc], header)
     writer = _writer_of(path, lammps_input)
-    every, every_from = (None, None) if writer is None else _writer_interval(writer)
+    every, every_from = (None, None) if writer is None else _writer_interval(writer, vector)
     step_col = next((header.index(n) for n in _STEP_COLUMNS if n in header), None)
     steps = None
     if step_col is not None:
+        off = np.flatnonzero(table[:, step_col] != np.round(table[:, step_col]))
+        if len(off):
+            raise TrajectoryFormatError(path, f"the step {table[off[0], step_col]:g} ({header[step_col]}) is not a "
+                                              "whole number", line=int(row_lines[off[0]]),
+                                        fix="Repair or remove the line (an MD step is a whole number)")
         steps = table[:, step_col].astype(np.int64)
         back, start = [], 0                 # where the steps restart: at or below the first step of the stretch
         for k in np.flatnonzero(np.diff(steps) < 0) + 1:
@@ -792,22 +888,29 @@ def _from_table(path, lines, text, current, others, units, md_timestep, wanted, 
             every_from = "the step column" + ("" if every_from is None else f"; {every_from}")
         if every is not None:
             _check_sequence(path, steps, row_lines, every, every_from)
-    temperature, volume = _temperature_volume(path, header, table, row_lines, None, notes)
     style, md_dt = units, md_timestep
-    if writer is not None:
+    scales = _scales(path, style, lj_scales, given=True)
+    if writer is None:
+        temperature, volume = _temperature_volume(path, header, table, row_lines, None, notes, scales)
+        if step_col is not None and every is not None:
+            notes.append(f"rows every {every} steps (the step column; no LAMMPS input or log beside the file names "
+                         "it)")
+    else:
         notes.append(every_from if step_col is None else f"rows every {every} steps ({every_from})")
         wruns = writer["runs"]
         styles = {r.units for r in wruns}
         if style is None and len(styles) == 1 and next(iter(styles))[0] is not None:
             style = next(iter(styles))[0]
             notes.append(f"units {style}: line {next(iter(styles))[1]} of {writer['path']}")
+            scales = _scales(writer["path"], style, lj_scales, next(iter(styles))[1])
+        temperature, volume = _temperature_volume(path, header, table, row_lines, None, notes, scales)
         steps_dt = {(r.timestep[0], r.timestep[1]) for r in wruns if r.timestep[0] is not None}
-        if md_dt is None and len(steps_dt) == 1 and style in TIMESTEP_PS:
+        if md_dt is None and len(steps_dt) == 1 and style is not None:
             ts, ts_line = steps_dt.pop()
             if not ts > 0:
                 raise TrajectoryFormatError(writer["path"], f"the time step is {ts:g}", line=ts_line,
                                             fix="Pass the run's time step (--md-timestep PS; md_timestep= in Python)")
-            md_dt = ts * TIMESTEP_PS[style]
+            md_dt = ts * scales.time
             notes.append(f"timestep {md_dt:g} ps: " + (f"line {ts_line}" if ts_line else f"the default of units "
                                                        f"{style}") + f" of {writer['path']}, in force for the "
                                                                      f"run{'s' * (len(wruns) > 1)} of fix "
@@ -822,17 +925,13 @@ def _from_table(path, lines, text, current, others, units, md_timestep, wanted, 
             box = next((r.box for r in wruns if r.box is not None), None)
             if box is not None:
                 temperature, volume = _temperature_volume(path, header, table, row_lines,
-                                                          (box[0], box[1], writer["path"]), [])
+                                                          (box[0], box[1], writer["path"]), [], scales)
                 notes.append(f"volume {volume:.8g} A^3: the box echoed at line {box[1]} of {writer['path']} (before "
                              "the run)")
-    elif step_col is not None and every is not None:
-        notes.append(f"rows every {every} steps (the step column; no LAMMPS input or log beside the file names it)")
     if md_timestep is not None:
         notes.append(f"timestep {md_timestep:g} ps: given (md_timestep)")
-    if style is not None and style not in CURRENT_UNITS:
-        raise TrajectoryFormatError(path, f"the heat current in LAMMPS units {style!r} is not supported",
-                                    fix=f"Use one of {', '.join(CURRENT_UNITS)} units, or convert the current to "
-                                        "eV A/ps and pass --units metal (units='metal')")
+    if style == "lj":
+        notes.append(_lj_note(scales, lj_scales))
     if units is not None:
         notes.append(f"units {units}: given")
     elif style is None:
@@ -841,83 +940,13 @@ def _from_table(path, lines, text, current, others, units, md_timestep, wanted, 
     if md_dt is not None and every is not None and (steps is None or len(steps) > 1):
         dt = md_dt * every
         notes.append(f"{dt:g} ps between rows: {every} steps x {md_dt:g} ps")
+    dt = _time_column(path, header, table, row_lines, dt, scales, given=md_timestep is not None, notes=notes)
     notes.insert(0, f"{len(table)} rows at {_span_lines(row_lines)}, "
                     + (_span_steps(steps, every) if steps is not None else "no step column"))
-    source = "fix ave/time file" if text.lstrip().startswith("# Time-averaged") else (
+    source = "fix ave/time file (mode vector)" if vector else "fix ave/time file" if text.lstrip().startswith(
+        "# Time-averaged") else (
         f"fix {writer['tokens'][3]} file" if writer is not None else "table")
-    factor = CURRENT_UNITS[style or "metal"]
-    return HeatCurrentSeries(table[:, cols] * factor, steps, dt, temperature, volume, style,
+    return HeatCurrentSeries(table[:, cols] * scales.current, steps, dt, temperature, volume, style,
                              tuple(header[c] for c in cols),
                              np.stack([table[:, c] for c in other_cols]) if other_cols else None, path, source,
                              row_lines, tuple(notes))
-
-
-def _gpumd_compute(path: str, md_timestep: float | None) -> HeatCurrentSeries:
-    """GPUMD's compute.out: the heat current jp + jk summed over the groups, as the run.in beside it lays out the
-    columns (module docstring)."""
-    folder = os.path.dirname(path) or "."
-    run_in = os.path.join(folder, "run.in")
-    if not os.path.isfile(run_in):
-        raise TrajectoryFormatError(path, "a GPUMD compute.out is read with its run.in, which says what its columns "
-                                          "are and how often they were written", fix="Put the run's run.in beside it")
-    time_step, compute, ts_line = 1.0, None, None
-    for i, ln in enumerate(open(run_in).read().split("\n")):
-        tok = ln.split("#")[0].split()
-        if tok[:1] == ["time_step"] and len(tok) > 1:
-            time_step, ts_line = float(tok[1]), i + 1
-        elif tok[:1] == ["compute"]:
-            compute = (i + 1, tok)
-    if compute is None or not {"jp", "jk"} & set(compute[1][4:]):
-        raise TrajectoryFormatError(run_in, "no compute line with jp or jk: the run wrote no heat current to "
-                                            "compute.out", line=None if compute is None else compute[0],
-                                    fix="compute 0 1 10 jp jk (grouping method, sample and output intervals, then "
-                                        "the quantities) writes the current every 10 steps")
-    line, tok = compute
-    try:
-        sample, output = int(tok[2]), int(tok[3])
-    except (IndexError, ValueError):
-        raise TrajectoryFormatError(run_in, f"the compute line {' '.join(tok)!r} does not give the sample and output "
-                                            "intervals", line=line, fix="compute <grouping method> <sample interval> "
-                                                                       "<output interval> jp jk") from None
-    asked = [q for q in GPUMD_COLUMNS if q in tok[4:]]
-    try:
-        table = np.loadtxt(path, ndmin=2)
-    except ValueError as exc:
-        raise TrajectoryFormatError(path, f"not a table of numbers ({exc})", fix="Pass GPUMD's compute.out") from None
-    per_group = sum(GPUMD_COLUMNS[q] for q in asked)
-    extra = 2 if "temperature" in asked else 0          # the thermostats' energies of the heat source and sink
-    groups = (table.shape[1] - extra) / per_group
-    if groups < 1 or groups != int(groups):
-        raise TrajectoryFormatError(path, f"{table.shape[1]} columns do not fit the quantities of run.in's compute "
-                                          f"line ({' '.join(asked)}: {per_group} per group"
-                                          + (" and 2 more" if extra else "") + ")",
-                                    fix="Pass the compute.out written by the run of that run.in")
-    groups, start, current = int(groups), 0, np.zeros((len(table), 3))
-    for q in asked:
-        width = GPUMD_COLUMNS[q] * groups
-        if q in ("jp", "jk"):
-            current += table[:, start:start + width].reshape(len(table), 3, groups).sum(axis=2)
-        start += width
-    dt = (float(md_timestep) if md_timestep is not None else time_step * 1e-3) * sample * output
-    notes = [f"{len(table)} rows of {path}",
-             f"{dt:g} ps between rows: " + (f"md_timestep {md_timestep:g} ps given" if md_timestep is not None else
-                                            f"time_step {time_step:g} fs (" + (f"line {ts_line}" if ts_line else
-                                                                               "GPUMD's default") + " of run.in)")
-             + f" x the compute line's sample {sample} x output {output} intervals (line {line} of run.in)",
-             "units: GPUMD's (eV, A, amu), converted to eV A/ps"]
-    volume = None
-    model = os.path.join(folder, "model.xyz")
-    if os.path.isfile(model):
-        with open(model) as f:
-            f.readline()
-            lat = re.search(r'[Ll]attice="([^"]+)"', f.readline())
-        if lat:
-            volume = float(abs(np.linalg.det(np.array(lat.group(1).split(), float).reshape(3, 3))))
-    temperature = table[:, 0] if "temperature" in asked and groups == 1 else None
-    which = " + ".join(q for q in ("jp", "jk") if q in asked)
-    return HeatCurrentSeries(current * GPUMD_VELOCITY, None, dt, temperature, volume, "metal",
-                             (f"{which} x", f"{which} y", f"{which} z"), None, path,
-                             f"GPUMD compute.out, {which} of {groups} group(s)"
-                             + ("; the potential part alone (no jk)" if "jk" not in asked else ""),
-                             None, tuple(notes + ([f"volume {volume:.8g} A^3: the Lattice of "
-                                                                           f"{model}"] if volume is not None else [])))

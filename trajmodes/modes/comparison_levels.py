@@ -19,8 +19,6 @@ Q'.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 __all__ = ["line_positions", "md_line_positions", "explained_fraction", "kinetic_lineshape"]
@@ -77,10 +75,7 @@ def _dho_centre(x, y, peak: float, width: float) -> float:
     def jac(p):
         return dho_jacobian(xs, p[0], p[1], p[2], p[3]) / top
     start = [top, peak, max(width, 2 * (x[1] - x[0])), 0.0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = least_squares(resid, start, jac=jac,
-                          bounds=([0, 1e-6, 1e-6, -top], [10 * top, 10 * x[-1], 10 * x[-1], top]))
+    r = least_squares(resid, start, jac=jac, bounds=([0, 1e-6, 1e-6, -top], [10 * top, 10 * x[-1], 10 * x[-1], top]))
     return float(r.x[1]) if r.success else np.nan
 
 
@@ -169,9 +164,7 @@ def _refit(modes, model: str) -> dict:
     sp.attrs.pop("star_averaged", None)
     if int(modes.attrs.get("star_averaged", 0)):
         sp = star_average(sp)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fits = fit_peaks(sp, model=model, star=False, progress=False)
+    fits = fit_peaks(sp, model=model, star=False, progress=False)
     return dict(frequency=np.asarray(fits["frequency"].transpose("q", "branch").values, float),
                 err=np.asarray(fits["frequency_err"].transpose("q", "branch").values, float),
                 status=np.asarray(fits["status"].transpose("q", "branch").values).astype(str))

@@ -436,7 +436,7 @@ def _setup(traj, phonons, qpoints, ref):
 
 
 def _one_pass_reference(traj, phonons, qpoints, layer: tuple):
-    """The provisional reference (:meth:`~trajmodes.trajectory.core.Trajectory.provisional_reference`) from which
+    """The provisional reference (:meth:`~trajmodes.trajectory.passes.Pass.provisional_reference`) from which
     ``traj`` is projected when its reference, the run's time average, is still to be taken and the modes of every
     frame (Q and Q') may be held through the pass (:func:`~trajmodes.resources.may_hold`): the average is then summed
     in the projection's own pass (:func:`_from_time_average`), and the run read once. None otherwise (the average is
@@ -449,7 +449,7 @@ def _one_pass_reference(traj, phonons, qpoints, layer: tuple):
     nq = n_cells if qpoints is None else len(qpoints)
     if not may_hold(2 * 16.0 * traj.n_frames * nq * 3 * phonons.force_constants.n_prim, where="workers"):
         return None
-    return traj.provisional_reference(layer=layer)
+    return traj.next_pass.provisional_reference(layer=layer)
 
 
 def _from_time_average(Q, trajs, phonons, prov, smap, layer, token):
@@ -461,7 +461,8 @@ def _from_time_average(Q, trajs, phonons, prov, smap, layer, token):
 
     Q and Q' of every frame are held until the pass ends (:func:`_one_pass_reference` checked that they fit)."""
     from trajmodes.resources import on_workers
-    mean_u = trajs[-1].mean_displacement(prov, layer)
+    from trajmodes.trajectory.passes import MeanDisplacement
+    mean_u = MeanDisplacement(trajs[-1], prov).start(layer)
     # one task; the arguments that are no arrays are not hashed (the task is named), and are scattered to a
     # cluster's workers rather than sent inside the graph (a run of 10^6 atoms: its crystals and maps, 200 MB)
     mean = da.blockwise(_settled_mean, "qb", Q.mean(axis=0).rechunk(-1), "qb", mean_u, "ac", on_workers(trajs),

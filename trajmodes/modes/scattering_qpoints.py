@@ -78,7 +78,7 @@ def run_primitive(traj, symprec: float = SYMPREC) -> Crystal:
     except ValueError:
         if not pending:
             raise
-    denser = traj.provisional_reference(denser=True)
+    denser = traj.next_pass.provisional_reference(denser=True)
     if denser is not None:
         try:
             return primitive_of(denser, traj.masses, symprec, averaged=True)

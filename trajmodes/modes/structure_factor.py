@@ -434,7 +434,7 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         coh, inc = _stream(t, layer, currents, incoherent, window, step, groups, qc, qhat, cell, (ns, K),
                            chunk_frames, None if wave is None else int(wave))
     finally:
-        traj.release_held()                   # the frames of a denser provisional reference (run_primitive)
+        traj.next_pass.release()              # the frames of a denser provisional reference (run_primitive)
 
     scale = 1.0 / (traj.n_atoms * lag_counts(traj.n_frames, window, step))          # (window,)
     out, omega = _variables(coh, inc, names, (coh_w, inc_w, wunit), scale, dt, nq)

@@ -4,8 +4,6 @@ frequency shift into a volume (quasiharmonic) and an intrinsic (anharmonic) part
 478 (2003)) and :func:`load_series`."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from trajmodes.forceconstants.uncertainty import bootstrap_std
@@ -448,8 +446,6 @@ def load_series(path) -> Series:
     import xarray as xr
     with xr.open_dataset(path) as f:
         ds = f.load()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds["name"] = ds["name"].astype(str)
+    ds["name"] = ds["name"].astype(str)
     return Series.from_dataset(ds)
 

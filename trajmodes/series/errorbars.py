@@ -238,14 +238,14 @@ def frames_to_hold(run, max_frames: int = ERROR_MODEL_FRAMES) -> np.ndarray | No
     return frames if may_hold(3 * 3 * 8.0 * len(frames) * run.n_atoms, where="here") else None
 
 
-#: the key of the error model's frames among the arrays computed in the fit's pass
-_HELD = "_error_model_frames"
+#: the name the error model's frames join the fit's pass under
+_HELD = "the error model's frames"
 
 
-def fit_holding_frames(fit, data, together=None):
-    """``fit.fit(data, together=together)``, with the frames the error model will project read in the same pass and
-    held (:func:`frames_to_hold`: one run, every frame fitted, small enough), so that :func:`error_model_inputs` reads
-    no frame again.
+def fit_holding_frames(fit, data):
+    """``fit.fit(data)``, with the frames the error model will project read in the same pass and held
+    (:func:`frames_to_hold`: one run, every frame fitted, small enough; joined to its next pass as
+    :meth:`~trajmodes.trajectory.core.Trajectory.holding`), so that :func:`error_model_inputs` reads no frame again.
 
     Returns
     -------
@@ -253,22 +253,16 @@ def fit_holding_frames(fit, data, together=None):
         The held frames, to give :func:`error_model_inputs` as the run; None where none are held (read them from
         the run).
     """
-    from trajmodes.forceconstants.normal import fit_layer
     one = not isinstance(data, (list, tuple)) or len(data) == 1
     run = data[0] if isinstance(data, (list, tuple)) else data
     every = int(fit.stride) == 1 and fit.n_frames is None
     hold = frames_to_hold(run) if one and every else None
-    both = dict(together or {})
     if hold is not None:
-        both[_HELD] = run.frames_to_hold(hold, fit_layer(run))
-    fit.fit(data, together=both or None)
+        run.next_pass.join(_HELD, run.holding(hold))
+    fit.fit(data)
     if hold is None:
         return None
-    values = fit.together_
-    held = run.held(hold, values.pop(_HELD))
-    if together is None:
-        del fit.together_
-    return held
+    return run.held(hold, run.next_pass.results.pop(_HELD))
 
 
 def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: int = ERROR_MODEL_FRAMES,
@@ -372,7 +366,10 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
                 + (" of each run" if len(runs) > 1 else "") + " for the partition estimate (its basis, then one pass)")
             try:
                 with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
+                    # a fourth order fitted to the few frames of the error model: its fit's own statistics warnings,
+                    # and what the run's own fit said already of its reference (the time average, not ideal sites)
+                    warnings.filterwarnings("ignore", message=r"(under-determined|ill-conditioned) fit|the reference "
+                                            r"is not an ideal crystal", category=UserWarning)
                     em = EffectiveForceConstants(cutoff2=fit.cutoff2, cutoff3=c4, cutoff4=c4, mode="sequential",
                                                  symprec=fit.symprec, n_frames=frames,
                                                  allow_p1=fit.allow_p1).fit(runs if len(runs) > 1 else runs[0])

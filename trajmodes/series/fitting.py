@@ -1,6 +1,7 @@
 """Fitting every run of a series with one model: :func:`fit_series`."""
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping
 
@@ -11,7 +12,8 @@ from trajmodes.series.core import Series
 from trajmodes.series.errorbars import error_model_inputs, fit_holding_frames
 from trajmodes.series.model import formula, shared_basis
 
-__all__ = ["fit_series", "temperature_disagreement", "TEMPERATURE_MARGIN", "TEMPERATURE_SIGMAS"]
+__all__ = ["fit_series", "refuse_repeated_runs", "temperature_disagreement", "TEMPERATURE_MARGIN",
+           "TEMPERATURE_SIGMAS"]
 
 #: a temperature stated for a run disagrees with the run's mean kinetic temperature when they differ by more than
 #: this fraction of the kinetic one ...
@@ -45,6 +47,48 @@ def temperature_disagreement(stated: float, kinetic: float, kinetic_err: float |
             f"{kinetic:.1f}{spread} K (off by {by}): its force constants are effective at {kinetic:.0f} K but are "
             f"placed at {stated:g} K in the series; check that the run and its temperature are paired right, or "
             "leave its temperature out to use the kinetic one")
+
+
+def _data_key(traj):
+    """What identifies the data of a trajectory: its files (device and inode, so that another spelling of a path, a
+    symbolic or a hard link is the same file; the source itself where it has no files) and the MD steps of the frames
+    it takes."""
+    source = traj.source
+    files = []
+    for p in getattr(source, "paths", None) or ():
+        try:
+            st = os.stat(p)
+            files.append((st.st_dev, st.st_ino))
+        except (OSError, TypeError, ValueError):
+            files.append(os.path.realpath(str(p)))
+    try:
+        frames = np.asarray(traj.steps)                # the MD steps of the frames it takes: one per frame
+    except (AttributeError, TypeError, IndexError):
+        frames = None
+    return (tuple(files) if files else id(source)), frames
+
+
+def refuse_repeated_runs(runs, names) -> None:
+    """Refuse a series that holds the same data twice: the same frames of the same files (or the same trajectory)
+    as two runs, or twice within a pooled run. Fitted twice, one run would count as two independent ones (its
+    temperature twice in the series, the shift split and the error bars of the series as if from two runs). Runs
+    that share some frames of one file are kept, with a warning naming them."""
+    members = [(i, t) for i, run in enumerate(runs) for t in (run if isinstance(run, (list, tuple)) else [run])]
+    seen: dict = {}
+    for i, t in members:
+        files, frames = _data_key(t)
+        for j, u, other in seen.get(files, ()):
+            what = (f"{names[i]} (run {i + 1})" if i == j else f"{names[j]} (run {j + 1}) and {names[i]} (run {i + 1})")
+            where = ", ".join(map(str, getattr(t.source, "paths", None) or [t.source.describe()]))
+            if t is u or (frames is not None and other is not None and np.array_equal(frames, other)):
+                raise ValueError(f"{what}: the same frames of the same data ({where}) given twice; a series fits each "
+                                 "run once (twice, it would count as two independent runs): give each run once")
+            if frames is not None and other is not None and len(np.intersect1d(frames, other)):
+                n = len(np.intersect1d(frames, other))
+                warnings.warn(f"{what} share {n} frames (MD steps) of {where}: their results are not independent "
+                              "(the series treats them as two runs); give frames that do not overlap", UserWarning,
+                              stacklevel=3)
+        seen.setdefault(files, []).append((i, t, frames))
 
 
 def _fitted_temperature(fit, name: str) -> float:
@@ -133,6 +177,7 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
     fits, temps, inputs = [], [], []
     heads = [run[0] if isinstance(run, (list, tuple)) else run for run in runs]
     names = [str(names[i]) if names is not None else h.source.describe() for i, h in enumerate(heads)]
+    refuse_repeated_runs(runs, names)
     for i, h in enumerate(heads[1:], 1):                 # one crystal throughout: checked before any fit
         if h.n_atoms != heads[0].n_atoms or not np.array_equal(h.species, heads[0].species):
             raise ValueError(f"{names[i]} (run {i + 1}: {h.n_atoms} atoms, {formula(h.species)}) and {names[0]} "

@@ -1,84 +1,34 @@
-"""The read tasks of a trajectory's chunks of frames, and the frames a pass need not parse again.
+"""The read tasks of a trajectory's chunks of frames.
 
-A read task (:func:`read_chunk`) parses its chunk's frames and checks that every value is finite. A text trajectory's
-frames parsed before a pass (the provisional reference's few frames, those read ahead while a fit searches its
-symmetry: :meth:`~trajmodes.trajectory.core.Trajectory.reading_ahead`) are held in this process (:data:`HELD`), and
-the pass's read tasks take them from there; on a ``dask.distributed`` cluster the pass's read tasks are computed on
-the workers ahead of it and kept there (:data:`KEPT`), under the keys of the pass's graph.
+A read task (:func:`read_chunk`) parses its chunk's frames and checks that every value is finite; frames of a text
+trajectory parsed before the pass that reads them (a provisional reference's, those read ahead) are taken from the
+run's next pass (:class:`~trajmodes.trajectory.passes.Pass`), which holds them.
 """
 from __future__ import annotations
 
 import os
-import threading
-import weakref
 
 import numpy as np
 
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.trajectories.base import FRAME_FIELDS, FrameSource, empty_frames
 
-#: frames of a source already parsed and held in memory (every field), by frame index: the provisional reference's
-#: frames of a text trajectory (``Trajectory.provisional_reference``) and those read ahead
-#: (``Trajectory.reading_ahead``), which the pass after them takes from here instead of parsing them again, until it
-#: is over (``Trajectory.release_held``). Held per source object in this process only (a cluster's workers read the
-#: file).
-HELD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-#: sources whose held frames are read for the last time by the pass now running (``Trajectory.taking_held``): its
-#: read tasks let go of the frames they take
-TAKING: weakref.WeakSet = weakref.WeakSet()
-#: on a ``dask.distributed`` cluster, the read tasks of a source's chunks computed on the workers ahead of the pass
-#: that reads them (the provisional reference's frames, ``Trajectory.reading_ahead``), by task key: the pass's graph
-#: has the same keys, so the scheduler takes their results from the workers' memory instead of parsing the frames
-#: again; let go with ``Trajectory.release_kept``
-KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-#: frames held at most while ``Trajectory.reading_ahead`` (the provisional reference's frames included), in
-#: :data:`~trajmodes.resources.HOLD_BYTES`: at 10^6 atoms 24 frames of positions, velocities and forces, about 7 s of
-#: one core's parsing, the serial work before a fit's pass
+#: frames held at most while reading ahead (:meth:`~trajmodes.trajectory.passes.Pass.reading_ahead`; the provisional
+#: reference's frames included), in :data:`~trajmodes.resources.HOLD_BYTES`: at 10^6 atoms 24 frames of positions,
+#: velocities and forces, about 7 s of one core's parsing, the serial work before a fit's pass
 READ_AHEAD_SHARE = 1.5
-#: one thread at a time parses frames to hold (``Trajectory.reading_ahead`` beside a provisional reference)
-HOLD_LOCK = threading.Lock()
 
 
-def read_chunk(source: FrameSource, frames: np.ndarray, fields: tuple) -> dict:
-    """The read task of a chunk: ``source.read(frames, fields)``, checked finite, with the frames held in
-    :data:`HELD` taken from there (and let go, while the pass that runs is their last reader: :data:`TAKING`)."""
+def read_chunk(source: FrameSource, frames: np.ndarray, fields: tuple, held=None) -> dict:
+    """The read task of a chunk: ``source.read(frames, fields)``, checked finite, with the frames that the pass
+    ``held`` (a :class:`~trajmodes.trajectory.passes.Pass`, or None) holds taken from there."""
     if len(frames) == 0:
         return empty_frames(0, source.n_atoms, fields)
-    held = HELD.get(source)
-    if held:
-        data = with_held(source, np.asarray(frames), fields, held, take=source in TAKING)
+    if held is not None:
+        data = held.take(source, np.asarray(frames), fields)
         if data is not None:
             return data
     return check_finite(source, frames, source.read(frames, fields))
-
-
-def with_held(source: FrameSource, frames: np.ndarray, fields: tuple, held: dict, take: bool = False) -> dict | None:
-    """``source.read(frames, fields)`` with the frames in ``held`` (frame index: the dict its read of that frame
-    alone returned) taken from there and only the others read; None where a field asked for is not held. ``take``:
-    let go of the held frames read (their last reader)."""
-    mine = np.array([int(f) in held for f in frames.tolist()])
-    if not mine.any():
-        return None
-    sample = held[int(frames[mine][0])]
-    if fields is not None and any(f not in sample for f in fields):
-        return None
-    rest = frames[~mine]
-    read = check_finite(source, rest, source.read(rest, fields)) if len(rest) else None
-    keys = [k for k in (read if read is not None else sample) if k in sample and isinstance(sample[k], np.ndarray)]
-    if read is not None:
-        keys = [k for k in keys if isinstance(read[k], np.ndarray)]
-    out = {}
-    for k in keys:
-        block = np.empty((len(frames),) + sample[k].shape[1:], dtype=sample[k].dtype)
-        for i in np.flatnonzero(mine):
-            block[i] = held[int(frames[i])][k][0]
-        if read is not None:
-            block[~mine] = read[k]
-        out[k] = block
-    if take:
-        for i in np.flatnonzero(mine):
-            held.pop(int(frames[i]), None)
-    return out
 
 
 def boxes_and_positions(data: dict, rows: list) -> dict:
@@ -87,15 +37,16 @@ def boxes_and_positions(data: dict, rows: list) -> dict:
     return {k: data[k][rows] for k in ("positions", "cells", "origins") if isinstance(data.get(k), np.ndarray)}
 
 
-def parse_in_threads(source: FrameSource, frames: np.ndarray) -> dict:
-    """``source.read(frames)`` (every field), the frames shared by a thread per core (a text parser releases the
-    interpreter's lock): the provisional reference's few frames are read before anything else can run beside them."""
+def parse_in_threads(source: FrameSource, frames: np.ndarray, fields: tuple | None = None) -> dict:
+    """``source.read(frames, fields)`` (default every field), the frames shared by a thread per core (a text parser
+    releases the interpreter's lock): the provisional reference's few frames are read before anything else can run
+    beside them."""
     from concurrent.futures import ThreadPoolExecutor
     parts = [p for p in np.array_split(np.asarray(frames), min(len(frames), os.cpu_count() or 1)) if len(p)]
     if len(parts) < 2:
-        return source.read(frames, None)
+        return source.read(frames, fields)
     with ThreadPoolExecutor(len(parts)) as pool:
-        reads = list(pool.map(lambda p: source.read(p, None), parts))
+        reads = list(pool.map(lambda p: source.read(p, fields), parts))
     per_frame = [k for k, v in reads[0].items()                           # arrays over the frames, not the atoms
                  if isinstance(v, np.ndarray) and all(len(r[k]) == len(p) for r, p in zip(reads, parts))]
     return {k: np.concatenate([r[k] for r in reads]) if k in per_frame else v for k, v in reads[0].items()}
@@ -134,7 +85,7 @@ def frame_bytes(source: FrameSource) -> int:
 
 
 def held_frame_bytes(source: FrameSource) -> int:
-    """Bytes one held frame of ``source`` costs (:data:`HELD`, :data:`KEPT`): its per-atom fields and its box and
+    """Bytes one held frame of ``source`` costs (:class:`~trajmodes.trajectory.passes.Pass`): its per-atom fields and its box and
     per-frame values."""
     return frame_bytes(source) + 1024
 

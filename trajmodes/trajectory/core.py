@@ -4,11 +4,9 @@ from __future__ import annotations
 import math
 import operator
 import os
-import threading
-import uuid
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, make_dataclass
+from typing import TYPE_CHECKING
 
 import dask
 import dask.array as da
@@ -18,43 +16,17 @@ from dask.highlevelgraph import HighLevelGraph
 
 from trajmodes.io.trajectories.base import FIELD_UNITS, FIELDS, FRAME_SHAPES, FrameSource
 from trajmodes.lattice.structure import Structure
-from trajmodes.trajectory.chunks import (HELD, HOLD_LOCK, KEPT, READ_AHEAD_SHARE, TAKING, boxes_and_positions,
-                                       check_finite, frame_bytes, frame_sum, held_frame_bytes,
-                                       parse_in_threads, read_chunk)
+from trajmodes.trajectory.chunks import frame_bytes, frame_sum, read_chunk
+from trajmodes.trajectory.passes import STORED_FORMATS
 from trajmodes.trajectory.displacements import Displacements, displacements_of_frames
 from trajmodes.trajectory.reference import reference_structure
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
+if TYPE_CHECKING:
+    from trajmodes.trajectory.passes import HeldFrames, MeanDisplacement, Pass
+
 #: smallest default chunk when a short trajectory is spread over the cores
 MIN_CHUNK_FRAMES = 32
-#: frames averaged at most for :meth:`Trajectory.provisional_reference`, and at most this share of the run (two at
-#: least)
-PREFIX_FRAMES = 10
-PREFIX_SHARE = 0.1
-#: frames of the denser provisional reference, at least (:meth:`Trajectory.provisional_reference`)
-DENSER_FRAMES = 8
-
-
-def provisional_count(n_frames: int) -> int:
-    """How many frames the provisional reference of a run of ``n_frames`` averages by default
-    (:meth:`Trajectory.provisional_reference`): :data:`PREFIX_SHARE` of them, at least 2, at most
-    :data:`PREFIX_FRAMES`."""
-    return max(2, min(PREFIX_FRAMES, int(PREFIX_SHARE * n_frames)))
-
-
-def provisional_frames(n_frames: int, denser: bool = False) -> np.ndarray:
-    """The frames (indices into the run) :meth:`Trajectory.provisional_reference` averages: :func:`provisional_count`
-    of them spread evenly, the first and the last among them; ``denser``: those and the frames halfway between them,
-    halved again until there are at least :data:`DENSER_FRAMES` (or every frame), so that the denser average reads
-    only the frames the first one did not."""
-    k = max(1, min(n_frames, provisional_count(n_frames)))
-    if denser:
-        k = (k - 1) * 2 + 1
-        while k < min(DENSER_FRAMES, n_frames):
-            k = (k - 1) * 2 + 1
-    return np.unique(np.rint(np.linspace(0, n_frames - 1, min(k, 2 * n_frames))).astype(int))
-
-
 @dataclass(frozen=True)
 class Frames:
     """Frames read (:meth:`Trajectory.read`), atoms in id order, None for a field the data lack, in
@@ -79,15 +51,6 @@ FieldUnits = make_dataclass("FieldUnits", [(k, str) for k in FIELD_UNITS], froze
 #: arguments of :meth:`Trajectory.map_chunks` written into each task as they are (small values, containers); any other
 #: object is scattered to a cluster's workers once (:func:`~trajmodes.resources.on_workers`)
 _INLINE = (type(None), bool, int, float, complex, str, bytes, np.generic, tuple, list, dict)
-
-
-def _displacement_sum(data: dict, displacements) -> np.ndarray:
-    """The sum over one chunk's frames of its displacements, (1, atoms, 3) A."""
-    return displacements(data).sum(axis=0)[None]
-
-
-#: formats read as stored arrays, where a frame's field costs its own bytes and nothing is held
-_STORED_FORMATS = ("trajmodes-netcdf", "memory")
 
 
 def default_chunk_frames(source: FrameSource, n_frames: int) -> int:
@@ -155,7 +118,20 @@ class Trajectory:
         # futures of the scattered reader, which belong to this process's client)
         state = dict(self.__dict__)
         state["_layers"] = {}
+        state.pop("_pass", None)                      # what this process holds for its next pass stays here
         return state
+
+    @property
+    def next_pass(self) -> "Pass":
+        """The next read of the run's frames (:class:`~trajmodes.trajectory.passes.Pass`): the frames held for it
+        (a provisional reference's, those read ahead), the accumulators joined to it and their results. Shared with
+        the views of these frames measured from the same reference (slices, other chunks): they read the same file
+        for the same work; a view from another reference (:meth:`with_reference`) has a pass of its own."""
+        p = self.__dict__.get("_pass")
+        if p is None:
+            from trajmodes.trajectory.passes import Pass
+            p = self._pass = Pass(self)
+        return p
 
     # --- metadata ------------------------------------------------------------------------------
     @property
@@ -186,6 +162,11 @@ class Trajectory:
             return True
         return spec is getattr(self.source, "reference", None) and bool(getattr(self.source, "reference_is_average",
                                                                                 False))
+
+    @property
+    def source_frames(self) -> np.ndarray:
+        """The frames of the source these are (indices into the file's frames), (n_frames,)."""
+        return self._frames
 
     @property
     def n_frames(self) -> int:
@@ -253,6 +234,7 @@ class Trajectory:
         child = Trajectory(self.source, frames, reference=self._reference_spec, chunk_frames=self.chunk_frames)
         child._reference_given = self.reference_given
         child._parent = self
+        child._pass = self.next_pass
         child._selection = child_selection
         child.species, child.masses = self.species, self.masses
         return child
@@ -263,7 +245,7 @@ class Trajectory:
         pending = not self.reference_known and getattr(self, "_parent", None) is None
         other = Trajectory(self.source, self._frames, reference=self._reference_spec if pending else self.reference,
                            chunk_frames=chunk_frames)
-        other._provisional, other._box = getattr(self, "_provisional", None), getattr(self, "_box", None)
+        other._pass, other._box = self.next_pass, getattr(self, "_box", None)
         other.species, other.masses = self.species, self.masses
         other._reference_given = self.reference_given
         other._reference_average = self.reference_is_average
@@ -278,8 +260,8 @@ class Trajectory:
         return other
 
     # --- dask arrays -----------------------------------------------------------------------------
-    def _chunks(self) -> list[np.ndarray]:
-        """The frames of each read task: ``chunk_frames`` at most; where the source stores frames in blocks
+    def read_chunks(self) -> list[np.ndarray]:
+        """The frames of the source each read task reads: ``chunk_frames`` at most; where the source stores frames in blocks
         (``frame_block``, a cache's chunk frames) no larger than ``chunk_frames``, split at multiples of the largest
         multiple of the block that fits, so that every task reads whole chunks of the file and only its own."""
         n, c = self.n_frames, self.chunk_frames
@@ -293,30 +275,36 @@ class Trajectory:
             return [g for g in np.split(fr, cuts)]
         return [fr[i:i + c] for i in range(0, n, c)]
 
-    def _read_layer(self, fields: tuple):
-        """One read task per chunk, parsing ``fields`` (every field array of the layer shares it)."""
+    def read_layer(self, fields: tuple):
+        """One read task per chunk, parsing ``fields`` (every field array of the layer shares it): (the layer's name,
+        its graph, the frames of each chunk). Its tasks take the frames the next pass holds (:attr:`next_pass`)."""
         from trajmodes.resources import on_workers, scattering_client
         client = scattering_client()
         key = (fields, None if client is None else client.id)
         if key not in self._layers:
-            chunks = self._chunks()
+            chunks = self.read_chunks()
             name = "trajmodes-read-" + tokenize(self.source.token(), fields, [c.tobytes() for c in chunks])
+            held = None
             if client is None:
-                # the reader is one node of the graph, which every read task takes
+                # the reader is one node of the graph, which every read task takes, and so is the next pass, which
+                # may hold some of the frames already (parsed ahead of it)
                 source = "trajmodes-source-" + tokenize(self.source.token())
                 layer = {source: self.source}
+                if self.source.format not in STORED_FORMATS:
+                    held = f"trajmodes-held-{id(self.next_pass):x}-" + tokenize(self.source.token())
+                    layer[held] = self.next_pass
             else:
                 # scattered to the cluster's workers once (its per-atom tables are 35 MB at 10^6 atoms)
                 source, layer = on_workers(self.source), {}
             for i, fr in enumerate(chunks):
-                layer[(name, i)] = (read_chunk, source, fr, fields)
+                layer[(name, i)] = (read_chunk, source, fr, fields, held)
             self._layers[key] = (name, layer, tuple(len(c) for c in chunks))
         return self._layers[key]
 
     def _field(self, field: str, tail: tuple, fields: tuple | None = None) -> da.Array:
         """Dask array of one field; ``fields`` picks the read layer (default: all per-atom fields, shared)."""
         fields = tuple(self.source.fields) if fields is None else fields
-        name = f"trajmodes-{field}-" + tokenize(self._read_layer(fields)[0])
+        name = f"trajmodes-{field}-" + tokenize(self.read_layer(fields)[0])
         return self.map_chunks(operator.getitem, field, layer=fields, shape=tail, dtype=np.float64, name=name)
 
     def map_chunks(self, func, *args, layer: tuple, shape: tuple, dtype, name: str,
@@ -331,7 +319,7 @@ class Trajectory:
         ``chunk_args``: one more argument for each chunk, after ``args`` (:meth:`chunk_bounds` gives the chunks'
         frames).
         """
-        read, layer_graph, sizes = self._read_layer(tuple(layer))
+        read, layer_graph, sizes = self.read_layer(tuple(layer))
         if per_chunk:
             sizes = (1,) * len(sizes)
         more = [()] * len(sizes) if chunk_args is None else [(a,) for a in chunk_args]
@@ -346,7 +334,7 @@ class Trajectory:
     def chunk_bounds(self) -> np.ndarray:
         """The positions in the selection where the read tasks' chunks of frames begin, and its length at the end:
         chunk i holds frames ``bounds[i]:bounds[i + 1]`` of the selection (:meth:`map_chunks`)."""
-        return np.concatenate([[0], np.cumsum(self._read_layer(tuple(self.source.fields))[2])]).astype(int)
+        return np.concatenate([[0], np.cumsum(self.read_layer(tuple(self.source.fields))[2])]).astype(int)
 
     def displacements_of_chunks(self, reference: Structure | None = None) -> "Displacements":
         """The displacements of one chunk's read data (for :meth:`map_chunks`), from ``reference`` (default
@@ -436,9 +424,10 @@ class Trajectory:
     def lattice_reference(self) -> Structure:
         """The reference where only its cell and the lattice sites of its atoms count (which q are commensurate with
         the cell, which site each atom is on): :attr:`reference` when it is at hand; while the run's time average is
-        still to be taken, :meth:`provisional_reference` where the source allows one (no pass over the frames)."""
+        still to be taken, the :meth:`~trajmodes.trajectory.passes.Pass.provisional_reference` of the next pass where
+        the source allows one (no pass over the frames)."""
         if not self.reference_known:
-            prov = self.provisional_reference()
+            prov = self.next_pass.provisional_reference()
             if prov is not None:
                 return prov
         return self.reference
@@ -447,18 +436,19 @@ class Trajectory:
     def lattice_cell(self) -> np.ndarray | None:
         """The cell of :attr:`lattice_reference`, (3, 3) A, rows a, b, c (None without one), for work that needs only
         the cell (which q are commensurate with it): while the run's time average is still to be taken, the mean of the
-        frames' boxes, read from their headers alone (the cell of the average and of :meth:`provisional_reference`):
+        frames' boxes, read from their headers alone (the cell of the average and of the provisional reference):
         no frame is parsed, so the pass that takes the provisional reference later reads its frames itself."""
-        if self._provisional_allowed():
-            return self._mean_box()[0]
+        if self.provisional_allowed():
+            return self.mean_box()[0]
         return self.reference.cell
 
-    def _provisional_allowed(self) -> bool:
-        """Whether :meth:`provisional_reference` can stand in for the time average (see its Returns)."""
+    def provisional_allowed(self) -> bool:
+        """Whether :meth:`~trajmodes.trajectory.passes.Pass.provisional_reference` can stand in for the time average
+        (see its Returns)."""
         return not (self.reference_known or getattr(self, "_parent", None) is not None or not self.source.has_cell
                     or not hasattr(self.source, "frame_boxes") or self.n_frames < 2)
 
-    def _mean_box(self) -> tuple[np.ndarray, np.ndarray]:
+    def mean_box(self) -> tuple[np.ndarray, np.ndarray]:
         """The mean cell (3, 3) and origin (3,) of the frames, A, from their headers (read once)."""
         box = getattr(self, "_box", None)
         if box is None:
@@ -466,272 +456,27 @@ class Trajectory:
             box = self._box = (cells.mean(axis=0), origins.mean(axis=0))
         return box
 
-    def provisional_reference(self, denser: bool = False, layer: tuple | None = None) -> Structure | None:
-        """A stand-in for the run's time average that needs no pass over the run, for work that takes the
-        displacements from it and the average in the same pass (the projection, the fit): the mean cell and origin of
-        every frame, read from the frames' headers alone (exact), with each atom at its mean fractional position over
-        :data:`PREFIX_FRAMES` frames spread evenly over the run, the first and the last among them (at most
-        :data:`PREFIX_SHARE` of the run, at least two) in that cell; ``denser``: over about twice as many, at least
-        :data:`DENSER_FRAMES` (at most the run's), for a run whose default average is too noisy for the symmetry
-        search (108,000 atoms of Cu at 600 K: no lattice translations within 0.5 A over 4 frames, its lattice at
-        0.5 A over 8). The frames are those of :func:`provisional_frames`; the denser average reads only those the
-        first did not. ``layer``: the fields the pass after it reads (its read layer): on a ``dask.distributed``
-        cluster the workers parse the chunks of those frames as that pass's read tasks and keep them for it (no frame
-        parsed twice); without it the frames' positions are parsed here.
+    def mean_displacement(self, reference: Structure) -> "MeanDisplacement":
+        """The mean over these frames of the displacements from ``reference``, (atoms, 3) A, as an accumulator to
+        join a pass (:class:`~trajmodes.trajectory.passes.MeanDisplacement`; ``next_pass.join(name, ...)``)."""
+        from trajmodes.trajectory.passes import MeanDisplacement
+        return MeanDisplacement(self, reference)
 
-        In that cell, the displacements from the time average are those from this reference less their time mean,
-        a constant per atom (:meth:`average_from_mean`), wherever no atom strays half a cell from its site.
-
-        Returns
-        -------
-        Structure, or None where the reference is not a time average still to be taken, the trajectory is a
-        selection of another's frames (whose average it shares), or the source cannot read its boxes alone.
-        """
-        if not self._provisional_allowed():
-            return None
-        kept = getattr(self, "_provisional", None)
-        if kept is None or kept[0] != denser:
-            # spread over the run: frames far apart in time carry independent noise (neighbours hardly any); the
-            # denser average reads only the frames halfway between those of the first
-            wanted = provisional_frames(self.n_frames, denser)
-            cell, origin = self._mean_box()
-            first, u_sum, done = (None, 0.0, set()) if kept is None else kept[2]
-            new = np.array([f for f in wanted.tolist() if f not in done], dtype=int)
-            if len(new):
-                head = self._read_and_hold(self._frames[new], layer=layer)
-                if first is None:        # frame 0, the first of the frames read (a copy: not a view of them all)
-                    first = Structure(head["positions"][0].copy(), head["cells"][0], self.species, self.masses,
-                                      head["origins"][0])
-                u_sum = u_sum + displacements_of_frames(head["positions"], head["cells"], head["origins"],
-                                                        first).sum(axis=0)
-            done = done | set(new.tolist())
-            s = (first.positions - first.origin + u_sum / len(done)) @ np.linalg.inv(first.cell)
-            kept = self._provisional = (denser, Structure(s @ cell + origin, cell, self.species, self.masses, origin),
-                                        (first, u_sum, done))
-        return kept[1]
-
-    def _read_and_hold(self, frames: np.ndarray, cap: float | None = None, split: bool = True,
-                       layer: tuple | None = None) -> dict:
-        """The positions of ``frames`` (source indices) for the provisional reference. From a text trajectory, where
-        memory allows (:func:`~trajmodes.resources.may_hold`), every field of those frames is parsed and held, so that
-        the pass after the reference (the fit's, the projection's) takes them from memory instead of parsing them
-        again: a run of 41 frames averages 13 of them for a denser reference, a third of its bytes. Frames already
-        held (read ahead, :meth:`reading_ahead`) are taken from memory; one thread parses a frame at a time, so no
-        frame is parsed twice. ``cap``: the bytes held at most (default :data:`~trajmodes.resources.HOLD_BYTES`);
-        ``split``: the frames parsed a share per core (else in one read, as a read task of the pass would).
-        On a ``dask.distributed`` cluster, given the pass's read ``layer``, the workers parse the frames' chunks as
-        the pass's read tasks and keep them for it (:meth:`_keep_on_workers`)."""
-        from trajmodes.resources import may_hold, scattering_client
-        source = self.source
-        frames = np.asarray(frames)
-        client = scattering_client()
-        if client is not None and layer is not None and source.format not in _STORED_FORMATS:
-            return self._keep_on_workers(client, frames, layer)
-        per_frame = held_frame_bytes(source)
-        with HOLD_LOCK:
-            held = HELD.get(source, {})
-            new = np.array([f for f in frames.tolist() if int(f) not in held], dtype=int)
-            if source.format in _STORED_FORMATS or not may_hold(per_frame * (len(held) + len(new)), cap=cap):
-                return read_chunk(source, frames, ("positions",))
-            if len(new):
-                data = check_finite(source, new, parse_in_threads(source, new) if split else source.read(new, None))
-                for i, f in enumerate(new.tolist()):
-                    held[int(f)] = {k: v[i:i + 1] for k, v in data.items()
-                                    if isinstance(v, np.ndarray) and len(v) == len(new)}
-                HELD[source] = held
-            return {k: np.concatenate([held[int(f)][k] for f in frames.tolist()]) for k in held[int(frames[0])]}
-
-    def _keep_on_workers(self, client, frames: np.ndarray, layer: tuple) -> dict:
-        """The positions, cells and origins of ``frames`` (source indices), parsed by a cluster's workers: the read
-        tasks of their chunks in the read layer ``layer`` are computed there and kept
-        (:data:`~trajmodes.trajectory.chunks.KEPT`) for the pass that reads through that layer, whose graph has the
-        same task keys, within the bytes the workers hold for a pass (:meth:`_workers_hold_cap`, with the chunks kept
-        already); the chunks beyond them are parsed for their positions and let go (the pass parses them again)."""
-        from trajmodes.resources import may_hold
-        chunks = self._chunks()
-        where = {int(f): (i, j) for i, c in enumerate(chunks) for j, f in enumerate(c.tolist())}
-        wanted: dict[int, list] = {}
-        for f in frames.tolist():
-            i, j = where[int(f)]
-            wanted.setdefault(i, []).append(j)
-        read, graph, sizes = self._read_layer(tuple(layer))
-        kept = KEPT.get(self.source, {})
-        cap, workers = self._workers_hold_cap(client)
-        per_frame = held_frame_bytes(self.source)
-        total = sum(sizes[k[1]] for k in kept if k[0] == read)
-        keep, once = [], []
-        for i in wanted:
-            if (read, i) in kept:
-                keep.append(i)
-            elif may_hold(per_frame * (total + sizes[i]), where="workers", cap=cap / max(workers, 1)):
-                total += sizes[i]
-                keep.append(i)
-            else:
-                once.append(i)
-        self._keep(client, layer, keep)
-        kept = KEPT.get(self.source, {})
-        tasks = {i: kept[(read, i)] for i in keep}
-        if once:          # 10^6 atoms at 600 K: the denser average's 12 frames of 18 held 0.86 GB on 2 workers
-            keys = [(read, i) for i in once]
-            tasks.update(zip(once, client.get({k: graph[k] for k in keys}, keys, sync=False)))
-        parts = client.gather([client.submit(boxes_and_positions, tasks[i], rows, pure=False)
-                               for i, rows in wanted.items()])
-        del tasks
-        order = {(i, j): n for n, (i, j) in enumerate((i, j) for i, rows in wanted.items() for j in rows)}
-        at = [order[where[int(f)]] for f in frames.tolist()]
-        return {k: np.concatenate([p[k] for p in parts])[at] for k in parts[0]}
-
-    @staticmethod
-    def _workers_hold_cap(client) -> tuple[float, int]:
-        """The bytes a cluster's workers hold for the pass ahead (the frames of a provisional reference, frames read
-        ahead) and the number of workers: :data:`~trajmodes.resources.HOLD_BYTES` on one worker, which parses alone
-        while this process works; a quarter of it per worker on more, which parse as much in less time and each hold
-        their share beside their own work (10^6 atoms on 2 workers: the fit peaked at 4.16 GB with 1 GB, 3.67 GB with
-        half). (0, 0) where the scheduler does not answer: nothing is held."""
-        from trajmodes import resources
-        try:
-            workers = len(client.scheduler_info()["workers"])
-        except Exception:
-            return 0.0, 0
-        return (resources.HOLD_BYTES if workers <= 1 else resources.HOLD_BYTES / 4 * workers), workers
-
-    def _keep(self, client, layer: tuple, indices: list) -> str:
-        """Compute the read tasks of chunks ``indices`` of the read layer ``layer`` on the cluster's workers now and
-        keep their results there (:data:`~trajmodes.trajectory.chunks.KEPT`) until :meth:`release_kept`; the layer's
-        name."""
-        read, graph, _ = self._read_layer(tuple(layer))
-        kept = KEPT.setdefault(self.source, {})
-        keys = [(read, i) for i in indices if (read, i) not in kept]
-        if keys:
-            kept.update(zip(keys, client.get({k: graph[k] for k in keys}, keys, sync=False)))
-        return read
-
-    @contextmanager
-    def reading_ahead(self, layer: tuple | None = None):
-        """Within the block, a thread parses the frames of a text trajectory in the order and the chunks a pass reads
-        them and holds them (as :meth:`provisional_reference` holds its own; with those, up to
-        :data:`~trajmodes.trajectory.chunks.READ_AHEAD_SHARE` times :data:`~trajmodes.resources.HOLD_BYTES` and
-        :data:`~trajmodes.resources.HOLD_SHARE` of the memory available), so that serial work before a pass (a fit's
-        symmetry search and basis: seconds at 10^6 atoms, one core busy) leaves no core idle; the pass takes them
-        from memory. Stopped at the end of the block, within one chunk's parse. Nothing is read ahead from a stored
-        format or of a selection of another trajectory's frames. On a ``dask.distributed`` cluster, whose workers
-        read the file, given the pass's read ``layer``, the read tasks of the pass's first chunks are computed on the
-        workers at the start of the block and kept there for the pass (:meth:`_keep`; up to
-        :data:`~trajmodes.resources.HOLD_BYTES` on one worker, a quarter of it per worker on more, within
-        :func:`~trajmodes.resources.may_hold` of the workers): the workers parse while this process works."""
-        from trajmodes import resources
-        from trajmodes.resources import may_hold, scattering_client
-        source = self.source
-        per_frame = held_frame_bytes(source)
-        cap = READ_AHEAD_SHARE * resources.HOLD_BYTES
-        if source.format in _STORED_FORMATS or getattr(self, "_parent", None) is not None:
-            yield
-            return
-        client = scattering_client()
-        if client is not None:
-            if layer is not None:
-                self._read_ahead_on_workers(client, layer, per_frame)
-            yield
-            return
-        stop = threading.Event()
-
-        def parse():
-            for chunk in self._chunks():       # as the pass's read tasks will read them (whole chunks of the file)
-                held = HELD.get(source, {})
-                new = [f for f in chunk.tolist() if f not in held]
-                if stop.is_set() or not may_hold(per_frame * (len(held) + len(new)), cap=cap):
-                    return
-                if new:
-                    try:
-                        self._read_and_hold(np.array(new), cap=cap, split=False)
-                    except Exception:          # the pass reads the frames again and says what is wrong with them
-                        return
-
-        thread = threading.Thread(target=parse, name="trajmodes-read-ahead", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
-
-    def _read_ahead_on_workers(self, client, layer: tuple, per_frame: float) -> None:
-        """:meth:`reading_ahead` on a cluster: the pass's first chunks (with those kept already) within the bytes
-        the workers hold for a pass (:meth:`_workers_hold_cap`)."""
-        from trajmodes.resources import may_hold
-        cap, workers = self._workers_hold_cap(client)
-        if not workers:                                            # no answer from the scheduler: read nothing ahead
-            return
-        read, _, sizes = self._read_layer(tuple(layer))
-        kept = KEPT.get(self.source, {})
-        total = sum(sizes[k[1]] for k in kept if k[0] == read)
-        ahead = []
-        for i, n in enumerate(sizes):
-            if (read, i) in kept:
-                continue
-            if not may_hold(per_frame * (total + n), where="workers", cap=cap / workers):
-                break
-            total += n
-            ahead.append(i)
-        if ahead:
-            self._keep(client, layer, ahead)
-
-    def mean_displacement(self, reference: Structure, layer: tuple) -> da.Array:
-        """The mean over the frames of the displacements from ``reference``, (atoms, 3) A, lazy; read through
-        ``layer``, so that other work read through the same layer shares each chunk's parse (with a
-        :meth:`provisional_reference`, what :meth:`average_from_mean` turns into the time average)."""
-        sums = self.map_chunks(_displacement_sum, self.displacements_of_chunks(reference), layer=tuple(layer),
-                               shape=(self.n_atoms, 3), dtype=np.float64,
-                               name="trajmodes-usum-" + uuid.uuid4().hex, per_chunk=True)
-        return frame_sum(sums).rechunk(-1) / self.n_frames
+    def holding(self, frames) -> "HeldFrames":
+        """Some ``frames`` of these (indices into them) to hold in memory from a pass, as an accumulator to join it
+        (:class:`~trajmodes.trajectory.passes.HeldFrames`); :meth:`held` makes its result a trajectory."""
+        from trajmodes.trajectory.passes import HeldFrames
+        return HeldFrames(self, frames)
 
     def average_from_mean(self, provisional: Structure, mean_u: np.ndarray) -> Structure:
         """The time average of the run from the mean over its frames of the displacements from
-        :meth:`provisional_reference` (atoms, 3) A; it becomes :attr:`reference`."""
+        :meth:`~trajmodes.trajectory.passes.Pass.provisional_reference` (atoms, 3) A; it becomes :attr:`reference`."""
         p = provisional
         self._reference = Structure(p.positions + mean_u, p.cell, self.species, self.masses, p.origin)
         # the pass that needed the provisional frames is over, and with the average known the provisional reference
         # and what it was averaged from (a few frames' positions) are not needed again
-        self._provisional = None
-        self.release_held()
+        self.next_pass.release()
         return self._reference
-
-    @contextmanager
-    def taking_held(self):
-        """Within the block, the pass that runs is the last to read the frames held for it (read ahead, a provisional
-        reference's): each of its read tasks lets go of the held frames it takes, so that they leave memory as the
-        pass goes, not at its end."""
-        TAKING.add(self.source)
-        try:
-            yield
-        finally:
-            TAKING.discard(self.source)
-
-    def release_held(self) -> None:
-        """Let go of the frames :meth:`provisional_reference` holds for the pass after it, once that pass is over
-        (:meth:`average_from_mean` does; so does a pass that only needed the reference's lattice), and hand the memory
-        they and the pass took back to the system (:func:`~trajmodes.resources.trim_freed_memory`), here and in a
-        cluster's workers (a command of two fits, ``series``, held the first's freed memory through the second:
-        10^6 atoms on 2 workers peaked at 4.75 GB)."""
-        from trajmodes.resources import scattering_client, trim_freed_memory, trim_freed_memory_on_workers
-        HELD.pop(self.source, None)
-        self.release_kept()
-        trim_freed_memory()
-        client = scattering_client()
-        if client is not None:
-            trim_freed_memory_on_workers(client)
-
-    @property
-    def kept_on_workers(self) -> bool:
-        """Whether a cluster's workers keep read tasks of this run's source for the pass after them
-        (:meth:`provisional_reference`, :meth:`reading_ahead`)."""
-        return bool(KEPT.get(self.source))
-
-    def release_kept(self) -> None:
-        """Let go of the read tasks kept on a cluster's workers for the pass after them (:meth:`provisional_reference`,
-        :meth:`reading_ahead`); once that pass's graph is on the scheduler, which then holds them, each goes when the
-        pass is done with it."""
-        KEPT.pop(self.source, None)
 
     def frame_structure(self, i: int) -> Structure:
         """Frame ``i`` of the selection as a Structure (positions, cell and origin in A)."""
@@ -853,27 +598,8 @@ class Trajectory:
         dof = max(3 * self.n_atoms - 3, 1)
         return 2.0 * ke / (dof * KB_EV)
 
-    def frames_to_hold(self, frames, layer: tuple) -> dict:
-        """Lazy arrays of some ``frames`` (indices into this trajectory) to hold in memory: the per-atom fields of
-        ``layer`` with the frames' cells and origins, read through that layer, so that computed with other work that
-        reads through it they share each chunk's parse. :meth:`held` makes their values a trajectory.
-
-        Returns
-        -------
-        dict name -> dask array, ``frames`` first
-        """
-        sel = np.asarray(frames, dtype=np.int64)
-        if not self.source.has_cell:
-            raise ValueError(f"{self.source.describe()} has no periodic cell: its frames are not held")
-        out = {name: self.field(name, layer)[sel] for name in layer if name in ("positions", "velocities", "forces")}
-        if "positions" not in out:
-            raise ValueError(f"layer={tuple(layer)} does not read the positions: add them to the layer")
-        out["cells"] = self.field("cells", layer)[sel]
-        out["origins"] = self.field("origins", layer)[sel]
-        return out
-
     def held(self, frames, values: dict) -> "Trajectory":
-        """The ``frames`` of :meth:`frames_to_hold` from their computed ``values``, as a trajectory in memory with
+        """The ``frames`` held from a pass (:class:`~trajmodes.trajectory.passes.HeldFrames`) from their ``values``, as a trajectory in memory with
         this one's atoms, times and reference (the run's time average, taken by then where it was to be taken).
 
         Returns

@@ -39,8 +39,17 @@ def reference_structure(traj, spec) -> Structure:
         ref = Structure(spec.positions, spec.cell, getattr(spec, "species", None),
                         getattr(spec, "masses", None))
     else:
-        ref = read_structure(spec)
+        ref = _read_reference(traj, spec)
     return check_reference(traj, ref)
+
+
+def _read_reference(traj, spec) -> Structure:
+    """The reference file ``spec`` read in the run's LAMMPS unit style where lengths or masses are not metal's (a data
+    file of a run in units lj, si or electron holds its positions and masses in them; real's are Angstrom and amu)."""
+    style = getattr(traj.source, "units", None)
+    if style in (None, "metal", "real"):
+        return read_structure(spec)
+    return read_structure(spec, units=style, lj_scales=getattr(traj.source, "lj_scales", None))
 
 
 def check_reference(traj, ref: Structure) -> Structure:

@@ -9,7 +9,7 @@ import numpy as np
 __all__ = ["heat_current_of_run", "heat_current_missing", "stress_advice"]
 
 
-def heat_current_of_run(traj, potential=None) -> tuple[np.ndarray, float, float]:
+def heat_current_of_run(traj, potential=None, *, hold_flux: bool = False, lattice: bool = False):
     """The heat current of a trajectory whose frames carry it (a LAMMPS dump with per-atom potential energies,
     stresses and velocities: the per-frame quantity ``heat_current``), with the run's mean temperature and volume, in
     one pass over the frames.
@@ -24,6 +24,14 @@ def heat_current_of_run(traj, potential=None) -> tuple[np.ndarray, float, float]
         centroid stress (Surblys, Matsubara, Kikugawa and Ohara, Phys. Rev. E 99, 051301 (2019)) where LAMMPS computes
         it, and another route where it does not (:func:`stress_advice`). Frames without the heat current are refused
         naming what they lack (:func:`heat_current_missing`).
+    hold_flux : bool
+        Also hold every frame's velocities and each atom's heat-flux matrix, read in the same pass: the splits of the
+        conductivity over the velocities' frequency and over the modes
+        (:mod:`~trajmodes.transport.decomposition`'s ``flux=``) then read no frame again.
+    lattice : bool
+        Where the run's time average is still to be taken, also its provisional reference (the lattice sites the
+        modes are mapped onto, :attr:`~trajmodes.trajectory.core.Trajectory.lattice_reference`), its few frames
+        parsed first and taken by the pass.
 
     Returns
     -------
@@ -33,8 +41,9 @@ def heat_current_of_run(traj, potential=None) -> tuple[np.ndarray, float, float]
         K, the mean kinetic temperature (3N - 3 degrees of freedom).
     volume : float
         A^3, the mean volume of the frames' cells.
+    flux : tuple (velocities (frames, atoms, 3) A/ps, heat-flux matrices (frames, atoms, 3, 3) eV)
+        With ``hold_flux`` only.
     """
-    import dask
     if "heat_current" not in traj.frame_fields:
         raise ValueError(heat_current_missing(traj, potential))
     stress = getattr(traj.source, "stress_columns", None) or ()
@@ -43,10 +52,16 @@ def heat_current_of_run(traj, potential=None) -> tuple[np.ndarray, float, float]
                          f"which gives a wrong heat current for the many-body potential of the run (pair_style "
                          f"{potential.style}, in {os.path.basename(potential.source)}; Fan et al., Phys. Rev. B 92, "
                          f"094301 (2015)): " + stress_advice(potential, six_given=True))
-    layer = ("velocities", "heat_current")
-    j, temperature, cells = dask.compute(traj.field("heat_current", layer), traj.temperature(layer),
-                                         traj.field("cells", layer), optimize_graph=False)
-    return j, float(np.mean(temperature)), float(np.mean(np.abs(np.linalg.det(cells))))
+    layer = ("velocities", "heat_current") + (("heat_flux",) if hold_flux else ())
+    arrays = [traj.field("heat_current", layer), traj.temperature(layer), traj.field("cells", layer)]
+    if hold_flux:
+        arrays += [traj.field("velocities", layer), traj.field("heat_flux", layer)]
+    if lattice and not traj.reference_known:
+        traj.next_pass.provisional_reference(layer=layer)
+    values = traj.next_pass.compute(tuple(arrays), layer)
+    j, temperature, cells = values[:3]
+    out = (j, float(np.mean(temperature)), float(np.mean(np.abs(np.linalg.det(cells)))))
+    return out + (tuple(values[3:]),) if hold_flux else out
 
 
 #: what gives a conductivity where no LAMMPS dump of the run can give its heat current

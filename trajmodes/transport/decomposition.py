@@ -90,7 +90,7 @@ def frequency_spectrum(frequencies, shares, edges) -> np.ndarray:
 
 
 def modal_conductivity(traj, phonons, *, current: tuple | None = None, max_time: float | None = None,
-                       bins: int | None = None):
+                       bins: int | None = None, flux: tuple | None = None):
     """The Green-Kubo conductivity of a run split over the modes of its crystal at every q of its supercell.
 
     Parameters
@@ -108,6 +108,11 @@ def modal_conductivity(traj, phonons, *, current: tuple | None = None, max_time:
         :func:`~trajmodes.transport.cepstral.green_kubo_integral`).
     bins : int, optional
         Frequency bins of ``kappa_spectrum`` (default :func:`spectrum_bins`).
+    flux : tuple, optional
+        (velocities (frames, atoms, 3) A/ps, heat-flux matrices (frames, atoms, 3, 3) eV) of every frame where they
+        are held (:func:`~trajmodes.transport.current.heat_current_of_run` with ``hold_flux``): no frame is read.
+        Without them the frames are read in a pass of their own: each mode's share needs the total current filtered
+        by the integral's weights, which needs the whole current first.
 
     Returns
     -------
@@ -130,11 +135,18 @@ def modal_conductivity(traj, phonons, *, current: tuple | None = None, max_time:
     matrix, q, freqs, projector, masses = run_projector(traj, phonons)
     nq, nb = freqs.shape
     bounds = traj.chunk_bounds()
-    parts = traj.map_chunks(_modal_sums, projector, masses, layer=("velocities", "heat_flux"),
-                            shape=(nq * nb * 9 + 2,), dtype=np.float64, per_chunk=True,
-                            chunk_args=[filtered[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
-                            name="trajmodes-gkma-" + uuid.uuid4().hex)
-    sums = dask.compute(parts.sum(axis=0))[0]
+    if flux is None:
+        parts = traj.map_chunks(_modal_sums, projector, masses, layer=("velocities", "heat_flux"),
+                                shape=(nq * nb * 9 + 2,), dtype=np.float64, per_chunk=True,
+                                chunk_args=[filtered[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
+                                name="trajmodes-gkma-" + uuid.uuid4().hex)
+        sums = dask.compute(parts.sum(axis=0))[0]
+    else:                                # the held frames, a chunk's worth of them per task
+        v, g = flux
+        task = dask.delayed(_modal_sums, pure=False)
+        parts = [task({"velocities": v[a:b], "heat_flux": g[a:b]}, projector, masses, filtered[a:b])
+                 for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        sums = np.sum(dask.compute(*parts), axis=0)[0]
     m = sums[:-2].reshape(nq, nb, 3, 3)
     kappa_mode = green_kubo_scale(volume, temperature) * dt * 0.5 * (m + m.transpose(0, 1, 3, 2))
     residual = float(np.sqrt(sums[-2] / max(sums[-1], 1e-300)))
@@ -197,7 +209,7 @@ def spectral_memory(n_frames: int, n_atoms: int) -> float:
 
 
 def spectral_conductivity(traj, *, current: tuple | None = None, max_time: float | None = None,
-                          bins: int | None = None):
+                          bins: int | None = None, flux: tuple | None = None):
     """The Green-Kubo conductivity of a run split over the frequency of its atoms' vibrations (Fan et al., Phys. Rev.
     B 99, 064308 (2019), whose spectral decomposition resolves the virial-velocity correlation by frequency): the
     velocities' time series split into frequency bands (their Fourier transform's bins, every bin in one band), each
@@ -218,6 +230,9 @@ def spectral_conductivity(traj, *, current: tuple | None = None, max_time: float
     bins : int, optional
         Frequency bins up to the frequency below which :data:`POWER_BAND` of the velocities' power lies (default 40),
         and one more up to the Nyquist frequency.
+    flux : tuple, optional
+        (velocities, heat-flux matrices) of every frame, where they are held already (as :func:`modal_conductivity`'s):
+        no frame is read.
 
     Returns
     -------
@@ -241,13 +256,17 @@ def spectral_conductivity(traj, *, current: tuple | None = None, max_time: float
                           "machine: take fewer frames (a selection of the run), or the modal analysis "
                           "(--force-constants), which streams")
     layer = ("velocities", "heat_flux")
-    v, g = traj.field("velocities", layer), traj.field("heat_flux", layer)
-    if current is None:
+    if flux is not None:
+        v, g = flux
+        if current is None:
+            raise ValueError("give the current with the held flux (heat_current_of_run(..., hold_flux=True))")
+    elif current is None:
+        v, g = traj.field("velocities", layer), traj.field("heat_flux", layer)
         v, g, temps, cells = dask.compute(v, g, traj.temperature(layer), traj.field("cells", layer))
         j = np.einsum("taxb,tab->tx", g, v)
         current = (j, float(np.mean(temps)), float(np.mean(np.abs(np.linalg.det(cells)))))
     else:
-        v, g = dask.compute(v, g)
+        v, g = dask.compute(traj.field("velocities", layer), traj.field("heat_flux", layer))
     j, temperature, volume = current
     lags, total, filtered = integral_filter(j, dt, temperature, volume, max_time)
     spectrum_v = np.fft.rfft(v, axis=0)                                      # (n // 2 + 1, atoms, 3)

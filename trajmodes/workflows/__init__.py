@@ -16,10 +16,10 @@ import numpy as np
 # only; each lives where the comment says. They are light modules (no scipy, xarray or dask), so that the parser
 # and --help stay fast; the names of heavier modules are in :func:`__getattr__`, imported on first use.
 from trajmodes.forceconstants.model import ForceConstants       # the constants a command reads, builds and writes
+from trajmodes.forceconstants.formats import detect_fc_format, fc_format, format_names  # forceconstants.formats
 from trajmodes.forceconstants.report import format_cutoff_table  # forceconstants.report: the cutoff table in words
 from trajmodes.io.filesystem import (StagedOutputs, atomic_write,  # io.filesystem: staged and atomic outputs,
                                      source_fingerprint)            # what identifies the inputs of a kept output
-from trajmodes.io.forceconstants.registry import detect_fc_format, fc_format, format_names  # io.forceconstants.registry
 from trajmodes.io.potentials.pair_style import potential_range_of  # io.potentials.pair_style: a run's potential
 from trajmodes.io.provenance import clean_attrs, provenance     # io.provenance: the attributes of every output
 from trajmodes.io.trajectories.registry import sniff            # io.trajectories.registry: a file's format
@@ -188,8 +188,6 @@ class FitResult:
         The imaginary modes of the ``compare`` force constants
         (:func:`~trajmodes.phonons.harmonic.stability.imaginary_modes`: on their supercell's q-points, an 8^3 mesh, the
         special points and the band path); None without them.
-    together : dict
-        The values of :func:`fit_effective`'s ``together``, computed in the fit's pass over the frames.
     held : Trajectory or None
         The frames the error model projects (:func:`~trajmodes.series.errorbars.frames_to_hold`), read in the fit's
         pass and held in memory, for :func:`frequency_error_bars`; None where they are read again.
@@ -201,7 +199,6 @@ class FitResult:
     temperature: float | None
     convergence: object | None = None
     reference_imaginary: ImaginaryModes | None = None
-    together: dict | None = None
     held: object | None = None
 
     @property
@@ -246,8 +243,11 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
                   folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
                   symprec: float = SYMPREC, constraints=(), path: str | None = None, npoints: int = 51,
                   compare=None, potential_range=None, temperature: float | None = None,
-                  together=None, born=None, epsilon=None) -> FitResult:
+                  born=None, epsilon=None) -> FitResult:
     """Effective (TDEP) force constants of one temperature and their band structure (``trajmodes fit``).
+
+    The frames are read once; work joined to the first run's next pass before
+    (:class:`~trajmodes.trajectory.passes.Pass`) is computed in the fit's pass.
 
     Parameters
     ----------
@@ -274,9 +274,6 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     temperature : float, optional
         The runs' mean kinetic temperature in K where it is known (``trajmodes run`` has it from the run's summary);
         default the mean over the fitted frames, from the fit's own pass (:attr:`FitResult.temperature`).
-    together : dict name -> dask collection, optional
-        Other quantities of the frames computed in the fit's one pass over them (arrays read through its layer,
-        :func:`~trajmodes.forceconstants.normal.fit_layer`, share each chunk's parse): :attr:`FitResult.together`.
     born, epsilon : array_like, optional
         Born charges and dielectric tensor of a polar crystal (:class:`~trajmodes.EffectiveForceConstants`): the
         dipole-dipole forces are taken out before the fit (a rigid-ion run's: :func:`rigid_ion_charges`).
@@ -298,7 +295,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
                                   stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints,
                                   born=born, epsilon=epsilon)
     # the frames the error model projects, read in the fit's pass where they may be held (the run is then read once)
-    held = fit_holding_frames(est, trajs if len(trajs) > 1 else trajs[0], together=together)
+    held = fit_holding_frames(est, trajs if len(trajs) > 1 else trajs[0])
     convergence = cutoff_convergence(est, minimum=reach)
     if auto and convergence.cutoff2 < cutoff_length(est.cutoff2) - 1e-9:
         est.refit(cutoff2=convergence.cutoff2)
@@ -315,8 +312,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         imaginary = imaginary_modes(ph0, reference.compared_qpoint.values, reference.frequency.values)
     if temperature is None and np.isfinite(est.temperature_):
         temperature = float(est.temperature_)
-    return FitResult(est, bands, reference, temperature, convergence, imaginary,
-                     getattr(est, "together_", None) if together is not None else None, held)
+    return FitResult(est, bands, reference, temperature, convergence, imaginary, held)
 
 
 def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabels=None, n_resamples: int = 200,
@@ -746,9 +742,8 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
         else:
             ds = lw
     if coherences:
-        from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
-        w = wigner_conductivity(an, ds["gamma"].transpose("temperature", "q", "branch").values,
-                                ds["grid_point"].values)
+        w = an.wigner_conductivity(ds["gamma"].transpose("temperature", "q", "branch").values,
+                                   ds["grid_point"].values)
         dims = ("temperature", "cartesian", "cartesian2")
         ds["kappa_populations"] = (dims, w.kappa_p, {"units": "W/(m K)", "long_name": "populations' conductivity "
                                                      "(Wigner transport equation, RTA)"})

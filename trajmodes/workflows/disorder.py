@@ -372,7 +372,7 @@ class GlassTransport:
     notes: tuple
 
 
-def _glass_model(structure, potential, force_constants, species, units):
+def _glass_model(structure, potential, force_constants, species, units, lj_scales=None):
     """The cell (a Crystal) and its GlassHarmonic, from a structure file or Crystal and a potential or constants."""
     from trajmodes.disorder.glass import GlassHarmonic
     from trajmodes.lattice.crystal import Crystal, masses_or_error
@@ -383,13 +383,14 @@ def _glass_model(structure, potential, force_constants, species, units):
         crystal, name = structure, "the cell"
     else:
         from trajmodes.io import read_structure
-        s = read_structure(structure, units=units, species=species)
+        s = read_structure(structure, units=units, species=species, lj_scales=lj_scales)
         if s.cell is None:
             raise ValueError(f"{structure}: the structure has no periodic cell (an XYZ file without Lattice=, or "
                              "with pbc=\"F F F\": a cluster); a glass is its own periodic cell: give a LAMMPS data "
                              "file, or an extended XYZ with its Lattice and pbc=\"T T T\"")
         crystal = Crystal(s.cell, s.positions, list(s.species), masses_or_error(s.species, s.masses))
         name = str(structure)
+    _refuse_close_atoms(crystal, name)
     if potential is not None:
         pot = potential
         if isinstance(potential, str):
@@ -412,6 +413,35 @@ def _glass_model(structure, potential, force_constants, species, units):
     return crystal, GlassHarmonic.from_force_constants(fc, crystal)
 
 
+#: A: two atoms of a cell closer than this are a damaged structure (no bond is that short; H2's is 0.74 A), or one in
+#: other units than those read (units lj read as metal)
+MIN_ATOM_DISTANCE = 0.5
+
+
+def _refuse_close_atoms(crystal, name: str) -> None:
+    """Refuse a cell with two atoms on one site, or closer than :data:`MIN_ATOM_DISTANCE` (periodic images included):
+    the pair constants of one site with itself are left out and those of a pair 0.3 A apart are 10^7 times too large,
+    each a wrong answer without a word (one atom written twice, a line of a data file repeated)."""
+    from trajmodes.lattice.geometry import pairs_within
+    x = np.asarray(crystal.positions, float)
+    cell = np.asarray(crystal.cell, float)
+    frac = np.round((x @ np.linalg.inv(cell)) % 1.0, 8) % 1.0
+    _, first, inverse, counts = np.unique(frac, axis=0, return_index=True, return_inverse=True, return_counts=True)
+    if (counts > 1).any():
+        k = int(np.flatnonzero(counts > 1)[0])
+        i, j = np.flatnonzero(inverse.ravel() == k)[:2]
+        raise ValueError(f"{name}: atoms {i + 1} and {j + 1} (in the order of their ids) sit on one site "
+                         f"({', '.join(f'{v:.6g}' for v in x[i])} A, or a lattice vector from it): an atom written "
+                         "twice. Remove the duplicate from the file")
+    i, j, d = pairs_within(cell, x, MIN_ATOM_DISTANCE)
+    if len(i):
+        r = np.linalg.norm(d, axis=1)
+        k = int(np.argmin(r))
+        raise ValueError(f"{name}: atoms {i[k] + 1} and {j[k] + 1} (in the order of their ids) are {r[k]:.3g} A apart, "
+                         f"closer than any bond ({MIN_ATOM_DISTANCE:g} A): a damaged structure, or one in other units "
+                         "than those read (a LAMMPS data file in units lj needs --units lj and --lj-scales)")
+
+
 def _refuse_reach(potential, crystal, name: str) -> None:
     """Refuse a potential whose cutoff reaches half the cell's shortest lattice vector: a pair of atoms then interacts
     through several images, and the Allen-Feldman heat-flux operator needs one (the fit refuses such a cutoff for
@@ -429,7 +459,7 @@ def _refuse_reach(potential, crystal, name: str) -> None:
 
 
 def glass_transport(structure, *, potential=None, force_constants=None, species=None, units: str | None = None,
-                    width: float | None = None, shape: str = "lorentzian", temperatures=None,
+                    lj_scales: dict | None = None, width: float | None = None, shape: str = "lorentzian", temperatures=None,
                     occupation: str = "quantum", window=None, route: str = "auto", n_moments: int = 256,
                     n_vectors: int = 8, seed: int = 0, memory_fraction: float = 0.5,
                     progress=None) -> GlassTransport:
@@ -456,6 +486,8 @@ def glass_transport(structure, *, potential=None, force_constants=None, species=
         Elements of the LAMMPS types of a data file without them.
     units : str, optional
         LAMMPS unit style of the data file.
+    lj_scales : dict, optional
+        ``{"sigma": A, "epsilon": eV, "mass": amu}`` of a data file in ``units="lj"``.
     width : float, optional
         THz, the broadening of Allen-Feldman's delta function; default three times the mean spacing of the modes
         (of the window's modes with ``window``).
@@ -491,7 +523,7 @@ def glass_transport(structure, *, potential=None, force_constants=None, species=
         raise ValueError(f"route must be one of {', '.join(DISORDER_ROUTES)}, not {route!r}")
     step = _steps(progress)
     with step("the glass's sparse dynamical matrix"):
-        crystal, model = _glass_model(structure, potential, force_constants, species, units)
+        crystal, model = _glass_model(structure, potential, force_constants, species, units, lj_scales)
     n3 = model.dynamical.shape[0]
     budget, words = memory_budget(memory_fraction)
     dense_bytes = dense_eigh_bytes(n3)

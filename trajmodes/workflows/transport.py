@@ -65,7 +65,8 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
                               frame_interval: float | None = None, units: str | None = None,
                               fstar: float | None = None, cutoff: int | None = None, tensor: bool = False,
                               max_time: float | None = None, force_constants=None,
-                              spectral: bool | None = None, resamples=None, run=None) -> HeatCurrentConductivity:
+                              spectral: bool | None = None, resamples=None, run=None,
+                              lj_scales: dict | None = None) -> HeatCurrentConductivity:
     """The Green-Kubo thermal conductivity of a run's heat current (``trajmodes conductivity``): cepstral analysis
     with its error bar, the running integral, and the tensor if asked.
 
@@ -79,8 +80,8 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         columns: :mod:`trajmodes.io.heat_current`), or a trajectory whose frames carry it
         (:func:`~trajmodes.transport.current.heat_current_of_run`: a LAMMPS dump with per-atom energies, stresses
         and velocities).
-    current, others, units
-        Of a file: as :func:`~trajmodes.io.heat_current.read_heat_current`.
+    current, others, units, lj_scales
+        Of a file: as :func:`~trajmodes.io.heat_current.read_heat_current` (a trajectory was read with its own).
     temperature : float, optional
         K; default the run's (the file's temperature column, the trajectory's kinetic temperature).
     volume : float, optional
@@ -132,13 +133,23 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         raise ValueError("the tensor takes the heat current alone: one Cartesian component has too few degrees of "
                          "freedom to take other currents out (a fluid is isotropic: leave out the tensor)")
     notes = []
+    flux = None                                               # a trajectory's velocities and heat flux, held
     if hasattr(source, "frame_fields"):                       # a trajectory whose frames carry the current
         if others:
             raise ValueError("other currents are read from a table or log, not from a trajectory's frames")
         if run is not None:
             raise ValueError("run= picks a run of a log or table of the current, not of a trajectory's frames")
         from trajmodes.io.potentials.pair_style import potential_range_of     # the run's pair_style, where named
-        j, t_run, v_run = heat_current_of_run(source, potential_range_of([source]))
+        from trajmodes.resources import may_hold
+        from trajmodes.transport.decomposition import spectral_memory
+        need = spectral_memory(source.n_frames, source.n_atoms)
+        split_wanted = spectral is not False and (spectral or may_hold(need, where="here"))
+        # the velocities and heat-flux matrices held from the current's pass where a split will need them and they
+        # may be held: the splits over the velocities' frequency and over the modes then read no frame again
+        hold = (split_wanted or force_constants is not None) and may_hold(need, where="here")
+        got = heat_current_of_run(source, potential_range_of([source]), hold_flux=hold,
+                                  lattice=force_constants is not None)
+        (j, t_run, v_run), flux = got[:3], (got[3] if hold else None)
         stress = len(getattr(source.source, "stress_columns", None) or ())
         what = (f"{source.source.describe()}: sum_i e_i v_i - sum_i S_i v_i from its per-atom energies, "
                 + ("centroid stresses (nine columns)" if stress == 9 else "stresses (six columns: right for pair "
@@ -150,7 +161,8 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         where = source.source.describe()
     else:
         from trajmodes.io.heat_current import read_heat_current
-        s = read_heat_current(source, current=current, others=others, units=units, md_timestep=md_timestep, run=run)
+        s = read_heat_current(source, current=current, others=others, units=units, md_timestep=md_timestep, run=run,
+                              lj_scales=lj_scales)
         j, others_arr = s.current, s.others
         t_run = float(np.mean(s.temperature)) if s.temperature is not None else None
         v_run = s.volume
@@ -166,15 +178,22 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         if dt is None:
             raise ValueError(f"{where}: the time between rows is unknown (no step column, or no timestep command): "
                              "give --md-timestep (ps) or --frame-interval (ps between rows)")
-        if t_run is not None and not t_run > 0:
-            raise ValueError(f"{where}: the temperature column's mean is {t_run:g} K: give the run's temperature "
-                             "(--temperature K)")
+        if t_run is not None and temperature is None and np.any(s.temperature <= 0):
+            k = int(np.flatnonzero(s.temperature <= 0)[0])
+            row = f", line {int(s.lines[k])}" if s.lines is not None else f", row {k + 1}"
+            raise ValueError(f"{s.path}{row}: the temperature column is {s.temperature[k]:g} K in this row (its mean "
+                             f"{t_run:g} K): repair or remove the line, or give the run's temperature (--temperature "
+                             "K)")
         t_note = "the mean of the file's column" + (f" ({said['temperature:'].split(': ', 1)[1]})"
                                                      if "temperature:" in said else "")
         v_note = said["volume"].split(": ", 1)[1] if "volume" in said else "from the file"
         if not np.any(j):
             raise ValueError(f"{where}: the current ({', '.join(s.columns)}) is zero in every row: the run wrote no "
                              "heat current there (check the compute and the columns named)")
+        if len(j) > 1 and not np.any(np.ptp(j, axis=0)):
+            raise ValueError(f"{where}: the current ({', '.join(s.columns)}) is {', '.join(f'{v:g}' for v in j[0])} "
+                             "in every row: a constant has no fluctuations to correlate (check the columns named: a "
+                             "compute evaluated once, or a value that is not the current)")
     if temperature is None:
         if t_run is None:
             raise ValueError(f"{source}: the file has no temperature column: give the run's mean temperature "
@@ -201,11 +220,9 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
     notes.append(f"running integral to {float(integral.time.values[-1]):g} ps: {integral.attrs['max_time_note']}")
     modal = bte = split = None
     if hasattr(source, "frame_fields") and spectral is not False:
-        from trajmodes.resources import may_hold
-        from trajmodes.transport.decomposition import spectral_conductivity, spectral_memory
-        need = spectral_memory(source.n_frames, source.n_atoms)
-        if spectral or may_hold(need, where="here"):
-            split = spectral_conductivity(source, current=(j, temperature, volume), max_time=max_time)
+        from trajmodes.transport.decomposition import spectral_conductivity
+        if split_wanted:
+            split = spectral_conductivity(source, current=(j, temperature, volume), max_time=max_time, flux=flux)
         else:
             notes.append(f"no split over the velocities' frequency: it holds the run's velocities and heat-flux "
                          f"matrices, {need / 1e9:.2g} GB, more than may be held here")
@@ -217,7 +234,11 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         from trajmodes.forceconstants.model import ForceConstants
         from trajmodes.phonons.harmonic.phonons import Phonons
         fc = force_constants if isinstance(force_constants, ForceConstants) else ForceConstants.read(force_constants)
-        modal = modal_conductivity(source, Phonons(fc), current=(j, temperature, volume), max_time=max_time)
+        modal = modal_conductivity(source, Phonons(fc), current=(j, temperature, volume), max_time=max_time,
+                                   flux=flux)
+        if flux is None:
+            notes.append(f"the modes' shares in a second pass over the frames: their velocities and heat-flux "
+                         f"matrices, {need / 1e9:.2g} GB, are more than may be held here")
         if fc.fc3 is not None:
             matrix = np.reshape(modal.attrs["supercell_matrix"], (3, 3))
             bte = boltzmann_beside(fc, matrix, temperature, resamples=resamples)
@@ -340,7 +361,6 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
     on :data:`BTE_ERROR_MESH` give the converged one its statistical error. Constants with a fourth order add
     four-phonon scattering on the converged mesh (:attr:`BoltzmannBeside.four_phonon`)."""
     from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
-    from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
     if getattr(force_constants, "fc3", None) is None:
         raise ValueError("the Boltzmann equation needs third-order constants: fit them to the run with --cutoff3 "
                          "(trajmodes fit)")
@@ -352,7 +372,7 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
         if len(tried) > 1 and abs(tried[-1][1] - tried[-2][1]) <= BTE_CONVERGED * abs(tried[-1][1]):
             at = int(n)
             break
-    w = wigner_conductivity(an, ds["gamma"].transpose("temperature", "q", "branch").values, ds["grid_point"].values)
+    w = an.wigner_conductivity(ds["gamma"].transpose("temperature", "q", "branch").values, ds["grid_point"].values)
     dims = ("temperature", "cartesian", "cartesian2")
     ds["kappa_coherences"] = (dims, w.kappa_c, {"units": "W/(m K)", "long_name": "coherences' conductivity (Wigner "
                                                 "transport equation; Simoncelli, Marzari and Mauri 2019)"})

@@ -1,8 +1,11 @@
-"""The contract every force-constant format fulfils: its name, the files that say it, and its reader and writer.
+"""The contract every force-constant format of this package fulfils: its name, the files that say it, and its reader
+and writer.
 
-Each format module declares one :class:`FCFormat` (``FORMAT``); :mod:`trajmodes.io.forceconstants.registry` lists them,
-tells which one a file or folder holds (:meth:`FCFormat.can_open`, as xarray asks each backend ``guess_can_open``) and
-finds one by its name (as MDAnalysis registers a reader by its ``format``).
+Each format module declares one :class:`FCFormat` (``FORMAT``); :data:`trajmodes.io.forceconstants.registry.FORMATS`
+lists them, and the package's entry point (group ``trajmodes.force_constants`` in pyproject.toml) hands that list to
+the registry of the force-constant model (:mod:`trajmodes.forceconstants.formats`), which tells which one a file or
+folder holds (:meth:`FCFormat.can_open`, as xarray asks each backend ``guess_can_open``), finds one by its name (as
+MDAnalysis registers a reader by its ``format``) and reads and writes through it.
 """
 from __future__ import annotations
 
@@ -26,10 +29,13 @@ class FCFormat:
     read : callable
         ``read(path, **options) -> (keywords, where)``: the keywords of
         :class:`~trajmodes.forceconstants.model.ForceConstants` and the file(s) to name if they turn out inconsistent.
+        Its keyword parameters are the options ``ForceConstants.read(path, format, **options)`` takes.
     write : callable or None
         ``write(fc, target, **options)``, ``fc`` in this format's convention; None where trajmodes does not write it.
+        Its keyword parameters are the options ``fc.write(target, format, **options)`` takes.
     convention : {"full", "short-range"}
-        The convention of the constants :meth:`write` hands to ``write`` (TDEP keeps polar constants short-range).
+        The convention of the constants ``ForceConstants.write`` hands to ``write`` (TDEP keeps polar constants
+        short-range).
     marks : tuple of str
         File names that say the format, given as the file or found in a folder (the first named in messages).
     file_names : tuple of str
@@ -44,8 +50,9 @@ class FCFormat:
         Formats whose marks a folder of this one may hold as part of it (phono3py's folder, phonopy's yaml).
     head_test : callable or None
         ``head_test(head) -> bool``: whether a file whose name no format knows is of this format, from its first bytes.
-    supercell : bool
-        Whether ``read`` takes ``supercell=`` (the formats whose files may lack their supercell, hiPhive potentials).
+    written_suffix : str or None
+        The ending of the one file ``write`` writes (``".nc"``), by which a target of that name says the format; None
+        for the formats whose writer fills a folder.
     """
 
     name: str
@@ -59,7 +66,7 @@ class FCFormat:
     companions: tuple[str, ...] = ()
     contains: tuple[str, ...] = ()
     head_test: Callable[[bytes], bool] | None = None
-    supercell: bool = False
+    written_suffix: str | None = None
 
     def knows_name(self, name: str) -> bool:
         """Whether the file name ``name`` (no folder) says this format."""
@@ -78,15 +85,3 @@ class FCFormat:
     def files(self) -> tuple[str, ...]:
         """Every file name of a folder of this format that its reader takes: the marks and the companions."""
         return self.marks + self.file_names + self.companions
-
-    def read_keywords(self, path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
-        """The reader's keywords and the file to name, ``supercell`` passed on to the formats that take one (the
-        others' files hold their own)."""
-        return self.read(path, supercell=supercell) if self.supercell else self.read(path)
-
-    def write_constants(self, fc, target: str | os.PathLike, **options) -> None:
-        """Write ``fc`` (a :class:`~trajmodes.forceconstants.model.ForceConstants`, put in this format's
-        :attr:`convention` first) to ``target`` with the writer's ``options``."""
-        if self.write is None:
-            raise ValueError(f"trajmodes does not write {self.title} force constants")
-        self.write(fc.with_convention(self.convention), target, **options)

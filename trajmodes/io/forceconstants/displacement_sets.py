@@ -32,8 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.forceconstants.phonopy import DAMAGED
+from trajmodes.errors import DAMAGED, TrajectoryFormatError
 from trajmodes.lattice.crystal import Crystal
 
 __all__ = ["DisplacementDataset", "parse_displacement_dataset"]

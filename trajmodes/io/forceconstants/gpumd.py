@@ -32,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from trajmodes.errors import ForceConstantsFormatError, TrajectoryFormatError
+from trajmodes.errors import DAMAGED, ForceConstantsFormatError, TrajectoryFormatError, blamed
 from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.forceconstants.text import (Lines, provenance_line, read_poscar, refuse_nac, supercell_fractions,
                                               wrapped_frame, write_poscar, write_text)
-from trajmodes.io.forceconstants.phonopy import DAMAGED, blamed, supercell_clusters
+from trajmodes.io.forceconstants.phonopy import supercell_clusters
 from trajmodes.lattice.crystal import Crystal
 
 __all__ = ["FORMAT", "read_gpumd", "write_gpumd", "GPUMD_FILES"]

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.errors import DAMAGED, ForceConstantsFormatError
 from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.forceconstants.text import refuse_nac
-from trajmodes.io.forceconstants.phonopy import DAMAGED, first_line, supercell_clusters
+from trajmodes.io.forceconstants.phonopy import first_line, supercell_clusters
 from trajmodes.io.filesystem import atomic_write
 from trajmodes.lattice.crystal import Crystal
 
@@ -206,4 +206,4 @@ def is_tar(head: bytes) -> bool:
 
 #: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it: by the suffix, or a tar archive of another name
 FORMAT = FCFormat("hiphive", "hiPhive", read_hiphive, write_hiphive, suffixes=HIPHIVE_SUFFIXES, head_test=is_tar,
-                  supercell=True)
+                  written_suffix=".fcs")

@@ -7,9 +7,8 @@ import os
 
 import numpy as np
 
-from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.errors import DAMAGED, ForceConstantsFormatError, blamed
 from trajmodes.io.forceconstants.base import FCFormat
-from trajmodes.io.forceconstants.phonopy import DAMAGED, blamed
 from trajmodes.io.filesystem import atomic_write
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.supercell import SupercellMap
@@ -68,7 +67,7 @@ def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None) -> None
     fc2 in its layout (``fc2``, eV/A^2); fc3, when set, as variable ``fc3`` (compact
     (n_prim, N, N, 3, 3, 3), eV/A^3, zlib-compressed, one chunk per primitive atom: 216-atom
     diamond Si is 20 MB uncompressed); fc4, when set, as its quartets ``fc4_sites`` and blocks ``fc4`` (eV/A^4); the
-    Born charges and dielectric tensor (:meth:`ForceConstants.to_netcdf` writes full constants); an fc2 of a larger
+    Born charges and dielectric tensor (``ForceConstants.write`` writes full constants); an fc2 of a larger
     supercell for the phonons (``phonon_fc2``, phono3py's ``--dim-fc2``) as the group ``phonon_fc2``, laid out as the
     file. ``attrs``: global attributes to add (the provenance of :func:`trajmodes.io.provenance.provenance` by default,
     without inputs or settings)."""
@@ -154,4 +153,5 @@ def _write_group(ds, fc) -> None:
 
 
 #: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it
-FORMAT = FCFormat("netcdf", "trajmodes netCDF", read_netcdf, write_netcdf, suffixes=(".nc",))
+FORMAT = FCFormat("netcdf", "trajmodes netCDF", read_netcdf, write_netcdf, suffixes=(".nc",),
+                  written_suffix=".nc")

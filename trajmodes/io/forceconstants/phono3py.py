@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.errors import DAMAGED, ForceConstantsFormatError
 from trajmodes.io.forceconstants.base import FCFormat
-from trajmodes.io.forceconstants.phonopy import (DAMAGED, crystal_from_phonopy, first_line, need_package, phonopy_atoms,
+from trajmodes.io.forceconstants.phonopy import (crystal_from_phonopy, first_line, need_package, phonopy_atoms,
                                   phonopy_columns)
 from trajmodes.io.filesystem import atomic_write
 
@@ -46,8 +46,8 @@ def read_phono3py(path: str | os.PathLike, fc2_filename: str | os.PathLike | Non
 
     A yaml with its own phonon (fc2) supercell (``--dim-fc2``) gives the fc3 supercell's keywords with ``fc2=None``
     and the fc2 constants under ``phonon`` (the keywords of their own :class:`ForceConstants`), which
-    :meth:`ForceConstants.from_phono3py` folds onto the fc3 supercell and keeps as ``phonon_fc2``. The constants come
-    in phono3py's supercell order; Born charges are read from the yaml.
+    ``ForceConstants.read(path, "phono3py")`` folds onto the fc3 supercell and keeps as ``phonon_fc2``. The constants
+    come in phono3py's supercell order; Born charges are read from the yaml.
     """
     phono3py = need_package("phono3py")
     p = Path(path)

@@ -4,23 +4,22 @@ phono3py (:mod:`trajmodes.io.forceconstants.phono3py`) and trajmodes' own netCDF
 :class:`~trajmodes.forceconstants.model.ForceConstants` (arrays and :class:`~trajmodes.lattice.crystal.Crystal`
 objects) and the file to name if the arrays turn out inconsistent; writers take a ``ForceConstants``. phonopy and
 phono3py parse their own formats and are imported only here. Which format a path holds:
-:mod:`trajmodes.io.forceconstants.registry`."""
+:mod:`trajmodes.forceconstants.formats`."""
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.errors import DAMAGED, ForceConstantsFormatError
 from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.filesystem import atomic_write
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["FORMAT", "read_phonopy", "write_phonopy", "blamed", "phonopy_columns",
-           "crystal_from_phonopy", "phonopy_atoms", "supercell_clusters", "need_package", "DAMAGED", "first_line"]
+__all__ = ["FORMAT", "read_phonopy", "write_phonopy", "phonopy_columns",
+           "crystal_from_phonopy", "phonopy_atoms", "supercell_clusters", "need_package", "first_line"]
 
 def need_package(package: str):
     """Import phonopy or phono3py (core dependencies), with the command that installs it if it is missing."""
@@ -185,24 +184,8 @@ def phonopy_columns(fc, supercell, primitive) -> tuple[np.ndarray, np.ndarray]:
     return fc.compact_columns(ours[p2s_ph][:, None], ours[None, :]), p2s_ph
 
 
-#: what to do about a force-constant file that cannot be read
-DAMAGED = "The file is incomplete, damaged or not what its name says: write or copy it again"
-
-
 def first_line(exc: BaseException) -> str:
     return " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
-
-
-@contextmanager
-def blamed(path, fix: str | None = DAMAGED):
-    """Turn a ValueError of the arrays read from ``path`` into a ForceConstantsFormatError naming the file, with
-    ``fix`` (default: the file is damaged; None where the error says what to do itself)."""
-    try:
-        yield
-    except ForceConstantsFormatError:
-        raise
-    except ValueError as exc:
-        raise ForceConstantsFormatError(path, str(exc), fix=fix) from None
 
 
 def _fc_text_lines(path: Path) -> None:

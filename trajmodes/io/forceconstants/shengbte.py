@@ -46,12 +46,11 @@ from pathlib import Path
 
 import numpy as np
 
-from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.errors import DAMAGED, ForceConstantsFormatError, blamed
 from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.forceconstants.text import (Lines, check_poscar_species, expand_images, image_groups, pair_images,
                                               provenance_line, read_poscar, supercell_fractions, wrapped_frame,
                                               write_poscar, write_text)
-from trajmodes.io.forceconstants.phonopy import DAMAGED, blamed
 from trajmodes.lattice.crystal import Crystal
 
 __all__ = ["FORMAT", "read_shengbte", "write_shengbte", "read_control", "shengbte_order", "SHENGBTE_FILES"]
@@ -439,5 +438,5 @@ def _read_fc3(path: Path, pr: Crystal, n: int, N: int, smap, L0) -> np.ndarray:
 
 
 #: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it
-FORMAT = FCFormat("shengbte", "ShengBTE", read_shengbte, write_shengbte, supercell=True,
+FORMAT = FCFormat("shengbte", "ShengBTE", read_shengbte, write_shengbte,
                   marks=(SHENGBTE_FILES["fc2"], SHENGBTE_FILES["fc3"]), companions=(SHENGBTE_FILES["control"],))

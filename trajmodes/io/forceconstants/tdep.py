@@ -62,7 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trajmodes.errors import ForceConstantsFormatError
+from trajmodes.errors import ForceConstantsFormatError, blamed
 from trajmodes.io.forceconstants.base import FCFormat
 from trajmodes.io.forceconstants.tdep_polar import (TDEP_BOHR_A, TDEP_CHARGE_TOL, TDEP_HARTREE_EV, TDEP_NAC_FACTOR,
                                                     TDEP_POLAR_TYPE, polar_section_lines, read_lotosplitting,
@@ -72,7 +72,6 @@ from trajmodes.io.forceconstants.tdep_third import read_tdep_fc3, write_tdep_fc3
 from trajmodes.io.forceconstants.text import (MASS_TOLERANCE, Lines, check_poscar_species, expand_images, image_groups,
                                               pair_images, provenance_line, read_poscar, refuse_nac,
                                               supercell_fractions, wrapped_frame, write_poscar, write_text)
-from trajmodes.io.forceconstants.phonopy import blamed
 from trajmodes.lattice.crystal import Crystal
 
 # the polar and POSCAR names are imported from here too (their homes: fc_tdep_polar, fc_text)
@@ -209,8 +208,8 @@ def write_tdep(fc, folder: str | os.PathLike, source: str | os.PathLike | None =
     once per pair of shortest images of its second and third atoms (weight 1/(m2 m3)). The first line of
     every file names trajmodes' version and ``source``.
 
-    Constants with Born charges must be short-ranged (``fc.short_range``; :meth:`ForceConstants.to_tdep` converts
-    full ones): they make a polar file (the section of the module docstring) and ``infile.lotosplitting``.
+    Constants with Born charges must be short-ranged (``fc.short_range``; ``ForceConstants.write(folder, "tdep")``
+    converts full ones): they make a polar file (the section of the module docstring) and ``infile.lotosplitting``.
 
     Raises
     ------
@@ -220,7 +219,7 @@ def write_tdep(fc, folder: str | os.PathLike, source: str | os.PathLike | None =
     """
     if fc.born is not None and not getattr(fc, "short_range", False):
         raise ValueError("TDEP's polar files hold short-range constants (the dipole-dipole part taken out), and these "
-                         "are full constants with Born charges: write them with ForceConstants.to_tdep, or convert "
+                         "are full constants with Born charges: write them with fc.write(folder, 'tdep'), or convert "
                          "them first (fc.with_convention('short-range'))")
     check_poscar_species(fc, "TDEP")
     folder = Path(folder)
@@ -260,7 +259,7 @@ def write_tdep(fc, folder: str | os.PathLike, source: str | os.PathLike | None =
 
 
 #: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it
-FORMAT = FCFormat("tdep", "TDEP", read_tdep, write_tdep, convention="short-range", supercell=True,
+FORMAT = FCFormat("tdep", "TDEP", read_tdep, write_tdep, convention="short-range",
                   marks=("infile.forceconstant", "outfile.forceconstant", "infile.forceconstant_thirdorder",
                          "outfile.forceconstant_thirdorder", "infile.ucposcar", "infile.ssposcar",
                          "infile.forceconstant_fourthorder", "outfile.forceconstant_fourthorder"))

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trajmodes.errors import ForceConstantsFormatError
-from trajmodes.io.forceconstants.phonopy import DAMAGED
+from trajmodes.errors import DAMAGED, ForceConstantsFormatError
 from trajmodes.io.filesystem import atomic_write
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.geometry import wigner_seitz_pairs

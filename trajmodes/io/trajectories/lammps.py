@@ -323,6 +323,11 @@ class LammpsDumpSource(FrameSource):
             self._check_last_elements()
 
     @property
+    def lj_scales(self) -> dict | None:
+        """The physical scales of a run in units lj as given (``{"sigma": A, "epsilon": eV, "mass": amu}``), or None."""
+        return self._lj_scales
+
+    @property
     def stress_columns(self) -> tuple | None:
         """The per-atom stress columns read: six (``compute stress/atom``: xx yy zz xy xz yz) or nine (``compute
         centroid/stress/atom``: then yx zx zy), or None."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from trajmodes import _fastparse
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.filesystem import line_number, load_index, save_index
+from trajmodes.io.filesystem import line_number, load_index, pread_all, save_index
 
 
 ROW_STATUS = {1: "a token that is not a number", 2: "fewer columns than the ITEM: ATOMS line names",
@@ -233,11 +233,12 @@ def element_column(buf, h, natoms) -> list[str] | None:
 
 
 def index_dump(path: str) -> dict:
-    """Byte offsets, timesteps and times (NaN if absent) of every frame of a plain-text dump."""
+    """Byte offsets, timesteps and times (NaN if absent) of every frame of a plain-text dump: the saved index, else
+    :func:`scan_sparse` (about 1 % of a dump of large frames read; the whole of one of small frames)."""
     idx = load_index(path, "lammps-dump")
     if idx is not None:
         return idx
-    starts, steps, times = scan_windows(path)
+    starts, steps, times = scan_sparse(path)
     save_index(path, "lammps-dump", starts=starts, steps=steps, times=times)
     return {"starts": starts, "steps": steps, "times": times}
 
@@ -269,6 +270,113 @@ def scan_windows(path: str, window: int = 64 << 20,
     return tuple(np.concatenate(x) for x in zip(*parts))
 
 
+#: frames at least this long are found by :func:`scan_sparse` reading a window of each, not all of its bytes
+SPARSE_MIN_FRAME = 1 << 20
+#: the bytes one call of the compiled scan of :func:`scan_sparse` looks at where it scans all, twice as many after a
+#: call that found two frames or more, up to the 64 MB of :func:`scan_windows`
+SPARSE_CHUNK = 1 << 20
+#: the bounds of the half width ``w`` of the window :func:`scan_sparse` looks in (1/256 of a frame's length)
+SPARSE_WINDOW = (4096, 65536)
+
+
+def scan_sparse(path: str, min_frame: int | None = None, margin: int = 4096, chunk: int | None = None,
+                window: tuple[int, int] | None = None, stats: dict | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frame index of :func:`scan_windows` (the same starts, steps and times), reading about 1 % of a dump whose
+    frames are long, so that the first read of a dump reads it about once (not the index, then the frames).
+
+    The dump is scanned whole until the last two frames found are at least ``min_frame`` bytes apart. From there the
+    next frame is sought where the last one's length puts it (the guess ``g``): with ``w`` 1/256 of that length (within
+    ``window``, 4 KB to 64 KB), the first ``w`` bytes of the last frame are scanned, then the bytes [g - w, g + w). The
+    guess is taken when these hold exactly one ``ITEM: TIMESTEP`` line and the frame it begins, the frame before and
+    the one before that say the same ``NUMBER OF ATOMS``, or when the file ends there and no frame begins (the last
+    frame). Otherwise (a frame of another length or atom count, several frames in the window, a file that ends before
+    the window) the bytes from the last one scanned on are scanned whole up to the next frame, as :func:`scan_windows`
+    scans all. A frame cut short after its first ``w`` bytes and followed by others moves every frame after it by more
+    than ``w``: the window holds none, and the bytes are scanned whole.
+
+    A guess taken gives the whole scan's index unless the bytes left unread inside a frame hold a line that starts
+    with ``ITEM: TIMESTEP``; a frame that holds such a line is no valid frame either way, and both frame parsers refuse
+    it when it is read (an atom line that is not numbers, or text after the atom lines).
+
+    ``min_frame``, ``chunk``, ``window``: default :data:`SPARSE_MIN_FRAME`, :data:`SPARSE_CHUNK`,
+    :data:`SPARSE_WINDOW`. ``stats``, when given, gets ``bytes_read``.
+    """
+    min_frame = SPARSE_MIN_FRAME if min_frame is None else min_frame
+    chunk = SPARSE_CHUNK if chunk is None else chunk
+    window = SPARSE_WINDOW if window is None else window
+    size = os.path.getsize(path)
+    parts = []                                   # (starts, steps, times) arrays found so far, in file order
+    last2: list[int] = []                        # the last two frame starts found
+    natoms: dict[int, int | None] = {}
+    last = [0, b""]                              # the last bytes read and their offset
+    nread = 0
+    with open(path, "rb", buffering=0) as f:
+        fd = f.fileno()
+
+        def read(lo: int, n: int) -> bytes:
+            nonlocal nread
+            buf = pread_all(fd, n, lo)
+            nread += len(buf)
+            last[:] = lo, buf
+            return buf
+
+        def scan(lo: int, hi: int) -> tuple:
+            """Every frame whose ``ITEM: TIMESTEP`` line starts in [lo, hi), ``margin`` bytes seen either side."""
+            x = max(lo - margin, 0)
+            st, ts, tm = _fastparse.scan_lammps(read(x, min(hi + margin, size) - x), lo - x, hi - x)
+            return np.frombuffer(st, np.int64) + x, np.frombuffer(ts, np.int64), np.frombuffer(tm)
+
+        def atoms_of(start: int) -> int | None:
+            """The ``NUMBER OF ATOMS`` of the frame at ``start``, or None where its first 4 KB do not say."""
+            if start not in natoms:
+                at, buf = last
+                m = NATOMS_LINE.match(buf, start - at, start - at + 4096) if at <= start < at + len(buf) else None
+                for n in (512, 4096):
+                    if m is None:
+                        m = NATOMS_LINE.match(read(start, n))
+                natoms[start] = int(m.group(1)) if m else None
+            return natoms[start]
+
+        def keep(got: tuple) -> bool:
+            if len(got[0]):
+                parts.append(got)
+                last2[:] = (last2 + got[0][-2:].tolist())[-2:]
+            return bool(len(got[0]))
+
+        pos, step = 0, chunk                     # every TIMESTEP line that starts before pos is found
+        while pos < size:
+            length = last2[1] - last2[0] if len(last2) == 2 else 0
+            hi = min(pos + step, size)
+            if length >= min_frame:
+                prev, s = last2
+                w = min(max(length >> 8, window[0]), window[1])
+                if pos < s + w:                  # the frame's first bytes
+                    got, pos = scan(pos, min(s + w, size)), min(s + w, size)
+                    if keep(got):
+                        continue
+                lo, hi = s + length - w, min(s + length + w, size)
+                if pos < lo < hi and atoms_of(prev) is not None and atoms_of(prev) == atoms_of(s):
+                    got = scan(lo, hi)
+                    # one frame starts there, or the file ends there with none (the last frame)
+                    if len(got[0]) == 1 and atoms_of(int(got[0][0])) == atoms_of(s) or not len(got[0]) and hi == size:
+                        keep(got)
+                        pos, step = hi, chunk
+                        continue
+                # from pos on, whole, to just past the guess (at most 64 MB at a time)
+                hi = min(max(s + length + w, pos + step), pos + (64 << 20), size)
+            got = scan(pos, hi)
+            keep(got)
+            # frames short beside the step: scan in larger steps (up to scan_windows' 64 MB); long ones: stop soon
+            # after the next frame's start
+            pos, step = hi, min(2 * step, 64 << 20) if len(got[0]) >= 2 else step
+    if stats is not None:
+        stats["bytes_read"] = nread
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return tuple(np.concatenate(x) for x in zip(*parts))
+
+
 def timestep_line(path: str, start: int, end: int) -> int:
     """1-based line number of the ``ITEM: TIMESTEP`` line of the frame at ``start``."""
     with open(path, "rb") as f:
@@ -279,6 +387,8 @@ def timestep_line(path: str, start: int, end: int) -> int:
 
 
 NATOMS_ITEM = re.compile(rb"ITEM: NUMBER OF ATOMS[^\n]*\n[ \t\r]*(\S*)")
+#: the atom count of a frame's header, from the frame's first byte on: its whole line
+NATOMS_LINE = re.compile(rb"(?s).*?ITEM: NUMBER OF ATOMS[^\n]*\n[ \t\r]*(\d+)[ \t\r]*\n")
 
 
 def frame_complete(path: str, start: int, end: int) -> bool:

@@ -74,14 +74,17 @@ def universe_error(topology, trajectories) -> TrajectoryFormatError | None:
                                                       "again")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            # a PDB without element columns: MDAnalysis said so when the run was opened, not again here
+            warnings.filterwarnings("ignore", message="Element information is missing", category=UserWarning)
             n_top = len(mda.Universe(os.fspath(topology)).atoms)
     except Exception:
         return None
     for t in trajectories:
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+                # MDAnalysis' DCD reader announces its 3.0 change on every open; this one only counts the atoms
+                warnings.filterwarnings("ignore", message="DCDReader currently makes independent timesteps",
+                                        category=DeprecationWarning)
                 r = mda_reader(os.fspath(t))
                 n = int(r.n_atoms)
                 r.close()
@@ -103,11 +106,9 @@ def _dcd_cut(path: str) -> tuple[int, int] | None:
         return None
     from MDAnalysis.lib.formats.libdcd import DCDFile
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            f = DCDFile(path)
-            header, first, frames = int(f._header_size), int(f._firstframesize), int(f.n_frames)
-            f.close()
+        f = DCDFile(path)
+        header, first, frames = int(f._header_size), int(f._firstframesize), int(f.n_frames)
+        f.close()
         extra = os.path.getsize(path) - header
     except (AttributeError, OSError, TypeError, ValueError):
         return None
@@ -526,7 +527,8 @@ class MDAnalysisSource(FrameSource):
         steps = np.empty(self.n_frames, np.int64)
         have_steps = True
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            # a dump holds steps, not times: MDAnalysis warns of its assumed dt per frame; _times says which dt it took
+            warnings.filterwarnings("ignore", message="Reader has no dt information", category=UserWarning)
             for k in range(self.n_frames):
                 ts = traj[k]
                 times[k] = float(ts.time)

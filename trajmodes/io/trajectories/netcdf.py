@@ -155,7 +155,7 @@ def netcdf_kind(path: str) -> str | None:
 
 #: where a trajmodes trajectory cache comes from, for messages about netCDF files that are not one
 CACHE_FIX = ("A trajmodes trajectory cache is written by 'trajmodes convert' (or Trajectory.to_netcdf); read force "
-             "constants with ForceConstants.from_netcdf, and an AMBER netCDF trajectory with format='NCDF'")
+             "constants with ForceConstants.read, and an AMBER netCDF trajectory with format='NCDF'")
 
 
 def describe_netcdf(path: str) -> tuple[bool, str] | None:

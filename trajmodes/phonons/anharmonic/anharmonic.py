@@ -54,7 +54,7 @@ class Anharmonic:
     ----------
     force_constants : ForceConstants
         With ``fc3`` (compact layout, eV/A^3): fitted (:class:`trajmodes.EffectiveForceConstants` with
-        ``cutoff3``) or read (:meth:`ForceConstants.from_phono3py`). Attribute ``force_constants``.
+        ``cutoff3``) or read (:meth:`ForceConstants.read`, phono3py's files). Attribute ``force_constants``.
     mesh : int, (3,) int or (3, 3) int
         The q-mesh the sums over q' run on (and the q-points of results by default); one int n is n x n x n.
         A 3 x 3 integer matrix is a supercell matrix S (``supercell.cell = S @ primitive.cell``): the grid of
@@ -606,6 +606,15 @@ class Anharmonic:
                                  average_degenerate=average_degenerate, gamma_isotope=iso, four_phonon=four,
                                  four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed,
                                  four_phonon_scattering_in=four_phonon_scattering_in, scheduler=self.scheduler)
+
+    def wigner_conductivity(self, gamma, grid_points=None, **options):
+        """Populations' and coherences' conductivity of the Wigner transport equation (RTA) on this mesh from the half
+        widths ``gamma`` (THz, (n_temperatures, nq, 3n), e.g. ``linewidths()["gamma"].values``) at ``grid_points``
+        (default: the irreducible points): :func:`trajmodes.phonons.anharmonic.coherence.wigner_conductivity` given
+        :meth:`three_phonon_sums`, which documents ``options`` and the result
+        (:class:`~trajmodes.phonons.anharmonic.coherence.WignerConductivity`)."""
+        from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
+        return wigner_conductivity(self.three_phonon_sums(), gamma, grid_points, **options)
 
     def transport(self, gps) -> ModeTransport:
         """:class:`~trajmodes.phonons.anharmonic.transport.ModeTransport` at grid points ``gps``: the mode heat capacities (nt,

@@ -52,19 +52,15 @@ primitive-cell volume A^3; kappa W/(m K).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from trajmodes.lattice.qpoints import first_zone
-from trajmodes.lattice.symmetry import cartesian_rotations
 from trajmodes.phonons.anharmonic.conductivity import KAPPA_UNIT, star_average
+from trajmodes.phonons.anharmonic.transport import ThreePhononSums
 from trajmodes.phonons.harmonic.degeneracy import degenerate_average, degenerate_labels
 from trajmodes.phonons.harmonic.statistics import HEAT_CAPACITY_MATRICES, heat_capacity_matrix
 from trajmodes.phonons.harmonic.velocities import VELOCITY_OPERATORS, velocity_operator
-
-if TYPE_CHECKING:
-    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
 
 __all__ = ["WignerConductivity", "wigner_kappa", "wigner_conductivity", "kappa_coherence", "DEGENERATE_PAIRS"]
 
@@ -171,25 +167,28 @@ def wigner_kappa(frequencies, velocity_operators, heat_capacity_matrices, gamma,
     return mode_p, mode_c
 
 
-def wigner_conductivity(anharmonic: "Anharmonic", gamma, grid_points=None, *, velocity: str = "simoncelli",
+def wigner_conductivity(sums: ThreePhononSums, gamma, grid_points=None, *, velocity: str = "simoncelli",
                         heat_capacity: str = "smm19", degenerate_pairs: str = "populations",
                         direction=(1.0, 2.0, 3.0)) -> WignerConductivity:
-    """Populations' and coherences' thermal conductivity (Wigner transport equation, RTA) on the mesh of
-    ``anharmonic`` from given half widths.
+    """Populations' and coherences' thermal conductivity (Wigner transport equation, RTA) on the mesh of ``sums``
+    from given half widths. :meth:`Anharmonic.wigner_conductivity
+    <trajmodes.phonons.anharmonic.anharmonic.Anharmonic.wigner_conductivity>` passes its own.
 
     Parameters
     ----------
-    anharmonic : Anharmonic
-        Its harmonic phonons (frequencies, eigenvectors, dD/dq), mesh and point group, temperatures, occupations
-        (quantum or classical heat capacities), primitive-cell volume, ``cutoff_frequency`` (modes at or below it take
-        no part), ``degeneracy_tol`` and ``symprec``.
+    sums : ThreePhononSums
+        What the sums over the mesh take (:meth:`Anharmonic.three_phonon_sums
+        <trajmodes.phonons.anharmonic.anharmonic.Anharmonic.three_phonon_sums>`); read here: the harmonic phonons of
+        ``sums.interaction`` (frequencies, eigenvectors, dD/dq) and its ``cutoff_frequency`` (modes at or below it
+        take no part), the mesh ``grid``, ``temperatures``, ``occupation`` (quantum or classical heat capacities),
+        ``degeneracy_tol``, the ``primitive`` cell's volume and reciprocal cell and the ``point_group``.
     gamma : array_like (nt, nq, 3n)
         Half widths Gamma in THz (the imaginary part of the self-energy: ``an.linewidths()["gamma"].values``, isotope
-        and four-phonon scattering included when asked for there) at ``grid_points``, in the order of the
-        temperatures of ``anharmonic``. Averaged here over every degenerate set (as :meth:`Anharmonic.linewidths`
-        already gives them), so that the result does not depend on the eigenvector basis.
+        and four-phonon scattering included when asked for there) at ``grid_points``, in the order of
+        ``sums.temperatures``. Averaged here over every degenerate set (as :meth:`Anharmonic.linewidths` already
+        gives them), so that the result does not depend on the eigenvector basis.
     grid_points : array_like of int (nq,), optional
-        One grid point of every star of the mesh (default: the irreducible points, ``an.grid.irreducible``).
+        One grid point of every star of the mesh (default: the irreducible points, ``sums.grid.irreducible``).
     velocity : {"simoncelli", "matrix"}
         The velocity operator (:func:`trajmodes.phonons.harmonic.velocities.velocity_operator`): Simoncelli's d
         sqrt(D)/dq (default) or the group-velocity matrix of phono3py's built-in variants.
@@ -206,43 +205,41 @@ def wigner_conductivity(anharmonic: "Anharmonic", gamma, grid_points=None, *, ve
     -------
     WignerConductivity
     """
-    an = anharmonic
     if velocity not in VELOCITY_OPERATORS:
         raise ValueError(f"velocity must be one of {VELOCITY_OPERATORS}, not {velocity!r}")
     if heat_capacity not in HEAT_CAPACITY_MATRICES:
         raise ValueError(f"heat_capacity must be one of {HEAT_CAPACITY_MATRICES}, not {heat_capacity!r}")
-    grid = an.grid
+    grid, phonons, tol = sums.grid, sums.interaction.phonons, sums.degeneracy_tol
     gps = grid.irreducible.copy() if grid_points is None else np.asarray(grid_points).reshape(-1)
     if gps.dtype.kind not in "iu" or ((gps < 0) | (gps >= grid.n_points)).any():
         raise ValueError(f"grid_points must be grid indices in [0, {grid.n_points})")
     if not np.array_equal(np.sort(grid.star_of[gps]), grid.irreducible):
         raise ValueError("the conductivity needs one grid point of every star of the mesh (its irreducible points)")
-    nt, nb = len(an.temperatures), an.phonons.n_branches
+    nt, nb = len(sums.temperatures), phonons.n_branches
     g = np.asarray(gamma, dtype=float)
     if g.shape != (nt, len(gps), nb):
         raise ValueError(f"gamma must have shape (temperatures, q-points, branches) = {(nt, len(gps), nb)}, "
                          f"not {g.shape}")
-    prim = an.force_constants.primitive
+    prim = sums.primitive
     q = first_zone(grid.qpoints[gps], prim.reciprocal_cell)
-    f, e = an.phonons.frequencies_and_eigenvectors(q)
-    dD = an.phonons.dynamical_matrix_derivative(q)
-    cut = an.interaction.cutoff_frequency
-    V = velocity_operator(f, e, dD, direction, an.degeneracy_tol, cut, velocity)
-    g = degenerate_average(g, f, an.degeneracy_tol)
-    Cm = heat_capacity_matrix(f, an.temperatures, an.occupation, cut, heat_capacity)
-    W = np.unique(np.asarray(prim.symmetry(an.symprec).rotations), axis=0)            # the point group, once each
+    f, e = phonons.frequencies_and_eigenvectors(q)
+    dD = phonons.dynamical_matrix_derivative(q)
+    cut = sums.interaction.cutoff_frequency
+    V = velocity_operator(f, e, dD, direction, tol, cut, velocity)
+    g = degenerate_average(g, f, tol)
+    Cm = heat_capacity_matrix(f, sums.temperatures, sums.occupation, cut, heat_capacity)
     mode_p, mode_c = wigner_kappa(f, V, Cm, g, grid.weights[grid.irreducible_of[gps]], prim.volume,
-                                  cartesian_rotations(W, prim.cell), an.degeneracy_tol, degenerate_pairs)
+                                  sums.point_group, tol, degenerate_pairs)
     return WignerConductivity(mode_c.sum(axis=(1, 2)), mode_p.sum(axis=(1, 2)), mode_c, mode_p, gps)
 
 
-def kappa_coherence(anharmonic: "Anharmonic", gamma, grid_points=None, **options) -> np.ndarray:
+def kappa_coherence(sums: ThreePhononSums, gamma, grid_points=None, **options) -> np.ndarray:
     """The coherences' thermal conductivity kappa_C, (nt, 3, 3) W/(m K): :func:`wigner_conductivity` (same
     parameters and ``options``) without the rest.
 
     Examples
     --------
-    >>> an = Anharmonic(fc, 11, [300.0], smearing=0.1)                          # doctest: +SKIP
-    >>> kappa_c = kappa_coherence(an, an.linewidths()["gamma"].values)           # doctest: +SKIP
+    >>> an = Anharmonic(fc, 11, [300.0], smearing=0.1)                                       # doctest: +SKIP
+    >>> kappa_c = kappa_coherence(an.three_phonon_sums(), an.linewidths()["gamma"].values)   # doctest: +SKIP
     """
-    return wigner_conductivity(anharmonic, gamma, grid_points, **options).kappa_c
+    return wigner_conductivity(sums, gamma, grid_points, **options).kappa_c

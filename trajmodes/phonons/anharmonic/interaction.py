@@ -91,7 +91,8 @@ class Interaction:
         fc = force_constants
         if fc.fc3 is None:
             raise ValueError("these force constants have no third-order part (fc3): fit them with cutoff3= "
-                             "(EffectiveForceConstants) or read phono3py's fc3.hdf5 (ForceConstants.from_phono3py)")
+                             "(EffectiveForceConstants) or read phono3py's fc3.hdf5 "
+                             "(ForceConstants.read(folder, 'phono3py'))")
         if phonons is None:
             from trajmodes.phonons.harmonic.phonons import Phonons
             phonons = Phonons(fc)

@@ -198,7 +198,8 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
     check_occupation(occupation)
     if getattr(force_constants, "fc3", None) is None:
         raise ValueError("the cubic free energy needs third-order constants (fc3): fit them with cutoff3= "
-                         "(EffectiveForceConstants) or read phono3py's fc3.hdf5 (ForceConstants.from_phono3py)")
+                         "(EffectiveForceConstants) or read phono3py's fc3.hdf5 "
+                         "(ForceConstants.read(folder, 'phono3py'))")
     if expression not in EXPRESSIONS:
         raise ValueError(f"expression must be one of {EXPRESSIONS}, not {expression!r}")
     tdep = expression == "tdep"

@@ -112,7 +112,9 @@ class SelfConsistentPhonons:
             energies, forces = batch.energies, batch.forces
             est = EffectiveForceConstants(cutoff2=self.cutoff2, **self.fit_options)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")                 # few samples: the fit's statistics warnings
+                # an early iteration's few configurations may under-determine the fit: expected, the next has more
+                warnings.filterwarnings("ignore", message=r"(under-determined|ill-conditioned) fit",
+                                        category=UserWarning)
                 est.fit_arrays(sc, conf["displacements"].values, forces, energies=energies)
             new = est.harmonic_force_constants_
             if self.mixing < 1.0:
