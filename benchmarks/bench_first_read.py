@@ -2,7 +2,7 @@
 """The first command on a fresh dump: the bytes it reads and its time, with the frame index found by a scan of
 every byte (before) and by the sparse scan that reads a window of each frame (now), in the same run.
 
-    python benchmarks/bench_first_read.py [--cells 20] [--size-gb 0.3] [--rounds 3] [--workdir DIR]
+    python benchmarks/bench_first_read.py [--cells 20] [--size-gb 0.3] [--rounds 3] [--workdir DIR] [--cleanup]
 
 It writes a thermal fcc Cu dump with ``benchmarks/gen_dump.py`` (``--cells`` n: 4 n^3 atoms; reused when the same
 one is there) and runs ``trajmodes convert`` of it as a user would, in a fresh process, each time with no frame index
@@ -116,8 +116,9 @@ def table(r: dict) -> str:
          f"{d['bytes'] / 1e9:.2f} GB, `{d['command']}`), in a fresh process, median of {r['rounds']} interleaved "
          "rounds; bytes read: `rchar` of the process tree less a fresh process's imports "
          f"({r['startup_bytes'] / 1e6:.0f} MB). Before: the frame index by a scan of every byte "
-         "(`scan_windows`); now: by `scan_sparse` (a window of each frame). `python benchmarks/bench_first_read.py`, "
-         f"{r.get('date', '')}, {r.get('cores', '')} cores.", "",
+         "(`scan_windows`); now: by `scan_sparse` (a window of each frame). "
+         f"`{r.get('bench_command', 'python benchmarks/bench_first_read.py')}`, {r.get('date', '')}, "
+         f"{r.get('cores', '')} cores, load average {r.get('load_average', float('nan')):.2f} at the start.", "",
          "| frame index | wall (s) | read (GB) | read / dump size | target |", "|---|---|---|---|---|"]
     for mode, label in (("before", "scan of every byte (before)"), ("now", "sparse scan (now)")):
         x = m[mode]
@@ -149,11 +150,20 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workdir", default=str(HERE / "data" / "first_read"))
+    ap.add_argument("--cleanup", action="store_true", help="delete the dump afterwards")
     args = ap.parse_args(argv)
+    load = os.getloadavg()[0]
     r = bench(args)
-    r.update(date=time.strftime("%Y-%m-%d %H:%M"), cores=os.cpu_count(), load_average=os.getloadavg()[0],
-             bench_command="python benchmarks/bench_first_read.py " + " ".join(sys.argv[1:] if argv is None else argv))
+    shown = [a for a in (sys.argv[1:] if argv is None else argv)]
+    if "--workdir" in shown:                           # a folder of this machine: not part of the command
+        k = shown.index("--workdir")
+        del shown[k:k + 2]
+    r.update(date=time.strftime("%Y-%m-%d %H:%M"), cores=os.cpu_count(), load_average=load,
+             bench_command=" ".join(["python benchmarks/bench_first_read.py"] + shown))
     r["summary_rows"] = summary_rows(r)
+    if args.cleanup:
+        for p in (Path(r["dump"]["path"]), Path(r["dump"]["path"] + ".gen.json")):
+            p.unlink(missing_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "first_read.json").write_text(json.dumps(r, indent=1) + "\n")
     text = table(r)

@@ -23,6 +23,8 @@ fit            hiPhive StructureContainer (Si 216 atoms, r2 6   >= 40x per frame
                                                                 floating-point work of A'A
 readers        MDAnalysis DumpReader (x, v, f; 256- and         >= 20x both, >= 600 MB/s per core
                6912-atom frames)
+first_read     the frame index by a scan of every byte          ``convert`` of a fresh 0.3 GB, 32,000-atom dump
+               (before)                                         reads <= 1.2x its size
 projection     dynasor (256-atom Cu, all commensurate q)        >= 50x in memory and from file
 peaks          DynaPhoPy's fit per q                            all 768 Cu modes in under 2 s
 phonons        phonopy C and Rust (40^3 mesh, eigenvectors)     faster than both
@@ -92,6 +94,12 @@ def rows_readers() -> list:
     for row in r.get("summary_rows", []):              # written by bench_readers.py: what it compared and measured
         out.append(("readers", row["peer"], row["what"], row["measured"], row["target"], _ok(row["pass"])))
     return out
+
+
+def rows_first_read() -> list:
+    r = _load("first_read")
+    return [("first_read", row["peer"], row["what"], row["measured"], row["target"], _ok(row["pass"]))
+            for row in r.get("summary_rows", [])]
 
 
 def rows_projection() -> list:
@@ -244,12 +252,24 @@ def rows_normal_equations() -> list:
              _ok(m["ratio"] <= 1.25) if m["n_params"] >= 1000 else "-")
             for m in r["models"]]
 
+def rows_scaling() -> list:
+    r = _load("scaling")
+    return [("scaling", f"1 core ({row['mode']})", f"{row['command']} at {row['cores']} cores, {r['atoms']:,} atoms "
+             f"({r['cores_available']}-core machine; {row['mb_s_per_core']:.0f} MB/s per core)",
+             f"{100 * row['efficiency']:.0f} % efficiency", ">= 70 % at 16 cores" if row["cores"] >= 16 else "(info)",
+             _ok(row["efficiency"] >= 0.7) if row["cores"] >= 16 else "-")
+            for row in r["rows"] if row.get("efficiency") is not None and row["cores"] > 1]
+
+
 STAGES = {
     "fit": dict(cmd=["bench_fit.py"], quick=["bench_fit.py", "--no-memory", "--no-scaling", "--rounds", "5"],
                 results=["fit"], rows=rows_fit),
     "readers": dict(cmd=["bench_readers.py", "--cleanup"], quick=["bench_readers.py", "--size-gb", "0.25",
                                                                   "--big-gb", "0.5", "--cleanup"],
                     results=["readers"], rows=rows_readers),
+    "first_read": dict(cmd=["bench_first_read.py", "--rounds", "5", "--cleanup"],
+                       quick=["bench_first_read.py", "--rounds", "1", "--cleanup"], results=["first_read"],
+                       rows=rows_first_read),
     "projection": dict(cmd=["bench_projection.py", "--repeat", "9"], quick=["bench_projection.py", "--repeat", "3"],
                        results=["projection"], rows=rows_projection),
     "peaks": dict(cmd=["bench_peaks.py", "--repeats", "5"], quick=["bench_peaks.py", "--repeats", "3"],
@@ -276,6 +296,9 @@ STAGES = {
     "normal_equations": dict(cmd=["bench_normal_equations.py", "--rounds", "3"],
                              quick=["bench_normal_equations.py", "--rounds", "1", "--models", "9:8,10:10"],
                              results=["normal_equations"], rows=rows_normal_equations),
+    "scaling": dict(cmd=["bench_scaling.py", "--workers"], quick=["bench_scaling.py", "--cells", "12", "--size-gb",
+                                                                  "0.1", "--commands", "fit,run"],
+                    results=["scaling"], rows=rows_scaling),
     "defaults_gan": dict(cmd=["bench_defaults_gan.py", "--bulk-check", "48", "--phono3py-subset", "2"],
                          quick=["bench_defaults_gan.py", "--dense"], results=["defaults_gan"], rows=rows_defaults_gan),
 }

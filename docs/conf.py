@@ -54,6 +54,8 @@ exclude_patterns = ["_build", "figures/**/README.md", "**/.ipynb_checkpoints"]
 
 # -- MyST -----------------------------------------------------------------------------------------------------------
 myst_heading_anchors = 4                 # the pages link to each other's sections (validation.md#...)
+myst_enable_extensions = ["dollarmath",   # $...$ inline and $$...$$ display equations, rendered by MathJax
+                          "amsmath"]      # \begin{align} ... \end{align} blocks
 
 # -- myst-nb: the tutorials, executed by _execute_tutorials below, rendered as they are here -------------------------
 nb_execution_mode = "off"

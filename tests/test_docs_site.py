@@ -90,6 +90,18 @@ def test_site_builds_without_warnings(site):
 
 
 @pytest.mark.slow
+def test_equations_are_rendered_as_math(site):
+    """The physics is written as equations (MyST's dollar math), rendered by MathJax: the Green-Kubo integral and
+    the cepstral sum of the transport page are math blocks, not code, and no underscore of them turns text italic."""
+    page = (site[0] / "transport.html").read_text()
+    blocks = re.findall(r'<div class="math notranslate nohighlight">(.*?)</div>', page, re.S)
+    assert any(r"\kappa_{ab}" in b and r"\int_0^\infty" in b for b in blocks), blocks[:3]
+    assert any(r"\log S(0)" in b for b in blocks)
+    assert "kappa_ab = 1 / (V k_B" not in page and "<em>k</em>" not in page
+    assert 'mathjax' in page.lower()
+
+
+@pytest.mark.slow
 def test_api_reference_is_generated_from_the_docstrings(site):
     import trajmodes
     html = (site[0] / "api.html").read_text()

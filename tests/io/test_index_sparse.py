@@ -2,6 +2,7 @@
 fresh dump reads it about once."""
 import gzip
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -59,14 +60,14 @@ def header(step: int, natoms: int) -> list:
 
 
 def random_dump(rng, n_frames, natoms, *, time=False, units=False, crlf=False, cut=None) -> bytes:
-    """A dump whose line widths vary (negative numbers, scientific notation, %g, steps of 1 to 11 digits); ``natoms``
+    """A dump whose line widths vary (negative numbers, scientific notation, %g, steps of up to 10 digits); ``natoms``
     an int or one per frame; ``cut``: (frame, bytes) keeps only the first bytes of that frame (a frame cut short)."""
     counts = [natoms] * n_frames if np.isscalar(natoms) else list(natoms)
     fmts = ["%.10g", "%.3f", "%.6e", "%g", "%.1f"]
     frames = []
-    step = 0
+    first, stride = int(rng.integers(0, 10 ** int(rng.integers(1, 10)))), int(rng.integers(2, 10 ** 6))
     for k, n in enumerate(counts):
-        step += 2 + int(rng.integers(0, 10 ** int(rng.integers(1, 10))))
+        step = first + k * stride
         head = (["ITEM: UNITS", "metal"] if units and k == 0 else []) + \
             (["ITEM: TIME", repr(float(rng.uniform(0, 1e3)))] if time else []) + header(step, n)
         rows = []
@@ -149,8 +150,7 @@ def _rchar() -> int:
 
 @pytest.fixture
 def fresh_dump(tmp_path, monkeypatch):
-    """A dump of long frames (400 KB: SPARSE_MIN_FRAME and SPARSE_CHUNK set to 256 KB) no command has read."""
-    monkeypatch.setattr(lammps_format, "SPARSE_MIN_FRAME", 256 << 10)
+    """A dump of long frames (400 KB, SPARSE_CHUNK set to 256 KB) no command has read."""
     monkeypatch.setattr(lammps_format, "SPARSE_CHUNK", 256 << 10)
     p = tmp_path / "long.lammpstrj"
     long_frames_dump(p, np.random.default_rng(7))
@@ -188,7 +188,7 @@ def test_first_read_of_a_fresh_dump_reads_it_about_once(fresh_dump, tmp_path):
     x = t.positions.compute()
     read = _rchar() - before
     assert x.shape == (N_FRAMES, N_ATOMS, 3)
-    # the frames parsed once; the index ~9 %, the first frame and the last read again to open the dump (2/32)
+    # the frames parsed once; the index ~7 %, the first frame and the last read again to open the dump (2/32)
     assert read <= 1.2 * size, f"read {read / size:.2f} x the dump"
 
 
@@ -196,8 +196,8 @@ def test_first_read_of_a_fresh_dump_reads_it_about_once(fresh_dump, tmp_path):
 def test_hidden_frame_is_refused_when_read(tmp_path, monkeypatch):
     """A frame cut short at a line's end, then a frame of fewer atoms that makes up its length, then frames as
     before: the sparse scan's window finds the frame after them where the cut one should have ended, and takes the two
-    as one frame (the scan of every byte has them apart). That frame is no valid frame: reading it is refused, as
-    reading the cut one is with the other index."""
+    as one frame (the scan of every byte has them apart). That frame is no valid frame: reading it is refused, with
+    the error that reading the cut one gives with the other index."""
     text = random_dump(np.random.default_rng(3), 7, 300)
     st, steps, _ = whole(text)
     length = int(st[3] - st[2])                                      # the sparse scan's guess for frame 3
@@ -220,12 +220,16 @@ def test_hidden_frame_is_refused_when_read(tmp_path, monkeypatch):
     sparse, every = scan_sparse(str(p)), whole(damaged)
     assert len(sparse[0]) == len(every[0]) - 1                       # the filler frame's start is not found
     assert not same(sparse, every)
-    with pytest.raises(TrajectoryFormatError):
+    said = "fewer atom lines than ITEM: NUMBER OF ATOMS says"
+    with pytest.raises(TrajectoryFormatError, match=said) as sparse_error:
         read_quiet(p, species=["Cu"]).positions.compute()
     os.remove(p.parent / f".{p.name}.tmidx.npz")
     monkeypatch.setattr(lammps_format, "scan_sparse", lambda path, **kw: scan_windows(path))
-    with pytest.raises(TrajectoryFormatError):
+    with pytest.raises(TrajectoryFormatError, match=said) as every_error, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)                 # the filler frame's step is off the others'
         read_quiet(p, species=["Cu"]).positions.compute()
+    where = [(e.value.frame, e.value.line) for e in (sparse_error, every_error)]
+    assert where[0] == where[1] and where[0][0] == 3                 # the same frame and line
 
 
 def test_trajmodes_read_is_the_reader(tmp_path):

@@ -1,17 +1,17 @@
 """Streaming reader of LAMMPS text dumps (``custom`` and ``atom`` styles).
 
-Frames are located by a byte-offset index built with one compiled scan of the file (saved beside it and reused
-while size and mtime are unchanged; :mod:`trajmodes.io.trajectories.lammps_format`). A read takes runs of frames that
-lie back to back on disk, a few MB each, into a buffer the thread reuses, and parses each run with one call of the
-compiled frame parser (``_fastparse.parse_dump_frames``: headers, boxes, atom lines straight into the output arrays at
-the row of their atom id, the GIL released). A frame that parser does not take as plainly valid is read again by the
-general Python path, which reads it or reports what is wrong with file, frame and line. Everything is converted to metal
-units at this boundary. The reader also holds the atoms of every frame (their ids, 64-bit ids read exactly, and
-the order they are put in; their species and masses from the first frame: element column, ``species=`` by type, mass
-column; the checks that every frame holds the same atoms, each of the type and element it has in the first frame),
-the time of every frame (ITEM: TIME, else the timestep of the LAMMPS input or log that names the dump, else LAMMPS'
-default) and the per-frame quantities (potential energy, pressure and its tensor) from the log's thermo rows at the
-frames' steps or from the dump's energy and stress columns (:data:`FROM_COLUMNS`).
+Frames are located by a byte-offset index built with a compiled scan of the file, of a window of each frame where the
+frames are long (:func:`trajmodes.io.trajectories.lammps_format.scan_sparse`; saved beside it and reused while size and
+mtime are unchanged). A read takes runs of frames that lie back to back on disk, a few MB each, into a buffer the thread
+reuses, and parses each run with one call of the compiled frame parser (``_fastparse.parse_dump_frames``: headers,
+boxes, atom lines straight into the output arrays at the row of their atom id, the GIL released). A frame that parser
+does not take as plainly valid is read again by the general Python path, which reads it or reports what is wrong with
+file, frame and line. Everything is converted to metal units at this boundary. The reader also holds the atoms of every
+frame (their ids, 64-bit ids read exactly, and the order they are put in; their species and masses from the first frame:
+element column, ``species=`` by type, mass column; the checks that every frame holds the same atoms, each of the type
+and element it has in the first frame), the time of every frame (ITEM: TIME, else the timestep of the LAMMPS input or
+log that names the dump, else LAMMPS' default) and the per-frame quantities (potential energy, pressure and its tensor)
+from the log's thermo rows at the frames' steps or from the dump's energy and stress columns (:data:`FROM_COLUMNS`).
 """
 from __future__ import annotations
 
@@ -546,7 +546,9 @@ class LammpsDumpSource(FrameSource):
             local = int(self._local[fr]) if hasattr(self, "_local") else 0
             line = line_number(plain, base + h.rows_offset) + row
             what = ROW_STATUS[status]
-            if status in (1, 2, 4):
+            if status == 1 and bytes(buf[h.rows_offset:end]).split(b"\n", row)[-1].startswith(b"ITEM: TIMESTEP"):
+                status, what = 3, f"{ROW_STATUS[3]} ({row} of {h.natoms}, then a frame's ITEM: TIMESTEP line)"
+            elif status in (1, 2, 4):
                 what += f" (column {col + 1}" + (f", '{self._columns[col]}')" if col < len(self._columns) else ")")
             fix = {3: "The frame is cut short; remove it or rerun the dump",
                    4: "The simulation produced non-finite values; use frames before it"}.get(

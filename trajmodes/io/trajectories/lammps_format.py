@@ -1,5 +1,6 @@
-"""The LAMMPS text dump format: the column layout of the atom lines and the byte-offset index of the frames (one
-compiled scan of the file); the frame headers are :mod:`trajmodes.io.trajectories.lammps_header`.
+"""The LAMMPS text dump format: the column layout of the atom lines and the byte-offset index of the frames (a
+compiled scan of the file, of a window of each frame where the frames are long: :func:`scan_sparse`); the frame
+headers are :mod:`trajmodes.io.trajectories.lammps_header`.
 
 Per-atom columns besides positions, velocities and forces: a potential energy (``compute ID all pe/atom``) and a
 per-atom stress (``compute ID all stress/atom NULL``, six columns xx yy zz xy xz yz in pressure x volume units, bar A^3
@@ -234,7 +235,7 @@ def element_column(buf, h, natoms) -> list[str] | None:
 
 def index_dump(path: str) -> dict:
     """Byte offsets, timesteps and times (NaN if absent) of every frame of a plain-text dump: the saved index, else
-    :func:`scan_sparse` (about 1 % of a dump of large frames read; the whole of one of small frames)."""
+    :func:`scan_sparse` (1 to 5 % of a dump of frames of 128 KB or more read; all of one of smaller frames)."""
     idx = load_index(path, "lammps-dump")
     if idx is not None:
         return idx
@@ -270,8 +271,9 @@ def scan_windows(path: str, window: int = 64 << 20,
     return tuple(np.concatenate(x) for x in zip(*parts))
 
 
-#: frames at least this long are found by :func:`scan_sparse` reading a window of each, not all of its bytes
-SPARSE_MIN_FRAME = 1 << 20
+#: frames at least this long (about 1,000 atoms) are found by :func:`scan_sparse` reading a window of each, not all
+#: of its bytes
+SPARSE_MIN_FRAME = 128 << 10
 #: the bytes one call of the compiled scan of :func:`scan_sparse` looks at where it scans all, twice as many after a
 #: call that found two frames or more, up to the 64 MB of :func:`scan_windows`
 SPARSE_CHUNK = 1 << 20
@@ -279,10 +281,10 @@ SPARSE_CHUNK = 1 << 20
 SPARSE_WINDOW = (4096, 65536)
 
 
-def scan_sparse(path: str, min_frame: int | None = None, margin: int = 4096, chunk: int | None = None,
+def scan_sparse(path: str, min_frame: int | None = None, margin: int = 1024, chunk: int | None = None,
                 window: tuple[int, int] | None = None, stats: dict | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The frame index of :func:`scan_windows` (the same starts, steps and times), reading about 1 % of a dump whose
+    """The frame index of :func:`scan_windows` (the same starts, steps and times), reading 1 to 5 % of a dump whose
     frames are long, so that the first read of a dump reads it about once (not the index, then the frames).
 
     The dump is scanned whole until the last two frames found are at least ``min_frame`` bytes apart. From there the
@@ -300,7 +302,8 @@ def scan_sparse(path: str, min_frame: int | None = None, margin: int = 4096, chu
     it when it is read (an atom line that is not numbers, or text after the atom lines).
 
     ``min_frame``, ``chunk``, ``window``: default :data:`SPARSE_MIN_FRAME`, :data:`SPARSE_CHUNK`,
-    :data:`SPARSE_WINDOW`. ``stats``, when given, gets ``bytes_read``.
+    :data:`SPARSE_WINDOW`; ``margin``: the bytes seen either side of what is scanned (the ``ITEM: TIME`` line and its
+    value before an ``ITEM: TIMESTEP`` line, the step after it). ``stats``, when given, gets ``bytes_read``.
     """
     min_frame = SPARSE_MIN_FRAME if min_frame is None else min_frame
     chunk = SPARSE_CHUNK if chunk is None else chunk
