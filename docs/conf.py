@@ -46,6 +46,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx_copybutton",                 # a copy button on every code block (pip install sphinx-copybutton)
 ]
 
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
@@ -56,6 +57,17 @@ exclude_patterns = ["_build", "figures/**/README.md", "**/.ipynb_checkpoints"]
 myst_heading_anchors = 4                 # the pages link to each other's sections (validation.md#...)
 myst_enable_extensions = ["dollarmath",   # $...$ inline and $$...$$ display equations, rendered by MathJax
                           "amsmath"]      # \begin{align} ... \end{align} blocks
+
+# -- Text: an option written in prose ("--cutoff3" outside backticks, in a docstring or a parser's help) stays two
+# hyphens that a shell accepts when pasted, not an en dash: docutils' smart quotes do quotes and ellipses only
+smartquotes_action = "qe"
+
+# -- sphinx-copybutton: copies a block's commands without their "$ " prompts; in a block that shows a command with its
+# output ("$ trajmodes phonons ..." then what it prints) only the prompted lines are copied
+copybutton_prompt_text = r"\$ |>>> |\.\.\. "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_exclude = ".linenos, .gp, .go"
 
 # -- myst-nb: the tutorials, executed by _execute_tutorials below, rendered as they are here -------------------------
 nb_execution_mode = "off"

@@ -52,19 +52,20 @@ def main() -> int:
         at_md[name] = (4 * qh.minimize(T_md, properties=False)["volume"].values) ** (1 / 3)
     fig, ax = figure(1, 2, (12.0, 4.4))
     for name, style in zip(curves, ("-", "--", ":")):
-        ax[0].plot(T, curves[name], style, label=f"quasiharmonic, {name}")
+        ax[0].plot(T, curves[name], style, label="quasiharmonic, " + name.replace("16^3", "16$^3$"))
     ax[0].errorbar(T_md, a_md, yerr=e_md, fmt="s", color="k", ms=4, capsize=2,
                    label=f"LAMMPS NPT MD ({md['settings']['n_atoms']} atoms)")
     ax[0].set_xlabel("temperature (K)")
-    ax[0].set_ylabel("lattice parameter a (A)")
+    ax[0].set_ylabel("lattice parameter $a$ (Å)")
     ax[0].legend(fontsize=8)
     ref = at_md["classical, the MD cell's q"]
     ax[1].errorbar(T_md, 1e3 * (a_md - ref), yerr=1e3 * e_md, fmt="s", color="k", ms=4, capsize=2)
     ax[1].axhline(0, color="0.7", lw=0.8)
     ax[1].set_xlabel("temperature (K)")
-    ax[1].set_ylabel("a(MD) - a(classical QHA, same q), mA")
-    ax[1].set_title("beyond the quasiharmonic approximation", fontsize=9)
-    fig.suptitle("Stillinger-Weber Si: quasiharmonic minimisation vs NPT molecular dynamics", fontsize=10)
+    ax[1].set_ylabel(r"$a_\mathrm{MD} - a_\mathrm{QHA}$ (classical, the MD cell's q) (mÅ)")
+    ax[1].set_title("beyond the quasiharmonic approximation: MD − quasiharmonic", fontsize=9)
+    fig.suptitle("Stillinger-Weber Si: lattice parameter from the quasiharmonic minimisation and from NPT molecular "
+                 "dynamics", fontsize=10)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     save(fig, str(out / "si_sw_qha_md.png"))

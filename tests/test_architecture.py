@@ -6,7 +6,10 @@ and ``trajmodes.name`` attribute chains after ``import trajmodes``) is mapped to
 the code no longer uses is an error as well, and the block "The rule between layers" of docs/architecture.md is
 the table's rendering (:func:`render_layers`; ``python -m tests.test_architecture`` prints it). No module uses
 another module's private (``_name``) objects: ``from x import _y``, ``x._y`` on an imported trajmodes module, and
-``obj._y`` where ``_y`` is defined only in other modules of trajmodes.
+``obj._y`` where ``_y`` is defined only in other modules of trajmodes. A name one package imports from another is
+one of that package's public names (the ``__all__`` of its ``__init__``: :func:`public_names`), from the package or
+from the module that defines it (:func:`not_public`; ``python -m tests.test_architecture names`` lists the names that
+cross).
 """
 from __future__ import annotations
 
@@ -29,19 +32,20 @@ LAYERS: dict[str, dict[str, str]] = {
     "cli": {
         "plots": "",
         "units": "the unit of a column a command prints (kB per cell)",
-        "workflows": "the one way from the command line to the library: its functions and the names it re-exports",
+        "workflows": "the one way from the command line to the library: one module per command, each defining what "
+                     "the command calls",
     },
     "workflows": {
         "disorder": "the mass-disordered run's lineshapes and the glass's modes and transport of `trajmodes lineshapes` "
                     "and `trajmodes glass`",
         "forceconstants": "",
-        "io": "the provenance and staged outputs of every command, a trajectory file's format and a run's potential "
-              "(re-exported)",
+        "io": "the provenance and staged outputs of every command (workflows.outputs), a trajectory file's format and "
+              "a run's potential",
         "lattice": "", "modes": "", "phonons.anharmonic": "", "phonons.harmonic": "",
         "phonons.thermodynamics": "the quasiharmonic minimum of `trajmodes qha`", "potentials": "",
-        "resources": "the allocator settings of the program (re-exported for the command line)",
+        "resources": "the allocator settings of the program and its cluster's workers (workflows.session)",
         "series": "a run's frequency error bars from the error model of a series (series.errorbars), fit_series",
-        "trajectory": "a run read, and its summary (re-exported for the command line)",
+        "trajectory": "a run read (workflows.reading), its cache and summary (workflows.run, workflows.summary)",
         "transport": "the Green-Kubo conductivity of `trajmodes conductivity`",
     },
     "plots": {
@@ -129,6 +133,9 @@ LAYERED = {"phonons"}
 
 #: the compiled kernels: private modules of the package itself, imported where they run; they import nothing
 KERNELS = {"trajmodes._fastparse", "trajmodes._projection", "trajmodes._design", "trajmodes._tetrahedron"}
+#: the package's own machinery below every layer, which every package's ``__init__`` may import and which imports
+#: nothing of trajmodes (``_lazy``, the PEP 562 loader of a package's public names); with the kernels, in no package
+PRIVATE_MODULES = KERNELS | {"trajmodes._lazy"}
 #: modules that are not in a package of their own: ``python -m trajmodes`` is the command line
 ALIASES = {"trajmodes.__main__": "cli"}
 
@@ -317,7 +324,7 @@ def package_edges(uses=None) -> dict[tuple[str, str], list[Use]]:
     edges: dict[tuple[str, str], list[Use]] = {}
     for u in all_uses() if uses is None else uses:
         a, b = package_of(u.module), package_of(u.target)
-        if u.target not in KERNELS and a != b and a is not None and b is not None:
+        if u.target not in PRIVATE_MODULES and a != b and a is not None and b is not None:
             edges.setdefault((a, b), []).append(u)
     return edges
 
@@ -357,7 +364,7 @@ def test_the_source_is_read():
 def test_every_module_has_a_package_of_the_table():
     assert {p for layer in LAYERS.values() for p in layer} <= set(LAYERS)
     unknown = sorted(m for m in modules() if m not in ("trajmodes", *(f"trajmodes.{p}" for p in LAYERED))
-                     and package_of(m) not in LAYERS)
+                     and m not in PRIVATE_MODULES and package_of(m) not in LAYERS)
     assert not unknown, f"modules of no package of the table (add the package to LAYERS): {unknown}"
 
 
@@ -416,7 +423,7 @@ def module_graph(uses=None) -> dict[str, dict[str, list[Use]]]:
     which import nothing, and a module's uses of itself left out)."""
     graph: dict[str, dict[str, list[Use]]] = {}
     for u in all_uses() if uses is None else uses:
-        if u.target not in KERNELS and u.target != u.module:
+        if u.target not in PRIVATE_MODULES and u.target != u.module:
             graph.setdefault(u.module, {}).setdefault(u.target, []).append(u)
     return graph
 
@@ -520,8 +527,235 @@ def test_the_doc_shows_the_table():
         f"docs/architecture.md's block under {HEADING!r} is not the table; it should read:\n{render_layers()}"
 
 
+# -- the public names of each package
+
+#: packages that declare no public names: the command line, and ``workflows``, its one way to the library (what the
+#: command line imports from it is checked where the names come from: ``workflows`` imports public names only)
+UNDECLARED = {"workflows", "cli"}
+
+
+def top_level_names(tree: ast.Module) -> set[str]:
+    """The names a module binds at its top level (under ``if``, ``try`` and ``with`` as well), the names it imports
+    included: what ``getattr`` finds on it once it is imported."""
+    out: set[str] = set()
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                out |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out |= {a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"}
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            todo += [*node.body, *getattr(node, "orelse", []), *getattr(node, "finalbody", []),
+                     *(s for h in getattr(node, "handlers", []) for s in h.body)]
+    return out
+
+
+@lru_cache(maxsize=None)
+def bound_names(module: str) -> frozenset[str]:
+    """:func:`top_level_names` of a module of trajmodes."""
+    return frozenset(top_level_names(modules()[module]))
+
+
+def public_table(package: str) -> dict[str, str]:
+    """The public names of a package of the table, each with the module that defines it: the ``__all__`` of its
+    ``__init__`` (of the module itself for ``units``, ``errors``, ``resources``), whose names are imported by the
+    ``__init__`` (``from trajmodes.lattice.crystal import Crystal``), named in a table of names imported on first use
+    (``_LAZY``: name -> module, relative to the package) and starred into ``__all__``, or defined by the ``__init__``.
+    A name with none of these is mapped to ``None``."""
+    module = f"trajmodes.{package}"
+    tree = modules()[module]
+    is_package = ROOT.joinpath(*module.split("."), "__init__.py").is_file()
+    literals, imported = {}, {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                literals[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+        elif isinstance(node, ast.ImportFrom) and _absolute(module, node).startswith("trajmodes."):
+            imported.update({a.asname or a.name: _absolute(module, node) for a in node.names})
+    declared = next((n.value for n in tree.body if isinstance(n, ast.Assign)
+                     and any(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets)), None)
+    assert isinstance(declared, (ast.List, ast.Tuple)), f"{module} declares no __all__ as a list of its public names"
+    out: dict[str, str | None] = {}
+    own = top_level_names(tree)
+    for item in declared.elts:
+        if isinstance(item, ast.Constant):
+            out[item.value] = imported.get(item.value) or (module if item.value in own else None)
+        elif isinstance(item, ast.Starred) and isinstance(item.value, ast.Name) and isinstance(
+                literals.get(item.value.id), dict) and is_package:
+            out.update({name: f"{module}.{home}" for name, home in literals[item.value.id].items()})
+        else:
+            raise AssertionError(f"{module}.__all__: {ast.unparse(item)} is neither a name nor *a table of names "
+                                 "(name -> module)")
+    return out
+
+
+@lru_cache(maxsize=None)
+def public_names() -> dict[str, dict[str, str]]:
+    """package -> {public name: the module that defines it}, for every package of the table but :data:`UNDECLARED`."""
+    return {p: public_table(p) for p in LAYERS if p not in UNDECLARED}
+
+
+def name_uses(module: str, tree: ast.Module) -> list[Use]:
+    """Every name of another module of trajmodes that ``module`` imports (``from trajmodes.x.y import name``), or
+    reads from a module it imported (``y.name``, ``trajmodes.name``), as a :class:`Use` of ``target`` (the module it
+    is taken from) and ``name``. An attribute of an imported module counts only where that module binds the name (a
+    local variable may reuse the name of an imported module: ``peaks.attrs`` of a Dataset ``peaks``)."""
+    out: list[Use] = []
+    bound: dict[str, str] = {}
+    root_modules = {n: m for n, m in lazy_names().items() if m.rsplit(".", 1)[-1] == n and is_module(m)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "trajmodes":
+                    bound[a.asname or "trajmodes"] = a.name if a.asname else "trajmodes"
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(module, node)
+            if source.split(".")[0] != "trajmodes":
+                continue
+            for a in node.names:
+                if is_module(f"{source}.{a.name}"):
+                    bound[a.asname or a.name] = f"{source}.{a.name}"
+                elif source == "trajmodes" and a.name in root_modules:
+                    bound[a.asname or a.name] = root_modules[a.name]
+                elif source == "trajmodes" and a.name in lazy_names():
+                    out.append(Use(module, node.lineno, lazy_names()[a.name], a.name))
+                elif source != "trajmodes":
+                    out.append(Use(module, node.lineno, source, a.name))
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load)):
+            continue
+        chain, value = [], node
+        while isinstance(value, ast.Attribute):
+            chain.append(value.attr)
+            value = value.value
+        if not (isinstance(value, ast.Name) and value.id in bound):
+            continue
+        target, chain = bound[value.id], chain[::-1]
+        while chain and (is_module(f"{target}.{chain[0]}") or (target == "trajmodes" and chain[0] in root_modules)):
+            target = f"{target}.{chain[0]}" if is_module(f"{target}.{chain[0]}") else root_modules[chain[0]]
+            chain.pop(0)
+        if not chain:
+            continue
+        if target == "trajmodes":
+            if chain[0] in lazy_names():
+                out.append(Use(module, node.lineno, lazy_names()[chain[0]], chain[0]))
+        elif target in modules() and chain[0] in bound_names(target):
+            out.append(Use(module, node.lineno, target, chain[0]))
+    return sorted(set(out), key=lambda u: (u.line, u.target, u.name))
+
+
+@lru_cache(maxsize=None)
+def cross_package_names() -> tuple[Use, ...]:
+    """The uses of :func:`name_uses` that cross from one package of the table to another."""
+    return tuple(u for m, tree in modules().items() for u in name_uses(m, tree)
+                 if u.target not in PRIVATE_MODULES and package_of(u.module) is not None
+                 and package_of(u.target) in LAYERS and package_of(u.module) != package_of(u.target))
+
+
+def not_public(uses=None) -> list[str]:
+    """``module:line -> package.name`` for each use across packages of a name outside the package's public names, or
+    taken from a module that is neither the package nor the name's home."""
+    bad = []
+    for u in cross_package_names() if uses is None else uses:
+        package = package_of(u.target)
+        if package in UNDECLARED:
+            continue
+        home = public_names()[package].get(u.name)
+        if u.name not in public_names()[package]:
+            bad.append(f"  {u.module}:{u.line} -> {package}.{u.name}")
+        elif u.target not in (f"trajmodes.{package}", home):
+            bad.append(f"  {u.module}:{u.line} -> {package}.{u.name} (from {u.target}: import it from "
+                       f"trajmodes.{package} or {home})")
+    return bad
+
+
+def test_the_names_across_packages_are_read():
+    """The reader sees a name imported from a module, one read from an imported module, one of the root, and not the
+    attribute of a local variable that shares the name of a module."""
+    tree = ast.parse("import trajmodes\nfrom trajmodes.lattice import paths\nfrom trajmodes.units import KB_EV\n"
+                     "def f(peaks):\n    return paths.special_points, trajmodes.Phonons, trajmodes.bvk.shell_constants,"
+                     " peaks.attrs\n")
+    assert {(u.target, u.name) for u in name_uses("trajmodes.plots.x", tree)} == {
+        ("trajmodes.units", "KB_EV"), ("trajmodes.lattice.paths", "special_points"),
+        ("trajmodes.phonons.harmonic.phonons", "Phonons"), ("trajmodes.potentials.bvk", "shell_constants")}
+    assert ("trajmodes.series.core", "trajmodes.forceconstants.fit", "EffectiveForceConstants") in {
+        (u.module, u.target, u.name) for u in cross_package_names()}
+    assert not_public([Use("trajmodes.series.core", 7, "trajmodes.lattice.geometry", "not_a_public_name"),
+                       Use("trajmodes.series.core", 8, "trajmodes.lattice.crystal", "Structure")]) == [
+        "  trajmodes.series.core:7 -> lattice.not_a_public_name",
+        "  trajmodes.series.core:8 -> lattice.Structure (from trajmodes.lattice.crystal: import it from "
+        "trajmodes.lattice or trajmodes.lattice.structure)"]
+
+
+def test_every_package_declares_its_public_names():
+    """Every package of the table but the command line's declares ``__all__``, each name found where it says: the
+    module that defines it binds it (what ``from trajmodes.lattice import SYMPREC`` imports on first use)."""
+    bad = []
+    for package, table in public_names().items():
+        for name, home in table.items():
+            if home is None or home not in modules():
+                bad.append(f"  {package}.{name}: no module of the package defines it ({home})")
+            elif name not in bound_names(home):
+                bad.append(f"  {package}.{name}: {home} does not define it")
+    assert not bad, "public names (__all__) not found where their package says:\n" + "\n".join(bad)
+
+
+def test_imports_across_packages_name_public_names():
+    """A name one package imports from another (from the package, or from a module inside it) is in that package's
+    public names (``__all__`` of its ``__init__``), and comes from the package or from the module that defines it.
+    Within a package anything goes; ``workflows`` and ``cli`` declare none (what they import is checked)."""
+    bad = not_public()
+    assert not bad, ("names imported across packages that are not in the package's public names (add each to "
+                     "__all__ of the package's __init__, with its module, or use a public name):\n" + "\n".join(bad))
+
+
+def test_the_root_re_exports_public_names():
+    """Every name ``trajmodes`` imports on first use is a public name of its package, from the same module."""
+    bad = [f"  trajmodes.{name} -> {home}" for name, home in lazy_names().items()
+           if not (is_module(home) and home.endswith(f".{name}"))
+           and public_names().get(package_of(home), {}).get(name) != home]
+    assert not bad, "names of trajmodes that are not public names of their package (its __all__):\n" + "\n".join(bad)
+
+
+def test_public_names_import():
+    """Every public name is what its package gives (on first use for the names of a table), and the object of its
+    module: ``trajmodes.lattice.SYMPREC is trajmodes.lattice.spglib_calls.SYMPREC``."""
+    import importlib
+    bad = []
+    for package, table in public_names().items():
+        namespace = importlib.import_module(f"trajmodes.{package}")
+        for name, home in table.items():
+            if getattr(namespace, name, None) is not getattr(importlib.import_module(home), name):
+                bad.append(f"  trajmodes.{package}.{name}")
+        assert set(table) <= set(dir(namespace)), f"trajmodes.{package}: dir() lacks public names"
+    assert not bad, "public names their package does not give:\n" + "\n".join(bad)
+
+
+def crossing_names() -> dict[str, set[str]]:
+    """package -> the names other packages import from it (``python -m tests.test_architecture names``)."""
+    out: dict[str, set[str]] = {}
+    for u in cross_package_names():
+        out.setdefault(package_of(u.target), set()).add(u.name)
+    return out
+
+
 if __name__ == "__main__":
-    print(render_layers(), end="")
+    import sys
+    if sys.argv[1:] == ["names"]:
+        names = crossing_names()
+        declared = {p: used for p, used in names.items() if p not in UNDECLARED}
+        print(f"{sum(map(len, declared.values()))} names cross package lines into the packages that declare public "
+              f"names ({sum(len(names[p]) for p in names if p in UNDECLARED)} more into {', '.join(sorted(UNDECLARED))})")
+        for package, used in sorted(names.items()):
+            print(f"{package} ({len(used)}): {', '.join(sorted(used))}")
+    else:
+        print(render_layers(), end="")
 
 
 #: a module longer than this holds more than one subject: one subject may take up to about 1000 lines (size alone is
@@ -558,3 +792,54 @@ def test_no_class_split_into_mixins():
                         if name in classes and not classes[name][1] and classes[name][0] != str(p.relative_to(ROOT)):
                             split.append(f"{p.relative_to(ROOT)}: {node.name}({name}, from {classes[name][0]})")
     assert not split, f"classes split into mixins across modules: {split}"
+
+
+#: what the command line leaves to workflows: reading netCDF files, and computing Dask graphs (its progress display,
+#: cli/progress.py, watches them)
+CLI_LEAVES_TO_WORKFLOWS = ("netCDF4", "dask.compute", "open_dataset", ".compute()")
+
+
+def defined_names(tree: ast.Module) -> set[str]:
+    """The names a module defines at its top level: functions, classes and names it assigns (not those it imports,
+    which :func:`top_level_names` counts as well)."""
+    out = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                out |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return out
+
+
+def test_the_command_line_imports_from_workflows_what_workflows_defines():
+    """Every name the command line imports from ``trajmodes.workflows`` is defined (a function, a class, or a setting
+    assigned) in the module of workflows it is imported from: workflows holds each command's work, and passes no name
+    of the library through (``from trajmodes.workflows.fit import fit_effective``, never ``from trajmodes.workflows
+    import provenance`` re-exported from io)."""
+    mods = modules()
+    imported, passed = [], []
+    for module, tree in mods.items():
+        if package_of(module) != "cli":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and _absolute(module, node).startswith("trajmodes.workflows"):
+                source = _absolute(module, node)
+                for a in node.names:
+                    imported.append(a.name)
+                    if is_module(f"{source}.{a.name}") or a.name not in defined_names(mods.get(source, ast.Module(
+                            body=[], type_ignores=[]))):
+                        passed.append(f"{module}:{node.lineno} from {source} import {a.name}")
+    assert len(imported) > 40                                   # the reader sees the command line's imports
+    assert not passed, "names the command line imports from workflows that are not defined there:\n  " + \
+        "\n  ".join(passed)
+
+
+def test_the_command_line_leaves_files_and_graphs_to_workflows():
+    """No netCDF file is opened and no Dask graph computed in cli/: each command's workflow reads and computes, the
+    command line parses, calls it, prints and draws."""
+    found = [f"{p.relative_to(ROOT)}:{n}: {word}" for p in sorted((SOURCE / "cli").glob("*.py"))
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             for word in CLI_LEAVES_TO_WORKFLOWS if word in line]
+    assert not found, "cli/ reads netCDF files or computes Dask graphs itself:\n  " + "\n  ".join(found)
+

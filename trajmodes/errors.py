@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
+#: the public names: every error and warning, and what names a file in them
+__all__ = ["FileFormatError", "TrajectoryFormatError", "ForceConstantsFormatError", "FormatOptionError",
+           "ReferenceMismatchError", "TruncatedFrameWarning", "UnitsWarning", "DAMAGED", "blamed"]
+
 
 class FileFormatError(ValueError):
     """A file that cannot be read as it stands: what is wrong, where (file, frame, line) and what to do.

@@ -6,6 +6,11 @@ import contextlib
 import os
 import threading
 
+#: the public names: the memory estimates and what may be held, the allocator and the BLAS threads, dask's clients
+__all__ = ["require_memory", "available_memory", "may_hold", "HOLD_BYTES", "task_memory", "one_blas_thread",
+           "return_freed_memory", "return_freed_memory_on_workers", "trim_freed_memory", "trim_freed_memory_on_workers",
+           "distributed_client", "scattering_client", "on_workers"]
+
 _CONTROLLER = None
 _LOCK = threading.Lock()
 _DEPTH = 0                 # blocks of one_blas_thread open now, in all threads

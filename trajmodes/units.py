@@ -10,6 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+#: the public names: every constant and conversion factor, and the conversion of each LAMMPS unit style
+__all__ = ["EV_J", "AMU_KG", "AVOGADRO", "BOHR_A", "HARTREE_EV", "KB_EV", "KCALMOL_EV", "KJMOL_EV", "PLANCK_J_S",
+           "GAS_CONSTANT", "KAPPA_UNIT", "EV_A2_TO_N_M", "EV_A3_BAR", "EV_A3_GPA", "BAR_GPA", "ATM_GPA", "PA_GPA",
+           "H_EV_S", "H_EV_PS", "THZ_EV", "HARTREE_THZ", "TDEP_FREQUENCY_TOL", "EV_KJMOL", "THZ", "NAC_FACTOR",
+           "AMU_A2_PS2_EV", "NATURAL_TIME_PS", "ELECTRON_TIME_PS", "STYLES", "Conversion", "conversion", "DEFAULT_DT"]
+
 # CODATA 2018 exact / recommended values
 EV_J = 1.602176634e-19          # J per eV
 AMU_KG = 1.66053906660e-27      # kg per amu

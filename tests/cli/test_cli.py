@@ -99,7 +99,7 @@ def test_series_passes_every_read_option_to_each_run(tmp_path, monkeypatch):
     """series accepted --md-timestep, --frame-interval and --topology and never used them; each run is now read
     with them (the reads are stopped once their options are seen)."""
     import pytest
-    from trajmodes import workflows
+    from trajmodes.workflows import reading
 
     class Seen(Exception):
         pass
@@ -110,7 +110,7 @@ def test_series_passes_every_read_option_to_each_run(tmp_path, monkeypatch):
         seen.append(kw)
         raise Seen()
 
-    monkeypatch.setattr(workflows, "read", fake_read)            # the command line reads through workflows
+    monkeypatch.setattr(reading, "read_run", fake_read)          # the command line reads through workflows
     with pytest.raises(Seen):
         main(["series", str(DATA / "cu32_xs.lammpstrj"), str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu",
               "--md-timestep", "0.002", "--frame-interval", "0.04", "--topology", "top.data", "--debug"])

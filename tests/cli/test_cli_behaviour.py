@@ -523,14 +523,14 @@ def test_run_writes_its_summary_before_the_fit(monkeypatch, capsys, tmp_path, da
     """`run` says "wrote ... summary.png" before the fit starts: the files are in the output folder then (they waited
     for the end of the command, 35 minutes later on a 576-atom run whose error bars were slow); a fit that fails
     after them leaves the complete summary and cache."""
-    import trajmodes.workflows as workflows
+    import trajmodes.workflows.fit as workflows_fit
     out = tmp_path / "out"
     seen = {}
 
     def fit_looks(*args, **kwargs):
         seen["files"] = sorted(p.name for p in out.iterdir())
         raise RuntimeError("fit failed")
-    monkeypatch.setattr(workflows, "fit_effective", fit_looks)
+    monkeypatch.setattr(workflows_fit, "fit_effective", fit_looks)
     rc = main(["run", *_cu32(data_dir), "--reference", str(data_dir / "cu32.data"), "-o", str(out)])
     assert rc != 0 and "fit failed" in capsys.readouterr().err
     assert {"summary.nc", "summary.png", "trajectory.nc"} <= set(seen["files"])

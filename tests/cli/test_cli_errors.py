@@ -45,7 +45,7 @@ def test_missing_file_is_one_line(tmp_path, capsys):
 def test_import_error_is_one_line(tmp_path, capsys, monkeypatch):
     def missing(path):
         raise ImportError("No module named 'phonopy'", name="phonopy")
-    monkeypatch.setattr("trajmodes.workflows.load_force_constants", missing)
+    monkeypatch.setattr("trajmodes.workflows.reading.load_force_constants", missing)
     assert main(["phonons", str(EX / "fc" / "cu_eam"), "-o", str(tmp_path / "ph")]) == 2
     _one_line_error(capsys, "pip install phonopy")
     assert not (tmp_path / "ph").exists()
@@ -54,7 +54,7 @@ def test_import_error_is_one_line(tmp_path, capsys, monkeypatch):
 def test_unexpected_error_says_bug_and_debug_shows_it(tmp_path, capsys, monkeypatch):
     def broken(*a, **k):
         raise ZeroDivisionError("division by zero")
-    monkeypatch.setattr("trajmodes.workflows.phonon_properties", broken)
+    monkeypatch.setattr("trajmodes.workflows.lattice_dynamics.phonon_properties", broken)
     args = ["phonons", str(EX / "fc" / "cu_eam"), "-o", str(tmp_path / "ph")]
     assert main(args) == 2
     assert "--debug" in _one_line_error(capsys, "ZeroDivisionError")

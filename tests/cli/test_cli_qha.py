@@ -75,7 +75,7 @@ def test_qha_points_near_the_instability_are_marked_and_off_the_scales(tmp_path,
     assert expansion.get_ylim()[1] < alpha70
     crosses = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_marker() == "x" and len(ln.get_xdata())]
     assert crosses and all(list(ln.get_xdata()) == [70.0] for ln in crosses)
-    assert "k_B per atom" in fig.axes[4].get_ylabel() and "per atom" in fig.axes[5].get_ylabel()
+    assert r"$k_\mathrm{B}$ per atom" in fig.axes[4].get_ylabel() and "per atom" in fig.axes[5].get_ylabel()
 
 
 @pytest.mark.parametrize("spec, message", [

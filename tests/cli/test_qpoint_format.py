@@ -19,7 +19,7 @@ from tests.support.crystals import CU, diamond_si
 from tests.support.paths import EXAMPLES
 from trajmodes import Crystal, ForceConstants
 from trajmodes.cli import main
-from trajmodes.cli.options import QpointFormat
+from trajmodes.workflows.qpoints import QpointFormat
 
 U = np.array([[1, 0, 0], [1, 1, 1], [0, -1, 0]])
 Q = np.array([[0.0, 0.0, 0.0], [0.5, 0.0, 0.5], [0.5, 0.5, 0.5], [0.375, 0.375, 0.75], [0.1, 0.2, 0.3]])

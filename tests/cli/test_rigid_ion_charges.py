@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import trajmodes
-from trajmodes.workflows import potential_range_of, rigid_ion_charges
+from trajmodes.io.potentials.pair_style import potential_range_of
 from trajmodes.io.trajectories.lammps_data import data_file_charges
+from trajmodes.workflows.charges import rigid_ion_charges
 
 A = 5.6
 FRAC = np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0], [.5, 0, 0], [0, .5, 0], [0, 0, .5], [.5, .5, .5]])

@@ -11,7 +11,7 @@ import pytest
 from tests.support.dumps import read_quiet, small_dump
 from trajmodes.cli import main
 from trajmodes.series.fitting import refuse_repeated_runs
-from trajmodes.workflows import fit_series
+from trajmodes.series.fitting import fit_series
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ def test_a_many_body_potential_needs_the_centroid_stress(tmp_path):
     import trajmodes
     from tests.support.lammps_heat import many_body_heat_dump
     from trajmodes.transport.current import heat_current_of_run
-    from trajmodes.workflows import potential_range_of
+    from trajmodes.io.potentials.pair_style import potential_range_of
     currents = []
     for centroid in (True, False):
         folder = tmp_path / f"cu{int(centroid)}"

@@ -2,16 +2,15 @@
 ``project``, ``lifetimes``, ``compare``, ``qha``, ``series``, ``sqw``, ``convert-fc``, ``conductivity``,
 ``lineshapes`` and ``glass``.
 
-Each command reads its options, calls :mod:`trajmodes.workflows` (its one way to the library), prints a report,
-and writes its files and figures (:mod:`trajmodes.plots`). Files are staged
-(:class:`~trajmodes.workflows.StagedOutputs`, at home in :mod:`trajmodes.io.filesystem`) and moved into place only
-when the whole command succeeds, so a command that fails or is interrupted leaves no new output folder and no partial
-files. Every error is one line on stderr and exit status 2 (``--debug`` shows the
-traceback); Ctrl-C gives status 130, SIGTERM 143. Heavy packages are imported when a command runs, never for
-``--help``.
+Each command reads its options, calls the module of :mod:`trajmodes.workflows` that holds its work (its one way to
+the library), prints a report, and draws its figures (:mod:`trajmodes.plots`). Files are staged
+(:func:`~trajmodes.workflows.outputs.staged_outputs`) and moved into place only when the whole command succeeds, so
+a command that fails or is interrupted leaves no new output folder and no partial files. Every error is one line on
+stderr and exit status 2 (``--debug`` shows the traceback); Ctrl-C gives status 130, SIGTERM 143. Heavy packages are
+imported when a command runs, never for ``--help``.
 
 Modules: :mod:`~trajmodes.cli.app` (the parser and ``main``), :mod:`~trajmodes.cli.options` (shared options,
-reading, writing), :mod:`~trajmodes.cli.runs` (info, convert, run, fit), :mod:`~trajmodes.cli.lattice_dynamics`
+the runs and settings they name, step lines), :mod:`~trajmodes.cli.runs` (info, convert, run, fit), :mod:`~trajmodes.cli.lattice_dynamics`
 (phonons, eam), :mod:`~trajmodes.cli.anharmonic` (anharmonic, compare), :mod:`~trajmodes.cli.modes` (project,
 lifetimes), :mod:`~trajmodes.cli.quasiharmonic` (qha), :mod:`~trajmodes.cli.series` (series),
 :mod:`~trajmodes.cli.convert` (convert-fc), :mod:`~trajmodes.cli.scattering` (sqw), :mod:`~trajmodes.cli.transport`
@@ -58,6 +57,6 @@ def main(argv=None) -> int:
 
 def _program() -> int:
     """The command line of the program ``trajmodes``, with glibc's allocator told to give freed memory back."""
-    from trajmodes.workflows import return_freed_memory
-    return_freed_memory()
+    from trajmodes.workflows.session import use_program_allocator
+    use_program_allocator()
     return app.main(None, commands=sys.modules[__name__])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import fitted_temperature, step, write_dataset
+from trajmodes.cli.options import step
 
 
 def add_phono3py_options(parser) -> None:
@@ -47,7 +47,10 @@ def cmd_anharmonic(args, out) -> int:
     """Linewidths, shifts and RTA conductivity on a mesh: a netCDF file, a figure and a table."""
     import numpy as np
     from trajmodes.plots import plot_three_phonon
-    from trajmodes.workflows import load_force_constants, provenance, three_phonon
+    from trajmodes.workflows.anharmonic import three_phonon
+    from trajmodes.workflows.fit import fitted_temperature
+    from trajmodes.workflows.outputs import provenance, write_dataset
+    from trajmodes.workflows.reading import load_force_constants
     t0 = time.perf_counter()
     fc = load_force_constants(args.fc)
     if fc.fc3 is None:
@@ -189,28 +192,20 @@ def kappa_concentration_lines(ds) -> list[str]:
 def cmd_compare(args, out) -> int:
     """MD linewidths and line positions (``trajmodes project``) beside perturbation theory from the run's fitted
     constants, level by level: a netCDF file, a figure and a table."""
-    import xarray as xr
     from trajmodes.plots import plot_comparison
-    from trajmodes.workflows import compare_three_phonon, load_force_constants, provenance
+    from trajmodes.workflows.compare import compare_with_theory, comparison_inputs
+    from trajmodes.workflows.outputs import provenance, write_dataset
     t0 = time.perf_counter()
-    fc = load_force_constants(args.fc)
-    if fc.fc3 is None:
-        raise ValueError(f"{args.fc}: these force constants have no third-order part; fit them to the same run with "
-                         "--cutoff3 (trajmodes fit)")
-    with xr.open_dataset(args.modes) as f:
-        modes = f.load()
-    if "peak_fwhm" not in modes:
-        raise ValueError(f"{args.modes}: no peak fits in this file; give the output of `trajmodes project`")
+    inputs = comparison_inputs(args.modes, args.fc)
     constants = args.constants
     bulk_points = args.bulk_points or None
     allow = bool(getattr(args, "allow_unstable", False))
-    four = fc.fc4 is not None
     import sys
-    print(f"three-phonon{' and four-phonon' if four else ''} widths, shifts and lineshapes on the "
-          f"{modes.sizes['q']} q-points of the MD cell (classical occupations), bulk widths and shifts at them on "
-          "a converged mesh, and both conductivities ...", file=sys.stderr, flush=True)
-    ds = compare_three_phonon(modes, fc, temperature=args.temperature, smearing=args.smearing,
-                              constants=constants, bulk_points=bulk_points, allow_unstable=allow, progress=step)
+    print(f"three-phonon{' and four-phonon' if inputs.four_phonon else ''} widths, shifts and lineshapes on the "
+          f"{inputs.modes.sizes['q']} q-points of the MD cell (classical occupations), bulk widths and shifts at them "
+          "on a converged mesh, and both conductivities ...", file=sys.stderr, flush=True)
+    ds = compare_with_theory(inputs, temperature=args.temperature, smearing=args.smearing, constants=constants,
+                             bulk_points=bulk_points, allow_unstable=allow, progress=step)
     prov = provenance([args.modes, args.fc], dict(smearing=args.smearing, temperature=args.temperature,
                                                   constants=constants, bulk_points=bulk_points,
                                                   allow_unstable=allow))

@@ -11,7 +11,8 @@ from trajmodes.cli.options import (FIGURE_FORMATS, GIVEN, HARMONIC_MESH, QPOINTS
                                    add_cluster_options, add_plot_format, add_read_options, mesh, non_negative_int,
                                    positive, positive_int, refuse_repeated_options, supercell_dims, temperatures,
                                    width_or_adaptive)
-from trajmodes.workflows import CHARGE_CHOICES, SYMPREC
+from trajmodes.workflows.charges import CHARGE_CHOICES
+from trajmodes.workflows.fit import FIT_DEFAULTS
 
 
 
@@ -41,9 +42,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     from trajmodes.cli.modes import add_project_qpoints, cmd_lifetimes, cmd_project
     from trajmodes.cli.quasiharmonic import cmd_qha
     from trajmodes.cli.series import cmd_series
-    from trajmodes.cli.runs import FIT_DEFAULTS, cmd_convert, cmd_fit, cmd_info, cmd_run
+    from trajmodes.cli.runs import cmd_convert, cmd_fit, cmd_info, cmd_run
     from trajmodes.cli.scattering import cmd_sqw
-    from trajmodes.cli.convert import FC_FORMATS, cmd_convert_fc
+    from trajmodes.cli.convert import cmd_convert_fc
+    from trajmodes.workflows.convert import FC_FORMATS
     from trajmodes.cli.transport import cmd_conductivity
     from trajmodes.cli.disorder import add_glass_parser, add_lineshapes_parser
     from trajmodes import __version__
@@ -65,7 +67,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
 
     pi = add("info", cmd_info, "frames, atoms, box, time step, temperature and displacement statistics")
     add_read_options(pi)
-    pc = add("convert", cmd_convert, "write the trajectory as a chunked netCDF4 cache (fast re-reads)")
+    pc = add("convert", cmd_convert, "write the trajectory as a chunked netCDF-4 cache (fast re-reads)")
     add_read_options(pc)
     pc.add_argument("-o", "--output", default="trajmodes-convert", help="output folder (default trajmodes-convert): "
                                                                         "trajectory.nc")
@@ -101,7 +103,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pf.add_argument("--stride", type=positive_int, default=FIT_DEFAULTS["stride"], help="use every n-th frame")
     pf.add_argument("--n-frames", type=positive_int, help="use this many evenly spaced frames of each trajectory")
     pf.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
-                    help=f"symmetry tolerance in A (default {SYMPREC:g})")
+                    help=f"symmetry tolerance in A (default {FIT_DEFAULTS['symprec']:g})")
     pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
                                           "rotational, huang (default none)")
     pf.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
@@ -228,8 +230,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pq.add_argument("potential", metavar="POTENTIAL", help="LAMMPS Stillinger-Weber file (*.sw), or a pair potential "
                                                           "lj/cut:epsilon,sigma,cutoff | morse:D0,alpha,r0,cutoff | "
                                                           "buck:A,rho,C,cutoff (metal units)")
-    from trajmodes.workflows import PROTOTYPES
-    pq.add_argument("--structure", choices=PROTOTYPES, default="diamond", help="crystal (default diamond)")
+    from trajmodes.workflows.quasiharmonic import STRUCTURES
+    pq.add_argument("--structure", choices=STRUCTURES, default="diamond", help="crystal (default diamond)")
     pq.add_argument("--species", help="element(s) of the crystal, A or A,B (default: the potential file's)")
     pq.add_argument("--a", type=positive, required=True, help="starting lattice parameter a in A")
     pq.add_argument("--c", type=positive, help="starting c in A (hexagonal structures; default ideal)")
@@ -287,7 +289,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     ps.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
                     help="statistics of the harmonic free energy (default quantum)")
     ps.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
-                    help=f"symmetry tolerance in A (default {SYMPREC:g})")
+                    help=f"symmetry tolerance in A (default {FIT_DEFAULTS['symprec']:g})")
     ps.add_argument("-o", "--output", default="trajmodes-series", help="output folder (default trajmodes-series): "
                                                                        "series.nc and the figures series.png, "
                                                                        "series.split.png")
@@ -321,12 +323,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     add_read_options(pj)
     pj.add_argument("--force-constants", required=True, help="force constants: phonopy folder/file or trajmodes .nc")
     add_project_qpoints(pj)
-    from trajmodes.workflows import DEFAULT_RESOLUTION
+    from trajmodes.workflows.modes import DEFAULT_PEAK_MODEL, DEFAULT_RESOLUTION, PEAK_MODELS
     pj.add_argument("--resolution", type=positive,
                     help=f"Welch frequency bin in THz (default {DEFAULT_RESOLUTION:g}, as mode_spectra, or the run's "
                          f"own 1/T where it is shorter than 1/{DEFAULT_RESOLUTION:g} ps)")
     pj.add_argument("--full", action="store_true", help="one periodogram over the whole run (resolution 1/T)")
-    from trajmodes.workflows import DEFAULT_PEAK_MODEL, PEAK_MODELS
     pj.add_argument("--model", choices=PEAK_MODELS, default=DEFAULT_PEAK_MODEL,
                     help=f"peak model (default {DEFAULT_PEAK_MODEL}: Lorentzian and damped oscillator, the more likely "
                          "per mode); *_windowed: the expected windowed periodogram of the line, for FWHM near the "
@@ -442,11 +443,11 @@ def main(argv=None, commands=None) -> int:
         cmds[args.command].error(f"--format names the trajectory format; give the figure format with "
                                  f"--plot-format {args.format}")
     debug = args.debug or os.environ.get("TRAJMODES_DEBUG", "") not in ("", "0")
-    from trajmodes.workflows import StagedOutputs
+    from trajmodes.workflows.outputs import staged_outputs
     from trajmodes.cli.interrupt import exit_now, message, report, signals
     fmt = warnings.formatwarning
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
-    out = StagedOutputs(notify=report)
+    out = staged_outputs(notify=report)
     with signals() as received:
         try:
             from trajmodes.cli.options import cluster

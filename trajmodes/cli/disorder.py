@@ -8,12 +8,12 @@ import os
 import time
 
 from trajmodes.cli.options import (add_lj_scales, add_plot_format, add_read_options, input_files, mesh, positive,
-                                   positive_int, read_settings, read_trajectory, step, temperatures, write_dataset)
+                                   positive_int, read_settings, read_trajectory, step, temperatures)
 
 
 def _route_options(p, moments: int) -> None:
     """--route and --moments, which both commands take."""
-    from trajmodes.workflows import DISORDER_ROUTES
+    from trajmodes.workflows.disorder import DISORDER_ROUTES
     p.add_argument("--route", choices=DISORDER_ROUTES, default="auto",
                    help="auto (default: the dense diagonalisation where it fits in half the available memory, else "
                         "the kernel polynomial method), dense or kpm (sparse products only)")
@@ -36,7 +36,7 @@ def frequency_window(text: str) -> tuple[float, float]:
 def add_lineshapes_parser(add) -> None:
     """The parser of ``trajmodes lineshapes`` (``add``: the subcommand factory of :func:`trajmodes.cli.app.
     build_parser`)."""
-    from trajmodes.workflows import DEFAULT_PEAK_MODEL, DEFAULT_RESOLUTION, PEAK_MODELS
+    from trajmodes.workflows.modes import DEFAULT_PEAK_MODEL, DEFAULT_RESOLUTION, PEAK_MODELS
     p = add("lineshapes", cmd_lineshapes, "a mass-disordered crystal's run (isotopes, an alloy on one lattice) on its "
                                           "virtual crystal's modes: the run's linewidths beside the sample's exact "
                                           "harmonic lineshapes and Tamura's lowest order, partial DOS: netCDF and a "
@@ -101,14 +101,15 @@ def cmd_lineshapes(args, out) -> int:
     table."""
     import numpy as np
     from trajmodes.plots.disorder import plot_lineshape_widths
-    from trajmodes.workflows import fit_effective, mass_disorder_lineshapes, potential_range_of, provenance
+    from trajmodes.workflows.disorder import mass_disorder_lineshapes, own_harmonic_constants
+    from trajmodes.workflows.outputs import provenance, write_dataset
     t0 = time.perf_counter()
     traj = read_trajectory(args)
     fc = args.force_constants
     if fc is None:
         # the masses disordered on the sites: the fit finds the lattice of sites and fits its virtual crystal
         with step("fitting the run's own harmonic constants (pair cutoff from the data; a pass over its forces)"):
-            fc = fit_effective(traj, potential_range=potential_range_of([traj])).force_constants
+            fc = own_harmonic_constants(traj)
         print(f"force constants: fitted to the run ({fc.n_atoms}-atom supercell)")
     res = mass_disorder_lineshapes(traj, fc, resolution=args.resolution, temperature=args.temperature,
                                    model=args.model, route=args.route, mesh=args.mesh, n_moments=args.moments,
@@ -233,7 +234,8 @@ def cmd_glass(args, out) -> int:
     """A glass's modes and Allen-Feldman transport (or the kernel polynomial D(nu)): glass.nc, a figure, a summary."""
     import numpy as np
     from trajmodes.plots.disorder import plot_glass
-    from trajmodes.workflows import glass_transport, provenance
+    from trajmodes.workflows.disorder import glass_transport
+    from trajmodes.workflows.outputs import provenance, write_dataset
     t0 = time.perf_counter()
     res = glass_transport(args.structure, potential=args.potential, force_constants=args.force_constants,
                           species=args.species.split(",") if args.species else None, units=args.units,

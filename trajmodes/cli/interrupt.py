@@ -6,7 +6,7 @@ Two levels:
   as soon as that thread runs Python again: at once while it waits for Dask (threaded or distributed: the wait is a
   lock or a socket, both interrupted by signals), between the tasks of the synchronous scheduler, or when a numpy or
   C call that released the interpreter returns. The command then removes its staged files (:class:`StagedOutputs
-  <trajmodes.workflows.StagedOutputs>`), keeps the finished ones it moved into place early, prints one line and exits
+  <trajmodes.io.filesystem.StagedOutputs>`), keeps the finished ones it moved into place early, prints one line and exits
   at once (:func:`exit_now`), without waiting for Dask's worker threads to finish their chunks.
 * :func:`supervise` runs the command in a child process (a fork, before any thread or heavy import) and waits for it.
   A C call that holds the interpreter (spglib's symmetry search of a large supercell ran over 60 s) lets no Python

@@ -5,19 +5,16 @@ import os
 import time
 import warnings
 
-from trajmodes.cli.options import QpointFormat, qpoint_tokens, step, write_dataset
+from trajmodes.cli.options import qpoint_tokens, step
 
 
 def qpoint_lines(phonons, primitive, qpoints=None) -> list[str]:
-    """The frequencies at ``qpoints`` (the ``--qpoints`` tokens; default the special points of the lattice) as
-    :class:`~trajmodes.cli.options.QpointFormat` prints them, and the format (for other q-points to print)."""
-    import numpy as np
+    """The frequencies at ``qpoints`` (the ``--qpoints`` tokens; default the special points of the lattice, once
+    each) as :class:`~trajmodes.workflows.qpoints.QpointFormat` prints them, and the format (for other q-points to
+    print)."""
+    from trajmodes.workflows.qpoints import QpointFormat
     fmt = QpointFormat(primitive)
-    if qpoints:
-        q = qpoint_tokens(qpoints)
-    else:                                  # the special points, once each (K and U of fcc are one point)
-        labels = {fmt.label(v): v for v in reversed(list(fmt.points.values()))}
-        q = np.array(list(labels.values())[::-1], dtype=float)
+    q = qpoint_tokens(qpoints) if qpoints else fmt.special_points()
     return fmt.table(q, phonons.frequencies(q)), fmt
 
 
@@ -45,7 +42,9 @@ def cmd_phonons(args, out) -> int:
     """Band structure, DOS and thermodynamics of force constants: netCDF files and figures."""
     import numpy as np
     from trajmodes.plots import plot_bands_dos, plot_thermal
-    from trajmodes.workflows import load_force_constants, phonon_properties, provenance
+    from trajmodes.workflows.lattice_dynamics import phonon_properties
+    from trajmodes.workflows.outputs import provenance, write_dataset
+    from trajmodes.workflows.reading import load_force_constants
     t0 = time.perf_counter()
     fc = load_force_constants(args.fc)
     with step(f"bands, DOS ({args.dos}, mesh {'x'.join(map(str, args.mesh))}) and thermodynamics"):
@@ -98,7 +97,8 @@ def cmd_eam(args, out) -> int:
     pair / embedding breakdown, force constants netCDF, band structure and a BvK comparison plot."""
     import numpy as np
     from trajmodes.plots import plot_bands_dos, plot_bvk
-    from trajmodes.workflows import eam_crystal, harmonic_bands, provenance, shell_constants_of
+    from trajmodes.workflows.lattice_dynamics import eam_crystal, harmonic_bands, shell_constants_of
+    from trajmodes.workflows.outputs import provenance, write_dataset
     t0 = time.perf_counter()
     structure = args.structure.lower()
     species = args.element.split(",") if args.element else None

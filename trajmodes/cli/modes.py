@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import (fitted_temperature, input_files, output_file, positive, positive_int,
-                                   qpoint_tokens, read_settings, read_trajectory, stem, step, write_dataset)
+from trajmodes.cli.options import (input_files, output_file, positive, positive_int, qpoint_tokens, read_settings,
+                                   read_trajectory, stem, step)
 
 
 def add_project_qpoints(parser) -> None:
@@ -80,9 +80,10 @@ def _unstable_lines(ds) -> list[str]:
     """What the summary says about modes whose harmonic frequency is imaginary (unstable force constants): how many,
     where, and what to do; [] when there are none."""
     import numpy as np
-    from trajmodes.workflows import UNSTABLE
+    from trajmodes.workflows.modes import peak_statuses
+    status = peak_statuses()
     st = ds["peak_status"].values.astype(str)
-    bad = st == UNSTABLE
+    bad = st == status.unstable
     if not bad.any():
         return []
     H = ds["frequency_harmonic"].values
@@ -99,8 +100,9 @@ def _unstable_lines(ds) -> list[str]:
             f"{', '.join(map(str, sorted({int(b) for b in np.nonzero(bad)[1]})))}) have imaginary harmonic frequencies "
             f"in {fc}, down to {float(np.min(H[bad])):.2f} THz: {shown}. Their projected spectra are the run's, but a "
             f"shift from an imaginary frequency and the energy 1/2 w^2 |Q|^2 mean nothing: shift, potential and "
-            f"total energy and equipartition are NaN, status '{UNSTABLE}'. Where the run's crystal is stable (bcc Zr "
-            "or Ti at high temperature: stabilised by anharmonicity), project onto the run's own effective constants "
+            f"total energy and equipartition are NaN, status '{status.unstable}'. Where the run's crystal is stable "
+            "(bcc Zr or Ti at high temperature: stabilised by anharmonicity), project onto the run's own effective "
+            "constants "
             "instead: trajmodes fit RUN --reference REF -o fit, then trajmodes project ... --force-constants "
             "fit/fc.nc."]
 
@@ -122,7 +124,8 @@ def modes_summary(ds) -> str:
     """Per-branch summary of a ``trajmodes project`` dataset: how many modes were resolved, flagged and why,
     median shift and FWHM, and the run length the measured lines would need."""
     import numpy as np
-    from trajmodes.workflows import COLLAPSED, UNCONSTRAINED, UNSTABLE
+    from trajmodes.workflows.modes import peak_statuses
+    status = peak_statuses()
     st = ds["peak_status"].values.astype(str)
     shift, fwhm = ds["peak_shift"].values, ds["peak_fwhm"].values
     H = ds["frequency_harmonic"].values
@@ -137,8 +140,8 @@ def modes_summary(ds) -> str:
         ok = s == "ok"
         narrow = s == "width below resolution"
         aliased = np.char.startswith(s, "above Nyquist")
-        unstable = s == UNSTABLE
-        failed = np.isin(s, [COLLAPSED, UNCONSTRAINED])
+        unstable = s == status.unstable
+        failed = np.isin(s, [status.collapsed, status.unconstrained])
         h = H[keep, b]
         med_shift = f"{np.nanmedian(shift[keep, b][ok]):+9.4f}" if ok.any() else f"{'-':>9}"
         med_fwhm = f"{np.nanmedian(fwhm[keep, b][ok]):8.4f}" if ok.any() else f"{'-':>8}"
@@ -159,12 +162,13 @@ def modes_summary(ds) -> str:
         lines.append(f"{int(narrow.sum())} modes have lines narrower than this run resolves ({enbw:.4f} THz): their "
                      f"widths are upper bounds. A line of FWHM G needs about {RUN_PS_PER_INVERSE_FWHM:g}/G ps (8 "
                      f"half-overlapping Welch segments of 2/G; this run's spectra span about {T:.0f} ps): {advice}.")
-    failed = np.isin(st, [COLLAPSED, UNCONSTRAINED])
+    failed = np.isin(st, [status.collapsed, status.unconstrained])
     if failed.any():
-        lines.append(f"{int(failed.sum())} modes have no fitted line: the fit fell onto a noise spike ('{COLLAPSED}') "
-                     f"or its error bars were wider than its window ('{UNCONSTRAINED}'), from every start and again "
-                     "over a wider window; their smoothed-spectrum estimate is in peak_estimate_frequency and "
-                     "peak_estimate_fwhm. A longer run, or Welch spectra (without --full), give less noisy spectra.")
+        lines.append(f"{int(failed.sum())} modes have no fitted line: the fit fell onto a noise spike "
+                     f"('{status.collapsed}') or its error bars were wider than its window ('{status.unconstrained}'), "
+                     "from every start and again over a wider window; their smoothed-spectrum estimate is in "
+                     "peak_estimate_frequency and peak_estimate_fwhm. A longer run, or Welch spectra (without --full), "
+                     "give less noisy spectra.")
     if ok.any():
         g = float(np.nanmin(fwhm[ok]))
         lines.append(f"narrowest measured line: FWHM {g:.4f} THz (needs about {RUN_PS_PER_INVERSE_FWHM / g:.0f} ps; "
@@ -174,7 +178,9 @@ def modes_summary(ds) -> str:
 
 def cmd_project(args, out) -> int:
     """Project a trajectory onto phonon modes: energies, spectra, peak fits in one netCDF, and the table."""
-    from trajmodes.workflows import modes_dataset, project_modes, provenance
+    from trajmodes.workflows.fit import fitted_temperature
+    from trajmodes.workflows.modes import modes_dataset, project_modes
+    from trajmodes.workflows.outputs import provenance, write_dataset
     t0 = time.perf_counter()
     traj = read_trajectory(args)
     if args.qpoints:
@@ -242,15 +248,9 @@ def _default_modes(ds, n=6):
 
 def cmd_lifetimes(args, out) -> int:
     """Read a ``trajmodes project`` file back: the table and, with --plot, the figures."""
-    import xarray as xr
     from trajmodes.plots import plot_linewidth_dispersion, plot_mode_fits, plot_sed
-    from trajmodes.workflows import path_bands
-    if not os.path.exists(args.modes_file):
-        raise FileNotFoundError(f"{args.modes_file}: no such file")
-    with xr.open_dataset(args.modes_file) as f:
-        ds = f.load()
-    if "peak_frequency" not in ds:
-        raise ValueError(f"{args.modes_file} is not a 'trajmodes project' file (no peak_frequency)")
+    from trajmodes.workflows.modes import lifetimes_dataset, path_bands
+    ds = lifetimes_dataset(args.modes_file)
     print(modes_table(ds) if args.table else modes_summary(ds))
     if args.plot:
         folder = args.output or os.path.dirname(os.path.abspath(args.modes_file))

@@ -1,4 +1,5 @@
-"""Options shared by the commands, reading trajectories from them, and writing results (staged, with provenance)."""
+"""Options shared by the commands, the runs and settings they name, and how the commands print steps and frequencies
+(reading and writing: :mod:`trajmodes.workflows.reading`, :mod:`trajmodes.workflows.outputs`)."""
 from __future__ import annotations
 
 import argparse
@@ -171,9 +172,10 @@ def cluster(args):
             print(f"note: the Dask scheduler at {target} has no workers yet: the computations wait until workers join "
                   f"(dask worker {target})", file=sys.stderr)
     except (OSError, ValueError) as exc:
+        from trajmodes.workflows.session import scheduler_connect_timeout
         stack.close()
         _close_unconnected_client()
-        wait = _connect_timeout()
+        wait = scheduler_connect_timeout()
         dead = isinstance(exc, OSError)
         raise ValueError(f"--scheduler {address}{where}: " + (
             f"no Dask scheduler answers at {target} within {wait:g} s ({' '.join(str(exc).split())}); start one "
@@ -184,13 +186,13 @@ def cluster(args):
 
 
 def _allocator_on_workers(client, stack) -> None:
-    """The program's allocator settings in the cluster's workers (:func:`~trajmodes.resources.return_freed_memory`):
-    they parse its frames; at the command's end the memory their heaps keep is handed back to the system
-    (:func:`~trajmodes.resources.trim_freed_memory`), so that a worker serving the next command starts from what it
-    holds. A cluster that refuses the plugin runs the command all the same."""
-    from trajmodes.workflows import return_freed_memory_on_workers, trim_freed_memory_on_workers
+    """The program's allocator settings in the cluster's workers
+    (:func:`~trajmodes.workflows.session.use_program_allocator_on_workers`): they parse its frames; at the command's
+    end the memory their heaps keep is handed back to the system, so that a worker serving the next command starts
+    from what it holds. A cluster that refuses the plugin runs the command all the same."""
+    from trajmodes.workflows.session import use_program_allocator_on_workers
     try:
-        return_freed_memory_on_workers(client)
+        trim_workers = use_program_allocator_on_workers(client)
     except Exception as exc:                    # the computations do not depend on it
         print(f"note: the workers keep their own memory allocator settings ({' '.join(str(exc).split())[:200]})",
               file=sys.stderr)
@@ -198,7 +200,7 @@ def _allocator_on_workers(client, stack) -> None:
 
     def trim(exc_type, exc, tb):
         if exc_type is None:
-            trim_freed_memory_on_workers(client)
+            trim_workers()
         return False
     stack.push(trim)
 
@@ -237,13 +239,6 @@ def _cancel_on_interrupt(client):
     return exit
 
 
-def _connect_timeout() -> float:
-    """Seconds distributed waits for a scheduler to answer (its distributed.comm.timeouts.connect)."""
-    import dask
-    from dask.utils import parse_timedelta
-    return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="s"))
-
-
 def _scheduler_address(text) -> tuple[str, str]:
     """The address ``--scheduler`` names: as given (tcp://host:8786), or the ``address`` of a scheduler file
     (``dask scheduler --scheduler-file FILE``: JSON), checked here because distributed would wait forever for a file
@@ -251,6 +246,7 @@ def _scheduler_address(text) -> tuple[str, str]:
     a scheduler is (the scheduler of a batch job may still be starting). Returns (address, ' (address ...)' for a
     file, else '')."""
     import json
+    from trajmodes.workflows.session import scheduler_connect_timeout
     text = str(text).strip()
     if not text:
         raise ValueError("--scheduler got an empty address: give the Dask scheduler's address (tcp://host:8786) or "
@@ -261,7 +257,7 @@ def _scheduler_address(text) -> tuple[str, str]:
     if not os.path.isdir(folder):
         raise ValueError(f"--scheduler {text}: no such scheduler file (the folder {folder} does not exist); give the "
                          "file that dask scheduler --scheduler-file FILE writes, or the address tcp://host:8786")
-    wait = _connect_timeout()
+    wait = scheduler_connect_timeout()
     end = time.monotonic() + wait
     while not os.path.exists(text) and time.monotonic() < end:
         time.sleep(0.1)
@@ -294,20 +290,15 @@ def _stress_columns(text: str):
 
 
 def read_trajectory(args, files=None):
-    """One trajectory from the command's read options (several files: one run split into restarts)."""
-    from trajmodes.workflows import read
+    """One trajectory from the command's read options (several files: one run split into restarts), measured from
+    its time average without --reference (:func:`~trajmodes.workflows.reading.read_run`)."""
+    from trajmodes.workflows.reading import read_run
     files = args.files if files is None else files
     species = args.species.split(",") if args.species else None
-    reference = getattr(args, "reference", None)
-    traj = read(files if len(files) > 1 else files[0], format=args.format, reference=reference,
-                          units=args.units, lj_scales=args.lj_scales, md_timestep=args.md_timestep,
-                          frame_interval=args.frame_interval, species=species, masses=args.masses,
-                          topology=args.topology, chunk_frames=args.chunk_frames,
-                          thermo=_thermo(args), energy_column=args.energy_column,
-                          stress_columns=args.stress_columns)
-    if reference is None and getattr(traj.source, "reference", None) is None:
-        traj = traj.with_reference("average")        # a thermal snapshot is a poor reference: the run's average
-    return traj
+    return read_run(files, format=args.format, reference=getattr(args, "reference", None), units=args.units,
+                    lj_scales=args.lj_scales, md_timestep=args.md_timestep, frame_interval=args.frame_interval,
+                    species=species, masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames,
+                    thermo=_thermo(args), energy_column=args.energy_column, stress_columns=args.stress_columns)
 
 
 def _thermo(args):
@@ -381,9 +372,9 @@ def floats(text: str) -> list[float]:
 def mesh(text: str) -> list[int]:
     """'N' (N x N x N) or 'N1,N2,N3' (or 'N1xN2xN3'), positive: the divisions of a q mesh, read by
     :func:`trajmodes.lattice.qpoints.parse_mesh`."""
-    from trajmodes.workflows import parse_mesh
+    from trajmodes.workflows.qpoints import mesh_divisions
     try:
-        return parse_mesh([int(x) for x in text.replace("x", ",").split(",") if x.strip()], matrix=False).tolist()
+        return mesh_divisions([int(x) for x in text.replace("x", ",").split(",") if x.strip()])
     except ValueError:
         raise argparse.ArgumentTypeError(f"mesh must be N or N1,N2,N3 (positive), not {text!r}") from None
 
@@ -448,15 +439,6 @@ def output_file(args, name: str) -> str:
     return os.path.join(o, name)
 
 
-def write_dataset(ds, target: str, out, attrs: dict) -> str:
-    """Write an xarray dataset (staged, atomic) with ``attrs`` added to its own, all made netCDF-safe."""
-    from trajmodes.workflows import atomic_write, clean_attrs
-    ds = ds.copy()
-    ds.attrs = clean_attrs({**ds.attrs, **attrs})
-    atomic_write(out(target), lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
-    return target
-
-
 class Steps:
     """One line on stderr per step of a command that can take seconds, with its time when it has taken over one."""
 
@@ -484,119 +466,13 @@ def add_plot_format(p) -> None:
     p.add_argument("--plot-format", choices=FIGURE_FORMATS, default="png", help="figure format (default png)")
 
 
-# -- q-points as a reader can place them ------------------------------------------------------------------------------
-
-def _fmt(v, width: int = 7, digits: int = 4) -> str:
-    return "(" + ", ".join(f"{0.0 if abs(x) < 5e-13 else x:{width}.{digits}f}" for x in v) + ")"
-
-
-class QpointFormat:
-    """How the command line prints q-points: reduced coordinates *with their basis*, the special point's label, and the
-    coordinates that mean the same q whatever primitive cell the constants carry (those of the conventional cubic cell
-    in units of 2 pi / a for cubic lattices, else Cartesian in 1/A). One instance per primitive cell; every command
-    that prints q-points uses it (``trajmodes phonons``, ``trajmodes eam``).
-
-    Reduced q are without 2 pi in the primitive reciprocal basis (b_i . a_j = delta_ij, as phonopy); the conventional
-    coordinates (h, k, l) are along the Cartesian axes when the cube is (q = 2 pi (h, k, l) / a), else along spglib's
-    standard cube; the label is the special point (Setyawan-Curtarolo letters, :func:`trajmodes.lattice.paths.
-    special_points`) of which q is a point-group image modulo a reciprocal lattice vector, ``K=U`` where it is two.
-    """
-
-    def __init__(self, primitive, symprec: float | None = None):
-        import numpy as np
-        from trajmodes.workflows import (SYMPREC, bravais_lattice, brillouin_zone_path, pretty_label,
-                                         reciprocal_rotations)
-        symprec = SYMPREC if symprec is None else symprec
-        self.primitive = primitive
-        cell = np.asarray(primitive.cell, float)
-        self.reciprocal = np.linalg.inv(cell).T                        # rows b_i, 1/A, without 2 pi
-        ds = primitive.symmetry(symprec)
-        self.rotations = reciprocal_rotations(ds.rotations)
-        bz = brillouin_zone_path(primitive, symprec)
-        self.points = {pretty_label(k, bz.name): v for k, v in bz.points.items()}
-        self.lattice = bravais_lattice(primitive, symprec)
-        self.cubic = self.lattice.startswith("c")
-        if self.cubic:
-            P = np.asarray(ds.transformation_matrix, float)
-            conv = np.linalg.inv(P).T @ cell                            # the standard cube's rows, in this frame
-            self.a = float(np.cbrt(abs(np.linalg.det(conv))))
-            aligned = np.abs(np.abs(conv / self.a) - np.rint(np.abs(conv / self.a))).max() < 1e-4
-            # q_conv = a q_cart / (2 pi) along the Cartesian axes when the cube is along them; else spglib's cube
-            self.to_conventional = self.reciprocal * self.a if aligned else np.linalg.inv(P)
-            self.aligned = bool(aligned)
-
-    def basis(self) -> str:
-        """One line naming the basis of the reduced coordinates and of the other column."""
-        cell = self.primitive.cell
-        vectors = ", ".join(f"a{i + 1} = {_fmt(cell[i], 1, 4)}" for i in range(3))
-        other = (f"conventional (h, k, l) of the cubic cell, a = {self.a:.4f} A, q = 2 pi (h, k, l) / a"
-                 + ("" if self.aligned else " (along spglib's standard cube)")) if self.cubic else \
-            "Cartesian q in 1/A (2 pi included)"
-        return (f"q-points: reduced (h, k, l) in the reciprocal basis of the primitive cell {vectors} A "
-                f"(q = h b1 + k b2 + l b3, b_i . a_j = delta_ij); {other}")
-
-    def label(self, q) -> str:
-        """The special point(s) q is an image of ('' when none)."""
-        import numpy as np
-        images = np.einsum("oij,j->oi", self.rotations, np.asarray(q, float))
-        out = []
-        for name, s in self.points.items():
-            d = images - s
-            if np.abs(d - np.rint(d)).max(axis=1).min() < 1e-6:
-                out.append(name)
-        return "=".join(out)
-
-    def other(self, q):
-        """The conventional (cubic lattices, 2 pi / a) or Cartesian (1/A) coordinates of q."""
-        import numpy as np
-        q = np.asarray(q, float)
-        return q @ self.to_conventional if self.cubic else 2 * np.pi * q @ self.reciprocal
-
-    def describe(self, q) -> str:
-        """One q in words: 'X (0.5000, 0.0000, 0.5000) = conventional (0.0000, 1.0000, 0.0000)'."""
-        name = self.label(q)
-        return (f"{name + ' ' if name else ''}{_fmt(q)} reduced = {'conventional' if self.cubic else 'Cartesian'} "
-                f"{_fmt(self.other(q))}{' 2pi/a' if self.cubic else ' 1/A'}")
-
-    def table(self, qpoints, frequencies) -> list[str]:
-        """The basis line and one row per q: label, reduced, conventional or Cartesian, frequencies (THz)."""
-        import numpy as np
-        q = np.asarray(qpoints, float).reshape(-1, 3)
-        f = np.asarray(frequencies, float).reshape(len(q), -1)
-        head = "conventional (2pi/a)" if self.cubic else "Cartesian (1/A)"
-        lines = [self.basis(), f"  {'label':6s} {'reduced (h, k, l)':28s} {head:28s} frequencies (THz)"]
-        for qi, fi in zip(q, f):
-            lines.append(f"  {self.label(qi):6s} {_fmt(qi):28s} {_fmt(self.other(qi)):28s} "
-                         + " ".join(f"{x:8.4f}" for x in fi))
-        return lines
-
-
-def fitted_temperature(path) -> float | None:
-    """The temperature (K) effective constants were fitted at, from the provenance ``trajmodes fit`` writes into
-    its netCDF file; None for other files (0 K constants, phono3py's, constants of unknown origin)."""
-    import xarray as xr
-    if not str(path).endswith(".nc") or not os.path.isfile(path):
-        return None
-    try:
-        with xr.open_dataset(path) as f:
-            attrs = dict(f.attrs)
-    except (OSError, ValueError):
-        return None
-    T = attrs.get("temperature_K")
-    fitted = any(k.startswith("setting_cutoff") for k in attrs)
-    return float(T) if fitted and T is not None and float(T) > 0 else None
-
-
 def frequency_cells(nu, err=None, max_sets: int | None = None) -> str:
     """One q-point's frequencies as printed (THz, 4 decimals, ``+-`` its standard error when given): each degenerate
     set once with its size ("x3"); with ``max_sets``, at most that many sets, the lowest and the highest (a soft mode
     stays visible)."""
-    from trajmodes.workflows import degenerate_groups
-    sets = degenerate_groups(nu, 1e-3)
-    if max_sets is not None and len(sets) > max_sets:
-        sets = sets[:max_sets // 2] + [None] + sets[-(max_sets // 2):]
+    from trajmodes.workflows.qpoints import degenerate_sets
     cells = []
-    for g in sets:
+    for g in degenerate_sets(nu, max_sets):
         if g is None:
             cells.append("...")
             continue

@@ -6,14 +6,15 @@ import os
 import time
 import warnings
 
-from trajmodes.cli.options import step, write_dataset
+from trajmodes.cli.options import step
 
 
 def cmd_qha(args, out) -> int:
     """Minimise the quasiharmonic Gibbs energy at each temperature: a netCDF file, a figure and a table."""
     import numpy as np
     from trajmodes.plots.quasiharmonic import plot_quasiharmonic
-    from trajmodes.workflows import CUBE_EDGE, provenance, quasiharmonic
+    from trajmodes.workflows.outputs import provenance, write_dataset
+    from trajmodes.workflows.quasiharmonic import quasiharmonic
     t0 = time.perf_counter()
     label = os.path.basename(args.potential) if os.path.exists(args.potential) else args.potential
     model = quasiharmonic(args.potential, args.structure, args.a, species=args.species.split(",") if args.species
@@ -35,10 +36,10 @@ def cmd_qha(args, out) -> int:
     fig = os.path.join(args.output, f"qha.{args.plot_format}")
     with step("drawing the figure"):
         plot_quasiharmonic(ds, out(fig), title=f"{label}: {args.structure} {'-'.join(species)}",
-                           cube_edge=CUBE_EDGE.get(args.structure))
+                           cube_edge=model.cube_edge)
     written.append(fig)
     lp = ds["lattice_parameters"].values
-    cube = CUBE_EDGE.get(args.structure)
+    cube = model.cube_edge
     cols = (f"{'a (A)':>10}" if cube else f"{'a (A)':>10} {'c (A)':>10}")
     lines = [f"{args.structure} {'-'.join(species)}, {label}; mesh {mesh}, "
              f"{args.occupation} statistics, p = {args.pressure:g} GPa",

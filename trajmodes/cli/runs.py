@@ -6,8 +6,8 @@ import sys
 import time
 
 from trajmodes.cli.options import (error_model_line, frequency_cells, input_files, output_file, read_settings,
-                                   read_trajectory, stem, step, write_dataset)
-from trajmodes.workflows import SYMPREC
+                                   read_trajectory, stem, step)
+from trajmodes.workflows.fit import FIT_DEFAULTS
 
 def _fmt_cell(cell) -> list[str]:
     import numpy as np
@@ -92,11 +92,11 @@ def _summary_lines(s, traj, args, note: str) -> str:
 
 def _report(traj, args):
     """Print the summary of ``traj`` (one streamed pass) and return it as an xarray Dataset."""
-    from trajmodes.workflows import summarize
+    from trajmodes.workflows.summary import run_summary
     known = traj.reference_known                        # else the time average, summed in the summary's pass
     _header(traj, box=known)
     t0 = time.perf_counter()
-    s = summarize(traj)
+    s = run_summary(traj)
     if not known:
         print("\n".join(_box(traj)))
     print(_summary_lines(s, traj, args, f"statistics streamed in {time.perf_counter() - t0:.2f} s"))
@@ -110,21 +110,14 @@ def cmd_info(args, out) -> int:
 
 
 def cmd_convert(args, out) -> int:
-    """Write (part of) a trajectory as trajmodes' chunked netCDF4 cache."""
-    traj = read_trajectory(args)
-    n = traj.n_frames
-    if args.start >= n:
-        raise ValueError(f"--start {args.start} is beyond the last frame: the trajectory has {n} frames "
-                         f"(0 .. {n - 1})")
-    if args.stop is not None and args.stop <= args.start:
-        raise ValueError(f"--stop {args.stop} must be after --start {args.start}")
-    if args.stride > 1 or args.start or args.stop is not None:
-        traj = traj[args.start:args.stop:args.stride]
+    """Write (part of) a trajectory as trajmodes' chunked netCDF cache."""
+    from trajmodes.workflows.convert import select_frames, write_cache
+    traj = select_frames(read_trajectory(args), args.start, args.stop, args.stride)
     t0 = time.perf_counter()
     target = output_file(args, "trajectory.nc")
     with step(f"writing {target}"):
-        traj.to_netcdf(out(target), displacements=args.displacements,
-                       attrs={"setting_start": args.start, "setting_stop": args.stop, "setting_stride": args.stride})
+        write_cache(traj, out(target), displacements=args.displacements,
+                    attrs={"setting_start": args.start, "setting_stop": args.stop, "setting_stride": args.stride})
     print(f"wrote {target}: {traj.n_frames} frames x {traj.n_atoms} atoms "
           f"({'displacements' if args.displacements else 'positions'}, "
           f"{', '.join(f for f in traj.source.fields if f != 'positions')}) in {time.perf_counter() - t0:.2f} s")
@@ -139,7 +132,8 @@ def cmd_run(args, out) -> int:
     in the same pass (where the reference is the run's time average, that is summed too, and the displacements from
     it are summed in the fit's read of the cache); everything after reads the cache.
     """
-    from trajmodes.workflows import masses_or_error, provenance, source_fingerprint
+    from trajmodes.workflows.fit import require_masses as masses_or_error
+    from trajmodes.workflows.outputs import provenance, source_fingerprint
     from trajmodes.workflows.run import decided, read_once, reusable_cache
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
@@ -189,8 +183,9 @@ def cmd_run(args, out) -> int:
 def _write_summary(traj, values, args, out, prov, cache, note) -> None:
     """Print the run's summary from its computed terms, write summary.nc and its figure."""
     from trajmodes.plots import plot_summary
-    from trajmodes.workflows import summary_dataset
-    s = summary_dataset(traj, values)
+    from trajmodes.workflows.outputs import write_dataset
+    from trajmodes.workflows.summary import summary_of_sums
+    s = summary_of_sums(traj, values)
     print(_summary_lines(s, traj, args, note))
     summary = write_dataset(s, os.path.join(args.output, "summary.nc"), out, prov)
     png = os.path.join(args.output, f"summary.{args.plot_format}")
@@ -202,17 +197,15 @@ def _write_summary(traj, values, args, out, prov, cache, note) -> None:
 
 def print_cutoff_table(convergence, given: bool) -> None:
     """Print the convergence of the frequencies with the pair cutoff and its notes."""
-    from trajmodes.workflows import format_cutoff_table
-    print(format_cutoff_table(convergence.table, given=given))
-    for note in convergence.notes:
-        print(f"note: {note}")
+    from trajmodes.workflows.fit import cutoff_report
+    print(cutoff_report(convergence, given))
 
 
 def report_potential_range(trajs, args):
     """The range of the potential of the runs, from the LAMMPS input or log that names their dumps (the --thermo logs
     first), printed in one line; None when no input names them."""
-    from trajmodes.workflows import potential_range_of
-    found = potential_range_of(trajs, logs=getattr(args, "thermo", None) or ())
+    from trajmodes.workflows.fit import potential_range_of_runs
+    found = potential_range_of_runs(trajs, logs=getattr(args, "thermo", None) or ())
     if found is not None:
         print(f"potential range: {found.describe()}")
     return found
@@ -223,7 +216,7 @@ def _load_compare(compare):
     takes minutes, and a missing file should fail before anything is computed or written."""
     if compare is None:
         return None
-    from trajmodes.workflows import load_force_constants
+    from trajmodes.workflows.reading import load_force_constants
     with step(f"reading the force constants to compare with, {compare}"):
         return load_force_constants(compare)
 
@@ -237,9 +230,9 @@ def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, in
 
 
 def _fit(trajs, settings: dict, args, reference_fc=None, fitted=None, temperature=None):
-    """:func:`~trajmodes.workflows.fit_effective` of the runs ``trajs`` (the potential's range from their LAMMPS
+    """:func:`~trajmodes.workflows.fit.fit_effective` of the runs ``trajs`` (the potential's range from their LAMMPS
     input), read from ``fitted`` (their caches) where given, with the runs' mean ``temperature`` where known."""
-    from trajmodes.workflows import fit_effective
+    from trajmodes.workflows.fit import fit_effective
     reach = report_potential_range(trajs, args)
     polar = charges_of(trajs, args, reach)
     with step("fitting the effective force constants"):
@@ -251,9 +244,9 @@ def _fit(trajs, settings: dict, args, reference_fc=None, fitted=None, temperatur
 
 def charges_of(trajs, args, reach):
     """The Born charges of the fit (``--charges``): those of a rigid-ion run
-    (:func:`~trajmodes.workflows.rigid_ion_charges`, the same for every run: they share one crystal) with ``auto``,
+    (:func:`~trajmodes.workflows.charges.rigid_ion_charges`, the same for every run: they share one crystal) with ``auto``,
     none with ``none``; what was decided printed in one line."""
-    from trajmodes.workflows import RigidIonCharges, rigid_ion_charges
+    from trajmodes.workflows.charges import RigidIonCharges, rigid_ion_charges
     if getattr(args, "charges", "auto") == "none":
         return RigidIonCharges(None, None, "")
     found = rigid_ion_charges(trajs[0], reference=getattr(args, "reference", None), potential_range=reach,
@@ -269,7 +262,7 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
     the frequencies with their error bars (the error model reads ``fitted``, else ``trajs``)."""
     import numpy as np
     from trajmodes.plots import plot_dispersion_comparison
-    from trajmodes.workflows import provenance
+    from trajmodes.workflows.outputs import provenance, write_dataset
     res, reach = fitted_result
     given = settings.get("cutoff2") is not None
     est, fc = res.estimator, res.force_constants
@@ -320,9 +313,10 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
 
 def _print_frequency_errors(res, trajs, static=None) -> None:
     """The frequencies at the special points with the error bars calibrated for the run, and which error model they
-    are (or that they are lower bounds, and why): :func:`trajmodes.workflows.frequency_error_bars`; ``static``, the
+    are (or that they are lower bounds, and why): :func:`trajmodes.workflows.fit.frequency_error_bars`; ``static``, the
     ``--compare`` constants, gives a lone run its d nu / dT where they are the static crystal at the run's volume."""
-    from trajmodes.workflows import frequency_error_bars, pretty_label
+    from trajmodes.workflows.fit import frequency_error_bars
+    from trajmodes.workflows.qpoints import qpoint_names
     try:
         with step("error bars of the frequencies"):
             ds = frequency_error_bars(res, trajs, static=static,
@@ -332,8 +326,8 @@ def _print_frequency_errors(res, trajs, static=None) -> None:
         return
     nu, err = ds.frequency.values, ds.frequency_err.values
     lines = ["frequencies at the special points (THz +- standard error; a degenerate set once, xN its size):"]
-    lines += [f"  {pretty_label(str(label)):<3} " + frequency_cells(nu[k], err[k]) for k, label in
-              enumerate(ds.qlabel.values)]
+    lines += [f"  {name:<3} " + frequency_cells(nu[k], err[k]) for k, name in
+              enumerate(qpoint_names(ds.qlabel.values, ds.qpoint.values))]
     lines.append("error bars: " + error_model_line(ds.attrs["error_model"], bool(ds.attrs["error_is_lower_bound"]),
                                                    ds.attrs["error_model_reason"]))
     print("\n".join(lines))
@@ -353,15 +347,10 @@ def _reference_label(compare, imaginary) -> str:
     return name
 
 
-#: the defaults of the fit's options: ``trajmodes fit``'s parser offers them, ``trajmodes run`` fits with them
-FIT_DEFAULTS = dict(mode="sequential", folds=5, cv="blocks", stride=1, n_frames=None, symprec=SYMPREC,
-                    constraints=None)
-
-
 def fit_settings(args) -> dict:
     """The settings of the fit of ``trajmodes fit`` and ``trajmodes run`` (the keywords of
-    :func:`~trajmodes.workflows.fit_effective`, written to the provenance): the options ``args`` has (the cutoffs;
-    ``cutoff4`` where the command offers it), :data:`FIT_DEFAULTS` for those it has not (``run`` offers the cutoffs
+    :func:`~trajmodes.workflows.fit.fit_effective`, written to the provenance): the options ``args`` has (the cutoffs;
+    ``cutoff4`` where the command offers it), :data:`~trajmodes.workflows.fit.FIT_DEFAULTS` for those it has not (``run`` offers the cutoffs
     only)."""
     settings = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3)
     if hasattr(args, "cutoff4"):
@@ -373,12 +362,12 @@ def fit_settings(args) -> dict:
 
 def cmd_fit(args, out) -> int:
     """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
-    from trajmodes.workflows import masses_or_error
+    from trajmodes.workflows.fit import require_masses
     trajs = [read_trajectory(args, [f]) for f in args.files]
     if args.cutoff4 is not None and args.cutoff3 is None:
         raise ValueError("--cutoff4 fits the fourth order after the third: give --cutoff3 with it")
     for t in trajs:
-        masses_or_error(t.species, t.masses, getattr(t.source, "masses_problem", None))  # before the fit
+        require_masses(t.species, t.masses, getattr(t.source, "masses_problem", None))  # before the fit
         if getattr(t.source, "masses_from", None):
             print(f"masses of {os.path.basename(t.source.paths[0])}: {masses_line(t)}")
     settings = fit_settings(args)

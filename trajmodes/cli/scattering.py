@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import (input_files, qpoint_tokens, read_settings, read_trajectory, step,
-                                   write_dataset)
+from trajmodes.cli.options import input_files, qpoint_tokens, read_settings, read_trajectory, step
 
 
 def powder_range(text: str) -> tuple[float, float, int]:
@@ -32,7 +31,8 @@ def _weights(name: str):
 
 def cmd_sqw(args, out) -> int:
     """S(q, omega), F(q, t) and the current correlations of a run: ``sqw.nc`` and figures in a folder."""
-    from trajmodes.workflows import check_correlation_window, provenance, scattering_qpoints, structure_factor
+    from trajmodes.workflows.outputs import provenance, write_dataset
+    from trajmodes.workflows.scattering import check_correlation_window, scattering_qpoints, structure_factor
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; sqw writes a folder of results")
     t0 = time.perf_counter()
@@ -60,7 +60,7 @@ def cmd_sqw(args, out) -> int:
     prim = sq.primitive
     overlay = None
     if args.force_constants and not (args.powder or args.qpoints):      # of this crystal: said before the pass
-        from trajmodes.workflows import path_dispersion
+        from trajmodes.workflows.scattering import path_dispersion
         with step(f"dispersion of {args.force_constants} along {args.path}"):
             overlay = path_dispersion(args.force_constants, args.path, primitive=prim)
     with step(f"S(q, omega) of {traj.n_frames} frames at {what} (windows of {args.window} frames)"):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import error_model_line, frequency_cells, output_file, qpoint_tokens, step, write_dataset
-from trajmodes.workflows import pretty_label
+from trajmodes.cli.options import error_model_line, frequency_cells, output_file, qpoint_tokens, step
 
 
 def _per_run(values, n: int, what: str, one_for_all: bool = True) -> list:
@@ -70,9 +69,10 @@ def refuse_repeated_files(paths) -> None:
 
 def cmd_series(args, out) -> int:
     """Fit every run, gather one dataset, write it with its figures and print a table."""
-    import numpy as np
     from trajmodes.plots.series import plot_series, plot_shift_split
-    from trajmodes.workflows import fit_series, provenance, read
+    from trajmodes.workflows.outputs import provenance, write_dataset
+    from trajmodes.workflows.reading import read_run
+    from trajmodes.workflows.series import series_of_runs
     t0 = time.perf_counter()
     runs = list(args.files)
     refuse_repeated_files(runs)
@@ -85,49 +85,39 @@ def cmd_series(args, out) -> int:
     for path, ref, log in zip(runs, refs, thermo):
         ref = ref or _beside(path)
         kw = dict(thermo=log) if log else {}
-        traj = read(path, format=args.format, reference=ref, units=args.units, lj_scales=args.lj_scales,
-                    species=species, masses=args.masses, chunk_frames=args.chunk_frames,
-                    energy_column=args.energy_column, stress_columns=args.stress_columns,
-                    md_timestep=args.md_timestep, frame_interval=args.frame_interval, topology=args.topology, **kw)
-        if ref is None and getattr(traj.source, "reference", None) is None:
-            traj = traj.with_reference("average")
-        trajs.append(traj)
+        trajs.append(read_run(path, format=args.format, reference=ref, units=args.units, lj_scales=args.lj_scales,
+                              species=species, masses=args.masses, chunk_frames=args.chunk_frames,
+                              energy_column=args.energy_column, stress_columns=args.stress_columns,
+                              md_timestep=args.md_timestep, frame_interval=args.frame_interval,
+                              topology=args.topology, **kw))
     qpoints = qpoint_tokens(args.qpoints) if args.qpoints else None
     from trajmodes.cli.runs import print_cutoff_table, report_potential_range
     reach = report_potential_range(trajs[:1], args)
     if args.cutoff2 is None:             # one basis for every run: the cutoff the first run's data choose
-        from trajmodes.workflows import fit_effective
+        from trajmodes.workflows.fit import fit_effective
         with step(f"choosing the pair cutoff from the first run, {os.path.basename(runs[0])}"):
             first = fit_effective(trajs[0], mode=args.mode, symprec=args.symprec, potential_range=reach)
         print_cutoff_table(first.convergence, given=False)
         args.cutoff2 = float(first.estimator.cutoff2)
     else:
-        from trajmodes.workflows import warn_truncation
+        from trajmodes.workflows.fit import warn_truncation
         warn_truncation(args.cutoff2, reach)
     fits = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3, mode=args.mode, segments=args.segments,
                 symprec=args.symprec)
     static = None
     if getattr(args, "static", None):
-        from trajmodes.workflows import load_force_constants
+        from trajmodes.workflows.reading import load_force_constants
         static = load_force_constants(args.static)
     with step(f"fitting {len(runs)} runs (cutoff2 {args.cutoff2:g} A"
               + (f", cutoff3 {args.cutoff3} A" if args.cutoff3 else "") + f"), {args.resamples} bootstrap "
               "resamples each"):
-        s = fit_series(trajs, temperatures=None if temps[0] is None else [float(t) for t in temps],
-                       names=distinct_names(runs), qpoints=qpoints, path=args.path,
-                       mesh=args.mesh, cubic_mesh=args.cubic_mesh, occupation=args.occupation,
-                       n_resamples=args.resamples, error_model=getattr(args, "error_model", "calibrated"),
-                       static=static,
-                       target_error=args.target_error, progress=lambda m: print("  " + m, flush=True), **fits)
-    ds = s.dataset
-    split = s.shift_split()
-    have_split = int(np.isfinite(split.quasiharmonic.values).all(axis=(1, 2)).sum()) >= 2
-    if have_split:
-        for name in ("total", "quasiharmonic", "intrinsic", "total_err", "quasiharmonic_err", "intrinsic_err"):
-            v = split[name]
-            ds[f"shift_{name}"] = (v.dims, v.values, dict(v.attrs))
-        ds.attrs["shift_reference_run"] = split.attrs["reference_run"]
-        ds.attrs["shift_method"] = split.attrs["method"]
+        res = series_of_runs(trajs, temperatures=None if temps[0] is None else [float(t) for t in temps],
+                             names=distinct_names(runs), qpoints=qpoints, path=args.path,
+                             mesh=args.mesh, cubic_mesh=args.cubic_mesh, occupation=args.occupation,
+                             n_resamples=args.resamples, error_model=getattr(args, "error_model", "calibrated"),
+                             static=static,
+                             target_error=args.target_error, progress=lambda m: print("  " + m, flush=True), **fits)
+    ds, split, have_split = res.dataset, res.split, res.has_split
     prov = provenance([p for t in trajs for p in t.source.paths],
                       dict(runs=runs, references=[str(r) for r in refs], temperatures=[str(t) for t in temps],
                            **{k: str(v) for k, v in fits.items()}, mesh=args.mesh, occupation=args.occupation,
@@ -204,8 +194,8 @@ def _frequency_table(ds, max_sets: int = 8) -> str:
     its error model, and for a lower bound why."""
     names = [str(n) for n in ds["name"].values]
     width = max(12, max(len(n) for n in names))
-    q = [pretty_label(str(x)) if str(x) else ", ".join(f"{v:g}" for v in ds.qpoint.values[i])
-         for i, x in enumerate(ds.qlabel.values)]
+    from trajmodes.workflows.qpoints import qpoint_names
+    q = qpoint_names(ds.qlabel.values, ds.qpoint.values)
     qw = max(2, max(len(x) for x in q))
     err = ds.frequency_err.values if "frequency_err" in ds else None
     lines = ["frequencies (THz" + (" +- standard error" if err is not None else "") + "; a degenerate set once, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import read_trajectory, step, write_dataset
+from trajmodes.cli.options import read_trajectory, step
 
 
 def cmd_conductivity(args, out) -> int:
@@ -12,15 +12,15 @@ def cmd_conductivity(args, out) -> int:
     files and a figure."""
     import numpy as np
     from trajmodes.plots import plot_conductivity_routes, plot_green_kubo, plot_modal_conductivity
-    from trajmodes.workflows import (heat_band, heat_current_conductivity, integral_still_rising, kappa_past_cutoff,
-                                     lifetime_checks, lifetime_resolution, mode_lifetime_conductivity, provenance,
-                                     sniff)
+    from trajmodes.workflows.outputs import provenance, write_dataset
+    from trajmodes.workflows.transport import (heat_current_conductivity, is_current_file, lifetime_checks,
+                                               lifetime_resolution, mode_lifetime_conductivity)
     t0 = time.perf_counter()
     if args.cutoff3 is not None and args.force_constants:
         raise ValueError("give --force-constants or --cutoff3 (the run's own constants, fitted here), not both")
     if args.cutoff4 is not None and args.cutoff3 is None:
         raise ValueError("--cutoff4 adds a fourth order to the run's own constants: give --cutoff3 too")
-    if len(args.files) == 1 and sniff(args.files[0]) not in ("lammps", "netcdf"):
+    if is_current_file(args.files):
         source, name = args.files[0], args.files[0]             # a table or log of the current the run wrote
         what = f"reading the heat current of {name} and its cepstral analysis"
     else:
@@ -106,12 +106,12 @@ def cmd_conductivity(args, out) -> int:
     lines.append(f"running Green-Kubo integral{' of the heat current alone' if n_cur > 1 else ''} at "
                  f"{res.integral.time.values[-1]:g} ps: {tail[-1]:.5g} W/(m K) (no error bar: its noise grows as the "
                  "square root of the integration time)")
-    k2, e2, rising = kappa_past_cutoff(c)
+    k2, e2, rising = res.past_cutoff()
     if rising:
         lines.append(f"WARNING: kappa keeps rising past P* ({k2:.4g} +- {e2:.2g} W/(m K) with {2 * (c.attrs['cutoff'] + 1)} "
                      "coefficients): the current's zero-frequency peak is sharper than the Akaike choice resolves "
                      "(long-lived phonons); --coefficients or a lower --fstar, checked against the running integral")
-    if integral_still_rising(res.integral):
+    if res.integral_still_rising():
         lines.append(f"WARNING: the running integral rose by more than 10 % over the second half of its window "
                      f"({res.integral.time.values[-1]:g} ps): the correlation has not decayed by then (a longer "
                      "--max-time), or the integral's noise, which grows with the window, is that large")
@@ -121,7 +121,7 @@ def cmd_conductivity(args, out) -> int:
         lines += ["  " + "  ".join(f"{k[a, b]:10.4g} +- {e[a, b]:<8.2g}" for b in range(3)) for a in range(3)]
     if res.spectral is not None:
         sp = res.spectral
-        lo, hi = heat_band(sp, 0.8)
+        lo, hi = res.heat_band(0.8)
         lines.append(f"by the velocities' frequency (Fan et al., Phys. Rev. B 99, 064308 (2019)), {sp.sizes['frequency_bin']}"
                      f" bands: they sum to {np.trace(sp.kappa.values) / 3:.5g} W/(m K) at tau = {sp.attrs['tau_ps']:g} "
                      f"ps; 80 % of it between {lo:.3g} and {hi:.3g} THz")
@@ -162,15 +162,13 @@ def cmd_conductivity(args, out) -> int:
 def _fit_own_constants(traj, args, out):
     """The run's own effective constants, second order from the data and third to ``--cutoff3``, written to fc.nc
     beside the other outputs, and their bootstrap resamples (the Boltzmann equation's error bar)."""
-    from trajmodes.workflows import BTE_RESAMPLES, fit_effective, potential_range_of, provenance
+    from trajmodes.workflows.outputs import provenance
+    from trajmodes.workflows.transport import BTE_RESAMPLES, fit_own_constants
     fourth = "" if args.cutoff4 is None else f", fourth to {args.cutoff4:g} A"
     with step(f"fitting the run's own constants (second order from the data, third to {args.cutoff3:g} A{fourth}; a "
               f"pass over its frames) and {BTE_RESAMPLES} bootstrap resamples"):
-        fit = fit_effective(traj, cutoff3=args.cutoff3, cutoff4=args.cutoff4,
-                            potential_range=potential_range_of([traj]))
-        est = fit.estimator
-        est.bootstrap(n_resamples=BTE_RESAMPLES)
-        resamples = list(est.resampled_force_constants())
+        own = fit_own_constants(traj, args.cutoff3, args.cutoff4)
+    fit, est, resamples = own.fit, own.fit.estimator, own.resamples
     prov = provenance(list(args.files), {"cutoff2": float(est.cutoff2), "cutoff3": float(args.cutoff3),
                                          "cutoff4": args.cutoff4}, temperature=fit.temperature)
     fit.force_constants.write(out(os.path.join(args.output, "fc.nc")), "netcdf", attrs=prov)

@@ -17,7 +17,13 @@ beyond.
 * :mod:`trajmodes.disorder.kpm`: the diffusivity D(nu) by the kernel polynomial method;
 * :mod:`trajmodes.disorder.mass_disorder`: the virtual crystal of a mass-disordered sample and its lineshapes;
 * :mod:`trajmodes.disorder.perturbative`: the golden-rule widths of the sample's disorder on its virtual crystal.
+
+:data:`__all__` holds the package's public names: those other packages of trajmodes import (from here or from their
+modules). The names imported below are loaded with it; the others (:data:`_LAZY`) are imported from their modules
+on first use (PEP 562), so that importing one module of the package does not import them.
 """
+
+from trajmodes._lazy import lazy_names
 from trajmodes.disorder.allen_feldman import (allen_feldman, allen_feldman_conductivity, broadening_kernel,
                                               kaldo_broadening)
 from trajmodes.disorder.glass import GlassHarmonic, GlassModes, GlassPhonons, gamma_modes, participation_ratios
@@ -27,8 +33,17 @@ from trajmodes.disorder.mass_disorder import (exact_lineshapes, expected_spectra
 from trajmodes.disorder.perturbative import disorder_widths
 from trajmodes.disorder.qhgk import md_linewidths, pair_heat_capacity, perturbative_linewidths, qhgk_conductivity
 
+#: public name -> the module of the package that defines it, for the public names not imported above
+_LAZY = {
+    # the memory of the dense modes, the kernel polynomials' blocks of vectors and spectral bound
+    "dense_eigh_bytes": "glass", "kpm_partial_dos": "kpm", "spectrum_top": "kpm", "VECTOR_BLOCK": "kpm",
+}
+
 __all__ = ["GlassHarmonic", "GlassModes", "GlassPhonons", "gamma_modes", "participation_ratios", "allen_feldman",
            "allen_feldman_conductivity", "broadening_kernel", "kaldo_broadening", "qhgk_conductivity",
            "pair_heat_capacity", "md_linewidths", "perturbative_linewidths", "kpm_diffusivity", "site_masses",
-           "sample_dynamical_matrix", "virtual_crystal_modes", "exact_lineshapes", "kpm_lineshapes", "expected_spectra",
-           "disorder_widths"]
+           "sample_dynamical_matrix", "virtual_crystal_modes", "exact_lineshapes", "kpm_lineshapes",
+           "expected_spectra", "disorder_widths", *_LAZY]
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

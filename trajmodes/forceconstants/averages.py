@@ -11,7 +11,7 @@ from trajmodes.errors import ReferenceMismatchError
 from trajmodes.lattice.geometry import minimum_image
 from trajmodes.lattice.structure import Structure
 
-__all__ = ["mean_energies", "cell_statistics", "CELL_VARIANCE", "settle_average", "SITE_TOL"]
+__all__ = ["mean_energies", "cell_statistics", "strain_dofs", "CELL_VARIANCE", "settle_average", "SITE_TOL"]
 
 #: variance of a Voigt strain below which the box counts as fixed along it (strain std 1e-7: the box bounds' digits)
 CELL_VARIANCE = 1e-14
@@ -64,9 +64,15 @@ def cell_statistics(segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     means = segments.per_frame_mean("strain")
     means = means[np.isfinite(means).all(axis=1)]
     se = means.std(axis=0, ddof=1) / np.sqrt(len(means)) if len(means) > 1 else np.zeros(6)
+    return mean, se, cov, strain_dofs(cov)
+
+
+def strain_dofs(cov: np.ndarray) -> int:
+    """The number of independent Voigt strains that fluctuate, from the covariance of the frames' strains (6, 6): the
+    box's degrees of freedom (0 in a fixed cell, 1 for an isotropic barostat, 3 anisotropic, 6 triclinic); an
+    eigenvalue counts above :data:`CELL_VARIANCE` and a millionth of the largest."""
     w = np.linalg.eigvalsh(0.5 * (cov + cov.T))
-    dofs = int(np.sum(w > max(CELL_VARIANCE, 1e-6 * w.max())))
-    return mean, se, cov, dofs
+    return int(np.sum(w > max(CELL_VARIANCE, 1e-6 * w.max())))
 
 
 #: Angstrom: the farthest an atom of the run's time average may sit from its ideal site (after the one translation

@@ -90,7 +90,8 @@ def default_build_basis(fc, order, cutoff, primitive=None, symprec=SYMPREC):
 class EffectiveForceConstants:
     """Effective (temperature-dependent) 2nd- and 3rd-order force constants fitted to MD forces (TDEP).
 
-    scikit-learn style: settings here, :meth:`fit` returns the estimator, results end in ``_``.
+    scikit-learn style: settings here, :meth:`fit` returns the estimator, results end in ``_`` (the attributes below,
+    set by :meth:`fit`).
 
     Parameters
     ----------
@@ -170,8 +171,8 @@ class EffectiveForceConstants:
         the sample's pair probabilities on each orbit (the sample's virtual crystal); :attr:`sample_force_constants_`
         the sample's own matrix; :attr:`species_constants_` the table per orbit and species pair with error bars.
 
-    Attributes (after :meth:`fit`)
-    ------------------------------
+    Attributes
+    ----------
     force_constants_ : ForceConstants
         Compact fc2 (n_prim, N, 3, 3) eV/A^2 on the reference supercell; with ``cutoff3`` its ``fc3``
         holds the compact third order.

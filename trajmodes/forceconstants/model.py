@@ -352,7 +352,7 @@ class ForceConstants:
         return self._with(0.5 * (self.fc2 + self.transposed()))
 
     def asr_violation(self) -> float:
-        """Largest |sum_j Phi[i, j, a, b]| in eV/A^2 (zero when the acoustic sum rule holds)."""
+        """Largest :math:`|\\sum_j \\Phi_{ij}^{ab}|` in eV/A^2 (zero when the acoustic sum rule holds)."""
         return float(np.abs(self.fc2.sum(axis=1)).max())
 
     def symmetrize_asr(self) -> "ForceConstants":
@@ -409,7 +409,7 @@ class ForceConstants:
         return np.einsum("oba,oknbc,ocd->oknad", R, X, R, optimize=True)
 
     def symmetry_violation(self, symprec: float = SYMPREC) -> float:
-        """Largest |R^T Phi[g(i), g(j)] R - Phi[i, j]| (eV/A^2) over the supercell's space group.
+        """Largest :math:`|R^T \\Phi_{g(i) g(j)} R - \\Phi_{ij}|` (eV/A^2) over the supercell's space group.
 
         Lattice translations included: a full-layout array that is not translation invariant shows.
         """
@@ -450,8 +450,8 @@ class ForceConstants:
         """Copy symmetrised under the supercell's space group, with the acoustic sum rule and
         permutation symmetry.
 
-        Phi'_ij = (1/|G|) sum_g R_g^T Phi_{g(i) g(j)} R_g over every operation g of the supercell's
-        space group (lattice translations included, :meth:`operations`), R_g its Cartesian rotation
+        :math:`\\Phi'_{ij} = \\frac{1}{|G|} \\sum_g R_g^T \\Phi_{g(i) g(j)} R_g` over every operation g of the
+        supercell's space group (lattice translations included, :meth:`operations`), R_g its Cartesian rotation
         and g(i) the atom it moves atom i onto; then the sum-rule and permutation projection of
         :meth:`symmetrize_asr`. The group average is the orthogonal projection onto invariant
         constants, and commutes with the sum-rule projection (the sum-rule and permutation

@@ -5,14 +5,22 @@ ASE format (VASP, Quantum ESPRESSO, ASE .traj, ...), the reader of each chosen b
 
 Subpackages: :mod:`trajmodes.io.trajectories` (the trajectory readers), :mod:`trajmodes.io.forceconstants` (the
 force-constant formats), :mod:`trajmodes.io.potentials` (interatomic potential files); shared:
-:mod:`trajmodes.io.filesystem`, :mod:`trajmodes.io.provenance`, :mod:`trajmodes.io.forceconstants.phonopy`."""
+:mod:`trajmodes.io.filesystem`, :mod:`trajmodes.io.provenance`, :mod:`trajmodes.io.forceconstants.phonopy`.
+
+:data:`__all__` holds the package's public names: those other packages of trajmodes import (from here or from their
+modules). The names imported below are loaded with it; the others (:data:`_LAZY`) are imported from their modules
+on first use (PEP 562), so that importing one module of the package does not import them.
+"""
 from __future__ import annotations
+
+from trajmodes._lazy import lazy_names
 
 import glob
 import os
 
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.filesystem import BOM, read_head, require_regular
+from trajmodes.io.provenance import provenance      # the function: trajmodes.io.provenance is it, not its module
 from trajmodes.io.trajectories.ase_formats import ase_format_of
 from trajmodes.io.trajectories.base import FrameSource, refuse_bad_masses, refuse_lammps_options
 from trajmodes.io.trajectories.registry import reader_for, refuse_unreadable, sniff, why_not
@@ -139,4 +147,27 @@ def read_structure(path, *, units: str | None = None, species=None, lj_scales: d
                                 ".traj)", fix="Pass a Structure or an array of positions")
 
 
-__all__ = ["open_source", "read_structure", "sniff", "ase_format_of", "looks_like_poscar", "FrameSource"]
+#: public name -> the module of the package that defines it, for the public names not imported above
+_LAZY = {
+    # the filesystem: staged and atomic outputs, a file's fingerprint; the provenance of every output
+    "StagedOutputs": "filesystem", "atomic_write": "filesystem", "source_fingerprint": "filesystem",
+    "clean_attrs": "provenance",
+    # the contract of a frame source, the trajectory cache, frames in memory, the time axis and a LAMMPS run's
+    # settings and charges
+    "FIELDS": "trajectories.base", "FIELD_UNITS": "trajectories.base", "FRAME_FIELDS": "trajectories.base",
+    "FRAME_SHAPES": "trajectories.base", "empty_frames": "trajectories.base", "CacheContents": "trajectories.netcdf",
+    "cache_chunks": "trajectories.netcdf", "write_cache": "trajectories.netcdf", "ArraySource": "trajectories.memory",
+    "displacement_source": "trajectories.memory", "reject_timestep": "trajectories.times",
+    "lammps_settings_in": "trajectories.times", "lammps_settings_beside": "trajectories.times",
+    "LAMMPS_INPUT_BYTES": "trajectories.times", "data_file_charges": "trajectories.lammps_data",
+    # displacement datasets, heat currents, potential files, a LAMMPS run's potential
+    "parse_displacement_dataset": "forceconstants.displacement_sets", "read_heat_current": "heat_current",
+    "read_funcfl": "potentials.eam", "read_setfl": "potentials.eam", "read_sw": "potentials.sw",
+    "potential_range_of": "potentials.pair_style",
+}
+
+__all__ = ["open_source", "read_structure", "sniff", "ase_format_of", "looks_like_poscar", "FrameSource",
+           "provenance", *_LAZY]
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

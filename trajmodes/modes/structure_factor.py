@@ -378,8 +378,8 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
     weights : None, "neutron", "xray" or dict, optional
         Scattering weight of every species (:func:`trajmodes.modes.scattering_weights.species_weights`): None for
         the unweighted functions; "neutron" for the bound scattering lengths b_coh, b_inc of Sears (Neutron News 3,
-        26, 1992) in fm; "xray" for the form factors f0(|q|) of Waasmaier and Kirfel (Acta Cryst. A51, 416, 1995)
-        at every q; species -> number, or species -> (coherent, incoherent). Species are looked up by name (an
+        26, 1992) in fm; "xray" for the form factors :math:`f_0(|q|)` of Waasmaier and Kirfel (Acta Cryst. A51, 416,
+        1995) at every q; species -> number, or species -> (coherent, incoherent). Species are looked up by name (an
         element, an isotope such as 58Ni, an ion such as Fe2+). The coherent weights also weigh the currents.
     primitive : Crystal or array_like (3, 3), optional
         The primitive cell the reduced q refer to; default spglib's primitive cell of ``traj.lattice_reference``

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import axes_for, finish
+from trajmodes.plots.figures import KAPPA, KAPPA_UNIT, axes_for, finish, heading, mesh_text, typeset
 
 __all__ = ["plot_three_phonon", "plot_comparison"]
 
@@ -13,6 +13,7 @@ def plot_three_phonon(ds, path: str | None = None, title: str = "", *, ax=None):
     """Linewidth (FWHM) and lifetime of every mode of the irreducible q against its harmonic frequency, one
     colour per temperature, and, with ``kappa`` in ``ds``, the conductivity (diagonal) against temperature."""
     has_kappa = "kappa" in ds
+    new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 3 if has_kappa else 2, (13.5 if has_kappa else 9.5, 4.0))
     f = ds["frequency_harmonic"].values.ravel()
     T = ds["temperature"].values
@@ -21,37 +22,39 @@ def plot_three_phonon(ds, path: str | None = None, title: str = "", *, ax=None):
         lw = ds["linewidth"].values[i].ravel()
         tau = ds["lifetime"].values[i].ravel()
         ok = (lw > 0) & (f > 1e-3)
-        axes[0].scatter(f[ok], lw[ok], s=7, color=colors[i], label=f"{t:g} K")
-        axes[1].scatter(f[ok], tau[ok], s=7, color=colors[i], label=f"{t:g} K")
+        axes[0].scatter(f[ok], lw[ok], s=7, color=colors[i], label=f"{t:.4g} K")
+        axes[1].scatter(f[ok], tau[ok], s=7, color=colors[i], label=f"{t:.4g} K")
         if "gamma_four_phonon" in ds:                      # its part of the width, open markers
             lw4 = 2 * ds["gamma_four_phonon"].values[i].ravel()
             k4 = ok & (lw4 > 0)
             axes[0].scatter(f[k4], lw4[k4], s=12, facecolors="none", edgecolors=colors[i],
-                            label=f"{t:g} K, four-phonon part")
+                            label=f"{t:.4g} K, four-phonon part")
     xlabel = _frequency_label(ds.attrs.get("constants", ""))
-    for ax, name in ((axes[0], "linewidth (FWHM), THz"), (axes[1], "lifetime 1/(2 pi FWHM), ps")):
+    for ax, name in ((axes[0], "linewidth, FWHM (THz)"),
+                     (axes[1], r"lifetime $\tau = 1 / (2\pi\,\mathrm{FWHM})$ (ps)")):
         ax.set_yscale("log")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(name)
         ax.legend(fontsize=8, loc="best")
-    mesh = "x".join(str(int(m)) for m in np.atleast_1d(ds.attrs.get("mesh", [])))
+    mesh = mesh_text(ds.attrs.get("mesh"))
     orders = "three- and four-phonon" if "gamma_four_phonon" in ds else "three-phonon"
-    axes[0].set_title(f"{orders} ({ds.attrs.get('method', '')}, {ds.attrs.get('occupation', '')}, mesh {mesh})",
-                      fontsize=9)
+    axes[0].set_title(f"{orders} linewidths ({ds.attrs.get('method', '')}, {ds.attrs.get('occupation', '')} "
+                      f"occupations, {mesh} mesh)", fontsize=9)
     if has_kappa:
         k = ds["kappa"].values
         ax = axes[2]
         for a, lab in enumerate(("xx", "yy", "zz")):
-            ax.plot(T, k[:, a, a], "o-" if len(T) < 30 else "-", ms=4, color=f"C{a}", label=f"kappa_{lab}")
+            ax.plot(T, k[:, a, a], "o-" if len(T) < 30 else "-", ms=4, color=f"C{a}", label=rf"$\kappa_{{{lab}}}$")
             if "kappa_rta" in ds:
                 ax.plot(T, ds["kappa_rta"].values[:, a, a], "s--" if len(T) < 30 else "--", ms=3, color=f"C{a}",
-                        alpha=0.6, label=f"kappa_{lab} (RTA)")
+                        alpha=0.6, label=rf"$\kappa_{{{lab}}}$ (RTA)")
         ax.set_xlabel("temperature (K)")
-        ax.set_ylabel(f"kappa ({ds.attrs.get('kappa_method', 'rta').upper()}), W/(m K)")
+        ax.set_ylabel(f"{KAPPA}, {ds.attrs.get('kappa_method', 'rta').upper()} ({KAPPA_UNIT})")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
+    head = f"{orders} scattering of the harmonic modes"
+    if title or new:
+        fig.suptitle(heading(head, title, fig, 10), fontsize=10)
     return finish(fig, path)
 
 
@@ -115,8 +118,8 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
     md, md_e = ds["md_fwhm"].values[ok], ds["md_fwhm_err"].values[ok]
     pt = ds["pt_fwhm_bulk" if bulk else "pt_fwhm"].values[ok]
     pt_e = ds["pt_fwhm_bulk_err"].values[ok] if bulk else None
-    which = (f"bulk {'x'.join(str(int(m)) for m in ds.attrs.get('bulk_mesh', []))} mesh, tetrahedron" if bulk
-             else f"MD grid, sigma {ds.attrs.get('smearing', np.nan):.3g} THz")
+    which = (f"bulk {mesh_text(ds.attrs.get('bulk_mesh'))} mesh, tetrahedron" if bulk
+             else rf"MD grid, $\sigma$ = {ds.attrs.get('smearing', np.nan):.3g} THz")
     sc = ax[0].scatter(pt, md, c=f, s=9, cmap="viridis", zorder=3)
     ax[0].errorbar(pt, md, xerr=pt_e, yerr=md_e, fmt="none", ecolor="0.6", lw=0.6, zorder=2)
     if none[ok].any():
@@ -144,7 +147,7 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
     head = (f"{drawn} modes drawn" + (f" at {distinct} distinct points (equivalent q and degenerate branches "
                                       "coincide)" if distinct < drawn else "")
             + (f"; {int(ok.sum()) - drawn} compared with a zero width" if drawn < ok.sum() else "")
-            + "\nMD / three-phonon FWHM, median (16-84 %):")
+            + "\nMD / three-phonon FWHM, median (16–84 %):")
     if bulk:
         head += (f" bulk {a.get('median_fwhm_ratio_bulk', np.nan):.2f} ({a.get('fwhm_ratio_bulk_p16', np.nan):.2f}-"
                  f"{a.get('fwhm_ratio_bulk_p84', np.nan):.2f}),")
@@ -158,7 +161,7 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
         ax[1].plot(f, pt, "x", ms=4, color="C1", label=f"three-phonon, {which}")
     grid_ok = np.isfinite(ds["fwhm_ratio"].values)                  # MD-grid widths above 1e-3 sigma
     ax[1].plot(fall[grid_ok], ds["pt_fwhm"].values[grid_ok], "+", ms=4, color="0.55",
-               label=f"three-phonon, MD grid (sigma {a.get('smearing', np.nan):.3g} THz)")
+               label=rf"three-phonon, MD grid ($\sigma$ = {a.get('smearing', np.nan):.3g} THz)")
     if none.any():
         ax[1].scatter(fall[none], ds["md_fwhm"].values[none], s=40, facecolors="none", edgecolors="r", zorder=4,
                       label=f"no channel on the MD grid ({int(none.sum())})")
@@ -175,24 +178,26 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
     fs = fall[clean]
     effective = a.get("constants", "effective") == "effective"
     base = "effective" if effective else "harmonic"
-    ax[2].plot(fs, ds["md_shift"].values[clean], "o", ms=3, label=f"MD peak maximum - {base} frequency")
+    ax[2].plot(fs, ds["md_shift"].values[clean], "o", ms=3, label=f"MD peak maximum − {base} frequency")
     centred = ds["md_centre_placed"].values.astype(bool)
     if centred.any():
         ax[2].plot(fall[centred], ds["md_centre_shift"].values[centred], "o", ms=4, mfc="none", color="C0",
-                   label="MD damped-oscillator centre - " + base)
+                   label="MD damped-oscillator centre − " + base)
     ax[2].plot(fs, ds["pt_shift"].values[clean], "x", ms=4,
-               label="Delta(nu0) - Delta(0) (effective constants)" if effective else "Delta(nu0) (static constants)")
+               label=r"$\Delta(\nu_0) - \Delta(0)$ (effective constants)" if effective
+               else r"$\Delta(\nu_0)$ (static constants)")
     if "level_peak" in ds:
         i3 = list(ds["level"].values).index("three-phonon")
         ax[2].plot(fs, (ds["level_peak"].values[i3] - fall)[clean], "^", ms=3, color="C1", mfc="none",
-                   label="three-phonon line's maximum - " + base)
+                   label="three-phonon line's maximum − " + base)
     if effective and "pt_shift_bubble" in ds:
         ax[2].plot(fs, ds["pt_shift_bubble"].values[clean], ".", ms=3, color="0.6",
-                   label="full bubble Delta(nu0) (counts Delta(0) twice)")
+                   label=r"full bubble $\Delta(\nu_0)$ (counts $\Delta(0)$ twice)")
     ax[2].axhline(0, color="k", lw=0.5)
     ax[2].set_xlabel(xlabel)
     ax[2].set_ylabel("frequency shift (THz)")
-    ax[2].set_title(f"median |MD - prediction| {a.get('median_abs_shift_residual', np.nan):.4f} THz"
+    ax[2].set_title("frequency shifts: median |MD − prediction| = "
+                    f"{a.get('median_abs_shift_residual', np.nan):.4f} THz"
                     + (f" (full bubble {a.get('median_abs_shift_residual_bubble', np.nan):.4f})" if effective else ""),
                     fontsize=9)
     ax[2].legend(fontsize=6.5)
@@ -216,13 +221,15 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
         ax[3].set_xlabel("frequency (THz)")
         four = ", + four-phonon dotted" if "pt_lineshape_four" in ds else ""
         ax[3].set_ylabel(f"kinetic-energy lineshape, scaled and offset\n(MD solid, three-phonon dashed{four})")
-        ax[3].set_title(f"{base} frequency dash-dotted", fontsize=9)
+        ax[3].set_title(f"lineshapes of {len(picked)} modes; {base} frequency dash-dotted", fontsize=9)
         ax[3].set_yticks([])
         ax[3].set_xlim(*_lineshape_range(ds, picked))
-        ax[3].legend(fontsize=7)
+        # headroom above the highest line for the legend (one row a mode), which would cover its peak otherwise
+        ax[3].set_ylim(-0.1, 1.15 * (len(picked) - 1) + 1.1 + 0.2 * len(picked))
+        ax[3].legend(fontsize=7, loc="upper right")
     else:
         ax[3].set_axis_off()
-    head = (f"{a.get('temperature', np.nan):.0f} K, classical occupations; the MD cell's "
-            f"{a.get('n_qpoints', ds.sizes.get('q', 0))} q-points")
-    fig.suptitle(f"{title}\n{head}" if title else head, fontsize=10)
+    head = (f"MD linewidths, shifts and lineshapes against three-phonon theory: {a.get('temperature', np.nan):.0f} K, "
+            f"classical occupations, the MD cell's {a.get('n_qpoints', ds.sizes.get('q', 0))} q-points")
+    fig.suptitle(f"{typeset(title)}\n{head}" if title else head, fontsize=10)
     return finish(fig, path)

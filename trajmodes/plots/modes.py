@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.lattice.paths import path_coordinates
-from trajmodes.plots.figures import axes_for, finish, path_axes, plot_path
+from trajmodes.plots.figures import axes_for, axis_label, finish, heading, path_axes, plot_path, typeset
 
 __all__ = ["plot_mode_fits", "plot_linewidth_dispersion", "plot_sed", "sed_columns", "reference_name"]
 
@@ -37,6 +37,7 @@ def plot_mode_fits(ds, modes, path: str | None = None, title: str = "", *, ax=No
     n = max(1, len(modes))
     ncols = min(n, 3)
     nrows = (n + ncols - 1) // ncols
+    new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, nrows, ncols, (4.3 * ncols, 3.3 * nrows))
     axes = np.atleast_1d(axes).ravel()
     f = ds.frequency.values
@@ -55,27 +56,32 @@ def plot_mode_fits(ds, modes, path: str | None = None, title: str = "", *, ax=No
             func = _peak_model(ds, iq, ib)
             ax.plot(xx, func(xx, float(ds["peak_amplitude"].values[iq, ib]), nu, fw,
                              float(ds["peak_background"].values[iq, ib])), color="C3", lw=1.5,
-                    label=f"fit {nu:.3f} THz, FWHM {fw:.3f}"
+                    label=f"fit: {nu:.3f} THz, FWHM {fw:.3f} THz"
                     + (f" ({ds['peak_line_model'].values[iq, ib]})" if "peak_line_model" in ds else ""))
             ax.axvspan(lo, hi, color="C3", alpha=0.06)
         elif "peak_estimate_frequency" in ds and np.isfinite(float(ds["peak_estimate_frequency"].values[iq, ib])):
             # no fitted line (collapsed, unconstrained, ...): where the smoothed spectrum puts the peak, no curve
             est = float(ds["peak_estimate_frequency"].values[iq, ib])
-            ax.axvline(est, color="C3", ls=":", lw=1.0, label=f"no fit; smoothed peak {est:.3f}")
-        ax.axvline(nu_h, color="C0", ls="--", lw=0.9, label=f"{reference_name(ds)} {nu_h:.3f}")
-        q = np.round(ds.qpoint.values[iq], 3).tolist()
-        ax.set_title(f"q{iq} {q} branch {ib}: {st}", fontsize=8)
-        ax.set(xlabel="frequency (THz)", ylabel=f"psd ({ds['psd'].attrs.get('units', 'eV/THz')})")
-        ax.legend(frameon=False, fontsize=7)
+            ax.axvline(est, color="C3", ls=":", lw=1.0, label=f"no fit; smoothed peak {est:.3f} THz")
+        ax.axvline(nu_h, color="C0", ls="--", lw=0.9, label=f"{reference_name(ds)} {nu_h:.3f} THz")
+        q = ", ".join(f"{x:.3g}" for x in np.asarray(ds.qpoint.values[iq], float) + 0.0)
+        ax.set_title(f"q = ({q}) (#{iq}), branch {ib}: {st}", fontsize=8)
+        units = ds["psd"].attrs.get("units", "eV/THz")
+        what = "kinetic-energy spectrum" if units == "eV/THz" else "spectral density"
+        ax.set(xlabel="frequency (THz)", ylabel=axis_label(what, units))
+        top = max(float(np.nanmax(y[m])) if m.any() else 0.0, float(np.nanmax(ax.get_ylim())))
+        ax.set_ylim(top=1.45 * top)               # headroom: the legend above the peak, not over it
+        ax.legend(fontsize=7, loc="upper center", framealpha=0.9, edgecolor="none")   # over the vertical lines
     for ax in axes[len(modes):]:
         ax.set_visible(False)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    head = "mode spectra and their fitted lines"
+    if title or new:
+        fig.suptitle(heading(head, title, fig, 9), fontsize=9)
     return finish(fig, path)
 
 
 def _q_order(ds) -> np.ndarray:
-    """Commensurate q-points sorted by |q|, ties by the sum of |harmonic frequencies|."""
+    """Commensurate q-points sorted by ``|q|``, ties by the sum of |harmonic frequencies|."""
     H = ds["frequency_harmonic"].values
     return np.lexsort((np.abs(H).sum(axis=1), np.linalg.norm(ds.qpoint.values, axis=1)))
 
@@ -87,8 +93,8 @@ def plot_linewidth_dispersion(ds, path: str | None = None, title: str = "", band
     projected on) and ``rotations`` (the primitive cell's, fractional): the harmonic dispersion as lines and
     every commensurate q at the path coordinates of its star (:func:`path_coordinates`); q with no image on
     the path are not drawn and counted in the title. Otherwise (files from before the path was stored):
-    fitted frequency against q index (q sorted by |q|) over the harmonic frequencies, with ``note`` saying so.
-    Bars are the full FWHM (peak +- FWHM/2); "ok" fits red, flagged ones orange.
+    fitted frequency against q index (q sorted by ``|q|``) over the harmonic frequencies, with ``note`` saying so.
+    Bars are the full FWHM (peak ± FWHM/2); "ok" fits red, flagged ones orange.
     """
     H = ds["frequency_harmonic"].values
     F = ds["peak_frequency"].values
@@ -122,12 +128,13 @@ def plot_linewidth_dispersion(ds, path: str | None = None, title: str = "", band
     off = sum(1 for h in hits if h.size == 0)
     head = f"{len(hits) - off} of {len(hits)} commensurate q on the path (star images)"
     head += f"; {off} off the path, not drawn" if off else ""
-    ax.set_title((title + "\n" if title else "") + head + (f"; {note}" if note else ""), fontsize=9)
+    ax.set_title((f"MD peak frequencies and linewidths on the dispersion: {typeset(title)}\n" if title else "")
+                 + head + (f"; {typeset(note)}" if note else ""), fontsize=9)
     return finish(fig, path)
 
 
 def _linewidth_by_index(ds, path: str | None = None, title: str = "", note: str = "", *, ax=None):
-    """Fitted frequency against q index (q sorted by |q|) with FWHM bars, over the harmonic reference."""
+    """Fitted frequency against q index (q sorted by ``|q|``) with FWHM bars, over the harmonic reference."""
     fig, ax = axes_for(ax, 1, 1, (10, 4.2))
     H = ds["frequency_harmonic"].values
     F = ds["peak_frequency"].values
@@ -143,10 +150,10 @@ def _linewidth_by_index(ds, path: str | None = None, title: str = "", note: str 
         bad = ~ok & np.isfinite(F[order, ib])
         ax.errorbar(x[bad], F[order, ib][bad], yerr=0.5 * W[order, ib][bad], fmt="o", ms=2.5, lw=0.5,
                     color="C1", alpha=0.6, label="fit, flagged" if ib == 0 else None)
-    ax.set(xlabel="commensurate q (sorted by |q|)", ylabel="frequency (THz)")
+    ax.set(xlabel="commensurate q (sorted by $|q|$)", ylabel="frequency (THz)")
     ax.legend(frameon=False, fontsize=8, ncol=3)
     if title or note:
-        ax.set_title(title + ("\n" + note if title and note else note), fontsize=9)
+        ax.set_title(typeset(title) + ("\n" + typeset(note) if title and note else typeset(note)), fontsize=9)
     return finish(fig, path)
 
 
@@ -218,7 +225,7 @@ def plot_sed(ds, path: str | None = None, title: str = "", bands=None, rotations
     touches the path is a column at its path coordinate(s) (q-points at the same coordinate averaged), each
     column as wide as the gaps to its neighbours, with the harmonic dispersion drawn over it, the way
     S(q, omega) is read along high-symmetry lines. Without them (files from before the path was stored): q
-    sorted by |q| on the horizontal axis, harmonic frequencies as dots, with ``note`` saying so.
+    sorted by ``|q|`` on the horizontal axis, harmonic frequencies as dots, with ``note`` saying so.
     """
     from matplotlib.colors import LogNorm
     sed = ds["sed"].values
@@ -243,7 +250,7 @@ def plot_sed(ds, path: str | None = None, title: str = "", bands=None, rotations
     if img.size:
         im = ax.pcolormesh(edges, np.append(f, f[-1] + df) - 0.5 * df, np.ma.masked_invalid(np.maximum(img, vmin)),
                            norm=LogNorm(vmin=vmin, vmax=vmax), shading="flat", cmap="magma")
-        fig.colorbar(im, ax=ax, label=f"SED ({ds['sed'].attrs.get('units', 'eV/THz')})")
+        fig.colorbar(im, ax=ax, label=axis_label("spectral energy density", ds["sed"].attrs.get("units", "eV/THz")))
     top = min(f[-1], 1.15 * hi_f)
     if bands is not None and rotations is not None:
         plot_path(ax, bands, color="c", lw=0.6, alpha=0.8)
@@ -256,8 +263,9 @@ def plot_sed(ds, path: str | None = None, title: str = "", bands=None, rotations
     else:
         for ib in range(H.shape[1]):
             ax.plot(np.arange(len(order)), np.abs(H[order, ib]), ".", color="c", ms=1.5)
-        ax.set(xlabel="commensurate q (sorted by |q|)", ylabel="frequency (THz)")
+        ax.set(xlabel="commensurate q (sorted by $|q|$)", ylabel="frequency (THz)")
         head = "dots: " + reference_name(ds)
     ax.set_ylim(0, top)
-    ax.set_title((title + "\n" if title else "") + head + (f"; {note}" if note else ""), fontsize=9)
+    ax.set_title((f"spectral energy density: {typeset(title)}\n" if title else "")
+                 + head + (f"; {typeset(note)}" if note else ""), fontsize=9)
     return finish(fig, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import axes_for, finish, path_axes, plot_path
+from trajmodes.plots.figures import axes_for, axis_label, finish, heading, mesh_text, path_axes, plot_path, typeset
 from trajmodes.units import GAS_CONSTANT
 
 __all__ = ["plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk", "orbit_dos"]
@@ -25,6 +25,7 @@ def plot_bands_dos(bands, dos, path: str | None = None, title: str = "", *, ax=N
     path : str
         PNG or PDF file to write.
     """
+    new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 2 if dos is not None else 1, (8.5 if dos is not None else 6.5, 4.8), sharey=True,
                         squeeze=False, gridspec_kw=dict(width_ratios=[3.2, 1] if dos is not None else [1]))
     ax = axes[0, 0]
@@ -46,11 +47,13 @@ def plot_bands_dos(bands, dos, path: str | None = None, title: str = "", *, ax=N
             ax2.plot(values, nu, lw=0.9, color=f"C{k + 1}", label=label)
         ax2.legend(frameon=False, fontsize=8, loc="best")
         ax2.set_xlim(0, None)
-        ax2.set(xlabel="DOS (states/THz/cell)")
-        ax2.set_title(f"{dos.attrs.get('method', '')} {'x'.join(map(str, np.atleast_1d(dos.attrs.get('mesh', []))))}",
+        ax2.set(xlabel="DOS (states THz$^{-1}$ per cell)")
+        mesh = mesh_text(dos.attrs.get("mesh"))
+        ax2.set_title(", ".join(x for x in (str(dos.attrs.get("method", "")), f"{mesh} mesh" if mesh else "") if x),
                       fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    head = "phonon dispersion" + (" and density of states" if dos is not None else "")
+    if title or new:
+        fig.suptitle(heading(head, title, fig, 9), fontsize=9)
     return finish(fig, path)
 
 
@@ -73,7 +76,7 @@ def orbit_dos(dos) -> list:
 
 
 def plot_thermal(thermal, path: str | None = None, title: str = "", n_modes: int | None = None, *, ax=None):
-    """Harmonic thermodynamics versus temperature: F and U (kJ/mol), S and Cv (J/K/mol).
+    """Harmonic thermodynamics versus temperature: F and U (kJ mol⁻¹), S and C_V (J K⁻¹ mol⁻¹).
 
     Parameters
     ----------
@@ -84,25 +87,28 @@ def plot_thermal(thermal, path: str | None = None, title: str = "", n_modes: int
     n_modes : int, optional
         3 n_prim: draws the classical (Dulong-Petit) limit of C_V, 3 n_prim R.
     """
+    new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 2, (9.5, 3.8))
     T = np.atleast_1d(thermal.temperature.values)
     one = dict(marker="o") if T.size == 1 else {}       # a single temperature: points, not (invisible) lines
-    axes[0].plot(T, thermal.free_energy.values, label="free energy F", **one)
-    axes[0].plot(T, thermal.internal_energy.values, label="internal energy U", **one)
-    axes[0].set(xlabel="temperature (K)", ylabel="energy (kJ/mol)")
+    axes[0].plot(T, thermal.free_energy.values, label="free energy $F$", **one)
+    axes[0].plot(T, thermal.internal_energy.values, label="internal energy $U$", **one)
+    axes[0].set(xlabel="temperature (K)", ylabel=axis_label("energy", "kJ/mol"))
     axes[0].axhline(0.0, color="0.6", lw=0.6)
     axes[0].legend(frameon=False)
-    axes[1].plot(T, thermal.entropy.values, label="entropy S", **one)
+    axes[1].plot(T, thermal.entropy.values, label="entropy $S$", **one)
     axes[1].plot(T, thermal.heat_capacity.values, label="heat capacity $C_V$", **one)
     if n_modes:
-        axes[1].axhline(n_modes * GAS_CONSTANT, color="0.5", ls="--", lw=0.8, label="classical limit")
-    axes[1].set(xlabel="temperature (K)", ylabel="S, $C_V$ (J/(K mol))")
+        axes[1].axhline(n_modes * GAS_CONSTANT, color="0.5", ls="--", lw=0.8, label=f"classical limit, {n_modes}$R$")
+    axes[1].set(xlabel="temperature (K)", ylabel=axis_label("$S$, $C_V$", "J/(K mol)"))
     axes[1].legend(frameon=False)
     # the temperatures computed, or 10 % either side of a single one (identical limits are a singular axis)
     lo, hi = (T.min(), T.max()) if T.max() > T.min() else (0.9 * T.min(), 1.1 * T.max() + 1.0)
     for ax in axes:
         ax.set_xlim(lo, hi)
-    fig.suptitle((title + "\n" if title else "") + "harmonic, per mole of primitive cells", fontsize=9)
+    head = "harmonic thermodynamics, per mole of primitive cells"
+    if title or new:
+        fig.suptitle(heading(head, title, fig, 9), fontsize=9)
     return finish(fig, path)
 
 
@@ -136,7 +142,7 @@ def plot_dispersion_comparison(bands, path: str | None = None, reference=None, t
     ax.tick_params(axis="x", length=0)
     ax.legend([h for h, _ in lines], [lab for _, lab in lines], frameon=False, loc="best")
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(typeset(title), fontsize=9)
     return finish(fig, path)
 
 
@@ -150,7 +156,7 @@ def plot_bvk(datasets: dict, path=None, units: str = "N/m", title: str | None = 
     path : str or Path
         Image file to write (format from the suffix).
     units : {"N/m", "eV/Angstrom^2", "dyn/cm"}
-        ("eV/A^2" is taken for "eV/Angstrom^2").
+        ("eV/A^2" is taken for "eV/Angstrom^2"); the axis writes them typeset (N m⁻¹, eV Å⁻², dyn cm⁻¹).
     """
     from trajmodes.units import EV_A2_TO_N_M
     scale = {"N/m": 1.0, "dyn/cm": 1e3, "eV/Angstrom^2": 1.0 / EV_A2_TO_N_M, "eV/A^2": 1.0 / EV_A2_TO_N_M}[units]
@@ -167,8 +173,9 @@ def plot_bvk(datasets: dict, path=None, units: str = "N/m", title: str | None = 
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=60)
-    ax.set_ylabel(f"BvK constant ({units})")
-    if title:
-        ax.set_title(title)
-    ax.legend()
+    ax.set_xlabel("neighbour shell and Cartesian component")
+    ax.set_ylabel(axis_label("Born-von Kármán constant", units))
+    head = "Born-von Kármán force constants by shell"
+    ax.set_title(heading(head, title, fig), fontsize=9)
+    ax.legend(loc="best")
     return finish(fig, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import axes_for, finish
+from trajmodes.plots.figures import KB, axes_for, axis_label, finish, mesh_text, typeset
 from trajmodes.units import KB_EV
 
 __all__ = ["plot_quasiharmonic"]
@@ -26,12 +26,12 @@ def _scale_to(ax, values, keep) -> None:
 
 
 def plot_quasiharmonic(ds, path: str | None = None, title: str = "", md=None, cube_edge: float | None = None, *, ax=None):
-    """Six panels over temperature from :meth:`trajmodes.QuasiHarmonic.minimize`: lattice parameters (A), the linear
-    and volumetric thermal expansion (1e-6/K), isothermal and adiabatic bulk moduli (GPa), the Grueneisen parameter,
-    C_V and C_P (k_B per atom), and the volume (A^3 per atom). ``cube_edge``: for a cubic crystal given by its
+    """Six panels over temperature from :meth:`trajmodes.QuasiHarmonic.minimize`: lattice parameters (Å), the linear
+    and volumetric thermal expansion (10⁻⁶ K⁻¹), isothermal and adiabatic bulk moduli (GPa), the Grüneisen parameter,
+    C_V and C_P (k_B per atom), and the volume (Å³ per atom). ``cube_edge``: for a cubic crystal given by its
     primitive cell, the cube edge in units of the primitive vectors' length
     (:data:`trajmodes.lattice.prototypes.CUBE_EDGE`): the first panel then shows the cube edge a. ``md``: optional
-    ``(T, a, a_err)`` lattice parameters from MD (A, the same quantity as the first panel), drawn with their error
+    ``(T, a, a_err)`` lattice parameters from MD (Å, the same quantity as the first panel), drawn with their error
     bars. Minima flagged ``near_instability`` are drawn as red crosses, and the scales are those of the others."""
     T = ds["temperature"].values
     fig, ax = axes_for(ax, 2, 3, (14.0, 7.5))
@@ -49,56 +49,56 @@ def plot_quasiharmonic(ds, path: str | None = None, title: str = "", md=None, cu
         return line
 
     if cube_edge is not None:
-        draw(ax[0], lp[:, 0] * cube_edge, style, label="a (cube edge)")
+        draw(ax[0], lp[:, 0] * cube_edge, style, label="$a$ (cube edge)")
     else:
         for k, lab in enumerate("abc"):
             if k and np.allclose(lp[:, k], lp[:, 0], rtol=1e-9):
                 continue
-            draw(ax[0], lp[:, k], style, label=f"|{lab}|")
+            draw(ax[0], lp[:, k], style, label=rf"$|\mathbf{{{lab}}}|$")
     if md is not None:
         t, a, err = (np.asarray(v, float) for v in md)
         ax[0].errorbar(t, a, yerr=err, fmt="s", color="k", ms=4, capsize=2, label="MD (NPT)")
     if near.any():
-        ax[0].plot([], [], "x", color="tab:red", label="near the instability (B_T < 1/4 of its low-T value)")
-    ax[0].set_ylabel("lattice parameter (A)")
+        ax[0].plot([], [], "x", color="tab:red", label="near the instability ($B_T$ < 1/4 of its low-$T$ value)")
+    ax[0].set_ylabel(axis_label("lattice parameter", "A"))
     ax[0].legend(fontsize=8)
     if "thermal_expansion" in ds:
         al = ds["thermal_expansion"].values * 1e6
         for k, lab in enumerate(("xx", "yy", "zz")):
             if k and np.allclose(al[:, k], al[:, 0], rtol=1e-6, atol=1e-9):
                 continue
-            draw(ax[1], al[:, k], style, label=f"alpha_{lab}")
-        draw(ax[1], ds["volumetric_expansion"].values * 1e6, "--", color="0.3", label="alpha_V")
+            draw(ax[1], al[:, k], style, label=rf"$\alpha_{{{lab}}}$")
+        draw(ax[1], ds["volumetric_expansion"].values * 1e6, "--", color="0.3", label=r"$\alpha_V$ (volume)")
         _scale_to(ax[1], np.column_stack([al, ds["volumetric_expansion"].values * 1e6]), keep)
-        ax[1].set_ylabel("thermal expansion (1e-6 / K)")
+        ax[1].set_ylabel("thermal expansion (10$^{-6}$ K$^{-1}$)")
         ax[1].axhline(0, color="0.8", lw=0.8)
         ax[1].legend(fontsize=8)
-        draw(ax[2], ds["bulk_modulus_t"].values, style, label="B_T (isothermal)")
-        draw(ax[2], ds["bulk_modulus_s"].values, style, label="B_S (adiabatic)")
+        draw(ax[2], ds["bulk_modulus_t"].values, style, label="$B_T$ (isothermal)")
+        draw(ax[2], ds["bulk_modulus_s"].values, style, label="$B_S$ (adiabatic)")
         ax[2].set_ylabel("bulk modulus (GPa)")
         ax[2].legend(fontsize=8)
         draw(ax[3], ds["gruneisen"].values, style)
         _scale_to(ax[3], ds["gruneisen"].values, keep)
-        ax[3].set_ylabel("Grueneisen parameter V alpha_V B_T / C_V")
+        ax[3].set_ylabel(r"Grüneisen parameter $\gamma = V \alpha_V B_T / C_V$")
     n_atoms = int(ds.attrs.get("n_atoms", 1))
     per_atom = 1.0 / (KB_EV * n_atoms)                                  # eV/K per cell -> k_B per atom
-    draw(ax[4], ds["heat_capacity_v"].values * per_atom, style, label="C_V")
+    draw(ax[4], ds["heat_capacity_v"].values * per_atom, style, label="$C_V$")
     cp = [ds["heat_capacity_v"].values * per_atom]
     if "heat_capacity_p" in ds:
-        draw(ax[4], ds["heat_capacity_p"].values * per_atom, style, label="C_P")
+        draw(ax[4], ds["heat_capacity_p"].values * per_atom, style, label="$C_P$")
         cp.append(ds["heat_capacity_p"].values * per_atom)
     ax[4].axhline(3.0, color="0.8", lw=0.8, ls=":")
     _scale_to(ax[4], np.column_stack(cp), keep)
-    ax[4].set_ylabel("heat capacity (k_B per atom; 3: Dulong-Petit)")
+    ax[4].set_ylabel(f"heat capacity ({KB} per atom; 3: Dulong-Petit)")
     ax[4].legend(fontsize=8)
     draw(ax[5], ds["volume"].values / n_atoms, style)
-    ax[5].set_ylabel("volume (A^3 per atom)")
+    ax[5].set_ylabel("volume (Å$^3$ per atom)")
     for a in ax:
         a.set_xlabel("temperature (K)")
     m = [int(x) for x in np.atleast_1d(ds.attrs.get("mesh", []))]
-    grid = f"mesh {'x'.join(map(str, m))}" if len(m) == 3 else f"the q of supercell {np.reshape(m, (3, 3)).tolist()}"
-    head = (f"quasiharmonic ({ds.attrs.get('occupation', '')} statistics, {grid}, "
-            f"p = {ds.attrs.get('pressure_GPa', 0):g} GPa, "
+    grid = f"{mesh_text(m)} mesh" if len(m) == 3 else f"the q of supercell {np.reshape(m, (3, 3)).tolist()}"
+    head = (f"quasiharmonic free energy minimised at each temperature ({ds.attrs.get('occupation', '')} statistics, "
+            f"{grid}, p = {ds.attrs.get('pressure_GPa', 0):g} GPa, "
             f"internal coordinates: {ds.attrs.get('internal', '')})")
-    fig.suptitle(f"{title}\n{head}" if title else head, fontsize=10)
+    fig.suptitle(f"{typeset(title)}\n{head}" if title else head, fontsize=10)
     return finish(fig, path)

@@ -1,17 +1,23 @@
 """Figures of the dynamic structure factor: S(q, omega) and the current correlations along a band path as intensity
-maps (log scale) with the dispersion drawn over them, and the powder average S(|Q|, omega)."""
+maps (log scale) with the dispersion drawn over them, and the powder average ``S(|Q|, omega)``."""
 from __future__ import annotations
 
 import numpy as np
 
 from trajmodes.lattice.paths import path_coordinates
-from trajmodes.plots.figures import axes_for, finish, path_axes, plot_path
+from trajmodes.plots.figures import axes_for, axis_label, finish, heading, path_axes, plot_path, typeset
 from trajmodes.plots.modes import column_edges, sed_columns
 
 __all__ = ["plot_sqw_path", "plot_currents_path", "plot_sqw_powder"]
 
-_NAMES = {"Sqw_coh": "S(q, ω) coherent", "Sqw_incoh": "S(q, ω) incoherent", "Clqw": "C_L(q, ω)",
-          "Ctqw": "C_T(q, ω)"}
+_NAMES = {"Sqw_coh": r"coherent $S(\mathbf{q}, \omega)$", "Sqw_incoh": r"incoherent $S(\mathbf{q}, \omega)$",
+          "Clqw": r"longitudinal current correlation $C_L(\mathbf{q}, \omega)$",
+          "Ctqw": r"transverse current correlation $C_T(\mathbf{q}, \omega)$"}
+#: the same, short, for colour bars
+_SHORT = {"Sqw_coh": r"$S(\mathbf{q}, \omega)$", "Sqw_incoh": r"$S_\mathrm{inc}(\mathbf{q}, \omega)$",
+          "Clqw": r"$C_L(\mathbf{q}, \omega)$", "Ctqw": r"$C_T(\mathbf{q}, \omega)$"}
+_POWDER = {"Sqw_coh": r"$S(|\mathbf{Q}|, \omega)$", "Sqw_incoh": r"$S_\mathrm{inc}(|\mathbf{Q}|, \omega)$",
+           "Clqw": r"$C_L(|\mathbf{Q}|, \omega)$", "Ctqw": r"$C_T(|\mathbf{Q}|, \omega)$"}
 
 
 def _own_path(ds):
@@ -52,7 +58,7 @@ def _map(ax, ds, variable: str, bands, rotations, fig, max_frequency=None) -> st
     vmin, vmax = _log_limits(shown[:, (f > 0.02 * top) & (f <= top)] if shown.shape[1] > 2 else shown)
     im = ax.pcolormesh(edges, np.append(f, f[-1] + df) - 0.5 * df, np.ma.masked_invalid(np.clip(img, vmin, vmax)),
                        norm=LogNorm(vmin=vmin, vmax=vmax), shading="flat", cmap="magma")
-    fig.colorbar(im, ax=ax, label=f"{_NAMES.get(variable, variable)} ({ds[variable].attrs.get('units', '')})")
+    fig.colorbar(im, ax=ax, label=axis_label(_SHORT.get(variable, variable), ds[variable].attrs.get("units", "")))
     if axis is bands:
         plot_path(ax, bands, color="c", lw=0.7, alpha=0.85)
     path_axes(ax, axis, 0.0, top, line_color="0.85")
@@ -60,7 +66,7 @@ def _map(ax, ds, variable: str, bands, rotations, fig, max_frequency=None) -> st
     ax.set(ylabel="frequency (THz)", xlabel="wave vector")
     ax.tick_params(axis="x", length=0)
     off = sum(1 for h in hits if h.size == 0)
-    note += ("; " if note else "") + "colour scale without Γ (Bragg peak) and ω = 0" if bragg.any() else ""
+    note += ("; " if note else "") + r"colour scale without Γ (Bragg peak) and $\omega$ = 0" if bragg.any() else ""
     return note + (f"; {off} q off the path, not drawn" if off else "")
 
 
@@ -93,26 +99,29 @@ def plot_sqw_path(ds, path: str | None = None, title: str = "", variable: str = 
     """
     fig, ax = axes_for(ax, 1, 1, (9.5, 4.6))
     note = _map(ax, ds, variable, bands, rotations, fig, _top(ds, bands))
-    ax.set_title((title + "\n" if title else "") + _NAMES.get(variable, variable) + (f"; {note}" if note else ""),
-                 fontsize=9)
+    ax.set_title((typeset(title) + "\n" if title else "") + _NAMES.get(variable, variable) + " along the path"
+                 + (f"; {note}" if note else ""), fontsize=9)
     return finish(fig, path)
 
 
 def plot_currents_path(ds, path: str | None = None, title: str = "", bands=None, rotations=None, *, ax=None):
     """The longitudinal and transverse current correlations C_L(q, omega), C_T(q, omega) along the path, two maps
     (as :func:`plot_sqw_path`)."""
+    new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 2, 1, (9.5, 8.0))
     top = _top(ds, bands)
     for a, name in zip(axes, ("Clqw", "Ctqw")):
         note = _map(a, ds, name, bands, rotations, fig, top)
         a.set_title(_NAMES[name] + (f"; {note}" if note else ""), fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    head = "current correlations along the path"
+    if title or new:
+        fig.suptitle(heading(head, title, fig, 9), fontsize=9)
     return finish(fig, path)
 
 
 def plot_sqw_powder(ds, path: str | None = None, title: str = "", variable: str = "Sqw_coh", *, ax=None):
-    """The powder (|Q| shell) average S(|Q|, omega) as an intensity map (log colour scale), |Q| in rad/Angstrom.
+    """The powder (``|Q|`` shell) average ``S(|Q|, omega)`` as an intensity map (log colour scale), ``|Q|`` in Å⁻¹
+    (rad/Å).
 
     ``ds`` is the output of :func:`trajmodes.modes.scattering_qpoints.shell_average` (variables over ``q_norm``,
     the shell centres, with ``n_qpoints`` per shell).
@@ -131,12 +140,13 @@ def plot_sqw_powder(ds, path: str | None = None, title: str = "", variable: str 
     vmin, vmax = _log_limits(values[:, (f > 0.02 * top) & (f <= top)])      # without the elastic (Bragg) bins
     im = ax.pcolormesh(edges, np.append(f, f[-1] + df) - 0.5 * df, np.ma.masked_invalid(np.clip(img, vmin, vmax)),
                        norm=LogNorm(vmin=vmin, vmax=vmax), shading="flat", cmap="magma")
-    fig.colorbar(im, ax=ax, label=f"{_NAMES.get(variable, variable)} ({ds[variable].attrs.get('units', '')})")
+    fig.colorbar(im, ax=ax, label=axis_label(_POWDER.get(variable, variable), ds[variable].attrs.get("units", "")))
     ax.set_ylim(0, top)
-    ax.set(xlabel="|Q| (rad/Å)", ylabel="frequency (THz)")
+    ax.set(xlabel=r"$|\mathbf{Q}|$ (Å$^{-1}$)", ylabel="frequency (THz)")
     n = np.asarray(ds["n_qpoints"].values) if "n_qpoints" in ds.coords else None
-    head = "powder average " + _NAMES.get(variable, variable)
+    head = "powder average " + _POWDER.get(variable, variable)
     if n is not None:
-        head += f" over {len(qn)} |Q| shells ({int(n.min())}..{int(n.max())} q each); colour scale without ω = 0"
-    ax.set_title((title + "\n" if title else "") + head, fontsize=9)
+        each = f"{int(n.min())}" if n.min() == n.max() else f"{int(n.min())}–{int(n.max())}"
+        head += rf" over {len(qn)} $|\mathbf{{Q}}|$ shells ({each} q each); colour scale without $\omega$ = 0"
+    ax.set_title((typeset(title) + "\n" if title else "") + head, fontsize=9)
     return finish(fig, path)

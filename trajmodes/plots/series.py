@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import axes_for, finish, path_axes, plot_path
+from trajmodes.plots.figures import KB, axes_for, finish, path_axes, plot_path, typeset
 from trajmodes.series import volume_groups
 from trajmodes.units import KB_EV
 
 __all__ = ["plot_series", "plot_shift_split", "distinct_branches"]
+
+
+def _point(label: str, qpoint) -> str:
+    """A q-point as a panel names it: a special point's label as printed (``"G"`` -> Γ, ``"Z1"`` -> Z₁), else its
+    reduced coordinates."""
+    import re
+    from trajmodes.lattice.paths import pretty_label
+    label = str(label)
+    if label.lower() == "gamma":
+        return "Γ"
+    if re.fullmatch(r"[A-Z]\d?", label):
+        return pretty_label(label)
+    return label or "(" + ", ".join(f"{x:g}" for x in np.asarray(qpoint, float) + 0.0) + ")"
 
 
 def distinct_branches(nu: np.ndarray, tol: float = 1e-3, drop_zero: bool = True) -> list[int]:
@@ -54,7 +67,7 @@ def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *,
             for g, (runs, marker) in enumerate(zip(groups, "os^vD")):
                 label = None
                 if i == 0 and len(groups) > 1:
-                    label = (f"{ds.volume.values[runs[0]]:.3f} A^3/atom" if g == 0 else "other volumes")
+                    label = (f"{ds.volume.values[runs[0]]:.3f} Å$^3$ per atom" if g == 0 else "other volumes")
                 if shifted and g == 0:
                     label = (label + ", " if label else "") + f"{nu[cold, b]:.3f} THz"
                 a.errorbar(T[runs], y[runs], yerr=err[runs, k, b], fmt=marker + "-", ms=4, capsize=2,
@@ -66,9 +79,8 @@ def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *,
                                color=f"C{b % 10}", label="error bar a lower bound" if (
                                    i == 0 and g == 0 and sign == 1 and col == 0) else None)
         a.set_xlabel("temperature (K)")
-        a.set_ylabel(f"frequency - its value at {T[cold]:.0f} K (THz)" if shifted else "frequency (THz)")
-        lab = str(ds.qlabel.values[k]) or ", ".join(f"{x:g}" for x in ds.qpoint.values[k])
-        a.set_title(f"q = {lab}", fontsize=9)
+        a.set_ylabel(f"frequency − its value at {T[cold]:.0f} K (THz)" if shifted else "frequency (THz)")
+        a.set_title(f"q = {_point(ds.qlabel.values[k], ds.qpoint.values[k])}", fontsize=9)
         if shifted or (col == 0 and (len(groups) > 1 or lower.any())):
             a.legend(fontsize=7, title="volume" if len(groups) > 1 and col == 0 else None, title_fontsize=7)
     a = ax[1, 0]
@@ -82,6 +94,7 @@ def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *,
     for r in np.argsort(T):
         plot_path(a, bands.assign(frequency=(("q", "branch"), pf[r])), color=cmap(norm(T[r])), lw=0.8)
     path_axes(a, bands, float(np.nanmin(pf)), float(np.nanmax(pf)))
+    a.tick_params(axis="x", labelsize=7)                  # a narrow panel: the special points' labels apart
     a.set_ylabel("frequency (THz)")
     fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=a, label="temperature (K)")
     a.set_title("effective dispersion of every run", fontsize=9)
@@ -91,20 +104,21 @@ def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *,
             F = ds.free_energy.values[runs]
             e = ds.free_energy_err.values[runs] if "free_energy_err" in ds else None
             a.errorbar(T[runs], F, yerr=e, fmt=marker + "-", color="k", mfc="white" if g else None, ms=4,
-                       capsize=2, label=("U_0 + F_harm (a lower bound)" if ds.attrs.get("occupation") == "classical"
-                                         else "U_0 + F_harm") if g == 0 else None)
+                       capsize=2, label=(r"$U_0 + F_\mathrm{harm}$ (a lower bound)"
+                                         if ds.attrs.get("occupation") == "classical"
+                                         else r"$U_0 + F_\mathrm{harm}$") if g == 0 else None)
             if "free_energy_corrected" in ds:
                 ec = ds.free_energy_corrected_err.values[runs] if "free_energy_corrected_err" in ds else None
                 a.errorbar(T[runs], ds.free_energy_corrected.values[runs], yerr=ec, fmt=marker + "--", color="C2",
                            mfc="white" if g else None, ms=4, capsize=2,
-                           label="U_0 + F_harm - <U_3> + F_3ph" if g == 0 else None)
+                           label=r"$U_0 + F_\mathrm{harm} - \langle U_3 \rangle + F_\mathrm{3ph}$" if g == 0 else None)
             if "reference_harmonic_free_energy" in ds:
                 a.plot(T[runs], ds.reference_harmonic_free_energy.values[runs], marker + ":", color="C1",
                        mfc="white" if g else None, ms=3,
                        label="harmonic crystal of the reference run" if g == 0 else None)
         a.set_xlabel("temperature (K)")
         a.set_ylabel(f"free energy (eV per primitive cell, {ds.attrs.get('occupation', '')})")
-        a.legend(fontsize=7)
+        a.legend(fontsize=7, loc="upper right")           # F falls with T: the upper right is clear
     else:
         a.text(0.5, 0.5, "no free energy:\nthe runs had no potential energies", ha="center", va="center",
                transform=a.transAxes, fontsize=9)
@@ -123,10 +137,10 @@ def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *,
             a.errorbar(T[runs], ds[name].values[runs] / kb, yerr=e, fmt=marker + "-", color="k", ms=4, capsize=2,
                        mfc="white" if g else None, label="from F(T) of the runs" if g == 0 else None)
             a.plot(T[runs], ds[harm].values[runs] / kb, marker + ":", color="C1", ms=3, mfc="white" if g else None,
-                   label="effective phonons at fixed Phi" if g == 0 else None)
+                   label=r"effective phonons at fixed $\Phi$" if g == 0 else None)
         a.set_xlabel("temperature (K)")
-        a.set_ylabel(f"{what} (k_B per primitive cell)")
-        a.legend(fontsize=7)
+        a.set_ylabel(f"{what} ({KB} per primitive cell)")
+        a.legend(fontsize=7, loc="upper left")            # S and C rise with T: the upper left is clear
     for a in ax[1, 4:]:
         a.set_axis_off()
     note = ""
@@ -134,7 +148,8 @@ def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *,
         models = ", ".join(dict.fromkeys(str(m) for m in ds.error_model.values))
         note = f"  (error bars: {models}" + (f"; lower bounds for {int(lower.sum())} of {len(T)} runs)" if lower.any()
                                             else ")")
-    fig.suptitle((title or ds.attrs.get("title", "")) + note, fontsize=10)
+    head = typeset(title) or "effective phonons of a series of runs over temperature and volume"
+    fig.suptitle(head + note, fontsize=10)
     return finish(fig, path)
 
 
@@ -177,9 +192,8 @@ def plot_shift_split(split, path: str | None = None, title: str = "", max_q: int
         a.axhline(0, color="0.8", lw=0.8)
         a.set_xlabel("temperature (K)")
         a.set_ylabel("frequency shift (THz)")
-        lab = str(split.qlabel.values[k]) or ", ".join(f"{x:g}" for x in split.qpoint.values[k])
-        a.set_title(f"q = {lab}", fontsize=9)
+        a.set_title(f"q = {_point(split.qlabel.values[k], split.qpoint.values[k])}", fontsize=9)
         if col == 0:
             a.legend(fontsize=7)
-    fig.suptitle(title or "split of the frequency shifts", fontsize=10)
+    fig.suptitle(typeset(title) or "split of the frequency shifts into their volume and intrinsic parts", fontsize=10)
     return finish(fig, path)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import axes_for, finish
+from trajmodes.plots.figures import axes_for, finish, heading
 
 __all__ = ["plot_summary"]
 
 
 def plot_summary(summary, path: str | None = None, title: str = "", *, ax=None):
-    """Temperature and rms displacement per species versus time, and <u^2> per species and axis.
+    """Temperature and rms displacement per species versus time, and the mean square displacement <u_a^2> per species
+    and axis (Å, Å²).
 
     The mean displacement of all atoms (centre-of-mass drift) is drawn only where it is visible beside the
     rms displacement (above 1% of it): in a run with the momentum removed it is round-off.
@@ -21,6 +22,7 @@ def plot_summary(summary, path: str | None = None, title: str = "", *, ax=None):
     path : str
         PNG or PDF file to write.
     """
+    new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 3, (13, 3.8))
     t = summary.time.values
     if "temperature" in summary:
@@ -35,23 +37,24 @@ def plot_summary(summary, path: str | None = None, title: str = "", *, ax=None):
     rms = summary.rms_time.values if "rms_time" in summary else None
     if rms is not None:
         for k, name in enumerate(sp):
-            axes[1].plot(t, rms[:, k], lw=1, label=f"{name} rms |u|")
+            axes[1].plot(t, rms[:, k], lw=1, label=f"{name}, rms $|u|$")
     drift = np.linalg.norm(summary.drift.values, axis=1)
     scale = float(np.nanmax(rms)) if rms is not None and rms.size else float(drift.max())
     if drift.max() > 0.01 * scale:
-        axes[1].plot(t, drift, lw=1, color="k", ls=":", label="|mean u| (drift)")
-    axes[1].set(xlabel="time (ps)", ylabel="displacement (A)")
+        axes[1].plot(t, drift, lw=1, color="k", ls=":", label=r"$|\langle u \rangle|$ (drift of all atoms)")
+    axes[1].set(xlabel="time (ps)", ylabel="displacement (Å)")
     axes[1].set_ylim(0, None)
     above = dict(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, borderaxespad=0.2)
     axes[1].legend(ncols=min(3, len(axes[1].get_lines())), **above)      # above the panel: clear of the curves
     msd = summary.msd.values
     x = np.arange(len(sp))
     for k, lab in enumerate("xyz"):
-        axes[2].bar(x + (k - 1) * 0.25, msd[:, k], width=0.25, label=lab)
+        axes[2].bar(x + (k - 1) * 0.25, msd[:, k], width=0.25, label=f"${lab}$")
     axes[2].set_xticks(x, sp)
-    axes[2].set(ylabel="<u^2> (A^2)")
+    axes[2].set(ylabel=r"mean square displacement $\langle u_\alpha^2 \rangle$ (Å$^2$)")
     axes[2].set_ylim(0, None)
     axes[2].legend(ncols=3, **above)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    head = "kinetic temperature and atomic displacements of the run"
+    if title or new:
+        fig.suptitle(heading(head, title, fig, 9), fontsize=9)
     return finish(fig, path, dpi=120)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import axes_for, finish
+from trajmodes.plots.figures import KAPPA, KAPPA_OMEGA, KAPPA_UNIT, axes_for, finish, heading, legend_below
 
 __all__ = ["plot_green_kubo", "plot_modal_conductivity", "plot_conductivity_routes"]
 
@@ -22,15 +22,16 @@ def plot_green_kubo(cepstral, integral=None, path: str | None = None, title: str
         PNG or PDF file to write.
     """
     n = 3 if integral is not None else 2
+    new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, n, (4.3 * n, 3.6))
     k, err, cut = float(cepstral.kappa), float(cepstral.kappa_err), int(cepstral.attrs["cutoff"])
     f = cepstral.frequency.values
     a = axes[0]
     a.semilogy(f, cepstral.psd.values, lw=0.5, color="0.6", label="periodogram (resampled)")
-    a.semilogy(f, cepstral.psd_filtered.values, lw=1.5, color="C3", label=f"cepstral fit (P* = {cut + 1})")
-    a.set(xlabel="frequency (THz)", ylabel="S(f) ((eV A/ps)^2 ps)", xlim=(0, f[-1]))
+    a.semilogy(f, cepstral.psd_filtered.values, lw=1.5, color="C3", label=f"cepstral fit ($P^*$ = {cut + 1})")
+    a.set(xlabel="frequency (THz)", ylabel=r"heat-current spectrum $S(f)$ ((eV Å ps$^{-1}$)$^2$ ps)", xlim=(0, f[-1]))
     a.legend(fontsize=8, frameon=False)
-    a.set_title(f"f* = {cepstral.attrs['fstar_THz']:.3g} THz"
+    a.set_title(f"$f^*$ = {cepstral.attrs['fstar_THz']:.3g} THz"
                 + (" (chosen: 90 % of the power)" if cepstral.attrs.get("fstar_chosen") else ""), fontsize=9)
     b = axes[1]
     top = min(len(cepstral.coefficient), max(4 * (cut + 1), 20))
@@ -40,11 +41,11 @@ def plot_green_kubo(cepstral, integral=None, path: str | None = None, title: str
     b.fill_between(P, kc - ke, kc + ke, color="C0", alpha=0.25, lw=0)
     b.plot(P, kc, color="C0", lw=1.2)
     b.errorbar([cut + 1], [k], yerr=[err], fmt="o", color="C3", ms=4, capsize=3,
-               label=f"kappa = {k:.4g} +- {err:.2g} W/(m K)")
-    b.set(xlabel="cepstral coefficients kept, P", ylabel="kappa (W/(m K))")
+               label=f"{KAPPA} = {k:.4g} ± {err:.2g} {KAPPA_UNIT}")
+    b.set(xlabel="cepstral coefficients kept, $P$", ylabel=f"{KAPPA} ({KAPPA_UNIT})")
     b.legend(fontsize=8, frameon=False)
-    b.set_title("Akaike choice " + ("overridden" if cepstral.attrs.get("cutoff_given") else
-                                    f"P* = {int(cepstral.attrs['aic_minimum']) + 1}"), fontsize=9)
+    b.set_title("Akaike's choice " + ("overridden" if cepstral.attrs.get("cutoff_given") else
+                                      f"$P^*$ = {int(cepstral.attrs['aic_minimum']) + 1}"), fontsize=9)
     if integral is not None:
         c = axes[2]
         t = integral.time.values
@@ -52,10 +53,11 @@ def plot_green_kubo(cepstral, integral=None, path: str | None = None, title: str
         c.plot(t, integral.kappa_mean.values, color="C0", lw=1, label=f"running integral{alone} (mean of the diagonal)")
         c.axhspan(k - err, k + err, color="C3", alpha=0.2, lw=0)
         c.axhline(k, color="C3", lw=1, label="cepstral")
-        c.set(xlabel="integration time (ps)", ylabel="kappa (W/(m K))", xlim=(0, t[-1]))
+        c.set(xlabel="integration time (ps)", ylabel=f"{KAPPA} ({KAPPA_UNIT})", xlim=(0, t[-1]))
         c.legend(fontsize=8, frameon=False)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    if title or new:
+        fig.suptitle(heading("Green-Kubo thermal conductivity from the heat current (cepstral analysis)", title, fig),
+                     fontsize=9)
     return finish(fig, path, dpi=120)
 
 
@@ -70,6 +72,7 @@ def plot_modal_conductivity(modal, path: str | None = None, title: str = "", *, 
     path : str, optional
         PNG or PDF file to write.
     """
+    new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 2, (9.0, 3.6))
     mean = np.einsum("qsaa->qs", modal.kappa_mode.values) / 3.0
     freq = modal.frequency.values
@@ -77,26 +80,28 @@ def plot_modal_conductivity(modal, path: str | None = None, title: str = "", *, 
     for s in range(freq.shape[1]):
         a.plot(freq[:, s], mean[:, s], "o", ms=3, alpha=0.7, label=f"branch {s + 1}" if freq.shape[1] <= 6 else None)
     a.axhline(0, color="0.5", lw=0.5)
-    a.set(xlabel="frequency (THz)", ylabel="kappa of the mode (W/(m K))")
-    a.set_title(f"{freq.size} modes, their shares sum to {np.trace(modal.kappa.values) / 3:.4g} W/(m K)", fontsize=9)
+    a.set(xlabel="frequency (THz)", ylabel=f"{KAPPA} of the mode ({KAPPA_UNIT})")
+    a.set_title(f"{freq.size} modes, their shares sum to {np.trace(modal.kappa.values) / 3:.4g} {KAPPA_UNIT}",
+                fontsize=9)
     if freq.shape[1] <= 6:
         a.legend(fontsize=8, frameon=False)
     b = axes[1]
     centre, spec = modal.frequency_bin.values, modal.kappa_spectrum.values
     width = float(centre[1] - centre[0]) if len(centre) > 1 else 1.0
-    b.bar(centre, spec, width=0.9 * width, color="C0", alpha=0.6, label="kappa(omega)")
-    b.set(xlabel="frequency (THz)", ylabel="kappa(omega) (W/(m K THz))")
+    b.bar(centre, spec, width=0.9 * width, color="C0", alpha=0.6, label=KAPPA_OMEGA)
+    b.set(xlabel="frequency (THz)", ylabel=f"{KAPPA_OMEGA} ({KAPPA_UNIT} THz$^{{-1}}$)")
     c = b.twinx()
     c.plot(centre + width / 2, np.cumsum(spec) * width, color="C3", lw=1.5, label="running sum")
     c.axhline(np.trace(modal.kappa_green_kubo.values) / 3, color="C3", lw=0.8, ls="--",
               label="Green-Kubo integral of the total")
-    c.set_ylabel("running sum (W/(m K))", color="C3")
+    c.set_ylabel(f"running sum ({KAPPA_UNIT})", color="C3")
     lines = b.get_legend_handles_labels()
     more = c.get_legend_handles_labels()
-    b.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, frameon=False, loc="center right")
-    b.set_title(f"tau = {modal.attrs['tau_ps']:g} ps (Lv and Henry, New J. Phys. 18, 013028 (2016))", fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    legend_below(fig, b, lines[0] + more[0], lines[1] + more[1], fontsize=8)
+    b.set_title(rf"$\tau$ = {modal.attrs['tau_ps']:g} ps (Lv and Henry, New J. Phys. 18, 013028 (2016))", fontsize=9)
+    if title or new:
+        fig.suptitle(heading("Green-Kubo modal analysis: the conductivity by mode and by frequency", title, fig),
+                     fontsize=9)
     return finish(fig, path, dpi=120)
 
 
@@ -127,7 +132,8 @@ def plot_conductivity_routes(modal=None, converged=None, md_grid=None, kappa: fl
         The converged mesh's conductivity with four-phonon scattering (as ``converged``).
     """
     from trajmodes.transport.decomposition import frequency_spectrum
-    fig, axes = axes_for(ax, 1, 2, (9.5, 3.8))
+    new = ax is None                                  # a figure of its own: it gets a heading
+    fig, axes = axes_for(ax, 1, 2, (9.5, 4.6))
     by_mode = []                                      # (label, mode frequencies, shares, colour)
     if modal is not None:
         by_mode.append(("Green-Kubo, modal analysis", modal.frequency.values,
@@ -160,13 +166,15 @@ def plot_conductivity_routes(modal=None, converged=None, md_grid=None, kappa: fl
     if kappa is not None and np.isfinite(kappa):
         err = 0.0 if kappa_err is None else float(kappa_err)
         b.axhspan(kappa - err, kappa + err, color="0.5", alpha=0.25, lw=0)
-        b.axhline(kappa, color="0.3", lw=1, ls="--", label=f"Green-Kubo, cepstral: {kappa:.3g} +- {err:.2g}")
+        b.axhline(kappa, color="0.3", lw=1, ls="--",
+                  label=f"Green-Kubo, cepstral: {KAPPA} = {kappa:.3g} ± {err:.2g} {KAPPA_UNIT}")
     a.axhline(0, color="0.5", lw=0.5)
-    a.set(xlabel="frequency (THz)", ylabel="kappa(omega) (W/(m K THz))", xlim=(0, shown))
-    b.set(xlabel="frequency (THz)", ylabel="running sum of kappa(omega) (W/(m K))", xlim=(0, shown))
-    b.legend(fontsize=7.5, frameon=False, loc="upper left")
-    a.set_title("where the heat goes, by route", fontsize=9)
-    b.set_title("classical occupations, as in the MD run", fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    a.set(xlabel="frequency (THz)", ylabel=f"{KAPPA_OMEGA} ({KAPPA_UNIT} THz$^{{-1}}$)", xlim=(0, shown))
+    b.set(xlabel="frequency (THz)", ylabel=f"running sum of {KAPPA_OMEGA} ({KAPPA_UNIT})", xlim=(0, shown))
+    a.set_title(f"spectrum {KAPPA_OMEGA}: where the heat goes, by route", fontsize=9)
+    b.set_title("its running sum (classical occupations, as in the MD run)", fontsize=9)
+    legend_below(fig, b)             # one legend for both panels (the same routes, the same colours), below them
+    if title or new:
+        fig.suptitle(heading(f"thermal conductivity of the run by route: {KAPPA_OMEGA} and its running sum", title,
+                             fig), fontsize=9)
     return finish(fig, path, dpi=120)

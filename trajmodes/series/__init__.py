@@ -24,11 +24,29 @@ I. A. Abrikosov and S. I. Simak, Phys. Rev. B 87, 104111 (2013)).
 The package: :mod:`~trajmodes.series.fitting` (:func:`fit_series`), :mod:`~trajmodes.series.core` (:class:`Series`,
 its interpolation and the split of the shifts, :func:`load_series`), :mod:`~trajmodes.series.model` (one model over the
 runs), :mod:`~trajmodes.series.thermodynamics` (derivatives along the runs).
+
+:data:`__all__` holds the package's public names: those other packages of trajmodes import (from here or from their
+modules), and those :mod:`trajmodes` re-exports. The names imported below are loaded with it; the others
+(:data:`_LAZY`) are imported from their modules on first use (PEP 562), so that importing one module of the package
+does not import them.
 """
 from __future__ import annotations
+
+from trajmodes._lazy import lazy_names
+
 
 from trajmodes.series.core import Series, load_series
 from trajmodes.series.fitting import fit_series
 from trajmodes.series.thermodynamics import derivative_weights, volume_groups
 
-__all__ = ["fit_series", "Series", "load_series", "derivative_weights", "volume_groups"]
+#: public name -> the module of the package that defines it, for the public names not imported above
+_LAZY = {
+    # each run's error model: which estimate of its frequencies' error bars is calibrated for it
+    "MODELS": "errorbars", "error_bar_label": "errorbars", "error_model_inputs": "errorbars",
+    "fit_holding_frames": "errorbars", "run_frequency_errors": "errorbars", "static_slope": "errorbars",
+}
+
+__all__ = ["fit_series", "Series", "load_series", "derivative_weights", "volume_groups", *_LAZY]
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

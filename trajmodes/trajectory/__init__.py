@@ -1,9 +1,29 @@
 """Trajectories: the lazy, chunked frames of any reader, their reference crystal and displacements, and one pass
-over a run with the accumulators that join it."""
+over a run with the accumulators that join it.
+
+:data:`__all__` holds the package's public names: those other packages of trajmodes import (from here or from their
+modules), and those :mod:`trajmodes` re-exports. The names imported below are loaded with it; the others
+(:data:`_LAZY`) are imported from their modules on first use (PEP 562), so that importing one module of the package
+does not import them.
+"""
+
+from trajmodes._lazy import lazy_names
 from trajmodes.trajectory.core import Trajectory
 from trajmodes.trajectory.displacements import displacements_of_frames
 from trajmodes.trajectory.passes import Accumulator, ChunkSum, HeldFrames, MeanDisplacement, Pass, Terms
 from trajmodes.trajectory.reading import from_arrays, read
 
+#: public name -> the module of the package that defines it, for the public names not imported above
+_LAZY = {
+    # the displacement map the projection applies in its own pass; displacement datasets read as frames
+    "DisplacementMap": "displacements", "apply_displacement_map": "displacements",
+    "scatter_displacements": "displacements", "read_displacement_dataset": "reading",
+    # a run's summary: its accumulators in a pass, and its dataset
+    "summary_terms": "summary", "summarize": "summary", "summary_dataset": "summary",
+}
+
 __all__ = ["Trajectory", "displacements_of_frames", "read", "from_arrays", "Pass", "Accumulator", "ChunkSum", "Terms",
-           "MeanDisplacement", "HeldFrames"]
+           "MeanDisplacement", "HeldFrames", *_LAZY]
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

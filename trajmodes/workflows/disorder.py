@@ -15,9 +15,9 @@ import numpy as np
 
 from trajmodes.resources import available_memory
 
-__all__ = ["MassDisorderLineshapes", "mass_disorder_lineshapes", "GlassTransport", "glass_transport",
-           "DISORDER_ROUTES", "LINESHAPE_DENSE_DOUBLES", "TAMURA_MESH", "tamura_mesh", "memory_words",
-           "memory_budget"]
+__all__ = ["MassDisorderLineshapes", "mass_disorder_lineshapes", "own_harmonic_constants", "GlassTransport",
+           "glass_transport", "DISORDER_ROUTES", "LINESHAPE_DENSE_DOUBLES", "TAMURA_MESH", "tamura_mesh",
+           "memory_words", "memory_budget"]
 
 #: the routes of both commands: ``auto`` (dense where it fits in memory, else the kernel polynomial method), ``dense``
 #: (the diagonalisation, refused beforehand where it does not fit) or ``kpm`` (sparse products only)
@@ -166,6 +166,15 @@ def _groups(species, masses) -> dict:
     return groups
 
 
+def own_harmonic_constants(trajectory):
+    """The run's own harmonic constants for its lineshapes (``trajmodes lineshapes`` without ``--force-constants``):
+    fitted to the forces of ``trajectory`` (:func:`~trajmodes.workflows.fit.fit_effective`, the pair cutoff from the
+    data, never shorter than the range of the potential its LAMMPS input states). The masses disordered on the sites,
+    the fit finds the lattice of sites and fits its virtual crystal."""
+    from trajmodes.workflows.fit import fit_effective, potential_range_of_runs
+    return fit_effective(trajectory, potential_range=potential_range_of_runs([trajectory])).force_constants
+
+
 def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float | None = None,
                              temperature: float | None = None, model: str | None = None, route: str = "auto",
                              mesh=None, n_moments: int = 512, memory_fraction: float = 0.5,
@@ -194,7 +203,7 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
         The run, with velocities (or positions at short intervals) and its atoms' masses.
     force_constants : ForceConstants or path
         Harmonic constants on the run's supercell (the potential's, or the run's own:
-        :func:`~trajmodes.workflows.fit_effective`, as ``trajmodes lineshapes`` does without ``--force-constants``).
+        :func:`own_harmonic_constants`, as ``trajmodes lineshapes`` does without ``--force-constants``).
     resolution : float, optional
         THz, of the spectra (default :data:`~trajmodes.modes.defaults.DEFAULT_RESOLUTION`).
     temperature : float, optional

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["HeatCurrentConductivity", "heat_current_conductivity", "BoltzmannBeside", "boltzmann_beside", "BTE_MESHES",
-           "BTE_CONVERGED", "BTE_ERROR_MESH", "BTE_RESAMPLES", "RUN_LIFETIMES", "REACH_LIFETIMES", "lifetime_checks",
-           "lifetime_resolution", "FOUR_PHONON_SAMPLE", "fstar_note"]
+__all__ = ["HeatCurrentConductivity", "heat_current_conductivity", "is_current_file", "BoltzmannBeside",
+           "boltzmann_beside", "BTE_MESHES", "BTE_CONVERGED", "BTE_ERROR_MESH", "BTE_RESAMPLES", "RUN_LIFETIMES",
+           "REACH_LIFETIMES", "lifetime_checks", "lifetime_resolution", "FOUR_PHONON_SAMPLE", "fstar_note",
+           "OwnConstants", "fit_own_constants", "mode_lifetime_conductivity"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,26 @@ class HeatCurrentConductivity:
     modal: object | None = None
     boltzmann: object | None = None
     spectral: object | None = None
+
+    def past_cutoff(self):
+        """kappa with twice the cepstral coefficients of :attr:`cepstral`, its error, and whether it keeps rising past
+        them (the current's zero-frequency peak sharper than the Akaike choice resolves):
+        :func:`~trajmodes.transport.cepstral.kappa_past_cutoff`, (kappa W/(m K), error, bool)."""
+        from trajmodes.transport.cepstral import kappa_past_cutoff
+        return kappa_past_cutoff(self.cepstral)
+
+    def integral_still_rising(self) -> bool:
+        """Whether the running integral rose by more than 10 % over the second half of its window: the correlation
+        has not decayed by then, or the integral's noise is that large
+        (:func:`~trajmodes.transport.cepstral.integral_still_rising`)."""
+        from trajmodes.transport.cepstral import integral_still_rising
+        return bool(integral_still_rising(self.integral))
+
+    def heat_band(self, share: float = 0.8):
+        """The band of the velocities' frequency (lowest, highest, THz) that carries the middle ``share`` of the
+        spectral split's conductivity (:attr:`spectral`, :func:`~trajmodes.transport.decomposition.heat_band`)."""
+        from trajmodes.transport.decomposition import heat_band
+        return heat_band(self.spectral, share)
 
 
 def heat_current_conductivity(source, *, current: str | None = None, others=(), temperature: float | None = None,
@@ -246,6 +267,15 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
                                    float(dt), tuple(notes), modal, bte, split)
 
 
+def is_current_file(files) -> bool:
+    """Whether ``files`` are one file of a run's heat current (a LAMMPS log, a ``fix ave/time`` or ``fix print`` file,
+    a table: :func:`heat_current_conductivity` reads the current from it) rather than a trajectory whose frames it
+    is computed from (a LAMMPS dump, a netCDF cache: :func:`~trajmodes.io.trajectories.registry.sniff`)."""
+    from trajmodes.io.trajectories.registry import sniff
+    files = list(files)
+    return len(files) == 1 and sniff(files[0]) not in ("lammps", "netcdf")
+
+
 def fstar_note(cepstral) -> str:
     """Where a cepstral analysis' f* came from, in words: the default band of the current's power, or the value given
     and, where the sampling rounded it, the f* it gave."""
@@ -403,3 +433,53 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
         four = an.thermal_conductivity(method="rta", linewidths=lw)
         four.attrs.update(four_phonon_width_THz=width, four_phonon_sample=list(FOUR_PHONON_SAMPLE))
     return BoltzmannBeside(ds, grids[1.0], spread, tuple(tried), at, sigma, heat_lifetime, err, four)
+
+
+@dataclass(frozen=True)
+class OwnConstants:
+    """A run's own effective constants for its Boltzmann equation (:func:`fit_own_constants`).
+
+    Attributes
+    ----------
+    fit : FitResult
+        The fit (:func:`~trajmodes.workflows.fit.fit_effective`): second order with the cutoff from the data, third
+        (and fourth) to the cutoffs given; ``fit.force_constants`` are the constants.
+    resamples : list of ForceConstants
+        The constants of the fit's block bootstrap resamples: the Boltzmann equation's error bar.
+    """
+
+    fit: object
+    resamples: list
+
+    @property
+    def force_constants(self):
+        return self.fit.force_constants
+
+
+def fit_own_constants(trajectory, cutoff3: float, cutoff4: float | None = None,
+                      n_resamples: int | None = None) -> OwnConstants:
+    """The run's own effective constants (``trajmodes conductivity --cutoff3``): fitted to the forces of
+    ``trajectory`` in one pass, the pair cutoff chosen from the data (never shorter than the range of the potential
+    the run's LAMMPS input states), the third order to ``cutoff3`` and the fourth to ``cutoff4`` (A), with
+    ``n_resamples`` (default :data:`BTE_RESAMPLES`) block bootstrap resamples of the fit."""
+    from trajmodes.workflows.fit import fit_effective, potential_range_of_runs
+    fit = fit_effective(trajectory, cutoff3=cutoff3, cutoff4=cutoff4,
+                        potential_range=potential_range_of_runs([trajectory]))
+    est = fit.estimator
+    est.bootstrap(n_resamples=BTE_RESAMPLES if n_resamples is None else n_resamples)
+    return OwnConstants(fit, list(est.resampled_force_constants()))
+
+
+def mode_lifetime_conductivity(trajectory, force_constants, temperature: float | None = None,
+                               resolution: float | None = None):
+    """The conductivity of a run's own mode lifetimes (normal-mode analysis; McGaughey and Kaviany, Phys. Rev. B 69,
+    094303 (2004)): the run projected on the modes of ``force_constants`` at every q of its supercell
+    (:func:`~trajmodes.workflows.modes.project_modes`), the peaks of their spectra fitted
+    (:func:`~trajmodes.workflows.modes.modes_dataset`, ``resolution`` THz), and kappa = sum C v^2 tau / V with classical
+    heat capacities (:func:`~trajmodes.modes.conductivity.conductivity_from_lifetimes`; ``missing_share``: the share of
+    sum C v^2 whose widths the run did not resolve)."""
+    from trajmodes.modes.conductivity import conductivity_from_lifetimes
+    from trajmodes.workflows.modes import modes_dataset, project_modes
+    ph, modes = project_modes(trajectory, force_constants)
+    peaks = modes_dataset(modes, phonons=ph, resolution=resolution)
+    return conductivity_from_lifetimes(ph, peaks, temperature=temperature, occupation="classical")

@@ -5,9 +5,11 @@ larger random arrangement (8 x 8 x 8 conventional cells, 2,048 atoms, half Cu an
 function (exact_lineshapes, the sample's own matrix diagonalised) is drawn along Gamma-X-W-L-Gamma, with the masses
 alone disordered (left) and with the constants disordered too (right), beside the virtual crystal's bands.
 
-    PYTHONPATH=. python docs/figures/disorder/alloy.py [WORKDIR]   (from the repository root; a few minutes)
+    PYTHONPATH=. python docs/figures/disorder/alloy.py [WORKDIR] [--figure-only]   (from the repository root; a few
+    minutes)
 
-Prints the constants it fitted and the widths it draws."""
+Prints the constants it fitted and the widths it draws; with ``--figure-only`` it stops once the figure is written
+(without the run's own lines). The LAMMPS runs in WORKDIR are reused when they are there."""
 import sys
 import tempfile
 import warnings
@@ -27,7 +29,9 @@ from trajmodes.forceconstants.fit import EffectiveForceConstants  # noqa: E402
 from trajmodes.forceconstants.model import ForceConstants  # noqa: E402
 
 here = Path(__file__).resolve().parent
-work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
+figure_only = "--figure-only" in sys.argv[1:]
+given = [a for a in sys.argv[1:] if a != "--figure-only"]
+work = Path(given[0]) if given else Path(tempfile.mkdtemp())
 run = generate(work, temperature=5.0, ps=100.0)
 warnings.simplefilter("ignore")
 traj = trajmodes.read(str(run["dump"]), species=run["species"], masses=run["masses"], reference=str(run["data"]))
@@ -112,23 +116,30 @@ print(f"{sc.n_atoms} atoms, {len(q)} q on the path: rms width (THz) of the exact
       f"{float(np.median(both.frequency_shift.values[ok])):.3f} (medians over the modes above 0.5 THz)")
 print("lowest-order half widths (THz, medians): mass {:.4f}, force constants {:.4f}, cross {:.4f}".format(
     *(float(np.median(widths[k].values[ok])) for k in ("gamma_mass", "gamma_fc", "gamma_cross"))))
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True, layout="constrained")
 vmax = np.percentile(both.unfolded.values, 99.5)
 for ax, ds, title in ((axes[0], mass, "masses disordered, virtual-crystal constants"),
                       (axes[1], both, "masses and constants disordered (fitted per species pair)")):
     A = ds.unfolded.values.T
-    ax.imshow(A, origin="lower", aspect="auto", extent=(-0.5, len(q) - 0.5, axis[0], axis[-1]), cmap="viridis",
-              vmax=vmax)
+    im = ax.imshow(A, origin="lower", aspect="auto", extent=(-0.5, len(q) - 0.5, axis[0], axis[-1]),
+                   cmap="viridis", vmin=0.0, vmax=vmax)
     for br in range(3):
         ax.plot(np.arange(len(q)), ds.frequency_vca.values[:, br], "w--", lw=0.7, alpha=0.7)
     ax.set_xticks(ticks, labels)
+    ax.set_xlabel("wave vector")
     ax.set_title(title, fontsize=10)
 axes[0].set_ylabel("frequency (THz)")
-fig.suptitle(f"Cu-Ni (Lennard-Jones, bonds 1.08 / 2.70 / 2.16 eV/A^2), {sc.n_atoms} atoms: unfolded spectral "
-             "function (exact); dashed: the virtual crystal", fontsize=10)
-fig.tight_layout()
+fig.colorbar(im, ax=axes, extend="max", pad=0.01,
+             label=r"unfolded spectral function $A(\mathbf{q}, \nu)$ (THz$^{-1}$)")
+pairs = ", ".join(f"{a}-{b} {bond_stiffness(a, b):.2f}" for a, b in ((SPECIES[0], SPECIES[0]),
+                                                                      (SPECIES[0], SPECIES[1]),
+                                                                      (SPECIES[1], SPECIES[1])))
+fig.suptitle(f"Cu-Ni, {sc.n_atoms:,} atoms (Lennard-Jones bonds {pairs} eV Å$^{{-2}}$): unfolded spectral function "
+             "(exact); dashed: the virtual crystal", fontsize=10)
 fig.savefig(here / "alloy_unfolded.png", dpi=130)
 print("wrote", here / "alloy_unfolded.png")
+if figure_only:
+    sys.exit(0)
 
 # the run's own lines (256 atoms) on the virtual crystal of the species-resolved fit: widths against the exact
 # lineshapes of its fitted sample matrix, those of the masses alone, and the lowest order

@@ -58,7 +58,7 @@ a.axhline(0.1, color="0.6", lw=0.8, ls=":")
 a.text(1.0, 0.11, "twice the spectra's resolution", color="0.5", fontsize=8)
 a.set_ylim(0, 0.8)
 a.set(xlabel="virtual-crystal frequency (THz)", ylabel="FWHM (THz)",
-      title=f"Cu, 30 % mass contrast (g2 = {g2[0]:.4f}), 256 atoms")
+      title=f"Cu, 30 % mass contrast ($g_2$ = {g2[0]:.4f}), 256 atoms: linewidths")
 a.legend(fontsize=8)
 ax = spectra.frequency.values
 picks = [int(np.argmin(np.abs(np.where(ok, nu, np.inf) - x))) for x in (3.3, 5.2, 7.2)]
@@ -69,9 +69,10 @@ for n, flat in enumerate(picks):
     sel = (ax > nu[iq, br] - 1.2) & (ax < nu[iq, br] + 1.2)
     b.plot(ax[sel], s[sel] / t.max() + n, color=f"C{n}", lw=1)
     b.plot(ax[sel], t[sel] / t.max() + n, color="k", lw=1, ls="--")
-    b.text(ax[sel][0], n + 0.55, f"q = {np.round(spectra.qpoint.values[iq], 3).tolist()}, branch {br}", fontsize=7)
-b.set(xlabel="frequency (THz)", ylabel="kinetic-energy density (offset)",
-      title="lines: MD (colour), exact harmonic (dashed)")
+    qtext = ", ".join(f"{x:.3g}" for x in np.asarray(spectra.qpoint.values[iq], float) + 0.0)
+    b.text(ax[sel][0], n + 0.55, f"q = ({qtext}), branch {br}", fontsize=7)
+b.set(xlabel="frequency (THz)", ylabel="kinetic-energy spectrum, scaled and offset",
+      title="three lines: MD (colour), exact harmonic (dashed)")
 fig.tight_layout()
 fig.savefig(here / "cu_isotopes_widths.png", dpi=130)
 print("wrote", here / "cu_isotopes_widths.png")

@@ -1,10 +1,15 @@
 """The unfolded spectral function of a mass-disordered crystal (docs/disorder.md): fcc Cu (EAM, Mishin et al. 2001,
-analytic constants at a = 3.615 A), 8 x 8 x 8 conventional cells (2,048 atoms), half the atoms 15 % lighter and half
+analytic constants at a = 3.615 Å), 8 x 8 x 8 conventional cells (2,048 atoms), half the atoms 15 % lighter and half
 15 % heavier, by the kernel polynomial method along Gamma-X-W-L-Gamma (the q of the sample's supercell on that path),
 beside the virtual crystal's bands.
 
-    PYTHONPATH=. python docs/figures/disorder/unfolded.py        (from the repository root; under 10 minutes on 2 cores)
+    PYTHONPATH=. python docs/figures/disorder/unfolded.py [CACHE.nc]   (from the repository root; under 10 minutes on
+    2 cores)
+
+With CACHE.nc the spectral function is written there the first time and read back after, so that the figure can be
+redrawn without the computation.
 """
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -38,16 +43,24 @@ labels.append("Γ")
 path.append(np.zeros(3))
 q = np.array(path)
 axis = np.linspace(0, 8.5, 500)
-ds = kpm_lineshapes(fc, m, q, frequencies=axis, n_moments=1024)
-fig, ax = plt.subplots(figsize=(7, 4.2))
+cache = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+if cache is not None and cache.exists():
+    import xarray as xr
+    ds = xr.load_dataset(cache)
+else:
+    ds = kpm_lineshapes(fc, m, q, frequencies=axis, n_moments=1024)
+    if cache is not None:
+        ds.to_netcdf(cache)
+fig, ax = plt.subplots(figsize=(7.6, 4.4), layout="constrained")
 A = ds.unfolded.values.T
-ax.imshow(A, origin="lower", aspect="auto", extent=(-0.5, len(q) - 0.5, axis[0], axis[-1]), cmap="viridis",
-          vmax=np.percentile(A, 99.5))
+im = ax.imshow(A, origin="lower", aspect="auto", extent=(-0.5, len(q) - 0.5, axis[0], axis[-1]), cmap="viridis",
+               vmin=0.0, vmax=np.percentile(A, 99.5))
 for b in range(3):
     ax.plot(np.arange(len(q)), ds.frequency_vca.values[:, b], "w--", lw=0.8, alpha=0.8)
 ax.set_xticks(ticks, labels)
-ax.set(ylabel="frequency (THz)", title="Cu, 30 % mass contrast, 2,048 atoms: unfolded spectral function (KPM)\n"
-                                        "dashed: the virtual crystal")
-fig.tight_layout()
+ax.set(xlabel="wave vector", ylabel="frequency (THz)",
+       title=f"Cu, 30 % mass contrast, {len(m0):,} atoms: unfolded spectral function (kernel polynomial method)\n"
+             "dashed: the virtual crystal")
+fig.colorbar(im, ax=ax, extend="max", pad=0.01, label=r"unfolded spectral function $A(\mathbf{q}, \nu)$ (THz$^{-1}$)")
 fig.savefig(here / "cu_isotopes_unfolded.png", dpi=130)
 print("wrote", here / "cu_isotopes_unfolded.png")

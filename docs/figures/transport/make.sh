@@ -17,7 +17,7 @@ from trajmodes.potentials.pair import LennardJones
 work = Path(sys.argv[1])
 argon_heat_dump(work, True, steps=100000)
 sc, prim = cubic_lattice("fcc", 5.30, 3, ["Ar"], masses=[39.948])
-LennardJones(0.0104, 3.40, cutoff=8.5).force_constants3(sc, prim, layout="compact").to_netcdf(work / "ar_lj3.nc")
+LennardJones(0.0104, 3.40, cutoff=8.5).force_constants3(sc, prim, layout="compact").write(work / "ar_lj3.nc")
 PY
 cd "$work"
 trajmodes conductivity argon.lammpstrj --species Ar --force-constants ar_lj3.nc --max-time 30 -o out

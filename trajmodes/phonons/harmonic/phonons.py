@@ -133,9 +133,9 @@ class Phonons:
                          direction=(1.0, 2.0, 3.0), symmetrize: bool = False, symprec: float = SYMPREC) -> np.ndarray:
         """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * A.
 
-        Analytic: v_s = <e_s| dD/dq |e_s> THZ^2 / (2 nu_s), from the exact gradient of the same
-        Wigner-Seitz-weighted sum as :meth:`dynamical_matrix`. 1 THz*A = 100 m/s. With the
-        non-analytic correction its part of dD/dq is a central difference (step 1e-5 1/A); at q = 0
+        Analytic: :math:`v_s = \\langle e_s | \\partial D / \\partial q | e_s \\rangle / (2 \\nu_s)` (D in THz^2), from
+        the exact gradient of the same Wigner-Seitz-weighted sum as :meth:`dynamical_matrix`. 1 THz*A = 100 m/s. With
+        the non-analytic correction its part of dD/dq is a central difference (step 1e-5 1/A); at q = 0
         the correction is left out (the analytic limit).
 
         Parameters
@@ -170,8 +170,8 @@ class Phonons:
     def sound_velocities(self, directions, dq: float = 2e-3) -> np.ndarray:
         """Sound velocities: slopes of the three acoustic branches at q -> 0 along each direction.
 
-        v = nu(q) / |q| (q without 2 pi, so nu/q = omega/k) at |q| = dq and 2 dq (Cartesian, 1/A), then
-        Richardson-extrapolated to q = 0 (v(q) = v0 + a q^2 + ...): error O(dq^4).
+        :math:`v = \\nu(q) / |q|` (q without 2 pi, so nu/q = omega/k) at :math:`|q|` = dq and 2 dq (Cartesian, 1/A),
+        then Richardson-extrapolated to q = 0 (v(q) = v0 + a q^2 + ...): error O(dq^4).
 
         Parameters
         ----------
@@ -240,7 +240,7 @@ class Phonons:
     def mesh_frequencies(self, mesh, projections: bool = False) -> MeshFrequencies:
         """Frequencies on a Gamma-centred mesh (phonopy's order, first index fastest), as
         :class:`~trajmodes.phonons.harmonic.dynamical.MeshFrequencies` (``qpoints``, ``frequencies`` THz,
-        ``projections``, the weight |e|^2 of every primitive atom in every mode with ``projections=True``).
+        ``projections``, the weight :math:`|e|^2` of every primitive atom in every mode with ``projections=True``).
 
         ``mesh``: one positive integer n (n x n x n) or three (:func:`trajmodes.lattice.qpoints.parse_mesh`; a diagonal
         3 x 3 matrix is its diagonal, any other supercell matrix a ValueError)."""
@@ -262,7 +262,7 @@ class Phonons:
         frequencies : array_like, optional
             Where to evaluate (THz); default phonopy's: min - 10 sigma .. max + 10 sigma, 201 points.
         projected : bool
-            Also the DOS projected on every primitive atom (|e|^2 weights); they sum to the total.
+            Also the DOS projected on every primitive atom (:math:`|e|^2` weights); they sum to the total.
 
         Returns
         -------

@@ -49,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import eigh
 
-from trajmodes.forceconstants.averages import CELL_VARIANCE
+from trajmodes.forceconstants.averages import strain_dofs
 from trajmodes.forceconstants.design import partner_indices
 from trajmodes.forceconstants.dipole import SupercellConvolution
 from trajmodes.forceconstants.uncertainty import bootstrap_std
@@ -540,9 +540,7 @@ def free_energy_from_frames(force_constants, trajectory, temperature: float, mes
     dofs = 0
     strains = per[:, 5:]
     if with_cell and np.isfinite(strains).all() and n_frames > 1:
-        cov = np.cov(strains.T)
-        w = np.linalg.eigvalsh(0.5 * (cov + cov.T))
-        dofs = int(np.sum(w > max(CELL_VARIANCE, 1e-6 * w.max())))
+        dofs = strain_dofs(np.cov(strains.T))
     box = dofs * KB_EV * T / 2 / n_cells
     orders = [o for o in (3, 4) if getattr(fc, f"fc{o}") is not None]
     values, names, units, terms = _free_energy_values(fc, fc if orders else None, orders, e, box, T, mesh, cubic_mesh,

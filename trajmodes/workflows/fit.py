@@ -1,0 +1,354 @@
+"""``trajmodes fit`` (and the fit of ``trajmodes run``): effective (TDEP) force constants of one temperature, their
+dispersion beside other constants, the cutoff chosen from the data, and the frequencies at the special points with
+the error bars calibrated for the run.
+
+A light module at import (numpy and the force-constant model): the command line's parser takes the fit's defaults,
+:data:`FIT_DEFAULTS`, from here.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from trajmodes.lattice.spglib_calls import SYMPREC
+
+if TYPE_CHECKING:
+    from trajmodes.phonons.harmonic.stability import ImaginaryModes
+
+__all__ = ["FIT_DEFAULTS", "SPHERE_ATOMS", "default_cutoff2", "warn_truncation", "FitResult", "LargestDifference",
+           "fit_effective", "frequency_error_bars", "frequencies_on", "require_masses", "potential_range_of_runs",
+           "cutoff_report", "fitted_temperature"]
+
+#: the defaults of the fit's settings (the keywords of :func:`fit_effective` besides the cutoffs): ``trajmodes fit``'s
+#: parser offers them, ``trajmodes run`` fits with them; ``symprec`` is the one symmetry tolerance,
+#: :data:`~trajmodes.lattice.spglib_calls.SYMPREC`
+FIT_DEFAULTS = dict(mode="sequential", folds=5, cv="blocks", stride=1, n_frames=None, symprec=SYMPREC,
+                    constraints=None)
+#: the default pair cutoff's sphere holds at most about this many atoms (unless the potential reaches further): it
+#: bounds the cost of the fit in large supercells (the sphere of the longest cutoff of a 6x6x6 bcc supercell holds
+#: 226 atoms, of a 4x4x4 fcc one 134)
+SPHERE_ATOMS = 300
+
+
+def default_cutoff2(cell, n_atoms: int | None = None, potential_range=None) -> float:
+    """The pair cutoff (A) of the fit the default cutoff is chosen from: the longest the supercell ``cell`` allows
+    without two images of a pair (just below half its shortest lattice vector: TDEP's default), at most the radius of
+    a sphere holding :data:`SPHERE_ATOMS` atoms of the crystal (of ``n_atoms`` atoms in the cell), unless the
+    potential's range (``potential_range``, A) is longer."""
+    from trajmodes.forceconstants.convergence import largest_cutoff
+    cell = np.asarray(cell, float)
+    limit = largest_cutoff(cell)
+    if n_atoms is None:
+        return float(limit)
+    cap = (3.0 * abs(np.linalg.det(cell)) / int(n_atoms) * SPHERE_ATOMS / (4.0 * np.pi)) ** (1.0 / 3.0)
+    if potential_range is not None and np.isfinite(float(potential_range)):
+        cap = max(cap, float(potential_range))
+    return float(min(limit, cap))
+
+
+def frequencies_on(phonons, bands, primitive=None, names=("the fitted constants", "the constants compared")):
+    """``bands`` (a band-structure dataset) with the frequencies of ``phonons`` at its q-points: the same points of the
+    zone where ``primitive`` (the cell whose reduced coordinates ``bands`` holds) is another basis of the crystal of
+    ``phonons`` (:func:`~trajmodes.lattice.qpoints.qpoints_in`; another crystal is refused). The dataset keeps
+    ``bands``' q-points; ``compared_qpoint`` holds them in the basis of ``phonons``."""
+    from trajmodes.lattice.qpoints import qpoints_in
+    q = bands.qpoint.values
+    if primitive is not None:
+        q = qpoints_in(q, primitive, phonons.force_constants.primitive, names=names)
+    out = bands.copy()
+    qdir = None
+    if "segment" in bands.coords and len(q):     # Gamma on a segment: the limit along it, as the bands' own (LO-TO)
+        seg = bands.segment.values
+        ends = np.flatnonzero(np.diff(np.append(seg, -1)) != 0)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        qdir = (q[ends] - q[starts])[np.searchsorted(ends, np.arange(len(q)))]
+    out["frequency"] = (("q", "branch"), phonons.frequencies(q, qdir), bands.frequency.attrs)
+    out["compared_qpoint"] = (("q", "reduced"), np.asarray(q, float),
+                              {"units": "reduced", "long_name": "the same q-points in the compared constants' basis"})
+    return out
+
+
+@dataclass(frozen=True)
+class LargestDifference:
+    """The largest ``|effective - reference|`` of a fit (:meth:`FitResult.largest_difference`).
+
+    Attributes
+    ----------
+    difference : float
+        effective - reference at the mode where it is largest in magnitude (signed), THz.
+    branch : int
+        That mode's branch.
+    qpoint : ndarray, shape (3,)
+        That mode's q-point on the band path, reduced coordinates.
+    mean : float
+        effective - reference averaged over every q-point and branch of the path, THz.
+    """
+
+    difference: float
+    branch: int
+    qpoint: np.ndarray
+    mean: float
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The effective force constants of one temperature and their dispersion.
+
+    Attributes
+    ----------
+    estimator : EffectiveForceConstants
+        Fitted (``force_constants_``, ``scores_``, ``fc3_``, ...).
+    bands : xarray.Dataset
+        The effective dispersion along the band path (THz).
+    reference_bands : xarray.Dataset or None
+        The dispersion of the ``compare`` force constants on the same q-points.
+    temperature : float or None
+        Mean kinetic temperature of the runs (K): as given to :func:`fit_effective`, else that of the fitted frames
+        (:attr:`EffectiveForceConstants.temperature_`, from the fit's own pass).
+    convergence : CutoffConvergence or None
+        The frequencies at the special points at every pair cutoff up to the one fitted, with error bars, and the
+        cutoff they converge at (:func:`~trajmodes.phonons.harmonic.convergence.cutoff_convergence`); None with a held fc2.
+    reference_imaginary : ImaginaryModes or None
+        The imaginary modes of the ``compare`` force constants
+        (:func:`~trajmodes.phonons.harmonic.stability.imaginary_modes`: on their supercell's q-points, an 8^3 mesh, the
+        special points and the band path); None without them.
+    held : Trajectory or None
+        The frames the error model projects (:func:`~trajmodes.series.errorbars.frames_to_hold`), read in the fit's
+        pass and held in memory, for :func:`frequency_error_bars`; None where they are read again.
+    """
+
+    estimator: object
+    bands: object
+    reference_bands: object | None
+    temperature: float | None
+    convergence: object | None = None
+    reference_imaginary: ImaginaryModes | None = None
+    held: object | None = None
+
+    @property
+    def force_constants(self):
+        return self.estimator.force_constants_
+
+    def largest_difference(self) -> LargestDifference | None:
+        """The largest ``|effective - reference|`` on the band path (:class:`LargestDifference`: difference THz,
+        branch, q reduced, mean difference THz), or None without reference bands."""
+        if self.reference_bands is None:
+            return None
+        diff = self.bands.frequency.values - self.reference_bands.frequency.values
+        i = np.unravel_index(np.argmax(np.abs(diff)), diff.shape)
+        return LargestDifference(difference=float(diff[i]), branch=int(i[1]), qpoint=self.bands.qpoint.values[i[0]],
+                                 mean=float(diff.mean()))
+
+
+def _range(potential_range) -> float | None:
+    """A potential's range in A (a number or a PotentialRange), None when unknown."""
+    reach = None if potential_range is None else float(potential_range)
+    return reach if reach is not None and np.isfinite(reach) else None
+
+
+def warn_truncation(cutoff2, potential_range, stacklevel: int = 2) -> bool:
+    """Warn (one line, UserWarning) when the pair cutoff ``cutoff2`` (A) is shorter than the range of the potential
+    (``potential_range``: A, or the PotentialRange of :func:`trajmodes.io.potentials.pair_style.potential_range`, which
+    the warning names); returns whether it is."""
+    import warnings
+    from trajmodes.forceconstants.cutoffs import cutoff_length
+    reach = _range(potential_range)
+    if reach is None or cutoff_length(cutoff2) >= reach - 1e-6:
+        return False
+    where = potential_range.describe() if hasattr(potential_range, "describe") else f"{reach:g} A"
+    warnings.warn(f"cutoff2 = {float(cutoff2):g} A is shorter than the range of the potential, {where}: the fit "
+                  "truncates the force constants (leave cutoff2 out to choose it from the data)", UserWarning,
+                  stacklevel=stacklevel + 1)
+    return True
+
+
+def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float | None = None,
+                  cutoff4: float | None = None, mode: str = "sequential",
+                  folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
+                  symprec: float = SYMPREC, constraints=(), path: str | None = None, npoints: int = 51,
+                  compare=None, potential_range=None, temperature: float | None = None,
+                  born=None, epsilon=None) -> FitResult:
+    """Effective (TDEP) force constants of one temperature and their band structure (``trajmodes fit``).
+
+    The frames are read once; work joined to the first run's next pass before
+    (:class:`~trajmodes.trajectory.passes.Pass`) is computed in the fit's pass.
+
+    Parameters
+    ----------
+    trajectories : Trajectory or list of Trajectory
+        Runs at one temperature, with forces, on the same supercell.
+    cutoff2 : float, optional
+        Pair cutoff in A. Default: chosen from the data. The run is fitted once at the longest cutoff
+        (:func:`default_cutoff2`), and the fits at every shorter neighbour shell follow from the same normal
+        equations; the smallest cutoff from which the frequencies at the special points agree with the longest's
+        within their error bars is kept (:func:`~trajmodes.phonons.harmonic.convergence.cutoff_convergence`), never shorter
+        than ``potential_range``. Given, the table is made up to it and the fit stays at it.
+    cutoff3, cutoff4, mode, folds, cv, stride, n_frames, symprec, constraints
+        Settings of :class:`~trajmodes.EffectiveForceConstants`.
+    path : str, optional
+        Band path as special-point letters (``"GXU|KGL"``); default the lattice's standard path.
+    npoints : int
+        q-points per path segment.
+    compare : ForceConstants or path, optional
+        Force constants (e.g. the 0 K ones of the potential) to evaluate on the same q-points.
+    potential_range : float or PotentialRange, optional
+        The range of the potential that made the run, A (:func:`trajmodes.io.potentials.pair_style.potential_range`
+        reads it from the run's LAMMPS input): the chosen cutoff is never shorter, and a ``cutoff2`` shorter than it is
+        warned about.
+    temperature : float, optional
+        The runs' mean kinetic temperature in K where it is known (``trajmodes run`` has it from the run's summary);
+        default the mean over the fitted frames, from the fit's own pass (:attr:`FitResult.temperature`).
+    born, epsilon : array_like, optional
+        Born charges and dielectric tensor of a polar crystal (:class:`~trajmodes.EffectiveForceConstants`): the
+        dipole-dipole forces are taken out before the fit (a rigid-ion run's: :func:`rigid_ion_charges`).
+    """
+    from trajmodes.forceconstants.fit import EffectiveForceConstants
+    from trajmodes.forceconstants.cutoffs import cutoff_length
+    from trajmodes.phonons.harmonic.convergence import cutoff_convergence
+    from trajmodes.series.errorbars import fit_holding_frames
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.workflows.reading import load_force_constants
+    trajs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
+    reach = _range(potential_range)
+    auto = cutoff2 is None
+    if auto:
+        cell = trajs[0].lattice_cell                     # from the frames' headers where the average is pending
+        cutoff2 = 6.0 if cell is None else default_cutoff2(cell, trajs[0].n_atoms, reach)
+    else:
+        warn_truncation(cutoff2, potential_range, stacklevel=3)
+    est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, cutoff4=cutoff4, mode=mode, folds=folds,
+                                  stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints,
+                                  born=born, epsilon=epsilon)
+    # the frames the error model projects, read in the fit's pass where they may be held (the run is then read once)
+    held = fit_holding_frames(est, trajs if len(trajs) > 1 else trajs[0])
+    convergence = cutoff_convergence(est, minimum=reach)
+    if auto and convergence.cutoff2 < cutoff_length(est.cutoff2) - 1e-9:
+        est.refit(cutoff2=convergence.cutoff2)
+    bands = Phonons(est.harmonic_force_constants_).band_structure(path, npoints=npoints)
+    reference = imaginary = None
+    if compare is not None:
+        from trajmodes.phonons.harmonic.stability import imaginary_modes
+        fc0 = compare if hasattr(compare, "fc2") else load_force_constants(compare)
+        ph0 = Phonons(fc0)
+        # the same points of the zone in the reference's own basis (its primitive cell may be another choice)
+        reference = frequencies_on(ph0, bands, est.primitive_, names=("the fitted constants", "the constants to "
+                                                                      "compare with (--compare)"))
+        # the reference's own q-points (its supercell, a mesh, the special points) and the path it is drawn on
+        imaginary = imaginary_modes(ph0, reference.compared_qpoint.values, reference.frequency.values)
+    if temperature is None and np.isfinite(est.temperature_):
+        temperature = float(est.temperature_)
+    return FitResult(est, bands, reference, temperature, convergence, imaginary, held)
+
+
+def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabels=None, n_resamples: int = 200,
+                         seed: int | None = 0, static=None, progress=None):
+    """The effective frequencies of a fit (``trajmodes fit`` and ``run``) at the special points with the error bars
+    calibrated for the run (:mod:`trajmodes.series.errorbars`): the fit bootstrapped (no pass over the frames), the
+    run projected on its modes (at most :data:`~trajmodes.series.errorbars.ERROR_MODEL_FRAMES` frames) and, where its
+    modes kept their energies, a fourth order fitted to it; where no calibrated estimate applies the dataset says that
+    the error bars are lower bounds, and why.
+
+    Parameters
+    ----------
+    result : FitResult
+        Of :func:`fit_effective`.
+    trajectories : Trajectory or list of Trajectory
+        The runs it was fitted to.
+    qpoints : array_like (nq, 3), optional
+        Reduced; default the special points of the lattice (``qlabels`` their names).
+    n_resamples, seed
+        Of the block bootstrap (unless the fit has one).
+    static : ForceConstants, optional
+        The static (0 K) crystal at the run's volume: d nu / dT by the classical scaling of the shift, for the
+        temperature term (a single run has no other).
+    progress : callable, optional
+        Called with one line before each step of the error model that can take seconds
+        (:func:`~trajmodes.series.errorbars.error_model_inputs`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``frequency``, ``frequency_err`` and its parts ``frequency_bootstrap_err``, ``frequency_temperature_err``,
+        ``frequency_partition_err``, ``frequency_net_slope_err`` (q, branch) THz; coordinates ``qpoint``, ``qlabel``;
+        attrs ``error_model``, ``error_is_lower_bound``, ``error_model_reason``, ``error_bars`` (``calibrated (...)``
+        or ``lower bound (...)``: :func:`~trajmodes.series.errorbars.error_bar_label`, also on ``frequency_err``),
+        ``frozen_share``, ``energy_conserved`` (1, 0, -1 unknown), ``error_model_seconds``.
+    """
+    import xarray as xr
+    from trajmodes.lattice.paths import special_points
+    from trajmodes.series.errorbars import (MODELS, error_bar_label, error_model_inputs, run_frequency_errors,
+                                            static_slope)
+    est = result.estimator
+    if qpoints is None:
+        pts = special_points(est.primitive_)
+        qlabels, qpoints = list(pts), np.array(list(pts.values()), float)
+    q = np.atleast_2d(np.asarray(qpoints, float))
+    qlabels = [""] * len(q) if qlabels is None else [str(x) for x in qlabels]
+    if not hasattr(est, "params_samples_"):
+        est.bootstrap(n_resamples, seed)
+    found = error_model_inputs(est, trajectories if result.held is None else result.held, progress=progress)
+    dnu, why = static_slope(est, static, q) if static is not None else (None, "")
+    r = run_frequency_errors(est, q, found, dnu_dT=dnu, dnu_dT_source="from the static crystal (classical scaling of "
+                             "the shift)" if dnu is not None else "")
+    reason = f"{r.reason}; {why}" if why and r.lower_bound else r.reason
+    thz, dims, e = {"units": "THz"}, ("q", "branch"), r.result
+    label = error_bar_label(r.lower_bound, reason)
+    return xr.Dataset(
+        {"frequency": (dims, e.frequency, dict(thz, long_name="effective phonon frequency")),
+         "frequency_err": (dims, e.frequency_err, dict(thz, long_name="standard error (error_model)",
+                                                       error_bars=label)),
+         "frequency_bootstrap_err": (dims, e.bootstrap_err, dict(thz, long_name="block bootstrap part")),
+         "frequency_temperature_err": (dims, e.temperature_term, dict(thz, long_name="temperature term")),
+         "frequency_partition_err": (dims, e.partition_term, dict(thz, long_name="partition term")),
+         "frequency_net_slope_err": (dims, e.net_slope_term, dict(thz, long_name="net-slope term"))},
+        coords={"qpoint": (("q", "reduced"), q), "qlabel": ("q", qlabels)},
+        attrs={"error_model": r.model, "error_model_description": MODELS[r.model],
+               "error_is_lower_bound": int(r.lower_bound), "error_model_reason": reason, "error_bars": label,
+               "frozen_share": found.share, "error_model_seconds": found.seconds,
+               "energy_conserved": -1 if found.energy_conserved is None else int(found.energy_conserved)})
+
+
+def require_masses(species, masses=None, problem: str | None = None) -> np.ndarray:
+    """The masses (amu) of the run's ``species`` that the fit needs: ``masses``, or the standard ones of the species,
+    checked before anything is read or written; else a ValueError that says what to give (``problem``: why the run's
+    own files did not say them, :attr:`~trajmodes.io.trajectories.base.FrameSource.masses_problem`;
+    :func:`~trajmodes.lattice.crystal.masses_or_error`)."""
+    from trajmodes.lattice.crystal import masses_or_error
+    return masses_or_error(species, masses, problem)
+
+
+def potential_range_of_runs(trajectories, logs=()):
+    """The range of the potential of the runs ``trajectories`` (a
+    :class:`~trajmodes.io.potentials.pair_style.PotentialRange`, A, and where it was read), from the LAMMPS input or
+    log that names their dumps (the runs' thermo ``logs`` first), for :func:`fit_effective`'s ``potential_range``;
+    None when no input names them (:func:`~trajmodes.io.potentials.pair_style.potential_range_of`)."""
+    from trajmodes.io.potentials.pair_style import potential_range_of
+    return potential_range_of(trajectories, logs=logs or ())
+
+
+def cutoff_report(convergence, given: bool) -> str:
+    """The convergence of the frequencies with the pair cutoff (:attr:`FitResult.convergence`) in words: the table
+    (:func:`~trajmodes.forceconstants.report.format_cutoff_table`; ``given``: the cutoff was given, not chosen) and
+    a line per note."""
+    from trajmodes.forceconstants.report import format_cutoff_table
+    return "\n".join([format_cutoff_table(convergence.table, given=given)]
+                     + [f"note: {note}" for note in convergence.notes])
+
+
+def fitted_temperature(path) -> float | None:
+    """The temperature (K) effective constants were fitted at, from the provenance ``trajmodes fit`` writes into
+    its netCDF file; None for other files (0 K constants, phono3py's, constants of unknown origin)."""
+    import xarray as xr
+    if not str(path).endswith(".nc") or not os.path.isfile(path):
+        return None
+    try:
+        with xr.open_dataset(path) as f:
+            attrs = dict(f.attrs)
+    except (OSError, ValueError):
+        return None
+    T = attrs.get("temperature_K")
+    fitted = any(k.startswith("setting_cutoff") for k in attrs)
+    return float(T) if fitted and T is not None and float(T) > 0 else None

@@ -1,0 +1,48 @@
+"""The outputs of every command: staged until the command succeeds, written atomically, and stamped with what made
+them.
+
+A command's files go through one :func:`staged_outputs` (``out(target)`` is the path to write ``target`` to; they
+are moved into place when the whole command has succeeded, :class:`~trajmodes.io.filesystem.StagedOutputs`); its
+datasets are written by :func:`write_dataset` with the :func:`provenance` attributes, and an output kept between
+commands (the cache of ``trajmodes run``) is known by its inputs' :func:`source_fingerprint`.
+"""
+from __future__ import annotations
+
+from trajmodes.io.filesystem import StagedOutputs, atomic_write
+from trajmodes.io.provenance import clean_attrs
+
+__all__ = ["staged_outputs", "provenance", "source_fingerprint", "write_dataset"]
+
+
+def staged_outputs(notify=None) -> StagedOutputs:
+    """The outputs of one command: every file staged beside its target and moved into place when the command has
+    succeeded (``commit``), or removed when it fails or is interrupted (``discard``); ``notify(what, path)`` is told
+    of every staging folder made and every file kept early (the supervisor of the command line removes the folders of
+    a command it must kill)."""
+    return StagedOutputs(notify=notify)
+
+
+def provenance(inputs=(), settings=None, temperature: float | None = None) -> dict:
+    """The attributes every output of a command carries: the program and its version, when, the input files
+    ``inputs`` (with their sizes and times), the command's ``settings`` and the run's ``temperature`` (K) where known
+    (:func:`trajmodes.io.provenance.provenance`)."""
+    from trajmodes.io.provenance import provenance as attributes
+    return attributes(inputs, settings, temperature=temperature)
+
+
+def source_fingerprint(paths, settings: str = "") -> str:
+    """What identifies the inputs ``paths`` as they are now, with the ``settings`` the output depends on
+    (:func:`trajmodes.io.filesystem.source_fingerprint`): an output that stores it is reused only while it is the
+    same."""
+    from trajmodes.io.filesystem import source_fingerprint as fingerprint
+    return fingerprint(paths, settings=settings)
+
+
+def write_dataset(ds, target: str, out, attrs: dict) -> str:
+    """Write the dataset ``ds`` to ``target`` through the command's outputs ``out`` (staged, :func:`staged_outputs`;
+    atomic) with ``attrs`` (its :func:`provenance`) added to its own, all made netCDF-safe
+    (:func:`~trajmodes.io.provenance.clean_attrs`). Returns ``target``."""
+    ds = ds.copy()
+    ds.attrs = clean_attrs({**ds.attrs, **attrs})
+    atomic_write(out(target), lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"))
+    return target
