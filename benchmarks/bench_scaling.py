@@ -139,6 +139,8 @@ def markdown(record: dict) -> str:
                      f"{r['read_gb']:.2f} |" if eff is not None else
                      f"| {r['command']} | {r['mode']} | {r['cores']} | {r['wall_s']:.2f} | {r['mb_s_per_core']:.1f} | "
                      f"| | {r['peak_gb']:.2f} | {r['read_gb']:.2f} |")
+    if record.get("note"):
+        lines += ["", record["note"]]
     lines += ["", f"Goal: >= {100 * GOAL:.0f} % parallel efficiency at 16 cores. Efficiency is the speed-up over the "
                   "same command on one core divided by the cores; MB/s per core is the dump's size over the wall "
                   "time over the cores.", ""]
@@ -154,11 +156,15 @@ def main(argv=None) -> None:
     p.add_argument("--commands", default=",".join(COMMANDS))
     p.add_argument("--workdir", default=str(HERE / "data" / "scaling"))
     p.add_argument("--report", action="store_true", help="the Markdown again from the saved JSON")
+    p.add_argument("--note", default=None, help="a paragraph on what the numbers show, kept with them")
     args = p.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
     js = RESULTS / "scaling.json"
     if args.report:
         record = json.loads(js.read_text())
+        if args.note is not None:
+            record["note"] = args.note
+            js.write_text(json.dumps(record, indent=1))
     else:
         record = bench(args)
         record["argv"] = " ".join(sys.argv[1:] if argv is None else argv)
