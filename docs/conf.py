@@ -320,13 +320,39 @@ def _complete_api_page(app, docname, source):
     source[0] += "\n".join(blocks)
 
 
+# -- Links that show a file name: the page's title instead ----------------------------------------------------------
+#: the text of a link that names a page's file ("fitting.md", "docs/fitting.md", "fitting.md#a-section")
+FILE_NAME_TEXT = re.compile(r"(?:docs/)?([\w-]+)\.md(?:#\S*)?")
+
+
+def titled_link_text(text: str, titles: dict[str, str]) -> str | None:
+    """The title a link whose text ``text`` is the file name of a page should show instead (``titles``: document
+    name -> title), or None where the text is not a page's file name."""
+    m = FILE_NAME_TEXT.fullmatch(text.strip())
+    return titles.get(m.group(1)) if m else None
+
+
+def _title_file_name_links(app, doctree, docname):
+    """A link between pages written with the file name as its text ("[fitting.md](fitting.md)", as generated pages
+    and older text write them) shows the page's title, as MyST's "[](fitting.md)" does."""
+    from docutils import nodes
+    titles = {name: title.astext() for name, title in app.env.titles.items()}
+    for ref in list(doctree.findall(nodes.reference)):
+        if not ref.get("internal"):
+            continue
+        title = titled_link_text(ref.astext(), titles)
+        if title:
+            ref.children = [nodes.inline(title, title)]
+
+
 def setup(app):
     """Put the filter of the known warnings in front of Sphinx's warning handlers (before -W counts them), complete
-    the API page and the sections, and run the tutorials."""
+    the API page and the sections, run the tutorials, and title the links that show a file name."""
     for handler in logging.getLogger("sphinx").handlers:
         if type(handler).__name__ == "WarningStreamHandler":
             handler.filters.insert(0, _KnownWarnings())
     app.connect("source-read", _complete_api_page)
     app.connect("source-read", _complete_index)
     app.connect("builder-inited", _execute_tutorials)
+    app.connect("doctree-resolved", _title_file_name_links)
     return {"parallel_read_safe": True}

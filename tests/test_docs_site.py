@@ -12,7 +12,9 @@ optional") and their references to internal modules give some 300 unresolved tar
 The build costs about 15 s of CPU time with the executed tutorials in their cache (``docs/_build/tutorials-cache``),
 about 60 s more without (the three notebooks run); so every test that needs the site is marked slow. The browser
 tests render pages in headless Chromium (Debian: ``apt-get install chromium``), about 2 s a page; without it they skip,
-unless ``TRAJMODES_REQUIRE_BROWSER=1`` (set by .ci/run), where they fail.
+unless ``TRAJMODES_REQUIRE_BROWSER=1`` (set by .ci/run), where they fail. They test what a reader sees: every table of
+every page within the text column at 1400 and 1280 px, none that needs scrolling sideways inside its own box (whose
+scrollbar sits below the table, often screens down), every code block with a copy button, the figures loaded.
 """
 from __future__ import annotations
 
@@ -58,12 +60,22 @@ def test_api_page_lists_only_public_names():
         print(f"docs/api.md has no section for {unlisted} yet: the site lists them under 'Other public names'")
 
 
+NUMBERS = ["no", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve"]
+
+
 def test_index_lists_the_tutorials():
+    """The front page links every notebook and says how many there are: the number its list holds."""
     text = (DOCS / "index.md").read_text()
     notebooks = sorted(p.name for p in (ROOT / "examples" / "notebooks").glob("*.ipynb"))
     assert notebooks, "examples/notebooks has no notebook"
     for name in notebooks:
         assert f"<../examples/notebooks/{name}>" in text, f"docs/index.md does not link the tutorial {name}"
+    section = text[text.index("## Tutorials"):]
+    listed = re.findall(r"^- \{download\}`", section, re.M)
+    assert len(listed) == len(notebooks), f"docs/index.md lists {len(listed)} tutorials, examples has {len(notebooks)}"
+    said = re.search(r"^(\w+) Jupyter notebooks", section, re.M)
+    assert said and said.group(1) == NUMBERS[len(listed)], (
+        f"docs/index.md says {said.group(1) if said else 'no number of'} Jupyter notebooks and lists {len(listed)}")
 
 
 @pytest.fixture(scope="module")
@@ -89,16 +101,146 @@ def test_site_builds_without_warnings(site):
         assert (html / f"{page.stem}.html").is_file(), f"the site has no page for docs/{page.name}"
 
 
+#: pages whose physics must be equations, and an equation (LaTeX, as MathJax receives it) each must show as a block
+EQUATION_PAGES = {
+    "transport": r"\kappa_{ab}",                  # the Green-Kubo integral
+    "phonons": r"D_{kk'}(\mathbf{q})",            # the dynamical matrix
+    "polar": r"C_{k\alpha, k'\beta}(\mathbf{q})",  # the Gonze-Lee Ewald sum
+    "free_energy": r"\int_0^1",                   # the thermodynamic integration
+    "anharmonic": r"\Gamma_\lambda",              # the three-phonon width
+}
+_MATH = re.compile(r'<(span|div) class="math notranslate nohighlight">(.*?)</\1>', re.S)
+
+
+def rendered_text(page_html: str) -> str:
+    """What a page's article says in prose: its text without code, scripts and math."""
+    body = page_html[page_html.find("<article"):page_html.rfind("</article>")]
+    body = re.sub(r"<(script|style|pre|code)\b.*?</\1>", " ", body, flags=re.S)
+    body = _MATH.sub(" ", body)
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", body))
+
+
+def test_rendered_text_leaves_out_code_and_math():
+    page = ('<article>a <code>$HOME</code> and <span class="math notranslate nohighlight">\\(x_k\\)</span>'
+            '<pre>$ ls</pre> b $5</article>')
+    assert rendered_text(page).split() == ["a", "and", "b", "$5"]
+
+
 @pytest.mark.slow
 def test_equations_are_rendered_as_math(site):
     """The physics is written as equations (MyST's dollar math), rendered by MathJax: the Green-Kubo integral and
-    the cepstral sum of the transport page are math blocks, not code, and no underscore of them turns text italic."""
+    the cepstral sum of the transport page, the dynamical matrix, the Gonze-Lee sum, the thermodynamic integration
+    and the three-phonon width are math blocks, not code or plain text. No page shows a literal dollar sign (a formula
+    MyST did not read as math) or has underscores of a formula turned into italics."""
     page = (site[0] / "transport.html").read_text()
     blocks = re.findall(r'<div class="math notranslate nohighlight">(.*?)</div>', page, re.S)
     assert any(r"\kappa_{ab}" in b and r"\int_0^\infty" in b for b in blocks), blocks[:3]
     assert any(r"\log S(0)" in b for b in blocks)
     assert "kappa_ab = 1 / (V k_B" not in page and "<em>k</em>" not in page
     assert 'mathjax' in page.lower()
+    for name, latex in EQUATION_PAGES.items():
+        page = (site[0] / f"{name}.html").read_text()
+        maths = [m.group(2) for m in _MATH.finditer(page)]
+        shown = [m.group(2) for m in _MATH.finditer(page) if m.group(1) == "div"]
+        assert len(maths) >= 20 and any(latex in b for b in shown), (
+            f"{name}.html: {len(maths)} formulas, {len(shown)} displayed; none shows {latex}")
+    for md in sorted(DOCS.glob("*.md")):
+        text = rendered_text((site[0] / f"{md.stem}.html").read_text())
+        dollars = [text[max(0, m.start() - 40):m.end() + 40] for m in re.finditer(r"\$", text)]
+        assert not dollars, f"{md.stem}.html shows a literal $ (a formula not read as math): {dollars[:3]}"
+
+
+def _markdown_tokens(text: str):
+    """The inline tokens of a page as MyST parses it with the site's extensions (dollar math: $...$ is a math token,
+    not text)."""
+    from markdown_it.renderer import RendererHTML
+    from myst_parser.config.main import MdParserConfig
+    from myst_parser.parsers.mdit import create_md_parser
+    md = create_md_parser(MdParserConfig(enable_extensions=set(_conf().myst_enable_extensions)), RendererHTML)
+    stack = list(md.parse(text))
+    while stack:
+        token = stack.pop(0)
+        yield token
+        stack[:0] = token.children or []
+
+
+def test_no_formula_turns_text_italic_or_shows_a_dollar():
+    """In the Markdown of every page, no underscore makes emphasis (the pages write italics with asterisks; an
+    underscore pair in prose was a formula's subscripts turning two lines italic) and no dollar sign is left as text
+    (a formula MyST does not read as math)."""
+    assert [t.markup for t in _markdown_tokens("a _b_ and $x_k$ and *c*") if t.type == "em_open"] == ["_", "*"]
+    problems = []
+    for page in sorted(DOCS.glob("*.md")):
+        for token in _markdown_tokens(page.read_text()):
+            if token.type in ("em_open", "strong_open") and "_" in token.markup:
+                problems.append(f"docs/{page.name}: an underscore makes emphasis")
+            if token.type == "text" and "$" in token.content:
+                problems.append(f"docs/{page.name}: a literal $ in {token.content[:80]!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_links_name_pages_by_title():
+    """A link whose text is a page's file name ("fitting.md") shows the page's title (docs/conf.py does it for the
+    generated pages); the pages themselves write "[](fitting.md)", which MyST titles."""
+    conf = _conf()
+    titles = {"fitting": "Effective force constants from MD (TDEP)"}
+    assert conf.titled_link_text("fitting.md", titles) == titles["fitting"]
+    assert conf.titled_link_text("docs/fitting.md#a-section", titles) == titles["fitting"]
+    assert conf.titled_link_text("the fitting guide", titles) is None
+    pattern = re.compile(r"\[(?:docs/)?[\w-]+\.md\]\(")
+    named = [f"docs/{p.name}" for p in sorted(DOCS.glob("*.md")) if pattern.search(p.read_text())
+             and p.name not in GENERATED_PAGES]
+    assert not named, f"links that show a file name instead of the page's title ([](page.md) shows it): {named}"
+
+
+#: pages written by a program (their links are titled by docs/conf.py when the site is built)
+GENERATED_PAGES = {"cli.md": "trajmodes.cli.reference", "benchmarks.md": "benchmarks/run_all.py"}
+
+
+@pytest.mark.slow
+def test_links_show_titles_on_the_site(site):
+    """On the built site no link between pages shows a file name as its text."""
+    bad = []
+    for md in sorted(DOCS.glob("*.md")):
+        page = (site[0] / f"{md.stem}.html").read_text()
+        body = page[page.find("<article"):page.rfind("</article>")]
+        for text in re.findall(r'<a class="reference internal"[^>]*>(.*?)</a>', body, re.S):
+            text = htmllib.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+            if re.fullmatch(r"(?:docs/)?[\w-]+\.md(?:#\S*)?", text):
+                bad.append(f"{md.stem}.html: {text}")
+    assert not bad, bad
+
+
+# -- Citing and the changelog -----------------------------------------------------------------------------------------
+#: a paper docs/citing.md names for each method (its journal reference as the page writes it)
+CITED = {
+    "TDEP": "Phys. Rev. B **84**, 180301", "TDEP free energy": "Phys. Rev. B **87**, 104111",
+    "cepstral analysis": "Sci. Rep. **7**, 15835", "Green-Kubo modal analysis": "New J. Phys. **18**, 013028",
+    "spectral decomposition": "Phys. Rev. B **99**, 064308", "normal-mode analysis": "Phys. Rev. B **69**, 094303",
+    "dynamic structure factor (dynasor)": "Adv. Theory Simul. **4**, 2000240",
+    "Wigner transport": "Nat. Phys. **15**, 809", "Allen-Feldman": "Phys. Rev. B **48**, 12581",
+    "block averaging": "J. Chem. Phys. **91**, 461", "Gonze-Lee dipole-dipole": "Phys. Rev. B **55**, 10355",
+}
+
+
+def test_citing_page_names_the_methods_papers():
+    text = (DOCS / "citing.md").read_text()
+    missing = [method for method, ref in CITED.items() if ref not in text]
+    assert not missing, f"docs/citing.md does not cite the paper of {missing}"
+
+
+def test_changelog_page_includes_the_changelog():
+    """docs/changelog.md includes CHANGELOG.md (MyST's include directive), so the two cannot differ."""
+    text = (DOCS / "changelog.md").read_text()
+    assert re.search(r"^```\{include\} \.\./CHANGELOG\.md$", text, re.M), text
+
+
+@pytest.mark.slow
+def test_changelog_is_on_the_site(site):
+    html = (site[0] / "changelog.html").read_text()
+    page = htmllib.unescape(re.sub(r"<[^>]+>", "", html)).replace("\u2019", "'")
+    headings = re.findall(r"^#{2,3} (.+)$", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert headings and all(h.replace("`", "") in page for h in headings[:3]), headings[:3]
 
 
 @pytest.mark.slow
@@ -242,6 +384,15 @@ window.addEventListener("load", () => {
                                              shown: i.getBoundingClientRect().width})),
     code: [...document.querySelectorAll("pre")].map(p => ({text: p.textContent.slice(0, 50), content: p.scrollWidth,
             box: p.clientWidth, scrolls: scrolls(p), wraps: getComputedStyle(p).whiteSpace.startsWith("pre-wrap")})),
+    // the text column (Furo's article) and every table in it: its right edge, and whether its box scrolls sideways
+    column: (document.querySelector("article[role=main]") || document.body).getBoundingClientRect().right,
+    tables: [...document.querySelectorAll("article table")].filter(t => !t.closest(".highlight")).map(t => {
+      const box = t.closest(".table-wrapper") || t.parentElement;
+      return {head: (t.querySelector("tr") || t).textContent.replace(/\\s+/g, " ").trim().slice(0, 60),
+              right: t.getBoundingClientRect().right, content: box.scrollWidth, box: box.clientWidth}; }),
+    // the copy buttons (sphinx-copybutton) beside the highlighted code blocks
+    blocks: document.querySelectorAll("div.highlight pre").length,
+    buttons: document.querySelectorAll("div.highlight button.copybtn").length,
   };
   const pre = document.createElement("pre"); pre.id = "trajmodes-browser-probe";
   pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
@@ -271,10 +422,13 @@ def _chromium(exe: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
-def browser_problems(exe: str, html: Path, name: str, width: int, least_figures: int) -> list[str]:
-    """What is wrong with the page ``name`` of the site ``html`` as Chromium shows it in a window ``width`` pixels wide: a figure that does not
-    load (or is not a PNG file of the site), fewer figures than ``least_figures``, a code block wider than its box
-    that neither scrolls nor wraps, or a page wider than the window (something cut off at its right edge)."""
+def browser_problems(exe: str, html: Path, name: str, width: int, least_figures: int, tables: bool = True) -> list[str]:
+    """What is wrong with the page ``name`` of the site ``html`` as Chromium shows it in a window ``width`` pixels
+    wide: a figure that does not load (or is not a PNG file of the site), fewer figures than ``least_figures``, a code
+    block wider than its box that neither scrolls nor wraps, a highlighted code block without a copy button, a page
+    wider than the window (something cut off at its right edge) and, with ``tables``, a table whose right edge is past
+    the text column or the window, or that is wider than its box (it scrolls sideways, its scrollbar below its last
+    row, out of view: the reader sees a column cut off)."""
     page = html / name
     probe = page.with_name(f"{page.stem}.browser-probe.html")            # beside it: its relative links hold
     probe.write_text(page.read_text().replace("</body>", _PROBE + "</body>"))
@@ -305,6 +459,16 @@ def browser_problems(exe: str, html: Path, name: str, width: int, least_figures:
         if block["content"] > block["box"] + 1 and not (block["scrolls"] or block["wraps"]):
             out.append(f"{where}: a code block is cut off ({block['content']} px in a {block['box']} px box, neither "
                        f"scrolls nor wraps): {block['text']!r}")
+    if got["buttons"] < got["blocks"]:
+        out.append(f"{where}: {got['blocks'] - got['buttons']} of {got['blocks']} code blocks have no copy button")
+    edge = min(got["column"], got["window"]) + 1
+    for table in got["tables"] if tables else []:
+        if table["right"] > edge:
+            out.append(f"{where}: a table ends at {table['right']:.0f} px, past the text column's edge at "
+                       f"{edge - 1:.0f} px: {table['head']!r}")
+        elif table["content"] > table["box"] + 1:
+            out.append(f"{where}: a table is {table['content']} px wide in a {table['box']} px box: its right columns "
+                       f"are out of view until it is scrolled sideways: {table['head']!r}")
     return out
 
 
@@ -317,8 +481,37 @@ def test_pages_in_a_browser(chromium, site):
     problems, t0 = [], time.perf_counter()
     for name, figures in PAGES.items():
         for width in (1280, 500) if name in NARROW else (1280,):
-            problems += browser_problems(chromium, html, name, width, figures)
+            problems += browser_problems(chromium, html, name, width, figures, tables=width >= TABLE_WIDTHS[-1])
     print(f"{sum(1 + (n in NARROW) for n in PAGES)} renderings in {time.perf_counter() - t0:.1f} s")
+    assert not problems, "\n".join(problems)
+
+
+#: the window widths at which every table of the site must fit its text column: a desktop reader's, and a laptop's
+TABLE_WIDTHS = (1400, 1280)
+
+
+def pages_with_tables(html: Path) -> list[str]:
+    """The pages of the site (docs/*.md and the tutorials) that hold a table."""
+    pages = [f"{p.stem}.html" for p in sorted(DOCS.glob("*.md"))]
+    pages += [f"tutorials/{p.stem}.html" for p in sorted((ROOT / "examples" / "notebooks").glob("*.ipynb"))]
+    return [name for name in pages if "<table" in (html / name).read_text()]
+
+
+@pytest.mark.slow
+def test_tables_fit_the_text_column(chromium, site):
+    """Every table of every page, as Chromium shows it at 1400 and 1280 px: its right edge within the text column
+    and the window, and no table wider than its box (one that scrolls sideways inside its box counts as cut: its
+    scrollbar is below its last row, screens down, and the columns past the edge are out of view). The cells wrap
+    (docs/_static/trajmodes.css); the Defaults page's "why (measured)" and "override" columns and the command-line
+    reference's "default" column were cut at the right edge before it."""
+    html = site[0]
+    names = pages_with_tables(html)
+    assert {"defaults.html", "cli.html", "benchmarks.html"} <= set(names), names
+    problems, t0 = [], time.perf_counter()
+    for width in TABLE_WIDTHS:
+        for name in names:
+            problems += browser_problems(chromium, html, name, width, 0)
+    print(f"{len(names) * len(TABLE_WIDTHS)} renderings in {time.perf_counter() - t0:.1f} s")
     assert not problems, "\n".join(problems)
 
 

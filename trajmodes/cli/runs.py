@@ -262,6 +262,7 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
     the frequencies with their error bars (the error model reads ``fitted``, else ``trajs``)."""
     import numpy as np
     from trajmodes.plots import plot_dispersion_comparison
+    from trajmodes.plots.figures import fit_title
     from trajmodes.workflows.outputs import provenance, write_dataset
     res, reach = fitted_result
     given = settings.get("cutoff2") is not None
@@ -303,8 +304,8 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
     label = "effective" + ("" if res.temperature is None else f" ({res.temperature:.0f} K)")
     fig = f"{stem}.{args.plot_format}"
     plot_dispersion_comparison(res.bands, out(fig), res.reference_bands,
-                               title=f"{os.path.basename(stem)}: {composition}, {settings['mode']} fit, "
-                                     f"r2 = {settings['cutoff2']:g} A", label=label,
+                               title=fit_title(pr.species, res.temperature, settings["mode"], settings["cutoff2"],
+                                               settings.get("cutoff3")), label=label,
                                reference_label=_reference_label(compare, res.reference_imaginary))
     lines.append(f"wrote {target}, {scores}, " + (f"{cutoffs}, " if cutoffs else "") + fig)
     print("\n".join(lines))

@@ -70,7 +70,9 @@ for n, flat in enumerate(picks):
     b.plot(ax[sel], s[sel] / t.max() + n, color=f"C{n}", lw=1)
     b.plot(ax[sel], t[sel] / t.max() + n, color="k", lw=1, ls="--")
     qtext = ", ".join(f"{x:.3g}" for x in np.asarray(spectra.qpoint.values[iq], float) + 0.0)
-    b.text(ax[sel][0], n + 0.55, f"q = ({qtext}), branch {br}", fontsize=7)
+    top = max(float(s[sel].max()), float(t[sel].max())) / t.max() + n        # the label above the line's peak
+    b.text(ax[sel][0], top + 0.06, f"q = ({qtext}), branch {br}", fontsize=7, va="bottom")
+b.set_ylim(-0.1, max(text.get_position()[1] for text in b.texts) + 0.35)     # room for the highest label
 b.set(xlabel="frequency (THz)", ylabel="kinetic-energy spectrum, scaled and offset",
       title="three lines: MD (colour), exact harmonic (dashed)")
 fig.tight_layout()

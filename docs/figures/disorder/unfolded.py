@@ -59,8 +59,8 @@ for b in range(3):
     ax.plot(np.arange(len(q)), ds.frequency_vca.values[:, b], "w--", lw=0.8, alpha=0.8)
 ax.set_xticks(ticks, labels)
 ax.set(xlabel="wave vector", ylabel="frequency (THz)",
-       title=f"Cu, 30 % mass contrast, {len(m0):,} atoms: unfolded spectral function (kernel polynomial method)\n"
-             "dashed: the virtual crystal")
+       title=f"Cu, 30 % mass contrast, {len(m0):,} atoms: unfolded spectral function\n"
+             "kernel polynomial method; dashed: the virtual crystal")
 fig.colorbar(im, ax=ax, extend="max", pad=0.01, label=r"unfolded spectral function $A(\mathbf{q}, \nu)$ (THz$^{-1}$)")
 fig.savefig(here / "cu_isotopes_unfolded.png", dpi=130)
 print("wrote", here / "cu_isotopes_unfolded.png")
