@@ -47,3 +47,18 @@ def test_fit_series_refuses_the_same_data_twice(dump, tmp_path):
     refuse_repeated_runs([t[:3], t[3:]], ["first", "second"])
     with pytest.warns(UserWarning, match=r"first \(run 1\) and second \(run 2\) share 2 frames \(MD steps\)"):
         refuse_repeated_runs([t[:4], t[2:]], ["first", "second"])
+
+
+def test_fit_refuses_a_dump_given_twice(tmp_path, capsys):
+    """``trajmodes fit A ./A`` pooled one run as two (its frames counted twice, its error bars too small): refused
+    before anything is read, naming both arguments."""
+    import shutil
+    from trajmodes.cli import main
+    from tests.support.paths import DATA
+    dump = tmp_path / "a.lammpstrj"
+    shutil.copy(DATA / "cu32_xu.lammpstrj", dump)
+    rc = main(["fit", str(dump), str(tmp_path / "." / "a.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001",
+               "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "FILE 1" in err and "FILE 2" in err and "are the same file" in err and "give each run once" in err
+    assert not (tmp_path / "out").exists()

@@ -289,6 +289,26 @@ def _stress_columns(text: str):
     return names[0] if len(names) == 1 else names
 
 
+def refuse_repeated_files(paths, label: str = "RUN", why: str = "a series fits each run once (given twice, one run "
+                          "counts as two independent runs at one temperature)") -> None:
+    """Refuse a file given twice among ``paths``, however spelled (``./A``, ``A``, a symbolic or a hard link): read
+    twice, one run would count as two independent ones (``why``, in words; ``label`` names the arguments)."""
+    seen: dict = {}
+    for i, p in enumerate(paths):
+        try:
+            st = os.stat(p)
+            key = (st.st_dev, st.st_ino)
+        except OSError:
+            key = os.path.realpath(p)
+        if key in seen:
+            j = seen[key]
+            a, b = os.path.realpath(paths[j]), os.path.realpath(p)
+            same = "" if p == paths[j] else f" ({a})" if a == b else f" ({a} and {b} are hard links of one file)"
+            raise ValueError(f"{label} {j + 1} ({paths[j]}) and {label} {i + 1} ({p}) are the same file{same}: {why}: "
+                             "give each run once")
+        seen[key] = i
+
+
 def read_trajectory(args, files=None):
     """One trajectory from the command's read options (several files: one run split into restarts), measured from
     its time average without --reference (:func:`~trajmodes.workflows.reading.read_run`)."""

@@ -6,7 +6,7 @@ import sys
 import time
 
 from trajmodes.cli.options import (error_model_line, frequency_cells, input_files, output_file, read_settings,
-                                   read_trajectory, stem, step)
+                                   read_trajectory, refuse_repeated_files, stem, step)
 from trajmodes.workflows.fit import FIT_DEFAULTS
 
 def _fmt_cell(cell) -> list[str]:
@@ -262,7 +262,7 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
     the frequencies with their error bars (the error model reads ``fitted``, else ``trajs``)."""
     import numpy as np
     from trajmodes.plots import plot_dispersion_comparison
-    from trajmodes.plots.figures import fit_title
+    from trajmodes.plots import fit_title
     from trajmodes.workflows.outputs import provenance, write_dataset
     res, reach = fitted_result
     given = settings.get("cutoff2") is not None
@@ -364,6 +364,8 @@ def fit_settings(args) -> dict:
 def cmd_fit(args, out) -> int:
     """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
     from trajmodes.workflows.fit import require_masses
+    refuse_repeated_files(args.files, "FILE", "a fit pools each run once (given twice, its frames count twice and "
+                          "the error bars come out too small)")
     trajs = [read_trajectory(args, [f]) for f in args.files]
     if args.cutoff4 is not None and args.cutoff3 is None:
         raise ValueError("--cutoff4 fits the fourth order after the third: give --cutoff3 with it")

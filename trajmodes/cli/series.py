@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-from trajmodes.cli.options import error_model_line, frequency_cells, output_file, qpoint_tokens, step
+from trajmodes.cli.options import (error_model_line, frequency_cells, output_file, qpoint_tokens,
+                                   refuse_repeated_files, step)
 
 
 def _per_run(values, n: int, what: str, one_for_all: bool = True) -> list:
@@ -45,26 +46,6 @@ def distinct_names(paths) -> list[str]:
         seen[n] = seen.get(n, 0) + 1
         out.append(n if seen[n] == 1 else f"{n} (#{seen[n]})")
     return out
-
-
-def refuse_repeated_files(paths) -> None:
-    """Refuse a file given twice among the runs, however spelled (``./A``, ``A``, a symbolic or a hard link): fitted
-    twice, one run would count as two independent ones."""
-    seen: dict = {}
-    for i, p in enumerate(paths):
-        try:
-            st = os.stat(p)
-            key = (st.st_dev, st.st_ino)
-        except OSError:
-            key = os.path.realpath(p)
-        if key in seen:
-            j = seen[key]
-            a, b = os.path.realpath(paths[j]), os.path.realpath(p)
-            same = "" if p == paths[j] else f" ({a})" if a == b else f" ({a} and {b} are hard links of one file)"
-            raise ValueError(f"RUN {j + 1} ({paths[j]}) and RUN {i + 1} ({p}) are the same file{same}: a series fits "
-                             "each run once (given twice, one run counts as two independent runs at one temperature): "
-                             "give each run once")
-        seen[key] = i
 
 
 def cmd_series(args, out) -> int:

@@ -21,6 +21,8 @@ from trajmodes.plots.transport import plot_conductivity_routes, plot_green_kubo,
 _LAZY = {
     # the figures of a series (plots.series imports trajmodes.series: dask and scipy) and of the quasiharmonic phonons
     "plot_quasiharmonic": "quasiharmonic", "plot_series": "series", "plot_shift_split": "series",
+    # the title of a fit's dispersion figure: what it shows, from the fit's species, temperature and settings
+    "fit_title": "figures",
 }
 
 __all__ = ["plot_summary", "plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk",

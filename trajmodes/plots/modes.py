@@ -81,7 +81,7 @@ def plot_mode_fits(ds, modes, path: str | None = None, title: str = "", *, ax=No
 
 
 def _q_order(ds) -> np.ndarray:
-    """Commensurate q-points sorted by ``|q|``, ties by the sum of |harmonic frequencies|."""
+    """Commensurate q-points sorted by ``|q|``, ties by the sum of the absolute harmonic frequencies."""
     H = ds["frequency_harmonic"].values
     return np.lexsort((np.abs(H).sum(axis=1), np.linalg.norm(ds.qpoint.values, axis=1)))
 
