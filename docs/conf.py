@@ -7,6 +7,11 @@ executed when the site is built and rendered with their figures (myst-nb), with 
     pip install -e ".[docs]"
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
+The physics is written as equations (MyST's ``dollarmath`` and ``amsmath``: ``$...$`` inline, ``$$...$$`` blocks,
+rendered by MathJax); code keeps its backticks. Every code block has a copy button (sphinx-copybutton); the wide
+tables wrap in the text column (``_static/trajmodes.css``); a link whose text is a page's file name shows the page's
+title (``_title_file_name_links``); "--option" in prose stays two hyphens (``smartquotes_action``).
+
 The sections (Getting started, Guides, Tutorials, Reference, Validation, Benchmarks, Development) are the captioned
 toctrees of ``index.md``; a page of docs/ that none of them names is added under "More" (``_complete_index``). The
 theme is Furo: its sidebar lists pages, not their headings (the page's own headings are on its right).
@@ -23,7 +28,6 @@ text. A notebook that fails fails the build, naming the cell.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
 import shutil
@@ -92,42 +96,6 @@ html_css_files = ["trajmodes.css"]
 html_theme_options = {"navigation_with_keys": True, "top_of_page_buttons": []}
 pygments_style = "friendly"
 pygments_dark_style = "monokai"
-
-# -- Known warnings, each suppressed alone ----------------------------------------------------------------------------
-# Warnings from files that are being edited elsewhere, kept out of the -W build one by one (where: the file and object
-# or page; what: the message), so that any new warning still fails it. Remove an entry once its source is fixed.
-KNOWN_WARNINGS = [
-    # docstrings: reStructuredText that docutils reads as substitutions (|x|) or a broken field list
-    (r"forceconstants/fit\.py:docstring of trajmodes\.forceconstants\.fit\.EffectiveForceConstants:",
-     r"Unknown target name: \"force_constants\"|Field list ends without a blank line|Unexpected indentation|"
-     r"Block quote ends without a blank line"),
-    (r"forceconstants/model\.py:docstring of trajmodes\.forceconstants\.model\.ForceConstants\."
-     r"(asr_violation|symmetrize|symmetry_violation):", r"Undefined substitution referenced"),
-    (r"modes/structure_factor\.py:docstring of trajmodes\.modes\.structure_factor\.dynamic_structure_factor:",
-     r"Undefined substitution referenced: \"q\""),
-    (r"phonons/harmonic/phonons\.py:docstring of trajmodes\.phonons\.harmonic\.phonons\.Phonons\."
-     r"(dos|group_velocities|sound_velocities|mesh_frequencies):",
-     r"Inline substitution_reference start-string without end-string|Undefined substitution referenced: \"q\""),
-    (r"plots/__init__\.py:docstring of trajmodes\.plots\.",            # |q|, |Q| in the figures' docstrings
-     r"Undefined substitution referenced: \"[qQ]\""),
-]
-
-
-def _where(location) -> str:
-    if isinstance(location, tuple):
-        return ":".join(str(x) for x in location if x is not None)
-    if location is not None and not isinstance(location, str):       # a docutils node
-        return f"{getattr(location, 'source', '')}:{getattr(location, 'line', '')}"
-    return location or ""
-
-
-class _KnownWarnings(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING:
-            return True
-        where, what = _where(getattr(record, "location", None)), record.getMessage()
-        return not any(re.search(w, where) and re.search(m, what) for w, m in KNOWN_WARNINGS)
-
 
 # -- The sections: every page in one ---------------------------------------------------------------------------------
 _TOCTREE = re.compile(r"^```\{toctree\}\n(.*?)^```", re.M | re.S)
@@ -346,11 +314,8 @@ def _title_file_name_links(app, doctree, docname):
 
 
 def setup(app):
-    """Put the filter of the known warnings in front of Sphinx's warning handlers (before -W counts them), complete
-    the API page and the sections, run the tutorials, and title the links that show a file name."""
-    for handler in logging.getLogger("sphinx").handlers:
-        if type(handler).__name__ == "WarningStreamHandler":
-            handler.filters.insert(0, _KnownWarnings())
+    """Complete the API page and the sections, run the tutorials, and title the links that show a file name. No
+    warning is filtered: every one fails the -W build."""
     app.connect("source-read", _complete_api_page)
     app.connect("source-read", _complete_index)
     app.connect("builder-inited", _execute_tutorials)
