@@ -161,7 +161,7 @@ def cmd_run(args, out) -> int:
               f"reading the run once: the netCDF cache {cache} and the summary"):
         # the cache, once complete, kept in -o whatever happens later, and reused by the next run
         run = read_once(traj, cache, out(cache), fingerprint=fingerprint, attrs=attrs,
-                        chunk_frames=args.chunk_frames, fit=fit, keep=lambda: out.keep(cache))
+                        chunk_frames=args.chunk_frames, fit=fit, keep=lambda: out.keep(cache), reuse=reuse)
     traj = run.traj
     if not known:
         print("\n".join(_box(traj)))                           # the mean box, now known

@@ -57,7 +57,7 @@ class RunRead:
 
 
 def read_once(traj, cache: str, write_to: str, *, fingerprint: str, attrs, chunk_frames=None,
-              fit: bool = False, keep=None) -> RunRead:
+              fit: bool = False, keep=None, reuse: bool | None = None) -> RunRead:
     """Read the run ``traj`` once: write its netCDF cache ``cache`` (at ``write_to``, the path it is staged at) and
     sum its summary in the same pass, or reuse the cache where it holds every frame and was written from the same
     inputs (its ``source_fingerprint`` is ``fingerprint``, :func:`decided` included) and sum the summary from it.
@@ -75,6 +75,8 @@ def read_once(traj, cache: str, write_to: str, *, fingerprint: str, attrs, chunk
     keep : callable, optional
         Called once the cache is written whole, to move it from ``write_to`` to ``cache`` (a staged output kept
         whatever happens later); the frames are then read from ``cache``.
+    reuse : bool, optional
+        Whether the cache may be reused, where the caller asked :func:`reusable_cache` already (default: asked here).
     """
     import dask
     from trajmodes.trajectory.passes import Terms
@@ -82,7 +84,7 @@ def read_once(traj, cache: str, write_to: str, *, fingerprint: str, attrs, chunk
     from trajmodes.trajectory.summary import summary_terms
     known = traj.reference_known
     t0 = time.perf_counter()
-    if reusable_cache(cache, fingerprint, traj.n_frames):
+    if reusable_cache(cache, fingerprint, traj.n_frames) if reuse is None else reuse:
         cached = read(cache, format="netcdf", chunk_frames=chunk_frames)
         if not known:
             traj = traj.with_reference(cached.reference)      # the time average the cache stores
