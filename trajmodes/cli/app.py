@@ -79,7 +79,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pr = add("run", cmd_run, "the main job: summary, netCDF cache, effective force constants and plots in an "
                              "output folder")
     add_read_options(pr)
-    pr.add_argument("-o", "--output", default="trajmodes-out", help="output folder (default trajmodes-out)")
+    pr.add_argument("-o", "--output", default="trajmodes-out", help="output folder (default trajmodes-out): "
+                                                                  "trajectory.nc (the netCDF cache), summary.nc and "
+                                                                  "summary.png; with the fit fc.nc, fc.scores.nc, "
+                                                                  "fc.cutoffs.nc and the dispersion fc.png")
     pr.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
     pr.add_argument("--cutoff3", type=positive, help="triplet cutoff of the effective fit in A (default: none)")
     pr.add_argument("--compare", help="0 K force constants to plot the effective dispersion against "
@@ -146,7 +149,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pk.add_argument("--cutoff4", type=positive, help="quartet cutoff in A, with --cutoff3: the fourth order too "
                                                      "(default: none)")
     pk.add_argument("-o", "--output", default="trajmodes-conductivity", help="output folder (default "
-                                                                              "trajmodes-conductivity)")
+                                                                              "trajmodes-conductivity): cepstral.nc, "
+                                                                              "green_kubo.nc and conductivity.png; "
+                                                                              "tensor.nc with --tensor; modal.nc, "
+                                                                              "spectral.nc, modes.png and routes.png "
+                                                                              "with --force-constants; fc.nc, "
+                                                                              "boltzmann.nc, boltzmann_md_grid.nc and "
+                                                                              "mode_lifetimes.nc with --cutoff3")
     add_plot_format(pk)
     pp = add("phonons", cmd_phonons, "band structure, DOS and thermodynamics of force constants: netCDF files "
                                      "and figures")
@@ -165,7 +174,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pp.add_argument("--imaginary-tol", type=positive, default=1e-2, help="modes below -TOL THz are reported as "
                                                                           "imaginary (default 0.01)")
     pp.add_argument("--qpoints", nargs="+", metavar="Q", help=QPOINTS_HELP)
-    pp.add_argument("-o", "--output", default="trajmodes-phonons", help="output folder (default trajmodes-phonons)")
+    pp.add_argument("-o", "--output", default="trajmodes-phonons", help="output folder (default trajmodes-phonons): "
+                                                                          "band.nc, dos.nc, thermal.nc and the figures "
+                                                                          "bands_dos.png, thermal.png")
     add_plot_format(pp)
     pa = add("anharmonic", cmd_anharmonic, "three-phonon linewidths, lifetimes, frequency shifts and the thermal "
                                            "conductivity (RTA or LBTE) of force constants with a third-order part")
@@ -204,7 +215,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     add_phono3py_options(pa)
     add_allow_unstable(pa)
     pa.add_argument("-o", "--output", default="trajmodes-anharmonic", help="output folder (default "
-                                                                            "trajmodes-anharmonic)")
+                                                                            "trajmodes-anharmonic): anharmonic.nc and "
+                                                                            "the figure anharmonic.png")
     add_plot_format(pa)
     add_cluster_options(pa)                    # the q-points of the sums are Dask tasks of Anharmonic
     pm = add("compare", cmd_compare, "MD linewidths, shifts, lineshapes and conductivity (the peak fits of "
@@ -222,7 +234,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="q-points of the converged bulk mesh the three-phonon widths are also computed on "
                          "(default 30000, about 32^3; 0: none)")
     add_allow_unstable(pm)
-    pm.add_argument("-o", "--output", default="trajmodes-compare", help="output folder (default trajmodes-compare)")
+    pm.add_argument("-o", "--output", default="trajmodes-compare", help="output folder (default trajmodes-compare): "
+                                                                          "comparison.nc and the figure comparison.png")
     add_plot_format(pm)
     add_cluster_options(pm)
     pq = add("qha", cmd_qha, "quasiharmonic free-energy minimisation with a pair or three-body potential: lattice "
@@ -246,7 +259,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pq.add_argument("--internal", choices=["relax", "zsisa", "fixed"], default="relax",
                     help="internal coordinates: relax with the free energy (default), zsisa (zero static internal "
                          "stress), or fixed fractions")
-    pq.add_argument("-o", "--output", default="trajmodes-qha", help="output folder (default trajmodes-qha)")
+    pq.add_argument("-o", "--output", default="trajmodes-qha", help="output folder (default trajmodes-qha): qha.nc and "
+                                                                  "the figure qha.png")
     add_plot_format(pq)
     ps = add("series", cmd_series, "many MD runs (temperatures, volumes, NPT) in one dataset: effective force "
                                    "constants and frequencies with error bars, free energy, the split of every shift "
@@ -316,7 +330,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pe.add_argument("--mesh", type=mesh, default=[HARMONIC_MESH] * 3,
                     help=f"q mesh for the DOS: N or N1,N2,N3 (default {HARMONIC_MESH})")
     pe.add_argument("--qpoints", nargs="+", metavar="Q", help=QPOINTS_HELP)
-    pe.add_argument("-o", "--output", default="trajmodes-eam", help="output folder (default trajmodes-eam)")
+    pe.add_argument("-o", "--output", default="trajmodes-eam", help="output folder (default trajmodes-eam): fc.nc and "
+                                                                  "bands_dos.png; fcc and bcc also bvk.nc and bvk.png")
     add_plot_format(pe)
     pj = add("project", cmd_project, "project an MD trajectory onto phonon modes: mode energies, spectra, peak "
                                      "frequencies, linewidths and lifetimes in one netCDF")
@@ -362,15 +377,18 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                               "or trajmodes .nc (harmonic or effective)")
     pw.add_argument("--no-currents", action="store_true", help="leave out the current correlations")
     pw.add_argument("--no-incoherent", action="store_true", help="leave out the incoherent (self) part")
-    pw.add_argument("-o", "--output", default="trajmodes-sqw", help="output folder (default trajmodes-sqw)")
+    pw.add_argument("-o", "--output", default="trajmodes-sqw", help="output folder (default trajmodes-sqw): sqw.nc; "
+                                                                  "the figures sqw.png and currents.png along --path, "
+                                                                  "sqw_powder.png with --powder")
     add_plot_format(pw)
     pl = add("lifetimes", cmd_lifetimes, "table and plots of a 'trajmodes project' file")
-    pl.add_argument("modes_file", metavar="MODES_NC")
+    pl.add_argument("modes_file", metavar="MODES_NC", help="the modes.nc that trajmodes project wrote")
     pl.add_argument("--plot", action="store_true", help="spectra with fits, dispersion with FWHM bars, SED map")
     pl.add_argument("--table", action="store_true", help="print every mode (q, branch), not the per-branch summary")
     pl.add_argument("--modes", help="modes to plot with their fit: q:branch,... (q index as in the table)")
     pl.add_argument("-o", "--output", help="output folder of the figures (default: the folder of MODES_NC): "
-                                           "STEM_fits, STEM_dispersion and STEM_sed, STEM the name of MODES_NC")
+                                           "with --plot STEM_fits.png, STEM_dispersion.png and "
+                                           "STEM_sed.png, STEM the name of MODES_NC")
     pl.add_argument("--force-constants", help="for a file without its band path (written by modes_dataset without "
                                               "phonons): the force constants to draw it from (default: the path in "
                                               "the file)")
@@ -380,9 +398,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pv.add_argument("input", metavar="IN", help="force constants: a folder or file of TDEP (infile.forceconstant), "
                                                 "ShengBTE (FORCE_CONSTANTS_2ND), phonopy, phono3py, GPUMD "
                                                 "(fcs_order2.in), a hiPhive .fcp or .fcs file, or a .nc file")
-    pv.add_argument("-o", "--output", required=True, help="output folder (--to netcdf and hiphive write fc.nc and "
-                                                          "fc.fcs inside it; a name ending in .nc or .fcs is that "
-                                                          "file)")
+    pv.add_argument("-o", "--output", required=True, help="output folder: the files of the --to format (netcdf "
+                                                          "and hiphive write fc.nc and fc.fcs inside it; a name "
+                                                          "ending in .nc or .fcs is that file)")
     pv.add_argument("--to", required=True, choices=FC_FORMATS, help="output format")
     pv.add_argument("--from", dest="source_format", choices=FC_FORMATS,
                     help="input format (default: known from the file names)")
