@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 #: public name -> module that defines it
 _LAZY = {
     "read": "trajmodes.trajectory.reading", "from_arrays": "trajmodes.trajectory.reading",
-    "read_displacement_dataset": "trajmodes.trajectory.reading",
+    "read_displacement_dataset": "trajmodes.trajectory.reading", "read_beads": "trajmodes.trajectory.beads",
     "Trajectory": "trajmodes.trajectory.core", "Structure": "trajmodes.lattice.structure",
     "TrajectoryFormatError": "trajmodes.errors", "ReferenceMismatchError": "trajmodes.errors",
     "TruncatedFrameWarning": "trajmodes.errors", "UnitsWarning": "trajmodes.errors",

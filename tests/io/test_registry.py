@@ -15,15 +15,16 @@ from trajmodes.io.trajectories.lammps import LammpsDumpSource
 from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource
 from trajmodes.io.trajectories.netcdf import NetCDFSource
 from trajmodes.io.trajectories.registry import READERS, reader_for
+from trajmodes.io.trajectories.ipi import IPISource
 from trajmodes.io.trajectories.xyz import XYZSource
 
 #: the names ``format=`` takes for each reader (the first: the one sniff returns)
 NAMES = {LammpsDumpSource: ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj"),
-         XYZSource: ("xyz", "extxyz"), NetCDFSource: ("netcdf", "nc", "trajmodes")}
+         XYZSource: ("xyz", "extxyz"), IPISource: ("ipi", "i-pi"), NetCDFSource: ("netcdf", "nc", "trajmodes")}
 
 
 def test_every_format_name_reaches_its_reader():
-    assert set(READERS) == {LammpsDumpSource, XYZSource, NetCDFSource, ASESource, MDAnalysisSource}
+    assert set(READERS) == {LammpsDumpSource, XYZSource, IPISource, NetCDFSource, ASESource, MDAnalysisSource}
     assert READERS[-1] is MDAnalysisSource                      # asked last: it takes any file and any name
     for reader, names in NAMES.items():
         assert reader.format_names == names

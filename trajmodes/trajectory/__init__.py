@@ -1,5 +1,5 @@
-"""Trajectories: the lazy, chunked frames of any reader, their reference crystal and displacements, and one pass
-over a run with the accumulators that join it.
+"""Trajectories: the lazy, chunked frames of any reader, their reference crystal and displacements, one pass
+over a run with the accumulators that join it, and path-integral runs (a bead axis and the centroid).
 
 :data:`__all__` holds the package's public names: those other packages of trajmodes import (from here or from their
 modules), and those :mod:`trajmodes` re-exports. The names imported below are loaded with it; the others
@@ -20,6 +20,8 @@ _LAZY = {
     "scatter_displacements": "displacements", "read_displacement_dataset": "reading",
     # a run's summary: its accumulators in a pass, and its dataset
     "summary_terms": "summary", "summarize": "summary", "summary_dataset": "summary",
+    # path-integral runs: the beads of a ring polymer, pooled, and their centroid
+    "read_beads": "beads", "find_beads": "beads", "RingPolymerRun": "beads", "BeadFiles": "beads",
 }
 
 __all__ = ["Trajectory", "displacements_of_frames", "read", "from_arrays", "Pass", "Accumulator", "ChunkSum", "Terms",

@@ -12,6 +12,7 @@ from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.filesystem import BOM, byte_order_mark_error, compression_of, read_head
 from trajmodes.io.trajectories.ase_reader import ASESource
 from trajmodes.io.trajectories.base import FrameSource
+from trajmodes.io.trajectories.ipi import IPISource
 from trajmodes.io.trajectories.lammps import LammpsDumpSource
 from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource
 from trajmodes.io.trajectories.netcdf import NetCDFSource, is_netcdf
@@ -20,9 +21,11 @@ from trajmodes.io.trajectories.xyz import XYZSource
 __all__ = ["READERS", "reader_for", "sniff", "refuse_unreadable", "why_not"]
 
 #: the readers, in the order :func:`sniff` asks them (a trajmodes netCDF cache first: its test reads the file's
-#: attributes; the text formats by their first line, the formats ASE reads by name or content before XYZ, whose
-#: test is the loosest; MDAnalysis, which takes any file and any other format name, last)
-READERS: tuple[type[FrameSource], ...] = (NetCDFSource, LammpsDumpSource, ASESource, XYZSource, MDAnalysisSource)
+#: attributes; the text formats by their first line, i-PI's XYZ files by their comment line (``CELL(abcABC):`` and
+#: a quantity with its unit in braces) before the formats ASE reads by name or content and before XYZ, whose test is
+#: the loosest; MDAnalysis, which takes any file and any other format name, last)
+READERS: tuple[type[FrameSource], ...] = (NetCDFSource, LammpsDumpSource, IPISource, ASESource, XYZSource,
+                                          MDAnalysisSource)
 
 
 def reader_for(fmt: str) -> type[FrameSource]:

@@ -1,0 +1,679 @@
+"""Reader of i-PI's per-bead XYZ trajectories (Kapil et al., Comput. Phys. Commun. 236, 214 (2019): i-PI 2.0).
+
+A path-integral run of i-PI writes one file per bead and per quantity, named by its ``<output prefix>`` and the
+trajectory's ``filename``: ``PREFIX.pos_K.xyz`` (positions of bead K, zero-padded to the width of the largest bead
+index: ``pos_03`` with 10 beads or more), ``PREFIX.for_K.xyz`` (forces), ``PREFIX.vel_K.xyz`` (velocities) and
+``PREFIX.xc.xyz`` (the centroid). Each frame is a plain XYZ frame whose comment line says what the file holds::
+
+    # CELL(abcABC): a b c alpha beta gamma  Step: N  Bead: K positions{angstrom}  cell{atomic_unit}
+
+The cell is given by its lengths and angles (or ``CELL(H)``: i-PI's upper-triangular matrix h, whose columns are the
+cell vectors) in the unit of ``cell{...}``, the atom columns in the unit of the quantity's braces (``atomic_unit``:
+Bohr, Hartree/Bohr, Bohr per atomic time unit; ``angstrom``, ``ev/ang``, ``m/s``, SI prefixes as i-PI takes them).
+Everything is converted to metal units here (Angstrom, eV/A, A/ps). i-PI places the cell as its h matrix: a along x,
+b in the xy plane; the positions are in that frame.
+
+:class:`IPISource` is the frame source of one bead: its positions file, with the forces and velocities of the sibling
+files joined frame by frame by MD step. Frames are indexed once by the XYZ frame scan
+(:func:`~trajmodes.io.trajectories.xyz_format.scan_xyz_windows`, the index saved beside the file) and parsed by the
+compiled row parser in runs of frames, lazily, as every other reader. The MD time step and the temperature come from
+the i-PI input XML beside the files (``<timestep units=...>``, ``<temperature units=...>``, ``<nbeads>``) or, for the
+time step, from the properties file ``PREFIX.out`` (its ``step`` and ``time{...}`` columns).
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from trajmodes import _fastparse
+from trajmodes import units as _units
+from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
+from trajmodes.io.filesystem import (contiguous_runs, is_gzip, line_number, load_index, plain_path, pread_all,
+                                     save_index)
+from trajmodes.io.trajectories.base import (FrameSource, empty_frames, refuse_lammps_options, refuse_several_files)
+from trajmodes.io.trajectories.xyz_format import ROW_STATUS, Layout, column_tokens, comment_at, scan_xyz_windows
+from trajmodes.lattice.elements import masses_of
+
+__all__ = ["IPISource", "IPIFile", "IPIInput", "IPIRunFiles", "ipi_input_beside", "ipi_run_files", "ipi_unit_factor",
+           "bead_file_parts", "ATOMIC_TIME_PS", "sibling_path"]
+
+#: i-PI's atomic unit of time, hbar / Hartree, in ps
+ATOMIC_TIME_PS = _units.H_EV_PS / (2.0 * math.pi) / _units.HARTREE_EV
+#: K per Hartree (i-PI's temperatures in atomic units are energies k_B T)
+HARTREE_K = _units.HARTREE_EV / _units.KB_EV
+
+#: the factor from each unit i-PI writes to metal units (A, eV/A, A/ps, ps, K, eV), per dimension
+UNITS = {
+    "length": {"atomic_unit": _units.BOHR_A, "angstrom": 1.0, "meter": 1e10, "ase": 1.0},
+    "force": {"atomic_unit": _units.HARTREE_EV / _units.BOHR_A, "ev/ang": 1.0, "newton": 1e-10 / _units.EV_J,
+              "ase": 1.0},
+    "velocity": {"atomic_unit": _units.BOHR_A / ATOMIC_TIME_PS, "m/s": 1e-2, "ase": 1.0 / _units.NATURAL_TIME_PS},
+    "time": {"atomic_unit": ATOMIC_TIME_PS, "second": 1e12, "ase": _units.NATURAL_TIME_PS},
+    "temperature": {"atomic_unit": HARTREE_K, "kelvin": 1.0, "ase": 1.0 / _units.KB_EV},
+    "energy": {"atomic_unit": _units.HARTREE_EV, "electronvolt": 1.0, "ase": 1.0},
+}
+#: SI prefixes i-PI accepts before a unit (``femtosecond``, ``nanometer``)
+PREFIXES = {"yocto": 1e-24, "zepto": 1e-21, "atto": 1e-18, "femto": 1e-15, "pico": 1e-12, "nano": 1e-9,
+            "micro": 1e-6, "milli": 1e-3, "centi": 1e-2, "deci": 1e-1, "deca": 1e1, "hecto": 1e2, "kilo": 1e3,
+            "mega": 1e6, "giga": 1e9, "tera": 1e12, "peta": 1e15}
+#: the quantity in a file's comment braces -> (the field it gives, its dimension)
+QUANTITIES = {"positions": ("positions", "length"), "x_centroid": ("positions", "length"),
+              "forces": ("forces", "force"), "f_centroid": ("forces", "force"),
+              "velocities": ("velocities", "velocity"), "v_centroid": ("velocities", "velocity")}
+
+CELL_ABC = re.compile(rb"CELL[\(\[\{]abcABC[\)\]\}]:\s*((?:[-+0-9.eE]+\s+){5}[-+0-9.eE]+)")
+CELL_H = re.compile(rb"CELL[\(\[\{]H[\)\]\}]:\s*((?:[-+0-9.eE]+\s+){8}[-+0-9.eE]+)")
+STEP = re.compile(rb"Step:\s*(-?\d+)")
+BEAD = re.compile(rb"Bead:\s*(\d+)")
+UNIT_TAG = re.compile(rb"([A-Za-z_]\w*)\{([^}]*)\}")
+#: ``PREFIX.KIND_K.xyz``: a per-bead file of i-PI (kind: the trajectory's filename, ``pos``, ``for``, ``vel``)
+BEAD_NAME = re.compile(r"^(?P<prefix>.+)\.(?P<kind>[A-Za-z][\w-]*?)_(?P<bead>\d+)\.xyz(?P<gz>\.gz)?$")
+#: the sibling file names of each field, by the kind in a positions file's name (i-PI's examples and manual)
+SIBLING_KINDS = {"forces": ("for", "frc", "forces", "force", "f"), "velocities": ("vel", "velocities", "v"),
+                 "centroid": ("xc", "centroid", "x_centroid")}
+#: the names of a positions file's kind (``PREFIX.pos_K.xyz``)
+POSITION_KINDS = ("pos", "positions", "xx")
+#: a run of frames read at once by one os.pread, bytes
+RUN_BYTES = 64 << 20
+
+
+def ipi_unit_factor(dimension: str, unit: str) -> float | None:
+    """The factor from i-PI's ``unit`` of ``dimension`` (``length``, ``force``, ``velocity``, ``time``,
+    ``temperature``, ``energy``) to metal units; an empty unit or ``automatic`` is i-PI's atomic unit, an SI prefix
+    is taken (``femtosecond``). None when the unit is not known."""
+    table = UNITS[dimension]
+    u = unit.strip().lower() or "atomic_unit"
+    u = "atomic_unit" if u == "automatic" else u
+    if u in table:
+        return table[u]
+    for p, f in PREFIXES.items():
+        if u.startswith(p) and u[len(p):] in table:
+            return f * table[u[len(p):]]
+    return None
+
+
+def bead_file_parts(path: str):
+    """``(prefix, kind, bead index, padding width)`` of an i-PI per-bead file name (``sim.pos_03.xyz``: ``sim``,
+    ``pos``, 3, 2), the prefix with its folder; None for another name."""
+    m = BEAD_NAME.match(os.path.basename(os.fspath(path)))
+    if m is None:
+        return None
+    folder = os.path.dirname(os.fspath(path))
+    return os.path.join(folder, m["prefix"]), m["kind"], int(m["bead"]), len(m["bead"])
+
+
+def sibling_path(path: str, field: str) -> str | None:
+    """The file beside the i-PI positions file ``path`` that holds ``field`` (``forces``, ``velocities`` of the same
+    bead; ``centroid``: the run's centroid positions), or None when there is none."""
+    parts = bead_file_parts(path)
+    if parts is None:
+        return None
+    prefix, _, bead, width = parts
+    gz = ".gz" if os.fspath(path).endswith(".gz") else ""
+    for kind in SIBLING_KINDS[field]:
+        p = f"{prefix}.{kind}.xyz" if field == "centroid" else f"{prefix}.{kind}_{bead:0{width}d}.xyz{gz}"
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+def positions_file_of(path: str) -> str:
+    """The positions file of the bead whose forces or velocities file ``path`` is (``sim.for_3.xyz`` ->
+    ``sim.pos_3.xyz``), where it exists; ``path`` otherwise."""
+    parts = bead_file_parts(path)
+    if parts is None or parts[1] not in SIBLING_KINDS["forces"] + SIBLING_KINDS["velocities"]:
+        return path
+    prefix, _, bead, width = parts
+    gz = ".gz" if os.fspath(path).endswith(".gz") else ""
+    return next((p for p in (f"{prefix}.{k}_{bead:0{width}d}.xyz{gz}" for k in POSITION_KINDS) if os.path.isfile(p)),
+                path)
+
+
+@dataclass(frozen=True)
+class IPIRunFiles:
+    """The files of an i-PI path-integral run (:func:`ipi_run_files`).
+
+    Attributes
+    ----------
+    beads : tuple of str
+        The positions file of every bead, in bead order.
+    centroid : str or None
+        ``PREFIX.xc.xyz``, where there is one.
+    input : IPIInput or None
+        The run's input beside them.
+    """
+
+    beads: tuple
+    centroid: str | None
+    input: IPIInput | None
+
+
+def ipi_run_files(path: str) -> IPIRunFiles:
+    """The files of the i-PI run that the output ``path`` (a bead's positions, forces or velocities file, or the
+    centroid's) belongs to: every bead's positions file ``PREFIX.pos_K.xyz`` (K from 0, as wide as the run writes it),
+    the centroid and the input.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        A bead missing between 0 and the last; no positions file of any bead; an input whose ``<nbeads>`` is not
+        the number of bead files.
+    """
+    path = os.path.abspath(os.fspath(path))
+    parts = bead_file_parts(path)
+    gz = ".gz" if path.endswith(".gz") else ""
+    if parts is not None:
+        prefix = parts[0]
+    else:
+        prefix = os.path.join(os.path.dirname(path), os.path.basename(path).split(".")[0])
+    found: dict[int, str] = {}
+    kind = None
+    for kind in POSITION_KINDS:
+        rx = re.compile(re.escape(os.path.basename(prefix)) + rf"\.{kind}_(\d+)\.xyz{re.escape(gz)}$")
+        for e in sorted(os.listdir(os.path.dirname(prefix))):
+            m = rx.match(e)
+            if m:
+                if int(m.group(1)) in found:
+                    raise TrajectoryFormatError(os.path.join(os.path.dirname(prefix), e), f"bead {int(m.group(1))} "
+                                                f"has two positions files: {os.path.basename(found[int(m.group(1))])} too",
+                                                fix="keep one file per bead (the run's own zero padding)")
+                found[int(m.group(1))] = os.path.join(os.path.dirname(prefix), e)
+        if found:
+            break
+    if not found:
+        raise TrajectoryFormatError(path, f"no per-bead positions files {os.path.basename(prefix)}.pos_K.xyz beside it",
+                                    fix="give a bead's positions file of the i-PI run (<trajectory filename=\"pos\"> "
+                                        "positions{angstrom} </trajectory> writes them)")
+    last = max(found)
+    width = max(len(re.search(r"_(\d+)\.xyz", os.path.basename(p)).group(1)) for p in found.values())
+    missing = [k for k in range(last + 1) if k not in found]
+    if missing:
+        raise TrajectoryFormatError(f"{prefix}.{kind}_{missing[0]:0{width}d}.xyz{gz}",
+                                    f"bead {missing[0]} of beads 0..{last} is missing ({len(missing)} missing in all)",
+                                    fix="copy every bead's file of the run into the folder: a path-integral run needs "
+                                        "all of its beads")
+    beads = tuple(found[k] for k in range(last + 1))
+    inp = ipi_input_beside(beads[0])
+    if inp is not None and inp.n_beads is not None and inp.n_beads != len(beads):
+        raise TrajectoryFormatError(inp.path, f"<nbeads> is {inp.n_beads}, but {len(beads)} bead files "
+                                              f"{os.path.basename(prefix)}.{kind}_K.xyz are beside it",
+                                    fix="copy every bead's file of the run (or the input of this run) into the folder")
+    centroid = next((p for p in (f"{prefix}.{k}.xyz" for k in SIBLING_KINDS["centroid"]) if os.path.isfile(p)), None)
+    return IPIRunFiles(beads, centroid, inp)
+
+
+def _abc_cell(a, b, c, alpha, beta, gamma) -> np.ndarray:
+    """Rows a, b, c of i-PI's cell of lengths ``a b c`` and angles (degrees): i-PI's upper-triangular h transposed."""
+    al, be, ga = np.radians([alpha, beta, gamma])
+    bx, by = b * math.cos(ga), b * math.sin(ga)
+    cx = c * math.cos(be)
+    cy = (b * c * math.cos(al) - bx * cx) / by
+    cz = math.sqrt(max(c * c - cx * cx - cy * cy, 0.0))
+    return np.array([[a, 0.0, 0.0], [bx, by, 0.0], [cx, cy, cz]])
+
+
+@dataclass(frozen=True)
+class IPIInput:
+    """What an i-PI input file says about a run (Kapil et al. 2019), in metal units; None where it says nothing.
+
+    Attributes
+    ----------
+    path : str
+    prefix : str
+        ``<output prefix=...>`` (i-PI's default ``i-pi``).
+    n_beads : int or None
+        ``<initialize nbeads=...>``.
+    temperature : float or None
+        ``<ensemble><temperature>``, K.
+    md_timestep : float or None
+        ``<dynamics><timestep>``, ps.
+    """
+
+    path: str
+    prefix: str
+    n_beads: int | None
+    temperature: float | None
+    md_timestep: float | None
+
+
+def _xml_value(node, dimension: str, path: str) -> float | None:
+    if node is None or not (node.text or "").strip():
+        return None
+    unit = node.get("units", "atomic_unit")
+    f = ipi_unit_factor(dimension, unit)
+    if f is None:
+        raise TrajectoryFormatError(path, f"<{node.tag} units={unit!r}> is not a unit of {dimension} i-PI knows",
+                                    fix="correct the units attribute of the input file")
+    return float(node.text.strip()) * f
+
+
+def read_ipi_input(path: str) -> IPIInput | None:
+    """The settings of the i-PI input XML ``path`` (:class:`IPIInput`); None when it is not an i-PI input (its root
+    is no ``<simulation>``) or cannot be parsed."""
+    import xml.etree.ElementTree as ET
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError, UnicodeDecodeError):
+        return None
+    if root.tag != "simulation":
+        return None
+    out = root.find("output")
+    prefix = (out.get("prefix") if out is not None else None) or "i-pi"
+    init = root.find("./system/initialize")
+    nb = None
+    if init is not None:
+        nb = init.get("nbeads")
+        if nb is None and init.find("nbeads") is not None:
+            nb = init.find("nbeads").text
+    temperature = _xml_value(root.find("./system/ensemble/temperature"), "temperature", path)
+    dt = _xml_value(root.find("./system/motion/dynamics/timestep"), "time", path)
+    return IPIInput(os.path.abspath(path), prefix.strip(), None if nb is None else int(str(nb).strip()),
+                    temperature, dt)
+
+
+def ipi_input_beside(path: str) -> IPIInput | None:
+    """The i-PI input in the folder of the output file ``path`` whose ``<output prefix>`` is the file's prefix (the
+    ``*.xml`` files of the folder, in name order); None when none is."""
+    folder = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    try:
+        names = sorted(e for e in os.listdir(folder) if e.lower().endswith(".xml"))
+    except OSError:
+        return None
+    for e in names:
+        p = os.path.join(folder, e)
+        if os.path.getsize(p) > 64 << 20:
+            continue
+        got = read_ipi_input(p)
+        if got is not None and base.startswith(got.prefix + "."):
+            return got
+    return None
+
+
+def properties_timestep(path: str) -> tuple[float, str] | None:
+    """The MD time step (ps) from i-PI's properties file beside the output ``path`` (``PREFIX.out``: the time
+    between two rows over the steps between them, from its ``step`` and ``time{unit}`` columns), with the file in
+    words; None without one."""
+    parts = bead_file_parts(path)
+    prefix = parts[0] if parts else os.path.join(os.path.dirname(path), os.path.basename(path).split(".")[0])
+    out = prefix + ".out"
+    if not os.path.isfile(out):
+        return None
+    cols = {}
+    rows = []
+    with open(out, "r", errors="replace") as f:
+        for line in f:
+            m = re.match(r"#\s*column\s+(\d+)\s*-->\s*(\S+)", line)
+            if m:
+                cols[m.group(2)] = int(m.group(1)) - 1
+            elif line.strip() and not line.startswith("#"):
+                rows.append(line.split())
+                if len(rows) >= 2:
+                    break
+    tcol = next(((k, c) for k, c in cols.items() if k == "time" or k.startswith("time{")), None)
+    if "step" not in cols or tcol is None or len(rows) < 2:
+        return None
+    unit = tcol[0][5:-1] if "{" in tcol[0] else "atomic_unit"
+    f = ipi_unit_factor("time", unit)
+    try:
+        ds = float(rows[1][cols["step"]]) - float(rows[0][cols["step"]])
+        dtime = float(rows[1][tcol[1]]) - float(rows[0][tcol[1]])
+    except (IndexError, ValueError):
+        return None
+    if f is None or ds <= 0 or dtime <= 0:
+        return None
+    return dtime * f / ds, f"the step and time columns of i-PI's properties file {out}"
+
+
+class IPIFile:
+    """One i-PI XYZ output file, indexed: the byte offset of every frame, its MD step, cell and bead, the quantity it
+    holds and its unit. Picklable (no open file).
+
+    Attributes
+    ----------
+    path : str
+    n_frames, n_atoms : int
+    steps : ndarray of int (n_frames,)
+    cells : ndarray (n_frames, 3, 3) or None
+        Rows a, b, c in Angstrom; None when the comment lines state no cell.
+    bead : int or None
+        The ``Bead:`` of the comment lines.
+    quantity : str
+        The name in the comment's braces (``positions``, ``forces``, ``x_centroid``, ...).
+    field : str
+        What it gives (``positions``, ``forces``, ``velocities``).
+    factor : float
+        From the file's unit to metal units.
+    unit : str
+        The file's unit, as written.
+    """
+
+    def __init__(self, path):
+        self.path = os.path.abspath(os.fspath(path))
+        if not os.path.isfile(self.path):
+            raise TrajectoryFormatError(self.path, "file does not exist", fix="check the path and the working directory")
+        self.data_path = plain_path(self.path) if is_gzip(self.path) else self.path
+        self._index()
+        self._comments()
+
+    def _index(self) -> None:
+        dp = self.data_path
+        if os.path.getsize(dp) == 0:
+            raise TrajectoryFormatError(self.path, "the file is empty", frame=0, line=1,
+                                        fix="check that the i-PI run wrote this file")
+        idx = load_index(dp, "xyz")
+        if idx is None:
+            idx = dict(zip(("starts", "counts", "complete", "bad"), scan_xyz_windows(dp)))
+            save_index(dp, "xyz", **idx)
+        starts, counts = np.asarray(idx["starts"], np.int64), np.asarray(idx["counts"], np.int64)
+        bad = int(idx["bad"])
+        if bad >= 0:
+            raise TrajectoryFormatError(self.path, "expected an atom count line (one integer)", frame=len(starts),
+                                        line=line_number(dp, bad), fix="the file is damaged: repair or regenerate it")
+        if len(starts) == 0:
+            raise TrajectoryFormatError(self.path, "no complete frame", frame=0, line=1,
+                                        fix="an XYZ frame is a count line, a comment line and that many atom lines")
+        changed = np.flatnonzero(counts != counts[0])
+        if len(changed):
+            k = int(changed[0])
+            raise TrajectoryFormatError(self.path, f"atom count changed from {counts[0]} to {counts[k]}", frame=k,
+                                        line=line_number(dp, int(starts[k])),
+                                        fix="a path-integral run keeps its atoms: the file is damaged")
+        end = os.path.getsize(dp)
+        if not int(idx["complete"]):
+            # the last frame is cut (a run still writing, or stopped): dropped, as every reader does
+            warnings.warn(f"{self.path}: frame {len(starts)} is incomplete (truncated file) and was dropped",
+                          TruncatedFrameWarning, stacklevel=5)
+            end = self._end_of(dp, starts)
+        self.n_atoms = int(counts[0])
+        self.offsets = np.append(starts, end).astype(np.int64)
+        self.n_frames = len(starts)
+
+    def _end_of(self, dp: str, starts: np.ndarray) -> int:
+        """The byte after the last complete frame (which starts at ``starts[-1]``)."""
+        with open(dp, "rb") as f:
+            pos = int(starts[-1])
+            f.seek(pos)
+            for _ in range(int(f.readline().split()[0]) + 1):
+                f.readline()
+            return f.tell()
+
+    def _comments(self) -> None:
+        """Step, cell and bead of every frame, and the quantity and units of frame 0 (which every frame must keep)."""
+        n = self.n_frames
+        steps = np.empty(n, np.int64)
+        cells = np.empty((n, 3, 3))
+        beads = np.empty(n, np.int64)
+        with open(self.data_path, "rb") as f:
+            fd = f.fileno()
+            c0 = comment_at(fd, int(self.offsets[0]))
+            self._tags(c0)
+            has = {"step": STEP.search(c0) is not None, "bead": BEAD.search(c0) is not None,
+                   "cell": CELL_ABC.search(c0) is not None or CELL_H.search(c0) is not None}
+            for k, s in enumerate(self.offsets[:-1].tolist()):
+                c = c0 if k == 0 else comment_at(fd, s)
+                if k and c[:80] != c0[:80] and UNIT_TAG.findall(c) != self._tag_list:
+                    self._refuse(k, s, f"the comment line states {self._said(c)}, but frame 0 "
+                                       f"{self._said(c0)}", "write every frame with the same units: split the file")
+                if has["step"]:
+                    m = STEP.search(c)
+                    if m is None:
+                        self._refuse(k, s, "the comment line has no Step:", "frame 0 has one: the file is damaged")
+                    steps[k] = int(m.group(1))
+                if has["bead"]:
+                    m = BEAD.search(c)
+                    beads[k] = int(m.group(1)) if m else -1
+                if has["cell"]:
+                    cells[k] = self._cell(c, k, s)
+        self.steps = steps if has["step"] else np.arange(n, dtype=np.int64)
+        self.has_steps = has["step"]
+        self.cells = cells if has["cell"] else None
+        self.bead = int(beads[0]) if has["bead"] else None
+        if has["bead"] and (beads != beads[0]).any():
+            k = int(np.flatnonzero(beads != beads[0])[0])
+            self._refuse(k, int(self.offsets[k]), f"the comment line says Bead: {beads[k]}, frame 0 Bead: {beads[0]}",
+                         "one file holds one bead: the file is damaged or two files were joined")
+
+    def _tags(self, comment: bytes) -> None:
+        tags = {k.decode(): v.decode() for k, v in UNIT_TAG.findall(comment)}
+        self._tag_list = UNIT_TAG.findall(comment)
+        qty = next((k for k in tags if k in QUANTITIES), None)
+        line = line_number(self.data_path, int(self.offsets[0])) + 1
+        if qty is None:
+            other = [k for k in tags if k != "cell"]
+            raise TrajectoryFormatError(
+                self.path, "the comment line names no quantity trajmodes reads (positions{unit}, forces{unit}, "
+                           "velocities{unit}, x_centroid{unit})" + (f": it holds {', '.join(other)}" if other else ""),
+                frame=0, line=line, fix="read an i-PI trajectory of positions, forces or velocities")
+        self.quantity, (self.field, dim) = qty, QUANTITIES[qty]
+        self.unit = tags[qty]
+        self.factor = ipi_unit_factor(dim, self.unit)
+        self.cell_unit = tags.get("cell", "atomic_unit")
+        self.cell_factor = ipi_unit_factor("length", self.cell_unit)
+        for what, f, u, d in ((qty, self.factor, self.unit, dim), ("cell", self.cell_factor, self.cell_unit, "length")):
+            if f is None:
+                raise TrajectoryFormatError(self.path, f"{what}{{{u}}}: {u!r} is not a unit of {d} trajmodes knows",
+                                            frame=0, line=line,
+                                            fix=f"write the trajectory's {d} in one of {', '.join(UNITS[d])} (or an "
+                                                "SI-prefixed one)")
+
+    @staticmethod
+    def _said(comment: bytes) -> str:
+        return " ".join(f"{k.decode()}{{{v.decode()}}}" for k, v in UNIT_TAG.findall(comment)) or "no units"
+
+    def _refuse(self, k: int, start: int, what: str, fix: str):
+        raise TrajectoryFormatError(self.path, what, frame=k, line=line_number(self.data_path, start) + 1, fix=fix)
+
+    def _cell(self, comment: bytes, k: int, start: int) -> np.ndarray:
+        m = CELL_ABC.search(comment)
+        try:
+            if m is not None:
+                cell = _abc_cell(*np.array(m.group(1).split(), dtype=float))
+            else:
+                cell = np.array(CELL_H.search(comment).group(1).split(), dtype=float).reshape(3, 3).T
+        except (AttributeError, ValueError):
+            self._refuse(k, start, "the comment line has no readable CELL(abcABC): a b c alpha beta gamma",
+                         "frame 0 has one: the file is damaged")
+        cell = cell * self.cell_factor
+        cell[np.abs(cell) < 1e-12 * np.abs(cell).max()] = 0.0         # cos(90 degrees) is not 0 in floating point
+        if not abs(np.linalg.det(cell)) > 1e-9:
+            self._refuse(k, start, "the cell spans no volume", "i-PI writes the cell of a periodic run: check it")
+        return cell
+
+    def species(self) -> np.ndarray:
+        """The first token of frame 0's atom lines (the element names i-PI writes)."""
+        lo, hi = int(self.offsets[0]), int(self.offsets[1])
+        with open(self.data_path, "rb") as f:
+            buf = pread_all(f.fileno(), hi - lo, lo)
+        a = buf.find(b"\n", buf.find(b"\n") + 1) + 1
+        sp = column_tokens(buf[a:], self.n_atoms, 0)
+        if sp is None:
+            raise TrajectoryFormatError(self.path, "an atom line has no name column", frame=0,
+                                        line=line_number(self.data_path, lo) + 2, fix="the file is damaged")
+        return sp.astype(str)
+
+    def read(self, frames: np.ndarray, out: np.ndarray) -> None:
+        """Parse the atom columns of ``frames`` (indices into this file, ascending) into ``out`` (len(frames),
+        n_atoms, 3), in metal units."""
+        cmap, _, w = Layout(4, {"species": 0, "positions": 1}).colmap(["positions"])
+        with open(self.data_path, "rb") as f:
+            for i0, i1 in contiguous_runs(frames, self.offsets[:-1], self.offsets[1:], max_bytes=RUN_BYTES):
+                lo = int(self.offsets[frames[i0]])
+                buf = pread_all(f.fileno(), int(self.offsets[frames[i1 - 1] + 1]) - lo, lo)
+                for i in range(i0, i1):
+                    off = int(self.offsets[frames[i]]) - lo
+                    nl2 = buf.find(b"\n", buf.find(b"\n", off) + 1)
+                    _, st, row, col = _fastparse.parse_rows(buf, nl2 + 1, self.n_atoms, cmap, out[i], w)
+                    if st:
+                        what = ROW_STATUS.get(st, f"parse error {st}")
+                        raise TrajectoryFormatError(self.path, f"{what} (column {col + 1})", frame=int(frames[i]),
+                                                    line=line_number(self.data_path, lo + nl2 + 1) + row,
+                                                    fix="the file is damaged: repair or regenerate it")
+        if self.factor != 1.0:
+            out *= self.factor
+
+    def stamp(self) -> tuple:
+        st = os.stat(self.path)
+        return (self.path, st.st_size, st.st_mtime_ns)
+
+
+class IPISource(FrameSource):
+    """One bead of an i-PI run (or its centroid): the positions file, with the forces and velocities files of the
+    same bead joined frame by frame by MD step.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``PREFIX.pos_K.xyz`` (or any i-PI XYZ file of positions, such as the centroid's ``PREFIX.xc.xyz``).
+    forces, velocities : str, False or None
+        The files of the bead's forces and velocities; None: the siblings ``PREFIX.for_K.xyz``
+        and ``PREFIX.vel_K.xyz`` where they exist (:func:`sibling_path`); False: none.
+    md_timestep, frame_interval : float, optional
+        In ps; default the ``<timestep>`` of the i-PI input beside the files (:func:`ipi_input_beside`), else the
+        properties file's (:func:`properties_timestep`).
+
+    Attributes
+    ----------
+    ipi_input : IPIInput or None
+        The input file beside the outputs whose prefix is theirs.
+    bead : int or None
+        The bead index the comment lines state.
+    """
+
+    format_names = ("ipi", "i-pi")
+    format = "ipi"
+
+    @classmethod
+    def can_open(cls, head: bytes, path: str) -> bool:
+        """An XYZ file whose comment line is i-PI's: a ``CELL(abcABC):`` or ``CELL(H):`` and a quantity with its unit
+        in braces."""
+        lines = head.lstrip().split(b"\n", 2)
+        return (len(lines) > 1 and lines[0].strip().isdigit() and (CELL_ABC.search(lines[1]) is not None
+                or CELL_H.search(lines[1]) is not None) and UNIT_TAG.search(lines[1]) is not None)
+
+    @classmethod
+    def from_options(cls, paths: list[str], fmt: str, format: str | None = None, *, units: str | None = None,
+                     md_timestep: float | None = None, frame_interval: float | None = None, species=None,
+                     masses=None, lj_scales=None, topology=None, **options) -> IPISource:
+        """One i-PI file of positions; the units are those its comment lines state (``units=`` is refused)."""
+        refuse_lammps_options(paths[0], fmt, options)
+        refuse_several_files(paths, fmt)
+        if units is not None or lj_scales is not None:
+            raise ValueError(f"{paths[0]}: an i-PI file states its units on every comment line (positions{{...}}, "
+                             "cell{...}); units= and lj_scales= do not apply")
+        return cls(paths[0], md_timestep=md_timestep, frame_interval=frame_interval, masses=masses)
+
+    def __init__(self, path, *, forces=None, velocities=None, md_timestep: float | None = None,
+                 frame_interval: float | None = None, masses=None):
+        main = IPIFile(positions_file_of(os.fspath(path)))
+        if main.field != "positions":
+            raise TrajectoryFormatError(main.path, f"it holds {main.quantity}, not positions", frame=0,
+                                        fix="open the positions file of the bead (PREFIX.pos_K.xyz): its forces "
+                                            "and velocities files are joined to it")
+        self.path = main.path
+        self._files = {"positions": main}
+        for field, given in (("forces", forces), ("velocities", velocities)):
+            p = sibling_path(main.path, field) if given is None else (given or None)
+            if p is not None:
+                self._files[field] = self._joined(IPIFile(p), field, main)
+        self.paths = [f.path for f in self._files.values()]
+        self.n_frames, self.n_atoms = main.n_frames, main.n_atoms
+        self.species = main.species()
+        self.ids = np.arange(1, self.n_atoms + 1)
+        self.masses = self._masses(masses)
+        self.steps = main.steps
+        self.bead = main.bead
+        self.has_cell = main.cells is not None
+        self.fields = tuple(f for f in ("positions", "velocities", "forces") if f in self._files)
+        self.units = "metal" if main.factor == 1.0 else "electron"
+        self.ipi_input = ipi_input_beside(main.path)
+        self._times(md_timestep, frame_interval)
+
+    def _masses(self, masses) -> np.ndarray | None:
+        if masses is not None:
+            table = dict(masses) if isinstance(masses, dict) else None
+            if table is not None:
+                return np.array([float(table[s]) for s in self.species])
+            m = np.asarray(masses, dtype=float)
+            return np.broadcast_to(m, (self.n_atoms,)).copy() if m.ndim == 0 else m
+        uniq, inv = np.unique(self.species, return_inverse=True)
+        m = masses_of(uniq)
+        return None if m is None else m[inv]
+
+    @staticmethod
+    def _joined(other: IPIFile, field: str, main: IPIFile) -> IPIFile:
+        """``other`` (the file of ``field``) checked against the positions file ``main``: the same atoms, the same
+        bead, and every step of ``main`` among its frames (:attr:`IPIFile.rows` maps them)."""
+        if other.field != field:
+            raise TrajectoryFormatError(other.path, f"it holds {other.quantity}, not {field}", frame=0,
+                                        fix=f"give the {field} file of the bead beside {os.path.basename(main.path)}")
+        if other.n_atoms != main.n_atoms:
+            raise TrajectoryFormatError(other.path, f"{other.n_atoms} atoms, but {main.n_atoms} in {main.path}",
+                                        frame=0, fix="give the files of one run")
+        if other.bead is not None and main.bead is not None and other.bead != main.bead:
+            raise TrajectoryFormatError(other.path, f"it holds bead {other.bead}, {main.path} bead {main.bead}",
+                                        frame=0, fix="give the files of one bead")
+        where = {int(s): i for i, s in enumerate(other.steps.tolist())}
+        missing = [int(s) for s in main.steps.tolist() if int(s) not in where]
+        if missing:
+            k = int(np.flatnonzero(main.steps == missing[0])[0])
+            raise TrajectoryFormatError(
+                other.path, f"it has no frame of step {missing[0]}, which {os.path.basename(main.path)} has (its frame "
+                            f"{k}; {len(missing)} steps missing in all)",
+                fix=f"write {field} with a stride that divides the positions' stride (<trajectory stride=...>), or "
+                    "read the positions alone (forces=False, velocities=False)")
+        other.rows = np.array([where[int(s)] for s in main.steps.tolist()], dtype=np.int64)
+        return other
+
+    def _times(self, md_timestep, frame_interval) -> None:
+        from trajmodes.io.trajectories.times import frame_times
+        found = None
+        if self.ipi_input is not None and self.ipi_input.md_timestep is not None:
+            found = (self.ipi_input.md_timestep, f"the <timestep> of the i-PI input {self.ipi_input.path}")
+        else:
+            found = properties_timestep(self.path)
+        main = self._files["positions"]
+        axis = frame_times(self.path, self.steps, None, md_timestep=md_timestep, frame_interval=frame_interval,
+                           found=found, has_steps=main.has_steps, stacklevel=6)
+        self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
+
+    def read(self, frames, fields=None) -> dict:
+        """Read frames by index (ascending); see :meth:`FrameSource.read`: positions (A), velocities (A/ps), forces
+        (eV/A) of the fields asked for, cells (A, rows a, b, c) and origins (zero)."""
+        frames = np.asarray(frames, dtype=np.int64).ravel()
+        if len(frames) and (frames.min() < 0 or frames.max() >= self.n_frames):
+            raise IndexError(f"frames must lie in 0..{self.n_frames - 1}")
+        wanted = tuple(f for f in self.fields if fields is None or f in fields)
+        out = empty_frames(len(frames), self.n_atoms, wanted)
+        if self.has_cell:
+            out["cells"][:] = self._files["positions"].cells[frames]
+        for field in wanted:
+            f = self._files[field]
+            rows = frames if field == "positions" else f.rows[frames]
+            if len(rows) > 1 and (np.diff(rows) <= 0).any():          # not ascending in that file: one at a time
+                for i, r in enumerate(rows.tolist()):
+                    f.read(np.array([r]), out[field][i:i + 1])
+            else:
+                f.read(rows, out[field])
+        return out
+
+    def run_files(self) -> IPIRunFiles:
+        """The files of the path-integral run this bead belongs to (:func:`ipi_run_files`)."""
+        return ipi_run_files(self.path)
+
+    def frame_boxes(self, frames) -> tuple[np.ndarray, np.ndarray]:
+        """The cells (n, 3, 3) and origins (n, 3) of ``frames``, A, from the comment lines (read on opening)."""
+        frames = np.asarray(frames, dtype=np.int64)
+        return self._files["positions"].cells[frames], np.zeros((len(frames), 3))
+
+    def token(self) -> tuple:
+        return (type(self).__name__,) + tuple(f.stamp() for f in self._files.values())
+
+    def describe(self) -> str:
+        joined = [os.path.basename(f.path) for k, f in self._files.items() if k != "positions"]
+        return f"i-PI {self.path}" + (f" (with {', '.join(joined)})" if joined else "")

@@ -1,0 +1,581 @@
+"""Path-integral runs: trajectories with a bead axis.
+
+A path-integral MD run samples the quantum canonical ensemble of the nuclei with P classical replicas of the crystal
+per frame, the beads of a ring polymer (Ceriotti, Parrinello, Markland and Manolopoulos, J. Chem. Phys. 133, 124104
+(2010): the PILE thermostats; Kapil et al., Comput. Phys. Commun. 236, 214 (2019): i-PI 2.0). The codes write one file
+per bead: i-PI ``PREFIX.pos_K.xyz`` (with ``PREFIX.for_K.xyz``, ``PREFIX.vel_K.xyz`` and the centroid
+``PREFIX.xc.xyz``; :mod:`trajmodes.io.trajectories.ipi`), LAMMPS ``fix pimd/langevin`` one dump per partition
+(``dump 1 all custom 10 dump.${ibead} ...`` run as ``mpirun -np P lmp -partition Px1 -in in.pimd``).
+
+:func:`find_beads` finds the bead files of a run from one of them (or the prefix) and what its input says
+(:class:`BeadFiles`); :func:`read_beads` opens them as a :class:`RingPolymerRun`: the P bead trajectories, the pooled
+bead configurations (:attr:`RingPolymerRun.pooled`, one trajectory of frames x beads samples, whose every read task
+parses each bead file's frames of its chunk once: what a fit of the quantum ensemble reads), the positions with a bead
+axis (frames, beads, atoms, 3) and the centroid. Units are metal (A, eV/A, A/ps, ps, K) as everywhere.
+"""
+from __future__ import annotations
+
+import fnmatch
+import glob
+import math
+import os
+import re
+from dataclasses import dataclass, field
+
+import dask.array as da
+import numpy as np
+
+from trajmodes.errors import TrajectoryFormatError
+from trajmodes.io import empty_frames, open_source, sniff
+from trajmodes.lattice import minimum_image
+from trajmodes.trajectory.core import Trajectory, default_chunk_frames
+from trajmodes.units import conversion
+
+__all__ = ["BeadFiles", "find_beads", "read_beads", "RingPolymerRun", "BeadSource", "CentroidSource",
+           "centroid_positions"]
+
+#: LAMMPS' path-integral fixes and the temperature keyword of their arguments
+_PIMD_FIX = re.compile(r"^\s*fix\s+\S+\s+\S+\s+(pimd(?:/langevin|/nvt)?(?:/bosonic)?)\s+(.*)$", re.M)
+_TEMP = re.compile(r"\btemp\s+([-+0-9.eE]+)")
+_UNITS = re.compile(r"^\s*units\s+(\w+)", re.M)
+_TIMESTEP = re.compile(r"^\s*timestep\s+([-+0-9.eE]+)\s*$", re.M)
+_MASS = re.compile(r"^\s*mass\s+(\d+)\s+([-+0-9.eE]+)", re.M)
+_DUMP = re.compile(r"^\s*dump\s+\S+\s+\S+\s+\S+\s+\d+\s+(\S+)", re.M)
+_WORLD = re.compile(r"^\s*variable\s+\S+\s+(world|uloop)\s+(.*)$", re.M)
+#: the files of a LAMMPS run's folder that may be its input or its per-partition logs
+_LAMMPS_INPUTS = ("in.*", "*.in", "*.lmp", "*.lammps", "log.lammps*", "*.log")
+
+
+@dataclass(frozen=True)
+class BeadFiles:
+    """The files of one path-integral run, found by :func:`find_beads`.
+
+    Attributes
+    ----------
+    kind : {"ipi", "lammps"}
+    paths : tuple of str
+        The positions file (i-PI) or dump (LAMMPS) of every bead, in bead order.
+    first : int
+        The index of the first bead in the file names (0 for i-PI; LAMMPS' may start at 1).
+    centroid : str or None
+        i-PI's centroid file ``PREFIX.xc.xyz``, where there is one.
+    input : str or None
+        The run's input (i-PI XML, LAMMPS input or log) the settings below come from.
+    temperature : float or None
+        K, as the input states it.
+    stated_beads : int or None
+        The bead count the input states (i-PI's ``nbeads``; LAMMPS' ``variable ... world`` values).
+    md_timestep : float or None
+        ps (LAMMPS: the input's ``timestep`` in its units; i-PI's reader finds its own).
+    units : str or None
+        LAMMPS' unit style.
+    masses : dict or None
+        LAMMPS type -> mass (amu) from the input's ``mass`` commands.
+    """
+
+    kind: str
+    paths: tuple
+    first: int = 0
+    centroid: str | None = None
+    input: str | None = None
+    temperature: float | None = None
+    stated_beads: int | None = None
+    md_timestep: float | None = None
+    units: str | None = None
+    masses: dict | None = field(default=None, hash=False)
+
+    @property
+    def n_beads(self) -> int:
+        return len(self.paths)
+
+    def describe(self) -> str:
+        """One line: ``i-PI path-integral run: 8 beads at 50 K (input.xml)``."""
+        code = "i-PI" if self.kind == "ipi" else "LAMMPS fix pimd"
+        t = "at an unknown temperature" if self.temperature is None else f"at {self.temperature:g} K"
+        said = f" ({os.path.basename(self.input)})" if self.input else ""
+        return f"{code} path-integral run: {self.n_beads} beads {t}{said}"
+
+
+def _bead_glob(folder: str, stem: str, suffix: str) -> dict[int, str]:
+    """bead index -> file, for the files ``stem<digits>suffix`` in ``folder``."""
+    rx = re.compile(re.escape(stem) + r"(\d+)" + re.escape(suffix) + r"$")
+    out: dict[int, list] = {}
+    for p in glob.glob(os.path.join(glob.escape(folder), glob.escape(stem) + "*" + glob.escape(suffix))):
+        m = rx.match(os.path.basename(p))
+        if m:
+            out.setdefault(int(m.group(1)), []).append(p)
+    twice = {k: v for k, v in out.items() if len(v) > 1}
+    if twice:
+        k, v = next(iter(twice.items()))
+        raise TrajectoryFormatError(v[0], f"bead {k} has several files: {', '.join(sorted(map(os.path.basename, v)))}",
+                                    fix="keep one file per bead (the same zero padding for all)")
+    return {k: v[0] for k, v in out.items()}
+
+
+def _contiguous(found: dict[int, str], first: int, name_of, what: str) -> list[str]:
+    """The files of beads ``first`` .. max, refusing a missing bead (naming the file it should be)."""
+    if not found:
+        raise FileNotFoundError(f"{what}: no bead file found")
+    last = max(found)
+    missing = [k for k in range(first, last + 1) if k not in found]
+    if missing:
+        raise TrajectoryFormatError(name_of(missing[0]), f"bead {missing[0]} of beads {first}..{last} is missing "
+                                    f"({len(missing)} missing in all)",
+                                    fix="copy every bead's file of the run into the folder (a path-integral run needs "
+                                        "all of its beads)")
+    return [found[k] for k in range(first, last + 1)]
+
+
+def _ipi_beads(path: str) -> BeadFiles:
+    """The bead files of the i-PI run of ``path`` (any of its output files), from its source's
+    :meth:`~trajmodes.io.trajectories.ipi.IPISource.run_files`."""
+    run = open_source(path, format="ipi").run_files()
+    inp = run.input
+    return BeadFiles("ipi", tuple(run.beads), 0, run.centroid, None if inp is None else inp.path,
+                     None if inp is None else inp.temperature, None if inp is None else inp.n_beads,
+                     None if inp is None else inp.md_timestep)
+
+
+def _lammps_input(folder: str, dump: str) -> tuple[str, str] | None:
+    """The LAMMPS input (or per-partition log) in ``folder`` with a path-integral fix and a ``dump`` writing a file of
+    the dump's name (variables such as ``${ibead}`` taken as wildcards); (path, its text), or None."""
+    base = os.path.basename(dump)
+    seen = set()
+    for pattern in _LAMMPS_INPUTS:
+        for p in sorted(glob.glob(os.path.join(glob.escape(folder), pattern))):
+            if p in seen or os.path.abspath(p) == os.path.abspath(dump) or not os.path.isfile(p) \
+                    or os.path.getsize(p) > 4 << 20:
+                continue
+            seen.add(p)
+            try:
+                with open(p, "r", errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if "\0" in text[:4096] or not _PIMD_FIX.search(text):
+                continue
+            for m in _DUMP.finditer(text):
+                target = re.sub(r"\$\{[^}]*\}|\$\w", "*", os.path.basename(m.group(1)))
+                if fnmatch.fnmatch(base, target):
+                    return p, text
+    return None
+
+
+def _lammps_beads(path: str) -> BeadFiles:
+    base = os.path.basename(path)
+    m = re.match(r"^(.*?)(\d+)(\D*)$", base)
+    if m is None:
+        raise TrajectoryFormatError(path, "its name holds no bead number (dump.K, dump.K.lammpstrj, ...)",
+                                    fix="give one of the per-partition dumps of the run (its name with the bead index)")
+    folder = os.path.dirname(path)
+    stem, suffix = m.group(1), m.group(3)
+    found = _bead_glob(folder, stem, suffix)
+    first = min(found)
+    if first not in (0, 1):
+        raise TrajectoryFormatError(path, f"the bead dumps are numbered from {first}", fix="give the dumps of every "
+                                    "bead, numbered from 0 or 1 (LAMMPS' partitions)")
+    width = len(m.group(2))
+    paths = [os.path.abspath(q) for q in
+             _contiguous(found, first, lambda k: os.path.join(folder, f"{stem}{k:0{width}d}{suffix}"), path)]
+    got = _lammps_input(folder or ".", path)
+    if got is None:
+        return BeadFiles("lammps", tuple(paths), first)
+    inp, text = got
+    fix = _PIMD_FIX.search(text)
+    t = _TEMP.search(fix.group(2))
+    units = _UNITS.search(text)
+    style = units.group(1) if units else "metal"
+    dt = _TIMESTEP.search(text)
+    stated = None
+    w = _WORLD.search(text)
+    if w is not None:
+        vals = w.group(2).split("#")[0].split()
+        stated = len(vals) if w.group(1) == "world" else int(vals[0]) if vals and vals[0].isdigit() else None
+    masses = {int(mm.group(1)): float(mm.group(2)) * conversion(style).mass if style != "lj" else float(mm.group(2))
+              for mm in _MASS.finditer(text)} or None
+    files = BeadFiles("lammps", tuple(paths), first, None, os.path.abspath(inp), None if t is None else float(t.group(1)),
+                      stated, None if dt is None or style == "lj" else float(dt.group(1)) * conversion(style).time,
+                      style, masses)
+    if stated is not None and stated != files.n_beads:
+        raise TrajectoryFormatError(inp, f"the input runs {stated} partitions (beads), but {files.n_beads} dumps "
+                                    f"{stem}K{suffix} are beside it",
+                                    fix="copy the dump of every partition into the folder")
+    return files
+
+
+def find_beads(path) -> BeadFiles:
+    """The bead files of the path-integral run that ``path`` belongs to.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        One bead's file (i-PI ``sim.pos_0.xyz``, or its forces or velocities file, or the centroid ``sim.xc.xyz``;
+        a LAMMPS dump ``dump.pimd.1``), or i-PI's output prefix (``sim``, with its folder).
+
+    Returns
+    -------
+    BeadFiles
+        Every bead's file, sorted by bead index, and what the run's input says (temperature, bead count, time step).
+
+    Raises
+    ------
+    TrajectoryFormatError
+        A bead missing between the first and the last; a bead count that the input states otherwise.
+    FileNotFoundError
+        No file at ``path`` and no i-PI files of that prefix.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        hits = sorted(glob.glob(glob.escape(path) + ".*_*.xyz*"), key=lambda h: (".pos_" not in h, h))
+        if not hits:
+            raise FileNotFoundError(f"{path}: no such file, and no i-PI bead files {path}.pos_K.xyz")
+        return _ipi_beads(hits[0])
+    fmt = sniff(path)
+    if fmt == "ipi":
+        return _ipi_beads(path)
+    if fmt == "lammps":
+        return _lammps_beads(path)
+    raise TrajectoryFormatError(path, f"a {fmt} file, not a bead of an i-PI or LAMMPS path-integral run",
+                                fix="give an i-PI PREFIX.pos_K.xyz file or a LAMMPS fix pimd dump")
+
+
+# ------------------------------------------------------------------------------------------------- the sources
+def centroid_positions(positions: np.ndarray, cells: np.ndarray | None) -> np.ndarray:
+    """The centroid of every atom's ring polymer, (frames, atoms, 3) A, from bead positions (frames, beads, atoms, 3)
+    A: each bead taken to its minimum image nearest bead 0 in the cell (frames, 3, 3) (so that a ring polymer across
+    the cell's boundary is whole), then averaged. Without a cell (None or NaN) the plain average."""
+    x = np.asarray(positions, dtype=float)
+    if cells is None:
+        return x.mean(axis=1)
+    f, p, n, _ = x.shape
+    delta = (x - x[:, :1]).reshape(f, p * n, 3)
+    return x[:, 0] + minimum_image(delta, np.asarray(cells, dtype=float)).reshape(f, p, n, 3).mean(axis=1)
+
+
+class BeadSource:
+    """The bead configurations of a path-integral run as one source of frames x beads samples: sample ``f P + b``
+    is bead ``b`` of frame ``f``. A read parses each bead's file once for the frames of all its samples asked for.
+    It fulfils the contract of :class:`~trajmodes.io.trajectories.base.FrameSource` (its attributes and
+    :meth:`read`), over the bead sources.
+
+    The samples' times are the frame's time plus b / P of the time between frames (increasing, so that the sources'
+    contract holds); they are no time series: :attr:`time_axis` says so.
+    """
+
+    format = "ring-polymer"
+    masses_from = None
+    types = None
+
+    def __init__(self, sources: list):
+        self.sources = list(sources)
+        first = self.sources[0]
+        self.n_beads = p = len(self.sources)
+        for b, s in enumerate(self.sources[1:], 1):
+            why = None
+            if s.n_atoms != first.n_atoms:
+                why = f"{s.n_atoms} atoms, bead 0 {first.n_atoms}"
+            elif s.n_frames != first.n_frames:
+                why = f"{s.n_frames} frames, bead 0 {first.n_frames}"
+            elif not np.array_equal(s.steps, first.steps):
+                k = int(np.flatnonzero(s.steps != first.steps)[0])
+                why = f"frame {k} is step {int(s.steps[k])}, bead 0's is step {int(first.steps[k])}"
+            elif not np.array_equal(s.species, first.species):
+                why = "other species than bead 0"
+            if why is not None:
+                raise TrajectoryFormatError(s.paths[0], f"bead {b} has {why} ({first.paths[0]})" if "frame " not in why
+                                            else f"bead {b}: {why} ({first.paths[0]})",
+                                            fix="give the files of one run, all beads written to the same step (cut "
+                                                "the longer files to the frames every bead has)")
+        self.fields = tuple(f for f in first.fields if all(f in s.fields for s in self.sources))
+        self.frame_fields = ()
+        self.n_atoms, self.species, self.masses, self.ids = first.n_atoms, first.species, first.masses, first.ids
+        self.n_frames = first.n_frames * p
+        self.steps = np.repeat(first.steps, p)
+        t = np.asarray(first.times, dtype=float)
+        gap = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+        self.times = (t[:, None] + np.arange(p)[None, :] * gap / p).ravel()
+        self.time_axis = (f"the {p} beads of every frame, at the frame's time ({first.time_axis}) plus b / {p} of "
+                          "the time between frames: samples of the quantum ensemble, not a time series")
+        self.md_timestep = None
+        self.has_cell = all(s.has_cell for s in self.sources)
+        self.unwrapped = all(s.unwrapped for s in self.sources)
+        self.units = first.units
+        self.masses_problem = getattr(first, "masses_problem", None)
+        self.paths = [q for s in self.sources for q in s.paths]
+
+    def read(self, frames, fields=None) -> dict:
+        """Samples ``frames`` (ascending indices f P + b); see :meth:`FrameSource.read`."""
+        frames = np.asarray(frames, dtype=np.int64).ravel()
+        wanted = tuple(f for f in self.fields if fields is None or f in fields)
+        out = empty_frames(len(frames), self.n_atoms, wanted)
+        f, b = np.divmod(frames, self.n_beads)
+        for bead in np.unique(b).tolist():
+            rows = np.flatnonzero(b == bead)
+            d = self.sources[bead].read(f[rows], wanted)
+            for k in wanted + ("cells", "origins"):
+                if isinstance(d.get(k), np.ndarray):
+                    out[k][rows] = d[k]
+        return out
+
+    def frame_boxes(self, frames) -> tuple[np.ndarray, np.ndarray]:
+        """Cells (n, 3, 3) and origins (n, 3) of samples ``frames``, A: those of bead 0's frame."""
+        f = np.asarray(frames, dtype=np.int64) // self.n_beads
+        s = self.sources[0]
+        if hasattr(s, "frame_boxes"):
+            return s.frame_boxes(f)
+        d = s.read(f, ("positions",))
+        return d["cells"], d["origins"]
+
+    def token(self) -> tuple:
+        return ("beads",) + tuple(s.token() for s in self.sources)
+
+    def describe(self) -> str:
+        return f"{self.n_beads} beads of {self.sources[0].describe()} ..."
+
+
+class CentroidSource:
+    """The centroid of a path-integral run, frame by frame: positions the bead average with every bead taken to its
+    minimum image nearest bead 0 (:func:`centroid_positions`), forces and velocities the bead averages; the positions
+    alone from i-PI's centroid file where there is one (``xc``). A frame source as
+    :class:`~trajmodes.io.trajectories.base.FrameSource` says."""
+
+    format = "ring-polymer-centroid"
+    masses_from = None
+    types = None
+
+    def __init__(self, beads: BeadSource, xc=None):
+        self.beads, self.xc = beads, xc
+        p = beads.n_beads
+        if xc is not None and (xc.n_atoms != beads.n_atoms or not np.array_equal(xc.steps, beads.steps[::p])):
+            raise TrajectoryFormatError(xc.paths[0], "the centroid file does not have the beads' atoms and steps",
+                                        fix="give the centroid file of the same run, or leave it out")
+        self.fields = beads.fields
+        self.frame_fields = ()
+        self.n_atoms, self.species, self.masses, self.ids = beads.n_atoms, beads.species, beads.masses, beads.ids
+        self.n_frames = beads.n_frames // p
+        first = beads.sources[0]
+        self.steps, self.times = first.steps, first.times
+        self.md_timestep, self.time_axis = first.md_timestep, first.time_axis
+        self.has_cell, self.units, self.unwrapped = beads.has_cell, "metal", False
+        self.masses_problem = beads.masses_problem
+        self.paths = list(beads.paths) + ([] if xc is None else list(xc.paths))
+
+    def read(self, frames, fields=None) -> dict:
+        frames = np.asarray(frames, dtype=np.int64).ravel()
+        wanted = tuple(f for f in self.fields if fields is None or f in fields)
+        if self.xc is not None and wanted == ("positions",):
+            return self.xc.read(frames, wanted)
+        p, n = self.beads.n_beads, len(frames)
+        d = self.beads.read((frames[:, None] * p + np.arange(p)[None, :]).ravel(), wanted)
+        out = {"cells": d["cells"][::p], "origins": d["origins"][::p]}
+        for k in wanted:
+            x = d[k].reshape(n, p, self.n_atoms, 3)
+            out[k] = centroid_positions(x, out["cells"] if self.has_cell else None) if k == "positions" \
+                else x.mean(axis=1)
+        return out
+
+    def frame_boxes(self, frames) -> tuple[np.ndarray, np.ndarray]:
+        return self.beads.frame_boxes(np.asarray(frames, dtype=np.int64) * self.beads.n_beads)
+
+    def token(self) -> tuple:
+        return ("centroid",) + self.beads.token() + (() if self.xc is None else self.xc.token())
+
+    def describe(self) -> str:
+        return f"centroid of {self.beads.n_beads} beads of {self.beads.sources[0].describe()}"
+
+
+# ------------------------------------------------------------------------------------------------- the run
+class RingPolymerRun:
+    """A path-integral run: P bead trajectories of the same atoms and frames, the run's temperature, the positions
+    with a bead axis and the centroid.
+
+    Made by :func:`read_beads`.
+
+    Attributes
+    ----------
+    beads : tuple of Trajectory
+        One per bead, in bead order.
+    n_beads, n_frames, n_atoms : int
+    species, masses, times, steps
+        As each bead's (masses amu, times ps).
+    temperature : float or None
+        K: given, or as the run's input states it (:attr:`temperature_from` says which); None when unknown.
+    files : BeadFiles or None
+    pooled : Trajectory
+        The bead configurations as frames x beads samples (sample f P + b: bead b of frame f), with their forces:
+        samples of the quantum ensemble for a fit. Its read tasks parse each bead file once for the frames of their
+        chunk (chunks hold whole frames: a multiple of P samples).
+    centroid : Trajectory
+        The centroid (:class:`CentroidSource`), lazy like every trajectory.
+    """
+
+    def __init__(self, beads, *, temperature: float | None = None, temperature_from: str | None = None,
+                 files: BeadFiles | None = None, centroid=None, reference=None,
+                 chunk_frames: int | None = None):
+        self.beads = tuple(beads)
+        if len(self.beads) < 1:
+            raise ValueError("a ring-polymer run needs at least one bead")
+        self.files = files
+        self.temperature = None if temperature is None else float(temperature)
+        self.temperature_from = temperature_from
+        self._source = BeadSource([t.source for t in self.beads])
+        first = self.beads[0]
+        self.n_beads, self.n_frames, self.n_atoms = len(self.beads), first.n_frames, first.n_atoms
+        self.species, self.masses = first.species, first.masses
+        p = self.n_beads
+        if chunk_frames is None:
+            chunk_frames = max(1, default_chunk_frames(self._source, self._source.n_frames) // p)
+        self.chunk_frames = int(chunk_frames)
+        self.pooled = Trajectory(self._source, reference=reference, chunk_frames=self.chunk_frames * p)
+        self.pooled.species, self.pooled.masses = self.species, self.masses
+        self._centroid_source = CentroidSource(self._source, centroid)
+        self.centroid = Trajectory(self._centroid_source, reference=reference, chunk_frames=self.chunk_frames)
+        self.centroid.species, self.centroid.masses = self.species, self.masses
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.beads[0].times
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self.beads[0].steps
+
+    def __len__(self) -> int:
+        return self.n_frames
+
+    def __repr__(self) -> str:
+        t = "temperature unknown" if self.temperature is None else f"{self.temperature:g} K"
+        return (f"<RingPolymerRun {self.n_beads} beads x {self.n_frames} frames x {self.n_atoms} atoms, {t}; "
+                f"{self.beads[0].source.describe()}>")
+
+    def describe(self) -> str:
+        """One line for messages: the code, the bead count, the temperature and where it came from."""
+        if self.files is not None:
+            line = self.files.describe()
+            if self.temperature is not None and self.temperature_from and "given" in self.temperature_from:
+                line = line.split(" at ")[0] + f" at {self.temperature:g} K (given)"
+            return line
+        t = "an unknown temperature" if self.temperature is None else f"{self.temperature:g} K"
+        return f"path-integral run: {self.n_beads} beads at {t}"
+
+    def require_temperature(self, what: str = "this") -> float:
+        """The run's temperature, K; refuses, saying what to give, where it is unknown."""
+        if self.temperature is None:
+            where = f" ({self.files.input} states none)" if self.files is not None and self.files.input else \
+                " (no input of the run found beside the files)"
+            raise ValueError(f"{what} needs the temperature of the path-integral run, which is unknown{where}: give "
+                             "temperature=<K> to read_beads (--temperature)")
+        return self.temperature
+
+    def field(self, name: str, layer: tuple | None = None) -> da.Array:
+        """A per-atom field of every bead, (frames, beads, atoms, 3), lazy, read through ``layer`` of
+        :attr:`pooled` (arrays taken through the same layer share one parse of each bead file)."""
+        x = self.pooled.field(name, layer)
+        return x.reshape(self.n_frames, self.n_beads, self.n_atoms, 3)
+
+    @property
+    def positions(self) -> da.Array:
+        """Bead positions, (frames, beads, atoms, 3) A, lazy (every field of the beads read together)."""
+        return self.field("positions")
+
+    @property
+    def forces(self) -> da.Array | None:
+        """Bead forces, (frames, beads, atoms, 3) eV/A, lazy; None where the files hold none."""
+        return self.field("forces") if "forces" in self._source.fields else None
+
+    @property
+    def velocities(self) -> da.Array | None:
+        """Bead velocities, (frames, beads, atoms, 3) A/ps, lazy; None where the files hold none."""
+        return self.field("velocities") if "velocities" in self._source.fields else None
+
+    def centroid_positions(self, layer: tuple | None = None) -> da.Array:
+        """The centroid positions, (frames, atoms, 3) A, lazy, from the beads' positions read through ``layer``
+        (:func:`centroid_positions`): computed with other arrays of the same layer, each bead file is parsed once."""
+        pos = self.field("positions", layer)
+        if not self._source.has_cell:
+            return pos.mean(axis=1)
+        layer = tuple(self._source.fields) if layer is None else tuple(layer)
+        cells = self.pooled.field("cells", layer)[:: self.n_beads]
+        return da.blockwise(centroid_positions, "fna", pos, "fbna", cells, "fxy", dtype=np.float64, concatenate=True)
+
+
+def _temperature_of(files: BeadFiles | None, given: float | None) -> tuple[float | None, str | None]:
+    if given is not None:
+        t = float(given)
+        if not (math.isfinite(t) and t > 0):
+            raise ValueError(f"temperature={given!r}: give the run's temperature in K, a positive number")
+        if files is not None and files.temperature is not None and not math.isclose(t, files.temperature, rel_tol=1e-6):
+            raise ValueError(f"temperature={t:g} K was given, but {files.input} states {files.temperature:g} K: leave "
+                             "temperature= out, or give the input's")
+        return t, "given"
+    if files is not None and files.temperature is not None:
+        return files.temperature, f"{files.input}"
+    return None, None
+
+
+def read_beads(paths_or_prefix, reference=None, temperature: float | None = None, *, md_timestep: float | None = None,
+               frame_interval: float | None = None, chunk_frames: int | None = None, species=None, masses=None,
+               units: str | None = None, centroid: bool = True) -> RingPolymerRun:
+    """Open a path-integral run (i-PI or LAMMPS ``fix pimd/langevin``) lazily, as a :class:`RingPolymerRun`.
+
+    Parameters
+    ----------
+    paths_or_prefix : str, path, or sequence of paths
+        One bead's file or i-PI's output prefix (the others found by :func:`find_beads`), or every bead's file in
+        bead order.
+    reference : optional
+        The reference crystal of every bead, the pooled samples and the centroid (as :func:`trajmodes.read`'s).
+    temperature : float, optional
+        K; default the temperature the run's input states (i-PI's ``<ensemble><temperature>``, LAMMPS' ``fix
+        pimd/langevin ... temp T``). A value that contradicts the input's is refused.
+    md_timestep, frame_interval : float, optional
+        ps, for files that do not say (as :func:`trajmodes.read`'s).
+    chunk_frames : int, optional
+        Frames per read task (each task reads every bead of its frames).
+    species, masses, units : optional
+        For LAMMPS dumps, as :func:`trajmodes.read`'s (default: the input's ``mass`` commands and ``units``).
+    centroid : bool
+        Read i-PI's centroid file ``PREFIX.xc.xyz`` for the centroid positions where there is one (else they are the
+        beads' average).
+
+    Returns
+    -------
+    RingPolymerRun
+
+    Raises
+    ------
+    TrajectoryFormatError
+        A missing bead; beads with other atom counts, frame counts, steps or species; a bead count the input states
+        otherwise.
+    """
+    from trajmodes.trajectory.reading import read
+    given = not isinstance(paths_or_prefix, (str, os.PathLike))
+    if given:
+        paths = [os.fspath(p) for p in paths_or_prefix]
+        if not paths:
+            raise ValueError("read_beads: no bead files given")
+        try:
+            files = find_beads(paths[0])
+            if [os.path.abspath(p) for p in files.paths] != [os.path.abspath(p) for p in paths]:
+                files = None
+        except (TrajectoryFormatError, FileNotFoundError):
+            files = None
+    else:
+        files = find_beads(paths_or_prefix)
+        paths = list(files.paths)
+    t, said = _temperature_of(files, temperature)
+    options = dict(md_timestep=md_timestep, frame_interval=frame_interval, chunk_frames=chunk_frames,
+                   reference=reference)
+    if files is not None and files.kind == "lammps":
+        if md_timestep is None and frame_interval is None and files.md_timestep is not None:
+            options["md_timestep"] = files.md_timestep
+        options.update(species=species, masses=masses if masses is not None else files.masses,
+                       units=units if units is not None else files.units)
+    elif species is not None or masses is not None or units is not None:
+        options.update(species=species, masses=masses, units=units)
+    beads = [read(p, **options) for p in paths]
+    xc = None
+    if centroid and files is not None and files.centroid is not None:
+        xc = open_source(files.centroid, md_timestep=options["md_timestep"], frame_interval=frame_interval)
+    return RingPolymerRun(beads, temperature=t, temperature_from=said, files=files, centroid=xc, reference=reference,
+                          chunk_frames=chunk_frames)
