@@ -68,6 +68,15 @@ LAYERS: dict[str, dict[str, str]] = {
         "phonons.thermodynamics": "free energies and frequency error bars of the fits",
         "resources": "whether the error model's frames may be held through the fit's pass (may_hold)",
     },
+    "quantum": {
+        "forceconstants": "the Kubo estimators' constants (ForceConstants, symmetrised with the sum rules)",
+        "lattice": "the supercell's crystal and its symmetry",
+        "phonons.harmonic": "the modes of the effective constants, the quantum occupations",
+        "phonons.thermodynamics": "the supercell's modes (sampling) and the TDEP free energy in the quantum ensemble",
+        "resources": "the memory of the centroid's covariance before it is summed",
+        "trajectory": "the centroid's sums joined to one read of a path-integral run (an Accumulator)",
+        "units": "k_B, h and the amu A^2/ps^2 of the quantum mean-square displacements",
+    },
     "disorder": {
         "forceconstants": "the virtual crystal's constants (ForceConstants with the sites' mean masses)",
         "lattice": "the commensurate q of a sample's supercell, the virtual crystal's primitive cell; the minimum "
