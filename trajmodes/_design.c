@@ -6,7 +6,8 @@
  *   rows_into(u3, n_atoms, n_frames, table, n_c, i0, n_i, col_j, col_b, col_l, col_c, col_m, col_d, colptr, rowidx,
  *             vals, outrow, spread_src, spread_ptr, spread_dst, spread_w, out)
  *   normal_into(u3, n_atoms, n_frames, table, n_c, col_j, col_b, col_l, col_c, col_m, col_d, colptr, rowidx, vals,
- *               outrow, spread_src, spread_ptr, spread_dst, spread_w, f3, atoms, n_rows, n_tile, S, dsyrk)
+ *               outrow, spread_src, spread_ptr, spread_dst, spread_w, f3, atoms, n_rows, n_tile, S, dsyrk
+ *               [, n_rhs=1, w3=None])
  *
  * u3       float64 (3, n_atoms, n_frames): displacements, frames fastest
  * table    int32 (n_tables, n_c): partner atoms (4 bytes each: 300 partners of 10^6 atoms are 1.2 GB); column c of
@@ -29,6 +30,13 @@
  *          symmetric rank update (BLAS dsyrk, the function in the capsule ``dsyrk``, scipy.linalg.cython_blas') adds
  *          the first n_rows rows' products to S (float64 (n_rows, n_rows), upper triangle in column-major order, i.e.
  *          the lower triangle of the C-ordered array): A'A, A'f, A'u and f'f at once.
+ *          n_rhs (optional, default 1): f3 holds that many force sets (n_rhs, 3, n_atoms, n_frames), put in rows
+ *          n_rows - 1 - n_rhs .. n_rows - 2 (the scratch rows past the parameters are spent by then: the spread has
+ *          moved them onto the parameters), so that one pass gives A'f_k and f_k'f_l of every set: the members of a
+ *          committee of potentials on the same positions share A'A. w3 (optional, float64 (3, n_atoms, n_frames) or
+ *          None): the weight 1/sigma of every force component; the rows of A and of f are multiplied by it and the
+ *          row of u divided by it, so that S holds A'W A, A'W f, f'W f and still A'u (W = w^2: generalised least
+ *          squares). Without them the loops are the unweighted ones, unchanged.
  *
  * Column by column for a tile of atoms: the column's values for every atom and frame of the tile gathered (and, third
  * and fourth order, multiplied) into one contiguous buffer, then one axpy per non-zero over the whole tile row, three
@@ -228,14 +236,23 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
 {
     (void)self;
     tables_t t;
-    Py_buffer f3, atoms, S;
-    Py_ssize_t n_rows, n_tile;
-    PyObject *capsule;
-    if (!PyArg_ParseTuple(args, "y*nny*ny*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*nnw*O", &t.u3, &t.n_atoms, &t.T, &t.table,
+    Py_buffer f3, atoms, S, w3 = {0};
+    Py_ssize_t n_rows, n_tile, n_rhs = 1;
+    PyObject *capsule, *weights = Py_None;
+    if (!PyArg_ParseTuple(args, "y*nny*ny*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*nnw*O|nO", &t.u3, &t.n_atoms, &t.T, &t.table,
                           &t.n_c, &t.cj, &t.cb, &t.cl, &t.cc, &t.cm, &t.cd, &t.colptr, &t.rowidx, &t.vals,
-                          &t.outrow, &t.ssrc, &t.sptr, &t.sdst, &t.sw, &f3, &atoms, &n_rows, &n_tile, &S, &capsule))
+                          &t.outrow, &t.ssrc, &t.sptr, &t.sdst, &t.sw, &f3, &atoms, &n_rows, &n_tile, &S, &capsule,
+                          &n_rhs, &weights))
         return NULL;
     int bad = 0;
+    const int weighted = weights != Py_None;
+    if (weighted && PyObject_GetBuffer(weights, &w3, PyBUF_SIMPLE) < 0) {
+        release(&t);
+        PyBuffer_Release(&f3);
+        PyBuffer_Release(&atoms);
+        PyBuffer_Release(&S);
+        return NULL;
+    }
     dsyrk_t dsyrk = NULL;
     /* the buffer's rows: every row the tables write, and the two of f and u */
     Py_ssize_t n_buf_rows = 3 * n_rows;
@@ -245,8 +262,9 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
     for (Py_ssize_t s = 0; s < t.ssrc.len / 8; s++)
         if (s_src[s] + 1 > n_buf_rows) n_buf_rows = s_src[s] + 1;
     n_buf_rows = (n_buf_rows + 2) / 3 * 3;
-    if (n_rows < 2 || n_tile < 1 || t.T < 0 || t.n_c < 0 ||
-        need(&f3, 8 * 3 * t.n_atoms * t.T, "f3") || need(&atoms, 8 * t.n_c, "atoms") ||
+    if (n_rhs < 1 || n_rows < 1 + n_rhs || n_tile < 1 || t.T < 0 || t.n_c < 0 ||
+        need(&f3, 8 * n_rhs * 3 * t.n_atoms * t.T, "f3") || need(&atoms, 8 * t.n_c, "atoms") ||
+        (weighted && need(&w3, 8 * 3 * t.n_atoms * t.T, "w3")) ||
         need(&S, 8 * n_rows * n_rows, "S") || check(&t, n_buf_rows, "normal_into"))
         bad = 1;
     const int64_t *at = atoms.buf;
@@ -281,11 +299,25 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
             rows_of(&t, i0, n_i, buf, xs);
             for (int a = 0; a < 3; a++)
                 for (Py_ssize_t i = 0; i < n_i; i++) {
-                    memcpy(buf + (3 * (n_rows - 2) + a) * row + i * t.T, f + (a * t.n_atoms + at[i0 + i]) * t.T,
-                           sizeof(double) * t.T);
+                    for (Py_ssize_t k = 0; k < n_rhs; k++)
+                        memcpy(buf + (3 * (n_rows - 1 - n_rhs + k) + a) * row + i * t.T,
+                               f + ((k * 3 + a) * t.n_atoms + at[i0 + i]) * t.T, sizeof(double) * t.T);
                     memcpy(buf + (3 * (n_rows - 1) + a) * row + i * t.T, u + (a * t.n_atoms + at[i0 + i]) * t.T,
                            sizeof(double) * t.T);
                 }
+            if (weighted) {                                   /* rows of A and f times w, the row of u over w */
+                const double *w = w3.buf;
+                for (int a = 0; a < 3; a++)
+                    for (Py_ssize_t i = 0; i < n_i; i++) {
+                        const double *TM_RESTRICT wi = w + (a * t.n_atoms + at[i0 + i]) * t.T;
+                        for (Py_ssize_t r = 0; r < n_rows - 1; r++) {
+                            double *TM_RESTRICT d = buf + (3 * r + a) * row + i * t.T;
+                            for (Py_ssize_t e = 0; e < t.T; e++) d[e] *= wi[e];
+                        }
+                        double *TM_RESTRICT d = buf + (3 * (n_rows - 1) + a) * row + i * t.T;
+                        for (Py_ssize_t e = 0; e < t.T; e++) d[e] /= wi[e];
+                    }
+            }
             char uplo = 'U', trans = 'T';
             int n = (int)n_rows, k = (int)(3 * row), lda = (int)(3 * row), ldc = (int)n_rows;
             double one = 1.0;
@@ -299,6 +331,7 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
     PyBuffer_Release(&f3);
     PyBuffer_Release(&atoms);
     PyBuffer_Release(&S);
+    if (weighted) PyBuffer_Release(&w3);
     if (bad) return NULL;
     Py_RETURN_NONE;
 }

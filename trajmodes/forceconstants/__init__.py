@@ -18,8 +18,8 @@ _LAZY = {
     # cutoffs, and the scan of every pair cutoff whose frequencies phonons.harmonic.convergence converges
     "cutoff_length": "cutoffs", "largest_cutoff": "convergence", "scan_cutoffs": "convergence",
     "SHELL_TOL": "convergence", "COND_WARN": "report", "format_cutoff_table": "report",
-    # error bars: the block bootstrap's standard error
-    "bootstrap_std": "uncertainty",
+    # error bars: the block bootstrap's standard error; a committee's members standing for the resamples
+    "bootstrap_std": "uncertainty", "committee_view": "committee",
     # what the free energy of a run's frames shares with the fit: the box's fluctuating strains, the supercell
     # partners of a cluster's atoms, constants applied by FFT over the supercell
     "strain_dofs": "averages", "partner_indices": "design", "SupercellConvolution": "dipole",

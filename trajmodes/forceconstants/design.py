@@ -439,38 +439,68 @@ class DesignKernel:
                 o.add_rows(u3, cls, B)
         return atoms, B
 
-    def accumulate(self, u: np.ndarray, f: np.ndarray, out: NormalBlocks, fold: int) -> None:
+    def accumulate(self, u: np.ndarray, f: np.ndarray, out: NormalBlocks, fold: int, weights=None,
+                   members=None):
         """Add frames ``u``, ``f`` (T, N, 3) (f with its mean per frame already removed) to the block at position
         ``fold`` of ``out`` (A'A, A'f, f'f, A'u and the counts). BLAS runs on one thread here: the callers run
-        chunks side by side on the cores (:func:`trajmodes.resources.one_blas_thread`)."""
-        with one_blas_thread():
-            self._accumulate(u, f, out, fold)
+        chunks side by side on the cores (:func:`trajmodes.resources.one_blas_thread`).
 
-    def _accumulate(self, u: np.ndarray, f: np.ndarray, out: NormalBlocks, fold: int) -> None:
+        Parameters
+        ----------
+        weights : ndarray (T, N, 3), optional
+            1/sigma of every force component (A/eV): the rows of A and f are scaled by it before the products, so the
+            block holds A'W A, A'W f and f'W f with W = 1/sigma^2 (generalised least squares; A'u stays unweighted).
+        members : ndarray (M, T, N, 3), optional
+            The forces of a committee's members (each with its mean per frame removed) on the same frames: their
+            right-hand sides are accumulated in the same pass, sharing A'A.
+
+        Returns
+        -------
+        None, or with ``members`` ``(b, ff)``: A'f_m (M, P) and the products of the force sets (M + 1, M + 1), set 0
+        ``f`` and set m + 1 member m (weighted as the block).
+        """
+        with one_blas_thread():
+            return self._accumulate(u, f, out, fold, weights, members)
+
+    def _accumulate(self, u: np.ndarray, f: np.ndarray, out: NormalBlocks, fold: int, weights=None, members=None):
         P = self.n_params
-        S = np.zeros((P + 2, P + 2))                 # [A f u]' [A f u]: A'A, A'f, A'u and f'f in one update
+        F = f[None] if members is None else np.concatenate([f[None], np.asarray(members, float)])
+        K = len(F)                                   # force sets: rows P .. P + K - 1, then u
+        S = np.zeros((P + K + 1, P + K + 1))         # [A F u]' [A F u]: A'A, A'f, A'u and f'f in one update
         for s in range(0, len(u), self.block_frames):
             ub = u[s:s + self.block_frames]
-            fb = f[s:s + self.block_frames]
             T = len(ub)
             u3 = np.ascontiguousarray(ub.transpose(2, 1, 0))                  # (3, N, T)
-            f3 = np.ascontiguousarray(fb.transpose(2, 1, 0))
+            f3 = np.ascontiguousarray(F[:, s:s + self.block_frames].transpose(0, 3, 2, 1))   # (K, 3, N, T)
+            w3 = None if weights is None else np.ascontiguousarray(
+                np.asarray(weights, float)[s:s + self.block_frames].transpose(2, 1, 0))
+            extra = () if K == 1 and w3 is None else (K, w3)             # the unweighted call as it always was
             for cls in range(len(self.p2s)):
                 atoms = self.orders[0].classes[cls][0]
                 tables = self.tables[cls]
                 if _design is not None and tables is not None:
                     n_tile = max(1, TILE_BYTES // (8 * 3 * self.n_out * T), -(-TILE_ROWS // (3 * T)))
-                    _design.normal_into(u3, u3.shape[1], T, *tables, f3, _i64(atoms), P + 2, n_tile, S, _DSYRK)
+                    _design.normal_into(u3, u3.shape[1], T, *tables, f3, _i64(atoms), P + K + 1, n_tile, S, _DSYRK,
+                                        *extra)
                     continue
-                B = self._class_rows(u3, cls)[1][:P + 2]
-                B[P] = f3[:, atoms].reshape(3, -1)
-                B[P + 1] = u3[:, atoms].reshape(3, -1)
-                R = B.reshape(P + 2, -1)
+                B = self._class_rows(u3, cls)[1]
+                R = np.empty((P + K + 1,) + B.shape[1:])
+                R[:P] = B[:P]
+                R[P:P + K] = f3[:, :, atoms].reshape(K, 3, -1)
+                R[P + K] = u3[:, atoms].reshape(3, -1)
+                if w3 is not None:
+                    w = w3[:, atoms].reshape(3, -1)
+                    R[:P + K] *= w
+                    R[P + K] /= w
+                R = R.reshape(P + K + 1, -1)
                 S += np.tril(R @ R.T)
             out.n_rows[fold] += 3 * self.n_atoms * T
             out.n_frames[fold] += T
         S = S + np.tril(S, -1).T                      # the lower triangle was summed (dsyrk's upper, column-major)
         out.G[fold] += S[:P, :P]
         out.b[fold] += S[:P, P]
-        out.bu[fold] += S[:P, P + 1]
+        out.bu[fold] += S[:P, P + K]
         out.ff[fold] += S[P, P]
+        if members is not None:
+            return S[:P, P + 1:P + K].T.copy(), S[P:P + K, P:P + K].copy()
+        return None

@@ -59,17 +59,19 @@ import warnings
 import numpy as np
 
 from trajmodes.forceconstants.averages import cell_statistics, mean_energies, settle_average
+from trajmodes.forceconstants.committee import (arrays_committee, check_options, fit_fields, solve_committee,
+                                                split_committee)
 from trajmodes.forceconstants.cutoffs import (SUPERCELL, basis_cutoff, check_reaches_a_pair, cutoff_length,
                                               whole_supercell)
-from trajmodes.forceconstants.design import DesignKernel, NormalBlocks
+from trajmodes.forceconstants.design import DesignKernel
 from trajmodes.forceconstants.dipole import DipoleSubtracted, polar_kernel
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.forceconstants.normal import block_ids, block_layout, fit_layer, n_segments, normal_equations
+from trajmodes.forceconstants.normal import (block_ids, block_layout, chunk_blocks, fit_layer, n_segments,
+                                             normal_equations)
 from trajmodes.forceconstants.report import format_scores, warn_ill_posed
 from trajmodes.forceconstants.solve import fit_params, residual_sum, scores, solve_normal
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.ideal import ideal_crystal
-from trajmodes.lattice.strain import cell_strains
 from trajmodes.lattice.structure import Structure
 from trajmodes.lattice.spglib_calls import SYMPREC
 
@@ -170,6 +172,16 @@ class EffectiveForceConstants:
         (no ``cutoff3``, ``fc2``, ``born``, ``constraints``), ``cutoff2`` in A. :attr:`fc2_` is then their average with
         the sample's pair probabilities on each orbit (the sample's virtual crystal); :attr:`sample_force_constants_`
         the sample's own matrix; :attr:`species_constants_` the table per orbit and species pair with error bars.
+    weights : None, "uncertainty" or array_like
+        None (default): unweighted least squares, TDEP's effective constants, whose residual is mostly the model's
+        (anharmonic forces), not noise. ``"uncertainty"``: generalised least squares, every force row weighted by
+        1/sigma^2, sigma the data's ``force_std`` (per atom or per component) or else their committee's spread; an
+        array: sigma in eV/A per atom (N,) or per component (N, 3). Why unweighted is the default, and the scores of
+        a weighted fit: :mod:`~trajmodes.forceconstants.committee`.
+    committee : {"auto", True, False}
+        Fit every member of a committee of learned potentials whose forces the data carry, in the same pass (they
+        share A'A): :attr:`committee_params_`, :attr:`committee_force_constants_`. "auto" (default): where every run
+        carries one, in plain fits (not polar, species-resolved or with a held fc2).
 
     Attributes
     ----------
@@ -215,6 +227,10 @@ class EffectiveForceConstants:
     sample_species_, sample_masses_ : ndarray (N,)
         The sample's own species and masses (amu) of every atom of :attr:`supercell_` (whose are the virtual
         crystal's for a disordered sample).
+    committee_params_ : dict or None
+        Every committee member's parameters, order -> (M, P_o), solved with the fit's A'A (the fit itself is that of
+        the ``forces``, the members' mean where the file has no other); None without a committee. Their spread is the
+        committee's error bar beside the bootstrap's: :func:`~trajmodes.forceconstants.committee.committee_view`.
     cell_dofs_ : int
         How many independent strains of the box fluctuate (0 in a fixed cell, 1 for an isotropic barostat, 3 for
         an anisotropic one, 6 triclinic): each holds k_B T / 2 of elastic energy in <U_MD>, which the TDEP free
@@ -226,7 +242,9 @@ class EffectiveForceConstants:
                  cv: str = "blocks", rcond: float | None = None, build_basis=None, constraints=(),
                  allow_p1: bool = False, segments: int = 20, fc2: ForceConstants | None = None, born=None,
                  epsilon=None, ewald_lambda: float | None = None, nac_factor: float | None = None,
-                 cutoff4: float | None = None, species_resolved: bool = False):
+                 cutoff4: float | None = None, species_resolved: bool = False, weights=None, committee="auto"):
+        self.weights = weights
+        self.committee = committee
         self.fc2 = fc2
         self.species_resolved = species_resolved
         self.cutoff4 = cutoff4
@@ -253,6 +271,7 @@ class EffectiveForceConstants:
         """Refuse settings that cannot make a fit, before any work."""
         if self.mode not in ("sequential", "simultaneous"):
             raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
+        check_options(getattr(self, "weights", None), getattr(self, "committee", "auto"))
         for name in ("cutoff2", "cutoff3", "cutoff4", "symprec"):
             v = getattr(self, name, None)
             if v is None and name in ("cutoff2", "cutoff3", "cutoff4"):
@@ -412,7 +431,9 @@ class EffectiveForceConstants:
         # the ideal sites of a provisional reference (the same sites, up to one translation of the whole crystal,
         # which the constants do not see: they obey the acoustic sum rules)
         # (on a dask.distributed cluster too: the mean displacement is a result of the pass, gathered here)
-        layer = fit_layer(first)
+        plain = self.fc2 is None and self.born is None and not getattr(self, "species_resolved", False)
+        extra = fit_fields(trajs, getattr(self, "weights", None), getattr(self, "committee", "auto"), plain)
+        layer = fit_layer(first, extra=extra)
         reading = first.next_pass
         prov = reading.provisional_reference(layer=layer) if len(trajs) == 1 and not first.reference_known else None
         ref = first.reference if prov is None else prov
@@ -461,8 +482,10 @@ class EffectiveForceConstants:
                 sites = ideal
             if sites is not None:
                 reading.join(_MEAN_DISPLACEMENT, first.mean_displacement(sites))
-        normal = normal_equations(trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal,
-                                  segments=int(self.segments))
+        normal, members = split_committee(normal_equations(
+            trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal, segments=int(self.segments),
+            weights=getattr(self, "weights", None), extra=extra, members=plain and "committee_forces" in extra and
+            getattr(self, "committee", "auto") is not False))
         moved = None
         if sites is not None:
             mean_u = reading.results.pop(_MEAN_DISPLACEMENT)
@@ -481,7 +504,7 @@ class EffectiveForceConstants:
                 return self.fit(again if isinstance(data, (list, tuple)) else again[0])
             finally:
                 del self._sites_settled
-        self._store(normal)
+        self._store(normal, members)
         return self._solve()
 
     def _mean_sites(self, traj, mean_u, ideal: Structure, source: str, given: bool = True) -> Structure | None:
@@ -496,10 +519,11 @@ class EffectiveForceConstants:
             warnings.warn(message, UserWarning, stacklevel=3)
         return sites.reference(ideal) if sites.moved else None
 
-    def _store(self, normal) -> None:
-        """Keep the normal equations per fold (``blocks_``) and per time segment (``segments_``), and the statistics
-        of the frames' cells."""
+    def _store(self, normal, members=None) -> None:
+        """Keep the normal equations per fold (``blocks_``) and per time segment (``segments_``), a committee's
+        right-hand sides per segment (``committee_blocks_``, None without), and the statistics of the frames' cells."""
         fold, segment = block_layout(normal.ids, int(self.segments), int(self.folds), self.cv)
+        self.committee_blocks_ = None if members is None else members.grouped(segment)
         self.blocks_ = normal.grouped(fold)
         self.segments_ = normal.grouped(segment)
         self.cell_strain_, se, self.cell_strain_cov_, self.cell_dofs_ = cell_statistics(self.segments_)
@@ -550,7 +574,7 @@ class EffectiveForceConstants:
         return vs
 
     def fit_arrays(self, reference, displacements, forces, energies=None, temperatures=None,
-                   cells=None) -> "EffectiveForceConstants":
+                   cells=None, committee_forces=None, force_std=None) -> "EffectiveForceConstants":
         """Fit to frames held in memory (for small data and comparisons with other codes).
 
         Parameters
@@ -568,6 +592,11 @@ class EffectiveForceConstants:
         cells : array_like (n_frames, 3, 3), optional
             The cell of every frame (A, rows a, b, c) of a variable-cell run, for :attr:`cell_strain_` and
             :attr:`cell_dofs_` (the displacements are already measured in the reference cell).
+        committee_forces : array_like (n_frames, M, N, 3), optional
+            A committee's forces, eV/A: every member fitted too (:attr:`committee_params_`; ``committee`` not False).
+        force_std : array_like, optional
+            The force uncertainty sigma (eV/A) per frame, (n_frames, N) or (n_frames, N, 3), for
+            ``weights="uncertainty"`` (else the committee's spread; an array ``weights`` is used as it is).
 
         Returns
         -------
@@ -583,19 +612,12 @@ class EffectiveForceConstants:
         u, f = u[sel], f[sel]
         self.prepare(supercell)
         bid = block_ids(len(u), int(self.segments), int(self.folds), self.cv)
-        ids = np.unique(bid)
-        blk = NormalBlocks.zeros(len(ids), self.kernel_.n_params, ids=ids)
-        fm = f - f.mean(axis=1, keepdims=True)
-        at = np.searchsorted(ids, bid)                                # each frame's block position
-        for pos in range(len(ids)):
-            self.kernel_.accumulate(u[at == pos], fm[at == pos], blk, pos)
-        strains = None if cells is None else cell_strains(np.asarray(cells, float).reshape(-1, 3, 3),
-                                                          supercell.cell)
-        for name, values in (("energy", energies), ("temperature", temperatures), ("strain", strains)):
-            if values is not None:
-                v = np.asarray(values, float)
-                blk.add_per_frame(name, at, (v if name == "strain" else v.reshape(-1))[sel])
-        self._store(blk)
+        members, sigma = arrays_committee(self, committee_forces, force_std, sel, u.shape)
+        e, t = (None if x is None else np.asarray(x, float).reshape(-1)[sel] for x in (energies, temperatures))
+        c = None if cells is None else np.asarray(cells, float).reshape(-1, 3, 3)[sel]
+        blk, members = split_committee(chunk_blocks(self.kernel_, u, f, bid, e, t, c, supercell.cell if c is not None
+                                                    else None, members, sigma))
+        self._store(blk, members)
         return self._solve()
 
     def prepare(self, supercell: Crystal, symprec: float | None = None) -> "EffectiveForceConstants":
@@ -701,6 +723,8 @@ class EffectiveForceConstants:
         T[sizes[0]:, small.n_params:] = np.eye(int(np.sum(sizes[1:])))
         self.blocks_ = project_blocks(self.blocks_, T)
         self.segments_ = project_blocks(self.segments_, T)
+        if getattr(self, "committee_blocks_", None) is not None:
+            self.committee_blocks_ = self.committee_blocks_.projected(T)
         self.bases_ = {**self.bases_, 2: small}
         self._make_kernel()
 
@@ -719,6 +743,7 @@ class EffectiveForceConstants:
                 p, info = fit_params(G, b, sizes, self.mode, self.rcond)
         off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.params_ = {o: p[off[i]:off[i + 1]].copy() for i, o in enumerate(orders)}
+        self.committee_params_ = solve_committee(self, G, sizes)
         warn_ill_posed(self.mode, n, P, sizes, info, orders, n_frames)
         c2, c3 = cutoff_length(self.cutoff2), None if self.cutoff3 is None else cutoff_length(self.cutoff3)
         self.scores_ = scores(blk, p, sizes, orders, info, self.mode, self.rcond, self.cv, c2, c3, self.cutoff4)
@@ -780,6 +805,15 @@ class EffectiveForceConstants:
         if not getattr(self, "species_resolved", False) or not hasattr(self, "params_"):
             raise ValueError(f"{name} needs a species-resolved fit: EffectiveForceConstants(species_resolved=True, "
                              "cutoff2=...).fit(...)")
+
+    @property
+    def committee_force_constants_(self) -> list | None:
+        """Every committee member's :class:`ForceConstants` (with ``fc3`` where fitted), or None without a
+        committee."""
+        p = getattr(self, "committee_params_", None)
+        return None if p is None else [self._make_fc(
+            self.bases_[2].to_compact(p[2][m]), None if 3 not in p else self.bases_[3].to_compact(p[3][m]),
+            None if 4 not in p else (self.bases_[4].sites, self.bases_[4].blocks(p[4][m]))) for m in range(len(p[2]))]
 
     @property
     def harmonic_force_constants_(self):

@@ -69,24 +69,44 @@ def block_layout(ids, segments: int, folds: int, cv: str = "blocks") -> tuple[np
 
 
 def chunk_blocks(kernel: DesignKernel, u, forces, ids_of, energy=None, temperature=None, cells=None,
-                 reference_cell=None) -> NormalBlocks:
+                 reference_cell=None, members=None, sigma=None):
     """One task: normal equations of one frame chunk (displacements ``u`` and forces, A and eV/A), per block
     (``ids_of``: the block of every frame), with the sums of the potential energies ``energy`` (eV, per frame), of
     the kinetic temperatures ``temperature`` (K, per frame) and of the strains of the frames' ``cells`` (A, rows
-    a, b, c) from ``reference_cell``."""
+    a, b, c) from ``reference_cell``.
+
+    ``members`` (frames, M, atoms, 3), eV/A: a committee's forces, whose right-hand sides are accumulated beside
+    (the result is then a :class:`~trajmodes.forceconstants.committee.CommitteeNormal`). ``sigma``: the force
+    uncertainty of every row (eV/A; :func:`~trajmodes.forceconstants.committee.inverse_sigma` takes its shapes), each
+    row weighted by 1/sigma^2."""
     u = np.asarray(u, float)
     f = np.asarray(forces, float)
     f = f - (np.ones(f.shape[1]) @ f)[:, None] / max(f.shape[1], 1)  # less the mean force (BLAS: 15x np.mean)
     ids, at = np.unique(ids_of, return_inverse=True)
     out = NormalBlocks.zeros(len(ids), kernel.n_params, ids=ids)
+    mem = w = extra = None
+    if members is not None or sigma is not None:
+        from trajmodes.forceconstants.committee import CommitteeNormal, MemberBlocks, inverse_sigma
+        w = None if sigma is None else inverse_sigma(sigma, f.shape)
+        if members is not None:
+            m = np.asarray(members, float).transpose(1, 0, 2, 3)                      # (M, frames, atoms, 3)
+            mem = m - (np.ones(m.shape[2]) @ m)[:, :, None] / max(m.shape[2], 1)
+            extra = MemberBlocks.zeros(ids, len(mem), kernel.n_params)
     for pos in range(len(ids)):
         sel = at == pos
-        kernel.accumulate(u[sel], f[sel], out, pos)
+        if mem is None and w is None:
+            kernel.accumulate(u[sel], f[sel], out, pos)
+            continue
+        got = kernel.accumulate(u[sel], f[sel], out, pos, weights=None if w is None else w[sel],
+                                members=None if mem is None else mem[:, sel])
+        if got is not None:
+            extra.b[pos] += got[0]
+            extra.ff[pos] += got[1]
     strain = None if cells is None or reference_cell is None else cell_strains(cells, reference_cell)
     for name, values in (("energy", energy), ("temperature", temperature), ("strain", strain)):
         if values is not None:
             out.add_per_frame(name, at, values)
-    return out
+    return out if extra is None else CommitteeNormal(out, extra)
 
 
 def _add(*parts):
@@ -97,21 +117,34 @@ def _add(*parts):
     return total
 
 
-def fit_layer(traj, energy: bool = True, temperature: bool = True) -> tuple:
+def fit_layer(traj, energy: bool = True, temperature: bool = True, extra: tuple = ()) -> tuple:
     """The fields :func:`normal_equations` reads from ``traj`` in its one pass (its read layer,
     :meth:`~trajmodes.trajectory.core.Trajectory.field`): positions and forces, the potential energy where the data
-    have it (``energy``), the velocities where the temperature can be had (``temperature``). The accumulators joined
-    to the run's next pass are read through it too (:meth:`~trajmodes.trajectory.passes.Pass.compute`)."""
+    have it (``energy``), the velocities where the temperature can be had (``temperature``), and ``extra``: a
+    committee's forces and the force uncertainty (:func:`~trajmodes.forceconstants.committee.fit_fields`). The
+    accumulators joined to the run's next pass are read through it too (:meth:`~trajmodes.trajectory.passes.Pass.
+    compute`)."""
     with_energy = energy and "potential_energy" in getattr(traj, "frame_fields", ())
     with_t = temperature and traj.velocities is not None and traj.masses is not None
     return ("positions", "forces") + (("potential_energy",) if with_energy else ()) + \
-        (("velocities",) if with_t else ())
+        (("velocities",) if with_t else ()) + tuple(extra)
+
+
+def _extra_field(traj, name: str, layer: tuple):
+    """The source's field ``name`` beyond its per-atom ones (``extra_shapes``: a committee's forces, the force
+    uncertainty) as a lazy array over the frames, read through ``layer``."""
+    import operator
+
+    from dask.base import tokenize
+    shape = tuple(traj.source.extra_shapes[name])
+    return traj.map_chunks(operator.getitem, name, layer=layer, shape=shape, dtype=np.float64,
+                           name=f"trajmodes-{name}-" + tokenize(traj.read_layer(layer)[0]))
 
 
 def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str = "blocks",
                      split_every: int = 8, compute: bool = True, r0: np.ndarray | None = None,
                      reference: Structure | None = None, segments: int | None = None, energy: bool = True,
-                     temperature: bool = True):
+                     temperature: bool = True, weights=None, extra: tuple = (), members: bool = False):
     """Normal equations of a pool of trajectories, streamed as Dask tasks over their frame chunks, in one pass with
     the accumulators joined to the first run's next pass (:class:`~trajmodes.trajectory.passes.Pass`).
 
@@ -137,6 +170,18 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         runs are handled).
     r0 : ndarray (N, 3), optional
         Ideal positions (A) in the cell of each trajectory's reference (instead of ``reference``).
+    weights : None, "uncertainty" or array_like
+        None: unweighted. ``"uncertainty"``: every force row weighted by 1/sigma^2, sigma the runs' ``force_std``
+        where they carry it, else their committee's spread
+        (:func:`~trajmodes.forceconstants.committee.committee_sigma`). An array: sigma (eV/A) per atom (N,) or per
+        component (N, 3).
+    extra : tuple
+        The fields beyond the plain fit's that the pass reads
+        (:func:`~trajmodes.forceconstants.committee.fit_fields`): with ``"committee_forces"`` every member's
+        right-hand side is accumulated too where ``members``, and the result is then a
+        :class:`~trajmodes.forceconstants.committee.CommitteeNormal`.
+    members : bool
+        Accumulate the committee's right-hand sides (``"committee_forces"`` in ``extra``).
     split_every : int
         Fan-in of the tree sum.
     compute : bool
@@ -159,9 +204,19 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         ref = traj.reference if reference is None else reference
         if r0 is not None:
             ref = Structure(np.asarray(r0, float), ref.cell, ref.species, ref.masses, ref.origin)
-        lean = fit_layer(traj, energy, temperature)
+        lean = fit_layer(traj, energy, temperature, extra)
         with_energy, with_t = "potential_energy" in lean, "velocities" in lean
         u = traj.displacements(layer=lean, reference=ref)
+        md = sd = None
+        if "committee_forces" in extra:
+            md = _extra_field(traj, "committee_forces", lean).to_delayed(optimize_graph=False).ravel()
+        if isinstance(weights, str) and "force_std" in extra:
+            sd = _extra_field(traj, "force_std", lean).to_delayed(optimize_graph=False).ravel()
+        elif isinstance(weights, str):                   # the committee's own spread
+            from trajmodes.forceconstants.committee import committee_sigma
+            sd = [dask.delayed(committee_sigma, pure=True)(m) for m in md]
+        elif weights is not None:
+            sd = [np.asarray(weights, float)] * len(u.chunks[0])
         frc = traj.field("forces", lean)
         ed = traj.field("potential_energy", lean).to_delayed(optimize_graph=False).ravel() if with_energy else None
         td = traj.temperature(layer=lean).to_delayed(optimize_graph=False).ravel() if with_t else None
@@ -175,7 +230,8 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
                 continue
             parts.append(task(kern, ud[c], fd[c], bid[starts[c]:starts[c + 1]], None if ed is None else ed[c],
                               None if td is None else td[c], None if cd is None else cd[c],
-                              ref.cell if with_cell else None))
+                              ref.cell if with_cell else None, md[c] if md is not None and members else None,
+                              None if sd is None else sd[c]))
     if not parts:
         raise ValueError("no frames to fit")
     while len(parts) > 1:
@@ -183,4 +239,4 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
     if not compute:
         return parts[0]
     with one_blas_thread():               # the chunks run side by side on the cores
-        return trajs[0].next_pass.compute(parts[0], fit_layer(trajs[0], energy, temperature), runs=trajs)
+        return trajs[0].next_pass.compute(parts[0], fit_layer(trajs[0], energy, temperature, extra), runs=trajs)

@@ -33,8 +33,9 @@ from trajmodes.io.trajectories.xyz_format import (ASE_STRESS, CP2K_COMMENT, CP2K
                                                   LAMMPS_ENERGY, LAMMPS_PRESSURE, LATTICE, PBC, PLAIN_PROPERTIES,
                                                   PROPERTIES, ROW_STATUS, STEP, STRESS, TIME, TYPES, VIRIAL, WIDTH,
                                                   column_tokens, comment_at, comment_tensor, comment_value,
-                                                  parse_comment, parse_pbc, parse_properties, scan_xyz_windows,
-                                                  stated_time_unit, time_unit_factor)
+                                                  committee_size, member_role, parse_comment, parse_pbc,
+                                                  parse_properties, scan_xyz_windows, stated_time_unit,
+                                                  time_unit_factor)
 from trajmodes.lattice.elements import masses_of
 
 #: largest byte range read by one os.pread
@@ -82,6 +83,16 @@ class XYZSource(FrameSource):
         order xx yy zz yz xz xy; energy/length^3 of the unit style, eV/A^3 in metal, positive under tension:
         P = -stress) or else ``virial="..."`` (9 values, energy unit; P = virial / V, with V from the frame's
         Lattice). A key on the first or last frame must be on every frame.
+    committee_size : int
+        The members of a committee of learned potentials whose forces the atom lines carry
+        (:data:`~trajmodes.io.trajectories.xyz_format.COMMITTEE_ARRAYS`, ``forces_0`` ... ``forces_{M-1}``), 0 without.
+        :meth:`read` returns them as ``committee_forces`` (frames, members, atoms, 3) eV/A where ``fields`` is None or
+        names them; without a ``forces`` column the frames' ``forces`` are the members' mean.
+    extra_shapes : dict
+        The per-frame shape of each field beyond :attr:`fields` that :meth:`read` returns when asked for by name:
+        ``committee_forces`` (members, atoms, 3) and ``force_std`` (atoms,) or (atoms, 3), the force uncertainty
+        sigma in eV/A (``force_std``, ``forces_std``, ``force_uncertainty``, ...; a variance column, MACE's
+        ``forces_var``, is read as its square root).
 
     Notes
     -----
@@ -299,9 +310,16 @@ class XYZSource(FrameSource):
         f = ["positions"]
         if "velocities" in self._layout.first or "momenta" in self._layout.first:
             f.append("velocities")
-        if "forces" in self._layout.first:
-            f.append("forces")
+        self.committee_size = committee_size(self._layout)
+        if "forces" in self._layout.first or self.committee_size:
+            f.append("forces")                   # a committee alone: its mean
         self.fields = tuple(f)
+        self.extra_shapes = {}
+        if self.committee_size:
+            self.extra_shapes["committee_forces"] = (self.committee_size, self.n_atoms, 3)
+        if "force_std" in self._layout.first:
+            w = self._layout.widths["force_std"]
+            self.extra_shapes["force_std"] = (self.n_atoms,) if w == 1 else (self.n_atoms, 3)
         if "momenta" in self._layout.first and self.masses is None:
             raise TrajectoryFormatError(
                 self.path, "momenta need masses, but the species are not elements and there is "
@@ -331,7 +349,7 @@ class XYZSource(FrameSource):
     def _check_rows0(self, rows: bytes) -> None:
         """Frame 0's atom lines parse with every column of the Properties: a line with a token too few (a
         missing species, say) is named here, at its own frame and line, before anything is taken from it."""
-        roles = [r for r in self._layout.first if r in WIDTH and TYPES.get(r) != "S"]
+        roles = [r for r in self._layout.first if (r in WIDTH or r in self._layout.widths) and TYPES.get(r) != "S"]
         cmap, _, w = self._layout.colmap(roles)
         out = np.empty((self.n_atoms, max(w, 1)))
         _, st, row, col = _fastparse.parse_rows(rows, 0, self.n_atoms, cmap, out, max(w, 1))
@@ -403,11 +421,18 @@ class XYZSource(FrameSource):
         ids = getattr(self, "_ids_file", None)
         return f"atom id {int(ids[row])}" if ids is not None else f"atom {row + 1}"
 
-    def _plan(self):
+    def _plan(self, fields=None):
+        """The columns parsed for ``fields`` (None: all): a committee's and the uncertainty only where asked for (or
+        where the committee's mean stands for the forces)."""
         roles = ["positions"]
         roles += [r for r in ("velocities", "momenta", "forces", "id", "masses") if r in self._layout.first]
         if "momenta" in roles and "velocities" in roles:
             roles.remove("momenta")
+        mean = "forces" not in self._layout.first and (fields is None or "forces" in fields)
+        if self.committee_size and (fields is None or "committee_forces" in fields or mean):
+            roles += [member_role(m) for m in range(self.committee_size)]
+        if "force_std" in self._layout.first and (fields is None or "force_std" in fields):
+            roles.append("force_std")
         return self._layout.colmap(roles)
 
     def read(self, frames, fields=None) -> dict:
@@ -426,7 +451,7 @@ class XYZSource(FrameSource):
         out.update(per_frame)
         if not len(frames):
             return out
-        cmap, slices, w = self._plan()
+        cmap, slices, w = self._plan(fields)
         raw = np.empty((len(frames), self.n_atoms, w))
         with open(self.data_path, "rb") as f:
             for i0, i1 in contiguous_runs(frames, self._offsets[:-1], self._offsets[1:], max_bytes=RUN_BYTES):
@@ -516,6 +541,18 @@ class XYZSource(FrameSource):
             out["forces"][:] = raw[..., slices["forces"]]
             if c.force != 1.0:
                 out["forces"] *= c.force
+        if member_role(0) in slices:
+            members = np.stack([raw[..., slices[member_role(m)]] for m in range(self.committee_size)], axis=1)
+            members *= c.force
+            out["committee_forces"] = members
+            if "forces" not in slices:
+                out["forces"][:] = members.mean(axis=1)
+        elif "forces" not in slices:
+            out.pop("forces", None)                  # a committee's mean, not asked for
+        if "force_std" in slices:
+            std = raw[..., slices["force_std"]]
+            std = np.sqrt(np.maximum(std, 0.0)) if self._layout.variance else std
+            out["force_std"] = (std[..., 0] if std.shape[-1] == 1 else std) * c.force
 
     def _check_masses(self, masses: np.ndarray, order: np.ndarray | None, frames: np.ndarray) -> None:
         """The masses column of the frames read (frames, atoms; atoms in id order, as written) must be frame 0's:
@@ -727,6 +764,8 @@ class XYZSource(FrameSource):
         for name, rx, first in same:
             m = rx.search(comment)
             got = m.group(1) if m else None
+            if got != first and name == "Properties":
+                self._check_members(got, k, start)
             if got != first:
                 err = TrajectoryFormatError(
                     self.path, f"the comment line states {self._said(name, got)}, but frame 0 "
@@ -745,6 +784,24 @@ class XYZSource(FrameSource):
                         fix=f"write {name}= on every frame (or on none), or split the file where it begins or ends")
                     err.ase_may_read = False
                     raise err
+
+    def _check_members(self, properties: bytes | None, k: int, start: int) -> None:
+        """Frame ``k``'s Properties (it differs from frame 0's) must give the committee frame 0 gives: a committee that
+        gains or loses members is refused as such, with the frame and line."""
+        line = line_number(self.data_path, start) + 1
+        try:
+            layout = parse_properties(self.path, (properties or b"").decode("utf-8", "replace"), line)
+        except TrajectoryFormatError:
+            return                                            # not a layout at all: said as a change of Properties
+        got = committee_size(layout)
+        if got != self.committee_size:
+            err = TrajectoryFormatError(
+                self.path, f"the atom lines carry the forces of a committee of {got} members, but frame 0's carry "
+                           f"{self.committee_size}", frame=k, line=line,
+                fix="write every member of the committee on every frame (the same members in the same columns), or "
+                    "split the file where the committee changes")
+            err.ase_may_read = False
+            raise err
 
     @staticmethod
     def _said(name: str, value: bytes | None) -> str:

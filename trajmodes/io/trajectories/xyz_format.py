@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,7 +28,8 @@ __all__ = ["ROLES", "WIDTH", "TYPES", "PLAIN_PROPERTIES", "LATTICE", "TIME", "ST
            "LAMMPS_ENERGY", "LAMMPS_PRESSURE", "ASE_STRESS", "PROPERTIES", "PBC", "ROW_STATUS", "Layout",
            "parse_comment", "parse_pbc", "comment_value", "parse_properties", "column_tokens", "comment_at",
            "comment_tensor", "scan_xyz_windows", "TIME_UNITS", "CP2K_COMMENT", "stated_time_unit",
-           "time_unit_factor"]
+           "time_unit_factor", "COMMITTEE_ARRAYS", "MEMBER_COLUMN", "FORCE_STD", "FORCE_VAR", "committee_columns",
+           "member_role", "committee_size"]
 
 #: Properties names understood, mapped to their role
 ROLES = {"species": "species", "element": "species", "elements": "species", "symbols": "species",
@@ -150,19 +151,92 @@ def stated_time_unit(kv: dict) -> tuple[float | None, float | None, str]:
     return time, vel, ", ".join(said)
 
 
+#: a committee of learned potentials (Musil et al., J. Chem. Theory Comput. 15, 906 (2019); Imbalzano et al.,
+#: J. Chem. Phys. 154, 074102 (2021)) on one frame: every member's forces in one array of 3 M columns per atom,
+#: member by member (member 0's x y z, then member 1's, ...: an (M, N, 3) array such as MACE's ``forces_comm``
+#: transposed to (N, M, 3) and flattened, the layout ASE writes for a per-atom array of shape (N, M, 3)), under one of
+#: these names; or one array of 3 columns per member, :data:`MEMBER_COLUMN` (``forces_0`` ... ``forces_{M-1}``)
+COMMITTEE_ARRAYS = ("forces_committee", "committee_forces", "forces_comm", "committee_force", "force_committee")
+MEMBER_COLUMN = re.compile(r"^(?:forces?|committee_forces?|forces?_committee|forces_comm)_?(\d+)$", re.IGNORECASE)
+#: a force uncertainty sigma per atom (1 column) or per component (3 columns), eV/A in metal units; or its variance
+#: (MACE's ``forces_var``), whose square root is taken
+FORCE_STD = ("force_std", "forces_std", "force_uncertainty", "forces_uncertainty", "force_sigma", "forces_sigma")
+FORCE_VAR = ("forces_var", "force_var", "forces_variance", "force_variance")
+
+
+def member_role(m: int) -> str:
+    """The layout role of committee member ``m``'s three force columns."""
+    return f"committee:{m}"
+
+
+def committee_size(layout: "Layout") -> int:
+    """The number of committee members whose forces the atom lines carry (0 without a committee)."""
+    return sum(1 for r in layout.first if r.startswith("committee:"))
+
+
+def committee_columns(path: str, parts: list, line: int, frame: int = 0) -> tuple[dict, dict, bool]:
+    """The committee's force columns and the force uncertainty of a Properties list (``parts``: its name, type,
+    count triples flattened): ``(first, widths, variance)``: role -> first token, role -> width, and whether the
+    uncertainty column holds variances.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        For a committee array whose width is not a multiple of 3, members numbered with a gap or given twice,
+        both layouts at once, or an uncertainty of other than 1 or 3 columns (the file, frame and line).
+    """
+    first, widths, variance, numbered, tok = {}, {}, False, {}, 0
+    fix = ("write the committee as forces_0:R:3 ... forces_{M-1}:R:3, or as one array forces_committee:R:3M "
+           "(member by member), and force_std:R:1 (per atom) or force_std:R:3 (per component)")
+    for name, n in zip(parts[::3], map(int, parts[2::3])):
+        low = name.lower()
+        m = MEMBER_COLUMN.match(low)
+        if low in COMMITTEE_ARRAYS:
+            if n % 3 or n < 3 or numbered or any(r.startswith("committee:") for r in first):
+                raise TrajectoryFormatError(path, f"the committee array {name}:R:{n} " + (
+                    "is not 3 columns per member" if n % 3 or n < 3 else "comes with other member columns"),
+                    frame=frame, line=line, fix=fix)
+            for k in range(n // 3):
+                first[member_role(k)], widths[member_role(k)] = tok + 3 * k, 3
+        elif m is not None and n == 3:
+            k = int(m.group(1))
+            if k in numbered or any(r.startswith("committee:") for r in first):
+                raise TrajectoryFormatError(path, f"committee member {k}'s forces are given twice ({name})",
+                                            frame=frame, line=line, fix=fix)
+            numbered[k] = tok
+        elif low in FORCE_STD or low in FORCE_VAR:
+            if n not in (1, 3) or "force_std" in first:
+                raise TrajectoryFormatError(path, f"the force uncertainty {name}:R:{n} " + (
+                    "must have 1 column (per atom) or 3 (per component)" if n not in (1, 3) else "is given twice"),
+                    frame=frame, line=line, fix=fix)
+            first["force_std"], widths["force_std"], variance = tok, n, low in FORCE_VAR
+        tok += n
+    if numbered:
+        if sorted(numbered) != list(range(len(numbered))):
+            raise TrajectoryFormatError(path, f"the committee members are numbered {sorted(numbered)}, not 0 .. "
+                                              f"{len(numbered) - 1}", frame=frame, line=line, fix=fix)
+        for k, at in numbered.items():
+            first[member_role(k)], widths[member_role(k)] = at, 3
+    return first, widths, variance
+
+
 @dataclass(frozen=True)
 class Layout:
-    """Which input token of an atom line holds which quantity."""
+    """Which input token of an atom line holds which quantity (``widths``: the widths of the roles not in
+    :data:`WIDTH`: the committee's members and the force uncertainty)."""
 
     ntok: int
     first: dict        # role -> index of its first token
+    widths: dict = field(default_factory=dict)
+    #: whether the force uncertainty column holds variances
+    variance: bool = False
 
     def colmap(self, roles) -> tuple[bytes, dict, int]:
         """Column map for ``parse_rows``, output slices per role and output width."""
         cmap = np.full(self.ntok, -1, np.int32)
         slices, col = {}, 0
         for r in roles:
-            w = WIDTH[r]
+            w = self.widths.get(r) or WIDTH[r]
             cmap[self.first[r]:self.first[r] + w] = np.arange(col, col + w)
             slices[r] = slice(col, col + w)
             col += w
@@ -191,7 +265,8 @@ def parse_properties(path: str, properties: str, line: int) -> Layout:
     if "positions" not in first:
         raise TrajectoryFormatError(path, f"Properties={properties!r} has no pos column", frame=0,
                                     line=line, fix="add pos:R:3 (atom positions) to Properties")
-    return Layout(tok, first)
+    more, widths, variance = committee_columns(path, parts, line)
+    return Layout(tok, {**first, **more}, widths, variance)
 
 
 def column_tokens(block: bytes, nrows: int, tok: int) -> np.ndarray | None:
