@@ -43,6 +43,7 @@ LAYERS: dict[str, dict[str, str]] = {
               "a run's potential",
         "lattice": "", "modes": "", "phonons.anharmonic": "", "phonons.harmonic": "",
         "phonons.thermodynamics": "the quasiharmonic minimum of `trajmodes qha`", "potentials": "",
+        "quantum": "the Kubo estimators beside the fit of a path-integral run's beads (workflows.quantum)",
         "resources": "the allocator settings of the program and its cluster's workers (workflows.session)",
         "series": "a run's frequency error bars from the error model of a series (series.errorbars), fit_series",
         "trajectory": "a run read (workflows.reading), its cache and summary (workflows.run, workflows.summary)",

@@ -12,7 +12,7 @@ from trajmodes.cli.options import (FIGURE_FORMATS, GIVEN, HARMONIC_MESH, QPOINTS
                                    positive, positive_int, refuse_repeated_options, supercell_dims, temperatures,
                                    width_or_adaptive)
 from trajmodes.workflows.charges import CHARGE_CHOICES
-from trajmodes.workflows.fit import FIT_DEFAULTS
+from trajmodes.workflows.fit import COMMITTEE_WORDS, FIT_DEFAULTS, WEIGHT_WORDS
 
 
 
@@ -110,6 +110,18 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
                                           "rotational, huang (default none)")
     pf.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
+    pf.add_argument("--force-weights", dest="weights", choices=list(WEIGHT_WORDS), default=FIT_DEFAULTS["weights"],
+                    help="none (default): the unweighted fit, TDEP's effective constants (their residual is mostly "
+                         "the anharmonicity the fitted orders cannot hold, not noise, and weighting by the "
+                         "potential's uncertainty would count its least certain, often most anharmonic, "
+                         "configurations less); uncertainty: generalised least squares, each force weighted by "
+                         "1/sigma^2, sigma the file's force_std column or else its committee's spread (for noisy "
+                         "forces about a model that holds)")
+    pf.add_argument("--committee", choices=list(COMMITTEE_WORDS), default=FIT_DEFAULTS["committee"],
+                    help="a committee of learned potentials (extended XYZ forces_committee or forces_0, forces_1, "
+                         "... columns): auto (default) fits every member in the same pass where the files carry one "
+                         "and prints the members' spread of the frequencies as a second error bar beside the "
+                         "sampling one; yes requires one; no fits the forces alone")
     pf.add_argument("-o", "--output", default="trajmodes-fit", help="output folder (default trajmodes-fit): fc.nc, "
                                                                     "fc.scores.nc and the dispersion fc.png")
     pf.add_argument("--compare", help="0 K force constants to plot against: phonopy folder/file or trajmodes .nc")

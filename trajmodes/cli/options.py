@@ -309,11 +309,38 @@ def refuse_repeated_files(paths, label: str = "RUN", why: str = "a series fits e
         seen[key] = i
 
 
+#: what a command that reads a path-integral run as a trajectory reads of it, and what that approximates
+CENTROID_LINE = ("read as its centroid (every atom's bead average): its positions are the quantum crystal's mean sites, "
+                 "its spectra approximate Kubo-transformed correlation functions where the run was made for dynamics "
+                 "(centroid MD: Cao and Voth, J. Chem. Phys. 1994; thermostatted ring-polymer MD: Rossi, Ceriotti and "
+                 "Manolopoulos, J. Chem. Phys. 2014); a plain PIMD run's centroid moves under its thermostat")
+
+
+def read_path_integral(args, files):
+    """The path-integral run (:class:`~trajmodes.trajectory.beads.RingPolymerRun`) that ``files`` (one bead's file)
+    belongs to, read with the command's read options, or None for an ordinary run
+    (:func:`~trajmodes.workflows.reading.read_path_integral_run`)."""
+    from trajmodes.workflows.reading import read_path_integral_run
+    if len(files) != 1:
+        return None
+    species = args.species.split(",") if args.species else None
+    return read_path_integral_run(files[0], reference=getattr(args, "reference", None),
+                                  temperature=getattr(args, "run_temperature", None), units=args.units,
+                                  md_timestep=args.md_timestep, frame_interval=args.frame_interval, species=species,
+                                  masses=args.masses, chunk_frames=args.chunk_frames)
+
+
 def read_trajectory(args, files=None):
     """One trajectory from the command's read options (several files: one run split into restarts), measured from
-    its time average without --reference (:func:`~trajmodes.workflows.reading.read_run`)."""
+    its time average without --reference (:func:`~trajmodes.workflows.reading.read_run`); the centroid of a
+    path-integral run (one bead's file given), with a line saying so."""
     from trajmodes.workflows.reading import read_run
     files = args.files if files is None else files
+    files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+    run = read_path_integral(args, files)
+    if run is not None:
+        print(f"{run.describe()}: {CENTROID_LINE}", flush=True)
+        return run.centroid
     species = args.species.split(",") if args.species else None
     return read_run(files, format=args.format, reference=getattr(args, "reference", None), units=args.units,
                     lj_scales=args.lj_scales, md_timestep=args.md_timestep, frame_interval=args.frame_interval,

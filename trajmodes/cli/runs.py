@@ -5,8 +5,8 @@ import os
 import sys
 import time
 
-from trajmodes.cli.options import (error_model_line, frequency_cells, input_files, output_file, read_settings,
-                                   read_trajectory, refuse_repeated_files, stem, step)
+from trajmodes.cli.options import (error_model_line, frequency_cells, input_files, output_file, read_path_integral,
+                                   read_settings, read_trajectory, refuse_repeated_files, stem, step)
 from trajmodes.workflows.fit import FIT_DEFAULTS
 
 def _fmt_cell(cell) -> list[str]:
@@ -221,12 +221,15 @@ def _load_compare(compare):
         return load_force_constants(compare)
 
 
-def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, inputs=(), reference_fc=None) -> None:
-    """Fit, print the scores, write STEM.nc, STEM.scores.nc and the dispersion figure."""
+def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, inputs=(), reference_fc=None,
+                   temperature=None):
+    """Fit, print the scores, write STEM.nc, STEM.scores.nc and the dispersion figure (``temperature`` K: the
+    runs' where their frames do not measure it, as a path-integral run's beads); the fitted estimator."""
     if reference_fc is None:
         reference_fc = _load_compare(compare)
-    res = _fit(trajs, settings, args, reference_fc)
+    res = _fit(trajs, settings, args, reference_fc, temperature=temperature)
     _write_fit(res, trajs, settings, stem, out, args, compare=compare, inputs=inputs, reference_fc=reference_fc)
+    return res[0].estimator
 
 
 def _fit(trajs, settings: dict, args, reference_fc=None, fitted=None, temperature=None):
@@ -326,12 +329,36 @@ def _print_frequency_errors(res, trajs, static=None) -> None:
         print(f"no error bars of the frequencies: {exc}")
         return
     nu, err = ds.frequency.values, ds.frequency_err.values
+    names = qpoint_names(ds.qlabel.values, ds.qpoint.values)
+    model = error_model_line(ds.attrs["error_model"], bool(ds.attrs["error_is_lower_bound"]),
+                             ds.attrs["error_model_reason"])
+    if "frequency_committee_err" in ds:
+        print("\n".join(_committee_table(nu, err, ds.frequency_committee_err.values, names,
+                                         int(ds.attrs["committee_members"]), model)))
+        return
     lines = ["frequencies at the special points (THz +- standard error; a degenerate set once, xN its size):"]
-    lines += [f"  {name:<3} " + frequency_cells(nu[k], err[k]) for k, name in
-              enumerate(qpoint_names(ds.qlabel.values, ds.qpoint.values))]
-    lines.append("error bars: " + error_model_line(ds.attrs["error_model"], bool(ds.attrs["error_is_lower_bound"]),
-                                                   ds.attrs["error_model_reason"]))
+    lines += [f"  {name:<3} " + frequency_cells(nu[k], err[k]) for k, name in enumerate(names)]
+    lines.append("error bars: " + model)
     print("\n".join(lines))
+
+
+def _committee_table(nu, sampling, committee, names, members: int, model: str) -> list:
+    """The frequencies at the special points with two error bars, one row per degenerate set: the run's sampling
+    (``model``: the error model's line) and the committee's spread over its ``members``."""
+    from trajmodes.workflows.qpoints import degenerate_sets
+    head = f"committee ({members} members)"
+    lines = ["frequencies at the special points (THz; a degenerate set once, xN its size), with two error bars:",
+             f"  {'q':<4}{'frequency':>10}  {'sampling':>9}  {head:>22}"]
+    for k, name in enumerate(names):
+        for i, g in enumerate(degenerate_sets(nu[k])):
+            b = g[0]
+            value = nu[k, b] if abs(nu[k, b]) >= 5e-5 else 0.0
+            lines.append(f"  {name if i == 0 else '':<4}{value:10.4f}  {sampling[k, b]:9.4f}  {committee[k, b]:22.4f}"
+                         + (f"  x{len(g)}" if len(g) > 1 else ""))
+    lines.append(f"sampling: the standard error of the run's finite sampling ({model}); committee: the standard "
+                 f"deviation over the {members} members' fits to the same frames (the learned potential's own "
+                 "uncertainty, which more MD does not shrink)")
+    return lines
 
 
 def _reference_label(compare, imaginary) -> str:
@@ -366,7 +393,20 @@ def cmd_fit(args, out) -> int:
     from trajmodes.workflows.fit import require_masses
     refuse_repeated_files(args.files, "FILE", "a fit pools each run once (given twice, its frames count twice and "
                           "the error bars come out too small)")
-    trajs = [read_trajectory(args, [f]) for f in args.files]
+    trajs, temperatures, rings = [], [], []
+    for f in args.files:
+        run = read_path_integral(args, [f])
+        if run is None:
+            trajs.append(read_trajectory(args, [f]))
+            continue
+        # each bead's configuration with its forces is a sample of the quantum ensemble (Castellano, Batista and
+        # Verstraete 2023): the fit of the pooled beads gives the quantum ensemble's effective constants
+        print(f"{run.describe()}: the fit pools its {run.n_beads} beads ({run.n_frames} frames each), each bead's "
+              "configuration with its forces a sample of the quantum ensemble: the effective constants of the "
+              "quantum crystal (zero-point motion included)", flush=True)
+        trajs.append(run.pooled)
+        temperatures.append(run.require_temperature("the fit of a path-integral run"))
+        rings.append(run)
     if args.cutoff4 is not None and args.cutoff3 is None:
         raise ValueError("--cutoff4 fits the fourth order after the third: give --cutoff3 with it")
     for t in trajs:
@@ -375,6 +415,14 @@ def cmd_fit(args, out) -> int:
             print(f"masses of {os.path.basename(t.source.paths[0])}: {masses_line(t)}")
     settings = fit_settings(args)
     inputs = [p for t in trajs for p in input_files(t, args)]
-    _fit_and_write(trajs, settings, stem(output_file(args, "fc.nc")), out, args, compare=args.compare,
-                   inputs=inputs)
+    if temperatures and len(temperatures) != len(trajs):
+        raise ValueError("fit pools runs of one ensemble: give path-integral runs or classical runs, not both (the "
+                         "classical and the quantum effective constants differ; fit each on its own)")
+    est = _fit_and_write(trajs, settings, stem(output_file(args, "fc.nc")), out, args, compare=args.compare,
+                         inputs=inputs, temperature=sum(temperatures) / len(temperatures) if temperatures else None)
+    if len(rings) == 1:                  # the fit needs forces: the centroid has them too
+        from trajmodes.workflows.quantum import kubo_beside_fit
+        with step("the Kubo estimators from the centroid (one pass)"):
+            kubo = kubo_beside_fit(rings[0], est)
+        print(kubo.table())
     return 0

@@ -52,7 +52,7 @@ def cmd_series(args, out) -> int:
     """Fit every run, gather one dataset, write it with its figures and print a table."""
     from trajmodes.plots.series import plot_series, plot_shift_split
     from trajmodes.workflows.outputs import provenance, write_dataset
-    from trajmodes.workflows.reading import read_run
+    from trajmodes.workflows.reading import read_path_integral_run, read_run
     from trajmodes.workflows.series import series_of_runs
     t0 = time.perf_counter()
     runs = list(args.files)
@@ -62,10 +62,21 @@ def cmd_series(args, out) -> int:
     temps = _per_run(args.temperatures, len(runs), "temperature (--run-temperatures)", one_for_all=False)
     thermo = _per_run(args.thermo, len(runs), "thermo log")
     species = args.species.split(",") if args.species else None
-    trajs = []
-    for path, ref, log in zip(runs, refs, thermo):
+    trajs, temps, beads = [], list(temps), {}
+    for i, (path, ref, log) in enumerate(zip(runs, refs, thermo)):
         ref = ref or _beside(path)
         kw = dict(thermo=log) if log else {}
+        pi = read_path_integral_run(path, reference=ref, temperature=temps[i], units=args.units, species=species,
+                                    masses=args.masses, chunk_frames=args.chunk_frames, md_timestep=args.md_timestep,
+                                    frame_interval=args.frame_interval)
+        if pi is not None:
+            # the quantum ensemble's effective constants beside the classical runs' (the same potential both ways)
+            print(f"{os.path.basename(path)}: {pi.describe()}: fitted over its {pi.n_beads} beads (the quantum "
+                  "ensemble)", flush=True)
+            trajs.append(pi.pooled)
+            temps[i] = pi.require_temperature(f"the series' run {path}")
+            beads[i] = pi.n_beads
+            continue
         trajs.append(read_run(path, format=args.format, reference=ref, units=args.units, lj_scales=args.lj_scales,
                               species=species, masses=args.masses, chunk_frames=args.chunk_frames,
                               energy_column=args.energy_column, stress_columns=args.stress_columns,
@@ -92,8 +103,10 @@ def cmd_series(args, out) -> int:
     with step(f"fitting {len(runs)} runs (cutoff2 {args.cutoff2:g} A"
               + (f", cutoff3 {args.cutoff3} A" if args.cutoff3 else "") + f"), {args.resamples} bootstrap "
               "resamples each"):
-        res = series_of_runs(trajs, temperatures=None if temps[0] is None else [float(t) for t in temps],
-                             names=distinct_names(runs), qpoints=qpoints, path=args.path,
+        res = series_of_runs(trajs, temperatures=None if all(t is None for t in temps) else
+                             [None if t is None else float(t) for t in temps],
+                             names=[f"{n} ({beads[i]} beads)" if i in beads else n
+                                    for i, n in enumerate(distinct_names(runs))], qpoints=qpoints, path=args.path,
                              mesh=args.mesh, cubic_mesh=args.cubic_mesh, occupation=args.occupation,
                              n_resamples=args.resamples, error_model=getattr(args, "error_model", "calibrated"),
                              static=static,

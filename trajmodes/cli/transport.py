@@ -29,12 +29,12 @@ def cmd_conductivity(args, out) -> int:
             ", its split over the velocities' frequency" + (
                 ", over the modes and the Boltzmann equation of a third order"
                 if args.force_constants or args.cutoff3 else ""))
-    fc, resamples = args.force_constants, None
+    fc, resamples, members = args.force_constants, None, None
     if args.cutoff3 is not None:
         if isinstance(source, str):
             raise ValueError("--cutoff3 fits the run's own constants to its frames: give the dump, not a file of its "
                              "current")
-        fc, resamples = _fit_own_constants(source, args, out)
+        fc, resamples, members = _fit_own_constants(source, args, out)
     with step(what):
         res = heat_current_conductivity(source, current=args.current, others=tuple(args.other or ()),
                                         temperature=args.temperature, volume=args.volume,
@@ -42,7 +42,8 @@ def cmd_conductivity(args, out) -> int:
                                         units=args.units, lj_scales=args.lj_scales, fstar=args.fstar,
                                         cutoff=None if args.coefficients is None else args.coefficients - 1,
                                         tensor=args.tensor, max_time=args.max_time,
-                                        force_constants=fc, resamples=resamples, run=getattr(args, "run", None))
+                                        force_constants=fc, resamples=resamples, members=members,
+                                        run=getattr(args, "run", None))
     c = res.cepstral
     nma = None
     if res.boltzmann is not None:
@@ -161,7 +162,8 @@ def cmd_conductivity(args, out) -> int:
 
 def _fit_own_constants(traj, args, out):
     """The run's own effective constants, second order from the data and third to ``--cutoff3``, written to fc.nc
-    beside the other outputs, and their bootstrap resamples (the Boltzmann equation's error bar)."""
+    beside the other outputs, their bootstrap resamples (the Boltzmann equation's error bar) and, where the run carries
+    a committee of learned potentials, every member's constants (its committee error bar)."""
     from trajmodes.workflows.outputs import provenance
     from trajmodes.workflows.transport import BTE_RESAMPLES, fit_own_constants
     fourth = "" if args.cutoff4 is None else f", fourth to {args.cutoff4:g} A"
@@ -174,7 +176,13 @@ def _fit_own_constants(traj, args, out):
     fit.force_constants.write(out(os.path.join(args.output, "fc.nc")), "netcdf", attrs=prov)
     print(f"the run's own constants: r2 = {float(est.cutoff2):.4g} A (from the data), r3 = {args.cutoff3:g} A, "
           f"{int(est.scores_.n_frames)} frames; written to {os.path.join(args.output, 'fc.nc')}")
-    return fit.force_constants, resamples
+    if own.members is not None:
+        from trajmodes.workflows.transport import BTE_ERROR_MESH
+        n = BTE_ERROR_MESH
+        print(f"a committee of {len(own.members)} learned potentials: each member's constants fitted to the same "
+              f"frames; their spread of the Boltzmann equation's kappa is a second error bar (one three-phonon "
+              f"calculation per member on the {n}x{n}x{n} mesh: {len(own.members)} more)")
+    return fit.force_constants, resamples, own.members
 
 
 def _boltzmann_lines(bte, temperature: float, whose: str) -> list:
@@ -186,12 +194,20 @@ def _boltzmann_lines(bte, temperature: float, whose: str) -> list:
     n = bte.converged.attrs["mesh"][0]
     tried = ", ".join(f"{m}^3: {k:.4g}" for m, k in bte.meshes)
     err = "" if bte.kappa_err is None else f" +- {bte.kappa_err:.2g} (the constants' bootstrap)"
+    if bte.kappa_committee_err is not None:
+        err += f" +- {bte.kappa_committee_err:.2g} (committee of {bte.committee_members} members)"
     lines = [f"Boltzmann equation of {whose}, three-phonon RTA, classical occupations at {temperature:.5g} K "
              f"(W/(m K), mean of the diagonal):",
              f"  converged mesh {n}x{n}x{n}: {mean(bte.converged):.4g}{err} (meshes {tried}"
              + (")" if bte.converged_at is not None else "; not converged to 3 % at the largest)"),
              f"  + coherences (Wigner transport equation, Simoncelli, Marzari and Mauri 2019): "
              f"{mean(bte.converged, 'kappa_coherences'):.3g}"]
+    if bte.kappa_committee_err is not None:
+        m = bte.error_mesh
+        lines.insert(2, f"  two error bars: the bootstrap's is the run's finite sampling of the constants; the "
+                        f"committee's the standard deviation of the {bte.committee_members} members' kappas "
+                        f"({', '.join(f'{k:.4g}' for k in bte.kappa_members)} on the {m}x{m}x{m} mesh), scaled to "
+                        "the converged mesh: the learned potential's own uncertainty")
     if bte.four_phonon is not None:
         lines.append(f"  with four-phonon scattering (the constants' fourth order; sums sampled over "
                      f"{'x'.join(str(k) for k in bte.four_phonon.attrs['four_phonon_sample'])} cells, Gaussians of "

@@ -125,7 +125,8 @@ def fit_layer(traj, energy: bool = True, temperature: bool = True, extra: tuple 
     accumulators joined to the run's next pass are read through it too (:meth:`~trajmodes.trajectory.passes.Pass.
     compute`)."""
     with_energy = energy and "potential_energy" in getattr(traj, "frame_fields", ())
-    with_t = temperature and traj.velocities is not None and traj.masses is not None
+    with_t = temperature and traj.velocities is not None and traj.masses is not None and \
+        getattr(traj.source, "kinetic_temperature", True)        # not a ring polymer's beads (P times the run's)
     return ("positions", "forces") + (("potential_energy",) if with_energy else ()) + \
         (("velocities",) if with_t else ()) + tuple(extra)
 

@@ -320,7 +320,11 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
         else None
     ph = Phonons(fit.harmonic_force_constants_)
     frozen = None
-    if not all(_has_velocities(t) for t in runs):
+    if not all(getattr(t.source, "kinetic_temperature", True) for t in runs):
+        notes.append("the beads of a path-integral run are samples of the quantum ensemble, not one trajectory whose "
+                     "modes' energies can be followed; the bootstrap resamples blocks of time with every bead of a "
+                     "block together")
+    elif not all(_has_velocities(t) for t in runs):
         notes.append("the run has no velocities, so whether its modes kept their energies over it cannot be measured "
                      "(write vx vy vz)")
     elif sum(t.n_frames for t in runs) < MIN_FRAMES:

@@ -112,8 +112,10 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
         With forces, all on the same supercell (same atoms in the same order); the cell may change (volumes, NPT).
         A mapping gives the temperatures (its keys; then leave ``temperatures`` out) and the runs are fitted in
         order of temperature, named "300 K", ... unless ``names`` are given.
-    temperatures : sequence of float, optional
-        K; default each run's mean kinetic temperature (needs velocities). A temperature that disagrees with its
+    temperatures : sequence of float (or None), optional
+        K; default (or where an entry is None) each run's mean kinetic temperature (needs velocities); a
+        path-integral run's beads (:attr:`~trajmodes.trajectory.beads.RingPolymerRun.pooled`) do not measure it:
+        give its input's. A temperature that disagrees with its
         run's kinetic one beyond the run's statistics (:func:`temperature_disagreement`) is kept, with a warning.
     names : sequence of str, optional
         One per run (the dataset's ``name`` coordinate); default each run's file.
@@ -184,11 +186,14 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
                              f"(run 1: {heads[0].n_atoms} atoms, {formula(heads[0].species)}) are different crystals "
                              "or cells: a series needs the same supercell, with the same atoms in the same order, in "
                              "every run")
+    def given(i: int) -> bool:
+        return temperatures is not None and temperatures[i] is not None
+
     for i, run in enumerate(runs):
         name = names[i]
         if progress:
             progress(f"run {i + 1}/{len(runs)}: {name}" + (f" at {float(temperatures[i]):g} K"
-                                                           if temperatures is not None else ""))
+                                                           if given(i) else ""))
         est = EffectiveForceConstants(**fit_settings)
         if fits:
             est.share_kernel(fits[0])           # the first run's kernel, not a second one built beside it
@@ -202,7 +207,7 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
             if not fits:
                 raise
             raise ValueError(f"{name} (run {i + 1}) against {names[0]} (run 1): {exc}") from None
-        T = float(temperatures[i]) if temperatures is not None else _fitted_temperature(est, name)
+        T = float(temperatures[i]) if given(i) else _fitted_temperature(est, name)
         if not fits:                        # every later run is fitted in the parameters of the first one
             fit_settings = dict(fit_settings, build_basis=shared_basis(est, fit_settings.get("build_basis")))
         if n_resamples:
@@ -214,7 +219,7 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
                 if progress:
                     progress(f"  error model: {_describe(found)} ({found.seconds:.1f} s)")
             held = None                         # the frames it projected go before the next fit (0.4 GB at 10^6 atoms)
-        if temperatures is not None:
+        if given(i) and np.isfinite(est.temperature_):
             line = temperature_disagreement(T, est.temperature_, getattr(est, "temperature_ensemble_err_", None),
                                             f"{name} (run {i + 1})")
             if line:

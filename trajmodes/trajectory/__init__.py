@@ -22,6 +22,7 @@ _LAZY = {
     "summary_terms": "summary", "summarize": "summary", "summary_dataset": "summary",
     # path-integral runs: the beads of a ring polymer, pooled, and their centroid
     "read_beads": "beads", "find_beads": "beads", "RingPolymerRun": "beads", "BeadFiles": "beads",
+    "path_integral_files": "beads",
 }
 
 __all__ = ["Trajectory", "displacements_of_frames", "read", "from_arrays", "Pass", "Accumulator", "ChunkSum", "Terms",

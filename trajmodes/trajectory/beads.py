@@ -31,7 +31,7 @@ from trajmodes.lattice import minimum_image
 from trajmodes.trajectory.core import Trajectory, default_chunk_frames
 from trajmodes.units import conversion
 
-__all__ = ["BeadFiles", "find_beads", "read_beads", "RingPolymerRun", "BeadSource", "CentroidSource",
+__all__ = ["BeadFiles", "find_beads", "path_integral_files", "read_beads", "RingPolymerRun", "BeadSource", "CentroidSource",
            "centroid_positions"]
 
 #: LAMMPS' path-integral fixes and the temperature keyword of their arguments
@@ -203,6 +203,21 @@ def _lammps_beads(path: str) -> BeadFiles:
     return files
 
 
+def path_integral_files(path) -> BeadFiles | None:
+    """The bead files of the path-integral run that the file ``path`` belongs to (:func:`find_beads`), or None where
+    it is the file of an ordinary run: an i-PI bead file is always one; a LAMMPS dump only where an input or log
+    beside it runs ``fix pimd`` and dumps to files of its name."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        return None
+    fmt = sniff(path)
+    if fmt == "ipi":
+        return _ipi_beads(path)
+    if fmt == "lammps" and _lammps_input(os.path.dirname(path) or ".", path) is not None:
+        return _lammps_beads(path)
+    return None
+
+
 def find_beads(path) -> BeadFiles:
     """The bead files of the path-integral run that ``path`` belongs to.
 
@@ -265,6 +280,10 @@ class BeadSource:
     format = "ring-polymer"
     masses_from = None
     types = None
+    #: the beads' velocities do not measure the run's temperature: the ring polymer's momenta are sampled at P times
+    #: it (its Hamiltonian at beta / P; Ceperley, Rev. Mod. Phys. 67, 279 (1995)), so a fit of these samples takes
+    #: the temperature the run's input states, not their kinetic temperature
+    kinetic_temperature = False
 
     def __init__(self, sources: list):
         self.sources = list(sources)

@@ -616,6 +616,7 @@ class Trajectory:
         src.paths = list(getattr(self.source, "paths", src.paths))
         src.times, src.steps = np.asarray(t, float), self.steps[sel]
         src.md_timestep, src.time_axis = self.md_timestep, self.time_axis
+        src.kinetic_temperature = getattr(self.source, "kinetic_temperature", True)   # False: a ring polymer's beads
         held = Trajectory(src, reference=self.reference, chunk_frames=self.chunk_frames)
         held._reference_average = self.reference_is_average
         return held

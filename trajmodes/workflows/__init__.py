@@ -39,7 +39,8 @@ import importlib.util
 #: the functions of the commands (and their results and settings) by name -> the module of this package that defines
 #: them; imported on first use (PEP 562), so that ``import trajmodes.workflows`` stays light
 COMMANDS = {
-    **dict.fromkeys(("read_run", "load_force_constants"), "reading"),
+    **dict.fromkeys(("read_run", "read_path_integral_run", "load_force_constants"), "reading"),
+    **dict.fromkeys(("kubo_beside_fit", "KuboComparison"), "quantum"),
     **dict.fromkeys(("run_summary",), "summary"),
     **dict.fromkeys(("convert_force_constants", "FCConversion"), "convert"),
     **dict.fromkeys(("fit_effective", "FitResult", "LargestDifference", "frequency_error_bars", "frequencies_on",

@@ -18,7 +18,8 @@ from trajmodes.lattice.spglib_calls import SYMPREC
 if TYPE_CHECKING:
     from trajmodes.phonons.harmonic.stability import ImaginaryModes
 
-__all__ = ["FIT_DEFAULTS", "SPHERE_ATOMS", "default_cutoff2", "warn_truncation", "FitResult", "LargestDifference",
+__all__ = ["FIT_DEFAULTS", "WEIGHT_WORDS", "COMMITTEE_WORDS", "SPHERE_ATOMS", "default_cutoff2", "warn_truncation",
+           "FitResult", "LargestDifference",
            "fit_effective", "frequency_error_bars", "frequencies_on", "require_masses", "potential_range_of_runs",
            "cutoff_report", "fitted_temperature"]
 
@@ -26,7 +27,11 @@ __all__ = ["FIT_DEFAULTS", "SPHERE_ATOMS", "default_cutoff2", "warn_truncation",
 #: parser offers them, ``trajmodes run`` fits with them; ``symprec`` is the one symmetry tolerance,
 #: :data:`~trajmodes.lattice.spglib_calls.SYMPREC`
 FIT_DEFAULTS = dict(mode="sequential", folds=5, cv="blocks", stride=1, n_frames=None, symprec=SYMPREC,
-                    constraints=None)
+                    constraints=None, weights="none", committee="auto")
+#: the words of the command line for the estimator's ``weights=`` and ``committee=`` (:func:`fit_effective` takes
+#: either)
+WEIGHT_WORDS = {"none": None, "uncertainty": "uncertainty"}
+COMMITTEE_WORDS = {"auto": "auto", "yes": True, "no": False}
 #: the default pair cutoff's sphere holds at most about this many atoms (unless the potential reaches further): it
 #: bounds the cost of the fit in large supercells (the sphere of the longest cutoff of a 6x6x6 bcc supercell holds
 #: 226 atoms, of a 4x4x4 fcc one 134)
@@ -170,7 +175,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
                   folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
                   symprec: float = SYMPREC, constraints=(), path: str | None = None, npoints: int = 51,
                   compare=None, potential_range=None, temperature: float | None = None,
-                  born=None, epsilon=None) -> FitResult:
+                  born=None, epsilon=None, weights=None, committee="auto") -> FitResult:
     """Effective (TDEP) force constants of one temperature and their band structure (``trajmodes fit``).
 
     The frames are read once; work joined to the first run's next pass before
@@ -204,6 +209,12 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     born, epsilon : array_like, optional
         Born charges and dielectric tensor of a polar crystal (:class:`~trajmodes.EffectiveForceConstants`): the
         dipole-dipole forces are taken out before the fit (a rigid-ion run's: :func:`rigid_ion_charges`).
+    weights : None, "none", "uncertainty" or array_like
+        The fit's weights (:class:`~trajmodes.EffectiveForceConstants`): unweighted (None or "none", default), or
+        1/sigma^2 from the runs' force uncertainty or committee ("uncertainty"), or sigma given (eV/A).
+    committee : {"auto", "yes", "no", True, False}
+        Fit every member of a committee of learned potentials whose forces the runs carry ("auto": where they do):
+        :func:`frequency_error_bars` then gives the committee's error bar beside the sampling one.
     """
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.forceconstants.cutoffs import cutoff_length
@@ -219,9 +230,13 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         cutoff2 = 6.0 if cell is None else default_cutoff2(cell, trajs[0].n_atoms, reach)
     else:
         warn_truncation(cutoff2, potential_range, stacklevel=3)
+    if isinstance(weights, str):
+        weights = WEIGHT_WORDS.get(weights, weights)
+    if isinstance(committee, str):
+        committee = COMMITTEE_WORDS.get(committee, committee)
     est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, cutoff4=cutoff4, mode=mode, folds=folds,
                                   stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints,
-                                  born=born, epsilon=epsilon)
+                                  born=born, epsilon=epsilon, weights=weights, committee=committee)
     # the frames the error model projects, read in the fit's pass where they may be held (the run is then read once)
     held = fit_holding_frames(est, trajs if len(trajs) > 1 else trajs[0])
     convergence = cutoff_convergence(est, minimum=reach)
@@ -275,7 +290,12 @@ def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabe
         ``frequency_partition_err``, ``frequency_net_slope_err`` (q, branch) THz; coordinates ``qpoint``, ``qlabel``;
         attrs ``error_model``, ``error_is_lower_bound``, ``error_model_reason``, ``error_bars`` (``calibrated (...)``
         or ``lower bound (...)``: :func:`~trajmodes.series.errorbars.error_bar_label`, also on ``frequency_err``),
-        ``frozen_share``, ``energy_conserved`` (1, 0, -1 unknown), ``error_model_seconds``.
+        ``frozen_share``, ``energy_conserved`` (1, 0, -1 unknown), ``error_model_seconds``. Where the fit has a
+        committee of learned potentials (:attr:`~trajmodes.EffectiveForceConstants.committee_params_`), the committee's
+        error bar beside the sampling one: ``frequency_committee_err`` (q, branch) THz, the members' standard deviation
+        (ddof 1) of each frequency, ``frequency_members`` (member, q, branch) THz, the members' own frequencies
+        (:func:`~trajmodes.forceconstants.committee.committee_view`), and the attribute ``committee_members`` (M; 0
+        without a committee).
     """
     import xarray as xr
     from trajmodes.lattice.paths import special_points
@@ -296,7 +316,7 @@ def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabe
     reason = f"{r.reason}; {why}" if why and r.lower_bound else r.reason
     thz, dims, e = {"units": "THz"}, ("q", "branch"), r.result
     label = error_bar_label(r.lower_bound, reason)
-    return xr.Dataset(
+    ds = xr.Dataset(
         {"frequency": (dims, e.frequency, dict(thz, long_name="effective phonon frequency")),
          "frequency_err": (dims, e.frequency_err, dict(thz, long_name="standard error (error_model)",
                                                        error_bars=label)),
@@ -309,6 +329,28 @@ def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabe
                "error_is_lower_bound": int(r.lower_bound), "error_model_reason": reason, "error_bars": label,
                "frozen_share": found.share, "error_model_seconds": found.seconds,
                "energy_conserved": -1 if found.energy_conserved is None else int(found.energy_conserved)})
+    return _with_committee(ds, est, q)
+
+
+def _with_committee(ds, est, q):
+    """``ds`` (:func:`frequency_error_bars`) with the committee's error bar of the frequencies at ``q`` where the fit
+    ``est`` has members: their frequencies by the bootstrap's route (:func:`committee_view`), their spread."""
+    if getattr(est, "committee_params_", None) is None:
+        ds.attrs["committee_members"] = 0
+        return ds
+    from trajmodes.forceconstants.committee import committee_view
+    from trajmodes.phonons.thermodynamics import frequency_samples
+    nu = frequency_samples(committee_view(est), q)                       # (M, nq, branches) THz
+    M = len(nu)
+    ds["frequency_committee_err"] = (("q", "branch"), nu.std(axis=0, ddof=1), {
+        "units": "THz", "long_name": f"committee error bar: standard deviation (ddof 1) of the frequency over the {M} "
+        "members' fits to the same frames (the learned potential's uncertainty; more MD does not shrink it)",
+        "error_bars": f"committee ({M} members)"})
+    ds["frequency_members"] = (("member", "q", "branch"), nu, {
+        "units": "THz", "long_name": "the frequency of each committee member's force constants"})
+    ds["frequency_err"].attrs["long_name"] = "sampling error bar: standard error (error_model)"
+    ds.attrs["committee_members"] = M
+    return ds
 
 
 def require_masses(species, masses=None, problem: str | None = None) -> np.ndarray:

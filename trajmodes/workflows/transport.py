@@ -86,7 +86,7 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
                               frame_interval: float | None = None, units: str | None = None,
                               fstar: float | None = None, cutoff: int | None = None, tensor: bool = False,
                               max_time: float | None = None, force_constants=None,
-                              spectral: bool | None = None, resamples=None, run=None,
+                              spectral: bool | None = None, resamples=None, members=None, run=None,
                               lj_scales: dict | None = None) -> HeatCurrentConductivity:
     """The Green-Kubo thermal conductivity of a run's heat current (``trajmodes conductivity``): cepstral analysis
     with its error bar, the running integral, and the tensor if asked.
@@ -125,6 +125,9 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
     resamples : iterable of ForceConstants, optional
         The bootstrap resamples of ``force_constants``' fit: the Boltzmann equation's error bar
         (:func:`boltzmann_beside`).
+    members : iterable of ForceConstants, optional
+        The constants of every member of a committee of learned potentials fitted to the same frames: the Boltzmann
+        equation's committee error bar (:func:`boltzmann_beside`; one three-phonon calculation per member).
     run : int or sequence of int, optional
         Of a file: the run(s) to read (:func:`~trajmodes.io.heat_current.read_heat_current`), where the log holds
         several that do not continue each other.
@@ -262,7 +265,7 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
                          f"matrices, {need / 1e9:.2g} GB, are more than may be held here")
         if fc.fc3 is not None:
             matrix = np.reshape(modal.attrs["supercell_matrix"], (3, 3))
-            bte = boltzmann_beside(fc, matrix, temperature, resamples=resamples)
+            bte = boltzmann_beside(fc, matrix, temperature, resamples=resamples, members=members)
     return HeatCurrentConductivity(np.asarray(j), what, ceps, integral, tens, float(temperature), float(volume),
                                    float(dt), tuple(notes), modal, bte, split)
 
@@ -365,6 +368,14 @@ class BoltzmannBeside:
         W/(m K), the standard error of the converged kappa (the mean of the diagonal) from the constants' own
         statistical error: the spread of kappa over the bootstrap resamples of their fit, on the mesh
         :data:`BTE_ERROR_MESH`, relative to that mesh's kappa; None without resamples.
+    kappa_committee_err : float or None
+        W/(m K), the committee's error bar of the converged kappa beside the bootstrap's: the standard deviation
+        (ddof 1) of kappa over the members of a committee of learned potentials (each member's constants fitted to the
+        same frames), on ``error_mesh``, relative to that mesh's kappa; None without members.
+    kappa_members : tuple of float
+        W/(m K), each member's kappa (mean of the diagonal) on ``error_mesh``; empty without members.
+    error_mesh : int
+        The mesh (n x n x n) of the resamples' and the members' conductivities.
     """
 
     converged: object
@@ -376,10 +387,18 @@ class BoltzmannBeside:
     heat_lifetime: float
     kappa_err: float | None = None
     four_phonon: object | None = None
+    kappa_committee_err: float | None = None
+    kappa_members: tuple = ()
+    error_mesh: int = BTE_ERROR_MESH
+
+    @property
+    def committee_members(self) -> int:
+        """The committee's size (0 without one)."""
+        return len(self.kappa_members)
 
 
 def boltzmann_beside(force_constants, supercell_matrix, temperature: float, meshes=None,
-                     resamples=None) -> BoltzmannBeside:
+                     resamples=None, members=None, error_mesh: int | None = None) -> BoltzmannBeside:
     """The three-phonon Boltzmann-equation conductivity (RTA) of ``force_constants`` (with fc3) at ``temperature``
     (K) with classical occupations, as a classical MD run holds them: on regular meshes until converged (tetrahedra;
     ``meshes``, default :data:`BTE_MESHES`),
@@ -388,12 +407,17 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
     modes of a process is broadened by its width in the run), and at half and twice that; the coherences' term of the Wigner transport equation (Simoncelli, Marzari and Mauri, Nat. Phys.
     15, 809 (2019)) on the converged mesh. ``resamples``: the bootstrap resamples of the constants' fit
     (:meth:`~trajmodes.forceconstants.fit.EffectiveForceConstants.resampled_force_constants`), whose conductivities
-    on :data:`BTE_ERROR_MESH` give the converged one its statistical error. Constants with a fourth order add
+    on ``error_mesh`` (default :data:`BTE_ERROR_MESH`) give the converged one its statistical error. ``members``: the
+    constants of every member of a committee of learned potentials fitted to the same frames
+    (``committee_view(fit).resampled_force_constants()``,
+    :func:`~trajmodes.forceconstants.committee.committee_view`), whose conductivities on the same mesh give the
+    committee's error bar beside it (one three-phonon calculation per member). Constants with a fourth order add
     four-phonon scattering on the converged mesh (:attr:`BoltzmannBeside.four_phonon`)."""
     from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     if getattr(force_constants, "fc3", None) is None:
         raise ValueError("the Boltzmann equation needs third-order constants: fit them to the run with --cutoff3 "
                          "(trajmodes fit)")
+    error_mesh = BTE_ERROR_MESH if error_mesh is None else int(error_mesh)
     tried, ds, at = [], None, None
     for n in BTE_MESHES if meshes is None else meshes:
         an = Anharmonic(force_constants, int(n), [float(temperature)], occupation="classical", smearing=None)
@@ -412,27 +436,36 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
     for factor in (0.5, 1.0, 2.0):
         grids[factor] = Anharmonic(force_constants, np.asarray(supercell_matrix), [float(temperature)],
                                    occupation="classical", smearing=factor * sigma).thermal_conductivity(method="rta")
-    spread = tuple((f * sigma, float(np.trace(g["kappa"].values[0]) / 3)) for f, g in grids.items())
+    spread_md = tuple((f * sigma, float(np.trace(g["kappa"].values[0]) / 3)) for f, g in grids.items())
     share = np.einsum("qsaa->qs", ds["mode_kappa"].values[0])
     tau = ds["lifetime"].values[0]
     kept = np.isfinite(tau) & (share > 0)
     heat_lifetime = float((share[kept] * tau[kept]).sum() / share[kept].sum()) if kept.any() else float("nan")
-    err = None
-    if resamples is not None:
-        def mean_kappa(fc):
-            k = Anharmonic(fc, BTE_ERROR_MESH, [float(temperature)], occupation="classical",
-                           smearing=None).thermal_conductivity(method="rta")["kappa"].values[0]
-            return float(np.trace(k) / 3)
-        ks = np.array([mean_kappa(fc) for fc in resamples])
-        if len(ks) > 1:
-            err = float(np.std(ks, ddof=1) / mean_kappa(force_constants) * np.trace(ds["kappa"].values[0]) / 3)
+    def mean_kappa(fc):
+        k = Anharmonic(fc, int(error_mesh), [float(temperature)], occupation="classical",
+                       smearing=None).thermal_conductivity(method="rta")["kappa"].values[0]
+        return float(np.trace(k) / 3)
+    own = []                                     # the constants' own kappa on the error mesh, computed once
+
+    def spread(constants):
+        """kappa of each of ``constants`` on the error mesh, and their standard deviation scaled to the converged
+        mesh's kappa (None for fewer than two)."""
+        ks = np.array([mean_kappa(fc) for fc in constants])
+        if len(ks) < 2:
+            return ks, None
+        if not own:
+            own.append(mean_kappa(force_constants))
+        return ks, float(np.std(ks, ddof=1) / own[0] * np.trace(ds["kappa"].values[0]) / 3)
+    err = None if resamples is None else spread(resamples)[1]
+    kms, cerr = ((), None) if members is None else spread(members)
     four = None
     if getattr(force_constants, "fc4", None) is not None:
         width = float(np.mean(widths[np.isfinite(widths) & (widths > 0)]))
         lw = an.linewidths(four_phonon=width, four_phonon_sample=FOUR_PHONON_SAMPLE, four_phonon_seed=0)
         four = an.thermal_conductivity(method="rta", linewidths=lw)
         four.attrs.update(four_phonon_width_THz=width, four_phonon_sample=list(FOUR_PHONON_SAMPLE))
-    return BoltzmannBeside(ds, grids[1.0], spread, tuple(tried), at, sigma, heat_lifetime, err, four)
+    return BoltzmannBeside(ds, grids[1.0], spread_md, tuple(tried), at, sigma, heat_lifetime, err, four, cerr,
+                           tuple(float(k) for k in kms), int(error_mesh))
 
 
 @dataclass(frozen=True)
@@ -446,10 +479,14 @@ class OwnConstants:
         (and fourth) to the cutoffs given; ``fit.force_constants`` are the constants.
     resamples : list of ForceConstants
         The constants of the fit's block bootstrap resamples: the Boltzmann equation's error bar.
+    members : list of ForceConstants or None
+        Where the run carries a committee of learned potentials: every member's constants (with their third order),
+        fitted to the same frames: the Boltzmann equation's committee error bar. None without.
     """
 
     fit: object
     resamples: list
+    members: list | None = None
 
     @property
     def force_constants(self):
@@ -461,13 +498,18 @@ def fit_own_constants(trajectory, cutoff3: float, cutoff4: float | None = None,
     """The run's own effective constants (``trajmodes conductivity --cutoff3``): fitted to the forces of
     ``trajectory`` in one pass, the pair cutoff chosen from the data (never shorter than the range of the potential
     the run's LAMMPS input states), the third order to ``cutoff3`` and the fourth to ``cutoff4`` (A), with
-    ``n_resamples`` (default :data:`BTE_RESAMPLES`) block bootstrap resamples of the fit."""
+    ``n_resamples`` (default :data:`BTE_RESAMPLES`) block bootstrap resamples of the fit; where the run carries a
+    committee of learned potentials, every member's constants too (:attr:`OwnConstants.members`)."""
+    from trajmodes.forceconstants.committee import committee_view
     from trajmodes.workflows.fit import fit_effective, potential_range_of_runs
     fit = fit_effective(trajectory, cutoff3=cutoff3, cutoff4=cutoff4,
                         potential_range=potential_range_of_runs([trajectory]))
     est = fit.estimator
     est.bootstrap(n_resamples=BTE_RESAMPLES if n_resamples is None else n_resamples)
-    return OwnConstants(fit, list(est.resampled_force_constants()))
+    members = None
+    if 3 in (getattr(est, "committee_params_", None) or {}):
+        members = list(committee_view(est).resampled_force_constants())
+    return OwnConstants(fit, list(est.resampled_force_constants()), members)
 
 
 def mode_lifetime_conductivity(trajectory, force_constants, temperature: float | None = None,

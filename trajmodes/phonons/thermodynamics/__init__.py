@@ -13,11 +13,13 @@ from trajmodes._lazy import lazy_names
 #: public name -> the module of the package that defines it
 _LAZY = {
     "QuasiHarmonic": "quasiharmonic", "SelfConsistentPhonons": "self_consistent",
-    "canonical_configurations": "sampling", "supercell_modes": "sampling", "thermodynamic_integration": "free_energy_bounds",
+    "canonical_configurations": "sampling", "supercell_modes": "sampling",
+    "thermodynamic_integration": "free_energy_bounds",
     # the TDEP free energy of a run (the free energies of a series) and its cubic mesh
     "tdep_free_energy": "free_energy", "CUBIC_MESH": "free_energy",
     # the error bars of a fit's frequencies (the error model of a series)
     "frequencies_with_errors": "uncertainty", "classical_dnu_dT": "uncertainty",
+    "frequency_samples": "uncertainty",
 }
 
 __all__ = [*_LAZY]
