@@ -285,6 +285,6 @@ def test_index_saved_and_reused(tmp_path, monkeypatch):
     write_extxyz(p, d)
     XYZSource(p)
     assert (tmp_path / ".t.extxyz.tmidx.npz").exists()
-    import trajmodes.io.trajectories.xyz as xyz
-    monkeypatch.setattr(xyz, "scan_xyz_windows", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rescan")))
+    import trajmodes.io.trajectories.xyz_format as xyz_format
+    monkeypatch.setattr(xyz_format, "scan_xyz_windows", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rescan")))
     assert np.array_equal(XYZSource(p).read([1])["positions"][0], d["positions"][1])

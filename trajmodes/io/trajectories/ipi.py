@@ -15,7 +15,7 @@ b in the xy plane; the positions are in that frame.
 
 :class:`IPISource` is the frame source of one bead: its positions file, with the forces and velocities of the sibling
 files joined frame by frame by MD step. Frames are indexed once by the XYZ frame scan
-(:func:`~trajmodes.io.trajectories.xyz_format.scan_xyz_windows`, the index saved beside the file) and parsed by the
+(:func:`~trajmodes.io.trajectories.xyz_format.xyz_frame_index`, the index saved beside the file) and parsed by the
 compiled row parser in runs of frames, lazily, as every other reader. The MD time step and the temperature come from
 the i-PI input XML beside the files (``<timestep units=...>``, ``<temperature units=...>``, ``<nbeads>``) or, for the
 time step, from the properties file ``PREFIX.out`` (its ``step`` and ``time{...}`` columns).
@@ -33,10 +33,9 @@ import numpy as np
 from trajmodes import _fastparse
 from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
-from trajmodes.io.filesystem import (contiguous_runs, is_gzip, line_number, load_index, plain_path, pread_all,
-                                     save_index)
+from trajmodes.io.filesystem import contiguous_runs, is_gzip, line_number, plain_path, pread_all
 from trajmodes.io.trajectories.base import (FrameSource, empty_frames, refuse_lammps_options, refuse_several_files)
-from trajmodes.io.trajectories.xyz_format import ROW_STATUS, Layout, column_tokens, comment_at, scan_xyz_windows
+from trajmodes.io.trajectories.xyz_format import ROW_STATUS, Layout, column_tokens, comment_at, xyz_frame_index
 from trajmodes.lattice.elements import masses_of
 
 __all__ = ["IPISource", "IPIFile", "IPIInput", "IPIRunFiles", "ipi_input_beside", "ipi_run_files", "ipi_unit_factor",
@@ -366,10 +365,7 @@ class IPIFile:
         if os.path.getsize(dp) == 0:
             raise TrajectoryFormatError(self.path, "the file is empty", frame=0, line=1,
                                         fix="check that the i-PI run wrote this file")
-        idx = load_index(dp, "xyz")
-        if idx is None:
-            idx = dict(zip(("starts", "counts", "complete", "bad"), scan_xyz_windows(dp)))
-            save_index(dp, "xyz", **idx)
+        idx = xyz_frame_index(dp)
         starts, counts = np.asarray(idx["starts"], np.int64), np.asarray(idx["counts"], np.int64)
         bad = int(idx["bad"])
         if bad >= 0:

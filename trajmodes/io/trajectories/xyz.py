@@ -24,8 +24,8 @@ import numpy as np
 from trajmodes import _fastparse
 from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning, UnitsWarning
-from trajmodes.io.filesystem import (byte_order_mark_error, contiguous_runs, is_gzip, line_number, load_index,
-                                     plain_path, pread_all, save_index)
+from trajmodes.io.filesystem import (byte_order_mark_error, contiguous_runs, is_gzip, line_number, plain_path,
+                                     pread_all)
 from trajmodes.io.trajectories.base import (FRAME_FIELDS, FrameSource, empty_frames, nonpositive_masses,
                                             pressure_from_tensor, refuse_lammps_options, refuse_several_files,
                                             take_frame_fields, wanted_frame_fields)
@@ -34,7 +34,7 @@ from trajmodes.io.trajectories.xyz_format import (ASE_STRESS, CP2K_COMMENT, CP2K
                                                   PROPERTIES, ROW_STATUS, STEP, STRESS, TIME, TYPES, VIRIAL, WIDTH,
                                                   column_tokens, comment_at, comment_tensor, comment_value,
                                                   committee_size, member_role, parse_comment, parse_pbc,
-                                                  parse_properties, scan_xyz_windows, stated_time_unit,
+                                                  parse_properties, stated_time_unit, xyz_frame_index,
                                                   time_unit_factor)
 from trajmodes.lattice.elements import masses_of
 
@@ -177,10 +177,7 @@ class XYZSource(FrameSource):
         if size == 0:
             raise TrajectoryFormatError(self.path, "the file is empty", frame=0, line=1,
                                         fix="check that the MD run wrote this file")
-        idx = load_index(dp, "xyz")
-        if idx is None:
-            idx = dict(zip(("starts", "counts", "complete", "bad"), scan_xyz_windows(dp)))
-            save_index(dp, "xyz", **idx)
+        idx = xyz_frame_index(dp)
         starts, counts = idx["starts"], idx["counts"]
         complete, bad = int(idx["complete"]), int(idx["bad"])
         with open(dp, "rb") as f:

@@ -22,7 +22,7 @@ import numpy as np
 
 from trajmodes import _fastparse
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.filesystem import pread_all
+from trajmodes.io.filesystem import load_index, pread_all, save_index
 
 __all__ = ["ROLES", "WIDTH", "TYPES", "PLAIN_PROPERTIES", "LATTICE", "TIME", "STEP", "ENERGY", "STRESS", "VIRIAL",
            "LAMMPS_ENERGY", "LAMMPS_PRESSURE", "ASE_STRESS", "PROPERTIES", "PBC", "ROW_STATUS", "Layout",
@@ -324,6 +324,17 @@ def comment_at(fd: int, start: int, size: int = 4096) -> bytes:
 
 #: bytes read per window by the frame scan (grown when one frame is larger)
 SCAN_WINDOW = 64 << 20
+
+
+def xyz_frame_index(data_path: str) -> dict:
+    """The frame index of the (uncompressed) XYZ file ``data_path``: ``starts``, ``counts``, ``complete``, ``bad``
+    (:func:`scan_xyz_windows`), read from the index stored beside the file where it is current, else scanned and
+    stored."""
+    idx = load_index(data_path, "xyz")
+    if idx is None:
+        idx = dict(zip(("starts", "counts", "complete", "bad"), scan_xyz_windows(data_path)))
+        save_index(data_path, "xyz", **idx)
+    return idx
 
 
 def scan_xyz_windows(path: str, window: int | None = None):
