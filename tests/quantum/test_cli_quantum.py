@@ -87,3 +87,18 @@ def test_series_sets_the_classical_and_the_quantum_run_side_by_side(runs, tmp_pa
         temps = ds["temperature"].values
         assert temps[1] == pytest.approx(T)                       # the input's, not the beads' kinetic 120 K
         assert temps[0] == pytest.approx(T, rel=0.3)              # the classical run's own kinetic temperature
+
+
+def test_run_caches_the_centroid_and_fits_over_the_beads(runs, tmp_path, capsys):
+    """``run`` on a path-integral run: the summary and cache of the centroid, the constants of the beads (the
+    quantum ensemble at the input's temperature), and a line that says which is which."""
+    quantum, _ = runs
+    out = tmp_path / "run"
+    assert main(["run", str(quantum / "sim.pos_0.xyz"), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "the summary and the cache are its centroid's" in text and "fitted over the beads" in text
+    with xr.open_dataset(out / "trajectory.nc") as cache, xr.open_dataset(out / "fc.nc") as fc:
+        frames = cache.sizes["time"]
+        assert fc.attrs["temperature_K"] == pytest.approx(T)
+    fitted = int(re.search(r"(\d+) frames, \d+ force components", text).group(1))
+    assert fitted == 4 * frames, (fitted, frames)                 # every bead of every frame: the quantum ensemble

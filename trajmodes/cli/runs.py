@@ -137,7 +137,13 @@ def cmd_run(args, out) -> int:
     from trajmodes.workflows.run import decided, read_once, reusable_cache
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
-    traj = read_trajectory(args)
+    ring = read_path_integral(args, list(args.files))
+    if ring is not None:
+        # the centroid summarised and cached; the constants fitted over the beads (the quantum ensemble), read again
+        print(f"{ring.describe()}: the summary and the cache are its centroid's (every atom's bead average); the "
+              "effective constants are fitted over the beads (the quantum ensemble), a second read of the bead files",
+              flush=True)
+    traj = read_trajectory(args) if ring is None else ring.centroid
     fit = traj.forces is not None and not args.no_fit
     if fit:
         masses_or_error(traj.species, traj.masses, getattr(traj.source, "masses_problem", None))  # before writing
@@ -161,7 +167,8 @@ def cmd_run(args, out) -> int:
               f"reading the run once: the netCDF cache {cache} and the summary"):
         # the cache, once complete, kept in -o whatever happens later, and reused by the next run
         run = read_once(traj, cache, out(cache), fingerprint=fingerprint, attrs=attrs,
-                        chunk_frames=args.chunk_frames, fit=fit, keep=lambda: out.keep(cache), reuse=reuse)
+                        chunk_frames=args.chunk_frames, fit=fit and ring is None, keep=lambda: out.keep(cache),
+                        reuse=reuse)
     traj = run.traj
     if not known:
         print("\n".join(_box(traj)))                           # the mean box, now known
@@ -172,11 +179,16 @@ def cmd_run(args, out) -> int:
         print("\neffective force constants at the simulated temperature "
               + ("(pair cutoff from the data):" if args.cutoff2 is None else f"(r2 = {args.cutoff2:g} A):"))
         settings_fit = fit_settings(args)
-        fitting = _fit([traj], settings_fit, args, reference_fc, fitted=[run.cached], temperature=run.temperature)
+        if ring is not None:
+            fitted, T = [ring.pooled], ring.require_temperature("the fit of a path-integral run")
+        else:
+            fitted, T = [run.cached], run.temperature
+        fitting = _fit(fitted if ring is not None else [traj], settings_fit, args, reference_fc,
+                       fitted=None if ring is not None else fitted, temperature=T)
         if run.pending:                                         # the summary, complete now
             _write_summary(traj, run.summary_values(), args, out, prov, cache, run.note)
-        _write_fit(fitting, [traj], settings_fit, os.path.join(args.output, "fc"), out, args, compare=args.compare,
-                   inputs=inputs, reference_fc=reference_fc, fitted=[run.cached])
+        _write_fit(fitting, fitted if ring is not None else [traj], settings_fit, os.path.join(args.output, "fc"),
+                   out, args, compare=args.compare, inputs=inputs, reference_fc=reference_fc, fitted=fitted)
     return 0
 
 
