@@ -152,7 +152,7 @@ def displacement_covariance(force_constants, temperature: float, n_beads: int | 
 def mean_square_displacements(force_constants, temperature: float, n_beads: int | None = None,
                               occupation: str = "quantum") -> np.ndarray:
     """<u_ia^2> per atom and Cartesian direction of the harmonic crystal of ``force_constants``: the diagonal of
-    :func:`displacement_covariance`, sum_s |e_ia,s|^2 <x_s^2> / m_i (module docstring).
+    :func:`displacement_covariance`, sum_s ``|e_ia,s|^2`` <x_s^2> / m_i (module docstring).
 
     Parameters
     ----------
