@@ -59,7 +59,7 @@ def _cell_abc(cell: np.ndarray) -> tuple:
 
 def ipi_run(folder, *, hessian, masses, positions, cell, species, n_beads: int = 4, temperature: float = 50.0,
             steps: int = 200, stride: int = 10, seed: int = 31415, timestep_fs: float = 1.0, tau_fs: float = 100.0,
-            prefix: str = "sim", centroid: bool = True, timeout: float = 120.0) -> Path:
+            prefix: str = "sim", centroid: bool = True, timeout: float = 120.0, bead_potentials: bool = False) -> Path:
     """Run i-PI on a harmonic crystal (``<ffdebye>``: forces -H (x - x0) exactly) with ``n_beads`` beads, PILE_L at
     ``temperature`` K, and return the folder of its outputs.
 
@@ -78,6 +78,9 @@ def ipi_run(folder, *, hessian, masses, positions, cell, species, n_beads: int =
         Beads, K, MD steps, steps between frames written, the random seed.
     timestep_fs, tau_fs
         The MD step and the PILE_L centroid time constant, fs.
+    bead_potentials : bool
+        Write each bead's potential energy to the properties file too (``bead_potentials{electronvolt}``, one column
+        per bead, after the bead-averaged ``potential{electronvolt}``).
 
     Returns
     -------
@@ -102,12 +105,13 @@ def ipi_run(folder, *, hessian, masses, positions, cell, species, n_beads: int =
     x0 = unit_to_internal("length", "angstrom", 1.0) * positions.ravel()
     arr = lambda v, fmt=".12g": ", ".join(f"{x:{fmt}}" for x in np.ravel(v))  # noqa: E731
     n3 = 3 * len(positions)
+    beads = ", bead_potentials{electronvolt}" if bead_potentials else ""
     xc = (f'<trajectory filename="xc" stride="{stride}" format="xyz"> x_centroid{{angstrom}} </trajectory>'
           if centroid else "")
     (folder / "input.xml").write_text(f"""<simulation verbosity="low" safe_stride="100000000">
   <output prefix="{prefix}">
     <properties stride="{stride}" filename="out"> [ step, time{{picosecond}}, conserved{{electronvolt}},
-      temperature{{kelvin}}, potential{{electronvolt}} ] </properties>
+      temperature{{kelvin}}, potential{{electronvolt}}{beads} ] </properties>
     <trajectory filename="pos" stride="{stride}" format="xyz"> positions{{angstrom}} </trajectory>
     <trajectory filename="for" stride="{stride}" format="xyz"> forces </trajectory>
     <trajectory filename="vel" stride="{stride}" format="xyz"> velocities </trajectory>

@@ -129,15 +129,17 @@ def cmd_series(args, out) -> int:
             plot_shift_split(split, out(fig), title="frequency shifts from the lowest temperature: volume + "
                                                     "intrinsic")
             written.append(fig)
-    print(_table(ds))
+    print(_table(ds, beads))
     print(_frequency_table(ds))
     print(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
-def _table(ds) -> str:
+def _table(ds, beads=None) -> str:
     """Per run: T, V, frames, R^2, sigma_A, the free energies and the frames for the target error; then a line on what
-    the free energies are (the frequencies: :func:`_frequency_table`)."""
+    the free energies are (the frequencies: :func:`_frequency_table`); ``beads``: run index -> bead count of the
+    path-integral runs."""
+    beads = beads or {}
     width = max(28, max(len(str(n)) for n in ds["name"].values))
     head = f"{'run':<{width}} {'T (K)':>7} {'V (A^3)':>8} {'frames':>6} {'R^2':>7} {'sig_A':>6}"
     corrected = "free_energy_corrected" in ds
@@ -166,6 +168,11 @@ def _table(ds) -> str:
         occupation = ds.attrs.get("occupation", "quantum")
         text = (f"free energies per primitive cell with {occupation} oscillators: U_0 + F_h is a lower bound of the "
                 "classical free energy (with classical oscillators) and leaves out the lowest-order anharmonic term")
+        if beads:
+            runs = ", ".join(str(ds["name"].values[r]) for r in sorted(beads))
+            text += (f"; of a path-integral run ({runs}) with quantum oscillators a lower bound of the quantum free "
+                     "energy (U_0 the bead average), with oscillators of infinitely many beads: the like-for-like "
+                     "value of P beads is trajmodes.quantum.path_integral_free_energy(..., n_beads=P)")
         if corrected:
             text += "; correction = -<U_3> + F_3ph (TDEP's third order); F_3 = U_0 + F_h + correction"
         else:
@@ -174,8 +181,9 @@ def _table(ds) -> str:
             qc = ds.quantum_correction.values
             text += (f". F_h(quantum) - F_h(classical) of the same constants: {1e3 * qc.min():.3f} to "
                      f"{1e3 * qc.max():.3f} meV/cell"
-                     + (" (included above: the constants come from classical MD)" if occupation == "quantum"
-                        else " (not included)"))
+                     + ((" (included above" + (": the constants come from classical MD)" if not beads else
+                                                 "; the path-integral runs' constants are quantum already)"))
+                        if occupation == "quantum" else " (not included)"))
         lines.append(text)
     if ds.attrs.get("notes"):
         lines.append("note: " + ds.attrs["notes"])

@@ -9,7 +9,8 @@ ring polymer), and the free energy of a run fitted over its beads.
   harmonic crystal on its supercell; ``ring_polymer_configurations``, exact P-bead samples with their forces.
 - :mod:`~trajmodes.quantum.free_energy`: F_0 = U_0 + F_h(Phi) of a fit over the beads, quantum or for P beads.
 
-The fit over the beads of a run is :class:`~trajmodes.EffectiveForceConstants` itself: ``fit(run.beads)``.
+The fit over the beads of a run is :class:`~trajmodes.EffectiveForceConstants` itself: ``fit(run.pooled)`` (the
+beads as frames x beads samples, whose velocities do not enter the temperature: they sample P T).
 
 :data:`__all__` holds the package's public names. Each is imported from its module on first use (PEP 562), so that
 importing one module of the package does not import the others.

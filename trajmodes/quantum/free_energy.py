@@ -14,7 +14,7 @@ So the classical TDEP free energy (O. Hellman, P. Steneteg, I. A. Abrikosov and 
 
 with Phi fitted over all beads and F_h the quantum harmonic free energy sum_qs [h nu / 2 + k_B T ln(1 - e^{-h nu /
 k_B T})]. This is exactly what :func:`trajmodes.phonons.thermodynamics.free_energy.tdep_free_energy` computes from a
-fit over the beads (``EffectiveForceConstants().fit(run.beads)``: its ``energies_["baseline"]`` is the bead average)
+fit over the beads (``EffectiveForceConstants().fit(run.pooled)``: its ``energies_["baseline"]`` is the bead average)
 with ``occupation="quantum"``; :func:`path_integral_free_energy` calls it. In the quantum harmonic ensemble itself
 <1/2 u Phi u> = sum_qs (hbar omega / 4) coth(hbar omega / 2 k_B T), half the mode energy, which is what U_0 takes out
 for a harmonic crystal (U_0 is then the static energy and F_0 exact).
@@ -80,7 +80,7 @@ def path_integral_free_energy(fit, temperature: float, mesh=(20, 20, 20), n_bead
     Parameters
     ----------
     fit : EffectiveForceConstants
-        Fitted over the beads (``EffectiveForceConstants().fit(run.beads)``), with the potential energy of every bead
+        Fitted over the beads (``EffectiveForceConstants().fit(run.pooled)``), with the potential energy of every bead
         configuration.
     temperature : float
         K, the run's.

@@ -234,7 +234,7 @@ def find_beads(path) -> BeadFiles:
 
     Raises
     ------
-    TrajectoryFormatError
+    trajmodes.errors.TrajectoryFormatError
         A bead missing between the first and the last; a bead count that the input states otherwise.
     FileNotFoundError
         No file at ``path`` and no i-PI files of that prefix.
@@ -275,6 +275,13 @@ class BeadSource:
 
     The samples' times are the frame's time plus b / P of the time between frames (increasing, so that the sources'
     contract holds); they are no time series: :attr:`time_axis` says so.
+
+    The per-frame quantities every bead's source has are the samples' (:attr:`frame_fields`): the potential energy
+    of i-PI's beads (each bead's own from ``bead_potentials``, or the bead average ``potential`` of the frame for
+    every bead: :func:`~trajmodes.io.trajectories.ipi.read_properties_energy`), which a fit sums into its
+    ``energies_`` and the TDEP free energy U_0 = <U - 1/2 u Phi u> over the beads takes
+    (:mod:`trajmodes.quantum.free_energy`). :attr:`energy_problem` says why the samples have none where a bead lacks
+    it.
     """
 
     format = "ring-polymer"
@@ -306,7 +313,15 @@ class BeadSource:
                                             fix="give the files of one run, all beads written to the same step (cut "
                                                 "the longer files to the frames every bead has)")
         self.fields = tuple(f for f in first.fields if all(f in s.fields for s in self.sources))
-        self.frame_fields = ()
+        # the per-frame quantities every bead has (i-PI's potential energy of the bead, or the bead average:
+        # :func:`~trajmodes.io.trajectories.ipi.read_properties_energy`): sample f P + b carries bead b's of frame f
+        self.frame_fields = tuple(f for f in getattr(first, "frame_fields", ())
+                                  if all(f in getattr(s, "frame_fields", ()) for s in self.sources))
+        lacking = next((s for s in self.sources if "potential_energy" not in getattr(s, "frame_fields", ())), None)
+        #: why the samples have no potential energy (a bead's source's reason), or None
+        self.energy_problem = None if lacking is None else getattr(lacking, "energy_problem", None)
+        #: where the beads' potential energies come from (bead 0's source), or None
+        self.energy_from = getattr(first, "energy_from", None) if lacking is None else None
         self.n_atoms, self.species, self.masses, self.ids = first.n_atoms, first.species, first.masses, first.ids
         self.n_frames = first.n_frames * p
         self.steps = np.repeat(first.steps, p)
@@ -325,7 +340,7 @@ class BeadSource:
     def read(self, frames, fields=None) -> dict:
         """Samples ``frames`` (ascending indices f P + b); see :meth:`FrameSource.read`."""
         frames = np.asarray(frames, dtype=np.int64).ravel()
-        wanted = tuple(f for f in self.fields if fields is None or f in fields)
+        wanted = tuple(f for f in self.fields + self.frame_fields if fields is None or f in fields)
         out = empty_frames(len(frames), self.n_atoms, wanted)
         f, b = np.divmod(frames, self.n_beads)
         for bead in np.unique(b).tolist():
@@ -563,7 +578,7 @@ def read_beads(paths_or_prefix, reference=None, temperature: float | None = None
 
     Raises
     ------
-    TrajectoryFormatError
+    trajmodes.errors.TrajectoryFormatError
         A missing bead; beads with other atom counts, frame counts, steps or species; a bead count the input states
         otherwise.
     """

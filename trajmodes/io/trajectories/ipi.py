@@ -19,6 +19,11 @@ files joined frame by frame by MD step. Frames are indexed once by the XYZ frame
 compiled row parser in runs of frames, lazily, as every other reader. The MD time step and the temperature come from
 the i-PI input XML beside the files (``<timestep units=...>``, ``<temperature units=...>``, ``<nbeads>``) or, for the
 time step, from the properties file ``PREFIX.out`` (its ``step`` and ``time{...}`` columns).
+
+The potential energy of each frame comes from the properties file too (:func:`read_properties_energy`), matched by MD
+step: the bead's own column of ``bead_potentials`` (``<properties> [ step, bead_potentials{electronvolt} ]``), else
+the bead-averaged ``potential``, which gives the TDEP free energy of a fit over the beads exactly (it is linear in U)
+but not each sample's energy.
 """
 from __future__ import annotations
 
@@ -39,7 +44,8 @@ from trajmodes.io.trajectories.xyz_format import ROW_STATUS, Layout, column_toke
 from trajmodes.lattice.elements import masses_of
 
 __all__ = ["IPISource", "IPIFile", "IPIInput", "IPIRunFiles", "ipi_input_beside", "ipi_run_files", "ipi_unit_factor",
-           "bead_file_parts", "ATOMIC_TIME_PS", "sibling_path"]
+           "bead_file_parts", "ATOMIC_TIME_PS", "sibling_path", "PropertiesEnergy", "read_properties_energy",
+           "properties_files"]
 
 #: i-PI's atomic unit of time, hbar / Hartree, in ps
 ATOMIC_TIME_PS = _units.H_EV_PS / (2.0 * math.pi) / _units.HARTREE_EV
@@ -159,7 +165,7 @@ def ipi_run_files(path: str) -> IPIRunFiles:
 
     Raises
     ------
-    TrajectoryFormatError
+    trajmodes.errors.TrajectoryFormatError
         A bead missing between 0 and the last; no positions file of any bead; an input whose ``<nbeads>`` is not
         the number of bead files.
     """
@@ -231,6 +237,8 @@ class IPIInput:
         ``<ensemble><temperature>``, K.
     md_timestep : float or None
         ``<dynamics><timestep>``, ps.
+    properties : tuple of str
+        The ``filename`` of every ``<properties>`` output (i-PI's default ``out``): the files ``PREFIX.FILENAME``.
     """
 
     path: str
@@ -238,6 +246,7 @@ class IPIInput:
     n_beads: int | None
     temperature: float | None
     md_timestep: float | None
+    properties: tuple = ()
 
 
 def _xml_value(node, dimension: str, path: str) -> float | None:
@@ -271,8 +280,9 @@ def read_ipi_input(path: str) -> IPIInput | None:
             nb = init.find("nbeads").text
     temperature = _xml_value(root.find("./system/ensemble/temperature"), "temperature", path)
     dt = _xml_value(root.find("./system/motion/dynamics/timestep"), "time", path)
+    props = tuple((p.get("filename") or "out").strip() for p in (out.findall("properties") if out is not None else []))
     return IPIInput(os.path.abspath(path), prefix.strip(), None if nb is None else int(str(nb).strip()),
-                    temperature, dt)
+                    temperature, dt, props)
 
 
 def ipi_input_beside(path: str) -> IPIInput | None:
@@ -327,6 +337,193 @@ def properties_timestep(path: str) -> tuple[float, str] | None:
     if f is None or ds <= 0 or dtime <= 0:
         return None
     return dtime * f / ds, f"the step and time columns of i-PI's properties file {out}"
+
+
+#: a header line of i-PI's properties file: ``# column   5     --> potential{electronvolt} : help`` (one column) or
+#: ``# cols.    6-9   --> bead_potentials{electronvolt} : help`` (an array property, one column per element)
+PROPERTY_HEADER = re.compile(r"^#\s*(?:column\s+(\d+)|cols\.\s*(\d+)\s*-\s*(\d+))\s*-->\s*(.*?)\s*(?:\s:\s.*)?$")
+
+
+def _property_name(name: str) -> tuple[str, str, str]:
+    """``(key, unit, arguments)`` of a property as i-PI names it in the header (``potential(bead=1){electronvolt}``:
+    ``potential``, ``electronvolt``, ``bead=1``); the unit empty when the braces are absent (atomic units)."""
+    m = re.match(r"^([^({\s]+)\s*(?:\(([^)]*)\))?\s*(?:\{([^}]*)\})?", name.strip())
+    if m is None:
+        return name.strip(), "", ""
+    return m.group(1), (m.group(3) or "").strip(), (m.group(2) or "").strip()
+
+
+@dataclass(frozen=True)
+class PropertiesEnergy:
+    """The potential energy of one bead, step by step, from an i-PI properties file (:func:`read_properties_energy`).
+
+    Attributes
+    ----------
+    path : str
+        The properties file.
+    steps : ndarray of int (rows,)
+        The ``step`` column.
+    energy : ndarray (rows,)
+        eV.
+    lines : ndarray of int (rows,)
+        The 1-based line of each row in the file (for messages).
+    column : str
+        The column it came from, in words.
+    bead_average : bool
+        True where it is the bead-averaged ``potential`` (the same value for every bead of the step), False where it
+        is the bead's own (``bead_potentials``).
+    """
+
+    path: str
+    steps: np.ndarray
+    energy: np.ndarray
+    lines: np.ndarray
+    column: str
+    bead_average: bool
+
+
+def _properties_table(path: str) -> tuple[dict, np.ndarray, np.ndarray, int]:
+    """The header of i-PI's properties file ``path`` (name as written -> 0-based columns) and its rows, parsed as
+    floats: ``(header, values (rows, columns), lines (rows,), columns)``. A last row without its newline (a run
+    still writing, the row perhaps cut) is dropped; a row of the wrong length or a token that is no number is
+    refused."""
+    st = os.stat(path)
+    key = (path, st.st_size, st.st_mtime_ns)
+    if _TABLES.get("key") == key:
+        return _TABLES["value"]
+    header: dict[str, list] = {}
+    rows: list = []
+    lines: list = []
+    width = None
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        import gzip
+        data = gzip.decompress(data)
+    text = data.decode("ascii", "replace").split("\n")
+    complete = data.endswith(b"\n")
+    for ln, line in enumerate(text, 1):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("#"):
+            m = PROPERTY_HEADER.match(s)
+            if m is not None and not rows:
+                lo = int(m.group(1) or m.group(2)) - 1
+                hi = int(m.group(1) or m.group(3))
+                header.setdefault(m.group(4).strip(), list(range(lo, hi)))
+            continue
+        if ln == len(text) and not complete:
+            break                                                 # the last row without its newline: a run writing
+        tok = s.split()
+        if width is None:
+            width = max((c[-1] + 1 for c in header.values()), default=len(tok))
+        if len(tok) != width:
+            raise TrajectoryFormatError(path, f"a row of {len(tok)} numbers, but the header names {width} columns",
+                                        line=ln, fix="the properties file is damaged or two runs were joined: cut it "
+                                                     "to the rows of this run")
+        try:
+            rows.append([float(t) for t in tok])
+        except ValueError:
+            raise TrajectoryFormatError(path, "a token that is no number in a row", line=ln,
+                                        fix="the properties file is damaged: repair or regenerate it") from None
+        lines.append(ln)
+    values = np.array(rows, dtype=float).reshape(len(rows), width or 0)
+    value = (header, values, np.array(lines, dtype=np.int64), width or 0)
+    _TABLES.update(key=key, value=value)                          # the beads of a run read the same file in turn
+    return value
+
+
+#: the last properties file parsed (its stat and table): the P beads of a run each read it
+_TABLES: dict = {}
+
+
+def read_properties_energy(path: str, bead: int, n_beads: int | None = None) -> PropertiesEnergy | None:
+    """The potential energy of bead ``bead`` at every step of the i-PI properties file ``path``, in eV; None when the
+    file has no ``step`` column or no potential energy.
+
+    The columns (i-PI 3's ``engine/properties.py``; each header line ``# column N --> name{unit} : help``, an array
+    property ``# cols. N-M --> name{unit}``, one column per element; the unit in braces, atomic units (Hartree)
+    without them):
+
+    - ``bead_potentials``: the potential energy of every bead, one column per bead (bead K in the K-th), exact;
+    - ``potential`` (no arguments): the bead average (1/P) sum_K U(q_K) of the step. Taken as every bead's energy of
+      the step where ``bead_potentials`` is not written. For the TDEP free energy of a fit over the beads this is
+      exact: U_0 = <U - 1/2 u Phi u> is linear in U, and the mean of U over the P beads of each step (what the fit
+      sums: the frames' energies) is the same whether each bead carries its own U or the bead average. It is not each
+      sample's energy: an energy score of single samples (or the spread of U over the samples) is not the beads'.
+
+    ``potential(bead=K)`` and other columns with arguments are not read (a single bead's column with the other beads'
+    average in the same fit would bias the mean).
+
+    Parameters
+    ----------
+    path : str
+    bead : int
+        0-based.
+    n_beads : int, optional
+        The run's bead count, where known: a ``bead_potentials`` of another length is refused.
+
+    Raises
+    ------
+    trajmodes.errors.TrajectoryFormatError
+        A damaged row; a unit of energy that is not known; a bead beyond the ``bead_potentials`` columns.
+    """
+    header, values, lines, width = _properties_table(path)
+    named = {}
+    for name, cols in header.items():
+        key, unit, args = _property_name(name)
+        if not args:
+            named.setdefault(key, (name, unit, cols))
+    if "step" not in named or not ("bead_potentials" in named or "potential" in named):
+        return None
+    use = "bead_potentials" if "bead_potentials" in named else "potential"
+    name, unit, cols = named[use]
+    fix_unit = "write the potential in electronvolt (potential{electronvolt}) or atomic units (no braces)"
+    f = ipi_unit_factor("energy", unit)
+    head_line = _header_line(path, name)
+    if f is None:
+        raise TrajectoryFormatError(path, f"{name}: {unit!r} is not a unit of energy trajmodes knows", line=head_line,
+                                    fix=fix_unit)
+    if use == "bead_potentials":
+        if n_beads is not None and len(cols) != n_beads:
+            raise TrajectoryFormatError(path, f"{name} has {len(cols)} columns, but the run has {n_beads} beads",
+                                        line=head_line, fix="give the properties file of this run")
+        if bead >= len(cols):
+            raise TrajectoryFormatError(path, f"{name} has {len(cols)} columns (beads 0..{len(cols) - 1}), no column "
+                                              f"of bead {bead}", line=head_line,
+                                        fix="give the properties file of this run")
+        col, what, average = cols[bead], f"{name}, bead {bead} (column {cols[bead] + 1})", False
+    else:
+        col, what, average = cols[0], f"{name} (column {cols[0] + 1}): the bead average", True
+    steps = np.rint(values[:, named["step"][2][0]]).astype(np.int64)
+    return PropertiesEnergy(path, steps, values[:, col] * f, lines, what, average)
+
+
+def _header_line(path: str, name: str) -> int | None:
+    """The line of the header of property ``name`` in the properties file ``path``."""
+    with open(path, "rb") as fh:
+        for ln, line in enumerate(fh, 1):
+            if not line.startswith(b"#"):
+                return None
+            if f"--> {name}".encode() in line or f"-->{name}".encode() in line:
+                return ln
+    return None
+
+
+def properties_files(path: str, ipi_input: IPIInput | None = None) -> list[str]:
+    """The i-PI properties files of the run of the output ``path``: ``PREFIX.FILENAME`` of every ``<properties
+    filename=...>`` of its input (``PREFIX.out`` by default), those that exist."""
+    parts = bead_file_parts(path)
+    prefix = parts[0] if parts else os.path.join(os.path.dirname(path), os.path.basename(path).split(".")[0])
+    names = list(ipi_input.properties) if ipi_input is not None and ipi_input.properties else []
+    names += [n for n in ("out",) if n not in names]
+    found = []
+    for n in names:
+        p = f"{prefix}.{n}"
+        if os.path.isfile(p) and p not in found:
+            found.append(p)
+    return found
 
 
 class IPIFile:
@@ -532,6 +729,13 @@ class IPISource(FrameSource):
     md_timestep, frame_interval : float, optional
         In ps; default the ``<timestep>`` of the i-PI input beside the files (:func:`ipi_input_beside`), else the
         properties file's (:func:`properties_timestep`).
+    properties : str, False or None
+        The properties file that gives each frame's ``potential_energy`` (:func:`read_properties_energy`: the
+        bead's ``bead_potentials`` column, else the bead-averaged ``potential``), matched by MD step. None: the
+        run's own beside the files (:func:`properties_files`), used where it has a row of every frame's step (else
+        the frames have no potential energy and :attr:`energy_problem` says why); a path: that file, refused where a
+        frame's step has no row; False: none. A centroid file gets none (the bead average is not the centroid's
+        energy).
 
     Attributes
     ----------
@@ -539,6 +743,13 @@ class IPISource(FrameSource):
         The input file beside the outputs whose prefix is theirs.
     bead : int or None
         The bead index the comment lines state.
+    frame_fields : tuple of str
+        ``("potential_energy",)`` where the properties file gives every frame's, else empty.
+    energy_from : str or None
+        Where the potential energies come from, in words.
+    energy_problem : str or None
+        Why the frames have no potential energy although a properties file is beside them (a step without a row,
+        no energy column, ...); None where they have it or no properties file is there.
     """
 
     format_names = ("ipi", "i-pi")
@@ -565,7 +776,7 @@ class IPISource(FrameSource):
         return cls(paths[0], md_timestep=md_timestep, frame_interval=frame_interval, masses=masses)
 
     def __init__(self, path, *, forces=None, velocities=None, md_timestep: float | None = None,
-                 frame_interval: float | None = None, masses=None):
+                 frame_interval: float | None = None, masses=None, properties=None):
         main = IPIFile(positions_file_of(os.fspath(path)))
         if main.field != "positions":
             raise TrajectoryFormatError(main.path, f"it holds {main.quantity}, not positions", frame=0,
@@ -589,6 +800,74 @@ class IPISource(FrameSource):
         self.units = "metal" if main.factor == 1.0 else "electron"
         self.ipi_input = ipi_input_beside(main.path)
         self._times(md_timestep, frame_interval)
+        self.frame_fields, self.energy_from, self.energy_problem = (), None, None
+        self._energy = None
+        self._properties = None
+        if properties is not False:
+            self._energies(None if properties is None else os.path.abspath(os.fspath(properties)))
+
+    def _energies(self, given: str | None) -> None:
+        """Each frame's potential energy from the properties file (``given``, or the run's own beside it)."""
+        main = self._files["positions"]
+        parts = bead_file_parts(main.path)
+        bead = main.bead if main.bead is not None else (parts[2] if parts is not None else None)
+        if given is not None and not os.path.isfile(given):
+            raise TrajectoryFormatError(given, "file does not exist", fix="give the properties file of the i-PI run "
+                                        "(PREFIX.out: <properties filename=\"out\">)")
+        candidates = [given] if given is not None else properties_files(main.path, self.ipi_input)
+        if not candidates:
+            return
+        problem = None
+        if main.quantity != "positions" or bead is None:
+            problem = TrajectoryFormatError(main.path, f"it holds {main.quantity} of no bead: the properties' "
+                                            "potential energy is the beads', not the centroid's",
+                                            fix="read the beads (trajmodes.read_beads) for the energies")
+        elif not main.has_steps:
+            problem = TrajectoryFormatError(main.path, "the comment lines state no Step:, so the frames cannot be "
+                                            "matched to the rows of the properties file", frame=0,
+                                            fix="write the trajectory with i-PI 2 or later (it writes Step:)")
+        else:
+            n_beads = self.ipi_input.n_beads if self.ipi_input is not None else None
+            for out in candidates:
+                try:
+                    got = read_properties_energy(out, bead, n_beads)
+                    if got is None:
+                        problem = TrajectoryFormatError(out, "no step column and potential energy (bead_potentials or "
+                                                             "potential) in it",
+                                                        fix="add step and bead_potentials{electronvolt} to the "
+                                                            "<properties> of the input")
+                        continue
+                    self._energy = self._matched(got, main)
+                except TrajectoryFormatError as e:
+                    problem = e
+                    continue
+                self._properties, problem = out, None
+                self.frame_fields = ("potential_energy",)
+                self.energy_from = f"{got.column} of the i-PI properties file {out}"
+                break
+        if problem is not None:
+            if given is not None:
+                raise problem
+            self.energy_problem = str(problem)
+
+    def _matched(self, got: PropertiesEnergy, main: IPIFile) -> np.ndarray:
+        """The energy of every frame of ``main`` from the rows of ``got`` of the frames' steps (the last row of a
+        step written twice: a restarted run)."""
+        where = {s: i for i, s in enumerate(got.steps.tolist())}
+        steps = main.steps.tolist()
+        missing = [k for k, s in enumerate(steps) if s not in where]
+        if missing:
+            k = missing[0]
+            after = np.flatnonzero(got.steps > steps[k])
+            line = int(got.lines[after[0]]) if len(after) else (int(got.lines[-1]) + 1 if len(got.lines) else None)
+            stride = np.diff(np.unique(got.steps))
+            said = f" (its rows every {int(stride.min())} steps)" if len(stride) else ""
+            raise TrajectoryFormatError(
+                got.path, f"no row of step {steps[k]}{said}, the step of frame {k} of {os.path.basename(main.path)} "
+                          f"({len(missing)} of its {len(steps)} frames have no row)", line=line,
+                fix="write the properties with a stride that divides the trajectory's (<properties stride=...> of the "
+                    "input), or read the frames without energies (properties=False)")
+        return got.energy[[where[s] for s in steps]]
 
     def _masses(self, masses) -> np.ndarray | None:
         if masses is not None:
@@ -640,14 +919,18 @@ class IPISource(FrameSource):
 
     def read(self, frames, fields=None) -> dict:
         """Read frames by index (ascending); see :meth:`FrameSource.read`: positions (A), velocities (A/ps), forces
-        (eV/A) of the fields asked for, cells (A, rows a, b, c) and origins (zero)."""
+        (eV/A) of the fields asked for, cells (A, rows a, b, c), origins (zero) and, of the :attr:`frame_fields`
+        asked for, ``potential_energy`` (eV)."""
         frames = np.asarray(frames, dtype=np.int64).ravel()
         if len(frames) and (frames.min() < 0 or frames.max() >= self.n_frames):
             raise IndexError(f"frames must lie in 0..{self.n_frames - 1}")
         wanted = tuple(f for f in self.fields if fields is None or f in fields)
-        out = empty_frames(len(frames), self.n_atoms, wanted)
+        per_frame = tuple(f for f in self.frame_fields if fields is None or f in fields)
+        out = empty_frames(len(frames), self.n_atoms, wanted + per_frame)
         if self.has_cell:
             out["cells"][:] = self._files["positions"].cells[frames]
+        if "potential_energy" in per_frame:
+            out["potential_energy"][:] = self._energy[frames]
         for field in wanted:
             f = self._files[field]
             rows = frames if field == "positions" else f.rows[frames]
@@ -668,7 +951,11 @@ class IPISource(FrameSource):
         return self._files["positions"].cells[frames], np.zeros((len(frames), 3))
 
     def token(self) -> tuple:
-        return (type(self).__name__,) + tuple(f.stamp() for f in self._files.values())
+        extra = ()
+        if self._properties is not None:
+            st = os.stat(self._properties)
+            extra = ((self._properties, st.st_size, st.st_mtime_ns),)
+        return (type(self).__name__,) + tuple(f.stamp() for f in self._files.values()) + extra
 
     def describe(self) -> str:
         joined = [os.path.basename(f.path) for k, f in self._files.items() if k != "positions"]
