@@ -102,3 +102,21 @@ def test_run_caches_the_centroid_and_fits_over_the_beads(runs, tmp_path, capsys)
         assert fc.attrs["temperature_K"] == pytest.approx(T)
     fitted = int(re.search(r"(\d+) frames, \d+ force components", text).group(1))
     assert fitted == 4 * frames, (fitted, frames)                 # every bead of every frame: the quantum ensemble
+
+
+def test_a_run_without_its_input_is_refused_until_its_temperature_is_given(runs, tmp_path, capsys):
+    """Without the input beside the bead files the temperature is unknown (the beads' velocities sample P T): fit
+    says so and names --temperature; given, it fits at that temperature."""
+    import shutil
+    quantum, _ = runs
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for f in quantum.glob("sim.*"):
+        shutil.copy(f, bare / f.name)
+    assert main(["fit", str(bare / "sim.pos_0.xyz"), "-o", str(tmp_path / "no")]) != 0
+    err = capsys.readouterr().err
+    assert "temperature of the path-integral run, which is unknown" in err and "--temperature" in err, err
+    assert not (tmp_path / "no" / "fc.nc").exists()
+    assert main(["fit", str(bare / "sim.pos_0.xyz"), "--temperature", "30", "-o", str(tmp_path / "yes")]) == 0
+    with xr.open_dataset(tmp_path / "yes" / "fc.nc") as ds:
+        assert ds.attrs["temperature_K"] == pytest.approx(30.0)

@@ -35,6 +35,11 @@ CHARGES_HELP = ("Born charges of a rigid-ion run: auto (default) reads the charg
 PROGRESS_INTERVAL = 2.0
 
 
+#: --temperature of fit and run: a path-integral run's, where its input does not say
+PI_TEMPERATURE_HELP = ("K: the temperature of a path-integral run whose input (i-PI XML, LAMMPS input) is not beside "
+                       "its bead files (default: the input's; its beads' velocities sample P times it)")
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and its subcommand parsers by name."""
     from trajmodes.cli.anharmonic import add_allow_unstable, add_phono3py_options, cmd_anharmonic, cmd_compare
@@ -88,6 +93,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pr.add_argument("--compare", help="0 K force constants to plot the effective dispersion against "
                                       "(phonopy folder/file or trajmodes .nc)")
     pr.add_argument("--no-fit", action="store_true", help="skip the effective force constants")
+    pr.add_argument("--temperature", type=positive, help=PI_TEMPERATURE_HELP)
     pr.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
     add_plot_format(pr)
     pf = add("fit", cmd_fit, "effective (TDEP) 2nd- and 3rd-order force constants from MD forces: scores, "
@@ -110,6 +116,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
                                           "rotational, huang (default none)")
     pf.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
+    pf.add_argument("--temperature", type=positive, help=PI_TEMPERATURE_HELP)
     pf.add_argument("--force-weights", dest="weights", choices=list(WEIGHT_WORDS), default=FIT_DEFAULTS["weights"],
                     help="none (default): the unweighted fit, TDEP's effective constants (their residual is mostly "
                          "the anharmonicity the fitted orders cannot hold, not noise, and weighting by the "

@@ -325,7 +325,8 @@ def read_path_integral(args, files):
         return None
     species = args.species.split(",") if args.species else None
     return read_path_integral_run(files[0], reference=getattr(args, "reference", None),
-                                  temperature=getattr(args, "run_temperature", None), units=args.units,
+                                  temperature=getattr(args, "temperature", None) if args.command in ("fit", "run")
+                                  else None, units=args.units,
                                   md_timestep=args.md_timestep, frame_interval=args.frame_interval, species=species,
                                   masses=args.masses, chunk_frames=args.chunk_frames)
 
