@@ -7,7 +7,8 @@
  *             vals, outrow, spread_src, spread_ptr, spread_dst, spread_w, out)
  *   normal_into(u3, n_atoms, n_frames, table, n_c, col_j, col_b, col_l, col_c, col_m, col_d, colptr, rowidx, vals,
  *               outrow, spread_src, spread_ptr, spread_dst, spread_w, f3, atoms, n_rows, n_tile, S, dsyrk
- *               [, n_rhs=1, w3=None])
+ *               [, n_rhs=1, w3=None, G=None, dgemm=None])
+ *   fold_into(S, n, G, p), mirror_lower(G, p): the results of normal_into folded into a full symmetric A'A
  *
  * u3       float64 (3, n_atoms, n_frames): displacements, frames fastest
  * table    int32 (n_tables, n_c): partner atoms (4 bytes each: 300 partners of 10^6 atoms are 1.2 GB); column c of
@@ -37,6 +38,10 @@
  *          None): the weight 1/sigma of every force component; the rows of A and of f are multiplied by it and the
  *          row of u divided by it, so that S holds A'W A, A'W f, f'W f and still A'u (W = w^2: generalised least
  *          squares). Without them the loops are the unweighted ones, unchanged.
+ *          G (optional, float64 (P, P), P = n_rows - 1 - n_rhs, with dgemm the capsule of BLAS dgemm): the parameters'
+ *          block is updated in G itself (its lower triangle, C order; mirror_lower completes it), and S is then
+ *          (n_rhs + 1, n_rows): the rows of the force sets and of u against every row (one dgemm per tile), so that
+ *          no (n_rows, n_rows) matrix is zeroed and folded into A'A per call.
  *
  * Column by column for a tile of atoms: the column's values for every atom and frame of the tile gathered (and, third
  * and fourth order, multiplied) into one contiguous buffer, then one axpy per non-zero over the whole tile row, three
@@ -76,25 +81,43 @@ static void add_rows(const double *TM_RESTRICT u, Py_ssize_t n_atoms, Py_ssize_t
                      const int64_t *TM_RESTRICT col_m, const int64_t *TM_RESTRICT col_d, const int64_t *TM_RESTRICT cp,
                      const int64_t *TM_RESTRICT ri, const double *TM_RESTRICT v, const int64_t *TM_RESTRICT orow,
                      Py_ssize_t n_spread, const int64_t *TM_RESTRICT s_src, const int64_t *TM_RESTRICT s_ptr,
-                     const int64_t *TM_RESTRICT s_dst, const double *TM_RESTRICT s_w, double *TM_RESTRICT o,
+                     const int64_t *TM_RESTRICT s_dst, const double *TM_RESTRICT s_w, Py_ssize_t n_sp_dst,
+                     const int64_t *TM_RESTRICT sp_dst, const int64_t *TM_RESTRICT sp_ptr,
+                     const int64_t *TM_RESTRICT sp_src, const double *TM_RESTRICT sp_w, double *TM_RESTRICT o,
                      double *TM_RESTRICT xs)
 {
     const Py_ssize_t row = n_i * T;                           /* one output row: (atom, frame) of the atoms */
     for (Py_ssize_t c = 0; c < ncols; c++) {
-        /* the column's values for every atom and frame, gathered (and multiplied) into xs, contiguous */
-        for (Py_ssize_t i = i0; i < i0 + n_i; i++) {
-            double *TM_RESTRICT xi = xs + (i - i0) * T;
-            const double *TM_RESTRICT x = u + (col_b[c] * n_atoms + tab[col_j[c] * n_c + i]) * T;
-            if (col_l[c] >= 0) {
-                const double *TM_RESTRICT y = u + (col_c[c] * n_atoms + tab[col_l[c] * n_c + i]) * T;
-                if (col_m[c] >= 0) {
-                    const double *TM_RESTRICT z = u + (col_d[c] * n_atoms + tab[col_m[c] * n_c + i]) * T;
-                    for (Py_ssize_t t = 0; t < T; t++) xi[t] = x[t] * y[t] * z[t];
-                } else {
-                    for (Py_ssize_t t = 0; t < T; t++) xi[t] = x[t] * y[t];
-                }
+        /* the column's values for every atom and frame, gathered (and multiplied) into xs, contiguous; the kind of
+         * product chosen once per column, and one frame per call (the large cells) a loop over the atoms alone */
+        const int32_t *TM_RESTRICT tj = tab + col_j[c] * n_c + i0;
+        const double *TM_RESTRICT ub = u + col_b[c] * n_atoms * T;
+        if (col_l[c] < 0) {
+            if (T == 1)
+                for (Py_ssize_t i = 0; i < n_i; i++) xs[i] = ub[tj[i]];
+            else
+                for (Py_ssize_t i = 0; i < n_i; i++) memcpy(xs + i * T, ub + (Py_ssize_t)tj[i] * T, sizeof(double) * T);
+        } else {
+            const int32_t *TM_RESTRICT tl = tab + col_l[c] * n_c + i0;
+            const double *TM_RESTRICT uc = u + col_c[c] * n_atoms * T;
+            if (col_m[c] < 0) {
+                if (T == 1)
+                    for (Py_ssize_t i = 0; i < n_i; i++) xs[i] = ub[tj[i]] * uc[tl[i]];
+                else
+                    for (Py_ssize_t i = 0; i < n_i; i++) {
+                        const double *TM_RESTRICT x = ub + (Py_ssize_t)tj[i] * T, *TM_RESTRICT y = uc + (Py_ssize_t)tl[i] * T;
+                        double *TM_RESTRICT xi = xs + i * T;
+                        for (Py_ssize_t t = 0; t < T; t++) xi[t] = x[t] * y[t];
+                    }
             } else {
-                for (Py_ssize_t t = 0; t < T; t++) xi[t] = x[t];
+                const int32_t *TM_RESTRICT tm = tab + col_m[c] * n_c + i0;
+                const double *TM_RESTRICT ud = u + col_d[c] * n_atoms * T;
+                for (Py_ssize_t i = 0; i < n_i; i++) {
+                    const double *TM_RESTRICT x = ub + (Py_ssize_t)tj[i] * T, *TM_RESTRICT y = uc + (Py_ssize_t)tl[i] * T;
+                    const double *TM_RESTRICT z = ud + (Py_ssize_t)tm[i] * T;
+                    double *TM_RESTRICT xi = xs + i * T;
+                    for (Py_ssize_t t = 0; t < T; t++) xi[t] = x[t] * y[t] * z[t];
+                }
             }
         }
         int64_t k = cp[c];
@@ -116,6 +139,21 @@ static void add_rows(const double *TM_RESTRICT u, Py_ssize_t n_atoms, Py_ssize_t
             for (Py_ssize_t e = 0; e < row; e++) dst[e] += w * xs[e];
         }
     }
+    if (n_spread == 0) return;
+    if (sp_ptr) {
+        /* the spread target by target (sp_*: the same pairs sorted by target, each target's sources in the order of
+         * s_src): a target row stays in cache while its sources are added, in the order they would be one source
+         * at a time, so every value gets the same sums */
+        for (Py_ssize_t d = 0; d < n_sp_dst; d++) {
+            double *TM_RESTRICT dst = o + sp_dst[d] * row;
+            for (int64_t k = sp_ptr[d]; k < sp_ptr[d + 1]; k++) {
+                const double *TM_RESTRICT src = o + sp_src[k] * row;
+                const double w = sp_w[k];
+                for (Py_ssize_t e = 0; e < row; e++) dst[e] += w * src[e];
+            }
+        }
+        return;
+    }
     for (Py_ssize_t s = 0; s < n_spread; s++) {
         const double *TM_RESTRICT src = o + s_src[s] * row;
         for (int64_t k = s_ptr[s]; k < s_ptr[s + 1]; k++) {
@@ -126,11 +164,15 @@ static void add_rows(const double *TM_RESTRICT u, Py_ssize_t n_atoms, Py_ssize_t
     }
 }
 
-
 /* The buffers of a call, and the check of every index (once per call), so the loops read and write in bounds. */
 typedef struct {
     Py_buffer u3, table, cj, cb, cl, cc, cm, cd, colptr, rowidx, vals, outrow, ssrc, sptr, sdst, sw;
     Py_ssize_t n_atoms, T, n_c, ncols, nnz, nrows, n_tables, n_spread, n_sdst;
+    /* the spread by target (spread_by_target), or sp_mem NULL */
+    char *sp_mem;
+    Py_ssize_t n_sp_dst;
+    const int64_t *sp_dst, *sp_ptr, *sp_src;
+    const double *sp_w;
 } tables_t;
 
 #define N_TABLE_BUFFERS 16
@@ -145,6 +187,8 @@ static Py_buffer *table_buffers(tables_t *t, Py_ssize_t k)
 
 static void release(tables_t *t)
 {
+    free(t->sp_mem);
+    t->sp_mem = NULL;
     for (Py_ssize_t k = 0; k < N_TABLE_BUFFERS; k++) PyBuffer_Release(table_buffers(t, k));
 }
 
@@ -178,8 +222,15 @@ static int check(tables_t *t, Py_ssize_t n_out, const char *fn)
             bad = 1;
     for (Py_ssize_t k = 0; !bad && k < t->nnz; k++)
         if (ri[k] < 0 || ri[k] >= t->nrows || orow[ri[k]] < 0 || orow[ri[k]] >= n_out) bad = 1;
-    for (Py_ssize_t k = 0; !bad && k < t->n_tables * t->n_c; k++)
-        if (tab[k] < 0 || tab[k] >= t->n_atoms) bad = 1;
+    if (!bad && t->n_tables * t->n_c > 0) {             /* a min / max reduction (vectorised), not a test a value */
+        int32_t lo = tab[0], hi = tab[0];
+        const Py_ssize_t n_tab = t->n_tables * t->n_c;
+        for (Py_ssize_t k = 0; k < n_tab; k++) {
+            lo = tab[k] < lo ? tab[k] : lo;
+            hi = tab[k] > hi ? tab[k] : hi;
+        }
+        if (lo < 0 || hi >= t->n_atoms) bad = 1;
+    }
     for (Py_ssize_t s = 0; !bad && s < t->n_spread; s++)
         if (s_src[s] < 0 || s_src[s] >= n_out || s_ptr[s] < 0 || s_ptr[s] > s_ptr[s + 1] || s_ptr[s + 1] > t->n_sdst)
             bad = 1;
@@ -192,17 +243,60 @@ static int check(tables_t *t, Py_ssize_t n_out, const char *fn)
     return 0;
 }
 
+/* The spread sorted by target (a counting sort; a source's pairs keep their order within each target): sp_dst the
+ * targets that have sources, sp_ptr their ranges in sp_src, sp_w. One allocation (free t->sp_mem); 0, or -1 without
+ * memory (the spread then runs source by source). */
+static int spread_by_target(tables_t *t, Py_ssize_t n_out)
+{
+    t->sp_mem = NULL, t->n_sp_dst = 0;
+    const Py_ssize_t n = t->n_sdst;
+    if (t->n_spread == 0 || n == 0) return 0;
+    const int64_t *s_src = t->ssrc.buf, *s_ptr = t->sptr.buf, *s_dst = t->sdst.buf;
+    const double *s_w = t->sw.buf;
+    char *mem = malloc(sizeof(int64_t) * (2 * (size_t)n_out + 2 + (size_t)n) + sizeof(double) * (size_t)n);
+    if (!mem) return -1;
+    int64_t *count = (int64_t *)mem;                      /* n_out + 1: pairs per target, then their starts */
+    int64_t *dst = count + n_out + 1, *src = dst + n_out + 1;
+    double *w = (double *)(src + n);
+    memset(count, 0, sizeof(int64_t) * (n_out + 1));
+    for (Py_ssize_t k = 0; k < n; k++) count[s_dst[k] + 1]++;
+    Py_ssize_t n_dst = 0;
+    for (Py_ssize_t r = 0; r < n_out; r++) {
+        if (count[r + 1]) dst[n_dst++] = r;
+        count[r + 1] += count[r];
+    }
+    for (Py_ssize_t s = 0; s < t->n_spread; s++)
+        for (int64_t k = s_ptr[s]; k < s_ptr[s + 1]; k++) {
+            const int64_t at = count[s_dst[k]]++;
+            src[at] = s_src[s];
+            w[at] = s_w[k];
+        }
+    /* count[r] is now the end of target r's range: the ranges of the targets with sources, in order */
+    int64_t *sp_ptr = count;                              /* reuse: n_dst + 1 entries, n_dst <= n_out */
+    int64_t prev = 0;
+    for (Py_ssize_t d = 0; d < n_dst; d++) {
+        const int64_t end = count[dst[d]];
+        sp_ptr[d] = prev;
+        prev = end;
+    }
+    sp_ptr[n_dst] = prev;
+    t->sp_mem = mem, t->n_sp_dst = n_dst, t->sp_dst = dst, t->sp_ptr = sp_ptr, t->sp_src = src, t->sp_w = w;
+    return 0;
+}
+
 static void rows_of(tables_t *t, Py_ssize_t i0, Py_ssize_t n_i, double *out, double *xs)
 {
     add_rows(t->u3.buf, t->n_atoms, t->T, t->table.buf, t->n_c, i0, n_i, t->ncols, t->cj.buf, t->cb.buf, t->cl.buf,
              t->cc.buf, t->cm.buf, t->cd.buf, t->colptr.buf, t->rowidx.buf, t->vals.buf, t->outrow.buf, t->n_spread,
-             t->ssrc.buf, t->sptr.buf, t->sdst.buf, t->sw.buf, out, xs);
+             t->ssrc.buf, t->sptr.buf, t->sdst.buf, t->sw.buf, t->n_sp_dst, t->sp_dst,
+             t->sp_mem ? t->sp_ptr : NULL, t->sp_src, t->sp_w, out, xs);
 }
 
 static PyObject *rows_into(PyObject *self, PyObject *args)
 {
     (void)self;
     tables_t t;
+    t.sp_mem = NULL, t.n_sp_dst = 0;
     Py_buffer out;
     Py_ssize_t i0, n_i;
     if (!PyArg_ParseTuple(args, "y*nny*nnny*y*y*y*y*y*y*y*y*y*y*y*y*y*w*", &t.u3, &t.n_atoms, &t.T, &t.table, &t.n_c,
@@ -215,6 +309,7 @@ static PyObject *rows_into(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "rows_into: the atoms i0 .. i0 + n_i - 1 are not all in the class");
         bad = -1;
     }
+    if (!bad) spread_by_target(&t, n_out);              /* without memory: source by source, the same sums */
     /* one column's values for the atoms and frames (the size of one output row) */
     double *xs = bad ? NULL : malloc(sizeof(double) * (n_i * t.T > 0 ? n_i * t.T : 1));
     if (!bad && !xs) { PyErr_NoMemory(); bad = -1; }
@@ -231,28 +326,43 @@ static PyObject *rows_into(PyObject *self, PyObject *args)
 }
 
 typedef void (*dsyrk_t)(char *, char *, int *, int *, double *, double *, int *, double *, double *, int *);
+typedef void (*dgemm_t)(char *, char *, int *, int *, int *, double *, double *, int *, double *, int *, double *,
+                        double *, int *);
+
+static void *capsule_pointer(PyObject *capsule)
+{
+    const char *name = PyCapsule_GetName(capsule);
+    return name ? PyCapsule_GetPointer(capsule, name) : NULL;
+}
 
 static PyObject *normal_into(PyObject *self, PyObject *args)
 {
     (void)self;
     tables_t t;
-    Py_buffer f3, atoms, S, w3 = {0};
+    t.sp_mem = NULL, t.n_sp_dst = 0;
+    Py_buffer f3, atoms, S, w3 = {0}, G = {0};
     Py_ssize_t n_rows, n_tile, n_rhs = 1;
-    PyObject *capsule, *weights = Py_None;
-    if (!PyArg_ParseTuple(args, "y*nny*ny*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*nnw*O|nO", &t.u3, &t.n_atoms, &t.T, &t.table,
+    PyObject *capsule, *weights = Py_None, *gmat = Py_None, *gemm_capsule = Py_None;
+    if (!PyArg_ParseTuple(args, "y*nny*ny*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*nnw*O|nOOO", &t.u3, &t.n_atoms, &t.T, &t.table,
                           &t.n_c, &t.cj, &t.cb, &t.cl, &t.cc, &t.cm, &t.cd, &t.colptr, &t.rowidx, &t.vals,
                           &t.outrow, &t.ssrc, &t.sptr, &t.sdst, &t.sw, &f3, &atoms, &n_rows, &n_tile, &S, &capsule,
-                          &n_rhs, &weights))
+                          &n_rhs, &weights, &gmat, &gemm_capsule))
         return NULL;
     int bad = 0;
-    const int weighted = weights != Py_None;
-    if (weighted && PyObject_GetBuffer(weights, &w3, PyBUF_SIMPLE) < 0) {
+    const int weighted = weights != Py_None, direct = gmat != Py_None;
+    if ((weighted && PyObject_GetBuffer(weights, &w3, PyBUF_SIMPLE) < 0) ||
+        (direct && PyObject_GetBuffer(gmat, &G, PyBUF_WRITABLE) < 0)) {
+        if (weighted && w3.obj) PyBuffer_Release(&w3);
         release(&t);
         PyBuffer_Release(&f3);
         PyBuffer_Release(&atoms);
         PyBuffer_Release(&S);
         return NULL;
     }
+    /* direct: the parameters' block goes straight into G (n_par x n_par, its lower triangle in C order), the rows of
+     * the force sets and u against every row into S ((n_rhs + 1) x n_rows, C order) with a dgemm */
+    const Py_ssize_t n_par = n_rows - 1 - n_rhs;
+    dgemm_t dgemm = NULL;
     dsyrk_t dsyrk = NULL;
     /* the buffer's rows: every row the tables write, and the two of f and u */
     Py_ssize_t n_buf_rows = 3 * n_rows;
@@ -265,7 +375,8 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
     if (n_rhs < 1 || n_rows < 1 + n_rhs || n_tile < 1 || t.T < 0 || t.n_c < 0 ||
         need(&f3, 8 * n_rhs * 3 * t.n_atoms * t.T, "f3") || need(&atoms, 8 * t.n_c, "atoms") ||
         (weighted && need(&w3, 8 * 3 * t.n_atoms * t.T, "w3")) ||
-        need(&S, 8 * n_rows * n_rows, "S") || check(&t, n_buf_rows, "normal_into"))
+        need(&S, 8 * (direct ? n_rhs + 1 : n_rows) * n_rows, "S") ||
+        (direct && need(&G, 8 * n_par * n_par, "G")) || check(&t, n_buf_rows, "normal_into"))
         bad = 1;
     const int64_t *at = atoms.buf;
     for (Py_ssize_t i = 0; !bad && i < t.n_c; i++)
@@ -274,11 +385,15 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
             bad = 1;
         }
     if (!bad && !PyErr_Occurred()) {
-        const char *name = PyCapsule_GetName(capsule);
-        dsyrk = name ? (dsyrk_t)PyCapsule_GetPointer(capsule, name) : NULL;
+        dsyrk = (dsyrk_t)capsule_pointer(capsule);
         if (!dsyrk) bad = 1;
+        if (!bad && direct) {
+            dgemm = (dgemm_t)capsule_pointer(gemm_capsule);
+            if (!dgemm) bad = 1;
+        }
     }
     if (bad && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "normal_into: bad arguments");
+    if (!bad) spread_by_target(&t, n_buf_rows);         /* without memory: source by source, the same sums */
     const Py_ssize_t tile = n_tile < t.n_c ? n_tile : (t.n_c > 0 ? t.n_c : 1);
     const size_t buf_len = (size_t)n_buf_rows * tile * (t.T > 0 ? t.T : 1);
     double *buf = bad ? NULL : malloc(sizeof(double) * buf_len);
@@ -318,10 +433,16 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
                         for (Py_ssize_t e = 0; e < t.T; e++) d[e] /= wi[e];
                     }
             }
-            char uplo = 'U', trans = 'T';
+            char uplo = 'U', trans = 'T', no = 'N';
             int n = (int)n_rows, k = (int)(3 * row), lda = (int)(3 * row), ldc = (int)n_rows;
             double one = 1.0;
-            dsyrk(&uplo, &trans, &n, &k, &one, buf, &lda, &one, Sd, &ldc);
+            if (direct) {
+                int np = (int)n_par, nr = (int)(n_rhs + 1);
+                if (np > 0) dsyrk(&uplo, &trans, &np, &k, &one, buf, &lda, &one, G.buf, &np);
+                dgemm(&trans, &no, &n, &nr, &k, &one, buf, &lda, buf + (size_t)n_par * lda, &lda, &one, Sd, &ldc);
+            } else {
+                dsyrk(&uplo, &trans, &n, &k, &one, buf, &lda, &one, Sd, &ldc);
+            }
         }
         Py_END_ALLOW_THREADS
     }
@@ -332,11 +453,85 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
     PyBuffer_Release(&atoms);
     PyBuffer_Release(&S);
     if (weighted) PyBuffer_Release(&w3);
+    if (direct) PyBuffer_Release(&G);
     if (bad) return NULL;
     Py_RETURN_NONE;
 }
 
+/* G (p x p, C order) += the leading p x p block of the symmetric matrix whose lower triangle (C order) S (n x n) holds:
+ * G[i, j] += S[max(i, j), min(i, j)], block by block so that both the rows and the columns of S are read from cache
+ * (numpy's S + tril(S, -1).T, then G += S[:p, :p]: three passes and two temporaries of n^2). */
+static PyObject *fold_into(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer S, G;
+    Py_ssize_t n, p;
+    if (!PyArg_ParseTuple(args, "y*nw*n", &S, &n, &G, &p)) return NULL;
+    if (n < 0 || p < 0 || p > n || S.len < (Py_ssize_t)sizeof(double) * n * n ||
+        G.len < (Py_ssize_t)sizeof(double) * p * p) {
+        PyBuffer_Release(&S);
+        PyBuffer_Release(&G);
+        PyErr_SetString(PyExc_ValueError, "fold_into: S must hold n x n and G p x p values, p <= n");
+        return NULL;
+    }
+    const double *TM_RESTRICT s = S.buf;
+    double *TM_RESTRICT g = G.buf;
+    enum { B = 64 };
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i0 = 0; i0 < p; i0 += B) {
+        const Py_ssize_t i1 = i0 + B < p ? i0 + B : p;
+        for (Py_ssize_t j0 = 0; j0 <= i0; j0 += B) {
+            const Py_ssize_t j1 = j0 + B < p ? j0 + B : p;
+            for (Py_ssize_t i = i0; i < i1; i++) {
+                const Py_ssize_t jend = j1 < i + 1 ? j1 : i + 1;
+                for (Py_ssize_t j = j0; j < jend; j++) {
+                    const double v = s[i * n + j];
+                    g[i * p + j] += v;
+                    if (j != i) g[j * p + i] += v;
+                }
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&S);
+    PyBuffer_Release(&G);
+    Py_RETURN_NONE;
+}
+
+/* G (p x p, C order): the upper triangle set to the lower one, block by block (after rank updates of the lower
+ * triangle alone into a G that was symmetric). */
+static PyObject *mirror_lower(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer G;
+    Py_ssize_t p;
+    if (!PyArg_ParseTuple(args, "w*n", &G, &p)) return NULL;
+    if (p < 0 || G.len < (Py_ssize_t)sizeof(double) * p * p) {
+        PyBuffer_Release(&G);
+        PyErr_SetString(PyExc_ValueError, "mirror_lower: G must hold p x p values");
+        return NULL;
+    }
+    double *TM_RESTRICT g = G.buf;
+    enum { B = 64 };
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i0 = 0; i0 < p; i0 += B) {
+        const Py_ssize_t i1 = i0 + B < p ? i0 + B : p;
+        for (Py_ssize_t j0 = 0; j0 <= i0; j0 += B) {
+            const Py_ssize_t j1 = j0 + B < p ? j0 + B : p;
+            for (Py_ssize_t i = i0; i < i1; i++) {
+                const Py_ssize_t jend = j1 < i ? j1 : i;
+                for (Py_ssize_t j = j0; j < jend; j++) g[j * p + i] = g[i * p + j];
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&G);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"mirror_lower", mirror_lower, METH_VARARGS, "Set the upper triangle of a square matrix to its lower one."},
+    {"fold_into", fold_into, METH_VARARGS, "Add the leading block of a symmetric matrix held as its lower triangle."},
     {"rows_into", rows_into, METH_VARARGS, "Add the design-matrix rows of some atoms of one class to out."},
     {"normal_into", normal_into, METH_VARARGS, "Add the normal equations of one class of atoms to S."},
     {NULL, NULL, 0, NULL}};

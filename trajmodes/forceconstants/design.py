@@ -27,7 +27,8 @@ themselves (a unit row of Z); the others are spread onto the parameters with the
 atom are still in cache. A block's rows are the P parameters, the force and the displacement (one symmetric rank
 update of [A f u] gives A'A, A'f, A'u and f'f: the P^2 work per row that the normal equations need, plus two rows),
 then the spread columns as scratch rows, each for the three components a. The compiled kernel builds and reduces
-them a few atoms at a time (:data:`TILE_BYTES`), so the rows are reduced while they are still in cache.
+them a tile of atoms at a time (:meth:`DesignKernel.tile_atoms`: hundreds of rows per rank update, which then runs at
+the large-k rate), the parameters' block of A'A updated in place.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ except ImportError:                      # pragma: no cover - a source tree whos
 # the compiled kernel's rank update: scipy's BLAS dsyrk (loaded at import, before the BLAS thread limits look up
 # the libraries, so that they limit this one too)
 _DSYRK = cython_blas.__pyx_capi__["dsyrk"]
+_DGEMM = cython_blas.__pyx_capi__["dgemm"]
 
 # NormalBlocks is imported from here too (its home: blocks)
 __all__ = ["DesignKernel", "NormalBlocks", "partner_indices"]
@@ -58,10 +60,15 @@ BLOCK_ELEMENTS = 1 << 22
 TILE_BYTES = 1 << 18
 #: but at least this many rows per tile (atoms x 3 components x frames): the rank-k update of A'A reads and writes
 #: its P^2 elements once per tile, so with few rows it is bound by memory, not arithmetic (at P = 5,000 a one-thread
-#: dsyrk of 16 rows ran at 8 Gflop/s, of 128 rows and more at 35-39; the fit of one frame of 512-atom Si against one
-#: update of 4,096 rows of the same work: 4.06x -> 1.82x at P = 3,270, 7.82x -> 2.29x at P = 6,767, the rest the
-#: building of the rows: benchmarks/bench_normal_equations.py)
-TILE_ROWS = 256
+#: dsyrk of 16 rows ran at 8 Gflop/s, of 128 rows and more at 35-39; of 258-1,536 rows at 43-46, the large-k rate).
+#: With that, the rows themselves are the rest: built in one pass (each column's gather chosen once, not per atom; the
+#: spread target by target) and A'A updated in place (no (P + K + 1)^2 matrix zeroed and folded per call), one frame
+#: of 512-atom Si took 1.3-1.4x of one dsyrk of all its 1,536 rows at P = 2,305-5,038 (was 1.8-2.3x; one thread,
+#: benchmarks/bench_normal_equations.py); a perf profile at P = 2,305: 76 % in the rank update (its large-k rate),
+#: 18 % building rows (half of it the gathers), 2 % the mirror of A'A, 1 % the index checks.
+TILE_ROWS = 768
+#: and at most this many bytes of rows per tile (the buffer is (rows of the kernel) x (rows per update) float64)
+TILE_MAX_BYTES = 1 << 26
 
 
 #: (partner, atom) pairs :func:`partner_indices` maps at a time
@@ -406,6 +413,17 @@ class DesignKernel:
             np.ascontiguousarray(cat["vals"], dtype=float), _i64(cat["outrow"]), _i64(cat["src"]), _i64(cat["ptr"]),
             _i64(cat["dst"]), np.ascontiguousarray(cat["w"], dtype=float))
 
+    def tile_atoms(self, T: int, n_c: int | None = None, tile_rows: int | None = None) -> int:
+        """Atoms per tile of the compiled kernel at ``T`` frames per block: the cache size (:data:`TILE_BYTES`), but
+        at least :data:`TILE_ROWS` rows per rank update (``tile_rows`` instead), at most :data:`TILE_MAX_BYTES` of
+        rows; with ``n_c``, the class' atoms split into tiles of equal size (no short last update)."""
+        row_bytes = 8 * 3 * self.n_out * T
+        rows = TILE_ROWS if tile_rows is None else tile_rows
+        n = max(1, TILE_BYTES // row_bytes, min(-(-rows // (3 * T)), TILE_MAX_BYTES // row_bytes))
+        if n_c:
+            n = -(-n_c // -(-n_c // n))
+        return n
+
     def block_rows(self) -> int:
         """Largest number of (atom, frame) columns one class holds in one block of frames (memory estimates)."""
         n_c = max((len(o.classes[k][0]) for o in self.orders for k in range(len(self.p2s))), default=1)
@@ -466,7 +484,13 @@ class DesignKernel:
         P = self.n_params
         F = f[None] if members is None else np.concatenate([f[None], np.asarray(members, float)])
         K = len(F)                                   # force sets: rows P .. P + K - 1, then u
-        S = np.zeros((P + K + 1, P + K + 1))         # [A F u]' [A F u]: A'A, A'f, A'u and f'f in one update
+        G = out.G[fold]
+        # the compiled kernel updates the lower triangle of A'A in G itself and the rows of F and u against every row
+        # in R (no (P + K + 1)^2 matrix zeroed and folded per call); classes it cannot take go through S as before
+        direct = _design is not None and all(t is not None for t in self.tables) and G.dtype == np.float64 and \
+            G.flags.c_contiguous and G.flags.writeable
+        R = np.zeros((K + 1, P + K + 1)) if direct else None
+        S = None if direct else np.zeros((P + K + 1, P + K + 1))     # [A F u]' [A F u]: A'A, A'f, A'u, f'f at once
         for s in range(0, len(u), self.block_frames):
             ub = u[s:s + self.block_frames]
             T = len(ub)
@@ -479,28 +503,41 @@ class DesignKernel:
                 atoms = self.orders[0].classes[cls][0]
                 tables = self.tables[cls]
                 if _design is not None and tables is not None:
-                    n_tile = max(1, TILE_BYTES // (8 * 3 * self.n_out * T), -(-TILE_ROWS // (3 * T)))
-                    _design.normal_into(u3, u3.shape[1], T, *tables, f3, _i64(atoms), P + K + 1, n_tile, S, _DSYRK,
-                                        *extra)
+                    n_tile = self.tile_atoms(T, len(atoms))
+                    if direct:
+                        _design.normal_into(u3, u3.shape[1], T, *tables, f3, _i64(atoms), P + K + 1, n_tile, R,
+                                            _DSYRK, K, w3, G, _DGEMM)
+                    else:
+                        _design.normal_into(u3, u3.shape[1], T, *tables, f3, _i64(atoms), P + K + 1, n_tile, S,
+                                            _DSYRK, *extra)
                     continue
                 B = self._class_rows(u3, cls)[1]
-                R = np.empty((P + K + 1,) + B.shape[1:])
-                R[:P] = B[:P]
-                R[P:P + K] = f3[:, :, atoms].reshape(K, 3, -1)
-                R[P + K] = u3[:, atoms].reshape(3, -1)
+                Rc = np.empty((P + K + 1,) + B.shape[1:])
+                Rc[:P] = B[:P]
+                Rc[P:P + K] = f3[:, :, atoms].reshape(K, 3, -1)
+                Rc[P + K] = u3[:, atoms].reshape(3, -1)
                 if w3 is not None:
                     w = w3[:, atoms].reshape(3, -1)
-                    R[:P + K] *= w
-                    R[P + K] /= w
-                R = R.reshape(P + K + 1, -1)
-                S += np.tril(R @ R.T)
+                    Rc[:P + K] *= w
+                    Rc[P + K] /= w
+                Rc = Rc.reshape(P + K + 1, -1)
+                S += np.tril(Rc @ Rc.T)
             out.n_rows[fold] += 3 * self.n_atoms * T
             out.n_frames[fold] += T
-        S = S + np.tril(S, -1).T                      # the lower triangle was summed (dsyrk's upper, column-major)
-        out.G[fold] += S[:P, :P]
-        out.b[fold] += S[:P, P]
-        out.bu[fold] += S[:P, P + K]
-        out.ff[fold] += S[P, P]
+        if direct:
+            _design.mirror_lower(G, P)                # G was symmetric; its lower triangle got the updates
+            tail = R                                  # rows of f, the members and u against every row
+        else:
+            # the lower triangle was summed (dsyrk's upper, column-major): G += its symmetric P x P block
+            if _design is not None and G.flags.c_contiguous and G.dtype == np.float64:
+                _design.fold_into(S, P + K + 1, G, P)     # one pass, no temporaries
+            else:
+                G += np.tril(S[:P, :P]) + np.tril(S[:P, :P], -1).T
+            tail = S[P:]                              # the rows of f, the members and u: lower triangle below P
+        out.b[fold] += tail[0, :P]
+        out.bu[fold] += tail[K, :P]
+        out.ff[fold] += tail[0, P]
         if members is not None:
-            return S[:P, P + 1:P + K].T.copy(), S[P:P + K, P:P + K].copy()
+            ff = np.tril(tail[:K, P:P + K])
+            return tail[1:K, :P].copy(), ff + np.tril(ff, -1).T
         return None
