@@ -91,7 +91,7 @@ def test_compare_with_constants_on_another_primitive_basis(gan, tmp_path, capsys
 
 def test_effective_frequencies_are_the_modes_rms_frequencies(gan):
     """What an effective frequency is, checked on the run itself: the fitted constants' optical frequencies at Gamma
-    equal sqrt(<|dQ/dt|^2> / <|Q|^2>) of the run projected on their modes (the rms frequency of each mode's
+    equal sqrt(<|dQ/dt|^2> / <|Q|^2>) of the run projected on their modes (the rms frequency of each degenerate set's
     displacement spectrum) within 2 %, while the peaks of the kinetic-energy spectra may sit higher (an asymmetric
     line; measured on 20 ps: within 1.2 %, peaks 0.2-1.0 THz above)."""
     with warnings.catch_warnings():
@@ -102,7 +102,13 @@ def test_effective_frequencies_are_the_modes_rms_frequencies(gan):
     nu = ds.frequency_harmonic.values[0]
     Q, V = np.asarray(ds.Q.values)[:, 0], np.asarray(ds.Qdot.values)[:, 0]
     Q, V = Q - Q.mean(axis=0), V - V.mean(axis=0)
-    rms = np.sqrt((np.abs(V) ** 2).mean(axis=0) / (np.abs(Q) ** 2).mean(axis=0)) / (2 * np.pi)
-    optical = nu > 15
-    assert optical.sum() == 6
-    np.testing.assert_allclose(rms[optical], nu[optical], rtol=0.02)
+    optical = np.flatnonzero(nu > 15)
+    assert len(optical) == 6
+    # per degenerate set (the E modes are pairs): the eigenvectors within a set are any orthonormal basis of it (a
+    # change of the constants at round-off turns them), so each mode's own rms is not defined there, the set's is
+    sets = np.split(optical, np.flatnonzero(np.diff(nu[optical]) > 1e-3 * nu[optical][1:]) + 1)
+    assert [len(g) for g in sets] == [2, 2, 1, 1], [len(g) for g in sets]
+    for g in sets:
+        kinetic, potential = (np.abs(V[:, g]) ** 2).mean(axis=0).sum(), (np.abs(Q[:, g]) ** 2).mean(axis=0).sum()
+        rms = np.sqrt(kinetic / potential) / (2 * np.pi)
+        np.testing.assert_allclose(rms, nu[g[0]], rtol=0.02)
