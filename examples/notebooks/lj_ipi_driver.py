@@ -22,6 +22,8 @@ The i-PI input::
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from ipi.pes.dummy import Dummy_driver
 
@@ -190,12 +192,7 @@ def ipi_lj_run(folder, *, positions, cell, species, masses, epsilon, sigma, cuto
         ``PREFIX.xc.xyz`` (the centroid, A), ``PREFIX.out`` (step, time ps, conserved eV, temperature K,
         potential eV) and ``run.json`` (the arguments and the wall time, s).
     """
-    import json
     import math
-    import shutil
-    import subprocess
-    import time
-    from pathlib import Path
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     cell = np.asarray(cell, float)
@@ -247,6 +244,19 @@ def ipi_lj_run(folder, *, positions, cell, species, masses, epsilon, sigma, cuto
   </system>
 </simulation>
 """)
+    return run_ipi(folder, prefix, timeout, dict(n_beads=n_beads, temperature=temperature, steps=steps, stride=stride,
+                                                 seed=seed, timestep_fs=timestep_fs, tau_fs=tau_fs, epsilon=epsilon,
+                                                 sigma=sigma, cutoff=cutoff))
+
+
+def run_ipi(folder: Path, prefix: str, timeout: float, record: dict) -> Path:
+    """Run ``i-pi input.xml`` in ``folder`` (its earlier ``prefix.*`` outputs and RESTART removed first) and write
+    ``run.json``: ``record`` and the seconds i-PI took; the folder. Raises RuntimeError with i-PI's output where it
+    fails or writes no positions file."""
+    import json
+    import shutil
+    import subprocess
+    import time
     for old in folder.glob(f"{prefix}.*"):
         old.unlink()
     (folder / "RESTART").unlink(missing_ok=True)
@@ -255,8 +265,5 @@ def ipi_lj_run(folder, *, positions, cell, species, masses, epsilon, sigma, cuto
                           timeout=timeout)
     if done.returncode != 0 or not list(folder.glob(f"{prefix}.pos_*.xyz")):    # pos_0, or pos_00 from 10 beads
         raise RuntimeError(f"i-pi failed in {folder} ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    (folder / "run.json").write_text(json.dumps(dict(n_beads=n_beads, temperature=temperature, steps=steps,
-                                                     stride=stride, seed=seed, timestep_fs=timestep_fs, tau_fs=tau_fs,
-                                                     epsilon=epsilon, sigma=sigma, cutoff=cutoff,
-                                                     seconds=time.perf_counter() - start)))
+    (folder / "run.json").write_text(json.dumps(dict(record, seconds=time.perf_counter() - start)))
     return folder

@@ -89,7 +89,6 @@ def ipi_run(folder, *, hessian, masses, positions, cell, species, n_beads: int =
         ``PREFIX.vel_K.xyz`` (atomic units), ``PREFIX.xc.xyz`` (A), ``PREFIX.out``, ``run.json`` (the arguments and
         the wall time).
     """
-    import time
     from ipi.utils.units import unit_to_internal
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -140,18 +139,9 @@ def ipi_run(folder, *, hessian, masses, positions, cell, species, n_beads: int =
   </system>
 </simulation>
 """)
-    for old in folder.glob(f"{prefix}.*"):
-        old.unlink()
-    (folder / "RESTART").unlink(missing_ok=True)
-    start = time.perf_counter()
-    done = subprocess.run([shutil.which("i-pi") or "i-pi", "input.xml"], cwd=folder, capture_output=True, text=True,
-                          timeout=timeout)
-    if done.returncode != 0 or not (folder / f"{prefix}.pos_0.xyz").exists():
-        raise RuntimeError(f"i-pi failed in {folder} ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    (folder / "run.json").write_text(json.dumps({"n_beads": n_beads, "temperature": temperature, "steps": steps,
-                                                 "stride": stride, "seed": seed, "timestep_fs": timestep_fs,
-                                                 "seconds": time.perf_counter() - start}))
-    return folder
+    from tests.quantum.lj_pimd import driver          # the launch the tutorial's i-PI runs use too
+    return driver().run_ipi(folder, prefix, timeout, {"n_beads": n_beads, "temperature": temperature, "steps": steps,
+                                                      "stride": stride, "seed": seed, "timestep_fs": timestep_fs})
 
 
 def cached_ipi_run(tmp_path_factory, **kwargs) -> Path:
