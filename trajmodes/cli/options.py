@@ -335,18 +335,28 @@ def read_trajectory(args, files=None):
     """One trajectory from the command's read options (several files: one run split into restarts), measured from
     its time average without --reference (:func:`~trajmodes.workflows.reading.read_run`); the centroid of a
     path-integral run (one bead's file given), with a line saying so."""
+    traj, run = read_run_or_beads(args, files)
+    if run is not None:
+        print(f"{run.describe()}: {CENTROID_LINE}", flush=True)
+        return run.centroid
+    return traj
+
+
+def read_run_or_beads(args, files=None) -> tuple:
+    """``(trajectory, None)`` of an ordinary run or ``(None, RingPolymerRun)`` of a path-integral one
+    (:func:`read_path_integral`), the files looked at once, with the command's read options."""
     from trajmodes.workflows.reading import read_run
     files = args.files if files is None else files
     files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
     run = read_path_integral(args, files)
     if run is not None:
-        print(f"{run.describe()}: {CENTROID_LINE}", flush=True)
-        return run.centroid
+        return None, run
     species = args.species.split(",") if args.species else None
     return read_run(files, format=args.format, reference=getattr(args, "reference", None), units=args.units,
                     lj_scales=args.lj_scales, md_timestep=args.md_timestep, frame_interval=args.frame_interval,
                     species=species, masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames,
-                    thermo=_thermo(args), energy_column=args.energy_column, stress_columns=args.stress_columns)
+                    thermo=_thermo(args), energy_column=args.energy_column,
+                    stress_columns=args.stress_columns), None
 
 
 def _thermo(args):

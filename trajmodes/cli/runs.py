@@ -5,7 +5,7 @@ import os
 import sys
 import time
 
-from trajmodes.cli.options import (error_model_line, frequency_cells, input_files, output_file, read_path_integral,
+from trajmodes.cli.options import (error_model_line, frequency_cells, input_files, output_file, read_run_or_beads,
                                    read_settings, read_trajectory, refuse_repeated_files, stem, step)
 from trajmodes.workflows.fit import FIT_DEFAULTS
 
@@ -137,13 +137,13 @@ def cmd_run(args, out) -> int:
     from trajmodes.workflows.run import decided, read_once, reusable_cache
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
-    ring = read_path_integral(args, list(args.files))
+    traj, ring = read_run_or_beads(args)
     if ring is not None:
         # the centroid summarised and cached; the constants fitted over the beads (the quantum ensemble), read again
         print(f"{ring.describe()}: the summary and the cache are its centroid's (every atom's bead average); the "
               "effective constants are fitted over the beads (the quantum ensemble), a second read of the bead files",
               flush=True)
-    traj = read_trajectory(args) if ring is None else ring.centroid
+    traj = traj if ring is None else ring.centroid
     fit = traj.forces is not None and not args.no_fit
     if fit:
         masses_or_error(traj.species, traj.masses, getattr(traj.source, "masses_problem", None))  # before writing
@@ -407,9 +407,9 @@ def cmd_fit(args, out) -> int:
                           "the error bars come out too small)")
     trajs, temperatures, rings = [], [], []
     for f in args.files:
-        run = read_path_integral(args, [f])
+        traj, run = read_run_or_beads(args, [f])
         if run is None:
-            trajs.append(read_trajectory(args, [f]))
+            trajs.append(traj)
             continue
         # each bead's configuration with its forces is a sample of the quantum ensemble (Castellano, Batista and
         # Verstraete 2023): the fit of the pooled beads gives the quantum ensemble's effective constants
