@@ -120,6 +120,9 @@ def test_a_callers_plain_text_title_is_typeset():
     assert typeset("$\\alpha$ at 3 A") == "$\\alpha$ at 3 A"                    # mathtext already: as it is
     title = fit_title(["Cu", "Cu"], 293.2, "sequential", 5.988)
     assert title == "Cu, effective phonons at 293 K (sequential fit, $r_2$ = 5.99 Å)" and typeset(title) == title
+    assert fit_title(["Ne"], 20.0, "sequential", 4.5, n_beads=8) == \
+        "Ne, quantum effective phonons at 20 K (8 beads, sequential fit, $r_2$ = 4.5 Å)"
+    assert fit_title(["Ne"], 20.0, "sequential", 4.5, n_beads=1) == fit_title(["Ne"], 20.0, "sequential", 4.5)
     fig = Figure(figsize=(6, 3))
     fig.suptitle(heading("phonon dispersion", "fc: Cu x 1, r2 = 5.988 A", fig))
     assert fig._suptitle.get_text() == "phonon dispersion: fc: Cu x 1, $r_2$ = 5.988 Å"

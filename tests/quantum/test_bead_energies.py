@@ -204,3 +204,21 @@ def test_series_prints_the_free_energy_of_a_path_integral_run(ipi, tmp_path, cap
     exact = _exact(n_beads=None, mesh=16)[0]
     print(f"series: F_0 = {F:.5f} eV/cell, exact quantum harmonic {exact:.5f}")
     assert abs(F - exact) < 1e-4
+
+
+def test_series_says_why_a_path_integral_run_has_no_free_energy(ipi, tmp_path, capsys):
+    """The properties file of the run written every other step of the bead files: the frames between have no
+    potential energy, and the series names the run and the reader's reason (the step without a row)."""
+    from trajmodes.cli import main
+    copy = tmp_path / "run"
+    shutil.copytree(ipi, copy)
+    lines = (copy / "sim.out").read_text().splitlines()
+    rows = [r for r in lines if not r.startswith("#")]
+    (copy / "sim.out").write_text("\n".join([h for h in lines if h.startswith("#")] + rows[::2]) + "\n")
+    missing = int(float(rows[1].split()[0]))
+    assert main(["series", str(copy / "sim.pos_0.xyz"), "--cutoff2", "4", "--resamples", "10",
+                 "-o", str(tmp_path / "series")]) == 0
+    text = capsys.readouterr().out
+    note = next(r for r in text.splitlines() if r.startswith("note:"))
+    assert "no free energy: not every frame has a potential energy in sim.pos_0.xyz (4 beads)" in note
+    assert "sim.pos_0.xyz (4 beads): " in note and f"no row of step {missing}" in note

@@ -39,11 +39,20 @@ def runs(tmp_path_factory):
     return quantum, classical
 
 
-def test_fit_pools_the_beads_at_the_inputs_temperature_and_prints_the_kubo_estimators(runs, tmp_path, capsys):
+def test_fit_pools_the_beads_at_the_inputs_temperature_and_prints_the_kubo_estimators(runs, tmp_path, capsys,
+                                                                                       monkeypatch):
+    import trajmodes.plots
     quantum, _ = runs
     out = tmp_path / "fit"
+    drawn = {}
+    draw = trajmodes.plots.plot_dispersion_comparison
+    monkeypatch.setattr(trajmodes.plots, "plot_dispersion_comparison",
+                        lambda *a, **kw: drawn.update(kw) or draw(*a, **kw))
     assert main(["fit", str(quantum / "sim.pos_0.xyz"), "-o", str(out)]) == 0
     text = capsys.readouterr().out
+    # the figure says whose constants these are: the quantum ensemble's, of 4 beads
+    assert drawn["title"].startswith("Ar, quantum effective phonons at 30 K (4 beads, ") and \
+        drawn["label"] == "quantum effective (30 K)"
     assert "i-PI path-integral run: 4 beads at 30 K (input.xml): the fit pools its 4 beads" in text
     assert "the beads of a path-integral run are samples of the quantum ensemble" in text
     with xr.open_dataset(out / "fc.nc") as ds:

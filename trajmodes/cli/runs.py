@@ -316,11 +316,15 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
                      + (f"; reference unstable: {im.count} imaginary modes, lowest {im.lowest:.2f} THz at "
                         f"{im.where()} (the differences are from a crystal without a harmonic ground state)"
                         if unstable else "; reference stable (no imaginary modes)"))
-    label = "effective" + ("" if res.temperature is None else f" ({res.temperature:.0f} K)")
+    # constants fitted over a path-integral run's beads are the quantum ensemble's: the figure says so
+    beads = getattr(trajs[0].source, "n_beads", None)
+    quantum = beads is not None and beads > 1
+    label = ("quantum effective" if quantum else "effective") + (
+        "" if res.temperature is None else f" ({res.temperature:.0f} K)")
     fig = f"{stem}.{args.plot_format}"
     plot_dispersion_comparison(res.bands, out(fig), res.reference_bands,
                                title=fit_title(pr.species, res.temperature, settings["mode"], settings["cutoff2"],
-                                               settings.get("cutoff3")), label=label,
+                                               settings.get("cutoff3"), n_beads=beads), label=label,
                                reference_label=_reference_label(compare, res.reference_imaginary))
     lines.append(f"wrote {target}, {scores}, " + (f"{cutoffs}, " if cutoffs else "") + fig)
     print("\n".join(lines))

@@ -131,13 +131,17 @@ def legend_below(fig, ax, handles=None, labels=None, ncols: int = 3, fontsize: f
     return ax.legend(handles, labels, fontsize=fontsize, frameon=False, loc="best")
 
 
-def fit_title(species, temperature=None, mode: str | None = None, cutoff2=None, cutoff3=None) -> str:
+def fit_title(species, temperature=None, mode: str | None = None, cutoff2=None, cutoff3=None,
+              n_beads: int | None = None) -> str:
     """What a figure of effective phonons shows, from the fit's facts: ``"Cu, effective phonons at 293 K (sequential
-    fit, $r_2$ = 4.02 Å)"``. ``species``: a name or the primitive cell's species (each named once, in order)."""
+    fit, $r_2$ = 4.02 Å)"``. ``species``: a name or the primitive cell's species (each named once, in order);
+    ``n_beads``: the constants were fitted over the beads of a path-integral run of that many beads (the quantum
+    ensemble's: ``"Ne, quantum effective phonons at 20 K (8 beads, ...)"``)."""
     names = [species] if isinstance(species, str) else list(dict.fromkeys(str(s) for s in np.atleast_1d(species)))
-    head = f"{'-'.join(names)}, effective phonons" + (f" at {float(temperature):.0f} K"
-                                                      if temperature is not None and np.isfinite(temperature) else "")
-    how = [f"{mode} fit" if mode else "fitted"]
+    quantum = n_beads is not None and int(n_beads) > 1
+    head = (f"{'-'.join(names)}, {'quantum ' if quantum else ''}effective phonons"
+            + (f" at {float(temperature):.0f} K" if temperature is not None and np.isfinite(temperature) else ""))
+    how = ([f"{int(n_beads)} beads"] if quantum else []) + [f"{mode} fit" if mode else "fitted"]
     if cutoff2 is not None:
         how.append(f"$r_2$ = {float(cutoff2):.3g} Å")
     if cutoff3 is not None:

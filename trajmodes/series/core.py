@@ -206,7 +206,8 @@ class Series:
                                                   {"long_name": "what the derivatives of F follow"})
         else:
             fe_attrs = {}
-            notes.append("no free energy: not every frame of every run has a potential energy")
+            lacking = [str(n) for n, f in zip(names, fits) if not np.isfinite(f.energies_["potential"])]
+            notes.append("no free energy: not every frame has a potential energy in " + ", ".join(lacking))
         ds = xr.Dataset(data, coords=dict(
             run=run, name=("run", names), order=("order", np.array(orders)), branch=np.arange(len(nu[0][0])),
             qpoint=(("q", "reduced"), qpoints), qlabel=("q", qlabels),

@@ -45,6 +45,13 @@ def series_of_runs(trajectories, **options) -> SeriesResult:
     from trajmodes.series.fitting import fit_series
     s = fit_series(trajectories, **options)
     ds = s.dataset
+    if "free_energy" not in ds:
+        # why a run has no potential energies where its reader knows (an i-PI properties file without the steps of
+        # the bead files, a column missing): beside the series' note that names the runs
+        why = [f"{n}: {p}" for n, p in zip(ds["name"].values, (getattr(t.source, "energy_problem", None)
+                                                               for t in trajectories)) if p]
+        if why:
+            ds.attrs["notes"] = "; ".join(n for n in [ds.attrs.get("notes", "")] + why if n)
     split = s.shift_split()
     has_split = int(np.isfinite(split.quasiharmonic.values).all(axis=(1, 2)).sum()) >= 2
     if has_split:
