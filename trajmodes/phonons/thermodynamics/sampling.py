@@ -25,6 +25,12 @@ the LO modes of the supercell off the TO modes along qhat; TDEP's ``canonical_co
 The potential energy 1/2 u Phi u of such configurations is that of the full constants without the term (a uniform
 polarisation of a periodic supercell makes no macroscopic field), so an LO mode holds less than k_B T / 2 of it.
 
+Path integrals. With ``n_beads=P`` (quantum occupation) every sample is one bead of the P-bead ring polymer of the
+harmonic crystal (M. Parrinello and A. Rahman, J. Chem. Phys. 80, 860 (1984)): E_s = omega_s^2 <x_s^2>_P with
+<x_s^2>_P = k_B T sum_{k=0}^{P-1} 1 / (omega_s^2 + omega_k^2), omega_k = (2 P k_B T / hbar) sin(pi k / P), exactly
+:func:`trajmodes.quantum.harmonic.mode_variances` with ``n_beads``: k_B T at P = 1, hbar omega (n + 1/2) as P grows.
+The velocities are drawn with the same E_s. The samples are independent beads (of independent ring polymers).
+
 :func:`mode_configurations` is TDEP's ``canonical_configuration --modes``: one configuration per sign and mode, the
 mode alone at its thermal amplitude, deterministic.
 
@@ -37,10 +43,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from trajmodes.phonons.harmonic.statistics import check_occupation
-from trajmodes.units import AMU_A2_PS2_EV, KB_EV, THZ, THZ_EV
+from trajmodes.units import AMU_A2_PS2_EV, H_EV_PS, KB_EV, THZ, THZ_EV
 
 __all__ = ["supercell_modes", "SupercellModes", "canonical_configurations", "mode_configurations",
-           "nonanalytic_supercell_term", "check_sampling_temperature"]
+           "nonanalytic_supercell_term", "check_sampling_temperature", "check_n_beads"]
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,31 @@ def check_sampling_temperature(temperature, occupation: str = "classical") -> fl
     return T
 
 
+def check_n_beads(n_beads, temperature, occupation: str) -> int | None:
+    """``n_beads`` of a sampling as an int (None stays None): a whole number >= 1, with quantum occupations and a
+    positive temperature (the ring polymer's); a ValueError that says so otherwise."""
+    if n_beads is None:
+        return None
+    P = int(n_beads) if float(n_beads) == int(n_beads) else 0
+    if P < 1:
+        raise ValueError(f"n_beads must be a positive whole number (the beads of the ring polymer), not {n_beads!r}")
+    if occupation != "quantum":
+        raise ValueError("n_beads is the quantum crystal's discretised path integral: occupation must be 'quantum' "
+                         "with it (n_beads=1 is the classical crystal)")
+    if not float(temperature) > 0:
+        raise ValueError(f"a ring polymer of {P} beads needs a positive temperature, not {temperature!r} K")
+    return P
+
+
+def _bead_energies(eigenvalues, temperature, n_beads):
+    """lambda_s <x_s^2>_P of one bead of the P-bead ring polymer (eV; module docstring): k_B T sum_k lambda_s /
+    (lambda_s + lambda_k), lambda_k = omega_k^2 in eV/(A^2 amu), omega_k = (2 P k_B T / hbar) sin(pi k / P)."""
+    T = float(temperature)
+    omega_k = 2 * n_beads * KB_EV * T / (H_EV_PS / (2 * np.pi)) * np.sin(np.pi * np.arange(n_beads) / n_beads)
+    lam = np.asarray(eigenvalues, dtype=float)[:, None]
+    return KB_EV * T * (lam / (lam + AMU_A2_PS2_EV * omega_k ** 2)).sum(axis=1)
+
+
 def _mode_energies(freqs, temperature, occupation):
     """Mean energy of every mode (eV): k_B T (classical) or h nu (n + 1/2) (quantum)."""
     T = float(temperature)
@@ -162,7 +193,8 @@ def _mode_energies(freqs, temperature, occupation):
 
 
 def canonical_configurations(force_constants, temperature: float, n_samples: int, occupation: str = "classical",
-                             seed=None, masses=None, max_bytes: float = 2e9, q_direction=None):
+                             seed=None, masses=None, max_bytes: float = 2e9, q_direction=None,
+                             n_beads: int | None = None):
     """Displacements and velocities of the harmonic crystal of ``force_constants`` at ``temperature`` (module
     docstring), vectorised over the samples.
 
@@ -182,16 +214,22 @@ def canonical_configurations(force_constants, temperature: float, n_samples: int
         Refuse results larger than this (three (n_samples, N, 3) float arrays).
     q_direction : array_like (3,), optional
         Polar constants: the modes with the supercell's non-analytic term along it (:func:`supercell_modes`).
+    n_beads : int, optional
+        P: every sample is one bead of the P-bead ring polymer of the harmonic crystal (quantum occupation only; the
+        module docstring): mode variances k_B T sum_k 1 / (omega_s^2 + omega_k^2), classical at P = 1, the quantum
+        coth as P grows. The samples are independent beads (of independent ring polymers): a fit of forces to
+        displacements sees only the one-bead distribution.
 
     Returns
     -------
     xarray.Dataset
         ``displacements`` and ``positions`` (sample, atom, cartesian) in A, ``velocities`` in A/ps,
         ``frequency`` (mode) in THz of the supercell's modes; attributes temperature (K), occupation,
-        n_modes (3N - 3), the convention and the citation.
+        n_modes (3N - 3), n_beads (0: none), the convention and the citation.
     """
     import xarray as xr
     T = check_sampling_temperature(temperature, occupation)
+    n_beads = check_n_beads(n_beads, T, occupation)
     n_samples = int(n_samples)
     if n_samples < 1:
         raise ValueError(f"n_samples must be at least 1, not {n_samples}")
@@ -203,7 +241,8 @@ def canonical_configurations(force_constants, temperature: float, n_samples: int
     modes = supercell_modes(force_constants, masses, q_direction=q_direction)
     keep = ~modes.translations
     lam, vec, m = modes.eigenvalues[keep], modes.eigenvectors[:, keep], modes.masses
-    energy = _mode_energies(modes.frequencies[keep], T, occupation)             # eV per mode
+    energy = (_mode_energies(modes.frequencies[keep], T, occupation) if n_beads is None
+              else _bead_energies(lam, T, n_beads))                       # eV per mode
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     xi = rng.standard_normal((2, n_samples, len(lam)))
     q = xi[0] * np.sqrt(energy / lam)                                     # A sqrt(amu)
@@ -223,9 +262,10 @@ def canonical_configurations(force_constants, temperature: float, n_samples: int
              frequency=(("mode",), modes.frequencies[keep], {"units": "THz",
                                                                  "long_name": "supercell (Gamma) mode frequency"})),
         coords=dict(cartesian=["x", "y", "z"]),
-        attrs=dict(temperature=T, occupation=occupation, n_modes=int(keep.sum()), n_atoms=n,
+        attrs=dict(temperature=T, occupation=occupation, n_modes=int(keep.sum()), n_atoms=n, n_beads=n_beads or 0,
                    convention="the three translations left out, mass-weighted centre of mass removed; mode energy "
-                              + ("k_B T" if occupation == "classical" else "hbar omega (n + 1/2)"),
+                              + ("k_B T" if occupation == "classical" else "hbar omega (n + 1/2)" if n_beads is None
+                                 else f"omega^2 <x^2> of one bead of the {n_beads}-bead ring polymer"),
                    method="canonical configurations: D. West and S. K. Estreicher, Phys. Rev. Lett. 96, 115504 "
                           "(2006) (TDEP's canonical_configuration)"))
 
