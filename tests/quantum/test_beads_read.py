@@ -181,6 +181,22 @@ def test_every_bead_file_is_parsed_once_per_pooled_read(tmp_path, monkeypatch):
     np.testing.assert_allclose(cen, run.centroid.read().positions, atol=1e-12)     # the centroid source's own read
 
 
+def test_the_commands_find_and_open_every_bead_file_once(tmp_path, monkeypatch):
+    """What the commands read (:func:`~trajmodes.workflows.reading.read_path_integral_run`): the run's files found
+    once (one search of the folder) and every file's header read once, by its bead's source."""
+    import trajmodes.trajectory.beads as beads
+    from trajmodes.workflows.reading import read_path_integral_run
+    _run(tmp_path, n_beads=3)
+    searches, opened = [], []
+    search, init = beads.ipi_run_files, IPIFile.__init__
+    monkeypatch.setattr(beads, "ipi_run_files", lambda path: searches.append(path) or search(path))
+    monkeypatch.setattr(IPIFile, "__init__", lambda self, path: opened.append(str(path).rsplit("/", 1)[-1])
+                        or init(self, path))
+    run = read_path_integral_run(str(tmp_path / "sim.pos_1.xyz"))
+    assert run.n_beads == 3 and len(searches) == 1
+    assert Counter(opened) == {f"sim.{kind}_{b}.xyz": 1 for kind in ("pos", "for") for b in range(3)}, opened
+
+
 # ----------------------------------------------------------------------------------------------- real runs
 @pytest.fixture(scope="session")
 def harmonic_run(tmp_path_factory):

@@ -164,6 +164,10 @@ _LAZY = {
     "parse_displacement_dataset": "forceconstants.displacement_sets", "read_heat_current": "heat_current",
     "read_funcfl": "potentials.eam", "read_setfl": "potentials.eam", "read_sw": "potentials.sw",
     "potential_range_of": "potentials.pair_style",
+    # the files of path-integral runs: i-PI's, GPUMD's dump_beads with its run.in and model.xyz
+    "ipi_run_files": "trajectories.ipi", "GPUMD_BEAD_DUMP": "trajectories.gpumd",
+    "is_gpumd_beads": "trajectories.gpumd", "read_gpumd_run_in": "trajectories.gpumd",
+    "gpumd_model_masses": "trajectories.gpumd",
 }
 
 __all__ = ["open_source", "read_structure", "sniff", "ase_format_of", "looks_like_poscar", "FrameSource",

@@ -5,7 +5,8 @@ per frame, the beads of a ring polymer (Ceriotti, Parrinello, Markland and Manol
 (2010): the PILE thermostats; Kapil et al., Comput. Phys. Commun. 236, 214 (2019): i-PI 2.0). The codes write one file
 per bead: i-PI ``PREFIX.pos_K.xyz`` (with ``PREFIX.for_K.xyz``, ``PREFIX.vel_K.xyz`` and the centroid
 ``PREFIX.xc.xyz``; :mod:`trajmodes.io.trajectories.ipi`), LAMMPS ``fix pimd/langevin`` one dump per partition
-(``dump 1 all custom 10 dump.${ibead} ...`` run as ``mpirun -np P lmp -partition Px1 -in in.pimd``).
+(``dump 1 all custom 10 dump.${ibead} ...`` run as ``mpirun -np P lmp -partition Px1 -in in.pimd``), GPUMD's
+``dump_beads`` ``beads_dump_K.xyz`` beside its ``run.in`` (:mod:`trajmodes.io.trajectories.gpumd`).
 
 :func:`find_beads` finds the bead files of a run from one of them (or the prefix) and what its input says
 (:class:`BeadFiles`); :func:`read_beads` opens them as a :class:`RingPolymerRun`: the P bead trajectories, the pooled
@@ -26,7 +27,8 @@ import dask.array as da
 import numpy as np
 
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io import empty_frames, open_source, sniff
+from trajmodes.io import (GPUMD_BEAD_DUMP, empty_frames, gpumd_model_masses, ipi_run_files, is_gpumd_beads,
+                          open_source, read_gpumd_run_in, sniff)
 from trajmodes.lattice import minimum_image
 from trajmodes.trajectory.core import Trajectory, default_chunk_frames
 from trajmodes.units import conversion
@@ -52,25 +54,32 @@ class BeadFiles:
 
     Attributes
     ----------
-    kind : {"ipi", "lammps"}
+    kind : {"ipi", "lammps", "gpumd"}
     paths : tuple of str
-        The positions file (i-PI) or dump (LAMMPS) of every bead, in bead order.
+        The positions file (i-PI), dump (LAMMPS) or ``beads_dump_K.xyz`` (GPUMD) of every bead, in bead order.
     first : int
         The index of the first bead in the file names (0 for i-PI; LAMMPS' may start at 1).
     centroid : str or None
         i-PI's centroid file ``PREFIX.xc.xyz``, where there is one.
     input : str or None
-        The run's input (i-PI XML, LAMMPS input or log) the settings below come from.
+        The run's input (i-PI XML, LAMMPS input or log, GPUMD run.in) the settings below come from.
     temperature : float or None
         K, as the input states it.
     stated_beads : int or None
-        The bead count the input states (i-PI's ``nbeads``; LAMMPS' ``variable ... world`` values).
+        The bead count the input states (i-PI's ``nbeads``; LAMMPS' ``variable ... world`` values; GPUMD's
+        ``ensemble pimd|rpmd|trpmd P``).
     md_timestep : float or None
-        ps (LAMMPS: the input's ``timestep`` in its units; i-PI's reader finds its own).
+        ps (LAMMPS: the input's ``timestep`` in its units; GPUMD: run.in's ``time_step``, the frames' times are their
+        ``Time=``; i-PI's reader finds its own).
     units : str or None
         LAMMPS' unit style.
     masses : dict or None
         LAMMPS type -> mass (amu) from the input's ``mass`` commands.
+    temperature_problem : str or None
+        Why the input states no temperature (no input found, a temperature ramp, ...), for the message of
+        :meth:`RingPolymerRun.require_temperature`.
+    stated_frames : int or None
+        The frames the input's runs write (GPUMD: the runs with ``dump_beads``); bead files with more are refused.
     """
 
     kind: str
@@ -83,6 +92,8 @@ class BeadFiles:
     md_timestep: float | None = None
     units: str | None = None
     masses: dict | None = field(default=None, hash=False)
+    temperature_problem: str | None = None
+    stated_frames: int | None = None
 
     @property
     def n_beads(self) -> int:
@@ -90,7 +101,7 @@ class BeadFiles:
 
     def describe(self) -> str:
         """One line: ``i-PI path-integral run: 8 beads at 50 K (input.xml)``."""
-        code = "i-PI" if self.kind == "ipi" else "LAMMPS fix pimd"
+        code = {"ipi": "i-PI", "lammps": "LAMMPS fix pimd", "gpumd": "GPUMD"}[self.kind]
         t = "at an unknown temperature" if self.temperature is None else f"at {self.temperature:g} K"
         said = f" ({os.path.basename(self.input)})" if self.input else ""
         return f"{code} path-integral run: {self.n_beads} beads {t}{said}"
@@ -127,9 +138,9 @@ def _contiguous(found: dict[int, str], first: int, name_of, what: str) -> list[s
 
 
 def _ipi_beads(path: str) -> BeadFiles:
-    """The bead files of the i-PI run of ``path`` (any of its output files), from its source's
-    :meth:`~trajmodes.io.trajectories.ipi.IPISource.run_files`."""
-    run = open_source(path, format="ipi").run_files()
+    """The bead files of the i-PI run of ``path`` (any of its output files):
+    :func:`~trajmodes.io.trajectories.ipi.ipi_run_files`, from the names alone (no file parsed)."""
+    run = ipi_run_files(path)
     inp = run.input
     return BeadFiles("ipi", tuple(run.beads), 0, run.centroid, None if inp is None else inp.path,
                      None if inp is None else inp.temperature, None if inp is None else inp.n_beads,
@@ -203,11 +214,39 @@ def _lammps_beads(path: str) -> BeadFiles:
     return files
 
 
+def _gpumd_beads(path: str) -> BeadFiles:
+    """The bead files ``beads_dump_K.xyz`` of the GPUMD run in the folder ``path`` or of the bead file ``path``, and
+    what the run.in beside them says (:func:`~trajmodes.io.trajectories.gpumd.read_gpumd_run_in`)."""
+    folder = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    stem, suffix = GPUMD_BEAD_DUMP
+    found = _bead_glob(folder, stem, suffix)
+    if not found:
+        raise FileNotFoundError(f"{path}: no GPUMD bead files {stem}K{suffix} in {folder}")
+    paths = tuple(os.path.abspath(q) for q in _contiguous(
+        found, 0, lambda k: os.path.join(folder, f"{stem}{k}{suffix}"), path))
+    run_in = os.path.join(folder, "run.in")
+    if not os.path.isfile(run_in):
+        return BeadFiles("gpumd", paths, temperature_problem=f"no run.in beside {os.path.basename(paths[0])}, so "
+                                                             "neither the temperature nor the bead count is known")
+    run = read_gpumd_run_in(run_in)
+    if run.n_beads is not None and run.n_beads != len(paths):
+        raise TrajectoryFormatError(run_in, f"ensemble {run.ensemble} runs {run.n_beads} beads, but {len(paths)} bead "
+                                            f"files {stem}K{suffix} are beside it", line=run.line,
+                                    fix="copy the file of every bead of the run into the folder (or the run.in of "
+                                        "this run beside them)")
+    return BeadFiles("gpumd", paths, 0, None, run.path, run.temperature, run.n_beads, run.md_timestep,
+                     temperature_problem=None if run.problem is None else f"run.in: {run.problem}",
+                     stated_frames=run.frames or None)
+
+
 def path_integral_files(path) -> BeadFiles | None:
     """The bead files of the path-integral run that the file ``path`` belongs to (:func:`find_beads`), or None where
-    it is the file of an ordinary run: an i-PI bead file is always one; a LAMMPS dump only where an input or log
-    beside it runs ``fix pimd`` and dumps to files of its name."""
+    it is the file of an ordinary run: an i-PI bead file and GPUMD's ``beads_dump_K.xyz`` (or a folder holding them)
+    are always one; a LAMMPS dump only where an input or log beside it runs ``fix pimd`` and dumps to files of its
+    name."""
     path = os.fspath(path)
+    if is_gpumd_beads(path):
+        return _gpumd_beads(path)
     if not os.path.isfile(path):
         return None
     fmt = sniff(path)
@@ -225,7 +264,8 @@ def find_beads(path) -> BeadFiles:
     ----------
     path : str or os.PathLike
         One bead's file (i-PI ``sim.pos_0.xyz``, or its forces or velocities file, or the centroid ``sim.xc.xyz``;
-        a LAMMPS dump ``dump.pimd.1``), or i-PI's output prefix (``sim``, with its folder).
+        a LAMMPS dump ``dump.pimd.1``; GPUMD's ``beads_dump_0.xyz``), i-PI's output prefix (``sim``, with its
+        folder) or the folder of GPUMD's bead files.
 
     Returns
     -------
@@ -240,6 +280,8 @@ def find_beads(path) -> BeadFiles:
         No file at ``path`` and no i-PI files of that prefix.
     """
     path = os.fspath(path)
+    if is_gpumd_beads(path):
+        return _gpumd_beads(path)
     if not os.path.isfile(path):
         hits = sorted(glob.glob(glob.escape(path) + ".*_*.xyz*"), key=lambda h: (".pos_" not in h, h))
         if not hits:
@@ -250,8 +292,9 @@ def find_beads(path) -> BeadFiles:
         return _ipi_beads(path)
     if fmt == "lammps":
         return _lammps_beads(path)
-    raise TrajectoryFormatError(path, f"a {fmt} file, not a bead of an i-PI or LAMMPS path-integral run",
-                                fix="give an i-PI PREFIX.pos_K.xyz file or a LAMMPS fix pimd dump")
+    raise TrajectoryFormatError(path, f"a {fmt} file, not a bead of an i-PI, LAMMPS or GPUMD path-integral run",
+                                fix="give an i-PI PREFIX.pos_K.xyz file, a LAMMPS fix pimd dump or GPUMD's "
+                                    "beads_dump_K.xyz")
 
 
 # ------------------------------------------------------------------------------------------------- the sources
@@ -305,6 +348,9 @@ class BeadSource:
             elif not np.array_equal(s.steps, first.steps):
                 k = int(np.flatnonzero(s.steps != first.steps)[0])
                 why = f"frame {k} is step {int(s.steps[k])}, bead 0's is step {int(first.steps[k])}"
+            elif not np.allclose(s.times, first.times, rtol=1e-9, atol=1e-12):
+                k = int(np.flatnonzero(~np.isclose(s.times, first.times, rtol=1e-9, atol=1e-12))[0])
+                why = f"frame {k} is at {s.times[k]:.8g} ps, bead 0's at {first.times[k]:.8g} ps"
             elif not np.array_equal(s.species, first.species):
                 why = "other species than bead 0"
             if why is not None:
@@ -495,8 +541,9 @@ class RingPolymerRun:
     def require_temperature(self, what: str = "this") -> float:
         """The run's temperature, K; refuses, saying what to give, where it is unknown."""
         if self.temperature is None:
-            where = f" ({self.files.input} states none)" if self.files is not None and self.files.input else \
-                " (no input of the run found beside the files)"
+            where = f" ({self.files.temperature_problem})" if self.files is not None and \
+                self.files.temperature_problem else f" ({self.files.input} states none)" if self.files is not None \
+                and self.files.input else " (no input of the run found beside the files)"
             raise ValueError(f"{what} needs the temperature of the path-integral run, which is unknown{where}: give "
                              "temperature=<K> to read_beads (--temperature)")
         return self.temperature
@@ -550,24 +597,30 @@ def _temperature_of(files: BeadFiles | None, given: float | None) -> tuple[float
 def read_beads(paths_or_prefix, reference=None, temperature: float | None = None, *, md_timestep: float | None = None,
                frame_interval: float | None = None, chunk_frames: int | None = None, species=None, masses=None,
                units: str | None = None, centroid: bool = True) -> RingPolymerRun:
-    """Open a path-integral run (i-PI or LAMMPS ``fix pimd/langevin``) lazily, as a :class:`RingPolymerRun`.
+    """Open a path-integral run (i-PI, LAMMPS ``fix pimd/langevin`` or GPUMD ``ensemble pimd|rpmd|trpmd`` with
+    ``dump_beads``) lazily, as a :class:`RingPolymerRun`.
 
     Parameters
     ----------
-    paths_or_prefix : str, path, or sequence of paths
-        One bead's file or i-PI's output prefix (the others found by :func:`find_beads`), or every bead's file in
-        bead order.
+    paths_or_prefix : str, path, BeadFiles, or sequence of paths
+        One bead's file, i-PI's output prefix or the folder of GPUMD's bead files (the others found by
+        :func:`find_beads`), the :class:`BeadFiles` that :func:`find_beads` found (not searched again), or every
+        bead's file in bead order.
     reference : optional
         The reference crystal of every bead, the pooled samples and the centroid (as :func:`trajmodes.read`'s).
     temperature : float, optional
         K; default the temperature the run's input states (i-PI's ``<ensemble><temperature>``, LAMMPS' ``fix
-        pimd/langevin ... temp T``). A value that contradicts the input's is refused.
+        pimd/langevin ... temp T``, GPUMD's ``ensemble pimd P T1 T2 ...`` with T1 = T2, or for ``rpmd``/``trpmd`` T2
+        of the ``pimd`` line before). A value that contradicts the input's is refused; where the input states none
+        (no run.in, a temperature ramp) the value given is taken.
     md_timestep, frame_interval : float, optional
         ps, for files that do not say (as :func:`trajmodes.read`'s).
     chunk_frames : int, optional
         Frames per read task (each task reads every bead of its frames).
     species, masses, units : optional
-        For LAMMPS dumps, as :func:`trajmodes.read`'s (default: the input's ``mass`` commands and ``units``).
+        For LAMMPS dumps, as :func:`trajmodes.read`'s (default: the input's ``mass`` commands and ``units``). GPUMD's
+        beads take the masses of model.xyz's ``mass`` column where it has one (else the species' standard atomic
+        weights, as GPUMD does); their units are fixed (A, A/fs, eV/A, fs: converted to A/ps and ps).
     centroid : bool
         Read i-PI's centroid file ``PREFIX.xc.xyz`` for the centroid positions where there is one (else they are the
         beads' average).
@@ -579,12 +632,16 @@ def read_beads(paths_or_prefix, reference=None, temperature: float | None = None
     Raises
     ------
     trajmodes.errors.TrajectoryFormatError
-        A missing bead; beads with other atom counts, frame counts, steps or species; a bead count the input states
-        otherwise.
+        A missing bead; beads with other atom counts, frame counts, steps, times or species; a bead count the input
+        states otherwise; GPUMD bead files with more frames than run.in's runs write (files appended to by an earlier
+        run).
     """
     from trajmodes.trajectory.reading import read
-    given = not isinstance(paths_or_prefix, (str, os.PathLike))
-    if given:
+    given = not isinstance(paths_or_prefix, (str, os.PathLike, BeadFiles))
+    if isinstance(paths_or_prefix, BeadFiles):
+        files = paths_or_prefix
+        paths = list(files.paths)
+    elif given:
         paths = [os.fspath(p) for p in paths_or_prefix]
         if not paths:
             raise ValueError("read_beads: no bead files given")
@@ -605,11 +662,47 @@ def read_beads(paths_or_prefix, reference=None, temperature: float | None = None
             options["md_timestep"] = files.md_timestep
         options.update(species=species, masses=masses if masses is not None else files.masses,
                        units=units if units is not None else files.units)
+    elif files is not None and files.kind == "gpumd":
+        if units is not None:
+            raise ValueError(f"{paths[0]}: GPUMD's bead files are in A, A/fs, eV/A and fs (converted on reading); "
+                             "units= does not apply")
+        options.update(species=species, masses=masses)
     elif species is not None or masses is not None or units is not None:
         options.update(species=species, masses=masses, units=units)
-    beads = [read(p, **options) for p in paths]
+    if files is not None and files.kind == "gpumd":
+        beads = _gpumd_read(files, paths, read, options, masses)
+    else:
+        beads = [read(p, **options) for p in paths]
     xc = None
     if centroid and files is not None and files.centroid is not None:
         xc = open_source(files.centroid, md_timestep=options["md_timestep"], frame_interval=frame_interval)
     return RingPolymerRun(beads, temperature=t, temperature_from=said, files=files, centroid=xc, reference=reference,
                           chunk_frames=chunk_frames)
+
+
+def _gpumd_read(files: BeadFiles, paths: list, read, options: dict, masses) -> list:
+    """GPUMD's bead files read (``Time=`` in fs, velocities in A/fs: the XYZ reader knows them), with model.xyz's
+    masses and the frame count checked against run.in's."""
+    beads = []
+    for p in paths:
+        try:
+            beads.append(read(p, **options))
+        except TrajectoryFormatError as exc:
+            if "have the same time" not in exc.what and "time goes back" not in exc.what:
+                raise
+            raise TrajectoryFormatError(exc.path, exc.what, frame=exc.frame, line=exc.line,
+                                        fix="GPUMD opens beads_dump_K.xyz for appending: a second run in the folder "
+                                            "adds its frames to the first's. Keep the frames of one run (remove the "
+                                            "bead files before running GPUMD again)") from None
+    first = beads[0]
+    if files.stated_frames is not None and first.n_frames > files.stated_frames:
+        raise TrajectoryFormatError(paths[0], f"{first.n_frames} frames, but the runs with dump_beads of "
+                                              f"{files.input} write {files.stated_frames}",
+                                    fix="GPUMD opens beads_dump_K.xyz for appending: an earlier run in the folder "
+                                        "left its frames in them. Keep the frames of this run (remove the bead files "
+                                        "before running GPUMD again)")
+    m = None if masses is not None else gpumd_model_masses(os.path.dirname(paths[0]), first.n_atoms, first.species)
+    if m is not None:
+        for b in beads:
+            b.source.masses = b.masses = m
+    return beads

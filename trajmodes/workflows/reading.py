@@ -21,9 +21,10 @@ def read_run(files, *, reference=None, **options):
 
 
 def read_path_integral_run(file, *, reference=None, temperature=None, **options):
-    """The path-integral run that ``file`` belongs to (one bead's file of an i-PI or LAMMPS ``fix pimd`` run,
-    :func:`~trajmodes.trajectory.beads.path_integral_files`) as a :class:`~trajmodes.trajectory.beads.RingPolymerRun`
-    (:func:`~trajmodes.trajectory.beads.read_beads` with ``reference``, ``temperature`` K and the read ``options``:
+    """The path-integral run that ``file`` belongs to (one bead's file of an i-PI, LAMMPS ``fix pimd`` or GPUMD run,
+    or the folder of GPUMD's bead files: :func:`~trajmodes.trajectory.beads.path_integral_files`) as a
+    :class:`~trajmodes.trajectory.beads.RingPolymerRun` (:func:`~trajmodes.trajectory.beads.read_beads` of the bead
+    files found, not searched again, with ``reference``, ``temperature`` K and the read ``options``:
     ``md_timestep``, ``frame_interval``, ``chunk_frames``, ``species``, ``masses``, ``units``), measured from the
     run's time average without a ``reference``; None where ``file`` is the file of an ordinary run or of a run of one
     bead (classical: its velocities measure its temperature)."""
@@ -36,7 +37,7 @@ def read_path_integral_run(file, *, reference=None, temperature=None, **options)
     if files is None or files.n_beads == 1:           # one bead: a classical run (i-PI's nbeads 1), read as any
         return None
     keep = ("md_timestep", "frame_interval", "chunk_frames", "species", "masses", "units")
-    return read_beads(file, reference="average" if reference is None else reference, temperature=temperature,
+    return read_beads(files, reference="average" if reference is None else reference, temperature=temperature,
                       **{k: v for k, v in options.items() if k in keep and v is not None})
 
 

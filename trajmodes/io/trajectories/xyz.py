@@ -29,6 +29,7 @@ from trajmodes.io.filesystem import (byte_order_mark_error, contiguous_runs, is_
 from trajmodes.io.trajectories.base import (FRAME_FIELDS, FrameSource, empty_frames, nonpositive_masses,
                                             pressure_from_tensor, refuse_lammps_options, refuse_several_files,
                                             take_frame_fields, wanted_frame_fields)
+from trajmodes.io.trajectories.gpumd import GPUMD_TIME_PS, is_bead_dump
 from trajmodes.io.trajectories.xyz_format import (ASE_STRESS, CP2K_COMMENT, CP2K_STEP, CP2K_TIME, ENERGY,
                                                   LAMMPS_ENERGY, LAMMPS_PRESSURE, LATTICE, PBC, PLAIN_PROPERTIES,
                                                   PROPERTIES, ROW_STATUS, STEP, STRESS, TIME, TYPES, VIRIAL, WIDTH,
@@ -598,7 +599,8 @@ class XYZSource(FrameSource):
 
     def _stated_units(self, kv: dict, line: int) -> None:
         """The unit style (``units=real``: a LAMMPS unit style), the time unit of ``time=`` and the velocity unit
-        where the comment line states them (CP2K's comment: fs), applied to the conversion (times in ps, velocities
+        where the comment line states them (CP2K's comment: fs; GPUMD's ``dump_beads`` files: fs and A/fs,
+        :func:`~trajmodes.io.trajectories.gpumd.is_bead_dump`), applied to the conversion (times in ps, velocities
         in A/ps). A velocity unit stated alone (``velocity_unit=A/fs``) says nothing of ``time=``: its unit stays the
         style's, and the velocities are checked against the frames' displacements over those times."""
         self._stated_style(kv, line)
@@ -609,6 +611,8 @@ class XYZSource(FrameSource):
                                         fix="write time_unit=fs (or ps, ns) on the comment lines") from None
         if t is None and self._cp2k:
             t, v, said = 1e-3, None, "CP2K's 'time =' (fs)"
+        elif t is None and v is None and is_bead_dump(self.path, self._comment0):
+            t, v, said = GPUMD_TIME_PS, GPUMD_TIME_PS, "GPUMD's dump_beads: Time= in fs, velocities in A/fs"
         given = self._time_unit
         if given is not None and (t, v) != (None, None) and (t or v) != given[0]:
             raise TrajectoryFormatError(self.path, f"the comment line states {said}, but {given[2]}", frame=0,
