@@ -221,10 +221,10 @@ def test_options_of_every_format():
     read = {f.name: format_options(f.name) for f in FORMATS}
     write = {f.name: format_options(f.name, "write") for f in FORMATS}
     assert read == {"tdep": ("supercell",), "shengbte": ("supercell",), "phonopy": ("born", "symprec"),
-                    "phono3py": ("fc2_filename", "fc3_filename"), "netcdf": (), "gpumd": ("primitive",),
+                    "phono3py": ("fc2_filename", "fc3_filename"), "netcdf": ("member",), "gpumd": ("primitive",),
                     "hiphive": ("supercell",)}
     assert write == {"tdep": ("source", "tol"), "shengbte": ("source", "tol", "mesh", "temperature"),
-                     "phonopy": ("fc_format",), "phono3py": ("compression",), "netcdf": ("attrs",),
+                     "phonopy": ("fc_format",), "phono3py": ("compression",), "netcdf": ("attrs", "members"),
                      "gpumd": ("source", "path", "heat_current_order"), "hiphive": ()}
 
 
@@ -238,7 +238,7 @@ def test_an_option_the_format_does_not_take_is_refused(tmp_path):
         ForceConstants.read(EXAMPLES / "fc" / "cu_eam", supercell=3)
     assert isinstance(err.value, TypeError) and isinstance(err.value, ValueError)
     with pytest.raises(TypeError, match=r"reading trajmodes netCDF force constants \(format 'netcdf'\) takes no "
-                                        r"option 'supercell', 'born': it takes none"):
+                                        r"option 'supercell', 'born': its options are member"):
         ForceConstants.read(tmp_path / "fc.nc", "netcdf", supercell=3, born=None)
     with pytest.raises(ValueError, match=r"writing TDEP force constants \(format 'tdep'\) takes no option "
                                          r"'mesh': its options are source, tol"):

@@ -29,6 +29,16 @@ def add_allow_unstable(parser) -> None:
                              "sums (default: refuse, saying how many, the lowest and where)")
 
 
+def add_committee_option(parser) -> None:
+    """``--no-committee`` of ``trajmodes anharmonic``: without it, the committee's error bar from the members'
+    constants that ``trajmodes fit`` wrote into the file (``three_phonon(members=)``)."""
+    parser.add_argument("--no-committee", dest="no_committee", action="store_true",
+                        help="the fitted constants alone: without it, where FC_PATH holds the constants of the members "
+                             "of a committee of learned potentials (trajmodes fit of a run with one writes them into "
+                             "fc.nc), the same calculation for every member (M more) and their standard deviation as "
+                             "the committee's error bar of the widths, shifts and kappa")
+
+
 def _phono3py_settings(args) -> dict:
     """The Anharmonic keywords of :func:`add_phono3py_options` that differ from the defaults (an ``args`` without
     them, from a parser that does not add them, gives none)."""
@@ -48,7 +58,7 @@ def cmd_anharmonic(args, out) -> int:
     import numpy as np
     from trajmodes.plots import plot_three_phonon
     from trajmodes.workflows.anharmonic import three_phonon
-    from trajmodes.workflows.fit import fitted_temperature
+    from trajmodes.workflows.fit import fitted_temperature, load_committee
     from trajmodes.workflows.outputs import provenance, write_dataset
     from trajmodes.workflows.reading import load_force_constants
     t0 = time.perf_counter()
@@ -82,15 +92,22 @@ def cmd_anharmonic(args, out) -> int:
     fitted_at = fitted_temperature(args.fc)
     what = ("three-phonon collision matrix" if lbte else "three-phonon self-energies")
     import sys
+    members = [] if getattr(args, "no_committee", False) else load_committee(args.fc)
     print(f"{what} on the {mesh} mesh ({method}, {args.occupation} occupations"
           f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
           f"{'LBTE' if lbte else 'RTA'} conductivity ...", file=sys.stderr, flush=True)
+    if members:
+        print(f"{args.fc} holds the constants of a committee of {len(members)} learned potentials' members: the same "
+              f"calculation for each, {len(members)} more (about {len(members) + 1} times the time of one; "
+              "--no-committee skips them), for the committee's error bar of the widths, shifts and kappa",
+              file=sys.stderr, flush=True)
     result = three_phonon(fc, args.mesh, T, args.occupation, args.smearing, kappa=True, method=args.method,
                           isotopes=True if args.isotopes else None, four_phonon=four,
                           four_phonon_sample=getattr(args, "four_phonon_sample", None),
                           four_phonon_seed=getattr(args, "seed", None),
                           coherences=bool(getattr(args, "coherences", False)),
-                          static_shift=fitted_at is not None and not lbte, progress=step, **settings)
+                          static_shift=fitted_at is not None and not lbte, progress=step,
+                          members=members or None, **settings)
     an, ds = result.anharmonic, result.dataset
     if fitted_at is not None:
         ds.attrs.update(constants="effective", fitted_temperature=fitted_at)
@@ -100,7 +117,8 @@ def cmd_anharmonic(args, out) -> int:
                                       four_phonon_sample=getattr(args, "four_phonon_sample", None),
                                       seed=getattr(args, "seed", None),
                                       sigma_cutoff=an.sigma_cutoff,
-                                      coherences=bool(getattr(args, "coherences", False))))
+                                      coherences=bool(getattr(args, "coherences", False)),
+                                      committee_members=len(members)))
     written = [write_dataset(ds, os.path.join(args.output, "anharmonic.nc"), out, prov)]
     fig = os.path.join(args.output, f"anharmonic.{args.plot_format}")
     pr = fc.primitive
@@ -116,21 +134,7 @@ def cmd_anharmonic(args, out) -> int:
                      "of the sums (--allow-unstable): these are not the crystal's widths, shifts or conductivity")
     f = ds["frequency_harmonic"].values
     ok = f > an.interaction.cutoff_frequency
-    if lbte:
-        lines.append(f"{'T (K)':>8} {'kappa_xx':>10} {'kappa_yy':>10} {'kappa_zz':>10}  W/(m K) (LBTE)   "
-                     f"RTA kappa_xx   median FWHM (THz)")
-    else:
-        lines.append(f"{'T (K)':>8} {'kappa_xx':>10} {'kappa_yy':>10} {'kappa_zz':>10}  W/(m K) (RTA)   "
-                     f"median FWHM (THz)   median shift (THz)")
-    for i, t in enumerate(T):
-        k = ds["kappa"].values[i]
-        lw = ds["linewidth"].values[i][ok]
-        row = f"{t:8.1f} {k[0, 0]:10.3f} {k[1, 1]:10.3f} {k[2, 2]:10.3f}  "
-        if lbte:
-            lines.append(row + f"{'':16} {ds['kappa_rta'].values[i][0, 0]:12.3f} {np.median(lw):16.5f}")
-        else:
-            sh = ds["frequency_shift"].values[i][ok]
-            lines.append(row + f"{'':15} {np.median(lw):12.5f}{'':8}{np.median(sh):+12.5f}")
+    lines += _summary_rows(ds, T, ok, lbte)
     if "frequency_shift_dynamic" in ds:
         dyn = ", ".join(f"{np.median(ds['frequency_shift_dynamic'].values[i][ok]):+.5f}" for i in range(len(T)))
         lines.append(f"note: {args.fc} holds effective constants fitted at {fitted_at:.0f} K (trajmodes fit): they "
@@ -151,6 +155,52 @@ def cmd_anharmonic(args, out) -> int:
 
 #: a diagonal component of kappa is flagged when this share of the modes of the mesh carries half of it
 CONCENTRATED_MODES = 0.01
+
+
+def _summary_rows(ds, T, ok, lbte: bool) -> list[str]:
+    """The table of ``trajmodes anharmonic``: kappa's diagonal and the median FWHM (and shift) of the modes ``ok``
+    at every temperature ``T``; where the dataset holds a committee's error bar (``three_phonon(members=)``), each
+    value with its ``+-`` and a line that says what it is."""
+    import numpy as np
+    M = int(ds.attrs.get("committee_members", 0)) if "kappa_committee_err" in ds else 0
+    lines = []
+    if not M:
+        if lbte:
+            lines.append(f"{'T (K)':>8} {'kappa_xx':>10} {'kappa_yy':>10} {'kappa_zz':>10}  W/(m K) (LBTE)   "
+                         f"RTA kappa_xx   median FWHM (THz)")
+        else:
+            lines.append(f"{'T (K)':>8} {'kappa_xx':>10} {'kappa_yy':>10} {'kappa_zz':>10}  W/(m K) (RTA)   "
+                         f"median FWHM (THz)   median shift (THz)")
+        for i, t in enumerate(T):
+            k = ds["kappa"].values[i]
+            lw = ds["linewidth"].values[i][ok]
+            row = f"{t:8.1f} {k[0, 0]:10.3f} {k[1, 1]:10.3f} {k[2, 2]:10.3f}  "
+            if lbte:
+                lines.append(row + f"{'':16} {ds['kappa_rta'].values[i][0, 0]:12.3f} {np.median(lw):16.5f}")
+            else:
+                sh = ds["frequency_shift"].values[i][ok]
+                lines.append(row + f"{'':15} {np.median(lw):12.5f}{'':8}{np.median(sh):+12.5f}")
+        return lines
+
+    def median(name, i):
+        return float(np.median(ds[name].values[i][ok]))
+    head = f"{'T (K)':>8} " + " ".join(f"{'kappa_' + c + c:>10}{'':11}" for c in "xyz")
+    lines.append(head + f"  W/(m K) ({'LBTE' if lbte else 'RTA'}; +- the committee's error bar, {M} members)")
+    lines.append((f"{'':8} " + (f"{'RTA kappa_xx':>12}   " if lbte else "")
+                  + f"{'median FWHM (THz)':>17}{'':13}" + ("" if lbte else f"{'median shift (THz)':>18}")).rstrip())
+    for i, t in enumerate(T):
+        k, e = ds["kappa"].values[i], ds["kappa_committee_err"].values[i]
+        lines.append((f"{t:8.1f} " + " ".join(f"{k[c, c]:10.3f} +- {e[c, c]:<7.3f}" for c in range(3))).rstrip())
+        row = f"{'':8} " + (f"{ds['kappa_rta'].values[i][0, 0]:12.3f}   " if lbte else "")
+        row += f"{median('linewidth', i):17.5f} +- {median('linewidth_committee_err', i):<9.5f}"
+        if not lbte:
+            row += f"{median('frequency_shift', i):+18.5f} +- {median('frequency_shift_committee_err', i):<9.5f}"
+        lines.append(row.rstrip())
+    lines.append(f"+-: the committee's error bar, the standard deviation (ddof 1) over the {M} members' constants "
+                 "fitted to the same frames (the learned potential's own uncertainty, which more MD does not shrink; "
+                 "kappa_committee_err, linewidth_committee_err, frequency_shift_committee_err); beside a median, the "
+                 "median over the modes of each mode's")
+    return lines
 
 
 def kappa_concentration_lines(ds) -> list[str]:

@@ -36,13 +36,14 @@ PROGRESS_INTERVAL = 2.0
 
 
 #: --temperature of fit and run: a path-integral run's, where its input does not say
-PI_TEMPERATURE_HELP = ("K: the temperature of a path-integral run whose input (i-PI XML, LAMMPS input) is not beside "
-                       "its bead files (default: the input's; its beads' velocities sample P times it)")
+PI_TEMPERATURE_HELP = ("K: the temperature of a path-integral run whose input (i-PI XML, LAMMPS input, GPUMD run.in) "
+                       "is not beside its bead files (default: the input's; its beads' velocities sample P times it)")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     """The parser and its subcommand parsers by name."""
-    from trajmodes.cli.anharmonic import add_allow_unstable, add_phono3py_options, cmd_anharmonic, cmd_compare
+    from trajmodes.cli.anharmonic import (add_allow_unstable, add_committee_option, add_phono3py_options,
+                                          cmd_anharmonic, cmd_compare)
     from trajmodes.cli.lattice_dynamics import cmd_eam, cmd_phonons
     from trajmodes.cli.modes import add_project_qpoints, cmd_lifetimes, cmd_project
     from trajmodes.cli.quasiharmonic import cmd_qha
@@ -128,7 +129,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="a committee of learned potentials (extended XYZ forces_committee or forces_0, forces_1, "
                          "... columns): auto (default) fits every member in the same pass where the files carry one "
                          "and prints the members' spread of the frequencies as a second error bar beside the "
-                         "sampling one; yes requires one; no fits the forces alone")
+                         "sampling one, and writes every member's constants into fc.nc (trajmodes anharmonic gives "
+                         "their spread of the widths, shifts and kappa); yes requires one; no fits the forces alone")
     pf.add_argument("-o", "--output", default="trajmodes-fit", help="output folder (default trajmodes-fit): fc.nc, "
                                                                     "fc.scores.nc and the dispersion fc.png")
     pf.add_argument("--compare", help="0 K force constants to plot against: phonopy folder/file or trajmodes .nc")
@@ -233,6 +235,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                          "Mauri 2019) from the same widths, beside its populations' (RTA) term")
     add_phono3py_options(pa)
     add_allow_unstable(pa)
+    add_committee_option(pa)
     pa.add_argument("-o", "--output", default="trajmodes-anharmonic", help="output folder (default "
                                                                             "trajmodes-anharmonic): anharmonic.nc and "
                                                                             "the figure anharmonic.png")

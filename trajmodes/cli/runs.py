@@ -293,7 +293,8 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
                                    frames=int(est.scores_.n_frames), compare=compare),
                       temperature=res.temperature)
     target = stem + ".nc"
-    fc.write(out(target), format="netcdf", attrs=prov)
+    members = est.committee_force_constants_       # a committee's members beside the constants (trajmodes anharmonic)
+    fc.write(out(target), format="netcdf", attrs=prov, members=members)
     scores = write_dataset(est.scores_, stem + ".scores.nc", out, prov)
     cutoffs = None
     if res.convergence is not None:
@@ -327,6 +328,10 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
                                                settings.get("cutoff3"), n_beads=beads), label=label,
                                reference_label=_reference_label(compare, res.reference_imaginary))
     lines.append(f"wrote {target}, {scores}, " + (f"{cutoffs}, " if cutoffs else "") + fig)
+    if members is not None:
+        lines.append(f"{target} holds every committee member's constants too ({len(members)} members; "
+                     + ("fc2, fc3" + (", fc4" if fc.fc4 is not None else "") + "): `trajmodes anharmonic` gives their "
+                        "spread of the widths, shifts and kappa" if fc.fc3 is not None else "fc2)"))
     print("\n".join(lines))
     _print_frequency_errors(res, fitted or trajs, static=reference_fc)
 

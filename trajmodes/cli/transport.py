@@ -173,7 +173,7 @@ def _fit_own_constants(traj, args, out):
     fit, est, resamples = own.fit, own.fit.estimator, own.resamples
     prov = provenance(list(args.files), {"cutoff2": float(est.cutoff2), "cutoff3": float(args.cutoff3),
                                          "cutoff4": args.cutoff4}, temperature=fit.temperature)
-    fit.force_constants.write(out(os.path.join(args.output, "fc.nc")), "netcdf", attrs=prov)
+    fit.force_constants.write(out(os.path.join(args.output, "fc.nc")), "netcdf", attrs=prov, members=own.members)
     print(f"the run's own constants: r2 = {float(est.cutoff2):.4g} A (from the data), r3 = {args.cutoff3:g} A, "
           f"{int(est.scores_.n_frames)} frames; written to {os.path.join(args.output, 'fc.nc')}")
     if own.members is not None:

@@ -513,7 +513,8 @@ class ForceConstants:
             - phonopy: ``born`` (a BORN file, or False to leave the Born charges out), ``symprec``;
             - phono3py: ``fc2_filename``, ``fc3_filename``;
             - gpumd: ``primitive`` (a Crystal or a POSCAR; default ``POSCAR`` beside the files, or spglib's);
-            - netcdf: none.
+            - netcdf: ``member``, the index of a committee member whose constants the file holds beside the fit's
+              (``trajmodes fit`` of a run with a committee of learned potentials); default the fit's own.
 
         Raises
         ------
@@ -543,7 +544,8 @@ class ForceConstants:
         **options
             The format writer's options (:func:`~trajmodes.forceconstants.formats.format_options` with ``"write"``):
 
-            - netcdf: ``attrs``, the provenance attributes of the file;
+            - netcdf: ``attrs``, the provenance attributes of the file; ``members``, the constants of every member of
+              a committee of learned potentials fitted to the same frames (a ``committee`` group of the file);
             - phonopy: ``fc_format`` (``"text"``: ``FORCE_CONSTANTS``, ``"hdf5"``: ``fc2.hdf5``);
             - phono3py: ``compression`` of the hdf5 files (default ``"gzip"``);
             - tdep: ``source``, named in the headers; ``tol``;

@@ -20,7 +20,7 @@ class ThreePhonon:
 def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum", smearing: float | str | None = None,
                  kappa: bool = True, method: str = "rta", isotopes=None, four_phonon: float | str | None = None,
                  four_phonon_sample=None, four_phonon_seed: int | None = None, coherences: bool = False,
-                 static_shift: bool = False, progress=None, **options):
+                 static_shift: bool = False, progress=None, members=None, **options):
     """Three-phonon linewidths, lifetimes and shifts of every irreducible q of ``mesh``, with the conductivity
     (``kappa``; ``method`` "rta" or "lbte", the latter without shifts): what ``trajmodes anharmonic`` computes.
     ``force_constants`` carry fc3; ``mesh`` is n, (n1, n2, n3) or a
@@ -40,13 +40,87 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
     ``options`` also take ``allow_unstable`` (constants with imaginary modes are refused without it).
     ``progress``: a callable that turns the label of each step (the phonons of the mesh, the sums over its triplets,
     the conductivity) into a context manager around it (the command line's step lines); default silent.
-    Returns :class:`ThreePhonon`: the calculator and its dataset."""
+
+    ``members``: the constants of every member of a committee of learned potentials fitted to the same frames as
+    ``force_constants`` (a list of M >= 2 :class:`~trajmodes.ForceConstants` with fc3, and fc4 with ``four_phonon``:
+    ``EffectiveForceConstants.committee_force_constants_``, or ``load_committee`` of the file ``trajmodes fit``
+    wrote, :func:`trajmodes.workflows.fit.load_committee`). Each member gets the same calculation (mesh, temperatures,
+    occupations, smearing and options; its own harmonic phonons, so a full three-phonon calculation per member: M + 1
+    in all, each step named by its member), and the dataset the committee's error bar of what was computed: the
+    standard deviation (ddof 1) over the members,
+    sigma_X = [sum_m (X_m - mean X)^2 / (M - 1)]^(1/2): ``linewidth_committee_err`` (temperature, q, branch) THz of the
+    FWHM, ``frequency_shift_committee_err`` (temperature, q, branch) THz of the bubble shift (where shifts are
+    computed: not with "lbte"), ``kappa_committee_err`` (temperature, cartesian, cartesian2) W/(m K) (with ``kappa``),
+    with ``kappa_members`` (member, temperature, cartesian, cartesian2) W/(m K), each member's conductivity; the
+    attribute ``committee_members`` = M on them and on the dataset. The members' coherences, static shifts and
+    lineshapes are not computed.
+
+    Returns :class:`ThreePhonon`: the calculator and its dataset.
+
+    Raises
+    ------
+    ValueError
+        ``coherences`` without ``kappa``; ``members`` that are fewer than 2, lack fc3 (or fc4 with ``four_phonon``),
+        or whose mesh differs (another crystal); a member's calculation that fails (an unstable member without
+        ``allow_unstable``), named by its number.
+    """
     import contextlib
-    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
-    from trajmodes.lattice.qpoints import parse_mesh
     if coherences and not kappa:
         raise ValueError("coherences=True is a part of the conductivity: leave kappa=True")
     step = progress if progress is not None else (lambda label: contextlib.nullcontext())
+    members = None if members is None else list(members)
+    if members is not None:
+        _check_members(members, four_phonon)
+    run = dict(mesh=mesh, temperatures=temperatures, occupation=occupation, smearing=smearing, kappa=kappa,
+               method=method, isotopes=isotopes, four_phonon=four_phonon, four_phonon_sample=four_phonon_sample,
+               four_phonon_seed=four_phonon_seed, options=options)
+    an, ds = _calculate(force_constants, step=step, static_shift=static_shift, **run)
+    if coherences:
+        w = an.wigner_conductivity(ds["gamma"].transpose("temperature", "q", "branch").values,
+                                   ds["grid_point"].values)
+        dims = ("temperature", "cartesian", "cartesian2")
+        ds["kappa_populations"] = (dims, w.kappa_p, {"units": "W/(m K)", "long_name": "populations' conductivity "
+                                                     "(Wigner transport equation, RTA)"})
+        ds["kappa_coherences"] = (dims, w.kappa_c, {"units": "W/(m K)", "long_name": "coherences' conductivity "
+                                                    "(Wigner transport equation; Simoncelli, Marzari and Mauri, "
+                                                    "Nat. Phys. 15, 809 (2019))"})
+    if members is not None:
+        done = []
+        for i, fc in enumerate(members):
+            def member_step(label, i=i):
+                return step(f"committee member {i + 1} of {len(members)}: {label}")
+            try:
+                done.append(_calculate(fc, step=member_step, static_shift=False, **run)[1])
+            except ValueError as exc:
+                raise ValueError(f"committee member {i + 1} of {len(members)}: {exc}") from exc
+        _with_committee(ds, done)
+    return ThreePhonon(an, ds)
+
+
+#: the quantities of :func:`three_phonon` whose committee error bar it gives, where it computes them
+_SPREADS = {"linewidth": "FWHM (linewidth)", "frequency_shift": "bubble frequency shift",
+                     "kappa": "lattice thermal conductivity"}
+
+
+def _check_members(members, four_phonon) -> None:
+    """Refuse, before any work, committee ``members`` that make no error bar (:func:`three_phonon`)."""
+    if len(members) < 2:
+        raise ValueError(f"members= takes the constants of every member of a committee (2 or more, for a standard "
+                         f"deviation), not {len(members)}")
+    for i, fc in enumerate(members):
+        if getattr(fc, "fc3", None) is None:
+            raise ValueError(f"committee member {i + 1} of {len(members)} has no third-order constants: fit the "
+                             "committee with a third order (trajmodes fit --cutoff3)")
+        if four_phonon is not None and getattr(fc, "fc4", None) is None:
+            raise ValueError(f"committee member {i + 1} of {len(members)} has no fourth-order constants for "
+                             "four_phonon=: fit the committee with --cutoff4, or leave four-phonon scattering out")
+
+
+def _calculate(force_constants, mesh, temperatures, occupation, smearing, kappa, method, isotopes, four_phonon,
+               four_phonon_sample, four_phonon_seed, options, static_shift, step):
+    """(Anharmonic, dataset) of one set of constants: :func:`three_phonon` without the coherences."""
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+    from trajmodes.lattice.qpoints import parse_mesh
     m = parse_mesh(mesh)
     words = "x".join(map(str, m.tolist())) + " mesh" if m.ndim == 1 else f"grid of the supercell {m.tolist()}"
     with step(f"phonons, symmetry, stability and delta-function weights on the {words}"):
@@ -57,24 +131,38 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
             f"({an.triplet_count():,} triplets)")
     if kappa and method == "lbte":
         with step(f"three-phonon collision matrix {sums} and the LBTE conductivity"):
-            ds = an.thermal_conductivity(method="lbte", **four)
-    else:
-        # Delta(0) from the same interaction strengths as the widths and Delta(nu0): one pass over the triplets
-        with step(f"three-phonon widths and shifts{', Delta(0)' if static_shift else ''} {sums}"
-                  + (", four-phonon widths" if four_phonon is not None else "")):
-            lw = an.linewidths(shifts=True, static_shift=static_shift, **four)
-        if kappa:
-            with step("group velocities, heat capacities and the RTA conductivity"):
-                ds = an.thermal_conductivity(method=method, linewidths=lw)
-        else:
-            ds = lw
-    if coherences:
-        w = an.wigner_conductivity(ds["gamma"].transpose("temperature", "q", "branch").values,
-                                   ds["grid_point"].values)
-        dims = ("temperature", "cartesian", "cartesian2")
-        ds["kappa_populations"] = (dims, w.kappa_p, {"units": "W/(m K)", "long_name": "populations' conductivity "
-                                                     "(Wigner transport equation, RTA)"})
-        ds["kappa_coherences"] = (dims, w.kappa_c, {"units": "W/(m K)", "long_name": "coherences' conductivity "
-                                                    "(Wigner transport equation; Simoncelli, Marzari and Mauri, "
-                                                    "Nat. Phys. 15, 809 (2019))"})
-    return ThreePhonon(an, ds)
+            return an, an.thermal_conductivity(method="lbte", **four)
+    # Delta(0) from the same interaction strengths as the widths and Delta(nu0): one pass over the triplets
+    with step(f"three-phonon widths and shifts{', Delta(0)' if static_shift else ''} {sums}"
+              + (", four-phonon widths" if four_phonon is not None else "")):
+        lw = an.linewidths(shifts=True, static_shift=static_shift, **four)
+    if not kappa:
+        return an, lw
+    with step("group velocities, heat capacities and the RTA conductivity"):
+        return an, an.thermal_conductivity(method=method, linewidths=lw)
+
+
+def _with_committee(ds, members) -> None:
+    """Put into ``ds`` the committee's error bar of its widths, shifts and kappa from the members' datasets
+    ``members`` of the same calculation (:func:`three_phonon`)."""
+    import numpy as np
+    M = len(members)
+    for i, m in enumerate(members):
+        if not np.array_equal(m["grid_point"].values, ds["grid_point"].values):
+            raise ValueError(f"committee member {i + 1} of {M} has other irreducible q-points than the constants "
+                             "(another crystal or symmetry): give the members of the same fit")
+    words = f"committee of {M} members"
+    for name, what in _SPREADS.items():
+        if name not in ds:
+            continue
+        dims = ds[name].dims
+        values = np.stack([m[name].transpose(*dims).values for m in members])
+        ds[f"{name}_committee_err"] = (dims, values.std(axis=0, ddof=1), {
+            "units": ds[name].attrs.get("units", ""), "committee_members": M,
+            "long_name": f"committee error bar of the {what}: standard deviation (ddof 1) over the {words}' force "
+                         "constants (the learned potential's uncertainty; more MD does not shrink it)"})
+        if name == "kappa":
+            ds["kappa_members"] = (("member",) + dims, values, {
+                "units": ds[name].attrs.get("units", ""), "committee_members": M,
+                "long_name": f"the lattice thermal conductivity of each member's force constants ({words})"})
+    ds.attrs["committee_members"] = M

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["FIT_DEFAULTS", "WEIGHT_WORDS", "COMMITTEE_WORDS", "SPHERE_ATOMS", "default_cutoff2", "warn_truncation",
            "FitResult", "LargestDifference",
            "fit_effective", "frequency_error_bars", "frequencies_on", "require_masses", "potential_range_of_runs",
-           "cutoff_report", "fitted_temperature"]
+           "cutoff_report", "fitted_temperature", "committee_size", "load_committee"]
 
 #: the defaults of the fit's settings (the keywords of :func:`fit_effective` besides the cutoffs): ``trajmodes fit``'s
 #: parser offers them, ``trajmodes run`` fits with them; ``symprec`` is the one symmetry tolerance,
@@ -394,3 +394,25 @@ def fitted_temperature(path) -> float | None:
     T = attrs.get("temperature_K")
     fitted = any(k.startswith("setting_cutoff") for k in attrs)
     return float(T) if fitted and T is not None and float(T) > 0 else None
+
+
+def committee_size(path) -> int:
+    """How many committee members' constants the netCDF file ``path`` holds beside its own (``trajmodes fit`` of a
+    run with a committee of learned potentials writes them: ``ForceConstants.write(..., members=)``); 0 for other
+    files and formats."""
+    import xarray as xr
+    if not str(path).endswith(".nc") or not os.path.isfile(path):
+        return 0
+    try:
+        with xr.open_dataset(path) as f:
+            return int(f.attrs.get("committee_members", 0))
+    except (OSError, ValueError):
+        return 0
+
+
+def load_committee(path) -> list:
+    """The constants of every committee member the netCDF file ``path`` holds (:func:`committee_size`), each a
+    :class:`~trajmodes.ForceConstants` with the member's fc2, fc3 and fc4 on the file's crystal
+    (``ForceConstants.read(path, member=m)``); an empty list where it holds none."""
+    from trajmodes.forceconstants.model import ForceConstants
+    return [ForceConstants.read(path, "netcdf", member=m) for m in range(committee_size(path))]

@@ -1,6 +1,7 @@
 """trajmodes' own netCDF4 force-constant files: fc2 in its layout, fc3 compact, fc4 as its quartets, the Born charges
-and dielectric tensor, and an fc2 of a larger supercell for the phonons (a group), with the crystals and the supercell
-map."""
+and dielectric tensor, an fc2 of a larger supercell for the phonons (a group), with the crystals and the supercell
+map; and, where the constants were fitted with a committee of learned potentials, every member's constants (the group
+``committee``: :func:`write_netcdf` ``members=``, read one member at a time with :func:`read_netcdf` ``member=``)."""
 from __future__ import annotations
 
 import os
@@ -13,18 +14,27 @@ from trajmodes.io.filesystem import atomic_write
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.supercell import SupercellMap
 
-__all__ = ["FORMAT", "read_netcdf", "write_netcdf"]
+__all__ = ["FORMAT", "COMMITTEE_GROUP", "read_netcdf", "write_netcdf"]
+
+#: the group of a file that holds a committee's members (dimension ``member``; variables ``fc2``, ``fc3``, ``fc4``),
+#: and the global attribute that counts them
+COMMITTEE_GROUP, COMMITTEE_ATTR = "committee", "committee_members"
 
 
-def read_netcdf(path: str | os.PathLike) -> tuple[dict, str]:
+def read_netcdf(path: str | os.PathLike, member: int | None = None) -> tuple[dict, str]:
     """Read a file written by :func:`write_netcdf`: the keywords of
-    :class:`~trajmodes.forceconstants.model.ForceConstants` and the file to name if they are inconsistent."""
+    :class:`~trajmodes.forceconstants.model.ForceConstants` and the file to name if they are inconsistent.
+
+    ``member`` (0 to M - 1): the constants of that member of the committee the file holds (``ForceConstants.read(path,
+    member=m)``; its global attribute ``committee_members`` says M, absent where it holds none): the file's crystals,
+    map and Born charges with the member's fc2 (compact), fc3 and fc4. Default: the fitted constants themselves."""
     import netCDF4
     if not os.path.exists(path):
         raise FileNotFoundError(f"{os.fspath(path)}: no such file")
     try:
         with netCDF4.Dataset(path) as ds:
-            return _from_dataset(ds, path)
+            data, where = _from_dataset(ds, path)
+            return (data, where) if member is None else (_member(ds, data, member, path), where)
     except OSError as exc:
         raise ForceConstantsFormatError(path, f"netCDF cannot open it ({exc})", fix=DAMAGED) from None
     except (KeyError, IndexError) as exc:
@@ -61,7 +71,53 @@ def _from_dataset(ds, path) -> tuple[dict, str]:
     return data, str(path)
 
 
-def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None) -> None:
+def _member(ds, data: dict, member, path) -> dict:
+    """The keywords ``data`` of the file ``ds`` with the constants of its committee's ``member`` in place of the
+    fitted ones (:func:`read_netcdf`)."""
+    group = ds.groups.get(COMMITTEE_GROUP)
+    n = 0 if group is None else len(group.dimensions["member"])
+    if not n:
+        raise ValueError(f"{os.fspath(path)} holds no committee's members (trajmodes fit writes them where the run "
+                         "carries a committee of learned potentials): read it without member=")
+    if isinstance(member, bool) or not isinstance(member, (int, np.integer)) or not 0 <= member < n:
+        raise ValueError(f"{os.fspath(path)} holds the constants of {n} committee members: member must be 0 to "
+                         f"{n - 1}, not {member!r}")
+    group.set_auto_mask(False)
+    m = int(member)
+    fc4 = data.get("fc4")
+    return dict(data, fc2=np.asarray(group["fc2"][m]),
+                fc3=np.asarray(group["fc3"][m]) if "fc3" in group.variables else None,
+                fc4=None if fc4 is None else (fc4[0], np.asarray(group["fc4"][m])))
+
+
+def _check_members(fc, members) -> list:
+    """``members`` as a list of constants on the supercell of ``fc`` with the same orders and the same fourth-order
+    quartets (:func:`write_netcdf`), or a ValueError that says which member differs and how."""
+    members = list(members)
+    if len(members) < 2:
+        raise ValueError(f"members= takes the constants of every member of a committee (2 or more), not {len(members)}")
+    if getattr(fc, "phonon_fc2", None) is not None:
+        raise ValueError("members= is for the constants of one fit (a committee's members share the file's supercell): "
+                         "these constants carry an fc2 of a larger supercell (phonon_fc2), which the members do not")
+    q4 = getattr(fc, "fc4", None)
+    for i, m in enumerate(members):
+        what = []
+        if m.n_atoms != fc.n_atoms or m.n_prim != fc.n_prim or not np.array_equal(m.p2s, fc.p2s):
+            what.append(f"another supercell ({m.n_atoms} atoms, {m.n_prim} primitive)")
+        if (m.fc3 is None) != (fc.fc3 is None):
+            what.append("fc3 " + ("missing" if m.fc3 is None else "where the constants have none"))
+        m4 = getattr(m, "fc4", None)
+        if (m4 is None) != (q4 is None) or (q4 is not None and not np.array_equal(m4.sites, q4.sites)):
+            what.append("other fourth-order quartets")
+        if (m.born is None) != (fc.born is None):
+            what.append("Born charges " + ("missing" if m.born is None else "where the constants have none"))
+        if what:
+            raise ValueError(f"committee member {i} differs from the constants it is written beside: "
+                             f"{', '.join(what)}; give the members of the same fit (committee_force_constants_)")
+    return members
+
+
+def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None, members=None) -> None:
     """Write force constants as trajmodes' own netCDF4 file (atomic: a failed write leaves no partial file).
 
     fc2 in its layout (``fc2``, eV/A^2); fc3, when set, as variable ``fc3`` (compact
@@ -70,10 +126,20 @@ def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None) -> None
     Born charges and dielectric tensor (``ForceConstants.write`` writes full constants); an fc2 of a larger
     supercell for the phonons (``phonon_fc2``, phono3py's ``--dim-fc2``) as the group ``phonon_fc2``, laid out as the
     file. ``attrs``: global attributes to add (the provenance of :func:`trajmodes.io.provenance.provenance` by default,
-    without inputs or settings)."""
+    without inputs or settings).
+
+    ``members``: the constants of every member of a committee of learned potentials fitted with ``fc`` (the same
+    supercell, orders and quartets: ``EffectiveForceConstants.committee_force_constants_``), written into the group
+    ``committee`` beside them, their constants along a dimension ``member`` (M): ``fc2`` compact (member, prim_atom,
+    atom, 3, 3) eV/A^2, ``fc3`` (member, prim_atom, atom, atom2, 3, 3, 3) eV/A^3 and ``fc4`` (member, quartet,
+    3, 3, 3, 3) eV/A^4 where ``fc`` has them; the global attribute ``committee_members`` = M. Readers of the fitted
+    constants pass the group by; :func:`read_netcdf` ``member=`` reads one member."""
     import netCDF4
     from trajmodes.io.provenance import clean_attrs, provenance
     meta = clean_attrs({**provenance(), **(attrs or {})})
+    if members is not None:
+        members = [m.with_convention(FORMAT.convention) for m in _check_members(fc, members)]
+        meta[COMMITTEE_ATTR] = len(members)
 
     def write(tmp):
         with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
@@ -84,7 +150,33 @@ def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None) -> None
             _write_group(ds, fc)
             if getattr(fc, "phonon_fc2", None) is not None:
                 _write_group(ds.createGroup("phonon_fc2"), fc.phonon_fc2)
+            if members is not None:
+                _write_members(ds, members)
     atomic_write(path, write)
+
+
+def _write_members(ds, members) -> None:
+    """The group ``committee`` of an open file whose root :func:`_write_group` wrote (:func:`write_netcdf`)."""
+    g = ds.createGroup(COMMITTEE_GROUP)
+    g.long_name = (f"the force constants of each of the {len(members)} members of a committee of learned potentials, "
+                   "fitted to the same frames as the file's")
+    g.createDimension("member", len(members))
+    v = g.createVariable("fc2", "f8", ("member", "prim_atom", "atom", "cartesian", "cartesian2"), zlib=True)
+    v.units, v.layout = "eV/A^2", "compact"
+    v[:] = np.stack([m.compact() for m in members])
+    if members[0].fc3 is not None:
+        n = members[0].n_atoms
+        v = g.createVariable("fc3", "f8", ("member", "prim_atom", "atom", "atom2", "cartesian", "cartesian2",
+                                           "cartesian3"), zlib=True, chunksizes=(1, 1, n, n, 3, 3, 3))
+        v.units, v.layout = "eV/A^3", "compact"
+        for i, m in enumerate(members):
+            v[i] = m.fc3
+    if getattr(members[0], "fc4", None) is not None:
+        v = g.createVariable("fc4", "f8", ("member", "quartet", "cartesian", "cartesian2", "cartesian3",
+                                           "cartesian4"), zlib=True)
+        v.units = "eV/A^4"
+        v.long_name = "the blocks of the quartets fc4_sites of the file"
+        v[:] = np.stack([m.fc4.blocks for m in members])
 
 
 def _write_group(ds, fc) -> None:
