@@ -249,7 +249,12 @@ def gpumd_model_masses(folder: str, n_atoms: int, species) -> np.ndarray | None:
                                           f"{np.asarray(species)[bad[0]]}", line=int(bad[0]) + 3,
                                     fix="put the run's own model.xyz beside its bead files")
     lo = cols["mass"][0]
-    try:
-        return np.array([float(r[lo]) for r in rows])
-    except (IndexError, ValueError):
-        raise TrajectoryFormatError(path, "a mass that is no number", fix="give the run's model.xyz") from None
+    masses = np.empty(n)
+    for k, r in enumerate(rows):
+        try:
+            masses[k] = float(r[lo])
+        except (IndexError, ValueError):
+            raise TrajectoryFormatError(path, f"atom {k + 1} has no mass that is a number in its mass column",
+                                        line=k + 3, fix="give the run's model.xyz, or remove its mass column "
+                                                        "(GPUMD's standard atomic weights are taken then)") from None
+    return masses
