@@ -22,6 +22,8 @@ from trajmodes._lazy import lazy_names
 _LAZY = {
     # the Kubo-correlator estimators and the centroid's sums of their one pass
     "KuboDisplacementConstants": "kubo", "KuboForceConstants": "kubo", "CentroidSums": "kubo", "BlockSums": "kubo",
+    # the blocking analysis that widens their jackknife errors for the centroid's correlation time
+    "BlockingAnalysis": "kubo", "MIN_INDEPENDENT": "kubo",
     # exact statistics of a harmonic crystal: quantum, P beads, classical; exact ring-polymer samples
     "mode_variances": "harmonic", "displacement_covariance": "harmonic", "mean_square_displacements": "harmonic",
     "ring_polymer_frequencies": "harmonic", "ring_polymer_configurations": "harmonic",
