@@ -326,6 +326,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="statistics of the harmonic free energy (default quantum)")
     ps.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
                     help=f"symmetry tolerance in A (default {FIT_DEFAULTS['symprec']:g})")
+    ps.add_argument("--sampling", metavar="POTENTIAL",
+                    help="beside every run the self-consistent sampling of this potential at the run's temperature "
+                         "on its reference supercell, from its fitted constants, with the same cutoffs: classical "
+                         "for classical MD, the P-bead ring polymer for a path-integral run of P beads (like for "
+                         "like); POTENTIAL a LAMMPS .sw or EAM file, or lj/cut:epsilon,sigma,cutoff, "
+                         "morse:D0,alpha,r0,cutoff, buck:A,rho,C,cutoff (metal units)")
+    ps.add_argument("--sampling-samples", type=positive_int, default=256, metavar="N",
+                    help="configurations of the sampling's first iteration, doubled each iteration up to 4N "
+                         "(default 256); the last 3 iterations are pooled for the frequencies and their errors")
     ps.add_argument("-o", "--output", default="trajmodes-series", help="output folder (default trajmodes-series): "
                                                                        "series.nc and the figures series.png, "
                                                                        "series.split.png")

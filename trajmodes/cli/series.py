@@ -82,6 +82,9 @@ def cmd_series(args, out) -> int:
                               energy_column=args.energy_column, stress_columns=args.stress_columns,
                               md_timestep=args.md_timestep, frame_interval=args.frame_interval,
                               topology=args.topology, **kw))
+    if getattr(args, "sampling", None):      # the potential against the runs' species before any fit
+        from trajmodes.workflows.series import sampling_potential
+        sampling_potential(args.sampling, sorted({str(x) for t in trajs for x in t.species}))
     qpoints = qpoint_tokens(args.qpoints) if args.qpoints else None
     from trajmodes.cli.runs import print_cutoff_table, report_potential_range
     reach = report_potential_range(trajs[:1], args)
@@ -110,13 +113,16 @@ def cmd_series(args, out) -> int:
                              mesh=args.mesh, cubic_mesh=args.cubic_mesh, occupation=args.occupation,
                              n_resamples=args.resamples, error_model=getattr(args, "error_model", "calibrated"),
                              static=static,
-                             target_error=args.target_error, progress=lambda m: print("  " + m, flush=True), **fits)
+                             target_error=args.target_error, progress=lambda m: print("  " + m, flush=True),
+                             sampling=getattr(args, "sampling", None), n_beads=[beads.get(i) for i in range(len(runs))],
+                             sampling_options=dict(n_samples=getattr(args, "sampling_samples", 256)), **fits)
     ds, split, have_split = res.dataset, res.split, res.has_split
     prov = provenance([p for t in trajs for p in t.source.paths],
                       dict(runs=runs, references=[str(r) for r in refs], temperatures=[str(t) for t in temps],
                            **{k: str(v) for k, v in fits.items()}, mesh=args.mesh, occupation=args.occupation,
                            resamples=args.resamples, error_model=getattr(args, "error_model", "calibrated"),
-                           static=str(getattr(args, "static", None))))
+                           static=str(getattr(args, "static", None)), sampling=str(getattr(args, "sampling", None)),
+                           sampling_samples=str(getattr(args, "sampling_samples", None))))
     target = output_file(args, "series.nc")
     written = [write_dataset(ds, target, out, prov)]
     stem = target[:-3]
@@ -131,6 +137,8 @@ def cmd_series(args, out) -> int:
             written.append(fig)
     print(_table(ds, beads))
     print(_frequency_table(ds))
+    if "sampling_frequency" in ds:
+        print(_sampling_table(ds))
     print(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -215,3 +223,49 @@ def _frequency_table(ds, max_sets: int = 8) -> str:
     elif err is not None:
         lines.append("error bars: the block bootstrap of each run's time segments")
     return "\n".join(lines)
+
+
+def _sampling_table(ds, max_sets: int = 8) -> str:
+    """Per run and tabulated q: the run's frequencies (nu +- error, THz) and beneath them those of the self-consistent
+    sampling of the potential beside it (``sampling_frequency``), its kind, and whether it converged; then what the
+    comparison means."""
+    from trajmodes.workflows.qpoints import degenerate_sets, qpoint_names
+    from trajmodes.workflows.series import SAMPLING_MEANING
+    names = [str(n) for n in ds["name"].values]
+    q = qpoint_names(ds.qlabel.values, ds.qpoint.values)
+    qw = max(2, max(len(x) for x in q))
+    beads = ds.sampling_n_beads.values
+    kinds = [f"sampling, {int(b)} beads" if b else "sampling, classical" for b in beads]
+    width = max(12, max(len(n) for n in names))
+    kw = max(len("run"), max(len(k) for k in kinds))
+    err = ds.frequency_err.values if "frequency_err" in ds else None
+    lines = [f"self-consistent sampling of {ds.attrs['sampling_potential']} beside each run (THz +- standard error; "
+             "a degenerate set once, xN its size):"]
+    for r, name in enumerate(names):
+        for k, label in enumerate(q):
+            nu, sam = ds.frequency.values[r, k], ds.sampling_frequency.values[r, k]
+            run_cells, sam_cells = [], []
+            for g in degenerate_sets(nu, max_sets):        # the run's sets for both rows: columns aligned
+                if g is None:
+                    run_cells.append(f"{'...':<22}")
+                    sam_cells.append(f"{'...':<22}")
+                    continue
+                size = f" x{len(g)}" if len(g) > 1 else ""
+                e = float(err[r, k, g].max()) if err is not None else float("nan")
+                se = float(ds.sampling_frequency_err.values[r, k, g].max())
+                run_cells.append(f"{_shown(nu[g].mean()):8.4f}+-{e:.4f}{size:<4}")
+                sam_cells.append(f"{_shown(sam[g].mean()):8.4f}+-{se:.4f}{size:<4}")
+            lines.append((f"{name if k == 0 else '':<{width}} {label:<{qw}} {'run':<{kw}} "
+                          + "  ".join(run_cells)).rstrip())
+            lines.append((f"{'':<{width}} {'':<{qw}} {kinds[r]:<{kw}} " + "  ".join(sam_cells)).rstrip())
+    for r, name in enumerate(names):
+        if not ds.sampling_converged.values[r]:
+            lines.append(f"  {name}: the sampling did NOT converge within its iterations (its error bars cover the "
+                         "pooled iterations' scatter); more with --sampling-samples")
+    lines.append(SAMPLING_MEANING)
+    return "\n".join(lines)
+
+
+def _shown(nu) -> float:
+    """A frequency as printed: 0 for the acoustic ones at Gamma (no "-0.0000")."""
+    return float(nu) if abs(float(nu)) >= 5e-5 else 0.0
