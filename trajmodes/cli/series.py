@@ -82,9 +82,10 @@ def cmd_series(args, out) -> int:
                               energy_column=args.energy_column, stress_columns=args.stress_columns,
                               md_timestep=args.md_timestep, frame_interval=args.frame_interval,
                               topology=args.topology, **kw))
+    potential = None
     if getattr(args, "sampling", None):      # the potential against the runs' species before any fit
         from trajmodes.workflows.series import sampling_potential
-        sampling_potential(args.sampling, sorted({str(x) for t in trajs for x in t.species}))
+        potential = sampling_potential(args.sampling, sorted({str(x) for t in trajs for x in t.species}))
     qpoints = qpoint_tokens(args.qpoints) if args.qpoints else None
     from trajmodes.cli.runs import print_cutoff_table, report_potential_range
     reach = report_potential_range(trajs[:1], args)
@@ -114,7 +115,7 @@ def cmd_series(args, out) -> int:
                              n_resamples=args.resamples, error_model=getattr(args, "error_model", "calibrated"),
                              static=static,
                              target_error=args.target_error, progress=lambda m: print("  " + m, flush=True),
-                             sampling=getattr(args, "sampling", None), n_beads=[beads.get(i) for i in range(len(runs))],
+                             sampling=potential, sampling_label=getattr(args, "sampling", None), n_beads=[beads.get(i) for i in range(len(runs))],
                              sampling_options=dict(n_samples=getattr(args, "sampling_samples", 256)), **fits)
     ds, split, have_split = res.dataset, res.split, res.has_split
     prov = provenance([p for t in trajs for p in t.source.paths],

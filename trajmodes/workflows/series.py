@@ -92,29 +92,27 @@ def sampling_potential(spec, species):
     from trajmodes.potentials.pair import load_potential
     spec = str(spec)
     runs = sorted(set(map(str, species)))
-    if ":" in spec and not os.path.exists(spec):         # STYLE:p1,p2,...,cutoff
-        if len(runs) > 1:
-            raise ValueError(f"{spec}: a one-species pair potential, the runs have the species {', '.join(runs)}: "
-                             "give a file that names every species (.sw, EAM)")
-        return load_potential(spec)
-    if not os.path.exists(spec):
-        raise FileNotFoundError(f"{spec}: no such potential file (give a LAMMPS .sw or EAM file, or a pair potential "
-                                "as lj/cut:epsilon,sigma,cutoff, morse:D0,alpha,r0,cutoff or buck:A,rho,C,cutoff)")
-    if ".eam" in os.path.basename(spec):
+    name = os.path.basename(spec)
+    if ".eam" in name and os.path.isfile(spec):
         from trajmodes.potentials.eam import EAM
         pot = EAM(spec)
         have = [str(e) for e in pot.elements]
-    elif spec.endswith(".sw"):
+    elif name.endswith(".sw") and os.path.isfile(spec):
         from trajmodes.potentials.threebody import StillingerWeber
-        have = [str(e) for e in StillingerWeber.from_lammps(spec).elements]
-        pot = None
+        pot, have = None, [str(e) for e in StillingerWeber.from_lammps(spec).elements]
     else:
-        pot = load_potential(spec)                     # says which files it takes
-        have = runs
+        # a one-species pair potential STYLE:p1,...,cutoff; a missing or unknown file is refused by load_potential
+        # with what it takes
+        pot = load_potential(spec)
+        if len(runs) > 1:
+            raise ValueError(f"{spec}: a one-species pair potential, the runs have the species {', '.join(runs)}: "
+                             "give a file that names every species (.sw, EAM)")
+        return pot
     missing = [s for s in runs if s not in have]
     if missing:
         raise ValueError(f"{spec} is a potential of {', '.join(have)}; the runs' species are {', '.join(runs)} "
                          f"({', '.join(missing)} not in it): give the potential the runs ran with")
+    # a Stillinger-Weber file read again for the runs' elements, in their order
     return pot if pot is not None else load_potential(spec, elements=[e for e in have if e in runs])
 
 
@@ -179,7 +177,8 @@ def _most_configurations(n, cap, o) -> int:
     return sum(min(cap, n * 2 ** k) for k in range(o["max_iter"] + o["n_average"] - 1))
 
 
-def series_of_runs(trajectories, *, sampling=None, n_beads=None, sampling_options=None, **options) -> SeriesResult:
+def series_of_runs(trajectories, *, sampling=None, sampling_label=None, n_beads=None, sampling_options=None,
+                   **options) -> SeriesResult:
     """The runs ``trajectories`` fitted into one series (``trajmodes series``;
     :func:`~trajmodes.series.fitting.fit_series` with ``options``: the cutoffs and fit settings, their temperatures
     and names, q-points and path, meshes and occupation of the free energy, the error model and its resamples,
@@ -187,13 +186,16 @@ def series_of_runs(trajectories, *, sampling=None, n_beads=None, sampling_option
 
     Parameters
     ----------
-    sampling : str, optional
-        A potential (:func:`sampling_potential`, checked against the runs' species before the fit): beside every
+    sampling : str or potential, optional
+        A potential: its spec (:func:`sampling_potential`, checked against the runs' species before the fit), or the
+        potential that function returned (a caller that checked it before its own work): beside every
         run its self-consistent sampling (Shulumba, Hellman and Minnich, Phys. Rev. B 95, 014302 (2017)) at the
         run's temperature, on the run's reference supercell, from the run's fitted constants, with the series'
         cutoffs and fit mode; classical occupations for a classical run, the ring polymer of P beads for a
         path-integral run of P beads (``n_beads``). Its frequencies at the tabulated q-points (THz) with error
         bars that cover the scatter of the last ``n_average`` iterations go into the dataset (:class:`SeriesResult`).
+    sampling_label : str, optional
+        The potential's name in the output (default: ``sampling`` as text; give the spec with a loaded potential).
     n_beads : sequence of int or None, optional
         Per run, its bead count (None or 0: classical).
     sampling_options : dict, optional
@@ -201,8 +203,8 @@ def series_of_runs(trajectories, *, sampling=None, n_beads=None, sampling_option
     """
     from trajmodes.series.fitting import fit_series
     runs = list(trajectories)
-    potential = None
-    if sampling is not None:
+    potential, label = sampling, str(sampling if sampling_label is None else sampling_label)
+    if isinstance(sampling, str):
         potential = sampling_potential(sampling, sorted({str(x) for t in runs for x in np.asarray(t.species)}))
     s = fit_series(runs, **options)
     ds = s.dataset
@@ -210,7 +212,7 @@ def series_of_runs(trajectories, *, sampling=None, n_beads=None, sampling_option
         # why a run has no potential energies where its reader knows (an i-PI properties file without the steps of
         # the bead files, a column missing): beside the series' note that names the runs
         why = [f"{n}: {p}" for n, p in zip(ds["name"].values, (getattr(t.source, "energy_problem", None)
-                                                               for t in trajectories)) if p]
+                                                               for t in runs)) if p]
         if why:
             ds.attrs["notes"] = "; ".join(n for n in [ds.attrs.get("notes", "")] + why if n)
     split = s.shift_split()
@@ -227,20 +229,20 @@ def series_of_runs(trajectories, *, sampling=None, n_beads=None, sampling_option
     fit_options = dict(cutoff3=options.get("cutoff3"), mode=options.get("mode", "sequential"))
     if options.get("symprec") is not None:
         fit_options["symprec"] = options["symprec"]
-    scps, nu, err, conv, count = _sample_runs(s, potential, str(sampling), beads, s.fits[0].cutoff2, fit_options,
+    scps, nu, err, conv, count = _sample_runs(s, potential, label, beads, s.fits[0].cutoff2, fit_options,
                                               sampling_options, options.get("progress"))
     kinds = " | ".join(sorted({f"quantum, {int(b)} beads" if b else "classical" for b in beads}))
     units = dict(units="THz", method=SAMPLING_METHOD)
     dims = ("run", "q", "branch")
-    ds["sampling_frequency"] = (dims, nu, dict(units, long_name=f"self-consistent sampling of {sampling} ({kinds}) "
+    ds["sampling_frequency"] = (dims, nu, dict(units, long_name=f"self-consistent sampling of {label} ({kinds}) "
                                                                  "at the run's temperature"))
     ds["sampling_frequency_err"] = (dims, err, dict(units, long_name=(
-        f"standard error of the self-consistent sampling of {sampling} ({kinds}): the larger of the pooled "
+        f"standard error of the self-consistent sampling of {label} ({kinds}): the larger of the pooled "
         "iterations' bootstrap and their scatter")))
     ds["sampling_converged"] = ("run", conv.astype(np.int8), dict(units="1", long_name="1: the sampling converged"))
     ds["sampling_n_beads"] = ("run", np.array([int(b or 0) for b in beads]),
                               dict(units="1", long_name="beads of the sampled ring polymer (0: classical)"))
     ds["sampling_configurations"] = ("run", count, dict(units="1", long_name="configurations the engine evaluated"))
-    ds.attrs["sampling_potential"] = str(sampling)
+    ds.attrs["sampling_potential"] = label
     ds.attrs["sampling_method"] = SAMPLING_METHOD
     return SeriesResult(s, ds, split, has_split, tuple(scps))
