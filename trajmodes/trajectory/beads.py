@@ -541,9 +541,13 @@ class RingPolymerRun:
     def require_temperature(self, what: str = "this") -> float:
         """The run's temperature, K; refuses, saying what to give, where it is unknown."""
         if self.temperature is None:
-            where = f" ({self.files.temperature_problem})" if self.files is not None and \
-                self.files.temperature_problem else f" ({self.files.input} states none)" if self.files is not None \
-                and self.files.input else " (no input of the run found beside the files)"
+            files = self.files
+            if files is not None and files.temperature_problem:
+                where = f" ({files.temperature_problem})"
+            elif files is not None and files.input:
+                where = f" ({files.input} states none)"
+            else:
+                where = " (no input of the run found beside the files)"
             raise ValueError(f"{what} needs the temperature of the path-integral run, which is unknown{where}: give "
                              "temperature=<K> to read_beads (--temperature)")
         return self.temperature
