@@ -8,7 +8,8 @@ executed when the site is built and rendered with their figures (myst-nb), with 
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 The physics is written as equations (MyST's ``dollarmath`` and ``amsmath``: ``$...$`` inline, ``$$...$$`` blocks,
-rendered by MathJax); code keeps its backticks. Every code block has a copy button (sphinx-copybutton); the wide
+rendered by MathJax, which the site carries: sphinx-mathjax-offline copies MathJax 3 into ``_static/mathjax``, so that
+the equations are typeset without internet); code keeps its backticks. Every code block has a copy button (sphinx-copybutton); the wide
 tables wrap in the text column (``_static/trajmodes.css``); a link whose text is a page's file name shows the page's
 title (``_title_file_name_links``); "--option" in prose stays two hyphens (``smartquotes_action``).
 
@@ -50,6 +51,8 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",            # MathJax 3 shipped with the site (_static/mathjax), not fetched from a CDN:
+                                         # the equations render offline (pip install sphinx-mathjax-offline)
     "sphinx_copybutton",                 # a copy button on every code block (pip install sphinx-copybutton)
 ]
 

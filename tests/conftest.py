@@ -13,6 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import DATA, EXAMPLES
+# CI (TRAJMODES_REQUIRE_TEST_EXTRA=1): a package of the test extra missing fails the session and the tests that skip for it
+from tests.support import require_extra as _require_extra
+pytest_configure = _require_extra.pytest_configure
+pytest_make_collect_report = _require_extra.pytest_make_collect_report
+pytest_runtest_makereport = _require_extra.pytest_runtest_makereport
+pytest_terminal_summary = _require_extra.pytest_terminal_summary
 
 
 @pytest.fixture(scope="session", autouse=True)

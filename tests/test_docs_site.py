@@ -543,3 +543,61 @@ def test_screenshots_of_the_front_page_and_a_guide(chromium, site, tmp_path):
             assert im.size == (1280, 1400), im.size
             colours = im.convert("RGB").getcolors(maxcolors=1 << 20)
         assert colours is None or len(colours) > 200, f"the screenshot of {name} is nearly blank ({len(colours)} colours)"
+
+
+#: run in a page with equations once MathJax has typeset it (its startup promise; at once where MathJax never
+#: loaded): the formulas Sphinx marked up, the MathJax output elements, and the formulas left as raw LaTeX
+_MATH_PROBE = """<script>
+window.addEventListener("load", () => {
+  const report = () => {
+    const marked = [...document.querySelectorAll("span.math, div.math")];
+    const out = {marked: marked.length, typeset: document.querySelectorAll("mjx-container").length,
+                 mathjax: !!(window.MathJax && window.MathJax.version), version: (window.MathJax || {}).version,
+                 raw: marked.filter(e => !e.querySelector("mjx-container")).map(e => e.textContent.slice(0, 60))};
+    const pre = document.createElement("pre"); pre.id = "trajmodes-math-probe";
+    pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+  };
+  const mj = window.MathJax;
+  if (mj && mj.startup && mj.startup.promise) mj.startup.promise.then(report, report); else report();
+});
+</script>"""
+#: pages whose equations must be typeset in the browser, offline
+MATH_PAGES = ("transport.html", "phonons.html")
+
+
+@pytest.mark.slow
+def test_equations_are_typeset_offline(chromium, site):
+    """The site carries MathJax (sphinx-mathjax-offline: ``_static/mathjax``), so that its equations are typeset
+    without internet: every page with math loads it from the site itself, and Chromium with no network (every http(s)
+    request sent to a closed port) turns every formula of the Green-Kubo and dynamical-matrix pages into MathJax's
+    output (``mjx-container``), none left as raw LaTeX. Before, MathJax came from a CDN and offline every formula
+    showed as its LaTeX source."""
+    html = site[0]
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file(), "the site does not carry MathJax"
+    problems = []
+    for name in MATH_PAGES:
+        page = html / name
+        text = page.read_text()
+        remote = re.findall(r'<script[^>]*src="((?:https?:)?//[^"]*)"', text)
+        if remote:
+            problems.append(f"{name}: scripts from the network: {remote}")
+        probe = page.with_name(f"{page.stem}.math-probe.html")
+        probe.write_text(text.replace("</body>", _MATH_PROBE + "</body>"))
+        try:
+            run = _chromium(chromium, "--window-size=1280,900", "--proxy-server=http://127.0.0.1:9",
+                            "--proxy-bypass-list=<-loopback>", "--dump-dom", probe.as_uri())
+        finally:
+            probe.unlink()
+        m = re.search(r'<pre id="trajmodes-math-probe">(.*?)</pre>', run.stdout, re.S)
+        if not m:
+            problems.append(f"{name}: Chromium did not run the page's check (exit {run.returncode}): "
+                            f"{run.stderr[-1500:]}")
+            continue
+        got = json.loads(htmllib.unescape(m.group(1)))
+        print(f"{name}: MathJax {got['version']}, {got['typeset']} typeset of {got['marked']} formulas")
+        if not got["mathjax"]:
+            problems.append(f"{name}: MathJax did not load offline")
+        if got["marked"] < 20 or got["typeset"] < got["marked"] or got["raw"]:
+            problems.append(f"{name}: {got['typeset']} of {got['marked']} formulas typeset (mjx-container); left as "
+                            f"LaTeX: {got['raw'][:3]}")
+    assert not problems, "\n".join(problems)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 __all__ = ["EV_J", "AMU_KG", "AVOGADRO", "BOHR_A", "HARTREE_EV", "KB_EV", "KCALMOL_EV", "KJMOL_EV", "PLANCK_J_S",
            "GAS_CONSTANT", "KAPPA_UNIT", "EV_A2_TO_N_M", "EV_A3_BAR", "EV_A3_GPA", "BAR_GPA", "ATM_GPA", "PA_GPA",
            "H_EV_S", "H_EV_PS", "THZ_EV", "HARTREE_THZ", "TDEP_FREQUENCY_TOL", "EV_KJMOL", "THZ", "NAC_FACTOR",
-           "AMU_A2_PS2_EV", "NATURAL_TIME_PS", "ELECTRON_TIME_PS", "STYLES", "Conversion", "conversion", "DEFAULT_DT"]
+           "AMU_A2_PS2_EV", "NATURAL_TIME_PS", "ASE_TIME_NAME", "VELOCITY_TIME_UNITS", "time_unit_named",
+           "ELECTRON_TIME_PS", "STYLES", "Conversion", "conversion", "DEFAULT_DT"]
 
 # CODATA 2018 exact / recommended values
 EV_J = 1.602176634e-19          # J per eV
@@ -64,6 +65,23 @@ NAC_FACTOR = 14.39965172592227
 AMU_A2_PS2_EV = AMU_KG * 1e-20 / 1e-24 / EV_J
 #: time unit sqrt(amu A^2 / eV) in ps (ASE's and LAMMPS lj-type natural unit)
 NATURAL_TIME_PS = math.sqrt(AMU_KG * 1e-20 / EV_J) * 1e12
+#: the name a user states ASE's time unit by (:data:`NATURAL_TIME_PS`, 10.18 fs): ``units="metal:A/ase"``
+#: (``--units metal:A/ase``) reads velocities written in ASE's own unit (``atoms.get_velocities()``, A per ASE time
+#: unit, 98.2 times smaller than A/ps), ``velocity_unit=A/ase`` on an extended XYZ comment line says the same
+ASE_TIME_NAME = "ase"
+#: the time units of velocities a user can state (``units="metal:A/<name>"``, ``--units metal:A/<name>``), ps per unit
+VELOCITY_TIME_UNITS = {"fs": 1e-3, ASE_TIME_NAME: NATURAL_TIME_PS, "ps": 1.0, "ns": 1e3}
+
+
+def time_unit_named(ps: float, tolerance: float = 1.5) -> str | None:
+    """The name of the time unit of :data:`VELOCITY_TIME_UNITS` within a factor ``tolerance`` of ``ps`` (ps per
+    unit), or None: what a measured ratio of velocities points to (0.0102 ps: ASE's unit, ``"ase"``)."""
+    if not (math.isfinite(ps) and ps > 0):
+        return None
+    name, unit = min(VELOCITY_TIME_UNITS.items(), key=lambda kv: abs(math.log(ps / kv[1])))
+    return name if abs(math.log(ps / unit)) <= math.log(tolerance) else None
+
+
 #: LAMMPS electron style atomic time unit (Bohr sqrt(amu/Hartree)) in ps
 ELECTRON_TIME_PS = 1.03275e-15 * 1e12
 

@@ -148,7 +148,9 @@ def test_anharmonic_command_with_four_phonon_scattering(tmp_path, capsys):
     assert "four-phonon scattering (Gaussian 0.3 THz)" in capsys.readouterr().out
     from trajmodes import ForceConstants
     fc = ForceConstants.read(fit / "fc.nc")
-    ref = Anharmonic(fc, 4, [300.0], smearing=0.3).linewidths(shifts=True, four_phonon=0.3)
+    with xr.open_dataset(fit / "fc.nc") as f:
+        T = float(f.attrs["temperature_K"])                   # the default: the temperature the fit describes
+    ref = Anharmonic(fc, 4, [T], smearing=0.3).linewidths(shifts=True, four_phonon=0.3)
     with xr.open_dataset(out / "anharmonic.nc") as ds:
         np.testing.assert_allclose(ds["gamma_four_phonon"].values, ref["gamma_four_phonon"].values, rtol=1e-12)
         np.testing.assert_allclose(ds["gamma"].values, ref["gamma"].values, rtol=1e-12)
@@ -164,7 +166,7 @@ def test_anharmonic_command_with_four_phonon_scattering(tmp_path, capsys):
     assert main(["anharmonic", str(fit / "fc.nc"), "--mesh", "4", "--smearing", "adaptive", "--four-phonon",
                  "adaptive", "--four-phonon-sample", "2", "--seed", "5", "-o", str(tmp_path / "adaptive")]) == 0
     assert "adaptive Gaussian smearing" in capsys.readouterr().out
-    ref = Anharmonic(fc, 4, [300.0], smearing="adaptive").linewidths(
+    ref = Anharmonic(fc, 4, [T], smearing="adaptive").linewidths(
         shifts=True, four_phonon="adaptive", four_phonon_sample=(2, 2, 2), four_phonon_seed=5)
     with xr.open_dataset(tmp_path / "adaptive" / "anharmonic.nc") as ds:
         np.testing.assert_allclose(ds["gamma"].values, ref["gamma"].values, rtol=1e-12)

@@ -152,6 +152,41 @@ def test_missing_phonopy_is_one_line(monkeypatch, capsys, tmp_path):
     assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
 
 
+# ----------------------------------------------------------------------------- a warning is printed, never the status
+
+def test_a_warning_is_printed_once_and_is_never_the_exit_status(monkeypatch, capsys, tmp_path):
+    """`series --sampling` exited 2 on a machine where its run's blocking analysis warned ("the error of the fit still
+    grows at the longest blocks"): the caller's filter (the suite's error::UserWarning:trajmodes.*) raised the warning
+    inside the command. A command's warnings, from its own thread or from Dask's, are printed on stderr as one
+    "warning: ..." line per message, once, whatever the caller's filter (here everything an error), other packages'
+    deprecations left out; the status is what the command did, and the caller's filters are as they were after."""
+    import threading
+    import warnings
+
+    def warns(args, out):
+        for _ in range(3):
+            warnings.warn("the error of the fit still grows at the longest blocks", UserWarning)
+        worker = threading.Thread(target=warnings.warn, args=("from a worker thread", RuntimeWarning))
+        worker.start()
+        worker.join()
+        warnings.warn("a library's deprecation", DeprecationWarning)
+        print("done")
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_info", warns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        before = list(warnings.filters)
+        assert main(["info", str(tmp_path / "any.lammpstrj")]) == 0
+        assert warnings.filters == before
+        with pytest.raises(UserWarning):
+            warnings.warn("after the command: the caller's filter again", UserWarning)
+    cap = capsys.readouterr()
+    assert cap.out == "done\n"
+    assert cap.err.splitlines() == ["warning: the error of the fit still grows at the longest blocks",
+                                    "warning: from a worker thread"], cap.err
+
+
 # ----------------------------------------------------------------------------- a failed command leaves nothing
 
 def test_failed_run_leaves_no_folder(monkeypatch, capsys, tmp_path, data_dir):

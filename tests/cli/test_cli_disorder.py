@@ -13,6 +13,7 @@ from tests.support.harmonic_md import harmonic_run
 from tests.support.paths import DATA, EXAMPLES
 from trajmodes import Crystal, ForceConstants
 from trajmodes.cli import main
+from tests.support.cli_warnings import assert_warned
 
 SW = EXAMPLES / "potentials" / "Si_SW1985.sw"
 MASSES = (54.0, 73.1)
@@ -166,9 +167,9 @@ def test_lineshapes_fits_the_runs_own_constants_without_force_constants(sample, 
     dump, _, fc = sample
     out = tmp_path / "own"
     # the fit says it fits the virtual crystal of the disordered masses
-    with pytest.warns(UserWarning, match="disordered on the sites of a lattice"):
-        assert main(["lineshapes", str(dump), *READ, "--resolution", "0.1", "-o", str(out)]) == 0
+    assert main(["lineshapes", str(dump), *READ, "--resolution", "0.1", "-o", str(out)]) == 0
     text = capsys.readouterr()
+    assert_warned(text.err, "disordered on the sites of a lattice")
     assert "force constants: fitted to the run (32-atom supercell)" in text.out
     assert "fitting the run's own harmonic constants" in text.err
     ds = xr.load_dataset(out / "lineshapes.nc")
@@ -337,8 +338,9 @@ def test_lineshapes_of_a_run_too_short_for_its_lines_compares_nothing(tmp_path, 
     types = 1 + (np.random.default_rng(1).permutation(fc.n_atoms) < fc.n_atoms // 2)
     fc.write(tmp_path / "fc.nc")
     dump = _write_dump(tmp_path / "short.lammpstrj", fc, types, n=40)
-    with pytest.warns(UserWarning, match="longer than the trajectory"):
-        assert main(["lineshapes", str(dump), *READ, "--force-constants", str(tmp_path / "fc.nc"), "-o",
-                     str(tmp_path / "out")]) == 0
-    text = capsys.readouterr().out
+    assert main(["lineshapes", str(dump), *READ, "--force-constants", str(tmp_path / "fc.nc"), "-o",
+                 str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert_warned(captured.err, "longer than the trajectory")
+    text = captured.out
     assert "the run is too short to resolve these lines" in text and "within two standard errors" not in text

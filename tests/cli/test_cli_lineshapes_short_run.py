@@ -4,10 +4,10 @@ which lines have no width, why (the run too short, its segments and bins), and a
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from tests.cli.test_cli_disorder import READ, _bvk_cu, _write_dump
 from trajmodes.cli import main
+from tests.support.cli_warnings import assert_warned
 
 
 def test_a_table_of_nan_widths_says_the_run_is_too_short_and_for_which_lines(tmp_path, capsys):
@@ -15,10 +15,11 @@ def test_a_table_of_nan_widths_says_the_run_is_too_short_and_for_which_lines(tmp
     types = 1 + (np.random.default_rng(1).permutation(fc.n_atoms) < fc.n_atoms // 2)
     fc.write(tmp_path / "fc.nc")
     dump = _write_dump(tmp_path / "short.lammpstrj", fc, types, n=12)
-    with pytest.warns(UserWarning, match="longer than the trajectory"):
-        assert main(["lineshapes", str(dump), *READ, "--force-constants", str(tmp_path / "fc.nc"), "-o",
-                     str(tmp_path / "out")]) == 0
-    text = capsys.readouterr().out
+    assert main(["lineshapes", str(dump), *READ, "--force-constants", str(tmp_path / "fc.nc"), "-o",
+                 str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert_warned(captured.err, "longer than the trajectory")
+    text = captured.out
     rows = [line for line in text.splitlines() if line.strip()[:1].isdigit() and " nan " in line]
     assert len(rows) == 9                                  # every distinct line of the table has no width
     note = next(line for line in text.splitlines() if line.startswith("the run measures no width"))

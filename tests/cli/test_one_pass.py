@@ -106,7 +106,8 @@ def test_info_and_convert_with_the_average_take_one_pass_for_it(tmp_path, monkey
     reads = Reads(monkeypatch)
     assert main(["info", DUMP, *READ]) == 0
     _parsed_once(Reads.per_frame(reads.dump))
-    assert all(f == ("positions", "velocities") for _, f in reads.dump if f is not None), reads.dump
+    # the forces beside the velocities: the configurational temperature that checks the kinetic one
+    assert all(f == ("positions", "velocities", "forces") for _, f in reads.dump if f is not None), reads.dump
     reads.dump.clear()
     assert main(["convert", DUMP, *READ, "-o", str(tmp_path / "c")]) == 0
     _parsed_once(Reads.per_frame(reads.dump))
@@ -137,7 +138,7 @@ def test_info_on_a_cluster_keeps_its_scratch_file_beside_the_dump(monkeypatch, t
     assert main(["info", dump, *READ]) == 0
     _parsed_once(Reads.per_frame(reads.dump))
     fields = Counter(f for _, f in reads.dump if f is not None)
-    assert fields == {("positions", "velocities"): 4}, fields
+    assert fields == {("positions", "velocities", "forces"): 4}, fields
     assert not list(scratch.iterdir())
     assert not [p for p in beside.iterdir() if p.name.startswith(".trajmodes-summary-")]
 

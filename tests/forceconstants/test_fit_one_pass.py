@@ -180,8 +180,11 @@ def test_the_error_models_frames_are_held_from_the_fits_pass(monkeypatch, refere
     assert held.attrs["error_model"] == again.attrs["error_model"] == "partition"
     k = quartic_frames(one.n_atoms)
     assert k == 125
-    assert 0 <= sum(frames) - (2 * n + k + (len(provisional_frames(n)) if reference == "average" else 0)) <= 1, \
-        frames
+    # with a given reference, the frames whose mean sites show the crystal the run holds, read before the pass
+    # (trajmodes.forceconstants.phase; not held for it here either)
+    from trajmodes.forceconstants.phase import phase_frames
+    before = len(provisional_frames(n)) if reference == "average" else phase_frames(n, one.n_atoms)
+    assert 0 <= sum(frames) - (2 * n + k + before) <= 1, frames
     np.testing.assert_allclose(held.attrs["frozen_share"], again.attrs["frozen_share"], rtol=1e-10)
     np.testing.assert_allclose(held.frequency_err.values, again.frequency_err.values, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(held.frequency.values, again.frequency.values, rtol=1e-12, atol=1e-14)

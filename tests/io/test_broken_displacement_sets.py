@@ -64,7 +64,7 @@ def _edit_fc3(rows: list[str], kind: str) -> tuple[list[str], int, list[str]]:
         return out, 1, ["supercell 1 ('# File: 1') holds 32 force rows", f"has {N} atoms"]
     if kind == "a block missing":
         s, e = b[56]
-        return rows[:s] + rows[e:], b[-2][0] + 1, ["110 blocks", "lists 111"]
+        return rows[:s] + rows[e:], b[55][0] + 1, ["the forces of supercell 57 of the 111", "no '# File: 57' block"]
     if kind == "rows moved between blocks (same total)":
         s, e = b[4]
         moved = rows[e - 1]

@@ -23,7 +23,7 @@ DUMP = DATA / "cu32_unsorted.lammpstrj"            # types only (no element colu
                                            ("Os", 190.23), ("Cu", 63.546), ("O", 15.999)])
 def test_standard_atomic_weight_names_the_element(tmp_path, element, mass):
     shutil.copy(DUMP, tmp_path / "run.lammpstrj")
-    (tmp_path / "in.run").write_text(f"units metal\nmass 1 {mass}\ntimestep 0.002\n"
+    (tmp_path / "in.run").write_text(f"units metal\nmass 1 {mass}\ntimestep 0.001\n"
                                      "dump d all custom 10 run.lammpstrj id type xu yu zu vx vy vz fx fy fz\n"
                                      "run 1000\n")
     traj = trajmodes.read(tmp_path / "run.lammpstrj")

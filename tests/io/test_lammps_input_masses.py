@@ -16,7 +16,7 @@ DUMP = DATA / "cu32_unsorted.lammpstrj"            # types only (no element colu
 
 
 def _input(folder, masses: str, units: str = "metal") -> None:
-    (folder / "in.cu").write_text(f"units {units}\n{masses}\ntimestep 0.002\n"
+    (folder / "in.cu").write_text(f"units {units}\n{masses}\ntimestep 0.001\n"
                                   "dump d all custom 10 run.lammpstrj id type xu yu zu vx vy vz fx fy fz\nrun 1000\n")
 
 
@@ -39,7 +39,7 @@ def test_real_units_masses_are_grams_per_mole(tmp_path):
 def test_no_masses_anywhere_fails_before_writing(tmp_path, capsys):
     shutil.copy(DUMP, tmp_path / "run.lammpstrj")
     out = tmp_path / "out"
-    assert main(["run", str(tmp_path / "run.lammpstrj"), "--md-timestep", "0.002", "-o", str(out)]) != 0
+    assert main(["run", str(tmp_path / "run.lammpstrj"), "--md-timestep", "0.001", "-o", str(out)]) != 0
     err = capsys.readouterr().err
     assert "type(s) 1 have no element" in err and "mass commands" in err
     assert not out.exists()                        # no cache, no summary written before the failure

@@ -128,7 +128,11 @@ def test_what_is_not_read_says_why(tmp_path):
     assert "unknown (pair_style eam/fs" in got.describe()
     (tmp_path / "in.run").write_text("units metal\npair_style lj/cut ${rc}\npair_coeff * * 0.01 3.0\n"
                                      "dump d all custom 10 run.lammpstrj id x y z\nrun 10\n")
-    assert "variables" in potential_range(tmp_path / "run.lammpstrj").reason
+    got = potential_range(tmp_path / "run.lammpstrj").reason
+    assert "in.run, line 2" in got and "the variable rc is not defined" in got
+    (tmp_path / "in.run").write_text("units metal\nvariable rc index 7.5\npair_style lj/cut ${rc}\n"
+                                     "pair_coeff * * 0.01 3.0\ndump d all custom 10 run.lammpstrj id x y z\nrun 10\n")
+    assert potential_range(tmp_path / "run.lammpstrj").cutoff == pytest.approx(7.5)
     # an input that names another dump says nothing about this one
     (tmp_path / "in.run").write_text("pair_style lj/cut 3.0\npair_coeff * * 0.01 3.0\n"
                                      "dump d all custom 10 other.lammpstrj id x y z\nrun 10\n")

@@ -51,13 +51,34 @@ def test_time_step_from_the_lammps_input_beside_the_dump(tmp_path, dump, name):
     assert name in t.time_axis and "0.002" in t.time_axis and not t.time_axis.startswith("ASSUMED")
 
 
-def test_input_naming_another_dump_or_a_variable_is_not_used(tmp_path, dump):
+def test_input_naming_another_dump_is_not_used(tmp_path, dump):
     (tmp_path / "in.other").write_text("timestep 0.005\ndump d all custom 10 other.lammpstrj id x y z\nrun 10\n")
-    (tmp_path / "in.var").write_text("variable dt equal 0.003\ntimestep ${dt}\n"
-                                     "dump d all custom 40 run.lammpstrj id x y z\nrun 10\n")
     with pytest.warns(UnitsWarning, match="ASSUMED"):
         t = trajmodes.read(dump[0])
     assert t.time_axis.startswith("ASSUMED")
+
+
+def test_a_time_step_set_through_a_variable_is_evaluated(tmp_path, dump):
+    """``timestep ${dt}`` with ``variable dt equal 0.001*3``: the value LAMMPS used, with the line it was set on."""
+    (tmp_path / "in.var").write_text("units metal\nvariable dt equal 0.001*3\ntimestep ${dt}\n"
+                                     "dump d all custom 40 run.lammpstrj id x y z\nrun 10\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnitsWarning)
+        t = trajmodes.read(dump[0])
+    assert np.allclose(t.times, dump[1].steps * 0.003) and "in.var (in.var, line 3)" in t.time_axis
+
+
+def test_a_time_step_that_cannot_be_known_is_refused_naming_its_line(tmp_path, dump):
+    """``timestep ${dt}`` where dt was given on LAMMPS' command line (-var) and no log is beside the dump: refused,
+    naming the line, instead of assuming LAMMPS' default (half the real step in a user's run)."""
+    (tmp_path / "in.var").write_text("units metal\n\ntimestep ${dt}\n"
+                                     "dump d all custom 40 run.lammpstrj id x y z\nrun 10\n")
+    with pytest.raises(trajmodes.errors.TrajectoryFormatError) as err:
+        trajmodes.read(dump[0])
+    msg = str(err.value)
+    assert "in.var, line 3" in msg and "the variable dt is not defined" in msg and "--md-timestep" in msg
+    t = trajmodes.read(dump[0], md_timestep=0.0005)                   # the way out the message names
+    assert np.allclose(t.times, dump[1].steps * 0.0005)
 
 
 def test_given_values(dump):

@@ -80,3 +80,42 @@ def test_bad_settings_and_a_mismatched_engine():
     other, _ = cubic_lattice("fcc", 5.26, 1, ["Ar"], masses=[39.948])
     with pytest.raises(ValueError, match="differ"):
         SelfConsistentPhonons(10.0).fit(PotentialEngine(LJ_AR, other), fc0)
+
+
+def test_default_is_classical_and_says_so():
+    """Classical MD is what the sampling is compared with: classical occupation unless quantum is asked for (or a ring
+    polymer's beads), and the repr and every progress line say which."""
+    assert SelfConsistentPhonons(10.0).occupation == "classical"
+    assert "classical" in repr(SelfConsistentPhonons(10.0))
+    assert SelfConsistentPhonons(10.0, occupation="quantum").occupation == "quantum"
+    assert SelfConsistentPhonons(10.0, n_beads=4).occupation == "quantum"
+    assert "4-bead ring polymer" in repr(SelfConsistentPhonons(10.0, n_beads=4))
+
+
+def test_converges_against_its_own_sampling_noise_with_an_ase_calculator():
+    """fcc Cu with ASE's EMT calculator (32 atoms, 300 K, at most 64 configurations an iteration): the frequencies of
+    one iteration scatter by more than a tol of 1e-4 THz, which no loop reaches (the old criterion: 8 iterations and
+    "not converged"). Converged against the measured noise once the iterations stop growing, it stops at the first
+    iteration with 64 configurations and says that the noise ended it; with noise_factor=0, tol alone, it does not."""
+    import warnings
+    from ase.calculators.emt import EMT
+    from trajmodes.potentials.engines import AseEngine
+    from trajmodes.potentials.finite_difference import finite_difference_force_constants
+    sc, prim = cubic_lattice("fcc", 3.59, 2, ["Cu"], masses=[63.546])
+    engine = AseEngine(sc, EMT())
+    fc0 = finite_difference_force_constants(engine, prim)
+    lines = []
+    kw = dict(n_samples=16, max_samples=64, max_iter=6, tol=1e-4, seed=1)
+    scp = SelfConsistentPhonons(300.0, **kw).fit(engine, fc0, progress=lines.append)
+    assert scp.converged_ and scp.stopped_by_ == "sampling noise" and scp.history_.attrs["stopped_by"] == "sampling noise"
+    assert len(scp.history_.iteration) == 3 and int(scp.history_.n_samples[-1]) == 64
+    h = scp.history_
+    assert (h.frequency_err.values[-1] > 0).sum() > 90 and h.max_change.values[-1] > 1e-4
+    assert "converged: every change within" in lines[-1] and "sampling error" in lines[-1]
+    assert all("classical" in line for line in lines if line.startswith("iteration"))
+    assert "converged (sampling noise)" in repr(scp)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tol_only = SelfConsistentPhonons(300.0, noise_factor=0, **kw).fit(engine, fc0)
+    assert not tol_only.converged_ and tol_only.stopped_by_ == "max_iter"
+    assert any("not converged" in str(w.message) for w in caught)

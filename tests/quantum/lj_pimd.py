@@ -61,12 +61,17 @@ def neon():
 
 def cached_lj_run(tmp_path_factory, system: str = "Ne", **kwargs) -> Path:
     """``ipi_lj_run`` of the crystal ``system`` (a key of :data:`SYSTEMS`) once per pytest session for the same
-    arguments (``n_beads``, ``temperature``, ``steps``, ...); returns the run's folder."""
-    key = json.dumps(dict(kwargs, system=system), sort_keys=True)
+    arguments (``n_beads``, ``temperature``, ``steps``, ``seed``, ...), shared by the test workers
+    (tests/support/session_store.py); returns the run's folder. ``timeout`` is not part of the run's identity."""
+    from tests.support.session_store import once_per_session
+    inputs = dict({k: v for k, v in kwargs.items() if k != "timeout"}, system=system, potential=SYSTEMS[system])
+    key = json.dumps(inputs, sort_keys=True)
     if key not in _RUNS:
         sc, _, _ = crystal(system)
         p = SYSTEMS[system]
-        _RUNS[key] = driver().ipi_lj_run(tmp_path_factory.mktemp("lj_pimd"), positions=sc.positions, cell=sc.cell,
-                                         species=sc.species, masses=sc.masses, epsilon=p["epsilon"],
-                                         sigma=p["sigma"], cutoff=p["cutoff"], **kwargs)
+
+        def make(folder):
+            driver().ipi_lj_run(folder, positions=sc.positions, cell=sc.cell, species=sc.species, masses=sc.masses,
+                                epsilon=p["epsilon"], sigma=p["sigma"], cutoff=p["cutoff"], **kwargs)
+        _RUNS[key] = once_per_session(tmp_path_factory, "lj_pimd", inputs, make)
     return _RUNS[key]

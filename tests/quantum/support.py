@@ -9,7 +9,6 @@ set of arguments for a pytest session (``tmp_path_factory``), for every test mod
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -145,11 +144,13 @@ def ipi_run(folder, *, hessian, masses, positions, cell, species, n_beads: int =
 
 
 def cached_ipi_run(tmp_path_factory, **kwargs) -> Path:
-    """:func:`ipi_run` once per pytest session for the same arguments (arrays compared by value)."""
-    key = json.dumps({k: np.asarray(v).tolist() if isinstance(v, (np.ndarray, list, tuple)) else v
-                      for k, v in sorted(kwargs.items())}, sort_keys=True)
+    """:func:`ipi_run` once per pytest session for the same arguments (arrays compared by value), shared by the test
+    workers (tests/support/session_store.py); ``timeout`` is not part of the run's identity."""
+    from tests.support.session_store import key_of, once_per_session
+    inputs = {k: v for k, v in kwargs.items() if k != "timeout"}
+    key = key_of(inputs)
     if key not in _RUNS:
-        _RUNS[key] = ipi_run(tmp_path_factory.mktemp("ipi_run"), **kwargs)
+        _RUNS[key] = once_per_session(tmp_path_factory, "ipi_run", inputs, lambda folder: ipi_run(folder, **kwargs))
     return _RUNS[key]
 
 

@@ -18,7 +18,8 @@ import xarray as xr
 import trajmodes
 from tests.quantum.support import cached_ipi_run, harmonic_fcc, write_ipi_file, write_ipi_input
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.trajectories.ipi import IPISource, read_properties_energy
+from trajmodes.io.trajectories.ipi import IPISource
+from trajmodes.io.trajectories.ipi_files import read_properties_energy
 from trajmodes.units import HARTREE_EV
 
 ABC = (7.0, 7.0, 7.0, 90.0, 90.0, 90.0)

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
+from tests.support.cli_warnings import assert_warned
 import trajmodes
 from trajmodes.phonons.thermodynamics.uncertainty import FrequenciesWithErrors, classical_dnu_dT, frequencies_with_errors
 
@@ -331,10 +332,11 @@ def test_fit_prints_frequencies_with_their_error_model(md, tmp_path, capsys):
     one line naming it (a Langevin run: the blocking bootstrap, calibrated)."""
     from trajmodes.cli import main
     run = md["langevin"]
-    with pytest.warns(UserWarning, match="cutoff2 = 3 A is shorter than the range of the potential"):
-        assert main(["fit", str(run["dump"]), "--reference", str(run["data"]), "--cutoff2", "3.0",
-                     "-o", str(tmp_path / "fit")]) == 0
-    text = capsys.readouterr().out
+    assert main(["fit", str(run["dump"]), "--reference", str(run["data"]), "--cutoff2", "3.0",
+                 "-o", str(tmp_path / "fit")]) == 0
+    captured = capsys.readouterr()
+    assert_warned(captured.err, "cutoff2 = 3 A is shorter than the range of the potential")
+    text = captured.out
     table = text[text.index("frequencies at the special points"):]
     assert "  X " in table and "+-" in table and " x2" in table
     assert "error bars: bootstrap, calibrated: the modes exchanged their energies" in table

@@ -22,6 +22,7 @@ from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 from tests.support.crystals import CU, supercell
 from tests.support.harmonic import HarmonicSampler
 from tests.support.morse import morse_fc
+from tests.support.cli_warnings import printed_warnings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 T_RUN = 600.0
@@ -78,16 +79,16 @@ def test_the_rule_is_a_margin_and_the_runs_statistics(stated, kinetic, err, said
         assert line.startswith("r: ") and f"{stated:g} K" in line
 
 
-def test_the_command_line_says_it_in_one_line(tmp_path):
+def test_the_command_line_says_it_in_one_line(tmp_path, capsys):
     """`trajmodes series cu32_xu.lammpstrj --run-temperatures 600` for a run at about 300 K: one warning (the command
     prints each as one line, "warning: ...") with the run, 600 K and the measured temperature (old: nothing)."""
     from trajmodes.cli.app import main
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
-        assert main(["series", str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001",
-                     "--cutoff2", "3.0", "--resamples", "10", "--error-model", "bootstrap", "--mesh", "2",
-                     "--qpoints", "0.5 0.5 0", "--run-temperatures", "600", "-o", str(tmp_path / "out")]) == 0
-    said = [str(w.message) for w in seen if "kinetic temperature" in str(w.message)]
-    assert len(said) == 1 and "\n" not in said[0], said
+    assert main(["series", str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu", "--md-timestep", "0.001",
+                 "--cutoff2", "3.0", "--resamples", "10", "--error-model", "bootstrap", "--mesh", "2",
+                 "--qpoints", "0.5 0.5 0", "--run-temperatures", "600", "-o", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    said = [w for w in printed_warnings(err) if "kinetic temperature" in w]
+    assert len(said) == 1 and [line for line in err.splitlines() if "kinetic temperature" in line] == \
+        ["warning: " + said[0]], err
     assert said[0].startswith("cu32_xu.lammpstrj (run 1): ") and "600 K" in said[0], said
     assert "is not the run's mean kinetic temperature, 30" in said[0], said

@@ -182,15 +182,14 @@ def largest_difference_line(text):
     return float(m.group(1)), int(m.group(2)), np.array([float(x) for x in m.group(3).split(",")]), line[0]
 
 
-def run_cli(argv) -> tuple[str, list]:
-    """``trajmodes`` with ``argv`` (through ``trajmodes.cli.main``): its standard output and the UserWarnings it
-    gave (every one recorded, none raised)."""
+def run_cli(argv) -> tuple[str, list[str]]:
+    """``trajmodes`` with ``argv`` (through ``trajmodes.cli.main``): its standard output and the messages of the
+    warnings it printed (its ``warning: ...`` lines on stderr; the command prints each once and raises none)."""
     import contextlib
     import io
-    import warnings
+    from tests.support.cli_warnings import printed_warnings
     from trajmodes.cli import main
-    buf = io.StringIO()
-    with warnings.catch_warnings(record=True) as seen, contextlib.redirect_stdout(buf):
-        warnings.simplefilter("always")
+    buf, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
         assert main([str(a) for a in argv]) == 0
-    return buf.getvalue(), [w for w in seen if issubclass(w.category, UserWarning)]
+    return buf.getvalue(), printed_warnings(err.getvalue())

@@ -166,5 +166,6 @@ def test_summary_parses_each_chunk_once(data_dir, monkeypatch):
     t.reference                                       # the one-frame reference read, before counting
     monkeypatch.setattr(LammpsDumpSource, "read", counting)
     s = summarize(t)
-    assert len(calls) == 4 and set(calls) == {("positions", "velocities")}
+    # with the forces: the configurational temperature that checks the kinetic one, in the same read
+    assert len(calls) == 4 and set(calls) == {("positions", "velocities", "forces")}
     assert s.temperature.shape == (20,)

@@ -6,7 +6,9 @@ Each command reads its options, calls the module of :mod:`trajmodes.workflows` t
 the library), prints a report, and draws its figures (:mod:`trajmodes.plots`). Files are staged
 (:func:`~trajmodes.workflows.outputs.staged_outputs`) and moved into place only when the whole command succeeds, so
 a command that fails or is interrupted leaves no new output folder and no partial files. Every error is one line on
-stderr and exit status 2 (``--debug`` shows the traceback); Ctrl-C gives status 130, SIGTERM 143. Heavy packages are
+stderr and exit status 2 (``--debug`` shows the traceback); Ctrl-C gives status 130, SIGTERM 143. Every warning is one
+``warning: ...`` line on stderr, each message once, whatever the caller's warnings filter, and never changes the exit
+status (:func:`~trajmodes.cli.app.printed_warnings`). Heavy packages are
 imported when a command runs, never for ``--help``.
 
 Modules: :mod:`~trajmodes.cli.app` (the parser and ``main``), :mod:`~trajmodes.cli.options` (shared options,

@@ -87,11 +87,12 @@ def cmd_anharmonic(args, out) -> int:
             (f", Monte Carlo {'x'.join(map(str, sample))} sample)" if sample else ")")
     elif getattr(args, "four_phonon_sample", None):
         raise ValueError("--four-phonon-sample samples the four-phonon sums: give --four-phonon with it")
-    T = np.atleast_1d(args.temperatures)
+    import sys
     lbte = args.method == "lbte"
     fitted_at = fitted_temperature(args.fc)
+    T, said = anharmonic_temperatures(args.temperatures, fitted_at, args.fc)
+    print(said, file=sys.stderr, flush=True)
     what = ("three-phonon collision matrix" if lbte else "three-phonon self-energies")
-    import sys
     members = [] if getattr(args, "no_committee", False) else load_committee(args.fc)
     print(f"{what} on the {mesh} mesh ({method}, {args.occupation} occupations"
           f"{', isotopes' if args.isotopes else ''}, {len(T)} temperature(s)) and the "
@@ -128,7 +129,7 @@ def cmd_anharmonic(args, out) -> int:
     written.append(fig)
     lines = [f"force constants: {args.fc} (fc3 on a {fc.n_atoms}-atom supercell); mesh {mesh}: "
              f"{len(an.grid.irreducible)} irreducible q of {an.grid.n_points}; {method}, {args.occupation}"
-             + (", isotope scattering" if args.isotopes else "")]
+             + (", isotope scattering" if args.isotopes else ""), said]
     if an.imaginary.unstable:
         lines.append(f"warning: the harmonic constants are unstable, {an.imaginary.summary()}; those modes are left out "
                      "of the sums (--allow-unstable): these are not the crystal's widths, shifts or conductivity")
@@ -151,6 +152,32 @@ def cmd_anharmonic(args, out) -> int:
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0
+
+
+#: the temperature of ``anharmonic`` for constants that carry none (0 K constants, phono3py's), K
+DEFAULT_ANHARMONIC_TEMPERATURE = 300.0
+
+
+def anharmonic_temperatures(given, fitted_at, path):
+    """The temperatures (K) of ``trajmodes anharmonic`` and the line that says where they come from: ``given``
+    (``--temperatures``), else the temperature effective constants were fitted at (``fitted_at``, fc.nc's
+    ``temperature_K``: their widths and kappa belong there), else :data:`DEFAULT_ANHARMONIC_TEMPERATURE`. Given
+    temperatures away from the fit's are said to use the constants outside the temperature they describe."""
+    import numpy as np
+    if given is None:
+        if fitted_at is not None:
+            return np.array([float(fitted_at)]), (
+                f"temperature: {fitted_at:.4g} K, the temperature {path} was fitted at (its temperature_K; "
+                "--temperatures for others)")
+        return np.array([DEFAULT_ANHARMONIC_TEMPERATURE]), (
+            f"temperature: {DEFAULT_ANHARMONIC_TEMPERATURE:g} K (default; {path} states no fit temperature; "
+            "--temperatures for others)")
+    T = np.atleast_1d(np.asarray(given, float))
+    said = f"temperature(s): {', '.join(f'{t:.4g}' for t in T)} K (--temperatures)"
+    if fitted_at is not None and np.any(np.abs(T - fitted_at) > 0.5):
+        said += (f"; {path} holds effective constants fitted at {fitted_at:.4g} K: at other temperatures they are "
+                 "used outside the temperature they describe (fit a run at each temperature, or trajmodes series)")
+    return T, said
 
 
 #: a diagonal component of kappa is flagged when this share of the modes of the mesh carries half of it

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -23,6 +24,11 @@ CUTOFF2_HELP = ("pair cutoff in A (default: chosen from the data: the shortest n
                 "potential's range that the run's LAMMPS input or log states; series: from its first run; the table "
                 "is printed)")
 
+
+#: the help of --keep-reference of run and fit
+KEEP_REFERENCE_HELP = ("fit the crystal of --reference even where the run left it (by default a run whose mean sites, "
+                       "made symmetric within 7 standard errors, hold another space group or lattice than the "
+                       "reference is fitted on its own crystal, as without --reference, and said so in one line)")
 
 #: the help of --charges of run and fit
 CHARGES_HELP = ("Born charges of a rigid-ion run: auto (default) reads the charges of the LAMMPS data file (--reference, "
@@ -94,6 +100,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pr.add_argument("--compare", help="0 K force constants to plot the effective dispersion against "
                                       "(phonopy folder/file or trajmodes .nc)")
     pr.add_argument("--no-fit", action="store_true", help="skip the effective force constants")
+    pr.add_argument("--keep-reference", action="store_true", help=KEEP_REFERENCE_HELP)
     pr.add_argument("--temperature", type=positive, help=PI_TEMPERATURE_HELP)
     pr.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
     add_plot_format(pr)
@@ -114,6 +121,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     pf.add_argument("--n-frames", type=positive_int, help="use this many evenly spaced frames of each trajectory")
     pf.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
                     help=f"symmetry tolerance in A (default {FIT_DEFAULTS['symprec']:g})")
+    pf.add_argument("--keep-reference", action="store_true", help=KEEP_REFERENCE_HELP)
     pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
                                           "rotational, huang (default none)")
     pf.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
@@ -205,8 +213,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                                                   "--cutoff3) or a phono3py folder (fc2.hdf5 + fc3.hdf5)")
     pa.add_argument("--mesh", type=mesh, default=[THREE_PHONON_MESH] * 3,
                     help=f"q mesh: N or N1,N2,N3 (default {THREE_PHONON_MESH}; the triplets cost ~N^6)")
-    pa.add_argument("--temperatures", type=temperatures, default=[300.0],
-                    help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 300)")
+    pa.add_argument("--temperatures", type=temperatures,
+                    help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default: the temperature effective "
+                         "constants were fitted at, which trajmodes fit writes into fc.nc; 300 for other constants)")
     pa.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
                     help="phonon occupations: quantum (Bose-Einstein; default) or classical (k_B T / h nu, as in "
                          "classical MD)")
@@ -326,12 +335,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
                     help="statistics of the harmonic free energy (default quantum)")
     ps.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
                     help=f"symmetry tolerance in A (default {FIT_DEFAULTS['symprec']:g})")
+    from trajmodes.workflows.series import SAMPLING_FORMS
     ps.add_argument("--sampling", metavar="POTENTIAL",
                     help="beside every run the self-consistent sampling of this potential at the run's temperature "
                          "on its reference supercell, from its fitted constants, with the same cutoffs: classical "
                          "for classical MD, the P-bead ring polymer for a path-integral run of P beads (like for "
-                         "like); POTENTIAL a LAMMPS .sw or EAM file, or lj/cut:epsilon,sigma,cutoff, "
-                         "morse:D0,alpha,r0,cutoff, buck:A,rho,C,cutoff (metal units)")
+                         f"like); POTENTIAL {SAMPLING_FORMS} (an ASE calculator through the Python API, "
+                         "trajmodes.workflows.series_of_runs)")
     ps.add_argument("--sampling-samples", type=positive_int, default=256, metavar="N",
                     help="configurations of the sampling's first iteration, doubled each iteration up to 4N "
                          "(default 256); the last 3 iterations are pooled for the frequencies and their errors")
@@ -494,10 +504,8 @@ def main(argv=None, commands=None) -> int:
     debug = args.debug or os.environ.get("TRAJMODES_DEBUG", "") not in ("", "0")
     from trajmodes.workflows.outputs import staged_outputs
     from trajmodes.cli.interrupt import exit_now, message, report, signals
-    fmt = warnings.formatwarning
-    warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     out = staged_outputs(notify=report)
-    with signals() as received:
+    with signals() as received, printed_warnings():
         try:
             from trajmodes.cli.options import cluster
             from trajmodes.cli.progress import progress
@@ -528,8 +536,40 @@ def main(argv=None, commands=None) -> int:
                 raise
             print(f"trajmodes: error: {_one_line(exc)}", file=sys.stderr)
             return 2
-        finally:
-            warnings.formatwarning = fmt
+
+
+#: warnings no user of the command line acts on (Python's default filters leave them out too); trajmodes' own
+#: deprecations are still printed
+_QUIET = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+@contextlib.contextmanager
+def printed_warnings():
+    """While a command runs, every warning (of trajmodes or of a library it calls, in any thread) is printed on stderr
+    as one ``warning: MESSAGE`` line, each message once, whatever warnings filter the caller set (``python -W error``,
+    ``PYTHONWARNINGS``, a test's ``warnings.simplefilter("error")``): a warning the command may print is never
+    raised as an exception, so it never becomes the exit status. Deprecations of other packages are left out, as
+    Python's default filters leave them out. The caller's filters and ``warnings.showwarning`` are restored after.
+
+    Yields the set of the messages printed so far.
+    """
+    printed: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message).rstrip()
+        if text in printed:
+            return
+        printed.add(text)
+        print(f"warning: {text}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        warnings.simplefilter("always")              # every one reaches show(), which prints each message once
+        for category in _QUIET:
+            warnings.filterwarnings("ignore", category=category)
+        warnings.filterwarnings("always", category=DeprecationWarning, module=r"trajmodes(\.|$)")
+        warnings.showwarning = show
+        yield printed
 
 
 #: exception types whose message says it all (raised by trajmodes and the libraries for bad input, files,

@@ -148,18 +148,34 @@ def cmd_lineshapes(args, out) -> int:
         lines.append(f"the run against the exact harmonic lines: none of its {unmeasured} fitted widths is measured "
                      f"(every error is larger than its width; the exact widths reach "
                      f"{float(np.nanmax(exact[both])):.3g} THz): the run is too short to resolve these lines")
-    tam = ds.tamura_fwhm.values
-    ref = exact if np.isfinite(exact[nu > 1e-3]).any() else 2.3548 * ds.lineshape_rms_width.values
-    ratio = (tam / ref)[(nu > 1e-3) & np.isfinite(ref) & (ref > 0)]
-    if ratio.size:
-        lines.append(f"Tamura's lowest order / the exact lines: median {np.median(ratio):.3g}, from "
-                     f"{ratio.min():.3g} to {ratio.max():.3g} (mesh {'x'.join(map(str, ds.attrs['tamura_mesh']))}, "
-                     "tetrahedra)")
+    lines += _tamura_ratio(ds)
     lines.append("partial DOS (kernel polynomial method): " + ", ".join(
         f"{g} ({int(n)} atoms)" for g, n in zip(ds.group.values, ds.group_atoms.values)))
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0
+
+
+def _tamura_ratio(ds) -> list[str]:
+    """The line comparing Tamura's widths with the exact lines, over the modes where both are finite numbers, and saying
+    which exact width it takes: the fitted FWHM through the run's window (dense route), or, on the kernel polynomial
+    route (no fitted widths there), the Gaussian-equivalent FWHM of the lines' rms width (2.3548 x rms). Where no mode
+    has both, one line says so: never a ratio made from NaN."""
+    import numpy as np
+    nu, tam = ds.frequency_vca.values, ds.tamura_fwhm.values
+    kpm = ds.attrs.get("route") == "kpm"
+    ref = 2.3548 * ds.lineshape_rms_width.values if kpm else ds.exact_fwhm.values
+    ok = (nu > 1e-3) & np.isfinite(ref) & (ref > 0) & np.isfinite(tam)
+    what = "the exact lines' rms width x 2.3548 (kernel polynomial route: no fitted widths)" if kpm else \
+        "the exact lines' FWHM (drawn through the run's window and fitted)"
+    if not ok.any():
+        return [f"Tamura's lowest order / {what}: no ratio, no mode has both as a number (the exact widths are NaN "
+                f"where the run's spectra cannot resolve the lines)"]
+    ratio = tam[ok] / ref[ok]
+    n, moving = int(ok.sum()), int((nu > 1e-3).sum())
+    return [f"Tamura's lowest order / {what}: median {np.median(ratio):.3g}, from {ratio.min():.3g} to "
+            f"{ratio.max():.3g} over {n}" + (f" of {moving}" if n < moving else "")
+            + f" modes (mesh {'x'.join(map(str, ds.attrs['tamura_mesh']))}, tetrahedra)"]
 
 
 #: the MD fit statuses of a line without a width that a longer run measures (the spectra's bins too coarse for its

@@ -35,14 +35,35 @@ def modes_table(ds) -> str:
     star = ds["star"].values if "star" in ds.coords else np.arange(len(q))
     rows = [f"{'q':>4} {'q (reduced)':>22} {'star':>4} {'br':>2} {'harm':>8} {'nu':>8} {'+-':>6} {'shift':>7} "
             f"{'FWHM':>7} {'+-':>6} {'tau ps':>7} {'E/kT':>6}  status"]
+    bound = resolution_bounds(ds)
     for iq in range(len(q)):
         for ib in range(H.shape[1]):
+            if str(g["status"][iq, ib]) == NARROW and bound is not None:
+                # a line narrower than the run resolves: its bounds, not the fit's ill-determined width
+                width = f"{bound[0]:>7} {'':>6} {bound[1]:>7}"
+            else:
+                width = (f"{g['fwhm'][iq, ib]:7.4f} {g['fwhm_err'][iq, ib]:6.4f} "
+                         f"{g['lifetime'][iq, ib]:7.3f}")
             rows.append(f"{iq:>4} {str(np.round(q[iq], 4).tolist()) if ib == 0 else '':>22} "
                         f"{int(star[iq]) if ib == 0 else '':>4} {ib:>2} {H[iq, ib]:8.4f} "
                         f"{g['frequency'][iq, ib]:8.4f} {g['frequency_err'][iq, ib]:6.4f} {g['shift'][iq, ib]:+7.4f} "
-                        f"{g['fwhm'][iq, ib]:7.4f} {g['fwhm_err'][iq, ib]:6.4f} {g['lifetime'][iq, ib]:7.3f} "
-                        f"{eq[iq, ib]:6.3f}  {g['status'][iq, ib]}")
+                        f"{width} {eq[iq, ib]:6.3f}  {g['status'][iq, ib]}")
     return "\n".join(rows + _modes_footer(ds))
+
+
+#: the fit status of a line narrower than the run's spectra resolve (:func:`trajmodes.fit_peaks`)
+NARROW = "width below resolution"
+
+
+def resolution_bounds(ds):
+    """What a line narrower than the run resolves is known to be, as printed: ("<W", ">X") with W the spectra's
+    resolution (their equivalent noise bandwidth, THz) and X = 1 / (2 pi W) ps; None where the dataset does not say
+    its resolution."""
+    import math
+    w = float(ds.attrs.get("spectra_enbw_thz", float("nan")))
+    if not (math.isfinite(w) and w > 0):
+        return None
+    return f"<{w:.4f}", f">{1.0 / (2.0 * math.pi * w):.3g}"
 
 
 def _modes_footer(ds) -> list[str]:
@@ -130,9 +151,11 @@ def modes_summary(ds) -> str:
     shift, fwhm = ds["peak_shift"].values, ds["peak_fwhm"].values
     H = ds["frequency_harmonic"].values
     trans = ds["translation"].values if "translation" in ds else np.zeros(st.shape, bool)
+    bound = resolution_bounds(ds)
     rows = [f"{'branch':>6} {'modes':>5} {'ok':>4} {'narrow':>6} {'aliased':>7} {'unstable':>8} {'failed':>6} "
-            f"{'other':>5} {'harm (THz)':>14} {'shift med':>9} {'FWHM med':>8}  (fit status per branch; narrow: width "
-            "below resolution; unstable: imaginary harmonic frequency; failed: collapsed or unconstrained, no values; "
+            f"{'other':>5} {'harm (THz)':>14} {'shift med':>9} {'FWHM med':>8} {'tau med':>8}  (fit status per branch; "
+            "narrow: width below resolution, its FWHM and lifetime bounds from the resolution where no line is "
+            "measured; unstable: imaginary harmonic frequency; failed: collapsed or unconstrained, no values; "
             "--table for every mode)"]
     for b in range(st.shape[1]):
         keep = ~trans[:, b]
@@ -143,12 +166,20 @@ def modes_summary(ds) -> str:
         unstable = s == status.unstable
         failed = np.isin(s, [status.collapsed, status.unconstrained])
         h = H[keep, b]
-        med_shift = f"{np.nanmedian(shift[keep, b][ok]):+9.4f}" if ok.any() else f"{'-':>9}"
-        med_fwhm = f"{np.nanmedian(fwhm[keep, b][ok]):8.4f}" if ok.any() else f"{'-':>8}"
+        # a narrow line's position is measured (its width is not): its shift counts
+        placed = ok | narrow
+        med_shift = f"{np.nanmedian(shift[keep, b][placed]):+9.4f}" if placed.any() else f"{'-':>9}"
+        if ok.any():
+            g_med = float(np.nanmedian(fwhm[keep, b][ok]))
+            med_fwhm, med_tau = f"{g_med:8.4f}", f"{1.0 / (2 * np.pi * g_med):8.3g}"
+        elif narrow.any() and bound is not None:          # every line narrower than the run resolves: the bounds
+            med_fwhm, med_tau = f"{bound[0]:>8}", f"{bound[1]:>8}"
+        else:
+            med_fwhm, med_tau = f"{'-':>8}", f"{'-':>8}"
         rows.append(f"{b:>6} {len(s):>5} {int(ok.sum()):>4} {int(narrow.sum()):>6} {int(aliased.sum()):>7} "
                     f"{int(unstable.sum()):>8} {int(failed.sum()):>6} "
                     f"{int((~ok & ~narrow & ~aliased & ~unstable & ~failed).sum()):>5} {h.min():6.2f}..{h.max():6.2f} "
-                    f"{med_shift} {med_fwhm}")
+                    f"{med_shift} {med_fwhm} {med_tau}")
     ok, narrow = st == "ok", st == "width below resolution"
     enbw = float(ds.attrs.get("spectra_enbw_thz", np.nan))
     T = spectra_span_ps(ds.attrs)
@@ -159,8 +190,9 @@ def modes_summary(ds) -> str:
                   f"{RUN_PS_PER_INVERSE_FWHM / enbw:.0f} ps for lines this narrow, resolves them" if full else
                   f"at least {RUN_PS_PER_INVERSE_FWHM / enbw:.0f} ps for lines this narrow, or try --full (one "
                   "periodogram, resolution 1/T)")
-        lines.append(f"{int(narrow.sum())} modes have lines narrower than this run resolves ({enbw:.4f} THz): their "
-                     f"widths are upper bounds. A line of FWHM G needs about {RUN_PS_PER_INVERSE_FWHM:g}/G ps (8 "
+        lines.append(f"{int(narrow.sum())} modes have lines narrower than this run resolves ({enbw:.4f} THz): FWHM "
+                     f"{bound[0] if bound else '< resolution'} THz, lifetime {bound[1] if bound else '> 1/(2 pi FWHM)'} "
+                     f"ps (printed so; their fitted widths are upper bounds). A line of FWHM G needs about {RUN_PS_PER_INVERSE_FWHM:g}/G ps (8 "
                      f"half-overlapping Welch segments of 2/G; this run's spectra span about {T:.0f} ps): {advice}.")
     failed = np.isin(st, [status.collapsed, status.unconstrained])
     if failed.any():
@@ -230,20 +262,38 @@ def _parse_modes(text, nq, nb):
     return out
 
 
-def _default_modes(ds, n=6):
-    """The highest branch of the first stars with an 'ok' fit, then the lowest: up to n modes."""
+def _default_modes(ds):
+    """A representative grid of up to 9 modes for the fits figure, and the line that says which: the lowest, a middle
+    and the highest branch, each at a soft, a middle and a stiff q (the stars ordered by their lowest branch's
+    frequency, Gamma left out, in three tiers), a fitted mode of each tier where there is one, else the tier's middle
+    mode whatever its fit (drawn with its status); a mode degenerate with one already drawn at its q is passed over. It was the first stars' highest branch with a fitted line, and
+    one mode where none had one: 1 of 1,944 modes."""
     import numpy as np
     st = ds["peak_status"].values.astype(str)
-    star = ds["star"].values if "star" in ds.coords else np.arange(st.shape[0])
-    picked, seen = [], set()
-    for ib in (st.shape[1] - 1, 0):
-        for iq in range(st.shape[0]):
-            if st[iq, ib] == "ok" and (star[iq], ib) not in seen and len(picked) < n:
-                seen.add((star[iq], ib))
-                picked.append((iq, ib))
-                if len(picked) >= (n // 2 if ib else n):
+    nu = ds["frequency_harmonic"].values
+    nq, nb = st.shape
+    star = ds["star"].values if "star" in ds.coords else np.arange(nq)
+    _, first = np.unique(star, return_index=True)
+    first = np.sort(first)
+    moving = [int(i) for i in first if np.isfinite(nu[i, 0]) and nu[i, 0] > 1e-3] or [int(i) for i in first]
+    order = sorted(moving, key=lambda i: float(np.nan_to_num(nu[i, 0])))
+    tiers = [t for t in np.array_split(np.asarray(order), min(3, len(order))) if len(t)]
+    branches = list(dict.fromkeys([nb - 1, nb // 2, 0]))
+    picked, fitted = [], 0
+    for ib in branches:
+        for tier in tiers:
+            mid = sorted((int(i) for i in tier), key=lambda i: abs(list(tier).index(i) - len(tier) // 2))
+            # a fitted mode first, the tier's middle first; never one degenerate with a mode already drawn at its q
+            for iq in sorted(mid, key=lambda i: st[i, ib] != "ok"):
+                if not any(j == iq and abs(nu[j, b] - nu[iq, ib]) < 1e-4 for j, b in picked):
+                    picked.append((iq, ib))
+                    fitted += st[iq, ib] == "ok"
                     break
-    return picked or [(min(1, st.shape[0] - 1), st.shape[1] - 1)]
+    names = {nb - 1: "highest", nb // 2: "middle", 0: "lowest"}
+    line = (f"fits figure: {len(picked)} of {nq * nb} modes, the {', '.join(names[b] for b in branches)} branch at "
+            f"{len(tiers)} q-points from soft to stiff ({fitted} with a fitted line; the others drawn with their "
+            f"status): " + ", ".join(f"{iq}:{ib}" for iq, ib in picked) + " (q index:branch; --modes to choose)")
+    return picked, line
 
 
 def cmd_lifetimes(args, out) -> int:
@@ -258,7 +308,11 @@ def cmd_lifetimes(args, out) -> int:
             raise ValueError(f"-o {folder} is a file: -o names the folder the figures go into")
         prefix = os.path.join(folder, os.path.basename(stem(args.modes_file)))
         nq, nb = ds["peak_frequency"].shape
-        chosen = _parse_modes(args.modes, nq, nb) if args.modes else _default_modes(ds)
+        if args.modes:
+            chosen = _parse_modes(args.modes, nq, nb)
+        else:
+            chosen, line = _default_modes(ds)
+            print(line)
         title = os.path.basename(str(ds.attrs.get("source", args.modes_file)))
         figs = [f"{prefix}_fits.{args.plot_format}", f"{prefix}_dispersion.{args.plot_format}",
                 f"{prefix}_sed.{args.plot_format}"]

@@ -5,8 +5,8 @@ import os
 import sys
 import time
 
-from trajmodes.cli.options import (error_model_line, frequency_cells, input_files, output_file, read_run_or_beads,
-                                   read_settings, read_trajectory, refuse_repeated_files, stem, step)
+from trajmodes.cli.options import (CENTROID_LINE, error_model_line, frequency_cells, input_files, output_file,
+                                   read_run_or_beads, read_settings, read_trajectory, refuse_repeated_files, stem, step)
 from trajmodes.workflows.fit import FIT_DEFAULTS
 
 def _fmt_cell(cell) -> list[str]:
@@ -57,8 +57,10 @@ def _box(traj) -> list[str]:
     return ["box (reference):"] + _fmt_cell(ref.cell) if ref.cell is not None else []
 
 
-def _summary_lines(s, traj, args, note: str) -> str:
-    """The summary ``s`` (:func:`~trajmodes.trajectory.summary.summarize`) of ``traj`` in words."""
+def _summary_lines(s, traj, args, note: str, beads=None) -> str:
+    """The summary ``s`` (:func:`~trajmodes.trajectory.summary.summarize`) of ``traj`` in words; ``beads``: the
+    summary of a path-integral run's beads from the same sites, whose <u^2> are printed beside the centroid's
+    (``traj``)."""
     import numpy as np
     src = traj.source
     ref_name = getattr(args, "reference", None) or ("stored in the cache" if getattr(src, "reference", None)
@@ -68,6 +70,9 @@ def _summary_lines(s, traj, args, note: str) -> str:
         T = s.temperature.values
         lines.append(f"temperature: {T.mean():.2f} +- {T.std():.2f} K (min {T.min():.2f}, max {T.max():.2f}; "
                      "kinetic, 3N-3 degrees of freedom)")
+    if "configurational_temperature" in s:
+        lines.append(f"             {float(s.configurational_temperature):.2f} K configurational (-<sum u.F>/((3N-3) "
+                     "k_B) of the displacements and forces: a check of the velocities' unit)")
     if "volume" in s:
         V = s.volume.values
         lines.append(f"volume:      {V.mean():.4f} +- {V.std():.4f} A^3 (min {V.min():.4f}, max {V.max():.4f}; "
@@ -79,11 +84,20 @@ def _summary_lines(s, traj, args, note: str) -> str:
     if "potential_energy" in s:
         E = s.potential_energy.values
         lines.append(f"potential energy: {E.mean() / traj.n_atoms:.6f} +- {E.std() / traj.n_atoms:.6f} eV per atom")
-    lines.append(f"displacements from the reference ({ref_name}):")
+    if beads is None:
+        lines.append(f"displacements from the reference ({ref_name}):")
+    else:
+        lines.append(f"displacements from the reference ({ref_name}) of the centroid (every atom's bead average: for a "
+                     "harmonic crystal its classical value, no zero-point motion) and of the beads (the quantum "
+                     "mean-square displacement, zero-point motion included):")
     for k in s.species.values:
         m = s.msd.sel(species=k).values
         lines.append(f"  {k}: <u^2> x y z = {m[0]:.5f} {m[1]:.5f} {m[2]:.5f} A^2, rms |u| = "
-                     f"{float(s.rms_displacement.sel(species=k)):.4f} A")
+                     f"{float(s.rms_displacement.sel(species=k)):.4f} A" + ("" if beads is None else " (centroid)"))
+        if beads is not None:
+            b = beads.msd.sel(species=k).values
+            lines.append(f"  {k}: <u^2> x y z = {b[0]:.5f} {b[1]:.5f} {b[2]:.5f} A^2, rms |u| = "
+                         f"{float(beads.rms_displacement.sel(species=k)):.4f} A (beads)")
     lines.append(f"  largest |u| = {float(s.max_displacement):.4f} A; mean-displacement drift over the run = "
                  f"{np.linalg.norm(s.drift.values[-1] - s.drift.values[0]):.4g} A")
     lines.append(f"({note})")
@@ -104,8 +118,25 @@ def _report(traj, args):
 
 
 def cmd_info(args, out) -> int:
-    """Frames, atoms, box, time step, temperature and displacement statistics, in one streamed pass."""
-    _report(read_trajectory(args), args)
+    """Frames, atoms, box, time step, temperature and displacement statistics, in one streamed pass; of a
+    path-integral run the centroid's, with the beads' <u^2> (a second pass, over the beads) beside the centroid's."""
+    traj, run = read_run_or_beads(args)
+    if run is None:
+        _report(traj, args)
+        return 0
+    from trajmodes.workflows.summary import run_summary
+    print(f"{run.describe()}: {CENTROID_LINE}", flush=True)
+    centroid = run.centroid
+    _header(centroid, box=centroid.reference_known)
+    t0 = time.perf_counter()
+    s = run_summary(centroid)
+    if not centroid.reference_known:
+        print("\n".join(_box(centroid)))
+    # the beads from the same sites (the centroid's reference): each bead's configuration a sample of the quantum
+    # ensemble, so their <u^2> is the quantum crystal's (Ceperley, Rev. Mod. Phys. 67, 279 (1995))
+    beads = run_summary(run.pooled.with_reference(centroid.reference))
+    print(_summary_lines(s, centroid, args, f"statistics streamed in {time.perf_counter() - t0:.2f} s, the beads' in "
+                                            "a second pass", beads=beads))
     return 0
 
 
@@ -147,6 +178,8 @@ def cmd_run(args, out) -> int:
     fit = traj.forces is not None and not args.no_fit
     if fit:
         masses_or_error(traj.species, traj.masses, getattr(traj.source, "masses_problem", None))  # before writing
+        if ring is not None:           # a path-integral run's temperature (a GPUMD ramp states none): before writing
+            ring.require_temperature("the fit of a path-integral run")
     reference_fc = _load_compare(args.compare) if fit else None
     known = traj.reference_known                                # else the time average, summed in the one pass
     _header(traj, box=known)
@@ -170,6 +203,8 @@ def cmd_run(args, out) -> int:
                         chunk_frames=args.chunk_frames, fit=fit and ring is None, keep=lambda: out.keep(cache),
                         reuse=reuse)
     traj = run.traj
+    from trajmodes.workflows.summary import check_velocity_unit
+    check_velocity_unit(traj, run.values)                     # the velocities' unit, before any fit
     if not known:
         print("\n".join(_box(traj)))                           # the mean box, now known
     prov = provenance(inputs, settings, temperature=run.temperature)
@@ -308,8 +343,18 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
              + (f", r4 = {settings['cutoff4']:g} A" if settings.get("cutoff4") is not None else "")
              + f"; {settings['mode']} fit" + ("" if born is None else ", polar (dipole-dipole forces taken out)"),
              est.scores_table()]
+    from trajmodes.workflows.fit import stability_line
+    if stability_line(res):
+        lines.append(stability_line(res))             # the fitted constants' own imaginary modes, where and how much
     big = res.largest_difference()
     unstable = res.reference_imaginary is not None and res.reference_imaginary.unstable
+    if res.compare_refused is not None:
+        # the fit is written above; the comparison it could not make is said, with what to give instead
+        lines.append(f"against {compare}: not compared ({res.compare_refused}); {target} is written: compare it with "
+                     "constants of the same crystal (trajmodes fit --compare, or trajmodes phonons)")
+    folded = None if res.reference_bands is None else res.reference_bands.attrs.get("folded_note")
+    if folded:
+        lines.append(f"against {compare}: {folded}")
     if big is not None:
         im = res.reference_imaginary
         lines.append(f"against {compare}: largest difference {big.difference:+.4f} THz (branch {big.branch} at "
@@ -326,7 +371,9 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
     plot_dispersion_comparison(res.bands, out(fig), res.reference_bands,
                                title=fit_title(pr.species, res.temperature, settings["mode"], settings["cutoff2"],
                                                settings.get("cutoff3"), n_beads=beads), label=label,
-                               reference_label=_reference_label(compare, res.reference_imaginary))
+                               reference_label=_reference_label(compare, res.reference_imaginary)
+                               + (f" ({res.reference_bands.attrs['folded']} cells of the other: folded)"
+                                  if folded else ""))
     lines.append(f"wrote {target}, {scores}, " + (f"{cutoffs}, " if cutoffs else "") + fig)
     if members is not None:
         lines.append(f"{target} holds every committee member's constants too ({len(members)} members; "
@@ -442,8 +489,12 @@ def cmd_fit(args, out) -> int:
     est = _fit_and_write(trajs, settings, stem(output_file(args, "fc.nc")), out, args, compare=args.compare,
                          inputs=inputs, temperature=sum(temperatures) / len(temperatures) if temperatures else None)
     if len(rings) == 1:                  # the fit needs forces: the centroid has them too
-        from trajmodes.workflows.quantum import kubo_beside_fit
-        with step("the Kubo estimators from the centroid (one pass)"):
-            kubo = kubo_beside_fit(rings[0], est)
-        print(kubo.table())
+        from trajmodes.workflows.quantum import kubo_beside_fit, kubo_frames_problem
+        why = kubo_frames_problem(rings[0], est)
+        if why is not None:
+            print(why)
+        else:
+            with step("the Kubo estimators from the centroid (one pass)"):
+                kubo = kubo_beside_fit(rings[0], est)
+            print(kubo.table())
     return 0

@@ -24,6 +24,7 @@ a potential of very uneven accuracy across species); its scores are then those o
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,6 +139,17 @@ def fit_fields(trajectories, weights, committee, plain: bool = True) -> tuple:
         sizes, or ``weights="uncertainty"`` where a run carries neither a force uncertainty nor a committee.
     """
     shapes = [dict(getattr(t.source, "extra_shapes", {}) or {}) for t in trajectories]
+    single = next((t for t, s in zip(trajectories, shapes) if COMMITTEE in s and s[COMMITTEE][0] < 2), None)
+    if single is not None and committee is True:
+        raise ValueError(f"committee=True, but {_describe(single)} carries the forces of a committee of one member: a "
+                         "committee's error bar is the spread of 2 or more members; fit with committee=False "
+                         "(--committee no: an ordinary fit of the run's forces), or write the run with every "
+                         "member's forces")
+    if single is not None and committee == "auto" and plain:
+        warnings.warn(f"{_describe(single)} carries the forces of a committee of one member: fitted as an ordinary fit "
+                      "of the run's forces, without a committee error bar (that takes 2 or more members)",
+                      UserWarning, stacklevel=3)
+        committee = False
     sizes = {s[COMMITTEE][0] if COMMITTEE in s else 0 for s in shapes}
     use = committee is True or (committee == "auto" and plain and 0 not in sizes)
     if use and not plain:
@@ -154,10 +166,11 @@ def fit_fields(trajectories, weights, committee, plain: bool = True) -> tuple:
         if not plain:
             raise ValueError("weights= is for plain fits only (not with born=, fc2= or species_resolved=True)")
         for t, s in zip(trajectories, shapes):
-            if FORCE_STD not in s and COMMITTEE not in s:
+            if FORCE_STD not in s and (COMMITTEE not in s or s[COMMITTEE][0] < 2):
                 raise ValueError(f"weights='uncertainty', but {_describe(t)} carries no force uncertainty (force_std "
-                                 "column) and no committee to take one from: give the uncertainty as weights=sigma "
-                                 "(eV/A, per atom or per component), or fit unweighted (weights=None)")
+                                 "column) and no committee of 2 or more members to take one from: give the "
+                                 "uncertainty as weights=sigma (eV/A, per atom or per component), or fit unweighted "
+                                 "(weights=None)")
         have_std = all(FORCE_STD in s for s in shapes)
         extra += (FORCE_STD,) if have_std else (COMMITTEE,) if COMMITTEE not in extra else ()
     elif weights is not None and not plain:

@@ -66,6 +66,7 @@ from trajmodes.forceconstants.cutoffs import (SUPERCELL, basis_cutoff, check_rea
 from trajmodes.forceconstants.design import DesignKernel
 from trajmodes.forceconstants.dipole import DipoleSubtracted, polar_kernel
 from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.forceconstants.phase import refit_on_run_crystal
 from trajmodes.forceconstants.normal import (block_ids, block_layout, chunk_blocks, fit_layer, n_segments,
                                              normal_equations)
 from trajmodes.forceconstants.report import format_scores, warn_ill_posed
@@ -141,6 +142,9 @@ class EffectiveForceConstants:
     allow_p1 : bool
         Fit a reference in which no lattice translations are found (every atom its own primitive atom).
         Off by default: such a reference is nearly always a noisy snapshot, and the model would be huge.
+    keep_reference : bool
+        Fit the given reference's crystal even where the run left it (by default the run's own crystal is fitted,
+        with a warning: :mod:`~trajmodes.forceconstants.phase`, :attr:`run_crystal_`, :attr:`run_reference_`).
     fc2 : ForceConstants, optional
         Second-order constants to hold fixed (phono3py's fc2 from a separate, often larger, supercell:
         ``--dim-fc2``): their forces -Phi u are taken from the data and only the third order is fitted
@@ -196,6 +200,8 @@ class EffectiveForceConstants:
         With ``born``: the dipole-dipole constants Phi_dd taken out (full constants = ``fc2_`` + this).
     ewald_lambda_ : float or None
         With ``born``: the Ewald parameter used, 1/A with 2 pi.
+    sites_reference_ : Structure or None
+        The sites of the second pass where the free internal coordinates moved (:attr:`mean_sites_`), else None.
     params_ : dict order -> ndarray of the basis parameters
     bases_ : dict order -> IFCBasis
     scores_ : xarray.Dataset
@@ -242,7 +248,9 @@ class EffectiveForceConstants:
                  cv: str = "blocks", rcond: float | None = None, build_basis=None, constraints=(),
                  allow_p1: bool = False, segments: int = 20, fc2: ForceConstants | None = None, born=None,
                  epsilon=None, ewald_lambda: float | None = None, nac_factor: float | None = None,
-                 cutoff4: float | None = None, species_resolved: bool = False, weights=None, committee="auto"):
+                 cutoff4: float | None = None, species_resolved: bool = False, weights=None, committee="auto",
+                 keep_reference: bool = False):
+        self.keep_reference = bool(keep_reference)
         self.weights = weights
         self.committee = committee
         self.fc2 = fc2
@@ -419,6 +427,8 @@ class EffectiveForceConstants:
         self
         """
         self._check_settings()
+        if not (self.__dict__.get("_crystal_checked") or self.__dict__.get("_sites_settled")):
+            self.run_crystal_ = self.run_reference_ = self.sites_reference_ = None
         trajs = [data] if not isinstance(data, (list, tuple)) else list(data)
         if not trajs:
             raise ValueError("no trajectories to fit")
@@ -472,8 +482,12 @@ class EffectiveForceConstants:
                     supercell, tol = self._ideal(crystal(ref), averaged)
             self.prepare(supercell, tol)
             self._check_memory(len(trajs))
-            ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
             settled = self.__dict__.get("_sites_settled", False)        # the second pass of a fit whose sites moved
+            ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
+            if prov is None and not (averaged or settled or getattr(first.source, "displacement_set", False)):
+                # a given reference: the crystal the run holds, from a few of its frames, before the fit's pass
+                if (again := refit_on_run_crystal(self, data, first, ideal, tol)) is not None:
+                    return again
             sites = None
             if prov is not None:
                 sites = prov
@@ -501,6 +515,7 @@ class EffectiveForceConstants:
             self._sites_settled = True
             try:
                 again = [t.with_reference(moved) for t in ([data] if not isinstance(data, (list, tuple)) else data)]
+                self.sites_reference_ = moved        # later fits of the run measure from them (the offset said once)
                 return self.fit(again if isinstance(data, (list, tuple)) else again[0])
             finally:
                 del self._sites_settled

@@ -18,6 +18,12 @@ from trajmodes.lattice.spglib_calls import SYMPREC
 __all__ = ["ForceConstants"]
 
 
+#: the share of the nearest-neighbour distance within which :meth:`ForceConstants.folded_fc2` takes two sites for one
+#: (a fit's mean sites sit a few mA from the ideal ones: 0.0088 A for quartz's O sublattice at 300 K; a quarter of the
+#: nearest-neighbour distance keeps the match one to one)
+FOLD_SITE_FRACTION = 0.25
+
+
 class ForceConstants:
     """Harmonic force constants Phi[i, j, a, b] = d2U / du_ia du_jb on a supercell, in eV/A^2.
 
@@ -174,6 +180,50 @@ class ForceConstants:
         cols = self.compact_columns(idx[:, None], idx[None, :])
         return self.fc2[self.smap.atom[:, None], cols]
 
+    def fold_sites(self, supercell: Crystal, tol: float | None = None):
+        """Each atom of this (larger) supercell matched to the atom of ``supercell`` at its position modulo
+        ``supercell``'s lattice, for :meth:`folded_fc2`.
+
+        The two sets of sites need not be identical: a fit's supercell holds the run's mean sites (the free internal
+        coordinates of its space group, a few mA from the ideal ones), the static crystal the ideal sites. An atom is
+        matched to its nearest site within ``tol``; the default is :data:`FOLD_SITE_FRACTION` of the nearest-neighbour
+        distance of ``supercell``'s sites, which keeps the match one to one: what folding
+        needs, as the constants belong to the pair of sites whatever their offsets.
+
+        Returns
+        -------
+        to_small : ndarray of int (N_big,)
+            The atom of ``supercell`` of each atom of this supercell.
+        offset : float
+            The largest distance between a matched pair, A.
+        tol : float
+            The tolerance used, A.
+
+        Raises
+        ------
+        ValueError
+            Where an atom has no site within ``tol`` (the largest offset and the tolerance named).
+        """
+        from trajmodes.lattice.geometry import nearest_neighbour_distance
+        big, small = self.supercell, supercell
+        Xb, Xs = np.asarray(big.positions, float), np.asarray(small.positions, float)
+        cell_s = np.asarray(small.cell, float)
+        d = (Xb[:, None, :] - Xs[None, :, :]) @ np.linalg.inv(cell_s)          # (N_big, N_small, 3)
+        dist = np.linalg.norm((d - np.rint(d)) @ cell_s, axis=-1)
+        to_small = np.argmin(dist, axis=1)
+        near = dist[np.arange(len(Xb)), to_small]
+        nn = nearest_neighbour_distance(cell_s, Xs)
+        tol = FOLD_SITE_FRACTION * nn if tol is None else float(tol)
+        offset = float(near.max())
+        if offset > tol or len(Xb) % len(Xs) or (np.bincount(to_small, minlength=len(Xs)) != len(Xb) // len(Xs)).any():
+            worst = int(np.argmax(near))
+            raise ValueError(f"atom {worst} of the given fc2's supercell is {offset:.4g} A from the nearest atom of the "
+                             f"fitted supercell (modulo its lattice), beyond the {tol:.3g} A allowed "
+                             f"({FOLD_SITE_FRACTION:g} of the nearest-neighbour distance, {nn:.3g} A): the two are not "
+                             "the same sites; give constants of the same crystal in the same Cartesian frame and "
+                             "origin (as phonopy builds them from the run's unit cell)")
+        return to_small, offset, tol
+
     def folded_fc2(self, supercell: Crystal, p2s) -> np.ndarray:
         """These second-order constants, of a supercell that is a multiple of ``supercell``, folded onto ``supercell``.
 
@@ -181,7 +231,9 @@ class ForceConstants:
         when the lattice of :attr:`supercell` is a sublattice of that of ``supercell`` (phono3py's ``--dim-fc2``:
         fc2 on 4x4x4, fc3 on 2x2x2), ``Phi_small[i, j] = sum_{j' = j mod small lattice} Phi_big[i', j']`` is exact
         (i' the big-supercell atom at the position of i). Both supercells must share the Cartesian frame and the
-        origin of their atoms (as phonopy and phono3py build them from one unit cell).
+        origin of their atoms (as phonopy and phono3py build them from one unit cell); the sites may differ by less
+        than a fraction of the nearest-neighbour distance (:meth:`fold_sites`: a fit's mean sites against the ideal
+        ones).
 
         Parameters
         ----------
@@ -202,21 +254,12 @@ class ForceConstants:
             counterpart in the other.
         """
         big, small = self.supercell, supercell
-        tol = 1e-3
         m = np.asarray(big.cell, float) @ np.linalg.inv(np.asarray(small.cell, float))
         if np.abs(m - np.rint(m)).max() > 1e-4:
             raise ValueError("the given fc2's supercell is not a multiple of the fitted supercell (its lattice vectors "
                              f"in the fitted supercell's basis are {np.round(m, 4).tolist()}): fc2 cannot be folded "
                              "onto it")
-        Xb, Xs = np.asarray(big.positions, float), np.asarray(small.positions, float)
-        inv_s = np.linalg.inv(np.asarray(small.cell, float))
-        d = (Xb[:, None, :] - Xs[None, :, :]) @ inv_s                          # (N_big, N_small, 3)
-        match = np.all(np.abs(d - np.rint(d)) < tol / np.linalg.norm(small.cell, axis=1), axis=-1)
-        if not np.all(match.sum(axis=1) == 1):
-            raise ValueError("an atom of the given fc2's supercell has no atom of the fitted supercell at its position "
-                             "(modulo the fitted supercell's lattice): the two supercells must share their origin and "
-                             "axes")
-        to_small = np.argmax(match, axis=1)                                   # big atom -> small atom
+        to_small, _, _ = self.fold_sites(small)                               # big atom -> small atom
         rows = np.array([np.flatnonzero(to_small == i)[0] for i in np.asarray(p2s, dtype=np.int64)])   # i' of each i
         cols = self.compact_columns(rows[:, None], np.arange(big.n_atoms)[None, :])
         blocks = self.compact()[self.smap.atom[rows][:, None], cols]          # Phi_big[i', j'] (n_prim, N_big, 3, 3)

@@ -158,14 +158,15 @@ _LAZY = {
     "FRAME_SHAPES": "trajectories.base", "empty_frames": "trajectories.base", "CacheContents": "trajectories.netcdf",
     "cache_chunks": "trajectories.netcdf", "write_cache": "trajectories.netcdf", "ArraySource": "trajectories.memory",
     "displacement_source": "trajectories.memory", "reject_timestep": "trajectories.times",
-    "lammps_settings_in": "trajectories.times", "lammps_settings_beside": "trajectories.times",
-    "LAMMPS_INPUT_BYTES": "trajectories.times", "data_file_charges": "trajectories.lammps_data",
+    "lammps_settings_in": "trajectories.lammps_input", "lammps_settings_beside": "trajectories.lammps_input",
+    "LAMMPS_INPUT_BYTES": "trajectories.lammps_input", "LammpsInput": "trajectories.lammps_input",
+    "DEFAULT_TIMESTEP": "trajectories.lammps_script", "data_file_charges": "trajectories.lammps_data",
     # displacement datasets, heat currents, potential files, a LAMMPS run's potential
     "parse_displacement_dataset": "forceconstants.displacement_sets", "read_heat_current": "heat_current",
     "read_funcfl": "potentials.eam", "read_setfl": "potentials.eam", "read_sw": "potentials.sw",
     "potential_range_of": "potentials.pair_style",
     # the files of path-integral runs: i-PI's, GPUMD's dump_beads with its run.in and model.xyz
-    "ipi_run_files": "trajectories.ipi", "GPUMD_BEAD_DUMP": "trajectories.gpumd",
+    "ipi_run_files": "trajectories.ipi_files", "GPUMD_BEAD_DUMP": "trajectories.gpumd",
     "is_gpumd_beads": "trajectories.gpumd", "read_gpumd_run_in": "trajectories.gpumd",
     "gpumd_model_masses": "trajectories.gpumd",
 }

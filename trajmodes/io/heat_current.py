@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.heat_current_layouts import GPUMD_COLUMNS, gpumd_compute, vector_tables
+from trajmodes.io.heat_current_layouts import GPUMD_COLUMNS, LARGEST_CURRENT, gpumd_compute, vector_tables
 from trajmodes.io.trajectories.lammps_log import log_runs
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV, KCALMOL_EV, conversion
 
@@ -387,13 +387,19 @@ def _check_sequence(path: str, steps, lines, every: int, every_from: str, damage
                                     "would put every later row one interval early)")
 
 
-def _check_finite(path: str, table, lines, cols, header) -> None:
+def _check_finite(path: str, table, lines, cols, header, largest: float | None = None) -> None:
+    """Refuse the first row where a column of ``cols`` is not finite (or, ``largest`` given, larger in magnitude: a
+    current no MD run writes, whose squares would overflow), naming its line."""
     for c in cols:
-        bad = np.flatnonzero(~np.isfinite(table[:, c]))
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(table[:, c]) if largest is None else np.abs(table[:, c]) <= largest
+        bad = np.flatnonzero(~ok)
         if len(bad):
-            raise TrajectoryFormatError(path, f"{header[c]} is {table[bad[0], c]} in this row", line=int(lines[bad[0]]),
-                                        fix="The run went wrong there (atoms lost, an unstable integration): pass "
-                                            "the rows before it, or rerun")
+            v = table[bad[0], c]
+            raise TrajectoryFormatError(path, f"{header[c]} is {v:g} in this row" + (
+                f", beyond {largest:g} in magnitude: no MD run's heat current" if np.isfinite(v) else ""),
+                line=int(lines[bad[0]]), fix="The run went wrong there (atoms lost, an unstable integration), or the "
+                                             "column is not the current: pass the rows before it, or rerun")
 
 
 def _temperature_volume(path, header, table, lines, box, notes, scales: _Scales | None = None) -> tuple:
@@ -561,7 +567,7 @@ def _log_piece(path: str, run, cols: list, others: tuple, units: str | None, md_
         notes.append(f"the log ends inside {run.describe()}, still being written: its last line, line {last_line} "
                      f"({run.damaged[-1][1][:60]!r}), is a row cut short, not read")
     all_cols = cols + [c for oc in other_cols for c in oc]
-    _check_finite(path, table, lines, all_cols, header)
+    _check_finite(path, table, lines, all_cols, header, LARGEST_CURRENT)
     style = units or run.units[0]
     scales = _scales(path, style, lj_scales, None if units else run.units[1], given=units is not None)
     if run.dt_reset is not None:
@@ -832,7 +838,7 @@ def _from_table(path, lines, text, current, others, units, md_timestep, wanted, 
                                             "every later row one interval early")
     table = np.array([values for _, values in rows])
     row_lines = np.array([ln for ln, _ in rows], np.int64)
-    _check_finite(path, table, row_lines, cols + [c for oc in other_cols for c in oc], header)
+    _check_finite(path, table, row_lines, cols + [c for oc in other_cols for c in oc], header, LARGEST_CURRENT)
     writer = _writer_of(path, lammps_input)
     every, every_from = (None, None) if writer is None else _writer_interval(writer, vector)
     step_col = next((header.index(n) for n in _STEP_COLUMNS if n in header), None)

@@ -10,7 +10,11 @@ import numpy as np
 
 from trajmodes.errors import TrajectoryFormatError
 
-__all__ = ["vector_tables", "gpumd_compute", "GPUMD_COLUMNS"]
+__all__ = ["vector_tables", "gpumd_compute", "GPUMD_COLUMNS", "LARGEST_CURRENT"]
+
+#: the largest magnitude a heat-current value may have (in the file's units): beyond it no MD run wrote it (a run that
+#: blew up, a column that is not the current), and its squares in the spectra would overflow
+LARGEST_CURRENT = 1e100
 
 #: the columns of each quantity of GPUMD's ``compute`` per group, in the order compute.out writes them
 GPUMD_COLUMNS = {"temperature": 1, "potential": 1, "force": 3, "virial": 3, "jp": 3, "jk": 3, "momentum": 3}
@@ -87,6 +91,66 @@ def vector_tables(path: str, lines: list) -> list | None:
                        f"{names[0]}[k]"}]
 
 
+#: a value as GPUMD's compute.out writes it (``%15.6e``), whole: a row whose last value falls short of it, without
+#: the newline GPUMD ends every row with, was cut while being written
+_GPUMD_VALUE = re.compile(r"[-+]?(\d\.\d+e[-+]\d{2,3}|nan|inf)", re.IGNORECASE)
+
+
+def _compute_rows(path: str) -> tuple:
+    """(table (rows, columns), 1-based line of every row, notes) of GPUMD's compute.out: every row as many values as
+    the first. The last row cut short (a run still writing, or stopped while writing: fewer values, or a last value
+    cut before the newline GPUMD ends every row with) is dropped, said in the notes; any other row that is not a row
+    of the table is refused with its line."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except OSError as exc:
+        raise TrajectoryFormatError(path, f"cannot be read: {exc.strerror or exc}",
+                                    fix="Pass GPUMD's compute.out, with the run.in beside it") from None
+    rows = [(i + 1, ln.split()) for i, ln in enumerate(text.split("\n")) if ln.strip()]
+    if not rows:
+        raise TrajectoryFormatError(path, "holds no rows", fix="Pass the compute.out of a run that wrote its heat "
+                                                               "current (run.in's compute line, for as many steps as "
+                                                               "its output interval)")
+    width, table, lines, notes = len(rows[0][1]), [], [], []
+    for k, (ln, tok) in enumerate(rows):
+        values = _numbers(tok) if len(tok) == width else None
+        last = k == len(rows) - 1
+        if last and values is not None and not text.endswith("\n") and not _GPUMD_VALUE.fullmatch(tok[-1]):
+            values = None
+        if values is None:
+            shown = " ".join(tok)
+            shown = shown if len(shown) <= 80 else shown[:60] + " ... " + shown[-15:]
+            if last and k > 0:
+                notes.append(f"the last line of the file, line {ln} ({shown!r}), is a row cut short (a run still "
+                             f"writing, or stopped while writing): not read")
+                break
+            raise TrajectoryFormatError(path, f"this line, {shown!r}, is not a row of the {width} numbers of "
+                                              + ("the rows before it" if k else "a GPUMD compute.out row"), line=ln,
+                                        fix="Repair or remove the line (a row cut short or damaged, left out, "
+                                            "would put every later row one interval early), or pass the rows "
+                                            "before it")
+        table.append(values)
+        lines.append(ln)
+    return np.array(table, dtype=float), np.array(lines, np.int64), notes
+
+
+def _check_finite(path: str, table, lines, quantity: str, start: int, width: int, groups: int) -> None:
+    """Refuse the first row where a column of ``quantity`` (``width`` columns from ``start``) is not finite, naming
+    its line and the column (component and group) as GPUMD lays them out."""
+    with np.errstate(invalid="ignore"):
+        bad = np.argwhere(~(np.abs(table[:, start:start + width]) <= LARGEST_CURRENT))
+    if not len(bad):
+        return
+    row, col = (int(x) for x in bad[0])
+    name = quantity if GPUMD_COLUMNS[quantity] == 1 else f"{quantity} {'xyz'[col // groups]}"
+    v = table[row, start + col]
+    raise TrajectoryFormatError(path, f"{name} of group {col % groups} is {v:g} in this row (column {start + col + 1})"
+                                      + (f", beyond {LARGEST_CURRENT:g} in magnitude" if np.isfinite(v) else ""),
+                                line=int(lines[row]), fix="The run went wrong there (atoms lost, an unstable "
+                                                          "integration): pass the rows before it, or rerun")
+
+
 def gpumd_compute(path: str, md_timestep: float | None) -> dict:
     """GPUMD's compute.out: the heat current jp + jk summed over the groups, as the run.in beside it lays out the
     columns (:mod:`trajmodes.io.heat_current`), as the fields of a
@@ -98,7 +162,9 @@ def gpumd_compute(path: str, md_timestep: float | None) -> dict:
         raise TrajectoryFormatError(path, "a GPUMD compute.out is read with its run.in, which says what its columns "
                                           "are and how often they were written", fix="Put the run's run.in beside it")
     time_step, compute, ts_line = 1.0, None, None
-    for i, ln in enumerate(open(run_in).read().split("\n")):
+    with open(run_in) as f:
+        run_text = f.read()
+    for i, ln in enumerate(run_text.split("\n")):
         tok = ln.split("#")[0].split()
         if tok[:1] == ["time_step"] and len(tok) > 1:
             time_step, ts_line = float(tok[1]), i + 1
@@ -117,10 +183,7 @@ def gpumd_compute(path: str, md_timestep: float | None) -> dict:
                                             "intervals", line=line, fix="compute <grouping method> <sample interval> "
                                                                        "<output interval> jp jk") from None
     asked = [q for q in GPUMD_COLUMNS if q in tok[4:]]
-    try:
-        table = np.loadtxt(path, ndmin=2)
-    except ValueError as exc:
-        raise TrajectoryFormatError(path, f"not a table of numbers ({exc})", fix="Pass GPUMD's compute.out") from None
+    table, row_lines, cut = _compute_rows(path)
     per_group = sum(GPUMD_COLUMNS[q] for q in asked)
     extra = 2 if "temperature" in asked else 0          # the thermostats' energies of the heat source and sink
     groups = (table.shape[1] - extra) / per_group
@@ -132,11 +195,13 @@ def gpumd_compute(path: str, md_timestep: float | None) -> dict:
     groups, start, current = int(groups), 0, np.zeros((len(table), 3))
     for q in asked:
         width = GPUMD_COLUMNS[q] * groups
+        if q in ("jp", "jk") or (q == "temperature" and groups == 1):
+            _check_finite(path, table, row_lines, q, start, width, groups)
         if q in ("jp", "jk"):
             current += table[:, start:start + width].reshape(len(table), 3, groups).sum(axis=2)
         start += width
     dt = (float(md_timestep) if md_timestep is not None else time_step * 1e-3) * sample * output
-    notes = [f"{len(table)} rows of {path}",
+    notes = [f"{len(table)} rows of {path} at lines {int(row_lines[0])}-{int(row_lines[-1])}", *cut,
              f"{dt:g} ps between rows: " + (f"md_timestep {md_timestep:g} ps given" if md_timestep is not None else
                                             f"time_step {time_step:g} fs (" + (f"line {ts_line}" if ts_line else
                                                                                "GPUMD's default") + " of run.in)")
@@ -156,5 +221,5 @@ def gpumd_compute(path: str, md_timestep: float | None) -> dict:
                 units="metal", columns=(f"{which} x", f"{which} y", f"{which} z"), others=None, path=path,
                 source=f"GPUMD compute.out, {which} of {groups} group(s)"
                        + ("; the potential part alone (no jk)" if "jk" not in asked else ""),
-                lines=None, notes=tuple(notes + ([f"volume {volume:.8g} A^3: the Lattice of {model}"]
+                lines=row_lines, notes=tuple(notes + ([f"volume {volume:.8g} A^3: the Lattice of {model}"]
                                                  if volume is not None else [])))

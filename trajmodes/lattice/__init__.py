@@ -27,14 +27,14 @@ _LAZY = {
     # q-points: meshes, commensurate q, the first zone, the irreducible grid and its triplets
     "parse_mesh": "qpoints", "mesh_qpoints": "qpoints", "mesh_addresses": "qpoints", "mesh_index": "qpoints",
     "commensurate_qpoints": "qpoints", "commensurate_mask": "qpoints", "first_zone": "qpoints", "is_gamma": "qpoints",
-    "qpoints_in": "qpoints", "Grid": "grid", "Triplets": "grid",
+    "qpoints_in": "qpoints", "STRAIN_TOL": "qpoints", "Grid": "grid", "Triplets": "grid",
     # band paths
     "special_points": "paths", "default_path": "paths", "parse_path": "paths", "sample_path": "paths",
     "path_coordinates": "paths", "bravais_lattice": "paths", "brillouin_zone_path": "paths", "pretty_label": "paths",
     # strain (the Voigt convention), the ideal crystal behind a snapshot, cubic crystals and prototypes
     "VOIGT": "strain", "STRAIN_BASIS": "strain", "voigt_tensor": "strain", "tensor_voigt": "strain",
     "strain_matrix": "strain", "cell_strains": "strain", "deformed": "strain", "ideal_crystal": "ideal",
-    "mean_sites": "ideal", "cubic_lattice": "cubic", "shell_vectors": "cubic", "ATOMS_PER_CUBE": "cubic",
+    "mean_sites": "ideal", "run_crystal": "ideal", "cubic_lattice": "cubic", "shell_vectors": "cubic", "ATOMS_PER_CUBE": "cubic",
     "PRIMITIVE_VECTORS": "cubic", "prototype": "prototypes", "default_species": "prototypes",
     "PROTOTYPES": "prototypes", "CUBE_EDGE": "prototypes",
 }

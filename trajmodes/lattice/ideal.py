@@ -10,7 +10,8 @@ from trajmodes.lattice.crystal import SPGLIB_ATOMS, Crystal
 from trajmodes.lattice.symmetry import supercell_group, symmetrize_sites
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["ideal_crystal", "operation_count", "MeanSites", "mean_sites", "SITE_SIGNIFICANCE", "SITE_SETTLE"]
+__all__ = ["ideal_crystal", "operation_count", "MeanSites", "mean_sites", "SITE_SIGNIFICANCE", "SITE_SETTLE",
+           "RunCrystal", "run_crystal", "PHASE_SIGMAS", "PHASE_SIGNIFICANCE"]
 
 
 def operation_count(supercell: Crystal, symprec: float, search: str = "auto") -> int:
@@ -328,3 +329,170 @@ def mean_sites(supercell: Crystal, primitive: Crystal, atom: np.ndarray, mean_u:
     breaks = bool((np.linalg.norm(broken, axis=1) > np.maximum(SITE_SIGNIFICANCE * np.sqrt(3) * err, 1e-6)).any())
     offset = sym[atom] if moved else np.zeros_like(u)
     return MeanSites(offset, sym, np.sqrt(3) * sym_err, broken, np.sqrt(3) * err, moved, noticed, breaks)
+
+
+#: standard errors of a site's mean (one Cartesian component, the rms over the run's atoms) within which the run's
+#: mean sites are made symmetric to find the crystal the run holds (:func:`run_crystal`): the largest distance between
+#: two of 10^3 atoms' noisy means (each component sqrt(2) standard errors) reaches about 6 of them, so the crystal the
+#: run holds shows at 7, while a site that moved by more than 7 standard errors shows as a change of crystal
+PHASE_SIGMAS = 7.0
+#: where the run's crystal at that tolerance has fewer symmetry operations than the reference's (a change that noise
+#: can fake: one atom's mean in the tail of its noise), the atoms that the reference puts on one site of different cells
+#: must differ by this many standard errors in the rms over the run's atoms (noise alone: 1) for the run to have left
+#: the reference's crystal
+PHASE_SIGNIFICANCE = 3.0
+
+
+@dataclass(frozen=True)
+class RunCrystal:
+    """The crystal the run's mean sites hold against the reference's, each found at the same tolerance, set by the
+    noise of the run's mean sites (:func:`run_crystal`).
+
+    Attributes
+    ----------
+    left : bool
+        Whether the run holds another crystal than the reference (another space group, or another lattice of
+        translations) at :attr:`tolerance`.
+    tolerance : float
+        The symmetry tolerance, A: :data:`PHASE_SIGMAS` standard errors of a site's mean (at least the fit's
+        ``symprec``).
+    error : float
+        The standard error of one Cartesian component of a site's mean, rms over the atoms, A.
+    reference, run : tuple
+        (space-group symbol, number, atoms of the primitive cell, primitive cell (3, 3) A) of each, at
+        :attr:`tolerance`; the run's cell is None where its mean sites show no lattice translation.
+    spread, spread_errors : float
+        The largest distance between the mean sites of two atoms that the reference puts on the same site of different
+        cells (after the shift their sublattice shares), A, and in standard errors.
+    spread_rms : float
+        Those distances' rms over the run's atoms, in standard errors (noise alone: about 1).
+    moved, moved_errors : float
+        The largest distance of an atom's site in the run's crystal from its site in the reference (the whole
+        crystal's translation taken out), A, and in standard errors of a site's mean.
+    supercell : Crystal or None
+        The reference's supercell with its atoms (same order) on the sites of the run's crystal (symmetrised at
+        :attr:`tolerance`); None where the run's mean sites show no lattice translation.
+    n_frames : int
+        The frames whose mean sites were measured.
+    """
+
+    left: bool
+    tolerance: float
+    error: float
+    reference: tuple
+    run: tuple
+    spread: float
+    spread_errors: float
+    spread_rms: float
+    moved: float
+    moved_errors: float
+    supercell: Crystal | None
+    n_frames: int
+
+    @staticmethod
+    def _words(found) -> str:
+        symbol, number, atoms, cell = found
+        if cell is None:
+            return f"{symbol} ({number}) without lattice translations in this cell"
+        a, b, c = np.linalg.norm(cell, axis=1)
+        return f"{symbol} ({number}), {atoms}-atom primitive cell {a:.3f} {b:.3f} {c:.3f} A"
+
+    def line(self, where: str) -> str:
+        """One line: what the run holds against the reference, the evidence, what the fit does and what to do."""
+        ref, run = self.reference, self.run
+        out = (f"{where}: the run left the crystal of the reference: its mean sites over {self.n_frames} frames, made "
+               f"symmetric within {self.tolerance:.3f} A ({PHASE_SIGMAS:g} standard errors of a site's mean, "
+               f"{self.error:.4f} A), are {self._words(run)}; the reference's at the same tolerance are "
+               f"{self._words(ref)}. Atoms the reference puts on one site of different cells sit up to "
+               f"{self.spread:.3f} A apart ({self.spread_errors:.0f} standard errors; rms over the atoms "
+               f"{self.spread_rms:.1f}), and the run's sites are up to "
+               f"{self.moved:.3f} A from the reference's ({self.moved_errors:.0f} standard errors)")
+        if self.supercell is None:
+            return out + (": the run is not one crystal in this cell (a transition under way, domains, a melt), and "
+                          "constants of the reference's cell would average different sites as one. Run longer, or "
+                          "in a cell that holds the new crystal; keep_reference=True (--keep-reference) fits the "
+                          "reference's cell regardless")
+        return out + (". The fit uses the run's crystal (its primitive cell; the reference's atoms on the run's "
+                      "mean sites), as a fit without a reference would; keep_reference=True (--keep-reference) fits "
+                      "the reference's cell regardless (its constants then average sites the run holds apart)")
+
+
+def run_crystal(supercell: Crystal, primitive: Crystal, atom: np.ndarray, mean_u: np.ndarray, error,
+                n_frames: int, symprec: float = SYMPREC) -> RunCrystal:
+    """The crystal the run's mean sites hold, against the reference's: both found at one tolerance set by the noise of
+    the mean sites (:data:`PHASE_SIGMAS` standard errors), with the machinery that finds the crystal of a run without a
+    reference (the primitive cell of its time average, its sites made symmetric: :func:`ideal_crystal`).
+
+    A free internal coordinate that moved with temperature (the u of wurtzite) keeps the space group and the cell: the
+    run holds the reference's crystal, and :func:`mean_sites` settles its sites. A run that changed phase (a
+    transition in the potential, a learned potential with another ground state, tilts that vanish) holds another
+    space group or another lattice: the reference then puts sites the run holds apart on one site (or leaves apart
+    sites the run holds equal), and constants fitted on its cell average them.
+
+    Parameters
+    ----------
+    supercell : Crystal
+        The reference's ideal supercell the displacements were measured from.
+    primitive : Crystal
+        Its primitive cell; ``atom`` maps the supercell's atoms onto it.
+    mean_u : ndarray (N, 3)
+        The mean displacement of every atom from ``supercell``, A.
+    error : float or ndarray (N,)
+        The standard error of one Cartesian component of each atom's mean, A.
+    n_frames : int
+        The frames of the mean (for the message).
+    symprec : float
+        The fit's tolerance, A: the least tolerance used.
+    """
+    u = np.asarray(mean_u, float)
+    u = u - u.mean(axis=0)
+    atom = np.asarray(atom, np.int64)
+    n = primitive.n_atoms
+    err = np.broadcast_to(np.asarray(error, float), (len(u),))
+    sigma = float(np.sqrt(np.mean(err ** 2)))
+    tol = max(PHASE_SIGMAS * sigma, float(symprec))
+    # the spread of each sublattice's atoms about their shared shift: what the reference says are equal sites
+    count = np.bincount(atom, minlength=n).astype(float)
+    site = np.zeros((n, 3))
+    np.add.at(site, atom, u)
+    site /= np.maximum(count, 1)[:, None]
+    dev = np.linalg.norm(u - site[atom], axis=1)
+    i = int(np.argmax(dev))
+    spread = float(dev[i])
+    spread_errors = spread / max(float(np.sqrt(3) * err[i]), 1e-12)
+    spread_rms = float(np.sqrt(np.mean(dev ** 2) / max(3 * float(np.mean(err ** 2)), 1e-24)))
+
+    def found(c: Crystal, cell):
+        try:
+            ds = c.symmetry(tol)
+            return (str(ds.international), int(ds.number), c.n_atoms, cell), len(ds.rotations)
+        except ValueError:
+            return ("P1", 1, c.n_atoms, cell), 1
+    ref_prim = primitive.primitive(tol)
+    ref, ops = found(ref_prim, ref_prim.cell)
+    ref_ops = ops * (supercell.n_atoms // ref_prim.n_atoms)   # the operations of the supercell, translations included
+    avg = Crystal(supercell.cell, supercell.positions + u, supercell.species, supercell.masses)
+    mapped, _ = _mapped_primitive(avg, tol, None)
+    ideal = None
+    if mapped is None:
+        run, run_ops = (found(avg, None) if avg.n_atoms <= SPGLIB_ATOMS else (("P1", 1, avg.n_atoms, None), 1))
+        moved = float(np.linalg.norm(u, axis=1).max())
+        left = ref_prim.n_atoms < supercell.n_atoms          # the reference has cells to hold apart; the run none
+    else:
+        run_prim, smap = mapped
+        run, ops = found(run_prim, run_prim.cell)
+        run_ops = ops * (supercell.n_atoms // run_prim.n_atoms)
+        ideal = _on_sites(avg, run_prim, smap, tol)
+        d = ideal.positions - supercell.positions
+        d -= d.mean(axis=0)
+        moved = float(np.linalg.norm(d, axis=1).max())
+        M = run_prim.cell @ np.linalg.inv(ref_prim.cell)
+        same_lattice = bool(np.allclose(M, np.rint(M), atol=1e-3) and abs(round(np.linalg.det(M))) == 1)
+        left = not (same_lattice and run[1] == ref[1] and run[2] == ref[2])
+    # less symmetry than the reference's: noise can fake that (one mean in the tail of its noise), unless the cells
+    # the reference says are equal differ over the run's atoms; more symmetry it cannot (the reference keeps its own
+    # at the same tolerance)
+    if left and run_ops <= ref_ops and spread_rms < PHASE_SIGNIFICANCE:
+        left = False
+    return RunCrystal(left, tol, sigma, ref, run, spread, spread_errors, spread_rms, moved,
+                      moved / max(np.sqrt(3) * sigma, 1e-12), ideal if left else None, n_frames)

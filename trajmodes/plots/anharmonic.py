@@ -43,11 +43,19 @@ def plot_three_phonon(ds, path: str | None = None, title: str = "", *, ax=None):
     if has_kappa:
         k = ds["kappa"].values
         ax = axes[2]
+        rta = ds["kappa_rta"].values if "kappa_rta" in ds else None
         for a, lab in enumerate(("xx", "yy", "zz")):
-            ax.plot(T, k[:, a, a], "o-" if len(T) < 30 else "-", ms=4, color=f"C{a}", label=rf"$\kappa_{{{lab}}}$")
-            if "kappa_rta" in ds:
-                ax.plot(T, ds["kappa_rta"].values[:, a, a], "s--" if len(T) < 30 else "--", ms=3, color=f"C{a}",
-                        alpha=0.6, label=rf"$\kappa_{{{lab}}}$ (RTA)")
+            # each component its own line style and marker (filled large, open middle, small), so that equal
+            # components (kappa_xx = kappa_yy of a tetragonal or hexagonal crystal, all three of a cubic one) all show
+            style = KAPPA_STYLES[a]
+            marker = style["marker"] if len(T) < 30 else None
+            same = [b for b in equal_components(k, a) if b < a]
+            name = rf"$\kappa_{{{lab}}}$" + (rf" (= $\kappa_{{{('xx', 'yy', 'zz')[same[0]]}}}$)" if same else "")
+            ax.plot(T, k[:, a, a], ls=style["ls"], marker=marker, ms=style["ms"], mfc=style["mfc"] or f"C{a}",
+                    mec=f"C{a}", color=f"C{a}", lw=1.4, label=name)
+            if rta is not None:
+                ax.plot(T, rta[:, a, a], ls=":", marker=marker, ms=style["ms"] - 1, mfc="none", mec=f"C{a}",
+                        color=f"C{a}", alpha=0.6, label=rf"$\kappa_{{{lab}}}$ (RTA)")
         ax.set_xlabel("temperature (K)")
         ax.set_ylabel(f"{KAPPA}, {ds.attrs.get('kappa_method', 'rta').upper()} ({KAPPA_UNIT})")
         ax.set_ylim(bottom=0)
@@ -56,6 +64,20 @@ def plot_three_phonon(ds, path: str | None = None, title: str = "", *, ax=None):
     if title or new:
         fig.suptitle(heading(head, title, fig, 10), fontsize=10)
     return finish(fig, path)
+
+
+#: the diagonal components' styles in the conductivity panel: line style, marker, its size and face (None: filled)
+KAPPA_STYLES = (dict(ls="-", marker="o", ms=7, mfc=None), dict(ls="--", marker="s", ms=5, mfc="none"),
+                dict(ls="-.", marker="^", ms=3.5, mfc=None))
+
+
+def equal_components(kappa, a: int, rtol: float = 1e-6) -> tuple:
+    """The other diagonal components of ``kappa`` (temperature, 3, 3) equal to component ``a`` at every temperature
+    (within ``rtol``), for the legend: "(= kappa_xx)" says why one line lies on another."""
+    k = np.asarray(kappa, float)
+    d = k[:, a, a]
+    atol = 1e-12 * max(1.0, float(np.abs(d).max()))
+    return tuple(b for b in range(3) if b != a and np.allclose(k[:, b, b], d, rtol=rtol, atol=atol))
 
 
 def _frequency_label(constants: str) -> str:

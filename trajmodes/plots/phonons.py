@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.plots.figures import axes_for, axis_label, finish, heading, mesh_text, path_axes, plot_path, typeset
+from trajmodes.plots.figures import (axes_for, axis_label, finish, heading, legend_below, mesh_text, path_axes,
+                                     plot_path, typeset)
 from trajmodes.units import GAS_CONSTANT
 
 __all__ = ["plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk", "orbit_dos"]
@@ -140,7 +141,8 @@ def plot_dispersion_comparison(bands, path: str | None = None, reference=None, t
         ax.axhline(0.0, color="k", lw=0.6)
     ax.set(ylabel="frequency (THz)", xlabel="wave vector")
     ax.tick_params(axis="x", length=0)
-    ax.legend([h for h, _ in lines], [lab for _, lab in lines], frameon=False, loc="best")
+    # below the panel, outside the bands (inside, "best" still lay over the branches of a many-atom cell)
+    legend_below(fig, ax, [h for h, _ in lines], [lab for _, lab in lines], ncols=2, fontsize=8.5)
     if title:
         ax.set_title(typeset(title), fontsize=9)
     return finish(fig, path)

@@ -25,6 +25,9 @@ def plot_summary(summary, path: str | None = None, title: str = "", *, ax=None):
     new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 3, (13, 3.8))
     t = summary.time.values
+    # a time axis nothing stated (the summary's time_axis starts with ASSUMED) is said so under the axis
+    assumed = str(summary.time.attrs.get("time_axis", "")).startswith("ASSUMED")
+    xlabel = "time (ps), ASSUMED: nothing states it" if assumed else "time (ps)"
     if "temperature" in summary:
         T = summary.temperature.values
         axes[0].plot(t, T, lw=1)
@@ -32,7 +35,7 @@ def plot_summary(summary, path: str | None = None, title: str = "", *, ax=None):
         axes[0].set_title(f"mean {T.mean():.1f} K (dashed)", fontsize=9)     # a legend would cover the trace
     else:
         axes[0].text(0.5, 0.5, "no velocities or masses", ha="center", transform=axes[0].transAxes)
-    axes[0].set(xlabel="time (ps)", ylabel="kinetic temperature (K)")
+    axes[0].set(xlabel=xlabel, ylabel="kinetic temperature (K)")
     sp = summary.species.values
     rms = summary.rms_time.values if "rms_time" in summary else None
     if rms is not None:
@@ -42,7 +45,7 @@ def plot_summary(summary, path: str | None = None, title: str = "", *, ax=None):
     scale = float(np.nanmax(rms)) if rms is not None and rms.size else float(drift.max())
     if drift.max() > 0.01 * scale:
         axes[1].plot(t, drift, lw=1, color="k", ls=":", label=r"$|\langle u \rangle|$ (drift of all atoms)")
-    axes[1].set(xlabel="time (ps)", ylabel="displacement (Å)")
+    axes[1].set(xlabel=xlabel, ylabel="displacement (Å)")
     axes[1].set_ylim(0, None)
     above = dict(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, borderaxespad=0.2)
     axes[1].legend(ncols=min(3, len(axes[1].get_lines())), **above)      # above the panel: clear of the curves

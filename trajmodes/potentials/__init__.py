@@ -21,6 +21,7 @@ from trajmodes._lazy import lazy_names
 _LAZY = {
     # the potentials
     "EAM": "eam", "LennardJones": "pair", "Morse": "pair", "Buckingham": "pair", "load_potential": "pair",
+    "PAIR_STYLES": "pair",
     "StillingerWeber": "threebody", "AxilrodTellerMuto": "threebody", "HarmonicAngle": "threebody",
     "ExponentialAngle": "threebody",
     # force engines, and a batch of configurations evaluated with its checks

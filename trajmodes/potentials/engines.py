@@ -34,7 +34,40 @@ from trajmodes.resources import one_blas_thread
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
 __all__ = ["ForceEngine", "PotentialEngine", "HarmonicEngine", "AseEngine", "check_mixture", "EnergiesForces",
-           "LangevinSamples", "evaluate_checked", "check_output", "check_langevin", "describe_engine"]
+           "LangevinSamples", "evaluate_checked", "check_output", "check_langevin", "describe_engine", "EngineError",
+           "engine_failure"]
+
+
+class EngineError(RuntimeError):
+    """A force engine's own failure (an ASE calculator whose SCF did not converge, LAMMPS that cannot open a potential
+    file) while it evaluated configurations: the engine's message kept, with where it happened (the configuration,
+    the sampler's iteration or step) and what to do (:func:`engine_failure`).
+
+    Attributes
+    ----------
+    original : Exception
+        The engine's own exception (also ``__cause__``).
+    configuration : int or None
+        0-based index of the configuration being evaluated in the batch given to the engine, where known.
+    positions : ndarray (N, 3) or None
+        That configuration's positions (A): evaluate it alone to reproduce the failure.
+    where : str or None
+        What was being sampled, in words.
+    """
+
+    def __init__(self, message: str, original: BaseException, configuration: int | None = None,
+                 n_conf: int | None = None, positions=None, where: str | None = None):
+        super().__init__(message)
+        self.original, self.configuration, self.n_conf = original, configuration, n_conf
+        self.positions, self.where = positions, where
+
+
+#: what to do about an engine's own failure, by the engine's name
+_ENGINE_ADVICE = {"ase": "It is the calculator's own error: correct the setting it names (for an SCF that did not "
+                         "converge: more SCF steps, other mixing or smearing)",
+                  "lammps": "It is LAMMPS' own error: correct the file or command it names (pair_coeff's files: a "
+                            "relative path is read from the working directory)",
+                  None: "It is the engine's own error: correct what it names"}
 
 
 @dataclass(frozen=True)
@@ -158,7 +191,10 @@ class ForceEngine:
         e = np.empty(len(x))
         f = np.empty_like(x)
         for k in range(len(x)):
-            ek, fk = self._evaluate(x[k], c)
+            try:
+                ek, fk = self._evaluate(x[k], c)
+            except Exception as exc:
+                raise engine_failure(self, exc, configuration=k, n_conf=len(x), positions=x[k]) from exc
             fk = np.asarray(fk, dtype=float)
             if fk.shape != (self.n_atoms, 3):
                 raise ValueError(f"{describe_engine(self)} returned forces of shape {fk.shape} for configuration {k} "
@@ -237,11 +273,15 @@ class ForceEngine:
         c2 = np.sqrt(1.0 - c1 * c1)
         acc = 1.0 / AMU_A2_PS2_EV / m                                             # eV/A -> A/ps^2
 
-        def forces(pos):
-            own = evaluate_checked(self, pos)            # U itself is sampled at every lambda, 0 included
+        total = int(equilibration_steps) + int(n_steps)
+
+        def forces(pos, step=0):
+            where = (f"Langevin step {step} of {total} at {float(temperature):g} K (lambda {lam:g}; the "
+                     f"configuration is the replica)")
+            own = evaluate_checked(self, pos, where=where)   # U itself is sampled at every lambda, 0 included
             e, f = own.energies, own.forces
             if reference is not None:
-                ref = evaluate_checked(reference, pos)
+                ref = evaluate_checked(reference, pos, where=where)
                 er, fr = ref.energies, ref.forces
             else:
                 er, fr = np.zeros(R), 0.0
@@ -263,7 +303,7 @@ class ForceEngine:
             x += 0.5 * dt * v                                                     # A
             v = c1 * v + c2 * _zero_momentum(sig * rng.standard_normal(v.shape), m)   # O
             x += 0.5 * dt * v                                                     # A
-            e, er, f, fu = forces(x)
+            e, er, f, fu = forces(x, step)
             v += 0.5 * dt * f * acc                                               # B
             if step > equilibration_steps and (step - equilibration_steps) % every == 0:
                 out["potential"].append(e)
@@ -346,14 +386,64 @@ def _listed(index, most: int = 8) -> str:
     return head + (f" and {len(index) - most} more" if len(index) > most else "")
 
 
-def evaluate_checked(engine, positions, cell=None) -> EnergiesForces:
+def evaluate_checked(engine, positions, cell=None, where: str | None = None) -> EnergiesForces:
     """``engine.evaluate(positions, cell)``, its result checked (:func:`check_output`): what every sampler and fit
     that uses an engine calls, so that a wrong shape or a NaN is named at the engine, not found later as an unstable
-    crystal or as NaN force constants."""
+    crystal or as NaN force constants.
+
+    ``where``: what is being sampled, in words ("iteration 3 of the self-consistent phonons at 300 K"), named in the
+    errors: the engine's own failure is raised as an :class:`EngineError` that keeps its message and says the
+    configuration and ``where`` (:func:`engine_failure`)."""
     x = np.asarray(positions, dtype=float)
     n_conf = 1 if x.ndim == 2 else len(x)
-    out = engine.evaluate(positions) if cell is None else engine.evaluate(positions, cell)
-    return check_output(engine, out, n_conf)
+    if hasattr(engine, "check_positions"):
+        engine.check_positions(positions, cell)          # the caller's positions refused as such, not as the engine's
+    try:
+        out = engine.evaluate(positions) if cell is None else engine.evaluate(positions, cell)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        failure = engine_failure(engine, exc, where=where, n_conf=n_conf,
+                                 positions=x if x.ndim == 2 else (x[0] if n_conf == 1 else None))
+        raise failure from failure.original
+    if where is None:
+        return check_output(engine, out, n_conf)
+    try:
+        return check_output(engine, out, n_conf)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def engine_failure(engine, exc: BaseException, *, configuration: int | None = None, n_conf: int | None = None,
+                   positions=None, where: str | None = None) -> EngineError:
+    """The :class:`EngineError` of ``engine``'s own exception ``exc`` (raise it ``from exc``): its message kept, with
+    the configuration (0-based, of ``n_conf`` evaluated together), what was being sampled (``where``) and what to do.
+    An EngineError already raised inside the engine (by :meth:`ForceEngine.evaluate`, which knows the configuration)
+    gains ``where`` (raise the new one ``from`` its ``original``)."""
+    if isinstance(exc, EngineError):
+        original = exc.original
+        configuration = exc.configuration if exc.configuration is not None else configuration
+        n_conf = exc.n_conf if exc.n_conf is not None else n_conf
+        positions = exc.positions if exc.positions is not None else positions
+        where = "; ".join(w for w in (exc.where, where) if w) or None
+    else:
+        original = exc
+    if configuration is None and n_conf == 1:
+        configuration = 0
+    at = []
+    if configuration is not None:
+        at.append(f"configuration {configuration}" + (f" (0-based, of {n_conf} evaluated together)"
+                                                       if n_conf and n_conf > 1 else ""))
+    if where:
+        at.append(where)
+    text = " ".join(str(original).split()) or "(no message)"
+    msg = (f"{describe_engine(engine)} failed" + (f" on {' in '.join(at)}" if at else "")
+           + f": {type(original).__name__}: {text}. "
+           + _ENGINE_ADVICE.get(getattr(engine, "name", None), _ENGINE_ADVICE[None])
+           + (", or evaluate that configuration alone (the error's positions) to reproduce it" if positions is not None
+              else ""))
+    return EngineError(msg, original, configuration, n_conf, None if positions is None else np.array(positions),
+                       where)
 
 
 def check_langevin(temperature, n_steps, every, dt, damp, equilibration_steps=0, replicas=1) -> None:

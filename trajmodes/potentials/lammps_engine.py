@@ -7,8 +7,8 @@ import contextlib
 
 import numpy as np
 
-from trajmodes.potentials.engines import (EnergiesForces, ForceEngine, LangevinSamples, check_langevin, check_mixture,
-                                         evaluate_checked)
+from trajmodes.potentials.engines import (EnergiesForces, EngineError, ForceEngine, LangevinSamples, check_langevin,
+                                         check_mixture, engine_failure, evaluate_checked)
 from trajmodes.resources import one_blas_thread
 
 __all__ = ["LammpsEngine", "lammps_frame", "lammps_instance"]
@@ -68,6 +68,28 @@ def lammps_frame(cell) -> tuple[np.ndarray, np.ndarray]:
     L = r.T
     L[np.abs(L) < 1e-12 * np.abs(L).max()] = 0.0
     return q, L
+
+
+def _failed_command(commands, exc) -> str:
+    """The command of ``commands`` that LAMMPS' error ``exc`` names (its pair_coeff, for a potential file it cannot
+    open), else all of them in words."""
+    text = str(exc)
+    for first in ("pair_coeff", "pair_style"):
+        for c in commands:
+            words = c.split()
+            if words[:1] == [first] and any(w in text for w in words[1:] if len(w) > 3):
+                return f"its command {c!r}"
+    return "its pair_style, pair_coeff and commands"
+
+
+def _run(engine, lmp, command: str, where: str) -> None:
+    """``lmp.command(command)``, LAMMPS' failure raised as the engine's :class:`EngineError` naming ``where``."""
+    try:
+        lmp.command(command)
+    except EngineError:
+        raise
+    except Exception as exc:
+        raise engine_failure(engine, exc, where=where) from exc
 
 
 class LammpsEngine(ForceEngine):
@@ -152,7 +174,11 @@ class LammpsEngine(ForceEngine):
         cmds += [f"pair_coeff {c}" for c in (pair_coeff or self.pair_coeff)]
         cmds += self.commands
         cmds += ["thermo_style custom step pe", "thermo_modify norm no"]
-        lmp.commands_list(cmds)
+        try:
+            lmp.commands_list(cmds)
+        except Exception as exc:
+            lmp.close()
+            raise engine_failure(self, exc, where=f"setting LAMMPS up ({_failed_command(cmds, exc)})") from exc
         lmp._trajmodes_frame = (q, L)
         return lmp
 
@@ -200,7 +226,11 @@ class LammpsEngine(ForceEngine):
         for k in range(len(x)):
             xk = self._wrapped(x[k] @ q, L)
             lmp.scatter_atoms("x", 1, 3, (3 * n * ctypes.c_double)(*xk.reshape(-1)))
-            lmp.command("run 0 post no")
+            try:
+                lmp.command("run 0 post no")
+            except Exception as exc:
+                self.close()                             # LAMMPS' state after its error is not to be trusted
+                raise engine_failure(self, exc, configuration=k, n_conf=len(x), positions=x[k]) from exc
             e[k] = lmp.get_thermo("pe")
             f[k] = np.ctypeslib.as_array(lmp.gather_atoms("f", 1, 3), shape=(3 * n,)).reshape(n, 3) @ q.T
         return EnergiesForces(energies=e, forces=f)
@@ -280,12 +310,16 @@ class LammpsEngine(ForceEngine):
                 lmp.scatter_atoms("v", 1, 3, (3 * n * ctypes.c_double)(*v0.reshape(-1)))
             else:
                 lmp.command(f"velocity all create {T!r} {kT_seed + 1} mom yes rot no dist gaussian")
+            at = f"the LAMMPS Langevin run at {T:g} K (lambda {float(lam):g})"
             if equilibration_steps:
-                lmp.command(f"run {int(equilibration_steps)}")
+                _run(self, lmp, f"run {int(equilibration_steps)}",
+                     f"{at}, its equilibration (steps 1-{int(equilibration_steps)})")
             out = {k: [] for k in ("potential", "reference", "temperature", "positions")}
-            lmp.command("run 0")
+            _run(self, lmp, "run 0", f"{at}, step {int(equilibration_steps)}")
             for k in range(int(n_steps) // int(every)):
-                lmp.command(f"run {int(every)} pre no post no")
+                first = int(equilibration_steps) + k * int(every)
+                _run(self, lmp, f"run {int(every)} pre no post no",
+                     f"{at}, steps {first + 1}-{first + int(every)} (sample {k + 1} of {int(n_steps) // int(every)})")
                 if state["step"] != lmp.extract_global("ntimestep"):
                     raise RuntimeError("fix external was not called at the sampled step")
                 out["potential"].append(float(lmp.extract_compute("trajmodes_u", 0, 0)))

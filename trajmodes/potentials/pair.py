@@ -315,13 +315,22 @@ class Buckingham(PairPotential):
 #: pair styles :func:`load_potential` (``trajmodes qha``) reads as STYLE:p1,p2,...,cutoff (LAMMPS's pair_coeff order)
 PAIR_STYLES = {"lj/cut": (LennardJones, ("epsilon", "sigma")), "morse": (Morse, ("D0", "alpha", "r0")),
                "buck": (Buckingham, ("A", "rho", "C"))}
+#: each parameter of :data:`PAIR_STYLES`: its unit, whether zero is allowed (else it must be positive), and what it is
+_PAIR_PARAMETERS = {"epsilon": ("eV", False, "the depth of the well"), "sigma": ("A", False, "the distance where the "
+                                                                                 "energy is zero"),
+                    "D0": ("eV", False, "the depth of the well"), "alpha": ("1/A", False, "the well's stiffness"),
+                    "r0": ("A", False, "the distance of the minimum"), "A": ("eV", True, "the repulsion"),
+                    "rho": ("A", False, "the repulsion's range"), "C": ("eV A^6", True, "the dispersion"),
+                    "cutoff": ("A", False, "the range")}
 
 
-def load_potential(spec: str, elements=None):
+def load_potential(spec: str, elements=None, option: str | None = None):
     """A pair or three-body potential from a LAMMPS Stillinger-Weber file (``*.sw``; ``elements`` in the order of
     the crystal's species, default every element of the file) or a one-species pair potential written
     ``STYLE:p1,p2,...,cutoff`` with LAMMPS's ``pair_coeff`` parameters in metal units: ``lj/cut:epsilon,sigma,cutoff``,
-    ``morse:D0,alpha,r0,cutoff``, ``buck:A,rho,C,cutoff``."""
+    ``morse:D0,alpha,r0,cutoff``, ``buck:A,rho,C,cutoff``. A parameter that is not a finite number, or negative
+    (zero too, but for Buckingham's A and C), is refused naming it and ``option`` (the command-line option that gave
+    ``spec``, where one did)."""
     style, sep, params = str(spec).partition(":")
     if sep and style in PAIR_STYLES:
         cls, names = PAIR_STYLES[style]
@@ -332,6 +341,13 @@ def load_potential(spec: str, elements=None):
         if len(values) != len(names) + 1:
             raise ValueError(f"{spec!r}: {style} takes {', '.join(names)}, cutoff (metal units), e.g. "
                              f"{style}:{','.join('P' for _ in names)},8.0")
+        for name, v in zip((*names, "cutoff"), values):
+            unit, zero, what = _PAIR_PARAMETERS[name]
+            if not (np.isfinite(v) and (v > 0 or (zero and v == 0))):
+                raise ValueError(f"{option + ' ' if option else ''}{spec}: {style}'s {name} is {v:g} {unit}, but "
+                                 f"{name} ({what}) must be {'zero or ' if zero else ''}a positive number: give "
+                                 f"LAMMPS' pair_coeff parameters of the potential ({', '.join(names)}, cutoff; "
+                                 "metal units)")
         return cls(*values[:-1], cutoff=values[-1])
     if not os.path.exists(spec):
         raise FileNotFoundError(f"{spec}: no such potential file (give a LAMMPS .sw file, or a pair potential as "

@@ -68,7 +68,9 @@ frames.
 """
 from __future__ import annotations
 
+import math
 import uuid
+import warnings
 
 import numpy as np
 
@@ -76,7 +78,8 @@ from trajmodes.forceconstants import ForceConstants
 from trajmodes.lattice import Crystal
 from trajmodes.lattice.spglib_calls import SYMPREC
 from trajmodes.resources import available_memory, require_memory
-from trajmodes.trajectory import Accumulator
+from trajmodes.trajectory import Accumulator, ChunkSum, Terms
+from trajmodes.trajectory import frame_sum
 from trajmodes.units import AMU_KG, EV_J, KB_EV
 
 __all__ = ["BlockSums", "BlockingAnalysis", "CentroidSums", "KuboDisplacementConstants", "KuboForceConstants",
@@ -453,6 +456,64 @@ def _frame_interval(run) -> float | None:
     return dt if np.isfinite(dt) and dt > 0 else None
 
 
+#: names of the work joined to the centroid's pass beside its sums
+_MOTION, _AVERAGE = "kubo-atom-motion", "kubo-time-average"
+#: an atom whose centroid variance is under this share of the median atom's never moves
+FROZEN_SHARE = 1e-8
+#: the displacement estimator's inverse biases the constants by about (p + 1) / (n - p - 2) for n independent frames
+#: and p directions per q-point; above this a warning says so
+BIAS_WARNING = 0.05
+
+
+class _AtomMotion(ChunkSum):
+    """Per atom, the sums over the frames of the displacements from ``reference`` and of their squares, (2, N, 3) A
+    and A^2: which atoms never move."""
+
+    def __init__(self, run, reference):
+        super().__init__(run)
+        self.reference = reference
+        self.shape = (2, run.n_atoms, 3)
+
+    def arguments(self) -> tuple:
+        return (self.run.displacements_of_chunks(self.reference),)
+
+    def add(self, chunk: dict, displacements) -> np.ndarray:
+        u = displacements(chunk)
+        return np.stack([u.sum(axis=0), (u ** 2).sum(axis=0)])
+
+
+def _check_moving(variance, where: str) -> None:
+    """Refuse atoms whose centroid never moves: ``variance`` (N,) A^2 of each atom's displacements over the frames."""
+    v = np.asarray(variance, float)
+    scale = float(np.median(v)) if len(v) else 0.0
+    still = np.flatnonzero(~(v > FROZEN_SHARE * scale)) if scale > 0 else np.arange(len(v))
+    if len(still):
+        names = ", ".join(str(int(i)) for i in still[:8]) + (" ..." if len(still) > 8 else "")
+        raise ValueError(f"{where}: the centroid of atom {names} (0-based; {len(still)} of {len(v)} atoms) never "
+                         f"moves over the frames (variance {v[still[0]]:.1e} A^2 against the median atom's {scale:.1e})"
+                         ": a fixed or frozen atom has no Kubo correlation, and the estimators would treat the "
+                         "crystal as if every atom were free. Leave fixed atoms out of the run (or out of the arrays), "
+                         "or fit over the beads (EffectiveForceConstants on run.pooled)")
+
+
+def _run_temperature(run, given, name: str):
+    """The run's temperature (K) where ``run`` states one; refuses a ``given`` one that contradicts it, as
+    :func:`~trajmodes.trajectory.read_beads` does."""
+    t = getattr(run, "temperature", None)
+    if t is None or callable(t):
+        return None
+    t = float(t)
+    if given is not None and not math.isclose(float(given), t, rel_tol=1e-6):
+        said = getattr(run, "temperature_from", None)
+        files = getattr(run, "files", None)
+        where = ("was given to read_beads" if said == "given" else
+                 f"is what {said} states" if said else "is the run's")
+        what = "" if files is None else f" ({files.describe()})"
+        raise ValueError(f"{name}(temperature={float(given):g}) was given, but {t:g} K {where}{what}: leave "
+                         "temperature= out, or give the run's")
+    return t
+
+
 class _CentroidKubo:
     """What the two estimators share: settings, the pass, the jackknife (module docstring)."""
 
@@ -475,25 +536,69 @@ class _CentroidKubo:
         ----------
         run : Trajectory or RingPolymerRun
             The centroid trajectory (positions; forces for the force-force estimator: the bead-averaged physical
-            force), or a run with ``.centroid`` (and ``.temperature``, the default of :attr:`temperature`).
+            force), or a run with ``.centroid`` (and ``.temperature``, the default of :attr:`temperature`; a
+            :attr:`temperature` that contradicts it is refused).
         reference : Crystal, optional
-            The ideal supercell (atoms in the run's order) whose symmetry the constants get; default the centroid's
-            reference with the run's masses. The displacements are measured from the centroid's reference (give the
-            run its reference when it is read).
+            The ideal supercell (atoms in the run's order) whose symmetry the constants get. Default: the crystal's
+            sites as the fit over the beads takes them (:func:`~trajmodes.lattice.ideal.ideal_crystal`): the run's
+            time-averaged centroid sites, summed in the same pass and rebuilt on the ideal sites of its space group,
+            or the reference the run was read with (rebuilt on its ideal sites, with a warning, where it is not an
+            ideal crystal); refused where they show no lattice. The displacements are measured from the centroid's
+            reference (a constant per atom, which no covariance sees).
 
         Returns
         -------
         self
         """
         centroid = getattr(run, "centroid", run)
-        if self.temperature is None and getattr(run, "temperature", None) is not None and \
-                not callable(getattr(run, "temperature")):
-            self.temperature = float(run.temperature)
-        ref = centroid.reference if reference is None else reference
-        supercell = ref if isinstance(ref, Crystal) else Crystal.from_structure(ref, masses=centroid.masses)
+        self._run_temperature = _run_temperature(run, self.temperature, type(self).__name__)
+        if self.temperature is None and self._run_temperature is None and hasattr(run, "require_temperature"):
+            run.require_temperature(f"{type(self).__name__}")     # says why (no input, a GPUMD ramp) and what to give
         acc = CentroidSums(centroid, blocks=self.blocks, forces=self.covariance == "forces")
-        sums = acc.finish(centroid.next_pass.compute(acc.start(acc.layer), acc.layer))
-        return self.fit_sums(sums, supercell, frame_interval=_frame_interval(centroid))
+        reading = centroid.next_pass
+        reading.join(_MOTION, _AtomMotion(centroid, acc.reference))
+        average = None
+        if reference is None and not centroid.reference_given and not centroid.reference_is_average:
+            # the run's time average (the fit's, Trajectory.average_structure) summed in the same pass (a run read
+            # with reference="average" has it already: the pass's reference)
+            first = centroid.frame_structure(0)
+            average = first
+            reading.join(_AVERAGE, Terms(centroid, lambda r, layer: {
+                k: frame_sum(v) for k, v in r.average_terms(first, layer).items()}))
+        sums = acc.finish(reading.compute(acc.start(acc.layer), acc.layer))
+        motion = reading.results.pop(_MOTION)
+        n = float(centroid.n_frames)
+        _check_moving(motion[1].sum(axis=1) / n - (motion[0] ** 2).sum(axis=1) / n ** 2,
+                      centroid.source.describe())
+        if reference is not None:
+            supercell = reference if isinstance(reference, Crystal) else \
+                Crystal.from_structure(reference, masses=centroid.masses)
+        else:
+            if average is not None:
+                ref, averaged = centroid.average_from_sums(average, reading.results.pop(_AVERAGE)), True
+            else:
+                ref, averaged = centroid.reference, bool(centroid.reference_is_average)
+            supercell = self._sites(ref, centroid, averaged)
+        try:
+            return self.fit_sums(sums, supercell, frame_interval=_frame_interval(centroid))
+        finally:
+            self._run_temperature = None
+
+    def _sites(self, ref, centroid, averaged: bool) -> Crystal:
+        """The ideal supercell of the structure ``ref`` of ``centroid`` (its time average where ``averaged``), as the
+        fit over the beads takes it (:func:`~trajmodes.lattice.ideal.ideal_crystal`); refused where it shows no
+        lattice."""
+        from trajmodes.lattice.ideal import ideal_crystal
+        masses = ref.masses if ref.masses is not None else centroid.masses
+        try:
+            return ideal_crystal(Crystal.from_structure(ref, masses=masses), self.symprec, stacklevel=3,
+                                 averaged=averaged)[0]
+        except ValueError as exc:
+            what = "the centroid's time-averaged sites" if averaged else "the reference the run was read with"
+            raise ValueError(f"{centroid.source.describe()}: {what} show no crystal lattice, so the "
+                             f"{type(self).__name__} would invert the raw covariance of {centroid.n_frames} frames "
+                             f"without any symmetry ({exc}). Give reference= the ideal supercell (atoms in the run's order: the data file "
+                             "the run started from)") from None
 
     def fit_arrays(self, reference, displacements, forces=None, frame_interval: float | None = None) -> "_CentroidKubo":
         """Estimate from centroid frames held in memory: ``displacements`` (frames, N, 3) A from the ideal supercell
@@ -503,6 +608,8 @@ class _CentroidKubo:
         if self.covariance == "forces" and forces is None:
             raise ValueError("the force-force estimator needs the centroid forces (frames, N, 3) in eV/A")
         B = _check_blocks(self.blocks, len(u))
+        if u.ndim == 3:
+            _check_moving(u.var(axis=0).sum(axis=1), "the displacements given")
         B0 = base_block_count(B, len(u), u.shape[1], forces is not None)
         return self.fit_sums(BlockSums.of_frames(u, forces, B0), reference, frame_interval=frame_interval)
 
@@ -512,7 +619,8 @@ class _CentroidKubo:
         analysis of the sums' blocks (module docstring); ``frame_interval``, ps between frames, gives that analysis
         the modes' oscillation (without it, its model is one exponential, which reads short runs' correlation as too
         short)."""
-        T = float(np.nan if self.temperature is None else self.temperature)
+        given = self.temperature if self.temperature is not None else getattr(self, "_run_temperature", None)
+        T = float(np.nan if given is None else given)
         if not (np.isfinite(T) and T > 0):
             raise ValueError(f"{type(self).__name__} needs the temperature of the run (K, positive): give "
                              f"temperature=, not {self.temperature!r}")
@@ -528,6 +636,12 @@ class _CentroidKubo:
                              "more): give the pass the same blocks (CentroidSums(run, blocks=...))")
         self.sums_ = sums
         self.n_frames_ = int(sums.counts.sum())
+        p = self.directions_
+        if self.covariance == "displacements" and self.n_frames_ <= p + 2:
+            raise ValueError(f"{type(self).__name__}: {self.n_frames_} frames are too few for the {p} directions per "
+                             f"q-point{self._symmetry_said()}: the inverse of their covariance is singular or "
+                             f"unbounded (at least {p + 3} frames; {20 * p} for a bias under 5 %). Give a longer run, "
+                             "or the ideal reference so that the covariance is symmetrised")
         self.temperature_ = T
         self._working = sums.regrouped(B)
         full, covariance = self._estimate(None, with_covariance=True)
@@ -536,6 +650,7 @@ class _CentroidKubo:
         dt = np.nan if frame_interval is None else float(frame_interval)
         self.frame_interval_ = dt if np.isfinite(dt) and dt > 0 else None
         self.blocking_ = self._blocking(covariance)
+        self._warn_few_frames()
         self.error_inflation_ = self.blocking_.inflation(B) if self.blocking else 1.0
         self.lower_bound_ = bool(self.blocking_.lower_bound) if self.blocking else True
         self.dof_ = B - 1
@@ -544,6 +659,44 @@ class _CentroidKubo:
         self.force_constants_err_ = self.error_inflation_ * np.sqrt((B - 1) / B * ((samples - mean) ** 2).sum(axis=0))
         self.bias_ = (B - 1) * (mean - full.full())
         return self
+
+    @property
+    def directions_(self) -> int:
+        """p: the directions per q-point the covariance is estimated in (3 per atom of the primitive cell its
+        symmetrisation finds; 3N - 3 without symmetry)."""
+        N = self.supercell_.n_atoms
+        n = self._skeleton.primitive.n_atoms if self.symmetrize else N
+        return 3 * N - 3 if n == N else 3 * n
+
+    def _symmetry_said(self) -> str:
+        N = self.supercell_.n_atoms
+        if not self.symmetrize:
+            return " (symmetrize=False: the raw 3N x 3N covariance)"
+        if self._skeleton.primitive.n_atoms == N:
+            return (f" (the supercell of {N} atoms shows no lattice translations, so nothing is symmetrised: give the "
+                    "ideal reference)")
+        return ""
+
+    def _warn_few_frames(self) -> None:
+        """Warn where the frames per degree of freedom are too few: the displacement estimator's inverse biases the
+        constants by about (p + 1) / (n - p - 2) for n independent frames, more for correlated ones (the mean of an
+        inverse Wishart matrix: T. W. Anderson, An Introduction to Multivariate Statistical Analysis, Wiley, 2003);
+        the force estimator's covariance has rank below p where n < p."""
+        p, n = self.directions_, float(self.n_frames_)
+        said = (f"{type(self).__name__}: {int(n)} frames for p = {p} directions per q-point{self._symmetry_said()}: "
+                f"{n / p:.1f} frames per degree of freedom")
+        if self.covariance == "displacements":
+            bias = (p + 1) / (n - p - 2) if n > p + 2 else float("inf")
+            if bias > BIAS_WARNING:
+                warnings.warn(f"{said}; the inverse of the sample covariance biases the constants by about "
+                              f"+{100 * bias:.0f} % (more for correlated frames; the mean of an inverse Wishart "
+                              "matrix: T. W. Anderson, An Introduction to Multivariate Statistical Analysis, Wiley, "
+                              "2003), of which the jackknife's bias_ corrects only a part. Give a longer run (about "
+                              f"{20 * p} independent frames for 5 %) or the ideal reference", UserWarning, stacklevel=4)
+        elif n < 2 * p:
+            warnings.warn(f"{said}; the force covariance is barely determined (rank at most n - 1) and its small "
+                          f"eigenvalues are noise. Give a longer run (about {20 * p} frames) or the ideal reference",
+                          UserWarning, stacklevel=4)
 
     def _blocking(self, covariance: np.ndarray) -> BlockingAnalysis:
         """The blocking analysis of the sums along the eigenvectors of the symmetrised ``covariance`` (3N, 3N), the

@@ -207,9 +207,13 @@ def error_model_cutoff(fit) -> float:
     return float(min(rc, limit))
 
 
-def _as_fitted(traj):
+def _as_fitted(traj, fit=None):
     """``traj`` measured from the reference its fit used: a run given without a reference is fitted from its time
-    average (not its first frame, a thermal snapshot), and so is projected from it."""
+    average (not its first frame, a thermal snapshot), and so is projected from it; a run that left the crystal of
+    its reference from the sites of its own crystal (``fit.run_reference_``)."""
+    moved = _left_sites(fit)
+    if moved is not None and traj.n_atoms == len(moved.positions) and traj.reference is not moved:
+        return traj.with_reference(moved)
     spec = traj.reference_spec
     if isinstance(spec, str) and spec == "first" and traj.n_frames > 1 and not traj.reference_given:
         return traj.with_reference("average")
@@ -262,7 +266,19 @@ def fit_holding_frames(fit, data):
     fit.fit(data)
     if hold is None:
         return None
-    return run.held(hold, run.next_pass.results.pop(_HELD))
+    held = run.held(hold, run.next_pass.results.pop(_HELD))
+    # a run that left its reference's crystal is fitted from its own sites: projected from them too
+    moved = _left_sites(fit)
+    return held if moved is None else held.with_reference(moved)
+
+
+def _left_sites(fit):
+    """The sites ``fit`` measured a run from where the run left the crystal of its reference (its own crystal's,
+    settled where its free coordinates moved too), else None."""
+    if getattr(fit, "run_reference_", None) is None:
+        return None
+    settled = getattr(fit, "sites_reference_", None)
+    return fit.run_reference_ if settled is None else settled
 
 
 def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: int = ERROR_MODEL_FRAMES,
@@ -342,7 +358,7 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
             step = int(np.diff(error_model_frames(t, max_frames)[:2]).sum()) or 1
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*alias.*")      # energies, not spectra
-                parts.append(frozen_energy_fraction(project(_as_fitted(t[::step] if step > 1 else t), ph),
+                parts.append(frozen_energy_fraction(project(_as_fitted(t[::step] if step > 1 else t, fit), ph),
                                                     temperature=fit.temperature_
                                                     if np.isfinite(fit.temperature_) else None))
         frozen = parts[0]
@@ -373,10 +389,19 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
                     # a fourth order fitted to the few frames of the error model: its fit's own statistics warnings,
                     # and what the run's own fit said already of its reference (the time average, not ideal sites)
                     warnings.filterwarnings("ignore", message=r"(under-determined|ill-conditioned) fit|the reference "
-                                            r"is not an ideal crystal", category=UserWarning)
+                                            r"is not an ideal crystal|.*sublattice \(primitive atom \d+\) sits",
+                                            category=UserWarning)
+                    # measured from the sites the run's fit settled at, where its mean sites had moved: the offset
+                    # is the fit's (measured over every frame and said once), not measured again from these few
+                    # frames (it was said twice, 0.0088 A at 30 standard errors, then 0.0080 A at 7)
+                    settled = getattr(fit, "sites_reference_", None)
+                    if settled is None:              # the run's own crystal, where it left its reference's
+                        settled = getattr(fit, "run_reference_", None)
+                    em_runs = runs if settled is None else [t.with_reference(settled) for t in runs]
+                    # the crystal decided by the run's own fit: not looked for again (keep_reference)
                     em = EffectiveForceConstants(cutoff2=fit.cutoff2, cutoff3=c4, cutoff4=c4, mode="sequential",
-                                                 symprec=fit.symprec, n_frames=frames,
-                                                 allow_p1=fit.allow_p1).fit(runs if len(runs) > 1 else runs[0])
+                                                 symprec=fit.symprec, n_frames=frames, allow_p1=fit.allow_p1,
+                                                 keep_reference=True).fit(em_runs if len(em_runs) > 1 else em_runs[0])
                 quartic = ForceConstants(fit.fc2_, fit.supercell_, fit.primitive_, smap=fit.smap_, p2s=fit.p2s_,
                                          fc4=em.fc4_)
                 used = int(em.scores_.n_frames) // len(runs)

@@ -68,15 +68,54 @@ def _data_key(traj):
     return (tuple(files) if files else id(source)), frames
 
 
+#: positions (A) that agree to this are the same numbers written twice (a copy, or the same run converted)
+SAME_POSITIONS = 1e-6
+
+
+def _content_key(traj):
+    """What a trajectory holds, cheaply: (atoms, frames, the positions of its first and last frame), two frames read;
+    None where they cannot be read (the fit says why)."""
+    try:
+        fr = np.asarray(traj.source_frames)
+        if not len(fr):
+            return None
+        x = traj.source.read(np.unique([fr[0], fr[-1]]), fields=("positions",))["positions"]
+        return int(traj.n_atoms), len(fr), np.asarray(x, dtype=float)
+    except Exception:                                   # any reader's error: left to the fit's read to name
+        return None
+
+
+def _same_content(a, b) -> bool:
+    return (a is not None and b is not None and a[:2] == b[:2] and a[2].shape == b[2].shape
+            and bool(np.all(np.abs(a[2] - b[2]) <= SAME_POSITIONS)))
+
+
 def refuse_repeated_runs(runs, names) -> None:
     """Refuse a series that holds the same data twice: the same frames of the same files (or the same trajectory)
-    as two runs, or twice within a pooled run. Fitted twice, one run would count as two independent ones (its
-    temperature twice in the series, the shift split and the error bars of the series as if from two runs). Runs
-    that share some frames of one file are kept, with a warning naming them."""
+    as two runs, or twice within a pooled run; or two files that hold the same run (a copy: the same number of atoms
+    and frames, and the same positions, to :data:`SAME_POSITIONS`, in the first and the last frame). Fitted twice,
+    one run would count as two independent ones (its temperature twice in the series, the shift split and the error
+    bars of the series as if from two runs). Runs that share some frames of one file are kept, with a warning naming
+    them."""
     members = [(i, t) for i, run in enumerate(runs) for t in (run if isinstance(run, (list, tuple)) else [run])]
     seen: dict = {}
+    contents: list = []
     for i, t in members:
         files, frames = _data_key(t)
+        if len(members) > 1 and files not in seen:
+            key = _content_key(t)
+            for j, u, other in contents:
+                if _same_content(key, other):
+                    what = (f"{names[i]} (run {i + 1})" if i == j else
+                            f"{names[j]} (run {j + 1}) and {names[i]} (run {i + 1})")
+                    paths = [", ".join(map(str, getattr(x.source, "paths", None) or [x.source.describe()]))
+                             for x in (u, t)]
+                    raise ValueError(f"{what}: {paths[0]} and {paths[1]} hold the same run, though they are different "
+                                     f"files: {key[1]} frames of {key[0]} atoms, the first and last frames' positions "
+                                     f"the same (to {SAME_POSITIONS:g} A): a copy of one run given twice; a series "
+                                     "fits each run once (twice, it would count as two independent runs): give each "
+                                     "run once")
+            contents.append((i, t, key))
         for j, u, other in seen.get(files, ()):
             what = (f"{names[i]} (run {i + 1})" if i == j else f"{names[j]} (run {j + 1}) and {names[i]} (run {i + 1})")
             where = ", ".join(map(str, getattr(t.source, "paths", None) or [t.source.describe()]))

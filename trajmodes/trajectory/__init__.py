@@ -19,10 +19,12 @@ _LAZY = {
     "DisplacementMap": "displacements", "apply_displacement_map": "displacements",
     "scatter_displacements": "displacements", "read_displacement_dataset": "reading",
     # a run's summary: its accumulators in a pass, and its dataset
-    "summary_terms": "summary", "summarize": "summary", "summary_dataset": "summary",
+    "summary_terms": "summary", "summarize": "summary", "summary_dataset": "summary", "check_temperatures": "summary",
     # path-integral runs: the beads of a ring polymer, pooled, and their centroid
     "read_beads": "beads", "find_beads": "beads", "RingPolymerRun": "beads", "BeadFiles": "beads",
     "path_integral_files": "beads",
+    # the sum of a chunk's per-frame terms over its frames (an accumulator's reduction)
+    "frame_sum": "chunks",
 }
 
 __all__ = ["Trajectory", "displacements_of_frames", "read", "from_arrays", "Pass", "Accumulator", "ChunkSum", "Terms",

@@ -16,7 +16,6 @@ axis (frames, beads, atoms, 3) and the centroid. Units are metal (A, eV/A, A/ps,
 """
 from __future__ import annotations
 
-import fnmatch
 import glob
 import math
 import os
@@ -27,8 +26,8 @@ import dask.array as da
 import numpy as np
 
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io import (GPUMD_BEAD_DUMP, empty_frames, gpumd_model_masses, ipi_run_files, is_gpumd_beads,
-                          open_source, read_gpumd_run_in, sniff)
+from trajmodes.io import (DEFAULT_TIMESTEP, GPUMD_BEAD_DUMP, LAMMPS_INPUT_BYTES, LammpsInput, empty_frames,
+                          gpumd_model_masses, ipi_run_files, is_gpumd_beads, open_source, read_gpumd_run_in, sniff)
 from trajmodes.lattice import minimum_image
 from trajmodes.trajectory.core import Trajectory, default_chunk_frames
 from trajmodes.units import conversion
@@ -37,13 +36,7 @@ __all__ = ["BeadFiles", "find_beads", "path_integral_files", "read_beads", "Ring
            "centroid_positions"]
 
 #: LAMMPS' path-integral fixes and the temperature keyword of their arguments
-_PIMD_FIX = re.compile(r"^\s*fix\s+\S+\s+\S+\s+(pimd(?:/langevin|/nvt)?(?:/bosonic)?)\s+(.*)$", re.M)
-_TEMP = re.compile(r"\btemp\s+([-+0-9.eE]+)")
-_UNITS = re.compile(r"^\s*units\s+(\w+)", re.M)
-_TIMESTEP = re.compile(r"^\s*timestep\s+([-+0-9.eE]+)\s*$", re.M)
-_MASS = re.compile(r"^\s*mass\s+(\d+)\s+([-+0-9.eE]+)", re.M)
-_DUMP = re.compile(r"^\s*dump\s+\S+\s+\S+\s+\S+\s+\d+\s+(\S+)", re.M)
-_WORLD = re.compile(r"^\s*variable\s+\S+\s+(world|uloop)\s+(.*)$", re.M)
+_PIMD_STYLE = re.compile(r"pimd(?:/langevin|/nvt)?(?:/bosonic)?")
 #: the files of a LAMMPS run's folder that may be its input or its per-partition logs
 _LAMMPS_INPUTS = ("in.*", "*.in", "*.lmp", "*.lammps", "log.lammps*", "*.log")
 
@@ -139,7 +132,7 @@ def _contiguous(found: dict[int, str], first: int, name_of, what: str) -> list[s
 
 def _ipi_beads(path: str) -> BeadFiles:
     """The bead files of the i-PI run of ``path`` (any of its output files):
-    :func:`~trajmodes.io.trajectories.ipi.ipi_run_files`, from the names alone (no file parsed)."""
+    :func:`~trajmodes.io.trajectories.ipi_files.ipi_run_files`, from the names alone (no file parsed)."""
     run = ipi_run_files(path)
     inp = run.input
     return BeadFiles("ipi", tuple(run.beads), 0, run.centroid, None if inp is None else inp.path,
@@ -147,28 +140,32 @@ def _ipi_beads(path: str) -> BeadFiles:
                      None if inp is None else inp.md_timestep)
 
 
-def _lammps_input(folder: str, dump: str) -> tuple[str, str] | None:
-    """The LAMMPS input (or per-partition log) in ``folder`` with a path-integral fix and a ``dump`` writing a file of
-    the dump's name (variables such as ``${ibead}`` taken as wildcards); (path, its text), or None."""
+def _lammps_input(folder: str, dump: str):
+    """What the LAMMPS input (or per-partition log) in ``folder`` with a path-integral fix says about the run that
+    writes the dump's file (a per-partition name such as ``dump.${ibead}`` matches every partition's dump):
+    (its :class:`~trajmodes.io.trajectories.lammps_input.LammpsInput`, its settings for the dump, the fix), or None."""
     base = os.path.basename(dump)
+    stem = base[:-3] if base.endswith(".gz") else base
     seen = set()
     for pattern in _LAMMPS_INPUTS:
         for p in sorted(glob.glob(os.path.join(glob.escape(folder), pattern))):
-            if p in seen or os.path.abspath(p) == os.path.abspath(dump) or not os.path.isfile(p) \
-                    or os.path.getsize(p) > 4 << 20:
+            if p in seen or os.path.abspath(p) == os.path.abspath(dump) or not os.path.isfile(p):
                 continue
             seen.add(p)
             try:
-                with open(p, "r", errors="replace") as f:
-                    text = f.read()
+                with open(p, "rb") as f:
+                    head = f.read(LAMMPS_INPUT_BYTES)
             except OSError:
                 continue
-            if "\0" in text[:4096] or not _PIMD_FIX.search(text):
+            if b"\0" in head[:4096] or b"pimd" not in head:
                 continue
-            for m in _DUMP.finditer(text):
-                target = re.sub(r"\$\{[^}]*\}|\$\w", "*", os.path.basename(m.group(1)))
-                if fnmatch.fnmatch(base, target):
-                    return p, text
+            model = LammpsInput.read(p)
+            settings = None if model is None else model.settings(stem)
+            if settings is None:
+                continue
+            fixes = [c for c in settings.before_run("fix") if len(c.args) > 2 and _PIMD_STYLE.fullmatch(c.args[2])]
+            if fixes:
+                return model, settings, fixes[-1]
     return None
 
 
@@ -191,22 +188,30 @@ def _lammps_beads(path: str) -> BeadFiles:
     got = _lammps_input(folder or ".", path)
     if got is None:
         return BeadFiles("lammps", tuple(paths), first)
-    inp, text = got
-    fix = _PIMD_FIX.search(text)
-    t = _TEMP.search(fix.group(2))
-    units = _UNITS.search(text)
-    style = units.group(1) if units else "metal"
-    dt = _TIMESTEP.search(text)
+    model, settings, fix = got
+    inp = model.path
+    args = list(fix.args[3:])
+    t = next((args[k + 1] for k in range(len(args) - 1) if args[k] == "temp"), None)
+    try:
+        temperature = None if t is None or fix.unknown else float(t)
+    except ValueError:
+        temperature = None
+    style = settings.units or "metal"
     stated = None
-    w = _WORLD.search(text)
-    if w is not None:
-        vals = w.group(2).split("#")[0].split()
-        stated = len(vals) if w.group(1) == "world" else int(vals[0]) if vals and vals[0].isdigit() else None
-    masses = {int(mm.group(1)): float(mm.group(2)) * conversion(style).mass if style != "lj" else float(mm.group(2))
-              for mm in _MASS.finditer(text)} or None
-    files = BeadFiles("lammps", tuple(paths), first, None, os.path.abspath(inp), None if t is None else float(t.group(1)),
-                      stated, None if dt is None or style == "lj" else float(dt.group(1)) * conversion(style).time,
-                      style, masses)
+    for kind, values in model.world_variables.values():
+        stated = len(values) if kind in ("world", "universe") or not values else \
+            (int(values[-1]) if str(values[-1]).isdigit() else None)
+        break
+    conv = conversion(style) if style != "lj" else None
+    masses = {lo: m * (conv.mass if conv else 1.0) for lo, hi, m in settings.mass_commands if hi == lo} or None
+    dt = settings.md_timestep if settings.timestep_problem is None else None
+    if dt is None and settings.timestep_problem is None and style != "lj":
+        dt = DEFAULT_TIMESTEP.get(style)
+    files = BeadFiles("lammps", tuple(paths), first, None, os.path.abspath(inp), temperature, stated,
+                      None if dt is None or conv is None else dt * conv.time, style, masses,
+                      temperature_problem=None if temperature is not None else
+                      (f"{fix.name} {' '.join(fix.args)} ({fix.where()}): " +
+                       (fix.unknown if fix.unknown else "it states no temperature (temp T)")))
     if stated is not None and stated != files.n_beads:
         raise TrajectoryFormatError(inp, f"the input runs {stated} partitions (beads), but {files.n_beads} dumps "
                                     f"{stem}K{suffix} are beside it",
@@ -321,7 +326,7 @@ class BeadSource:
 
     The per-frame quantities every bead's source has are the samples' (:attr:`frame_fields`): the potential energy
     of i-PI's beads (each bead's own from ``bead_potentials``, or the bead average ``potential`` of the frame for
-    every bead: :func:`~trajmodes.io.trajectories.ipi.read_properties_energy`), which a fit sums into its
+    every bead: :func:`~trajmodes.io.trajectories.ipi_files.read_properties_energy`), which a fit sums into its
     ``energies_`` and the TDEP free energy U_0 = <U - 1/2 u Phi u> over the beads takes
     (:mod:`trajmodes.quantum.free_energy`). :attr:`energy_problem` says why the samples have none where a bead lacks
     it.
@@ -360,7 +365,7 @@ class BeadSource:
                                                 "the longer files to the frames every bead has)")
         self.fields = tuple(f for f in first.fields if all(f in s.fields for s in self.sources))
         # the per-frame quantities every bead has (i-PI's potential energy of the bead, or the bead average:
-        # :func:`~trajmodes.io.trajectories.ipi.read_properties_energy`): sample f P + b carries bead b's of frame f
+        # :func:`~trajmodes.io.trajectories.ipi_files.read_properties_energy`): sample f P + b carries bead b's of frame f
         self.frame_fields = tuple(f for f in getattr(first, "frame_fields", ())
                                   if all(f in getattr(s, "frame_fields", ()) for s in self.sources))
         lacking = next((s for s in self.sources if "potential_energy" not in getattr(s, "frame_fields", ())), None)
@@ -649,6 +654,7 @@ def read_beads(paths_or_prefix, reference=None, temperature: float | None = None
         paths = [os.fspath(p) for p in paths_or_prefix]
         if not paths:
             raise ValueError("read_beads: no bead files given")
+        _check_listed(paths)
         try:
             files = find_beads(paths[0])
             if [os.path.abspath(p) for p in files.paths] != [os.path.abspath(p) for p in paths]:
@@ -662,10 +668,9 @@ def read_beads(paths_or_prefix, reference=None, temperature: float | None = None
     options = dict(md_timestep=md_timestep, frame_interval=frame_interval, chunk_frames=chunk_frames,
                    reference=reference)
     if files is not None and files.kind == "lammps":
-        if md_timestep is None and frame_interval is None and files.md_timestep is not None:
-            options["md_timestep"] = files.md_timestep
-        options.update(species=species, masses=masses if masses is not None else files.masses,
-                       units=units if units is not None else files.units)
+        # each partition's dump is read as any LAMMPS dump: its time step, units and masses from the same input
+        # model (trajmodes.io.trajectories.lammps_input), by the same rules as the run read classically
+        options.update(species=species, masses=masses, units=units)
     elif files is not None and files.kind == "gpumd":
         if units is not None:
             raise ValueError(f"{paths[0]}: GPUMD's bead files are in A, A/fs, eV/A and fs (converted on reading); "
@@ -677,11 +682,38 @@ def read_beads(paths_or_prefix, reference=None, temperature: float | None = None
         beads = _gpumd_read(files, paths, read, options, masses)
     else:
         beads = [read(p, **options) for p in paths]
+        if given:
+            _check_bead_tags(paths, beads)
     xc = None
     if centroid and files is not None and files.centroid is not None:
         xc = open_source(files.centroid, md_timestep=options["md_timestep"], frame_interval=frame_interval)
     return RingPolymerRun(beads, temperature=t, temperature_from=said, files=files, centroid=xc, reference=reference,
                           chunk_frames=chunk_frames)
+
+
+def _check_listed(paths: list) -> None:
+    """Refuse a file given twice in the list of a run's bead files (a bead counted twice, another left out)."""
+    seen: dict[str, int] = {}
+    for b, p in enumerate(paths):
+        key = os.path.realpath(p)
+        if key in seen:
+            raise TrajectoryFormatError(p, f"the same file is given as bead {seen[key]} and as bead {b} of the "
+                                           f"{len(paths)} files: one bead would count twice and another not at all",
+                                        fix="give every bead's file once, in bead order (or one of them, or i-PI's "
+                                            "prefix: the others are found)")
+        seen[key] = b
+
+
+def _check_bead_tags(paths: list, beads: list) -> None:
+    """Refuse files given out of bead order: the ``Bead:`` i-PI writes in each frame's comment against the file's place
+    in the list (files without one are not checked)."""
+    for b, (p, t) in enumerate(zip(paths, beads)):
+        tag = getattr(t.source, "bead", None)
+        if tag is not None and int(tag) != b:
+            raise TrajectoryFormatError(p, f"its frames say Bead: {int(tag)}, but it is given as bead {b} of the "
+                                           f"{len(paths)} files", frame=0,
+                                        fix="give every bead's file once, in bead order (or one of them, or i-PI's "
+                                            "prefix: the others are found)")
 
 
 def _gpumd_read(files: BeadFiles, paths: list, read, options: dict, masses) -> list:

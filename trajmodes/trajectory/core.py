@@ -251,10 +251,13 @@ class Trajectory:
         other._reference_average = self.reference_is_average
         return other
 
-    def with_reference(self, reference) -> "Trajectory":
-        """The same frames measured from another reference (as ``reference=`` of :func:`trajmodes.read`)."""
+    def with_reference(self, reference, same_pass: bool = False) -> "Trajectory":
+        """The same frames measured from another reference (as ``reference=`` of :func:`trajmodes.read`); with
+        ``same_pass``, read in this one's next pass (the work joined to it is computed in the other's)."""
         other = Trajectory(self.source, self._frames, reference=reference, chunk_frames=self.chunk_frames)
         other.species, other.masses = self.species, self.masses
+        if same_pass:
+            other._pass = self.next_pass
         if not (isinstance(reference, str) and reference in ("first", "average")):
             other.reference
         return other
@@ -573,7 +576,12 @@ class Trajectory:
             # each atom's share of the heat current as a matrix on its velocity, (atoms, 3, 3) eV
             return self._field(name, (self.n_atoms, 3, 3), ("heat_flux",) if layer is None else tuple(layer))
         if name not in self.source.fields and name not in self.frame_fields:
-            raise ValueError(f"{self.source.describe()} has no {name.replace('_', ' ')}")
+            missing = (self.source.heat_current_missing() if name == "heat_current" and
+                       hasattr(self.source, "heat_current_missing") else ())
+            raise ValueError(f"{self.source.describe()} has no {name.replace('_', ' ')}" + (
+                f": its frames lack {'; '.join(missing)}; or read the heat current the run wrote "
+                "(trajmodes.io.read_heat_current of its LAMMPS log, fix ave/time file or GPUMD compute.out)"
+                if missing else ""))
         if layer is None and name in FRAME_SHAPES:
             layer = (name,)
         if layer is not None and name not in layer:

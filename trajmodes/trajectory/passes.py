@@ -288,6 +288,13 @@ class Pass:
         self.kept = {}
 
     # --- reading ahead ------------------------------------------------------------------------
+    def hold(self, frames) -> dict:
+        """The fields of ``frames`` (source indices: a look at a few frames before the pass, as the crystal a run holds,
+        :func:`trajmodes.forceconstants.phase.left_crystal`) parsed here and, where memory allows, held for the pass,
+        whose read tasks then take them instead of parsing them again: a dict name -> (frames, ...) array with
+        ``positions``, ``cells`` and ``origins`` (:meth:`_read_and_hold`)."""
+        return self._read_and_hold(np.asarray(frames, dtype=np.int64))
+
     def provisional_reference(self, denser: bool = False, layer: tuple | None = None) -> Structure | None:
         """A stand-in for the run's time average that needs no pass over the run, for work that takes the
         displacements from it and the average in the same pass (the projection, the fit): the mean cell and origin of

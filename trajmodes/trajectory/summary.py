@@ -28,9 +28,11 @@ DISPLACEMENT_TERMS = ("drift", "u2_time", "msd_time", "umax_time")
 
 def summary_layer(traj) -> tuple:
     """The fields :func:`summarize` reads in its one pass: positions, the velocities where the temperature can be
-    had, and the per-frame quantities the data have."""
+    had (with the forces, where the run has them, for the configurational temperature that checks it), and the
+    per-frame quantities the data have."""
     has_t = traj.velocities is not None and traj.masses is not None
-    return ("positions",) + (("velocities",) if has_t else ()) + tuple(traj.frame_fields)
+    forces = ("forces",) if has_t and traj.forces is not None else ()
+    return ("positions",) + (("velocities",) if has_t else ()) + forces + tuple(traj.frame_fields)
 
 
 def summary_terms(traj, layer: tuple | None = None, *, frame: bool = True, displacements: bool = True) -> dict:
@@ -45,7 +47,10 @@ def summary_terms(traj, layer: tuple | None = None, *, frame: bool = True, displ
         for the temperature, the per-frame quantities for themselves (those not in it are left out).
     frame : bool
         The quantities that need no reference (:data:`FRAME_TERMS`): ``temperature`` (K) where velocities and masses
-        are known, ``volume`` (A^3) with a cell, ``pressure`` (GPa) and ``potential_energy`` (eV).
+        are known, ``volume`` (A^3) with a cell, ``pressure`` (GPa) and ``potential_energy`` (eV); and ``virial``
+        (frames, 3): sum_i u_i . F_i (eV), sum_i u_i^2 (A^2) and sum_i F_i^2 ((eV/A)^2), u the displacement from the
+        reference (from the first frame where the reference is the time average still to be taken), where ``layer``
+        has the forces beside the velocities (:func:`configurational_temperature`).
     displacements : bool
         The displacements from ``traj.reference`` (:data:`DISPLACEMENT_TERMS`): ``drift`` (frames, 3) A, ``u2_time``
         (frames, species) and ``msd_time`` (frames, 3, species) A^2, means over each species' atoms, ``umax_time``
@@ -60,6 +65,14 @@ def summary_terms(traj, layer: tuple | None = None, *, frame: bool = True, displ
     if frame:
         if "velocities" in layer and traj.velocities is not None and traj.masses is not None:
             terms["temperature"] = traj.temperature(layer=layer)
+            if "forces" in layer and traj.forces is not None and getattr(traj.source, "kinetic_temperature", True):
+                # in the same parse: the displacements from the reference where it is known, else from frame 0 (its
+                # cell's fractional coordinates, as the time average's terms take them), against the forces
+                u0 = traj.displacements(layer=layer) if traj.reference_known else \
+                    traj.average_terms(traj.frame_structure(0), layer)["u"]
+                f = traj.field("forces", layer)
+                terms["virial"] = da.stack([(u0 * f).sum(axis=(1, 2)), (u0 * u0).sum(axis=(1, 2)),
+                                            (f * f).sum(axis=(1, 2))], axis=1)
         if traj.cells is not None:
             c = traj.field("cells", layer)
             terms["volume"] = abs(c[:, 0, 0] * (c[:, 1, 1] * c[:, 2, 2] - c[:, 1, 2] * c[:, 2, 1])
@@ -123,17 +136,121 @@ def summary_dataset(traj, values: dict) -> xr.Dataset:
             "rms_time": (("time", "species"), np.sqrt(values["u2_time"]), {"units": "Angstrom",
                                                                           "long_name": "rms displacement per frame"}),
         },
-        coords={"species": kinds, "cartesian": ["x", "y", "z"], "time": ("time", traj.times, {"units": "ps"})},
+        coords={"species": kinds, "cartesian": ["x", "y", "z"], "time": ("time", traj.times, {"units": "ps",
+                                                                                "time_axis": traj.time_axis})},
     )
     if "temperature" in values:
         ds["temperature"] = (("time",), values["temperature"], {"units": "K",
                                                                "long_name": "kinetic temperature (3N-3 dof)"})
+    checked = check_temperatures(traj, values)
+    if checked is not None:
+        conf, corr = checked
+        ds["configurational_temperature"] = ((), conf, {
+            "units": "K", "long_name": "configurational temperature -<sum_i u_i.F_i> / ((3N-3) k_B)",
+            "description": "u the displacement from the reference (the first frame where the reference is the time "
+                           "average), F the forces: the kinetic temperature of a crystal in equilibrium within a few "
+                           "per cent (anharmonicity)",
+            "correlation": corr})
     for name, units, long_name in (("volume", "Angstrom^3", "volume of the cell"),
                                    ("pressure", "GPa", "pressure, positive when compressed"),
                                    ("potential_energy", "eV", "potential energy of the cell")):
         if name in values:
             ds[name] = (("time",), np.asarray(values[name], float), {"units": units, "long_name": long_name})
     return ds
+
+
+#: the kinetic over the configurational temperature of a crystal lies within these bounds: 1 within a few per cent in
+#: equilibrium (measured: 1.000 for 256 Cu atoms over 401 frames, 1.03-1.04 for 32 over 41-61 frames, ASE and EMT;
+#: 1.03 for the LAMMPS run of tests/data/cu32_xu.lammpstrj, 20 frames), up to about 2 over a run shorter than a
+#: vibration period (1.9 over 7 frames of 60 fs: the displacements from the first frame are then too small); a
+#: velocity unit misread gives its square: 9645 (ASE's A per 10.18 fs read as A/ps), 104 (read as A/fs), 1e6 (A/fs
+#: as A/ps), or their inverses
+TEMPERATURE_RATIO = (0.1, 10.0)
+#: the two temperatures are compared only where the displacements from the first frame and the forces correlate below
+#: this (-0.54 to -0.8 on the tests' runs, -0.25 over 3 frames 10 fs apart): over a run shorter than a vibration
+#: period the displacements are the velocities' (uncorrelated with the forces) and the configurational temperature is
+#: too small; nor are synthetic frames of random numbers judged
+CORRELATION_BELOW = -0.3
+#: and beyond this many standard errors of a correlation of unrelated numbers, 1 / sqrt(3 N frames) (a few frames of a
+#: few atoms of random numbers reach -0.3 by chance)
+CORRELATION_SIGMAS = 5.0
+#: nor where the atoms leave their sites: an rms displacement above this (A; a liquid), as the readers' time-scale check
+SITES_RMS_A = 1.0
+
+
+def configurational_temperature(virial, n_atoms: int) -> tuple[float, float]:
+    """The configurational temperature (K) of a crystal, and the correlation of displacements and forces, from the
+    per-frame sums ``virial`` (frames, 3): sum_i u_i . F_i (eV), sum_i u_i^2, sum_i F_i^2, u the displacement from a
+    site and F the force.
+
+    T_conf = -<sum u.F> / ((3N-3) k_B): the classical virial theorem (equipartition of the potential energy:
+    <u.F> = -k_B T per degree of freedom of a harmonic crystal; anharmonic corrections are a few per cent). No time
+    axis and no velocities enter: it checks the kinetic temperature, and with it the velocities' unit. The site is the
+    reference's position of each atom (the first frame's where the reference is the time average still to be taken),
+    not necessarily the mean one: the difference, (mean - site) . <F>, vanishes as the mean force on each atom does
+    (0.1-2 % from the first frame on the tests' runs of 41-401 frames)."""
+    from trajmodes.units import KB_EV
+    v = np.asarray(virial, float).reshape(-1, 3)
+    uf, uu, ff = v.sum(axis=0)
+    corr = float(uf / np.sqrt(uu * ff)) if uu > 0 and ff > 0 else 0.0
+    return float(-uf / len(v) / (max(3 * n_atoms - 3, 1) * KB_EV)), corr
+
+
+def check_temperatures(traj, values: dict) -> tuple[float, float] | None:
+    """Refuse a run whose kinetic temperature is far from the configurational one (:data:`TEMPERATURE_RATIO`):
+    velocities in another unit than the one read (ASE's own unit, ``atoms.get_velocities()``, read as A/ps; A/fs as
+    A/ps), which the time-scale check of the readers cannot see without a time axis. Judged only where the
+    displacements correlate with the forces (:data:`CORRELATION_BELOW`), the atoms stay at their sites (rms
+    displacement below :data:`SITES_RMS_A`, 1 A: not a liquid) and there are 3 frames or more.
+
+    ``values``: the computed :func:`summary_terms` (``temperature`` and ``virial``; their frame terms are enough, so
+    ``trajmodes run`` checks them before its fit). Returns (configurational temperature K, correlation), or None
+    without them.
+
+    Raises
+    ------
+    TrajectoryFormatError
+        Naming the file, the frames, both temperatures, their ratio and the velocity unit to state.
+    """
+    from trajmodes.errors import TrajectoryFormatError
+    if "temperature" not in values or "virial" not in values:
+        return None
+    configurational, correlation = configurational_temperature(values["virial"], traj.n_atoms)
+    kinetic = float(np.mean(values["temperature"]))
+    uu = float(np.asarray(values["virial"], float).reshape(-1, 3)[:, 1].sum())
+    rms_u = float(np.sqrt(uu / max(traj.n_atoms * traj.n_frames, 1)))      # from the reference or the first frame
+    checked = (configurational, correlation)
+    if not (traj.n_frames >= 3 and kinetic > 0 and configurational > 0 and np.isfinite(kinetic + configurational)
+            and correlation < min(CORRELATION_BELOW, -CORRELATION_SIGMAS / np.sqrt(3 * traj.n_atoms * traj.n_frames))
+            and rms_u < SITES_RMS_A):
+        return checked
+    ratio = kinetic / configurational
+    lo, hi = TEMPERATURE_RATIO
+    if lo <= ratio <= hi:
+        return checked
+    paths = list(getattr(traj.source, "paths", None) or [traj.source.describe()])
+    what = (f"the kinetic temperature of the velocities, {kinetic:.4g} K, is {ratio:.3g} times the configurational "
+            f"temperature of the displacements and forces, {configurational:.4g} K (-<sum u.F>/((3N-3) k_B) over "
+            f"frames 0-{traj.n_frames - 1}), where a crystal's two agree within a few per cent")
+    raise TrajectoryFormatError(paths[0], what, fix=_velocity_unit_fix(traj, ratio))
+
+
+def _velocity_unit_fix(traj, ratio: float) -> str:
+    """What to do about velocities whose kinetic temperature is ``ratio`` times the configurational one: the time unit
+    the velocities are then in (:func:`trajmodes.units.time_unit_named`), as ``--units`` states it."""
+    from trajmodes.units import ASE_TIME_NAME, STYLES, time_unit_named
+    read = getattr(traj.source, "velocity_time_unit", None) or 1.0       # ps per time unit of the velocities read
+    unit = time_unit_named(read * float(np.sqrt(ratio)))
+    style = getattr(traj.source, "units", None)
+    style = style if style in STYLES else "metal"
+    said = {ASE_TIME_NAME: "A per ASE time unit (sqrt(amu A^2/eV) = 10.18 fs: ASE's atoms.get_velocities())",
+            "fs": "A/fs", "ps": "A/ps", "ns": "A/ns"}
+    if unit is None:
+        return ("The velocities are in another unit than read, or the forces are not the run's: state the "
+                "velocities' unit (units='metal:A/fs', units='metal:A/ase' for ASE's; --units), or check the forces")
+    return (f"The velocities look like {said[unit]}: read the file with units='{style}:A/{unit}' (--units "
+            f"{style}:A/{unit}), or write velocity_unit=A/{unit} on the comment lines of an extended XYZ file; ASE's "
+            "own files (.traj, momenta= columns) carry momenta, whose unit is known")
 
 
 def summarize(traj, *, progress: bool = False, scratch: str | None = None) -> xr.Dataset:

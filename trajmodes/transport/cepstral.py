@@ -39,6 +39,11 @@ __all__ = ["green_kubo_scale", "resample_current", "current_periodogram", "cepst
            "cepstral_tensor", "green_kubo_integral", "kappa_past_cutoff", "integral_still_rising"]
 
 
+#: the largest magnitude a current may have (eV A/ps): beyond it no MD run wrote it, and its squares in the spectra
+#: would overflow
+LARGEST_CURRENT = 1e100
+
+
 def green_kubo_scale(volume: float, temperature: float) -> float:
     """W/(m K) per (eV A/ps)^2 ps of S(0) / 2: 1 / (V k_B T^2) in SI, for the volume-integrated heat current in eV A/ps
     (LAMMPS ``metal``), ``volume`` in A^3 and ``temperature`` in K."""
@@ -60,9 +65,16 @@ def _as_currents(currents) -> np.ndarray:
     if j.ndim != 3:
         raise ValueError(f"currents must have shape (steps,), (steps, components) or (currents, steps, components), "
                          f"not {np.shape(currents)}")
-    if not np.all(np.isfinite(j)):
-        bad = np.argwhere(~np.isfinite(j))[0]
-        raise ValueError(f"the current is not finite at step {bad[1]} (current {bad[0]}, component {bad[2]})")
+    with np.errstate(invalid="ignore"):
+        bad = np.argwhere(~(np.abs(j) <= LARGEST_CURRENT))
+    if len(bad):
+        m, k, c = (int(x) for x in bad[0])
+        v = j[m, k, c]
+        if not np.isfinite(v):
+            raise ValueError(f"the current is not finite at step {k} ({v}; current {m}, component {c})")
+        raise ValueError(f"the current is {v:g} at step {k} (0-based row of the series; current {m}, component {c}), "
+                         f"beyond {LARGEST_CURRENT:g} in magnitude: no MD run's heat current (a run that blew up, or "
+                         "values that are not the current)")
     return j
 
 

@@ -37,8 +37,6 @@ CHARGE_CHOICES = ("auto", "none")
 _LONG_COULOMB = re.compile(r"coul/(long|msm)")
 #: charges below this (e) count as zero
 _ZERO = 1e-8
-_SET_CHARGE = re.compile(r"^\s*set\s+type\s+(\d*)(\*?)(\d*)\s+charge\s+(\S+)", re.M)
-_SET_OTHER = re.compile(r"^\s*set\s+(?!type\s)\S+.*\scharge\s", re.M)
 
 
 @dataclass(frozen=True)
@@ -69,9 +67,12 @@ def _none(line: str = "") -> RigidIonCharges:
 
 
 def _settings_of(traj, logs=()):
-    from trajmodes.io.trajectories.times import lammps_settings_beside, lammps_settings_in
+    from trajmodes.io.trajectories.lammps_input import lammps_settings_beside, lammps_settings_in
     if not str(getattr(traj.source, "format", "")).startswith("lammps"):
         return None
+    settings = getattr(traj.source, "lammps_settings", None)            # found once by the reader
+    if settings is not None:
+        return settings
     for dump in traj.source.paths:
         for log in logs or ():
             found = lammps_settings_in(str(log), str(dump))
@@ -104,26 +105,25 @@ def _charges_file(reference, settings, units):
 
 
 def _set_commands(settings):
-    """The input's ``set type T charge Q`` commands before the run: [(lo, hi or None, q)]; and whether it sets
-    charges otherwise (by atom, group, region: not read here)."""
-    from trajmodes.io.trajectories.times import LAMMPS_INPUT_BYTES
-    try:
-        with open(settings.path, "rb") as f:
-            text = f.read(LAMMPS_INPUT_BYTES).decode("utf-8", "replace")
-    except OSError:
-        return [], False
-    run = re.search(r"^\s*run\s", text, re.M)
-    text = text[:run.start()] if run else text
+    """The input's ``set type T charge Q`` commands before the run (variables substituted as LAMMPS did):
+    [(lo, hi or None, q)]; and whether it sets charges otherwise (by atom, group, region: not read here) or through a
+    value that cannot be known."""
     out = []
-    for m in _SET_CHARGE.finditer(text):
-        lo, star, hi, q = m.groups()
+    for c in settings.before_run("set"):
+        a = c.args
+        if "charge" not in a:
+            continue
+        if c.unknown is not None or len(a) < 4 or a[0] != "type" or a[2] != "charge":
+            return out, True
+        lo, star, hi = a[1].partition("*")
         try:
-            value = float(q)
+            value = float(a[3])
+            lo_i = int(lo) if lo else 1
+            hi_i = (int(hi) if hi else None) if star else lo_i
         except ValueError:
-            return out, True                              # a variable
-        lo_i = int(lo) if lo else 1
-        out.append((lo_i, (int(hi) if hi else None) if star else lo_i, value))
-    return out, bool(_SET_OTHER.search(text))
+            return out, True                              # a value only LAMMPS evaluates (v_q)
+        out.append((lo_i, hi_i, value))
+    return out, False
 
 
 def _atom_charges(traj, table):

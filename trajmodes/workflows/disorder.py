@@ -166,6 +166,27 @@ def _groups(species, masses) -> dict:
     return groups
 
 
+def check_time_axis_resolves(trajectory, top: float, what: str = "the run's lines") -> None:
+    """Refuse a run whose frames are too far apart for lines up to ``top`` THz: its spectra end at the Nyquist
+    frequency 1 / (2 dt), and a line above it has no width to fit, from the run or from the exact lines drawn through
+    its window. A time axis nothing stated (``ASSUMED``: an XYZ file without times, 1 ps between frames) is named,
+    with the options that state it."""
+    import math
+    dt = float(getattr(trajectory, "frame_interval", math.nan))
+    axis = str(getattr(trajectory, "time_axis", "unknown"))
+    nyquist = 0.5 / dt if dt > 0 else math.nan
+    if math.isfinite(nyquist) and nyquist >= top:
+        return
+    source = getattr(trajectory, "source", None)
+    name = source.describe() if callable(getattr(source, "describe", None)) else getattr(source, "name", "the run")
+    stated = ("its time axis was ASSUMED (" + axis.removeprefix("ASSUMED").strip(" :") + ")"
+              if axis.startswith("ASSUMED") else f"its time axis: {axis}")
+    raise ValueError(f"{name}: {what} need the frames' times, and {dt:g} ps between frames ({stated}) resolves "
+                     f"frequencies up to {nyquist:.3g} THz, below the virtual crystal's highest mode ({top:.3g} THz): "
+                     "every width would be NaN. Give the time between frames (--frame-interval PS or --md-timestep "
+                     "PS; frame_interval= / md_timestep= from Python), or a run written with its times")
+
+
 def own_harmonic_constants(trajectory):
     """The run's own harmonic constants for its lineshapes (``trajmodes lineshapes`` without ``--force-constants``):
     fitted to the forces of ``trajectory`` (:func:`~trajmodes.workflows.fit.fit_effective`, the pair cutoff from the
@@ -267,6 +288,8 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
     vca = ForceConstants(fc.compact(), fc.supercell, Crystal(prim.cell, prim.positions, prim.species, mbar),
                          smap=fc.smap, p2s=fc.p2s)
     ph = Phonons(vca)
+    # the run's spectra and the exact lines drawn through its window need times that resolve the modes: before the pass
+    check_time_axis_resolves(trajectory, float(np.nanmax(ph.frequencies(commensurate_qpoints(fc.smap.matrix)))))
     with step(f"projecting the run on the virtual crystal's modes (each atom with its own mass; g2 = "
               f"{', '.join(f'{g:.4g}' for g in g2)}), their spectra at {resolution:g} THz (one pass)"):
         with _expected_mass_warning():
@@ -392,6 +415,7 @@ def _glass_model(structure, potential, force_constants, species, units, lj_scale
         crystal, name = structure, "the cell"
     else:
         from trajmodes.io import read_structure
+        _refuse_stated_lj(structure, units)
         s = read_structure(structure, units=units, species=species, lj_scales=lj_scales)
         if s.cell is None:
             raise ValueError(f"{structure}: the structure has no periodic cell (an XYZ file without Lattice=, or "
@@ -400,6 +424,7 @@ def _glass_model(structure, potential, force_constants, species, units, lj_scale
         crystal = Crystal(s.cell, s.positions, list(s.species), masses_or_error(s.species, s.masses))
         name = str(structure)
     _refuse_close_atoms(crystal, name)
+    _refuse_density(crystal, name, units)
     if potential is not None:
         pot = potential
         if isinstance(potential, str):
@@ -420,6 +445,47 @@ def _glass_model(structure, potential, force_constants, species, units, lj_scale
                              f"{crystal.n_atoms} atoms: give the constants of the cell itself (every image summed)")
         fc = fc.full()
     return crystal, GlassHarmonic.from_force_constants(fc, crystal)
+
+
+#: LAMMPS units lj: what a command line and a Python call give to read a file in them
+LJ_OPTIONS = ("--units lj with --lj-scales SIGMA,EPSILON,MASS (A, eV, amu; from Python units=\"lj\" and "
+              "lj_scales={\"sigma\": ..., \"epsilon\": ..., \"mass\": ...})")
+#: atoms per A^3 that no solid reaches (diamond, the densest in atoms, has 0.176): a cell this dense is a file in
+#: other units than those read (reduced units lj, about one atom per sigma^3, read as A)
+MAX_ATOM_DENSITY = 0.3
+
+
+def _refuse_stated_lj(path, units) -> None:
+    """Refuse a LAMMPS data file whose first line says ``units = lj`` (LAMMPS' ``write_data`` writes it) read in other
+    units, naming the options that read it in its own, before it is read."""
+    import gzip
+    import os
+    import re
+    if units == "lj" or not os.path.isfile(str(path)):
+        return
+    try:
+        with open(str(path), "rb") as f:
+            packed = f.read(2) == b"\x1f\x8b"
+        with (gzip.open if packed else open)(str(path), "rt", errors="replace") as f:
+            first = f.readline(4096)
+    except OSError:
+        return
+    m = re.search(r"\bunits\s*=\s*(\w+)", first) if first.startswith("LAMMPS data file") else None
+    if m and m.group(1) == "lj":
+        raise ValueError(f"{path}, line 1: LAMMPS wrote this data file in units lj (reduced units: lengths in sigma, "
+                         f"energies in epsilon, masses in m), but it is read in units {units or 'metal'}: give "
+                         f"{LJ_OPTIONS}")
+
+
+def _refuse_density(crystal, name: str, units) -> None:
+    """Refuse a cell denser than any solid (:data:`MAX_ATOM_DENSITY`): a file in LAMMPS units lj read as metal (its
+    reduced lengths taken for A) or in other units than its own; the options that read it in units lj named."""
+    rho = crystal.n_atoms / abs(float(np.linalg.det(np.asarray(crystal.cell, float))))
+    if rho > MAX_ATOM_DENSITY:
+        raise ValueError(f"{name}: {crystal.n_atoms} atoms in {abs(np.linalg.det(crystal.cell)):.4g} A^3, "
+                         f"{rho:.3g} atoms per A^3: denser than any solid (diamond has 0.176), so its lengths are not "
+                         f"A (read in units {units or 'metal'}). A LAMMPS data file in units lj (reduced units) needs "
+                         f"{LJ_OPTIONS}; a file in other units, their --units")
 
 
 #: A: two atoms of a cell closer than this are a damaged structure (no bond is that short; H2's is 0.74 A), or one in
@@ -448,7 +514,7 @@ def _refuse_close_atoms(crystal, name: str) -> None:
         k = int(np.argmin(r))
         raise ValueError(f"{name}: atoms {i[k] + 1} and {j[k] + 1} (in the order of their ids) are {r[k]:.3g} A apart, "
                          f"closer than any bond ({MIN_ATOM_DISTANCE:g} A): a damaged structure, or one in other units "
-                         "than those read (a LAMMPS data file in units lj needs --units lj and --lj-scales)")
+                         f"than those read (a LAMMPS data file in units lj needs {LJ_OPTIONS})")
 
 
 def _refuse_reach(potential, crystal, name: str) -> None:

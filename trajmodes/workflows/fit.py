@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from trajmodes.phonons.harmonic.stability import ImaginaryModes
 
 __all__ = ["FIT_DEFAULTS", "WEIGHT_WORDS", "COMMITTEE_WORDS", "SPHERE_ATOMS", "default_cutoff2", "warn_truncation",
-           "FitResult", "LargestDifference",
+           "FitResult", "LargestDifference", "stability_line",
            "fit_effective", "frequency_error_bars", "frequencies_on", "require_masses", "potential_range_of_runs",
            "cutoff_report", "fitted_temperature", "committee_size", "load_committee"]
 
@@ -27,7 +27,7 @@ __all__ = ["FIT_DEFAULTS", "WEIGHT_WORDS", "COMMITTEE_WORDS", "SPHERE_ATOMS", "d
 #: parser offers them, ``trajmodes run`` fits with them; ``symprec`` is the one symmetry tolerance,
 #: :data:`~trajmodes.lattice.spglib_calls.SYMPREC`
 FIT_DEFAULTS = dict(mode="sequential", folds=5, cv="blocks", stride=1, n_frames=None, symprec=SYMPREC,
-                    constraints=None, weights="none", committee="auto")
+                    constraints=None, weights="none", committee="auto", keep_reference=False)
 #: the words of the command line for the estimator's ``weights=`` and ``committee=`` (:func:`fit_effective` takes
 #: either)
 WEIGHT_WORDS = {"none": None, "uncertainty": "uncertainty"}
@@ -62,7 +62,13 @@ def frequencies_on(phonons, bands, primitive=None, names=("the fitted constants"
     from trajmodes.lattice.qpoints import qpoints_in
     q = bands.qpoint.values
     if primitive is not None:
-        q = qpoints_in(q, primitive, phonons.force_constants.primitive, names=names)
+        try:
+            q = qpoints_in(q, primitive, phonons.force_constants.primitive, names=names)
+        except ValueError as refused:
+            folded = _folded_comparison(phonons, bands, primitive, names)
+            if folded is None:
+                raise refused
+            return folded
     out = bands.copy()
     qdir = None
     if "segment" in bands.coords and len(q):     # Gamma on a segment: the limit along it, as the bands' own (LO-TO)
@@ -74,6 +80,69 @@ def frequencies_on(phonons, bands, primitive=None, names=("the fitted constants"
     out["compared_qpoint"] = (("q", "reduced"), np.asarray(q, float),
                               {"units": "reduced", "long_name": "the same q-points in the compared constants' basis"})
     return out
+
+
+def _supercell_relation(cell, other, strain_tol: float):
+    """The integer matrix N with ``cell = N @ other`` (rows, A) within ``strain_tol`` and |det N| > 1, or None."""
+    mf = np.asarray(cell, float) @ np.linalg.inv(np.asarray(other, float))
+    n = np.rint(mf)
+    det = round(abs(float(np.linalg.det(n))))
+    if det > 1 and np.linalg.norm(cell - n @ other) <= strain_tol * np.linalg.norm(cell):
+        return n.astype(np.int64)
+    return None
+
+
+def _folded_comparison(phonons, bands, primitive, names):
+    """Where one primitive cell is a supercell of the other (N of its cells), the two crystals' spectra at the same
+    Cartesian q: the larger cell's frequencies at q, and the smaller cell's at q + every one of the N reciprocal
+    vectors of the larger cell that the smaller does not have (the larger cell's zone folds them onto q), sorted. Both
+    hold the same 3 n N frequencies per q, a comparison of the same crystal; None where the cells are not so related
+    (or their atoms are not N times as many)."""
+    from trajmodes.lattice.qpoints import STRAIN_TOL, commensurate_qpoints
+    mine, theirs = primitive, phonons.force_constants.primitive
+    q = np.asarray(bands.qpoint.values, float)
+    big_is_theirs = _supercell_relation(theirs.cell, mine.cell, STRAIN_TOL)
+    big_is_mine = None if big_is_theirs is not None else _supercell_relation(mine.cell, theirs.cell, STRAIN_TOL)
+    N = big_is_theirs if big_is_theirs is not None else big_is_mine
+    if N is None:
+        return None
+    d = round(abs(float(np.linalg.det(N))))
+    small, big = (mine, theirs) if big_is_theirs is not None else (theirs, mine)
+    if big.n_atoms != d * small.n_atoms:
+        return None
+    shifts = commensurate_qpoints(N)                                   # in the smaller cell's reduced coordinates
+    if big_is_theirs is not None:
+        q_theirs = q @ N.T                                            # the same Cartesian q, the larger cell's basis
+        theirs_nu = phonons.frequencies(q_theirs)
+        # the fitted constants are not at hand here: the folded fit is made by the caller from q_small
+        q_small = q
+    else:
+        q_theirs = q @ np.linalg.inv(N).T
+        theirs_nu = phonons.frequencies(q_theirs)
+        q_small = q_theirs
+    out = bands.copy()
+    out["frequency"] = (("q", "branch_compared"), theirs_nu, bands.frequency.attrs)
+    out["compared_qpoint"] = (("q", "reduced"), q_theirs,
+                              {"units": "reduced", "long_name": "the same Cartesian q-points in the compared "
+                                                                "constants' basis"})
+    out["fold_shift"] = (("shift", "reduced"), shifts, {"long_name": "reciprocal vectors of the larger cell, in the "
+                                                                     "smaller cell's reduced coordinates"})
+    out["small_qpoint"] = (("q", "reduced"), q_small)
+    out.attrs.update(folded=int(d), folded_larger="compared" if big_is_theirs is not None else "fitted",
+                     folded_matrix=N.ravel().tolist(),
+                     folded_note=(f"{names[1] if big_is_theirs is not None else names[0]} is a cell of {d} primitive "
+                                  f"cells of {names[0] if big_is_theirs is not None else names[1]} (lattice vectors "
+                                  f"{N.tolist()} in its basis): compared at the same Cartesian q, the smaller cell's "
+                                  f"frequencies folded into the larger cell's zone ({d} x its branches, sorted)"))
+    return out
+
+
+def fold_spectrum(phonons, qpoints, shifts) -> np.ndarray:
+    """The frequencies of ``phonons`` at every ``qpoints`` + each of ``shifts`` (reduced), sorted per q: the spectrum of
+    a supercell at the same Cartesian q, (nq, 3 n len(shifts)) THz."""
+    q = np.asarray(qpoints, float)
+    nu = np.concatenate([phonons.frequencies(q + g) for g in np.asarray(shifts, float)], axis=1)
+    return np.sort(nu, axis=1)
 
 
 @dataclass(frozen=True)
@@ -123,6 +192,10 @@ class FitResult:
     held : Trajectory or None
         The frames the error model projects (:func:`~trajmodes.series.errorbars.frames_to_hold`), read in the fit's
         pass and held in memory, for :func:`frequency_error_bars`; None where they are read again.
+    imaginary : ImaginaryModes or None
+        The imaginary modes of the fitted constants themselves
+        (:func:`~trajmodes.phonons.harmonic.stability.imaginary_modes`: the q-points commensurate with the supercell,
+        an 8^3 mesh, the special points and the band path): :func:`stability_line` says them.
     """
 
     estimator: object
@@ -132,6 +205,8 @@ class FitResult:
     convergence: object | None = None
     reference_imaginary: ImaginaryModes | None = None
     held: object | None = None
+    imaginary: ImaginaryModes | None = None
+    compare_refused: str | None = None
 
     @property
     def force_constants(self):
@@ -142,7 +217,13 @@ class FitResult:
         branch, q reduced, mean difference THz), or None without reference bands."""
         if self.reference_bands is None:
             return None
-        diff = self.bands.frequency.values - self.reference_bands.frequency.values
+        ref = self.reference_bands
+        if "folded_fitted" in ref:                 # cells of one crystal, one a supercell: the folded spectra
+            diff = ref.folded_fitted.values - ref.folded_compared.values
+            i = np.unravel_index(np.argmax(np.abs(diff)), diff.shape)
+            return LargestDifference(difference=float(diff[i]), branch=int(i[1]),
+                                     qpoint=self.bands.qpoint.values[i[0]], mean=float(diff.mean()))
+        diff = self.bands.frequency.values - ref.frequency.values
         i = np.unravel_index(np.argmax(np.abs(diff)), diff.shape)
         return LargestDifference(difference=float(diff[i]), branch=int(i[1]), qpoint=self.bands.qpoint.values[i[0]],
                                  mean=float(diff.mean()))
@@ -175,7 +256,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
                   folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
                   symprec: float = SYMPREC, constraints=(), path: str | None = None, npoints: int = 51,
                   compare=None, potential_range=None, temperature: float | None = None,
-                  born=None, epsilon=None, weights=None, committee="auto") -> FitResult:
+                  born=None, epsilon=None, weights=None, committee="auto", keep_reference: bool = False) -> FitResult:
     """Effective (TDEP) force constants of one temperature and their band structure (``trajmodes fit``).
 
     The frames are read once; work joined to the first run's next pass before
@@ -191,8 +272,9 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         equations; the smallest cutoff from which the frequencies at the special points agree with the longest's
         within their error bars is kept (:func:`~trajmodes.phonons.harmonic.convergence.cutoff_convergence`), never shorter
         than ``potential_range``. Given, the table is made up to it and the fit stays at it.
-    cutoff3, cutoff4, mode, folds, cv, stride, n_frames, symprec, constraints
-        Settings of :class:`~trajmodes.EffectiveForceConstants`.
+    cutoff3, cutoff4, mode, folds, cv, stride, n_frames, symprec, constraints, keep_reference
+        Settings of :class:`~trajmodes.EffectiveForceConstants` (``keep_reference``: fit the given reference's
+        crystal even where the run left it).
     path : str, optional
         Band path as special-point letters (``"GXU|KGL"``); default the lattice's standard path.
     npoints : int
@@ -221,7 +303,6 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     from trajmodes.phonons.harmonic.convergence import cutoff_convergence
     from trajmodes.series.errorbars import fit_holding_frames
     from trajmodes.phonons.harmonic.phonons import Phonons
-    from trajmodes.workflows.reading import load_force_constants
     trajs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
     reach = _range(potential_range)
     auto = cutoff2 is None
@@ -236,26 +317,70 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         committee = COMMITTEE_WORDS.get(committee, committee)
     est = EffectiveForceConstants(cutoff2=cutoff2, cutoff3=cutoff3, cutoff4=cutoff4, mode=mode, folds=folds,
                                   stride=stride, n_frames=n_frames, symprec=symprec, cv=cv, constraints=constraints,
-                                  born=born, epsilon=epsilon, weights=weights, committee=committee)
+                                  born=born, epsilon=epsilon, weights=weights, committee=committee,
+                                  keep_reference=keep_reference)
     # the frames the error model projects, read in the fit's pass where they may be held (the run is then read once)
     held = fit_holding_frames(est, trajs if len(trajs) > 1 else trajs[0])
     convergence = cutoff_convergence(est, minimum=reach)
     if auto and convergence.cutoff2 < cutoff_length(est.cutoff2) - 1e-9:
         est.refit(cutoff2=convergence.cutoff2)
-    bands = Phonons(est.harmonic_force_constants_).band_structure(path, npoints=npoints)
-    reference = imaginary = None
+    from trajmodes.phonons.harmonic.stability import imaginary_modes
+    ph = Phonons(est.harmonic_force_constants_)
+    bands = ph.band_structure(path, npoints=npoints)
+    # the fitted constants' own imaginary modes: the supercell's q-points, a mesh, the special points, the path
+    own = imaginary_modes(ph, bands.qpoint.values, bands.frequency.values)
+    reference = imaginary = refused = None
     if compare is not None:
-        from trajmodes.phonons.harmonic.stability import imaginary_modes
-        fc0 = compare if hasattr(compare, "fc2") else load_force_constants(compare)
-        ph0 = Phonons(fc0)
-        # the same points of the zone in the reference's own basis (its primitive cell may be another choice)
-        reference = frequencies_on(ph0, bands, est.primitive_, names=("the fitted constants", "the constants to "
-                                                                      "compare with (--compare)"))
-        # the reference's own q-points (its supercell, a mesh, the special points) and the path it is drawn on
-        imaginary = imaginary_modes(ph0, reference.compared_qpoint.values, reference.frequency.values)
+        # the fit is kept whatever the comparison says: a reference that is not comparable is said, not raised
+        try:
+            reference, imaginary = _compare_with(compare, ph, bands, est.primitive_)
+        except ValueError as e:
+            refused = str(e)
     if temperature is None and np.isfinite(est.temperature_):
         temperature = float(est.temperature_)
-    return FitResult(est, bands, reference, temperature, convergence, imaginary, held)
+    return FitResult(est, bands, reference, temperature, convergence, imaginary, held, own, refused)
+
+
+def _compare_with(compare, ph, bands, primitive):
+    """The ``compare`` constants' dispersion on the fit's band path (:func:`frequencies_on`; folded where one primitive
+    cell is a supercell of the other) and their imaginary modes; a ValueError that says why where they are not
+    constants of the fitted crystal."""
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.phonons.harmonic.stability import imaginary_modes
+    from trajmodes.workflows.reading import load_force_constants
+    fc0 = compare if hasattr(compare, "fc2") else load_force_constants(compare)
+    ph0 = Phonons(fc0)
+    # the same points of the zone in the reference's own basis (its primitive cell may be another choice)
+    reference = frequencies_on(ph0, bands, primitive, names=("the fitted constants", "the constants to "
+                                                             "compare with (--compare)"))
+    if "fold_shift" in reference:
+        if reference.attrs["folded_larger"] == "compared":
+            fitted = fold_spectrum(ph, reference.small_qpoint.values, reference.fold_shift.values)
+            compared = np.sort(reference.frequency.values, axis=1)
+        else:
+            fitted = np.sort(bands.frequency.values, axis=1)
+            compared = fold_spectrum(ph0, reference.small_qpoint.values, reference.fold_shift.values)
+        reference["folded_fitted"] = (("q", "folded_branch"), fitted, {"units": "THz"})
+        reference["folded_compared"] = (("q", "folded_branch"), compared, {"units": "THz"})
+    # the reference's own q-points (its supercell, a mesh, the special points) and the path it is drawn on
+    imaginary = imaginary_modes(ph0, reference.compared_qpoint.values, reference.frequency.values)
+    return reference, imaginary
+
+
+def stability_line(result: FitResult) -> str | None:
+    """One line on the fitted constants' own dynamical stability (:attr:`FitResult.imaginary`): where they have
+    imaginary modes, how many, the lowest (THz, negative), its q-point and branch, and what it means; that they have
+    none on the q-points checked otherwise. None where it was not checked."""
+    im = result.imaginary
+    if im is None:
+        return None
+    where = "the supercell's commensurate q-points, an 8x8x8 mesh, the special points and the band path"
+    if not im.unstable:
+        return f"fitted constants stable: no imaginary modes at the {im.n_checked} q-points checked ({where})"
+    return (f"fitted constants UNSTABLE: {im.summary()} ({where}; negative: imaginary). The effective crystal has no "
+            "harmonic ground state there: a soft mode of a transition the run is near or went through (see whether "
+            "the run left the reference's crystal), or too few frames or too short a cutoff for that mode; its "
+            "frequencies, free energy and error bars are not those of a stable crystal")
 
 
 def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabels=None, n_resamples: int = 200,
@@ -311,8 +436,14 @@ def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabe
         est.bootstrap(n_resamples, seed)
     found = error_model_inputs(est, trajectories if result.held is None else result.held, progress=progress)
     dnu, why = static_slope(est, static, q) if static is not None else (None, "")
-    r = run_frequency_errors(est, q, found, dnu_dT=dnu, dnu_dT_source="from the static crystal (classical scaling of "
-                             "the shift)" if dnu is not None else "")
+    source = ""
+    if dnu is not None:
+        # the static crystal's sites against the fit's (its mean sites): how far apart, and the tolerance they met
+        _, offset, tol = static.fold_sites(est.supercell_)
+        source = ("from the static crystal (classical scaling of the shift; its sites within "
+                  f"{offset:.2g} A of the fit's mean sites, {tol:.2g} A allowed: a quarter of the nearest-neighbour "
+                  "distance)")
+    r = run_frequency_errors(est, q, found, dnu_dT=dnu, dnu_dT_source=source)
     reason = f"{r.reason}; {why}" if why and r.lower_bound else r.reason
     thz, dims, e = {"units": "THz"}, ("q", "branch"), r.result
     label = error_bar_label(r.lower_bound, reason)

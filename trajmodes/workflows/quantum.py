@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["KuboComparison", "kubo_beside_fit"]
+__all__ = ["KuboComparison", "kubo_beside_fit", "kubo_frames_problem"]
 
 
 @dataclass
@@ -100,6 +100,18 @@ class KuboComparison:
                 name = ""
         rows.append(self.error_line())
         return "\n".join(rows)
+
+
+def kubo_frames_problem(run, estimator) -> str | None:
+    """Why the Kubo estimators of ``run`` beside ``estimator`` (its fit over the beads) are not computed, in one line,
+    or None: a centroid of no more frames than p + 2, p = 3 per atom of the fit's primitive cell, whose displacement
+    covariance has no bounded inverse (:class:`~trajmodes.quantum.KuboDisplacementConstants` refuses it)."""
+    p = 3 * int(estimator.primitive_.n_atoms)
+    n = int(run.centroid.n_frames)
+    if n > p + 2 and n >= 4:
+        return None
+    return (f"Kubo estimators: not computed: the centroid's {n} frames are too few for the {p} directions per q-point "
+            f"of the displacement covariance's inverse (at least {max(p + 3, 4)} frames; a longer run gives them)")
 
 
 def kubo_beside_fit(run, estimator, *, blocks: int | None = None) -> KuboComparison:

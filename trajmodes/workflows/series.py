@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SeriesResult", "series_of_runs"]
+__all__ = ["SeriesResult", "series_of_runs", "SAMPLING_FORMS", "sampling_potential"]
 
 #: the variables of the split of the shifts (:meth:`~trajmodes.series.core.Series.shift_split`) the dataset of
 #: ``trajmodes series`` holds, each as ``shift_<name>``
@@ -64,6 +64,30 @@ SAMPLING_MEANING = (
     "statistics of both")
 
 
+#: what ``trajmodes series --sampling`` takes: the one text its ``--help`` and its refusals print (the pair styles are
+#: those of :data:`trajmodes.potentials.pair.PAIR_STYLES`, with their ``pair_coeff`` parameters, checked by the tests)
+SAMPLING_FORMS = ("a LAMMPS Stillinger-Weber file (*.sw), an EAM file (*.eam funcfl, *.eam.alloy setfl, *.eam.fs "
+                  "Finnis-Sinclair), or a one-species pair potential lj/cut:epsilon,sigma,cutoff, "
+                  "morse:D0,alpha,r0,cutoff, buck:A,rho,C,cutoff (metal units)")
+
+#: what :func:`series_of_runs` takes beyond :data:`SAMPLING_FORMS` from Python
+SAMPLING_OBJECTS = "a loaded potential of trajmodes.potentials, or an ASE calculator (ase.calculators)"
+
+
+def is_ase_calculator(obj) -> bool:
+    """Whether ``obj`` is an ASE calculator (ASE's calculator protocol: ``get_forces`` and
+    ``get_potential_energy`` of an ``Atoms``), without importing ASE."""
+    return (not isinstance(obj, str) and callable(getattr(obj, "get_forces", None))
+            and callable(getattr(obj, "get_potential_energy", None)) and hasattr(obj, "calculate"))
+
+
+def sampling_engine(potential, supercell):
+    """The force engine of ``potential`` on ``supercell``: :class:`~trajmodes.potentials.engines.AseEngine` for an
+    ASE calculator, :class:`~trajmodes.potentials.engines.PotentialEngine` for a potential of trajmodes."""
+    from trajmodes.potentials.engines import AseEngine, PotentialEngine
+    return AseEngine(supercell, potential) if is_ase_calculator(potential) else PotentialEngine(potential, supercell)
+
+
 def sampling_potential(spec, species):
     """The potential ``spec`` of ``trajmodes series --sampling`` for runs of ``species``, checked before any work.
 
@@ -101,9 +125,19 @@ def sampling_potential(spec, species):
         from trajmodes.potentials.threebody import StillingerWeber
         pot, have = None, [str(e) for e in StillingerWeber.from_lammps(spec).elements]
     else:
-        # a one-species pair potential STYLE:p1,...,cutoff; a missing or unknown file is refused by load_potential
-        # with what it takes
-        pot = load_potential(spec)
+        # a one-species pair potential STYLE:p1,...,cutoff; a missing or unknown file is refused with what it takes
+        style = spec.partition(":")[0]
+        if ":" in spec and not os.path.exists(spec) and style not in _pair_styles():
+            raise ValueError(f"{spec}: the pair style {style!r} is none of {', '.join(_pair_styles())}; --sampling "
+                             f"takes {SAMPLING_FORMS}")
+        try:
+            pot = load_potential(spec, option="--sampling")
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{spec}: no such potential file; --sampling takes {SAMPLING_FORMS}") from None
+        except ValueError as e:
+            if ":" in spec and style in _pair_styles():
+                raise                                            # a known style with wrong parameters: says which
+            raise ValueError(f"{spec}: not a potential --sampling can evaluate; it takes {SAMPLING_FORMS}") from e
         if len(runs) > 1:
             raise ValueError(f"{spec}: a one-species pair potential, the runs have the species {', '.join(runs)}: "
                              "give a file that names every species (.sw, EAM)")
@@ -116,6 +150,11 @@ def sampling_potential(spec, species):
     return pot if pot is not None else load_potential(spec, elements=[e for e in have if e in runs])
 
 
+def _pair_styles() -> tuple:
+    from trajmodes.potentials.pair import PAIR_STYLES
+    return tuple(PAIR_STYLES)
+
+
 def _sample_runs(series, potential, name, beads, cutoff2, fit_options, settings, progress):
     """Per run of ``series``: :class:`SelfConsistentPhonons` of ``potential`` at its temperature on its reference
     supercell from its fitted constants (classical occupations, or the ring polymer of its bead count); returns the
@@ -123,7 +162,6 @@ def _sample_runs(series, potential, name, beads, cutoff2, fit_options, settings,
     import warnings
     from trajmodes.lattice.qpoints import qpoints_in
     from trajmodes.phonons.thermodynamics.self_consistent import SelfConsistentPhonons
-    from trajmodes.potentials.engines import PotentialEngine
     ds, fits = series.dataset, series.fits
     q = ds.qpoint.values
     o = dict(SAMPLING_DEFAULTS, **(settings or {}))
@@ -151,7 +189,7 @@ def _sample_runs(series, potential, name, beads, cutoff2, fit_options, settings,
             # error bars cover their scatter either way
             warnings.filterwarnings("always", message="self-consistent phonons .* not converged",
                                     category=RuntimeWarning)
-            scp.fit(PotentialEngine(potential, fit.supercell_), fit.harmonic_force_constants_)
+            scp.fit(sampling_engine(potential, fit.supercell_), fit.harmonic_force_constants_)
         for w in caught:
             if not str(w.message).startswith("self-consistent phonons"):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -160,7 +198,8 @@ def _sample_runs(series, potential, name, beads, cutoff2, fit_options, settings,
         res = scp.frequencies_with_errors(mine, n_resamples=o["n_resamples"], seed=o["seed"])
         h = scp.history_
         if progress is not None:
-            progress(f"  {'converged' if scp.converged_ else 'NOT converged'} after {h.sizes['iteration']} "
+            progress(f"  {'converged (' + scp.stopped_by_ + ')' if scp.converged_ else 'NOT converged'} after "
+                     f"{h.sizes['iteration']} "
                      f"iterations ({int(h.n_samples.values.sum())} configurations; last change "
                      f"{float(h.max_change.values[-1]):.4f} THz, tol {o['tol']:g})")
         scps.append(scp)
@@ -186,9 +225,12 @@ def series_of_runs(trajectories, *, sampling=None, sampling_label=None, n_beads=
 
     Parameters
     ----------
-    sampling : str or potential, optional
-        A potential: its spec (:func:`sampling_potential`, checked against the runs' species before the fit), or the
-        potential that function returned (a caller that checked it before its own work): beside every
+    sampling : str, potential or ASE calculator, optional
+        A potential: its spec (:data:`SAMPLING_FORMS`, :func:`sampling_potential`, checked against the runs' species
+        before the fit), the potential that function returned (a caller that checked it before its own work), any
+        loaded potential of :mod:`trajmodes.potentials`, or an ASE calculator (evaluated through
+        :class:`~trajmodes.potentials.engines.AseEngine` on every run's reference supercell; its species are the
+        calculator's to know): beside every
         run its self-consistent sampling (Shulumba, Hellman and Minnich, Phys. Rev. B 95, 014302 (2017)) at the
         run's temperature, on the run's reference supercell, from the run's fitted constants, with the series'
         cutoffs and fit mode; classical occupations for a classical run, the ring polymer of P beads for a
@@ -203,7 +245,12 @@ def series_of_runs(trajectories, *, sampling=None, sampling_label=None, n_beads=
     """
     from trajmodes.series.fitting import fit_series
     runs = list(trajectories)
-    potential, label = sampling, str(sampling if sampling_label is None else sampling_label)
+    potential = sampling
+    label = str(sampling_label if sampling_label is not None else
+                f"ASE {type(sampling).__name__} calculator" if is_ase_calculator(sampling) else sampling)
+    if sampling is not None and not isinstance(sampling, str) and not is_ase_calculator(sampling) \
+            and not hasattr(sampling, "energy_forces"):
+        raise TypeError(f"sampling={type(sampling).__name__}: give {SAMPLING_FORMS}; or {SAMPLING_OBJECTS}")
     if isinstance(sampling, str):
         potential = sampling_potential(sampling, sorted({str(x) for t in runs for x in np.asarray(t.species)}))
     s = fit_series(runs, **options)

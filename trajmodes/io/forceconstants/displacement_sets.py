@@ -213,6 +213,16 @@ def _check_displacements(text: _ForcesText, u: np.ndarray, ref: np.ndarray | Non
     if len(bad):
         k = int(bad[0])
         i = int(np.argmax(np.abs(u[k] - ref[k]).max(axis=1)))
+        later = np.flatnonzero(np.abs(ref[k + 1:] - u[k]).max(axis=(1, 2)) <= 1e-6)
+        if len(later) and len(u) < len(ref):             # the rows of supercell k + 1 are those of a later one
+            j = k + 1 + int(later[0])
+            gone = f"{k + 1}" if j == k + 1 else f"{k + 1} to {j}"
+            raise text.error(f"the forces of supercell{'s' * (j > k + 1)} {gone} of the {len(ref)} that {yaml.name} "
+                             f"lists are missing: the rows from here hold the displacements of its supercell {j + 1}",
+                             line=text.lines[row_of(k, 0)],
+                             fix=f"Add the forces of supercell{'s' * (j > k + 1)} {gone} (phono3py --cf3 / --cf2 with "
+                                 "the output of every displaced supercell's calculation), or give the forces file "
+                                 "computed for this dataset")
         raise text.error(f"supercell {k + 1} of {len(u)}: atom {i + 1} is displaced by "
                          f"{np.round(u[k, i], 6).tolist()}, but by {np.round(ref[k, i], 6).tolist()} in supercell "
                          f"{k + 1} of {yaml.name}: the forces file does not belong to that yaml",
@@ -263,6 +273,22 @@ def _check_blocks(text: _ForcesText, u: np.ndarray, natom: int, yaml: Path) -> N
     """phono3py's ``# File: k`` blocks: as many as the yaml's supercells, ``natom`` rows each, and the displaced atoms
     of their headers those of the yaml's supercell k."""
     blocks = text.blocks
+    numbers = [b[1] for b in blocks]
+    missing = sorted(set(range(1, len(u) + 1)) - set(numbers))
+    if len(blocks) < len(u) and missing and numbers == sorted(numbers) and set(numbers) <= set(range(1, len(u) + 1)):
+        k = missing[0]
+        after = next((b for b in reversed(blocks) if b[1] < k), None)
+        listed = ", ".join(str(i) for i in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10
+                                                            else "")
+        raise text.error(f"the forces of supercell{'s' * (len(missing) > 1)} {listed} of the {len(u)} that "
+                         f"{yaml.name} lists are missing: no '# File: {k}' block"
+                         + (f" (the block '# File: {after[1]}' at line {after[0]} is followed by "
+                            + (f"'# File: {blocks[blocks.index(after) + 1][1]}')" if blocks.index(after) + 1 <
+                               len(blocks) else "the end of the file)") if after else ""),
+                         line=after[0] if after else blocks[0][0] if blocks else None,
+                         fix=f"Add the forces of supercell{'s' * (len(missing) > 1)} {listed} (phono3py --cf3 / --cf2 "
+                             f"with the output of every displaced supercell's calculation, disp-{k:05d} among them), "
+                             "or give the forces file computed for this dataset")
     if len(blocks) != len(u):
         raise text.error(f"{len(blocks)} blocks ('# File:' lines), but {yaml.name} lists {len(u)} displaced "
                          "supercells: the forces file does not belong to that yaml, or it is cut short",
@@ -338,6 +364,8 @@ def _from_dataset(dataset: dict | None, natom: int, pairs: bool, yaml: Path):
             return None
         u = np.asarray(dataset["displacements"], float).reshape(-1, natom, 3)
         f = np.asarray(dataset["forces"], float)
+        if f.ndim == 3 and f.shape[1:] == u.shape[1:] and len(f) < len(u):
+            _missing_type2_forces(yaml, dataset, len(u), len(f))
         if f.shape != u.shape:
             raise TrajectoryFormatError(yaml, f"the dataset holds forces of shape {f.shape} for displacements of shape "
                                               f"{u.shape}", fix=DAMAGED)
@@ -364,6 +392,60 @@ def _from_dataset(dataset: dict | None, natom: int, pairs: bool, yaml: Path):
                                           f"its supercell has {natom} atoms", fix=DAMAGED)
     _finite(f, yaml, np.arange(len(sets)))
     return u, f, keep
+
+
+def _missing_type2_forces(yaml: Path, dataset: dict, n_sets: int, n_forces: int) -> None:
+    """Refuse a type-2 dataset (random displacements: ``displacements`` and ``forces`` of every supercell) that holds
+    the forces of fewer supercells than it displaces, naming them: phono3py writes ``- # k`` before supercell k's
+    forces, so the supercells whose number is not there are those missing (else the count alone)."""
+    sections = {}
+    for sec, k, ln in _forces_numbers(yaml):
+        sections.setdefault(sec, []).append((k, ln))
+    fits = [v for v in sections.values() if len({k for k, _ in v}) == len(v) == n_forces
+            and max(k for k, _ in v) <= n_sets]
+    numbers = fits[0] if len(fits) == 1 else []           # the section of this dataset, where one fits it alone
+    missing = sorted(set(range(1, n_sets + 1)) - {k for k, _ in numbers}) if numbers else []
+    if missing:
+        listed = ", ".join(str(i) for i in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10
+                                                            else "")
+        before = max(((ln, k) for k, ln in numbers if k < missing[0]), default=None)
+        what = (f"the forces of supercell{'s' * (len(missing) > 1)} {listed} of its {n_sets} displaced supercells "
+                f"are missing: no '- # {missing[0]}' in its forces"
+                + (f" (after '- # {before[1]}' at line {before[0]})" if before else ""))
+        line = before[0] if before else None
+    else:
+        what = (f"its dataset displaces {n_sets} supercells but holds the forces of {n_forces}: the forces of "
+                f"{n_sets - n_forces} supercell(s) are missing")
+        line, listed = None, f"the {n_sets - n_forces} missing"
+    raise TrajectoryFormatError(yaml, what, line=line,
+                                fix=f"Add the forces of supercell{'s' * (len(missing) > 1)} {listed} (phono3py "
+                                    "--cf3 / --cf2 with the output of every displaced supercell's calculation, then "
+                                    "--sp writes phono3py_params.yaml with them), or give a forces file with all of "
+                                    "them (forces=)")
+
+
+def _forces_numbers(yaml: Path) -> list:
+    """(section, k, line) of every ``- # k`` comment under a ``forces:`` key of a phono3py yaml, section the top-level
+    key it is in (``dataset``, ``phonon_dataset``)."""
+    out, section, inside = [], None, False
+    marker = re.compile(r"^\s*-\s*#\s*(\d+)\s*$")
+    try:
+        with _open_text(yaml) as f:
+            for num, line in enumerate(f, start=1):
+                if line[:1].isalpha():
+                    section, inside = line.split(":")[0].strip(), False
+                elif line.strip() == "forces:":
+                    inside = True
+                elif inside and line.startswith("  ") and not line.startswith("   ") and \
+                        not line.lstrip().startswith("-"):
+                    inside = False                      # another key of the section
+                elif inside:
+                    m = marker.match(line)
+                    if m:
+                        out.append((section, int(m.group(1)), num))
+    except (OSError, UnicodeDecodeError, EOFError):
+        return []
+    return out
 
 
 def _yaml_forces(dataset, natom: int, pairs: bool, yaml: Path):

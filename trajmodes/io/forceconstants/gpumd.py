@@ -44,6 +44,10 @@ __all__ = ["FORMAT", "read_gpumd", "write_gpumd", "GPUMD_FILES"]
 GPUMD_FILES = {"structure": "model.xyz", "r0": "r0.in", "potential": "fcp.txt", "unitcell": "POSCAR",
                2: ("clusters_order2.in", "fcs_order2.in"), 3: ("clusters_order3.in", "fcs_order3.in")}
 
+#: the names of the files of a GPUMD force-constant folder (a path to one of them reads the folder)
+_OWN_FILES = {GPUMD_FILES["structure"], GPUMD_FILES["r0"], GPUMD_FILES["potential"], GPUMD_FILES["unitcell"],
+              *GPUMD_FILES[2], *GPUMD_FILES[3]}
+
 #: the Cartesian components of a block of order n, in the order of the files (x slowest)
 _COMPONENTS = {n: np.stack(np.unravel_index(np.arange(3 ** n), (3,) * n), axis=1) for n in (2, 3)}
 
@@ -140,13 +144,17 @@ def read_gpumd(path: str | os.PathLike, primitive: Crystal | str | os.PathLike |
     """
     p = Path(path)
     folder = p if p.is_dir() else p.parent
+    needs = (f"GPUMD's force constants are a folder holding {GPUMD_FILES['structure']} (the supercell), "
+             f"{' and '.join(GPUMD_FILES[2])} (and {' and '.join(GPUMD_FILES[3])} for a third order)")
+    if p.exists() and not p.is_dir() and p.name not in _OWN_FILES:
+        raise ForceConstantsFormatError(p, f"read as GPUMD force constants, but it is none of GPUMD's files: {needs}",
+                                        fix=f"Give that folder (or a file in it), or read {p.name} without "
+                                            "format='gpumd' (its format is then found from the file)")
     xyz = folder / GPUMD_FILES["structure"]
-    if not xyz.exists():
-        raise FileNotFoundError(f"no {GPUMD_FILES['structure']} in {folder}: GPUMD's force constants need their "
-                                "supercell")
-    for name in GPUMD_FILES[2]:
+    for name in (GPUMD_FILES["structure"], *GPUMD_FILES[2]):
         if not (folder / name).exists():
-            raise FileNotFoundError(f"no {name} in {folder}: the second-order GPUMD files are needed")
+            raise FileNotFoundError(f"{p}: no {name} in {folder}, read as GPUMD force constants: {needs}; give the "
+                                    "folder GPUMD's files are in (ForceConstants.write(folder, 'gpumd') writes them)")
     sc = _read_model_xyz(xyz)
     if primitive is None and (folder / GPUMD_FILES["unitcell"]).exists():
         primitive = folder / GPUMD_FILES["unitcell"]

@@ -5,8 +5,8 @@ style's global cutoff (``pair_style lj/cut 8.0``) and the per-pair cutoffs of it
 many-body styles, the potential file's own (the header of an EAM file, ``funcfl``, ``setfl`` and ``eam/fs`` alike;
 ``a sigma`` of every Stillinger-Weber entry; ``R + D`` of every Tersoff entry; the last knot of the radial
 splines of ``meam/spline``). This module reads them from the input
-or log that names the dump (:func:`~trajmodes.io.trajectories.times.lammps_settings_in`: a log given as ``thermo``, else
-the one beside the dump that writes it, :func:`~trajmodes.io.trajectories.times.lammps_settings_beside`), up to the
+or log that names the dump (:func:`~trajmodes.io.trajectories.lammps_input.lammps_settings_in`: a log given as ``thermo``, else
+the one beside the dump that writes it, :func:`~trajmodes.io.trajectories.lammps_input.lammps_settings_beside`), up to the
 first ``run`` after the ``dump`` command. A file named by ``pair_coeff`` is looked for beside the input, beside the
 dump, and in ``$LAMMPS_POTENTIALS``, as LAMMPS does. The range is converted to Angstrom from the input's ``units``.
 
@@ -16,17 +16,16 @@ is not read here (machine-learned, ``meam``, tabulated), a missing potential fil
 """
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 from dataclasses import dataclass
 
 from trajmodes.io.potentials.eam import funcfl_cutoff, setfl_cutoff
-from trajmodes.io.trajectories.times import (LAMMPS_INPUT_BYTES, UNITS_COMMAND, lammps_settings_beside,
-                                             lammps_settings_in)
+from trajmodes.io.trajectories.lammps_input import LammpsInput
+from trajmodes.io.trajectories.lammps_input import lammps_settings_beside, lammps_settings_in
 
-__all__ = ["PotentialRange", "potential_range", "potential_range_of", "potential_range_in", "pair_styles", "sw_cutoff",
-           "tersoff_cutoff", "meam_spline_cutoff"]
+__all__ = ["PotentialRange", "potential_range", "potential_range_of", "potential_range_in", "potential_range_from",
+           "pair_styles", "sw_cutoff", "tersoff_cutoff", "meam_spline_cutoff"]
 
 #: accelerator suffixes of pair styles (the same potential)
 _SUFFIXES = ("/opt", "/omp", "/gpu", "/intel", "/kk", "/kk/device", "/kk/host")
@@ -136,19 +135,6 @@ def _strip(style: str) -> str:
     return style
 
 
-def _commands(text: str):
-    """(keyword, arguments) of every command of a LAMMPS input or echoed log, comments removed and ``&``
-    continuations joined, in order, with the character offset of each."""
-    joined = re.sub(r"&[ \t]*\r?\n", " ", text)
-    pos = 0
-    for line in joined.splitlines(keepends=True):
-        body = line.split("#", 1)[0].strip()
-        if body:
-            words = body.split()
-            yield words[0], words[1:], pos
-        pos += len(line)
-
-
 def _number(word: str) -> float | None:
     try:
         return float(word)
@@ -238,30 +224,36 @@ def _find(name: str, folders) -> str | None:
 
 def potential_range_in(path: str, dump_path: str | None = None) -> PotentialRange | None:
     """The potential's range from the LAMMPS input or log ``path`` (the commands before the first ``run`` after
-    the ``dump`` command writing ``dump_path``, or before the first ``run`` without one); None when it has no
+    the ``dump`` command writing ``dump_path``, or before the first ``run`` without one), read as LAMMPS ran them
+    (:class:`~trajmodes.io.trajectories.lammps_input.LammpsInput`: variables substituted); None when it has no
     ``pair_style``."""
-    with open(path, "rb") as f:
-        text = f.read(LAMMPS_INPUT_BYTES).decode("utf-8", "replace")
-    dump_at = 0
+    model = LammpsInput.read(path)
+    if model is None:
+        raise OSError(f"{path}: not a LAMMPS input or log")
+    settings = None
     if dump_path is not None:
         base = os.path.basename(dump_path)
-        base = base[:-3] if base.endswith(".gz") else base
-        for key, args, at in _commands(text):
-            target = os.path.basename(args[4]) if key == "dump" and len(args) >= 5 else ""
-            if target and fnmatch.fnmatch(base, target[:-3] if target.endswith(".gz") else target):
-                dump_at = at
-                break
-    style, coeffs, kspace, units = None, [], False, None
-    m = UNITS_COMMAND.search(text)
-    units = m.group(1) if m else None
-    for key, args, at in _commands(text):
-        if key == "run" and at > dump_at:
-            break
-        if key == "pair_style":
-            style, coeffs = args, []
-        elif key == "pair_coeff":
-            coeffs.append(args)
-        elif key == "kspace_style" and args and args[0] != "none":
+        settings = model.settings(base[:-3] if base.endswith(".gz") else base)
+    if settings is None:
+        settings = model.settings(None)
+    return potential_range_from(settings, dump_path)
+
+
+def potential_range_from(settings, dump_path: str | None = None) -> PotentialRange | None:
+    """The potential's range from what a LAMMPS input says about a dump
+    (:class:`~trajmodes.io.trajectories.lammps_settings.LammpsSettings`: its commands before the run); None when it has
+    no ``pair_style``."""
+    path = settings.path
+    style, coeffs, kspace, unknown_at = None, [], False, None
+    units = settings.units
+    for c in settings.commands:
+        if c.name == "pair_style":
+            style, coeffs, unknown_at = list(c.args), [], c if c.unknown else None
+        elif c.name == "pair_coeff":
+            coeffs.append(list(c.args))
+            if c.unknown and unknown_at is None:
+                unknown_at = c
+        elif c.name == "kspace_style" and c.args and c.args[0] != "none":
             kspace = True
     if style is None:
         return None
@@ -272,8 +264,10 @@ def potential_range_in(path: str, dump_path: str | None = None) -> PotentialRang
 
     def unknown(reason, files=()):
         return PotentialRange(None, line, path, tuple(files), reason, kspace)
-    if any("$" in w or w.startswith("v_") for w in style + [w for c in coeffs for w in c]):
-        return unknown("the commands use variables, which are not evaluated here")
+    if unknown_at is not None:
+        return unknown(f"{unknown_at.name} at {unknown_at.where()} cannot be known: {unknown_at.unknown}")
+    if any(w.startswith("v_") for w in style + [w for c in coeffs for w in c]):
+        return unknown("the commands use variables that LAMMPS evaluates while it runs")
     if _LONG_RANGE.search(line) or kspace:
         return unknown("long-range electrostatics reach through the whole crystal")
     if units == "lj":
@@ -334,7 +328,7 @@ def potential_range_in(path: str, dump_path: str | None = None) -> PotentialRang
 def potential_range(dump_paths, logs=()) -> PotentialRange | None:
     """The range of the potential of the run that wrote the LAMMPS dump(s) ``dump_paths``: from the first of
     ``logs`` (its ``--thermo`` logs) that names the dump, else from the input or log beside it that does
-    (:func:`~trajmodes.io.trajectories.times.lammps_settings_beside`). None when no input names the dump or it has no
+    (:func:`~trajmodes.io.trajectories.lammps_input.lammps_settings_beside`). None when no input names the dump or it has no
     ``pair_style``."""
     paths = [dump_paths] if isinstance(dump_paths, (str, os.PathLike)) else list(dump_paths)
     for dump in paths:
@@ -360,7 +354,11 @@ def potential_range_of(trajectories, logs=()):
     one; None when none does."""
     for t in trajectories:
         if str(getattr(t.source, "format", "")).startswith("lammps"):
-            found = potential_range(t.source.paths, logs=logs or ())
+            settings = getattr(t.source, "lammps_settings", None)      # found once by the reader
+            if settings is not None:
+                found = potential_range_from(settings, t.source.paths[0])
+            else:
+                found = potential_range(t.source.paths, logs=logs or ())
             if found is not None:
                 return found
     return None

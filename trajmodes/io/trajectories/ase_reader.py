@@ -25,7 +25,10 @@ What ASE does not read, the frame indexes read from the files' headers: the mass
 with (VASP's POMASS, from the OUTCAR's ``Mass of Ions in am`` and vasprun.xml's ``atomtypes``; pw.x's ATOMIC_SPECIES
 masses, from its start-up summary: :data:`MASS_FORMATS`), and the MD time step (VASP's POTIM when IBRION = 0;
 pw.x's ``Time step = ... a.u.`` line, or for a restart, which prints none, the step that reproduces its ``time =
-... pico-seconds`` lines, printed to 0.1 fs only). The format modules build those indexes: which format a file is
+... pico-seconds`` lines, printed to 0.1 fs only; an ASE ``.traj`` written by ASE's molecular dynamics, the ``timestep``
+in ASE time units and the ``interval`` between frames that the dynamics writes into the file's description). Times
+given or read are checked against the velocities and displacements on opening, as the XYZ reader's are
+(:func:`trajmodes.io.trajectories.times.time_scale`). The format modules build those indexes: which format a file is
 and the index record, :mod:`trajmodes.io.trajectories.ase_formats`; VASP's OUTCAR, vasprun.xml and XDATCAR,
 :mod:`trajmodes.io.trajectories.vasp_format`; pw.x output, :mod:`trajmodes.io.trajectories.espresso_format`. Each frame
 ASE parses is checked against frame 0 (atom count, elements, the fields it carries) and written into a row of the output
@@ -54,7 +57,8 @@ from trajmodes.io.filesystem import (contiguous_runs, is_gzip, load_index, plain
                                      save_index)
 from trajmodes.io.trajectories.ase_formats import PER_FRAME, FrameIndex, ase_format_of, guess_ase_format, index_xyz
 from trajmodes.io.trajectories.base import (FRAME_FIELDS, FrameSource, empty_frames, pressure_from_tensor,
-                                            refuse_lammps_options, take_frame_fields, wanted_frame_fields)
+                                            read_time_scale, refuse_lammps_options, take_frame_fields,
+                                            wanted_frame_fields)
 from trajmodes.io.trajectories.espresso_format import PW_TIME_UNIT_PS, index_espresso
 from trajmodes.io.trajectories.vasp_format import index_outcar, index_vasprun, index_xdatcar
 from trajmodes.lattice.elements import masses_of
@@ -128,8 +132,9 @@ class ASESource(FrameSource):
         XDATCAR, .traj, .pwo), else ASE's own guess (:func:`guess_ase_format`).
     md_timestep, frame_interval : float, optional
         In ps (:func:`trajmodes.io.trajectories.times.frame_times`). ``md_timestep`` needs MD step numbers: a VASP MD
-        run's (IBRION = 0; its POTIM already gives the step), pw.x's ``Entering Dynamics: iteration``, or XDATCAR's
-        configuration numbers (taken as MD steps); otherwise give ``frame_interval``.
+        run's (IBRION = 0; its POTIM already gives the step), pw.x's ``Entering Dynamics: iteration``, XDATCAR's
+        configuration numbers (taken as MD steps), or an ASE ``.traj`` whose description gives the ``interval`` the
+        dynamics wrote frames at (its ``timestep`` already gives the step); otherwise give ``frame_interval``.
     species : sequence of str, optional
         Element of every atom, for formats that name none (ASE's ``X``, e.g. CP2K's DCD).
     masses : dict or sequence, optional
@@ -239,6 +244,7 @@ class ASESource(FrameSource):
                        "indexed" if self.ase_format in INDEXED else "sequential")
         self._frame_data: dict = {}
         self._index: FrameIndex | None = None
+        self._description: dict = {}
         if self.access == "native":
             first, last = self._open_traj()
         elif self.access == "indexed":
@@ -251,6 +257,7 @@ class ASESource(FrameSource):
         elif last is not None:
             self._check_frame(last, self.n_frames - 1)
         self._times(md_timestep, frame_interval)
+        self._check_time_scale()
 
     # ------------------------------------------------------------------ opening
     def _check_format(self, fmt: str) -> str:
@@ -283,6 +290,8 @@ class ASESource(FrameSource):
         from ase.io.trajectory import TrajectoryReader
         try:
             with TrajectoryReader(self.path) as r:
+                #: what ASE's MD wrote into the file's header (its dynamics' todict(): md-type, timestep, interval)
+                self._description = dict(getattr(r, "description", None) or {})
                 n = len(r)
                 if n == 0:
                     self._fail("the ASE trajectory holds no frame", 0)
@@ -459,6 +468,10 @@ class ASESource(FrameSource):
         found = (dt, str(idx["dt_note"])) if np.isfinite(dt) else None
         file_times = None if idx is None or found is not None or not np.isfinite(idx["times"]).all() else \
             idx["times"]
+        md = self._md_description()
+        if md is not None:                  # ASE's MD wrote its time step and interval: frame k is MD step k x interval
+            dt, interval, note = md
+            steps, found = np.arange(self.n_frames, dtype=np.int64) * interval, (dt, note)
         self.has_steps = steps is not None
         self.steps = steps if self.has_steps else np.arange(self.n_frames)
         #: pw.x counts MD steps from the start of the run, restarts included (VASP and XDATCAR from each job's)
@@ -467,15 +480,99 @@ class ASESource(FrameSource):
                            md_timestep=md_timestep, frame_interval=frame_interval, found=found,
                            has_steps=self.has_steps, stacklevel=5)
         self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
+        from_file = found is not None and self.md_timestep == found[0]
         #: relative uncertainty of md_timestep (a time step recovered from pw.x's rounded times; else 0)
-        self.md_timestep_rtol = float(idx["dt_unc"]) if found is not None and self.md_timestep == dt else 0.0
+        self.md_timestep_rtol = float(idx["dt_unc"]) if from_file and idx is not None else 0.0
         #: where md_timestep comes from, in words
-        self.md_timestep_source = found[1] if found is not None and self.md_timestep == dt else self.time_axis
+        self.md_timestep_source = found[1] if from_file else self.time_axis
         if self.md_timestep_rtol > DT_RTOL:
             warnings.warn(f"{self.path}: the MD time step comes from {found[1]}: pw.x prints no 'Time step' line "
                           "when it resumes a run, and its 'time = ... pico-seconds' lines have 0.1 fs. Give "
                           f"md_timestep=<ps> (--md-timestep; pw.x's dt x {PW_TIME_UNIT_PS:.6e} ps): every frequency "
                           "scales with it", UnitsWarning, stacklevel=5)
+        if md is None and self._description_dt() is not None and md_timestep is None \
+                and frame_interval is None and self.n_frames > 1:
+            warnings.warn(f"{self.path}: the trajectory's description ({self._described()}) gives the MD time step, "
+                          f"{self._description_dt() * 1e3:g} fs, but not how many steps lie between frames (no "
+                          "'interval': an older ASE, or frames written by an observer of the user's own): give "
+                          "frame_interval=<ps> (--frame-interval), the time step x the interval the frames were "
+                          "written at", UnitsWarning, stacklevel=5)
+
+    def _description_dt(self) -> float | None:
+        """The MD time step (ps) of the ``.traj`` description (ASE's ``timestep``, in ASE's time unit
+        sqrt(amu A^2/eV) = :data:`trajmodes.units.NATURAL_TIME_PS` ps), or None."""
+        try:
+            dt = float(self._description.get("timestep"))
+        except (TypeError, ValueError):
+            return None
+        return dt * _units.NATURAL_TIME_PS if np.isfinite(dt) and dt > 0 else None
+
+    def _described(self) -> str:
+        """The description's MD keys in words."""
+        d = self._description
+        return ", ".join(f"{k} {d[k]:.6g}" if isinstance(d[k], float) else f"{k} {d[k]!r}"
+                         for k in ("md-type", "timestep", "interval") if k in d)
+
+    def _md_description(self) -> tuple | None:
+        """(md_timestep ps, MD steps between frames, in words) from what ASE's molecular dynamics writes into a
+        ``.traj`` it was given (``trajectory=`` of ``VelocityVerlet``, ``Langevin``, ``NVTBerendsen``, ...): the
+        header's description ``{'type': 'molecular-dynamics', 'md-type': ..., 'timestep': <ASE time units>,
+        'interval': <loginterval>}`` (ASE 3.23 on); None without both numbers (frames written by ``dyn.attach(traj.
+        write, interval=k)``, whose file has no description)."""
+        if self.ase_format != "traj" or not getattr(self, "_description", None):
+            return None
+        dt = self._description_dt()
+        try:
+            interval = int(self._description.get("interval"))
+        except (TypeError, ValueError):
+            return None
+        if dt is None or interval < 1 or interval != self._description.get("interval"):
+            return None
+        return dt, interval, (f"the ASE trajectory's description ({self._described()}: ASE time units, "
+                              f"{dt * 1e3:.4g} fs, a frame every {interval} MD steps)")
+
+    #: the time-scale check on opening reads frames spread over the file besides the first consecutive ones (fewer for
+    #: large frames), as the XYZ reader's (:class:`~trajmodes.io.trajectories.xyz.XYZSource`)
+    SCALE_SPREAD, SCALE_ATOM_LINES = 8, 4_000_000
+
+    def _check_time_scale(self) -> None:
+        """The frame times against the velocities (ASE's momenta / masses) and the frames' displacements
+        (:func:`trajmodes.io.trajectories.times.time_scale`, the first consecutive frames as
+        :func:`~trajmodes.io.trajectories.times.interval_frames` sizes them), as the XYZ reader checks them: a time
+        axis off by a factor (``frame_interval=0.001`` for frames 10 fs apart; a ``.traj`` whose frames were written at
+        another interval than its description says) is refused, naming the ratio and what to give instead; the time
+        axis notes the result. A sequentially read format is checked on its first frames only (a spread of frames
+        would cost a pass over the file)."""
+        n = self.n_frames
+        if self._index is not None:
+            frame_bytes = np.asarray(self._index["ends"], float) - np.asarray(self._index["starts"], float)
+        else:
+            frame_bytes = np.full(n, os.path.getsize(self.path) / max(n, 1))
+        got = read_time_scale(self, frame_bytes, spread=self.SCALE_SPREAD if self.access != "sequential" else 0,
+                              atom_lines=self.SCALE_ATOM_LINES)
+        if got is None:
+            return
+        what = got.mismatch()
+        if what is None:
+            return
+        if not got.disagrees:
+            # the frequency alone is off: ASE's units are stated (A, eV, amu; momenta), so this is said, not refused
+            warnings.warn(f"{self.path}: {what}, in ASE's units (momenta / masses in A per ASE time unit)",
+                          UnitsWarning, stacklevel=5)
+            return
+        raise TrajectoryFormatError(self.path, what, fix=self._time_scale_fix())
+
+    def _time_scale_fix(self) -> str:
+        """What to do about frame times that disagree with the velocities."""
+        md = self._md_description()
+        if md is not None and self.time_axis.startswith("MD steps x timestep"):
+            return (f"The frames are {md[0] * md[1]:g} ps apart by the ASE description of the file; if they were "
+                    "written at another interval (an observer of your own beside the dynamics' trajectory=), give "
+                    "frame_interval=<ps between frames> (--frame-interval)")
+        return (f"The frame times come from the {self.time_axis}: md_timestep= and frame_interval= are in ps (10 fs "
+                "is 0.01; ASE's timestep=2*units.fs is 0.002 ps, and frames written every 5 steps are 0.01 ps "
+                "apart). Give the right one" + (", or none: the file's description gives them" if md is not None
+                                               else ""))
 
     # ------------------------------------------------------------------ ASE calls
     def _iread(self, index):

@@ -311,3 +311,40 @@ def take_frame_fields(stored: dict, frames: np.ndarray, fields) -> dict:
     ``fields`` (None for all), for ``frames``."""
     frames = np.asarray(frames, dtype=np.int64)
     return {k: v[frames] for k, v in stored.items() if fields is None or k in fields}
+
+
+def read_time_scale(source: FrameSource, frame_bytes: np.ndarray, *, consecutive: int = 128, spread: int = 8,
+                    atom_lines: int = 4_000_000):
+    """The time-scale check of a reader on opening (:func:`trajmodes.io.trajectories.times.time_scale`): the first
+    consecutive frames (at most ``consecutive``, as many as :func:`~trajmodes.io.trajectories.times.interval_frames`
+    allows for frames of ``frame_bytes`` bytes, at least 5) and ``spread`` frames spread over the run (0: the first
+    frames only, for a source read sequentially), about ``atom_lines`` atoms in all, read once. Sets
+    ``source.time_step_check`` and adds its note to ``source.time_axis``.
+
+    Returns
+    -------
+    TimeScale or None
+        None where there is nothing to check (fewer than 3 frames; neither velocities nor times) or a frame read is
+        damaged (reading it says what is wrong).
+    """
+    from trajmodes.errors import TrajectoryFormatError
+    from trajmodes.io.trajectories.times import interval_frames, time_scale
+    source.time_step_check = None
+    has_v = "velocities" in source.fields
+    known = not source.time_axis.startswith("ASSUMED")
+    n = source.n_frames
+    if n < 3 or not (has_v or known):
+        return None
+    room = max(3, atom_lines // max(source.n_atoms, 1))
+    run = np.arange(max(min(n, consecutive, room - spread, interval_frames(frame_bytes, source.n_atoms)),
+                        min(n, 5, room)))
+    frames = np.union1d(run, np.linspace(0, n - 1, max(0, min(spread, room - len(run)))).round().astype(np.int64))
+    try:
+        d = source.read(frames, fields=("positions", "velocities") if has_v else ("positions",))
+    except TrajectoryFormatError:
+        return None
+    got = source.time_step_check = time_scale(d["positions"], d["cells"], source.times[frames] if known else None,
+                                              source.masses, d.get("velocities"),
+                                              consecutive=np.append(np.diff(frames) == 1, False))
+    source.time_axis += got.note()
+    return got

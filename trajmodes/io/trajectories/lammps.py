@@ -76,7 +76,7 @@ class LammpsDumpSource(FrameSource):
     units : str, optional
         LAMMPS unit style of the data. An ``ITEM: UNITS`` in the file is authoritative (a different value
         given here is an error); without one, the ``units`` of the LAMMPS input or log beside the dump
-        (:func:`trajmodes.io.trajectories.times.lammps_settings_beside`), else ``"metal"``.
+        (:func:`trajmodes.io.trajectories.lammps_input.lammps_settings_beside`), else ``"metal"``.
     lj_scales : dict, optional
         Physical scales for ``units="lj"``.
     md_timestep, frame_interval : float, optional
@@ -151,6 +151,7 @@ class LammpsDumpSource(FrameSource):
         self._read_first_frame(units, species, masses)
         self._frame_times(md_timestep, frame_interval)
         self._frame_quantities()
+        self._check_time_step()
 
     # --- indexing ---------------------------------------------------------------------------
     def _index_files(self) -> None:
@@ -262,11 +263,20 @@ class LammpsDumpSource(FrameSource):
             raise TrajectoryFormatError(orig, f"the file says ITEM: UNITS {h.units} but units={units!r} was given",
                                         fix=f"Drop units= or pass units={h.units!r}")
         log_units = self._thermo.units if self._thermo is not None else None
-        self._input = None
+        self._input, self._input_found = None, False
         if h.units is None and units is None and log_units is None or not np.all(np.isfinite(self._raw_times)):
-            self._input = self._lammps_input(orig)
+            self._input, self._input_found = self._lammps_input(orig), True
         self.units = h.units or units or log_units or (
             self._input.units if self._input and self._input.units else "metal")
+        if not (h.units or units or log_units) and self._input is not None and self._input.units is None:
+            if self._lj_scales is None:
+                raise TrajectoryFormatError(self._input.path, f"it runs the dump {orig} without a units command "
+                                            "before its run, so LAMMPS ran it in its default, lj units (reduced "
+                                            "units)", fix="give the run's unit style (units='metal' or --units "
+                                            "metal, if the run was in metal units and the input shown is not the "
+                                            "one it ran), or the Lennard-Jones scales for lj units: --lj-scales "
+                                            "SIGMA,EPSILON,MASS (lj_scales=)")
+            self.units = "lj"
         if log_units is not None and log_units != self.units:
             said = f"ITEM: UNITS {h.units}" if h.units else f"units={units!r}"
             raise TrajectoryFormatError(self._thermo.paths[0], f"the log's units command says {log_units}, but the "
@@ -340,6 +350,13 @@ class LammpsDumpSource(FrameSource):
                 self.units, repr(self._lj_scales), logs, self._layout.energy, self._layout.stress)
 
     def read(self, frames, fields=None) -> dict:
+        """The fields of ``frames`` (:meth:`FrameSource.read`): frames the time-step check parsed on opening are given
+        from memory, once each (:meth:`_check_time_step`), the others parsed (:meth:`_parse`)."""
+        held = self._held(frames, fields)
+        return held if held is not None else self._parse(frames, fields)
+
+    def _parse(self, frames, fields=None) -> dict:
+        """The fields of ``frames`` parsed from the file."""
         frames = np.asarray(frames, dtype=np.int64)
         lay = self._layout
         want = wanted_frame_fields(self, fields)
@@ -745,9 +762,7 @@ class LammpsDumpSource(FrameSource):
         type numbers become the elements the data file's comments name or the masses give
         (:func:`~trajmodes.lattice.elements.element_from_mass`). None when those files do not state them all; then
         :attr:`masses_problem` names the file that lacks them and what to give."""
-        if self._input is None:
-            self._input = self._lammps_input(self.paths[0])
-        if self._input is None:
+        if self.lammps_settings is None:
             return None
         found = masses_of_run(self._input, self._types)
         if found.masses is None:
@@ -863,10 +878,21 @@ class LammpsDumpSource(FrameSource):
 
     # -- the frame times and the per-frame quantities of the log or of the energy and stress columns
 
+    @property
+    def lammps_settings(self):
+        """What the LAMMPS input or log of the run says about this dump
+        (:class:`~trajmodes.io.trajectories.lammps_settings.LammpsSettings`: its units, time step, masses, data files and
+        the commands before its run, read as LAMMPS ran them), found once, from the ``thermo=`` logs or the input or
+        log beside the dump; None where none names it. Every consumer (masses, the potential's range, the charges)
+        takes this one."""
+        if not self._input_found:
+            self._input, self._input_found = self._lammps_input(self.paths[0]), True
+        return self._input
+
     def _lammps_input(self, dump: str):
         """The LAMMPS settings of the run from the logs given as ``thermo=`` when one names the dump, else from an
-        input or log beside it (:func:`trajmodes.io.trajectories.times.lammps_settings_beside`)."""
-        from trajmodes.io.trajectories.times import lammps_settings_beside, lammps_settings_in
+        input or log beside it (:func:`trajmodes.io.trajectories.lammps_input.lammps_settings_beside`)."""
+        from trajmodes.io.trajectories.lammps_input import lammps_settings_beside, lammps_settings_in
         for log in self.thermo_paths:
             found = lammps_settings_in(log, dump)
             if found is not None:
@@ -910,11 +936,18 @@ class LammpsDumpSource(FrameSource):
         from trajmodes.io.trajectories.times import frame_times
         found = default = None
         inp = self._input
-        if inp is not None:
+        if inp is not None and inp.timestep_problem is not None:
+            if md_timestep is None and frame_interval is None and not np.all(np.isfinite(self._raw_times)):
+                raise TrajectoryFormatError(inp.path, f"the time step of the run that writes {self.paths[0]} cannot "
+                                                      f"be known: {inp.timestep_problem}",
+                                            fix="put the run's log beside the dump (LAMMPS writes every command "
+                                                "there as it substituted it), or give md_timestep=<ps per MD step> "
+                                                "(--md-timestep) or frame_interval=<ps> (--frame-interval)")
+        elif inp is not None:
             unit_dt = DEFAULT_DT.get(inp.units or self.units, 1.0)
             dt = (inp.md_timestep if inp.md_timestep is not None else unit_dt) * self._conv.time
-            found = (dt, os.path.basename(inp.path) + ("" if inp.md_timestep is not None else
-                                                       f" (it sets none: LAMMPS' default for {self.units} units)"))
+            found = (dt, os.path.basename(inp.path) + (f" ({inp.timestep_where})" if inp.md_timestep is not None
+                                                       else f" (it sets none: LAMMPS' default for {self.units} units)"))
         default = (DEFAULT_DT.get(self.units, 1.0) * self._conv.time,
                    f"the dump has no ITEM: TIME and no LAMMPS input or log beside it names it; LAMMPS' default "
                    f"timestep for {self.units} units")
@@ -922,3 +955,79 @@ class LammpsDumpSource(FrameSource):
                            what_in_file="ITEM: TIME", md_timestep=md_timestep, frame_interval=frame_interval,
                            found=found, default=default, stacklevel=5)
         self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
+
+    #: the frames the time-step check parses on opening are held for the first read of each where their fields take at
+    #: most this many bytes (larger frames: positions and velocities only, parsed again when read)
+    HOLD_BYTES = 64 << 20
+
+    def _held(self, frames, fields) -> dict | None:
+        """What a read of ``frames`` returns, from the frames the time-step check parsed, while each is read for the
+        first time; None where they do not cover the read (it is parsed)."""
+        hold = self.__dict__.get("_hold")
+        if hold is None or fields is not None and "heat_flux" in fields:
+            return None
+        n, data, served = hold
+        frames = np.asarray(frames, dtype=np.int64)
+        if frames.ndim != 1 or not len(frames) or frames.min() < 0 or frames.max() >= n:
+            return None
+        sel = self.fields if fields is None else tuple(f for f in self.fields if f in fields)
+        keys = sel + ("cells", "origins") + wanted_frame_fields(self, fields)
+        if not sel or not all(k in data for k in keys):
+            return None
+        out = {k: data[k][frames] for k in keys}                # fancy indexing: copies
+        served[frames] = True
+        if served.all():
+            self._hold = None                                   # every frame given once: parsed again when asked
+        return out
+
+    def __getstate__(self) -> dict:
+        """The source without the frames held from opening (workers parse what they read)."""
+        state = dict(self.__dict__)
+        state.pop("_hold", None)
+        return state
+
+    def _check_time_step(self) -> None:
+        """The frame interval that the first frames' own positions and velocities imply
+        (:func:`trajmodes.io.trajectories.times.time_scale`: up to 128 consecutive frames, read once) against the time
+        axis: a disagreement beyond the estimate's uncertainty and margin (a time step misread or set by a variable, a
+        default where the run set another, a unit style misread) is refused; the time axis notes why the frames could
+        not tell, where they could not. An assumed time axis is noted (with the interval the frames imply), not refused:
+        its warning already says what to give. Sets :attr:`time_step_check` (a
+        :class:`~trajmodes.io.trajectories.times.TimeScale`, None when not made)."""
+        from trajmodes.io.trajectories.times import INTERVAL_MIN_FRAMES, interval_frames, time_scale
+        self.time_step_check = None
+        if not {"positions", "velocities"} <= set(self.fields):
+            return
+        n = interval_frames(self._end - self._start, self.n_atoms)
+        if n < INTERVAL_MIN_FRAMES:
+            return
+        # every field is parsed (and held for the first read of each frame) where that fits in HOLD_BYTES
+        hold = n * self.n_atoms * 8 * 3 * (len(self.fields) + 1) <= self.HOLD_BYTES
+        try:
+            d = self._parse(np.arange(n), None if hold else ("positions", "velocities"))
+        except TrajectoryFormatError:
+            return                                          # a damaged frame: reading it says what is wrong
+        if hold:
+            self._hold = (n, d, np.zeros(n, bool))
+        assumed = self.time_axis.startswith("ASSUMED")
+        got = self.time_step_check = time_scale(d["positions"], d["cells"], None if assumed else self.times[:n],
+                                                self.masses, d["velocities"])
+        axis, self.time_axis = self.time_axis, self.time_axis + got.note()
+        if not got.disagrees:
+            return
+        stride = int(self.steps[1] - self.steps[0])
+        if 300 <= got.slope <= 3000 or 1 / 3000 <= got.slope <= 1 / 300:
+            fix = (f"The dump is read in {self.units} units: the run's unit style sets the unit of its times, time "
+                   "step and velocities; read it with the run's units= (--units)")
+        elif axis.startswith("ITEM: TIME"):
+            fix = (f"The times are ITEM: TIME of the dump, read in {self.units} units: if the run used other units, "
+                   "read it with units= (--units); if the velocities were written in other units than the times, "
+                   "convert them")
+        else:
+            est = got.interval.ps if got.interval is not None and got.interval.why_not is None else None
+            said = "" if est is None else f"; the frames themselves say {est:.4g} ps between frames" + (
+                f", {est / stride:.4g} ps per MD step ({stride} steps between frames)" if stride > 0 else "")
+            fix = (f"The frame times are {axis}: give the run's own, md_timestep=<ps per MD step> (--md-timestep) or "
+                   f"frame_interval=<ps between frames> (--frame-interval){said}. If the velocities are in other "
+                   "units than the positions over the times, read the dump with the run's units= (--units)")
+        raise TrajectoryFormatError(", ".join(self.paths), got.mismatch(), fix=fix)

@@ -367,8 +367,8 @@ GIVE_MASSES = ("give the element of each type, type 1 first (--species Ga,N; spe
 
 def masses_of_run(settings, types) -> RunMasses:
     """The mass of every LAMMPS type in ``types`` as a run's own files state it: the ``mass`` commands of its input
-    or log ``settings`` (:class:`~trajmodes.io.trajectories.times.LammpsSettings`), else the ``Masses`` section of the
-    data file(s) its ``read_data`` commands read (:meth:`~trajmodes.io.trajectories.times.LammpsSettings.data_paths`:
+    or log ``settings`` (:class:`~trajmodes.io.trajectories.lammps_settings.LammpsSettings`), else the ``Masses`` section of the
+    data file(s) its ``read_data`` commands read (:meth:`~trajmodes.io.trajectories.lammps_settings.LammpsSettings.data_paths`:
     relative to the input's folder; a later file's mass of a type replaces an earlier one's). A ``mass`` command
     comes after the ``read_data`` that creates the box (LAMMPS refuses one before), so it replaces the data file's mass
     of its types, as in LAMMPS.
@@ -378,7 +378,13 @@ def masses_of_run(settings, types) -> RunMasses:
     types = sorted({int(t) for t in types})
     inp = settings.path
     commands = {t: m for t in types if (m := settings.mass_of(t)) is not None}
+    unknown = [t for t in types if settings.mass_unknown(t)]       # a mass command LAMMPS ran, its value not known
+    if unknown:
+        return RunMasses(None, {}, "", f"the masses of {_types_phrase(unknown)} are unknown: {inp}: "
+                                       f"{settings.mass_unknown(unknown[0])}. To read the run: {GIVE_MASSES}")
     data, faults, absent = {}, [], False
+    if settings.mass_problem is not None:
+        faults.append(f"{inp}: {settings.mass_problem}")
     for name, path in zip(settings.data_files, settings.data_paths()):
         if "$" in name:
             faults.append(f"{inp} reads its data file through a variable (read_data {name}), which is not evaluated "

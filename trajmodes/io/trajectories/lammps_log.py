@@ -34,7 +34,8 @@ import numpy as np
 
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.trajectories.base import FRAME_FIELDS, tensor_from_components
-from trajmodes.io.trajectories.times import UNITS_COMMAND
+from trajmodes.io.trajectories.lammps_input import UNITS_COMMAND
+from trajmodes.io.trajectories.lammps_script import DEFAULT_TIMESTEP
 
 __all__ = ["ThermoLog", "read_thermo", "thermo_paths"]
 
@@ -479,9 +480,6 @@ def _block(path: str, columns: list, rows: list, text: list):
     return steps, values, present, lines
 
 
-#: the time step each unit style starts with (LAMMPS' ``units`` command sets it), in the style's time unit
-DEFAULT_TIMESTEP = {"lj": 0.005, "real": 1.0, "metal": 0.001, "si": 1e-8, "cgs": 1e-8, "electron": 0.001,
-                    "micro": 2.0, "nano": 0.00045}
 #: the commands whose settings a run's thermo output depends on, as a log echoes them
 _RUN_COMMANDS = ("run", "minimize", "rerun")
 _BOX = re.compile(r"(orthogonal|triclinic) box = \(([^)]*)\) to \(([^)]*)\)")

@@ -8,16 +8,13 @@ Two different times are easily confused, so they have separate names everywhere 
 
 :func:`frame_times` resolves them for every reader, in this order: times written in the file (LAMMPS
 ``ITEM: TIME``, extended-XYZ ``time=``, the trajectory's own ``dt``), the values the user gave, the LAMMPS
-input or log beside a dump (:func:`lammps_settings_beside`), and last an assumption, which is always
+input or log beside a dump (:func:`~trajmodes.io.trajectories.lammps_input.lammps_settings_beside`), and last an assumption, which is always
 announced with a :class:`~trajmodes.errors.UnitsWarning`. The result says which, in words, so that every
 frequency computed from the trajectory can say where its time axis came from.
 """
 from __future__ import annotations
 
-import fnmatch
 import math
-import os
-import re
 import warnings
 from dataclasses import dataclass
 
@@ -281,126 +278,6 @@ def _check_given(name, steps, times, md_timestep, frame_interval, what) -> None:
                           f"({fi:g} ps between frames); the file's times are used", UnitsWarning, stacklevel=5)
 
 
-# ----------------------------------------------------------------------------- LAMMPS input or log beside a dump
-#: names of LAMMPS inputs and logs looked for in the dump's folder
-LAMMPS_INPUT_PATTERNS = ("log.lammps", "log*.lammps", "*.log", "in.*", "*.in", "*.lmp", "*.lammps")
-#: only this much of each candidate is read (inputs and the echoed input at the top of a log are short)
-LAMMPS_INPUT_BYTES = 4 << 20
-
-_NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-#: a LAMMPS ``units`` command (also echoed in a log)
-UNITS_COMMAND = re.compile(r"^\s*units\s+(\w+)", re.M)
-_TIMESTEP = re.compile(r"^\s*timestep\s+" + _NUM + r"\s*(?:#.*)?$", re.M)
-_DUMP = re.compile(r"^\s*dump\s+(\S+)\s+\S+\s+\S+\s+(\d+)\s+(\S+)", re.M)
-_EVERY = re.compile(r"^\s*dump_modify\s+(\S+)\s+.*?\bevery\s+(\d+)", re.M)
-_MASS = re.compile(r"^\s*mass\s+(\d+|\d*\*\d*)\s+" + _NUM + r"\s*(?:#.*)?$", re.M)
-#: the file a ``read_data`` or ``read_restart`` command reads (also echoed in a log)
-_READ_DATA = re.compile(r"^\s*read_data\s+(?!CPU\s*=)(\S+)", re.M)         # not a log's "read_data CPU = 0.01 s"
-_READ_RESTART = re.compile(r"^\s*read_restart\s+(?!CPU\s*=)(\S+)", re.M)
-
-
-@dataclass(frozen=True)
-class LammpsSettings:
-    """What a LAMMPS input says about one of its dumps."""
-
-    path: str
-    units: str | None
-    md_timestep: float | None      # in the input's own time unit; None: the unit style's default applies
-    every: int
-    #: the ``mass`` commands before the run: (first type, last type or None for no upper bound, mass in the input's
-    #: own mass unit), later commands overriding earlier ones
-    mass_commands: tuple = ()
-    #: the files its ``read_data`` commands before the run read, as the input names them (relative to the folder
-    #: LAMMPS ran in, which :meth:`data_paths` takes to be the input's), in order
-    data_files: tuple = ()
-    #: the binary restart files its ``read_restart`` commands before the run read, as the input names them
-    restart_files: tuple = ()
-
-    def mass_of(self, t: int) -> float | None:
-        """The mass the ``mass`` commands give LAMMPS type ``t`` (the input's mass unit; the last command for it),
-        or None."""
-        found = [m for lo, hi, m in self.mass_commands if lo <= t and (hi is None or t <= hi)]
-        return found[-1] if found else None
-
-    def data_paths(self) -> tuple:
-        """The files of :attr:`data_files` as paths: relative names taken from the input's folder (where a user's
-        LAMMPS run reads them from)."""
-        folder = os.path.dirname(os.path.abspath(self.path))
-        return tuple(name if os.path.isabs(name) else os.path.join(folder, name) for name in self.data_files)
-
-
-def lammps_settings_beside(dump_path: str) -> LammpsSettings | None:
-    """The ``units``, ``timestep`` and dump interval from a LAMMPS input or log in the dump's folder.
-
-    Looks at the files named by :data:`LAMMPS_INPUT_PATTERNS` (text files only, the first
-    :data:`LAMMPS_INPUT_BYTES` of each) for a ``dump`` command writing a file of this name (LAMMPS'
-    ``*`` wildcard allowed, ``.gz`` ignored on either side). The ``timestep`` is the last one given before the
-    first ``run`` after that ``dump`` (None when the input gives none: LAMMPS then uses its default). Returns
-    None when no input names the dump, or the values are not plain numbers (variables).
-    """
-    folder = os.path.dirname(os.path.abspath(dump_path))
-    base = os.path.basename(dump_path)
-    stem = base[:-3] if base.endswith(".gz") else base
-    try:
-        entries = sorted(os.listdir(folder))
-    except OSError:
-        return None
-    seen = set()
-    for pattern in LAMMPS_INPUT_PATTERNS:
-        for e in entries:
-            p = os.path.join(folder, e)
-            if e in seen or e == base or not fnmatch.fnmatch(e, pattern) or not os.path.isfile(p):
-                continue
-            seen.add(e)
-            found = _settings_in(p, stem)
-            if found is not None:
-                return found
-    return None
-
-
-def lammps_settings_in(path: str, dump_path: str) -> LammpsSettings | None:
-    """What the LAMMPS input or log ``path`` says about the dump ``dump_path`` (as :func:`lammps_settings_beside`),
-    or None when it has no ``dump`` command writing a file of that name."""
-    base = os.path.basename(dump_path)
-    return _settings_in(path, base[:-3] if base.endswith(".gz") else base)
-
-
-def _settings_in(path: str, dump_stem: str) -> LammpsSettings | None:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(LAMMPS_INPUT_BYTES)
-    except OSError:
-        return None
-    if b"\0" in raw[:4096]:
-        return None                                      # binary: not an input or log
-    text = raw.decode("utf-8", "replace")
-    for m in _DUMP.finditer(text):
-        target = m.group(3)
-        target = target[:-3] if target.endswith(".gz") else target
-        if not fnmatch.fnmatch(dump_stem, os.path.basename(target)):
-            continue
-        every = int(m.group(2))
-        for e in _EVERY.finditer(text, m.end()):
-            if e.group(1) == m.group(1):
-                every = int(e.group(2))
-        run = re.search(r"^\s*run\s", text[m.end():], re.M)
-        upto = m.end() + run.start() if run else len(text)
-        steps = [float(t.group(1)) for t in _TIMESTEP.finditer(text, 0, upto)]
-        if re.search(r"^\s*timestep\s+\S*[$v]", text[:upto], re.M):
-            return None                                  # a variable: not ours to evaluate
-        units = UNITS_COMMAND.search(text, 0, upto)
-        masses = []
-        for mm in _MASS.finditer(text, 0, upto):
-            spec, value = mm.group(1), float(mm.group(2))
-            lo, star, hi = spec.partition("*")
-            masses.append((int(lo) if lo else 1, (int(hi) if hi else None) if star else int(lo), value))
-        data = tuple(d.group(1) for d in _READ_DATA.finditer(text, 0, upto))
-        restarts = tuple(r.group(1) for r in _READ_RESTART.finditer(text, 0, upto))
-        return LammpsSettings(path, units.group(1) if units else None, steps[-1] if steps else None, every,
-                              tuple(masses), data, restarts)
-    return None
-
-
 # ----------------------------------------------------------------------------- a time unit misread by 1000
 #: a crystal's mean vibration frequency sqrt(<m v^2> / <m u^2>) / 2 pi lies in this range (THz): about the Debye
 #: frequency / sqrt(3), from about 0.5 THz (caesium, lead) to about 30 THz (diamond), with room either side
@@ -410,10 +287,157 @@ PLAUSIBLE_THZ = (0.2, 200.0)
 IMPLAUSIBLE_THZ = (0.02, 2000.0)
 #: the finite-difference velocities of consecutive frames over the velocities written lie in this range when the two
 #: agree: 1 for close frames, up to tan(x)/x (x = pi f dt) for frames a fraction of a period f^-1 apart (the
-#: correlation of the two is then still above 0.9); a time unit misread gives 1000 (fs and ps), 98 or 10 (ASE's)
+#: correlation of the two is then still above 0.9); a time unit misread gives 1000 (fs and ps), 98 or 10 (ASE's).
+#: Only the fallback for runs of fewer than :data:`INTERVAL_MIN_FRAMES` consecutive frames: longer ones are checked by
+#: :func:`frame_interval_estimate`, strictly
 SLOPE_RANGE = (1 / 3, 3.0)
 #: the time-scale checks look only at atoms that stay near their sites (rms displacement below this, A)
 SOLID_RMS_A = 1.0
+#: the frame interval is estimated from up to this many consecutive frames (:func:`frame_interval_estimate`), at least
+#: this many (fewer: the loose :data:`SLOPE_RANGE` check), and at most this many atoms of each (evenly spread)
+INTERVAL_FRAMES, INTERVAL_MIN_FRAMES, INTERVAL_ATOMS = 128, 16, 20_000
+#: a reader reads those frames once on opening (:func:`interval_frames`): about this many atom lines at most, and this
+#: share of the run's bytes (all the frames that fit in INTERVAL_SMALL_BYTES), since reading the run reads them again
+INTERVAL_ATOM_LINES, INTERVAL_FILE_SHARE, INTERVAL_SMALL_BYTES = 4_000_000, 1 / 8, 1 << 20
+#: a frame interval stated (in the file, the input, or given) is refused when the estimate differs from it by a factor
+#: beyond (1 + INTERVAL_MARGIN) exp(INTERVAL_SIGMAS x the estimate's relative uncertainty). Real LAMMPS runs give the
+#: true interval within 0.5% (velocity Verlet's velocities are not exactly the derivative of its positions: an error
+#: of order (omega h)^2 / 8 for an MD step h); the margin leaves room for coarser integrators and thermostats
+INTERVAL_MARGIN, INTERVAL_SIGMAS = 0.10, 4.0
+#: the estimate says nothing where the spectra of positions and velocities agree with a coherence below this, or its
+#: relative uncertainty exceeds this (then even the widest tolerance, 1.1 exp(0.4) = 1.64, still refuses a factor 2)
+INTERVAL_COHERENCE, INTERVAL_MAX_SIGMA = 0.9, 0.1
+#: the uncertainty is a jackknife over this many frequency bands of equal velocity power
+INTERVAL_BANDS = 8
+
+
+@dataclass(frozen=True)
+class FrameInterval:
+    """The time between frames that consecutive frames' own positions and velocities imply
+    (:func:`frame_interval_estimate`).
+
+    Attributes
+    ----------
+    ps : float
+        The estimated interval, in the time unit of the velocities (ps for velocities in A/ps).
+    rel_sigma : float
+        Its relative uncertainty (jackknife over :data:`INTERVAL_BANDS` bands of equal velocity power).
+    coherence : float
+        Re <V* Y> / sqrt(<|V|^2> <|Y|^2>) over all bins: 1 where the positions' derivative is the velocities.
+    high_share : float
+        The share of the velocity power above 0.4 cycles per frame (near the frames' Nyquist frequency).
+    frames : int
+        The consecutive frames used.
+    """
+
+    ps: float
+    rel_sigma: float
+    coherence: float
+    high_share: float
+    frames: int
+
+    @property
+    def why_not(self) -> str | None:
+        """Why these frames cannot tell their interval, in words; None when they can."""
+        if np.isfinite(self.ps) and self.ps > 0 and self.coherence >= INTERVAL_COHERENCE and \
+                self.rel_sigma <= INTERVAL_MAX_SIGMA:
+            return None
+        how = (f"the positions and velocities agree with a coherence of {self.coherence:.2f} only (1 for frames close "
+               "enough to tell" if self.coherence < INTERVAL_COHERENCE else
+               f"the estimate varies by {self.rel_sigma:.0%} between frequency bands (coherence {self.coherence:.2f}")
+        return (f"{how}; {self.high_share:.0%} of the velocity power lies above 0.4 cycles per frame): the frames are "
+                "too far apart for the atoms' fastest motion, which is aliased, or the velocities are not those of the "
+                "positions")
+
+
+def interval_frames(frame_bytes: np.ndarray, n_atoms: int) -> int:
+    """How many consecutive frames from the first a reader reads on opening to estimate the frame interval: at most
+    :data:`INTERVAL_FRAMES`, about :data:`INTERVAL_ATOM_LINES` atom lines, and :data:`INTERVAL_FILE_SHARE` of the
+    bytes of all frames (``frame_bytes``, one value a frame) or all that fit in :data:`INTERVAL_SMALL_BYTES`."""
+    fb = np.asarray(frame_bytes, float)
+    room = max(INTERVAL_SMALL_BYTES, INTERVAL_FILE_SHARE * float(fb.sum()))
+    n = int(np.searchsorted(np.cumsum(fb[:INTERVAL_FRAMES]), room, side="right"))
+    return min(n, INTERVAL_FRAMES, INTERVAL_ATOM_LINES // max(int(n_atoms), 1))
+
+
+def frame_interval_estimate(positions: np.ndarray, cells: np.ndarray, velocities: np.ndarray,
+                            masses: np.ndarray | None = None) -> FrameInterval | None:
+    """The time between consecutive frames that their positions and velocities alone imply, without knowing the
+    spectrum.
+
+    For motion slower than half a cycle per frame, the windowed discrete Fourier transforms of the positions and of the
+    velocities are related exactly: with the (periodic) Hann window w, W[w v] = (i 2 pi c_k W[w u] - W[w' u]) / dt at
+    every frequency bin c_k (cycles per frame), w' the window's derivative per frame (the second term undoes the
+    window's own derivative, so that leakage between bins cancels). The interval dt is the least-squares ratio of
+    the two over all bins, atoms and directions (weighted by the velocity power), its uncertainty a jackknife over
+    :data:`INTERVAL_BANDS` bands of equal velocity power. Motion faster than half a cycle per frame is aliased: its
+    positions appear at a frequency that does not fit its velocities, and the coherence of the two drops
+    (:attr:`FrameInterval.why_not`).
+
+    Parameters
+    ----------
+    positions : (frames, atoms, 3)
+        A, consecutive frames evenly spaced in time, wrapped or not: the displacements are unwrapped frame to frame in
+        fractional coordinates (steps below half a cell), which also removes an NPT box's homogeneous strain.
+    cells : (frames, 3, 3)
+        A, lattice vectors as rows (NaN without a cell).
+    velocities : (frames, atoms, 3)
+        In any unit length / time: the interval comes out in that time unit.
+    masses : (atoms,) amu, optional
+        The atoms are weighted by their masses (the velocity power is then the kinetic energy).
+
+    Returns
+    -------
+    FrameInterval, or None for fewer than :data:`INTERVAL_MIN_FRAMES` frames or nothing that moves.
+    """
+    x, v = np.asarray(positions, float), np.asarray(velocities, float)
+    nf, na = x.shape[:2]
+    if nf < INTERVAL_MIN_FRAMES or na == 0:
+        return None
+    m = np.ones(na) if masses is None else np.asarray(masses, float)
+    if not (np.isfinite(m).all() and (m > 0).all()):
+        m = np.ones(na)
+    if na > INTERVAL_ATOMS:
+        take = np.unique(np.linspace(0, na - 1, INTERVAL_ATOMS).round().astype(np.int64))
+        x, v, m = x[:, take], v[:, take], m[take]
+    cells = np.asarray(cells, float)
+    with np.errstate(all="ignore"):
+        if np.isfinite(cells).all() and (np.abs(np.linalg.det(cells)) > 0).all():
+            inv, ref = np.linalg.inv(cells), cells.mean(axis=0)
+            s = np.matmul(x, inv)
+            ds = np.diff(s, axis=0)
+            ds -= np.round(ds)
+            u = np.concatenate([np.zeros_like(s[:1]), np.cumsum(ds, axis=0)]) @ ref
+            v = np.matmul(v, inv) @ ref                  # the velocities in the same (mean) cell
+        else:
+            u = x - x[:1]
+        w = m / m.sum()
+        u = u - np.einsum("a,fai->fi", w, u)[:, None, :]      # the centre of mass's motion, from both alike
+        v = v - np.einsum("a,fai->fi", w, v)[:, None, :]
+        u -= u.mean(axis=0)
+        phase = 2 * np.pi * np.arange(nf) / nf
+        win, dwin = 0.5 * (1 - np.cos(phase)), np.pi / nf * np.sin(phase)
+        sq = np.sqrt(m)[None, :, None]
+        X = np.fft.rfft(win[:, None, None] * sq * u, axis=0)
+        Y = 2j * np.pi * (np.arange(len(X)) / nf)[:, None, None] * X - np.fft.rfft(dwin[:, None, None] * sq * u, axis=0)
+        V = np.fft.rfft(win[:, None, None] * sq * v, axis=0)
+        keep = slice(0, (nf + 1) // 2)                          # not the Nyquist bin of an even count
+        num = (V.real * Y.real + V.imag * Y.imag)[keep].sum(axis=(1, 2))
+        vv = (np.abs(V[keep]) ** 2).sum(axis=(1, 2))
+        yy = (np.abs(Y[keep]) ** 2).sum(axis=(1, 2))
+    tv, ty = float(vv.sum()), float(yy.sum())
+    if not (tv > 0 and ty > 0 and np.isfinite(tv + ty + num.sum())):
+        return None
+    dt = float(num.sum() / tv)
+    band = np.minimum((np.cumsum(vv) / tv * INTERVAL_BANDS).astype(np.int64), INTERVAL_BANDS - 1)
+    bn, bv = np.bincount(band, num, INTERVAL_BANDS), np.bincount(band, vv, INTERVAL_BANDS)
+    rest = tv - bv
+    jk = (num.sum() - bn[rest > 0]) / rest[rest > 0]
+    nb = len(jk)
+    sigma = float(np.sqrt((nb - 1) / nb * ((jk - jk.mean()) ** 2).sum())) if nb > 1 else math.inf
+    c = np.arange(len(vv)) / nf
+    return FrameInterval(dt, sigma / abs(dt) if dt else math.inf, float(num.sum() / np.sqrt(tv * ty)),
+                         float(vv[c > 0.4].sum() / tv), nf)
 
 
 @dataclass(frozen=True)
@@ -423,9 +447,11 @@ class TimeScale:
     Attributes
     ----------
     slope : float or None
-        The finite-difference velocities of consecutive frames (displacement / time between them) over the
-        velocities of the file (their mean at the two frames), fitted; None when there are no velocities, the frames
-        are too far apart to tell (correlation below 0.9), or the times are not known.
+        The frame interval the frames' own positions and velocities imply over the interval of the time axis
+        (``interval.ps / given``) where :func:`frame_interval_estimate` can tell; else (fewer than
+        :data:`INTERVAL_MIN_FRAMES` consecutive frames) the finite-difference velocities of consecutive frames
+        (displacement / time between them) over the velocities of the file (their mean at the two frames), fitted.
+        None when there are no velocities, the frames are too far apart to tell, or the times are not known.
     thz : float or None
         The mean vibration frequency sqrt(<m v^2> / <m u^2>) / 2 pi (THz) of the velocities (or of the
         finite-difference velocities, when the file has none and consecutive frames are close), u the displacement
@@ -436,6 +462,12 @@ class TimeScale:
         ``"velocities"`` or ``"finite differences"``: what ``thz`` came from.
     frames : int
         The frames looked at.
+    interval : FrameInterval or None
+        The interval estimated from the first consecutive frames (:func:`frame_interval_estimate`).
+    given : float or None
+        The time axis' interval between those frames (ps), None when the times are not known.
+    first : int
+        The frame of the file where those frames start (for messages).
     """
 
     slope: float | None
@@ -443,10 +475,55 @@ class TimeScale:
     kelvin: float | None
     source: str
     frames: int
+    interval: FrameInterval | None = None
+    given: float | None = None
+    first: int = 0
+
+    @property
+    def _estimated(self) -> bool:
+        """Whether ``slope`` is the estimated interval over the given one."""
+        return self.interval is not None and self.interval.why_not is None and self.given is not None
+
+    @property
+    def disagrees(self) -> bool:
+        """Whether the velocities and the frame times disagree: by more than (1 + :data:`INTERVAL_MARGIN`)
+        exp(:data:`INTERVAL_SIGMAS` sigma) where the interval was estimated, else outside :data:`SLOPE_RANGE`."""
+        if self.slope is None:
+            return False
+        if self._estimated:
+            return not abs(math.log(self.slope)) <= math.log1p(INTERVAL_MARGIN) + \
+                INTERVAL_SIGMAS * self.interval.rel_sigma
+        return not SLOPE_RANGE[0] <= self.slope <= SLOPE_RANGE[1]
+
+    @property
+    def unit_misread(self) -> str:
+        """The time unit misread that ``slope`` points to (1000, ASE's 98 or 10), in words; ``""`` for none."""
+        return _thousand(self.slope) if self.slope is not None else ""
+
+    def _block(self) -> str:
+        return f"frames {self.first} to {self.first + self.interval.frames - 1}"
+
+    def note(self) -> str:
+        """What the time axis's provenance gains from the check (``"; ..."``): why the frames could not tell, or, for
+        times not known, the interval the frames imply; ``""`` when they were checked (and agree), or there was
+        nothing to estimate (no velocities, too few consecutive frames)."""
+        est = self.interval
+        if est is None or est.why_not is None and self.given is not None:
+            return ""
+        if est.why_not is not None:
+            return f"; the time step could not be checked against the velocities ({self._block()}): {est.why_not}"
+        return (f"; the frames' own positions and velocities say {est.ps:.4g} ps between frames, within "
+                f"{100 * max(est.rel_sigma, 1e-4):.2g}% ({self._block()})")
 
     def mismatch(self) -> str | None:
-        """What is wrong, in words, when the slope or the frequency is off by about 1000; None otherwise."""
-        if self.slope is not None and not SLOPE_RANGE[0] <= self.slope <= SLOPE_RANGE[1]:
+        """What is wrong, in words, when the slope or the frequency is off; None otherwise."""
+        if self.disagrees and self._estimated:
+            within = 100 * max(self.interval.rel_sigma, 1e-4)
+            return (f"the velocities and the frame times disagree: the frames' own positions and velocities say "
+                    f"{self._block()} are {self.interval.ps:.4g} ps apart (within {within:.2g}%), the time axis puts "
+                    f"them {self.given:.4g} ps apart: {self.slope:.3g} times that, beyond what a "
+                    f"{INTERVAL_MARGIN:.0%} margin and that uncertainty allow" + _thousand(self.slope))
+        if self.disagrees:
             return (f"the velocities and the frame times disagree: the displacement between consecutive frames over "
                     f"the time between them is {self.slope:.3g} times the velocities written (over "
                     f"{self.frames} frames)" + _thousand(self.slope))
@@ -491,10 +568,13 @@ def _minimum_image(delta: np.ndarray, cells: np.ndarray) -> np.ndarray:
 
 
 def time_scale(positions: np.ndarray, cells: np.ndarray, times: np.ndarray | None, masses: np.ndarray | None,
-               velocities: np.ndarray | None = None, consecutive: np.ndarray | None = None) -> TimeScale:
-    """Check the time unit of a few frames against physics: the velocities against the finite-difference velocities
-    of consecutive frames, and the mean vibration frequency sqrt(<m v^2> / <m u^2>) (by equipartition, kinetic and
-    potential energy agree for every mode, so this is a mean phonon frequency) against a crystal's.
+               velocities: np.ndarray | None = None, consecutive: np.ndarray | None = None,
+               first: int = 0) -> TimeScale:
+    """Check the time unit of a few frames against physics: the frame interval that the first consecutive frames'
+    own positions and velocities imply (:func:`frame_interval_estimate`, from :data:`INTERVAL_MIN_FRAMES` frames on;
+    fewer: the finite-difference velocities of consecutive frames over the velocities, loosely) against the
+    times', and the mean vibration frequency sqrt(<m v^2> / <m u^2>) (by equipartition, kinetic and potential energy
+    agree for every mode, so this is a mean phonon frequency) against a crystal's.
 
     Parameters
     ----------
@@ -507,11 +587,16 @@ def time_scale(positions: np.ndarray, cells: np.ndarray, times: np.ndarray | Non
     masses : (atoms,) amu or None (equal masses)
     velocities : (frames, atoms, 3) A/ps or None
     consecutive : (frames,) bool, optional
-        Whether each frame is followed, in the file, by the next one in ``positions`` (default: all are).
+        Whether each frame is followed, in the file, by the next one in ``positions`` (default: all are). The
+        interval is estimated from the frames that follow each other from the first on (up to
+        :data:`INTERVAL_FRAMES`, evenly spaced in ``times``).
+    first : int
+        The frame of the file that ``positions[0]`` is (for messages).
 
     Notes
     -----
-    Vectorised over frames and atoms; meant for a dozen frames.
+    Vectorised over frames and atoms; meant for a dozen frames spread over a run and :data:`INTERVAL_FRAMES`
+    consecutive ones at its start.
     """
     from trajmodes.units import KB_EV, NATURAL_TIME_PS
     x = np.asarray(positions, float)
@@ -551,4 +636,27 @@ def time_scale(positions: np.ndarray, cells: np.ndarray, times: np.ndarray | Non
             if uu > 0 and vv > 0 and rms < SOLID_RMS_A and np.isfinite(uu + vv):
                 thz = float(np.sqrt(vv / uu) / (2 * np.pi))
                 kelvin = float(m.sum() * vv * NATURAL_TIME_PS ** 2 / (3 * na * KB_EV))
-    return TimeScale(slope, thz, kelvin, source, nf)
+    interval, given = _interval_of_block(x, cells, times, masses, velocities, pair)
+    if interval is not None and interval.why_not is None and given is not None:
+        slope = interval.ps / given
+    return TimeScale(slope, thz, kelvin, source, nf, interval, given, int(first))
+
+
+def _interval_of_block(x, cells, times, masses, velocities, pair) -> tuple[FrameInterval | None, float | None]:
+    """The interval estimated from the consecutive frames at the start of ``x`` (evenly spaced in ``times`` where
+    known, at most :data:`INTERVAL_FRAMES`) and the times' interval between them."""
+    if velocities is None:
+        return None, None
+    n = min(len(x), INTERVAL_FRAMES, 1 + int(np.argmin(pair)) if len(pair) and not pair.all() else len(x))
+    given = None
+    if times is not None and n > 1:
+        d = np.diff(np.asarray(times[:n], float))
+        given = float(np.median(d))
+        if not given > 0:
+            return None, None
+        uneven = np.flatnonzero(~(np.abs(d - given) <= 1e-3 * given))
+        if len(uneven):
+            n = int(uneven[0]) + 1
+            given = float(np.median(d[:n - 1])) if n > 1 else None
+    interval = frame_interval_estimate(x[:n], np.asarray(cells)[:n], np.asarray(velocities)[:n], masses)
+    return interval, given

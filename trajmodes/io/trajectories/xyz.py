@@ -27,8 +27,8 @@ from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning, Units
 from trajmodes.io.filesystem import (byte_order_mark_error, contiguous_runs, is_gzip, line_number, plain_path,
                                      pread_all)
 from trajmodes.io.trajectories.base import (FRAME_FIELDS, FrameSource, empty_frames, nonpositive_masses,
-                                            pressure_from_tensor, refuse_lammps_options, refuse_several_files,
-                                            take_frame_fields, wanted_frame_fields)
+                                            pressure_from_tensor, read_time_scale, refuse_lammps_options,
+                                            refuse_several_files, take_frame_fields, wanted_frame_fields)
 from trajmodes.io.trajectories.gpumd import GPUMD_TIME_PS, is_bead_dump
 from trajmodes.io.trajectories.xyz_format import (ASE_STRESS, CP2K_COMMENT, CP2K_STEP, CP2K_TIME, ENERGY,
                                                   LAMMPS_ENERGY, LAMMPS_PRESSURE, LATTICE, PBC, PLAIN_PROPERTIES,
@@ -822,34 +822,25 @@ class XYZSource(FrameSource):
 
     # -- the time-scale and species checks
 
-    #: the time-scale check on opening reads this many consecutive frames from the start, and frames spread over
-    #: the file (fewer for large frames: about 4 million atom lines in all)
-    SCALE_CONSECUTIVE, SCALE_SPREAD, SCALE_ATOM_LINES = 5, 8, 4_000_000
+    #: the time-scale check on opening reads this many consecutive frames from the start (the frame interval their
+    #: positions and velocities imply: :func:`trajmodes.io.trajectories.times.frame_interval_estimate`), and frames
+    #: spread over the file, all in one read (fewer for large frames: about 4 million atom lines in all)
+    SCALE_CONSECUTIVE, SCALE_SPREAD, SCALE_ATOM_LINES = 128, 8, 4_000_000
 
     def _check_time_scale(self) -> None:
-        """A time unit misread (fs as ps) must not pass silently. Velocities and frame times are checked against each
-        other (the finite-difference velocities of consecutive frames:
-        :func:`trajmodes.io.trajectories.times.time_scale`) whenever the file has both, whatever units it or the caller
-        states; the mean vibration frequency of the velocities (or of the finite differences) must be a crystal's, else
-        the file is refused, or, where its units are stated (on the comment lines or by ``units=``), a
-        :class:`~trajmodes.errors.UnitsWarning` says so."""
-        from trajmodes.io.trajectories.times import time_scale
-        has_v = "velocities" in self.fields
+        """A time unit misread (fs as ps), or a time step off by any factor, must not pass silently. Velocities and
+        frame times are checked against each other (the frame interval that the positions and velocities of the first
+        consecutive frames imply: :func:`trajmodes.io.trajectories.times.time_scale`, kept as ``time_step_check``; the
+        time axis notes why the frames could not tell, where they could not) whenever the file has both, whatever units
+        it or the caller states; the mean vibration frequency of the velocities (or of the finite differences) must
+        be a crystal's, else the file is refused, or, where its units are stated (on the comment lines or by
+        ``units=``), a :class:`~trajmodes.errors.UnitsWarning` says so."""
         known = not self.time_axis.startswith("ASSUMED")
         stated = self._time_unit is not None or self._style_stated is not None
-        if self.n_frames < 3 or not (has_v or known):
+        got = read_time_scale(self, np.diff(self._offsets), consecutive=self.SCALE_CONSECUTIVE,
+                              spread=self.SCALE_SPREAD, atom_lines=self.SCALE_ATOM_LINES)
+        if got is None:
             return
-        n = self.n_frames
-        room = max(3, self.SCALE_ATOM_LINES // max(self.n_atoms, 1))
-        run = np.arange(min(n, self.SCALE_CONSECUTIVE, room))
-        spread = np.linspace(0, n - 1, max(0, min(self.SCALE_SPREAD, room - len(run)))).round().astype(np.int64)
-        frames = np.union1d(run, spread)
-        try:
-            d = self.read(frames, fields=("positions", "velocities") if has_v else ("positions",))
-        except TrajectoryFormatError:
-            return                                          # a damaged frame: reading it says what is wrong
-        got = time_scale(d["positions"], d["cells"], self.times[frames] if known else None, self.masses,
-                         d.get("velocities"), consecutive=np.append(np.diff(frames) == 1, False))
         what = got.mismatch()
         if what is None:
             return
@@ -865,12 +856,27 @@ class XYZSource(FrameSource):
 
     def _time_scale_fix(self, got, known: bool) -> str:
         """What to do about a time-scale mismatch, from what the file and the caller state."""
-        from trajmodes.io.trajectories.times import SLOPE_RANGE
         said = self._time_unit[2] if self._time_unit is not None else self._style_stated
-        off = got.slope is not None and not SLOPE_RANGE[0] <= got.slope <= SLOPE_RANGE[1]
+        off = got.disagrees
         from_file = self.time_axis.startswith(("time=", "CP2K"))
         lammps = (" (LAMMPS' dump extxyz writes Time= and the velocities in the run's units: units='real' for a run "
                   "in real units)") if self._lammps_extxyz else ""
+        if off and not said and got.slope > 1 and _units.time_unit_named(1.0 / got.slope) == _units.ASE_TIME_NAME:
+            # about 98: velocities in ASE's own unit (atoms.get_velocities()) read as A/ps
+            return (f"If the times are right, the velocities are in A/{_units.ASE_TIME_NAME} (ASE's own velocity unit: "
+                    "atoms.get_velocities(), A per sqrt(amu A^2/eV) = 10.18 fs): read the file with "
+                    f"units='metal:A/{_units.ASE_TIME_NAME}' (--units metal:A/{_units.ASE_TIME_NAME}) or write "
+                    f"velocity_unit=A/{_units.ASE_TIME_NAME} on its comment lines")
+        if off and got.given is not None and got.interval is not None and not got.unit_misread:
+            # a factor that no unit misread explains (2: a time step set by a variable, a default assumed)
+            said_est = f"the frames themselves say {got.interval.ps:.4g} ps between frames"
+            if from_file:
+                return (f"The frame times are the {self.time_axis}, read in ps; {said_est}: correct the times (or the "
+                        "velocities) the file states (a frame_interval= given is not used while the file states "
+                        "times)")
+            return (f"The frame times come from the {self.time_axis}: give the run's own, md_timestep=<ps per MD step> "
+                    f"(--md-timestep) or frame_interval=<ps between frames> (--frame-interval); {said_est}. If the "
+                    "velocities are in another unit, read with units= (--units)")
         if off and said:
             unit = {1e-3: "fs", 1.0: "ps", 1e3: "ns"}
             tu = unit.get(self._conv.time, f"{self._conv.time:g} ps")
@@ -899,6 +905,11 @@ class XYZSource(FrameSource):
                     "units='metal:ps' reads the file as it is (with a warning)")
         return ("If the velocities are in A/fs, read the file with units='metal:fs' (--units metal:fs); "
                 "units='metal:ps' reads it as it is (with a warning)")
+
+    @property
+    def velocity_time_unit(self) -> float:
+        """ps per time unit of the velocities as read (1: A/ps; 1e-3: A/fs, given, stated or the style's)."""
+        return self._conv.length / self._conv.velocity
 
     @property
     def _lammps_extxyz(self) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trajmodes import _fastparse
+from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.filesystem import load_index, pread_all, save_index
 
@@ -65,7 +66,9 @@ VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
 #: time units a comment line (or ``units="metal:fs"``) may name, in ps
 TIME_UNITS = {"fs": 1e-3, "femtosecond": 1e-3, "femtoseconds": 1e-3, "ps": 1.0, "picosecond": 1.0,
-              "picoseconds": 1.0, "ns": 1e3, "nanosecond": 1e3, "nanoseconds": 1e3}
+              "picoseconds": 1.0, "ns": 1e3, "nanosecond": 1e3, "nanoseconds": 1e3,
+              # ASE's time unit sqrt(amu A^2/eV), 10.18 fs: the unit of atoms.get_velocities() (A/ase)
+              _units.ASE_TIME_NAME: _units.NATURAL_TIME_PS}
 #: comment keys that state the time unit (of ``time=`` and of velocities), or the velocity unit alone
 TIME_UNIT_KEYS = ("time_unit", "time_units", "timeunit", "timeunits", "units", "unit")
 VELOCITY_UNIT_KEYS = ("velocity_unit", "velocity_units", "vel_unit", "vel_units", "velocityunit", "velunit")

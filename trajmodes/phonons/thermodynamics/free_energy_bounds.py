@@ -168,7 +168,9 @@ def upper_bound(engine, force_constants, temperature: float, n_samples: int = 40
     for start in range(0, int(n_samples), int(batch)):
         k = min(int(batch), int(n_samples) - start)
         x = canonical_configurations(force_constants, T, k, seed=rng)["positions"].values
-        du.append(evaluate_checked(engine, x).energies - ref.evaluate(x).energies)
+        where = (f"the batch of configurations {start}-{start + k - 1} (of {int(n_samples)}) of the Gibbs-Bogoliubov "
+                 f"upper bound at {T:g} K")
+        du.append(evaluate_checked(engine, x, where=where).energies - ref.evaluate(x).energies)
     du = np.concatenate(du)
     mean, err = du.mean(), du.std(ddof=1) / np.sqrt(len(du))
     data = dict(upper_bound=_scalar((f_h + e_ref + mean) / n, "eV", "Gibbs-Bogoliubov upper bound F_h + <U - U_h>_h "

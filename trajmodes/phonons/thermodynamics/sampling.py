@@ -161,7 +161,11 @@ def check_n_beads(n_beads, temperature, occupation: str) -> int | None:
     positive temperature (the ring polymer's); a ValueError that says so otherwise."""
     if n_beads is None:
         return None
-    P = int(n_beads) if float(n_beads) == int(n_beads) else 0
+    try:
+        whole = not isinstance(n_beads, (bool, np.bool_)) and float(n_beads).is_integer()
+    except (TypeError, ValueError, OverflowError):
+        whole = False                                     # a string, nan or inf: no bead count
+    P = int(n_beads) if whole else 0
     if P < 1:
         raise ValueError(f"n_beads must be a positive whole number (the beads of the ring polymer), not {n_beads!r}")
     if occupation != "quantum":

@@ -17,8 +17,20 @@ cubic terms (``cutoff3``, ``mode="simultaneous"``) brings them within 0.05-0.3 %
 Each iteration k draws ``n_samples * growth**k`` configurations (at most ``max_samples``) from the constants of the
 previous one, fits :class:`~trajmodes.EffectiveForceConstants` to the engine's forces on them (the reference is the
 engine's supercell), and mixes the new constants with the old ones (``mixing``). The change of an iteration is the
-largest change of the supercell's mode frequencies (its commensurate q-points, THz); the loop stops when it is below
-``tol`` or after ``max_iter`` iterations (then ``converged_`` is False and a warning says so). With ``n_average`` the
+largest change of the supercell's mode frequencies (its commensurate q-points, THz). Its own sampling noise is measured
+every iteration: the bootstrap of the iteration's fit over its configurations gives every supercell mode frequency a
+standard error, and the change of a mode between two iterations has the error of both. The loop stops when every mode
+moved by less than ``tol``, or, once the iterations have reached ``max_samples`` configurations (before, more of them
+still shrink the noise), by less than ``noise_factor`` times that error or ``tol``, whichever is larger
+(``stopped_by_``: "tol" when every change was below ``tol`` itself, "sampling noise" when the noise allowed it), or after ``max_iter`` iterations (then
+``converged_`` is False and a warning says so). A fixed ``tol`` alone is not enough: with a few hundred configurations
+the frequencies of one iteration scatter by more than 0.01 THz, and a loop at its fixed point would run to ``max_iter``
+without ever getting below it. The default ``noise_factor`` is the two-sided 5 % family-wise threshold (Bonferroni)
+over the moving modes (about 4 for a few thousand modes): at the fixed point every mode is within it in 95 % of the
+iterations.
+
+The default occupation is classical (k_B T per mode): what classical MD, which the results are compared with, samples;
+``occupation="quantum"`` adds the zero-point motion. With ``n_average`` the
 configurations of the last iterations are fitted together, and :meth:`SelfConsistentPhonons.frequencies_with_errors`
 gives error bars that cover both that fit's bootstrap and the iteration-to-iteration scatter of the fixed point.
 
@@ -42,6 +54,16 @@ from trajmodes.phonons.thermodynamics.sampling import (canonical_configurations,
 
 __all__ = ["SelfConsistentPhonons"]
 
+#: resamples of the bootstrap that measures each iteration's sampling noise
+NOISE_RESAMPLES = 64
+
+
+def noise_threshold(n_modes: int, level: float = 0.05) -> float:
+    """The number of standard errors within which ``n_modes`` independent Gaussian changes all lie with probability
+    1 - ``level`` (two-sided, Bonferroni), at least 3: the default ``noise_factor`` of :class:`SelfConsistentPhonons`."""
+    from scipy.stats import norm
+    return max(3.0, float(norm.isf(level / (2.0 * max(1, int(n_modes))))))
+
 
 class SelfConsistentPhonons:
     """Stochastic self-consistent effective force constants at one temperature (module docstring).
@@ -54,8 +76,9 @@ class SelfConsistentPhonons:
         K.
     cutoff2 : float or None
         Pair cutoff of the fitted constants, A (None: every pair of the supercell).
-    occupation : {"quantum", "classical"}
-        Mode energies of the sampling: hbar omega (n + 1/2) or k_B T.
+    occupation : {"classical", "quantum"}, optional
+        Mode energies of the sampling: k_B T (classical, the default: what classical MD samples) or hbar omega
+        (n + 1/2) (quantum: the zero-point motion; the default with ``n_beads``).
     n_samples : int
         Configurations of the first iteration.
     growth : float
@@ -65,7 +88,13 @@ class SelfConsistentPhonons:
         Cap on the configurations of one iteration.
     max_iter : int
     tol : float
-        THz: the largest change of a supercell mode frequency that counts as converged.
+        THz: a change of a supercell mode frequency that counts as converged whatever the sampling noise (the floor of
+        the criterion; module docstring).
+    noise_factor : float, optional
+        A mode has converged when its change is within this many standard errors of the change (the sampling noise of
+        both iterations, measured by the bootstrap of their fits) or ``tol``, whichever is larger, once an iteration
+        draws ``max_samples`` configurations. Default: the
+        two-sided 5 % family-wise threshold over the moving modes (:func:`noise_threshold`). ``0``: ``tol`` alone.
     mixing : float
         Weight of the new constants in the next ones, (0, 1].
     seed : int, optional
@@ -91,14 +120,24 @@ class SelfConsistentPhonons:
         The fits of the averaged iterations, one each (the last iteration's alone with ``n_average=1``).
     history_ : xarray.Dataset
         Over ``iteration``: ``n_samples``, ``max_change`` (THz), ``frequency`` (iteration, mode) of the supercell
-        modes (THz), ``mean_square_displacement`` (A^2).
+        modes (THz), ``frequency_err`` (iteration, mode) their standard error from the iteration's sampling (THz),
+        ``threshold`` (iteration, mode) the change that counted as converged, max(tol, noise_factor x the change's
+        error) (THz), ``max_change_z`` the largest change in units of its error, ``mean_square_displacement`` (A^2);
+        attrs ``occupation``, ``stopped_by``, ``noise_factor``.
     converged_ : bool
+    stopped_by_ : str
+        What ended the loop: "tol", "sampling noise" or "max_iter" (not converged).
     """
 
-    def __init__(self, temperature: float, *, cutoff2: float | None = None, occupation: str = "quantum",
+    def __init__(self, temperature: float, *, cutoff2: float | None = None, occupation: str | None = None,
                  n_samples: int = 16, growth: float = 2.0, max_samples: int = 512, max_iter: int = 12,
                  tol: float = 0.01, mixing: float = 1.0, seed: int | None = 0, fit_options: dict | None = None,
-                 n_beads: int | None = None, n_average: int = 1):
+                 n_beads: int | None = None, n_average: int = 1, noise_factor: float | None = None):
+        if occupation is None:
+            occupation = "classical" if n_beads is None else "quantum"
+        if noise_factor is not None and not float(noise_factor) >= 0:
+            raise ValueError(f"noise_factor must be a non-negative number of standard errors, not {noise_factor!r}")
+        self.noise_factor = None if noise_factor is None else float(noise_factor)
         temperature = check_sampling_temperature(temperature, occupation)
         self.n_beads = check_n_beads(n_beads, temperature, occupation)
         if not 0.0 < float(mixing) <= 1.0:
@@ -112,6 +151,42 @@ class SelfConsistentPhonons:
         self.n_samples, self.growth, self.max_samples = int(n_samples), float(growth), int(max_samples)
         self.max_iter, self.tol, self.mixing, self.seed = int(max_iter), float(tol), float(mixing), seed
         self.fit_options = dict(fit_options or {})
+
+    def describe(self) -> str:
+        """One line of what is sampled: the occupation (classical or quantum, the ring polymer's beads), temperature."""
+        what = (f"quantum, one bead of the {self.n_beads}-bead ring polymer" if self.n_beads else
+                "quantum (zero-point motion)" if self.occupation == "quantum" else "classical (k_B T per mode)")
+        return f"{what} occupation at {self.temperature:g} K"
+
+    def __repr__(self) -> str:
+        nf = "auto" if self.noise_factor is None else f"{self.noise_factor:g}"
+        state = ("" if not hasattr(self, "converged_") else
+                 f", {'converged' if self.converged_ else 'NOT converged'} ({self.stopped_by_}) after "
+                 f"{self.history_.sizes['iteration']} iterations")
+        return (f"SelfConsistentPhonons({self.describe()}, tol {self.tol:g} THz or {nf} x the sampling noise"
+                f"{state})")
+
+    def _noise(self, est, modes) -> np.ndarray:
+        """Standard error (THz) of every supercell mode frequency of the fit ``est`` from its own configurations: the
+        spread of the sorted supercell spectra of its bootstrap resamples (at the commensurate q-points); zeros where
+        the fit has no spread (exact forces), NaN where it cannot be measured."""
+        from trajmodes.lattice.qpoints import commensurate_qpoints
+        from trajmodes.phonons.thermodynamics.uncertainty import frequency_samples
+        fc = est.harmonic_force_constants_
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est.bootstrap(n_resamples=NOISE_RESAMPLES, seed=0)
+                S = np.rint(np.asarray(fc.supercell.cell) @ np.linalg.inv(np.asarray(fc.primitive.cell)))
+                nu = frequency_samples(est, commensurate_qpoints(S))
+        except (ValueError, np.linalg.LinAlgError):
+            return np.full(len(modes.frequencies), np.nan)
+        nu = np.sort(nu.reshape(len(nu), -1), axis=1)
+        if nu.shape[1] != len(modes.frequencies):
+            return np.full(len(modes.frequencies), np.nan)
+        err = nu.std(axis=0, ddof=1) * self.mixing
+        err[modes.translations] = 0.0
+        return err
 
     def fit(self, engine, initial, progress=None) -> "SelfConsistentPhonons":
         """Iterate from the ``initial`` force constants with the forces of ``engine``.
@@ -138,13 +213,18 @@ class SelfConsistentPhonons:
         fc = initial
         nu = supercell_modes(fc).frequencies
         rows, est, converged, tail, extra = [], None, False, [], 0
+        err = np.zeros_like(nu)                                            # the initial constants carry no noise
+        z = noise_threshold(int(np.count_nonzero(nu))) if self.noise_factor is None else self.noise_factor
+        stopped_by = "max_iter"
         for it in range(self.max_iter + self.n_average - 1):
             if it >= self.max_iter and not converged:
                 break
             n = int(min(self.max_samples, round(self.n_samples * self.growth ** it)))
             conf = canonical_configurations(fc, self.temperature if self.temperature > 0 else 0.0, n,
                                             occupation=self.occupation, seed=rng, n_beads=self.n_beads)
-            batch = evaluate_checked(engine, conf["positions"].values)
+            batch = evaluate_checked(engine, conf["positions"].values,
+                                     where=f"iteration {it + 1} of the self-consistent phonons ({n} configurations "
+                                           f"sampled at {self.temperature:g} K)")
             energies, forces = batch.energies, batch.forces
             est = EffectiveForceConstants(cutoff2=self.cutoff2, **self.fit_options)
             with warnings.catch_warnings():
@@ -159,29 +239,44 @@ class SelfConsistentPhonons:
                 new = ForceConstants(mixed, new.supercell, new.primitive, smap=new.smap, p2s=new.p2s)
             modes = supercell_modes(new, allow_imaginary=True)
             nu_new = modes.frequencies
-            change = float(np.abs(nu_new - nu).max())
+            delta = np.abs(nu_new - nu)
+            change = float(delta.max())
+            err_new = self._noise(est, modes) if z > 0 else np.zeros_like(nu_new)
+            sigma = np.sqrt(err_new ** 2 + err ** 2)
+            threshold = np.maximum(self.tol, z * np.nan_to_num(sigma, nan=0.0))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                zmax = float(np.nanmax(np.where(sigma > 0, delta / sigma, np.nan))) if (sigma > 0).any() else np.nan
             msd = float((conf["displacements"].values ** 2).sum(-1).mean())
-            rows.append((n, change, nu_new, msd))
+            rows.append((n, change, nu_new, msd, err_new, threshold, zmax))
+            # the noise counts once the iterations stopped growing: before, more configurations still shrink it
+            now = not converged and ((delta < self.tol).all() or (n >= self.max_samples and (delta < threshold).all()))
+            if now:
+                converged, stopped_by = True, ("tol" if change < self.tol else "sampling noise")
             if progress is not None:
-                progress(f"iteration {it + 1}: {n} configurations, largest frequency change {change:.4f} THz, "
-                         f"<u^2> {msd:.5f} A^2")
+                noise = f" ({zmax:.1f} x its sampling error)" if np.isfinite(zmax) else ""
+                done = ("" if not now else f"; converged: every change below tol {self.tol:g} THz" if stopped_by == "tol"
+                        else f"; converged: every change within {z:.1f} x its sampling error (tol {self.tol:g} THz)")
+                progress(f"iteration {it + 1}: {n} configurations, {self.describe()}, largest frequency change "
+                         f"{change:.4f} THz{noise}, <u^2> {msd:.5f} A^2{done}")
             if (nu_new[~modes.translations] <= 0).any():
                 raise ValueError(f"iteration {it + 1} gave imaginary modes: the sampled crystal is unstable at "
                                  f"{self.temperature:g} K with these constants (try mixing < 1, more samples, or "
                                  "a longer cutoff)")
-            fc, nu = new, nu_new
-            if converged:                                                  # the iterations averaged after convergence
+            fc, nu, err = new, nu_new, np.nan_to_num(err_new, nan=0.0)
+            if converged and not now:                                      # the iterations averaged after convergence
                 extra += 1
                 if extra >= self.n_average - 1:
                     break
-            elif change < self.tol:
-                converged = True
-                if self.n_average == 1:
-                    break
+            elif now and self.n_average == 1:
+                break
         if not converged:
-            warnings.warn(f"self-consistent phonons at {self.temperature:g} K not converged after {self.max_iter} "
-                          f"iterations: the last change was {rows[-1][1]:.4f} THz (tol {self.tol:g}); raise max_iter "
-                          "or max_samples", RuntimeWarning, stacklevel=2)
+            last = rows[-1]
+            warnings.warn(f"self-consistent phonons ({self.describe()}) not converged after "
+                          f"{self.max_iter} iterations: the last change was {last[1]:.4f} THz"
+                          + (f" ({last[6]:.1f} x its sampling error)" if np.isfinite(last[6]) and z > 0 else "")
+                          + f"; converged is every change within max(tol {self.tol:g} THz, {z:.1f} x its error) at "
+                          f"{self.max_samples} configurations; raise max_iter or "
+                          "max_samples, or damp an oscillating loop with mixing < 1", RuntimeWarning, stacklevel=2)
         self.iteration_estimators_ = [t[3] for t in tail]
         if len(tail) > 1:                                                  # one fit of the averaged iterations
             est = EffectiveForceConstants(cutoff2=self.cutoff2, **self.fit_options)
@@ -189,6 +284,7 @@ class SelfConsistentPhonons:
                            energies=np.concatenate([t[2] for t in tail]))
             fc = est.harmonic_force_constants_
         self.force_constants_, self.estimator_, self.converged_ = fc, est, converged
+        self.stopped_by_ = stopped_by
         self.history_ = xr.Dataset(
             dict(n_samples=("iteration", np.array([r[0] for r in rows])),
                  max_change=("iteration", np.array([r[1] for r in rows]),
@@ -196,9 +292,18 @@ class SelfConsistentPhonons:
                  frequency=(("iteration", "mode"), np.array([r[2] for r in rows]),
                             {"units": "THz", "long_name": "supercell (Gamma) mode frequencies after the iteration"}),
                  mean_square_displacement=("iteration", np.array([r[3] for r in rows]),
-                                           {"units": "Angstrom^2", "long_name": "<|u|^2> of the configurations"})),
+                                           {"units": "Angstrom^2", "long_name": "<|u|^2> of the configurations"}),
+                 frequency_err=(("iteration", "mode"), np.array([r[4] for r in rows]),
+                                {"units": "THz", "long_name": "standard error of the iteration's frequencies from its "
+                                                              "sampling (bootstrap of its fit)"}),
+                 threshold=(("iteration", "mode"), np.array([r[5] for r in rows]),
+                            {"units": "THz", "long_name": "change that counts as converged: max(tol, noise_factor x "
+                                                          "the change's standard error)"}),
+                 max_change_z=("iteration", np.array([r[6] for r in rows]),
+                               {"long_name": "largest change of a mode in units of its standard error"})),
             coords=dict(iteration=np.arange(1, len(rows) + 1)),
             attrs=dict(temperature=self.temperature, occupation=self.occupation, converged=int(converged),
+                       stopped_by=stopped_by, noise_factor=float(z),
                        n_beads=self.n_beads or 0, n_average=len(tail),
                        tol_THz=self.tol, engine=getattr(engine, "name", type(engine).__name__),
                        method="stochastic self-consistent sampling (Shulumba, Hellman and Minnich, Phys. Rev. B 95, "

@@ -1,0 +1,108 @@
+"""Whether a run left the crystal of the reference it was given, before the fit's pass over it.
+
+A run can change phase: a transition of the potential (alpha-quartz goes over to a beta-like crystal at 300 K under
+the Tersoff potential of Munetoh et al., Comput. Mater. Sci. 39, 334 (2007)), a learned potential with another ground
+state, a perovskite whose tilts vanish. Displacements measured from the reference's sites then average sites the run
+holds apart into one, and read the static differences as softness: the effective frequencies come out below the run's
+own spectral peaks, with imaginary modes. A free internal coordinate that moves with temperature (the u of wurtzite)
+keeps the crystal: :func:`~trajmodes.lattice.ideal.mean_sites` settles it in the fit's pass.
+
+:func:`left_crystal` reads :data:`PHASE_FRAMES` frames spread over the run, takes their mean displacement from the
+reference's sites and its standard error from :data:`PHASE_BLOCKS` blocks of them (consecutive in time: their scatter
+holds the run's time correlation up to a block's span), and compares the crystal of the mean sites with the
+reference's at one tolerance set by that noise (:func:`~trajmodes.lattice.ideal.run_crystal`).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from trajmodes.lattice.crystal import Crystal
+from trajmodes.lattice.structure import Structure
+
+__all__ = ["left_crystal", "refit_on_run_crystal", "phase_frames", "PHASE_FRAMES", "PHASE_BLOCKS",
+           "PHASE_ATOM_FRAMES"]
+
+#: frames spread evenly over a run whose mean sites show, before the fit's pass, the crystal it holds (a read of 0.2 s
+#: for 162 atoms of quartz, 0.07 s for 256 of Cu)
+PHASE_FRAMES = 64
+#: the blocks of those frames whose scatter gives the mean sites' standard errors
+PHASE_BLOCKS = 8
+#: fewer frames (at least 2 x :data:`PHASE_BLOCKS`) in big runs: at most about this many atom-frames are read (64 frames
+#: up to 10^5 atoms; 16 of 10^6 atoms, about 0.8 GB of text)
+PHASE_ATOM_FRAMES = 6_400_000
+
+
+def phase_frames(n_frames: int, n_atoms: int) -> int:
+    """How many frames of a run of ``n_frames`` frames of ``n_atoms`` atoms :func:`left_crystal` reads (0: none, too few
+    frames to tell): :data:`PHASE_FRAMES`, fewer in big runs (:data:`PHASE_ATOM_FRAMES`), at most the run's."""
+    if n_frames < 2 * PHASE_BLOCKS:
+        return 0
+    return int(min(PHASE_FRAMES, n_frames, max(2 * PHASE_BLOCKS, PHASE_ATOM_FRAMES // max(int(n_atoms), 1))))
+
+
+def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Structure, tol: float, symprec: float):
+    """The crystal the run ``traj`` holds against the given reference (``supercell``, the ideal crystal of the reference,
+    ``primitive`` its primitive cell found at ``tol`` A, ``atom`` the primitive atom of each of its atoms; ``ideal`` its
+    sites as a Structure in the run's frame).
+
+    Returns
+    -------
+    None where the check does not apply (fewer than 2 x :data:`PHASE_BLOCKS` frames, a reference of one cell), else
+    ``(found, sites)``: the :class:`~trajmodes.lattice.ideal.RunCrystal`, and where the run left the reference's crystal
+    the reference's atoms on the sites of the run's crystal (a Structure to fit from; warned about in one line), else
+    None.
+
+    Raises
+    ------
+    ValueError
+        Where the run's mean sites show no lattice translation while the reference's do (not one crystal in this cell).
+    """
+    from trajmodes.lattice.ideal import run_crystal
+    k = phase_frames(traj.n_frames, traj.n_atoms)
+    if k == 0 or primitive.n_atoms == supercell.n_atoms:
+        return None                                      # too few frames; one cell: no sites of cells to compare
+    idx = np.unique(np.rint(np.linspace(0, traj.n_frames - 1, k)).astype(np.int64))
+    # parsed once: held for the fit's pass where memory allows
+    u = traj.displacements_of_chunks(ideal)(traj.next_pass.hold(traj.source_frames[idx]))
+    parts = np.array_split(np.arange(len(idx)), PHASE_BLOCKS)
+    means = np.stack([u[p].mean(axis=0) for p in parts])                                  # (blocks, atoms, 3)
+    error = np.sqrt((means.var(axis=0, ddof=1) / len(parts)).mean(axis=1))               # one component, A
+    found = run_crystal(supercell, primitive, atom, means.mean(axis=0), error, len(idx), max(tol, symprec))
+    sites = None
+    if found.left:
+        line = found.line(traj.source.describe())
+        if found.supercell is None:
+            traj.next_pass.release()                     # the frames held for a pass that will not run
+            raise ValueError(line)
+        warnings.warn(line, UserWarning, stacklevel=5)                # at the fit's caller
+        c = found.supercell
+        sites = Structure(c.positions + ideal.origin, ideal.cell, ideal.species, ideal.masses, ideal.origin)
+    return found, sites
+
+
+def refit_on_run_crystal(fit, data, traj, ideal: Structure, tol: float):
+    """``fit`` (an :class:`~trajmodes.forceconstants.fit.EffectiveForceConstants` prepared on the reference's ideal
+    supercell at ``tol`` A, its sites ``ideal``, before its pass) fitted again on the
+    run's own crystal where the run ``traj`` (the first of the runs ``data``) left the crystal of the reference
+    (:func:`left_crystal`; its result kept as ``fit.run_crystal_``, the sites fitted from as ``fit.run_reference_``),
+    read in the pass that work joined to the runs waits for; None where the run holds the reference's crystal or the
+    check does not apply (``keep_reference``, a held fc2, the constants per species pair, a disordered crystal, the fit
+    of the run's crystal itself)."""
+    state = fit.__dict__
+    if (state.get("_crystal_checked") or fit.keep_reference or fit.fc2 is not None
+            or getattr(fit, "species_resolved", False) or getattr(fit, "virtual_sites_", None) is not None
+            or (found := left_crystal(traj, fit.supercell_, fit.primitive_, fit.smap_.atom, ideal, tol,
+                                      float(fit.symprec))) is None):
+        return None
+    fit.run_crystal_, fit.run_reference_ = found
+    if fit.run_reference_ is None:
+        return None
+    state["_crystal_checked"] = True
+    try:
+        again = [t.with_reference(fit.run_reference_, same_pass=True) for t in
+                 (data if isinstance(data, (list, tuple)) else [data])]
+        return fit.fit(again if isinstance(data, (list, tuple)) else again[0])
+    finally:
+        state.pop("_crystal_checked", None)

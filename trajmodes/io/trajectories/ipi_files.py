@@ -1,0 +1,512 @@
+"""The files of an i-PI path-integral run around its bead trajectories: their names (``PREFIX.pos_K.xyz`` and its
+siblings), i-PI's units, the input XML (temperature, bead count, time step) and the properties file (each bead's
+potential energy, the time step), read by name and by their own text. The bead trajectories themselves are read by
+:mod:`trajmodes.io.trajectories.ipi`.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from trajmodes import units as _units
+from trajmodes.errors import TrajectoryFormatError
+
+__all__ = ["IPIInput", "IPIRunFiles", "ipi_input_beside", "ipi_run_files", "ipi_unit_factor", "bead_file_parts",
+           "ATOMIC_TIME_PS", "HARTREE_K", "sibling_path", "positions_file_of", "read_ipi_input", "PropertiesEnergy",
+           "read_properties_energy", "properties_files", "properties_timestep", "UNITS", "PREFIXES", "QUANTITIES",
+           "CELL_ABC", "CELL_H", "STEP", "BEAD", "UNIT_TAG", "BEAD_NAME", "SIBLING_KINDS", "POSITION_KINDS"]
+
+#: i-PI's atomic unit of time, hbar / Hartree, in ps
+ATOMIC_TIME_PS = _units.H_EV_PS / (2.0 * math.pi) / _units.HARTREE_EV
+#: K per Hartree (i-PI's temperatures in atomic units are energies k_B T)
+HARTREE_K = _units.HARTREE_EV / _units.KB_EV
+
+#: the factor from each unit i-PI writes to metal units (A, eV/A, A/ps, ps, K, eV), per dimension
+UNITS = {
+    "length": {"atomic_unit": _units.BOHR_A, "angstrom": 1.0, "meter": 1e10, "ase": 1.0},
+    "force": {"atomic_unit": _units.HARTREE_EV / _units.BOHR_A, "ev/ang": 1.0, "newton": 1e-10 / _units.EV_J,
+              "ase": 1.0},
+    "velocity": {"atomic_unit": _units.BOHR_A / ATOMIC_TIME_PS, "m/s": 1e-2, "ase": 1.0 / _units.NATURAL_TIME_PS},
+    "time": {"atomic_unit": ATOMIC_TIME_PS, "second": 1e12, "ase": _units.NATURAL_TIME_PS},
+    "temperature": {"atomic_unit": HARTREE_K, "kelvin": 1.0, "ase": 1.0 / _units.KB_EV},
+    "energy": {"atomic_unit": _units.HARTREE_EV, "electronvolt": 1.0, "ase": 1.0},
+}
+#: SI prefixes i-PI accepts before a unit (``femtosecond``, ``nanometer``)
+PREFIXES = {"yocto": 1e-24, "zepto": 1e-21, "atto": 1e-18, "femto": 1e-15, "pico": 1e-12, "nano": 1e-9,
+            "micro": 1e-6, "milli": 1e-3, "centi": 1e-2, "deci": 1e-1, "deca": 1e1, "hecto": 1e2, "kilo": 1e3,
+            "mega": 1e6, "giga": 1e9, "tera": 1e12, "peta": 1e15}
+#: the quantity in a file's comment braces -> (the field it gives, its dimension)
+QUANTITIES = {"positions": ("positions", "length"), "x_centroid": ("positions", "length"),
+              "forces": ("forces", "force"), "f_centroid": ("forces", "force"),
+              "velocities": ("velocities", "velocity"), "v_centroid": ("velocities", "velocity")}
+
+CELL_ABC = re.compile(rb"CELL[\(\[\{]abcABC[\)\]\}]:\s*((?:[-+0-9.eE]+\s+){5}[-+0-9.eE]+)")
+CELL_H = re.compile(rb"CELL[\(\[\{]H[\)\]\}]:\s*((?:[-+0-9.eE]+\s+){8}[-+0-9.eE]+)")
+STEP = re.compile(rb"Step:\s*(-?\d+)")
+BEAD = re.compile(rb"Bead:\s*(\d+)")
+UNIT_TAG = re.compile(rb"([A-Za-z_]\w*)\{([^}]*)\}")
+#: ``PREFIX.KIND_K.xyz``: a per-bead file of i-PI (kind: the trajectory's filename, ``pos``, ``for``, ``vel``)
+BEAD_NAME = re.compile(r"^(?P<prefix>.+)\.(?P<kind>[A-Za-z][\w-]*?)_(?P<bead>\d+)\.xyz(?P<gz>\.gz)?$")
+#: the sibling file names of each field, by the kind in a positions file's name (i-PI's examples and manual)
+SIBLING_KINDS = {"forces": ("for", "frc", "forces", "force", "f"), "velocities": ("vel", "velocities", "v"),
+                 "centroid": ("xc", "centroid", "x_centroid")}
+#: the names of a positions file's kind (``PREFIX.pos_K.xyz``)
+POSITION_KINDS = ("pos", "positions", "xx")
+
+
+def ipi_unit_factor(dimension: str, unit: str) -> float | None:
+    """The factor from i-PI's ``unit`` of ``dimension`` (``length``, ``force``, ``velocity``, ``time``,
+    ``temperature``, ``energy``) to metal units; an empty unit or ``automatic`` is i-PI's atomic unit, an SI prefix
+    is taken (``femtosecond``). None when the unit is not known."""
+    table = UNITS[dimension]
+    u = unit.strip().lower() or "atomic_unit"
+    u = "atomic_unit" if u == "automatic" else u
+    if u in table:
+        return table[u]
+    for p, f in PREFIXES.items():
+        if u.startswith(p) and u[len(p):] in table:
+            return f * table[u[len(p):]]
+    return None
+
+
+def bead_file_parts(path: str):
+    """``(prefix, kind, bead index, padding width)`` of an i-PI per-bead file name (``sim.pos_03.xyz``: ``sim``,
+    ``pos``, 3, 2), the prefix with its folder; None for another name."""
+    m = BEAD_NAME.match(os.path.basename(os.fspath(path)))
+    if m is None:
+        return None
+    folder = os.path.dirname(os.fspath(path))
+    return os.path.join(folder, m["prefix"]), m["kind"], int(m["bead"]), len(m["bead"])
+
+
+def sibling_path(path: str, field: str) -> str | None:
+    """The file beside the i-PI positions file ``path`` that holds ``field`` (``forces``, ``velocities`` of the same
+    bead; ``centroid``: the run's centroid positions), or None when there is none."""
+    parts = bead_file_parts(path)
+    if parts is None:
+        return None
+    prefix, _, bead, width = parts
+    gz = ".gz" if os.fspath(path).endswith(".gz") else ""
+    for kind in SIBLING_KINDS[field]:
+        p = f"{prefix}.{kind}.xyz" if field == "centroid" else f"{prefix}.{kind}_{bead:0{width}d}.xyz{gz}"
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+def positions_file_of(path: str) -> str:
+    """The positions file of the bead whose forces or velocities file ``path`` is (``sim.for_3.xyz`` ->
+    ``sim.pos_3.xyz``), where it exists; ``path`` otherwise."""
+    parts = bead_file_parts(path)
+    if parts is None or parts[1] not in SIBLING_KINDS["forces"] + SIBLING_KINDS["velocities"]:
+        return path
+    prefix, _, bead, width = parts
+    gz = ".gz" if os.fspath(path).endswith(".gz") else ""
+    return next((p for p in (f"{prefix}.{k}_{bead:0{width}d}.xyz{gz}" for k in POSITION_KINDS) if os.path.isfile(p)),
+                path)
+
+
+@dataclass(frozen=True)
+class IPIRunFiles:
+    """The files of an i-PI path-integral run (:func:`ipi_run_files`).
+
+    Attributes
+    ----------
+    beads : tuple of str
+        The positions file of every bead, in bead order.
+    centroid : str or None
+        ``PREFIX.xc.xyz``, where there is one.
+    input : IPIInput or None
+        The run's input beside them.
+    """
+
+    beads: tuple
+    centroid: str | None
+    input: IPIInput | None
+
+
+def ipi_run_files(path: str) -> IPIRunFiles:
+    """The files of the i-PI run that the output ``path`` (a bead's positions, forces or velocities file, or the
+    centroid's) belongs to: every bead's positions file ``PREFIX.pos_K.xyz`` (K from 0, as wide as the run writes it),
+    the centroid and the input.
+
+    Raises
+    ------
+    trajmodes.errors.TrajectoryFormatError
+        A bead missing between 0 and the last; no positions file of any bead; an input whose ``<nbeads>`` is not
+        the number of bead files.
+    """
+    path = os.path.abspath(os.fspath(path))
+    parts = bead_file_parts(path)
+    gz = ".gz" if path.endswith(".gz") else ""
+    if parts is not None:
+        prefix = parts[0]
+    else:
+        prefix = os.path.join(os.path.dirname(path), os.path.basename(path).split(".")[0])
+    found: dict[int, str] = {}
+    kind = None
+    for kind in POSITION_KINDS:
+        rx = re.compile(re.escape(os.path.basename(prefix)) + rf"\.{kind}_(\d+)\.xyz{re.escape(gz)}$")
+        for e in sorted(os.listdir(os.path.dirname(prefix))):
+            m = rx.match(e)
+            if m:
+                if int(m.group(1)) in found:
+                    raise TrajectoryFormatError(os.path.join(os.path.dirname(prefix), e), f"bead {int(m.group(1))} "
+                                                f"has two positions files: {os.path.basename(found[int(m.group(1))])} too",
+                                                fix="keep one file per bead (the run's own zero padding)")
+                found[int(m.group(1))] = os.path.join(os.path.dirname(prefix), e)
+        if found:
+            break
+    if not found:
+        raise TrajectoryFormatError(path, f"no per-bead positions files {os.path.basename(prefix)}.pos_K.xyz beside it",
+                                    fix="give a bead's positions file of the i-PI run (<trajectory filename=\"pos\"> "
+                                        "positions{angstrom} </trajectory> writes them)")
+    last = max(found)
+    width = max(len(re.search(r"_(\d+)\.xyz", os.path.basename(p)).group(1)) for p in found.values())
+    missing = [k for k in range(last + 1) if k not in found]
+    if missing:
+        raise TrajectoryFormatError(f"{prefix}.{kind}_{missing[0]:0{width}d}.xyz{gz}",
+                                    f"bead {missing[0]} of beads 0..{last} is missing ({len(missing)} missing in all)",
+                                    fix="copy every bead's file of the run into the folder: a path-integral run needs "
+                                        "all of its beads")
+    beads = tuple(found[k] for k in range(last + 1))
+    inp = ipi_input_beside(beads[0])
+    if inp is not None and inp.n_beads is not None and inp.n_beads != len(beads):
+        raise TrajectoryFormatError(inp.path, f"<nbeads> is {inp.n_beads}, but {len(beads)} bead files "
+                                              f"{os.path.basename(prefix)}.{kind}_K.xyz are beside it",
+                                    fix="copy every bead's file of the run (or the input of this run) into the folder")
+    centroid = next((p for p in (f"{prefix}.{k}.xyz" for k in SIBLING_KINDS["centroid"]) if os.path.isfile(p)), None)
+    return IPIRunFiles(beads, centroid, inp)
+
+
+@dataclass(frozen=True)
+class IPIInput:
+    """What an i-PI input file says about a run (Kapil et al. 2019), in metal units; None where it says nothing.
+
+    Attributes
+    ----------
+    path : str
+    prefix : str
+        ``<output prefix=...>`` (i-PI's default ``i-pi``).
+    n_beads : int or None
+        ``<initialize nbeads=...>``.
+    temperature : float or None
+        ``<ensemble><temperature>``, K.
+    md_timestep : float or None
+        ``<dynamics><timestep>``, ps.
+    properties : tuple of str
+        The ``filename`` of every ``<properties>`` output (i-PI's default ``out``): the files ``PREFIX.FILENAME``.
+    """
+
+    path: str
+    prefix: str
+    n_beads: int | None
+    temperature: float | None
+    md_timestep: float | None
+    properties: tuple = ()
+
+
+def _xml_value(node, dimension: str, path: str) -> float | None:
+    if node is None or not (node.text or "").strip():
+        return None
+    unit = node.get("units", "atomic_unit")
+    f = ipi_unit_factor(dimension, unit)
+    if f is None:
+        raise TrajectoryFormatError(path, f"<{node.tag} units={unit!r}> is not a unit of {dimension} i-PI knows",
+                                    fix="correct the units attribute of the input file")
+    return float(node.text.strip()) * f
+
+
+def read_ipi_input(path: str) -> IPIInput | None:
+    """The settings of the i-PI input XML ``path`` (:class:`IPIInput`); None when it is not an i-PI input (its root
+    is no ``<simulation>``) or cannot be parsed."""
+    import xml.etree.ElementTree as ET
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError, UnicodeDecodeError):
+        return None
+    if root.tag != "simulation":
+        return None
+    out = root.find("output")
+    prefix = (out.get("prefix") if out is not None else None) or "i-pi"
+    init = root.find("./system/initialize")
+    nb = None
+    if init is not None:
+        nb = init.get("nbeads")
+        if nb is None and init.find("nbeads") is not None:
+            nb = init.find("nbeads").text
+    temperature = _xml_value(root.find("./system/ensemble/temperature"), "temperature", path)
+    dt = _xml_value(root.find("./system/motion/dynamics/timestep"), "time", path)
+    props = tuple((p.get("filename") or "out").strip() for p in (out.findall("properties") if out is not None else []))
+    return IPIInput(os.path.abspath(path), prefix.strip(), None if nb is None else int(str(nb).strip()),
+                    temperature, dt, props)
+
+
+def ipi_input_beside(path: str) -> IPIInput | None:
+    """The i-PI input in the folder of the output file ``path`` whose ``<output prefix>`` is the file's prefix (the
+    ``*.xml`` files of the folder, in name order); None when none is. Where several are, the first is taken if they
+    state the same bead count, temperature and time step; inputs that state them otherwise (an old input beside the
+    run's own) are refused, naming both."""
+    folder = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    try:
+        names = sorted(e for e in os.listdir(folder) if e.lower().endswith(".xml"))
+    except OSError:
+        return None
+    found = []
+    for e in names:
+        p = os.path.join(folder, e)
+        if os.path.getsize(p) > 64 << 20:
+            continue
+        got = read_ipi_input(p)
+        if got is not None and base.startswith(got.prefix + "."):
+            found.append(got)
+    for other in found[1:]:
+        said = _input_differs(found[0], other)
+        if said:
+            raise TrajectoryFormatError(other.path, f"this input and {os.path.basename(found[0].path)} both write the "
+                                        f"run's prefix {found[0].prefix!r}, but {said}: which one ran these files is "
+                                        "not known",
+                                        fix="move the input that did not write these files out of the folder")
+    return found[0] if found else None
+
+
+def _input_differs(a: IPIInput, b: IPIInput) -> str:
+    """What two i-PI inputs state otherwise (bead count, temperature, time step), in words; "" where nothing."""
+    out = []
+    for what, x, y, unit in (("<nbeads>", a.n_beads, b.n_beads, ""), ("the temperature", a.temperature,
+                                                                      b.temperature, " K"),
+                             ("the time step", None if a.md_timestep is None else a.md_timestep * 1e3,
+                              None if b.md_timestep is None else b.md_timestep * 1e3, " fs")):
+        if x is None and y is None:
+            continue
+        if x is None or y is None or not math.isclose(float(x), float(y), rel_tol=1e-9):
+            fmt = (lambda v: "none" if v is None else f"{v:g}{unit}")                      # noqa: E731
+            out.append(f"{what} is {fmt(y)} here, {fmt(x)} in {os.path.basename(a.path)}")
+    return "; ".join(out)
+
+
+def properties_timestep(path: str) -> tuple[float, str] | None:
+    """The MD time step (ps) from i-PI's properties file beside the output ``path`` (``PREFIX.out``: the time
+    between two rows over the steps between them, from its ``step`` and ``time{unit}`` columns), with the file in
+    words; None without one."""
+    parts = bead_file_parts(path)
+    prefix = parts[0] if parts else os.path.join(os.path.dirname(path), os.path.basename(path).split(".")[0])
+    out = prefix + ".out"
+    if not os.path.isfile(out):
+        return None
+    cols = {}
+    rows = []
+    with open(out, "r", errors="replace") as f:
+        for line in f:
+            m = re.match(r"#\s*column\s+(\d+)\s*-->\s*(\S+)", line)
+            if m:
+                cols[m.group(2)] = int(m.group(1)) - 1
+            elif line.strip() and not line.startswith("#"):
+                rows.append(line.split())
+                if len(rows) >= 2:
+                    break
+    tcol = next(((k, c) for k, c in cols.items() if k == "time" or k.startswith("time{")), None)
+    if "step" not in cols or tcol is None or len(rows) < 2:
+        return None
+    unit = tcol[0][5:-1] if "{" in tcol[0] else "atomic_unit"
+    f = ipi_unit_factor("time", unit)
+    try:
+        ds = float(rows[1][cols["step"]]) - float(rows[0][cols["step"]])
+        dtime = float(rows[1][tcol[1]]) - float(rows[0][tcol[1]])
+    except (IndexError, ValueError):
+        return None
+    if f is None or ds <= 0 or dtime <= 0:
+        return None
+    return dtime * f / ds, f"the step and time columns of i-PI's properties file {out}"
+
+
+#: a header line of i-PI's properties file: ``# column   5     --> potential{electronvolt} : help`` (one column) or
+#: ``# cols.    6-9   --> bead_potentials{electronvolt} : help`` (an array property, one column per element)
+PROPERTY_HEADER = re.compile(r"^#\s*(?:column\s+(\d+)|cols\.\s*(\d+)\s*-\s*(\d+))\s*-->\s*(.*?)\s*(?:\s:\s.*)?$")
+
+
+def _property_name(name: str) -> tuple[str, str, str]:
+    """``(key, unit, arguments)`` of a property as i-PI names it in the header (``potential(bead=1){electronvolt}``:
+    ``potential``, ``electronvolt``, ``bead=1``); the unit empty when the braces are absent (atomic units)."""
+    m = re.match(r"^([^({\s]+)\s*(?:\(([^)]*)\))?\s*(?:\{([^}]*)\})?", name.strip())
+    if m is None:
+        return name.strip(), "", ""
+    return m.group(1), (m.group(3) or "").strip(), (m.group(2) or "").strip()
+
+
+@dataclass(frozen=True)
+class PropertiesEnergy:
+    """The potential energy of one bead, step by step, from an i-PI properties file (:func:`read_properties_energy`).
+
+    Attributes
+    ----------
+    path : str
+        The properties file.
+    steps : ndarray of int (rows,)
+        The ``step`` column.
+    energy : ndarray (rows,)
+        eV.
+    lines : ndarray of int (rows,)
+        The 1-based line of each row in the file (for messages).
+    column : str
+        The column it came from, in words.
+    bead_average : bool
+        True where it is the bead-averaged ``potential`` (the same value for every bead of the step), False where it
+        is the bead's own (``bead_potentials``).
+    """
+
+    path: str
+    steps: np.ndarray
+    energy: np.ndarray
+    lines: np.ndarray
+    column: str
+    bead_average: bool
+
+
+def _properties_table(path: str) -> tuple[dict, np.ndarray, np.ndarray, int]:
+    """The header of i-PI's properties file ``path`` (name as written -> 0-based columns) and its rows, parsed as
+    floats: ``(header, values (rows, columns), lines (rows,), columns)``. A last row without its newline (a run
+    still writing, the row perhaps cut) is dropped; a row of the wrong length or a token that is no number is
+    refused."""
+    st = os.stat(path)
+    key = (path, st.st_size, st.st_mtime_ns)
+    if _TABLES.get("key") == key:
+        return _TABLES["value"]
+    header: dict[str, list] = {}
+    rows: list = []
+    lines: list = []
+    width = None
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        import gzip
+        data = gzip.decompress(data)
+    text = data.decode("ascii", "replace").split("\n")
+    complete = data.endswith(b"\n")
+    for ln, line in enumerate(text, 1):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("#"):
+            m = PROPERTY_HEADER.match(s)
+            if m is not None and not rows:
+                lo = int(m.group(1) or m.group(2)) - 1
+                hi = int(m.group(1) or m.group(3))
+                header.setdefault(m.group(4).strip(), list(range(lo, hi)))
+            continue
+        if ln == len(text) and not complete:
+            break                                                 # the last row without its newline: a run writing
+        tok = s.split()
+        if width is None:
+            width = max((c[-1] + 1 for c in header.values()), default=len(tok))
+        if len(tok) != width:
+            raise TrajectoryFormatError(path, f"a row of {len(tok)} numbers, but the header names {width} columns",
+                                        line=ln, fix="the properties file is damaged or two runs were joined: cut it "
+                                                     "to the rows of this run")
+        try:
+            rows.append([float(t) for t in tok])
+        except ValueError:
+            raise TrajectoryFormatError(path, "a token that is no number in a row", line=ln,
+                                        fix="the properties file is damaged: repair or regenerate it") from None
+        lines.append(ln)
+    values = np.array(rows, dtype=float).reshape(len(rows), width or 0)
+    value = (header, values, np.array(lines, dtype=np.int64), width or 0)
+    _TABLES.update(key=key, value=value)                          # the beads of a run read the same file in turn
+    return value
+
+
+#: the last properties file parsed (its stat and table): the P beads of a run each read it
+_TABLES: dict = {}
+
+
+def read_properties_energy(path: str, bead: int, n_beads: int | None = None) -> PropertiesEnergy | None:
+    """The potential energy of bead ``bead`` at every step of the i-PI properties file ``path``, in eV; None when the
+    file has no ``step`` column or no potential energy.
+
+    The columns (i-PI 3's ``engine/properties.py``; each header line ``# column N --> name{unit} : help``, an array
+    property ``# cols. N-M --> name{unit}``, one column per element; the unit in braces, atomic units (Hartree)
+    without them):
+
+    - ``bead_potentials``: the potential energy of every bead, one column per bead (bead K in the K-th), exact;
+    - ``potential`` (no arguments): the bead average (1/P) sum_K U(q_K) of the step. Taken as every bead's energy of
+      the step where ``bead_potentials`` is not written. For the TDEP free energy of a fit over the beads this is
+      exact: U_0 = <U - 1/2 u Phi u> is linear in U, and the mean of U over the P beads of each step (what the fit
+      sums: the frames' energies) is the same whether each bead carries its own U or the bead average. It is not each
+      sample's energy: an energy score of single samples (or the spread of U over the samples) is not the beads'.
+
+    ``potential(bead=K)`` and other columns with arguments are not read (a single bead's column with the other beads'
+    average in the same fit would bias the mean).
+
+    Parameters
+    ----------
+    path : str
+    bead : int
+        0-based.
+    n_beads : int, optional
+        The run's bead count, where known: a ``bead_potentials`` of another length is refused.
+
+    Raises
+    ------
+    trajmodes.errors.TrajectoryFormatError
+        A damaged row; a unit of energy that is not known; a bead beyond the ``bead_potentials`` columns.
+    """
+    header, values, lines, width = _properties_table(path)
+    named = {}
+    for name, cols in header.items():
+        key, unit, args = _property_name(name)
+        if not args:
+            named.setdefault(key, (name, unit, cols))
+    if "step" not in named or not ("bead_potentials" in named or "potential" in named):
+        return None
+    use = "bead_potentials" if "bead_potentials" in named else "potential"
+    name, unit, cols = named[use]
+    fix_unit = "write the potential in electronvolt (potential{electronvolt}) or atomic units (no braces)"
+    f = ipi_unit_factor("energy", unit)
+    head_line = _header_line(path, name)
+    if f is None:
+        raise TrajectoryFormatError(path, f"{name}: {unit!r} is not a unit of energy trajmodes knows", line=head_line,
+                                    fix=fix_unit)
+    if use == "bead_potentials":
+        if n_beads is not None and len(cols) != n_beads:
+            raise TrajectoryFormatError(path, f"{name} has {len(cols)} columns, but the run has {n_beads} beads",
+                                        line=head_line, fix="give the properties file of this run")
+        if bead >= len(cols):
+            raise TrajectoryFormatError(path, f"{name} has {len(cols)} columns (beads 0..{len(cols) - 1}), no column "
+                                              f"of bead {bead}", line=head_line,
+                                        fix="give the properties file of this run")
+        col, what, average = cols[bead], f"{name}, bead {bead} (column {cols[bead] + 1})", False
+    else:
+        col, what, average = cols[0], f"{name} (column {cols[0] + 1}): the bead average", True
+    steps = np.rint(values[:, named["step"][2][0]]).astype(np.int64)
+    return PropertiesEnergy(path, steps, values[:, col] * f, lines, what, average)
+
+
+def _header_line(path: str, name: str) -> int | None:
+    """The line of the header of property ``name`` in the properties file ``path``."""
+    with open(path, "rb") as fh:
+        for ln, line in enumerate(fh, 1):
+            if not line.startswith(b"#"):
+                return None
+            if f"--> {name}".encode() in line or f"-->{name}".encode() in line:
+                return ln
+    return None
+
+
+def properties_files(path: str, ipi_input: IPIInput | None = None) -> list[str]:
+    """The i-PI properties files of the run of the output ``path``: ``PREFIX.FILENAME`` of every ``<properties
+    filename=...>`` of its input (``PREFIX.out`` by default), those that exist."""
+    parts = bead_file_parts(path)
+    prefix = parts[0] if parts else os.path.join(os.path.dirname(path), os.path.basename(path).split(".")[0])
+    names = list(ipi_input.properties) if ipi_input is not None and ipi_input.properties else []
+    names += [n for n in ("out",) if n not in names]
+    found = []
+    for n in names:
+        p = f"{prefix}.{n}"
+        if os.path.isfile(p) and p not in found:
+            found.append(p)
+    return found
