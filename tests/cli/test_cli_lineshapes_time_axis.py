@@ -56,12 +56,14 @@ def test_an_assumed_time_axis_is_named():
 
 
 def test_no_ratio_over_nan_exact_widths(disordered, capsys):
-    """A 0.4 ps run (times assumed from LAMMPS' metal timestep): no exact width is measured through its window, and
-    the Tamura line says there is no ratio instead of printing one (it printed a median of the rms widths, labelled
-    as the exact lines')."""
+    """A 0.4 ps run (its frames given 0.001 ps apart; without velocities nothing tells that this is not their
+    interval): no exact width is measured through its window, and the Tamura line says there is no ratio instead of
+    printing one (it printed a median of the rms widths, labelled as the exact lines'). (The same frames with their
+    velocities are refused: the velocities say 0.02 ps.)"""
     d, _ = disordered
-    bare = d / "bare.lammpstrj"
-    assert main(["lineshapes", str(bare), *READ, "--force-constants", str(d / "fc.nc"), "-o", str(d / "o")]) == 0
+    bare = d / "positions.lammpstrj"
+    assert main(["lineshapes", str(bare), *READ, "--force-constants", str(d / "fc.nc"), "--md-timestep", "0.001",
+                 "-o", str(d / "o")]) == 0
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("Tamura's lowest order"))
     assert "no ratio" in line and "median" not in line and "nan" not in line.lower().replace("nan where", "")

@@ -197,6 +197,6 @@ def test_an_input_without_units_ran_in_lj_units(tmp_path):
     (tmp_path / "in.lj").write_text("timestep 0.005\ndump d all custom 10 run.lammpstrj id type xu yu zu\nrun 20\n")
     with pytest.raises(TrajectoryFormatError) as err:
         trajmodes.read(tmp_path / "run.lammpstrj")
-    assert "in.lj" in str(err.value) and "lj units" in str(err.value) and "--lj-scales" in str(err.value)
+    assert "in.lj" in str(err.value) and "lj (reduced) units" in str(err.value) and "--lj-scales" in str(err.value)
     t = trajmodes.read(tmp_path / "run.lammpstrj", lj_scales={"sigma": 3.405, "epsilon": 0.01032, "mass": 39.948})
     assert t.source.units == "lj"

@@ -14,6 +14,7 @@ import pytest
 import trajmodes
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.trajectories.lammps_input import LammpsInput
+from tests.io.test_lammps_input import _words
 from tests.support.lammps_md import lammps_module
 
 HEAD = """\
@@ -122,10 +123,6 @@ def runs(tmp_path_factory):
     finally:
         os.chdir(old)
     return out
-
-
-def _words(model):
-    return [(c.name, c.args) for c in model.commands]
 
 
 def test_print_output_is_not_taken_for_commands(runs):

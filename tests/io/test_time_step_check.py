@@ -133,15 +133,20 @@ def test_every_wrong_factor_is_refused(runs, name, factor):
     assert INTERVAL_MARGIN < abs(factor - 1)
 
 
-def test_an_assumed_time_axis_is_given_the_frames_own_interval(runs):
-    """No time in the dump and none given: LAMMPS' default step is assumed (with its warning), not refused; the time
-    axis adds the interval the frames imply."""
+def test_an_assumed_time_axis_the_frames_contradict_is_refused(runs):
+    """No time in the dump, no input beside it and none given: LAMMPS' default step (0.001 ps, frames 0.005 ps apart)
+    is what would be assumed, but the frames' own velocities say 0.01 ps: refused with the interval they imply, not
+    assumed (every MD frequency would be halved). Where the assumption agrees with the frames, it is read."""
     import shutil
     folder = runs["cu"].parent / "alone"
     folder.mkdir(exist_ok=True)
     shutil.copy(runs["cu"], folder / "cu.lammpstrj")                 # without its input beside it
-    src = _read(folder / "cu.lammpstrj")
-    assert src.time_axis.startswith("ASSUMED") and "say 0.01001 ps between frames" in src.time_axis, src.time_axis
+    with pytest.raises(TrajectoryFormatError) as err:
+        _read(folder / "cu.lammpstrj")
+    msg = str(err.value)
+    assert "ASSUMED" in msg and "the frames themselves say 0.01001 ps between frames" in msg and "--md-timestep" in msg
+    src = _read(folder / "cu.lammpstrj", md_timestep=0.002)
+    assert src.times[1] - src.times[0] == pytest.approx(0.01)
 
 
 def test_frames_too_sparse_are_noted_not_refused(runs):

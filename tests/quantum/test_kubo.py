@@ -89,7 +89,7 @@ def test_the_streamed_pass_over_a_ring_polymer_run_gives_what_the_arrays_give(sa
     for cls in (KuboDisplacementConstants, KuboForceConstants):
         streamed = cls(blocks=8).fit(run, reference=sc)                  # the temperature from the run
         held = cls(T, blocks=8).fit_arrays(sc, samples.displacements.values[:n].mean(axis=1),
-                                            forces[:, :].mean(axis=1))
+                                            forces[:, :].mean(axis=1), frame_interval=0.01)
         assert streamed.temperature_ == T and streamed.n_frames_ == n
         np.testing.assert_allclose(streamed.sums_.counts, held.sums_.counts)
         scale = np.abs(held.force_constants_.full()).max()
@@ -106,3 +106,22 @@ def test_bad_inputs_say_what_to_do():
         KuboForceConstants(T, blocks=2).fit_arrays(fc.supercell, u)
     with pytest.raises(ValueError, match="too few"):
         KuboDisplacementConstants(T, blocks=8).fit_arrays(fc.supercell, u)
+
+
+def test_a_degenerate_set_of_modes_gets_one_basis_whatever_eigh_returns():
+    """The blocking analysis looks along the covariance's eigenvectors; inside a degenerate set (a crystal's symmetry)
+    eigh may return any orthonormal basis, which round-off turns: the basis used depends on the subspace alone."""
+    from trajmodes.quantum.kubo import _canonical_modes
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    lam = np.array([1.0, 2.0, 2.0, 2.0, 3.0, 3.0])
+    turn = np.eye(6)
+    r, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    turn[1:4, 1:4] = r
+    r2, _ = np.linalg.qr(rng.normal(size=(2, 2)))
+    turn[4:, 4:] = r2
+    a, b = _canonical_modes(lam, q), _canonical_modes(lam, q @ turn)
+    np.testing.assert_allclose(np.abs(a), np.abs(b), atol=1e-12)
+    np.testing.assert_allclose(a.T @ a, np.eye(6), atol=1e-12)                 # still orthonormal
+    np.testing.assert_allclose(a @ np.diag(lam) @ a.T, q @ np.diag(lam) @ q.T, atol=1e-12)   # the same matrix
+

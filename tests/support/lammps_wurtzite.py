@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.lammps_md import require_potential, run_lammps  # noqa: E402
+from tests.support.lammps_md import require_potential, run_lammps, run_lammps_in  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -165,12 +164,7 @@ def generate(outdir, material="GaN", T=300.0, ps=6.0, nevery=10, cells=(4, 4, 3)
                          neq=int(neq_ps * 1000), nevery=nevery, dump=files["dump"].name,
                          nsteps=int(round(ps * 1000)), **common)
     files["input"].write_text(text)
-    cwd = os.getcwd()
-    os.chdir(out)                               # the input names its files relative to its folder, as a user's does
-    try:
-        run_lammps(text, files["log"].name)
-    finally:
-        os.chdir(cwd)
+    run_lammps_in(out, text, files["log"].name)    # the input names its files relative to its folder
     meta.write_text(json.dumps(params))
     return files
 

@@ -267,10 +267,10 @@ def test_frames_held_from_a_pass_are_the_frames_read(tmp_path):
     pick = np.array([1, 3, 4])
     layer = ("positions", "velocities")
     parsed = count_parsed_frames(traj)
-    traj.next_pass.join("frames", HeldFrames(traj, pick))
+    frames = traj.next_pass.add(HeldFrames(traj, pick))
     T = traj.next_pass.compute(traj.temperature(layer), layer)
     assert sorted(parsed) == [n_frames] and len(T) == n_frames, parsed
-    held = traj.held(pick, traj.next_pass.results.pop("frames"))
+    held = traj.held(pick, frames.value)
     part = traj[pick]
     assert held.n_frames == 3 and held.reference is traj.reference
     np.testing.assert_array_equal(held.times, part.times)

@@ -31,7 +31,7 @@ class KineticSum(ChunkSum):
         return (np.asarray(self.run.masses, float),)
 
 
-def test_accumulators_joined_to_a_pass_are_computed_in_it_each_chunk_parsed_once():
+def test_accumulators_added_to_a_pass_are_computed_in_it_each_chunk_parsed_once():
     """A custom ChunkSum, the mean displacement and lazy terms joined to the run's next pass: one parse of every
     frame for them and the pass's own work, the values those of separate computations, and nothing left joined."""
     import dask
@@ -43,15 +43,17 @@ def test_accumulators_joined_to_a_pass_are_computed_in_it_each_chunk_parsed_once
     frames = count_parsed_frames(traj)
     layer = ("positions", "velocities")
     p = traj.next_pass
-    p.join("ke", KineticSum(traj))
-    p.join("u", MeanDisplacement(traj, ref))
-    p.join("terms", Terms(traj, lambda run, lay: {"t": run.temperature(lay)}))
+    ke = p.add(KineticSum(traj))
+    u = p.add(MeanDisplacement(traj, ref))
+    terms = p.add(Terms(traj, lambda run, lay: {"t": run.temperature(lay)}))
+    with pytest.raises(RuntimeError, match="has not been computed yet"):
+        ke.value                                                    # before its pass: said, not a KeyError
     fmax = p.compute(dask.array.abs(traj.field("velocities", layer)).max(), layer)
     assert sum(frames) == traj.n_frames and len(frames) == 8, frames
-    assert fmax > 0 and not p.joined
-    assert p.results["ke"] == pytest.approx(expected_ke, rel=1e-12)
-    np.testing.assert_allclose(p.results["u"], expected_u, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(p.results["terms"]["t"], expected_t, rtol=1e-12)
+    assert fmax > 0 and not p.added and ke.ready
+    assert ke.value == pytest.approx(expected_ke, rel=1e-12)
+    np.testing.assert_allclose(u.value, expected_u, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(terms.value["t"], expected_t, rtol=1e-12)
 
 
 def test_what_a_pass_holds_belongs_to_its_run_and_the_views_of_its_frames():
@@ -75,4 +77,4 @@ def test_what_a_pass_holds_belongs_to_its_run_and_the_views_of_its_frames():
 def test_only_accumulators_join_a_pass():
     traj = _read()
     with pytest.raises(TypeError, match="takes an Accumulator"):
-        traj.next_pass.join("x", traj.positions)
+        traj.next_pass.add(traj.positions)

@@ -208,7 +208,7 @@ def cmd_run(args, out) -> int:
     if not known:
         print("\n".join(_box(traj)))                           # the mean box, now known
     prov = provenance(inputs, settings, temperature=run.temperature)
-    if not run.pending:
+    if run.pending is None:
         _write_summary(traj, run.summary_values(), args, out, prov, cache, run.note)
     if fit:
         print("\neffective force constants at the simulated temperature "
@@ -220,7 +220,7 @@ def cmd_run(args, out) -> int:
             fitted, T = [run.cached], run.temperature
         fitting = _fit(fitted if ring is not None else [traj], settings_fit, args, reference_fc,
                        fitted=None if ring is not None else fitted, temperature=T)
-        if run.pending:                                         # the summary, complete now
+        if run.pending is not None:                             # the summary, complete now
             _write_summary(traj, run.summary_values(), args, out, prov, cache, run.note)
         _write_fit(fitting, fitted if ring is not None else [traj], settings_fit, os.path.join(args.output, "fc"),
                    out, args, compare=args.compare, inputs=inputs, reference_fc=reference_fc, fitted=fitted)

@@ -495,14 +495,14 @@ class EffectiveForceConstants:
                 # a given reference (a 0 K data file): the run's mean sites against it, in the same pass
                 sites = ideal
             if sites is not None:
-                reading.join(_MEAN_DISPLACEMENT, first.mean_displacement(sites))
+                mean_displacement = reading.add(first.mean_displacement(sites))
         normal, members = split_committee(normal_equations(
             trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal, segments=int(self.segments),
             weights=getattr(self, "weights", None), extra=extra, members=plain and "committee_forces" in extra and
             getattr(self, "committee", "auto") is not False))
         moved = None
         if sites is not None:
-            mean_u = reading.results.pop(_MEAN_DISPLACEMENT)
+            mean_u = mean_displacement.value
             if prov is not None:
                 d = settle_average(first, prov, mean_u, ideal)
                 if not settled:
@@ -994,7 +994,3 @@ class EffectiveForceConstants:
         c4 = "" if self.cutoff4 is None else f", cutoff4={self.cutoff4}"
         return (f"EffectiveForceConstants(cutoff2={self.cutoff2}, cutoff3={self.cutoff3}{c4}, mode={self.mode!r}, "
                 f"folds={self.folds})")
-
-
-#: the name the fit joins its mean displacement (from a provisional reference or a given one) to the run's pass under
-_MEAN_DISPLACEMENT = "the fit's mean displacement"

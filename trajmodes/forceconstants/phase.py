@@ -49,10 +49,10 @@ def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Stru
 
     Returns
     -------
-    None where the check does not apply (fewer than 2 x :data:`PHASE_BLOCKS` frames, a reference of one cell), else
-    ``(found, sites)``: the :class:`~trajmodes.lattice.ideal.RunCrystal`, and where the run left the reference's crystal
-    the reference's atoms on the sites of the run's crystal (a Structure to fit from; warned about in one line), else
-    None.
+    None where the check does not apply (fewer than 2 x :data:`PHASE_BLOCKS` frames in time, a reference of one cell),
+    else ``(found, sites)``: the :class:`~trajmodes.lattice.ideal.RunCrystal`, and where the run left the reference's
+    crystal the reference's atoms on the sites of the run's crystal (a Structure to fit from; warned about in one
+    line), else None.
 
     Raises
     ------
@@ -60,7 +60,9 @@ def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Stru
         Where the run's mean sites show no lattice translation while the reference's do (not one crystal in this cell).
     """
     from trajmodes.lattice.ideal import run_crystal
-    k = phase_frames(traj.n_frames, traj.n_atoms)
+    # a ring polymer's pooled samples are P beads per time frame, as correlated as their frame: the frames in time count
+    beads = max(int(getattr(traj.source, "n_beads", 1) or 1), 1)
+    k = phase_frames(traj.n_frames // beads, traj.n_atoms)
     if k == 0 or primitive.n_atoms == supercell.n_atoms:
         return None                                      # too few frames; one cell: no sites of cells to compare
     idx = np.unique(np.rint(np.linspace(0, traj.n_frames - 1, k)).astype(np.int64))

@@ -456,13 +456,47 @@ def _frame_interval(run) -> float | None:
     return dt if np.isfinite(dt) and dt > 0 else None
 
 
-#: names of the work joined to the centroid's pass beside its sums
-_MOTION, _AVERAGE = "kubo-atom-motion", "kubo-time-average"
 #: an atom whose centroid variance is under this share of the median atom's never moves
 FROZEN_SHARE = 1e-8
 #: the displacement estimator's inverse biases the constants by about (p + 1) / (n - p - 2) for n independent frames
 #: and p directions per q-point; above this a warning says so
 BIAS_WARNING = 0.05
+
+
+#: eigenvalues of a covariance within this share of its largest are one degenerate set (:func:`_canonical_modes`)
+DEGENERATE_RTOL = 1e-9
+
+
+def _canonical_modes(lam: np.ndarray, vec: np.ndarray) -> np.ndarray:
+    """The eigenvectors ``vec`` (3N, 3N) of ascending eigenvalues ``lam``, each degenerate set (a crystal's symmetry
+    makes them exact) turned into a basis that depends on the set's subspace alone: the first columns of its projector
+    (by index) that are independent of those before, orthonormalised. ``numpy.linalg.eigh`` returns any orthonormal
+    basis of such a set, one that round-off in the sums turns, and the blocking analysis' statistics of the mode
+    variances (and its choice of modes) are not invariant under that turn."""
+    out = vec.copy()
+    tol = DEGENERATE_RTOL * max(float(np.abs(lam).max()), 1e-300)
+    start = 0
+    while start < len(lam):
+        end = start + 1
+        while end < len(lam) and lam[end] - lam[start] <= tol:
+            end += 1
+        if end - start > 1:
+            V = vec[:, start:end]
+            proj = V @ V.T
+            basis = []
+            for j in range(proj.shape[1]):
+                col = proj[:, j].copy()
+                for b in basis:
+                    col -= (b @ col) * b
+                norm = float(np.linalg.norm(col))
+                if norm > 1e-6:
+                    basis.append(col / norm)
+                if len(basis) == end - start:
+                    break
+            if len(basis) == end - start:
+                out[:, start:end] = np.array(basis).T
+        start = end
+    return out
 
 
 class _AtomMotion(ChunkSum):
@@ -556,17 +590,17 @@ class _CentroidKubo:
             run.require_temperature(f"{type(self).__name__}")     # says why (no input, a GPUMD ramp) and what to give
         acc = CentroidSums(centroid, blocks=self.blocks, forces=self.covariance == "forces")
         reading = centroid.next_pass
-        reading.join(_MOTION, _AtomMotion(centroid, acc.reference))
-        average = None
+        motion = reading.add(_AtomMotion(centroid, acc.reference))
+        average = averaged_sums = None
         if reference is None and not centroid.reference_given and not centroid.reference_is_average:
             # the run's time average (the fit's, Trajectory.average_structure) summed in the same pass (a run read
             # with reference="average" has it already: the pass's reference)
             first = centroid.frame_structure(0)
             average = first
-            reading.join(_AVERAGE, Terms(centroid, lambda r, layer: {
+            averaged_sums = reading.add(Terms(centroid, lambda r, layer: {
                 k: frame_sum(v) for k, v in r.average_terms(first, layer).items()}))
         sums = acc.finish(reading.compute(acc.start(acc.layer), acc.layer))
-        motion = reading.results.pop(_MOTION)
+        motion = motion.value
         n = float(centroid.n_frames)
         _check_moving(motion[1].sum(axis=1) / n - (motion[0] ** 2).sum(axis=1) / n ** 2,
                       centroid.source.describe())
@@ -575,7 +609,7 @@ class _CentroidKubo:
                 Crystal.from_structure(reference, masses=centroid.masses)
         else:
             if average is not None:
-                ref, averaged = centroid.average_from_sums(average, reading.results.pop(_AVERAGE)), True
+                ref, averaged = centroid.average_from_sums(average, averaged_sums.value), True
             else:
                 ref, averaged = centroid.reference, bool(centroid.reference_is_average)
             supercell = self._sites(ref, centroid, averaged)
@@ -702,6 +736,7 @@ class _CentroidKubo:
         """The blocking analysis of the sums along the eigenvectors of the symmetrised ``covariance`` (3N, 3N), the
         three uniform translations left out, at most :data:`BLOCKING_MODES` of them evenly over the spectrum."""
         lam, vec = np.linalg.eigh(0.5 * (covariance + covariance.T))
+        vec = _canonical_modes(lam, vec)
         keep = np.ones(len(lam), dtype=bool)
         keep[np.argsort(np.abs(lam), kind="stable")[:3]] = False
         modes = np.flatnonzero(keep & (lam > 0))

@@ -242,13 +242,9 @@ def frames_to_hold(run, max_frames: int = ERROR_MODEL_FRAMES) -> np.ndarray | No
     return frames if may_hold(3 * 3 * 8.0 * len(frames) * run.n_atoms, where="here") else None
 
 
-#: the name the error model's frames join the fit's pass under
-_HELD = "the error model's frames"
-
-
 def fit_holding_frames(fit, data):
     """``fit.fit(data)``, with the frames the error model will project read in the same pass and held
-    (:func:`frames_to_hold`: one run, every frame fitted, small enough; joined to its next pass as
+    (:func:`frames_to_hold`: one run, every frame fitted, small enough; added to its next pass as
     :meth:`~trajmodes.trajectory.core.Trajectory.holding`), so that :func:`error_model_inputs` reads no frame again.
 
     Returns
@@ -261,12 +257,11 @@ def fit_holding_frames(fit, data):
     run = data[0] if isinstance(data, (list, tuple)) else data
     every = int(fit.stride) == 1 and fit.n_frames is None
     hold = frames_to_hold(run) if one and every else None
-    if hold is not None:
-        run.next_pass.join(_HELD, run.holding(hold))
+    frames = run.next_pass.add(run.holding(hold)) if hold is not None else None
     fit.fit(data)
-    if hold is None:
+    if frames is None:
         return None
-    held = run.held(hold, run.next_pass.results.pop(_HELD))
+    held = run.held(hold, frames.value)
     # a run that left its reference's crystal is fitted from its own sites: projected from them too
     moved = _left_sites(fit)
     return held if moved is None else held.with_reference(moved)

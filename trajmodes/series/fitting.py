@@ -68,19 +68,21 @@ def _data_key(traj):
     return (tuple(files) if files else id(source)), frames
 
 
-#: positions (A) that agree to this are the same numbers written twice (a copy, or the same run converted)
+#: positions (A) and forces (eV/A) that agree to this are the same numbers written twice (a copy, or the same run
+#: converted)
 SAME_POSITIONS = 1e-6
 
 
 def _content_key(traj):
-    """What a trajectory holds, cheaply: (atoms, frames, the positions of its first and last frame), two frames read;
-    None where they cannot be read (the fit says why)."""
+    """What a trajectory holds, cheaply: (atoms, frames, the positions of its first and last frame, and their forces
+    where it has them), two frames read; None where they cannot be read (the fit says why)."""
     try:
         fr = np.asarray(traj.source_frames)
         if not len(fr):
             return None
-        x = traj.source.read(np.unique([fr[0], fr[-1]]), fields=("positions",))["positions"]
-        return int(traj.n_atoms), len(fr), np.asarray(x, dtype=float)
+        fields = ("positions", "forces") if "forces" in traj.source.fields else ("positions",)
+        got = traj.source.read(np.unique([fr[0], fr[-1]]), fields=fields)
+        return int(traj.n_atoms), len(fr), np.stack([np.asarray(got[f], dtype=float) for f in fields])
     except Exception:                                   # any reader's error: left to the fit's read to name
         return None
 
@@ -112,7 +114,7 @@ def refuse_repeated_runs(runs, names) -> None:
                              for x in (u, t)]
                     raise ValueError(f"{what}: {paths[0]} and {paths[1]} hold the same run, though they are different "
                                      f"files: {key[1]} frames of {key[0]} atoms, the first and last frames' positions "
-                                     f"the same (to {SAME_POSITIONS:g} A): a copy of one run given twice; a series "
+                                     f"(and forces) the same (to {SAME_POSITIONS:g}): a copy of one run given twice; a series "
                                      "fits each run once (twice, it would count as two independent runs): give each "
                                      "run once")
             contents.append((i, t, key))

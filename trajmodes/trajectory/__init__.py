@@ -10,7 +10,7 @@ does not import them.
 from trajmodes._lazy import lazy_names
 from trajmodes.trajectory.core import Trajectory
 from trajmodes.trajectory.displacements import displacements_of_frames
-from trajmodes.trajectory.passes import Accumulator, ChunkSum, HeldFrames, MeanDisplacement, Pass, Terms
+from trajmodes.trajectory.passes import Accumulator, ChunkSum, HeldFrames, MeanDisplacement, Pass, PassResult, Terms
 from trajmodes.trajectory.reading import from_arrays, read
 
 #: public name -> the module of the package that defines it, for the public names not imported above
@@ -27,8 +27,8 @@ _LAZY = {
     "frame_sum": "chunks",
 }
 
-__all__ = ["Trajectory", "displacements_of_frames", "read", "from_arrays", "Pass", "Accumulator", "ChunkSum", "Terms",
-           "MeanDisplacement", "HeldFrames", *_LAZY]
+__all__ = ["Trajectory", "displacements_of_frames", "read", "from_arrays", "Pass", "PassResult", "Accumulator",
+           "ChunkSum", "Terms", "MeanDisplacement", "HeldFrames", *_LAZY]
 
 
 __getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

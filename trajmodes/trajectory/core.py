@@ -124,7 +124,7 @@ class Trajectory:
     @property
     def next_pass(self) -> "Pass":
         """The next read of the run's frames (:class:`~trajmodes.trajectory.passes.Pass`): the frames held for it
-        (a provisional reference's, those read ahead), the accumulators joined to it and their results. Shared with
+        (a provisional reference's, those read ahead) and the accumulators added to it. Shared with
         the views of these frames measured from the same reference (slices, other chunks): they read the same file
         for the same work; a view from another reference (:meth:`with_reference`) has a pass of its own."""
         p = self.__dict__.get("_pass")
@@ -253,7 +253,7 @@ class Trajectory:
 
     def with_reference(self, reference, same_pass: bool = False) -> "Trajectory":
         """The same frames measured from another reference (as ``reference=`` of :func:`trajmodes.read`); with
-        ``same_pass``, read in this one's next pass (the work joined to it is computed in the other's)."""
+        ``same_pass``, read in this one's next pass (the work added to it is computed in the other's)."""
         other = Trajectory(self.source, self._frames, reference=reference, chunk_frames=self.chunk_frames)
         other.species, other.masses = self.species, self.masses
         if same_pass:
@@ -461,7 +461,7 @@ class Trajectory:
 
     def mean_displacement(self, reference: Structure) -> "MeanDisplacement":
         """The mean over these frames of the displacements from ``reference``, (atoms, 3) A, as an accumulator to
-        join a pass (:class:`~trajmodes.trajectory.passes.MeanDisplacement`; ``next_pass.join(name, ...)``)."""
+        be added to a pass (:class:`~trajmodes.trajectory.passes.MeanDisplacement`; ``next_pass.add(...)``, which returns its result's handle)."""
         from trajmodes.trajectory.passes import MeanDisplacement
         return MeanDisplacement(self, reference)
 

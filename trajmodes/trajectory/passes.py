@@ -4,7 +4,7 @@ A command reads a run once. What it needs from that read is said by joining accu
 (:attr:`~trajmodes.trajectory.core.Trajectory.next_pass`, a :class:`Pass`): the summary's sums, the mean
 displacement from a provisional reference, frames to hold for an error model. The computation that reads the frames
 (a fit's normal equations, :meth:`Pass.compute`) computes them in the same graph, so each chunk of the file is parsed
-once for all of them, and keeps their results (:attr:`Pass.results`).
+once for all of them; whoever added an accumulator (:meth:`Pass.add`) holds its :class:`PassResult`, set then.
 
 Before the pass, frames of a text trajectory may already be parsed and held by it: the few frames of a provisional
 reference (:meth:`Pass.provisional_reference`) and those read ahead while serial work runs
@@ -162,19 +162,51 @@ class HeldFrames(Accumulator):
         return out
 
 
+class PassResult:
+    """What an accumulator added to a pass (:meth:`Pass.add`) gives, once the pass is computed.
+
+    Attributes
+    ----------
+    accumulator : Accumulator
+    ready : bool
+        Whether the pass has been computed.
+    """
+
+    def __init__(self, accumulator: Accumulator):
+        self.accumulator = accumulator
+        self.ready = False
+        self._value = None
+
+    def _set(self, value) -> None:
+        self._value, self.ready = value, True
+
+    @property
+    def value(self):
+        """The accumulator's result.
+
+        Raises
+        ------
+        RuntimeError
+            Before the pass it was added to is computed.
+        """
+        if not self.ready:
+            raise RuntimeError(f"{type(self.accumulator).__name__}: the pass it was added to has not been computed yet "
+                               "(compute the read that carries it, Pass.compute, before asking for its result)")
+        return self._value
+
+
 class Pass:
     """The next read of a run (:attr:`~trajmodes.trajectory.core.Trajectory.next_pass`): the frames held for it, the
-    read tasks a cluster's workers keep for it, the accumulators joined to it and their results.
+    read tasks a cluster's workers keep for it, and the accumulators added to it.
 
     Parameters
     ----------
     run : Trajectory
         The run it reads (the views of its frames share it).
 
-    Attributes
-    ----------
-    results : dict
-        name -> the result of each accumulator joined (:meth:`join`), once the pass that computed it is over.
+    The accumulators added to it (:meth:`add`) are computed with the work of :meth:`compute`; each gives back a
+    :class:`PassResult`, whose :attr:`~PassResult.value` is set when the pass is computed (as MDAnalysis' analysis
+    ``Results``): no names, nothing to pop, and a result asked for before its pass says so.
     """
 
     def __init__(self, run):
@@ -183,32 +215,37 @@ class Pass:
         self.taking = False                        # the pass running is the last reader of the frames held
         self.kept: dict = {}                       # task key -> future, on a dask.distributed cluster
         self.lock = threading.Lock()               # one thread at a time parses frames to hold
-        self.joined: dict[str, Accumulator] = {}
-        self.results: dict = {}
+        self.added: list = []                      # (accumulator, its PassResult) to compute in the pass
         self._provisional = None
 
     def __getstate__(self) -> dict:
         # a copy sent to a cluster's workers holds nothing: they read the file
-        return {"run": None, "frames": {}, "taking": False, "kept": {}, "joined": {}, "results": {},
-                "_provisional": None}
+        return {"run": None, "frames": {}, "taking": False, "kept": {}, "added": [], "_provisional": None}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.lock = threading.Lock()
 
     # --- the accumulators ---------------------------------------------------------------------
-    def join(self, name: str, accumulator: Accumulator) -> None:
-        """Compute ``accumulator`` in the next pass over the run (:meth:`compute`); its result is ``results[name]``."""
+    def add(self, accumulator: Accumulator) -> "PassResult":
+        """Compute ``accumulator`` in the next pass over the run (:meth:`compute`).
+
+        Returns
+        -------
+        PassResult
+            Its result, set when the pass is computed.
+        """
         if not isinstance(accumulator, Accumulator):
-            raise TypeError(f"join() takes an Accumulator, not {type(accumulator).__name__}")
-        self.joined[name] = accumulator
-        self.results.pop(name, None)
+            raise TypeError(f"add() takes an Accumulator, not {type(accumulator).__name__}")
+        handle = PassResult(accumulator)
+        self.added.append((accumulator, handle))
+        return handle
 
     def compute(self, work, layer: tuple, runs=None):
         """Compute ``work`` (a Dask collection over the run's frames, read through ``layer``) with the accumulators
-        joined (each started through ``layer``), in one graph: each chunk of the file is parsed once.
+        added (each started through ``layer``), in one graph: each chunk of the file is parsed once.
         The frames held for the pass are taken as it reads them (it is their last reader), the read tasks a cluster
-        keeps are let go once the graph is submitted, and the accumulators' results go to :attr:`results`.
+        keeps are let go once the graph is submitted, and each accumulator's :class:`PassResult` is set.
 
         ``runs``: every trajectory read by ``work`` (pooled runs; default the run; views of this run's frames share
         this pass), whose kept read tasks are let go the same way.
@@ -218,15 +255,15 @@ class Pass:
         The value of ``work``.
         """
         runs = [self.run] if runs is None else list(runs)
-        joined, self.joined = self.joined, {}
-        lazy = {name: acc.start(tuple(layer)) for name, acc in joined.items()}
+        added, self.added = self.added, []
+        lazy = {k: acc.start(tuple(layer)) for k, (acc, _) in enumerate(added)}
         self.taking = True
         try:
             value, values = _compute_releasing([r.next_pass for r in runs], work, lazy)
         finally:
             self.taking = False
-        for name, acc in joined.items():
-            self.results[name] = acc.finish(values[name])
+        for k, (acc, handle) in enumerate(added):
+            handle._set(acc.finish(values[k]))
         return value
 
     # --- frames held for the pass -------------------------------------------------------------

@@ -259,7 +259,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
                   born=None, epsilon=None, weights=None, committee="auto", keep_reference: bool = False) -> FitResult:
     """Effective (TDEP) force constants of one temperature and their band structure (``trajmodes fit``).
 
-    The frames are read once; work joined to the first run's next pass before
+    The frames are read once; work added to the first run's next pass before
     (:class:`~trajmodes.trajectory.passes.Pass`) is computed in the fit's pass.
 
     Parameters

@@ -2,7 +2,7 @@
 it was written from the same inputs, and the displacements from the run's time average summed in the fit's pass.
 
 :func:`read_once` does the reading; :meth:`RunRead.summary_values` gives the summary's sums once complete (after the
-fit where they joined its pass). The command line prints and draws them.
+fit where they were added to its pass). The command line prints and draws them.
 """
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-
-#: the name the summary's sums join the fit's pass under
-SUMMARY = "the summary"
 
 
 @dataclass
@@ -30,16 +27,16 @@ class RunRead:
         Whether a cache written from the same inputs was reused (nothing parsed from the dump).
     note : str
         How the summary's sums were had, with their time (for the summary's last line).
-    pending : bool
-        Whether the displacements from the time average are still to be summed: they joined ``cached``'s next pass
-        (the fit's), and :meth:`summary_values` is complete after it.
+    pending : PassResult or None
+        The displacements from the time average, still to be summed where they were added to ``cached``'s next pass
+        (the fit's): :meth:`summary_values` is complete after it.
     """
 
     traj: object
     cached: object
     reused: bool
     note: str
-    pending: bool = False
+    pending: object = None
     values: dict = field(default_factory=dict)
 
     @property
@@ -49,10 +46,10 @@ class RunRead:
 
     def summary_values(self) -> dict:
         """The summary's sums (:func:`~trajmodes.trajectory.summary.summary_dataset`), with those of the pass they
-        joined (after it)."""
-        if self.pending:
-            self.values.update(self.cached.next_pass.results.pop(SUMMARY))
-            self.pending = False
+        were added to (after it)."""
+        if self.pending is not None:
+            self.values.update(self.pending.value)
+            self.pending = None
         return self.values
 
 
@@ -62,7 +59,7 @@ def read_once(traj, cache: str, write_to: str, *, fingerprint: str, attrs, chunk
     sum its summary in the same pass, or reuse the cache where it holds every frame and was written from the same
     inputs (its ``source_fingerprint`` is ``fingerprint``, :func:`decided` included) and sum the summary from it.
     Where the reference is the time average still to be taken, it is summed in that pass and stored in the cache, and
-    the displacements from it are summed in a read of the cache: the fit's where there is one (``fit``: joined to the
+    the displacements from it are summed in a read of the cache: the fit's where there is one (``fit``: added to the
     cache's next pass), else one of their own.
 
     Parameters
@@ -102,8 +99,8 @@ def read_once(traj, cache: str, write_to: str, *, fingerprint: str, attrs, chunk
     result = RunRead(traj, cached, reused, note, values=values)
     if not known:                                     # the displacements from the average: a read of the cache
         if fit:
-            cached.next_pass.join(SUMMARY, Terms(cached, lambda run, layer: summary_terms(run, layer, frame=False)))
-            result.pending = True
+            result.pending = cached.next_pass.add(Terms(cached, lambda run, layer: summary_terms(run, layer,
+                                                                                           frame=False)))
             result.note += "; the displacements from the time average in the fit's read of the cache"
         else:
             t1 = time.perf_counter()
@@ -143,4 +140,4 @@ def reusable_cache(cache: str, fingerprint: str, n_frames: int) -> bool:
         return False
 
 
-__all__ = ["RunRead", "read_once", "decided", "reusable_cache", "SUMMARY"]
+__all__ = ["RunRead", "read_once", "decided", "reusable_cache"]

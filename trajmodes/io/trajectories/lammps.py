@@ -29,7 +29,7 @@ from trajmodes.io.trajectories.base import (FRAME_FIELDS, GPA_A3_EV, FrameSource
                                             tensor_from_components, wanted_frame_fields)
 from trajmodes.io.trajectories.lammps_format import (ENERGY_COLUMNS, ROW_STATUS, STRESS_COMPUTES, STRESS_NAMES,
                                                      VECTOR_COLUMNS, DumpLayout, element_column, frame_complete,
-                                                     index_dump, row_token_counts, timestep_line)
+                                                     index_dump, row_heads, row_token_counts, timestep_line)
 from trajmodes.io.trajectories.lammps_header import NONSPACE, Header, foreign_item, misspelled_items, parse_header
 from trajmodes.io.trajectories.restarts import first_of_each_step, order_by_first_step
 from trajmodes.io.trajectories.lammps_data import masses_of_run
@@ -40,24 +40,6 @@ __all__ = ["LammpsDumpSource"]
 
 #: bytes of dump text read and parsed per compiled call: a few MB stay in the cache between the read and the parse
 RUN_BYTES = 4 << 20
-
-
-def _row_heads(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int,
-               width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``width`` bytes of the last ``n`` lines (the atom rows) of every frame ``[starts, ends)`` of the text
-    ``a`` (frames, n, width; bytes past the text's end are newlines), and whether each frame has that many lines
-    after its start."""
-    nl = np.flatnonzero(a == 10)
-    if len(a) and a[-1] != 10:
-        nl = np.append(nl, len(a))                       # a last line without its newline
-    last = np.searchsorted(nl, ends, side="right") - 1   # each frame's last row's newline
-    before = last[:, None] - n + np.arange(n)[None, :]   # the newline before each row
-    fits = before.min(axis=1) >= 0
-    rows = nl[np.maximum(before, 0)] + 1
-    fits &= rows[:, 0] > starts
-    if rows.max(initial=0) + width > len(a):             # lines near the text's end: pad it with newlines
-        a = np.concatenate([a, np.full(width, 10, np.uint8)])
-    return np.lib.stride_tricks.sliding_window_view(a, width)[rows], fits
 
 
 #: the per-frame quantities a dump's per-atom columns give, and the per-atom outputs each is summed from
@@ -269,13 +251,10 @@ class LammpsDumpSource(FrameSource):
         self.units = h.units or units or log_units or (
             self._input.units if self._input and self._input.units else "metal")
         if not (h.units or units or log_units) and self._input is not None and self._input.units is None:
-            if self._lj_scales is None:
-                raise TrajectoryFormatError(self._input.path, f"it runs the dump {orig} without a units command "
-                                            "before its run, so LAMMPS ran it in its default, lj units (reduced "
-                                            "units)", fix="give the run's unit style (units='metal' or --units "
-                                            "metal, if the run was in metal units and the input shown is not the "
-                                            "one it ran), or the Lennard-Jones scales for lj units: --lj-scales "
-                                            "SIGMA,EPSILON,MASS (lj_scales=)")
+            if self._lj_scales is None:                   # LAMMPS' default unit style
+                raise TrajectoryFormatError(self._input.path, f"it runs the dump {orig} without a units command, so "
+                                            "in LAMMPS' default, lj (reduced) units", fix="give the scales, "
+                                            "--lj-scales SIGMA,EPSILON,MASS, or the units the run used (--units)")
             self.units = "lj"
         if log_units is not None and log_units != self.units:
             said = f"ITEM: UNITS {h.units}" if h.units else f"units={units!r}"
@@ -650,7 +629,7 @@ class LammpsDumpSource(FrameSource):
             return
         width, prefix, mask = plan[3], plan[6], plan[7]
         a = np.frombuffer(buf, np.uint8)
-        g, fits = _row_heads(a, np.asarray(starts, np.int64), np.asarray(ends, np.int64), self.n_atoms, width)
+        g, fits = row_heads(a, np.asarray(starts, np.int64), np.asarray(ends, np.int64), self.n_atoms, width)
         same = ((g == prefix) | ~mask).all(axis=(1, 2)) & fits
         if same.all():
             return
@@ -712,7 +691,7 @@ class LammpsDumpSource(FrameSource):
             with open(plain, "rb") as f:
                 f.seek(int(self._start[0]))
                 text = np.frombuffer(f.read(int(self._end[0]) - int(self._start[0])), np.uint8)
-            g, _ = _row_heads(text, np.zeros(1, np.int64), np.array([len(text)]), self.n_atoms, 32 * (need + 1) + wide)
+            g, _ = row_heads(text, np.zeros(1, np.int64), np.array([len(text)]), self.n_atoms, 32 * (need + 1) + wide)
             g = g[0]
             gap = (g == 32) | (g == 9) | (g == 13) | (np.cumsum(g == 10, axis=-1) > 0)
             first = ~gap & np.concatenate([np.ones((len(g), 1), bool), gap[:, :-1]], axis=-1)
@@ -880,11 +859,9 @@ class LammpsDumpSource(FrameSource):
 
     @property
     def lammps_settings(self):
-        """What the LAMMPS input or log of the run says about this dump
-        (:class:`~trajmodes.io.trajectories.lammps_settings.LammpsSettings`: its units, time step, masses, data files and
-        the commands before its run, read as LAMMPS ran them), found once, from the ``thermo=`` logs or the input or
-        log beside the dump; None where none names it. Every consumer (masses, the potential's range, the charges)
-        takes this one."""
+        """What the run's LAMMPS input or log says about this dump
+        (:class:`~trajmodes.io.trajectories.lammps_settings.LammpsSettings`), found once (:meth:`_lammps_input`) and
+        taken by every consumer (masses, the potential's range, the charges); None where none names it."""
         if not self._input_found:
             self._input, self._input_found = self._lammps_input(self.paths[0]), True
         return self._input
@@ -961,8 +938,7 @@ class LammpsDumpSource(FrameSource):
     HOLD_BYTES = 64 << 20
 
     def _held(self, frames, fields) -> dict | None:
-        """What a read of ``frames`` returns, from the frames the time-step check parsed, while each is read for the
-        first time; None where they do not cover the read (it is parsed)."""
+        """A read of ``frames`` from those the time-step check parsed, each once; None where they do not cover it."""
         hold = self.__dict__.get("_hold")
         if hold is None or fields is not None and "heat_flux" in fields:
             return None
@@ -987,19 +963,14 @@ class LammpsDumpSource(FrameSource):
         return state
 
     def _check_time_step(self) -> None:
-        """The frame interval that the first frames' own positions and velocities imply
-        (:func:`trajmodes.io.trajectories.times.time_scale`: up to 128 consecutive frames, read once) against the time
-        axis: a disagreement beyond the estimate's uncertainty and margin (a time step misread or set by a variable, a
-        default where the run set another, a unit style misread) is refused; the time axis notes why the frames could
-        not tell, where they could not. An assumed time axis is noted (with the interval the frames imply), not refused:
-        its warning already says what to give. Sets :attr:`time_step_check` (a
-        :class:`~trajmodes.io.trajectories.times.TimeScale`, None when not made)."""
+        """The frame interval the first frames' own positions and velocities imply (:func:`~trajmodes.io.trajectories.
+        times.time_scale`: up to 128 consecutive frames, read once) against the time axis, given, read or assumed: a
+        disagreement beyond the estimate's uncertainty and margin is refused; the time axis notes why the frames could
+        not tell. Sets :attr:`time_step_check` (a :class:`~trajmodes.io.trajectories.times.TimeScale`, or None)."""
         from trajmodes.io.trajectories.times import INTERVAL_MIN_FRAMES, interval_frames, time_scale
         self.time_step_check = None
-        if not {"positions", "velocities"} <= set(self.fields):
-            return
         n = interval_frames(self._end - self._start, self.n_atoms)
-        if n < INTERVAL_MIN_FRAMES:
+        if not {"positions", "velocities"} <= set(self.fields) or n < INTERVAL_MIN_FRAMES:
             return
         # every field is parsed (and held for the first read of each frame) where that fits in HOLD_BYTES
         hold = n * self.n_atoms * 8 * 3 * (len(self.fields) + 1) <= self.HOLD_BYTES
@@ -1009,25 +980,21 @@ class LammpsDumpSource(FrameSource):
             return                                          # a damaged frame: reading it says what is wrong
         if hold:
             self._hold = (n, d, np.zeros(n, bool))
-        assumed = self.time_axis.startswith("ASSUMED")
-        got = self.time_step_check = time_scale(d["positions"], d["cells"], None if assumed else self.times[:n],
-                                                self.masses, d["velocities"])
+        got = self.time_step_check = time_scale(d["positions"], d["cells"], self.times[:n], self.masses,
+                                                d["velocities"])
         axis, self.time_axis = self.time_axis, self.time_axis + got.note()
         if not got.disagrees:
             return
-        stride = int(self.steps[1] - self.steps[0])
-        if 300 <= got.slope <= 3000 or 1 / 3000 <= got.slope <= 1 / 300:
-            fix = (f"The dump is read in {self.units} units: the run's unit style sets the unit of its times, time "
-                   "step and velocities; read it with the run's units= (--units)")
-        elif axis.startswith("ITEM: TIME"):
-            fix = (f"The times are ITEM: TIME of the dump, read in {self.units} units: if the run used other units, "
-                   "read it with units= (--units); if the velocities were written in other units than the times, "
-                   "convert them")
-        else:
-            est = got.interval.ps if got.interval is not None and got.interval.why_not is None else None
-            said = "" if est is None else f"; the frames themselves say {est:.4g} ps between frames" + (
-                f", {est / stride:.4g} ps per MD step ({stride} steps between frames)" if stride > 0 else "")
-            fix = (f"The frame times are {axis}: give the run's own, md_timestep=<ps per MD step> (--md-timestep) or "
-                   f"frame_interval=<ps between frames> (--frame-interval){said}. If the velocities are in other "
-                   "units than the positions over the times, read the dump with the run's units= (--units)")
+        stride, est = int(self.steps[1] - self.steps[0]), got.interval
+        est = est.ps if est is not None and est.why_not is None else None
+        said = "" if est is None else f"; the frames themselves say {est:.4g} ps between frames" + (
+            f", {est / stride:.4g} ps per MD step ({stride} steps between frames)" if stride > 0 else "")
+        fix = (f"The dump is read in {self.units} units: the run's unit style sets the unit of its times, time step and "
+               "velocities; read it with the run's units= (--units)" if got.unit_misread else
+               f"The times are ITEM: TIME of the dump, read in {self.units} units: if the run used other units, read "
+               "it with units= (--units); if the velocities were written in other units than the times, convert them"
+               if axis.startswith("ITEM: TIME") else
+               f"The frame times are {axis}: give the run's own, md_timestep=<ps per MD step> (--md-timestep) or "
+               f"frame_interval=<ps between frames> (--frame-interval){said}. If the velocities are in other units "
+               "than the positions over the times, read the dump with the run's units= (--units)")
         raise TrajectoryFormatError(", ".join(self.paths), got.mismatch(), fix=fix)

@@ -460,3 +460,21 @@ def restricted_triclinic(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not np.allclose(Q @ Q.T, np.eye(3), atol=1e-10):
         raise ValueError("the cell is left-handed: swap two of its vectors for LAMMPS' restricted triclinic form")
     return L, Q
+
+
+def row_heads(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, n: int,
+               width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``width`` bytes of the last ``n`` lines (the atom rows) of every frame ``[starts, ends)`` of the text
+    ``a`` (frames, n, width; bytes past the text's end are newlines), and whether each frame has that many lines
+    after its start."""
+    nl = np.flatnonzero(a == 10)
+    if len(a) and a[-1] != 10:
+        nl = np.append(nl, len(a))                       # a last line without its newline
+    last = np.searchsorted(nl, ends, side="right") - 1   # each frame's last row's newline
+    before = last[:, None] - n + np.arange(n)[None, :]   # the newline before each row
+    fits = before.min(axis=1) >= 0
+    rows = nl[np.maximum(before, 0)] + 1
+    fits &= rows[:, 0] > starts
+    if rows.max(initial=0) + width > len(a):             # lines near the text's end: pad it with newlines
+        a = np.concatenate([a, np.full(width, 10, np.uint8)])
+    return np.lib.stride_tricks.sliding_window_view(a, width)[rows], fits

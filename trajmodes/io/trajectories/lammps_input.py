@@ -45,8 +45,8 @@ from dataclasses import replace
 
 from trajmodes.io.trajectories.lammps_settings import LammpsSettings, dump_settings
 from trajmodes.io.trajectories.lammps_script import (DEFAULT_TIMESTEP, KEEP_FIRST, Command, UnknownValue, Variable,
-                                                     Variables, evaluate_formula, has_substitution, join_lines,
-                                                     split_words, strip_comment)
+                                                     Variables, closing_paren, evaluate_formula, has_substitution,
+                                                     join_lines, split_words, strip_comment)
 
 __all__ = ["LammpsInput", "lammps_settings_beside", "lammps_settings_in", "LAMMPS_INPUT_PATTERNS", "LAMMPS_INPUT_BYTES", "UNITS_COMMAND", "LAMMPS_COMMANDS",
            "looks_like_log", "read_text"]
@@ -298,13 +298,7 @@ def _template(text: str):
             end = text.find("}", j + 2)
             i = n if end < 0 else end + 1
         elif text[j + 1] == "(":
-            depth, k = 0, j + 1
-            while k < n:
-                depth += {"(": 1, ")": -1}.get(text[k], 0)
-                if depth == 0:
-                    break
-                k += 1
-            i = k + 1
+            i = closing_paren(text, j + 1) + 1
         else:
             i = j + 2
         parts.append(".*")

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = ["Command", "UnknownValue", "Variable", "Variables", "evaluate_formula", "strip_comment", "split_words",
+           "closing_paren",
            "has_substitution", "join_lines", "DEFAULT_TIMESTEP", "KEEP_FIRST"]
 
 #: the time step each unit style starts with (LAMMPS' ``units`` command sets it), in the style's time unit
@@ -97,26 +98,38 @@ class Command:
 
 
 # ----------------------------------------------------------------------------- words, quotes and comments
-def strip_comment(text: str) -> str:
-    """``text`` up to a ``#`` outside quotes."""
-    quote = None
-    i = 0
+def _outside_quotes(text: str):
+    """(index, character) of every character of ``text`` outside quotes (``"``, ``'``, ``\"\"\"``)."""
+    quote, i = None, 0
     while i < len(text):
         if quote is None:
             if text.startswith('"""', i):
                 quote, i = '"""', i + 3
                 continue
-            c = text[i]
-            if c in "\"'":
-                quote = c
-            elif c == "#":
-                return text[:i]
+            if text[i] in "\"'":
+                quote = text[i]
+            else:
+                yield i, text[i]
         elif text.startswith(quote, i):
             i += len(quote)
             quote = None
             continue
         i += 1
-    return text
+
+
+def closing_paren(text: str, start: int) -> int:
+    """The index of the ``)`` that closes the ``(`` at ``start``; ``len(text)`` where none does."""
+    depth = 0
+    for k in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[k], 0)
+        if depth == 0:
+            return k
+    return len(text)
+
+
+def strip_comment(text: str) -> str:
+    """``text`` up to a ``#`` outside quotes."""
+    return next((text[:i] for i, c in _outside_quotes(text) if c == "#"), text)
 
 
 def split_words(text: str) -> list:
@@ -145,23 +158,7 @@ def split_words(text: str) -> list:
 
 def has_substitution(text: str) -> bool:
     """Whether ``text`` has a ``$`` outside quotes (a substitution LAMMPS makes before the command runs)."""
-    quote = None
-    i = 0
-    while i < len(text):
-        if quote is None:
-            if text.startswith('"""', i):
-                quote, i = '"""', i + 3
-                continue
-            if text[i] in "\"'":
-                quote = text[i]
-            elif text[i] == "$":
-                return True
-        elif text.startswith(quote, i):
-            i += len(quote)
-            quote = None
-            continue
-        i += 1
-    return False
+    return any(c == "$" for _, c in _outside_quotes(text))
 
 
 def join_lines(raw: list) -> list:
@@ -493,13 +490,8 @@ class Variables:
                 out.append(self.value(text[i + 2:end]))
                 i = end + 1
             elif nxt == "(":
-                depth, j = 0, i + 1
-                while j < n:
-                    depth += {"(": 1, ")": -1}.get(text[j], 0)
-                    if depth == 0:
-                        break
-                    j += 1
-                if depth:
+                j = closing_paren(text, i + 1)
+                if j >= n:
                     raise UnknownValue(f"an unclosed $( in {text.strip()!r}")
                 inner = text[i + 2:j]
                 fmt = None
