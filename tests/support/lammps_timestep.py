@@ -13,7 +13,6 @@ Also runnable by hand::
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -59,7 +58,7 @@ def small_run(folder, system: str, dt: float, nevery: int, frames: int, *, npt: 
     """Run ``system`` at MD step ``dt`` (ps), dumping ``frames`` frames every ``nevery`` steps into
     ``folder/<name>.lammpstrj`` (the input beside it as ``in.<name>``); ``npt``: the production under a Nose-Hoover
     barostat at 0 bar (damp 0.5 ps) instead of NVE. Returns the dump's path."""
-    from tests.support.lammps_md import find_potential
+    from tests.support.lammps_md import find_potential, run_lammps
     mod = lammps_module()
     lattice, a, n, mass, style, potname, element = SYSTEMS[system]
     pot = find_potential(potname)
@@ -76,17 +75,7 @@ def small_run(folder, system: str, dt: float, nevery: int, frames: int, *, npt: 
                          npt="unfix           integrate\nfix             ens all npt temp 300 300 0.1 iso 0 0 0.5\n"
                          if npt else "")
     (folder / f"in.{name}").write_text(text)
-    old = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    lmp = mod.lammps(cmdargs=["-nocite", "-screen", "none", "-log", "none"])
-    try:
-        lmp.commands_string(text)
-    finally:
-        lmp.close()
-        if old is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = old
+    run_lammps(text, "none")                         # one OpenMP thread, no log
     return dump
 
 
