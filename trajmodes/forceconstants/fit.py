@@ -279,7 +279,7 @@ class EffectiveForceConstants:
         """Refuse settings that cannot make a fit, before any work."""
         if self.mode not in ("sequential", "simultaneous"):
             raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
-        check_options(getattr(self, "weights", None), getattr(self, "committee", "auto"))
+        check_options(self.weights, self.committee)
         for name in ("cutoff2", "cutoff3", "cutoff4", "symprec"):
             v = getattr(self, name, None)
             if v is None and name in ("cutoff2", "cutoff3", "cutoff4"):
@@ -320,12 +320,12 @@ class EffectiveForceConstants:
                 raise ValueError(f"fc2 must be a ForceConstants to hold fixed, not {type(self.fc2).__name__}")
             if self.cutoff3 is None:
                 raise ValueError("with fc2 held fixed only the third order is fitted: give cutoff3")
-            if getattr(self, "cutoff4", None) is not None:
+            if self.cutoff4 is not None:
                 raise ValueError("a held fc2 is for phono3py's separate fc2 and fc3 datasets: fit the fourth order "
                                  "(cutoff4) without fc2=")
-        if getattr(self, "cutoff4", None) is not None and self.cutoff3 is None:
+        if self.cutoff4 is not None and self.cutoff3 is None:
             raise ValueError("the fourth order is fitted with the third: give cutoff3 with cutoff4")
-        if getattr(self, "species_resolved", False):
+        if self.species_resolved:
             extra = [name for name in ("cutoff3", "cutoff4", "fc2", "born") if getattr(self, name, None) is not None]
             if self.constraints:
                 extra.append("constraints")
@@ -380,7 +380,7 @@ class EffectiveForceConstants:
         skeleton = ForceConstants(np.zeros((primitive.n_atoms, supercell.n_atoms, 3, 3)), supercell, primitive,
                                   smap=smap)
         build = self.build_basis or default_build_basis
-        if getattr(self, "species_resolved", False):
+        if self.species_resolved:
             from trajmodes.forceconstants.alloy import species_pair_basis
             p2s = np.array([np.flatnonzero(smap.atom == k)[0] for k in range(primitive.n_atoms)], dtype=np.int64)
             basis = species_pair_basis(supercell, primitive, smap, p2s, basis_cutoff(self.cutoff2),
@@ -441,8 +441,8 @@ class EffectiveForceConstants:
         # the ideal sites of a provisional reference (the same sites, up to one translation of the whole crystal,
         # which the constants do not see: they obey the acoustic sum rules)
         # (on a dask.distributed cluster too: the mean displacement is a result of the pass, gathered here)
-        plain = self.fc2 is None and self.born is None and not getattr(self, "species_resolved", False)
-        extra = fit_fields(trajs, getattr(self, "weights", None), getattr(self, "committee", "auto"), plain)
+        plain = self.fc2 is None and self.born is None and not self.species_resolved
+        extra = fit_fields(trajs, self.weights, self.committee, plain)
         layer = fit_layer(first, extra=extra)
         reading = first.next_pass
         prov = reading.provisional_reference(layer=layer) if len(trajs) == 1 and not first.reference_known else None
@@ -498,8 +498,8 @@ class EffectiveForceConstants:
                 mean_displacement = reading.add(first.mean_displacement(sites))
         normal, members = split_committee(normal_equations(
             trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal, segments=int(self.segments),
-            weights=getattr(self, "weights", None), extra=extra, members=plain and "committee_forces" in extra and
-            getattr(self, "committee", "auto") is not False))
+            weights=self.weights, extra=extra, members=plain and "committee_forces" in extra and
+            self.committee is not False))
         moved = None
         if sites is not None:
             mean_u = mean_displacement.value
@@ -584,7 +584,7 @@ class EffectiveForceConstants:
             self._primitive_of = (supercell, primitive)               # for _setup: not searched twice
             if primitive.n_atoms == supercell.n_atoms:
                 vs = virtual_sites(supercell, symprec, ordered=False)
-        if vs is not None and not getattr(self, "species_resolved", False):   # (constants per species pair: asked for)
+        if vs is not None and not self.species_resolved:   # (constants per species pair: asked for)
             warnings.warn(vs.message, UserWarning, stacklevel=4)
         return vs
 
@@ -660,7 +660,7 @@ class EffectiveForceConstants:
         """The kernel :meth:`share_kernel` offered, where it is this fit's own; else None."""
         first = self.__dict__.pop("_kernel_of", None)
         if first is None or getattr(first, "kernel_", None) is None or self.born is not None or first.born is not None \
-                or getattr(self, "species_resolved", False) or getattr(first, "species_resolved", False):
+                or self.species_resolved or getattr(first, "species_resolved", False):
             return None
         same = (len(self.bases_) == len(first.bases_) and all(self.bases_.get(o) is b for o, b in first.bases_.items())
                 and np.array_equal(self.p2s_, first.p2s_) and np.array_equal(self.smap_.atom, first.smap_.atom)
@@ -677,7 +677,7 @@ class EffectiveForceConstants:
             self.kernel_ = shared
             self.dipole_fc2_ = self.ewald_lambda_ = self.born_ = self.epsilon_ = None
             return
-        if getattr(self, "species_resolved", False):
+        if self.species_resolved:
             from trajmodes.forceconstants.alloy import SpeciesPairKernel
             self.kernel_ = SpeciesPairKernel(self.bases_[2])
             self.dipole_fc2_ = self.ewald_lambda_ = self.born_ = self.epsilon_ = None
@@ -714,7 +714,7 @@ class EffectiveForceConstants:
             raise ValueError("refit(cutoff2=) needs a fitted estimator: call fit() first")
         if self.fc2 is not None:
             raise ValueError("the second order is held (fc2=): there is no pair cutoff to change")
-        if getattr(self, "species_resolved", False):
+        if self.species_resolved:
             raise ValueError("refit(cutoff2=) narrows the virtual crystal's basis; fit the species-resolved constants "
                              "again with the shorter cutoff2")
         old, new = cutoff_length(self.cutoff2), cutoff_length(cutoff2)
@@ -817,7 +817,7 @@ class EffectiveForceConstants:
         return species_pair_table(self.bases_[2], self.params_[2], samples, self.segments_.n_blocks)
 
     def _species_only(self, name: str) -> None:
-        if not getattr(self, "species_resolved", False) or not hasattr(self, "params_"):
+        if not self.species_resolved or not hasattr(self, "params_"):
             raise ValueError(f"{name} needs a species-resolved fit: EffectiveForceConstants(species_resolved=True, "
                              "cutoff2=...).fit(...)")
 
