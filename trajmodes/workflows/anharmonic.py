@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ThreePhonon", "three_phonon"]
+__all__ = ["ThreePhonon", "three_phonon", "add_wigner_terms"]
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,22 @@ class ThreePhonon:
 
     anharmonic: object
     dataset: object
+
+
+def add_wigner_terms(an, ds, populations: bool = True) -> None:
+    """Add to the conductivity dataset ``ds`` of ``an`` (an :class:`~trajmodes.phonons.anharmonic.Anharmonic`) the
+    terms of the Wigner transport equation from its widths
+    (:func:`~trajmodes.phonons.anharmonic.coherence.wigner_conductivity`; Simoncelli, Marzari and Mauri, Nat. Phys.
+    15, 809 (2019)): ``kappa_coherences`` and, with ``populations``, ``kappa_populations`` (temperature, cartesian,
+    cartesian2), W/(m K)."""
+    w = an.wigner_conductivity(ds["gamma"].transpose("temperature", "q", "branch").values, ds["grid_point"].values)
+    dims = ("temperature", "cartesian", "cartesian2")
+    if populations:
+        ds["kappa_populations"] = (dims, w.kappa_p, {"units": "W/(m K)", "long_name": "populations' conductivity "
+                                                     "(Wigner transport equation, RTA)"})
+    ds["kappa_coherences"] = (dims, w.kappa_c, {"units": "W/(m K)", "long_name": "coherences' conductivity (Wigner "
+                                                "transport equation; Simoncelli, Marzari and Mauri, Nat. Phys. 15, "
+                                                "809 (2019))"})
 
 
 def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum", smearing: float | str | None = None,
@@ -76,14 +92,7 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
                four_phonon_seed=four_phonon_seed, options=options)
     an, ds = _calculate(force_constants, step=step, static_shift=static_shift, **run)
     if coherences:
-        w = an.wigner_conductivity(ds["gamma"].transpose("temperature", "q", "branch").values,
-                                   ds["grid_point"].values)
-        dims = ("temperature", "cartesian", "cartesian2")
-        ds["kappa_populations"] = (dims, w.kappa_p, {"units": "W/(m K)", "long_name": "populations' conductivity "
-                                                     "(Wigner transport equation, RTA)"})
-        ds["kappa_coherences"] = (dims, w.kappa_c, {"units": "W/(m K)", "long_name": "coherences' conductivity "
-                                                    "(Wigner transport equation; Simoncelli, Marzari and Mauri, "
-                                                    "Nat. Phys. 15, 809 (2019))"})
+        add_wigner_terms(an, ds)
     if members is not None:
         done = []
         for i, fc in enumerate(members):

@@ -426,10 +426,8 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
         if len(tried) > 1 and abs(tried[-1][1] - tried[-2][1]) <= BTE_CONVERGED * abs(tried[-1][1]):
             at = int(n)
             break
-    w = an.wigner_conductivity(ds["gamma"].transpose("temperature", "q", "branch").values, ds["grid_point"].values)
-    dims = ("temperature", "cartesian", "cartesian2")
-    ds["kappa_coherences"] = (dims, w.kappa_c, {"units": "W/(m K)", "long_name": "coherences' conductivity (Wigner "
-                                                "transport equation; Simoncelli, Marzari and Mauri 2019)"})
+    from trajmodes.workflows.anharmonic import add_wigner_terms
+    add_wigner_terms(an, ds, populations=False)
     widths = ds["linewidth"].values[0]
     sigma = 3.0 * float(np.mean(widths[np.isfinite(widths) & (widths > 0)])) / (2.0 * np.sqrt(2.0 * np.log(2.0)))
     grids = {}

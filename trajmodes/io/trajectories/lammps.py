@@ -963,10 +963,10 @@ class LammpsDumpSource(FrameSource):
         return state
 
     def _check_time_step(self) -> None:
-        """The frame interval the first frames' own positions and velocities imply (:func:`~trajmodes.io.trajectories.
-        times.time_scale`: up to 128 consecutive frames, read once) against the time axis, given, read or assumed: a
-        disagreement beyond the estimate's uncertainty and margin is refused; the time axis notes why the frames could
-        not tell. Sets :attr:`time_step_check` (a :class:`~trajmodes.io.trajectories.times.TimeScale`, or None)."""
+        """The frame interval the first frames' own positions and velocities imply (``times.time_scale``: up to 128
+        consecutive frames, read once) against the time axis, given, read or assumed: a disagreement beyond the
+        estimate's uncertainty and margin is refused; the time axis notes why the frames could not tell. Sets
+        :attr:`time_step_check` (a :class:`~trajmodes.io.trajectories.times.TimeScale`, or None)."""
         from trajmodes.io.trajectories.times import INTERVAL_MIN_FRAMES, interval_frames, time_scale
         self.time_step_check = None
         n = interval_frames(self._end - self._start, self.n_atoms)
