@@ -18,7 +18,7 @@ from trajmodes.io.potentials.pair_style import potential_range
 from trajmodes.io.trajectories.lammps_input import LammpsInput
 from trajmodes.io.trajectories.lammps_script import UnknownValue, evaluate_formula
 from tests.support.dumps import default_columns, random_truth, write_dump
-from tests.support.lammps_md import lammps_module
+from tests.support.lammps_md import lammps_module, run_lammps_file
 
 #: an input as users write them: the time step given on the command line (-var dt 0.0005), the others as index,
 #: equal and string variables, immediate formulas, an included file, a loop of two runs whose second is steered by if
@@ -63,17 +63,7 @@ def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lammps_input")
     (folder / "in.run").write_text(INPUT)
     (folder / "in.dumps").write_text(DUMPS)
-    import os
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        lmp = mod.lammps(cmdargs=["-nocite", "-screen", "none", "-log", "log.lammps", "-var", "dt", "0.0005"])
-        try:
-            lmp.file("in.run")
-        finally:
-            lmp.close()
-    finally:
-        os.chdir(old)
+    run_lammps_file(folder, "in.run", ("-var", "dt", "0.0005"))
     return folder
 
 

