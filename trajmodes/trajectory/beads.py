@@ -20,7 +20,7 @@ import glob
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import dask.array as da
 import numpy as np
@@ -66,8 +66,6 @@ class BeadFiles:
         ``Time=``; i-PI's reader finds its own).
     units : str or None
         LAMMPS' unit style.
-    masses : dict or None
-        LAMMPS type -> mass (amu) from the input's ``mass`` commands.
     temperature_problem : str or None
         Why the input states no temperature (no input found, a temperature ramp, ...), for the message of
         :meth:`RingPolymerRun.require_temperature`.
@@ -84,7 +82,6 @@ class BeadFiles:
     stated_beads: int | None = None
     md_timestep: float | None = None
     units: str | None = None
-    masses: dict | None = field(default=None, hash=False)
     temperature_problem: str | None = None
     stated_frames: int | None = None
 
@@ -203,12 +200,11 @@ def _lammps_beads(path: str) -> BeadFiles:
             (int(values[-1]) if str(values[-1]).isdigit() else None)
         break
     conv = conversion(style) if style != "lj" else None
-    masses = {lo: m * (conv.mass if conv else 1.0) for lo, hi, m in settings.mass_commands if hi == lo} or None
     dt = settings.md_timestep if settings.timestep_problem is None else None
     if dt is None and settings.timestep_problem is None and style != "lj":
         dt = DEFAULT_TIMESTEP.get(style)
     files = BeadFiles("lammps", tuple(paths), first, None, os.path.abspath(inp), temperature, stated,
-                      None if dt is None or conv is None else dt * conv.time, style, masses,
+                      None if dt is None or conv is None else dt * conv.time, style,
                       temperature_problem=None if temperature is not None else
                       (f"{fix.name} {' '.join(fix.args)} ({fix.where()}): " +
                        (fix.unknown if fix.unknown else "it states no temperature (temp T)")))
