@@ -1,5 +1,5 @@
 """Build the compiled kernels (the text parser, the mode projection and displacements, the linear tetrahedron
-weights, the fit's design rows); everything else lives in pyproject.toml."""
+weights, the fit's design rows, the structure factor's Fourier densities); everything else lives in pyproject.toml."""
 from setuptools import Extension, setup
 
 setup(
@@ -19,6 +19,12 @@ setup(
         Extension(
             "trajmodes._tetrahedron",
             sources=["trajmodes/_tetrahedron.c"],
+            extra_compile_args=["-O3"],
+            depends=["trajmodes/_compat.h"],
+        ),
+        Extension(
+            "trajmodes._density",
+            sources=["trajmodes/_density.c"],
             extra_compile_args=["-O3"],
             depends=["trajmodes/_compat.h"],
         ),

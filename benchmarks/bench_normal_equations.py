@@ -13,7 +13,8 @@ between calls. The fit (``DesignKernel.accumulate`` of one frame into a block he
 the displacements, the rank updates and the fold of the result into A'A, A'f, f'f included) is timed with its tile of
 atoms sized as the package sizes it (at least ``trajmodes.forceconstants.design.TILE_ROWS`` rows per update) and,
 beside it, as before that floor existed (the tile sized for the cache alone: ``TILE_ROWS = 1``), alternating with the
-floor in every round (best of three each), the median of the rounds' ratios reported. Both give the same sums
+floor in every round (best of three each, in CPU seconds of the process: one thread, so the other work of a shared
+machine does not enter), the median of the rounds' ratios reported, the spread (min - max) beside it. Both give the same sums
 (checked to 1e-12 relative).
 
 Writes ``benchmarks/results/normal_equations.{json,md}``.
@@ -43,11 +44,13 @@ RESULTS = HERE / "results"
 
 
 def _best(fn, repeats: int = 3) -> float:
+    """Least CPU seconds of this process over ``repeats`` calls: everything runs on one thread here, so its CPU time
+    is its time on a core, which the other work of a shared machine does not lengthen as it does the wall clock."""
     best = float("inf")
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = time.process_time()
         fn()
-        best = min(best, time.perf_counter() - t)
+        best = min(best, time.process_time() - t)
     return best
 
 
@@ -96,6 +99,7 @@ def measure(r2: float, r3: float, rounds: int) -> dict:
     k = int(np.argsort(r_now)[len(r_now) // 2])
     n_c = max(len(kern.orders[0].classes[c][0]) for c in range(len(kern.p2s)))
     return dict(r2=r2, r3=r3, n_atoms=ref.n_atoms, n_params=int(P), setup_s=setup, rows_per_frame=rows,
+                ratio_min=float(r_now.min()), ratio_max=float(r_now.max()),
                 flops_per_frame=work, rows_per_update=3 * min(kern.tile_atoms(1), n_c),
                 rows_per_update_before=3 * min(kern.tile_atoms(1, tile_rows=1), n_c), floor_k=rows,
                 floor_s=floors[k], kernel_s=now[k],
@@ -112,14 +116,17 @@ def table(res: dict) -> str:
              "Diamond Si, 512 atoms, one frame (1,536 rows) per call; flops counted as rows x P^2; floor: the same "
              "work in one scipy dsyrk (the BLAS the fit calls) of k = 1,536 rows, one thread; fit: "
              "DesignKernel.accumulate of the frame (rows built, rank updates, fold into A'A); median of the rounds' "
-             "ratios.", "",
+             f"ratios of {len(res['models'][0]['ratios'])} rounds, CPU seconds of the process (one thread). Load "
+             f"average at the start {env.get('load', '?')} (a 2-core machine shared with other work).", "",
              "| r2 / r3 A | P | Mflop per frame | rows per update (before) | floor s | fit s | Gflop/s fit (floor) | "
-             "fit / floor | before / floor | bar |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "fit / floor (min - max) | before / floor | bar |", "|---|---|---|---|---|---|---|---|---|---|"]
     for m in res["models"]:
         lines.append(f"| {m['r2']:g} / {m['r3']:g} | {m['n_params']} | {m['flops_per_frame'] / 1e6:.0f} | "
                      f"{m['rows_per_update']} ({m['rows_per_update_before']}) | {m['floor_s']:.4f} | "
                      f"{m['kernel_s']:.4f} | {m['kernel_rate_gflops']:.1f} ({m['syrk_rate_gflops']:.1f}) | "
-                     f"{m['ratio']:.2f}x | {m['ratio_before']:.2f}x | "
+                     f"{m['ratio']:.2f}x ({m.get('ratio_min', m['ratio']):.2f} - "
+                     f"{m.get('ratio_max', m['ratio']):.2f}) | "
+                     f"{m['ratio_before']:.2f}x | "
                      f"{'<= 1.25x pass' if m['ratio'] <= 1.25 else '<= 1.25x FAIL'} |")
     lines += ["", f"Command: `{res['command']}`", ""]
     return "\n".join(lines)
@@ -135,7 +142,8 @@ def main(argv=None) -> int:
     env = dict(date=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
                cpu=next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
                         platform.processor()),
-               cores=__import__("os").cpu_count(), python=platform.python_version(), numpy=np.__version__)
+               cores=__import__("os").cpu_count(), python=platform.python_version(), numpy=np.__version__,
+               load=" ".join(f"{x:.1f}" for x in __import__("os").getloadavg()))
     models = []
     for pair in args.models.split(","):
         r2, r3 = (float(x) for x in pair.split(":"))

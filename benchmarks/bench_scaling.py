@@ -17,6 +17,18 @@ the machine's are skipped (and said).
 
 Results: ``benchmarks/results/scaling.{json,md}`` (``--report``: the Markdown again from the JSON). ``run_all.py``
 collects the Markdown into docs/benchmarks.md.
+
+    python benchmarks/bench_scaling.py --serial-share [--cells 10] [--size-gb 0.25] [--workdir DIR]
+
+``--serial-share``: where no more cores are lent, the share of each streaming stage that more cores cannot shorten.
+``fit`` (with a triplet cutoff, so that ``anharmonic`` has third-order constants), ``project``, ``sqw`` and
+``anharmonic`` (on the fitted constants, its default mesh) each run once as a user runs them, in a fresh process
+pinned to one core, with a Dask callback that records when tasks run: the *parallel part* is the time during which a
+task of Dask's scheduler runs (the work the cores share: read and parse chunks, build rows, project, sum phases, the
+q-points' self-energies), the *serial share* s the rest of the wall time from before the imports to the command's
+return (imports, the frame index, symmetry and tables, solves, writing the outputs). Amdahl's law predicts the
+speed-up at n cores 1 / (s + (1 - s) / n) and the efficiency that over n; an upper bound, since tasks are counted as
+parallel even where one waits for another. Results: ``benchmarks/results/serial_share.{json,md}``.
 """
 from __future__ import annotations
 
@@ -147,6 +159,100 @@ def markdown(record: dict) -> str:
     return "\n".join(lines)
 
 
+#: run in the pinned process: the command, with a Dask callback timing the union of the tasks' intervals
+_TIMED = r"""
+import json, runpy, sys, threading, time
+t0 = time.perf_counter()
+from dask.callbacks import Callback
+class Busy(Callback):
+    def __init__(self):
+        super().__init__()
+        self.lock, self.active, self.since, self.busy, self.tasks = threading.Lock(), 0, 0.0, 0.0, 0
+    def _pretask(self, key, dsk, state):
+        with self.lock:
+            if self.active == 0:
+                self.since = time.perf_counter()
+            self.active += 1
+    def _posttask(self, key, result, dsk, state, id):
+        with self.lock:
+            self.active -= 1
+            self.tasks += 1
+            if self.active == 0:
+                self.busy += time.perf_counter() - self.since
+busy = Busy()
+busy.register()
+sys.argv = ["trajmodes"] + sys.argv[1:]
+code = 0
+try:
+    runpy.run_module("trajmodes", run_name="__main__")
+except SystemExit as e:
+    code = e.code or 0
+print("SERIAL-SHARE " + json.dumps(dict(wall_s=time.perf_counter() - t0, task_s=busy.busy, tasks=busy.tasks,
+                                        rc=code)))
+"""
+
+
+def amdahl(s: float, n: int) -> float:
+    """Parallel efficiency at ``n`` cores of a run whose share ``s`` is serial (Amdahl's law)."""
+    return 1.0 / (s + (1.0 - s) / n) / n
+
+
+def serial_share(args) -> dict:
+    import subprocess
+    work = Path(args.workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    dump = work / f"cu{args.cells}_{args.size_gb:g}.lammpstrj"
+    subprocess.run([sys.executable, str(HERE / "gen_dump.py"), "--cells", str(args.cells), str(dump),
+                    "--size-gb", str(args.size_gb)], check=True)
+    fc = work / "share-fit" / "fc.nc"
+    commands = [("fit", ["fit", str(dump), "--cutoff2", "2.7", "--cutoff3", "2.7", "-o", str(work / "share-fit")]
+                 + COMMON),
+                ("project", ["project", str(dump), "--force-constants", str(fc), "--path", PATH, "-o",
+                             str(work / "share-project")] + COMMON),
+                ("sqw", ["sqw", str(dump), "--path", "GX", "--window", "20", "-o", str(work / "share-sqw")] + COMMON),
+                ("anharmonic", ["anharmonic", str(fc), "-o", str(work / "share-anharmonic")])]
+    rows = []
+    for name, cmd in commands:
+        shutil.rmtree(work / f"share-{name}", ignore_errors=True)
+        load = os.getloadavg()
+        out = subprocess.run(pinned([sys.executable, "-c", _TIMED] + cmd, 1), capture_output=True, text=True)
+        line = next((ln for ln in out.stdout.splitlines() if ln.startswith("SERIAL-SHARE ")), None)
+        if line is None or out.returncode:
+            raise RuntimeError(f"{name} failed (rc {out.returncode}):\n{out.stdout[-1500:]}\n{out.stderr[-1500:]}")
+        r = json.loads(line.split(" ", 1)[1])
+        s = 1.0 - r["task_s"] / r["wall_s"]
+        row = dict(command=name, argv="trajmodes " + " ".join(cmd), load_average=load, serial_share=s,
+                   efficiency_16=amdahl(s, 16), speedup_16=16 * amdahl(s, 16), **r)
+        rows.append(row)
+        print(f"{name}: {r['wall_s']:.1f} s on one core, {r['task_s']:.1f} s in {r['tasks']} tasks: serial share "
+              f"{100 * s:.1f} %, Amdahl at 16 cores {16 * amdahl(s, 16):.1f}x ({100 * amdahl(s, 16):.0f} %) "
+              f"(load {load[0]:.1f})", flush=True)
+    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores_available": len(os.sched_getaffinity(0)),
+            "atoms": 4 * args.cells ** 3, "dump_mb": dump.stat().st_size / 1e6, "rows": rows}
+
+
+def serial_markdown(record: dict) -> str:
+    lines = ["# Serial share of the streaming stages (one core) and the 16-core efficiency it predicts", "",
+             f"Measured {record['date']}, {record['atoms']:,} fcc Cu atoms, a {record['dump_mb']:.0f} MB dump "
+             "(benchmarks/gen_dump.py), each command in a fresh process pinned to one core (taskset) on a 2-core "
+             "machine shared with other work (load average before each below).", "",
+             "```", "python benchmarks/bench_scaling.py " + record.get("argv", ""), "```", "",
+             "| stage | wall, one core (s) | in Dask tasks (s) | tasks | serial share | Amdahl: speed-up at 16 | "
+             "efficiency at 16 | load |", "|---|---|---|---|---|---|---|---|"]
+    for r in record["rows"]:
+        ok = "" if r["efficiency_16"] >= GOAL else " (below 70 %)"
+        lines.append(f"| {r['command']} | {r['wall_s']:.1f} | {r['task_s']:.1f} | {r['tasks']} | "
+                     f"{100 * r['serial_share']:.1f} % | {r['speedup_16']:.1f}x | "
+                     f"{100 * r['efficiency_16']:.0f} %{ok} | "
+                     f"{r['load_average'][0]:.1f} |")
+    lines += ["", "Commands: " + "; ".join(f"`{r['argv']}`" for r in record["rows"]), "",
+              "Serial share: the wall time from before the imports to the command's return outside any Dask task "
+              "(Python's own start-up not counted); 70 % efficiency at 16 cores needs a serial share of at most "
+              f"{100 * (1 / GOAL - 1) / 15:.1f} %. The prediction is an upper bound: a task waiting for another "
+              "counts as parallel, and memory bandwidth is taken to grow with the cores.", ""]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cells", type=int, default=30)
@@ -157,8 +263,17 @@ def main(argv=None) -> None:
     p.add_argument("--workdir", default=str(HERE / "data" / "scaling"))
     p.add_argument("--report", action="store_true", help="the Markdown again from the saved JSON")
     p.add_argument("--note", default=None, help="a paragraph on what the numbers show, kept with them")
+    p.add_argument("--serial-share", action="store_true",
+                   help="one run of each stage on one core: its serial share and Amdahl's 16-core efficiency")
     args = p.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
+    if args.serial_share:
+        record = serial_share(args)
+        record["argv"] = " ".join(sys.argv[1:] if argv is None else argv)
+        (RESULTS / "serial_share.json").write_text(json.dumps(record, indent=1))
+        (RESULTS / "serial_share.md").write_text(serial_markdown(record))
+        print(serial_markdown(record))
+        return
     js = RESULTS / "scaling.json"
     if args.report:
         record = json.loads(js.read_text())

@@ -5,6 +5,25 @@ the number of frames.
     python benchmarks/bench_structure_factor.py [--frames 2500] [--rounds 3] [--data benchmarks/data] [--out benchmarks/results]
     python benchmarks/bench_structure_factor.py --report      # the Markdown again from the saved JSON
     python benchmarks/bench_structure_factor.py --small [--rounds 3] [--compare DIR] [--trajmodes-root DIR]
+    python benchmarks/bench_structure_factor.py --large [--cells 14] [--frames 1000] [--window 250] [--rounds 3]
+                                                [--profile]
+
+``--large``: where users wait. fcc Cu, ``--cells`` n (4 n^3 atoms: 10,976 at n = 14), ``--frames`` frames of x, v
+(and f, unread) as LAMMPS writes them (``benchmarks/gen_dump.py``: thermal displacements and velocities, a new draw
+every frame), the ideal crystal as the LAMMPS data file of the reference; the q commensurate with the cell on the
+path Gamma-X-W-K-Gamma-L-U-W-L-K (60 q at n = 14) and a powder, 20 |q| shells from 0.3 to 6 rad/Angstrom with 5 q
+each (100 q), 160 q in one call of each code (Cartesian, the same array); windows of 250 frames, a time origin at
+every frame; coherent F(q, t) and S(q, omega) with the longitudinal and transverse current correlations (the
+incoherent part is left out of both: dynasor sums it atom by atom over every window, out of reach at this size).
+Both codes are timed the same way: the whole call (open the dump, read every frame, the sums, the transforms), by
+wall clock; *cold* is the first call in a fresh process (imports not timed; dynasor's JIT compilation and
+trajmodes' frame index included; the dump in the page cache for both), *warm* the later calls in one process, in
+``--rounds`` interleaved rounds (the order of the two codes alternating), each round also timing trajmodes' reader
+alone over the same frames and fields (x and v, every frame parsed: the floor of any code that reads the dump).
+Reported: the median and the spread (min - max) of every time and of the per-round ratios, the load average
+(``uptime``) before every round. ``--profile``: one more trajmodes call on one thread (Dask's synchronous
+scheduler) under cProfile, its time split into the parse of the frames, the phases and their sums over the atoms,
+the FFT correlations and the rest. Writes ``<out>/structure_factor_large.{json,md}``.
 
 ``--small``: the overheads around the kernels on a small system: 2000 frames of 256 fcc Cu atoms (a 63 MB text dump
 of x and v from ``benchmarks/gen_dump.py``, ``--cells 4``), the 8 q (h, 0, 0) 2 pi / L, h = 1 .. 8, of the MD cell,
@@ -35,6 +54,7 @@ Writes ``<out>/structure_factor.json`` and ``<out>/structure_factor.md``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -299,6 +319,228 @@ def write_small_md(res, path) -> str:
     return text
 
 
+LARGE = dict(path="GXWKGLUWLK", powder=(0.3, 6.0, 20), per_shell=5, window=250, step=1, every=5)
+
+
+def make_large(folder: Path, cells: int, frames: int) -> tuple[Path, Path]:
+    """The large case's dump (at least ``frames`` frames, from ``gen_dump``) and the ideal crystal as a data file."""
+    from gen_dump import A_CU, M_CU, fcc_positions, generate
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 4 * cells ** 3
+    per_frame = n * (len(f"{n} 1") + 9 * 18) + 300            # bytes of a frame of gen_dump's columns, a little over
+    dump, data = folder / f"sqw_large_{cells}.lammpstrj", folder / f"sqw_large_{cells}.data"
+    meta = generate(str(dump), (frames + 1) * per_frame / 2 ** 30, cells=cells, every=LARGE["every"], quiet=True)
+    if meta["n_frames"] < frames:
+        raise RuntimeError(f"{dump} has {meta['n_frames']} frames, fewer than {frames}: delete it and run again")
+    r, L = fcc_positions(cells), cells * A_CU
+    text = (f"fcc Cu, ideal\n\n{n} atoms\n1 atom types\n\n0 {L} xlo xhi\n0 {L} ylo yhi\n0 {L} zlo zhi\n\n"
+            f"Masses\n\n1 {M_CU}\n\nAtoms # atomic\n\n" +
+            "".join(f"{i + 1} 1 {x:.6f} {y:.6f} {z:.6f}\n" for i, (x, y, z) in enumerate(r)))
+    if not data.exists() or data.read_text() != text:
+        data.write_text(text)
+    return dump, data
+
+
+def large_q(dump, data) -> tuple[np.ndarray, int]:
+    """Cartesian q (rad/Angstrom) of the large case, the path's first, and the number on the path."""
+    import trajmodes
+    from trajmodes.modes.scattering_qpoints import cartesian_qpoints
+    from trajmodes.workflows.scattering import scattering_qpoints
+    traj = trajmodes.read(str(dump), species=["Cu"], md_timestep=DT_PS, reference=str(data))
+    cell = np.asarray(traj.lattice_cell, float)
+    path = scattering_qpoints(traj, path=LARGE["path"])
+    powder = scattering_qpoints(traj, powder=LARGE["powder"], per_shell=LARGE["per_shell"])
+    q_path = cartesian_qpoints(path.qpoints, cell, path.primitive.cell)
+    return np.concatenate([q_path, powder.qpoints]), len(q_path)
+
+
+def run_trajmodes_large(dump, frames, q):
+    import trajmodes
+    traj = trajmodes.read(str(dump), species=["Cu"], md_timestep=DT_PS)[:frames]
+    return trajmodes.dynamic_structure_factor(traj, q, window=LARGE["window"], step=LARGE["step"], cartesian=True,
+                                              incoherent=False)
+
+
+def read_alone(dump, frames) -> float:
+    """trajmodes' reader over the frames and fields the structure factor reads (x, v), every value touched once."""
+    import trajmodes
+    traj = trajmodes.read(str(dump), species=["Cu"], md_timestep=DT_PS)[:frames]
+    sums = traj.map_chunks(lambda d: np.array([d["positions"].sum() + d["velocities"].sum()]),
+                           layer=("positions", "velocities"), shape=(), dtype=float, name="bench-read-alone",
+                           per_chunk=True)
+    return float(sums.sum().compute())
+
+
+def run_dynasor_large(dump, frames, q):
+    import dynasor
+    dynasor.logging_tools.set_logging_level("WARNING")
+    traj = dynasor.Trajectory(str(dump), trajectory_format="lammps_internal", time_unit="ps", frame_stop=frames)
+    return dynasor.compute_dynamic_structure_factors(traj, q, dt=1e3 * DT_PS * LARGE["every"],
+                                                     window_size=LARGE["window"] - 1, window_step=LARGE["step"],
+                                                     calculate_currents=True, calculate_incoherent=False)
+
+
+def _cold(code: str, dump, data, frames) -> tuple[float, float]:
+    """The first call of ``code`` (trajmodes, dynasor or read) in a fresh process: wall and CPU seconds (imports not
+    timed)."""
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--cold-large", code, str(dump), str(data),
+                          str(frames), "--window", str(LARGE["window"])], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"the cold {code} call failed:\n{out.stderr[-3000:]}")
+    cpu, wall = out.stdout.split()[-2:]
+    return float(wall), float(cpu)
+
+
+def _cold_call(code, dump, data, frames) -> float:
+    for module in ("dynasor", "trajmodes"):              # imports are not timed
+        importlib.import_module(module)
+    q, _ = large_q(dump, data)
+    t0, c0 = time.perf_counter(), _cpu()
+    {"trajmodes": lambda: run_trajmodes_large(dump, frames, q), "dynasor": lambda: run_dynasor_large(dump, frames, q),
+     "read": lambda: read_alone(dump, frames)}[code]()
+    return f"{_cpu() - c0} {time.perf_counter() - t0}"
+
+
+def _cpu() -> float:
+    """CPU seconds of this process, every thread, user and system."""
+    import resource
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _spread(x) -> dict:
+    x = np.asarray(x, float)
+    return dict(median=float(np.median(x)), min=float(x.min()), max=float(x.max()))
+
+
+def profile_large(dump, frames, q) -> dict:
+    """One trajmodes call on one thread under cProfile: its time split by stage (seconds, share)."""
+    import cProfile
+    import pstats
+    import dask
+    prof = cProfile.Profile()
+    with dask.config.set(scheduler="synchronous"):
+        t0 = time.perf_counter()
+        prof.runcall(run_trajmodes_large, dump, frames, q)
+        total = time.perf_counter() - t0
+    st = pstats.Stats(prof).stats
+    own = {}
+    for (file, _, name), (_, _, tt, _, _) in st.items():
+        where = f"{file}:{name}"
+        key = ("phases and their sums over the atoms (compiled)" if "_density" in where else
+               "parse of the frames" if "_fastparse" in where or "io/trajectories" in where else
+               "FFT correlations" if "fft" in where.lower() else
+               "numpy products (matmul, einsum)" if "matmul" in where or "einsum" in where else
+               "the rest (graph, copies, Python)")
+        own[key] = own.get(key, 0.0) + tt
+    top = sorted(((tt, f"{Path(file).name}:{name}") for (file, _, name), (_, _, tt, _, _) in st.items()),
+                 reverse=True)[:8]
+    return dict(seconds=total, stages={k: dict(seconds=v, share=v / total) for k, v in own.items()},
+                top=[[n, s] for s, n in top])
+
+
+def speed_large(dump, data, frames, rounds, profile) -> dict:
+    import trajmodes
+    q, n_path = large_q(dump, data)
+    res = dict(atoms=4 * int(round((trajmodes.read(str(dump), species=["Cu"], md_timestep=DT_PS).n_atoms / 4)
+                                   ** (1 / 3))) ** 3, frames=frames, n_q=len(q), n_path=n_path,
+               window=LARGE["window"], step=LARGE["step"], bytes_per_frame=os.path.getsize(dump) /
+               trajmodes.read(str(dump), species=["Cu"], md_timestep=DT_PS).n_frames, path=LARGE["path"],
+               powder=LARGE["powder"], per_shell=LARGE["per_shell"])
+    res["cold"], res["cold_cpu"] = {}, {}
+    for code in ("dynasor", "trajmodes", "read"):
+        res["cold"][code], res["cold_cpu"][code] = _cold(code, dump, data, frames)
+        print(f"cold (fresh process): {code} {res['cold'][code]:.2f} s ({res['cold_cpu'][code]:.2f} s CPU)",
+              flush=True)
+    rows = []
+    for r in range(rounds):
+        load = os.getloadavg()
+        times = {}
+        for code in (("dynasor", "trajmodes") if r % 2 == 0 else ("trajmodes", "dynasor")) + ("read",):
+            t0, c0 = time.perf_counter(), _cpu()
+            out = {"dynasor": lambda: run_dynasor_large(dump, frames, q),
+                   "trajmodes": lambda: run_trajmodes_large(dump, frames, q),
+                   "read": lambda: read_alone(dump, frames)}[code]()
+            times[code] = time.perf_counter() - t0
+            times[code + "_cpu"] = _cpu() - c0
+            if r == 0 and code == "dynasor":
+                sample = out
+            if r == 0 and code == "trajmodes":
+                ds = out
+        rows.append(dict(load_average=load, **times))
+        print(f"round {r} (load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}): dynasor {times['dynasor']:.2f} s, "
+              f"trajmodes {times['trajmodes']:.2f} s, read alone {times['read']:.2f} s; dynasor / trajmodes "
+              f"{times['dynasor'] / times['trajmodes']:.1f}x, trajmodes / read "
+              f"{times['trajmodes'] / times['read']:.2f}x",
+              flush=True)
+        if r == 0:
+            res["agreement"] = {k: v for k, v in agreement_of(ds, sample).items()}
+    res["rounds"] = rows
+    for code in ("dynasor", "trajmodes", "read"):
+        res[code] = _spread([x[code] for x in rows])
+        res[code + "_cpu"] = _spread([x[code + "_cpu"] for x in rows])
+    res["ratio"] = _spread([x["dynasor"] / x["trajmodes"] for x in rows])
+    res["ratio_cpu"] = _spread([x["dynasor_cpu"] / x["trajmodes_cpu"] for x in rows])
+    res["over_read"] = _spread([x["trajmodes"] / x["read"] for x in rows])
+    if profile:
+        res["profile"] = profile_large(dump, frames, q)
+        for k, v in res["profile"]["stages"].items():
+            print(f"profile (one thread, {res['profile']['seconds']:.1f} s): {k} {v['seconds']:.2f} s "
+                  f"({100 * v['share']:.0f} %)", flush=True)
+    return res
+
+
+def agreement_of(ds, sample) -> dict:
+    """Largest difference of each coherent function from dynasor's, relative to its largest value."""
+    out = {}
+    for k in ("Fqt_coh", "Sqw_coh", "Clqt", "Ctqt", "Clqw", "Ctqw"):
+        ref = np.asarray(getattr(sample, k)) * TO_OURS[k[:4] if k[:4] in TO_OURS else k[:3]]
+        out[k] = float(np.abs(ds[k].values - ref).max() / np.abs(ref).max())
+    return out
+
+
+def write_large_md(res, path) -> str:
+    env, sp = res["environment"], res["speed"]
+    f = lambda s: f"{s['median']:.2f} ({s['min']:.2f} - {s['max']:.2f})"  # noqa: E731
+    ok = sp["ratio"]["median"] >= BAR
+    L = [f"Case: {sp['atoms']} fcc Cu atoms, {sp['frames']} frames of x, v (and f, unread) "
+         f"({sp['bytes_per_frame'] * sp['frames'] / 1e9:.2f} GB of text, benchmarks/gen_dump.py), {sp['n_q']} q "
+         f"({sp['n_path']} on the path {sp['path']}, {sp['n_q'] - sp['n_path']} in {sp['powder'][2]} powder shells "
+         f"{sp['powder'][0]} - {sp['powder'][1]} rad/Angstrom), windows of {sp['window']} frames, an origin every "
+         f"{sp['step']} frame; coherent F(q, t), S(q, omega), C_L and C_T (no incoherent part in either code). "
+         f"{env.get('cores')} cores ({env.get('cpu', '?')}), shared with other work (load averages per round below); "
+         f"dynasor {env.get('dynasor')}, dask {env.get('dask')}. Command: `{res['command']}`.", "",
+         "| | dynasor (s) | trajmodes (s) | trajmodes' reader alone (s) | dynasor / trajmodes | trajmodes / read |",
+         "|---|---|---|---|---|---|",
+         f"| cold: first call in a fresh process | {sp['cold']['dynasor']:.2f} | {sp['cold']['trajmodes']:.2f} | "
+         f"{sp['cold']['read']:.2f} | {sp['cold']['dynasor'] / sp['cold']['trajmodes']:.1f}x | "
+         f"{sp['cold']['trajmodes'] / sp['cold']['read']:.2f}x |",
+         f"| warm: median (min - max) of {len(sp['rounds'])} interleaved rounds | {f(sp['dynasor'])} | "
+         f"{f(sp['trajmodes'])} | {f(sp['read'])} | {f(sp['ratio'])}x | {f(sp['over_read'])}x |",
+         f"| CPU seconds (every thread), cold | {sp['cold_cpu']['dynasor']:.2f} | {sp['cold_cpu']['trajmodes']:.2f} | "
+         f"{sp['cold_cpu']['read']:.2f} | {sp['cold_cpu']['dynasor'] / sp['cold_cpu']['trajmodes']:.1f}x | |",
+         f"| CPU seconds (every thread), warm | {f(sp['dynasor_cpu'])} | {f(sp['trajmodes_cpu'])} | "
+         f"{f(sp['read_cpu'])} | {f(sp['ratio_cpu'])}x | |", "",
+         "The CPU seconds do not move with the other work on the machine as the wall times do (both codes use "
+         "every core they get).", "",
+         f"Target dynasor / trajmodes >= {BAR:.0f}x: {'**pass**' if ok else '**fail**'}; trajmodes within 1.5x of its "
+         f"reader alone: {'**pass**' if sp['over_read']['median'] <= 1.5 else '**fail**'}.", "",
+         "Per round (s, dynasor / trajmodes / read; load average 1, 5, 15 min before it): " + "; ".join(
+             f"{x['dynasor']:.2f} / {x['trajmodes']:.2f} / {x['read']:.2f} (load {x['load_average'][0]:.2f}, "
+             f"{x['load_average'][1]:.2f}, {x['load_average'][2]:.2f})" for x in sp["rounds"]), "",
+         f"Largest difference from dynasor's numbers, relative to each function's largest value: "
+         f"{max(sp['agreement'].values()):.1e} (over {len(sp['agreement'])} functions)."]
+    if "profile" in sp:
+        pr = sp["profile"]
+        L += ["", f"Where trajmodes' time goes (one call on one thread, Dask's synchronous scheduler, cProfile: "
+                  f"{pr['seconds']:.1f} s):", "", "| stage | s | share |", "|---|---|---|"]
+        L += [f"| {k} | {v['seconds']:.2f} | {100 * v['share']:.0f} % |" for k, v in
+              sorted(pr["stages"].items(), key=lambda kv: -kv[1]["seconds"])]
+    text = "\n".join(L) + "\n"
+    Path(path).write_text(text)
+    return text
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=2500, help="frames of the speed comparison (default 2500)")
@@ -311,7 +553,30 @@ def main(argv=None):
     p.add_argument("--label", default="", help="suffix of the --small result files")
     p.add_argument("--compare", help="with --small: also time the trajmodes of this checkout in every round")
     p.add_argument("--time-small", nargs=2, metavar=("DUMP", "STEP"), help=argparse.SUPPRESS)
+    p.add_argument("--large", action="store_true", help="the large case (10^4 atoms, 160 q on a path and a powder)")
+    p.add_argument("--cells", type=int, default=14, help="with --large: n x n x n fcc cells (default 14)")
+    p.add_argument("--profile", action="store_true", help="with --large: profile one trajmodes call on one thread")
+    p.add_argument("--window", type=int, default=LARGE["window"], help="with --large: frames per window (default 250)")
+    p.add_argument("--cold-large", nargs=4, metavar=("CODE", "DUMP", "DATA", "FRAMES"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    LARGE["window"] = a.window
+    if a.cold_large:
+        code, dump, data, frames = a.cold_large
+        sys.path.insert(0, str(HERE))
+        print(_cold_call(code, dump, data, int(frames)))
+        return None
+    if a.large:
+        sys.path.insert(0, str(HERE))
+        frames = a.frames if "--frames" in (argv if argv is not None else sys.argv) else 1000
+        res = dict(environment=environment(), command="python benchmarks/bench_structure_factor.py " + " ".join(
+            argv if argv is not None else sys.argv[1:]), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+        dump, data = make_large(Path(a.data), a.cells, frames)
+        res["speed"] = speed_large(dump, data, frames, a.rounds, a.profile)
+        out = Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "structure_factor_large.json").write_text(json.dumps(res, indent=1, default=str))
+        print(write_large_md(res, out / "structure_factor_large.md"))
+        return res
     if a.time_small:
         dump, step = a.time_small[0], int(a.time_small[1])
         run_trajmodes_small(dump, step)

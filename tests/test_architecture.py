@@ -42,7 +42,10 @@ LAYERS: dict[str, dict[str, str]] = {
         "io": "the provenance and staged outputs of every command (workflows.outputs), a trajectory file's format and "
               "a run's potential",
         "lattice": "", "modes": "", "phonons.anharmonic": "", "phonons.harmonic": "",
-        "phonons.thermodynamics": "the quasiharmonic minimum of `trajmodes qha`", "potentials": "",
+        "phonons.thermodynamics": "the quasiharmonic minimum of `trajmodes qha`",
+        "plots": "a command's result draws its figures beside its files (RunSummary, FitOutputs and "
+                 "ConductivityResult write them)",
+        "potentials": "",
         "quantum": "the Kubo estimators beside the fit of a path-integral run's beads (workflows.quantum)",
         "resources": "the allocator settings of the program and its cluster's workers (workflows.session)",
         "series": "a run's frequency error bars from the error model of a series (series.errorbars), fit_series",

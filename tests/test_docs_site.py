@@ -59,6 +59,27 @@ def test_api_page_lists_only_public_names():
         print(f"docs/api.md has no section for {unlisted} yet: the site lists them under 'Other public names'")
 
 
+def test_api_summary_lists_every_public_name():
+    """The summary table at the top of docs/api.md lists every public name of ``trajmodes`` (the public submodules
+    aside: they have their sections at the end), in the order of their sections on the page, and nothing else."""
+    import inspect
+
+    import trajmodes
+    found = re.search(r"\.\. autosummary::\n\n((?:   \S+\n)+)", API.read_text())
+    assert found, "docs/api.md has lost its summary table (the autosummary at its top)"
+    summary = found.group(1).split()
+    names = [n for n in trajmodes.__all__ if n != "__version__" and not inspect.ismodule(getattr(trajmodes, n))]
+    missing = [n for n in names if n not in summary]
+    assert not missing, f"docs/api.md's summary table lacks {missing}: add them to its autosummary"
+    extra = [n for n in summary if n not in names]
+    assert not extra, f"docs/api.md's summary table lists {extra}, which are not public names of trajmodes"
+    sections = [n.split(".", 1)[1] for n in _documented() if n.count(".") == 1 and n.split(".", 1)[1] in names]
+    no_section = [n for n in summary if n not in sections]
+    assert not no_section, f"docs/api.md summarizes {no_section} without a section (an autodoc directive) for them"
+    assert summary == sections, ("docs/api.md's summary table is not in the order of the sections: "
+                                 f"{summary} against {sections}")
+
+
 NUMBERS = ["no", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve"]
 
 
@@ -337,7 +358,10 @@ def test_getting_started_shows_the_readme_main_job_and_its_figure():
     assert run.startswith("trajmodes run "), main_job
     page = (DOCS / "getting_started.md").read_text()
     make = (DOCS / "figures" / "getting_started" / "make.sh").read_text()
-    assert f"```bash\n{run}\n```" in page, f"docs/getting_started.md does not show the README's main job: {run}"
+    # the page breaks the command over lines (" \\" at their ends) so that it does not scroll sideways
+    shown_commands = [re.sub(r"\\\n\s*", "", block)
+                      for block in re.findall(r"^```bash\n(.*?)^```", page, re.M | re.S)]
+    assert f"{run}\n" in shown_commands, f"docs/getting_started.md does not show the README's main job: {run}"
     assert f"\n{run}\n" in make, f"docs/figures/getting_started/make.sh does not run the README's main job: {run}"
     shown = re.findall(r"^```\{figure\} (\S+)$", page, re.M)
     front = re.findall(r"^```\{figure\} (\S+)$", (DOCS / "index.md").read_text(), re.M)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from trajmodes.trajectory import Pass
+
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,11 +96,11 @@ def test_the_end_of_a_pass_hands_the_freed_memory_back_here_and_in_the_workers(m
         warnings.simplefilter("ignore")
         traj = trajmodes.read(str(Path(__file__).parent.parent / "examples" / "cu_fcc_300K.lammpstrj.gz"),
                               species=["Cu"])
-    traj.next_pass.release()
+    Pass(traj).release()
     assert calls == [1]
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
             distributed.Client(cl):
-        traj.next_pass.release()
+        Pass(traj).release()
     assert calls == [1, 1, 1]
 
 

@@ -1,6 +1,6 @@
-/* Portability of the compiled kernels (_fastparse.c, _design.c, _projection.c, _tetrahedron.c): the few compiler and
- * C-library extensions they use, each with a plain fallback, so that the extensions build with GCC, Clang and MSVC
- * alike. */
+/* Portability of the compiled kernels (_fastparse.c, _design.c, _density.c, _projection.c, _tetrahedron.c): the few
+ * compiler and C-library extensions they use, each with a plain fallback, so that the extensions build with GCC,
+ * Clang and MSVC alike. */
 #ifndef TRAJMODES_COMPAT_H
 #define TRAJMODES_COMPAT_H
 
@@ -69,5 +69,18 @@ static inline const char *tm_memmem(const char *hay, size_t n, const char *needl
     }
     return NULL;
 }
+
+/* a buffer that must hold n items of `item` bytes: 0, or -1 with a ValueError naming the function and the argument
+ * (for the kernels that include Python.h first) */
+#ifdef Py_PYTHON_H
+static inline int tm_need(Py_buffer *b, Py_ssize_t n, Py_ssize_t item, const char *fn, const char *what)
+{
+    if (n < 0 || b->len < n * item) {
+        PyErr_Format(PyExc_ValueError, "%s: %s holds %zd bytes, needs %zd", fn, what, b->len, n * item);
+        return -1;
+    }
+    return 0;
+}
+#endif
 
 #endif

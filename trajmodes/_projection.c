@@ -39,15 +39,6 @@
 
 #include "_compat.h"
 
-static int need(Py_buffer *b, Py_ssize_t n, Py_ssize_t item, const char *fn, const char *what)
-{
-    if (n < 0 || b->len < n * item) {
-        PyErr_Format(PyExc_ValueError, "%s: %s holds %zd bytes, needs %zd", fn, what, b->len, n * item);
-        return -1;
-    }
-    return 0;
-}
-
 /* rint for |f| < 2^51 without a library call (round half to even, as numpy's round): the addition of 1.5 x 2^52
  * drops the fraction under the default rounding mode; larger |f| are integers already or go to nearbyint. */
 static inline double wrap(double f)
@@ -105,12 +96,12 @@ static PyObject *scatter(PyObject *self, PyObject *args)
     const char *fn = "scatter";
     const int disp = A.len > 0;
     const Py_ssize_t a_step = disp && A.len == 9 * 8 ? 0 : 9, o_step = disp && o.len == 3 * 8 ? 0 : 3;
-    int bad = need(&x, 3 * N * T, 8, fn, "x") || need(&dest, N, 8, fn, "dest") ||
-              need(&out, fstride * T, 8, fn, "out") || (w.len && need(&w, N, 8, fn, "weight"));
+    int bad = tm_need(&x, 3 * N * T, 8, fn, "x") || tm_need(&dest, N, 8, fn, "dest") ||
+              tm_need(&out, fstride * T, 8, fn, "out") || (w.len && tm_need(&w, N, 8, fn, "weight"));
     if (!bad && disp)
-        bad = need(&A, a_step ? 9 * T : 9, 8, fn, "A") || need(&o, o_step ? 3 * T : 3, 8, fn, "o") ||
-              (p.len && need(&p, 3 * N, 8, fn, "p")) || (s0.len && need(&s0, 3 * N, 8, fn, "s0")) ||
-              need(&H, 9, 8, fn, "H0");
+        bad = tm_need(&A, a_step ? 9 * T : 9, 8, fn, "A") || tm_need(&o, o_step ? 3 * T : 3, 8, fn, "o") ||
+              (p.len && tm_need(&p, 3 * N, 8, fn, "p")) || (s0.len && tm_need(&s0, 3 * N, 8, fn, "s0")) ||
+              tm_need(&H, 9, 8, fn, "H0");
     const int64_t *d = dest.buf;
     for (Py_ssize_t j = 0; !bad && j < N; j++)
         if (astride < 0 || d[j] < 0 || d[j] + 2 * astride >= fstride) {
@@ -184,8 +175,8 @@ static PyObject *contract(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "%s: %zd rows over a grid of %zd", fn, R, G);
         bad = 1;
     }
-    bad = bad || need(&F, R * G * T, 16, fn, "F") || need(&conj, nq, 1, fn, "conj") || need(&ec, nq * R * R, 16, fn, "ec") ||
-          need(&out, T * nq * R, 16, fn, "out");
+    bad = bad || tm_need(&F, R * G * T, 16, fn, "F") || tm_need(&conj, nq, 1, fn, "conj") || tm_need(&ec, nq * R * R, 16, fn, "ec") ||
+          tm_need(&out, T * nq * R, 16, fn, "out");
     const int64_t *gq = g.buf;
     for (Py_ssize_t q = 0; !bad && q < nq; q++)
         if (gq[q] < 0 || gq[q] >= G) {

@@ -27,15 +27,6 @@
 
 #define EPS 1e-10                 /* as phonopy's THM_EPSILON */
 
-static int need(Py_buffer *b, Py_ssize_t n, Py_ssize_t item, const char *fn, const char *what)
-{
-    if (n < 0 || b->len < n * item) {
-        PyErr_Format(PyExc_ValueError, "%s: %s holds %zd bytes, needs %zd", fn, what, b->len, n * item);
-        return -1;
-    }
-    return 0;
-}
-
 /* (x - v_m) / (v_n - v_m), zero where the two vertices coincide */
 static inline double f(double x, const double *v, int n, int m)
 {
@@ -142,8 +133,8 @@ static PyObject *accumulate(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "%s: %zd rows in groups of %zd, %zd central vertices", fn, E, group, n_central);
         bad = 1;
     }
-    bad = bad || need(&values, 4 * E, 8, fn, "values") || need(&by, nw, 8, fn, "by") ||
-          need(&out, (E / group) * nw, 8, fn, "out");
+    bad = bad || tm_need(&values, 4 * E, 8, fn, "values") || tm_need(&by, nw, 8, fn, "by") ||
+          tm_need(&out, (E / group) * nw, 8, fn, "out");
     const int64_t *cv = central.buf, *b = by.buf;
     for (Py_ssize_t i = 0; !bad && i < n_central; i++)
         if (cv[i] < 0 || cv[i] > 3) {

@@ -112,7 +112,7 @@ def test_series_passes_every_read_option_to_each_run(tmp_path, monkeypatch):
         seen.append(kw)
         raise Seen()
 
-    monkeypatch.setattr(reading, "read_run", fake_read)          # the command line reads through workflows
+    monkeypatch.setattr(reading, "open_run", fake_read)          # the command line reads through workflows
     with pytest.raises(Seen):
         main(["series", str(DATA / "cu32_xs.lammpstrj"), str(DATA / "cu32_xu.lammpstrj"), "--species", "Cu",
               "--md-timestep", "0.002", "--frame-interval", "0.04", "--topology", "top.data", "--debug"])
@@ -137,12 +137,15 @@ def test_fit_with_a_fourth_order(tmp_path, capsys):
 
 def test_run_fits_with_the_defaults_of_fit():
     """``trajmodes run`` fits with the settings ``trajmodes fit`` gives without options (one table of defaults)."""
+    from types import SimpleNamespace
     from trajmodes.cli.app import build_parser
     from trajmodes.cli.runs import fit_settings
     parser, _ = build_parser()
-    run = fit_settings(parser.parse_args(["run", "x.lammpstrj", "--cutoff2", "4.5"]))
-    fit = fit_settings(parser.parse_args(["fit", "x.lammpstrj", "--cutoff2", "4.5"]))
-    assert fit.pop("cutoff4") is None and run == fit
-    assert run["mode"] == "sequential" and run["constraints"] == ()
-    custom = fit_settings(parser.parse_args(["fit", "x.lammpstrj", "--folds", "3", "--constraints", "rotational"]))
-    assert custom["folds"] == 3 and custom["constraints"] == ("rotational",)
+    traj = SimpleNamespace(source=SimpleNamespace())             # the run read: its read options' provenance
+    run = fit_settings(parser.parse_args(["run", "x.lammpstrj", "--cutoff2", "4.5"]), traj)
+    fit = fit_settings(parser.parse_args(["fit", "x.lammpstrj", "--cutoff2", "4.5"]), traj)
+    assert fit.cutoff4 is None and run == fit
+    assert run.mode == "sequential" and run.constraints == ()
+    custom = fit_settings(parser.parse_args(["fit", "x.lammpstrj", "--folds", "3", "--constraints", "rotational"]),
+                          traj)
+    assert custom.folds == 3 and custom.constraints == ("rotational",)

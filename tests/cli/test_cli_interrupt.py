@@ -110,7 +110,20 @@ def test_run_stops_within_a_second_keeps_its_cache_and_the_next_run_reuses_it(du
     assert _listing(tmp_path) == ["log.txt", "out", "out/trajectory.nc"]
 
 
-def test_the_next_run_reuses_the_cache_of_the_same_dump_only(tmp_path):
+def _in_process(argv: list[str], cwd: Path, monkeypatch, capsys) -> str:
+    """``trajmodes ARGV`` run in this process from the folder ``cwd`` (no signal involved: the cache's reuse is what
+    is checked, and a fresh interpreter for each run cost 3 s); its stdout and stderr."""
+    from trajmodes.cli import main
+    capsys.readouterr()
+    with monkeypatch.context() as m:
+        m.chdir(cwd)
+        code = main(argv)
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    return out.out + out.err
+
+
+def test_the_next_run_reuses_the_cache_of_the_same_dump_only(tmp_path, monkeypatch, capsys):
     """A second run with the same dump and -o reuses the cache (one line says so; it is not rewritten, the summary
     is the same); a dump changed in place (same size and modification time, one digit of the first frame other)
     gets its cache written anew."""
@@ -120,10 +133,7 @@ def test_the_next_run_reuses_the_cache_of_the_same_dump_only(tmp_path):
     argv = ["run", str(mine), "--species", "Cu", "--md-timestep", "0.001", "--no-fit", "-o", "out"]
 
     def run() -> str:
-        p = _start(argv, tmp_path)
-        p.wait(timeout=240)
-        assert p.returncode == 0, p.log.read_text()
-        return p.log.read_text()
+        return _in_process(argv, tmp_path, monkeypatch, capsys)
     first = run()
     assert "reusing" not in first and "reading the run once" in first
     cache = tmp_path / "out" / "trajectory.nc"
@@ -147,7 +157,7 @@ def test_the_next_run_reuses_the_cache_of_the_same_dump_only(tmp_path):
 
 
 
-def test_a_cache_is_written_again_when_the_input_beside_the_dump_changes(tmp_path):
+def test_a_cache_is_written_again_when_the_input_beside_the_dump_changes(tmp_path, monkeypatch, capsys):
     """The frame times of a dump without ITEM: TIME come from the LAMMPS input beside it: a second run after its
     ``timestep`` was edited (0.001 -> 0.00105 ps: within the 10% that the check against the dump's velocities leaves,
     which refuses 0.002) writes the cache again with the new times instead of reusing the
@@ -162,12 +172,10 @@ def test_a_cache_is_written_again_when_the_input_beside_the_dump_changes(tmp_pat
 
     def run(dt: float) -> tuple[str, float]:
         inp.write_text(text.format(dt=dt))
-        p = _start(argv, tmp_path)
-        p.wait(timeout=240)
-        assert p.returncode == 0, p.log.read_text()
+        log = _in_process(argv, tmp_path, monkeypatch, capsys)
         with netCDF4.Dataset(tmp_path / "out" / "trajectory.nc") as ds:
             t = ds.variables["time"][:]
-        return p.log.read_text(), float(t[1] - t[0])
+        return log, float(t[1] - t[0])
     first, dt1 = run(0.001)
     assert "reading the run once" in first and dt1 == pytest.approx(0.01)
     again, _ = run(0.001)

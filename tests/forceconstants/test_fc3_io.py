@@ -154,3 +154,66 @@ def test_to_phono3py_needs_phono3py_message(cu_fc3, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "phono3py", None)
     with pytest.raises(ImportError, match="pip install phono3py"):
         fc.write(tmp_path, "phono3py")
+
+
+def test_netcdf_fc3_as_triplets_with_a_committee_round_trip_bit_for_bit(cu_fc3, tmp_path):
+    """fc.nc holds fc3 as the triplets with a nonzero block (the union over the constants and the committee's
+    members, -0.0 counted), and gives the compact arrays of the constants and of every member back bit for bit."""
+    import netCDF4
+    prim, sc, fc, _ = cu_fc3
+    rng = np.random.default_rng(7)
+    zero = np.argwhere(~np.any(fc.fc3 != 0, axis=(3, 4, 5)))
+    assert len(zero) > 2
+    members = []
+    for i in range(3):
+        fc3 = fc.fc3 * (1 + 0.1 * rng.standard_normal(fc.fc3.shape))
+        p, j, k = zero[i]
+        fc3[p, j, k] = rng.standard_normal((3, 3, 3))            # a triplet only this member has
+        members.append(ForceConstants(fc.compact() * (1 + 0.1 * i), sc, prim, fc3=fc3))
+    p, j, k = zero[3]
+    members[0].fc3[p, j, k, 0, 0, 0] = -0.0                      # a bit set: the sign of a zero
+    fc.write(tmp_path / "fc.nc", "netcdf", members=members)
+    n_nonzero = int(np.any(fc.fc3 != 0, axis=(3, 4, 5)).sum())
+    with netCDF4.Dataset(tmp_path / "fc.nc") as ds:
+        assert ds["fc3_sites"].shape == (n_nonzero + 4, 3) and ds["fc3_sites"].dtype == np.int64
+        assert ds["fc3"].dimensions[0] == "triplet" and ds["fc3"].shape == (n_nonzero + 4, 3, 3, 3)
+        assert ds["fc3"].units == "eV/A^3" and "fc3_sites" in ds["fc3"].long_name
+        assert ds.groups["committee"]["fc3"].shape == (3, n_nonzero + 4, 3, 3, 3)
+    back = ForceConstants.read(tmp_path / "fc.nc")
+    assert back.fc3.shape == fc.fc3.shape and back.fc3.tobytes() == fc.fc3.tobytes()
+    for m, member in enumerate(members):
+        b = ForceConstants.read(tmp_path / "fc.nc", member=m)
+        assert b.fc3.tobytes() == member.fc3.tobytes()
+        assert np.array_equal(b.compact(), member.compact())
+    assert np.signbit(ForceConstants.read(tmp_path / "fc.nc", member=0).fc3[p, j, k, 0, 0, 0])
+
+
+def test_netcdf_sparse_fc3_of_a_large_supercell_is_small(tmp_path):
+    """512 atoms with fc3 on 60 triplets: the file holds 60 blocks, not the dense 56 MB compact array."""
+    import netCDF4
+    prim = Crystal(FCC, [[0, 0, 0]], ["Cu"])
+    sc = supercell(prim, 8 * np.eye(3, dtype=int))
+    N, rng = sc.n_atoms, np.random.default_rng(3)
+    fc3 = np.zeros((1, N, N, 3, 3, 3))
+    j, k = rng.choice(N, 60, replace=False), rng.choice(N, 60, replace=False)
+    fc3[0, j, k] = rng.standard_normal((60, 3, 3, 3))
+    fc = ForceConstants(np.zeros((1, N, 3, 3)), sc, prim, fc3=fc3)
+    fc.write(tmp_path / "fc.nc")
+    with netCDF4.Dataset(tmp_path / "fc.nc") as ds:
+        assert ds["fc3"].shape == (60, 3, 3, 3)
+    assert (tmp_path / "fc.nc").stat().st_size < 1_000_000
+    assert ForceConstants.read(tmp_path / "fc.nc").fc3.tobytes() == fc3.tobytes()
+
+
+def test_netcdf_reads_the_dense_fc3_of_an_older_file(cu_fc3, tmp_path):
+    """A file of an older trajmodes holds the compact fc3 itself (prim_atom, atom, atom2, 3, 3, 3): read as it is."""
+    import netCDF4
+    _, _, fc, _ = cu_fc3
+    fc.write(tmp_path / "fc.nc")
+    with netCDF4.Dataset(tmp_path / "fc.nc", "a") as ds:
+        ds.renameVariable("fc3", "unused_blocks")
+        ds.renameVariable("fc3_sites", "unused_sites")
+        ds.createDimension("atom2", fc.n_atoms)
+        dims = ("prim_atom", "atom", "atom2", "cartesian", "cartesian2", "cartesian3")
+        ds.createVariable("fc3", "f8", dims)[:] = fc.fc3
+    assert ForceConstants.read(tmp_path / "fc.nc").fc3.tobytes() == fc.fc3.tobytes()

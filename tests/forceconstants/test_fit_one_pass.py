@@ -26,11 +26,11 @@ def test_a_dump_is_read_once_and_gives_the_two_pass_constants(cutoff3):
     n = one.n_frames
     # every frame parsed once: the provisional reference's frames (first, a share per core) are held for the pass
     assert sum(frames) == n and len(provisional_frames(n)) in np.cumsum(frames), frames
-    assert one.reference_known and one.reference_is_average
+    assert not one.reference_known and a.time_average_ is not None   # the average is the fit's: the run left as it was
     two = read_average(DUMP)
     two.reference                                                  # the average first, in a pass of its own
     b = EffectiveForceConstants(cutoff2=5.0, cutoff3=cutoff3, mode="simultaneous").fit(two)
-    np.testing.assert_allclose(one.reference.positions, two.reference.positions, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(a.time_average_.positions, two.reference.positions, rtol=0, atol=1e-11)
     assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()
     if cutoff3 is not None:
         assert np.abs(a.fc3_ - b.fc3_).max() < 1e-12 * np.abs(b.fc3_).max()
@@ -112,7 +112,7 @@ def test_frames_are_read_ahead_while_the_symmetry_is_searched(monkeypatch):
 
     def slow(self, supercell, averaged=False):                # until 30 frames are held, at most 60 s
         end = time.monotonic() + 60
-        while len(one.next_pass.frames) < 30 and time.monotonic() < end:
+        while len(reading.frames) < 30 and time.monotonic() < end:
             time.sleep(0.01)
         return real(self, supercell, averaged)
     monkeypatch.setattr(EffectiveForceConstants, "_ideal", slow)
@@ -122,14 +122,15 @@ def test_frames_are_read_ahead_while_the_symmetry_is_searched(monkeypatch):
         left.append(len(self.frames))
         return release(self)
     monkeypatch.setattr(Pass, "release", counting_left)
-    a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
+    reading = Pass(one)
+    a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one, reading=reading)
     monkeypatch.undo()
     assert left and max(left) == 0, left
     ahead = [f for name, fr in parsed if name == "trajmodes-read-ahead" for f in fr]
     every = [f for _, fr in parsed for f in fr]
     assert len(ahead) >= 30 - len(provisional_frames(n)) and ahead == sorted(ahead)
     assert sorted(every) == list(range(n)), "a frame parsed twice, or not at all"
-    assert not one.next_pass.frames
+    assert not reading.frames
     two = read_average(DUMP)
     two.reference
     b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(two)
@@ -214,7 +215,7 @@ def test_a_provisional_reference_too_noisy_for_the_symmetry_search_gives_way_to_
     two = read_average(DUMP)
     two.reference
     b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(two)
-    np.testing.assert_allclose(one.reference.positions, two.reference.positions, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(a.time_average_.positions, two.reference.positions, rtol=0, atol=1e-11)
     assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()
 
 
@@ -247,7 +248,7 @@ def test_on_a_cluster_the_workers_parse_the_provisional_and_read_ahead_frames_on
     import trajmodes
     from trajmodes import resources
     from trajmodes.forceconstants.normal import fit_layer
-    from trajmodes.trajectory import chunks
+    from trajmodes.trajectory import Pass, chunks
     distributed = pytest.importorskip("distributed")
 
     def chunked():
@@ -262,17 +263,18 @@ def test_on_a_cluster_the_workers_parse_the_provisional_and_read_ahead_frames_on
         per_chunk = 10 * chunks.held_frame_bytes(one.source)
         frames = count_parsed_frames(one)
         layer = fit_layer(one)
-        one.next_pass.provisional_reference(layer=layer)
+        reading = Pass(one)
+        reading.provisional_reference(layer=layer)
         prov = {i for i, c in enumerate(bounds) if set(c.tolist()) & set(provisional_frames(one.n_frames).tolist())}
-        assert {i for _, i in one.next_pass.kept} == prov and sum(frames) == 10 * len(prov)
+        assert {i for _, i in reading.kept} == prov and sum(frames) == 10 * len(prov)
         # on 2 workers the read-ahead keeps a quarter of HOLD_BYTES per worker (with the provisional chunks): 2 more
         monkeypatch.setattr(resources, "HOLD_BYTES", int(2 * ((len(prov) + 2) * per_chunk + 3)))
-        with one.next_pass.reading_ahead(layer):
-            kept = {i for _, i in one.next_pass.kept}
+        with reading.reading_ahead(layer):
+            kept = {i for _, i in reading.kept}
         assert kept == prov | set([i for i in range(len(bounds)) if i not in prov][:2])
         monkeypatch.undo()
-        a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
-        assert not one.next_pass.kept
+        a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one, reading=reading)
+        assert not reading.kept
     assert sorted(frames) == [10] * len(bounds), "a frame parsed twice"
     assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()
 
@@ -288,7 +290,7 @@ def test_on_a_cluster_the_provisional_frames_kept_on_the_workers_stay_within_the
     import trajmodes
     from trajmodes import resources
     from trajmodes.forceconstants.normal import fit_layer
-    from trajmodes.trajectory import chunks
+    from trajmodes.trajectory import Pass, chunks
     distributed = pytest.importorskip("distributed")
 
     def chunked():
@@ -296,7 +298,7 @@ def test_on_a_cluster_the_provisional_frames_kept_on_the_workers_stay_within_the
             warnings.simplefilter("ignore")
             return trajmodes.read(str(DUMP), reference="average", species=["Cu"], chunk_frames=10)
     here = chunked()
-    expected = here.next_pass.provisional_reference(layer=fit_layer(here)).positions
+    expected = Pass(here).provisional_reference(layer=fit_layer(here)).positions
     b = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(here)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
             distributed.Client(cl):
@@ -307,15 +309,16 @@ def test_on_a_cluster_the_provisional_frames_kept_on_the_workers_stay_within_the
         assert len(prov) > 2
         monkeypatch.setattr(resources, "HOLD_BYTES", int(2 * (2 * per_chunk + 3)))      # two chunks on 2 workers
         frames = count_parsed_frames(one)
-        got = one.next_pass.provisional_reference(layer=fit_layer(one)).positions
-        assert len(one.next_pass.kept) == 2 and sum(frames) == 10 * len(prov)
+        reading = Pass(one)
+        got = reading.provisional_reference(layer=fit_layer(one)).positions
+        assert len(reading.kept) == 2 and sum(frames) == 10 * len(prov)
         np.testing.assert_array_equal(got, expected)
-        a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one)
-        assert not one.next_pass.kept and one.next_pass._provisional is None
+        a = EffectiveForceConstants(cutoff2=5.0, mode="simultaneous").fit(one, reading=reading)
+        assert not reading.kept and reading._provisional is None
         # every frame once, and the provisional chunks that were not kept once more
         assert sum(frames) == one.n_frames + 10 * (len(prov) - 2)
     assert np.abs(a.fc2_ - b.fc2_).max() < 1e-12 * np.abs(b.fc2_).max()
-    np.testing.assert_allclose(one.reference.positions, here.reference.positions, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(a.time_average_.positions, b.time_average_.positions, rtol=0, atol=1e-11)
 
 
 def test_on_a_cluster_the_design_kernel_is_scattered_to_the_workers_not_sent_in_the_graph():

@@ -37,7 +37,7 @@ from tests.support import dft_outputs  # noqa: E402
 from tests.support.lammps_md import lammps_module  # noqa: E402
 from tests.support.paths import ROOT  # noqa: E402
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning  # noqa: E402
-from trajmodes.io import sniff  # noqa: E402
+from trajmodes.io import identify  # noqa: E402
 from trajmodes.io.trajectories import ase_reader  # noqa: E402
 from trajmodes.io.trajectories.ase_reader import ASESource  # noqa: E402
 
@@ -152,14 +152,14 @@ def test_names_and_content_are_sniffed(run, tmp_path):
     """trajmodes.read("OUTCAR") just works: OUTCAR, vasprun.xml, XDATCAR, .traj and .pwo by name, pw.x output and ASE
     trajectories by content under any name; extended XYZ stays with trajmodes' own reader and agrees with ASE's."""
     f = run["files"]
-    assert sniff(str(f["outcar"])) == "ase:vasp-out" and sniff(str(f["vasprun"])) == "ase:vasp-xml"
-    assert sniff(str(f["xdatcar"])) == "ase:vasp-xdatcar" and sniff(str(f["traj"])) == "ase:traj"
-    assert sniff(str(f["espresso"])) == "ase:espresso-out" and sniff(str(f["extxyz"])) == "xyz"
+    assert identify(f["outcar"]).format == "ase:vasp-out" and identify(f["vasprun"]).format == "ase:vasp-xml"
+    assert identify(f["xdatcar"]).format == "ase:vasp-xdatcar" and identify(f["traj"]).format == "ase:traj"
+    assert identify(f["espresso"]).format == "ase:espresso-out" and identify(f["extxyz"]).format == "xyz"
     for src, name in ((f["espresso"], "pw.out"), (f["traj"], "trajectory.bin"), (f["vasprun"], "run.xml"),
                       (f["xdatcar"], "positions.dat"), (f["outcar"], "OUTCAR_0001.gz")):
         p = tmp_path / name
         p.write_bytes(gzip.compress(src.read_bytes()) if name.endswith(".gz") else src.read_bytes())
-        assert sniff(str(p)).startswith("ase:"), name
+        assert identify(p).format.startswith("ase:"), name
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t = trajmodes.read(p)
@@ -442,7 +442,7 @@ def test_chunked_read_memory_is_bounded(tmp_path):
 
 def test_importing_trajmodes_does_not_import_ase():
     """ASE is imported only when an ASE format is read (sniffing names and first bytes needs none of it)."""
-    code = ("import sys, trajmodes, trajmodes.io; trajmodes.io.sniff(sys.argv[1]); "
+    code = ("import sys, trajmodes, trajmodes.io; trajmodes.io.identify(sys.argv[1]); "
             "print('ase' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code, str(ROOT / "pyproject.toml")], capture_output=True, text=True,
                          cwd=ROOT, timeout=120)
@@ -483,7 +483,7 @@ def test_real_program_outputs_read_as_ase_reads_them(tmp_path, name):
         if not (ASE_TESTDATA / name).exists():
             pytest.skip("this ASE does not ship its VASP test data")
         shutil.copy(ASE_TESTDATA / name, p)
-    ref = ase.io.read(p, index=":", format=sniff(str(p)).partition(":")[2])
+    ref = ase.io.read(p, index=":", format=identify(p).format.partition(":")[2])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         src = ASESource(p, frame_interval=1.0)

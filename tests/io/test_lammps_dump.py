@@ -280,7 +280,10 @@ def _write_case(c, folder: Path) -> list[Path]:
     return paths
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# the same examples on every machine and run (derandomize: drawn from a hash of the test; no database of earlier
+# failures replayed): a verdict that does not depend on the draw
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+          database=None)
 @given(dump_case())
 def test_random_dumps_round_trip(c):
     t = c["truth"]
@@ -327,7 +330,7 @@ def test_random_dumps_round_trip(c):
             assert np.array_equal(arr.compute(), ref * f if f != 1.0 else ref), field
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)    # the same examples everywhere
 @given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 2 ** 32 - 1), st.booleans())
 def test_random_dump_gzip_matches_plain(n_frames, n_atoms, seed, tri):
     truth = random_truth(np.random.default_rng(seed), n_frames, n_atoms, triclinic=tri, with_time=True)

@@ -129,7 +129,7 @@ def test_a_path_integral_run_gets_the_same_rules():
     in force at the run (not the first one written), ``timestep 0.0005  # ps`` with a comment, ``mass * 39.948``."""
     import tempfile
     from pathlib import Path
-    from trajmodes.trajectory.beads import find_beads
+    from trajmodes.io import find_beads
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         text = ("variable ibead world 0 1\nunits metal\nmass * 39.948\ntimestep 0.002\n"

@@ -1,5 +1,6 @@
-"""The registry of trajectory readers (trajmodes.io.trajectories.registry): every format name reaches its reader,
-and the file a reader says it can open is sniffed as its format and opened by it."""
+"""The registry of every kind of path (trajmodes.io.trajectories.registry): every format name reaches its reader,
+the file a reader says it can open is identified as its format and opened by it, and one call says what any path is
+(a plain trajectory, a path-integral run, a structure), or why it is none of them."""
 from __future__ import annotations
 
 import warnings
@@ -8,24 +9,25 @@ import pytest
 
 from tests.support.dumps import read_quiet, small_dump
 from tests.support import dft_outputs
-from trajmodes.io import open_source, sniff
+from trajmodes.io import identify, open_source
 from trajmodes.io.filesystem import read_head
 from trajmodes.io.trajectories.ase_reader import ASESource
 from trajmodes.io.trajectories.lammps import LammpsDumpSource
 from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource
 from trajmodes.io.trajectories.netcdf import NetCDFSource
-from trajmodes.io.trajectories.registry import READERS, reader_for
+from trajmodes.io.trajectories.registry import KINDS, reader_for
 from trajmodes.io.trajectories.ipi import IPISource
 from trajmodes.io.trajectories.xyz import XYZSource
 
-#: the names ``format=`` takes for each reader (the first: the one sniff returns)
+#: the names ``format=`` takes for each reader (the first: the one identify names)
 NAMES = {LammpsDumpSource: ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj"),
          XYZSource: ("xyz", "extxyz"), IPISource: ("ipi", "i-pi"), NetCDFSource: ("netcdf", "nc", "trajmodes")}
 
 
 def test_every_format_name_reaches_its_reader():
-    assert set(READERS) == {LammpsDumpSource, XYZSource, IPISource, NetCDFSource, ASESource, MDAnalysisSource}
-    assert READERS[-1] is MDAnalysisSource                      # asked last: it takes any file and any name
+    readers = [k for k in KINDS if k.kind == "trajectory"]
+    assert set(readers) == {LammpsDumpSource, XYZSource, IPISource, NetCDFSource, ASESource, MDAnalysisSource}
+    assert KINDS[-1] is MDAnalysisSource                        # asked last: it takes any file and any name
     for reader, names in NAMES.items():
         assert reader.format_names == names
         for name in names:
@@ -52,9 +54,10 @@ def test_the_reader_that_can_open_a_file_opens_it(tmp_path, kind):
         path, reader = tmp_path / "OUTCAR", ASESource
         dft_outputs.write_outcar(path, dft_outputs.random_frames(3), potim_fs=1.0)
     head = read_head(str(path))
-    asked = [r for r in READERS if r.can_open(head, str(path))]
+    asked = [r for r in KINDS if r.kind == "trajectory" and r.can_open(head, str(path))]
     assert asked[0] is reader and asked[-1] is MDAnalysisSource
-    assert sniff(str(path)) == kind and reader_for(kind) is reader
+    found = identify(path)
+    assert (found.kind, found.format, found.reader) == ("trajectory", kind, reader) and reader_for(kind) is reader
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                     # the frame times some of these files leave assumed
         assert isinstance(open_source(path), reader)

@@ -302,3 +302,26 @@ def test_lines_narrower_than_the_lineshape_axis_are_placed_at_their_narrow_line_
     assert both.any()
     err = np.abs(fine["level_peak"].values[1][both] - limit[both])
     assert np.median(err) < 0.1 * np.median(fine["pt_fwhm"].values[both])
+
+
+def test_comparison_figure_keeps_far_line_maxima_from_squashing_the_shift_panel(cu_fc3, cu_lines):
+    """Constants fitted to a run that changed phase (alpha-quartz with the Tersoff potential of Munetoh et al., Comput.
+    Mater. Sci. 39, 334 (2007), at 300 K) have static bubbles Delta(0) of several THz, and their three-phonon lines
+    peak that far from the modes, as phono3py's self-energies of the same constants say
+    (tests/phonons/test_quartz_lineshape_phono3py.py): drawn as they are, they set the shift panel's scale and the MD
+    shifts of a few hundredths of a THz lie on one line. The panel spans the shifts compared; a line maximum 40 THz
+    off is drawn at its edge and stated in its title."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from trajmodes.modes.comparison import compare_three_phonon
+    from trajmodes.plots import plot_comparison
+    c = compare_three_phonon(cu_lines, cu_fc3, smearing=0.1, epsilon=0.1, bulk_points=None)
+    placed = c["md_placed"].values
+    iq, ib = np.argwhere(placed)[0]
+    i3 = list(c["level"].values).index("three-phonon")
+    c["level_peak"].values[i3, iq, ib] = c["frequency_harmonic"].values[iq, ib] + 40.0
+    fig = plot_comparison(c)
+    lo, hi = fig.axes[2].get_ylim()
+    compared = np.concatenate([c["md_shift"].values[placed], c["pt_shift"].values[placed]])
+    assert hi < 10.0 and lo <= np.nanmin(compared) and hi >= np.nanmax(compared)
+    assert "1 of the three-phonon line maxima beyond the panel (red, at its edge): +40 THz" in fig.axes[2].get_title()

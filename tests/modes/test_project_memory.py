@@ -41,7 +41,8 @@ print(json.dumps(dict(grow_mb=status("VmHWM:") - start, result_mb=s["psd"].nbyte
 """
 
 
-def _run(tmp_path, monkeypatch, cells: int, gb: float, frames: int, old: bool = False) -> dict:
+def _cache(tmp_path, monkeypatch, cells: int, gb: float, frames: int) -> Path:
+    """The netCDF cache of a generated fcc Cu dump (``benchmarks/gen_dump.py``, seeded: the same file every time)."""
     sys.path.insert(0, str(ROOT))
     from benchmarks.gen_dump import generate
     import trajmodes
@@ -55,20 +56,28 @@ def _run(tmp_path, monkeypatch, cells: int, gb: float, frames: int, old: bool = 
         m.setattr(netcdf, "cache_chunks", lambda nf, na, **kw: chunks(nf, na, row_bytes=20 * na * 24))
         with pytest.warns(UserWarning):             # no ITEM: TIME: the default timestep, said
             trajmodes.read(str(dump), species=["Cu"])[:frames].to_netcdf(nc)
+    return nc
+
+
+def _run(nc: Path, old: bool = False) -> dict:
+    """The child's measurement on the cache ``nc``, in a fresh process."""
     out = subprocess.run([sys.executable, "-c", CHILD, str(nc), str(ROOT / "examples" / "fc" / "cu_eam"),
                           "old" if old else "new"], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow                                   # four fresh processes: 12-14 s on two cores
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak memory from /proc/self (Linux)")
 def test_spectra_memory_follows_the_result_not_modes_times_frames(tmp_path, monkeypatch):
     """Two runs, 864 atoms x 60 frames and 4000 atoms x 160 frames (12x the modes x frames): the peak grows by
     about the result's arrays (psd, its spread and error: 1/4 of the modes' series each) and the block, half the
     series. Measured: +49 MB for +27 MB of series (the code before held every mode's series and its FFT: +111 MB)."""
-    # the lower of two runs each: the peak of the threads varies by 10 MB from run to run beside other work
-    small = min((_run(tmp_path, monkeypatch, 6, 0.012, 60) for _ in range(2)), key=lambda r: r["grow_mb"])
-    big = min((_run(tmp_path, monkeypatch, 10, 0.1, 160) for _ in range(2)), key=lambda r: r["grow_mb"])
+    # the lower of two runs each (of the same cache): the peak of the threads varies by 10 MB from run to run beside
+    # other work
+    small_nc, big_nc = _cache(tmp_path, monkeypatch, 6, 0.012, 60), _cache(tmp_path, monkeypatch, 10, 0.1, 160)
+    small = min((_run(small_nc) for _ in range(2)), key=lambda r: r["grow_mb"])
+    big = min((_run(big_nc) for _ in range(2)), key=lambda r: r["grow_mb"])
     assert big["blocks"] >= 3
     series = big["modes_mb"] - small["modes_mb"]
     grow = big["grow_mb"] - small["grow_mb"]

@@ -33,12 +33,10 @@ def test_a_dump_is_read_once_and_gives_the_two_pass_numbers(cu_eam_phonons):
     Q1, V1 = _modes(one, cu_eam_phonons, q)
     # every frame once: those of the provisional reference (10 % at most) are held for the pass
     assert sum(frames) == n, frames
-    assert one.reference_known                                     # the average came out of the same pass
+    assert not one.reference_known              # the average came out of the same pass, not written into the run
     two = read_average(DUMP)
     two.reference                                                  # the average first, in a pass of its own
     Q2, V2 = _modes(two, cu_eam_phonons, q)
-    np.testing.assert_allclose(one.reference.positions, two.reference.positions, rtol=0, atol=1e-11)
-    np.testing.assert_allclose(one.reference.cell, two.reference.cell, rtol=0, atol=1e-12)
     scale = np.abs(Q2).max()
     assert np.abs(Q1 - Q2).max() < 1e-11 * scale
     assert np.array_equal(V1, V2)
@@ -149,7 +147,7 @@ def test_on_a_cluster_the_workers_parse_the_provisional_frames_once_for_the_proj
         one = read_average(DUMP)
         frames = count_parsed_frames(one)
         Q1, V1 = _modes(one, cu_eam_phonons, None)
-        assert one.reference_known and not one.next_pass.kept
+        assert not one.reference_known            # the run given is left as it was: its average not written in
     assert sum(frames) == one.n_frames, frames
     assert np.abs(Q1 - Q2).max() < 1e-11 * np.abs(Q2).max()
     assert np.array_equal(V1, V2)

@@ -365,3 +365,33 @@ def test_chunk_terms_powers_of_the_cell_phases_equal_the_direct_sums():
     d_dir, i_dir = chunk_terms(x[:p], x[p:], v[p:], start, window, step, groups, off, qhat, None)
     np.testing.assert_array_equal(d_off, d_dir)
     np.testing.assert_array_equal(i_off, i_dir)
+
+
+def test_chunk_terms_compiled_densities_equal_the_numpy_route(monkeypatch):
+    """The compiled kernel that makes the lattice phases and sums them over the atoms in one pass (densities and
+    currents alone, and with the phases kept for the incoherent sums, two species, negative and zero multiples) gives
+    what the numpy route gives, to round-off; it refuses a multiple beyond its power tables."""
+    from trajmodes.modes import density_correlations as dc
+    assert dc._density is not None                               # built with the package
+    rng = np.random.default_rng(11)
+    cell = np.array([[9.3, 0.0, 0.0], [1.1, 8.7, 0.0], [-0.6, 0.5, 9.9]])
+    m = np.array([[2, 0, 0], [0, -3, 1], [-5, 2, -4], [0, 0, 0], [1, 1, 1], [0, 0, -6]])
+    q = 2 * np.pi * m @ np.linalg.inv(cell).T
+    n = np.linalg.norm(q, axis=1)[:, None]
+    qhat = np.divide(q, n, out=np.zeros_like(q), where=n > 0)
+    x = rng.normal(size=(24, 37, 3)) * 6.0
+    v = rng.normal(size=(24, 37, 3))
+    groups = [np.arange(0, 37, 3), np.setdiff1d(np.arange(37), np.arange(0, 37, 3))]
+    runs = [(None, x[5:], v[5:]), (x[:5], x[5:], v[5:]), (None, x, None)]
+    compiled = [dc.chunk_terms(prev, cur, vel, 13, 6, 3, groups, q, qhat, cell) for prev, cur, vel in runs]
+    monkeypatch.setattr(dc, "_density", None)
+    for (d, i), (prev, cur, vel) in zip(compiled, runs):
+        d0, i0 = dc.chunk_terms(prev, cur, vel, 13, 6, 3, groups, q, qhat, cell)
+        np.testing.assert_allclose(d, d0, rtol=0, atol=1e-11 * np.abs(d0).max())
+        assert (i is None) == (i0 is None)
+        if i0 is not None:
+            np.testing.assert_allclose(i, i0, rtol=0, atol=1e-11 * np.abs(i0).max())
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="exceeds top"):
+        dc._density.densities(np.zeros((1, 1, 3)), 1, 1, m, np.array([1, 1, 1]), np.empty(0), 1, 0,
+                              np.zeros((1, 1, 2 * len(m))), np.empty(0))

@@ -14,7 +14,7 @@ import trajmodes
 from tests.quantum.support import (cached_ipi_run, harmonic_fcc, lammps_pimd_run, write_ipi_file, write_ipi_input)
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.trajectories.ipi import IPIFile, IPISource
-from trajmodes.trajectory import find_beads
+from trajmodes.io import find_beads
 from trajmodes.units import BOHR_A, HARTREE_EV
 
 #: hexagonal cell of the hand-written files, Bohr and degrees
@@ -182,17 +182,17 @@ def test_every_bead_file_is_parsed_once_per_pooled_read(tmp_path, monkeypatch):
 
 
 def test_the_commands_find_and_open_every_bead_file_once(tmp_path, monkeypatch):
-    """What the commands read (:func:`~trajmodes.workflows.reading.read_path_integral_run`): the run's files found
-    once (one search of the folder) and every file's header read once, by its bead's source."""
-    import trajmodes.trajectory.beads as beads
-    from trajmodes.workflows.reading import read_path_integral_run
+    """What the commands read (:func:`~trajmodes.workflows.reading.open_run`): the run's files found once (one search
+    of the folder) and every file's header read once, by its bead's source."""
+    import trajmodes.io.trajectories.bead_files as beads
+    from trajmodes.workflows.reading import open_run
     _run(tmp_path, n_beads=3)
     searches, opened = [], []
     search, init = beads.ipi_run_files, IPIFile.__init__
     monkeypatch.setattr(beads, "ipi_run_files", lambda path: searches.append(path) or search(path))
     monkeypatch.setattr(IPIFile, "__init__", lambda self, path: opened.append(str(path).rsplit("/", 1)[-1])
                         or init(self, path))
-    run = read_path_integral_run(str(tmp_path / "sim.pos_1.xyz"))
+    run = open_run(str(tmp_path / "sim.pos_1.xyz")).ring
     assert run.n_beads == 3 and len(searches) == 1
     assert Counter(opened) == {f"sim.{kind}_{b}.xyz": 1 for kind in ("pos", "for") for b in range(3)}, opened
 

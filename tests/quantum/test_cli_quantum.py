@@ -34,7 +34,9 @@ def _exact_frequencies(labels):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     crystal = {k: CRYSTAL[k] for k in KEYS}
-    quantum = cached_ipi_run(tmp_path_factory, n_beads=4, temperature=T, steps=1200, stride=4, **crystal)
+    # the run of test_bead_energies.py (made once per session): its bead potentials are a column more in sim.out
+    quantum = cached_ipi_run(tmp_path_factory, n_beads=4, temperature=T, steps=1200, stride=4, bead_potentials=True,
+                             **crystal)
     classical = cached_ipi_run(tmp_path_factory, n_beads=1, temperature=T, steps=6000, stride=6, **crystal)
     return quantum, classical
 

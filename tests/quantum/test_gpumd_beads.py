@@ -16,7 +16,7 @@ import trajmodes
 from tests.quantum.support import harmonic_fcc
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.trajectories.xyz import XYZSource
-from trajmodes.trajectory import find_beads
+from trajmodes.io import find_beads
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "gpumd_pimd"
@@ -49,7 +49,8 @@ def test_the_beads_are_found_from_any_bead_file_or_the_folder():
         assert files.stated_beads == P and files.temperature == T and files.md_timestep == pytest.approx(1e-3)
         assert files.input == str(DATA / "run.in") and files.stated_frames == 4
     assert files.describe() == "GPUMD path-integral run: 4 beads at 50 K (run.in)"
-    assert trajmodes.trajectory.path_integral_files(DATA / "beads_dump_1.xyz").paths == want
+    found = trajmodes.io.identify(DATA / "beads_dump_1.xyz")
+    assert found.kind == "path-integral" and found.format == "gpumd-beads" and found.beads.paths == want
 
 
 def test_positions_velocities_forces_and_times_in_metal_units():

@@ -14,10 +14,9 @@ Runnable by hand: ``python tests/support/lammps_alloy.py OUTDIR [--ps 100] [--te
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tests.support.lammps_md import LONG_IN, run_lammps
+from tests.support.lammps_md import LONG_IN, long_run_info, long_run_main, run_long_input
 from trajmodes.lattice.crystal import masses_or_error
 from trajmodes.potentials.pair import LennardJones
 
@@ -66,9 +65,9 @@ def generate(outdir, temperature: float = 5.0, ps: float = 100.0, dt: float = 0.
     paths = dict(dump=out / "cuni_lj.lammpstrj", data=out / "cuni_lj.data", meta=out / "cuni_lj.json")
     species = dict(zip((1, 2), SPECIES))
     done = dict(paths, species=species, masses=MASSES, temperature=temperature)
-    if paths["meta"].exists() and json.loads(paths["meta"].read_text()).get("params") == params \
-            and paths["dump"].exists():
-        return dict(done, info=json.loads(paths["meta"].read_text()))
+    info = long_run_info(paths["meta"], params, paths["dump"])
+    if info is not None:
+        return dict(done, info=info)
     steps = lambda t: int(round(t / dt))   # noqa: E731
     text = CRYSTAL.format(a=A0, n=CELLS, seed=seed, m1=MASSES[1], m2=MASSES[2],
                           pair="\n".join(POTENTIAL.lammps_commands(list(SPECIES))))
@@ -78,18 +77,9 @@ def generate(outdir, temperature: float = 5.0, ps: float = 100.0, dt: float = 0.
                            data=paths["data"], dump=paths["dump"], neq=steps(10.0), ncalib=ncalib,
                            ncalib_n=ncalib // 10, nrelax=steps(5.0), nevery=nevery,
                            nprod=steps(ps) // nevery * nevery)
-    paths["meta"].unlink(missing_ok=True)
-    version, seconds = run_lammps(text, out / "cuni_lj.log")
-    info = dict(params=params, lammps_version=version, seconds=seconds)
-    paths["meta"].write_text(json.dumps(info, indent=1) + "\n")
+    info = run_long_input(text, out / "cuni_lj.log", paths["meta"], params)
     return dict(done, info=info)
 
 
 if __name__ == "__main__":
-    import argparse
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("outdir")
-    ap.add_argument("--ps", type=float, default=100.0)
-    ap.add_argument("--temperature", type=float, default=5.0)
-    a = ap.parse_args()
-    print(json.dumps(generate(a.outdir, a.temperature, a.ps)["info"], indent=1))
+    long_run_main(generate, __doc__, temperature=5.0)

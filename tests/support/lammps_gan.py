@@ -20,12 +20,12 @@ leaves them.  The parameters mark the run complete (``<name>.json``): a second c
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.support import lammps_wurtzite  # noqa: E402
+from tests.support.lammps_md import crystal_main  # noqa: E402
 
 #: a and c of GaN (A) and the ideal internal coordinate to start the relaxation from
 GAN = lammps_wurtzite.MATERIALS["GaN"]
@@ -49,15 +49,7 @@ def generate(outdir, T=300.0, ps=6.0, nevery=10, cells=(4, 4, 3), seed=4711, neq
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("outdir")
-    p.add_argument("--T", type=float, default=300.0)
-    p.add_argument("--ps", type=float, default=6.0)
-    p.add_argument("--nevery", type=int, default=10)
-    p.add_argument("--cells", type=int, nargs=3, default=(4, 4, 3))
-    a = p.parse_args(argv)
-    print(generate(a.outdir, a.T, a.ps, a.nevery, a.cells))
-    return 0
+    return crystal_main(generate, __doc__, argv, T=300.0, ps=6.0, cells=(4, 4, 3))
 
 
 if __name__ == "__main__":

@@ -10,12 +10,11 @@ line fitted. Runnable by hand::
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from tests.support.lammps_md import LONG_IN, require_potential, run_lammps
+from tests.support.lammps_md import LONG_IN, long_run_info, long_run_main, require_potential, run_long_input
 
 GLASS = """\
 units           metal
@@ -61,9 +60,9 @@ def generate(outdir, temperature: float = 50.0, ps: float = 100.0, dt: float = 0
                   first=np.round(crystal.positions[0], 6).tolist())
     paths = dict(dump=out / "glass.lammpstrj", data=out / "glass.data", start=out / "glass_start.data",
                  meta=out / "glass.json")
-    if paths["meta"].exists() and json.loads(paths["meta"].read_text()).get("params") == params \
-            and paths["dump"].exists():
-        return dict(paths, crystal=crystal, temperature=temperature, info=json.loads(paths["meta"].read_text()))
+    info = long_run_info(paths["meta"], params, paths["dump"])
+    if info is not None:
+        return dict(paths, crystal=crystal, temperature=temperature, info=info)
     write_data(crystal, paths["start"])
     steps = lambda t: int(round(t / dt))   # noqa: E731
     ncalib = steps(5.0) // 10 * 10
@@ -71,20 +70,11 @@ def generate(outdir, temperature: float = 50.0, ps: float = 100.0, dt: float = 0
     text += LONG_IN.format(T=temperature, T2=2 * temperature, dt=dt, seed=seed, seed2=seed + 1, data=paths["data"],
                            dump=paths["dump"], neq=steps(5.0), ncalib=ncalib, ncalib_n=ncalib // 10,
                            nrelax=steps(2.0), nevery=nevery, nprod=steps(ps) // nevery * nevery)
-    paths["meta"].unlink(missing_ok=True)
     for stale in out.glob(".glass.*lammpstrj*"):                    # frame indexes of a previous dump
         stale.unlink()
-    version, seconds = run_lammps(text, out / "glass.log")
-    info = dict(params=params, lammps_version=version, seconds=seconds)
-    paths["meta"].write_text(json.dumps(info, indent=1) + "\n")
+    info = run_long_input(text, out / "glass.log", paths["meta"], params)
     return dict(paths, crystal=crystal, temperature=temperature, info=info)
 
 
 if __name__ == "__main__":
-    import argparse
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("outdir")
-    ap.add_argument("--ps", type=float, default=100.0)
-    ap.add_argument("--temperature", type=float, default=50.0)
-    a = ap.parse_args()
-    print(json.dumps(generate(a.outdir, a.temperature, a.ps)["info"], indent=1))
+    long_run_main(generate, __doc__, temperature=50.0)

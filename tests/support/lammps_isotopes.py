@@ -9,22 +9,15 @@ Runnable by hand: ``python tests/support/lammps_isotopes.py OUTDIR [--ps 200] [-
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tests.support.lammps_md import LONG_IN, require_potential, run_lammps
+from tests.support.lammps_md import FCC_4X4X4, LONG_IN, long_run_info, long_run_main, require_potential, run_long_input
 
 MASS = 63.55
 CONTRAST = 0.30
 A0 = 3.615
 
-CRYSTAL = """\
-units           metal
-atom_style      atomic
-boundary        p p p
-atom_modify     map array
-lattice         fcc {a}
-region          box block 0 4 0 4 0 4
+CRYSTAL = FCC_4X4X4 + """\
 create_box      2 box
 create_atoms    1 box
 set             type 1 type/ratio 2 0.5 {seed}
@@ -44,9 +37,9 @@ def generate(outdir, temperature: float = 5.0, ps: float = 100.0, dt: float = 0.
     params = dict(temperature=temperature, ps=ps, dt=dt, nevery=nevery, seed=seed, contrast=CONTRAST, a=A0)
     masses = {1: MASS * (1 - CONTRAST / 2), 2: MASS * (1 + CONTRAST / 2)}
     paths = dict(dump=out / "cu_isotopes.lammpstrj", data=out / "cu_isotopes.data", meta=out / "cu_isotopes.json")
-    if paths["meta"].exists() and json.loads(paths["meta"].read_text()).get("params") == params \
-            and paths["dump"].exists():
-        return dict(paths, masses=masses, temperature=temperature, info=json.loads(paths["meta"].read_text()))
+    info = long_run_info(paths["meta"], params, paths["dump"])
+    if info is not None:
+        return dict(paths, masses=masses, temperature=temperature, info=info)
     steps = lambda t: int(round(t / dt))   # noqa: E731
     text = CRYSTAL.format(a=A0, seed=seed, potfile=require_potential("Cu_mishin1.eam.alloy"), m1=masses[1],
                           m2=masses[2])
@@ -55,18 +48,9 @@ def generate(outdir, temperature: float = 5.0, ps: float = 100.0, dt: float = 0.
                            data=paths["data"], dump=paths["dump"], neq=steps(10.0), ncalib=ncalib,
                            ncalib_n=ncalib // 10, nrelax=steps(5.0), nevery=nevery,
                            nprod=steps(ps) // nevery * nevery)
-    paths["meta"].unlink(missing_ok=True)
-    version, seconds = run_lammps(text, out / "cu_isotopes.log")
-    info = dict(params=params, lammps_version=version, seconds=seconds)
-    paths["meta"].write_text(json.dumps(info, indent=1) + "\n")
+    info = run_long_input(text, out / "cu_isotopes.log", paths["meta"], params)
     return dict(paths, masses=masses, temperature=temperature, info=info)
 
 
 if __name__ == "__main__":
-    import argparse
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("outdir")
-    ap.add_argument("--ps", type=float, default=100.0)
-    ap.add_argument("--temperature", type=float, default=5.0)
-    a = ap.parse_args()
-    print(json.dumps(generate(a.outdir, a.temperature, a.ps)["info"], indent=1))
+    long_run_main(generate, __doc__, temperature=5.0)

@@ -44,15 +44,21 @@ from pathlib import Path
 A_300K = 3.6319   # examples/md/runs.json cu_300K (NPT average, 22 Jul 2025 LAMMPS), the lattice of cu_300K.data
 
 # the crystal of each system ({a}: lattice parameter, {potfile}: the potential file's path)
-CRYSTALS = {
-    "cu": """\
-# fcc Cu, 4x4x4 conventional cells (256 atoms), EAM Mishin et al. 2001, at a(T) = {a} A
+#: the box of 4x4x4 conventional fcc cells at the lattice parameter {a} (A), before its atoms (lammps_md's Cu,
+#: lammps_isotopes)
+FCC_4X4X4 = """\
 units           metal
 atom_style      atomic
 boundary        p p p
 atom_modify     map array
 lattice         fcc {a}
 region          box block 0 4 0 4 0 4
+"""
+
+CRYSTALS = {
+    "cu": """\
+# fcc Cu, 4x4x4 conventional cells (256 atoms), EAM Mishin et al. 2001, at a(T) = {a} A
+""" + FCC_4X4X4 + """\
 create_box      1 box
 create_atoms    1 box
 mass            1 63.55
@@ -243,6 +249,109 @@ def run_lammps(text: str, log) -> tuple[int, float]:
         else:
             os.environ["OMP_NUM_THREADS"] = old
     return version, time.perf_counter() - t0
+
+
+#: the run stage of the crystal generators (lammps_wurtzite, lammps_quartz, lammps_rutile), after the crystal's
+#: read_data and potential: Langevin thermalisation at T from 2T ({neq} steps), then Nose-Hoover production (Tdamp
+#: 0.1 ps) dumped every {nevery} steps of 1 fs with ``ITEM: TIME`` ({nsteps} steps)
+NVT_PRODUCTION = """\
+timestep        0.001
+velocity        all create {T2} {seed} mom yes rot no dist gaussian
+fix             lang all langevin {T} {T} 0.1 {seed}
+fix             nve all nve
+fix             mom all momentum 100 linear 1 1 1
+run             {neq}
+unfix           lang
+unfix           nve
+unfix           mom
+reset_timestep  0
+fix             nvt all nvt temp {T} {T} 0.1
+thermo_style    custom step temp pe etotal press
+thermo          100
+dump            d all custom {nevery} {dump} id type xu yu zu vx vy vz fx fy fz
+dump_modify     d sort id format float %.10g time yes
+run             {nsteps}
+"""
+
+
+def crystal_run_files(outdir, tag: str, T: float, ps: float, nevery: int, cells, seed: int, neq_ps: float,
+                      **more) -> tuple:
+    """The folder, cells, files, record and parameters of a crystal generator's run: ``<tag>_<cells>_0K.data`` (the
+    relaxed crystal) and ``<tag>_<cells>_<T>K`` ``.lammpstrj``, ``.in``, ``.log``, ``.json`` in ``outdir`` (made);
+    ``more``: parameters beyond the common ones."""
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    cells = tuple(int(k) for k in cells)
+    tag = f"{tag}_{'x'.join(map(str, cells))}"
+    name = f"{tag}_{T:g}K"
+    params = dict(T=T, ps=ps, nevery=nevery, cells=cells, seed=seed, neq_ps=neq_ps, version=1, **more)
+    files = dict(dump=out / f"{name}.lammpstrj", data=out / f"{tag}_0K.data", input=out / f"{name}.in",
+                 log=out / f"{name}.log")
+    return out, cells, files, out / f"{name}.json", params
+
+
+def crystal_run_done(meta: Path, params: dict, files: dict) -> bool:
+    """Whether a crystal generator's run is complete: its ``meta`` file holds ``params`` and its ``files`` exist."""
+    return meta.exists() and json.loads(meta.read_text()) == json.loads(json.dumps(params)) \
+        and all(f.exists() for f in files.values())
+
+
+def run_crystal_input(folder: Path, text: str, files: dict, meta: Path, params: dict) -> dict:
+    """Write a crystal generator's input ``text`` to ``files["input"]``, run it in ``folder`` (logging to
+    ``files["log"]``) and mark the run complete with ``params`` in ``meta``; returns ``files``."""
+    files["input"].write_text(text)
+    run_lammps_in(folder, text, files["log"].name)    # the input names its files relative to its folder
+    meta.write_text(json.dumps(params))
+    return files
+
+
+def crystal_main(generate, doc: str, argv, T: float, ps: float, cells: tuple, materials=None) -> int:
+    """The command line of a crystal generator: ``OUTDIR [--material M] [--T K] [--ps PS] [--nevery N] [--cells A B
+    C]``, printing the files of ``generate``."""
+    import argparse
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("outdir")
+    if materials is not None:
+        p.add_argument("--material", choices=sorted(materials), default="GaN")
+    p.add_argument("--T", type=float, default=T)
+    p.add_argument("--ps", type=float, default=ps)
+    p.add_argument("--nevery", type=int, default=10)
+    p.add_argument("--cells", type=int, nargs=3, default=cells)
+    a = p.parse_args(argv)
+    first = (a.outdir,) if materials is None else (a.outdir, a.material)
+    print(generate(*first, a.T, a.ps, a.nevery, a.cells))
+    return 0
+
+
+def long_run_info(meta: Path, params: dict, dump: Path) -> dict | None:
+    """The record of a long generator's complete run (lammps_glass, lammps_isotopes, lammps_alloy): its ``meta`` file
+    with the same ``params`` and its ``dump``; None where it has to be run."""
+    if meta.exists() and dump.exists():
+        info = json.loads(meta.read_text())
+        if info.get("params") == params:
+            return info
+    return None
+
+
+def run_long_input(text: str, log: Path, meta: Path, params: dict) -> dict:
+    """Run a long generator's input ``text`` (logging to ``log``) and record it in ``meta``: returns the record
+    (``params``, the LAMMPS version, the wall seconds)."""
+    meta.unlink(missing_ok=True)
+    version, seconds = run_lammps(text, log)
+    info = dict(params=params, lammps_version=version, seconds=seconds)
+    meta.write_text(json.dumps(info, indent=1) + "\n")
+    return info
+
+
+def long_run_main(generate, doc: str, temperature: float) -> None:
+    """The command line of a long generator: ``OUTDIR [--ps PS] [--temperature K]``, printing the run's record."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("outdir")
+    ap.add_argument("--ps", type=float, default=100.0)
+    ap.add_argument("--temperature", type=float, default=temperature)
+    a = ap.parse_args()
+    print(json.dumps(generate(a.outdir, a.temperature, a.ps)["info"], indent=1))
 
 
 def require_potential(name) -> Path:

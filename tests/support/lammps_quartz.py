@@ -16,15 +16,14 @@ Stages, one LAMMPS instance on one thread:
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.lammps_md import require_potential, run_lammps, run_lammps_in  # noqa: E402
+from tests.support.lammps_md import (crystal_main, crystal_run_done, crystal_run_files,  # noqa: E402
+                                     require_potential, run_crystal_input, run_lammps)
 from tests.support.lammps_wurtzite import RELAX_IN, RUN_IN  # noqa: E402
 
 MASSES = (28.0855, 15.999)
@@ -55,17 +54,9 @@ def write_start(path, cells):
 
 def generate(outdir, T=500.0, ps=4.0, nevery=10, cells=(3, 3, 2), seed=4711, neq_ps=2.0):
     """Run (or reuse) the 0 K relaxation and the NVT run at ``T``; returns dict(dump=, data=, input=, log=)."""
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    cells = tuple(int(k) for k in cells)
-    tag = f"quartz_{'x'.join(map(str, cells))}"
-    name = f"{tag}_{T:g}K"
-    data = out / f"{tag}_0K.data"
-    params = dict(T=T, ps=ps, nevery=nevery, cells=cells, seed=seed, neq_ps=neq_ps, version=1)
-    files = dict(dump=out / f"{name}.lammpstrj", data=data, input=out / f"{name}.in", log=out / f"{name}.log")
-    meta = out / f"{name}.json"
-    if meta.exists() and json.loads(meta.read_text()) == json.loads(json.dumps(params)) \
-            and all(f.exists() for f in files.values()):
+    out, cells, files, meta, params = crystal_run_files(outdir, "quartz", T, ps, nevery, cells, seed, neq_ps)
+    data = files["data"]
+    if crystal_run_done(meta, params, files):
         return files
     pot = require_potential("SiO.tersoff")
     common = dict(pair_style="tersoff", potfile=pot, elements="Si O", m1=MASSES[0], m2=MASSES[1])
@@ -76,22 +67,11 @@ def generate(outdir, T=500.0, ps=4.0, nevery=10, cells=(3, 3, 2), seed=4711, neq
     text = RUN_IN.format(formula="quartz", citation="Munetoh et al. 2007", T=T, T2=2 * T, seed=seed, data=data.name,
                          neq=int(neq_ps * 1000), nevery=nevery, dump=files["dump"].name,
                          nsteps=int(round(ps * 1000)), **common).replace("# wurtzite", "# alpha-quartz")
-    files["input"].write_text(text)
-    run_lammps_in(out, text, files["log"].name)    # the input names its files relative to its folder
-    meta.write_text(json.dumps(params))
-    return files
+    return run_crystal_input(out, text, files, meta, params)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("outdir")
-    p.add_argument("--T", type=float, default=500.0)
-    p.add_argument("--ps", type=float, default=4.0)
-    p.add_argument("--nevery", type=int, default=10)
-    p.add_argument("--cells", type=int, nargs=3, default=(3, 3, 2))
-    a = p.parse_args(argv)
-    print(generate(a.outdir, a.T, a.ps, a.nevery, a.cells))
-    return 0
+    return crystal_main(generate, __doc__, argv, T=500.0, ps=4.0, cells=(3, 3, 2))
 
 
 if __name__ == "__main__":

@@ -31,15 +31,14 @@ the parameters mark the run complete (``<name>.json``).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.lammps_md import run_lammps, run_lammps_in  # noqa: E402
+from tests.support.lammps_md import (NVT_PRODUCTION, crystal_main, crystal_run_done,  # noqa: E402
+                                     crystal_run_files, run_crystal_input, run_lammps)
 
 #: the starting lattice (A) and x of O, masses (amu) and charges (e) of types 1 (Ti) and 2 (O)
 A0, C0, X0 = 4.594, 2.959, 0.3048
@@ -97,23 +96,7 @@ boundary        p p p
 atom_modify     map array
 read_data       {data}
 {potential}
-timestep        0.001
-velocity        all create {T2} {seed} mom yes rot no dist gaussian
-fix             lang all langevin {T} {T} 0.1 {seed}
-fix             nve all nve
-fix             mom all momentum 100 linear 1 1 1
-run             {neq}
-unfix           lang
-unfix           nve
-unfix           mom
-reset_timestep  0
-fix             nvt all nvt temp {T} {T} 0.1
-thermo_style    custom step temp pe etotal press
-thermo          100
-dump            d all custom {nevery} {dump} id type xu yu zu vx vy vz fx fy fz
-dump_modify     d sort id format float %.10g time yes
-run             {nsteps}
-"""
+""" + NVT_PRODUCTION
 
 
 def rutile_cell(cells=(3, 3, 4), a=A0, c=C0, x=X0):
@@ -141,17 +124,9 @@ def write_start(path, cells):
 
 def generate(outdir, T=600.0, ps=6.0, nevery=10, cells=(3, 3, 4), seed=4711, neq_ps=3.0):
     """Run (or reuse) the 0 K relaxation and the NVT run at ``T``; returns dict(dump=, data=, input=, log=)."""
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    cells = tuple(int(k) for k in cells)
-    tag = f"rutile_{'x'.join(map(str, cells))}"
-    name = f"{tag}_{T:g}K"
-    data = out / f"{tag}_0K.data"
-    params = dict(T=T, ps=ps, nevery=nevery, cells=cells, seed=seed, neq_ps=neq_ps, version=1)
-    files = dict(dump=out / f"{name}.lammpstrj", data=data, input=out / f"{name}.in", log=out / f"{name}.log")
-    meta = out / f"{name}.json"
-    if meta.exists() and json.loads(meta.read_text()) == json.loads(json.dumps(params)) \
-            and all(f.exists() for f in files.values()):
+    out, cells, files, meta, params = crystal_run_files(outdir, "rutile", T, ps, nevery, cells, seed, neq_ps)
+    data = files["data"]
+    if crystal_run_done(meta, params, files):
         return files
     potential = "\n".join(potential_commands())
     if not data.exists():
@@ -160,22 +135,11 @@ def generate(outdir, T=600.0, ps=6.0, nevery=10, cells=(3, 3, 4), seed=4711, neq
         run_lammps(RELAX_IN.format(start=start, potential=potential, data=data), out / "relax.log")
     text = RUN_IN.format(T=T, T2=2 * T, seed=seed, data=data.name, potential=potential, neq=int(neq_ps * 1000),
                          nevery=nevery, dump=files["dump"].name, nsteps=int(round(ps * 1000)))
-    files["input"].write_text(text)
-    run_lammps_in(out, text, files["log"].name)    # the input names its files relative to its folder
-    meta.write_text(json.dumps(params))
-    return files
+    return run_crystal_input(out, text, files, meta, params)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("outdir")
-    p.add_argument("--T", type=float, default=600.0)
-    p.add_argument("--ps", type=float, default=6.0)
-    p.add_argument("--nevery", type=int, default=10)
-    p.add_argument("--cells", type=int, nargs=3, default=(3, 3, 4))
-    a = p.parse_args(argv)
-    print(generate(a.outdir, a.T, a.ps, a.nevery, a.cells))
-    return 0
+    return crystal_main(generate, __doc__, argv, T=600.0, ps=6.0, cells=(3, 3, 4))
 
 
 if __name__ == "__main__":

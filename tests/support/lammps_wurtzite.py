@@ -31,8 +31,6 @@ leaves them.  The parameters mark the run complete (``<name>.json``): a second c
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +38,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.lammps_md import require_potential, run_lammps, run_lammps_in  # noqa: E402
+from tests.support.lammps_md import (NVT_PRODUCTION, crystal_main, crystal_run_done,  # noqa: E402
+                                     crystal_run_files, require_potential, run_crystal_input,
+                                     run_lammps)
 
 
 @dataclass(frozen=True)
@@ -92,23 +92,7 @@ mass            1 {m1}
 mass            2 {m2}
 pair_style      {pair_style}
 pair_coeff      * * {potfile} {elements}
-timestep        0.001
-velocity        all create {T2} {seed} mom yes rot no dist gaussian
-fix             lang all langevin {T} {T} 0.1 {seed}
-fix             nve all nve
-fix             mom all momentum 100 linear 1 1 1
-run             {neq}
-unfix           lang
-unfix           nve
-unfix           mom
-reset_timestep  0
-fix             nvt all nvt temp {T} {T} 0.1
-thermo_style    custom step temp pe etotal press
-thermo          100
-dump            d all custom {nevery} {dump} id type xu yu zu vx vy vz fx fy fz
-dump_modify     d sort id format float %.10g time yes
-run             {nsteps}
-"""
+""" + NVT_PRODUCTION
 
 
 def wurtzite_cell(cells=(4, 4, 3), a=3.19, c=5.19, u=0.375):
@@ -140,19 +124,10 @@ def generate(outdir, material="GaN", T=300.0, ps=6.0, nevery=10, cells=(4, 4, 3)
     """Run (or reuse) the 0 K relaxation and the NVT run of ``material`` at ``T``; returns dict(dump=, data=, input=,
     log=)."""
     w = MATERIALS[material]
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    cells = tuple(int(k) for k in cells)
-    tag = f"{material.lower()}_{'x'.join(map(str, cells))}"
-    name = f"{tag}_{T:g}K"
-    data = out / f"{tag}_0K.data"
-    params = dict(T=T, ps=ps, nevery=nevery, cells=cells, seed=seed, neq_ps=neq_ps, version=1)
-    if material != "GaN":
-        params["material"] = material
-    files = dict(dump=out / f"{name}.lammpstrj", data=data, input=out / f"{name}.in", log=out / f"{name}.log")
-    meta = out / f"{name}.json"
-    if meta.exists() and json.loads(meta.read_text()) == json.loads(json.dumps(params)) \
-            and all(f.exists() for f in files.values()):
+    out, cells, files, meta, params = crystal_run_files(outdir, material.lower(), T, ps, nevery, cells, seed, neq_ps,
+                                                        **({} if material == "GaN" else {"material": material}))
+    data = files["data"]
+    if crystal_run_done(meta, params, files):
         return files
     pot = require_potential(w.potential)
     common = dict(pair_style=w.pair_style, potfile=pot, elements=" ".join(w.species), m1=w.masses[0], m2=w.masses[1])
@@ -163,23 +138,11 @@ def generate(outdir, material="GaN", T=300.0, ps=6.0, nevery=10, cells=(4, 4, 3)
     text = RUN_IN.format(formula=material, citation=w.citation, T=T, T2=2 * T, seed=seed, data=data.name,
                          neq=int(neq_ps * 1000), nevery=nevery, dump=files["dump"].name,
                          nsteps=int(round(ps * 1000)), **common)
-    files["input"].write_text(text)
-    run_lammps_in(out, text, files["log"].name)    # the input names its files relative to its folder
-    meta.write_text(json.dumps(params))
-    return files
+    return run_crystal_input(out, text, files, meta, params)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("outdir")
-    p.add_argument("--material", choices=sorted(MATERIALS), default="GaN")
-    p.add_argument("--T", type=float, default=300.0)
-    p.add_argument("--ps", type=float, default=6.0)
-    p.add_argument("--nevery", type=int, default=10)
-    p.add_argument("--cells", type=int, nargs=3, default=(4, 4, 3))
-    a = p.parse_args(argv)
-    print(generate(a.outdir, a.material, a.T, a.ps, a.nevery, a.cells))
-    return 0
+    return crystal_main(generate, __doc__, argv, T=300.0, ps=6.0, cells=(4, 4, 3), materials=MATERIALS)
 
 
 if __name__ == "__main__":

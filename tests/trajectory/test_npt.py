@@ -95,7 +95,11 @@ def _fit(path, sl=slice(None)):
     return trajmodes.Phonons(fit.force_constants_).frequencies(Q)
 
 
-def _with_error(path, n_blocks=4):
+#: blocks of the runs for the standard errors (6 ps each): their scatter estimates each error with 9 degrees of freedom
+N_BLOCKS = 10
+
+
+def _with_error(path, n_blocks=N_BLOCKS):
     """Frequencies at X and L from the whole run, and their standard error from the scatter of its blocks."""
     n = trajmodes.read(path, species=["Cu"]).n_frames
     size = n // n_blocks
@@ -105,15 +109,27 @@ def _with_error(path, n_blocks=4):
 
 @pytest.mark.slow
 def test_npt_fit_equals_nvt_at_the_mean_volume(runs, monkeypatch):
+    """The NPT and NVT frequencies at X and L differ by less than 4 combined standard errors and 0.03 THz; the old
+    mapping is more than 5 standard errors and 0.05 THz off at one of them at least.
+
+    The margin (the MD is chaotic: a run on another machine, BLAS or CPU is another draw of the same statistics): the
+    errors come from the scatter of 10 blocks (9 degrees of freedom each), so that under equal means each of the four
+    distinct branches (X TA, X LA, L TA, L LA) has a z that follows Student's t with about 18 degrees of freedom
+    (Welch), beyond 4 with probability 8e-4: a draw fails with probability 0.35 % (0.5 % where one run's error is
+    twice the other's; a simulation of Gaussian blocks, 400,000 draws). The bound before, |z| < 3 with errors from 4
+    blocks (3 degrees of freedom each), failed a draw with probability 9-12 % by the same simulation.
+    Measured (seeds 424242 / 171717, 2026-11-29): NPT - NVT -0.0014, +0.0016, +0.0009, +0.0009 THz, |z| <= 0.4,
+    errors 0.0024-0.0054 THz (the 0.03 THz bound is 5.5-12 of them); the old mapping -0.004, -0.092, +0.022,
+    +0.023 THz, z -1.2, -7.5, +8.3, +3.9."""
     f_npt, e_npt = _with_error(runs["npt"])
     f_nvt, e_nvt = _with_error(runs["nvt"])
     z = (f_npt - f_nvt) / np.sqrt(e_npt ** 2 + e_nvt ** 2)
     print(f"\nNPT - NVT (THz) at X, L: {np.round(f_npt - f_nvt, 4).tolist()}; errors "
           f"{np.round(np.sqrt(e_npt ** 2 + e_nvt ** 2), 4).tolist()}")
-    assert np.abs(z).max() < 3 and np.abs(f_npt - f_nvt).max() < 0.03
+    assert np.abs(z).max() < 4 and np.abs(f_npt - f_nvt).max() < 0.03
     # the old mapping (a fixed Cartesian reference, minimum image in each frame's cell) is far off
     monkeypatch.setattr(trajectory, "displacements_of_frames",
                         lambda pos, cells, origins, ref: minimum_image(pos - ref.positions[None], cells))
     f_old, e_old = _with_error(runs["npt"])
     z_old = (f_old - f_nvt) / np.sqrt(e_old ** 2 + e_nvt ** 2)
-    assert np.abs(z_old).max() > 4 and np.abs(f_old - f_nvt).max() > 0.05
+    assert np.abs(z_old).max() > 5 and np.abs(f_old - f_nvt).max() > 0.05

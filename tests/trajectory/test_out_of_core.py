@@ -159,11 +159,14 @@ def test_old_layout_reads_once(tmp_path, monkeypatch, chunk):
     assert r["amplification"] <= 1.2, r
 
 
+@pytest.mark.slow
 def test_info_memory_flat_in_frames(cache):
     """``info``'s one pass (summarize) holds a few chunks whatever the number of frames: four times the frames (20
-    chunks of 10 frames instead of 5) add less than a tenth of the data added to the peak memory (the lowest of five
+    chunks of 10 frames instead of 5) add less than 0.12 of the data added to the peak memory (the lowest of five
     runs each, with the program's allocator settings: the peak of threads varies by a few MB; measured +4 to +6 MB
-    of the 63 MB added; before, +8.9 MB, 0.14 of it)."""
+    of the 63 MB added, 0.07-0.095 of it (+4.2 MB on 2026-11-29 beside seven other test runs); before, +8.9 MB,
+    0.14: the bound sits between the two, where a tenth left 0.3 MB above the largest measured). Slow: ten fresh
+    processes, 25 s on two cores."""
     script = """
         from trajmodes.trajectory.summary import summarize
         t = t[:{n}].rechunk(10)
@@ -175,7 +178,7 @@ def test_info_memory_flat_in_frames(cache):
     added = (FRAMES - FRAMES // 4) * 4 * CELLS ** 3 * 48          # positions and velocities of the frames added
     print(f"\npeak: {short['peak'] / 1e6:.1f} MB ({FRAMES // 4} frames), {whole['peak'] / 1e6:.1f} MB ({FRAMES}); "
           f"the frames added hold {added / 1e6:.1f} MB")
-    assert whole["peak"] - short["peak"] < 0.1 * added, (short, whole)
+    assert whole["peak"] - short["peak"] < 0.12 * added, (short, whole)
     assert whole["amplification"] <= 1.2, whole
 
 
@@ -247,7 +250,7 @@ def test_frames_held_from_a_pass_are_the_frames_read(tmp_path):
     frames computed in that pass (the temperature's: no frame parsed twice) are the same positions, velocities, cells, origins and times as reading those frames, and the same displacements
     from the same reference; a box whose origin is not zero keeps it."""
     from tests.support.dumps import count_parsed_frames, write_frames
-    from trajmodes.trajectory.passes import HeldFrames
+    from trajmodes.trajectory.passes import HeldFrames, Pass
     from trajmodes.trajectory.reading import read
     rng = np.random.default_rng(3)
     n_frames, n_atoms = 6, 8
@@ -267,8 +270,9 @@ def test_frames_held_from_a_pass_are_the_frames_read(tmp_path):
     pick = np.array([1, 3, 4])
     layer = ("positions", "velocities")
     parsed = count_parsed_frames(traj)
-    frames = traj.next_pass.add(HeldFrames(traj, pick))
-    T = traj.next_pass.compute(traj.temperature(layer), layer)
+    reading = Pass(traj)
+    frames = reading.add(HeldFrames(traj, pick))
+    T = reading.compute(traj.temperature(layer), layer)
     assert sorted(parsed) == [n_frames] and len(T) == n_frames, parsed
     held = traj.held(pick, frames.value)
     part = traj[pick]

@@ -1,5 +1,6 @@
-"""One pass over a run as an object: accumulators joined to a run's next pass are computed in the pass that reads it,
-each chunk parsed once, and what a pass holds belongs to the run and its views, not to the module."""
+"""One pass over a run as an object: the workflow that starts a read creates its pass (``Pass(run)``), accumulators
+added to it are computed in the pass that reads it, each chunk parsed once, and what a pass holds belongs to the pass
+and the views read in it, not to the run nor to the module."""
 import warnings
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 import trajmodes
 from tests.conftest import EXAMPLES
 from tests.support.dumps import count_parsed_frames
-from trajmodes.trajectory import ChunkSum, MeanDisplacement, Terms
+from trajmodes.trajectory import ChunkSum, MeanDisplacement, Pass, Terms
 
 DUMP = EXAMPLES / "cu_fcc_300K.lammpstrj.gz"
 
@@ -32,8 +33,8 @@ class KineticSum(ChunkSum):
 
 
 def test_accumulators_added_to_a_pass_are_computed_in_it_each_chunk_parsed_once():
-    """A custom ChunkSum, the mean displacement and lazy terms joined to the run's next pass: one parse of every
-    frame for them and the pass's own work, the values those of separate computations, and nothing left joined."""
+    """A custom ChunkSum, the mean displacement and lazy terms added to a pass of the run: one parse of every
+    frame for them and the pass's own work, the values those of separate computations, and nothing left added."""
     import dask
     traj = _read()
     ref = traj.frame_structure(0)
@@ -42,7 +43,7 @@ def test_accumulators_added_to_a_pass_are_computed_in_it_each_chunk_parsed_once(
     expected_t = traj.temperature().compute()
     frames = count_parsed_frames(traj)
     layer = ("positions", "velocities")
-    p = traj.next_pass
+    p = Pass(traj)
     ke = p.add(KineticSum(traj))
     u = p.add(MeanDisplacement(traj, ref))
     terms = p.add(Terms(traj, lambda run, lay: {"t": run.temperature(lay)}))
@@ -56,25 +57,35 @@ def test_accumulators_added_to_a_pass_are_computed_in_it_each_chunk_parsed_once(
     np.testing.assert_allclose(terms.value["t"], expected_t, rtol=1e-12)
 
 
-def test_what_a_pass_holds_belongs_to_its_run_and_the_views_of_its_frames():
-    """Frames held for the next pass of one read of a file are the next pass of its slices and rechunked copies,
-    not those of a view from another reference (whose pass reads for other work) nor of another read of the same
-    file; releasing lets go of them. A view asked to average the run has a provisional reference of its own."""
-    one, two = _read(reference="average"), _read(reference="average")
-    prov = one.next_pass.provisional_reference()
-    assert prov is not None and one.next_pass.frames
-    for view in (one[::2], one.rechunk(10)):
-        assert view.next_pass is one.next_pass
-    assert one.with_reference(prov).next_pass is not one.next_pass
-    assert two.next_pass is not one.next_pass and not two.next_pass.frames
+def _passes_of(view):
+    """The passes whose held frames the read tasks of ``view`` take (nodes of its read layer)."""
+    return [v for v in view.read_layer(("positions",))[1].values() if isinstance(v, Pass)]
+
+
+def test_what_a_pass_holds_belongs_to_the_pass_and_the_views_read_in_it():
+    """Frames held for a pass of one read of a file are taken by the read tasks of the views read in it (its run,
+    slices and rechunked copies of it, a reference given with ``same_pass``), not by the run given, a view from
+    another reference nor another pass of the same run; releasing lets go of them. A view asked to average the run
+    has a provisional reference of its own."""
+    one = _read(reference="average")
+    p = Pass(one)
+    prov = p.provisional_reference()
+    assert prov is not None and p.frames
+    for view in (p.run, p.run[::2], p.run.rechunk(10), p.run.with_reference(prov, same_pass=True)):
+        assert _passes_of(view) == [p]
+    assert _passes_of(one) == [] and "_pass" not in one.__dict__                 # nothing of it on the run
+    assert _passes_of(p.run.with_reference(prov)) == []
+    other = Pass(one)
+    assert _passes_of(other.run) == [other] and not other.frames
     first = _read()
-    assert first.next_pass.provisional_reference() is None                # its reference is frame 0: known
-    assert first.with_reference("average").next_pass.provisional_reference() is not None
-    one.next_pass.release()
-    assert not one.next_pass.frames and one.next_pass._provisional is None
+    assert Pass(first).provisional_reference() is None                # its reference is frame 0: known
+    assert Pass(first.with_reference("average")).provisional_reference() is not None
+    with p:
+        pass
+    assert not p.frames and p._provisional is None                    # let go of at the end of its block
 
 
 def test_only_accumulators_join_a_pass():
     traj = _read()
     with pytest.raises(TypeError, match="takes an Accumulator"):
-        traj.next_pass.add(traj.positions)
+        Pass(traj).add(traj.positions)

@@ -467,3 +467,77 @@ def _levels_table(ds) -> list[str]:
                     f"{pct['fwhm']} of the widths: the rest is beyond it (higher orders, the lines' own widths in the "
                     "final states)")
     return rows
+
+
+def add_anharmonic_parser(add) -> None:
+    """The parser of ``trajmodes anharmonic`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import THREE_PHONON_MESH, add_cluster_options, add_plot_format, mesh, temperatures, width_or_adaptive
+    pa = add("anharmonic", cmd_anharmonic, "three-phonon linewidths, lifetimes, frequency shifts and the thermal "
+                                           "conductivity (RTA or LBTE) of force constants with a third-order part",
+             example="trajmodes anharmonic cu_fc3/fc.nc --mesh 8 --temperatures 300,600 --smearing 0.1 -o cu-anh")
+    pa.add_argument("fc", metavar="FC_PATH", help="force constants with fc3: a trajmodes .nc file (trajmodes fit "
+                                                  "--cutoff3) or a phono3py folder (fc2.hdf5 + fc3.hdf5)")
+    pa.add_argument("--mesh", type=mesh, default=[THREE_PHONON_MESH] * 3,
+                    help=f"q mesh: N or N1,N2,N3 (default {THREE_PHONON_MESH}; the triplets cost ~N^6)")
+    pa.add_argument("--temperatures", type=temperatures,
+                    help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default: the temperature of effective "
+                         "constants, which trajmodes fit writes into fc.nc; 300 for other constants)")
+    pa.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
+                    help="phonon occupations: quantum (Bose-Einstein; default) or classical (k_B T / h nu, as in "
+                         "classical MD)")
+    pa.add_argument("--smearing", type=width_or_adaptive,
+                    help="Gaussian smearing of the delta functions in THz, or 'adaptive' (each Gaussian as wide as its "
+                         "modes' frequencies change across a cell of the mesh, from their group velocities; TDEP's "
+                         "default) (default: the tetrahedron method)")
+    pa.add_argument("--method", choices=["rta", "lbte"], default="rta",
+                    help="conductivity: rta (relaxation-time approximation; default, with the bubble frequency "
+                         "shifts) or lbte (direct solution of the linearised Boltzmann equation, Chaput 2013; "
+                         "the RTA comes alongside; no shifts)")
+    pa.add_argument("--four-phonon", dest="four_phonon", type=width_or_adaptive, metavar="SIGMA",
+                    help="add four-phonon scattering from the constants' fourth order (trajmodes fit --cutoff4), "
+                         "Gaussian delta functions of this standard deviation in THz, or 'adaptive' (with "
+                         "--smearing adaptive) (with --method lbte: its widths on the diagonal of the collision "
+                         "matrix, its scattering-in off it) (default: three-phonon only)")
+    pa.add_argument("--four-phonon-sample", dest="four_phonon_sample", type=mesh, metavar="N1,N2,N3",
+                    help="with --four-phonon: Monte Carlo sums over two stratified samples of the mesh with this many "
+                         "cells per axis, drawn for every q (TDEP's -qg4ph); default: every pair of the mesh")
+    pa.add_argument("--seed", type=int, help="with --four-phonon-sample: seed of the random draws (reproducible "
+                                             "widths) (default: fresh draws every run)")
+    pa.add_argument("--isotopes", action="store_true",
+                    help="add isotope (mass-variance) scattering of the natural abundances (Tamura 1983)")
+    pa.add_argument("--coherences", action="store_true",
+                    help="add the coherences' conductivity of the Wigner transport equation (Simoncelli, Marzari and "
+                         "Mauri 2019) from the same widths, beside its populations' (RTA) term")
+    add_phono3py_options(pa)
+    add_allow_unstable(pa)
+    add_committee_option(pa)
+    pa.add_argument("-o", "--output", default="trajmodes-anharmonic", help="output folder (default "
+                                                                            "trajmodes-anharmonic): anharmonic.nc and "
+                                                                            "the figure anharmonic.png")
+    add_plot_format(pa)
+    add_cluster_options(pa)                    # the q-points of the sums are Dask tasks of Anharmonic
+
+
+def add_compare_parser(add) -> None:
+    """The parser of ``trajmodes compare`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import add_cluster_options, add_plot_format, non_negative_int, positive
+    pm = add("compare", cmd_compare, "MD linewidths, shifts, lineshapes and conductivity (the peak fits of "
+                                      "`trajmodes project`) beside three-phonon theory from the run's fitted fc3",
+             example="trajmodes compare cu_modes/modes.nc cu_fc3/fc.nc -o cu-compare")
+    pm.add_argument("modes", metavar="MODES_NC", help="output of `trajmodes project` on the MD run")
+    pm.add_argument("fc", metavar="FC_PATH", help="fc2 + fc3 fitted to the same run (trajmodes fit --cutoff3)")
+    pm.add_argument("--smearing", type=positive, help="Gaussian smearing in THz (default: from the theory's own "
+                    "widths, the median three-phonon half width on the bulk mesh)")
+    pm.add_argument("--temperature", type=positive, help="K (default: the run's kinetic temperature)")
+    pm.add_argument("--constants", choices=["effective", "static"], default="effective",
+                    help="what FC_PATH holds: effective constants fitted to the run (default; the predicted shift is "
+                         "Delta(nu0) - Delta(0), their static bubble being in them already) or 0 K constants "
+                         "(Delta(nu0))")
+    pm.add_argument("--bulk-points", type=non_negative_int, default=30000,
+                    help="q-points of the converged bulk mesh the three-phonon widths are also computed on "
+                         "(default 30000, about 32^3; 0: none)")
+    add_allow_unstable(pm)
+    pm.add_argument("-o", "--output", default="trajmodes-compare", help="output folder (default trajmodes-compare): "
+                                                                          "comparison.nc and the figure comparison.png")
+    add_plot_format(pm)
+    add_cluster_options(pm)

@@ -40,7 +40,9 @@ def add_lineshapes_parser(add) -> None:
     p = add("lineshapes", cmd_lineshapes, "a mass-disordered crystal's run (isotopes, an alloy on one lattice) on its "
                                           "virtual crystal's modes: the run's linewidths beside the sample's exact "
                                           "harmonic lineshapes and Tamura's lowest order, partial DOS: netCDF and a "
-                                          "figure")
+                                          "figure",
+            example="trajmodes lineshapes cu108.lammpstrj --species Cu,Cu --masses 54,73.1 --force-constants "
+                    "fc108.nc -o ls108")
     add_read_options(p)
     p.add_argument("--force-constants", help="force constants on the run's supercell: phonopy folder/file or "
                                              "trajmodes .nc (default: fitted to the run's forces)")
@@ -64,7 +66,9 @@ def add_glass_parser(add) -> None:
     """The parser of ``trajmodes glass``."""
     p = add("glass", cmd_glass, "a glass (any cell without long-range order) at its Gamma point: modes, participation "
                                 "ratios, Allen-Feldman diffusivities and conductivity, or the kernel polynomial D(nu) "
-                                "for large cells: netCDF and a figure")
+                                "for large cells: netCDF and a figure",
+            example="trajmodes glass asi216.data --potential examples/potentials/Si_SW1985.sw --width 0.159155 "
+                    "--temperatures 100,300,1000 -o g216")
     p.add_argument("structure", metavar="DATA", help="the glass: a LAMMPS data file (or any structure file)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--potential", help="its potential, for analytic sparse constants: a LAMMPS Stillinger-Weber file "
@@ -72,7 +76,8 @@ def add_glass_parser(add) -> None:
                                          "morse:D0,alpha,r0,cutoff / buck:A,rho,C,cutoff (metal units)")
     src.add_argument("--force-constants", help="force constants of the cell itself: trajmodes .nc or any format "
                                                "trajmodes reads")
-    p.add_argument("--species", help="elements of the LAMMPS types, comma separated (type 1 first), e.g. Cu or Si,Ge")
+    p.add_argument("--species", help="elements of the LAMMPS types, comma separated (type 1 first), e.g. Cu or Si,Ge "
+                                   "(default: from the data file's masses)")
     p.add_argument("--units", help="LAMMPS unit style of the data (default: metal)")
     add_lj_scales(p)
     p.add_argument("--width", type=positive, help="THz, the broadening of Allen-Feldman's delta function (half width "
@@ -86,7 +91,7 @@ def add_glass_parser(add) -> None:
                    help="the modes' heat capacities: quantum (default) or classical (as classical MD)")
     p.add_argument("--frequency-window", type=frequency_window, metavar="NU_MIN:NU_MAX",
                    help="THz: on the kernel polynomial route also the modes of this window (shift-invert Lanczos), "
-                        "their participation ratios and diffusivities")
+                        "their participation ratios and diffusivities (default: none)")
     _route_options(p, moments=256)
     p.add_argument("--vectors", type=positive_int, default=8, help="random vectors of the kernel polynomial method's "
                                                                    "stochastic trace (default 8)")

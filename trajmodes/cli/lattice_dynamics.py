@@ -173,3 +173,62 @@ def cmd_eam(args, out) -> int:
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0
+
+
+def add_phonons_parser(add) -> None:
+    """The parser of ``trajmodes phonons`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import HARMONIC_MESH, QPOINTS_HELP, add_plot_format, mesh, positive, positive_int, temperatures
+    pp = add("phonons", cmd_phonons, "band structure, DOS and thermodynamics of force constants: netCDF files "
+                                     "and figures",
+             example="trajmodes phonons examples/fc/cu_eam --path 'GXU|KGL' -o ph")
+    pp.add_argument("fc", metavar="FC_PATH", help="force constants: a phonopy folder (phonopy_params.yaml / "
+                                                  "phonopy.yaml + FORCE_CONSTANTS or fc2.hdf5), one of those "
+                                                  "files, or a trajmodes .nc file")
+    pp.add_argument("--path", help="band path as special-point letters, pieces split by '|', e.g. 'GXU|KGL' "
+                                   "(G = Gamma); default: the standard path of the Bravais lattice")
+    pp.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
+    pp.add_argument("--mesh", type=mesh, default=[HARMONIC_MESH] * 3,
+                    help=f"q mesh for DOS and thermodynamics: N or N1,N2,N3 (default {HARMONIC_MESH})")
+    pp.add_argument("--dos", choices=["tetrahedron", "gaussian"], default="tetrahedron",
+                    help="DOS method (default tetrahedron)")
+    pp.add_argument("--temperatures", type=temperatures, default=None,
+                    help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 0:1000:10)")
+    pp.add_argument("--imaginary-tol", type=positive, default=1e-2, help="modes below -TOL THz are reported as "
+                                                                          "imaginary (default 0.01)")
+    pp.add_argument("--qpoints", nargs="+", metavar="Q", help=QPOINTS_HELP)
+    pp.add_argument("-o", "--output", default="trajmodes-phonons", help="output folder (default trajmodes-phonons): "
+                                                                          "band.nc, dos.nc, thermal.nc and the figures "
+                                                                          "bands_dos.png, thermal.png")
+    add_plot_format(pp)
+
+
+def add_eam_parser(add) -> None:
+    """The parser of ``trajmodes eam`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import HARMONIC_MESH, QPOINTS_HELP, add_plot_format, mesh, positive, positive_int, supercell_dims
+    pe = add("eam", cmd_eam, "analytic force constants of an EAM potential (LAMMPS eam, eam/alloy, eam/fs) for a "
+                             "cubic crystal: BvK shell constants and their pair/embedding split, netCDF and plots",
+             example="trajmodes eam Cu_u3.eam --structure fcc --a 3.615 --supercell 5 -o cu-eam")
+    pe.add_argument("potential", metavar="POTENTIAL", help="LAMMPS EAM file (*.eam, *.eam.alloy, *.eam.fs)")
+    pe.add_argument("--structure", choices=["fcc", "bcc", "l12"], default="fcc", help="crystal (default fcc)")
+    pe.add_argument("--a", type=positive, required=True, help="cubic lattice constant in A")
+    pe.add_argument("--species", dest="element",
+                    help="element (fcc/bcc; default the potential's first) or A,B for l12 A3B")
+    pe.add_argument("--supercell", type=supercell_dims, default=[5, 5, 5],
+                    help="N or N,N,N conventional cells: a cube (default 5)")
+    pe.add_argument("--constants", choices=["analytic", "finite-difference"], default="analytic",
+                    help="which force constants: the curvature of the splines (analytic, default) or central "
+                         "differences of the forces (finite-difference: what MD and finite-displacement codes see; "
+                         "the analytic ones are always checked against them)")
+    pe.add_argument("--displacement", type=positive, default=0.01,
+                    help="finite-difference displacement in A (default 0.01)")
+    pe.add_argument("--compare", nargs="+", metavar="FC", help="force constants to compare BvK constants with: "
+                                                               "phonopy folders/files or trajmodes .nc "
+                                                               "(default: none)")
+    pe.add_argument("--path", help="band path as special-point letters (default: standard)")
+    pe.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
+    pe.add_argument("--mesh", type=mesh, default=[HARMONIC_MESH] * 3,
+                    help=f"q mesh for the DOS: N or N1,N2,N3 (default {HARMONIC_MESH})")
+    pe.add_argument("--qpoints", nargs="+", metavar="Q", help=QPOINTS_HELP)
+    pe.add_argument("-o", "--output", default="trajmodes-eam", help="output folder (default trajmodes-eam): fc.nc and "
+                                                                  "bands_dos.png; fcc and bcc also bvk.nc and bvk.png")
+    add_plot_format(pe)

@@ -16,11 +16,13 @@ def add_project_qpoints(parser) -> None:
                                      "it commensurate with the MD cell (default: every commensurate q)")
     qsel.add_argument("--qpoints", nargs="+", metavar="Q",
                       help="reduced q-points of the primitive cell, commensurate with the MD cell: 'h k l h k l ...' "
-                           "or 'h,k,l;h,k,l'")
+                           "or 'h,k,l;h,k,l' (default: every commensurate q)")
     qsel.add_argument("--q-max", type=positive, metavar="QMAX",
-                      help="every commensurate q with |q| <= QMAX rad/A (2 pi included, as sqw --powder)")
+                      help="every commensurate q with |q| <= QMAX rad/A (2 pi included, as sqw --powder) "
+                           "(default: every commensurate q)")
     qsel.add_argument("--q-count", type=positive_int, metavar="N",
-                      help="the commensurate q of smallest |q|, whole |q| shells until at least N")
+                      help="the commensurate q of smallest |q|, whole |q| shells until at least N (default: every "
+                           "commensurate q)")
 
 
 
@@ -325,3 +327,49 @@ def cmd_lifetimes(args, out) -> int:
         plot_sed(ds, out(figs[2]), title=title, bands=path.bands, rotations=path.rotations, note=path.note)
         print(f"wrote {', '.join(figs)}")
     return 0
+
+
+def add_project_parser(add) -> None:
+    """The parser of ``trajmodes project`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import add_read_options
+    pj = add("project", cmd_project, "project an MD trajectory onto phonon modes: mode energies, spectra, peak "
+                                     "frequencies, linewidths and lifetimes in one netCDF",
+             example="trajmodes project examples/md/cu_300K.lammpstrj.gz --reference examples/md/cu_300K.data "
+                     "--force-constants cu_fc3/fc.nc --full -o cu_modes")
+    add_read_options(pj)
+    pj.add_argument("--force-constants", required=True, help="force constants: phonopy folder/file or trajmodes .nc")
+    add_project_qpoints(pj)
+    from trajmodes.workflows.modes import DEFAULT_PEAK_MODEL, DEFAULT_RESOLUTION, PEAK_MODELS
+    pj.add_argument("--resolution", type=positive,
+                    help=f"Welch frequency bin in THz (default {DEFAULT_RESOLUTION:g}, as mode_spectra, or the run's "
+                         f"own 1/T where it is shorter than 1/{DEFAULT_RESOLUTION:g} ps)")
+    pj.add_argument("--full", action="store_true", help="one periodogram over the whole run (resolution 1/T)")
+    pj.add_argument("--model", choices=PEAK_MODELS, default=DEFAULT_PEAK_MODEL,
+                    help=f"peak model (default {DEFAULT_PEAK_MODEL}: Lorentzian and damped oscillator, the more likely "
+                         "per mode); *_windowed: the expected windowed periodogram of the line, for FWHM near the "
+                         "resolution")
+    pj.add_argument("--no-star", action="store_true", help="do not average the spectra over the star of q")
+    pj.add_argument("--temperature", type=positive, help="K, for the equipartition ratio (default: kinetic)")
+    pj.add_argument("--keep-q", action="store_true", help="also store the Q and Qdot time series (real/imag)")
+    pj.add_argument("-o", "--output", default="trajmodes-project", help="output folder (default trajmodes-project): "
+                                                                        "modes.nc")
+    pj.add_argument("--table", action="store_true", help="print every mode (q, branch), not the per-branch summary")
+
+
+def add_lifetimes_parser(add) -> None:
+    """The parser of ``trajmodes lifetimes`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import add_plot_format
+    pl = add("lifetimes", cmd_lifetimes, "table and plots of a 'trajmodes project' file",
+             example="trajmodes lifetimes cu_modes/modes.nc --plot")
+    pl.add_argument("modes_file", metavar="MODES_NC", help="the modes.nc that trajmodes project wrote")
+    pl.add_argument("--plot", action="store_true", help="spectra with fits, dispersion with FWHM bars, SED map")
+    pl.add_argument("--table", action="store_true", help="print every mode (q, branch), not the per-branch summary")
+    pl.add_argument("--modes", help="modes to plot with their fit: q:branch,... (q index as in the table) "
+                                    "(default: none)")
+    pl.add_argument("-o", "--output", help="output folder of the figures (default: the folder of MODES_NC): "
+                                           "with --plot STEM_fits.png, STEM_dispersion.png and "
+                                           "STEM_sed.png, STEM the name of MODES_NC")
+    pl.add_argument("--force-constants", help="for a file without its band path (written by modes_dataset without "
+                                              "phonons): the force constants to draw it from (default: the path in "
+                                              "the file)")
+    add_plot_format(pl)

@@ -69,12 +69,11 @@ def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo:
                                            "run started from: it fixes the lattice, the atoms' order and sites; "
                                            "where the run's mean sites are elsewhere, as a free internal coordinate "
                                            "at temperature, the fit measures from those and says so), 'average' "
-                                           "(default: the time average of "
-                                           "the run; run, convert and info sum it in their one pass, info writing "
-                                           "displacements to a scratch file in TMPDIR; fit, series and project of "
-                                           "a LAMMPS dump sum it in their own pass, sqw needs only its lattice; "
-                                           "with other formats these take one extra pass, positions only) or "
-                                           "'first' (the first frame)")
+                                           "(the time average of the run: run, convert and info sum it in their one "
+                                           "pass, info writing displacements to a scratch file in TMPDIR; fit, "
+                                           "series and project of a LAMMPS dump sum it in their own pass, sqw needs "
+                                           "only its lattice; with other formats these take one extra pass, "
+                                           "positions only) or 'first' (the first frame) (default: average)")
     p.add_argument("--units", help="LAMMPS unit style of the data (default: the dump's ITEM: UNITS, or the LAMMPS "
                                    "input beside it, else metal)")
     add_lj_scales(p)
@@ -82,16 +81,20 @@ def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo:
                    help="the MD integration time step in ps (LAMMPS' timestep): frame times are MD step x this; "
                         "for dumps without ITEM: TIME (default: the LAMMPS input or log beside the dump)")
     p.add_argument("--frame-interval", type=positive, metavar="PS",
-                   help="the time between two frames in ps, for files without times")
-    p.add_argument("--species", help="elements of the LAMMPS types, comma separated (type 1 first), e.g. Cu or Si,Ge")
+                   help="the time between two frames in ps, for files without times (default: from --md-timestep "
+                        "or the files)")
+    p.add_argument("--species", help="elements of the LAMMPS types, comma separated (type 1 first), e.g. Cu or Si,Ge "
+                                   "(default: from the run's files)")
     p.add_argument("--masses", type=floats, help="masses of the LAMMPS types in amu, comma separated (type 1 "
-                                                  "first), when --species is not given or to override it")
-    p.add_argument("--topology", help="topology file for MDAnalysis formats such as DCD or XTC")
-    p.add_argument("--chunk-frames", type=positive_int, metavar="N", help="frames per Dask chunk")
+                                                  "first), when --species is not given or to override it (default: "
+                                                  "from the species or the run's files)")
+    p.add_argument("--topology", help="topology file for MDAnalysis formats such as DCD or XTC (default: none)")
+    p.add_argument("--chunk-frames", type=positive_int, metavar="N",
+                   help="frames per Dask chunk (default: as many as fit the task memory, at least one task per core)")
     if thermo:
         p.add_argument("--thermo", nargs="+", metavar="LOG", help="LAMMPS log file(s) of the run: the per-frame "
                                                                   "potential energy and pressure of the thermo rows "
-                                                                  "at the dump's steps")
+                                                                  "at the dump's steps (default: none)")
     p.add_argument("--energy-column", metavar="NAME", help="per-atom potential-energy column of a LAMMPS dump "
                                                            "(default: c_pe, c_peatom, c_pe_atom, c_epot or pe)")
     p.add_argument("--stress-columns", metavar="NAMES", type=_stress_columns,
@@ -104,7 +107,7 @@ def add_read_options(p: argparse.ArgumentParser, reference: bool = True, thermo:
 #: --lj-scales, of every command that reads LAMMPS files
 LJ_SCALES_HELP = ("the physical scales of a run in LAMMPS units lj (Lennard-Jones reduced units): sigma in A, "
                   "epsilon in eV, mass in amu, e.g. 3.405,0.01032,39.948 for argon; needed with units lj (--units lj, "
-                  "or the run's own files saying so)")
+                  "or the run's own files saying so) (default: none)")
 
 
 def add_lj_scales(p: argparse.ArgumentParser) -> None:
@@ -134,9 +137,10 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
                         "file (*.json or any existing file: the JSON that dask scheduler --scheduler-file writes); "
                         "needs the 'distributed' package; waits for the scheduler (and for a scheduler file not there "
                         "yet) as long as dask's distributed.comm.timeouts.connect says (30 s unless set, e.g. "
-                        "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s)")
+                        "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s) (default: threads of this process)")
     g.add_argument("--workers", type=positive_int, metavar="N",
-                   help="start a local cluster of N worker processes (one thread each) for this command")
+                   help="start a local cluster of N worker processes (one thread each) for this command (default: "
+                        "threads of this process)")
 
 
 def cluster(args):
@@ -316,47 +320,29 @@ CENTROID_LINE = ("read as its centroid (every atom's bead average): its position
                  "Manolopoulos, J. Chem. Phys. 2014); a plain PIMD run's centroid moves under its thermostat")
 
 
-def read_path_integral(args, files):
-    """The path-integral run (:class:`~trajmodes.trajectory.beads.RingPolymerRun`) that ``files`` (one bead's file)
-    belongs to, read with the command's read options, or None for an ordinary run
-    (:func:`~trajmodes.workflows.reading.read_path_integral_run`)."""
-    from trajmodes.workflows.reading import read_path_integral_run
-    if len(files) != 1:
-        return None
-    species = args.species.split(",") if args.species else None
-    return read_path_integral_run(files[0], reference=getattr(args, "reference", None),
-                                  temperature=getattr(args, "temperature", None) if args.command in ("fit", "run")
-                                  else None, units=args.units,
-                                  md_timestep=args.md_timestep, frame_interval=args.frame_interval, species=species,
-                                  masses=args.masses, chunk_frames=args.chunk_frames)
-
-
 def read_trajectory(args, files=None):
     """One trajectory from the command's read options (several files: one run split into restarts), measured from
-    its time average without --reference (:func:`~trajmodes.workflows.reading.read_run`); the centroid of a
+    its time average without --reference (:func:`~trajmodes.workflows.reading.open_run`); the centroid of a
     path-integral run (one bead's file given), with a line saying so."""
     traj, run = read_run_or_beads(args, files)
     if run is not None:
         print(f"{run.describe()}: {CENTROID_LINE}", flush=True)
-        return run.centroid
     return traj
 
 
-def read_run_or_beads(args, files=None) -> tuple:
-    """``(trajectory, None)`` of an ordinary run or ``(None, RingPolymerRun)`` of a path-integral one
-    (:func:`read_path_integral`), the files looked at once, with the command's read options."""
-    from trajmodes.workflows.reading import read_run
+def read_run_or_beads(args, files=None, *, temperature: float | None = None) -> tuple:
+    """``(trajectory, None)`` of a plain run or ``(its centroid, RingPolymerRun)`` of a path-integral one, opened
+    once by :func:`~trajmodes.workflows.reading.open_run` with the command's read options; ``temperature`` (K, the
+    command's --temperature where it means the run's) is a path-integral run's, None: as its input states."""
+    from trajmodes.workflows.reading import open_run
     files = args.files if files is None else files
-    files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
-    run = read_path_integral(args, files)
-    if run is not None:
-        return None, run
     species = args.species.split(",") if args.species else None
-    return read_run(files, format=args.format, reference=getattr(args, "reference", None), units=args.units,
-                    lj_scales=args.lj_scales, md_timestep=args.md_timestep, frame_interval=args.frame_interval,
-                    species=species, masses=args.masses, topology=args.topology, chunk_frames=args.chunk_frames,
-                    thermo=_thermo(args), energy_column=args.energy_column,
-                    stress_columns=args.stress_columns), None
+    run = open_run(files, format=args.format, reference=getattr(args, "reference", None), temperature=temperature,
+                   units=args.units, lj_scales=args.lj_scales, md_timestep=args.md_timestep,
+                   frame_interval=args.frame_interval, species=species, masses=args.masses, topology=args.topology,
+                   chunk_frames=args.chunk_frames, thermo=_thermo(args), energy_column=args.energy_column,
+                   stress_columns=args.stress_columns)
+    return run.trajectory, run.ring
 
 
 def _thermo(args):

@@ -68,3 +68,35 @@ def cmd_qha(args, out) -> int:
     lines.append(f"wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     print("\n".join(lines))
     return 0
+
+
+def add_qha_parser(add) -> None:
+    """The parser of ``trajmodes qha`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import HARMONIC_MESH, add_plot_format, mesh, positive, temperatures
+    pq = add("qha", cmd_qha, "quasiharmonic free-energy minimisation with a pair or three-body potential: lattice "
+                             "parameters, thermal expansion, bulk moduli, Grueneisen parameter and C_P against T",
+             example="trajmodes qha examples/potentials/Si_SW1985.sw --structure diamond --a 5.431 "
+                     "--temperatures 0:1500:100 "
+                     "--mesh 8 -o si-qha")
+    pq.add_argument("potential", metavar="POTENTIAL", help="LAMMPS Stillinger-Weber file (*.sw), or a pair potential "
+                                                          "lj/cut:epsilon,sigma,cutoff | morse:D0,alpha,r0,cutoff | "
+                                                          "buck:A,rho,C,cutoff (metal units)")
+    from trajmodes.workflows.quasiharmonic import STRUCTURES
+    pq.add_argument("--structure", choices=STRUCTURES, default="diamond", help="crystal (default diamond)")
+    pq.add_argument("--species", help="element(s) of the crystal, A or A,B (default: the potential file's)")
+    pq.add_argument("--a", type=positive, required=True, help="starting lattice parameter a in A")
+    pq.add_argument("--c", type=positive, help="starting c in A (hexagonal structures; default ideal)")
+    pq.add_argument("--u", type=positive, help="starting internal coordinate u (lonsdaleite, wurtzite; default 3/8)")
+    pq.add_argument("--temperatures", type=temperatures, default=temperatures("0:1500:50"),
+                    help="TMIN:TMAX:STEP (TMAX included) or T1,T2,... in K (default 0:1500:50)")
+    pq.add_argument("--mesh", type=mesh, default=[HARMONIC_MESH] * 3,
+                    help=f"q mesh of the free energy: N or N1,N2,N3 (default {HARMONIC_MESH})")
+    pq.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
+                    help="quantum (Bose-Einstein, zero-point energy; default) or classical (as classical MD samples)")
+    pq.add_argument("--pressure", type=float, default=0.0, help="GPa (default 0)")
+    pq.add_argument("--internal", choices=["relax", "zsisa", "fixed"], default="relax",
+                    help="internal coordinates: relax with the free energy (default), zsisa (zero static internal "
+                         "stress), or fixed fractions")
+    pq.add_argument("-o", "--output", default="trajmodes-qha", help="output folder (default trajmodes-qha): qha.nc and "
+                                                                  "the figure qha.png")
+    add_plot_format(pq)

@@ -6,8 +6,33 @@ import sys
 import time
 
 from trajmodes.cli.options import (CENTROID_LINE, error_model_line, frequency_cells, input_files, output_file,
-                                   read_run_or_beads, read_settings, read_trajectory, refuse_repeated_files, stem, step)
+                                   read_run_or_beads, read_settings, read_trajectory, refuse_repeated_files, step)
 from trajmodes.workflows.fit import FIT_DEFAULTS
+
+#: the help of --cutoff2 of run, fit and series
+CUTOFF2_HELP = ("pair cutoff in A; without it, the shortest neighbour shell from which the frequencies at the "
+                "special points agree within their error bars (5 %% family-wise) or within max(1 %%, 0.03 THz) with "
+                "those of the longest cutoff the supercell holds (its sphere at most 300 atoms), never shorter than "
+                "the potential's range that the run's LAMMPS input or log states (series: from its first run; the "
+                "table is printed) (default: chosen from the data)")
+
+
+#: the help of --keep-reference of run and fit
+KEEP_REFERENCE_HELP = ("fit the crystal of --reference even where the run left it (by default a run whose mean sites, "
+                       "made symmetric within 7 standard errors, hold another space group or lattice than the "
+                       "reference is fitted on its own crystal, as without --reference, and said so in one line)")
+
+#: the help of --charges of run and fit
+CHARGES_HELP = ("Born charges of a rigid-ion run: auto (default) reads the charges of the LAMMPS data file (--reference, "
+                "else the one the input beside the dump reads) and, where the input's Coulomb is long-ranged "
+                "(kspace_style, coul/long, coul/msm), fits polar with Born charges = ionic charges and eps_inf = 1 "
+                "(the dipole-dipole forces taken out first, a line says so); none fits without")
+
+
+#: --temperature of fit and run: a path-integral run's, where its input does not say
+PI_TEMPERATURE_HELP = ("K: the temperature of a path-integral run whose input (i-PI XML, LAMMPS input, GPUMD run.in) "
+                       "is not beside its bead files (default: the input's; its beads' velocities sample P times it)")
+
 
 def _fmt_cell(cell) -> list[str]:
     import numpy as np
@@ -155,91 +180,83 @@ def cmd_convert(args, out) -> int:
     return 0
 
 
+def run_settings(args, traj):
+    """The settings of ``trajmodes run`` (:class:`~trajmodes.workflows.run.RunSettings`) from its options, for the run
+    ``traj`` (the read options' provenance names its reference)."""
+    from trajmodes.workflows.run import RunSettings
+    fit = None if args.no_fit else fit_settings(args, traj)
+    return RunSettings(output=args.output, fit=fit, read=read_settings(args, traj),
+                       reference=getattr(args, "reference", None), thermo=tuple(getattr(args, "thermo", None) or ()),
+                       chunk_frames=args.chunk_frames, plot_format=args.plot_format)
+
+
 def cmd_run(args, out) -> int:
     """The main job: summary, netCDF cache and summary plot; with forces also the effective (TDEP) force
     constants at the simulated temperature and their dispersion (against ``--compare``).
 
     The run is parsed once (:func:`~trajmodes.workflows.run.read_once`): the cache is written and the summary summed
     in the same pass (where the reference is the run's time average, that is summed too, and the displacements from
-    it are summed in the fit's read of the cache); everything after reads the cache.
+    it are summed in the fit's read of the cache); everything after reads the cache. The steps of
+    :func:`~trajmodes.workflows.run.run` one by one, so that the summary's files are in place before the fit starts.
     """
-    from trajmodes.workflows.fit import require_masses as masses_or_error
-    from trajmodes.workflows.outputs import provenance, source_fingerprint
-    from trajmodes.workflows.run import decided, read_once, reusable_cache
+    from trajmodes.workflows.fit import fit_runs, require_masses
+    from trajmodes.workflows.run import read_once, summary_of_run
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
-    traj, ring = read_run_or_beads(args)
+    traj, ring = read_run_or_beads(args, temperature=args.temperature)
     if ring is not None:
         # the centroid summarised and cached; the constants fitted over the beads (the quantum ensemble), read again
         print(f"{ring.describe()}: the summary and the cache are its centroid's (every atom's bead average); the "
               "effective constants are fitted over the beads (the quantum ensemble), a second read of the bead files",
               flush=True)
-    traj = traj if ring is None else ring.centroid
-    fit = traj.forces is not None and not args.no_fit
+    settings = run_settings(args, traj)
+    fit = traj.forces is not None and settings.fit is not None
     if fit:
-        masses_or_error(traj.species, traj.masses, getattr(traj.source, "masses_problem", None))  # before writing
+        require_masses(traj.species, traj.masses, getattr(traj.source, "masses_problem", None))  # before writing
         if ring is not None:           # a path-integral run's temperature (a GPUMD ramp states none): before writing
             ring.require_temperature("the fit of a path-integral run")
     reference_fc = _load_compare(args.compare) if fit else None
     known = traj.reference_known                                # else the time average, summed in the one pass
     _header(traj, box=known)
-    inputs = input_files(traj, args)
-    settings = read_settings(args, traj)
-    cache = os.path.join(args.output, "trajectory.nc")
-    fingerprint = source_fingerprint(inputs, settings=repr(sorted((k, str(v)) for k, v in settings.items()))
-                                     + "; " + decided(traj))
-
-    def attrs(values):
-        T = float(values["temperature"].mean()) if "temperature" in values else None
-        return provenance(inputs, settings, temperature=T)
-    reuse = reusable_cache(cache, fingerprint, traj.n_frames)
+    cache = settings.cache
+    reuse = settings.reusable(traj)
     if reuse:
         print(f"reusing the netCDF cache {cache}: complete, {traj.n_frames} frames, written from these inputs "
               "(same size, modification time and first MiB) with these reading options", flush=True)
     with step(f"the summary from the cache {cache}" if reuse else
               f"reading the run once: the netCDF cache {cache} and the summary"):
         # the cache, once complete, kept in -o whatever happens later, and reused by the next run
-        run = read_once(traj, cache, out(cache), fingerprint=fingerprint, attrs=attrs,
-                        chunk_frames=args.chunk_frames, fit=fit and ring is None, keep=lambda: out.keep(cache),
-                        reuse=reuse)
+        run = read_once(traj, settings, out, fit=fit and ring is None, reuse=reuse)
     traj = run.traj
-    from trajmodes.workflows.summary import check_velocity_unit
-    check_velocity_unit(traj, run.values)                     # the velocities' unit, before any fit
     if not known:
         print("\n".join(_box(traj)))                           # the mean box, now known
-    prov = provenance(inputs, settings, temperature=run.temperature)
     if run.pending is None:
-        _write_summary(traj, run.summary_values(), args, out, prov, cache, run.note)
+        _write_summary(summary_of_run(run, settings), traj, args, out, cache, run.note)
     if fit:
         print("\neffective force constants at the simulated temperature "
               + ("(pair cutoff from the data):" if args.cutoff2 is None else f"(r2 = {args.cutoff2:g} A):"))
-        settings_fit = fit_settings(args)
-        if ring is not None:
-            fitted, T = [ring.pooled], ring.require_temperature("the fit of a path-integral run")
-        else:
-            fitted, T = [run.cached], run.temperature
-        fitting = _fit(fitted if ring is not None else [traj], settings_fit, args, reference_fc,
-                       fitted=None if ring is not None else fitted, temperature=T)
+        inputs = settings.inputs(traj)
+        with step("fitting the effective force constants"):
+            if ring is not None:
+                fitting = fit_runs([ring.pooled], settings.fit, compare_constants=reference_fc, inputs=inputs,
+                                   temperature=ring.require_temperature("the fit of a path-integral run"))
+            else:
+                fitting = fit_runs([traj], settings.fit, fitted=[run.cached], temperature=run.temperature,
+                                   compare_constants=reference_fc, inputs=inputs, reading=run.reading)
         if run.pending is not None:                             # the summary, complete now
-            _write_summary(traj, run.summary_values(), args, out, prov, cache, run.note)
-        _write_fit(fitting, fitted if ring is not None else [traj], settings_fit, os.path.join(args.output, "fc"),
-                   out, args, compare=args.compare, inputs=inputs, reference_fc=reference_fc, fitted=fitted)
+            _write_summary(summary_of_run(run, settings), traj, args, out, cache, run.note)
+        _write_fit(fitting, args.output, out)
     return 0
 
 
-def _write_summary(traj, values, args, out, prov, cache, note) -> None:
-    """Print the run's summary from its computed terms, write summary.nc and its figure."""
-    from trajmodes.plots import plot_summary
-    from trajmodes.workflows.outputs import write_dataset
-    from trajmodes.workflows.summary import summary_of_sums
-    s = summary_of_sums(traj, values)
-    print(_summary_lines(s, traj, args, note))
-    summary = write_dataset(s, os.path.join(args.output, "summary.nc"), out, prov)
-    png = os.path.join(args.output, f"summary.{args.plot_format}")
-    plot_summary(s, out(png), title=traj.source.describe())
-    for done in (summary, png):        # complete: in place now, not when the fit after it ends
+def _write_summary(summary, traj, args, out, cache, note) -> None:
+    """Print the run's summary (:class:`~trajmodes.workflows.run.RunSummary`), write summary.nc and its figure, in
+    place at once (complete: not when the fit after them ends)."""
+    print(_summary_lines(summary.dataset, traj, args, note))
+    written = summary.write(args.output, out)
+    for done in written:
         out.keep(done)
-    print(f"wrote {cache}, {summary}, {png}")
+    print(f"wrote {cache}, {', '.join(written)}")
 
 
 def print_cutoff_table(convergence, given: bool) -> None:
@@ -268,90 +285,36 @@ def _load_compare(compare):
         return load_force_constants(compare)
 
 
-def _fit_and_write(trajs, settings: dict, stem: str, out, args, compare=None, inputs=(), reference_fc=None,
-                   temperature=None):
-    """Fit, print the scores, write STEM.nc, STEM.scores.nc and the dispersion figure (``temperature`` K: the
-    runs' where their frames do not measure it, as a path-integral run's beads); the fitted estimator."""
-    if reference_fc is None:
-        reference_fc = _load_compare(compare)
-    res = _fit(trajs, settings, args, reference_fc, temperature=temperature)
-    _write_fit(res, trajs, settings, stem, out, args, compare=compare, inputs=inputs, reference_fc=reference_fc)
-    return res[0].estimator
-
-
-def _fit(trajs, settings: dict, args, reference_fc=None, fitted=None, temperature=None):
-    """:func:`~trajmodes.workflows.fit.fit_effective` of the runs ``trajs`` (the potential's range from their LAMMPS
-    input), read from ``fitted`` (their caches) where given, with the runs' mean ``temperature`` where known."""
-    from trajmodes.workflows.fit import fit_effective
-    reach = report_potential_range(trajs, args)
-    polar = charges_of(trajs, args, reach)
-    with step("fitting the effective force constants"):
-        res = fit_effective(fitted or trajs, compare=reference_fc, path=getattr(args, "path", None),
-                            npoints=getattr(args, "npoints", 51), potential_range=reach, temperature=temperature,
-                            born=polar.born, epsilon=polar.epsilon, **settings)
-    return res, reach
-
-
-def charges_of(trajs, args, reach):
-    """The Born charges of the fit (``--charges``): those of a rigid-ion run
-    (:func:`~trajmodes.workflows.charges.rigid_ion_charges`, the same for every run: they share one crystal) with ``auto``,
-    none with ``none``; what was decided printed in one line."""
-    from trajmodes.workflows.charges import RigidIonCharges, rigid_ion_charges
-    if getattr(args, "charges", "auto") == "none":
-        return RigidIonCharges(None, None, "")
-    found = rigid_ion_charges(trajs[0], reference=getattr(args, "reference", None), potential_range=reach,
-                              logs=getattr(args, "thermo", None) or (), units=getattr(args, "units", None))
-    if found.line:
-        print(found.line, flush=True)
-    return found
-
-
-def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compare=None, inputs=(), reference_fc=None,
-               fitted=None) -> None:
-    """Print the scores of a fit (:func:`_fit`), write STEM.nc, STEM.scores.nc and the dispersion figure, and print
-    the frequencies with their error bars (the error model reads ``fitted``, else ``trajs``)."""
+def _write_fit(fitting, folder, out) -> None:
+    """Print what the fit (:class:`~trajmodes.workflows.fit.FitOutputs`) read beside the runs, its cutoff table and
+    scores, write its files into ``folder`` and print the frequencies with their error bars."""
     import numpy as np
-    from trajmodes.plots import plot_dispersion_comparison
-    from trajmodes.plots import fit_title
-    from trajmodes.workflows.outputs import provenance, write_dataset
-    res, reach = fitted_result
-    given = settings.get("cutoff2") is not None
+    from trajmodes.workflows.fit import stability_line
+    res, settings, compare = fitting.result, fitting.resolved(), fitting.settings.compare
     est, fc = res.estimator, res.force_constants
     pr = fc.primitive
-    settings = dict(settings, cutoff2=float(est.cutoff2), cutoff2_from="given" if given else "data")
-    if reach is not None and reach.cutoff is not None:
-        settings["potential_range"] = float(reach.cutoff)
-    born = getattr(est, "born_", None)
-    settings["charges"] = getattr(args, "charges", "auto") + (
-        "" if born is None else " (rigid-ion: Born charges " + " ".join(f"{z:+.4g}" for z in born[:, 0, 0]) + ")")
-    prov = provenance(inputs, dict(read_settings(args, trajs[0]), **settings,
-                                   frames=int(est.scores_.n_frames), compare=compare),
-                      temperature=res.temperature)
-    target = stem + ".nc"
-    members = est.committee_force_constants_       # a committee's members beside the constants (trajmodes anharmonic)
-    fc.write(out(target), format="netcdf", attrs=prov, members=members)
-    scores = write_dataset(est.scores_, stem + ".scores.nc", out, prov)
-    cutoffs = None
+    if fitting.notes:
+        print("\n".join(fitting.notes), flush=True)
     if res.convergence is not None:
-        cutoffs = write_dataset(res.convergence.table, stem + ".cutoffs.nc", out, prov)
-        print_cutoff_table(res.convergence, given)
+        print_cutoff_table(res.convergence, fitting.settings.cutoff2 is not None)
+    written = fitting.write(folder, out)
     composition = ", ".join(f"{k} x {int((pr.species == k).sum())}" for k in dict.fromkeys(pr.species.tolist()))
-    runs = f"{len(trajs)} trajector{'y' if len(trajs) == 1 else 'ies'}"
+    runs = f"{len(fitting.runs)} trajector{'y' if len(fitting.runs) == 1 else 'ies'}"
     lines = [f"fit: {runs}, {fc.n_atoms}-atom supercell {fc.smap.matrix.tolist()}, primitive "
              f"{composition} ({pr.space_group_symbol}); cutoffs r2 = {settings['cutoff2']:g} A"
              + (f", r3 = {settings['cutoff3']:g} A" if settings.get("cutoff3") is not None else "")
              + (f", r4 = {settings['cutoff4']:g} A" if settings.get("cutoff4") is not None else "")
-             + f"; {settings['mode']} fit" + ("" if born is None else ", polar (dipole-dipole forces taken out)"),
+             + f"; {settings['mode']} fit" + ("" if getattr(est, "born_", None) is None
+                                              else ", polar (dipole-dipole forces taken out)"),
              est.scores_table()]
-    from trajmodes.workflows.fit import stability_line
     if stability_line(res):
         lines.append(stability_line(res))             # the fitted constants' own imaginary modes, where and how much
     big = res.largest_difference()
     unstable = res.reference_imaginary is not None and res.reference_imaginary.unstable
     if res.compare_refused is not None:
         # the fit is written above; the comparison it could not make is said, with what to give instead
-        lines.append(f"against {compare}: not compared ({res.compare_refused}); {target} is written: compare it with "
-                     "constants of the same crystal (trajmodes fit --compare, or trajmodes phonons)")
+        lines.append(f"against {compare}: not compared ({res.compare_refused}); {written[0]} is written: compare it "
+                     "with constants of the same crystal (trajmodes fit --compare, or trajmodes phonons)")
     folded = None if res.reference_bands is None else res.reference_bands.attrs.get("folded_note")
     if folded:
         lines.append(f"against {compare}: {folded}")
@@ -362,37 +325,25 @@ def _write_fit(fitted_result, trajs, settings: dict, stem: str, out, args, compa
                      + (f"; reference unstable: {im.count} imaginary modes, lowest {im.lowest:.2f} THz at "
                         f"{im.where()} (the differences are from a crystal without a harmonic ground state)"
                         if unstable else "; reference stable (no imaginary modes)"))
-    # constants fitted over a path-integral run's beads are the quantum ensemble's: the figure says so
-    beads = getattr(trajs[0].source, "n_beads", None)
-    quantum = beads is not None and beads > 1
-    label = ("quantum effective" if quantum else "effective") + (
-        "" if res.temperature is None else f" ({res.temperature:.0f} K)")
-    fig = f"{stem}.{args.plot_format}"
-    plot_dispersion_comparison(res.bands, out(fig), res.reference_bands,
-                               title=fit_title(pr.species, res.temperature, settings["mode"], settings["cutoff2"],
-                                               settings.get("cutoff3"), n_beads=beads), label=label,
-                               reference_label=_reference_label(compare, res.reference_imaginary)
-                               + (f" ({res.reference_bands.attrs['folded']} cells of the other: folded)"
-                                  if folded else ""))
-    lines.append(f"wrote {target}, {scores}, " + (f"{cutoffs}, " if cutoffs else "") + fig)
+    lines.append(f"wrote {', '.join(written)}")
+    members = est.committee_force_constants_
     if members is not None:
-        lines.append(f"{target} holds every committee member's constants too ({len(members)} members; "
+        lines.append(f"{written[0]} holds every committee member's constants too ({len(members)} members; "
                      + ("fc2, fc3" + (", fc4" if fc.fc4 is not None else "") + "): `trajmodes anharmonic` gives their "
                         "spread of the widths, shifts and kappa" if fc.fc3 is not None else "fc2)"))
     print("\n".join(lines))
-    _print_frequency_errors(res, fitted or trajs, static=reference_fc)
+    _print_frequency_errors(fitting)
 
 
-def _print_frequency_errors(res, trajs, static=None) -> None:
+def _print_frequency_errors(fitting) -> None:
     """The frequencies at the special points with the error bars calibrated for the run, and which error model they
-    are (or that they are lower bounds, and why): :func:`trajmodes.workflows.fit.frequency_error_bars`; ``static``, the
-    ``--compare`` constants, gives a lone run its d nu / dT where they are the static crystal at the run's volume."""
-    from trajmodes.workflows.fit import frequency_error_bars
+    are (or that they are lower bounds, and why): :meth:`trajmodes.workflows.fit.FitOutputs.frequency_error_bars`
+    (the ``--compare`` constants give a lone run its d nu / dT where they are the static crystal at the run's
+    volume)."""
     from trajmodes.workflows.qpoints import qpoint_names
     try:
         with step("error bars of the frequencies"):
-            ds = frequency_error_bars(res, trajs, static=static,
-                                      progress=lambda line: print(line, file=sys.stderr, flush=True))
+            ds = fitting.frequency_error_bars(progress=lambda line: print(line, file=sys.stderr, flush=True))
     except ValueError as exc:
         print(f"no error bars of the frequencies: {exc}")
         return
@@ -429,41 +380,29 @@ def _committee_table(nu, sampling, committee, names, members: int, model: str) -
     return lines
 
 
-def _reference_label(compare, imaginary) -> str:
-    """The legend of the ``--compare`` curve: its file with the folder above it (``eam0/fc.nc``, not ``fc.nc``),
-    and whether it is unstable."""
-    import numpy as np
-    if not compare:
-        return "0 K"
-    parts = os.path.normpath(str(compare)).split(os.sep)
-    name = os.path.join(*parts[-2:]) if len(parts) > 1 else parts[-1]
-    if imaginary is not None and imaginary.unstable:
-        where = imaginary.label or f"q = {np.round(imaginary.qpoint, 3).tolist()}"
-        name += f" (unstable: lowest {imaginary.lowest:.2f} THz at {where})"
-    return name
-
-
-def fit_settings(args) -> dict:
-    """The settings of the fit of ``trajmodes fit`` and ``trajmodes run`` (the keywords of
-    :func:`~trajmodes.workflows.fit.fit_effective`, written to the provenance): the options ``args`` has (the cutoffs;
-    ``cutoff4`` where the command offers it), :data:`~trajmodes.workflows.fit.FIT_DEFAULTS` for those it has not (``run`` offers the cutoffs
-    only)."""
-    settings = dict(cutoff2=args.cutoff2, cutoff3=args.cutoff3)
-    if hasattr(args, "cutoff4"):
-        settings["cutoff4"] = args.cutoff4
-    settings.update({k: getattr(args, k, v) for k, v in FIT_DEFAULTS.items()})
-    settings["constraints"] = tuple(c for c in (settings["constraints"] or "").split(",") if c)
-    return settings
+def fit_settings(args, traj):
+    """The settings of the fit of ``trajmodes fit`` and ``trajmodes run``
+    (:class:`~trajmodes.workflows.fit.FitSettings`) from the options ``args`` has (``run`` offers the pair and
+    triplet cutoffs; :data:`~trajmodes.workflows.fit.FIT_DEFAULTS` for the others), ``traj`` the (first) run read:
+    its read options' provenance names its reference."""
+    from trajmodes.workflows.fit import FitSettings
+    return FitSettings(cutoff2=args.cutoff2, cutoff3=args.cutoff3, cutoff4=getattr(args, "cutoff4", None),
+                       **{k: getattr(args, k, v) for k, v in FIT_DEFAULTS.items() if k != "constraints"},
+                       constraints=tuple(c for c in (getattr(args, "constraints", None) or "").split(",") if c),
+                       compare=args.compare, path=getattr(args, "path", None), npoints=getattr(args, "npoints", 51),
+                       charges=getattr(args, "charges", "auto"), reference=getattr(args, "reference", None),
+                       thermo=tuple(getattr(args, "thermo", None) or ()), units=getattr(args, "units", None),
+                       read=read_settings(args, traj), plot_format=args.plot_format)
 
 
 def cmd_fit(args, out) -> int:
     """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
-    from trajmodes.workflows.fit import require_masses
+    from trajmodes.workflows.fit import fit_runs, require_masses
     refuse_repeated_files(args.files, "FILE", "a fit pools each run once (given twice, its frames count twice and "
                           "the error bars come out too small)")
     trajs, temperatures, rings = [], [], []
     for f in args.files:
-        traj, run = read_run_or_beads(args, [f])
+        traj, run = read_run_or_beads(args, [f], temperature=args.temperature)
         if run is None:
             trajs.append(traj)
             continue
@@ -475,19 +414,22 @@ def cmd_fit(args, out) -> int:
         trajs.append(run.pooled)
         temperatures.append(run.require_temperature("the fit of a path-integral run"))
         rings.append(run)
-    if args.cutoff4 is not None and args.cutoff3 is None:
-        raise ValueError("--cutoff4 fits the fourth order after the third: give --cutoff3 with it")
+    settings = fit_settings(args, trajs[0])          # --cutoff4 without --cutoff3 refused here, before any work
     for t in trajs:
         require_masses(t.species, t.masses, getattr(t.source, "masses_problem", None))  # before the fit
         if getattr(t.source, "masses_from", None):
             print(f"masses of {os.path.basename(t.source.paths[0])}: {masses_line(t)}")
-    settings = fit_settings(args)
     inputs = [p for t in trajs for p in input_files(t, args)]
     if temperatures and len(temperatures) != len(trajs):
         raise ValueError("fit pools runs of one ensemble: give path-integral runs or classical runs, not both (the "
                          "classical and the quantum effective constants differ; fit each on its own)")
-    est = _fit_and_write(trajs, settings, stem(output_file(args, "fc.nc")), out, args, compare=args.compare,
-                         inputs=inputs, temperature=sum(temperatures) / len(temperatures) if temperatures else None)
+    folder = os.path.dirname(output_file(args, "fc.nc"))
+    reference_fc = _load_compare(args.compare)
+    with step("fitting the effective force constants"):
+        fitting = fit_runs(trajs, settings, compare_constants=reference_fc, inputs=inputs,
+                           temperature=sum(temperatures) / len(temperatures) if temperatures else None)
+    _write_fit(fitting, folder, out)
+    est = fitting.result.estimator
     if len(rings) == 1:                  # the fit needs forces: the centroid has them too
         from trajmodes.workflows.quantum import kubo_beside_fit, kubo_frames_problem
         why = kubo_frames_problem(rings[0], est)
@@ -498,3 +440,103 @@ def cmd_fit(args, out) -> int:
                 kubo = kubo_beside_fit(rings[0], est)
             print(kubo.table())
     return 0
+
+
+def add_info_parser(add) -> None:
+    """The parser of ``trajmodes info`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import add_read_options
+    pi = add("info", cmd_info, "frames, atoms, box, time step, temperature and displacement statistics",
+             example="trajmodes info examples/md/cu_300K.lammpstrj.gz --species Cu --reference "
+                     "examples/md/cu_300K.data")
+    add_read_options(pi)
+
+
+def add_convert_parser(add) -> None:
+    """The parser of ``trajmodes convert`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import add_read_options, non_negative_int, positive_int
+    pc = add("convert", cmd_convert, "write the trajectory as a chunked netCDF-4 cache (fast re-reads)",
+             example="trajmodes convert examples/md/cu_300K.lammpstrj.gz -o cu_300K")
+    add_read_options(pc)
+    pc.add_argument("-o", "--output", default="trajmodes-convert", help="output folder (default trajmodes-convert): "
+                                                                        "trajectory.nc")
+    pc.add_argument("--displacements", action="store_true", help="store displacements from the reference "
+                                                                 "instead of positions")
+    pc.add_argument("--start", type=non_negative_int, default=0, help="first frame (default 0)")
+    pc.add_argument("--stop", type=positive_int, help="frame to stop before (default: the end)")
+    pc.add_argument("--stride", type=positive_int, default=1, help="keep every n-th frame")
+
+
+def add_run_parser(add) -> None:
+    """The parser of ``trajmodes run`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import add_plot_format, add_read_options, positive
+    from trajmodes.workflows.charges import CHARGE_CHOICES
+    pr = add("run", cmd_run, "the main job: summary, netCDF cache, effective force constants and plots in an "
+                             "output folder",
+             example="trajmodes run examples/cu_fcc_300K.lammpstrj.gz --reference examples/cu_fcc_4x4x4.data "
+                     "--compare examples/fc/cu_eam -o trajmodes-out")
+    add_read_options(pr)
+    pr.add_argument("-o", "--output", default="trajmodes-out", help="output folder (default trajmodes-out): "
+                                                                  "trajectory.nc (the netCDF cache), summary.nc and "
+                                                                  "summary.png; with the fit fc.nc, fc.scores.nc, "
+                                                                  "fc.cutoffs.nc and the dispersion fc.png")
+    pr.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
+    pr.add_argument("--cutoff3", type=positive, help="triplet cutoff of the effective fit in A (default: none)")
+    pr.add_argument("--compare", help="0 K force constants to plot the effective dispersion against "
+                                      "(phonopy folder/file or trajmodes .nc) (default: none)")
+    pr.add_argument("--no-fit", action="store_true", help="skip the effective force constants")
+    pr.add_argument("--keep-reference", action="store_true", help=KEEP_REFERENCE_HELP)
+    pr.add_argument("--temperature", type=positive, help=PI_TEMPERATURE_HELP)
+    pr.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
+    add_plot_format(pr)
+
+
+def add_fit_parser(add) -> None:
+    """The parser of ``trajmodes fit`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import add_plot_format, add_read_options, positive, positive_int
+    from trajmodes.workflows.charges import CHARGE_CHOICES
+    from trajmodes.workflows.fit import COMMITTEE_WORDS, WEIGHT_WORDS
+    pf = add("fit", cmd_fit, "effective (TDEP) 2nd- and 3rd-order force constants from MD forces: scores, "
+                             "netCDF and the effective dispersion",
+             example="trajmodes fit examples/md/cu_300K.lammpstrj.gz --reference examples/md/cu_300K.data --cutoff2 5 "
+                     "--cutoff3 3 -o cu_fc3")
+    add_read_options(pf)
+    pf.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
+    pf.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
+    pf.add_argument("--cutoff4", type=positive, help="quartet cutoff in A, with --cutoff3: the fourth order too "
+                                                      "(default: none)")
+    pf.add_argument("--mode", choices=["sequential", "simultaneous"], default=FIT_DEFAULTS["mode"],
+                    help="sequential (TDEP: fc2 alone, then fc3 on the residual; default) or simultaneous")
+    pf.add_argument("--folds", type=positive_int, default=FIT_DEFAULTS["folds"],
+                    help=f"cross-validation folds (default {FIT_DEFAULTS['folds']})")
+    pf.add_argument("--cv", choices=["blocks", "interleaved"], default=FIT_DEFAULTS["cv"],
+                    help="folds as contiguous blocks of frames (default) or frame %% folds")
+    pf.add_argument("--stride", type=positive_int, default=FIT_DEFAULTS["stride"], help="use every n-th frame")
+    pf.add_argument("--n-frames", type=positive_int, help="use this many evenly spaced frames of each trajectory "
+                                                               "(default: every frame)")
+    pf.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
+                    help=f"symmetry tolerance in A (default {FIT_DEFAULTS['symprec']:g})")
+    pf.add_argument("--keep-reference", action="store_true", help=KEEP_REFERENCE_HELP)
+    pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
+                                          "rotational, huang (default none)")
+    pf.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
+    pf.add_argument("--temperature", type=positive, help=PI_TEMPERATURE_HELP)
+    pf.add_argument("--force-weights", dest="weights", choices=list(WEIGHT_WORDS), default=FIT_DEFAULTS["weights"],
+                    help="none (default): the unweighted fit, TDEP's effective constants (their residual is mostly "
+                         "the anharmonicity the fitted orders cannot hold, not noise, and weighting by the "
+                         "potential's uncertainty would count its least certain, often most anharmonic, "
+                         "configurations less); uncertainty: generalised least squares, each force weighted by "
+                         "1/sigma^2, sigma the file's force_std column or else its committee's spread (for noisy "
+                         "forces about a model that holds)")
+    pf.add_argument("--committee", choices=list(COMMITTEE_WORDS), default=FIT_DEFAULTS["committee"],
+                    help="a committee of learned potentials (extended XYZ forces_committee or forces_0, forces_1, "
+                         "... columns): auto (default) fits every member in the same pass where the files carry one "
+                         "and prints the members' spread of the frequencies as a second error bar beside the "
+                         "sampling one, and writes every member's constants into fc.nc (trajmodes anharmonic gives "
+                         "their spread of the widths, shifts and kappa); yes requires one; no fits the forces alone")
+    pf.add_argument("-o", "--output", default="trajmodes-fit", help="output folder (default trajmodes-fit): fc.nc, "
+                                                                    "fc.scores.nc and the dispersion fc.png")
+    pf.add_argument("--compare", help="0 K force constants to plot against: phonopy folder/file or trajmodes .nc "
+                                      "(default: none)")
+    pf.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
+    pf.add_argument("--npoints", type=positive_int, default=51, help="q-points per path segment (default 51)")
+    add_plot_format(pf)

@@ -39,23 +39,24 @@ def cmd_sqw(args, out) -> int:
     traj = read_trajectory(args)
     check_correlation_window(traj, args.window, args.step)     # before the reference's pass over the run
     currents = "velocities" in traj.source.fields and not args.no_currents
+    reading = traj.read_pass()          # the command's one read: the q-points' provisional frames held for it
     kw = dict(window=args.window, step=args.step, currents=currents, incoherent=not args.no_incoherent,
               weights=_weights(args.weights))
     if args.powder:
         q_min, q_max, n = powder_range(args.powder)
         try:                                        # before anything large is allocated
-            sq = scattering_qpoints(traj, powder=(q_min, q_max, n), per_shell=args.per_shell)
+            sq = scattering_qpoints(traj, powder=(q_min, q_max, n), per_shell=args.per_shell, reading=reading)
         except ValueError as exc:
             raise ValueError(f"--powder {args.powder}: {exc}") from None
         what = f"{len(sq.qpoints)} q in {n} |Q| shells from {q_min:g} to {q_max:g} rad/A"
     elif args.qpoints:
         try:                                        # commensurate and resolvable, before the run is read
-            sq = scattering_qpoints(traj, qpoints=qpoint_tokens(args.qpoints))
+            sq = scattering_qpoints(traj, qpoints=qpoint_tokens(args.qpoints), reading=reading)
         except ValueError as exc:
             raise ValueError(f"--qpoints: {exc}") from None
         what = f"{len(sq.qpoints)} q-points"
     else:
-        sq = scattering_qpoints(traj, path=args.path)
+        sq = scattering_qpoints(traj, path=args.path, reading=reading)
         what = f"the {len(sq.qpoints)} commensurate q on {args.path}"
     prim = sq.primitive
     overlay = None
@@ -64,7 +65,7 @@ def cmd_sqw(args, out) -> int:
         with step(f"dispersion of {args.force_constants} along {args.path}"):
             overlay = path_dispersion(args.force_constants, args.path, primitive=prim)
     with step(f"S(q, omega) of {traj.n_frames} frames at {what} (windows of {args.window} frames)"):
-        ds = structure_factor(traj, sq, **kw)
+        ds = structure_factor(traj, sq, reading=reading, **kw)
     ds.attrs.update(source=str(traj.source.describe()))
     inputs = input_files(traj, args) + ([args.force_constants] if args.force_constants else [])
     prov = provenance(inputs, dict(read_settings(args, traj), window=args.window, step=args.step,
@@ -97,3 +98,38 @@ def _figures(ds, args, out, overlay) -> list[str]:
         targets.append(os.path.join(args.output, f"currents.{fmt}"))
         plot_currents_path(ds, out(targets[-1]), title=title, bands=bands, rotations=rotations)
     return targets
+
+
+def add_sqw_parser(add) -> None:
+    """The parser of ``trajmodes sqw`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import add_plot_format, add_read_options, positive_int
+    pw = add("sqw", cmd_sqw, "dynamic structure factor S(q, omega), F(q, t) and current correlations of an MD run "
+                             "along a band path, at q-points or powder averaged (dynasor's definitions), with "
+                             "neutron or X-ray weights: sqw.nc and figures in a folder",
+             example="trajmodes sqw examples/md/cu_300K.lammpstrj.gz --reference examples/md/cu_300K.data --path GXKGL "
+                     "--window 60 --weights neutron -o cu-sqw")
+    add_read_options(pw)
+    qsel = pw.add_mutually_exclusive_group(required=True)
+    qsel.add_argument("--path", help="band path as special-point letters, pieces split by '|', e.g. GXKGL: every q "
+                                     "on it commensurate with the MD cell")
+    qsel.add_argument("--qpoints", nargs="+", metavar="Q",
+                      help="reduced q-points of the primitive cell, commensurate with the MD cell: 'h k l h k l ...' "
+                           "or 'h,k,l;h,k,l'")
+    qsel.add_argument("--powder", metavar="QMIN:QMAX:N", help="powder average: |Q| from QMIN to QMAX rad/A "
+                                                              "(2 pi included) in N shells")
+    pw.add_argument("--window", type=positive_int, required=True, help="frames per correlation window (lags 0 .. "
+                                                                       "W-1; frequency resolution 1/((2W-1) dt))")
+    pw.add_argument("--step", type=positive_int, default=1, help="frames between time origins (default 1)")
+    pw.add_argument("--weights", choices=["neutron", "xray", "none"], default="none",
+                    help="neutron: scattering lengths of Sears 1992; xray: form factors f0(|q|) of Waasmaier and "
+                         "Kirfel 1995; none: every atom weighs 1 (default)")
+    pw.add_argument("--per-shell", type=positive_int, default=20, help="--powder: at most this many q per shell, "
+                                                                       "drawn at random (default 20)")
+    pw.add_argument("--force-constants", help="draw their dispersion over the S(q, omega) map: phonopy folder/file "
+                                              "or trajmodes .nc (harmonic or effective) (default: none)")
+    pw.add_argument("--no-currents", action="store_true", help="leave out the current correlations")
+    pw.add_argument("--no-incoherent", action="store_true", help="leave out the incoherent (self) part")
+    pw.add_argument("-o", "--output", default="trajmodes-sqw", help="output folder (default trajmodes-sqw): sqw.nc; "
+                                                                  "the figures sqw.png and currents.png along --path, "
+                                                                  "sqw_powder.png with --powder")
+    add_plot_format(pw)

@@ -52,7 +52,7 @@ def cmd_series(args, out) -> int:
     """Fit every run, gather one dataset, write it with its figures and print a table."""
     from trajmodes.plots.series import plot_series, plot_shift_split
     from trajmodes.workflows.outputs import provenance, write_dataset
-    from trajmodes.workflows.reading import read_path_integral_run, read_run
+    from trajmodes.workflows.reading import open_run
     from trajmodes.workflows.series import series_of_runs
     t0 = time.perf_counter()
     runs = list(args.files)
@@ -66,9 +66,12 @@ def cmd_series(args, out) -> int:
     for i, (path, ref, log) in enumerate(zip(runs, refs, thermo)):
         ref = ref or _beside(path)
         kw = dict(thermo=log) if log else {}
-        pi = read_path_integral_run(path, reference=ref, temperature=temps[i], units=args.units, species=species,
-                                    masses=args.masses, chunk_frames=args.chunk_frames, md_timestep=args.md_timestep,
-                                    frame_interval=args.frame_interval)
+        opened = open_run(path, reference=ref, temperature=temps[i], format=args.format, units=args.units,
+                          lj_scales=args.lj_scales, species=species, masses=args.masses, chunk_frames=args.chunk_frames,
+                          energy_column=args.energy_column, stress_columns=args.stress_columns,
+                          md_timestep=args.md_timestep, frame_interval=args.frame_interval, topology=args.topology,
+                          **kw)
+        pi = opened.ring
         if pi is not None:
             # the quantum ensemble's effective constants beside the classical runs' (the same potential both ways)
             print(f"{os.path.basename(path)}: {pi.describe()}: fitted over its {pi.n_beads} beads (the quantum "
@@ -77,11 +80,7 @@ def cmd_series(args, out) -> int:
             temps[i] = pi.require_temperature(f"the series' run {path}")
             beads[i] = pi.n_beads
             continue
-        trajs.append(read_run(path, format=args.format, reference=ref, units=args.units, lj_scales=args.lj_scales,
-                              species=species, masses=args.masses, chunk_frames=args.chunk_frames,
-                              energy_column=args.energy_column, stress_columns=args.stress_columns,
-                              md_timestep=args.md_timestep, frame_interval=args.frame_interval,
-                              topology=args.topology, **kw))
+        trajs.append(opened.trajectory)
     potential = None
     if getattr(args, "sampling", None):      # the potential against the runs' species before any fit
         from trajmodes.workflows.series import sampling_potential
@@ -270,3 +269,70 @@ def _sampling_table(ds, max_sets: int = 8) -> str:
 def _shown(nu) -> float:
     """A frequency as printed: 0 for the acoustic ones at Gamma (no "-0.0000")."""
     return float(nu) if abs(float(nu)) >= 5e-5 else 0.0
+
+
+def add_series_parser(add) -> None:
+    """The parser of ``trajmodes series`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import HARMONIC_MESH, add_plot_format, add_read_options, mesh, non_negative_int, positive, positive_int
+    from trajmodes.cli.runs import CUTOFF2_HELP
+    from trajmodes.workflows.fit import FIT_DEFAULTS
+    ps = add("series", cmd_series, "many MD runs (temperatures, volumes, NPT) in one dataset: effective force "
+                                   "constants and frequencies with error bars, free energy, the split of every shift "
+                                   "into volume and intrinsic parts, figures",
+             example="trajmodes series examples/md/si_300K.lammpstrj.gz examples/md/si_1000K.lammpstrj.gz --cutoff2 5 "
+                     "--target-error 0.02 -o si_series")
+    add_read_options(ps, reference=False, thermo=False)
+    ps.add_argument("--reference", dest="references", nargs="+", metavar="REF",
+                    help="reference crystal of each run (or one for all): LAMMPS data files "
+                                                "(default: RUN's stem + .data beside it, else the run's time "
+                                                "average)")
+    ps.add_argument("--run-temperatures", dest="temperatures", nargs="+", type=positive, metavar="K",
+                    help="temperature of each run, one per RUN (default: the mean kinetic temperature of its "
+                         "frames)")
+    ps.add_argument("--thermo", nargs="+", metavar="LOG", help="LAMMPS log of each run (or one for all), for "
+                                                               "the potential energy and so the free energy "
+                                                               "(default: none)")
+    ps.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
+    ps.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
+    ps.add_argument("--mode", choices=["sequential", "simultaneous"], default=FIT_DEFAULTS["mode"],
+                    help="sequential (TDEP; default) or simultaneous")
+    ps.add_argument("--segments", type=positive_int, default=20,
+                    help="time segments per run for the block bootstrap (default 20)")
+    ps.add_argument("--resamples", type=non_negative_int, default=200,
+                    help="bootstrap resamples per run (default 200; 0: no error bars)")
+    ps.add_argument("--error-model", choices=["calibrated", "bootstrap"], default="calibrated",
+                    help="calibrated (default): each run projected on its modes and, where they kept their energies, "
+                         "a fourth order fitted for the error bars, which are then those calibrated for the run, or "
+                         "marked as lower bounds with the reason; bootstrap: the block bootstrap alone (a lower bound)")
+    ps.add_argument("--static", metavar="FC", help="force constants of the static (0 K) crystal at the runs' volume: "
+                                                   "d nu / dT of runs without neighbours in temperature, for their "
+                                                   "error bars (default: none)")
+    ps.add_argument("--target-error", type=positive, metavar="THZ",
+                    help="report the frames each run needs for this error on every tabulated frequency "
+                         "(default: none)")
+    ps.add_argument("--qpoints", nargs="+", metavar="Q",
+                    help="reduced q-points for the tables and the split: 'h k l h k l ...' or 'h,k,l;h,k,l' "
+                         "(default: special points)")
+    ps.add_argument("--path", help="band path as special-point letters, e.g. 'GXU|KGL' (default: standard)")
+    ps.add_argument("--mesh", type=mesh, default=[HARMONIC_MESH] * 3,
+                    help=f"q mesh of the free energy: N or N1,N2,N3 (default {HARMONIC_MESH})")
+    ps.add_argument("--cubic-mesh", type=mesh, help="q mesh of the second-order cubic free energy, with --cutoff3 "
+                                                    "(default 10)")
+    ps.add_argument("--occupation", choices=["quantum", "classical"], default="quantum",
+                    help="statistics of the harmonic free energy (default quantum)")
+    ps.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
+                    help=f"symmetry tolerance in A (default {FIT_DEFAULTS['symprec']:g})")
+    from trajmodes.workflows.series import SAMPLING_FORMS
+    ps.add_argument("--sampling", metavar="POTENTIAL",
+                    help="beside every run the self-consistent sampling of this potential at the run's temperature "
+                         "on its reference supercell, from its fitted constants, with the same cutoffs: classical "
+                         "for classical MD, the P-bead ring polymer for a path-integral run of P beads (like for "
+                         f"like); POTENTIAL {SAMPLING_FORMS} (an ASE calculator through the Python API, "
+                         "trajmodes.workflows.series_of_runs) (default: none)")
+    ps.add_argument("--sampling-samples", type=positive_int, default=256, metavar="N",
+                    help="configurations of the sampling's first iteration, doubled each iteration up to 4N "
+                         "(default 256); the last 3 iterations are pooled for the frequencies and their errors")
+    ps.add_argument("-o", "--output", default="trajmodes-series", help="output folder (default trajmodes-series): "
+                                                                       "series.nc and the figures series.png, "
+                                                                       "series.split.png")
+    add_plot_format(ps)

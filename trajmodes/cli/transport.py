@@ -7,88 +7,33 @@ import time
 from trajmodes.cli.options import read_trajectory, step
 
 
+def conductivity_settings(args):
+    """The settings of ``trajmodes conductivity`` (:class:`~trajmodes.workflows.transport.ConductivitySettings`) from
+    its options."""
+    from trajmodes.workflows.transport import ConductivitySettings
+    return ConductivitySettings(files=tuple(args.files), current=args.current, others=tuple(args.other or ()),
+                                run=None if getattr(args, "run", None) is None else tuple(args.run),
+                                temperature=args.temperature, volume=args.volume, fstar=args.fstar,
+                                coefficients=args.coefficients, tensor=args.tensor, max_time=args.max_time,
+                                force_constants=args.force_constants, cutoff3=args.cutoff3, cutoff4=args.cutoff4,
+                                md_timestep=args.md_timestep, frame_interval=args.frame_interval, units=args.units,
+                                lj_scales=args.lj_scales, plot_format=args.plot_format)
+
+
 def cmd_conductivity(args, out) -> int:
     """Green-Kubo conductivity by cepstral analysis, with the running integral and, asked for, the tensor: netCDF
     files and a figure."""
     import numpy as np
-    from trajmodes.plots import plot_conductivity_routes, plot_green_kubo, plot_modal_conductivity
-    from trajmodes.workflows.outputs import provenance, write_dataset
-    from trajmodes.workflows.transport import (heat_current_conductivity, is_current_file, lifetime_checks,
-                                               lifetime_resolution, mode_lifetime_conductivity)
+    from trajmodes.workflows.transport import conductivity, is_current_file, lifetime_checks
     t0 = time.perf_counter()
-    if args.cutoff3 is not None and args.force_constants:
-        raise ValueError("give --force-constants or --cutoff3 (the run's own constants, fitted here), not both")
-    if args.cutoff4 is not None and args.cutoff3 is None:
-        raise ValueError("--cutoff4 adds a fourth order to the run's own constants: give --cutoff3 too")
-    if is_current_file(args.files):
-        source, name = args.files[0], args.files[0]             # a table or log of the current the run wrote
-        what = f"reading the heat current of {name} and its cepstral analysis"
-    else:
-        source, name = read_trajectory(args), ", ".join(args.files)
-        what = f"the heat current of every frame of {name} (one pass) and its cepstral analysis" + (
-            ", its split over the velocities' frequency" + (
-                ", over the modes and the Boltzmann equation of a third order"
-                if args.force_constants or args.cutoff3 else ""))
-    fc, resamples, members = args.force_constants, None, None
-    if args.cutoff3 is not None:
-        if isinstance(source, str):
-            raise ValueError("--cutoff3 fits the run's own constants to its frames: give the dump, not a file of its "
-                             "current")
-        fc, resamples, members = _fit_own_constants(source, args, out)
-    with step(what):
-        res = heat_current_conductivity(source, current=args.current, others=tuple(args.other or ()),
-                                        temperature=args.temperature, volume=args.volume,
-                                        md_timestep=args.md_timestep, frame_interval=args.frame_interval,
-                                        units=args.units, lj_scales=args.lj_scales, fstar=args.fstar,
-                                        cutoff=None if args.coefficients is None else args.coefficients - 1,
-                                        tensor=args.tensor, max_time=args.max_time,
-                                        force_constants=fc, resamples=resamples, members=members,
-                                        run=getattr(args, "run", None))
-    c = res.cepstral
-    nma = None
-    if res.boltzmann is not None:
-        resolution = lifetime_resolution(len(res.current) * res.dt, res.boltzmann.heat_lifetime)
-        with step(f"the modes' lifetimes from the run (projection and peak fits at {resolution:.2g} THz, a third "
-                  "pass)"):
-            nma = mode_lifetime_conductivity(source, fc, temperature=res.temperature, resolution=resolution)
-    settings = dict(current=args.current, others=args.other, fstar=args.fstar, coefficients=args.coefficients,
-                    temperature=res.temperature, volume=res.volume, frame_interval=res.dt)
-    prov = provenance(list(args.files) + ([args.force_constants] if args.force_constants else []), settings)
-    written = [write_dataset(c, os.path.join(args.output, "cepstral.nc"), out, prov),
-               write_dataset(res.integral, os.path.join(args.output, "green_kubo.nc"), out, prov)]
-    if res.tensor is not None:
-        written.append(write_dataset(res.tensor, os.path.join(args.output, "tensor.nc"), out, prov))
-    fig = os.path.join(args.output, f"conductivity.{args.plot_format}")
-    rows = len(res.current)
-    title = (f"{os.path.basename(args.files[0])}: {rows} rows every {res.dt:g} ps "
-             f"({rows * res.dt:g} ps), {res.temperature:.6g} K, {res.volume:.6g} A^3")
-    with step("drawing the figure"):
-        plot_green_kubo(c, res.integral, out(fig), title=title)
-    written.append(fig)
-    if res.modal is not None:
-        written.append(write_dataset(res.modal, os.path.join(args.output, "modal.nc"), out, prov))
-        modes_fig = os.path.join(args.output, f"modes.{args.plot_format}")
-        with step("drawing the modes' figure"):
-            plot_modal_conductivity(res.modal, out(modes_fig), title=title)
-        written.append(modes_fig)
-    bte = res.boltzmann
-    if res.spectral is not None:
-        written.append(write_dataset(res.spectral, os.path.join(args.output, "spectral.nc"), out, prov))
-    if bte is not None:
-        written.append(write_dataset(bte.converged, os.path.join(args.output, "boltzmann.nc"), out, prov))
-        if bte.four_phonon is not None:
-            written.append(write_dataset(bte.four_phonon, os.path.join(args.output, "boltzmann_four_phonon.nc"), out,
-                                         prov))
-        written.append(write_dataset(bte.md_grid, os.path.join(args.output, "boltzmann_md_grid.nc"), out, prov))
-        written.append(write_dataset(nma, os.path.join(args.output, "mode_lifetimes.nc"), out, prov))
-    if res.spectral is not None or res.modal is not None:
-        routes_fig = os.path.join(args.output, f"routes.{args.plot_format}")
-        with step("drawing the routes' figure"):
-            plot_conductivity_routes(res.modal, None if bte is None else bte.converged,
-                                     None if bte is None else bte.md_grid, float(c.kappa), float(c.kappa_err),
-                                     out(routes_fig), title=title, lifetimes=nma, spectral=res.spectral,
-                                     four_phonon=None if bte is None else bte.four_phonon)
-        written.append(routes_fig)
+    settings = conductivity_settings(args)
+    source = args.files[0] if is_current_file(args.files) else read_trajectory(args)
+    result = conductivity(source, settings, steps=step)
+    if result.own is not None:
+        _print_own_constants(result, args)
+    written = [p for p in result.write(args.output, out, steps=step) if os.path.basename(p) != "fc.nc"]
+    res, nma, resolution = result.heat, result.lifetimes, result.resolution
+    c, rows = res.cepstral, len(res.current)
     n_cur = c.attrs["n_currents"]
     lines = [f"heat current: {res.source}, {rows} rows every {res.dt:g} ps, {rows * res.dt:g} ps"
              + (f"; {n_cur - 1} other current(s) taken out (Bertossa et al., Phys. Rev. Lett. 122, 255901 (2019))"
@@ -160,29 +105,19 @@ def cmd_conductivity(args, out) -> int:
     return 0
 
 
-def _fit_own_constants(traj, args, out):
-    """The run's own effective constants, second order from the data and third to ``--cutoff3``, written to fc.nc
-    beside the other outputs, their bootstrap resamples (the Boltzmann equation's error bar) and, where the run carries
-    a committee of learned potentials, every member's constants (its committee error bar)."""
-    from trajmodes.workflows.outputs import provenance
-    from trajmodes.workflows.transport import BTE_RESAMPLES, fit_own_constants
-    fourth = "" if args.cutoff4 is None else f", fourth to {args.cutoff4:g} A"
-    with step(f"fitting the run's own constants (second order from the data, third to {args.cutoff3:g} A{fourth}; a "
-              f"pass over its frames) and {BTE_RESAMPLES} bootstrap resamples"):
-        own = fit_own_constants(traj, args.cutoff3, args.cutoff4)
-    fit, est, resamples = own.fit, own.fit.estimator, own.resamples
-    prov = provenance(list(args.files), {"cutoff2": float(est.cutoff2), "cutoff3": float(args.cutoff3),
-                                         "cutoff4": args.cutoff4}, temperature=fit.temperature)
-    fit.force_constants.write(out(os.path.join(args.output, "fc.nc")), "netcdf", attrs=prov, members=own.members)
+def _print_own_constants(result, args) -> None:
+    """What the run's own effective constants are (second order from the data, third to ``--cutoff3``), where they
+    were written, and where the run carries a committee of learned potentials, what its members add."""
+    from trajmodes.workflows.transport import BTE_ERROR_MESH
+    own = result.own
+    est = own.fit.estimator
     print(f"the run's own constants: r2 = {float(est.cutoff2):.4g} A (from the data), r3 = {args.cutoff3:g} A, "
           f"{int(est.scores_.n_frames)} frames; written to {os.path.join(args.output, 'fc.nc')}")
     if own.members is not None:
-        from trajmodes.workflows.transport import BTE_ERROR_MESH
         n = BTE_ERROR_MESH
         print(f"a committee of {len(own.members)} learned potentials: each member's constants fitted to the same "
               f"frames; their spread of the Boltzmann equation's kappa is a second error bar (one three-phonon "
               f"calculation per member on the {n}x{n}x{n} mesh: {len(own.members)} more)")
-    return fit.force_constants, resamples, own.members
 
 
 def _boltzmann_lines(bte, temperature: float, whose: str) -> list:
@@ -220,3 +155,53 @@ def _boltzmann_lines(bte, temperature: float, whose: str) -> list:
              "  the MD run holds every order of anharmonicity and the finite cell's modes only; the Boltzmann equation "
              "three phonons and the infinite crystal; both are classical"]
     return lines
+
+
+def add_conductivity_parser(add) -> None:
+    """The parser of ``trajmodes conductivity`` (``add``: the command adder of
+    :func:`trajmodes.cli.app.build_parser`)."""
+    from trajmodes.cli.options import add_plot_format, add_read_options, positive, positive_int
+    pk = add("conductivity", cmd_conductivity, "Green-Kubo thermal conductivity of a run's heat current (cepstral "
+                                               "analysis with its error bar, the running integral): netCDF files "
+                                               "and a figure",
+             example="trajmodes conductivity examples/md/ar_30K_heat.log.gz -o ar-kappa")
+    add_read_options(pk, reference=False, thermo=False)
+    pk.add_argument("--current", help="the current's columns in a table or log: a vector's name (flux for "
+                                      "c_flux[1..3]) or three names 'Jx,Jy,Jz' (default: the one vector named flux, "
+                                      "heat or J)")
+    pk.add_argument("--other", action="append", metavar="NAME", help="another current of the run to take out (a "
+                                                                      "mass current of a multi-component fluid, "
+                                                                      "e.g. vcm[1]); repeat for more (default: none)")
+    pk.add_argument("--run", type=positive_int, action="append", metavar="K", help="the run of a LAMMPS log (or "
+                                                                                  "stretch of a table whose steps "
+                                                                                  "restart) to read, from 1, where "
+                                                                                  "its runs do not continue each "
+                                                                                  "other; repeat for several that do "
+                                                                                  "(default: the log's runs that "
+                                                                                  "continue each other)")
+    pk.add_argument("--temperature", type=positive, help="mean temperature in K (default: the run's)")
+    pk.add_argument("--volume", type=positive, help="cell volume in A^3 (default: the run's)")
+    pk.add_argument("--fstar", type=positive, help="cut-off frequency f* in THz (default: the band of 90 %% of the "
+                                                   "current's power)")
+    pk.add_argument("--coefficients", type=positive_int, help="cepstral coefficients P* kept (default: the "
+                                                              "Akaike information criterion)")
+    pk.add_argument("--tensor", action="store_true", help="the 3x3 tensor too (anisotropic crystals)")
+    pk.add_argument("--max-time", type=positive, help="ps of the running integral (default a tenth of the run)")
+    pk.add_argument("--force-constants", help="force constants: phonopy folder/file or trajmodes .nc (conductivity: "
+                                              "the integral split over their modes, from a dump with per-atom "
+                                              "energies, stresses and velocities) (default: none)")
+    pk.add_argument("--cutoff3", type=positive, help="triplet cutoff in A: fit the run's own constants to its forces "
+                                                     "(second order from the data, third to this) and use them as "
+                                                     "--force-constants, the Boltzmann equation with error bars from "
+                                                     "the fit's bootstrap (default: none)")
+    pk.add_argument("--cutoff4", type=positive, help="quartet cutoff in A, with --cutoff3: the fourth order too "
+                                                     "(default: none)")
+    pk.add_argument("-o", "--output", default="trajmodes-conductivity", help="output folder (default "
+                                                                              "trajmodes-conductivity): cepstral.nc, "
+                                                                              "green_kubo.nc and conductivity.png; "
+                                                                              "tensor.nc with --tensor; modal.nc, "
+                                                                              "spectral.nc, modes.png and routes.png "
+                                                                              "with --force-constants; fc.nc, "
+                                                                              "boltzmann.nc, boltzmann_md_grid.nc and "
+                                                                              "mode_lifetimes.nc with --cutoff3")
+    add_plot_format(pk)

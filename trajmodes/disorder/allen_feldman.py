@@ -215,7 +215,7 @@ def allen_feldman_conductivity(diffusivities, temperatures, occupation: str = "q
     diffusivities : xarray.Dataset
         The output of :func:`allen_feldman` (every mode of the cell).
     temperatures : float or array_like
-        K.
+        Temperatures (K) at which the modes' heat capacities, and so the conductivity, are evaluated.
     occupation : {"quantum", "classical"}
         The heat capacity of each mode (:func:`trajmodes.phonons.harmonic.statistics.mode_heat_capacity`).
 

@@ -339,7 +339,7 @@ def expected_spectra(lineshapes: xr.Dataset, spectra: xr.Dataset, temperature: f
     spectra : xarray.Dataset
         From :func:`trajmodes.mode_spectra` of the run projected on the virtual crystal's modes (``psd`` of Q').
     temperature : float
-        K.
+        Temperature of the run (K): the classical equipartition weight k_B T / 2 of every line.
 
     Returns
     -------

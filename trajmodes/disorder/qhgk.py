@@ -120,7 +120,7 @@ def qhgk_conductivity(model, modes, linewidths, temperatures, occupation: str = 
         for all. Modes that carry nothing (the three translations, those at or below ``cutoff_frequency``) may have
         any value.
     temperatures : float or array_like
-        K.
+        Temperatures (K) at which the modes' heat capacities, and so the conductivity, are evaluated.
     occupation : {"quantum", "classical"}
         The two-mode heat capacity (:func:`pair_heat_capacity`).
     cutoff_frequency : float

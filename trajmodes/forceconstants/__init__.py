@@ -13,6 +13,9 @@ _LAZY = {
     # tolerance of a shell at the cutoff
     "ForceConstants": "model", "EffectiveForceConstants": "fit", "default_build_basis": "fit", "fit_layer": "normal",
     "CUT_TOL": "clusters",
+    # the protocol every estimator of force constants follows (this package's fit, self-consistent phonons, the
+    # Kubo estimators of a path-integral run)
+    "ForceConstantsEstimator": "estimator",
     # the registry of file formats
     "detect_fc_format": "formats", "fc_format": "formats", "format_names": "formats",
     # cutoffs, and the scan of every pair cutoff whose frequencies phonons.harmonic.convergence converges
@@ -20,6 +23,8 @@ _LAZY = {
     "SHELL_TOL": "convergence", "COND_WARN": "report", "format_cutoff_table": "report",
     # error bars: the block bootstrap's standard error; a committee's members standing for the resamples
     "bootstrap_std": "uncertainty", "committee_view": "committee",
+    # the normal equations of a run that is still growing (trajmodes watch)
+    "GrowingNormal": "streaming",
     # what the free energy of a run's frames shares with the fit: the box's fluctuating strains, the supercell
     # partners of a cluster's atoms, constants applied by FFT over the supercell
     "strain_dofs": "averages", "partner_indices": "design", "SupercellConvolution": "dipole",

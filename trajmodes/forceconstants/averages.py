@@ -80,11 +80,11 @@ def strain_dofs(cov: np.ndarray) -> int:
 SITE_TOL = 0.5
 
 
-def settle_average(traj, provisional: Structure, mean_u: np.ndarray, ideal: Structure) -> np.ndarray:
-    """Make the time average (``provisional`` plus the mean displacement from it, ``mean_u``, A) the reference of
-    ``traj``, after checking that it puts every atom on the ideal site the fit measured it from, up to one translation
-    of the whole crystal; returns every atom's mean displacement from that site (N, 3), A (what the free internal
-    coordinates of the crystal may have moved by, :func:`~trajmodes.lattice.ideal.mean_sites`)."""
+def settle_average(traj, provisional: Structure, mean_u: np.ndarray, ideal: Structure) -> tuple:
+    """The time average of ``traj`` (``provisional`` plus the mean displacement from it, ``mean_u``, A), checked to
+    put every atom on the ideal site the fit measured it from, up to one translation of the whole crystal: (the
+    average, a Structure; every atom's mean displacement from that site (N, 3), A: what the free internal coordinates
+    of the crystal may have moved by, :func:`~trajmodes.lattice.ideal.mean_sites`). ``traj`` is left as it was."""
     avg = traj.average_from_mean(provisional, mean_u)
     d = minimum_image((avg.positions - ideal.positions)[None], np.asarray(ideal.cell, float)[None])[0]
     off = np.linalg.norm(d - d.mean(axis=0), axis=1)
@@ -95,4 +95,4 @@ def settle_average(traj, provisional: Structure, mean_u: np.ndarray, ideal: Stru
             f"its frames (spread over the run) in its time average (atom {i} by {off[i]:.2f} A): atoms left their "
             "sites during the run, so it is not one crystal vibrating about its average. Fit a part of the run where "
             "they stay, or give the ideal reference (--reference, reference=)")
-    return d
+    return avg, d

@@ -93,8 +93,8 @@ def default_build_basis(fc, order, cutoff, primitive=None, symprec=SYMPREC):
 class EffectiveForceConstants:
     """Effective (temperature-dependent) 2nd- and 3rd-order force constants fitted to MD forces (TDEP).
 
-    scikit-learn style: settings here, :meth:`fit` returns the estimator, results end in ``_`` (the attributes below,
-    set by :meth:`fit`).
+    scikit-learn style (:class:`~trajmodes.forceconstants.estimator.ForceConstantsEstimator`): settings here,
+    :meth:`fit` returns the estimator, results end in ``_`` (the attributes below, set by :meth:`fit`).
 
     Parameters
     ----------
@@ -202,6 +202,8 @@ class EffectiveForceConstants:
         With ``born``: the Ewald parameter used, 1/A with 2 pi.
     sites_reference_ : Structure or None
         The sites of the second pass where the free internal coordinates moved (:attr:`mean_sites_`), else None.
+    time_average_ : Structure or None
+        The time average (A) of the one run fitted where the fit took it in its pass, else None (``run.with_average``).
     params_ : dict order -> ndarray of the basis parameters
     bases_ : dict order -> IFCBasis
     scores_ : xarray.Dataset
@@ -409,18 +411,19 @@ class EffectiveForceConstants:
         return basis
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, data) -> "EffectiveForceConstants":
+    def fit(self, data, reading=None) -> "EffectiveForceConstants":
         """Fit to a trajectory or a list of trajectories at one temperature (pooled).
 
-        The frames are read once. Other work that needs the same frames joins the first run's next pass before
-        (``run.next_pass.join(name, accumulator)``, :class:`~trajmodes.trajectory.passes.Pass`): it is computed in the
-        fit's pass (read through :func:`~trajmodes.forceconstants.normal.fit_layer`) and its result is
-        ``run.next_pass.results[name]`` after.
+        The frames are read once, with the work the caller added to ``reading`` (``handle = reading.add(acc)``,
+        read through :func:`~trajmodes.forceconstants.normal.fit_layer`; ``handle.value`` after). The runs given are
+        left as they were: a time average the fit takes in its pass is :attr:`time_average_`.
 
         Parameters
         ----------
         data : Trajectory or list of Trajectory
             With forces, on the same supercell (same atoms in the same order).
+        reading : Pass, optional
+            The first run's pass (:meth:`~trajmodes.trajectory.core.Trajectory.read_pass`); default one of its own.
 
         Returns
         -------
@@ -428,12 +431,13 @@ class EffectiveForceConstants:
         """
         self._check_settings()
         if not (self.__dict__.get("_crystal_checked") or self.__dict__.get("_sites_settled")):
-            self.run_crystal_ = self.run_reference_ = self.sites_reference_ = None
+            self.run_crystal_ = self.run_reference_ = self.sites_reference_ = self.time_average_ = None
         trajs = [data] if not isinstance(data, (list, tuple)) else list(data)
         if not trajs:
             raise ValueError("no trajectories to fit")
         trajs = [self._select(t) for t in trajs]
-        first = trajs[0]
+        reading = trajs[0].read_pass() if reading is None else reading
+        trajs[0] = first = trajs[0].in_pass(reading)          # read in the pass: the run given is left as it was
         for t in trajs[1:]:
             if t.n_atoms != first.n_atoms or not np.array_equal(t.species, first.species):
                 raise ValueError("pooled trajectories must have the same atoms in the same order")
@@ -444,7 +448,6 @@ class EffectiveForceConstants:
         plain = self.fc2 is None and self.born is None and not self.species_resolved
         extra = fit_fields(trajs, self.weights, self.committee, plain)
         layer = fit_layer(first, extra=extra)
-        reading = first.next_pass
         prov = reading.provisional_reference(layer=layer) if len(trajs) == 1 and not first.reference_known else None
         ref = first.reference if prov is None else prov
         spec = first.reference_spec
@@ -486,7 +489,7 @@ class EffectiveForceConstants:
             ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
             if prov is None and not (averaged or settled or getattr(first.source, "displacement_set", False)):
                 # a given reference: the crystal the run holds, from a few of its frames, before the fit's pass
-                if (again := refit_on_run_crystal(self, data, first, ideal, tol)) is not None:
+                if (again := refit_on_run_crystal(self, data, first, ideal, tol, reading)) is not None:
                     return again
             sites = None
             if prov is not None:
@@ -499,12 +502,12 @@ class EffectiveForceConstants:
         normal, members = split_committee(normal_equations(
             trajs, self.kernel_, folds=int(self.folds), cv=self.cv, reference=ideal, segments=int(self.segments),
             weights=self.weights, extra=extra, members=plain and "committee_forces" in extra and
-            self.committee is not False))
+            self.committee is not False, reading=reading))
         moved = None
         if sites is not None:
             mean_u = mean_displacement.value
             if prov is not None:
-                d = settle_average(first, prov, mean_u, ideal)
+                self.time_average_, d = settle_average(first, prov, mean_u, ideal)
                 if not settled:
                     moved = self._mean_sites(first, d, ideal, "the average of a few of its frames", given=False)
             else:
@@ -516,7 +519,7 @@ class EffectiveForceConstants:
             try:
                 again = [t.with_reference(moved) for t in ([data] if not isinstance(data, (list, tuple)) else data)]
                 self.sites_reference_ = moved        # later fits of the run measure from them (the offset said once)
-                return self.fit(again if isinstance(data, (list, tuple)) else again[0])
+                return self.fit(again if isinstance(data, (list, tuple)) else again[0])     # keeps time_average_
             finally:
                 del self._sites_settled
         self._store(normal, members)

@@ -122,7 +122,7 @@ def fit_layer(traj, energy: bool = True, temperature: bool = True, extra: tuple 
     :meth:`~trajmodes.trajectory.core.Trajectory.field`): positions and forces, the potential energy where the data
     have it (``energy``), the velocities where the temperature can be had (``temperature``), and ``extra``: a
     committee's forces and the force uncertainty (:func:`~trajmodes.forceconstants.committee.fit_fields`). The
-    accumulators joined to the run's next pass are read through it too (:meth:`~trajmodes.trajectory.passes.Pass.
+    accumulators added to the pass it computes are read through it too (:meth:`~trajmodes.trajectory.passes.Pass.
     compute`)."""
     with_energy = energy and "potential_energy" in getattr(traj, "frame_fields", ())
     with_t = temperature and traj.velocities is not None and traj.masses is not None and \
@@ -145,9 +145,10 @@ def _extra_field(traj, name: str, layer: tuple):
 def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str = "blocks",
                      split_every: int = 8, compute: bool = True, r0: np.ndarray | None = None,
                      reference: Structure | None = None, segments: int | None = None, energy: bool = True,
-                     temperature: bool = True, weights=None, extra: tuple = (), members: bool = False):
+                     temperature: bool = True, weights=None, extra: tuple = (), members: bool = False,
+                     reading=None):
     """Normal equations of a pool of trajectories, streamed as Dask tasks over their frame chunks, in one pass with
-    the accumulators joined to the first run's next pass (:class:`~trajmodes.trajectory.passes.Pass`).
+    the accumulators added to ``reading`` (:class:`~trajmodes.trajectory.passes.Pass`).
 
     Parameters
     ----------
@@ -187,6 +188,9 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         Fan-in of the tree sum.
     compute : bool
         False: return the Dask Delayed of the result instead.
+    reading : Pass, optional
+        The pass of the first run, created by the caller: its accumulators are computed with the equations, and the
+        frames it holds are taken. Default: a pass of its own.
 
     Returns
     -------
@@ -195,6 +199,9 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
     import dask
 
     trajs = [trajectories] if not isinstance(trajectories, (list, tuple)) else list(trajectories)
+    if compute:
+        reading = trajs[0].read_pass() if reading is None else reading
+        trajs[0] = trajs[0].in_pass(reading)        # its read tasks take the frames the pass holds
     # on a cluster scattered to the workers, not sent inside the graph through the scheduler (52 MB at 10^6 atoms)
     kern = dask.delayed(kernel, pure=True) if scattering_client() is None else on_workers(kernel)
     task = dask.delayed(chunk_blocks, pure=True)
@@ -240,4 +247,4 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
     if not compute:
         return parts[0]
     with one_blas_thread():               # the chunks run side by side on the cores
-        return trajs[0].next_pass.compute(parts[0], fit_layer(trajs[0], energy, temperature, extra), runs=trajs)
+        return reading.compute(parts[0], fit_layer(trajs[0], energy, temperature, extra))

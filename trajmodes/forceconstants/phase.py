@@ -42,10 +42,12 @@ def phase_frames(n_frames: int, n_atoms: int) -> int:
     return int(min(PHASE_FRAMES, n_frames, max(2 * PHASE_BLOCKS, PHASE_ATOM_FRAMES // max(int(n_atoms), 1))))
 
 
-def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Structure, tol: float, symprec: float):
+def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Structure, tol: float, symprec: float,
+                 reading=None):
     """The crystal the run ``traj`` holds against the given reference (``supercell``, the ideal crystal of the reference,
     ``primitive`` its primitive cell found at ``tol`` A, ``atom`` the primitive atom of each of its atoms; ``ideal`` its
-    sites as a Structure in the run's frame).
+    sites as a Structure in the run's frame). ``reading``: the pass of the fit after it
+    (:class:`~trajmodes.trajectory.passes.Pass`), which holds the frames looked at where memory allows.
 
     Returns
     -------
@@ -67,7 +69,9 @@ def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Stru
         return None                                      # too few frames; one cell: no sites of cells to compare
     idx = np.unique(np.rint(np.linspace(0, traj.n_frames - 1, k)).astype(np.int64))
     # parsed once: held for the fit's pass where memory allows
-    u = traj.displacements_of_chunks(ideal)(traj.next_pass.hold(traj.source_frames[idx]))
+    frames = traj.source_frames[idx]
+    reading = traj.read_pass() if reading is None else reading
+    u = traj.displacements_of_chunks(ideal)(reading.hold(frames))
     parts = np.array_split(np.arange(len(idx)), PHASE_BLOCKS)
     means = np.stack([u[p].mean(axis=0) for p in parts])                                  # (blocks, atoms, 3)
     error = np.sqrt((means.var(axis=0, ddof=1) / len(parts)).mean(axis=1))               # one component, A
@@ -76,7 +80,7 @@ def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Stru
     if found.left:
         line = found.line(traj.source.describe())
         if found.supercell is None:
-            traj.next_pass.release()                     # the frames held for a pass that will not run
+            reading.release()                            # the frames held for a pass that will not run
             raise ValueError(line)
         warnings.warn(line, UserWarning, stacklevel=5)                # at the fit's caller
         c = found.supercell
@@ -84,27 +88,27 @@ def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Stru
     return found, sites
 
 
-def refit_on_run_crystal(fit, data, traj, ideal: Structure, tol: float):
+def refit_on_run_crystal(fit, data, traj, ideal: Structure, tol: float, reading=None):
     """``fit`` (an :class:`~trajmodes.forceconstants.fit.EffectiveForceConstants` prepared on the reference's ideal
     supercell at ``tol`` A, its sites ``ideal``, before its pass) fitted again on the
     run's own crystal where the run ``traj`` (the first of the runs ``data``) left the crystal of the reference
     (:func:`left_crystal`; its result kept as ``fit.run_crystal_``, the sites fitted from as ``fit.run_reference_``),
-    read in the pass that work joined to the runs waits for; None where the run holds the reference's crystal or the
+    read in the pass ``reading`` (:class:`~trajmodes.trajectory.passes.Pass`, which the work added to it waits for);
+    None where the run holds the reference's crystal or the
     check does not apply (``keep_reference``, a held fc2, the constants per species pair, a disordered crystal, the fit
     of the run's crystal itself)."""
     state = fit.__dict__
     if (state.get("_crystal_checked") or fit.keep_reference or fit.fc2 is not None
             or getattr(fit, "species_resolved", False) or getattr(fit, "virtual_sites_", None) is not None
             or (found := left_crystal(traj, fit.supercell_, fit.primitive_, fit.smap_.atom, ideal, tol,
-                                      float(fit.symprec))) is None):
+                                      float(fit.symprec), reading)) is None):
         return None
     fit.run_crystal_, fit.run_reference_ = found
     if fit.run_reference_ is None:
         return None
     state["_crystal_checked"] = True
     try:
-        again = [t.with_reference(fit.run_reference_, same_pass=True) for t in
-                 (data if isinstance(data, (list, tuple)) else [data])]
-        return fit.fit(again if isinstance(data, (list, tuple)) else again[0])
+        again = [t.with_reference(fit.run_reference_) for t in (data if isinstance(data, (list, tuple)) else [data])]
+        return fit.fit(again if isinstance(data, (list, tuple)) else again[0], reading=reading)
     finally:
         state.pop("_crystal_checked", None)

@@ -1,7 +1,8 @@
-"""Every file format, in and out; the way in for trajectories and structures: :func:`open_source`, :func:`sniff` and
-:func:`read_structure` read LAMMPS dumps, (extended) XYZ, trajmodes' netCDF cache, every MDAnalysis format, and every
-ASE format (VASP, Quantum ESPRESSO, ASE .traj, ...), the reader of each chosen by the registry
-(:mod:`trajmodes.io.trajectories.registry`).
+"""Every file format, in and out; the way in for trajectories and structures: :func:`identify` says what a path is (a
+plain trajectory and its reader, a path-integral run and its bead files, or a structure), :func:`open_source` and
+:func:`read_structure` read LAMMPS dumps, (extended) XYZ, trajmodes' netCDF cache, every MDAnalysis format, every ASE
+format (VASP, Quantum ESPRESSO, ASE .traj, ...), POSCARs and LAMMPS data files, the reader of each chosen by the one
+registry (:mod:`trajmodes.io.trajectories.registry`).
 
 Subpackages: :mod:`trajmodes.io.trajectories` (the trajectory readers), :mod:`trajmodes.io.forceconstants` (the
 force-constant formats), :mod:`trajmodes.io.potentials` (interatomic potential files); shared:
@@ -19,11 +20,13 @@ import glob
 import os
 
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.filesystem import BOM, read_head, require_regular
+from trajmodes.io.filesystem import read_head, require_regular
 from trajmodes.io.provenance import provenance      # the function: trajmodes.io.provenance is it, not its module
 from trajmodes.io.trajectories.ase_formats import ase_format_of
 from trajmodes.io.trajectories.base import FrameSource, refuse_bad_masses, refuse_lammps_options
-from trajmodes.io.trajectories.registry import reader_for, refuse_unreadable, sniff, why_not
+from trajmodes.io.trajectories.netcdf import is_netcdf
+from trajmodes.io.trajectories.registry import identify, reader_for, why_not
+from trajmodes.io.trajectories.structures import ase_structure
 from trajmodes.lattice.structure import Structure
 
 
@@ -51,7 +54,7 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
 
     The format is ``format`` (any name of a reader's
     :attr:`~trajmodes.io.trajectories.base.FrameSource.format_names`, ``"ase:<ASE format>"`` or an MDAnalysis
-    format), else the one :func:`sniff` finds; the reader is the registry's
+    format), else the trajectory reader's that :func:`identify` finds; the reader is the registry's
     (:mod:`trajmodes.io.trajectories.registry`). ``md_timestep`` and ``frame_interval`` (ps) are described in
     :mod:`trajmodes.io.trajectories.times`; ``thermo`` (LAMMPS log files), ``energy_column`` and ``stress_columns``
     in :class:`~trajmodes.io.trajectories.lammps.LammpsDumpSource` (LAMMPS dumps only).
@@ -67,7 +70,8 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     except ImportError:  # pragma: no cover
         pass
     paths = _expand(source)
-    fmt = (format or sniff(paths[0])).lower()
+    species = species_list(species)
+    fmt = (format or identify(paths[0], kinds=("trajectory",)).format).lower()
     try:
         src = reader_for(fmt).from_options(paths, fmt, format, units=units, lj_scales=lj_scales,
                                            md_timestep=md_timestep, frame_interval=frame_interval,
@@ -82,69 +86,33 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     return src
 
 
-def looks_like_poscar(head: bytes) -> bool:
-    """Whether ``head`` has VASP's POSCAR layout, whatever the file's name (TDEP's ``infile.ucposcar`` and
-    ``infile.ssposcar``, ``*.POSCAR``, ...): a comment line, the scale (one number or three), three lattice lines of
-    three numbers, the species names (VASP 5; absent in VASP 4) and the atom counts, an optional ``Selective
-    dynamics`` line, then ``Direct`` or ``Cartesian``."""
-    lines = (head[3:] if head.startswith(BOM) else head).split(b"\n", 10)
-    if len(lines) < 8:
-        return False
-
-    def numbers(line: bytes, n: int, kind=float) -> bool:
-        toks = line.split()
-        try:
-            return len(toks) >= n and all(kind(t) is not None for t in toks[:n])
-        except ValueError:
-            return False
-    if not (numbers(lines[1], 1) and all(numbers(ln, 3) for ln in lines[2:5])):
-        return False
-    k = 5
-    names = lines[k].split()
-    if names and all(t[:1].isalpha() for t in names):
-        k += 1                                      # VASP 5: the species line
-    counts = lines[k].split()
-    if not counts or not numbers(lines[k], len(counts), int):
-        return False
-    k += 1
-    if lines[k].strip()[:1] in (b"S", b"s"):        # Selective dynamics
-        k += 1
-    return k < len(lines) and lines[k].strip()[:1] in (b"D", b"d", b"C", b"c", b"K", b"k")
+def species_list(species):
+    """``species`` as the readers take it: a string is the elements of the types in order, separated by commas or
+    spaces (``"Si,O"``, ``"Cu"``), as ``--species`` writes them, never its letters one by one; a dict or sequence
+    is returned as it is."""
+    if isinstance(species, str):
+        return [s for s in species.replace(",", " ").split()]
+    return species
 
 
 def read_structure(path, *, units: str | None = None, species=None, lj_scales: dict | None = None) -> Structure:
     """Read one structure (a LAMMPS data file, a VASP POSCAR / CONTCAR, or the first frame of any trajectory format
     trajmodes reads, ASE's included); ``units`` and ``lj_scales`` (``units="lj"``) as :func:`trajmodes.read`'s."""
     path = os.fspath(path)
-    head = read_head(path)
-    refuse_unreadable(path, head)
-    base = os.path.basename(path)
-    ase_fmt = None if head.lstrip().startswith(b"ITEM:") else ase_format_of(path, head)
-    if ase_fmt is None and (base.startswith(("POSCAR", "CONTCAR")) or base.endswith(".vasp") or
-                            looks_like_poscar(head)):
-        ase_fmt = "vasp"
-    if ase_fmt is not None:
-        import warnings
-        from trajmodes.errors import UnitsWarning
-        with warnings.catch_warnings():                     # one structure: the frame times do not matter
-            warnings.simplefilter("ignore", UnitsWarning)
-            src = reader_for("ase").from_options([path], f"ase:{ase_fmt}", units=units)
-        d = src.read([0])
-        masses = src.masses if src.masses_stated else None   # a POSCAR's are not those of the run (VASP's POMASS)
-        return Structure(d["positions"][0], d["cells"][0] if src.has_cell else None, src.species, masses,
-                         d["origins"][0])
-    if head.lstrip().startswith(b"ITEM:") or head.lstrip().split(b"\n", 1)[0].strip().isdigit() or \
-            head[:3] == b"CDF" or head[:4] == b"\x89HDF":
-        src = open_source(path, units=units, species=species, lj_scales=lj_scales)
-        d = src.read([0])
-        return Structure(d["positions"][0], d["cells"][0] if src.has_cell else None, src.species, src.masses,
-                         d["origins"][0])
-    if b"atoms" in head and (b"xlo xhi" in head or b"avec" in head):
-        from trajmodes.io.trajectories.lammps_data import read_data
-        return read_data(path, units=units or "metal", species=species, lj_scales=lj_scales)
-    raise TrajectoryFormatError(path, "not a structure format trajmodes knows (LAMMPS data file, LAMMPS dump, "
-                                "XYZ, trajmodes netCDF, VASP POSCAR/OUTCAR/vasprun.xml/XDATCAR, pw.x output, ASE "
-                                ".traj)", fix="Pass a Structure or an array of positions")
+    found = identify(path, kinds=("structure", "trajectory"))
+    if found.kind == "structure":
+        return found.entry.read_structure(path, units=units, species=species_list(species), lj_scales=lj_scales)
+    if found.format.startswith("ase:"):
+        return ase_structure(path, found.format.partition(":")[2], units=units)
+    if found.format == "mdanalysis" and not is_netcdf(read_head(path)):    # a netCDF file: its reader says what it is
+        raise TrajectoryFormatError(path, "not a structure format trajmodes knows (LAMMPS data file, LAMMPS dump, "
+                                    "XYZ, trajmodes netCDF, VASP POSCAR/OUTCAR/vasprun.xml/XDATCAR, pw.x output, ASE "
+                                    ".traj): " + "; ".join(why_not(read_head(path), ("structure", "trajectory"))),
+                                    fix="Pass a Structure or an array of positions")
+    src = open_source(path, units=units, species=species, lj_scales=lj_scales)
+    d = src.read([0])
+    return Structure(d["positions"][0], d["cells"][0] if src.has_cell else None, src.species, src.masses,
+                     d["origins"][0])
 
 
 #: public name -> the module of the package that defines it, for the public names not imported above
@@ -165,13 +133,14 @@ _LAZY = {
     "parse_displacement_dataset": "forceconstants.displacement_sets", "read_heat_current": "heat_current",
     "read_funcfl": "potentials.eam", "read_setfl": "potentials.eam", "read_sw": "potentials.sw",
     "potential_range_of": "potentials.pair_style",
-    # the files of path-integral runs: i-PI's, GPUMD's dump_beads with its run.in and model.xyz
-    "ipi_run_files": "trajectories.ipi_files", "GPUMD_BEAD_DUMP": "trajectories.gpumd",
-    "is_gpumd_beads": "trajectories.gpumd", "read_gpumd_run_in": "trajectories.gpumd",
+    # the files of path-integral runs (i-PI's, LAMMPS' partitions, GPUMD's dump_beads with its run.in and model.xyz)
+    "BeadFiles": "trajectories.bead_files", "find_beads": "trajectories.bead_files",
     "gpumd_model_masses": "trajectories.gpumd",
+    # what a path is
+    "Identified": "trajectories.registry",
 }
 
-__all__ = ["open_source", "read_structure", "sniff", "ase_format_of", "looks_like_poscar", "FrameSource",
+__all__ = ["open_source", "read_structure", "identify", "ase_format_of", "FrameSource",
            "provenance", *_LAZY]
 
 

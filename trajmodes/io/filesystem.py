@@ -307,6 +307,22 @@ class _GzipDataError(Exception):
     """The compressed stream itself is damaged (as opposed to the cache folder failing)."""
 
 
+def own_text_format(text: bytes) -> bool:
+    """Whether ``text`` starts like a LAMMPS dump (an ``ITEM:`` line) or an XYZ file (an atom count line)."""
+    text = text.lstrip()
+    return text.startswith(b"ITEM") or text.split(b"\n", 1)[0].strip().isdigit()
+
+
+def refuse_unreadable(path: str, head: bytes) -> None:
+    """Refuse, saying what it is, a file compressed in a way trajmodes does not read, or a LAMMPS dump or XYZ file
+    that starts with a UTF-8 byte-order mark."""
+    packed = compression_of(head)
+    if packed is not None:
+        raise TrajectoryFormatError(path, f"it is {packed[0]}", fix=packed[1])
+    if head.startswith(BOM) and own_text_format(head[3:]):
+        raise byte_order_mark_error(path, head[3:])
+
+
 def plain_path(path: str) -> str:
     """A path with random access to the file's text.
 

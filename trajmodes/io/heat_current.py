@@ -622,7 +622,7 @@ def _check_variables(path: str, lines: list, names: list, before: int | None) ->
 
 def _from_log(path, lines, current, others, units, md_timestep, wanted, lj_scales=None) -> HeatCurrentSeries:
     """A LAMMPS log as a sequence of runs (module docstring)."""
-    runs = log_runs(lines)
+    runs = log_runs(path, lines)
     styled = next((r for r in runs if r.style is not None and r.columns is None), None)
     if styled is not None:
         raise TrajectoryFormatError(path, f"the thermo output of {styled.describe()} is in thermo_style "
@@ -762,7 +762,7 @@ def _writer_of(path: str, lammps_input) -> dict | None:
             tok = ln.split()
             if tok[:1] == ["fix"] and len(tok) > 4 and "file" in tok and tok.index("file") + 1 < len(tok) and \
                     os.path.basename(tok[tok.index("file") + 1]) == name:
-                runs = [r for r in log_runs(lines) if r.fixes.get(tok[1], (None, None))[1] == i + 1]
+                runs = [r for r in log_runs(cand, lines) if r.fixes.get(tok[1], (None, None))[1] == i + 1]
                 return dict(path=cand, tokens=tok, line=i + 1, runs=runs)
     return None
 
@@ -801,6 +801,112 @@ def _writer_interval(w: dict, vector: bool = False) -> tuple:
             return None, f"fix {tok[1]} print ({where}): its interval is not a number"
         return n, f"fix {tok[1]} print {n} ({where}): a row every {n} steps"
     return None, f"fix {tok[1]} {kind} ({where})"
+
+
+def _table_steps(path, table, row_lines, header, step_col, cols, wanted, every, every_from, notes):
+    """The step column of a table (:func:`_from_table`): whole numbers; one stretch of increasing steps (``wanted``,
+    run=, picks one where they restart); a step two runs share read once where its values agree; the interval between
+    rows (the writer's ``every``, else the most common step difference) checked. Returns (table, row_lines, steps,
+    every, every_from) of the rows read; ``notes`` gets what was decided."""
+    off = np.flatnonzero(table[:, step_col] != np.round(table[:, step_col]))
+    if len(off):
+        raise TrajectoryFormatError(path, f"the step {table[off[0], step_col]:g} ({header[step_col]}) is not a "
+                                          "whole number", line=int(row_lines[off[0]]),
+                                    fix="Repair or remove the line (an MD step is a whole number)")
+    steps = table[:, step_col].astype(np.int64)
+    back, start = [], 0                 # where the steps restart: at or below the first step of the stretch
+    for k in np.flatnonzero(np.diff(steps) < 0) + 1:
+        if steps[k] <= steps[start]:
+            back.append(int(k))
+            start = int(k)
+    back = np.array(back, np.int64)
+    if len(back) or wanted is not None:
+        bounds = np.r_[0, back, len(steps)]
+        stretches = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        said = "; ".join(f"run {k + 1}: {_span_steps(steps[a:b])}, {b - a} rows at "
+                         f"{_span_lines(row_lines[a:b])}" for k, (a, b) in enumerate(stretches))
+        if wanted is None or len(wanted) != 1 or not 1 <= wanted[0] <= len(stretches):
+            raise TrajectoryFormatError(
+                path, (f"the steps restart at line {row_lines[back[0]]} (step {steps[back[0]]} after "
+                       f"{steps[back[0] - 1]}): rows of {len(stretches)} runs (reset_timestep between them, "
+                       f"or files joined), which do not continue each other: {said}") if wanted is None else
+                      f"run={wanted if len(wanted) > 1 else wanted[0]}: the table has {len(stretches)} run(s) of "
+                      f"increasing steps, one may be read: {said}",
+                line=int(row_lines[back[0]]) if len(back) else None,
+                fix="A Green-Kubo series is one run: pass run=K (trajmodes conductivity --run K) to read one")
+        a, b = stretches[wanted[0] - 1]
+        table, row_lines, steps = table[a:b], row_lines[a:b], steps[a:b]
+        notes.append(f"run {wanted[0]} of {len(stretches)} (run=): {said}")
+    same = np.flatnonzero(np.diff(steps) == 0)
+    if len(same):                                        # the step two runs share, where its values agree
+        scale = np.abs(table[:, cols]).max() or 1.0
+        for k in same:
+            if np.abs(table[k + 1, cols] - table[k, cols]).max() > _REPEAT_RTOL * scale:
+                raise TrajectoryFormatError(path, f"step {steps[k]} is written twice (lines {row_lines[k]} and "
+                                                  f"{row_lines[k + 1]}), with different values",
+                                            line=int(row_lines[k + 1]),
+                                            fix="Remove the rows that do not belong to the run")
+        keep = np.ones(len(steps), bool)
+        keep[same + 1] = False
+        notes.append(f"step{'s' * (len(same) > 1)} {', '.join(str(steps[k]) for k in same[:5])} written twice "
+                     f"(the end of one run and the start of the next; lines "
+                     f"{', '.join(str(row_lines[k + 1]) for k in same[:5])}): read once")
+        table, row_lines, steps = table[keep], row_lines[keep], steps[keep]
+    if every is None:
+        gaps = Counter(np.diff(steps).tolist()).most_common(1)
+        every = int(gaps[0][0]) if gaps and gaps[0][0] > 0 else None
+        every_from = "the step column" + ("" if every_from is None else f"; {every_from}")
+    if every is not None:
+        _check_sequence(path, steps, row_lines, every, every_from)
+    return table, row_lines, steps, every, every_from
+
+
+def _table_run_settings(path, header, table, row_lines, notes, units, md_timestep, lj_scales, writer, step_col,
+                        every, every_from):
+    """The unit style, its scales, the MD time step (ps), the temperature and the volume of a table's rows
+    (:func:`_from_table`): given, else from the LAMMPS input or log whose fix wrote the table (``writer`` of
+    :func:`_writer_of`), else from the table's columns. ``notes`` gets where each came from."""
+    style, md_dt = units, md_timestep
+    scales = _scales(path, style, lj_scales, given=True)
+    if writer is None:
+        temperature, volume = _temperature_volume(path, header, table, row_lines, None, notes, scales)
+        if step_col is not None and every is not None:
+            notes.append(f"rows every {every} steps (the step column; no LAMMPS input or log beside the file names "
+                         "it)")
+    else:
+        notes.append(every_from if step_col is None else f"rows every {every} steps ({every_from})")
+        wruns = writer["runs"]
+        styles = {r.units for r in wruns}
+        if style is None and len(styles) == 1 and next(iter(styles))[0] is not None:
+            style = next(iter(styles))[0]
+            notes.append(f"units {style}: line {next(iter(styles))[1]} of {writer['path']}")
+            scales = _scales(writer["path"], style, lj_scales, next(iter(styles))[1])
+        temperature, volume = _temperature_volume(path, header, table, row_lines, None, notes, scales)
+        steps_dt = {(r.timestep[0], r.timestep[1]) for r in wruns if r.timestep[0] is not None}
+        if md_dt is None and len(steps_dt) == 1 and style is not None:
+            ts, ts_line = steps_dt.pop()
+            if not ts > 0:
+                raise TrajectoryFormatError(writer["path"], f"the time step is {ts:g}", line=ts_line,
+                                            fix="Pass the run's time step (--md-timestep PS; md_timestep= in Python)")
+            md_dt = ts * scales.time
+            notes.append(f"timestep {md_dt:g} ps: " + (f"line {ts_line}" if ts_line else f"the default of units "
+                                                       f"{style}") + f" of {writer['path']}, in force for the "
+                                                                     f"run{'s' * (len(wruns) > 1)} of fix "
+                                                                     f"{writer['tokens'][1]}")
+        elif md_dt is None and len(steps_dt) > 1:
+            raise TrajectoryFormatError(path, f"fix {writer['tokens'][1]} wrote during runs at different time steps "
+                                              f"({', '.join(f'{t:g} (line {ln})' for t, ln in sorted(steps_dt))} of "
+                                              f"{writer['path']})",
+                                        fix="Pass the rows of one run and its time step (md_timestep=, "
+                                            "--md-timestep ps)")
+        if volume is None:
+            box = next((r.box for r in wruns if r.box is not None), None)
+            if box is not None:
+                temperature, volume = _temperature_volume(path, header, table, row_lines,
+                                                          (box[0], box[1], writer["path"]), [], scales)
+                notes.append(f"volume {volume:.8g} A^3: the box echoed at line {box[1]} of {writer['path']} (before "
+                             "the run)")
+    return style, scales, md_dt, temperature, volume
 
 
 def _from_table(path, lines, text, current, others, units, md_timestep, wanted, lammps_input,
@@ -844,96 +950,10 @@ def _from_table(path, lines, text, current, others, units, md_timestep, wanted, 
     step_col = next((header.index(n) for n in _STEP_COLUMNS if n in header), None)
     steps = None
     if step_col is not None:
-        off = np.flatnonzero(table[:, step_col] != np.round(table[:, step_col]))
-        if len(off):
-            raise TrajectoryFormatError(path, f"the step {table[off[0], step_col]:g} ({header[step_col]}) is not a "
-                                              "whole number", line=int(row_lines[off[0]]),
-                                        fix="Repair or remove the line (an MD step is a whole number)")
-        steps = table[:, step_col].astype(np.int64)
-        back, start = [], 0                 # where the steps restart: at or below the first step of the stretch
-        for k in np.flatnonzero(np.diff(steps) < 0) + 1:
-            if steps[k] <= steps[start]:
-                back.append(int(k))
-                start = int(k)
-        back = np.array(back, np.int64)
-        if len(back) or wanted is not None:
-            bounds = np.r_[0, back, len(steps)]
-            stretches = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
-            said = "; ".join(f"run {k + 1}: {_span_steps(steps[a:b])}, {b - a} rows at "
-                             f"{_span_lines(row_lines[a:b])}" for k, (a, b) in enumerate(stretches))
-            if wanted is None or len(wanted) != 1 or not 1 <= wanted[0] <= len(stretches):
-                raise TrajectoryFormatError(
-                    path, (f"the steps restart at line {row_lines[back[0]]} (step {steps[back[0]]} after "
-                           f"{steps[back[0] - 1]}): rows of {len(stretches)} runs (reset_timestep between them, "
-                           f"or files joined), which do not continue each other: {said}") if wanted is None else
-                          f"run={wanted if len(wanted) > 1 else wanted[0]}: the table has {len(stretches)} run(s) of "
-                          f"increasing steps, one may be read: {said}",
-                    line=int(row_lines[back[0]]) if len(back) else None,
-                    fix="A Green-Kubo series is one run: pass run=K (trajmodes conductivity --run K) to read one")
-            a, b = stretches[wanted[0] - 1]
-            table, row_lines, steps = table[a:b], row_lines[a:b], steps[a:b]
-            notes.append(f"run {wanted[0]} of {len(stretches)} (run=): {said}")
-        same = np.flatnonzero(np.diff(steps) == 0)
-        if len(same):                                        # the step two runs share, where its values agree
-            scale = np.abs(table[:, cols]).max() or 1.0
-            for k in same:
-                if np.abs(table[k + 1, cols] - table[k, cols]).max() > _REPEAT_RTOL * scale:
-                    raise TrajectoryFormatError(path, f"step {steps[k]} is written twice (lines {row_lines[k]} and "
-                                                      f"{row_lines[k + 1]}), with different values",
-                                                line=int(row_lines[k + 1]),
-                                                fix="Remove the rows that do not belong to the run")
-            keep = np.ones(len(steps), bool)
-            keep[same + 1] = False
-            notes.append(f"step{'s' * (len(same) > 1)} {', '.join(str(steps[k]) for k in same[:5])} written twice "
-                         f"(the end of one run and the start of the next; lines "
-                         f"{', '.join(str(row_lines[k + 1]) for k in same[:5])}): read once")
-            table, row_lines, steps = table[keep], row_lines[keep], steps[keep]
-        if every is None:
-            gaps = Counter(np.diff(steps).tolist()).most_common(1)
-            every = int(gaps[0][0]) if gaps and gaps[0][0] > 0 else None
-            every_from = "the step column" + ("" if every_from is None else f"; {every_from}")
-        if every is not None:
-            _check_sequence(path, steps, row_lines, every, every_from)
-    style, md_dt = units, md_timestep
-    scales = _scales(path, style, lj_scales, given=True)
-    if writer is None:
-        temperature, volume = _temperature_volume(path, header, table, row_lines, None, notes, scales)
-        if step_col is not None and every is not None:
-            notes.append(f"rows every {every} steps (the step column; no LAMMPS input or log beside the file names "
-                         "it)")
-    else:
-        notes.append(every_from if step_col is None else f"rows every {every} steps ({every_from})")
-        wruns = writer["runs"]
-        styles = {r.units for r in wruns}
-        if style is None and len(styles) == 1 and next(iter(styles))[0] is not None:
-            style = next(iter(styles))[0]
-            notes.append(f"units {style}: line {next(iter(styles))[1]} of {writer['path']}")
-            scales = _scales(writer["path"], style, lj_scales, next(iter(styles))[1])
-        temperature, volume = _temperature_volume(path, header, table, row_lines, None, notes, scales)
-        steps_dt = {(r.timestep[0], r.timestep[1]) for r in wruns if r.timestep[0] is not None}
-        if md_dt is None and len(steps_dt) == 1 and style is not None:
-            ts, ts_line = steps_dt.pop()
-            if not ts > 0:
-                raise TrajectoryFormatError(writer["path"], f"the time step is {ts:g}", line=ts_line,
-                                            fix="Pass the run's time step (--md-timestep PS; md_timestep= in Python)")
-            md_dt = ts * scales.time
-            notes.append(f"timestep {md_dt:g} ps: " + (f"line {ts_line}" if ts_line else f"the default of units "
-                                                       f"{style}") + f" of {writer['path']}, in force for the "
-                                                                     f"run{'s' * (len(wruns) > 1)} of fix "
-                                                                     f"{writer['tokens'][1]}")
-        elif md_dt is None and len(steps_dt) > 1:
-            raise TrajectoryFormatError(path, f"fix {writer['tokens'][1]} wrote during runs at different time steps "
-                                              f"({', '.join(f'{t:g} (line {ln})' for t, ln in sorted(steps_dt))} of "
-                                              f"{writer['path']})",
-                                        fix="Pass the rows of one run and its time step (md_timestep=, "
-                                            "--md-timestep ps)")
-        if volume is None:
-            box = next((r.box for r in wruns if r.box is not None), None)
-            if box is not None:
-                temperature, volume = _temperature_volume(path, header, table, row_lines,
-                                                          (box[0], box[1], writer["path"]), [], scales)
-                notes.append(f"volume {volume:.8g} A^3: the box echoed at line {box[1]} of {writer['path']} (before "
-                             "the run)")
+        table, row_lines, steps, every, every_from = _table_steps(path, table, row_lines, header, step_col, cols,
+                                                                  wanted, every, every_from, notes)
+    style, scales, md_dt, temperature, volume = _table_run_settings(
+        path, header, table, row_lines, notes, units, md_timestep, lj_scales, writer, step_col, every, every_from)
     if md_timestep is not None:
         notes.append(f"timestep {md_timestep:g} ps: given (md_timestep)")
     if style == "lj":

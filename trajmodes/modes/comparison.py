@@ -199,7 +199,8 @@ def _bulk_words(an, reps, what: str) -> str:
     """What a pass over a bulk mesh computes, for the progress line: 'three-phonon widths at the 21 stars of the MD
     q-points on the bulk 36x36x36 mesh (46656 q-points, tetrahedra)'."""
     return (f"three-phonon {what} at the {len(reps)} stars of the MD q-points on the bulk "
-            f"{'x'.join(map(str, an.grid.mesh))} mesh ({an.grid.n_points} q-points, tetrahedra)")
+            f"{'x'.join(map(str, an.grid.mesh))} mesh ({an.grid.n_points} q-points, tetrahedra"
+            f"{an.cost_words(reps, real=True)})")
 
 
 def _real_parts(an, gps, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
@@ -257,6 +258,187 @@ def _check_same_crystal(modes: xr.Dataset, fc, phonons, S: np.ndarray, q: np.nda
             raise ValueError(f"these look like different crystals: the highest harmonic frequency of the MD "
                              f"projection is {top_m:.3g} THz, that of the force constants at the same q "
                              f"{top_t:.3g} THz; give the constants fitted to the run the modes were projected from")
+
+
+def _md_lines(modes: xr.Dataset, phonons, q: np.ndarray, step) -> dict:
+    """The MD side, step 1 of :func:`compare_three_phonon`: the peak fits' widths and statuses at the MD q-points
+    ``q`` (the constants' basis), the harmonic frequencies of the constants there, and the MD lines' peak maxima
+    and damped-oscillator centres with their shifts; ``ok`` (widths compared) and ``placed`` (shifts compared)."""
+    from trajmodes.modes.comparison_levels import md_line_positions
+    fwhm = np.asarray(peak_variable(modes, "fwhm").values, float)
+    fwhm_err = np.asarray(peak_variable(modes, "fwhm_err").values, float)
+    status = np.asarray(peak_variable(modes, "status").values).astype(str)
+    freq = np.asarray(peak_variable(modes, "frequency").values, float)
+    f0 = phonons.frequencies(q)
+    live = f0 > 1e-4
+    # the MD shifts from the frequencies of these constants: the fits' own when the modes were projected onto them,
+    # as they should be, else the peaks less these constants' frequencies
+    projected = np.asarray(modes["frequency_harmonic"].transpose("q", "branch").values, float) \
+        if "frequency_harmonic" in modes.coords else f0
+    other_projection = bool(np.nanmax(np.abs(projected - f0)) > 1e-3)
+    fit_err = _optional(modes, "shift_err", "frequency_err")
+    # the peak maxima and damped-oscillator centres of the MD lines, whichever shape the project fitted (its fits give
+    # one, the other is fitted to the same spectra)
+    with step(f"the MD lines' peak maxima and damped-oscillator centres (the other line shape fitted to the "
+              f"{modes.sizes['q']} x {modes.sizes['branch']} spectra)" if "psd" in modes else
+              "the MD lines' peak maxima and damped-oscillator centres"):
+        md = md_line_positions(modes, freq, np.full(freq.shape, np.nan) if fit_err is None else fit_err, status)
+    shift = md["peak"] - (f0 if other_projection else projected)
+    shift_err = np.asarray(md["peak_err"], float)
+    shift_err = shift_err if np.isfinite(shift_err).any() else None
+    ok = (status == "ok") & np.isfinite(fwhm)
+    placed = np.isin(md["peak_status"], PLACED) & np.isfinite(shift) & live
+    return dict(fwhm=fwhm, fwhm_err=fwhm_err, status=status, live=live, other_projection=other_projection, md=md,
+                shift=shift, shift_err=shift_err, ok=ok, placed=placed)
+
+
+def _bulk_and_smearing(fc, phonons, S: np.ndarray, T: float, q: np.ndarray, meshes, smearing, epsilon,
+                       live: np.ndarray, scheduler, allow_unstable: bool, step) -> dict:
+    """Step 2 of :func:`compare_three_phonon`: the bulk meshes' widths and shifts (with ``meshes``, the pair of
+    :func:`bulk_mesh`) and the smearing ``sigma`` (with its ``rule``) and principal-value broadening ``eps`` of the
+    MD grid they set."""
+    fine = coarse = None
+    # the bulk mesh first: its converged widths set the broadening of the MD grid. Each mesh's widths, Delta(nu0) and
+    # Delta(0) come from one pass over its triplets where the broadening of the shifts is known beforehand; by
+    # default it follows from the finer mesh's widths, whose shifts then take a second pass
+    bulk = bulk_err = None
+    attrs: dict = {}
+    calculators = sums = None
+    known_eps = float(epsilon) if epsilon is not None else 2 * float(smearing) if smearing is not None else None
+    if meshes is not None:
+        with step(f"phonons on the bulk meshes {meshes[0]}^3 and {meshes[1]}^3 (tetrahedra) and their stability"):
+            calculators = _bulk_calculators(fc, phonons, T, q, meshes, scheduler, allow_unstable)
+        t0 = time.perf_counter()
+        fine, coarse = max(calculators), min(calculators)
+        sums = {}
+        for n in (fine, coarse) if known_eps is not None else (fine,):
+            a_, r_, b_ = calculators[n]
+            with step(_bulk_words(a_, r_, "widths" + (" and shifts" if known_eps is not None else ""))):
+                sums[n] = _bulk_sums(a_, r_, b_, epsilon=known_eps)
+        bulk, bulk_err = sums[fine]["fwhm"], None
+    if smearing is not None:
+        sigma, rule = float(smearing), "given"
+    elif bulk is not None and np.isfinite(_median_half_width(bulk, live)):
+        sigma, rule = _median_half_width(bulk, live), "the median three-phonon half width of the bulk mesh"
+    else:
+        with step("the self-consistent smearing on the MD grid (the median three-phonon half width it gives)"):
+            sigma = _self_consistent_smearing(fc, S, T, phonons, scheduler, allow_unstable)
+        rule = "the self-consistent median three-phonon half width on the MD grid"
+    sigma = max(sigma, 1e-3)
+    eps = 2 * sigma if epsilon is None else float(epsilon)
+    if sums is not None:
+        if known_eps is None:
+            a_, r_, b_ = calculators[coarse]
+            with step(_bulk_words(a_, r_, f"widths and shifts (principal values broadened by {eps:.4g} THz)")):
+                sums[coarse] = _bulk_sums(a_, r_, b_, epsilon=eps)
+            a_, r_, b_ = calculators[fine]
+            with step(_bulk_words(a_, r_, f"shifts (principal values broadened by {eps:.4g} THz)")):
+                sums[fine].update(_bulk_sums(a_, r_, b_, widths=False, epsilon=eps))
+        bulk_err = np.abs(sums[fine]["fwhm"] - sums[coarse]["fwhm"])
+        attrs = dict(bulk_mesh=[fine] * 3, bulk_mesh_partner=[coarse] * 3, bulk_method="tetrahedron",
+                     bulk_seconds=time.perf_counter() - t0)
+    return dict(bulk=bulk, bulk_err=bulk_err, attrs=attrs, calculators=calculators, sums=sums, fine=fine,
+                coarse=coarse, sigma=sigma, rule=rule, eps=eps)
+
+
+def _levels_of_theory(an, reps, back, f_pt, alive, fwhm, ok, shift, placed, md: dict, live, bulk, pt_fwhm, four,
+                      loop_added, predicted_grid, effective: bool, eps: float, lineshape_points: int, step) -> dict:
+    """Step 4 of :func:`compare_three_phonon`: the kinetic-energy lineshapes of the levels of theory on the MD grid
+    (the three-phonon spectral function on ``lineshape_points`` frequencies, and with ``four`` the four-phonon
+    widths), their peak maxima and damped-oscillator centres measured as the MD lines are, and the share of the MD
+    each level explains: the level variables, and the lines, levels and axis for the rest."""
+    from trajmodes.modes.comparison_levels import explained_fraction, kinetic_lineshape, line_positions
+    from trajmodes.phonons.anharmonic.spectral import spectral_functions
+    dims = ("q", "branch")
+    # the lineshapes of the levels on the MD grid, measured as the MD lines are
+    w = np.linspace(0.0, 1.5 * float(np.nanmax(f_pt)), int(lineshape_points))
+    with step(f"three-phonon lineshapes on the MD grid ({len(reps)} stars, {len(w)} frequencies"
+              f"{an.cost_words(reps, w, real=True)})"):
+        sf = an.spectral_function(reps, w, epsilon=eps)
+    gam_w = sf["gamma"].values[0][back]                                            # (nq, nb, nw)
+    dlt_w = sf["frequency_shift"].values[0][back]
+    if effective:
+        dlt_w = dlt_w - dlt_w[..., :1]                                             # Delta(nu) - Delta(0)
+    levels = ["effective" if effective else "static", "three-phonon"]
+    lines = [kinetic_lineshape(w, spectral_functions(w, gam_w, dlt_w, f_pt))]
+    width3 = bulk if bulk is not None else pt_fwhm
+    widths = [np.zeros(f_pt.shape), width3]
+    if four is not None:
+        levels.append("three- and four-phonon")
+        lines.append(kinetic_lineshape(w, spectral_functions(w, gam_w + four[..., None] / 2,
+                                                             dlt_w + loop_added[..., None], f_pt)))
+        widths.append(width3 + four)
+    # a line narrower than one step of the axis is not resolved there (its samples miss it, the fits chase the
+    # background): it is placed at its narrow-line limit nu0 + Delta(nu0) (- Delta(0)), where the peak maximum and
+    # the damped-oscillator centre of a narrow line meet, and not fitted
+    step_w = float(w[1] - w[0]) if len(w) > 1 else np.inf
+    grid_widths = [pt_fwhm] + ([pt_fwhm + four] if four is not None else [])
+    limits = [f_pt + predicted_grid] + ([f_pt + predicted_grid + loop_added] if four is not None else [])
+    peaks, centres = [f_pt], [f_pt]
+    n_unresolved = []
+    with step(f"peak maxima and damped-oscillator centres of the {sum(np.prod(x.shape[:-1]) for x in lines)} "
+              "lines of theory"):
+        for line, gw, limit in zip(lines, grid_widths, limits):
+            narrow = alive & (gw < step_w)
+            p_, c_, _ = line_positions(w, line, measure=~narrow)
+            peaks.append(np.where(narrow, limit, p_))
+            centres.append(np.where(narrow, limit, c_))
+            n_unresolved.append(int(narrow.sum()))
+    peaks, centres, widths = np.stack(peaks), np.stack(centres), np.stack(widths)
+    centre_ok = np.isin(md["centre_status"], PLACED) & np.isfinite(md["centre"]) & live
+    explained = {k: [] for k in ("peak", "centre", "fwhm")}
+    for i in range(len(levels)):
+        explained["peak"].append(explained_fraction(peaks[i] - f_pt, shift, placed & alive))
+        explained["centre"].append(explained_fraction(centres[i] - f_pt, md["centre"] - f_pt, centre_ok & alive))
+        explained["fwhm"].append(explained_fraction(widths[i], fwhm, ok & alive))
+    ldims = ("level",) + dims
+    variables = dict(
+        level_peak=(ldims, peaks, {"units": "THz", "long_name": "peak maximum of the level's kinetic-energy "
+                                                                "lineshape nu A(nu)"}),
+        level_centre=(ldims, centres, {"units": "THz", "long_name": "damped-oscillator centre fitted to the level's "
+                                                                    "kinetic-energy lineshape"}),
+        level_fwhm=(ldims, widths, {"units": "THz", "long_name": "FWHM 2 Gamma(nu0) of the level (three-phonon: "
+                                                                 + ("bulk mesh" if bulk is not None else "MD grid")
+                                                                 + "; four-phonon: MD grid)"}),
+        explained_peak_shift=(("level",), explained["peak"], {"units": "1", "long_name": "fraction of the MD peak "
+                              "shifts the level explains: sum(level md) / sum(md^2) over the placed MD peaks"}),
+        explained_centre_shift=(("level",), explained["centre"], {"units": "1", "long_name": "fraction of the MD "
+                                "damped-oscillator centre shifts the level explains"}),
+        explained_fwhm=(("level",), explained["fwhm"], {"units": "1", "long_name": "fraction of the MD FWHM the level "
+                        "explains: sum(level md) / sum(md^2) over the clean MD fits"}),
+        md_centre_placed=(dims, centre_ok, {"long_name": "MD damped-oscillator centre compared: its fit ok or narrower "
+                                                         "than the resolution"}))
+    return dict(variables=variables, levels=levels, lines=lines, w=w, step_w=step_w, n_unresolved=n_unresolved)
+
+
+def _conductivities(phonons, modes: xr.Dataset, T: float, an, reps, pt, sigma: float) -> tuple[dict, dict, float]:
+    """Step 5 of :func:`compare_three_phonon`: the RTA conductivities of the MD cell's q-points from the MD lifetimes
+    and from the three-phonon ones (``pt`` on the stars ``reps``; modes with no decay within ``sigma`` left out):
+    their variables, the MD conductivity and the share of the heat capacity x velocity^2 the theory leaves out."""
+    kmd = conductivity_from_lifetimes(phonons, modes, temperature=T, occupation="classical")
+    # three-phonon lifetimes of modes with no decay within the smearing are not finite: they are left out as the
+    # MD's modes without a clean fit are, and their share reported; the widths at one point of every star of the
+    # grid are those already computed when the MD q-points cover the grid
+    if not np.array_equal(reps, an.grid.irreducible):
+        lw = an.linewidths()
+    else:
+        lw = pt[["gamma", "linewidth", "lifetime"]]
+    dead = lw["linewidth"].values <= 1e-3 * sigma
+    lw["gamma"] = lw["gamma"].where(~dead, 0.0)
+    lw["linewidth"] = lw["linewidth"].where(~dead, 0.0)
+    lw["lifetime"] = lw["lifetime"].where(~dead, np.inf)
+    kpt = an.thermal_conductivity(linewidths=lw)
+    cv2 = kpt["heat_capacity"].values * (kpt["group_velocity"].values ** 2).sum(-1)[None] \
+        * kpt["weight"].values[None, :, None]
+    pt_missing = float(cv2[dead].sum() / cv2.sum()) if cv2.sum() > 0 else 0.0
+    cart = ("cartesian", "cartesian2")
+    variables = {}
+    variables["kappa_md"] = (cart, kmd["kappa"].values, {"units": "W/(m K)", "long_name": "RTA with the MD lifetimes, "
+                                                     "on the MD cell's q-points (finite-size)"})
+    variables["kappa_md_err"] = (cart, kmd["kappa_err"].values, {"units": "W/(m K)", "long_name": "1 sigma"})
+    variables["kappa_pt"] = (cart, kpt["kappa"].values[0], {"units": "W/(m K)", "long_name": "RTA with the "
+                                                             "three-phonon lifetimes of the MD grid (finite-size)"})
+    return variables, kmd, pt_missing
 
 
 def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float | None = None,
@@ -360,11 +542,8 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     lineshapes' axis) and ``n_lines_narrow`` (per level of theory after the first: the lines on the MD grid narrower than
     one step of that axis, which are placed at their narrow-line limit nu0 + Delta(nu0) (- Delta(0)), not fitted).
     """
-    from trajmodes.modes.comparison_levels import (explained_fraction, kinetic_lineshape, line_positions,
-                                                   md_line_positions)
     from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     from trajmodes.phonons.harmonic.phonons import Phonons
-    from trajmodes.phonons.anharmonic.spectral import spectral_functions
     from trajmodes.phonons.harmonic.stability import require_stable
     fc = force_constants
     step = progress if progress is not None else (lambda label: contextlib.nullcontext())
@@ -385,68 +564,13 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     # unstable constants are refused before any work (the sums below check again, on their own meshes)
     require_stable(phonons, "three-phonon widths, shifts and lineshapes", allow_unstable)
     meshes = None if bulk_points is None else bulk_mesh(S, bulk_points)         # checked before the work
-    fwhm = np.asarray(peak_variable(modes, "fwhm").values, float)
-    fwhm_err = np.asarray(peak_variable(modes, "fwhm_err").values, float)
-    status = np.asarray(peak_variable(modes, "status").values).astype(str)
-    freq = np.asarray(peak_variable(modes, "frequency").values, float)
-    f0 = phonons.frequencies(q)
-    live = f0 > 1e-4
-    # the MD shifts from the frequencies of these constants: the fits' own when the modes were projected onto them,
-    # as they should be, else the peaks less these constants' frequencies
-    projected = np.asarray(modes["frequency_harmonic"].transpose("q", "branch").values, float) \
-        if "frequency_harmonic" in modes.coords else f0
-    other_projection = bool(np.nanmax(np.abs(projected - f0)) > 1e-3)
-    fit_err = _optional(modes, "shift_err", "frequency_err")
-    # the peak maxima and damped-oscillator centres of the MD lines, whichever shape the project fitted (its fits give
-    # one, the other is fitted to the same spectra)
-    with step(f"the MD lines' peak maxima and damped-oscillator centres (the other line shape fitted to the "
-              f"{modes.sizes['q']} x {modes.sizes['branch']} spectra)" if "psd" in modes else
-              "the MD lines' peak maxima and damped-oscillator centres"):
-        md = md_line_positions(modes, freq, np.full(freq.shape, np.nan) if fit_err is None else fit_err, status)
-    shift = md["peak"] - (f0 if other_projection else projected)
-    shift_err = np.asarray(md["peak_err"], float)
-    shift_err = shift_err if np.isfinite(shift_err).any() else None
-    ok = (status == "ok") & np.isfinite(fwhm)
-    placed = np.isin(md["peak_status"], PLACED) & np.isfinite(shift) & live
-    # the bulk mesh first: its converged widths set the broadening of the MD grid. Each mesh's widths, Delta(nu0) and
-    # Delta(0) come from one pass over its triplets where the broadening of the shifts is known beforehand; by
-    # default it follows from the finer mesh's widths, whose shifts then take a second pass
-    bulk = bulk_err = None
-    attrs: dict = {}
-    calculators = sums = None
-    known_eps = float(epsilon) if epsilon is not None else 2 * float(smearing) if smearing is not None else None
-    if meshes is not None:
-        with step(f"phonons on the bulk meshes {meshes[0]}^3 and {meshes[1]}^3 (tetrahedra) and their stability"):
-            calculators = _bulk_calculators(fc, phonons, T, q, meshes, scheduler, allow_unstable)
-        t0 = time.perf_counter()
-        fine, coarse = max(calculators), min(calculators)
-        sums = {}
-        for n in (fine, coarse) if known_eps is not None else (fine,):
-            a_, r_, b_ = calculators[n]
-            with step(_bulk_words(a_, r_, "widths" + (" and shifts" if known_eps is not None else ""))):
-                sums[n] = _bulk_sums(a_, r_, b_, epsilon=known_eps)
-        bulk, bulk_err = sums[fine]["fwhm"], None
-    if smearing is not None:
-        sigma, rule = float(smearing), "given"
-    elif bulk is not None and np.isfinite(_median_half_width(bulk, live)):
-        sigma, rule = _median_half_width(bulk, live), "the median three-phonon half width of the bulk mesh"
-    else:
-        with step("the self-consistent smearing on the MD grid (the median three-phonon half width it gives)"):
-            sigma = _self_consistent_smearing(fc, S, T, phonons, scheduler, allow_unstable)
-        rule = "the self-consistent median three-phonon half width on the MD grid"
-    sigma = max(sigma, 1e-3)
-    eps = 2 * sigma if epsilon is None else float(epsilon)
-    if sums is not None:
-        if known_eps is None:
-            a_, r_, b_ = calculators[coarse]
-            with step(_bulk_words(a_, r_, f"widths and shifts (principal values broadened by {eps:.4g} THz)")):
-                sums[coarse] = _bulk_sums(a_, r_, b_, epsilon=eps)
-            a_, r_, b_ = calculators[fine]
-            with step(_bulk_words(a_, r_, f"shifts (principal values broadened by {eps:.4g} THz)")):
-                sums[fine].update(_bulk_sums(a_, r_, b_, widths=False, epsilon=eps))
-        bulk_err = np.abs(sums[fine]["fwhm"] - sums[coarse]["fwhm"])
-        attrs = dict(bulk_mesh=[fine] * 3, bulk_mesh_partner=[coarse] * 3, bulk_method="tetrahedron",
-                     bulk_seconds=time.perf_counter() - t0)
+    m = _md_lines(modes, phonons, q, step)
+    fwhm, fwhm_err, status, live, md = m["fwhm"], m["fwhm_err"], m["status"], m["live"], m["md"]
+    other_projection, shift, shift_err, ok, placed = (m["other_projection"], m["shift"], m["shift_err"], m["ok"],
+                                                      m["placed"])
+    b = _bulk_and_smearing(fc, phonons, S, T, q, meshes, smearing, epsilon, live, scheduler, allow_unstable, step)
+    bulk, bulk_err, attrs, calculators, sums = b["bulk"], b["bulk_err"], b["attrs"], b["calculators"], b["sums"]
+    fine, coarse, sigma, rule, eps = b["fine"], b["coarse"], b["sigma"], b["rule"], b["eps"]
     an = Anharmonic(fc, S, [T], occupation="classical", smearing=sigma, phonons=phonons, scheduler=scheduler,
                     allow_unstable=allow_unstable)
     gps = an.grid_points(q)                                  # raises if a q is not on the MD cell's grid
@@ -457,7 +581,7 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
     reps, back = np.unique(an.grid.star_of[gps], return_inverse=True)
     back = back.reshape(-1)
     with step(f"three-phonon widths and shifts on the MD grid ({len(reps)} stars of its {an.grid.n_points} q-points, "
-              f"Gaussian {sigma:.4g} THz)"):
+              f"Gaussian {sigma:.4g} THz{an.cost_words(reps, real=True)})"):
         pt = an.linewidths(reps, shifts=True, static_shift=True, epsilon=eps)
     pt_fwhm = pt["linewidth"].values[0][back]
     effective = constants == "effective"
@@ -548,63 +672,10 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
                                               "in the effective constants already (not added)" if effective else "")})
         if not effective:
             loop_added = np.nan_to_num(loop)
-    # the lineshapes of the levels on the MD grid, measured as the MD lines are
-    w = np.linspace(0.0, 1.5 * float(np.nanmax(f_pt)), int(lineshape_points))
-    with step(f"three-phonon lineshapes on the MD grid ({len(reps)} stars, {len(w)} frequencies)"):
-        sf = an.spectral_function(reps, w, epsilon=eps)
-    gam_w = sf["gamma"].values[0][back]                                            # (nq, nb, nw)
-    dlt_w = sf["frequency_shift"].values[0][back]
-    if effective:
-        dlt_w = dlt_w - dlt_w[..., :1]                                             # Delta(nu) - Delta(0)
-    levels = ["effective" if effective else "static", "three-phonon"]
-    lines = [kinetic_lineshape(w, spectral_functions(w, gam_w, dlt_w, f_pt))]
-    width3 = bulk if bulk is not None else pt_fwhm
-    widths = [np.zeros(f_pt.shape), width3]
-    if four is not None:
-        levels.append("three- and four-phonon")
-        lines.append(kinetic_lineshape(w, spectral_functions(w, gam_w + four[..., None] / 2,
-                                                             dlt_w + loop_added[..., None], f_pt)))
-        widths.append(width3 + four)
-    # a line narrower than one step of the axis is not resolved there (its samples miss it, the fits chase the
-    # background): it is placed at its narrow-line limit nu0 + Delta(nu0) (- Delta(0)), where the peak maximum and
-    # the damped-oscillator centre of a narrow line meet, and not fitted
-    step_w = float(w[1] - w[0]) if len(w) > 1 else np.inf
-    grid_widths = [pt_fwhm] + ([pt_fwhm + four] if four is not None else [])
-    limits = [f_pt + predicted_grid] + ([f_pt + predicted_grid + loop_added] if four is not None else [])
-    peaks, centres = [f_pt], [f_pt]
-    n_unresolved = []
-    with step(f"peak maxima and damped-oscillator centres of the {sum(np.prod(x.shape[:-1]) for x in lines)} "
-              "lines of theory"):
-        for line, gw, limit in zip(lines, grid_widths, limits):
-            narrow = alive & (gw < step_w)
-            p_, c_, _ = line_positions(w, line, measure=~narrow)
-            peaks.append(np.where(narrow, limit, p_))
-            centres.append(np.where(narrow, limit, c_))
-            n_unresolved.append(int(narrow.sum()))
-    peaks, centres, widths = np.stack(peaks), np.stack(centres), np.stack(widths)
-    centre_ok = np.isin(md["centre_status"], PLACED) & np.isfinite(md["centre"]) & live
-    explained = {k: [] for k in ("peak", "centre", "fwhm")}
-    for i in range(len(levels)):
-        explained["peak"].append(explained_fraction(peaks[i] - f_pt, shift, placed & alive))
-        explained["centre"].append(explained_fraction(centres[i] - f_pt, md["centre"] - f_pt, centre_ok & alive))
-        explained["fwhm"].append(explained_fraction(widths[i], fwhm, ok & alive))
-    ldims = ("level",) + dims
-    data.update(
-        level_peak=(ldims, peaks, {"units": "THz", "long_name": "peak maximum of the level's kinetic-energy "
-                                                                "lineshape nu A(nu)"}),
-        level_centre=(ldims, centres, {"units": "THz", "long_name": "damped-oscillator centre fitted to the level's "
-                                                                    "kinetic-energy lineshape"}),
-        level_fwhm=(ldims, widths, {"units": "THz", "long_name": "FWHM 2 Gamma(nu0) of the level (three-phonon: "
-                                                                 + ("bulk mesh" if bulk is not None else "MD grid")
-                                                                 + "; four-phonon: MD grid)"}),
-        explained_peak_shift=(("level",), explained["peak"], {"units": "1", "long_name": "fraction of the MD peak "
-                              "shifts the level explains: sum(level md) / sum(md^2) over the placed MD peaks"}),
-        explained_centre_shift=(("level",), explained["centre"], {"units": "1", "long_name": "fraction of the MD "
-                                "damped-oscillator centre shifts the level explains"}),
-        explained_fwhm=(("level",), explained["fwhm"], {"units": "1", "long_name": "fraction of the MD FWHM the level "
-                        "explains: sum(level md) / sum(md^2) over the clean MD fits"}),
-        md_centre_placed=(dims, centre_ok, {"long_name": "MD damped-oscillator centre compared: its fit ok or narrower "
-                                                         "than the resolution"}))
+    lv = _levels_of_theory(an, reps, back, f_pt, alive, fwhm, ok, shift, placed, md, live, bulk, pt_fwhm, four,
+                           loop_added, predicted_grid, effective, eps, lineshape_points, step)
+    data.update(lv["variables"])
+    levels, lines, w, step_w, n_unresolved = lv["levels"], lv["lines"], lv["w"], lv["step_w"], lv["n_unresolved"]
     coords = dict(qpoint=(("q", "reduced"), own_q), frequency_harmonic=(dims, f_pt, {"units": "THz"}),
                   grid_point=("q", gps), level=("level", levels))
     if "psd_fitted" in modes or "psd" in modes:
@@ -623,28 +694,8 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
             data["pt_lineshape_four"] = (dims + ("pt_frequency",), lines[-1],
                                          {"units": "1/THz", "long_name": "the same with the four-phonon widths"})
         coords["pt_frequency"] = ("pt_frequency", w, {"units": "THz"})
-    kmd = conductivity_from_lifetimes(phonons, modes, temperature=T, occupation="classical")
-    # three-phonon lifetimes of modes with no decay within the smearing are not finite: they are left out as the
-    # MD's modes without a clean fit are, and their share reported; the widths at one point of every star of the
-    # grid are those already computed when the MD q-points cover the grid
-    if not np.array_equal(reps, an.grid.irreducible):
-        lw = an.linewidths()
-    else:
-        lw = pt[["gamma", "linewidth", "lifetime"]]
-    dead = lw["linewidth"].values <= 1e-3 * sigma
-    lw["gamma"] = lw["gamma"].where(~dead, 0.0)
-    lw["linewidth"] = lw["linewidth"].where(~dead, 0.0)
-    lw["lifetime"] = lw["lifetime"].where(~dead, np.inf)
-    kpt = an.thermal_conductivity(linewidths=lw)
-    cv2 = kpt["heat_capacity"].values * (kpt["group_velocity"].values ** 2).sum(-1)[None] \
-        * kpt["weight"].values[None, :, None]
-    pt_missing = float(cv2[dead].sum() / cv2.sum()) if cv2.sum() > 0 else 0.0
-    cart = ("cartesian", "cartesian2")
-    data["kappa_md"] = (cart, kmd["kappa"].values, {"units": "W/(m K)", "long_name": "RTA with the MD lifetimes, "
-                                                     "on the MD cell's q-points (finite-size)"})
-    data["kappa_md_err"] = (cart, kmd["kappa_err"].values, {"units": "W/(m K)", "long_name": "1 sigma"})
-    data["kappa_pt"] = (cart, kpt["kappa"].values[0], {"units": "W/(m K)", "long_name": "RTA with the three-phonon "
-                                                        "lifetimes of the MD grid (finite-size)"})
+    variables, kmd, pt_missing = _conductivities(phonons, modes, T, an, reps, pt, sigma)
+    data.update(variables)
     coords.update(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
     ds = xr.Dataset(data, coords=coords)
     m, lo, hi = _spread(ratio)

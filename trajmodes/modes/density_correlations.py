@@ -17,6 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
+try:                                     # the compiled density kernel (built with the package); numpy otherwise
+    from trajmodes import _density
+except ImportError:                      # pragma: no cover - a source tree whose extensions were not built
+    _density = None
+
 #: bytes of the phase temporaries (frames or origins x atoms x q) a kernel makes at once
 BLOCK_BYTES = 1 << 24
 
@@ -158,7 +163,9 @@ def chunk_terms(prev_x: np.ndarray | None, x: np.ndarray, v: np.ndarray | None, 
     evaluation of the phases exp(i q.r) per atom and frame.
 
     rho_s(q, t) and, with velocities, the three components of j_s come out of one batched matrix product of
-    [1, vx, vy, vz] per atom with the phases (real and imaginary parts as columns); j_L and j_T follow. The
+    [1, vx, vy, vz] per atom with the phases (real and imaginary parts as columns), or, for q commensurate with the
+    cell, of the compiled kernel ``trajmodes._density`` that makes the phases and adds them up in one pass; j_L and
+    j_T follow. The
     incoherent sums over time origins and atoms of cos(q.(r_j(t0 + k) - r_j(t0))) = Re(e_j(t0) conj(e_j(t0 + k)))
     are cross-correlations over the frames by FFT (as in :func:`coherent_sums`), summed over the atoms before the
     inverse transform, for the pairs whose end frame lies in the chunk. Atoms go in blocks that bound the phases and
@@ -196,6 +203,7 @@ def chunk_terms(prev_x: np.ndarray | None, x: np.ndarray, v: np.ndarray | None, 
     currents = v is not None
     f, nq = len(x), len(q)
     lattice = _Lattice.of(q, cell)
+    compiled = lattice is not None and _density is not None
     rows = 4 if currents else 1
     dens = np.zeros((f, len(groups), rows, 2 * nq))
     inc = None
@@ -208,21 +216,32 @@ def chunk_terms(prev_x: np.ndarray | None, x: np.ndarray, v: np.ndarray | None, 
         width = max(1, BLOCK_BYTES // (3 * 16 * n * nq))
     else:
         z, p = x, 0
-        width = max(1, BLOCK_BYTES // (16 * max(f, 1) * nq))
+        # the compiled kernel sums the phases as it makes them: none are held, only the atoms' [1, v] rows
+        width = max(1, BLOCK_BYTES // (16 * max(f, 1) * (rows if compiled else nq)))
     for s, idx in enumerate(groups):
         acc = None if inc is None else np.zeros((n, nq), dtype=np.complex128)
+        sums = np.zeros((f, rows, 2 * nq)) if compiled else None
         for a in range(0, len(idx), width):
             cols = idx[a:a + width]
-            e = _phases(z[:, cols], q, lattice)                                 # (p + c, Nb, nq)
-            w = np.ones((f, rows, len(cols)))
+            w = np.empty(0)                                                       # no weights: rho alone
+            if currents or not compiled:
+                w = np.ones((f, rows, len(cols)))
             if currents:
                 w[:, 1:] = np.swapaxes(v[:, cols], 1, 2)                          # [1, vx, vy, vz] per atom
-            dens[:, s] += w @ e[p:].view(float)                                   # (c, rows, 2 nq)
+            if compiled:                                                          # phases and sums in one pass
+                zs = np.ascontiguousarray(2 * np.pi * (z[:, cols] @ lattice.inv_cell))   # radians
+                e = np.empty(zs.shape[:2] + (nq,), dtype=np.complex128) if acc is not None else np.empty(0)
+                _density.densities(zs, len(zs), len(cols), lattice.m, lattice.top, w, rows, p, sums, e)
+            else:
+                e = _phases(z[:, cols], q, lattice)                             # (p + c, Nb, nq)
+                dens[:, s] += w @ e[p:].view(float)                               # (c, rows, 2 nq)
             if acc is not None:
                 X = fft(e * origin[:, None, None], n, axis=0)
                 e[:p] = 0.0
                 Y = fft(e, n, axis=0)
                 acc += np.einsum("tjq,tjq->tq", X.conj(), Y)
+        if sums is not None:
+            dens[:, s] = sums
         if acc is not None:
             inc[:, s] = ifft(acc, axis=0)[:window].real
     r = dens.view(np.complex128)                                                  # (c, ns, rows, nq)

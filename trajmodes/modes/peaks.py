@@ -587,13 +587,36 @@ def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None,
     nq, nb = P.shape[:2]
     aliased = np.asarray(spectra["aliased"].transpose("q", "branch").values, bool) if "aliased" in spectra \
         else np.zeros((nq, nb), bool)
-    names = ["frequency", "frequency_err", "fwhm", "fwhm_err", "amplitude", "amplitude_err", "background",
-             "chi2_red", "window_lo", "window_hi", "estimate_frequency", "estimate_fwhm"]
-    out = {n: np.full((nq, nb), np.nan) for n in names}
-    status = np.full((nq, nb), "", dtype=object)
-    used = np.full((nq, nb), "", dtype=object)
-    n_avg = np.ones((nq, nb), dtype=int)
-    # identical spectra (every member of a star after star_average, repeated q) are fitted once
+    tasks, assign = _fit_tasks(P, E, H, aliased, average_degenerate, degeneracy_tol, df)
+    results = _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood, progress=progress, workers=workers)
+    out, status, used, n_avg = _spread_results(results, assign, (nq, nb), models[0][0] if len(models) == 1 else None)
+    inflate = np.sqrt(_correlation_factor(spectra.attrs))
+    for n in ("frequency_err", "fwhm_err", "amplitude_err"):
+        out[n] *= inflate
+    shift = out["frequency"] - H if H is not None else np.full((nq, nb), np.nan)
+    if H is not None:
+        # unstable constants: the run's line is measured, but a shift from an imaginary frequency means nothing
+        unstable = (H <= -3 * df) & ~aliased
+        status[unstable] = UNSTABLE
+        shift[unstable] = np.nan
+    ds = _peaks_dataset(spectra, out, shift, used, n_avg, status)
+    ds.attrs.update(model=model if isinstance(model, str) else ",".join(model), convention=CONVENTION,
+                    resolution_thz=df, enbw_thz=enbw, n_segments=n_segments, likelihood=likelihood,
+                    time_axis=str(spectra.attrs.get("time_axis", "unknown")))
+    return ds
+
+
+#: the values of every fit that :func:`fit_peaks` reports for each mode
+_RESULT_NAMES = ("frequency", "frequency_err", "fwhm", "fwhm_err", "amplitude", "amplitude_err", "background",
+                 "chi2_red", "window_lo", "window_hi", "estimate_frequency", "estimate_fwhm")
+
+
+def _fit_tasks(P, E, H, aliased, average_degenerate: bool, degeneracy_tol: float, df: float):
+    """The distinct spectra to fit and where their results go (:func:`fit_peaks`): tasks (spectrum, its error or
+    None, the group's harmonic frequency or None) and, for every group of degenerate branches at each q, (q index,
+    branch indices, the task's index, None for aliased modes). Identical spectra (every member of a star after
+    :func:`star_average`, repeated q) are one task."""
+    nq, nb = P.shape[:2]
     tasks, index, assign = [], {}, []
     for iq in range(nq):
         if H is not None and average_degenerate:
@@ -613,32 +636,38 @@ def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None,
                 index[key] = len(tasks)
                 tasks.append((p, e, nu_h))
             assign.append((iq, g, index[key]))
-    results = _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood, progress=progress, workers=workers)
-    single = models[0][0] if len(models) == 1 else None
+    return tasks, assign
+
+
+def _spread_results(results: list, assign: list, shape: tuple, single: str | None):
+    """The fits' ``results`` placed on every (q, branch) of their groups (``assign`` of :func:`_fit_tasks`): the
+    values of :data:`_RESULT_NAMES`, the status, the model used (``single``: the one model, named where the fit gave
+    a frequency) and the number of branches fitted together."""
+    out = {n: np.full(shape, np.nan) for n in _RESULT_NAMES}
+    status = np.full(shape, "", dtype=object)
+    used = np.full(shape, "", dtype=object)
+    n_avg = np.ones(shape, dtype=int)
     for iq, g, k in assign:
         r = results[k] if k is not None else _nan_result(ALIASED)
         for ib in g:
-            for n in names:
+            for n in _RESULT_NAMES:
                 out[n][iq, ib] = r[n]
             status[iq, ib] = r["status"]
             used[iq, ib] = (single if np.isfinite(r["frequency"]) else "") if single is not None else r["model"]
             n_avg[iq, ib] = len(g)
-    inflate = np.sqrt(_correlation_factor(spectra.attrs))
-    for n in ("frequency_err", "fwhm_err", "amplitude_err"):
-        out[n] *= inflate
+    return out, status, used, n_avg
+
+
+def _peaks_dataset(spectra: xr.Dataset, out: dict, shift, used, n_avg, status) -> xr.Dataset:
+    """The result of :func:`fit_peaks` without its attributes, over (q, branch) and the spectra's coordinates other
+    than ``frequency``."""
     fwhm = out["fwhm"]
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = 1.0 / (2 * np.pi * fwhm)
         tau_err = tau * out["fwhm_err"] / fwhm
-    shift = out["frequency"] - H if H is not None else np.full((nq, nb), np.nan)
-    if H is not None:
-        # unstable constants: the run's line is measured, but a shift from an imaginary frequency means nothing
-        unstable = (H <= -3 * df) & ~aliased
-        status[unstable] = UNSTABLE
-        shift[unstable] = np.nan
     dims = ("q", "branch")
     conv = CONVENTION
-    ds = xr.Dataset(
+    return xr.Dataset(
         {
             "frequency": (dims, out["frequency"], {"units": "THz", "convention":
                                                   "centre of the fitted peak (renormalised frequency), ordinary "
@@ -672,7 +701,3 @@ def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None,
         },
         coords={n: c for n, c in spectra.coords.items() if "frequency" not in c.dims},
     )
-    ds.attrs.update(model=model if isinstance(model, str) else ",".join(model), convention=conv,
-                    resolution_thz=df, enbw_thz=enbw, n_segments=n_segments, likelihood=likelihood,
-                    time_axis=str(spectra.attrs.get("time_axis", "unknown")))
-    return ds

@@ -435,13 +435,14 @@ def _setup(traj, phonons, qpoints, ref):
     return value
 
 
-def _one_pass_reference(traj, phonons, qpoints, layer: tuple):
+def _one_pass_reference(traj, phonons, qpoints, layer: tuple, reading):
     """The provisional reference (:meth:`~trajmodes.trajectory.passes.Pass.provisional_reference`) from which
     ``traj`` is projected when its reference, the run's time average, is still to be taken and the modes of every
     frame (Q and Q') may be held through the pass (:func:`~trajmodes.resources.may_hold`): the average is then summed
     in the projection's own pass (:func:`_from_time_average`), and the run read once. None otherwise (the average is
     taken first, in a pass of its own). ``layer``: the fields the projection reads (on a cluster its workers parse
-    the provisional frames' chunks as the pass's read tasks and keep them for it)."""
+    the provisional frames' chunks as the pass's read tasks and keep them for it); ``reading``: the projection's
+    pass (:class:`~trajmodes.trajectory.passes.Pass`), which holds them."""
     from trajmodes.resources import may_hold
     if traj.reference_known:
         return None
@@ -449,37 +450,38 @@ def _one_pass_reference(traj, phonons, qpoints, layer: tuple):
     nq = n_cells if qpoints is None else len(qpoints)
     if not may_hold(2 * 16.0 * traj.n_frames * nq * 3 * phonons.force_constants.n_prim, where="workers"):
         return None
-    return traj.next_pass.provisional_reference(layer=layer)
+    return reading.provisional_reference(layer=layer)
 
 
-def _from_time_average(Q, trajs, phonons, prov, smap, layer, token):
+def _from_time_average(Q, traj, phonons, prov, smap, layer, token, reading):
     """Q measured from the run's time average, from Q measured from the provisional reference ``prov`` in the
     same pass: the displacements from the average are those from ``prov`` less their time mean (the same for
     every frame), so Q is less its time mean (the projection is linear). The mean displacement, summed in the
-    same pass, gives the time average, which becomes the reference of ``trajs`` (the trajectory asked for and the
-    one read); the atoms must sit on the same lattice sites in it as in ``prov``.
+    same pass, gives the time average, in which the atoms must sit on the same lattice sites as in ``prov``; the
+    trajectory asked for is left as it was. ``traj``: the run read in the projection's pass ``reading``, which lets
+    go of the frames it held once the average is known.
 
     Q and Q' of every frame are held until the pass ends (:func:`_one_pass_reference` checked that they fit)."""
     from trajmodes.resources import on_workers
     from trajmodes.trajectory.passes import MeanDisplacement
-    mean_u = MeanDisplacement(trajs[-1], prov).start(layer)
+    mean_u = MeanDisplacement(traj, prov).start(layer)
     # one task; the arguments that are no arrays are not hashed (the task is named), and are scattered to a
     # cluster's workers rather than sent inside the graph (a run of 10^6 atoms: its crystals and maps, 200 MB)
-    mean = da.blockwise(_settled_mean, "qb", Q.mean(axis=0).rechunk(-1), "qb", mean_u, "ac", on_workers(trajs),
+    mean = da.blockwise(_settled_mean, "qb", Q.mean(axis=0).rechunk(-1), "qb", mean_u, "ac", on_workers(traj),
                         None, on_workers(phonons), None, on_workers(prov), None, on_workers(smap), None,
-                        concatenate=True, dtype=Q.dtype, name="trajmodes-Qmean-" + token)
+                        on_workers(reading), None, concatenate=True, dtype=Q.dtype, name="trajmodes-Qmean-" + token)
     return Q - mean[None]
 
 
-def _settled_mean(mean_Q, mean_u, trajs, phonons, prov, smap) -> np.ndarray:
-    """``mean_Q`` once the time average (``prov`` plus ``mean_u``) is the reference of ``trajs`` and is checked
-    to put every atom on the site it has in ``prov``."""
-    for t in trajs:
-        avg = t.average_from_mean(prov, mean_u)
+def _settled_mean(mean_Q, mean_u, traj, phonons, prov, smap, reading) -> np.ndarray:
+    """``mean_Q`` once the time average (``prov`` plus ``mean_u``) is checked to put every atom on the site it has in
+    ``prov``; the pass ``reading`` lets go of the frames it held (the provisional reference's)."""
+    avg = traj.average_from_mean(prov, mean_u)
+    reading.release()
     try:
-        other = trajectory_map(trajs[-1], phonons, avg)[0]
+        other = trajectory_map(traj, phonons, avg)[0]
     except ReferenceMismatchError as err:
-        raise ReferenceMismatchError(f"the time average of {trajs[-1].source.describe()} does not map onto the "
+        raise ReferenceMismatchError(f"the time average of {traj.source.describe()} does not map onto the "
                                      f"phonons' crystal: {err}") from None
     inv = np.linalg.inv(np.asarray(smap.matrix, float))
     turn = (np.asarray(other.lattice, float) - smap.lattice) @ inv
@@ -487,7 +489,7 @@ def _settled_mean(mean_Q, mean_u, trajs, phonons, prov, smap) -> np.ndarray:
     if moved.any():
         i = int(np.flatnonzero(moved)[0])
         raise ReferenceMismatchError(
-            f"{int(moved.sum())} atoms of {trajs[-1].source.describe()} sit on other lattice sites in the run's time "
+            f"{int(moved.sum())} atoms of {traj.source.describe()} sit on other lattice sites in the run's time "
             f"average than in a few of its frames spread over the run (atom {i} first): atoms left their sites during "
             "the run, so it is not one crystal vibrating about its average. Project a part of the run where they stay, "
             "or give the ideal reference (--reference, reference=)")
@@ -541,15 +543,16 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
         ``temperature_hint`` (K) when the trajectory's source carries one.
     """
     import xarray as xr
+    reading = traj.read_pass()      # the projection's read: the trajectory given is left as it was
+    traj = reading.run
     if qpoints is not None:
         qpoints = mode_qpoints(traj, phonons, qpoints=qpoints)
     _check_memory(traj, phonons, qpoints, chunk_frames)
-    user = traj
     if chunk_frames is not None:
         traj = traj.rechunk(int(chunk_frames))
     # one read per chunk for positions and velocities, and one task for each of Q and Q' per chunk
     layer = ("positions", "velocities") if "velocities" in traj.source.fields else ("positions",)
-    prov = _one_pass_reference(traj, phonons, qpoints, layer)
+    prov = _one_pass_reference(traj, phonons, qpoints, layer, reading)
     try:
         smap, q, freqs, proj = _setup(traj, phonons, qpoints, traj.reference if prov is None else prov)
     except ReferenceMismatchError:
@@ -563,7 +566,7 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
     Q = traj.map_chunks(_project_displacements, traj.displacements_of_chunks(ref), proj, layer=layer, shape=(nq, nb),
                         dtype=np.complex128, name="trajmodes-Q-" + token)
     if prov is not None:
-        Q = _from_time_average(Q, (user, traj), phonons, prov, smap, layer, token)
+        Q = _from_time_average(Q, traj, phonons, prov, smap, layer, token, reading)
     if "velocities" in layer:
         Qdot = traj.map_chunks(_project_field, "velocities", proj, layer=layer, shape=(nq, nb),
                                dtype=np.complex128, name="trajmodes-Qdot-" + token)

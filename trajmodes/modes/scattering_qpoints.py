@@ -66,11 +66,14 @@ def _check_resolvable(qc, q, cell, what: str) -> None:
                          f"{limit:.4g} rad/Angstrom")
 
 
-def run_primitive(traj, symprec: float = SYMPREC) -> Crystal:
+def run_primitive(traj, symprec: float = SYMPREC, reading=None) -> Crystal:
     """:func:`primitive_of` the run ``traj``'s reference: of its :attr:`~trajmodes.trajectory.core.Trajectory.
     lattice_reference` (no pass over the run while its time average is still to be taken), else, where the few frames
     of that one are too noisy to show the lattice, of the denser provisional reference (about twice the frames; from a
-    text trajectory they are held for the pass after it), else of the time average itself."""
+    text trajectory they are held for the pass after it: ``reading``, the pass of ``traj`` the caller created,
+    :class:`~trajmodes.trajectory.passes.Pass`; default one of its own), else of the time average itself."""
+    reading = traj.read_pass() if reading is None else reading
+    traj = traj.in_pass(reading)
     pending = not traj.reference_known
     lattice = traj.lattice_reference
     try:
@@ -78,7 +81,7 @@ def run_primitive(traj, symprec: float = SYMPREC) -> Crystal:
     except ValueError:
         if not pending:
             raise
-    denser = traj.next_pass.provisional_reference(denser=True)
+    denser = reading.provisional_reference(denser=True)
     if denser is not None:
         try:
             return primitive_of(denser, traj.masses, symprec, averaged=True)

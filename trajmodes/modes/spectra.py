@@ -291,7 +291,54 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
         raise ValueError(f"{variable} must have dims (time, q, branch), got {arr.dims}")
     dt = _timestep(modes["time"].values)
     n_total = arr.shape[0]
+    n_seg, hop, n_segments = _segments(n_total, dt, full, segment, resolution, overlap)
 
+    win = window_values(window, n_seg)
+    u = float(np.mean(win ** 2))
+    unit_scale = 0.5 * (AMU_A2_PS2_EV if variable == "Qdot" else 1.0)
+    scale = unit_scale * dt / (n_seg * u)        # |FFT|^2 dt^2 / (N dt U)
+    enbw = float(n_seg * np.sum(win ** 2) / np.sum(win) ** 2) / (n_seg * dt)
+
+    data = arr.data
+    nf = n_seg // 2 + 1
+    nq, nb = arr.shape[1], arr.shape[2]
+    require_result_memory(nq * nb, nf, full)
+    rechunked = None
+    means_of = dict(time_means or {})
+    if isinstance(data, da.Array):
+        s, s2, count, means, n_blocks, rechunked = _lazy_sums(data, n_seg, hop, n_segments, win, scale, full,
+                                                              memory, means_of)
+    else:
+        s, s2, count = _block_sums(np.asarray(data), n_seg, hop, n_segments, win, scale)
+        n_blocks = 1
+        means = {name: np.empty((nq, nb)) for name in means_of}
+        for name, x in means_of.items():
+            means[name][:] = np.asarray(x).mean(axis=0)
+    assert count == n_segments
+    mean, std, err = _mean_and_spread(s, s2, count)
+    ds = _spectra_dataset(modes, variable, mean, std, err, means, n_seg, dt)
+    ds.attrs.update(n_segments=int(n_segments), segment_length_ps=n_seg * dt, segment_frames=int(n_seg),
+                    hop_ps=hop * dt, window=str(window), overlap=float(overlap) if not full else 0.0,
+                    resolution_thz=1.0 / (n_seg * dt), enbw_thz=enbw, frame_interval_ps=dt, variable=variable,
+                    full=int(bool(full)), units=ds["psd"].attrs["units"],
+                    time_axis=str(modes.attrs.get("time_axis", "unknown")))
+    if rechunked is not None:
+        ds.attrs["time_chunk_frames"] = int(rechunked)
+    ds.attrs["q_blocks"] = int(n_blocks)
+    ds.attrs["nyquist_thz"] = 0.5 / dt
+    if "frequency_harmonic" in ds.coords or "frequency_harmonic" in ds:
+        mask, _, message = aliased_modes(ds["frequency_harmonic"].transpose("q", "branch").values, dt)
+        ds["aliased"] = (("q", "branch"), mask, {"units": "1", "long_name": f"harmonic frequency >= {ALIAS_FRACTION:g}"
+                                                                           " x the Nyquist frequency"})
+        if message and not modes.attrs.get("aliasing_warned"):
+            warnings.warn(message, UserWarning, stacklevel=2)
+    return ds
+
+
+def _segments(n_total: int, dt: float, full: bool, segment: float | None, resolution: float,
+              overlap: float) -> tuple[int, int, int]:
+    """(frames per segment, frames between segment starts, segments) of :func:`mode_spectra`'s settings; ``dt`` the
+    frame interval in ps."""
     if full:
         n_seg, hop = n_total, n_total
     else:
@@ -305,74 +352,67 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
             raise ValueError("overlap must be in [0, 1)")
         if n_seg > n_total:
             warnings.warn(f"segment of {n_seg} frames is longer than the trajectory ({n_total}); "
-                          "using one segment over the whole series", stacklevel=2)
+                          "using one segment over the whole series", stacklevel=3)
             n_seg = n_total
         n_seg = max(n_seg, 2)
         hop = max(1, int(round(n_seg * (1.0 - overlap))))
-    n_segments = (n_total - n_seg) // hop + 1
+    return n_seg, hop, (n_total - n_seg) // hop + 1
 
-    win = window_values(window, n_seg)
-    u = float(np.mean(win ** 2))
-    unit_scale = 0.5 * (AMU_A2_PS2_EV if variable == "Qdot" else 1.0)
-    scale = unit_scale * dt / (n_seg * u)        # |FFT|^2 dt^2 / (N dt U)
-    enbw = float(n_seg * np.sum(win ** 2) / np.sum(win) ** 2) / (n_seg * dt)
 
-    data = arr.data
-    nf = n_seg // 2 + 1
-    nq, nb = arr.shape[1], arr.shape[2]
+def _lazy_sums(data: da.Array, n_seg: int, hop: int, n_segments: int, win: np.ndarray, scale: float, full: bool,
+               memory: float | None, means_of: dict):
+    """The segment sums of a lazy (time, q, branch) array, a block of q-points at a time under ``memory`` bytes
+    (:func:`mode_spectra`): (sum, sum of squares, segments, time means of ``means_of``, q blocks, the time chunk of
+    the Welch pass or None)."""
     from trajmodes.resources import available_memory
-    require_result_memory(nq * nb, nf, full)
+    n_total, nq, nb = data.shape
+    nf = n_seg // 2 + 1
     rechunked = None
-    means_of = dict(time_means or {})
-    means = {name: np.empty((nq, nb)) for name in means_of}
-    if isinstance(data, da.Array):
-        data = data.rechunk({1: -1, 2: -1}) if len(data.chunks[1]) > 1 or len(data.chunks[2]) > 1 else data
-        if full:
-            chunk, wave = n_total, 1
-        else:
-            chunk = max(max(data.chunks[0]), n_seg)        # chunks at least one segment long
-            workers = dask.config.get("num_workers", None) or os.cpu_count() or 1
-            wave = 2 * workers
-            rechunked = chunk
-        if memory is None:
-            have = available_memory()
-            memory = MEMORY_FRACTION * have if have is not None else float(1 << 30)
-        n_chunks = -(-n_total // chunk)
-        wave = min(wave, n_chunks)
-        # the wave's chunks and the carry (full: parts + whole); the arrays of time_means add half as much each
-        grow = 1.0 + 0.5 * len(means_of)
-        per_q = 16.0 * nb * chunk * (wave + 1) * grow
-        if per_q > memory and wave > 1:                      # a block of one q would not fit: one chunk at a time
-            wave = 1
-            per_q = 16.0 * nb * chunk * 2 * grow
-        block = int(max(1, min(nq, memory // per_q)))
-        s = np.empty((nq, nb, nf))
-        s2 = np.empty_like(s)
-        count = 1 if full else 0
-        extra = [da.asarray(x) for x in means_of.values()]
-        for q0 in range(0, nq, block):
-            part = data[:, q0:q0 + block]
-            if full:
-                whole, *sums = dask.compute(part, *[x[:, q0:q0 + block].sum(axis=0) for x in extra])
-                a, b, _ = _block_sums(np.asarray(whole), n_seg, n_seg, 1, win, scale)
-            else:
-                a, b, count, sums = _welch_streamed(part.rechunk({0: chunk}), n_seg, hop, n_segments, win, scale,
-                                                    wave, [x[:, q0:q0 + block] for x in extra])
-            s[q0:q0 + block] = a
-            s2[q0:q0 + block] = b
-            for m, v in zip(means.values(), sums):
-                m[q0:q0 + block] = np.asarray(v) / n_total
-        if full:
-            s2 = s * s
-        n_blocks = -(-nq // block)
+    data = data.rechunk({1: -1, 2: -1}) if len(data.chunks[1]) > 1 or len(data.chunks[2]) > 1 else data
+    if full:
+        chunk, wave = n_total, 1
     else:
-        s, s2, count = _block_sums(np.asarray(data), n_seg, hop, n_segments, win, scale)
-        n_blocks = 1
-        for name, x in means_of.items():
-            means[name][:] = np.asarray(x).mean(axis=0)
-    assert count == n_segments
+        chunk = max(max(data.chunks[0]), n_seg)        # chunks at least one segment long
+        workers = dask.config.get("num_workers", None) or os.cpu_count() or 1
+        wave = 2 * workers
+        rechunked = chunk
+    if memory is None:
+        have = available_memory()
+        memory = MEMORY_FRACTION * have if have is not None else float(1 << 30)
+    n_chunks = -(-n_total // chunk)
+    wave = min(wave, n_chunks)
+    # the wave's chunks and the carry (full: parts + whole); the arrays of time_means add half as much each
+    grow = 1.0 + 0.5 * len(means_of)
+    per_q = 16.0 * nb * chunk * (wave + 1) * grow
+    if per_q > memory and wave > 1:                      # a block of one q would not fit: one chunk at a time
+        wave = 1
+        per_q = 16.0 * nb * chunk * 2 * grow
+    block = int(max(1, min(nq, memory // per_q)))
+    s = np.empty((nq, nb, nf))
+    s2 = np.empty_like(s)
+    means = {name: np.empty((nq, nb)) for name in means_of}
+    count = 1 if full else 0
+    extra = [da.asarray(x) for x in means_of.values()]
+    for q0 in range(0, nq, block):
+        part = data[:, q0:q0 + block]
+        if full:
+            whole, *sums = dask.compute(part, *[x[:, q0:q0 + block].sum(axis=0) for x in extra])
+            a, b, _ = _block_sums(np.asarray(whole), n_seg, n_seg, 1, win, scale)
+        else:
+            a, b, count, sums = _welch_streamed(part.rechunk({0: chunk}), n_seg, hop, n_segments, win, scale,
+                                                wave, [x[:, q0:q0 + block] for x in extra])
+        s[q0:q0 + block] = a
+        s2[q0:q0 + block] = b
+        for m, v in zip(means.values(), sums):
+            m[q0:q0 + block] = np.asarray(v) / n_total
+    if full:
+        s2 = s * s
+    return s, s2, count, means, -(-nq // block), rechunked
 
-    # in place: the sums become the mean and the spread (arrays of the result's size, no more of them than needed)
+
+def _mean_and_spread(s: np.ndarray, s2: np.ndarray, count: int):
+    """(mean, spread of one segment, standard error of the mean) of the segment sums ``s`` and sums of squares
+    ``s2`` of ``count`` segments, computed in place (arrays of the result's size, no more of them than needed)."""
     mean = s
     mean /= count
     if count > 1:
@@ -386,8 +426,14 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
     else:
         del s2
         std = mean.copy()       # a single periodogram bin: exponential statistics, std = mean
-    err = std / np.sqrt(count)
+    return mean, std, std / np.sqrt(count)
 
+
+def _spectra_dataset(modes: xr.Dataset, variable: str, mean, std, err, means: dict, n_seg: int,
+                     dt: float) -> xr.Dataset:
+    """The result of :func:`mode_spectra` without its attributes: ``psd``, its spread and error, the time means,
+    ``sed`` and ``vdos``, on the non-time coordinates of ``modes``."""
+    nf = n_seg // 2 + 1
     freq = np.arange(nf) / (n_seg * dt)
     units = "eV/THz" if variable == "Qdot" else "amu*Angstrom^2/THz"
     coords = {"frequency": ("frequency", freq, {"units": "THz"})}
@@ -417,18 +463,4 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
     norm = float(tot.sum()) * df
     ds["vdos"] = (tot / norm if norm > 0 else tot).assign_attrs(
         units="1/THz", long_name="vibrational DOS from all projected modes, unit integral")
-    ds.attrs.update(n_segments=int(n_segments), segment_length_ps=n_seg * dt, segment_frames=int(n_seg),
-                    hop_ps=hop * dt, window=str(window), overlap=float(overlap) if not full else 0.0,
-                    resolution_thz=df, enbw_thz=enbw, frame_interval_ps=dt, variable=variable, full=int(bool(full)),
-                    units=units, time_axis=str(modes.attrs.get("time_axis", "unknown")))
-    if rechunked is not None:
-        ds.attrs["time_chunk_frames"] = int(rechunked)
-    ds.attrs["q_blocks"] = int(n_blocks)
-    ds.attrs["nyquist_thz"] = 0.5 / dt
-    if "frequency_harmonic" in ds.coords or "frequency_harmonic" in ds:
-        mask, _, message = aliased_modes(ds["frequency_harmonic"].transpose("q", "branch").values, dt)
-        ds["aliased"] = (("q", "branch"), mask, {"units": "1", "long_name": f"harmonic frequency >= {ALIAS_FRACTION:g}"
-                                                                           " x the Nyquist frequency"})
-        if message and not modes.attrs.get("aliasing_warned"):
-            warnings.warn(message, UserWarning, stacklevel=2)
     return ds

@@ -287,13 +287,14 @@ def check_window(traj, window, step) -> tuple[int, int]:
     return int(window), int(step)
 
 
-def _qpoints(traj, qpoints, cartesian, primitive, symprec):
-    """(Cartesian q rad/A, reduced q or None, primitive cell or None, MD cell)."""
+def _qpoints(traj, qpoints, cartesian, primitive, symprec, reading):
+    """(Cartesian q rad/A, reduced q or None, primitive cell or None, MD cell); ``reading``: the pass of ``traj``
+    that holds the frames of a denser provisional reference (:func:`run_primitive`) for the read after it."""
     cell = _frame_cell(traj)
     if cartesian:
         return cartesian_qpoints(qpoints, cell, cartesian=True), None, None, cell
     if primitive is None:
-        pcell = run_primitive(traj, symprec).cell
+        pcell = run_primitive(traj, symprec, reading).cell
     else:
         pcell = np.asarray(getattr(primitive, "cell", primitive), float).reshape(3, 3)
     qc = cartesian_qpoints(qpoints, cell, pcell)
@@ -352,7 +353,8 @@ def _weights_note(weights) -> str:
 
 def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, currents: bool = True,
                              incoherent: bool = True, cartesian: bool = False, weights=None, primitive=None,
-                             symprec: float = SYMPREC, chunk_frames: int | None = None, wave: int | None = None):
+                             symprec: float = SYMPREC, chunk_frames: int | None = None, wave: int | None = None,
+                             reading=None):
     """Intermediate scattering function F(q, t), dynamic structure factor S(q, omega) and current correlations of a
     run, coherent and incoherent, with their partials; one streamed pass over the frames.
 
@@ -394,6 +396,10 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
     wave : int, optional
         Spans computed at a time (default as many as cores, within :data:`trajmodes.resources.HOLD_BYTES` of
         frames): memory is bounded by ``wave`` spans and the window.
+    reading : Pass, optional
+        The pass of ``traj`` the caller created (:meth:`~trajmodes.trajectory.core.Trajectory.read_pass`), holding the
+        frames of a provisional reference taken for the q-points (:func:`~trajmodes.modes.scattering_qpoints.
+        run_primitive` given it): the read takes them and lets go of what it holds at its end. Default one of its own.
 
     Returns
     -------
@@ -418,7 +424,9 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
     if currents and "velocities" not in traj.source.fields:
         raise ValueError(f"{traj.source.describe()} has no velocities: the current correlations need vx vy vz in the "
                          "dump; pass currents=False for F(q, t) and S(q, omega) alone")
-    qc, qred, pcell, cell = _qpoints(traj, qpoints, cartesian, primitive, symprec)
+    reading = traj.read_pass() if reading is None else reading       # the run given is left as it was
+    traj = traj.in_pass(reading)
+    qc, qred, pcell, cell = _qpoints(traj, qpoints, cartesian, primitive, symprec, reading)
     nq = len(qc)
     norm = np.linalg.norm(qc, axis=1)
     qhat = np.divide(qc, norm[:, None], out=np.zeros_like(qc), where=norm[:, None] > 0)
@@ -434,7 +442,7 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         coh, inc = _stream(t, layer, currents, incoherent, window, step, groups, qc, qhat, cell, (ns, K),
                            chunk_frames, None if wave is None else int(wave))
     finally:
-        traj.next_pass.release()              # the frames of a denser provisional reference (run_primitive)
+        reading.release()                     # the frames of a denser provisional reference (run_primitive)
 
     scale = 1.0 / (traj.n_atoms * lag_counts(traj.n_frames, window, step))          # (window,)
     out, omega = _variables(coh, inc, names, (coh_w, inc_w, wunit), scale, dt, nq)

@@ -23,6 +23,8 @@ _LAZY = {
     "plot_quasiharmonic": "quasiharmonic", "plot_series": "series", "plot_shift_split": "series",
     # the title of a fit's dispersion figure: what it shows, from the fit's species, temperature and settings
     "fit_title": "figures",
+    # the figure of trajmodes watch: the dispersion with its error band, and the convergence against the time fitted
+    "plot_watch": "watch",
 }
 
 __all__ = ["plot_summary", "plot_bands_dos", "plot_thermal", "plot_dispersion_comparison", "plot_bvk",

@@ -106,6 +106,34 @@ def _lineshape_range(ds, picked) -> tuple[float, float]:
     return max(0.0, lo if np.isfinite(lo) else 0.0), min(top, float(w.max()))
 
 
+def _shift_range(*compared) -> tuple[float, float]:
+    """The shift panel's range (THz): the shifts compared (MD peaks and centres, the prediction) and zero, with a
+    margin of 15 % of their span (at least 0.05 THz)."""
+    x = np.concatenate([np.ravel(c) for c in compared] + [np.zeros(1)])
+    x = x[np.isfinite(x)]
+    lo, hi = float(x.min()), float(x.max())
+    pad = max(0.15 * (hi - lo), 0.05)
+    return lo - pad, hi + pad
+
+
+def _plot_within(ax, f, y, lo, hi, marker, color, label, what) -> str:
+    """Draw the shifts ``y`` at ``f`` inside [lo, hi]; those beyond at the edge (a red marker pointing out of the
+    panel). Returns the words that say how many lie beyond and how far, or "" when none does."""
+    out_hi, out_lo = np.isfinite(y) & (y > hi), np.isfinite(y) & (y < lo)
+    inside = ~(out_hi | out_lo)
+    ax.plot(f[inside], y[inside], marker, ms=3, color=color, mfc="none" if marker == "^" else color, label=label)
+    if out_hi.any():
+        ax.plot(f[out_hi], np.full(int(out_hi.sum()), hi), "^", ms=5, color="red", clip_on=False)
+    if out_lo.any():
+        ax.plot(f[out_lo], np.full(int(out_lo.sum()), lo), "v", ms=5, color="red", clip_on=False)
+    n = int((out_hi | out_lo).sum())
+    if not n:
+        return ""
+    far = y[out_hi | out_lo]
+    return (f"{n} {what} beyond the panel (red, at its edge): {float(far.min()):+.3g} to {float(far.max()):+.3g} THz"
+            if n > 1 else f"1 of the {what} beyond the panel (red, at its edge): {float(far[0]):+.3g} THz")
+
+
 def _pick_modes(ds, n: int = 4) -> list[tuple[int, int]]:
     """A few modes worth a lineshape panel: compared ones spread over the frequency range."""
     ok = np.isfinite(ds["fwhm_ratio"].values)
@@ -208,20 +236,26 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
     ax[2].plot(fs, ds["pt_shift"].values[clean], "x", ms=4,
                label=r"$\Delta(\nu_0) - \Delta(0)$ (effective constants)" if effective
                else r"$\Delta(\nu_0)$ (static constants)")
+    # the panel spans the shifts compared (MD and predicted); line maxima and full bubbles far beyond them are drawn
+    # at its edge and counted in its title, not allowed to squash it
+    lo, hi = _shift_range(ds["md_shift"].values[clean], ds["pt_shift"].values[clean],
+                          ds["md_centre_shift"].values[centred] if centred.any() else np.zeros(0))
+    beyond = []
     if "level_peak" in ds:
         i3 = list(ds["level"].values).index("three-phonon")
-        ax[2].plot(fs, (ds["level_peak"].values[i3] - fall)[clean], "^", ms=3, color="C1", mfc="none",
-                   label="three-phonon line's maximum − " + base)
+        beyond.append(_plot_within(ax[2], fs, (ds["level_peak"].values[i3] - fall)[clean], lo, hi, "^", "C1",
+                                   "three-phonon line's maximum − " + base, "three-phonon line maxima"))
     if effective and "pt_shift_bubble" in ds:
-        ax[2].plot(fs, ds["pt_shift_bubble"].values[clean], ".", ms=3, color="0.6",
-                   label=r"full bubble $\Delta(\nu_0)$ (counts $\Delta(0)$ twice)")
+        beyond.append(_plot_within(ax[2], fs, ds["pt_shift_bubble"].values[clean], lo, hi, ".", "0.6",
+                                   r"full bubble $\Delta(\nu_0)$ (counts $\Delta(0)$ twice)", "full bubbles"))
     ax[2].axhline(0, color="k", lw=0.5)
+    ax[2].set_ylim(lo, hi)
     ax[2].set_xlabel(xlabel)
     ax[2].set_ylabel("frequency shift (THz)")
     ax[2].set_title("frequency shifts: median |MD − prediction| = "
                     f"{a.get('median_abs_shift_residual', np.nan):.4f} THz"
-                    + (f" (full bubble {a.get('median_abs_shift_residual_bubble', np.nan):.4f})" if effective else ""),
-                    fontsize=9)
+                    + (f" (full bubble {a.get('median_abs_shift_residual_bubble', np.nan):.4f})" if effective else "")
+                    + "".join(f"\n{b}" for b in beyond if b), fontsize=9)
     ax[2].legend(fontsize=6.5)
     picked = _pick_modes(ds) if "md_lineshape" in ds else []
     if picked:                      # no mode to draw (none compared): the panel is left off, not drawn empty

@@ -166,9 +166,27 @@ class EAM:
         funcfl only: the species label of each file (default: the file name up to the first ``_`` or
         ``.``). setfl / fs files name their elements.
 
-    Attributes: ``elements``, ``masses`` (amu), ``cutoff`` (A), and the splines ``frho[a]``,
-    ``rhor[a][b]`` (density that an atom of element a puts at an atom of element b), ``z2r[a][b]``
-    (r * phi), with grid spacings ``drho``, ``dr``.
+    Attributes
+    ----------
+    elements : list of str
+        The elements, in the order of the file (setfl / fs) or of ``species`` (funcfl).
+    masses : ndarray (n_elements,)
+        Their masses, amu.
+    cutoff : float
+        The potential's cutoff radius, A.
+    frho : list of ndarray (nrho, 7)
+        ``frho[a]``: the embedding energy F_a(rho) of element a (eV), as LAMMPS' spline coefficients on a grid of
+        spacing ``drho``.
+    rhor : list of list of ndarray (nr, 7)
+        ``rhor[a][b]``: the electron density that an atom of element a puts at an atom of element b at distance r,
+        as LAMMPS' spline coefficients on a grid of spacing ``dr``.
+    z2r : list of list of ndarray (nr, 7)
+        ``z2r[a][b]``: r * phi_ab(r), the pair energy (eV) times the distance (A), as spline coefficients on the
+        grid of ``rhor``.
+    drho : float
+        Grid spacing of the densities that ``frho`` is tabulated on.
+    dr : float
+        Grid spacing of the distances that ``rhor`` and ``z2r`` are tabulated on, A.
     """
 
     def __init__(self, path, style: str | None = None, species=None):

@@ -228,7 +228,7 @@ class ForceEngine:
         Parameters
         ----------
         temperature : float
-            K.
+            Temperature of the Langevin thermostat, K.
         n_steps : int
             Steps sampled after the equilibration; a sample every ``every`` steps (n_steps // every samples).
         lam : float

@@ -359,8 +359,8 @@ def _chunk_sums(chunk: dict, acc: "CentroidSums", displacements, start: int) -> 
 
 
 class CentroidSums(Accumulator):
-    """The sums of :class:`BlockSums` over the frames of a centroid trajectory ``run``, taken in one pass (join it to
-    the run's next pass, or let :meth:`KuboDisplacementConstants.fit` compute it); the result is a :class:`BlockSums`
+    """The sums of :class:`BlockSums` over the frames of a centroid trajectory ``run``, taken in one pass (add it to a
+    pass of the run, :class:`~trajmodes.trajectory.passes.Pass`, or let :meth:`KuboDisplacementConstants.fit` compute it); the result is a :class:`BlockSums`
     over :attr:`base_blocks` blocks, which the estimators regroup into their ``blocks`` for the jackknife and into
     every coarser division for the blocking analysis (module docstring).
 
@@ -589,7 +589,7 @@ class _CentroidKubo:
         if self.temperature is None and self._run_temperature is None and hasattr(run, "require_temperature"):
             run.require_temperature(f"{type(self).__name__}")     # says why (no input, a GPUMD ramp) and what to give
         acc = CentroidSums(centroid, blocks=self.blocks, forces=self.covariance == "forces")
-        reading = centroid.next_pass
+        reading = centroid.read_pass()           # the estimator's read of the centroid: its own pass
         motion = reading.add(_AtomMotion(centroid, acc.reference))
         average = averaged_sums = None
         if reference is None and not centroid.reference_given and not centroid.reference_is_average:
@@ -801,8 +801,9 @@ class KuboDisplacementConstants(_CentroidKubo):
     """Effective force constants from the centroid's displacement covariance, Phi = k_B T [<du_c du_c^T>]^+ (module
     docstring; Morresi, Paulatto, Vuilleumier and Casula, J. Chem. Phys. 154, 224108 (2021)).
 
-    Estimator style: settings here, :meth:`fit` (a run), :meth:`fit_arrays` (frames in memory) or :meth:`fit_sums` (the
-    sums of a pass) return the estimator, results end in ``_``.
+    Estimator style (:class:`~trajmodes.forceconstants.ForceConstantsEstimator`): settings here, :meth:`fit` (a run),
+    :meth:`fit_arrays` (frames in memory) or :meth:`fit_sums` (the sums of a pass) return the estimator, results end in
+    ``_``.
 
     Parameters
     ----------

@@ -210,13 +210,26 @@ def error_model_cutoff(fit) -> float:
 def _as_fitted(traj, fit=None):
     """``traj`` measured from the reference its fit used: a run given without a reference is fitted from its time
     average (not its first frame, a thermal snapshot), and so is projected from it; a run that left the crystal of
-    its reference from the sites of its own crystal (``fit.run_reference_``)."""
+    its reference from the sites of its own crystal (``fit.run_reference_``); a run whose time average the fit took
+    in its pass from that average (``fit.time_average_``: no pass takes it again)."""
     moved = _left_sites(fit)
     if moved is not None and traj.n_atoms == len(moved.positions) and traj.reference is not moved:
         return traj.with_reference(moved)
+    if (measured := _from_fit_average(traj, fit)) is not traj:
+        return measured
     spec = traj.reference_spec
     if isinstance(spec, str) and spec == "first" and traj.n_frames > 1 and not traj.reference_given:
         return traj.with_reference("average")
+    return traj
+
+
+def _from_fit_average(traj, fit):
+    """``traj`` measured from the time average its fit took in its pass (``fit.time_average_``) where its reference
+    is that average, still to be taken (no pass takes it again), else ``traj``."""
+    average = getattr(fit, "time_average_", None)
+    if average is not None and not traj.reference_known and traj.reference_is_average and \
+            traj.n_atoms == len(average.positions):
+        return traj.with_average(average)
     return traj
 
 
@@ -242,10 +255,12 @@ def frames_to_hold(run, max_frames: int = ERROR_MODEL_FRAMES) -> np.ndarray | No
     return frames if may_hold(3 * 3 * 8.0 * len(frames) * run.n_atoms, where="here") else None
 
 
-def fit_holding_frames(fit, data):
+def fit_holding_frames(fit, data, reading=None):
     """``fit.fit(data)``, with the frames the error model will project read in the same pass and held
-    (:func:`frames_to_hold`: one run, every frame fitted, small enough; added to its next pass as
+    (:func:`frames_to_hold`: one run, every frame fitted, small enough; added to the fit's pass as
     :meth:`~trajmodes.trajectory.core.Trajectory.holding`), so that :func:`error_model_inputs` reads no frame again.
+    ``reading``: the pass of the first run the fit computes, created by the caller with work of its own added
+    (:class:`~trajmodes.trajectory.passes.Pass`); default one created here.
 
     Returns
     -------
@@ -257,11 +272,13 @@ def fit_holding_frames(fit, data):
     run = data[0] if isinstance(data, (list, tuple)) else data
     every = int(fit.stride) == 1 and fit.n_frames is None
     hold = frames_to_hold(run) if one and every else None
-    frames = run.next_pass.add(run.holding(hold)) if hold is not None else None
-    fit.fit(data)
+    reading = run.read_pass() if reading is None else reading
+    frames = reading.add(run.holding(hold)) if hold is not None else None
+    fit.fit(data, reading=reading)
     if frames is None:
         return None
-    held = run.held(hold, frames.value)
+    average = getattr(fit, "time_average_", None)        # the average the fit took in its pass: the run's reference
+    held = (run if average is None else run.with_average(average)).held(hold, frames.value)
     # a run that left its reference's crystal is fitted from its own sites: projected from them too
     moved = _left_sites(fit)
     return held if moved is None else held.with_reference(moved)
@@ -392,7 +409,8 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
                     settled = getattr(fit, "sites_reference_", None)
                     if settled is None:              # the run's own crystal, where it left its reference's
                         settled = getattr(fit, "run_reference_", None)
-                    em_runs = runs if settled is None else [t.with_reference(settled) for t in runs]
+                    em_runs = [_from_fit_average(t, fit) if settled is None else t.with_reference(settled)
+                               for t in runs]
                     # the crystal decided by the run's own fit: not looked for again (keep_reference)
                     em = EffectiveForceConstants(cutoff2=fit.cutoff2, cutoff3=c4, cutoff4=c4, mode="sequential",
                                                  symprec=fit.symprec, n_frames=frames, allow_p1=fit.allow_p1,

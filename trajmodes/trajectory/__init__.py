@@ -21,8 +21,7 @@ _LAZY = {
     # a run's summary: its accumulators in a pass, and its dataset
     "summary_terms": "summary", "summarize": "summary", "summary_dataset": "summary", "check_temperatures": "summary",
     # path-integral runs: the beads of a ring polymer, pooled, and their centroid
-    "read_beads": "beads", "find_beads": "beads", "RingPolymerRun": "beads", "BeadFiles": "beads",
-    "path_integral_files": "beads",
+    "read_beads": "beads", "RingPolymerRun": "beads",
     # the sum of a chunk's per-frame terms over its frames (an accumulator's reduction)
     "frame_sum": "chunks",
 }

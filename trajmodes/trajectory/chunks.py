@@ -2,7 +2,7 @@
 
 A read task (:func:`read_chunk`) parses its chunk's frames and checks that every value is finite; frames of a text
 trajectory parsed before the pass that reads them (a provisional reference's, those read ahead) are taken from the
-run's next pass (:class:`~trajmodes.trajectory.passes.Pass`), which holds them.
+pass the frames are read in (:class:`~trajmodes.trajectory.passes.Pass`), which holds them.
 """
 from __future__ import annotations
 

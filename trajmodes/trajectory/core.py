@@ -118,20 +118,34 @@ class Trajectory:
         # futures of the scattered reader, which belong to this process's client)
         state = dict(self.__dict__)
         state["_layers"] = {}
-        state.pop("_pass", None)                      # what this process holds for its next pass stays here
+        state.pop("_pass", None)                      # the pass these frames are read in stays in this process
         return state
 
-    @property
-    def next_pass(self) -> "Pass":
-        """The next read of the run's frames (:class:`~trajmodes.trajectory.passes.Pass`): the frames held for it
-        (a provisional reference's, those read ahead) and the accumulators added to it. Shared with
-        the views of these frames measured from the same reference (slices, other chunks): they read the same file
-        for the same work; a view from another reference (:meth:`with_reference`) has a pass of its own."""
-        p = self.__dict__.get("_pass")
-        if p is None:
-            from trajmodes.trajectory.passes import Pass
-            p = self._pass = Pass(self)
-        return p
+    def read_pass(self) -> "Pass":
+        """A new pass over these frames (:class:`~trajmodes.trajectory.passes.Pass`), for the workflow that starts
+        the read: it owns the pass and gives it to the work that adds to it and computes it; the trajectory keeps
+        nothing of it (``with run.read_pass() as reading:`` lets go of what it holds at the end of the block)."""
+        from trajmodes.trajectory.passes import Pass
+        return Pass(self)
+
+    def in_pass(self, reading: "Pass") -> "Trajectory":
+        """These frames, measured from the same reference, read in the pass ``reading``
+        (:class:`~trajmodes.trajectory.passes.Pass`, created by the workflow that starts the read: its
+        :attr:`~trajmodes.trajectory.passes.Pass.run` is this view). The read tasks of the view, and of its slices,
+        rechunkings and same-pass references (:meth:`with_reference`), take the frames the pass holds; nothing of
+        the pass is kept on this trajectory, which is left as it was."""
+        if reading.source is not self.source:
+            raise ValueError(f"the pass reads {reading.source.describe()}, not {self.source.describe()}: a pass "
+                             "holds the frames of one run; create one for this run (run.read_pass())")
+        view = Trajectory.__new__(Trajectory)
+        view.__dict__.update(self.__getstate__())
+        view._pass = reading
+        return view
+
+    def _reading(self) -> "Pass":
+        """The pass these frames are read in (:meth:`in_pass`), else a pass of their own for this read."""
+        reading = self.__dict__.get("_pass")
+        return self.read_pass() if reading is None else reading
 
     # --- metadata ------------------------------------------------------------------------------
     @property
@@ -234,7 +248,7 @@ class Trajectory:
         child = Trajectory(self.source, frames, reference=self._reference_spec, chunk_frames=self.chunk_frames)
         child._reference_given = self.reference_given
         child._parent = self
-        child._pass = self.next_pass
+        child._pass = self.__dict__.get("_pass")
         child._selection = child_selection
         child.species, child.masses = self.species, self.masses
         return child
@@ -245,7 +259,7 @@ class Trajectory:
         pending = not self.reference_known and getattr(self, "_parent", None) is None
         other = Trajectory(self.source, self._frames, reference=self._reference_spec if pending else self.reference,
                            chunk_frames=chunk_frames)
-        other._pass, other._box = self.next_pass, getattr(self, "_box", None)
+        other._pass, other._box = self.__dict__.get("_pass"), getattr(self, "_box", None)
         other.species, other.masses = self.species, self.masses
         other._reference_given = self.reference_given
         other._reference_average = self.reference_is_average
@@ -253,11 +267,12 @@ class Trajectory:
 
     def with_reference(self, reference, same_pass: bool = False) -> "Trajectory":
         """The same frames measured from another reference (as ``reference=`` of :func:`trajmodes.read`); with
-        ``same_pass``, read in this one's next pass (the work added to it is computed in the other's)."""
+        ``same_pass``, read in the pass this view is read in (:meth:`in_pass`; the work added to it is computed in
+        the other's)."""
         other = Trajectory(self.source, self._frames, reference=reference, chunk_frames=self.chunk_frames)
         other.species, other.masses = self.species, self.masses
         if same_pass:
-            other._pass = self.next_pass
+            other._pass = self.__dict__.get("_pass")
         if not (isinstance(reference, str) and reference in ("first", "average")):
             other.reference
         return other
@@ -280,7 +295,8 @@ class Trajectory:
 
     def read_layer(self, fields: tuple):
         """One read task per chunk, parsing ``fields`` (every field array of the layer shares it): (the layer's name,
-        its graph, the frames of each chunk). Its tasks take the frames the next pass holds (:attr:`next_pass`)."""
+        its graph, the frames of each chunk). Its tasks take the frames held by the pass these frames are read in
+        (:meth:`in_pass`), where there is one."""
         from trajmodes.resources import on_workers, scattering_client
         client = scattering_client()
         key = (fields, None if client is None else client.id)
@@ -289,13 +305,14 @@ class Trajectory:
             name = "trajmodes-read-" + tokenize(self.source.token(), fields, [c.tobytes() for c in chunks])
             held = None
             if client is None:
-                # the reader is one node of the graph, which every read task takes, and so is the next pass, which
-                # may hold some of the frames already (parsed ahead of it)
+                # the reader is one node of the graph, which every read task takes, and so is the pass these
+                # frames are read in, which may hold some of the frames already (parsed ahead of it)
                 source = "trajmodes-source-" + tokenize(self.source.token())
                 layer = {source: self.source}
-                if self.source.format not in STORED_FORMATS:
-                    held = f"trajmodes-held-{id(self.next_pass):x}-" + tokenize(self.source.token())
-                    layer[held] = self.next_pass
+                reading = self.__dict__.get("_pass")
+                if self.source.format not in STORED_FORMATS and reading is not None:
+                    held = f"trajmodes-held-{id(reading):x}-" + tokenize(self.source.token())
+                    layer[held] = reading
             else:
                 # scattered to the cluster's workers once (its per-atom tables are 35 MB at 10^6 atoms)
                 source, layer = on_workers(self.source), {}
@@ -427,10 +444,11 @@ class Trajectory:
     def lattice_reference(self) -> Structure:
         """The reference where only its cell and the lattice sites of its atoms count (which q are commensurate with
         the cell, which site each atom is on): :attr:`reference` when it is at hand; while the run's time average is
-        still to be taken, the :meth:`~trajmodes.trajectory.passes.Pass.provisional_reference` of the next pass where
-        the source allows one (no pass over the frames)."""
+        still to be taken, the :meth:`~trajmodes.trajectory.passes.Pass.provisional_reference` of the pass these frames
+        are read in (:meth:`in_pass`; else of a pass of their own) where the source allows one (no pass over the
+        frames)."""
         if not self.reference_known:
-            prov = self.next_pass.provisional_reference()
+            prov = self._reading().provisional_reference()
             if prov is not None:
                 return prov
         return self.reference
@@ -461,7 +479,8 @@ class Trajectory:
 
     def mean_displacement(self, reference: Structure) -> "MeanDisplacement":
         """The mean over these frames of the displacements from ``reference``, (atoms, 3) A, as an accumulator to
-        be added to a pass (:class:`~trajmodes.trajectory.passes.MeanDisplacement`; ``next_pass.add(...)``, which returns its result's handle)."""
+        be added to a pass (:class:`~trajmodes.trajectory.passes.MeanDisplacement`; ``reading.add(...)``, which
+        returns its result's handle)."""
         from trajmodes.trajectory.passes import MeanDisplacement
         return MeanDisplacement(self, reference)
 
@@ -473,13 +492,30 @@ class Trajectory:
 
     def average_from_mean(self, provisional: Structure, mean_u: np.ndarray) -> Structure:
         """The time average of the run from the mean over its frames of the displacements from
-        :meth:`~trajmodes.trajectory.passes.Pass.provisional_reference` (atoms, 3) A; it becomes :attr:`reference`."""
+        :meth:`~trajmodes.trajectory.passes.Pass.provisional_reference` (atoms, 3) A. Returned, not kept: the
+        work that took it says so (an estimator's ``time_average_``), and :meth:`with_average` measures the frames
+        from it."""
         p = provisional
-        self._reference = Structure(p.positions + mean_u, p.cell, self.species, self.masses, p.origin)
-        # the pass that needed the provisional frames is over, and with the average known the provisional reference
-        # and what it was averaged from (a few frames' positions) are not needed again
-        self.next_pass.release()
-        return self._reference
+        return Structure(p.positions + mean_u, p.cell, self.species, self.masses, p.origin)
+
+    def with_average(self, average: Structure) -> "Trajectory":
+        """The same frames measured from their time average, taken already: ``average`` (as a pass gave it,
+        :meth:`average_from_mean`, or a cache stores it); :attr:`reference_is_average` is true, and no pass takes it
+        again.
+
+        Raises
+        ------
+        ValueError
+            Where ``average`` has other atoms than these frames.
+        """
+        if len(average.positions) != self.n_atoms:
+            raise ValueError(f"the time average given has {len(average.positions)} atoms and "
+                             f"{self.source.describe()} {self.n_atoms}: give the average of these frames")
+        other = Trajectory(self.source, self._frames, reference="average", chunk_frames=self.chunk_frames)
+        other.species, other.masses, other._box = self.species, self.masses, getattr(self, "_box", None)
+        other._reference_given = self.reference_given
+        other._reference = average
+        return other
 
     def frame_structure(self, i: int) -> Structure:
         """Frame ``i`` of the selection as a Structure (positions, cell and origin in A)."""
@@ -637,7 +673,8 @@ class Trajectory:
 
         Each chunk of frames is parsed once, for every field written and for ``statistics``. A reference that is the
         run's time average (``reference="average"``, not yet computed) is summed in the same pass and written at the
-        end (unless ``displacements``, which need it first).
+        end (unless ``displacements``, which need it first): the cache's reference, read back from it
+        (``read(path).reference``, or :meth:`with_average` of it); this trajectory is left as it was.
 
         Parameters
         ----------
@@ -704,7 +741,7 @@ class Trajectory:
         def complete(values: dict, sums: dict) -> dict:
             more = {"attrs": attrs(values) if callable(attrs) else {}}
             if in_pass:
-                self._reference = more["reference"] = self.average_from_sums(first, sums)
+                more["reference"] = self.average_from_sums(first, sums)
             return more
 
         values, _ = write_cache(path, arrays, contents, attrs={**meta, **({} if callable(attrs) else attrs or {})},

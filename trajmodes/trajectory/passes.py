@@ -1,10 +1,13 @@
 """One read of a run: the frames held for it, what it reads ahead, and the accumulators that join it.
 
-A command reads a run once. What it needs from that read is said by joining accumulators to the run's next pass
-(:attr:`~trajmodes.trajectory.core.Trajectory.next_pass`, a :class:`Pass`): the summary's sums, the mean
-displacement from a provisional reference, frames to hold for an error model. The computation that reads the frames
-(a fit's normal equations, :meth:`Pass.compute`) computes them in the same graph, so each chunk of the file is parsed
-once for all of them; whoever added an accumulator (:meth:`Pass.add`) holds its :class:`PassResult`, set then.
+A command reads a run once. The workflow that starts the read creates its pass (``reading = Pass(run)``, as
+MDAnalysis' ``AnalysisBase`` owns its iteration over a trajectory) and gives it to the work that adds to it and to
+the work that computes it; nothing of it is kept on the run. What a read must give besides the work that reads the
+frames is said by adding accumulators to the pass (:meth:`Pass.add`): the summary's sums, the mean displacement from
+a provisional reference, frames to hold for an error model. The computation that reads the frames (a fit's normal
+equations, :meth:`Pass.compute`) computes them in the same graph, so each chunk of the file is parsed once for all of
+them; whoever added an accumulator holds its :class:`PassResult` (as MDAnalysis' ``Results``), set then. Two
+workflows on one run create two passes: neither computes nor takes what the other added or holds.
 
 Before the pass, frames of a text trajectory may already be parsed and held by it: the few frames of a provisional
 reference (:meth:`Pass.provisional_reference`) and those read ahead while serial work runs
@@ -12,8 +15,10 @@ reference (:meth:`Pass.provisional_reference`) and those read ahead while serial
 (:func:`~trajmodes.trajectory.chunks.read_chunk`); on a ``dask.distributed`` cluster the pass's read tasks are computed
 on the workers ahead of it and kept there, under the keys of the pass's graph.
 
-A pass belongs to a run and the views of its frames (slices, other chunks, another reference): they read the same
-file, so frames held for one are those of the others. Nothing is held between runs or in the module.
+The work of a pass reads its frames through :attr:`Pass.run` (:meth:`~trajmodes.trajectory.core.Trajectory.
+in_pass`), a view of the run whose read tasks take the frames the pass holds, and so do the views of its frames
+(slices, other chunks, a reference given ``same_pass``): they read the same file, so frames held for one are those of
+the others. Nothing is held on the run, between passes or in the module.
 """
 from __future__ import annotations
 
@@ -172,8 +177,9 @@ class PassResult:
         Whether the pass has been computed.
     """
 
-    def __init__(self, accumulator: Accumulator):
+    def __init__(self, accumulator: Accumulator, reading: "Pass"):
         self.accumulator = accumulator
+        self.where = reading.source.describe()        # the run, named in the error
         self.ready = False
         self._value = None
 
@@ -190,19 +196,30 @@ class PassResult:
             Before the pass it was added to is computed.
         """
         if not self.ready:
-            raise RuntimeError(f"{type(self.accumulator).__name__}: the pass it was added to has not been computed yet "
-                               "(compute the read that carries it, Pass.compute, before asking for its result)")
+            raise RuntimeError(f"{type(self.accumulator).__name__} over {self.where}: the pass it "
+                               "was added to has not been computed yet: compute that pass (Pass.compute, or give it "
+                               "to the work that reads the run, e.g. EffectiveForceConstants.fit(run, reading=...)) "
+                               "before asking for its result")
         return self._value
 
 
 class Pass:
-    """The next read of a run (:attr:`~trajmodes.trajectory.core.Trajectory.next_pass`): the frames held for it, the
-    read tasks a cluster's workers keep for it, and the accumulators added to it.
+    """One read of a run, created by the workflow that starts it: the frames held for it, the read tasks a cluster's
+    workers keep for it, and the accumulators added to it. As a context manager it lets go of what it holds at the
+    end of the block (:meth:`release`).
 
     Parameters
     ----------
     run : Trajectory
-        The run it reads (the views of its frames share it).
+        The run it reads; left as it was (the pass is not kept on it).
+
+    Attributes
+    ----------
+    run : Trajectory
+        The run's frames read in this pass (:meth:`~trajmodes.trajectory.core.Trajectory.in_pass`): the work of the
+        pass reads through it (and through the views of its frames), so that its read tasks take the frames held.
+    source : FrameSource
+        The run's source, whose frames it holds.
 
     The accumulators added to it (:meth:`add`) are computed with the work of :meth:`compute`; each gives back a
     :class:`PassResult`, whose :attr:`~PassResult.value` is set when the pass is computed (as MDAnalysis' analysis
@@ -210,7 +227,8 @@ class Pass:
     """
 
     def __init__(self, run):
-        self.run = run
+        self.source = run.source
+        self.run = run.in_pass(self)
         self.frames: dict[int, dict] = {}          # source frame -> its parsed fields, (1, ...) each
         self.taking = False                        # the pass running is the last reader of the frames held
         self.kept: dict = {}                       # task key -> future, on a dask.distributed cluster
@@ -220,15 +238,23 @@ class Pass:
 
     def __getstate__(self) -> dict:
         # a copy sent to a cluster's workers holds nothing: they read the file
-        return {"run": None, "frames": {}, "taking": False, "kept": {}, "added": [], "_provisional": None}
+        return {"run": None, "source": None, "frames": {}, "taking": False, "kept": {}, "added": [],
+                "_provisional": None}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.lock = threading.Lock()
 
+    def __enter__(self) -> "Pass":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
     # --- the accumulators ---------------------------------------------------------------------
     def add(self, accumulator: Accumulator) -> "PassResult":
-        """Compute ``accumulator`` in the next pass over the run (:meth:`compute`).
+        """Compute ``accumulator`` in this pass over the run (:meth:`compute`); its run must be this pass's run or a
+        view of its frames.
 
         Returns
         -------
@@ -237,29 +263,29 @@ class Pass:
         """
         if not isinstance(accumulator, Accumulator):
             raise TypeError(f"add() takes an Accumulator, not {type(accumulator).__name__}")
-        handle = PassResult(accumulator)
+        if accumulator.run.source is not self.source:
+            raise ValueError(f"the accumulator reads {accumulator.run.source.describe()} and this pass "
+                             f"{self.source.describe()}: add it to a pass of its own run")
+        accumulator.run = accumulator.run.in_pass(self)        # read through the pass: its frames held are taken
+        handle = PassResult(accumulator, self)
         self.added.append((accumulator, handle))
         return handle
 
-    def compute(self, work, layer: tuple, runs=None):
+    def compute(self, work, layer: tuple):
         """Compute ``work`` (a Dask collection over the run's frames, read through ``layer``) with the accumulators
         added (each started through ``layer``), in one graph: each chunk of the file is parsed once.
         The frames held for the pass are taken as it reads them (it is their last reader), the read tasks a cluster
         keeps are let go once the graph is submitted, and each accumulator's :class:`PassResult` is set.
 
-        ``runs``: every trajectory read by ``work`` (pooled runs; default the run; views of this run's frames share
-        this pass), whose kept read tasks are let go the same way.
-
         Returns
         -------
         The value of ``work``.
         """
-        runs = [self.run] if runs is None else list(runs)
         added, self.added = self.added, []
         lazy = {k: acc.start(tuple(layer)) for k, (acc, _) in enumerate(added)}
         self.taking = True
         try:
-            value, values = _compute_releasing([r.next_pass for r in runs], work, lazy)
+            value, values = _compute_releasing(self, work, lazy)
         finally:
             self.taking = False
         for k, (acc, handle) in enumerate(added):
@@ -300,7 +326,7 @@ class Pass:
 
     def release(self) -> None:
         """Let go of the frames held for the pass and the provisional reference, once the pass is over
-        (:meth:`~trajmodes.trajectory.core.Trajectory.average_from_mean` does; so does a pass that only needed the
+        (the workflow that created it does, or the end of its ``with`` block; so does a pass that only needed the
         reference's lattice), and hand the memory they and the pass took back to the system
         (:func:`~trajmodes.resources.trim_freed_memory`), here and in a cluster's workers (a command of two fits,
         ``series``, held the first's freed memory through the second: 10^6 atoms on 2 workers peaked at 4.75 GB)."""
@@ -550,22 +576,21 @@ class Pass:
 
 
 
-def _compute_releasing(passes: list, *args):
+def _compute_releasing(reading: Pass, *args):
     """``dask.compute(*args, optimize_graph=False)`` (unoptimised: each kind of collection optimised on its own would
     fuse the shared read tasks into its own, and the frames be parsed once per kind); on a ``dask.distributed``
-    cluster whose workers keep read tasks for one of ``passes``, the graph is submitted first and then they are let
+    cluster whose workers keep read tasks for the pass ``reading``, the graph is submitted first and then they are let
     go, so that each chunk leaves the workers' memory when the pass is done with it, not at its end."""
     import dask
     from dask.base import unpack_collections
     from trajmodes.resources import scattering_client
 
     client = scattering_client()
-    if client is None or not any(p.kept_on_workers for p in passes):
+    if client is None or not reading.kept_on_workers:
         return dask.compute(*args, optimize_graph=False)
     collections, repack = unpack_collections(*args)
     futures = client.compute(list(collections), optimize_graph=False)
-    for p in passes:
-        p.release_kept()
+    reading.release_kept()
     return repack(client.gather(futures))
 
 

@@ -38,7 +38,8 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
         Frames per Dask chunk; default about 32 MB of float data per chunk, and for short runs at
         least one chunk per core (not below 32 frames).
     species, masses : dict or sequence, optional
-        Element and mass (amu) of each LAMMPS type, for dumps without them.
+        Element and mass (amu) of each LAMMPS type, for dumps without them; ``species`` may also be one string
+        naming the types' elements in order, as ``--species`` does (``"Cu"``, ``"Si,O"``).
     lj_scales : dict, optional
         ``{"sigma": A, "epsilon": eV, "mass": amu}`` for ``units="lj"``.
     topology : str, optional

@@ -9,7 +9,7 @@ import numpy as np
 __all__ = ["heat_current_of_run", "heat_current_missing", "stress_advice"]
 
 
-def heat_current_of_run(traj, potential=None, *, hold_flux: bool = False, lattice: bool = False):
+def heat_current_of_run(traj, potential=None, *, hold_flux: bool = False, lattice: bool = False, reading=None):
     """The heat current of a trajectory whose frames carry it (a LAMMPS dump with per-atom potential energies,
     stresses and velocities: the per-frame quantity ``heat_current``), with the run's mean temperature and volume, in
     one pass over the frames.
@@ -31,7 +31,11 @@ def heat_current_of_run(traj, potential=None, *, hold_flux: bool = False, lattic
     lattice : bool
         Where the run's time average is still to be taken, also its provisional reference (the lattice sites the
         modes are mapped onto, :attr:`~trajmodes.trajectory.core.Trajectory.lattice_reference`), its few frames
-        parsed first and taken by the pass.
+        parsed first and taken by the pass; kept by ``reading`` for the work after it.
+    reading : Pass, optional
+        The pass the current is read in, created by the caller (:class:`~trajmodes.trajectory.passes.Pass` of
+        ``traj``): work that reads through ``reading.run`` after it finds the provisional reference there. Default: a
+        pass of its own.
 
     Returns
     -------
@@ -52,13 +56,15 @@ def heat_current_of_run(traj, potential=None, *, hold_flux: bool = False, lattic
                          f"which gives a wrong heat current for the many-body potential of the run (pair_style "
                          f"{potential.style}, in {os.path.basename(potential.source)}; Fan et al., Phys. Rev. B 92, "
                          f"094301 (2015)): " + stress_advice(potential, six_given=True))
+    reading = traj.read_pass() if reading is None else reading
+    traj = traj.in_pass(reading)
     layer = ("velocities", "heat_current") + (("heat_flux",) if hold_flux else ())
     arrays = [traj.field("heat_current", layer), traj.temperature(layer), traj.field("cells", layer)]
     if hold_flux:
         arrays += [traj.field("velocities", layer), traj.field("heat_flux", layer)]
     if lattice and not traj.reference_known:
-        traj.next_pass.provisional_reference(layer=layer)
-    values = traj.next_pass.compute(tuple(arrays), layer)
+        reading.provisional_reference(layer=layer)
+    values = reading.compute(tuple(arrays), layer)
     j, temperature, cells = values[:3]
     out = (j, float(np.mean(temperature)), float(np.mean(np.abs(np.linalg.det(cells)))))
     return out + (tuple(values[3:]),) if hold_flux else out

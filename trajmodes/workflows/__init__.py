@@ -21,6 +21,7 @@ module                                             command: what it holds
 :mod:`~trajmodes.workflows.transport`              ``conductivity``: Green-Kubo, its splits, Boltzmann beside it
 :mod:`~trajmodes.workflows.disorder`               ``lineshapes``, ``glass``: mass disorder; a glass's transport
 :mod:`~trajmodes.workflows.charges`                ``run``, ``fit``: the Born charges of a rigid-ion run
+:mod:`~trajmodes.workflows.watch`                  ``watch``: a run followed while it is written, refitted live
 =================================================  ==================================================================
 
 Shared by the commands: :mod:`~trajmodes.workflows.reading` (a run from its files, force constants of any format),
@@ -39,12 +40,14 @@ import importlib.util
 #: the functions of the commands (and their results and settings) by name -> the module of this package that defines
 #: them; imported on first use (PEP 562), so that ``import trajmodes.workflows`` stays light
 COMMANDS = {
-    **dict.fromkeys(("read_run", "read_path_integral_run", "load_force_constants"), "reading"),
+    **dict.fromkeys(("OpenedRun", "open_run", "load_force_constants"), "reading"),
     **dict.fromkeys(("kubo_beside_fit", "KuboComparison"), "quantum"),
     **dict.fromkeys(("run_summary",), "summary"),
     **dict.fromkeys(("convert_force_constants", "FCConversion"), "convert"),
     **dict.fromkeys(("fit_effective", "FitResult", "LargestDifference", "frequency_error_bars", "frequencies_on",
-                     "default_cutoff2", "SPHERE_ATOMS", "warn_truncation"), "fit"),
+                     "default_cutoff2", "SPHERE_ATOMS", "warn_truncation", "FitSettings", "FitOutputs", "fit_runs"),
+                    "fit"),
+    **dict.fromkeys(("RunSettings", "RunResult", "RunSummary"), "run"),
     **dict.fromkeys(("phonon_properties", "PhononProperties", "eam_crystal", "EAMCrystal", "harmonic_bands",
                      "shell_constants_of"), "lattice_dynamics"),
     **dict.fromkeys(("three_phonon", "ThreePhonon"), "anharmonic"),
@@ -56,10 +59,12 @@ COMMANDS = {
                      "path_dispersion"), "scattering"),
     **dict.fromkeys(("heat_current_conductivity", "HeatCurrentConductivity", "boltzmann_beside", "BoltzmannBeside",
                      "mode_lifetime_conductivity", "fit_own_constants", "OwnConstants", "lifetime_checks",
-                     "lifetime_resolution", "BTE_RESAMPLES"), "transport"),
+                     "lifetime_resolution", "BTE_RESAMPLES", "ConductivitySettings", "ConductivityResult",
+                     "conductivity"), "transport"),
     **dict.fromkeys(("mass_disorder_lineshapes", "MassDisorderLineshapes", "own_harmonic_constants",
                      "glass_transport", "GlassTransport", "DISORDER_ROUTES", "memory_words"), "disorder"),
     **dict.fromkeys(("rigid_ion_charges", "RigidIonCharges", "CHARGE_CHOICES"), "charges"),
+    **dict.fromkeys(("watch", "Watch", "WatchSettings", "WatchUpdate"), "watch"),
 }
 
 __all__ = list(COMMANDS)

@@ -136,8 +136,9 @@ def _calculate(force_constants, mesh, temperatures, occupation, smearing, kappa,
         an = Anharmonic(force_constants, mesh, temperatures, occupation=occupation, smearing=smearing,
                         isotopes=isotopes, **options)
     four = dict(four_phonon=four_phonon, four_phonon_sample=four_phonon_sample, four_phonon_seed=four_phonon_seed)
+    # sums that take minutes say what they will cost before they start (one q-point timed)
     sums = (f"at the {len(an.grid.irreducible)} irreducible of its {an.grid.n_points} q-points "
-            f"({an.triplet_count():,} triplets)")
+            f"({an.triplet_count():,} triplets{an.cost_words(real=not (kappa and method == 'lbte'))})")
     if kappa and method == "lbte":
         with step(f"three-phonon collision matrix {sums} and the LBTE conductivity"):
             return an, an.thermal_conductivity(method="lbte", **four)

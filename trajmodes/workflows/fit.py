@@ -8,7 +8,8 @@ A light module at import (numpy and the force-constant model): the command line'
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["FIT_DEFAULTS", "WEIGHT_WORDS", "COMMITTEE_WORDS", "SPHERE_ATOMS", "default_cutoff2", "warn_truncation",
            "FitResult", "LargestDifference", "stability_line",
            "fit_effective", "frequency_error_bars", "frequencies_on", "require_masses", "potential_range_of_runs",
-           "cutoff_report", "fitted_temperature", "committee_size", "load_committee"]
+           "cutoff_report", "fitted_temperature", "committee_size", "load_committee", "FitSettings", "FitOutputs",
+           "fit_runs", "compare_label"]
 
 #: the defaults of the fit's settings (the keywords of :func:`fit_effective` besides the cutoffs): ``trajmodes fit``'s
 #: parser offers them, ``trajmodes run`` fits with them; ``symprec`` is the one symmetry tolerance,
@@ -256,11 +258,12 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
                   folds: int = 5, cv: str = "blocks", stride: int = 1, n_frames: int | None = None,
                   symprec: float = SYMPREC, constraints=(), path: str | None = None, npoints: int = 51,
                   compare=None, potential_range=None, temperature: float | None = None,
-                  born=None, epsilon=None, weights=None, committee="auto", keep_reference: bool = False) -> FitResult:
+                  born=None, epsilon=None, weights=None, committee="auto", keep_reference: bool = False,
+                  reading=None) -> FitResult:
     """Effective (TDEP) force constants of one temperature and their band structure (``trajmodes fit``).
 
-    The frames are read once; work added to the first run's next pass before
-    (:class:`~trajmodes.trajectory.passes.Pass`) is computed in the fit's pass.
+    The frames are read once; work the caller added to ``reading`` (a pass of the first run it created,
+    :class:`~trajmodes.trajectory.passes.Pass`) is computed in the fit's pass.
 
     Parameters
     ----------
@@ -297,6 +300,8 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     committee : {"auto", "yes", "no", True, False}
         Fit every member of a committee of learned potentials whose forces the runs carry ("auto": where they do):
         :func:`frequency_error_bars` then gives the committee's error bar beside the sampling one.
+    reading : Pass, optional
+        The pass of the first run the fit computes, with the work the caller added to it; default one of its own.
     """
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.forceconstants.cutoffs import cutoff_length
@@ -320,7 +325,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
                                   born=born, epsilon=epsilon, weights=weights, committee=committee,
                                   keep_reference=keep_reference)
     # the frames the error model projects, read in the fit's pass where they may be held (the run is then read once)
-    held = fit_holding_frames(est, trajs if len(trajs) > 1 else trajs[0])
+    held = fit_holding_frames(est, trajs if len(trajs) > 1 else trajs[0], reading)
     convergence = cutoff_convergence(est, minimum=reach)
     if auto and convergence.cutoff2 < cutoff_length(est.cutoff2) - 1e-9:
         est.refit(cutoff2=convergence.cutoff2)
@@ -547,3 +552,232 @@ def load_committee(path) -> list:
     (``ForceConstants.read(path, member=m)``); an empty list where it holds none."""
     from trajmodes.forceconstants.model import ForceConstants
     return [ForceConstants.read(path, "netcdf", member=m) for m in range(committee_size(path))]
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """The settings of ``trajmodes fit`` (and of the fit of ``trajmodes run``), built once from the command's options
+    (or in Python) and taken by :func:`fit_runs`; every default is the command's.
+
+    Attributes
+    ----------
+    cutoff2, cutoff3, cutoff4 : float or None
+        Pair, triplet and quartet cutoffs in A (``cutoff2`` None: chosen from the data; ``cutoff3`` None: second
+        order only; ``cutoff4`` with ``cutoff3``: the fourth order too).
+    mode, folds, cv, stride, n_frames, symprec, constraints, weights, committee, keep_reference
+        The estimator's settings (:func:`fit_effective`; :data:`FIT_DEFAULTS` their defaults): ``constraints`` a
+        tuple of "rotational", "huang"; ``weights`` and ``committee`` the command line's words
+        (:data:`WEIGHT_WORDS`, :data:`COMMITTEE_WORDS`).
+    compare : str or None
+        Force constants (a phonopy folder or file, a trajmodes .nc) to draw the effective dispersion against.
+    path : str or None
+        Band path as special-point letters (default the lattice's standard path); ``npoints`` per segment.
+    charges : {"auto", "none"}
+        Born charges of a rigid-ion run (:func:`~trajmodes.workflows.charges.rigid_ion_charges`) with "auto".
+    reference, thermo, units
+        The runs' reference structure file, LAMMPS logs and units: where their charges and their potential's range
+        are read (and, with the reference, an input file of the provenance).
+    read : mapping
+        The options the runs were read with (reference, units, time step, species, masses), for the provenance.
+    plot_format : {"png", "pdf", "svg"}
+        The format of the dispersion figure.
+    """
+
+    cutoff2: float | None = None
+    cutoff3: float | None = None
+    cutoff4: float | None = None
+    mode: str = FIT_DEFAULTS["mode"]
+    folds: int = FIT_DEFAULTS["folds"]
+    cv: str = FIT_DEFAULTS["cv"]
+    stride: int = FIT_DEFAULTS["stride"]
+    n_frames: int | None = FIT_DEFAULTS["n_frames"]
+    symprec: float = FIT_DEFAULTS["symprec"]
+    constraints: tuple = ()
+    weights: str = FIT_DEFAULTS["weights"]
+    committee: str = FIT_DEFAULTS["committee"]
+    keep_reference: bool = FIT_DEFAULTS["keep_reference"]
+    compare: str | None = None
+    path: str | None = None
+    npoints: int = 51
+    charges: str = "auto"
+    reference: str | None = None
+    thermo: tuple = ()
+    units: str | None = None
+    read: Mapping = field(default_factory=dict)
+    plot_format: str = "png"
+
+    def __post_init__(self):
+        if self.cutoff4 is not None and self.cutoff3 is None:
+            raise ValueError("--cutoff4 fits the fourth order after the third: give --cutoff3 with it")
+
+    def estimator(self) -> dict:
+        """The keywords of :func:`fit_effective` these settings give (the cutoffs and :data:`FIT_DEFAULTS`' names),
+        as the provenance states them."""
+        return dict(cutoff2=self.cutoff2, cutoff3=self.cutoff3, cutoff4=self.cutoff4,
+                    **{k: getattr(self, k) for k in FIT_DEFAULTS})
+
+    def inputs(self, trajectories) -> list:
+        """The files a fit of ``trajectories`` is computed from: each run's, the reference structure file and the
+        thermo logs (the provenance's ``inputs``)."""
+        ref = [self.reference] if self.reference and os.path.isfile(self.reference) else []
+        return [p for t in trajectories for p in [*t.source.paths, *ref, *self.thermo]]
+
+
+@dataclass(frozen=True)
+class FitOutputs:
+    """What :func:`fit_runs` found, and the files it writes (:meth:`write`).
+
+    Attributes
+    ----------
+    result : FitResult
+        The fit (:func:`fit_effective`).
+    settings : FitSettings
+        As given.
+    runs : list of Trajectory
+        The runs fitted (a path-integral run's pooled beads).
+    fitted : list of Trajectory
+        What the fit read (the runs, or their caches): the error model of :meth:`frequency_error_bars` reads it.
+    potential_range : PotentialRange or None
+        The range of the runs' potential, from the LAMMPS input or log that names their dumps.
+    charges : RigidIonCharges
+        The Born charges the fit took out the dipole-dipole forces with, and what was decided (``charges.line``).
+    inputs : list of str
+        The input files (the provenance's).
+    compare_constants : ForceConstants or None
+        The constants of ``settings.compare``.
+    """
+
+    result: FitResult
+    settings: FitSettings
+    runs: list
+    fitted: list
+    potential_range: object
+    charges: object
+    inputs: list
+    compare_constants: object = None
+
+    @property
+    def notes(self) -> list:
+        """The lines that say what was read beside the runs: the potential's range and the charges decided."""
+        reach = self.potential_range
+        return ([f"potential range: {reach.describe()}"] if reach is not None else []) + (
+            [self.charges.line] if self.charges.line else [])
+
+    def resolved(self) -> dict:
+        """The settings the fit ran with (the cutoff chosen, where it came from, the potential's range, the
+        charges), as the provenance states them."""
+        est = self.result.estimator
+        settings = dict(self.settings.estimator(), cutoff2=float(est.cutoff2),
+                        cutoff2_from="data" if self.settings.cutoff2 is None else "given")
+        reach = self.potential_range
+        if reach is not None and reach.cutoff is not None:
+            settings["potential_range"] = float(reach.cutoff)
+        born = getattr(est, "born_", None)
+        settings["charges"] = self.settings.charges + (
+            "" if born is None else " (rigid-ion: Born charges " + " ".join(f"{z:+.4g}" for z in born[:, 0, 0]) + ")")
+        return settings
+
+    def provenance(self) -> dict:
+        """The attributes of every file :meth:`write` writes (:func:`~trajmodes.workflows.outputs.provenance`)."""
+        from trajmodes.workflows.outputs import provenance
+        return provenance(self.inputs, dict(self.settings.read, **self.resolved(),
+                                            frames=int(self.result.estimator.scores_.n_frames),
+                                            compare=self.settings.compare),
+                          temperature=self.result.temperature)
+
+    @property
+    def quantum(self) -> bool:
+        """Whether the constants are a path-integral run's (fitted over its beads: the quantum ensemble's)."""
+        beads = getattr(self.runs[0].source, "n_beads", None)
+        return beads is not None and beads > 1
+
+    def write(self, folder, out=None, stem: str = "fc") -> list:
+        """Write STEM.nc (the constants, with a committee's members), STEM.scores.nc, STEM.cutoffs.nc (where the pair
+        cutoff's convergence was tabulated) and the dispersion figure STEM.png into ``folder``, each with
+        :meth:`provenance`; ``out``: the outputs a command stages (default: written in place). Returns their paths."""
+        from trajmodes.plots import fit_title, plot_dispersion_comparison
+        from trajmodes.workflows.outputs import direct_outputs, write_dataset
+        out = direct_outputs(out)
+        res, settings, prov = self.result, self.resolved(), self.provenance()
+        est, fc = res.estimator, res.force_constants
+        base = os.path.join(os.fspath(folder), stem)
+        written = [base + ".nc"]
+        fc.write(out(written[0]), format="netcdf", attrs=prov, members=est.committee_force_constants_)
+        written.append(write_dataset(est.scores_, base + ".scores.nc", out, prov))
+        if res.convergence is not None:
+            written.append(write_dataset(res.convergence.table, base + ".cutoffs.nc", out, prov))
+        beads = getattr(self.runs[0].source, "n_beads", None)
+        label = ("quantum effective" if self.quantum else "effective") + (
+            "" if res.temperature is None else f" ({res.temperature:.0f} K)")
+        folded = None if res.reference_bands is None else res.reference_bands.attrs.get("folded_note")
+        fig = f"{base}.{self.settings.plot_format}"
+        plot_dispersion_comparison(res.bands, out(fig), res.reference_bands,
+                                   title=fit_title(fc.primitive.species, res.temperature, settings["mode"],
+                                                   settings["cutoff2"], settings.get("cutoff3"), n_beads=beads),
+                                   label=label,
+                                   reference_label=compare_label(self.settings.compare, res.reference_imaginary)
+                                   + (f" ({res.reference_bands.attrs['folded']} cells of the other: folded)"
+                                      if folded else ""))
+        written.append(fig)
+        return written
+
+    def frequency_error_bars(self, progress=None):
+        """The frequencies at the special points with the error bars calibrated for the runs
+        (:func:`frequency_error_bars` on :attr:`fitted`, the ``compare`` constants as the static crystal);
+        ``progress(line)`` is told of each step."""
+        return frequency_error_bars(self.result, self.fitted, static=self.compare_constants, progress=progress)
+
+
+def compare_label(compare, imaginary) -> str:
+    """The legend of the ``compare`` curve: its file with the folder above it (``eam0/fc.nc``, not ``fc.nc``), and
+    whether it is unstable (``imaginary``: its :class:`ImaginaryModes`)."""
+    if not compare:
+        return "0 K"
+    parts = os.path.normpath(str(compare)).split(os.sep)
+    name = os.path.join(*parts[-2:]) if len(parts) > 1 else parts[-1]
+    if imaginary is not None and imaginary.unstable:
+        where = imaginary.label or f"q = {np.round(imaginary.qpoint, 3).tolist()}"
+        name += f" (unstable: lowest {imaginary.lowest:.2f} THz at {where})"
+    return name
+
+
+def fit_runs(trajectories, settings: FitSettings | None = None, *, temperature: float | None = None, fitted=None,
+             compare_constants=None, inputs=None, reading=None) -> FitOutputs:
+    """``trajmodes fit``: the runs' potential range (from their LAMMPS input), their Born charges where they are a
+    rigid-ion run's, and their effective force constants (:func:`fit_effective`) with ``settings``; the result writes
+    its files (:meth:`FitOutputs.write`).
+
+    Parameters
+    ----------
+    trajectories : Trajectory or list of Trajectory
+        Runs of one temperature with forces (a path-integral run's pooled beads).
+    settings : FitSettings, optional
+        Default: the command's defaults.
+    temperature : float, optional
+        The runs' mean temperature in K where known (default: the fitted frames').
+    fitted : list of Trajectory, optional
+        What the fit reads instead of ``trajectories`` (their caches).
+    compare_constants : ForceConstants, optional
+        The constants of ``settings.compare``, where read already (default: read here).
+    inputs : list of str, optional
+        The input files for the provenance (default :meth:`FitSettings.inputs`).
+    reading : Pass, optional
+        The pass of the first run read, with work of the caller's added to it (:func:`fit_effective`).
+    """
+    from trajmodes.workflows.charges import RigidIonCharges, rigid_ion_charges
+    settings = FitSettings() if settings is None else settings
+    runs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
+    for t in runs:
+        require_masses(t.species, t.masses, getattr(t.source, "masses_problem", None))
+    if compare_constants is None and settings.compare is not None:
+        from trajmodes.workflows.reading import load_force_constants
+        compare_constants = load_force_constants(settings.compare)
+    reach = potential_range_of_runs(runs, logs=settings.thermo)
+    charges = (RigidIonCharges(None, None, "") if settings.charges == "none" else
+               rigid_ion_charges(runs[0], reference=settings.reference, potential_range=reach, logs=settings.thermo,
+                                 units=settings.units))
+    result = fit_effective(fitted or runs, compare=compare_constants, path=settings.path, npoints=settings.npoints,
+                           potential_range=reach, temperature=temperature, born=charges.born,
+                           epsilon=charges.epsilon, reading=reading, **settings.estimator())
+    return FitOutputs(result, settings, runs, list(fitted or runs), reach, charges,
+                      settings.inputs(runs) if inputs is None else list(inputs), compare_constants)

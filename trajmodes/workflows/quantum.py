@@ -140,7 +140,7 @@ def kubo_beside_fit(run, estimator, *, blocks: int | None = None) -> KuboCompari
     centroid = run.centroid
     B = int(blocks) if blocks is not None else int(min(16, max(2, centroid.n_frames // 4)))
     acc = CentroidSums(centroid, blocks=B, forces=True)
-    sums = acc.finish(centroid.next_pass.compute(acc.start(acc.layer), acc.layer))
+    sums = acc.finish(centroid.read_pass().compute(acc.start(acc.layer), acc.layer))
     try:
         dt = float(centroid.frame_interval)                     # ps; the modes' oscillation in the blocking model
     except (AttributeError, TypeError, ValueError):

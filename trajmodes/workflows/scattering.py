@@ -40,19 +40,21 @@ class ScatteringQpoints:
 
 
 def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, qpoints=None, path: str | None = None,
-                       seed: int = 0) -> ScatteringQpoints:
+                       seed: int = 0, reading=None) -> ScatteringQpoints:
     """The q-points commensurate with the MD cell of ``trajectory`` (its reference cell) at which ``trajmodes sqw``
     computes S(q, omega): one of ``powder`` = (q_min, q_max, n_shells) in rad/Angstrom (at most ``per_shell`` q of
     each shell, drawn at random, ``seed``: :func:`trajmodes.modes.scattering_qpoints.powder_qpoints`), ``qpoints``
     (reduced q of the primitive cell, checked commensurate and resolvable) or ``path`` (special-point letters: every
-    commensurate q on it, :func:`trajmodes.modes.scattering_qpoints.path_qpoints`)."""
+    commensurate q on it, :func:`trajmodes.modes.scattering_qpoints.path_qpoints`). ``reading``: the pass of the
+    run's read after it (:meth:`~trajmodes.trajectory.core.Trajectory.read_pass`), which holds the frames of a
+    provisional reference taken for the primitive cell, for :func:`structure_factor` given it to take."""
     from trajmodes.modes.scattering_qpoints import cartesian_qpoints, path_qpoints, powder_qpoints, run_primitive
     cell = np.asarray(trajectory.lattice_cell, float)     # no frame parsed for the cell
     if powder is not None:
         q_min, q_max, n_shells = powder
         q, shell, edges = powder_qpoints(cell, q_min, q_max, n_shells, per_shell, seed=seed)
         return ScatteringQpoints(q, cartesian=True, shell=shell, edges=edges)
-    prim = run_primitive(trajectory)
+    prim = run_primitive(trajectory, reading=reading)
     if qpoints is not None:
         q = np.asarray(qpoints, float)
         cartesian_qpoints(q, cell, prim.cell)         # commensurate and resolvable, before the run is read
@@ -70,13 +72,14 @@ def check_correlation_window(trajectory, window: int, step: int = 1) -> None:
     check_window(trajectory, window, step)
 
 
-def structure_factor(trajectory, qpoints: ScatteringQpoints, **options):
+def structure_factor(trajectory, qpoints: ScatteringQpoints, reading=None, **options):
     """S(q, omega), F(q, t) and the current correlations of ``trajectory`` at ``qpoints`` (:func:`scattering_qpoints`):
     :func:`trajmodes.modes.structure_factor.dynamic_structure_factor` with ``options`` (window, step, currents,
-    incoherent, weights), averaged over each ``|q|`` shell for a powder, with the band-path distance for a path."""
+    incoherent, weights), averaged over each ``|q|`` shell for a powder, with the band-path distance for a path;
+    read in the pass ``reading`` where given (:func:`scattering_qpoints`'s)."""
     from trajmodes.modes.structure_factor import dynamic_structure_factor
     ds = dynamic_structure_factor(trajectory, qpoints.qpoints, cartesian=qpoints.cartesian,
-                                  primitive=qpoints.primitive, **options)
+                                  primitive=qpoints.primitive, reading=reading, **options)
     if qpoints.shell is not None:
         from trajmodes.modes.scattering_qpoints import shell_average
         return shell_average(ds, qpoints.shell, qpoints.edges)

@@ -4,6 +4,8 @@ over the velocities' frequency and over the crystal's modes, and the Boltzmann e
 it."""
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +13,8 @@ import numpy as np
 __all__ = ["HeatCurrentConductivity", "heat_current_conductivity", "is_current_file", "BoltzmannBeside",
            "boltzmann_beside", "BTE_MESHES", "BTE_CONVERGED", "BTE_ERROR_MESH", "BTE_RESAMPLES", "RUN_LIFETIMES",
            "REACH_LIFETIMES", "lifetime_checks", "lifetime_resolution", "FOUR_PHONON_SAMPLE", "fstar_note",
-           "OwnConstants", "fit_own_constants", "mode_lifetime_conductivity"]
+           "OwnConstants", "fit_own_constants", "mode_lifetime_conductivity", "ConductivitySettings",
+           "ConductivityResult", "conductivity"]
 
 
 @dataclass(frozen=True)
@@ -171,8 +174,10 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         # the velocities and heat-flux matrices held from the current's pass where a split will need them and they
         # may be held: the splits over the velocities' frequency and over the modes then read no frame again
         hold = (split_wanted or force_constants is not None) and may_hold(need, where="here")
+        reading = source.read_pass()      # the current's read: its provisional reference serves the modes after it
         got = heat_current_of_run(source, potential_range_of([source]), hold_flux=hold,
-                                  lattice=force_constants is not None)
+                                  lattice=force_constants is not None, reading=reading)
+        source = reading.run
         (j, t_run, v_run), flux = got[:3], (got[3] if hold else None)
         stress = len(getattr(source.source, "stress_columns", None) or ())
         what = (f"{source.source.describe()}: sum_i e_i v_i - sum_i S_i v_i from its per-atom energies, "
@@ -273,10 +278,10 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
 def is_current_file(files) -> bool:
     """Whether ``files`` are one file of a run's heat current (a LAMMPS log, a ``fix ave/time`` or ``fix print`` file,
     a table: :func:`heat_current_conductivity` reads the current from it) rather than a trajectory whose frames it
-    is computed from (a LAMMPS dump, a netCDF cache: :func:`~trajmodes.io.trajectories.registry.sniff`)."""
-    from trajmodes.io.trajectories.registry import sniff
+    is computed from (a LAMMPS dump, a netCDF cache: :func:`~trajmodes.io.trajectories.registry.identify`)."""
+    from trajmodes.io import identify
     files = list(files)
-    return len(files) == 1 and sniff(files[0]) not in ("lammps", "netcdf")
+    return len(files) == 1 and identify(files[0], kinds=("trajectory",)).format not in ("lammps", "netcdf")
 
 
 def fstar_note(cepstral) -> str:
@@ -523,3 +528,212 @@ def mode_lifetime_conductivity(trajectory, force_constants, temperature: float |
     ph, modes = project_modes(trajectory, force_constants)
     peaks = modes_dataset(modes, phonons=ph, resolution=resolution)
     return conductivity_from_lifetimes(ph, peaks, temperature=temperature, occupation="classical")
+
+
+@dataclass(frozen=True)
+class ConductivitySettings:
+    """The settings of ``trajmodes conductivity``, built once from the command's options (or in Python) and taken by
+    :func:`conductivity`; every default is the command's.
+
+    Attributes
+    ----------
+    files : tuple of str
+        The run's files (the provenance's inputs; the first names the figures).
+    current, others, run, units, lj_scales, md_timestep, frame_interval
+        How the current is read (:func:`heat_current_conductivity`): its columns, the other currents taken out, the
+        runs of a log, the units and times of a file.
+    temperature, volume : float, optional
+        K and A^3 (default the run's).
+    fstar : float, optional
+        Cut-off frequency f* in THz (default the band of 90 % of the current's power).
+    coefficients : int, optional
+        Cepstral coefficients P* kept (default the Akaike choice).
+    tensor : bool
+        The 3x3 tensor too.
+    max_time : float, optional
+        ps of the running integral (default a tenth of the run).
+    force_constants : str, optional
+        Force constants (a phonopy folder or file, a trajmodes .nc) to split the integral over their modes.
+    cutoff3, cutoff4 : float, optional
+        Fit the run's own constants (second order from the data, third to ``cutoff3``, fourth to ``cutoff4``, A) and
+        split over their modes, with the Boltzmann equation and the run's own lifetimes beside.
+    plot_format : {"png", "pdf", "svg"}
+        The figures' format.
+    """
+
+    files: tuple = ()
+    current: str | None = None
+    others: tuple = ()
+    run: tuple | None = None
+    temperature: float | None = None
+    volume: float | None = None
+    fstar: float | None = None
+    coefficients: int | None = None
+    tensor: bool = False
+    max_time: float | None = None
+    force_constants: str | None = None
+    cutoff3: float | None = None
+    cutoff4: float | None = None
+    md_timestep: float | None = None
+    frame_interval: float | None = None
+    units: str | None = None
+    lj_scales: dict | None = None
+    plot_format: str = "png"
+
+    def __post_init__(self):
+        if self.cutoff3 is not None and self.force_constants:
+            raise ValueError("give --force-constants or --cutoff3 (the run's own constants, fitted here), not both")
+        if self.cutoff4 is not None and self.cutoff3 is None:
+            raise ValueError("--cutoff4 adds a fourth order to the run's own constants: give --cutoff3 too")
+
+
+@dataclass(frozen=True)
+class ConductivityResult:
+    """What :func:`conductivity` found, and the files it writes (:meth:`write`).
+
+    Attributes
+    ----------
+    settings : ConductivitySettings
+    heat : HeatCurrentConductivity
+        The Green-Kubo conductivity, its splits and the Boltzmann equation beside it.
+    own : OwnConstants or None
+        The run's own constants (``settings.cutoff3``).
+    lifetimes : xarray.Dataset or None
+        The conductivity of the run's own mode lifetimes (:func:`mode_lifetime_conductivity`), beside the Boltzmann
+        equation.
+    resolution : float or None
+        THz, the frequency resolution of those lifetimes' peak fits (:func:`lifetime_resolution`).
+    """
+
+    settings: ConductivitySettings
+    heat: HeatCurrentConductivity
+    own: OwnConstants | None = None
+    lifetimes: object | None = None
+    resolution: float | None = None
+
+    def provenance(self) -> dict:
+        """The attributes of the conductivity's files (:func:`~trajmodes.workflows.outputs.provenance`)."""
+        from trajmodes.workflows.outputs import provenance
+        s, res = self.settings, self.heat
+        settings = dict(current=s.current, others=list(s.others) or None, fstar=s.fstar, coefficients=s.coefficients,
+                        temperature=res.temperature, volume=res.volume, frame_interval=res.dt)
+        return provenance(list(s.files) + ([s.force_constants] if s.force_constants else []), settings)
+
+    def own_constants_provenance(self) -> dict:
+        """The attributes of fc.nc, the run's own constants."""
+        from trajmodes.workflows.outputs import provenance
+        fit = self.own.fit
+        return provenance(list(self.settings.files), {"cutoff2": float(fit.estimator.cutoff2),
+                                                      "cutoff3": float(self.settings.cutoff3),
+                                                      "cutoff4": self.settings.cutoff4}, temperature=fit.temperature)
+
+    @property
+    def title(self) -> str:
+        """The figures' title: the run's first file, its rows, temperature and volume."""
+        res, rows = self.heat, len(self.heat.current)
+        name = os.path.basename(self.settings.files[0]) if self.settings.files else res.source
+        return (f"{name}: {rows} rows every {res.dt:g} ps ({rows * res.dt:g} ps), {res.temperature:.6g} K, "
+                f"{res.volume:.6g} A^3")
+
+    def write(self, folder, out=None, steps=None) -> list:
+        """Write into ``folder``: fc.nc (the run's own constants, with a committee's members), cepstral.nc,
+        green_kubo.nc, tensor.nc, the figure conductivity.PLOT_FORMAT, modal.nc and modes.PLOT_FORMAT, spectral.nc,
+        boltzmann.nc, boltzmann_four_phonon.nc, boltzmann_md_grid.nc, mode_lifetimes.nc and routes.PLOT_FORMAT, each
+        where it was computed, with :meth:`provenance`; ``out``: the outputs a command stages (default in place);
+        ``steps(label)``: a context manager around each figure drawn (the command line's progress lines). Returns
+        the paths, in that order."""
+        from trajmodes.plots import plot_conductivity_routes, plot_green_kubo, plot_modal_conductivity
+        from trajmodes.workflows.outputs import direct_outputs, write_dataset
+        out, steps = direct_outputs(out), steps or (lambda label: contextlib.nullcontext())
+        folder, fmt, res, prov = os.fspath(folder), self.settings.plot_format, self.heat, self.provenance()
+        c, bte, nma = res.cepstral, res.boltzmann, self.lifetimes
+        written = []
+        if self.own is not None:
+            written.append(os.path.join(folder, "fc.nc"))
+            self.own.force_constants.write(out(written[-1]), "netcdf", attrs=self.own_constants_provenance(),
+                                           members=self.own.members)
+        written += [write_dataset(c, os.path.join(folder, "cepstral.nc"), out, prov),
+                    write_dataset(res.integral, os.path.join(folder, "green_kubo.nc"), out, prov)]
+        if res.tensor is not None:
+            written.append(write_dataset(res.tensor, os.path.join(folder, "tensor.nc"), out, prov))
+        fig = os.path.join(folder, f"conductivity.{fmt}")
+        with steps("drawing the figure"):
+            plot_green_kubo(c, res.integral, out(fig), title=self.title)
+        written.append(fig)
+        if res.modal is not None:
+            written.append(write_dataset(res.modal, os.path.join(folder, "modal.nc"), out, prov))
+            modes_fig = os.path.join(folder, f"modes.{fmt}")
+            with steps("drawing the modes' figure"):
+                plot_modal_conductivity(res.modal, out(modes_fig), title=self.title)
+            written.append(modes_fig)
+        if res.spectral is not None:
+            written.append(write_dataset(res.spectral, os.path.join(folder, "spectral.nc"), out, prov))
+        if bte is not None:
+            written.append(write_dataset(bte.converged, os.path.join(folder, "boltzmann.nc"), out, prov))
+            if bte.four_phonon is not None:
+                written.append(write_dataset(bte.four_phonon, os.path.join(folder, "boltzmann_four_phonon.nc"), out,
+                                             prov))
+            written.append(write_dataset(bte.md_grid, os.path.join(folder, "boltzmann_md_grid.nc"), out, prov))
+            written.append(write_dataset(nma, os.path.join(folder, "mode_lifetimes.nc"), out, prov))
+        if res.spectral is not None or res.modal is not None:
+            routes_fig = os.path.join(folder, f"routes.{fmt}")
+            with steps("drawing the routes' figure"):
+                plot_conductivity_routes(res.modal, None if bte is None else bte.converged,
+                                         None if bte is None else bte.md_grid, float(c.kappa), float(c.kappa_err),
+                                         out(routes_fig), title=self.title, lifetimes=nma, spectral=res.spectral,
+                                         four_phonon=None if bte is None else bte.four_phonon)
+            written.append(routes_fig)
+        return written
+
+
+def conductivity(source, settings: ConductivitySettings | None = None, *, steps=None) -> ConductivityResult:
+    """``trajmodes conductivity``: the Green-Kubo conductivity of a run's heat current (:func:`heat_current_conductivity`)
+    with ``settings``; with ``settings.cutoff3`` the run's own constants fitted first (:func:`fit_own_constants`), and
+    with a third order the run's own mode lifetimes beside the Boltzmann equation (:func:`mode_lifetime_conductivity`);
+    the result writes its files (:meth:`ConductivityResult.write`).
+
+    Parameters
+    ----------
+    source : str or Trajectory
+        A file of the run's heat current (:func:`is_current_file`), or the run's frames.
+    settings : ConductivitySettings, optional
+        Default: the command's defaults.
+    steps : callable, optional
+        ``steps(label)``: a context manager around each stage that takes time (the command line's progress lines);
+        default none.
+    """
+    settings = ConductivitySettings() if settings is None else settings
+    steps = steps or (lambda label: contextlib.nullcontext())
+    fc, resamples, members, own = settings.force_constants, None, None, None
+    if isinstance(source, (str, os.PathLike)):
+        if settings.cutoff3 is not None:
+            raise ValueError("--cutoff3 fits the run's own constants to its frames: give the dump, not a file of its "
+                             "current")
+        what = f"reading the heat current of {source} and its cepstral analysis"
+    else:
+        what = f"the heat current of every frame of {', '.join(settings.files)} (one pass) and its cepstral analysis" + (
+            ", its split over the velocities' frequency" + (
+                ", over the modes and the Boltzmann equation of a third order"
+                if settings.force_constants or settings.cutoff3 else ""))
+    if settings.cutoff3 is not None:
+        fourth = "" if settings.cutoff4 is None else f", fourth to {settings.cutoff4:g} A"
+        with steps(f"fitting the run's own constants (second order from the data, third to {settings.cutoff3:g} "
+                   f"A{fourth}; a pass over its frames) and {BTE_RESAMPLES} bootstrap resamples"):
+            own = fit_own_constants(source, settings.cutoff3, settings.cutoff4)
+        fc, resamples, members = own.force_constants, own.resamples, own.members
+    with steps(what):
+        res = heat_current_conductivity(source, current=settings.current, others=tuple(settings.others),
+                                        temperature=settings.temperature, volume=settings.volume,
+                                        md_timestep=settings.md_timestep, frame_interval=settings.frame_interval,
+                                        units=settings.units, lj_scales=settings.lj_scales, fstar=settings.fstar,
+                                        cutoff=None if settings.coefficients is None else settings.coefficients - 1,
+                                        tensor=settings.tensor, max_time=settings.max_time, force_constants=fc,
+                                        resamples=resamples, members=members,
+                                        run=None if settings.run is None else list(settings.run))
+    nma = resolution = None
+    if res.boltzmann is not None:
+        resolution = lifetime_resolution(len(res.current) * res.dt, res.boltzmann.heat_lifetime)
+        with steps(f"the modes' lifetimes from the run (projection and peak fits at {resolution:.2g} THz, a third "
+                   "pass)"):
+            nma = mode_lifetime_conductivity(source, fc, temperature=res.temperature, resolution=resolution)
+    return ConductivityResult(settings, res, own, nma, resolution)

@@ -1,7 +1,8 @@
-"""trajmodes' own netCDF4 force-constant files: fc2 in its layout, fc3 compact, fc4 as its quartets, the Born charges
-and dielectric tensor, an fc2 of a larger supercell for the phonons (a group), with the crystals and the supercell
-map; and, where the constants were fitted with a committee of learned potentials, every member's constants (the group
-``committee``: :func:`write_netcdf` ``members=``, read one member at a time with :func:`read_netcdf` ``member=``)."""
+"""trajmodes' own netCDF4 force-constant files: fc2 in its layout, fc3 as its triplets, fc4 as its quartets, the Born
+charges and dielectric tensor, an fc2 of a larger supercell for the phonons (a group), with the crystals and the
+supercell map; and, where the constants were fitted with a committee of learned potentials, every member's constants
+(the group ``committee``: :func:`write_netcdf` ``members=``, read one member at a time with :func:`read_netcdf`
+``member=``)."""
 from __future__ import annotations
 
 import os
@@ -56,7 +57,7 @@ def _from_dataset(ds, path) -> tuple[dict, str]:
     born = get("born") if "born" in ds.variables else None
     eps = get("epsilon") if "epsilon" in ds.variables else None
     polar = {} if eps is None else dict(nac_factor=getattr(ds["epsilon"], "nac_factor", None))
-    fc3 = get("fc3") if "fc3" in ds.variables else None
+    fc3 = _dense_fc3(ds, get("fc3")) if "fc3" in ds.variables else None
     fc4 = (get("fc4_sites", np.int64), get("fc4")) if "fc4" in ds.variables else None
     sc, pr = cr["supercell"], cr["primitive"]
     with blamed(path):
@@ -69,6 +70,34 @@ def _from_dataset(ds, path) -> tuple[dict, str]:
     if "phonon_fc2" in ds.groups:
         data["phonon"] = _from_dataset(ds.groups["phonon_fc2"], path)[0]
     return data, str(path)
+
+
+def _dense_fc3(ds, blocks: np.ndarray) -> np.ndarray:
+    """The compact fc3 (n_prim, N, N, 3, 3, 3) in eV/A^3 of the file ``ds``: zero but at its triplets ``fc3_sites``
+    (T, 3: primitive atom, two supercell atoms), where it is ``blocks`` (T, 3, 3, 3). A file of an older trajmodes,
+    without ``fc3_sites``, holds the compact array itself: ``blocks`` as they are."""
+    if "fc3_sites" not in ds.variables:
+        return blocks
+    sites = np.asarray(ds["fc3_sites"][:], dtype=np.int64)
+    fc3 = np.zeros((len(ds.dimensions["prim_atom"]), len(ds.dimensions["atom"]), len(ds.dimensions["atom"]), 3, 3, 3))
+    fc3[sites[:, 0], sites[:, 1], sites[:, 2]] = blocks
+    return fc3
+
+
+def _fc3_sites(fc3s) -> np.ndarray:
+    """The triplets (T, 3: primitive atom, two supercell atoms; int64, in C order) where any of the compact fc3
+    ``fc3s`` (each (n_prim, N, N, 3, 3, 3)) has a block with a bit set (-0.0 and NaN count: the file gives every
+    array back bit for bit), found one primitive atom at a time (a boolean array of N^2 x 27, not n_prim times that)."""
+    first = fc3s[0]
+    sites = []
+    for p in range(first.shape[0]):
+        hit = np.zeros(first.shape[1:3], dtype=bool)
+        for fc3 in fc3s:
+            bits = np.ascontiguousarray(fc3[p]).view(np.uint64)
+            hit |= (bits != 0).any(axis=(2, 3, 4))
+        j, k = np.nonzero(hit)
+        sites.append(np.column_stack([np.full(len(j), p), j, k]))
+    return np.concatenate(sites).astype(np.int64)
 
 
 def _member(ds, data: dict, member, path) -> dict:
@@ -86,7 +115,7 @@ def _member(ds, data: dict, member, path) -> dict:
     m = int(member)
     fc4 = data.get("fc4")
     return dict(data, fc2=np.asarray(group["fc2"][m]),
-                fc3=np.asarray(group["fc3"][m]) if "fc3" in group.variables else None,
+                fc3=_dense_fc3(ds, np.asarray(group["fc3"][m])) if "fc3" in group.variables else None,
                 fc4=None if fc4 is None else (fc4[0], np.asarray(group["fc4"][m])))
 
 
@@ -120,18 +149,19 @@ def _check_members(fc, members) -> list:
 def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None, members=None) -> None:
     """Write force constants as trajmodes' own netCDF4 file (atomic: a failed write leaves no partial file).
 
-    fc2 in its layout (``fc2``, eV/A^2); fc3, when set, as variable ``fc3`` (compact
-    (n_prim, N, N, 3, 3, 3), eV/A^3, zlib-compressed, one chunk per primitive atom: 216-atom
-    diamond Si is 20 MB uncompressed); fc4, when set, as its quartets ``fc4_sites`` and blocks ``fc4`` (eV/A^4); the
-    Born charges and dielectric tensor (``ForceConstants.write`` writes full constants); an fc2 of a larger
-    supercell for the phonons (``phonon_fc2``, phono3py's ``--dim-fc2``) as the group ``phonon_fc2``, laid out as the
-    file. ``attrs``: global attributes to add (the provenance of :func:`trajmodes.io.provenance.provenance` by default,
-    without inputs or settings).
+    fc2 in its layout (``fc2``, eV/A^2); fc3, when set, as its triplets with a nonzero block: ``fc3_sites``
+    (triplet, 3: primitive atom, two supercell atoms) and blocks ``fc3`` (triplet, 3, 3, 3), eV/A^3 (the compact
+    (n_prim, N, N, 3, 3, 3) array is nearly all zeros: 3.5 GB for 4000 atoms); fc4, when set, as its quartets
+    ``fc4_sites`` and blocks ``fc4`` (eV/A^4); the Born charges and dielectric tensor (``ForceConstants.write``
+    writes full constants); an fc2 of a larger supercell for the phonons (``phonon_fc2``, phono3py's ``--dim-fc2``)
+    as the group ``phonon_fc2``, laid out as the file. ``attrs``: global attributes to add (the provenance of
+    :func:`trajmodes.io.provenance.provenance` by default, without inputs or settings).
 
     ``members``: the constants of every member of a committee of learned potentials fitted with ``fc`` (the same
     supercell, orders and quartets: ``EffectiveForceConstants.committee_force_constants_``), written into the group
     ``committee`` beside them, their constants along a dimension ``member`` (M): ``fc2`` compact (member, prim_atom,
-    atom, 3, 3) eV/A^2, ``fc3`` (member, prim_atom, atom, atom2, 3, 3, 3) eV/A^3 and ``fc4`` (member, quartet,
+    atom, 3, 3) eV/A^2, ``fc3`` (member, triplet, 3, 3, 3) eV/A^3 on the file's ``fc3_sites`` (the triplets where
+    the constants or any member have a nonzero block) and ``fc4`` (member, quartet,
     3, 3, 3, 3) eV/A^4 where ``fc`` has them; the global attribute ``committee_members`` = M. Readers of the fitted
     constants pass the group by; :func:`read_netcdf` ``member=`` reads one member."""
     import netCDF4
@@ -147,7 +177,7 @@ def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None, members
             orders = "second-, third- and fourth-order" if getattr(fc, "fc4", None) is not None else (
                 "second- and third-order" if fc.fc3 is not None else "second-order")
             ds.title = f"trajmodes {orders} force constants"
-            _write_group(ds, fc)
+            _write_group(ds, fc, [fc] + (members or []))
             if getattr(fc, "phonon_fc2", None) is not None:
                 _write_group(ds.createGroup("phonon_fc2"), fc.phonon_fc2)
             if members is not None:
@@ -165,12 +195,12 @@ def _write_members(ds, members) -> None:
     v.units, v.layout = "eV/A^2", "compact"
     v[:] = np.stack([m.compact() for m in members])
     if members[0].fc3 is not None:
-        n = members[0].n_atoms
-        v = g.createVariable("fc3", "f8", ("member", "prim_atom", "atom", "atom2", "cartesian", "cartesian2",
-                                           "cartesian3"), zlib=True, chunksizes=(1, 1, n, n, 3, 3, 3))
-        v.units, v.layout = "eV/A^3", "compact"
+        sites = np.asarray(ds["fc3_sites"][:], dtype=np.int64)
+        v = g.createVariable("fc3", "f8", ("member", "triplet", "cartesian", "cartesian2", "cartesian3"), zlib=True)
+        v.units = "eV/A^3"
+        v.long_name = "the blocks of the triplets fc3_sites of the file"
         for i, m in enumerate(members):
-            v[i] = m.fc3
+            v[i] = m.fc3[sites[:, 0], sites[:, 1], sites[:, 2]]
     if getattr(members[0], "fc4", None) is not None:
         v = g.createVariable("fc4", "f8", ("member", "quartet", "cartesian", "cartesian2", "cartesian3",
                                            "cartesian4"), zlib=True)
@@ -179,8 +209,9 @@ def _write_members(ds, members) -> None:
         v[:] = np.stack([m.fc4.blocks for m in members])
 
 
-def _write_group(ds, fc) -> None:
-    """The variables of one set of constants in an open netCDF file or group (:func:`write_netcdf`)."""
+def _write_group(ds, fc, fc3_of=None) -> None:
+    """The variables of one set of constants in an open netCDF file or group (:func:`write_netcdf`); fc3 on the
+    triplets where any of ``fc3_of`` (constants on the supercell of ``fc``; default ``[fc]``) has a nonzero block."""
     ds.layout = fc.layout
     ds.createDimension("row", fc.fc2.shape[0])
     ds.createDimension("atom", fc.n_atoms)
@@ -212,13 +243,17 @@ def _write_group(ds, fc) -> None:
     v.units = "Angstrom"
     v[:] = fc.smap.shift
     if fc.fc3 is not None:
-        ds.createDimension("atom2", fc.n_atoms)
+        sites = _fc3_sites([f.fc3 for f in (fc3_of or [fc])])
+        ds.createDimension("triplet", len(sites))
+        ds.createDimension("site3", 3)
         ds.createDimension("cartesian3", 3)
-        v = ds.createVariable("fc3", "f8", ("prim_atom", "atom", "atom2", "cartesian", "cartesian2", "cartesian3"),
-                              zlib=True, chunksizes=(1, fc.n_atoms, fc.n_atoms, 3, 3, 3))
+        v = ds.createVariable("fc3_sites", "i8", ("triplet", "site3"))
+        v.long_name = "primitive atom, then two supercell atoms"
+        v[:] = sites
+        v = ds.createVariable("fc3", "f8", ("triplet", "cartesian", "cartesian2", "cartesian3"), zlib=True)
         v.units = "eV/A^3"
-        v.layout = "compact"
-        v[:] = fc.fc3
+        v.long_name = "the blocks of the triplets fc3_sites; zero at every other triplet"
+        v[:] = fc.fc3[sites[:, 0], sites[:, 1], sites[:, 2]]
     q4 = getattr(fc, "fc4", None)
     if q4 is not None:
         ds.createDimension("quartet", len(q4))

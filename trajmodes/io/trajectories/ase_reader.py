@@ -178,6 +178,8 @@ class ASESource(FrameSource):
     units = "metal"
     #: ``format="ase"`` (ASE guesses the format) or ``format="ase:<ASE format>"`` (e.g. ``"ase:vasp-out"``)
     format_names = ("ase",)
+    needs = ("a format ASE reads needs its name or first bytes to say it (VASP OUTCAR, vasprun.xml, XDATCAR; pw.x "
+             "output; ASE .traj)")
 
     @classmethod
     def takes(cls, fmt: str) -> bool:

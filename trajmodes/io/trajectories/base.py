@@ -152,8 +152,14 @@ class FrameSource:
     # -- the registry's questions (:mod:`trajmodes.io.trajectories.registry`)
 
     #: the names ``format=`` (``--format``) takes for this reader, lower case; the first is the one
-    #: :func:`~trajmodes.io.trajectories.registry.sniff` returns
+    #: :func:`~trajmodes.io.trajectories.registry.identify` names
     format_names: tuple[str, ...] = ()
+    #: what the registry says a path of this reader is (:attr:`~trajmodes.io.trajectories.registry.Identified.kind`)
+    kind = "trajectory"
+    #: whether :meth:`can_open` is asked of a folder (no reader of frames takes one)
+    takes_folders = False
+    #: what a file needs to be of this format, in words, for the message on a file no reader takes
+    needs = ""
 
     @classmethod
     def takes(cls, fmt: str) -> bool:
@@ -168,7 +174,7 @@ class FrameSource:
 
     @classmethod
     def format_name(cls, head: bytes, path: str) -> str:
-        """The format name :func:`~trajmodes.io.trajectories.registry.sniff` gives a file this reader can open."""
+        """The format name :func:`~trajmodes.io.trajectories.registry.identify` gives a file this reader can open."""
         return cls.format_names[0]
 
     @classmethod

@@ -301,6 +301,8 @@ class IPISource(FrameSource):
     """
 
     format_names = ("ipi", "i-pi")
+    needs = ("an i-PI XYZ file needs a comment line with CELL(abcABC): (or CELL(H):) and a quantity with its unit "
+             "in braces")
     format = "ipi"
 
     @classmethod

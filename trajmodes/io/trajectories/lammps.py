@@ -101,10 +101,10 @@ class LammpsDumpSource(FrameSource):
 
     format = "lammps-dump"
     format_names = ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj")
+    needs = "a LAMMPS dump needs an 'ITEM: TIMESTEP' (or another 'ITEM:') first line"
 
     @classmethod
-    def can_open(cls, head: bytes, path: str) -> bool:
-        """A LAMMPS text dump starts with an ``ITEM:`` line."""
+    def can_open(cls, head: bytes, path: str) -> bool:      # what it needs: an ITEM: line first
         return head.lstrip().startswith(b"ITEM:")
 
     @classmethod

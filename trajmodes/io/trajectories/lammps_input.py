@@ -115,8 +115,8 @@ class LammpsInput:
         return f"LammpsInput({self.path!r}, {'log' if self.is_log else 'input'}, {len(self.commands)} commands)"
 
     @classmethod
-    def read(cls, path, *, variables: dict | None = None,
-             max_bytes: int = LAMMPS_INPUT_BYTES) -> "LammpsInput | None":
+    def read(cls, path, *, variables: dict | None = None, max_bytes: int = LAMMPS_INPUT_BYTES,
+             text: str | None = None, is_log: bool | None = None) -> "LammpsInput | None":
         """The model of the input or log ``path``; None for a file that is not LAMMPS text (binary, unreadable).
 
         Parameters
@@ -125,12 +125,22 @@ class LammpsInput:
         variables : dict, optional
             name -> value of the variables given on LAMMPS' command line (``-var dt 0.0005`` is ``{"dt": "0.0005"}``;
             a list of values for several).
+        max_bytes : int
+            How much of the file is read (a log: past it, only the lines that may be commands).
+        text : str, optional
+            The file's text, already read (a compressed log): ``path`` is then only its name.
+        is_log : bool, optional
+            Whether it is a log; by default told from its name and first lines (:func:`looks_like_log`).
         """
         path = os.fspath(path)
-        got = _read_rows(path, max_bytes)
+        if text is not None:
+            got = (list(enumerate(_lines(text), 1)), looks_like_log(os.path.basename(path), text), None)
+        else:
+            got = _read_rows(path, max_bytes)
         if got is None:
             return None
-        rows, is_log, cut = got
+        rows, found_log, cut = got
+        is_log = found_log if is_log is None else bool(is_log)
         state: dict = {"timestep": None}
         table = Variables(state)
         for name, value in (variables or {}).items():
@@ -454,170 +464,207 @@ def _trace(path: str, rows: list, variables: Variables, state: dict, depth: int 
 
 def _execute(path: str, lines: list, variables: Variables, state: dict):
     """The commands of an input script as LAMMPS runs them: ``label``/``jump``/``next`` loops, ``include`` files and
-    ``if`` branches followed."""
-    out: list = []
-    files = {path: join_lines(lines)}
-    stack = [(path, 0)]                     # (file, index of the next logical line)
-    jump_skip = False
-    executed = 0
-    seen: dict = {}                         # the state at each jump taken -> where (an endless loop comes back to it)
-    unknown_if: list = []                   # where an if's condition was not known (a loop's way out, perhaps)
+    ``if`` branches followed. Returns (commands, the problem that stopped the reading or None)."""
+    return _Executor(path, lines, variables, state).run()
 
-    def load(name: str, where: Command) -> str | None:
-        p = name if os.path.isabs(name) else os.path.join(os.path.dirname(os.path.abspath(path)), name)
-        if p not in files:
+
+class _Executor:
+    """An input script run as LAMMPS runs it (:func:`_execute`): the files read, where the reading is, and what its
+    loops have seen."""
+
+    def __init__(self, path: str, lines: list, variables: Variables, state: dict):
+        self.path, self.variables, self.state = path, variables, state
+        self.out: list = []
+        self.files = {path: join_lines(lines)}
+        self.stack = [(path, 0)]                # (file, index of the next logical line)
+        self.jump_skip = False
+        self.seen: dict = {}                    # the state at each jump taken -> where (an endless loop comes back)
+        self.unknown_if: list = []              # where an if's condition was not known (a loop's way out, perhaps)
+
+    def run(self):
+        """Execute the script from its first line: (commands, problem or None)."""
+        executed = 0
+        stack = self.stack
+        while stack:
+            name, k = stack[-1]
+            rows = self.files[name]
+            if k >= len(rows):
+                stack.pop()
+                continue
+            stack[-1] = (name, k + 1)
+            line, text = rows[k]
+            cmd = _make(name, line, text, self.variables, self.state)
+            if cmd is None:
+                continue
+            executed += 1
+            if executed > MAX_EXECUTED:
+                return self.out, f"its loops run more than {MAX_EXECUTED} commands (stopped at {cmd.where()})"
+            problem = self.run_one(cmd)
+            if problem:
+                return self.out, problem
+        return self.out, None
+
+    def load(self, name: str) -> str | None:
+        """The path of the file ``name`` (relative to the script's folder), read into :attr:`files`; None where it
+        cannot be read."""
+        p = name if os.path.isabs(name) else os.path.join(os.path.dirname(os.path.abspath(self.path)), name)
+        if p not in self.files:
             raw = read_text(p, LAMMPS_INPUT_BYTES)
             if raw is None:
                 return None
-            files[p] = join_lines(_lines(raw))
+            self.files[p] = join_lines(_lines(raw))
         return p
 
-    def run_one(cmd: Command) -> str | None:
-        """Follows a control command; returns a problem, or None."""
-        nonlocal jump_skip
-        error = state.pop("error", None)
+    def run_one(self, cmd: Command) -> str | None:
+        """Follows a control command, keeps any other; returns a problem, or None."""
+        error = self.state.pop("error", None)
         if error:
-            out.append(cmd)                                   # LAMMPS echoed it, then stopped
+            self.out.append(cmd)                              # LAMMPS echoed it, then stopped
             return error
         if cmd.unknown is not None:
             if cmd.name in ("jump", "include", "next", "if"):
                 return f"{cmd.name} at {cmd.where()} depends on {cmd.unknown}"
-            out.append(cmd)
+            self.out.append(cmd)
             return None
         if cmd.name == "label":
             return None
         if cmd.name == "next":
-            styles = {variables.vars[v].style for v in cmd.args if v in variables.vars}
-            if len(styles) > 1:
-                return (f"LAMMPS stops at {cmd.where()}: ERROR: All variables in next command must have same style "
-                        f"({', '.join(sorted(styles))})")
-            if variables.advance(list(cmd.args)):
-                jump_skip = True
-            return None
+            return self._next(cmd)
         if cmd.name == "jump" and cmd.args:
-            if jump_skip:
-                jump_skip = False
-                return None
-            target = stack[-1][0] if cmd.args[0] == "SELF" else load(cmd.args[0], cmd)
-            if target is None:
-                return f"the file {cmd.args[0]} of jump at {cmd.where()} is not there"
-            start = 0
-            if len(cmd.args) > 1:
-                found = [k for k, (_, t) in enumerate(files[target]) if split_words(strip_comment(t))[:2] ==
-                         ["label", cmd.args[1]]]
-                if not found:
-                    return f"the label {cmd.args[1]} of jump at {cmd.where()} is not in {os.path.basename(target)}"
-                start = found[0] + 1
-            state_now = (target, start, tuple(stack), state.get("timestep"),
-                         tuple(sorted((k, v.style, tuple(v.values), v.at, v.pad) for k, v in variables.vars.items())))
-            if state_now in seen:
-                why = (f"an endless loop: jump at {cmd.where()} comes back to where it was with every variable as it "
-                       f"was (at {seen[state_now]})")
-                if unknown_if:
-                    why += (f"; its way out may be the if at {unknown_if[-1]}, whose condition is known only while "
-                            "LAMMPS runs, so what ran after it is not known")
-                return why
-            seen[state_now] = cmd.where()
-            stack[-1] = (target, start)
-            return None
+            return self._jump(cmd)
         if cmd.name == "include" and cmd.args:
-            target = load(cmd.args[0], cmd)
+            target = self.load(cmd.args[0])
             if target is None:
                 return f"the file {cmd.args[0]} of include at {cmd.where()} is not there"
-            stack.append((target, 0))
+            self.stack.append((target, 0))
             return None
         if cmd.name == "if":
-            return _run_if(cmd)
+            return self._run_if(cmd)
         if cmd.name == "quit":
-            out.append(cmd)
-            stack.clear()
+            self.out.append(cmd)
+            self.stack.clear()
             return None
-        out.append(cmd)
+        self.out.append(cmd)
         every = _every_commands(cmd.args) if cmd.name == "run" else None
         if every is not None:
             # run N every M "c1" "c2": LAMMPS runs M steps, then executes the commands, N/M times
             for _ in range(every[0]):
                 for text in every[1]:
-                    c = _make(cmd.path, cmd.line, text, variables, state)
+                    c = _make(cmd.path, cmd.line, text, self.variables, self.state)
                     if c is not None:
-                        problem = run_one(replace(c, in_run=True))
+                        problem = self.run_one(replace(c, in_run=True))
                         if problem:
                             return problem
         return None
 
-    def _run_if(cmd: Command) -> str | None:
-        args = list(cmd.args)
-        branches, k = [], 0
-        cond = args[0] if args else ""
-        k = 1
-        if k < len(args) and args[k] == "then":
-            k += 1
-        body = []
-        while k < len(args) and args[k] not in ("elif", "else"):
-            body.append(args[k])
-            k += 1
-        branches.append((cond, body))
-        while k < len(args):
-            if args[k] == "elif" and k + 1 < len(args):
-                cond, k, body = args[k + 1], k + 2, []
-                while k < len(args) and args[k] not in ("elif", "else"):
-                    body.append(args[k])
-                    k += 1
-                branches.append((cond, body))
-            elif args[k] == "else":
-                branches.append((None, args[k + 1:]))
-                break
-            else:
-                k += 1
+    def _next(self, cmd: Command) -> str | None:
+        """``next``: the variables advanced; the next ``jump`` skipped where one of them is exhausted."""
+        variables = self.variables
+        styles = {variables.vars[v].style for v in cmd.args if v in variables.vars}
+        if len(styles) > 1:
+            return (f"LAMMPS stops at {cmd.where()}: ERROR: All variables in next command must have same style "
+                    f"({', '.join(sorted(styles))})")
+        if variables.advance(list(cmd.args)):
+            self.jump_skip = True
+        return None
+
+    def _jump(self, cmd: Command) -> str | None:
+        """``jump``: the reading goes on at the file's start or after its label; a jump that comes back to where it
+        was with every variable as it was is an endless loop."""
+        if self.jump_skip:
+            self.jump_skip = False
+            return None
+        stack, files = self.stack, self.files
+        target = stack[-1][0] if cmd.args[0] == "SELF" else self.load(cmd.args[0])
+        if target is None:
+            return f"the file {cmd.args[0]} of jump at {cmd.where()} is not there"
+        start = 0
+        if len(cmd.args) > 1:
+            found = [k for k, (_, t) in enumerate(files[target]) if split_words(strip_comment(t))[:2] ==
+                     ["label", cmd.args[1]]]
+            if not found:
+                return f"the label {cmd.args[1]} of jump at {cmd.where()} is not in {os.path.basename(target)}"
+            start = found[0] + 1
+        state_now = (target, start, tuple(stack), self.state.get("timestep"),
+                     tuple(sorted((k, v.style, tuple(v.values), v.at, v.pad) for k, v in self.variables.vars.items())))
+        if state_now in self.seen:
+            why = (f"an endless loop: jump at {cmd.where()} comes back to where it was with every variable as it "
+                   f"was (at {self.seen[state_now]})")
+            if self.unknown_if:
+                why += (f"; its way out may be the if at {self.unknown_if[-1]}, whose condition is known only while "
+                        "LAMMPS runs, so what ran after it is not known")
+            return why
+        self.seen[state_now] = cmd.where()
+        stack[-1] = (target, start)
+        return None
+
+    def _run_if(self, cmd: Command) -> str | None:
+        """``if``: the branch whose condition holds is run; from a condition that is not known on, every command of
+        every branch is kept as unknown."""
+        branches = _if_branches(list(cmd.args))
         for at, (cond, body) in enumerate(branches):
             if cond is not None:
                 try:
-                    taken = _boolean(variables.substitute(cond), variables)
+                    taken = _boolean(self.variables.substitute(cond), self.variables)
                 except UnknownValue as exc:
-                    unknown_if.append(cmd.where())
-                    # any of this branch and the ones after it (elif, else) may have run: each command is unknown
-                    for _, rest in branches[at:]:
-                        for text in rest:
-                            c = _make(cmd.path, cmd.line, text, variables, state, track=False)
-                            if c is None:
-                                continue
-                            why = f"inside an if whose condition {cond!r} is unknown ({exc})"
-                            out.append(Command(c.name, c.args, c.path, c.line, why, in_run=cmd.in_run))
-                            if c.name == "variable" and len(c.args) >= 2 and c.args[1] != "delete" and not (
-                                    c.args[1] in KEEP_FIRST and c.args[0] in variables.vars):
-                                variables.vars[c.args[0]] = Variable("unknown", [f"set {why}"], c.where())
-                            elif c.name in ("timestep", "units"):
-                                state["timestep"] = None
+                    self.unknown_if.append(cmd.where())
+                    self._unknown_branches(cmd, branches[at:], f"inside an if whose condition {cond!r} is unknown "
+                                                               f"({exc})")
                     return None
                 if not taken:
                     continue
             for text in body:
-                c = _make(cmd.path, cmd.line, text, variables, state)
+                c = _make(cmd.path, cmd.line, text, self.variables, self.state)
                 if c is not None:
-                    problem = run_one(replace(c, in_run=cmd.in_run))
+                    problem = self.run_one(replace(c, in_run=cmd.in_run))
                     if problem:
                         return problem
             return None
         return None
 
-    while stack:
-        name, k = stack[-1]
-        rows = files[name]
-        if k >= len(rows):
-            stack.pop()
-            continue
-        stack[-1] = (name, k + 1)
-        line, text = rows[k]
-        cmd = _make(name, line, text, variables, state)
-        if cmd is None:
-            continue
-        executed += 1
-        if executed > MAX_EXECUTED:
-            return out, f"its loops run more than {MAX_EXECUTED} commands (stopped at {cmd.where()})"
-        problem = run_one(cmd)
-        if problem:
-            return out, problem
-    return out, None
+    def _unknown_branches(self, cmd: Command, branches: list, why: str) -> None:
+        """Any of ``branches`` (an unknown condition's and the ones after it: elif, else) may have run: each command is
+        kept unknown, with ``why``, and so are the variables and the time step they set."""
+        variables = self.variables
+        for _, rest in branches:
+            for text in rest:
+                c = _make(cmd.path, cmd.line, text, variables, self.state, track=False)
+                if c is None:
+                    continue
+                self.out.append(Command(c.name, c.args, c.path, c.line, why, in_run=cmd.in_run))
+                if c.name == "variable" and len(c.args) >= 2 and c.args[1] != "delete" and not (
+                        c.args[1] in KEEP_FIRST and c.args[0] in variables.vars):
+                    variables.vars[c.args[0]] = Variable("unknown", [f"set {why}"], c.where())
+                elif c.name in ("timestep", "units"):
+                    self.state["timestep"] = None
+
+
+def _if_branches(args: list) -> list:
+    """(condition, commands) of each branch of ``if cond then c1 c2 elif cond2 c3 else c4``; the else's condition is
+    None."""
+    branches, k = [], 0
+    cond = args[0] if args else ""
+    k = 1
+    if k < len(args) and args[k] == "then":
+        k += 1
+    body = []
+    while k < len(args) and args[k] not in ("elif", "else"):
+        body.append(args[k])
+        k += 1
+    branches.append((cond, body))
+    while k < len(args):
+        if args[k] == "elif" and k + 1 < len(args):
+            cond, k, body = args[k + 1], k + 2, []
+            while k < len(args) and args[k] not in ("elif", "else"):
+                body.append(args[k])
+                k += 1
+            branches.append((cond, body))
+        elif args[k] == "else":
+            branches.append((None, args[k + 1:]))
+            break
+        else:
+            k += 1
+    return branches
 
 
 def _boolean(text: str, variables: Variables) -> bool:

@@ -34,7 +34,7 @@ import numpy as np
 
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.trajectories.base import FRAME_FIELDS, tensor_from_components
-from trajmodes.io.trajectories.lammps_input import UNITS_COMMAND
+from trajmodes.io.trajectories.lammps_input import LammpsInput
 from trajmodes.io.trajectories.lammps_script import DEFAULT_TIMESTEP
 
 __all__ = ["ThermoLog", "read_thermo", "thermo_paths"]
@@ -379,25 +379,30 @@ def _read_one(path: str) -> ThermoLog:
     with open(path, "rb") as f:
         text = f.read().decode("utf-8", "replace")
     lines = text.split("\n")
+    model = LammpsInput.read(path, is_log=True)           # past its first MB, only the lines that may be commands
+    commands = _echoed_commands(model, path) if model is not None else {}
     blocks = []                              # (columns, [row line indices], norm, files of the active dumps)
     current, norm = None, -1
-    dumps, echoed = {}, False                # dump ID -> file, from the echoed dump and undump commands
+    dumps, echoed = {}, False                # dump ID -> file, from the dump and undump commands of the log's trace
     damaged = []
     for i, ln in enumerate(lines):
         tok = ln.split()
         if not tok:
             continue
+        cmd = commands.get(i + 1)
         if "Step" in tok and all(THERMO_NAME.match(t) for t in tok):
             current = (tok, [], norm, tuple(dumps.values()))
             blocks.append(current)
-        elif current is None and tok[0] == "dump" and len(tok) >= 6:
-            dumps[tok[1]], echoed = tok[5], True
-        elif current is None and tok[0] == "undump" and len(tok) >= 2:
-            dumps.pop(tok[1], None)
-        elif tok[0] == "thermo_style":
-            norm = -1                                            # thermo_style resets thermo_modify
-        elif tok[0] == "thermo_modify" and "norm" in tok[:-1]:
-            norm = int(tok[tok.index("norm") + 1] == "yes")
+        elif cmd is not None:
+            args = cmd.args
+            if cmd.name == "dump" and len(args) >= 5:
+                dumps[args[0]], echoed = args[4], True
+            elif cmd.name == "undump" and args:
+                dumps.pop(args[0], None)
+            elif cmd.name == "thermo_style":
+                norm = -1                                        # thermo_style resets thermo_modify
+            elif cmd.name == "thermo_modify" and "norm" in args[:-1]:
+                norm = int(args[args.index("norm") + 1] == "yes")
         elif current is not None:
             step_at = current[0].index("Step")
             if len(tok) == len(current[0]) and _is_int(tok[step_at]):
@@ -421,10 +426,11 @@ def _read_one(path: str) -> ThermoLog:
         raise TrajectoryFormatError(path, "no thermo output: no line holds the column names of a thermo block with "
                                           "a Step column", fix="Pass the LAMMPS log of the run (log.lammps), written "
                                           "with thermo_style custom step pe ...")
-    units = UNITS_COMMAND.search(text)
+    units = next((c.args[0] for c in (model.commands if model is not None else ()) if c.name == "units" and c.args
+                  and c.unknown is None), None)
     parsed = [_block(path, columns, rows, [lines[i] for i in rows]) for columns, rows, _, _ in blocks]
     steps, values, present, rows = zip(*parsed)
-    return ThermoLog([path], units.group(1) if units else None, np.concatenate(steps),
+    return ThermoLog([path], units, np.concatenate(steps),
                      {n: np.concatenate([v[n] for v in values]) for n in FRAME_FIELDS},
                      {n: np.concatenate([p[n] for p in present]) for n in FRAME_FIELDS},
                      np.concatenate([np.full(len(b[1]), b[2], np.int8) for b in blocks]),
@@ -568,29 +574,29 @@ def _float(token: str) -> float | None:
         return None
 
 
-def log_runs(lines: list) -> list:
+def log_runs(path: str, lines: list) -> list:
     """The runs of a LAMMPS log (or input) as a sequence: each ``run``/``minimize`` command with the settings in force
     when it began (``units``, ``timestep``, ``thermo``, ``thermo_style``, ``thermo_modify norm``, ``reset_timestep``,
-    the computes and fixes defined) and the thermo block it wrote (:class:`LogRun`). ``lines``: the file's lines.
+    the computes and fixes defined) and the thermo block it wrote (:class:`LogRun`). ``path``: the file, ``lines``: its
+    lines (read by the caller: a log may be compressed).
 
-    A thermo header is a line of column names with ``Step`` among them, or after LAMMPS' ``Per MPI rank memory``
-    line; its block runs to ``Loop time of``. A block without an echoed command before it (a log written with
-    ``echo none``, or the sub-runs of ``run N every M``) is a run of its own with the settings of the one before."""
-    runs: list = []
-    state = dict(units=(None, None), timestep=(None, None), thermo=(None, None), norm=(None, None), reset=None,
-                 dt_reset=None, computes={}, fixes={}, box=None, atoms=None, style=None)
+    The commands are those of the file's :class:`~trajmodes.io.trajectories.lammps_input.LammpsInput`: a log's trace
+    (its substituted echoes, what ``print`` wrote and a run's output not taken for commands), an input script's
+    commands as LAMMPS runs them (loops unrolled, ``include`` files inlined); a command whose value is not known
+    (an undefined variable) leaves its setting unknown (None) from its line on. A thermo header is a line of column
+    names with ``Step`` among them, or after LAMMPS' ``Per MPI rank memory`` line; its block runs to ``Loop time of``.
+    A block without an echoed command before it (a log written with ``echo none``, or the sub-runs of ``run N every
+    M``) is a run of its own with the settings of the one before."""
+    path = os.fspath(path)
+    model = LammpsInput.read(path, text="\n".join(lines))
+    walk = _RunWalk()
+    if model is None or not model.is_log:
+        for cmd in () if model is None else model.commands:
+            walk.command(cmd)
+        return walk.runs
+    echoed = _echoed_commands(model, path)
     current = None                                  # the run whose block is being read
-    pending = None                                  # the last run command, its block not yet begun
     previous = ""
-
-    def start(command: str, line: int | None) -> LogRun:
-        run = LogRun(len(runs) + 1, command, line, state["units"], state["timestep"], state["thermo"], state["norm"],
-                     state["reset"], state["dt_reset"], dict(state["computes"]), dict(state["fixes"]), state["box"],
-                     state["atoms"], state["style"])
-        runs.append(run)
-        state["reset"] = None
-        return run
-
     for i, ln in enumerate(lines):
         tok = ln.split()
         if not tok:
@@ -603,7 +609,7 @@ def log_runs(lines: list) -> list:
                 current.ended = i + 1
                 m = _LOOP_ATOMS.search(ln)
                 if m:
-                    current.atoms = state["atoms"] = (int(m.group(1)), i + 1)
+                    current.atoms = walk.state["atoms"] = (int(m.group(1)), i + 1)
                 current = None
             elif not tok[0].startswith(("WARNING", "ERROR")) and _numbers(tok) * 2 >= len(tok):
                 current.damaged.append((i + 1, ln.strip()))
@@ -613,52 +619,92 @@ def log_runs(lines: list) -> list:
                   and ("Step" in tok or previous.startswith(("Per MPI rank memory", "Memory usage per processor")))
                   and word not in _RUN_COMMANDS)
         if header:
-            run = pending if pending is not None else start("", None)
-            run.columns, run.header_line, current, pending = tok, i + 1, run, None
+            run = walk.block()
+            run.columns, run.header_line, current = tok, i + 1, run
         elif word.startswith("-----") and "Step" in ln or word == "keywords:" and "Step" in ln:
-            run = pending if pending is not None else start("", None)
-            run.style, pending = ("multi" if word.startswith("-") else "yaml", i + 1), None
-        elif word == "units" and len(tok) > 1:
-            state["units"] = (tok[1], i + 1)
-            state["timestep"] = (DEFAULT_TIMESTEP.get(tok[1]), None)
-        elif word == "timestep" and len(tok) > 1 and _float(tok[1]) is not None:
-            state["timestep"] = (float(tok[1]), i + 1)
-        elif word == "read_restart":
-            state["timestep"] = (None, i + 1)              # the restart file's, not in the log
-        elif word == "thermo" and len(tok) > 1:
-            state["thermo"] = (int(tok[1]) if _is_int(tok[1]) else None, i + 1)
-        elif word == "thermo_style" and len(tok) > 1:
-            state["norm"] = (None, i + 1)                  # thermo_style resets thermo_modify
-            state["style"] = (tok[1], i + 1) if tok[1] in ("multi", "yaml") else None
-        elif word == "thermo_modify":
-            for k in range(1, len(tok) - 1):
-                if tok[k] == "norm":
-                    state["norm"] = (tok[k + 1] == "yes", i + 1)
-                elif tok[k] == "line" and tok[k + 1] in ("multi", "yaml"):
-                    state["style"] = (tok[k + 1], i + 1)
-        elif word == "reset_timestep":
-            state["reset"] = i + 1
-        elif word == "compute" and len(tok) > 3:
-            state["computes"][tok[1]] = (tok, i + 1)
-        elif word == "uncompute" and len(tok) > 1:
-            state["computes"].pop(tok[1], None)
-        elif word == "fix" and len(tok) > 3:
-            state["fixes"][tok[1]] = (tok, i + 1)
-            if tok[3] == "dt/reset":
-                state["dt_reset"] = i + 1
-        elif word == "unfix" and len(tok) > 1:
-            gone = state["fixes"].pop(tok[1], None)
-            if gone is not None and gone[0][3] == "dt/reset":
-                state["dt_reset"] = None
-        elif word in _RUN_COMMANDS and len(tok) > 1:
-            pending = start(" ".join(tok), i + 1)
+            walk.block().style = ("multi" if word.startswith("-") else "yaml", i + 1)
+        elif i + 1 in echoed:
+            walk.command(echoed[i + 1])
         else:
             box = _BOX.search(ln)
             if box:
                 lo, hi = (np.array(s.split(), float) for s in box.groups()[1:])
-                state["box"] = (float(np.prod(hi - lo)), i + 1)
+                walk.state["box"] = (float(np.prod(hi - lo)), i + 1)
             atoms = _ATOMS.match(ln)
             if atoms:
-                state["atoms"] = (int(atoms.group(1)), i + 1)
+                walk.state["atoms"] = (int(atoms.group(1)), i + 1)
         previous = ln.lstrip()
-    return runs
+    return walk.runs
+
+
+def _echoed_commands(model: LammpsInput, path: str) -> dict:
+    """1-based line -> :class:`~trajmodes.io.trajectories.lammps_script.Command` of the commands of the log ``model``
+    that LAMMPS echoed into the file ``path`` itself (not those of a file a ``log`` command goes on in)."""
+    here = os.path.abspath(path)
+    return {c.line: c for c in model.commands if os.path.abspath(c.path) == here}
+
+
+class _RunWalk:
+    """The runs of :func:`log_runs` as the commands come: the settings in force, and each run started with them."""
+
+    def __init__(self):
+        self.runs: list = []
+        self.state = dict(units=(None, None), timestep=(None, None), thermo=(None, None), norm=(None, None),
+                          reset=None, dt_reset=None, computes={}, fixes={}, box=None, atoms=None, style=None)
+        self.pending = None                         # the last run command, its block not yet begun
+
+    def start(self, command: str, line: int | None) -> LogRun:
+        state = self.state
+        run = LogRun(len(self.runs) + 1, command, line, state["units"], state["timestep"], state["thermo"],
+                     state["norm"], state["reset"], state["dt_reset"], dict(state["computes"]), dict(state["fixes"]),
+                     state["box"], state["atoms"], state["style"])
+        self.runs.append(run)
+        state["reset"] = None
+        return run
+
+    def block(self) -> LogRun:
+        """The run a thermo block (or its multi or yaml output) belongs to: the pending run command's, else a run of
+        its own."""
+        run = self.pending if self.pending is not None else self.start("", None)
+        self.pending = None
+        return run
+
+    def command(self, cmd) -> None:
+        """Take one command (its values substituted; a value not known sets its setting to None)."""
+        state, word, args, line = self.state, cmd.name, cmd.args, cmd.line
+        known = cmd.unknown is None
+        tok = [word, *args]
+        if word == "units" and args:
+            state["units"] = (args[0] if known else None, line)
+            state["timestep"] = (DEFAULT_TIMESTEP.get(args[0]) if known else None, None)
+        elif word == "timestep" and args:
+            state["timestep"] = (_float(args[0]) if known else None, line)
+        elif word == "read_restart":
+            state["timestep"] = (None, line)                # the restart file's, not in the log
+        elif word == "thermo" and args:
+            state["thermo"] = (int(args[0]) if known and _is_int(args[0]) else None, line)
+        elif word == "thermo_style" and args:
+            state["norm"] = (None, line)                    # thermo_style resets thermo_modify
+            state["style"] = (args[0], line) if args[0] in ("multi", "yaml") else None
+        elif word == "thermo_modify":
+            for k in range(len(args) - 1):
+                if args[k] == "norm":
+                    state["norm"] = (args[k + 1] == "yes" if known else None, line)
+                elif args[k] == "line" and args[k + 1] in ("multi", "yaml"):
+                    state["style"] = (args[k + 1], line)
+        elif word == "reset_timestep":
+            state["reset"] = line
+        elif word == "compute" and len(args) > 2:
+            state["computes"][args[0]] = (tok, line)
+        elif word == "uncompute" and args:
+            state["computes"].pop(args[0], None)
+        elif word == "fix" and len(args) > 2:
+            state["fixes"][args[0]] = (tok, line)
+            if args[2] == "dt/reset":
+                state["dt_reset"] = line
+        elif word == "unfix" and args:
+            gone = state["fixes"].pop(args[0], None)
+            if gone is not None and gone[0][3] == "dt/reset":
+                state["dt_reset"] = None
+        elif word in _RUN_COMMANDS and args:
+            self.pending = self.start(" ".join(tok), line)

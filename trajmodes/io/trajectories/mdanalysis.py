@@ -267,6 +267,8 @@ class MDAnalysisSource(FrameSource):
     #: ``format="mdanalysis"`` (MDAnalysis guesses from the names), or any format name MDAnalysis knows
     #: (``"DCD"``, ``"TRR"``, ``"LAMMPSDUMP"``, ...): the reader asked last
     format_names = ("mdanalysis",)
+    needs = ("an MDAnalysis format needs a file name whose extension MDAnalysis knows (.dcd, .trr, .xtc, .nc, ...) "
+             "or --format")
 
     @classmethod
     def takes(cls, fmt: str) -> bool:

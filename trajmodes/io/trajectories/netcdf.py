@@ -405,6 +405,7 @@ class NetCDFSource(FrameSource):
 
     format = "trajmodes-netcdf"
     format_names = ("netcdf", "nc", "trajmodes")
+    needs = "a trajmodes netCDF cache needs a netCDF/HDF5 header and trajmodes' format attribute"
 
     @classmethod
     def can_open(cls, head: bytes, path: str) -> bool:

@@ -103,6 +103,7 @@ class XYZSource(FrameSource):
     """
 
     format_names = ("xyz", "extxyz")
+    needs = 'an (extended) XYZ file needs an atom count as its first line'
 
     @classmethod
     def can_open(cls, head: bytes, path: str) -> bool:

@@ -21,7 +21,7 @@ from trajmodes.lattice.qpoints import parse_mesh
 from trajmodes.lattice.spglib_calls import SYMPREC
 from trajmodes.lattice.symmetry import cartesian_rotations
 from trajmodes.phonons.harmonic.degeneracy import degenerate_average
-from trajmodes.phonons.anharmonic.interaction import Interaction
+from trajmodes.phonons.anharmonic.interaction import Interaction, triplet_block
 from trajmodes.phonons.anharmonic.isotope import ISOTOPE_OVERLAPS, isotope_gamma
 from trajmodes.phonons.anharmonic.selfenergy import (ADAPTIVE, ADAPTIVE_TDEP2023, delta_weights, imaginary_part,
                                                      live_triplets, occupations, real_part, width_variables)
@@ -61,7 +61,7 @@ class Anharmonic:
         the q-points commensurate with that supercell (:class:`trajmodes.lattice.grid.Grid`), which is the
         phase space a molecular dynamics run in that supercell samples.
     temperatures : float or array_like
-        K.
+        Temperatures (K) at which the linewidths, shifts and conductivity are computed (the phonon occupations).
     occupation : {"quantum", "classical"}
         Bose-Einstein occupations, or the classical k_B T / (h nu) with n' + n'' + 1 -> n' + n'' (for comparison
         with classical molecular dynamics: widths and shifts then grow linearly with T).
@@ -267,8 +267,11 @@ class Anharmonic:
         n0 = frequency_occupations(self.occupation_factors, self.temperatures, it.cutoff_frequency, nu)   # off-shell
         cut_off = self.sigma_cutoff is not None or self.deltas.truncate is not None
         zero = np.zeros(1)
-        for s in range(0, len(tr), it.chunk):
-            b = slice(s, s + it.chunk)
+        # the strengths (T, 3n, 3n, 3n) and the delta functions and occupation factors (3 or nt, T, nw, 3n, 3n) of a
+        # block stay within BLOCK_BYTES each: on many branches and frequencies, fewer triplets per block
+        step = triplet_block(it.chunk, 8.0 * max(nb ** 3, max(3, nt) * nw * nb * nb))
+        for s in range(0, len(tr), step):
+            b = slice(s, s + step)
             sub = type(tr)(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
             # adaptive Gaussians away from the modes' own frequencies: each branch of q with its own width
             per_branch = imag and self.deltas.adaptive and not own
@@ -441,6 +444,38 @@ class Anharmonic:
         """How many triplets, reduced by symmetry (:meth:`trajmodes.lattice.grid.Grid.triplets`), the sums at
         ``qpoints`` (as :meth:`linewidths`; default the irreducible points) run over: the measure of their cost."""
         return int(sum(len(self.grid.triplets(int(q))) for q in self.grid_points(qpoints)))
+
+    def cost_words(self, qpoints=None, frequencies=None, real: bool = False, at_least: float = 1e8) -> str:
+        """What the sums at ``qpoints`` (as :meth:`linewidths`; ``frequencies`` (nw,) THz: the self-energy on them, as
+        :meth:`spectral_function`) will cost, for the line that starts them: "" when their size, triplets x (3n)^3
+        (x nw (3n)^2 on ``frequencies`` where larger), is under ``at_least`` (seconds on any machine), else
+        "; about 8 min on 2 cores, 64 MB per core (one q-point timed: 1,203 triplets in 4.1 s)". The time is
+        measured on the point with the fewest triplets that fill one block
+        (:func:`~trajmodes.phonons.anharmonic.interaction.triplet_block`), computed once more when its turn comes,
+        and scaled by the triplets over the cores the tasks run on (Dask's workers, else every core)."""
+        import os
+        import time
+        import dask
+        gps = self.grid_points(qpoints)
+        counts = np.array([len(self.grid.triplets(int(g))) for g in gps])
+        nb, nt = self.interaction.n_branches, len(self.temperatures)
+        total = int(counts.sum())
+        nw = nb if frequencies is None else len(np.atleast_1d(frequencies))
+        if total * max(nb ** 3, nw * nb * nb) < at_least:
+            return ""
+        block = triplet_block(self.interaction.chunk, 8.0 * max(nb ** 3, max(3, nt) * nw * nb * nb))
+        full = np.flatnonzero(counts >= block)
+        i = int(full[np.argmin(counts[full])]) if len(full) else int(np.argmax(counts))
+        t0 = time.perf_counter()
+        self.self_energy(int(gps[i]), frequencies, real=real)
+        took = time.perf_counter() - t0
+        cores = int(dask.config.get("num_workers", None) or os.cpu_count() or 1) if self.scheduler is None else 1
+        seconds = took * total / max(int(counts[i]), 1) / max(1, min(cores, len(gps)))
+        per_core = 4 * 8.0 * min(block, int(counts.max())) * max(nb ** 3, max(3, nt) * nw * nb * nb)
+        when = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+        where = f"on {cores} cores" if self.scheduler is None else "on one worker (fewer with more)"
+        return (f"; about {when} {where}, {per_core / 1e6:.0f} MB per core (one q-point timed: {int(counts[i]):,} "
+                f"triplets in {took:.2g} s)")
 
     def bubble_shifts(self, qpoints=None, epsilon: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The bubble's real part of every branch at ``qpoints`` (as :meth:`linewidths`) at its harmonic frequency,

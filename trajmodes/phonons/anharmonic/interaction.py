@@ -41,7 +41,19 @@ if TYPE_CHECKING:
     from trajmodes.lattice.grid import Grid
     from trajmodes.phonons.harmonic.phonons import Phonons
 
-__all__ = ["Interaction", "HBAR_EV_PS"]
+__all__ = ["Interaction", "HBAR_EV_PS", "BLOCK_BYTES", "triplet_block"]
+
+#: bytes of the largest temporary array of one block of triplets: blocks of ``chunk`` triplets are cut to keep within it
+#: where the cell has many branches (the (T, 3n, 3n, 3n) strengths, or the (T, nw, 3n, 3n) delta functions of a
+#: lineshape on nw frequencies, grow with the branches cubed or the frequencies; a 9-atom cell on 401 frequencies held
+#: gigabytes in blocks of 512 triplets)
+BLOCK_BYTES = 32e6
+
+
+def triplet_block(chunk: int, bytes_per_triplet: float) -> int:
+    """Triplets per block: ``chunk``, or fewer (at least one) where a block's largest temporary array, of
+    ``bytes_per_triplet`` bytes per triplet, would exceed :data:`BLOCK_BYTES`."""
+    return int(max(1, min(int(chunk), BLOCK_BYTES // max(float(bytes_per_triplet), 1.0))))
 
 #: reduced Planck constant, eV ps
 HBAR_EV_PS = H_EV_PS / (2 * np.pi)
@@ -66,7 +78,8 @@ class Interaction:
         Modes at or below this frequency (THz), imaginary ones included, take no part (their strengths are
         zero): the acoustic modes at Gamma, and any unstable mode.
     chunk : int
-        Triplets per block (memory about ``chunk * n_neighbours * 27 * n_prim * 16`` bytes).
+        Triplets per block (memory about ``chunk * n_neighbours * 27 * n_prim * 16`` bytes); fewer where a block's
+        (T, 3n, 3n, 3n) products would exceed :data:`BLOCK_BYTES` (:func:`triplet_block`).
     make_r0_average : bool
         Average the transform of fc3 to reciprocal space over the three atoms of each triplet as the origin
         (phono3py's ``make_r0_average``, its default); False: the first atom, the primitive-cell atom of the
@@ -341,8 +354,9 @@ class Interaction:
                 out[live] = self.strength(q, q1[live], q2[live])
             return out
         out = np.empty((len(q1), nb, nb, nb))
-        for s in range(0, len(q1), self.chunk):
-            b = slice(s, s + self.chunk)
+        step = triplet_block(self.chunk, 16.0 * nb ** 3)                     # the complex (T, 3n, 3n, 3n) products
+        for s in range(0, len(q1), step):
+            b = slice(s, s + step)
             out[b] = self._strength_block(int(q), q1[b], q2[b], qp)
         if self.equal_frequency_tol is not None:
             f = self.frequencies

@@ -116,7 +116,7 @@ def mesh_thermodynamics(dynamical_matrix: DynamicalMatrix, temperatures, mesh=(2
     dynamical_matrix : DynamicalMatrix
         The harmonic crystal (``Phonons(force_constants).dm``).
     temperatures : float or array_like (nt,)
-        K.
+        Temperatures (K) at which the thermodynamic functions are evaluated.
     mesh : int or (3,) int
         Gamma-centred q mesh; the acoustic modes at Gamma are left out.
     occupation : {"quantum", "classical"}

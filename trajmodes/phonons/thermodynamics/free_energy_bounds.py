@@ -140,7 +140,7 @@ def upper_bound(engine, force_constants, temperature: float, n_samples: int = 40
     force_constants : ForceConstants
         Phi (stable).
     temperature : float
-        K.
+        Temperature (K) of the harmonic crystal's canonical ensemble and of the bound.
     n_samples : int
         Independent classical canonical configurations
         (:func:`~trajmodes.phonons.thermodynamics.sampling.canonical_configurations`).
@@ -258,7 +258,7 @@ def thermodynamic_integration(engine, force_constants, temperature: float, n_lam
     force_constants : ForceConstants
         Phi of the reference U_h (stable: no imaginary mode but the translations).
     temperature : float
-        K.
+        Temperature (K) of the canonical ensembles sampled along the integration and of the free energy.
     n_lambda : int
         Gauss-Legendre points on [0, 1].
     equilibration_time, sampling_time : float

@@ -68,12 +68,13 @@ def noise_threshold(n_modes: int, level: float = 0.05) -> float:
 class SelfConsistentPhonons:
     """Stochastic self-consistent effective force constants at one temperature (module docstring).
 
-    Estimator style: settings here, :meth:`fit` does the work, results end in ``_``.
+    Estimator style (:class:`~trajmodes.forceconstants.ForceConstantsEstimator`): settings here, :meth:`fit` does the
+    work and returns the estimator, results end in ``_``.
 
     Parameters
     ----------
     temperature : float
-        K.
+        Temperature (K) of the canonical ensemble the configurations are drawn from and of the constants.
     cutoff2 : float or None
         Pair cutoff of the fitted constants, A (None: every pair of the supercell).
     occupation : {"classical", "quantum"}, optional
@@ -124,6 +125,8 @@ class SelfConsistentPhonons:
         ``threshold`` (iteration, mode) the change that counted as converged, max(tol, noise_factor x the change's
         error) (THz), ``max_change_z`` the largest change in units of its error, ``mean_square_displacement`` (A^2);
         attrs ``occupation``, ``stopped_by``, ``noise_factor``.
+    temperature_ : float
+        K, the sampling temperature (``temperature``).
     converged_ : bool
     stopped_by_ : str
         What ended the loop: "tol", "sampling noise" or "max_iter" (not converged).
@@ -284,7 +287,7 @@ class SelfConsistentPhonons:
                            energies=np.concatenate([t[2] for t in tail]))
             fc = est.harmonic_force_constants_
         self.force_constants_, self.estimator_, self.converged_ = fc, est, converged
-        self.stopped_by_ = stopped_by
+        self.stopped_by_, self.temperature_ = stopped_by, self.temperature
         self.history_ = xr.Dataset(
             dict(n_samples=("iteration", np.array([r[0] for r in rows])),
                  max_change=("iteration", np.array([r[1] for r in rows]),

@@ -1,0 +1,71 @@
+"""The figure of ``trajmodes watch``: the effective dispersion of the last update with its error band, beside the
+convergence of every frequency at the special points and of its error bar against the simulated time fitted."""
+from __future__ import annotations
+
+import numpy as np
+
+from trajmodes.plots.figures import axes_for, finish, path_axes
+
+__all__ = ["plot_watch"]
+
+
+def plot_watch(ds, path: str | None = None, *, ax=None):
+    """Draw a watch dataset (:func:`trajmodes.workflows.watch_outputs.watch_dataset`): left the dispersion (THz)
+    with its bootstrap error band (+-1 standard error), in the middle each distinct frequency at the special points
+    (points of equal frequencies, K and U of fcc, once) against the simulated time read (ps) with its error bar, and
+    right the largest error bar against the time fitted and the target (log-log), with the measured decrease carried
+    to the target where a prediction was made. Written to ``path`` (format from its extension) where given; returns
+    the figure."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+    fig, axes = axes_for(ax, 1, 3, (12.0, 4.0))
+    a, b, c = np.ravel(axes)
+    d, seg = ds.distance.values, ds.segment.values
+    nu, err = ds.band_frequency.values, ds.band_frequency_err.values
+    for s in np.unique(seg):
+        sel = seg == s
+        for k in range(nu.shape[1]):
+            a.fill_between(d[sel], nu[sel, k] - err[sel, k], nu[sel, k] + err[sel, k], color="C0", alpha=0.3, lw=0)
+            a.plot(d[sel], nu[sel, k], color="C0", lw=1.0)
+    path_axes(a, ds, float(np.nanmin(nu - err)), float(np.nanmax(nu + err)))
+    a.set_ylabel("frequency (THz)")
+    a.set_title("dispersion, last update (±1 s.e.)", fontsize=9)
+    t, run = ds.fitted_time.values, ds.time.values
+    freq, ferr = ds.frequency.values, ds.frequency_err.values
+    groups = []                   # points with the same frequencies (K and U of fcc): drawn once, named together
+    for q, label in enumerate(ds.qlabel.values):
+        for g in groups:
+            if np.allclose(freq[-1, q], freq[-1, g[0]], atol=1e-4, rtol=0):
+                g.append(q)
+                break
+        else:
+            groups.append([q])
+    for n, g in enumerate(groups):
+        q, last, seen = g[0], freq[-1, g[0]], []
+        for k in range(freq.shape[2]):
+            if abs(last[k]) < 1e-3 or any(abs(last[k] - x) < 1e-4 for x in seen):
+                continue
+            seen.append(last[k])
+            b.errorbar(run, freq[:, q, k], yerr=ferr[:, q, k], color=f"C{n % 10}", lw=0.8, capsize=2,
+                       label="=".join(str(ds.qlabel.values[i]) for i in g) if len(seen) == 1 else None)
+    b.set_xlabel("simulated time read (ps)")
+    b.set_ylabel("frequency at the special points (THz)")
+    b.legend(fontsize=7, frameon=False, ncols=2)
+    # the largest error bar against the time fitted (the start moves as the transient is found), with the measured
+    # decrease err ~ t^-alpha of the last update carried to the target: where it meets it, the predicted length
+    ok = np.isfinite(ds.largest_error.values) & (t > 0)
+    c.loglog(t[ok], ds.largest_error.values[ok], "o", color="C3", ms=3, label="largest error bar")
+    c.axhline(float(ds.attrs["target"]), color="0.4", ls="--", lw=0.8, label="target")
+    alpha, more = (float(ds[name].values[-1]) for name in ("exponent", "more_time"))
+    if np.isfinite(alpha) and np.isfinite(more) and more > 0 and t[-1] > 0:
+        total = t[-1] + more                  # the fitted err = a t^-alpha meets the target there
+        line = np.geomspace(t[-1] * float(ds.attrs.get("prediction_share", 0.25)), total, 20)
+        c.loglog(line, float(ds.attrs["target"]) * (line / total) ** -alpha, ":", color="C3", lw=1.0,
+                 label=f"fit t^-{alpha:.2f}: {total:.3g} ps needed")
+    for axis in (c.xaxis, c.yaxis):       # plain numbers at 1, 2, 5 x 10^n: a run spans less than a decade or two
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set_minor_formatter(NullFormatter())
+    c.set_xlabel("simulated time fitted (ps)")
+    c.set_ylabel("error bar (THz)")
+    c.legend(fontsize=7, frameon=False)
+    return finish(fig, path)

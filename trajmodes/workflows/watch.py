@@ -1,0 +1,509 @@
+"""``trajmodes watch``: effective phonons of a run followed while the MD program writes it, and when to stop it.
+
+Every update reads only the frames written since the last (:mod:`~trajmodes.workflows.watch_frames`), adds their
+terms to the normal equations already held (:class:`~trajmodes.forceconstants.GrowingNormal`), leaves out the
+starting transient (:mod:`~trajmodes.workflows.watch_model`), solves the fit again, and gives the frequencies at the
+special points with their block-bootstrap error bars, the pair cutoff the data support, the temperature and the
+run length the target needs (:class:`WatchUpdate`). Settings in, updates out: :class:`WatchSettings` ->
+:class:`Watch` (``for update in Watch(settings).follow(): ...``); ``--replay`` follows a finished run as if it grew.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import shlex
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from trajmodes.workflows.watch_frames import FrameFollower, open_frames
+from trajmodes.workflows.watch_model import Prediction, Transient, find_transient, predict_target
+
+__all__ = ["WatchSettings", "WatchUpdate", "Watch", "watch", "Prediction", "Transient", "parse_time", "WATCH_DEFAULTS",
+           "followed_format_name"]
+
+#: the defaults of the command line's settings (:class:`WatchSettings`' own)
+WATCH_DEFAULTS = dict(target=0.05, poll=10.0, segments=20, block_frames=8)
+#: ps per unit of a time the command line takes
+_TIME_UNITS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3}
+
+
+def followed_format_name(name: str) -> str:
+    """The format :class:`WatchSettings` takes for a trajectory format's name on the command line (``lammps``,
+    ``lammps-dump``, ``dump``, ``lammpstrj``; ``xyz``, ``extxyz``); others are refused."""
+    key = str(name).strip().lower()
+    if key in ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj"):
+        return "lammps-dump"
+    if key in ("xyz", "extxyz"):
+        return "xyz"
+    raise ValueError(f"--format {name}: trajmodes watch follows LAMMPS text dumps (lammps) and (extended) XYZ files "
+                     "(xyz) while they are written; fit a finished run of another format with `trajmodes fit`")
+
+
+def parse_time(text: str) -> float:
+    """A simulated time as the command line takes it, in ps: ``"2ps"``, ``"500 fs"``, ``"1ns"`` or a number of ps."""
+    t = str(text).strip().lower()
+    for unit, factor in _TIME_UNITS.items():
+        if t.endswith(unit):
+            t, scale = t[:-len(unit)].strip(), factor
+            break
+    else:
+        scale = 1.0
+    try:
+        value = float(t) * scale
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time: give a number with fs, ps or ns (2ps, 500fs), or a number of ps") \
+            from None
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{text!r}: the time between updates must be positive")
+    return value
+
+
+@dataclass
+class WatchSettings:
+    """What ``trajmodes watch`` follows and how.
+
+    Attributes
+    ----------
+    path : str
+        The LAMMPS text dump or (extended) XYZ file the MD program writes.
+    reference : str or Structure, optional
+        The ideal crystal the displacements are measured from (a LAMMPS data file, a POSCAR); default the mean of the
+        first ``settle_frames`` frames, made ideal by symmetry.
+    cutoff2 : float, optional
+        Pair cutoff, A; default the longest the supercell holds (:func:`~trajmodes.workflows.fit.default_cutoff2`),
+        the cutoff the data support reported at every update.
+    target : float
+        THz: the run has enough when every frequency at the special points (but Gamma) has an error bar below it.
+    every : float, optional
+        ps of simulated time between updates; default an update whenever new frames came.
+    poll : float
+        Seconds between two looks at the file.
+    idle : float, optional
+        Stop after the file has not grown for this many seconds (None: follow until the target, or Ctrl-C).
+    block_frames : int
+        Frames per stored block of normal equations: the finest step of the fit's start.
+    segments, folds, n_resamples, seed
+        The fit's time segments and folds, and its block bootstrap.
+    replay : bool
+        Follow a finished run as if it were growing, an update every ``every`` ps.
+    then : str, optional
+        A shell command run once when the target is reached.
+    settle_frames : int
+        Frames averaged for the reference when none is given.
+    format : str, optional
+        ``"lammps-dump"`` or ``"xyz"``; default from the file's first bytes.
+    """
+
+    path: str
+    reference: object = None
+    cutoff2: float | None = None
+    target: float = 0.05
+    every: float | None = None
+    poll: float = 2.0
+    idle: float | None = None
+    block_frames: int = 8
+    segments: int = 20
+    folds: int = 5
+    n_resamples: int = 200
+    seed: int = 0
+    replay: bool = False
+    then: str | None = None
+    settle_frames: int = 16
+    format: str | None = None
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class WatchUpdate:
+    """One update of a followed run.
+
+    Attributes
+    ----------
+    index : int
+        0, 1, ...
+    frames_read : int
+        Frames read so far; ``first_frame`` the first one fitted (the transient before it left out).
+    frames_fitted : int
+    time : float
+        ps of simulated time of the last frame read; ``fitted_time`` ps of the frames fitted.
+    labels : list of str
+        The special points; ``qpoints`` (nq, 3) reduced.
+    frequency, frequency_err : ndarray (nq, branches)
+        THz; the error bars from the block bootstrap scaled to its blocking plateau.
+    change : ndarray (nq, branches) or None
+        THz since the last update.
+    cutoff2 : float
+        A: the pair cutoff fitted; ``supported_cutoff`` the shortest shell from which the frequencies agree with it.
+    temperature, temperature_err : float
+        K: the mean kinetic temperature of the fitted frames.
+    transient : Transient
+    prediction : Prediction
+    converged : bool
+        Every frequency's error bar below the target.
+    seconds : float
+        Wall seconds the update took; ``bytes_read`` bytes read from the file for it.
+    """
+
+    index: int
+    frames_read: int
+    first_frame: int
+    frames_fitted: int
+    time: float
+    fitted_time: float
+    labels: list
+    qpoints: np.ndarray
+    frequency: np.ndarray
+    frequency_err: np.ndarray
+    change: np.ndarray | None
+    cutoff2: float
+    supported_cutoff: float | None
+    temperature: float
+    temperature_err: float
+    transient: Transient
+    prediction: Prediction
+    converged: bool
+    seconds: float
+    bytes_read: int
+    wall: float
+    estimator: object = field(repr=False, default=None)
+
+    def worst_error(self) -> float:
+        """THz: the largest error bar among the frequencies compared with the target (Gamma's zeros left out)."""
+        return worst_error(self.frequency, self.frequency_err)
+
+    def table(self, target: float) -> str:
+        """The update as a compact table (the lines ``trajmodes watch`` prints)."""
+        head = (f"update {self.index}: {self.frames_fitted} frames fitted ({self.fitted_time:.3g} ps, from frame "
+                f"{self.first_frame}; {self.frames_read} read, {self.time:.3g} ps), "
+                + (f"T = {self.temperature:.1f} +- {self.temperature_err:.1f} K" if np.isfinite(self.temperature)
+                   else "T unknown (no velocities)") + f", cutoff {self.cutoff2:.3g} A"
+                + ("" if self.supported_cutoff is None else f" (the data support {self.supported_cutoff:.3g} A)"))
+        rows = [head, f"  {'point':<6} {'frequencies +- error bar (THz)':<58} {'moved (THz)'}"]
+        for k, label in enumerate(self.labels):
+            nu, err = self.frequency[k], self.frequency_err[k]
+            cells = " ".join(f"{n:6.3f}+-{e:.3f}" for n, e in zip(*_distinct(nu, err)))
+            moved = "" if self.change is None else f"{np.max(np.abs(self.change[k])):.3f}"
+            rows.append(f"  {label:<6} {cells:<58} {moved}")
+        rows.append("  " + self.transient.sentence())
+        rows.append("  " + self.prediction.sentence(target))
+        return "\n".join(rows)
+
+
+def _distinct(nu, err, tol: float = 1e-4):
+    """The distinct frequencies of one q (degenerate branches once), with the larger of their error bars."""
+    out_n, out_e = [], []
+    for n, e in zip(nu, err):
+        if out_n and abs(n - out_n[-1]) <= tol * max(1.0, abs(n)):
+            out_e[-1] = max(out_e[-1], e)
+            continue
+        out_n.append(float(n))
+        out_e.append(float(e))
+    return out_n, out_e
+
+
+def worst_error(frequency, frequency_err, floor: float = 1e-3) -> float:
+    """THz: the largest error bar among frequencies above ``floor`` THz (Gamma's acoustic zeros left out)."""
+    nu, err = np.asarray(frequency, float), np.asarray(frequency_err, float)
+    keep = np.abs(nu) > floor
+    return float(np.nanmax(err[keep])) if keep.any() else float("nan")
+
+
+class Watch:
+    """A run followed while it grows (or replayed): :meth:`follow` yields a :class:`WatchUpdate` per update.
+
+    The state after the last completed update is :attr:`last` (and :attr:`history`): an interrupt between or
+    inside an update leaves it as it was.
+    """
+
+    def __init__(self, settings: WatchSettings):
+        if settings.target <= 0:
+            raise ValueError(f"target must be a positive frequency error in THz, not {settings.target}")
+        if settings.every is not None and settings.every <= 0:
+            raise ValueError(f"every must be a positive time in ps, not {settings.every}")
+        if settings.replay and not os.path.exists(settings.path):
+            raise FileNotFoundError(f"{settings.path} does not exist: --replay follows a finished run; give the path "
+                                    "of its dump or XYZ file")
+        self.settings = settings
+        self.follower = FrameFollower(settings.path, settings.format)
+        self.history: list[WatchUpdate] = []
+        self.last: WatchUpdate | None = None
+        self.reached_at: WatchUpdate | None = None
+        self.then_status: int | None = None
+        self.growing = None
+        self.base = None
+        self._options = None
+        self._series = {"time": [], "temperature": [], "msd": [], "wall": []}
+        self._next_time = None
+
+    # -- reading -------------------------------------------------------------------------------------------------
+    def _start(self) -> None:
+        """Open the run as it is now (its input or log beside it found as ``trajmodes fit`` finds them): the reading
+        options of the new frames, the ideal crystal, the estimator and its kernel."""
+        from trajmodes.forceconstants import EffectiveForceConstants, GrowingNormal
+        from trajmodes.lattice import ideal_crystal
+        from trajmodes.lattice.crystal import Crystal
+        from trajmodes.lattice.structure import Structure
+        from trajmodes.workflows.fit import default_cutoff2
+        s = self.settings
+        fmt = self.follower.format
+        first = open_frames(s.path, fmt, dict(s.options, reference=s.reference), quiet=False)
+        if first.forces is None:
+            what = ("fx fy fz to the dump's columns (dump custom ... id type x y z vx vy vz fx fy fz)"
+                    if fmt == "lammps-dump" else "the forces to every frame (a forces column: ase.io.write of Atoms "
+                                                 "with their calculator's forces)")
+            raise ValueError(f"{s.path} has no forces: the fit of the effective constants needs the force on every "
+                             f"atom in every frame; add {what} and run the MD again")
+        src = first.source
+        opts = dict(s.options, units=src.units)
+        if fmt == "lammps-dump":
+            types = np.asarray(src.types) if src.types is not None else None
+            if types is not None:
+                at = {int(t): int(np.flatnonzero(types == t)[0]) for t in np.unique(types)}
+                opts["species"] = {t: str(src.species[i]) for t, i in at.items()}
+                if src.masses is not None:
+                    opts["masses"] = {t: float(src.masses[i]) for t, i in at.items()}
+            if src.md_timestep is not None:
+                opts["md_timestep"] = float(src.md_timestep)
+        self._assumed_interval = None if not str(first.time_axis).startswith("ASSUMED") else float(first.frame_interval)
+        if s.reference is not None:
+            ref, averaged = first.reference, False
+        else:
+            ref, averaged = first.average_structure(), True
+        crystal = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
+        cutoff2 = s.cutoff2 if s.cutoff2 is not None else default_cutoff2(ref.cell, first.n_atoms)
+        est = EffectiveForceConstants(cutoff2=cutoff2, segments=s.segments, folds=s.folds)
+        supercell, tol = ideal_crystal(crystal, float(est.symprec), False, averaged=averaged)
+        est.prepare(supercell, tol)
+        self.ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
+        self.base = est
+        self.growing = GrowingNormal(est, s.block_frames)
+        self._options = dict(opts, reference=self.ideal)
+        self._auto_cutoff = s.cutoff2 is None
+
+    def _add(self, path: str, n_before: int) -> None:
+        """Parse the frames of ``path`` and add their terms (and their temperatures and mean-square displacements)."""
+        import dask
+        from trajmodes.forceconstants import fit_layer
+        traj = open_frames(path, self.follower.format, self._options)
+        if self._assumed_interval is None:
+            traj = self._past_repeats(traj)
+            if traj is None:
+                return
+        layer = fit_layer(traj)
+        parts = [traj.displacements(layer=layer, reference=self.ideal), traj.field("forces", layer)]
+        names = [n for n in ("potential_energy", "velocities") if n in layer]
+        if "potential_energy" in names:
+            parts.append(traj.field("potential_energy", layer))
+        if "velocities" in names:
+            parts.append(traj.temperature(layer=layer))
+        with_cell = traj.source.has_cell
+        if with_cell:
+            parts.append(traj.field("cells", layer))
+        got = list(dask.compute(*parts, scheduler="synchronous"))
+        u, f = got[0], got[1]
+        k = 2
+        energy = temperature = cells = None
+        if "potential_energy" in names:
+            energy, k = got[k], k + 1
+        if "velocities" in names:
+            temperature, k = got[k], k + 1
+        if with_cell:
+            cells = got[k]
+        if self._assumed_interval is not None:
+            times = (n_before + np.arange(len(u))) * self._assumed_interval
+        else:
+            times = np.asarray(traj.times, float)
+        temps = np.full(len(u), np.nan) if temperature is None else np.asarray(temperature, float)
+        msd = np.mean(np.sum(u * u, axis=2), axis=1)
+        # everything computed: the state changes in a few plain statements after it
+        self.growing.add(u, f, energy, temperature, cells, self.ideal.cell if cells is not None else None)
+        for name, values in (("time", times), ("temperature", temps), ("msd", msd), ("wall", [time.time()] * len(u))):
+            self._series[name].extend(np.asarray(values, float).tolist())
+
+    def _past_repeats(self, traj):
+        """``traj`` without its frames at times already held (a restarted run that appends to the same file repeats
+        the steps since its restart file, as ``trajmodes fit`` keeps the first of each step), None when none is
+        left; a warning says how many were left out."""
+        t = np.asarray(traj.times, float)
+        held = self._series["time"][-1] if self._series["time"] else -np.inf
+        latest = np.maximum.accumulate(np.concatenate([[held], t]))[:-1]
+        keep = t > latest + 1e-9 * max(1.0, abs(float(latest[-1])) if np.isfinite(latest[-1]) else 1.0)
+        if keep.all():
+            return traj
+        k = int(np.flatnonzero(~keep)[0])
+        warnings.warn(f"{self.settings.path}: {int((~keep).sum())} new frame(s) repeat or go back in time (the first "
+                      f"at {t[k]:.6g} ps, after {latest[k]:.6g} ps: a restarted run appending to the file) and were "
+                      "left out, as trajmodes fit leaves them out (it keeps the first frame of each time step)",
+                      UserWarning, stacklevel=2)
+        return traj[np.flatnonzero(keep)] if keep.any() else None
+
+    # -- one update ------------------------------------------------------------------------------------------------
+    def read_new(self, max_frames: int | None = None) -> int:
+        """Read the complete frames written since the last call (at most ``max_frames``); the frames read."""
+        at = (self.follower.position, self.follower.frames)
+        new = self.follower.poll(max_frames)
+        if not len(new):
+            return 0
+        try:
+            path = self.follower.take(new)
+            n_before = self.growing.n_frames if self.growing is not None else 0
+            if self.base is None:
+                self._start()
+            self._add(path, n_before)
+        except BaseException:             # an interrupt (or an error) before they were added: read them again later
+            self.follower.position, self.follower.frames = at
+            raise
+        return len(new)
+
+    def refit(self, seconds: float = 0.0, bytes_read: int = 0) -> WatchUpdate:
+        """Solve from the frames held (the transient left out) and make the update."""
+        from trajmodes.lattice import special_points
+        from trajmodes.phonons.harmonic.convergence import cutoff_convergence
+        from trajmodes.phonons.thermodynamics import frequencies_with_errors
+        s = self.settings
+        t0 = time.perf_counter()
+        times = np.asarray(self._series["time"])
+        transient = find_transient(np.asarray(self._series["temperature"]), np.asarray(self._series["msd"]),
+                                   self.growing.block_frames)
+        est = copy.copy(self.base)
+        self.growing.solve(transient.frame, estimator=est)
+        supported = None
+        if est.segments_.n_blocks >= 2:
+            conv = cutoff_convergence(est, n_resamples=min(s.n_resamples, 100), seed=s.seed)
+            supported = float(conv.cutoff2)
+        pts = special_points(est.primitive_)
+        labels, q = list(pts), np.array(list(pts.values()), float)
+        fw = frequencies_with_errors(est, q, n_resamples=s.n_resamples, seed=s.seed)
+        first = self.growing.first_frame_of(transient.frame)
+        fitted = self.growing.held_frames(transient.frame)
+        n = self.growing.n_frames
+        fitted_time = float(times[-1] - times[first]) if fitted > 1 else 0.0
+        prev = self.last
+        change = None
+        if prev is not None and prev.frequency.shape == fw.frequency.shape:
+            change = fw.frequency - prev.frequency
+        err = worst_error(fw.frequency, fw.frequency_err)
+        history = [(u.fitted_time, u.worst_error()) for u in self.history] + [(fitted_time, err)]
+        pace = self._pace()
+        prediction = predict_target(history, s.target, pace)
+        update = WatchUpdate(
+            index=len(self.history), frames_read=n, first_frame=first, frames_fitted=fitted,
+            time=float(times[-1]), fitted_time=fitted_time, labels=labels, qpoints=q, frequency=fw.frequency,
+            frequency_err=fw.frequency_err, change=change, cutoff2=float(est.cutoff2), supported_cutoff=supported,
+            temperature=float(est.temperature_), temperature_err=float(getattr(est, "temperature_err_", np.nan)),
+            transient=transient, prediction=prediction, converged=bool(np.isfinite(err) and err <= s.target),
+            seconds=seconds + time.perf_counter() - t0, bytes_read=bytes_read, wall=time.time(), estimator=est)
+        self.history.append(update)
+        self.last = update
+        return update
+
+    def _pace(self) -> float | None:
+        """ps of simulated time per wall hour at which the run grows (None in a replay or before it grew twice)."""
+        if self.settings.replay or len(self.history) < 1:
+            return None
+        t, w = np.asarray(self._series["time"]), np.asarray(self._series["wall"])
+        first = self.history[0].frames_read - 1
+        dt_wall = w[-1] - w[first]
+        if dt_wall <= 0:
+            return None
+        return float((t[-1] - t[first]) / dt_wall * 3600.0)
+
+    # -- following -------------------------------------------------------------------------------------------------
+    def _due(self) -> bool:
+        """Whether the frames read call for an update (``every`` ps of simulated time since the last)."""
+        if self.growing is None or self.growing.n_frames < 2 * self.settings.block_frames:
+            return False
+        if self.settings.every is None:
+            return True
+        t = self._series["time"][-1]
+        if self._next_time is None:
+            self._next_time = self._series["time"][0] + self.settings.every
+        if t + 1e-9 >= self._next_time:
+            while self._next_time <= t + 1e-9:
+                self._next_time += self.settings.every
+            return True
+        return False
+
+    def follow(self):
+        """Yield a :class:`WatchUpdate` at every update until the target is reached (and ``then`` has run), the file
+        stopped growing for ``idle`` seconds, or (replay) the run's end."""
+        s = self.settings
+        quiet_since = time.monotonic()
+        try:
+            while True:
+                t0, b0 = time.perf_counter(), self.follower.bytes_read
+                step = self._replay_step() if s.replay else None
+                got = self.read_new(step)
+                if got:
+                    quiet_since = time.monotonic()
+                if got and self._due():
+                    update = self.refit(time.perf_counter() - t0, self.follower.bytes_read - b0)
+                    if update.converged and self.reached_at is None:
+                        self.reached_at = update          # before the caller sees it: it writes fc.nc, says so
+                    yield update
+                    if self.reached_at is update:         # after the caller wrote its files: `then` may stop the run
+                        self._run_then()
+                        if not s.replay:
+                            return
+                    continue
+                if got:
+                    continue
+                if s.replay or (s.idle is not None and time.monotonic() - quiet_since >= s.idle):
+                    if self.growing is not None and self.growing.n_frames and (
+                            self.last is None or self.last.frames_read < self.growing.n_frames) and \
+                            self.growing.n_frames >= 2 * s.block_frames:
+                        yield self.refit()                    # the frames read since the last update
+                    return
+                time.sleep(s.poll)
+        finally:
+            self.follower.close()
+
+    def _replay_step(self) -> int | None:
+        """Frames per replayed update: ``every`` ps of frames, else 16 blocks."""
+        s = self.settings
+        if s.every is None or self.growing is None or len(self._series["time"]) < 2:
+            return 16 * s.block_frames
+        t = np.asarray(self._series["time"])
+        interval = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+        if interval <= 0:
+            return 16 * s.block_frames
+        due = self._next_time if self._next_time is not None else t[0] + s.every
+        return max(int(np.ceil((due - t[-1]) / interval - 1e-6)), 1)     # the frames up to the next update's time
+
+    def _run_then(self) -> None:
+        """Run the ``then`` command once the target is reached (its exit status kept as :attr:`then_status`)."""
+        if not self.settings.then:
+            return
+        env = dict(os.environ, TRAJMODES_WATCH_FRAMES=str(self.last.frames_read),
+                   TRAJMODES_WATCH_TIME=f"{self.last.time:.6g}")
+        self.then_status = subprocess.call(self.settings.then, shell=True, env=env)
+
+    def write(self, folder, draw=None) -> list:
+        """Write the last update into ``folder``: ``watch.nc`` (every update's frequencies, error bars, temperature,
+        start frame and prediction), ``watch.png`` (the figure) and, once the target is reached, ``fc.nc`` (the
+        converged constants, as ``trajmodes fit`` writes them). Each file is replaced whole (atomically). ``draw``:
+        ``draw(dataset, path)`` writes the figure (:func:`trajmodes.plots.plot_watch`)."""
+        from trajmodes.workflows.watch_outputs import write_watch
+        return write_watch(self, folder, draw)
+
+
+def watch(settings: WatchSettings, printer=print, folder=None, draw=None):
+    """Follow the run of ``settings``: print every update's table with ``printer``, write the outputs into ``folder``
+    after each (the figure with ``draw``, :meth:`Watch.write`); returns the :class:`Watch` (its last update, history and whether the target was reached)."""
+    w = Watch(settings)
+    for update in w.follow():
+        printer(update.table(settings.target))
+        if folder is not None:
+            w.write(folder, draw)
+        if w.reached_at is update:
+            printer(f"target reached: every frequency at the special points within +-{settings.target:g} THz after "
+                    f"{update.fitted_time:.3g} ps fitted ({update.frames_fitted} frames)"
+                    + ("" if folder is None else f"; the constants written to {os.path.join(folder, 'fc.nc')}"))
+    if w.then_status is not None:
+        printer(f"ran {shlex.quote(settings.then)}: " + ("done (exit status 0)" if w.then_status == 0 else
+                f"it FAILED with exit status {w.then_status}; run it yourself (the target was reached)"))
+    return w
