@@ -271,9 +271,9 @@ def test_files_that_cannot_be_followed_are_refused_with_what_to_do(tmp_path):
     packed.write_bytes(gzip.compress(b"ITEM: TIMESTEP\n0\n"))
     with pytest.raises(ValueError, match="compressed.*gunzip"):
         FrameFollower(str(packed)).poll()
-    other = tmp_path / "OUTCAR"
-    other.write_text(" vasp.6.4.2 18Apr23 (build Jun 13 2023) complex\n")
-    with pytest.raises(ValueError, match="neither.*trajmodes fit"):
+    other = tmp_path / "md.pwo"
+    other.write_text("     Program PWSCF v.7.2 starts on 22Jul2025 at 10: 0: 0\n")
+    with pytest.raises(ValueError, match="none of them.*trajmodes fit"):
         FrameFollower(str(other)).poll()
     from trajmodes.workflows.watch import followed_format_name
     assert followed_format_name("lammps") == "lammps-dump" and followed_format_name("extxyz") == "xyz"

@@ -11,15 +11,17 @@ from trajmodes.workflows.watch import WATCH_DEFAULTS, parse_time
 def add_watch_parser(add) -> None:
     """The parser of ``trajmodes watch`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
     from trajmodes.cli.options import positive
-    p = add("watch", cmd_watch, "follow an MD run while it is written (LAMMPS dump, extended XYZ): effective phonons "
-                                "refitted from the new frames at every update, error bars, the starting transient left "
-                                "out, and when the error bars will reach the target",
+    p = add("watch", cmd_watch, "follow an MD run while it is written (LAMMPS dump, extended XYZ, VASP OUTCAR or "
+                                "vasprun.xml): effective phonons refitted from the new frames at every update, error "
+                                "bars, the starting transient left out, and when the error bars will reach the target",
             example="trajmodes watch cu.lammpstrj --reference cu.data --target 0.05 --every 2ps -o cu-watch "
                     "--then \"touch STOP\"")
-    p.add_argument("run", metavar="RUN", help="the LAMMPS text dump or (extended) XYZ file the MD program writes")
+    p.add_argument("run", metavar="RUN", help="the LAMMPS text dump, (extended) XYZ file, VASP OUTCAR or "
+                                              "vasprun.xml the MD program writes")
     p.add_argument("--reference", help="reference crystal: a LAMMPS data / structure file (default: the mean of the "
                                        "first frames, made ideal by symmetry)")
-    p.add_argument("--format", help="trajectory format: lammps or xyz (default: from the first bytes)")
+    p.add_argument("--format", help="trajectory format: lammps, xyz, vasp-out (OUTCAR) or vasp-xml (vasprun.xml) "
+                                    "(default: from the file's name and first bytes)")
     p.add_argument("--units", help="LAMMPS unit style of the data (default: the dump's ITEM: UNITS, or the LAMMPS "
                                    "input beside it, else metal)")
     p.add_argument("--md-timestep", type=positive, metavar="PS",

@@ -33,14 +33,25 @@ _TIME_UNITS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3}
 
 def followed_format_name(name: str) -> str:
     """The format :class:`WatchSettings` takes for a trajectory format's name on the command line (``lammps``,
-    ``lammps-dump``, ``dump``, ``lammpstrj``; ``xyz``, ``extxyz``); others are refused."""
+    ``lammps-dump``, ``dump``, ``lammpstrj``; ``xyz``, ``extxyz``; ``vasp-out``, ``outcar``; ``vasp-xml``,
+    ``vasprun``); others are refused."""
     key = str(name).strip().lower()
+    if key.startswith("ase:"):
+        key = key[4:]
     if key in ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj"):
         return "lammps-dump"
     if key in ("xyz", "extxyz"):
         return "xyz"
-    raise ValueError(f"--format {name}: trajmodes watch follows LAMMPS text dumps (lammps) and (extended) XYZ files "
-                     "(xyz) while they are written; fit a finished run of another format with `trajmodes fit`")
+    if key in ("vasp-out", "outcar"):
+        return "ase:vasp-out"
+    if key in ("vasp-xml", "vasprun", "vasprun.xml"):
+        return "ase:vasp-xml"
+    if key == "vasp":
+        raise ValueError("--format vasp: say which of VASP's files is followed: vasp-out (OUTCAR) or vasp-xml "
+                         "(vasprun.xml)")
+    raise ValueError(f"--format {name}: trajmodes watch follows LAMMPS text dumps (lammps), (extended) XYZ files "
+                     "(xyz) and VASP's OUTCAR (vasp-out) and vasprun.xml (vasp-xml) while they are written; fit a "
+                     "finished run of another format with `trajmodes fit`")
 
 
 def parse_time(text: str) -> float:
@@ -69,7 +80,7 @@ class WatchSettings:
     Attributes
     ----------
     path : str
-        The LAMMPS text dump or (extended) XYZ file the MD program writes.
+        The LAMMPS text dump, (extended) XYZ file, VASP OUTCAR or vasprun.xml the MD program writes.
     reference : str or Structure, optional
         The ideal crystal the displacements are measured from (a LAMMPS data file, a POSCAR); default the mean of the
         first ``settle_frames`` frames, made ideal by symmetry.
@@ -226,7 +237,7 @@ class Watch:
             raise ValueError(f"every must be a positive time in ps, not {settings.every}")
         if settings.replay and not os.path.exists(settings.path):
             raise FileNotFoundError(f"{settings.path} does not exist: --replay follows a finished run; give the path "
-                                    "of its dump or XYZ file")
+                                    "of its dump, XYZ file, OUTCAR or vasprun.xml")
         self.settings = settings
         self.follower = FrameFollower(settings.path, settings.format)
         self.history: list[WatchUpdate] = []
@@ -289,7 +300,9 @@ class Watch:
         import dask
         from trajmodes.forceconstants import fit_layer
         traj = open_frames(path, self.follower.format, self._options)
-        if self._assumed_interval is None:
+        # a VASP file's steps are counted from the first step of each private file (after the header)
+        counted_here = self.follower.head is not None and self._assumed_interval is None
+        if self._assumed_interval is None and not counted_here:
             traj = self._past_repeats(traj)
             if traj is None:
                 return
@@ -315,6 +328,8 @@ class Watch:
             cells = got[k]
         if self._assumed_interval is not None:
             times = (n_before + np.arange(len(u))) * self._assumed_interval
+        elif counted_here:
+            times = (n_before + np.asarray(traj.steps, float)) * float(traj.md_timestep)
         else:
             times = np.asarray(traj.times, float)
         temps = np.full(len(u), np.nan) if temperature is None else np.asarray(temperature, float)
