@@ -8,7 +8,7 @@ from trajmodes.plots.figures import KB, axes_for, finish, path_axes, plot_path, 
 from trajmodes.series import volume_groups
 from trajmodes.units import KB_EV
 
-__all__ = ["plot_series", "plot_shift_split", "distinct_branches"]
+__all__ = ["plot_series", "plot_shift_split", "distinct_branches", "mode_slopes"]
 
 
 def _point(label: str, qpoint) -> str:
@@ -37,23 +37,130 @@ def distinct_branches(nu: np.ndarray, tol: float = 1e-3, drop_zero: bool = True)
     return keep
 
 
+#: the line between the points of a curve over temperature: a guide to the eye, not a measurement
+GUIDE = dict(ls="--", lw=0.8, elinewidth=1.2, capsize=2, ms=4)
+
+
+def mode_slopes(T, nu, err, runs) -> tuple[np.ndarray, np.ndarray]:
+    """d nu / dT of every branch over the runs ``runs`` (at least two temperatures), THz/K, with its standard error:
+    the slope of the straight line weighted by the error bars (the line through the points for two runs; with any
+    error bar zero, unweighted, its error NaN).
+
+    Parameters
+    ----------
+    T : array_like (runs,)
+        Temperatures, K.
+    nu, err : array_like (runs, branch)
+        Frequencies and their error bars, THz.
+    runs : array_like of int
+        The runs the slope is taken over.
+    """
+    t = np.asarray(T, float)[runs]
+    y, e = np.asarray(nu, float)[runs], np.asarray(err, float)[runs]
+    weighted = bool(np.all(e > 0))
+    w = 1.0 / e ** 2 if weighted else np.ones_like(y)
+    tm = (w * t[:, None]).sum(0) / w.sum(0)
+    spread = (w * (t[:, None] - tm) ** 2).sum(0)
+    slope = (w * (t[:, None] - tm) * y).sum(0) / spread
+    return slope, (1.0 / np.sqrt(spread) if weighted else np.full_like(slope, np.nan))
+
+
+def _slope_panel(a, ds, T, groups, err, lower) -> None:
+    """d nu / dT of every distinct branch at every q-point against its frequency at the coldest run of the group, one
+    marker a q-point (open for the runs of other volumes), in GHz/K with its error bar."""
+    names = []
+    for k in range(ds.sizes["q"]):
+        nu = ds.frequency.values[:, k]
+        branches = distinct_branches(nu)
+        if not branches:
+            continue
+        name = _point(ds.qlabel.values[k], ds.qpoint.values[k])
+        for g, runs in enumerate(groups):
+            if len(np.unique(T[runs])) < 2:
+                continue
+            slope, slope_err = mode_slopes(T, nu[:, branches], err[:, k][:, branches], runs)
+            a.errorbar(nu[runs[0], branches], slope * 1e3, yerr=None if np.isnan(slope_err).all() else slope_err * 1e3,
+                       fmt="os^vD<>ph*"[len(names) % 10], color=f"C{len(names) % 10}", ms=4, capsize=2, ls="none",
+                       mfc="white" if g else None, label=f"q = {name}" if g == 0 else None)
+        names.append(name)
+    a.axhline(0, color="0.8", lw=0.8, zorder=0)
+    a.set_xlabel(r"frequency $\nu$ at the coldest run (THz)")
+    a.set_ylabel(r"$\mathrm{d}\nu/\mathrm{d}T$ (GHz/K)")
+    bounds = "\n(error bars: lower bounds)" if lower.any() else ""
+    a.set_title(("shift per kelvin of every mode" + (", open: other volumes" if len(groups) > 1 else "")) + bounds,
+                fontsize=9)
+    a.legend(fontsize=7, ncols=2, loc="best")
+
+
+def _free_energy_panel(a, ds, T, groups) -> None:
+    """The free energy per run (and its corrected value, and the harmonic crystal of the reference run)."""
+    for g, (runs, marker) in enumerate(zip(groups, "os^vD")):
+        F = ds.free_energy.values[runs]
+        e = ds.free_energy_err.values[runs] if "free_energy_err" in ds else None
+        a.errorbar(T[runs], F, yerr=e, fmt=marker, color="k", mfc="white" if g else None, **GUIDE,
+                   label=(r"$U_0 + F_\mathrm{harm}$ (a lower bound)" if ds.attrs.get("occupation") == "classical"
+                          else r"$U_0 + F_\mathrm{harm}$") if g == 0 else None)
+        if "free_energy_corrected" in ds:
+            ec = ds.free_energy_corrected_err.values[runs] if "free_energy_corrected_err" in ds else None
+            a.errorbar(T[runs], ds.free_energy_corrected.values[runs], yerr=ec, fmt=marker, color="C2",
+                       mfc="white" if g else None, **GUIDE,
+                       label=r"$U_0 + F_\mathrm{harm} - \langle U_3 \rangle + F_\mathrm{3ph}$" if g == 0 else None)
+        if "reference_harmonic_free_energy" in ds:
+            a.plot(T[runs], ds.reference_harmonic_free_energy.values[runs], marker + ":", color="C1",
+                   mfc="white" if g else None, ms=3,
+                   label="harmonic crystal of the reference run" if g == 0 else None)
+    a.set_xlabel("temperature $T$ (K)")
+    a.set_ylabel(f"free energy $F$ (eV per primitive cell, {ds.attrs.get('occupation', '')})")
+    a.legend(fontsize=7, loc="lower left")            # F falls with T: the lower left is clear
+
+
+def _derivative_panel(a, ds, T, groups, name, harm, what) -> None:
+    """The entropy or heat capacity from F(T) of the runs, in k_B per primitive cell, beside the harmonic crystal's."""
+    kb = KB_EV                                            # shown in k_B per primitive cell
+    for g, (runs, marker) in enumerate(zip(groups, "os^vD")):
+        e = ds[name + "_err"].values[runs] / kb if name + "_err" in ds else None
+        a.errorbar(T[runs], ds[name].values[runs] / kb, yerr=e, fmt=marker, color="k", **GUIDE,
+                   mfc="white" if g else None, label="from F(T) of the runs" if g == 0 else None)
+        if harm in ds:
+            a.plot(T[runs], ds[harm].values[runs] / kb, marker + ":", color="C1", ms=3, mfc="white" if g else None,
+                   label=r"effective phonons at fixed $\Phi$" if g == 0 else None)
+    a.set_xlabel("temperature $T$ (K)")
+    a.set_ylabel(f"{what} ({KB} per primitive cell)")
+    a.legend(fontsize=7, loc="upper left")            # S and C rise with T: the upper left is clear
+
+
 def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *, ax=None):
     """Frequencies against temperature at the series' q-points (one panel per q, at most ``max_q``; with several
-    distinct branches each drawn as its shift from the coldest run; runs of one volume joined; the error bars of each
-    run's error model, carets marking lower bounds), the band structure of every run coloured by temperature,
-    and the free energy per run when the runs had potential energies."""
+    distinct branches each drawn as its shift from the coldest run; the error bars of each run's error model at its
+    temperature, carets marking lower bounds, a dashed line between the runs of one volume as a guide), the band
+    structure of every run coloured by temperature, the free energy, entropy and heat capacity where the runs give
+    them, and d nu / dT of every mode against its frequency in the first panel left free. A quantity the runs cannot
+    give is named in the heading, not drawn as a panel of text.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        :attr:`trajmodes.series.Series.dataset`.
+    path : str, optional
+        Where to write the figure.
+    title : str
+        The heading; a default when empty.
+    max_q : int
+        The most q-points drawn as panels.
+    ax : array of matplotlib Axes, optional
+        2 x max(q-points shown, 4) Axes to draw into.
+    """
     import matplotlib
     import xarray as xr
     T = ds.temperature.values
     shown = [k for k in range(ds.sizes["q"]) if distinct_branches(ds.frequency.values[:, k])][:max_q]
     nq = len(shown)                                      # q-points with a non-zero branch (not Gamma of one atom)
-    fig, ax = axes_for(ax, 2, max(nq, 4), (3.6 * max(nq, 4), 7.2), squeeze=False)
+    ncols = max(nq, 4)
+    fig, ax = axes_for(ax, 2, ncols, (3.6 * ncols, 7.2), squeeze=False)
     groups = volume_groups(ds.volume.values, T)
     err = ds.frequency_err.values if "frequency_err" in ds else np.zeros(ds.frequency.shape)
     lower = np.asarray(ds.error_is_lower_bound.values, bool) if "error_is_lower_bound" in ds else \
         np.zeros(len(T), bool)
-    for a in ax[0, nq:]:
-        a.set_axis_off()
     for col, k in enumerate(shown):
         a = ax[0, col]
         nu = ds.frequency.values[:, k]
@@ -70,16 +177,16 @@ def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *,
                     label = (f"{ds.volume.values[runs[0]]:.3f} Å$^3$ per atom" if g == 0 else "other volumes")
                 if shifted and g == 0:
                     label = (label + ", " if label else "") + f"{nu[cold, b]:.3f} THz"
-                a.errorbar(T[runs], y[runs], yerr=err[runs, k, b], fmt=marker + "-", ms=4, capsize=2,
-                           color=f"C{b % 10}", mfc="white" if g else None, label=label)
+                a.errorbar(T[runs], y[runs], yerr=err[runs, k, b], fmt=marker, color=f"C{b % 10}",
+                           mfc="white" if g else None, label=label, **GUIDE)
                 low = runs[lower[runs]]
                 if len(low):                                 # a lower bound: a caret beyond each end of its bar
                     for sign, m in ((1, 6), (-1, 7)):
                         a.plot(T[low], y[low] + sign * err[low, k, b], ls="none", marker=m, ms=5,
                                color=f"C{b % 10}", label="error bar a lower bound" if (
                                    i == 0 and g == 0 and sign == 1 and col == 0) else None)
-        a.set_xlabel("temperature (K)")
-        a.set_ylabel(f"frequency − its value at {T[cold]:.0f} K (THz)" if shifted else "frequency (THz)")
+        a.set_xlabel("temperature $T$ (K)")
+        a.set_ylabel(rf"$\nu - \nu$({T[cold]:.0f} K) (THz)" if shifted else r"frequency $\nu$ (THz)")
         a.set_title(f"q = {_point(ds.qlabel.values[k], ds.qpoint.values[k])}", fontsize=9)
         if shifted or (col == 0 and (len(groups) > 1 or lower.any())):
             a.legend(fontsize=7, title="volume" if len(groups) > 1 and col == 0 else None, title_fontsize=7)
@@ -95,53 +202,26 @@ def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *,
         plot_path(a, bands.assign(frequency=(("q", "branch"), pf[r])), color=cmap(norm(T[r])), lw=0.8)
     path_axes(a, bands, float(np.nanmin(pf)), float(np.nanmax(pf)))
     a.tick_params(axis="x", labelsize=7)                  # a narrow panel: the special points' labels apart
-    a.set_ylabel("frequency (THz)")
-    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=a, label="temperature (K)")
+    a.set_ylabel(r"frequency $\nu$ (THz)")
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=a, label="temperature $T$ (K)")
     a.set_title("effective dispersion of every run", fontsize=9)
-    a = ax[1, 1]
+    # the panels of the second row the runs give; what they cannot give is said in the heading
+    top, bottom = [ax[0, c] for c in range(nq, ncols)], [ax[1, c] for c in range(1, ncols)]
+    missing = []
     if "free_energy" in ds:
-        for g, (runs, marker) in enumerate(zip(groups, "os^vD")):
-            F = ds.free_energy.values[runs]
-            e = ds.free_energy_err.values[runs] if "free_energy_err" in ds else None
-            a.errorbar(T[runs], F, yerr=e, fmt=marker + "-", color="k", mfc="white" if g else None, ms=4,
-                       capsize=2, label=(r"$U_0 + F_\mathrm{harm}$ (a lower bound)"
-                                         if ds.attrs.get("occupation") == "classical"
-                                         else r"$U_0 + F_\mathrm{harm}$") if g == 0 else None)
-            if "free_energy_corrected" in ds:
-                ec = ds.free_energy_corrected_err.values[runs] if "free_energy_corrected_err" in ds else None
-                a.errorbar(T[runs], ds.free_energy_corrected.values[runs], yerr=ec, fmt=marker + "--", color="C2",
-                           mfc="white" if g else None, ms=4, capsize=2,
-                           label=r"$U_0 + F_\mathrm{harm} - \langle U_3 \rangle + F_\mathrm{3ph}$" if g == 0 else None)
-            if "reference_harmonic_free_energy" in ds:
-                a.plot(T[runs], ds.reference_harmonic_free_energy.values[runs], marker + ":", color="C1",
-                       mfc="white" if g else None, ms=3,
-                       label="harmonic crystal of the reference run" if g == 0 else None)
-        a.set_xlabel("temperature (K)")
-        a.set_ylabel(f"free energy (eV per primitive cell, {ds.attrs.get('occupation', '')})")
-        a.legend(fontsize=7, loc="upper right")           # F falls with T: the upper right is clear
+        _free_energy_panel(bottom.pop(0), ds, T, groups)
     else:
-        a.text(0.5, 0.5, "no free energy:\nthe runs had no potential energies", ha="center", va="center",
-               transform=a.transAxes, fontsize=9)
-        a.set_axis_off()
-    for col, (name, harm, what) in enumerate([("entropy", "harmonic_entropy", "entropy"),
-                                              ("heat_capacity", "harmonic_heat_capacity", "heat capacity")], 2):
-        a = ax[1, col]
-        if name not in ds or not np.isfinite(ds[name].values).any():
-            a.text(0.5, 0.5, f"no {what}:\nit needs free energies at two or\nmore temperatures of one volume group",
-                   ha="center", va="center", transform=a.transAxes, fontsize=9)
-            a.set_axis_off()
-            continue
-        kb = KB_EV                                            # shown in k_B per primitive cell
-        for g, (runs, marker) in enumerate(zip(groups, "os^vD")):
-            e = ds[name + "_err"].values[runs] / kb if name + "_err" in ds else None
-            a.errorbar(T[runs], ds[name].values[runs] / kb, yerr=e, fmt=marker + "-", color="k", ms=4, capsize=2,
-                       mfc="white" if g else None, label="from F(T) of the runs" if g == 0 else None)
-            a.plot(T[runs], ds[harm].values[runs] / kb, marker + ":", color="C1", ms=3, mfc="white" if g else None,
-                   label=r"effective phonons at fixed $\Phi$" if g == 0 else None)
-        a.set_xlabel("temperature (K)")
-        a.set_ylabel(f"{what} ({KB} per primitive cell)")
-        a.legend(fontsize=7, loc="upper left")            # S and C rise with T: the upper left is clear
-    for a in ax[1, 4:]:
+        missing.append("no free energy (the runs had no potential energies)")
+    for name, harm, what, needs in [("entropy", "harmonic_entropy", "entropy", "two"),
+                                    ("heat_capacity", "harmonic_heat_capacity", "heat capacity", "three")]:
+        if name in ds and np.isfinite(ds[name].values).any():
+            _derivative_panel(bottom.pop(0), ds, T, groups, name, harm, what)
+        elif "free_energy" in ds:
+            missing.append(f"no {what} (it needs free energies at {needs} or more temperatures of one volume)")
+    free = top + bottom                                   # d nu / dT in the first panel left, if any
+    if free and any(len(np.unique(T[runs])) > 1 for runs in groups):
+        _slope_panel(free.pop(0), ds, T, groups, err, lower)
+    for a in free:
         a.set_axis_off()
     note = ""
     if "error_model" in ds:
@@ -149,7 +229,7 @@ def plot_series(ds, path: str | None = None, title: str = "", max_q: int = 4, *,
         note = f"  (error bars: {models}" + (f"; lower bounds for {int(lower.sum())} of {len(T)} runs)" if lower.any()
                                             else ")")
     head = typeset(title) or "effective phonons of a series of runs over temperature and volume"
-    fig.suptitle(head + note, fontsize=10)
+    fig.suptitle(head + note + ("\n" + "; ".join(missing) if missing else ""), fontsize=10)
     return finish(fig, path)
 
 
