@@ -9,7 +9,8 @@ import xarray as xr
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
-from trajmodes.plots.series import mode_slopes, plot_series
+from trajmodes.plots.series import plot_series
+from trajmodes.series import mode_slopes
 
 
 def _two_runs(free_energy: bool = True) -> xr.Dataset:

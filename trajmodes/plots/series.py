@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from trajmodes.plots.figures import KB, axes_for, finish, path_axes, plot_path, typeset
-from trajmodes.series import volume_groups
+from trajmodes.series import mode_slopes, volume_groups
 from trajmodes.units import KB_EV
 
-__all__ = ["plot_series", "plot_shift_split", "distinct_branches", "mode_slopes"]
+__all__ = ["plot_series", "plot_shift_split", "distinct_branches"]
 
 
 def _point(label: str, qpoint) -> str:
@@ -39,30 +39,6 @@ def distinct_branches(nu: np.ndarray, tol: float = 1e-3, drop_zero: bool = True)
 
 #: the line between the points of a curve over temperature: a guide to the eye, not a measurement
 GUIDE = dict(ls="--", lw=0.8, elinewidth=1.2, capsize=2, ms=4)
-
-
-def mode_slopes(T, nu, err, runs) -> tuple[np.ndarray, np.ndarray]:
-    """d nu / dT of every branch over the runs ``runs`` (at least two temperatures), THz/K, with its standard error:
-    the slope of the straight line weighted by the error bars (the line through the points for two runs; with any
-    error bar zero, unweighted, its error NaN).
-
-    Parameters
-    ----------
-    T : array_like (runs,)
-        Temperatures, K.
-    nu, err : array_like (runs, branch)
-        Frequencies and their error bars, THz.
-    runs : array_like of int
-        The runs the slope is taken over.
-    """
-    t = np.asarray(T, float)[runs]
-    y, e = np.asarray(nu, float)[runs], np.asarray(err, float)[runs]
-    weighted = bool(np.all(e > 0))
-    w = 1.0 / e ** 2 if weighted else np.ones_like(y)
-    tm = (w * t[:, None]).sum(0) / w.sum(0)
-    spread = (w * (t[:, None] - tm) ** 2).sum(0)
-    slope = (w * (t[:, None] - tm) * y).sum(0) / spread
-    return slope, (1.0 / np.sqrt(spread) if weighted else np.full_like(slope, np.nan))
 
 
 def _slope_panel(a, ds, T, groups, err, lower) -> None:

@@ -37,7 +37,7 @@ from trajmodes._lazy import lazy_names
 
 from trajmodes.series.core import Series, load_series
 from trajmodes.series.fitting import fit_series
-from trajmodes.series.thermodynamics import derivative_weights, volume_groups
+from trajmodes.series.thermodynamics import derivative_weights, mode_slopes, volume_groups
 
 #: public name -> the module of the package that defines it, for the public names not imported above
 _LAZY = {
@@ -46,7 +46,7 @@ _LAZY = {
     "fit_holding_frames": "errorbars", "run_frequency_errors": "errorbars", "static_slope": "errorbars",
 }
 
-__all__ = ["fit_series", "Series", "load_series", "derivative_weights", "volume_groups", *_LAZY]
+__all__ = ["fit_series", "Series", "load_series", "derivative_weights", "mode_slopes", "volume_groups", *_LAZY]
 
 
 __getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["SAME", "SAME_T_SPLIT", "NARROW_SPAN", "volume_groups", "derivative_weights", "temperature_slopes",
-           "temperature_slope_errors", "thermodynamics", "SeriesThermodynamics"]
+           "temperature_slope_errors", "mode_slopes", "thermodynamics", "SeriesThermodynamics"]
 
 #: relative tolerance within which two runs have the same volume or temperature
 SAME = 1e-4
@@ -140,6 +140,30 @@ class SeriesThermodynamics:
     heat_capacity: np.ndarray
     heat_capacity_err: np.ndarray
     thermodynamic_path: np.ndarray
+
+
+def mode_slopes(T, nu, err, runs) -> tuple[np.ndarray, np.ndarray]:
+    """d nu / dT of every branch over the runs ``runs`` (at least two temperatures), THz/K, with its standard error:
+    the slope of the straight line weighted by the error bars (the line through the points for two runs; with any
+    error bar zero, unweighted, its error NaN).
+
+    Parameters
+    ----------
+    T : array_like (runs,)
+        Temperatures, K.
+    nu, err : array_like (runs, branch)
+        Frequencies and their error bars, THz.
+    runs : array_like of int
+        The runs the slope is taken over.
+    """
+    t = np.asarray(T, float)[runs]
+    y, e = np.asarray(nu, float)[runs], np.asarray(err, float)[runs]
+    weighted = bool(np.all(e > 0))
+    w = 1.0 / e ** 2 if weighted else np.ones_like(y)
+    tm = (w * t[:, None]).sum(0) / w.sum(0)
+    spread = (w * (t[:, None] - tm) ** 2).sum(0)
+    slope = (w * (t[:, None] - tm) * y).sum(0) / spread
+    return slope, (1.0 / np.sqrt(spread) if weighted else np.full_like(slope, np.nan))
 
 
 def thermodynamics(temperatures, V, F, F_err, reference) -> SeriesThermodynamics:
