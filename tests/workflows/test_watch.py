@@ -200,6 +200,15 @@ def test_the_prediction_measures_the_exponent_of_the_decrease():
     assert predict_target(history, 0.1).reached
 
 
+def test_a_trend_past_the_target_is_not_called_reached_while_the_error_bar_is_above_it():
+    """The fitted decrease has crossed the target but the current largest error bar (which scatters about it) has
+    not: no "target reached" and no zero time still needed (it said both), but why there is no prediction."""
+    p = predict_target([(10, .02), (20, .008), (30, .0045), (40, .0052)], 0.005)
+    assert not p.reached and np.isnan(p.more_time)
+    said = p.sentence(0.005)
+    assert "target reached" not in said and "below the target already" in said and "0.0052" in said
+
+
 def test_times_of_the_command_line():
     assert parse_time("2ps") == 2.0 and parse_time("500 fs") == 0.5 and parse_time("1ns") == 1000.0
     assert parse_time("3") == 3.0

@@ -165,5 +165,9 @@ def predict_target(history, target: float, pace: float | None = None) -> Predict
         return Prediction(now, alpha, float("nan"), float("nan"), pace,
                           f"the error bars do not shrink yet (exponent {alpha:.2f})")
     total = float(np.exp((intercept - np.log(target)) / alpha))        # where the fitted line reaches the target
-    more = max(total - float(t[-1]), 0.0)
+    if total <= t[-1]:                  # the trend is past the target, the largest error bar (it scatters) is not
+        return Prediction(now, alpha, float("nan"), float("nan"), pace,
+                          f"the error bars' trend (t^-{alpha:.2f}) is below the target already, the largest error bar "
+                          "not yet: it scatters about its trend, and the next updates will say")
+    more = total - float(t[-1])
     return Prediction(now, alpha, more, more / pace if np.isfinite(pace) else float("nan"), pace)
