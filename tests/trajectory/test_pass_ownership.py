@@ -45,6 +45,31 @@ def test_the_fit_the_projection_and_the_cache_leave_the_run_as_it_was(cu_eam_pho
         traj.with_average(fit.time_average_.__class__(fit.time_average_.positions[:3], fit.time_average_.cell))
 
 
+def test_the_summary_returns_the_average_it_took_and_leaves_the_run_as_it_was(tmp_path):
+    """``trajmodes info``'s summary of a run whose reference is its time average still to be taken: the one parse
+    (through the scratch file) and the fallback of two reads without room for it both return the average they took,
+    the same one, and write nothing into the run; the workflow gives the run measured from it, whose box and sites
+    need no pass of their own."""
+    from trajmodes.trajectory.summary import summarize_with_average
+    from trajmodes.workflows.summary import run_summary
+    traj = read_average(DUMP)
+    before = _state(traj)
+    one, average = summarize_with_average(traj, scratch=str(tmp_path))
+    assert _state(traj) == before and not traj.reference_known and "_pass" not in vars(traj)
+    with pytest.MonkeyPatch.context() as mp:              # no room for the scratch file: the trajectory read twice
+        mp.setattr("trajmodes.trajectory.summary._scratch_folder", lambda traj, scratch: None)
+        two, again = summarize_with_average(traj)
+    assert _state(traj) == before and not traj.reference_known
+    np.testing.assert_allclose(again.positions, average.positions, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(two.msd.values, one.msd.values, rtol=1e-5)
+    summary, measured = run_summary(traj)
+    assert _state(traj) == before and not traj.reference_known
+    frames = count_parsed_frames(measured)
+    np.testing.assert_allclose(measured.reference.positions, average.positions, rtol=0, atol=1e-9)
+    assert measured.reference_is_average and measured.reference.cell is not None and sum(frames) == 0
+    np.testing.assert_allclose(summary.msd.values, one.msd.values, rtol=0, atol=0)
+
+
 def test_a_result_of_a_pass_never_computed_says_what_to_compute_and_workflows_keep_their_own():
     """Two workflows on one run create two passes: the fit given one computes its accumulators and not the other's,
     whose handle, asked before its own pass is computed, raises an error naming the accumulator, the run and what to

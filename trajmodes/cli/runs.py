@@ -135,9 +135,9 @@ def _report(traj, args):
     known = traj.reference_known                        # else the time average, summed in the summary's pass
     _header(traj, box=known)
     t0 = time.perf_counter()
-    s = run_summary(traj)
+    s, measured = run_summary(traj)
     if not known:
-        print("\n".join(_box(traj)))
+        print("\n".join(_box(measured)))
     print(_summary_lines(s, traj, args, f"statistics streamed in {time.perf_counter() - t0:.2f} s"))
     return s
 
@@ -154,12 +154,12 @@ def cmd_info(args, out) -> int:
     centroid = run.centroid
     _header(centroid, box=centroid.reference_known)
     t0 = time.perf_counter()
-    s = run_summary(centroid)
+    s, measured = run_summary(centroid)
     if not centroid.reference_known:
-        print("\n".join(_box(centroid)))
+        print("\n".join(_box(measured)))
     # the beads from the same sites (the centroid's reference): each bead's configuration a sample of the quantum
     # ensemble, so their <u^2> is the quantum crystal's (Ceperley, Rev. Mod. Phys. 67, 279 (1995))
-    beads = run_summary(run.pooled.with_reference(centroid.reference))
+    beads = run_summary(run.pooled.with_reference(measured.reference))[0]
     print(_summary_lines(s, centroid, args, f"statistics streamed in {time.perf_counter() - t0:.2f} s, the beads' in "
                                             "a second pass", beads=beads))
     return 0
@@ -199,7 +199,7 @@ def cmd_run(args, out) -> int:
     it are summed in the fit's read of the cache); everything after reads the cache. The steps of
     :func:`~trajmodes.workflows.run.run` one by one, so that the summary's files are in place before the fit starts.
     """
-    from trajmodes.workflows.fit import fit_runs, require_masses
+    from trajmodes.workflows.fit import fit_runs
     from trajmodes.workflows.run import read_once, summary_of_run
     if os.path.isfile(args.output):
         raise ValueError(f"-o {args.output} is a file; run writes a folder of results")
@@ -212,7 +212,7 @@ def cmd_run(args, out) -> int:
     settings = run_settings(args, traj)
     fit = traj.forces is not None and settings.fit is not None
     if fit:
-        require_masses(traj.species, traj.masses, getattr(traj.source, "masses_problem", None))  # before writing
+        traj.require_masses()                   # before writing
         if ring is not None:           # a path-integral run's temperature (a GPUMD ramp states none): before writing
             ring.require_temperature("the fit of a path-integral run")
     reference_fc = _load_compare(args.compare) if fit else None
@@ -261,8 +261,7 @@ def _write_summary(summary, traj, args, out, cache, note) -> None:
 
 def print_cutoff_table(convergence, given: bool) -> None:
     """Print the convergence of the frequencies with the pair cutoff and its notes."""
-    from trajmodes.workflows.fit import cutoff_report
-    print(cutoff_report(convergence, given))
+    print(convergence.report(given))
 
 
 def report_potential_range(trajs, args):
@@ -397,7 +396,7 @@ def fit_settings(args, traj):
 
 def cmd_fit(args, out) -> int:
     """Effective (TDEP) force constants from MD forces: scores, the constants as netCDF, a dispersion plot."""
-    from trajmodes.workflows.fit import fit_runs, require_masses
+    from trajmodes.workflows.fit import fit_runs
     refuse_repeated_files(args.files, "FILE", "a fit pools each run once (given twice, its frames count twice and "
                           "the error bars come out too small)")
     trajs, temperatures, rings = [], [], []
@@ -416,7 +415,7 @@ def cmd_fit(args, out) -> int:
         rings.append(run)
     settings = fit_settings(args, trajs[0])          # --cutoff4 without --cutoff3 refused here, before any work
     for t in trajs:
-        require_masses(t.species, t.masses, getattr(t.source, "masses_problem", None))  # before the fit
+        t.require_masses()                      # before the fit
         if getattr(t.source, "masses_from", None):
             print(f"masses of {os.path.basename(t.source.paths[0])}: {masses_line(t)}")
     inputs = [p for t in trajs for p in input_files(t, args)]

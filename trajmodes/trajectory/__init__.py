@@ -19,7 +19,8 @@ _LAZY = {
     "DisplacementMap": "displacements", "apply_displacement_map": "displacements",
     "scatter_displacements": "displacements", "read_displacement_dataset": "reading",
     # a run's summary: its accumulators in a pass, and its dataset
-    "summary_terms": "summary", "summarize": "summary", "summary_dataset": "summary", "check_temperatures": "summary",
+    "summary_terms": "summary", "summarize": "summary", "summarize_with_average": "summary",
+    "summary_dataset": "summary", "check_temperatures": "summary",
     # path-integral runs: the beads of a ring polymer, pooled, and their centroid
     "read_beads": "beads", "RingPolymerRun": "beads",
     # the sum of a chunk's per-frame terms over its frames (an accumulator's reduction)

@@ -625,6 +625,14 @@ class Trajectory:
         tail = FRAME_SHAPES.get(name, (self.n_atoms, 3))
         return self._field(name, tail, None if layer is None else tuple(layer))
 
+    def require_masses(self) -> np.ndarray:
+        """The atoms' masses (amu) for work that needs them (a fit): :attr:`masses`, or the standard ones of the
+        species, checked before anything is read or written; else a ValueError that says what to give (the source's
+        :attr:`~trajmodes.io.trajectories.base.FrameSource.masses_problem`, why the run's own files did not say them;
+        :func:`~trajmodes.lattice.crystal.masses_or_error`)."""
+        from trajmodes.lattice.crystal import masses_or_error
+        return masses_or_error(self.species, self.masses, getattr(self.source, "masses_problem", None))
+
     def temperature(self, layer: tuple = ("velocities",)) -> da.Array:
         """Kinetic temperature of every frame in K, from velocities with 3N-3 degrees of freedom (as LAMMPS).
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from typing import TYPE_CHECKING
 
 import dask
 import dask.array as da
@@ -18,7 +19,10 @@ import xarray as xr
 
 from trajmodes.trajectory.chunks import frame_sum
 
-__all__ = ["summarize", "summary_terms", "summary_dataset", "summary_layer", "FRAME_TERMS", "DISPLACEMENT_TERMS"]
+if TYPE_CHECKING:
+    from trajmodes.lattice.structure import Structure
+
+__all__ = ["summarize", "summarize_with_average", "summary_terms", "summary_dataset", "summary_layer", "FRAME_TERMS", "DISPLACEMENT_TERMS"]
 
 #: the per-frame quantities that need no reference crystal
 FRAME_TERMS = ("temperature", "volume", "pressure", "potential_energy")
@@ -254,6 +258,12 @@ def _velocity_unit_fix(traj, ratio: float) -> str:
 
 
 def summarize(traj, *, progress: bool = False, scratch: str | None = None) -> xr.Dataset:
+    """The summary of :func:`summarize_with_average` alone (the time average it may take is not kept)."""
+    return summarize_with_average(traj, progress=progress, scratch=scratch)[0]
+
+
+def summarize_with_average(traj, *, progress: bool = False,
+                           scratch: str | None = None) -> tuple[xr.Dataset, Structure | None]:
     """Frame, box, temperature and displacement statistics, each chunk of frames parsed once.
 
     Where the reference is the run's time average, not yet known, the displacements from it need the average first.
@@ -277,6 +287,11 @@ def summarize(traj, *, progress: bool = False, scratch: str | None = None) -> xr
         for one species) in A;
         ``volume`` (time) in A^3 per cell when the frames hold a box; ``pressure`` (time) in GPa and
         ``potential_energy`` (time) in eV per cell when the data have them (a LAMMPS log, energy or stress columns).
+    Structure or None
+        The run's time average where this pass took it (the reference was the time average still to be taken, and
+        the frames are a run of their own, not a view); None where the reference was known. Returned, not kept:
+        ``traj`` is left as it was, and ``traj.with_average(average)`` measures its frames from it with no pass
+        to take it again.
     """
     from trajmodes.resources import distributed_client
     if (not traj.reference_known and traj.source.format != "netcdf" and traj.n_frames > 1
@@ -290,8 +305,9 @@ def summarize(traj, *, progress: bool = False, scratch: str | None = None) -> xr
                 return _summarize_through_scratch(traj, progress, folder)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
-    terms = summary_terms(traj)
-    return summary_dataset(traj, _compute(terms, progress))
+        average = traj.average_structure()                 # a pass of its own, then one for the displacements
+        return summary_dataset(traj, _compute(summary_terms(traj.with_average(average)), progress)), average
+    return summary_dataset(traj, _compute(summary_terms(traj), progress)), None
 
 
 def _compute(terms: dict, progress: bool) -> dict:
@@ -324,8 +340,8 @@ def _scratch_folder(traj, scratch: str | None) -> str | None:
         return None
 
 
-def _summarize_through_scratch(traj, progress: bool, folder: str) -> xr.Dataset:
-    """The summary in one parse of ``traj`` (reference: its time average, not yet known).
+def _summarize_through_scratch(traj, progress: bool, folder: str) -> tuple[xr.Dataset, Structure]:
+    """The summary in one parse of ``traj`` (reference: its time average, not yet known), and that average.
 
     The parse sums the per-frame quantities and the average's terms (:meth:`~trajmodes.trajectory.core.Trajectory.
     average_terms`: the displacements u0 from the first frame, in its cell, and the cells and origins) and writes u0
@@ -347,7 +363,6 @@ def _summarize_through_scratch(traj, progress: bool, folder: str) -> xr.Dataset:
     values, sums = _compute([stored, summary_terms(traj, layer, displacements=False),
                              {k: frame_sum(v) for k, v in terms.items()}], progress)[1:]
     avg = traj.average_from_sums(first, sums)
-    traj._reference = avg                                  # the average: no pass of its own for later work
     mean_u0 = sums["u"] / traj.n_frames
     cells = (np.linalg.inv(first.cell), avg.cell) if avg.cell is not None else None
     onehot = _onehot(traj.species)[1]
@@ -358,7 +373,7 @@ def _summarize_through_scratch(traj, progress: bool, folder: str) -> xr.Dataset:
     ns = onehot.shape[1]
     values.update(drift=packed[:, 0:3], u2_time=packed[:, 3:3 + ns],
                   msd_time=packed[:, 3 + ns:3 + 4 * ns].reshape(len(packed), 3, ns), umax_time=packed[:, 3 + 4 * ns])
-    return summary_dataset(traj, values)
+    return summary_dataset(traj, values), avg
 
 
 def _scratch_terms(rows, lo: int, hi: int, mean_u0: np.ndarray, cells: tuple | None,

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FIT_DEFAULTS", "WEIGHT_WORDS", "COMMITTEE_WORDS", "SPHERE_ATOMS", "default_cutoff2", "warn_truncation",
            "FitResult", "LargestDifference", "stability_line",
-           "fit_effective", "frequency_error_bars", "frequencies_on", "require_masses", "potential_range_of_runs",
-           "cutoff_report", "fitted_temperature", "committee_size", "load_committee", "FitSettings", "FitOutputs",
+           "fit_effective", "frequency_error_bars", "frequencies_on", "potential_range_of_runs",
+           "fitted_temperature", "committee_size", "load_committee", "FitSettings", "FitOutputs",
            "fit_runs", "compare_label"]
 
 #: the defaults of the fit's settings (the keywords of :func:`fit_effective` besides the cutoffs): ``trajmodes fit``'s
@@ -489,15 +489,6 @@ def _with_committee(ds, est, q):
     return ds
 
 
-def require_masses(species, masses=None, problem: str | None = None) -> np.ndarray:
-    """The masses (amu) of the run's ``species`` that the fit needs: ``masses``, or the standard ones of the species,
-    checked before anything is read or written; else a ValueError that says what to give (``problem``: why the run's
-    own files did not say them, :attr:`~trajmodes.io.trajectories.base.FrameSource.masses_problem`;
-    :func:`~trajmodes.lattice.crystal.masses_or_error`)."""
-    from trajmodes.lattice.crystal import masses_or_error
-    return masses_or_error(species, masses, problem)
-
-
 def potential_range_of_runs(trajectories, logs=()):
     """The range of the potential of the runs ``trajectories`` (a
     :class:`~trajmodes.io.potentials.pair_style.PotentialRange`, A, and where it was read), from the LAMMPS input or
@@ -505,15 +496,6 @@ def potential_range_of_runs(trajectories, logs=()):
     None when no input names them (:func:`~trajmodes.io.potentials.pair_style.potential_range_of`)."""
     from trajmodes.io.potentials.pair_style import potential_range_of
     return potential_range_of(trajectories, logs=logs or ())
-
-
-def cutoff_report(convergence, given: bool) -> str:
-    """The convergence of the frequencies with the pair cutoff (:attr:`FitResult.convergence`) in words: the table
-    (:func:`~trajmodes.forceconstants.report.format_cutoff_table`; ``given``: the cutoff was given, not chosen) and
-    a line per note."""
-    from trajmodes.forceconstants.report import format_cutoff_table
-    return "\n".join([format_cutoff_table(convergence.table, given=given)]
-                     + [f"note: {note}" for note in convergence.notes])
 
 
 def fitted_temperature(path) -> float | None:
@@ -768,7 +750,7 @@ def fit_runs(trajectories, settings: FitSettings | None = None, *, temperature: 
     settings = FitSettings() if settings is None else settings
     runs = list(trajectories) if isinstance(trajectories, (list, tuple)) else [trajectories]
     for t in runs:
-        require_masses(t.species, t.masses, getattr(t.source, "masses_problem", None))
+        t.require_masses()
     if compare_constants is None and settings.compare is not None:
         from trajmodes.workflows.reading import load_force_constants
         compare_constants = load_force_constants(settings.compare)

@@ -5,10 +5,21 @@ from __future__ import annotations
 __all__ = ["run_summary"]
 
 
-def run_summary(trajectory):
+def run_summary(trajectory) -> tuple:
     """The summary of ``trajectory`` (``trajmodes info``) in one streamed pass over its frames, the time-average
-    reference summed in it where that is still to be taken: :func:`~trajmodes.trajectory.summary.summarize`, an
-    xarray Dataset (``temperature``, ``volume``, ``pressure``, ``potential_energy`` per frame where the run has them;
-    ``msd``, ``rms_displacement``, ``max_displacement``, ``drift`` of the displacements)."""
-    from trajmodes.trajectory.summary import summarize
-    return summarize(trajectory)
+    reference summed in it where that is still to be taken (:func:`~trajmodes.trajectory.summary.
+    summarize_with_average`), and the run measured from the reference the summary used.
+
+    Returns
+    -------
+    summary : xarray.Dataset
+        ``temperature``, ``volume``, ``pressure``, ``potential_energy`` per frame where the run has them; ``msd``,
+        ``rms_displacement``, ``max_displacement``, ``drift`` of the displacements (A, A^2).
+    measured : Trajectory
+        ``trajectory`` measured from the time average the pass took (its box, its sites for a second summary), with
+        no pass to take it again; ``trajectory`` itself where its reference was known. ``trajectory`` is left as it
+        was.
+    """
+    from trajmodes.trajectory.summary import summarize_with_average
+    summary, average = summarize_with_average(trajectory)
+    return summary, (trajectory if average is None else trajectory.with_average(average))
