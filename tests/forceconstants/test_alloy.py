@@ -10,6 +10,7 @@ import pytest
 from tests.support.lammps_alloy import A0, POTENTIAL, bond_stiffness
 from trajmodes.forceconstants.alloy import virtual_sites
 from trajmodes.forceconstants.fit import EffectiveForceConstants
+from trajmodes.forceconstants.settings import check_settings
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.prototypes import prototype
 
@@ -136,9 +137,9 @@ def test_virtual_crystal_average_of_the_species_resolved_constants_is_the_virtua
 
 def test_species_resolved_settings_are_checked():
     with pytest.raises(ValueError, match="second-order constants per species pair only: drop cutoff3"):
-        EffectiveForceConstants(cutoff2=4.0, cutoff3=3.0, species_resolved=True)._check_settings()
+        check_settings(EffectiveForceConstants(cutoff2=4.0, cutoff3=3.0, species_resolved=True))
     with pytest.raises(ValueError, match="needs a pair cutoff in A"):
-        EffectiveForceConstants(cutoff2="supercell", species_resolved=True)._check_settings()
+        check_settings(EffectiveForceConstants(cutoff2="supercell", species_resolved=True))
     with pytest.raises(ValueError, match="needs a species-resolved fit"):
         EffectiveForceConstants().sample_force_constants_
 

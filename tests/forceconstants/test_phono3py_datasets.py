@@ -12,6 +12,7 @@ import pytest
 
 import trajmodes
 from trajmodes.forceconstants.model import ForceConstants
+from trajmodes.forceconstants.settings import check_settings
 from trajmodes.io.forceconstants.displacement_sets import parse_displacement_dataset
 from trajmodes.trajectory.reading import read_displacement_dataset
 from tests.support.paths import DATA
@@ -100,11 +101,11 @@ def test_fc2_whole_supercell_matches_phono3py(fc2_fit, si_phono3py):
 
 def test_cutoff_settings_refused():
     with pytest.raises(ValueError, match="cutoff2"):
-        trajmodes.EffectiveForceConstants(cutoff2="all")._check_settings()
+        check_settings(trajmodes.EffectiveForceConstants(cutoff2="all"))
     with pytest.raises(ValueError, match="cutoff3"):
-        trajmodes.EffectiveForceConstants(fc2=None, cutoff3=-1.0)._check_settings()
+        check_settings(trajmodes.EffectiveForceConstants(fc2=None, cutoff3=-1.0))
     with pytest.raises(ValueError, match="give cutoff3"):
-        trajmodes.EffectiveForceConstants(fc2=ForceConstants.__new__(ForceConstants))._check_settings()
+        check_settings(trajmodes.EffectiveForceConstants(fc2=ForceConstants.__new__(ForceConstants)))
 
 
 def test_fold_fc2_onto_itself_is_identity(fc2_fit):

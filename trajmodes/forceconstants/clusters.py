@@ -264,8 +264,46 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     supercell (:func:`trajmodes.lattice.symmetry.supercell_operations`), and a cluster whose shortest
     vector has several equally short images is restricted by every operation that maps it onto one of them.
     """
-    from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.lattice.symmetry import supercell_operations
+    supercell, primitive, smap, p2s, full, cutoff = _basis_cells(fc_or_supercell, order, cutoff, primitive, symprec)
+    n, N = primitive.n_atoms, supercell.n_atoms
+    X = supercell.ideal_positions(primitive, smap)
+
+    # -- 1. entries: ordered clusters anchored on the rows p2s, with real-space vectors ----------
+    sites, vecs = _anchored_clusters(X, supercell.cell, p2s, order, cutoff, full)
+    sites, vecs, keys, types = sorted_clusters(sites, vecs, smap, p2s, N)
+
+    # -- 2. the crystal's space group: rotations and primitive-atom maps ----------------------
+    unit = SupercellMap(np.eye(3, dtype=np.int64), np.arange(n), np.zeros((n, 3), dtype=np.int64), np.zeros(n))
+    ops = supercell_operations(primitive, smap if full else unit, symprec)   # full: the supercell's own group
+    Rot, kp = ops.rotations, ops.prim_perm
+    perms = list(itertools.permutations(range(order)))
+    dim = 3 ** order
+    M = np.einsum("oab,sbc->osac", kron_power(Rot, order), perm_matrices(order, perms))
+    images = symmetry_images(primitive, smap, p2s, keys, types, vecs, Rot, kp, perms, N, symprec)
+
+    # -- 3. orbits, site symmetry, expansion --------------------------------------------------
+    sites, orbit, raw_orbit, representatives, E_raw = _orbit_expansion(sites, images, M, dim)
+    n_raw = E_raw.shape[1]
+
+    # -- 4. acoustic sum rule ------------------------------------------------------------------
+    if asr and n_raw:
+        Z = _asr_map(E_raw, sites, N, dim)
+    else:
+        Z = sp.identity(n_raw, format="csr")
+    E = (E_raw @ Z).tocsr()
+    E.data[np.abs(E.data) < ZERO] = 0.0
+    E.eliminate_zeros()
+    return IFCBasis(order=order, cutoff=None if full else cutoff, n_prim=n, n_atoms=N, p2s=p2s, sites=sites, E=E,
+                    n_raw=n_raw, n_params=E.shape[1], E_raw=E_raw, asr_map=Z.tocsr(),
+                    orbit=orbit, raw_orbit=raw_orbit, representatives=representatives)
+
+
+def _basis_cells(fc_or_supercell, order: int, cutoff, primitive, symprec: float) -> tuple:
+    """The cells of :func:`build_basis`'s arguments and its cutoff: (supercell, primitive, smap, p2s, full, cutoff),
+    ``full`` for every cluster of the supercell (cutoff None or infinite, then ``cutoff`` = inf; A). Refuses an order
+    other than 2, 3 or 4, a fourth order without a cutoff and a cutoff not below half the shortest supercell vector."""
+    from trajmodes.forceconstants.model import ForceConstants
     if order not in (2, 3, 4):
         raise ValueError(f"order must be 2, 3 or 4, not {order}")
     if isinstance(fc_or_supercell, ForceConstants):
@@ -283,19 +321,22 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     if full and order == 4:
         raise ValueError("fourth-order constants need a cutoff (Angstrom): every quartet of the supercell would be "
                          "N^3 81 numbers per atom")
-    n, N = primitive.n_atoms, supercell.n_atoms
-    cell = supercell.cell
-    lmin = shortest_lattice_vector(cell)
+    lmin = shortest_lattice_vector(supercell.cell)
     if not full and cutoff + CUT_TOL >= 0.5 * lmin:
         raise ValueError(
             f"cutoff {cutoff:g} A is not below half the shortest supercell lattice vector "
             f"({0.5 * lmin:.4g} A): two images of an atom would fall within one cluster; "
             f"use a larger supercell or a shorter cutoff")
-    X = supercell.ideal_positions(primitive, smap)
+    return supercell, primitive, smap, p2s, full, cutoff
 
-    # -- 1. entries: ordered clusters anchored on the rows p2s, with real-space vectors ----------
+
+def _anchored_clusters(X, cell, p2s, order: int, cutoff: float, full: bool) -> tuple:
+    """The ordered clusters of order ``order`` anchored on each primitive representative ``p2s[k]``, among the ideal
+    supercell positions ``X`` (A) in ``cell``: every pair within ``cutoff`` (A), every triplet (quartet) whose pairs all
+    are within it (``full``: every pair and triplet of the supercell). Lists per primitive atom of (m, order) site
+    indices, the first the primitive atom k, and of (m, order, 3) positions relative to the anchor (A)."""
     sites, vecs = [], []
-    for k in range(n):
+    for k in range(len(p2s)):
         nb, r = neighbours(X, cell, p2s[k], cutoff, tol=CUT_TOL)
         if order == 2:
             sites.append(np.stack([np.full(len(nb), k), nb], axis=1))
@@ -315,18 +356,16 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
             a, b = a[pi], b[pi]
             sites.append(np.stack([np.full(len(a), k), nb[a], nb[b], nb[c]], axis=1))
             vecs.append(np.stack([np.zeros((len(a), 3)), r[a], r[b], r[c]], axis=1))
-    sites, vecs, keys, types = sorted_clusters(sites, vecs, smap, p2s, N)
+    return sites, vecs
 
-    # -- 2. the crystal's space group: rotations and primitive-atom maps ----------------------
-    unit = SupercellMap(np.eye(3, dtype=np.int64), np.arange(n), np.zeros((n, 3), dtype=np.int64), np.zeros(n))
-    ops = supercell_operations(primitive, smap if full else unit, symprec)   # full: the supercell's own group
-    Rot, kp = ops.rotations, ops.prim_perm
-    perms = list(itertools.permutations(range(order)))
-    dim = 3 ** order
-    M = np.einsum("oab,sbc->osac", kron_power(Rot, order), perm_matrices(order, perms))
-    images = symmetry_images(primitive, smap, p2s, keys, types, vecs, Rot, kp, perms, N, symprec)
 
-    # -- 3. orbits, site symmetry, expansion --------------------------------------------------
+def _orbit_expansion(sites, images, M, dim: int) -> tuple:
+    """The orbits of the sorted clusters ``sites`` under the operations (``images(e)``: the image of cluster e under
+    every operation and permutation; ``M``: those operations on the cluster's 3^order components, ``dim`` of them),
+    each orbit's free components (the null space of its site symmetry, :func:`rref_basis`) expanded onto its members.
+    Returns (sites, orbit, raw_orbit, representatives, E_raw) with the clusters of orbits without free components
+    dropped: the clusters' orbits, the orbit of each raw parameter, each orbit's representative cluster and the
+    sparse (clusters * dim, raw parameters) expansion."""
     orbit = np.full(len(sites), -1)
     rows, cols, vals, reps, raw_orbit = [], [], [], [], []
     ncol = 0
@@ -368,18 +407,7 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
     ne = len(sites)
     E_raw = sp.csr_matrix((vals, (rows, cols)), shape=(ne * dim, n_raw))
     E_raw.sum_duplicates()
-
-    # -- 4. acoustic sum rule ------------------------------------------------------------------
-    if asr and n_raw:
-        Z = _asr_map(E_raw, sites, N, dim)
-    else:
-        Z = sp.identity(n_raw, format="csr")
-    E = (E_raw @ Z).tocsr()
-    E.data[np.abs(E.data) < ZERO] = 0.0
-    E.eliminate_zeros()
-    return IFCBasis(order=order, cutoff=None if full else cutoff, n_prim=n, n_atoms=N, p2s=p2s, sites=sites, E=E,
-                    n_raw=n_raw, n_params=E.shape[1], E_raw=E_raw, asr_map=Z.tocsr(),
-                    orbit=orbit, raw_orbit=raw_orbit, representatives=representatives)
+    return sites, orbit, raw_orbit, representatives, E_raw
 
 
 def sorted_clusters(sites: list, vecs: list, smap, p2s, N: int) -> tuple:

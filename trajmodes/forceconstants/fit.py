@@ -46,31 +46,29 @@ an exact fit shows RMSE ~ 1e-8 rms(f), not 1e-16.
 The estimator's functions live beside it: :mod:`~trajmodes.forceconstants.cutoffs` (the cutoff settings),
 :mod:`~trajmodes.forceconstants.uncertainty` (the block bootstrap of its error bars),
 :mod:`~trajmodes.forceconstants.averages` (the energies and cells of the run),
-:mod:`~trajmodes.forceconstants.report` (its warnings and scores table) and :mod:`~trajmodes.forceconstants.dipole`
-(the polar kernel).
+:mod:`~trajmodes.forceconstants.report` (its warnings and scores table), :mod:`~trajmodes.forceconstants.settings`
+(the checks of its settings), :mod:`~trajmodes.forceconstants.held` (a held fc2) and
+:mod:`~trajmodes.forceconstants.dipole` (the polar kernel).
 """
 from __future__ import annotations
 
 import contextlib
-import math
-import os
 import warnings
 
 import numpy as np
 
 from trajmodes.forceconstants.averages import cell_statistics, mean_energies, settle_average
-from trajmodes.forceconstants.committee import (arrays_committee, check_options, fit_fields, solve_committee,
-                                                split_committee)
-from trajmodes.forceconstants.cutoffs import (SUPERCELL, basis_cutoff, check_reaches_a_pair, cutoff_length,
-                                              whole_supercell)
+from trajmodes.forceconstants.committee import arrays_committee, fit_fields, solve_committee, split_committee
+from trajmodes.forceconstants.cutoffs import basis_cutoff, check_reaches_a_pair, cutoff_length
 from trajmodes.forceconstants.design import DesignKernel
 from trajmodes.forceconstants.dipole import DipoleSubtracted, polar_kernel
+from trajmodes.forceconstants.held import held_cv_rmse, held_params, solve_held
 from trajmodes.forceconstants.model import ForceConstants
 from trajmodes.forceconstants.phase import refit_on_run_crystal
-from trajmodes.forceconstants.normal import (block_ids, block_layout, chunk_blocks, fit_layer, n_segments,
-                                             normal_equations)
+from trajmodes.forceconstants.normal import block_ids, block_layout, chunk_blocks, fit_layer, normal_equations
 from trajmodes.forceconstants.report import format_scores, warn_ill_posed
-from trajmodes.forceconstants.solve import fit_params, residual_sum, scores, solve_normal
+from trajmodes.forceconstants.settings import check_memory, check_settings
+from trajmodes.forceconstants.solve import fit_params, scores
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.structure import Structure
@@ -276,88 +274,6 @@ class EffectiveForceConstants:
         self.allow_p1 = bool(allow_p1)
         self.segments = segments
 
-    # -- settings ------------------------------------------------------------------------------
-    def _check_settings(self) -> None:
-        """Refuse settings that cannot make a fit, before any work."""
-        if self.mode not in ("sequential", "simultaneous"):
-            raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {self.mode!r}")
-        check_options(self.weights, self.committee)
-        for name in ("cutoff2", "cutoff3", "cutoff4", "symprec"):
-            v = getattr(self, name, None)
-            if v is None and name in ("cutoff2", "cutoff3", "cutoff4"):
-                continue
-            if name == "cutoff4" and whole_supercell(v):
-                raise ValueError("cutoff4 must be a distance in Angstrom: every quartet of the supercell would be "
-                                 "N^3 x 81 constants per atom")
-            if name != "symprec" and whole_supercell(v):
-                continue
-            if isinstance(v, str):
-                raise ValueError(f"{name} must be a positive distance in Angstrom or {SUPERCELL!r}, not {v!r}")
-            try:
-                ok = math.isfinite(float(v)) and float(v) > 0
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise ValueError(f"{name} must be a positive distance in Angstrom, not {v!r}")
-        for name in ("folds", "stride", "n_frames", "segments"):
-            v = getattr(self, name)
-            if v is None and name == "n_frames":
-                continue
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a whole number of at least 1, not {v!r}")
-        if self.cv not in ("blocks", "interleaved"):
-            raise ValueError(f"cv must be 'blocks' or 'interleaved', not {self.cv!r}")
-        if (self.born is None) != (self.epsilon is None):
-            raise ValueError("a polar fit needs both born= (Born effective charges) and epsilon= (the dielectric "
-                             "tensor); give both, or neither for a non-polar crystal")
-        if self.ewald_lambda is not None:
-            try:
-                ok = float(self.ewald_lambda) > 0 and np.isfinite(float(self.ewald_lambda))
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise ValueError(f"ewald_lambda must be a positive number (1/A, with 2 pi), not {self.ewald_lambda!r}")
-        if self.fc2 is not None:
-            if not isinstance(self.fc2, ForceConstants):
-                raise ValueError(f"fc2 must be a ForceConstants to hold fixed, not {type(self.fc2).__name__}")
-            if self.cutoff3 is None:
-                raise ValueError("with fc2 held fixed only the third order is fitted: give cutoff3")
-            if self.cutoff4 is not None:
-                raise ValueError("a held fc2 is for phono3py's separate fc2 and fc3 datasets: fit the fourth order "
-                                 "(cutoff4) without fc2=")
-        if self.cutoff4 is not None and self.cutoff3 is None:
-            raise ValueError("the fourth order is fitted with the third: give cutoff3 with cutoff4")
-        if self.species_resolved:
-            extra = [name for name in ("cutoff3", "cutoff4", "fc2", "born") if getattr(self, name, None) is not None]
-            if self.constraints:
-                extra.append("constraints")
-            if extra:
-                raise ValueError(f"species_resolved=True fits second-order constants per species pair only: drop "
-                                 f"{', '.join(extra)} (fit the virtual crystal for those)")
-            if whole_supercell(self.cutoff2):
-                raise ValueError("species_resolved=True needs a pair cutoff in A (cutoff2), not every pair of the "
-                                 "supercell")
-
-    def _check_memory(self, n_runs: int) -> None:
-        """Refuse a fit whose normal equations would not fit in memory, before reading any frame; first the serial
-        work's freed temporaries go back to the system, not held through the pass (10^6 atoms: 0.3 GB)."""
-        from trajmodes.resources import available_memory, trim_freed_memory
-        trim_freed_memory()
-        P = self.kernel_.n_params
-        workers = max(1, os.cpu_count() or 1)
-        per_task = 8 * (2 * P * P + 3 * P * self.kernel_.block_rows())      # a chunk spans one or two blocks
-        n_seg = n_segments(int(self.segments), int(self.folds))
-        blocks = n_seg * (int(self.folds) if self.cv == "interleaved" else 1)
-        # the tree sum's partial sums, then the blocks grouped by fold and by segment
-        need = workers * per_task + 8 * (2 * blocks + int(self.folds) + n_seg + 2) * P * P
-        have = available_memory()
-        if have is not None and need > 0.8 * have:
-            raise MemoryError(f"the fit would need about {need / 2**30:.1f} GiB ({P} parameters: {P} x {P} normal "
-                              f"matrices for each of {blocks} blocks of frames, {int(self.folds)} cross-validation "
-                              f"folds and {n_seg} time segments, {workers} tasks at a time) but "
-                              f"{have / 2**30:.1f} GiB are available: use smaller cutoffs (cutoff2={self.cutoff2}, "
-                              f"cutoff3={self.cutoff3}, cutoff4={getattr(self, 'cutoff4', None)}), fewer segments, or a machine with more memory")
-
     # -- setup ---------------------------------------------------------------------------------
     def _select(self, traj):
         t = traj[::int(self.stride)] if int(self.stride) > 1 else traj
@@ -429,7 +345,7 @@ class EffectiveForceConstants:
         -------
         self
         """
-        self._check_settings()
+        check_settings(self)
         if not (self.__dict__.get("_crystal_checked") or self.__dict__.get("_sites_settled")):
             self.run_crystal_ = self.run_reference_ = self.sites_reference_ = self.time_average_ = None
         trajs = [data] if not isinstance(data, (list, tuple)) else list(data)
@@ -484,7 +400,7 @@ class EffectiveForceConstants:
                     prov, ref = None, first.reference
                     supercell, tol = self._ideal(crystal(ref), averaged)
             self.prepare(supercell, tol)
-            self._check_memory(len(trajs))
+            check_memory(self)
             settled = self.__dict__.get("_sites_settled", False)        # the second pass of a fit whose sites moved
             ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
             if prov is None and not (averaged or settled or getattr(first.source, "displacement_set", False)):
@@ -620,7 +536,7 @@ class EffectiveForceConstants:
         -------
         self
         """
-        self._check_settings()
+        check_settings(self)
         supercell = reference if isinstance(reference, Crystal) else Crystal.from_structure(reference)
         u = np.asarray(displacements, float).reshape(-1, supercell.n_atoms, 3)
         f = np.asarray(forces, float).reshape(u.shape)
@@ -729,7 +645,7 @@ class EffectiveForceConstants:
                                   self.supercell_, self.primitive_, smap=self.smap_)
         try:
             self.cutoff2 = cutoff2
-            self._check_settings()
+            check_settings(self)
             small = self._basis2(skeleton, self.primitive_, self.symprec_used_)
             T2 = embedding(self.bases_[2], small)
         except (ValueError, TypeError):
@@ -756,7 +672,7 @@ class EffectiveForceConstants:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)      # 0 / 0 of a singular system
             if self.fc2 is not None:
-                p, info = self._solve_held(G, b, sizes)
+                p, info = self._solve_held(G, b)
             else:
                 p, info = fit_params(G, b, sizes, self.mode, self.rcond)
         off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
@@ -765,8 +681,9 @@ class EffectiveForceConstants:
         warn_ill_posed(self.mode, n, P, sizes, info, orders, n_frames)
         c2, c3 = cutoff_length(self.cutoff2), None if self.cutoff3 is None else cutoff_length(self.cutoff3)
         self.scores_ = scores(blk, p, sizes, orders, info, self.mode, self.rcond, self.cv, c2, c3, self.cutoff4)
-        if self.fc2 is not None:
-            self._held_cv(p, sizes)
+        cv = None if self.fc2 is None else held_cv_rmse(blk, p, int(sizes[0]), self.rcond)
+        if cv is not None:
+            self.scores_["cv_rmse"].values[:] = cv
         self.fc2_ = self.bases_[2].to_compact(self.params_[2])
         self.energies_ = mean_energies(blk, self.params_[2], self.params_.get(3),     # the same from folds or segments
                                        self.params_.get(4))
@@ -858,43 +775,14 @@ class EffectiveForceConstants:
 
     # -- a held fc2 (phono3py's --dim-fc2) ------------------------------------------------------
     def _held_params(self) -> np.ndarray:
-        """Order-2 parameters of the held :attr:`fc2` on the fitted supercell (folded, then projected onto the
-        basis of every pair; exact for constants with the supercell's symmetry and the sum rule)."""
+        """Order-2 parameters of the held :attr:`fc2` on the fitted supercell, kept for its basis."""
         if getattr(self, "_held_p2", None) is None or self._held_p2[0] is not self.bases_[2]:
-            folded = self.fc2.folded_fc2(self.supercell_, self.p2s_)
-            p2 = self.bases_[2].project(folded)
-            err = np.abs(self.bases_[2].to_compact(p2) - folded).max()
-            if err > 1e-6 * max(np.abs(folded).max(), 1e-300) + 1e-8:
-                warnings.warn(f"the held fc2 differs from its symmetric, sum-rule form by up to {err:.3g} eV/A^2 "
-                              "(symmetrise it first: ForceConstants.symmetrized()); the symmetric form is held",
-                              UserWarning, stacklevel=4)
-            self._held_p2 = (self.bases_[2], p2)
+            self._held_p2 = (self.bases_[2], held_params(self.fc2, self.bases_[2], self.supercell_, self.p2s_))
         return self._held_p2[1]
 
-    def _solve_held(self, G, b, sizes):
-        """Parameters with order 2 held at the given fc2: p3 = G33^-1 (b3 - G32 p2)."""
-        n2 = int(sizes[0])
-        p2 = self._held_params()
-        p3, cond, rank = solve_normal(G[n2:, n2:], b[n2:] - G[n2:, :n2] @ p2, self.rcond)
-        return np.concatenate([p2, p3]), [(np.nan, n2), (cond, rank)]
-
-    def _held_cv(self, p, sizes) -> None:
-        """Cross-validation RMSE with order 2 held: each fold's third order from the other folds."""
-        blk = self.blocks_
-        n2 = int(sizes[0])
-        G, b, _, _ = blk.total()
-        held = [h for h in range(blk.n_folds) if blk.n_rows[h] > 0]
-        if len(held) < 2:
-            return
-        rss = np.zeros(2)
-        p2 = p[:n2]
-        for h in held:
-            Gt, bt = G - blk.G[h], b - blk.b[h]
-            p3 = solve_normal(Gt[n2:, n2:], bt[n2:] - Gt[n2:, :n2] @ p2, self.rcond, "cholesky")[0]
-            q = np.concatenate([p2, p3])
-            rss[0] += max(residual_sum(blk.G[h], blk.b[h], blk.ff[h], np.concatenate([p2, 0 * p3])), 0.0)
-            rss[1] += max(residual_sum(blk.G[h], blk.b[h], blk.ff[h], q), 0.0)
-        self.scores_["cv_rmse"].values[:] = np.sqrt(rss / sum(blk.n_rows[h] for h in held))
+    def _solve_held(self, G, b):
+        """Parameters with order 2 held at the given fc2, and the conditioning of each order."""
+        return solve_held(G, b, self._held_params(), self.rcond)
 
     @property
     def fixed_fc2_(self) -> ForceConstants | None:
@@ -946,7 +834,7 @@ class EffectiveForceConstants:
         self
         """
         from trajmodes.forceconstants.uncertainty import block_bootstrap
-        held = None if self.fc2 is None else (lambda G, b: self._solve_held(G, b, self.kernel_.sizes)[0])  # fc3 only
+        held = None if self.fc2 is None else (lambda G, b: self._solve_held(G, b)[0])  # fc3 only
         result = block_bootstrap(self.segments_, self.params_, self.kernel_, self.mode, self.rcond, self.energies_,
                                  self.temperature_, self.supercell_.n_atoms, n_resamples, seed, held=held,
                                  segments=self.segments)

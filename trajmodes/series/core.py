@@ -77,23 +77,15 @@ class Series:
     def _build(self, fits, T, names, qpoints, qlabels, path, npoints, mesh, occupation, target_error, cubic_mesh,
                error_inputs, static):
         import xarray as xr
-        from trajmodes.lattice import paths
         from trajmodes.lattice.qpoints import qpoints_in
         from trajmodes.phonons.harmonic.phonons import Phonons
-        from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
-        from trajmodes.series.errorbars import error_model_variables, series_frequency_errors
+        from trajmodes.series.errorbars import series_frequency_errors
         first = fits[0]
         prim = first.primitive_
-        if qpoints is None:
-            pts = paths.special_points(prim)
-            qlabels = list(pts)
-            qpoints = np.array([pts[k] for k in qlabels], float)
-        qpoints = np.asarray(qpoints, float).reshape(-1, 3)
-        qlabels = [""] * len(qpoints) if qlabels is None else [str(x) for x in qlabels]
+        qpoints, qlabels = _tabulated_points(prim, qpoints, qlabels)
         bands = Phonons(first.harmonic_force_constants_).band_structure(path, npoints=npoints)
         pq = bands.qpoint.values
         orders = sorted(first.bases_)
-        n_atoms = first.supercell_.n_atoms
         boot = all(hasattr(f, "params_samples_") for f in fits)
         both, nq = np.concatenate([qpoints, pq]), len(qpoints)
         # the same points of the zone in each run's own primitive basis (a run's search may choose another)
@@ -107,103 +99,13 @@ class Series:
             v = np.array([Phonons(f.harmonic_force_constants_).frequencies(q) for f, q in zip(fits, each)])
         nu, pnu = v[:, :nq], v[:, nq:]
         run = np.arange(len(fits))
-        frequency_units = {"units": "THz"}
-        data = dict(
-            temperature=("run", T, {"units": "K"}),
-            kinetic_temperature=("run", np.array([f.temperature_ for f in fits]), {
-                "units": "K", "long_name": "mean kinetic temperature of the fitted frames (3N - 3 degrees of "
-                                           "freedom; NaN without velocities)"}),
-            volume=("run", np.array([abs(np.linalg.det(f.supercell_.cell)) / n_atoms for f in fits]),
-                    {"units": "Angstrom^3", "long_name": "volume per atom of the run's reference cell"}),
-            cell=(("run", "cell_vector", "cartesian"), np.array([f.supercell_.cell for f in fits]),
-                  {"units": "Angstrom", "long_name": "reference supercell, rows a, b, c"}),
-            frequency=(("run", "q", "branch"), np.array(nu),
-                       dict(frequency_units, long_name="effective phonon frequency")),
-            path_frequency=(("run", "path_q", "branch"), np.array(pnu),
-                            dict(frequency_units, long_name="effective dispersion")),
-            r2=(("run", "order"), np.array([f.scores_.r2.values for f in fits]), {"units": "1"}),
-            rmse=(("run", "order"), np.array([f.scores_.rmse.values for f in fits]), {"units": "eV/Angstrom"}),
-            cv_rmse=(("run", "order"), np.array([f.scores_.cv_rmse.values for f in fits]),
-                     {"units": "eV/Angstrom"}),
-            sigma_a=("run", np.array([float(f.scores_.sigma_a) for f in fits]), {"units": "1"}),
-            n_frames=("run", np.array([int(f.scores_.n_frames) for f in fits]), {"units": "1"}),
-        )
-        units = {2: "eV/Angstrom^2", 3: "eV/Angstrom^3"}
-        for o in orders:
-            data[f"fc{o}"] = ((("run", f"param{o}")),
-                              np.array([in_first_basis(m.get(o), f.params_[o]) for f, m in zip(fits, self._maps)]),
-                              {"units": units[o], "long_name": f"symmetry-irreducible order-{o} parameters"})
+        data = _run_variables(fits, T, nu, pnu)
+        self._add_parameters(data, fits, orders, boot)
         if boot:
-            for o in orders:
-                data[f"fc{o}_err"] = ((("run", f"param{o}")), np.array([
-                    f.params_err_[o] if m.get(o) is None else
-                    bootstrap_std(in_first_basis(m[o], f.params_samples_[o]), f.segments_.n_blocks)
-                    for f, m in zip(fits, self._maps)]),
-                                      {"units": units[o], "long_name": "standard error (block bootstrap)"})
-            data.update(error_model_variables(errors, nq, [str(x) for x in names]))
-            data["blocking_ratio"] = ("run", np.array([f.blocking_ratio_ for f in fits]), {
-                "units": "1", "long_name": "error at the plateau of the blocking analysis / error of the segments "
-                                           "(applied to every error bar)"})
-            data["n_effective"] = ("run", np.array([f.n_effective_ for f in fits]), {
-                "units": "1", "long_name": "effective number of independent time segments"})
-            data["error_bars_flagged"] = ("run", np.array([bool(f.error_bars_flagged_) for f in fits]), {
-                "long_name": "the blocking analysis found no plateau, or correlations longer than a segment"})
-            data["kinetic_temperature_err"] = ("run", np.array([f.temperature_err_ for f in fits]), {
-                "units": "K", "long_name": "standard error of the mean kinetic temperature (block bootstrap)"})
-            data["temperature_blocking_ratio"] = ("run", np.array([f.temperature_blocking_ for f in fits]), {
-                "units": "1", "long_name": "error of the mean kinetic temperature at its blocking plateau / from "
-                                           "the segments"})
-            if target_error:
-                need = [float(f.run_length_for(target_error, e.max())) for f, e in zip(fits, errors.bootstrap_err[:, :nq])]
-                data["required_frames"] = ("run", np.array(need), {
-                    "units": "1", "long_name": f"frames for a {target_error:g} THz bootstrap error on every tabulated "
-                                               "frequency (it shrinks as 1/sqrt(run length); the terms fixed per run, "
-                                               "temperature and partition, do not)"})
+            _add_error_bars(data, fits, errors, nq, names, target_error)
         notes = []
         if all(np.isfinite(f.energies_["potential"]) for f in fits):
-            from trajmodes.phonons.thermodynamics.free_energy import CUBIC_MESH, tdep_free_energy
-            fe = [tdep_free_energy(f, t, mesh=mesh, occupation=occupation, errors=boot,
-                                   cubic_mesh=CUBIC_MESH if cubic_mesh is None else cubic_mesh)
-                  for f, t in zip(fits, T)]
-            for name in fe[0].data_vars:
-                data[name] = ("run", np.array([float(x[name]) for x in fe]), dict(fe[0][name].attrs))
-            # what the free energies are (the statistics, the correction and its mesh), as the runs' datasets say
-            fe_attrs = {f"free_energy_{k}": v for k, v in fe[0].attrs.items()
-                        if k in ("free_energy", "anharmonic_correction", "statistics", "cubic_mesh",
-                                 "cubic_resamples", "cubic_error_mesh")}
-            # the harmonic crystal of the lowest-temperature run (its U_0 and Phi) at every run's temperature
-            harmonic = {}
-
-            def reference(i):
-                """(F, S, C) of the harmonic crystal of run i (its U_0 and Phi) at every run's temperature."""
-                if i not in harmonic:
-                    th = mesh_thermodynamics(Phonons(fits[i].harmonic_force_constants_).dm, T, mesh, occupation)
-                    harmonic[i] = (data["baseline_energy"][1][i] + th.free_energy, th.entropy, th.heat_capacity)
-                return harmonic[i]
-
-            data["reference_harmonic_free_energy"] = ("run", reference(int(np.argmin(T)))[0], {
-                "units": "eV", "long_name": "free energy of the harmonic crystal of the lowest-temperature run "
-                                            "(its U_0 and effective constants) per primitive cell"})
-            entropy_units = "eV/K"
-            # S and C of the TDEP free energy, and of the corrected one where there is fc3
-            for suffix, of in (("", "the TDEP free energy"), ("_corrected", "free_energy_corrected")):
-                if "free_energy" + suffix not in data:
-                    continue
-                F_err = data["free_energy" + suffix + "_err"][1] if boot else np.zeros(len(T))
-                th = thermodynamics(T, data["volume"][1], data["free_energy" + suffix][1], F_err, reference)
-                data["entropy" + suffix] = ("run", th.entropy, {"units": entropy_units, "long_name": f"S = -dF/dT of {of} "
-                                            "along the runs of this volume group (about the harmonic crystal of "
-                                            "its lowest-temperature run), per primitive cell"})
-                data["heat_capacity" + suffix] = ("run", th.heat_capacity, {"units": entropy_units, "long_name": f"C = -T "
-                                                  f"d2F/dT2 of {of} along the runs of this volume group (Cv at "
-                                                  "constant volume, Cp along zero-pressure volumes), per primitive "
-                                                  "cell"})
-                if boot:
-                    for name, err in (("entropy", th.entropy_err), ("heat_capacity", th.heat_capacity_err)):
-                        data[name + suffix + "_err"] = ("run", err, {"units": entropy_units, "long_name": "standard error"})
-                if not suffix:
-                    data["thermodynamic_path"] = ("run", th.thermodynamic_path,
-                                                  {"long_name": "what the derivatives of F follow"})
+            fe_attrs = _add_free_energies(data, fits, T, mesh, occupation, boot, cubic_mesh)
         else:
             fe_attrs = {}
             lacking = [str(n) for n, f in zip(names, fits) if not np.isfinite(f.energies_["potential"])]
@@ -229,6 +131,22 @@ class Series:
             n_resamples=int(len(first.params_samples_[2])) if boot else 0, notes="; ".join(notes),
             title="trajmodes series: effective force constants over temperature and volume", **fe_attrs)
         return ds
+
+    def _add_parameters(self, data: dict, fits, orders, boot: bool) -> None:
+        """The runs' symmetry-irreducible parameters, in the first run's basis, into ``data`` (with their standard
+        errors where the runs were bootstrapped)."""
+        units = {2: "eV/Angstrom^2", 3: "eV/Angstrom^3"}
+        for o in orders:
+            data[f"fc{o}"] = ((("run", f"param{o}")),
+                              np.array([in_first_basis(m.get(o), f.params_[o]) for f, m in zip(fits, self._maps)]),
+                              {"units": units[o], "long_name": f"symmetry-irreducible order-{o} parameters"})
+        if boot:
+            for o in orders:
+                data[f"fc{o}_err"] = ((("run", f"param{o}")), np.array([
+                    f.params_err_[o] if m.get(o) is None else
+                    bootstrap_std(in_first_basis(m[o], f.params_samples_[o]), f.segments_.n_blocks)
+                    for f, m in zip(fits, self._maps)]),
+                                      {"units": units[o], "long_name": "standard error (block bootstrap)"})
 
     # -- interpolation ----------------------------------------------------------------------------
     @property
@@ -450,3 +368,124 @@ def load_series(path) -> Series:
     ds["name"] = ds["name"].astype(str)
     return Series.from_dataset(ds)
 
+
+def _tabulated_points(prim, qpoints, qlabels) -> tuple:
+    """The reduced q-points (nq, 3) the series tabulates and their labels: default the special points of ``prim``."""
+    from trajmodes.lattice import paths
+    if qpoints is None:
+        pts = paths.special_points(prim)
+        qlabels = list(pts)
+        qpoints = np.array([pts[k] for k in qlabels], float)
+    qpoints = np.asarray(qpoints, float).reshape(-1, 3)
+    qlabels = [""] * len(qpoints) if qlabels is None else [str(x) for x in qlabels]
+    return qpoints, qlabels
+
+
+def _run_variables(fits, T, nu, pnu) -> dict:
+    """The variables of every run: its temperatures, volume and cell, its frequencies at the tabulated points ``nu``
+    and along the path ``pnu`` (THz), and its fit's scores."""
+    n_atoms = fits[0].supercell_.n_atoms
+    frequency_units = {"units": "THz"}
+    return dict(
+        temperature=("run", T, {"units": "K"}),
+        kinetic_temperature=("run", np.array([f.temperature_ for f in fits]), {
+            "units": "K", "long_name": "mean kinetic temperature of the fitted frames (3N - 3 degrees of "
+                                       "freedom; NaN without velocities)"}),
+        volume=("run", np.array([abs(np.linalg.det(f.supercell_.cell)) / n_atoms for f in fits]),
+                {"units": "Angstrom^3", "long_name": "volume per atom of the run's reference cell"}),
+        cell=(("run", "cell_vector", "cartesian"), np.array([f.supercell_.cell for f in fits]),
+              {"units": "Angstrom", "long_name": "reference supercell, rows a, b, c"}),
+        frequency=(("run", "q", "branch"), np.array(nu),
+                   dict(frequency_units, long_name="effective phonon frequency")),
+        path_frequency=(("run", "path_q", "branch"), np.array(pnu),
+                        dict(frequency_units, long_name="effective dispersion")),
+        r2=(("run", "order"), np.array([f.scores_.r2.values for f in fits]), {"units": "1"}),
+        rmse=(("run", "order"), np.array([f.scores_.rmse.values for f in fits]), {"units": "eV/Angstrom"}),
+        cv_rmse=(("run", "order"), np.array([f.scores_.cv_rmse.values for f in fits]),
+                 {"units": "eV/Angstrom"}),
+        sigma_a=("run", np.array([float(f.scores_.sigma_a) for f in fits]), {"units": "1"}),
+        n_frames=("run", np.array([int(f.scores_.n_frames) for f in fits]), {"units": "1"}),
+    )
+
+
+def _add_error_bars(data: dict, fits, errors, nq: int, names, target_error) -> None:
+    """The bootstrapped runs' error model (``errors``, of the ``nq`` tabulated points), blocking diagnostics and, for a
+    ``target_error`` (THz), the frames each run would need, into ``data``."""
+    from trajmodes.series.errorbars import error_model_variables
+    data.update(error_model_variables(errors, nq, [str(x) for x in names]))
+    data["blocking_ratio"] = ("run", np.array([f.blocking_ratio_ for f in fits]), {
+        "units": "1", "long_name": "error at the plateau of the blocking analysis / error of the segments "
+                                   "(applied to every error bar)"})
+    data["n_effective"] = ("run", np.array([f.n_effective_ for f in fits]), {
+        "units": "1", "long_name": "effective number of independent time segments"})
+    data["error_bars_flagged"] = ("run", np.array([bool(f.error_bars_flagged_) for f in fits]), {
+        "long_name": "the blocking analysis found no plateau, or correlations longer than a segment"})
+    data["kinetic_temperature_err"] = ("run", np.array([f.temperature_err_ for f in fits]), {
+        "units": "K", "long_name": "standard error of the mean kinetic temperature (block bootstrap)"})
+    data["temperature_blocking_ratio"] = ("run", np.array([f.temperature_blocking_ for f in fits]), {
+        "units": "1", "long_name": "error of the mean kinetic temperature at its blocking plateau / from "
+                                   "the segments"})
+    if target_error:
+        need = [float(f.run_length_for(target_error, e.max())) for f, e in zip(fits, errors.bootstrap_err[:, :nq])]
+        data["required_frames"] = ("run", np.array(need), {
+            "units": "1", "long_name": f"frames for a {target_error:g} THz bootstrap error on every tabulated "
+                                       "frequency (it shrinks as 1/sqrt(run length); the terms fixed per run, "
+                                       "temperature and partition, do not)"})
+
+
+def _add_free_energies(data: dict, fits, T, mesh, occupation, boot: bool, cubic_mesh) -> dict:
+    """The runs' TDEP free energies (:func:`~trajmodes.phonons.thermodynamics.free_energy.tdep_free_energy`), the
+    harmonic reference and the entropy and heat capacity along the runs (:func:`_add_derivatives`), into ``data``;
+    returns the attributes that say what the free energies are."""
+    from trajmodes.phonons.thermodynamics.free_energy import CUBIC_MESH, tdep_free_energy
+    fe = [tdep_free_energy(f, t, mesh=mesh, occupation=occupation, errors=boot,
+                           cubic_mesh=CUBIC_MESH if cubic_mesh is None else cubic_mesh)
+          for f, t in zip(fits, T)]
+    for name in fe[0].data_vars:
+        data[name] = ("run", np.array([float(x[name]) for x in fe]), dict(fe[0][name].attrs))
+    # what the free energies are (the statistics, the correction and its mesh), as the runs' datasets say
+    fe_attrs = {f"free_energy_{k}": v for k, v in fe[0].attrs.items()
+                if k in ("free_energy", "anharmonic_correction", "statistics", "cubic_mesh",
+                         "cubic_resamples", "cubic_error_mesh")}
+    _add_derivatives(data, fits, T, mesh, occupation, boot)
+    return fe_attrs
+
+
+def _add_derivatives(data: dict, fits, T, mesh, occupation, boot: bool) -> None:
+    """The free energy of the harmonic crystal of the lowest-temperature run, and S = -dF/dT and C = -T d2F/dT2 of the
+    TDEP free energy (and of the corrected one where there is fc3) along the runs, into ``data``."""
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.phonons.harmonic.thermal import mesh_thermodynamics
+    # the harmonic crystal of the lowest-temperature run (its U_0 and Phi) at every run's temperature
+    harmonic = {}
+
+    def reference(i):
+        """(F, S, C) of the harmonic crystal of run i (its U_0 and Phi) at every run's temperature."""
+        if i not in harmonic:
+            th = mesh_thermodynamics(Phonons(fits[i].harmonic_force_constants_).dm, T, mesh, occupation)
+            harmonic[i] = (data["baseline_energy"][1][i] + th.free_energy, th.entropy, th.heat_capacity)
+        return harmonic[i]
+
+    data["reference_harmonic_free_energy"] = ("run", reference(int(np.argmin(T)))[0], {
+        "units": "eV", "long_name": "free energy of the harmonic crystal of the lowest-temperature run "
+                                    "(its U_0 and effective constants) per primitive cell"})
+    entropy_units = "eV/K"
+    # S and C of the TDEP free energy, and of the corrected one where there is fc3
+    for suffix, of in (("", "the TDEP free energy"), ("_corrected", "free_energy_corrected")):
+        if "free_energy" + suffix not in data:
+            continue
+        F_err = data["free_energy" + suffix + "_err"][1] if boot else np.zeros(len(T))
+        th = thermodynamics(T, data["volume"][1], data["free_energy" + suffix][1], F_err, reference)
+        data["entropy" + suffix] = ("run", th.entropy, {"units": entropy_units, "long_name": f"S = -dF/dT of {of} "
+                                    "along the runs of this volume group (about the harmonic crystal of "
+                                    "its lowest-temperature run), per primitive cell"})
+        data["heat_capacity" + suffix] = ("run", th.heat_capacity, {"units": entropy_units, "long_name": f"C = -T "
+                                          f"d2F/dT2 of {of} along the runs of this volume group (Cv at "
+                                          "constant volume, Cp along zero-pressure volumes), per primitive "
+                                          "cell"})
+        if boot:
+            for name, err in (("entropy", th.entropy_err), ("heat_capacity", th.heat_capacity_err)):
+                data[name + suffix + "_err"] = ("run", err, {"units": entropy_units, "long_name": "standard error"})
+        if not suffix:
+            data["thermodynamic_path"] = ("run", th.thermodynamic_path,
+                                          {"long_name": "what the derivatives of F follow"})

@@ -130,6 +130,22 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
     loop over q'); with tetrahedra also a sort of the 24 tetrahedra around every point (memory N 3n 24 x 40
     bytes) and a sparse evaluation of their weights.
     """
+    f, e, g2, gps = _checked_inputs(frequencies, eigenvectors, mass_variances, grid, grid_points, overlap)
+    N, nb = f.shape
+    sigma, tet = _delta_method(smearing, reciprocal_cell, deltas, grid)
+    T = None if temperatures is None else np.atleast_1d(np.asarray(temperatures, dtype=float))
+    scattering = _IsotopeSum(f, e, g2, grid, deltas, sigma, tet, float(cutoff_frequency), degeneracy_tol, T)
+    out = np.zeros((len(gps), nb) if T is None else (len(T), len(gps), nb))
+    group = max(1, min(len(gps), 1024 // nb))                                        # grid points per pass
+    for g0 in range(0, len(gps), group):
+        gp = gps[g0:g0 + group]
+        out[..., g0:g0 + len(gp), :] = scattering.gamma(gp, block_bytes)
+    return degenerate_average(out, f[gps], degeneracy_tol)
+
+
+def _checked_inputs(frequencies, eigenvectors, mass_variances, grid, grid_points, overlap) -> tuple:
+    """The arguments of :func:`isotope_gamma` checked: frequencies (N, 3n) THz, eigenvectors (N, 3n, 3n) (their
+    absolute values for TDEP's ``overlap``), g2 (n,) and the grid points wanted."""
     f = np.asarray(frequencies, dtype=float)
     if f.ndim != 2 or f.shape[1] % 3:
         raise ValueError(f"frequencies must be (N, 3n) THz, not of shape {f.shape}")
@@ -154,74 +170,91 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
     gps = grid.irreducible if grid_points is None else np.atleast_1d(np.asarray(grid_points)).reshape(-1)
     if gps.dtype.kind not in "iu" or ((gps < 0) | (gps >= N)).any():
         raise ValueError(f"grid_points must be grid indices in [0, {N})")
-    sigma, tet = _delta_method(smearing, reciprocal_cell, deltas, grid)
-    var = deltas.variances if deltas is not None and deltas.adaptive else None                 # (N, nb) THz^2
-    partner = getattr(deltas, "isotope_variances", None)                     # (N, nb) THz^2: q' s' alone (TDEP 2023)
-    trunc = getattr(deltas, "truncate", None) if sigma is not None else None
-    cut = float(cutoff_frequency)
-    T = None if temperatures is None else np.atleast_1d(np.asarray(temperatures, dtype=float))
-    if T is not None:
+    return f, e, g2, gps
+
+
+class _IsotopeSum:
+    """The sum over q' s' of :func:`isotope_gamma`: the q' side, set up once (eigenvectors as (atom, Cartesian,
+    q' s'), the modes that scatter, the delta functions' widths or tetrahedra), and Gamma_iso of a group of grid
+    points summed over blocks of q'."""
+
+    def __init__(self, f, e, g2, grid, deltas, sigma, tet, cut: float, degeneracy_tol: float, T):
         from trajmodes.phonons.harmonic.statistics import occupations
-        occ1 = (occupations(f, T) + 1.0).reshape(len(T), -1) * f.reshape(1, -1)     # (nt, N nb): nu' (n' + 1)
+        N, nb = f.shape
+        n = nb // 3
+        self.f, self.e, self.g2, self.sigma, self.cut, self.tol, self.T = f, e, g2, sigma, cut, degeneracy_tol, T
+        self.var = deltas.variances if deltas is not None and deltas.adaptive else None           # (N, nb) THz^2
+        self.partner = getattr(deltas, "isotope_variances", None)      # (N, nb) THz^2: q' s' alone (TDEP 2023)
+        self.trunc = getattr(deltas, "truncate", None) if sigma is not None else None
+        if T is not None:
+            self.occ1 = (occupations(f, T) + 1.0).reshape(len(T), -1) * f.reshape(1, -1)  # (nt, N nb): nu' (n' + 1)
+        # q' side, once: eigenvectors as (atom, Cartesian, q' s'), which modes scatter into, tetrahedra, averagers
+        self.e1 = np.ascontiguousarray(e.reshape(N, n, 3, nb).transpose(1, 2, 0, 3)).reshape(n, 3, N * nb)
+        self.take = (f > cut).reshape(-1)
+        self.flat = f.reshape(-1)
+        if sigma is None:
+            # every point of a star takes the frequencies of its representative, bit for bit: the sampling frequency
+            # nu_s(q) then ties exactly, not to round-off, with the vertex values at the images of q, and no
+            # tetrahedron falls into the zero-width slab between two vertex values a rounding error apart (where the
+            # weight formulas return 0 instead of their limit, so that a width would depend on the last bit of nu)
+            self.fs = f[grid.star_of] if hasattr(grid, "star_of") else f
+            self.tv, self.tc = _sorted_tetrahedra(self.fs, *tet)
+            self.avg1 = degenerate_averager(f, degeneracy_tol)                          # (N, nb, nb)
 
-    # q' side, once: eigenvectors as (atom, Cartesian, q' s'), which modes scatter into, tetrahedra, averagers
-    e1 = np.ascontiguousarray(e.reshape(N, n, 3, nb).transpose(1, 2, 0, 3)).reshape(n, 3, N * nb)
-    take = (f > cut).reshape(-1)
-    flat = f.reshape(-1)
-    if sigma is None:
-        # every point of a star takes the frequencies of its representative, bit for bit: the sampling frequency
-        # nu_s(q) then ties exactly, not to round-off, with the vertex values at the images of q, and no tetrahedron
-        # falls into the zero-width slab between two vertex values a rounding error apart (where the weight
-        # formulas return 0 instead of their limit, so that a width would depend on the last bit of nu)
-        fs = f[grid.star_of] if hasattr(grid, "star_of") else f
-        tv, tc = _sorted_tetrahedra(fs, *tet)
-        avg1 = degenerate_averager(f, degeneracy_tol)                                   # (N, nb, nb)
-
-    out = np.zeros((len(gps), nb) if T is None else (len(T), len(gps), nb))
-    group = max(1, min(len(gps), 1024 // nb))                                        # grid points per pass
-    for g0 in range(0, len(gps), group):
-        gp = gps[g0:g0 + group]
+    def gamma(self, gp, block_bytes: int) -> np.ndarray:
+        """Gamma_iso (THz) of every branch at the grid points ``gp``: (G, nb), or (nt, G, nb) with temperatures."""
+        from trajmodes.phonons.harmonic.statistics import occupations
+        f, T = self.f, self.T
+        N, nb = f.shape
+        n = nb // 3
         G, P = len(gp), len(gp) * nb                                                 # P points (q, s)
         nu = f[gp].reshape(-1)                                                       # (P,)
-        e0h = e[gp].conj().reshape(G, n, 3, nb).transpose(1, 0, 3, 2).reshape(n, P, 3)
-        if sigma is None:
-            avg0 = degenerate_averager(f[gp], degeneracy_tol)                        # (G, nb, nb)
+        e0h = self.e[gp].conj().reshape(G, n, 3, nb).transpose(1, 0, 3, 2).reshape(n, P, 3)
+        avg0 = degenerate_averager(f[gp], self.tol) if self.sigma is None else None   # (G, nb, nb)
         acc = np.zeros(P if T is None else (len(T), P))
         step = max(1, int(block_bytes) // (16 * n * P * nb))                          # q' per block
         for b0 in range(0, N, step):
             b1 = min(N, b0 + step)
             cols = slice(b0 * nb, b1 * nb)
-            ov = e0h @ e1[:, :, cols]                        # (n, P, B nb); with |e| (TDEP's) sum_a |e*_ka e'_ka|
-            A = np.tensordot(g2, ov.real ** 2 + ov.imag ** 2, axes=1)                # (P, B nb)
-            if partner is not None:                  # TDEP 2023: the width of the mode scattered into alone
-                s = np.sqrt(partner.reshape(-1)[None, cols])
-            elif var is not None:                    # adaptive: the variance of the pair is the two modes' summed
-                s = np.sqrt(var.reshape(-1)[None, cols] + var[gp].reshape(-1)[:, None])
-            else:
-                s = sigma                            # a fixed width, or None: tetrahedra
-            if s is not None:
-                W = gaussian(flat[None, cols] - nu[:, None], s)                      # (P, B nb)
-            else:
-                W = _tetrahedron_weights(tv, tc, b0, b1, nb, fs[gp].reshape(-1))    # (B, nb, P)
-                W = avg1[b0:b1] @ W                                                  # average over sets at q'
-                W = np.einsum("bxgt,gst->bxgs", W.reshape(b1 - b0, nb, G, nb), avg0,
-                              optimize=True)                                         # ... and at q
-                W = W.reshape((b1 - b0) * nb, P).T
-            if trunc is not None:
-                W = W * (np.abs(flat[None, cols] - nu[:, None]) < trunc * s)
+            ov = e0h @ self.e1[:, :, cols]                   # (n, P, B nb); with |e| (TDEP's) sum_a |e*_ka e'_ka|
+            A = np.tensordot(self.g2, ov.real ** 2 + ov.imag ** 2, axes=1)           # (P, B nb)
+            W = self._weights(gp, nu, b0, b1, avg0)
             if T is None:
-                acc += (A * W) @ take[cols]
+                acc += (A * W) @ self.take[cols]
             else:
                 AW = A * W
                 for k in range(len(T)):
-                    acc[k] += (AW * occ1[k, None, cols]) @ take[cols]
+                    acc[k] += (AW * self.occ1[k, None, cols]) @ self.take[cols]
         if T is None:
             gam = np.pi / (4.0 * N) * nu ** 2 * acc
         else:                                                   # nu nu' (n' + 1) / (n + 1)
             gam = np.pi / (4.0 * N) * nu * acc / (occupations(nu, T) + 1.0)
-        gam[..., nu <= cut] = 0.0
-        out[..., g0:g0 + G, :] = gam.reshape(gam.shape[:-1] + (G, nb))
-    return degenerate_average(out, f[gps], degeneracy_tol)
+        gam[..., nu <= self.cut] = 0.0
+        return gam.reshape(gam.shape[:-1] + (G, nb))
+
+    def _weights(self, gp, nu, b0: int, b1: int, avg0) -> np.ndarray:
+        """The delta functions delta(nu_s'(q') - nu_s(q)) (1/THz) of the points (q, s) ``nu`` and the q' of the block
+        [b0, b1): (P, B nb)."""
+        nb = self.f.shape[1]
+        G, P = len(gp), len(nu)
+        cols = slice(b0 * nb, b1 * nb)
+        if self.partner is not None:             # TDEP 2023: the width of the mode scattered into alone
+            s = np.sqrt(self.partner.reshape(-1)[None, cols])
+        elif self.var is not None:               # adaptive: the variance of the pair is the two modes' summed
+            s = np.sqrt(self.var.reshape(-1)[None, cols] + self.var[gp].reshape(-1)[:, None])
+        else:
+            s = self.sigma                       # a fixed width, or None: tetrahedra
+        if s is not None:
+            W = gaussian(self.flat[None, cols] - nu[:, None], s)                     # (P, B nb)
+        else:
+            W = _tetrahedron_weights(self.tv, self.tc, b0, b1, nb, self.fs[gp].reshape(-1))  # (B, nb, P)
+            W = self.avg1[b0:b1] @ W                                                 # average over sets at q'
+            W = np.einsum("bxgt,gst->bxgs", W.reshape(b1 - b0, nb, G, nb), avg0,
+                          optimize=True)                                             # ... and at q
+            W = W.reshape((b1 - b0) * nb, P).T
+        if self.trunc is not None:
+            W = W * (np.abs(self.flat[None, cols] - nu[:, None]) < self.trunc * s)
+        return W
 
 
 def _delta_method(smearing, reciprocal_cell, deltas, grid):

@@ -291,12 +291,36 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
         Without fc3, for a q-point other than Gamma, a zero direction, a mesh of one point, or eigenvectors that do not
         diagonalise the dynamical matrix.
     """
-    import xarray as xr
-
     from trajmodes.phonons.harmonic.phonons import Phonons
-    from trajmodes.phonons.anharmonic.interaction import Interaction
 
     fc = force_constants
+    q0, qdir, T, n_e, scale, m = _lineshape_settings(fc, qpoint, q_direction, temperature, n_energies,
+                                                     smearing_scale, mesh)
+    pr = fc.primitive
+    g2 = None
+    if isotopes:
+        g2 = natural_mass_variances(pr.species) if mass_variances is None else \
+            np.asarray(mass_variances, dtype=float).reshape(pr.n_atoms)
+
+    ph = Phonons(fc if fc.phonon_fc2 is None else fc.phonon_fc2)
+    grid = Grid(m, pr.symmetry(symprec).rotations)
+    points, weights = tdep_irreducible_points(grid)
+    q = grid.qpoints[points]
+    gamma_rows = np.flatnonzero(np.abs(q).max(axis=1) == 0)
+    nu, e, v = _mesh_modes(ph, q, gamma_rows)
+    nu0, e0, D0 = _target_modes(ph, pr, qdir, eigenvectors)
+    same_direction = abs(qdir @ MESH_GAMMA_DIRECTION - 1.0) < 1e-12
+    s_b, axis, sigma3, sigma_iso, occ = _axis_and_widths(nu, v, grid, pr, m, n_e, scale, T)
+    im3, im_iso, re3 = _self_energies(fc, ph, q, weights, gamma_rows, nu, e, occ, nu0, e0, axis, sigma3,
+                                      sigma_iso, g2 if isotopes else None, same_direction, int(chunk))
+    return _lineshape_dataset(pr, symprec, axis, im3, im_iso, re3, nu0, e0, D0, s_b, q0, qdir,
+                              dict(temperature=T, mesh=m.tolist(), n_irreducible=len(points), smearing_scale=scale,
+                                   isotopes=int(bool(isotopes))))
+
+
+def _lineshape_settings(fc, qpoint, q_direction, temperature, n_energies, smearing_scale, mesh) -> tuple:
+    """The settings of :func:`tdep_lineshape` checked: (q0, the unit direction, T in K, the number of energies, the
+    smearing scale, the mesh (3,))."""
     if fc.fc3 is None:
         raise ValueError("the lineshape needs third-order constants: these force constants have no fc3")
     q0 = np.asarray(qpoint, dtype=float).reshape(3)
@@ -320,29 +344,23 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
     m = parse_mesh(mesh)
     if m.shape != (3,):
         raise ValueError("TDEP's lineshape sums over a regular mesh: give n or (n1, n2, n3), not a supercell matrix")
-    pr = fc.primitive
-    g2 = None
-    if isotopes:
-        g2 = natural_mass_variances(pr.species) if mass_variances is None else \
-            np.asarray(mass_variances, dtype=float).reshape(pr.n_atoms)
+    return q0, qdir, T, n_e, scale, m
 
-    nb = 3 * pr.n_atoms
-    ph = Phonons(fc if fc.phonon_fc2 is None else fc.phonon_fc2)
-    grid = Grid(m, pr.symmetry(symprec).rotations)
-    points, weights = tdep_irreducible_points(grid)
-    q = grid.qpoints[points]
-    gamma_rows = np.flatnonzero(np.abs(q).max(axis=1) == 0)
-    nu, e, v = _mesh_modes(ph, q, gamma_rows)
 
-    # the target point
+def _target_modes(ph, pr, qdir, eigenvectors) -> tuple:
+    """The modes at Gamma approached along the Cartesian ``qdir``: frequencies (3n,) THz, eigenvectors (3n, 3n) in
+    the Cartesian basis of their degenerate subspaces or the ones given (checked), and the dynamical matrix there."""
     d0 = qdir @ pr.cell.T                                                   # reduced direction
     f0, v0 = ph.frequencies_and_eigenvectors(np.zeros((1, 3)), q_direction=d0)
     nu0, e0 = _zero_acoustic(f0[0], v0[0])
     D0 = ph.dynamical_matrix(np.zeros(3), d0)[0]
     e0 = cartesian_basis(e0, nu0, tol=FREQUENCY_TOL) if eigenvectors is None else _checked_eigenvectors(eigenvectors, D0, nu0)
-    same_direction = abs(qdir @ MESH_GAMMA_DIRECTION - 1.0) < 1e-12
+    return nu0, e0, D0
 
-    # energy axis, widths and occupations on the mesh
+
+def _axis_and_widths(nu, v, grid, pr, m, n_e: int, scale: float, T: float) -> tuple:
+    """TDEP's default widths s_b (THz) from the mesh's frequencies ``nu`` (group velocities ``v``), the energy axis
+    (THz), the Gaussian widths of the three-phonon and isotope sums on the mesh (THz) and the occupations at ``T``."""
     s_b = tdep_band_widths(nu)
     if not s_b.max() > 0:
         raise ValueError(f"the mesh {m.tolist()} is too coarse: TDEP's widths come from the gaps between the "
@@ -357,7 +375,16 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         x = nu * THZ_EV / (KB_EV * T)
     occ = np.where((nu > FREQUENCY_TOL) & (x <= 100), occupations(nu, T)[0], 0.0)
+    return s_b, axis, sigma3, sigma_iso, occ
 
+
+def _self_energies(fc, ph, q, weights, gamma_rows, nu, e, occ, nu0, e0, axis, sigma3, sigma_iso, g2, same_direction,
+                   chunk: int) -> tuple:
+    """The imaginary three-phonon and isotope self-energies (``g2`` None: no isotopes) and the real three-phonon one
+    of the modes at Gamma on the energy ``axis`` (3n, n_e), THz: averaged over degenerate modes, no negative values,
+    zero at the ends of the axis."""
+    from trajmodes.phonons.anharmonic.interaction import Interaction
+    nb = len(nu0)
     # three phonons: the reciprocal fc3 of (Gamma, q', -q') with the first atom as the origin (TDEP's transform);
     # Interaction is used for that transform only, so it gets the one-point mesh
     F = Interaction(fc, Grid([1, 1, 1]), ph, make_r0_average=False).reciprocal_fc3(np.zeros(3), q, -q)
@@ -365,9 +392,9 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
     e3[gamma_rows] = e0
     nu3 = nu.copy()
     nu3[gamma_rows] = nu0
-    im3 = _three_phonon(axis, F, weights, nu0, e0, nu3, e3, nu, occ, sigma3, int(chunk))
-    im_iso = np.zeros((nb, n_e))
-    if isotopes:
+    im3 = _three_phonon(axis, F, weights, nu0, e0, nu3, e3, nu, occ, sigma3, chunk)
+    im_iso = np.zeros((nb, len(axis)))
+    if g2 is not None:
         e_iso = e.copy()
         if same_direction:
             e_iso[gamma_rows] = e0
@@ -380,6 +407,14 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
     for a in (im3, im_iso):
         a[:, [0, -1]] = 0.0
     re3 = kramers_kronig(axis, im3)
+    return im3, im_iso, re3
+
+
+def _lineshape_dataset(pr, symprec, axis, im3, im_iso, re3, nu0, e0, D0, s_b, q0, qdir, attrs) -> xr.Dataset:
+    """The spectral functions (per mode, per site, per class of atoms) of the self-energies at Gamma, and the
+    dataset of :func:`tdep_lineshape` with its ``attrs``."""
+    import xarray as xr
+    nb = len(nu0)
     A = spectral_functions(axis, im3 + im_iso, re3, nu0)
     per_site = site_weights(e0) @ A
     classes = np.asarray(pr.symmetry(symprec).equivalent_atoms)
@@ -407,8 +442,7 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
         coords=dict(frequency=("frequency", axis, thz), branch=np.arange(nb), site=np.arange(pr.n_atoms),
                     site_species=("site", species), unique_atom=np.arange(len(labels)),
                     unique_atom_species=("unique_atom", species[labels])),
-        attrs=dict(temperature=T, mesh=m.tolist(), n_irreducible=len(points), smearing_scale=scale,
-                   isotopes=int(bool(isotopes)),
+        attrs=dict(**attrs,
                    method="TDEP lineshape at Gamma: irreducible-point sum, adaptive Gaussians (integration type 2)"))
 
 

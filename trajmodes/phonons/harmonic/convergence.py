@@ -85,6 +85,12 @@ class CutoffConvergence:
     converged: bool
     notes: tuple = ()
 
+    def report(self, given: bool = False) -> str:
+        """The convergence in words: the table (:func:`~trajmodes.forceconstants.report.format_cutoff_table`;
+        ``given``: the cutoff was given, not chosen) and a line per note."""
+        from trajmodes.forceconstants.report import format_cutoff_table
+        return "\n".join([format_cutoff_table(self.table, given=given)] + [f"note: {note}" for note in self.notes])
+
 
 def _special_q(primitive, symprec):
     """The special points of the lattice but Gamma, then the points half-way from Gamma to each (labelled
@@ -133,15 +139,29 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
     -------
     CutoffConvergence
     """
-    import xarray as xr
     if qpoints is None:
         q, labels = _special_q(fit.primitive_, fit.symprec_used_)
     else:
         q = np.atleast_2d(np.asarray(qpoints, float))
         labels = list(labels) if labels is not None else [str(np.round(x, 4).tolist()) for x in q]
     scan = scan_cutoffs(fit, n_resamples=n_resamples, seed=seed)
-    # D(q) is linear in the order-2 parameters: the fit's own matrix (the dipole-dipole part included) plus the
-    # basis tensors' matrices times the change of the parameters
+    nu, S = _row_frequencies(fit, q, scan)
+    notes = []
+    rows = _compare_rows(scan, nu, S, level, z, rtol, atol, notes)
+    known = minimum is not None and np.isfinite(minimum)
+    floor = _potential_floor(scan, rows.ref, float(minimum), notes) if known else 0
+    chosen, chosen_test, converged, decided = _choose_row(scan, rows, floor, rtol, atol, notes)
+    cut = float(np.floor(scan.cutoff[chosen] * 1000.0) / 1000.0)     # to 0.001 A, never beyond the fitted cutoff
+    if known and float(minimum) <= scan.cutoff[-1] and chosen == floor:
+        cut = max(cut, float(minimum))          # the same shells: the cutoff printed is the potential's
+    table = _convergence_table(scan, rows, q, labels, cut, chosen_test, minimum, level, rtol, atol, converged, decided)
+    return CutoffConvergence(table=table, cutoff2=cut, converged=converged, notes=tuple(notes))
+
+
+def _row_frequencies(fit, q, scan) -> tuple:
+    """The frequencies (THz) at ``q`` of every row of the ``scan`` (n, nq, nb), and of its bootstrap resamples (n,
+    n_resamples, nq, nb; None with fewer than two). D(q) is linear in the order-2 parameters: the fit's own matrix (the
+    dipole-dipole part included) plus the basis tensors' matrices times the change of the parameters."""
     ph = Phonons(fit.harmonic_force_constants_)
     basis = fit.bases_[2]
     P = basis.n_params
@@ -161,8 +181,37 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
     nu = frequencies(scan.params)                                        # (n, nq, nb)
     have_err = scan.samples.shape[1] >= 2
     S = np.stack([frequencies(scan.samples[r]) for r in range(n)]) if have_err else None
+    return nu, S
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Every row of the scan compared with the reference row ``ref`` (the longest well-determined one): frequencies
+    ``nu``, their standard errors ``err``, the differences ``shift`` and their paired errors ``serr`` (THz, (n, nq,
+    nb)); per row the largest difference in standard errors and relative to the reference's frequency, whether
+    every frequency agrees by the statistical test, by the tolerance, by either; the threshold ``z`` and the number
+    of ``distinct`` frequencies it was set for; ``have_err``: whether there were error bars."""
+    ref: int
+    nu: np.ndarray
+    err: np.ndarray
+    shift: np.ndarray
+    serr: np.ndarray
+    largest_z: np.ndarray
+    largest_rel: np.ndarray
+    agrees: np.ndarray
+    agrees_test: np.ndarray
+    agrees_tol: np.ndarray
+    z: float
+    distinct: int
+    have_err: bool
+
+
+def _compare_rows(scan, nu, S, level, z, rtol, atol, notes: list) -> _Rows:
+    """Compare every row's frequencies ``nu`` (resamples ``S``) with the reference row's (:class:`_Rows`); a note when
+    the longest rows are under-determined or ill-conditioned."""
+    n = len(scan.cutoff)
+    have_err = S is not None
     usable = (scan.rank == scan.n_params) & (scan.condition_number <= COND_WARN)
-    notes = []
     ref = int(np.flatnonzero(usable)[-1]) if usable.any() else n - 1
     if ref < n - 1:
         notes.append(f"the fits beyond {scan.cutoff[ref]:.3g} A are under-determined or ill-conditioned: more frames "
@@ -195,21 +244,30 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
         r[ref + 1:] = False
         r[ref] = True
         return r
-    agrees_test, agrees_tol = rows(by_test), rows(by_tol)
-    agrees = rows(by_test | by_tol)                   # each frequency by either criterion
-    floor = 0
-    known = minimum is not None and np.isfinite(minimum)
-    if known:
-        # a row holds the potential's range when its cutoff reaches it or its next shell lies beyond it
-        nxt = np.concatenate([scan.shell[1:], [-np.inf]])
-        reach = np.flatnonzero((scan.cutoff >= float(minimum) - SHELL_TOL) | (nxt > float(minimum) + SHELL_TOL))
-        if reach.size == 0 or reach[0] > ref:
-            floor = ref
-            notes.append(f"the potential reaches {float(minimum):.4g} A but the fit holds pairs only to "
-                         f"{scan.cutoff[ref]:.4g} A (half the shortest supercell vector): a larger supercell would "
-                         "hold its range")
-        else:
-            floor = int(reach[0])
+    return _Rows(ref=ref, nu=nu, err=err, shift=shift, serr=serr, largest_z=largest_z, largest_rel=largest_rel,
+                 agrees=rows(by_test | by_tol),                   # each frequency by either criterion
+                 agrees_test=rows(by_test), agrees_tol=rows(by_tol), z=z, distinct=distinct, have_err=have_err)
+
+
+def _potential_floor(scan, ref: int, minimum: float, notes: list) -> int:
+    """The first row that holds the potential's range ``minimum`` (A): its cutoff reaches it or its next shell lies
+    beyond it; the reference row ``ref``, with a note, when no row up to it does."""
+    nxt = np.concatenate([scan.shell[1:], [-np.inf]])
+    reach = np.flatnonzero((scan.cutoff >= minimum - SHELL_TOL) | (nxt > minimum + SHELL_TOL))
+    if reach.size == 0 or reach[0] > ref:
+        notes.append(f"the potential reaches {minimum:.4g} A but the fit holds pairs only to "
+                     f"{scan.cutoff[ref]:.4g} A (half the shortest supercell vector): a larger supercell would "
+                     "hold its range")
+        return ref
+    return int(reach[0])
+
+
+def _choose_row(scan, rows: _Rows, floor: int, rtol, atol, notes: list) -> tuple:
+    """The row chosen (the shortest from which every row up to the reference agrees, not below ``floor``), the row the
+    statistical test alone would choose, whether the frequencies converged and what decided; notes when there are no
+    error bars or the two longest rows disagree."""
+    ref, agrees = rows.ref, rows.agrees
+
     def walk(ok):
         """The shortest row from which every row up to the reference agrees, not below the floor."""
         c = ref
@@ -218,28 +276,35 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
         return c
     converged = True
     chosen = chosen_test = ref
-    if not have_err:
+    if not rows.have_err:
         converged = False
         decided = "no error bars: the longest row"
         notes.append("too few time segments for error bars: the largest cutoff is used")
     else:
-        chosen, chosen_test = walk(agrees), walk(agrees_test)
+        chosen, chosen_test = walk(agrees), walk(rows.agrees_test)
         decided = "the statistical test" if chosen == chosen_test else "the tolerance"
         if ref >= 1 and not agrees[ref - 1]:
             converged = False
             decided = "none: the longest row"
             notes.append(f"the frequencies still move between the two largest cutoffs ({scan.cutoff[ref - 1]:.3g} and "
-                         f"{scan.cutoff[ref]:.3g} A: up to {np.abs(shift[ref - 1]).max():.3g} THz, "
-                         f"{largest_z[ref - 1]:.1f} standard errors, beyond max({100 * rtol:g} %, {atol:g} THz)): a "
-                         "larger supercell would show whether they have converged")
+                         f"{scan.cutoff[ref]:.3g} A: up to {np.abs(rows.shift[ref - 1]).max():.3g} THz, "
+                         f"{rows.largest_z[ref - 1]:.1f} standard errors, beyond max({100 * rtol:g} %, {atol:g} THz)): "
+                         "a larger supercell would show whether they have converged")
         elif chosen == floor and floor > 0 and agrees[floor - 1]:
             decided += " and the potential's range"
-    cut = float(np.floor(scan.cutoff[chosen] * 1000.0) / 1000.0)     # to 0.001 A, never beyond the fitted cutoff
-    if known and float(minimum) <= scan.cutoff[-1] and chosen == floor:
-        cut = max(cut, float(minimum))          # the same shells: the cutoff printed is the potential's
+    return chosen, chosen_test, converged, decided
+
+
+def _convergence_table(scan, rows: _Rows, q, labels, cut, chosen_test, minimum, level, rtol, atol, converged,
+                       decided):
+    """The table of :class:`CutoffConvergence`: one row per cutoff of the ``scan``, compared in ``rows``."""
+    import xarray as xr
+    nu, err, shift, serr, z, ref, n = rows.nu, rows.err, rows.shift, rows.serr, rows.z, rows.ref, len(scan.cutoff)
+    largest_z, largest_rel, distinct = rows.largest_z, rows.largest_rel, rows.distinct
+    agrees, agrees_test, agrees_tol = rows.agrees, rows.agrees_test, rows.agrees_tol
     nb = nu.shape[-1]
     A, thz, evA = {"units": "Angstrom"}, {"units": "THz"}, {"units": "eV/Angstrom"}
-    table = xr.Dataset(
+    return xr.Dataset(
         dict(n_params=("cutoff", scan.n_params, {"units": "1", "long_name": "free second-order parameters"}),
              r2=("cutoff", scan.r2, {"units": "1", "long_name": "R^2 of the forces, second order"}),
              rmse=("cutoff", scan.rmse, dict(evA, long_name="RMSE per force component, second order")),
@@ -278,4 +343,3 @@ def cutoff_convergence(fit, minimum: float | None = None, qpoints=None, labels=N
                    rule="the smallest cutoff from which every row's frequencies at the q points agree with the "
                         "reference row's, each within z paired standard errors or within max(rtol times the "
                         "frequency, atol THz), not below the potential's range"))
-    return CutoffConvergence(table=table, cutoff2=cut, converged=converged, notes=tuple(notes))
